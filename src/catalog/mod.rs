@@ -1,0 +1,228 @@
+//! The schema model shared by both readers (DDL files and live databases).
+//!
+//! Both readers must produce *equal* catalogs for the same schema, so every
+//! field here holds PostgreSQL's canonical spelling: types as `format_type()`
+//! prints them with `search_path = ''` (so user types are schema-qualified),
+//! expressions as normalized by [`normalize_expr`], names unquoted.
+
+mod ddl;
+mod live;
+mod normalize;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub use ddl::{from_ddl, DdlLoad};
+pub use live::from_database;
+pub use normalize::normalize_expr;
+
+/// A schema-qualified name, e.g. `public.workout_plans`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct QualName {
+    pub schema: String,
+    pub name: String,
+}
+
+impl QualName {
+    pub fn new(schema: impl Into<String>, name: impl Into<String>) -> Self {
+        QualName { schema: schema.into(), name: name.into() }
+    }
+}
+
+impl std::fmt::Display for QualName {
+    /// Quoted where PostgreSQL needs quotes: `public."Order"`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+    }
+}
+
+/// Quotes an identifier the way `quote_ident()` does: only when needed.
+pub fn quote_ident(name: &str) -> String {
+    let plain = !name.is_empty()
+        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !is_reserved_keyword(name);
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+/// PostgreSQL's reserved keywords (those `quote_ident` quotes).
+fn is_reserved_keyword(word: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization",
+        "binary", "both", "case", "cast", "check", "collate", "collation", "column", "concurrently",
+        "constraint", "create", "cross", "current_catalog", "current_date", "current_role",
+        "current_schema", "current_time", "current_timestamp", "current_user", "default",
+        "deferrable", "desc", "distinct", "do", "else", "end", "except", "false", "fetch", "for",
+        "foreign", "freeze", "from", "full", "grant", "group", "having", "ilike", "in", "initially",
+        "inner", "intersect", "into", "is", "isnull", "join", "lateral", "leading", "left", "like",
+        "limit", "localtime", "localtimestamp", "natural", "not", "notnull", "null", "offset", "on",
+        "only", "or", "order", "outer", "overlaps", "placing", "primary", "references", "returning",
+        "right", "select", "session_user", "similar", "some", "symmetric", "system_user", "table",
+        "tablesample", "then", "to", "trailing", "true", "union", "unique", "user", "using",
+        "variadic", "verbose", "when", "where", "window", "with",
+    ];
+    RESERVED.contains(&word)
+}
+
+/// Everything pgmig knows about one database's schema.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Catalog {
+    pub schemas: Vec<String>,
+    pub tables: BTreeMap<QualName, Table>,
+    pub enums: BTreeMap<QualName, Vec<String>>,
+    pub domains: BTreeMap<QualName, Domain>,
+    pub sequences: BTreeMap<QualName, Sequence>,
+}
+
+/// What a reader passed over, by kind of statement (`CREATE FUNCTION`: 12, …).
+/// Kept apart from [`Catalog`] because it describes the input, not the schema.
+pub type Skipped = BTreeMap<String, usize>;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Table {
+    pub name: QualName,
+    pub columns: Vec<Column>,
+    pub primary_key: Option<Key>,
+    pub uniques: Vec<Key>,
+    pub foreign_keys: Vec<ForeignKey>,
+    pub checks: Vec<Check>,
+    pub indexes: Vec<Index>,
+    pub row_level_security: bool,
+    /// `PARTITION BY …` clause of a partitioned table, normalized.
+    pub partition_by: Option<String>,
+    /// The parent of a partition, with its bound (`FOR VALUES …`).
+    pub partition_of: Option<(QualName, String)>,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Column {
+    pub name: String,
+    /// As `format_type()` prints it: `character varying(255)`, `timestamp with time zone`,
+    /// `integer[]`, `public.mpaa_rating`.
+    pub data_type: String,
+    pub not_null: bool,
+    /// Normalized default expression; `None` for identity and generated columns.
+    pub default: Option<String>,
+    pub identity: Option<Identity>,
+    /// Normalized expression of a `GENERATED ALWAYS AS (…) STORED` column.
+    pub generated: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Identity {
+    Always,
+    ByDefault,
+}
+
+/// A PRIMARY KEY or UNIQUE constraint.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Key {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub deferrable: Deferrable,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Deferrable {
+    No,
+    InitiallyImmediate,
+    InitiallyDeferred,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForeignKey {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub references: QualName,
+    pub referenced_columns: Vec<String>,
+    pub on_delete: FkAction,
+    pub on_update: FkAction,
+    pub deferrable: Deferrable,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FkAction {
+    NoAction,
+    Restrict,
+    Cascade,
+    SetNull,
+    SetDefault,
+}
+
+impl FkAction {
+    pub fn sql(self) -> &'static str {
+        match self {
+            FkAction::NoAction => "NO ACTION",
+            FkAction::Restrict => "RESTRICT",
+            FkAction::Cascade => "CASCADE",
+            FkAction::SetNull => "SET NULL",
+            FkAction::SetDefault => "SET DEFAULT",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    pub name: String,
+    /// Normalized boolean expression, without the `CHECK` keyword.
+    pub expression: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Index {
+    pub name: String,
+    pub unique: bool,
+    /// Access method: `btree`, `gin`, `gist`, …
+    pub method: String,
+    /// Key columns or normalized expressions, with `DESC`/opclass if any.
+    pub keys: Vec<String>,
+    /// Normalized partial-index predicate.
+    pub predicate: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Domain {
+    pub data_type: String,
+    pub not_null: bool,
+    pub default: Option<String>,
+    pub checks: Vec<Check>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sequence {
+    pub data_type: String,
+    pub start: i64,
+    pub increment: i64,
+    /// The column whose default or identity draws from this sequence.
+    pub owned_by: Option<(QualName, String)>,
+}
+
+impl Catalog {
+    pub fn table(&self, name: &QualName) -> Option<&Table> {
+        self.tables.get(name)
+    }
+
+    /// Tables of one schema, by unqualified name.
+    pub fn tables_in<'a>(&'a self, schema: &'a str) -> impl Iterator<Item = &'a Table> + 'a {
+        self.tables.values().filter(move |t| t.name.schema == schema)
+    }
+
+    /// The sequence a column draws its values from (serial default or identity).
+    pub fn sequence_of(&self, table: &QualName, column: &str) -> Option<&QualName> {
+        self.sequences.iter().find_map(|(name, seq)| match &seq.owned_by {
+            Some((t, c)) if t == table && c == column => Some(name),
+            _ => None,
+        })
+    }
+}

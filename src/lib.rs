@@ -1,0 +1,19 @@
+//! pgmig: a compiler for PostgreSQL data migrations.
+//!
+//! The pipeline, one stage per module, each handing the next a named form:
+//!
+//! ```text
+//! model::load   (YAML text)          -> model::Model      spans kept for diagnostics
+//! check::check  (Model + 2 Catalogs) -> plan::Plan        names resolved, order decided
+//! emit::render  (Plan)               -> emit::Scripts     precheck/migrate/verify/rollback/PLAN.md
+//! ```
+//!
+//! `catalog` reads schemas (DDL or live); `run` executes rendered scripts.
+
+pub mod catalog;
+pub mod check;
+pub mod diagnostic;
+pub mod emit;
+pub mod model;
+pub mod plan;
+pub mod run;

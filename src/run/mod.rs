@@ -1,0 +1,1 @@
+//! The runner: executes rendered scripts over the postgres crate.

@@ -1,0 +1,2 @@
+//! Integration tests: one binary, one throwaway PostgreSQL cluster shared by all tests.
+mod support;
