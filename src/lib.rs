@@ -17,3 +17,6 @@ pub mod emit;
 pub mod model;
 pub mod plan;
 pub mod run;
+pub mod compile;
+
+pub use compile::{compile, CompileError, Compiled, SchemaInput};

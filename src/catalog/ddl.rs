@@ -1,15 +1,869 @@
 //! Catalog from DDL files in `pg_dump --schema-only` style.
-use super::{Catalog, Skipped};
+//!
+//! The text is split into statements with sqlparser's tokenizer (dollar quoting and
+//! comments respected, split on top-level `;`), and each statement is parsed on its own.
+//! Statements that are not about tables (functions, triggers, grants, views, COMMENT,
+//! SET, ownership, statistics …) are counted in [`DdlLoad::skipped`] by kind. Statements
+//! that matter but sqlparser cannot parse are handled token by token where possible
+//! (`ATTACH PARTITION`, `ADD GENERATED … AS IDENTITY`, `ALTER SEQUENCE … OWNED BY`,
+//! `CREATE INDEX … ON ONLY`); anything left is listed in [`DdlLoad::warnings`].
+
+use sqlparser::ast::{
+    ColumnOption, CreateIndex, CreateTable, DataType, DeferrableInitial, Expr, GeneratedAs, Ident, ObjectName,
+    ObjectNamePart, ReferentialAction, SequenceOptions, Statement, TableConstraint,
+};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Token, Tokenizer, Word};
+
+use super::normalize::{canon_expr, canon_tokens, split_qualified, type_name};
+use super::{
+    quote_ident, Catalog, Check, Column, Deferrable, Domain, FkAction, ForeignKey, Identity, Index, Key, QualName,
+    Sequence, Skipped, Table,
+};
 
 /// A catalog read from DDL, with what the reader passed over.
 #[derive(Debug, Clone)]
 pub struct DdlLoad {
     pub catalog: Catalog,
+    /// Statements passed over on purpose, by kind (`CREATE FUNCTION`: 12).
     pub skipped: Skipped,
+    /// Statements that may matter (tables, constraints, indexes) but could not be read.
+    pub warnings: Vec<String>,
 }
 
 /// Reads DDL text; unqualified names land in `default_schema`.
 pub fn from_ddl(sql: &str, default_schema: &str) -> Result<DdlLoad, String> {
-    let _ = (sql, default_schema);
-    todo!("catalog::ddl")
+    let mut loader = Loader::new(default_schema);
+    for stmt in split_statements(sql)? {
+        loader.statement(&stmt);
+    }
+    Ok(loader.finish())
+}
+
+/// Splits SQL text into statements (without the `;`), comments and blanks removed
+/// from their ends. Respects quotes, dollar quoting and comments.
+pub(crate) fn split_statements(sql: &str) -> Result<Vec<String>, String> {
+    let dialect = PostgreSqlDialect {};
+    let tokens = Tokenizer::new(&dialect, sql).tokenize_with_location().map_err(|e| e.to_string())?;
+    // Byte offset of each line start, to turn (line, column-in-chars) into offsets.
+    let mut line_starts = vec![0usize];
+    for (i, b) in sql.bytes().enumerate() {
+        if b == b'\n' {
+            line_starts.push(i + 1);
+        }
+    }
+    let offset = |line: u64, col: u64| -> usize {
+        let start = line_starts.get(line.saturating_sub(1) as usize).copied().unwrap_or(sql.len());
+        let rest = &sql[start..];
+        rest.char_indices().nth(col.saturating_sub(1) as usize).map(|(i, _)| start + i).unwrap_or(sql.len())
+    };
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut depth = 0i32;
+    for t in &tokens {
+        match &t.token {
+            Token::Whitespace(_) => {}
+            Token::SemiColon if depth == 0 => {
+                if let Some(s) = start.take() {
+                    let end = offset(t.span.start.line, t.span.start.column);
+                    out.push(sql[s..end].trim().to_string());
+                }
+            }
+            tok => {
+                match tok {
+                    Token::LParen => depth += 1,
+                    Token::RParen => depth -= 1,
+                    _ => {}
+                }
+                if start.is_none() {
+                    start = Some(offset(t.span.start.line, t.span.start.column));
+                }
+            }
+        }
+    }
+    if let Some(s) = start {
+        let rest = sql[s..].trim();
+        if !rest.is_empty() {
+            out.push(rest.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Significant tokens of a statement (no whitespace or comments).
+fn tokens(sql: &str) -> Vec<Token> {
+    let dialect = PostgreSqlDialect {};
+    Tokenizer::new(&dialect, sql)
+        .tokenize()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect()
+}
+
+fn word_upper(t: &Token) -> Option<String> {
+    match t {
+        Token::Word(Word { value, quote_style: None, .. }) => Some(value.to_uppercase()),
+        _ => None,
+    }
+}
+
+fn ident_of(t: &Token) -> Option<String> {
+    match t {
+        Token::Word(Word { value, quote_style: Some(_), .. }) => Some(value.clone()),
+        Token::Word(Word { value, quote_style: None, .. }) => Some(value.to_lowercase()),
+        _ => None,
+    }
+}
+
+/// Reads `a.b` (or `a`) at `*i`, advancing past it.
+fn qualified_at(toks: &[Token], i: &mut usize) -> Option<Vec<String>> {
+    let mut parts = vec![ident_of(toks.get(*i)?)?];
+    *i += 1;
+    while toks.get(*i) == Some(&Token::Period) {
+        parts.push(ident_of(toks.get(*i + 1)?)?);
+        *i += 2;
+    }
+    Some(parts)
+}
+
+pub(crate) struct Loader {
+    schema: String,
+    cat: Catalog,
+    skipped: Skipped,
+    warnings: Vec<String>,
+}
+
+impl Loader {
+    pub(crate) fn new(default_schema: &str) -> Self {
+        Loader { schema: default_schema.to_string(), cat: Catalog::default(), skipped: Skipped::new(), warnings: vec![] }
+    }
+
+    pub(crate) fn finish(mut self) -> DdlLoad {
+        let mut schemas: Vec<String> = self.cat.schemas.clone();
+        schemas.extend(self.cat.tables.keys().map(|q| q.schema.clone()));
+        schemas.extend(self.cat.enums.keys().map(|q| q.schema.clone()));
+        schemas.extend(self.cat.domains.keys().map(|q| q.schema.clone()));
+        schemas.extend(self.cat.sequences.keys().map(|q| q.schema.clone()));
+        schemas.sort();
+        schemas.dedup();
+        self.cat.schemas = schemas;
+        DdlLoad { catalog: self.cat, skipped: self.skipped, warnings: self.warnings }
+    }
+
+    pub(crate) fn into_parts(self) -> (Catalog, Vec<String>) {
+        (self.cat, self.warnings)
+    }
+
+    pub(crate) fn catalog_mut(&mut self) -> &mut Catalog {
+        &mut self.cat
+    }
+
+    fn skip(&mut self, kind: impl Into<String>) {
+        *self.skipped.entry(kind.into()).or_insert(0) += 1;
+    }
+
+    fn warn(&mut self, what: &str, sql: &str, err: impl std::fmt::Display) {
+        let head: String = sql.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(160).collect();
+        self.warnings.push(format!("{what}: {err}: {head}"));
+    }
+
+    fn qual(&self, name: &ObjectName) -> QualName {
+        let parts: Vec<String> = name
+            .0
+            .iter()
+            .map(|p| match p {
+                ObjectNamePart::Identifier(id) => ident_value(id),
+                other => other.to_string(),
+            })
+            .collect();
+        self.qual_parts(parts)
+    }
+
+    fn qual_parts(&self, mut parts: Vec<String>) -> QualName {
+        let name = parts.pop().unwrap_or_default();
+        let schema = parts.pop().unwrap_or_else(|| self.schema.clone());
+        QualName::new(schema, name)
+    }
+
+    fn expr(&self, e: &Expr) -> String {
+        let mut e = e.clone();
+        canon_expr(&mut e, Some(self.schema.as_str()).filter(|s| !s.is_empty()));
+        e.to_string()
+    }
+
+    fn ty(&self, dt: &DataType) -> String {
+        type_name(dt, &self.schema)
+    }
+
+    /// One statement of DDL text.
+    pub(crate) fn statement(&mut self, sql: &str) {
+        let toks = tokens(sql);
+        if toks.is_empty() {
+            return;
+        }
+        let words: Vec<String> = toks.iter().take(8).map(|t| word_upper(t).unwrap_or_default()).collect();
+        let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+        // Kinds handled token by token (sqlparser 0.63 cannot parse them).
+        match (w(0), w(1)) {
+            ("ALTER", "SEQUENCE") => return self.alter_sequence(sql, &toks),
+            ("ALTER", "TABLE") => {
+                let upper: Vec<String> = toks.iter().map(|t| word_upper(t).unwrap_or_default()).collect();
+                let has = |a: &str, b: &str| upper.windows(2).any(|p| p[0] == a && p[1] == b);
+                if has("ATTACH", "PARTITION") {
+                    return self.attach_partition(sql, &toks);
+                }
+                if has("ADD", "GENERATED") {
+                    return self.add_identity(sql, &toks);
+                }
+                if has("OWNER", "TO") {
+                    return self.skip("ALTER TABLE … OWNER TO");
+                }
+                if has("SET", "STATISTICS") {
+                    return self.skip("ALTER TABLE … SET STATISTICS");
+                }
+                if has("CLUSTER", "ON") {
+                    return self.skip("ALTER TABLE … CLUSTER ON");
+                }
+                if has("REPLICA", "IDENTITY") {
+                    return self.skip("ALTER TABLE … REPLICA IDENTITY");
+                }
+            }
+            _ => {}
+        }
+        let kind = statement_kind(&words);
+        let interesting = matches!(
+            kind.as_str(),
+            "CREATE SCHEMA" | "CREATE TABLE" | "CREATE INDEX" | "CREATE TYPE" | "CREATE DOMAIN" | "CREATE SEQUENCE"
+                | "ALTER TABLE"
+        );
+        if !interesting {
+            return self.skip(kind);
+        }
+        let dialect = PostgreSqlDialect {};
+        let parsed = Parser::new(&dialect).try_with_sql(sql).and_then(|mut p| p.parse_statement());
+        let stmt = match parsed {
+            Ok(s) => s,
+            Err(e) => {
+                if kind == "CREATE INDEX" {
+                    // pg_dump / pg_get_indexdef write `ON ONLY` for partitioned parents.
+                    let fixed = strip_on_only(sql);
+                    if let Some(fixed) = fixed {
+                        if let Ok(s) = Parser::new(&dialect).try_with_sql(&fixed).and_then(|mut p| p.parse_statement()) {
+                            return self.dispatch(s, &kind, sql);
+                        }
+                    }
+                }
+                if kind == "CREATE TYPE" || kind == "CREATE SEQUENCE" || kind == "CREATE SCHEMA" {
+                    self.warn("unparsed", sql, &e);
+                    return self.skip(format!("{kind} (unparsed)"));
+                }
+                self.warn("could not parse a statement about tables", sql, &e);
+                return self.skip(format!("{kind} (unparsed)"));
+            }
+        };
+        self.dispatch(stmt, &kind, sql)
+    }
+
+    fn dispatch(&mut self, stmt: Statement, kind: &str, sql: &str) {
+        match stmt {
+            Statement::CreateSchema { schema_name, .. } => {
+                let name = match schema_name {
+                    sqlparser::ast::SchemaName::Simple(n) | sqlparser::ast::SchemaName::NamedAuthorization(n, _) => {
+                        self.qual(&n).name
+                    }
+                    sqlparser::ast::SchemaName::UnnamedAuthorization(id) => ident_value(&id),
+                };
+                if !self.cat.schemas.contains(&name) {
+                    self.cat.schemas.push(name);
+                }
+            }
+            Statement::CreateTable(ct) => self.create_table(ct),
+            Statement::CreateIndex(ci) => self.create_index(ci),
+            Statement::CreateType { name, representation } => match representation {
+                Some(sqlparser::ast::UserDefinedTypeRepresentation::Enum { labels }) => {
+                    let q = self.qual(&name);
+                    self.cat.enums.insert(q, labels.iter().map(|l| l.value.clone()).collect());
+                }
+                _ => self.skip("CREATE TYPE (not an enum)"),
+            },
+            Statement::CreateDomain(d) => {
+                let q = self.qual(&d.name);
+                let mut checks = vec![];
+                let mut not_null = false;
+                for c in &d.constraints {
+                    if let TableConstraint::Check(ch) = c {
+                        let name = ch.name.as_ref().map(ident_value).unwrap_or_else(|| format!("{}_check", q.name));
+                        checks.push(Check { name, expression: self.expr(&ch.expr) });
+                    }
+                }
+                // sqlparser keeps NOT NULL of a domain nowhere; look at the tokens.
+                let up: Vec<String> = tokens(sql).iter().map(|t| word_upper(t).unwrap_or_default()).collect();
+                if up.windows(2).any(|p| p[0] == "NOT" && p[1] == "NULL") && !sql.to_uppercase().contains("CHECK") {
+                    not_null = true;
+                } else if up.windows(2).any(|p| p[0] == "NOT" && p[1] == "NULL") {
+                    // NOT NULL outside CHECK (…): compare counts with the checks' own.
+                    let in_checks: usize = checks.iter().map(|c| c.expression.matches("NOT NULL").count()).sum();
+                    let total = up.windows(2).filter(|p| p[0] == "NOT" && p[1] == "NULL").count();
+                    not_null = total > in_checks;
+                }
+                let domain = Domain {
+                    data_type: self.ty(&d.data_type),
+                    not_null,
+                    default: d.default.as_ref().map(|e| self.expr(e)),
+                    checks,
+                };
+                self.cat.domains.insert(q, domain);
+            }
+            Statement::CreateSequence { name, data_type, sequence_options, owned_by, .. } => {
+                let q = self.qual(&name);
+                let (start, increment) = seq_options(&sequence_options);
+                let owned = owned_by.map(|o| {
+                    let mut parts: Vec<String> = o.0.iter().map(|p| p.to_string()).collect();
+                    let col = parts.pop().unwrap_or_default();
+                    (self.qual_parts(parts.iter().map(|p| split_qualified(p).remove(0)).collect()), col)
+                });
+                let seq = Sequence {
+                    data_type: data_type.as_ref().map(|t| self.ty(t)).unwrap_or_else(|| "bigint".into()),
+                    start: start.unwrap_or(1),
+                    increment: increment.unwrap_or(1),
+                    owned_by: owned,
+                };
+                // Keep an OWNED BY that came first (ALTER SEQUENCE before CREATE is odd, but cheap to honour).
+                let prev_owner = self.cat.sequences.get(&q).and_then(|s| s.owned_by.clone());
+                let mut seq = seq;
+                if seq.owned_by.is_none() {
+                    seq.owned_by = prev_owner;
+                }
+                self.cat.sequences.insert(q, seq);
+            }
+            Statement::AlterTable(at) => self.alter_table(at, sql),
+            _ => self.skip(kind.to_string()),
+        }
+    }
+
+    fn table_mut(&mut self, q: &QualName, sql: &str) -> Option<&mut Table> {
+        if !self.cat.tables.contains_key(q) {
+            self.warn("statement about an unknown table", sql, q);
+            return None;
+        }
+        self.cat.tables.get_mut(q)
+    }
+
+    fn create_table(&mut self, ct: CreateTable) {
+        let q = self.qual(&ct.name);
+        let mut table = Table {
+            name: q.clone(),
+            columns: vec![],
+            primary_key: None,
+            uniques: vec![],
+            foreign_keys: vec![],
+            checks: vec![],
+            indexes: vec![],
+            row_level_security: false,
+            partition_by: ct.partition_by.as_ref().map(|e| canon_tokens(&e.to_string())),
+            partition_of: None,
+        };
+        if let Some(parent) = &ct.partition_of {
+            let bound = ct.for_values.as_ref().map(|f| canon_tokens(&format!("FOR VALUES {f}"))).unwrap_or_default();
+            let bound = bound.replace("FOR VALUES FOR VALUES", "FOR VALUES");
+            table.partition_of = Some((self.qual(parent), bound));
+        }
+        let mut constraints: Vec<(TableConstraint, Option<String>)> = vec![];
+        for col in &ct.columns {
+            let cname = ident_value(&col.name);
+            let raw_type = col.data_type.to_string().to_lowercase();
+            let serial = matches!(raw_type.as_str(), "serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2");
+            let mut c = Column {
+                name: cname.clone(),
+                data_type: self.ty(&col.data_type),
+                not_null: false,
+                default: None,
+                identity: None,
+                generated: None,
+            };
+            for opt in &col.options {
+                match &opt.option {
+                    ColumnOption::NotNull => c.not_null = true,
+                    ColumnOption::Null => c.not_null = false,
+                    ColumnOption::Default(e) => c.default = Some(self.expr(e)),
+                    ColumnOption::Generated { generated_as, sequence_options, generation_expr, .. } => {
+                        match (generated_as, generation_expr) {
+                            (_, Some(e)) => c.generated = Some(self.expr(e)),
+                            (GeneratedAs::Always, None) | (GeneratedAs::ByDefault, None) => {
+                                c.identity = Some(if matches!(generated_as, GeneratedAs::Always) {
+                                    Identity::Always
+                                } else {
+                                    Identity::ByDefault
+                                });
+                                c.not_null = true;
+                                let (start, inc) = seq_options(sequence_options.as_deref().unwrap_or(&[]));
+                                let seq = QualName::new(q.schema.clone(), format!("{}_{}_seq", q.name, cname));
+                                self.cat.sequences.insert(
+                                    seq,
+                                    Sequence {
+                                        data_type: c.data_type.clone(),
+                                        start: start.unwrap_or(1),
+                                        increment: inc.unwrap_or(1),
+                                        owned_by: Some((q.clone(), cname.clone())),
+                                    },
+                                );
+                            }
+                            _ => {}
+                        }
+                    }
+                    ColumnOption::PrimaryKey(pk) => {
+                        let mut pk = pk.clone();
+                        if pk.columns.is_empty() {
+                            pk.columns = vec![index_col(&col.name)];
+                        }
+                        let name = opt.name.as_ref().map(ident_value);
+                        constraints.push((TableConstraint::PrimaryKey(pk), name));
+                    }
+                    ColumnOption::Unique(u) => {
+                        let mut u = u.clone();
+                        if u.columns.is_empty() {
+                            u.columns = vec![index_col(&col.name)];
+                        }
+                        let name = opt.name.as_ref().map(ident_value);
+                        constraints.push((TableConstraint::Unique(u), name));
+                    }
+                    ColumnOption::ForeignKey(fk) => {
+                        let mut fk = fk.clone();
+                        if fk.columns.is_empty() {
+                            fk.columns = vec![col.name.clone()];
+                        }
+                        let name = opt.name.as_ref().map(ident_value);
+                        constraints.push((TableConstraint::ForeignKey(fk), name));
+                    }
+                    ColumnOption::Check(ch) => {
+                        let name = opt
+                            .name
+                            .as_ref()
+                            .or(ch.name.as_ref())
+                            .map(ident_value)
+                            .unwrap_or_else(|| format!("{}_{}_check", q.name, cname));
+                        table.checks.push(Check { name, expression: self.expr(&ch.expr) });
+                    }
+                    _ => {}
+                }
+            }
+            if serial {
+                let seq = QualName::new(q.schema.clone(), format!("{}_{}_seq", q.name, cname));
+                c.default = Some(format!("nextval('{seq}'::regclass)"));
+                c.not_null = true;
+                self.cat.sequences.insert(
+                    seq,
+                    Sequence { data_type: c.data_type.clone(), start: 1, increment: 1, owned_by: Some((q.clone(), cname.clone())) },
+                );
+            }
+            table.columns.push(c);
+        }
+        for c in &ct.constraints {
+            constraints.push((c.clone(), None));
+        }
+        self.cat.tables.insert(q.clone(), table);
+        for (c, name) in constraints {
+            self.add_constraint(&q, c, name, "CREATE TABLE");
+        }
+    }
+
+    fn add_constraint(&mut self, q: &QualName, c: TableConstraint, name_override: Option<String>, sql: &str) {
+        let schema = self.schema.clone();
+        let referenced_q = match &c {
+            TableConstraint::ForeignKey(fk) => Some(self.qual(&fk.foreign_table)),
+            _ => None,
+        };
+        let check_expr = match &c {
+            TableConstraint::Check(ch) => Some(self.expr(&ch.expr)),
+            _ => None,
+        };
+        let Some(t) = self.table_mut(q, sql) else { return };
+        let _ = schema;
+        let used: Vec<String> = t
+            .primary_key
+            .iter()
+            .map(|k| k.name.clone())
+            .chain(t.uniques.iter().map(|k| k.name.clone()))
+            .chain(t.foreign_keys.iter().map(|k| k.name.clone()))
+            .chain(t.checks.iter().map(|k| k.name.clone()))
+            .collect();
+        let fresh = |base: String| -> String {
+            if !used.contains(&base) {
+                return base;
+            }
+            (1..).map(|i| format!("{base}{i}")).find(|n| !used.contains(n)).unwrap()
+        };
+        match c {
+            TableConstraint::PrimaryKey(pk) => {
+                let cols: Vec<String> = pk.columns.iter().map(|c| index_col_name(&c.column.expr)).collect();
+                let name = name_override.or(pk.name.as_ref().map(ident_value)).unwrap_or_else(|| fresh(format!("{}_pkey", q.name)));
+                for col in &mut t.columns {
+                    if cols.contains(&col.name) {
+                        col.not_null = true;
+                    }
+                }
+                t.primary_key = Some(Key { name, columns: cols, deferrable: deferrable(pk.characteristics.as_ref()) });
+            }
+            TableConstraint::Unique(u) => {
+                let cols: Vec<String> = u.columns.iter().map(|c| index_col_name(&c.column.expr)).collect();
+                let name = name_override
+                    .or(u.name.as_ref().map(ident_value))
+                    .unwrap_or_else(|| fresh(format!("{}_{}_key", q.name, cols.join("_"))));
+                t.uniques.push(Key { name, columns: cols, deferrable: deferrable(u.characteristics.as_ref()) });
+            }
+            TableConstraint::ForeignKey(fk) => {
+                let cols: Vec<String> = fk.columns.iter().map(ident_value).collect();
+                let name = name_override
+                    .or(fk.name.as_ref().map(ident_value))
+                    .unwrap_or_else(|| fresh(format!("{}_{}_fkey", q.name, cols.join("_"))));
+                let mut refcols: Vec<String> = fk.referred_columns.iter().map(ident_value).collect();
+                let references = referenced_q.unwrap();
+                if refcols.is_empty() {
+                    // REFERENCES t without columns: its primary key.
+                    if let Some(pk) = self.cat.tables.get(&references).and_then(|r| r.primary_key.as_ref()) {
+                        refcols = pk.columns.clone();
+                    }
+                }
+                let t = self.cat.tables.get_mut(q).unwrap();
+                t.foreign_keys.push(ForeignKey {
+                    name,
+                    columns: cols,
+                    references,
+                    referenced_columns: refcols,
+                    on_delete: fk_action(fk.on_delete),
+                    on_update: fk_action(fk.on_update),
+                    deferrable: deferrable(fk.characteristics.as_ref()),
+                });
+            }
+            TableConstraint::Check(ch) => {
+                let expression = check_expr.unwrap();
+                let name = name_override.or(ch.name.as_ref().map(ident_value)).unwrap_or_else(|| {
+                    let first = first_identifier(&ch.expr);
+                    fresh(match first {
+                        Some(c) => format!("{}_{}_check", q.name, c),
+                        None => format!("{}_check", q.name),
+                    })
+                });
+                t.checks.push(Check { name, expression });
+            }
+            other => {
+                let kind = match other {
+                    TableConstraint::Exclude(_) => "EXCLUDE constraint",
+                    _ => "other table constraint",
+                };
+                self.skip(kind);
+            }
+        }
+    }
+
+    fn alter_table(&mut self, at: sqlparser::ast::AlterTable, sql: &str) {
+        use sqlparser::ast::{AlterColumnOperation, AlterTableOperation};
+        let q = self.qual(&at.name);
+        for op in at.operations {
+            match op {
+                AlterTableOperation::AddConstraint { constraint, .. } => self.add_constraint(&q, constraint, None, sql),
+                AlterTableOperation::EnableRowLevelSecurity => {
+                    if let Some(t) = self.table_mut(&q, sql) {
+                        t.row_level_security = true;
+                    }
+                }
+                AlterTableOperation::DisableRowLevelSecurity => {
+                    if let Some(t) = self.table_mut(&q, sql) {
+                        t.row_level_security = false;
+                    }
+                }
+                AlterTableOperation::AlterColumn { column_name, op } => {
+                    let cname = ident_value(&column_name);
+                    let value = match &op {
+                        AlterColumnOperation::SetDefault { value } => Some(self.expr(value)),
+                        _ => None,
+                    };
+                    let Some(t) = self.table_mut(&q, sql) else { continue };
+                    let Some(col) = t.columns.iter_mut().find(|c| c.name == cname) else {
+                        self.warn("ALTER COLUMN of an unknown column", sql, &cname);
+                        continue;
+                    };
+                    match op {
+                        AlterColumnOperation::SetDefault { .. } => col.default = value,
+                        AlterColumnOperation::DropDefault => col.default = None,
+                        AlterColumnOperation::SetNotNull => col.not_null = true,
+                        AlterColumnOperation::DropNotNull => col.not_null = false,
+                        other => self.skip(format!("ALTER TABLE … ALTER COLUMN {}", op_kind(&other.to_string()))),
+                    }
+                }
+                other => self.skip(format!("ALTER TABLE … {}", op_kind(&other.to_string()))),
+            }
+        }
+    }
+
+    /// `ALTER TABLE [ONLY] parent ATTACH PARTITION child FOR VALUES …` / `DEFAULT`.
+    fn attach_partition(&mut self, sql: &str, toks: &[Token]) {
+        let upper: Vec<String> = toks.iter().map(|t| word_upper(t).unwrap_or_default()).collect();
+        let mut i = 2;
+        while matches!(upper.get(i).map(String::as_str), Some("ONLY" | "IF" | "EXISTS")) {
+            i += 1;
+        }
+        let Some(parent) = qualified_at(toks, &mut i) else { return self.warn("unreadable", sql, "ATTACH PARTITION") };
+        let Some(p) = upper.windows(2).position(|w| w[0] == "ATTACH" && w[1] == "PARTITION") else { return };
+        let mut j = p + 2;
+        let Some(child) = qualified_at(toks, &mut j) else { return self.warn("unreadable", sql, "ATTACH PARTITION") };
+        let bound: String = toks[j..].iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ");
+        let parent = self.qual_parts(parent);
+        let child = self.qual_parts(child);
+        if let Some(t) = self.table_mut(&child, sql) {
+            t.partition_of = Some((parent, canon_tokens(&bound)));
+        }
+    }
+
+    /// `ALTER TABLE t ALTER COLUMN c ADD GENERATED {ALWAYS|BY DEFAULT} AS IDENTITY (SEQUENCE NAME s …)`.
+    fn add_identity(&mut self, sql: &str, toks: &[Token]) {
+        let upper: Vec<String> = toks.iter().map(|t| word_upper(t).unwrap_or_default()).collect();
+        let mut i = 2;
+        while matches!(upper.get(i).map(String::as_str), Some("ONLY" | "IF" | "EXISTS")) {
+            i += 1;
+        }
+        let Some(tparts) = qualified_at(toks, &mut i) else { return self.warn("unreadable", sql, "ADD GENERATED") };
+        let q = self.qual_parts(tparts);
+        let Some(c) = upper.iter().position(|w| w == "COLUMN").or_else(|| upper.iter().position(|w| w == "ALTER").filter(|_| false)) else {
+            return self.warn("unreadable", sql, "ADD GENERATED");
+        };
+        let Some(cname) = toks.get(c + 1).and_then(ident_of) else { return };
+        let always = upper.iter().any(|w| w == "ALWAYS");
+        let mut seq_name = QualName::new(q.schema.clone(), format!("{}_{}_seq", q.name, cname));
+        if let Some(n) = upper.windows(2).position(|w| w[0] == "SEQUENCE" && w[1] == "NAME") {
+            let mut k = n + 2;
+            if let Some(parts) = qualified_at(toks, &mut k) {
+                seq_name = self.qual_parts(parts);
+            }
+        }
+        let num_after = |kw: &str, kw2: &str| -> Option<i64> {
+            let p = upper.windows(2).position(|w| w[0] == kw && w[1] == kw2)?;
+            let mut k = p + 2;
+            let mut neg = false;
+            if toks.get(k) == Some(&Token::Minus) {
+                neg = true;
+                k += 1;
+            }
+            match toks.get(k) {
+                Some(Token::Number(n, _)) => n.parse::<i64>().ok().map(|v| if neg { -v } else { v }),
+                _ => None,
+            }
+        };
+        let start = num_after("START", "WITH");
+        let inc = num_after("INCREMENT", "BY");
+        let Some(t) = self.table_mut(&q, sql) else { return };
+        let Some(col) = t.columns.iter_mut().find(|c| c.name == cname) else { return };
+        col.identity = Some(if always { Identity::Always } else { Identity::ByDefault });
+        col.not_null = true;
+        let data_type = col.data_type.clone();
+        self.cat.sequences.insert(
+            seq_name,
+            Sequence { data_type, start: start.unwrap_or(1), increment: inc.unwrap_or(1), owned_by: Some((q, cname)) },
+        );
+    }
+
+    /// `ALTER SEQUENCE s OWNED BY t.c` (other ALTER SEQUENCE forms are skipped).
+    fn alter_sequence(&mut self, sql: &str, toks: &[Token]) {
+        let upper: Vec<String> = toks.iter().map(|t| word_upper(t).unwrap_or_default()).collect();
+        let Some(p) = upper.windows(2).position(|w| w[0] == "OWNED" && w[1] == "BY") else {
+            return self.skip("ALTER SEQUENCE");
+        };
+        let mut i = 2;
+        while matches!(upper.get(i).map(String::as_str), Some("IF" | "EXISTS")) {
+            i += 1;
+        }
+        let Some(seq) = qualified_at(toks, &mut i) else { return self.warn("unreadable", sql, "ALTER SEQUENCE") };
+        let seq = self.qual_parts(seq);
+        let mut j = p + 2;
+        let owner = if upper.get(j).map(String::as_str) == Some("NONE") {
+            None
+        } else {
+            let Some(mut parts) = qualified_at(toks, &mut j) else { return self.warn("unreadable", sql, "OWNED BY") };
+            let col = parts.pop().unwrap_or_default();
+            Some((self.qual_parts(parts), col))
+        };
+        let entry = self.cat.sequences.entry(seq).or_insert(Sequence {
+            data_type: "bigint".into(),
+            start: 1,
+            increment: 1,
+            owned_by: None,
+        });
+        entry.owned_by = owner;
+    }
+
+    fn create_index(&mut self, ci: CreateIndex) {
+        let q = self.qual(&ci.table_name);
+        let mut keys = vec![];
+        for c in &ci.columns {
+            let mut key = self.expr(&c.column.expr);
+            if matches!(c.column.expr, Expr::Function(_) | Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+            } else if !key.starts_with('(') {
+                key = format!("({key})");
+            }
+            if let Some(op) = &c.operator_class {
+                let opc = op.to_string();
+                // The default opclass pg_get_indexdef leaves out is not known here; keep what was written.
+                key.push(' ');
+                key.push_str(&canon_tokens(&opc));
+            }
+            let desc = matches!(c.column.options.sort, Some(sqlparser::ast::OrderBySort::Desc));
+            if desc {
+                key.push_str(" DESC");
+            }
+            match (desc, c.column.options.nulls_first) {
+                (true, Some(false)) => key.push_str(" NULLS LAST"),
+                (false, Some(true)) => key.push_str(" NULLS FIRST"),
+                _ => {}
+            }
+            keys.push(key);
+        }
+        let name = match &ci.name {
+            Some(n) => self.qual(n).name,
+            None => {
+                let first = ci.columns.first().map(|c| index_col_name(&c.column.expr)).unwrap_or_default();
+                format!("{}_{}_idx", q.name, first)
+            }
+        };
+        let method = ci.using.as_ref().map(|u| u.to_string().to_lowercase()).unwrap_or_else(|| "btree".into());
+        let index = Index {
+            name,
+            unique: ci.unique,
+            method,
+            keys,
+            predicate: ci.predicate.as_ref().map(|p| self.expr(p)),
+        };
+        let sql = format!("CREATE INDEX ON {q}");
+        if let Some(t) = self.table_mut(&q, &sql) {
+            t.indexes.push(index);
+        }
+    }
+}
+
+fn strip_on_only(sql: &str) -> Option<String> {
+    let toks = tokens(sql);
+    let upper: Vec<String> = toks.iter().map(|t| word_upper(t).unwrap_or_default()).collect();
+    let p = upper.windows(2).position(|w| w[0] == "ON" && w[1] == "ONLY")?;
+    // Rebuild from tokens without the ONLY.
+    let mut out = String::new();
+    for (i, t) in toks.iter().enumerate() {
+        if i == p + 1 {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        match t {
+            Token::SingleQuotedString(s) => out.push_str(&format!("'{}'", s.replace('\'', "''"))),
+            t => out.push_str(&t.to_string()),
+        }
+    }
+    Some(out)
+}
+
+/// "ADD COLUMN x …" → "ADD COLUMN"; used for skip kinds.
+fn op_kind(op: &str) -> String {
+    op.split_whitespace().take(2).filter(|w| w.chars().all(|c| c.is_ascii_uppercase() || c == '_')).collect::<Vec<_>>().join(" ")
+}
+
+/// "CREATE FUNCTION", "CREATE INDEX" (for UNIQUE INDEX too), "COMMENT ON", "SET", …
+fn statement_kind(words: &[String]) -> String {
+    let ws: Vec<&str> = words
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !matches!(*w, "OR" | "REPLACE" | "UNIQUE" | "UNLOGGED" | "TEMPORARY" | "TEMP" | "MATERIALIZED" | "RECURSIVE" | "TRUSTED" | "PROCEDURAL" | "CONSTRAINT" | "DEFAULT"))
+        .collect();
+    let first = ws.first().copied().unwrap_or("");
+    match first {
+        "CREATE" | "ALTER" | "DROP" | "COMMENT" => {
+            let second = ws.get(1).copied().unwrap_or("");
+            if first == "CREATE" && (second == "GLOBAL" || second == "LOCAL") {
+                return format!("CREATE {}", ws.get(2).copied().unwrap_or(""));
+            }
+            format!("{first} {second}").trim().to_string()
+        }
+        "" => "(not a statement)".into(),
+        w => w.to_string(),
+    }
+}
+
+fn ident_value(id: &Ident) -> String {
+    if id.quote_style.is_some() {
+        id.value.clone()
+    } else {
+        id.value.to_lowercase()
+    }
+}
+
+fn index_col(name: &Ident) -> sqlparser::ast::IndexColumn {
+    sqlparser::ast::IndexColumn {
+        column: sqlparser::ast::OrderByExpr {
+            expr: Expr::Identifier(name.clone()),
+            options: sqlparser::ast::OrderByOptions { sort: None, nulls_first: None },
+            with_fill: None,
+        },
+        operator_class: None,
+    }
+}
+
+fn index_col_name(e: &Expr) -> String {
+    match e {
+        Expr::Identifier(id) => ident_value(id),
+        Expr::CompoundIdentifier(ids) => ids.last().map(ident_value).unwrap_or_default(),
+        other => other.to_string(),
+    }
+}
+
+fn first_identifier(e: &Expr) -> Option<String> {
+    let mut found = None;
+    let _ = sqlparser::ast::visit_expressions(e, |x| {
+        if found.is_none() {
+            if let Expr::Identifier(id) = x {
+                found = Some(ident_value(id));
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
+fn seq_options(opts: &[SequenceOptions]) -> (Option<i64>, Option<i64>) {
+    let num = |e: &Expr| -> Option<i64> { e.to_string().replace(' ', "").parse().ok() };
+    let mut start = None;
+    let mut inc = None;
+    for o in opts {
+        match o {
+            SequenceOptions::StartWith(e, _) => start = num(e),
+            SequenceOptions::IncrementBy(e, _) => inc = num(e),
+            _ => {}
+        }
+    }
+    (start, inc)
+}
+
+fn fk_action(a: Option<ReferentialAction>) -> FkAction {
+    match a {
+        None | Some(ReferentialAction::NoAction) => FkAction::NoAction,
+        Some(ReferentialAction::Restrict) => FkAction::Restrict,
+        Some(ReferentialAction::Cascade) => FkAction::Cascade,
+        Some(ReferentialAction::SetNull) => FkAction::SetNull,
+        Some(ReferentialAction::SetDefault) => FkAction::SetDefault,
+    }
+}
+
+fn deferrable(c: Option<&sqlparser::ast::ConstraintCharacteristics>) -> Deferrable {
+    match c {
+        Some(c) if c.deferrable == Some(true) => match c.initially {
+            Some(DeferrableInitial::Deferred) => Deferrable::InitiallyDeferred,
+            _ => Deferrable::InitiallyImmediate,
+        },
+        Some(c) if c.initially == Some(DeferrableInitial::Deferred) => Deferrable::InitiallyDeferred,
+        _ => Deferrable::No,
+    }
+}
+
+#[allow(dead_code)]
+fn qname_sql(q: &QualName) -> String {
+    format!("{}.{}", quote_ident(&q.schema), quote_ident(&q.name))
 }

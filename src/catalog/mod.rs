@@ -15,7 +15,7 @@ use serde::Serialize;
 
 pub use ddl::{from_ddl, DdlLoad};
 pub use live::from_database;
-pub use normalize::normalize_expr;
+pub use normalize::{normalize_expr, normalize_type};
 
 /// A schema-qualified name, e.g. `public.workout_plans`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

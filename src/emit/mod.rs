@@ -1,1 +1,85 @@
-//! emit
+//! Rendering a plan into the scripts: `Plan` → `Scripts`.
+//!
+//! The SQL text of each piece is assembled in [`view`] from the plan's printed
+//! fragments; the templates in `templates/` lay the pieces out.
+
+mod view;
+
+use askama::Template;
+
+use crate::plan::Plan;
+use view::{PlanView, StepView};
+
+/// The rendered files of one compiled model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scripts {
+    pub files: Vec<(&'static str, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "migrate.sql")]
+struct Migrate<'a> {
+    plan: &'a PlanView,
+    steps: &'a [StepView],
+}
+
+#[derive(Template)]
+#[template(path = "verify.sql")]
+struct Verify<'a> {
+    plan: &'a PlanView,
+    steps: &'a [StepView],
+}
+
+#[derive(Template)]
+#[template(path = "rollback.sql")]
+struct Rollback<'a> {
+    plan: &'a PlanView,
+    steps: &'a [StepView],
+}
+
+#[derive(Template)]
+#[template(path = "precheck.sql")]
+struct Precheck<'a> {
+    plan: &'a PlanView,
+    steps: &'a [StepView],
+}
+
+#[derive(Template)]
+#[template(path = "PLAN.md")]
+struct PlanPage<'a> {
+    plan: &'a PlanView,
+    steps: &'a [StepView],
+}
+
+/// Renders every script of `plan`. Same plan, same bytes.
+pub fn render(plan: &Plan) -> Result<Scripts, askama::Error> {
+    let view = PlanView::new(plan);
+    let steps = view.steps.as_slice();
+    let reversed: Vec<StepView> = steps.iter().rev().cloned().collect();
+    let files = vec![
+        ("precheck.sql", Precheck { plan: &view, steps }.render()?),
+        ("migrate.sql", Migrate { plan: &view, steps }.render()?),
+        ("verify.sql", Verify { plan: &view, steps }.render()?),
+        ("rollback.sql", Rollback { plan: &view, steps: &reversed }.render()?),
+        ("PLAN.md", PlanPage { plan: &view, steps }.render()?),
+    ];
+    Ok(Scripts { files: files.into_iter().map(|(n, t)| (n, tidy(&t))).collect() })
+}
+
+/// One trailing newline, no trailing spaces, at most one blank line in a row.
+fn tidy(text: &str) -> String {
+    let mut out = String::new();
+    let mut blank = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        blank = if line.is_empty() { blank + 1 } else { 0 };
+        if blank <= 1 {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}

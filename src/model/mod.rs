@@ -1,1 +1,138 @@
-//! model
+//! The YAML model: how V2 rows are made from V1 rows.
+//!
+//! Every value a diagnostic may point at is [`Spanned`], so errors found later
+//! (in `check`) can name file:line:col. Loading only reads the file's shape;
+//! SQL inside it is parsed by `check`.
+
+use indexmap::IndexMap;
+use marked_yaml::{LoaderOptions, Spanned};
+use serde::Deserialize;
+
+use crate::diagnostic::{Diagnostic, Pos};
+
+pub type Text = Spanned<String>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    pub name: Text,
+    pub source: Option<SchemaRef>,
+    pub target: Option<SchemaRef>,
+    pub tables: IndexMap<Text, Step>,
+    #[serde(default)]
+    pub verify: Vec<Assertion>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaRef {
+    pub schema: Text,
+}
+
+/// How one V2 table is filled.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub from: Text,
+    #[serde(rename = "where")]
+    pub filter: Option<Text>,
+    #[serde(default)]
+    pub reject: Vec<RejectRule>,
+    pub key: Option<KeyDecl>,
+    #[serde(default)]
+    pub columns: IndexMap<Text, Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RejectRule {
+    pub when: Text,
+    pub reason: Text,
+}
+
+/// `key: keep` or `key: {new: EXPR, by: [EXPR, …]}`.
+#[derive(Debug)]
+pub enum KeyDecl {
+    Word(String),
+    New { new: Text, by: Vec<Text> },
+}
+
+/// Hand-written because serde's untagged enums buffer the input and lose the spans.
+impl<'de> Deserialize<'de> for KeyDecl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> serde::de::Visitor<'de> for KeyVisitor {
+            type Value = KeyDecl;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`keep` or `{new: EXPR, by: [EXPR, …]}`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<KeyDecl, E> {
+                Ok(KeyDecl::Word(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<KeyDecl, A::Error> {
+                let (mut new, mut by) = (None, None);
+                while let Some(k) = map.next_key::<String>()? {
+                    match k.as_str() {
+                        "new" => new = Some(map.next_value::<Text>()?),
+                        "by" => by = Some(map.next_value::<Vec<Text>>()?),
+                        other => return Err(serde::de::Error::unknown_field(other, &["new", "by"])),
+                    }
+                }
+                let new = new.ok_or_else(|| serde::de::Error::missing_field("new"))?;
+                let by = by.ok_or_else(|| serde::de::Error::missing_field("by"))?;
+                Ok(KeyDecl::New { new, by })
+            }
+        }
+        d.deserialize_any(KeyVisitor)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assertion {
+    pub name: Text,
+    pub zero_rows: Text,
+}
+
+impl Model {
+    pub fn source_schema(&self) -> &str {
+        self.source.as_ref().map_or("public", |s| s.schema.as_str())
+    }
+
+    pub fn target_schema(&self) -> &str {
+        self.target.as_ref().map_or("public", |s| s.schema.as_str())
+    }
+}
+
+/// Parses the model's YAML; a syntax or shape error comes back with its position.
+pub fn load(text: &str) -> Result<Model, Diagnostic> {
+    let options = LoaderOptions::default().error_on_duplicate_keys(true);
+    marked_yaml::from_yaml_with_options(0, text, options).map_err(|e| yaml_error(&e))
+}
+
+/// Where a spanned value starts, as a diagnostic position covering `len` characters.
+pub fn pos_of(value: &Text) -> Option<Pos> {
+    value.span().start().map(|m| Pos { line: m.line(), column: m.column(), len: value.chars().count() })
+}
+
+fn yaml_error(e: &marked_yaml::FromYamlError) -> Diagnostic {
+    use marked_yaml::{FromYamlError, LoadError};
+    let marker = match e {
+        FromYamlError::ParseYaml(load) => match load {
+            LoadError::TopLevelMustBeMapping(m)
+            | LoadError::TopLevelMustBeSequence(m)
+            | LoadError::UnexpectedAnchor(m)
+            | LoadError::MappingKeyMustBeScalar(m)
+            | LoadError::UnexpectedTag(m)
+            | LoadError::ScanError(m, _) => Some(*m),
+            LoadError::DuplicateKey(inner) => inner.key.span().start().copied(),
+        },
+        FromYamlError::FromNode(node) => node.start_mark(),
+    };
+    let at = marker.map(|m| Pos { line: m.line(), column: m.column(), len: 1 });
+    // marked_yaml's messages start with their own position; ours is in the headline.
+    let message = e.to_string();
+    let message = message.split_once(": ").filter(|(p, _)| p.contains(':')).map_or(message.clone(), |(_, m)| m.to_string());
+    Diagnostic::error(format!("invalid model: {message}"), at)
+        .with_hint("the model's fields are name, source, target, tables (from, where, reject, key, columns) and verify")
+}

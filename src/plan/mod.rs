@@ -1,1 +1,122 @@
-//! plan
+//! The plan: the model fully resolved against both catalogs, in load order.
+//!
+//! Names are resolved and types known; SQL fragments are printed from parsed
+//! ASTs (never glued from model text), and nothing here is parsed again.
+
+use serde::Serialize;
+
+use crate::catalog::QualName;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub model: String,
+    /// The model file's name, for comments that point back at it.
+    pub model_file: String,
+    pub source_schema: String,
+    pub target_schema: String,
+    /// In load order (V2 foreign keys and `id()` lookups first).
+    pub steps: Vec<Step>,
+    pub assertions: Vec<Assertion>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// The step's name: the target table's unqualified name.
+    pub name: String,
+    pub target: QualName,
+    /// Model line of the step's table key.
+    pub line: usize,
+    /// `FROM` items with the id-map joins appended, ready to print after `FROM`.
+    pub from: String,
+    /// The expression giving the V1 row as jsonb (for rejects).
+    pub source_row: String,
+    /// The V1 source key as jsonb (for reject and precheck samples).
+    pub source_key: String,
+    pub filter: Option<Sql>,
+    pub rejects: Vec<Reject>,
+    pub key: Key,
+    pub columns: Vec<ColumnMap>,
+    /// `_pgmig.map_<step>`: the keys this step made, for `id()` and rollback.
+    pub map_table: QualName,
+    /// Steps that must run before this one, with why.
+    pub after: Vec<Dependency>,
+    /// Whether a later step joins this step's id map (so it is analyzed).
+    pub map_read_later: bool,
+    /// Sequences owned by the target table, moved past copied ids and restored by rollback.
+    pub sequences: Vec<SequenceSync>,
+    /// A filled column is GENERATED ALWAYS AS IDENTITY: insert with OVERRIDING SYSTEM VALUE.
+    pub overriding_system_value: bool,
+    /// V1 columns of the first `from` table that no expression of this step reads.
+    pub unread_columns: Vec<String>,
+}
+
+/// A printed SQL expression and the model line it came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sql {
+    pub sql: String,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Reject {
+    pub when: Sql,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub enum Key {
+    /// Target key columns are filled like any column; the map records them.
+    Keep { columns: Vec<String> },
+    /// One fresh key per distinct `by` tuple, made once into the map.
+    New { column: String, new: Sql, by: Vec<MapKey> },
+}
+
+/// One `by` expression of a `key: {new: …}` and its column in the id map.
+#[derive(Debug, Clone, Serialize)]
+pub struct MapKey {
+    pub column: String,
+    pub expr: Sql,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnMap {
+    pub name: String,
+    pub target_type: String,
+    /// The expression inserted, already cast to the target type where needed.
+    pub expr: String,
+    /// Known type of the source expression, when the checker could infer it.
+    pub source_type: Option<String>,
+    pub origin: Origin,
+    /// Calls a volatile function: left out of verify's content comparison.
+    pub volatile: bool,
+    pub not_null: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Origin {
+    /// Written in the model, at this line.
+    Model(usize),
+    /// Same-named column of the first `from` item.
+    Implicit,
+    /// The fresh key from the id map.
+    NewKey,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dependency {
+    pub step: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SequenceSync {
+    pub sequence: QualName,
+    pub column: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Assertion {
+    pub name: String,
+    pub query: String,
+    pub line: usize,
+}

@@ -1,1 +1,37 @@
 //! The runner: executes rendered scripts over the postgres crate.
+//!
+//! `pgmig run` gives the result `psql -X -v ON_ERROR_STOP=1 -f FILE` would, for the subset
+//! of psql the generated scripts use: `\set`, `\unset`, `\if`/`\elif`/`\else`/`\endif`,
+//! `\echo`, `\q`, and `:name`, `:'name'`, `:"name"`, `:{?name}` interpolation (see
+//! [`lexer`], [`meta`], [`script`]). Runs take a session advisory lock ([`LOCK_KEY`]) so
+//! only one pgmig run touches a database at a time.
+//!
+//! ```no_run
+//! use std::collections::BTreeMap;
+//! let mut conn = pgmig::run::connect("host=/tmp port=5432 dbname=app user=postgres")?;
+//! let vars = BTreeMap::from([("dry_run".to_string(), "1".to_string())]);
+//! let text = std::fs::read_to_string("out/app/migrate.sql").unwrap();
+//! pgmig::run::run_script(&mut conn, "migrate.sql", &text, &vars)?;
+//! pgmig::run::print_status(&mut conn, &mut std::io::stdout())?;
+//! # Ok::<(), pgmig::run::RunError>(())
+//! ```
+
+pub mod conn;
+pub mod error;
+pub mod exec;
+pub mod lexer;
+pub mod lock;
+pub mod meta;
+pub mod script;
+pub mod status;
+mod table;
+pub mod ui;
+pub mod vars;
+
+pub use conn::{connect, connect_capturing, parse_conninfo, Connection};
+pub use error::RunError;
+pub use exec::{run_script, RunSummary};
+pub use lock::LOCK_KEY;
+pub use status::{print_status, LogRow, NO_RUN};
+pub use ui::OutputLine;
+pub use vars::{parse_assignment, Vars};

@@ -1,2 +1,4 @@
 //! Integration tests: one binary, one throwaway PostgreSQL cluster shared by all tests.
 mod support;
+mod runner;
+mod catalog;

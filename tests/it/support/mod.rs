@@ -1,1 +1,52 @@
 //! Test support: the throwaway cluster and helpers.
+#![allow(dead_code)]
+
+mod cluster;
+
+pub use cluster::{cluster, pg_error_text, Cluster, TestDb};
+
+/// The repository root (where Cargo.toml is).
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_answers_and_databases_are_isolated() {
+        let a = cluster().create_db("iso_a");
+        let b = cluster().create_db("iso_b");
+        assert_ne!(a.name(), b.name());
+        let one: i32 = a.client().query_one("SELECT 1", &[]).unwrap().get(0);
+        assert_eq!(one, 1);
+
+        a.execute("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'x'), (2, NULL);");
+        let n: i64 = a.client().query_one("SELECT count(*) FROM t", &[]).unwrap().get(0);
+        assert_eq!(n, 2);
+        // b does not see a's table
+        let err = b.try_execute("SELECT * FROM t").unwrap_err();
+        assert!(err.contains("does not exist"), "{err}");
+
+        let md5s = a.table_md5s(&["public"]);
+        assert_eq!(md5s.len(), 1);
+        assert!(md5s["public.t"].starts_with("2:"), "{md5s:?}");
+        b.execute("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (2, NULL), (1, 'x');");
+        assert_eq!(a.table_md5s(&["public"]), b.table_md5s(&["public"]));
+        b.execute("UPDATE t SET v = 'y' WHERE id = 1");
+        assert_ne!(a.table_md5s(&["public"]), b.table_md5s(&["public"]));
+
+        // psql with variables, as the generated scripts are run
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("s.sql");
+        std::fs::write(&f, "SELECT :'who' AS who;\n").unwrap();
+        let out = a.psql_file(&f, &[("who", "psql-ok")]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("psql-ok"));
+        std::fs::write(&f, "SELECT nope;\nSELECT 'not reached';\n").unwrap();
+        let out = a.psql_file(&f, &[]);
+        assert!(!out.status.success());
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("not reached"));
+    }
+}

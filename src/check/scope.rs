@@ -1,0 +1,396 @@
+//! The relations a step's `from` makes visible, and name resolution against them.
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    Expr, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, TableFactor, TableWithJoins, Visit, VisitMut,
+    Visitor, VisitorMut,
+};
+
+use super::sql::Origin;
+use super::suggest::did_you_mean;
+use crate::catalog::{Catalog, QualName};
+use crate::diagnostic::Diagnostic;
+
+/// A relation visible in a step: a V1 table, a subquery, a table function, or an id map.
+#[derive(Debug, Clone)]
+pub struct Relation {
+    pub alias: String,
+    /// Column names and, where known, types. `None`: columns can't be known (e.g. `SELECT *`).
+    pub columns: Option<Vec<(String, Option<String>)>>,
+    /// The V1 table behind the alias, if it is one.
+    pub table: Option<QualName>,
+}
+
+impl Relation {
+    fn column(&self, name: &str) -> Option<&(String, Option<String>)> {
+        self.columns.as_ref()?.iter().find(|(c, _)| c == name)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub relations: Vec<Relation>,
+    /// Where unqualified type names live (for casts).
+    pub default_schema: String,
+}
+
+/// SQL's value keywords that sqlparser may read as bare identifiers.
+const VALUE_KEYWORDS: &[&str] = &[
+    "current_date", "current_time", "current_timestamp", "localtime", "localtimestamp", "current_user",
+    "session_user", "user", "current_schema", "current_catalog", "current_role",
+];
+
+/// An identifier's name as PostgreSQL sees it: unquoted names fold to lower case.
+pub fn ident_name(ident: &Ident) -> String {
+    if ident.quote_style.is_some() { ident.value.clone() } else { ident.value.to_lowercase() }
+}
+
+fn object_parts(name: &ObjectName) -> Vec<String> {
+    name.0
+        .iter()
+        .map(|p| match p {
+            ObjectNamePart::Identifier(i) => ident_name(i),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// An `Ident` that prints as PostgreSQL needs it (quoted only when required).
+pub fn sql_ident(name: &str) -> Ident {
+    let quoted = crate::catalog::quote_ident(name);
+    if quoted.starts_with('"') { Ident::with_quote('"', name) } else { Ident::new(name) }
+}
+
+impl Scope {
+    pub fn relation(&self, alias: &str) -> Option<&Relation> {
+        self.relations.iter().find(|r| r.alias == alias)
+    }
+
+    /// Builds the scope of a `from` clause and qualifies its V1 tables with the source schema.
+    pub fn build(from: &mut Vec<TableWithJoins>, v1: &Catalog, schema: &str, origin: Origin) -> Result<Scope, Vec<Diagnostic>> {
+        let mut errors = check_relations(from, v1, schema, origin);
+        qualify_tables(from, v1, schema);
+        let mut scope = Scope { relations: Vec::new(), default_schema: schema.to_string() };
+        for twj in from.iter() {
+            let factors = std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation));
+            for factor in factors {
+                match relation_of(factor, v1, schema, &scope) {
+                    Ok(Some(r)) => scope.relations.push(r),
+                    Ok(None) => {}
+                    Err(d) => errors.push(origin.error(d.0, d.1, d.2)),
+                }
+            }
+        }
+        if errors.is_empty() { Ok(scope) } else { Err(errors) }
+    }
+
+    /// Checks every column reference of `expr` against the scope.
+    pub fn resolve(&self, expr: &Expr, v1: &Catalog, schema: &str, origin: Origin) -> Vec<Diagnostic> {
+        let mut errors = check_relations(expr, v1, schema, origin);
+        let mut inner = InnerAliases::default();
+        let _ = expr.visit(&mut inner);
+        let mut resolver = Resolver { scope: self, inner: &inner.aliases, depth: 0, origin, errors: &mut errors };
+        let _ = expr.visit(&mut resolver);
+        errors
+    }
+
+    /// The type of a column reference, where known.
+    pub fn column_type(&self, qualifier: Option<&str>, name: &str) -> Option<String> {
+        match qualifier {
+            Some(q) => self.relation(q)?.column(name)?.1.clone(),
+            None => self.relations.iter().find_map(|r| r.column(name)).and_then(|c| c.1.clone()),
+        }
+    }
+}
+
+type PosError = (String, sqlparser::tokenizer::Location, usize);
+
+/// No position inside the value: diagnostics point at the whole value.
+const NOWHERE: sqlparser::tokenizer::Location = sqlparser::tokenizer::Location { line: 0, column: 0 };
+
+fn relation_of(factor: &TableFactor, v1: &Catalog, schema: &str, scope: &Scope) -> Result<Option<Relation>, PosError> {
+    match factor {
+        TableFactor::Table { name, alias, args: None, .. } => {
+            let Some(table) = resolve_table(name, v1, schema) else { return Ok(None) };
+            let t = &v1.tables[&table];
+            let columns = t.columns.iter().map(|c| (c.name.clone(), Some(c.data_type.clone()))).collect();
+            let alias_name = alias.as_ref().map_or(table.name.clone(), |a| ident_name(&a.name));
+            Ok(Some(Relation { alias: alias_name, columns: Some(renamed(columns, alias)), table: Some(table) }))
+        }
+        TableFactor::Table { name, alias, args: Some(_), .. } | TableFactor::Function { name, alias, .. } => {
+            let fname = object_parts(name).last().cloned().unwrap_or_default();
+            let alias_name = alias.as_ref().map_or(fname.clone(), |a| ident_name(&a.name));
+            let columns = match alias {
+                Some(a) if !a.columns.is_empty() => a.columns.iter().map(|c| (ident_name(&c.name), None)).collect(),
+                _ => vec![(alias_name.clone(), None)],
+            };
+            Ok(Some(Relation { alias: alias_name, columns: Some(columns), table: None }))
+        }
+        TableFactor::Derived { subquery, alias, .. } => {
+            let Some(alias) = alias else {
+                return Err(("a subquery in `from` needs an alias".into(), NOWHERE, 1));
+            };
+            let columns = projection(subquery, v1, schema, scope).map(|cols| renamed(cols, &Some(alias.clone())));
+            Ok(Some(Relation { alias: ident_name(&alias.name), columns, table: None }))
+        }
+        TableFactor::NestedJoin { table_with_joins, .. } => {
+            // Nested joins are flattened: their relations join the scope one by one.
+            let _ = table_with_joins;
+            Err(("parenthesized joins are not supported in `from`; write the joins flat".into(), NOWHERE, 1))
+        }
+        other => Err((format!("unsupported item in `from`: {other}"), NOWHERE, 1)),
+    }
+}
+
+/// Column aliases `AS x(a, b)` rename the columns in order.
+fn renamed(mut columns: Vec<(String, Option<String>)>, alias: &Option<sqlparser::ast::TableAlias>) -> Vec<(String, Option<String>)> {
+    if let Some(a) = alias {
+        for (col, new) in columns.iter_mut().zip(&a.columns) {
+            col.0 = ident_name(&new.name);
+        }
+    }
+    columns
+}
+
+/// Output columns of a subquery, when they can be named.
+fn projection(query: &Query, v1: &Catalog, schema: &str, outer: &Scope) -> Option<Vec<(String, Option<String>)>> {
+    let SetExpr::Select(select) = query.body.as_ref() else { return None };
+    let mut inner = Scope { relations: Vec::new(), default_schema: outer.default_schema.clone() };
+    for twj in &select.from {
+        for factor in std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)) {
+            if let Ok(Some(r)) = relation_of(factor, v1, schema, outer) {
+                inner.relations.push(r);
+            }
+        }
+    }
+    let mut columns = Vec::new();
+    for item in &select.projection {
+        match item {
+            SelectItem::ExprWithAlias { expr, alias } => {
+                columns.push((ident_name(alias), super::types::infer(expr, &inner)));
+            }
+            SelectItem::UnnamedExpr(expr) => {
+                let name = match expr {
+                    Expr::Identifier(i) => ident_name(i),
+                    Expr::CompoundIdentifier(parts) => ident_name(parts.last()?),
+                    Expr::Function(f) => object_parts(&f.name).last()?.clone(),
+                    _ => "?column?".to_string(),
+                };
+                columns.push((name, super::types::infer(expr, &inner)));
+            }
+            SelectItem::QualifiedWildcard(kind, _) => {
+                let q = kind.to_string().to_lowercase();
+                columns.extend(inner.relation(&q)?.columns.clone()?);
+            }
+            SelectItem::ExprWithAliases { .. } => return None,
+            SelectItem::Wildcard(_) => {
+                for r in &inner.relations {
+                    columns.extend(r.columns.clone()?);
+                }
+            }
+        }
+    }
+    Some(columns)
+}
+
+/// A table name as written, resolved against V1: unqualified names live in the source schema.
+pub fn resolve_table(name: &ObjectName, v1: &Catalog, schema: &str) -> Option<QualName> {
+    let parts = object_parts(name);
+    let qn = match parts.as_slice() {
+        [t] => QualName::new(schema, t),
+        [s, t] => QualName::new(s, t),
+        _ => return None,
+    };
+    v1.tables.contains_key(&qn).then_some(qn)
+}
+
+/// Every plain table named anywhere in `node` (joins, subqueries) must be a V1 table or a CTE.
+pub fn check_relations<V: Visit>(node: &V, v1: &Catalog, schema: &str, origin: Origin) -> Vec<Diagnostic> {
+    struct Check<'a> {
+        v1: &'a Catalog,
+        schema: &'a str,
+        ctes: BTreeSet<String>,
+        origin: Origin<'a>,
+        errors: Vec<Diagnostic>,
+    }
+    impl Visitor for Check<'_> {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
+            if let Some(with) = &q.with {
+                self.ctes.extend(with.cte_tables.iter().map(|c| ident_name(&c.alias.name)));
+            }
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_table_factor(&mut self, f: &TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Table { name, args: None, .. } = f {
+                let parts = object_parts(name);
+                let known = resolve_table(name, self.v1, self.schema).is_some()
+                    || (parts.len() == 1 && self.ctes.contains(&parts[0]));
+                if !known {
+                    let written = name.to_string();
+                    let candidates: Vec<String> = self.v1.tables_in(self.schema).map(|t| t.name.name.clone()).collect();
+                    let loc = match name.0.first() {
+                        Some(ObjectNamePart::Identifier(i)) => i.span.start,
+                        _ => NOWHERE,
+                    };
+                    let mut d = self.origin.error(
+                        format!("table `{written}` does not exist in V1 (schema `{}`)", self.schema),
+                        loc,
+                        written.chars().count(),
+                    );
+                    if let Some(s) = did_you_mean(parts.last().map_or("", String::as_str), &candidates) {
+                        d = d.with_hint(format!("did you mean `{s}`?"));
+                    }
+                    self.errors.push(d);
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut check = Check { v1, schema, ctes: BTreeSet::new(), origin, errors: Vec::new() };
+    let _ = node.visit(&mut check);
+    check.errors
+}
+
+/// Qualifies every V1 table name with its schema, so scripts don't depend on search_path.
+pub fn qualify_tables<V: VisitMut>(node: &mut V, v1: &Catalog, schema: &str) {
+    struct Qualify<'a> {
+        v1: &'a Catalog,
+        schema: &'a str,
+    }
+    impl VisitorMut for Qualify<'_> {
+        type Break = ();
+        fn pre_visit_relation(&mut self, name: &mut ObjectName) -> ControlFlow<()> {
+            if name.0.len() == 1 {
+                if let Some(qn) = resolve_table(name, self.v1, self.schema) {
+                    *name = ObjectName(vec![
+                        ObjectNamePart::Identifier(sql_ident(&qn.schema)),
+                        ObjectNamePart::Identifier(sql_ident(&qn.name)),
+                    ]);
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = node.visit(&mut Qualify { v1, schema });
+}
+
+/// Aliases introduced inside subqueries of an expression (their columns aren't checked).
+#[derive(Default)]
+struct InnerAliases {
+    aliases: BTreeSet<String>,
+}
+
+impl Visitor for InnerAliases {
+    type Break = ();
+    fn pre_visit_table_factor(&mut self, f: &TableFactor) -> ControlFlow<()> {
+        let name = match f {
+            TableFactor::Table { alias: Some(a), .. }
+            | TableFactor::Derived { alias: Some(a), .. }
+            | TableFactor::Function { alias: Some(a), .. } => Some(ident_name(&a.name)),
+            TableFactor::Table { name, .. } => object_parts(name).last().cloned(),
+            _ => None,
+        };
+        self.aliases.extend(name);
+        ControlFlow::Continue(())
+    }
+}
+
+struct Resolver<'a> {
+    scope: &'a Scope,
+    inner: &'a BTreeSet<String>,
+    depth: usize,
+    origin: Origin<'a>,
+    errors: &'a mut Vec<Diagnostic>,
+}
+
+impl Resolver<'_> {
+    fn unknown_column(&mut self, ident: &Ident, candidates: Vec<String>, what: String) {
+        let mut d = self.origin.error(what, ident.span.start, ident.value.chars().count());
+        if let Some(s) = did_you_mean(&ident_name(ident), &candidates) {
+            d = d.with_hint(format!("did you mean `{s}`?"));
+        }
+        self.errors.push(d);
+    }
+
+    fn bare(&mut self, ident: &Ident) {
+        let name = ident_name(ident);
+        if VALUE_KEYWORDS.contains(&name.as_str()) {
+            return;
+        }
+        let owners: Vec<&Relation> = self.scope.relations.iter().filter(|r| r.column(&name).is_some()).collect();
+        match owners.len() {
+            1 => {}
+            0 if self.scope.relations.iter().any(|r| r.columns.is_none()) => {}
+            0 => {
+                let all = self.scope.relations.iter().flat_map(|r| r.columns.iter().flatten().map(|c| c.0.clone())).collect();
+                let what = format!("column `{name}` is not in any table of `from`");
+                self.unknown_column(ident, all, what);
+            }
+            _ => {
+                let names: Vec<&str> = owners.iter().map(|r| r.alias.as_str()).collect();
+                self.errors.push(
+                    self.origin
+                        .error(format!("column `{name}` is ambiguous: it is in {}", names.join(", ")), ident.span.start, name.len())
+                        .with_hint(format!("qualify it: `{}.{name}`", names[0])),
+                );
+            }
+        }
+    }
+
+    fn qualified(&mut self, qualifier: &Ident, column: &Ident) {
+        let q = ident_name(qualifier);
+        let c = ident_name(column);
+        match self.scope.relation(&q) {
+            Some(r) => {
+                if let Some(cols) = &r.columns {
+                    if r.column(&c).is_none() {
+                        let candidates = cols.iter().map(|c| c.0.clone()).collect();
+                        let table = r.table.as_ref().map_or(q.clone(), |t| t.to_string());
+                        self.unknown_column(column, candidates, format!("column `{c}` does not exist in `{table}` (alias `{q}`)"));
+                    }
+                }
+            }
+            None if self.depth > 0 && self.inner.contains(&q) => {}
+            None => {
+                let candidates: Vec<String> = self.scope.relations.iter().map(|r| r.alias.clone()).collect();
+                let mut d = self.origin.error(
+                    format!("`{q}` is not a table or alias of this step's `from`"),
+                    qualifier.span.start,
+                    qualifier.value.chars().count(),
+                );
+                if let Some(s) = did_you_mean(&q, &candidates) {
+                    d = d.with_hint(format!("did you mean `{s}`?"));
+                }
+                self.errors.push(d);
+            }
+        }
+    }
+}
+
+impl Visitor for Resolver<'_> {
+    type Break = ();
+    fn pre_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+        self.depth += 1;
+        ControlFlow::Continue(())
+    }
+    fn post_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+        self.depth -= 1;
+        ControlFlow::Continue(())
+    }
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        match expr {
+            Expr::Identifier(ident) if self.depth == 0 => self.bare(ident),
+            Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
+                let q = ident_name(&parts[0]);
+                if self.depth == 0 || (self.scope.relation(&q).is_some() && !self.inner.contains(&q)) {
+                    self.qualified(&parts[0], &parts[1]);
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+}

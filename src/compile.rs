@@ -1,0 +1,110 @@
+//! The compiler's one entry point: model file + two schemas → plan → scripts.
+
+use std::path::{Path, PathBuf};
+
+use crate::catalog::{self, Catalog, Skipped};
+use crate::diagnostic::{Diagnostics, SourceFile};
+use crate::emit::{self, Scripts};
+use crate::plan::Plan;
+use crate::{check, model};
+
+/// Where a schema comes from: a DDL file or a live database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaInput {
+    Ddl(PathBuf),
+    Database(String),
+}
+
+impl SchemaInput {
+    /// A `postgres://` URL or a `key=value` conninfo is a database; anything else a file.
+    pub fn parse(arg: &str) -> SchemaInput {
+        let looks_like_db = arg.starts_with("postgres://") || arg.starts_with("postgresql://") || arg.contains('=');
+        if looks_like_db && !Path::new(arg).exists() { SchemaInput::Database(arg.to_string()) } else { SchemaInput::Ddl(arg.into()) }
+    }
+}
+
+/// The result of a successful compile.
+#[derive(Debug)]
+pub struct Compiled {
+    pub plan: Plan,
+    pub scripts: Scripts,
+    pub warnings: Diagnostics,
+    pub source: SourceFile,
+    /// Statements each DDL reader passed over (empty for live databases).
+    pub skipped: [Skipped; 2],
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+    #[error("the model has errors")]
+    Model { diagnostics: Diagnostics, file: SourceFile },
+    #[error("{which}: {message}")]
+    Schema { which: &'static str, message: String },
+    #[error("{which}: can't read the schema from the database: {message}")]
+    Database { which: &'static str, message: String },
+    #[error("rendering the scripts failed: {0}")]
+    Render(String),
+}
+
+impl CompileError {
+    /// 2 for bad input; 1 when a database could not be reached or read.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CompileError::Database { .. } | CompileError::Render(_) => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// Loads, checks and renders a model against its V1 and V2 schemas.
+pub fn compile(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput) -> Result<Compiled, CompileError> {
+    let text = read(model_path)?;
+    let source = SourceFile { name: model_path.display().to_string(), text };
+    let model = model::load(&source.text)
+        .map_err(|d| CompileError::Model { diagnostics: Diagnostics(vec![d]), file: source.clone() })?;
+    let (v1_catalog, v1_skipped) = load_schema("V1", v1, model.source_schema())?;
+    let (v2_catalog, v2_skipped) = load_schema("V2", v2, model.target_schema())?;
+    let (plan, warnings) = check::check(&model, &source, &v1_catalog, &v2_catalog)
+        .map_err(|diagnostics| CompileError::Model { diagnostics, file: source.clone() })?;
+    let scripts = emit::render(&plan).map_err(|e| CompileError::Render(e.to_string()))?;
+    Ok(Compiled { plan, scripts, warnings, source, skipped: [v1_skipped, v2_skipped] })
+}
+
+fn read(path: &Path) -> Result<String, CompileError> {
+    std::fs::read_to_string(path).map_err(|e| CompileError::Io { path: path.display().to_string(), message: e.to_string() })
+}
+
+/// Reads one schema; unqualified DDL names land in `default_schema`.
+pub fn load_schema(which: &'static str, input: &SchemaInput, default_schema: &str) -> Result<(Catalog, Skipped), CompileError> {
+    match input {
+        SchemaInput::Ddl(path) => {
+            let text = read(path)?;
+            let load = catalog::from_ddl(&text, default_schema)
+                .map_err(|message| CompileError::Schema { which, message: format!("{}: {message}", path.display()) })?;
+            Ok((load.catalog, load.skipped))
+        }
+        SchemaInput::Database(url) => {
+            let config: postgres::Config = url
+                .parse()
+                .map_err(|e| CompileError::Schema { which, message: format!("invalid connection string: {e}") })?;
+            let mut client = config
+                .connect(postgres::NoTls)
+                .map_err(|e| CompileError::Database { which, message: e.to_string() })?;
+            let catalog = catalog::from_database(&mut client, &[])
+                .map_err(|e| CompileError::Database { which, message: e.to_string() })?;
+            Ok((catalog, Skipped::new()))
+        }
+    }
+}
+
+/// Writes the scripts into `dir` (created if missing).
+pub fn write(scripts: &Scripts, dir: &Path) -> Result<(), CompileError> {
+    let io = |e: std::io::Error| CompileError::Io { path: dir.display().to_string(), message: e.to_string() };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    for (name, text) in &scripts.files {
+        std::fs::write(dir.join(name), text).map_err(io)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,310 @@
+//! The plan as the templates see it: every piece of SQL ready to print.
+
+use crate::catalog::quote_ident;
+use crate::plan::{Key, Origin, Plan, Step};
+
+/// Text inside a `RAISE` format string literal: quotes doubled, `%` escaped.
+pub fn notice_text(s: &str) -> String {
+    s.replace('\'', "''").replace('%', "%%")
+}
+
+/// SQL string literal.
+pub fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanView {
+    pub model: String,
+    pub model_lit: String,
+    pub model_file: String,
+    pub source_schema: String,
+    pub target_schema: String,
+    pub steps: Vec<StepView>,
+    pub assertions: Vec<AssertionView>,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub struct AssertionView {
+    pub name: String,
+    pub name_notice: String,
+    pub name_lit: String,
+    pub line: usize,
+    pub query: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct StepView {
+    pub number: usize,
+    pub total: usize,
+    pub name: String,
+    pub name_lit: String,
+    pub name_notice: String,
+    pub target: String,
+    pub line: usize,
+    pub after: Vec<String>,
+    /// `FROM …` with joins on their own lines, indented for a DO block body.
+    pub from: String,
+    /// `from` on one line, for PLAN.md.
+    pub from_inline: String,
+    /// `from` plus, for `key: new`, the join to this step's id map (`key_map`).
+    pub from_keyed: String,
+    /// The `where` condition, or `true`.
+    pub filter: String,
+    pub filter_line: usize,
+    /// Rows that are neither filtered nor rejected.
+    pub survivors: String,
+    pub rejects: Vec<RejectView>,
+    pub source_key: String,
+    pub source_row: String,
+    pub map_table: String,
+    pub is_new_key: bool,
+    /// keep: `id uuid PRIMARY KEY, …` column definitions of the map.
+    pub map_columns: String,
+    /// keep: the key column list, for RETURNING and the map insert.
+    pub key_list: String,
+    /// keep: the key columns' expressions, named as the key columns.
+    pub key_select: String,
+    /// new: `SELECT DISTINCT` list of the by-expressions with their map names.
+    pub by_select: String,
+    pub by_columns: String,
+    pub by_line: usize,
+    pub new_expr: String,
+    pub new_line: usize,
+    pub key_column: String,
+    /// new: `JOIN _pgmig.map_x AS key_map ON …` joining each source row to its key.
+    pub key_join: String,
+    pub insert_columns: String,
+    pub select_list: String,
+    pub overriding: bool,
+    pub sequences: Vec<SequenceView>,
+    pub analyze_map: bool,
+    /// `t.k = mapped.k AND …`: a target row that this step made.
+    pub made_here: String,
+    pub expected_list: String,
+    pub actual_list: String,
+    pub compared: String,
+    pub not_compared: Vec<String>,
+    pub not_null_checks: Vec<ValueCheck>,
+    pub length_checks: Vec<ValueCheck>,
+    pub columns: Vec<ColumnRow>,
+    pub unread: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RejectView {
+    pub number: usize,
+    pub reason: String,
+    pub reason_lit: String,
+    pub reason_notice: String,
+    pub line: usize,
+    pub when: String,
+    /// Filtered in, not caught by an earlier rule, caught by this one.
+    pub condition: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SequenceView {
+    pub name: String,
+    pub name_lit: String,
+    pub column: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ValueCheck {
+    pub column: String,
+    pub test: String,
+    pub what: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ColumnRow {
+    pub name: String,
+    pub target_type: String,
+    pub source: String,
+    pub source_type: String,
+    pub origin: String,
+    pub note: String,
+}
+
+const INDENT: &str = "  ";
+
+impl PlanView {
+    pub fn new(plan: &Plan) -> PlanView {
+        let total = plan.steps.len();
+        PlanView {
+            model: plan.model.clone(),
+            model_lit: lit(&plan.model),
+            model_file: plan.model_file.clone(),
+            source_schema: plan.source_schema.clone(),
+            target_schema: plan.target_schema.clone(),
+            steps: plan.steps.iter().enumerate().map(|(i, s)| StepView::new(s, i + 1, total)).collect(),
+            assertions: plan
+                .assertions
+                .iter()
+                .map(|a| AssertionView { name: a.name.clone(), name_notice: notice_text(&a.name), name_lit: lit(&a.name), line: a.line, query: a.query.clone() })
+                .collect(),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+fn not_coalesce(cond: &str) -> String {
+    format!("NOT coalesce(({cond}), false)")
+}
+
+impl StepView {
+    fn new(step: &Step, number: usize, total: usize) -> StepView {
+        let filter = step.filter.as_ref().map_or("true".to_string(), |f| f.sql.clone());
+        let from = {
+            let mut lines = step.from.lines();
+            let mut out = format!("FROM {}", lines.next().unwrap_or_default());
+            for l in lines {
+                out.push_str(&format!("\n{INDENT}     {l}"));
+            }
+            out
+        };
+        let sep = format!("\n{INDENT}  AND ");
+        let mut rejects = Vec::new();
+        let mut earlier: Vec<String> = Vec::new();
+        for (i, r) in step.rejects.iter().enumerate() {
+            let mut parts = vec![format!("coalesce(({filter}), false)")];
+            parts.extend(earlier.iter().map(|e| not_coalesce(e)));
+            parts.push(format!("coalesce(({}), false)", r.when.sql));
+            rejects.push(RejectView {
+                number: i + 1,
+                reason: r.reason.clone(),
+                reason_lit: lit(&r.reason),
+                reason_notice: notice_text(&r.reason),
+                line: r.when.line,
+                when: r.when.sql.clone(),
+                condition: parts.join(&sep),
+            });
+            earlier.push(r.when.sql.clone());
+        }
+        let mut survivors = vec![format!("coalesce(({filter}), false)")];
+        survivors.extend(step.rejects.iter().map(|r| not_coalesce(&r.when.sql)));
+
+        let key_cols: Vec<String> = match &step.key {
+            Key::Keep { columns } => columns.clone(),
+            Key::New { column, .. } => vec![column.clone()],
+        };
+        let made_here = key_cols.iter().map(|k| format!("t.{0} = mapped.{0}", quote_ident(k))).collect::<Vec<_>>().join(" AND ");
+        let type_of = |c: &str| step.columns.iter().find(|m| m.name == c).map_or(String::new(), |m| m.target_type.clone());
+        let (map_columns, key_list) = (
+            key_cols.iter().map(|k| format!("{} {}", quote_ident(k), type_of(k))).collect::<Vec<_>>().join(", "),
+            key_cols.iter().map(|k| quote_ident(k)).collect::<Vec<_>>().join(", "),
+        );
+        let (is_new_key, by_select, by_columns, by_line, new_expr, new_line, key_column, key_join) = match &step.key {
+            Key::New { column, new, by } => {
+                let select = by.iter().map(|b| format!("{} AS {}", b.expr.sql, quote_ident(&b.column))).collect::<Vec<_>>().join(", ");
+                let cols = by.iter().map(|b| quote_ident(&b.column)).collect::<Vec<_>>().join(", ");
+                let on = by.iter().map(|b| format!("key_map.{} = {}", quote_ident(&b.column), b.expr.sql)).collect::<Vec<_>>().join(" AND ");
+                let join = format!("JOIN {} AS key_map ON {on}", step.map_table);
+                (true, select, cols, by.first().map_or(0, |b| b.expr.line), new.sql.clone(), new.line, quote_ident(column), join)
+            }
+            Key::Keep { .. } => (false, String::new(), String::new(), 0, String::new(), 0, String::new(), String::new()),
+        };
+        let from_with_key = if is_new_key { format!("{from}\n{INDENT}{key_join}") } else { from.clone() };
+
+        let insert_columns = step.columns.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ");
+        let select_list = step.columns.iter().map(|c| c.expr.clone()).collect::<Vec<_>>().join(&format!(",\n{INDENT}       "));
+        let compared: Vec<_> = step.columns.iter().filter(|c| !c.volatile).collect();
+        let comparable = |ty: &str, e: String| if matches!(ty, "json" | "xml" | "point") { format!("({e})::text") } else { e };
+        let expected_list = compared
+            .iter()
+            .map(|c| comparable(&c.target_type, format!("CAST({} AS {})", c.expr, c.target_type)))
+            .collect::<Vec<_>>()
+            .join(&format!(",\n{INDENT}         "));
+        let actual_list = compared
+            .iter()
+            .map(|c| comparable(&c.target_type, format!("t.{}", quote_ident(&c.name))))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let not_null_checks = step
+            .columns
+            .iter()
+            .filter(|c| c.not_null && c.origin != Origin::NewKey)
+            .map(|c| ValueCheck { column: c.name.clone(), test: format!("({}) IS NULL", c.expr), what: "NULL into a NOT NULL column".into() })
+            .collect();
+        let length_checks = step
+            .columns
+            .iter()
+            .filter_map(|c| {
+                let n: usize = c.target_type.strip_prefix("character varying(")?.strip_suffix(')')?.parse().ok()?;
+                Some(ValueCheck { column: c.name.clone(), test: format!("length(({})::text) > {n}", c.expr), what: format!("longer than {n} characters") })
+            })
+            .collect();
+        let columns = step
+            .columns
+            .iter()
+            .map(|c| ColumnRow {
+                name: c.name.clone(),
+                target_type: c.target_type.clone(),
+                source: c.expr.replace('|', "\\|"),
+                source_type: c.source_type.clone().unwrap_or_else(|| "?".into()),
+                origin: match c.origin {
+                    Origin::Model(l) => format!("line {l}"),
+                    Origin::Implicit => "same name".into(),
+                    Origin::NewKey => "key: new".into(),
+                },
+                note: if c.volatile { "not repeatable: verify checks presence only".into() } else { String::new() },
+            })
+            .collect();
+        StepView {
+            number,
+            total,
+            name: step.name.clone(),
+            name_lit: lit(&step.name),
+            name_notice: notice_text(&step.name),
+            target: step.target.to_string(),
+            line: step.line,
+            after: step.after.iter().map(|d| format!("{} ({})", d.step, d.reason)).collect(),
+            from_inline: step.from.lines().collect::<Vec<_>>().join(" "),
+            from,
+            from_keyed: from_with_key,
+            filter: filter.clone(),
+            filter_line: step.filter.as_ref().map_or(0, |f| f.line),
+            survivors: survivors.join(&sep),
+            rejects,
+            source_key: step.source_key.clone(),
+            source_row: step.source_row.clone(),
+            map_table: step.map_table.to_string(),
+            is_new_key,
+            map_columns,
+            key_select: key_cols
+                .iter()
+                .filter_map(|k| step.columns.iter().find(|c| &c.name == k))
+                .map(|c| format!("{} AS {}", c.expr, quote_ident(&c.name)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            key_list,
+            by_select,
+            by_columns,
+            by_line,
+            new_expr,
+            new_line,
+            key_column,
+            key_join,
+            insert_columns,
+            select_list,
+            overriding: step.overriding_system_value,
+            sequences: step
+                .sequences
+                .iter()
+                .map(|s| SequenceView { name: s.sequence.to_string(), name_lit: lit(&s.sequence.to_string()), column: quote_ident(&s.column) })
+                .collect(),
+            analyze_map: step.map_read_later,
+            made_here,
+            expected_list,
+            actual_list,
+            compared: compared.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join(", "),
+            not_compared: step.columns.iter().filter(|c| c.volatile).map(|c| c.name.clone()).collect(),
+            not_null_checks,
+            length_checks,
+            columns,
+            unread: step.unread_columns.join(", "),
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Connecting: a URL or key=value conninfo, the notice callback, the output sink.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use postgres::{Client, Config, NoTls};
+
+use super::error::{describe_pg_error, RunError};
+use super::ui::{OutputLine, Ui};
+
+/// A database session of the runner: the client and where its output goes.
+pub struct Connection {
+    pub(crate) client: Client,
+    pub(crate) ui: Arc<Ui>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection").finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// The underlying client, for queries of the caller's own.
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    /// The output captured so far (and forgets it); empty unless connected with
+    /// [`connect_capturing`].
+    pub fn take_output(&self) -> Vec<OutputLine> {
+        self.ui.take_captured()
+    }
+}
+
+/// Parses a conninfo: `postgresql://…` URL or `key=value …` (as libpq accepts both).
+pub fn parse_conninfo(conninfo: &str) -> Result<Config, RunError> {
+    if conninfo.trim().is_empty() {
+        return Err(RunError::Conninfo { message: "no database given (use --db or DATABASE_URL)".into() });
+    }
+    let mut config: Config = conninfo
+        .parse()
+        .map_err(|e: postgres::Error| RunError::Conninfo { message: describe_pg_error(&e) })?;
+    if config.get_application_name().is_none() {
+        config.application_name("pgmig");
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(15));
+    }
+    Ok(config)
+}
+
+fn connect_ui(conninfo: &str, ui: Ui) -> Result<Connection, RunError> {
+    let mut config = parse_conninfo(conninfo)?;
+    let ui = Arc::new(ui);
+    let notices = Arc::clone(&ui);
+    config.notice_callback(move |n| notices.notice(&n));
+    let client = config
+        .connect(NoTls)
+        .map_err(|e| RunError::Connect { message: describe_pg_error(&e) })?;
+    Ok(Connection { client, ui })
+}
+
+/// Connects; server notices are printed on stderr as they arrive, `\echo` and query results
+/// go to stdout.
+pub fn connect(conninfo: &str) -> Result<Connection, RunError> {
+    connect_ui(conninfo, Ui::terminal())
+}
+
+/// Connects like [`connect`], but keeps all output for [`Connection::take_output`].
+pub fn connect_capturing(conninfo: &str) -> Result<Connection, RunError> {
+    connect_ui(conninfo, Ui::capturing())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conninfo_forms() {
+        let c = parse_conninfo("host=/tmp/x port=5433 dbname=app user=postgres").unwrap();
+        assert_eq!(c.get_dbname(), Some("app"));
+        assert_eq!(c.get_application_name(), Some("pgmig"));
+        let c = parse_conninfo("postgresql://u@localhost:5432/db?application_name=mine").unwrap();
+        assert_eq!(c.get_dbname(), Some("db"));
+        assert_eq!(c.get_application_name(), Some("mine"));
+    }
+
+    #[test]
+    fn bad_conninfo_is_an_input_error() {
+        for bad in ["", "host=x port=notanumber", "dbname='unterminated", "postgresql://h:99999999/db"] {
+            let e = parse_conninfo(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad:?}: {e}");
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! `run_script`: lock, interpret, send each statement with the simple protocol, roll back
+//! and explain on error, show the log rows the run wrote, unlock.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use postgres::error::{ErrorPosition, SqlState};
+use postgres::{Client, SimpleQueryMessage};
+
+use super::conn::Connection;
+use super::error::{describe_pg_error, RunError};
+use super::lexer::Statement;
+use super::lock;
+use super::script::{self, Outcome, Sink};
+use super::status;
+use super::table::Table;
+use super::ui::Ui;
+
+/// What a successful run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    /// Statements sent to the server.
+    pub statements: usize,
+    /// True when `\q` ended the script early.
+    pub quit: bool,
+    /// The `_pgmig.log` rows this run wrote (and that survived: a rolled back transaction
+    /// takes its rows with it).
+    pub log: Vec<status::LogRow>,
+}
+
+/// Where the session stands after an error or at the end of a script.
+#[derive(Debug, PartialEq, Eq)]
+enum TxState {
+    Idle,
+    Open,
+    Failed,
+    Unknown,
+}
+
+/// `now()` is the transaction's start, `statement_timestamp()` this statement's: they are
+/// equal exactly when this probe is the first statement of its transaction, i.e. when no
+/// transaction block is open. In a failed block the probe itself fails with 25P02.
+fn tx_state(client: &mut Client) -> TxState {
+    match client.simple_query("SELECT now() <> statement_timestamp()") {
+        Ok(msgs) => {
+            let open = msgs.iter().any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(0) == Some("t")));
+            if open {
+                TxState::Open
+            } else {
+                TxState::Idle
+            }
+        }
+        Err(e) if e.code() == Some(&SqlState::IN_FAILED_SQL_TRANSACTION) => TxState::Failed,
+        Err(_) => TxState::Unknown,
+    }
+}
+
+/// Rolls back an open or failed transaction; true when there was one to roll back.
+fn rollback_if_open(client: &mut Client) -> bool {
+    match tx_state(client) {
+        TxState::Open | TxState::Failed => client.batch_execute("ROLLBACK").is_ok(),
+        TxState::Idle | TxState::Unknown => false,
+    }
+}
+
+struct DbSink<'a> {
+    client: &'a mut Client,
+    ui: &'a Ui,
+    script: &'a str,
+    sent: usize,
+}
+
+impl DbSink<'_> {
+    fn print_results(&self, msgs: &[SimpleQueryMessage]) {
+        let mut table: Option<Table> = None;
+        for m in msgs {
+            match m {
+                SimpleQueryMessage::RowDescription(cols) => {
+                    table = Some(Table {
+                        headers: cols.iter().map(|c| c.name().to_string()).collect(),
+                        ..Table::default()
+                    });
+                }
+                SimpleQueryMessage::Row(r) => {
+                    if let Some(t) = table.as_mut() {
+                        t.rows.push((0..r.len()).map(|i| r.get(i).map(String::from)).collect());
+                    }
+                }
+                SimpleQueryMessage::CommandComplete(_) => {
+                    if let Some(mut t) = table.take() {
+                        t.align_numbers();
+                        self.ui.out(&t.render(), true);
+                        self.ui.out("", true);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn failure(&mut self, st: &Statement, e: postgres::Error) -> RunError {
+        let (message, details, line) = match e.as_db_error() {
+            Some(db) => {
+                let mut details = Vec::new();
+                if let Some(d) = db.detail() {
+                    details.push(format!("DETAIL:  {d}"));
+                }
+                if let Some(h) = db.hint() {
+                    details.push(format!("HINT:  {h}"));
+                }
+                if let Some(w) = db.where_() {
+                    details.push(format!("CONTEXT:  {w}"));
+                }
+                let line = match db.position() {
+                    Some(ErrorPosition::Original(p)) => st.line_of_position(*p as usize),
+                    _ => st.line,
+                };
+                (format!("{}:  {}", db.severity(), db.message()), details, line)
+            }
+            None => (describe_pg_error(&e), Vec::new(), st.line),
+        };
+        let rolled_back = rollback_if_open(self.client);
+        RunError::Database {
+            script: self.script.to_string(),
+            line,
+            statement: st.first_line().to_string(),
+            message,
+            details,
+            rolled_back,
+        }
+    }
+}
+
+impl Sink for DbSink<'_> {
+    fn execute(&mut self, st: &Statement) -> Result<(), RunError> {
+        self.ui.at(st.line, st.first_line());
+        self.sent += 1;
+        match self.client.simple_query(&st.text) {
+            Ok(msgs) => {
+                self.print_results(&msgs);
+                Ok(())
+            }
+            Err(e) => Err(self.failure(st, e)),
+        }
+    }
+
+    fn echo(&mut self, text: &str, newline: bool) {
+        self.ui.out(text, newline);
+    }
+
+    fn warn(&mut self, text: &str) {
+        self.ui.err_line(&format!("{}: {text}", self.script));
+    }
+}
+
+/// Runs one script as `psql -X -v ON_ERROR_STOP=1 -f SCRIPT` would, under the pgmig
+/// advisory lock.
+///
+/// `script_name` names the script in messages; `vars` are the `-v name=value` variables.
+/// The script is checked first (a malformed one never starts). Each statement is sent
+/// alone with the simple protocol; on the first error an open transaction is rolled back
+/// and the error names the line. A transaction still open at the end is rolled back (as
+/// psql's exit would). The `_pgmig.log` rows written by the run are printed at the end.
+pub fn run_script(
+    conn: &mut Connection,
+    script_name: &str,
+    text: &str,
+    vars: &BTreeMap<String, String>,
+) -> Result<RunSummary, RunError> {
+    script::check(script_name, text)?;
+    lock::acquire(&mut conn.client)?;
+    let result = run_locked(conn, script_name, text, vars);
+    let released = lock::release(&mut conn.client);
+    let summary = result?;
+    released?;
+    Ok(summary)
+}
+
+fn run_locked(
+    conn: &mut Connection,
+    script_name: &str,
+    text: &str,
+    vars: &BTreeMap<String, String>,
+) -> Result<RunSummary, RunError> {
+    let ui = conn.ui.clone();
+    let log_before = status::last_id(&mut conn.client)?.unwrap_or(0);
+    let started = Instant::now();
+    ui.start(script_name, text.lines().count());
+    let mut vars = vars.clone();
+    let mut sink = DbSink { client: &mut conn.client, ui: &ui, script: script_name, sent: 0 };
+    let outcome = script::interpret(script_name, text, &mut vars, &mut sink);
+    let sent = sink.sent;
+    if outcome.is_ok() && rollback_if_open(&mut conn.client) {
+        ui.err_line(&format!(
+            "{script_name}: the script ended inside a transaction; it was rolled back (as psql does when it exits)"
+        ));
+    }
+    let secs = started.elapsed().as_secs_f64();
+    ui.finish(&match &outcome {
+        Ok(_) => format!("pgmig: {script_name} done: {sent} statements in {secs:.2}s"),
+        Err(_) => format!("pgmig: {script_name} failed after {sent} statements in {secs:.2}s"),
+    });
+    // The log rows this run left (after a failure too: batched runs commit as they go).
+    let log = status::log_rows(&mut conn.client, log_before).unwrap_or_default();
+    if !log.is_empty() {
+        ui.err_line(&status::render_log(&log));
+    }
+    let outcome = outcome?;
+    Ok(RunSummary { statements: sent, quit: outcome == Outcome::Quit, log })
+}

@@ -1,0 +1,97 @@
+//! The advisory lock: the only way in. One pgmig run per database at a time.
+
+use postgres::Client;
+
+use super::error::RunError;
+
+const fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    h
+}
+
+/// The session-level advisory lock key: FNV-1a 64 of `"pgmig"`, as a bigint.
+pub const LOCK_KEY: i64 = fnv1a64(b"pgmig") as i64;
+
+/// Takes the lock or fails at once, naming the session that holds it.
+pub(crate) fn acquire(client: &mut Client) -> Result<(), RunError> {
+    let got: bool = client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
+        .map_err(|e| RunError::query("could not take the pgmig advisory lock", e))?
+        .get(0);
+    if got {
+        Ok(())
+    } else {
+        Err(RunError::LockHeld { holder: holder(client) })
+    }
+}
+
+/// Releases the lock (true when it was held).
+pub(crate) fn release(client: &mut Client) -> Result<bool, RunError> {
+    Ok(client
+        .query_one("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
+        .map_err(|e| RunError::query("could not release the pgmig advisory lock", e))?
+        .get(0))
+}
+
+/// Describes who holds the lock: pid, user, application, address, since when.
+pub(crate) fn holder(client: &mut Client) -> String {
+    let classid = ((LOCK_KEY as u64) >> 32) as u32;
+    let objid = (LOCK_KEY as u64 & 0xffff_ffff) as u32;
+    let rows = client.query(
+        "SELECT l.pid, a.usename::text, a.application_name, a.client_addr::text,
+                to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')
+           FROM pg_locks l
+           LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+          WHERE l.locktype = 'advisory' AND l.granted
+            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1",
+        &[&classid, &objid],
+    );
+    let rows = match rows {
+        Ok(r) => r,
+        Err(e) => return format!("holder unknown: {}", super::error::describe_pg_error(&e)),
+    };
+    let Some(r) = rows.first() else {
+        return "holder unknown: it may just have finished, try again".into();
+    };
+    let pid: i32 = r.get(0);
+    let user: Option<String> = r.get(1);
+    let app: Option<String> = r.get(2);
+    let addr: Option<String> = r.get(3);
+    let since: Option<String> = r.get(4);
+    let mut s = format!("pid {pid}");
+    let mut parts = Vec::new();
+    if let Some(u) = user {
+        parts.push(format!("user {u}"));
+    }
+    if let Some(a) = app.filter(|a| !a.is_empty()) {
+        parts.push(format!("application {a}"));
+    }
+    parts.push(match addr {
+        Some(a) => format!("from {a}"),
+        None => "local socket".into(),
+    });
+    if let Some(t) = since {
+        parts.push(format!("connected since {t}"));
+    }
+    s.push_str(&format!(" ({}); to end it: SELECT pg_terminate_backend({pid})", parts.join(", ")));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_is_fixed() {
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(LOCK_KEY, fnv1a64(b"pgmig") as i64);
+    }
+}
