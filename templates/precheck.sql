@@ -13,11 +13,13 @@ SET pgmig.blocking = 0;
 
 DO $check$
 BEGIN
-  IF to_regclass('_pgmig.log') IS NOT NULL AND EXISTS (
-       SELECT 1 FROM _pgmig.log
-       WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
-    RAISE EXCEPTION 'model {{ plan.model }} is already migrated in this database'
-      USING HINT = 'precheck reads V1 as migrate would; run rollback.sql first';
+  -- Two IFs: PL/pgSQL plans a whole condition, and _pgmig.log may not exist yet.
+  IF to_regclass('_pgmig.log') IS NOT NULL THEN
+    IF EXISTS (SELECT 1 FROM _pgmig.log
+               WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
+      RAISE EXCEPTION 'model {{ plan.model }} is already migrated in this database'
+        USING HINT = 'precheck reads V1 as migrate would; run rollback.sql first';
+    END IF;
   END IF;
 END
 $check$;

@@ -15,9 +15,12 @@ BEGIN;
 
 DO $guard$
 BEGIN
-  IF to_regclass('_pgmig.log') IS NULL OR NOT EXISTS (
-       SELECT 1 FROM _pgmig.log
-       WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
+  -- Two IFs: PL/pgSQL plans a whole condition, and _pgmig.log may not exist yet.
+  IF to_regclass('_pgmig.log') IS NULL THEN
+    RAISE EXCEPTION 'nothing to roll back: model {{ plan.model }} has no completed migration in this database';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM _pgmig.log
+                 WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
     RAISE EXCEPTION 'nothing to roll back: model {{ plan.model }} has no completed migration in this database';
   END IF;
 END

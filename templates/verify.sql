@@ -11,9 +11,13 @@ SET pgmig.failures = 0;
 
 DO $check$
 BEGIN
-  IF to_regclass('_pgmig.log') IS NULL OR NOT EXISTS (
-       SELECT 1 FROM _pgmig.log
-       WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
+  -- Two IFs: PL/pgSQL plans a whole condition, and _pgmig.log may not exist yet.
+  IF to_regclass('_pgmig.log') IS NULL THEN
+    RAISE EXCEPTION 'model {{ plan.model }} has no completed migration in this database'
+      USING HINT = 'run migrate.sql first';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM _pgmig.log
+                 WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
     RAISE EXCEPTION 'model {{ plan.model }} has no completed migration in this database'
       USING HINT = 'run migrate.sql first';
   END IF;

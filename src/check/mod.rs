@@ -164,7 +164,7 @@ impl StepHead {
         let shape = match &step.key {
             Some(KeyDecl::New { by, .. }) => MapShape {
                 map_table,
-                key_columns: map_key_names(by),
+                key_columns: map_key_names(by, pk.first().map_or("", String::as_str)),
                 result_column: pk.first().cloned().unwrap_or_default(),
                 result_type: pk.first().map(|c| type_of(c)).unwrap_or_default(),
             },
@@ -195,19 +195,23 @@ impl StepHead {
     }
 }
 
-/// Id map column names for `by` expressions: the column name each one reads, made unique.
-fn map_key_names(by: &[Text]) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
+/// Id map column names for `by` expressions: the column name each one reads, made unique
+/// and kept apart from the key column the map also holds (`source_id` next to `id`).
+fn map_key_names(by: &[Text], key_column: &str) -> Vec<String> {
+    let mut names: Vec<String> = vec![key_column.to_string()];
     for (i, b) in by.iter().enumerate() {
         let last = b.as_str().rsplit('.').next().unwrap_or("").trim().trim_matches('"').to_lowercase();
         let plain = !last.is_empty() && last.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         let mut name = if plain { last } else { format!("key{}", i + 1) };
+        if name == key_column {
+            name = format!("source_{name}");
+        }
         if names.contains(&name) {
             name = format!("{name}_{}", i + 1);
         }
         names.push(name);
     }
-    names
+    names.split_off(1)
 }
 
 struct StepContext<'a> {
@@ -281,7 +285,7 @@ impl StepContext<'_> {
         let key = match &step.key {
             Some(KeyDecl::New { new, by }) => {
                 let new_expr = self.expr(new, "`key.new`", &mut scope, &mut joins, &mut errors);
-                let names = map_key_names(by);
+                let names = map_key_names(by, head.key_columns.first().map_or("", String::as_str));
                 let mut keys = Vec::new();
                 for (b, column) in by.iter().zip(names) {
                     if let Some(e) = self.expr(b, "`key.by`", &mut scope, &mut joins, &mut errors) {
@@ -433,6 +437,11 @@ impl StepContext<'_> {
                     .map(|pk| {
                         let pairs: Vec<String> = pk.columns.iter().map(|c| format!("'{}', {alias}.{}", c.replace('\'', "''"), quote_ident(c))).collect();
                         format!("jsonb_build_object({})", pairs.join(", "))
+                    })
+                    .or_else(|| {
+                        // A subquery: its `id` column, if it has one, names the row well enough.
+                        let has_id = r.columns.as_ref()?.iter().any(|(c, _)| c == "id");
+                        has_id.then(|| format!("jsonb_build_object('id', {alias}.id)"))
                     })
                     .unwrap_or_else(|| format!("to_jsonb({alias})"));
                 let unread = match (&r.table, &r.columns) {
