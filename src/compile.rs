@@ -61,7 +61,9 @@ impl CompileError {
 /// Loads, checks and renders a model against its V1 and V2 schemas.
 pub fn compile(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput) -> Result<Compiled, CompileError> {
     let text = read(model_path)?;
-    let source = SourceFile { name: model_path.display().to_string(), text };
+    // The file name alone: the scripts name it in comments and must not depend on the cwd.
+    let name = model_path.file_name().map_or_else(|| model_path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let source = SourceFile { name, text };
     let model = model::load(&source.text)
         .map_err(|d| CompileError::Model { diagnostics: Diagnostics(vec![d]), file: source.clone() })?;
     let (v1_catalog, v1_skipped) = load_schema("V1", v1, model.source_schema())?;

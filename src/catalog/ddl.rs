@@ -16,7 +16,7 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, Tokenizer, Word};
 
-use super::normalize::{canon_expr, canon_tokens, split_qualified, type_name};
+use super::normalize::{canon_bound, canon_expr, canon_tokens, split_qualified, type_name};
 use super::{
     quote_ident, Catalog, Check, Column, Deferrable, Domain, FkAction, ForeignKey, Identity, Index, Key, QualName,
     Sequence, Skipped, Table,
@@ -133,14 +133,39 @@ pub(crate) struct Loader {
     cat: Catalog,
     skipped: Skipped,
     warnings: Vec<String>,
+    /// Materialized views seen (skipped), so that their indexes are skipped too.
+    matviews: Vec<QualName>,
 }
 
 impl Loader {
     pub(crate) fn new(default_schema: &str) -> Self {
-        Loader { schema: default_schema.to_string(), cat: Catalog::default(), skipped: Skipped::new(), warnings: vec![] }
+        Loader {
+            schema: default_schema.to_string(),
+            cat: Catalog::default(),
+            skipped: Skipped::new(),
+            warnings: vec![],
+            matviews: vec![],
+        }
     }
 
     pub(crate) fn finish(mut self) -> DdlLoad {
+        // `CREATE TABLE … PARTITION OF parent` without a column list: the parent's columns.
+        let children: Vec<(QualName, QualName)> = self
+            .cat
+            .tables
+            .values()
+            .filter(|t| t.columns.is_empty())
+            .filter_map(|t| t.partition_of.as_ref().map(|(p, _)| (t.name.clone(), p.clone())))
+            .collect();
+        for (child, parent) in children {
+            if let Some(cols) = self.cat.tables.get(&parent).map(|p| p.columns.clone()) {
+                let cols = cols.into_iter().map(|mut c| {
+                    c.identity = None;
+                    c
+                });
+                self.cat.tables.get_mut(&child).unwrap().columns = cols.collect();
+            }
+        }
         let mut schemas: Vec<String> = self.cat.schemas.clone();
         schemas.extend(self.cat.tables.keys().map(|q| q.schema.clone()));
         schemas.extend(self.cat.enums.keys().map(|q| q.schema.clone()));
@@ -239,6 +264,14 @@ impl Loader {
                 | "ALTER TABLE"
         );
         if !interesting {
+            if w(0) == "CREATE" && w(1) == "MATERIALIZED" && w(2) == "VIEW" {
+                let mut i = 3;
+                if let Some(parts) = qualified_at(&toks, &mut i) {
+                    let q = self.qual_parts(parts);
+                    self.matviews.push(q);
+                }
+                return self.skip("CREATE MATERIALIZED VIEW");
+            }
             return self.skip(kind);
         }
         let dialect = PostgreSqlDialect {};
@@ -252,6 +285,30 @@ impl Loader {
                     if let Some(fixed) = fixed {
                         if let Ok(s) = Parser::new(&dialect).try_with_sql(&fixed).and_then(|mut p| p.parse_statement()) {
                             return self.dispatch(s, &kind, sql);
+                        }
+                    }
+                }
+                if kind == "CREATE TABLE" {
+                    if let Some((fixed, groups)) = strip_identity_options(sql) {
+                        if let Ok(Statement::CreateTable(ct)) =
+                            Parser::new(&dialect).try_with_sql(&fixed).and_then(|mut p| p.parse_statement())
+                        {
+                            let q = self.qual(&ct.name);
+                            let ident_cols: Vec<String> = ct
+                                .columns
+                                .iter()
+                                .filter(|c| c.options.iter().any(|o| matches!(&o.option, ColumnOption::Generated { generation_expr: None, .. })))
+                                .map(|c| ident_value(&c.name))
+                                .collect();
+                            self.create_table(ct);
+                            for (col, g) in ident_cols.iter().zip(groups) {
+                                let seq = QualName::new(q.schema.clone(), format!("{}_{}_seq", q.name, col));
+                                if let Some(s) = self.cat.sequences.get_mut(&seq) {
+                                    s.start = num_after(&g, "START", "WITH").unwrap_or(s.start);
+                                    s.increment = num_after(&g, "INCREMENT", "BY").unwrap_or(s.increment);
+                                }
+                            }
+                            return;
                         }
                     }
                 }
@@ -290,13 +347,17 @@ impl Loader {
             },
             Statement::CreateDomain(d) => {
                 let q = self.qual(&d.name);
-                let mut checks = vec![];
+                let mut checks: Vec<Check> = vec![];
                 let mut not_null = false;
                 for c in &d.constraints {
                     if let TableConstraint::Check(ch) = c {
                         let name = ch.name.as_ref().map(ident_value).unwrap_or_else(|| format!("{}_check", q.name));
                         checks.push(Check { name, expression: self.expr(&ch.expr) });
                     }
+                }
+                if checks.is_empty() {
+                    // sqlparser 0.63 drops constraints after `NOT NULL`: read CHECKs from the tokens.
+                    checks = self.domain_checks_from_tokens(sql, &q);
                 }
                 // sqlparser keeps NOT NULL of a domain nowhere; look at the tokens.
                 let up: Vec<String> = tokens(sql).iter().map(|t| word_upper(t).unwrap_or_default()).collect();
@@ -319,6 +380,10 @@ impl Loader {
             Statement::CreateSequence { name, data_type, sequence_options, owned_by, .. } => {
                 let q = self.qual(&name);
                 let (start, increment) = seq_options(&sequence_options);
+                // sqlparser 0.63 keeps only some options: read START/INCREMENT from the tokens too.
+                let toks = tokens(sql);
+                let start = num_after(&toks, "START", "WITH").or(start);
+                let increment = num_after(&toks, "INCREMENT", "BY").or(increment);
                 let owned = owned_by.map(|o| {
                     let mut parts: Vec<String> = o.0.iter().map(|p| p.to_string()).collect();
                     let col = parts.pop().unwrap_or_default();
@@ -341,6 +406,41 @@ impl Loader {
             Statement::AlterTable(at) => self.alter_table(at, sql),
             _ => self.skip(kind.to_string()),
         }
+    }
+
+    fn domain_checks_from_tokens(&self, sql: &str, q: &QualName) -> Vec<Check> {
+        let toks = tokens(sql);
+        let mut out = vec![];
+        for (i, t) in toks.iter().enumerate() {
+            if word_upper(t).as_deref() != Some("CHECK") || toks.get(i + 1) != Some(&Token::LParen) {
+                continue;
+            }
+            let name = if i >= 2 && word_upper(&toks[i - 2]).as_deref() == Some("CONSTRAINT") {
+                ident_of(&toks[i - 1]).unwrap_or_default()
+            } else {
+                format!("{}_check", q.name)
+            };
+            let mut depth = 0;
+            let mut body = vec![];
+            for t in &toks[i + 1..] {
+                match t {
+                    Token::LParen => depth += 1,
+                    Token::RParen => depth -= 1,
+                    _ => {}
+                }
+                body.push(match t {
+                    Token::SingleQuotedString(s) => format!("'{}'", s.replace('\'', "''")),
+                    t => t.to_string(),
+                });
+                if depth == 0 {
+                    break;
+                }
+            }
+            let text = body.join(" ");
+            let schema = Some(self.schema.as_str()).filter(|s| !s.is_empty());
+            out.push(Check { name, expression: super::normalize::normalize_expr_in(&text, schema) });
+        }
+        out
     }
 
     fn table_mut(&mut self, q: &QualName, sql: &str) -> Option<&mut Table> {
@@ -366,7 +466,7 @@ impl Loader {
             partition_of: None,
         };
         if let Some(parent) = &ct.partition_of {
-            let bound = ct.for_values.as_ref().map(|f| canon_tokens(&format!("FOR VALUES {f}"))).unwrap_or_default();
+            let bound = ct.for_values.as_ref().map(|f| canon_bound(&format!("FOR VALUES {f}"))).unwrap_or_default();
             let bound = bound.replace("FOR VALUES FOR VALUES", "FOR VALUES");
             table.partition_of = Some((self.qual(parent), bound));
         }
@@ -438,12 +538,12 @@ impl Loader {
                         constraints.push((TableConstraint::ForeignKey(fk), name));
                     }
                     ColumnOption::Check(ch) => {
-                        let name = opt
-                            .name
-                            .as_ref()
-                            .or(ch.name.as_ref())
-                            .map(ident_value)
-                            .unwrap_or_else(|| format!("{}_{}_check", q.name, cname));
+                        let name = opt.name.as_ref().or(ch.name.as_ref()).map(ident_value).unwrap_or_else(|| {
+                            match sole_column(&ch.expr) {
+                                Some(c) => format!("{}_{}_check", q.name, c),
+                                None => format!("{}_check", q.name),
+                            }
+                        });
                         table.checks.push(Check { name, expression: self.expr(&ch.expr) });
                     }
                     _ => {}
@@ -540,7 +640,7 @@ impl Loader {
             TableConstraint::Check(ch) => {
                 let expression = check_expr.unwrap();
                 let name = name_override.or(ch.name.as_ref().map(ident_value)).unwrap_or_else(|| {
-                    let first = first_identifier(&ch.expr);
+                    let first = sole_column(&ch.expr);
                     fresh(match first {
                         Some(c) => format!("{}_{}_check", q.name, c),
                         None => format!("{}_check", q.name),
@@ -613,7 +713,7 @@ impl Loader {
         let parent = self.qual_parts(parent);
         let child = self.qual_parts(child);
         if let Some(t) = self.table_mut(&child, sql) {
-            t.partition_of = Some((parent, canon_tokens(&bound)));
+            t.partition_of = Some((parent, canon_bound(&bound)));
         }
     }
 
@@ -638,21 +738,8 @@ impl Loader {
                 seq_name = self.qual_parts(parts);
             }
         }
-        let num_after = |kw: &str, kw2: &str| -> Option<i64> {
-            let p = upper.windows(2).position(|w| w[0] == kw && w[1] == kw2)?;
-            let mut k = p + 2;
-            let mut neg = false;
-            if toks.get(k) == Some(&Token::Minus) {
-                neg = true;
-                k += 1;
-            }
-            match toks.get(k) {
-                Some(Token::Number(n, _)) => n.parse::<i64>().ok().map(|v| if neg { -v } else { v }),
-                _ => None,
-            }
-        };
-        let start = num_after("START", "WITH");
-        let inc = num_after("INCREMENT", "BY");
+        let start = num_after(toks, "START", "WITH");
+        let inc = num_after(toks, "INCREMENT", "BY");
         let Some(t) = self.table_mut(&q, sql) else { return };
         let Some(col) = t.columns.iter_mut().find(|c| c.name == cname) else { return };
         col.identity = Some(if always { Identity::Always } else { Identity::ByDefault });
@@ -735,10 +822,74 @@ impl Loader {
             predicate: ci.predicate.as_ref().map(|p| self.expr(p)),
         };
         let sql = format!("CREATE INDEX ON {q}");
+        if self.matviews.contains(&q) {
+            return self.skip("CREATE INDEX (on a materialized view)");
+        }
         if let Some(t) = self.table_mut(&q, &sql) {
             t.indexes.push(index);
         }
     }
+}
+
+/// The number after `kw kw2` (`START WITH -5`), if any.
+fn num_after(toks: &[Token], kw: &str, kw2: &str) -> Option<i64> {
+    let upper: Vec<String> = toks.iter().map(|t| word_upper(t).unwrap_or_default()).collect();
+    let p = upper.windows(2).position(|w| w[0] == kw && w[1] == kw2)?;
+    let mut k = p + 2;
+    let mut neg = false;
+    if toks.get(k) == Some(&Token::Minus) {
+        neg = true;
+        k += 1;
+    }
+    match toks.get(k) {
+        Some(Token::Number(n, _)) => n.parse::<i64>().ok().map(|v| if neg { -v } else { v }),
+        _ => None,
+    }
+}
+
+/// `… AS IDENTITY (START WITH 10 INCREMENT BY 2)` → `… AS IDENTITY`, with the removed
+/// option groups (sqlparser 0.63 reads only one option there).
+fn strip_identity_options(sql: &str) -> Option<(String, Vec<Vec<Token>>)> {
+    let toks = tokens(sql);
+    let mut out: Vec<Token> = vec![];
+    let mut groups = vec![];
+    let mut i = 0;
+    while i < toks.len() {
+        out.push(toks[i].clone());
+        if word_upper(&toks[i]).as_deref() == Some("IDENTITY") && toks.get(i + 1) == Some(&Token::LParen) {
+            let mut depth = 0;
+            let mut j = i + 1;
+            let mut group = vec![];
+            while j < toks.len() {
+                match toks[j] {
+                    Token::LParen => depth += 1,
+                    Token::RParen => depth -= 1,
+                    _ => {}
+                }
+                group.push(toks[j].clone());
+                j += 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            groups.push(group);
+            i = j;
+            continue;
+        }
+        i += 1;
+    }
+    if groups.is_empty() {
+        return None;
+    }
+    let text = out
+        .iter()
+        .map(|t| match t {
+            Token::SingleQuotedString(s) => format!("'{}'", s.replace('\'', "''")),
+            t => t.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some((text, groups))
 }
 
 fn strip_on_only(sql: &str) -> Option<String> {
@@ -815,17 +966,24 @@ fn index_col_name(e: &Expr) -> String {
     }
 }
 
-fn first_identifier(e: &Expr) -> Option<String> {
-    let mut found = None;
+/// The column a CHECK expression references, when it references exactly one
+/// (PostgreSQL then names the constraint `<table>_<column>_check`, else `<table>_check`).
+fn sole_column(e: &Expr) -> Option<String> {
+    let mut found: Vec<String> = vec![];
     let _ = sqlparser::ast::visit_expressions(e, |x| {
-        if found.is_none() {
-            if let Expr::Identifier(id) = x {
-                found = Some(ident_value(id));
+        let name = match x {
+            Expr::Identifier(id) => Some(ident_value(id)),
+            Expr::CompoundIdentifier(ids) => ids.last().map(ident_value),
+            _ => None,
+        };
+        if let Some(n) = name {
+            if !found.contains(&n) {
+                found.push(n);
             }
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
-    found
+    if found.len() == 1 { found.pop() } else { None }
 }
 
 fn seq_options(opts: &[SequenceOptions]) -> (Option<i64>, Option<i64>) {

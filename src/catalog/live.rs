@@ -100,7 +100,7 @@ fn read(client: &mut postgres::Client, wanted: &[String]) -> Result<Catalog, pos
         let partition_of = match (parent, bound) {
             (Some(p), Some(b)) => {
                 let parts = super::normalize::split_qualified(&p);
-                Some((QualName::new(parts[0].clone(), parts[1].clone()), super::normalize::canon_tokens(&b)))
+                Some((QualName::new(parts[0].clone(), parts[1].clone()), super::normalize::canon_bound(&b)))
             }
             _ => None,
         };

@@ -253,11 +253,23 @@ fn rewrite(e: &mut Expr, schema: Option<&str>) {
             wrap(&mut pattern);
             Expr::ILike { negated, any, expr, pattern, escape_char }
         }
+        // PostgreSQL stores `x BETWEEN a AND b` as `(x >= a) AND (x <= b)`.
         Expr::Between { mut expr, negated, mut low, mut high } => {
             wrap(&mut expr);
             wrap(&mut low);
             wrap(&mut high);
-            Expr::Between { expr, negated, low, high }
+            let (op_low, op_high, join) = if negated {
+                (BinaryOperator::Lt, BinaryOperator::Gt, BinaryOperator::Or)
+            } else {
+                (BinaryOperator::GtEq, BinaryOperator::LtEq, BinaryOperator::And)
+            };
+            let a = Expr::BinaryOp { left: expr.clone(), op: op_low, right: low };
+            let b = Expr::BinaryOp { left: expr, op: op_high, right: high };
+            Expr::BinaryOp {
+                left: Box::new(Expr::Nested(Box::new(a))),
+                op: join,
+                right: Box::new(Expr::Nested(Box::new(b))),
+            }
         }
         Expr::Identifier(mut id) => {
             canon_ident(&mut id);
@@ -506,4 +518,70 @@ pub(crate) fn canon_tokens(sql: &str) -> String {
         prev = Some(tok);
     }
     out
+}
+
+/// A partition bound (`FOR VALUES …`) in canonical spelling; timestamps with a UTC
+/// offset are converted to UTC (pg_dump prints them in the session's time zone).
+pub(crate) fn canon_bound(bound: &str) -> String {
+    let dialect = PostgreSqlDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, bound).tokenize() else { return canon_tokens(bound) };
+    let mut out = String::new();
+    for t in tokens {
+        match t {
+            Token::SingleQuotedString(s) => {
+                let s = timestamptz_to_utc(&s).unwrap_or(s);
+                out.push_str(&format!("'{}'", s.replace('\'', "''")));
+            }
+            t => out.push_str(&t.to_string()),
+        }
+    }
+    canon_tokens(&out)
+}
+
+/// `2022-04-01 01:00:00+01` → `2022-04-01 00:00:00+00`; None when not of that shape.
+fn timestamptz_to_utc(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    if b.len() < 22 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let rest = &s[19..];
+    let (frac, off) = match rest.find(['+', '-']) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => return None,
+    };
+    let sign = if off.starts_with('-') { -1 } else { 1 };
+    let off = &off[1..];
+    let (oh, om) = match off.split_once(':') {
+        Some((a, b)) => (a.parse::<i64>().ok()?, b.parse::<i64>().ok()?),
+        None if off.len() == 4 => (off[..2].parse().ok()?, off[2..].parse().ok()?),
+        None => (off.parse::<i64>().ok()?, 0),
+    };
+    // days from civil (Howard Hinnant's algorithm)
+    let days = |y: i64, m: i64, d: i64| {
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146097 + doe - 719468
+    };
+    let secs = days(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - sign * (oh * 3600 + om * 60);
+    let (z, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let dd = doy - (153 * mp + 2) / 5 + 1;
+    let mm = if mp < 10 { mp + 3 } else { mp - 9 };
+    let yy = yoe + era * 400 + if mm <= 2 { 1 } else { 0 };
+    Some(format!(
+        "{yy:04}-{mm:02}-{dd:02} {:02}:{:02}:{:02}{frac}+00",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    ))
 }

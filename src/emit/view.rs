@@ -29,7 +29,6 @@ pub struct PlanView {
 pub struct AssertionView {
     pub name: String,
     pub name_notice: String,
-    pub name_lit: String,
     pub line: usize,
     pub query: String,
 }
@@ -69,12 +68,9 @@ pub struct StepView {
     /// new: `SELECT DISTINCT` list of the by-expressions with their map names.
     pub by_select: String,
     pub by_columns: String,
-    pub by_line: usize,
     pub new_expr: String,
     pub new_line: usize,
     pub key_column: String,
-    /// new: `JOIN _pgmig.map_x AS key_map ON …` joining each source row to its key.
-    pub key_join: String,
     pub insert_columns: String,
     pub select_list: String,
     pub overriding: bool,
@@ -143,7 +139,7 @@ impl PlanView {
             assertions: plan
                 .assertions
                 .iter()
-                .map(|a| AssertionView { name: a.name.clone(), name_notice: notice_text(&a.name), name_lit: lit(&a.name), line: a.line, query: a.query.clone() })
+                .map(|a| AssertionView { name: a.name.clone(), name_notice: notice_text(&a.name), line: a.line, query: a.query.clone() })
                 .collect(),
             version: env!("CARGO_PKG_VERSION"),
         }
@@ -196,15 +192,15 @@ impl StepView {
             key_cols.iter().map(|k| format!("{} {}", quote_ident(k), type_of(k))).collect::<Vec<_>>().join(", "),
             key_cols.iter().map(|k| quote_ident(k)).collect::<Vec<_>>().join(", "),
         );
-        let (is_new_key, by_select, by_columns, by_line, new_expr, new_line, key_column, key_join) = match &step.key {
+        let (is_new_key, by_select, by_columns, new_expr, new_line, key_column, key_join) = match &step.key {
             Key::New { column, new, by } => {
                 let select = by.iter().map(|b| format!("{} AS {}", b.expr.sql, quote_ident(&b.column))).collect::<Vec<_>>().join(", ");
                 let cols = by.iter().map(|b| quote_ident(&b.column)).collect::<Vec<_>>().join(", ");
                 let on = by.iter().map(|b| format!("key_map.{} = {}", quote_ident(&b.column), b.expr.sql)).collect::<Vec<_>>().join(" AND ");
                 let join = format!("JOIN {} AS key_map ON {on}", step.map_table);
-                (true, select, cols, by.first().map_or(0, |b| b.expr.line), new.sql.clone(), new.line, quote_ident(column), join)
+                (true, select, cols, new.sql.clone(), new.line, quote_ident(column), join)
             }
-            Key::Keep { .. } => (false, String::new(), String::new(), 0, String::new(), 0, String::new(), String::new()),
+            Key::Keep { .. } => (false, String::new(), String::new(), String::new(), 0, String::new(), String::new()),
         };
         let from_with_key = if is_new_key { format!("{from}\n{INDENT}{key_join}") } else { from.clone() };
 
@@ -282,11 +278,9 @@ impl StepView {
             key_list,
             by_select,
             by_columns,
-            by_line,
             new_expr,
             new_line,
             key_column,
-            key_join,
             insert_columns,
             select_list,
             overriding: step.overriding_system_value,

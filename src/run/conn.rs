@@ -40,7 +40,11 @@ pub fn parse_conninfo(conninfo: &str) -> Result<Config, RunError> {
     }
     let mut config: Config = conninfo
         .parse()
-        .map_err(|e: postgres::Error| RunError::Conninfo { message: describe_pg_error(&e) })?;
+        .map_err(|e: postgres::Error| {
+            let m = describe_pg_error(&e);
+            let message = m.strip_prefix("invalid connection string: ").unwrap_or(&m).to_string();
+            RunError::Conninfo { message }
+        })?;
     if config.get_application_name().is_none() {
         config.application_name("pgmig");
     }

@@ -79,10 +79,8 @@ pub fn check(script: &str, text: &str) -> Result<(), RunError> {
                 }
                 Some((_, seen)) => *seen = kind == MetaKind::Else,
             },
-            MetaKind::Endif => {
-                if stack.pop().is_none() {
-                    return Err(script_error(script, n, "\\endif: no matching \\if"));
-                }
+            MetaKind::Endif if stack.pop().is_none() => {
+                return Err(script_error(script, n, "\\endif: no matching \\if"));
             }
             _ => {}
         }

@@ -2,3 +2,4 @@
 mod support;
 mod runner;
 mod catalog;
+mod workout;

@@ -1,0 +1,236 @@
+//! The workout model end to end on a real PostgreSQL: precheck, migrate, verify, a tampered
+//! row, rollback, re-migrate, dry run, and `pgmig run` against psql.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::support::{cluster, repo_root, TestDb};
+
+const USER_SCHEMAS: &[&str] = &["v1", "public"];
+
+/// Compiles the workout model from its DDL files into a fresh directory.
+fn compiled() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let models = repo_root().join("models/workout");
+    let c = pgmig::compile(
+        &models.join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(models.join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(models.join("v2.sql")),
+    )
+    .unwrap_or_else(|e| panic!("the workout model must compile: {e:?}"));
+    pgmig::compile::write(&c.scripts, dir.path()).unwrap();
+    dir
+}
+
+fn psql_in_schema(db: &TestDb, file: &Path, schema: &str) {
+    let out = db.psql_cmd().env("PGOPTIONS", format!("-c search_path={schema}")).arg("-q").arg("-f").arg(file).output().unwrap();
+    assert!(out.status.success(), "loading {}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+}
+
+/// V1 schema with sample data in schema v1, V2's empty schema in public.
+fn workout_db(name: &str) -> TestDb {
+    let db = cluster().create_db(name);
+    db.execute("CREATE SCHEMA v1");
+    let models = repo_root().join("models/workout");
+    psql_in_schema(&db, &models.join("v1.sql"), "v1");
+    psql_in_schema(&db, &models.join("v2.sql"), "public");
+    psql_in_schema(&db, &models.join("sample.sql"), "v1");
+    db
+}
+
+fn run(db: &TestDb, dir: &Path, script: &str, vars: &[(&str, &str)]) -> Output {
+    db.psql_file(dir.join(script), vars)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn must_pass(o: Output, what: &str) -> String {
+    assert!(o.status.success(), "{what} failed:\n{}", stderr(&o));
+    stderr(&o)
+}
+
+fn count(db: &TestDb, sql: &str) -> i64 {
+    db.client().query_one(sql, &[]).unwrap().get(0)
+}
+
+/// `REJECT  step rule N "…": COUNT rows` lines of precheck, as (step, rule) → count.
+fn reject_counts(notices: &str) -> BTreeMap<(String, u32), i64> {
+    let mut out = BTreeMap::new();
+    for line in notices.lines() {
+        let Some(rest) = line.split("REJECT  ").nth(1) else { continue };
+        let mut words = rest.split_whitespace();
+        let step = words.next().unwrap().to_string();
+        let rule: u32 = words.nth(1).unwrap().parse().unwrap();
+        let n: i64 = rest.split("\": ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+        out.insert((step, rule), n);
+    }
+    out
+}
+
+#[test]
+fn precheck_lists_exactly_the_planted_bad_rows() {
+    let db = workout_db("wk_precheck");
+    let dir = compiled();
+    let before = db.table_md5s(USER_SCHEMAS);
+    let notices = must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck");
+    let found = reject_counts(&notices);
+    // The seed's own data-quality queries, written independently of the model.
+    let expected = BTreeMap::from([
+        (("workout_plans".into(), 1), count(&db, "SELECT count(*) FROM v1.workout_plans WHERE user_id IS NULL")),
+        (
+            ("workout_plans".into(), 2),
+            count(&db, "SELECT coalesce(sum(n - 1), 0)::bigint FROM (SELECT count(*) AS n FROM v1.workout_plans GROUP BY user_id, name HAVING count(*) > 1) d"),
+        ),
+        (
+            ("exercises".into(), 1),
+            count(&db, "SELECT count(*) FROM v1.exercises e WHERE NOT EXISTS (SELECT 1 FROM v1.workout_plans p WHERE p.id = e.plan_id)"),
+        ),
+        (
+            ("exercises".into(), 2),
+            count(&db, "SELECT count(*) FROM v1.exercises e WHERE (e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0) AND EXISTS (SELECT 1 FROM v1.workout_plans p WHERE p.id = e.plan_id)"),
+        ),
+    ]);
+    for (k, n) in &expected {
+        assert!(*n > 0, "the sample data must plant {k:?}");
+        assert_eq!(found.get(k), Some(n), "precheck count for {k:?}; notices:\n{notices}");
+    }
+    assert!(notices.contains("precheck: no blocking finding"), "{notices}");
+    assert_eq!(db.table_md5s(USER_SCHEMAS), before, "precheck must not change any table");
+    assert_eq!(count(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = '_pgmig'"), 0, "precheck leaves no bookkeeping");
+}
+
+#[test]
+fn migrate_verify_tamper_rollback_and_migrate_again() {
+    let db = workout_db("wk_cycle");
+    let dir = compiled();
+    let before = db.table_md5s(USER_SCHEMAS);
+
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let plans = count(&db, "SELECT count(*) FROM public.workout_plans");
+    let expected_plans = count(&db, "SELECT count(DISTINCT (user_id, name)) FROM v1.workout_plans WHERE user_id IS NOT NULL");
+    assert_eq!(plans, expected_plans, "one plan per (user_id, name), none without a user");
+    let verify = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    assert!(!verify.contains("FAIL"), "{verify}");
+    let first = db.table_md5s(&["public"]);
+
+    // Hand-edit one migrated row: verify must fail and name the check.
+    db.execute("UPDATE public.exercises SET target_weight = target_weight + 1 WHERE id = (SELECT min(id::text)::uuid FROM public.exercises)");
+    let tampered = run(&db, dir.path(), "verify.sql", &[]);
+    assert!(!tampered.status.success(), "verify must fail after a hand edit");
+    assert!(stderr(&tampered).contains("FAIL  exercises: content"), "{}", stderr(&tampered));
+
+    must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
+    assert_eq!(db.table_md5s(USER_SCHEMAS), before, "rollback restores every table's content");
+
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate again");
+    must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify again");
+    // Same content up to freshly generated keys: compare the tables whose keys are copied.
+    let second = db.table_md5s(&["public"]);
+    for table in ["public.workout_plans", "public.workout_sessions"] {
+        assert_eq!(first.get(table), second.get(table), "{table} after migrate → rollback → migrate");
+    }
+    let shape = "SELECT md5(string_agg(x, ',' ORDER BY x)) FROM (SELECT w.plan_id::text || ':' || w.week_number || ':' || d.day_label || ':' || d.muscle_groups::text AS x FROM public.workout_days d JOIN public.workout_weeks w ON w.id = d.week_id) s";
+    let shape_second: String = db.client().query_one(shape, &[]).unwrap().get(0);
+    must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback again");
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate a third time");
+    let shape_third: String = db.client().query_one(shape, &[]).unwrap().get(0);
+    assert_eq!(shape_second, shape_third, "weeks and days hang off the same plans with the same labels");
+}
+
+#[test]
+fn migrate_twice_is_refused_and_changes_nothing() {
+    let db = workout_db("wk_twice");
+    let dir = compiled();
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let after = db.table_md5s(USER_SCHEMAS);
+    let again = run(&db, dir.path(), "migrate.sql", &[]);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("already migrated"), "{}", stderr(&again));
+    assert_eq!(db.table_md5s(USER_SCHEMAS), after);
+}
+
+#[test]
+fn dry_run_reports_and_leaves_no_trace() {
+    let db = workout_db("wk_dry");
+    let dir = compiled();
+    let before = db.table_md5s(USER_SCHEMAS);
+    let notices = must_pass(run(&db, dir.path(), "migrate.sql", &[("dry_run", "1")]), "dry run");
+    assert!(notices.contains("step 6/6 exercise_logs"), "{notices}");
+    assert_eq!(db.table_md5s(USER_SCHEMAS), before);
+    assert_eq!(count(&db, "SELECT count(*) FROM pg_namespace WHERE nspname = '_pgmig'"), 0, "dry run leaves no _pgmig schema");
+}
+
+#[test]
+fn a_failing_step_names_itself_and_leaves_nothing_half_applied() {
+    let db = workout_db("wk_fail");
+    let dir = compiled();
+    // A V2 constraint the V1 data breaks: migrate must stop at that step and roll back all.
+    db.execute("ALTER TABLE public.exercises ADD CONSTRAINT no_heavy CHECK (target_weight < 50)");
+    let before = db.table_md5s(USER_SCHEMAS);
+    let out = run(&db, dir.path(), "migrate.sql", &[]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("step exercises (model.yaml:"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no_heavy"), "{}", stderr(&out));
+    assert_eq!(db.table_md5s(USER_SCHEMAS), before, "nothing half-applied");
+}
+
+#[test]
+fn pgmig_run_gives_the_same_result_as_psql() {
+    let by_psql = workout_db("wk_psql");
+    let by_runner = workout_db("wk_runner");
+    let dir = compiled();
+    for script in ["precheck.sql", "migrate.sql", "verify.sql"] {
+        must_pass(run(&by_psql, dir.path(), script, &[]), script);
+        let out = pgmig_cli(&["run", script.trim_end_matches(".sql"), "--dir", &dir.path().display().to_string(), "--db", &by_runner.url()]);
+        assert!(out.status.success(), "pgmig run {script}: {}", stderr(&out));
+    }
+    let keyed = ["public.workout_plans", "public.workout_sessions", "public.exercise_logs", "v1.workout_plans"];
+    let (a, b) = (by_psql.table_md5s(USER_SCHEMAS), by_runner.table_md5s(USER_SCHEMAS));
+    for t in keyed {
+        assert_eq!(a.get(t), b.get(t), "{t}");
+    }
+    let status = pgmig_cli(&["status", "--db", &by_runner.url()]);
+    assert!(status.status.success());
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("exercise_logs") && text.contains("done"), "{text}");
+
+    let out = pgmig_cli(&["run", "rollback", "--dir", &dir.path().display().to_string(), "--db", &by_runner.url()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(by_runner.table_md5s(&["public"]).values().filter(|v| !v.starts_with("0:")).count(), 0, "rollback via pgmig run empties V2");
+}
+
+fn pgmig_cli(args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_pgmig")).args(args).env("NO_COLOR", "1").output().unwrap()
+}
+
+/// The committed out/workout is what the compiler makes today.
+#[test]
+fn out_dir_is_fresh() {
+    let dir = compiled();
+    let committed = repo_root().join("out/workout");
+    for name in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql", "PLAN.md"] {
+        let fresh = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        let old = std::fs::read_to_string(committed.join(name)).unwrap_or_default();
+        assert!(fresh == old, "out/workout/{name} is stale: run `cargo run -- compile models/workout/model.yaml --v1 models/workout/v1.sql --v2 models/workout/v2.sql`");
+    }
+}
+
+/// Generated scripts, snapshotted: review the diff of any change to them.
+#[test]
+fn generated_scripts_snapshots() {
+    let dir = compiled();
+    for name in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql", "PLAN.md"] {
+        let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        insta::assert_snapshot!(format!("workout_{name}"), text);
+    }
+    let again = compiled();
+    for name in ["migrate.sql", "PLAN.md"] {
+        let a = std::fs::read(dir.path().join(name)).unwrap();
+        let b = std::fs::read(again.path().join(name)).unwrap();
+        assert_eq!(a, b, "{name}: same input, same bytes");
+    }
+    let _: PathBuf = dir.path().into();
+}
