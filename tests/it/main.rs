@@ -3,3 +3,4 @@ mod support;
 mod runner;
 mod catalog;
 mod workout;
+mod errors;
