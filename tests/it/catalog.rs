@@ -174,7 +174,7 @@ fn fixture_ddl_equals_live() {
     let path = repo_root().join("tests/it/fixtures/catalog_features.sql");
     let loaded = load_both(&path, &["app", "public"]);
     let c = &loaded.ddl;
-    assert_eq!(c.tables.len(), 11);
+    assert_eq!(c.tables.len(), 10);
     let q = |s: &str, n: &str| pgmig::catalog::QualName::new(s, n);
     let orders = &c.tables[&q("app", "orders")];
     assert_eq!(orders.column("total").unwrap().generated.as_deref(), Some("qty * unit_price"));

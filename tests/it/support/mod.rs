@@ -3,6 +3,7 @@
 
 mod cluster;
 
+#[allow(unused_imports)]
 pub use cluster::{cluster, pg_error_text, Cluster, TestDb};
 
 /// The repository root (where Cargo.toml is).
