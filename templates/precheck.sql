@@ -54,43 +54,46 @@ BEGIN
     RAISE NOTICE 'REJECT  {{ s.name_notice }} rule {{ r.number }} "{{ r.reason_notice }}": % rows, e.g. %', n_found, samples;
   END IF;
 {%- endfor %}
-{%- for c in s.not_null_checks %}
+{%- for f in s.findings %}
 
-  -- V2 constraint: {{ c.column }} NOT NULL
+  -- V2: {{ f.label }}
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
     SELECT ({{ s.source_key }})::text AS k, row_number() OVER (ORDER BY ({{ s.source_key }})::text) AS rn
     {{ s.from }}
     WHERE {{ s.survivors }}
-      AND {{ c.test }}
+      AND {{ f.test }}
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  {{ s.name_notice }}.{{ c.column }}: {{ c.what }}: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  {{ s.name_notice }}: {{ f.label_notice }}: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 {%- endfor %}
-{%- for c in s.length_checks %}
+{%- for d in s.duplicates %}
 
-  -- V2 constraint: {{ c.column }} {{ c.what }}
+  -- V2: {{ d.label }}
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
-    SELECT ({{ s.source_key }})::text AS k, row_number() OVER (ORDER BY ({{ s.source_key }})::text) AS rn
-    {{ s.from }}
-    WHERE {{ s.survivors }}
-      AND {{ c.test }}
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row({{ d.test }})::text AS k
+      {{ s.from }}
+      WHERE {{ s.survivors }}
+      GROUP BY {{ d.test }}
+      HAVING count(*) > 1
+    ) AS keys
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  {{ s.name_notice }}.{{ c.column }}: {{ c.what }}: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  {{ s.name_notice }}: {{ d.label_notice }}: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 {%- endfor %}
 END
 $check$;
-{%- if s.analyze_map %}
 
--- Later steps look up keys of {{ s.name }}: build its id map as migrate would.
+-- Build the id map of {{ s.name }} as migrate would: later steps look up its keys.
 {%- if s.is_new_key %}
 CREATE TABLE {{ s.map_table }} AS
 SELECT keys.*, {{ s.new_expr }} AS {{ s.key_column }}
@@ -106,7 +109,6 @@ SELECT {{ s.key_select }}
 WHERE {{ s.survivors }};
 {%- endif %}
 ANALYZE {{ s.map_table }};
-{%- endif %}
 {%- endfor %}
 
 DO $check$

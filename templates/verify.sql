@@ -81,6 +81,26 @@ BEGIN
   END IF;
 END
 $check$;
+{%- for o in s.orphans %}
+
+-- {{ o.label }}
+DO $check$
+DECLARE
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM {{ s.target }} AS t
+  JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }}
+  WHERE {{ o.test }};
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  {{ s.name_notice }}: {{ o.label_notice }}';
+  ELSE
+    RAISE NOTICE 'FAIL  {{ s.name_notice }}: {{ o.label_notice }}: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+{%- endfor %}
 {%- for q in s.sequences %}
 
 -- {{ q.name }} is ahead of every {{ q.column }}.

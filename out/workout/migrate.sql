@@ -376,8 +376,8 @@ ANALYZE _pgmig.map_exercises;
 
 -- ----------------------------------------------------------------------------
 -- Step 5/6: public.workout_sessions  (model.yaml:92)
---   after workout_plans (foreign key workout_sessions_plan_id_fkey (plan_id))
 --   after workout_days (foreign key workout_sessions_day_id_fkey (day_id))
+--   after workout_plans (foreign key workout_sessions_plan_id_fkey (plan_id))
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -447,8 +447,8 @@ ANALYZE _pgmig.map_workout_sessions;
 
 -- ----------------------------------------------------------------------------
 -- Step 6/6: public.exercise_logs  (model.yaml:102)
---   after workout_sessions (foreign key exercise_logs_session_id_fkey (session_id))
 --   after exercises (foreign key exercise_logs_exercise_id_fkey (exercise_id))
+--   after workout_sessions (foreign key exercise_logs_session_id_fkey (session_id))
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE

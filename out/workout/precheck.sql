@@ -67,7 +67,7 @@ BEGIN
     RAISE NOTICE 'REJECT  workout_plans rule 2 "duplicate (user_id, name); the oldest plan with this name is kept": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- V2 constraint: id NOT NULL
+  -- V2: id NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -79,11 +79,11 @@ BEGIN
       AND (p.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  workout_plans.id: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  workout_plans: id NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: user_id NOT NULL
+  -- V2: user_id NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -95,11 +95,11 @@ BEGIN
       AND (p.user_id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  workout_plans.user_id: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  workout_plans: user_id NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: name NOT NULL
+  -- V2: name NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -111,11 +111,11 @@ BEGIN
       AND (p.name) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  workout_plans.name: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  workout_plans: name NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: goal NOT NULL
+  -- V2: goal NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -127,11 +127,11 @@ BEGIN
       AND (coalesce(p.goal, 'general_fitness')) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  workout_plans.goal: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  workout_plans: goal NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: total_weeks NOT NULL
+  -- V2: total_weeks NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -143,11 +143,11 @@ BEGIN
       AND (coalesce(p.duration_weeks, 4)) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  workout_plans.total_weeks: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  workout_plans: total_weeks NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: current_week NOT NULL
+  -- V2: current_week NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -159,11 +159,11 @@ BEGIN
       AND (1) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  workout_plans.current_week: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  workout_plans: current_week NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: status NOT NULL
+  -- V2: status NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -175,11 +175,11 @@ BEGIN
       AND (CASE WHEN p.is_active THEN 'active' ELSE 'completed' END) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  workout_plans.status: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  workout_plans: status NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: created_at NOT NULL
+  -- V2: created_at NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -191,11 +191,11 @@ BEGIN
       AND (p.created_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  workout_plans.created_at: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  workout_plans: created_at NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: updated_at NOT NULL
+  -- V2: updated_at NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -207,13 +207,133 @@ BEGIN
       AND (p.updated_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  workout_plans.updated_at: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  workout_plans: updated_at NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK workout_plans_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
+    WHERE coalesce((true), false)
+    AND NOT coalesce((p.user_id IS NULL), false)
+    AND NOT coalesce((p.dup_rank > 1), false)
+      AND (((1) >= 1) AND ((1) <= (coalesce(p.duration_weeks, 4)))) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_plans: CHECK workout_plans_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK workout_plans_status_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
+    WHERE coalesce((true), false)
+    AND NOT coalesce((p.user_id IS NULL), false)
+    AND NOT coalesce((p.dup_rank > 1), false)
+      AND ((CASE WHEN p.is_active THEN 'active' ELSE 'completed' END) IN ('active', 'completed', 'paused')) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_plans: CHECK workout_plans_status_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK workout_plans_total_weeks_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
+    WHERE coalesce((true), false)
+    AND NOT coalesce((p.user_id IS NULL), false)
+    AND NOT coalesce((p.dup_rank > 1), false)
+      AND ((coalesce(p.duration_weeks, 4)) > 0) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_plans: CHECK workout_plans_total_weeks_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE workout_plans_pkey: the value is already in V2
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
+    WHERE coalesce((true), false)
+    AND NOT coalesce((p.user_id IS NULL), false)
+    AND NOT coalesce((p.dup_rank > 1), false)
+      AND EXISTS (SELECT 1 FROM public.workout_plans AS _existing WHERE _existing.id = (p.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_plans: UNIQUE workout_plans_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE workout_plans_user_id_name_key: the value is already in V2
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
+    WHERE coalesce((true), false)
+    AND NOT coalesce((p.user_id IS NULL), false)
+    AND NOT coalesce((p.dup_rank > 1), false)
+      AND EXISTS (SELECT 1 FROM public.workout_plans AS _existing WHERE _existing.user_id = (p.user_id) AND _existing.name = (p.name))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_plans: UNIQUE workout_plans_user_id_name_key: the value is already in V2: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE workout_plans_pkey: duplicates among the migrated rows
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row(p.id)::text AS k
+      FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
+      WHERE coalesce((true), false)
+    AND NOT coalesce((p.user_id IS NULL), false)
+    AND NOT coalesce((p.dup_rank > 1), false)
+      GROUP BY p.id
+      HAVING count(*) > 1
+    ) AS keys
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_plans: UNIQUE workout_plans_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE workout_plans_user_id_name_key: duplicates among the migrated rows
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row(p.user_id, p.name)::text AS k
+      FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
+      WHERE coalesce((true), false)
+    AND NOT coalesce((p.user_id IS NULL), false)
+    AND NOT coalesce((p.dup_rank > 1), false)
+      GROUP BY p.user_id, p.name
+      HAVING count(*) > 1
+    ) AS keys
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_plans: UNIQUE workout_plans_user_id_name_key: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 END
 $check$;
 
--- Later steps look up keys of workout_plans: build its id map as migrate would.
+-- Build the id map of workout_plans as migrate would: later steps look up its keys.
 CREATE TABLE _pgmig.map_workout_plans AS
 SELECT p.id AS id
 FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
@@ -239,7 +359,7 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id;
   RAISE NOTICE 'step workout_weeks: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- V2 constraint: plan_id NOT NULL
+  -- V2: plan_id NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -251,11 +371,11 @@ BEGIN
       AND (p.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  workout_weeks.plan_id: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  workout_weeks: plan_id NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: week_number NOT NULL
+  -- V2: week_number NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -267,13 +387,119 @@ BEGIN
       AND (w.n) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  workout_weeks.week_number: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  workout_weeks: week_number NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK workout_weeks_dates_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM v1.workout_plans p
+       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+    WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+      AND ((p.start_date + w.n * 7 - 1) >= (p.start_date + (w.n - 1) * 7)) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_weeks: CHECK workout_weeks_dates_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK workout_weeks_week_number_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM v1.workout_plans p
+       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+    WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+      AND ((w.n) > 0) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_weeks: CHECK workout_weeks_week_number_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE workout_weeks_plan_id_week_number_key: the value is already in V2
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM v1.workout_plans p
+       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+    WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+      AND EXISTS (SELECT 1 FROM public.workout_weeks AS _existing WHERE _existing.plan_id = (p.id) AND _existing.week_number = (w.n))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_weeks: UNIQUE workout_weeks_plan_id_week_number_key: the value is already in V2: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY workout_weeks_plan_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM v1.workout_plans p
+       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+    WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+      AND (p.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.workout_plans AS _parent WHERE _parent.id = (p.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS _parent_map WHERE _parent_map.id = (p.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_weeks: FOREIGN KEY workout_weeks_plan_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE workout_weeks_plan_id_week_number_key: duplicates among the migrated rows
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row(p.id, w.n)::text AS k
+      FROM v1.workout_plans p
+       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+      WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+      GROUP BY p.id, w.n
+      HAVING count(*) > 1
+    ) AS keys
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_weeks: UNIQUE workout_weeks_plan_id_week_number_key: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE key: new, one row per (source_id, n): duplicates among the migrated rows
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row(p.id, w.n)::text AS k
+      FROM v1.workout_plans p
+       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+      WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+      GROUP BY p.id, w.n
+      HAVING count(*) > 1
+    ) AS keys
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_weeks: UNIQUE key: new, one row per (source_id, n): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 END
 $check$;
 
--- Later steps look up keys of workout_weeks: build its id map as migrate would.
+-- Build the id map of workout_weeks as migrate would: later steps look up its keys.
 CREATE TABLE _pgmig.map_workout_weeks AS
 SELECT keys.*, gen_random_uuid() AS id
 FROM (
@@ -303,7 +529,7 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n;
   RAISE NOTICE 'step workout_days: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- V2 constraint: week_id NOT NULL
+  -- V2: week_id NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -316,11 +542,11 @@ BEGIN
       AND (id_workout_weeks.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  workout_days.week_id: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  workout_days: week_id NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: day_label NOT NULL
+  -- V2: day_label NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -333,11 +559,11 @@ BEGIN
       AND (d.day_label) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  workout_days.day_label: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  workout_days: day_label NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: muscle_groups NOT NULL
+  -- V2: muscle_groups NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -350,13 +576,108 @@ BEGIN
       AND (d.muscle_groups) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  workout_days.muscle_groups: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  workout_days: muscle_groups NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK workout_days_estimated_duration_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (to_jsonb(d))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d))::text) AS rn
+    FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+       JOIN v1.workout_plans p ON p.id = d.plan_id
+       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
+       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
+    WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+      AND (NULL > 0) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_days: CHECK workout_days_estimated_duration_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE workout_days_week_id_day_label_key: the value is already in V2
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (to_jsonb(d))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d))::text) AS rn
+    FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+       JOIN v1.workout_plans p ON p.id = d.plan_id
+       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
+       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
+    WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+      AND EXISTS (SELECT 1 FROM public.workout_days AS _existing WHERE _existing.week_id = (id_workout_weeks.id) AND _existing.day_label = (d.day_label))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_days: UNIQUE workout_days_week_id_day_label_key: the value is already in V2: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY workout_days_week_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (to_jsonb(d))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d))::text) AS rn
+    FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+       JOIN v1.workout_plans p ON p.id = d.plan_id
+       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
+       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
+    WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+      AND (id_workout_weeks.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.workout_weeks AS _parent WHERE _parent.id = (id_workout_weeks.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS _parent_map WHERE _parent_map.id = (id_workout_weeks.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_days: FOREIGN KEY workout_days_week_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE workout_days_week_id_day_label_key: duplicates among the migrated rows
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row(id_workout_weeks.id, d.day_label)::text AS k
+      FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+       JOIN v1.workout_plans p ON p.id = d.plan_id
+       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
+       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
+      WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+      GROUP BY id_workout_weeks.id, d.day_label
+      HAVING count(*) > 1
+    ) AS keys
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_days: UNIQUE workout_days_week_id_day_label_key: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE key: new, one row per (plan_id, n, day_label): duplicates among the migrated rows
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row(d.plan_id, w.n, d.day_label)::text AS k
+      FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+       JOIN v1.workout_plans p ON p.id = d.plan_id
+       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
+       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
+      WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+      GROUP BY d.plan_id, w.n, d.day_label
+      HAVING count(*) > 1
+    ) AS keys
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_days: UNIQUE key: new, one row per (plan_id, n, day_label): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 END
 $check$;
 
--- Later steps look up keys of workout_days: build its id map as migrate would.
+-- Build the id map of workout_days as migrate would: later steps look up its keys.
 CREATE TABLE _pgmig.map_workout_days AS
 SELECT keys.*, gen_random_uuid() AS id
 FROM (
@@ -438,7 +759,7 @@ BEGIN
     RAISE NOTICE 'REJECT  exercises rule 3 "plan was rejected": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- V2 constraint: id NOT NULL
+  -- V2: id NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -454,11 +775,11 @@ BEGIN
       AND (e.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  exercises.id: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  exercises: id NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: day_id NOT NULL
+  -- V2: day_id NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -474,11 +795,11 @@ BEGIN
       AND (id_workout_days.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  exercises.day_id: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  exercises: day_id NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: name NOT NULL
+  -- V2: name NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -494,11 +815,11 @@ BEGIN
       AND (e.name) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  exercises.name: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  exercises: name NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: sets NOT NULL
+  -- V2: sets NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -514,11 +835,11 @@ BEGIN
       AND (e.sets) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  exercises.sets: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  exercises: sets NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: rest_seconds NOT NULL
+  -- V2: rest_seconds NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -534,11 +855,11 @@ BEGIN
       AND (coalesce(e.rest_seconds, 90)) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  exercises.rest_seconds: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  exercises: rest_seconds NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: order_index NOT NULL
+  -- V2: order_index NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -554,13 +875,239 @@ BEGIN
       AND (e.order_index) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  exercises.order_index: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  exercises: order_index NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK exercises_reps_range_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
+    FROM v1.exercises e
+       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE coalesce((true), false)
+    AND NOT coalesce((p.id IS NULL), false)
+    AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+      AND ((e.reps_max) >= (e.reps_min)) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  exercises: CHECK exercises_reps_range_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK exercises_rest_seconds_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
+    FROM v1.exercises e
+       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE coalesce((true), false)
+    AND NOT coalesce((p.id IS NULL), false)
+    AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+      AND ((coalesce(e.rest_seconds, 90)) >= 0) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  exercises: CHECK exercises_rest_seconds_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK exercises_sets_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
+    FROM v1.exercises e
+       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE coalesce((true), false)
+    AND NOT coalesce((p.id IS NULL), false)
+    AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+      AND ((e.sets) > 0) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  exercises: CHECK exercises_sets_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK exercises_target_reps_max_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
+    FROM v1.exercises e
+       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE coalesce((true), false)
+    AND NOT coalesce((p.id IS NULL), false)
+    AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+      AND ((e.reps_max) > 0) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  exercises: CHECK exercises_target_reps_max_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK exercises_target_reps_min_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
+    FROM v1.exercises e
+       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE coalesce((true), false)
+    AND NOT coalesce((p.id IS NULL), false)
+    AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+      AND ((e.reps_min) > 0) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  exercises: CHECK exercises_target_reps_min_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK exercises_target_rpe_max_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
+    FROM v1.exercises e
+       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE coalesce((true), false)
+    AND NOT coalesce((p.id IS NULL), false)
+    AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+      AND ((NULL >= 1) AND (NULL <= 10)) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  exercises: CHECK exercises_target_rpe_max_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK exercises_target_rpe_min_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
+    FROM v1.exercises e
+       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE coalesce((true), false)
+    AND NOT coalesce((p.id IS NULL), false)
+    AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+      AND ((NULL >= 1) AND (NULL <= 10)) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  exercises: CHECK exercises_target_rpe_min_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK exercises_target_weight_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
+    FROM v1.exercises e
+       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE coalesce((true), false)
+    AND NOT coalesce((p.id IS NULL), false)
+    AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+      AND ((e.weight) >= 0) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  exercises: CHECK exercises_target_weight_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE exercises_pkey: the value is already in V2
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
+    FROM v1.exercises e
+       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE coalesce((true), false)
+    AND NOT coalesce((p.id IS NULL), false)
+    AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+      AND EXISTS (SELECT 1 FROM public.exercises AS _existing WHERE _existing.id = (e.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  exercises: UNIQUE exercises_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY exercises_day_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
+    FROM v1.exercises e
+       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE coalesce((true), false)
+    AND NOT coalesce((p.id IS NULL), false)
+    AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+      AND (id_workout_days.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.workout_days AS _parent WHERE _parent.id = (id_workout_days.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS _parent_map WHERE _parent_map.id = (id_workout_days.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  exercises: FOREIGN KEY exercises_day_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE exercises_pkey: duplicates among the migrated rows
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row(e.id)::text AS k
+      FROM v1.exercises e
+       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+      WHERE coalesce((true), false)
+    AND NOT coalesce((p.id IS NULL), false)
+    AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+      GROUP BY e.id
+      HAVING count(*) > 1
+    ) AS keys
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  exercises: UNIQUE exercises_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 END
 $check$;
 
--- Later steps look up keys of exercises: build its id map as migrate would.
+-- Build the id map of exercises as migrate would: later steps look up its keys.
 CREATE TABLE _pgmig.map_exercises AS
 SELECT e.id AS id
 FROM v1.exercises e
@@ -603,7 +1150,7 @@ BEGIN
     RAISE NOTICE 'REJECT  workout_sessions rule 1 "plan was rejected": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- V2 constraint: id NOT NULL
+  -- V2: id NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -615,11 +1162,11 @@ BEGIN
       AND (s.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  workout_sessions.id: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  workout_sessions: id NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: user_id NOT NULL
+  -- V2: user_id NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -631,11 +1178,11 @@ BEGIN
       AND (s.user_id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  workout_sessions.user_id: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  workout_sessions: user_id NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: started_at NOT NULL
+  -- V2: started_at NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -647,11 +1194,11 @@ BEGIN
       AND (s.started_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  workout_sessions.started_at: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  workout_sessions: started_at NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: status NOT NULL
+  -- V2: status NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -663,13 +1210,99 @@ BEGIN
       AND (CASE WHEN s.completed_at IS NOT NULL THEN 'completed' ELSE 'in_progress' END) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  workout_sessions.status: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  workout_sessions: status NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK workout_sessions_completed_after_start
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.workout_sessions s
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+    WHERE coalesce((true), false)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+      AND ((s.completed_at) >= (s.started_at)) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_sessions: CHECK workout_sessions_completed_after_start: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK workout_sessions_status_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.workout_sessions s
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+    WHERE coalesce((true), false)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+      AND ((CASE WHEN s.completed_at IS NOT NULL THEN 'completed' ELSE 'in_progress' END) IN ('in_progress', 'completed', 'abandoned')) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_sessions: CHECK workout_sessions_status_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE workout_sessions_pkey: the value is already in V2
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.workout_sessions s
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+    WHERE coalesce((true), false)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+      AND EXISTS (SELECT 1 FROM public.workout_sessions AS _existing WHERE _existing.id = (s.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_sessions: UNIQUE workout_sessions_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY workout_sessions_plan_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.workout_sessions s
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+    WHERE coalesce((true), false)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+      AND (s.plan_id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.workout_plans AS _parent WHERE _parent.id = (s.plan_id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS _parent_map WHERE _parent_map.id = (s.plan_id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_sessions: FOREIGN KEY workout_sessions_plan_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE workout_sessions_pkey: duplicates among the migrated rows
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row(s.id)::text AS k
+      FROM v1.workout_sessions s
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+      WHERE coalesce((true), false)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+      GROUP BY s.id
+      HAVING count(*) > 1
+    ) AS keys
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_sessions: UNIQUE workout_sessions_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 END
 $check$;
 
--- Later steps look up keys of workout_sessions: build its id map as migrate would.
+-- Build the id map of workout_sessions as migrate would: later steps look up its keys.
 CREATE TABLE _pgmig.map_workout_sessions AS
 SELECT s.id AS id
 FROM v1.workout_sessions s
@@ -726,7 +1359,7 @@ BEGIN
     RAISE NOTICE 'REJECT  exercise_logs rule 2 "exercise was rejected": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- V2 constraint: id NOT NULL
+  -- V2: id NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -740,11 +1373,11 @@ BEGIN
       AND (l.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  exercise_logs.id: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  exercise_logs: id NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: session_id NOT NULL
+  -- V2: session_id NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -758,11 +1391,11 @@ BEGIN
       AND (l.session_id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  exercise_logs.session_id: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  exercise_logs: session_id NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: set_number NOT NULL
+  -- V2: set_number NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -776,11 +1409,11 @@ BEGIN
       AND (l.set_number) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  exercise_logs.set_number: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  exercise_logs: set_number NOT NULL: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2 constraint: completed_at NOT NULL
+  -- V2: completed_at NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -794,11 +1427,174 @@ BEGIN
       AND (l.completed_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  exercise_logs.completed_at: NULL into a NOT NULL column: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  exercise_logs: completed_at NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK exercise_logs_reps_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
+    FROM v1.exercise_logs l
+       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+    WHERE coalesce((true), false)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    AND NOT coalesce((id_exercises.id IS NULL), false)
+      AND ((l.reps) >= 0) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  exercise_logs: CHECK exercise_logs_reps_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK exercise_logs_rpe_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
+    FROM v1.exercise_logs l
+       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+    WHERE coalesce((true), false)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    AND NOT coalesce((id_exercises.id IS NULL), false)
+      AND ((NULL >= 1) AND (NULL <= 10)) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  exercise_logs: CHECK exercise_logs_rpe_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK exercise_logs_set_number_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
+    FROM v1.exercise_logs l
+       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+    WHERE coalesce((true), false)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    AND NOT coalesce((id_exercises.id IS NULL), false)
+      AND ((l.set_number) > 0) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  exercise_logs: CHECK exercise_logs_set_number_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK exercise_logs_weight_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
+    FROM v1.exercise_logs l
+       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+    WHERE coalesce((true), false)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    AND NOT coalesce((id_exercises.id IS NULL), false)
+      AND ((l.weight) >= 0) IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  exercise_logs: CHECK exercise_logs_weight_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE exercise_logs_pkey: the value is already in V2
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
+    FROM v1.exercise_logs l
+       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+    WHERE coalesce((true), false)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    AND NOT coalesce((id_exercises.id IS NULL), false)
+      AND EXISTS (SELECT 1 FROM public.exercise_logs AS _existing WHERE _existing.id = (l.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  exercise_logs: UNIQUE exercise_logs_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY exercise_logs_exercise_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
+    FROM v1.exercise_logs l
+       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+    WHERE coalesce((true), false)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    AND NOT coalesce((id_exercises.id IS NULL), false)
+      AND (l.exercise_id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.exercises AS _parent WHERE _parent.id = (l.exercise_id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS _parent_map WHERE _parent_map.id = (l.exercise_id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  exercise_logs: FOREIGN KEY exercise_logs_exercise_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY exercise_logs_session_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
+    FROM v1.exercise_logs l
+       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+    WHERE coalesce((true), false)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    AND NOT coalesce((id_exercises.id IS NULL), false)
+      AND (l.session_id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.workout_sessions AS _parent WHERE _parent.id = (l.session_id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS _parent_map WHERE _parent_map.id = (l.session_id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  exercise_logs: FOREIGN KEY exercise_logs_session_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE exercise_logs_pkey: duplicates among the migrated rows
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row(l.id)::text AS k
+      FROM v1.exercise_logs l
+       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+      WHERE coalesce((true), false)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    AND NOT coalesce((id_exercises.id IS NULL), false)
+      GROUP BY l.id
+      HAVING count(*) > 1
+    ) AS keys
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  exercise_logs: UNIQUE exercise_logs_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 END
 $check$;
+
+-- Build the id map of exercise_logs as migrate would: later steps look up its keys.
+CREATE TABLE _pgmig.map_exercise_logs AS
+SELECT l.id AS id
+FROM v1.exercise_logs l
+       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+WHERE coalesce((true), false)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    AND NOT coalesce((id_exercises.id IS NULL), false);
+ANALYZE _pgmig.map_exercise_logs;
 
 DO $check$
 BEGIN

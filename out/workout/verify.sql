@@ -152,6 +152,24 @@ BEGIN
 END
 $check$;
 
+-- no orphans through workout_weeks_plan_id_fkey
+DO $check$
+DECLARE
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.workout_weeks AS t
+  JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
+  WHERE t.plan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.workout_plans AS _parent WHERE _parent.id = (t.plan_id));
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  workout_weeks: no orphans through workout_weeks_plan_id_fkey';
+  ELSE
+    RAISE NOTICE 'FAIL  workout_weeks: no orphans through workout_weeks_plan_id_fkey: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
 -- ----------------------------------------------------------------------------
 -- Step 3/6: public.workout_days  (model.yaml:44)
 -- ----------------------------------------------------------------------------
@@ -211,6 +229,24 @@ BEGIN
     RAISE NOTICE 'PASS  workout_days: content equals V1 recomputed';
   ELSE
     RAISE NOTICE 'FAIL  workout_days: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- no orphans through workout_days_week_id_fkey
+DO $check$
+DECLARE
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.workout_days AS t
+  JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
+  WHERE t.week_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.workout_weeks AS _parent WHERE _parent.id = (t.week_id));
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  workout_days: no orphans through workout_days_week_id_fkey';
+  ELSE
+    RAISE NOTICE 'FAIL  workout_days: no orphans through workout_days_week_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -289,6 +325,24 @@ BEGIN
 END
 $check$;
 
+-- no orphans through exercises_day_id_fkey
+DO $check$
+DECLARE
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.exercises AS t
+  JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
+  WHERE t.day_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.workout_days AS _parent WHERE _parent.id = (t.day_id));
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  exercises: no orphans through exercises_day_id_fkey';
+  ELSE
+    RAISE NOTICE 'FAIL  exercises: no orphans through exercises_day_id_fkey: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
 -- ----------------------------------------------------------------------------
 -- Step 5/6: public.workout_sessions  (model.yaml:92)
 -- ----------------------------------------------------------------------------
@@ -347,6 +401,24 @@ BEGIN
     RAISE NOTICE 'PASS  workout_sessions: content equals V1 recomputed';
   ELSE
     RAISE NOTICE 'FAIL  workout_sessions: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- no orphans through workout_sessions_plan_id_fkey
+DO $check$
+DECLARE
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.workout_sessions AS t
+  JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
+  WHERE t.plan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.workout_plans AS _parent WHERE _parent.id = (t.plan_id));
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  workout_sessions: no orphans through workout_sessions_plan_id_fkey';
+  ELSE
+    RAISE NOTICE 'FAIL  workout_sessions: no orphans through workout_sessions_plan_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -413,6 +485,42 @@ BEGIN
     RAISE NOTICE 'PASS  exercise_logs: content equals V1 recomputed';
   ELSE
     RAISE NOTICE 'FAIL  exercise_logs: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- no orphans through exercise_logs_exercise_id_fkey
+DO $check$
+DECLARE
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.exercise_logs AS t
+  JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
+  WHERE t.exercise_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.exercises AS _parent WHERE _parent.id = (t.exercise_id));
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  exercise_logs: no orphans through exercise_logs_exercise_id_fkey';
+  ELSE
+    RAISE NOTICE 'FAIL  exercise_logs: no orphans through exercise_logs_exercise_id_fkey: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- no orphans through exercise_logs_session_id_fkey
+DO $check$
+DECLARE
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.exercise_logs AS t
+  JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
+  WHERE t.session_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.workout_sessions AS _parent WHERE _parent.id = (t.session_id));
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  exercise_logs: no orphans through exercise_logs_session_id_fkey';
+  ELSE
+    RAISE NOTICE 'FAIL  exercise_logs: no orphans through exercise_logs_session_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END

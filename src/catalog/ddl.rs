@@ -174,6 +174,7 @@ impl Loader {
         schemas.sort();
         schemas.dedup();
         self.cat.schemas = schemas;
+        self.cat.canonicalize();
         DdlLoad { catalog: self.cat, skipped: self.skipped, warnings: self.warnings }
     }
 

@@ -237,6 +237,7 @@ fn read(client: &mut postgres::Client, wanted: &[String]) -> Result<Catalog, pos
             Sequence { data_type: r.get(2), start: r.get(3), increment: r.get(4), owned_by: owner },
         );
     }
+    cat.canonicalize();
     Ok(cat)
 }
 

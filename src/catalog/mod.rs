@@ -209,6 +209,17 @@ pub struct Sequence {
 }
 
 impl Catalog {
+    /// One order for everything a schema doesn't order: constraints and indexes by name.
+    /// Both readers end with this, so equal schemas give equal catalogs and equal scripts.
+    pub fn canonicalize(&mut self) {
+        for t in self.tables.values_mut() {
+            t.uniques.sort_by(|a, b| a.name.cmp(&b.name));
+            t.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
+            t.checks.sort_by(|a, b| a.name.cmp(&b.name));
+            t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+    }
+
     pub fn table(&self, name: &QualName) -> Option<&Table> {
         self.tables.get(name)
     }

@@ -2,6 +2,7 @@
 //!
 //! Every problem found is collected (not just the first) with its position in the model.
 
+mod constraints;
 mod lookup;
 mod order;
 mod scope;
@@ -9,7 +10,7 @@ mod sql;
 mod suggest;
 mod types;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{Expr, TableWithJoins, Visit, Visitor};
@@ -64,12 +65,27 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         heads[i].as_ref().map(|h| h.shape.clone())
     };
 
+    let map_of_table = |table: &QualName| -> Option<constraints::MapColumns> {
+        let head = heads.iter().flatten().find(|h| &h.table.name == table)?;
+        let mut columns = head.key_columns.clone();
+        columns.extend(head.shape.key_columns.iter().filter(|c| !head.key_columns.contains(c)).cloned());
+        Some(constraints::MapColumns { map_table: head.shape.map_table.clone(), columns })
+    };
+
     // Second pass: resolve every expression of every step.
     let mut steps = Vec::new();
     let mut joins_per_step = Vec::new();
     for ((name, step), head) in model.tables.iter().zip(&heads) {
         let Some(head) = head else { continue };
-        let ctx = StepContext { file, v1, v2, source_schema: &source_schema, maps: &maps, step_names: &step_names };
+        let ctx = StepContext {
+            file,
+            v1,
+            v2,
+            source_schema: &source_schema,
+            maps: &maps,
+            map_of_table: &map_of_table,
+            step_names: &step_names,
+        };
         match ctx.step(name, step, head) {
             Ok((s, joins, warnings)) => {
                 warnings.into_iter().for_each(|w| diags.push(w));
@@ -220,6 +236,7 @@ struct StepContext<'a> {
     v2: &'a Catalog,
     source_schema: &'a str,
     maps: &'a dyn Fn(&str) -> Option<MapShape>,
+    map_of_table: &'a dyn Fn(&QualName) -> Option<constraints::MapColumns>,
     step_names: &'a [String],
 }
 
@@ -281,6 +298,8 @@ impl StepContext<'_> {
         }
 
         let mut columns: Vec<ColumnMap> = Vec::new();
+        let mut filled: BTreeMap<String, Expr> = BTreeMap::new();
+        let mut by_exprs: Vec<Expr> = Vec::new();
         let mut read = Reads::default();
         let key = match &step.key {
             Some(KeyDecl::New { new, by }) => {
@@ -290,6 +309,7 @@ impl StepContext<'_> {
                 for (b, column) in by.iter().zip(names) {
                     if let Some(e) = self.expr(b, "`key.by`", &mut scope, &mut joins, &mut errors) {
                         read.note(&e);
+                        by_exprs.push(e.clone());
                         keys.push(MapKey { column, expr: Sql { sql: e.to_string(), line: line_of(b) } });
                     }
                 }
@@ -341,6 +361,7 @@ impl StepContext<'_> {
                 }
             }
             columns.push(column_map(target, &e, source_type, ColumnOrigin::Model(line_of(value))));
+            filled.insert(target.name.clone(), e);
         }
 
         // Implicit copies of same-named columns of the first `from` item, in V2 column order.
@@ -369,6 +390,7 @@ impl StepContext<'_> {
                     let e = Expr::CompoundIdentifier(vec![scope::sql_ident(&alias), scope::sql_ident(&col)]);
                     read.note(&e);
                     implicit.push(column_map(target, &e, ty, ColumnOrigin::Implicit));
+                    filled.insert(target.name.clone(), e);
                 }
                 None if target.not_null && target.default.is_none() && target.identity.is_none() => {
                     let unread: Vec<String> = first.iter().flat_map(|r| r.columns.iter().flatten().map(|c| c.0.clone())).collect();
@@ -395,6 +417,7 @@ impl StepContext<'_> {
                 let mut cm = column_map(t, &e, Some(t.data_type.clone()), ColumnOrigin::NewKey);
                 cm.volatile = false;
                 columns.insert(0, cm);
+                filled.insert(col.clone(), e);
             }
         }
         if let plan::Key::Keep { columns: keys } = &key {
@@ -452,7 +475,19 @@ impl StepContext<'_> {
             }
             None => ("NULL::jsonb".into(), "NULL::jsonb".into(), Vec::new()),
         };
+        let mut uniques = constraints::uniques(table, &filled, new_key_column.as_deref());
+        if let plan::Key::New { by, .. } = &key {
+            uniques.push(plan::UniqueTest {
+                constraint: format!("key: new, one row per ({})", by.iter().map(|b| b.column.as_str()).collect::<Vec<_>>().join(", ")),
+                // Not V2 columns: nothing to compare with rows already in V2.
+                columns: Vec::new(),
+                exprs: by_exprs.iter().map(|e| e.to_string()).collect(),
+            });
+        }
         let step = plan::Step {
+            checks: constraints::checks(table, &filled),
+            uniques,
+            foreign_keys: constraints::foreign_keys(table, &filled, self.map_of_table),
             name: name.to_string(),
             target: table.name.clone(),
             line: line_of(name),

@@ -82,8 +82,12 @@ pub struct StepView {
     pub actual_list: String,
     pub compared: String,
     pub not_compared: Vec<String>,
-    pub not_null_checks: Vec<ValueCheck>,
-    pub length_checks: Vec<ValueCheck>,
+    /// Row-level tests of V2 constraints (true: the row would break it), for precheck.
+    pub findings: Vec<Finding>,
+    /// Keys that must be unique among the migrated rows, for precheck.
+    pub duplicates: Vec<Finding>,
+    /// Foreign keys of migrated rows whose parent is missing, for verify (over alias `t`).
+    pub orphans: Vec<Finding>,
     pub columns: Vec<ColumnRow>,
     pub unread: String,
 }
@@ -107,11 +111,23 @@ pub struct SequenceView {
     pub column: String,
 }
 
+/// One constraint test: what it checks (for the reader) and the SQL that finds offenders.
 #[derive(Debug, Clone)]
-pub struct ValueCheck {
-    pub column: String,
+pub struct Finding {
+    pub label: String,
+    pub label_notice: String,
     pub test: String,
-    pub what: String,
+}
+
+impl Finding {
+    fn new(label: String, test: String) -> Finding {
+        Finding { label_notice: notice_text(&label), label, test }
+    }
+}
+
+/// `a = (x) AND b = (y)` over two aliases' columns.
+fn equal_all(alias: &str, columns: &[String], exprs: &[String]) -> String {
+    columns.iter().zip(exprs).map(|(c, e)| format!("{alias}.{c} = ({e})")).collect::<Vec<_>>().join(" AND ")
 }
 
 #[derive(Debug, Clone)]
@@ -218,18 +234,42 @@ impl StepView {
             .map(|c| comparable(&c.target_type, format!("t.{}", quote_ident(&c.name))))
             .collect::<Vec<_>>()
             .join(", ");
-        let not_null_checks = step
-            .columns
+        let mut findings: Vec<Finding> = Vec::new();
+        for c in step.columns.iter().filter(|c| c.not_null && c.origin != Origin::NewKey) {
+            findings.push(Finding::new(format!("{} NOT NULL", c.name), format!("({}) IS NULL", c.expr)));
+        }
+        for c in &step.columns {
+            let Some(n) = c.target_type.strip_prefix("character varying(").and_then(|t| t.strip_suffix(')')) else { continue };
+            findings.push(Finding::new(format!("{} longer than {n} characters", c.name), format!("length(({})::text) > {n}", c.expr)));
+        }
+        for c in &step.checks {
+            findings.push(Finding::new(format!("CHECK {}", c.constraint), c.test.clone()));
+        }
+        for u in step.uniques.iter().filter(|u| !u.columns.is_empty()) {
+            let test = format!("EXISTS (SELECT 1 FROM {} AS _existing WHERE {})", step.target, equal_all("_existing", &u.columns, &u.exprs));
+            findings.push(Finding::new(format!("UNIQUE {}: the value is already in V2", u.constraint), test));
+        }
+        for fk in &step.foreign_keys {
+            let mut parts: Vec<String> = fk.exprs.iter().map(|e| format!("({e}) IS NOT NULL")).collect();
+            parts.push(format!("NOT EXISTS (SELECT 1 FROM {} AS _parent WHERE {})", fk.parent, equal_all("_parent", &fk.parent_columns, &fk.exprs)));
+            if let Some(map) = &fk.parent_map {
+                parts.push(format!("NOT EXISTS (SELECT 1 FROM {map} AS _parent_map WHERE {})", equal_all("_parent_map", &fk.parent_columns, &fk.exprs)));
+            }
+            findings.push(Finding::new(format!("FOREIGN KEY {}: no parent row", fk.constraint), parts.join(&format!("\n{INDENT}      AND "))));
+        }
+        let duplicates = step
+            .uniques
             .iter()
-            .filter(|c| c.not_null && c.origin != Origin::NewKey)
-            .map(|c| ValueCheck { column: c.name.clone(), test: format!("({}) IS NULL", c.expr), what: "NULL into a NOT NULL column".into() })
+            .map(|u| Finding::new(format!("UNIQUE {}: duplicates among the migrated rows", u.constraint), u.exprs.join(", ")))
             .collect();
-        let length_checks = step
-            .columns
+        let orphans = step
+            .foreign_keys
             .iter()
-            .filter_map(|c| {
-                let n: usize = c.target_type.strip_prefix("character varying(")?.strip_suffix(')')?.parse().ok()?;
-                Some(ValueCheck { column: c.name.clone(), test: format!("length(({})::text) > {n}", c.expr), what: format!("longer than {n} characters") })
+            .map(|fk| {
+                let t_cols: Vec<String> = fk.columns.iter().map(|c| format!("t.{c}")).collect();
+                let mut parts: Vec<String> = t_cols.iter().map(|c| format!("{c} IS NOT NULL")).collect();
+                parts.push(format!("NOT EXISTS (SELECT 1 FROM {} AS _parent WHERE {})", fk.parent, equal_all("_parent", &fk.parent_columns, &t_cols)));
+                Finding::new(format!("no orphans through {}", fk.constraint), parts.join(" AND "))
             })
             .collect();
         let columns = step
@@ -295,8 +335,9 @@ impl StepView {
             actual_list,
             compared: compared.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join(", "),
             not_compared: step.columns.iter().filter(|c| c.volatile).map(|c| c.name.clone()).collect(),
-            not_null_checks,
-            length_checks,
+            findings,
+            duplicates,
+            orphans,
             columns,
             unread: step.unread_columns.join(", "),
         }

@@ -48,6 +48,37 @@ pub struct Step {
     pub overriding_system_value: bool,
     /// V1 columns of the first `from` table that no expression of this step reads.
     pub unread_columns: Vec<String>,
+    /// V2 constraints as tests on source rows, for precheck.
+    pub checks: Vec<CheckTest>,
+    pub uniques: Vec<UniqueTest>,
+    pub foreign_keys: Vec<ForeignKeyTest>,
+}
+
+/// A CHECK constraint rewritten over the source: `test` is true for a row that breaks it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckTest {
+    pub constraint: String,
+    pub test: String,
+}
+
+/// A PRIMARY KEY or UNIQUE key: its V2 columns and the expressions that fill them.
+#[derive(Debug, Clone, Serialize)]
+pub struct UniqueTest {
+    pub constraint: String,
+    pub columns: Vec<String>,
+    pub exprs: Vec<String>,
+}
+
+/// A foreign key: the expressions filling its columns and where the parent rows are.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForeignKeyTest {
+    pub constraint: String,
+    pub columns: Vec<String>,
+    pub exprs: Vec<String>,
+    pub parent: String,
+    pub parent_columns: Vec<String>,
+    /// The id map of the step that fills the parent table, when there is one.
+    pub parent_map: Option<String>,
 }
 
 /// A printed SQL expression and the model line it came from.

@@ -163,12 +163,39 @@ fn dry_run_reports_and_leaves_no_trace() {
     assert_eq!(count(&db, "SELECT count(*) FROM pg_namespace WHERE nspname = '_pgmig'"), 0, "dry run leaves no _pgmig schema");
 }
 
+/// Compiles the workout model against the live database's catalogs.
+fn compiled_live(db: &TestDb) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let models = repo_root().join("models/workout");
+    let live = pgmig::SchemaInput::Database(db.url());
+    let c = pgmig::compile(&models.join("model.yaml"), &live, &live).unwrap_or_else(|e| panic!("compile from a live database: {e:?}"));
+    pgmig::compile::write(&c.scripts, dir.path()).unwrap();
+    dir
+}
+
+#[test]
+fn compiling_from_a_live_database_gives_the_same_scripts_as_from_ddl() {
+    let db = workout_db("wk_live");
+    let (live, ddl) = (compiled_live(&db), compiled());
+    for name in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql", "PLAN.md"] {
+        let a = std::fs::read_to_string(live.path().join(name)).unwrap();
+        let b = std::fs::read_to_string(ddl.path().join(name)).unwrap();
+        assert!(a == b, "{name} differs between live and DDL catalogs");
+    }
+}
+
 #[test]
 fn a_failing_step_names_itself_and_leaves_nothing_half_applied() {
     let db = workout_db("wk_fail");
-    let dir = compiled();
-    // A V2 constraint the V1 data breaks: migrate must stop at that step and roll back all.
+    // A V2 constraint the V1 data breaks: precheck predicts it, migrate stops at that step
+    // and rolls back everything.
     db.execute("ALTER TABLE public.exercises ADD CONSTRAINT no_heavy CHECK (target_weight < 50)");
+    let dir = compiled_live(&db);
+    let heavy = count(&db, "SELECT count(*) FROM v1.exercises e JOIN v1.workout_plans p ON p.id = e.plan_id WHERE e.weight >= 50 AND e.sets > 0 AND e.reps_min > 0 AND p.user_id IS NOT NULL");
+    let pre = run(&db, dir.path(), "precheck.sql", &[]);
+    assert!(!pre.status.success(), "precheck must fail on a blocking finding");
+    assert!(stderr(&pre).contains("BLOCKING  exercises: CHECK no_heavy:"), "{}", stderr(&pre));
+    assert!(heavy > 0);
     let before = db.table_md5s(USER_SCHEMAS);
     let out = run(&db, dir.path(), "migrate.sql", &[]);
     assert!(!out.status.success());

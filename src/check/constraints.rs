@@ -1,0 +1,96 @@
+//! V2 constraints turned into tests on the source rows, for precheck to predict violations.
+//!
+//! Each test is a boolean SQL expression over the step's `from` aliases that is true when the
+//! row would break the constraint, so precheck can count such rows before migrate writes any.
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{Expr, Value};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use super::scope::ident_name;
+use crate::catalog::{quote_ident, QualName, Table};
+use crate::plan::{CheckTest, ForeignKeyTest, UniqueTest};
+
+/// What an id map holds: its table and columns.
+pub struct MapColumns {
+    pub map_table: String,
+    pub columns: Vec<String>,
+}
+
+/// The value each V2 column gets: its mapped expression, else its default, else NULL.
+fn value_of(column: &str, table: &Table, mapped: &BTreeMap<String, Expr>) -> Expr {
+    if let Some(e) = mapped.get(column) {
+        return Expr::Nested(Box::new(e.clone()));
+    }
+    let default = table.column(column).and_then(|c| c.default.as_deref()).and_then(parse);
+    default.map_or(Expr::value(Value::Null), |d| Expr::Nested(Box::new(d)))
+}
+
+fn parse(text: &str) -> Option<Expr> {
+    let dialect = PostgreSqlDialect {};
+    Parser::new(&dialect).try_with_sql(text).ok()?.parse_expr().ok()
+}
+
+/// CHECK constraints with every column replaced by the value it would get.
+/// A check that can't be rewritten (unparseable, or it reads a column in a subquery) is left to migrate.
+pub fn checks(table: &Table, mapped: &BTreeMap<String, Expr>) -> Vec<CheckTest> {
+    let mut out = Vec::new();
+    for check in &table.checks {
+        let Some(mut e) = parse(&check.expression) else { continue };
+        let _ = sqlparser::ast::visit_expressions_mut(&mut e, |x| {
+            if let Expr::Identifier(i) = x {
+                let name = ident_name(i);
+                if table.column(&name).is_some() {
+                    *x = value_of(&name, table, mapped);
+                }
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        out.push(CheckTest { constraint: check.name.clone(), test: format!("({e}) IS FALSE") });
+    }
+    out
+}
+
+/// PRIMARY KEY and UNIQUE keys whose columns are all filled by the step.
+pub fn uniques(table: &Table, mapped: &BTreeMap<String, Expr>, skip: Option<&str>) -> Vec<UniqueTest> {
+    table
+        .primary_key
+        .iter()
+        .chain(&table.uniques)
+        .filter(|k| !(k.columns.len() == 1 && Some(k.columns[0].as_str()) == skip))
+        .filter(|k| k.columns.iter().all(|c| mapped.contains_key(c)))
+        .map(|k| UniqueTest {
+            constraint: k.name.clone(),
+            columns: k.columns.iter().map(|c| quote_ident(c)).collect(),
+            exprs: k.columns.iter().map(|c| mapped[c].to_string()).collect(),
+        })
+        .collect()
+}
+
+/// Foreign keys whose columns are all filled: the parent must exist in V2 already or be made
+/// by the step filling the parent table (found in its id map).
+pub fn foreign_keys(
+    table: &Table,
+    mapped: &BTreeMap<String, Expr>,
+    map_of: &dyn Fn(&QualName) -> Option<MapColumns>,
+) -> Vec<ForeignKeyTest> {
+    table
+        .foreign_keys
+        .iter()
+        .filter(|fk| fk.columns.iter().all(|c| mapped.contains_key(c)))
+        .map(|fk| {
+            let parent_map = map_of(&fk.references).filter(|m| fk.referenced_columns.iter().all(|c| m.columns.contains(c)));
+            ForeignKeyTest {
+                constraint: fk.name.clone(),
+                columns: fk.columns.iter().map(|c| quote_ident(c)).collect(),
+                exprs: fk.columns.iter().map(|c| mapped[c].to_string()).collect(),
+                parent: fk.references.to_string(),
+                parent_columns: fk.referenced_columns.iter().map(|c| quote_ident(c)).collect(),
+                parent_map: parent_map.map(|m| m.map_table),
+            }
+        })
+        .collect()
+}
