@@ -85,7 +85,7 @@ BEGIN
 {%- endfor %}
 
   -- Source rows{% if s.filter_line > 0 %}; `where` at {{ plan.model_file }}:{{ s.filter_line }}{% endif %}
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce(({{ s.filter }}), false))
+  SELECT count(*), {{ s.filtered_count }}
   INTO n_in, n_filtered
   {{ s.from }};
 {%- for r in s.rejects %}

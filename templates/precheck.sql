@@ -36,7 +36,7 @@ DECLARE
   n_found bigint;
   samples text;
 BEGIN
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce(({{ s.filter }}), false))
+  SELECT count(*), {{ s.filtered_count }}
   INTO n_in, n_filtered
   {{ s.from }};
   RAISE NOTICE 'step {{ s.name_notice }}: % source rows, % filtered by `where`', n_in, n_filtered;

@@ -37,7 +37,7 @@ DECLARE
   n_rejected bigint;
   n_out bigint;
 BEGIN
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce(({{ s.filter }}), false))
+  SELECT count(*), {{ s.filtered_count }}
   INTO n_in, n_filtered
   {{ s.from }};
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} AND step = {{ s.name_lit }};

@@ -74,23 +74,48 @@ BEGIN
   RETURNING id INTO log_id;
 
   -- Source rows
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((true), false))
+  SELECT count(*), 0
   INTO n_in, n_filtered
-  FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p;
+  FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p;
 
   -- Reject rule 1 (model.yaml:18): plan has no user_id
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
   SELECT 'workout', 'workout_plans', 1, 'plan has no user_id', jsonb_build_object('id', p.id), to_jsonb(p)
-  FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-  WHERE coalesce((true), false)
-    AND coalesce((p.user_id IS NULL), false);
+  FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+  WHERE coalesce((p.user_id IS NULL), false);
 
   -- Reject rule 2 (model.yaml:20): duplicate (user_id, name); the oldest plan with this name is kept
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
   SELECT 'workout', 'workout_plans', 2, 'duplicate (user_id, name); the oldest plan with this name is kept', jsonb_build_object('id', p.id), to_jsonb(p)
-  FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-  WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+  FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+  WHERE NOT coalesce((p.user_id IS NULL), false)
     AND coalesce((p.dup_rank > 1), false);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_plans';
 
@@ -109,9 +134,17 @@ BEGIN
          CASE WHEN p.is_active THEN 'active' ELSE 'completed' END,
          p.created_at,
          p.updated_at
-    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+    FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+    WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
     RETURNING id
   )
@@ -181,7 +214,7 @@ BEGIN
   FROM v1.workout_plans p
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
-  JOIN _pgmig.map_workout_weeks AS key_map ON key_map.source_id = p.id AND key_map.n = w.n
+       JOIN _pgmig.map_workout_weeks AS key_map ON key_map.source_id = p.id AND key_map.n = w.n
   WHERE coalesce((id_workout_plans.id IS NOT NULL), false);
   GET DIAGNOSTICS n_out = ROW_COUNT;
 
@@ -221,7 +254,16 @@ BEGIN
   -- Source rows; `where` at model.yaml:59
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_workout_weeks.id IS NOT NULL), false))
   INTO n_in, n_filtered
-  FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+  FROM (
+         SELECT
+           e.plan_id,
+           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
+           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
+         FROM
+           v1.exercises e
+         GROUP BY
+           1, 2
+       ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n;
@@ -232,7 +274,16 @@ BEGIN
   SELECT keys.*, gen_random_uuid() AS id
   FROM (
     SELECT DISTINCT d.plan_id AS plan_id, w.n AS n, d.day_label AS day_label
-    FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+    FROM (
+         SELECT
+           e.plan_id,
+           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
+           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
+         FROM
+           v1.exercises e
+         GROUP BY
+           1, 2
+       ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
@@ -245,11 +296,20 @@ BEGIN
          id_workout_weeks.id,
          d.day_label,
          d.muscle_groups
-  FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+  FROM (
+         SELECT
+           e.plan_id,
+           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
+           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
+         FROM
+           v1.exercises e
+         GROUP BY
+           1, 2
+       ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
-  JOIN _pgmig.map_workout_days AS key_map ON key_map.plan_id = d.plan_id AND key_map.n = w.n AND key_map.day_label = d.day_label
+       JOIN _pgmig.map_workout_days AS key_map ON key_map.plan_id = d.plan_id AND key_map.n = w.n AND key_map.day_label = d.day_label
   WHERE coalesce((id_workout_weeks.id IS NOT NULL), false);
   GET DIAGNOSTICS n_out = ROW_COUNT;
 
@@ -288,7 +348,7 @@ BEGIN
   RETURNING id INTO log_id;
 
   -- Source rows
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((true), false))
+  SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
@@ -302,8 +362,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-  WHERE coalesce((true), false)
-    AND coalesce((p.id IS NULL), false);
+  WHERE coalesce((p.id IS NULL), false);
 
   -- Reject rule 2 (model.yaml:70): invalid sets, reps_min or weight
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
@@ -312,8 +371,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-  WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+  WHERE NOT coalesce((p.id IS NULL), false)
     AND coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false);
 
   -- Reject rule 3 (model.yaml:72): plan was rejected
@@ -323,8 +381,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-  WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+  WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND coalesce((id_workout_plans.id IS NULL), false);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'exercises';
@@ -349,8 +406,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
     RETURNING id
@@ -394,7 +450,7 @@ BEGIN
   RETURNING id INTO log_id;
 
   -- Source rows
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((true), false))
+  SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id;
@@ -404,8 +460,7 @@ BEGIN
   SELECT 'workout', 'workout_sessions', 1, 'plan was rejected', jsonb_build_object('id', s.id), to_jsonb(s)
   FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-  WHERE coalesce((true), false)
-    AND coalesce((id_workout_plans.id IS NULL), false);
+  WHERE coalesce((id_workout_plans.id IS NULL), false);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_sessions';
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
@@ -422,8 +477,7 @@ BEGIN
          s.notes
     FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
     RETURNING id
   )
   INSERT INTO _pgmig.map_workout_sessions (id)
@@ -465,7 +519,7 @@ BEGIN
   RETURNING id INTO log_id;
 
   -- Source rows
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((true), false))
+  SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
@@ -477,8 +531,7 @@ BEGIN
   FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-  WHERE coalesce((true), false)
-    AND coalesce((id_workout_sessions.id IS NULL), false);
+  WHERE coalesce((id_workout_sessions.id IS NULL), false);
 
   -- Reject rule 2 (model.yaml:107): exercise was rejected
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
@@ -486,8 +539,7 @@ BEGIN
   FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-  WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+  WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND coalesce((id_exercises.id IS NULL), false);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'exercise_logs';
 
@@ -506,8 +558,7 @@ BEGIN
     FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND NOT coalesce((id_exercises.id IS NULL), false)
     RETURNING id
   )

@@ -35,9 +35,18 @@ DECLARE
   n_found bigint;
   samples text;
 BEGIN
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((true), false))
+  SELECT count(*), 0
   INTO n_in, n_filtered
-  FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p;
+  FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p;
   RAISE NOTICE 'step workout_plans: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Reject rule 1 (model.yaml:18)
@@ -45,9 +54,17 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-    WHERE coalesce((true), false)
-    AND coalesce((p.user_id IS NULL), false)
+    FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+    WHERE coalesce((p.user_id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  workout_plans rule 1 "plan has no user_id": % rows, e.g. %', n_found, samples;
@@ -58,9 +75,17 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+    FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+    WHERE NOT coalesce((p.user_id IS NULL), false)
     AND coalesce((p.dup_rank > 1), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -72,9 +97,17 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+    FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+    WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
       AND (p.id) IS NULL
   ) AS found;
@@ -88,9 +121,17 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+    FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+    WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
       AND (p.user_id) IS NULL
   ) AS found;
@@ -104,9 +145,17 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+    FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+    WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
       AND (p.name) IS NULL
   ) AS found;
@@ -120,9 +169,17 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+    FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+    WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
       AND (coalesce(p.goal, 'general_fitness')) IS NULL
   ) AS found;
@@ -136,9 +193,17 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+    FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+    WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
       AND (coalesce(p.duration_weeks, 4)) IS NULL
   ) AS found;
@@ -152,9 +217,17 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+    FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+    WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
       AND (1) IS NULL
   ) AS found;
@@ -168,9 +241,17 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+    FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+    WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
       AND (CASE WHEN p.is_active THEN 'active' ELSE 'completed' END) IS NULL
   ) AS found;
@@ -184,9 +265,17 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+    FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+    WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
       AND (p.created_at) IS NULL
   ) AS found;
@@ -200,9 +289,17 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+    FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+    WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
       AND (p.updated_at) IS NULL
   ) AS found;
@@ -216,9 +313,17 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+    FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+    WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
       AND (((1) >= 1) AND ((1) <= (coalesce(p.duration_weeks, 4)))) IS FALSE
   ) AS found;
@@ -232,9 +337,17 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+    FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+    WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
       AND ((CASE WHEN p.is_active THEN 'active' ELSE 'completed' END) IN ('active', 'completed', 'paused')) IS FALSE
   ) AS found;
@@ -248,9 +361,17 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+    FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+    WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
       AND ((coalesce(p.duration_weeks, 4)) > 0) IS FALSE
   ) AS found;
@@ -264,9 +385,17 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+    FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+    WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
       AND EXISTS (SELECT 1 FROM public.workout_plans AS _existing WHERE _existing.id = (p.id))
   ) AS found;
@@ -280,9 +409,17 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+    FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+    WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
       AND EXISTS (SELECT 1 FROM public.workout_plans AS _existing WHERE _existing.user_id = (p.user_id) AND _existing.name = (p.name))
   ) AS found;
@@ -298,9 +435,17 @@ BEGIN
     SELECT k, row_number() OVER (ORDER BY k) AS rn
     FROM (
       SELECT row(p.id)::text AS k
-      FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-      WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+      FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+      WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
       GROUP BY p.id
       HAVING count(*) > 1
@@ -318,9 +463,17 @@ BEGIN
     SELECT k, row_number() OVER (ORDER BY k) AS rn
     FROM (
       SELECT row(p.user_id, p.name)::text AS k
-      FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-      WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+      FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+      WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
       GROUP BY p.user_id, p.name
       HAVING count(*) > 1
@@ -336,9 +489,17 @@ $check$;
 -- Build the id map of workout_plans as migrate would: later steps look up its keys.
 CREATE TABLE _pgmig.map_workout_plans AS
 SELECT p.id AS id
-FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false);
 ANALYZE _pgmig.map_workout_plans;
 
@@ -523,7 +684,16 @@ DECLARE
 BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_workout_weeks.id IS NOT NULL), false))
   INTO n_in, n_filtered
-  FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+  FROM (
+         SELECT
+           e.plan_id,
+           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
+           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
+         FROM
+           v1.exercises e
+         GROUP BY
+           1, 2
+       ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n;
@@ -534,7 +704,16 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (to_jsonb(d))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d))::text) AS rn
-    FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+    FROM (
+         SELECT
+           e.plan_id,
+           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
+           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
+         FROM
+           v1.exercises e
+         GROUP BY
+           1, 2
+       ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
@@ -551,7 +730,16 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (to_jsonb(d))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d))::text) AS rn
-    FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+    FROM (
+         SELECT
+           e.plan_id,
+           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
+           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
+         FROM
+           v1.exercises e
+         GROUP BY
+           1, 2
+       ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
@@ -568,7 +756,16 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (to_jsonb(d))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d))::text) AS rn
-    FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+    FROM (
+         SELECT
+           e.plan_id,
+           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
+           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
+         FROM
+           v1.exercises e
+         GROUP BY
+           1, 2
+       ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
@@ -585,7 +782,16 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (to_jsonb(d))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d))::text) AS rn
-    FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+    FROM (
+         SELECT
+           e.plan_id,
+           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
+           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
+         FROM
+           v1.exercises e
+         GROUP BY
+           1, 2
+       ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
@@ -602,7 +808,16 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (to_jsonb(d))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d))::text) AS rn
-    FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+    FROM (
+         SELECT
+           e.plan_id,
+           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
+           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
+         FROM
+           v1.exercises e
+         GROUP BY
+           1, 2
+       ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
@@ -619,7 +834,16 @@ BEGIN
   INTO n_found, samples
   FROM (
     SELECT (to_jsonb(d))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d))::text) AS rn
-    FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+    FROM (
+         SELECT
+           e.plan_id,
+           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
+           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
+         FROM
+           v1.exercises e
+         GROUP BY
+           1, 2
+       ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
@@ -640,7 +864,16 @@ BEGIN
     SELECT k, row_number() OVER (ORDER BY k) AS rn
     FROM (
       SELECT row(id_workout_weeks.id, d.day_label)::text AS k
-      FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+      FROM (
+         SELECT
+           e.plan_id,
+           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
+           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
+         FROM
+           v1.exercises e
+         GROUP BY
+           1, 2
+       ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
@@ -661,7 +894,16 @@ BEGIN
     SELECT k, row_number() OVER (ORDER BY k) AS rn
     FROM (
       SELECT row(d.plan_id, w.n, d.day_label)::text AS k
-      FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+      FROM (
+         SELECT
+           e.plan_id,
+           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
+           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
+         FROM
+           v1.exercises e
+         GROUP BY
+           1, 2
+       ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
@@ -682,7 +924,16 @@ CREATE TABLE _pgmig.map_workout_days AS
 SELECT keys.*, gen_random_uuid() AS id
 FROM (
   SELECT DISTINCT d.plan_id AS plan_id, w.n AS n, d.day_label AS day_label
-  FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+  FROM (
+         SELECT
+           e.plan_id,
+           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
+           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
+         FROM
+           v1.exercises e
+         GROUP BY
+           1, 2
+       ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
@@ -700,7 +951,7 @@ DECLARE
   n_found bigint;
   samples text;
 BEGIN
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((true), false))
+  SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
@@ -717,8 +968,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND coalesce((p.id IS NULL), false)
+    WHERE coalesce((p.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  exercises rule 1 "orphan exercise; plan_id matches no plan": % rows, e.g. %', n_found, samples;
@@ -733,8 +983,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -750,8 +999,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND coalesce((id_workout_plans.id IS NULL), false)
   ) AS found;
@@ -768,8 +1016,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (e.id) IS NULL
@@ -788,8 +1035,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (id_workout_days.id) IS NULL
@@ -808,8 +1054,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (e.name) IS NULL
@@ -828,8 +1073,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (e.sets) IS NULL
@@ -848,8 +1092,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (coalesce(e.rest_seconds, 90)) IS NULL
@@ -868,8 +1111,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (e.order_index) IS NULL
@@ -888,8 +1130,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((e.reps_max) >= (e.reps_min)) IS FALSE
@@ -908,8 +1149,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((coalesce(e.rest_seconds, 90)) >= 0) IS FALSE
@@ -928,8 +1168,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((e.sets) > 0) IS FALSE
@@ -948,8 +1187,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((e.reps_max) > 0) IS FALSE
@@ -968,8 +1206,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((e.reps_min) > 0) IS FALSE
@@ -988,8 +1225,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((NULL >= 1) AND (NULL <= 10)) IS FALSE
@@ -1008,8 +1244,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((NULL >= 1) AND (NULL <= 10)) IS FALSE
@@ -1028,8 +1263,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((e.weight) >= 0) IS FALSE
@@ -1048,8 +1282,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND EXISTS (SELECT 1 FROM public.exercises AS _existing WHERE _existing.id = (e.id))
@@ -1068,8 +1301,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (id_workout_days.id) IS NOT NULL
@@ -1092,8 +1324,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-      WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+      WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       GROUP BY e.id
@@ -1114,8 +1345,7 @@ FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false);
 ANALYZE _pgmig.map_exercises;
@@ -1130,7 +1360,7 @@ DECLARE
   n_found bigint;
   samples text;
 BEGIN
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((true), false))
+  SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id;
@@ -1143,8 +1373,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-    WHERE coalesce((true), false)
-    AND coalesce((id_workout_plans.id IS NULL), false)
+    WHERE coalesce((id_workout_plans.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  workout_sessions rule 1 "plan was rejected": % rows, e.g. %', n_found, samples;
@@ -1157,8 +1386,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (s.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1173,8 +1401,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (s.user_id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1189,8 +1416,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (s.started_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1205,8 +1431,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (CASE WHEN s.completed_at IS NOT NULL THEN 'completed' ELSE 'in_progress' END) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1221,8 +1446,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((s.completed_at) >= (s.started_at)) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -1237,8 +1461,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((CASE WHEN s.completed_at IS NOT NULL THEN 'completed' ELSE 'in_progress' END) IN ('in_progress', 'completed', 'abandoned')) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -1253,8 +1476,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
       AND EXISTS (SELECT 1 FROM public.workout_sessions AS _existing WHERE _existing.id = (s.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1269,8 +1491,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (s.plan_id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.workout_plans AS _parent WHERE _parent.id = (s.plan_id))
         AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS _parent_map WHERE _parent_map.id = (s.plan_id))
@@ -1289,8 +1510,7 @@ BEGIN
       SELECT row(s.id)::text AS k
       FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-      WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+      WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
       GROUP BY s.id
       HAVING count(*) > 1
     ) AS keys
@@ -1307,8 +1527,7 @@ CREATE TABLE _pgmig.map_workout_sessions AS
 SELECT s.id AS id
 FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_plans.id IS NULL), false);
+WHERE NOT coalesce((id_workout_plans.id IS NULL), false);
 ANALYZE _pgmig.map_workout_sessions;
 
 -- ----------------------------------------------------------------------------
@@ -1321,7 +1540,7 @@ DECLARE
   n_found bigint;
   samples text;
 BEGIN
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((true), false))
+  SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
@@ -1336,8 +1555,7 @@ BEGIN
     FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE coalesce((true), false)
-    AND coalesce((id_workout_sessions.id IS NULL), false)
+    WHERE coalesce((id_workout_sessions.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  exercise_logs rule 1 "session was rejected": % rows, e.g. %', n_found, samples;
@@ -1351,8 +1569,7 @@ BEGIN
     FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND coalesce((id_exercises.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -1367,8 +1584,7 @@ BEGIN
     FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND NOT coalesce((id_exercises.id IS NULL), false)
       AND (l.id) IS NULL
   ) AS found;
@@ -1385,8 +1601,7 @@ BEGIN
     FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND NOT coalesce((id_exercises.id IS NULL), false)
       AND (l.session_id) IS NULL
   ) AS found;
@@ -1403,8 +1618,7 @@ BEGIN
     FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND NOT coalesce((id_exercises.id IS NULL), false)
       AND (l.set_number) IS NULL
   ) AS found;
@@ -1421,8 +1635,7 @@ BEGIN
     FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND NOT coalesce((id_exercises.id IS NULL), false)
       AND (l.completed_at) IS NULL
   ) AS found;
@@ -1439,8 +1652,7 @@ BEGIN
     FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND NOT coalesce((id_exercises.id IS NULL), false)
       AND ((l.reps) >= 0) IS FALSE
   ) AS found;
@@ -1457,8 +1669,7 @@ BEGIN
     FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND NOT coalesce((id_exercises.id IS NULL), false)
       AND ((NULL >= 1) AND (NULL <= 10)) IS FALSE
   ) AS found;
@@ -1475,8 +1686,7 @@ BEGIN
     FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND NOT coalesce((id_exercises.id IS NULL), false)
       AND ((l.set_number) > 0) IS FALSE
   ) AS found;
@@ -1493,8 +1703,7 @@ BEGIN
     FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND NOT coalesce((id_exercises.id IS NULL), false)
       AND ((l.weight) >= 0) IS FALSE
   ) AS found;
@@ -1511,8 +1720,7 @@ BEGIN
     FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND NOT coalesce((id_exercises.id IS NULL), false)
       AND EXISTS (SELECT 1 FROM public.exercise_logs AS _existing WHERE _existing.id = (l.id))
   ) AS found;
@@ -1529,8 +1737,7 @@ BEGIN
     FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND NOT coalesce((id_exercises.id IS NULL), false)
       AND (l.exercise_id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.exercises AS _parent WHERE _parent.id = (l.exercise_id))
@@ -1549,8 +1756,7 @@ BEGIN
     FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND NOT coalesce((id_exercises.id IS NULL), false)
       AND (l.session_id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.workout_sessions AS _parent WHERE _parent.id = (l.session_id))
@@ -1571,8 +1777,7 @@ BEGIN
       FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-      WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+      WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND NOT coalesce((id_exercises.id IS NULL), false)
       GROUP BY l.id
       HAVING count(*) > 1
@@ -1591,8 +1796,7 @@ SELECT l.id AS id
 FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND NOT coalesce((id_exercises.id IS NULL), false);
 ANALYZE _pgmig.map_exercise_logs;
 

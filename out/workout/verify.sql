@@ -36,9 +36,18 @@ DECLARE
   n_rejected bigint;
   n_out bigint;
 BEGIN
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((true), false))
+  SELECT count(*), 0
   INTO n_in, n_filtered
-  FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p;
+  FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_plans';
   SELECT count(*) INTO n_out FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id;
   IF n_in = n_out + n_filtered + n_rejected THEN
@@ -68,9 +77,17 @@ BEGIN
            CAST(CASE WHEN p.is_active THEN 'active' ELSE 'completed' END AS text),
            CAST(p.created_at AS timestamp with time zone),
            CAST(p.updated_at AS timestamp with time zone)
-    FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank FROM v1.workout_plans) AS p
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.user_id IS NULL), false)
+    FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+    WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
   ), actual AS (
     SELECT t.id, t.user_id, t.name, t.description, t.goal, t.total_weeks, t.current_week, t.status, t.created_at, t.updated_at
@@ -133,7 +150,7 @@ BEGIN
     FROM v1.workout_plans p
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
-  JOIN _pgmig.map_workout_weeks AS key_map ON key_map.source_id = p.id AND key_map.n = w.n
+       JOIN _pgmig.map_workout_weeks AS key_map ON key_map.source_id = p.id AND key_map.n = w.n
     WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
   ), actual AS (
     SELECT t.id, t.plan_id, t.week_number, t.start_date, t.end_date
@@ -184,7 +201,16 @@ DECLARE
 BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_workout_weeks.id IS NOT NULL), false))
   INTO n_in, n_filtered
-  FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+  FROM (
+         SELECT
+           e.plan_id,
+           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
+           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
+         FROM
+           v1.exercises e
+         GROUP BY
+           1, 2
+       ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n;
@@ -211,11 +237,20 @@ BEGIN
            CAST(id_workout_weeks.id AS uuid),
            CAST(d.day_label AS text),
            CAST(d.muscle_groups AS text[])
-    FROM (SELECT e.plan_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups FROM v1.exercises e GROUP BY 1, 2) AS d
+    FROM (
+         SELECT
+           e.plan_id,
+           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
+           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
+         FROM
+           v1.exercises e
+         GROUP BY
+           1, 2
+       ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
-  JOIN _pgmig.map_workout_days AS key_map ON key_map.plan_id = d.plan_id AND key_map.n = w.n AND key_map.day_label = d.day_label
+       JOIN _pgmig.map_workout_days AS key_map ON key_map.plan_id = d.plan_id AND key_map.n = w.n AND key_map.day_label = d.day_label
     WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
   ), actual AS (
     SELECT t.id, t.week_id, t.day_label, t.muscle_groups
@@ -264,7 +299,7 @@ DECLARE
   n_rejected bigint;
   n_out bigint;
 BEGIN
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((true), false))
+  SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
@@ -304,8 +339,7 @@ BEGIN
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((true), false)
-    AND NOT coalesce((p.id IS NULL), false)
+    WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
   ), actual AS (
@@ -355,7 +389,7 @@ DECLARE
   n_rejected bigint;
   n_out bigint;
 BEGIN
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((true), false))
+  SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id;
@@ -387,8 +421,7 @@ BEGIN
            CAST(s.notes AS text)
     FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
   ), actual AS (
     SELECT t.id, t.user_id, t.plan_id, t.started_at, t.completed_at, t.status, t.notes
     FROM public.workout_sessions AS t
@@ -436,7 +469,7 @@ DECLARE
   n_rejected bigint;
   n_out bigint;
 BEGIN
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((true), false))
+  SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
@@ -470,8 +503,7 @@ BEGIN
     FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE coalesce((true), false)
-    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
+    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND NOT coalesce((id_exercises.id IS NULL), false)
   ), actual AS (
     SELECT t.id, t.session_id, t.exercise_id, t.set_number, t.reps, t.weight, t.completed_at

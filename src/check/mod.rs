@@ -541,9 +541,10 @@ fn calls_non_repeatable(e: &Expr) -> bool {
 fn from_sql(from: &[TableWithJoins], joins: &[IdJoin]) -> String {
     let mut lines = Vec::new();
     for (i, twj) in from.iter().enumerate() {
-        let head = twj.relation.to_string();
+        // `{:#}`: sqlparser's pretty printer puts subqueries on indented lines.
+        let head = format!("{:#}", twj.relation);
         lines.push(if i == 0 { head } else { format!("CROSS JOIN {head}") });
-        lines.extend(twj.joins.iter().map(|j| j.to_string().trim().to_string()));
+        lines.extend(twj.joins.iter().map(|j| format!("{j:#}").trim().to_string()));
     }
     lines.extend(joins.iter().map(IdJoin::sql));
     lines.join("\n")

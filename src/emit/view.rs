@@ -51,6 +51,8 @@ pub struct StepView {
     pub from_keyed: String,
     /// The `where` condition, or `true`.
     pub filter: String,
+    /// SQL counting the rows `where` filters out (`0` without a `where`).
+    pub filtered_count: String,
     pub filter_line: usize,
     /// Rows that are neither filtered nor rejected.
     pub survivors: String,
@@ -180,8 +182,10 @@ impl StepView {
         let sep = format!("\n{INDENT}  AND ");
         let mut rejects = Vec::new();
         let mut earlier: Vec<String> = Vec::new();
+        // Rows `where` keeps; nothing to say when there is no `where`.
+        let kept: Vec<String> = step.filter.iter().map(|f| format!("coalesce(({}), false)", f.sql)).collect();
         for (i, r) in step.rejects.iter().enumerate() {
-            let mut parts = vec![format!("coalesce(({filter}), false)")];
+            let mut parts = kept.clone();
             parts.extend(earlier.iter().map(|e| not_coalesce(e)));
             parts.push(format!("coalesce(({}), false)", r.when.sql));
             rejects.push(RejectView {
@@ -195,8 +199,11 @@ impl StepView {
             });
             earlier.push(r.when.sql.clone());
         }
-        let mut survivors = vec![format!("coalesce(({filter}), false)")];
+        let mut survivors = kept.clone();
         survivors.extend(step.rejects.iter().map(|r| not_coalesce(&r.when.sql)));
+        if survivors.is_empty() {
+            survivors.push("true".into());
+        }
 
         let key_cols: Vec<String> = match &step.key {
             Key::Keep { columns } => columns.clone(),
@@ -218,7 +225,7 @@ impl StepView {
             }
             Key::Keep { .. } => (false, String::new(), String::new(), String::new(), 0, String::new(), String::new()),
         };
-        let from_with_key = if is_new_key { format!("{from}\n{INDENT}{key_join}") } else { from.clone() };
+        let from_with_key = if is_new_key { format!("{from}\n{INDENT}     {key_join}") } else { from.clone() };
 
         let insert_columns = step.columns.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ");
         let select_list = step.columns.iter().map(|c| c.expr.clone()).collect::<Vec<_>>().join(&format!(",\n{INDENT}       "));
@@ -300,6 +307,10 @@ impl StepView {
             from_inline: step.from.lines().collect::<Vec<_>>().join(" "),
             from,
             from_keyed: from_with_key,
+            filtered_count: step
+                .filter
+                .as_ref()
+                .map_or("0".into(), |f| format!("count(*) FILTER (WHERE NOT coalesce(({}), false))", f.sql)),
             filter: filter.clone(),
             filter_line: step.filter.as_ref().map_or(0, |f| f.line),
             survivors: survivors.join(&sep),
