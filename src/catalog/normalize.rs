@@ -157,15 +157,7 @@ fn rewrite(e: &mut Expr, schema: Option<&str>) {
                 } else {
                     *expr
                 }
-            } else if matches!(*expr, Expr::Value(ValueWithSpan { value: Value::Number(..), .. }))
-                && NUMERIC_TYPES.contains(&base.as_str())
-            {
-                *expr
-            } else if matches!(*expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
-                && TEXT_TYPES.contains(&base.as_str())
-            {
-                *expr
-            } else if matches!(*expr, Expr::Array(_)) && ty.ends_with("[]") && TEXT_TYPES.contains(&base_type(ty.trim_end_matches("[]"))) {
+            } else if cast_postgres_adds(&expr, &base, &ty) {
                 *expr
             } else {
                 let mut expr = expr;
@@ -352,6 +344,15 @@ pub(crate) fn split_qualified(s: &str) -> Vec<String> {
     }
     parts.push(cur);
     parts
+}
+
+/// Casts PostgreSQL adds on its own when it stores an expression (numbers to numeric types,
+/// columns and array literals to text types): both readers drop them.
+fn cast_postgres_adds(expr: &Expr, base: &str, ty: &str) -> bool {
+    let number = matches!(expr, Expr::Value(ValueWithSpan { value: Value::Number(..), .. }));
+    let column = matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_));
+    let text_array = matches!(expr, Expr::Array(_)) && ty.ends_with("[]") && TEXT_TYPES.contains(&base_type(ty.trim_end_matches("[]")));
+    (number && NUMERIC_TYPES.contains(&base)) || (column && TEXT_TYPES.contains(&base)) || text_array
 }
 
 /// Canonical spelling of a parsed data type (see [`normalize_type`]).
