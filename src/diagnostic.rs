@@ -70,7 +70,9 @@ impl Diagnostics {
         let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
         let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
         let mut out = String::new();
-        for d in &self.0 {
+        let mut ordered: Vec<&Diagnostic> = self.0.iter().collect();
+        ordered.sort_by_key(|d| d.at.map(|p| (p.line, p.column)));
+        for d in ordered {
             let level = match d.severity {
                 Level::Error => "error",
                 Level::Warning => "warning",
@@ -79,7 +81,13 @@ impl Diagnostics {
                 Some(p) => {
                     let _ = writeln!(out, "{}:{}:{}: {level}: {}", file.name, p.line, p.column, d.message);
                     let report = Snippet::new(file, d, p);
-                    let _ = handler.render_report(&mut out, &report);
+                    let mut snippet = String::new();
+                    let _ = handler.render_report(&mut snippet, &report);
+                    // miette opens with the message, which the headline already gave.
+                    for line in snippet.lines().filter(|l| !matches!(l.trim(), "×" | "⚠")) {
+                        out.push_str(line);
+                        out.push('\n');
+                    }
                 }
                 None => {
                     let _ = writeln!(out, "{}: {level}: {}", file.name, d.message);
@@ -88,6 +96,11 @@ impl Diagnostics {
                     }
                 }
             }
+        }
+        let errors = self.0.iter().filter(|d| d.severity == Level::Error).count();
+        if errors > 0 {
+            let plural = if errors == 1 { "" } else { "s" };
+            let _ = writeln!(out, "error: {} has {errors} error{plural}; nothing was written", file.name);
         }
         out
     }

@@ -113,7 +113,7 @@ fn expect_end(origin: Origin, what: &str, parser: &Parser) -> Result<(), Diagnos
     let rest = next.token.to_string();
     Err(origin
         .error(format!("unexpected `{rest}` after {what}"), next.span.start, rest.chars().count())
-        .with_hint(format!("a model value holds one {what}; statements and `;` are not allowed here")))
+        .with_hint(format!("write {what} only: statements and `;` are not allowed here")))
 }
 
 /// sqlparser reports positions inside its message ("… at Line: 1, Column: 5").

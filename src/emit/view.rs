@@ -45,8 +45,8 @@ pub struct StepView {
     pub after: Vec<String>,
     /// `FROM …` with joins on their own lines, indented for a DO block body.
     pub from: String,
-    /// `from` on one line, for PLAN.md.
-    pub from_inline: String,
+    /// `FROM …` indented for a Markdown list item, for PLAN.md.
+    pub from_block: String,
     /// `from` plus, for `key: new`, the join to this step's id map (`key_map`).
     pub from_keyed: String,
     /// The `where` condition, or `true`.
@@ -304,7 +304,7 @@ impl StepView {
             target: step.target.to_string(),
             line: step.line,
             after: step.after.iter().map(|d| format!("{} ({})", d.step, d.reason)).collect(),
-            from_inline: step.from.lines().collect::<Vec<_>>().join(" "),
+            from_block: format!("FROM {}", step.from.lines().collect::<Vec<_>>().join("\n       ")),
             from,
             from_keyed: from_with_key,
             filtered_count: step
