@@ -58,3 +58,18 @@ fn unreachable_database_is_a_failed_run_not_a_panic() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.starts_with("error:") && !stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn unreachable_schema_database_fails_compile_with_exit_1() {
+    let root = repo_root();
+    let output = Command::new(env!("CARGO_BIN_EXE_pgmig"))
+        .arg("compile")
+        .arg(root.join("models/workout/model.yaml"))
+        .args(["--v1", "host=/nonexistent port=1 dbname=x user=postgres", "--v2"])
+        .arg(root.join("models/workout/v2.sql"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.starts_with("error: V1: can't read the schema from the database"), "{stderr}");
+}

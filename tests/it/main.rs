@@ -4,3 +4,4 @@ mod runner;
 mod catalog;
 mod workout;
 mod errors;
+mod edge_models;

@@ -52,6 +52,10 @@ fn must_pass(o: Output, what: &str) -> String {
     stderr(&o)
 }
 
+fn ids(db: &TestDb, sql: &str) -> std::collections::BTreeSet<String> {
+    db.client().query(sql, &[]).unwrap().iter().map(|r| r.get(0)).collect()
+}
+
 fn count(db: &TestDb, sql: &str) -> i64 {
     db.client().query_one(sql, &[]).unwrap().get(0)
 }
@@ -96,6 +100,15 @@ fn precheck_lists_exactly_the_planted_bad_rows() {
     for (k, n) in &expected {
         assert!(*n > 0, "the sample data must plant {k:?}");
         assert_eq!(found.get(k), Some(n), "precheck count for {k:?}; notices:\n{notices}");
+    }
+    // The sample keys precheck shows are the planted rows themselves.
+    let null_users = ids(&db, "SELECT id::text FROM v1.workout_plans WHERE user_id IS NULL");
+    let orphans = ids(&db, "SELECT id::text FROM v1.exercises e WHERE NOT EXISTS (SELECT 1 FROM v1.workout_plans p WHERE p.id = e.plan_id)");
+    for (needle, planted) in [("workout_plans rule 1 ", &null_users), ("exercises rule 1 ", &orphans)] {
+        let line = notices.lines().find(|l| l.contains(needle)).unwrap();
+        let samples: Vec<&str> = line.split("\"id\": \"").skip(1).map(|s| &s[..36]).collect();
+        assert_eq!(samples.len(), planted.len().min(5), "{line}");
+        assert!(samples.iter().all(|s| planted.contains(*s)), "{line}");
     }
     assert!(notices.contains("precheck: no blocking finding"), "{notices}");
     assert_eq!(db.table_md5s(USER_SCHEMAS), before, "precheck must not change any table");
@@ -202,6 +215,12 @@ fn a_failing_step_names_itself_and_leaves_nothing_half_applied() {
     assert!(stderr(&out).contains("step exercises (model.yaml:"), "{}", stderr(&out));
     assert!(stderr(&out).contains("no_heavy"), "{}", stderr(&out));
     assert_eq!(db.table_md5s(USER_SCHEMAS), before, "nothing half-applied");
+
+    // The runner: exit 1, the failed step and the database error named, nothing applied.
+    let out = pgmig_cli(&["run", "migrate", "--dir", &dir.path().display().to_string(), "--db", &db.url()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("step exercises (model.yaml:") && stderr(&out).contains("no_heavy"), "{}", stderr(&out));
+    assert_eq!(db.table_md5s(USER_SCHEMAS), before, "nothing half-applied by pgmig run");
 }
 
 #[test]
