@@ -19,8 +19,9 @@ BEGIN
   IF to_regclass('_pgmig.log') IS NULL THEN
     RAISE EXCEPTION 'nothing to roll back: model {{ plan.model }} has no completed migration in this database';
   END IF;
+  -- A finished migration, or a batched one stopped part way: both are undone.
   IF NOT EXISTS (SELECT 1 FROM _pgmig.log
-                 WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
+                 WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND status IN ('running', 'done')) THEN
     RAISE EXCEPTION 'nothing to roll back: model {{ plan.model }} has no completed migration in this database';
   END IF;
 END
@@ -30,12 +31,15 @@ $guard$;
 -- Undo step {{ s.number }}/{{ s.total }}: {{ s.target }}  ({{ plan.model_file }}:{{ s.line }})
 DO $undo$
 DECLARE
-  n_deleted bigint;
+  n_deleted bigint := 0;
 BEGIN
-  DELETE FROM {{ s.target }} AS t
-  USING {{ s.map_table }} AS mapped
-  WHERE {{ s.made_here }};
-  GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  -- No id map: a batched run stopped before this step began; nothing of it to undo.
+  IF to_regclass({{ s.map_table_lit }}) IS NOT NULL THEN
+    DELETE FROM {{ s.target }} AS t
+    USING {{ s.map_table }} AS mapped
+    WHERE {{ s.made_here }};
+    GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  END IF;
 {%- for q in s.sequences %}
   PERFORM setval({{ q.name_lit }}, saved.last_value, saved.is_called)
   FROM _pgmig.sequences AS saved
@@ -46,13 +50,14 @@ BEGIN
   RAISE NOTICE 'undo {{ s.name_notice }}: % rows deleted', n_deleted;
 END
 $undo$;
-DROP TABLE {{ s.map_table }};
+DROP TABLE IF EXISTS {{ s.map_table }};
 {%- endfor %}
 
 DELETE FROM _pgmig.rejects WHERE model = {{ plan.model_lit }};
+DELETE FROM _pgmig.batches WHERE model = {{ plan.model_lit }};
 DELETE FROM _pgmig.sequences WHERE model = {{ plan.model_lit }};
 UPDATE _pgmig.log SET status = 'rolled back'
-WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND status = 'done';
+WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND status IN ('running', 'done');
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ({{ plan.model_lit }}, 'rollback', '(all)', clock_timestamp(), 'done');
 

@@ -44,7 +44,14 @@ CREATE TABLE IF NOT EXISTS _pgmig.sequences (
   is_called boolean NOT NULL,
   PRIMARY KEY (model, sequence)
 );
-
+CREATE TABLE IF NOT EXISTS _pgmig.batches (
+  model text NOT NULL,
+  step text NOT NULL,
+  batch bigint NOT NULL,
+  rows bigint NOT NULL,
+  finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (model, step, batch)
+);
 -- A model migrates once; rollback.sql makes it migratable again.
 DO $guard$
 BEGIN

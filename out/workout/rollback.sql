@@ -19,8 +19,9 @@ BEGIN
   IF to_regclass('_pgmig.log') IS NULL THEN
     RAISE EXCEPTION 'nothing to roll back: model workout has no completed migration in this database';
   END IF;
+  -- A finished migration, or a batched one stopped part way: both are undone.
   IF NOT EXISTS (SELECT 1 FROM _pgmig.log
-                 WHERE model = 'workout' AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
+                 WHERE model = 'workout' AND script = 'migrate' AND status IN ('running', 'done')) THEN
     RAISE EXCEPTION 'nothing to roll back: model workout has no completed migration in this database';
   END IF;
 END
@@ -29,103 +30,122 @@ $guard$;
 -- Undo step 6/6: public.exercise_logs  (model.yaml:102)
 DO $undo$
 DECLARE
-  n_deleted bigint;
+  n_deleted bigint := 0;
 BEGIN
-  DELETE FROM public.exercise_logs AS t
-  USING _pgmig.map_exercise_logs AS mapped
-  WHERE t.id = mapped.id;
-  GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  -- No id map: a batched run stopped before this step began; nothing of it to undo.
+  IF to_regclass('_pgmig.map_exercise_logs') IS NOT NULL THEN
+    DELETE FROM public.exercise_logs AS t
+    USING _pgmig.map_exercise_logs AS mapped
+    WHERE t.id = mapped.id;
+    GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  END IF;
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('workout', 'rollback', 'exercise_logs', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo exercise_logs: % rows deleted', n_deleted;
 END
 $undo$;
-DROP TABLE _pgmig.map_exercise_logs;
+DROP TABLE IF EXISTS _pgmig.map_exercise_logs;
 
 -- Undo step 5/6: public.workout_sessions  (model.yaml:92)
 DO $undo$
 DECLARE
-  n_deleted bigint;
+  n_deleted bigint := 0;
 BEGIN
-  DELETE FROM public.workout_sessions AS t
-  USING _pgmig.map_workout_sessions AS mapped
-  WHERE t.id = mapped.id;
-  GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  -- No id map: a batched run stopped before this step began; nothing of it to undo.
+  IF to_regclass('_pgmig.map_workout_sessions') IS NOT NULL THEN
+    DELETE FROM public.workout_sessions AS t
+    USING _pgmig.map_workout_sessions AS mapped
+    WHERE t.id = mapped.id;
+    GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  END IF;
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('workout', 'rollback', 'workout_sessions', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo workout_sessions: % rows deleted', n_deleted;
 END
 $undo$;
-DROP TABLE _pgmig.map_workout_sessions;
+DROP TABLE IF EXISTS _pgmig.map_workout_sessions;
 
 -- Undo step 4/6: public.exercises  (model.yaml:65)
 DO $undo$
 DECLARE
-  n_deleted bigint;
+  n_deleted bigint := 0;
 BEGIN
-  DELETE FROM public.exercises AS t
-  USING _pgmig.map_exercises AS mapped
-  WHERE t.id = mapped.id;
-  GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  -- No id map: a batched run stopped before this step began; nothing of it to undo.
+  IF to_regclass('_pgmig.map_exercises') IS NOT NULL THEN
+    DELETE FROM public.exercises AS t
+    USING _pgmig.map_exercises AS mapped
+    WHERE t.id = mapped.id;
+    GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  END IF;
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('workout', 'rollback', 'exercises', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo exercises: % rows deleted', n_deleted;
 END
 $undo$;
-DROP TABLE _pgmig.map_exercises;
+DROP TABLE IF EXISTS _pgmig.map_exercises;
 
 -- Undo step 3/6: public.workout_days  (model.yaml:44)
 DO $undo$
 DECLARE
-  n_deleted bigint;
+  n_deleted bigint := 0;
 BEGIN
-  DELETE FROM public.workout_days AS t
-  USING _pgmig.map_workout_days AS mapped
-  WHERE t.id = mapped.id;
-  GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  -- No id map: a batched run stopped before this step began; nothing of it to undo.
+  IF to_regclass('_pgmig.map_workout_days') IS NOT NULL THEN
+    DELETE FROM public.workout_days AS t
+    USING _pgmig.map_workout_days AS mapped
+    WHERE t.id = mapped.id;
+    GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  END IF;
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('workout', 'rollback', 'workout_days', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo workout_days: % rows deleted', n_deleted;
 END
 $undo$;
-DROP TABLE _pgmig.map_workout_days;
+DROP TABLE IF EXISTS _pgmig.map_workout_days;
 
 -- Undo step 2/6: public.workout_weeks  (model.yaml:30)
 DO $undo$
 DECLARE
-  n_deleted bigint;
+  n_deleted bigint := 0;
 BEGIN
-  DELETE FROM public.workout_weeks AS t
-  USING _pgmig.map_workout_weeks AS mapped
-  WHERE t.id = mapped.id;
-  GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  -- No id map: a batched run stopped before this step began; nothing of it to undo.
+  IF to_regclass('_pgmig.map_workout_weeks') IS NOT NULL THEN
+    DELETE FROM public.workout_weeks AS t
+    USING _pgmig.map_workout_weeks AS mapped
+    WHERE t.id = mapped.id;
+    GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  END IF;
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('workout', 'rollback', 'workout_weeks', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo workout_weeks: % rows deleted', n_deleted;
 END
 $undo$;
-DROP TABLE _pgmig.map_workout_weeks;
+DROP TABLE IF EXISTS _pgmig.map_workout_weeks;
 
 -- Undo step 1/6: public.workout_plans  (model.yaml:11)
 DO $undo$
 DECLARE
-  n_deleted bigint;
+  n_deleted bigint := 0;
 BEGIN
-  DELETE FROM public.workout_plans AS t
-  USING _pgmig.map_workout_plans AS mapped
-  WHERE t.id = mapped.id;
-  GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  -- No id map: a batched run stopped before this step began; nothing of it to undo.
+  IF to_regclass('_pgmig.map_workout_plans') IS NOT NULL THEN
+    DELETE FROM public.workout_plans AS t
+    USING _pgmig.map_workout_plans AS mapped
+    WHERE t.id = mapped.id;
+    GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  END IF;
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('workout', 'rollback', 'workout_plans', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo workout_plans: % rows deleted', n_deleted;
 END
 $undo$;
-DROP TABLE _pgmig.map_workout_plans;
+DROP TABLE IF EXISTS _pgmig.map_workout_plans;
 
 DELETE FROM _pgmig.rejects WHERE model = 'workout';
+DELETE FROM _pgmig.batches WHERE model = 'workout';
 DELETE FROM _pgmig.sequences WHERE model = 'workout';
 UPDATE _pgmig.log SET status = 'rolled back'
-WHERE model = 'workout' AND script = 'migrate' AND status = 'done';
+WHERE model = 'workout' AND script = 'migrate' AND status IN ('running', 'done');
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('workout', 'rollback', '(all)', clock_timestamp(), 'done');
 

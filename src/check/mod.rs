@@ -17,7 +17,7 @@ use sqlparser::ast::{Expr, TableWithJoins, Visit, Visitor};
 
 use crate::catalog::{quote_ident, Catalog, Identity, QualName, Table};
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile};
-use crate::model::{pos_of, KeyDecl, Model, Text};
+use crate::model::{pos_of, KeyDecl, Model, ModeDecl, Text};
 use crate::plan::{self, ColumnMap, Dependency, MapKey, Origin as ColumnOrigin, Plan, Reject, SequenceSync, Sql};
 use lookup::{IdJoin, MapShape};
 use scope::{ident_name, Scope};
@@ -96,6 +96,28 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         }
     }
 
+    let mode = match &model.mode {
+        None => plan::Mode::Transaction,
+        Some(ModeDecl::Word(w)) if w == "transaction" => plan::Mode::Transaction,
+        Some(ModeDecl::Word(w)) => {
+            diags.push(
+                Diagnostic::error(format!("unknown mode `{w}`"), pos_of(&model.name))
+                    .with_hint("write `mode: transaction` or `mode: {batched: {size: 5000}}`"),
+            );
+            plan::Mode::Transaction
+        }
+        Some(ModeDecl::Batched { size }) => match size.trim().parse::<u64>() {
+            Ok(n) if n > 0 => plan::Mode::Batched { size: n },
+            _ => {
+                diags.push(
+                    Diagnostic::error(format!("batch size must be a positive whole number, not `{}`", size.as_str()), pos_of(size))
+                        .with_hint("a batch is this many keys of a step, committed together: 1000 to 50000 is usual"),
+                );
+                plan::Mode::Transaction
+            }
+        },
+    };
+
     let mut assertions = Vec::new();
     for a in &model.verify {
         let origin = Origin { value: &a.zero_rows, source: &file.text };
@@ -142,6 +164,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         model_file: file.name.clone(),
         source_schema,
         target_schema,
+        mode,
         steps: ordered,
         assertions,
     };

@@ -23,6 +23,8 @@ pub struct PlanView {
     pub steps: Vec<StepView>,
     pub assertions: Vec<AssertionView>,
     pub version: &'static str,
+    /// Batched mode: the default batch size (`-v batch_size=` overrides it); 0 in transaction mode.
+    pub batch_size: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +51,11 @@ pub struct StepView {
     pub from_block: String,
     /// `from` plus, for `key: new`, the join to this step's id map (`key_map`).
     pub from_keyed: String,
+    /// `from` joined to this step's id map whatever the key strategy (batched mode reads
+    /// each batch's keys from the map).
+    pub from_batched: String,
+    /// Batched mode: the procedure running this step.
+    pub procedure: String,
     /// The `where` condition, or `true`.
     pub filter: String,
     /// SQL counting the rows `where` filters out (`0` without a `where`).
@@ -60,6 +67,7 @@ pub struct StepView {
     pub source_key: String,
     pub source_row: String,
     pub map_table: String,
+    pub map_table_lit: String,
     pub is_new_key: bool,
     /// keep: `id uuid PRIMARY KEY, …` column definitions of the map.
     pub map_columns: String,
@@ -160,6 +168,10 @@ impl PlanView {
                 .map(|a| AssertionView { name: a.name.clone(), name_notice: notice_text(&a.name), line: a.line, query: a.query.clone() })
                 .collect(),
             version: env!("CARGO_PKG_VERSION"),
+            batch_size: match plan.mode {
+                crate::plan::Mode::Batched { size } => size,
+                crate::plan::Mode::Transaction => 0,
+            },
         }
     }
 }
@@ -224,6 +236,17 @@ impl StepView {
                 (true, select, cols, new.sql.clone(), new.line, quote_ident(column), join)
             }
             Key::Keep { .. } => (false, String::new(), String::new(), String::new(), 0, String::new(), String::new()),
+        };
+        let keep_join = key_cols
+            .iter()
+            .filter_map(|k| step.columns.iter().find(|c| &c.name == k))
+            .map(|c| format!("key_map.{} = {}", quote_ident(&c.name), c.expr))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let from_batched = if is_new_key {
+            format!("{from}\n{INDENT}     {key_join}")
+        } else {
+            format!("{from}\n{INDENT}     JOIN {} AS key_map ON {keep_join}", step.map_table)
         };
         let from_with_key = if is_new_key { format!("{from}\n{INDENT}     {key_join}") } else { from.clone() };
 
@@ -307,6 +330,8 @@ impl StepView {
             from_block: format!("FROM {}", step.from.lines().collect::<Vec<_>>().join("\n       ")),
             from,
             from_keyed: from_with_key,
+            from_batched,
+            procedure: format!("_pgmig.{}", quote_ident(&format!("migrate_{}", step.name))),
             filtered_count: step
                 .filter
                 .as_ref()
@@ -318,6 +343,7 @@ impl StepView {
             source_key: step.source_key.clone(),
             source_row: step.source_row.clone(),
             map_table: step.map_table.to_string(),
+            map_table_lit: lit(&step.map_table.to_string()),
             is_new_key,
             map_columns,
             key_select: key_cols

@@ -18,9 +18,51 @@ pub struct Model {
     pub name: Text,
     pub source: Option<SchemaRef>,
     pub target: Option<SchemaRef>,
+    pub mode: Option<ModeDecl>,
     pub tables: IndexMap<Text, Step>,
     #[serde(default)]
     pub verify: Vec<Assertion>,
+}
+
+/// `mode: transaction` or `mode: {batched: {size: N}}`.
+#[derive(Debug)]
+pub enum ModeDecl {
+    Word(String),
+    Batched { size: Text },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchedDecl {
+    size: Text,
+}
+
+/// Hand-written for the same reason as [`KeyDecl`]'s.
+impl<'de> Deserialize<'de> for ModeDecl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ModeVisitor;
+        impl<'de> serde::de::Visitor<'de> for ModeVisitor {
+            type Value = ModeDecl;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`transaction` or `{batched: {size: N}}`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ModeDecl, E> {
+                Ok(ModeDecl::Word(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ModeDecl, A::Error> {
+                let mut size = None;
+                while let Some(k) = map.next_key::<String>()? {
+                    match k.as_str() {
+                        "batched" => size = Some(map.next_value::<BatchedDecl>()?.size),
+                        other => return Err(serde::de::Error::unknown_field(other, &["batched"])),
+                    }
+                }
+                let size = size.ok_or_else(|| serde::de::Error::missing_field("batched"))?;
+                Ok(ModeDecl::Batched { size })
+            }
+        }
+        d.deserialize_any(ModeVisitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]

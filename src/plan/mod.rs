@@ -14,9 +14,20 @@ pub struct Plan {
     pub model_file: String,
     pub source_schema: String,
     pub target_schema: String,
+    pub mode: Mode,
     /// In load order (V2 foreign keys and `id()` lookups first).
     pub steps: Vec<Step>,
     pub assertions: Vec<Assertion>,
+}
+
+/// How migrate.sql commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Mode {
+    /// One transaction: all or nothing.
+    Transaction,
+    /// A procedure per step that commits every `size` keys and resumes after the last
+    /// committed batch when run again.
+    Batched { size: u64 },
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,0 +1,39 @@
+CREATE SCHEMA IF NOT EXISTS _pgmig;
+CREATE TABLE IF NOT EXISTS _pgmig.log (
+  id bigserial PRIMARY KEY,
+  model text NOT NULL,
+  script text NOT NULL,
+  step text NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  finished_at timestamptz,
+  rows_in bigint,
+  rows_filtered bigint,
+  rows_rejected bigint,
+  rows_out bigint,
+  status text NOT NULL,
+  message text
+);
+CREATE TABLE IF NOT EXISTS _pgmig.rejects (
+  model text NOT NULL,
+  step text NOT NULL,
+  rule integer NOT NULL,
+  reason text NOT NULL,
+  source_key jsonb,
+  source_row jsonb,
+  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE IF NOT EXISTS _pgmig.sequences (
+  model text NOT NULL,
+  sequence text NOT NULL,
+  last_value bigint NOT NULL,
+  is_called boolean NOT NULL,
+  PRIMARY KEY (model, sequence)
+);
+CREATE TABLE IF NOT EXISTS _pgmig.batches (
+  model text NOT NULL,
+  step text NOT NULL,
+  batch bigint NOT NULL,
+  rows bigint NOT NULL,
+  finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (model, step, batch)
+);

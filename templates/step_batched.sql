@@ -1,0 +1,123 @@
+-- ----------------------------------------------------------------------------
+-- Step {{ s.number }}/{{ s.total }}: {{ s.target }}  ({{ plan.model_file }}:{{ s.line }})
+{%- for a in s.after %}
+--   after {{ a }}
+{%- endfor %}
+-- First run: counts, rejects and the id map (keys numbered in batches) in one transaction;
+-- then one transaction per batch, each with its checkpoint row in _pgmig.batches.
+-- ----------------------------------------------------------------------------
+CREATE OR REPLACE PROCEDURE {{ s.procedure }}(batch_size bigint)
+LANGUAGE plpgsql
+AS $step$
+DECLARE
+  log_id bigint;
+  log_status text;
+  n_in bigint;
+  n_filtered bigint;
+  n_rejected bigint;
+  n_out bigint;
+  n_batch bigint;
+  last_done bigint;
+  last_batch bigint;
+BEGIN
+  IF batch_size IS NULL OR batch_size < 1 THEN
+    RAISE EXCEPTION 'batch_size must be a positive whole number, not %', batch_size;
+  END IF;
+  SELECT id, status INTO log_id, log_status
+  FROM _pgmig.log
+  WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = {{ s.name_lit }} AND status IN ('running', 'done')
+  ORDER BY id DESC
+  LIMIT 1;
+  IF log_status = 'done' THEN
+    RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: already done';
+    RETURN;
+  END IF;
+
+  IF log_id IS NULL THEN
+    INSERT INTO _pgmig.log (model, script, step, status)
+    VALUES ({{ plan.model_lit }}, 'migrate', {{ s.name_lit }}, 'running')
+    RETURNING id INTO log_id;
+{%- for q in s.sequences %}
+
+    -- Remember {{ q.name }} so rollback can put it back.
+    INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+    SELECT {{ plan.model_lit }}, {{ q.name_lit }}, last_value, is_called FROM {{ q.name }}
+    ON CONFLICT DO NOTHING;
+{%- endfor %}
+
+    -- Source rows{% if s.filter_line > 0 %}; `where` at {{ plan.model_file }}:{{ s.filter_line }}{% endif %}
+    SELECT count(*), {{ s.filtered_count }}
+    INTO n_in, n_filtered
+    {{ s.from }};
+{%- for r in s.rejects %}
+
+    -- Reject rule {{ r.number }} ({{ plan.model_file }}:{{ r.line }}): {{ r.reason }}
+    INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
+    SELECT {{ plan.model_lit }}, {{ s.name_lit }}, {{ r.number }}, {{ r.reason_lit }}, {{ s.source_key }}, {{ s.source_row }}
+    {{ s.from }}
+    WHERE {{ r.condition }};
+{%- endfor %}
+    SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} AND step = {{ s.name_lit }};
+{% if s.is_new_key %}
+    -- Id map ({{ plan.model_file }}:{{ s.new_line }}): one new key per distinct ({{ s.by_columns }}), numbered in batches.
+    CREATE TABLE {{ s.map_table }} AS
+    SELECT keys.*, {{ s.new_expr }} AS {{ s.key_column }},
+           (row_number() OVER (ORDER BY {{ s.by_columns }}) - 1) / batch_size AS batch
+    FROM (
+      SELECT DISTINCT {{ s.by_select }}
+      {{ s.from }}
+      WHERE {{ s.survivors }}
+    ) AS keys;
+    ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.by_columns }});
+{%- else %}
+    -- Id map: the keys this step copies, numbered in batches.
+    CREATE TABLE {{ s.map_table }} AS
+    SELECT keys.*, (row_number() OVER (ORDER BY {{ s.key_list }}) - 1) / batch_size AS batch
+    FROM (
+      SELECT {{ s.key_select }}
+      {{ s.from }}
+      WHERE {{ s.survivors }}
+    ) AS keys;
+    ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.key_list }});
+{%- endif %}
+    CREATE INDEX ON {{ s.map_table }} (batch);
+    ANALYZE {{ s.map_table }};
+
+    UPDATE _pgmig.log
+    SET rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected
+    WHERE id = log_id;
+    COMMIT;
+  END IF;
+
+  SELECT coalesce(max(batch), -1) INTO last_done
+  FROM _pgmig.batches WHERE model = {{ plan.model_lit }} AND step = {{ s.name_lit }};
+  SELECT coalesce(max(batch), -1) INTO last_batch FROM {{ s.map_table }};
+  FOR b IN last_done + 1 .. last_batch LOOP
+    INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
+    SELECT {{ s.select_list }}
+    {{ s.from_batched }}
+    WHERE key_map.batch = b
+      AND {{ s.survivors }};
+    GET DIAGNOSTICS n_batch = ROW_COUNT;
+    INSERT INTO _pgmig.batches (model, step, batch, rows) VALUES ({{ plan.model_lit }}, {{ s.name_lit }}, b, n_batch);
+    COMMIT;
+    RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: batch % of %, % rows', b + 1, last_batch + 1, n_batch;
+  END LOOP;
+{%- for q in s.sequences %}
+
+  -- Move {{ q.name }} past the copied values of {{ q.column }}.
+  PERFORM setval({{ q.name_lit }}, max_value)
+  FROM (SELECT max({{ q.column }}) AS max_value FROM {{ s.target }}) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM {{ q.name }});
+{%- endfor %}
+
+  SELECT coalesce(sum(rows), 0) INTO n_out FROM _pgmig.batches WHERE model = {{ plan.model_lit }} AND step = {{ s.name_lit }};
+  UPDATE _pgmig.log SET finished_at = clock_timestamp(), status = 'done', rows_out = n_out WHERE id = log_id;
+  SELECT rows_in, rows_filtered, rows_rejected INTO n_in, n_filtered, n_rejected FROM _pgmig.log WHERE id = log_id;
+  COMMIT;
+  RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: % source rows, % filtered, % rejected, % migrated',
+    n_in, n_filtered, n_rejected, n_out;
+END
+$step$;
+CALL {{ s.procedure }}(:batch_size);

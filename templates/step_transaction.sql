@@ -1,0 +1,97 @@
+-- ----------------------------------------------------------------------------
+-- Step {{ s.number }}/{{ s.total }}: {{ s.target }}  ({{ plan.model_file }}:{{ s.line }})
+{%- for a in s.after %}
+--   after {{ a }}
+{%- endfor %}
+-- ----------------------------------------------------------------------------
+DO $step$
+DECLARE
+  log_id bigint;
+  n_in bigint;
+  n_filtered bigint;
+  n_rejected bigint;
+  n_out bigint;
+  err_detail text;
+  err_hint text;
+BEGIN
+  INSERT INTO _pgmig.log (model, script, step, status)
+  VALUES ({{ plan.model_lit }}, 'migrate', {{ s.name_lit }}, 'running')
+  RETURNING id INTO log_id;
+{%- for q in s.sequences %}
+
+  -- Remember {{ q.name }} so rollback can put it back.
+  INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+  SELECT {{ plan.model_lit }}, {{ q.name_lit }}, last_value, is_called FROM {{ q.name }}
+  ON CONFLICT DO NOTHING;
+{%- endfor %}
+
+  -- Source rows{% if s.filter_line > 0 %}; `where` at {{ plan.model_file }}:{{ s.filter_line }}{% endif %}
+  SELECT count(*), {{ s.filtered_count }}
+  INTO n_in, n_filtered
+  {{ s.from }};
+{%- for r in s.rejects %}
+
+  -- Reject rule {{ r.number }} ({{ plan.model_file }}:{{ r.line }}): {{ r.reason }}
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
+  SELECT {{ plan.model_lit }}, {{ s.name_lit }}, {{ r.number }}, {{ r.reason_lit }}, {{ s.source_key }}, {{ s.source_row }}
+  {{ s.from }}
+  WHERE {{ r.condition }};
+{%- endfor %}
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} AND step = {{ s.name_lit }};
+{% if s.is_new_key %}
+  -- Id map ({{ plan.model_file }}:{{ s.new_line }}): one new key per distinct ({{ s.by_columns }}).
+  CREATE TABLE {{ s.map_table }} AS
+  SELECT keys.*, {{ s.new_expr }} AS {{ s.key_column }}
+  FROM (
+    SELECT DISTINCT {{ s.by_select }}
+    {{ s.from }}
+    WHERE {{ s.survivors }}
+  ) AS keys;
+  ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.by_columns }});
+
+  INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
+  SELECT {{ s.select_list }}
+  {{ s.from_keyed }}
+  WHERE {{ s.survivors }};
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+{%- else %}
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
+  CREATE TABLE {{ s.map_table }} ({{ s.map_columns }}, PRIMARY KEY ({{ s.key_list }}));
+
+  WITH inserted AS (
+    INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
+    SELECT {{ s.select_list }}
+    {{ s.from }}
+    WHERE {{ s.survivors }}
+    RETURNING {{ s.key_list }}
+  )
+  INSERT INTO {{ s.map_table }} ({{ s.key_list }})
+  SELECT {{ s.key_list }} FROM inserted;
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+{%- endif %}
+{%- for q in s.sequences %}
+
+  -- Move {{ q.name }} past the copied values of {{ q.column }}.
+  PERFORM setval({{ q.name_lit }}, max_value)
+  FROM (SELECT max({{ q.column }}) AS max_value FROM {{ s.target }}) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM {{ q.name }});
+{%- endfor %}
+
+  UPDATE _pgmig.log
+  SET finished_at = clock_timestamp(), status = 'done',
+      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
+  WHERE id = log_id;
+  RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: % source rows, % filtered, % rejected, % migrated',
+    n_in, n_filtered, n_rejected, n_out;
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step {{ s.name_notice }} ({{ plan.model_file }}:{{ s.line }}) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
+$step$;
+{%- if s.analyze_map %}
+ANALYZE {{ s.map_table }};
+{%- endif %}
+
