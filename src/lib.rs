@@ -10,6 +10,7 @@
 //!
 //! `catalog` reads schemas (DDL or live); `run` executes rendered scripts.
 
+pub mod bench;
 pub mod catalog;
 pub mod check;
 pub mod diagnostic;
@@ -18,5 +19,6 @@ pub mod model;
 pub mod plan;
 pub mod run;
 pub mod compile;
+pub mod init;
 
 pub use compile::{compile, CompileError, Compiled, SchemaInput};

@@ -51,6 +51,63 @@ enum Command {
         #[arg(long, env = "DATABASE_URL")]
         db: String,
     },
+    /// Benchmark the workout migration against baselines on a throwaway PostgreSQL cluster.
+    Bench(BenchArgs),
+    /// Write a draft model from two schemas: tables and columns matched, TODOs where unsure.
+    Init(InitArgs),
+}
+
+#[derive(clap::Args)]
+struct InitArgs {
+    /// V1 schema: a DDL file or a database URL.
+    #[arg(long)]
+    v1: String,
+    /// V2 schema: a DDL file or a database URL.
+    #[arg(long)]
+    v2: String,
+    /// Where V1's tables are, seen from the target database.
+    #[arg(long, default_value = "v1")]
+    source_schema: String,
+    /// Where V2's tables are.
+    #[arg(long, default_value = "public")]
+    target_schema: String,
+    /// Write the draft here instead of stdout.
+    #[arg(short = 'o', long = "out")]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Scale factors of models/workout/sample.sql (1 = 200 plans, 5,000 logs), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,10,100")]
+    scales: Vec<u32>,
+    /// Runs per scale (medians are reported).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Largest scale the row-by-row client runs at; extrapolated above.
+    #[arg(long, default_value_t = 10)]
+    client_max_scale: u32,
+    /// Largest scale the row-by-row PL/pgSQL loop runs at.
+    #[arg(long, default_value_t = 100)]
+    plpgsql_max_scale: u32,
+    /// Generated model for the compile target, TABLESxCOLUMNS; 0 skips it.
+    #[arg(long, default_value = "1000x20")]
+    compile_model: String,
+    /// Log EXPLAIN ANALYZE (auto_explain) of statements slower than MS of one more run per scale.
+    #[arg(long, value_name = "MS")]
+    explain: Option<u32>,
+    /// Server setting over the defaults, e.g. --set work_mem=256MB (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    settings: Vec<String>,
+    /// Repository root (models/workout, out/workout, bench/results).
+    #[arg(long, default_value = ".")]
+    repo: PathBuf,
+    /// Where the cluster directory goes.
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// Keep the cluster and databases (prints where).
+    #[arg(long)]
+    keep: bool,
 }
 
 fn main() -> ExitCode {
@@ -59,6 +116,8 @@ fn main() -> ExitCode {
         Command::Compile { model, v1, v2, out } => compile(model, &v1, &v2, out),
         Command::Run { script, dir, db, vars } => run_script(&script, &dir, &db, &vars),
         Command::Status { db } => status(&db),
+        Command::Bench(args) => bench(args),
+        Command::Init(args) => init(args),
     };
     ExitCode::from(code as u8)
 }
@@ -135,4 +194,96 @@ fn status(db: &str) -> i32 {
             e.exit_code()
         }
     }
+}
+
+fn bench(a: BenchArgs) -> i32 {
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("pgmig"));
+    let mut opts = pgmig::bench::Options::new(exe, &a.repo);
+    opts.scales = a.scales.into_iter().filter(|&s| s > 0).collect();
+    opts.runs = a.runs.max(1);
+    opts.client_max_scale = a.client_max_scale;
+    opts.plpgsql_max_scale = a.plpgsql_max_scale;
+    opts.explain_ms = a.explain;
+    opts.keep = a.keep;
+    if let Some(w) = a.work_dir {
+        opts.work_dir = w;
+    }
+    opts.compile_model = match a.compile_model.split_once('x') {
+        Some((t, c)) => match (t.parse(), c.parse()) {
+            (Ok(t), Ok(c)) => Some((t, c)),
+            _ => {
+                eprintln!("error: --compile-model wants TABLESxCOLUMNS, e.g. 1000x20");
+                return 2;
+            }
+        },
+        None => None,
+    };
+    for s in &a.settings {
+        match s.split_once('=') {
+            Some((k, v)) => opts.settings.push((k.to_string(), v.to_string())),
+            None => {
+                eprintln!("error: --set wants NAME=VALUE");
+                return 2;
+            }
+        }
+    }
+    match pgmig::bench::run(&opts) {
+        Ok(report) => {
+            println!("{}", report.markdown);
+            if let Some(p) = &report.written_to {
+                eprintln!("bench: report written to {}", p.display());
+            }
+            if report.all_equal() { 0 } else { 1 }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+fn init(a: InitArgs) -> i32 {
+    // The model's name: the output's directory for `…/NAME/model.yaml`, else the file's stem.
+    let name = match &a.out {
+        Some(p) if p.file_stem().is_some_and(|s| s == "model") => {
+            p.canonicalize().ok().or_else(|| std::env::current_dir().ok().map(|d| d.join(p))).and_then(|p| Some(p.parent()?.file_name()?.to_string_lossy().into_owned()))
+        }
+        Some(p) => p.file_stem().map(|s| s.to_string_lossy().into_owned()),
+        None => None,
+    };
+    let opts = pgmig::init::Options {
+        v1: SchemaInput::parse(&a.v1),
+        v2: SchemaInput::parse(&a.v2),
+        source_schema: a.source_schema,
+        target_schema: a.target_schema,
+        name: name.unwrap_or_else(|| "draft".into()),
+    };
+    let output = match pgmig::init::init(&opts) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return e.exit_code();
+        }
+    };
+    match &a.out {
+        Some(p) => {
+            if let Err(e) = std::fs::write(p, &output.yaml) {
+                eprintln!("error: {}: {e}", p.display());
+                return 2;
+            }
+        }
+        None => print!("{}", output.yaml),
+    }
+    for todo in &output.draft.todos {
+        eprintln!("TODO  {todo}");
+    }
+    let matched = output.draft.steps.iter().filter(|s| s.source.is_some()).count();
+    eprintln!(
+        "init: {} steps ({matched} with a V1 source), {} TODO{}{}",
+        output.draft.steps.len(),
+        output.draft.todos.len(),
+        if output.draft.todos.is_empty() { "" } else { ": the draft fails compilation until they are answered" },
+        a.out.as_ref().map_or(String::new(), |p| format!("; written to {}", p.display())),
+    );
+    0
 }

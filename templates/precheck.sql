@@ -96,7 +96,7 @@ $check$;
 -- Build the id map of {{ s.name }} as migrate would: later steps look up its keys.
 {%- if s.is_new_key %}
 CREATE TABLE {{ s.map_table }} AS
-SELECT keys.*, {{ s.new_expr }} AS {{ s.key_column }}
+SELECT keys.*, {{ s.precheck_new_expr }} AS {{ s.key_column }}
 FROM (
   SELECT DISTINCT {{ s.by_select }}
   {{ s.from }}

@@ -41,8 +41,12 @@ BEGIN
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
 {%- for q in s.sequences %}
-  PERFORM setval({{ q.name_lit }}, saved.last_value, saved.is_called)
-  FROM _pgmig.sequences AS saved
+  -- {{ q.name }} back to its value before migrate, unless rows written since need it higher.
+  PERFORM setval({{ q.name_lit }},
+                 greatest(saved.last_value, remaining.max_value),
+                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+  FROM _pgmig.sequences AS saved,
+       (SELECT max({{ q.column }}) AS max_value FROM {{ s.target }}) AS remaining
   WHERE saved.model = {{ plan.model_lit }} AND saved.sequence = {{ q.name_lit }};
 {%- endfor %}
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)

@@ -121,7 +121,7 @@ $check$;
 {%- endfor %}
 {%- for a in plan.assertions %}
 
--- Model assertion ({{ plan.model_file }}:{{ a.line }}): {{ a.name }}
+-- Model assertion ({{ plan.model_file }}:{{ a.line }}): {{ a.name_comment }}
 DO $check$
 DECLARE
   n_rows bigint;

@@ -8,6 +8,11 @@ pub fn notice_text(s: &str) -> String {
     s.replace('\'', "''").replace('%', "%%")
 }
 
+/// Text on one line, for a `--` comment or a Markdown line.
+pub fn comment_text(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// SQL string literal.
 pub fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
@@ -31,6 +36,7 @@ pub struct PlanView {
 pub struct AssertionView {
     pub name: String,
     pub name_notice: String,
+    pub name_comment: String,
     pub line: usize,
     pub query: String,
 }
@@ -79,6 +85,9 @@ pub struct StepView {
     pub by_select: String,
     pub by_columns: String,
     pub new_expr: String,
+    /// The key precheck makes instead: same type, no side effect (precheck must not move
+    /// a sequence, which ROLLBACK does not undo).
+    pub precheck_new_expr: String,
     pub new_line: usize,
     pub key_column: String,
     pub insert_columns: String,
@@ -108,6 +117,7 @@ pub struct RejectView {
     pub reason: String,
     pub reason_lit: String,
     pub reason_notice: String,
+    pub reason_comment: String,
     pub line: usize,
     pub when: String,
     /// Filtered in, not caught by an earlier rule, caught by this one.
@@ -165,7 +175,7 @@ impl PlanView {
             assertions: plan
                 .assertions
                 .iter()
-                .map(|a| AssertionView { name: a.name.clone(), name_notice: notice_text(&a.name), line: a.line, query: a.query.clone() })
+                .map(|a| AssertionView { name: a.name.clone(), name_notice: notice_text(&a.name), name_comment: comment_text(&a.name), line: a.line, query: a.query.clone() })
                 .collect(),
             version: env!("CARGO_PKG_VERSION"),
             batch_size: match plan.mode {
@@ -205,6 +215,7 @@ impl StepView {
                 reason: r.reason.clone(),
                 reason_lit: lit(&r.reason),
                 reason_notice: notice_text(&r.reason),
+                reason_comment: comment_text(&r.reason),
                 line: r.when.line,
                 when: r.when.sql.clone(),
                 condition: parts.join(&sep),
@@ -355,6 +366,17 @@ impl StepView {
             key_list,
             by_select,
             by_columns,
+            precheck_new_expr: match &step.key {
+                Key::New { column, .. } => {
+                    let ty = type_of(column);
+                    match ty.as_str() {
+                        "smallint" | "integer" | "bigint" | "numeric" => format!("(row_number() OVER ())::{ty}"),
+                        "uuid" => "gen_random_uuid()".to_string(),
+                        _ => new_expr.clone(),
+                    }
+                }
+                Key::Keep { .. } => String::new(),
+            },
             new_expr,
             new_line,
             key_column,

@@ -106,7 +106,7 @@ pub fn convert(expr: &str, from: &str, to: &str, v1: &Catalog, v2: &Catalog) -> 
     let domain_on_one_side = (fb != from) != (tb != to);
     let cast = |e: String, note: &str, parses: bool| Conversion::Cast { expr: e, note: note.to_string(), parses };
     let through_text = |note: String| Conversion::Cast { expr: format!("{expr}::text::{to}"), note, parses: false };
-    match (&fk, &tk) {
+    let result = match (&fk, &tk) {
         // Same base (a domain in another schema over it, say): PostgreSQL assigns it.
         _ if fb == tb && !matches!(fk, Kind::Enum(_)) => Conversion::Assign(None),
         (Kind::Enum(fl), Kind::Enum(tl)) => {

@@ -85,6 +85,8 @@ struct Pairing<'a> {
     v1: &'a Table,
     alias: String,
     sources: BTreeMap<String, Source<'a>>,
+    /// For V2 columns without a source: the closest unused V1 column of a plausible type.
+    hints: BTreeMap<String, (String, f64)>,
     key: Key,
 }
 
@@ -109,7 +111,7 @@ pub fn build(v1: &Catalog, v2: &Catalog, source_schema: &str, target_schema: &st
             v2.tables_in(target_schema).filter(|p| p.partition_of.as_ref().is_some_and(|(parent, _)| parent == &t2.name)).map(|p| p.name.name.clone()).collect();
         let step = match pairing.get(&t2.name) {
             Some((pr, how)) => {
-                let step = write_step(t2, pr, *how, &pairing, v2, &mut todos);
+                let step = write_step(t2, pr, *how, &pairing, &mut todos);
                 let used = read.entry(pr.v1.name.name.as_str()).or_default();
                 used.extend(step.columns.iter().filter_map(|c| c.source.clone()));
                 used.extend(step_reads(&step, pr));
@@ -167,16 +169,27 @@ fn pair_columns<'a>(t1: &'a Table, t2: &'a Table, v1: &Catalog, v2: &Catalog) ->
         let col = &t1.columns[s];
         convert(&format!("{alias}.{}", quote_ident(&col.name)), &col.data_type, &targets[t].data_type, v1, v2)
     };
+    // A single-column foreign key may be filled through id() whatever the V1 type.
+    let fk = |t: usize| t2.foreign_keys.iter().any(|fk| fk.columns.len() == 1 && fk.columns[0] == targets[t].name);
     let eligible = |t: usize, s: usize, renamed: bool| {
         let c = conv(t, s);
-        if renamed { c.plausible() } else { !matches!(c, Conversion::Impossible(_)) }
+        if renamed { c.plausible() } else { fk(t) || !matches!(c, Conversion::Impossible(_)) }
     };
     let mut sources = BTreeMap::new();
     for p in match_names(&tn, &sn, column_key, eligible, COLUMN_THRESHOLD) {
         sources.insert(targets[p.target].name.clone(), Source { column: &t1.columns[p.source], how: p.how, conversion: conv(p.target, p.source) });
     }
+    let used: BTreeSet<&str> = sources.values().map(|s: &Source| s.column.name.as_str()).collect();
+    let mut hints = BTreeMap::new();
+    for (t, target) in targets.iter().enumerate().filter(|(_, c)| !sources.contains_key(&c.name)) {
+        let plausible: Vec<&str> =
+            (0..sn.len()).filter(|&s| !used.contains(sn[s]) && conv(t, s).plausible()).map(|s| sn[s]).collect();
+        if let Some((name, score)) = closest(&target.name, &plausible, column_key, HINT) {
+            hints.insert(target.name.clone(), (name.to_string(), score));
+        }
+    }
     let key = decide_key(t1, t2, &alias, &sources, v2);
-    Pairing { v1: t1, alias, sources, key }
+    Pairing { v1: t1, alias, sources, hints, key }
 }
 
 /// `keep` when V1 fills the whole V2 key as it is (or by an assignment or a safe cast);
@@ -207,7 +220,7 @@ fn decide_key(t1: &Table, t2: &Table, alias: &str, sources: &BTreeMap<String, So
     }
 }
 
-fn write_step(t2: &Table, pr: &Pairing, how: How, pairing: &BTreeMap<QualName, (Pairing, How)>, v2: &Catalog, todos: &mut Vec<String>) -> Step {
+fn write_step(t2: &Table, pr: &Pairing, how: How, pairing: &BTreeMap<QualName, (Pairing, How)>, todos: &mut Vec<String>) -> Step {
     let mut step = Step {
         table: t2.name.name.clone(),
         source: Some((pr.v1.name.name.clone(), how)),
@@ -227,8 +240,6 @@ fn write_step(t2: &Table, pr: &Pairing, how: How, pairing: &BTreeMap<QualName, (
         (Key::New { .. }, Some(pk)) => pk.columns.first().cloned(),
         _ => None,
     };
-    let used: BTreeSet<&str> = pr.sources.values().map(|s| s.column.name.as_str()).collect();
-    let unused: Vec<&str> = pr.v1.columns.iter().map(|c| c.name.as_str()).filter(|c| !used.contains(c)).collect();
     for c in &t2.columns {
         if c.generated.is_some() {
             step.skipped.push(c.name.clone());
@@ -239,7 +250,7 @@ fn write_step(t2: &Table, pr: &Pairing, how: How, pairing: &BTreeMap<QualName, (
         }
         let Some(src) = pr.sources.get(&c.name) else {
             if c.not_null && c.default.is_none() && c.identity.is_none() {
-                let hint = closest(&c.name, &unused, column_key, HINT)
+                let hint = pr.hints.get(&c.name)
                     .map(|(s, score)| format!("; maybe {}.{} (similarity {score:.2})?", pr.alias, quote_ident(s)))
                     .unwrap_or_default();
                 let comment = format!("TODO: NOT NULL in V2, no default, no V1 column matches{hint}");

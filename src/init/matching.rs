@@ -58,7 +58,7 @@ pub fn match_names(
     let mut pairs = Vec::new();
     let mut t_used = vec![false; targets.len()];
     let mut s_used = vec![false; sources.len()];
-    let mut take = |t: usize, s: usize, how: How, pairs: &mut Vec<Pair>, t_used: &mut Vec<bool>, s_used: &mut Vec<bool>| {
+    let take = |t: usize, s: usize, how: How, pairs: &mut Vec<Pair>, t_used: &mut Vec<bool>, s_used: &mut Vec<bool>| {
         t_used[t] = true;
         s_used[s] = true;
         pairs.push(Pair { target: t, source: s, how });

@@ -23,6 +23,9 @@ pub fn scalar(s: &str, flow: bool) -> String {
     if plain {
         return s.to_string();
     }
+    if !s.contains(['\'', '\n', '\t']) {
+        return format!("'{s}'");
+    }
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {
@@ -152,10 +155,10 @@ mod tests {
     #[test]
     fn scalars_read_back_as_written() {
         assert_eq!(scalar("coalesce(p.goal, 'x'::text)", false), "coalesce(p.goal, 'x'::text)");
-        assert_eq!(scalar("p.a, p.b", true), "\"p.a, p.b\"");
-        assert_eq!(scalar("\"TODO: x\"", false), "\"\\\"TODO: x\\\"\"");
-        assert_eq!(scalar("'x'", false), "\"'x'\"");
-        assert_eq!(scalar("true", false), "\"true\"");
-        assert_eq!(scalar("", false), "\"\"");
+        assert_eq!(scalar("p.a, p.b", true), "'p.a, p.b'");
+        assert_eq!(scalar("\"TODO: x\"", false), "'\"TODO: x\"'");
+        assert_eq!(scalar("'x': y", false), "\"'x': y\"");
+        assert_eq!(scalar("true", false), "'true'");
+        assert_eq!(scalar("", false), "''");
     }
 }

@@ -190,8 +190,6 @@ fn serial_keys_copy_then_sequences_move_past_them_and_rollback_restores_them() {
     assert_eq!(next_id(&db, "INSERT INTO public.authors (name) VALUES ('App')"), 4);
 }
 
-// BUG: precheck.sql builds the id map of a `key: new` step with its `new` expression, so
-// nextval() there moves the sequence for real (a ROLLBACK does not undo nextval).
 /// README: precheck "builds the id maps exactly as migrate would … it leaves nothing behind".
 /// A `key: new` made by nextval() moves the sequence, and a ROLLBACK does not undo that.
 #[test]
@@ -206,8 +204,6 @@ fn serial_precheck_leaves_sequences_alone() {
     assert_eq!(sequence_states(&db, SERIAL_SEQS), seqs_before, "precheck must not move any sequence");
 }
 
-// BUG: rollback.sql setval()s each sequence back to its saved value even when rows written
-// since migrate (not in the id map, so kept) hold higher ids: the application's next inserts collide.
 /// README: rollback "restores the sequences" and "Rows written by others are not touched".
 /// A row the application inserted after migrate (its id from the moved sequence) stays;
 /// the sequence must stay ahead of it, as verify.sql requires after migrate.
@@ -331,8 +327,6 @@ fn quoting_names_and_literals_survive_every_script() {
     assert_eq!(db.table_md5s(USER_SCHEMAS), before, "rollback restores every table's content");
 }
 
-// BUG: a reject reason or assertion name spanning lines (YAML `|`) is pasted into `--` comments
-// of migrate.sql/verify.sql as is; its second line becomes SQL and the script fails.
 /// A DBA wraps a long reason with a YAML block scalar; the scripts must still run.
 #[test]
 fn quoting_multi_line_reason_and_assertion_name() {
