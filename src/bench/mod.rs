@@ -332,7 +332,8 @@ impl Bench<'_> {
     fn scale(&self, scale: u32, pg: &mut postgres::Client) -> Result<ScaleResult, String> {
         let db = format!("bench_s{scale}");
         let mut r = ScaleResult { scale, ..Default::default() };
-        pg.batch_execute(&format!("DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db}")).map_err(pg_err("create db"))?;
+        pg.batch_execute(&format!("DROP DATABASE IF EXISTS {db}")).map_err(pg_err("drop db"))?;
+        pg.batch_execute(&format!("CREATE DATABASE {db}")).map_err(pg_err("create db"))?;
         let mut c = self.cluster.connect(&db)?;
         c.batch_execute("CREATE SCHEMA v1").map_err(pg_err("schema"))?;
         let md = &self.opts.model_dir;

@@ -106,7 +106,7 @@ pub fn build(v1: &Catalog, v2: &Catalog, source_schema: &str, target_schema: &st
     let mut todos = Vec::new();
     let mut steps = Vec::new();
     let mut read: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    for t2 in parents_first(&v2_tables) {
+    for t2 in parents_first(&v2_tables, v2) {
         let partitions: Vec<String> =
             v2.tables_in(target_schema).filter(|p| p.partition_of.as_ref().is_some_and(|(parent, _)| parent == &t2.name)).map(|p| p.name.name.clone()).collect();
         let step = match pairing.get(&t2.name) {
@@ -272,7 +272,7 @@ fn write_step(t2: &Table, pr: &Pairing, how: How, pairing: &BTreeMap<QualName, (
             step.columns.push(ColumnLine {
                 name: c.name.clone(),
                 expr: format!("id({}, {base})", quote_ident(&parent)),
-                comment: Some(join_comments(renamed, Some(format!("the key made for this V1 {parent} row")))),
+                comment: Some(join_comments(renamed, Some(format!("the key step {parent} made for this V1 value")))),
                 source: Some(src.column.name.clone()),
                 todo: false,
             });

@@ -3,10 +3,15 @@
 
 use std::collections::BTreeSet;
 
-use crate::catalog::{QualName, Table};
+use crate::catalog::{Catalog, QualName, Table};
 
-/// `tables` sorted parents first; a cycle is broken at its first table by name.
-pub fn parents_first<'a>(tables: &[&'a Table]) -> Vec<&'a Table> {
+/// `tables` sorted parents first; a cycle is broken at its first table by name. A partitioned
+/// table's foreign keys include its partitions' (pg_dump declares them there).
+pub fn parents_first<'a>(tables: &[&'a Table], catalog: &Catalog) -> Vec<&'a Table> {
+    let parents_of = |t: &Table| -> BTreeSet<QualName> {
+        let partitions = catalog.tables.values().filter(|p| p.partition_of.as_ref().is_some_and(|(parent, _)| parent == &t.name));
+        t.foreign_keys.iter().chain(partitions.flat_map(|p| p.foreign_keys.iter())).map(|fk| fk.references.clone()).collect()
+    };
     let names: BTreeSet<&QualName> = tables.iter().map(|t| &t.name).collect();
     let mut left: Vec<&Table> = tables.to_vec();
     left.sort_by(|a, b| a.name.cmp(&b.name));
@@ -14,7 +19,7 @@ pub fn parents_first<'a>(tables: &[&'a Table]) -> Vec<&'a Table> {
     let mut out = Vec::with_capacity(left.len());
     while !left.is_empty() {
         let ready = left.iter().position(|t| {
-            t.foreign_keys.iter().all(|fk| fk.references == t.name || done.contains(&fk.references) || !names.contains(&fk.references))
+            parents_of(t).iter().all(|p| p == &t.name || done.contains(p) || !names.contains(p))
         });
         let t = left.remove(ready.unwrap_or(0));
         done.insert(&t.name);

@@ -84,7 +84,7 @@ pub fn render(d: &Draft, name: &str, v1_label: &str, v2_label: &str) -> String {
         let tables: Vec<String> = d.dropped_tables.iter().map(|t| format!("{t} (the whole table)")).collect();
         comment_list(&mut out, "", "tables", &tables);
         for (t, cols) in &d.dropped_columns {
-            comment_list(&mut out, "", &format!("{}.{}", d.source_schema, t), cols);
+            comment_list(&mut out, "", &crate::catalog::QualName::new(&d.source_schema, t).to_string(), cols);
         }
     }
     out

@@ -4,4 +4,6 @@ mod runner;
 mod catalog;
 mod workout;
 mod errors;
+mod batched;
 mod edge_models;
+mod init;

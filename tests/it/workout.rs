@@ -7,7 +7,7 @@ use std::process::Output;
 
 use crate::support::{cluster, repo_root, TestDb};
 
-const USER_SCHEMAS: &[&str] = &["v1", "public"];
+pub(crate) const USER_SCHEMAS: &[&str] = &["v1", "public"];
 
 /// Compiles the workout model from its DDL files into a fresh directory.
 fn compiled() -> tempfile::TempDir {
@@ -29,7 +29,7 @@ fn psql_in_schema(db: &TestDb, file: &Path, schema: &str) {
 }
 
 /// V1 schema with sample data in schema v1, V2's empty schema in public.
-fn workout_db(name: &str) -> TestDb {
+pub(crate) fn workout_db(name: &str) -> TestDb {
     let db = cluster().create_db(name);
     db.execute("CREATE SCHEMA v1");
     let models = repo_root().join("models/workout");
@@ -39,15 +39,15 @@ fn workout_db(name: &str) -> TestDb {
     db
 }
 
-fn run(db: &TestDb, dir: &Path, script: &str, vars: &[(&str, &str)]) -> Output {
+pub(crate) fn run(db: &TestDb, dir: &Path, script: &str, vars: &[(&str, &str)]) -> Output {
     db.psql_file(dir.join(script), vars)
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn must_pass(o: Output, what: &str) -> String {
+pub(crate) fn must_pass(o: Output, what: &str) -> String {
     assert!(o.status.success(), "{what} failed:\n{}", stderr(&o));
     stderr(&o)
 }
@@ -56,7 +56,7 @@ fn ids(db: &TestDb, sql: &str) -> std::collections::BTreeSet<String> {
     db.client().query(sql, &[]).unwrap().iter().map(|r| r.get(0)).collect()
 }
 
-fn count(db: &TestDb, sql: &str) -> i64 {
+pub(crate) fn count(db: &TestDb, sql: &str) -> i64 {
     db.client().query_one(sql, &[]).unwrap().get(0)
 }
 
@@ -248,7 +248,7 @@ fn pgmig_run_gives_the_same_result_as_psql() {
     assert_eq!(by_runner.table_md5s(&["public"]).values().filter(|v| !v.starts_with("0:")).count(), 0, "rollback via pgmig run empties V2");
 }
 
-fn pgmig_cli(args: &[&str]) -> Output {
+pub(crate) fn pgmig_cli(args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_pgmig")).args(args).env("NO_COLOR", "1").output().unwrap()
 }
 

@@ -1,0 +1,135 @@
+//! Batched mode on the workout model: same result as one transaction, resumable after the
+//! backend is killed at any moment, and undone by rollback from any point.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::support::{repo_root, TestDb};
+use crate::workout::{count, must_pass, pgmig_cli, run, stderr, workout_db, USER_SCHEMAS};
+
+/// Tables whose keys migrate copies: equal content means the same migration, whatever the
+/// fresh uuids of the generated weeks and days.
+const KEPT: &[&str] = &["public.workout_plans", "public.workout_sessions", "public.exercise_logs"];
+
+/// The workout model in batched mode, compiled into a fresh directory.
+fn compiled_batched(size: &str) -> tempfile::TempDir {
+    let models = repo_root().join("models/workout");
+    let dir = tempfile::tempdir().unwrap();
+    let model = std::fs::read_to_string(models.join("model.yaml")).unwrap();
+    let batched = model.replacen("\nname: workout\n", &format!("\nname: workout\nmode: {{ batched: {{ size: {size} }} }}\n"), 1);
+    assert_ne!(model, batched);
+    std::fs::write(dir.path().join("model.yaml"), batched).unwrap();
+    let c = pgmig::compile(
+        &dir.path().join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(models.join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(models.join("v2.sql")),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    pgmig::compile::write(&c.scripts, dir.path()).unwrap();
+    dir
+}
+
+fn kept(db: &TestDb) -> Vec<Option<String>> {
+    let all = db.table_md5s(USER_SCHEMAS);
+    KEPT.iter().map(|t| all.get(*t).cloned()).collect()
+}
+
+/// What one uninterrupted transaction-mode migrate gives.
+fn reference() -> Vec<Option<String>> {
+    let db = workout_db("batch_ref");
+    let dir = tempfile::tempdir().unwrap();
+    let models = repo_root().join("models/workout");
+    let c = pgmig::compile(
+        &models.join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(models.join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(models.join("v2.sql")),
+    )
+    .unwrap();
+    pgmig::compile::write(&c.scripts, dir.path()).unwrap();
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    kept(&db)
+}
+
+#[test]
+fn batched_migrate_commits_per_batch_and_equals_one_transaction() {
+    let db = workout_db("batch_plain");
+    let dir = compiled_batched("50");
+    let notices = must_pass(run(&db, dir.path(), "migrate.sql", &[]), "batched migrate");
+    assert!(notices.contains("step 6/6 exercise_logs: batch 92 of 92"), "{notices}");
+    must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    assert_eq!(kept(&db), reference());
+    let batches = count(&db, "SELECT count(*) FROM _pgmig.batches WHERE step = 'exercise_logs'");
+    assert_eq!(batches, 92, "4,566 logs in batches of 50");
+    // Run again once finished: refused, nothing changes.
+    let again = run(&db, dir.path(), "migrate.sql", &[]);
+    assert!(!again.status.success() && stderr(&again).contains("already migrated"), "{}", stderr(&again));
+    // -v batch_size overrides the model's size.
+    let other = workout_db("batch_var");
+    must_pass(run(&other, dir.path(), "migrate.sql", &[("batch_size", "1000")]), "batch_size=1000");
+    assert_eq!(count(&other, "SELECT count(*) FROM _pgmig.batches WHERE step = 'exercise_logs'"), 5);
+    assert_eq!(kept(&other), kept(&db));
+}
+
+#[test]
+fn a_bad_batch_size_is_refused() {
+    let db = workout_db("batch_zero");
+    let dir = compiled_batched("50");
+    let out = run(&db, dir.path(), "migrate.sql", &[("batch_size", "0")]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("batch_size must be a positive whole number"), "{}", stderr(&out));
+    assert_eq!(count(&db, "SELECT count(*) FROM public.workout_plans"), 0);
+    let dry = run(&db, dir.path(), "migrate.sql", &[("dry_run", "1")]);
+    assert!(!dry.status.success() && stderr(&dry).contains("a batched migration commits as it goes"), "{}", stderr(&dry));
+}
+
+/// Starts a batched migrate in psql, terminates its backend after `delay`, and returns
+/// whether the run was cut short.
+fn migrate_and_kill(db: &TestDb, dir: &Path, delay: Duration) -> bool {
+    let mut child = db
+        .psql_cmd()
+        .env("PGAPPNAME", "pgmig-kill-test")
+        .arg("-f")
+        .arg(dir.join("migrate.sql"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    db.execute(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgmig-kill-test' AND datname = '{}'",
+        db.name()
+    ));
+    !child.wait().unwrap().success()
+}
+
+#[test]
+fn a_killed_batched_run_resumes_to_exactly_the_uninterrupted_state() {
+    let expected = reference();
+    let dir = compiled_batched("10");
+    let mut cut = 0;
+    for (i, ms) in [30u64, 150, 400, 900].into_iter().enumerate() {
+        let db = workout_db(&format!("batch_kill{i}"));
+        cut += migrate_and_kill(&db, dir.path(), Duration::from_millis(ms)) as i32;
+        let resumed = must_pass(run(&db, dir.path(), "migrate.sql", &[]), "resumed migrate");
+        must_pass(run(&db, dir.path(), "verify.sql", &[]), &format!("verify after a kill at {ms} ms:\n{resumed}"));
+        assert_eq!(kept(&db), expected, "kill at {ms} ms");
+        let dupes = count(&db, "SELECT count(*) - count(DISTINCT (step, batch)) FROM _pgmig.batches");
+        assert_eq!(dupes, 0);
+    }
+    assert!(cut >= 2, "at least two of the runs must really have been interrupted (were {cut})");
+}
+
+#[test]
+fn rollback_undoes_a_batched_run_stopped_part_way() {
+    let db = workout_db("batch_partial");
+    let dir = compiled_batched("10");
+    let before = db.table_md5s(USER_SCHEMAS);
+    assert!(migrate_and_kill(&db, dir.path(), Duration::from_millis(400)), "the run must be cut short");
+    assert!(count(&db, "SELECT count(*) FROM _pgmig.batches") > 0, "some batches were committed before the kill");
+    must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback of a partial run");
+    assert_eq!(db.table_md5s(USER_SCHEMAS), before);
+    // And the model migrates cleanly afterwards, through pgmig run.
+    let out = pgmig_cli(&["run", "migrate", "--dir", &dir.path().display().to_string(), "--db", &db.url()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+}
