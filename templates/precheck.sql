@@ -29,6 +29,24 @@ CREATE SCHEMA IF NOT EXISTS _pgmig;
 -- ----------------------------------------------------------------------------
 -- Step {{ s.number }}/{{ s.total }}: {{ s.target }}  ({{ plan.model_file }}:{{ s.line }})
 -- ----------------------------------------------------------------------------
+-- The id map of {{ s.name }}, built as migrate would: this step's foreign keys to
+-- itself and later steps' id() lookups read it.
+{%- if s.is_new_key %}
+CREATE TABLE {{ s.map_table }} AS
+SELECT keys.*, {{ s.precheck_new_expr }} AS {{ s.key_column }}
+FROM (
+  SELECT DISTINCT {{ s.by_select }}
+  {{ s.from }}
+  WHERE {{ s.survivors }}
+) AS keys;
+{%- else %}
+CREATE TABLE {{ s.map_table }} AS
+SELECT {{ s.key_select }}
+{{ s.from }}
+WHERE {{ s.survivors }};
+{%- endif %}
+ANALYZE {{ s.map_table }};
+
 DO $check$
 DECLARE
   n_in bigint;
@@ -93,22 +111,6 @@ BEGIN
 END
 $check$;
 
--- Build the id map of {{ s.name }} as migrate would: later steps look up its keys.
-{%- if s.is_new_key %}
-CREATE TABLE {{ s.map_table }} AS
-SELECT keys.*, {{ s.precheck_new_expr }} AS {{ s.key_column }}
-FROM (
-  SELECT DISTINCT {{ s.by_select }}
-  {{ s.from }}
-  WHERE {{ s.survivors }}
-) AS keys;
-{%- else %}
-CREATE TABLE {{ s.map_table }} AS
-SELECT {{ s.key_select }}
-{{ s.from }}
-WHERE {{ s.survivors }};
-{%- endif %}
-ANALYZE {{ s.map_table }};
 {%- endfor %}
 
 DO $check$

@@ -28,6 +28,24 @@ CREATE SCHEMA IF NOT EXISTS _pgmig;
 -- ----------------------------------------------------------------------------
 -- Step 1/6: public.workout_plans  (model.yaml:11)
 -- ----------------------------------------------------------------------------
+-- The id map of workout_plans, built as migrate would: this step's foreign keys to
+-- itself and later steps' id() lookups read it.
+CREATE TABLE _pgmig.map_workout_plans AS
+SELECT p.id AS id
+FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+WHERE NOT coalesce((p.user_id IS NULL), false)
+    AND NOT coalesce((p.dup_rank > 1), false);
+ANALYZE _pgmig.map_workout_plans;
+
 DO $check$
 DECLARE
   n_in bigint;
@@ -486,26 +504,22 @@ BEGIN
 END
 $check$;
 
--- Build the id map of workout_plans as migrate would: later steps look up its keys.
-CREATE TABLE _pgmig.map_workout_plans AS
-SELECT p.id AS id
-FROM (
-         SELECT
-           *,
-           row_number() OVER (
-             PARTITION BY user_id, name
-             ORDER BY created_at, id
-           ) AS dup_rank
-         FROM
-           v1.workout_plans
-       ) AS p
-WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false);
-ANALYZE _pgmig.map_workout_plans;
-
 -- ----------------------------------------------------------------------------
 -- Step 2/6: public.workout_weeks  (model.yaml:30)
 -- ----------------------------------------------------------------------------
+-- The id map of workout_weeks, built as migrate would: this step's foreign keys to
+-- itself and later steps' id() lookups read it.
+CREATE TABLE _pgmig.map_workout_weeks AS
+SELECT keys.*, gen_random_uuid() AS id
+FROM (
+  SELECT DISTINCT p.id AS source_id, w.n AS n
+  FROM v1.workout_plans p
+       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+  WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+) AS keys;
+ANALYZE _pgmig.map_workout_weeks;
+
 DO $check$
 DECLARE
   n_in bigint;
@@ -660,21 +674,32 @@ BEGIN
 END
 $check$;
 
--- Build the id map of workout_weeks as migrate would: later steps look up its keys.
-CREATE TABLE _pgmig.map_workout_weeks AS
-SELECT keys.*, gen_random_uuid() AS id
-FROM (
-  SELECT DISTINCT p.id AS source_id, w.n AS n
-  FROM v1.workout_plans p
-       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
-  WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
-) AS keys;
-ANALYZE _pgmig.map_workout_weeks;
-
 -- ----------------------------------------------------------------------------
 -- Step 3/6: public.workout_days  (model.yaml:44)
 -- ----------------------------------------------------------------------------
+-- The id map of workout_days, built as migrate would: this step's foreign keys to
+-- itself and later steps' id() lookups read it.
+CREATE TABLE _pgmig.map_workout_days AS
+SELECT keys.*, gen_random_uuid() AS id
+FROM (
+  SELECT DISTINCT d.plan_id AS plan_id, w.n AS n, d.day_label AS day_label
+  FROM (
+         SELECT
+           e.plan_id,
+           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
+           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
+         FROM
+           v1.exercises e
+         GROUP BY
+           1, 2
+       ) AS d
+       JOIN v1.workout_plans p ON p.id = d.plan_id
+       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
+       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
+  WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+) AS keys;
+ANALYZE _pgmig.map_workout_days;
+
 DO $check$
 DECLARE
   n_in bigint;
@@ -919,31 +944,22 @@ BEGIN
 END
 $check$;
 
--- Build the id map of workout_days as migrate would: later steps look up its keys.
-CREATE TABLE _pgmig.map_workout_days AS
-SELECT keys.*, gen_random_uuid() AS id
-FROM (
-  SELECT DISTINCT d.plan_id AS plan_id, w.n AS n, d.day_label AS day_label
-  FROM (
-         SELECT
-           e.plan_id,
-           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
-           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
-         FROM
-           v1.exercises e
-         GROUP BY
-           1, 2
-       ) AS d
-       JOIN v1.workout_plans p ON p.id = d.plan_id
-       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
-  WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
-) AS keys;
-ANALYZE _pgmig.map_workout_days;
-
 -- ----------------------------------------------------------------------------
 -- Step 4/6: public.exercises  (model.yaml:65)
 -- ----------------------------------------------------------------------------
+-- The id map of exercises, built as migrate would: this step's foreign keys to
+-- itself and later steps' id() lookups read it.
+CREATE TABLE _pgmig.map_exercises AS
+SELECT e.id AS id
+FROM v1.exercises e
+       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+WHERE NOT coalesce((p.id IS NULL), false)
+    AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false);
+ANALYZE _pgmig.map_exercises;
+
 DO $check$
 DECLARE
   n_in bigint;
@@ -1338,21 +1354,18 @@ BEGIN
 END
 $check$;
 
--- Build the id map of exercises as migrate would: later steps look up its keys.
-CREATE TABLE _pgmig.map_exercises AS
-SELECT e.id AS id
-FROM v1.exercises e
-       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-WHERE NOT coalesce((p.id IS NULL), false)
-    AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
-    AND NOT coalesce((id_workout_plans.id IS NULL), false);
-ANALYZE _pgmig.map_exercises;
-
 -- ----------------------------------------------------------------------------
 -- Step 5/6: public.workout_sessions  (model.yaml:92)
 -- ----------------------------------------------------------------------------
+-- The id map of workout_sessions, built as migrate would: this step's foreign keys to
+-- itself and later steps' id() lookups read it.
+CREATE TABLE _pgmig.map_workout_sessions AS
+SELECT s.id AS id
+FROM v1.workout_sessions s
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+WHERE NOT coalesce((id_workout_plans.id IS NULL), false);
+ANALYZE _pgmig.map_workout_sessions;
+
 DO $check$
 DECLARE
   n_in bigint;
@@ -1522,17 +1535,20 @@ BEGIN
 END
 $check$;
 
--- Build the id map of workout_sessions as migrate would: later steps look up its keys.
-CREATE TABLE _pgmig.map_workout_sessions AS
-SELECT s.id AS id
-FROM v1.workout_sessions s
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-WHERE NOT coalesce((id_workout_plans.id IS NULL), false);
-ANALYZE _pgmig.map_workout_sessions;
-
 -- ----------------------------------------------------------------------------
 -- Step 6/6: public.exercise_logs  (model.yaml:102)
 -- ----------------------------------------------------------------------------
+-- The id map of exercise_logs, built as migrate would: this step's foreign keys to
+-- itself and later steps' id() lookups read it.
+CREATE TABLE _pgmig.map_exercise_logs AS
+SELECT l.id AS id
+FROM v1.exercise_logs l
+       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
+    AND NOT coalesce((id_exercises.id IS NULL), false);
+ANALYZE _pgmig.map_exercise_logs;
+
 DO $check$
 DECLARE
   n_in bigint;
@@ -1789,16 +1805,6 @@ BEGIN
   END IF;
 END
 $check$;
-
--- Build the id map of exercise_logs as migrate would: later steps look up its keys.
-CREATE TABLE _pgmig.map_exercise_logs AS
-SELECT l.id AS id
-FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-    AND NOT coalesce((id_exercises.id IS NULL), false);
-ANALYZE _pgmig.map_exercise_logs;
 
 DO $check$
 BEGIN

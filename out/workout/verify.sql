@@ -598,7 +598,7 @@ DECLARE
   n_rows bigint;
 BEGIN
   SELECT count(*) INTO n_rows FROM (
-    SELECT w.id, d1.day_label FROM public.workout_weeks w JOIN public.workout_weeks w1 ON w1.plan_id = w.plan_id AND w1.week_number = 1 JOIN public.workout_days d1 ON d1.week_id = w1.id WHERE NOT EXISTS (SELECT 1 FROM public.workout_days d WHERE d.week_id = w.id AND d.day_label = d1.day_label AND d.muscle_groups = d1.muscle_groups)
+    SELECT w.plan_id, d.day_label FROM public.workout_days d JOIN public.workout_weeks w ON w.id = d.week_id JOIN public.workout_plans p ON p.id = w.plan_id GROUP BY w.plan_id, d.day_label, d.muscle_groups, p.total_weeks HAVING count(*) <> p.total_weeks
   ) AS offending;
   IF n_rows = 0 THEN
     RAISE NOTICE 'PASS  assertion: every week repeats the days of week 1';

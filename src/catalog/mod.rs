@@ -229,6 +229,34 @@ impl Catalog {
         self.tables.values().filter(move |t| t.name.schema == schema)
     }
 
+    /// Foreign keys that rows inserted into `table` must satisfy: its own, and those
+    /// declared only on its partitions (pg_dump writes pagila's that way).
+    pub fn foreign_keys_of(&self, table: &QualName) -> Vec<&ForeignKey> {
+        let mut fks: Vec<&ForeignKey> = Vec::new();
+        let partitions = self.tables.values().filter(|t| t.partition_of.as_ref().is_some_and(|(p, _)| p == table));
+        for t in self.tables.get(table).into_iter().chain(partitions) {
+            for fk in &t.foreign_keys {
+                if !fks.iter().any(|f| f.columns == fk.columns && f.references == fk.references) {
+                    fks.push(fk);
+                }
+            }
+        }
+        fks
+    }
+
+    /// A domain's base type; any other type as it is.
+    pub fn base_type<'a>(&'a self, data_type: &'a str) -> &'a str {
+        let (name, array) = match data_type.strip_suffix("[]") {
+            Some(n) => (n, true),
+            None => (data_type, false),
+        };
+        let domain = name.split_once('.').and_then(|(s, n)| self.domains.get(&QualName::new(s, n)));
+        match domain {
+            Some(d) if !array => &d.data_type,
+            _ => data_type,
+        }
+    }
+
     /// The sequence a column draws its values from (serial default or identity).
     pub fn sequence_of(&self, table: &QualName, column: &str) -> Option<&QualName> {
         self.sequences.iter().find_map(|(name, seq)| match &seq.owned_by {

@@ -11,7 +11,7 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
 use super::scope::ident_name;
-use crate::catalog::{quote_ident, QualName, Table};
+use crate::catalog::{quote_ident, ForeignKey, QualName, Table};
 use crate::plan::{CheckTest, ForeignKeyTest, UniqueTest};
 
 /// What an id map holds: its table and columns.
@@ -73,13 +73,11 @@ pub fn uniques(table: &Table, mapped: &BTreeMap<String, Expr>, skip: Option<&str
 /// Foreign keys whose columns are all filled: the parent must exist in V2 already or be made
 /// by the step filling the parent table (found in its id map).
 pub fn foreign_keys(
-    table: &Table,
+    fks: &[&ForeignKey],
     mapped: &BTreeMap<String, Expr>,
     map_of: &dyn Fn(&QualName) -> Option<MapColumns>,
 ) -> Vec<ForeignKeyTest> {
-    table
-        .foreign_keys
-        .iter()
+    fks.iter()
         .filter(|fk| fk.columns.iter().all(|c| mapped.contains_key(c)))
         .map(|fk| {
             let parent_map = map_of(&fk.references).filter(|m| fk.referenced_columns.iter().all(|c| m.columns.contains(c)));

@@ -372,7 +372,7 @@ impl StepContext<'_> {
             read.note(&e);
             let source_type = types::infer(&e, &scope);
             if let Some(st) = &source_type {
-                if !types::assignable(st, &target.data_type) {
+                if !types::assignable(self.v1.base_type(st), self.v2.base_type(&target.data_type)) {
                     errors.push(
                         Diagnostic::error(
                             format!("a value of type {st} can't be assigned to `{}.{}` ({})", table.name.name, target.name, target.data_type),
@@ -399,7 +399,7 @@ impl StepContext<'_> {
             match source {
                 Some((alias, (col, ty))) => {
                     if let Some(st) = &ty {
-                        if !types::assignable(st, &target.data_type) {
+                        if !types::assignable(self.v1.base_type(st), self.v2.base_type(&target.data_type)) {
                             errors.push(
                                 Diagnostic::error(
                                     format!("`{alias}.{col}` ({st}) is copied by name into `{}.{}` ({}), which PostgreSQL won't assign", table.name.name, target.name, target.data_type),
@@ -510,7 +510,7 @@ impl StepContext<'_> {
         let step = plan::Step {
             checks: constraints::checks(table, &filled),
             uniques,
-            foreign_keys: constraints::foreign_keys(table, &filled, self.map_of_table),
+            foreign_keys: constraints::foreign_keys(&self.v2.foreign_keys_of(&table.name), &filled, self.map_of_table),
             name: name.to_string(),
             target: table.name.clone(),
             line: line_of(name),
@@ -609,9 +609,9 @@ impl Reads {
 /// Dependencies of one step: V2 foreign keys to other steps' tables, and id() lookups.
 fn dependencies(step: &plan::Step, joins: &[IdJoin], steps: &[plan::Step], v2: &Catalog) -> Vec<(usize, Dependency)> {
     let mut deps = Vec::new();
-    if let Some(t) = v2.table(&step.target) {
-        for fk in &t.foreign_keys {
-            if let Some(i) = steps.iter().position(|s| s.target == fk.references) {
+    for fk in v2.foreign_keys_of(&step.target) {
+        if let Some(i) = steps.iter().position(|s| s.target == fk.references) {
+            if !deps.iter().any(|(d, _)| *d == i) {
                 deps.push((i, Dependency { step: steps[i].name.clone(), reason: format!("foreign key {} ({})", fk.name, fk.columns.join(", ")) }));
             }
         }

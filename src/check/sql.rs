@@ -37,7 +37,9 @@ impl Origin<'_> {
         if loc.line == 1 {
             let model_line = self.source.lines().nth(start.line - 1)?;
             let from_marker: String = model_line.chars().skip(start.column - 1).collect();
-            let shift = from_marker.find(expr_line.trim_end()).map_or(0, |b| from_marker[..b].chars().count());
+            // Quoted scalars start at their quote; escapes (`''`) can hide the text itself.
+            let quoted = from_marker.starts_with(['\'', '"']) as usize;
+            let shift = from_marker.find(expr_line.trim_end()).map_or(quoted, |b| from_marker[..b].chars().count());
             return Some(Pos { line: start.line, column: start.column + shift + loc.column as usize - 1, len });
         }
         let (line, text) = self

@@ -99,8 +99,9 @@ pub fn assignable(from: &str, to: &str) -> bool {
     match t {
         // Every type converts to a string type on assignment (I/O conversion).
         Category::String => true,
-        // Enums, domains and other user types: only from their own kind (unknown = fine).
-        Category::Other => f == Category::Other,
+        // Enums and other user types (domains are resolved to their base type before):
+        // only from the very same type, handled above.
+        Category::Other => false,
         _ => f == t,
     }
 }
@@ -121,5 +122,8 @@ mod tests {
         assert!(!assignable("integer", "boolean"));
         assert!(!assignable("text", "uuid"));
         assert!(!assignable("integer", "timestamp with time zone"));
+        assert!(!assignable("v1.mpaa_rating", "public.mpaa_rating"));
+        assert!(!assignable("text", "public.mpaa_rating"));
+        assert!(assignable("public.mpaa_rating", "public.mpaa_rating"));
     }
 }

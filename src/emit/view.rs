@@ -34,7 +34,6 @@ pub struct PlanView {
 
 #[derive(Debug, Clone)]
 pub struct AssertionView {
-    pub name: String,
     pub name_notice: String,
     pub name_comment: String,
     pub line: usize,
@@ -114,7 +113,6 @@ pub struct StepView {
 #[derive(Debug, Clone)]
 pub struct RejectView {
     pub number: usize,
-    pub reason: String,
     pub reason_lit: String,
     pub reason_notice: String,
     pub reason_comment: String,
@@ -175,7 +173,7 @@ impl PlanView {
             assertions: plan
                 .assertions
                 .iter()
-                .map(|a| AssertionView { name: a.name.clone(), name_notice: notice_text(&a.name), name_comment: comment_text(&a.name), line: a.line, query: a.query.clone() })
+                .map(|a| AssertionView { name_notice: notice_text(&a.name), name_comment: comment_text(&a.name), line: a.line, query: a.query.clone() })
                 .collect(),
             version: env!("CARGO_PKG_VERSION"),
             batch_size: match plan.mode {
@@ -212,7 +210,6 @@ impl StepView {
             parts.push(format!("coalesce(({}), false)", r.when.sql));
             rejects.push(RejectView {
                 number: i + 1,
-                reason: r.reason.clone(),
                 reason_lit: lit(&r.reason),
                 reason_notice: notice_text(&r.reason),
                 reason_comment: comment_text(&r.reason),

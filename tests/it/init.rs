@@ -233,9 +233,6 @@ fn pagila_against_itself_migrates_every_row() {
     let (dir, compiled) = compile_draft(&out.yaml, &v1, &v2);
     match &compiled {
         Ok(c) => assert_eq!(c.plan.steps.len(), d.steps.len()),
-        // BUG: see the report; the draft is right, the compiler refuses the store ↔ staff
-        // foreign-key cycle of pagila ("a cycle of foreign keys needs one of them filled by
-        // a later UPDATE, which pgmig does not do yet").
         Err(e) => panic!("the pagila draft must compile:\n{}", compile_error_text(e)),
     }
 
@@ -292,8 +289,6 @@ fn danbooru_structure_against_itself_compiles_and_verifies() {
     if let Err(e) = &compiled {
         panic!("the danbooru draft must compile:\n{}", compile_error_text(e));
     }
-    // BUG: precheck fails at step users: `relation "_pgmig.map_users" does not exist`.
-    // users.inviter_id references users itself; see self_reference_precheck below.
     migrate_and_verify(&db, dir.path());
 }
 
@@ -313,9 +308,6 @@ fn self_reference_precheck() {
     psql_in_schema(&db, &a, "v1");
     psql_in_schema(&db, &b, "public");
     db.execute("INSERT INTO v1.node VALUES (1, NULL), (2, 1)");
-    // BUG: precheck.sql fails with `relation "_pgmig.map_node" does not exist`: the
-    // foreign-key finding of a step that references its own table reads the step's id
-    // map, which precheck has not built at that point.
     migrate_and_verify(&db, scripts.path());
     assert_eq!(db.table_md5s(&["public"])["public.node"], db.table_md5s(&["v1"])["v1.node"]);
 }

@@ -7,3 +7,4 @@ mod errors;
 mod batched;
 mod edge_models;
 mod init;
+mod bench;

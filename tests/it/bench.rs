@@ -1,0 +1,51 @@
+//! `pgmig bench` smoke run: the smallest scale, one run, every contender. No timing is
+//! asserted; only that the benchmark works end to end and that pgmig, the floor, the
+//! row-by-row PL/pgSQL loop and the row-by-row client all produce the same V2 content.
+
+use crate::support::repo_root;
+use pgmig::bench;
+
+#[test]
+fn bench_smallest_scale_all_contenders_agree() {
+    let work = tempfile::tempdir().unwrap();
+    let mut opts = bench::Options::new(env!("CARGO_BIN_EXE_pgmig").into(), &repo_root());
+    opts.scales = vec![1];
+    opts.runs = 1;
+    opts.client_max_scale = 1;
+    opts.plpgsql_max_scale = 1;
+    opts.out_dir = None;
+    opts.compile_model = Some((20, 10));
+    opts.work_dir = work.path().to_path_buf();
+    // A small cluster is enough here (and leaves memory to the other tests).
+    opts.settings = vec![("shared_buffers".into(), "128MB".into()), ("effective_cache_size".into(), "1GB".into())];
+    if std::process::Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false) {
+        // the cluster directory must be reachable by the postgres user
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    let report = bench::run(&opts).unwrap_or_else(|e| panic!("bench failed: {e}"));
+
+    let scale = &report.scales[0];
+    assert_eq!(scale.scale, 1);
+    assert_eq!(scale.v1_rows["workout_plans"], 200);
+    assert_eq!(scale.v1_rows["exercise_logs"], 5000);
+    let reference = &scale.fingerprints[bench::MIGRATE];
+    assert_eq!(reference.len(), 6, "{reference:?}");
+    assert!(reference.iter().all(|(_, n, _)| *n > 0), "every V2 table gets rows: {reference:?}");
+    for who in [bench::FLOOR, bench::PLPGSQL, bench::CLIENT] {
+        assert!(scale.fingerprints.contains_key(who), "{who} did not run");
+        assert_eq!(&scale.fingerprints[who], reference, "{who} differs from pgmig");
+    }
+    assert!(report.all_equal(), "{:?}", scale.mismatches);
+    for who in [bench::PRECHECK, bench::MIGRATE, bench::VERIFY, bench::ROLLBACK, bench::FLOOR, bench::PLPGSQL, bench::CLIENT] {
+        assert_eq!(scale.series[who].secs.len(), 1, "{who} ran once");
+    }
+    assert_eq!(scale.pgmig_steps.len(), 6);
+    assert_eq!(scale.floor_steps.len(), 6);
+    let compile = report.compile.as_ref().expect("compile target ran");
+    assert_eq!(compile.secs.len(), 3);
+    for needle in ["## Scale 1:", bench::MIGRATE, "migrate ≤ 1.5 × floor", "## Compile"] {
+        assert!(report.markdown.contains(needle), "report lacks {needle:?}:\n{}", report.markdown);
+    }
+}
