@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::catalog::{self, Catalog, Skipped};
-use crate::diagnostic::{Diagnostics, SourceFile};
+use crate::diagnostic::{Diagnostic, Diagnostics, Pos, SourceFile};
 use crate::emit::{self, Scripts};
 use crate::plan::Plan;
-use crate::{check, model};
+use crate::{check, model, stats};
 
 /// Where a schema comes from: a DDL file or a live database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,8 +68,20 @@ pub fn compile(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput) -> Result<
         .map_err(|d| CompileError::Model { diagnostics: Diagnostics(vec![d]), file: source.clone() })?;
     let (v1_catalog, v1_skipped) = load_schema("V1", v1, model.source_schema())?;
     let (v2_catalog, v2_skipped) = load_schema("V2", v2, model.target_schema())?;
-    let (plan, warnings) = check::check(&model, &source, &v1_catalog, &v2_catalog)
+    let (mut plan, mut warnings) = check::check(&model, &source, &v1_catalog, &v2_catalog)
         .map_err(|diagnostics| CompileError::Model { diagnostics, file: source.clone() })?;
+    if let SchemaInput::Database(url) = v1 {
+        let mut client = connect("V1", url)?;
+        let sizes = stats::table_sizes(&mut client, &plan.source_schema).map_err(|e| database_error("V1", e))?;
+        stats::annotate(&mut plan, &sizes);
+        for (step, line, rows) in stats::empty_filters(&mut client, &plan) {
+            let at = source.text.lines().nth(line - 1).and_then(|l| l.find("where:")).map(|c| Pos { line, column: c + 1, len: 6 });
+            warnings.push(
+                Diagnostic::warning(format!("the `where` of step {step} keeps no row of ~{rows}, by V1's statistics"), at)
+                    .with_hint("check the condition; if V1 was never analyzed, run ANALYZE on it for a better estimate"),
+            );
+        }
+    }
     let scripts = emit::render(&plan).map_err(|e| CompileError::Render(e.to_string()))?;
     Ok(Compiled { plan, scripts, warnings, source, skipped: [v1_skipped, v2_skipped] })
 }
@@ -88,17 +100,21 @@ pub fn load_schema(which: &'static str, input: &SchemaInput, default_schema: &st
             Ok((load.catalog, load.skipped))
         }
         SchemaInput::Database(url) => {
-            let config: postgres::Config = url
-                .parse()
-                .map_err(|e| CompileError::Schema { which, message: format!("invalid connection string: {e}") })?;
-            let mut client = config
-                .connect(postgres::NoTls)
-                .map_err(|e| CompileError::Database { which, message: e.to_string() })?;
-            let catalog = catalog::from_database(&mut client, &[])
-                .map_err(|e| CompileError::Database { which, message: e.to_string() })?;
+            let mut client = connect(which, url)?;
+            let catalog = catalog::from_database(&mut client, &[]).map_err(|e| database_error(which, e))?;
             Ok((catalog, Skipped::new()))
         }
     }
+}
+
+fn connect(which: &'static str, url: &str) -> Result<postgres::Client, CompileError> {
+    let config: postgres::Config =
+        url.parse().map_err(|e| CompileError::Schema { which, message: format!("invalid connection string: {e}") })?;
+    config.connect(postgres::NoTls).map_err(|e| database_error(which, e))
+}
+
+fn database_error(which: &'static str, e: postgres::Error) -> CompileError {
+    CompileError::Database { which, message: e.to_string() }
 }
 
 /// Writes the scripts into `dir` (created if missing).

@@ -18,7 +18,9 @@ pub mod emit;
 pub mod model;
 pub mod plan;
 pub mod run;
+pub mod stats;
 pub mod compile;
 pub mod init;
+pub mod stage;
 
 pub use compile::{compile, CompileError, Compiled, SchemaInput};

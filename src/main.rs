@@ -16,6 +16,11 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PlanFormat {
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Compile a model into precheck.sql, migrate.sql, verify.sql, rollback.sql and PLAN.md.
@@ -31,6 +36,9 @@ enum Command {
         /// Output directory [default: out/<model name>].
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also print the plan: `json` prints it as data on stdout (schema in README).
+        #[arg(long, value_enum)]
+        format: Option<PlanFormat>,
     },
     /// Run a compiled script (precheck, migrate, verify, rollback, or a path) under pgmig's lock.
     Run {
@@ -45,16 +53,33 @@ enum Command {
         /// psql variables, as with psql: -v dry_run=1
         #[arg(short = 'v', long = "set", value_name = "NAME=VALUE")]
         vars: Vec<String>,
+        /// Progress as JSON lines on stdout (step started, batch done, step done, run done/failed).
+        #[arg(long)]
+        json: bool,
     },
     /// Show the pgmig log of a database: every step, its counts and state.
     Status {
         #[arg(long, env = "DATABASE_URL")]
         db: String,
+        /// One JSON object on stdout: {"steps": [...], "totals": {...}}.
+        #[arg(long)]
+        json: bool,
     },
     /// Benchmark the workout migration against baselines on a throwaway PostgreSQL cluster.
     Bench(BenchArgs),
     /// Write a draft model from two schemas: tables and columns matched, TODOs where unsure.
     Init(InitArgs),
+    /// Load a SQLite database into a PostgreSQL schema with pgloader (row counts checked).
+    Stage {
+        /// The source: sqlite:FILE
+        source: String,
+        /// Target database URL or conninfo.
+        #[arg(long, env = "DATABASE_URL")]
+        db: String,
+        /// The schema to create (must not exist).
+        #[arg(long)]
+        schema: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -113,11 +138,12 @@ struct BenchArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Compile { model, v1, v2, out } => compile(model, &v1, &v2, out),
-        Command::Run { script, dir, db, vars } => run_script(&script, &dir, &db, &vars),
-        Command::Status { db } => status(&db),
+        Command::Compile { model, v1, v2, out, format } => compile(model, &v1, &v2, out, format),
+        Command::Run { script, dir, db, vars, json } => run_script(&script, &dir, &db, &vars, json),
+        Command::Status { db, json } => status(&db, json),
         Command::Bench(args) => bench(args),
         Command::Init(args) => init(args),
+        Command::Stage { source, db, schema } => stage(&source, &db, &schema),
     };
     ExitCode::from(code as u8)
 }
@@ -126,7 +152,7 @@ fn color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>) -> i32 {
+fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>, format: Option<PlanFormat>) -> i32 {
     match pgmig::compile(&model, &SchemaInput::parse(v1), &SchemaInput::parse(v2)) {
         Ok(compiled) => {
             eprint!("{}", compiled.warnings.render(&compiled.source, color()));
@@ -142,6 +168,15 @@ fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>) -> i32 {
                 }
             }
             eprintln!("compiled {} steps into {}", compiled.plan.steps.len(), dir.display());
+            if let Some(PlanFormat::Json) = format {
+                match serde_json::to_string_pretty(&compiled.plan) {
+                    Ok(json) => println!("{json}"),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return 1;
+                    }
+                }
+            }
             0
         }
         Err(CompileError::Model { diagnostics, file }) => {
@@ -155,7 +190,7 @@ fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>) -> i32 {
     }
 }
 
-fn run_script(script: &str, dir: &std::path::Path, db: &str, vars: &[String]) -> i32 {
+fn run_script(script: &str, dir: &std::path::Path, db: &str, vars: &[String], json: bool) -> i32 {
     let path = match script {
         "precheck" | "migrate" | "verify" | "rollback" => dir.join(format!("{script}.sql")),
         other => PathBuf::from(other),
@@ -175,7 +210,8 @@ fn run_script(script: &str, dir: &std::path::Path, db: &str, vars: &[String]) ->
         };
     }
     let name = path.file_name().map_or(script.to_string(), |n| n.to_string_lossy().into_owned());
-    let result = run::connect(db).and_then(|mut conn| run::run_script(&mut conn, &name, &text, &variables));
+    let format = if json { run::Format::Json } else { run::Format::Human };
+    let result = run::connect_as(db, format).and_then(|mut conn| run::run_script(&mut conn, &name, &text, &variables));
     match result {
         Ok(_) => 0,
         Err(e) => {
@@ -185,8 +221,14 @@ fn run_script(script: &str, dir: &std::path::Path, db: &str, vars: &[String]) ->
     }
 }
 
-fn status(db: &str) -> i32 {
-    let result = run::connect(db).and_then(|mut conn| run::print_status(&mut conn, &mut std::io::stdout()));
+fn status(db: &str, json: bool) -> i32 {
+    let result = run::connect(db).and_then(|mut conn| {
+        if json {
+            run::print_status_json(&mut conn, &mut std::io::stdout())
+        } else {
+            run::print_status(&mut conn, &mut std::io::stdout())
+        }
+    });
     match result {
         Ok(()) => 0,
         Err(e) => {
@@ -286,4 +328,21 @@ fn init(a: InitArgs) -> i32 {
         a.out.as_ref().map_or(String::new(), |p| format!("; written to {}", p.display())),
     );
     0
+}
+
+fn stage(source: &str, db: &str, schema: &str) -> i32 {
+    let result = pgmig::stage::parse_source(source).and_then(|path| pgmig::stage::stage(&path, db, schema));
+    match result {
+        Ok(staged) => {
+            for (table, rows) in &staged.tables {
+                eprintln!("staged {table}: {rows} rows");
+            }
+            eprintln!("staged {} tables into schema {}", staged.tables.len(), staged.schema);
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
 }

@@ -55,6 +55,12 @@ $guard$;
 {% if plan.batch_size > 0 %}{% include "step_batched.sql" %}{% else %}{% include "step_transaction.sql" %}{% endif %}
 {%- endfor %}
 
+-- Fresh statistics for the filled tables: verify's joins and the application's first
+-- queries plan on them.
+{%- for s in steps %}
+ANALYZE {{ s.target }};
+{%- endfor %}
+
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ({{ plan.model_lit }}, 'migrate', '(all)', clock_timestamp(), 'done');
 {%- if plan.batch_size == 0 %}

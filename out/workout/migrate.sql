@@ -587,6 +587,15 @@ EXCEPTION WHEN OTHERS THEN
 END
 $step$;
 
+-- Fresh statistics for the filled tables: verify's joins and the application's first
+-- queries plan on them.
+ANALYZE public.workout_plans;
+ANALYZE public.workout_weeks;
+ANALYZE public.workout_days;
+ANALYZE public.exercises;
+ANALYZE public.workout_sessions;
+ANALYZE public.exercise_logs;
+
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('workout', 'migrate', '(all)', clock_timestamp(), 'done');
 

@@ -159,7 +159,28 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         s.map_read_later = read_later.contains(s.name.as_str());
         ordered.push(s);
     }
+    let read_tables: BTreeSet<&QualName> = ordered.iter().flat_map(|s| s.reads.iter()).collect();
+    let unread_tables = v1
+        .tables_in(&source_schema)
+        .filter(|t| t.partition_of.is_none() && !read_tables.contains(&t.name))
+        .map(|t| t.name.to_string())
+        .collect();
+    // A column counts as read when a step reading its table mentions its name anywhere
+    // (or copies it through `SELECT *`): generous, so the list below errs toward silence.
+    let unread_columns = v1
+        .tables_in(&source_schema)
+        .filter(|t| t.partition_of.is_none() && read_tables.contains(&t.name))
+        .flat_map(|t| {
+            let readers: Vec<&plan::Step> = ordered.iter().filter(|s| s.reads.contains(&t.name)).collect();
+            t.columns
+                .iter()
+                .filter(move |c| !readers.iter().any(|s| s.mentioned.contains(&c.name)))
+                .map(move |c| format!("{}.{}", t.name, quote_ident(&c.name)))
+        })
+        .collect();
     let plan = Plan {
+        unread_tables,
+        unread_columns,
         model: model.name.to_string(),
         model_file: file.name.clone(),
         source_schema,
@@ -293,6 +314,7 @@ impl StepContext<'_> {
             });
         }
         found.extend(scope.resolve(&expr, self.v1, self.source_schema, origin));
+        scope.note_reads(&expr, self.v1, self.source_schema);
         scope::qualify_tables(&mut expr, self.v1, self.source_schema);
         let ok = found.is_empty();
         errors.extend(found);
@@ -383,7 +405,9 @@ impl StepContext<'_> {
                     continue;
                 }
             }
-            columns.push(column_map(target, &e, source_type, ColumnOrigin::Model(line_of(value))));
+            let mut cm = column_map(target, &e, source_type, ColumnOrigin::Model(line_of(value)));
+            cm.null_into_not_null = target.not_null && nullable_column(&e, &scope, self.v1);
+            columns.push(cm);
             filled.insert(target.name.clone(), e);
         }
 
@@ -412,7 +436,15 @@ impl StepContext<'_> {
                     }
                     let e = Expr::CompoundIdentifier(vec![scope::sql_ident(&alias), scope::sql_ident(&col)]);
                     read.note(&e);
-                    implicit.push(column_map(target, &e, ty, ColumnOrigin::Implicit));
+                    let mut cm = column_map(target, &e, ty, ColumnOrigin::Implicit);
+                    cm.null_into_not_null = target.not_null && nullable_column(&e, &scope, self.v1);
+                    if let Some(why) = &cm.lossy {
+                        warnings.push(
+                            Diagnostic::warning(format!("`{alias}.{col}` is copied by name into a narrower column: {why}"), pos_of(name))
+                                .with_hint(format!("map `{}` explicitly to say how, or check precheck's findings", target.name)),
+                        );
+                    }
+                    implicit.push(cm);
                     filled.insert(target.name.clone(), e);
                 }
                 None if target.not_null && target.default.is_none() && target.identity.is_none() => {
@@ -473,7 +505,7 @@ impl StepContext<'_> {
                 pos_of(name),
             ));
         }
-        let (source_row, source_key, unread_columns) = match &first {
+        let (source_row, source_key) = match &first {
             Some(r) => {
                 let alias = quote_ident(&r.alias);
                 let key = r
@@ -490,13 +522,9 @@ impl StepContext<'_> {
                         has_id.then(|| format!("jsonb_build_object('id', {alias}.id)"))
                     })
                     .unwrap_or_else(|| format!("to_jsonb({alias})"));
-                let unread = match (&r.table, &r.columns) {
-                    (Some(_), Some(cols)) => cols.iter().map(|c| c.0.clone()).filter(|c| !read.reads(&r.alias, c)).collect(),
-                    _ => Vec::new(),
-                };
-                (format!("to_jsonb({alias})"), key, unread)
+                (format!("to_jsonb({alias})"), key)
             }
-            None => ("NULL::jsonb".into(), "NULL::jsonb".into(), Vec::new()),
+            None => ("NULL::jsonb".into(), "NULL::jsonb".into()),
         };
         let mut uniques = constraints::uniques(table, &filled, new_key_column.as_deref());
         if let plan::Key::New { by, .. } = &key {
@@ -526,7 +554,14 @@ impl StepContext<'_> {
             map_read_later: false,
             sequences,
             overriding_system_value: overriding,
-            unread_columns,
+            mentioned: read.names(),
+            // The first `from` table, or the one table a subquery there reads.
+            source_table: first
+                .as_ref()
+                .and_then(|r| r.table.clone())
+                .or_else(|| (scope.reads.len() == 1).then(|| scope.reads.iter().next().cloned()).flatten()),
+            reads: scope.reads.iter().cloned().collect(),
+            source_size: None,
         };
         Ok((step, joins, warnings))
     }
@@ -537,11 +572,23 @@ fn column_map(target: &crate::catalog::Column, e: &Expr, source_type: Option<Str
         name: target.name.clone(),
         target_type: target.data_type.clone(),
         expr: e.to_string(),
+        lossy: source_type.as_deref().and_then(|st| types::lossy(st, &target.data_type)),
         source_type,
         origin,
         volatile: calls_non_repeatable(e),
         not_null: target.not_null,
+        null_into_not_null: false,
     }
+}
+
+/// Whether `e` is a plain reference to a V1 column that allows NULL.
+fn nullable_column(e: &Expr, scope: &Scope, v1: &Catalog) -> bool {
+    let (alias, column) = match e {
+        Expr::CompoundIdentifier(p) if p.len() == 2 => (ident_name(&p[0]), ident_name(&p[1])),
+        _ => return false,
+    };
+    let table = scope.relation(&alias).and_then(|r| r.table.as_ref()).and_then(|t| v1.table(t));
+    table.and_then(|t| t.column(&column)).is_some_and(|c| !c.not_null)
 }
 
 fn calls_non_repeatable(e: &Expr) -> bool {
@@ -601,8 +648,10 @@ impl Reads {
         let _ = e.visit(&mut Collect(self));
     }
 
-    fn reads(&self, alias: &str, column: &str) -> bool {
-        self.bare.contains(column) || self.qualified.contains(&(alias.to_string(), column.to_string()))
+    /// Every column name mentioned, bare or qualified.
+    fn names(&self) -> Vec<String> {
+        let all: BTreeSet<String> = self.bare.iter().cloned().chain(self.qualified.iter().map(|(_, c)| c.clone())).collect();
+        all.into_iter().collect()
     }
 }
 

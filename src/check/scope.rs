@@ -34,6 +34,8 @@ pub struct Scope {
     pub relations: Vec<Relation>,
     /// Where unqualified type names live (for casts).
     pub default_schema: String,
+    /// Every V1 table the step's SQL names, in `from` and in its expressions.
+    pub reads: BTreeSet<QualName>,
 }
 
 /// SQL's value keywords that sqlparser may read as bare identifiers.
@@ -72,7 +74,8 @@ impl Scope {
     pub fn build(from: &mut Vec<TableWithJoins>, v1: &Catalog, schema: &str, origin: Origin) -> Result<Scope, Vec<Diagnostic>> {
         let mut errors = check_relations(from, v1, schema, origin);
         qualify_tables(from, v1, schema);
-        let mut scope = Scope { relations: Vec::new(), default_schema: schema.to_string() };
+        let mut scope = Scope { relations: Vec::new(), default_schema: schema.to_string(), reads: BTreeSet::new() };
+        scope.note_reads(&*from, v1, schema);
         for twj in from.iter() {
             let factors = std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation));
             for factor in factors {
@@ -84,6 +87,16 @@ impl Scope {
             }
         }
         if errors.is_empty() { Ok(scope) } else { Err(errors) }
+    }
+
+    /// Adds the V1 tables `node` names to [`Scope::reads`].
+    pub fn note_reads<V: Visit>(&mut self, node: &V, v1: &Catalog, schema: &str) {
+        let _ = sqlparser::ast::visit_relations(node, |name| {
+            if let Some(t) = resolve_table(name, v1, schema) {
+                self.reads.insert(t);
+            }
+            ControlFlow::<()>::Continue(())
+        });
     }
 
     /// Checks every column reference of `expr` against the scope.
@@ -157,7 +170,7 @@ fn renamed(mut columns: Vec<(String, Option<String>)>, alias: &Option<sqlparser:
 /// Output columns of a subquery, when they can be named.
 fn projection(query: &Query, v1: &Catalog, schema: &str, outer: &Scope) -> Option<Vec<(String, Option<String>)>> {
     let SetExpr::Select(select) = query.body.as_ref() else { return None };
-    let mut inner = Scope { relations: Vec::new(), default_schema: outer.default_schema.clone() };
+    let mut inner = Scope { relations: Vec::new(), default_schema: outer.default_schema.clone(), reads: BTreeSet::new() };
     for twj in &select.from {
         for factor in std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)) {
             if let Ok(Some(r)) = relation_of(factor, v1, schema, outer) {

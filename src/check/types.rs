@@ -127,3 +127,67 @@ mod tests {
         assert!(assignable("public.mpaa_rating", "public.mpaa_rating"));
     }
 }
+
+/// Why assigning a `from` value to a `to` column can lose data, if it can.
+pub fn lossy(from: &str, to: &str) -> Option<String> {
+    if from == to {
+        return None;
+    }
+    let base = |t: &str| t.split('(').next().unwrap_or(t).trim().to_string();
+    let modifier = |t: &str| -> Option<Vec<u32>> {
+        let inner = t.split_once('(')?.1.split_once(')')?.0;
+        inner.split(',').map(|n| n.trim().parse().ok()).collect()
+    };
+    let rank = |t: &str| match t {
+        "smallint" => Some(1),
+        "integer" => Some(2),
+        "bigint" => Some(3),
+        "real" => Some(4),
+        "double precision" => Some(5),
+        "numeric" => Some(6),
+        _ => None,
+    };
+    let (f, t) = (base(from), base(to));
+    match (category(&f), category(&t)) {
+        (Category::Numeric, Category::Numeric) => {
+            let (rf, rt) = (rank(&f)?, rank(&t)?);
+            if rt < rf {
+                let what = if rf >= 4 && rt <= 3 { "fractions are rounded away" } else { "large values overflow" };
+                return Some(format!("{from} → {to}: {what}"));
+            }
+            match (modifier(from), modifier(to)) {
+                (None, Some(_)) if f == "numeric" => Some(format!("{from} → {to}: rounded to the target's scale, large values overflow")),
+                (Some(a), Some(b)) if b.first() < a.first() || b.get(1) < a.get(1) => Some(format!("{from} → {to}: smaller precision or scale")),
+                _ => None,
+            }
+        }
+        (_, Category::String) => match modifier(to) {
+            Some(m) if modifier(from).is_none_or(|fm| fm.first() > m.first()) => {
+                Some(format!("{from} → {to}: values longer than {} characters fail (the cast truncates only when explicit)", m[0]))
+            }
+            _ => None,
+        },
+        (Category::DateTime, Category::DateTime) => match (f.as_str(), t.as_str()) {
+            (_, "date") => Some(format!("{from} → {to}: the time of day is dropped")),
+            ("timestamp with time zone", "timestamp without time zone") => Some(format!("{from} → {to}: the time zone is dropped (converted at the session's TimeZone)")),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod lossy_tests {
+    use super::lossy;
+
+    #[test]
+    fn names_the_narrowing_casts() {
+        assert!(lossy("bigint", "integer").is_some());
+        assert!(lossy("numeric", "integer").unwrap().contains("fractions"));
+        assert!(lossy("text", "character varying(20)").is_some());
+        assert!(lossy("character varying(10)", "character varying(20)").is_none());
+        assert!(lossy("timestamp with time zone", "date").is_some());
+        assert!(lossy("integer", "bigint").is_none());
+        assert!(lossy("integer", "text").is_none());
+    }
+}

@@ -28,6 +28,12 @@ pub struct PlanView {
     pub steps: Vec<StepView>,
     pub assertions: Vec<AssertionView>,
     pub version: &'static str,
+    /// V1 tables no step reads, and the V2 columns filled through a lossy cast.
+    pub unread_tables: Vec<String>,
+    pub unread_columns: Vec<String>,
+    pub lossy: Vec<String>,
+    /// From a live V1: the estimated window for all steps; empty from DDL.
+    pub window: String,
     /// Batched mode: the default batch size (`-v batch_size=` overrides it); 0 in transaction mode.
     pub batch_size: u64,
 }
@@ -107,7 +113,8 @@ pub struct StepView {
     /// Foreign keys of migrated rows whose parent is missing, for verify (over alias `t`).
     pub orphans: Vec<Finding>,
     pub columns: Vec<ColumnRow>,
-    pub unread: String,
+    /// From a live V1: `~N rows, X MB in v1.t; about T s to migrate`; empty from DDL.
+    pub size_line: String,
 }
 
 #[derive(Debug, Clone)]
@@ -153,8 +160,11 @@ pub struct ColumnRow {
     pub name: String,
     pub target_type: String,
     pub source: String,
-    pub source_type: String,
     pub origin: String,
+    /// `integer → bigint` when PostgreSQL casts on assignment; empty when the types match.
+    pub cast: String,
+    pub lossy: String,
+    pub null_into_not_null: bool,
     pub note: String,
 }
 
@@ -176,6 +186,26 @@ impl PlanView {
                 .map(|a| AssertionView { name_notice: notice_text(&a.name), name_comment: comment_text(&a.name), line: a.line, query: a.query.clone() })
                 .collect(),
             version: env!("CARGO_PKG_VERSION"),
+            unread_tables: plan.unread_tables.clone(),
+            unread_columns: plan.unread_columns.clone(),
+            lossy: plan
+                .steps
+                .iter()
+                .flat_map(|s| s.columns.iter().filter_map(move |c| c.lossy.as_ref().map(|l| format!("`{}.{}`: {l}", s.name, c.name))))
+                .collect(),
+            window: {
+                let rows: Vec<i64> = plan.steps.iter().filter_map(|s| s.source_size.map(|z| z.rows)).collect();
+                if rows.is_empty() {
+                    String::new()
+                } else {
+                    let total: i64 = rows.iter().sum();
+                    format!(
+                        "~{total} source rows in all; migrate takes about {} at {} rows/s (the benchmark's rate; verify about as long again)",
+                        human_seconds(total as f64 / crate::stats::MIGRATE_ROWS_PER_SECOND as f64),
+                        crate::stats::MIGRATE_ROWS_PER_SECOND
+                    )
+                }
+            },
             batch_size: match plan.mode {
                 crate::plan::Mode::Batched { size } => size,
                 crate::plan::Mode::Transaction => 0,
@@ -317,12 +347,17 @@ impl StepView {
                 name: c.name.clone(),
                 target_type: c.target_type.clone(),
                 source: c.expr.replace('|', "\\|"),
-                source_type: c.source_type.clone().unwrap_or_else(|| "?".into()),
                 origin: match c.origin {
                     Origin::Model(l) => format!("line {l}"),
                     Origin::Implicit => "same name".into(),
                     Origin::NewKey => "key: new".into(),
                 },
+                cast: match &c.source_type {
+                    Some(st) if st != &c.target_type => format!("{st} → {}", c.target_type),
+                    _ => String::new(),
+                },
+                lossy: c.lossy.clone().unwrap_or_default(),
+                null_into_not_null: c.null_into_not_null,
                 note: if c.volatile { "not repeatable: verify checks presence only".into() } else { String::new() },
             })
             .collect();
@@ -395,7 +430,25 @@ impl StepView {
             duplicates,
             orphans,
             columns,
-            unread: step.unread_columns.join(", "),
+            size_line: match (&step.source_table, step.source_size) {
+                (Some(t), Some(size)) => format!(
+                    "~{} rows, {} in `{t}`; about {} to migrate at {} rows/s",
+                    size.rows,
+                    human_bytes(size.bytes),
+                    human_seconds(size.rows as f64 / crate::stats::MIGRATE_ROWS_PER_SECOND as f64),
+                    crate::stats::MIGRATE_ROWS_PER_SECOND
+                ),
+                _ => String::new(),
+            },
         }
     }
+}
+
+fn human_bytes(bytes: i64) -> String {
+    let mb = bytes as f64 / (1024.0 * 1024.0);
+    if mb >= 1024.0 { format!("{:.1} GB", mb / 1024.0) } else { format!("{mb:.1} MB") }
+}
+
+fn human_seconds(secs: f64) -> String {
+    if secs < 60.0 { format!("{:.0} s", secs.max(1.0)) } else if secs < 3600.0 { format!("{:.0} min", secs / 60.0) } else { format!("{:.1} h", secs / 3600.0) }
 }

@@ -18,10 +18,15 @@ pub struct Plan {
     /// In load order (V2 foreign keys and `id()` lookups first).
     pub steps: Vec<Step>,
     pub assertions: Vec<Assertion>,
+    /// V1 tables of the source schema that no step reads: their data is not migrated.
+    pub unread_tables: Vec<String>,
+    /// Columns of read V1 tables that no step mentions: their data is not migrated.
+    pub unread_columns: Vec<String>,
 }
 
 /// How migrate.sql commits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// One transaction: all or nothing.
     Transaction,
@@ -57,8 +62,14 @@ pub struct Step {
     pub sequences: Vec<SequenceSync>,
     /// A filled column is GENERATED ALWAYS AS IDENTITY: insert with OVERRIDING SYSTEM VALUE.
     pub overriding_system_value: bool,
-    /// V1 columns of the first `from` table that no expression of this step reads.
-    pub unread_columns: Vec<String>,
+    /// Column names the step's SQL mentions (bare or qualified).
+    pub mentioned: Vec<String>,
+    /// Every V1 table the step reads.
+    pub reads: Vec<QualName>,
+    /// The first `from` item's V1 table, if it is one.
+    pub source_table: Option<QualName>,
+    /// Row count and size of `source_table`, when compiled against a live V1.
+    pub source_size: Option<TableSize>,
     /// V2 constraints as tests on source rows, for precheck.
     pub checks: Vec<CheckTest>,
     pub uniques: Vec<UniqueTest>,
@@ -92,6 +103,13 @@ pub struct ForeignKeyTest {
     pub parent_map: Option<String>,
 }
 
+/// Planner statistics of a V1 table, read from pg_class (never by reading rows).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct TableSize {
+    pub rows: i64,
+    pub bytes: i64,
+}
+
 /// A printed SQL expression and the model line it came from.
 #[derive(Debug, Clone, Serialize)]
 pub struct Sql {
@@ -106,6 +124,7 @@ pub struct Reject {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Key {
     /// Target key columns are filled like any column; the map records them.
     Keep { columns: Vec<String> },
@@ -132,9 +151,14 @@ pub struct ColumnMap {
     /// Calls a volatile function: left out of verify's content comparison.
     pub volatile: bool,
     pub not_null: bool,
+    /// Why PostgreSQL's assignment of the source type to the target type can lose data.
+    pub lossy: Option<String>,
+    /// The source is a V1 column that allows NULL, and the V2 column does not.
+    pub null_into_not_null: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Origin {
     /// Written in the model, at this line.
     Model(usize),

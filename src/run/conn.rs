@@ -6,12 +6,14 @@ use std::time::Duration;
 use postgres::{Client, Config, NoTls};
 
 use super::error::{describe_pg_error, RunError};
-use super::ui::{OutputLine, Ui};
+use super::ui::{Format, OutputLine, Ui};
 
 /// A database session of the runner: the client and where its output goes.
 pub struct Connection {
     pub(crate) client: Client,
     pub(crate) ui: Arc<Ui>,
+    /// How it was reached: a second connection (the progress monitor) uses it too.
+    pub(crate) config: Config,
 }
 
 impl std::fmt::Debug for Connection {
@@ -55,25 +57,38 @@ pub fn parse_conninfo(conninfo: &str) -> Result<Config, RunError> {
 }
 
 fn connect_ui(conninfo: &str, ui: Ui) -> Result<Connection, RunError> {
-    let mut config = parse_conninfo(conninfo)?;
+    let config = parse_conninfo(conninfo)?;
     let ui = Arc::new(ui);
     let notices = Arc::clone(&ui);
-    config.notice_callback(move |n| notices.notice(&n));
-    let client = config
+    let mut with_notices = config.clone();
+    with_notices.notice_callback(move |n| notices.notice(&n));
+    let client = with_notices
         .connect(NoTls)
         .map_err(|e| RunError::Connect { message: describe_pg_error(&e) })?;
-    Ok(Connection { client, ui })
+    Ok(Connection { client, ui, config })
 }
 
 /// Connects; server notices are printed on stderr as they arrive, `\echo` and query results
 /// go to stdout.
 pub fn connect(conninfo: &str) -> Result<Connection, RunError> {
-    connect_ui(conninfo, Ui::terminal())
+    connect_as(conninfo, Format::Human)
+}
+
+/// Connects like [`connect`], reporting progress in `format` (JSON lines on stdout with
+/// [`Format::Json`]).
+pub fn connect_as(conninfo: &str, format: Format) -> Result<Connection, RunError> {
+    connect_ui(conninfo, Ui::terminal(format))
 }
 
 /// Connects like [`connect`], but keeps all output for [`Connection::take_output`].
 pub fn connect_capturing(conninfo: &str) -> Result<Connection, RunError> {
-    connect_ui(conninfo, Ui::capturing())
+    connect_capturing_as(conninfo, Format::Human)
+}
+
+/// [`connect_capturing`] with a progress format: with [`Format::Json`] the events are
+/// captured as stdout lines.
+pub fn connect_capturing_as(conninfo: &str, format: Format) -> Result<Connection, RunError> {
+    connect_ui(conninfo, Ui::capturing(format))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use super::conn::Connection;
 use super::error::{describe_pg_error, RunError};
 use super::lexer::Statement;
 use super::lock;
+use super::progress;
 use super::script::{self, Outcome, Sink};
 use super::status;
 use super::table::Table;
@@ -184,12 +185,37 @@ fn run_locked(
 ) -> Result<RunSummary, RunError> {
     let ui = conn.ui.clone();
     let log_before = status::last_id(&mut conn.client)?.unwrap_or(0);
+    let resumed = status::running_ids(&mut conn.client)?;
     let started = Instant::now();
+    let steps = progress::scan(text);
+    ui.event(serde_json::json!({
+        "event": "run_started",
+        "script": script_name,
+        "steps": steps.iter().map(|s| serde_json::json!({
+            "step": s.name, "number": s.number, "mode": if s.batched { "batched" } else { "transaction" },
+        })).collect::<Vec<_>>(),
+    }));
+    let mut poller = None;
+    if !steps.is_empty() {
+        let mut tracker = progress::Tracker::new(steps);
+        tracker.prepare(&conn.config);
+        let poll = tracker.monitor.is_some();
+        *ui.tracker.lock().unwrap_or_else(|p| p.into_inner()) = Some(tracker);
+        if poll {
+            poller = Some(progress::Poller::start(ui.clone()));
+        }
+    }
     ui.start(script_name, text.lines().count());
     let mut vars = vars.clone();
     let mut sink = DbSink { client: &mut conn.client, ui: &ui, script: script_name, sent: 0 };
     let outcome = script::interpret(script_name, text, &mut vars, &mut sink);
     let sent = sink.sent;
+    if let Some(p) = poller {
+        p.stop();
+    }
+    if let Some(mut tracker) = ui.tracker.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        tracker.finish(&ui, outcome.is_ok());
+    }
     if outcome.is_ok() && rollback_if_open(&mut conn.client) {
         ui.err_line(&format!(
             "{script_name}: the script ended inside a transaction; it was rolled back (as psql does when it exits)"
@@ -200,11 +226,24 @@ fn run_locked(
         Ok(_) => format!("pgmig: {script_name} done: {sent} statements in {secs:.2}s"),
         Err(_) => format!("pgmig: {script_name} failed after {sent} statements in {secs:.2}s"),
     });
-    // The log rows this run left (after a failure too: batched runs commit as they go).
-    let log = status::log_rows(&mut conn.client, log_before).unwrap_or_default();
-    if !log.is_empty() {
-        ui.err_line(&status::render_log(&log));
+    // The log rows this run left (after a failure too: batched runs commit as they go), with
+    // the rows of the steps it resumed.
+    let log = status::touched_rows(&mut conn.client, log_before, &resumed).unwrap_or_default();
+    let table = status::render_summary(&log);
+    if !table.is_empty() {
+        ui.err_line(&table);
     }
+    let mut event = serde_json::json!({
+        "event": if outcome.is_ok() { "run_done" } else { "run_failed" },
+        "script": script_name,
+        "statements": sent,
+        "seconds": (secs * 1000.0).round() / 1000.0,
+        "summary": status::summary_json(&log),
+    });
+    if let Err(e) = &outcome {
+        event["error"] = serde_json::json!(e.to_string());
+    }
+    ui.event(event);
     let outcome = outcome?;
     Ok(RunSummary { statements: sent, quit: outcome == Outcome::Quit, log })
 }

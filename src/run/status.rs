@@ -7,6 +7,7 @@ use postgres::Client;
 use super::conn::Connection;
 use super::error::RunError;
 use super::table::Table;
+use super::vars::quote_ident;
 
 /// One row of `_pgmig.log`.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,14 +127,354 @@ pub fn render_log(rows: &[LogRow]) -> String {
     table.render()
 }
 
-/// Prints the whole log, or [`NO_RUN`] when there is none.
+/// Ids of the log rows still `running` (a batched run resumes them: their row is updated,
+/// not inserted).
+pub(crate) fn running_ids(client: &mut Client) -> Result<Vec<i64>, RunError> {
+    if last_id(client)?.is_none() {
+        return Ok(Vec::new());
+    }
+    let rows = client
+        .query("SELECT id FROM _pgmig.log WHERE status = 'running' ORDER BY id", &[])
+        .map_err(|e| RunError::query("could not read _pgmig.log", e))?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// The log rows a run wrote: inserted after `after`, or among `resumed` (running before).
+pub(crate) fn touched_rows(client: &mut Client, after: i64, resumed: &[i64]) -> Result<Vec<LogRow>, RunError> {
+    let mut rows = log_rows(client, 0)?;
+    rows.retain(|r| r.id > after || resumed.contains(&r.id));
+    Ok(rows)
+}
+
+fn rate(rows: Option<i64>, seconds: Option<f64>) -> Option<f64> {
+    match (rows, seconds) {
+        (Some(r), Some(s)) if s > 0.0 => Some(r as f64 / s),
+        _ => None,
+    }
+}
+
+fn fmt_rate(r: f64) -> String {
+    format!("{:.0}", r)
+}
+
+/// Sums of a set of step rows.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Totals {
+    pub rows_in: i64,
+    pub rows_out: i64,
+    pub rows_filtered: i64,
+    pub rows_rejected: i64,
+    pub seconds: f64,
+}
+
+impl Totals {
+    fn of<'a>(rows: impl Iterator<Item = &'a LogRow>) -> Totals {
+        let mut t = Totals::default();
+        for r in rows {
+            t.rows_in += r.rows_in.unwrap_or(0);
+            t.rows_out += r.rows_out.unwrap_or(0);
+            t.rows_filtered += r.rows_filtered.unwrap_or(0);
+            t.rows_rejected += r.rows_rejected.unwrap_or(0);
+            t.seconds += r.seconds.unwrap_or(0.0);
+        }
+        t
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "rows_in": self.rows_in,
+            "rows_out": self.rows_out,
+            "rows_filtered": self.rows_filtered,
+            "rows_rejected": self.rows_rejected,
+            "seconds": self.seconds,
+        })
+    }
+}
+
+/// A step row: a log row whose step is not the `(all)` marker of a script.
+fn is_step(r: &LogRow) -> bool {
+    !r.step.starts_with('(')
+}
+
+/// The table printed after a script: per step rows in, out, filtered, rejected, duration
+/// and rate, from `_pgmig.log`, then the totals. Empty when the run wrote no step row.
+pub fn render_summary(rows: &[LogRow]) -> String {
+    let steps: Vec<&LogRow> = rows.iter().filter(|r| is_step(r)).collect();
+    if steps.is_empty() {
+        return String::new();
+    }
+    let num = |v: Option<i64>| v.map(|n| n.to_string());
+    let mut table = Table {
+        headers: ["step", "script", "in", "out", "filtered", "rejected", "took", "rows/s", "status", "message"].map(String::from).to_vec(),
+        right: vec![false, false, true, true, true, true, true, true, false, false],
+        rows: steps
+            .iter()
+            .map(|r| {
+                vec![
+                    Some(r.step.clone()),
+                    Some(r.script.clone()),
+                    num(r.rows_in),
+                    num(r.rows_out),
+                    num(r.rows_filtered),
+                    num(r.rows_rejected),
+                    r.seconds.map(duration),
+                    rate(r.rows_out, r.seconds).map(fmt_rate),
+                    Some(r.status.clone()),
+                    r.message.clone(),
+                ]
+            })
+            .collect(),
+    };
+    let t = Totals::of(steps.iter().copied());
+    table.rows.push(vec![
+        Some("total".into()),
+        None,
+        Some(t.rows_in.to_string()),
+        Some(t.rows_out.to_string()),
+        Some(t.rows_filtered.to_string()),
+        Some(t.rows_rejected.to_string()),
+        Some(duration(t.seconds)),
+        rate(Some(t.rows_out), Some(t.seconds)).map(fmt_rate),
+        None,
+        None,
+    ]);
+    with_footer(table.render(), &format!("({} step{})", steps.len(), if steps.len() == 1 { "" } else { "s" }))
+}
+
+/// The summary as one JSON object: `{"steps": [...], "totals": {...}}`.
+pub fn summary_json(rows: &[LogRow]) -> serde_json::Value {
+    let steps: Vec<&LogRow> = rows.iter().filter(|r| is_step(r)).collect();
+    serde_json::json!({
+        "steps": steps.iter().map(|r| log_json(r)).collect::<Vec<_>>(),
+        "totals": Totals::of(steps.iter().copied()).json(),
+    })
+}
+
+fn log_json(r: &LogRow) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.id,
+        "model": r.model,
+        "script": r.script,
+        "step": r.step,
+        "started": r.started_at,
+        "seconds": r.seconds,
+        "rows_in": r.rows_in,
+        "rows_out": r.rows_out,
+        "rows_filtered": r.rows_filtered,
+        "rows_rejected": r.rows_rejected,
+        "rows_per_second": rate(r.rows_out, r.seconds),
+        "status": r.status,
+        "message": r.message,
+    })
+}
+
+/// Replaces the `(N rows)` line of a rendered table.
+fn with_footer(rendered: String, footer: &str) -> String {
+    match rendered.rfind('\n') {
+        Some(i) => format!("{}\n{footer}", &rendered[..i]),
+        None => rendered,
+    }
+}
+
+/// One row of `pgmig status`: a log row, its finish time, and for the latest migrate row of
+/// a batched step the checkpoints: batches done (rows in `_pgmig.batches`) / total
+/// (`max(batch) + 1` of the id map), rows committed so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusRow {
+    pub log: LogRow,
+    /// `YYYY-MM-DD HH:MM:SS`, `None` while running.
+    pub finished_at: Option<String>,
+    pub batches_done: Option<i64>,
+    pub batches_total: Option<i64>,
+    /// Rows committed by the batches so far (batched steps).
+    pub batch_rows: Option<i64>,
+    /// Seconds from the step's start to its last committed batch (batched steps).
+    pub batch_seconds: Option<f64>,
+}
+
+impl StatusRow {
+    /// Rows migrated: the log's count once done, the committed batches' rows before.
+    pub fn rows(&self) -> Option<i64> {
+        self.log.rows_out.or(self.batch_rows)
+    }
+
+    /// Rows per second: over the whole step once done, up to the last batch before.
+    pub fn rate(&self) -> Option<f64> {
+        if self.log.rows_out.is_some() {
+            rate(self.log.rows_out, self.log.seconds)
+        } else {
+            rate(self.batch_rows, self.batch_seconds)
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let mut v = log_json(&self.log);
+        v["finished"] = serde_json::json!(self.finished_at);
+        v["batches_done"] = serde_json::json!(self.batches_done);
+        v["batches_total"] = serde_json::json!(self.batches_total);
+        v["rows"] = serde_json::json!(self.rows());
+        v["rows_per_second"] = serde_json::json!(self.rate());
+        v
+    }
+}
+
+/// Every log row with its batch checkpoints.
+pub fn status_rows(conn: &mut Connection) -> Result<Vec<StatusRow>, RunError> {
+    let client = &mut conn.client;
+    let logs = log_rows(client, 0)?;
+    if logs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = |what: &str, e| RunError::query(what, e);
+    let finished: std::collections::HashMap<i64, Option<String>> = client
+        .query("SELECT id, to_char(finished_at, 'YYYY-MM-DD HH24:MI:SS') FROM _pgmig.log", &[])
+        .map_err(|e| q("could not read _pgmig.log", e))?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let has_batches: bool = client
+        .query_one("SELECT to_regclass('_pgmig.batches') IS NOT NULL", &[])
+        .map_err(|e| q("could not look for _pgmig.batches", e))?
+        .get(0);
+    let mut out = Vec::with_capacity(logs.len());
+    for (i, log) in logs.iter().enumerate() {
+        let latest = log.script == "migrate"
+            && is_step(log)
+            && !logs[i + 1..].iter().any(|l| l.model == log.model && l.script == "migrate" && l.step == log.step);
+        let mut row = StatusRow {
+            log: log.clone(),
+            finished_at: finished.get(&log.id).cloned().flatten(),
+            batches_done: None,
+            batches_total: None,
+            batch_rows: None,
+            batch_seconds: None,
+        };
+        if latest && has_batches && log.status != "rolled back" {
+            // The id map of a batched step has a batch column; a transaction-mode one has not.
+            let map = format!("_pgmig.{}", quote_ident(&format!("map_{}", log.step)));
+            let batched: bool = client
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'batch' AND NOT attisdropped)",
+                    &[&map],
+                )
+                .map_err(|e| q("could not look for the id map", e))?
+                .get(0);
+            if batched {
+                let total: i64 = client
+                    .query_one(&format!("SELECT coalesce(max(batch) + 1, 0)::bigint FROM {map}"), &[])
+                    .map_err(|e| q("could not read the id map", e))?
+                    .get(0);
+                let r = client
+                    .query_one(
+                        "SELECT count(*)::bigint, sum(b.rows)::bigint,
+                                extract(epoch FROM max(b.finished_at) - l.started_at)::float8
+                           FROM _pgmig.batches b, _pgmig.log l
+                          WHERE l.id = $1 AND b.model = l.model AND b.step = l.step
+                          GROUP BY l.started_at",
+                        &[&log.id],
+                    )
+                    .ok();
+                row.batches_total = Some(total);
+                row.batches_done = Some(r.as_ref().map_or(0, |r| r.get(0)));
+                row.batch_rows = Some(r.as_ref().and_then(|r| r.get(1)).unwrap_or(0));
+                row.batch_seconds = r.as_ref().and_then(|r| r.get(2));
+            }
+        }
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// Totals of what is migrated now: migrate step rows that are done or running (not rolled
+/// back).
+fn status_totals(rows: &[StatusRow]) -> Totals {
+    let mut t = Totals::of(
+        rows.iter().map(|r| &r.log).filter(|l| l.script == "migrate" && is_step(l) && (l.status == "done" || l.status == "running")),
+    );
+    // A running batched step has no rows_out yet: its committed batches count.
+    t.rows_out += rows
+        .iter()
+        .filter(|r| r.log.script == "migrate" && r.log.rows_out.is_none() && r.log.status == "running")
+        .filter_map(|r| r.batch_rows)
+        .sum::<i64>();
+    t
+}
+
+/// `pgmig status` as a table: per log row batches done/total, counts, rate, start, finish,
+/// state; then the totals of what is migrated now.
+pub fn render_status(rows: &[StatusRow]) -> String {
+    let num = |v: Option<i64>| v.map(|n| n.to_string());
+    let mut table = Table {
+        headers: ["id", "model", "script", "step", "batches", "in", "out", "filtered", "rejected", "rows/s", "started", "finished", "took", "state", "message"]
+            .map(String::from)
+            .to_vec(),
+        right: vec![true, false, false, false, true, true, true, true, true, true, false, false, true, false, false],
+        rows: rows
+            .iter()
+            .map(|r| {
+                let l = &r.log;
+                vec![
+                    Some(l.id.to_string()),
+                    Some(l.model.clone()),
+                    Some(l.script.clone()),
+                    Some(l.step.clone()),
+                    r.batches_total.map(|t| format!("{}/{t}", r.batches_done.unwrap_or(0))),
+                    num(l.rows_in),
+                    num(r.rows()),
+                    num(l.rows_filtered),
+                    num(l.rows_rejected),
+                    r.rate().map(fmt_rate),
+                    Some(l.started_at.clone()),
+                    r.finished_at.clone(),
+                    l.seconds.map(duration),
+                    Some(l.status.clone()),
+                    l.message.clone(),
+                ]
+            })
+            .collect(),
+    };
+    let t = status_totals(rows);
+    table.rows.push(vec![
+        None,
+        None,
+        None,
+        Some("total migrated".into()),
+        None,
+        Some(t.rows_in.to_string()),
+        Some(t.rows_out.to_string()),
+        Some(t.rows_filtered.to_string()),
+        Some(t.rows_rejected.to_string()),
+        None,
+        None,
+        None,
+        Some(duration(t.seconds)),
+        None,
+        None,
+    ]);
+    let n = rows.len();
+    with_footer(table.render(), &format!("({n} row{})", if n == 1 { "" } else { "s" }))
+}
+
+/// Prints the whole log with batch checkpoints, or [`NO_RUN`] when there is none.
 pub fn print_status(conn: &mut Connection, out: &mut impl Write) -> Result<(), RunError> {
-    let rows = log_rows(&mut conn.client, 0)?;
+    let rows = status_rows(conn)?;
     if rows.is_empty() {
         writeln!(out, "{NO_RUN}")?;
     } else {
-        writeln!(out, "{}", render_log(&rows))?;
+        writeln!(out, "{}", render_status(&rows))?;
     }
+    Ok(())
+}
+
+/// `pgmig status --json`: one JSON object, `{"steps": [...], "totals": {...}}` (steps empty
+/// when nothing ran).
+pub fn print_status_json(conn: &mut Connection, out: &mut impl Write) -> Result<(), RunError> {
+    let rows = status_rows(conn)?;
+    let v = serde_json::json!({
+        "steps": rows.iter().map(StatusRow::json).collect::<Vec<_>>(),
+        "totals": status_totals(&rows).json(),
+    });
+    writeln!(out, "{v}")?;
     Ok(())
 }
 

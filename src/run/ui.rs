@@ -6,8 +6,10 @@ use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use postgres::error::DbError;
+
+use super::progress::Tracker;
 
 /// One captured line of output, tagged with the stream it would have gone to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,20 +18,52 @@ pub enum OutputLine {
     Stderr(String),
 }
 
-#[derive(Debug)]
+/// How progress is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// For people: progress bars on a terminal, one plain line per step otherwise.
+    #[default]
+    Human,
+    /// For machines: one JSON object per event on stdout (`\echo` and query results become
+    /// `{"event":"output"}` objects); stderr gets the plain lines.
+    Json,
+}
+
+struct Bars {
+    multi: MultiProgress,
+    script: ProgressBar,
+    step: Option<ProgressBar>,
+}
+
 pub(crate) struct Ui {
     capture: Option<Mutex<Vec<OutputLine>>>,
-    bar: Mutex<Option<(ProgressBar, Instant)>>,
+    bars: Mutex<Option<(Bars, Instant)>>,
     tty: bool,
+    color: bool,
+    format: Format,
+    pub(crate) tracker: Mutex<Option<Tracker>>,
+}
+
+impl std::fmt::Debug for Ui {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ui").field("tty", &self.tty).field("format", &self.format).finish_non_exhaustive()
+    }
 }
 
 impl Ui {
-    pub(crate) fn terminal() -> Ui {
-        Ui { capture: None, bar: Mutex::new(None), tty: std::io::stderr().is_terminal() }
+    pub(crate) fn terminal(format: Format) -> Ui {
+        Ui {
+            capture: None,
+            bars: Mutex::new(None),
+            tty: std::io::stderr().is_terminal() && format == Format::Human,
+            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            format,
+            tracker: Mutex::new(None),
+        }
     }
 
-    pub(crate) fn capturing() -> Ui {
-        Ui { capture: Some(Mutex::new(Vec::new())), bar: Mutex::new(None), tty: false }
+    pub(crate) fn capturing(format: Format) -> Ui {
+        Ui { capture: Some(Mutex::new(Vec::new())), bars: Mutex::new(None), tty: false, color: false, format, tracker: Mutex::new(None) }
     }
 
     pub(crate) fn take_captured(&self) -> Vec<OutputLine> {
@@ -40,9 +74,9 @@ impl Ui {
     }
 
     fn with_bar_hidden(&self, f: impl FnOnce()) {
-        let bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
-        match bar.as_ref() {
-            Some((b, _)) => b.suspend(f),
+        let bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
+        match bars.as_ref() {
+            Some((b, _)) => b.multi.suspend(f),
             None => f(),
         }
     }
@@ -68,8 +102,12 @@ impl Ui {
         });
     }
 
-    /// Script output (`\echo`, query results): stdout.
+    /// Script output (`\echo`, query results): stdout (an `output` event with `--json`).
     pub(crate) fn out(&self, text: &str, newline: bool) {
+        if self.format == Format::Json {
+            self.event(serde_json::json!({"event": "output", "text": text}));
+            return;
+        }
         if self.record(OutputLine::Stdout(text.to_string())) {
             return;
         }
@@ -80,9 +118,32 @@ impl Ui {
         });
     }
 
+    /// A progress event: one JSON line on stdout with `--json`, nothing otherwise.
+    pub(crate) fn event(&self, value: serde_json::Value) {
+        if self.format != Format::Json {
+            return;
+        }
+        let line = value.to_string();
+        if self.record(OutputLine::Stdout(line.clone())) {
+            return;
+        }
+        let mut o = std::io::stdout().lock();
+        let _ = writeln!(o, "{line}");
+        let _ = o.flush();
+    }
+
     /// A server notice, as a person wants to read it: the message alone for NOTICE/INFO/LOG,
-    /// prefixed by its severity otherwise; DETAIL and HINT indented below.
+    /// prefixed by its severity otherwise; DETAIL and HINT indented below. A step's progress
+    /// notices go to the step's bar or line instead.
     pub(crate) fn notice(&self, n: &DbError) {
+        if n.severity() == "NOTICE" && n.detail().is_none() {
+            let mut t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(tr) = t.as_mut() {
+                if tr.on_notice(self, n.message()) {
+                    return;
+                }
+            }
+        }
         let mut s = match n.severity() {
             "NOTICE" | "INFO" | "LOG" => n.message().to_string(),
             sev => format!("{sev}: {}", n.message()),
@@ -98,36 +159,119 @@ impl Ui {
         self.err_line(&s);
     }
 
+    fn style(&self, template: &str, plain: &str) -> ProgressStyle {
+        ProgressStyle::with_template(if self.color { template } else { plain })
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ")
+    }
+
     /// Starts the progress display for a script of `lines` lines.
     pub(crate) fn start(&self, script: &str, lines: usize) {
         if self.tty && self.capture.is_none() {
-            let bar = ProgressBar::new(lines as u64);
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {prefix} [{bar:25}] line {pos}/{len} {elapsed} {wide_msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+            let bar = multi.add(ProgressBar::new(lines as u64));
+            bar.set_style(self.style(
+                "{spinner:.green} {prefix:.bold} [{bar:25}] line {pos}/{len} {elapsed} {wide_msg:.dim}",
+                "{spinner} {prefix} [{bar:25}] line {pos}/{len} {elapsed} {wide_msg}",
+            ));
             bar.set_prefix(script.to_string());
             bar.enable_steady_tick(Duration::from_millis(120));
-            *self.bar.lock().unwrap_or_else(|p| p.into_inner()) = Some((bar, Instant::now()));
+            *self.bars.lock().unwrap_or_else(|p| p.into_inner()) = Some((Bars { multi, script: bar, step: None }, Instant::now()));
         } else {
-            *self.bar.lock().unwrap_or_else(|p| p.into_inner()) = None;
-            self.err_line(&format!("pgmig: running {script} ({lines} lines)"));
+            *self.bars.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            if self.format == Format::Human {
+                self.err_line(&format!("pgmig: running {script} ({lines} lines)"));
+            }
         }
     }
 
     /// The statement starting at `line` is being sent.
     pub(crate) fn at(&self, line: usize, first_line: &str) {
-        if let Some((b, _)) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            b.set_position(line as u64);
-            b.set_message(first_line.chars().take(80).collect::<String>());
+        if let Some((b, _)) = self.bars.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            b.script.set_position(line as u64);
+            b.script.set_message(first_line.chars().take(80).collect::<String>());
+        }
+        let mut t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tr) = t.as_mut() {
+            tr.on_statement(self, line);
+        }
+    }
+
+    /// A step's bar: rows done / `total` with rate and ETA (batched), or an elapsed-time
+    /// spinner beside the planner's estimate `total` (transaction).
+    pub(crate) fn step_bar(&self, prefix: &str, total: Option<u64>, batched: bool) {
+        let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((b, _)) = bars.as_mut() else { return };
+        if let Some(old) = b.step.take() {
+            old.finish_and_clear();
+            b.multi.remove(&old);
+        }
+        let bar = b.multi.add(ProgressBar::new(total.unwrap_or(0)));
+        let style = if batched {
+            // Until the id map is committed the number of rows is not known.
+            self.style(
+                "  {spinner:.cyan} {prefix:.bold.cyan} counting source rows, numbering the batches {elapsed}",
+                "  {spinner} {prefix} counting source rows, numbering the batches {elapsed}",
+            )
+        } else if total.is_some() {
+            self.style(
+                "  {spinner:.cyan} {prefix:.bold.cyan} ~{human_len} source rows (planner estimate; one transaction, no rows-done count) {elapsed}",
+                "  {spinner} {prefix} ~{human_len} source rows (planner estimate; one transaction, no rows-done count) {elapsed}",
+            )
+        } else {
+            self.style("  {spinner:.cyan} {prefix:.bold.cyan} {elapsed}", "  {spinner} {prefix} {elapsed}")
+        };
+        bar.set_style(style);
+        bar.set_prefix(prefix.to_string());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        b.step = Some(bar);
+    }
+
+    pub(crate) fn bar_length(&self, len: u64) {
+        if let Some((b, _)) = self.bars.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            if let Some(s) = &b.step {
+                s.set_style(self.style(
+                    "  {prefix:.bold.cyan} [{bar:20.cyan}] {human_pos}/{human_len} rows · {wide_msg}",
+                    "  {prefix} [{bar:20}] {human_pos}/{human_len} rows · {wide_msg}",
+                ));
+                s.set_length(len);
+            }
+        }
+    }
+
+    pub(crate) fn bar_update(&self, pos: u64, msg: &str) {
+        if let Some((b, _)) = self.bars.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            if let Some(s) = &b.step {
+                s.set_position(pos);
+                s.set_message(msg.to_string());
+            }
+        }
+    }
+
+    /// Ends the step's bar and prints its line (nothing when `line` is empty).
+    pub(crate) fn step_done(&self, line: &str) {
+        {
+            let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((b, _)) = bars.as_mut() {
+                if let Some(old) = b.step.take() {
+                    old.finish_and_clear();
+                    b.multi.remove(&old);
+                }
+            }
+        }
+        if !line.is_empty() {
+            self.err_line(line);
         }
     }
 
     /// Ends the progress display with one summary line.
     pub(crate) fn finish(&self, summary: &str) {
-        if let Some((b, _)) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            b.finish_and_clear();
+        if let Some((b, _)) = self.bars.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            if let Some(s) = b.step {
+                s.finish_and_clear();
+            }
+            b.script.finish_and_clear();
+            let _ = b.multi.clear();
         }
         self.err_line(summary);
     }

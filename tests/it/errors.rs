@@ -73,3 +73,30 @@ fn unreachable_schema_database_fails_compile_with_exit_1() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.starts_with("error: V1: can't read the schema from the database"), "{stderr}");
 }
+
+#[test]
+fn compile_format_json_prints_the_plan_as_data() {
+    let root = repo_root();
+    let out = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_pgmig"))
+        .arg("compile")
+        .arg(root.join("models/workout/model.yaml"))
+        .arg("--v1")
+        .arg(root.join("models/workout/v1.sql"))
+        .arg("--v2")
+        .arg(root.join("models/workout/v2.sql"))
+        .arg("--out")
+        .arg(out.path())
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plan["model"], "workout");
+    assert_eq!(plan["mode"], "transaction");
+    let steps = plan["steps"].as_array().unwrap();
+    let names: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["workout_plans", "workout_weeks", "workout_days", "exercises", "workout_sessions", "exercise_logs"]);
+    assert_eq!(steps[1]["key"]["new"]["new"]["sql"], "gen_random_uuid()");
+    assert!(steps[3]["rejects"].as_array().unwrap().len() == 3);
+}

@@ -8,3 +8,4 @@ mod batched;
 mod edge_models;
 mod init;
 mod bench;
+mod thywill;

@@ -252,6 +252,10 @@ INSERT INTO _pgmig.log (model, script, step, status, message) VALUES ('workout',
     assert!(summary.log[0].seconds.unwrap() >= 2.0);
     let err = stderr_of(&conn.take_output());
     assert!(err.contains("workout_weeks") && err.contains("boom"), "log rows not printed after the run:\n{err}");
+    // The summary's totals row: 10 in, 7 out, 1 filtered, 2 rejected.
+    let total = err.lines().find(|l| l.starts_with(" total ")).unwrap_or_else(|| panic!("no totals row:\n{err}"));
+    let cells: Vec<&str> = total.split('|').map(str::trim).collect();
+    assert_eq!(&cells[2..6], &["10", "7", "1", "2"], "{total}");
 
     let second = "INSERT INTO _pgmig.log (model, script, step, status) VALUES ('workout', 'verify', 'counts', 'done');\n";
     let summary = run::run_script(&mut conn, "verify.sql", second, &BTreeMap::new()).unwrap();
@@ -261,11 +265,13 @@ INSERT INTO _pgmig.log (model, script, step, status, message) VALUES ('workout',
     run::print_status(&mut conn, &mut out).unwrap();
     let s = String::from_utf8(out).unwrap();
     let lines: Vec<&str> = s.lines().collect();
-    assert!(lines[0].contains("step") && lines[0].contains("status"), "{s}");
-    assert!(lines[2].contains("| workout_plans |") && lines[2].contains("| 10 |") && lines[2].contains("| done"), "{s}");
+    assert!(lines[0].contains("step") && lines[0].contains("batches") && lines[0].contains("state"), "{s}");
+    assert!(lines[2].contains("| workout_plans ") && lines[2].contains("| 10 |") && lines[2].contains("| done"), "{s}");
     assert!(lines[3].contains("workout_weeks") && lines[3].ends_with("| failed | boom"), "{s}");
     assert!(lines[4].contains("| counts"), "{s}");
-    assert_eq!(lines[5], "(3 rows)");
+    // Totals of what is migrated: the done migrate step only (not the failed one, not verify).
+    assert!(lines[5].contains("| total migrated |") && lines[5].contains("| 10 |") && lines[5].contains("|   7 |"), "{s}");
+    assert_eq!(lines[6], "(3 rows)");
 }
 
 #[test]
@@ -327,4 +333,298 @@ fn connection_errors_have_their_exit_codes() {
     let mut conn = run::connect(&url).unwrap();
     let name: String = conn.client().query_one("SELECT current_database()", &[]).unwrap().get(0);
     assert_eq!(name, db.name());
+}
+
+// ---------------------------------------------------------------------------------------
+// Progress, summary and status on the workout model (issue 8 point 4, issue 5).
+
+mod progress {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use pgmig::run::{self, Format, OutputLine};
+    use serde_json::Value;
+
+    use super::{stderr_of, stdout_of};
+    use crate::support::{repo_root, TestDb};
+    use crate::workout::{count, must_pass, pgmig_cli, stderr, workout_db};
+
+    /// The workout model compiled into a fresh directory; `batch` puts it in batched mode.
+    fn compiled(batch: Option<u32>) -> tempfile::TempDir {
+        let models = repo_root().join("models/workout");
+        let dir = tempfile::tempdir().unwrap();
+        let mut model = std::fs::read_to_string(models.join("model.yaml")).unwrap();
+        if let Some(size) = batch {
+            let b = model.replacen("\nname: workout\n", &format!("\nname: workout\nmode: {{ batched: {{ size: {size} }} }}\n"), 1);
+            assert_ne!(model, b);
+            model = b;
+        }
+        std::fs::write(dir.path().join("model.yaml"), model).unwrap();
+        let c = pgmig::compile(
+            &dir.path().join("model.yaml"),
+            &pgmig::SchemaInput::Ddl(models.join("v1.sql")),
+            &pgmig::SchemaInput::Ddl(models.join("v2.sql")),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        pgmig::compile::write(&c.scripts, dir.path()).unwrap();
+        dir
+    }
+
+    /// (step, in, out, filtered, rejected, seconds) of the migrate step rows, in log order.
+    type Row = (String, i64, i64, i64, i64, f64);
+    fn log_of(db: &TestDb) -> Vec<Row> {
+        db.client()
+            .query(
+                "SELECT step, rows_in, rows_out, rows_filtered, rows_rejected,
+                        extract(epoch FROM finished_at - started_at)::float8
+                   FROM _pgmig.log WHERE script = 'migrate' AND step <> '(all)' ORDER BY id",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+            .collect()
+    }
+
+    /// The summary table's step rows and totals row, as cells.
+    fn summary_cells(err: &str) -> (Vec<Vec<String>>, Vec<String>) {
+        let cells = |l: &str| l.split('|').map(|c| c.trim().to_string()).collect::<Vec<_>>();
+        let header = err.lines().position(|l| l.contains(" step ") && l.contains(" rows/s ")).unwrap_or_else(|| panic!("no summary:\n{err}"));
+        let body: Vec<&str> = err.lines().skip(header + 2).take_while(|l| l.contains('|')).collect();
+        let (total, steps) = body.split_last().unwrap();
+        (steps.iter().map(|l| cells(l)).collect(), cells(total))
+    }
+
+    fn secs_of(took: &str) -> f64 {
+        took.strip_suffix('s').unwrap().parse().unwrap_or_else(|_| panic!("{took}"))
+    }
+
+    fn events(lines: &[String]) -> Vec<Value> {
+        lines.iter().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}"))).collect()
+    }
+
+    fn of_kind<'a>(ev: &'a [Value], kind: &str) -> Vec<&'a Value> {
+        ev.iter().filter(|e| e["event"] == kind).collect()
+    }
+
+    #[test]
+    fn the_summary_table_is_the_log_and_each_step_has_one_line() {
+        let db = workout_db("prog_summary");
+        let dir = compiled(None);
+        let text = std::fs::read_to_string(dir.path().join("migrate.sql")).unwrap();
+        let mut conn = run::connect_capturing(&db.url()).unwrap();
+        let summary = run::run_script(&mut conn, "migrate.sql", &text, &BTreeMap::new()).unwrap();
+        let err = stderr_of(&conn.take_output());
+        let log = log_of(&db);
+        assert_eq!(log.len(), 6, "{log:?}");
+
+        let (rows, total) = summary_cells(&err);
+        assert_eq!(rows.len(), log.len(), "{err}");
+        for (cells, (step, i, o, f, r, secs)) in rows.iter().zip(&log) {
+            assert_eq!(cells[0], *step, "{err}");
+            let nums: Vec<i64> = cells[2..6].iter().map(|c| c.parse().unwrap()).collect();
+            assert_eq!(nums, vec![*i, *o, *f, *r], "{step}: {err}");
+            assert!((secs_of(&cells[6]) - secs).abs() < 0.0006, "{step}: took {} vs {secs}", cells[6]);
+            assert_eq!(cells[8], "done");
+        }
+        let sums: Vec<i64> = vec![
+            log.iter().map(|r| r.1).sum(),
+            log.iter().map(|r| r.2).sum(),
+            log.iter().map(|r| r.3).sum(),
+            log.iter().map(|r| r.4).sum(),
+        ];
+        assert_eq!(total[0], "total");
+        assert_eq!(total[2..6].iter().map(|c| c.parse::<i64>().unwrap()).collect::<Vec<_>>(), sums, "{err}");
+        assert!(sums[2] > 0 && sums[3] > 0, "the sample's traps filter and reject rows: {sums:?}");
+        assert_eq!(summary.log.iter().filter(|r| r.step != "(all)").count(), 6);
+
+        // Not a terminal: one plain line per step, with the counts of the log.
+        let step_lines: Vec<&str> = err.lines().filter(|l| l.starts_with("step ")).collect();
+        assert_eq!(step_lines.len(), 6, "{err}");
+        for (line, (step, i, o, f, r, _)) in step_lines.iter().zip(&log) {
+            let want = format!("{step}: {i} source rows, {f} filtered, {r} rejected, {o} migrated (");
+            assert!(line.contains(&want), "{line} lacks {want}");
+        }
+    }
+
+    #[test]
+    fn json_events_parse_and_carry_the_log_counts() {
+        let db = workout_db("prog_json");
+        let dir = compiled(None);
+        let text = std::fs::read_to_string(dir.path().join("migrate.sql")).unwrap();
+        let mut conn = run::connect_capturing_as(&db.url(), Format::Json).unwrap();
+        run::run_script(&mut conn, "migrate.sql", &text, &BTreeMap::new()).unwrap();
+        let out = conn.take_output();
+        let lines: Vec<String> = out.iter().filter_map(|l| match l {
+            OutputLine::Stdout(s) => Some(s.clone()),
+            OutputLine::Stderr(_) => None,
+        }).collect();
+        let ev = events(&lines);
+        let log = log_of(&db);
+        assert_eq!(ev.first().unwrap()["event"], "run_started");
+        assert_eq!(ev.last().unwrap()["event"], "run_done");
+        let started = of_kind(&ev, "step_started");
+        let done = of_kind(&ev, "step_done");
+        assert_eq!((started.len(), done.len()), (6, 6), "{lines:#?}");
+        for (s, d) in started.iter().zip(&done) {
+            assert_eq!(s["step"], d["step"]);
+            assert_eq!(s["mode"], "transaction");
+            let est = s["estimated_rows"].as_i64().unwrap_or_else(|| panic!("no planner estimate: {s}"));
+            assert!(est > 0, "{s}");
+        }
+        for (d, (step, i, o, f, r, _)) in done.iter().zip(&log) {
+            assert_eq!(d["step"], step.as_str());
+            assert_eq!(
+                [&d["rows_in"], &d["rows_out"], &d["rows_filtered"], &d["rows_rejected"]].map(|v| v.as_i64()),
+                [Some(*i), Some(*o), Some(*f), Some(*r)],
+                "{d}"
+            );
+        }
+        let totals = &ev.last().unwrap()["summary"]["totals"];
+        assert_eq!(totals["rows_out"].as_i64(), Some(log.iter().map(|r| r.2).sum::<i64>()), "{totals}");
+        assert_eq!(totals["rows_in"].as_i64(), Some(log.iter().map(|r| r.1).sum::<i64>()), "{totals}");
+        // Human lines stay on stderr.
+        assert!(stderr_of(&out).contains("pgmig: migrate.sql done"));
+        assert!(!stdout_of(&out).contains("pgmig: migrate.sql done"));
+    }
+
+    #[test]
+    fn json_of_a_batched_run_through_the_cli_counts_every_batch() {
+        let db = workout_db("prog_json_batched");
+        let dir = compiled(Some(200));
+        let out = pgmig_cli(&["run", "migrate", "--json", "--dir", &dir.path().display().to_string(), "--db", &db.url()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let lines: Vec<String> = String::from_utf8(out.stdout.clone()).unwrap().lines().map(String::from).collect();
+        let ev = events(&lines);
+        assert_eq!(ev.last().unwrap()["event"], "run_done", "{lines:#?}");
+        let done = of_kind(&ev, "step_done");
+        let log = log_of(&db);
+        assert_eq!(done.len(), log.len());
+        let mut client = db.client();
+        for (d, (step, i, o, f, r, _)) in done.iter().zip(&log) {
+            assert_eq!(d["step"], step.as_str());
+            assert_eq!(
+                [&d["rows_in"], &d["rows_out"], &d["rows_filtered"], &d["rows_rejected"]].map(|v| v.as_i64()),
+                [Some(*i), Some(*o), Some(*f), Some(*r)],
+                "{d}"
+            );
+            let (n, rows): (i64, i64) = client
+                .query_one("SELECT count(*), coalesce(sum(rows), 0)::bigint FROM _pgmig.batches WHERE step = $1", &[step])
+                .map(|r| (r.get(0), r.get(1)))
+                .unwrap();
+            let batches: Vec<&Value> = of_kind(&ev, "batch_done").into_iter().filter(|b| b["step"] == step.as_str()).collect();
+            assert_eq!(batches.len() as i64, n, "{step}: one batch_done per committed batch");
+            assert_eq!(batches.iter().map(|b| b["rows"].as_i64().unwrap()).sum::<i64>(), rows, "{step}");
+            assert_eq!(d["batches_done"].as_i64(), Some(n), "{d}");
+            assert_eq!(d["batches_total"].as_i64(), Some(n), "{d}");
+            if let Some(last) = batches.last() {
+                assert_eq!(last["rows_done"].as_i64(), Some(*o), "{last}");
+                assert_eq!(last["rows_total"].as_i64(), Some(*o), "{last}");
+                assert_eq!(last["batches_total"].as_i64(), Some(n), "{last}");
+            }
+        }
+        assert!(of_kind(&ev, "batch_done").len() >= 23, "exercise_logs alone has 23 batches of 200");
+        // Batch notices are not printed one by one; each step has its line.
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!err.contains(": batch "), "{err}");
+        assert_eq!(err.lines().filter(|l| l.starts_with("step ")).count(), 6, "{err}");
+    }
+
+    /// Starts a batched migrate in psql and terminates its backend once `at_least` batches
+    /// of `step` are committed; returns whether the run was cut short.
+    fn migrate_and_kill(db: &TestDb, dir: &Path, step: &str, at_least: i64) -> bool {
+        let mut child = db
+            .psql_cmd()
+            .env("PGAPPNAME", "pgmig-status-kill")
+            .arg("-f")
+            .arg(dir.join("migrate.sql"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut watcher = db.client();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let exists: bool = watcher.query_one("SELECT to_regclass('_pgmig.batches') IS NOT NULL", &[]).unwrap().get(0);
+            let n: i64 = if exists { watcher.query_one("SELECT count(*) FROM _pgmig.batches WHERE step = $1", &[&step]).unwrap().get(0) } else { 0 };
+            if n >= at_least || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        db.execute(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgmig-status-kill' AND datname = '{}'",
+            db.name()
+        ));
+        !child.wait().unwrap().success()
+    }
+
+    #[test]
+    fn status_shows_batches_of_a_killed_run_and_of_its_resume() {
+        let db = workout_db("prog_status");
+        let dir = compiled(Some(10));
+        assert!(migrate_and_kill(&db, dir.path(), "exercise_logs", 3), "the run must be cut short");
+        let mut conn = run::connect_capturing(&db.url()).unwrap();
+        let rows = run::status_rows(&mut conn).unwrap();
+        let running: Vec<_> = rows.iter().filter(|r| r.log.status == "running").collect();
+        assert_eq!(running.len(), 1, "{rows:#?}");
+        let r = running[0];
+        let step = r.log.step.clone();
+        let (done, total) = (r.batches_done.unwrap(), r.batches_total.unwrap());
+        assert_eq!(done, count(&db, &format!("SELECT count(*) FROM _pgmig.batches WHERE step = '{step}'")));
+        assert_eq!(total, count(&db, &format!("SELECT max(batch) + 1 FROM _pgmig.map_{step}")));
+        assert!(0 < done && done < total, "{done}/{total}");
+        assert_eq!(r.rows(), Some(count(&db, &format!("SELECT sum(rows)::bigint FROM _pgmig.batches WHERE step = '{step}'"))));
+        let mut text = Vec::new();
+        run::print_status(&mut conn, &mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        let line = text.lines().find(|l| l.contains(&format!("| {step} "))).unwrap();
+        assert!(line.contains(&format!(" {done}/{total} |")) && line.contains("| running"), "{text}");
+
+        // Resumed by the runner: the summary shows the resumed step, status shows done == total.
+        let migrate = std::fs::read_to_string(dir.path().join("migrate.sql")).unwrap();
+        let summary = run::run_script(&mut conn, "migrate.sql", &migrate, &BTreeMap::new()).unwrap();
+        assert!(summary.log.iter().any(|l| l.step == step && l.status == "done"), "{:#?}", summary.log);
+        let err = stderr_of(&conn.take_output());
+        let resumed_line = err.lines().find(|l| l.starts_with("step ") && l.contains(&format!(" {step}: "))).unwrap_or_else(|| panic!("{err}"));
+        assert!(resumed_line.contains("migrated"), "{resumed_line}");
+        let rows = run::status_rows(&mut conn).unwrap();
+        let steps: Vec<_> = rows.iter().filter(|r| r.log.script == "migrate" && r.log.step != "(all)").collect();
+        assert_eq!(steps.len(), 6);
+        for r in &steps {
+            assert_eq!(r.log.status, "done");
+            let n = count(&db, &format!("SELECT count(*) FROM _pgmig.batches WHERE step = '{}'", r.log.step));
+            assert_eq!(r.batches_done, Some(n), "{r:?}");
+            assert_eq!(r.batches_total, Some(n), "{r:?}");
+            assert!(r.rate().is_some_and(|x| x > 0.0) || r.log.rows_out == Some(0), "{r:?}");
+        }
+
+        // --json: the same numbers.
+        let out = pgmig_cli(&["status", "--json", "--db", &db.url()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let js = v["steps"].as_array().unwrap();
+        for r in &steps {
+            let j = js.iter().find(|j| j["id"].as_i64() == Some(r.log.id)).unwrap();
+            assert_eq!(j["batches_done"].as_i64(), r.batches_done, "{j}");
+            assert_eq!(j["batches_total"].as_i64(), r.batches_total, "{j}");
+            assert_eq!(j["rows_out"].as_i64(), r.log.rows_out, "{j}");
+            assert_eq!(j["status"].as_str(), Some("done"));
+        }
+        assert_eq!(v["totals"]["rows_out"].as_i64(), Some(steps.iter().map(|r| r.log.rows_out.unwrap()).sum::<i64>()));
+        must_pass(crate::workout::run(&db, dir.path(), "verify.sql", &[]), "verify");
+    }
+
+    #[test]
+    fn status_of_a_transaction_run_has_no_batch_columns() {
+        let db = workout_db("prog_status_tx");
+        let dir = compiled(None);
+        must_pass(crate::workout::run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+        let mut conn = run::connect_capturing(&db.url()).unwrap();
+        let rows = run::status_rows(&mut conn).unwrap();
+        assert_eq!(rows.iter().filter(|r| r.log.step != "(all)").count(), 6);
+        assert!(rows.iter().all(|r| r.batches_done.is_none() && r.batches_total.is_none()), "{rows:#?}");
+        assert!(rows.iter().filter(|r| r.log.step != "(all)").all(|r| r.rate().is_some()), "{rows:#?}");
+    }
 }

@@ -190,11 +190,20 @@ fn compiled_live(db: &TestDb) -> tempfile::TempDir {
 fn compiling_from_a_live_database_gives_the_same_scripts_as_from_ddl() {
     let db = workout_db("wk_live");
     let (live, ddl) = (compiled_live(&db), compiled());
-    for name in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql", "PLAN.md"] {
+    for name in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql"] {
         let a = std::fs::read_to_string(live.path().join(name)).unwrap();
         let b = std::fs::read_to_string(ddl.path().join(name)).unwrap();
         assert!(a == b, "{name} differs between live and DDL catalogs");
     }
+    // PLAN.md adds what only a live V1 can tell: sizes and the window estimate.
+    db.execute("ANALYZE v1.exercise_logs");
+    let live = compiled_live(&db);
+    let plan = std::fs::read_to_string(live.path().join("PLAN.md")).unwrap();
+    let logs = count(&db, "SELECT count(*) FROM v1.exercise_logs");
+    assert!(plan.contains("**Window estimate**"), "{plan}");
+    assert!(plan.contains(&format!("~{logs} rows, ")), "exercise_logs' size line: {plan}");
+    let ddl_plan = std::fs::read_to_string(ddl.path().join("PLAN.md")).unwrap();
+    assert!(!ddl_plan.contains("Window estimate"));
 }
 
 #[test]
@@ -279,4 +288,25 @@ fn generated_scripts_snapshots() {
         assert_eq!(a, b, "{name}: same input, same bytes");
     }
     let _: PathBuf = dir.path().into();
+}
+
+/// A `where` that keeps nothing, by V1's statistics, is a warning (legal, but suspicious).
+#[test]
+fn a_where_that_keeps_no_row_is_a_warning_when_compiled_live() {
+    let db = workout_db("wk_where");
+    db.execute("ANALYZE v1.workout_plans");
+    let models = repo_root().join("models/workout");
+    let dir = tempfile::tempdir().unwrap();
+    let model = std::fs::read_to_string(models.join("model.yaml")).unwrap();
+    let filtered = model.replacen("    reject:\n      - when: p.user_id IS NULL", "    where: p.duration_weeks > 1000\n    reject:\n      - when: p.user_id IS NULL", 1);
+    assert_ne!(model, filtered);
+    std::fs::write(dir.path().join("model.yaml"), filtered).unwrap();
+    let live = pgmig::SchemaInput::Database(db.url());
+    let c = pgmig::compile(&dir.path().join("model.yaml"), &live, &live).unwrap_or_else(|e| panic!("{e:?}"));
+    let text = c.warnings.render(&c.source, false);
+    assert!(text.contains("warning: the `where` of step workout_plans keeps no row of ~200"), "{text}");
+    assert!(text.contains("model.yaml:17:5"), "{text}");
+    // From DDL there are no statistics, and no such warning.
+    let ddl = pgmig::compile(&dir.path().join("model.yaml"), &pgmig::SchemaInput::Ddl(models.join("v1.sql")), &pgmig::SchemaInput::Ddl(models.join("v2.sql"))).unwrap();
+    assert!(ddl.warnings.0.is_empty());
 }

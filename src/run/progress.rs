@@ -1,0 +1,640 @@
+//! Per-step progress of a migrate script: which statements belong to which step (read from
+//! the script's own step headers), rows done / total, rate and ETA, and the events `--json`
+//! prints.
+//!
+//! Where the numbers come from, by mode:
+//!
+//! - **batched**: a second connection (the *monitor*) reads the committed checkpoints every
+//!   second: `_pgmig.batches` (one row per committed batch: rows done, batches done) and the
+//!   step's id map (`count(*)` = rows total, `max(batch) + 1` = batches total). Rate and ETA
+//!   are computed from the batches committed during this run only (batches of an earlier,
+//!   interrupted run count as done but not towards the rate). The per-batch NOTICEs are not
+//!   parsed: the monitor does not depend on their wording.
+//! - **transaction**: nothing a step does is visible to another session before the commit,
+//!   and PostgreSQL has no `pg_stat_progress_*` view for `INSERT … SELECT`, so there is no
+//!   honest "rows done" inside a step. Before the run, the planner's estimate of each step's
+//!   source rows (`EXPLAIN` of the step's FROM clause, or of its first table when the clause
+//!   reads id maps that do not exist yet) is the total shown, marked `~`; the bar shows elapsed
+//!   time, and the step's own NOTICE (`… N source rows, … migrated`) closes it with the real
+//!   counts.
+//!
+//! The final numbers (summary table, `run_done`) always come from `_pgmig.log`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use postgres::{Client, Config, NoTls};
+use serde_json::{json, Value};
+
+use super::ui::Ui;
+
+/// One step of a migrate script, as its text shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepInfo {
+    pub number: usize,
+    pub total: usize,
+    /// The step's name in `_pgmig.log` (and in its NOTICEs).
+    pub name: String,
+    pub model: String,
+    /// Script lines `first_line..end_line` (1-based, end exclusive) belong to the step.
+    pub first_line: usize,
+    pub end_line: usize,
+    pub batched: bool,
+    /// The step's FROM clause (the one its source rows are counted over).
+    pub from: Option<String>,
+    /// The id map table (batched mode: the batch numbers live there).
+    pub map_table: Option<String>,
+}
+
+/// The steps of a script: empty for anything that is not a compiled migrate script.
+pub fn scan(text: &str) -> Vec<StepInfo> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut headers: Vec<(usize, usize, usize)> = Vec::new(); // (index, number, total)
+    let mut end = lines.len();
+    for (i, l) in lines.iter().enumerate() {
+        if let Some(rest) = l.strip_prefix("-- Step ") {
+            let Some((nt, _)) = rest.split_once(':') else { continue };
+            let Some((n, t)) = nt.split_once('/') else { continue };
+            if let (Ok(n), Ok(t)) = (n.parse(), t.parse()) {
+                headers.push((i, n, t));
+            }
+        } else if !headers.is_empty() && l.starts_with("INSERT INTO _pgmig.log ") {
+            // The closing `(all)` row of the script.
+            end = i;
+            break;
+        }
+    }
+    let mut steps = Vec::new();
+    for (k, &(i, number, total)) in headers.iter().enumerate() {
+        let stop = headers.get(k + 1).map_or(end, |h| h.0).max(i);
+        let section = &lines[i..stop];
+        let Some((model, name)) = section.iter().find_map(|l| {
+            let lits = literals(l);
+            (lits.len() == 4 && lits[1] == "migrate" && lits[3] == "running").then(|| (lits[0].clone(), lits[2].clone()))
+        }) else {
+            continue;
+        };
+        let body = section.join("\n");
+        let batched = body.contains("CREATE OR REPLACE PROCEDURE");
+        let from = body.find("INTO n_in, n_filtered").and_then(|p| {
+            let rest = &body[p + "INTO n_in, n_filtered".len()..];
+            let mut clause = String::new();
+            for l in rest.lines().skip(1) {
+                let t = l.trim_end();
+                if let Some(last) = t.strip_suffix(';') {
+                    clause.push_str(last);
+                    return Some(clause.trim().to_string());
+                }
+                clause.push_str(t);
+                clause.push('\n');
+            }
+            None
+        });
+        let map_table = body.find("INTO last_batch FROM ").and_then(|p| {
+            let rest = &body[p + "INTO last_batch FROM ".len()..];
+            rest.split(';').next().map(|s| s.trim().to_string())
+        });
+        steps.push(StepInfo {
+            number,
+            total,
+            name,
+            model,
+            first_line: i + 1,
+            end_line: stop + 1,
+            batched,
+            from: from.filter(|f| f.to_ascii_uppercase().starts_with("FROM")),
+            map_table,
+        });
+    }
+    steps
+}
+
+/// The single-quoted literals of a line, in order (`''` unescaped).
+fn literals(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\'' {
+            continue;
+        }
+        let mut s = String::new();
+        loop {
+            match chars.next() {
+                None => return out,
+                Some('\'') if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                    s.push('\'');
+                }
+                Some('\'') => break,
+                Some(ch) => s.push(ch),
+            }
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// What a step's closing NOTICE says.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum StepNotice {
+    /// `step N/T name: A source rows, B filtered, C rejected, D migrated`
+    Done { number: usize, name: String, counts: [i64; 4] },
+    /// `step N/T name: already done`
+    AlreadyDone { number: usize, name: String },
+    /// `step N/T name: batch B of K, R rows`
+    Batch { number: usize, name: String },
+}
+
+pub(crate) fn parse_notice(text: &str) -> Option<StepNotice> {
+    let rest = text.strip_prefix("step ")?;
+    let (nt, rest) = rest.split_once(' ')?;
+    let (n, _t) = nt.split_once('/')?;
+    let number: usize = n.parse().ok()?;
+    let (name, what) = rest.split_once(": ")?;
+    let name = name.to_string();
+    if what == "already done" {
+        return Some(StepNotice::AlreadyDone { number, name });
+    }
+    if what.starts_with("batch ") && what.ends_with(" rows") {
+        return Some(StepNotice::Batch { number, name });
+    }
+    let parts: Vec<&str> = what.split(", ").collect();
+    let suffixes = [" source rows", " filtered", " rejected", " migrated"];
+    if parts.len() != 4 {
+        return None;
+    }
+    let mut counts = [0i64; 4];
+    for (i, (p, s)) in parts.iter().zip(suffixes).enumerate() {
+        counts[i] = p.strip_suffix(s)?.parse().ok()?;
+    }
+    Some(StepNotice::Done { number, name, counts })
+}
+
+/// Counts of a finished step.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct Counts {
+    pub rows_in: Option<i64>,
+    pub rows_filtered: Option<i64>,
+    pub rows_rejected: Option<i64>,
+    pub rows_out: Option<i64>,
+}
+
+#[derive(Debug, Default)]
+struct StepState {
+    started: Option<Instant>,
+    done: bool,
+    /// Planner estimate of the source rows (transaction mode).
+    estimate: Option<i64>,
+    rows_total: Option<i64>,
+    batches_total: Option<i64>,
+    batches_done: i64,
+    rows_done: i64,
+    /// Rows of batches committed during this run (the rate's numerator).
+    rows_this_run: i64,
+    last_batch: i64,
+}
+
+/// A committed batch, as the monitor read it.
+#[derive(Debug, Clone)]
+pub(crate) struct BatchRow {
+    pub batch: i64,
+    pub rows: i64,
+    pub this_run: bool,
+}
+
+/// The progress of one script run: step states, the display, the events.
+pub(crate) struct Tracker {
+    steps: Vec<StepInfo>,
+    states: Vec<StepState>,
+    current: Option<usize>,
+    /// A batched step whose closing NOTICE came: (step, counts, already done).
+    pending: Option<(usize, Option<Counts>, bool)>,
+    pub(crate) monitor: Option<Arc<Mutex<Monitor>>>,
+}
+
+/// The second connection, reading committed checkpoints.
+pub(crate) struct Monitor {
+    client: Client,
+    /// `clock_timestamp()` (epoch seconds) when the run started: batches before it are from
+    /// an earlier run.
+    run_start: f64,
+}
+
+fn fmt_rate(rate: f64) -> String {
+    format!("{} rows/s", indicatif::HumanCount(rate.round().max(0.0) as u64))
+}
+
+impl Tracker {
+    pub(crate) fn new(steps: Vec<StepInfo>) -> Tracker {
+        let states = steps.iter().map(|_| StepState { last_batch: -1, ..StepState::default() }).collect();
+        Tracker { steps, states, current: None, pending: None, monitor: None }
+    }
+
+    pub(crate) fn has_batched(&self) -> bool {
+        self.steps.iter().any(|s| s.batched)
+    }
+
+    /// Opens the monitor connection and reads the planner estimates (before the run).
+    pub(crate) fn prepare(&mut self, config: &Config) {
+        let Ok(mut client) = config.connect(NoTls) else { return };
+        let _ = client.batch_execute("SET application_name = 'pgmig monitor'; SET statement_timeout = '5s'; SET lock_timeout = '200ms'");
+        for (s, st) in self.steps.iter().zip(self.states.iter_mut()) {
+            if !s.batched {
+                st.estimate = s.from.as_deref().and_then(|f| estimate(&mut client, f));
+            }
+        }
+        let run_start = client
+            .query_one("SELECT extract(epoch FROM clock_timestamp())::float8", &[])
+            .map(|r| r.get::<_, f64>(0))
+            .unwrap_or(0.0);
+        if self.has_batched() {
+            self.monitor = Some(Arc::new(Mutex::new(Monitor { client, run_start })));
+        }
+    }
+
+    /// The statement at `line` is about to be sent.
+    pub(crate) fn on_statement(&mut self, ui: &Ui, line: usize) {
+        self.close_pending(ui);
+        let Some(k) = self.steps.iter().position(|s| s.first_line <= line && line < s.end_line) else {
+            // Past the last step (or before the first): close what is open.
+            if let Some(c) = self.current {
+                if line >= self.steps[c].end_line {
+                    self.close(ui, c, None, false);
+                }
+            }
+            return;
+        };
+        if self.current == Some(k) {
+            return;
+        }
+        if let Some(c) = self.current {
+            self.close(ui, c, None, false);
+        }
+        self.current = Some(k);
+        if self.states[k].done {
+            return;
+        }
+        self.states[k].started = Some(Instant::now());
+        let s = &self.steps[k];
+        let st = &self.states[k];
+        ui.event(json!({
+            "event": "step_started",
+            "step": s.name,
+            "number": s.number,
+            "total": s.total,
+            "mode": if s.batched { "batched" } else { "transaction" },
+            "estimated_rows": st.estimate,
+            "estimate_source": if s.batched { Value::Null } else { json!("planner (EXPLAIN of the step's FROM clause)") },
+        }));
+        let prefix = format!("step {}/{} {}", s.number, s.total, s.name);
+        if s.batched {
+            ui.step_bar(&prefix, None, true);
+        } else {
+            ui.step_bar(&prefix, st.estimate.map(|e| e.max(0) as u64), false);
+        }
+    }
+
+    /// A server notice; true when it was handled here (not to be printed as is).
+    pub(crate) fn on_notice(&mut self, ui: &Ui, text: &str) -> bool {
+        let Some(n) = parse_notice(text) else { return false };
+        let (number, name) = match &n {
+            StepNotice::Done { number, name, .. } | StepNotice::AlreadyDone { number, name } | StepNotice::Batch { number, name } => (*number, name),
+        };
+        let Some(k) = self.steps.iter().position(|s| s.number == number && &s.name == name) else { return false };
+        match n {
+            StepNotice::Batch { .. } => self.monitor.is_some(),
+            StepNotice::Done { counts, .. } => {
+                let c = Counts {
+                    rows_in: Some(counts[0]),
+                    rows_filtered: Some(counts[1]),
+                    rows_rejected: Some(counts[2]),
+                    rows_out: Some(counts[3]),
+                };
+                self.end_from_notice(ui, k, Some(c), false);
+                true
+            }
+            StepNotice::AlreadyDone { .. } => {
+                self.end_from_notice(ui, k, None, true);
+                true
+            }
+        }
+    }
+
+    /// The step's closing NOTICE. This runs inside the notice callback of the script's
+    /// connection, where no other query may block: a batched step (whose close reads the
+    /// monitor) is closed at the next statement or at the end of the script instead.
+    fn end_from_notice(&mut self, ui: &Ui, k: usize, counts: Option<Counts>, already: bool) {
+        if self.steps[k].batched && self.monitor.is_some() {
+            self.pending = Some((k, counts, already));
+        } else {
+            self.close(ui, k, counts, already);
+        }
+    }
+
+    fn close_pending(&mut self, ui: &Ui) {
+        if let Some((k, counts, already)) = self.pending.take() {
+            self.close(ui, k, counts, already);
+        }
+    }
+
+    /// Applies what the monitor read for step `k`.
+    fn apply(&mut self, ui: &Ui, k: usize, totals: Option<(i64, i64)>, batches: Vec<BatchRow>) {
+        let st = &mut self.states[k];
+        if let Some((rows, batches_total)) = totals {
+            st.rows_total = Some(rows);
+            st.batches_total = Some(batches_total);
+            ui.bar_length(rows.max(0) as u64);
+        }
+        let s = &self.steps[k];
+        for b in batches {
+            if b.batch <= st.last_batch {
+                continue;
+            }
+            st.last_batch = b.batch;
+            st.batches_done += 1;
+            st.rows_done += b.rows;
+            if b.this_run {
+                st.rows_this_run += b.rows;
+            }
+            let secs = st.started.map_or(0.0, |t| t.elapsed().as_secs_f64());
+            let rate = (secs > 0.0 && st.rows_this_run > 0).then(|| st.rows_this_run as f64 / secs);
+            let eta = match (rate, st.rows_total) {
+                (Some(r), Some(t)) if r > 0.0 => Some(((t - st.rows_done).max(0) as f64 / r * 10.0).round() / 10.0),
+                _ => None,
+            };
+            if b.this_run {
+                ui.event(json!({
+                    "event": "batch_done",
+                    "step": s.name,
+                    "number": s.number,
+                    "batch": b.batch + 1,
+                    "batches_done": st.batches_done,
+                    "batches_total": st.batches_total,
+                    "rows": b.rows,
+                    "rows_done": st.rows_done,
+                    "rows_total": st.rows_total,
+                    "rows_per_second": rate.map(|r| (r * 10.0).round() / 10.0),
+                    "eta_seconds": eta,
+                }));
+            }
+            let mut msg = format!(
+                "batch {}/{}",
+                st.batches_done,
+                st.batches_total.map_or("?".to_string(), |t| t.to_string())
+            );
+            if let Some(r) = rate {
+                msg.push_str(&format!(" · {}", fmt_rate(r)));
+            }
+            if let Some(e) = eta {
+                msg.push_str(&format!(" · ETA {}", indicatif::HumanDuration(Duration::from_secs_f64(e))));
+            }
+            ui.bar_update(st.rows_done.max(0) as u64, &msg);
+        }
+    }
+
+    /// Ends step `k`: the final monitor read (batched), the step's line and event.
+    fn close(&mut self, ui: &Ui, k: usize, counts: Option<Counts>, already: bool) {
+        if self.states[k].done {
+            return;
+        }
+        let s = self.steps[k].clone();
+        let mut counts = counts;
+        if s.batched {
+            if let Some(m) = self.monitor.clone() {
+                let mut m = m.lock().unwrap_or_else(|p| p.into_inner());
+                let (totals, batches) = m.read(&s, self.states[k].rows_total.is_none(), self.states[k].last_batch);
+                self.apply(ui, k, totals, batches);
+                if counts.is_none() {
+                    counts = m.log_counts(&s);
+                }
+            }
+        }
+        let st = &mut self.states[k];
+        st.done = true;
+        if self.current == Some(k) {
+            self.current = None;
+        }
+        let secs = st.started.map_or(0.0, |t| t.elapsed().as_secs_f64());
+        let c = counts.unwrap_or_default();
+        let rate_rows = if s.batched { Some(st.rows_this_run) } else { c.rows_out };
+        let rate = rate_rows.filter(|_| secs > 0.0 && !already).map(|r| r as f64 / secs);
+        ui.event(json!({
+            "event": "step_done",
+            "step": s.name,
+            "number": s.number,
+            "total": s.total,
+            "already_done": already,
+            "rows_in": c.rows_in,
+            "rows_filtered": c.rows_filtered,
+            "rows_rejected": c.rows_rejected,
+            "rows_out": c.rows_out,
+            "batches_done": s.batched.then_some(st.batches_done),
+            "batches_total": st.batches_total,
+            "seconds": (secs * 1000.0).round() / 1000.0,
+            "rows_per_second": rate.map(|r| (r * 10.0).round() / 10.0),
+        }));
+        let n = |v: Option<i64>| v.map_or("?".to_string(), |v| v.to_string());
+        let mut line = if already {
+            format!("step {}/{} {}: already done", s.number, s.total, s.name)
+        } else {
+            format!(
+                "step {}/{} {}: {} source rows, {} filtered, {} rejected, {} migrated",
+                s.number,
+                s.total,
+                s.name,
+                n(c.rows_in),
+                n(c.rows_filtered),
+                n(c.rows_rejected),
+                n(c.rows_out)
+            )
+        };
+        if !already {
+            line.push_str(&format!(" ({:.2}s", secs));
+            if let Some(r) = rate {
+                line.push_str(&format!(", {}", fmt_rate(r)));
+            }
+            line.push(')');
+        }
+        ui.step_done(&line);
+    }
+
+    /// The end of the script: closes an open step (without counts if nothing said them).
+    pub(crate) fn finish(&mut self, ui: &Ui, ok: bool) {
+        self.close_pending(ui);
+        if let Some(c) = self.current {
+            if ok {
+                self.close(ui, c, None, false);
+            } else {
+                ui.step_done("");
+            }
+        }
+    }
+
+    /// The batched step being run, for the monitor thread.
+    fn polling_target(&self) -> Option<(usize, StepInfo, bool, i64)> {
+        let k = self.current?;
+        let s = &self.steps[k];
+        let st = &self.states[k];
+        (s.batched && !st.done && self.pending.is_none()).then(|| (k, s.clone(), st.rows_total.is_none(), st.last_batch))
+    }
+}
+
+impl Monitor {
+    /// Totals (when `totals` is asked and the id map exists) and the batches after `after`.
+    fn read(&mut self, s: &StepInfo, totals: bool, after: i64) -> (Option<(i64, i64)>, Vec<BatchRow>) {
+        let mut t = None;
+        if totals {
+            if let Some(map) = &s.map_table {
+                let exists = self
+                    .client
+                    .query_one("SELECT to_regclass($1) IS NOT NULL", &[map])
+                    .map(|r| r.get::<_, bool>(0))
+                    .unwrap_or(false);
+                if exists {
+                    let q = format!("SELECT count(*)::bigint, coalesce(max(batch) + 1, 0)::bigint FROM {map}");
+                    t = self.client.query_one(&q, &[]).ok().map(|r| (r.get(0), r.get(1)));
+                }
+            }
+        }
+        let rows = self
+            .client
+            .query(
+                "SELECT batch, rows, extract(epoch FROM finished_at)::float8 >= $4
+                   FROM _pgmig.batches WHERE model = $1 AND step = $2 AND batch > $3 ORDER BY batch",
+                &[&s.model, &s.name, &after, &self.run_start],
+            )
+            .map(|rows| rows.iter().map(|r| BatchRow { batch: r.get(0), rows: r.get(1), this_run: r.get(2) }).collect())
+            .unwrap_or_default();
+        (t, rows)
+    }
+
+    fn log_counts(&mut self, s: &StepInfo) -> Option<Counts> {
+        let r = self
+            .client
+            .query_opt(
+                "SELECT rows_in, rows_filtered, rows_rejected, rows_out FROM _pgmig.log
+                  WHERE model = $1 AND script = 'migrate' AND step = $2 ORDER BY id DESC LIMIT 1",
+                &[&s.model, &s.name],
+            )
+            .ok()??;
+        Some(Counts { rows_in: r.get(0), rows_filtered: r.get(1), rows_rejected: r.get(2), rows_out: r.get(3) })
+    }
+}
+
+/// The planner's estimate of the rows of a FROM clause; of its first table when the clause
+/// cannot be planned yet (it reads id maps that later steps create).
+fn estimate(client: &mut Client, from: &str) -> Option<i64> {
+    let plan_rows = |client: &mut Client, q: &str| -> Option<i64> {
+        let msgs = client.simple_query(&format!("EXPLAIN (FORMAT JSON) SELECT 1 {q}")).ok()?;
+        let text = msgs.iter().find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => r.get(0).map(String::from),
+            _ => None,
+        })?;
+        let v: Value = serde_json::from_str(&text).ok()?;
+        v.get(0)?.get("Plan")?.get("Plan Rows")?.as_f64().map(|f| f.round() as i64)
+    };
+    if let Some(n) = plan_rows(client, from) {
+        return Some(n);
+    }
+    // An id() lookup is a LEFT JOIN of an id map on its primary key: it never changes the row
+    // count, so the clause without it has the same estimate (and can be planned before the
+    // maps exist).
+    let without_maps: Vec<&str> = from.lines().filter(|l| !l.trim_start().starts_with("LEFT JOIN _pgmig.map_")).collect();
+    if without_maps.len() < from.lines().count() {
+        if let Some(n) = plan_rows(client, &without_maps.join("\n")) {
+            return Some(n);
+        }
+    }
+    // `FROM schema.table alias …`: the first table alone.
+    let first = from.strip_prefix("FROM")?.split_whitespace().next()?;
+    if first.starts_with('(') || !first.chars().all(|c| c.is_alphanumeric() || "._\"$".contains(c)) {
+        return None;
+    }
+    plan_rows(client, &format!("FROM {first}"))
+}
+
+/// Polls the monitor every second while the script runs.
+pub(crate) struct Poller {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Poller {
+    pub(crate) fn start(ui: Arc<Ui>) -> Poller {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let handle = std::thread::spawn(move || loop {
+            for _ in 0..20 {
+                if flag.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let (target, monitor) = {
+                let t = ui.tracker.lock().unwrap_or_else(|p| p.into_inner());
+                match t.as_ref() {
+                    Some(t) => (t.polling_target(), t.monitor.clone()),
+                    None => return,
+                }
+            };
+            let (Some((k, s, totals, after)), Some(m)) = (target, monitor) else { continue };
+            let (t, b) = m.lock().unwrap_or_else(|p| p.into_inner()).read(&s, totals, after);
+            let mut tracker = ui.tracker.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(tr) = tracker.as_mut() {
+                if tr.current == Some(k) && !tr.states[k].done {
+                    tr.apply(&ui, k, t, b);
+                }
+            }
+        });
+        Poller { stop, handle: Some(handle) }
+    }
+
+    pub(crate) fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices() {
+        assert_eq!(
+            parse_notice("step 2/6 workout_weeks: 120 source rows, 3 filtered, 0 rejected, 480 migrated"),
+            Some(StepNotice::Done { number: 2, name: "workout_weeks".into(), counts: [120, 3, 0, 480] })
+        );
+        assert_eq!(
+            parse_notice("step 6/6 exercise_logs: batch 3 of 92, 50 rows"),
+            Some(StepNotice::Batch { number: 6, name: "exercise_logs".into() })
+        );
+        assert_eq!(parse_notice("step 1/6 p: already done"), Some(StepNotice::AlreadyDone { number: 1, name: "p".into() }));
+        assert_eq!(parse_notice("step 1/6 p: 1 source rows, x filtered, 0 rejected, 1 migrated"), None);
+        assert_eq!(parse_notice("something else"), None);
+    }
+
+    #[test]
+    fn scans_the_compiled_workout_script() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/out/workout/migrate.sql")).unwrap();
+        let steps = scan(&text);
+        assert_eq!(steps.len(), 6, "{steps:#?}");
+        assert_eq!(steps[0].name, "workout_plans");
+        assert_eq!(steps[0].model, "workout");
+        assert_eq!((steps[5].number, steps[5].total), (6, 6));
+        assert!(steps.iter().all(|s| !s.batched && s.from.as_deref().is_some_and(|f| f.starts_with("FROM"))));
+        assert!(steps.windows(2).all(|w| w[0].end_line == w[1].first_line));
+        for other in ["precheck.sql", "verify.sql", "rollback.sql"] {
+            let t = std::fs::read_to_string(format!("{}/out/workout/{other}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+            assert!(scan(&t).is_empty(), "{other}");
+        }
+    }
+
+    #[test]
+    fn literal_lists() {
+        assert_eq!(literals("VALUES ('w''x', 'migrate', 'a', 'running')"), vec!["w'x", "migrate", "a", "running"]);
+    }
+}

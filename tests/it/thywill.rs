@@ -1,0 +1,191 @@
+//! ThyWill (seed 001): V1 is a SQLite file. Built by models/thywill/v1.sql, staged into schema
+//! v1 with `pgmig stage` (pgloader), then the usual precheck → migrate → verify → rollback.
+//! Staging errors exit 1 with one line and leave no schema behind.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::support::{cluster, repo_root, TestDb};
+use crate::workout::{count, must_pass, run, stderr};
+
+fn models() -> PathBuf {
+    repo_root().join("models/thywill")
+}
+
+/// The V1 SQLite file, built fresh from models/thywill/v1.sql.
+fn build_sqlite(dir: &Path) -> PathBuf {
+    let file = dir.join("thywill-v1.db");
+    let out = Command::new("sh").arg(models().join("build.sh")).arg(&file).output().unwrap();
+    assert!(out.status.success(), "build.sh: {}", String::from_utf8_lossy(&out.stderr));
+    file
+}
+
+fn stage_cli(source: &str, db: &str, schema: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pgmig")).args(["stage", source, "--db", db, "--schema", schema]).env("NO_COLOR", "1").output().unwrap()
+}
+
+fn schemas(db: &TestDb) -> BTreeSet<String> {
+    let rows = db.client().query("SELECT nspname::text FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema'", &[]).unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+fn strings(db: &TestDb, sql: &str) -> BTreeSet<String> {
+    db.client().query(sql, &[]).unwrap().iter().map(|r| r.get(0)).collect()
+}
+
+/// A fresh database with the SQLite V1 staged in schema v1 and V2's empty schema in public.
+fn thywill_db(name: &str, dir: &Path) -> TestDb {
+    let sqlite = build_sqlite(dir);
+    let db = cluster().create_db(name);
+    let out = stage_cli(&format!("sqlite:{}", sqlite.display()), &db.url(), "v1");
+    assert!(out.status.success(), "stage: {}", stderr(&out));
+    assert!(stderr(&out).contains("staged 6 tables into schema v1"), "{}", stderr(&out));
+    let out = db.psql_cmd().arg("-q").arg("-f").arg(models().join("v2.sql")).output().unwrap();
+    assert!(out.status.success(), "v2.sql: {}", stderr(&out));
+    db
+}
+
+fn compile_into(db: &TestDb, dir: &Path) {
+    let c = pgmig::compile(&models().join("model.yaml"), &pgmig::SchemaInput::Database(db.url()), &pgmig::SchemaInput::Ddl(models().join("v2.sql")))
+        .unwrap_or_else(|e| panic!("the thywill model must compile against the staged V1: {e:?}"));
+    pgmig::compile::write(&c.scripts, dir).unwrap();
+}
+
+#[test]
+fn thywill_staged_from_sqlite_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = thywill_db("tw_e2e", tmp.path());
+    let sqlite = tmp.path().join("thywill-v1.db");
+
+    // Staging is faithful: row counts per table and SQLite's loose types as mapped.
+    for (table, n) in [("user", 65), ("prayer", 197), ("prayermark", 383), ("invitetoken", 26), ("role", 2), ("user_role", 6)] {
+        assert_eq!(count(&db, &format!("SELECT count(*) FROM v1.{}", pgmig::catalog::quote_ident(table))), n, "{table}");
+    }
+    let types = strings(&db, "SELECT table_name || '.' || column_name || ':' || data_type FROM information_schema.columns WHERE table_schema = 'v1' AND table_name IN ('user', 'prayer')");
+    for t in ["user.created_at:timestamp without time zone", "prayer.flagged:boolean", "user.id:text", "prayer.text:text"] {
+        assert!(types.contains(t), "{t} in {types:?}");
+    }
+    let sqlite_flagged = Command::new("sqlite3").arg(&sqlite).arg("SELECT count(*) FROM prayer WHERE flagged = 1").output().unwrap();
+    let sqlite_flagged: i64 = String::from_utf8_lossy(&sqlite_flagged.stdout).trim().parse().unwrap();
+    assert!(sqlite_flagged > 0);
+    assert_eq!(count(&db, "SELECT count(*) FROM v1.prayer WHERE flagged"), sqlite_flagged, "SQLite 0/1 booleans");
+    let ts: String = db.client().query_one("SELECT created_at::text FROM v1.\"user\" WHERE display_name = 'Member 1'", &[]).unwrap().get(0);
+    assert_eq!(ts, "2024-01-01 09:00:37", "a naive SQLite DATETIME is kept as written");
+    let newline_id = count(&db, "SELECT count(*) FROM v1.\"user\" WHERE id = 'bbbbbbbb00000000000000000000f002' || chr(10)");
+    assert_eq!(newline_id, 1, "ids are copied byte for byte (trailing newline included)");
+
+    // The catalog read straight from SQLite is the staged schema's (tables, columns, types, keys).
+    let from_sqlite = pgmig::stage::from_sqlite(&sqlite, "v1").unwrap();
+    let live = pgmig::catalog::from_database(&mut db.client(), &["v1".to_string()]).unwrap();
+    assert_eq!(from_sqlite.tables.keys().collect::<Vec<_>>(), live.tables.keys().collect::<Vec<_>>());
+    for (name, t) in &from_sqlite.tables {
+        let l = &live.tables[name];
+        assert_eq!(t.columns, l.columns, "{name}: columns");
+        assert_eq!(t.primary_key, l.primary_key, "{name}: primary key");
+        assert_eq!(t.uniques, l.uniques, "{name}: uniques");
+    }
+
+    // Compile against the staged database: the committed out/thywill is what it gives.
+    let out = tempfile::tempdir().unwrap();
+    compile_into(&db, out.path());
+    for name in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql", "PLAN.md"] {
+        let fresh = std::fs::read_to_string(out.path().join(name)).unwrap();
+        let old = std::fs::read_to_string(repo_root().join("out/thywill").join(name)).unwrap_or_default();
+        assert!(
+            fresh == old,
+            "out/thywill/{name} is stale: build and stage V1 (README, SQLite sources), then `cargo run -- compile models/thywill/model.yaml --v1 URL --v2 models/thywill/v2.sql --out out/thywill`"
+        );
+    }
+
+    let before = db.table_md5s(&["v1", "public"]);
+    let notices = must_pass(run(&db, out.path(), "precheck.sql", &[]), "precheck");
+    assert!(notices.contains("precheck: no blocking finding"), "{notices}");
+    assert_eq!(db.table_md5s(&["v1", "public"]), before, "precheck changes nothing");
+
+    must_pass(run(&db, out.path(), "migrate.sql", &[]), "migrate");
+    let verify = must_pass(run(&db, out.path(), "verify.sql", &[]), "verify");
+    assert!(!verify.contains("FAIL"), "{verify}");
+
+    // The seed's corruption checks, written independently of the model.
+    let corrupted = strings(
+        &db,
+        "SELECT id FROM v1.\"user\" WHERE trim(display_name) = '' OR id = '12232388dbed436bbcc061e60e47ed99' OR id !~ '^[0-9a-f]{32}$'",
+    );
+    assert_eq!(corrupted.len(), 5, "{corrupted:?}");
+    let legit = strings(&db, "SELECT id FROM v1.\"user\"").difference(&corrupted).cloned().collect::<BTreeSet<_>>();
+    assert_eq!(strings(&db, "SELECT id FROM public.users"), legit, "V2 users = V1 users − corrupted");
+    let rejected_users = strings(&db, "SELECT source_key->>'id' FROM _pgmig.rejects WHERE step = 'users'");
+    assert_eq!(rejected_users, corrupted, "every corrupted user is in _pgmig.rejects");
+    // Every prayer of a legitimate user, every mark by a legitimate user on such a prayer.
+    let missing_prayers = count(
+        &db,
+        "SELECT count(*) FROM v1.prayer p JOIN public.users u ON u.id = p.author_id WHERE NOT EXISTS (SELECT 1 FROM public.prayers q WHERE q.id = p.id AND q.text = p.text)",
+    );
+    assert_eq!(missing_prayers, 0);
+    assert!(count(&db, "SELECT count(*) FROM public.prayers") > 150);
+    let missing_marks = count(
+        &db,
+        "SELECT count(*) FROM v1.prayermark m JOIN public.users u ON u.id = m.user_id JOIN v1.prayer p ON p.id = m.prayer_id JOIN public.users a ON a.id = p.author_id
+          WHERE NOT EXISTS (SELECT 1 FROM public.prayer_marks k WHERE k.id = m.id AND k.prayer_id = m.prayer_id AND k.user_id = m.user_id)",
+    );
+    assert_eq!(missing_marks, 0);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM public.prayer_marks k JOIN public.users u ON u.id = k.user_id"),
+        count(&db, "SELECT count(*) FROM public.prayer_marks"),
+        "no mark of a rejected user"
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM public.user_roles WHERE role_id = 'role-admin'"), 2, "admins 1 and 2; the corrupted admin is rejected");
+    assert_eq!(count(&db, "SELECT count(*) FROM public.invites WHERE token = 'tok09999' AND used_by_user_id IS NULL"), 1, "used by a rejected user: kept, user dropped");
+
+    must_pass(run(&db, out.path(), "rollback.sql", &[]), "rollback");
+    assert_eq!(db.table_md5s(&["v1", "public"]), before, "rollback: V2 as before");
+}
+
+#[test]
+fn stage_errors_exit_1_in_one_line_and_leave_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = cluster().create_db("tw_stage_err");
+    let before = schemas(&db);
+    let text_file = tmp.path().join("notes.txt");
+    std::fs::write(&text_file, "this is not a SQLite database, just some text long enough to have a header\n".repeat(20)).unwrap();
+    let bad_dates = tmp.path().join("epoch.db");
+    let out = Command::new("sqlite3")
+        .arg(&bad_dates)
+        .arg("CREATE TABLE t (id INTEGER PRIMARY KEY, at DATETIME); INSERT INTO t VALUES (1, '2024-01-01 00:00:00'), (2, 1700000000);")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let sqlite = build_sqlite(tmp.path());
+    let cases: Vec<(String, String, &str)> = vec![
+        (format!("sqlite:{}", tmp.path().join("missing.db").display()), db.url(), "SQLite file not found"),
+        (format!("sqlite:{}", text_file.display()), db.url(), "is not a SQLite database"),
+        (format!("sqlite:{}", bad_dates.display()), db.url(), "t.at (declared \"DATETIME\", staged as timestamp without time zone) holds 1 value(s) of SQLite type integer"),
+        (format!("sqlite:{}", sqlite.display()), "host=/nonexistent/socket-dir port=1 user=postgres dbname=x".into(), "cannot reach the PostgreSQL server"),
+    ];
+    for (source, url, needle) in &cases {
+        let out = stage_cli(source, url, "v1");
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{source}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        assert!(err.starts_with("error: ") && err.contains(needle), "{source}: {err}");
+        assert_eq!(schemas(&db), before, "{source}: no schema left behind");
+    }
+    assert!(!tmp.path().join("missing.db").exists(), "a missing file is not created");
+
+    // A load that fails inside pgloader (a bad date text) drops its temporary schema too.
+    let bad_text = tmp.path().join("badtext.db");
+    let out = Command::new("sqlite3").arg(&bad_text).arg("CREATE TABLE t (id INTEGER PRIMARY KEY, at DATETIME); INSERT INTO t VALUES (1, 'yesterday-ish');").output().unwrap();
+    assert!(out.status.success());
+    let out = stage_cli(&format!("sqlite:{}", bad_text.display()), &db.url(), "v1");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("pgloader failed"), "{}", stderr(&out));
+    assert_eq!(schemas(&db), before, "no schema after a failed load");
+
+    // An existing schema is never overwritten.
+    db.execute("CREATE SCHEMA v1; CREATE TABLE v1.keep (x int)");
+    let out = stage_cli(&format!("sqlite:{}", sqlite.display()), &db.url(), "v1");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+    assert_eq!(count(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'v1'"), 1);
+}
