@@ -53,6 +53,10 @@ enum Command {
         /// psql variables, as with psql: -v dry_run=1
         #[arg(short = 'v', long = "set", value_name = "NAME=VALUE")]
         vars: Vec<String>,
+        /// V1's server, for models with `source: {server: …}`: sets v1_host, v1_port,
+        /// v1_dbname and v1_user; its password reaches the script only through the environment.
+        #[arg(long)]
+        v1: Option<String>,
         /// Progress as JSON lines on stdout (step started, batch done, step done, run done/failed).
         #[arg(long)]
         json: bool,
@@ -139,7 +143,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Compile { model, v1, v2, out, format } => compile(model, &v1, &v2, out, format),
-        Command::Run { script, dir, db, vars, json } => run_script(&script, &dir, &db, &vars, json),
+        Command::Run { script, dir, db, vars, v1, json } => run_script(&script, &dir, &db, &vars, v1.as_deref(), json),
         Command::Status { db, json } => status(&db, json),
         Command::Bench(args) => bench(args),
         Command::Init(args) => init(args),
@@ -190,7 +194,7 @@ fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>, format: Opt
     }
 }
 
-fn run_script(script: &str, dir: &std::path::Path, db: &str, vars: &[String], json: bool) -> i32 {
+fn run_script(script: &str, dir: &std::path::Path, db: &str, vars: &[String], v1: Option<&str>, json: bool) -> i32 {
     let path = match script {
         "precheck" | "migrate" | "verify" | "rollback" => dir.join(format!("{script}.sql")),
         other => PathBuf::from(other),
@@ -209,6 +213,15 @@ fn run_script(script: &str, dir: &std::path::Path, db: &str, vars: &[String], js
             None => variables.insert(v.to_string(), String::new()),
         };
     }
+    if let Some(url) = v1 {
+        match v1_variables(url) {
+            Ok(v1_vars) => variables.extend(v1_vars),
+            Err(e) => {
+                eprintln!("error: --v1: {e}");
+                return 2;
+            }
+        }
+    }
     let name = path.file_name().map_or(script.to_string(), |n| n.to_string_lossy().into_owned());
     let format = if json { run::Format::Json } else { run::Format::Human };
     let result = run::connect_as(db, format).and_then(|mut conn| run::run_script(&mut conn, &name, &text, &variables));
@@ -219,6 +232,27 @@ fn run_script(script: &str, dir: &std::path::Path, db: &str, vars: &[String], js
             e.exit_code()
         }
     }
+}
+
+/// The psql variables of a V1 server, from its URL or conninfo. The password goes into the
+/// environment variable the scripts' `\getenv` reads, never into a variable or a log.
+fn v1_variables(url: &str) -> Result<BTreeMap<String, String>, String> {
+    let config: postgres::Config = url.parse().map_err(|e: postgres::Error| e.to_string())?;
+    let mut vars = BTreeMap::new();
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => return Err("no host".into()),
+    };
+    vars.insert("v1_host".to_string(), host);
+    vars.insert("v1_port".to_string(), config.get_ports().first().copied().unwrap_or(5432).to_string());
+    vars.insert("v1_dbname".to_string(), config.get_dbname().ok_or("no dbname")?.to_string());
+    vars.insert("v1_user".to_string(), config.get_user().unwrap_or("postgres").to_string());
+    if let Some(password) = config.get_password() {
+        // Single-threaded here, before any connection: no other thread reads the environment.
+        std::env::set_var("PGMIG_V1_PASSWORD", String::from_utf8_lossy(password).as_ref());
+    }
+    Ok(vars)
 }
 
 fn status(db: &str, json: bool) -> i32 {

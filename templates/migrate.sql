@@ -40,6 +40,7 @@ BEGIN;
 {%- endif %}
 
 {% include "bookkeeping.sql" %}
+{%- include "fdw_setup.sql" %}
 -- A model migrates once; rollback.sql makes it migratable again.
 DO $guard$
 BEGIN

@@ -24,6 +24,7 @@ BEGIN
 END
 $check$;
 CREATE SCHEMA IF NOT EXISTS _pgmig;
+{%- include "fdw_setup.sql" %}
 {%- for s in steps %}
 
 -- ----------------------------------------------------------------------------

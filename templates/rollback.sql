@@ -62,6 +62,11 @@ DELETE FROM _pgmig.batches WHERE model = {{ plan.model_lit }};
 DELETE FROM _pgmig.sequences WHERE model = {{ plan.model_lit }};
 UPDATE _pgmig.log SET status = 'rolled back'
 WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND status IN ('running', 'done');
+{%- if let Some(v) = plan.server %}
+-- The postgres_fdw server and staging schema migrate.sql made for V1.
+DROP SCHEMA IF EXISTS {{ v.staging_schema }} CASCADE;
+DROP SERVER IF EXISTS {{ v.server }} CASCADE;
+{%- endif %}
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ({{ plan.model_lit }}, 'rollback', '(all)', clock_timestamp(), 'done');
 

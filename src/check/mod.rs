@@ -39,8 +39,18 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
     let mut diags = Diagnostics::default();
     let source_schema = model.source_schema().to_string();
     let target_schema = model.target_schema().to_string();
-    check_schema(v1, &source_schema, model.source.as_ref().map(|s| &s.schema), "V1", &mut diags);
-    check_schema(v2, &target_schema, model.target.as_ref().map(|s| &s.schema), "V2", &mut diags);
+    check_schema(v1, &source_schema, model.source.as_ref().and_then(|s| s.schema.as_ref()), "V1", &mut diags);
+    check_schema(v2, &target_schema, model.target.as_ref().and_then(|s| s.schema.as_ref()), "V2", &mut diags);
+    if let Some(server) = model.target.as_ref().and_then(|t| t.server.as_ref()) {
+        diags.push(Diagnostic::error("the target is the database the scripts run in; it has no `server`", pos_of(server)));
+    }
+    // V1 on another server is read through postgres_fdw from a staging schema of pgmig's.
+    let source_server = model.source_server().map(|name| plan::SourceServer {
+        name: name.to_string(),
+        remote_schema: source_schema.clone(),
+        staging_schema: format!("_pgmig_{}", name.as_str()),
+    });
+    let read_schema = source_server.as_ref().map_or(source_schema.clone(), |s| s.staging_schema.clone());
 
     // First pass: which V2 table each step fills and what its id map offers to id().
     let mut heads = Vec::new();
@@ -82,6 +92,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             v1,
             v2,
             source_schema: &source_schema,
+            read_schema: &read_schema,
             maps: &maps,
             map_of_table: &map_of_table,
             step_names: &step_names,
@@ -125,7 +136,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             Ok(mut q) => {
                 let errors = scope::check_relations(&q, v2, &target_schema, origin);
                 if errors.is_empty() {
-                    scope::qualify_tables(&mut q, v2, &target_schema);
+                    scope::qualify_tables(&mut q, v2, &target_schema, &target_schema);
                     assertions.push(plan::Assertion { name: a.name.to_string(), query: q.to_string(), line: origin.line() });
                 }
                 errors.into_iter().for_each(|e| diags.push(e));
@@ -184,6 +195,8 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         model: model.name.to_string(),
         model_file: file.name.clone(),
         source_schema,
+        source_server,
+        read_schema,
         target_schema,
         mode,
         steps: ordered,
@@ -279,6 +292,7 @@ struct StepContext<'a> {
     v1: &'a Catalog,
     v2: &'a Catalog,
     source_schema: &'a str,
+    read_schema: &'a str,
     maps: &'a dyn Fn(&str) -> Option<MapShape>,
     map_of_table: &'a dyn Fn(&QualName) -> Option<constraints::MapColumns>,
     step_names: &'a [String],
@@ -315,7 +329,7 @@ impl StepContext<'_> {
         }
         found.extend(scope.resolve(&expr, self.v1, self.source_schema, origin));
         scope.note_reads(&expr, self.v1, self.source_schema);
-        scope::qualify_tables(&mut expr, self.v1, self.source_schema);
+        scope::qualify_tables(&mut expr, self.v1, self.source_schema, self.read_schema);
         let ok = found.is_empty();
         errors.extend(found);
         ok.then_some(expr)
@@ -326,7 +340,7 @@ impl StepContext<'_> {
         let mut warnings = Vec::new();
         let from_origin = self.origin(&step.from);
         let mut from = sql::parse_from(from_origin).map_err(|d| vec![d])?;
-        let mut scope = Scope::build(&mut from, self.v1, self.source_schema, from_origin)?;
+        let mut scope = Scope::build(&mut from, self.v1, self.source_schema, self.read_schema, from_origin)?;
         let mut joins: Vec<IdJoin> = Vec::new();
         let line_of = |t: &Text| pos_of(t).map_or(0, |p| p.line);
         let table = &head.table;

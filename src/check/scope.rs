@@ -71,9 +71,10 @@ impl Scope {
     }
 
     /// Builds the scope of a `from` clause and qualifies its V1 tables with the source schema.
-    pub fn build(from: &mut Vec<TableWithJoins>, v1: &Catalog, schema: &str, origin: Origin) -> Result<Scope, Vec<Diagnostic>> {
+    /// `read_schema` is where the scripts read V1's tables (the staging schema of a V1 on
+    /// another server; else `schema` itself).
+    pub fn build(from: &mut Vec<TableWithJoins>, v1: &Catalog, schema: &str, read_schema: &str, origin: Origin) -> Result<Scope, Vec<Diagnostic>> {
         let mut errors = check_relations(from, v1, schema, origin);
-        qualify_tables(from, v1, schema);
         let mut scope = Scope { relations: Vec::new(), default_schema: schema.to_string(), reads: BTreeSet::new() };
         scope.note_reads(&*from, v1, schema);
         for twj in from.iter() {
@@ -86,6 +87,8 @@ impl Scope {
                 }
             }
         }
+        // Names resolve against V1's catalog first; then they are printed where the scripts read them.
+        qualify_tables(from, v1, schema, read_schema);
         if errors.is_empty() { Ok(scope) } else { Err(errors) }
     }
 
@@ -267,19 +270,22 @@ pub fn check_relations<V: Visit>(node: &V, v1: &Catalog, schema: &str, origin: O
     check.errors
 }
 
-/// Qualifies every V1 table name with its schema, so scripts don't depend on search_path.
-pub fn qualify_tables<V: VisitMut>(node: &mut V, v1: &Catalog, schema: &str) {
+/// Qualifies every table name of `catalog` with its schema, so scripts don't depend on
+/// search_path; tables of `schema` are printed in `read_schema` (where the scripts see them).
+pub fn qualify_tables<V: VisitMut>(node: &mut V, v1: &Catalog, schema: &str, read_schema: &str) {
     struct Qualify<'a> {
         v1: &'a Catalog,
         schema: &'a str,
+        read_schema: &'a str,
     }
     impl VisitorMut for Qualify<'_> {
         type Break = ();
         fn pre_visit_relation(&mut self, name: &mut ObjectName) -> ControlFlow<()> {
-            if name.0.len() == 1 {
-                if let Some(qn) = resolve_table(name, self.v1, self.schema) {
+            if let Some(qn) = resolve_table(name, self.v1, self.schema) {
+                {
+                    let printed = if qn.schema == self.schema { self.read_schema } else { qn.schema.as_str() };
                     *name = ObjectName(vec![
-                        ObjectNamePart::Identifier(sql_ident(&qn.schema)),
+                        ObjectNamePart::Identifier(sql_ident(printed)),
                         ObjectNamePart::Identifier(sql_ident(&qn.name)),
                     ]);
                 }
@@ -287,7 +293,7 @@ pub fn qualify_tables<V: VisitMut>(node: &mut V, v1: &Catalog, schema: &str) {
             ControlFlow::Continue(())
         }
     }
-    let _ = node.visit(&mut Qualify { v1, schema });
+    let _ = node.visit(&mut Qualify { v1, schema, read_schema });
 }
 
 /// Aliases introduced inside subqueries of an expression (their columns aren't checked).

@@ -34,6 +34,9 @@ pub struct PlanView {
     pub lossy: Vec<String>,
     /// From a live V1: the estimated window for all steps; empty from DDL.
     pub window: String,
+    /// V1 on another server: the fdw server, V1's schema there, the staging schema here, and
+    /// the tables to import. `None` when V1 is in the target database.
+    pub server: Option<ServerView>,
     /// Batched mode: the default batch size (`-v batch_size=` overrides it); 0 in transaction mode.
     pub batch_size: u64,
 }
@@ -136,6 +139,15 @@ pub struct SequenceView {
     pub column: String,
 }
 
+#[derive(Debug, Clone)]
+pub struct ServerView {
+    pub name: String,
+    pub server: String,
+    pub remote_schema: String,
+    pub staging_schema: String,
+    pub tables: String,
+}
+
 /// One constraint test: what it checks (for the reader) and the SQL that finds offenders.
 #[derive(Debug, Clone)]
 pub struct Finding {
@@ -206,6 +218,18 @@ impl PlanView {
                     )
                 }
             },
+            server: plan.source_server.as_ref().map(|srv| {
+                let mut tables: Vec<String> = plan.steps.iter().flat_map(|s| s.reads.iter().map(|t| quote_ident(&t.name))).collect();
+                tables.sort();
+                tables.dedup();
+                ServerView {
+                    name: srv.name.clone(),
+                    server: quote_ident(&srv.staging_schema),
+                    remote_schema: quote_ident(&srv.remote_schema),
+                    staging_schema: quote_ident(&srv.staging_schema),
+                    tables: tables.join(", "),
+                }
+            }),
             batch_size: match plan.mode {
                 crate::plan::Mode::Batched { size } => size,
                 crate::plan::Mode::Transaction => 0,

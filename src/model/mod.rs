@@ -65,10 +65,13 @@ impl<'de> Deserialize<'de> for ModeDecl {
     }
 }
 
+/// Where a schema is: `{schema: v1}` in the target database, or `{server: v1db, schema: public}`
+/// on another PostgreSQL server, read through postgres_fdw.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SchemaRef {
-    pub schema: Text,
+    pub schema: Option<Text>,
+    pub server: Option<Text>,
 }
 
 /// How one V2 table is filled.
@@ -137,12 +140,18 @@ pub struct Assertion {
 }
 
 impl Model {
+    /// V1's schema, as V1's own catalog names it.
     pub fn source_schema(&self) -> &str {
-        self.source.as_ref().map_or("public", |s| s.schema.as_str())
+        self.source.as_ref().and_then(|s| s.schema.as_ref()).map_or("public", |s| s.as_str())
     }
 
     pub fn target_schema(&self) -> &str {
-        self.target.as_ref().map_or("public", |s| s.schema.as_str())
+        self.target.as_ref().and_then(|s| s.schema.as_ref()).map_or("public", |s| s.as_str())
+    }
+
+    /// The postgres_fdw server V1 lives on, when it is not in the target database.
+    pub fn source_server(&self) -> Option<&Text> {
+        self.source.as_ref().and_then(|s| s.server.as_ref())
     }
 }
 

@@ -13,6 +13,10 @@ pub struct Plan {
     /// The model file's name, for comments that point back at it.
     pub model_file: String,
     pub source_schema: String,
+    /// V1 on another PostgreSQL server, when it is.
+    pub source_server: Option<SourceServer>,
+    /// Where the scripts read V1's tables: `source_schema`, or the server's staging schema.
+    pub read_schema: String,
     pub target_schema: String,
     pub mode: Mode,
     /// In load order (V2 foreign keys and `id()` lookups first).
@@ -22,6 +26,15 @@ pub struct Plan {
     pub unread_tables: Vec<String>,
     /// Columns of read V1 tables that no step mentions: their data is not migrated.
     pub unread_columns: Vec<String>,
+}
+
+/// V1 on another server: migrate.sql creates a postgres_fdw server of this name and imports
+/// `remote_schema`'s tables into `staging_schema` (pgmig's own, dropped by rollback).
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceServer {
+    pub name: String,
+    pub remote_schema: String,
+    pub staging_schema: String,
 }
 
 /// How migrate.sql commits.

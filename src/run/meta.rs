@@ -13,6 +13,7 @@ pub enum MetaKind {
     Else,
     Endif,
     Echo,
+    Getenv,
     Quit,
 }
 
@@ -27,6 +28,7 @@ impl MetaKind {
             "else" => MetaKind::Else,
             "endif" => MetaKind::Endif,
             "echo" => MetaKind::Echo,
+            "getenv" => MetaKind::Getenv,
             "q" | "quit" => MetaKind::Quit,
             _ => return None,
         })

@@ -196,6 +196,17 @@ pub fn interpret(script: &str, text: &str, vars: &mut Vars, sink: &mut dyn Sink)
                 };
                 sink.echo(&words.join(" "), newline);
             }
+            // `\getenv VAR ENV`: as psql, an unset ENV leaves VAR as it was. Secrets come in
+            // this way, never through the script or the command line.
+            MetaKind::Getenv => {
+                let args = parse_args(rest, vars).map_err(err)?;
+                let [var, env] = args.as_slice() else {
+                    return Err(err("missing required argument".into()));
+                };
+                if let Ok(value) = std::env::var(env) {
+                    vars.insert(var.clone(), value);
+                }
+            }
             MetaKind::Quit => return Ok(Outcome::Quit),
         }
     }

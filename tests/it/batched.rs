@@ -109,8 +109,10 @@ fn a_killed_batched_run_resumes_to_exactly_the_uninterrupted_state() {
     let mut cut = 0;
     for (i, ms) in [30u64, 150, 400, 900].into_iter().enumerate() {
         let db = workout_db(&format!("batch_kill{i}"));
-        cut += migrate_and_kill(&db, dir.path(), Duration::from_millis(ms)) as i32;
-        let resumed = must_pass(run(&db, dir.path(), "migrate.sql", &[]), "resumed migrate");
+        let was_cut = migrate_and_kill(&db, dir.path(), Duration::from_millis(ms));
+        cut += was_cut as i32;
+        // A run that finished before the kill is complete: running it again is refused.
+        let resumed = if was_cut { must_pass(run(&db, dir.path(), "migrate.sql", &[]), "resumed migrate") } else { String::new() };
         must_pass(run(&db, dir.path(), "verify.sql", &[]), &format!("verify after a kill at {ms} ms:\n{resumed}"));
         assert_eq!(kept(&db), expected, "kill at {ms} ms");
         let dupes = count(&db, "SELECT count(*) - count(DISTINCT (step, batch)) FROM _pgmig.batches");

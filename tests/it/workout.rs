@@ -310,3 +310,67 @@ fn a_where_that_keeps_no_row_is_a_warning_when_compiled_live() {
     let ddl = pgmig::compile(&dir.path().join("model.yaml"), &pgmig::SchemaInput::Ddl(models.join("v1.sql")), &pgmig::SchemaInput::Ddl(models.join("v2.sql"))).unwrap();
     assert!(ddl.warnings.0.is_empty());
 }
+
+/// V1 on another PostgreSQL server (a second cluster on another port), read through
+/// postgres_fdw: the same migration as with V1 in the target database.
+#[test]
+fn v1_on_another_server_through_postgres_fdw() {
+    let models = repo_root().join("models/workout");
+    // V1, alone on its own server, in schema public.
+    let v1 = crate::support::second_cluster().create_db("wk_remote_v1");
+    psql_in_schema(&v1, &models.join("v1.sql"), "public");
+    let out = v1.psql_cmd().args(["-q", "-v", "schema=public", "-f"]).arg(models.join("sample.sql")).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The target: V2 only.
+    let db = cluster().create_db("wk_remote_v2");
+    psql_in_schema(&db, &models.join("v2.sql"), "public");
+
+    let dir = tempfile::tempdir().unwrap();
+    let model = std::fs::read_to_string(models.join("model.yaml")).unwrap();
+    let remote = model.replacen("source: { schema: v1 }", "source: { server: v1db, schema: public }", 1);
+    assert_ne!(model, remote);
+    std::fs::write(dir.path().join("model.yaml"), remote).unwrap();
+    let c = pgmig::compile(&dir.path().join("model.yaml"), &pgmig::SchemaInput::Ddl(models.join("v1.sql")), &pgmig::SchemaInput::Ddl(models.join("v2.sql")))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    pgmig::compile::write(&c.scripts, dir.path()).unwrap();
+    let migrate = std::fs::read_to_string(dir.path().join("migrate.sql")).unwrap();
+    assert!(migrate.contains("FROM _pgmig_v1db.workout_plans"), "V1 is read from the staging schema");
+    assert!(!migrate.contains("PGMIG_V1_PASSWORD=") && !migrate.contains("password '"), "no password in the script");
+
+    let second = crate::support::second_cluster();
+    let (host, port) = (second.socket_dir().display().to_string(), second.port().to_string());
+    let vars = [("v1_host", host.as_str()), ("v1_port", port.as_str()), ("v1_dbname", v1.name()), ("v1_user", "postgres")];
+    let before = db.table_md5s(&["public"]);
+    let v1_before = v1.table_md5s(&["public"]);
+    let pre = must_pass(run(&db, dir.path(), "precheck.sql", &vars), "precheck");
+    assert!(pre.contains("REJECT  workout_plans rule 1"), "{pre}");
+    must_pass(run(&db, dir.path(), "migrate.sql", &vars), "migrate");
+    must_pass(run(&db, dir.path(), "verify.sql", &vars), "verify");
+
+    // Same content as the migration with V1 in the target database.
+    let local = workout_db("wk_remote_ref");
+    let local_dir = compiled();
+    must_pass(run(&local, local_dir.path(), "migrate.sql", &[]), "local migrate");
+    let (a, b) = (db.table_md5s(&["public"]), local.table_md5s(&["public"]));
+    for t in ["public.workout_plans", "public.workout_sessions", "public.exercise_logs"] {
+        assert_eq!(a.get(t), b.get(t), "{t}");
+    }
+
+    must_pass(run(&db, dir.path(), "rollback.sql", &vars), "rollback");
+    assert_eq!(db.table_md5s(&["public"]), before);
+    assert_eq!(count(&db, "SELECT count(*) FROM pg_foreign_server WHERE srvname = '_pgmig_v1db'"), 0, "rollback drops the fdw server");
+    assert_eq!(v1.table_md5s(&["public"]), v1_before, "V1 is only read");
+
+    // The same through `pgmig run --v1 URL`.
+    let cli = |script: &str| pgmig_cli(&["run", script, "--dir", &dir.path().display().to_string(), "--db", &db.url(), "--v1", &v1.url()]);
+    for script in ["migrate", "verify", "rollback"] {
+        let out = cli(script);
+        assert!(out.status.success(), "pgmig run {script} --v1: {}", stderr(&out));
+    }
+    assert_eq!(db.table_md5s(&["public"]), before);
+
+    // Without the connection variables: a clear error, nothing written.
+    let out = run(&db, dir.path(), "migrate.sql", &[]);
+    assert!(!out.status.success() && stderr(&out).contains("V1 is on another server: give psql -v v1_host"), "{}", stderr(&out));
+    assert_eq!(db.table_md5s(&["public"]), before);
+}

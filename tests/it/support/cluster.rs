@@ -39,6 +39,7 @@ pub struct TestDb {
 }
 
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
+static SECOND: OnceLock<Result<Cluster, String>> = OnceLock::new();
 
 /// The shared cluster, started on first call. Panics (fails the test) with the reason
 /// if PostgreSQL cannot be started.
@@ -46,6 +47,15 @@ pub fn cluster() -> &'static Cluster {
     match CLUSTER.get_or_init(Cluster::start) {
         Ok(c) => c,
         Err(e) => panic!("cannot start the throwaway PostgreSQL cluster for tests:\n{e}"),
+    }
+}
+
+/// A second cluster on another port: "another server", for tests that read V1 across
+/// servers (postgres_fdw).
+pub fn second_cluster() -> &'static Cluster {
+    match SECOND.get_or_init(Cluster::start) {
+        Ok(c) => c,
+        Err(e) => panic!("cannot start the second throwaway PostgreSQL cluster for tests:\n{e}"),
     }
 }
 
@@ -305,18 +315,20 @@ struct ExitInfo {
     base_dir: PathBuf,
 }
 
-static EXIT_INFO: OnceLock<ExitInfo> = OnceLock::new();
+static EXIT_INFO: std::sync::Mutex<Vec<ExitInfo>> = std::sync::Mutex::new(Vec::new());
 
 extern "C" fn stop_at_exit() {
-    if let Some(info) = EXIT_INFO.get() {
-        stop_and_remove(&info.bin_dir, info.as_postgres, &info.base_dir);
+    if let Ok(clusters) = EXIT_INFO.lock() {
+        for info in clusters.iter() {
+            stop_and_remove(&info.bin_dir, info.as_postgres, &info.base_dir);
+        }
     }
 }
 
 fn register_atexit(c: &Cluster) {
-    let first = EXIT_INFO
-        .set(ExitInfo { bin_dir: c.bin_dir.clone(), as_postgres: c.as_postgres, base_dir: c.base_dir.clone() })
-        .is_ok();
+    let Ok(mut clusters) = EXIT_INFO.lock() else { return };
+    let first = clusters.is_empty();
+    clusters.push(ExitInfo { bin_dir: c.bin_dir.clone(), as_postgres: c.as_postgres, base_dir: c.base_dir.clone() });
     if first {
         unsafe {
             libc::atexit(stop_at_exit);
