@@ -42,7 +42,7 @@ enum Command {
     },
     /// Run a compiled script (precheck, migrate, verify, rollback, or a path) under pgmig's lock.
     Run {
-        /// precheck | migrate | verify | rollback, or the path of a .sql file.
+        /// precheck | migrate | verify | rollback | export, or the path of a .sql file.
         script: String,
         /// Directory holding the compiled scripts.
         #[arg(long, default_value = ".")]
@@ -60,6 +60,17 @@ enum Command {
         /// Progress as JSON lines on stdout (step started, batch done, step done, run done/failed).
         #[arg(long)]
         json: bool,
+    },
+    /// The rows migrations quarantined (`_pgmig.rejects`), as a table or as CSV.
+    Rejects {
+        #[arg(long, env = "DATABASE_URL")]
+        db: String,
+        /// Only this model's rejects.
+        #[arg(long)]
+        model: Option<String>,
+        /// CSV (RFC 4180, with the whole V1 row as JSON) on stdout.
+        #[arg(long)]
+        csv: bool,
     },
     /// Show the pgmig log of a database: every step, its counts and state.
     Status {
@@ -145,6 +156,7 @@ fn main() -> ExitCode {
         Command::Compile { model, v1, v2, out, format } => compile(model, &v1, &v2, out, format),
         Command::Run { script, dir, db, vars, v1, json } => run_script(&script, &dir, &db, &vars, v1.as_deref(), json),
         Command::Status { db, json } => status(&db, json),
+        Command::Rejects { db, model, csv } => rejects(&db, model.as_deref(), csv),
         Command::Bench(args) => bench(args),
         Command::Init(args) => init(args),
         Command::Stage { source, db, schema } => stage(&source, &db, &schema),
@@ -196,7 +208,7 @@ fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>, format: Opt
 
 fn run_script(script: &str, dir: &std::path::Path, db: &str, vars: &[String], v1: Option<&str>, json: bool) -> i32 {
     let path = match script {
-        "precheck" | "migrate" | "verify" | "rollback" => dir.join(format!("{script}.sql")),
+        "precheck" | "migrate" | "verify" | "rollback" | "export" => dir.join(format!("{script}.sql")),
         other => PathBuf::from(other),
     };
     let text = match std::fs::read_to_string(&path) {
@@ -253,6 +265,17 @@ fn v1_variables(url: &str) -> Result<BTreeMap<String, String>, String> {
         std::env::set_var("PGMIG_V1_PASSWORD", String::from_utf8_lossy(password).as_ref());
     }
     Ok(vars)
+}
+
+fn rejects(db: &str, model: Option<&str>, csv: bool) -> i32 {
+    let result = run::connect(db).and_then(|mut conn| run::print_rejects(&mut conn, model, csv, &mut std::io::stdout()));
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
 }
 
 fn status(db: &str, json: bool) -> i32 {

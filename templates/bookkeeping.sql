@@ -18,6 +18,7 @@ CREATE TABLE IF NOT EXISTS _pgmig.rejects (
   step text NOT NULL,
   rule integer NOT NULL,
   reason text NOT NULL,
+  source_table text,
   source_key jsonb,
   source_row jsonb,
   rejected_at timestamptz NOT NULL DEFAULT clock_timestamp()

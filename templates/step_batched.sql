@@ -52,8 +52,8 @@ BEGIN
 {%- for r in s.rejects %}
 
     -- Reject rule {{ r.number }} ({{ plan.model_file }}:{{ r.line }}): {{ r.reason_comment }}
-    INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-    SELECT {{ plan.model_lit }}, {{ s.name_lit }}, {{ r.number }}, {{ r.reason_lit }}, {{ s.source_key }}, {{ s.source_row }}
+    INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+    SELECT {{ plan.model_lit }}, {{ s.name_lit }}, {{ r.number }}, {{ r.reason_lit }}, {{ s.source_table_lit }}, {{ s.source_key }}, {{ s.source_row }}
     {{ s.from }}
     WHERE {{ r.condition }};
 {%- endfor %}

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS _pgmig.rejects (
   step text NOT NULL,
   rule integer NOT NULL,
   reason text NOT NULL,
+  source_table text,
   source_key jsonb,
   source_row jsonb,
   rejected_at timestamptz NOT NULL DEFAULT clock_timestamp()
@@ -86,21 +87,21 @@ BEGIN
   FROM v1."user" u;
 
   -- Reject rule 1 (model.yaml:15): empty display name
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-  SELECT 'thywill', 'users', 1, 'empty display name', jsonb_build_object('id', u.id), to_jsonb(u)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'thywill', 'users', 1, 'empty display name', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
   FROM v1."user" u
   WHERE coalesce((btrim(u.display_name) = ''), false);
 
   -- Reject rule 2 (model.yaml:17): known corrupted record (seed)
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-  SELECT 'thywill', 'users', 2, 'known corrupted record (seed)', jsonb_build_object('id', u.id), to_jsonb(u)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'thywill', 'users', 2, 'known corrupted record (seed)', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
   FROM v1."user" u
   WHERE NOT coalesce((btrim(u.display_name) = ''), false)
     AND coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false);
 
   -- Reject rule 3 (model.yaml:19): id is not a uuid4 hex, v1 cannot fetch the row by its id
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-  SELECT 'thywill', 'users', 3, 'id is not a uuid4 hex, v1 cannot fetch the row by its id', jsonb_build_object('id', u.id), to_jsonb(u)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'thywill', 'users', 3, 'id is not a uuid4 hex, v1 cannot fetch the row by its id', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
   FROM v1."user" u
   WHERE NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
@@ -170,16 +171,16 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id;
 
   -- Reject rule 1 (model.yaml:31): orphan prayer, author_id matches no user
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-  SELECT 'thywill', 'prayers', 1, 'orphan prayer, author_id matches no user', jsonb_build_object('id', p.id), to_jsonb(p)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'thywill', 'prayers', 1, 'orphan prayer, author_id matches no user', 'v1.prayer', jsonb_build_object('id', p.id), to_jsonb(p)
   FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
   WHERE coalesce((a.id IS NULL), false);
 
   -- Reject rule 2 (model.yaml:33): author was rejected
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-  SELECT 'thywill', 'prayers', 2, 'author was rejected', jsonb_build_object('id', p.id), to_jsonb(p)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'thywill', 'prayers', 2, 'author was rejected', 'v1.prayer', jsonb_build_object('id', p.id), to_jsonb(p)
   FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
@@ -254,8 +255,8 @@ BEGIN
        LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id;
 
   -- Reject rule 1 (model.yaml:44): orphan mark, prayer_id matches no prayer
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-  SELECT 'thywill', 'prayer_marks', 1, 'orphan mark, prayer_id matches no prayer', jsonb_build_object('id', m.id), to_jsonb(m)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'thywill', 'prayer_marks', 1, 'orphan mark, prayer_id matches no prayer', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
   FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
@@ -264,8 +265,8 @@ BEGIN
   WHERE coalesce((p.id IS NULL), false);
 
   -- Reject rule 2 (model.yaml:46): orphan mark, user_id matches no user
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-  SELECT 'thywill', 'prayer_marks', 2, 'orphan mark, user_id matches no user', jsonb_build_object('id', m.id), to_jsonb(m)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'thywill', 'prayer_marks', 2, 'orphan mark, user_id matches no user', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
   FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
@@ -275,8 +276,8 @@ BEGIN
     AND coalesce((u.id IS NULL), false);
 
   -- Reject rule 3 (model.yaml:48): marking user was rejected
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-  SELECT 'thywill', 'prayer_marks', 3, 'marking user was rejected', jsonb_build_object('id', m.id), to_jsonb(m)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'thywill', 'prayer_marks', 3, 'marking user was rejected', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
   FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
@@ -287,8 +288,8 @@ BEGIN
     AND coalesce((id_users.id IS NULL), false);
 
   -- Reject rule 4 (model.yaml:50): prayer was rejected
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-  SELECT 'thywill', 'prayer_marks', 4, 'prayer was rejected', jsonb_build_object('id', m.id), to_jsonb(m)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'thywill', 'prayer_marks', 4, 'prayer was rejected', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
   FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
@@ -364,8 +365,8 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id;
 
   -- Reject rule 1 (model.yaml:59): inviting user was rejected
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-  SELECT 'thywill', 'invites', 1, 'inviting user was rejected', jsonb_build_object('token', i.token), to_jsonb(i)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'thywill', 'invites', 1, 'inviting user was rejected', 'v1.invitetoken', jsonb_build_object('token', i.token), to_jsonb(i)
   FROM v1.invitetoken i
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
@@ -484,8 +485,8 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id;
 
   -- Reject rule 1 (model.yaml:75): user was rejected
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-  SELECT 'thywill', 'user_roles', 1, 'user was rejected', jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id), to_jsonb(r)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'thywill', 'user_roles', 1, 'user was rejected', 'v1.user_role', jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id), to_jsonb(r)
   FROM v1.user_role r
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
   WHERE coalesce((id_users.id IS NULL), false);

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS _pgmig.rejects (
   step text NOT NULL,
   rule integer NOT NULL,
   reason text NOT NULL,
+  source_table text,
   source_key jsonb,
   source_row jsonb,
   rejected_at timestamptz NOT NULL DEFAULT clock_timestamp()
@@ -95,8 +96,8 @@ BEGIN
        ) AS p;
 
   -- Reject rule 1 (model.yaml:18): plan has no user_id
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-  SELECT 'workout', 'workout_plans', 1, 'plan has no user_id', jsonb_build_object('id', p.id), to_jsonb(p)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'workout', 'workout_plans', 1, 'plan has no user_id', 'v1.workout_plans', jsonb_build_object('id', p.id), to_jsonb(p)
   FROM (
          SELECT
            *,
@@ -110,8 +111,8 @@ BEGIN
   WHERE coalesce((p.user_id IS NULL), false);
 
   -- Reject rule 2 (model.yaml:20): duplicate (user_id, name); the oldest plan with this name is kept
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-  SELECT 'workout', 'workout_plans', 2, 'duplicate (user_id, name); the oldest plan with this name is kept', jsonb_build_object('id', p.id), to_jsonb(p)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'workout', 'workout_plans', 2, 'duplicate (user_id, name); the oldest plan with this name is kept', 'v1.workout_plans', jsonb_build_object('id', p.id), to_jsonb(p)
   FROM (
          SELECT
            *,
@@ -363,8 +364,8 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END);
 
   -- Reject rule 1 (model.yaml:68): orphan exercise; plan_id matches no plan
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-  SELECT 'workout', 'exercises', 1, 'orphan exercise; plan_id matches no plan', jsonb_build_object('id', e.id), to_jsonb(e)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'workout', 'exercises', 1, 'orphan exercise; plan_id matches no plan', 'v1.exercises', jsonb_build_object('id', e.id), to_jsonb(e)
   FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
@@ -372,8 +373,8 @@ BEGIN
   WHERE coalesce((p.id IS NULL), false);
 
   -- Reject rule 2 (model.yaml:70): invalid sets, reps_min or weight
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-  SELECT 'workout', 'exercises', 2, 'invalid sets, reps_min or weight', jsonb_build_object('id', e.id), to_jsonb(e)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'workout', 'exercises', 2, 'invalid sets, reps_min or weight', 'v1.exercises', jsonb_build_object('id', e.id), to_jsonb(e)
   FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
@@ -382,8 +383,8 @@ BEGIN
     AND coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false);
 
   -- Reject rule 3 (model.yaml:72): plan was rejected
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-  SELECT 'workout', 'exercises', 3, 'plan was rejected', jsonb_build_object('id', e.id), to_jsonb(e)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'workout', 'exercises', 3, 'plan was rejected', 'v1.exercises', jsonb_build_object('id', e.id), to_jsonb(e)
   FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
@@ -463,8 +464,8 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id;
 
   -- Reject rule 1 (model.yaml:95): plan was rejected
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-  SELECT 'workout', 'workout_sessions', 1, 'plan was rejected', jsonb_build_object('id', s.id), to_jsonb(s)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'workout', 'workout_sessions', 1, 'plan was rejected', 'v1.workout_sessions', jsonb_build_object('id', s.id), to_jsonb(s)
   FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
   WHERE coalesce((id_workout_plans.id IS NULL), false);
@@ -533,16 +534,16 @@ BEGIN
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id;
 
   -- Reject rule 1 (model.yaml:105): session was rejected
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-  SELECT 'workout', 'exercise_logs', 1, 'session was rejected', jsonb_build_object('id', l.id), to_jsonb(l)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'workout', 'exercise_logs', 1, 'session was rejected', 'v1.exercise_logs', jsonb_build_object('id', l.id), to_jsonb(l)
   FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
   WHERE coalesce((id_workout_sessions.id IS NULL), false);
 
   -- Reject rule 2 (model.yaml:107): exercise was rejected
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_key, source_row)
-  SELECT 'workout', 'exercise_logs', 2, 'exercise was rejected', jsonb_build_object('id', l.id), to_jsonb(l)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'workout', 'exercise_logs', 2, 'exercise was rejected', 'v1.exercise_logs', jsonb_build_object('id', l.id), to_jsonb(l)
   FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id

@@ -189,7 +189,12 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
                 .map(move |c| format!("{}.{}", t.name, quote_ident(&c.name)))
         })
         .collect();
+    let v1_tables = read_tables
+        .iter()
+        .map(|t| ((*t).clone(), v1.table(t).and_then(|t| t.primary_key.as_ref()).map_or(Vec::new(), |k| k.columns.clone())))
+        .collect();
     let plan = Plan {
+        v1_tables,
         unread_tables,
         unread_columns,
         model: model.name.to_string(),

@@ -45,6 +45,13 @@ struct Precheck<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "export.sql")]
+struct Export<'a> {
+    plan: &'a PlanView,
+    steps: &'a [StepView],
+}
+
+#[derive(Template)]
 #[template(path = "PLAN.md")]
 struct PlanPage<'a> {
     plan: &'a PlanView,
@@ -61,6 +68,7 @@ pub fn render(plan: &Plan) -> Result<Scripts, askama::Error> {
         ("migrate.sql", Migrate { plan: &view, steps }.render()?),
         ("verify.sql", Verify { plan: &view, steps }.render()?),
         ("rollback.sql", Rollback { plan: &view, steps: &reversed }.render()?),
+        ("export.sql", Export { plan: &view, steps }.render()?),
         ("PLAN.md", PlanPage { plan: &view, steps }.render()?),
     ];
     Ok(Scripts { files: files.into_iter().map(|(n, t)| (n, tidy(&t))).collect() })

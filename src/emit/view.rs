@@ -37,6 +37,8 @@ pub struct PlanView {
     /// V1 on another server: the fdw server, V1's schema there, the staging schema here, and
     /// the tables to import. `None` when V1 is in the target database.
     pub server: Option<ServerView>,
+    /// Every V1 table the steps read, as the scripts name it, with its key (for a stable order).
+    pub v1_tables: Vec<(String, String, String)>,
     /// Batched mode: the default batch size (`-v batch_size=` overrides it); 0 in transaction mode.
     pub batch_size: u64,
 }
@@ -80,6 +82,8 @@ pub struct StepView {
     pub rejects: Vec<RejectView>,
     pub source_key: String,
     pub source_row: String,
+    /// The V1 table of the rejected rows, as a literal (`NULL` when not one table).
+    pub source_table_lit: String,
     pub map_table: String,
     pub map_table_lit: String,
     pub is_new_key: bool,
@@ -105,6 +109,8 @@ pub struct StepView {
     pub analyze_map: bool,
     /// `t.k = mapped.k AND …`: a target row that this step made.
     pub made_here: String,
+    /// `t.k, …`: the key order of this step's target rows.
+    pub key_order: String,
     pub expected_list: String,
     pub actual_list: String,
     pub compared: String,
@@ -218,6 +224,15 @@ impl PlanView {
                     )
                 }
             },
+            v1_tables: plan
+                .v1_tables
+                .iter()
+                .map(|(name, key)| {
+                    let printed = crate::catalog::QualName::new(&plan.read_schema, &name.name).to_string();
+                    let order = if key.is_empty() { "t::text".to_string() } else { key.iter().map(|k| format!("t.{}", quote_ident(k))).collect::<Vec<_>>().join(", ") };
+                    (printed, format!("{}.{}.csv", name.schema, name.name).replace('\'', "''"), order)
+                })
+                .collect(),
             server: plan.source_server.as_ref().map(|srv| {
                 let mut tables: Vec<String> = plan.steps.iter().flat_map(|s| s.reads.iter().map(|t| quote_ident(&t.name))).collect();
                 tables.sort();
@@ -409,6 +424,7 @@ impl StepView {
             rejects,
             source_key: step.source_key.clone(),
             source_row: step.source_row.clone(),
+            source_table_lit: step.source_table.as_ref().map_or("NULL".into(), |t| lit(&t.to_string())),
             map_table: step.map_table.to_string(),
             map_table_lit: lit(&step.map_table.to_string()),
             is_new_key,
@@ -445,6 +461,7 @@ impl StepView {
                 .map(|s| SequenceView { name: s.sequence.to_string(), name_lit: lit(&s.sequence.to_string()), column: quote_ident(&s.column) })
                 .collect(),
             analyze_map: step.map_read_later,
+            key_order: key_cols.iter().map(|k| format!("t.{}", quote_ident(k))).collect::<Vec<_>>().join(", "),
             made_here,
             expected_list,
             actual_list,

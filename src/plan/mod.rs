@@ -26,6 +26,8 @@ pub struct Plan {
     pub unread_tables: Vec<String>,
     /// Columns of read V1 tables that no step mentions: their data is not migrated.
     pub unread_columns: Vec<String>,
+    /// The V1 tables the steps read (as V1's catalog names them) with their primary keys.
+    pub v1_tables: Vec<(QualName, Vec<String>)>,
 }
 
 /// V1 on another server: migrate.sql creates a postgres_fdw server of this name and imports

@@ -152,6 +152,19 @@ impl Sink for DbSink<'_> {
     fn warn(&mut self, text: &str) {
         self.ui.err_line(&format!("{}: {text}", self.script));
     }
+
+    fn copy_to(&mut self, copy: &str, file: &str) -> Result<(), RunError> {
+        let st = Statement { text: copy.to_string(), line: 0 };
+        let io = |e: std::io::Error| RunError::Query { what: format!("\\copy to {file}"), message: e.to_string() };
+        let mut out = std::fs::File::create(file).map_err(io)?;
+        let started = self.client.copy_out(copy).map(|mut reader| std::io::copy(&mut reader, &mut out));
+        match started {
+            Ok(written) => written.map_err(io)?,
+            Err(e) => return Err(self.failure(&st, e)),
+        };
+        self.ui.err_line(&format!("{}: wrote {file}", self.script));
+        Ok(())
+    }
 }
 
 /// Runs one script as `psql -X -v ON_ERROR_STOP=1 -f SCRIPT` would, under the pgmig

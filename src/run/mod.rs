@@ -23,6 +23,7 @@ pub mod lexer;
 pub mod lock;
 pub mod meta;
 pub mod progress;
+pub mod rejects;
 pub mod script;
 pub mod status;
 mod table;
@@ -33,6 +34,7 @@ pub use conn::{connect, connect_as, connect_capturing, connect_capturing_as, par
 pub use error::RunError;
 pub use exec::{run_script, RunSummary};
 pub use lock::LOCK_KEY;
+pub use rejects::print_rejects;
 pub use status::{print_status, print_status_json, status_rows, LogRow, StatusRow, NO_RUN};
 pub use ui::{Format, OutputLine};
 pub use vars::{parse_assignment, Vars};

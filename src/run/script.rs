@@ -17,6 +17,8 @@ pub trait Sink {
     fn echo(&mut self, text: &str, newline: bool);
     /// A warning psql would print (and continue).
     fn warn(&mut self, text: &str);
+    /// `\copy … TO 'file'`: runs `copy` (a `COPY … TO STDOUT`) and writes its output to `file`.
+    fn copy_to(&mut self, copy: &str, file: &str) -> Result<(), RunError>;
 }
 
 /// How a script ended.
@@ -207,6 +209,11 @@ pub fn interpret(script: &str, text: &str, vars: &mut Vars, sink: &mut dyn Sink)
                     vars.insert(var.clone(), value);
                 }
             }
+            // No variable interpolation in `\copy`, as in psql: the whole line is its argument.
+            MetaKind::Copy => {
+                let (copy, file) = super::meta::parse_copy_to(rest).map_err(|m| err(m.to_string()))?;
+                sink.copy_to(&copy, &file)?;
+            }
             MetaKind::Quit => return Ok(Outcome::Quit),
         }
     }
@@ -230,6 +237,10 @@ mod tests {
     }
 
     impl Sink for Record {
+        fn copy_to(&mut self, copy: &str, file: &str) -> Result<(), RunError> {
+            self.log.push(format!("copy {copy} > {file}"));
+            Ok(())
+        }
         fn execute(&mut self, st: &Statement) -> Result<(), RunError> {
             if self.fail_on.is_some_and(|f| st.text.contains(f)) {
                 return Err(RunError::Query { what: "test".into(), message: format!("failed at {}", st.line) });

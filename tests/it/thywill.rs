@@ -86,6 +86,10 @@ fn thywill_staged_from_sqlite_end_to_end() {
         assert_eq!(t.uniques, l.uniques, "{name}: uniques");
     }
 
+    // `--v1 sqlite:FILE` goes through the same reader (the hook compile::load_schema calls).
+    let hooked = pgmig::stage::schema_input("V1", &pgmig::SchemaInput::parse(&format!("sqlite:{}", sqlite.display())), "v1");
+    assert_eq!(hooked.expect("a sqlite: argument is taken").unwrap().0, from_sqlite);
+
     // Compile against the staged database: the committed out/thywill is what it gives.
     let out = tempfile::tempdir().unwrap();
     compile_into(&db, out.path());

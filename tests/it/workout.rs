@@ -266,7 +266,7 @@ pub(crate) fn pgmig_cli(args: &[&str]) -> Output {
 fn out_dir_is_fresh() {
     let dir = compiled();
     let committed = repo_root().join("out/workout");
-    for name in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql", "PLAN.md"] {
+    for name in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql", "export.sql", "PLAN.md"] {
         let fresh = std::fs::read_to_string(dir.path().join(name)).unwrap();
         let old = std::fs::read_to_string(committed.join(name)).unwrap_or_default();
         assert!(fresh == old, "out/workout/{name} is stale: run `cargo run -- compile models/workout/model.yaml --v1 models/workout/v1.sql --v2 models/workout/v2.sql`");
@@ -277,7 +277,7 @@ fn out_dir_is_fresh() {
 #[test]
 fn generated_scripts_snapshots() {
     let dir = compiled();
-    for name in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql", "PLAN.md"] {
+    for name in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql", "export.sql", "PLAN.md"] {
         let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
         insta::assert_snapshot!(format!("workout_{name}"), text);
     }
@@ -373,4 +373,46 @@ fn v1_on_another_server_through_postgres_fdw() {
     let out = run(&db, dir.path(), "migrate.sql", &[]);
     assert!(!out.status.success() && stderr(&out).contains("V1 is on another server: give psql -v v1_host"), "{}", stderr(&out));
     assert_eq!(db.table_md5s(&["public"]), before);
+}
+
+/// export.sql (psql's `\copy`) and `pgmig run export` write the same CSV archives; the
+/// rejects are data, listed by `pgmig rejects`.
+#[test]
+fn archives_and_rejects_after_a_migration() {
+    let db = workout_db("wk_export");
+    let dir = compiled();
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let by_psql = tempfile::tempdir().unwrap();
+    let out = db.psql_cmd().current_dir(by_psql.path()).arg("-f").arg(dir.path().join("export.sql")).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let by_runner = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pgmig"))
+        .current_dir(by_runner.path())
+        .args(["run", "export", "--dir", &dir.path().display().to_string(), "--db", &db.url()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut files: Vec<String> = std::fs::read_dir(by_psql.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    files.sort();
+    assert_eq!(files.len(), 6 + 4 + 1, "{files:?}");
+    for f in &files {
+        let a = std::fs::read(by_psql.path().join(f)).unwrap();
+        let b = std::fs::read(by_runner.path().join(f)).unwrap();
+        assert!(a == b, "{f} differs between psql and pgmig run");
+    }
+    let lines = |f: &str| std::fs::read_to_string(by_psql.path().join(f)).unwrap().lines().count() as i64;
+    assert_eq!(lines("exercise_logs.v2.csv"), 1 + count(&db, "SELECT count(*) FROM public.exercise_logs"));
+    assert_eq!(lines("v1.workout_plans.csv"), 1 + count(&db, "SELECT count(*) FROM v1.workout_plans"));
+    assert_eq!(lines("rejects.csv"), 1 + count(&db, "SELECT count(*) FROM _pgmig.rejects"));
+    let header = std::fs::read_to_string(by_psql.path().join("rejects.csv")).unwrap();
+    assert!(header.starts_with("step,rule,reason,source_table,source_key,source_row\n"), "{header}");
+    assert!(header.contains(",v1.exercises,"), "rejects name their V1 table");
+
+    let table = pgmig_cli(&["rejects", "--db", &db.url(), "--model", "workout"]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(table.status.success() && text.contains("plan has no user_id") && text.contains("v1.workout_plans"), "{text}");
+    let csv = pgmig_cli(&["rejects", "--db", &db.url(), "--csv"]);
+    let csv_text = String::from_utf8_lossy(&csv.stdout);
+    assert_eq!(csv_text.lines().count() as i64, 1 + count(&db, "SELECT count(*) FROM _pgmig.rejects"), "{csv_text}");
+    assert!(csv_text.starts_with("model,step,rule,reason,source_table,source_key,source_row\n"));
 }
