@@ -92,6 +92,9 @@ fn read(path: &Path) -> Result<String, CompileError> {
 
 /// Reads one schema; unqualified DDL names land in `default_schema`.
 pub fn load_schema(which: &'static str, input: &SchemaInput, default_schema: &str) -> Result<(Catalog, Skipped), CompileError> {
+    if let Some(read) = crate::stage::schema_input(which, input, default_schema) {
+        return read;
+    }
     match input {
         SchemaInput::Ddl(path) => {
             let text = read(path)?;

@@ -24,6 +24,19 @@ BEGIN
 END
 $check$;
 CREATE SCHEMA IF NOT EXISTS _pgmig;
+{%- for c in plan.castable %}
+
+-- Does a text convert to {{ c.1 }}? (Precheck's own; rolled back with it.)
+CREATE FUNCTION {{ c.0 }}(value text) RETURNS boolean
+LANGUAGE plpgsql AS $castable$
+BEGIN
+  PERFORM value::{{ c.1 }};
+  RETURN true;
+EXCEPTION WHEN OTHERS THEN
+  RETURN false;
+END
+$castable$;
+{%- endfor %}
 {%- include "fdw_setup.sql" %}
 {%- for s in steps %}
 

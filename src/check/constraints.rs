@@ -12,7 +12,7 @@ use sqlparser::parser::Parser;
 
 use super::scope::ident_name;
 use crate::catalog::{quote_ident, ForeignKey, QualName, Table};
-use crate::plan::{CheckTest, ForeignKeyTest, UniqueTest};
+use crate::plan::{CastTest, CheckTest, ForeignKeyTest, UniqueTest};
 
 /// What an id map holds: its table and columns.
 pub struct MapColumns {
@@ -91,4 +91,51 @@ pub fn foreign_keys(
             }
         })
         .collect()
+}
+
+/// Conversions that can fail on some values: explicit casts of text (or of what the checker
+/// can't type) in the step's expressions, and assignments into an enum or a narrower number.
+/// `known` tells the type of an expression when the checker is sure.
+pub fn casts(
+    table: &Table,
+    mapped: &BTreeMap<String, Expr>,
+    known: &dyn Fn(&Expr) -> Option<String>,
+    enums: &dyn Fn(&str) -> bool,
+) -> Vec<CastTest> {
+    let mut out: Vec<CastTest> = Vec::new();
+    for (column, e) in mapped {
+        let _ = sqlparser::ast::visit_expressions(e, |x| {
+            if let Expr::Cast { expr: inner, data_type, .. } = x {
+                let from = known(inner);
+                let from_text = from.as_deref().is_none_or(|t| t == "text" || t.starts_with("character"));
+                let literal = matches!(inner.as_ref(), Expr::Value(_));
+                if from_text && !literal {
+                    let to = crate::catalog::normalize_type(&data_type.to_string(), "public");
+                    if !matches!(to.as_str(), "text" | "character varying" | "jsonb" | "json") {
+                        out.push(CastTest {
+                            column: column.clone(),
+                            type_name: data_type.to_string(),
+                            value: inner.to_string(),
+                            what: format!("`{inner}` does not convert to {to}"),
+                        });
+                    }
+                }
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        let Some(target) = table.column(column) else { continue };
+        let source = known(e);
+        let narrowing = source.as_deref().and_then(|st| super::types::lossy(st, &target.data_type)).filter(|why| why.contains("overflow"));
+        if enums(&target.data_type) && source.as_deref() != Some(target.data_type.as_str()) {
+            out.push(CastTest {
+                column: column.clone(),
+                type_name: target.data_type.clone(),
+                value: e.to_string(),
+                what: format!("not a value of the enum {}", target.data_type),
+            });
+        } else if let Some(why) = narrowing {
+            out.push(CastTest { column: column.clone(), type_name: target.data_type.clone(), value: e.to_string(), what: why });
+        }
+    }
+    out
 }

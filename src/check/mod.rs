@@ -556,6 +556,9 @@ impl StepContext<'_> {
         }
         let step = plan::Step {
             checks: constraints::checks(table, &filled),
+            casts: constraints::casts(table, &filled, &|e| types::infer(e, &scope), &|t| {
+                t.split_once('.').is_some_and(|(sch, n)| self.v2.enums.contains_key(&QualName::new(sch, n)))
+            }),
             uniques,
             foreign_keys: constraints::foreign_keys(&self.v2.foreign_keys_of(&table.name), &filled, self.map_of_table),
             name: name.to_string(),

@@ -37,6 +37,8 @@ pub struct PlanView {
     /// V1 on another server: the fdw server, V1's schema there, the staging schema here, and
     /// the tables to import. `None` when V1 is in the target database.
     pub server: Option<ServerView>,
+    /// Precheck's conversion helpers: (function, type).
+    pub castable: Vec<(String, String)>,
     /// Every V1 table the steps read, as the scripts name it, with its key (for a stable order).
     pub v1_tables: Vec<(String, String, String)>,
     /// Batched mode: the default batch size (`-v batch_size=` overrides it); 0 in transaction mode.
@@ -224,6 +226,12 @@ impl PlanView {
                     )
                 }
             },
+            castable: {
+                let mut types: Vec<String> = plan.steps.iter().flat_map(|s| s.casts.iter().map(|c| c.type_name.clone())).collect();
+                types.sort();
+                types.dedup();
+                types.into_iter().map(|t| (castable_function(&t), t)).collect()
+            },
             v1_tables: plan
                 .v1_tables
                 .iter()
@@ -351,6 +359,12 @@ impl StepView {
         }
         for c in &step.checks {
             findings.push(Finding::new(format!("CHECK {}", c.constraint), c.test.clone()));
+        }
+        for c in &step.casts {
+            findings.push(Finding::new(
+                format!("{}: {}", c.column, c.what),
+                format!("({}) IS NOT NULL AND NOT {}(({})::text)", c.value, castable_function(&c.type_name), c.value),
+            ));
         }
         for u in step.uniques.iter().filter(|u| !u.columns.is_empty()) {
             let test = format!("EXISTS (SELECT 1 FROM {} AS _existing WHERE {})", step.target, equal_all("_existing", &u.columns, &u.exprs));
@@ -483,6 +497,13 @@ impl StepView {
             },
         }
     }
+}
+
+/// The precheck helper telling whether a text converts to `type_name` (one per type, in
+/// pg_temp: created inside precheck's transaction, gone with its rollback).
+pub fn castable_function(type_name: &str) -> String {
+    let slug: String = type_name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    format!("pg_temp.pgmig_castable_{slug}")
 }
 
 fn human_bytes(bytes: i64) -> String {

@@ -89,6 +89,7 @@ pub struct Step {
     pub checks: Vec<CheckTest>,
     pub uniques: Vec<UniqueTest>,
     pub foreign_keys: Vec<ForeignKeyTest>,
+    pub casts: Vec<CastTest>,
 }
 
 /// A CHECK constraint rewritten over the source: `test` is true for a row that breaks it.
@@ -96,6 +97,15 @@ pub struct Step {
 pub struct CheckTest {
     pub constraint: String,
     pub test: String,
+}
+
+/// A conversion that can fail on some values: `value` (SQL) must convert to `type_name`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CastTest {
+    pub column: String,
+    pub type_name: String,
+    pub value: String,
+    pub what: String,
 }
 
 /// A PRIMARY KEY or UNIQUE key: its V2 columns and the expressions that fill them.

@@ -90,15 +90,25 @@ fn thywill_staged_from_sqlite_end_to_end() {
     let hooked = pgmig::stage::schema_input("V1", &pgmig::SchemaInput::parse(&format!("sqlite:{}", sqlite.display())), "v1");
     assert_eq!(hooked.expect("a sqlite: argument is taken").unwrap().0, from_sqlite);
 
-    // Compile against the staged database: the committed out/thywill is what it gives.
+    // Compiled from the SQLite file, the SQL scripts are those compiled against the staged
+    // database; the committed out/thywill is what the file gives (no live sizes: stable).
+    let staged = tempfile::tempdir().unwrap();
+    compile_into(&db, staged.path());
     let out = tempfile::tempdir().unwrap();
-    compile_into(&db, out.path());
-    for name in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql", "PLAN.md"] {
+    let c = pgmig::compile(&models().join("model.yaml"), &pgmig::SchemaInput::parse(&format!("sqlite:{}", sqlite.display())), &pgmig::SchemaInput::Ddl(models().join("v2.sql")))
+        .unwrap_or_else(|e| panic!("the thywill model must compile from the SQLite file: {e:?}"));
+    pgmig::compile::write(&c.scripts, out.path()).unwrap();
+    for name in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql", "export.sql"] {
+        let a = std::fs::read_to_string(out.path().join(name)).unwrap();
+        let b = std::fs::read_to_string(staged.path().join(name)).unwrap();
+        assert!(a == b, "{name}: compiled from the SQLite file and from the staged database differ");
+    }
+    for name in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql", "export.sql", "PLAN.md"] {
         let fresh = std::fs::read_to_string(out.path().join(name)).unwrap();
         let old = std::fs::read_to_string(repo_root().join("out/thywill").join(name)).unwrap_or_default();
         assert!(
             fresh == old,
-            "out/thywill/{name} is stale: build and stage V1 (README, SQLite sources), then `cargo run -- compile models/thywill/model.yaml --v1 URL --v2 models/thywill/v2.sql --out out/thywill`"
+            "out/thywill/{name} is stale: build and stage V1 (README, SQLite sources), then `models/thywill/build.sh /tmp/thywill.db && cargo run -- compile models/thywill/model.yaml --v1 sqlite:/tmp/thywill.db --v2 models/thywill/v2.sql --out out/thywill`"
         );
     }
 
