@@ -57,7 +57,8 @@ FROM (
 CREATE TABLE {{ s.map_table }} AS
 SELECT {{ s.key_select }}
 {{ s.from }}
-WHERE {{ s.survivors }};
+WHERE {{ s.survivors }}
+  AND {{ s.cast_guard }};
 {%- endif %}
 ANALYZE {{ s.map_table }};
 
@@ -113,6 +114,7 @@ BEGIN
       SELECT row({{ d.test }})::text AS k
       {{ s.from }}
       WHERE {{ s.survivors }}
+        AND {{ s.cast_guard }}
       GROUP BY {{ d.test }}
       HAVING count(*) > 1
     ) AS keys

@@ -35,7 +35,8 @@ SELECT u.id AS id
 FROM v1."user" u
 WHERE NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
-    AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false);
+    AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
+  AND true;
 ANALYZE _pgmig.map_users;
 
 DO $check$
@@ -244,6 +245,7 @@ BEGIN
       WHERE NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
+        AND true
       GROUP BY u.id
       HAVING count(*) > 1
     ) AS keys
@@ -266,7 +268,8 @@ FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
 WHERE NOT coalesce((a.id IS NULL), false)
-    AND NOT coalesce((id_users.id IS NULL), false);
+    AND NOT coalesce((id_users.id IS NULL), false)
+  AND true;
 ANALYZE _pgmig.map_prayers;
 
 DO $check$
@@ -462,6 +465,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
       WHERE NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
+        AND true
       GROUP BY p.id
       HAVING count(*) > 1
     ) AS keys
@@ -488,7 +492,8 @@ FROM v1.prayermark m
 WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
-    AND NOT coalesce((id_prayers.id IS NULL), false);
+    AND NOT coalesce((id_prayers.id IS NULL), false)
+  AND true;
 ANALYZE _pgmig.map_prayer_marks;
 
 DO $check$
@@ -744,6 +749,7 @@ BEGIN
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
+        AND true
       GROUP BY m.id
       HAVING count(*) > 1
     ) AS keys
@@ -765,7 +771,8 @@ SELECT i.token AS token
 FROM v1.invitetoken i
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-WHERE NOT coalesce((id_users.id IS NULL), false);
+WHERE NOT coalesce((id_users.id IS NULL), false)
+  AND true;
 ANALYZE _pgmig.map_invites;
 
 DO $check$
@@ -923,6 +930,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
       WHERE NOT coalesce((id_users.id IS NULL), false)
+        AND true
       GROUP BY i.token
       HAVING count(*) > 1
     ) AS keys
@@ -942,7 +950,8 @@ $check$;
 CREATE TABLE _pgmig.map_roles AS
 SELECT r.id AS id
 FROM v1.role r
-WHERE true;
+WHERE true
+  AND true;
 ANALYZE _pgmig.map_roles;
 
 DO $check$
@@ -1022,6 +1031,7 @@ BEGIN
       SELECT row(r.id)::text AS k
       FROM v1.role r
       WHERE true
+        AND true
       GROUP BY r.id
       HAVING count(*) > 1
     ) AS keys
@@ -1040,6 +1050,7 @@ BEGIN
       SELECT row(r.name)::text AS k
       FROM v1.role r
       WHERE true
+        AND true
       GROUP BY r.name
       HAVING count(*) > 1
     ) AS keys
@@ -1060,7 +1071,8 @@ CREATE TABLE _pgmig.map_user_roles AS
 SELECT r.user_id AS user_id, r.role_id AS role_id
 FROM v1.user_role r
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-WHERE NOT coalesce((id_users.id IS NULL), false);
+WHERE NOT coalesce((id_users.id IS NULL), false)
+  AND true;
 ANALYZE _pgmig.map_user_roles;
 
 DO $check$
@@ -1193,6 +1205,7 @@ BEGIN
       FROM v1.user_role r
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
       WHERE NOT coalesce((id_users.id IS NULL), false)
+        AND true
       GROUP BY r.user_id, r.role_id
       HAVING count(*) > 1
     ) AS keys

@@ -43,7 +43,8 @@ FROM (
            v1.workout_plans
        ) AS p
 WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false);
+    AND NOT coalesce((p.dup_rank > 1), false)
+  AND true;
 ANALYZE _pgmig.map_workout_plans;
 
 DO $check$
@@ -465,6 +466,7 @@ BEGIN
        ) AS p
       WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
+        AND true
       GROUP BY p.id
       HAVING count(*) > 1
     ) AS keys
@@ -493,6 +495,7 @@ BEGIN
        ) AS p
       WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
+        AND true
       GROUP BY p.user_id, p.name
       HAVING count(*) > 1
     ) AS keys
@@ -643,6 +646,7 @@ BEGIN
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
       WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+        AND true
       GROUP BY p.id, w.n
       HAVING count(*) > 1
     ) AS keys
@@ -663,6 +667,7 @@ BEGIN
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
       WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+        AND true
       GROUP BY p.id, w.n
       HAVING count(*) > 1
     ) AS keys
@@ -903,6 +908,7 @@ BEGIN
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
       WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+        AND true
       GROUP BY id_workout_weeks.id, d.day_label
       HAVING count(*) > 1
     ) AS keys
@@ -933,6 +939,7 @@ BEGIN
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
       WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+        AND true
       GROUP BY d.plan_id, w.n, d.day_label
       HAVING count(*) > 1
     ) AS keys
@@ -957,7 +964,8 @@ FROM v1.exercises e
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
 WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
-    AND NOT coalesce((id_workout_plans.id IS NULL), false);
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
+  AND true;
 ANALYZE _pgmig.map_exercises;
 
 DO $check$
@@ -1343,6 +1351,7 @@ BEGIN
       WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
+        AND true
       GROUP BY e.id
       HAVING count(*) > 1
     ) AS keys
@@ -1363,7 +1372,8 @@ CREATE TABLE _pgmig.map_workout_sessions AS
 SELECT s.id AS id
 FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-WHERE NOT coalesce((id_workout_plans.id IS NULL), false);
+WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
+  AND true;
 ANALYZE _pgmig.map_workout_sessions;
 
 DO $check$
@@ -1524,6 +1534,7 @@ BEGIN
       FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
       WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
+        AND true
       GROUP BY s.id
       HAVING count(*) > 1
     ) AS keys
@@ -1546,7 +1557,8 @@ FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
 WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-    AND NOT coalesce((id_exercises.id IS NULL), false);
+    AND NOT coalesce((id_exercises.id IS NULL), false)
+  AND true;
 ANALYZE _pgmig.map_exercise_logs;
 
 DO $check$
@@ -1795,6 +1807,7 @@ BEGIN
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
       WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND NOT coalesce((id_exercises.id IS NULL), false)
+        AND true
       GROUP BY l.id
       HAVING count(*) > 1
     ) AS keys

@@ -346,6 +346,9 @@ impl StepContext<'_> {
         let from_origin = self.origin(&step.from);
         let mut from = sql::parse_from(from_origin).map_err(|d| vec![d])?;
         let mut scope = Scope::build(&mut from, self.v1, self.source_schema, self.read_schema, from_origin)?;
+        // An unqualified type in a cast (`x::plan`) is V2's: that is where the value goes, and
+        // the scripts run with the default search_path, where the target schema is `public`.
+        scope.default_schema = head.table.name.schema.clone();
         let mut joins: Vec<IdJoin> = Vec::new();
         let line_of = |t: &Text| pos_of(t).map_or(0, |p| p.line);
         let table = &head.table;

@@ -121,6 +121,9 @@ pub struct StepView {
     pub findings: Vec<Finding>,
     /// Keys that must be unique among the migrated rows, for precheck.
     pub duplicates: Vec<Finding>,
+    /// Precheck: the row's conversions all succeed (so evaluating its other expressions can't
+    /// fail on a bad value: each cast is found once, by its own finding). `true` without casts.
+    pub cast_guard: String,
     /// Foreign keys of migrated rows whose parent is missing, for verify (over alias `t`).
     pub orphans: Vec<Finding>,
     pub columns: Vec<ColumnRow>,
@@ -360,12 +363,6 @@ impl StepView {
         for c in &step.checks {
             findings.push(Finding::new(format!("CHECK {}", c.constraint), c.test.clone()));
         }
-        for c in &step.casts {
-            findings.push(Finding::new(
-                format!("{}: {}", c.column, c.what),
-                format!("({}) IS NOT NULL AND NOT {}(({})::text)", c.value, castable_function(&c.type_name), c.value),
-            ));
-        }
         for u in step.uniques.iter().filter(|u| !u.columns.is_empty()) {
             let test = format!("EXISTS (SELECT 1 FROM {} AS _existing WHERE {})", step.target, equal_all("_existing", &u.columns, &u.exprs));
             findings.push(Finding::new(format!("UNIQUE {}: the value is already in V2", u.constraint), test));
@@ -377,6 +374,27 @@ impl StepView {
                 parts.push(format!("NOT EXISTS (SELECT 1 FROM {map} AS _parent_map WHERE {})", equal_all("_parent_map", &fk.parent_columns, &fk.exprs)));
             }
             findings.push(Finding::new(format!("FOREIGN KEY {}: no parent row", fk.constraint), parts.join(&format!("\n{INDENT}      AND "))));
+        }
+        let cast_guard = if step.casts.is_empty() {
+            "true".to_string()
+        } else {
+            step.casts
+                .iter()
+                .map(|c| format!("(({}) IS NULL OR {}(({})::text))", c.value, castable_function(&c.type_name), c.value))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
+        // Other tests run only on rows whose conversions succeed: CASE fixes the order.
+        if !step.casts.is_empty() {
+            for f in &mut findings {
+                f.test = format!("CASE WHEN {cast_guard} THEN {} ELSE false END", f.test);
+            }
+        }
+        for c in &step.casts {
+            findings.push(Finding::new(
+                format!("{}: {}", c.column, c.what),
+                format!("({}) IS NOT NULL AND NOT {}(({})::text)", c.value, castable_function(&c.type_name), c.value),
+            ));
         }
         let duplicates = step
             .uniques
@@ -483,6 +501,7 @@ impl StepView {
             not_compared: step.columns.iter().filter(|c| c.volatile).map(|c| c.name.clone()).collect(),
             findings,
             duplicates,
+            cast_guard,
             orphans,
             columns,
             size_line: match (&step.source_table, step.source_size) {

@@ -5,6 +5,7 @@ mod catalog;
 mod workout;
 mod errors;
 mod batched;
+mod precheck;
 mod edge_models;
 mod init;
 mod bench;
