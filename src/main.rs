@@ -61,6 +61,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the archives of a migration (CSV: created V2 rows, V1 rows read, rejects) into a
+    /// directory, by running the compiled export.sql.
+    Export {
+        /// Directory holding the compiled scripts.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Where the CSV files go (created if missing).
+        #[arg(long)]
+        to: PathBuf,
+        #[arg(long, env = "DATABASE_URL")]
+        db: String,
+    },
     /// The rows migrations quarantined (`_pgmig.rejects`), as a table or as CSV.
     Rejects {
         #[arg(long, env = "DATABASE_URL")]
@@ -157,6 +169,7 @@ fn main() -> ExitCode {
         Command::Run { script, dir, db, vars, v1, json } => run_script(&script, &dir, &db, &vars, v1.as_deref(), json),
         Command::Status { db, json } => status(&db, json),
         Command::Rejects { db, model, csv } => rejects(&db, model.as_deref(), csv),
+        Command::Export { dir, to, db } => export(&dir, &to, &db),
         Command::Bench(args) => bench(args),
         Command::Init(args) => init(args),
         Command::Stage { source, db, schema } => stage(&source, &db, &schema),
@@ -265,6 +278,23 @@ fn v1_variables(url: &str) -> Result<BTreeMap<String, String>, String> {
         std::env::set_var("PGMIG_V1_PASSWORD", String::from_utf8_lossy(password).as_ref());
     }
     Ok(vars)
+}
+
+/// export.sql writes into the current directory (psql's `\copy` takes no variables), so
+/// the export runs from inside `to`.
+fn export(dir: &std::path::Path, to: &std::path::Path, db: &str) -> i32 {
+    let script = match std::fs::canonicalize(dir.join("export.sql")) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {}: {e}", dir.join("export.sql").display());
+            return 2;
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(to).and_then(|()| std::env::set_current_dir(to)) {
+        eprintln!("error: {}: {e}", to.display());
+        return 2;
+    }
+    run_script(&script.display().to_string(), std::path::Path::new("."), db, &[], None, false)
 }
 
 fn rejects(db: &str, model: Option<&str>, csv: bool) -> i32 {

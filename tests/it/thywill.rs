@@ -121,6 +121,14 @@ fn thywill_staged_from_sqlite_end_to_end() {
     let verify = must_pass(run(&db, out.path(), "verify.sql", &[]), "verify");
     assert!(!verify.contains("FAIL"), "{verify}");
 
+    // The seed's text archives: every user, prayer and mark migrated, and the rejects.
+    let archive = tmp.path().join("archive");
+    let exported = crate::workout::pgmig_cli(&["export", "--dir", &out.path().display().to_string(), "--to", &archive.display().to_string(), "--db", &db.url()]);
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    let lines = |f: &str| std::fs::read_to_string(archive.join(f)).unwrap_or_else(|e| panic!("{f}: {e}")).lines().count() as i64;
+    assert_eq!(lines("users.v2.csv"), 1 + count(&db, "SELECT count(*) FROM public.users"));
+    assert_eq!(lines("rejects.csv"), 1 + count(&db, "SELECT count(*) FROM _pgmig.rejects"));
+
     // The seed's corruption checks, written independently of the model.
     let corrupted = strings(
         &db,

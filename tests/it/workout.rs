@@ -369,6 +369,12 @@ fn v1_on_another_server_through_postgres_fdw() {
     }
     assert_eq!(db.table_md5s(&["public"]), before);
 
+    // An unreachable V1 server: a failed run (exit 1) naming it, nothing written to V2.
+    let out = pgmig_cli(&["run", "migrate", "--dir", &dir.path().display().to_string(), "--db", &db.url(), "--v1", "host=/nonexistent port=1 dbname=x user=postgres"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("could not connect to server \"_pgmig_v1db\""), "{}", stderr(&out));
+    assert_eq!(db.table_md5s(&["public"]), before);
+
     // Without the connection variables: a clear error, nothing written.
     let out = run(&db, dir.path(), "migrate.sql", &[]);
     assert!(!out.status.success() && stderr(&out).contains("V1 is on another server: give psql -v v1_host"), "{}", stderr(&out));
