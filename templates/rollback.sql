@@ -4,7 +4,7 @@
 -- Puts the target back as it was before migrate.sql, in one transaction: deletes exactly
 -- the rows the migration inserted (their keys are in the id maps), children first, and
 -- restores the sequences it moved. Rows others wrote since are left alone.
---   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1]
+--   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 \if :{?dry_run}
 \else
@@ -12,6 +12,7 @@
 \endif
 
 BEGIN;
+{% include "timeouts.sql" %}
 
 DO $guard$
 BEGIN

@@ -4,6 +4,7 @@
 -- Fills public from v1 in one transaction: all or nothing.
 --   psql -X -v ON_ERROR_STOP=1 -f migrate.sql              migrate
 --   psql -X -v ON_ERROR_STOP=1 -v dry_run=1 -f migrate.sql  report what it would do, then roll back
+-- -v lock_timeout=5s and -v statement_timeout=0 (the defaults) bound the waits.
 -- Bookkeeping (log, id maps, rejects, sequence values) lives in schema _pgmig.
 \set ON_ERROR_STOP on
 \if :{?dry_run}
@@ -12,6 +13,19 @@
 \endif
 
 BEGIN;
+
+-- Waiting on a lock the application holds makes every later query queue behind us: give up
+-- after lock_timeout instead (default 5s); statement_timeout is off unless given.
+\if :{?lock_timeout}
+\else
+\set lock_timeout 5s
+\endif
+\if :{?statement_timeout}
+\else
+\set statement_timeout 0
+\endif
+SET lock_timeout = :'lock_timeout';
+SET statement_timeout = :'statement_timeout';
 
 CREATE SCHEMA IF NOT EXISTS _pgmig;
 CREATE TABLE IF NOT EXISTS _pgmig.log (

@@ -4,7 +4,7 @@
 -- Puts the target back as it was before migrate.sql, in one transaction: deletes exactly
 -- the rows the migration inserted (their keys are in the id maps), children first, and
 -- restores the sequences it moved. Rows others wrote since are left alone.
---   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1]
+--   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 \if :{?dry_run}
 \else
@@ -12,6 +12,18 @@
 \endif
 
 BEGIN;
+-- Waiting on a lock the application holds makes every later query queue behind us: give up
+-- after lock_timeout instead (default 5s); statement_timeout is off unless given.
+\if :{?lock_timeout}
+\else
+\set lock_timeout 5s
+\endif
+\if :{?statement_timeout}
+\else
+\set statement_timeout 0
+\endif
+SET lock_timeout = :'lock_timeout';
+SET statement_timeout = :'statement_timeout';
 
 DO $guard$
 BEGIN
