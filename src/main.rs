@@ -123,6 +123,10 @@ struct InitArgs {
     /// Where V2's tables are.
     #[arg(long, default_value = "public")]
     target_schema: String,
+    /// V1 is on another server: the draft reads it through postgres_fdw under this name
+    /// (`source: {server: NAME, schema: SOURCE_SCHEMA}`).
+    #[arg(long)]
+    v1_server: Option<String>,
     /// Write the draft here instead of stdout.
     #[arg(short = 'o', long = "out")]
     out: Option<PathBuf>,
@@ -385,6 +389,7 @@ fn init(a: InitArgs) -> i32 {
         v2: SchemaInput::parse(&a.v2),
         source_schema: a.source_schema,
         target_schema: a.target_schema,
+        source_server: a.v1_server,
         name: name.unwrap_or_else(|| "draft".into()),
     };
     let output = match pgmig::init::init(&opts) {

@@ -131,7 +131,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
 
     let mut assertions = Vec::new();
     for a in &model.verify {
-        let origin = Origin { value: &a.zero_rows, source: &file.text };
+        let origin = Origin { value: &a.zero_rows, source: &file.text, lines_before: 0 };
         match sql::parse_query(origin) {
             Ok(mut q) => {
                 let errors = scope::check_relations(&q, v2, &target_schema, origin);
@@ -307,7 +307,7 @@ type StepResult = Result<(plan::Step, Vec<IdJoin>, Vec<Diagnostic>), Vec<Diagnos
 
 impl StepContext<'_> {
     fn origin<'a>(&'a self, value: &'a Text) -> Origin<'a> {
-        Origin { value, source: &self.file.text }
+        Origin { value, source: &self.file.text, lines_before: 0 }
     }
 
     /// Parses, rewrites `id()` calls of, and resolves one expression of a step.
@@ -343,7 +343,7 @@ impl StepContext<'_> {
     fn step(&self, name: &Text, step: &crate::model::Step, head: &StepHead) -> StepResult {
         let mut errors = Vec::new();
         let mut warnings = Vec::new();
-        let from_origin = self.origin(&step.from);
+        let from_origin = Origin { lines_before: 1, ..self.origin(&step.from) };
         let mut from = sql::parse_from(from_origin).map_err(|d| vec![d])?;
         let mut scope = Scope::build(&mut from, self.v1, self.source_schema, self.read_schema, from_origin)?;
         // An unqualified type in a cast (`x::plan`) is V2's: that is where the value goes, and

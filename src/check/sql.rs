@@ -13,6 +13,9 @@ use crate::model::{pos_of, Text};
 pub struct Origin<'a> {
     pub value: &'a Text,
     pub source: &'a str,
+    /// Lines the parsed text has before the value's own (a `from` is parsed after a line
+    /// `SELECT 1 FROM`, so its tokens' positions are one line down).
+    pub lines_before: u64,
 }
 
 impl Origin<'_> {
@@ -30,9 +33,10 @@ impl Origin<'_> {
     /// is found by its text below the marker.
     pub fn at(&self, loc: Location, len: usize) -> Option<Pos> {
         let start = pos_of(self.value)?;
-        if loc.line == 0 {
+        if loc.line <= self.lines_before {
             return Some(start);
         }
+        let loc = Location { line: loc.line - self.lines_before, column: loc.column };
         let expr_line = self.value.lines().nth(loc.line as usize - 1)?;
         if loc.line == 1 {
             let model_line = self.source.lines().nth(start.line - 1)?;
@@ -66,21 +70,20 @@ fn dialect() -> PostgreSqlDialect {
 pub fn parse_expr(origin: Origin, what: &str) -> Result<Expr, Diagnostic> {
     let text = origin.value.as_str();
     let dialect = dialect();
-    let mut parser = Parser::new(&dialect).try_with_sql(text).map_err(|e| parse_error(origin, what, &e, 0))?;
-    let expr = parser.parse_expr().map_err(|e| parse_error(origin, what, &e, 0))?;
+    let mut parser = Parser::new(&dialect).try_with_sql(text).map_err(|e| parse_error(origin, what, &e))?;
+    let expr = parser.parse_expr().map_err(|e| parse_error(origin, what, &e))?;
     expect_end(origin, what, &parser)?;
     Ok(expr)
 }
 
-/// Parses a FROM clause (the text after `FROM`).
+/// Parses a FROM clause (the text after `FROM`). `origin.lines_before` must be 1: the clause
+/// is parsed on the line after `SELECT 1 FROM`, so token columns are the value's own.
 pub fn parse_from(origin: Origin) -> Result<Vec<TableWithJoins>, Diagnostic> {
-    const PREFIX: &str = "SELECT 1 FROM ";
-    let text = format!("{PREFIX}{}", origin.value.as_str());
+    debug_assert_eq!(origin.lines_before, 1);
+    let text = format!("SELECT 1 FROM\n{}", origin.value.as_str());
     let dialect = dialect();
-    let shift = PREFIX.len() as u64;
-    let mut parser =
-        Parser::new(&dialect).try_with_sql(&text).map_err(|e| parse_error(origin, "a FROM clause", &e, shift))?;
-    let query = parser.parse_query().map_err(|e| parse_error(origin, "a FROM clause", &e, shift))?;
+    let mut parser = Parser::new(&dialect).try_with_sql(&text).map_err(|e| parse_error(origin, "a FROM clause", &e))?;
+    let query = parser.parse_query().map_err(|e| parse_error(origin, "a FROM clause", &e))?;
     expect_end(origin, "a FROM clause", &parser)?;
     match *query.body {
         SetExpr::Select(select)
@@ -99,7 +102,7 @@ pub fn parse_query(origin: Origin) -> Result<Query, Diagnostic> {
     let statements = Parser::new(&dialect)
         .try_with_sql(origin.value.as_str())
         .and_then(|mut p| p.parse_statements())
-        .map_err(|e| parse_error(origin, "a query", &e, 0))?;
+        .map_err(|e| parse_error(origin, "a query", &e))?;
     match statements.as_slice() {
         [Statement::Query(q)] => Ok((**q).clone()),
         _ => Err(Diagnostic::error("expected exactly one SELECT query", origin.whole())
@@ -119,14 +122,13 @@ fn expect_end(origin: Origin, what: &str, parser: &Parser) -> Result<(), Diagnos
 }
 
 /// sqlparser reports positions inside its message ("… at Line: 1, Column: 5").
-fn parse_error(origin: Origin, what: &str, e: &ParserError, prefix_len: u64) -> Diagnostic {
+fn parse_error(origin: Origin, what: &str, e: &ParserError) -> Diagnostic {
     let message = e.to_string();
     let (text, loc) = match message.rsplit_once(" at Line: ") {
         Some((text, pos)) => {
             let mut nums = pos.split(", Column: ").map(|n| n.trim().parse::<u64>().unwrap_or(0));
             let line = nums.next().unwrap_or(0);
             let column = nums.next().unwrap_or(0);
-            let column = if line == 1 { column.saturating_sub(prefix_len) } else { column };
             (text.to_string(), Location { line, column })
         }
         None => (message.clone(), Location { line: 0, column: 0 }),

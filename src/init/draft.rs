@@ -17,6 +17,8 @@ pub const HINT: f64 = 0.6;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draft {
+    /// V1's server, when V1 is read through postgres_fdw (`source: {server: …}`).
+    pub source_server: Option<String>,
     pub source_schema: String,
     pub target_schema: String,
     pub steps: Vec<Step>,
@@ -134,7 +136,7 @@ pub fn build(v1: &Catalog, v2: &Catalog, source_schema: &str, target_schema: &st
             (!unread.is_empty()).then(|| (t.name.name.clone(), unread))
         })
         .collect();
-    Draft { source_schema: source_schema.into(), target_schema: target_schema.into(), steps, dropped_tables, dropped_columns, todos }
+    Draft { source_server: None, source_schema: source_schema.into(), target_schema: target_schema.into(), steps, dropped_tables, dropped_columns, todos }
 }
 
 /// V1 columns a step reads besides its `columns` lines: implicit copies and the key's `by`.

@@ -30,6 +30,8 @@ pub struct Options {
     pub v2: SchemaInput,
     pub source_schema: String,
     pub target_schema: String,
+    /// V1 on another server: the draft reads it through postgres_fdw under this name.
+    pub source_server: Option<String>,
     /// The model's `name`.
     pub name: String,
 }
@@ -84,7 +86,8 @@ pub fn init(opts: &Options) -> Result<Output, InitError> {
 pub fn draft_from(v1: &Catalog, v2: &Catalog, opts: &Options, v1_label: &str, v2_label: &str) -> Result<Output, InitError> {
     has_tables("V1", v1, &opts.source_schema)?;
     has_tables("V2", v2, &opts.target_schema)?;
-    let draft = draft::build(v1, v2, &opts.source_schema, &opts.target_schema);
+    let mut draft = draft::build(v1, v2, &opts.source_schema, &opts.target_schema);
+    draft.source_server = opts.source_server.clone();
     if draft.steps.iter().all(|s| s.source.is_none()) {
         let list = |c: &Catalog, s: &str| {
             let names: Vec<String> = c.tables_in(s).filter(|t| t.partition_of.is_none()).map(|t| t.name.name.clone()).collect();

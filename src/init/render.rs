@@ -70,7 +70,11 @@ pub fn render(d: &Draft, name: &str, v1_label: &str, v2_label: &str) -> String {
          # converted, defaulted or missing.\n",
     );
     let _ = writeln!(out, "name: {}", scalar(name, false));
-    let _ = writeln!(out, "source: {{ schema: {} }}", scalar(&d.source_schema, true));
+    match &d.source_server {
+        Some(server) => writeln!(out, "source: {{ server: {}, schema: {} }}", scalar(server, true), scalar(&d.source_schema, true)),
+        None => writeln!(out, "source: {{ schema: {} }}", scalar(&d.source_schema, true)),
+    }
+    .ok();
     let _ = writeln!(out, "target: {{ schema: {} }}", scalar(&d.target_schema, true));
     out.push_str("\ntables:\n");
     for (i, step) in d.steps.iter().enumerate() {

@@ -13,7 +13,7 @@ use pgmig::SchemaInput;
 use crate::support::{cluster, repo_root, TestDb};
 
 fn opts(v1: SchemaInput, v2: SchemaInput, name: &str) -> Options {
-    Options { v1, v2, source_schema: "v1".into(), target_schema: "public".into(), name: name.into() }
+    Options { v1, v2, source_schema: "v1".into(), target_schema: "public".into(), source_server: None, name: name.into() }
 }
 
 fn ddl(path: impl Into<PathBuf>) -> SchemaInput {
