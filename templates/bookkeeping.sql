@@ -1,3 +1,5 @@
+-- Quiet about the bookkeeping that already exists.
+SET client_min_messages = warning;
 CREATE SCHEMA IF NOT EXISTS _pgmig;
 CREATE TABLE IF NOT EXISTS _pgmig.log (
   id bigserial PRIMARY KEY,
@@ -38,3 +40,4 @@ CREATE TABLE IF NOT EXISTS _pgmig.batches (
   finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (model, step, batch)
 );
+RESET client_min_messages;

@@ -22,8 +22,10 @@ DO $need$ BEGIN RAISE EXCEPTION 'V1 is on another server: give psql -v v1_host=â
 \endif
 CREATE EXTENSION IF NOT EXISTS postgres_fdw;
 -- The server and the staging schema are pgmig's own: made afresh on every run.
+SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS {{ v.staging_schema }} CASCADE;
 DROP SERVER IF EXISTS {{ v.server }} CASCADE;
+RESET client_min_messages;
 CREATE SERVER {{ v.server }} FOREIGN DATA WRAPPER postgres_fdw
   OPTIONS (host :'v1_host', port :'v1_port', dbname :'v1_dbname');
 \if :{?v1_password}

@@ -65,8 +65,10 @@ UPDATE _pgmig.log SET status = 'rolled back'
 WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND status IN ('running', 'done');
 {%- if let Some(v) = plan.server %}
 -- The postgres_fdw server and staging schema migrate.sql made for V1.
+SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS {{ v.staging_schema }} CASCADE;
 DROP SERVER IF EXISTS {{ v.server }} CASCADE;
+RESET client_min_messages;
 {%- endif %}
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ({{ plan.model_lit }}, 'rollback', '(all)', clock_timestamp(), 'done');

@@ -27,6 +27,8 @@ BEGIN;
 SET lock_timeout = :'lock_timeout';
 SET statement_timeout = :'statement_timeout';
 
+-- Quiet about the bookkeeping that already exists.
+SET client_min_messages = warning;
 CREATE SCHEMA IF NOT EXISTS _pgmig;
 CREATE TABLE IF NOT EXISTS _pgmig.log (
   id bigserial PRIMARY KEY,
@@ -67,6 +69,7 @@ CREATE TABLE IF NOT EXISTS _pgmig.batches (
   finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (model, step, batch)
 );
+RESET client_min_messages;
 -- A model migrates once; rollback.sql makes it migratable again.
 DO $guard$
 BEGIN

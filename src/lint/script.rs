@@ -1,0 +1,360 @@
+//! A psql script as a list of SQL statements, with the statements inside `DO` blocks and
+//! function/procedure bodies brought out where they run.
+//!
+//! Top-level statements come from the runner's psql scanner ([`crate::run::lexer`]): it skips
+//! meta-commands (`\set`, `\if`, …) and knows quoting, dollar quoting and comments. psql
+//! variables (`:'name'`, `:"name"`, `:name`) are left uninterpolated and read as a string
+//! literal, an identifier and a placeholder. A `DO $tag$ … $tag$` body and the dollar-quoted
+//! body of `CREATE FUNCTION/PROCEDURE` are PL/pgSQL: they are split on top-level `;` with
+//! sqlparser's tokenizer, PL/pgSQL control words in front of a statement (`BEGIN`,
+//! `IF … THEN`, `ELSE`, `FOR … LOOP`) are skipped, `PERFORM` reads as `SELECT`, a
+//! `SELECT … INTO var` / `RETURNING … INTO var` target is dropped, and each part that is
+//! plain SQL is parsed with sqlparser. What does not parse (PL/pgSQL assignments, `RAISE`,
+//! `GET DIAGNOSTICS`, SQL sqlparser does not know) is skipped and listed.
+
+use sqlparser::ast::Statement as Ast;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace, Word};
+
+/// One SQL statement of a script, where it runs.
+#[derive(Debug, Clone)]
+pub struct Stmt {
+    /// 1-based line of its first token in the script.
+    pub line: usize,
+    /// Its text (psql variables not interpolated).
+    pub text: String,
+    /// The block it runs in: `DO $step$`, `PROCEDURE _pgmig.step_x`, or `None` at top level.
+    pub block: Option<String>,
+    /// The parsed statement, or `None` when sqlparser could not read it.
+    pub ast: Option<Ast>,
+}
+
+/// Statements in running order; a `DO` or `CREATE FUNCTION/PROCEDURE` statement is followed
+/// by the statements of its body.
+pub fn statements(script: &str) -> Vec<Stmt> {
+    let (top, _meta) = crate::run::lexer::split_statements(script, None);
+    let mut out = Vec::new();
+    for st in top {
+        let tokens = match tokenize(&st.text) {
+            Some(t) => t,
+            None => {
+                out.push(Stmt { line: st.line, text: st.text.clone(), block: None, ast: None });
+                continue;
+            }
+        };
+        let ast = parse(psql_variables(tokens.clone()));
+        out.push(Stmt { line: st.line, text: st.text.clone(), block: None, ast });
+        if let Some((block, body, body_line)) = body_of(&tokens) {
+            // The body's first character is on the line of its opening tag.
+            let first_line = st.line + body_line - 1;
+            out.extend(body_statements(&body, first_line, &block));
+        }
+    }
+    out
+}
+
+fn tokenize(text: &str) -> Option<Vec<TokenWithSpan>> {
+    Tokenizer::new(&PostgreSqlDialect {}, text).tokenize_with_location().ok()
+}
+
+fn parse(tokens: Vec<TokenWithSpan>) -> Option<Ast> {
+    let significant = tokens.iter().any(|t| !matches!(t.token, Token::Whitespace(_) | Token::SemiColon | Token::EOF));
+    if !significant {
+        return None;
+    }
+    let mut statements = Parser::new(&PostgreSqlDialect {}).with_tokens_with_locations(tokens).parse_statements().ok()?;
+    if statements.len() == 1 {
+        statements.pop()
+    } else {
+        None
+    }
+}
+
+fn is_space(t: &Token) -> bool {
+    matches!(t, Token::Whitespace(_))
+}
+
+fn keyword(t: &Token) -> Option<Keyword> {
+    match t {
+        Token::Word(w) if w.quote_style.is_none() => Some(w.keyword),
+        _ => None,
+    }
+}
+
+fn word_is(t: &Token, name: &str) -> bool {
+    matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(name))
+}
+
+/// psql variables, uninterpolated: `:'x'` → `'x'`, `:"x"` → `"x"`, `:x` → placeholder `:x`
+/// (only when nothing separates the colon from what follows; `::` is a cast token already).
+fn psql_variables(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
+    let mut iter = tokens.into_iter().peekable();
+    while let Some(t) = iter.next() {
+        if t.token == Token::Colon {
+            if let Some(next) = iter.peek() {
+                let adjacent = next.span.start.line == t.span.end.line && next.span.start.column == t.span.end.column;
+                if adjacent {
+                    match &next.token {
+                        Token::SingleQuotedString(_) => {
+                            out.push(iter.next().unwrap());
+                            continue;
+                        }
+                        Token::Word(w) if w.quote_style == Some('"') => {
+                            out.push(iter.next().unwrap());
+                            continue;
+                        }
+                        Token::Word(w) if w.quote_style.is_none() => {
+                            let name = format!(":{}", w.value);
+                            let next = iter.next().unwrap();
+                            out.push(TokenWithSpan { token: Token::Placeholder(name), span: next.span });
+                            continue;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        out.push(t);
+    }
+    out
+}
+
+/// The PL/pgSQL body of a `DO` or `CREATE [OR REPLACE] FUNCTION/PROCEDURE` statement: its
+/// block name, text, and the 1-based line (within the statement) of its opening tag.
+fn body_of(tokens: &[TokenWithSpan]) -> Option<(String, String, usize)> {
+    let words: Vec<&TokenWithSpan> = tokens.iter().filter(|t| !is_space(&t.token)).collect();
+    let first = words.first()?;
+    let block = if word_is(&first.token, "DO") {
+        None
+    } else if keyword(&first.token) == Some(Keyword::CREATE) {
+        // CREATE [OR REPLACE] FUNCTION|PROCEDURE name
+        let mut i = 1;
+        if words.get(1).is_some_and(|t| keyword(&t.token) == Some(Keyword::OR)) {
+            i = 3;
+        }
+        let kind = words.get(i)?;
+        let kind = match keyword(&kind.token) {
+            Some(Keyword::FUNCTION) => "FUNCTION",
+            Some(Keyword::PROCEDURE) => "PROCEDURE",
+            _ => return None,
+        };
+        let mut name = String::new();
+        for t in &words[i + 1..] {
+            match &t.token {
+                Token::Word(w) => name.push_str(&w.to_string()),
+                Token::Period => name.push('.'),
+                _ => break,
+            }
+        }
+        Some(format!("{kind} {name}"))
+    } else {
+        return None;
+    };
+    for t in &words {
+        if let Token::DollarQuotedString(d) = &t.token {
+            let block = block.unwrap_or_else(|| match &d.tag {
+                Some(tag) => format!("DO ${tag}$"),
+                None => "DO $$".to_string(),
+            });
+            return Some((block, d.value.clone(), t.span.start.line as usize));
+        }
+    }
+    None
+}
+
+/// Words that may start a SQL statement inside PL/pgSQL (`PERFORM` reads as `SELECT`).
+fn starts_sql(t: &Token) -> bool {
+    matches!(
+        keyword(t),
+        Some(
+            Keyword::SELECT
+                | Keyword::INSERT
+                | Keyword::UPDATE
+                | Keyword::DELETE
+                | Keyword::MERGE
+                | Keyword::WITH
+                | Keyword::CREATE
+                | Keyword::ALTER
+                | Keyword::DROP
+                | Keyword::ANALYZE
+                | Keyword::TRUNCATE
+                | Keyword::LOCK
+                | Keyword::VACUUM
+                | Keyword::REINDEX
+                | Keyword::CLUSTER
+                | Keyword::REFRESH
+                | Keyword::SET
+                | Keyword::RESET
+                | Keyword::COMMIT
+                | Keyword::ROLLBACK
+                | Keyword::COPY
+                | Keyword::CALL
+                | Keyword::COMMENT
+        )
+    ) || word_is(t, "PERFORM")
+}
+
+/// Words after which, in PL/pgSQL, a statement may start.
+fn opens_statement(t: &Token) -> bool {
+    matches!(keyword(t), Some(Keyword::THEN | Keyword::ELSE | Keyword::LOOP | Keyword::BEGIN))
+}
+
+/// The statements of a PL/pgSQL body whose first character is on script line `first_line`.
+fn body_statements(body: &str, first_line: usize, block: &str) -> Vec<Stmt> {
+    let Some(tokens) = tokenize(body) else { return Vec::new() };
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut part: Vec<TokenWithSpan> = Vec::new();
+    for t in tokens {
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            _ => {}
+        }
+        if t.token == Token::SemiColon && depth <= 0 {
+            out.extend(body_part(std::mem::take(&mut part), body, first_line, block));
+            depth = 0;
+        } else {
+            part.push(t);
+        }
+    }
+    out.extend(body_part(part, body, first_line, block));
+    out
+}
+
+fn body_part(part: Vec<TokenWithSpan>, body: &str, first_line: usize, block: &str) -> Option<Stmt> {
+    // The first SQL word at the start, or right after a control word, at depth 0.
+    let mut depth = 0i32;
+    let mut prev: Option<&Token> = None;
+    let mut start = None;
+    for (i, t) in part.iter().enumerate() {
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            _ => {}
+        }
+        if is_space(&t.token) || matches!(t.token, Token::EOF) {
+            continue;
+        }
+        if depth == 0 && starts_sql(&t.token) && prev.is_none_or(opens_statement) {
+            start = Some(i);
+            break;
+        }
+        prev = Some(&t.token);
+    }
+    let start = start?;
+    let mut tokens: Vec<TokenWithSpan> = part[start..].to_vec();
+    if word_is(&tokens[0].token, "PERFORM") {
+        tokens[0].token = Token::make_keyword("SELECT");
+    }
+    let tokens = drop_into_targets(tokens);
+    let loc = tokens[0].span.start;
+    let end = part.iter().rev().find(|t| !is_space(&t.token) && t.token != Token::EOF).map(|t| t.span.end).unwrap_or(loc);
+    let text = slice(body, loc.line as usize, loc.column as usize, end.line as usize, end.column as usize);
+    let ast = parse(tokens);
+    Some(Stmt { line: first_line + loc.line as usize - 1, text, block: Some(block.to_string()), ast })
+}
+
+/// PL/pgSQL `INTO [STRICT] var, …` of a `SELECT` or `RETURNING`, which is not SQL: dropped.
+fn drop_into_targets(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = &tokens[i];
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            _ => {}
+        }
+        let prev_kw = out.iter().rev().find(|t| !is_space(&t.token)).and_then(|t| keyword(&t.token));
+        if depth == 0 && keyword(&t.token) == Some(Keyword::INTO) && !matches!(prev_kw, Some(Keyword::INSERT | Keyword::MERGE)) {
+            // Skip INTO, STRICT, and a comma-separated list of (dotted) names.
+            let mut j = i + 1;
+            let mut expect_name = true;
+            while j < tokens.len() {
+                let tj = &tokens[j].token;
+                if is_space(tj) {
+                    j += 1;
+                    continue;
+                }
+                if expect_name && keyword(tj) == Some(Keyword::STRICT) {
+                    j += 1;
+                    continue;
+                }
+                match tj {
+                    Token::Word(Word { keyword, quote_style, .. })
+                        if expect_name && (quote_style.is_some() || !matches!(keyword, Keyword::FROM | Keyword::WHERE)) =>
+                    {
+                        expect_name = false;
+                    }
+                    Token::Period if !expect_name => expect_name = true,
+                    Token::Comma if !expect_name => expect_name = true,
+                    _ => break,
+                }
+                j += 1;
+            }
+            out.push(TokenWithSpan { token: Token::Whitespace(Whitespace::Space), span: t.span });
+            i = j;
+            continue;
+        }
+        out.push(t.clone());
+        i += 1;
+    }
+    out
+}
+
+/// The text between two 1-based (line, column) positions, the end inclusive.
+fn slice(text: &str, l1: usize, c1: usize, l2: usize, c2: usize) -> String {
+    let mut out = String::new();
+    for (n, line) in text.split('\n').enumerate() {
+        let n = n + 1;
+        if n < l1 || n > l2 {
+            continue;
+        }
+        let chars: Vec<char> = line.chars().collect();
+        let from = if n == l1 { c1.saturating_sub(1) } else { 0 };
+        let to = if n == l2 { c2.saturating_sub(1).min(chars.len()) } else { chars.len() };
+        if n > l1 {
+            out.push('\n');
+        }
+        out.extend(chars[from.min(to)..to].iter());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skips_meta_commands_and_reads_psql_variables() {
+        let s = statements("\\set ON_ERROR_STOP on\n\\if :{?x}\n\\endif\nSET lock_timeout = :'lock_timeout';\nCALL p(:batch_size);\n");
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].line, 4);
+        assert!(s[0].ast.is_some(), "SET with :'var' parses");
+        assert!(s[1].ast.is_some(), "CALL with :var parses");
+    }
+
+    #[test]
+    fn brings_out_do_block_statements_with_their_lines() {
+        let sql = "SELECT 1;\nDO $step$\nDECLARE\n  n bigint;\nBEGIN\n  SELECT count(*) INTO n FROM t;\n  IF n > 0 THEN\n    DELETE FROM t WHERE x = 1;\n  END IF;\n  RAISE NOTICE '%', n;\nEND\n$step$;\n";
+        let s = statements(sql);
+        let inner: Vec<(usize, bool, &str)> =
+            s.iter().filter(|s| s.block.is_some()).map(|s| (s.line, s.ast.is_some(), s.text.as_str())).collect();
+        assert_eq!(inner, vec![(6, true, "SELECT count(*) INTO n FROM t"), (8, true, "DELETE FROM t WHERE x = 1")]);
+        assert_eq!(s[2].block.as_deref(), Some("DO $step$"));
+    }
+
+    #[test]
+    fn procedure_bodies_loops_and_perform() {
+        let sql = "CREATE OR REPLACE PROCEDURE _pgmig.step_a(batch_size bigint)\nLANGUAGE plpgsql\nAS $step$\nBEGIN\n  FOR b IN 1 .. 3 LOOP\n    INSERT INTO a SELECT * FROM b;\n    COMMIT;\n  END LOOP;\n  PERFORM setval('s', 1);\nEND\n$step$;\n";
+        let s = statements(sql);
+        let inner: Vec<(usize, bool)> = s.iter().filter(|s| s.block.is_some()).map(|s| (s.line, s.ast.is_some())).collect();
+        assert_eq!(inner, vec![(6, true), (7, true), (9, true)]);
+        assert_eq!(s[1].block.as_deref(), Some("PROCEDURE _pgmig.step_a"));
+    }
+}
