@@ -29,6 +29,8 @@ pub struct Stmt {
     pub block: Option<String>,
     /// The parsed statement, or `None` when sqlparser could not read it.
     pub ast: Option<Ast>,
+    /// A `DO` or `CREATE FUNCTION/PROCEDURE` whose body statements follow it in the list.
+    pub has_body: bool,
 }
 
 /// Statements in running order; a `DO` or `CREATE FUNCTION/PROCEDURE` statement is followed
@@ -40,13 +42,14 @@ pub fn statements(script: &str) -> Vec<Stmt> {
         let tokens = match tokenize(&st.text) {
             Some(t) => t,
             None => {
-                out.push(Stmt { line: st.line, text: st.text.clone(), block: None, ast: None });
+                out.push(Stmt { line: st.line, text: st.text.clone(), block: None, ast: None, has_body: false });
                 continue;
             }
         };
         let ast = parse(psql_variables(tokens.clone()));
-        out.push(Stmt { line: st.line, text: st.text.clone(), block: None, ast });
-        if let Some((block, body, body_line)) = body_of(&tokens) {
+        let body = body_of(&tokens);
+        out.push(Stmt { line: st.line, text: st.text.clone(), block: None, ast, has_body: body.is_some() });
+        if let Some((block, body, body_line)) = body {
             // The body's first character is on the line of its opening tag.
             let first_line = st.line + body_line - 1;
             out.extend(body_statements(&body, first_line, &block));
@@ -255,7 +258,7 @@ fn body_part(part: Vec<TokenWithSpan>, body: &str, first_line: usize, block: &st
     let end = part.iter().rev().find(|t| !is_space(&t.token) && t.token != Token::EOF).map(|t| t.span.end).unwrap_or(loc);
     let text = slice(body, loc.line as usize, loc.column as usize, end.line as usize, end.column as usize);
     let ast = parse(tokens);
-    Some(Stmt { line: first_line + loc.line as usize - 1, text, block: Some(block.to_string()), ast })
+    Some(Stmt { line: first_line + loc.line as usize - 1, text, block: Some(block.to_string()), ast, has_body: false })
 }
 
 /// PL/pgSQL `INTO [STRICT] var, …` of a `SELECT` or `RETURNING`, which is not SQL: dropped.

@@ -13,20 +13,7 @@ const KEPT: &[&str] = &["public.workout_plans", "public.workout_sessions", "publ
 
 /// The workout model in batched mode, compiled into a fresh directory.
 fn compiled_batched(size: &str) -> tempfile::TempDir {
-    let models = repo_root().join("models/workout");
-    let dir = tempfile::tempdir().unwrap();
-    let model = std::fs::read_to_string(models.join("model.yaml")).unwrap();
-    let batched = model.replacen("\nname: workout\n", &format!("\nname: workout\nmode: {{ batched: {{ size: {size} }} }}\n"), 1);
-    assert_ne!(model, batched);
-    std::fs::write(dir.path().join("model.yaml"), batched).unwrap();
-    let c = pgmig::compile(
-        &dir.path().join("model.yaml"),
-        &pgmig::SchemaInput::Ddl(models.join("v1.sql")),
-        &pgmig::SchemaInput::Ddl(models.join("v2.sql")),
-    )
-    .unwrap_or_else(|e| panic!("{e:?}"));
-    pgmig::compile::write(&c.scripts, dir.path()).unwrap();
-    dir
+    crate::support::workout_batched(size)
 }
 
 fn kept(db: &TestDb) -> Vec<Option<String>> {
@@ -37,15 +24,8 @@ fn kept(db: &TestDb) -> Vec<Option<String>> {
 /// What one uninterrupted transaction-mode migrate gives.
 fn reference() -> Vec<Option<String>> {
     let db = workout_db("batch_ref");
-    let dir = tempfile::tempdir().unwrap();
     let models = repo_root().join("models/workout");
-    let c = pgmig::compile(
-        &models.join("model.yaml"),
-        &pgmig::SchemaInput::Ddl(models.join("v1.sql")),
-        &pgmig::SchemaInput::Ddl(models.join("v2.sql")),
-    )
-    .unwrap();
-    pgmig::compile::write(&c.scripts, dir.path()).unwrap();
+    let dir = crate::support::compile_ddl(&models.join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"));
     must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
     kept(&db)
 }
@@ -85,20 +65,9 @@ fn a_bad_batch_size_is_refused() {
 /// Starts a batched migrate in psql, terminates its backend after `delay`, and returns
 /// whether the run was cut short.
 fn migrate_and_kill(db: &TestDb, dir: &Path, delay: Duration) -> bool {
-    let mut child = db
-        .psql_cmd()
-        .env("PGAPPNAME", "pgmig-kill-test")
-        .arg("-f")
-        .arg(dir.join("migrate.sql"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = db.spawn_psql_file(&dir.join("migrate.sql"), "pgmig-kill-test");
     std::thread::sleep(delay);
-    db.execute(&format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgmig-kill-test' AND datname = '{}'",
-        db.name()
-    ));
+    db.terminate("pgmig-kill-test");
     !child.wait().unwrap().success()
 }
 

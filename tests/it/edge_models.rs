@@ -15,31 +15,19 @@ fn fixture(name: &str) -> PathBuf {
 
 /// Compiles a fixture model from its DDL files into a fresh directory.
 fn compiled(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
     let models = fixture(name);
-    let c = pgmig::compile(
-        &models.join("model.yaml"),
-        &pgmig::SchemaInput::Ddl(models.join("v1.sql")),
-        &pgmig::SchemaInput::Ddl(models.join("v2.sql")),
-    )
-    .unwrap_or_else(|e| panic!("the {name} fixture model must compile: {e:?}"));
-    pgmig::compile::write(&c.scripts, dir.path()).unwrap();
-    dir
+    crate::support::compile_ddl(&models.join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"))
 }
 
-fn psql_in_schema(db: &TestDb, file: &Path, schema: &str) {
-    let out = db.psql_cmd().env("PGOPTIONS", format!("-c search_path={schema}")).arg("-q").arg("-f").arg(file).output().unwrap();
-    assert!(out.status.success(), "loading {}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
-}
 
 /// V1 (DDL + data.sql) in schema v1, V2's empty schema in public.
 fn fixture_db(name: &str, db_name: &str) -> TestDb {
     let db = cluster().create_db(db_name);
     db.execute("CREATE SCHEMA v1");
     let models = fixture(name);
-    psql_in_schema(&db, &models.join("v1.sql"), "v1");
-    psql_in_schema(&db, &models.join("v2.sql"), "public");
-    psql_in_schema(&db, &models.join("data.sql"), "v1");
+    db.load_in_schema(&models.join("v1.sql"), "v1");
+    db.load_in_schema(&models.join("v2.sql"), "public");
+    db.load_in_schema(&models.join("data.sql"), "v1");
     db
 }
 
@@ -340,14 +328,7 @@ fn quoting_multi_line_reason_and_assertion_name() {
         .replace(one_line_name, "  - name: |-\n      no item's \"select\"\n      is blank ('' or NULL)");
     let src = tempfile::tempdir().unwrap();
     std::fs::write(src.path().join("model.yaml"), model).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let c = pgmig::compile(
-        &src.path().join("model.yaml"),
-        &pgmig::SchemaInput::Ddl(models.join("v1.sql")),
-        &pgmig::SchemaInput::Ddl(models.join("v2.sql")),
-    )
-    .unwrap_or_else(|e| panic!("the multi-line variant must compile: {e:?}"));
-    pgmig::compile::write(&c.scripts, dir.path()).unwrap();
+    let dir = crate::support::compile_ddl(&src.path().join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"));
 
     let db = fixture_db("quoting", "edge_quoting_lines");
     must_pass(run(&db, dir.path(), "precheck.sql"), "precheck");

@@ -33,10 +33,6 @@ fn pgmig_cli(args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_pgmig")).args(args).env("NO_COLOR", "1").output().unwrap()
 }
 
-fn psql_in_schema(db: &TestDb, file: &Path, schema: &str) {
-    let out = db.psql_cmd().env("PGOPTIONS", format!("-c search_path={schema}")).arg("-q").arg("-f").arg(file).output().unwrap();
-    assert!(out.status.success(), "loading {}: {}", file.display(), stderr(&out));
-}
 
 /// Writes the draft as `model.yaml` in a fresh directory and compiles it there.
 fn compile_draft(yaml: &str, v1: &SchemaInput, v2: &SchemaInput) -> (tempfile::TempDir, Result<pgmig::Compiled, pgmig::CompileError>) {
@@ -183,9 +179,9 @@ fn conventions_fixture_drafts_a_model_that_migrates() {
     }
     let db = cluster().create_db("init_conventions");
     db.execute("CREATE SCHEMA v1");
-    psql_in_schema(&db, &fx.join("v1.sql"), "v1");
-    psql_in_schema(&db, &fx.join("v2.sql"), "public");
-    psql_in_schema(&db, &fx.join("data.sql"), "v1");
+    db.load_in_schema(&fx.join("v1.sql"), "v1");
+    db.load_in_schema(&fx.join("v2.sql"), "public");
+    db.load_in_schema(&fx.join("data.sql"), "v1");
     migrate_and_verify(&db, dir.path());
     let rows = |sql: &str| -> Vec<String> { db.client().query(sql, &[]).unwrap().iter().map(|r| r.get(0)).collect() };
     assert_eq!(
@@ -305,8 +301,8 @@ fn self_reference_precheck() {
     compiled.unwrap_or_else(|e| panic!("{}", compile_error_text(&e)));
     let db = cluster().create_db("init_self_ref");
     db.execute("CREATE SCHEMA v1");
-    psql_in_schema(&db, &a, "v1");
-    psql_in_schema(&db, &b, "public");
+    db.load_in_schema(&a, "v1");
+    db.load_in_schema(&b, "public");
     db.execute("INSERT INTO v1.node VALUES (1, NULL), (2, 1)");
     migrate_and_verify(&db, scripts.path());
     assert_eq!(db.table_md5s(&["public"])["public.node"], db.table_md5s(&["v1"])["v1.node"]);

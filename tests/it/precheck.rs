@@ -7,10 +7,7 @@ use crate::workout::{must_pass, run, stderr};
 #[test]
 fn precheck_finds_one_planted_violation_of_each_kind() {
     let models = repo_root().join("tests/it/fixtures/models/violations");
-    let dir = tempfile::tempdir().unwrap();
-    let c = pgmig::compile(&models.join("model.yaml"), &pgmig::SchemaInput::Ddl(models.join("v1.sql")), &pgmig::SchemaInput::Ddl(models.join("v2.sql")))
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    pgmig::compile::write(&c.scripts, dir.path()).unwrap();
+    let dir = crate::support::compile_ddl(&models.join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"));
 
     let db = cluster().create_db("precheck_kinds");
     db.execute("CREATE SCHEMA v1");

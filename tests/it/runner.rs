@@ -353,22 +353,10 @@ mod progress {
     /// The workout model compiled into a fresh directory; `batch` puts it in batched mode.
     fn compiled(batch: Option<u32>) -> tempfile::TempDir {
         let models = repo_root().join("models/workout");
-        let dir = tempfile::tempdir().unwrap();
-        let mut model = std::fs::read_to_string(models.join("model.yaml")).unwrap();
-        if let Some(size) = batch {
-            let b = model.replacen("\nname: workout\n", &format!("\nname: workout\nmode: {{ batched: {{ size: {size} }} }}\n"), 1);
-            assert_ne!(model, b);
-            model = b;
+        match batch {
+            Some(size) => crate::support::workout_batched(&size.to_string()),
+            None => crate::support::compile_ddl(&models.join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql")),
         }
-        std::fs::write(dir.path().join("model.yaml"), model).unwrap();
-        let c = pgmig::compile(
-            &dir.path().join("model.yaml"),
-            &pgmig::SchemaInput::Ddl(models.join("v1.sql")),
-            &pgmig::SchemaInput::Ddl(models.join("v2.sql")),
-        )
-        .unwrap_or_else(|e| panic!("{e:?}"));
-        pgmig::compile::write(&c.scripts, dir.path()).unwrap();
-        dir
     }
 
     /// (step, in, out, filtered, rejected, seconds) of the migrate step rows, in log order.
@@ -534,15 +522,7 @@ mod progress {
     /// Starts a batched migrate in psql and terminates its backend once `at_least` batches
     /// of `step` are committed; returns whether the run was cut short.
     fn migrate_and_kill(db: &TestDb, dir: &Path, step: &str, at_least: i64) -> bool {
-        let mut child = db
-            .psql_cmd()
-            .env("PGAPPNAME", "pgmig-status-kill")
-            .arg("-f")
-            .arg(dir.join("migrate.sql"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = db.spawn_psql_file(&dir.join("migrate.sql"), "pgmig-status-kill");
         let mut watcher = db.client();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -553,10 +533,7 @@ mod progress {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        db.execute(&format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgmig-status-kill' AND datname = '{}'",
-            db.name()
-        ));
+        db.terminate("pgmig-status-kill");
         !child.wait().unwrap().success()
     }
 

@@ -11,31 +11,19 @@ pub(crate) const USER_SCHEMAS: &[&str] = &["v1", "public"];
 
 /// Compiles the workout model from its DDL files into a fresh directory.
 fn compiled() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
     let models = repo_root().join("models/workout");
-    let c = pgmig::compile(
-        &models.join("model.yaml"),
-        &pgmig::SchemaInput::Ddl(models.join("v1.sql")),
-        &pgmig::SchemaInput::Ddl(models.join("v2.sql")),
-    )
-    .unwrap_or_else(|e| panic!("the workout model must compile: {e:?}"));
-    pgmig::compile::write(&c.scripts, dir.path()).unwrap();
-    dir
+    crate::support::compile_ddl(&models.join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"))
 }
 
-fn psql_in_schema(db: &TestDb, file: &Path, schema: &str) {
-    let out = db.psql_cmd().env("PGOPTIONS", format!("-c search_path={schema}")).arg("-q").arg("-f").arg(file).output().unwrap();
-    assert!(out.status.success(), "loading {}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
-}
 
 /// V1 schema with sample data in schema v1, V2's empty schema in public.
 pub(crate) fn workout_db(name: &str) -> TestDb {
     let db = cluster().create_db(name);
     db.execute("CREATE SCHEMA v1");
     let models = repo_root().join("models/workout");
-    psql_in_schema(&db, &models.join("v1.sql"), "v1");
-    psql_in_schema(&db, &models.join("v2.sql"), "public");
-    psql_in_schema(&db, &models.join("sample.sql"), "v1");
+    db.load_in_schema(&models.join("v1.sql"), "v1");
+    db.load_in_schema(&models.join("v2.sql"), "public");
+    db.load_in_schema(&models.join("sample.sql"), "v1");
     db
 }
 
@@ -318,12 +306,12 @@ fn v1_on_another_server_through_postgres_fdw() {
     let models = repo_root().join("models/workout");
     // V1, alone on its own server, in schema public.
     let v1 = crate::support::second_cluster().create_db("wk_remote_v1");
-    psql_in_schema(&v1, &models.join("v1.sql"), "public");
+    v1.load_in_schema(&models.join("v1.sql"), "public");
     let out = v1.psql_cmd().args(["-q", "-v", "schema=public", "-f"]).arg(models.join("sample.sql")).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     // The target: V2 only.
     let db = cluster().create_db("wk_remote_v2");
-    psql_in_schema(&db, &models.join("v2.sql"), "public");
+    db.load_in_schema(&models.join("v2.sql"), "public");
 
     let dir = tempfile::tempdir().unwrap();
     let model = std::fs::read_to_string(models.join("model.yaml")).unwrap();

@@ -381,6 +381,37 @@ impl TestDb {
         cmd.output().unwrap_or_else(|e| panic!("cannot run psql: {e}"))
     }
 
+    /// Runs a DDL or data file with psql, its unqualified names in `schema`; fails the test
+    /// on an error.
+    pub fn load_in_schema(&self, file: &Path, schema: &str) {
+        let out = self.psql_cmd().env("PGOPTIONS", format!("-c search_path={schema}")).arg("-q").arg("-f").arg(file).output().unwrap();
+        assert!(out.status.success(), "loading {}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Starts `psql -f file` in the background under `app` (its application_name), for
+    /// tests that kill a run part way with [`TestDb::terminate`].
+    pub fn spawn_psql_file(&self, file: &Path, app: &str) -> std::process::Child {
+        self.psql_cmd()
+            .env("PGAPPNAME", app)
+            .arg("-f")
+            .arg(file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Terminates the backends of this database's sessions named `app`.
+    pub fn terminate(&self, app: &str) {
+        let mut client = self.client();
+        client
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = $2",
+                &[&app, &self.name()],
+            )
+            .unwrap();
+    }
+
     /// A psql command connected to this database (`-X -q -v ON_ERROR_STOP=1`), to add
     /// arguments to.
     pub fn psql_cmd(&self) -> Command {

@@ -11,6 +11,33 @@ pub fn repo_root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Compiles a model (a file, or model text written next to nothing) against V1 and V2 DDL
+/// files into a fresh directory; a compile error fails the test with its diagnostics.
+pub fn compile_ddl(model: &std::path::Path, v1: &std::path::Path, v2: &std::path::Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let c = pgmig::compile(model, &pgmig::SchemaInput::Ddl(v1.into()), &pgmig::SchemaInput::Ddl(v2.into()))
+        .unwrap_or_else(|e| panic!("{} must compile: {e:?}", model.display()));
+    pgmig::compile::write(&c.scripts, dir.path()).unwrap();
+    dir
+}
+
+/// The workout model with `edit` applied to its text (it must change it), compiled from
+/// the workout DDL files.
+pub fn compile_workout_variant(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
+    let models = repo_root().join("models/workout");
+    let text = std::fs::read_to_string(models.join("model.yaml")).unwrap();
+    let edited = edit(&text);
+    assert_ne!(text, edited, "the variant must differ from the model");
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("model.yaml"), edited).unwrap();
+    compile_ddl(&src.path().join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"))
+}
+
+/// The workout model in batched mode with batches of `size` keys.
+pub fn workout_batched(size: &str) -> tempfile::TempDir {
+    compile_workout_variant(|m| m.replacen("\nname: workout\n", &format!("\nname: workout\nmode: {{ batched: {{ size: {size} }} }}\n"), 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,493 @@
+//! In-place migrations: the same tables in V1 and V2, some column types (NOT NULL, defaults)
+//! changed. The compiler derives the changes and their dependent objects from the two
+//! catalogs; the scripts add a new column per type change, fill it in resumable batches,
+//! then swap it in one short transaction and re-create what depended on the old column.
+//!
+//! A model says `in_place: true` at its top level (see [`model`]); `compile::compile` hands
+//! it here.
+
+mod model;
+
+use std::collections::BTreeSet;
+
+use askama::Template;
+
+use crate::catalog::{quote_ident, Catalog, Deferrable, FkAction, QualName, Table};
+use crate::compile::{load_schema, CompileError, Compiled, SchemaInput};
+use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile};
+use crate::emit::Scripts;
+use crate::plan::{Mode, Plan};
+
+pub use model::{is_in_place, InPlaceModel};
+
+/// One column whose type changes: filled into `temp` in batches, then swapped in.
+#[derive(Debug, Clone)]
+pub struct TypeChange {
+    pub column: String,
+    pub old_type: String,
+    pub new_type: String,
+    /// The `using` expression (over the column's bare name), when the model gives one.
+    pub using: Option<String>,
+    /// The model line of the `using`, 0 without one.
+    pub using_line: usize,
+}
+
+/// NOT NULL and DEFAULT of a column, as one schema has them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attrs {
+    pub not_null: bool,
+    pub default: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableChange {
+    pub name: QualName,
+    /// V1's primary key columns: the backup's key.
+    pub key: Vec<String>,
+    pub types: Vec<TypeChange>,
+    /// Columns whose NOT NULL or DEFAULT differ (type-changed ones included): (column, V1, V2).
+    pub attrs: Vec<(String, Attrs, Attrs)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ObjKind {
+    PrimaryKey,
+    Unique,
+    Check,
+    Index,
+    ForeignKey,
+}
+
+/// A constraint or index dropped (V1's) or created (V2's) around the swap.
+#[derive(Debug, Clone)]
+pub struct Obj {
+    pub kind: ObjKind,
+    pub table: QualName,
+    pub name: String,
+    pub create: String,
+    pub drop: String,
+    /// What it is, for PLAN.md: `PRIMARY KEY (id)`.
+    pub what: String,
+}
+
+/// The whole in-place migration, derived from the two catalogs.
+#[derive(Debug, Clone)]
+pub struct InPlace {
+    pub model: String,
+    pub model_file: String,
+    pub schema: String,
+    pub batch_size: u64,
+    pub tables: Vec<TableChange>,
+    /// V1 objects dropped before the swap, in drop order.
+    pub drops: Vec<Obj>,
+    /// V2 objects created after the swap, in create order.
+    pub creates: Vec<Obj>,
+    /// Every table the swap locks.
+    pub locked: Vec<QualName>,
+    /// V2's tables as the catalog knows them, for verify's shape checks.
+    pub v2_tables: Vec<Table>,
+    pub v1_tables: Vec<Table>,
+}
+
+/// Compiles an in-place model (the caller has seen `in_place: true`).
+pub fn compile(source: SourceFile, v1: &SchemaInput, v2: &SchemaInput) -> Result<Compiled, CompileError> {
+    let model_err = |d: Diagnostics| CompileError::Model { diagnostics: d, file: source.clone() };
+    let model = model::load(&source.text).map_err(|d| model_err(Diagnostics(vec![d])))?;
+    let schema = model.schema().to_string();
+    let (c1, s1) = load_schema("V1", v1, &schema)?;
+    let (c2, s2) = load_schema("V2", v2, &schema)?;
+    let (migration, warnings) = derive(&model, &source, &c1, &c2).map_err(model_err)?;
+    let scripts = render(&migration).map_err(|e| CompileError::Render(e.to_string()))?;
+    let plan = Plan {
+        model: migration.model.clone(),
+        model_file: migration.model_file.clone(),
+        source_schema: schema.clone(),
+        source_server: None,
+        read_schema: schema.clone(),
+        target_schema: schema,
+        mode: Mode::Batched { size: migration.batch_size },
+        steps: Vec::new(),
+        assertions: Vec::new(),
+        unread_tables: Vec::new(),
+        unread_columns: Vec::new(),
+        v1_tables: Vec::new(),
+    };
+    Ok(Compiled { plan, scripts, warnings, source, skipped: [s1, s2] })
+}
+
+/// Whether PostgreSQL converts `from` to `to` safely enough to go without a `using`: an
+/// assignment cast (same category, or anything to a string type), or a string holding a UUID
+/// (precheck lists the values that are not one).
+pub fn known_cast(from: &str, to: &str) -> bool {
+    let base = |t: &str| t.split('(').next().unwrap_or(t).trim().to_string();
+    let category = |t: &str| match base(t).as_str() {
+        "smallint" | "integer" | "bigint" | "numeric" | "real" | "double precision" => "numeric",
+        "text" | "character varying" | "character" | "name" | "citext" => "string",
+        "date" | "timestamp without time zone" | "timestamp with time zone" => "datetime",
+        "boolean" => "boolean",
+        "uuid" => "uuid",
+        "json" | "jsonb" => "json",
+        _ => "other",
+    };
+    if from == to || base(from) == base(to) {
+        return true;
+    }
+    match (category(from), category(to)) {
+        (_, "string") => !from.ends_with("[]"),
+        ("string", "uuid") => true,
+        (_, "other") | ("other", _) => false,
+        (f, t) => f == t,
+    }
+}
+
+/// Identifiers an expression mentions (a word match, quotes removed): enough to tell whether
+/// a CHECK, an index key or a predicate reads a column.
+fn mentions(expr: &str, column: &str) -> bool {
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut words = Vec::new();
+    for c in expr.chars() {
+        if c == '"' {
+            if quoted {
+                words.push(std::mem::take(&mut word));
+            }
+            quoted = !quoted;
+        } else if quoted || c.is_alphanumeric() || c == '_' {
+            word.push(if quoted { c } else { c.to_ascii_lowercase() });
+        } else if !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+    }
+    words.push(word);
+    words.iter().any(|w| w == column)
+}
+
+fn cols(list: &[String]) -> String {
+    list.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
+}
+
+fn deferrable(d: Deferrable) -> &'static str {
+    match d {
+        Deferrable::No => "",
+        Deferrable::InitiallyImmediate => " DEFERRABLE",
+        Deferrable::InitiallyDeferred => " DEFERRABLE INITIALLY DEFERRED",
+    }
+}
+
+/// Every constraint and index of a table, as objects pgmig can drop and create.
+fn objects(t: &Table) -> Vec<(Obj, Vec<String>, Option<(QualName, Vec<String>)>)> {
+    let mut out = Vec::new();
+    let name = &t.name;
+    let con = |kind, cname: &str, body: String, what: String| Obj {
+        kind,
+        table: name.clone(),
+        name: cname.to_string(),
+        create: format!("ALTER TABLE {name} ADD CONSTRAINT {} {body}", quote_ident(cname)),
+        drop: format!("ALTER TABLE {name} DROP CONSTRAINT {}", quote_ident(cname)),
+        what,
+    };
+    if let Some(pk) = &t.primary_key {
+        let body = format!("PRIMARY KEY ({}){}", cols(&pk.columns), deferrable(pk.deferrable));
+        out.push((con(ObjKind::PrimaryKey, &pk.name, body.clone(), body), pk.columns.clone(), None));
+    }
+    for u in &t.uniques {
+        let body = format!("UNIQUE ({}){}", cols(&u.columns), deferrable(u.deferrable));
+        out.push((con(ObjKind::Unique, &u.name, body.clone(), body), u.columns.clone(), None));
+    }
+    for c in &t.checks {
+        let body = format!("CHECK ({})", c.expression);
+        let mentioned = t.columns.iter().filter(|col| mentions(&c.expression, &col.name)).map(|col| col.name.clone()).collect();
+        out.push((con(ObjKind::Check, &c.name, body.clone(), body), mentioned, None));
+    }
+    for fk in &t.foreign_keys {
+        let mut body = format!("FOREIGN KEY ({}) REFERENCES {} ({})", cols(&fk.columns), fk.references, cols(&fk.referenced_columns));
+        if fk.on_update != FkAction::NoAction {
+            body.push_str(&format!(" ON UPDATE {}", fk.on_update.sql()));
+        }
+        if fk.on_delete != FkAction::NoAction {
+            body.push_str(&format!(" ON DELETE {}", fk.on_delete.sql()));
+        }
+        body.push_str(deferrable(fk.deferrable));
+        out.push((con(ObjKind::ForeignKey, &fk.name, body.clone(), body), fk.columns.clone(), Some((fk.references.clone(), fk.referenced_columns.clone()))));
+    }
+    for ix in &t.indexes {
+        let using = if ix.method == "btree" { String::new() } else { format!(" USING {}", ix.method) };
+        let pred = ix.predicate.as_ref().map_or(String::new(), |p| format!(" WHERE {p}"));
+        let unique = if ix.unique { "UNIQUE " } else { "" };
+        let what = format!("{unique}INDEX{using} ({}){pred}", ix.keys.join(", "));
+        let create = format!("CREATE {unique}INDEX {} ON {name}{using} ({}){pred}", quote_ident(&ix.name), ix.keys.join(", "));
+        let mentioned = t
+            .columns
+            .iter()
+            .filter(|col| ix.keys.iter().chain(ix.predicate.iter()).any(|k| mentions(k, &col.name)))
+            .map(|col| col.name.clone())
+            .collect();
+        let obj = Obj {
+            kind: ObjKind::Index,
+            table: name.clone(),
+            name: ix.name.clone(),
+            create,
+            drop: format!("DROP INDEX {}", QualName::new(&name.schema, &ix.name)),
+            what,
+        };
+        out.push((obj, mentioned, None));
+    }
+    out
+}
+
+fn derive(m: &InPlaceModel, source: &SourceFile, c1: &Catalog, c2: &Catalog) -> Result<(InPlace, Diagnostics), Diagnostics> {
+    let schema = m.schema().to_string();
+    let mut errors = Diagnostics::default();
+    let mut warnings = Diagnostics::default();
+    let at_in_place = m.in_place_pos(&source.text);
+    if !*m.in_place {
+        errors.push(Diagnostic::error("in_place must be true in an in-place model", at_in_place));
+    }
+    let batch_size = m.batch_size.as_ref().map_or(1000, |b| **b);
+    if batch_size == 0 {
+        errors.push(Diagnostic::error("batch_size must be a positive whole number", at_in_place));
+    }
+    let v1: Vec<&Table> = c1.tables_in(&schema).collect();
+    let v2: Vec<&Table> = c2.tables_in(&schema).collect();
+    for t in &v1 {
+        if c2.table(&t.name).is_none() {
+            warnings.push(Diagnostic::warning(format!("table {} is only in V1: in-place mode leaves it as it is", t.name), None));
+        }
+    }
+    for t in &v2 {
+        if c1.table(&t.name).is_none() {
+            warnings.push(Diagnostic::warning(format!("table {} is only in V2: in-place mode does not create it", t.name), None));
+        }
+    }
+
+    // Column changes of the tables present in both.
+    let mut tables: Vec<TableChange> = Vec::new();
+    let mut used_using: BTreeSet<String> = BTreeSet::new();
+    for t1 in &v1 {
+        let Some(t2) = c2.table(&t1.name) else { continue };
+        let mut change = TableChange { name: t1.name.clone(), key: Vec::new(), types: Vec::new(), attrs: Vec::new() };
+        for col in &t1.columns {
+            if t2.column(&col.name).is_none() {
+                errors.push(
+                    Diagnostic::error(format!("column {}.{} is only in V1", t1.name, col.name), at_in_place)
+                        .with_hint("in-place mode changes columns' types, NOT NULL and defaults; it does not drop columns"),
+                );
+            }
+        }
+        for col2 in &t2.columns {
+            let Some(col1) = t1.column(&col2.name) else {
+                errors.push(
+                    Diagnostic::error(format!("column {}.{} is only in V2", t1.name, col2.name), at_in_place)
+                        .with_hint("in-place mode changes columns' types, NOT NULL and defaults; it does not add columns"),
+                );
+                continue;
+            };
+            let key = format!("{}.{}", t1.name.name, col2.name);
+            let using = m.using.iter().find(|(k, _)| k.as_str() == key);
+            if col1.data_type != col2.data_type {
+                if let Some((k, _)) = using {
+                    used_using.insert(k.as_str().to_string());
+                }
+                let using_sql = match using {
+                    Some((_, expr)) => match parse_using(expr.as_str()) {
+                        Ok(sql) => Some(sql),
+                        Err(e) => {
+                            errors.push(Diagnostic::error(format!("the `using` of {key} is not an SQL expression: {e}"), model::text_pos(expr)));
+                            None
+                        }
+                    },
+                    None => None,
+                };
+                if using.is_none() && !known_cast(&col1.data_type, &col2.data_type) {
+                    errors.push(
+                        Diagnostic::error(
+                            format!("{key}: {} → {} has no safe cast; give the conversion in `using`", col1.data_type, col2.data_type),
+                            at_in_place,
+                        )
+                        .with_hint(format!("add `using: {{ {key}: \"<expression over {col}>\" }}` to the model", col = col2.name)),
+                    );
+                }
+                change.types.push(TypeChange {
+                    column: col2.name.clone(),
+                    old_type: col1.data_type.clone(),
+                    new_type: col2.data_type.clone(),
+                    using: using_sql,
+                    using_line: using.and_then(|(_, e)| model::text_pos(e)).map_or(0, |p| p.line),
+                });
+            }
+            let a1 = Attrs { not_null: col1.not_null, default: col1.default.clone() };
+            let a2 = Attrs { not_null: col2.not_null, default: col2.default.clone() };
+            if a1 != a2 || col1.data_type != col2.data_type {
+                change.attrs.push((col2.name.clone(), a1, a2));
+            }
+        }
+        if !change.types.is_empty() {
+            match &t1.primary_key {
+                Some(pk) => change.key = pk.columns.clone(),
+                None => errors.push(Diagnostic::error(
+                    format!("table {} has no primary key in V1: in-place mode batches and backs up rows by it", t1.name),
+                    at_in_place,
+                )),
+            }
+        }
+        if !change.attrs.is_empty() {
+            tables.push(change);
+        }
+    }
+    for (k, _) in &m.using {
+        if !used_using.contains(k.as_str()) {
+            errors.push(
+                Diagnostic::error(format!("`using` for {k}, a column whose type does not change (or no such column)"), model::text_pos(k))
+                    .with_hint("`using` keys are table.column of a column whose type V2 changes"),
+            );
+        }
+    }
+
+    // Dependent objects: what reads a type-changed column, or differs between V1 and V2.
+    let changed: BTreeSet<(QualName, String)> =
+        tables.iter().flat_map(|t| t.types.iter().map(move |c| (t.name.clone(), c.column.clone()))).collect();
+    let touches = |table: &QualName, cols: &[String], refs: &Option<(QualName, Vec<String>)>| {
+        cols.iter().any(|c| changed.contains(&(table.clone(), c.clone())))
+            || refs.as_ref().is_some_and(|(p, pc)| pc.iter().any(|c| changed.contains(&(p.clone(), c.clone()))))
+    };
+    let mut drops = Vec::new();
+    let mut creates = Vec::new();
+    for t1 in &v1 {
+        let Some(t2) = c2.table(&t1.name) else { continue };
+        let (o1, o2) = (objects(t1), objects(t2));
+        let same = |a: &Obj, others: &[(Obj, Vec<String>, Option<(QualName, Vec<String>)>)]| {
+            others.iter().any(|(b, _, _)| b.kind == a.kind && b.name == a.name && b.create == a.create)
+        };
+        for (o, c, r) in &o1 {
+            if touches(&t1.name, c, r) || !same(o, &o2) {
+                drops.push(o.clone());
+            }
+        }
+        for (o, c, r) in &o2 {
+            if touches(&t2.name, c, r) || !same(o, &o1) {
+                creates.push(o.clone());
+            }
+        }
+    }
+    // FKs first when dropping (they hang on the keys); keys first when creating.
+    drops.sort_by_key(|o: &Obj| (std::cmp::Reverse(o.kind), o.table.clone(), o.name.clone()));
+    creates.sort_by_key(|o: &Obj| (o.kind, o.table.clone(), o.name.clone()));
+    let mut locked: Vec<QualName> = tables.iter().map(|t| t.name.clone()).chain(drops.iter().chain(&creates).map(|o| o.table.clone())).collect();
+    locked.sort();
+    locked.dedup();
+    for (t, c) in &changed {
+        if c.starts_with("pgmig_") {
+            errors.push(Diagnostic::error(format!("{t}.{c}: column names starting with pgmig_ are pgmig's own"), at_in_place));
+        }
+    }
+    if errors.has_errors() {
+        errors.0.extend(warnings.0);
+        return Err(errors);
+    }
+    let v2_tables = locked.iter().filter_map(|n| c2.table(n).cloned()).collect();
+    let v1_tables = locked.iter().filter_map(|n| c1.table(n).cloned()).collect();
+    let migration = InPlace {
+        model: m.name.as_str().to_string(),
+        model_file: source.name.clone(),
+        schema,
+        batch_size,
+        tables,
+        drops,
+        creates,
+        locked,
+        v2_tables,
+        v1_tables,
+    };
+    Ok((migration, warnings))
+}
+
+/// Parses a `using` expression and prints it back (one statement's worth of SQL, no `;`).
+fn parse_using(expr: &str) -> Result<String, String> {
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::parser::Parser;
+    let mut p = Parser::new(&PostgreSqlDialect {}).try_with_sql(expr).map_err(|e| e.to_string())?;
+    let e = p.parse_expr().map_err(|e| e.to_string())?;
+    if p.peek_token().token != sqlparser::tokenizer::Token::EOF {
+        return Err("text after the expression".into());
+    }
+    Ok(e.to_string())
+}
+
+/// The `using` expression with every bare mention of `column` read from `prefix.column`.
+fn qualify(expr: &str, column: &str, prefix: &str) -> String {
+    use sqlparser::ast::{Expr, Ident};
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::parser::Parser;
+    let mut e = match Parser::new(&PostgreSqlDialect {}).try_with_sql(expr).and_then(|mut p| p.parse_expr()) {
+        Ok(e) => e,
+        Err(_) => return expr.to_string(),
+    };
+    let _ = sqlparser::ast::visit_expressions_mut(&mut e, |x| {
+        if let Expr::Identifier(i) = x {
+            let name = if i.quote_style.is_some() { i.value.clone() } else { i.value.to_lowercase() };
+            if name == column {
+                *x = Expr::CompoundIdentifier(vec![Ident::new(prefix), i.clone()]);
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    e.to_string()
+}
+
+mod view;
+
+fn render(m: &InPlace) -> Result<Scripts, askama::Error> {
+    let v = view::View::new(m);
+    let files = vec![
+        ("precheck.sql", view::Precheck { v: &v }.render()?),
+        ("migrate.sql", view::Migrate { v: &v }.render()?),
+        ("verify.sql", view::Verify { v: &v }.render()?),
+        ("rollback.sql", view::Rollback { v: &v }.render()?),
+        ("PLAN.md", view::PlanPage { v: &v }.render()?),
+    ];
+    Ok(Scripts { files: files.into_iter().map(|(n, t)| (n, tidy(&t))).collect() })
+}
+
+/// One trailing newline, no trailing spaces, at most one blank line in a row.
+fn tidy(text: &str) -> String {
+    let mut out = String::new();
+    let mut blank = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        blank = if line.is_empty() { blank + 1 } else { 0 };
+        if blank <= 1 {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_casts() {
+        assert!(known_cast("character varying(36)", "uuid"));
+        assert!(known_cast("integer", "bigint"));
+        assert!(known_cast("uuid", "text"));
+        assert!(!known_cast("text", "integer"));
+        assert!(!known_cast("text", "boolean"));
+    }
+
+    #[test]
+    fn mentions_words() {
+        assert!(mentions("(user_id)::text <> ''::text", "user_id"));
+        assert!(!mentions("(user_ids <> '')", "user_id"));
+        assert!(mentions("\"User\" > 1", "User"));
+    }
+
+    #[test]
+    fn qualifies_the_column() {
+        assert_eq!(qualify("CASE WHEN id = '' THEN NULL ELSE id::uuid END", "id", "b"), "CASE WHEN b.id = '' THEN NULL ELSE b.id::UUID END");
+    }
+}
