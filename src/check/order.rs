@@ -1,7 +1,10 @@
 //! Load order: a topological sort of the steps by V2's foreign keys and `id()` lookups.
 
+use crate::catalog::Catalog;
 use crate::diagnostic::Diagnostic;
-use crate::plan::Dependency;
+use crate::plan::{self, Dependency};
+
+use super::lookup::IdJoin;
 
 /// Sorts step indexes so each step runs after the ones it depends on; ties keep model order.
 pub fn sort(deps: &[Vec<(usize, Dependency)>], names: &[String]) -> Result<Vec<usize>, Diagnostic> {
@@ -33,4 +36,24 @@ pub fn sort(deps: &[Vec<(usize, Dependency)>], names: &[String]) -> Result<Vec<u
         }
     }
     Ok(order)
+}
+
+/// Dependencies of one step: V2 foreign keys to other steps' tables, and id() lookups.
+pub fn dependencies(step: &plan::Step, joins: &[IdJoin], steps: &[plan::Step], v2: &Catalog) -> Vec<(usize, Dependency)> {
+    let mut deps = Vec::new();
+    for fk in v2.foreign_keys_of(&step.target) {
+        if let Some(i) = steps.iter().position(|s| s.target == fk.references) {
+            if !deps.iter().any(|(d, _)| *d == i) {
+                deps.push((i, Dependency { step: steps[i].name.clone(), reason: format!("foreign key {} ({})", fk.name, fk.columns.join(", ")) }));
+            }
+        }
+    }
+    for j in joins {
+        if let Some(i) = steps.iter().position(|s| s.name == j.step) {
+            if !deps.iter().any(|(d, _)| *d == i) {
+                deps.push((i, Dependency { step: j.step.clone(), reason: format!("id({}, …) at line {}", j.step, j.line) }));
+            }
+        }
+    }
+    deps
 }

@@ -63,8 +63,8 @@ pub fn match_names(
         s_used[s] = true;
         pairs.push(Pair { target: t, source: s, how });
     };
-    for t in 0..targets.len() {
-        if let Some(s) = (0..sources.len()).find(|&s| !s_used[s] && sources[s] == targets[t]) {
+    for (t, target) in targets.iter().enumerate() {
+        if let Some(s) = (0..sources.len()).find(|&s| !s_used[s] && &sources[s] == target) {
             take(t, s, How::Same, &mut pairs, &mut t_used, &mut s_used);
         }
     }

@@ -203,6 +203,44 @@ fn variable(src: &[char], i: usize, vars: &Vars, arg: &mut String) -> usize {
     i + 1
 }
 
+/// `\copy SOURCE TO 'file' [WITH (…)]` → (`COPY SOURCE TO STDOUT [WITH (…)]`, file).
+/// Only `TO` a file: pgmig's scripts export, they never load through the client.
+pub fn parse_copy_to(rest: &str) -> Result<(String, String), String> {
+    let chars: Vec<char> = rest.trim().chars().collect();
+    let (mut depth, mut quote, mut i) = (0i32, None::<char>, 0);
+    let mut to_at = None;
+    while i < chars.len() {
+        let c = chars[i];
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '\'' | '"' => quote = Some(c),
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ if depth == 0 && c.is_whitespace() => {
+                    let word: String = chars[i + 1..].iter().take(3).collect();
+                    if word.eq_ignore_ascii_case("to ") {
+                        to_at = Some(i);
+                        break;
+                    }
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    let at = to_at.ok_or("only `\\copy … TO 'file'` is supported")?;
+    let source: String = chars[..at].iter().collect();
+    let after: String = chars[at + 4..].iter().collect();
+    let after = after.trim_start();
+    let Some(stripped) = after.strip_prefix('\'') else { return Err("the file must be a quoted name".into()) };
+    let end = stripped.find('\'').ok_or("unterminated file name")?;
+    let file = stripped[..end].to_string();
+    let options = stripped[end + 1..].trim();
+    Ok((format!("COPY {} TO STDOUT {options}", source.trim()).trim_end().to_string(), file))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,42 +290,4 @@ mod tests {
         assert_eq!(parse_args("   ", &Vars::new()).unwrap(), Vec::<String>::new());
         assert_eq!(parse_args("''", &Vars::new()).unwrap(), vec![""]);
     }
-}
-
-/// `\copy SOURCE TO 'file' [WITH (…)]` → (`COPY SOURCE TO STDOUT [WITH (…)]`, file).
-/// Only `TO` a file: pgmig's scripts export, they never load through the client.
-pub fn parse_copy_to(rest: &str) -> Result<(String, String), String> {
-    let chars: Vec<char> = rest.trim().chars().collect();
-    let (mut depth, mut quote, mut i) = (0i32, None::<char>, 0);
-    let mut to_at = None;
-    while i < chars.len() {
-        let c = chars[i];
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                '\'' | '"' => quote = Some(c),
-                '(' => depth += 1,
-                ')' => depth -= 1,
-                _ if depth == 0 && c.is_whitespace() => {
-                    let word: String = chars[i + 1..].iter().take(3).collect();
-                    if word.eq_ignore_ascii_case("to ") {
-                        to_at = Some(i);
-                        break;
-                    }
-                }
-                _ => {}
-            },
-        }
-        i += 1;
-    }
-    let at = to_at.ok_or("only `\\copy … TO 'file'` is supported")?;
-    let source: String = chars[..at].iter().collect();
-    let after: String = chars[at + 4..].iter().collect();
-    let after = after.trim_start();
-    let Some(stripped) = after.strip_prefix('\'') else { return Err("the file must be a quoted name".into()) };
-    let end = stripped.find('\'').ok_or("unterminated file name")?;
-    let file = stripped[..end].to_string();
-    let options = stripped[end + 1..].trim();
-    Ok((format!("COPY {} TO STDOUT {options}", source.trim()).trim_end().to_string(), file))
 }

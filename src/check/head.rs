@@ -1,0 +1,79 @@
+//! The first pass over a step: which V2 table it fills and what its id map offers.
+
+use crate::catalog::{quote_ident, Table};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::model::{pos_of, KeyDecl, Text};
+
+use super::lookup::MapShape;
+use super::BOOKKEEPING_SCHEMA;
+
+/// What the first pass learns of a step.
+pub struct StepHead {
+    pub table: Table,
+    pub key_columns: Vec<String>,
+    pub shape: MapShape,
+}
+
+impl StepHead {
+    pub fn new(name: &Text, step: &crate::model::Step, table: &Table, diags: &mut Diagnostics) -> StepHead {
+        let pk: Vec<String> = table.primary_key.as_ref().map(|k| k.columns.clone()).unwrap_or_default();
+        let map_table = format!("{}.{}", BOOKKEEPING_SCHEMA, quote_ident(&format!("map_{}", name.as_str())));
+        let type_of = |c: &str| table.column(c).map_or(String::new(), |c| c.data_type.clone());
+        if pk.is_empty() {
+            diags.push(
+                Diagnostic::error(format!("V2 table `{}` has no primary key", table.name), pos_of(name))
+                    .with_hint("pgmig records migrated rows by primary key, for verify and rollback; add one to V2"),
+            );
+        }
+        let shape = match &step.key {
+            Some(KeyDecl::New { by, .. }) => MapShape {
+                map_table,
+                key_columns: map_key_names(by, pk.first().map_or("", String::as_str)),
+                result_column: pk.first().cloned().unwrap_or_default(),
+                result_type: pk.first().map(|c| type_of(c)).unwrap_or_default(),
+            },
+            _ => MapShape {
+                map_table,
+                key_columns: pk.clone(),
+                result_column: pk.first().cloned().unwrap_or_default(),
+                result_type: pk.first().map(|c| type_of(c)).unwrap_or_default(),
+            },
+        };
+        if let Some(KeyDecl::New { new, .. }) = &step.key {
+            if pk.len() > 1 {
+                diags.push(
+                    Diagnostic::error(format!("`key: new` needs a one-column primary key; `{}` has ({})", table.name, pk.join(", ")), pos_of(new))
+                        .with_hint("use `key: keep` and fill each key column in `columns`"),
+                );
+            }
+        }
+        if let Some(KeyDecl::Word(w)) = &step.key {
+            if w != "keep" {
+                diags.push(
+                    Diagnostic::error(format!("unknown key strategy `{w}`"), pos_of(name))
+                        .with_hint("write `key: keep` or `key: {new: gen_random_uuid(), by: [p.id]}`"),
+                );
+            }
+        }
+        StepHead { table: table.clone(), key_columns: pk, shape }
+    }
+}
+
+/// Id map column names for `by` expressions: the column name each one reads, made unique
+/// and kept apart from the key column the map also holds (`source_id` next to `id`).
+pub fn map_key_names(by: &[Text], key_column: &str) -> Vec<String> {
+    let mut names: Vec<String> = vec![key_column.to_string()];
+    for (i, b) in by.iter().enumerate() {
+        let last = b.as_str().rsplit('.').next().unwrap_or("").trim().trim_matches('"').to_lowercase();
+        let plain = !last.is_empty() && last.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let mut name = if plain { last } else { format!("key{}", i + 1) };
+        if name == key_column {
+            name = format!("source_{name}");
+        }
+        if names.contains(&name) {
+            name = format!("{name}_{}", i + 1);
+        }
+        names.push(name);
+    }
+    names.split_off(1)
+}

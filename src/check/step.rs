@@ -1,0 +1,414 @@
+//! The second pass over a step: every expression parsed, its `id()` calls joined, its
+//! names resolved and typed, its columns filled (explicitly or by name): a `plan::Step`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{Expr, TableWithJoins, Visit, Visitor};
+
+use crate::catalog::{quote_ident, Catalog, Identity, QualName};
+use crate::diagnostic::{Diagnostic, SourceFile};
+use crate::model::{pos_of, KeyDecl, Text};
+use crate::plan::{self, ColumnMap, MapKey, Origin as ColumnOrigin, Reject, SequenceSync, Sql};
+
+use super::head::{map_key_names, StepHead};
+use super::lookup::{self, IdJoin, MapShape};
+use super::scope::{self, ident_name, Scope};
+use super::sql::{self, Origin};
+use super::suggest::did_you_mean;
+use super::{constraints, types, BOOKKEEPING_SCHEMA};
+
+/// Functions whose result differs between migrate and a later verify.
+const NON_REPEATABLE: &[&str] = &[
+    "random", "gen_random_uuid", "uuid_generate_v4", "uuid_generate_v1", "clock_timestamp", "now",
+    "statement_timestamp", "transaction_timestamp", "timeofday", "nextval", "gen_salt", "crypt", "current_timestamp",
+    "current_date", "current_time", "localtimestamp", "localtime",
+];
+
+pub struct StepContext<'a> {
+    pub file: &'a SourceFile,
+    pub v1: &'a Catalog,
+    pub v2: &'a Catalog,
+    pub source_schema: &'a str,
+    pub read_schema: &'a str,
+    pub maps: &'a dyn Fn(&str) -> Option<MapShape>,
+    pub map_of_table: &'a dyn Fn(&QualName) -> Option<constraints::MapColumns>,
+    pub step_names: &'a [String],
+}
+
+pub type StepResult = Result<(plan::Step, Vec<IdJoin>, Vec<Diagnostic>), Vec<Diagnostic>>;
+
+impl StepContext<'_> {
+    fn origin<'a>(&'a self, value: &'a Text) -> Origin<'a> {
+        Origin { value, source: &self.file.text, lines_before: 0 }
+    }
+
+    /// Parses, rewrites `id()` calls of, and resolves one expression of a step.
+    fn expr(&self, value: &Text, what: &str, scope: &mut Scope, joins: &mut Vec<IdJoin>, errors: &mut Vec<Diagnostic>) -> Option<Expr> {
+        let origin = self.origin(value);
+        let mut expr = match sql::parse_expr(origin, what) {
+            Ok(e) => e,
+            Err(d) => {
+                errors.push(d);
+                return None;
+            }
+        };
+        let before = joins.len();
+        let mut found = lookup::rewrite(&mut expr, self.maps, self.step_names, joins, origin);
+        for j in &joins[before..] {
+            for (_, arg) in &j.on {
+                found.extend(scope.resolve(arg, self.v1, self.source_schema, origin));
+            }
+            scope.relations.push(scope::Relation {
+                alias: j.alias.clone(),
+                columns: Some(vec![(j.result_column.clone(), Some(j.result_type.clone()))]),
+                table: None,
+            });
+        }
+        found.extend(scope.resolve(&expr, self.v1, self.source_schema, origin));
+        scope.note_reads(&expr, self.v1, self.source_schema);
+        scope::qualify_tables(&mut expr, self.v1, self.source_schema, self.read_schema);
+        let ok = found.is_empty();
+        errors.extend(found);
+        ok.then_some(expr)
+    }
+
+    pub fn step(&self, name: &Text, step: &crate::model::Step, head: &StepHead) -> StepResult {
+        let mut errors = Vec::new();
+        let mut warnings = Vec::new();
+        let from_origin = Origin { lines_before: 1, ..self.origin(&step.from) };
+        let mut from = sql::parse_from(from_origin).map_err(|d| vec![d])?;
+        let mut scope = Scope::build(&mut from, self.v1, self.source_schema, self.read_schema, from_origin)?;
+        // An unqualified type in a cast (`x::plan`) is V2's: that is where the value goes, and
+        // the scripts run with the default search_path, where the target schema is `public`.
+        scope.default_schema = head.table.name.schema.clone();
+        let mut joins: Vec<IdJoin> = Vec::new();
+        let line_of = |t: &Text| pos_of(t).map_or(0, |p| p.line);
+        let table = &head.table;
+
+        let filter = step.filter.as_ref().and_then(|w| {
+            let e = self.expr(w, "`where`", &mut scope, &mut joins, &mut errors)?;
+            Some(Sql { sql: e.to_string(), line: line_of(w) })
+        });
+        let mut rejects = Vec::new();
+        for r in &step.reject {
+            if let Some(e) = self.expr(&r.when, "`reject.when`", &mut scope, &mut joins, &mut errors) {
+                rejects.push(Reject { when: Sql { sql: e.to_string(), line: line_of(&r.when) }, reason: r.reason.to_string() });
+            }
+        }
+
+        let mut columns: Vec<ColumnMap> = Vec::new();
+        let mut filled: BTreeMap<String, Expr> = BTreeMap::new();
+        let mut by_exprs: Vec<Expr> = Vec::new();
+        let mut read = Reads::default();
+        let key = match &step.key {
+            Some(KeyDecl::New { new, by }) => {
+                let new_expr = self.expr(new, "`key.new`", &mut scope, &mut joins, &mut errors);
+                let names = map_key_names(by, head.key_columns.first().map_or("", String::as_str));
+                let mut keys = Vec::new();
+                for (b, column) in by.iter().zip(names) {
+                    if let Some(e) = self.expr(b, "`key.by`", &mut scope, &mut joins, &mut errors) {
+                        read.note(&e);
+                        by_exprs.push(e.clone());
+                        keys.push(MapKey { column, expr: Sql { sql: e.to_string(), line: line_of(b) } });
+                    }
+                }
+                let column = head.key_columns.first().cloned().unwrap_or_default();
+                plan::Key::New { column, new: Sql { sql: new_expr.map(|e| e.to_string()).unwrap_or_default(), line: line_of(new) }, by: keys }
+            }
+            _ => plan::Key::Keep { columns: head.key_columns.clone() },
+        };
+        let new_key_column = match &key {
+            plan::Key::New { column, .. } => Some(column.clone()),
+            plan::Key::Keep { .. } => None,
+        };
+
+        // Explicit columns, in model order.
+        for (col, value) in &step.columns {
+            let Some(target) = table.column(col.as_str()) else {
+                let candidates: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+                let mut d = Diagnostic::error(format!("column `{}` does not exist in V2 table `{}`", col.as_str(), table.name), pos_of(col));
+                if let Some(s) = did_you_mean(col.as_str(), &candidates) {
+                    d = d.with_hint(format!("did you mean `{s}`?"));
+                }
+                errors.push(d);
+                continue;
+            };
+            if target.generated.is_some() {
+                errors.push(Diagnostic::error(format!("`{}` is a generated column; PostgreSQL computes it", target.name), pos_of(col)));
+                continue;
+            }
+            if new_key_column.as_deref() == Some(target.name.as_str()) {
+                errors.push(
+                    Diagnostic::error(format!("`{}` is the key made by `key: new`; it can't also be mapped", target.name), pos_of(col))
+                        .with_hint("remove it from `columns`, or use `key: keep`"),
+                );
+                continue;
+            }
+            let Some(e) = self.expr(value, "a column expression", &mut scope, &mut joins, &mut errors) else { continue };
+            read.note(&e);
+            let source_type = types::infer(&e, &scope);
+            if let Some(st) = &source_type {
+                if !types::assignable(self.v1.base_type(st), self.v2.base_type(&target.data_type)) {
+                    errors.push(
+                        Diagnostic::error(
+                            format!("a value of type {st} can't be assigned to `{}.{}` ({})", table.name.name, target.name, target.data_type),
+                            pos_of(value),
+                        )
+                        .with_hint(format!("convert it explicitly, e.g. `({})::{}`, and say how in the expression", value.as_str(), target.data_type)),
+                    );
+                    continue;
+                }
+            }
+            let mut cm = column_map(target, &e, source_type, ColumnOrigin::Model(line_of(value)));
+            cm.null_into_not_null = target.not_null && nullable_column(&e, &scope, self.v1);
+            columns.push(cm);
+            filled.insert(target.name.clone(), e);
+        }
+
+        // Implicit copies of same-named columns of the first `from` item, in V2 column order.
+        let first = scope.relations.first().cloned();
+        let mut implicit = Vec::new();
+        for target in &table.columns {
+            let mapped = columns.iter().any(|c| c.name == target.name) || step.columns.keys().any(|k| k.as_str() == target.name);
+            if mapped || target.generated.is_some() || new_key_column.as_deref() == Some(target.name.as_str()) {
+                continue;
+            }
+            let source = first.as_ref().and_then(|r| r.columns.as_ref()?.iter().find(|(c, _)| *c == target.name).map(|c| (r.alias.clone(), c.clone())));
+            match source {
+                Some((alias, (col, ty))) => {
+                    if let Some(st) = &ty {
+                        if !types::assignable(self.v1.base_type(st), self.v2.base_type(&target.data_type)) {
+                            errors.push(
+                                Diagnostic::error(
+                                    format!("`{alias}.{col}` ({st}) is copied by name into `{}.{}` ({}), which PostgreSQL won't assign", table.name.name, target.name, target.data_type),
+                                    pos_of(name),
+                                )
+                                .with_hint(format!("map `{}` explicitly in `columns` with a conversion", target.name)),
+                            );
+                            continue;
+                        }
+                    }
+                    let e = Expr::CompoundIdentifier(vec![scope::sql_ident(&alias), scope::sql_ident(&col)]);
+                    read.note(&e);
+                    let mut cm = column_map(target, &e, ty, ColumnOrigin::Implicit);
+                    cm.null_into_not_null = target.not_null && nullable_column(&e, &scope, self.v1);
+                    if let Some(why) = &cm.lossy {
+                        warnings.push(
+                            Diagnostic::warning(format!("`{alias}.{col}` is copied by name into a narrower column: {why}"), pos_of(name))
+                                .with_hint(format!("map `{}` explicitly to say how, or check precheck's findings", target.name)),
+                        );
+                    }
+                    implicit.push(cm);
+                    filled.insert(target.name.clone(), e);
+                }
+                None if target.not_null && target.default.is_none() && target.identity.is_none() => {
+                    let unread: Vec<String> = first.iter().flat_map(|r| r.columns.iter().flatten().map(|c| c.0.clone())).collect();
+                    let mut d = Diagnostic::error(
+                        format!("column `{}.{}` is NOT NULL in V2 and nothing fills it", table.name.name, target.name),
+                        pos_of(name),
+                    );
+                    d = match did_you_mean(&target.name, &unread) {
+                        Some(s) => d.with_hint(format!("add `{}: {}.{s}` to `columns`?", target.name, first.as_ref().map_or("", |r| r.alias.as_str()))),
+                        None => d.with_hint(format!("add `{}: <expression>` to this step's `columns`, or a DEFAULT in V2", target.name)),
+                    };
+                    errors.push(d);
+                }
+                None => {}
+            }
+        }
+        // The insert lists columns in V2's order: explicit and implicit alike.
+        columns.extend(implicit);
+        columns.sort_by_key(|c| table.columns.iter().position(|t| t.name == c.name));
+        if let Some(col) = &new_key_column {
+            if let Some(t) = table.column(col) {
+                let alias = "key_map";
+                let e = Expr::CompoundIdentifier(vec![scope::sql_ident(alias), scope::sql_ident(col)]);
+                let mut cm = column_map(t, &e, Some(t.data_type.clone()), ColumnOrigin::NewKey);
+                cm.volatile = false;
+                columns.insert(0, cm);
+                filled.insert(col.clone(), e);
+            }
+        }
+        if let plan::Key::Keep { columns: keys } = &key {
+            for k in keys {
+                if !columns.iter().any(|c| &c.name == k) {
+                    errors.push(
+                        Diagnostic::error(format!("key column `{k}` of `{}` is not filled", table.name), pos_of(name))
+                            .with_hint(format!("`key: keep` copies the key: map `{k}` in `columns`, or use `key: {{new: …, by: […]}}`")),
+                    );
+                }
+            }
+        }
+        for e in step.filter.iter().chain(step.reject.iter().map(|r| &r.when)) {
+            if let Ok(parsed) = sql::parse_expr(self.origin(e), "") {
+                read.note(&parsed);
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+
+        let sequences = columns
+            .iter()
+            .filter_map(|c| self.v2.sequence_of(&table.name, &c.name).map(|s| SequenceSync { sequence: s.clone(), column: c.name.clone() }))
+            .collect();
+        let overriding = columns.iter().any(|c| table.column(&c.name).is_some_and(|t| t.identity == Some(Identity::Always)));
+        if overriding {
+            warnings.push(Diagnostic::warning(
+                format!("`{}` has GENERATED ALWAYS identity columns that this step fills: the insert uses OVERRIDING SYSTEM VALUE", table.name),
+                pos_of(name),
+            ));
+        }
+        let (source_row, source_key) = match &first {
+            Some(r) => {
+                let alias = quote_ident(&r.alias);
+                let key = r
+                    .table
+                    .as_ref()
+                    .and_then(|t| self.v1.table(t)?.primary_key.clone())
+                    .map(|pk| {
+                        let pairs: Vec<String> = pk.columns.iter().map(|c| format!("'{}', {alias}.{}", c.replace('\'', "''"), quote_ident(c))).collect();
+                        format!("jsonb_build_object({})", pairs.join(", "))
+                    })
+                    .or_else(|| {
+                        // A subquery: its `id` column, if it has one, names the row well enough.
+                        let has_id = r.columns.as_ref()?.iter().any(|(c, _)| c == "id");
+                        has_id.then(|| format!("jsonb_build_object('id', {alias}.id)"))
+                    })
+                    .unwrap_or_else(|| format!("to_jsonb({alias})"));
+                (format!("to_jsonb({alias})"), key)
+            }
+            None => ("NULL::jsonb".into(), "NULL::jsonb".into()),
+        };
+        let mut uniques = constraints::uniques(table, &filled, new_key_column.as_deref());
+        if let plan::Key::New { by, .. } = &key {
+            uniques.push(plan::UniqueTest {
+                constraint: format!("key: new, one row per ({})", by.iter().map(|b| b.column.as_str()).collect::<Vec<_>>().join(", ")),
+                // Not V2 columns: nothing to compare with rows already in V2.
+                columns: Vec::new(),
+                exprs: by_exprs.iter().map(|e| e.to_string()).collect(),
+            });
+        }
+        let step = plan::Step {
+            checks: constraints::checks(table, &filled),
+            casts: constraints::casts(table, &filled, &|e| types::infer(e, &scope), &|t| {
+                t.split_once('.').is_some_and(|(sch, n)| self.v2.enums.contains_key(&QualName::new(sch, n)))
+            }),
+            uniques,
+            foreign_keys: constraints::foreign_keys(&self.v2.foreign_keys_of(&table.name), &filled, self.map_of_table),
+            name: name.to_string(),
+            target: table.name.clone(),
+            line: line_of(name),
+            from: from_sql(&from, &joins),
+            source_row,
+            source_key,
+            filter,
+            rejects,
+            key,
+            columns,
+            map_table: QualName::new(BOOKKEEPING_SCHEMA, format!("map_{}", name.as_str())),
+            after: Vec::new(),
+            map_read_later: false,
+            sequences,
+            overriding_system_value: overriding,
+            mentioned: read.names(),
+            // The first `from` table, or the one table a subquery there reads.
+            source_table: first
+                .as_ref()
+                .and_then(|r| r.table.clone())
+                .or_else(|| (scope.reads.len() == 1).then(|| scope.reads.iter().next().cloned()).flatten()),
+            reads: scope.reads.iter().cloned().collect(),
+            source_size: None,
+        };
+        Ok((step, joins, warnings))
+    }
+}
+
+fn column_map(target: &crate::catalog::Column, e: &Expr, source_type: Option<String>, origin: ColumnOrigin) -> ColumnMap {
+    ColumnMap {
+        name: target.name.clone(),
+        target_type: target.data_type.clone(),
+        expr: e.to_string(),
+        lossy: source_type.as_deref().and_then(|st| types::lossy(st, &target.data_type)),
+        source_type,
+        origin,
+        volatile: calls_non_repeatable(e),
+        not_null: target.not_null,
+        null_into_not_null: false,
+    }
+}
+
+/// Whether `e` is a plain reference to a V1 column that allows NULL.
+fn nullable_column(e: &Expr, scope: &Scope, v1: &Catalog) -> bool {
+    let (alias, column) = match e {
+        Expr::CompoundIdentifier(p) if p.len() == 2 => (ident_name(&p[0]), ident_name(&p[1])),
+        _ => return false,
+    };
+    let table = scope.relation(&alias).and_then(|r| r.table.as_ref()).and_then(|t| v1.table(t));
+    table.and_then(|t| t.column(&column)).is_some_and(|c| !c.not_null)
+}
+
+fn calls_non_repeatable(e: &Expr) -> bool {
+    let mut found = false;
+    let _ = sqlparser::ast::visit_expressions(e, |x| {
+        if let Expr::Function(f) = x {
+            let name = f.name.0.last().map(|p| p.to_string().to_lowercase()).unwrap_or_default();
+            found |= NON_REPEATABLE.contains(&name.as_str());
+        }
+        if let Expr::Identifier(i) = x {
+            found |= NON_REPEATABLE.contains(&ident_name(i).as_str());
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
+/// The `from` items as one join tree (commas become CROSS JOIN, which means the same
+/// for these items) with the id-map joins appended, one item per line (emit indents them).
+fn from_sql(from: &[TableWithJoins], joins: &[IdJoin]) -> String {
+    let mut lines = Vec::new();
+    for (i, twj) in from.iter().enumerate() {
+        // `{:#}`: sqlparser's pretty printer puts subqueries on indented lines.
+        let head = format!("{:#}", twj.relation);
+        lines.push(if i == 0 { head } else { format!("CROSS JOIN {head}") });
+        lines.extend(twj.joins.iter().map(|j| format!("{j:#}").trim().to_string()));
+    }
+    lines.extend(joins.iter().map(IdJoin::sql));
+    lines.join("\n")
+}
+
+/// Which columns a step's expressions read, to list the V1 data nothing reads.
+#[derive(Default)]
+struct Reads {
+    qualified: BTreeSet<(String, String)>,
+    bare: BTreeSet<String>,
+}
+
+impl Reads {
+    fn note(&mut self, e: &Expr) {
+        struct Collect<'a>(&'a mut Reads);
+        impl Visitor for Collect<'_> {
+            type Break = ();
+            fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+                match e {
+                    Expr::Identifier(i) => {
+                        self.0.bare.insert(ident_name(i));
+                    }
+                    Expr::CompoundIdentifier(p) if p.len() == 2 => {
+                        self.0.qualified.insert((ident_name(&p[0]), ident_name(&p[1])));
+                    }
+                    _ => {}
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        let _ = e.visit(&mut Collect(self));
+    }
+
+    /// Every column name mentioned, bare or qualified.
+    fn names(&self) -> Vec<String> {
+        let all: BTreeSet<String> = self.bare.iter().cloned().chain(self.qualified.iter().map(|(_, c)| c.clone())).collect();
+        all.into_iter().collect()
+    }
+}
