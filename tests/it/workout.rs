@@ -299,32 +299,58 @@ fn a_where_that_keeps_no_row_is_a_warning_when_compiled_live() {
     assert!(ddl.warnings.0.is_empty());
 }
 
+/// V1 alone on the second cluster (schema public, sample data), V2 alone in a database of
+/// the first, and the workout model reading V1 through postgres_fdw, compiled.
+fn remote_v1(name: &str) -> (TestDb, TestDb, tempfile::TempDir) {
+    let models = repo_root().join("models/workout");
+    let v1 = crate::support::second_cluster().create_db(&format!("{name}_v1"));
+    v1.load_in_schema(&models.join("v1.sql"), "public");
+    let out = v1.psql_cmd().args(["-q", "-v", "schema=public", "-f"]).arg(models.join("sample.sql")).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let db = cluster().create_db(&format!("{name}_v2"));
+    db.load_in_schema(&models.join("v2.sql"), "public");
+    let dir = crate::support::compile_workout_variant(|m| m.replacen("source: { schema: v1 }", "source: { server: v1db, schema: public }", 1));
+    let migrate = std::fs::read_to_string(dir.path().join("migrate.sql")).unwrap();
+    assert!(migrate.contains("FROM _pgmig_v1db.workout_plans"), "V1 is read from the staging schema");
+    (v1, db, dir)
+}
+
+/// A V1 server that wants a password: a wrong one fails the run naming the cause, with
+/// nothing written; the right one, given only in the URL, migrates and appears nowhere.
+#[test]
+fn v1_server_password_right_and_wrong() {
+    let (v1, db, dir) = remote_v1("wk_pw");
+    let role = format!("{}_reader", v1.name());
+    v1.execute(&format!("CREATE ROLE {role} LOGIN PASSWORD 'S3cret-pw'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"));
+    crate::support::second_cluster().require_password_for(&role);
+    let second = crate::support::second_cluster();
+    let url = |pw: &str| format!("host={} port={} dbname={} user={role} password={pw}", second.socket_dir().display(), second.port(), v1.name());
+    let before = db.table_md5s(&["public"]);
+    let cli = |script: &str, pw: &str| pgmig_cli(&["run", script, "--dir", &dir.path().display().to_string(), "--db", &db.url(), "--v1", &url(pw)]);
+
+    let wrong = cli("migrate", "wrong-pw");
+    assert_eq!(wrong.status.code(), Some(1), "{}", stderr(&wrong));
+    assert!(stderr(&wrong).contains("password authentication failed"), "{}", stderr(&wrong));
+    assert!(!stderr(&wrong).contains("wrong-pw"), "the password is not printed");
+    assert_eq!(db.table_md5s(&["public"]), before, "nothing written");
+
+    let right = cli("migrate", "S3cret-pw");
+    assert!(right.status.success(), "{}", stderr(&right));
+    assert!(!stderr(&right).contains("S3cret-pw") && !String::from_utf8_lossy(&right.stdout).contains("S3cret-pw"));
+    let log: String = db.client().query_one("SELECT coalesce(string_agg(l::text, ' '), '') FROM _pgmig.log l", &[]).unwrap().get(0);
+    assert!(!log.contains("S3cret-pw"), "not in the log");
+    for f in std::fs::read_dir(dir.path()).unwrap() {
+        let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
+        assert!(!text.contains("S3cret-pw"), "not in any script");
+    }
+    must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+}
+
 /// V1 on another PostgreSQL server (a second cluster on another port), read through
 /// postgres_fdw: the same migration as with V1 in the target database.
 #[test]
 fn v1_on_another_server_through_postgres_fdw() {
-    let models = repo_root().join("models/workout");
-    // V1, alone on its own server, in schema public.
-    let v1 = crate::support::second_cluster().create_db("wk_remote_v1");
-    v1.load_in_schema(&models.join("v1.sql"), "public");
-    let out = v1.psql_cmd().args(["-q", "-v", "schema=public", "-f"]).arg(models.join("sample.sql")).output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    // The target: V2 only.
-    let db = cluster().create_db("wk_remote_v2");
-    db.load_in_schema(&models.join("v2.sql"), "public");
-
-    let dir = tempfile::tempdir().unwrap();
-    let model = std::fs::read_to_string(models.join("model.yaml")).unwrap();
-    let remote = model.replacen("source: { schema: v1 }", "source: { server: v1db, schema: public }", 1);
-    assert_ne!(model, remote);
-    std::fs::write(dir.path().join("model.yaml"), remote).unwrap();
-    let c = pgmig::compile(&dir.path().join("model.yaml"), &pgmig::SchemaInput::Ddl(models.join("v1.sql")), &pgmig::SchemaInput::Ddl(models.join("v2.sql")))
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    pgmig::compile::write(&c.scripts, dir.path()).unwrap();
-    let migrate = std::fs::read_to_string(dir.path().join("migrate.sql")).unwrap();
-    assert!(migrate.contains("FROM _pgmig_v1db.workout_plans"), "V1 is read from the staging schema");
-    assert!(!migrate.contains("PGMIG_V1_PASSWORD=") && !migrate.contains("password '"), "no password in the script");
-
+    let (v1, db, dir) = remote_v1("wk_remote");
     let second = crate::support::second_cluster();
     let (host, port) = (second.socket_dir().display().to_string(), second.port().to_string());
     let vars = [("v1_host", host.as_str()), ("v1_port", port.as_str()), ("v1_dbname", v1.name()), ("v1_user", "postgres")];

@@ -238,6 +238,15 @@ impl Cluster {
     }
 
     /// Creates a fresh, uniquely named, empty database (`<prefix>_<n>`).
+    /// Makes `role` log in with a password (scram) over the socket, where everyone else is
+    /// trusted: for tests of credentials.
+    pub fn require_password_for(&self, role: &str) {
+        let hba = self.data_dir.join("pg_hba.conf");
+        let old = std::fs::read_to_string(&hba).unwrap();
+        std::fs::write(&hba, format!("local all {role} scram-sha-256\n{old}")).unwrap();
+        self.connect("postgres").unwrap().execute("SELECT pg_reload_conf()", &[]).unwrap();
+    }
+
     pub fn create_db(&'static self, name_prefix: &str) -> TestDb {
         let mut prefix: String = name_prefix
             .chars()
@@ -294,6 +303,10 @@ fn cleanup_leftovers(bin_dir: &Path, as_postgres: bool) {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
         if !name.starts_with(DIR_PREFIX) {
+            continue;
+        }
+        // This process's own clusters (two may start at once) are never leftovers.
+        if name.starts_with(&format!("{DIR_PREFIX}{}-", std::process::id())) {
             continue;
         }
         let dir = entry.path();
