@@ -105,6 +105,7 @@ fn thywill_staged_from_sqlite_end_to_end() {
     }
     for name in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql", "export.sql", "PLAN.md"] {
         let fresh = std::fs::read_to_string(out.path().join(name)).unwrap();
+        insta::assert_snapshot!(format!("thywill_{name}"), fresh);
         let old = std::fs::read_to_string(repo_root().join("out/thywill").join(name)).unwrap_or_default();
         assert!(
             fresh == old,
