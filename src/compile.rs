@@ -64,6 +64,9 @@ pub fn compile(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput) -> Result<
     // The file name alone: the scripts name it in comments and must not depend on the cwd.
     let name = model_path.file_name().map_or_else(|| model_path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let source = SourceFile { name, text };
+    if crate::inplace::is_in_place(&source.text) {
+        return crate::inplace::compile(source, v1, v2);
+    }
     let model = model::load(&source.text)
         .map_err(|d| CompileError::Model { diagnostics: Diagnostics(vec![d]), file: source.clone() })?;
     let (v1_catalog, v1_skipped) = load_schema("V1", v1, model.source_schema())?;

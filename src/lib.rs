@@ -21,6 +21,8 @@ pub mod run;
 pub mod stats;
 pub mod compile;
 pub mod init;
+pub mod inplace;
+pub mod lint;
 pub mod stage;
 
 pub use compile::{compile, CompileError, Compiled, SchemaInput};

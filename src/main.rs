@@ -96,6 +96,19 @@ enum Command {
     Bench(BenchArgs),
     /// Write a draft model from two schemas: tables and columns matched, TODOs where unsure.
     Init(InitArgs),
+    /// Lint SQL scripts: the lock each statement takes, and the ones that hurt a live database
+    /// (rules in README, "Locks and lint"). Exit 1 when an error-level finding exists.
+    Lint {
+        /// The .sql files (psql scripts: meta-commands skipped, DO and procedure bodies read).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print the per-statement lock table (Markdown) instead of the findings.
+        #[arg(long)]
+        locks: bool,
+        /// `json`: {"files": [{"file", "findings", "locks", "skipped"}], "errors", "warnings"} on stdout.
+        #[arg(long, value_enum)]
+        format: Option<PlanFormat>,
+    },
     /// Load a SQLite database into a PostgreSQL schema with pgloader (row counts checked).
     Stage {
         /// The source: sqlite:FILE
@@ -177,6 +190,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench(args),
         Command::Init(args) => init(args),
         Command::Stage { source, db, schema } => stage(&source, &db, &schema),
+        Command::Lint { files, locks, format } => lint(&files, locks, format),
     };
     ExitCode::from(code as u8)
 }
@@ -420,6 +434,47 @@ fn init(a: InitArgs) -> i32 {
         a.out.as_ref().map_or(String::new(), |p| format!("; written to {}", p.display())),
     );
     0
+}
+
+fn lint(files: &[PathBuf], locks: bool, format: Option<PlanFormat>) -> i32 {
+    let mut reports = Vec::new();
+    for f in files {
+        match std::fs::read_to_string(f) {
+            Ok(text) => reports.push((f.display().to_string(), pgmig::lint::lint(&text))),
+            Err(e) => {
+                eprintln!("error: {}: {e}", f.display());
+                return 2;
+            }
+        }
+    }
+    let errors: usize = reports.iter().map(|(_, r)| r.count(pgmig::lint::Severity::Error)).sum();
+    let warnings: usize = reports.iter().map(|(_, r)| r.count(pgmig::lint::Severity::Warning)).sum();
+    if let Some(PlanFormat::Json) = format {
+        let files: Vec<serde_json::Value> = reports
+            .iter()
+            .map(|(file, r)| {
+                let mut v = serde_json::json!({"file": file, "findings": r.findings, "skipped": r.skipped});
+                if locks {
+                    v["locks"] = serde_json::json!(r.locks);
+                }
+                v
+            })
+            .collect();
+        println!("{}", serde_json::json!({"files": files, "errors": errors, "warnings": warnings}));
+    } else if locks {
+        for (file, r) in &reports {
+            if reports.len() > 1 {
+                println!("## {file}\n");
+            }
+            println!("{}", pgmig::lint::locks_markdown(&r.locks));
+        }
+    } else {
+        for (file, r) in &reports {
+            print!("{}", r.render(file));
+        }
+        eprintln!("lint: {} file{}, {errors} error{}, {warnings} warning{}", reports.len(), if reports.len() == 1 { "" } else { "s" }, if errors == 1 { "" } else { "s" }, if warnings == 1 { "" } else { "s" });
+    }
+    i32::from(errors > 0)
 }
 
 fn stage(source: &str, db: &str, schema: &str) -> i32 {

@@ -174,8 +174,11 @@ fn deferrable(d: Deferrable) -> &'static str {
     }
 }
 
+/// An object, the columns of its table it reads, and the columns it references elsewhere.
+type Dependent = (Obj, Vec<String>, Option<(QualName, Vec<String>)>);
+
 /// Every constraint and index of a table, as objects pgmig can drop and create.
-fn objects(t: &Table) -> Vec<(Obj, Vec<String>, Option<(QualName, Vec<String>)>)> {
+fn objects(t: &Table) -> Vec<Dependent> {
     let mut out = Vec::new();
     let name = &t.name;
     let con = |kind, cname: &str, body: String, what: String| Obj {
@@ -337,7 +340,7 @@ fn derive(m: &InPlaceModel, source: &SourceFile, c1: &Catalog, c2: &Catalog) -> 
     for (k, _) in &m.using {
         if !used_using.contains(k.as_str()) {
             errors.push(
-                Diagnostic::error(format!("`using` for {k}, a column whose type does not change (or no such column)"), model::text_pos(k))
+                Diagnostic::error(format!("`using` for {}, a column whose type does not change (or no such column)", k.as_str()), model::text_pos(k))
                     .with_hint("`using` keys are table.column of a column whose type V2 changes"),
             );
         }
@@ -355,7 +358,7 @@ fn derive(m: &InPlaceModel, source: &SourceFile, c1: &Catalog, c2: &Catalog) -> 
     for t1 in &v1 {
         let Some(t2) = c2.table(&t1.name) else { continue };
         let (o1, o2) = (objects(t1), objects(t2));
-        let same = |a: &Obj, others: &[(Obj, Vec<String>, Option<(QualName, Vec<String>)>)]| {
+        let same = |a: &Obj, others: &[Dependent]| {
             others.iter().any(|(b, _, _)| b.kind == a.kind && b.name == a.name && b.create == a.create)
         };
         for (o, c, r) in &o1 {

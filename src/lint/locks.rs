@@ -15,7 +15,7 @@ use std::ops::ControlFlow;
 use serde::Serialize;
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableOperation, ColumnDef, ColumnOption, DataType, Expr, FromTable, FunctionArguments,
-    GeneratedExpressionMode, LockTableMode, ObjectName, ObjectNamePart, Query, SetExpr, Statement, TableConstraint,
+    GeneratedExpressionMode, LockTableMode, ObjectName, ObjectNamePart, Query, Statement, TableConstraint,
     TableFactor, TableObject, Value, Visit, Visitor,
 };
 
@@ -288,10 +288,10 @@ pub fn column_rewrite(col: &ColumnDef) -> Rewrite {
                     return Rewrite::Maybe(format!("the default calls {f}(), which rewrites the table if it is volatile (the default for a function)"));
                 }
             }
-            ColumnOption::Generated { generation_expr: Some(_), generation_expr_mode, .. } => {
-                if generation_expr_mode != &Some(GeneratedExpressionMode::Virtual) {
-                    return Rewrite::Yes("a stored generated column is computed for every row".into());
-                }
+            ColumnOption::Generated { generation_expr: Some(_), generation_expr_mode, .. }
+                if generation_expr_mode != &Some(GeneratedExpressionMode::Virtual) =>
+            {
+                return Rewrite::Yes("a stored generated column is computed for every row".into());
             }
             ColumnOption::Generated { generation_expr: None, .. } | ColumnOption::Identity(_) => {
                 return Rewrite::Yes("an identity column fills every row from its sequence".into());
@@ -325,10 +325,12 @@ fn functions_in(e: &Expr) -> (Vec<String>, Vec<String>) {
     (f.0, f.1)
 }
 
-/// Tables a statement reads and writes: (write targets, reads), CTE names left out.
-fn relations(st: &Statement) -> (Vec<String>, Vec<String>) {
+/// Tables a statement reads and writes: (write targets, reads, kinds of writes), CTE names
+/// left out.
+fn relations(st: &Statement) -> (Vec<String>, Vec<String>, Vec<&'static str>) {
     #[derive(Default)]
     struct R {
+        kinds: Vec<&'static str>,
         writes: Vec<String>,
         reads: Vec<String>,
         ctes: BTreeSet<String>,
@@ -346,16 +348,19 @@ fn relations(st: &Statement) -> (Vec<String>, Vec<String>) {
         fn pre_visit_statement(&mut self, st: &Statement) -> ControlFlow<()> {
             match st {
                 Statement::Insert(i) => {
+                    self.kinds.push("INSERT");
                     if let TableObject::TableName(n) = &i.table {
                         self.writes.push(table_name(n));
                     }
                 }
                 Statement::Update(u) => {
+                    self.kinds.push("UPDATE");
                     if let TableFactor::Table { name, .. } = &u.table.relation {
                         self.writes.push(table_name(name));
                     }
                 }
                 Statement::Delete(d) => {
+                    self.kinds.push("DELETE");
                     let from = match &d.from {
                         FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
                     };
@@ -364,6 +369,7 @@ fn relations(st: &Statement) -> (Vec<String>, Vec<String>) {
                     }
                 }
                 Statement::Merge(m) => {
+                    self.kinds.push("MERGE");
                     if let TableFactor::Table { name, .. } = &m.table {
                         self.writes.push(table_name(name));
                     }
@@ -384,7 +390,9 @@ fn relations(st: &Statement) -> (Vec<String>, Vec<String>) {
     let ctes = r.ctes;
     let writes: Vec<String> = dedup(r.writes);
     let reads = dedup(r.reads.into_iter().filter(|t| !ctes.contains(t) && !writes.contains(t)).collect());
-    (writes, reads)
+    let mut kinds = r.kinds;
+    kinds.dedup();
+    (writes, reads, kinds)
 }
 
 fn dedup(v: Vec<String>) -> Vec<String> {
@@ -409,17 +417,17 @@ fn has_locking_clause(st: &Statement) -> bool {
 }
 
 fn dml(st: &Statement, summary: &str) -> Analysis {
-    let (writes, reads) = relations(st);
+    let (writes, reads, kinds) = relations(st);
     let read_lock = if has_locking_clause(st) { LockMode::RowShare } else { LockMode::AccessShare };
     let mut accesses: Vec<Access> =
         writes.iter().map(|t| Access { table: t.clone(), lock: LockMode::RowExclusive, effect: Effect::Rows }).collect();
     accesses.extend(reads.into_iter().map(|t| Access { table: t, lock: read_lock, effect: Effect::Rows }));
     let summary = if summary.is_empty() {
         // A query: a data-modifying WITH names what it writes.
-        if writes.is_empty() {
+        if kinds.is_empty() {
             "SELECT".to_string()
         } else {
-            "WITH … INSERT/UPDATE/DELETE".to_string()
+            format!("WITH … {}", kinds.join("/"))
         }
     } else {
         summary.to_string()
@@ -445,10 +453,10 @@ fn lock_mode(m: &LockTableMode) -> LockMode {
 fn timeout_on(values: &[Expr]) -> bool {
     match values.first() {
         Some(Expr::Value(v)) => match &v.value {
-            Value::Number(n, _) => n.parse::<f64>().map_or(true, |n| n != 0.0),
+            Value::Number(n, _) => !matches!(n.parse::<f64>(), Ok(n) if n == 0.0),
             Value::SingleQuotedString(s) => {
                 let digits: String = s.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
-                digits.is_empty() || digits.parse::<f64>().map_or(true, |n| n != 0.0)
+                !matches!(digits.parse::<f64>(), Ok(n) if n == 0.0)
             }
             _ => true,
         },
@@ -504,7 +512,10 @@ pub fn analyze(st: &Statement, text: &str) -> Analysis {
                     a.accesses.push(Access { table: p, lock: ShareRowExclusive, effect: Effect::None });
                 }
             }
-            a.creates.push(name);
+            // `IF NOT EXISTS` may find a table that is already there, with rows and readers.
+            if !ct.if_not_exists {
+                a.creates.push(name);
+            }
             a
         }
         Statement::AlterTable(at) => {
@@ -595,7 +606,7 @@ pub fn analyze(st: &Statement, text: &str) -> Analysis {
             Analysis { summary: first.to_uppercase(), ..Default::default() }
         }
     };
-    a.accesses.sort_by(|x, y| y.lock.cmp(&x.lock));
+    a.accesses.sort_by_key(|x| std::cmp::Reverse(x.lock));
     a
 }
 

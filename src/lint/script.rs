@@ -202,7 +202,7 @@ fn starts_sql(t: &Token) -> bool {
 
 /// Words after which, in PL/pgSQL, a statement may start.
 fn opens_statement(t: &Token) -> bool {
-    matches!(keyword(t), Some(Keyword::THEN | Keyword::ELSE | Keyword::LOOP | Keyword::BEGIN))
+    matches!(keyword(t), Some(Keyword::THEN | Keyword::ELSE | Keyword::BEGIN)) || word_is(t, "LOOP")
 }
 
 /// The statements of a PL/pgSQL body whose first character is on script line `first_line`.

@@ -10,3 +10,5 @@ mod edge_models;
 mod init;
 mod bench;
 mod thywill;
+mod inplace;
+mod lint;

@@ -1,0 +1,549 @@
+//! The in-place migration as the templates see it: every piece of SQL ready to print.
+
+use askama::Template;
+
+use super::{qualify, InPlace, Obj, ObjKind, TableChange, TypeChange};
+use crate::catalog::{quote_ident, Deferrable, FkAction, QualName, Table};
+
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn notice(s: &str) -> String {
+    s.replace('\'', "''").replace('%', "%%")
+}
+
+fn slug(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct ChangeView {
+    pub column: String,
+    pub temp: String,
+    pub old_type: String,
+    pub new_type: String,
+    /// The conversion of `t.column`.
+    pub conv_t: String,
+    /// Precheck's helper telling whether a value converts.
+    pub helper: String,
+    /// Its body: the conversion of the parameter (named like the column).
+    pub helper_body: String,
+    pub param: String,
+    /// "cast" or "using (model.yaml:N)".
+    pub how: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableView {
+    pub name: String,
+    pub step_lit: String,
+    pub step_notice: String,
+    pub procedure: String,
+    pub backup: String,
+    /// `t.id, t.user_id`: the key and the old values, as the backup copies them.
+    pub backup_select: String,
+    pub key_cols: String,
+    pub key_t: String,
+    pub changes: Vec<ChangeView>,
+    /// `pgmig_new_user_id = (t.user_id)::uuid, …`
+    pub fill_set: String,
+    /// Statements of the swap (after the drops), and of the reverse swap in rollback.
+    pub swap: Vec<String>,
+    pub unswap: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub label_notice: String,
+    pub label_comment: String,
+    /// A query whose rows are the findings (precheck: one text column `k`; verify: counted).
+    pub query: String,
+}
+
+pub struct View {
+    pub model: String,
+    pub model_lit: String,
+    pub model_file: String,
+    pub schema: String,
+    pub batch_size: u64,
+    pub version: &'static str,
+    pub tables: Vec<TableView>,
+    pub drops: Vec<Obj>,
+    pub creates: Vec<Obj>,
+    /// `ALTER TABLE … VALIDATE CONSTRAINT …` for every foreign key the swap creates NOT VALID.
+    pub validates: Vec<String>,
+    /// rollback: V2's objects dropped (reverse create order) and V1's re-created.
+    pub undrops: Vec<Obj>,
+    pub uncreates: Vec<Obj>,
+    pub locked: String,
+    pub locked_list: Vec<String>,
+    pub findings: Vec<Check>,
+    pub checks: Vec<Check>,
+    /// PLAN.md: one line per column change.
+    pub plan_changes: Vec<String>,
+}
+
+/// `t.col` converted to the new type (the `using`, or a cast).
+fn conv(c: &TypeChange, prefix: &str) -> String {
+    match &c.using {
+        Some(u) => format!("({})", qualify(u, &c.column, prefix)),
+        None => format!("({prefix}.{})::{}", quote_ident(&c.column), c.new_type),
+    }
+}
+
+fn change_of<'a>(t: &'a TableChange, col: &str) -> Option<&'a TypeChange> {
+    t.types.iter().find(|c| c.column == col)
+}
+
+impl View {
+    pub fn new(m: &InPlace) -> View {
+        let model_slug = slug(&m.model);
+        let mut tables = Vec::new();
+        let mut findings = Vec::new();
+        let mut checks = Vec::new();
+        let mut plan_changes = Vec::new();
+        for t in &m.tables {
+            let name = t.name.to_string();
+            let backup = QualName::new("_pgmig", format!("backup_{model_slug}_{}", slug(&t.name.name)));
+            let mut backup_cols: Vec<String> = t.key.clone();
+            for c in &t.types {
+                if !backup_cols.contains(&c.column) {
+                    backup_cols.push(c.column.clone());
+                }
+            }
+            let changes: Vec<ChangeView> = t
+                .types
+                .iter()
+                .map(|c| ChangeView {
+                    column: quote_ident(&c.column),
+                    temp: quote_ident(&format!("pgmig_new_{}", c.column)),
+                    old_type: c.old_type.clone(),
+                    new_type: c.new_type.clone(),
+                    conv_t: conv(c, "t"),
+                    helper: format!("pg_temp.pgmig_converts_{}_{}", slug(&t.name.name), slug(&c.column)),
+                    helper_body: match &c.using {
+                        Some(u) => u.clone(),
+                        None => format!("{}::{}", quote_ident(&c.column), c.new_type),
+                    },
+                    param: quote_ident(&c.column),
+                    how: if c.using.is_some() { format!("using ({}:{})", m.model_file, c.using_line) } else { "cast".into() },
+                })
+                .collect();
+            // After the swap the key columns have their new types: join the backup through the
+            // conversion of its old values.
+            let key_join = t
+                .key
+                .iter()
+                .map(|k| match change_of(t, k) {
+                    Some(c) => format!("t.{} = {}", quote_ident(k), conv(c, "bk")),
+                    None => format!("t.{k} = bk.{k}", k = quote_ident(k)),
+                })
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let mut swap = Vec::new();
+            let mut unswap = Vec::new();
+            for c in &t.types {
+                let (col, temp) = (quote_ident(&c.column), quote_ident(&format!("pgmig_new_{}", c.column)));
+                swap.push(format!("ALTER TABLE {name} DROP COLUMN {col}"));
+                swap.push(format!("ALTER TABLE {name} RENAME COLUMN {temp} TO {col}"));
+            }
+            if !t.types.is_empty() {
+                let old_cols: Vec<String> = t.types.iter().map(|c| quote_ident(&format!("pgmig_old_{}", c.column))).collect();
+                for (c, old) in t.types.iter().zip(&old_cols) {
+                    unswap.push(format!("ALTER TABLE {name} ADD COLUMN {old} {}", c.old_type));
+                }
+                let set: Vec<String> = t.types.iter().zip(&old_cols).map(|(c, old)| format!("{old} = bk.{}", quote_ident(&c.column))).collect();
+                unswap.push(format!("UPDATE {name} AS t\n    SET {}\n    FROM {backup} AS bk\n    WHERE {key_join}", set.join(",\n        ")));
+                for (c, old) in t.types.iter().zip(&old_cols) {
+                    let col = quote_ident(&c.column);
+                    unswap.push(format!("ALTER TABLE {name} DROP COLUMN {col}"));
+                    unswap.push(format!("ALTER TABLE {name} RENAME COLUMN {old} TO {col}"));
+                }
+            }
+            for (col, a1, a2) in &t.attrs {
+                let typed = change_of(t, col).is_some();
+                let q = quote_ident(col);
+                // (from, to): the new column starts nullable and without a default.
+                for (list, from_nn, from_def, to) in [
+                    (&mut swap, if typed { false } else { a1.not_null }, if typed { None } else { a1.default.clone() }, a2),
+                    (&mut unswap, if typed { false } else { a2.not_null }, if typed { None } else { a2.default.clone() }, a1),
+                ] {
+                    if to.not_null && !from_nn {
+                        list.push(format!("ALTER TABLE {name} ALTER COLUMN {q} SET NOT NULL"));
+                    } else if !to.not_null && from_nn {
+                        list.push(format!("ALTER TABLE {name} ALTER COLUMN {q} DROP NOT NULL"));
+                    }
+                    if to.default != from_def {
+                        match &to.default {
+                            Some(d) => list.push(format!("ALTER TABLE {name} ALTER COLUMN {q} SET DEFAULT {d}")),
+                            None => list.push(format!("ALTER TABLE {name} ALTER COLUMN {q} DROP DEFAULT")),
+                        }
+                    }
+                }
+                let what = match change_of(t, col) {
+                    Some(c) => format!(
+                        "`{}.{}`: `{}` → `{}` by {}",
+                        t.name.name,
+                        col,
+                        c.old_type,
+                        c.new_type,
+                        if c.using.is_some() { format!("`using` ({}:{})", m.model_file, c.using_line) } else { "cast".into() }
+                    ),
+                    None => format!("`{}.{}`: type unchanged (`{}`)", t.name.name, col, a2.default.as_deref().unwrap_or("")).replace(" (``)", ""),
+                };
+                let mut extra = Vec::new();
+                if a1.not_null != a2.not_null {
+                    extra.push(if a2.not_null { "NOT NULL added".to_string() } else { "NOT NULL dropped".to_string() });
+                }
+                if a1.default != a2.default {
+                    extra.push(format!(
+                        "default {} → {}",
+                        a1.default.as_deref().map_or("none".into(), |d| format!("`{d}`")),
+                        a2.default.as_deref().map_or("none".into(), |d| format!("`{d}`"))
+                    ));
+                }
+                plan_changes.push(if extra.is_empty() { what } else { format!("{what}; {}", extra.join("; ")) });
+                if a2.not_null && !a1.not_null {
+                    let key_text = key_text(t, "t");
+                    findings.push(Check {
+                        label_notice: notice(&format!("{}.{}: NULL, and V2 makes it NOT NULL", t.name.name, col)),
+                        label_comment: format!("{}.{}: NULL into NOT NULL", t.name.name, col),
+                        query: format!("SELECT {key_text} AS k\n    FROM {name} AS t\n    WHERE t.{q} IS NULL"),
+                    });
+                }
+            }
+            for c in &changes {
+                let key_text = key_text(t, "t");
+                findings.push(Check {
+                    label_notice: notice(&format!("{}.{}: does not convert to {}", t.name.name, unq(&c.column), c.new_type)),
+                    label_comment: format!("{}.{}: values that do not convert to {}", t.name.name, unq(&c.column), c.new_type),
+                    query: format!(
+                        "SELECT {key_text} || ': ' || quote_literal(t.{col}) AS k\n    FROM {name} AS t\n    WHERE t.{col} IS NOT NULL\n      AND NOT {}(t.{col})",
+                        c.helper,
+                        col = c.column
+                    ),
+                });
+                let tc = change_of(t, &unq(&c.column)).unwrap();
+                if tc.using.is_none() && c.new_type == "uuid" {
+                    findings.push(Check {
+                        label_notice: notice(&format!("{}.{}: converts, but reads back as other text than lower(value)", t.name.name, unq(&c.column))),
+                        label_comment: format!("{}.{}: UUIDs not spelled canonically (braces, no hyphens): verify compares uuid::text with lower(old)", t.name.name, unq(&c.column)),
+                        query: format!(
+                            "SELECT {key_text} || ': ' || quote_literal(t.{col}) AS k\n    FROM {name} AS t\n    WHERE CASE WHEN {}(t.{col}) THEN (t.{col})::uuid::text <> lower(t.{col}) ELSE false END",
+                            c.helper,
+                            col = c.column
+                        ),
+                    });
+                }
+                // verify: every backed-up value converted, through the backup.
+                let same = if tc.using.is_none() && c.new_type == "uuid" {
+                    format!("(t.{col})::text IS NOT DISTINCT FROM lower(bk.{col})", col = c.column)
+                } else {
+                    format!("t.{col} IS NOT DISTINCT FROM {}", conv(tc, "bk"), col = c.column)
+                };
+                let first_key = quote_ident(&t.key[0]);
+                checks.push(Check {
+                    label_notice: notice(&format!("{}.{}: every value equals its backed-up original", t.name.name, unq(&c.column))),
+                    label_comment: format!("{}.{}: converted values equal the originals in {backup}", t.name.name, unq(&c.column)),
+                    query: format!(
+                        "SELECT 1\n    FROM {backup} AS bk\n    LEFT JOIN {name} AS t ON {key_join}\n    WHERE t.{first_key} IS NULL\n       OR NOT ({same})"
+                    ),
+                });
+            }
+            let key_cols = t.key.iter().map(|k| quote_ident(k)).collect::<Vec<_>>().join(", ");
+            let key_t = t.key.iter().map(|k| format!("t.{}", quote_ident(k))).collect::<Vec<_>>().join(", ");
+            let fill_set = changes.iter().map(|c| format!("{} = {}", c.temp, c.conv_t)).collect::<Vec<_>>().join(",\n        ");
+            tables.push(TableView {
+                name: name.clone(),
+                step_lit: lit(&t.name.name),
+                step_notice: notice(&t.name.name),
+                procedure: QualName::new("_pgmig", format!("inplace_{model_slug}_{}", slug(&t.name.name))).to_string(),
+                backup: backup.to_string(),
+                backup_select: backup_cols.iter().map(|c| format!("t.{}", quote_ident(c))).collect::<Vec<_>>().join(", "),
+                key_cols,
+                key_t,
+                changes,
+                fill_set,
+                swap,
+                unswap,
+            });
+        }
+
+        // Precheck: keys and foreign keys V2 re-creates, on the converted values.
+        let converted = |table: &QualName, col: &str, alias: &str| -> String {
+            let q = quote_ident(col);
+            let tc = m.tables.iter().find(|t| &t.name == table);
+            match tc.and_then(|t| change_of(t, col)) {
+                Some(c) => {
+                    let helper = format!("pg_temp.pgmig_converts_{}_{}", slug(&table.name), slug(col));
+                    format!("CASE WHEN {helper}({alias}.{q}) THEN {} END", conv(c, alias))
+                }
+                None => format!("{alias}.{q}"),
+            }
+        };
+        let v2 = |n: &QualName| m.v2_tables.iter().find(|t| &t.name == n);
+        for o in &m.creates {
+            let Some(t2) = v2(&o.table) else { continue };
+            let name = o.table.to_string();
+            match o.kind {
+                ObjKind::PrimaryKey | ObjKind::Unique => {
+                    let key = t2.primary_key.iter().chain(&t2.uniques).find(|k| k.name == o.name).unwrap();
+                    let exprs: Vec<String> = key.columns.iter().map(|c| converted(&o.table, c, "t")).collect();
+                    findings.push(Check {
+                        label_notice: notice(&format!("{}: {} {}: duplicate values after the conversion", o.table.name, kind_word(o.kind), o.name)),
+                        label_comment: format!("{}: {} {} on the converted values", o.table.name, kind_word(o.kind), o.name),
+                        query: format!(
+                            "SELECT row({})::text AS k\n    FROM {name} AS t\n    WHERE {}\n    GROUP BY {}\n    HAVING count(*) > 1",
+                            exprs.join(", "),
+                            exprs.iter().map(|e| format!("({e}) IS NOT NULL")).collect::<Vec<_>>().join(" AND "),
+                            exprs.join(", ")
+                        ),
+                    });
+                }
+                ObjKind::ForeignKey => {
+                    let fk = t2.foreign_keys.iter().find(|f| f.name == o.name).unwrap();
+                    let tc = m.tables.iter().find(|t| t.name == o.table);
+                    let key_text = match tc.filter(|t| !t.key.is_empty()) {
+                        Some(t) => key_text(t, "c"),
+                        None => format!("row({})::text", fk.columns.iter().map(|c| format!("c.{}", quote_ident(c))).collect::<Vec<_>>().join(", ")),
+                    };
+                    let values = fk.columns.iter().map(|c| format!("c.{}", quote_ident(c))).collect::<Vec<_>>().join(", ");
+                    let matches = fk
+                        .columns
+                        .iter()
+                        .zip(&fk.referenced_columns)
+                        .map(|(c, p)| format!("{} = {}", converted(&fk.references, p, "p"), converted(&o.table, c, "c")))
+                        .collect::<Vec<_>>()
+                        .join(" AND ");
+                    let not_null = fk.columns.iter().map(|c| format!("c.{} IS NOT NULL", quote_ident(c))).collect::<Vec<_>>().join(" AND ");
+                    let convertible = fk.columns.iter().map(|c| format!("({}) IS NOT NULL", converted(&o.table, c, "c"))).collect::<Vec<_>>().join(" AND ");
+                    findings.push(Check {
+                        label_notice: notice(&format!("{}: FOREIGN KEY {}: no {} row (orphan)", o.table.name, o.name, fk.references.name)),
+                        label_comment: format!("{}: FOREIGN KEY {} → {}: orphans (rows whose value does not convert are counted above)", o.table.name, o.name, fk.references),
+                        query: format!(
+                            "SELECT {key_text} || ': ' || row({values})::text AS k\n    FROM {name} AS c\n    WHERE {not_null}\n      AND {convertible}\n      AND NOT EXISTS (SELECT 1 FROM {} AS p WHERE {matches})",
+                            fk.references
+                        ),
+                    });
+                }
+                _ => {}
+            }
+        }
+
+        // Verify: no orphan under any foreign key of the locked tables, and V2's shape.
+        for t2 in &m.v2_tables {
+            for fk in &t2.foreign_keys {
+                let not_null = fk.columns.iter().map(|c| format!("c.{} IS NOT NULL", quote_ident(c))).collect::<Vec<_>>().join(" AND ");
+                let matches = fk
+                    .columns
+                    .iter()
+                    .zip(&fk.referenced_columns)
+                    .map(|(c, p)| format!("p.{} = c.{}", quote_ident(p), quote_ident(c)))
+                    .collect::<Vec<_>>()
+                    .join(" AND ");
+                checks.push(Check {
+                    label_notice: notice(&format!("{}: FOREIGN KEY {}: no orphans", t2.name.name, fk.name)),
+                    label_comment: format!("{}: FOREIGN KEY {} → {}: no orphans", t2.name.name, fk.name, fk.references),
+                    query: format!("SELECT 1\n    FROM {} AS c\n    WHERE {not_null}\n      AND NOT EXISTS (SELECT 1 FROM {} AS p WHERE {matches})", t2.name, fk.references),
+                });
+            }
+            checks.extend(shape_checks(t2));
+        }
+
+        let mut validates = Vec::new();
+        let mut creates = m.creates.clone();
+        for o in &mut creates {
+            if o.kind == ObjKind::ForeignKey {
+                o.create.push_str(" NOT VALID");
+                validates.push(format!("ALTER TABLE {} VALIDATE CONSTRAINT {}", o.table, quote_ident(&o.name)));
+            }
+        }
+        let mut undrops: Vec<Obj> = m.creates.clone();
+        undrops.sort_by_key(|o| (std::cmp::Reverse(o.kind), o.table.clone(), o.name.clone()));
+        let mut uncreates: Vec<Obj> = m.drops.clone();
+        uncreates.sort_by_key(|o| (o.kind, o.table.clone(), o.name.clone()));
+        let locked_list: Vec<String> = m.locked.iter().map(|n| n.to_string()).collect();
+        View {
+            model: m.model.clone(),
+            model_lit: lit(&m.model),
+            model_file: m.model_file.clone(),
+            schema: m.schema.clone(),
+            batch_size: m.batch_size,
+            version: env!("CARGO_PKG_VERSION"),
+            tables,
+            drops: m.drops.clone(),
+            creates,
+            validates,
+            undrops,
+            uncreates,
+            locked: locked_list.join(", "),
+            locked_list,
+            findings,
+            checks,
+            plan_changes,
+        }
+    }
+}
+
+fn unq(quoted: &str) -> String {
+    quoted.trim_matches('"').replace("\"\"", "\"")
+}
+
+fn kind_word(k: ObjKind) -> &'static str {
+    match k {
+        ObjKind::PrimaryKey => "PRIMARY KEY",
+        ObjKind::Unique => "UNIQUE",
+        ObjKind::Check => "CHECK",
+        ObjKind::Index => "INDEX",
+        ObjKind::ForeignKey => "FOREIGN KEY",
+    }
+}
+
+/// `'id=' || t.id`: a row's key as text, for precheck's samples.
+fn key_text(t: &TableChange, alias: &str) -> String {
+    t.key.iter().map(|k| format!("'{}=' || {alias}.{}", notice(k).replace('\'', "''"), quote_ident(k))).collect::<Vec<_>>().join(" || ', ' || ")
+}
+
+fn text_array(items: &[String]) -> String {
+    if items.is_empty() {
+        "NULL::text[]".into()
+    } else {
+        format!("ARRAY[{}]::text[]", items.iter().map(|s| lit(s)).collect::<Vec<_>>().join(", "))
+    }
+}
+
+fn action(a: FkAction) -> &'static str {
+    match a {
+        FkAction::NoAction => "a",
+        FkAction::Restrict => "r",
+        FkAction::Cascade => "c",
+        FkAction::SetNull => "n",
+        FkAction::SetDefault => "d",
+    }
+}
+
+/// verify's checks that a table has V2's columns, constraints and indexes (as pg_catalog
+/// shows them), each a query whose rows are the differences.
+fn shape_checks(t: &Table) -> Vec<Check> {
+    let rel = lit(&t.name.to_string());
+    let columns = t
+        .columns
+        .iter()
+        .map(|c| {
+            format!(
+                "({}, {}, {}, {})",
+                lit(&c.name),
+                lit(&c.data_type),
+                c.not_null,
+                c.default.as_ref().map_or("NULL".into(), |d| lit(d))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",\n      ");
+    let actual_columns = format!(
+        "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid)\n      FROM pg_attribute AS a\n      LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum\n      WHERE a.attrelid = {rel}::regclass AND a.attnum > 0 AND NOT a.attisdropped"
+    );
+    let mut cons = Vec::new();
+    let d = |x: Deferrable| x != Deferrable::No;
+    if let Some(pk) = &t.primary_key {
+        cons.push(format!("({}, 'p', {}, NULL, NULL::text[], NULL, NULL, {})", lit(&pk.name), text_array(&pk.columns), d(pk.deferrable)));
+    }
+    for u in &t.uniques {
+        cons.push(format!("({}, 'u', {}, NULL, NULL::text[], NULL, NULL, {})", lit(&u.name), text_array(&u.columns), d(u.deferrable)));
+    }
+    for c in &t.checks {
+        cons.push(format!("({}, 'c', NULL::text[], NULL, NULL::text[], NULL, NULL, false)", lit(&c.name)));
+    }
+    for f in &t.foreign_keys {
+        cons.push(format!(
+            "({}, 'f', {}, {}, {}, '{}', '{}', {})",
+            lit(&f.name),
+            text_array(&f.columns),
+            lit(&f.references.to_string()),
+            text_array(&f.referenced_columns),
+            action(f.on_delete),
+            action(f.on_update),
+            d(f.deferrable)
+        ));
+    }
+    let names = "SELECT array_agg(a.attname::text ORDER BY k.o) FROM unnest({keys}) WITH ORDINALITY AS k(n, o) JOIN pg_attribute AS a ON a.attrelid = {rel} AND a.attnum = k.n";
+    let conkey = names.replace("{keys}", "c.conkey").replace("{rel}", "c.conrelid");
+    let confkey = names.replace("{keys}", "c.confkey").replace("{rel}", "c.confrelid");
+    let actual_cons = format!(
+        "SELECT c.conname::text, c.contype::text,\n             CASE WHEN c.contype <> 'c' THEN ({conkey}) END,\n             CASE WHEN c.contype = 'f' THEN (SELECT format('%I.%I', n.nspname, r.relname) FROM pg_class AS r JOIN pg_namespace AS n ON n.oid = r.relnamespace WHERE r.oid = c.confrelid) END,\n             CASE WHEN c.contype = 'f' THEN ({confkey}) END,\n             CASE WHEN c.contype = 'f' THEN c.confdeltype::text END,\n             CASE WHEN c.contype = 'f' THEN c.confupdtype::text END,\n             c.condeferrable\n      FROM pg_constraint AS c\n      WHERE c.conrelid = {rel}::regclass AND c.contype IN ('p', 'u', 'c', 'f')"
+    );
+    let indexes = t.indexes.iter().map(|i| format!("({}, {}, {})", lit(&i.name), i.unique, lit(&i.method))).collect::<Vec<_>>();
+    let actual_indexes = format!(
+        "SELECT ic.relname::text, i.indisunique, am.amname::text\n      FROM pg_index AS i\n      JOIN pg_class AS ic ON ic.oid = i.indexrelid\n      JOIN pg_am AS am ON am.oid = ic.relam\n      WHERE i.indrelid = {rel}::regclass\n        AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)"
+    );
+    let diff = |expected: String, actual: String| {
+        format!("(({expected})\n     EXCEPT ALL\n     ({actual}))\n    UNION ALL\n    (({actual})\n     EXCEPT ALL\n     ({expected}))")
+    };
+    let values = |rows: &[String], empty: &str| {
+        if rows.is_empty() {
+            empty.to_string()
+        } else {
+            format!("VALUES\n      {}", rows.join(",\n      "))
+        }
+    };
+    let name = &t.name.name;
+    vec![
+        Check {
+            label_notice: notice(&format!("{name}: columns, types, NOT NULL and defaults are V2's")),
+            label_comment: format!("{name}: columns (name, type, NOT NULL, default) as in V2"),
+            query: format!("SELECT 1 FROM (\n    {}\n    ) AS differences", diff(values(&[columns], ""), actual_columns)),
+        },
+        Check {
+            label_notice: notice(&format!("{name}: constraints are V2's")),
+            label_comment: format!("{name}: PRIMARY KEY, UNIQUE, CHECK and FOREIGN KEY constraints as in V2"),
+            query: format!(
+                "SELECT 1 FROM (\n    {}\n    ) AS differences",
+                diff(values(&cons, "SELECT NULL::text, NULL::text, NULL::text[], NULL::text, NULL::text[], NULL::text, NULL::text, NULL::boolean WHERE false"), actual_cons)
+            ),
+        },
+        Check {
+            label_notice: notice(&format!("{name}: every constraint is validated")),
+            label_comment: format!("{name}: no constraint left NOT VALID"),
+            query: format!("SELECT 1 FROM pg_constraint AS c WHERE c.conrelid = {rel}::regclass AND NOT c.convalidated"),
+        },
+        Check {
+            label_notice: notice(&format!("{name}: indexes are V2's")),
+            label_comment: format!("{name}: indexes (other than the constraints') as in V2"),
+            query: format!(
+                "SELECT 1 FROM (\n    {}\n    ) AS differences",
+                diff(values(&indexes, "SELECT NULL::text, NULL::boolean, NULL::text WHERE false"), actual_indexes)
+            ),
+        },
+    ]
+}
+
+#[derive(Template)]
+#[template(path = "inplace/precheck.sql")]
+pub struct Precheck<'a> {
+    pub v: &'a View,
+}
+
+#[derive(Template)]
+#[template(path = "inplace/migrate.sql")]
+pub struct Migrate<'a> {
+    pub v: &'a View,
+}
+
+#[derive(Template)]
+#[template(path = "inplace/verify.sql")]
+pub struct Verify<'a> {
+    pub v: &'a View,
+}
+
+#[derive(Template)]
+#[template(path = "inplace/rollback.sql")]
+pub struct Rollback<'a> {
+    pub v: &'a View,
+}
+
+#[derive(Template)]
+#[template(path = "inplace/PLAN.md")]
+pub struct PlanPage<'a> {
+    pub v: &'a View,
+}
