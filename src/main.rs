@@ -214,7 +214,8 @@ fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>, format: Opt
                     eprintln!("{which}: statements skipped (not about tables): {}", list.join(", "));
                 }
             }
-            eprintln!("compiled {} steps into {}", compiled.plan.steps.len(), dir.display());
+            let files: Vec<&str> = compiled.scripts.files.iter().map(|(name, _)| *name).collect();
+            eprintln!("wrote {} into {}", files.join(", "), dir.display());
             if let Some(PlanFormat::Json) = format {
                 match serde_json::to_string_pretty(&compiled.plan) {
                     Ok(json) => println!("{json}"),
