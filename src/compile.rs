@@ -65,7 +65,7 @@ pub fn compile(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput) -> Result<
     let name = model_path.file_name().map_or_else(|| model_path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let source = SourceFile { name, text };
     if crate::inplace::is_in_place(&source.text) {
-        return crate::inplace::compile(source, v1, v2);
+        return crate::inplace::compile(source, v1, v2).map(with_lock_table);
     }
     let model = model::load(&source.text)
         .map_err(|d| CompileError::Model { diagnostics: Diagnostics(vec![d]), file: source.clone() })?;
@@ -86,7 +86,20 @@ pub fn compile(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput) -> Result<
         }
     }
     let scripts = emit::render(&plan).map_err(|e| CompileError::Render(e.to_string()))?;
-    Ok(Compiled { plan, scripts, warnings, source, skipped: [v1_skipped, v2_skipped] })
+    Ok(with_lock_table(Compiled { plan, scripts, warnings, source, skipped: [v1_skipped, v2_skipped] }))
+}
+
+/// Appends to PLAN.md the lock each statement of migrate.sql takes, read back from the
+/// rendered script by the linter: what the DBA will run is what the table describes.
+fn with_lock_table(mut compiled: Compiled) -> Compiled {
+    let migrate = compiled.scripts.files.iter().find(|(n, _)| *n == "migrate.sql").map(|(_, t)| t.clone());
+    if let (Some(migrate), Some((_, plan))) = (migrate, compiled.scripts.files.iter_mut().find(|(n, _)| *n == "PLAN.md")) {
+        let rows = crate::lint::lock_table(&migrate);
+        plan.push_str("\n## Locks, statement by statement (migrate.sql)\n\n");
+        plan.push_str("Read from the generated script by `pgmig lint --locks`; `(new)` marks a table the script made.\n\n");
+        plan.push_str(&crate::lint::locks_markdown(&rows));
+    }
+    compiled
 }
 
 fn read(path: &Path) -> Result<String, CompileError> {
