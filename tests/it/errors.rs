@@ -43,6 +43,7 @@ bad_model!(injection, "injection.yaml:9:", "unexpected `)`");
 bad_model!(unknown_table, "unknown_table.yaml:5:", "workout_plan", "did you mean `workout_plans`?");
 bad_model!(not_assignable, "not_assignable.yaml:8:", "can't be assigned");
 bad_model!(not_null_unfilled, "not_null_unfilled.yaml:4:", "NOT NULL in V2 and nothing fills it");
+bad_model!(batch_zero, "batch_zero.yaml:3:", "batch size must be a positive whole number");
 bad_model!(several_errors, "user_idd", "statuss", "workout_wekes");
 
 #[test]
