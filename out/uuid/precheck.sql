@@ -340,6 +340,27 @@ BEGIN
   ELSE
     RAISE NOTICE 'ok  tags: FOREIGN KEY tags_user_id_fkey: no users row (orphan): none';
   END IF;
+
+  -- views that read a changed column: the swap would fail on them
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+    SELECT DISTINCT v.oid::regclass::text || ' reads ' || changed.tbl || '.' || changed.col AS k
+    FROM (VALUES ('public.journal_entries', 'user_id'), ('public.reminders', 'user_id'), ('public.tags', 'user_id'), ('public.users', 'id')) AS changed(tbl, col)
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = changed.tbl::regclass AND a.attname = changed.col
+    JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
+    JOIN pg_catalog.pg_rewrite r ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND r.oid = d.objid
+    JOIN pg_catalog.pg_class v ON v.oid = r.ev_class AND v.oid <> a.attrelid
+    ) AS findings
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  views that read a changed column (drop them before migrate, re-create them after): % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'ok  views that read a changed column (drop them before migrate, re-create them after): none';
+  END IF;
 END
 $check$;
 

@@ -331,6 +331,31 @@ impl View {
             }
         }
 
+        // Views that read a changed column: the swap can't drop a column a view reads, and
+        // pgmig does not rewrite views; found here, before anything is written.
+        let quote = |x: &str| format!("'{}'", x.replace('\'', "''"));
+        let changed: Vec<String> = m
+            .tables
+            .iter()
+            .flat_map(|t| t.types.iter().map(move |c| (t.name.to_string(), c.column.clone())))
+            .map(|(t, c)| format!("({}, {})", quote(&t), quote(&c)))
+            .collect();
+        if !changed.is_empty() {
+            findings.push(Check {
+                label_notice: notice("views that read a changed column (drop them before migrate, re-create them after)"),
+                label_comment: "views that read a changed column: the swap would fail on them".into(),
+                query: format!(
+                    "SELECT DISTINCT v.oid::regclass::text || ' reads ' || changed.tbl || '.' || changed.col AS k\n    \
+                     FROM (VALUES {}) AS changed(tbl, col)\n    \
+                     JOIN pg_catalog.pg_attribute a ON a.attrelid = changed.tbl::regclass AND a.attname = changed.col\n    \
+                     JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum\n    \
+                     JOIN pg_catalog.pg_rewrite r ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND r.oid = d.objid\n    \
+                     JOIN pg_catalog.pg_class v ON v.oid = r.ev_class AND v.oid <> a.attrelid",
+                    changed.join(", ")
+                ),
+            });
+        }
+
         // Verify: no orphan under any foreign key of the locked tables, and V2's shape.
         for t2 in &m.v2_tables {
             for fk in &t2.foreign_keys {

@@ -218,6 +218,20 @@ fn a_killed_migrate_resumes_to_the_uninterrupted_state_and_rolls_back_from_anywh
     assert!(cut >= 2, "at least two runs must really have been interrupted (were {cut})");
 }
 
+/// A view reading a changed column would make the swap fail: precheck names it first.
+#[test]
+fn a_view_on_a_changed_column_is_a_precheck_finding() {
+    let db = uuid_db("ip_view", false);
+    let dir = compiled(1000);
+    must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck without the view");
+    db.execute("CREATE VIEW user_entries AS SELECT u.id, count(e.id) AS entries FROM users u LEFT JOIN journal_entries e ON e.user_id = u.id GROUP BY u.id");
+    let out = run(&db, dir.path(), "precheck.sql", &[]);
+    assert!(!out.status.success());
+    let text = stderr(&out);
+    let line = text.lines().find(|l| l.contains("BLOCKING  views that read a changed column")).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("user_entries reads public.journal_entries.user_id") && line.contains("user_entries reads public.users.id"), "{line}");
+}
+
 #[test]
 fn a_type_change_without_a_cast_needs_using() {
     let dir = tempfile::tempdir().unwrap();
