@@ -7,7 +7,7 @@
 -- goes on after the last committed batch.
 --   psql -X -v ON_ERROR_STOP=1 -f migrate.sql                      migrate, or resume
 --   psql -X -v ON_ERROR_STOP=1 -v batch_size=N -f migrate.sql      another batch size (first run only)
--- -v lock_timeout=5s and -v statement_timeout=0 (the defaults) bound the waits.
+-- -v lock_timeout=5s, -v statement_timeout=0 and -v work_mem=256MB are the defaults.
 -- Bookkeeping (log, batches, id maps, rejects, sequence values) lives in schema _pgmig.
 \set ON_ERROR_STOP on
 \if :{?dry_run}
@@ -30,7 +30,7 @@ $refuse$;
 -- Fills {{ plan.target_schema }} from {{ plan.source_schema }} in one transaction: all or nothing.
 --   psql -X -v ON_ERROR_STOP=1 -f migrate.sql              migrate
 --   psql -X -v ON_ERROR_STOP=1 -v dry_run=1 -f migrate.sql  report what it would do, then roll back
--- -v lock_timeout=5s and -v statement_timeout=0 (the defaults) bound the waits.
+-- -v lock_timeout=5s, -v statement_timeout=0 and -v work_mem=256MB are the defaults.
 -- Bookkeeping (log, id maps, rejects, sequence values) lives in schema _pgmig.
 \set ON_ERROR_STOP on
 \if :{?dry_run}
@@ -41,7 +41,7 @@ $refuse$;
 BEGIN;
 {%- endif %}
 
-{% include "timeouts.sql" %}
+{% include "session.sql" %}
 
 {% include "bookkeeping.sql" %}
 {%- include "fdw_setup.sql" %}

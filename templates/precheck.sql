@@ -9,6 +9,7 @@
 \set ON_ERROR_STOP on
 
 BEGIN;
+{% include "session.sql" %}
 SET pgmig.blocking = 0;
 
 DO $check$

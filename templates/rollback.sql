@@ -12,7 +12,7 @@
 \endif
 
 BEGIN;
-{% include "timeouts.sql" %}
+{% include "session.sql" %}
 
 DO $guard$
 BEGIN

@@ -7,6 +7,7 @@
 \set ON_ERROR_STOP on
 
 BEGIN READ ONLY;
+{% include "session.sql" %}
 SET pgmig.failures = 0;
 
 DO $check$

@@ -14,7 +14,7 @@
 -- between the start of phase 1 and the end of phase 2.
 --   psql -X -v ON_ERROR_STOP=1 -f migrate.sql                      migrate, or resume
 --   psql -X -v ON_ERROR_STOP=1 -v batch_size=N -f migrate.sql      another batch size (first run only)
--- -v lock_timeout=5s and -v statement_timeout=0 (the defaults) bound the waits.
+-- -v lock_timeout=5s, -v statement_timeout=0 and -v work_mem=256MB are the defaults.
 \set ON_ERROR_STOP on
 \if :{?dry_run}
 \else
@@ -33,7 +33,7 @@ END
 $refuse$;
 \endif
 
-{% include "timeouts.sql" %}
+{% include "session.sql" %}
 
 {% include "bookkeeping.sql" %}
 

@@ -11,7 +11,7 @@
 \set ON_ERROR_STOP on
 
 BEGIN;
-{% include "timeouts.sql" %}
+{% include "session.sql" %}
 
 {% include "bookkeeping.sql" %}
 
