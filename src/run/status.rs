@@ -350,15 +350,25 @@ pub fn status_rows(conn: &mut Connection) -> Result<Vec<StatusRow>, RunError> {
             batch_seconds: None,
         };
         if latest && has_batches && log.status != "rolled back" {
-            // The id map of a batched step has a batch column; a transaction-mode one has not.
-            let map = format!("_pgmig.{}", quote_ident(&format!("map_{}", log.step)));
-            let batched: bool = client
-                .query_one(
-                    "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'batch' AND NOT attisdropped)",
-                    &[&map],
-                )
-                .map_err(|e| q("could not look for the id map", e))?
-                .get(0);
+            // The table numbering a batched step's keys has a batch column: the id map of a
+            // copy step, the backup of an in-place one; a transaction-mode map has none.
+            let candidates = [format!("map_{}", log.step), format!("backup_{}_{}", log.model, log.step)];
+            let mut map = String::new();
+            let mut batched = false;
+            for name in candidates {
+                let qualified = format!("_pgmig.{}", quote_ident(&name));
+                let has_batch: bool = client
+                    .query_one(
+                        "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'batch' AND NOT attisdropped)",
+                        &[&qualified],
+                    )
+                    .map_err(|e| q("could not look for the id map", e))?
+                    .get(0);
+                if has_batch {
+                    (map, batched) = (qualified, true);
+                    break;
+                }
+            }
             if batched {
                 let total: i64 = client
                     .query_one(&format!("SELECT coalesce(max(batch) + 1, 0)::bigint FROM {map}"), &[])

@@ -141,6 +141,11 @@ fn migrate_in_batches_verify_catalog_is_v2_rollback_gives_v1_back() {
     assert!(notices.contains("fill journal_entries: batch 60 of 60, 50 rows"), "{notices}");
     assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.batches WHERE step = 'journal_entries'"), 60);
     assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.batches"), 10 + 60 + 20 + 30);
+    // pgmig status shows each in-place step's batches done / total.
+    let status = crate::workout::pgmig_cli(&["status", "--db", &db.url(), "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&status.stdout)));
+    let step = json["steps"].as_array().unwrap().iter().find(|r| r["step"] == "journal_entries").unwrap_or_else(|| panic!("{json}"));
+    assert_eq!((step["batches_done"].as_i64(), step["batches_total"].as_i64()), (Some(60), Some(60)), "{step}");
     let verify = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
     assert!(verify.contains("PASS  users.id: every value equals its backed-up original"), "{verify}");
     assert!(!verify.contains("FAIL"), "{verify}");
