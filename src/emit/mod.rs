@@ -75,7 +75,7 @@ pub fn render(plan: &Plan) -> Result<Scripts, askama::Error> {
 }
 
 /// One trailing newline, no trailing spaces, at most one blank line in a row.
-fn tidy(text: &str) -> String {
+pub(crate) fn tidy(text: &str) -> String {
     let mut out = String::new();
     let mut blank = 0;
     for line in text.lines() {

@@ -448,25 +448,7 @@ fn render(m: &InPlace) -> Result<Scripts, askama::Error> {
         ("rollback.sql", view::Rollback { v: &v }.render()?),
         ("PLAN.md", view::PlanPage { v: &v }.render()?),
     ];
-    Ok(Scripts { files: files.into_iter().map(|(n, t)| (n, tidy(&t))).collect() })
-}
-
-/// One trailing newline, no trailing spaces, at most one blank line in a row.
-fn tidy(text: &str) -> String {
-    let mut out = String::new();
-    let mut blank = 0;
-    for line in text.lines() {
-        let line = line.trim_end();
-        blank = if line.is_empty() { blank + 1 } else { 0 };
-        if blank <= 1 {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    while out.ends_with("\n\n") {
-        out.pop();
-    }
-    out
+    Ok(Scripts { files: files.into_iter().map(|(n, t)| (n, crate::emit::tidy(&t))).collect() })
 }
 
 #[cfg(test)]
