@@ -1,7 +1,6 @@
 //! Batched mode on the workout model: same result as one transaction, resumable after the
 //! backend is killed at any moment, and undone by rollback from any point.
 
-use std::path::Path;
 use std::time::Duration;
 
 use crate::support::{repo_root, TestDb};
@@ -62,32 +61,25 @@ fn a_bad_batch_size_is_refused() {
     assert!(!dry.status.success() && stderr(&dry).contains("a batched migration commits as it goes"), "{}", stderr(&dry));
 }
 
-/// Starts a batched migrate in psql, terminates its backend after `delay`, and returns
-/// whether the run was cut short.
-fn migrate_and_kill(db: &TestDb, dir: &Path, delay: Duration) -> bool {
-    let mut child = db.spawn_psql_file(&dir.join("migrate.sql"), "pgmig-kill-test");
-    std::thread::sleep(delay);
-    db.terminate("pgmig-kill-test");
-    !child.wait().unwrap().success()
-}
-
 #[test]
 fn a_killed_batched_run_resumes_to_exactly_the_uninterrupted_state() {
     let expected = reference();
     let dir = compiled_batched("10");
     let mut cut = 0;
-    for (i, ms) in [30u64, 150, 400, 900].into_iter().enumerate() {
+    // Kill points by committed batches (about 1,230 in all with batches of 10): before the
+    // first, in the plans, in the days, in the logs.
+    for (i, batches) in [0i64, 10, 400, 1000].into_iter().enumerate() {
         let db = workout_db(&format!("batch_kill{i}"));
-        let was_cut = migrate_and_kill(&db, dir.path(), Duration::from_millis(ms));
+        let was_cut = db.migrate_until_batches(&dir.path().join("migrate.sql"), "pgmig-kill-test", batches);
         cut += was_cut as i32;
         // A run that finished before the kill is complete: running it again is refused.
         let resumed = if was_cut { must_pass(run(&db, dir.path(), "migrate.sql", &[]), "resumed migrate") } else { String::new() };
-        must_pass(run(&db, dir.path(), "verify.sql", &[]), &format!("verify after a kill at {ms} ms:\n{resumed}"));
-        assert_eq!(kept(&db), expected, "kill at {ms} ms");
+        must_pass(run(&db, dir.path(), "verify.sql", &[]), &format!("verify after a kill after {batches} batches:\n{resumed}"));
+        assert_eq!(kept(&db), expected, "kill after {batches} batches");
         let dupes = count(&db, "SELECT count(*) - count(DISTINCT (step, batch)) FROM _pgmig.batches");
         assert_eq!(dupes, 0);
     }
-    assert!(cut >= 2, "at least two of the runs must really have been interrupted (were {cut})");
+    assert!(cut >= 3, "at least three of the runs must really have been interrupted (were {cut})");
 }
 
 #[test]
@@ -95,7 +87,7 @@ fn rollback_undoes_a_batched_run_stopped_part_way() {
     let db = workout_db("batch_partial");
     let dir = compiled_batched("10");
     let before = db.table_md5s(USER_SCHEMAS);
-    assert!(migrate_and_kill(&db, dir.path(), Duration::from_millis(400)), "the run must be cut short");
+    assert!(db.migrate_until_batches(&dir.path().join("migrate.sql"), "pgmig-kill-test", 300), "the run must be cut short");
     assert!(count(&db, "SELECT count(*) FROM _pgmig.batches") > 0, "some batches were committed before the kill");
     must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback of a partial run");
     assert_eq!(db.table_md5s(USER_SCHEMAS), before);

@@ -4,8 +4,6 @@
 //! killed migrate resumes to the same end state.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::time::Duration;
 
 use pgmig::catalog::{Catalog, QualName};
 
@@ -174,24 +172,6 @@ fn migrate_in_batches_verify_catalog_is_v2_rollback_gives_v1_back() {
     must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify after migrate → rollback → migrate");
 }
 
-/// Starts migrate in psql, terminates its backend after `delay`; true if it was cut short.
-fn migrate_and_kill(db: &TestDb, dir: &Path, delay: Duration) -> bool {
-    let mut child = db
-        .psql_cmd()
-        .env("PGAPPNAME", "pgmig-inplace-kill")
-        .arg("-f")
-        .arg(dir.join("migrate.sql"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(delay);
-    db.execute(&format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgmig-inplace-kill' AND datname = '{}'",
-        db.name()
-    ));
-    !child.wait().unwrap().success()
-}
 
 #[test]
 fn a_killed_migrate_resumes_to_the_uninterrupted_state_and_rolls_back_from_anywhere() {
@@ -202,25 +182,27 @@ fn a_killed_migrate_resumes_to_the_uninterrupted_state_and_rolls_back_from_anywh
         md5s(&db)
     };
     let mut cut = 0;
-    for (i, ms) in [40u64, 200, 500, 1200].into_iter().enumerate() {
+    // Kill points by committed batches (600 in all with batches of 10): while the backups
+    // are being made, early in the fill, mid-way, and near the end.
+    for (i, batches) in [0i64, 5, 250, 560].into_iter().enumerate() {
         let db = uuid_db(&format!("ip_kill{i}"), false);
         let before = md5s(&db);
-        let was_cut = migrate_and_kill(&db, dir.path(), Duration::from_millis(ms));
+        let was_cut = db.migrate_until_batches(&dir.path().join("migrate.sql"), "pgmig-inplace-kill", batches);
         cut += was_cut as i32;
         if i % 2 == 1 && was_cut {
             // Roll back the partial run: V1 exactly.
             must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback of a killed run");
-            assert_eq!(live(&db), ddl("v1.sql"), "kill at {ms} ms, then rollback");
-            assert_eq!(md5s(&db), before, "kill at {ms} ms, then rollback");
+            assert_eq!(live(&db), ddl("v1.sql"), "kill after {batches} batches, then rollback");
+            assert_eq!(md5s(&db), before, "kill after {batches} batches, then rollback");
         }
         if was_cut {
-            must_pass(run(&db, dir.path(), "migrate.sql", &[]), &format!("resumed migrate after a kill at {ms} ms"));
+            must_pass(run(&db, dir.path(), "migrate.sql", &[]), &format!("resumed migrate after a kill after {batches} batches"));
         }
-        must_pass(run(&db, dir.path(), "verify.sql", &[]), &format!("verify after a kill at {ms} ms"));
-        assert_eq!(md5s(&db), reference, "kill at {ms} ms");
-        assert_eq!(live(&db), ddl("v2.sql"), "kill at {ms} ms");
+        must_pass(run(&db, dir.path(), "verify.sql", &[]), &format!("verify after a kill after {batches} batches"));
+        assert_eq!(md5s(&db), reference, "kill after {batches} batches");
+        assert_eq!(live(&db), ddl("v2.sql"), "kill after {batches} batches");
     }
-    assert!(cut >= 2, "at least two runs must really have been interrupted (were {cut})");
+    assert!(cut >= 3, "at least three runs must really have been interrupted (were {cut})");
 }
 
 /// A view reading a changed column would make the swap fail: precheck names it first.

@@ -414,6 +414,33 @@ impl TestDb {
             .unwrap()
     }
 
+    /// Runs `psql -f file` (a batched migrate) and terminates its backend once `batches`
+    /// checkpoints are committed in `_pgmig.batches` (`0`: as soon as the run has begun).
+    /// Returns whether the run was cut short. Progress, not time, decides: the same kill
+    /// points on a fast or a loaded machine.
+    pub fn migrate_until_batches(&self, file: &Path, app: &str, batches: i64) -> bool {
+        let mut child = self.spawn_psql_file(file, app);
+        let mut watcher = self.client();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            if child.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
+                break;
+            }
+            let exists: bool = watcher.query_one("SELECT to_regclass('_pgmig.batches') IS NOT NULL", &[]).unwrap().get(0);
+            let done: i64 = if exists { watcher.query_one("SELECT count(*) FROM _pgmig.batches", &[]).unwrap().get(0) } else { 0 };
+            let running: bool = watcher
+                .query_one("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND datname = $2)", &[&app, &self.name()])
+                .unwrap()
+                .get(0);
+            if running && done >= batches {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        self.terminate(app);
+        !child.wait().unwrap().success()
+    }
+
     /// Terminates the backends of this database's sessions named `app`.
     pub fn terminate(&self, app: &str) {
         let mut client = self.client();
