@@ -12,3 +12,4 @@ mod bench;
 mod thywill;
 mod inplace;
 mod lint;
+mod transforms;

@@ -1,0 +1,250 @@
+-- Transform library: functions in schema _pgmig for the expressions of a model.
+--
+-- Plain SQL, safe to run any number of times (CREATE ... IF NOT EXISTS / CREATE OR REPLACE),
+-- inside or outside a transaction. Only built-in functions are used, plus pgcrypto for
+-- new_password_hash(). No dynamic SQL.
+--
+--   _pgmig.split_name(full_name)                         -> (first_name, middle_name, last_name)
+--   _pgmig.phone_e164(raw, default_country_code = '1')   -> '+<digits>' or NULL
+--   _pgmig.address_parts(line)                           -> (street, city, region, postal_code, country)
+--   _pgmig.ascii_fold(s)                                 -> s with Latin accents/ligatures spelled in ASCII
+--   _pgmig.email_from_template(template, first_name, last_name, id) -> an address or NULL
+--   _pgmig.new_password_hash()                           -> a bcrypt hash of a random, never-seen password
+--
+-- split_name and address_parts return one record (OUT parameters), never zero rows, so
+-- both `(_pgmig.split_name(t.name)).first_name` and
+-- `CROSS JOIN LATERAL _pgmig.split_name(t.name) AS n` keep every source row.
+CREATE SCHEMA IF NOT EXISTS _pgmig;
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+
+-- split_name: a full name into first, middle and last name.
+--   Whitespace (spaces, tabs, newlines, no-break spaces) is trimmed and runs of it collapsed.
+--   One word            -> first_name only ('Cher' -> Cher, NULL, NULL)
+--   Two words           -> first_name + last_name
+--   Three or more words -> first word, the words between joined by one space, last word
+--                          ('Juan Carlos de la Cruz' -> Juan, 'Carlos de la', Cruz)
+--   NULL, '' or only whitespace -> all three NULL.
+--   Heuristic: no knowledge of particles ('de la'), suffixes ('Jr.') or 'Last, First'
+--   order; commas and other punctuation stay part of the words.
+CREATE OR REPLACE FUNCTION _pgmig.split_name(
+  full_name text,
+  OUT first_name text, OUT middle_name text, OUT last_name text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+  SELECT w[1],
+         CASE WHEN n > 2 THEN array_to_string(w[2:n - 1], ' ') END,
+         CASE WHEN n > 1 THEN w[n] END
+    FROM (SELECT w, cardinality(w) AS n
+            FROM (SELECT string_to_array(
+                           NULLIF(btrim(regexp_replace(full_name, '[[:space:]\u00a0]+', ' ', 'g'), ' '), ''),
+                           ' ') AS w) AS words) AS counted
+$fn$;
+COMMENT ON FUNCTION _pgmig.split_name(text) IS
+  'pgmig: full name -> (first_name, middle_name, last_name); 1 word: first only, 2: first+last, 3+: middle words joined; NULL/blank: all NULL';
+
+-- phone_e164: a phone number as E.164 ('+' and 8 to 15 digits), or NULL when it can't be one.
+--   Formatting is removed: spaces, dots, dashes, slashes, parentheses. Anything else
+--   (letters as in '1-800-FLOWERS', '*', a second '+') makes the result NULL.
+--   Extension: a trailing 'x12', 'ext 12', 'ext. 12', 'extension 12' or '#12' (1 to 6 digits,
+--   any letter case) is DROPPED - E.164 has no place for it - and the rest is converted.
+--   International forms: a leading '+', a leading '00', or (default country code 1 only)
+--   a leading '011'; the digits after it are country code + number. A '(0)' after an
+--   international prefix ('+44 (0)20 ...') is dropped, and so is a trunk '0' written right
+--   after the default country code ('+44 020 ...').
+--   National forms: the default country code is prepended. For country code 1 (NANP) a
+--   leading trunk '1' of an 11-digit number is dropped; for other codes one leading trunk
+--   '0' is dropped, except for Italy (39) and San Marino (378), which keep it. Trunk prefixes
+--   other than 0 (e.g. 8 in Russia) are not recognised.
+--   Validation: 8 to 15 digits in all, not starting with 0; numbers in country code 1 must
+--   have exactly 10 digits after it, the area code not starting with 0 or 1. No per-country
+--   numbering plan is checked beyond that.
+--   default_country_code: 1 to 3 digits, optionally written '+44' or '0044'; anything else
+--   raises an error (a typo there would otherwise turn every number into NULL).
+--   NULL, '' or blank raw -> NULL.
+CREATE OR REPLACE FUNCTION _pgmig.phone_e164(raw text, default_country_code text DEFAULT '1')
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $fn$
+DECLARE
+  cc text := regexp_replace(btrim(coalesce(default_country_code, '')), '^(\+|00)', '');
+  s text;
+  digits text;
+  intl boolean;
+BEGIN
+  IF cc !~ '^[1-9][0-9]{0,2}$' THEN
+    RAISE EXCEPTION '_pgmig.phone_e164: default_country_code must be 1 to 3 digits (as in ''44'' or ''+44''), not %',
+      coalesce(quote_literal(default_country_code), 'NULL');
+  END IF;
+  IF raw IS NULL THEN
+    RETURN NULL;
+  END IF;
+  s := btrim(regexp_replace(raw, '[[:space:]\u00a0]+', ' ', 'g'), ' ');
+  -- The extension, dropped.
+  s := regexp_replace(s, ' ?(x|ext\.?|extension|#) ?[0-9]{1,6}$', '', 'i');
+  intl := s ~ '^(\+|00)';
+  IF intl THEN
+    s := regexp_replace(s, '\( ?0 ?\)', '', 'g');
+  END IF;
+  IF s !~ '^\+?[0-9 .()/-]+$' THEN
+    RETURN NULL;
+  END IF;
+  digits := regexp_replace(s, '[^0-9]', '', 'g');
+  IF left(s, 1) = '+' THEN
+    NULL;
+  ELSIF digits LIKE '00%' THEN
+    digits := substr(digits, 3);
+  ELSIF cc = '1' AND digits LIKE '011%' THEN
+    intl := true;
+    digits := substr(digits, 4);
+  ELSE
+    IF cc = '1' THEN
+      IF length(digits) = 11 AND digits LIKE '1%' THEN
+        digits := substr(digits, 2);
+      END IF;
+    ELSIF cc NOT IN ('39', '378') THEN
+      digits := regexp_replace(digits, '^0', '');
+    END IF;
+    digits := cc || digits;
+  END IF;
+  IF intl AND cc NOT IN ('1', '39', '378') AND digits LIKE cc || '0%' THEN
+    digits := cc || substr(digits, length(cc) + 2);
+  END IF;
+  IF digits !~ '^[1-9][0-9]{7,14}$' THEN
+    RETURN NULL;
+  END IF;
+  IF digits LIKE '1%' AND digits !~ '^1[2-9][0-9]{9}$' THEN
+    RETURN NULL;
+  END IF;
+  RETURN '+' || digits;
+END
+$fn$;
+COMMENT ON FUNCTION _pgmig.phone_e164(text, text) IS
+  'pgmig: phone number -> E.164 (+ and 8..15 digits) or NULL; national numbers get default_country_code (default 1), extensions are dropped';
+
+-- address_parts: a pragmatic, HEURISTIC split of a one-line, comma-separated address.
+--   Parts are split on commas, trimmed (whitespace collapsed), empty parts ignored.
+--   Country: the last part, when it is a common country name or code (USA, US, U.S.A.,
+--   United States, UK, United Kingdom, Great Britain, GB, Canada, Australia, New Zealand,
+--   Ireland; any case, dots and spaces ignored) or when there are 3+ parts, it has no digit
+--   and the part before it has one ('..., IL 62704, Freedonia').
+--   Of the rest, the last part holds the postal code: a US ZIP ('62704', '62704-1234'), a
+--   UK postcode ('SW1A 2AA'), a Canadian one ('K1A 0B1') or any run of 3+ digits (optionally
+--   '-' and 3 or 4 more digits). With 3+ parts left: street = all but the last two (joined
+--   by ', '), city = the one before last, region = the last without its postal code
+--   ('12 Main St, Springfield, IL 62704, USA' -> 12 Main St | Springfield | IL | 62704 | USA).
+--   With 2 parts: street, then city = the last without its postal code
+--   ('5 Rue X, 75008 Paris, France' -> 5 Rue X | Paris | NULL | 75008 | France).
+--   With 1 part: street only. NULL or blank: all NULL. Absent parts are NULL, never ''.
+--   Known misses: a unit on its own part ('12 Main St, Apt 4, Springfield') is taken for
+--   the city; a region spelled out without postal code or country in a 4-part line is
+--   taken for a country only if the part before it has a digit.
+CREATE OR REPLACE FUNCTION _pgmig.address_parts(
+  line text,
+  OUT street text, OUT city text, OUT region text, OUT postal_code text, OUT country text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+  WITH split AS (
+    SELECT ARRAY(SELECT btrim(u.part, ' ')
+                   FROM unnest(string_to_array(regexp_replace(line, '[[:space:]\u00a0]+', ' ', 'g'), ','))
+                        WITH ORDINALITY AS u(part, i)
+                  WHERE btrim(u.part, ' ') <> ''
+                  ORDER BY u.i) AS p
+  ), counted AS (
+    SELECT p, cardinality(p) AS n FROM split
+  ), peeled AS (
+    SELECT CASE WHEN has_country THEN p[1:n - 1] ELSE p END AS r,
+           CASE WHEN has_country THEN p[n] END AS country
+      FROM (SELECT p, n,
+                   COALESCE(n >= 2 AND upper(regexp_replace(p[n], '[. ]', '', 'g')) IN
+                              ('USA', 'US', 'UNITEDSTATES', 'UNITEDSTATESOFAMERICA', 'UK', 'UNITEDKINGDOM',
+                               'GREATBRITAIN', 'GB', 'CANADA', 'AUSTRALIA', 'NEWZEALAND', 'IRELAND')
+                            OR n >= 3 AND p[n] !~ '[0-9]' AND p[n - 1] ~ '[0-9]', false) AS has_country
+              FROM counted) AS c
+  ), tailed AS (
+    SELECT r, m, country,
+           CASE WHEN m >= 2 THEN r[m] END AS tail,
+           substring(CASE WHEN m >= 2 THEN r[m] END
+                     FROM '(?i)\m([a-z]{1,2}[0-9][a-z0-9]? ?[0-9][a-z]{2}|[a-z][0-9][a-z] ?[0-9][a-z][0-9]|[0-9]{3,}(?:-[0-9]{3,4})?)\M')
+             AS postal
+      FROM (SELECT r, cardinality(r) AS m, country FROM peeled) AS p
+  ), rest AS (
+    SELECT r, m, country, postal,
+           NULLIF(btrim(regexp_replace(CASE WHEN postal IS NULL THEN tail
+                                            ELSE overlay(tail PLACING '' FROM strpos(tail, postal) FOR length(postal)) END,
+                                       ' {2,}', ' ', 'g'), ' '), '') AS rest
+      FROM tailed
+  )
+  SELECT CASE WHEN m >= 3 THEN array_to_string(r[1:m - 2], ', ') ELSE r[1] END,
+         CASE WHEN m >= 3 THEN r[m - 1] WHEN m = 2 THEN rest END,
+         CASE WHEN m >= 3 THEN rest END,
+         postal,
+         country
+    FROM rest
+$fn$;
+COMMENT ON FUNCTION _pgmig.address_parts(text) IS
+  'pgmig: heuristic split of a one-line comma-separated address into (street, city, region, postal_code, country); NULL where absent';
+
+-- ascii_fold: Latin letters with accents, and the ligatures, spelled in plain ASCII
+-- ('Zoë Ångström' -> 'Zoe Angstrom', 'Straße' -> 'Strasse', 'Æ' -> 'AE', 'Œ' -> 'OE',
+-- 'Þ' -> 'TH', 'Ĳ' -> 'IJ', 'ŉ' -> 'n'); letter case is kept. Covers Latin-1 Supplement and Latin
+-- Extended-A plus Romanian ș/ț; every other character (other scripts too) is left as is.
+-- Built-ins only (no unaccent extension). NULL -> NULL.
+CREATE OR REPLACE FUNCTION _pgmig.ascii_fold(s text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+  SELECT replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(
+           translate(s,
+             'ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖØÙÚÛÜÝàáâãäåçèéêëìíîïðñòóôõöøùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĐđĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĦħĨĩĪīĬĭĮįİıĴĵĶķĸĹĺĻļĽľĿŀŁłŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŦŧŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžșțȘȚŊŋſ',
+             'AAAAAACEEEEIIIIDNOOOOOOUUUUYaaaaaaceeeeiiiidnoooooouuuuyyAaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIiJjKkkLlLlLlLlLlNnNnNnOoOoOoRrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzstSTNns'),
+           'ß', 'ss'), 'ŉ', 'n'), 'Æ', 'AE'), 'æ', 'ae'), 'Œ', 'OE'), 'œ', 'oe'), 'Þ', 'TH'), 'þ', 'th'), 'Ĳ', 'IJ'), 'ĳ', 'ij')
+$fn$;
+COMMENT ON FUNCTION _pgmig.ascii_fold(text) IS
+  'pgmig: Latin accents and ligatures spelled in ASCII (Zoë -> Zoe, ß -> ss); other characters unchanged';
+
+-- email_from_template: an email address from a template, for rows that have none.
+--   Placeholders: {first}, {last}, {id} (exactly so, lower case). Each value is
+--   accent-folded (ascii_fold), lowercased, and stripped of everything but a-z, 0-9, '_'
+--   and '-': spaces, apostrophes, dots and other scripts are removed
+--   ('Mary Ann' -> maryann, 'O''Brien' -> obrien, 'Zoë' -> zoe). A NULL value counts as ''.
+--   The result is lowercased; runs of dots become one dot, and dots left at the start of the
+--   address or just before '@' (by an empty value) are removed
+--   ('{first}.{last}@school.example' with last NULL -> 'ann@school.example').
+--   Returns NULL when the template is NULL or the result is not a plausible address:
+--   local part of a-z 0-9 . _ + - (no leading, trailing or double dot), one '@', a domain of
+--   dot-separated labels with at least one dot (so a name in no Latin script, with a
+--   template of only {first}/{last}, gives NULL: put {id} in the template).
+--   Uniqueness is not checked: a template without {id} can give the same address twice.
+CREATE OR REPLACE FUNCTION _pgmig.email_from_template(template text, first_name text, last_name text, id text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+  SELECT CASE WHEN e ~ '^[a-z0-9_+-]+(\.[a-z0-9_+-]+)*@[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$'
+              THEN e END
+    FROM (SELECT regexp_replace(regexp_replace(
+                   lower(replace(replace(replace(template,
+                     '{first}', regexp_replace(lower(_pgmig.ascii_fold(coalesce(first_name, ''))), '[^a-z0-9_-]+', '', 'g')),
+                     '{last}', regexp_replace(lower(_pgmig.ascii_fold(coalesce(last_name, ''))), '[^a-z0-9_-]+', '', 'g')),
+                     '{id}', regexp_replace(lower(_pgmig.ascii_fold(coalesce(id, ''))), '[^a-z0-9_-]+', '', 'g'))),
+                   '\.{2,}', '.', 'g'),
+                 '^\.+|\.+(?=@)', '', 'g') AS e) AS filled
+$fn$;
+COMMENT ON FUNCTION _pgmig.email_from_template(text, text, text, text) IS
+  'pgmig: email from a template with {first}, {last}, {id} (folded to a-z0-9_-); NULL if the result is not a plausible address';
+
+-- new_password_hash: a bcrypt hash ('$2a$10$...', 60 characters, cost 10) of a fresh random
+-- password (18 random bytes from gen_random_bytes, base64: 24 characters, 144 bits).
+-- The password itself never leaves this function: it is not returned, stored, logged or
+-- raised, so nobody knows it - pair the hash with a must-reset flag in the target row so
+-- the user sets a password of their own. VOLATILE: every call gives another password and
+-- salt. Cost 10 takes some tens of milliseconds per call: budget for it on large tables.
+-- pgcrypto is looked up in public, then extensions (where Supabase installs it).
+CREATE OR REPLACE FUNCTION _pgmig.new_password_hash()
+RETURNS text
+LANGUAGE sql VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog, public, extensions, pg_temp
+AS $fn$
+  SELECT crypt(encode(gen_random_bytes(18), 'base64'), gen_salt('bf', 10))
+$fn$;
+COMMENT ON FUNCTION _pgmig.new_password_hash() IS
+  'pgmig: bcrypt hash (cost 10) of a random password that is never returned, stored or logged; pair with a must-reset flag';
