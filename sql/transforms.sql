@@ -9,7 +9,8 @@
 --   _pgmig.address_parts(line)                           -> (street, city, region, postal_code, country)
 --   _pgmig.ascii_fold(s)                                 -> s with Latin accents/ligatures spelled in ASCII
 --   _pgmig.email_from_template(template, first_name, last_name, id) -> an address or NULL
---   _pgmig.new_password_hash()                           -> a bcrypt hash of a random, never-seen password
+--   _pgmig.new_password_hash(cost = 10)                  -> a bcrypt hash of a random, never-seen password
+--   _pgmig.with_counter(value, n)                        -> ana@x.org, 2 -> ana+2@x.org; other text -> value-2
 --
 -- split_name and address_parts return one record (OUT parameters), never zero rows, so
 -- both `(_pgmig.split_name(t.name)).first_name` and
@@ -232,19 +233,38 @@ $fn$;
 COMMENT ON FUNCTION _pgmig.email_from_template(text, text, text, text) IS
   'pgmig: email from a template with {first}, {last}, {id} (folded to a-z0-9_-); NULL if the result is not a plausible address';
 
--- new_password_hash: a bcrypt hash ('$2a$10$...', 60 characters, cost 10) of a fresh random
--- password (18 random bytes from gen_random_bytes, base64: 24 characters, 144 bits).
+-- new_password_hash: a bcrypt hash ('$2a$NN$...', 60 characters) of a fresh random password
+-- (18 random bytes from gen_random_bytes, base64: 24 characters, 144 bits), at bcrypt cost
+-- `cost` (4 to 31, default 10).
 -- The password itself never leaves this function: it is not returned, stored, logged or
 -- raised, so nobody knows it - pair the hash with a must-reset flag in the target row so
 -- the user sets a password of their own. VOLATILE: every call gives another password and
--- salt. Cost 10 takes some tens of milliseconds per call: budget for it on large tables.
+-- salt. Cost 10 takes some tens of milliseconds per call; since the password is 144 random
+-- bits, no guessing attack needs the cost's slowdown, so a lower cost (6: ~2 ms) is safe
+-- for these placeholder hashes on large tables.
 -- pgcrypto is looked up in public, then extensions (where Supabase installs it).
-CREATE OR REPLACE FUNCTION _pgmig.new_password_hash()
+CREATE OR REPLACE FUNCTION _pgmig.new_password_hash(cost integer DEFAULT 10)
 RETURNS text
 LANGUAGE sql VOLATILE PARALLEL SAFE
 SET search_path = pg_catalog, public, extensions, pg_temp
 AS $fn$
-  SELECT crypt(encode(gen_random_bytes(18), 'base64'), gen_salt('bf', 10))
+  SELECT crypt(encode(gen_random_bytes(18), 'base64'), gen_salt('bf', cost))
 $fn$;
-COMMENT ON FUNCTION _pgmig.new_password_hash() IS
-  'pgmig: bcrypt hash (cost 10) of a random password that is never returned, stored or logged; pair with a must-reset flag';
+COMMENT ON FUNCTION _pgmig.new_password_hash(integer) IS
+  'pgmig: bcrypt hash (default cost 10) of a random password that is never returned, stored or logged; pair with a must-reset flag';
+
+-- with_counter: a value with a counter, for the uniqueness repair `on_duplicate: suffix`.
+--   An email address gets it as a plus tag before the '@' ('ana@school.org', 2 ->
+--   'ana+2@school.org'): mail still reaches the same mailbox at most providers. Any other
+--   text gets '-<n>' at the end ('ana', 2 -> 'ana-2'). NULL -> NULL.
+CREATE OR REPLACE FUNCTION _pgmig.with_counter(value text, n integer)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+  SELECT CASE WHEN value ~ '^[^@]+@[^@]+$'
+              THEN regexp_replace(value, '@', '+' || n || '@')
+              ELSE value || '-' || n
+         END
+$fn$;
+COMMENT ON FUNCTION _pgmig.with_counter(text, integer) IS
+  'pgmig: value with a counter for uniqueness repair: ana@x.org, 2 -> ana+2@x.org; other text -> value-2';

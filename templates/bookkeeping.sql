@@ -40,4 +40,21 @@ CREATE TABLE IF NOT EXISTS _pgmig.batches (
   finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (model, step, batch)
 );
+CREATE TABLE IF NOT EXISTS _pgmig.changes (
+  model text NOT NULL,
+  step text NOT NULL,
+  table_name text NOT NULL,
+  key jsonb NOT NULL,
+  column_name text NOT NULL,
+  old_value text,
+  new_value text,
+  changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (model, step, column_name, key)
+);
+CREATE TABLE IF NOT EXISTS _pgmig.reference (
+  model text NOT NULL,
+  table_name text NOT NULL,
+  key jsonb NOT NULL,
+  PRIMARY KEY (model, table_name, key)
+);
 RESET client_min_messages;

@@ -45,6 +45,13 @@ BEGIN;
 
 {% include "bookkeeping.sql" %}
 {%- include "fdw_setup.sql" %}
+{%- if !plan.library.is_empty() %}
+
+-- pgmig's transform library (sql/transforms.sql in pgmig's source), used by the steps below.
+SET client_min_messages = warning;
+{{ plan.library }}
+RESET client_min_messages;
+{%- endif %}
 -- A model migrates once; rollback.sql makes it migratable again.
 DO $guard$
 BEGIN
@@ -55,6 +62,10 @@ BEGIN
   END IF;
 END
 $guard$;
+{%- for r in plan.references %}
+
+{% include "reference_insert.sql" %}
+{%- endfor %}
 {%- for s in steps %}
 
 {% if plan.batch_size > 0 %}{% include "step_batched.sql" %}{% else %}{% include "step_transaction.sql" %}{% endif %}
@@ -62,8 +73,8 @@ $guard$;
 
 -- Fresh statistics for the filled tables: verify's joins and the application's first
 -- queries plan on them.
-{%- for s in steps %}
-ANALYZE {{ s.target }};
+{%- for t in plan.targets %}
+ANALYZE {{ t }};
 {%- endfor %}
 
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)

@@ -39,6 +39,22 @@ END
 $castable$;
 {%- endfor %}
 {%- include "fdw_setup.sql" %}
+{%- if !plan.library.is_empty() %}
+
+-- pgmig's transform library, as migrate.sql installs it (rolled back with precheck).
+SET client_min_messages = warning;
+{{ plan.library }}
+RESET client_min_messages;
+{%- endif %}
+{%- if !plan.references.is_empty() %}
+
+-- Reference data, as migrate.sql inserts it (rolled back with precheck): the steps' ref() read it.
+{% include "bookkeeping.sql" %}
+{%- for r in plan.references %}
+
+{% include "reference_insert.sql" %}
+{%- endfor %}
+{%- endif %}
 {%- for s in steps %}
 
 -- ----------------------------------------------------------------------------

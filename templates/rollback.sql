@@ -58,6 +58,34 @@ $undo$;
 DROP TABLE IF EXISTS {{ s.map_table }};
 {%- endfor %}
 
+{%- for r in plan.references.iter().rev() %}
+
+-- Undo reference data ({{ plan.model_file }}:{{ r.line }}): the rows of {{ r.table }} migrate inserted,
+-- except those a row still uses (written since by others).
+DO $undo$
+DECLARE
+  n_deleted bigint;
+  n_kept bigint;
+BEGIN
+  DELETE FROM {{ r.table }} AS t
+  USING _pgmig.reference AS r
+  WHERE r.model = {{ plan.model_lit }} AND r.table_name = {{ r.table_lit }}
+    AND {{ r.inserted_here }}
+{%- for u in r.unused %}
+    AND {{ u }}
+{%- endfor %};
+  GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  SELECT count(*) INTO n_kept
+  FROM {{ r.table }} AS t
+  JOIN _pgmig.reference AS r ON {{ r.inserted_here }}
+  WHERE r.model = {{ plan.model_lit }} AND r.table_name = {{ r.table_lit }};
+  RAISE NOTICE 'undo reference {{ r.table_notice }}: % rows deleted, % kept (still used)', n_deleted, n_kept;
+END
+$undo$;
+{%- endfor %}
+
+DELETE FROM _pgmig.reference WHERE model = {{ plan.model_lit }};
+DELETE FROM _pgmig.changes WHERE model = {{ plan.model_lit }};
 DELETE FROM _pgmig.rejects WHERE model = {{ plan.model_lit }};
 DELETE FROM _pgmig.batches WHERE model = {{ plan.model_lit }};
 DELETE FROM _pgmig.sequences WHERE model = {{ plan.model_lit }};

@@ -11,6 +11,10 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+{%- if !s.repairs.is_empty() %}
+  n_repaired bigint;
+  n_repaired_all bigint := 0;
+{%- endif %}
   err_detail text;
   err_hint text;
 BEGIN
@@ -48,6 +52,7 @@ BEGIN
     WHERE {{ s.survivors }}
   ) AS keys;
   ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.by_columns }});
+{%- include "repair.sql" %}
 
   INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
   SELECT {{ s.select_list }}
@@ -57,11 +62,12 @@ BEGIN
 {%- else %}
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE {{ s.map_table }} ({{ s.map_columns }}, PRIMARY KEY ({{ s.key_list }}));
+{%- include "repair.sql" %}
 
   WITH inserted AS (
     INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
     SELECT {{ s.select_list }}
-    {{ s.from }}
+    {{ s.from_keyed }}
     WHERE {{ s.survivors }}
     RETURNING {{ s.key_list }}
   )
@@ -82,8 +88,13 @@ BEGIN
   SET finished_at = clock_timestamp(), status = 'done',
       rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
   WHERE id = log_id;
+{%- if s.repairs.is_empty() %}
   RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
+{%- else %}
+  RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
+    n_in, n_filtered, n_rejected, n_out, n_repaired_all;
+{%- endif %}
 EXCEPTION WHEN OTHERS THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step {{ s.name_notice }} ({{ plan.model_file }}:{{ s.line }}) failed: %', SQLERRM

@@ -24,6 +24,31 @@ BEGIN
   END IF;
 END
 $check$;
+{%- for r in plan.references %}
+
+-- Reference data ({{ plan.model_file }}:{{ r.line }}): every row of {{ r.table }} the model declares is there.
+DO $check$
+DECLARE
+  n_missing bigint;
+BEGIN
+  WITH wanted ({{ r.column_list }}) AS (
+    VALUES {{ r.values }}
+  )
+  SELECT count(*) INTO n_missing
+  FROM wanted AS w
+{%- for j in r.parent_joins %}
+  {{ j }}
+{%- endfor %}
+  WHERE NOT EXISTS (SELECT 1 FROM {{ r.table }} AS t WHERE {{ r.present }});
+  IF n_missing = 0 THEN
+    RAISE NOTICE 'PASS  reference {{ r.table_notice }}: all {{ r.rows }} rows present';
+  ELSE
+    RAISE NOTICE 'FAIL  reference {{ r.table_notice }}: % of {{ r.rows }} rows missing', n_missing;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+{%- endfor %}
 {%- for s in steps %}
 
 -- ----------------------------------------------------------------------------

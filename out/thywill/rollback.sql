@@ -160,6 +160,8 @@ END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_users;
 
+DELETE FROM _pgmig.reference WHERE model = 'thywill';
+DELETE FROM _pgmig.changes WHERE model = 'thywill';
 DELETE FROM _pgmig.rejects WHERE model = 'thywill';
 DELETE FROM _pgmig.batches WHERE model = 'thywill';
 DELETE FROM _pgmig.sequences WHERE model = 'thywill';

@@ -160,6 +160,8 @@ END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_workout_plans;
 
+DELETE FROM _pgmig.reference WHERE model = 'workout';
+DELETE FROM _pgmig.changes WHERE model = 'workout';
 DELETE FROM _pgmig.rejects WHERE model = 'workout';
 DELETE FROM _pgmig.batches WHERE model = 'workout';
 DELETE FROM _pgmig.sequences WHERE model = 'workout';

@@ -71,23 +71,27 @@ pub fn uniques(table: &Table, mapped: &BTreeMap<String, Expr>, skip: Option<&str
 }
 
 /// Foreign keys whose columns are all filled: the parent must exist in V2 already or be made
-/// by the step filling the parent table (found in its id map).
+/// by a step filling the parent table (found in its id map).
 pub fn foreign_keys(
     fks: &[&ForeignKey],
     mapped: &BTreeMap<String, Expr>,
-    map_of: &dyn Fn(&QualName) -> Option<MapColumns>,
+    map_of: &dyn Fn(&QualName) -> Vec<MapColumns>,
 ) -> Vec<ForeignKeyTest> {
     fks.iter()
         .filter(|fk| fk.columns.iter().all(|c| mapped.contains_key(c)))
         .map(|fk| {
-            let parent_map = map_of(&fk.references).filter(|m| fk.referenced_columns.iter().all(|c| m.columns.contains(c)));
+            let parent_maps = map_of(&fk.references)
+                .into_iter()
+                .filter(|m| fk.referenced_columns.iter().all(|c| m.columns.contains(c)))
+                .map(|m| m.map_table)
+                .collect();
             ForeignKeyTest {
                 constraint: fk.name.clone(),
                 columns: fk.columns.iter().map(|c| quote_ident(c)).collect(),
                 exprs: fk.columns.iter().map(|c| mapped[c].to_string()).collect(),
                 parent: fk.references.to_string(),
                 parent_columns: fk.referenced_columns.iter().map(|c| quote_ident(c)).collect(),
-                parent_map: parent_map.map(|m| m.map_table),
+                parent_maps,
             }
         })
         .collect()

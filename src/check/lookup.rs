@@ -1,7 +1,8 @@
-//! `id(step, key…)`: the key another step made, reached through that step's id map.
+//! `id(step, key…)`: the key another step made, reached through that step's id map;
+//! `ref(table, natural key…)`: the primary key of a reference row, reached through its table.
 //!
-//! Each distinct call becomes one `LEFT JOIN` of the map (a set-based lookup, not a
-//! subquery per row) and the call is replaced by the map's key column.
+//! Each distinct call becomes one `LEFT JOIN` (a set-based lookup, not a subquery per row)
+//! and the call is replaced by the joined key column.
 
 use std::ops::ControlFlow;
 
@@ -27,6 +28,8 @@ pub struct MapShape {
 /// One distinct `id()` call of a step: a join of the target step's map.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdJoin {
+    /// `id` (a step's id map) or `ref` (a reference table).
+    pub kind: &'static str,
     pub alias: String,
     pub step: String,
     pub map_table: String,
@@ -46,24 +49,29 @@ impl IdJoin {
     }
 }
 
-/// Replaces every `id(…)` in `expr`, adding new joins to `joins` (shared by all of a step's expressions).
-pub fn rewrite(
-    expr: &mut Expr,
-    maps: &dyn Fn(&str) -> Option<MapShape>,
-    step_names: &[String],
-    joins: &mut Vec<IdJoin>,
-    origin: Origin,
-) -> Vec<Diagnostic> {
+/// Where `id()` and `ref()` look: step id maps and reference tables, by name.
+pub struct Lookups<'a> {
+    pub maps: &'a dyn Fn(&str) -> Option<MapShape>,
+    pub step_names: &'a [String],
+    pub references: &'a dyn Fn(&str) -> Option<MapShape>,
+    pub reference_names: &'a [String],
+}
+
+/// Replaces every `id(…)` and `ref(…)` in `expr`, adding new joins to `joins` (shared by all of
+/// a step's expressions).
+pub fn rewrite(expr: &mut Expr, lookups: &Lookups, joins: &mut Vec<IdJoin>, origin: Origin) -> Vec<Diagnostic> {
     let mut errors = Vec::new();
     let _ = sqlparser::ast::visit_expressions_mut(expr, |e| {
         let Expr::Function(f) = e else { return ControlFlow::<()>::Continue(()) };
-        let is_id = matches!(f.name.0.as_slice(), [ObjectNamePart::Identifier(i)] if ident_name(i) == "id");
-        if !is_id {
-            return ControlFlow::Continue(());
-        }
+        let kind = match f.name.0.as_slice() {
+            [ObjectNamePart::Identifier(i)] if ident_name(i) == "id" => "id",
+            [ObjectNamePart::Identifier(i)] if ident_name(i) == "ref" => "ref",
+            _ => return ControlFlow::Continue(()),
+        };
+        let (maps, names) = if kind == "id" { (lookups.maps, lookups.step_names) } else { (lookups.references, lookups.reference_names) };
         let name_ident = match f.name.0.first() {
             Some(ObjectNamePart::Identifier(i)) => i.clone(),
-            _ => Ident::new("id"),
+            _ => Ident::new(kind),
         };
         let args: Vec<Expr> = match &f.args {
             FunctionArguments::List(list) => list
@@ -77,21 +85,19 @@ pub fn rewrite(
             _ => Vec::new(),
         };
         let Some((Expr::Identifier(step_ident), keys)) = args.split_first().map(|(s, k)| (s.clone(), k.to_vec())) else {
-            errors.push(
-                origin
-                    .error("`id()` needs a step name and its key values", name_ident.span.start, 2)
-                    .with_hint("write `id(table, key…)` with the key values in the order of that step's `by`"),
-            );
+            let hint = if kind == "id" {
+                "write `id(step, key…)` with the key values in the order of that step's `by`"
+            } else {
+                "write `ref(table, natural key…)` with the values of the `key` its `reference:` entry declares"
+            };
+            errors.push(origin.error(format!("`{kind}()` needs a {} name and its key values", if kind == "id" { "step" } else { "table" }), name_ident.span.start, kind.len()).with_hint(hint));
             return ControlFlow::Continue(());
         };
         let step = ident_name(&step_ident);
         let Some(shape) = maps(&step) else {
-            let mut d = origin.error(
-                format!("`id({step}, …)`: no step fills a table named `{step}`"),
-                step_ident.span.start,
-                step.chars().count(),
-            );
-            if let Some(s) = did_you_mean(&step, step_names) {
+            let what = if kind == "id" { format!("no step is named `{step}`") } else { format!("no `reference:` entry fills `{step}`") };
+            let mut d = origin.error(format!("`{kind}({step}, …)`: {what}"), step_ident.span.start, step.chars().count());
+            if let Some(s) = did_you_mean(&step, names) {
                 d = d.with_hint(format!("did you mean `{s}`?"));
             }
             errors.push(d);
@@ -102,7 +108,7 @@ pub fn rewrite(
                 origin
                     .error(
                         format!(
-                            "`id({step}, …)` takes {} key value(s) ({}), got {}",
+                            "`{kind}({step}, …)` takes {} key value(s) ({}), got {}",
                             shape.key_columns.len(),
                             shape.key_columns.join(", "),
                             keys.len()
@@ -110,17 +116,22 @@ pub fn rewrite(
                         step_ident.span.start,
                         step.chars().count(),
                     )
-                    .with_hint("the values match that step's `by` list (or its primary key for `key: keep`), in order"),
+                    .with_hint(if kind == "id" {
+                        "the values match that step's `by` list (or its primary key for `key: keep`), in order"
+                    } else {
+                        "the values match the reference entry's `key`, in order"
+                    }),
             );
             return ControlFlow::Continue(());
         }
         let on: Vec<(String, Expr)> = shape.key_columns.iter().cloned().zip(keys).collect();
-        let alias = match joins.iter().find(|j| j.step == step && j.on == on) {
+        let alias = match joins.iter().find(|j| j.step == step && j.kind == kind && j.on == on) {
             Some(j) => j.alias.clone(),
             None => {
-                let n = joins.iter().filter(|j| j.step == step).count();
-                let alias = if n == 0 { format!("id_{step}") } else { format!("id_{step}_{}", n + 1) };
+                let n = joins.iter().filter(|j| j.step == step && j.kind == kind).count();
+                let alias = if n == 0 { format!("{kind}_{step}") } else { format!("{kind}_{step}_{}", n + 1) };
                 joins.push(IdJoin {
+                    kind,
                     alias: alias.clone(),
                     step: step.clone(),
                     map_table: shape.map_table.clone(),

@@ -6,10 +6,13 @@ mod constraints;
 mod head;
 mod lookup;
 mod order;
+mod reference;
+mod repair;
 mod scope;
 mod sql;
 mod step;
 mod suggest;
+pub mod transforms;
 mod types;
 
 use std::collections::BTreeSet;
@@ -45,16 +48,21 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
     });
     let read_schema = source_server.as_ref().map_or(source_schema.clone(), |s| s.staging_schema.clone());
 
+    let references = reference::check(&model.reference, v2, &target_schema, &mut diags);
+    let reference_names: Vec<String> = references.iter().map(|r| r.table.name.clone()).collect();
+    let reference_shape = |table: &str| references.iter().find(|r| r.table.name == table).map(|r| reference::shape(r));
+
     // First pass: which V2 table each step fills and what its id map offers to id().
     let mut heads = Vec::new();
     for (name, step) in &model.tables {
-        let qn = QualName::new(&target_schema, name.as_str());
+        let table_name = step.into.as_ref().unwrap_or(name);
+        let qn = QualName::new(&target_schema, table_name.as_str());
         match v2.table(&qn) {
             Some(table) => heads.push(Some(StepHead::new(name, step, table, &mut diags))),
             None => {
                 let candidates: Vec<String> = v2.tables_in(&target_schema).map(|t| t.name.name.clone()).collect();
-                let mut d = Diagnostic::error(format!("table `{qn}` does not exist in V2"), pos_of(name));
-                if let Some(s) = did_you_mean(name.as_str(), &candidates) {
+                let mut d = Diagnostic::error(format!("table `{qn}` does not exist in V2"), pos_of(table_name));
+                if let Some(s) = did_you_mean(table_name.as_str(), &candidates) {
                     d = d.with_hint(format!("did you mean `{s}`?"));
                 }
                 diags.push(d);
@@ -68,11 +76,18 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         heads[i].as_ref().map(|h| h.shape.clone())
     };
 
-    let map_of_table = |table: &QualName| -> Option<constraints::MapColumns> {
-        let head = heads.iter().flatten().find(|h| &h.table.name == table)?;
-        let mut columns = head.key_columns.clone();
-        columns.extend(head.shape.key_columns.iter().filter(|c| !head.key_columns.contains(c)).cloned());
-        Some(constraints::MapColumns { map_table: head.shape.map_table.clone(), columns })
+    // Every step filling `table` (several when V1 tables merge into one V2 table).
+    let map_of_table = |table: &QualName| -> Vec<constraints::MapColumns> {
+        heads
+            .iter()
+            .flatten()
+            .filter(|h| &h.table.name == table)
+            .map(|head| {
+                let mut columns = head.key_columns.clone();
+                columns.extend(head.shape.key_columns.iter().filter(|c| !head.key_columns.contains(c)).cloned());
+                constraints::MapColumns { map_table: head.shape.map_table.clone(), columns }
+            })
+            .collect()
     };
 
     // Second pass: resolve every expression of every step.
@@ -86,9 +101,9 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             v2,
             source_schema: &source_schema,
             read_schema: &read_schema,
-            maps: &maps,
+            lookups: lookup::Lookups { maps: &maps, step_names: &step_names, references: &reference_shape, reference_names: &reference_names },
             map_of_table: &map_of_table,
-            step_names: &step_names,
+            uses_library: std::cell::Cell::new(false),
         };
         match ctx.step(name, step, head) {
             Ok((s, joins, warnings)) => {
@@ -121,6 +136,17 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             }
         },
     };
+
+    if let plan::Mode::Batched { .. } = mode {
+        for step in model.tables.values() {
+            for rule in &step.repair {
+                diags.push(
+                    Diagnostic::error("a repair rule needs `mode: transaction`", pos_of(&rule.column))
+                        .with_hint("repairs compare each value with every row already migrated, which batches committed one by one can't keep consistent"),
+                );
+            }
+        }
+    }
 
     let mut assertions = Vec::new();
     for a in &model.verify {
@@ -155,7 +181,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             return Err(diags);
         }
     };
-    let read_later: BTreeSet<&str> = joins_per_step.iter().flatten().map(|j| j.step.as_str()).collect();
+    let read_later: BTreeSet<&str> = joins_per_step.iter().flatten().filter(|j| j.kind == "id").map(|j| j.step.as_str()).collect();
     let mut ordered = Vec::with_capacity(steps.len());
     for i in order {
         let mut s = steps[i].clone();
@@ -197,6 +223,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         read_schema,
         target_schema,
         mode,
+        references,
         steps: ordered,
         assertions,
     };

@@ -42,13 +42,13 @@ pub fn sort(deps: &[Vec<(usize, Dependency)>], names: &[String]) -> Result<Vec<u
 pub fn dependencies(step: &plan::Step, joins: &[IdJoin], steps: &[plan::Step], v2: &Catalog) -> Vec<(usize, Dependency)> {
     let mut deps = Vec::new();
     for fk in v2.foreign_keys_of(&step.target) {
-        if let Some(i) = steps.iter().position(|s| s.target == fk.references) {
+        for i in (0..steps.len()).filter(|&i| steps[i].target == fk.references && steps[i].name != step.name) {
             if !deps.iter().any(|(d, _)| *d == i) {
                 deps.push((i, Dependency { step: steps[i].name.clone(), reason: format!("foreign key {} ({})", fk.name, fk.columns.join(", ")) }));
             }
         }
     }
-    for j in joins {
+    for j in joins.iter().filter(|j| j.kind == "id") {
         if let Some(i) = steps.iter().position(|s| s.name == j.step) {
             if !deps.iter().any(|(d, _)| *d == i) {
                 deps.push((i, Dependency { step: j.step.clone(), reason: format!("id({}, …) at line {}", j.step, j.line) }));

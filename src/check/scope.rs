@@ -138,8 +138,14 @@ fn relation_of(factor: &TableFactor, v1: &Catalog, schema: &str, scope: &Scope) 
         TableFactor::Table { name, alias, args: Some(_), .. } | TableFactor::Function { name, alias, .. } => {
             let fname = object_parts(name).last().cloned().unwrap_or_default();
             let alias_name = alias.as_ref().map_or(fname.clone(), |a| ident_name(&a.name));
-            let columns = match alias {
-                Some(a) if !a.columns.is_empty() => a.columns.iter().map(|c| (ident_name(&c.name), None)).collect(),
+            let library_fields = match object_parts(name).as_slice() {
+                [sch, f] if sch == super::BOOKKEEPING_SCHEMA => super::transforms::record_fields(f),
+                _ => None,
+            };
+            let columns = match (alias, library_fields) {
+                (Some(a), _) if !a.columns.is_empty() => a.columns.iter().map(|c| (ident_name(&c.name), None)).collect(),
+                // A record of the transform library: its fields, all text.
+                (_, Some(fields)) => fields.iter().map(|f| (f.to_string(), Some("text".to_string()))).collect(),
                 _ => vec![(alias_name.clone(), None)],
             };
             Ok(Some(Relation { alias: alias_name, columns: Some(columns), table: None }))

@@ -12,7 +12,7 @@ use crate::model::{pos_of, KeyDecl, Text};
 use crate::plan::{self, ColumnMap, MapKey, Origin as ColumnOrigin, Reject, SequenceSync, Sql};
 
 use super::head::{map_key_names, StepHead};
-use super::lookup::{self, IdJoin, MapShape};
+use super::lookup::{self, IdJoin};
 use super::scope::{self, ident_name, Scope};
 use super::sql::{self, Origin};
 use super::suggest::did_you_mean;
@@ -31,9 +31,10 @@ pub struct StepContext<'a> {
     pub v2: &'a Catalog,
     pub source_schema: &'a str,
     pub read_schema: &'a str,
-    pub maps: &'a dyn Fn(&str) -> Option<MapShape>,
-    pub map_of_table: &'a dyn Fn(&QualName) -> Option<constraints::MapColumns>,
-    pub step_names: &'a [String],
+    pub lookups: lookup::Lookups<'a>,
+    pub map_of_table: &'a dyn Fn(&QualName) -> Vec<constraints::MapColumns>,
+    /// Set when an expression of the step calls the transform library.
+    pub uses_library: std::cell::Cell<bool>,
 }
 
 pub type StepResult = Result<(plan::Step, Vec<IdJoin>, Vec<Diagnostic>), Vec<Diagnostic>>;
@@ -54,7 +55,7 @@ impl StepContext<'_> {
             }
         };
         let before = joins.len();
-        let mut found = lookup::rewrite(&mut expr, self.maps, self.step_names, joins, origin);
+        let mut found = lookup::rewrite(&mut expr, &self.lookups, joins, origin);
         for j in &joins[before..] {
             for (_, arg) in &j.on {
                 found.extend(scope.resolve(arg, self.v1, self.source_schema, origin));
@@ -66,6 +67,10 @@ impl StepContext<'_> {
             });
         }
         found.extend(scope.resolve(&expr, self.v1, self.source_schema, origin));
+        found.extend(super::transforms::check(&expr, scope, origin));
+        if super::transforms::uses_library(&expr) {
+            self.uses_library.set(true);
+        }
         scope.note_reads(&expr, self.v1, self.source_schema);
         scope::qualify_tables(&mut expr, self.v1, self.source_schema, self.read_schema);
         let ok = found.is_empty();
@@ -245,6 +250,7 @@ impl StepContext<'_> {
                 read.note(&parsed);
             }
         }
+        let repairs = super::repair::check(&step.repair, table, &columns, &step.columns.keys().map(|k| k.as_str()).collect::<Vec<_>>(), &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -307,6 +313,7 @@ impl StepContext<'_> {
             rejects,
             key,
             columns,
+            repairs,
             map_table: QualName::new(BOOKKEEPING_SCHEMA, format!("map_{}", name.as_str())),
             after: Vec::new(),
             map_read_later: false,
@@ -320,6 +327,8 @@ impl StepContext<'_> {
                 .or_else(|| (scope.reads.len() == 1).then(|| scope.reads.iter().next().cloned()).flatten()),
             reads: scope.reads.iter().cloned().collect(),
             source_size: None,
+            // The suffix repair calls the library's with_counter().
+            uses_library: self.uses_library.get() || step.repair.iter().any(|r| r.on_duplicate.as_str() == "suffix"),
         };
         Ok((step, joins, warnings))
     }
@@ -354,7 +363,7 @@ fn calls_non_repeatable(e: &Expr) -> bool {
     let _ = sqlparser::ast::visit_expressions(e, |x| {
         if let Expr::Function(f) = x {
             let name = f.name.0.last().map(|p| p.to_string().to_lowercase()).unwrap_or_default();
-            found |= NON_REPEATABLE.contains(&name.as_str());
+            found |= NON_REPEATABLE.contains(&name.as_str()) || super::transforms::is_volatile(&name);
         }
         if let Expr::Identifier(i) = x {
             found |= NON_REPEATABLE.contains(&ident_name(i).as_str());

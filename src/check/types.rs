@@ -31,6 +31,8 @@ pub fn infer(expr: &Expr, scope: &Scope) -> Option<String> {
         Expr::Case { conditions, else_result, .. } => {
             conditions.iter().map(|c| &c.result).chain(else_result.as_deref()).find_map(|e| infer(e, scope))
         }
+        Expr::CompoundFieldAccess { .. } => super::transforms::infer(expr),
+        Expr::Function(f) if f.name.0.len() == 2 => super::transforms::infer(expr),
         Expr::Function(f) => {
             let name = f.name.to_string().to_lowercase();
             match name.as_str() {
@@ -54,6 +56,11 @@ pub fn infer(expr: &Expr, scope: &Scope) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// Whether `ty` is a string type (text, varchar, char, name, citext).
+pub fn is_string(ty: &str) -> bool {
+    category(ty) == Category::String
 }
 
 fn is_comparison(op: &str) -> bool {

@@ -1,7 +1,7 @@
 //! The plan as the templates see it: every piece of SQL ready to print.
 
 use crate::catalog::quote_ident;
-use crate::plan::{Key, Origin, Plan, Step};
+use crate::plan::{Key, Origin, Plan, RepairStrategy, Step};
 
 /// Text inside a `RAISE` format string literal: quotes doubled, `%` escaped.
 pub fn notice_text(s: &str) -> String {
@@ -26,6 +26,12 @@ pub struct PlanView {
     pub source_schema: String,
     pub target_schema: String,
     pub steps: Vec<StepView>,
+    /// Reference rows, parents first.
+    pub references: Vec<ReferenceView>,
+    /// The transform library's SQL, when a step calls it; empty otherwise.
+    pub library: String,
+    /// The V2 tables the steps fill, each once, in load order.
+    pub targets: Vec<String>,
     pub assertions: Vec<AssertionView>,
     pub version: &'static str,
     /// V1 tables no step reads, and the V2 columns filled through a lossy cast.
@@ -45,6 +51,90 @@ pub struct PlanView {
     pub batch_size: u64,
 }
 
+/// One reference table's rows, as migrate inserts them, verify finds them and rollback removes them.
+#[derive(Debug, Clone)]
+pub struct ReferenceView {
+    pub table: String,
+    pub table_lit: String,
+    pub table_notice: String,
+    pub line: usize,
+    /// `(code)`: the natural key, for comments and ON CONFLICT.
+    pub key_list: String,
+    /// `code, name, user_type_id`: the columns the rows give.
+    pub column_list: String,
+    /// `VALUES` rows, one per line.
+    pub values: String,
+    /// The insert's select list and parent joins (a parent named by its natural key).
+    pub select_list: String,
+    pub parent_joins: Vec<String>,
+    pub primary_key_list: String,
+    /// `jsonb_build_object('id', id)` over the inserted rows.
+    pub primary_key_json: String,
+    /// `t.id = (r.key ->> 'id')::integer AND …`: a row migrate inserted.
+    pub inserted_here: String,
+    /// `t.code = w.code AND …`: a wanted row is there (parents named by natural key resolved).
+    pub present: String,
+    /// One `NOT EXISTS (…)` per V2 foreign key pointing here: nothing uses the row.
+    pub unused: Vec<String>,
+    pub rows: usize,
+}
+
+impl ReferenceView {
+    fn new(r: &crate::plan::Reference) -> ReferenceView {
+        let q = |c: &String| quote_ident(c);
+        let list = |cols: &[String]| cols.iter().map(q).collect::<Vec<_>>().join(", ");
+        let names: Vec<String> = r.columns.iter().map(|c| c.name.clone()).collect();
+        let mut parent_joins = Vec::new();
+        let select: Vec<String> = r
+            .columns
+            .iter()
+            .map(|c| match &c.parent {
+                Some((table, key_col, referenced)) => {
+                    let alias = quote_ident(&format!("parent_{}", c.name));
+                    parent_joins.push(format!("LEFT JOIN {table} AS {alias} ON {alias}.{} = w.{}", q(key_col), q(&c.name)));
+                    format!("{alias}.{}", q(referenced))
+                }
+                None => format!("w.{}", q(&c.name)),
+            })
+            .collect();
+        let pk_names: Vec<String> = r.primary_key.iter().map(|(k, _)| k.clone()).collect();
+        ReferenceView {
+            table: r.table.to_string(),
+            table_lit: lit(&r.table.to_string()),
+            table_notice: notice_text(&r.table.to_string()),
+            line: r.line,
+            key_list: list(&r.key),
+            column_list: list(&names),
+            values: r.rows.iter().map(|row| format!("({})", row.join(", "))).collect::<Vec<_>>().join(&format!(",\n{INDENT}       ")),
+            select_list: select.join(", "),
+            parent_joins,
+            primary_key_list: list(&pk_names),
+            primary_key_json: format!("jsonb_build_object({})", pk_names.iter().map(|k| format!("{}, {}", lit(k), q(k))).collect::<Vec<_>>().join(", ")),
+            inserted_here: r
+                .primary_key
+                .iter()
+                .map(|(k, ty)| format!("t.{} = CAST(r.key ->> {} AS {ty})", q(k), lit(k)))
+                .collect::<Vec<_>>()
+                .join(" AND "),
+            present: r
+                .key
+                .iter()
+                .map(|k| format!("t.{} = {}", q(k), names.iter().position(|n| n == k).map_or(String::new(), |i| select[i].clone())))
+                .collect::<Vec<_>>()
+                .join(" AND "),
+            unused: r
+                .referenced_by
+                .iter()
+                .map(|(child, cols, refd)| {
+                    let on = cols.iter().zip(refd).map(|(c, p)| format!("c.{} = t.{}", q(c), q(p))).collect::<Vec<_>>().join(" AND ");
+                    format!("NOT EXISTS (SELECT 1 FROM {child} AS c WHERE {on})")
+                })
+                .collect(),
+            rows: r.rows.len(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AssertionView {
     pub name_notice: String,
@@ -61,14 +151,19 @@ pub struct StepView {
     pub name_lit: String,
     pub name_notice: String,
     pub target: String,
+    pub target_lit: String,
     pub line: usize,
     pub after: Vec<String>,
     /// `FROM …` with joins on their own lines, indented for a DO block body.
     pub from: String,
     /// `FROM …` indented for a Markdown list item, for PLAN.md.
     pub from_block: String,
-    /// `from` plus, for `key: new`, the join to this step's id map (`key_map`).
+    /// `from` plus, for `key: new`, the join to this step's id map (`key_map`), plus the joins
+    /// to the recorded repairs of its values.
     pub from_keyed: String,
+    /// `from_keyed` without the repair joins: what the repairs read.
+    pub from_unrepaired: String,
+    pub repairs: Vec<RepairView>,
     /// `from` joined to this step's id map whatever the key strategy (batched mode reads
     /// each batch's keys from the map).
     pub from_batched: String,
@@ -129,6 +224,25 @@ pub struct StepView {
     pub columns: Vec<ColumnRow>,
     /// From a live V1: `~N rows, X MB in v1.t; about T s to migrate`; empty from DDL.
     pub size_line: String,
+}
+
+/// A uniqueness repair of one column, as migrate runs it before the step's insert.
+#[derive(Debug, Clone)]
+pub struct RepairView {
+    pub column: String,
+    pub column_lit: String,
+    pub line: usize,
+    /// `suffix` or `clear`.
+    pub strategy: &'static str,
+    pub original: String,
+    /// The V2 key of the row, as jsonb: what `_pgmig.changes` records.
+    pub key_json: String,
+    /// The row's place in line: its source key (`by` values, or the copied key), as jsonb.
+    pub order_json: String,
+    /// The new value of a repaired row `r` in round `r.n + 1`.
+    pub next_value: String,
+    /// `t.email = CAST(r.value AS text)`: the candidate is taken in V2.
+    pub taken: String,
 }
 
 #[derive(Debug, Clone)]
@@ -202,7 +316,17 @@ impl PlanView {
             model_file: plan.model_file.clone(),
             source_schema: plan.source_schema.clone(),
             target_schema: plan.target_schema.clone(),
-            steps: plan.steps.iter().enumerate().map(|(i, s)| StepView::new(s, i + 1, total)).collect(),
+            steps: {
+                let mut steps: Vec<StepView> = plan.steps.iter().enumerate().map(|(i, s)| StepView::new(s, i + 1, total, &plan.model)).collect();
+                add_sibling_duplicates(plan, &mut steps);
+                steps
+            },
+            references: plan.references.iter().map(|r| ReferenceView::new(r)).collect(),
+            library: if plan.steps.iter().any(|s| s.uses_library) { crate::check::transforms::SQL.trim_end().to_string() } else { String::new() },
+            targets: {
+                let mut seen = std::collections::BTreeSet::new();
+                plan.steps.iter().map(|s| s.target.to_string()).filter(|t| seen.insert(t.clone())).collect()
+            },
             assertions: plan
                 .assertions
                 .iter()
@@ -264,12 +388,37 @@ impl PlanView {
     }
 }
 
+/// Precheck findings for a V2 unique key that several steps fill: a value this step makes
+/// that an earlier step (same table) makes too. Compared with `IN`, so the other step's
+/// aliases can't capture this step's expressions; NULLs never collide, as in V2.
+fn add_sibling_duplicates(plan: &Plan, views: &mut [StepView]) {
+    for i in 0..plan.steps.len() {
+        let step = &plan.steps[i];
+        let mut found = Vec::new();
+        for (j, earlier) in plan.steps[..i].iter().enumerate().filter(|(_, e)| e.target == step.target) {
+            let repaired = |u: &&crate::plan::UniqueTest| step.repairs.iter().any(|r| u.columns == [quote_ident(&r.column)]);
+            for u in step.uniques.iter().filter(|u| !u.columns.is_empty() && !repaired(u)) {
+                let Some(other) = earlier.uniques.iter().find(|o| o.constraint == u.constraint) else { continue };
+                let test = format!(
+                    "coalesce(({}) IN (SELECT {}\n{INDENT}        {}\n{INDENT}        WHERE {}), false)",
+                    u.exprs.join(", "),
+                    other.exprs.join(", "),
+                    views[j].from.replace('\n', &format!("\n{INDENT}      ")),
+                    views[j].survivors.replace('\n', &format!("\n{INDENT}      ")),
+                );
+                found.push(Finding::new(format!("UNIQUE {}: step {} makes the same value", u.constraint, earlier.name), test));
+            }
+        }
+        views[i].findings.extend(found);
+    }
+}
+
 fn not_coalesce(cond: &str) -> String {
     format!("NOT coalesce(({cond}), false)")
 }
 
 impl StepView {
-    fn new(step: &Step, number: usize, total: usize) -> StepView {
+    fn new(step: &Step, number: usize, total: usize, model: &str) -> StepView {
         let filter = step.filter.as_ref().map_or("true".to_string(), |f| f.sql.clone());
         let from = {
             let mut lines = step.from.lines();
@@ -336,15 +485,76 @@ impl StepView {
         } else {
             format!("{from}\n{INDENT}     JOIN {} AS key_map ON {keep_join}", step.map_table)
         };
-        let from_with_key = if is_new_key { format!("{from}\n{INDENT}     {key_join}") } else { from.clone() };
+        let from_unrepaired = if is_new_key { format!("{from}\n{INDENT}     {key_join}") } else { from.clone() };
+        let key_json = match &step.key {
+            Key::New { column, .. } => format!("jsonb_build_object({}, key_map.{})", lit(column), quote_ident(column)),
+            Key::Keep { .. } => format!(
+                "jsonb_build_object({})",
+                key_cols
+                    .iter()
+                    .filter_map(|k| step.columns.iter().find(|c| &c.name == k))
+                    .map(|c| format!("{}, {}", lit(&c.name), c.expr))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let order_json = match &step.key {
+            Key::New { by, .. } => format!(
+                "jsonb_build_object({})",
+                by.iter().map(|b| format!("{}, key_map.{}", lit(&b.column), quote_ident(&b.column))).collect::<Vec<_>>().join(", ")
+            ),
+            Key::Keep { .. } => key_json.clone(),
+        };
+        let repairs: Vec<RepairView> = step
+            .repairs
+            .iter()
+            .map(|r| RepairView {
+                column: quote_ident(&r.column),
+                column_lit: lit(&r.column),
+                line: r.line,
+                strategy: match r.strategy {
+                    RepairStrategy::Suffix => "suffix",
+                    RepairStrategy::Clear => "clear",
+                },
+                original: r.original.clone(),
+                key_json: key_json.clone(),
+                order_json: order_json.clone(),
+                next_value: match r.strategy {
+                    RepairStrategy::Suffix => "_pgmig.with_counter(r.original, r.n + 1)".into(),
+                    RepairStrategy::Clear => "NULL".into(),
+                },
+                taken: format!("t.{} = CAST(r.value AS {})", quote_ident(&r.column), r.column_type),
+            })
+            .collect();
+        let repair_alias = |column: &str| quote_ident(&format!("repair_{column}"));
+        let mut from_with_key = from_unrepaired.clone();
+        for r in &step.repairs {
+            let alias = repair_alias(&r.column);
+            from_with_key.push_str(&format!(
+                "\n{INDENT}     LEFT JOIN _pgmig.changes AS {alias} ON {alias}.model = {} AND {alias}.step = {} AND {alias}.column_name = {} AND {alias}.key = {key_json}",
+                lit(model),
+                lit(&step.name),
+                lit(&r.column)
+            ));
+        }
+        // A repaired column's value: the recorded new value where there is one.
+        let value_of = |c: &crate::plan::ColumnMap| match step.repairs.iter().find(|r| r.column == c.name) {
+            Some(r) => format!(
+                "CASE WHEN {0}.key IS NULL THEN {1} ELSE CAST({0}.new_value AS {2}) END",
+                repair_alias(&r.column),
+                c.expr,
+                c.target_type
+            ),
+            None => c.expr.clone(),
+        };
 
         let insert_columns = step.columns.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ");
-        let select_list = step.columns.iter().map(|c| c.expr.clone()).collect::<Vec<_>>().join(&format!(",\n{INDENT}       "));
+        let select_list = step.columns.iter().map(value_of).collect::<Vec<_>>().join(&format!(",\n{INDENT}       "));
         let compared: Vec<_> = step.columns.iter().filter(|c| !c.volatile).collect();
         let comparable = |ty: &str, e: String| if matches!(ty, "json" | "xml" | "point") { format!("({e})::text") } else { e };
         let expected_list = compared
             .iter()
-            .map(|c| comparable(&c.target_type, format!("CAST({} AS {})", c.expr, c.target_type)))
+            .map(|c| comparable(&c.target_type, format!("CAST({} AS {})", value_of(c), c.target_type)))
             .collect::<Vec<_>>()
             .join(&format!(",\n{INDENT}         "));
         let actual_list = compared
@@ -363,14 +573,15 @@ impl StepView {
         for c in &step.checks {
             findings.push(Finding::new(format!("CHECK {}", c.constraint), c.test.clone()));
         }
-        for u in step.uniques.iter().filter(|u| !u.columns.is_empty()) {
+        let repaired = |u: &&crate::plan::UniqueTest| step.repairs.iter().any(|r| u.columns == [quote_ident(&r.column)]);
+        for u in step.uniques.iter().filter(|u| !u.columns.is_empty() && !repaired(u)) {
             let test = format!("EXISTS (SELECT 1 FROM {} AS _existing WHERE {})", step.target, equal_all("_existing", &u.columns, &u.exprs));
             findings.push(Finding::new(format!("UNIQUE {}: the value is already in V2", u.constraint), test));
         }
         for fk in &step.foreign_keys {
             let mut parts: Vec<String> = fk.exprs.iter().map(|e| format!("({e}) IS NOT NULL")).collect();
             parts.push(format!("NOT EXISTS (SELECT 1 FROM {} AS _parent WHERE {})", fk.parent, equal_all("_parent", &fk.parent_columns, &fk.exprs)));
-            if let Some(map) = &fk.parent_map {
+            for map in &fk.parent_maps {
                 parts.push(format!("NOT EXISTS (SELECT 1 FROM {map} AS _parent_map WHERE {})", equal_all("_parent_map", &fk.parent_columns, &fk.exprs)));
             }
             findings.push(Finding::new(format!("FOREIGN KEY {}: no parent row", fk.constraint), parts.join(&format!("\n{INDENT}      AND "))));
@@ -399,6 +610,7 @@ impl StepView {
         let duplicates = step
             .uniques
             .iter()
+            .filter(|u| !repaired(u))
             .map(|u| Finding::new(format!("UNIQUE {}: duplicates among the migrated rows", u.constraint), u.exprs.join(", ")))
             .collect();
         let orphans = step
@@ -439,11 +651,14 @@ impl StepView {
             name_lit: lit(&step.name),
             name_notice: notice_text(&step.name),
             target: step.target.to_string(),
+            target_lit: lit(&step.target.to_string()),
             line: step.line,
             after: step.after.iter().map(|d| format!("{} ({})", d.step, d.reason)).collect(),
             from_block: format!("FROM {}", step.from.lines().collect::<Vec<_>>().join("\n       ")),
             from,
             from_keyed: from_with_key,
+            from_unrepaired,
+            repairs,
             from_batched,
             procedure: format!("_pgmig.{}", quote_ident(&format!("migrate_{}", step.name))),
             filtered_count: step

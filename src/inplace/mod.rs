@@ -106,6 +106,7 @@ pub fn compile(source: SourceFile, v1: &SchemaInput, v2: &SchemaInput) -> Result
         read_schema: schema.clone(),
         target_schema: schema,
         mode: Mode::Batched { size: migration.batch_size },
+        references: Vec::new(),
         steps: Vec::new(),
         assertions: Vec::new(),
         unread_tables: Vec::new(),

@@ -19,6 +19,9 @@ pub struct Model {
     pub source: Option<SchemaRef>,
     pub target: Option<SchemaRef>,
     pub mode: Option<ModeDecl>,
+    /// Rows V2 needs before any step runs (roles, types, …), by V2 table.
+    #[serde(default)]
+    pub reference: IndexMap<Text, ReferenceDecl>,
     pub tables: IndexMap<Text, Step>,
     #[serde(default)]
     pub verify: Vec<Assertion>,
@@ -78,6 +81,8 @@ pub struct SchemaRef {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
+    /// The V2 table filled, when it is not the step's name: several steps may fill one table.
+    pub into: Option<Text>,
     pub from: Text,
     #[serde(rename = "where")]
     pub filter: Option<Text>,
@@ -86,6 +91,28 @@ pub struct Step {
     pub key: Option<KeyDecl>,
     #[serde(default)]
     pub columns: IndexMap<Text, Text>,
+    /// Rules resolving collisions on V2 UNIQUE columns this step fills.
+    #[serde(default)]
+    pub repair: Vec<RepairRule>,
+}
+
+/// `{column: email, on_duplicate: suffix}`: a value already in V2 (or made twice by the step)
+/// gets a counter suffix (`suffix`) or becomes NULL (`clear`); every change is recorded.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepairRule {
+    pub column: Text,
+    pub on_duplicate: Text,
+}
+
+/// Reference rows of one V2 table: matched by `key` (a natural key, UNIQUE in V2), inserted
+/// when missing. Values are literals; a foreign key column to another reference table holds
+/// the parent's natural key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceDecl {
+    pub key: Vec<Text>,
+    pub rows: Vec<IndexMap<Text, Option<Text>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,5 +212,5 @@ fn yaml_error(e: &marked_yaml::FromYamlError) -> Diagnostic {
     let message = e.to_string();
     let message = message.split_once(": ").filter(|(p, _)| p.contains(':')).map_or(message.clone(), |(_, m)| m.to_string());
     Diagnostic::error(format!("invalid model: {message}"), at)
-        .with_hint("the model's fields are name, source, target, tables (from, where, reject, key, columns) and verify")
+        .with_hint("the model's fields are name, source, target, mode, reference, tables (into, from, where, reject, key, columns, repair) and verify")
 }

@@ -19,6 +19,8 @@ pub struct Plan {
     pub read_schema: String,
     pub target_schema: String,
     pub mode: Mode,
+    /// Reference rows, parents first; inserted before the steps.
+    pub references: Vec<Reference>,
     /// In load order (V2 foreign keys and `id()` lookups first).
     pub steps: Vec<Step>,
     pub assertions: Vec<Assertion>,
@@ -52,7 +54,7 @@ pub enum Mode {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
-    /// The step's name: the target table's unqualified name.
+    /// The step's name: the model's key (the target table's name unless `into` says otherwise).
     pub name: String,
     pub target: QualName,
     /// Model line of the step's table key.
@@ -67,6 +69,8 @@ pub struct Step {
     pub rejects: Vec<Reject>,
     pub key: Key,
     pub columns: Vec<ColumnMap>,
+    /// Uniqueness repairs, applied to the values of `columns` before the insert.
+    pub repairs: Vec<Repair>,
     /// `_pgmig.map_<step>`: the keys this step made, for `id()` and rollback.
     pub map_table: QualName,
     /// Steps that must run before this one, with why.
@@ -85,6 +89,8 @@ pub struct Step {
     pub source_table: Option<QualName>,
     /// Row count and size of `source_table`, when compiled against a live V1.
     pub source_size: Option<TableSize>,
+    /// An expression calls pgmig's transform library (`_pgmig.split_name(…)` …).
+    pub uses_library: bool,
     /// V2 constraints as tests on source rows, for precheck.
     pub checks: Vec<CheckTest>,
     pub uniques: Vec<UniqueTest>,
@@ -124,8 +130,8 @@ pub struct ForeignKeyTest {
     pub exprs: Vec<String>,
     pub parent: String,
     pub parent_columns: Vec<String>,
-    /// The id map of the step that fills the parent table, when there is one.
-    pub parent_map: Option<String>,
+    /// The id maps of the steps that fill the parent table.
+    pub parent_maps: Vec<String>,
 }
 
 /// Planner statistics of a V1 table, read from pg_class (never by reading rows).
@@ -155,6 +161,27 @@ pub enum Key {
     Keep { columns: Vec<String> },
     /// One fresh key per distinct `by` tuple, made once into the map.
     New { column: String, new: Sql, by: Vec<MapKey> },
+}
+
+/// A rule resolving collisions on a V2 UNIQUE column: the step's rows, in source key order,
+/// after the rows already in V2, keep the first value; later ones are changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Repair {
+    pub column: String,
+    pub column_type: String,
+    /// The value before repair (the column's mapped expression).
+    pub original: String,
+    pub strategy: RepairStrategy,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepairStrategy {
+    /// `ana@school.org` → `ana+2@school.org` (`value-2` when not an address): the smallest free counter.
+    Suffix,
+    /// The later duplicate becomes NULL.
+    Clear,
 }
 
 /// One `by` expression of a `key: {new: …}` and its column in the id map.
@@ -210,4 +237,31 @@ pub struct Assertion {
     pub name: String,
     pub query: String,
     pub line: usize,
+}
+
+/// Reference rows of one V2 table, inserted before the steps when missing (matched by `key`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Reference {
+    pub table: QualName,
+    /// Model line of the table's entry.
+    pub line: usize,
+    /// The natural key: UNIQUE (or the primary key) in V2.
+    pub key: Vec<String>,
+    /// The primary key (column, type), recorded for the rows inserted so rollback removes exactly those.
+    pub primary_key: Vec<(String, String)>,
+    /// The columns the rows give, in V2's order.
+    pub columns: Vec<ReferenceColumn>,
+    /// One SQL literal per column, cast to its type (`'teacher'::text`, `NULL::integer`).
+    pub rows: Vec<Vec<String>>,
+    /// V2 foreign keys pointing at this table: (child table, its columns, the columns here).
+    /// Rollback keeps a reference row that a child row still uses.
+    pub referenced_by: Vec<(QualName, Vec<String>, Vec<String>)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReferenceColumn {
+    pub name: String,
+    /// A foreign key to another reference table: the value is the parent's natural key,
+    /// looked up as (parent table, its natural key column, its referenced column).
+    pub parent: Option<(QualName, String, String)>,
 }

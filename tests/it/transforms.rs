@@ -61,9 +61,10 @@ fn transforms_file_is_plain_idempotent_sql() {
         ("_pgmig.address_parts(text)", "i", "s", "sql"),
         ("_pgmig.ascii_fold(text)", "i", "s", "sql"),
         ("_pgmig.email_from_template(text,text,text,text)", "i", "s", "sql"),
-        ("_pgmig.new_password_hash()", "v", "s", "sql"),
+        ("_pgmig.new_password_hash(integer)", "v", "s", "sql"),
         ("_pgmig.phone_e164(text,text)", "i", "s", "plpgsql"),
         ("_pgmig.split_name(text)", "i", "s", "sql"),
+        ("_pgmig.with_counter(text,integer)", "i", "s", "sql"),
     ]
     .iter()
     .map(|(f, v, p, l)| (f.to_string(), v.to_string(), p.to_string(), l.to_string(), true))
@@ -259,6 +260,26 @@ fn email_from_template_edge_cases() {
 }
 
 #[test]
+fn with_counter_edge_cases() {
+    let db = loaded("transforms_counter");
+    let mut c = db.client();
+    let cases: &[(Option<&str>, i32, Option<&str>)] = &[
+        (Some("ana@school.org"), 2, Some("ana+2@school.org")),
+        (Some("ana+2@school.org"), 3, Some("ana+2+3@school.org")),
+        (Some("Ana.Lee@School.org"), 10, Some("Ana.Lee+10@School.org")),
+        (Some("ana"), 2, Some("ana-2")),
+        (Some("a@b@c"), 2, Some("a@b@c-2")),
+        (Some("@school.org"), 2, Some("@school.org-2")),
+        (Some(""), 2, Some("-2")),
+        (None, 2, None),
+    ];
+    for (value, n, want) in cases {
+        let got: Option<String> = c.query_one("SELECT _pgmig.with_counter($1, $2)", &[value, n]).unwrap().get(0);
+        assert_eq!(got.as_deref(), *want, "with_counter({value:?}, {n})");
+    }
+}
+
+#[test]
 fn new_password_hash_is_random_bcrypt_and_never_shows_the_password() {
     let db = loaded("transforms_passwords");
     let mut c = db.client();
@@ -293,8 +314,8 @@ fn new_password_hash_is_random_bcrypt_and_never_shows_the_password() {
         assert!(!line.to_lowercase().contains("password"), "RAISE mentioning a password: {line}");
     }
     let body: String =
-        c.query_one("SELECT prosrc FROM pg_proc WHERE oid = '_pgmig.new_password_hash()'::regprocedure", &[]).unwrap().get(0);
-    assert_eq!(body.trim(), "SELECT crypt(encode(gen_random_bytes(18), 'base64'), gen_salt('bf', 10))");
+        c.query_one("SELECT prosrc FROM pg_proc WHERE oid = '_pgmig.new_password_hash(integer)'::regprocedure", &[]).unwrap().get(0);
+    assert_eq!(body.trim(), "SELECT crypt(encode(gen_random_bytes(18), 'base64'), gen_salt('bf', cost))");
 }
 
 #[test]

@@ -1,0 +1,16 @@
+-- Reference data ({{ plan.model_file }}:{{ r.line }}): {{ r.rows }} row(s) of {{ r.table }}, matched by ({{ r.key_list }});
+-- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+WITH wanted ({{ r.column_list }}) AS (
+  VALUES {{ r.values }}
+), inserted AS (
+  INSERT INTO {{ r.table }} ({{ r.column_list }})
+  SELECT {{ r.select_list }}
+  FROM wanted AS w
+{%- for j in r.parent_joins %}
+  {{ j }}
+{%- endfor %}
+  ON CONFLICT ({{ r.key_list }}) DO NOTHING
+  RETURNING {{ r.primary_key_list }}
+)
+INSERT INTO _pgmig.reference (model, table_name, key)
+SELECT {{ plan.model_lit }}, {{ r.table_lit }}, {{ r.primary_key_json }} FROM inserted;

@@ -1,0 +1,31 @@
+{%- for r in s.repairs %}
+
+  -- Uniqueness repair of {{ r.column }} ({{ plan.model_file }}:{{ r.line }}, on_duplicate: {{ r.strategy }}): a value
+  -- already in {{ s.target }}, or made by an earlier row of this step (source key order),
+  -- {% if r.strategy == "suffix" %}gets the smallest free counter (ana@x.org -> ana+2@x.org){% else %}becomes NULL{% endif %}. Every change goes to _pgmig.changes.
+  CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
+  SELECT {{ r.key_json }} AS key,
+         {{ r.order_json }} AS source_order,
+         CAST({{ r.original }} AS text) AS original,
+         CAST({{ r.original }} AS text) AS value,
+         1 AS n
+  {{ s.from_unrepaired }}
+  WHERE {{ s.survivors }}
+    AND ({{ r.original }}) IS NOT NULL;
+  CREATE INDEX ON pgmig_repair (value);
+  LOOP
+    UPDATE pgmig_repair AS r
+    SET n = r.n + 1, value = {{ r.next_value }}
+    WHERE r.value IS NOT NULL
+      AND (EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {{ r.taken }})
+           OR EXISTS (SELECT 1 FROM pgmig_repair AS o WHERE o.value = r.value AND o.source_order < r.source_order));
+    EXIT WHEN NOT FOUND;
+  END LOOP;
+  INSERT INTO _pgmig.changes (model, step, table_name, key, column_name, old_value, new_value)
+  SELECT {{ plan.model_lit }}, {{ s.name_lit }}, {{ s.target_lit }}, r.key, {{ r.column_lit }}, r.original, r.value
+  FROM pgmig_repair AS r
+  WHERE r.value IS DISTINCT FROM r.original;
+  GET DIAGNOSTICS n_repaired = ROW_COUNT;
+  n_repaired_all := n_repaired_all + n_repaired;
+  DROP TABLE pgmig_repair;
+{%- endfor %}
