@@ -44,6 +44,8 @@ pub enum CompileError {
     Schema { which: &'static str, message: String },
     #[error("{which}: can't read the schema from the database: {message}")]
     Database { which: &'static str, message: String },
+    #[error("{0}")]
+    Entities(String),
     #[error("rendering the scripts failed: {0}")]
     Render(String),
 }
@@ -60,19 +62,28 @@ impl CompileError {
 
 /// Loads, checks and renders a model against its V1 and V2 schemas.
 pub fn compile(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput) -> Result<Compiled, CompileError> {
+    compile_entities(model_path, v1, v2, &[])
+}
+
+/// Like [`compile`], for the steps `entities` name only (all of them when empty).
+pub fn compile_entities(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, entities: &[String]) -> Result<Compiled, CompileError> {
     let text = read(model_path)?;
     // The file name alone: the scripts name it in comments and must not depend on the cwd.
     let name = model_path.file_name().map_or_else(|| model_path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let source = SourceFile { name, text };
     if crate::inplace::is_in_place(&source.text) {
+        if !entities.is_empty() {
+            return Err(CompileError::Entities("an in-place model has no steps to choose from".into()));
+        }
         return crate::inplace::compile(source, v1, v2).map(with_lock_table);
     }
     let model = model::load(&source.text)
         .map_err(|d| CompileError::Model { diagnostics: Diagnostics(vec![d]), file: source.clone() })?;
     let (v1_catalog, v1_skipped) = load_schema("V1", v1, model.source_schema())?;
     let (v2_catalog, v2_skipped) = load_schema("V2", v2, model.target_schema())?;
-    let (mut plan, mut warnings) = check::check(&model, &source, &v1_catalog, &v2_catalog)
+    let (plan, mut warnings) = check::check(&model, &source, &v1_catalog, &v2_catalog)
         .map_err(|diagnostics| CompileError::Model { diagnostics, file: source.clone() })?;
+    let mut plan = check::subset::select(plan, entities).map_err(CompileError::Entities)?;
     if let SchemaInput::Database(url) = v1 {
         let mut client = connect("V1", url)?;
         let sizes = stats::table_sizes(&mut client, &plan.source_schema).map_err(|e| database_error("V1", e))?;

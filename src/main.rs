@@ -39,6 +39,11 @@ enum Command {
         /// Also print the plan: `json` prints it as data on stdout (schema in README).
         #[arg(long, value_enum)]
         format: Option<PlanFormat>,
+        /// Only these steps: step names, or V1 tables (every step reading it first), comma-separated.
+        /// The scripts refuse to run until the steps they need and leave out are migrated.
+        /// [default out: out/<model>.<entity>…]
+        #[arg(long, value_delimiter = ',')]
+        entities: Vec<String>,
     },
     /// Run a compiled script (precheck, migrate, verify, rollback, or a path) under pgmig's lock.
     Run {
@@ -182,7 +187,7 @@ struct BenchArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Compile { model, v1, v2, out, format } => compile(model, &v1, &v2, out, format),
+        Command::Compile { model, v1, v2, out, format, entities } => compile(model, &v1, &v2, out, format, &entities),
         Command::Run { script, dir, db, vars, v1, json } => run_script(&script, &dir, &db, &vars, v1.as_deref(), json),
         Command::Status { db, json } => status(&db, json),
         Command::Rejects { db, model, csv } => rejects(&db, model.as_deref(), csv),
@@ -199,11 +204,12 @@ fn color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>, format: Option<PlanFormat>) -> i32 {
-    match pgmig::compile(&model, &SchemaInput::parse(v1), &SchemaInput::parse(v2)) {
+fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>, format: Option<PlanFormat>, entities: &[String]) -> i32 {
+    match pgmig::compile::compile_entities(&model, &SchemaInput::parse(v1), &SchemaInput::parse(v2), entities) {
         Ok(compiled) => {
             eprint!("{}", compiled.warnings.render(&compiled.source, color()));
-            let dir = out.unwrap_or_else(|| PathBuf::from("out").join(&compiled.plan.model));
+            let default = std::iter::once(compiled.plan.model.as_str()).chain(entities.iter().map(String::as_str)).collect::<Vec<_>>().join(".");
+            let dir = out.unwrap_or_else(|| PathBuf::from("out").join(default));
             if let Err(e) = pgmig::compile::write(&compiled.scripts, &dir) {
                 eprintln!("error: {e}");
                 return e.exit_code();

@@ -52,6 +52,28 @@ SET client_min_messages = warning;
 {{ plan.library }}
 RESET client_min_messages;
 {%- endif %}
+{% if let Some(u) = plan.subset %}
+{%- if !u.prerequisites_values.is_empty() %}
+{% include "subset_prerequisites.sql" %}
+{%- endif %}
+{%- if plan.batch_size == 0 %}
+-- A step migrates once; rollback.sql makes it migratable again.
+DO $guard$
+DECLARE
+  done text;
+BEGIN
+  SELECT string_agg(s.step, ', ' ORDER BY s.step) INTO done
+  FROM (VALUES {{ u.steps_values }}) AS s (step)
+  WHERE EXISTS (SELECT 1 FROM _pgmig.log AS l
+                WHERE l.model = {{ plan.model_lit }} AND l.script = 'migrate' AND l.step = s.step AND l.status = 'done');
+  IF done IS NOT NULL THEN
+    RAISE EXCEPTION 'model {{ plan.model }}: these steps are already migrated in this database: %', done
+      USING HINT = 'leave them out of --entities, or run their rollback.sql first';
+  END IF;
+END
+$guard$;
+{%- endif %}
+{%- else %}
 -- A model migrates once; rollback.sql makes it migratable again.
 DO $guard$
 BEGIN
@@ -62,6 +84,7 @@ BEGIN
   END IF;
 END
 $guard$;
+{%- endif %}
 {%- for r in plan.references %}
 
 {% include "reference_insert.sql" %}
@@ -77,8 +100,19 @@ $guard$;
 ANALYZE {{ t }};
 {%- endfor %}
 
+{% if let Some(u) = plan.subset %}
+INSERT INTO _pgmig.log (model, script, step, finished_at, status)
+VALUES ({{ plan.model_lit }}, 'migrate', {{ u.marker_lit }}, clock_timestamp(), 'done');
+-- The whole model is migrated once every one of its steps is.
+INSERT INTO _pgmig.log (model, script, step, finished_at, status)
+SELECT {{ plan.model_lit }}, 'migrate', '(all)', clock_timestamp(), 'done'
+WHERE NOT EXISTS (SELECT 1 FROM (VALUES {{ u.all_values }}) AS s (step)
+                  WHERE NOT EXISTS (SELECT 1 FROM _pgmig.log AS l
+                                    WHERE l.model = {{ plan.model_lit }} AND l.script = 'migrate' AND l.step = s.step AND l.status = 'done'));
+{%- else %}
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ({{ plan.model_lit }}, 'migrate', '(all)', clock_timestamp(), 'done');
+{%- endif %}
 {%- if plan.batch_size == 0 %}
 
 \if :dry_run

@@ -12,6 +12,11 @@ BEGIN;
 {% include "session.sql" %}
 SET pgmig.blocking = 0;
 
+{% if let Some(u) = plan.subset %}
+{%- if !u.prerequisites_values.is_empty() %}
+{% include "subset_prerequisites.sql" %}
+{%- endif %}
+{%- else %}
 DO $check$
 BEGIN
   -- Two IFs: PL/pgSQL plans a whole condition, and _pgmig.log may not exist yet.
@@ -24,6 +29,7 @@ BEGIN
   END IF;
 END
 $check$;
+{%- endif %}
 CREATE SCHEMA IF NOT EXISTS _pgmig;
 {%- for c in plan.castable %}
 

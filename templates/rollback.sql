@@ -27,6 +27,27 @@ BEGIN
   END IF;
 END
 $guard$;
+{% if let Some(u) = plan.subset %}
+{%- if !u.dependents_values.is_empty() %}
+
+-- This script covers a subset of model {{ plan.model }} (--entities {{ u.label }}): steps left
+-- out that need its rows must be rolled back first.
+DO $guard$
+DECLARE
+  still text;
+BEGIN
+  SELECT string_agg(s.step, ', ' ORDER BY s.step) INTO still
+  FROM (VALUES {{ u.dependents_values }}) AS s (step)
+  WHERE EXISTS (SELECT 1 FROM _pgmig.log AS l
+                WHERE l.model = {{ plan.model_lit }} AND l.script = 'migrate' AND l.step = s.step AND l.status = 'done');
+  IF still IS NOT NULL THEN
+    RAISE EXCEPTION 'model {{ plan.model }}: migrated steps need the rows this rollback would remove: %', still
+      USING HINT = 'run the rollback.sql of the entities that include them first';
+  END IF;
+END
+$guard$;
+{%- endif %}
+{%- endif %}
 {%- for s in steps %}
 
 -- Undo step {{ s.number }}/{{ s.total }}: {{ s.target }}  ({{ plan.model_file }}:{{ s.line }})
@@ -67,6 +88,17 @@ DECLARE
   n_deleted bigint;
   n_kept bigint;
 BEGIN
+{% if let Some(u) = plan.subset %}
+{%- if !u.others_values.is_empty() %}
+  -- Reference rows stay while other steps of the model are migrated: they may use them.
+  IF EXISTS (SELECT 1 FROM (VALUES {{ u.others_values }}) AS s (step)
+             WHERE EXISTS (SELECT 1 FROM _pgmig.log AS l
+                           WHERE l.model = {{ plan.model_lit }} AND l.script = 'migrate' AND l.step = s.step AND l.status = 'done')) THEN
+    RAISE NOTICE 'undo reference {{ r.table_notice }}: kept, other steps of {{ plan.model }} are still migrated';
+    RETURN;
+  END IF;
+{%- endif %}
+{%- endif %}
   DELETE FROM {{ r.table }} AS t
   USING _pgmig.reference AS r
   WHERE r.model = {{ plan.model_lit }} AND r.table_name = {{ r.table_lit }}
@@ -84,6 +116,26 @@ END
 $undo$;
 {%- endfor %}
 
+{% if let Some(u) = plan.subset %}
+{%- if !u.others_values.is_empty() %}
+DELETE FROM _pgmig.reference AS r
+WHERE r.model = {{ plan.model_lit }}
+  AND NOT EXISTS (SELECT 1 FROM (VALUES {{ u.others_values }}) AS s (step)
+                  WHERE EXISTS (SELECT 1 FROM _pgmig.log AS l
+                                WHERE l.model = {{ plan.model_lit }} AND l.script = 'migrate' AND l.step = s.step AND l.status = 'done'));
+{%- else %}
+DELETE FROM _pgmig.reference WHERE model = {{ plan.model_lit }};
+{%- endif %}
+DELETE FROM _pgmig.changes WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
+DELETE FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
+DELETE FROM _pgmig.batches WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
+{%- if !u.sequences_list.is_empty() %}
+DELETE FROM _pgmig.sequences WHERE model = {{ plan.model_lit }} AND sequence IN ({{ u.sequences_list }});
+{%- endif %}
+UPDATE _pgmig.log SET status = 'rolled back'
+WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND status IN ('running', 'done')
+  AND step IN ({{ u.steps_list }}, {{ u.marker_lit }}, '(all)');
+{%- else %}
 DELETE FROM _pgmig.reference WHERE model = {{ plan.model_lit }};
 DELETE FROM _pgmig.changes WHERE model = {{ plan.model_lit }};
 DELETE FROM _pgmig.rejects WHERE model = {{ plan.model_lit }};
@@ -91,6 +143,7 @@ DELETE FROM _pgmig.batches WHERE model = {{ plan.model_lit }};
 DELETE FROM _pgmig.sequences WHERE model = {{ plan.model_lit }};
 UPDATE _pgmig.log SET status = 'rolled back'
 WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND status IN ('running', 'done');
+{%- endif %}
 {%- if let Some(v) = plan.server %}
 -- The postgres_fdw server and staging schema migrate.sql made for V1.
 SET client_min_messages = warning;
@@ -99,7 +152,7 @@ DROP SERVER IF EXISTS {{ v.server }} CASCADE;
 RESET client_min_messages;
 {%- endif %}
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
-VALUES ({{ plan.model_lit }}, 'rollback', '(all)', clock_timestamp(), 'done');
+VALUES ({{ plan.model_lit }}, 'rollback', {% if let Some(u) = plan.subset %}{{ u.marker_lit }}{% else %}'(all)'{% endif %}, clock_timestamp(), 'done');
 
 \if :dry_run
 ROLLBACK;

@@ -10,6 +10,27 @@ BEGIN READ ONLY;
 {% include "session.sql" %}
 SET pgmig.failures = 0;
 
+{% if let Some(u) = plan.subset %}
+-- This script covers a subset of model {{ plan.model }}: --entities {{ u.label }}.
+DO $check$
+DECLARE
+  missing text;
+BEGIN
+  IF to_regclass('_pgmig.log') IS NULL THEN
+    RAISE EXCEPTION 'model {{ plan.model }} has no completed migration in this database'
+      USING HINT = 'run migrate.sql first';
+  END IF;
+  SELECT string_agg(s.step, ', ' ORDER BY s.step) INTO missing
+  FROM (VALUES {{ u.steps_values }}) AS s (step)
+  WHERE NOT EXISTS (SELECT 1 FROM _pgmig.log AS l
+                    WHERE l.model = {{ plan.model_lit }} AND l.script = 'migrate' AND l.step = s.step AND l.status = 'done');
+  IF missing IS NOT NULL THEN
+    RAISE EXCEPTION 'model {{ plan.model }}: these steps are not migrated: %', missing
+      USING HINT = 'run migrate.sql first';
+  END IF;
+END
+$check$;
+{%- else %}
 DO $check$
 BEGIN
   -- Two IFs: PL/pgSQL plans a whole condition, and _pgmig.log may not exist yet.
@@ -24,6 +45,7 @@ BEGIN
   END IF;
 END
 $check$;
+{%- endif %}
 {%- for r in plan.references %}
 
 -- Reference data ({{ plan.model_file }}:{{ r.line }}): every row of {{ r.table }} the model declares is there.

@@ -368,6 +368,7 @@ $fn$;
 COMMENT ON FUNCTION _pgmig.with_counter(text, integer) IS
   'pgmig: value with a counter for uniqueness repair: ana@x.org, 2 -> ana+2@x.org; other text -> value-2';
 RESET client_min_messages;
+
 -- A model migrates once; rollback.sql makes it migratable again.
 DO $guard$
 BEGIN
@@ -710,7 +711,143 @@ $step$;
 ANALYZE _pgmig.map_teacher_users;
 
 -- ----------------------------------------------------------------------------
--- Step 3/10: public.users  (model.yaml:133)
+-- Step 3/10: public.user_roles  (model.yaml:103)
+--   after schools (foreign key user_roles_school_id_fkey (school_id))
+--   after teacher_users (foreign key user_roles_user_id_fkey (user_id))
+-- ----------------------------------------------------------------------------
+DO $step$
+DECLARE
+  log_id bigint;
+  n_in bigint;
+  n_filtered bigint;
+  n_rejected bigint;
+  n_out bigint;
+  err_detail text;
+  err_hint text;
+BEGIN
+  INSERT INTO _pgmig.log (model, script, step, status)
+  VALUES ('school', 'migrate', 'teacher_roles', 'running')
+  RETURNING id INTO log_id;
+
+  -- Source rows
+  SELECT count(*), 0
+  INTO n_in, n_filtered
+  FROM v1.teachers t
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_roles';
+
+  -- Id map (model.yaml:106): one new key per distinct (source_id).
+  CREATE TABLE _pgmig.map_teacher_roles AS
+  SELECT keys.*, gen_random_uuid() AS id
+  FROM (
+    SELECT DISTINCT t.id AS source_id
+    FROM v1.teachers t
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE true
+  ) AS keys;
+  ALTER TABLE _pgmig.map_teacher_roles ADD PRIMARY KEY (source_id);
+
+  INSERT INTO public.user_roles (id, user_id, role_id, school_id)
+  SELECT key_map.id,
+         id_teacher_users.id,
+         ref_roles.id,
+         id_schools.id
+  FROM v1.teachers t
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       JOIN _pgmig.map_teacher_roles AS key_map ON key_map.source_id = t.id
+  WHERE true;
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+
+  UPDATE _pgmig.log
+  SET finished_at = clock_timestamp(), status = 'done',
+      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
+  WHERE id = log_id;
+  RAISE NOTICE 'step 3/10 teacher_roles: % source rows, % filtered, % rejected, % migrated',
+    n_in, n_filtered, n_rejected, n_out;
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
+$step$;
+
+-- ----------------------------------------------------------------------------
+-- Step 4/10: public.teacher_profiles  (model.yaml:112)
+--   after schools (foreign key teacher_profiles_school_id_fkey (school_id))
+--   after teacher_users (foreign key teacher_profiles_user_id_fkey (user_id))
+-- ----------------------------------------------------------------------------
+DO $step$
+DECLARE
+  log_id bigint;
+  n_in bigint;
+  n_filtered bigint;
+  n_rejected bigint;
+  n_out bigint;
+  err_detail text;
+  err_hint text;
+BEGIN
+  INSERT INTO _pgmig.log (model, script, step, status)
+  VALUES ('school', 'migrate', 'teacher_profiles', 'running')
+  RETURNING id INTO log_id;
+
+  -- Source rows
+  SELECT count(*), 0
+  INTO n_in, n_filtered
+  FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_profiles';
+
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
+  CREATE TABLE _pgmig.map_teacher_profiles (user_id uuid, PRIMARY KEY (user_id));
+
+  WITH inserted AS (
+    INSERT INTO public.teacher_profiles (user_id, school_id, subject_id, street, city, region, postal_code, country)
+    SELECT id_teacher_users.id,
+         id_schools.id,
+         ref_subjects.id,
+         a.street,
+         a.city,
+         a.region,
+         a.postal_code,
+         a.country
+    FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
+    WHERE true
+    RETURNING user_id
+  )
+  INSERT INTO _pgmig.map_teacher_profiles (user_id)
+  SELECT user_id FROM inserted;
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+
+  UPDATE _pgmig.log
+  SET finished_at = clock_timestamp(), status = 'done',
+      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
+  WHERE id = log_id;
+  RAISE NOTICE 'step 4/10 teacher_profiles: % source rows, % filtered, % rejected, % migrated',
+    n_in, n_filtered, n_rejected, n_out;
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
+$step$;
+
+-- ----------------------------------------------------------------------------
+-- Step 5/10: public.users  (model.yaml:133)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -836,7 +973,7 @@ BEGIN
   SET finished_at = clock_timestamp(), status = 'done',
       rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
   WHERE id = log_id;
-  RAISE NOTICE 'step 3/10 parent_users: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
+  RAISE NOTICE 'step 5/10 parent_users: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
     n_in, n_filtered, n_rejected, n_out, n_repaired_all;
 EXCEPTION WHEN OTHERS THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
@@ -848,7 +985,140 @@ $step$;
 ANALYZE _pgmig.map_parent_users;
 
 -- ----------------------------------------------------------------------------
--- Step 4/10: public.users  (model.yaml:173)
+-- Step 6/10: public.user_roles  (model.yaml:152)
+--   after schools (foreign key user_roles_school_id_fkey (school_id))
+--   after parent_users (foreign key user_roles_user_id_fkey (user_id))
+-- ----------------------------------------------------------------------------
+DO $step$
+DECLARE
+  log_id bigint;
+  n_in bigint;
+  n_filtered bigint;
+  n_rejected bigint;
+  n_out bigint;
+  err_detail text;
+  err_hint text;
+BEGIN
+  INSERT INTO _pgmig.log (model, script, step, status)
+  VALUES ('school', 'migrate', 'parent_roles', 'running')
+  RETURNING id INTO log_id;
+
+  -- Source rows
+  SELECT count(*), 0
+  INTO n_in, n_filtered
+  FROM v1.parents p
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_roles';
+
+  -- Id map (model.yaml:155): one new key per distinct (source_id).
+  CREATE TABLE _pgmig.map_parent_roles AS
+  SELECT keys.*, gen_random_uuid() AS id
+  FROM (
+    SELECT DISTINCT p.id AS source_id
+    FROM v1.parents p
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE true
+  ) AS keys;
+  ALTER TABLE _pgmig.map_parent_roles ADD PRIMARY KEY (source_id);
+
+  INSERT INTO public.user_roles (id, user_id, role_id, school_id)
+  SELECT key_map.id,
+         id_parent_users.id,
+         ref_roles.id,
+         id_schools.id
+  FROM v1.parents p
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+       JOIN _pgmig.map_parent_roles AS key_map ON key_map.source_id = p.id
+  WHERE true;
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+
+  UPDATE _pgmig.log
+  SET finished_at = clock_timestamp(), status = 'done',
+      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
+  WHERE id = log_id;
+  RAISE NOTICE 'step 6/10 parent_roles: % source rows, % filtered, % rejected, % migrated',
+    n_in, n_filtered, n_rejected, n_out;
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
+$step$;
+
+-- ----------------------------------------------------------------------------
+-- Step 7/10: public.parent_profiles  (model.yaml:161)
+--   after schools (foreign key parent_profiles_school_id_fkey (school_id))
+--   after parent_users (foreign key parent_profiles_user_id_fkey (user_id))
+-- ----------------------------------------------------------------------------
+DO $step$
+DECLARE
+  log_id bigint;
+  n_in bigint;
+  n_filtered bigint;
+  n_rejected bigint;
+  n_out bigint;
+  err_detail text;
+  err_hint text;
+BEGIN
+  INSERT INTO _pgmig.log (model, script, step, status)
+  VALUES ('school', 'migrate', 'parent_profiles', 'running')
+  RETURNING id INTO log_id;
+
+  -- Source rows
+  SELECT count(*), 0
+  INTO n_in, n_filtered
+  FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_profiles';
+
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
+  CREATE TABLE _pgmig.map_parent_profiles (user_id uuid, PRIMARY KEY (user_id));
+
+  WITH inserted AS (
+    INSERT INTO public.parent_profiles (user_id, school_id, street, city, region, postal_code, country)
+    SELECT id_parent_users.id,
+         id_schools.id,
+         a.street,
+         a.city,
+         a.region,
+         a.postal_code,
+         a.country
+    FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE true
+    RETURNING user_id
+  )
+  INSERT INTO _pgmig.map_parent_profiles (user_id)
+  SELECT user_id FROM inserted;
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+
+  UPDATE _pgmig.log
+  SET finished_at = clock_timestamp(), status = 'done',
+      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
+  WHERE id = log_id;
+  RAISE NOTICE 'step 7/10 parent_profiles: % source rows, % filtered, % rejected, % migrated',
+    n_in, n_filtered, n_rejected, n_out;
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
+$step$;
+
+-- ----------------------------------------------------------------------------
+-- Step 8/10: public.users  (model.yaml:173)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -974,7 +1244,7 @@ BEGIN
   SET finished_at = clock_timestamp(), status = 'done',
       rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
   WHERE id = log_id;
-  RAISE NOTICE 'step 4/10 student_users: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
+  RAISE NOTICE 'step 8/10 student_users: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
     n_in, n_filtered, n_rejected, n_out, n_repaired_all;
 EXCEPTION WHEN OTHERS THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
@@ -986,287 +1256,8 @@ $step$;
 ANALYZE _pgmig.map_student_users;
 
 -- ----------------------------------------------------------------------------
--- Step 5/10: public.user_roles  (model.yaml:103)
---   after schools (foreign key user_roles_school_id_fkey (school_id))
---   after teacher_users (foreign key user_roles_user_id_fkey (user_id))
---   after parent_users (foreign key user_roles_user_id_fkey (user_id))
---   after student_users (foreign key user_roles_user_id_fkey (user_id))
--- ----------------------------------------------------------------------------
-DO $step$
-DECLARE
-  log_id bigint;
-  n_in bigint;
-  n_filtered bigint;
-  n_rejected bigint;
-  n_out bigint;
-  err_detail text;
-  err_hint text;
-BEGIN
-  INSERT INTO _pgmig.log (model, script, step, status)
-  VALUES ('school', 'migrate', 'teacher_roles', 'running')
-  RETURNING id INTO log_id;
-
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id;
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_roles';
-
-  -- Id map (model.yaml:106): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_teacher_roles AS
-  SELECT keys.*, gen_random_uuid() AS id
-  FROM (
-    SELECT DISTINCT t.id AS source_id
-    FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
-  ) AS keys;
-  ALTER TABLE _pgmig.map_teacher_roles ADD PRIMARY KEY (source_id);
-
-  INSERT INTO public.user_roles (id, user_id, role_id, school_id)
-  SELECT key_map.id,
-         id_teacher_users.id,
-         ref_roles.id,
-         id_schools.id
-  FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-       JOIN _pgmig.map_teacher_roles AS key_map ON key_map.source_id = t.id
-  WHERE true;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
-
-  UPDATE _pgmig.log
-  SET finished_at = clock_timestamp(), status = 'done',
-      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
-  WHERE id = log_id;
-  RAISE NOTICE 'step 5/10 teacher_roles: % source rows, % filtered, % rejected, % migrated',
-    n_in, n_filtered, n_rejected, n_out;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
-$step$;
-
--- ----------------------------------------------------------------------------
--- Step 6/10: public.teacher_profiles  (model.yaml:112)
---   after schools (foreign key teacher_profiles_school_id_fkey (school_id))
---   after teacher_users (foreign key teacher_profiles_user_id_fkey (user_id))
---   after parent_users (foreign key teacher_profiles_user_id_fkey (user_id))
---   after student_users (foreign key teacher_profiles_user_id_fkey (user_id))
--- ----------------------------------------------------------------------------
-DO $step$
-DECLARE
-  log_id bigint;
-  n_in bigint;
-  n_filtered bigint;
-  n_rejected bigint;
-  n_out bigint;
-  err_detail text;
-  err_hint text;
-BEGIN
-  INSERT INTO _pgmig.log (model, script, step, status)
-  VALUES ('school', 'migrate', 'teacher_profiles', 'running')
-  RETURNING id INTO log_id;
-
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.teachers t
-       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END;
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_profiles';
-
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE _pgmig.map_teacher_profiles (user_id uuid, PRIMARY KEY (user_id));
-
-  WITH inserted AS (
-    INSERT INTO public.teacher_profiles (user_id, school_id, subject_id, street, city, region, postal_code, country)
-    SELECT id_teacher_users.id,
-         id_schools.id,
-         ref_subjects.id,
-         a.street,
-         a.city,
-         a.region,
-         a.postal_code,
-         a.country
-    FROM v1.teachers t
-       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
-    RETURNING user_id
-  )
-  INSERT INTO _pgmig.map_teacher_profiles (user_id)
-  SELECT user_id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
-
-  UPDATE _pgmig.log
-  SET finished_at = clock_timestamp(), status = 'done',
-      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
-  WHERE id = log_id;
-  RAISE NOTICE 'step 6/10 teacher_profiles: % source rows, % filtered, % rejected, % migrated',
-    n_in, n_filtered, n_rejected, n_out;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
-$step$;
-
--- ----------------------------------------------------------------------------
--- Step 7/10: public.user_roles  (model.yaml:152)
---   after schools (foreign key user_roles_school_id_fkey (school_id))
---   after teacher_users (foreign key user_roles_user_id_fkey (user_id))
---   after parent_users (foreign key user_roles_user_id_fkey (user_id))
---   after student_users (foreign key user_roles_user_id_fkey (user_id))
--- ----------------------------------------------------------------------------
-DO $step$
-DECLARE
-  log_id bigint;
-  n_in bigint;
-  n_filtered bigint;
-  n_rejected bigint;
-  n_out bigint;
-  err_detail text;
-  err_hint text;
-BEGIN
-  INSERT INTO _pgmig.log (model, script, step, status)
-  VALUES ('school', 'migrate', 'parent_roles', 'running')
-  RETURNING id INTO log_id;
-
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_roles';
-
-  -- Id map (model.yaml:155): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_parent_roles AS
-  SELECT keys.*, gen_random_uuid() AS id
-  FROM (
-    SELECT DISTINCT p.id AS source_id
-    FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
-  ) AS keys;
-  ALTER TABLE _pgmig.map_parent_roles ADD PRIMARY KEY (source_id);
-
-  INSERT INTO public.user_roles (id, user_id, role_id, school_id)
-  SELECT key_map.id,
-         id_parent_users.id,
-         ref_roles.id,
-         id_schools.id
-  FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-       JOIN _pgmig.map_parent_roles AS key_map ON key_map.source_id = p.id
-  WHERE true;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
-
-  UPDATE _pgmig.log
-  SET finished_at = clock_timestamp(), status = 'done',
-      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
-  WHERE id = log_id;
-  RAISE NOTICE 'step 7/10 parent_roles: % source rows, % filtered, % rejected, % migrated',
-    n_in, n_filtered, n_rejected, n_out;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
-$step$;
-
--- ----------------------------------------------------------------------------
--- Step 8/10: public.parent_profiles  (model.yaml:161)
---   after schools (foreign key parent_profiles_school_id_fkey (school_id))
---   after teacher_users (foreign key parent_profiles_user_id_fkey (user_id))
---   after parent_users (foreign key parent_profiles_user_id_fkey (user_id))
---   after student_users (foreign key parent_profiles_user_id_fkey (user_id))
--- ----------------------------------------------------------------------------
-DO $step$
-DECLARE
-  log_id bigint;
-  n_in bigint;
-  n_filtered bigint;
-  n_rejected bigint;
-  n_out bigint;
-  err_detail text;
-  err_hint text;
-BEGIN
-  INSERT INTO _pgmig.log (model, script, step, status)
-  VALUES ('school', 'migrate', 'parent_profiles', 'running')
-  RETURNING id INTO log_id;
-
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.parents p
-       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_profiles';
-
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE _pgmig.map_parent_profiles (user_id uuid, PRIMARY KEY (user_id));
-
-  WITH inserted AS (
-    INSERT INTO public.parent_profiles (user_id, school_id, street, city, region, postal_code, country)
-    SELECT id_parent_users.id,
-         id_schools.id,
-         a.street,
-         a.city,
-         a.region,
-         a.postal_code,
-         a.country
-    FROM v1.parents p
-       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
-    RETURNING user_id
-  )
-  INSERT INTO _pgmig.map_parent_profiles (user_id)
-  SELECT user_id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
-
-  UPDATE _pgmig.log
-  SET finished_at = clock_timestamp(), status = 'done',
-      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
-  WHERE id = log_id;
-  RAISE NOTICE 'step 8/10 parent_profiles: % source rows, % filtered, % rejected, % migrated',
-    n_in, n_filtered, n_rejected, n_out;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
-$step$;
-
--- ----------------------------------------------------------------------------
 -- Step 9/10: public.user_roles  (model.yaml:192)
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
---   after teacher_users (foreign key user_roles_user_id_fkey (user_id))
---   after parent_users (foreign key user_roles_user_id_fkey (user_id))
 --   after student_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
 DO $step$
@@ -1334,10 +1325,9 @@ $step$;
 
 -- ----------------------------------------------------------------------------
 -- Step 10/10: public.student_profiles  (model.yaml:202)
---   after teacher_users (foreign key student_profiles_parent_user_id_fkey (parent_user_id))
 --   after parent_users (foreign key student_profiles_parent_user_id_fkey (parent_user_id))
---   after student_users (foreign key student_profiles_parent_user_id_fkey (parent_user_id))
 --   after schools (foreign key student_profiles_school_id_fkey (school_id))
+--   after student_users (foreign key student_profiles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE

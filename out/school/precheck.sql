@@ -818,7 +818,362 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 3/10: public.users  (model.yaml:133)
+-- Step 3/10: public.user_roles  (model.yaml:103)
+-- ----------------------------------------------------------------------------
+-- The id map of teacher_roles, built as migrate would: this step's foreign keys to
+-- itself and later steps' id() lookups read it.
+CREATE TABLE _pgmig.map_teacher_roles AS
+SELECT keys.*, gen_random_uuid() AS id
+FROM (
+  SELECT DISTINCT t.id AS source_id
+  FROM v1.teachers t
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+  WHERE true
+) AS keys;
+ANALYZE _pgmig.map_teacher_roles;
+
+DO $check$
+DECLARE
+  n_in bigint;
+  n_filtered bigint;
+  n_found bigint;
+  samples text;
+BEGIN
+  SELECT count(*), 0
+  INTO n_in, n_filtered
+  FROM v1.teachers t
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id;
+  RAISE NOTICE 'step teacher_roles: % source rows, % filtered by `where`', n_in, n_filtered;
+
+  -- V2: user_id NOT NULL
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
+    FROM v1.teachers t
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE true
+      AND (id_teacher_users.id) IS NULL
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  teacher_roles: user_id NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: role_id NOT NULL
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
+    FROM v1.teachers t
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE true
+      AND (ref_roles.id) IS NULL
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  teacher_roles: role_id NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE user_roles_user_id_role_id_key: the value is already in V2
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
+    FROM v1.teachers t
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE true
+      AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (id_teacher_users.id) AND _existing.role_id = (ref_roles.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  teacher_roles: UNIQUE user_roles_user_id_role_id_key: the value is already in V2: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY user_roles_role_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
+    FROM v1.teachers t
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE true
+      AND (ref_roles.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (ref_roles.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  teacher_roles: FOREIGN KEY user_roles_role_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY user_roles_school_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
+    FROM v1.teachers t
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE true
+      AND (id_schools.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  teacher_roles: FOREIGN KEY user_roles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY user_roles_user_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
+    FROM v1.teachers t
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE true
+      AND (id_teacher_users.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_teacher_users.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  teacher_roles: FOREIGN KEY user_roles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE user_roles_user_id_role_id_key: duplicates among the migrated rows
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row(id_teacher_users.id, ref_roles.id)::text AS k
+      FROM v1.teachers t
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+      WHERE true
+        AND true
+      GROUP BY id_teacher_users.id, ref_roles.id
+      HAVING count(*) > 1
+    ) AS keys
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  teacher_roles: UNIQUE user_roles_user_id_role_id_key: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row(t.id)::text AS k
+      FROM v1.teachers t
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+      WHERE true
+        AND true
+      GROUP BY t.id
+      HAVING count(*) > 1
+    ) AS keys
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  teacher_roles: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- ----------------------------------------------------------------------------
+-- Step 4/10: public.teacher_profiles  (model.yaml:112)
+-- ----------------------------------------------------------------------------
+-- The id map of teacher_profiles, built as migrate would: this step's foreign keys to
+-- itself and later steps' id() lookups read it.
+CREATE TABLE _pgmig.map_teacher_profiles AS
+SELECT id_teacher_users.id AS user_id
+FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
+WHERE true
+  AND true;
+ANALYZE _pgmig.map_teacher_profiles;
+
+DO $check$
+DECLARE
+  n_in bigint;
+  n_filtered bigint;
+  n_found bigint;
+  samples text;
+BEGIN
+  SELECT count(*), 0
+  INTO n_in, n_filtered
+  FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END;
+  RAISE NOTICE 'step teacher_profiles: % source rows, % filtered by `where`', n_in, n_filtered;
+
+  -- V2: user_id NOT NULL
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
+    FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
+    WHERE true
+      AND (id_teacher_users.id) IS NULL
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  teacher_profiles: user_id NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: school_id NOT NULL
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
+    FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
+    WHERE true
+      AND (id_schools.id) IS NULL
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  teacher_profiles: school_id NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE teacher_profiles_pkey: the value is already in V2
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
+    FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
+    WHERE true
+      AND EXISTS (SELECT 1 FROM public.teacher_profiles AS _existing WHERE _existing.user_id = (id_teacher_users.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  teacher_profiles: UNIQUE teacher_profiles_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY teacher_profiles_school_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
+    FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
+    WHERE true
+      AND (id_schools.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  teacher_profiles: FOREIGN KEY teacher_profiles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY teacher_profiles_subject_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
+    FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
+    WHERE true
+      AND (ref_subjects.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.subjects AS _parent WHERE _parent.id = (ref_subjects.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  teacher_profiles: FOREIGN KEY teacher_profiles_subject_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY teacher_profiles_user_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
+    FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
+    WHERE true
+      AND (id_teacher_users.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_teacher_users.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  teacher_profiles: FOREIGN KEY teacher_profiles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE teacher_profiles_pkey: duplicates among the migrated rows
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row(id_teacher_users.id)::text AS k
+      FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
+      WHERE true
+        AND true
+      GROUP BY id_teacher_users.id
+      HAVING count(*) > 1
+    ) AS keys
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  teacher_profiles: UNIQUE teacher_profiles_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- ----------------------------------------------------------------------------
+-- Step 5/10: public.users  (model.yaml:133)
 -- ----------------------------------------------------------------------------
 -- The id map of parent_users, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1016,7 +1371,359 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 4/10: public.users  (model.yaml:173)
+-- Step 6/10: public.user_roles  (model.yaml:152)
+-- ----------------------------------------------------------------------------
+-- The id map of parent_roles, built as migrate would: this step's foreign keys to
+-- itself and later steps' id() lookups read it.
+CREATE TABLE _pgmig.map_parent_roles AS
+SELECT keys.*, gen_random_uuid() AS id
+FROM (
+  SELECT DISTINCT p.id AS source_id
+  FROM v1.parents p
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+  WHERE true
+) AS keys;
+ANALYZE _pgmig.map_parent_roles;
+
+DO $check$
+DECLARE
+  n_in bigint;
+  n_filtered bigint;
+  n_found bigint;
+  samples text;
+BEGIN
+  SELECT count(*), 0
+  INTO n_in, n_filtered
+  FROM v1.parents p
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
+  RAISE NOTICE 'step parent_roles: % source rows, % filtered by `where`', n_in, n_filtered;
+
+  -- V2: user_id NOT NULL
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM v1.parents p
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE true
+      AND (id_parent_users.id) IS NULL
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  parent_roles: user_id NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: role_id NOT NULL
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM v1.parents p
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE true
+      AND (ref_roles.id) IS NULL
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  parent_roles: role_id NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE user_roles_user_id_role_id_key: the value is already in V2
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM v1.parents p
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE true
+      AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (id_parent_users.id) AND _existing.role_id = (ref_roles.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  parent_roles: UNIQUE user_roles_user_id_role_id_key: the value is already in V2: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY user_roles_role_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM v1.parents p
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE true
+      AND (ref_roles.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (ref_roles.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  parent_roles: FOREIGN KEY user_roles_role_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY user_roles_school_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM v1.parents p
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE true
+      AND (id_schools.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  parent_roles: FOREIGN KEY user_roles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY user_roles_user_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM v1.parents p
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE true
+      AND (id_parent_users.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  parent_roles: FOREIGN KEY user_roles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE user_roles_user_id_role_id_key: step teacher_roles makes the same value
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM v1.parents p
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE true
+      AND coalesce((id_parent_users.id, ref_roles.id) IN (SELECT id_teacher_users.id, ref_roles.id
+          FROM v1.teachers t
+               LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+               LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
+               LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+          WHERE true), false)
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  parent_roles: UNIQUE user_roles_user_id_role_id_key: step teacher_roles makes the same value: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE user_roles_user_id_role_id_key: duplicates among the migrated rows
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row(id_parent_users.id, ref_roles.id)::text AS k
+      FROM v1.parents p
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+      WHERE true
+        AND true
+      GROUP BY id_parent_users.id, ref_roles.id
+      HAVING count(*) > 1
+    ) AS keys
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  parent_roles: UNIQUE user_roles_user_id_role_id_key: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row(p.id)::text AS k
+      FROM v1.parents p
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+      WHERE true
+        AND true
+      GROUP BY p.id
+      HAVING count(*) > 1
+    ) AS keys
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  parent_roles: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- ----------------------------------------------------------------------------
+-- Step 7/10: public.parent_profiles  (model.yaml:161)
+-- ----------------------------------------------------------------------------
+-- The id map of parent_profiles, built as migrate would: this step's foreign keys to
+-- itself and later steps' id() lookups read it.
+CREATE TABLE _pgmig.map_parent_profiles AS
+SELECT id_parent_users.id AS user_id
+FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+WHERE true
+  AND true;
+ANALYZE _pgmig.map_parent_profiles;
+
+DO $check$
+DECLARE
+  n_in bigint;
+  n_filtered bigint;
+  n_found bigint;
+  samples text;
+BEGIN
+  SELECT count(*), 0
+  INTO n_in, n_filtered
+  FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
+  RAISE NOTICE 'step parent_profiles: % source rows, % filtered by `where`', n_in, n_filtered;
+
+  -- V2: user_id NOT NULL
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE true
+      AND (id_parent_users.id) IS NULL
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  parent_profiles: user_id NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: school_id NOT NULL
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE true
+      AND (id_schools.id) IS NULL
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  parent_profiles: school_id NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE parent_profiles_pkey: the value is already in V2
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE true
+      AND EXISTS (SELECT 1 FROM public.parent_profiles AS _existing WHERE _existing.user_id = (id_parent_users.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  parent_profiles: UNIQUE parent_profiles_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY parent_profiles_school_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE true
+      AND (id_schools.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  parent_profiles: FOREIGN KEY parent_profiles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY parent_profiles_user_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE true
+      AND (id_parent_users.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  parent_profiles: FOREIGN KEY parent_profiles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE parent_profiles_pkey: duplicates among the migrated rows
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row(id_parent_users.id)::text AS k
+      FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+      WHERE true
+        AND true
+      GROUP BY id_parent_users.id
+      HAVING count(*) > 1
+    ) AS keys
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  parent_profiles: UNIQUE parent_profiles_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- ----------------------------------------------------------------------------
+-- Step 8/10: public.users  (model.yaml:173)
 -- ----------------------------------------------------------------------------
 -- The id map of student_users, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1208,719 +1915,6 @@ BEGIN
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_users: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-END
-$check$;
-
--- ----------------------------------------------------------------------------
--- Step 5/10: public.user_roles  (model.yaml:103)
--- ----------------------------------------------------------------------------
--- The id map of teacher_roles, built as migrate would: this step's foreign keys to
--- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_teacher_roles AS
-SELECT keys.*, gen_random_uuid() AS id
-FROM (
-  SELECT DISTINCT t.id AS source_id
-  FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-  WHERE true
-) AS keys;
-ANALYZE _pgmig.map_teacher_roles;
-
-DO $check$
-DECLARE
-  n_in bigint;
-  n_filtered bigint;
-  n_found bigint;
-  samples text;
-BEGIN
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id;
-  RAISE NOTICE 'step teacher_roles: % source rows, % filtered by `where`', n_in, n_filtered;
-
-  -- V2: user_id NOT NULL
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
-    FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
-      AND (id_teacher_users.id) IS NULL
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  teacher_roles: user_id NOT NULL: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: role_id NOT NULL
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
-    FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
-      AND (ref_roles.id) IS NULL
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  teacher_roles: role_id NOT NULL: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: UNIQUE user_roles_user_id_role_id_key: the value is already in V2
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
-    FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
-      AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (id_teacher_users.id) AND _existing.role_id = (ref_roles.id))
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  teacher_roles: UNIQUE user_roles_user_id_role_id_key: the value is already in V2: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: FOREIGN KEY user_roles_role_id_fkey: no parent row
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
-    FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
-      AND (ref_roles.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (ref_roles.id))
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  teacher_roles: FOREIGN KEY user_roles_role_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: FOREIGN KEY user_roles_school_id_fkey: no parent row
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
-    FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
-      AND (id_schools.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  teacher_roles: FOREIGN KEY user_roles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: FOREIGN KEY user_roles_user_id_fkey: no parent row
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
-    FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
-      AND (id_teacher_users.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_teacher_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  teacher_roles: FOREIGN KEY user_roles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: UNIQUE user_roles_user_id_role_id_key: duplicates among the migrated rows
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT k, row_number() OVER (ORDER BY k) AS rn
-    FROM (
-      SELECT row(id_teacher_users.id, ref_roles.id)::text AS k
-      FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-      WHERE true
-        AND true
-      GROUP BY id_teacher_users.id, ref_roles.id
-      HAVING count(*) > 1
-    ) AS keys
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  teacher_roles: UNIQUE user_roles_user_id_role_id_key: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT k, row_number() OVER (ORDER BY k) AS rn
-    FROM (
-      SELECT row(t.id)::text AS k
-      FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-      WHERE true
-        AND true
-      GROUP BY t.id
-      HAVING count(*) > 1
-    ) AS keys
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  teacher_roles: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-END
-$check$;
-
--- ----------------------------------------------------------------------------
--- Step 6/10: public.teacher_profiles  (model.yaml:112)
--- ----------------------------------------------------------------------------
--- The id map of teacher_profiles, built as migrate would: this step's foreign keys to
--- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_teacher_profiles AS
-SELECT id_teacher_users.id AS user_id
-FROM v1.teachers t
-       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-WHERE true
-  AND true;
-ANALYZE _pgmig.map_teacher_profiles;
-
-DO $check$
-DECLARE
-  n_in bigint;
-  n_filtered bigint;
-  n_found bigint;
-  samples text;
-BEGIN
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.teachers t
-       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END;
-  RAISE NOTICE 'step teacher_profiles: % source rows, % filtered by `where`', n_in, n_filtered;
-
-  -- V2: user_id NOT NULL
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
-    FROM v1.teachers t
-       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
-      AND (id_teacher_users.id) IS NULL
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  teacher_profiles: user_id NOT NULL: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: school_id NOT NULL
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
-    FROM v1.teachers t
-       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
-      AND (id_schools.id) IS NULL
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  teacher_profiles: school_id NOT NULL: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: UNIQUE teacher_profiles_pkey: the value is already in V2
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
-    FROM v1.teachers t
-       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
-      AND EXISTS (SELECT 1 FROM public.teacher_profiles AS _existing WHERE _existing.user_id = (id_teacher_users.id))
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  teacher_profiles: UNIQUE teacher_profiles_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: FOREIGN KEY teacher_profiles_school_id_fkey: no parent row
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
-    FROM v1.teachers t
-       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
-      AND (id_schools.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  teacher_profiles: FOREIGN KEY teacher_profiles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: FOREIGN KEY teacher_profiles_subject_id_fkey: no parent row
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
-    FROM v1.teachers t
-       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
-      AND (ref_subjects.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.subjects AS _parent WHERE _parent.id = (ref_subjects.id))
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  teacher_profiles: FOREIGN KEY teacher_profiles_subject_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: FOREIGN KEY teacher_profiles_user_id_fkey: no parent row
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
-    FROM v1.teachers t
-       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
-      AND (id_teacher_users.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_teacher_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  teacher_profiles: FOREIGN KEY teacher_profiles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: UNIQUE teacher_profiles_pkey: duplicates among the migrated rows
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT k, row_number() OVER (ORDER BY k) AS rn
-    FROM (
-      SELECT row(id_teacher_users.id)::text AS k
-      FROM v1.teachers t
-       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-      WHERE true
-        AND true
-      GROUP BY id_teacher_users.id
-      HAVING count(*) > 1
-    ) AS keys
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  teacher_profiles: UNIQUE teacher_profiles_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-END
-$check$;
-
--- ----------------------------------------------------------------------------
--- Step 7/10: public.user_roles  (model.yaml:152)
--- ----------------------------------------------------------------------------
--- The id map of parent_roles, built as migrate would: this step's foreign keys to
--- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_parent_roles AS
-SELECT keys.*, gen_random_uuid() AS id
-FROM (
-  SELECT DISTINCT p.id AS source_id
-  FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-  WHERE true
-) AS keys;
-ANALYZE _pgmig.map_parent_roles;
-
-DO $check$
-DECLARE
-  n_in bigint;
-  n_filtered bigint;
-  n_found bigint;
-  samples text;
-BEGIN
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
-  RAISE NOTICE 'step parent_roles: % source rows, % filtered by `where`', n_in, n_filtered;
-
-  -- V2: user_id NOT NULL
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
-      AND (id_parent_users.id) IS NULL
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  parent_roles: user_id NOT NULL: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: role_id NOT NULL
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
-      AND (ref_roles.id) IS NULL
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  parent_roles: role_id NOT NULL: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: UNIQUE user_roles_user_id_role_id_key: the value is already in V2
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
-      AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (id_parent_users.id) AND _existing.role_id = (ref_roles.id))
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  parent_roles: UNIQUE user_roles_user_id_role_id_key: the value is already in V2: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: FOREIGN KEY user_roles_role_id_fkey: no parent row
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
-      AND (ref_roles.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (ref_roles.id))
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  parent_roles: FOREIGN KEY user_roles_role_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: FOREIGN KEY user_roles_school_id_fkey: no parent row
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
-      AND (id_schools.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  parent_roles: FOREIGN KEY user_roles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: FOREIGN KEY user_roles_user_id_fkey: no parent row
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
-      AND (id_parent_users.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  parent_roles: FOREIGN KEY user_roles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: UNIQUE user_roles_user_id_role_id_key: step teacher_roles makes the same value
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
-      AND coalesce((id_parent_users.id, ref_roles.id) IN (SELECT id_teacher_users.id, ref_roles.id
-          FROM v1.teachers t
-               LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-               LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-               LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-          WHERE true), false)
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  parent_roles: UNIQUE user_roles_user_id_role_id_key: step teacher_roles makes the same value: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: UNIQUE user_roles_user_id_role_id_key: duplicates among the migrated rows
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT k, row_number() OVER (ORDER BY k) AS rn
-    FROM (
-      SELECT row(id_parent_users.id, ref_roles.id)::text AS k
-      FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-      WHERE true
-        AND true
-      GROUP BY id_parent_users.id, ref_roles.id
-      HAVING count(*) > 1
-    ) AS keys
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  parent_roles: UNIQUE user_roles_user_id_role_id_key: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT k, row_number() OVER (ORDER BY k) AS rn
-    FROM (
-      SELECT row(p.id)::text AS k
-      FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-      WHERE true
-        AND true
-      GROUP BY p.id
-      HAVING count(*) > 1
-    ) AS keys
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  parent_roles: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-END
-$check$;
-
--- ----------------------------------------------------------------------------
--- Step 8/10: public.parent_profiles  (model.yaml:161)
--- ----------------------------------------------------------------------------
--- The id map of parent_profiles, built as migrate would: this step's foreign keys to
--- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_parent_profiles AS
-SELECT id_parent_users.id AS user_id
-FROM v1.parents p
-       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-WHERE true
-  AND true;
-ANALYZE _pgmig.map_parent_profiles;
-
-DO $check$
-DECLARE
-  n_in bigint;
-  n_filtered bigint;
-  n_found bigint;
-  samples text;
-BEGIN
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.parents p
-       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
-  RAISE NOTICE 'step parent_profiles: % source rows, % filtered by `where`', n_in, n_filtered;
-
-  -- V2: user_id NOT NULL
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM v1.parents p
-       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
-      AND (id_parent_users.id) IS NULL
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  parent_profiles: user_id NOT NULL: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: school_id NOT NULL
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM v1.parents p
-       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
-      AND (id_schools.id) IS NULL
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  parent_profiles: school_id NOT NULL: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: UNIQUE parent_profiles_pkey: the value is already in V2
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM v1.parents p
-       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
-      AND EXISTS (SELECT 1 FROM public.parent_profiles AS _existing WHERE _existing.user_id = (id_parent_users.id))
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  parent_profiles: UNIQUE parent_profiles_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: FOREIGN KEY parent_profiles_school_id_fkey: no parent row
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM v1.parents p
-       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
-      AND (id_schools.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  parent_profiles: FOREIGN KEY parent_profiles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: FOREIGN KEY parent_profiles_user_id_fkey: no parent row
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM v1.parents p
-       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
-      AND (id_parent_users.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  parent_profiles: FOREIGN KEY parent_profiles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  END IF;
-
-  -- V2: UNIQUE parent_profiles_pkey: duplicates among the migrated rows
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT k, row_number() OVER (ORDER BY k) AS rn
-    FROM (
-      SELECT row(id_parent_users.id)::text AS k
-      FROM v1.parents p
-       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-      WHERE true
-        AND true
-      GROUP BY id_parent_users.id
-      HAVING count(*) > 1
-    ) AS keys
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  parent_profiles: UNIQUE parent_profiles_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 END

@@ -84,83 +84,7 @@ END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_student_roles;
 
--- Undo step 8/10: public.parent_profiles  (model.yaml:161)
-DO $undo$
-DECLARE
-  n_deleted bigint := 0;
-BEGIN
-  -- No id map: a batched run stopped before this step began; nothing of it to undo.
-  IF to_regclass('_pgmig.map_parent_profiles') IS NOT NULL THEN
-    DELETE FROM public.parent_profiles AS t
-    USING _pgmig.map_parent_profiles AS mapped
-    WHERE t.user_id = mapped.user_id;
-    GET DIAGNOSTICS n_deleted = ROW_COUNT;
-  END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'parent_profiles', clock_timestamp(), n_deleted, 'done');
-  RAISE NOTICE 'undo parent_profiles: % rows deleted', n_deleted;
-END
-$undo$;
-DROP TABLE IF EXISTS _pgmig.map_parent_profiles;
-
--- Undo step 7/10: public.user_roles  (model.yaml:152)
-DO $undo$
-DECLARE
-  n_deleted bigint := 0;
-BEGIN
-  -- No id map: a batched run stopped before this step began; nothing of it to undo.
-  IF to_regclass('_pgmig.map_parent_roles') IS NOT NULL THEN
-    DELETE FROM public.user_roles AS t
-    USING _pgmig.map_parent_roles AS mapped
-    WHERE t.id = mapped.id;
-    GET DIAGNOSTICS n_deleted = ROW_COUNT;
-  END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'parent_roles', clock_timestamp(), n_deleted, 'done');
-  RAISE NOTICE 'undo parent_roles: % rows deleted', n_deleted;
-END
-$undo$;
-DROP TABLE IF EXISTS _pgmig.map_parent_roles;
-
--- Undo step 6/10: public.teacher_profiles  (model.yaml:112)
-DO $undo$
-DECLARE
-  n_deleted bigint := 0;
-BEGIN
-  -- No id map: a batched run stopped before this step began; nothing of it to undo.
-  IF to_regclass('_pgmig.map_teacher_profiles') IS NOT NULL THEN
-    DELETE FROM public.teacher_profiles AS t
-    USING _pgmig.map_teacher_profiles AS mapped
-    WHERE t.user_id = mapped.user_id;
-    GET DIAGNOSTICS n_deleted = ROW_COUNT;
-  END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'teacher_profiles', clock_timestamp(), n_deleted, 'done');
-  RAISE NOTICE 'undo teacher_profiles: % rows deleted', n_deleted;
-END
-$undo$;
-DROP TABLE IF EXISTS _pgmig.map_teacher_profiles;
-
--- Undo step 5/10: public.user_roles  (model.yaml:103)
-DO $undo$
-DECLARE
-  n_deleted bigint := 0;
-BEGIN
-  -- No id map: a batched run stopped before this step began; nothing of it to undo.
-  IF to_regclass('_pgmig.map_teacher_roles') IS NOT NULL THEN
-    DELETE FROM public.user_roles AS t
-    USING _pgmig.map_teacher_roles AS mapped
-    WHERE t.id = mapped.id;
-    GET DIAGNOSTICS n_deleted = ROW_COUNT;
-  END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'teacher_roles', clock_timestamp(), n_deleted, 'done');
-  RAISE NOTICE 'undo teacher_roles: % rows deleted', n_deleted;
-END
-$undo$;
-DROP TABLE IF EXISTS _pgmig.map_teacher_roles;
-
--- Undo step 4/10: public.users  (model.yaml:173)
+-- Undo step 8/10: public.users  (model.yaml:173)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -179,7 +103,45 @@ END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_student_users;
 
--- Undo step 3/10: public.users  (model.yaml:133)
+-- Undo step 7/10: public.parent_profiles  (model.yaml:161)
+DO $undo$
+DECLARE
+  n_deleted bigint := 0;
+BEGIN
+  -- No id map: a batched run stopped before this step began; nothing of it to undo.
+  IF to_regclass('_pgmig.map_parent_profiles') IS NOT NULL THEN
+    DELETE FROM public.parent_profiles AS t
+    USING _pgmig.map_parent_profiles AS mapped
+    WHERE t.user_id = mapped.user_id;
+    GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  END IF;
+  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'parent_profiles', clock_timestamp(), n_deleted, 'done');
+  RAISE NOTICE 'undo parent_profiles: % rows deleted', n_deleted;
+END
+$undo$;
+DROP TABLE IF EXISTS _pgmig.map_parent_profiles;
+
+-- Undo step 6/10: public.user_roles  (model.yaml:152)
+DO $undo$
+DECLARE
+  n_deleted bigint := 0;
+BEGIN
+  -- No id map: a batched run stopped before this step began; nothing of it to undo.
+  IF to_regclass('_pgmig.map_parent_roles') IS NOT NULL THEN
+    DELETE FROM public.user_roles AS t
+    USING _pgmig.map_parent_roles AS mapped
+    WHERE t.id = mapped.id;
+    GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  END IF;
+  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'parent_roles', clock_timestamp(), n_deleted, 'done');
+  RAISE NOTICE 'undo parent_roles: % rows deleted', n_deleted;
+END
+$undo$;
+DROP TABLE IF EXISTS _pgmig.map_parent_roles;
+
+-- Undo step 5/10: public.users  (model.yaml:133)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -197,6 +159,44 @@ BEGIN
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_parent_users;
+
+-- Undo step 4/10: public.teacher_profiles  (model.yaml:112)
+DO $undo$
+DECLARE
+  n_deleted bigint := 0;
+BEGIN
+  -- No id map: a batched run stopped before this step began; nothing of it to undo.
+  IF to_regclass('_pgmig.map_teacher_profiles') IS NOT NULL THEN
+    DELETE FROM public.teacher_profiles AS t
+    USING _pgmig.map_teacher_profiles AS mapped
+    WHERE t.user_id = mapped.user_id;
+    GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  END IF;
+  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'teacher_profiles', clock_timestamp(), n_deleted, 'done');
+  RAISE NOTICE 'undo teacher_profiles: % rows deleted', n_deleted;
+END
+$undo$;
+DROP TABLE IF EXISTS _pgmig.map_teacher_profiles;
+
+-- Undo step 3/10: public.user_roles  (model.yaml:103)
+DO $undo$
+DECLARE
+  n_deleted bigint := 0;
+BEGIN
+  -- No id map: a batched run stopped before this step began; nothing of it to undo.
+  IF to_regclass('_pgmig.map_teacher_roles') IS NOT NULL THEN
+    DELETE FROM public.user_roles AS t
+    USING _pgmig.map_teacher_roles AS mapped
+    WHERE t.id = mapped.id;
+    GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  END IF;
+  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'teacher_roles', clock_timestamp(), n_deleted, 'done');
+  RAISE NOTICE 'undo teacher_roles: % rows deleted', n_deleted;
+END
+$undo$;
+DROP TABLE IF EXISTS _pgmig.map_teacher_roles;
 
 -- Undo step 2/10: public.users  (model.yaml:83)
 DO $undo$
@@ -243,6 +243,7 @@ DECLARE
   n_deleted bigint;
   n_kept bigint;
 BEGIN
+
   DELETE FROM public.roles AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.roles'
@@ -264,6 +265,7 @@ DECLARE
   n_deleted bigint;
   n_kept bigint;
 BEGIN
+
   DELETE FROM public.user_types AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.user_types'
@@ -286,6 +288,7 @@ DECLARE
   n_deleted bigint;
   n_kept bigint;
 BEGIN
+
   DELETE FROM public.subjects AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.subjects'
@@ -307,6 +310,7 @@ DECLARE
   n_deleted bigint;
   n_kept bigint;
 BEGIN
+
   DELETE FROM public.curriculums AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.curriculums'
@@ -328,6 +332,7 @@ DECLARE
   n_deleted bigint;
   n_kept bigint;
 BEGIN
+
   DELETE FROM public.class_levels AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.class_levels'
@@ -349,6 +354,7 @@ DECLARE
   n_deleted bigint;
   n_kept bigint;
 BEGIN
+
   DELETE FROM public.grade_systems AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.grade_systems'
@@ -370,6 +376,7 @@ DECLARE
   n_deleted bigint;
   n_kept bigint;
 BEGIN
+
   DELETE FROM public.permission_modules AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.permission_modules'

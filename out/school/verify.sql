@@ -382,183 +382,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 3/10: public.users  (model.yaml:133)
--- ----------------------------------------------------------------------------
-
--- Row counts reconcile: V1 rows = migrated + filtered + rejected.
-DO $check$
-DECLARE
-  n_in bigint;
-  n_filtered bigint;
-  n_rejected bigint;
-  n_out bigint;
-BEGIN
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.parents p
-       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian';
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_users';
-  SELECT count(*) INTO n_out FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  parent_users: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
-  ELSE
-    RAISE NOTICE 'FAIL  parent_users: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
-    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  END IF;
-END
-$check$;
-
--- Content: the rows recomputed from V1 equal the migrated rows, both ways.
--- Compared: id, email, phone, first_name, middle_name, last_name, must_reset_password, user_type_id, created_at
--- Not compared (not repeatable by design): password_hash
-DO $check$
-DECLARE
-  n_missing bigint;
-  n_unexpected bigint;
-BEGIN
-  WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END AS text),
-           CAST(CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(p.phone) ELSE CAST(repair_phone.new_value AS text) END AS text),
-           CAST(n.first_name AS text),
-           CAST(n.middle_name AS text),
-           CAST(n.last_name AS text),
-           CAST(true AS boolean),
-           CAST(ref_user_types.id AS integer),
-           CAST(p.created_at AS timestamp with time zone)
-    FROM v1.parents p
-       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-       JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
-       LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'parent_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
-       LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'parent_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
-    WHERE true
-  ), actual AS (
-    SELECT t.id, t.email, t.phone, t.first_name, t.middle_name, t.last_name, t.must_reset_password, t.user_type_id, t.created_at
-    FROM public.users AS t
-    JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-  )
-  SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
-         (SELECT count(*) FROM (SELECT * FROM actual EXCEPT ALL SELECT * FROM expected) AS d)
-  INTO n_missing, n_unexpected;
-  IF n_missing = 0 AND n_unexpected = 0 THEN
-    RAISE NOTICE 'PASS  parent_users: content equals V1 recomputed';
-  ELSE
-    RAISE NOTICE 'FAIL  parent_users: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
-    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  END IF;
-END
-$check$;
-
--- no orphans through users_user_type_id_fkey
-DO $check$
-DECLARE
-  n_orphans bigint;
-BEGIN
-  SELECT count(*) INTO n_orphans
-  FROM public.users AS t
-  JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-  WHERE t.user_type_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (t.user_type_id));
-  IF n_orphans = 0 THEN
-    RAISE NOTICE 'PASS  parent_users: no orphans through users_user_type_id_fkey';
-  ELSE
-    RAISE NOTICE 'FAIL  parent_users: no orphans through users_user_type_id_fkey: % rows', n_orphans;
-    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  END IF;
-END
-$check$;
-
--- ----------------------------------------------------------------------------
--- Step 4/10: public.users  (model.yaml:173)
--- ----------------------------------------------------------------------------
-
--- Row counts reconcile: V1 rows = migrated + filtered + rejected.
-DO $check$
-DECLARE
-  n_in bigint;
-  n_filtered bigint;
-  n_rejected bigint;
-  n_out bigint;
-BEGIN
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.students s
-       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner';
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_users';
-  SELECT count(*) INTO n_out FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  student_users: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
-  ELSE
-    RAISE NOTICE 'FAIL  student_users: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
-    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  END IF;
-END
-$check$;
-
--- Content: the rows recomputed from V1 equal the migrated rows, both ways.
--- Compared: id, email, phone, first_name, middle_name, last_name, must_reset_password, user_type_id, created_at
--- Not compared (not repeatable by design): password_hash
-DO $check$
-DECLARE
-  n_missing bigint;
-  n_unexpected bigint;
-BEGIN
-  WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END AS text),
-           CAST(CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(s.phone) ELSE CAST(repair_phone.new_value AS text) END AS text),
-           CAST(n.first_name AS text),
-           CAST(n.middle_name AS text),
-           CAST(n.last_name AS text),
-           CAST(true AS boolean),
-           CAST(ref_user_types.id AS integer),
-           CAST(s.created_at AS timestamp with time zone)
-    FROM v1.students s
-       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-       JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
-       LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'student_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
-       LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'student_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
-    WHERE true
-  ), actual AS (
-    SELECT t.id, t.email, t.phone, t.first_name, t.middle_name, t.last_name, t.must_reset_password, t.user_type_id, t.created_at
-    FROM public.users AS t
-    JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
-  )
-  SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
-         (SELECT count(*) FROM (SELECT * FROM actual EXCEPT ALL SELECT * FROM expected) AS d)
-  INTO n_missing, n_unexpected;
-  IF n_missing = 0 AND n_unexpected = 0 THEN
-    RAISE NOTICE 'PASS  student_users: content equals V1 recomputed';
-  ELSE
-    RAISE NOTICE 'FAIL  student_users: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
-    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  END IF;
-END
-$check$;
-
--- no orphans through users_user_type_id_fkey
-DO $check$
-DECLARE
-  n_orphans bigint;
-BEGIN
-  SELECT count(*) INTO n_orphans
-  FROM public.users AS t
-  JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
-  WHERE t.user_type_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (t.user_type_id));
-  IF n_orphans = 0 THEN
-    RAISE NOTICE 'PASS  student_users: no orphans through users_user_type_id_fkey';
-  ELSE
-    RAISE NOTICE 'FAIL  student_users: no orphans through users_user_type_id_fkey: % rows', n_orphans;
-    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  END IF;
-END
-$check$;
-
--- ----------------------------------------------------------------------------
--- Step 5/10: public.user_roles  (model.yaml:103)
+-- Step 3/10: public.user_roles  (model.yaml:103)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -676,7 +500,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 6/10: public.teacher_profiles  (model.yaml:112)
+-- Step 4/10: public.teacher_profiles  (model.yaml:112)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -799,7 +623,95 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 7/10: public.user_roles  (model.yaml:152)
+-- Step 5/10: public.users  (model.yaml:133)
+-- ----------------------------------------------------------------------------
+
+-- Row counts reconcile: V1 rows = migrated + filtered + rejected.
+DO $check$
+DECLARE
+  n_in bigint;
+  n_filtered bigint;
+  n_rejected bigint;
+  n_out bigint;
+BEGIN
+  SELECT count(*), 0
+  INTO n_in, n_filtered
+  FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian';
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_users';
+  SELECT count(*) INTO n_out FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id;
+  IF n_in = n_out + n_filtered + n_rejected THEN
+    RAISE NOTICE 'PASS  parent_users: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  ELSE
+    RAISE NOTICE 'FAIL  parent_users: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- Content: the rows recomputed from V1 equal the migrated rows, both ways.
+-- Compared: id, email, phone, first_name, middle_name, last_name, must_reset_password, user_type_id, created_at
+-- Not compared (not repeatable by design): password_hash
+DO $check$
+DECLARE
+  n_missing bigint;
+  n_unexpected bigint;
+BEGIN
+  WITH expected AS (
+    SELECT CAST(key_map.id AS uuid),
+           CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END AS text),
+           CAST(CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(p.phone) ELSE CAST(repair_phone.new_value AS text) END AS text),
+           CAST(n.first_name AS text),
+           CAST(n.middle_name AS text),
+           CAST(n.last_name AS text),
+           CAST(true AS boolean),
+           CAST(ref_user_types.id AS integer),
+           CAST(p.created_at AS timestamp with time zone)
+    FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
+       JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
+       LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'parent_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
+       LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'parent_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
+    WHERE true
+  ), actual AS (
+    SELECT t.id, t.email, t.phone, t.first_name, t.middle_name, t.last_name, t.must_reset_password, t.user_type_id, t.created_at
+    FROM public.users AS t
+    JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
+  )
+  SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
+         (SELECT count(*) FROM (SELECT * FROM actual EXCEPT ALL SELECT * FROM expected) AS d)
+  INTO n_missing, n_unexpected;
+  IF n_missing = 0 AND n_unexpected = 0 THEN
+    RAISE NOTICE 'PASS  parent_users: content equals V1 recomputed';
+  ELSE
+    RAISE NOTICE 'FAIL  parent_users: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- no orphans through users_user_type_id_fkey
+DO $check$
+DECLARE
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.users AS t
+  JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
+  WHERE t.user_type_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (t.user_type_id));
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  parent_users: no orphans through users_user_type_id_fkey';
+  ELSE
+    RAISE NOTICE 'FAIL  parent_users: no orphans through users_user_type_id_fkey: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- ----------------------------------------------------------------------------
+-- Step 6/10: public.user_roles  (model.yaml:152)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -917,7 +829,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 8/10: public.parent_profiles  (model.yaml:161)
+-- Step 7/10: public.parent_profiles  (model.yaml:161)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1013,6 +925,94 @@ BEGIN
     RAISE NOTICE 'PASS  parent_profiles: no orphans through parent_profiles_user_id_fkey';
   ELSE
     RAISE NOTICE 'FAIL  parent_profiles: no orphans through parent_profiles_user_id_fkey: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- ----------------------------------------------------------------------------
+-- Step 8/10: public.users  (model.yaml:173)
+-- ----------------------------------------------------------------------------
+
+-- Row counts reconcile: V1 rows = migrated + filtered + rejected.
+DO $check$
+DECLARE
+  n_in bigint;
+  n_filtered bigint;
+  n_rejected bigint;
+  n_out bigint;
+BEGIN
+  SELECT count(*), 0
+  INTO n_in, n_filtered
+  FROM v1.students s
+       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner';
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_users';
+  SELECT count(*) INTO n_out FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id;
+  IF n_in = n_out + n_filtered + n_rejected THEN
+    RAISE NOTICE 'PASS  student_users: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  ELSE
+    RAISE NOTICE 'FAIL  student_users: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- Content: the rows recomputed from V1 equal the migrated rows, both ways.
+-- Compared: id, email, phone, first_name, middle_name, last_name, must_reset_password, user_type_id, created_at
+-- Not compared (not repeatable by design): password_hash
+DO $check$
+DECLARE
+  n_missing bigint;
+  n_unexpected bigint;
+BEGIN
+  WITH expected AS (
+    SELECT CAST(key_map.id AS uuid),
+           CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END AS text),
+           CAST(CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(s.phone) ELSE CAST(repair_phone.new_value AS text) END AS text),
+           CAST(n.first_name AS text),
+           CAST(n.middle_name AS text),
+           CAST(n.last_name AS text),
+           CAST(true AS boolean),
+           CAST(ref_user_types.id AS integer),
+           CAST(s.created_at AS timestamp with time zone)
+    FROM v1.students s
+       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
+       JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
+       LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'student_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
+       LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'student_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
+    WHERE true
+  ), actual AS (
+    SELECT t.id, t.email, t.phone, t.first_name, t.middle_name, t.last_name, t.must_reset_password, t.user_type_id, t.created_at
+    FROM public.users AS t
+    JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
+  )
+  SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
+         (SELECT count(*) FROM (SELECT * FROM actual EXCEPT ALL SELECT * FROM expected) AS d)
+  INTO n_missing, n_unexpected;
+  IF n_missing = 0 AND n_unexpected = 0 THEN
+    RAISE NOTICE 'PASS  student_users: content equals V1 recomputed';
+  ELSE
+    RAISE NOTICE 'FAIL  student_users: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- no orphans through users_user_type_id_fkey
+DO $check$
+DECLARE
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.users AS t
+  JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
+  WHERE t.user_type_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (t.user_type_id));
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  student_users: no orphans through users_user_type_id_fkey';
+  ELSE
+    RAISE NOTICE 'FAIL  student_users: no orphans through users_user_type_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END

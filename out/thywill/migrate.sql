@@ -94,6 +94,7 @@ CREATE TABLE IF NOT EXISTS _pgmig.reference (
   PRIMARY KEY (model, table_name, key)
 );
 RESET client_min_messages;
+
 -- A model migrates once; rollback.sql makes it migratable again.
 DO $guard$
 BEGIN

@@ -11,6 +11,7 @@ mod repair;
 mod scope;
 mod sql;
 mod step;
+pub mod subset;
 mod suggest;
 pub mod transforms;
 mod types;
@@ -182,9 +183,14 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         }
     };
     let read_later: BTreeSet<&str> = joins_per_step.iter().flatten().filter(|j| j.kind == "id").map(|j| j.step.as_str()).collect();
-    let mut ordered = Vec::with_capacity(steps.len());
+    let mut ordered: Vec<plan::Step> = Vec::with_capacity(steps.len());
     for i in order {
         let mut s = steps[i].clone();
+        // Precheck finds FK parents in the id maps of the steps before this one (or its own).
+        let before: BTreeSet<String> = ordered.iter().chain(std::iter::once(&s)).map(|o| o.map_table.to_string()).collect();
+        for fk in &mut s.foreign_keys {
+            fk.parent_maps.retain(|m| before.contains(m));
+        }
         s.after = deps[i].iter().filter(|(d, _)| *d != i).map(|(_, dep)| dep.clone()).collect();
         s.map_read_later = read_later.contains(s.name.as_str());
         ordered.push(s);
@@ -223,6 +229,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         read_schema,
         target_schema,
         mode,
+        subset: None,
         references,
         steps: ordered,
         assertions,

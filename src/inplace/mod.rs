@@ -107,6 +107,7 @@ pub fn compile(source: SourceFile, v1: &SchemaInput, v2: &SchemaInput) -> Result
         target_schema: schema,
         mode: Mode::Batched { size: migration.batch_size },
         references: Vec::new(),
+        subset: None,
         steps: Vec::new(),
         assertions: Vec::new(),
         unread_tables: Vec::new(),

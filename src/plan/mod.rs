@@ -19,6 +19,8 @@ pub struct Plan {
     pub read_schema: String,
     pub target_schema: String,
     pub mode: Mode,
+    /// `--entities`: the steps are a subset of the model's.
+    pub subset: Option<Subset>,
     /// Reference rows, parents first; inserted before the steps.
     pub references: Vec<Reference>,
     /// In load order (V2 foreign keys and `id()` lookups first).
@@ -264,4 +266,16 @@ pub struct ReferenceColumn {
     /// A foreign key to another reference table: the value is the parent's natural key,
     /// looked up as (parent table, its natural key column, its referenced column).
     pub parent: Option<(QualName, String, String)>,
+}
+
+/// A subset of a model's steps (`--entities`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Subset {
+    pub entities: Vec<String>,
+    /// Steps left out that the subset's steps need: a migrate including them must be done.
+    pub prerequisites: Vec<Dependency>,
+    /// Steps left out that need the subset's steps: rollback refuses while they are migrated.
+    pub dependents: Vec<String>,
+    /// Every step of the model, in load order.
+    pub all_steps: Vec<String>,
 }

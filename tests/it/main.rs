@@ -13,3 +13,4 @@ mod thywill;
 mod inplace;
 mod lint;
 mod transforms;
+mod entities;

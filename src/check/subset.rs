@@ -1,0 +1,67 @@
+//! `--entities`: a subset of a model's steps, compiled on their own.
+//!
+//! An entity names steps: a step by its name, or every step whose first `from` table is the
+//! V1 table of that name (`teachers` selects teacher_users, teacher_roles, teacher_profiles).
+//! The steps the subset needs and leaves out become prerequisites: the scripts refuse to run
+//! until a migrate that included them is done.
+
+use std::collections::BTreeSet;
+
+use super::suggest::did_you_mean;
+use crate::plan::{Dependency, Plan, Subset};
+
+/// The plan of `entities` only; an entity that names no step is an error naming the choices.
+pub fn select(mut plan: Plan, entities: &[String]) -> Result<Plan, String> {
+    if entities.is_empty() {
+        return Ok(plan);
+    }
+    let mut chosen: BTreeSet<String> = BTreeSet::new();
+    for entity in entities {
+        let matching: Vec<String> = plan
+            .steps
+            .iter()
+            .filter(|s| &s.name == entity || s.source_table.as_ref().is_some_and(|t| &t.name == entity))
+            .map(|s| s.name.clone())
+            .collect();
+        if matching.is_empty() {
+            let mut names: Vec<String> = plan.steps.iter().map(|s| s.name.clone()).collect();
+            names.extend(plan.steps.iter().filter_map(|s| s.source_table.as_ref().map(|t| t.name.clone())));
+            names.sort();
+            names.dedup();
+            let hint = did_you_mean(entity, &names).map_or_else(|| format!("entities are step names or V1 tables: {}", names.join(", ")), |s| format!("did you mean `{s}`?"));
+            return Err(format!("--entities: `{entity}` names no step of model {} ({hint})", plan.model));
+        }
+        chosen.extend(matching);
+    }
+    let all_steps: Vec<String> = plan.steps.iter().map(|s| s.name.clone()).collect();
+    let mut prerequisites: Vec<Dependency> = Vec::new();
+    for s in plan.steps.iter().filter(|s| chosen.contains(&s.name)) {
+        for d in s.after.iter().filter(|d| !chosen.contains(&d.step)) {
+            if !prerequisites.iter().any(|p| p.step == d.step) {
+                prerequisites.push(Dependency { step: d.step.clone(), reason: format!("{} needs it: {}", s.name, d.reason) });
+            }
+        }
+    }
+    let dependents: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| !chosen.contains(&s.name) && s.after.iter().any(|d| chosen.contains(&d.step)))
+        .map(|s| s.name.clone())
+        .collect();
+    // Precheck looks for FK parents in the id maps of steps that run before: of the subset,
+    // or of its prerequisites. Other steps' maps may not exist yet.
+    let available: BTreeSet<String> = plan
+        .steps
+        .iter()
+        .filter(|s| chosen.contains(&s.name) || prerequisites.iter().any(|p| p.step == s.name))
+        .map(|s| s.map_table.to_string())
+        .collect();
+    plan.steps.retain(|s| chosen.contains(&s.name));
+    for s in &mut plan.steps {
+        for fk in &mut s.foreign_keys {
+            fk.parent_maps.retain(|m| available.contains(m));
+        }
+    }
+    plan.subset = Some(Subset { entities: entities.to_vec(), prerequisites, dependents, all_steps });
+    Ok(plan)
+}

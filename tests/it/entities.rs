@@ -1,0 +1,110 @@
+//! `--entities`: the school model migrated in subsets (schools, then teachers, then parents
+//! and students), each refused until the steps it needs are done, rolled back in reverse.
+
+use std::path::Path;
+
+use crate::support::{cluster, repo_root, TestDb};
+use crate::workout::{count, must_pass, stderr};
+
+fn school() -> std::path::PathBuf {
+    repo_root().join("models/school")
+}
+
+/// The school model's scripts for `entities` only.
+fn compiled(entities: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let entities: Vec<String> = entities.iter().map(|e| e.to_string()).collect();
+    let c = pgmig::compile::compile_entities(
+        &school().join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(school().join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(school().join("v2.sql")),
+        &entities,
+    )
+    .unwrap_or_else(|e| panic!("--entities {entities:?} must compile: {e:?}"));
+    pgmig::compile::write(&c.scripts, dir.path()).unwrap();
+    dir
+}
+
+fn school_db(name: &str) -> TestDb {
+    let db = cluster().create_db(name);
+    db.execute("CREATE SCHEMA v1");
+    db.load_in_schema(&school().join("v1.sql"), "v1");
+    db.load_in_schema(&school().join("v2.sql"), "public");
+    db.load_in_schema(&school().join("sample.sql"), "v1");
+    db
+}
+
+fn refused(db: &TestDb, dir: &Path, script: &str, says: &str) {
+    let out = db.psql_file(dir.join(script), &[]);
+    assert!(!out.status.success(), "{script} must be refused");
+    assert!(stderr(&out).contains(says), "{script}: expected `{says}` in:\n{}", stderr(&out));
+}
+
+#[test]
+fn an_unknown_entity_is_bad_input_with_a_suggestion() {
+    let err = pgmig::compile::compile_entities(
+        &school().join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(school().join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(school().join("v2.sql")),
+        &["teacher".to_string()],
+    )
+    .unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.to_string().contains("`teacher` names no step") && err.to_string().contains("did you mean `teachers`?"), "{err}");
+}
+
+#[test]
+fn an_entity_selects_the_steps_reading_its_v1_table_and_names_what_it_needs() {
+    let dir = compiled(&["teachers"]);
+    let plan = std::fs::read_to_string(dir.path().join("PLAN.md")).unwrap();
+    for step in ["`teacher_users` → `public.users`", "`teacher_roles` → `public.user_roles`", "`teacher_profiles` → `public.teacher_profiles`"] {
+        assert!(plan.contains(step), "PLAN.md lacks {step}");
+    }
+    assert!(!plan.contains("`parent_users`"), "parents are not in the subset");
+    // Only `schools` is needed: the user_roles foreign key to users reads teacher_users' map only.
+    assert!(plan.contains("- schools (teacher_roles needs it"), "{plan}");
+    assert!(!plan.contains("- parent_users ("), "{plan}");
+}
+
+#[test]
+fn subsets_run_in_dependency_order_and_roll_back_in_reverse() {
+    let db = school_db("entities");
+    let before = db.table_md5s(&["public"]);
+    let schools = compiled(&["schools"]);
+    let teachers = compiled(&["teachers"]);
+    let rest = compiled(&["parents", "students"]);
+
+    // Teachers need their schools: refused, and nothing is written.
+    refused(&db, teachers.path(), "migrate.sql", "needs these steps migrated first: schools");
+    refused(&db, teachers.path(), "precheck.sql", "needs these steps migrated first: schools");
+    assert_eq!(db.table_md5s(&["public"]), before, "a refused subset changed V2");
+
+    must_pass(db.psql_file(schools.path().join("migrate.sql"), &[]), "migrate schools");
+    must_pass(db.psql_file(teachers.path().join("precheck.sql"), &[]), "precheck teachers");
+    must_pass(db.psql_file(teachers.path().join("migrate.sql"), &[]), "migrate teachers");
+    must_pass(db.psql_file(teachers.path().join("verify.sql"), &[]), "verify teachers");
+    refused(&db, teachers.path(), "migrate.sql", "already migrated in this database: teacher_profiles, teacher_roles, teacher_users");
+    // The whole model is not verified yet: parents and students are missing.
+    refused(&db, &repo_root().join("out/school"), "verify.sql", "no completed migration");
+    refused(&db, schools.path(), "rollback.sql", "need the rows this rollback would remove: teacher_profiles, teacher_roles");
+
+    must_pass(db.psql_file(rest.path().join("migrate.sql"), &[]), "migrate parents and students");
+    assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.log WHERE model = 'school' AND step = '(all)' AND status = 'done'"), 1);
+    // Three subsets make what one full run makes: the full verify passes.
+    must_pass(db.psql_file(repo_root().join("out/school/verify.sql"), &[]), "full verify after the subsets");
+    let users = count(&db, "SELECT count(*) FROM users");
+    let sources = count(&db, "SELECT (SELECT count(*) FROM v1.teachers) + (SELECT count(*) FROM v1.parents) + (SELECT count(*) FROM v1.students)");
+    assert_eq!(users, sources);
+
+    // Back in reverse; reference rows stay until the last subset is rolled back.
+    refused(&db, schools.path(), "rollback.sql", "teacher_profiles");
+    must_pass(db.psql_file(rest.path().join("rollback.sql"), &[]), "rollback parents and students");
+    must_pass(db.psql_file(teachers.path().join("rollback.sql"), &[]), "rollback teachers");
+    assert!(count(&db, "SELECT count(*) FROM roles") > 0, "reference rows removed while schools is still migrated");
+    must_pass(db.psql_file(schools.path().join("rollback.sql"), &[]), "rollback schools");
+    assert_eq!(db.table_md5s(&["public"]), before, "V2 differs from before the subsets");
+    assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.reference WHERE model = 'school'"), 0);
+
+    // And the subsets can run again.
+    must_pass(db.psql_file(schools.path().join("migrate.sql"), &[]), "migrate schools again");
+}
