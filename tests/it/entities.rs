@@ -108,3 +108,30 @@ fn subsets_run_in_dependency_order_and_roll_back_in_reverse() {
     // And the subsets can run again.
     must_pass(db.psql_file(schools.path().join("migrate.sql"), &[]), "migrate schools again");
 }
+
+/// Without repair rules, the same email from a teacher and a parent (and a phone shared by
+/// them) is a blocking precheck finding with sample keys, and migrate would fail.
+#[test]
+fn collisions_without_a_repair_rule_are_blocking_precheck_findings() {
+    let text = std::fs::read_to_string(school().join("model.yaml")).unwrap();
+    let edited = text.replace("      - { column: email, on_duplicate: suffix }\n", "").replace("      - { column: phone, on_duplicate: clear }\n", "").replace("    repair:\n", "");
+    assert!(!edited.contains("repair:"), "the edit must remove every repair rule");
+    let model_dir = tempfile::tempdir().unwrap();
+    std::fs::write(model_dir.path().join("model.yaml"), edited).unwrap();
+    let dir = crate::support::compile_ddl(&model_dir.path().join("model.yaml"), &school().join("v1.sql"), &school().join("v2.sql"));
+    let db = school_db("entities_norepair");
+    let out = db.psql_file(dir.path().join("precheck.sql"), &[]);
+    assert!(!out.status.success(), "precheck must fail on the collisions");
+    let notices = stderr(&out);
+    let finding = |label: &str| notices.lines().find(|l| l.contains("BLOCKING  parent_users") && l.contains(label)).map(str::to_string);
+    let email = finding("UNIQUE users_email_key: step teacher_users makes the same value").unwrap_or_else(|| panic!("{notices}"));
+    let phone = finding("UNIQUE users_phone_key: step teacher_users makes the same value").unwrap_or_else(|| panic!("{notices}"));
+    // Sample keys are V1 parent ids.
+    assert!(email.contains("e.g. {\"id\": "), "{email}");
+    assert!(phone.contains("e.g. {\"id\": "), "{phone}");
+    let planted: i64 = count(
+        &db,
+        "SELECT count(*) FROM v1.parents p WHERE EXISTS (SELECT 1 FROM v1.teachers t WHERE lower(btrim(t.email)) = lower(btrim(p.email)) AND btrim(p.email) <> '')",
+    );
+    assert!(email.contains(&format!(": {planted} rows")), "expected {planted} rows: {email}");
+}
