@@ -45,7 +45,7 @@ pub enum CompileError {
     #[error("{which}: can't read the schema from the database: {message}")]
     Database { which: &'static str, message: String },
     #[error("{0}")]
-    Entities(String),
+    Selection(String),
     #[error("rendering the scripts failed: {0}")]
     Render(String),
 }
@@ -60,20 +60,30 @@ impl CompileError {
     }
 }
 
-/// Loads, checks and renders a model against its V1 and V2 schemas.
-pub fn compile(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput) -> Result<Compiled, CompileError> {
-    compile_entities(model_path, v1, v2, &[])
+/// Which part of a model to compile: every step and row by default.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// `--entities`: step names or V1 tables (the steps reading them first).
+    pub entities: Vec<String>,
+    /// `--only`: a condition on one V1 table's columns, selecting the root rows.
+    pub only: Option<String>,
 }
 
-/// Like [`compile`], for the steps `entities` name only (all of them when empty).
-pub fn compile_entities(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, entities: &[String]) -> Result<Compiled, CompileError> {
+/// Loads, checks and renders a model against its V1 and V2 schemas.
+pub fn compile(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput) -> Result<Compiled, CompileError> {
+    compile_selected(model_path, v1, v2, &Selection::default())
+}
+
+/// Like [`compile`], for the part of the model `selection` names.
+pub fn compile_selected(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, selection: &Selection) -> Result<Compiled, CompileError> {
+    let entities = &selection.entities;
     let text = read(model_path)?;
     // The file name alone: the scripts name it in comments and must not depend on the cwd.
     let name = model_path.file_name().map_or_else(|| model_path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let source = SourceFile { name, text };
     if crate::inplace::is_in_place(&source.text) {
-        if !entities.is_empty() {
-            return Err(CompileError::Entities("an in-place model has no steps to choose from".into()));
+        if !entities.is_empty() || selection.only.is_some() {
+            return Err(CompileError::Selection("an in-place model has no steps or root rows to choose from".into()));
         }
         return crate::inplace::compile(source, v1, v2).map(with_lock_table);
     }
@@ -83,7 +93,10 @@ pub fn compile_entities(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, e
     let (v2_catalog, v2_skipped) = load_schema("V2", v2, model.target_schema())?;
     let (plan, mut warnings) = check::check(&model, &source, &v1_catalog, &v2_catalog)
         .map_err(|diagnostics| CompileError::Model { diagnostics, file: source.clone() })?;
-    let mut plan = check::subset::select(plan, entities).map_err(CompileError::Entities)?;
+    let mut plan = check::subset::select(plan, entities).map_err(CompileError::Selection)?;
+    if let Some(condition) = &selection.only {
+        plan = check::subset::only(plan, condition, &v1_catalog).map_err(CompileError::Selection)?;
+    }
     if let SchemaInput::Database(url) = v1 {
         let mut client = connect("V1", url)?;
         let sizes = stats::table_sizes(&mut client, &plan.source_schema).map_err(|e| database_error("V1", e))?;

@@ -44,6 +44,10 @@ enum Command {
         /// [default out: out/<model>.<entity>…]
         #[arg(long, value_delimiter = ',')]
         entities: Vec<String>,
+        /// Only the root rows matching this condition on one V1 table, e.g. `users.email = 'a@b.c'`;
+        /// the steps hanging off them follow through their own `where`. [default out: out/<model>.only]
+        #[arg(long)]
+        only: Option<String>,
     },
     /// Run a compiled script (precheck, migrate, verify, rollback, or a path) under pgmig's lock.
     Run {
@@ -187,7 +191,9 @@ struct BenchArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Compile { model, v1, v2, out, format, entities } => compile(model, &v1, &v2, out, format, &entities),
+        Command::Compile { model, v1, v2, out, format, entities, only } => {
+            compile(model, &v1, &v2, out, format, &pgmig::compile::Selection { entities, only })
+        }
         Command::Run { script, dir, db, vars, v1, json } => run_script(&script, &dir, &db, &vars, v1.as_deref(), json),
         Command::Status { db, json } => status(&db, json),
         Command::Rejects { db, model, csv } => rejects(&db, model.as_deref(), csv),
@@ -204,11 +210,16 @@ fn color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>, format: Option<PlanFormat>, entities: &[String]) -> i32 {
-    match pgmig::compile::compile_entities(&model, &SchemaInput::parse(v1), &SchemaInput::parse(v2), entities) {
+fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>, format: Option<PlanFormat>, selection: &pgmig::compile::Selection) -> i32 {
+    match pgmig::compile::compile_selected(&model, &SchemaInput::parse(v1), &SchemaInput::parse(v2), selection) {
         Ok(compiled) => {
             eprint!("{}", compiled.warnings.render(&compiled.source, color()));
-            let default = std::iter::once(compiled.plan.model.as_str()).chain(entities.iter().map(String::as_str)).collect::<Vec<_>>().join(".");
+            let only = selection.only.as_ref().map(|_| "only");
+            let default = std::iter::once(compiled.plan.model.as_str())
+                .chain(selection.entities.iter().map(String::as_str))
+                .chain(only)
+                .collect::<Vec<_>>()
+                .join(".");
             let dir = out.unwrap_or_else(|| PathBuf::from("out").join(default));
             if let Err(e) = pgmig::compile::write(&compiled.scripts, &dir) {
                 eprintln!("error: {e}");

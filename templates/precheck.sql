@@ -84,6 +84,26 @@ WHERE {{ s.survivors }}
   AND {{ s.cast_guard }};
 {%- endif %}
 ANALYZE {{ s.map_table }};
+{%- if let Some(x) = s.replace %}
+
+-- Overwrite or create ({{ plan.model_file }}:{{ x.line }}): the V2 rows migrate would replace, copied as
+-- migrate would (precheck deletes nothing; its transaction is rolled back).
+{%- for t in x.tables %}
+CREATE TABLE {{ t.backup }} AS
+SELECT t.* FROM {{ t.table }} AS t
+WHERE {{ t.condition }};
+{%- endfor %}
+DO $check$
+DECLARE
+  n bigint;
+BEGIN
+{%- for t in x.tables %}
+  SELECT count(*) INTO n FROM {{ t.backup }};
+  RAISE NOTICE 'REPLACE  {{ s.name_notice }}: % rows of {{ t.table_notice }} would be deleted and restored by rollback', n;
+{%- endfor %}
+END
+$check$;
+{%- endif %}
 
 DO $check$
 DECLARE
@@ -108,6 +128,21 @@ BEGIN
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  {{ s.name_notice }} rule {{ r.number }} "{{ r.reason_notice }}": % rows, e.g. %', n_found, samples;
+  END IF;
+{%- endfor %}
+{%- for r in s.relinks %}
+
+  -- relink_json ({{ plan.model_file }}:{{ r.0 }}): the objects it rewrites; none at all means `object` names nothing.
+  SELECT count(*) INTO n_found
+  {{ s.from }}
+       CROSS JOIN LATERAL jsonb_array_elements({{ r.3 }}) AS x (e)
+  WHERE {{ s.survivors }}
+    AND jsonb_typeof(x.e -> {{ r.2 }}) = 'object';
+  IF n_found = 0 AND n_in > n_filtered THEN
+    RAISE NOTICE 'BLOCKING  {{ s.name_notice }}: relink_json {{ r.1 }}: no element holds an object under %; nothing would be relinked', {{ r.2 }};
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'RELINK  {{ s.name_notice }}: relink_json {{ r.1 }}: % objects', n_found;
   END IF;
 {%- endfor %}
 {%- for f in s.findings %}
@@ -150,6 +185,23 @@ BEGIN
 END
 $check$;
 
+{%- endfor %}
+
+{%- for r in plan.references %}
+{%- if !r.sequences.is_empty() %}
+
+-- Sequences are not transactional: those the reference inserts into {{ r.table }} drew from go
+-- back to where precheck found them.
+DO $check$
+BEGIN
+{%- for q in r.sequences %}
+  PERFORM setval({{ q.name_lit }}, saved.last_value, saved.is_called)
+  FROM _pgmig.sequences AS saved
+  WHERE saved.model = {{ plan.model_lit }} AND saved.sequence = {{ q.name_lit }};
+{%- endfor %}
+END
+$check$;
+{%- endif %}
 {%- endfor %}
 
 DO $check$

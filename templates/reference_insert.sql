@@ -1,5 +1,10 @@
 -- Reference data ({{ plan.model_file }}:{{ r.line }}): {{ r.rows }} row(s) of {{ r.table }}, matched by ({{ r.key_list }});
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+{%- for q in r.sequences %}
+INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+SELECT {{ plan.model_lit }}, {{ q.name_lit }}, last_value, is_called FROM {{ q.name }}
+ON CONFLICT DO NOTHING;
+{%- endfor %}
 WITH wanted ({{ r.column_list }}) AS (
   VALUES {{ r.values }}
 ), inserted AS (

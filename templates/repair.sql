@@ -1,8 +1,9 @@
 {%- for r in s.repairs %}
 
   -- Uniqueness repair of {{ r.column }} ({{ plan.model_file }}:{{ r.line }}, on_duplicate: {{ r.strategy }}): a value
-  -- already in {{ s.target }}, or made by an earlier row of this step (source key order),
-  -- {% if r.strategy == "suffix" %}gets the smallest free counter (ana@x.org -> ana+2@x.org){% else %}becomes NULL{% endif %}. Every change goes to _pgmig.changes.
+  -- already in {{ s.target }}, or held by a row of this step that comes first (its own value
+  -- before a changed one, then source key order), {% if r.strategy == "suffix" %}gets the smallest free counter
+  -- (ana@x.org -> ana+2@x.org){% else %}becomes NULL{% endif %}. Every change goes to _pgmig.changes.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT {{ r.key_json }} AS key,
          {{ r.order_json }} AS source_order,
@@ -18,7 +19,9 @@
     SET n = r.n + 1, value = {{ r.next_value }}
     WHERE r.value IS NOT NULL
       AND (EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {{ r.taken }})
-           OR EXISTS (SELECT 1 FROM pgmig_repair AS o WHERE o.value = r.value AND o.source_order < r.source_order));
+           OR EXISTS (SELECT 1 FROM pgmig_repair AS o
+                      WHERE o.value = r.value
+                        AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
     EXIT WHEN NOT FOUND;
   END LOOP;
   INSERT INTO _pgmig.changes (model, step, table_name, key, column_name, old_value, new_value)

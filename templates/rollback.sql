@@ -79,6 +79,30 @@ $undo$;
 DROP TABLE IF EXISTS {{ s.map_table }};
 {%- endfor %}
 
+{%- for s in steps %}
+{%- if let Some(x) = s.replace %}
+
+-- Restore what step {{ s.name }} replaced ({{ plan.model_file }}:{{ x.line }}): the V2 rows it deleted, byte for
+-- byte, parents first (the migrated rows that replaced them are gone above).
+{%- for t in x.tables %}
+DO $undo$
+DECLARE
+  n_restored bigint := 0;
+BEGIN
+  IF to_regclass({{ t.backup_lit }}) IS NOT NULL THEN
+    INSERT INTO {{ t.table }}{% if t.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
+    SELECT * FROM {{ t.backup }};
+    GET DIAGNOSTICS n_restored = ROW_COUNT;
+  END IF;
+  RAISE NOTICE 'restore {{ t.table_notice }}: % replaced rows put back', n_restored;
+END
+$undo$;
+{%- endfor %}
+{%- for t in x.tables %}
+DROP TABLE IF EXISTS {{ t.backup }};
+{%- endfor %}
+{%- endif %}
+{%- endfor %}
 {%- for r in plan.references.iter().rev() %}
 
 -- Undo reference data ({{ plan.model_file }}:{{ r.line }}): the rows of {{ r.table }} migrate inserted,
@@ -111,6 +135,15 @@ BEGIN
   FROM {{ r.table }} AS t
   JOIN _pgmig.reference AS r ON {{ r.inserted_here }}
   WHERE r.model = {{ plan.model_lit }} AND r.table_name = {{ r.table_lit }};
+{%- for q in r.sequences %}
+  -- {{ q.name }} back to its value before migrate, unless rows need it higher.
+  PERFORM setval({{ q.name_lit }},
+                 greatest(saved.last_value, remaining.max_value),
+                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+  FROM _pgmig.sequences AS saved,
+       (SELECT max({{ q.column }}) AS max_value FROM {{ r.table }}) AS remaining
+  WHERE saved.model = {{ plan.model_lit }} AND saved.sequence = {{ q.name_lit }};
+{%- endfor %}
   RAISE NOTICE 'undo reference {{ r.table_notice }}: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;

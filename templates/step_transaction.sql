@@ -52,6 +52,7 @@ BEGIN
     WHERE {{ s.survivors }}
   ) AS keys;
   ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.by_columns }});
+{%- include "replace_backup.sql" %}
 {%- include "repair.sql" %}
 
   INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
@@ -62,6 +63,7 @@ BEGIN
 {%- else %}
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE {{ s.map_table }} ({{ s.map_columns }}, PRIMARY KEY ({{ s.key_list }}));
+{%- include "replace_backup.sql" %}
 {%- include "repair.sql" %}
 
   WITH inserted AS (

@@ -382,6 +382,9 @@ $guard$;
 
 -- Reference data (model.yaml:13): 3 row(s) of public.permission_modules, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+SELECT 'school', 'public.permission_modules_id_seq', last_value, is_called FROM public.permission_modules_id_seq
+ON CONFLICT DO NOTHING;
 WITH wanted (code, name) AS (
   VALUES ('users'::text, 'Users and roles'::text),
          ('academics'::text, 'Classes and subjects'::text),
@@ -398,6 +401,9 @@ SELECT 'school', 'public.permission_modules', jsonb_build_object('id', id) FROM 
 
 -- Reference data (model.yaml:19): 1 row(s) of public.grade_systems, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+SELECT 'school', 'public.grade_systems_id_seq', last_value, is_called FROM public.grade_systems_id_seq
+ON CONFLICT DO NOTHING;
 WITH wanted (code, name) AS (
   VALUES ('K12'::text, 'Kindergarten to grade 12'::text)
 ), inserted AS (
@@ -412,6 +418,9 @@ SELECT 'school', 'public.grade_systems', jsonb_build_object('id', id) FROM inser
 
 -- Reference data (model.yaml:23): 12 row(s) of public.class_levels, matched by (grade_system_id, code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+SELECT 'school', 'public.class_levels_id_seq', last_value, is_called FROM public.class_levels_id_seq
+ON CONFLICT DO NOTHING;
 WITH wanted (grade_system_id, code, name, position) AS (
   VALUES ('K12'::text, 'G1'::text, 'Grade 1'::text, '1'::integer),
          ('K12'::text, 'G2'::text, 'Grade 2'::text, '2'::integer),
@@ -438,6 +447,9 @@ SELECT 'school', 'public.class_levels', jsonb_build_object('id', id) FROM insert
 
 -- Reference data (model.yaml:38): 1 row(s) of public.curriculums, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+SELECT 'school', 'public.curriculums_id_seq', last_value, is_called FROM public.curriculums_id_seq
+ON CONFLICT DO NOTHING;
 WITH wanted (code, name) AS (
   VALUES ('NATIONAL'::text, 'National curriculum'::text)
 ), inserted AS (
@@ -452,6 +464,9 @@ SELECT 'school', 'public.curriculums', jsonb_build_object('id', id) FROM inserte
 
 -- Reference data (model.yaml:42): 5 row(s) of public.subjects, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+SELECT 'school', 'public.subjects_id_seq', last_value, is_called FROM public.subjects_id_seq
+ON CONFLICT DO NOTHING;
 WITH wanted (code, name) AS (
   VALUES ('MATH'::text, 'Mathematics'::text),
          ('ENG'::text, 'English'::text),
@@ -470,6 +485,9 @@ SELECT 'school', 'public.subjects', jsonb_build_object('id', id) FROM inserted;
 
 -- Reference data (model.yaml:50): 3 row(s) of public.user_types, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+SELECT 'school', 'public.user_types_id_seq', last_value, is_called FROM public.user_types_id_seq
+ON CONFLICT DO NOTHING;
 WITH wanted (code, name) AS (
   VALUES ('staff'::text, 'Staff'::text),
          ('guardian'::text, 'Guardian'::text),
@@ -486,6 +504,9 @@ SELECT 'school', 'public.user_types', jsonb_build_object('id', id) FROM inserted
 
 -- Reference data (model.yaml:56): 3 row(s) of public.roles, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+SELECT 'school', 'public.roles_id_seq', last_value, is_called FROM public.roles_id_seq
+ON CONFLICT DO NOTHING;
 WITH wanted (code, name, user_type_id) AS (
   VALUES ('teacher'::text, 'Teacher'::text, 'staff'::text),
          ('parent'::text, 'Parent'::text, 'guardian'::text),
@@ -612,8 +633,9 @@ BEGIN
   ALTER TABLE _pgmig.map_teacher_users ADD PRIMARY KEY (source_id);
 
   -- Uniqueness repair of email (model.yaml:100, on_duplicate: suffix): a value
-  -- already in public.users, or made by an earlier row of this step (source key order),
-  -- gets the smallest free counter (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes.
+  -- already in public.users, or held by a row of this step that comes first (its own value
+  -- before a changed one, then source key order), gets the smallest free counter
+  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -632,7 +654,9 @@ BEGIN
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
       AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
-           OR EXISTS (SELECT 1 FROM pgmig_repair AS o WHERE o.value = r.value AND o.source_order < r.source_order));
+           OR EXISTS (SELECT 1 FROM pgmig_repair AS o
+                      WHERE o.value = r.value
+                        AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
     EXIT WHEN NOT FOUND;
   END LOOP;
   INSERT INTO _pgmig.changes (model, step, table_name, key, column_name, old_value, new_value)
@@ -644,8 +668,8 @@ BEGIN
   DROP TABLE pgmig_repair;
 
   -- Uniqueness repair of phone (model.yaml:101, on_duplicate: clear): a value
-  -- already in public.users, or made by an earlier row of this step (source key order),
-  -- becomes NULL. Every change goes to _pgmig.changes.
+  -- already in public.users, or held by a row of this step that comes first (its own value
+  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -664,7 +688,9 @@ BEGIN
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
       AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
-           OR EXISTS (SELECT 1 FROM pgmig_repair AS o WHERE o.value = r.value AND o.source_order < r.source_order));
+           OR EXISTS (SELECT 1 FROM pgmig_repair AS o
+                      WHERE o.value = r.value
+                        AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
     EXIT WHEN NOT FOUND;
   END LOOP;
   INSERT INTO _pgmig.changes (model, step, table_name, key, column_name, old_value, new_value)
@@ -886,8 +912,9 @@ BEGIN
   ALTER TABLE _pgmig.map_parent_users ADD PRIMARY KEY (source_id);
 
   -- Uniqueness repair of email (model.yaml:149, on_duplicate: suffix): a value
-  -- already in public.users, or made by an earlier row of this step (source key order),
-  -- gets the smallest free counter (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes.
+  -- already in public.users, or held by a row of this step that comes first (its own value
+  -- before a changed one, then source key order), gets the smallest free counter
+  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -906,7 +933,9 @@ BEGIN
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
       AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
-           OR EXISTS (SELECT 1 FROM pgmig_repair AS o WHERE o.value = r.value AND o.source_order < r.source_order));
+           OR EXISTS (SELECT 1 FROM pgmig_repair AS o
+                      WHERE o.value = r.value
+                        AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
     EXIT WHEN NOT FOUND;
   END LOOP;
   INSERT INTO _pgmig.changes (model, step, table_name, key, column_name, old_value, new_value)
@@ -918,8 +947,8 @@ BEGIN
   DROP TABLE pgmig_repair;
 
   -- Uniqueness repair of phone (model.yaml:150, on_duplicate: clear): a value
-  -- already in public.users, or made by an earlier row of this step (source key order),
-  -- becomes NULL. Every change goes to _pgmig.changes.
+  -- already in public.users, or held by a row of this step that comes first (its own value
+  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -938,7 +967,9 @@ BEGIN
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
       AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
-           OR EXISTS (SELECT 1 FROM pgmig_repair AS o WHERE o.value = r.value AND o.source_order < r.source_order));
+           OR EXISTS (SELECT 1 FROM pgmig_repair AS o
+                      WHERE o.value = r.value
+                        AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
     EXIT WHEN NOT FOUND;
   END LOOP;
   INSERT INTO _pgmig.changes (model, step, table_name, key, column_name, old_value, new_value)
@@ -1157,8 +1188,9 @@ BEGIN
   ALTER TABLE _pgmig.map_student_users ADD PRIMARY KEY (source_id);
 
   -- Uniqueness repair of email (model.yaml:189, on_duplicate: suffix): a value
-  -- already in public.users, or made by an earlier row of this step (source key order),
-  -- gets the smallest free counter (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes.
+  -- already in public.users, or held by a row of this step that comes first (its own value
+  -- before a changed one, then source key order), gets the smallest free counter
+  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -1177,7 +1209,9 @@ BEGIN
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
       AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
-           OR EXISTS (SELECT 1 FROM pgmig_repair AS o WHERE o.value = r.value AND o.source_order < r.source_order));
+           OR EXISTS (SELECT 1 FROM pgmig_repair AS o
+                      WHERE o.value = r.value
+                        AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
     EXIT WHEN NOT FOUND;
   END LOOP;
   INSERT INTO _pgmig.changes (model, step, table_name, key, column_name, old_value, new_value)
@@ -1189,8 +1223,8 @@ BEGIN
   DROP TABLE pgmig_repair;
 
   -- Uniqueness repair of phone (model.yaml:190, on_duplicate: clear): a value
-  -- already in public.users, or made by an earlier row of this step (source key order),
-  -- becomes NULL. Every change goes to _pgmig.changes.
+  -- already in public.users, or held by a row of this step that comes first (its own value
+  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -1209,7 +1243,9 @@ BEGIN
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
       AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
-           OR EXISTS (SELECT 1 FROM pgmig_repair AS o WHERE o.value = r.value AND o.source_order < r.source_order));
+           OR EXISTS (SELECT 1 FROM pgmig_repair AS o
+                      WHERE o.value = r.value
+                        AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
     EXIT WHEN NOT FOUND;
   END LOOP;
   INSERT INTO _pgmig.changes (model, step, table_name, key, column_name, old_value, new_value)

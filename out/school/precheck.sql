@@ -382,6 +382,9 @@ RESET client_min_messages;
 
 -- Reference data (model.yaml:13): 3 row(s) of public.permission_modules, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+SELECT 'school', 'public.permission_modules_id_seq', last_value, is_called FROM public.permission_modules_id_seq
+ON CONFLICT DO NOTHING;
 WITH wanted (code, name) AS (
   VALUES ('users'::text, 'Users and roles'::text),
          ('academics'::text, 'Classes and subjects'::text),
@@ -398,6 +401,9 @@ SELECT 'school', 'public.permission_modules', jsonb_build_object('id', id) FROM 
 
 -- Reference data (model.yaml:19): 1 row(s) of public.grade_systems, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+SELECT 'school', 'public.grade_systems_id_seq', last_value, is_called FROM public.grade_systems_id_seq
+ON CONFLICT DO NOTHING;
 WITH wanted (code, name) AS (
   VALUES ('K12'::text, 'Kindergarten to grade 12'::text)
 ), inserted AS (
@@ -412,6 +418,9 @@ SELECT 'school', 'public.grade_systems', jsonb_build_object('id', id) FROM inser
 
 -- Reference data (model.yaml:23): 12 row(s) of public.class_levels, matched by (grade_system_id, code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+SELECT 'school', 'public.class_levels_id_seq', last_value, is_called FROM public.class_levels_id_seq
+ON CONFLICT DO NOTHING;
 WITH wanted (grade_system_id, code, name, position) AS (
   VALUES ('K12'::text, 'G1'::text, 'Grade 1'::text, '1'::integer),
          ('K12'::text, 'G2'::text, 'Grade 2'::text, '2'::integer),
@@ -438,6 +447,9 @@ SELECT 'school', 'public.class_levels', jsonb_build_object('id', id) FROM insert
 
 -- Reference data (model.yaml:38): 1 row(s) of public.curriculums, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+SELECT 'school', 'public.curriculums_id_seq', last_value, is_called FROM public.curriculums_id_seq
+ON CONFLICT DO NOTHING;
 WITH wanted (code, name) AS (
   VALUES ('NATIONAL'::text, 'National curriculum'::text)
 ), inserted AS (
@@ -452,6 +464,9 @@ SELECT 'school', 'public.curriculums', jsonb_build_object('id', id) FROM inserte
 
 -- Reference data (model.yaml:42): 5 row(s) of public.subjects, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+SELECT 'school', 'public.subjects_id_seq', last_value, is_called FROM public.subjects_id_seq
+ON CONFLICT DO NOTHING;
 WITH wanted (code, name) AS (
   VALUES ('MATH'::text, 'Mathematics'::text),
          ('ENG'::text, 'English'::text),
@@ -470,6 +485,9 @@ SELECT 'school', 'public.subjects', jsonb_build_object('id', id) FROM inserted;
 
 -- Reference data (model.yaml:50): 3 row(s) of public.user_types, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+SELECT 'school', 'public.user_types_id_seq', last_value, is_called FROM public.user_types_id_seq
+ON CONFLICT DO NOTHING;
 WITH wanted (code, name) AS (
   VALUES ('staff'::text, 'Staff'::text),
          ('guardian'::text, 'Guardian'::text),
@@ -486,6 +504,9 @@ SELECT 'school', 'public.user_types', jsonb_build_object('id', id) FROM inserted
 
 -- Reference data (model.yaml:56): 3 row(s) of public.roles, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+SELECT 'school', 'public.roles_id_seq', last_value, is_called FROM public.roles_id_seq
+ON CONFLICT DO NOTHING;
 WITH wanted (code, name, user_type_id) AS (
   VALUES ('teacher'::text, 'Teacher'::text, 'staff'::text),
          ('parent'::text, 'Parent'::text, 'guardian'::text),
@@ -2352,6 +2373,76 @@ BEGIN
     RAISE NOTICE 'BLOCKING  student_profiles: UNIQUE student_profiles_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+END
+$check$;
+
+-- Sequences are not transactional: those the reference inserts into public.permission_modules drew from go
+-- back to where precheck found them.
+DO $check$
+BEGIN
+  PERFORM setval('public.permission_modules_id_seq', saved.last_value, saved.is_called)
+  FROM _pgmig.sequences AS saved
+  WHERE saved.model = 'school' AND saved.sequence = 'public.permission_modules_id_seq';
+END
+$check$;
+
+-- Sequences are not transactional: those the reference inserts into public.grade_systems drew from go
+-- back to where precheck found them.
+DO $check$
+BEGIN
+  PERFORM setval('public.grade_systems_id_seq', saved.last_value, saved.is_called)
+  FROM _pgmig.sequences AS saved
+  WHERE saved.model = 'school' AND saved.sequence = 'public.grade_systems_id_seq';
+END
+$check$;
+
+-- Sequences are not transactional: those the reference inserts into public.class_levels drew from go
+-- back to where precheck found them.
+DO $check$
+BEGIN
+  PERFORM setval('public.class_levels_id_seq', saved.last_value, saved.is_called)
+  FROM _pgmig.sequences AS saved
+  WHERE saved.model = 'school' AND saved.sequence = 'public.class_levels_id_seq';
+END
+$check$;
+
+-- Sequences are not transactional: those the reference inserts into public.curriculums drew from go
+-- back to where precheck found them.
+DO $check$
+BEGIN
+  PERFORM setval('public.curriculums_id_seq', saved.last_value, saved.is_called)
+  FROM _pgmig.sequences AS saved
+  WHERE saved.model = 'school' AND saved.sequence = 'public.curriculums_id_seq';
+END
+$check$;
+
+-- Sequences are not transactional: those the reference inserts into public.subjects drew from go
+-- back to where precheck found them.
+DO $check$
+BEGIN
+  PERFORM setval('public.subjects_id_seq', saved.last_value, saved.is_called)
+  FROM _pgmig.sequences AS saved
+  WHERE saved.model = 'school' AND saved.sequence = 'public.subjects_id_seq';
+END
+$check$;
+
+-- Sequences are not transactional: those the reference inserts into public.user_types drew from go
+-- back to where precheck found them.
+DO $check$
+BEGIN
+  PERFORM setval('public.user_types_id_seq', saved.last_value, saved.is_called)
+  FROM _pgmig.sequences AS saved
+  WHERE saved.model = 'school' AND saved.sequence = 'public.user_types_id_seq';
+END
+$check$;
+
+-- Sequences are not transactional: those the reference inserts into public.roles drew from go
+-- back to where precheck found them.
+DO $check$
+BEGIN
+  PERFORM setval('public.roles_id_seq', saved.last_value, saved.is_called)
+  FROM _pgmig.sequences AS saved
+  WHERE saved.model = 'school' AND saved.sequence = 'public.roles_id_seq';
 END
 $check$;
 

@@ -254,6 +254,13 @@ BEGIN
   FROM public.roles AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.roles';
+  -- public.roles_id_seq back to its value before migrate, unless rows need it higher.
+  PERFORM setval('public.roles_id_seq',
+                 greatest(saved.last_value, remaining.max_value),
+                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+  FROM _pgmig.sequences AS saved,
+       (SELECT max(id) AS max_value FROM public.roles) AS remaining
+  WHERE saved.model = 'school' AND saved.sequence = 'public.roles_id_seq';
   RAISE NOTICE 'undo reference public.roles: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -277,6 +284,13 @@ BEGIN
   FROM public.user_types AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.user_types';
+  -- public.user_types_id_seq back to its value before migrate, unless rows need it higher.
+  PERFORM setval('public.user_types_id_seq',
+                 greatest(saved.last_value, remaining.max_value),
+                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+  FROM _pgmig.sequences AS saved,
+       (SELECT max(id) AS max_value FROM public.user_types) AS remaining
+  WHERE saved.model = 'school' AND saved.sequence = 'public.user_types_id_seq';
   RAISE NOTICE 'undo reference public.user_types: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -299,6 +313,13 @@ BEGIN
   FROM public.subjects AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.subjects';
+  -- public.subjects_id_seq back to its value before migrate, unless rows need it higher.
+  PERFORM setval('public.subjects_id_seq',
+                 greatest(saved.last_value, remaining.max_value),
+                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+  FROM _pgmig.sequences AS saved,
+       (SELECT max(id) AS max_value FROM public.subjects) AS remaining
+  WHERE saved.model = 'school' AND saved.sequence = 'public.subjects_id_seq';
   RAISE NOTICE 'undo reference public.subjects: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -321,6 +342,13 @@ BEGIN
   FROM public.curriculums AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.curriculums';
+  -- public.curriculums_id_seq back to its value before migrate, unless rows need it higher.
+  PERFORM setval('public.curriculums_id_seq',
+                 greatest(saved.last_value, remaining.max_value),
+                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+  FROM _pgmig.sequences AS saved,
+       (SELECT max(id) AS max_value FROM public.curriculums) AS remaining
+  WHERE saved.model = 'school' AND saved.sequence = 'public.curriculums_id_seq';
   RAISE NOTICE 'undo reference public.curriculums: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -343,6 +371,13 @@ BEGIN
   FROM public.class_levels AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.class_levels';
+  -- public.class_levels_id_seq back to its value before migrate, unless rows need it higher.
+  PERFORM setval('public.class_levels_id_seq',
+                 greatest(saved.last_value, remaining.max_value),
+                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+  FROM _pgmig.sequences AS saved,
+       (SELECT max(id) AS max_value FROM public.class_levels) AS remaining
+  WHERE saved.model = 'school' AND saved.sequence = 'public.class_levels_id_seq';
   RAISE NOTICE 'undo reference public.class_levels: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -365,6 +400,13 @@ BEGIN
   FROM public.grade_systems AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.grade_systems';
+  -- public.grade_systems_id_seq back to its value before migrate, unless rows need it higher.
+  PERFORM setval('public.grade_systems_id_seq',
+                 greatest(saved.last_value, remaining.max_value),
+                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+  FROM _pgmig.sequences AS saved,
+       (SELECT max(id) AS max_value FROM public.grade_systems) AS remaining
+  WHERE saved.model = 'school' AND saved.sequence = 'public.grade_systems_id_seq';
   RAISE NOTICE 'undo reference public.grade_systems: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -386,6 +428,13 @@ BEGIN
   FROM public.permission_modules AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.permission_modules';
+  -- public.permission_modules_id_seq back to its value before migrate, unless rows need it higher.
+  PERFORM setval('public.permission_modules_id_seq',
+                 greatest(saved.last_value, remaining.max_value),
+                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+  FROM _pgmig.sequences AS saved,
+       (SELECT max(id) AS max_value FROM public.permission_modules) AS remaining
+  WHERE saved.model = 'school' AND saved.sequence = 'public.permission_modules_id_seq';
   RAISE NOTICE 'undo reference public.permission_modules: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;

@@ -7,7 +7,9 @@ mod head;
 mod lookup;
 mod order;
 mod reference;
+mod relink;
 mod repair;
+mod replace;
 mod scope;
 mod sql;
 mod step;
@@ -140,6 +142,12 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
 
     if let plan::Mode::Batched { .. } = mode {
         for step in model.tables.values() {
+            if let Some(c) = step.replace.as_ref().and_then(|r| r.first()) {
+                diags.push(
+                    Diagnostic::error("`replace` needs `mode: transaction`", pos_of(c))
+                        .with_hint("the replaced rows are backed up, deleted and re-created in one transaction"),
+                );
+            }
             for rule in &step.repair {
                 diags.push(
                     Diagnostic::error("a repair rule needs `mode: transaction`", pos_of(&rule.column))
@@ -154,7 +162,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         let origin = Origin { value: &a.zero_rows, source: &file.text, lines_before: 0 };
         match sql::parse_query(origin) {
             Ok(mut q) => {
-                let errors = scope::check_relations(&q, v2, &target_schema, origin);
+                let errors = scope::check_relations(&q, v2, &target_schema, &BTreeSet::new(), origin);
                 if errors.is_empty() {
                     scope::qualify_tables(&mut q, v2, &target_schema, &target_schema);
                     assertions.push(plan::Assertion { name: a.name.to_string(), query: q.to_string(), line: origin.line() });
@@ -230,7 +238,8 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         target_schema,
         mode,
         subset: None,
-        references,
+        // Entries without rows only name a key for ref(): nothing to insert, verify or undo.
+        references: references.into_iter().filter(|r| !r.rows.is_empty()).collect(),
         steps: ordered,
         assertions,
     };

@@ -59,6 +59,13 @@ pub fn dependencies(step: &plan::Step, joins: &[IdJoin], steps: &[plan::Step], v
             }
         }
     }
+    for t in &step.v2_reads {
+        for i in (0..steps.len()).filter(|&i| &steps[i].target == t && steps[i].name != step.name) {
+            if !deps.iter().any(|(d, _)| *d == i) {
+                deps.push((i, Dependency { step: steps[i].name.clone(), reason: format!("reads the migrated rows of {t}") }));
+            }
+        }
+    }
     for j in joins.iter().filter(|j| j.kind == "id") {
         if let Some(i) = steps.iter().position(|s| s.name == j.step) {
             if !deps.iter().any(|(d, _)| *d == i) {

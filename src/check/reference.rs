@@ -176,7 +176,13 @@ fn reference(
         .values()
         .flat_map(|t| t.foreign_keys.iter().filter(|f| f.references == table.name).map(move |f| (t.name.clone(), f.columns.clone(), f.referenced_columns.clone())))
         .collect();
+    let sequences = table
+        .columns
+        .iter()
+        .filter_map(|c| v2.sequence_of(&table.name, &c.name).map(|q| crate::plan::SequenceSync { sequence: q.clone(), column: c.name.clone() }))
+        .collect();
     Some(Reference {
+        sequences,
         table: table.name.clone(),
         line: pos_of(name).map_or(0, |p| p.line),
         key: decl.key.iter().map(|k| k.to_string()).collect(),

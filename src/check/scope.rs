@@ -36,6 +36,10 @@ pub struct Scope {
     pub default_schema: String,
     /// Every V1 table the step's SQL names, in `from` and in its expressions.
     pub reads: BTreeSet<QualName>,
+    /// V2 tables an expression may read (written qualified with V2's schema), to derive values
+    /// from rows earlier steps migrated; and the ones it does read.
+    pub v2_visible: BTreeSet<QualName>,
+    pub v2_reads: BTreeSet<QualName>,
 }
 
 /// SQL's value keywords that sqlparser may read as bare identifiers.
@@ -74,8 +78,14 @@ impl Scope {
     /// `read_schema` is where the scripts read V1's tables (the staging schema of a V1 on
     /// another server; else `schema` itself).
     pub fn build(from: &mut Vec<TableWithJoins>, v1: &Catalog, schema: &str, read_schema: &str, origin: Origin) -> Result<Scope, Vec<Diagnostic>> {
-        let mut errors = check_relations(from, v1, schema, origin);
-        let mut scope = Scope { relations: Vec::new(), default_schema: schema.to_string(), reads: BTreeSet::new() };
+        let mut errors = check_relations(from, v1, schema, &BTreeSet::new(), origin);
+        let mut scope = Scope {
+            relations: Vec::new(),
+            default_schema: schema.to_string(),
+            reads: BTreeSet::new(),
+            v2_visible: BTreeSet::new(),
+            v2_reads: BTreeSet::new(),
+        };
         scope.note_reads(&*from, v1, schema);
         for twj in from.iter() {
             let factors = std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation));
@@ -97,6 +107,8 @@ impl Scope {
         let _ = sqlparser::ast::visit_relations(node, |name| {
             if let Some(t) = resolve_table(name, v1, schema) {
                 self.reads.insert(t);
+            } else if let Some(t) = v2_table(name, &self.v2_visible) {
+                self.v2_reads.insert(t);
             }
             ControlFlow::<()>::Continue(())
         });
@@ -104,7 +116,7 @@ impl Scope {
 
     /// Checks every column reference of `expr` against the scope.
     pub fn resolve(&self, expr: &Expr, v1: &Catalog, schema: &str, origin: Origin) -> Vec<Diagnostic> {
-        let mut errors = check_relations(expr, v1, schema, origin);
+        let mut errors = check_relations(expr, v1, schema, &self.v2_visible, origin);
         let mut inner = InnerAliases::default();
         let _ = expr.visit(&mut inner);
         let mut resolver = Resolver { scope: self, inner: &inner.aliases, depth: 0, origin, errors: &mut errors };
@@ -179,7 +191,7 @@ fn renamed(mut columns: Vec<(String, Option<String>)>, alias: &Option<sqlparser:
 /// Output columns of a subquery, when they can be named.
 fn projection(query: &Query, v1: &Catalog, schema: &str, outer: &Scope) -> Option<Vec<(String, Option<String>)>> {
     let SetExpr::Select(select) = query.body.as_ref() else { return None };
-    let mut inner = Scope { relations: Vec::new(), default_schema: outer.default_schema.clone(), reads: BTreeSet::new() };
+    let mut inner = Scope { relations: Vec::new(), default_schema: outer.default_schema.clone(), reads: BTreeSet::new(), v2_visible: BTreeSet::new(), v2_reads: BTreeSet::new() };
     for twj in &select.from {
         for factor in std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)) {
             if let Ok(Some(r)) = relation_of(factor, v1, schema, outer) {
@@ -228,10 +240,20 @@ pub fn resolve_table(name: &ObjectName, v1: &Catalog, schema: &str) -> Option<Qu
     v1.tables.contains_key(&qn).then_some(qn)
 }
 
-/// Every plain table named anywhere in `node` (joins, subqueries) must be a V1 table or a CTE.
-pub fn check_relations<V: Visit>(node: &V, v1: &Catalog, schema: &str, origin: Origin) -> Vec<Diagnostic> {
+/// A table written `v2schema.table` that is one of `visible`.
+fn v2_table(name: &ObjectName, visible: &BTreeSet<QualName>) -> Option<QualName> {
+    match object_parts(name).as_slice() {
+        [s, t] => Some(QualName::new(s, t)).filter(|q| visible.contains(q)),
+        _ => None,
+    }
+}
+
+/// Every plain table named anywhere in `node` (joins, subqueries) must be a V1 table, a CTE,
+/// or one of the V2 tables `v2_visible` (written qualified).
+pub fn check_relations<V: Visit>(node: &V, v1: &Catalog, schema: &str, v2_visible: &BTreeSet<QualName>, origin: Origin) -> Vec<Diagnostic> {
     struct Check<'a> {
         v1: &'a Catalog,
+        v2_visible: &'a BTreeSet<QualName>,
         schema: &'a str,
         ctes: BTreeSet<String>,
         origin: Origin<'a>,
@@ -249,6 +271,7 @@ pub fn check_relations<V: Visit>(node: &V, v1: &Catalog, schema: &str, origin: O
             if let TableFactor::Table { name, args: None, .. } = f {
                 let parts = object_parts(name);
                 let known = resolve_table(name, self.v1, self.schema).is_some()
+                    || v2_table(name, self.v2_visible).is_some()
                     || (parts.len() == 1 && self.ctes.contains(&parts[0]));
                 if !known {
                     let written = name.to_string();
@@ -271,7 +294,7 @@ pub fn check_relations<V: Visit>(node: &V, v1: &Catalog, schema: &str, origin: O
             ControlFlow::Continue(())
         }
     }
-    let mut check = Check { v1, schema, ctes: BTreeSet::new(), origin, errors: Vec::new() };
+    let mut check = Check { v1, v2_visible, schema, ctes: BTreeSet::new(), origin, errors: Vec::new() };
     let _ = node.visit(&mut check);
     check.errors
 }

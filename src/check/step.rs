@@ -87,6 +87,10 @@ impl StepContext<'_> {
         // An unqualified type in a cast (`x::plan`) is V2's: that is where the value goes, and
         // the scripts run with the default search_path, where the target schema is `public`.
         scope.default_schema = head.table.name.schema.clone();
+        // Expressions may read V2 tables (qualified), to derive values from migrated rows.
+        if head.table.name.schema != self.source_schema {
+            scope.v2_visible = self.v2.tables_in(&head.table.name.schema).map(|t| t.name.clone()).collect();
+        }
         let mut joins: Vec<IdJoin> = Vec::new();
         let line_of = |t: &Text| pos_of(t).map_or(0, |p| p.line);
         let table = &head.table;
@@ -98,7 +102,7 @@ impl StepContext<'_> {
         let mut rejects = Vec::new();
         for r in &step.reject {
             if let Some(e) = self.expr(&r.when, "`reject.when`", &mut scope, &mut joins, &mut errors) {
-                rejects.push(Reject { when: Sql { sql: e.to_string(), line: line_of(&r.when) }, reason: r.reason.to_string() });
+                rejects.push(Reject { when: Sql { sql: e.to_string(), line: line_of(&r.when) }, reason: r.reason.to_string(), reason_sql: None });
             }
         }
 
@@ -250,6 +254,16 @@ impl StepContext<'_> {
                 read.note(&parsed);
             }
         }
+        // Columns read in `from` (joins, LATERAL calls) and in id()/ref() arguments count as read.
+        read.note(&from);
+        for j in &joins {
+            for (_, arg) in &j.on {
+                read.note(arg);
+            }
+        }
+        let (relink_rejects, relinks) = super::relink::apply(&step.relink_json, table, &mut columns, self.v2, &table.name.schema, &mut errors);
+        rejects.extend(relink_rejects);
+        let replace = step.replace.as_ref().and_then(|cols| super::replace::check(name.as_str(), cols, table, &columns, self.v2, &mut errors));
         let repairs = super::repair::check(&step.repair, table, &columns, &step.columns.keys().map(|k| k.as_str()).collect::<Vec<_>>(), &mut errors);
         if !errors.is_empty() {
             return Err(errors);
@@ -314,6 +328,8 @@ impl StepContext<'_> {
             key,
             columns,
             repairs,
+            replace,
+            relinks,
             map_table: QualName::new(BOOKKEEPING_SCHEMA, format!("map_{}", name.as_str())),
             after: Vec::new(),
             map_read_later: false,
@@ -325,7 +341,9 @@ impl StepContext<'_> {
                 .as_ref()
                 .and_then(|r| r.table.clone())
                 .or_else(|| (scope.reads.len() == 1).then(|| scope.reads.iter().next().cloned()).flatten()),
+            source_alias: first.as_ref().map(|r| r.alias.clone()),
             reads: scope.reads.iter().cloned().collect(),
+            v2_reads: scope.v2_reads.iter().cloned().collect(),
             source_size: None,
             // The suffix repair calls the library's with_counter().
             uses_library: self.uses_library.get() || step.repair.iter().any(|r| r.on_duplicate.as_str() == "suffix"),
@@ -395,7 +413,7 @@ struct Reads {
 }
 
 impl Reads {
-    fn note(&mut self, e: &Expr) {
+    fn note<V: Visit>(&mut self, e: &V) {
         struct Collect<'a>(&'a mut Reads);
         impl Visitor for Collect<'_> {
             type Break = ();

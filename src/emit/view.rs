@@ -122,6 +122,7 @@ pub struct ReferenceView {
     /// One `NOT EXISTS (…)` per V2 foreign key pointing here: nothing uses the row.
     pub unused: Vec<String>,
     pub rows: usize,
+    pub sequences: Vec<SequenceView>,
 }
 
 impl ReferenceView {
@@ -176,6 +177,11 @@ impl ReferenceView {
                 })
                 .collect(),
             rows: r.rows.len(),
+            sequences: r
+                .sequences
+                .iter()
+                .map(|s| SequenceView { name: s.sequence.to_string(), name_lit: lit(&s.sequence.to_string()), column: quote_ident(&s.column) })
+                .collect(),
         }
     }
 }
@@ -209,6 +215,10 @@ pub struct StepView {
     /// `from_keyed` without the repair joins: what the repairs read.
     pub from_unrepaired: String,
     pub repairs: Vec<RepairView>,
+    /// Overwrite or create: the tables whose rows this step replaces, parents first.
+    pub replace: Option<ReplaceView>,
+    /// relink_json rules: (line, column, object as a literal, source array as jsonb), for precheck.
+    pub relinks: Vec<(usize, String, String, String)>,
     /// `from` joined to this step's id map whatever the key strategy (batched mode reads
     /// each batch's keys from the map).
     pub from_batched: String,
@@ -269,6 +279,30 @@ pub struct StepView {
     pub columns: Vec<ColumnRow>,
     /// From a live V1: `~N rows, X MB in v1.t; about T s to migrate`; empty from DDL.
     pub size_line: String,
+}
+
+/// Overwrite or create, as migrate backs up and deletes the replaced rows and rollback restores them.
+#[derive(Debug, Clone)]
+pub struct ReplaceView {
+    pub line: usize,
+    pub key_list: String,
+    /// Parents first.
+    pub tables: Vec<ReplacedView>,
+    /// Children first (the delete order).
+    pub tables_reversed: Vec<ReplacedView>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReplacedView {
+    pub table: String,
+    pub table_notice: String,
+    pub backup: String,
+    pub backup_lit: String,
+    /// `WHERE …` of the rows to back up: matched by key (the step's table) or under a backed-up row.
+    pub condition: String,
+    /// `t.id = b.id`: a row of the table that is in the backup.
+    pub backed_up: String,
+    pub overriding: bool,
 }
 
 /// A uniqueness repair of one column, as migrate runs it before the step's insert.
@@ -485,7 +519,7 @@ impl StepView {
             parts.push(format!("coalesce(({}), false)", r.when.sql));
             rejects.push(RejectView {
                 number: i + 1,
-                reason_lit: lit(&r.reason),
+                reason_lit: r.reason_sql.clone().unwrap_or_else(|| lit(&r.reason)),
                 reason_notice: notice_text(&r.reason),
                 reason_comment: comment_text(&r.reason),
                 line: r.when.line,
@@ -572,6 +606,48 @@ impl StepView {
                 taken: format!("t.{} = CAST(r.value AS {})", quote_ident(&r.column), r.column_type),
             })
             .collect();
+        let replace = step.replace.as_ref().map(|r| {
+            let tables: Vec<ReplacedView> = r
+                .tables
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let condition = if i == 0 {
+                        format!(
+                            "({}) IN (SELECT {}\n{INDENT}                {}\n{INDENT}              WHERE {})",
+                            r.columns.iter().map(|c| format!("t.{}", quote_ident(c))).collect::<Vec<_>>().join(", "),
+                            r.exprs.join(", "),
+                            from_unrepaired.replace('\n', &format!("\n{INDENT}          ")),
+                            survivors.join(&sep).replace('\n', &format!("\n{INDENT}        ")),
+                        )
+                    } else {
+                        t.parents
+                            .iter()
+                            .map(|(parent, pairs)| {
+                                let on = pairs.iter().map(|(c, p)| format!("t.{} = p.{}", quote_ident(c), quote_ident(p))).collect::<Vec<_>>().join(" AND ");
+                                format!("EXISTS (SELECT 1 FROM {parent} AS p WHERE {on})")
+                            })
+                            .collect::<Vec<_>>()
+                            .join(&format!("\n{INDENT}     OR "))
+                    };
+                    ReplacedView {
+                        table: t.table.to_string(),
+                        table_notice: notice_text(&t.table.to_string()),
+                        backup: t.backup.to_string(),
+                        backup_lit: lit(&t.backup.to_string()),
+                        condition,
+                        backed_up: t.primary_key.iter().map(|k| format!("t.{0} = b.{0}", quote_ident(k))).collect::<Vec<_>>().join(" AND "),
+                        overriding: t.overriding,
+                    }
+                })
+                .collect();
+            ReplaceView {
+                line: r.line,
+                key_list: r.columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
+                tables_reversed: tables.iter().rev().cloned().collect(),
+                tables,
+            }
+        });
         let repair_alias = |column: &str| quote_ident(&format!("repair_{column}"));
         let mut from_with_key = from_unrepaired.clone();
         for r in &step.repairs {
@@ -620,7 +696,17 @@ impl StepView {
             findings.push(Finding::new(format!("CHECK {}", c.constraint), c.test.clone()));
         }
         let repaired = |u: &&crate::plan::UniqueTest| step.repairs.iter().any(|r| u.columns == [quote_ident(&r.column)]);
-        for u in step.uniques.iter().filter(|u| !u.columns.is_empty() && !repaired(u)) {
+        // The V2 rows with the replace key's values are the ones replaced: no collision.
+        let replaced = |u: &&crate::plan::UniqueTest| {
+            step.replace.as_ref().is_some_and(|r| {
+                let mut a: Vec<String> = r.columns.iter().map(|c| quote_ident(c)).collect();
+                let mut b = u.columns.clone();
+                a.sort();
+                b.sort();
+                a == b
+            })
+        };
+        for u in step.uniques.iter().filter(|u| !u.columns.is_empty() && !repaired(u) && !replaced(u)) {
             let test = format!("EXISTS (SELECT 1 FROM {} AS _existing WHERE {})", step.target, equal_all("_existing", &u.columns, &u.exprs));
             findings.push(Finding::new(format!("UNIQUE {}: the value is already in V2", u.constraint), test));
         }
@@ -705,6 +791,8 @@ impl StepView {
             from_keyed: from_with_key,
             from_unrepaired,
             repairs,
+            replace,
+            relinks: step.relinks.iter().map(|r| (r.line, notice_text(&r.column), lit(&r.object), r.source.clone())).collect(),
             from_batched,
             procedure: format!("_pgmig.{}", quote_ident(&format!("migrate_{}", step.name))),
             filtered_count: step

@@ -94,6 +94,30 @@ pub struct Step {
     /// Rules resolving collisions on V2 UNIQUE columns this step fills.
     #[serde(default)]
     pub repair: Vec<RepairRule>,
+    /// Overwrite or create: V2 rows with the same values in these columns (a UNIQUE key), and
+    /// every V2 row under them, are backed up and deleted before the step inserts its rows.
+    pub replace: Option<Vec<Text>>,
+    /// References inside a json/jsonb array column rewritten to V2 keys.
+    #[serde(default)]
+    pub relink_json: Vec<RelinkJson>,
+}
+
+/// `{column: drills, object: drill, match: title, to: drills.title, write: uuid, drop: [id]}`:
+/// in each element of the array column, the object under `object` names a V2 row by its
+/// field `match` (equal to V2 column `to`); the row's primary key is written first in the
+/// object under `write`, and the fields `drop` are removed. An object naming no V2 row
+/// rejects the whole source row.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelinkJson {
+    pub column: Text,
+    pub object: Text,
+    #[serde(rename = "match")]
+    pub match_field: Text,
+    pub to: Text,
+    pub write: Text,
+    #[serde(default)]
+    pub drop: Vec<Text>,
 }
 
 /// `{column: email, on_duplicate: suffix}`: a value already in V2 (or made twice by the step)
@@ -112,6 +136,8 @@ pub struct RepairRule {
 #[serde(deny_unknown_fields)]
 pub struct ReferenceDecl {
     pub key: Vec<Text>,
+    /// None: the table's rows are V2's own (a catalog); `ref()` looks them up, nothing is inserted.
+    #[serde(default)]
     pub rows: Vec<IndexMap<Text, Option<Text>>>,
 }
 

@@ -73,6 +73,10 @@ pub struct Step {
     pub columns: Vec<ColumnMap>,
     /// Uniqueness repairs, applied to the values of `columns` before the insert.
     pub repairs: Vec<Repair>,
+    /// Overwrite or create: the V2 rows this step replaces, and the rows under them.
+    pub replace: Option<Replace>,
+    /// JSON references rewritten (their columns' expressions already do it), for precheck.
+    pub relinks: Vec<Relink>,
     /// `_pgmig.map_<step>`: the keys this step made, for `id()` and rollback.
     pub map_table: QualName,
     /// Steps that must run before this one, with why.
@@ -87,8 +91,11 @@ pub struct Step {
     pub mentioned: Vec<String>,
     /// Every V1 table the step reads.
     pub reads: Vec<QualName>,
-    /// The first `from` item's V1 table, if it is one.
+    /// V2 tables its expressions read: it runs after the steps filling them.
+    pub v2_reads: Vec<QualName>,
+    /// The first `from` item's V1 table, if it is one, and its alias.
     pub source_table: Option<QualName>,
+    pub source_alias: Option<String>,
     /// Row count and size of `source_table`, when compiled against a live V1.
     pub source_size: Option<TableSize>,
     /// An expression calls pgmig's transform library (`_pgmig.split_name(…)` …).
@@ -154,6 +161,8 @@ pub struct Sql {
 pub struct Reject {
     pub when: Sql,
     pub reason: String,
+    /// A reason computed per row (SQL text), for rules pgmig writes itself.
+    pub reason_sql: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -258,6 +267,9 @@ pub struct Reference {
     /// V2 foreign keys pointing at this table: (child table, its columns, the columns here).
     /// Rollback keeps a reference row that a child row still uses.
     pub referenced_by: Vec<(QualName, Vec<String>, Vec<String>)>,
+    /// Sequences the inserts draw from (serial keys): saved before, restored by rollback
+    /// (and by precheck, which inserts the rows in a transaction it rolls back).
+    pub sequences: Vec<SequenceSync>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -278,4 +290,38 @@ pub struct Subset {
     pub dependents: Vec<String>,
     /// Every step of the model, in load order.
     pub all_steps: Vec<String>,
+}
+
+/// `replace: [email]`: V2 rows of the step's table whose key values a migrated row has are
+/// replaced; they and every row under them (V2 foreign keys, transitively) are copied to
+/// backup tables in `_pgmig` and deleted, parents first copied, children first deleted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Replace {
+    pub line: usize,
+    /// The matching key: V2 columns and the step's expressions filling them.
+    pub columns: Vec<String>,
+    pub exprs: Vec<String>,
+    /// The step's table first, then the tables under it, parents before children.
+    pub tables: Vec<ReplacedTable>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplacedTable {
+    pub table: QualName,
+    pub backup: QualName,
+    pub primary_key: Vec<String>,
+    /// Foreign keys to tables replaced before it: (parent backup, [(column here, parent column)]).
+    pub parents: Vec<(QualName, Vec<(String, String)>)>,
+    /// Restoring needs OVERRIDING SYSTEM VALUE (a GENERATED ALWAYS identity column).
+    pub overriding: bool,
+}
+
+/// A `relink_json` rule, for precheck's count of the objects it rewrites.
+#[derive(Debug, Clone, Serialize)]
+pub struct Relink {
+    pub line: usize,
+    pub column: String,
+    pub object: String,
+    /// The source array, as jsonb (SQL over the step's aliases).
+    pub source: String,
 }

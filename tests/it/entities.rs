@@ -13,12 +13,12 @@ fn school() -> std::path::PathBuf {
 /// The school model's scripts for `entities` only.
 fn compiled(entities: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let entities: Vec<String> = entities.iter().map(|e| e.to_string()).collect();
-    let c = pgmig::compile::compile_entities(
+    let selection = pgmig::compile::Selection { entities: entities.iter().map(|e| e.to_string()).collect(), only: None };
+    let c = pgmig::compile::compile_selected(
         &school().join("model.yaml"),
         &pgmig::SchemaInput::Ddl(school().join("v1.sql")),
         &pgmig::SchemaInput::Ddl(school().join("v2.sql")),
-        &entities,
+        &selection,
     )
     .unwrap_or_else(|e| panic!("--entities {entities:?} must compile: {e:?}"));
     pgmig::compile::write(&c.scripts, dir.path()).unwrap();
@@ -42,11 +42,11 @@ fn refused(db: &TestDb, dir: &Path, script: &str, says: &str) {
 
 #[test]
 fn an_unknown_entity_is_bad_input_with_a_suggestion() {
-    let err = pgmig::compile::compile_entities(
+    let err = pgmig::compile::compile_selected(
         &school().join("model.yaml"),
         &pgmig::SchemaInput::Ddl(school().join("v1.sql")),
         &pgmig::SchemaInput::Ddl(school().join("v2.sql")),
-        &["teacher".to_string()],
+        &pgmig::compile::Selection { entities: vec!["teacher".to_string()], only: None },
     )
     .unwrap_err();
     assert_eq!(err.exit_code(), 2);

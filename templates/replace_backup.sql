@@ -1,0 +1,13 @@
+{%- if let Some(x) = s.replace %}
+
+  -- Overwrite or create ({{ plan.model_file }}:{{ x.line }}): V2 rows of {{ s.target }} with the ({{ x.key_list }}) of a
+  -- migrated row, and every row under them, are copied to _pgmig (rollback restores them) and deleted.
+{%- for t in x.tables %}
+  CREATE TABLE {{ t.backup }} AS
+  SELECT t.* FROM {{ t.table }} AS t
+  WHERE {{ t.condition }};
+{%- endfor %}
+{%- for t in x.tables_reversed %}
+  DELETE FROM {{ t.table }} AS t USING {{ t.backup }} AS b WHERE {{ t.backed_up }};
+{%- endfor %}
+{%- endif %}
