@@ -128,6 +128,27 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             );
             plan::Mode::Transaction
         }
+        Some(ModeDecl::PerEntity { root, size }) => {
+            let n = size.as_ref().map_or(Ok(100), |s| s.trim().parse::<u64>());
+            match n {
+                Ok(n) if n > 0 => {
+                    if !model.tables.keys().any(|k| k.as_str() == root.as_str()) {
+                        let names: Vec<String> = model.tables.keys().map(|k| k.to_string()).collect();
+                        let mut d = Diagnostic::error(format!("per_entity: no step is named `{}`", root.as_str()), pos_of(root));
+                        if let Some(s) = did_you_mean(root.as_str(), &names) {
+                            d = d.with_hint(format!("did you mean `{s}`?"));
+                        }
+                        diags.push(d);
+                    }
+                    plan::Mode::PerEntity { root: root.to_string(), size: n }
+                }
+                _ => {
+                    let at = size.as_ref().and_then(pos_of);
+                    diags.push(Diagnostic::error("per_entity: size must be a positive whole number (entities per commit)", at));
+                    plan::Mode::Transaction
+                }
+            }
+        }
         Some(ModeDecl::Batched { size }) => match size.trim().parse::<u64>() {
             Ok(n) if n > 0 => plan::Mode::Batched { size: n },
             _ => {
@@ -140,12 +161,12 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         },
     };
 
-    if let plan::Mode::Batched { .. } = mode {
+    if mode != plan::Mode::Transaction {
         for step in model.tables.values() {
-            if let Some(c) = step.replace.as_ref().and_then(|r| r.first()) {
+            if let (Some(c), plan::Mode::Batched { .. }) = (step.replace.as_ref().and_then(|r| r.first()), &mode) {
                 diags.push(
-                    Diagnostic::error("`replace` needs `mode: transaction`", pos_of(c))
-                        .with_hint("the replaced rows are backed up, deleted and re-created in one transaction"),
+                    Diagnostic::error("`replace` needs `mode: transaction` or `per_entity`", pos_of(c))
+                        .with_hint("the replaced rows are backed up, deleted and re-created in the transaction that migrates their entity"),
                 );
             }
             for rule in &step.repair {
@@ -203,6 +224,14 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         s.map_read_later = read_later.contains(s.name.as_str());
         ordered.push(s);
     }
+    if let plan::Mode::PerEntity { root, .. } = &mode {
+        let joins_of: std::collections::BTreeMap<String, Vec<lookup::IdJoin>> =
+            steps.iter().zip(&joins_per_step).map(|(s, j)| (s.name.clone(), j.clone())).collect();
+        if let Err(d) = assign_entities(&mut ordered, root, &joins_of) {
+            diags.push(d);
+            return Err(diags);
+        }
+    }
     let read_tables: BTreeSet<&QualName> = ordered.iter().flat_map(|s| s.reads.iter()).collect();
     let unread_tables = v1
         .tables_in(&source_schema)
@@ -244,6 +273,31 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         assertions,
     };
     Ok((plan, diags))
+}
+
+/// Per-entity mode: which entity each step's source rows belong to. The root's rows are
+/// entities (by their source key); another step's row belongs to the entity of the first
+/// id() lookup it makes into a step that has entities. A step with no such lookup can't be
+/// split by entity: an error naming it.
+fn assign_entities(ordered: &mut [plan::Step], root: &str, joins_of: &std::collections::BTreeMap<String, Vec<lookup::IdJoin>>) -> Result<(), Diagnostic> {
+    let mut with_entity: BTreeSet<String> = BTreeSet::new();
+    for s in ordered.iter_mut() {
+        if s.name == root {
+            s.entity = Some(s.source_key.clone());
+        } else {
+            let joins = joins_of.get(&s.name).map_or(&[][..], |j| j.as_slice());
+            let Some(j) = joins.iter().find(|j| j.kind == "id" && with_entity.contains(&j.step)) else {
+                return Err(Diagnostic::error(
+                    format!("per_entity: step {} makes no id() lookup into {root} or a step under it, so its rows belong to no entity", s.name),
+                    None,
+                )
+                .with_hint(format!("look up the parent row with id(), e.g. `where: id({root}, …) IS NOT NULL`, or use `mode: transaction`")));
+            };
+            s.entity = Some(format!("{}.entity", quote_ident(&j.alias)));
+        }
+        with_entity.insert(s.name.clone());
+    }
+    Ok(())
 }
 
 fn check_schema(catalog: &Catalog, schema: &str, at: Option<&Text>, which: &str, diags: &mut Diagnostics) {

@@ -346,6 +346,7 @@ impl StepContext<'_> {
             v2_reads: scope.v2_reads.iter().cloned().collect(),
             source_size: None,
             // The suffix repair calls the library's with_counter().
+            entity: None,
             uses_library: self.uses_library.get() || step.repair.iter().any(|r| r.on_duplicate.as_str() == "suffix"),
         };
         Ok((step, joins, warnings))

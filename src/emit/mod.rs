@@ -24,6 +24,13 @@ struct Migrate<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "migrate_entities.sql")]
+struct MigrateEntities<'a> {
+    plan: &'a PlanView,
+    steps: &'a [StepView],
+}
+
+#[derive(Template)]
 #[template(path = "verify.sql")]
 struct Verify<'a> {
     plan: &'a PlanView,
@@ -65,7 +72,7 @@ pub fn render(plan: &Plan) -> Result<Scripts, askama::Error> {
     let reversed: Vec<StepView> = steps.iter().rev().cloned().collect();
     let files = vec![
         ("precheck.sql", Precheck { plan: &view, steps }.render()?),
-        ("migrate.sql", Migrate { plan: &view, steps }.render()?),
+        ("migrate.sql", if view.entity_size > 0 { MigrateEntities { plan: &view, steps }.render()? } else { Migrate { plan: &view, steps }.render()? }),
         ("verify.sql", Verify { plan: &view, steps }.render()?),
         ("rollback.sql", Rollback { plan: &view, steps: &reversed }.render()?),
         ("export.sql", Export { plan: &view, steps }.render()?),

@@ -51,6 +51,11 @@ pub struct PlanView {
     pub v1_tables: Vec<(String, String, String)>,
     /// Batched mode: the default batch size (`-v batch_size=` overrides it); 0 in transaction mode.
     pub batch_size: u64,
+    /// Per-entity mode: entities per commit (`-v entity_batch=` overrides it); 0 otherwise.
+    pub entity_size: u64,
+    /// Per-entity mode: the procedure migrating a set of entities, and the one driving it.
+    pub entity_procedure: String,
+    pub entity_driver: String,
 }
 
 /// A subset of the model's steps, as the scripts' guards and bookkeeping name them.
@@ -217,6 +222,11 @@ pub struct StepView {
     pub repairs: Vec<RepairView>,
     /// Overwrite or create: the tables whose rows this step replaces, parents first.
     pub replace: Option<ReplaceView>,
+    /// Per-entity mode: the entity of a source row (jsonb SQL), and whether the step is the root.
+    pub entity: String,
+    pub is_root: bool,
+    /// Rows `where` keeps (rejected ones included): the root's candidate entities.
+    pub kept: String,
     /// relink_json rules: (line, column, object as a literal, source array as jsonb), for precheck.
     pub relinks: Vec<(usize, String, String, String)>,
     /// `from` joined to this step's id map whatever the key strategy (batched mode reads
@@ -300,6 +310,8 @@ pub struct ReplacedView {
     pub backup_lit: String,
     /// `WHERE …` of the rows to back up: matched by key (the step's table) or under a backed-up row.
     pub condition: String,
+    /// The same, for per-entity mode: matched by the key of the entities being migrated.
+    pub entity_condition: String,
     /// `t.id = b.id`: a row of the table that is in the backup.
     pub backed_up: String,
     pub overriding: bool,
@@ -462,7 +474,13 @@ impl PlanView {
             }),
             batch_size: match plan.mode {
                 crate::plan::Mode::Batched { size } => size,
-                crate::plan::Mode::Transaction => 0,
+                crate::plan::Mode::Transaction | crate::plan::Mode::PerEntity { .. } => 0,
+            },
+            entity_procedure: quote_ident(&format!("migrate_entities_{}", plan.model)),
+            entity_driver: quote_ident(&format!("migrate_{}", plan.model)),
+            entity_size: match plan.mode {
+                crate::plan::Mode::PerEntity { size, .. } => size,
+                _ => 0,
             },
         }
     }
@@ -612,15 +630,20 @@ impl StepView {
                 .iter()
                 .enumerate()
                 .map(|(i, t)| {
-                    let condition = if i == 0 {
+                    let matched = |extra: &str| {
                         format!(
-                            "({}) IN (SELECT {}\n{INDENT}                {}\n{INDENT}              WHERE {})",
+                            "({}) IN (SELECT {}\n{INDENT}                {}\n{INDENT}              WHERE {}{extra})",
                             r.columns.iter().map(|c| format!("t.{}", quote_ident(c))).collect::<Vec<_>>().join(", "),
                             r.exprs.join(", "),
                             from_unrepaired.replace('\n', &format!("\n{INDENT}          ")),
                             survivors.join(&sep).replace('\n', &format!("\n{INDENT}        ")),
                         )
+                    };
+                    let entity_filter = format!("\n{INDENT}                AND ({}) = ANY (entities)", step.entity.clone().unwrap_or_default());
+                    let (condition, entity_condition) = if i == 0 {
+                        (matched(""), matched(&entity_filter))
                     } else {
+                        let c = 
                         t.parents
                             .iter()
                             .map(|(parent, pairs)| {
@@ -628,9 +651,11 @@ impl StepView {
                                 format!("EXISTS (SELECT 1 FROM {parent} AS p WHERE {on})")
                             })
                             .collect::<Vec<_>>()
-                            .join(&format!("\n{INDENT}     OR "))
+                            .join(&format!("\n{INDENT}     OR "));
+                        (c.clone(), c)
                     };
                     ReplacedView {
+                        entity_condition,
                         table: t.table.to_string(),
                         table_notice: notice_text(&t.table.to_string()),
                         backup: t.backup.to_string(),
@@ -792,6 +817,9 @@ impl StepView {
             from_unrepaired,
             repairs,
             replace,
+            entity: step.entity.clone().unwrap_or_default(),
+            is_root: step.entity.as_deref() == Some(step.source_key.as_str()),
+            kept: if kept.is_empty() { "true".into() } else { kept.join(&sep) },
             relinks: step.relinks.iter().map(|r| (r.line, notice_text(&r.column), lit(&r.object), r.source.clone())).collect(),
             from_batched,
             procedure: format!("_pgmig.{}", quote_ident(&format!("migrate_{}", step.name))),

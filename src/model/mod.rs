@@ -27,17 +27,25 @@ pub struct Model {
     pub verify: Vec<Assertion>,
 }
 
-/// `mode: transaction` or `mode: {batched: {size: N}}`.
+/// `mode: transaction`, `mode: {batched: {size: N}}` or `mode: {per_entity: {root: STEP, size: N}}`.
 #[derive(Debug)]
 pub enum ModeDecl {
     Word(String),
     Batched { size: Text },
+    PerEntity { root: Text, size: Option<Text> },
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BatchedDecl {
     size: Text,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PerEntityDecl {
+    root: Text,
+    size: Option<Text>,
 }
 
 /// Hand-written for the same reason as [`KeyDecl`]'s.
@@ -47,21 +55,24 @@ impl<'de> Deserialize<'de> for ModeDecl {
         impl<'de> serde::de::Visitor<'de> for ModeVisitor {
             type Value = ModeDecl;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("`transaction` or `{batched: {size: N}}`")
+                f.write_str("`transaction`, `{batched: {size: N}}` or `{per_entity: {root: STEP, size: N}}`")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ModeDecl, E> {
                 Ok(ModeDecl::Word(v.to_string()))
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ModeDecl, A::Error> {
-                let mut size = None;
+                let mut mode = None;
                 while let Some(k) = map.next_key::<String>()? {
                     match k.as_str() {
-                        "batched" => size = Some(map.next_value::<BatchedDecl>()?.size),
-                        other => return Err(serde::de::Error::unknown_field(other, &["batched"])),
+                        "batched" => mode = Some(ModeDecl::Batched { size: map.next_value::<BatchedDecl>()?.size }),
+                        "per_entity" => {
+                            let d = map.next_value::<PerEntityDecl>()?;
+                            mode = Some(ModeDecl::PerEntity { root: d.root, size: d.size });
+                        }
+                        other => return Err(serde::de::Error::unknown_field(other, &["batched", "per_entity"])),
                     }
                 }
-                let size = size.ok_or_else(|| serde::de::Error::missing_field("batched"))?;
-                Ok(ModeDecl::Batched { size })
+                mode.ok_or_else(|| serde::de::Error::missing_field("batched"))
             }
         }
         d.deserialize_any(ModeVisitor)

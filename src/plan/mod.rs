@@ -44,7 +44,7 @@ pub struct SourceServer {
 }
 
 /// How migrate.sql commits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// One transaction: all or nothing.
@@ -52,6 +52,10 @@ pub enum Mode {
     /// A procedure per step that commits every `size` keys and resumes after the last
     /// committed batch when run again.
     Batched { size: u64 },
+    /// The unit of work is one entity: a row of the `root` step with every row under it
+    /// (through id() lookups). `size` entities commit together; an entity that fails is
+    /// rolled back alone, recorded in the rejects, and the run goes on.
+    PerEntity { root: String, size: u64 },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -100,6 +104,9 @@ pub struct Step {
     pub source_size: Option<TableSize>,
     /// An expression calls pgmig's transform library (`_pgmig.split_name(…)` …).
     pub uses_library: bool,
+    /// Per-entity mode: the entity a source row belongs to, as jsonb (the root's source key,
+    /// or the `entity` of an id() lookup's map row); NULL for a row of no entity.
+    pub entity: Option<String>,
     /// V2 constraints as tests on source rows, for precheck.
     pub checks: Vec<CheckTest>,
     pub uniques: Vec<UniqueTest>,
