@@ -55,10 +55,9 @@ RESET client_min_messages;
 {%- if !plan.references.is_empty() %}
 
 -- Reference data, as migrate.sql inserts it (rolled back with precheck): the steps' ref() read it.
-{% include "bookkeeping.sql" %}
 {%- for r in plan.references %}
 
-{% include "reference_insert.sql" %}
+{% include "reference_precheck.sql" %}
 {%- endfor %}
 {%- endif %}
 {%- for s in steps %}
@@ -187,22 +186,6 @@ $check$;
 
 {%- endfor %}
 
-{%- for r in plan.references %}
-{%- if !r.sequences.is_empty() %}
-
--- Sequences are not transactional: those the reference inserts into {{ r.table }} drew from go
--- back to where precheck found them.
-DO $check$
-BEGIN
-{%- for q in r.sequences %}
-  PERFORM setval({{ q.name_lit }}, saved.last_value, saved.is_called)
-  FROM _pgmig.sequences AS saved
-  WHERE saved.model = {{ plan.model_lit }} AND saved.sequence = {{ q.name_lit }};
-{%- endfor %}
-END
-$check$;
-{%- endif %}
-{%- endfor %}
 
 DO $check$
 BEGIN

@@ -54,6 +54,7 @@ $guard$;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass({{ s.map_table_lit }}) IS NOT NULL THEN
@@ -74,6 +75,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ({{ plan.model_lit }}, 'rollback', {{ s.name_lit }}, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo {{ s.name_notice }}: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo {{ s.name_notice }} ({{ plan.model_file }}:{{ s.line }}): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS {{ s.map_table }};
@@ -144,21 +150,16 @@ BEGIN
        (SELECT max({{ q.column }}) AS max_value FROM {{ r.table }}) AS remaining
   WHERE saved.model = {{ plan.model_lit }} AND saved.sequence = {{ q.name_lit }};
 {%- endfor %}
+  -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
+  DELETE FROM _pgmig.reference AS r
+  WHERE r.model = {{ plan.model_lit }} AND r.table_name = {{ r.table_lit }}
+    AND NOT EXISTS (SELECT 1 FROM {{ r.table }} AS t WHERE {{ r.inserted_here }});
   RAISE NOTICE 'undo reference {{ r.table_notice }}: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
 {%- endfor %}
 
 {% if let Some(u) = plan.subset %}
-{%- if !u.others_values.is_empty() %}
-DELETE FROM _pgmig.reference AS r
-WHERE r.model = {{ plan.model_lit }}
-  AND NOT EXISTS (SELECT 1 FROM (VALUES {{ u.others_values }}) AS s (step)
-                  WHERE EXISTS (SELECT 1 FROM _pgmig.log AS l
-                                WHERE l.model = {{ plan.model_lit }} AND l.script = 'migrate' AND l.step = s.step AND l.status = 'done'));
-{%- else %}
-DELETE FROM _pgmig.reference WHERE model = {{ plan.model_lit }};
-{%- endif %}
 DELETE FROM _pgmig.changes WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
 DELETE FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
 DELETE FROM _pgmig.batches WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
@@ -169,7 +170,6 @@ UPDATE _pgmig.log SET status = 'rolled back'
 WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND status IN ('running', 'done')
   AND step IN ({{ u.steps_list }}, {{ u.marker_lit }}, '(all)');
 {%- else %}
-DELETE FROM _pgmig.reference WHERE model = {{ plan.model_lit }};
 DELETE FROM _pgmig.changes WHERE model = {{ plan.model_lit }};
 DELETE FROM _pgmig.rejects WHERE model = {{ plan.model_lit }};
 DELETE FROM _pgmig.batches WHERE model = {{ plan.model_lit }};

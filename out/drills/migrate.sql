@@ -553,7 +553,7 @@ END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 7/7: public.progress_history  (model.yaml:74)
+-- Step 7/7: public.progress_history  (model.yaml:76)
 --   after users (foreign key progress_history_user_id_fkey (user_id))
 --   after completed_sessions (reads the migrated rows of public.completed_sessions)
 -- ----------------------------------------------------------------------------
@@ -571,7 +571,7 @@ BEGIN
   VALUES ('drills', 'migrate', 'progress_history', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows; `where` at model.yaml:76
+  -- Source rows; `where` at model.yaml:78
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
   INTO n_in, n_filtered
   FROM v1.users u
@@ -579,7 +579,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'progress_history';
 
-  -- Id map (model.yaml:77): one new key per distinct (source_id).
+  -- Id map (model.yaml:79): one new key per distinct (source_id).
   CREATE TABLE _pgmig.map_progress_history AS
   SELECT keys.*, gen_random_uuid() AS id
   FROM (
@@ -597,12 +597,12 @@ BEGIN
          coalesce(ph.current_streak, 0),
          coalesce(ph.highest_streak, 0),
          (SELECT count(*) FROM public.completed_sessions s WHERE s.user_id = id_users.id),
-         (SELECT round(avg(json_array_length(s.drills)), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id),
+         (SELECT round(avg((SELECT count(*) FROM json_array_elements(s.drills) e WHERE e -> 'drill' IS NOT NULL)), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id),
          (SELECT round(avg(s.total_minutes), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id),
-         (SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND e -> 'drill' ->> 'skill' = 'dribbling'),
-         (SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND e -> 'drill' ->> 'skill' = 'passing'),
-         (SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND e -> 'drill' ->> 'skill' = 'shooting'),
-         (SELECT e -> 'drill' ->> 'title' FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND e -> 'drill' ->> 'title' IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1)
+         (SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'dribbling'),
+         (SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'passing'),
+         (SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'shooting'),
+         (SELECT e -> 'drill' ->> 'title' FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND e -> 'drill' IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1)
   FROM v1.users u
        LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
@@ -618,7 +618,7 @@ BEGIN
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step progress_history (model.yaml:74) failed: %', SQLERRM
+  RAISE EXCEPTION 'step progress_history (model.yaml:76) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END

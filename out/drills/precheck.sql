@@ -933,7 +933,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 7/7: public.progress_history  (model.yaml:74)
+-- Step 7/7: public.progress_history  (model.yaml:76)
 -- ----------------------------------------------------------------------------
 -- The id map of progress_history, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1035,7 +1035,7 @@ BEGIN
        LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
-      AND ((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND e -> 'drill' ->> 'skill' = 'dribbling')) IS NULL
+      AND ((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'dribbling')) IS NULL
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  progress_history: dribbling_drills_completed NOT NULL: % rows, e.g. %', n_found, samples;
@@ -1051,7 +1051,7 @@ BEGIN
        LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
-      AND ((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND e -> 'drill' ->> 'skill' = 'passing')) IS NULL
+      AND ((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'passing')) IS NULL
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  progress_history: passing_drills_completed NOT NULL: % rows, e.g. %', n_found, samples;
@@ -1067,7 +1067,7 @@ BEGIN
        LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
-      AND ((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND e -> 'drill' ->> 'skill' = 'shooting')) IS NULL
+      AND ((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'shooting')) IS NULL
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  progress_history: shooting_drills_completed NOT NULL: % rows, e.g. %', n_found, samples;

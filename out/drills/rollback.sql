@@ -46,10 +46,11 @@ BEGIN
 END
 $guard$;
 
--- Undo step 7/7: public.progress_history  (model.yaml:74)
+-- Undo step 7/7: public.progress_history  (model.yaml:76)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_progress_history') IS NOT NULL THEN
@@ -61,6 +62,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('drills', 'rollback', 'progress_history', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo progress_history: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo progress_history (model.yaml:76): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_progress_history;
@@ -69,6 +75,7 @@ DROP TABLE IF EXISTS _pgmig.map_progress_history;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_ordered_session_drills') IS NOT NULL THEN
@@ -80,6 +87,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('drills', 'rollback', 'ordered_session_drills', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo ordered_session_drills: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo ordered_session_drills (model.yaml:61): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_ordered_session_drills;
@@ -88,6 +100,7 @@ DROP TABLE IF EXISTS _pgmig.map_ordered_session_drills;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_drill_group_items') IS NOT NULL THEN
@@ -99,6 +112,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('drills', 'rollback', 'drill_group_items', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo drill_group_items: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo drill_group_items (model.yaml:50): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_drill_group_items;
@@ -107,6 +125,7 @@ DROP TABLE IF EXISTS _pgmig.map_drill_group_items;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_drill_groups') IS NOT NULL THEN
@@ -118,6 +137,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('drills', 'rollback', 'drill_groups', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo drill_groups: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo drill_groups (model.yaml:42): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_drill_groups;
@@ -126,6 +150,7 @@ DROP TABLE IF EXISTS _pgmig.map_drill_groups;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_session_preferences') IS NOT NULL THEN
@@ -137,6 +162,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('drills', 'rollback', 'session_preferences', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo session_preferences: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo session_preferences (model.yaml:35): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_session_preferences;
@@ -145,6 +175,7 @@ DROP TABLE IF EXISTS _pgmig.map_session_preferences;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_completed_sessions') IS NOT NULL THEN
@@ -156,6 +187,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('drills', 'rollback', 'completed_sessions', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo completed_sessions: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo completed_sessions (model.yaml:24): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_completed_sessions;
@@ -164,6 +200,7 @@ DROP TABLE IF EXISTS _pgmig.map_completed_sessions;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_users') IS NOT NULL THEN
@@ -175,6 +212,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('drills', 'rollback', 'users', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo users: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo users (model.yaml:19): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_users;
@@ -286,7 +328,6 @@ DROP TABLE IF EXISTS _pgmig.replaced_users_ordered_session_drills;
 DROP TABLE IF EXISTS _pgmig.replaced_users_progress_history;
 DROP TABLE IF EXISTS _pgmig.replaced_users_session_preferences;
 
-DELETE FROM _pgmig.reference WHERE model = 'drills';
 DELETE FROM _pgmig.changes WHERE model = 'drills';
 DELETE FROM _pgmig.rejects WHERE model = 'drills';
 DELETE FROM _pgmig.batches WHERE model = 'drills';

@@ -543,7 +543,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 7/7: public.progress_history  (model.yaml:74)
+-- Step 7/7: public.progress_history  (model.yaml:76)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -583,12 +583,12 @@ BEGIN
            CAST(coalesce(ph.current_streak, 0) AS integer),
            CAST(coalesce(ph.highest_streak, 0) AS integer),
            CAST((SELECT count(*) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS integer),
-           CAST((SELECT round(avg(json_array_length(s.drills)), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS numeric(6,2)),
+           CAST((SELECT round(avg((SELECT count(*) FROM json_array_elements(s.drills) e WHERE e -> 'drill' IS NOT NULL)), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS numeric(6,2)),
            CAST((SELECT round(avg(s.total_minutes), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS numeric(6,2)),
-           CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND e -> 'drill' ->> 'skill' = 'dribbling') AS integer),
-           CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND e -> 'drill' ->> 'skill' = 'passing') AS integer),
-           CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND e -> 'drill' ->> 'skill' = 'shooting') AS integer),
-           CAST((SELECT e -> 'drill' ->> 'title' FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND e -> 'drill' ->> 'title' IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1) AS text)
+           CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'dribbling') AS integer),
+           CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'passing') AS integer),
+           CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'shooting') AS integer),
+           CAST((SELECT e -> 'drill' ->> 'title' FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND e -> 'drill' IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1) AS text)
     FROM v1.users u
        LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
@@ -629,13 +629,13 @@ BEGIN
 END
 $check$;
 
--- Model assertion (model.yaml:108): no drill object in a migrated session keeps a V1 id or names a missing V2 drill
+-- Model assertion (model.yaml:113): no drill object in a migrated session keeps a V1 id or names a missing V2 drill
 DO $check$
 DECLARE
   n_rows bigint;
 BEGIN
   SELECT count(*) INTO n_rows FROM (
-    SELECT s.id FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE json_typeof(e -> 'drill') = 'object' AND (e -> 'drill' ->> 'id' IS NOT NULL OR NOT EXISTS (SELECT 1 FROM public.drills d WHERE d.uuid::TEXT = e -> 'drill' ->> 'uuid'))
+    SELECT s.id FROM public.completed_sessions s JOIN _pgmig.map_completed_sessions m ON m.id = s.id CROSS JOIN LATERAL json_array_elements(s.drills) AS e WHERE json_typeof(e -> 'drill') = 'object' AND (e -> 'drill' ->> 'id' IS NOT NULL OR NOT EXISTS (SELECT 1 FROM public.drills d WHERE d.uuid::TEXT = e -> 'drill' ->> 'uuid'))
   ) AS offending;
   IF n_rows = 0 THEN
     RAISE NOTICE 'PASS  assertion: no drill object in a migrated session keeps a V1 id or names a missing V2 drill';

@@ -50,6 +50,7 @@ $guard$;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_student_profiles') IS NOT NULL THEN
@@ -61,6 +62,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'student_profiles', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo student_profiles: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo student_profiles (model.yaml:202): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_student_profiles;
@@ -69,6 +75,7 @@ DROP TABLE IF EXISTS _pgmig.map_student_profiles;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_student_roles') IS NOT NULL THEN
@@ -80,6 +87,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'student_roles', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo student_roles: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo student_roles (model.yaml:192): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_student_roles;
@@ -88,6 +100,7 @@ DROP TABLE IF EXISTS _pgmig.map_student_roles;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_student_users') IS NOT NULL THEN
@@ -99,6 +112,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'student_users', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo student_users: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo student_users (model.yaml:173): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_student_users;
@@ -107,6 +125,7 @@ DROP TABLE IF EXISTS _pgmig.map_student_users;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_parent_profiles') IS NOT NULL THEN
@@ -118,6 +137,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'parent_profiles', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo parent_profiles: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo parent_profiles (model.yaml:161): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_parent_profiles;
@@ -126,6 +150,7 @@ DROP TABLE IF EXISTS _pgmig.map_parent_profiles;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_parent_roles') IS NOT NULL THEN
@@ -137,6 +162,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'parent_roles', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo parent_roles: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo parent_roles (model.yaml:152): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_parent_roles;
@@ -145,6 +175,7 @@ DROP TABLE IF EXISTS _pgmig.map_parent_roles;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_parent_users') IS NOT NULL THEN
@@ -156,6 +187,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'parent_users', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo parent_users: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo parent_users (model.yaml:133): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_parent_users;
@@ -164,6 +200,7 @@ DROP TABLE IF EXISTS _pgmig.map_parent_users;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_teacher_profiles') IS NOT NULL THEN
@@ -175,6 +212,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'teacher_profiles', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo teacher_profiles: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo teacher_profiles (model.yaml:112): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_teacher_profiles;
@@ -183,6 +225,7 @@ DROP TABLE IF EXISTS _pgmig.map_teacher_profiles;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_teacher_roles') IS NOT NULL THEN
@@ -194,6 +237,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'teacher_roles', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo teacher_roles: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo teacher_roles (model.yaml:103): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_teacher_roles;
@@ -202,6 +250,7 @@ DROP TABLE IF EXISTS _pgmig.map_teacher_roles;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_teacher_users') IS NOT NULL THEN
@@ -213,6 +262,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'teacher_users', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo teacher_users: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo teacher_users (model.yaml:83): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_teacher_users;
@@ -221,6 +275,7 @@ DROP TABLE IF EXISTS _pgmig.map_teacher_users;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_schools') IS NOT NULL THEN
@@ -232,6 +287,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'schools', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo schools: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo schools (model.yaml:70): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_schools;
@@ -261,6 +321,10 @@ BEGIN
   FROM _pgmig.sequences AS saved,
        (SELECT max(id) AS max_value FROM public.roles) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.roles_id_seq';
+  -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
+  DELETE FROM _pgmig.reference AS r
+  WHERE r.model = 'school' AND r.table_name = 'public.roles'
+    AND NOT EXISTS (SELECT 1 FROM public.roles AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
   RAISE NOTICE 'undo reference public.roles: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -291,6 +355,10 @@ BEGIN
   FROM _pgmig.sequences AS saved,
        (SELECT max(id) AS max_value FROM public.user_types) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.user_types_id_seq';
+  -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
+  DELETE FROM _pgmig.reference AS r
+  WHERE r.model = 'school' AND r.table_name = 'public.user_types'
+    AND NOT EXISTS (SELECT 1 FROM public.user_types AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
   RAISE NOTICE 'undo reference public.user_types: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -320,6 +388,10 @@ BEGIN
   FROM _pgmig.sequences AS saved,
        (SELECT max(id) AS max_value FROM public.subjects) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.subjects_id_seq';
+  -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
+  DELETE FROM _pgmig.reference AS r
+  WHERE r.model = 'school' AND r.table_name = 'public.subjects'
+    AND NOT EXISTS (SELECT 1 FROM public.subjects AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
   RAISE NOTICE 'undo reference public.subjects: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -349,6 +421,10 @@ BEGIN
   FROM _pgmig.sequences AS saved,
        (SELECT max(id) AS max_value FROM public.curriculums) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.curriculums_id_seq';
+  -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
+  DELETE FROM _pgmig.reference AS r
+  WHERE r.model = 'school' AND r.table_name = 'public.curriculums'
+    AND NOT EXISTS (SELECT 1 FROM public.curriculums AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
   RAISE NOTICE 'undo reference public.curriculums: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -378,6 +454,10 @@ BEGIN
   FROM _pgmig.sequences AS saved,
        (SELECT max(id) AS max_value FROM public.class_levels) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.class_levels_id_seq';
+  -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
+  DELETE FROM _pgmig.reference AS r
+  WHERE r.model = 'school' AND r.table_name = 'public.class_levels'
+    AND NOT EXISTS (SELECT 1 FROM public.class_levels AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
   RAISE NOTICE 'undo reference public.class_levels: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -407,6 +487,10 @@ BEGIN
   FROM _pgmig.sequences AS saved,
        (SELECT max(id) AS max_value FROM public.grade_systems) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.grade_systems_id_seq';
+  -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
+  DELETE FROM _pgmig.reference AS r
+  WHERE r.model = 'school' AND r.table_name = 'public.grade_systems'
+    AND NOT EXISTS (SELECT 1 FROM public.grade_systems AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
   RAISE NOTICE 'undo reference public.grade_systems: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -435,11 +519,14 @@ BEGIN
   FROM _pgmig.sequences AS saved,
        (SELECT max(id) AS max_value FROM public.permission_modules) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.permission_modules_id_seq';
+  -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
+  DELETE FROM _pgmig.reference AS r
+  WHERE r.model = 'school' AND r.table_name = 'public.permission_modules'
+    AND NOT EXISTS (SELECT 1 FROM public.permission_modules AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
   RAISE NOTICE 'undo reference public.permission_modules: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
 
-DELETE FROM _pgmig.reference WHERE model = 'school';
 DELETE FROM _pgmig.changes WHERE model = 'school';
 DELETE FROM _pgmig.rejects WHERE model = 'school';
 DELETE FROM _pgmig.batches WHERE model = 'school';

@@ -50,6 +50,7 @@ $guard$;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_user_roles') IS NOT NULL THEN
@@ -61,6 +62,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('thywill', 'rollback', 'user_roles', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo user_roles: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo user_roles (model.yaml:72): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_user_roles;
@@ -69,6 +75,7 @@ DROP TABLE IF EXISTS _pgmig.map_user_roles;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_roles') IS NOT NULL THEN
@@ -80,6 +87,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('thywill', 'rollback', 'roles', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo roles: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo roles (model.yaml:68): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_roles;
@@ -88,6 +100,7 @@ DROP TABLE IF EXISTS _pgmig.map_roles;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_invites') IS NOT NULL THEN
@@ -99,6 +112,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('thywill', 'rollback', 'invites', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo invites: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo invites (model.yaml:56): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_invites;
@@ -107,6 +125,7 @@ DROP TABLE IF EXISTS _pgmig.map_invites;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_prayer_marks') IS NOT NULL THEN
@@ -118,6 +137,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('thywill', 'rollback', 'prayer_marks', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo prayer_marks: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo prayer_marks (model.yaml:41): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_prayer_marks;
@@ -126,6 +150,7 @@ DROP TABLE IF EXISTS _pgmig.map_prayer_marks;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_prayers') IS NOT NULL THEN
@@ -137,6 +162,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('thywill', 'rollback', 'prayers', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo prayers: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo prayers (model.yaml:28): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_prayers;
@@ -145,6 +175,7 @@ DROP TABLE IF EXISTS _pgmig.map_prayers;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_users') IS NOT NULL THEN
@@ -156,11 +187,15 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('thywill', 'rollback', 'users', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo users: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo users (model.yaml:12): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_users;
 
-DELETE FROM _pgmig.reference WHERE model = 'thywill';
 DELETE FROM _pgmig.changes WHERE model = 'thywill';
 DELETE FROM _pgmig.rejects WHERE model = 'thywill';
 DELETE FROM _pgmig.batches WHERE model = 'thywill';

@@ -50,6 +50,7 @@ $guard$;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_exercise_logs') IS NOT NULL THEN
@@ -61,6 +62,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('workout', 'rollback', 'exercise_logs', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo exercise_logs: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo exercise_logs (model.yaml:102): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_exercise_logs;
@@ -69,6 +75,7 @@ DROP TABLE IF EXISTS _pgmig.map_exercise_logs;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_workout_sessions') IS NOT NULL THEN
@@ -80,6 +87,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('workout', 'rollback', 'workout_sessions', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo workout_sessions: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo workout_sessions (model.yaml:92): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_workout_sessions;
@@ -88,6 +100,7 @@ DROP TABLE IF EXISTS _pgmig.map_workout_sessions;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_exercises') IS NOT NULL THEN
@@ -99,6 +112,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('workout', 'rollback', 'exercises', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo exercises: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo exercises (model.yaml:65): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_exercises;
@@ -107,6 +125,7 @@ DROP TABLE IF EXISTS _pgmig.map_exercises;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_workout_days') IS NOT NULL THEN
@@ -118,6 +137,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('workout', 'rollback', 'workout_days', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo workout_days: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo workout_days (model.yaml:44): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_workout_days;
@@ -126,6 +150,7 @@ DROP TABLE IF EXISTS _pgmig.map_workout_days;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_workout_weeks') IS NOT NULL THEN
@@ -137,6 +162,11 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('workout', 'rollback', 'workout_weeks', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo workout_weeks: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo workout_weeks (model.yaml:30): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_workout_weeks;
@@ -145,6 +175,7 @@ DROP TABLE IF EXISTS _pgmig.map_workout_weeks;
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
+  err_detail text;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_workout_plans') IS NOT NULL THEN
@@ -156,11 +187,15 @@ BEGIN
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('workout', 'rollback', 'workout_plans', clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo workout_plans: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo workout_plans (model.yaml:11): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_workout_plans;
 
-DELETE FROM _pgmig.reference WHERE model = 'workout';
 DELETE FROM _pgmig.changes WHERE model = 'workout';
 DELETE FROM _pgmig.rejects WHERE model = 'workout';
 DELETE FROM _pgmig.batches WHERE model = 'workout';

@@ -97,6 +97,34 @@ pub fn foreign_keys(
         .collect()
 }
 
+/// The casts of `e` that are not inside a subquery.
+fn casts_outside_subqueries(e: &Expr) -> Vec<Expr> {
+    struct Casts {
+        depth: usize,
+        found: Vec<Expr>,
+    }
+    impl sqlparser::ast::Visitor for Casts {
+        type Break = ();
+        fn pre_visit_query(&mut self, _: &sqlparser::ast::Query) -> ControlFlow<()> {
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _: &sqlparser::ast::Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, x: &Expr) -> ControlFlow<()> {
+            if self.depth == 0 && matches!(x, Expr::Cast { .. }) {
+                self.found.push(x.clone());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut v = Casts { depth: 0, found: Vec::new() };
+    let _ = sqlparser::ast::Visit::visit(e, &mut v);
+    v.found
+}
+
 /// Conversions that can fail on some values: explicit casts of text (or of what the checker
 /// can't type) in the step's expressions, and assignments into an enum or a narrower number.
 /// `known` tells the type of an expression when the checker is sure.
@@ -108,8 +136,10 @@ pub fn casts(
 ) -> Vec<CastTest> {
     let mut out: Vec<CastTest> = Vec::new();
     for (column, e) in mapped {
-        let _ = sqlparser::ast::visit_expressions(e, |x| {
-            if let Expr::Cast { expr: inner, data_type, .. } = x {
+        // Casts inside a subquery read the subquery's own rows: precheck can't test them per
+        // source row, and migrate reports them with the step.
+        for x in casts_outside_subqueries(e) {
+            if let Expr::Cast { expr: inner, data_type, .. } = &x {
                 let from = known(inner);
                 let from_text = from.as_deref().is_none_or(|t| t == "text" || t.starts_with("character"));
                 let literal = matches!(inner.as_ref(), Expr::Value(_));
@@ -125,8 +155,7 @@ pub fn casts(
                     }
                 }
             }
-            ControlFlow::<()>::Continue(())
-        });
+        }
         let Some(target) = table.column(column) else { continue };
         let source = known(e);
         let narrowing = source.as_deref().and_then(|st| super::types::lossy(st, &target.data_type)).filter(|why| why.contains("overflow"));

@@ -91,16 +91,23 @@ pub fn rewrite(expr: &mut Expr, lookups: &Lookups, joins: &mut Vec<IdJoin>, orig
                 "write `ref(table, natural key…)` with the values of the `key` its `reference:` entry declares"
             };
             errors.push(origin.error(format!("`{kind}()` needs a {} name and its key values", if kind == "id" { "step" } else { "table" }), name_ident.span.start, kind.len()).with_hint(hint));
+            *e = Expr::value(sqlparser::ast::Value::Null); // reported above; no cascade of errors
             return ControlFlow::Continue(());
         };
         let step = ident_name(&step_ident);
         let Some(shape) = maps(&step) else {
+            // A reference entry that exists but has errors of its own: those say it all.
+            if kind == "ref" && names.contains(&step) {
+                *e = Expr::value(sqlparser::ast::Value::Null);
+                return ControlFlow::Continue(());
+            }
             let what = if kind == "id" { format!("no step is named `{step}`") } else { format!("no `reference:` entry fills `{step}`") };
             let mut d = origin.error(format!("`{kind}({step}, …)`: {what}"), step_ident.span.start, step.chars().count());
             if let Some(s) = did_you_mean(&step, names) {
                 d = d.with_hint(format!("did you mean `{s}`?"));
             }
             errors.push(d);
+            *e = Expr::value(sqlparser::ast::Value::Null); // reported above; no cascade of errors
             return ControlFlow::Continue(());
         };
         if keys.len() != shape.key_columns.len() {
@@ -122,6 +129,7 @@ pub fn rewrite(expr: &mut Expr, lookups: &Lookups, joins: &mut Vec<IdJoin>, orig
                         "the values match the reference entry's `key`, in order"
                     }),
             );
+            *e = Expr::value(sqlparser::ast::Value::Null); // reported above; no cascade of errors
             return ControlFlow::Continue(());
         }
         let on: Vec<(String, Expr)> = shape.key_columns.iter().cloned().zip(keys).collect();

@@ -52,7 +52,8 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
     let read_schema = source_server.as_ref().map_or(source_schema.clone(), |s| s.staging_schema.clone());
 
     let references = reference::check(&model.reference, v2, &target_schema, &mut diags);
-    let reference_names: Vec<String> = references.iter().map(|r| r.table.name.clone()).collect();
+    // Every declared entry, even one with errors: ref() to it then says nothing more.
+    let reference_names: Vec<String> = model.reference.keys().map(|k| k.to_string()).collect();
     let reference_shape = |table: &str| references.iter().find(|r| r.table.name == table).map(|r| reference::shape(r));
 
     // First pass: which V2 table each step fills and what its id map offers to id().
@@ -178,12 +179,14 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         }
     }
 
+    // Assertions may name the id maps: they tell the rows this migration wrote.
+    let maps: BTreeSet<QualName> = model.tables.keys().map(|k| QualName::new(BOOKKEEPING_SCHEMA, format!("map_{}", k.as_str()))).collect();
     let mut assertions = Vec::new();
     for a in &model.verify {
         let origin = Origin { value: &a.zero_rows, source: &file.text, lines_before: 0 };
         match sql::parse_query(origin) {
             Ok(mut q) => {
-                let errors = scope::check_relations(&q, v2, &target_schema, &BTreeSet::new(), origin);
+                let errors = scope::check_relations(&q, v2, &target_schema, &maps, origin);
                 if errors.is_empty() {
                     scope::qualify_tables(&mut q, v2, &target_schema, &target_schema);
                     assertions.push(plan::Assertion { name: a.name.to_string(), query: q.to_string(), line: origin.line() });

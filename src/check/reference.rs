@@ -179,6 +179,7 @@ fn reference(
     let sequences = table
         .columns
         .iter()
+        .filter(|c| !given.contains(c.name.as_str()))
         .filter_map(|c| v2.sequence_of(&table.name, &c.name).map(|q| crate::plan::SequenceSync { sequence: q.clone(), column: c.name.clone() }))
         .collect();
     Some(Reference {

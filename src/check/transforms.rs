@@ -152,8 +152,12 @@ fn check_call(name: &str, ident: &sqlparser::ast::Ident, f: &sqlparser::ast::Fun
         let Some(ty) = types::infer(arg, scope) else { continue };
         let fits = if *param_type == "text" { types::is_string(&ty) } else { types::assignable(&ty, param_type) };
         if !fits {
+            // The caret goes under the argument when sqlparser knows where it is.
+            let message = format!("`{signature}`: `{param}` is {param_type}, and `{arg}` is {ty}");
+            let at = sqlparser::ast::Spanned::span(*arg).start;
+            let d = if at.line > 0 { origin.error(message, at, arg.to_string().chars().count()) } else { here(message) };
             errors.push(
-                here(format!("`{signature}`: `{param}` is {param_type}, and `{arg}` is {ty}"))
+                d
                     .with_hint(format!("if that is meant, convert it: `({arg})::{param_type}`")),
             );
         }

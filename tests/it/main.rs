@@ -14,3 +14,6 @@ mod inplace;
 mod lint;
 mod transforms;
 mod entities;
+mod school;
+mod per_entity;
+mod drills;
