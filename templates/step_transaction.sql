@@ -88,7 +88,8 @@ BEGIN
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
-      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
+      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out{% if !s.repairs.is_empty() %},
+      message = n_repaired_all || ' values repaired (_pgmig.changes)'{% endif %}
   WHERE id = log_id;
 {%- if s.repairs.is_empty() %}
   RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: % source rows, % filtered, % rejected, % migrated',

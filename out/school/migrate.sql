@@ -725,7 +725,8 @@ BEGIN
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
-      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
+      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out,
+      message = n_repaired_all || ' values repaired (_pgmig.changes)'
   WHERE id = log_id;
   RAISE NOTICE 'step 2/10 teacher_users: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
     n_in, n_filtered, n_rejected, n_out, n_repaired_all;
@@ -1004,7 +1005,8 @@ BEGIN
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
-      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
+      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out,
+      message = n_repaired_all || ' values repaired (_pgmig.changes)'
   WHERE id = log_id;
   RAISE NOTICE 'step 5/10 parent_users: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
     n_in, n_filtered, n_rejected, n_out, n_repaired_all;
@@ -1280,7 +1282,8 @@ BEGIN
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
-      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
+      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out,
+      message = n_repaired_all || ' values repaired (_pgmig.changes)'
   WHERE id = log_id;
   RAISE NOTICE 'step 8/10 student_users: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
     n_in, n_filtered, n_rejected, n_out, n_repaired_all;

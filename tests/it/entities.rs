@@ -89,6 +89,15 @@ fn subsets_run_in_dependency_order_and_roll_back_in_reverse() {
     refused(&db, schools.path(), "rollback.sql", "need the rows this rollback would remove: teacher_profiles, teacher_roles");
 
     must_pass(db.psql_file(rest.path().join("migrate.sql"), &[]), "migrate parents and students");
+    // The run summary (the log) says how many values the repairs changed, as _pgmig.changes has them.
+    let message: String = db
+        .client()
+        .query_one("SELECT message FROM _pgmig.log WHERE model = 'school' AND step = 'parent_users' AND status = 'done'", &[])
+        .unwrap()
+        .get(0);
+    let changes = count(&db, "SELECT count(*) FROM _pgmig.changes WHERE model = 'school' AND step = 'parent_users'");
+    assert!(changes > 0, "the sample plants collisions");
+    assert_eq!(message, format!("{changes} values repaired (_pgmig.changes)"));
     assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.log WHERE model = 'school' AND step = '(all)' AND status = 'done'"), 1);
     // Three subsets make what one full run makes: the full verify passes.
     must_pass(db.psql_file(repo_root().join("out/school/verify.sql"), &[]), "full verify after the subsets");
