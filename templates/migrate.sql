@@ -42,6 +42,16 @@ BEGIN;
 {%- endif %}
 
 {% include "session.sql" %}
+{%- if plan.batch_size == 0 %}
+-- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
+-- keys and secondary indexes and re-creates them after the insert. Faster on big loads; holds
+-- ACCESS EXCLUSIVE on that table and SHARE ROW EXCLUSIVE on the tables it references to COMMIT.
+\if :{?defer_constraints}
+\else
+\set defer_constraints off
+\endif
+SET pgmig.defer_constraints = :'defer_constraints';
+{%- endif %}
 
 {% include "bookkeeping.sql" %}
 {%- include "fdw_setup.sql" %}

@@ -17,6 +17,8 @@ DECLARE
 {%- endif %}
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ({{ plan.model_lit }}, 'migrate', {{ s.name_lit }}, 'running')
@@ -54,6 +56,7 @@ BEGIN
   ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.by_columns }});
 {%- include "replace_backup.sql" %}
 {%- include "repair.sql" %}
+{%- include "defer_drop.sql" %}
 
   INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
   SELECT {{ s.select_list }}
@@ -65,6 +68,7 @@ BEGIN
   CREATE TABLE {{ s.map_table }} ({{ s.map_columns }}, PRIMARY KEY ({{ s.key_list }}));
 {%- include "replace_backup.sql" %}
 {%- include "repair.sql" %}
+{%- include "defer_drop.sql" %}
 
   WITH inserted AS (
     INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
@@ -77,6 +81,7 @@ BEGIN
   SELECT {{ s.key_list }} FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
 {%- endif %}
+{%- include "defer_restore.sql" %}
 {%- for q in s.sequences %}
 
   -- Move {{ q.name }} past the copied values of {{ q.column }}.

@@ -33,6 +33,14 @@ SET statement_timeout = :'statement_timeout';
 \set work_mem 256MB
 \endif
 SET work_mem = :'work_mem';
+-- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
+-- keys and secondary indexes and re-creates them after the insert. Faster on big loads; holds
+-- ACCESS EXCLUSIVE on that table and SHARE ROW EXCLUSIVE on the tables it references to COMMIT.
+\if :{?defer_constraints}
+\else
+\set defer_constraints off
+\endif
+SET pgmig.defer_constraints = :'defer_constraints';
 
 -- Quiet about the bookkeeping that already exists.
 SET client_min_messages = warning;
@@ -536,6 +544,8 @@ DECLARE
   n_out bigint;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'schools', 'running')
@@ -560,6 +570,30 @@ BEGIN
     WHERE true
   ) AS keys;
   ALTER TABLE _pgmig.map_schools ADD PRIMARY KEY (source_id);
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.schools);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.schools'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.schools'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.schools', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   INSERT INTO public.schools (id, name, email, phone, street, city, region, postal_code, country, curriculum_id, created_at)
   SELECT key_map.id,
@@ -578,7 +612,16 @@ BEGIN
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
        JOIN _pgmig.map_schools AS key_map ON key_map.source_id = s.id
   WHERE true;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.schools', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
@@ -609,6 +652,8 @@ DECLARE
   n_repaired_all bigint := 0;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'teacher_users', 'running')
@@ -702,6 +747,30 @@ BEGIN
   GET DIAGNOSTICS n_repaired = ROW_COUNT;
   n_repaired_all := n_repaired_all + n_repaired;
   DROP TABLE pgmig_repair;
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.users);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.users'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.users'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.users', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   INSERT INTO public.users (id, email, phone, first_name, middle_name, last_name, password_hash, must_reset_password, user_type_id, created_at)
   SELECT key_map.id,
@@ -721,7 +790,16 @@ BEGIN
        LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'teacher_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'teacher_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
   WHERE true;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.users', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
@@ -753,6 +831,8 @@ DECLARE
   n_out bigint;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'teacher_roles', 'running')
@@ -779,6 +859,30 @@ BEGIN
     WHERE true
   ) AS keys;
   ALTER TABLE _pgmig.map_teacher_roles ADD PRIMARY KEY (source_id);
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.user_roles);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.user_roles'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.user_roles'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.user_roles', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   INSERT INTO public.user_roles (id, user_id, role_id, school_id)
   SELECT key_map.id,
@@ -791,7 +895,16 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
        JOIN _pgmig.map_teacher_roles AS key_map ON key_map.source_id = t.id
   WHERE true;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.user_roles', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
@@ -821,6 +934,8 @@ DECLARE
   n_out bigint;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'teacher_profiles', 'running')
@@ -838,6 +953,30 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_teacher_profiles (user_id uuid, PRIMARY KEY (user_id));
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.teacher_profiles);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.teacher_profiles'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.teacher_profiles'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.teacher_profiles', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   WITH inserted AS (
     INSERT INTO public.teacher_profiles (user_id, school_id, subject_id, street, city, region, postal_code, country)
@@ -859,7 +998,16 @@ BEGIN
   )
   INSERT INTO _pgmig.map_teacher_profiles (user_id)
   SELECT user_id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.teacher_profiles', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
@@ -889,6 +1037,8 @@ DECLARE
   n_repaired_all bigint := 0;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'parent_users', 'running')
@@ -982,6 +1132,30 @@ BEGIN
   GET DIAGNOSTICS n_repaired = ROW_COUNT;
   n_repaired_all := n_repaired_all + n_repaired;
   DROP TABLE pgmig_repair;
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.users);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.users'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.users'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.users', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   INSERT INTO public.users (id, email, phone, first_name, middle_name, last_name, password_hash, must_reset_password, user_type_id, created_at)
   SELECT key_map.id,
@@ -1001,7 +1175,16 @@ BEGIN
        LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'parent_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'parent_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
   WHERE true;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.users', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
@@ -1033,6 +1216,8 @@ DECLARE
   n_out bigint;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'parent_roles', 'running')
@@ -1059,6 +1244,30 @@ BEGIN
     WHERE true
   ) AS keys;
   ALTER TABLE _pgmig.map_parent_roles ADD PRIMARY KEY (source_id);
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.user_roles);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.user_roles'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.user_roles'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.user_roles', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   INSERT INTO public.user_roles (id, user_id, role_id, school_id)
   SELECT key_map.id,
@@ -1071,7 +1280,16 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
        JOIN _pgmig.map_parent_roles AS key_map ON key_map.source_id = p.id
   WHERE true;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.user_roles', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
@@ -1101,6 +1319,8 @@ DECLARE
   n_out bigint;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'parent_profiles', 'running')
@@ -1117,6 +1337,30 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_parent_profiles (user_id uuid, PRIMARY KEY (user_id));
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.parent_profiles);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.parent_profiles'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.parent_profiles'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.parent_profiles', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   WITH inserted AS (
     INSERT INTO public.parent_profiles (user_id, school_id, street, city, region, postal_code, country)
@@ -1136,7 +1380,16 @@ BEGIN
   )
   INSERT INTO _pgmig.map_parent_profiles (user_id)
   SELECT user_id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.parent_profiles', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
@@ -1166,6 +1419,8 @@ DECLARE
   n_repaired_all bigint := 0;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'student_users', 'running')
@@ -1259,6 +1514,30 @@ BEGIN
   GET DIAGNOSTICS n_repaired = ROW_COUNT;
   n_repaired_all := n_repaired_all + n_repaired;
   DROP TABLE pgmig_repair;
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.users);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.users'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.users'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.users', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   INSERT INTO public.users (id, email, phone, first_name, middle_name, last_name, password_hash, must_reset_password, user_type_id, created_at)
   SELECT key_map.id,
@@ -1278,7 +1557,16 @@ BEGIN
        LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'student_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'student_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
   WHERE true;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.users', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
@@ -1310,6 +1598,8 @@ DECLARE
   n_out bigint;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'student_roles', 'running')
@@ -1336,6 +1626,30 @@ BEGIN
     WHERE true
   ) AS keys;
   ALTER TABLE _pgmig.map_student_roles ADD PRIMARY KEY (source_id);
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.user_roles);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.user_roles'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.user_roles'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.user_roles', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   INSERT INTO public.user_roles (id, user_id, role_id, school_id)
   SELECT key_map.id,
@@ -1348,7 +1662,16 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
        JOIN _pgmig.map_student_roles AS key_map ON key_map.source_id = s.id
   WHERE true;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.user_roles', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
@@ -1379,6 +1702,8 @@ DECLARE
   n_out bigint;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'student_profiles', 'running')
@@ -1397,6 +1722,30 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_student_profiles (user_id uuid, PRIMARY KEY (user_id));
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.student_profiles);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.student_profiles'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.student_profiles'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.student_profiles', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   WITH inserted AS (
     INSERT INTO public.student_profiles (user_id, school_id, parent_user_id, class_level_id, date_of_birth)
@@ -1416,7 +1765,16 @@ BEGIN
   )
   INSERT INTO _pgmig.map_student_profiles (user_id)
   SELECT user_id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.student_profiles', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',

@@ -33,6 +33,14 @@ SET statement_timeout = :'statement_timeout';
 \set work_mem 256MB
 \endif
 SET work_mem = :'work_mem';
+-- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
+-- keys and secondary indexes and re-creates them after the insert. Faster on big loads; holds
+-- ACCESS EXCLUSIVE on that table and SHARE ROW EXCLUSIVE on the tables it references to COMMIT.
+\if :{?defer_constraints}
+\else
+\set defer_constraints off
+\endif
+SET pgmig.defer_constraints = :'defer_constraints';
 
 -- Quiet about the bookkeeping that already exists.
 SET client_min_messages = warning;
@@ -118,6 +126,8 @@ DECLARE
   n_out bigint;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('thywill', 'migrate', 'users', 'running')
@@ -152,6 +162,30 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_users (id text, PRIMARY KEY (id));
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.users);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.users'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.users'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.users', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   WITH inserted AS (
     INSERT INTO public.users (id, display_name, religious_preference, prayer_style, created_at, updated_at, is_active)
@@ -170,7 +204,16 @@ BEGIN
   )
   INSERT INTO _pgmig.map_users (id)
   SELECT id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.users', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
@@ -200,6 +243,8 @@ DECLARE
   n_out bigint;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('thywill', 'migrate', 'prayers', 'running')
@@ -232,6 +277,30 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_prayers (id text, PRIMARY KEY (id));
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.prayers);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.prayers'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.prayers'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.prayers', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   WITH inserted AS (
     INSERT INTO public.prayers (id, author_id, text, generated_prayer, target_audience, is_flagged, created_at)
@@ -251,7 +320,16 @@ BEGIN
   )
   INSERT INTO _pgmig.map_prayers (id)
   SELECT id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.prayers', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
@@ -282,6 +360,8 @@ DECLARE
   n_out bigint;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('thywill', 'migrate', 'prayer_marks', 'running')
@@ -345,6 +425,30 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_prayer_marks (id text, PRIMARY KEY (id));
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.prayer_marks);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.prayer_marks'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.prayer_marks'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.prayer_marks', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   WITH inserted AS (
     INSERT INTO public.prayer_marks (id, prayer_id, user_id, marked_at)
@@ -365,7 +469,16 @@ BEGIN
   )
   INSERT INTO _pgmig.map_prayer_marks (id)
   SELECT id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.prayer_marks', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
@@ -394,6 +507,8 @@ DECLARE
   n_out bigint;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('thywill', 'migrate', 'invites', 'running')
@@ -417,6 +532,30 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_invites (token text, PRIMARY KEY (token));
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.invites);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.invites'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.invites'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.invites', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   WITH inserted AS (
     INSERT INTO public.invites (token, created_by_user_id, used_by_user_id, used, expires_at)
@@ -433,7 +572,16 @@ BEGIN
   )
   INSERT INTO _pgmig.map_invites (token)
   SELECT token FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.invites', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
@@ -461,6 +609,8 @@ DECLARE
   n_out bigint;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('thywill', 'migrate', 'roles', 'running')
@@ -474,6 +624,30 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_roles (id text, PRIMARY KEY (id));
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.roles);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.roles'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.roles'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.roles', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   WITH inserted AS (
     INSERT INTO public.roles (id, name)
@@ -485,7 +659,16 @@ BEGIN
   )
   INSERT INTO _pgmig.map_roles (id)
   SELECT id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.roles', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
@@ -515,6 +698,8 @@ DECLARE
   n_out bigint;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('thywill', 'migrate', 'user_roles', 'running')
@@ -536,6 +721,30 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_user_roles (user_id text, role_id text, PRIMARY KEY (user_id, role_id));
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.user_roles);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.user_roles'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.user_roles'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.user_roles', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   WITH inserted AS (
     INSERT INTO public.user_roles (user_id, role_id, granted_at)
@@ -549,7 +758,16 @@ BEGIN
   )
   INSERT INTO _pgmig.map_user_roles (user_id, role_id)
   SELECT user_id, role_id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.user_roles', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',

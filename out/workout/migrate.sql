@@ -33,6 +33,14 @@ SET statement_timeout = :'statement_timeout';
 \set work_mem 256MB
 \endif
 SET work_mem = :'work_mem';
+-- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
+-- keys and secondary indexes and re-creates them after the insert. Faster on big loads; holds
+-- ACCESS EXCLUSIVE on that table and SHARE ROW EXCLUSIVE on the tables it references to COMMIT.
+\if :{?defer_constraints}
+\else
+\set defer_constraints off
+\endif
+SET pgmig.defer_constraints = :'defer_constraints';
 
 -- Quiet about the bookkeeping that already exists.
 SET client_min_messages = warning;
@@ -118,6 +126,8 @@ DECLARE
   n_out bigint;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('workout', 'migrate', 'workout_plans', 'running')
@@ -171,6 +181,30 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_workout_plans (id uuid, PRIMARY KEY (id));
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.workout_plans);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.workout_plans'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.workout_plans'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.workout_plans', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   WITH inserted AS (
     INSERT INTO public.workout_plans (id, user_id, name, description, goal, total_weeks, current_week, status, created_at, updated_at)
@@ -200,7 +234,16 @@ BEGIN
   )
   INSERT INTO _pgmig.map_workout_plans (id)
   SELECT id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.workout_plans', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
@@ -230,6 +273,8 @@ DECLARE
   n_out bigint;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('workout', 'migrate', 'workout_weeks', 'running')
@@ -254,6 +299,30 @@ BEGIN
     WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
   ) AS keys;
   ALTER TABLE _pgmig.map_workout_weeks ADD PRIMARY KEY (source_id, n);
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.workout_weeks);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.workout_weeks'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.workout_weeks'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.workout_weeks', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   INSERT INTO public.workout_weeks (id, plan_id, week_number, start_date, end_date)
   SELECT key_map.id,
@@ -266,7 +335,16 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
        JOIN _pgmig.map_workout_weeks AS key_map ON key_map.source_id = p.id AND key_map.n = w.n
   WHERE coalesce((id_workout_plans.id IS NOT NULL), false);
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.workout_weeks', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
@@ -296,6 +374,8 @@ DECLARE
   n_out bigint;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('workout', 'migrate', 'workout_days', 'running')
@@ -340,6 +420,30 @@ BEGIN
     WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
   ) AS keys;
   ALTER TABLE _pgmig.map_workout_days ADD PRIMARY KEY (plan_id, n, day_label);
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.workout_days);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.workout_days'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.workout_days'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.workout_days', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   INSERT INTO public.workout_days (id, week_id, day_label, muscle_groups)
   SELECT key_map.id,
@@ -361,7 +465,16 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
        JOIN _pgmig.map_workout_days AS key_map ON key_map.plan_id = d.plan_id AND key_map.n = w.n AND key_map.day_label = d.day_label
   WHERE coalesce((id_workout_weeks.id IS NOT NULL), false);
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.workout_days', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
@@ -392,6 +505,8 @@ DECLARE
   n_out bigint;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('workout', 'migrate', 'exercises', 'running')
@@ -438,6 +553,30 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_exercises (id uuid, PRIMARY KEY (id));
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.exercises);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.exercises'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.exercises'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.exercises', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   WITH inserted AS (
     INSERT INTO public.exercises (id, day_id, name, muscle_group, sets, target_reps_min, target_reps_max, target_weight, rest_seconds, notes, order_index)
@@ -463,7 +602,16 @@ BEGIN
   )
   INSERT INTO _pgmig.map_exercises (id)
   SELECT id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.exercises', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
@@ -494,6 +642,8 @@ DECLARE
   n_out bigint;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('workout', 'migrate', 'workout_sessions', 'running')
@@ -515,6 +665,30 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_workout_sessions (id uuid, PRIMARY KEY (id));
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.workout_sessions);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.workout_sessions'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.workout_sessions'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.workout_sessions', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   WITH inserted AS (
     INSERT INTO public.workout_sessions (id, user_id, plan_id, started_at, completed_at, status, notes)
@@ -532,7 +706,16 @@ BEGIN
   )
   INSERT INTO _pgmig.map_workout_sessions (id)
   SELECT id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.workout_sessions', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
@@ -563,6 +746,8 @@ DECLARE
   n_out bigint;
   err_detail text;
   err_hint text;
+  deferring boolean;
+  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('workout', 'migrate', 'exercise_logs', 'running')
@@ -595,6 +780,30 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_exercise_logs (id uuid, PRIMARY KEY (id));
+  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
+  -- come back after the insert (FKs validated: one check and one build instead of one per row).
+  -- Their definitions are read from the catalog here, so they come back exactly as they were.
+  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.exercise_logs);
+  IF deferring THEN
+    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
+    DELETE FROM pgmig_deferred;
+    INSERT INTO pgmig_deferred
+    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_constraint AS c
+    WHERE c.conrelid = 'public.exercise_logs'::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = 'public.exercise_logs'::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.exercise_logs', deferred_item.name);
+      ELSE
+        EXECUTE format('DROP INDEX %s', deferred_item.name);
+      END IF;
+    END LOOP;
+  END IF;
 
   WITH inserted AS (
     INSERT INTO public.exercise_logs (id, session_id, exercise_id, set_number, reps, weight, completed_at)
@@ -614,7 +823,16 @@ BEGIN
   )
   INSERT INTO _pgmig.map_exercise_logs (id)
   SELECT id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;
+  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
+    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
+      IF deferred_item.kind = 'foreign key' THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.exercise_logs', deferred_item.name, deferred_item.definition);
+      ELSE
+        EXECUTE deferred_item.definition;
+      END IF;
+    END LOOP;
+  END IF;
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',

@@ -32,12 +32,13 @@ const V1_TABLES: &[&str] = &["workout_plans", "exercises", "workout_sessions", "
 pub const PRECHECK: &str = "pgmig precheck";
 pub const MIGRATE: &str = "pgmig migrate (transaction)";
 pub const BATCHED: &str = "pgmig migrate (batched)";
+pub const DEFERRED: &str = "pgmig migrate (transaction, -v defer_constraints=on)";
 pub const VERIFY: &str = "pgmig verify";
 pub const ROLLBACK: &str = "pgmig rollback";
 pub const FLOOR: &str = "floor: INSERT … SELECT";
 pub const PLPGSQL: &str = "row-by-row PL/pgSQL";
 pub const CLIENT: &str = "row-by-row client";
-const ORDER: &[&str] = &[PRECHECK, MIGRATE, BATCHED, VERIFY, ROLLBACK, FLOOR, PLPGSQL, CLIENT];
+const ORDER: &[&str] = &[PRECHECK, MIGRATE, DEFERRED, BATCHED, VERIFY, ROLLBACK, FLOOR, PLPGSQL, CLIENT];
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -396,6 +397,15 @@ impl Bench<'_> {
                 return Err(format!("scale {scale}: {left} rows left in V2 after rollback"));
             }
 
+            // ---- transaction migrate with the empty targets' FKs and indexes deferred
+            self.reset(&mut c)?;
+            let before = db_size(&mut c)?;
+            let (s, p) = self.pgmig_run(&db, dir, "migrate", &["defer_constraints=on".to_string()])?;
+            push(&mut series, DEFERRED, s, p, Some(db_size(&mut c)? - before));
+            if first {
+                r.fingerprints.insert(DEFERRED.into(), fingerprint(&mut c)?);
+            }
+
             // ---- batched migrate, when the compiler has it
             // (still being written: a failure is reported in its row, not fatal)
             if let (Some(bdir), None) = (&self.batched_dir, &series[BATCHED].note) {
@@ -713,7 +723,7 @@ pub fn render(opts: &Options, report: &Report) -> String {
                 Some(m) => {
                     let lo = s.secs.iter().cloned().fold(f64::INFINITY, f64::min);
                     let hi = s.secs.iter().cloned().fold(0.0, f64::max);
-                    let rate = if [MIGRATE, BATCHED, FLOOR, PLPGSQL, CLIENT].contains(name) {
+                    let rate = if [MIGRATE, DEFERRED, BATCHED, FLOOR, PLPGSQL, CLIENT].contains(name) {
                         thousands(r.v2_rows as f64 / m)
                     } else {
                         "".into()

@@ -512,8 +512,9 @@ pub fn analyze(st: &Statement, text: &str) -> Analysis {
                     a.accesses.push(Access { table: p, lock: ShareRowExclusive, effect: Effect::None });
                 }
             }
-            // `IF NOT EXISTS` may find a table that is already there, with rows and readers.
-            if !ct.if_not_exists {
+            // `IF NOT EXISTS` may find a table that is already there, with rows and readers; a
+            // temporary table is the session's own either way.
+            if !ct.if_not_exists || ct.temporary {
                 a.creates.push(name);
             }
             a

@@ -141,6 +141,49 @@ fn migrate_verify_tamper_rollback_and_migrate_again() {
     assert_eq!(shape_second, shape_third, "weeks and days hang off the same plans with the same labels");
 }
 
+/// `-v defer_constraints=on`: the empty targets' foreign keys and secondary indexes are dropped
+/// and re-created around each insert; afterwards they are exactly V2's again (validated, not
+/// NOT VALID), the content is the plain run's, and rollback still restores every table.
+#[test]
+fn deferred_constraints_come_back_exactly_and_change_no_row() {
+    let db = workout_db("wk_defer");
+    let dir = compiled();
+    let catalog = |db: &TestDb| -> Vec<String> {
+        db.client()
+            .query(
+                "SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) || ' ' || convalidated
+                   FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+                 UNION ALL
+                 SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'
+                 ORDER BY 1",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    let before = db.table_md5s(USER_SCHEMAS);
+    let shape_of = |db: &TestDb| db.table_md5s(&["public"]);
+    let v2_catalog = catalog(&db);
+    assert!(v2_catalog.iter().any(|c| c.contains("FOREIGN KEY") && c.ends_with("true")), "V2 has validated foreign keys");
+
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let plain = shape_of(&db);
+    must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
+
+    must_pass(run(&db, dir.path(), "migrate.sql", &[("defer_constraints", "on")]), "migrate, constraints deferred");
+    assert_eq!(catalog(&db), v2_catalog, "constraints and indexes are V2's again, validated");
+    must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    let deferred = shape_of(&db);
+    // Copied keys and no fresh uuid in the row: same rows as the plain run.
+    for table in ["public.workout_plans", "public.workout_sessions", "public.exercise_logs"] {
+        assert_eq!(plain.get(table), deferred.get(table), "{table}");
+    }
+    must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
+    assert_eq!(db.table_md5s(USER_SCHEMAS), before);
+}
+
 #[test]
 fn migrate_twice_is_refused_and_changes_nothing() {
     let db = workout_db("wk_twice");
