@@ -43,14 +43,8 @@ BEGIN;
 
 {% include "session.sql" %}
 {%- if plan.batch_size == 0 %}
--- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
--- keys and secondary indexes and re-creates them after the insert. Faster on big loads; holds
--- ACCESS EXCLUSIVE on that table and SHARE ROW EXCLUSIVE on the tables it references to COMMIT.
-\if :{?defer_constraints}
-\else
-\set defer_constraints off
-\endif
-SET pgmig.defer_constraints = :'defer_constraints';
+
+{% include "defer_functions.sql" %}
 {%- endif %}
 
 {% include "bookkeeping.sql" %}

@@ -18,7 +18,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ({{ plan.model_lit }}, 'migrate', {{ s.name_lit }}, 'running')

@@ -33,14 +33,69 @@ SET statement_timeout = :'statement_timeout';
 \set work_mem 256MB
 \endif
 SET work_mem = :'work_mem';
+
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
--- keys and secondary indexes and re-creates them after the insert. Faster on big loads; holds
--- ACCESS EXCLUSIVE on that table and SHARE ROW EXCLUSIVE on the tables it references to COMMIT.
+-- keys and secondary indexes and re-creates them, validated, after its insert: one check and
+-- one build over all rows instead of one per row. Faster on big loads; holds ACCESS EXCLUSIVE
+-- on that table and SHARE ROW EXCLUSIVE on the tables it references until COMMIT. The
+-- definitions are read from the catalog (pg_get_constraintdef, pg_get_indexdef), so they come
+-- back exactly as they were. Session-only helpers (pg_temp): nothing of them stays.
 \if :{?defer_constraints}
 \else
 \set defer_constraints off
 \endif
 SET pgmig.defer_constraints = :'defer_constraints';
+CREATE FUNCTION pg_temp.pgmig_defer_constraints(target regclass) RETURNS boolean
+LANGUAGE plpgsql
+SET client_min_messages = warning
+AS $defer$
+DECLARE
+  empty boolean;
+  item record;
+BEGIN
+  IF current_setting('pgmig.defer_constraints') <> 'on' THEN
+    RETURN false;
+  END IF;
+  EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM %s)', target) INTO empty;
+  IF NOT empty THEN
+    RETURN false;
+  END IF;
+  CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (target regclass, kind text, name text, definition text) ON COMMIT DROP;
+  INSERT INTO pgmig_deferred
+  SELECT target, 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+  FROM pg_constraint AS c
+  WHERE c.conrelid = target AND c.contype = 'f'
+  UNION ALL
+  SELECT target, 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+  FROM pg_index AS i
+  WHERE i.indrelid = target
+    AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+  FOR item IN SELECT * FROM pgmig_deferred AS d WHERE d.target = pgmig_defer_constraints.target LOOP
+    IF item.kind = 'foreign key' THEN
+      EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', target, item.name);
+    ELSE
+      EXECUTE format('DROP INDEX %s', item.name);
+    END IF;
+  END LOOP;
+  RETURN true;
+END
+$defer$;
+CREATE FUNCTION pg_temp.pgmig_restore_constraints(target regclass) RETURNS void
+LANGUAGE plpgsql AS $restore$
+DECLARE
+  item record;
+BEGIN
+  -- In the same transaction: a row that breaks a foreign key fails the step here.
+  FOR item IN SELECT * FROM pgmig_deferred AS d WHERE d.target = pgmig_restore_constraints.target ORDER BY d.kind DESC LOOP
+    IF item.kind = 'foreign key' THEN
+      EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', target, item.name, item.definition);
+    ELSE
+      EXECUTE item.definition;
+    END IF;
+  END LOOP;
+  DELETE FROM pgmig_deferred AS d WHERE d.target = pgmig_restore_constraints.target;
+END
+$restore$;
 
 -- Quiet about the bookkeeping that already exists.
 SET client_min_messages = warning;
@@ -127,7 +182,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('drills', 'migrate', 'users', 'running')
@@ -186,30 +240,9 @@ BEGIN
   DELETE FROM public.drill_groups AS t USING _pgmig.replaced_users_drill_groups AS b WHERE t.id = b.id;
   DELETE FROM public.completed_sessions AS t USING _pgmig.replaced_users_completed_sessions AS b WHERE t.id = b.id;
   DELETE FROM public.users AS t USING _pgmig.replaced_users_users AS b WHERE t.id = b.id;
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.users);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.users'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.users'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.users', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.users is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.users');
 
   INSERT INTO public.users (id, email, name, created_at)
   SELECT key_map.id,
@@ -220,14 +253,7 @@ BEGIN
        JOIN _pgmig.map_users AS key_map ON key_map.source_id = u.id
   WHERE true;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.users', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.users');
   END IF;
 
   UPDATE _pgmig.log
@@ -259,7 +285,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('drills', 'migrate', 'completed_sessions', 'running')
@@ -291,30 +316,9 @@ BEGIN
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
   ) AS keys;
   ALTER TABLE _pgmig.map_completed_sessions ADD PRIMARY KEY (source_id);
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.completed_sessions);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.completed_sessions'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.completed_sessions'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.completed_sessions', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.completed_sessions is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.completed_sessions');
 
   INSERT INTO public.completed_sessions (id, user_id, date, drills, total_minutes)
   SELECT key_map.id,
@@ -328,14 +332,7 @@ BEGIN
   WHERE coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false);
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.completed_sessions', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.completed_sessions');
   END IF;
 
   UPDATE _pgmig.log
@@ -366,7 +363,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('drills', 'migrate', 'session_preferences', 'running')
@@ -389,30 +385,9 @@ BEGIN
     WHERE coalesce((id_users.id IS NOT NULL), false)
   ) AS keys;
   ALTER TABLE _pgmig.map_session_preferences ADD PRIMARY KEY (source_id);
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.session_preferences);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.session_preferences'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.session_preferences'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.session_preferences', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.session_preferences is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.session_preferences');
 
   INSERT INTO public.session_preferences (id, user_id, duration_minutes, training_style, difficulty, available_equipment)
   SELECT key_map.id,
@@ -426,14 +401,7 @@ BEGIN
        JOIN _pgmig.map_session_preferences AS key_map ON key_map.source_id = sp.id
   WHERE coalesce((id_users.id IS NOT NULL), false);
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.session_preferences', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.session_preferences');
   END IF;
 
   UPDATE _pgmig.log
@@ -464,7 +432,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('drills', 'migrate', 'drill_groups', 'running')
@@ -487,30 +454,9 @@ BEGIN
     WHERE coalesce((id_users.id IS NOT NULL), false)
   ) AS keys;
   ALTER TABLE _pgmig.map_drill_groups ADD PRIMARY KEY (source_id);
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.drill_groups);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.drill_groups'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.drill_groups'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.drill_groups', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.drill_groups is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.drill_groups');
 
   INSERT INTO public.drill_groups (id, user_id, name, is_liked_group)
   SELECT key_map.id,
@@ -522,14 +468,7 @@ BEGIN
        JOIN _pgmig.map_drill_groups AS key_map ON key_map.source_id = g.id
   WHERE coalesce((id_users.id IS NOT NULL), false);
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.drill_groups', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.drill_groups');
   END IF;
 
   UPDATE _pgmig.log
@@ -561,7 +500,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('drills', 'migrate', 'drill_group_items', 'running')
@@ -588,30 +526,9 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_drill_group_items (group_id uuid, drill_uuid uuid, PRIMARY KEY (group_id, drill_uuid));
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.drill_group_items);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.drill_group_items'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.drill_group_items'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.drill_group_items', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.drill_group_items is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.drill_group_items');
 
   WITH inserted AS (
     INSERT INTO public.drill_group_items (group_id, drill_uuid, position)
@@ -629,14 +546,7 @@ BEGIN
   INSERT INTO _pgmig.map_drill_group_items (group_id, drill_uuid)
   SELECT group_id, drill_uuid FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.drill_group_items', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.drill_group_items');
   END IF;
 
   UPDATE _pgmig.log
@@ -667,7 +577,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('drills', 'migrate', 'ordered_session_drills', 'running')
@@ -705,30 +614,9 @@ BEGIN
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
   ) AS keys;
   ALTER TABLE _pgmig.map_ordered_session_drills ADD PRIMARY KEY (source_id);
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.ordered_session_drills);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.ordered_session_drills'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.ordered_session_drills'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.ordered_session_drills', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.ordered_session_drills is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.ordered_session_drills');
 
   INSERT INTO public.ordered_session_drills (id, user_id, drill_uuid, position, sets, reps, duration)
   SELECT key_map.id,
@@ -746,14 +634,7 @@ BEGIN
   WHERE coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false);
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.ordered_session_drills', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.ordered_session_drills');
   END IF;
 
   UPDATE _pgmig.log
@@ -785,7 +666,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('drills', 'migrate', 'progress_history', 'running')
@@ -810,30 +690,9 @@ BEGIN
     WHERE coalesce((id_users.id IS NOT NULL), false)
   ) AS keys;
   ALTER TABLE _pgmig.map_progress_history ADD PRIMARY KEY (source_id);
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.progress_history);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.progress_history'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.progress_history'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.progress_history', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.progress_history is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.progress_history');
 
   INSERT INTO public.progress_history (id, user_id, current_streak, highest_streak, total_sessions, drills_per_session, minutes_per_session, dribbling_drills_completed, passing_drills_completed, shooting_drills_completed, favorite_drill)
   SELECT key_map.id,
@@ -853,14 +712,7 @@ BEGIN
        JOIN _pgmig.map_progress_history AS key_map ON key_map.source_id = u.id
   WHERE coalesce((id_users.id IS NOT NULL), false);
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.progress_history', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.progress_history');
   END IF;
 
   UPDATE _pgmig.log

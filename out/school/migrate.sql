@@ -33,14 +33,69 @@ SET statement_timeout = :'statement_timeout';
 \set work_mem 256MB
 \endif
 SET work_mem = :'work_mem';
+
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
--- keys and secondary indexes and re-creates them after the insert. Faster on big loads; holds
--- ACCESS EXCLUSIVE on that table and SHARE ROW EXCLUSIVE on the tables it references to COMMIT.
+-- keys and secondary indexes and re-creates them, validated, after its insert: one check and
+-- one build over all rows instead of one per row. Faster on big loads; holds ACCESS EXCLUSIVE
+-- on that table and SHARE ROW EXCLUSIVE on the tables it references until COMMIT. The
+-- definitions are read from the catalog (pg_get_constraintdef, pg_get_indexdef), so they come
+-- back exactly as they were. Session-only helpers (pg_temp): nothing of them stays.
 \if :{?defer_constraints}
 \else
 \set defer_constraints off
 \endif
 SET pgmig.defer_constraints = :'defer_constraints';
+CREATE FUNCTION pg_temp.pgmig_defer_constraints(target regclass) RETURNS boolean
+LANGUAGE plpgsql
+SET client_min_messages = warning
+AS $defer$
+DECLARE
+  empty boolean;
+  item record;
+BEGIN
+  IF current_setting('pgmig.defer_constraints') <> 'on' THEN
+    RETURN false;
+  END IF;
+  EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM %s)', target) INTO empty;
+  IF NOT empty THEN
+    RETURN false;
+  END IF;
+  CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (target regclass, kind text, name text, definition text) ON COMMIT DROP;
+  INSERT INTO pgmig_deferred
+  SELECT target, 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+  FROM pg_constraint AS c
+  WHERE c.conrelid = target AND c.contype = 'f'
+  UNION ALL
+  SELECT target, 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+  FROM pg_index AS i
+  WHERE i.indrelid = target
+    AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+  FOR item IN SELECT * FROM pgmig_deferred AS d WHERE d.target = pgmig_defer_constraints.target LOOP
+    IF item.kind = 'foreign key' THEN
+      EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', target, item.name);
+    ELSE
+      EXECUTE format('DROP INDEX %s', item.name);
+    END IF;
+  END LOOP;
+  RETURN true;
+END
+$defer$;
+CREATE FUNCTION pg_temp.pgmig_restore_constraints(target regclass) RETURNS void
+LANGUAGE plpgsql AS $restore$
+DECLARE
+  item record;
+BEGIN
+  -- In the same transaction: a row that breaks a foreign key fails the step here.
+  FOR item IN SELECT * FROM pgmig_deferred AS d WHERE d.target = pgmig_restore_constraints.target ORDER BY d.kind DESC LOOP
+    IF item.kind = 'foreign key' THEN
+      EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', target, item.name, item.definition);
+    ELSE
+      EXECUTE item.definition;
+    END IF;
+  END LOOP;
+  DELETE FROM pgmig_deferred AS d WHERE d.target = pgmig_restore_constraints.target;
+END
+$restore$;
 
 -- Quiet about the bookkeeping that already exists.
 SET client_min_messages = warning;
@@ -545,7 +600,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'schools', 'running')
@@ -570,30 +624,9 @@ BEGIN
     WHERE true
   ) AS keys;
   ALTER TABLE _pgmig.map_schools ADD PRIMARY KEY (source_id);
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.schools);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.schools'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.schools'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.schools', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.schools is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.schools');
 
   INSERT INTO public.schools (id, name, email, phone, street, city, region, postal_code, country, curriculum_id, created_at)
   SELECT key_map.id,
@@ -613,14 +646,7 @@ BEGIN
        JOIN _pgmig.map_schools AS key_map ON key_map.source_id = s.id
   WHERE true;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.schools', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.schools');
   END IF;
 
   UPDATE _pgmig.log
@@ -653,7 +679,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'teacher_users', 'running')
@@ -747,30 +772,9 @@ BEGIN
   GET DIAGNOSTICS n_repaired = ROW_COUNT;
   n_repaired_all := n_repaired_all + n_repaired;
   DROP TABLE pgmig_repair;
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.users);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.users'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.users'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.users', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.users is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.users');
 
   INSERT INTO public.users (id, email, phone, first_name, middle_name, last_name, password_hash, must_reset_password, user_type_id, created_at)
   SELECT key_map.id,
@@ -791,14 +795,7 @@ BEGIN
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'teacher_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
   WHERE true;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.users', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.users');
   END IF;
 
   UPDATE _pgmig.log
@@ -832,7 +829,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'teacher_roles', 'running')
@@ -859,30 +855,9 @@ BEGIN
     WHERE true
   ) AS keys;
   ALTER TABLE _pgmig.map_teacher_roles ADD PRIMARY KEY (source_id);
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.user_roles);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.user_roles'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.user_roles'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.user_roles', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.user_roles');
 
   INSERT INTO public.user_roles (id, user_id, role_id, school_id)
   SELECT key_map.id,
@@ -896,14 +871,7 @@ BEGIN
        JOIN _pgmig.map_teacher_roles AS key_map ON key_map.source_id = t.id
   WHERE true;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.user_roles', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.user_roles');
   END IF;
 
   UPDATE _pgmig.log
@@ -935,7 +903,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'teacher_profiles', 'running')
@@ -953,30 +920,9 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_teacher_profiles (user_id uuid, PRIMARY KEY (user_id));
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.teacher_profiles);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.teacher_profiles'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.teacher_profiles'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.teacher_profiles', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.teacher_profiles is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.teacher_profiles');
 
   WITH inserted AS (
     INSERT INTO public.teacher_profiles (user_id, school_id, subject_id, street, city, region, postal_code, country)
@@ -999,14 +945,7 @@ BEGIN
   INSERT INTO _pgmig.map_teacher_profiles (user_id)
   SELECT user_id FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.teacher_profiles', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.teacher_profiles');
   END IF;
 
   UPDATE _pgmig.log
@@ -1038,7 +977,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'parent_users', 'running')
@@ -1132,30 +1070,9 @@ BEGIN
   GET DIAGNOSTICS n_repaired = ROW_COUNT;
   n_repaired_all := n_repaired_all + n_repaired;
   DROP TABLE pgmig_repair;
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.users);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.users'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.users'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.users', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.users is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.users');
 
   INSERT INTO public.users (id, email, phone, first_name, middle_name, last_name, password_hash, must_reset_password, user_type_id, created_at)
   SELECT key_map.id,
@@ -1176,14 +1093,7 @@ BEGIN
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'parent_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
   WHERE true;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.users', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.users');
   END IF;
 
   UPDATE _pgmig.log
@@ -1217,7 +1127,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'parent_roles', 'running')
@@ -1244,30 +1153,9 @@ BEGIN
     WHERE true
   ) AS keys;
   ALTER TABLE _pgmig.map_parent_roles ADD PRIMARY KEY (source_id);
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.user_roles);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.user_roles'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.user_roles'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.user_roles', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.user_roles');
 
   INSERT INTO public.user_roles (id, user_id, role_id, school_id)
   SELECT key_map.id,
@@ -1281,14 +1169,7 @@ BEGIN
        JOIN _pgmig.map_parent_roles AS key_map ON key_map.source_id = p.id
   WHERE true;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.user_roles', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.user_roles');
   END IF;
 
   UPDATE _pgmig.log
@@ -1320,7 +1201,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'parent_profiles', 'running')
@@ -1337,30 +1217,9 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_parent_profiles (user_id uuid, PRIMARY KEY (user_id));
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.parent_profiles);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.parent_profiles'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.parent_profiles'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.parent_profiles', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.parent_profiles is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.parent_profiles');
 
   WITH inserted AS (
     INSERT INTO public.parent_profiles (user_id, school_id, street, city, region, postal_code, country)
@@ -1381,14 +1240,7 @@ BEGIN
   INSERT INTO _pgmig.map_parent_profiles (user_id)
   SELECT user_id FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.parent_profiles', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.parent_profiles');
   END IF;
 
   UPDATE _pgmig.log
@@ -1420,7 +1272,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'student_users', 'running')
@@ -1514,30 +1365,9 @@ BEGIN
   GET DIAGNOSTICS n_repaired = ROW_COUNT;
   n_repaired_all := n_repaired_all + n_repaired;
   DROP TABLE pgmig_repair;
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.users);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.users'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.users'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.users', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.users is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.users');
 
   INSERT INTO public.users (id, email, phone, first_name, middle_name, last_name, password_hash, must_reset_password, user_type_id, created_at)
   SELECT key_map.id,
@@ -1558,14 +1388,7 @@ BEGIN
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'student_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
   WHERE true;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.users', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.users');
   END IF;
 
   UPDATE _pgmig.log
@@ -1599,7 +1422,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'student_roles', 'running')
@@ -1626,30 +1448,9 @@ BEGIN
     WHERE true
   ) AS keys;
   ALTER TABLE _pgmig.map_student_roles ADD PRIMARY KEY (source_id);
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.user_roles);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.user_roles'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.user_roles'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.user_roles', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.user_roles');
 
   INSERT INTO public.user_roles (id, user_id, role_id, school_id)
   SELECT key_map.id,
@@ -1663,14 +1464,7 @@ BEGIN
        JOIN _pgmig.map_student_roles AS key_map ON key_map.source_id = s.id
   WHERE true;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.user_roles', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.user_roles');
   END IF;
 
   UPDATE _pgmig.log
@@ -1703,7 +1497,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'student_profiles', 'running')
@@ -1722,30 +1515,9 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_student_profiles (user_id uuid, PRIMARY KEY (user_id));
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.student_profiles);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.student_profiles'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.student_profiles'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.student_profiles', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.student_profiles is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.student_profiles');
 
   WITH inserted AS (
     INSERT INTO public.student_profiles (user_id, school_id, parent_user_id, class_level_id, date_of_birth)
@@ -1766,14 +1538,7 @@ BEGIN
   INSERT INTO _pgmig.map_student_profiles (user_id)
   SELECT user_id FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.student_profiles', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.student_profiles');
   END IF;
 
   UPDATE _pgmig.log

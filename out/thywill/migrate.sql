@@ -33,14 +33,69 @@ SET statement_timeout = :'statement_timeout';
 \set work_mem 256MB
 \endif
 SET work_mem = :'work_mem';
+
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
--- keys and secondary indexes and re-creates them after the insert. Faster on big loads; holds
--- ACCESS EXCLUSIVE on that table and SHARE ROW EXCLUSIVE on the tables it references to COMMIT.
+-- keys and secondary indexes and re-creates them, validated, after its insert: one check and
+-- one build over all rows instead of one per row. Faster on big loads; holds ACCESS EXCLUSIVE
+-- on that table and SHARE ROW EXCLUSIVE on the tables it references until COMMIT. The
+-- definitions are read from the catalog (pg_get_constraintdef, pg_get_indexdef), so they come
+-- back exactly as they were. Session-only helpers (pg_temp): nothing of them stays.
 \if :{?defer_constraints}
 \else
 \set defer_constraints off
 \endif
 SET pgmig.defer_constraints = :'defer_constraints';
+CREATE FUNCTION pg_temp.pgmig_defer_constraints(target regclass) RETURNS boolean
+LANGUAGE plpgsql
+SET client_min_messages = warning
+AS $defer$
+DECLARE
+  empty boolean;
+  item record;
+BEGIN
+  IF current_setting('pgmig.defer_constraints') <> 'on' THEN
+    RETURN false;
+  END IF;
+  EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM %s)', target) INTO empty;
+  IF NOT empty THEN
+    RETURN false;
+  END IF;
+  CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (target regclass, kind text, name text, definition text) ON COMMIT DROP;
+  INSERT INTO pgmig_deferred
+  SELECT target, 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+  FROM pg_constraint AS c
+  WHERE c.conrelid = target AND c.contype = 'f'
+  UNION ALL
+  SELECT target, 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+  FROM pg_index AS i
+  WHERE i.indrelid = target
+    AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+  FOR item IN SELECT * FROM pgmig_deferred AS d WHERE d.target = pgmig_defer_constraints.target LOOP
+    IF item.kind = 'foreign key' THEN
+      EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', target, item.name);
+    ELSE
+      EXECUTE format('DROP INDEX %s', item.name);
+    END IF;
+  END LOOP;
+  RETURN true;
+END
+$defer$;
+CREATE FUNCTION pg_temp.pgmig_restore_constraints(target regclass) RETURNS void
+LANGUAGE plpgsql AS $restore$
+DECLARE
+  item record;
+BEGIN
+  -- In the same transaction: a row that breaks a foreign key fails the step here.
+  FOR item IN SELECT * FROM pgmig_deferred AS d WHERE d.target = pgmig_restore_constraints.target ORDER BY d.kind DESC LOOP
+    IF item.kind = 'foreign key' THEN
+      EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', target, item.name, item.definition);
+    ELSE
+      EXECUTE item.definition;
+    END IF;
+  END LOOP;
+  DELETE FROM pgmig_deferred AS d WHERE d.target = pgmig_restore_constraints.target;
+END
+$restore$;
 
 -- Quiet about the bookkeeping that already exists.
 SET client_min_messages = warning;
@@ -127,7 +182,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('thywill', 'migrate', 'users', 'running')
@@ -162,30 +216,9 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_users (id text, PRIMARY KEY (id));
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.users);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.users'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.users'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.users', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.users is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.users');
 
   WITH inserted AS (
     INSERT INTO public.users (id, display_name, religious_preference, prayer_style, created_at, updated_at, is_active)
@@ -205,14 +238,7 @@ BEGIN
   INSERT INTO _pgmig.map_users (id)
   SELECT id FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.users', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.users');
   END IF;
 
   UPDATE _pgmig.log
@@ -244,7 +270,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('thywill', 'migrate', 'prayers', 'running')
@@ -277,30 +302,9 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_prayers (id text, PRIMARY KEY (id));
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.prayers);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.prayers'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.prayers'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.prayers', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.prayers is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.prayers');
 
   WITH inserted AS (
     INSERT INTO public.prayers (id, author_id, text, generated_prayer, target_audience, is_flagged, created_at)
@@ -321,14 +325,7 @@ BEGIN
   INSERT INTO _pgmig.map_prayers (id)
   SELECT id FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.prayers', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.prayers');
   END IF;
 
   UPDATE _pgmig.log
@@ -361,7 +358,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('thywill', 'migrate', 'prayer_marks', 'running')
@@ -425,30 +421,9 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_prayer_marks (id text, PRIMARY KEY (id));
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.prayer_marks);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.prayer_marks'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.prayer_marks'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.prayer_marks', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.prayer_marks is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.prayer_marks');
 
   WITH inserted AS (
     INSERT INTO public.prayer_marks (id, prayer_id, user_id, marked_at)
@@ -470,14 +445,7 @@ BEGIN
   INSERT INTO _pgmig.map_prayer_marks (id)
   SELECT id FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.prayer_marks', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.prayer_marks');
   END IF;
 
   UPDATE _pgmig.log
@@ -508,7 +476,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('thywill', 'migrate', 'invites', 'running')
@@ -532,30 +499,9 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_invites (token text, PRIMARY KEY (token));
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.invites);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.invites'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.invites'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.invites', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.invites is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.invites');
 
   WITH inserted AS (
     INSERT INTO public.invites (token, created_by_user_id, used_by_user_id, used, expires_at)
@@ -573,14 +519,7 @@ BEGIN
   INSERT INTO _pgmig.map_invites (token)
   SELECT token FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.invites', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.invites');
   END IF;
 
   UPDATE _pgmig.log
@@ -610,7 +549,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('thywill', 'migrate', 'roles', 'running')
@@ -624,30 +562,9 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_roles (id text, PRIMARY KEY (id));
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.roles);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.roles'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.roles'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.roles', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.roles is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.roles');
 
   WITH inserted AS (
     INSERT INTO public.roles (id, name)
@@ -660,14 +577,7 @@ BEGIN
   INSERT INTO _pgmig.map_roles (id)
   SELECT id FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.roles', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.roles');
   END IF;
 
   UPDATE _pgmig.log
@@ -699,7 +609,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('thywill', 'migrate', 'user_roles', 'running')
@@ -721,30 +630,9 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_user_roles (user_id text, role_id text, PRIMARY KEY (user_id, role_id));
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.user_roles);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.user_roles'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.user_roles'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.user_roles', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.user_roles');
 
   WITH inserted AS (
     INSERT INTO public.user_roles (user_id, role_id, granted_at)
@@ -759,14 +647,7 @@ BEGIN
   INSERT INTO _pgmig.map_user_roles (user_id, role_id)
   SELECT user_id, role_id FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.user_roles', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.user_roles');
   END IF;
 
   UPDATE _pgmig.log

@@ -33,14 +33,69 @@ SET statement_timeout = :'statement_timeout';
 \set work_mem 256MB
 \endif
 SET work_mem = :'work_mem';
+
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
--- keys and secondary indexes and re-creates them after the insert. Faster on big loads; holds
--- ACCESS EXCLUSIVE on that table and SHARE ROW EXCLUSIVE on the tables it references to COMMIT.
+-- keys and secondary indexes and re-creates them, validated, after its insert: one check and
+-- one build over all rows instead of one per row. Faster on big loads; holds ACCESS EXCLUSIVE
+-- on that table and SHARE ROW EXCLUSIVE on the tables it references until COMMIT. The
+-- definitions are read from the catalog (pg_get_constraintdef, pg_get_indexdef), so they come
+-- back exactly as they were. Session-only helpers (pg_temp): nothing of them stays.
 \if :{?defer_constraints}
 \else
 \set defer_constraints off
 \endif
 SET pgmig.defer_constraints = :'defer_constraints';
+CREATE FUNCTION pg_temp.pgmig_defer_constraints(target regclass) RETURNS boolean
+LANGUAGE plpgsql
+SET client_min_messages = warning
+AS $defer$
+DECLARE
+  empty boolean;
+  item record;
+BEGIN
+  IF current_setting('pgmig.defer_constraints') <> 'on' THEN
+    RETURN false;
+  END IF;
+  EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM %s)', target) INTO empty;
+  IF NOT empty THEN
+    RETURN false;
+  END IF;
+  CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (target regclass, kind text, name text, definition text) ON COMMIT DROP;
+  INSERT INTO pgmig_deferred
+  SELECT target, 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+  FROM pg_constraint AS c
+  WHERE c.conrelid = target AND c.contype = 'f'
+  UNION ALL
+  SELECT target, 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+  FROM pg_index AS i
+  WHERE i.indrelid = target
+    AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
+  FOR item IN SELECT * FROM pgmig_deferred AS d WHERE d.target = pgmig_defer_constraints.target LOOP
+    IF item.kind = 'foreign key' THEN
+      EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', target, item.name);
+    ELSE
+      EXECUTE format('DROP INDEX %s', item.name);
+    END IF;
+  END LOOP;
+  RETURN true;
+END
+$defer$;
+CREATE FUNCTION pg_temp.pgmig_restore_constraints(target regclass) RETURNS void
+LANGUAGE plpgsql AS $restore$
+DECLARE
+  item record;
+BEGIN
+  -- In the same transaction: a row that breaks a foreign key fails the step here.
+  FOR item IN SELECT * FROM pgmig_deferred AS d WHERE d.target = pgmig_restore_constraints.target ORDER BY d.kind DESC LOOP
+    IF item.kind = 'foreign key' THEN
+      EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', target, item.name, item.definition);
+    ELSE
+      EXECUTE item.definition;
+    END IF;
+  END LOOP;
+  DELETE FROM pgmig_deferred AS d WHERE d.target = pgmig_restore_constraints.target;
+END
+$restore$;
 
 -- Quiet about the bookkeeping that already exists.
 SET client_min_messages = warning;
@@ -127,7 +182,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('workout', 'migrate', 'workout_plans', 'running')
@@ -181,30 +235,9 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_workout_plans (id uuid, PRIMARY KEY (id));
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.workout_plans);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.workout_plans'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.workout_plans'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.workout_plans', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.workout_plans is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.workout_plans');
 
   WITH inserted AS (
     INSERT INTO public.workout_plans (id, user_id, name, description, goal, total_weeks, current_week, status, created_at, updated_at)
@@ -235,14 +268,7 @@ BEGIN
   INSERT INTO _pgmig.map_workout_plans (id)
   SELECT id FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.workout_plans', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.workout_plans');
   END IF;
 
   UPDATE _pgmig.log
@@ -274,7 +300,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('workout', 'migrate', 'workout_weeks', 'running')
@@ -299,30 +324,9 @@ BEGIN
     WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
   ) AS keys;
   ALTER TABLE _pgmig.map_workout_weeks ADD PRIMARY KEY (source_id, n);
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.workout_weeks);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.workout_weeks'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.workout_weeks'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.workout_weeks', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.workout_weeks is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.workout_weeks');
 
   INSERT INTO public.workout_weeks (id, plan_id, week_number, start_date, end_date)
   SELECT key_map.id,
@@ -336,14 +340,7 @@ BEGIN
        JOIN _pgmig.map_workout_weeks AS key_map ON key_map.source_id = p.id AND key_map.n = w.n
   WHERE coalesce((id_workout_plans.id IS NOT NULL), false);
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.workout_weeks', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.workout_weeks');
   END IF;
 
   UPDATE _pgmig.log
@@ -375,7 +372,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('workout', 'migrate', 'workout_days', 'running')
@@ -420,30 +416,9 @@ BEGIN
     WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
   ) AS keys;
   ALTER TABLE _pgmig.map_workout_days ADD PRIMARY KEY (plan_id, n, day_label);
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.workout_days);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.workout_days'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.workout_days'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.workout_days', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.workout_days is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.workout_days');
 
   INSERT INTO public.workout_days (id, week_id, day_label, muscle_groups)
   SELECT key_map.id,
@@ -466,14 +441,7 @@ BEGIN
        JOIN _pgmig.map_workout_days AS key_map ON key_map.plan_id = d.plan_id AND key_map.n = w.n AND key_map.day_label = d.day_label
   WHERE coalesce((id_workout_weeks.id IS NOT NULL), false);
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.workout_days', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.workout_days');
   END IF;
 
   UPDATE _pgmig.log
@@ -506,7 +474,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('workout', 'migrate', 'exercises', 'running')
@@ -553,30 +520,9 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_exercises (id uuid, PRIMARY KEY (id));
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.exercises);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.exercises'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.exercises'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.exercises', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.exercises is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.exercises');
 
   WITH inserted AS (
     INSERT INTO public.exercises (id, day_id, name, muscle_group, sets, target_reps_min, target_reps_max, target_weight, rest_seconds, notes, order_index)
@@ -603,14 +549,7 @@ BEGIN
   INSERT INTO _pgmig.map_exercises (id)
   SELECT id FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.exercises', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.exercises');
   END IF;
 
   UPDATE _pgmig.log
@@ -643,7 +582,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('workout', 'migrate', 'workout_sessions', 'running')
@@ -665,30 +603,9 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_workout_sessions (id uuid, PRIMARY KEY (id));
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.workout_sessions);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.workout_sessions'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.workout_sessions'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.workout_sessions', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.workout_sessions is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.workout_sessions');
 
   WITH inserted AS (
     INSERT INTO public.workout_sessions (id, user_id, plan_id, started_at, completed_at, status, notes)
@@ -707,14 +624,7 @@ BEGIN
   INSERT INTO _pgmig.map_workout_sessions (id)
   SELECT id FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.workout_sessions', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.workout_sessions');
   END IF;
 
   UPDATE _pgmig.log
@@ -747,7 +657,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  deferred_item record;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('workout', 'migrate', 'exercise_logs', 'running')
@@ -780,30 +689,9 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
   CREATE TABLE _pgmig.map_exercise_logs (id uuid, PRIMARY KEY (id));
-  -- -v defer_constraints=on, an empty target: its foreign keys and secondary indexes go now and
-  -- come back after the insert (FKs validated: one check and one build instead of one per row).
-  -- Their definitions are read from the catalog here, so they come back exactly as they were.
-  deferring := current_setting('pgmig.defer_constraints') = 'on' AND NOT EXISTS (SELECT 1 FROM public.exercise_logs);
-  IF deferring THEN
-    CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (kind text, name text, definition text) ON COMMIT DROP;
-    DELETE FROM pgmig_deferred;
-    INSERT INTO pgmig_deferred
-    SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
-    FROM pg_constraint AS c
-    WHERE c.conrelid = 'public.exercise_logs'::regclass AND c.contype = 'f'
-    UNION ALL
-    SELECT 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index AS i
-    WHERE i.indrelid = 'public.exercise_logs'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
-    FOR deferred_item IN SELECT * FROM pgmig_deferred LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', 'public.exercise_logs', deferred_item.name);
-      ELSE
-        EXECUTE format('DROP INDEX %s', deferred_item.name);
-      END IF;
-    END LOOP;
-  END IF;
+  -- -v defer_constraints=on: if public.exercise_logs is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.exercise_logs');
 
   WITH inserted AS (
     INSERT INTO public.exercise_logs (id, session_id, exercise_id, set_number, reps, weight, completed_at)
@@ -824,14 +712,7 @@ BEGIN
   INSERT INTO _pgmig.map_exercise_logs (id)
   SELECT id FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
-    -- Back, in the same transaction: a row that breaks a foreign key fails the step here.
-    FOR deferred_item IN SELECT * FROM pgmig_deferred ORDER BY kind DESC LOOP
-      IF deferred_item.kind = 'foreign key' THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', 'public.exercise_logs', deferred_item.name, deferred_item.definition);
-      ELSE
-        EXECUTE deferred_item.definition;
-      END IF;
-    END LOOP;
+    PERFORM pg_temp.pgmig_restore_constraints('public.exercise_logs');
   END IF;
 
   UPDATE _pgmig.log

@@ -94,6 +94,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             .collect()
     };
 
+    let v2_tables: std::rc::Rc<BTreeSet<QualName>> = std::rc::Rc::new(v2.tables_in(&target_schema).map(|t| t.name.clone()).collect());
     // Second pass: resolve every expression of every step.
     let mut steps = Vec::new();
     let mut joins_per_step = Vec::new();
@@ -108,6 +109,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             lookups: lookup::Lookups { maps: &maps, step_names: &step_names, references: &reference_shape, reference_names: &reference_names },
             map_of_table: &map_of_table,
             uses_library: std::cell::Cell::new(false),
+            v2_tables: v2_tables.clone(),
         };
         match ctx.step(name, step, head) {
             Ok((s, joins, warnings)) => {

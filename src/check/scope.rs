@@ -38,7 +38,8 @@ pub struct Scope {
     pub reads: BTreeSet<QualName>,
     /// V2 tables an expression may read (written qualified with V2's schema), to derive values
     /// from rows earlier steps migrated; and the ones it does read.
-    pub v2_visible: BTreeSet<QualName>,
+    /// Shared by every step's scope: built once per compile.
+    pub v2_visible: std::rc::Rc<BTreeSet<QualName>>,
     pub v2_reads: BTreeSet<QualName>,
 }
 
@@ -83,7 +84,7 @@ impl Scope {
             relations: Vec::new(),
             default_schema: schema.to_string(),
             reads: BTreeSet::new(),
-            v2_visible: BTreeSet::new(),
+            v2_visible: Default::default(),
             v2_reads: BTreeSet::new(),
         };
         scope.note_reads(&*from, v1, schema);
@@ -191,7 +192,7 @@ fn renamed(mut columns: Vec<(String, Option<String>)>, alias: &Option<sqlparser:
 /// Output columns of a subquery, when they can be named.
 fn projection(query: &Query, v1: &Catalog, schema: &str, outer: &Scope) -> Option<Vec<(String, Option<String>)>> {
     let SetExpr::Select(select) = query.body.as_ref() else { return None };
-    let mut inner = Scope { relations: Vec::new(), default_schema: outer.default_schema.clone(), reads: BTreeSet::new(), v2_visible: BTreeSet::new(), v2_reads: BTreeSet::new() };
+    let mut inner = Scope { relations: Vec::new(), default_schema: outer.default_schema.clone(), reads: BTreeSet::new(), v2_visible: Default::default(), v2_reads: BTreeSet::new() };
     for twj in &select.from {
         for factor in std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)) {
             if let Ok(Some(r)) = relation_of(factor, v1, schema, outer) {

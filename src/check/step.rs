@@ -33,6 +33,8 @@ pub struct StepContext<'a> {
     pub read_schema: &'a str,
     pub lookups: lookup::Lookups<'a>,
     pub map_of_table: &'a dyn Fn(&QualName) -> Vec<constraints::MapColumns>,
+    /// V2's tables in the target schema, which expressions may read.
+    pub v2_tables: std::rc::Rc<BTreeSet<QualName>>,
     /// Set when an expression of the step calls the transform library.
     pub uses_library: std::cell::Cell<bool>,
 }
@@ -89,7 +91,7 @@ impl StepContext<'_> {
         scope.default_schema = head.table.name.schema.clone();
         // Expressions may read V2 tables (qualified), to derive values from migrated rows.
         if head.table.name.schema != self.source_schema {
-            scope.v2_visible = self.v2.tables_in(&head.table.name.schema).map(|t| t.name.clone()).collect();
+            scope.v2_visible = self.v2_tables.clone();
         }
         let mut joins: Vec<IdJoin> = Vec::new();
         let line_of = |t: &Text| pos_of(t).map_or(0, |p| p.line);
