@@ -221,8 +221,7 @@ struct Bench<'a> {
 
 pub fn run(opts: &Options) -> Result<Report, String> {
     let bin = cluster::find_bin_dir(opts.pg_bin.as_deref())?;
-    let mut report = Report::default();
-    report.machine = machine_info();
+    let mut report = Report { machine: machine_info(), ..Report::default() };
     let compile = match opts.compile_model {
         Some((t, c)) => Some(compile_bench(opts, t, c)?),
         None => None,

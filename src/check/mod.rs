@@ -54,7 +54,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
     let references = reference::check(&model.reference, v2, &target_schema, &mut diags);
     // Every declared entry, even one with errors: ref() to it then says nothing more.
     let reference_names: Vec<String> = model.reference.keys().map(|k| k.to_string()).collect();
-    let reference_shape = |table: &str| references.iter().find(|r| r.table.name == table).map(|r| reference::shape(r));
+    let reference_shape = |table: &str| references.iter().find(|r| r.table.name == table).map(reference::shape);
 
     // First pass: which V2 table each step fills and what its id map offers to id().
     let mut heads = Vec::new();

@@ -162,7 +162,7 @@ fn reference(
                 None => c.data_type.clone(),
             };
             literals.push(match v {
-                Some(v) => format!("{}::{ty}", format!("'{}'", v.as_str().replace('\'', "''"))),
+                Some(v) => format!("'{}'::{ty}", v.as_str().replace('\'', "''")),
                 None => format!("NULL::{ty}"),
             });
         }

@@ -1,203 +1,8 @@
-//! The plan as the templates see it: every piece of SQL ready to print.
+//! One step as the templates see it: its SQL pieces for migrate, precheck, verify, rollback and PLAN.md.
 
+use super::{castable_function, comment_text, human_bytes, human_seconds, lit, notice_text, INDENT};
 use crate::catalog::quote_ident;
-use crate::plan::{Key, Origin, Plan, RepairStrategy, Step};
-
-/// Text inside a `RAISE` format string literal: quotes doubled, `%` escaped.
-pub fn notice_text(s: &str) -> String {
-    s.replace('\'', "''").replace('%', "%%")
-}
-
-/// Text on one line, for a `--` comment or a Markdown line.
-pub fn comment_text(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// SQL string literal.
-pub fn lit(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-#[derive(Debug, Clone)]
-pub struct PlanView {
-    pub model: String,
-    pub model_lit: String,
-    pub model_file: String,
-    pub source_schema: String,
-    pub target_schema: String,
-    pub steps: Vec<StepView>,
-    /// Reference rows, parents first.
-    pub references: Vec<ReferenceView>,
-    /// `--entities`: the scripts cover these steps of the model only.
-    pub subset: Option<SubsetView>,
-    /// The transform library's SQL, when a step calls it; empty otherwise.
-    pub library: String,
-    /// The V2 tables the steps fill, each once, in load order.
-    pub targets: Vec<String>,
-    pub assertions: Vec<AssertionView>,
-    pub version: &'static str,
-    /// V1 tables no step reads, and the V2 columns filled through a lossy cast.
-    pub unread_tables: Vec<String>,
-    pub unread_columns: Vec<String>,
-    pub lossy: Vec<String>,
-    /// From a live V1: the estimated window for all steps; empty from DDL.
-    pub window: String,
-    /// V1 on another server: the fdw server, V1's schema there, the staging schema here, and
-    /// the tables to import. `None` when V1 is in the target database.
-    pub server: Option<ServerView>,
-    /// Precheck's conversion helpers: (function, type).
-    pub castable: Vec<(String, String)>,
-    /// Every V1 table the steps read, as the scripts name it, with its key (for a stable order).
-    pub v1_tables: Vec<(String, String, String)>,
-    /// Batched mode: the default batch size (`-v batch_size=` overrides it); 0 in transaction mode.
-    pub batch_size: u64,
-    /// Per-entity mode: entities per commit (`-v entity_batch=` overrides it); 0 otherwise.
-    pub entity_size: u64,
-    /// Per-entity mode: the procedure migrating a set of entities, and the one driving it.
-    pub entity_procedure: String,
-    pub entity_driver: String,
-}
-
-/// A subset of the model's steps, as the scripts' guards and bookkeeping name them.
-#[derive(Debug, Clone)]
-pub struct SubsetView {
-    pub label: String,
-    pub label_notice: String,
-    /// The log row of a migrate of this subset: `'(entities: schools,teachers)'`.
-    pub marker_lit: String,
-    /// `('a'), ('b')` rows of: the subset's steps, the steps it needs, the steps that need it,
-    /// the model's other steps, and all of them.
-    pub steps_values: String,
-    pub prerequisites_values: String,
-    pub dependents_values: String,
-    pub others_values: String,
-    pub all_values: String,
-    /// `'a', 'b'`: the subset's steps, and the sequences they move.
-    pub steps_list: String,
-    pub sequences_list: String,
-    pub prerequisite_lines: Vec<String>,
-    pub prerequisites_notice: String,
-}
-
-impl SubsetView {
-    fn new(u: &crate::plan::Subset, plan: &Plan) -> SubsetView {
-        let values = |names: &mut dyn Iterator<Item = &String>| names.map(|n| format!("({})", lit(n))).collect::<Vec<_>>().join(", ");
-        let included: Vec<&String> = plan.steps.iter().map(|s| &s.name).collect();
-        let label = u.entities.join(",");
-        SubsetView {
-            label_notice: notice_text(&label),
-            marker_lit: lit(&format!("(entities: {label})")),
-            steps_values: values(&mut included.iter().copied()),
-            prerequisites_values: values(&mut u.prerequisites.iter().map(|d| &d.step)),
-            dependents_values: values(&mut u.dependents.iter()),
-            others_values: values(&mut u.all_steps.iter().filter(|s| !included.contains(s))),
-            all_values: values(&mut u.all_steps.iter()),
-            steps_list: included.iter().map(|n| lit(n)).collect::<Vec<_>>().join(", "),
-            sequences_list: plan.steps.iter().flat_map(|s| s.sequences.iter().map(|q| lit(&q.sequence.to_string()))).collect::<Vec<_>>().join(", "),
-            prerequisite_lines: u.prerequisites.iter().map(|d| comment_text(&format!("{} ({})", d.step, d.reason))).collect(),
-            prerequisites_notice: notice_text(&u.prerequisites.iter().map(|d| d.step.as_str()).collect::<Vec<_>>().join(", ")),
-            label,
-        }
-    }
-}
-
-/// One reference table's rows, as migrate inserts them, verify finds them and rollback removes them.
-#[derive(Debug, Clone)]
-pub struct ReferenceView {
-    pub table: String,
-    pub table_lit: String,
-    pub table_notice: String,
-    pub line: usize,
-    /// `(code)`: the natural key, for comments and ON CONFLICT.
-    pub key_list: String,
-    /// `code, name, user_type_id`: the columns the rows give.
-    pub column_list: String,
-    /// `VALUES` rows, one per line.
-    pub values: String,
-    /// The insert's select list and parent joins (a parent named by its natural key).
-    pub select_list: String,
-    pub parent_joins: Vec<String>,
-    pub primary_key_list: String,
-    /// `jsonb_build_object('id', id)` over the inserted rows.
-    pub primary_key_json: String,
-    /// `t.id = (r.key ->> 'id')::integer AND …`: a row migrate inserted.
-    pub inserted_here: String,
-    /// `t.code = w.code AND …`: a wanted row is there (parents named by natural key resolved).
-    pub present: String,
-    /// One `NOT EXISTS (…)` per V2 foreign key pointing here: nothing uses the row.
-    pub unused: Vec<String>,
-    pub rows: usize,
-    pub sequences: Vec<SequenceView>,
-}
-
-impl ReferenceView {
-    fn new(r: &crate::plan::Reference) -> ReferenceView {
-        let q = |c: &String| quote_ident(c);
-        let list = |cols: &[String]| cols.iter().map(q).collect::<Vec<_>>().join(", ");
-        let names: Vec<String> = r.columns.iter().map(|c| c.name.clone()).collect();
-        let mut parent_joins = Vec::new();
-        let select: Vec<String> = r
-            .columns
-            .iter()
-            .map(|c| match &c.parent {
-                Some((table, key_col, referenced)) => {
-                    let alias = quote_ident(&format!("parent_{}", c.name));
-                    parent_joins.push(format!("LEFT JOIN {table} AS {alias} ON {alias}.{} = w.{}", q(key_col), q(&c.name)));
-                    format!("{alias}.{}", q(referenced))
-                }
-                None => format!("w.{}", q(&c.name)),
-            })
-            .collect();
-        let pk_names: Vec<String> = r.primary_key.iter().map(|(k, _)| k.clone()).collect();
-        ReferenceView {
-            table: r.table.to_string(),
-            table_lit: lit(&r.table.to_string()),
-            table_notice: notice_text(&r.table.to_string()),
-            line: r.line,
-            key_list: list(&r.key),
-            column_list: list(&names),
-            values: r.rows.iter().map(|row| format!("({})", row.join(", "))).collect::<Vec<_>>().join(&format!(",\n{INDENT}       ")),
-            select_list: select.join(", "),
-            parent_joins,
-            primary_key_list: list(&pk_names),
-            primary_key_json: format!("jsonb_build_object({})", pk_names.iter().map(|k| format!("{}, {}", lit(k), q(k))).collect::<Vec<_>>().join(", ")),
-            inserted_here: r
-                .primary_key
-                .iter()
-                .map(|(k, ty)| format!("t.{} = CAST(r.key ->> {} AS {ty})", q(k), lit(k)))
-                .collect::<Vec<_>>()
-                .join(" AND "),
-            present: r
-                .key
-                .iter()
-                .map(|k| format!("t.{} = {}", q(k), names.iter().position(|n| n == k).map_or(String::new(), |i| select[i].clone())))
-                .collect::<Vec<_>>()
-                .join(" AND "),
-            unused: r
-                .referenced_by
-                .iter()
-                .map(|(child, cols, refd)| {
-                    let on = cols.iter().zip(refd).map(|(c, p)| format!("c.{} = t.{}", q(c), q(p))).collect::<Vec<_>>().join(" AND ");
-                    format!("NOT EXISTS (SELECT 1 FROM {child} AS c WHERE {on})")
-                })
-                .collect(),
-            rows: r.rows.len(),
-            sequences: r
-                .sequences
-                .iter()
-                .map(|s| SequenceView { name: s.sequence.to_string(), name_lit: lit(&s.sequence.to_string()), column: quote_ident(&s.column) })
-                .collect(),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct AssertionView {
-    pub name_notice: String,
-    pub name_comment: String,
-    pub line: usize,
-    pub query: String,
-}
+use crate::plan::{Key, Origin, RepairStrategy, Step};
 
 #[derive(Debug, Clone)]
 pub struct StepView {
@@ -355,15 +160,6 @@ pub struct SequenceView {
     pub column: String,
 }
 
-#[derive(Debug, Clone)]
-pub struct ServerView {
-    pub name: String,
-    pub server: String,
-    pub remote_schema: String,
-    pub staging_schema: String,
-    pub tables: String,
-}
-
 /// One constraint test: what it checks (for the reader) and the SQL that finds offenders.
 #[derive(Debug, Clone)]
 pub struct Finding {
@@ -373,7 +169,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(label: String, test: String) -> Finding {
+    pub(super) fn new(label: String, test: String) -> Finding {
         Finding { label_notice: notice_text(&label), label, test }
     }
 }
@@ -396,127 +192,8 @@ pub struct ColumnRow {
     pub note: String,
 }
 
-const INDENT: &str = "  ";
-
-impl PlanView {
-    pub fn new(plan: &Plan) -> PlanView {
-        let total = plan.steps.len();
-        PlanView {
-            model: plan.model.clone(),
-            model_lit: lit(&plan.model),
-            model_file: plan.model_file.clone(),
-            source_schema: plan.source_schema.clone(),
-            target_schema: plan.target_schema.clone(),
-            steps: {
-                let mut steps: Vec<StepView> = plan.steps.iter().enumerate().map(|(i, s)| StepView::new(s, i + 1, total, &plan.model)).collect();
-                add_sibling_duplicates(plan, &mut steps);
-                steps
-            },
-            references: plan.references.iter().map(ReferenceView::new).collect(),
-            subset: plan.subset.as_ref().map(|u| SubsetView::new(u, plan)),
-            library: if plan.steps.iter().any(|s| s.uses_library) { crate::check::transforms::SQL.trim_end().to_string() } else { String::new() },
-            targets: {
-                let mut seen = std::collections::BTreeSet::new();
-                plan.steps.iter().map(|s| s.target.to_string()).filter(|t| seen.insert(t.clone())).collect()
-            },
-            assertions: plan
-                .assertions
-                .iter()
-                .map(|a| AssertionView { name_notice: notice_text(&a.name), name_comment: comment_text(&a.name), line: a.line, query: a.query.clone() })
-                .collect(),
-            version: env!("CARGO_PKG_VERSION"),
-            unread_tables: plan.unread_tables.clone(),
-            unread_columns: plan.unread_columns.clone(),
-            lossy: plan
-                .steps
-                .iter()
-                .flat_map(|s| s.columns.iter().filter_map(move |c| c.lossy.as_ref().map(|l| format!("`{}.{}`: {l}", s.name, c.name))))
-                .collect(),
-            window: {
-                let rows: Vec<i64> = plan.steps.iter().filter_map(|s| s.source_size.map(|z| z.rows)).collect();
-                if rows.is_empty() {
-                    String::new()
-                } else {
-                    let total: i64 = rows.iter().sum();
-                    format!(
-                        "~{total} source rows in all; migrate takes about {} at {} rows/s (the benchmark's rate; verify about as long again)",
-                        human_seconds(total as f64 / crate::stats::MIGRATE_ROWS_PER_SECOND as f64),
-                        crate::stats::MIGRATE_ROWS_PER_SECOND
-                    )
-                }
-            },
-            castable: {
-                let mut types: Vec<String> = plan.steps.iter().flat_map(|s| s.casts.iter().map(|c| c.type_name.clone())).collect();
-                types.sort();
-                types.dedup();
-                types.into_iter().map(|t| (castable_function(&t), t)).collect()
-            },
-            v1_tables: plan
-                .v1_tables
-                .iter()
-                .map(|(name, key)| {
-                    let printed = crate::catalog::QualName::new(&plan.read_schema, &name.name).to_string();
-                    let order = if key.is_empty() { "t::text".to_string() } else { key.iter().map(|k| format!("t.{}", quote_ident(k))).collect::<Vec<_>>().join(", ") };
-                    (printed, format!("{}.{}.csv", name.schema, name.name).replace('\'', "''"), order)
-                })
-                .collect(),
-            server: plan.source_server.as_ref().map(|srv| {
-                let mut tables: Vec<String> = plan.steps.iter().flat_map(|s| s.reads.iter().map(|t| quote_ident(&t.name))).collect();
-                tables.sort();
-                tables.dedup();
-                ServerView {
-                    name: srv.name.clone(),
-                    server: quote_ident(&srv.staging_schema),
-                    remote_schema: quote_ident(&srv.remote_schema),
-                    staging_schema: quote_ident(&srv.staging_schema),
-                    tables: tables.join(", "),
-                }
-            }),
-            batch_size: match plan.mode {
-                crate::plan::Mode::Batched { size } => size,
-                crate::plan::Mode::Transaction | crate::plan::Mode::PerEntity { .. } => 0,
-            },
-            entity_procedure: quote_ident(&format!("migrate_entities_{}", plan.model)),
-            entity_driver: quote_ident(&format!("migrate_{}", plan.model)),
-            entity_size: match plan.mode {
-                crate::plan::Mode::PerEntity { size, .. } => size,
-                _ => 0,
-            },
-        }
-    }
-}
-
-/// Precheck findings for a V2 unique key that several steps fill: a value this step makes
-/// that an earlier step (same table) makes too. Compared with `IN`, so the other step's
-/// aliases can't capture this step's expressions; NULLs never collide, as in V2.
-fn add_sibling_duplicates(plan: &Plan, views: &mut [StepView]) {
-    for i in 0..plan.steps.len() {
-        let step = &plan.steps[i];
-        let mut found = Vec::new();
-        for (j, earlier) in plan.steps[..i].iter().enumerate().filter(|(_, e)| e.target == step.target) {
-            let repaired = |u: &&crate::plan::UniqueTest| step.repairs.iter().any(|r| u.columns == [quote_ident(&r.column)]);
-            for u in step.uniques.iter().filter(|u| !u.columns.is_empty() && !repaired(u)) {
-                let Some(other) = earlier.uniques.iter().find(|o| o.constraint == u.constraint) else { continue };
-                let test = format!(
-                    "coalesce(({}) IN (SELECT {}\n{INDENT}        {}\n{INDENT}        WHERE {}), false)",
-                    u.exprs.join(", "),
-                    other.exprs.join(", "),
-                    views[j].from.replace('\n', &format!("\n{INDENT}      ")),
-                    views[j].survivors.replace('\n', &format!("\n{INDENT}      ")),
-                );
-                found.push(Finding::new(format!("UNIQUE {}: step {} makes the same value", u.constraint, earlier.name), test));
-            }
-        }
-        views[i].findings.extend(found);
-    }
-}
-
-fn not_coalesce(cond: &str) -> String {
-    format!("NOT coalesce(({cond}), false)")
-}
-
 impl StepView {
-    fn new(step: &Step, number: usize, total: usize, model: &str) -> StepView {
+    pub(super) fn new(step: &Step, number: usize, total: usize, model: &str) -> StepView {
         let filter = step.filter.as_ref().map_or("true".to_string(), |f| f.sql.clone());
         let from = {
             let mut lines = step.from.lines();
@@ -895,18 +572,6 @@ impl StepView {
     }
 }
 
-/// The precheck helper telling whether a text converts to `type_name` (one per type, in
-/// pg_temp: created inside precheck's transaction, gone with its rollback).
-pub fn castable_function(type_name: &str) -> String {
-    let slug: String = type_name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
-    format!("pg_temp.pgmig_castable_{slug}")
-}
-
-fn human_bytes(bytes: i64) -> String {
-    let mb = bytes as f64 / (1024.0 * 1024.0);
-    if mb >= 1024.0 { format!("{:.1} GB", mb / 1024.0) } else { format!("{mb:.1} MB") }
-}
-
-fn human_seconds(secs: f64) -> String {
-    if secs < 60.0 { format!("{:.0} s", secs.max(1.0)) } else if secs < 3600.0 { format!("{:.0} min", secs / 60.0) } else { format!("{:.1} h", secs / 3600.0) }
+fn not_coalesce(cond: &str) -> String {
+    format!("NOT coalesce(({cond}), false)")
 }

@@ -1,0 +1,47 @@
+//! `--entities`: the subset's names as the scripts' guards and bookkeeping use them.
+
+use super::{comment_text, lit, notice_text};
+use crate::plan::Plan;
+
+/// A subset of the model's steps, as the scripts' guards and bookkeeping name them.
+#[derive(Debug, Clone)]
+pub struct SubsetView {
+    pub label: String,
+    pub label_notice: String,
+    /// The log row of a migrate of this subset: `'(entities: schools,teachers)'`.
+    pub marker_lit: String,
+    /// `('a'), ('b')` rows of: the subset's steps, the steps it needs, the steps that need it,
+    /// the model's other steps, and all of them.
+    pub steps_values: String,
+    pub prerequisites_values: String,
+    pub dependents_values: String,
+    pub others_values: String,
+    pub all_values: String,
+    /// `'a', 'b'`: the subset's steps, and the sequences they move.
+    pub steps_list: String,
+    pub sequences_list: String,
+    pub prerequisite_lines: Vec<String>,
+    pub prerequisites_notice: String,
+}
+
+impl SubsetView {
+    pub(super) fn new(u: &crate::plan::Subset, plan: &Plan) -> SubsetView {
+        let values = |names: &mut dyn Iterator<Item = &String>| names.map(|n| format!("({})", lit(n))).collect::<Vec<_>>().join(", ");
+        let included: Vec<&String> = plan.steps.iter().map(|s| &s.name).collect();
+        let label = u.entities.join(",");
+        SubsetView {
+            label_notice: notice_text(&label),
+            marker_lit: lit(&format!("(entities: {label})")),
+            steps_values: values(&mut included.iter().copied()),
+            prerequisites_values: values(&mut u.prerequisites.iter().map(|d| &d.step)),
+            dependents_values: values(&mut u.dependents.iter()),
+            others_values: values(&mut u.all_steps.iter().filter(|s| !included.contains(s))),
+            all_values: values(&mut u.all_steps.iter()),
+            steps_list: included.iter().map(|n| lit(n)).collect::<Vec<_>>().join(", "),
+            sequences_list: plan.steps.iter().flat_map(|s| s.sequences.iter().map(|q| lit(&q.sequence.to_string()))).collect::<Vec<_>>().join(", "),
+            prerequisite_lines: u.prerequisites.iter().map(|d| comment_text(&format!("{} ({})", d.step, d.reason))).collect(),
+            prerequisites_notice: notice_text(&u.prerequisites.iter().map(|d| d.step.as_str()).collect::<Vec<_>>().join(", ")),
+            label,
+        }
+    }
+}
