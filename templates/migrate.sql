@@ -18,14 +18,8 @@
 \else
 \set batch_size {{ plan.batch_size }}
 \endif
-\if :dry_run
-DO $refuse$
-BEGIN
-  RAISE EXCEPTION 'dry_run: a batched migration commits as it goes'
-    USING HINT = 'compile the model with mode: transaction for a dry run, or run precheck.sql';
-END
-$refuse$;
-\endif
+{%- let commits_as_it_goes = "batched" %}
+{% include "refuse_dry_run.sql" %}
 {%- else %}
 -- Fills {{ plan.target_schema }} from {{ plan.source_schema }} in one transaction: all or nothing.
 --   psql -X -v ON_ERROR_STOP=1 -f migrate.sql              migrate
@@ -51,10 +45,7 @@ BEGIN;
 {%- include "fdw_setup.sql" %}
 {%- if !plan.library.is_empty() %}
 
--- pgmig's transform library (sql/transforms.sql in pgmig's source), used by the steps below.
-SET client_min_messages = warning;
-{{ plan.library }}
-RESET client_min_messages;
+{% include "library.sql" %}
 {%- endif %}
 {% if let Some(u) = plan.subset %}
 {%- if !u.prerequisites_values.is_empty() %}

@@ -20,14 +20,8 @@
 \else
 \set entity_batch {{ plan.entity_size }}
 \endif
-\if :dry_run
-DO $refuse$
-BEGIN
-  RAISE EXCEPTION 'dry_run: a per-entity migration commits as it goes'
-    USING HINT = 'compile the model with mode: transaction for a dry run, or run precheck.sql';
-END
-$refuse$;
-\endif
+{%- let commits_as_it_goes = "per-entity" %}
+{% include "refuse_dry_run.sql" %}
 
 {% include "session.sql" %}
 
@@ -35,10 +29,7 @@ $refuse$;
 {%- include "fdw_setup.sql" %}
 {%- if !plan.library.is_empty() %}
 
--- pgmig's transform library (sql/transforms.sql in pgmig's source), used by the steps below.
-SET client_min_messages = warning;
-{{ plan.library }}
-RESET client_min_messages;
+{% include "library.sql" %}
 {%- endif %}
 
 -- A model migrates once; rollback.sql makes it migratable again. A run stopped part way resumes.

@@ -47,10 +47,7 @@ $castable$;
 {%- include "fdw_setup.sql" %}
 {%- if !plan.library.is_empty() %}
 
--- pgmig's transform library, as migrate.sql installs it (rolled back with precheck).
-SET client_min_messages = warning;
-{{ plan.library }}
-RESET client_min_messages;
+{% include "library.sql" %}
 {%- endif %}
 {%- if !plan.references.is_empty() %}
 

@@ -63,15 +63,9 @@ BEGIN
     WHERE {{ s.made_here }};
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-{%- for q in s.sequences %}
-  -- {{ q.name }} back to its value before migrate, unless rows written since need it higher.
-  PERFORM setval({{ q.name_lit }},
-                 greatest(saved.last_value, remaining.max_value),
-                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
-  FROM _pgmig.sequences AS saved,
-       (SELECT max({{ q.column }}) AS max_value FROM {{ s.target }}) AS remaining
-  WHERE saved.model = {{ plan.model_lit }} AND saved.sequence = {{ q.name_lit }};
-{%- endfor %}
+{%- let sequences = s.sequences.as_slice() %}
+{%- let table = s.target.as_str() %}
+{%- include "sequence_restore.sql" %}
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ({{ plan.model_lit }}, 'rollback', {{ s.name_lit }}, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo {{ s.name_notice }}: % rows deleted', n_deleted;
@@ -141,15 +135,9 @@ BEGIN
   FROM {{ r.table }} AS t
   JOIN _pgmig.reference AS r ON {{ r.inserted_here }}
   WHERE r.model = {{ plan.model_lit }} AND r.table_name = {{ r.table_lit }};
-{%- for q in r.sequences %}
-  -- {{ q.name }} back to its value before migrate, unless rows need it higher.
-  PERFORM setval({{ q.name_lit }},
-                 greatest(saved.last_value, remaining.max_value),
-                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
-  FROM _pgmig.sequences AS saved,
-       (SELECT max({{ q.column }}) AS max_value FROM {{ r.table }}) AS remaining
-  WHERE saved.model = {{ plan.model_lit }} AND saved.sequence = {{ q.name_lit }};
-{%- endfor %}
+{%- let sequences = r.sequences.as_slice() %}
+{%- let table = r.table.as_str() %}
+{%- include "sequence_restore.sql" %}
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = {{ plan.model_lit }} AND r.table_name = {{ r.table_lit }}

@@ -44,7 +44,7 @@ END
 $check$;
 CREATE SCHEMA IF NOT EXISTS _pgmig;
 
--- pgmig's transform library, as migrate.sql installs it (rolled back with precheck).
+-- pgmig's transform library (sql/transforms.sql in pgmig's source), used by the steps below.
 SET client_min_messages = warning;
 -- Transform library: functions in schema _pgmig for the expressions of a model.
 --

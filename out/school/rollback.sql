@@ -314,7 +314,7 @@ BEGIN
   FROM public.roles AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.roles';
-  -- public.roles_id_seq back to its value before migrate, unless rows need it higher.
+  -- public.roles_id_seq back to its value before migrate, unless rows written since need it higher.
   PERFORM setval('public.roles_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
@@ -348,7 +348,7 @@ BEGIN
   FROM public.user_types AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.user_types';
-  -- public.user_types_id_seq back to its value before migrate, unless rows need it higher.
+  -- public.user_types_id_seq back to its value before migrate, unless rows written since need it higher.
   PERFORM setval('public.user_types_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
@@ -381,7 +381,7 @@ BEGIN
   FROM public.subjects AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.subjects';
-  -- public.subjects_id_seq back to its value before migrate, unless rows need it higher.
+  -- public.subjects_id_seq back to its value before migrate, unless rows written since need it higher.
   PERFORM setval('public.subjects_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
@@ -414,7 +414,7 @@ BEGIN
   FROM public.curriculums AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.curriculums';
-  -- public.curriculums_id_seq back to its value before migrate, unless rows need it higher.
+  -- public.curriculums_id_seq back to its value before migrate, unless rows written since need it higher.
   PERFORM setval('public.curriculums_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
@@ -447,7 +447,7 @@ BEGIN
   FROM public.class_levels AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.class_levels';
-  -- public.class_levels_id_seq back to its value before migrate, unless rows need it higher.
+  -- public.class_levels_id_seq back to its value before migrate, unless rows written since need it higher.
   PERFORM setval('public.class_levels_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
@@ -480,7 +480,7 @@ BEGIN
   FROM public.grade_systems AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.grade_systems';
-  -- public.grade_systems_id_seq back to its value before migrate, unless rows need it higher.
+  -- public.grade_systems_id_seq back to its value before migrate, unless rows written since need it higher.
   PERFORM setval('public.grade_systems_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
@@ -512,7 +512,7 @@ BEGIN
   FROM public.permission_modules AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.permission_modules';
-  -- public.permission_modules_id_seq back to its value before migrate, unless rows need it higher.
+  -- public.permission_modules_id_seq back to its value before migrate, unless rows written since need it higher.
   PERFORM setval('public.permission_modules_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
