@@ -95,7 +95,7 @@ pub fn compile_selected(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, s
         .map_err(|diagnostics| CompileError::Model { diagnostics, file: source.clone() })?;
     let mut plan = check::subset::select(plan, entities).map_err(CompileError::Selection)?;
     if let Some(condition) = &selection.only {
-        plan = check::subset::only(plan, condition, &v1_catalog).map_err(CompileError::Selection)?;
+        plan = check::only::restrict(plan, condition, &v1_catalog).map_err(CompileError::Selection)?;
     }
     if let SchemaInput::Database(url) = v1 {
         let mut client = connect("V1", url)?;

@@ -5,6 +5,7 @@
 mod constraints;
 mod head;
 mod lookup;
+pub mod only;
 mod order;
 mod reference;
 mod relink;
