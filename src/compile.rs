@@ -89,8 +89,14 @@ pub fn compile_selected(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, s
     }
     let model = model::load(&source.text)
         .map_err(|d| CompileError::Model { diagnostics: Diagnostics(vec![d]), file: source.clone() })?;
-    let (v1_catalog, v1_skipped) = load_schema("V1", v1, model.source_schema())?;
-    let (v2_catalog, v2_skipped) = load_schema("V2", v2, model.target_schema())?;
+    // The two schemas are independent: read them side by side.
+    let (v1_loaded, v2_loaded) = std::thread::scope(|scope| {
+        let v2_loading = scope.spawn(|| load_schema("V2", v2, model.target_schema()));
+        let v1_loaded = load_schema("V1", v1, model.source_schema());
+        (v1_loaded, v2_loading.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    });
+    let (v1_catalog, v1_skipped) = v1_loaded?;
+    let (v2_catalog, v2_skipped) = v2_loaded?;
     let (plan, mut warnings) = check::check(&model, &source, &v1_catalog, &v2_catalog)
         .map_err(|diagnostics| CompileError::Model { diagnostics, file: source.clone() })?;
     let mut plan = check::subset::select(plan, entities).map_err(CompileError::Selection)?;

@@ -219,12 +219,13 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
     };
     let read_later: BTreeSet<&str> = joins_per_step.iter().flatten().filter(|j| j.kind == "id").map(|j| j.step.as_str()).collect();
     let mut ordered: Vec<plan::Step> = Vec::with_capacity(steps.len());
+    // Precheck finds FK parents in the id maps of the steps before this one (or its own).
+    let mut maps_so_far: BTreeSet<String> = BTreeSet::new();
     for i in order {
         let mut s = steps[i].clone();
-        // Precheck finds FK parents in the id maps of the steps before this one (or its own).
-        let before: BTreeSet<String> = ordered.iter().chain(std::iter::once(&s)).map(|o| o.map_table.to_string()).collect();
+        maps_so_far.insert(s.map_table.to_string());
         for fk in &mut s.foreign_keys {
-            fk.parent_maps.retain(|m| before.contains(m));
+            fk.parent_maps.retain(|m| maps_so_far.contains(m));
         }
         s.after = deps[i].iter().filter(|(d, _)| *d != i).map(|(_, dep)| dep.clone()).collect();
         s.map_read_later = read_later.contains(s.name.as_str());

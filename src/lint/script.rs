@@ -37,23 +37,57 @@ pub struct Stmt {
 /// by the statements of its body.
 pub fn statements(script: &str) -> Vec<Stmt> {
     let (top, _meta) = crate::run::lexer::split_statements(script, None);
-    let mut out = Vec::new();
-    for st in top {
-        let tokens = match tokenize(&st.text) {
-            Some(t) => t,
-            None => {
-                out.push(Stmt { line: st.line, text: st.text.clone(), block: None, ast: None, has_body: false });
-                continue;
-            }
-        };
-        let ast = parse(psql_variables(tokens.clone()));
-        let body = body_of(&tokens);
-        out.push(Stmt { line: st.line, text: st.text.clone(), block: None, ast, has_body: body.is_some() });
-        if let Some((block, body, body_line)) = body {
-            // The body's first character is on the line of its opening tag.
-            let first_line = st.line + body_line - 1;
-            out.extend(body_statements(&body, first_line, &block));
+    // Top-level statements are read independently of each other, so a long script (a
+    // 1,000-step migrate.sql is ~3 MB, and compile lints it for PLAN.md's lock table) is
+    // shared among the cores in contiguous runs of about equal size and put back in order.
+    let workers = if script.len() < 256 * 1024 { 1 } else { std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) };
+    read_in_runs(&top, workers)
+}
+
+fn read_in_runs(top: &[crate::run::lexer::Statement], workers: usize) -> Vec<Stmt> {
+    if workers <= 1 {
+        return top.iter().flat_map(read_top_level).collect();
+    }
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = runs_of_equal_size(top, workers)
+            .into_iter()
+            .map(|run| scope.spawn(move || run.iter().flat_map(read_top_level).collect::<Vec<_>>()))
+            .collect();
+        runs.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    })
+}
+
+/// `top` cut into at most `n` contiguous runs of about the same number of bytes.
+fn runs_of_equal_size(top: &[crate::run::lexer::Statement], n: usize) -> Vec<&[crate::run::lexer::Statement]> {
+    let total: usize = top.iter().map(|s| s.text.len()).sum();
+    let target = total.div_ceil(n).max(1);
+    let mut runs = Vec::with_capacity(n);
+    let (mut start, mut size) = (0, 0);
+    for (i, st) in top.iter().enumerate() {
+        size += st.text.len();
+        if size >= target {
+            runs.push(&top[start..=i]);
+            (start, size) = (i + 1, 0);
         }
+    }
+    if start < top.len() {
+        runs.push(&top[start..]);
+    }
+    runs
+}
+
+/// One top-level statement, followed by the statements of its body if it has one.
+fn read_top_level(st: &crate::run::lexer::Statement) -> Vec<Stmt> {
+    let Some(tokens) = tokenize(&st.text) else {
+        return vec![Stmt { line: st.line, text: st.text.clone(), block: None, ast: None, has_body: false }];
+    };
+    let ast = parse(psql_variables(tokens.clone()));
+    let body = body_of(&tokens);
+    let mut out = vec![Stmt { line: st.line, text: st.text.clone(), block: None, ast, has_body: body.is_some() }];
+    if let Some((block, body, body_line)) = body {
+        // The body's first character is on the line of its opening tag.
+        let first_line = st.line + body_line - 1;
+        out.extend(body_statements(&body, first_line, &block));
     }
     out
 }
@@ -359,5 +393,19 @@ mod tests {
         let inner: Vec<(usize, bool)> = s.iter().filter(|s| s.block.is_some()).map(|s| (s.line, s.ast.is_some())).collect();
         assert_eq!(inner, vec![(6, true), (7, true), (9, true)]);
         assert_eq!(s[1].block.as_deref(), Some("PROCEDURE _pgmig.step_a"));
+    }
+
+    #[test]
+    fn reading_in_runs_keeps_the_order_and_the_lines() {
+        let block = "DO $step$\nBEGIN\n  INSERT INTO a SELECT * FROM b;\n  PERFORM 1;\nEND\n$step$;\nANALYZE a;\n";
+        let script = (0..200).map(|i| format!("-- {i}\n{block}")).collect::<String>();
+        let (top, _) = crate::run::lexer::split_statements(&script, None);
+        let shape = |s: &[Stmt]| s.iter().map(|s| (s.line, s.text.clone(), s.block.clone(), s.ast.clone(), s.has_body)).collect::<Vec<_>>();
+        let one = shape(&read_in_runs(&top, 1));
+        assert_eq!(one.len(), 200 * 4);
+        for workers in [2, 3, 8] {
+            assert_eq!(runs_of_equal_size(&top, workers).len(), workers);
+            assert_eq!(shape(&read_in_runs(&top, workers)), one, "{workers} workers");
+        }
     }
 }
