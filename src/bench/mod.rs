@@ -770,6 +770,9 @@ pub fn render(opts: &Options, report: &Report) -> String {
         if let (Some(m), Some(f)) = (migrate, floor) {
             let _ = writeln!(md, "- migrate ≤ 1.5 × floor: {:.2} × — {}", m / f, met(m / f <= 1.5));
         }
+        if let (Some(b), Some(f)) = (r.series.get(BATCHED).and_then(|s| s.median()), floor) {
+            let _ = writeln!(md, "- batched migrate ≤ 2 × floor: {:.2} × — {}", b / f, met(b / f <= 2.0));
+        }
         if let (Some(m), Some((c, from))) = (migrate, client_secs(report, r)) {
             let how = from.map(|s| format!(" (client extrapolated from scale {s})")).unwrap_or_default();
             let _ = writeln!(md, "- ≥ 50 × faster than the row-by-row client: {:.0} ×{how} — {}", c / m, met(c / m >= 50.0));
