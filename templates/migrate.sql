@@ -70,15 +70,7 @@ $guard$;
 {%- endif %}
 {%- else %}
 -- A model migrates once; rollback.sql makes it migratable again.
-DO $guard$
-BEGIN
-  IF EXISTS (SELECT 1 FROM _pgmig.log
-             WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
-    RAISE EXCEPTION 'model {{ plan.model }} is already migrated in this database'
-      USING HINT = 'run rollback.sql first, or verify.sql to check the result';
-  END IF;
-END
-$guard$;
+{% include "refuse_migrated_twice.sql" %}
 {%- endif %}
 {%- for r in plan.references %}
 

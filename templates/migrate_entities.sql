@@ -33,15 +33,7 @@
 {%- endif %}
 
 -- A model migrates once; rollback.sql makes it migratable again. A run stopped part way resumes.
-DO $guard$
-BEGIN
-  IF EXISTS (SELECT 1 FROM _pgmig.log
-             WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
-    RAISE EXCEPTION 'model {{ plan.model }} is already migrated in this database'
-      USING HINT = 'run rollback.sql first, or verify.sql to check the result';
-  END IF;
-END
-$guard$;
+{% include "refuse_migrated_twice.sql" %}
 {%- for r in plan.references %}
 
 {% include "reference_insert.sql" %}
@@ -222,11 +214,7 @@ FROM (SELECT count(*) AS n_in, {{ s.filtered_count }} AS n_filtered {{ s.from }}
 DO $sequences$
 BEGIN
 {%- for q in s.sequences %}
-  -- Move {{ q.name }} past the copied values of {{ q.column }}.
-  PERFORM setval({{ q.name_lit }}, max_value)
-  FROM (SELECT max({{ q.column }}) AS max_value FROM {{ s.target }}) AS m
-  WHERE max_value IS NOT NULL
-    AND max_value >= (SELECT last_value FROM {{ q.name }});
+{% include "sequence_advance.sql" %}
 {%- endfor %}
 END
 $sequences$;

@@ -105,11 +105,7 @@ BEGIN
   END LOOP;
 {%- for q in s.sequences %}
 
-  -- Move {{ q.name }} past the copied values of {{ q.column }}.
-  PERFORM setval({{ q.name_lit }}, max_value)
-  FROM (SELECT max({{ q.column }}) AS max_value FROM {{ s.target }}) AS m
-  WHERE max_value IS NOT NULL
-    AND max_value >= (SELECT last_value FROM {{ q.name }});
+{% include "sequence_advance.sql" %}
 {%- endfor %}
 
   SELECT coalesce(sum(rows), 0) INTO n_out FROM _pgmig.batches WHERE model = {{ plan.model_lit }} AND step = {{ s.name_lit }};

@@ -83,11 +83,7 @@ BEGIN
 {%- include "defer_restore.sql" %}
 {%- for q in s.sequences %}
 
-  -- Move {{ q.name }} past the copied values of {{ q.column }}.
-  PERFORM setval({{ q.name_lit }}, max_value)
-  FROM (SELECT max({{ q.column }}) AS max_value FROM {{ s.target }}) AS m
-  WHERE max_value IS NOT NULL
-    AND max_value >= (SELECT last_value FROM {{ q.name }});
+{% include "sequence_advance.sql" %}
 {%- endfor %}
 
   UPDATE _pgmig.log
