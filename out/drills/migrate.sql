@@ -252,7 +252,10 @@ BEGIN
   FROM v1.users u
        JOIN _pgmig.map_users AS key_map ON key_map.source_id = u.id
   WHERE true;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.users');
   END IF;
 
@@ -331,7 +334,10 @@ BEGIN
        JOIN _pgmig.map_completed_sessions AS key_map ON key_map.source_id = cs.id
   WHERE coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false);
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.completed_sessions');
   END IF;
 
@@ -400,7 +406,10 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
        JOIN _pgmig.map_session_preferences AS key_map ON key_map.source_id = sp.id
   WHERE coalesce((id_users.id IS NOT NULL), false);
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.session_preferences');
   END IF;
 
@@ -467,7 +476,10 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id
        JOIN _pgmig.map_drill_groups AS key_map ON key_map.source_id = g.id
   WHERE coalesce((id_users.id IS NOT NULL), false);
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.drill_groups');
   END IF;
 
@@ -545,7 +557,10 @@ BEGIN
   )
   INSERT INTO _pgmig.map_drill_group_items (group_id, drill_uuid)
   SELECT group_id, drill_uuid FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.drill_group_items');
   END IF;
 
@@ -633,7 +648,10 @@ BEGIN
        JOIN _pgmig.map_ordered_session_drills AS key_map ON key_map.source_id = o.id
   WHERE coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false);
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.ordered_session_drills');
   END IF;
 
@@ -711,7 +729,10 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
        JOIN _pgmig.map_progress_history AS key_map ON key_map.source_id = u.id
   WHERE coalesce((id_users.id IS NOT NULL), false);
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.progress_history');
   END IF;
 

@@ -645,7 +645,10 @@ BEGIN
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
        JOIN _pgmig.map_schools AS key_map ON key_map.source_id = s.id
   WHERE true;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.schools');
   END IF;
 
@@ -794,7 +797,10 @@ BEGIN
        LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'teacher_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'teacher_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
   WHERE true;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.users');
   END IF;
 
@@ -870,7 +876,10 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
        JOIN _pgmig.map_teacher_roles AS key_map ON key_map.source_id = t.id
   WHERE true;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.user_roles');
   END IF;
 
@@ -944,7 +953,10 @@ BEGIN
   )
   INSERT INTO _pgmig.map_teacher_profiles (user_id)
   SELECT user_id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.teacher_profiles');
   END IF;
 
@@ -1092,7 +1104,10 @@ BEGIN
        LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'parent_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'parent_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
   WHERE true;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.users');
   END IF;
 
@@ -1168,7 +1183,10 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
        JOIN _pgmig.map_parent_roles AS key_map ON key_map.source_id = p.id
   WHERE true;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.user_roles');
   END IF;
 
@@ -1239,7 +1257,10 @@ BEGIN
   )
   INSERT INTO _pgmig.map_parent_profiles (user_id)
   SELECT user_id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.parent_profiles');
   END IF;
 
@@ -1387,7 +1408,10 @@ BEGIN
        LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'student_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'student_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
   WHERE true;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.users');
   END IF;
 
@@ -1463,7 +1487,10 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
        JOIN _pgmig.map_student_roles AS key_map ON key_map.source_id = s.id
   WHERE true;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.user_roles');
   END IF;
 
@@ -1537,7 +1564,10 @@ BEGIN
   )
   INSERT INTO _pgmig.map_student_profiles (user_id)
   SELECT user_id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.student_profiles');
   END IF;
 

@@ -237,7 +237,10 @@ BEGIN
   )
   INSERT INTO _pgmig.map_users (id)
   SELECT id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.users');
   END IF;
 
@@ -324,7 +327,10 @@ BEGIN
   )
   INSERT INTO _pgmig.map_prayers (id)
   SELECT id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.prayers');
   END IF;
 
@@ -444,7 +450,10 @@ BEGIN
   )
   INSERT INTO _pgmig.map_prayer_marks (id)
   SELECT id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.prayer_marks');
   END IF;
 
@@ -518,7 +527,10 @@ BEGIN
   )
   INSERT INTO _pgmig.map_invites (token)
   SELECT token FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.invites');
   END IF;
 
@@ -576,7 +588,10 @@ BEGIN
   )
   INSERT INTO _pgmig.map_roles (id)
   SELECT id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.roles');
   END IF;
 
@@ -646,7 +661,10 @@ BEGIN
   )
   INSERT INTO _pgmig.map_user_roles (user_id, role_id)
   SELECT user_id, role_id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.user_roles');
   END IF;
 

@@ -267,7 +267,10 @@ BEGIN
   )
   INSERT INTO _pgmig.map_workout_plans (id)
   SELECT id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.workout_plans');
   END IF;
 
@@ -339,7 +342,10 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
        JOIN _pgmig.map_workout_weeks AS key_map ON key_map.source_id = p.id AND key_map.n = w.n
   WHERE coalesce((id_workout_plans.id IS NOT NULL), false);
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.workout_weeks');
   END IF;
 
@@ -440,7 +446,10 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
        JOIN _pgmig.map_workout_days AS key_map ON key_map.plan_id = d.plan_id AND key_map.n = w.n AND key_map.day_label = d.day_label
   WHERE coalesce((id_workout_weeks.id IS NOT NULL), false);
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.workout_days');
   END IF;
 
@@ -548,7 +557,10 @@ BEGIN
   )
   INSERT INTO _pgmig.map_exercises (id)
   SELECT id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.exercises');
   END IF;
 
@@ -623,7 +635,10 @@ BEGIN
   )
   INSERT INTO _pgmig.map_workout_sessions (id)
   SELECT id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.workout_sessions');
   END IF;
 
@@ -711,7 +726,10 @@ BEGIN
   )
   INSERT INTO _pgmig.map_exercise_logs (id)
   SELECT id FROM inserted;
-  GET DIAGNOSTICS n_out = ROW_COUNT;  IF deferring THEN
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
     PERFORM pg_temp.pgmig_restore_constraints('public.exercise_logs');
   END IF;
 
