@@ -77,6 +77,9 @@ EXCEPTION WHEN foreign_key_violation THEN
 END
 $undo$;
 DROP TABLE IF EXISTS {{ s.map_table }};
+{%- if plan.batch_size > 0 %}
+DROP TABLE IF EXISTS {{ s.stage_table }};
+{%- endif %}
 {%- endfor %}
 
 {%- for s in steps %}

@@ -4,7 +4,9 @@
 --   after {{ a }}
 {%- endfor %}
 -- First run: counts, rejects and the id map (keys numbered in batches) in one transaction;
--- then one transaction per batch, each with its checkpoint row in _pgmig.batches.
+-- then the step's rows, computed once into a staging table in batch order; then one
+-- transaction per batch, each copying its rows from the stage with a checkpoint row in
+-- _pgmig.batches.
 -- ----------------------------------------------------------------------------
 CREATE OR REPLACE PROCEDURE {{ s.procedure }}(batch_size bigint)
 LANGUAGE plpgsql
@@ -80,8 +82,12 @@ BEGIN
     ) AS keys;
     ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.key_list }});
 {%- endif %}
-    CREATE INDEX ON {{ s.map_table }} (batch);
     ANALYZE {{ s.map_table }};
+
+    -- Stage: UNLOGGED (written once, read once). Its columns have the V2 types, so a value
+    -- V2 can't take fails here, before any batch is committed.
+    CREATE UNLOGGED TABLE {{ s.stage_table }} ({{ s.stage_columns }});
+    CREATE INDEX ON {{ s.stage_table }} (batch);
 
     UPDATE _pgmig.log
     SET rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected
@@ -92,12 +98,26 @@ BEGIN
   SELECT coalesce(max(batch), -1) INTO last_done
   FROM _pgmig.batches WHERE model = {{ plan.model_lit }} AND step = {{ s.name_lit }};
   SELECT coalesce(max(batch), -1) INTO last_batch FROM {{ s.map_table }};
+
+  -- The step's rows, computed once (one pass over V1, not one per batch). An empty stage
+  -- with batches to go: the first run, or a crash emptied the UNLOGGED table; either
+  -- way, stage the batches not done.
+  IF last_done < last_batch AND NOT EXISTS (SELECT 1 FROM {{ s.stage_table }}) THEN
+    INSERT INTO {{ s.stage_table }} (batch, {{ s.insert_columns }})
+    SELECT {{ s.stage_select }}
+    {{ s.from_batched }}
+    WHERE key_map.batch > last_done
+      AND {{ s.survivors }}
+    ORDER BY key_map.batch;
+    ANALYZE {{ s.stage_table }};
+    COMMIT;
+  END IF;
+
   FOR b IN last_done + 1 .. last_batch LOOP
     INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
-    SELECT {{ s.select_list }}
-    {{ s.from_batched }}
-    WHERE key_map.batch = b
-      AND {{ s.survivors }};
+    SELECT {{ s.insert_columns }}
+    FROM {{ s.stage_table }}
+    WHERE batch = b;
     GET DIAGNOSTICS n_batch = ROW_COUNT;
     INSERT INTO _pgmig.batches (model, step, batch, rows) VALUES ({{ plan.model_lit }}, {{ s.name_lit }}, b, n_batch);
     COMMIT;
@@ -108,6 +128,7 @@ BEGIN
 {% include "sequence_advance.sql" %}
 {%- endfor %}
 
+  DROP TABLE {{ s.stage_table }};
   SELECT coalesce(sum(rows), 0) INTO n_out FROM _pgmig.batches WHERE model = {{ plan.model_lit }} AND step = {{ s.name_lit }};
   UPDATE _pgmig.log SET finished_at = clock_timestamp(), status = 'done', rows_out = n_out WHERE id = log_id;
   SELECT rows_in, rows_filtered, rows_rejected INTO n_in, n_filtered, n_rejected FROM _pgmig.log WHERE id = log_id;

@@ -333,6 +333,7 @@ impl StepContext<'_> {
             replace,
             relinks,
             map_table: QualName::new(BOOKKEEPING_SCHEMA, format!("map_{}", name.as_str())),
+            stage_table: QualName::new(BOOKKEEPING_SCHEMA, format!("stage_{}", name.as_str())),
             after: Vec::new(),
             map_read_later: false,
             sequences,

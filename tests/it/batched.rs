@@ -47,6 +47,41 @@ fn batched_migrate_commits_per_batch_and_equals_one_transaction() {
     must_pass(run(&other, dir.path(), "migrate.sql", &[("batch_size", "1000")]), "batch_size=1000");
     assert_eq!(count(&other, "SELECT count(*) FROM _pgmig.batches WHERE step = 'exercise_logs'"), 5);
     assert_eq!(kept(&other), kept(&db));
+    assert_eq!(count(&db, STAGES_LEFT), 0, "each step drops its stage when done");
+}
+
+/// Staging tables still in the database.
+const STAGES_LEFT: &str = "SELECT count(*) FROM pg_tables WHERE schemaname = '_pgmig' AND tablename LIKE 'stage\\_%'";
+
+/// A crash of the server empties every UNLOGGED table, the stage of the step under way
+/// included. TRUNCATE does to the stage what crash recovery does (a test can't restart
+/// the shared cluster under the other tests): the rerun stages the batches left again.
+#[test]
+fn a_stage_emptied_by_a_crash_is_staged_again_on_resume() {
+    let expected = reference();
+    let dir = compiled_batched("10");
+    // A kill can fall between two steps, or before a stage is filled: try other points.
+    let stage_of = |db: &TestDb| -> Vec<String> {
+        let sql = "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = '_pgmig' AND tablename LIKE 'stage\\_%'";
+        db.client().query(sql, &[]).unwrap().iter().map(|r| r.get(0)).collect()
+    };
+    let (db, stages) = [400i64, 60, 1000]
+        .into_iter()
+        .enumerate()
+        .map(|(i, batches)| {
+            let db = workout_db(&format!("batch_crash{i}"));
+            assert!(db.migrate_until_batches(&dir.path().join("migrate.sql"), "pgmig-kill-test", batches), "the run must be cut short");
+            let stages = stage_of(&db);
+            assert!(stages.len() <= 1, "only the step under way has a stage: {stages:?}");
+            (db, stages)
+        })
+        .find(|(db, stages)| stages.first().is_some_and(|t| count(db, &format!("SELECT count(*) FROM {t}")) > 0))
+        .expect("one of the kills falls inside a step, its stage filled");
+    db.execute(&format!("TRUNCATE {}", stages[0]));
+    let resumed = must_pass(run(&db, dir.path(), "migrate.sql", &[]), "resumed migrate");
+    must_pass(run(&db, dir.path(), "verify.sql", &[]), &format!("verify after the stage was emptied:\n{resumed}"));
+    assert_eq!(kept(&db), expected);
+    assert_eq!(count(&db, STAGES_LEFT), 0);
 }
 
 #[test]
@@ -91,6 +126,7 @@ fn rollback_undoes_a_batched_run_stopped_part_way() {
     assert!(count(&db, "SELECT count(*) FROM _pgmig.batches") > 0, "some batches were committed before the kill");
     must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback of a partial run");
     assert_eq!(db.table_md5s(USER_SCHEMAS), before);
+    assert_eq!(count(&db, STAGES_LEFT), 0, "rollback drops the stage of the step it stopped in");
     // And the model migrates cleanly afterwards, through pgmig run.
     let out = pgmig_cli(&["run", "migrate", "--dir", &dir.path().display().to_string(), "--db", &db.url()]);
     assert!(out.status.success(), "{}", stderr(&out));

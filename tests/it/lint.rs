@@ -128,8 +128,8 @@ fn generated_scripts_lint_as_expected() {
     }
     let text = std::fs::read_to_string(batched.path().join("migrate.sql")).unwrap();
     let rows = lint::lock_table(&text);
-    let index = rows.iter().find(|r| r.statement == "CREATE INDEX").expect("the batch index is seen inside the procedure");
-    assert!(index.new_table && index.table.starts_with("_pgmig.map_"), "{index:?}");
+    let index = rows.iter().find(|r| r.statement == "CREATE INDEX").expect("the stage's batch index is seen inside the procedure");
+    assert!(index.new_table && index.table.starts_with("_pgmig.stage_"), "{index:?}");
     assert!(index.block.as_deref().unwrap().starts_with("PROCEDURE _pgmig."), "{index:?}");
 }
 
