@@ -50,14 +50,14 @@ BEGIN
     -- Source rows{% if s.filter_line > 0 %}; `where` at {{ plan.model_file }}:{{ s.filter_line }}{% endif %}
     SELECT count(*), {{ s.filtered_count }}
     INTO n_in, n_filtered
-    {{ s.from }};
+    {{ s.from|indent(2) }};
 {%- for r in s.rejects %}
 
     -- Reject rule {{ r.number }} ({{ plan.model_file }}:{{ r.line }}): {{ r.reason_comment }}
     INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
     SELECT {{ plan.model_lit }}, {{ s.name_lit }}, {{ r.number }}, {{ r.reason_lit }}, {{ s.source_table_lit }}, {{ s.source_key }}, {{ s.source_row }}
-    {{ s.from }}
-    WHERE {{ r.condition }};
+    {{ s.from|indent(2) }}
+    WHERE {{ r.condition|indent(2) }};
 {%- endfor %}
     SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} AND step = {{ s.name_lit }};
 {% if s.is_new_key %}
@@ -67,8 +67,8 @@ BEGIN
            (row_number() OVER (ORDER BY {{ s.by_columns }}) - 1) / batch_size AS batch
     FROM (
       SELECT DISTINCT {{ s.by_select }}
-      {{ s.from }}
-      WHERE {{ s.survivors }}
+      {{ s.from|indent(4) }}
+      WHERE {{ s.survivors|indent(4) }}
     ) AS keys;
     ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.by_columns }});
 {%- else %}
@@ -77,8 +77,8 @@ BEGIN
     SELECT keys.*, (row_number() OVER (ORDER BY {{ s.key_list }}) - 1) / batch_size AS batch
     FROM (
       SELECT {{ s.key_select }}
-      {{ s.from }}
-      WHERE {{ s.survivors }}
+      {{ s.from|indent(4) }}
+      WHERE {{ s.survivors|indent(4) }}
     ) AS keys;
     ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.key_list }});
 {%- endif %}
@@ -105,9 +105,9 @@ BEGIN
   IF last_done < last_batch AND NOT EXISTS (SELECT 1 FROM {{ s.stage_table }}) THEN
     INSERT INTO {{ s.stage_table }} (batch, {{ s.insert_columns }})
     SELECT {{ s.stage_select }}
-    {{ s.from_batched }}
+    {{ s.from_batched|indent(2) }}
     WHERE key_map.batch > last_done
-      AND {{ s.survivors }}
+      AND {{ s.survivors|indent(2) }}
     ORDER BY key_map.batch;
     ANALYZE {{ s.stage_table }};
     COMMIT;
