@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::support::{repo_root, TestDb};
-use crate::workout::{count, must_pass, pgmig_cli, run, stderr, workout_db, USER_SCHEMAS};
+use crate::support::{crashable_cluster, repo_root, TestDb};
+use crate::workout::{count, must_pass, pgmig_cli, run, stderr, workout_db, workout_db_in, USER_SCHEMAS};
 
 /// Tables whose keys migrate copies: equal content means the same migration, whatever the
 /// fresh uuids of the generated weeks and days.
@@ -54,32 +54,37 @@ fn batched_migrate_commits_per_batch_and_equals_one_transaction() {
 const STAGES_LEFT: &str = "SELECT count(*) FROM pg_tables WHERE schemaname = '_pgmig' AND tablename LIKE 'stage\\_%'";
 
 /// A crash of the server empties every UNLOGGED table, the stage of the step under way
-/// included. TRUNCATE does to the stage what crash recovery does (a test can't restart
-/// the shared cluster under the other tests): the rerun stages the batches left again.
+/// included: the rerun stages the batches left again. The server is really crashed
+/// (`pg_ctl stop -m immediate`, then crash recovery), on a cluster of its own.
 #[test]
 fn a_stage_emptied_by_a_crash_is_staged_again_on_resume() {
     let expected = reference();
     let dir = compiled_batched("10");
-    // A kill can fall between two steps, or before a stage is filled: try other points.
+    let cluster = crashable_cluster();
     let stage_of = |db: &TestDb| -> Vec<String> {
         let sql = "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = '_pgmig' AND tablename LIKE 'stage\\_%'";
         db.client().query(sql, &[]).unwrap().iter().map(|r| r.get(0)).collect()
     };
-    let (db, stages) = [400i64, 60, 1000]
+    // A kill can fall between two steps, or before a stage is filled: try other points.
+    let (db, stage) = [400i64, 60, 1000]
         .into_iter()
         .enumerate()
         .map(|(i, batches)| {
-            let db = workout_db(&format!("batch_crash{i}"));
+            let db = workout_db_in(cluster, &format!("batch_crash{i}"));
             assert!(db.migrate_until_batches(&dir.path().join("migrate.sql"), "pgmig-kill-test", batches), "the run must be cut short");
             let stages = stage_of(&db);
             assert!(stages.len() <= 1, "only the step under way has a stage: {stages:?}");
             (db, stages)
         })
-        .find(|(db, stages)| stages.first().is_some_and(|t| count(db, &format!("SELECT count(*) FROM {t}")) > 0))
+        .find_map(|(db, stages)| {
+            let stage = stages.into_iter().next()?;
+            (count(&db, &format!("SELECT count(*) FROM {stage}")) > 0).then_some((db, stage))
+        })
         .expect("one of the kills falls inside a step, its stage filled");
-    db.execute(&format!("TRUNCATE {}", stages[0]));
+    cluster.crash_and_restart();
+    assert_eq!(count(&db, &format!("SELECT count(*) FROM {stage}")), 0, "crash recovery empties the UNLOGGED stage");
     let resumed = must_pass(run(&db, dir.path(), "migrate.sql", &[]), "resumed migrate");
-    must_pass(run(&db, dir.path(), "verify.sql", &[]), &format!("verify after the stage was emptied:\n{resumed}"));
+    must_pass(run(&db, dir.path(), "verify.sql", &[]), &format!("verify after the crash:\n{resumed}"));
     assert_eq!(kept(&db), expected);
     assert_eq!(count(&db, STAGES_LEFT), 0);
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::support::{cluster, repo_root, TestDb};
+use crate::support::{cluster, repo_root, Cluster, TestDb};
 
 pub(crate) const USER_SCHEMAS: &[&str] = &["v1", "public"];
 
@@ -18,7 +18,12 @@ fn compiled() -> tempfile::TempDir {
 
 /// V1 schema with sample data in schema v1, V2's empty schema in public.
 pub(crate) fn workout_db(name: &str) -> TestDb {
-    let db = cluster().create_db(name);
+    workout_db_in(cluster(), name)
+}
+
+/// V1 with its sample data in `v1`, an empty V2 in `public`, in a database of `cluster`.
+pub(crate) fn workout_db_in(cluster: &'static Cluster, name: &str) -> TestDb {
+    let db = cluster.create_db(name);
     db.execute("CREATE SCHEMA v1");
     let models = repo_root().join("models/workout");
     db.load_in_schema(&models.join("v1.sql"), "v1");

@@ -40,6 +40,7 @@ pub struct TestDb {
 
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
 static SECOND: OnceLock<Result<Cluster, String>> = OnceLock::new();
+static CRASHABLE: OnceLock<Result<Cluster, String>> = OnceLock::new();
 
 /// The shared cluster, started on first call. Panics (fails the test) with the reason
 /// if PostgreSQL cannot be started.
@@ -56,6 +57,15 @@ pub fn second_cluster() -> &'static Cluster {
     match SECOND.get_or_init(Cluster::start) {
         Ok(c) => c,
         Err(e) => panic!("cannot start the second throwaway PostgreSQL cluster for tests:\n{e}"),
+    }
+}
+
+/// A cluster of its own for tests that crash the server: the shared ones stay up under
+/// the other tests.
+pub fn crashable_cluster() -> &'static Cluster {
+    match CRASHABLE.get_or_init(Cluster::start) {
+        Ok(c) => c,
+        Err(e) => panic!("cannot start the crashable throwaway PostgreSQL cluster for tests:\n{e}"),
     }
 }
 
@@ -175,6 +185,10 @@ impl Cluster {
         if !out.status.success() {
             return Err(format!("initdb failed\n{}", output_text(&out)));
         }
+        self.start_server()
+    }
+
+    fn start_server(&self) -> Result<(), String> {
         let opts = format!(
             "-k {} -p {} -c listen_addresses='' -c fsync=off -c synchronous_commit=off \
              -c full_page_writes=off -c max_connections=200 -c unix_socket_permissions=0777",
@@ -198,6 +212,21 @@ impl Cluster {
             return Err(format!("pg_ctl start failed\n{}\n{}", output_text(&out), self.log_tail()));
         }
         Ok(())
+    }
+
+    /// Crashes the server (`pg_ctl stop -m immediate`: no shutdown checkpoint) and starts it
+    /// again, so it runs crash recovery, which among other things empties UNLOGGED tables.
+    pub fn crash_and_restart(&self) {
+        let out = self
+            .server_cmd("pg_ctl")
+            .args(["stop", "-m", "immediate", "-w", "-D"])
+            .arg(&self.data_dir)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run pg_ctl: {e}"));
+        assert!(out.status.success(), "pg_ctl stop -m immediate failed\n{}", output_text(&out));
+        *self.admin.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.start_server().unwrap_or_else(|e| panic!("restart after the crash: {e}"));
+        assert!(self.log_tail().contains("database system was not properly shut down"), "the restart must recover from a crash\n{}", self.log_tail());
     }
 
     /// A command for a server-side tool, as `postgres` when we are root.

@@ -4,7 +4,7 @@
 mod cluster;
 
 #[allow(unused_imports)]
-pub use cluster::{cluster, pg_error_text, second_cluster, Cluster, TestDb};
+pub use cluster::{cluster, crashable_cluster, pg_error_text, second_cluster, Cluster, TestDb};
 
 /// The repository root (where Cargo.toml is).
 pub fn repo_root() -> std::path::PathBuf {
