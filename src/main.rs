@@ -177,6 +177,13 @@ struct BenchArgs {
     /// Server setting over the defaults, e.g. --set work_mem=256MB (repeatable).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     settings: Vec<String>,
+    /// Other models to run at the same scales against a copy floor, comma-separated
+    /// (`school`); `none` for the workout model only.
+    #[arg(long, value_delimiter = ',', default_value = "school")]
+    models: Vec<String>,
+    /// Largest scale the other models run at.
+    #[arg(long, default_value_t = 10)]
+    models_max_scale: u32,
     /// Repository root (models/workout, out/workout, bench/results).
     #[arg(long, default_value = ".")]
     repo: PathBuf,
@@ -370,6 +377,12 @@ fn bench(a: BenchArgs) -> i32 {
     opts.plpgsql_max_scale = a.plpgsql_max_scale;
     opts.explain_ms = a.explain;
     opts.keep = a.keep;
+    opts.models_max_scale = a.models_max_scale;
+    opts.models = a.models.into_iter().filter(|m| m != "none" && !m.is_empty()).collect();
+    if let Some(m) = opts.models.iter().find(|m| !pgmig::bench::models::SCALABLE.contains(&m.as_str())) {
+        eprintln!("error: --models: `{m}` is not a model the bench scales (it knows: {})", pgmig::bench::models::SCALABLE.join(", "));
+        return 2;
+    }
     if let Some(w) = a.work_dir {
         opts.work_dir = w;
     }

@@ -11,6 +11,7 @@
 
 pub mod cluster;
 pub mod compile_gen;
+pub mod models;
 pub mod rowloop;
 
 use std::collections::BTreeMap;
@@ -52,6 +53,12 @@ pub struct Options {
     pub pgmig_exe: PathBuf,
     /// models/workout (v1.sql, v2.sql, sample.sql, model.yaml).
     pub model_dir: PathBuf,
+    /// models/: the other models, one directory each.
+    pub models_dir: PathBuf,
+    /// Other models benchmarked at the same scales against a copy floor ([`models`]).
+    pub models: Vec<String>,
+    /// Largest scale the other models run at (school's bcrypt hashes make big scales long).
+    pub models_max_scale: u32,
     /// Compiled scripts (out/workout).
     pub scripts_dir: PathBuf,
     /// Where the report goes (bench/results); None: printed only.
@@ -80,6 +87,9 @@ impl Options {
             plpgsql_max_scale: 100,
             pgmig_exe,
             model_dir: repo.join("models/workout"),
+            models_dir: repo.join("models"),
+            models: models::SCALABLE.iter().map(|m| m.to_string()).collect(),
+            models_max_scale: 10,
             scripts_dir: repo.join("out/workout"),
             out_dir: Some(repo.join("bench/results")),
             pg_bin: None,
@@ -152,6 +162,8 @@ pub struct Report {
     pub machine: Vec<(String, String)>,
     pub settings: Vec<(String, String)>,
     pub scales: Vec<ScaleResult>,
+    /// The other models, per model and scale.
+    pub models: Vec<models::ModelResult>,
     pub compile: Option<CompileResult>,
     pub markdown: String,
     pub written_to: Option<PathBuf>,
@@ -238,6 +250,11 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         for &scale in &opts.scales {
             let r = bench.scale(scale, &mut pg)?;
             report.scales.push(r);
+        }
+        for model in &opts.models {
+            for &scale in opts.scales.iter().filter(|&&s| s <= opts.models_max_scale) {
+                report.models.push(bench.model_scale(model, scale, &mut pg)?);
+            }
         }
     }
     report.compile = compile;
@@ -686,11 +703,45 @@ fn client_secs(report: &Report, r: &ScaleResult) -> Option<(f64, Option<u32>)> {
     Some((per_row * r.v2_rows as f64, Some(from.scale)))
 }
 
+/// One other model at one scale: its phases against the copy floor, and the targets.
+fn render_model(md: &mut String, r: &models::ModelResult) {
+    let _ = writeln!(md, "## Model {}, scale {}: {} V1 rows, {} V2 rows\n", r.model, r.scale, thousands(r.v1_rows as f64), thousands(r.v2_rows as f64));
+    let _ = writeln!(md, "The floor copies the rows pgmig's first migrate wrote (held aside) into the emptied V2 tables, \
+        parents first, constraints and indexes in place, then ANALYZE: no V1 read, no mapping.\n");
+    let floor = r.series.get(models::COPY_FLOOR).and_then(|s| s.median());
+    let migrate = r.series.get(MIGRATE).and_then(|s| s.median());
+    let _ = writeln!(md, "| contender | median s | min–max s | V2 rows/s | × floor | peak RSS | DB growth |");
+    let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for name in models::MODEL_ORDER {
+        let s = &r.series[*name];
+        let Some(m) = s.median() else { continue };
+        let lo = s.secs.iter().cloned().fold(f64::INFINITY, f64::min);
+        let hi = s.secs.iter().cloned().fold(0.0, f64::max);
+        let rate = if [MIGRATE, models::COPY_FLOOR].contains(name) { thousands(r.v2_rows as f64 / m) } else { String::new() };
+        let vs = floor.map(|f| format!("{:.2}", m / f)).unwrap_or_default();
+        let peak = med_u(&s.peak_kb).map(|k| format!("{:.0} MB", k / 1024.0)).unwrap_or("n/a".into());
+        let growth = med_i(&s.growth_bytes).map(bytes).unwrap_or_default();
+        let _ = writeln!(md, "| {name} | {} | {}–{} | {rate} | {vs} | {peak} | {growth} |", secs(m), secs(lo), secs(hi));
+    }
+    let _ = writeln!(md, "\nTargets, {} at scale {}:\n", r.model, r.scale);
+    if let (Some(m), Some(f)) = (migrate, floor) {
+        let _ = writeln!(md, "- migrate ≤ 1.5 × floor: {:.2} × — {}", m / f, met(m / f <= 1.5));
+    }
+    if let (Some(m), Some(v)) = (migrate, r.series.get(VERIFY).and_then(|s| s.median())) {
+        let _ = writeln!(md, "- verify ≤ 1.5 × migrate: {:.2} × — {}", v / m, met(v / m <= 1.5));
+    }
+    if let (Some(m), Some(v)) = (migrate, r.series.get(ROLLBACK).and_then(|s| s.median())) {
+        let _ = writeln!(md, "- rollback ≤ migrate: {:.2} × — {}", v / m, met(v / m <= 1.0));
+    }
+    let _ = writeln!(md);
+}
+
 pub fn render(opts: &Options, report: &Report) -> String {
     let mut md = String::new();
-    let _ = writeln!(md, "# pgmig bench: workout model\n");
-    let _ = writeln!(md, "Command: `pgmig bench --scales {} --runs {} --client-max-scale {} --plpgsql-max-scale {}`\n",
-        opts.scales.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(","), opts.runs, opts.client_max_scale, opts.plpgsql_max_scale);
+    let _ = writeln!(md, "# pgmig bench: workout model{}\n", if opts.models.is_empty() { String::new() } else { format!(" and {}", opts.models.join(", ")) });
+    let models = if opts.models.is_empty() { "none".to_string() } else { opts.models.join(",") };
+    let _ = writeln!(md, "Command: `pgmig bench --scales {} --runs {} --client-max-scale {} --plpgsql-max-scale {} --models {models} --models-max-scale {}`\n",
+        opts.scales.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(","), opts.runs, opts.client_max_scale, opts.plpgsql_max_scale, opts.models_max_scale);
     let _ = writeln!(md, "## Machine\n");
     for (k, v) in &report.machine {
         let _ = writeln!(md, "- {k}: {v}");
@@ -787,6 +838,9 @@ pub fn render(opts: &Options, report: &Report) -> String {
             let _ = writeln!(md, "- rollback ≤ migrate: {:.2} × — {}", v / m, met(v / m <= 1.0));
         }
         let _ = writeln!(md);
+    }
+    for r in &report.models {
+        render_model(&mut md, r);
     }
     if let Some(c) = &report.compile {
         if let Some(m) = median(&c.secs) {

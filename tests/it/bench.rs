@@ -43,9 +43,16 @@ fn bench_smallest_scale_all_contenders_agree() {
     }
     assert_eq!(scale.pgmig_steps.len(), 6);
     assert_eq!(scale.floor_steps.len(), 6);
+    // The other models: school at scale 1 against its copy floor.
+    let school = report.models.iter().find(|m| m.model == "school" && m.scale == 1).expect("school ran at scale 1");
+    assert_eq!(school.v1_rows, 445, "5 schools, 40 teachers, 150 parents, 250 students");
+    assert!(school.v2_rows > school.v1_rows, "users, roles and profiles: {}", school.v2_rows);
+    for who in bench::models::MODEL_ORDER {
+        assert_eq!(school.series[*who].secs.len(), 1, "school: {who} ran once");
+    }
     let compile = report.compile.as_ref().expect("compile target ran");
     assert_eq!(compile.secs.len(), 3);
-    for needle in ["## Scale 1:", bench::MIGRATE, "migrate ≤ 1.5 × floor", "## Compile"] {
+    for needle in ["## Scale 1:", bench::MIGRATE, "migrate ≤ 1.5 × floor", "## Model school, scale 1:", bench::models::COPY_FLOOR, "## Compile"] {
         assert!(report.markdown.contains(needle), "report lacks {needle:?}:\n{}", report.markdown);
     }
 }
