@@ -294,17 +294,7 @@ fn batched_scripts(opts: &Options, base: &Path) -> (Option<PathBuf>, String) {
     if std::fs::write(&model_path, text).is_err() {
         return (None, "not available".into());
     }
-    let out = Command::new(&opts.pgmig_exe)
-        .arg("compile")
-        .arg(&model_path)
-        .arg("--v1")
-        .arg(opts.model_dir.join("v1.sql"))
-        .arg("--v2")
-        .arg(opts.model_dir.join("v2.sql"))
-        .arg("--out")
-        .arg(&dir)
-        .output();
-    let compiled = matches!(&out, Ok(o) if o.status.success());
+    let compiled = compile_model(&opts.pgmig_exe, &model_path, &opts.model_dir, &dir).is_ok();
     let batched = std::fs::read_to_string(dir.join("migrate.sql")).unwrap_or_default();
     let plain = std::fs::read_to_string(opts.scripts_dir.join("migrate.sql")).unwrap_or_default();
     if compiled && !batched.is_empty() && strip_header(&batched) != strip_header(&plain) {
@@ -312,6 +302,25 @@ fn batched_scripts(opts: &Options, base: &Path) -> (Option<PathBuf>, String) {
     } else {
         (None, "not available (migrate.sql has no batched mode yet)".into())
     }
+}
+
+/// `pgmig compile MODEL --v1 DIR/v1.sql --v2 DIR/v2.sql --out OUT`.
+fn compile_model(pgmig: &Path, model: &Path, ddl_dir: &Path, out: &Path) -> Result<(), String> {
+    let o = Command::new(pgmig)
+        .arg("compile")
+        .arg(model)
+        .arg("--v1")
+        .arg(ddl_dir.join("v1.sql"))
+        .arg("--v2")
+        .arg(ddl_dir.join("v2.sql"))
+        .arg("--out")
+        .arg(out)
+        .output()
+        .map_err(err("pgmig compile"))?;
+    if !o.status.success() {
+        return Err(format!("pgmig compile {}: {}", model.display(), tail(&o.stderr, 20)));
+    }
+    Ok(())
 }
 
 fn strip_header(s: &str) -> String {

@@ -8,11 +8,9 @@
 //! hand-written SQL per model, and it is stricter than the workout floor, which still joins V1.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
-use super::{db_size, err, pg_err, push, tail, Bench, Series, MIGRATE, PRECHECK, ROLLBACK, VERIFY};
+use super::{compile_model, db_size, pg_err, push, Bench, Series, MIGRATE, PRECHECK, ROLLBACK, VERIFY};
 
 /// Models `--models` accepts: a `sample.sql` taking `-v scale=N -v schema=v1`, V1 in schema
 /// `v1`, V2 in `public`, copied (an in-place model changes V1's own tables: no copy stands
@@ -95,11 +93,11 @@ impl Bench<'_> {
             return Err(format!("{model}: V2 holds rows before migrate; the copy floor needs it empty"));
         }
         let scripts = self.cluster.base_dir.join(format!("{model}-scripts"));
-        compile(&self.opts.pgmig_exe, &dir, &scripts)?;
+        compile_model(&self.opts.pgmig_exe, &dir.join("model.yaml"), &dir, &scripts)?;
         let tables = tables_parents_first(&mut c)?;
         let empty_v2 = format!("DROP SCHEMA IF EXISTS _pgmig CASCADE; TRUNCATE {} RESTART IDENTITY; CHECKPOINT", tables.join(", "));
 
-        r.series = super::models::MODEL_ORDER.iter().map(|n| (n.to_string(), Series::default())).collect();
+        r.series = MODEL_ORDER.iter().map(|n| (n.to_string(), Series::default())).collect();
         for run in 0..self.opts.runs {
             eprintln!("bench: {model} scale {scale}: run {}/{}", run + 1, self.opts.runs);
             c.batch_execute(&empty_v2).map_err(pg_err("reset"))?;
@@ -137,24 +135,6 @@ impl Bench<'_> {
         }
         Ok(r)
     }
-}
-
-fn compile(pgmig: &Path, model_dir: &Path, out: &Path) -> Result<(), String> {
-    let o = Command::new(pgmig)
-        .arg("compile")
-        .arg(model_dir.join("model.yaml"))
-        .arg("--v1")
-        .arg(model_dir.join("v1.sql"))
-        .arg("--v2")
-        .arg(model_dir.join("v2.sql"))
-        .arg("--out")
-        .arg(out)
-        .output()
-        .map_err(err("pgmig compile"))?;
-    if !o.status.success() {
-        return Err(format!("pgmig compile {}: {}", model_dir.display(), tail(&o.stderr, 20)));
-    }
-    Ok(())
 }
 
 /// The held rows into V2, parents first, one transaction; then ANALYZE. Generated columns

@@ -33,7 +33,7 @@ fn bench_smallest_scale_all_contenders_agree() {
     let reference = &scale.fingerprints[bench::MIGRATE];
     assert_eq!(reference.len(), 6, "{reference:?}");
     assert!(reference.iter().all(|(_, n, _)| *n > 0), "every V2 table gets rows: {reference:?}");
-    for who in [bench::FLOOR, bench::PLPGSQL, bench::CLIENT] {
+    for who in [bench::FLOOR, bench::PLPGSQL, bench::CLIENT, bench::BATCHED, bench::DEFERRED] {
         assert!(scale.fingerprints.contains_key(who), "{who} did not run");
         assert_eq!(&scale.fingerprints[who], reference, "{who} differs from pgmig");
     }
