@@ -386,15 +386,13 @@ fn bench(a: BenchArgs) -> i32 {
     if let Some(w) = a.work_dir {
         opts.work_dir = w;
     }
-    opts.compile_model = match a.compile_model.split_once('x') {
-        Some((t, c)) => match (t.parse(), c.parse()) {
-            (Ok(t), Ok(c)) => Some((t, c)),
-            _ => {
-                eprintln!("error: --compile-model wants TABLESxCOLUMNS, e.g. 1000x20");
-                return 2;
-            }
-        },
-        None => None,
+    opts.compile_model = match a.compile_model.split_once('x').map(|(t, c)| (t.parse(), c.parse())) {
+        Some((Ok(t), Ok(c))) => Some((t, c)),
+        None if a.compile_model == "0" => None,
+        _ => {
+            eprintln!("error: --compile-model wants TABLESxCOLUMNS, e.g. 1000x20, or 0 to skip it; not `{}`", a.compile_model);
+            return 2;
+        }
     };
     for s in &a.settings {
         match s.split_once('=') {

@@ -104,7 +104,8 @@ BEGIN
   -- way, stage the batches not done.
   IF last_done < last_batch AND NOT EXISTS (SELECT 1 FROM {{ s.stage_table }}) THEN
     INSERT INTO {{ s.stage_table }} (batch, {{ s.insert_columns }})
-    SELECT {{ s.stage_select }}
+    SELECT key_map.batch,
+           {{ s.select_list|indent(2) }}
     {{ s.from_batched|indent(2) }}
     WHERE key_map.batch > last_done
       AND {{ s.survivors|indent(2) }}

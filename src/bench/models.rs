@@ -37,7 +37,8 @@ fn rows_in(c: &mut postgres::Client, schema: &str) -> Result<i64, String> {
     Ok(c.query_one(sql, &[&schema]).map_err(pg_err("count rows"))?.get(0))
 }
 
-/// V2's tables (quoted, qualified), parents before the tables whose foreign keys name them.
+/// V2's tables (quoted, qualified), parents before the tables whose foreign keys name them
+/// (a parent outside V2's schema is there already).
 fn tables_parents_first(c: &mut postgres::Client) -> Result<Vec<String>, String> {
     let names: Vec<String> = c
         .query("SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", &[])
@@ -47,23 +48,23 @@ fn tables_parents_first(c: &mut postgres::Client) -> Result<Vec<String>, String>
         .collect();
     let edges: Vec<(String, String)> = c
         .query(
-            "SELECT k.conrelid::regclass::text, k.confrelid::regclass::text FROM pg_constraint k
-              WHERE k.contype = 'f' AND k.conrelid <> k.confrelid
-                AND k.connamespace = 'public'::regnamespace",
+            "SELECT format('%I.%I', cn.nspname, c.relname), format('%I.%I', pn.nspname, p.relname)
+               FROM pg_constraint k
+               JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
+               JOIN pg_class p ON p.oid = k.confrelid JOIN pg_namespace pn ON pn.oid = p.relnamespace
+              WHERE k.contype = 'f' AND k.conrelid <> k.confrelid AND cn.nspname = 'public'",
             &[],
         )
         .map_err(pg_err("V2 foreign keys"))?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    // regclass::text leaves out `public.` (on the search path): compare by the bare name too.
-    let same = |a: &str, b: &str| a == b || a.strip_prefix("public.") == Some(b);
     let mut order: Vec<String> = Vec::new();
     let mut left = names;
     while !left.is_empty() {
         let ready: Vec<String> = left
             .iter()
-            .filter(|t| edges.iter().filter(|(child, _)| same(t, child)).all(|(_, parent)| order.iter().any(|o| same(o, parent))))
+            .filter(|t| edges.iter().filter(|(child, _)| child == *t).all(|(_, parent)| !left.contains(parent)))
             .cloned()
             .collect();
         if ready.is_empty() {

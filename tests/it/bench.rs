@@ -56,3 +56,19 @@ fn bench_smallest_scale_all_contenders_agree() {
         assert!(report.markdown.contains(needle), "report lacks {needle:?}:\n{}", report.markdown);
     }
 }
+
+/// Bad bench options are refused before any cluster starts: exit 2, and what was wrong.
+#[test]
+fn bench_refuses_unknown_models_and_bad_flags() {
+    for (args, needle) in [
+        (&["--models", "drills"][..], "`drills` is not a model the bench scales"),
+        (&["--compile-model", "lots"][..], "--compile-model wants TABLESxCOLUMNS"),
+        (&["--set", "work_mem"][..], "--set wants NAME=VALUE"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pgmig")).arg("bench").args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!stderr.contains("starting a PostgreSQL cluster"), "{args:?}: refused before any work: {stderr}");
+    }
+}

@@ -41,8 +41,6 @@ pub struct StepView {
     /// target's columns with their V2 types, so values are converted as the insert would).
     pub stage_table: String,
     pub stage_columns: String,
-    /// `key_map.batch` and `select_list`, aligned for the procedure's inner block.
-    pub stage_select: String,
     /// Batched mode: the procedure running this step.
     pub procedure: String,
     /// The `where` condition, or `true`.
@@ -379,10 +377,7 @@ impl StepView {
         };
 
         let insert_columns = step.columns.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ");
-        let select_items: Vec<String> = step.columns.iter().map(value_of).collect();
-        let select_list = select_items.join(&format!(",\n{INDENT}       "));
-        let stage_select =
-            std::iter::once("key_map.batch".to_string()).chain(select_items).collect::<Vec<_>>().join(&format!(",\n{INDENT}{INDENT}       "));
+        let select_list = step.columns.iter().map(value_of).collect::<Vec<_>>().join(&format!(",\n{INDENT}       "));
         let compared: Vec<_> = step.columns.iter().filter(|c| !c.volatile).collect();
         let comparable = |ty: &str, e: String| if matches!(ty, "json" | "xml" | "point") { format!("({e})::text") } else { e };
         let expected_list = compared
@@ -509,7 +504,6 @@ impl StepView {
             relinks: step.relinks.iter().map(|r| (r.line, notice_text(&r.column), lit(&r.object), r.source.clone())).collect(),
             from_batched,
             stage_table: step.stage_table.to_string(),
-            stage_select,
             stage_columns: std::iter::once("batch bigint NOT NULL".to_string())
                 .chain(step.columns.iter().map(|c| format!("{} {}", quote_ident(&c.name), c.target_type)))
                 .collect::<Vec<_>>()
