@@ -24,5 +24,6 @@ pub mod init;
 pub mod inplace;
 pub mod lint;
 pub mod stage;
+pub mod sql_text;
 
 pub use compile::{compile, CompileError, Compiled, SchemaInput};

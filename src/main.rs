@@ -217,6 +217,13 @@ fn color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
+/// A default output folder's name from the model's name and step names (which can be any
+/// table name): one path component, never `..` or hidden.
+fn folder_name(name: &str) -> String {
+    let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+    safe.trim_start_matches('.').to_string()
+}
+
 fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>, format: Option<PlanFormat>, selection: &pgmig::compile::Selection) -> i32 {
     match pgmig::compile::compile_selected(&model, &SchemaInput::parse(v1), &SchemaInput::parse(v2), selection) {
         Ok(compiled) => {
@@ -227,7 +234,7 @@ fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>, format: Opt
                 .chain(only)
                 .collect::<Vec<_>>()
                 .join(".");
-            let dir = out.unwrap_or_else(|| PathBuf::from("out").join(default));
+            let dir = out.unwrap_or_else(|| PathBuf::from("out").join(folder_name(&default)));
             if let Err(e) = pgmig::compile::write(&compiled.scripts, &dir) {
                 eprintln!("error: {e}");
                 return e.exit_code();

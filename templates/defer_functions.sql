@@ -12,7 +12,7 @@ SET pgmig.defer_constraints = :'defer_constraints';
 CREATE FUNCTION pg_temp.pgmig_defer_constraints(target regclass) RETURNS boolean
 LANGUAGE plpgsql
 SET client_min_messages = warning
-AS $defer$
+AS {% filter dollar("defer") %}
 DECLARE
   empty boolean;
   item record;
@@ -43,9 +43,9 @@ BEGIN
   END LOOP;
   RETURN true;
 END
-$defer$;
+{% endfilter %};
 CREATE FUNCTION pg_temp.pgmig_restore_constraints(target regclass) RETURNS void
-LANGUAGE plpgsql AS $restore$
+LANGUAGE plpgsql AS {% filter dollar("restore") %}
 DECLARE
   item record;
 BEGIN
@@ -59,4 +59,4 @@ BEGIN
   END LOOP;
   DELETE FROM pgmig_deferred AS d WHERE d.target = pgmig_restore_constraints.target;
 END
-$restore$;
+{% endfilter %};

@@ -1,6 +1,6 @@
 {%- if let Some(v) = plan.server %}
 
--- V1 is on another server (model: source.server {{ v.name }}), read through postgres_fdw.
+-- V1 is on another server (model: source.server {{ v.name|comment }}), read through postgres_fdw.
 -- Connection: psql -v v1_host=… -v v1_dbname=… [-v v1_port=5432] [-v v1_user=postgres];
 -- a password, when the server wants one, only from the environment: PGMIG_V1_PASSWORD.
 \getenv v1_password PGMIG_V1_PASSWORD
@@ -15,10 +15,10 @@
 \if :{?v1_host}
 \if :{?v1_dbname}
 \else
-DO $need$ BEGIN RAISE EXCEPTION 'V1 is on another server: give psql -v v1_dbname=…'; END $need$;
+DO {% filter dollar("need") %} BEGIN RAISE EXCEPTION 'V1 is on another server: give psql -v v1_dbname=…'; END {% endfilter %};
 \endif
 \else
-DO $need$ BEGIN RAISE EXCEPTION 'V1 is on another server: give psql -v v1_host=… -v v1_dbname=…'; END $need$;
+DO {% filter dollar("need") %} BEGIN RAISE EXCEPTION 'V1 is on another server: give psql -v v1_host=… -v v1_dbname=…'; END {% endfilter %};
 \endif
 CREATE EXTENSION IF NOT EXISTS postgres_fdw;
 -- The server and the staging schema are pgmig's own: made afresh on every run.

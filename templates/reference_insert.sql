@@ -1,4 +1,4 @@
--- Reference data ({{ plan.model_file }}:{{ r.line }}): {{ r.rows }} row(s) of {{ r.table }}, matched by ({{ r.key_list }});
+-- Reference data ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.rows }} row(s) of {{ r.table|comment }}, matched by ({{ r.key_list|comment }});
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
 {%- for q in r.sequences %}
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)

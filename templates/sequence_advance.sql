@@ -1,4 +1,4 @@
-  -- Move {{ q.name }} past the copied values of {{ q.column }}.
+  -- Move {{ q.name|comment }} past the copied values of {{ q.column|comment }}.
   PERFORM setval({{ q.name_lit }}, max_value)
   FROM (SELECT max({{ q.column }}) AS max_value FROM {{ s.target }}) AS m
   WHERE max_value IS NOT NULL

@@ -1,5 +1,5 @@
 {%- for q in sequences %}
-  -- {{ q.name }} back to its value before migrate, unless rows written since need it higher.
+  -- {{ q.name|comment }} back to its value before migrate, unless rows written since need it higher.
   PERFORM setval({{ q.name_lit }},
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)

@@ -1,10 +1,10 @@
 -- ----------------------------------------------------------------------------
--- Step {{ s.number }}/{{ s.total }}: {{ s.target }}  ({{ plan.model_file }}:{{ s.line }})
+-- Step {{ s.number }}/{{ s.total }}: {{ s.target|comment }}  ({{ plan.model_file|comment }}:{{ s.line }})
 {%- for a in s.after %}
---   after {{ a }}
+--   after {{ a|comment }}
 {%- endfor %}
 -- ----------------------------------------------------------------------------
-DO $step$
+DO {% filter dollar("step") %}
 DECLARE
   log_id bigint;
   n_in bigint;
@@ -24,19 +24,19 @@ BEGIN
   RETURNING id INTO log_id;
 {%- for q in s.sequences %}
 
-  -- Remember {{ q.name }} so rollback can put it back.
+  -- Remember {{ q.name|comment }} so rollback can put it back.
   INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
   SELECT {{ plan.model_lit }}, {{ q.name_lit }}, last_value, is_called FROM {{ q.name }}
   ON CONFLICT DO NOTHING;
 {%- endfor %}
 
-  -- Source rows{% if s.filter_line > 0 %}; `where` at {{ plan.model_file }}:{{ s.filter_line }}{% endif %}
+  -- Source rows{% if s.filter_line > 0 %}; `where` at {{ plan.model_file|comment }}:{{ s.filter_line }}{% endif %}
   SELECT count(*), {{ s.filtered_count }}
   INTO n_in, n_filtered
   {{ s.from }};
 {%- for r in s.rejects %}
 
-  -- Reject rule {{ r.number }} ({{ plan.model_file }}:{{ r.line }}): {{ r.reason_comment }}
+  -- Reject rule {{ r.number }} ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.reason_comment|comment }}
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT {{ plan.model_lit }}, {{ s.name_lit }}, {{ r.number }}, {{ r.reason_lit }}, {{ s.source_table_lit }}, {{ s.source_key }}, {{ s.source_row }}
   {{ s.from }}
@@ -44,7 +44,7 @@ BEGIN
 {%- endfor %}
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} AND step = {{ s.name_lit }};
 {% if s.is_new_key %}
-  -- Id map ({{ plan.model_file }}:{{ s.new_line }}): one new key per distinct ({{ s.by_columns }}).
+  -- Id map ({{ plan.model_file|comment }}:{{ s.new_line }}): one new key per distinct ({{ s.by_columns|comment }}).
   CREATE TABLE {{ s.map_table }} AS
   SELECT keys.*, {{ s.new_expr }} AS {{ s.key_column }}
   FROM (
@@ -104,7 +104,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
-$step$;
+{% endfilter %};
 {%- if s.analyze_map %}
 ANALYZE {{ s.map_table }};
 {%- endif %}

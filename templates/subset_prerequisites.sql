@@ -1,15 +1,15 @@
--- This script covers a subset of model {{ plan.model }} (--entities {{ u.label }}). The steps it
+-- This script covers a subset of model {{ plan.model|comment }} (--entities {{ u.label|comment }}). The steps it
 -- needs and leaves out must already be migrated, by a migrate that included them:
 {%- for p in u.prerequisite_lines %}
---   {{ p }}
+--   {{ p|comment }}
 {%- endfor %}
-DO $guard$
+DO {% filter dollar("guard") %}
 DECLARE
   missing text;
 BEGIN
   -- Two steps: PL/pgSQL plans a whole statement, and _pgmig.log may not exist yet.
   IF to_regclass('_pgmig.log') IS NULL THEN
-    RAISE EXCEPTION 'model {{ plan.model }}: --entities {{ u.label_notice }} needs these steps migrated first: {{ u.prerequisites_notice }}'
+    RAISE EXCEPTION 'model {{ plan.model|notice }}: --entities {{ u.label_notice|comment }} needs these steps migrated first: {{ u.prerequisites_notice|comment }}'
       USING HINT = 'add them to --entities, or run the migrate that includes them first';
   END IF;
   SELECT string_agg(p.step, ', ' ORDER BY p.step) INTO missing
@@ -17,8 +17,8 @@ BEGIN
   WHERE NOT EXISTS (SELECT 1 FROM _pgmig.log AS l
                     WHERE l.model = {{ plan.model_lit }} AND l.script = 'migrate' AND l.step = p.step AND l.status = 'done');
   IF missing IS NOT NULL THEN
-    RAISE EXCEPTION 'model {{ plan.model }}: --entities {{ u.label_notice }} needs these steps migrated first: %', missing
+    RAISE EXCEPTION 'model {{ plan.model|notice }}: --entities {{ u.label_notice|comment }} needs these steps migrated first: %', missing
       USING HINT = 'add them to --entities, or run the migrate that includes them first';
   END IF;
 END
-$guard$;
+{% endfilter %};

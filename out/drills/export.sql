@@ -6,6 +6,12 @@
 -- migration created, every V1 table it read, and the rejects with their whole V1 rows.
 --   psql -X -v ON_ERROR_STOP=1 -f export.sql        or        pgmig run export
 \set ON_ERROR_STOP on
+-- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
+-- own catalog first, so no function, operator or type of a user schema can stand in for a
+-- built-in one (every other object is schema-qualified); a backslash inside '…' is an
+-- ordinary character.
+SET search_path = pg_catalog, pg_temp;
+SET standard_conforming_strings = on;
 
 BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
 \copy (SELECT t.* FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id ORDER BY t.id) TO 'users.v2.csv' WITH (FORMAT csv, HEADER)

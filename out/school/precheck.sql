@@ -7,6 +7,12 @@
 -- It builds the id maps as migrate would, inside a transaction that it always rolls back.
 --   psql -X -v ON_ERROR_STOP=1 -f precheck.sql      exits non-zero if a finding would stop migrate
 \set ON_ERROR_STOP on
+-- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
+-- own catalog first, so no function, operator or type of a user schema can stand in for a
+-- built-in one (every other object is schema-qualified); a backslash inside '…' is an
+-- ordinary character.
+SET search_path = pg_catalog, pg_temp;
+SET standard_conforming_strings = on;
 
 BEGIN;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
@@ -50,7 +56,7 @@ SET client_min_messages = warning;
 --
 -- Plain SQL, safe to run any number of times (CREATE ... IF NOT EXISTS / CREATE OR REPLACE),
 -- inside or outside a transaction. Only built-in functions are used, plus pgcrypto for
--- new_password_hash(). No dynamic SQL.
+-- new_password_hash() (whose search_path is pgcrypto's schema, found in pg_extension).
 --
 --   _pgmig.split_name(full_name)                         -> (first_name, middle_name, last_name)
 --   _pgmig.phone_e164(raw, default_country_code = '1')   -> '+<digits>' or NULL
@@ -63,8 +69,11 @@ SET client_min_messages = warning;
 -- split_name and address_parts return one record (OUT parameters), never zero rows, so
 -- both `(_pgmig.split_name(t.name)).first_name` and
 -- `CROSS JOIN LATERAL _pgmig.split_name(t.name) AS n` keep every source row.
+-- Every function pins its search_path to PostgreSQL's own catalog, so a caller's path can't
+-- lend it a look-alike of a built-in.
 CREATE SCHEMA IF NOT EXISTS _pgmig;
-CREATE EXTENSION IF NOT EXISTS pgcrypto;
+-- Where pgcrypto already is, or else public (never pg_catalog, first in the scripts' path).
+CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public;
 
 -- split_name: a full name into first, middle and last name.
 --   Whitespace (spaces, tabs, newlines, no-break spaces) is trimmed and runs of it collapsed.
@@ -79,6 +88,7 @@ CREATE OR REPLACE FUNCTION _pgmig.split_name(
   full_name text,
   OUT first_name text, OUT middle_name text, OUT last_name text)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
   SELECT w[1],
          CASE WHEN n > 2 THEN array_to_string(w[2:n - 1], ' ') END,
@@ -113,6 +123,7 @@ COMMENT ON FUNCTION _pgmig.split_name(text) IS
 CREATE OR REPLACE FUNCTION _pgmig.phone_e164(raw text, default_country_code text DEFAULT '1')
 RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
   cc text := regexp_replace(btrim(coalesce(default_country_code, '')), '^(\+|00)', '');
@@ -191,6 +202,7 @@ CREATE OR REPLACE FUNCTION _pgmig.address_parts(
   line text,
   OUT street text, OUT city text, OUT region text, OUT postal_code text, OUT country text)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
   -- MATERIALIZED: inlined, PostgreSQL copies the ARRAY(...) into every reference (a 1,600-line
   -- plan, ~5 ms a call); materialized, the plan is 18 lines (~0.5 ms).
@@ -243,6 +255,7 @@ COMMENT ON FUNCTION _pgmig.address_parts(text) IS
 CREATE OR REPLACE FUNCTION _pgmig.ascii_fold(s text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
   SELECT replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(
            translate(s,
@@ -269,6 +282,7 @@ COMMENT ON FUNCTION _pgmig.ascii_fold(text) IS
 CREATE OR REPLACE FUNCTION _pgmig.email_from_template(template text, first_name text, last_name text, id text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
   SELECT CASE WHEN e ~ '^[a-z0-9_+-]+(\.[a-z0-9_+-]+)*@[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$'
               THEN e END
@@ -292,13 +306,28 @@ COMMENT ON FUNCTION _pgmig.email_from_template(text, text, text, text) IS
 -- salt. Cost 10 takes some tens of milliseconds per call; since the password is 144 random
 -- bits, no guessing attack needs the cost's slowdown, so a lower cost (6: ~2 ms) is safe
 -- for these placeholder hashes on large tables.
--- pgcrypto is looked up in public, then extensions (where Supabase installs it).
+-- pgcrypto's functions are looked up in its own schema only (public, extensions where
+-- Supabase installs it, …), after pg_catalog: the function is created under that path and
+-- keeps it (SET search_path FROM CURRENT); the caller's path is put back right after.
+DO $fn$
+BEGIN
+  PERFORM pg_catalog.set_config('pgmig.caller_search_path', pg_catalog.current_setting('search_path'), false);
+  PERFORM pg_catalog.set_config('search_path', 'pg_catalog, ' || pg_catalog.quote_ident(n.nspname) || ', pg_temp', false)
+     FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+    WHERE e.extname = 'pgcrypto';
+END
+$fn$;
 CREATE OR REPLACE FUNCTION _pgmig.new_password_hash(cost integer DEFAULT 10)
 RETURNS text
 LANGUAGE sql VOLATILE PARALLEL SAFE
-SET search_path = pg_catalog, public, extensions, pg_temp
+SET search_path FROM CURRENT
 AS $fn$
   SELECT crypt(encode(gen_random_bytes(18), 'base64'), gen_salt('bf', cost))
+$fn$;
+DO $fn$
+BEGIN
+  PERFORM pg_catalog.set_config('search_path', pg_catalog.current_setting('pgmig.caller_search_path'), false);
+END
 $fn$;
 COMMENT ON FUNCTION _pgmig.new_password_hash(integer) IS
   'pgmig: bcrypt hash (default cost 10) of a random password that is never returned, stored or logged; pair with a must-reset flag';
@@ -310,6 +339,7 @@ COMMENT ON FUNCTION _pgmig.new_password_hash(integer) IS
 CREATE OR REPLACE FUNCTION _pgmig.with_counter(value text, n integer)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
   SELECT CASE WHEN value ~ '^[^@]+@[^@]+$'
               THEN regexp_replace(value, '@', '+' || n || '@')

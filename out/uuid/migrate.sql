@@ -16,6 +16,12 @@
 --   psql -X -v ON_ERROR_STOP=1 -v batch_size=N -f migrate.sql      another batch size (first run only)
 -- -v lock_timeout=5s, -v statement_timeout=0 and -v work_mem=256MB are the defaults.
 \set ON_ERROR_STOP on
+-- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
+-- own catalog first, so no function, operator or type of a user schema can stand in for a
+-- built-in one (every other object is schema-qualified); a backslash inside '…' is an
+-- ordinary character.
+SET search_path = pg_catalog, pg_temp;
+SET standard_conforming_strings = on;
 \if :{?dry_run}
 \else
 \set dry_run false

@@ -9,6 +9,12 @@
 -- Then drops the backups and the procedures and marks the log.
 --   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
+-- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
+-- own catalog first, so no function, operator or type of a user schema can stand in for a
+-- built-in one (every other object is schema-qualified); a backslash inside '…' is an
+-- ordinary character.
+SET search_path = pg_catalog, pg_temp;
+SET standard_conforming_strings = on;
 
 BEGIN;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up

@@ -7,6 +7,12 @@
 -- check; the script fails (psql exits non-zero) if any check fails.
 --   psql -X -v ON_ERROR_STOP=1 -f verify.sql
 \set ON_ERROR_STOP on
+-- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
+-- own catalog first, so no function, operator or type of a user schema can stand in for a
+-- built-in one (every other object is schema-qualified); a backslash inside '…' is an
+-- ordinary character.
+SET search_path = pg_catalog, pg_temp;
+SET standard_conforming_strings = on;
 
 BEGIN READ ONLY;
 SET pgmig.failures = 0;

@@ -7,6 +7,12 @@
 -- It builds the id maps as migrate would, inside a transaction that it always rolls back.
 --   psql -X -v ON_ERROR_STOP=1 -f precheck.sql      exits non-zero if a finding would stop migrate
 \set ON_ERROR_STOP on
+-- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
+-- own catalog first, so no function, operator or type of a user schema can stand in for a
+-- built-in one (every other object is schema-qualified); a backslash inside '…' is an
+-- ordinary character.
+SET search_path = pg_catalog, pg_temp;
+SET standard_conforming_strings = on;
 
 BEGIN;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up

@@ -16,6 +16,7 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, Tokenizer, Word};
 
+use crate::sql_text::quote_literal;
 use super::normalize::{canon_bound, canon_expr, canon_tokens, split_qualified, type_name};
 use super::{
     quote_ident, Catalog, Check, Column, Deferrable, Domain, FkAction, ForeignKey, Identity, Index, Key, QualName,
@@ -430,7 +431,7 @@ impl Loader {
                     _ => {}
                 }
                 body.push(match t {
-                    Token::SingleQuotedString(s) => format!("'{}'", s.replace('\'', "''")),
+                    Token::SingleQuotedString(s) => quote_literal(s),
                     t => t.to_string(),
                 });
                 if depth == 0 {
@@ -885,7 +886,7 @@ fn strip_identity_options(sql: &str) -> Option<(String, Vec<Vec<Token>>)> {
     let text = out
         .iter()
         .map(|t| match t {
-            Token::SingleQuotedString(s) => format!("'{}'", s.replace('\'', "''")),
+            Token::SingleQuotedString(s) => quote_literal(s),
             t => t.to_string(),
         })
         .collect::<Vec<_>>()
@@ -907,7 +908,7 @@ fn strip_on_only(sql: &str) -> Option<String> {
             out.push(' ');
         }
         match t {
-            Token::SingleQuotedString(s) => out.push_str(&format!("'{}'", s.replace('\'', "''"))),
+            Token::SingleQuotedString(s) => out.push_str(&quote_literal(s)),
             t => out.push_str(&t.to_string()),
         }
     }

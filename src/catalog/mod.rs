@@ -37,37 +37,7 @@ impl std::fmt::Display for QualName {
     }
 }
 
-/// Quotes an identifier the way `quote_ident()` does: only when needed.
-pub fn quote_ident(name: &str) -> String {
-    let plain = !name.is_empty()
-        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !is_reserved_keyword(name);
-    if plain {
-        name.to_string()
-    } else {
-        format!("\"{}\"", name.replace('"', "\"\""))
-    }
-}
-
-/// PostgreSQL's reserved keywords (those `quote_ident` quotes).
-fn is_reserved_keyword(word: &str) -> bool {
-    const RESERVED: &[&str] = &[
-        "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization",
-        "binary", "both", "case", "cast", "check", "collate", "collation", "column", "concurrently",
-        "constraint", "create", "cross", "current_catalog", "current_date", "current_role",
-        "current_schema", "current_time", "current_timestamp", "current_user", "default",
-        "deferrable", "desc", "distinct", "do", "else", "end", "except", "false", "fetch", "for",
-        "foreign", "freeze", "from", "full", "grant", "group", "having", "ilike", "in", "initially",
-        "inner", "intersect", "into", "is", "isnull", "join", "lateral", "leading", "left", "like",
-        "limit", "localtime", "localtimestamp", "natural", "not", "notnull", "null", "offset", "on",
-        "only", "or", "order", "outer", "overlaps", "placing", "primary", "references", "returning",
-        "right", "select", "session_user", "similar", "some", "symmetric", "system_user", "table",
-        "tablesample", "then", "to", "trailing", "true", "union", "unique", "user", "using",
-        "variadic", "verbose", "when", "where", "window", "with",
-    ];
-    RESERVED.contains(&word)
-}
+pub use crate::sql_text::quote_ident;
 
 /// Everything pgmig knows about one database's schema.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

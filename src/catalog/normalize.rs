@@ -23,6 +23,7 @@ use sqlparser::ast::{
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
+use crate::sql_text::quote_literal;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
 use super::quote_ident;
@@ -531,7 +532,7 @@ pub(crate) fn canon_bound(bound: &str) -> String {
         match t {
             Token::SingleQuotedString(s) => {
                 let s = timestamptz_to_utc(&s).unwrap_or(s);
-                out.push_str(&format!("'{}'", s.replace('\'', "''")));
+                out.push_str(&quote_literal(&s));
             }
             t => out.push_str(&t.to_string()),
         }

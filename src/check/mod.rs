@@ -35,8 +35,24 @@ use suggest::did_you_mean;
 pub const BOOKKEEPING_SCHEMA: &str = "_pgmig";
 
 /// Checks `model` against the catalogs; on success returns the plan and any warnings.
+/// The model's name is written into every script (the log's `model` column, messages,
+/// procedure names) and is the default output folder: a plain word, so it reads the same
+/// everywhere and can never be a path.
+pub(crate) fn check_model_name(name: &Text, diags: &mut Diagnostics) {
+    let plain = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && name.len() <= 40;
+    if !plain {
+        diags.push(
+            Diagnostic::error(format!("model name `{}` is not a plain word", name.escape_debug()), pos_of(name))
+                .with_hint("use letters, digits, `_` and `-` (at most 40, starting with a letter or digit): it names the output folder and the model's rows in _pgmig"),
+        );
+    }
+}
+
 pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Result<(Plan, Diagnostics), Diagnostics> {
     let mut diags = Diagnostics::default();
+    check_model_name(&model.name, &mut diags);
     let source_schema = model.source_schema().to_string();
     let target_schema = model.target_schema().to_string();
     check_schema(v1, &source_schema, model.source.as_ref().and_then(|s| s.schema.as_ref()), "V1", &mut diags);
@@ -192,6 +208,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
                 let errors = scope::check_relations(&q, v2, &target_schema, &maps, origin);
                 if errors.is_empty() {
                     scope::qualify_tables(&mut q, v2, &target_schema, &target_schema);
+                    scope::qualify_types(&mut q, v2, &target_schema);
                     assertions.push(plan::Assertion { name: a.name.to_string(), query: q.to_string(), line: origin.line() });
                 }
                 errors.into_iter().for_each(|e| diags.push(e));

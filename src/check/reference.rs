@@ -10,6 +10,7 @@ use indexmap::IndexMap;
 
 use super::lookup::MapShape;
 use super::suggest::did_you_mean;
+use crate::sql_text::quote_literal;
 use crate::catalog::{quote_ident, Catalog, QualName, Table};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::{pos_of, ReferenceDecl, Text};
@@ -162,7 +163,7 @@ fn reference(
                 None => c.data_type.clone(),
             };
             literals.push(match v {
-                Some(v) => format!("'{}'::{ty}", v.as_str().replace('\'', "''")),
+                Some(v) => format!("{}::{ty}", quote_literal(v.as_str())),
                 None => format!("NULL::{ty}"),
             });
         }

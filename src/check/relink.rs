@@ -9,11 +9,8 @@ use crate::catalog::{quote_ident, Catalog, QualName, Table};
 use crate::diagnostic::Diagnostic;
 use crate::model::{pos_of, RelinkJson};
 use crate::plan::{ColumnMap, Reject, Relink, Sql};
+use crate::sql_text::quote_literal as lit;
 
-/// SQL string literal.
-fn lit(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
 
 /// Rewrites the columns the rules name; returns the rejects they add and what precheck counts.
 pub fn apply(rules: &[RelinkJson], table: &Table, columns: &mut [ColumnMap], v2: &Catalog, schema: &str, errors: &mut Vec<Diagnostic>) -> (Vec<Reject>, Vec<Relink>) {

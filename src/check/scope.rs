@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, TableFactor, TableWithJoins, Visit, VisitMut,
+    ArrayElemTypeDef, DataType, Expr, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, TableFactor, TableWithJoins, Visit, VisitMut,
     Visitor, VisitorMut,
 };
 
@@ -324,6 +324,62 @@ pub fn qualify_tables<V: VisitMut>(node: &mut V, v1: &Catalog, schema: &str, rea
         }
     }
     let _ = node.visit(&mut Qualify { v1, schema, read_schema });
+}
+
+/// Qualifies every unqualified type name in a cast that V2 defines outside pg_catalog (an enum,
+/// a domain, a table's row type in `schema`, or an extension's type a V2 column uses, such as
+/// `public.citext`): the scripts run with `search_path = pg_catalog, pg_temp`, where only
+/// PostgreSQL's own types resolve unqualified, so no user schema can stand in for them.
+pub fn qualify_types<V: VisitMut>(node: &mut V, v2: &Catalog, schema: &str) {
+    let mut user_types: BTreeSet<QualName> = v2.enums.keys().chain(v2.domains.keys()).cloned().collect();
+    user_types.extend(v2.tables.keys().filter(|t| t.schema == schema).cloned());
+    for column in v2.tables.values().flat_map(|t| &t.columns) {
+        let base = column.data_type.trim_end_matches("[]");
+        let base = base.split_once('(').map_or(base, |(b, _)| b);
+        if let Some((s, n)) = base.split_once('.') {
+            user_types.insert(QualName::new(s.trim_matches('"'), n.trim_matches('"')));
+        }
+    }
+    struct Qualify<'a> {
+        user_types: &'a BTreeSet<QualName>,
+        schema: &'a str,
+    }
+    impl Qualify<'_> {
+        fn data_type(&self, ty: &mut DataType) {
+            match ty {
+                DataType::Custom(name, _) if name.0.len() == 1 => {
+                    let Some(ObjectNamePart::Identifier(id)) = name.0.first() else { return };
+                    let type_name = ident_name(id);
+                    let in_schema = QualName::new(self.schema, type_name.as_str());
+                    let found = if self.user_types.contains(&in_schema) {
+                        Some(in_schema)
+                    } else {
+                        self.user_types.iter().find(|q| q.name == type_name).cloned()
+                    };
+                    if let Some(qn) = found {
+                        *name = ObjectName(vec![
+                            ObjectNamePart::Identifier(sql_ident(&qn.schema)),
+                            ObjectNamePart::Identifier(sql_ident(&qn.name)),
+                        ]);
+                    }
+                }
+                DataType::Array(ArrayElemTypeDef::AngleBracket(inner) | ArrayElemTypeDef::SquareBracket(inner, _)) => {
+                    self.data_type(inner)
+                }
+                _ => {}
+            }
+        }
+    }
+    impl VisitorMut for Qualify<'_> {
+        type Break = ();
+        fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            if let Expr::Cast { data_type, .. } | Expr::TypedString(sqlparser::ast::TypedString { data_type, .. }) = expr {
+                self.data_type(data_type);
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = node.visit(&mut Qualify { user_types: &user_types, schema });
 }
 
 /// Aliases introduced inside subqueries of an expression (their columns aren't checked).

@@ -6,6 +6,7 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{Expr, TableWithJoins, Visit, Visitor};
 
+use crate::sql_text::quote_literal;
 use crate::catalog::{quote_ident, Catalog, Identity, QualName};
 use crate::diagnostic::{Diagnostic, SourceFile};
 use crate::model::{pos_of, KeyDecl, Text};
@@ -75,6 +76,7 @@ impl StepContext<'_> {
         }
         scope.note_reads(&expr, self.v1, self.source_schema);
         scope::qualify_tables(&mut expr, self.v1, self.source_schema, self.read_schema);
+        scope::qualify_types(&mut expr, self.v2, &scope.default_schema);
         let ok = found.is_empty();
         errors.extend(found);
         ok.then_some(expr)
@@ -290,7 +292,7 @@ impl StepContext<'_> {
                     .as_ref()
                     .and_then(|t| self.v1.table(t)?.primary_key.clone())
                     .map(|pk| {
-                        let pairs: Vec<String> = pk.columns.iter().map(|c| format!("'{}', {alias}.{}", c.replace('\'', "''"), quote_ident(c))).collect();
+                        let pairs: Vec<String> = pk.columns.iter().map(|c| format!("{}, {alias}.{}", quote_literal(c), quote_ident(c))).collect();
                         format!("jsonb_build_object({})", pairs.join(", "))
                     })
                     .or_else(|| {

@@ -3,6 +3,7 @@
 //! The SQL text of each piece is assembled in [`view`] from the plan's printed
 //! fragments; the templates in `templates/` lay the pieces out.
 
+pub(crate) mod filters;
 mod view;
 
 use askama::Template;

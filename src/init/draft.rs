@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::sql_text::quote_literal;
 use crate::catalog::{quote_ident, Catalog, Column, QualName, Table};
 
 use super::convert::{convert, Conversion};
@@ -210,7 +211,7 @@ fn decide_key(t1: &Table, t2: &Table, alias: &str, sources: &BTreeMap<String, So
     let column = t2.column(&pk.columns[0]);
     let new = column.and_then(|c| match (&c.default, c.identity) {
         (Some(d), _) => Some(d.clone()),
-        (None, Some(_)) => v2.sequence_of(&t2.name, &c.name).map(|s| format!("nextval('{}')", s.to_string().replace('\'', "''"))),
+        (None, Some(_)) => v2.sequence_of(&t2.name, &c.name).map(|s| format!("nextval({})", quote_literal(&s.to_string()))),
         (None, None) if c.data_type == "uuid" => Some("gen_random_uuid()".into()),
         _ => None,
     });

@@ -245,6 +245,7 @@ fn derive(m: &InPlaceModel, source: &SourceFile, c1: &Catalog, c2: &Catalog) -> 
     let mut errors = Diagnostics::default();
     let mut warnings = Diagnostics::default();
     let at_in_place = m.in_place_pos(&source.text);
+    crate::check::check_model_name(&m.name, &mut errors);
     if !*m.in_place {
         errors.push(Diagnostic::error("in_place must be true in an in-place model", at_in_place));
     }

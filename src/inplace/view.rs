@@ -5,13 +5,8 @@ use askama::Template;
 use super::{qualify, InPlace, Obj, ObjKind, TableChange, TypeChange};
 use crate::catalog::{quote_ident, Deferrable, FkAction, QualName, Table};
 
-fn lit(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-fn notice(s: &str) -> String {
-    s.replace('\'', "''").replace('%', "%%")
-}
+use crate::emit::filters;
+use crate::sql_text::{notice_text as notice, quote_literal as lit};
 
 fn slug(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect()
@@ -333,12 +328,11 @@ impl View {
 
         // Views that read a changed column: the swap can't drop a column a view reads, and
         // pgmig does not rewrite views; found here, before anything is written.
-        let quote = |x: &str| format!("'{}'", x.replace('\'', "''"));
         let changed: Vec<String> = m
             .tables
             .iter()
             .flat_map(|t| t.types.iter().map(move |c| (t.name.to_string(), c.column.clone())))
-            .map(|(t, c)| format!("({}, {})", quote(&t), quote(&c)))
+            .map(|(t, c)| format!("({}, {})", lit(&t), lit(&c)))
             .collect();
         if !changed.is_empty() {
             findings.push(Check {
@@ -427,7 +421,7 @@ fn kind_word(k: ObjKind) -> &'static str {
 
 /// `'id=' || t.id`: a row's key as text, for precheck's samples.
 fn key_text(t: &TableChange, alias: &str) -> String {
-    t.key.iter().map(|k| format!("'{}=' || {alias}.{}", notice(k).replace('\'', "''"), quote_ident(k))).collect::<Vec<_>>().join(" || ', ' || ")
+    t.key.iter().map(|k| format!("{} || {alias}.{}", lit(&format!("{k}=")), quote_ident(k))).collect::<Vec<_>>().join(" || ', ' || ")
 }
 
 fn text_array(items: &[String]) -> String {

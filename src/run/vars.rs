@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::sql_text;
+
 /// The variables of a run (`-v name=value`, `\set`).
 pub type Vars = BTreeMap<String, String>;
 
@@ -44,38 +46,19 @@ pub fn parse_bool(value: &str) -> Option<bool> {
     }
 }
 
-/// libpq's `PQescapeLiteral`: single quotes doubled; when the value holds a backslash, the
-/// result is ` E'…'` (leading space, backslashes doubled) so it reads the same whatever
-/// `standard_conforming_strings` is.
+/// psql's `:'name'`, libpq's `PQescapeLiteral`: a value holding a backslash is written
+/// ` E'…'` (leading space, backslashes doubled) so it reads the same whatever
+/// `standard_conforming_strings` is; any other is the toolkit's standard literal.
 pub fn quote_literal(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 4);
     if value.contains('\\') {
-        out.push_str(" E");
+        format!(" E{}", sql_text::quote_literal(&value.replace('\\', "\\\\")))
+    } else {
+        sql_text::quote_literal(value)
     }
-    out.push('\'');
-    for c in value.chars() {
-        if c == '\'' || c == '\\' {
-            out.push(c);
-        }
-        out.push(c);
-    }
-    out.push('\'');
-    out
 }
 
-/// libpq's `PQescapeIdentifier`: always double-quoted, inner double quotes doubled.
-pub fn quote_ident(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        if c == '"' {
-            out.push('"');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
-}
+/// psql's `:"name"`, libpq's `PQescapeIdentifier`: always double-quoted.
+pub use crate::sql_text::quote_ident_always as quote_ident;
 
 /// Splits `-v name=value` as psql does: `name=` sets the empty string, a bare `name`
 /// unsets the variable (returned as `None`).

@@ -78,15 +78,11 @@ impl SqliteFile {
     }
 }
 
-/// A SQLite string literal.
-pub fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
+/// A SQLite string literal (SQLite has no backslash escapes: only quotes are doubled).
+pub use crate::sql_text::quote_literal as literal;
 
 /// A SQLite (and PostgreSQL) quoted identifier.
-pub fn ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
+pub use crate::sql_text::quote_ident_always as ident;
 
 pub fn text(row: &Row, key: &str) -> String {
     match row.get(key) {

@@ -11,20 +11,7 @@ use step::Finding;
 pub use step::StepView;
 use subset::SubsetView;
 
-/// Text inside a `RAISE` format string literal: quotes doubled, `%` escaped.
-pub fn notice_text(s: &str) -> String {
-    s.replace('\'', "''").replace('%', "%%")
-}
-
-/// Text on one line, for a `--` comment or a Markdown line.
-pub fn comment_text(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// SQL string literal.
-pub fn lit(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
+pub use crate::sql_text::{comment_text, notice_text, quote_literal as lit};
 
 #[derive(Debug, Clone)]
 pub struct PlanView {

@@ -1,0 +1,172 @@
+//! The one SQL-text toolkit: every name, literal, comment and block body that reaches a
+//! generated script is written by these functions, so no text from a model, a schema or a
+//! psql variable can end the quote or the block around it.
+//!
+//! The scripts pin `standard_conforming_strings = on` before any of this text is read
+//! (templates/session.sql), so a backslash inside `'…'` is an ordinary character and a
+//! literal needs only its quotes doubled, as PostgreSQL's own deparser prints them.
+
+/// An identifier as PostgreSQL's `quote_ident()` writes it: bare when it can be, quoted
+/// (inner `"` doubled) otherwise.
+pub fn quote_ident(name: &str) -> String {
+    let bare = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !is_reserved_keyword(name);
+    if bare {
+        name.to_string()
+    } else {
+        quote_ident_always(name)
+    }
+}
+
+/// An identifier always double-quoted, inner `"` doubled (libpq's `PQescapeIdentifier`).
+pub fn quote_ident_always(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A standard string literal: `'…'` with quotes doubled.
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Text for inside the format string of a `RAISE` (itself a literal of the template):
+/// quotes doubled and `%` doubled so it is not a placeholder. Line breaks stay: they are
+/// inside the literal.
+pub fn notice_text(text: &str) -> String {
+    text.replace('\'', "''").replace('%', "%%")
+}
+
+/// Text for a `--` comment: on one line, so nothing after a line break reaches psql as a
+/// command of its own (a comment inside a dollar-quoted block is also kept from ending it
+/// by [`dollar_quote`]).
+pub fn comment_text(text: &str) -> String {
+    one_line(text)
+}
+
+/// Whitespace runs (line breaks, tabs, form feeds) and other control characters as one space.
+fn one_line(text: &str) -> String {
+    let spaced: String = text.chars().map(|c| if c.is_control() || c.is_whitespace() { ' ' } else { c }).collect();
+    spaced.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// A SQL fragment made of names and literals (a `\\copy` query, which psql reads to the end
+/// of its line) on one line: a quoted name or literal holding a line break or another control
+/// character is rewritten in PostgreSQL's Unicode-escape form (`U&"a\\000Ab"`), which means
+/// the same text. Everything else is kept byte for byte.
+pub fn one_line_tokens(fragment: &str) -> String {
+    let mut out = String::with_capacity(fragment.len());
+    let mut rest = fragment;
+    while let Some(start) = rest.find(['"', '\'']) {
+        out.push_str(&rest[..start]);
+        let quote = rest[start..].chars().next().unwrap_or('"');
+        let body_and_after = &rest[start + 1..];
+        // A doubled quote is part of the token; the first single one ends it.
+        let mut end = None;
+        let mut chars = body_and_after.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c == quote {
+                if chars.peek().is_some_and(|&(_, n)| n == quote) {
+                    chars.next();
+                } else {
+                    end = Some(i);
+                    break;
+                }
+            }
+        }
+        let Some(end) = end else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let token = &rest[start..start + 1 + end + 1];
+        if token.chars().any(char::is_control) {
+            out.push_str("U&");
+            for c in token.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    c if c.is_control() => out.push_str(&format!("\\{:04X}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+        } else {
+            out.push_str(token);
+        }
+        rest = &rest[start + 1 + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `body` between dollar quotes whose tag (`$hint$`, else `$hint_1$`, `$hint_2$`, …) does not
+/// occur in it, so the block ends exactly where the template ends it, whatever the body
+/// holds. The tag is also checked against the body's last characters: `…$hint` followed by
+/// `$hint$` would close early.
+pub fn dollar_quote(body: &str, hint: &str) -> String {
+    let closes_at_end = |tag: &str| format!("{body}{tag}").find(tag) == Some(body.len());
+    let tag = std::iter::once(format!("${hint}$"))
+        .chain((1..).map(|n| format!("${hint}_{n}$")))
+        .find(|tag| closes_at_end(tag))
+        .expect("some numbered tag is absent from any finite body");
+    format!("{tag}{body}{tag}")
+}
+
+/// PostgreSQL's reserved keywords (those `quote_ident` quotes).
+fn is_reserved_keyword(word: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization",
+        "binary", "both", "case", "cast", "check", "collate", "collation", "column", "concurrently",
+        "constraint", "create", "cross", "current_catalog", "current_date", "current_role",
+        "current_schema", "current_time", "current_timestamp", "current_user", "default",
+        "deferrable", "desc", "distinct", "do", "else", "end", "except", "false", "fetch", "for",
+        "foreign", "freeze", "from", "full", "grant", "group", "having", "ilike", "in", "initially",
+        "inner", "intersect", "into", "is", "isnull", "join", "lateral", "leading", "left", "like",
+        "limit", "localtime", "localtimestamp", "natural", "not", "notnull", "null", "offset", "on",
+        "only", "or", "order", "outer", "overlaps", "placing", "primary", "references", "returning",
+        "right", "select", "session_user", "similar", "some", "symmetric", "system_user", "table",
+        "tablesample", "then", "to", "trailing", "true", "union", "unique", "user", "using",
+        "variadic", "verbose", "when", "where", "window", "with",
+    ];
+    RESERVED.contains(&word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted_only_when_needed() {
+        assert_eq!(quote_ident("users"), "users");
+        assert_eq!(quote_ident("Users"), "\"Users\"");
+        assert_eq!(quote_ident("user"), "\"user\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(quote_ident(""), "\"\"");
+        assert_eq!(quote_ident("x$step$"), "\"x$step$\"");
+    }
+
+    #[test]
+    fn literals_double_quotes_and_escape_backslashes() {
+        assert_eq!(quote_literal("o'brien"), "'o''brien'");
+        assert_eq!(quote_literal("a\\'b"), "'a\\''b'");
+    }
+
+    #[test]
+    fn notices_and_comments_stay_on_one_line() {
+        assert_eq!(notice_text("100% o'brien\n\\! x"), "100%% o''brien\n\\! x");
+        assert_eq!(comment_text("a\r\n\\! touch x\tb\u{2028}c"), "a \\! touch x b c");
+    }
+
+    #[test]
+    fn quoted_tokens_with_line_breaks_take_the_unicode_escape_form() {
+        assert_eq!(one_line_tokens("public.users AS t"), "public.users AS t");
+        assert_eq!(one_line_tokens("public.\"a\nb\" AS t"), "public.U&\"a\\000Ab\" AS t");
+        assert_eq!(one_line_tokens("\"x\"\"\r\\\" = 'it''s\n'"), "U&\"x\"\"\\000D\\\\\" = U&'it''s\\000A'");
+    }
+
+    #[test]
+    fn dollar_tags_avoid_the_body() {
+        assert_eq!(dollar_quote("\nBEGIN END\n", "step"), "$step$\nBEGIN END\n$step$");
+        assert_eq!(dollar_quote(" '$step$' ", "step"), "$step_1$ '$step$' $step_1$");
+        assert_eq!(dollar_quote(" $step$ $step_1$ ", "step"), "$step_2$ $step$ $step_1$ $step_2$");
+        // The body's tail and the closing tag must not make an earlier closing tag.
+        assert_eq!(dollar_quote("x $step", "step"), "$step_1$x $step$step_1$");
+    }
+}

@@ -1,0 +1,211 @@
+//! Hostile model text (issue 15, attacks 1 and 2): strings made of quote enders, the scripts'
+//! dollar tags, psql meta-commands and variables, line breaks and `%` go into every place a
+//! model puts text into a script (a step's table name, a V1 and a V2 column name, a literal
+//! in a column expression, a reject reason, an assertion name) and the scripts, run under
+//! `psql -X -v ON_ERROR_STOP=1 -f`, do exactly what the model says: no shell command runs,
+//! no file is written, every value arrives byte for byte, rollback takes it all back.
+
+use std::path::{Path, PathBuf};
+
+use proptest::prelude::*;
+
+use crate::support::{cluster, TestDb};
+
+/// Pieces of hostile text; `{marker}` is a file the attack would create.
+const TOKENS: &[&str] = &[
+    "$", "$$", "$step$", "$check$", "$guard$", "$undo$", "$need$", "$refuse$", "$step", "step$", "'", "''", "\"", "\\",
+    "\n", "\r\n", "\r", "\t", "\\! touch {marker}", "\n\\! touch {marker}\n", "\\copy pg_catalog.pg_class TO '{marker}'",
+    "\\o {marker}", "\\gexec", ":v", ":'v'", ":\"v\"", ":{?v}", "%", "%s", "%%", "--", "/*", "*/", ";", "; SELECT 1;",
+    "\\set x", "é", "€", " ", "a", "Z", "0", "{{", "}}", "{%", "`",
+];
+
+/// Where an escaped attack would leave its trace.
+fn marker() -> PathBuf {
+    std::env::temp_dir().join(format!("pgmig-pwned-{}", std::process::id()))
+}
+
+/// A JSON string is a YAML double-quoted scalar: any text, spelled safely for the model file.
+fn yaml(text: &str) -> String {
+    serde_json::to_string(text).unwrap()
+}
+
+fn sql_lit(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+fn sql_ident(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// The texts of one case: names stay within PostgreSQL's 63 bytes.
+struct Case {
+    table: String,
+    v1_column: String,
+    v2_column: String,
+    literal: String,
+    reason: String,
+    assertion: String,
+}
+
+fn case(parts: &[Vec<usize>; 6]) -> Case {
+    let text = |ix: &Vec<usize>, max: usize| {
+        let mut s = String::new();
+        for &i in ix {
+            let piece = TOKENS[i % TOKENS.len()].replace("{marker}", &marker().display().to_string());
+            if s.len() + piece.len() > max {
+                break;
+            }
+            s.push_str(&piece);
+        }
+        s
+    };
+    Case {
+        // Never the names of the fixed columns, and never empty.
+        table: format!("t{}", text(&parts[0], 50)),
+        v1_column: format!("c{}", text(&parts[1], 50)),
+        v2_column: format!("d{}", text(&parts[2], 50)),
+        literal: text(&parts[3], 400),
+        reason: format!("r{}", text(&parts[4], 400)),
+        assertion: format!("a{}", text(&parts[5], 400)),
+    }
+}
+
+/// Compiles the case's model into a fresh directory; V1 has the hostile column copied by
+/// name into V2's (`v2_column` gets the same name when the case wants it: a copy by name).
+fn compile(c: &Case, dir: &Path) -> Result<(), String> {
+    let v1 = format!(
+        "CREATE TABLE people (id integer PRIMARY KEY, name text NOT NULL, {} text);\n",
+        sql_ident(&c.v1_column)
+    );
+    let v2 = format!(
+        "CREATE TABLE {} (id integer PRIMARY KEY, name text NOT NULL, note text NOT NULL, {} text);\n",
+        sql_ident(&c.table),
+        sql_ident(&c.v2_column)
+    );
+    let model = format!(
+        "name: hostile\nsource: {{ schema: v1 }}\ntarget: {{ schema: public }}\ntables:\n  {table}:\n    from: people p\n    reject:\n      - when: p.id = 3\n        reason: {reason}\n    key: keep\n    columns:\n      note: {note}\n      {v2col}: {v1col}\nverify:\n  - name: {assertion}\n    zero_rows: {query}\n",
+        table = yaml(&c.table),
+        reason = yaml(&c.reason),
+        note = yaml(&sql_lit(&c.literal)),
+        v2col = yaml(&c.v2_column),
+        v1col = yaml(&format!("p.{}", sql_ident(&c.v1_column))),
+        assertion = yaml(&c.assertion),
+        query = yaml(&format!("SELECT id FROM {} WHERE note <> {}", sql_ident(&c.table), sql_lit(&c.literal))),
+    );
+    for (name, text) in [("v1.sql", &v1), ("v2.sql", &v2), ("model.yaml", &model)] {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    let compiled = pgmig::compile(
+        &dir.join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(dir.join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(dir.join("v2.sql")),
+    )
+    .map_err(|e| format!("{e:?}\nmodel:\n{model}"))?;
+    pgmig::compile::write(&compiled.scripts, &dir.join("out")).unwrap();
+    Ok(())
+}
+
+fn database(c: &Case, dir: &Path) -> TestDb {
+    let db = cluster().create_db("hostile");
+    db.execute("CREATE SCHEMA v1");
+    db.load_in_schema(&dir.join("v1.sql"), "v1");
+    db.load_in_schema(&dir.join("v2.sql"), "public");
+    let mut client = db.client();
+    let insert = format!("INSERT INTO v1.people (id, name, {}) VALUES ($1, $2, $3)", sql_ident(&c.v1_column));
+    for id in 1..=4 {
+        client.execute(&insert, &[&id, &format!("person {id}"), &format!("{}{id}", c.literal)]).unwrap();
+    }
+    db
+}
+
+/// Runs precheck, migrate, verify, export and rollback as a DBA would, and checks that each
+/// did what the model says and nothing else.
+fn run_case(c: &Case) -> Result<(), String> {
+    let _ = std::fs::remove_file(marker());
+    let dir = tempfile::tempdir().unwrap();
+    compile(c, dir.path())?;
+    let db = database(c, dir.path());
+    let out = dir.path().join("out");
+    let archive = tempfile::tempdir().unwrap();
+    for script in ["precheck.sql", "migrate.sql", "verify.sql", "export.sql"] {
+        let o = db.psql_cmd().current_dir(archive.path()).arg("-f").arg(out.join(script)).output().unwrap();
+        if !o.status.success() {
+            return Err(format!("{script} failed:\n{}", String::from_utf8_lossy(&o.stderr)));
+        }
+    }
+    if marker().exists() {
+        return Err("a shell command or a file write escaped the scripts".into());
+    }
+    let mut client = db.client();
+    let rows = client
+        .query(
+            &format!("SELECT id, note, {} FROM public.{} ORDER BY id", sql_ident(&c.v2_column), sql_ident(&c.table)),
+            &[],
+        )
+        .map_err(|e| e.to_string())?;
+    let got: Vec<(i32, String, String)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    let want: Vec<(i32, String, String)> = [1, 2, 4].iter().map(|&id| (id, c.literal.clone(), format!("{}{id}", c.literal))).collect();
+    if got != want {
+        return Err(format!("V2 rows {got:?}, expected {want:?}"));
+    }
+    let reason: String = client.query_one("SELECT reason FROM _pgmig.rejects", &[]).map_err(|e| e.to_string())?.get(0);
+    if reason != c.reason {
+        return Err(format!("reject reason {reason:?}, expected {:?}", c.reason));
+    }
+    let written: Vec<String> = std::fs::read_dir(archive.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    if written.len() != 3 {
+        return Err(format!("export wrote {written:?}: expected the V2 table, the V1 table and the rejects"));
+    }
+    let o = db.psql_file(out.join("rollback.sql"), &[]);
+    if !o.status.success() {
+        return Err(format!("rollback.sql failed:\n{}", String::from_utf8_lossy(&o.stderr)));
+    }
+    let left: i64 = client.query_one(&format!("SELECT count(*) FROM public.{}", sql_ident(&c.table)), &[]).unwrap().get(0);
+    if left != 0 || marker().exists() {
+        return Err(format!("after rollback: {left} rows left, marker {}", marker().exists()));
+    }
+    Ok(())
+}
+
+fn literal_case(text: &str) -> Case {
+    Case {
+        table: format!("t{}", &text[..text.len().min(50)]),
+        v1_column: format!("c{}", &text[..text.len().min(50)]),
+        v2_column: format!("d{}", &text[..text.len().min(50)]),
+        literal: text.to_string(),
+        reason: text.to_string(),
+        assertion: text.to_string(),
+    }
+}
+
+/// The attacks that worked before the fix, spelled out.
+#[test]
+fn known_attacks_do_nothing_but_the_model() {
+    let m = marker().display().to_string();
+    for attack in [
+        format!("$step$ \\! touch {m} #"),
+        format!("$check$ \\! touch {m} #"),
+        format!("$guard$;\n\\! touch {m}\n"),
+        format!("x'; \\copy pg_catalog.pg_class TO '{m}'; --"),
+        format!("100% o'brien $undo$ \\o {m}"),
+        format!("\n\\! touch {m}\n-- "),
+    ] {
+        if let Err(e) = run_case(&literal_case(&attack)) {
+            panic!("attack {attack:?}: {e}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn hostile_strings_have_exactly_the_models_effect(
+        parts in proptest::array::uniform6(proptest::collection::vec(0usize..1000, 1..10))
+    ) {
+        let c = case(&parts);
+        if let Err(e) = run_case(&c) {
+            prop_assert!(false, "table {:?}, columns {:?}/{:?}, literal {:?}, reason {:?}, assertion {:?}: {}", c.table, c.v1_column, c.v2_column, c.literal, c.reason, c.assertion, e);
+        }
+    }
+}
