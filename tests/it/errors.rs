@@ -45,6 +45,8 @@ bad_model!(not_assignable, "not_assignable.yaml:8:", "can't be assigned");
 bad_model!(not_null_unfilled, "not_null_unfilled.yaml:4:", "NOT NULL in V2 and nothing fills it");
 bad_model!(batch_zero, "batch_zero.yaml:3:", "batch size must be a positive whole number");
 bad_model!(several_errors, "user_idd", "statuss", "workout_wekes");
+bad_model!(model_name_path, "model_name_path.yaml:1:7", "is not a plain word");
+bad_model!(model_name_quote, "model_name_quote.yaml:1:7", "is not a plain word");
 
 #[test]
 fn unreachable_database_is_a_failed_run_not_a_panic() {

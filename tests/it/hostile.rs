@@ -209,3 +209,47 @@ proptest! {
         }
     }
 }
+
+/// The CVE-2018-1058 pattern (attack 4): the owner of schema `public`, not a superuser,
+/// plants functions that match the scripts' calls better than the built-ins do
+/// (`to_jsonb` of its own row type, `jsonb_build_object(text, integer)` of an integer key),
+/// each making its owner superuser when it runs. A superuser then runs every script: with
+/// search_path pinned to pg_catalog, none of them runs.
+#[test]
+fn functions_planted_in_public_never_run() {
+    let fixture = crate::support::repo_root().join("tests/it/fixtures/models/quoting");
+    let dir = crate::support::compile_ddl(&fixture.join("model.yaml"), &fixture.join("v1.sql"), &fixture.join("v2.sql"));
+    let db = cluster().create_db("hostile_path");
+    db.execute("CREATE SCHEMA v1");
+    db.load_in_schema(&fixture.join("v1.sql"), "v1");
+    db.load_in_schema(&fixture.join("v2.sql"), "public");
+    db.load_in_schema(&fixture.join("data.sql"), "v1");
+    let attacker = format!("{}_owner", db.name());
+    db.execute(&format!(
+        "CREATE ROLE {attacker} NOLOGIN;
+         ALTER SCHEMA public OWNER TO {attacker};
+         GRANT USAGE ON SCHEMA v1 TO {attacker};
+         SET ROLE {attacker};
+         CREATE FUNCTION public.to_jsonb(v1.\"Customer\") RETURNS jsonb LANGUAGE plpgsql AS $f$
+         BEGIN EXECUTE 'ALTER ROLE {attacker} SUPERUSER'; RETURN '{{}}'::jsonb; END $f$;
+         CREATE FUNCTION public.jsonb_build_object(text, integer) RETURNS jsonb LANGUAGE plpgsql AS $f$
+         BEGIN EXECUTE 'ALTER ROLE {attacker} SUPERUSER'; RETURN '{{}}'::jsonb; END $f$;
+         RESET ROLE;"
+    ));
+    let superuser = |db: &TestDb| -> bool {
+        db.client().query_one("SELECT rolsuper FROM pg_roles WHERE rolname = $1", &[&attacker]).unwrap().get(0)
+    };
+    // The trap works: without the pin, a call as the scripts write it runs the planted code
+    // (inside a transaction rolled back, so the role stays as it was).
+    let mut client = db.client();
+    let mut tx = client.transaction().unwrap();
+    tx.batch_execute("SELECT jsonb_build_object('id', 1)").unwrap();
+    let sprung: bool = tx.query_one("SELECT rolsuper FROM pg_roles WHERE rolname = $1", &[&attacker]).unwrap().get(0);
+    tx.rollback().unwrap();
+    assert!(sprung && !superuser(&db), "the planted function is the one an unpinned call runs");
+    for script in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql"] {
+        let o = db.psql_file(dir.path().join(script), &[]);
+        assert!(o.status.success(), "{script}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(!superuser(&db), "{script} ran a function planted in public");
+    }
+}
