@@ -253,3 +253,53 @@ fn functions_planted_in_public_never_run() {
         assert!(!superuser(&db), "{script} ran a function planted in public");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The toolkit's quoting, read back by PostgreSQL: a literal, a dollar-quoted body, a name,
+    /// their one-line forms and psql's `:'var'` form mean exactly the text they were made from.
+    #[test]
+    fn quoting_round_trips_through_postgresql(
+        text in "[^\u{0}]{0,40}|([$'\"\\\\\n\r\t%:;]|\\$step\\$|\\$\\$|é){0,20}",
+    ) {
+        use pgmig::sql_text::{dollar_quote, one_line_tokens, quote_ident, quote_ident_always, quote_literal};
+        let mut client = shared_client();
+        // Names within PostgreSQL's 63 bytes (with the `2` of the second one).
+        let mut name = String::from("x");
+        for c in text.chars() {
+            if name.len() + c.len_utf8() > 62 {
+                break;
+            }
+            name.push(c);
+        }
+        let sql = format!(
+            "SELECT {} AS {}, {} AS {}, {} AS {}, {} AS c",
+            quote_literal(&text),
+            quote_ident(&name),
+            one_line_tokens(&quote_literal(&text)),
+            one_line_tokens(&quote_ident_always(&format!("{name}2"))),
+            dollar_quote(&text, "step"),
+            quote_ident("c3"),
+            pgmig::run::vars::quote_literal(&text),
+        );
+        let row = client.query_one(&sql, &[]).map_err(|e| TestCaseError::fail(format!("{sql}: {e}")))?;
+        let columns: Vec<String> = row.columns().iter().map(|c| c.name().to_string()).collect();
+        prop_assert_eq!(columns, vec![name.clone(), format!("{name}2"), "c3".into(), "c".into()]);
+        for i in 0..4 {
+            prop_assert_eq!(row.get::<_, String>(i), text.clone(), "{}", sql);
+        }
+        prop_assert!(!one_line_tokens(&quote_literal(&text)).contains(['\n', '\r']));
+    }
+}
+
+/// One connection for the round-trip cases (a database of their own, made once).
+fn shared_client() -> std::sync::MutexGuard<'static, postgres::Client> {
+    static CLIENT: std::sync::OnceLock<std::sync::Mutex<postgres::Client>> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            std::sync::Mutex::new(cluster().create_db("quoting_round_trip").client())
+        })
+        .lock()
+        .unwrap()
+}
