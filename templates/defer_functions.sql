@@ -12,6 +12,7 @@ SET pgmig.defer_constraints = :'defer_constraints';
 CREATE FUNCTION pg_temp.pgmig_defer_constraints(target regclass) RETURNS boolean
 LANGUAGE plpgsql
 SET client_min_messages = warning
+SET search_path = pg_catalog, pg_temp
 AS {% filter dollar("defer") %}
 DECLARE
   empty boolean;
@@ -45,7 +46,9 @@ BEGIN
 END
 {% endfilter %};
 CREATE FUNCTION pg_temp.pgmig_restore_constraints(target regclass) RETURNS void
-LANGUAGE plpgsql AS {% filter dollar("restore") %}
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS {% filter dollar("restore") %}
 DECLARE
   item record;
 BEGIN

@@ -36,7 +36,9 @@ CREATE SCHEMA IF NOT EXISTS _pgmig;
 
 -- Does a text convert to {{ c.1|comment }}? (Precheck's own; rolled back with it.)
 CREATE FUNCTION {{ c.0 }}(value text) RETURNS boolean
-LANGUAGE plpgsql AS {% filter dollar("castable") %}
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS {% filter dollar("castable") %}
 BEGIN
   PERFORM value::{{ c.1 }};
   RETURN true;

@@ -54,6 +54,7 @@ SET pgmig.defer_constraints = :'defer_constraints';
 CREATE FUNCTION pg_temp.pgmig_defer_constraints(target regclass) RETURNS boolean
 LANGUAGE plpgsql
 SET client_min_messages = warning
+SET search_path = pg_catalog, pg_temp
 AS $defer$
 DECLARE
   empty boolean;
@@ -87,7 +88,9 @@ BEGIN
 END
 $defer$;
 CREATE FUNCTION pg_temp.pgmig_restore_constraints(target regclass) RETURNS void
-LANGUAGE plpgsql AS $restore$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $restore$
 DECLARE
   item record;
 BEGIN

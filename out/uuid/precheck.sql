@@ -33,7 +33,9 @@ $check$;
 
 -- Does a character varying(36) value of public.journal_entries.user_id convert to uuid (cast)?
 CREATE FUNCTION pg_temp.pgmig_converts_journal_entries_user_id(user_id character varying(36)) RETURNS boolean
-LANGUAGE plpgsql AS $converts$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $converts$
 BEGIN
   PERFORM user_id::uuid;
   RETURN true;
@@ -44,7 +46,9 @@ $converts$;
 
 -- Does a character varying(36) value of public.reminders.user_id convert to uuid (cast)?
 CREATE FUNCTION pg_temp.pgmig_converts_reminders_user_id(user_id character varying(36)) RETURNS boolean
-LANGUAGE plpgsql AS $converts$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $converts$
 BEGIN
   PERFORM user_id::uuid;
   RETURN true;
@@ -55,7 +59,9 @@ $converts$;
 
 -- Does a character varying(36) value of public.tags.user_id convert to uuid (cast)?
 CREATE FUNCTION pg_temp.pgmig_converts_tags_user_id(user_id character varying(36)) RETURNS boolean
-LANGUAGE plpgsql AS $converts$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $converts$
 BEGIN
   PERFORM user_id::uuid;
   RETURN true;
@@ -66,7 +72,9 @@ $converts$;
 
 -- Does a character varying(36) value of public.users.id convert to uuid (cast)?
 CREATE FUNCTION pg_temp.pgmig_converts_users_id(id character varying(36)) RETURNS boolean
-LANGUAGE plpgsql AS $converts$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $converts$
 BEGIN
   PERFORM id::uuid;
   RETURN true;

@@ -30,7 +30,9 @@ END
 
 -- Does a {{ c.old_type|comment }} value of {{ t.name|comment }}.{{ c.column|comment }} convert to {{ c.new_type|comment }} ({{ c.how|comment }})?
 CREATE FUNCTION {{ c.helper }}({{ c.param }} {{ c.old_type }}) RETURNS boolean
-LANGUAGE plpgsql AS {% filter dollar("converts") %}
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS {% filter dollar("converts") %}
 BEGIN
   PERFORM {{ c.helper_body }};
   RETURN true;
