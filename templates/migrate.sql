@@ -18,6 +18,8 @@
 \else
 \set batch_size {{ plan.batch_size }}
 \endif
+{%- let boolean_variable = "dry_run" %}
+{% include "boolean_variable.sql" %}
 {%- let commits_as_it_goes = "batched" %}
 {% include "refuse_dry_run.sql" %}
 {%- else %}
@@ -31,12 +33,27 @@
 \else
 \set dry_run false
 \endif
+{%- let boolean_variable = "dry_run" %}
+{% include "boolean_variable.sql" %}
+\if :{?defer_constraints}
+\else
+\set defer_constraints off
+\endif
+{%- let boolean_variable = "defer_constraints" %}
+{% include "boolean_variable.sql" %}
 
 BEGIN;
 {%- endif %}
 
 {% include "session.sql" %}
-{%- if plan.batch_size == 0 %}
+{%- if plan.batch_size > 0 %}
+{%- let lock_scope = "session" %}
+
+{% include "advisory_lock.sql" %}
+{%- else %}
+{%- let lock_scope = "transaction" %}
+
+{% include "advisory_lock.sql" %}
 
 {% include "defer_functions.sql" %}
 {%- endif %}
@@ -108,4 +125,7 @@ ROLLBACK;
 \else
 COMMIT;
 \endif
+{%- else %}
+
+{% include "advisory_unlock.sql" %}
 {%- endif %}

@@ -20,10 +20,15 @@
 \else
 \set entity_batch {{ plan.entity_size }}
 \endif
+{%- let boolean_variable = "dry_run" %}
+{% include "boolean_variable.sql" %}
 {%- let commits_as_it_goes = "per-entity" %}
 {% include "refuse_dry_run.sql" %}
 
 {% include "session.sql" %}
+{%- let lock_scope = "session" %}
+
+{% include "advisory_lock.sql" %}
 
 {% include "bookkeeping.sql" %}
 {%- include "fdw_setup.sql" %}
@@ -228,3 +233,5 @@ COMMIT;
 {%- for t in plan.targets %}
 ANALYZE {{ t }};
 {%- endfor %}
+
+{% include "advisory_unlock.sql" %}

@@ -10,9 +10,16 @@
 \else
 \set dry_run false
 \endif
+{%- let boolean_variable = "dry_run" %}
+{% include "boolean_variable.sql" %}
 
 BEGIN;
 {% include "session.sql" %}
+{%- let lock_scope = "transaction" %}
+
+{% include "advisory_lock.sql" %}
+
+{% include "bookkeeping_guard.sql" %}
 
 DO $guard$
 BEGIN

@@ -24,6 +24,8 @@
 \else
 \set batch_size {{ v.batch_size }}
 \endif
+{%- let boolean_variable = "dry_run" %}
+{% include "boolean_variable.sql" %}
 \if :dry_run
 DO $refuse$
 BEGIN
@@ -34,6 +36,9 @@ $refuse$;
 \endif
 
 {% include "session.sql" %}
+{%- let lock_scope = "session" %}
+
+{% include "advisory_lock.sql" %}
 
 {% include "bookkeeping.sql" %}
 
@@ -184,3 +189,5 @@ ANALYZE {{ t }};
 
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ({{ v.model_lit }}, 'migrate', '(all)', clock_timestamp(), 'done');
+
+{% include "advisory_unlock.sql" %}

@@ -10,6 +10,14 @@
 \set ON_ERROR_STOP on
 
 BEGIN;
+{%- let lock_scope = "transaction" %}
+
+{% include "advisory_lock.sql" %}
+
+-- Created if missing only to be checked (rolled back with precheck).
+CREATE SCHEMA IF NOT EXISTS _pgmig;
+{% include "bookkeeping_guard.sql" %}
+{% include "event_triggers.sql" %}
 SET pgmig.blocking = 0;
 
 DO $check$

@@ -12,6 +12,9 @@
 
 BEGIN;
 {% include "session.sql" %}
+{%- let lock_scope = "transaction" %}
+
+{% include "advisory_lock.sql" %}
 
 {% include "bookkeeping.sql" %}
 

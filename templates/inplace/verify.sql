@@ -9,6 +9,11 @@
 \set ON_ERROR_STOP on
 
 BEGIN READ ONLY;
+{%- let lock_scope = "transaction" %}
+
+{% include "advisory_lock.sql" %}
+
+{% include "bookkeeping_guard.sql" %}
 SET pgmig.failures = 0;
 
 DO $check$

@@ -1,0 +1,13 @@
+-- -v {{ boolean_variable }}= is read here, before anything is written: a value that is not a boolean stops
+-- the script (psql's \if alone would warn, take it as false and go on). Accepted: what both
+-- PostgreSQL and psql's \if read as a boolean, alike: true/false, yes/no, on/off, 1/0, any
+-- case, a prefix such as t or n (at least two letters for on/off), no blanks.
+SET pgmig.{{ boolean_variable }} = :'{{ boolean_variable }}';
+DO $boolean$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.{{ boolean_variable }}') !~* '^(t|tr|tru|true|f|fa|fal|fals|false|y|ye|yes|n|no|on|of|off|1|0)$' THEN
+    RAISE EXCEPTION '{{ boolean_variable }} must be a boolean (true/false, yes/no, on/off, 1/0), not "%"', pg_catalog.current_setting('pgmig.{{ boolean_variable }}')
+      USING HINT = 'psql -v {{ boolean_variable }}=true or -v {{ boolean_variable }}=false';
+  END IF;
+END
+$boolean$;
