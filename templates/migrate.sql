@@ -50,10 +50,14 @@ BEGIN;
 {%- let lock_scope = "session" %}
 
 {% include "advisory_lock.sql" %}
+
+{% include "event_trigger_guard.sql" %}
 {%- else %}
 {%- let lock_scope = "transaction" %}
 
 {% include "advisory_lock.sql" %}
+
+{% include "event_trigger_guard.sql" %}
 
 {% include "defer_functions.sql" %}
 {%- endif %}

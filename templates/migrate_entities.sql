@@ -30,6 +30,8 @@
 
 {% include "advisory_lock.sql" %}
 
+{% include "event_trigger_guard.sql" %}
+
 {% include "bookkeeping.sql" %}
 {%- include "fdw_setup.sql" %}
 {%- if !plan.library.is_empty() %}

@@ -14,6 +14,8 @@ BEGIN;
 
 {% include "advisory_lock.sql" %}
 
+{% include "event_trigger_guard.sql" %}
+
 -- Precheck's own id maps live in _pgmig too (rolled back with it).
 CREATE SCHEMA IF NOT EXISTS _pgmig;
 {% include "bookkeeping_guard.sql" %}

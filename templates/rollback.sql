@@ -19,6 +19,8 @@ BEGIN;
 
 {% include "advisory_lock.sql" %}
 
+{% include "event_trigger_guard.sql" %}
+
 {% include "bookkeeping_guard.sql" %}
 
 DO $guard$

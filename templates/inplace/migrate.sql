@@ -40,6 +40,8 @@ $refuse$;
 
 {% include "advisory_lock.sql" %}
 
+{% include "event_trigger_guard.sql" %}
+
 {% include "bookkeeping.sql" %}
 
 -- A model migrates once; rollback.sql makes it migratable again.

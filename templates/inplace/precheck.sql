@@ -14,6 +14,8 @@ BEGIN;
 
 {% include "advisory_lock.sql" %}
 
+{% include "event_trigger_guard.sql" %}
+
 -- Created if missing only to be checked (rolled back with precheck).
 CREATE SCHEMA IF NOT EXISTS _pgmig;
 {% include "bookkeeping_guard.sql" %}

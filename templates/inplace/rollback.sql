@@ -16,6 +16,8 @@ BEGIN;
 
 {% include "advisory_lock.sql" %}
 
+{% include "event_trigger_guard.sql" %}
+
 {% include "bookkeeping.sql" %}
 
 DO $undo$
