@@ -71,6 +71,29 @@ BEGIN
 END
 $lock$;
 
+-- Enabled event triggers run on every DDL command of this script, as the role running it:
+-- one whose function another role owns (and so can replace) would run that role's code with
+-- this role's rights. Checked before this script's first DDL command.
+DO $guard$
+DECLARE
+  findings text[];
+BEGIN
+  SELECT pg_catalog.array_agg(pg_catalog.format('event trigger %I on %s runs %s, owned by %s',
+                                                t.evtname, t.evtevent, t.evtfoid::regprocedure, p.proowner::regrole)
+                              ORDER BY t.evtname)
+  INTO findings
+  FROM pg_catalog.pg_event_trigger AS t
+  JOIN pg_catalog.pg_proc AS p ON p.oid = t.evtfoid
+  JOIN pg_catalog.pg_roles AS r ON r.oid = p.proowner
+  WHERE t.evtenabled <> 'D' AND NOT r.rolsuper AND r.rolname <> CURRENT_USER;
+  IF findings IS NOT NULL THEN
+    RAISE EXCEPTION 'pgmig will not run: an enabled event trigger runs a function that another role owns'
+      USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
+            HINT = 'a superuser can ALTER EVENT TRIGGER ... DISABLE for the migration, or give the function to a superuser';
+  END IF;
+END
+$guard$;
+
 -- pgmig's bookkeeping must be pgmig's own. Schema _pgmig and everything in it belong to the
 -- role running this script (or to the role named by -v pgmig_owner=ROLE), and nothing is
 -- attached that would run another role's code with this role's rights: a trigger a database
@@ -89,7 +112,7 @@ DECLARE
   runner text := CURRENT_USER;
   owner_named text := pg_catalog.current_setting('pgmig.owner');
   trusted oid[];
-  found text[];
+  findings text[];
 BEGIN
   SELECT n.oid INTO bookkeeping FROM pg_catalog.pg_namespace AS n WHERE n.nspname = '_pgmig';
   IF bookkeeping IS NULL THEN
@@ -103,7 +126,7 @@ BEGIN
     RAISE EXCEPTION 'pgmig_owner: there is no role named "%"', owner_named;
   END IF;
 
-  SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO found
+  SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO findings
   FROM (
     SELECT pg_catalog.format('schema _pgmig is owned by %s', n.nspowner::regrole) AS what
     FROM pg_catalog.pg_namespace AS n
@@ -190,27 +213,13 @@ BEGIN
       UNION ALL SELECT 'extension', o.extname, o.extowner FROM pg_catalog.pg_extension AS o WHERE o.extnamespace = bookkeeping
     ) AS x
   ) AS f;
-  IF found IS NOT NULL THEN
+  IF findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not use schema _pgmig: it holds what pgmig did not make or what % does not own', runner
-      USING DETAIL = pg_catalog.array_to_string(found, E'\n'),
+      USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
             HINT = 'what another role owns or attached can run its code with your rights. Check what is there; if it is '
                    'pgmig''s bookkeeping, owned by a role you trust, name that role with psql -v pgmig_owner=ROLE (or '
                    'ALTER ... OWNER TO ' || pg_catalog.quote_ident(runner) || ' and drop what was attached); otherwise '
                    'DROP SCHEMA _pgmig CASCADE (the log, id maps and rejects of every model go with it)';
-  END IF;
-
-  -- Event triggers run on every DDL command (the id maps' CREATE TABLE), as the role running
-  -- it: one whose function another role owns (and can replace) runs that role's code.
-  SELECT pg_catalog.array_agg(pg_catalog.format('event trigger %I on %s runs %s, owned by %s', t.evtname, t.evtevent, t.evtfoid::regprocedure, p.proowner::regrole)
-                              ORDER BY t.evtname) INTO found
-  FROM pg_catalog.pg_event_trigger AS t
-  JOIN pg_catalog.pg_proc AS p ON p.oid = t.evtfoid
-  JOIN pg_catalog.pg_roles AS r ON r.oid = p.proowner
-  WHERE t.evtenabled <> 'D' AND NOT r.rolsuper AND p.proowner <> ALL (trusted);
-  IF found IS NOT NULL THEN
-    RAISE EXCEPTION 'pgmig will not run: an enabled event trigger runs a function that another role owns'
-      USING DETAIL = pg_catalog.array_to_string(found, E'\n'),
-            HINT = 'a superuser can ALTER EVENT TRIGGER ... DISABLE for the migration, or give the function to a superuser';
   END IF;
 END
 $guard$;
