@@ -10,10 +10,9 @@
 \else
 \set dry_run false
 \endif
--- -v dry_run= is read here, before anything is written: a value that is not a boolean stops
--- the script (psql's \if alone would warn, take it as false and go on). Accepted: what both
--- PostgreSQL and psql's \if read as a boolean, alike: true/false, yes/no, on/off, 1/0, any
--- case, a prefix such as t or n (at least two letters for on/off), no blanks.
+-- -v dry_run must be a boolean PostgreSQL and psql's \if read alike (true/false, yes/no,
+-- on/off, 1/0, or a prefix; no blanks): anything else stops the script here, before it writes
+-- (psql's \if alone would warn, take it as false and go on).
 SET pgmig.dry_run = :'dry_run';
 DO $boolean$
 BEGIN
