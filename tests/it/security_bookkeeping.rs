@@ -177,6 +177,12 @@ fn what_is_attached_later_to_a_genuine_bookkeeping_schema_is_refused() {
     let out = run(&db, dir.path(), "verify.sql", &[]);
     assert_refused(&out, "verify", &[&format!("table _pgmig.rejects is owned by {role}"), "pgmig_owner"]);
     must_pass(run(&db, dir.path(), "verify.sql", &[("pgmig_owner", &role)]), "verify trusting the named owner");
+    // `pgmig run` reads the log itself only on the same terms.
+    let text = std::fs::read_to_string(dir.path().join("verify.sql")).unwrap();
+    let mut conn = run::connect_capturing(&db.url()).unwrap();
+    let e = run::run_script(&mut conn, "verify.sql", &text, &BTreeMap::new()).unwrap_err();
+    assert!(e.to_string().contains(&format!("_pgmig.rejects is owned by {role}")), "{e}");
+    run::run_script(&mut conn, "verify.sql", &text, &vars(&[("pgmig_owner", &role)])).unwrap();
     // The variable is data: a quote in it ends nothing.
     let hostile = "x'; DROP TABLE public.users; --";
     let out = run(&db, dir.path(), "verify.sql", &[("pgmig_owner", hostile)]);
