@@ -303,3 +303,42 @@ fn the_runner_runs_scripts_that_lock_and_leaves_no_hold() {
     let verify = std::fs::read_to_string(batched.path().join("verify.sql")).unwrap();
     run::run_script(&mut conn, "verify.sql", &verify, &BTreeMap::new()).unwrap();
 }
+
+/// The in-place scripts (models/uuid) check the same: the boolean, the lock, `_pgmig`.
+#[test]
+fn in_place_scripts_refuse_a_bad_boolean_a_held_lock_and_a_planted_bookkeeping_schema() {
+    let models = crate::support::repo_root().join("models/uuid");
+    let db = crate::support::cluster().create_db("sb_inplace");
+    for file in ["v1.sql", "sample.sql"] {
+        let out = db.psql_cmd().arg("-q").arg("-f").arg(models.join(file)).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let dir = crate::support::compile_ddl(&models.join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"));
+    let before = db.table_md5s(&["public"]);
+
+    let out = run(&db, dir.path(), "migrate.sql", &[("dry_run", "2")]);
+    assert_refused(&out, "in-place migrate -v dry_run=2", &["dry_run must be a boolean"]);
+    let (mut holder, pid) = hold_lock(&db);
+    let out = run(&db, dir.path(), "migrate.sql", &[]);
+    assert_refused(&out, "in-place migrate", &["another pgmig run holds the lock on this database", &format!("pid {pid} ")]);
+    holder.execute("SELECT pg_advisory_unlock($1)", &[&run::LOCK_KEY]).unwrap();
+    assert_eq!(db.table_md5s(&["public"]), before);
+
+    let role = attacker(&db);
+    let evidence = evidence(&db);
+    db.execute(&format!(
+        "SET ROLE {role};
+         CREATE SCHEMA _pgmig;
+         CREATE TABLE _pgmig.log ({LOG_COLUMNS});
+         CREATE FUNCTION _pgmig.pwn() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN {} RETURN NEW; END $f$;
+         CREATE TRIGGER pwn BEFORE INSERT ON _pgmig.log FOR EACH ROW EXECUTE FUNCTION _pgmig.pwn();
+         RESET ROLE;",
+        payload(&role, &evidence)
+    ));
+    for script in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql"] {
+        let out = run(&db, dir.path(), script, &[]);
+        assert_refused(&out, script, &[&format!("schema _pgmig is owned by {role}"), "trigger pwn on _pgmig.log"]);
+        assert!(!evidence.exists() && !is_superuser(&db, &role), "in-place {script} ran the trigger as superuser");
+    }
+    assert_eq!(db.table_md5s(&["public"]), before);
+}
