@@ -28,7 +28,7 @@ pub enum RunError {
     LockHeld { holder: String },
 
     /// Schema `_pgmig` holds what the running role does not own (see `trust`).
-    #[error("pgmig will not use schema _pgmig: {found}. Another role's objects there can run its code with your rights: check them, then give them to this role (ALTER ... OWNER TO), name their owner with -v pgmig_owner=ROLE if you trust it, or DROP SCHEMA _pgmig CASCADE")]
+    #[error("pgmig will not use schema _pgmig: {found}. Another role's objects there can run its code with your rights: check them, then give them to this role (ALTER ... OWNER TO), name their owner as trusted (pgmig run -v pgmig_owner=ROLE), or DROP SCHEMA _pgmig CASCADE")]
     UntrustedBookkeeping { found: String },
 
     /// A statement of the script failed.
