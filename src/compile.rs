@@ -124,7 +124,10 @@ pub fn compile_selected(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, s
 fn with_lock_table(mut compiled: Compiled) -> Compiled {
     let migrate = compiled.scripts.files.iter().find(|(n, _)| *n == "migrate.sql").map(|(_, t)| t.clone());
     if let (Some(migrate), Some((_, plan))) = (migrate, compiled.scripts.files.iter_mut().find(|(n, _)| *n == "PLAN.md")) {
-        let rows = crate::lint::lock_table(&migrate);
+        let mut rows = crate::lint::lock_table(&migrate);
+        // The scripts' own checks read the system catalogs (ACCESS SHARE): that blocks no
+        // application, and listing it would bury the locks that do.
+        rows.retain(|r| !r.table.starts_with("pg_catalog."));
         plan.push_str("\n## Locks, statement by statement (migrate.sql)\n\n");
         plan.push_str("Read from the generated script by `pgmig lint --locks`; `(new)` marks a table the script made.\n\n");
         plan.push_str(&crate::lint::locks_markdown(&rows));

@@ -1,6 +1,7 @@
 -- Quiet about the bookkeeping that already exists.
 SET client_min_messages = warning;
 CREATE SCHEMA IF NOT EXISTS _pgmig;
+{% include "bookkeeping_guard.sql" %}
 CREATE TABLE IF NOT EXISTS _pgmig.log (
   id bigserial PRIMARY KEY,
   model text NOT NULL,

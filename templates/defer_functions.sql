@@ -4,11 +4,7 @@
 -- on that table and SHARE ROW EXCLUSIVE on the tables it references until COMMIT. The
 -- definitions are read from the catalog (pg_get_constraintdef, pg_get_indexdef), so they come
 -- back exactly as they were. Session-only helpers (pg_temp): nothing of them stays.
-\if :{?defer_constraints}
-\else
-\set defer_constraints off
-\endif
-SET pgmig.defer_constraints = :'defer_constraints';
+-- pgmig.defer_constraints holds -v defer_constraints, checked to be a boolean before BEGIN.
 CREATE FUNCTION pg_temp.pgmig_defer_constraints(target regclass) RETURNS boolean
 LANGUAGE plpgsql
 SET client_min_messages = warning
@@ -18,7 +14,7 @@ DECLARE
   empty boolean;
   item record;
 BEGIN
-  IF current_setting('pgmig.defer_constraints') <> 'on' THEN
+  IF NOT pg_catalog.current_setting('pgmig.defer_constraints')::boolean THEN
     RETURN false;
   END IF;
   EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM %s)', target) INTO empty;

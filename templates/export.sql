@@ -9,6 +9,11 @@
 {% include "pin.sql" %}
 
 BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+{%- let lock_scope = "transaction" %}
+
+{% include "advisory_lock.sql" %}
+
+{% include "bookkeeping_guard.sql" %}
 {%- for s in steps %}
 \copy (SELECT t.* FROM {{ s.target|one_line }} AS t JOIN {{ s.map_table|one_line }} AS mapped ON {{ s.made_here|one_line }} ORDER BY {{ s.key_order|one_line }}) TO '{{ s.name|e("none") }}.v2.csv' WITH (FORMAT csv, HEADER)
 {%- endfor %}

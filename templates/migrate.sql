@@ -19,6 +19,8 @@
 \else
 \set batch_size {{ plan.batch_size }}
 \endif
+{%- let boolean_variable = "dry_run" %}
+{% include "boolean_variable.sql" %}
 {%- let commits_as_it_goes = "batched" %}
 {% include "refuse_dry_run.sql" %}
 {%- else %}
@@ -33,12 +35,31 @@
 \else
 \set dry_run false
 \endif
+{%- let boolean_variable = "dry_run" %}
+{% include "boolean_variable.sql" %}
+\if :{?defer_constraints}
+\else
+\set defer_constraints off
+\endif
+{%- let boolean_variable = "defer_constraints" %}
+{% include "boolean_variable.sql" %}
 
 BEGIN;
 {%- endif %}
 
 {% include "session.sql" %}
-{%- if plan.batch_size == 0 %}
+{%- if plan.batch_size > 0 %}
+{%- let lock_scope = "session" %}
+
+{% include "advisory_lock.sql" %}
+
+{% include "event_trigger_guard.sql" %}
+{%- else %}
+{%- let lock_scope = "transaction" %}
+
+{% include "advisory_lock.sql" %}
+
+{% include "event_trigger_guard.sql" %}
 
 {% include "defer_functions.sql" %}
 {%- endif %}
@@ -110,4 +131,7 @@ ROLLBACK;
 \else
 COMMIT;
 \endif
+{%- else %}
+
+{% include "advisory_unlock.sql" %}
 {%- endif %}

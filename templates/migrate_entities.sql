@@ -21,10 +21,17 @@
 \else
 \set entity_batch {{ plan.entity_size }}
 \endif
+{%- let boolean_variable = "dry_run" %}
+{% include "boolean_variable.sql" %}
 {%- let commits_as_it_goes = "per-entity" %}
 {% include "refuse_dry_run.sql" %}
 
 {% include "session.sql" %}
+{%- let lock_scope = "session" %}
+
+{% include "advisory_lock.sql" %}
+
+{% include "event_trigger_guard.sql" %}
 
 {% include "bookkeeping.sql" %}
 {%- include "fdw_setup.sql" %}
@@ -229,3 +236,5 @@ COMMIT;
 {%- for t in plan.targets %}
 ANALYZE {{ t }};
 {%- endfor %}
+
+{% include "advisory_unlock.sql" %}

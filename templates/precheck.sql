@@ -11,6 +11,16 @@
 
 BEGIN;
 {% include "session.sql" %}
+{%- let lock_scope = "transaction" %}
+
+{% include "advisory_lock.sql" %}
+
+{% include "event_trigger_guard.sql" %}
+
+-- Precheck's own id maps live in _pgmig too (rolled back with it).
+CREATE SCHEMA IF NOT EXISTS _pgmig;
+{% include "bookkeeping_guard.sql" %}
+{% include "event_triggers.sql" %}
 SET pgmig.blocking = 0;
 
 {% if let Some(u) = plan.subset %}
@@ -31,7 +41,6 @@ BEGIN
 END
 {% endfilter %};
 {%- endif %}
-CREATE SCHEMA IF NOT EXISTS _pgmig;
 {%- for c in plan.castable %}
 
 -- Does a text convert to {{ c.1|comment }}? (Precheck's own; rolled back with it.)

@@ -11,9 +11,18 @@
 \else
 \set dry_run false
 \endif
+{%- let boolean_variable = "dry_run" %}
+{% include "boolean_variable.sql" %}
 
 BEGIN;
 {% include "session.sql" %}
+{%- let lock_scope = "transaction" %}
+
+{% include "advisory_lock.sql" %}
+
+{% include "event_trigger_guard.sql" %}
+
+{% include "bookkeeping_guard.sql" %}
 
 DO {% filter dollar("guard") %}
 BEGIN

@@ -9,6 +9,11 @@
 
 BEGIN READ ONLY;
 {% include "session.sql" %}
+{%- let lock_scope = "transaction" %}
+
+{% include "advisory_lock.sql" %}
+
+{% include "bookkeeping_guard.sql" %}
 SET pgmig.failures = 0;
 
 {% if let Some(u) = plan.subset %}

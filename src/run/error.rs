@@ -27,6 +27,10 @@ pub enum RunError {
     #[error("another pgmig run holds the lock on this database ({holder}); refusing to start")]
     LockHeld { holder: String },
 
+    /// Schema `_pgmig` holds what the running role does not own (see `trust`).
+    #[error("pgmig will not use schema _pgmig: {found}. Another role's objects there can run its code with your rights: check them, then give them to this role (ALTER ... OWNER TO), name their owner as trusted (pgmig run -v pgmig_owner=ROLE), or DROP SCHEMA _pgmig CASCADE")]
+    UntrustedBookkeeping { found: String },
+
     /// A statement of the script failed.
     #[error("{script}:{line}: {message}\n  statement: {statement}{extra}", extra = render_extra(.details, *.rolled_back))]
     Database {

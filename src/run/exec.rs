@@ -197,6 +197,7 @@ fn run_locked(
     vars: &BTreeMap<String, String>,
 ) -> Result<RunSummary, RunError> {
     let ui = conn.ui.clone();
+    super::trust::check_bookkeeping(&mut conn.client, vars.get("pgmig_owner").map(String::as_str))?;
     let log_before = status::last_id(&mut conn.client)?.unwrap_or(0);
     let resumed = status::running_ids(&mut conn.client)?;
     let started = Instant::now();

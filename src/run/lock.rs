@@ -15,8 +15,15 @@ const fn fnv1a64(bytes: &[u8]) -> u64 {
     h
 }
 
-/// The session-level advisory lock key: FNV-1a 64 of `"pgmig"`, as a bigint.
+/// The advisory lock key: FNV-1a 64 of `"pgmig"`, as a bigint. The runner holds it at
+/// session level; the generated scripts take it themselves (templates/advisory_lock.sql), so
+/// two runs under psql cannot interleave either.
 pub const LOCK_KEY: i64 = fnv1a64(b"pgmig") as i64;
+
+/// `pg_locks` shows a bigint advisory key as `classid` (its high 32 bits) and `objid` (its
+/// low 32 bits), with `objsubid` 1.
+pub const LOCK_CLASSID: u32 = ((LOCK_KEY as u64) >> 32) as u32;
+pub const LOCK_OBJID: u32 = (LOCK_KEY as u64 & 0xffff_ffff) as u32;
 
 /// Takes the lock or fails at once, naming the session that holds it.
 pub(crate) fn acquire(client: &mut Client) -> Result<(), RunError> {
@@ -31,18 +38,31 @@ pub(crate) fn acquire(client: &mut Client) -> Result<(), RunError> {
     }
 }
 
-/// Releases the lock (true when it was held).
+/// Releases the lock (true when it was held), and the holds a script took on top of it in
+/// this session: a batched script takes it again and keeps it when it fails part way.
 pub(crate) fn release(client: &mut Client) -> Result<bool, RunError> {
+    let err = |e| RunError::query("could not release the pgmig advisory lock", e);
+    let mut released = false;
+    while held_here(client).map_err(err)? {
+        released |= client.query_one("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]).map_err(err)?.get::<_, bool>(0);
+    }
+    Ok(released)
+}
+
+/// Whether this session holds the lock (once or more: `pg_locks` has one row for all holds).
+fn held_here(client: &mut Client) -> Result<bool, postgres::Error> {
     Ok(client
-        .query_one("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
-        .map_err(|e| RunError::query("could not release the pgmig advisory lock", e))?
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks
+                             WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
+                               AND classid = $1 AND objid = $2 AND objsubid = 1)",
+            &[&LOCK_CLASSID, &LOCK_OBJID],
+        )?
         .get(0))
 }
 
 /// Describes who holds the lock: pid, user, application, address, since when.
 pub(crate) fn holder(client: &mut Client) -> String {
-    let classid = ((LOCK_KEY as u64) >> 32) as u32;
-    let objid = (LOCK_KEY as u64 & 0xffff_ffff) as u32;
     let rows = client.query(
         "SELECT l.pid, a.usename::text, a.application_name, a.client_addr::text,
                 to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')
@@ -51,7 +71,7 @@ pub(crate) fn holder(client: &mut Client) -> String {
           WHERE l.locktype = 'advisory' AND l.granted
             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
             AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1",
-        &[&classid, &objid],
+        &[&LOCK_CLASSID, &LOCK_OBJID],
     );
     let rows = match rows {
         Ok(r) => r,
@@ -93,5 +113,6 @@ mod tests {
         assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
         assert_eq!(LOCK_KEY, fnv1a64(b"pgmig") as i64);
+        assert_eq!(((LOCK_CLASSID as u64) << 32 | LOCK_OBJID as u64) as i64, LOCK_KEY);
     }
 }

@@ -27,6 +27,7 @@ pub mod rejects;
 pub mod script;
 pub mod status;
 mod table;
+mod trust;
 pub mod ui;
 pub mod vars;
 

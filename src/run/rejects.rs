@@ -8,6 +8,7 @@ use super::table::Table;
 
 /// The rejects, newest model filter first; `csv` writes PostgreSQL's own RFC 4180 CSV.
 pub fn print_rejects(conn: &mut Connection, model: Option<&str>, csv: bool, out: &mut impl Write) -> Result<(), RunError> {
+    super::trust::check_bookkeeping(&mut conn.client, None)?;
     let exists: bool = conn
         .client
         .query_one("SELECT to_regclass('_pgmig.rejects') IS NOT NULL", &[])

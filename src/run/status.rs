@@ -321,6 +321,7 @@ impl StatusRow {
 /// Every log row with its batch checkpoints.
 pub fn status_rows(conn: &mut Connection) -> Result<Vec<StatusRow>, RunError> {
     let client = &mut conn.client;
+    super::trust::check_bookkeeping(client, None)?;
     let logs = log_rows(client, 0)?;
     if logs.is_empty() {
         return Ok(Vec::new());

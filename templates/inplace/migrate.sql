@@ -25,6 +25,8 @@
 \else
 \set batch_size {{ v.batch_size }}
 \endif
+{%- let boolean_variable = "dry_run" %}
+{% include "boolean_variable.sql" %}
 \if :dry_run
 DO {% filter dollar("refuse") %}
 BEGIN
@@ -35,6 +37,11 @@ END
 \endif
 
 {% include "session.sql" %}
+{%- let lock_scope = "session" %}
+
+{% include "advisory_lock.sql" %}
+
+{% include "event_trigger_guard.sql" %}
 
 {% include "bookkeeping.sql" %}
 
@@ -185,3 +192,5 @@ ANALYZE {{ t }};
 
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ({{ v.model_lit }}, 'migrate', '(all)', clock_timestamp(), 'done');
+
+{% include "advisory_unlock.sql" %}

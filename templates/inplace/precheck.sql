@@ -11,6 +11,16 @@
 {% include "pin.sql" %}
 
 BEGIN;
+{%- let lock_scope = "transaction" %}
+
+{% include "advisory_lock.sql" %}
+
+{% include "event_trigger_guard.sql" %}
+
+-- Created if missing only to be checked (rolled back with precheck).
+CREATE SCHEMA IF NOT EXISTS _pgmig;
+{% include "bookkeeping_guard.sql" %}
+{% include "event_triggers.sql" %}
 SET pgmig.blocking = 0;
 
 DO {% filter dollar("check") %}

@@ -13,6 +13,11 @@
 
 BEGIN;
 {% include "session.sql" %}
+{%- let lock_scope = "transaction" %}
+
+{% include "advisory_lock.sql" %}
+
+{% include "event_trigger_guard.sql" %}
 
 {% include "bookkeeping.sql" %}
 

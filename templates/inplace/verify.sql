@@ -10,6 +10,11 @@
 {% include "pin.sql" %}
 
 BEGIN READ ONLY;
+{%- let lock_scope = "transaction" %}
+
+{% include "advisory_lock.sql" %}
+
+{% include "bookkeeping_guard.sql" %}
 SET pgmig.failures = 0;
 
 DO {% filter dollar("check") %}

@@ -18,3 +18,4 @@ mod school;
 mod per_entity;
 mod drills;
 mod hostile;
+mod security_bookkeeping;

@@ -1,0 +1,29 @@
+-- One pgmig run per database at a time: two runs interleaving leave what a rerun cannot
+-- fix. Taken here, not waited for: a second run fails at once, naming the first.
+{%- if lock_scope == "session" %}
+-- Held by this session (this script commits as it goes) until its end or psql's exit.
+{%- else %}
+-- Held until this transaction ends.
+{%- endif %}
+-- `pgmig run` holds the same lock in the same session: advisory locks are re-entrant there.
+DO {% filter dollar("lock") %}
+DECLARE
+  holder text;
+BEGIN
+  IF NOT pg_catalog.pg_try_advisory{% if lock_scope != "session" %}_xact{% endif %}_lock({{ crate::run::LOCK_KEY }}) THEN
+    SELECT pg_catalog.format('pid %s (user %s, application %s, from %s, connected since %s)',
+                             l.pid, a.usename, pg_catalog.quote_literal(a.application_name),
+                             coalesce(a.client_addr::text, 'the local socket'),
+                             pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ'))
+    INTO holder
+    FROM pg_catalog.pg_locks AS l
+    LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
+    WHERE l.locktype = 'advisory' AND l.granted
+      AND l.database = (SELECT d.oid FROM pg_catalog.pg_database AS d WHERE d.datname = pg_catalog.current_database())
+      AND l.classid = {{ crate::run::lock::LOCK_CLASSID }} AND l.objid = {{ crate::run::lock::LOCK_OBJID }} AND l.objsubid = 1
+    LIMIT 1;
+    RAISE EXCEPTION 'another pgmig run holds the lock on this database: %', coalesce(holder, 'it may just have finished')
+      USING HINT = 'wait for it to end and run this script again (to end it: SELECT pg_terminate_backend(pid))';
+  END IF;
+END
+{% endfilter %};
