@@ -15,6 +15,9 @@ pub enum MetaKind {
     Echo,
     Getenv,
     Copy,
+    /// `\g FILE` after `COPY … TO STDOUT`: the rows into FILE (psql 15's form of `\copy`,
+    /// whose query, unlike `\copy`'s, may span lines).
+    SendTo,
     Quit,
 }
 
@@ -31,6 +34,7 @@ impl MetaKind {
             "echo" => MetaKind::Echo,
             "getenv" => MetaKind::Getenv,
             "copy" => MetaKind::Copy,
+            "g" => MetaKind::SendTo,
             "q" | "quit" => MetaKind::Quit,
             _ => return None,
         })
@@ -55,7 +59,7 @@ pub fn kind_of(text: &str) -> Result<MetaKind, String> {
     let (name, _) = split_name(text);
     MetaKind::from_name(name).ok_or_else(|| {
         format!(
-            "unsupported meta-command \\{name} (pgmig run knows \\set, \\unset, \\if, \\elif, \\else, \\endif, \\echo, \\q)"
+            "unsupported meta-command \\{name} (pgmig run knows \\set, \\unset, \\if, \\elif, \\else, \\endif, \\echo, \\getenv, \\copy … TO, \\g FILE after COPY … TO STDOUT, \\q)"
         )
     })
 }

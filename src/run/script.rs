@@ -97,6 +97,12 @@ pub fn check(script: &str, text: &str) -> Result<(), RunError> {
     Ok(())
 }
 
+/// Whether a statement is `COPY … TO STDOUT …` (its rows go to the client).
+fn is_copy_to_stdout(text: &str) -> bool {
+    let words: Vec<String> = text.split_whitespace().map(str::to_ascii_uppercase).collect();
+    words.first().is_some_and(|w| w == "COPY") && words.windows(2).any(|w| w[0] == "TO" && w[1] == "STDOUT")
+}
+
 /// Runs `text` through `sink`: statements of active branches in order, meta-commands
 /// interpreted, `vars` updated by `\set`/`\unset`. Checks the script first (see [`check`]).
 pub fn interpret(script: &str, text: &str, vars: &mut Vars, sink: &mut dyn Sink) -> Result<Outcome, RunError> {
@@ -214,6 +220,17 @@ pub fn interpret(script: &str, text: &str, vars: &mut Vars, sink: &mut dyn Sink)
                 let (copy, file) = super::meta::parse_copy_to(rest).map_err(|m| err(m.to_string()))?;
                 sink.copy_to(&copy, &file)?;
             }
+            MetaKind::SendTo => {
+                let args = parse_args(rest, vars).map_err(err)?;
+                let [file] = args.as_slice() else {
+                    return Err(err("pgmig run knows `\\g FILE` only".into()));
+                };
+                let st = scanner.finish().filter(|st| is_copy_to_stdout(&st.text));
+                let Some(st) = st else {
+                    return Err(err("pgmig run sends only a `COPY … TO STDOUT` to a file".into()));
+                };
+                sink.copy_to(&st.text, file)?;
+            }
             MetaKind::Quit => return Ok(Outcome::Quit),
         }
     }
@@ -285,6 +302,15 @@ INSERT INTO t VALUES (:'who');
         ]);
         assert_eq!(vars.get("ON_ERROR_STOP").map(String::as_str), Some("on"));
         assert_eq!(outcome, Outcome::Completed);
+    }
+
+    #[test]
+    fn copy_to_stdout_then_g_writes_the_file_and_nothing_else_does() {
+        let text = "COPY (SELECT 1 AS \"a\nb\")\n  TO STDOUT WITH (FORMAT csv) \\g 'x.csv'\nSELECT 2;";
+        let (log, _, _) = run(text, &[]).unwrap();
+        assert_eq!(log, vec!["copy COPY (SELECT 1 AS \"a\nb\")\n  TO STDOUT WITH (FORMAT csv) > x.csv", "4: SELECT 2;"]);
+        let e = run("SELECT 1 \\g 'x.csv'", &[]).unwrap_err().to_string();
+        assert!(e.contains("only a `COPY … TO STDOUT`"), "{e}");
     }
 
     #[test]
