@@ -8,6 +8,9 @@
 \set ON_ERROR_STOP on
 
 BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+{%- let needs = plan.privileges.of("export.sql") %}
+
+{% include "privileges.sql" %}
 {%- for s in steps %}
 \copy (SELECT t.* FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }} ORDER BY {{ s.key_order }}) TO '{{ s.name|e("none") }}.v2.csv' WITH (FORMAT csv, HEADER)
 {%- endfor %}

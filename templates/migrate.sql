@@ -36,12 +36,18 @@ BEGIN;
 {%- endif %}
 
 {% include "session.sql" %}
+{%- let needs = plan.privileges.of("migrate.sql") %}
+
+{% include "privileges.sql" %}
+
+{% include "fingerprint.sql" %}
 {%- if plan.batch_size == 0 %}
 
 {% include "defer_functions.sql" %}
 {%- endif %}
 
 {% include "bookkeeping.sql" %}
+{% include "log_columns.sql" %}
 {%- include "fdw_setup.sql" %}
 {%- if !plan.library.is_empty() %}
 

@@ -24,8 +24,14 @@
 {% include "refuse_dry_run.sql" %}
 
 {% include "session.sql" %}
+{%- let needs = plan.privileges.of("migrate.sql") %}
+
+{% include "privileges.sql" %}
+
+{% include "fingerprint.sql" %}
 
 {% include "bookkeeping.sql" %}
+{% include "log_columns.sql" %}
 {%- include "fdw_setup.sql" %}
 {%- if !plan.library.is_empty() %}
 

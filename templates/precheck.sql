@@ -10,6 +10,10 @@
 
 BEGIN;
 {% include "session.sql" %}
+{%- let needs = plan.privileges.of("precheck.sql") %}
+
+{% include "privileges.sql" %}
+
 SET pgmig.blocking = 0;
 
 {% if let Some(u) = plan.subset %}

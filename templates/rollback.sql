@@ -13,6 +13,11 @@
 
 BEGIN;
 {% include "session.sql" %}
+{%- let needs = plan.privileges.of("rollback.sql") %}
+
+{% include "privileges.sql" %}
+
+{% include "fingerprint.sql" %}
 
 DO $guard$
 BEGIN
@@ -27,6 +32,9 @@ BEGIN
   END IF;
 END
 $guard$;
+{%- let checking = "rollback.sql" %}
+
+{% include "fingerprint_check.sql" %}
 {% if let Some(u) = plan.subset %}
 {%- if !u.dependents_values.is_empty() %}
 

@@ -8,6 +8,11 @@
 
 BEGIN READ ONLY;
 {% include "session.sql" %}
+{%- let needs = plan.privileges.of("verify.sql") %}
+
+{% include "privileges.sql" %}
+
+{% include "fingerprint.sql" %}
 SET pgmig.failures = 0;
 
 {% if let Some(u) = plan.subset %}
@@ -46,6 +51,9 @@ BEGIN
 END
 $check$;
 {%- endif %}
+{%- let checking = "verify.sql" %}
+
+{% include "fingerprint_check.sql" %}
 {%- for r in plan.references %}
 
 -- Reference data ({{ plan.model_file }}:{{ r.line }}): every row of {{ r.table }} the model declares is there.

@@ -17,3 +17,5 @@ mod entities;
 mod school;
 mod per_entity;
 mod drills;
+mod privileges;
+mod fingerprint;
