@@ -28,6 +28,73 @@ SET statement_timeout = :'statement_timeout';
 \set work_mem 256MB
 \endif
 SET work_mem = :'work_mem';
+
+-- What precheck.sql needs of the role running it, from the compiled model (PLAN.md lists
+-- the grants): one error names every grant missing, before anything is written.
+DO $privileges$
+DECLARE
+  missing text;
+BEGIN
+  WITH needed (kind, schema_name, object_name, privileges) AS (
+    VALUES ('schema', NULL, '_pgmig', 'USAGE, CREATE'),
+           ('schema', NULL, 'v1', 'USAGE'),
+           ('table', 'v1', 'completed_sessions', 'SELECT'),
+           ('table', 'v1', 'drill_group_items', 'SELECT'),
+           ('table', 'v1', 'drill_groups', 'SELECT'),
+           ('table', 'v1', 'drills', 'SELECT'),
+           ('table', 'v1', 'ordered_session_drills', 'SELECT'),
+           ('table', 'v1', 'progress_history', 'SELECT'),
+           ('table', 'v1', 'session_preferences', 'SELECT'),
+           ('table', 'v1', 'users', 'SELECT'),
+           ('schema', NULL, 'public', 'USAGE'),
+           ('table', 'public', 'users', 'SELECT'),
+           ('table', 'public', 'completed_sessions', 'SELECT'),
+           ('table', 'public', 'drill_groups', 'SELECT'),
+           ('table', 'public', 'drill_group_items', 'SELECT'),
+           ('table', 'public', 'drill_group_item_notes', 'SELECT'),
+           ('table', 'public', 'ordered_session_drills', 'SELECT'),
+           ('table', 'public', 'progress_history', 'SELECT'),
+           ('table', 'public', 'session_preferences', 'SELECT')
+  ), found AS (
+    SELECT o.kind, o.schema_name, o.object_name, p.privilege, p.n,
+           CASE o.kind
+             WHEN 'schema' THEN (SELECT s.oid FROM pg_catalog.pg_namespace AS s WHERE s.nspname = o.object_name)
+             ELSE (SELECT c.oid FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS s ON s.oid = c.relnamespace
+                   WHERE s.nspname = o.schema_name AND c.relname = o.object_name)
+           END AS object_id
+    FROM needed AS o
+    CROSS JOIN LATERAL pg_catalog.unnest(pg_catalog.string_to_array(o.privileges, ', ')) WITH ORDINALITY AS p (privilege, n)
+  ), lacking AS (
+    -- An object that does not exist is left to the statement that uses it.
+    SELECT f.kind, f.privilege, f.n,
+           CASE f.kind WHEN 'schema' THEN pg_catalog.format('%I', f.object_name)
+                       ELSE pg_catalog.format('%I.%I', f.schema_name, f.object_name) END AS object
+    FROM found AS f
+    WHERE f.object_id IS NOT NULL
+      AND NOT CASE f.kind WHEN 'schema' THEN pg_catalog.has_schema_privilege(f.object_id, f.privilege)
+                          WHEN 'sequence' THEN pg_catalog.has_sequence_privilege(f.object_id, f.privilege)
+                          ELSE pg_catalog.has_table_privilege(f.object_id, f.privilege) END
+  ), grants (rank, object, statement) AS (
+    SELECT 1, '', pg_catalog.format('GRANT CREATE ON DATABASE %I TO %I;', pg_catalog.current_database(), CURRENT_USER)
+    WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')
+      AND (pg_catalog.to_regnamespace('_pgmig') IS NULL)
+    UNION ALL
+    SELECT CASE l.kind WHEN 'schema' THEN 4 ELSE 5 END, l.object,
+           pg_catalog.format('GRANT %s ON %s %s TO %I;', pg_catalog.string_agg(l.privilege, ', ' ORDER BY l.n),
+                             pg_catalog.upper(l.kind), l.object, CURRENT_USER)
+    FROM lacking AS l
+    GROUP BY l.kind, l.object
+  )
+  SELECT pg_catalog.string_agg('  ' || g.statement, E'\n' ORDER BY g.rank, g.object, g.statement) INTO missing
+  FROM grants AS g;
+  IF missing IS NOT NULL THEN
+    RAISE EXCEPTION 'precheck.sql: role % lacks privileges it needs; nothing was changed. As a superuser or the owner of the objects, run:%',
+      CURRENT_USER, E'\n' || missing
+      USING HINT = 'PLAN.md lists every privilege the scripts need';
+  END IF;
+END
+$privileges$;
+
 SET pgmig.blocking = 0;
 
 DO $check$

@@ -34,6 +34,88 @@ SET statement_timeout = :'statement_timeout';
 \endif
 SET work_mem = :'work_mem';
 
+-- What migrate.sql needs of the role running it, from the compiled model (PLAN.md lists
+-- the grants): one error names every grant missing, before anything is written.
+DO $privileges$
+DECLARE
+  missing text;
+BEGIN
+  WITH needed (kind, schema_name, object_name, privileges) AS (
+    VALUES ('schema', NULL, '_pgmig', 'USAGE, CREATE'),
+           ('schema', NULL, 'v1', 'USAGE'),
+           ('table', 'v1', 'parents', 'SELECT'),
+           ('table', 'v1', 'schools', 'SELECT'),
+           ('table', 'v1', 'students', 'SELECT'),
+           ('table', 'v1', 'teachers', 'SELECT'),
+           ('schema', NULL, 'public', 'USAGE'),
+           ('table', 'public', 'permission_modules', 'SELECT, INSERT'),
+           ('sequence', 'public', 'permission_modules_id_seq', 'SELECT, UPDATE'),
+           ('table', 'public', 'grade_systems', 'SELECT, INSERT'),
+           ('sequence', 'public', 'grade_systems_id_seq', 'SELECT, UPDATE'),
+           ('table', 'public', 'class_levels', 'SELECT, INSERT'),
+           ('sequence', 'public', 'class_levels_id_seq', 'SELECT, UPDATE'),
+           ('table', 'public', 'curriculums', 'SELECT, INSERT'),
+           ('sequence', 'public', 'curriculums_id_seq', 'SELECT, UPDATE'),
+           ('table', 'public', 'subjects', 'SELECT, INSERT'),
+           ('sequence', 'public', 'subjects_id_seq', 'SELECT, UPDATE'),
+           ('table', 'public', 'user_types', 'SELECT, INSERT'),
+           ('sequence', 'public', 'user_types_id_seq', 'SELECT, UPDATE'),
+           ('table', 'public', 'roles', 'SELECT, INSERT'),
+           ('sequence', 'public', 'roles_id_seq', 'SELECT, UPDATE'),
+           ('table', 'public', 'schools', 'SELECT, INSERT'),
+           ('table', 'public', 'users', 'SELECT, INSERT'),
+           ('table', 'public', 'user_roles', 'SELECT, INSERT'),
+           ('table', 'public', 'teacher_profiles', 'SELECT, INSERT'),
+           ('table', 'public', 'parent_profiles', 'SELECT, INSERT'),
+           ('table', 'public', 'student_profiles', 'SELECT, INSERT')
+  ), found AS (
+    SELECT o.kind, o.schema_name, o.object_name, p.privilege, p.n,
+           CASE o.kind
+             WHEN 'schema' THEN (SELECT s.oid FROM pg_catalog.pg_namespace AS s WHERE s.nspname = o.object_name)
+             ELSE (SELECT c.oid FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS s ON s.oid = c.relnamespace
+                   WHERE s.nspname = o.schema_name AND c.relname = o.object_name)
+           END AS object_id
+    FROM needed AS o
+    CROSS JOIN LATERAL pg_catalog.unnest(pg_catalog.string_to_array(o.privileges, ', ')) WITH ORDINALITY AS p (privilege, n)
+  ), lacking AS (
+    -- An object that does not exist is left to the statement that uses it.
+    SELECT f.kind, f.privilege, f.n,
+           CASE f.kind WHEN 'schema' THEN pg_catalog.format('%I', f.object_name)
+                       ELSE pg_catalog.format('%I.%I', f.schema_name, f.object_name) END AS object
+    FROM found AS f
+    WHERE f.object_id IS NOT NULL
+      AND NOT CASE f.kind WHEN 'schema' THEN pg_catalog.has_schema_privilege(f.object_id, f.privilege)
+                          WHEN 'sequence' THEN pg_catalog.has_sequence_privilege(f.object_id, f.privilege)
+                          ELSE pg_catalog.has_table_privilege(f.object_id, f.privilege) END
+  ), grants (rank, object, statement) AS (
+    SELECT 1, '', pg_catalog.format('GRANT CREATE ON DATABASE %I TO %I;', pg_catalog.current_database(), CURRENT_USER)
+    WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')
+      AND (pg_catalog.to_regnamespace('_pgmig') IS NULL OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension AS e WHERE e.extname = 'pgcrypto'))
+    UNION ALL
+    SELECT 1, '', pg_catalog.format('GRANT TEMPORARY ON DATABASE %I TO %I;', pg_catalog.current_database(), CURRENT_USER)
+    WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'TEMPORARY')
+    UNION ALL
+    SELECT CASE l.kind WHEN 'schema' THEN 4 ELSE 5 END, l.object,
+           pg_catalog.format('GRANT %s ON %s %s TO %I;', pg_catalog.string_agg(l.privilege, ', ' ORDER BY l.n),
+                             pg_catalog.upper(l.kind), l.object, CURRENT_USER)
+    FROM lacking AS l
+    GROUP BY l.kind, l.object
+  )
+  SELECT pg_catalog.string_agg('  ' || g.statement, E'\n' ORDER BY g.rank, g.object, g.statement) INTO missing
+  FROM grants AS g;
+  IF missing IS NOT NULL THEN
+    RAISE EXCEPTION 'migrate.sql: role % lacks privileges it needs; nothing was changed. As a superuser or the owner of the objects, run:%',
+      CURRENT_USER, E'\n' || missing
+      USING HINT = 'PLAN.md lists every privilege the scripts need';
+  END IF;
+END
+$privileges$;
+
+-- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
+-- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
+-- it; verify.sql and rollback.sql refuse a migration another compile made.
+SET pgmig.fingerprint = '362d23b029e5ec4833541d255e5d68798086a08f9ec0a4ed2c94ce855075605f';
+
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
 -- one build over all rows instead of one per row. Faster on big loads; holds ACCESS EXCLUSIVE
@@ -156,6 +238,16 @@ CREATE TABLE IF NOT EXISTS _pgmig.reference (
   key jsonb NOT NULL,
   PRIMARY KEY (model, table_name, key)
 );
+RESET client_min_messages;
+-- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
+-- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
+-- records them. Added to a _pgmig.log that an earlier pgmig made.
+SET client_min_messages = warning;
+ALTER TABLE _pgmig.log
+  ADD COLUMN IF NOT EXISTS fingerprint text,
+  ADD COLUMN IF NOT EXISTS script_sha256 text,
+  ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
+  ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
 RESET client_min_messages;
 
 -- pgmig's transform library (sql/transforms.sql in pgmig's source), used by the steps below.

@@ -34,6 +34,74 @@ SET statement_timeout = :'statement_timeout';
 \endif
 SET work_mem = :'work_mem';
 
+-- What migrate.sql needs of the role running it, from the compiled model (PLAN.md lists
+-- the grants): one error names every grant missing, before anything is written.
+DO $privileges$
+DECLARE
+  missing text;
+BEGIN
+  WITH needed (kind, schema_name, object_name, privileges) AS (
+    VALUES ('schema', NULL, '_pgmig', 'USAGE, CREATE'),
+           ('schema', NULL, 'v1', 'USAGE'),
+           ('table', 'v1', 'exercise_logs', 'SELECT'),
+           ('table', 'v1', 'exercises', 'SELECT'),
+           ('table', 'v1', 'workout_plans', 'SELECT'),
+           ('table', 'v1', 'workout_sessions', 'SELECT'),
+           ('schema', NULL, 'public', 'USAGE'),
+           ('table', 'public', 'workout_plans', 'SELECT, INSERT'),
+           ('table', 'public', 'workout_weeks', 'SELECT, INSERT'),
+           ('table', 'public', 'workout_days', 'SELECT, INSERT'),
+           ('table', 'public', 'exercises', 'SELECT, INSERT'),
+           ('table', 'public', 'workout_sessions', 'SELECT, INSERT'),
+           ('table', 'public', 'exercise_logs', 'SELECT, INSERT')
+  ), found AS (
+    SELECT o.kind, o.schema_name, o.object_name, p.privilege, p.n,
+           CASE o.kind
+             WHEN 'schema' THEN (SELECT s.oid FROM pg_catalog.pg_namespace AS s WHERE s.nspname = o.object_name)
+             ELSE (SELECT c.oid FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS s ON s.oid = c.relnamespace
+                   WHERE s.nspname = o.schema_name AND c.relname = o.object_name)
+           END AS object_id
+    FROM needed AS o
+    CROSS JOIN LATERAL pg_catalog.unnest(pg_catalog.string_to_array(o.privileges, ', ')) WITH ORDINALITY AS p (privilege, n)
+  ), lacking AS (
+    -- An object that does not exist is left to the statement that uses it.
+    SELECT f.kind, f.privilege, f.n,
+           CASE f.kind WHEN 'schema' THEN pg_catalog.format('%I', f.object_name)
+                       ELSE pg_catalog.format('%I.%I', f.schema_name, f.object_name) END AS object
+    FROM found AS f
+    WHERE f.object_id IS NOT NULL
+      AND NOT CASE f.kind WHEN 'schema' THEN pg_catalog.has_schema_privilege(f.object_id, f.privilege)
+                          WHEN 'sequence' THEN pg_catalog.has_sequence_privilege(f.object_id, f.privilege)
+                          ELSE pg_catalog.has_table_privilege(f.object_id, f.privilege) END
+  ), grants (rank, object, statement) AS (
+    SELECT 1, '', pg_catalog.format('GRANT CREATE ON DATABASE %I TO %I;', pg_catalog.current_database(), CURRENT_USER)
+    WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')
+      AND (pg_catalog.to_regnamespace('_pgmig') IS NULL)
+    UNION ALL
+    SELECT 1, '', pg_catalog.format('GRANT TEMPORARY ON DATABASE %I TO %I;', pg_catalog.current_database(), CURRENT_USER)
+    WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'TEMPORARY')
+    UNION ALL
+    SELECT CASE l.kind WHEN 'schema' THEN 4 ELSE 5 END, l.object,
+           pg_catalog.format('GRANT %s ON %s %s TO %I;', pg_catalog.string_agg(l.privilege, ', ' ORDER BY l.n),
+                             pg_catalog.upper(l.kind), l.object, CURRENT_USER)
+    FROM lacking AS l
+    GROUP BY l.kind, l.object
+  )
+  SELECT pg_catalog.string_agg('  ' || g.statement, E'\n' ORDER BY g.rank, g.object, g.statement) INTO missing
+  FROM grants AS g;
+  IF missing IS NOT NULL THEN
+    RAISE EXCEPTION 'migrate.sql: role % lacks privileges it needs; nothing was changed. As a superuser or the owner of the objects, run:%',
+      CURRENT_USER, E'\n' || missing
+      USING HINT = 'PLAN.md lists every privilege the scripts need';
+  END IF;
+END
+$privileges$;
+
+-- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
+-- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
+-- it; verify.sql and rollback.sql refuse a migration another compile made.
+SET pgmig.fingerprint = '3b1ad4db3427105ba6f8de474dc3bd55ca5a29132339c00ad563a7ed157a889b';
+
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
 -- one build over all rows instead of one per row. Faster on big loads; holds ACCESS EXCLUSIVE
@@ -156,6 +224,16 @@ CREATE TABLE IF NOT EXISTS _pgmig.reference (
   key jsonb NOT NULL,
   PRIMARY KEY (model, table_name, key)
 );
+RESET client_min_messages;
+-- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
+-- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
+-- records them. Added to a _pgmig.log that an earlier pgmig made.
+SET client_min_messages = warning;
+ALTER TABLE _pgmig.log
+  ADD COLUMN IF NOT EXISTS fingerprint text,
+  ADD COLUMN IF NOT EXISTS script_sha256 text,
+  ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
+  ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
 RESET client_min_messages;
 
 -- A model migrates once; rollback.sql makes it migratable again.

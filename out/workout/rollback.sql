@@ -32,6 +32,67 @@ SET statement_timeout = :'statement_timeout';
 \endif
 SET work_mem = :'work_mem';
 
+-- What rollback.sql needs of the role running it, from the compiled model (PLAN.md lists
+-- the grants): one error names every grant missing, before anything is written.
+DO $privileges$
+DECLARE
+  missing text;
+BEGIN
+  WITH needed (kind, schema_name, object_name, privileges) AS (
+    VALUES ('schema', NULL, '_pgmig', 'USAGE'),
+           ('schema', NULL, 'v1', 'USAGE'),
+           ('table', 'v1', 'exercise_logs', 'SELECT'),
+           ('table', 'v1', 'exercises', 'SELECT'),
+           ('table', 'v1', 'workout_plans', 'SELECT'),
+           ('table', 'v1', 'workout_sessions', 'SELECT'),
+           ('schema', NULL, 'public', 'USAGE'),
+           ('table', 'public', 'workout_plans', 'SELECT, DELETE'),
+           ('table', 'public', 'workout_weeks', 'SELECT, DELETE'),
+           ('table', 'public', 'workout_days', 'SELECT, DELETE'),
+           ('table', 'public', 'exercises', 'SELECT, DELETE'),
+           ('table', 'public', 'workout_sessions', 'SELECT, DELETE'),
+           ('table', 'public', 'exercise_logs', 'SELECT, DELETE')
+  ), found AS (
+    SELECT o.kind, o.schema_name, o.object_name, p.privilege, p.n,
+           CASE o.kind
+             WHEN 'schema' THEN (SELECT s.oid FROM pg_catalog.pg_namespace AS s WHERE s.nspname = o.object_name)
+             ELSE (SELECT c.oid FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS s ON s.oid = c.relnamespace
+                   WHERE s.nspname = o.schema_name AND c.relname = o.object_name)
+           END AS object_id
+    FROM needed AS o
+    CROSS JOIN LATERAL pg_catalog.unnest(pg_catalog.string_to_array(o.privileges, ', ')) WITH ORDINALITY AS p (privilege, n)
+  ), lacking AS (
+    -- An object that does not exist is left to the statement that uses it.
+    SELECT f.kind, f.privilege, f.n,
+           CASE f.kind WHEN 'schema' THEN pg_catalog.format('%I', f.object_name)
+                       ELSE pg_catalog.format('%I.%I', f.schema_name, f.object_name) END AS object
+    FROM found AS f
+    WHERE f.object_id IS NOT NULL
+      AND NOT CASE f.kind WHEN 'schema' THEN pg_catalog.has_schema_privilege(f.object_id, f.privilege)
+                          WHEN 'sequence' THEN pg_catalog.has_sequence_privilege(f.object_id, f.privilege)
+                          ELSE pg_catalog.has_table_privilege(f.object_id, f.privilege) END
+  ), grants (rank, object, statement) AS (
+    SELECT CASE l.kind WHEN 'schema' THEN 4 ELSE 5 END, l.object,
+           pg_catalog.format('GRANT %s ON %s %s TO %I;', pg_catalog.string_agg(l.privilege, ', ' ORDER BY l.n),
+                             pg_catalog.upper(l.kind), l.object, CURRENT_USER)
+    FROM lacking AS l
+    GROUP BY l.kind, l.object
+  )
+  SELECT pg_catalog.string_agg('  ' || g.statement, E'\n' ORDER BY g.rank, g.object, g.statement) INTO missing
+  FROM grants AS g;
+  IF missing IS NOT NULL THEN
+    RAISE EXCEPTION 'rollback.sql: role % lacks privileges it needs; nothing was changed. As a superuser or the owner of the objects, run:%',
+      CURRENT_USER, E'\n' || missing
+      USING HINT = 'PLAN.md lists every privilege the scripts need';
+  END IF;
+END
+$privileges$;
+
+-- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
+-- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
+-- it; verify.sql and rollback.sql refuse a migration another compile made.
+SET pgmig.fingerprint = '3b1ad4db3427105ba6f8de474dc3bd55ca5a29132339c00ad563a7ed157a889b';
+
 DO $guard$
 BEGIN
   -- Two IFs: PL/pgSQL plans a whole condition, and _pgmig.log may not exist yet.
@@ -45,6 +106,24 @@ BEGIN
   END IF;
 END
 $guard$;
+
+-- The migration must be this compile's: the scripts of another compile of the model (another
+-- model text, schema or pgmig version) would check or undo something else.
+DO $fingerprint$
+DECLARE
+  recorded text;
+BEGIN
+  -- to_jsonb: a _pgmig.log from before pgmig recorded fingerprints has no such column.
+  SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
+  FROM _pgmig.log AS l
+  WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '3b1ad4db3427105ba6f8de474dc3bd55ca5a29132339c00ad563a7ed157a889b';
+  IF recorded IS NOT NULL THEN
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 3b1ad4db3427105ba6f8de474dc3bd55ca5a29132339c00ad563a7ed157a889b; nothing was changed', 'workout', recorded
+      USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
+  END IF;
+END
+$fingerprint$;
 
 -- Undo step 6/6: public.exercise_logs  (model.yaml:102)
 DO $undo$

@@ -226,3 +226,23 @@ fn plan_lists_the_grants() {
     }
     assert!(!plan.contains("pgcrypto") && !plan.contains("postgres_fdw"), "the workout model needs neither");
 }
+
+/// The school model needs more than workout: reference rows and their sequences, and the
+/// transform library with pgcrypto, not installed yet: a trusted extension, which CREATE on
+/// the database lets the role install.
+#[test]
+fn the_v2_owner_runs_the_school_model_and_installs_pgcrypto() {
+    let db = crate::school::school_db("priv_school", 1);
+    let role = app_owner(&db);
+    let dir = crate::school::compiled();
+    let cwd = tempfile::tempdir().unwrap();
+    let pgcrypto = "SELECT count(*) FROM pg_extension WHERE extname = 'pgcrypto'";
+    assert_eq!(count(&db, pgcrypto), 0);
+    let before = db.table_md5s(&["v1", "public"]);
+    for script in ["precheck.sql", "migrate.sql", "verify.sql"] {
+        must_pass(psql_as(&db, &role, &dir.path().join(script), &[], cwd.path()), &format!("school {script} as {role}"));
+    }
+    assert_eq!(count(&db, pgcrypto), 1, "the role installed pgcrypto");
+    must_pass(psql_as(&db, &role, &dir.path().join("rollback.sql"), &[], cwd.path()), "school rollback.sql as the role");
+    assert_eq!(db.table_md5s(&["v1", "public"]), before, "rollback restores every table, reference data included");
+}
