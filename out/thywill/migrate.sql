@@ -102,7 +102,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; verify.sql and rollback.sql refuse a migration another compile made.
-SET pgmig.fingerprint = '7cfe7c4f652f5be49336491ab6ed12780b4eeb9fdc5b70dce9b9138fcf282dc9';
+SET pgmig.fingerprint = '2f027dfb238d9ab1f8291d1d096734b001c11c50358c9a0116f81783deee3108';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
