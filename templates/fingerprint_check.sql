@@ -1,5 +1,5 @@
 -- The migration must be this compile's: the scripts of another compile of the model (another
--- model text, schema or pgmig version) would check or undo something else.
+-- model text, schema or pgmig version) would {% if checking == "migrate.sql" %}resume or add to{% else %}check or undo{% endif %} something else.
 DO ${{ plan.fingerprint_tag }}$
 DECLARE
   recorded text;
@@ -11,7 +11,11 @@ BEGIN
     AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '{{ plan.fingerprint }}';
   IF recorded IS NOT NULL THEN
     RAISE EXCEPTION '{{ checking }}: model % was migrated by another compile (fingerprint %); this script is from compile {{ plan.fingerprint }}; nothing was changed', {{ plan.model_lit }}, recorded
+{%- if checking == "migrate.sql" %}
+      USING HINT = 'finish or roll back that migration with its own scripts first';
+{%- else %}
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
+{%- endif %}
   END IF;
 END
 ${{ plan.fingerprint_tag }}$;

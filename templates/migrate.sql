@@ -78,6 +78,9 @@ $guard$;
 -- A model migrates once; rollback.sql makes it migratable again.
 {% include "refuse_migrated_twice.sql" %}
 {%- endif %}
+{%- let checking = "migrate.sql" %}
+
+{% include "fingerprint_check.sql" %}
 {%- for r in plan.references %}
 
 {% include "reference_insert.sql" %}

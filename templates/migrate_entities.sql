@@ -40,6 +40,9 @@
 
 -- A model migrates once; rollback.sql makes it migratable again. A run stopped part way resumes.
 {% include "refuse_migrated_twice.sql" %}
+{%- let checking = "migrate.sql" %}
+
+{% include "fingerprint_check.sql" %}
 {%- for r in plan.references %}
 
 {% include "reference_insert.sql" %}

@@ -106,7 +106,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; verify.sql and rollback.sql refuse a migration another compile made.
-SET pgmig.fingerprint = 'b580b54289387c6c2eadb75999c31f1927f8e299a31234411ad2c3e54f4a6378';
+SET pgmig.fingerprint = '7708b7c3e1bb666a7428c3f4f430a9aa85501982dc242c511275a5c5d32c9f48';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -252,6 +252,24 @@ BEGIN
   END IF;
 END
 $guard$;
+
+-- The migration must be this compile's: the scripts of another compile of the model (another
+-- model text, schema or pgmig version) would resume or add to something else.
+DO $fingerprint$
+DECLARE
+  recorded text;
+BEGIN
+  -- to_jsonb: a _pgmig.log from before pgmig recorded fingerprints has no such column.
+  SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
+  FROM _pgmig.log AS l
+  WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7708b7c3e1bb666a7428c3f4f430a9aa85501982dc242c511275a5c5d32c9f48';
+  IF recorded IS NOT NULL THEN
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7708b7c3e1bb666a7428c3f4f430a9aa85501982dc242c511275a5c5d32c9f48; nothing was changed', 'drills', recorded
+      USING HINT = 'finish or roll back that migration with its own scripts first';
+  END IF;
+END
+$fingerprint$;
 
 -- ----------------------------------------------------------------------------
 -- Step 1/7: public.users  (model.yaml:19)

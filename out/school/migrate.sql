@@ -114,7 +114,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; verify.sql and rollback.sql refuse a migration another compile made.
-SET pgmig.fingerprint = '362d23b029e5ec4833541d255e5d68798086a08f9ec0a4ed2c94ce855075605f';
+SET pgmig.fingerprint = '655330c46293090aab9203e1eafa96f6cf71c131e269be5c1060cf391521d51b';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -536,6 +536,24 @@ BEGIN
   END IF;
 END
 $guard$;
+
+-- The migration must be this compile's: the scripts of another compile of the model (another
+-- model text, schema or pgmig version) would resume or add to something else.
+DO $fingerprint$
+DECLARE
+  recorded text;
+BEGIN
+  -- to_jsonb: a _pgmig.log from before pgmig recorded fingerprints has no such column.
+  SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
+  FROM _pgmig.log AS l
+  WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '655330c46293090aab9203e1eafa96f6cf71c131e269be5c1060cf391521d51b';
+  IF recorded IS NOT NULL THEN
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 655330c46293090aab9203e1eafa96f6cf71c131e269be5c1060cf391521d51b; nothing was changed', 'school', recorded
+      USING HINT = 'finish or roll back that migration with its own scripts first';
+  END IF;
+END
+$fingerprint$;
 
 -- Reference data (model.yaml:13): 3 row(s) of public.permission_modules, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.

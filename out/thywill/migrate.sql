@@ -102,7 +102,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; verify.sql and rollback.sql refuse a migration another compile made.
-SET pgmig.fingerprint = '2f027dfb238d9ab1f8291d1d096734b001c11c50358c9a0116f81783deee3108';
+SET pgmig.fingerprint = '2e44d23052809cf32ddc8ff109a0a6142970d584fa359c58b53f067d99aa55c8';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -248,6 +248,24 @@ BEGIN
   END IF;
 END
 $guard$;
+
+-- The migration must be this compile's: the scripts of another compile of the model (another
+-- model text, schema or pgmig version) would resume or add to something else.
+DO $fingerprint$
+DECLARE
+  recorded text;
+BEGIN
+  -- to_jsonb: a _pgmig.log from before pgmig recorded fingerprints has no such column.
+  SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
+  FROM _pgmig.log AS l
+  WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2e44d23052809cf32ddc8ff109a0a6142970d584fa359c58b53f067d99aa55c8';
+  IF recorded IS NOT NULL THEN
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2e44d23052809cf32ddc8ff109a0a6142970d584fa359c58b53f067d99aa55c8; nothing was changed', 'thywill', recorded
+      USING HINT = 'finish or roll back that migration with its own scripts first';
+  END IF;
+END
+$fingerprint$;
 
 -- ----------------------------------------------------------------------------
 -- Step 1/6: public.users  (model.yaml:12)

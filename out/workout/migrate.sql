@@ -100,7 +100,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; verify.sql and rollback.sql refuse a migration another compile made.
-SET pgmig.fingerprint = '3b1ad4db3427105ba6f8de474dc3bd55ca5a29132339c00ad563a7ed157a889b';
+SET pgmig.fingerprint = 'b484385ed2c0b966a290ffc87458520d7ea6ada99735f89098d6cfe91fbeef8e';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -246,6 +246,24 @@ BEGIN
   END IF;
 END
 $guard$;
+
+-- The migration must be this compile's: the scripts of another compile of the model (another
+-- model text, schema or pgmig version) would resume or add to something else.
+DO $fingerprint$
+DECLARE
+  recorded text;
+BEGIN
+  -- to_jsonb: a _pgmig.log from before pgmig recorded fingerprints has no such column.
+  SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
+  FROM _pgmig.log AS l
+  WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b484385ed2c0b966a290ffc87458520d7ea6ada99735f89098d6cfe91fbeef8e';
+  IF recorded IS NOT NULL THEN
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile b484385ed2c0b966a290ffc87458520d7ea6ada99735f89098d6cfe91fbeef8e; nothing was changed', 'workout', recorded
+      USING HINT = 'finish or roll back that migration with its own scripts first';
+  END IF;
+END
+$fingerprint$;
 
 -- ----------------------------------------------------------------------------
 -- Step 1/6: public.workout_plans  (model.yaml:11)

@@ -86,7 +86,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; verify.sql and rollback.sql refuse a migration another compile made.
-SET pgmig.fingerprint = '3b1ad4db3427105ba6f8de474dc3bd55ca5a29132339c00ad563a7ed157a889b';
+SET pgmig.fingerprint = 'b484385ed2c0b966a290ffc87458520d7ea6ada99735f89098d6cfe91fbeef8e';
 SET pgmig.failures = 0;
 
 DO $check$
@@ -114,9 +114,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '3b1ad4db3427105ba6f8de474dc3bd55ca5a29132339c00ad563a7ed157a889b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b484385ed2c0b966a290ffc87458520d7ea6ada99735f89098d6cfe91fbeef8e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 3b1ad4db3427105ba6f8de474dc3bd55ca5a29132339c00ad563a7ed157a889b; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile b484385ed2c0b966a290ffc87458520d7ea6ada99735f89098d6cfe91fbeef8e; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -133,3 +133,26 @@ fn an_earlier_log_gets_the_columns() {
     let theirs = crate::support::compile_workout_variant(|m| m.replacen("reason: plan has no user_id", "reason: plan without a user", 1));
     must_pass(run(&db, theirs.path(), "verify.sql", &[]), "verify of a migration without a fingerprint");
 }
+
+/// A batched migrate stopped part way resumes only with the compile that began it: another
+/// compile's migrate.sql refuses, naming both fingerprints, and changes nothing.
+#[test]
+fn a_stopped_batched_migrate_resumes_only_with_its_own_compile() {
+    let db = workout_db("fp_resume");
+    let ours = crate::support::workout_batched("50");
+    let theirs = crate::support::compile_workout_variant(|m| {
+        m.replacen("\nname: workout\n", "\nname: workout\nmode: { batched: { size: 50 } }\n", 1)
+            .replacen("reason: plan has no user_id", "reason: plan without a user", 1)
+    });
+    let (fp, other) = (fingerprint_of(ours.path(), "migrate.sql"), fingerprint_of(theirs.path(), "migrate.sql"));
+    assert_ne!(fp, other);
+    assert!(db.migrate_until_batches(&ours.path().join("migrate.sql"), "pgmig_fp_resume", 3), "the run was cut short");
+    let stopped = db.table_md5s(&["public", "_pgmig"]);
+    let out = run(&db, theirs.path(), "migrate.sql", &[]);
+    assert!(!out.status.success(), "another compile must not resume the run");
+    let e = stderr(&out);
+    assert!(e.contains(&format!("migrate.sql: model workout was migrated by another compile (fingerprint {fp}); this script is from compile {other}")), "{e}");
+    assert_eq!(db.table_md5s(&["public", "_pgmig"]), stopped, "the refused run changed nothing");
+    must_pass(run(&db, ours.path(), "migrate.sql", &[]), "resume with the compile that began");
+    must_pass(run(&db, ours.path(), "verify.sql", &[]), "verify");
+}
