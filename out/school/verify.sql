@@ -100,7 +100,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; verify.sql and rollback.sql refuse a migration another compile made.
-SET pgmig.fingerprint = '655330c46293090aab9203e1eafa96f6cf71c131e269be5c1060cf391521d51b';
+SET pgmig.fingerprint = 'e5319484b44261015719892da5f69040f717ad87bc7ac02cebf12f18ab569f8c';
 SET pgmig.failures = 0;
 
 DO $check$
@@ -128,9 +128,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '655330c46293090aab9203e1eafa96f6cf71c131e269be5c1060cf391521d51b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e5319484b44261015719892da5f69040f717ad87bc7ac02cebf12f18ab569f8c';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 655330c46293090aab9203e1eafa96f6cf71c131e269be5c1060cf391521d51b; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile e5319484b44261015719892da5f69040f717ad87bc7ac02cebf12f18ab569f8c; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -102,7 +102,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; verify.sql and rollback.sql refuse a migration another compile made.
-SET pgmig.fingerprint = '2e44d23052809cf32ddc8ff109a0a6142970d584fa359c58b53f067d99aa55c8';
+SET pgmig.fingerprint = 'e310bcb2b79e3c316c22157dab556f3b9201c9be57f3f86387c2ce5bbdcfa718';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -259,9 +259,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2e44d23052809cf32ddc8ff109a0a6142970d584fa359c58b53f067d99aa55c8';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e310bcb2b79e3c316c22157dab556f3b9201c9be57f3f86387c2ce5bbdcfa718';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2e44d23052809cf32ddc8ff109a0a6142970d584fa359c58b53f067d99aa55c8; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile e310bcb2b79e3c316c22157dab556f3b9201c9be57f3f86387c2ce5bbdcfa718; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

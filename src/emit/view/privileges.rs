@@ -117,14 +117,13 @@ impl PrivilegesView {
             let needs = needs_of(plan, script);
             let creates = matches!(script, "precheck.sql" | "migrate.sql");
             let mut create_when = Vec::new();
-            if creates {
+            if creates && fdw {
+                // The staging schema of V1's foreign tables is made afresh on every run.
+                create_when.push("true");
+            } else if creates {
                 create_when.push("pg_catalog.to_regnamespace('_pgmig') IS NULL");
                 if uses_library {
                     create_when.push("NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension AS e WHERE e.extname = 'pgcrypto')");
-                }
-                if fdw {
-                    // The staging schema of V1's foreign tables is made afresh on every run.
-                    create_when.push("true");
                 }
             }
             let needed = values(&needs);
