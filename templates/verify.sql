@@ -11,8 +11,6 @@ BEGIN READ ONLY;
 {%- let needs = plan.privileges.of("verify.sql") %}
 
 {% include "privileges.sql" %}
-
-{% include "fingerprint.sql" %}
 SET pgmig.failures = 0;
 
 {% if let Some(u) = plan.subset %}

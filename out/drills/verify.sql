@@ -87,11 +87,6 @@ BEGIN
   END IF;
 END
 $privileges$;
-
--- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
--- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
--- it; verify.sql and rollback.sql refuse a migration another compile made.
-SET pgmig.fingerprint = '4ab0d2aecc64306335a314739b219e61952ae1a5e5449251f028cc39cabb5d48';
 SET pgmig.failures = 0;
 
 DO $check$
@@ -119,9 +114,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4ab0d2aecc64306335a314739b219e61952ae1a5e5449251f028cc39cabb5d48';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'adc37a7317db21cc1bbd46d7c5e901537918498a5786f2e0cb51cb426100bad3';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4ab0d2aecc64306335a314739b219e61952ae1a5e5449251f028cc39cabb5d48; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile adc37a7317db21cc1bbd46d7c5e901537918498a5786f2e0cb51cb426100bad3; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -113,8 +113,8 @@ $privileges$;
 
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
--- it; verify.sql and rollback.sql refuse a migration another compile made.
-SET pgmig.fingerprint = 'e5319484b44261015719892da5f69040f717ad87bc7ac02cebf12f18ab569f8c';
+-- it; the scripts of another compile refuse to verify, roll back or resume its migration.
+SET pgmig.fingerprint = 'c4355d86a01521eceb8cf49e482fb372c5735ccfe075f310ef6d43190d26ffab';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -547,9 +547,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e5319484b44261015719892da5f69040f717ad87bc7ac02cebf12f18ab569f8c';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c4355d86a01521eceb8cf49e482fb372c5735ccfe075f310ef6d43190d26ffab';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile e5319484b44261015719892da5f69040f717ad87bc7ac02cebf12f18ab569f8c; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile c4355d86a01521eceb8cf49e482fb372c5735ccfe075f310ef6d43190d26ffab; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

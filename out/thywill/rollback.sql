@@ -92,8 +92,8 @@ $privileges$;
 
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
--- it; verify.sql and rollback.sql refuse a migration another compile made.
-SET pgmig.fingerprint = 'e310bcb2b79e3c316c22157dab556f3b9201c9be57f3f86387c2ce5bbdcfa718';
+-- it; the scripts of another compile refuse to verify, roll back or resume its migration.
+SET pgmig.fingerprint = '354ffc43d8a4c28a458983562601368d7b2633baa86489ea89e042a7b9b19a09';
 
 DO $guard$
 BEGIN
@@ -119,9 +119,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e310bcb2b79e3c316c22157dab556f3b9201c9be57f3f86387c2ce5bbdcfa718';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '354ffc43d8a4c28a458983562601368d7b2633baa86489ea89e042a7b9b19a09';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile e310bcb2b79e3c316c22157dab556f3b9201c9be57f3f86387c2ce5bbdcfa718; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 354ffc43d8a4c28a458983562601368d7b2633baa86489ea89e042a7b9b19a09; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

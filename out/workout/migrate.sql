@@ -99,8 +99,8 @@ $privileges$;
 
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
--- it; verify.sql and rollback.sql refuse a migration another compile made.
-SET pgmig.fingerprint = 'c83ff87eb0727ec62a2b0cd8494ce05b1d07a89d4be9ffb7834e5042f44274ac';
+-- it; the scripts of another compile refuse to verify, roll back or resume its migration.
+SET pgmig.fingerprint = '8981eef9b04d08f9c85d98aa3f67bd596fbff3f66711de60b2d8b8238501a813';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -257,9 +257,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c83ff87eb0727ec62a2b0cd8494ce05b1d07a89d4be9ffb7834e5042f44274ac';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '8981eef9b04d08f9c85d98aa3f67bd596fbff3f66711de60b2d8b8238501a813';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile c83ff87eb0727ec62a2b0cd8494ce05b1d07a89d4be9ffb7834e5042f44274ac; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 8981eef9b04d08f9c85d98aa3f67bd596fbff3f66711de60b2d8b8238501a813; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -36,14 +36,15 @@ fn verify_and_rollback_of_another_compile_are_refused() {
     let db = workout_db("fp_other");
     let ours = compiled();
     let fp = fingerprint_of(ours.path(), "migrate.sql");
-    for script in ["verify.sql", "rollback.sql"] {
-        assert_eq!(fingerprint_of(ours.path(), script), fp, "one fingerprint for the whole compile");
+    assert_eq!(fingerprint_of(ours.path(), "rollback.sql"), fp, "one fingerprint for the whole compile");
+    for file in ["verify.sql", "PLAN.md"] {
+        assert!(std::fs::read_to_string(ours.path().join(file)).unwrap().contains(&fp), "{file} names it");
     }
     // The same model compiled again: the same fingerprint (deterministic bytes).
     assert_eq!(fingerprint_of(compiled().path(), "migrate.sql"), fp);
     // One reject reason changed: another compile.
     let theirs = crate::support::compile_workout_variant(|m| m.replacen("reason: plan has no user_id", "reason: plan without a user", 1));
-    let other = fingerprint_of(theirs.path(), "verify.sql");
+    let other = fingerprint_of(theirs.path(), "rollback.sql");
     assert_ne!(other, fp);
 
     must_pass(run(&db, ours.path(), "migrate.sql", &[]), "migrate");
