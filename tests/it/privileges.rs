@@ -246,3 +246,19 @@ fn the_v2_owner_runs_the_school_model_and_installs_pgcrypto() {
     must_pass(psql_as(&db, &role, &dir.path().join("rollback.sql"), &[], cwd.path()), "school rollback.sql as the role");
     assert_eq!(db.table_md5s(&["v1", "public"]), before, "rollback restores every table, reference data included");
 }
+
+/// Per-entity mode, on the drills model into a V2 that has rows (replace, repairs): the V2
+/// owner runs every script too, and rollback puts V2 back as it was.
+#[test]
+fn the_v2_owner_runs_every_script_in_per_entity_mode() {
+    let db = crate::per_entity::drills_db("priv_entity");
+    let role = app_owner(&db);
+    let dir = crate::per_entity::compiled(4);
+    let cwd = tempfile::tempdir().unwrap();
+    let before = db.table_md5s(&["v1", "public"]);
+    for script in ["precheck.sql", "migrate.sql", "verify.sql", "export.sql"] {
+        must_pass(psql_as(&db, &role, &dir.path().join(script), &[], cwd.path()), &format!("per-entity {script} as {role}"));
+    }
+    must_pass(psql_as(&db, &role, &dir.path().join("rollback.sql"), &[], cwd.path()), "per-entity rollback.sql as the role");
+    assert_eq!(db.table_md5s(&["v1", "public"]), before, "rollback as the role restores every table");
+}

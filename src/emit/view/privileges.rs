@@ -38,6 +38,9 @@ impl Kind {
 /// A schema (`schema` empty), table or sequence, as GRANT names it.
 type Object = (Kind, String, String);
 
+/// Which scripts use each privilege on an object: privilege (its place in [`ORDER`]) → scripts.
+type Uses<'a> = BTreeMap<usize, Vec<&'a str>>;
+
 /// One script's needs: objects → privileges, in first-mention order.
 #[derive(Default)]
 struct Needs {
@@ -227,7 +230,7 @@ fn grant_lines(all: &[(&'static str, Needs)], scripts: &[ScriptNeeds], uses_libr
         lines.push("GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO <role>;".into());
     }
     // Object → privilege → scripts, in first-mention order; `_pgmig` is the role's own.
-    let mut by_object: Vec<(Object, BTreeMap<usize, Vec<&str>>)> = Vec::new();
+    let mut by_object: Vec<(Object, Uses)> = Vec::new();
     for (script, needs) in all {
         for (object, privileges) in &needs.objects {
             if object.0 == Kind::Schema && object.2 == "_pgmig" {
@@ -247,7 +250,7 @@ fn grant_lines(all: &[(&'static str, Needs)], scripts: &[ScriptNeeds], uses_libr
         }
     }
     by_object.sort_by_key(|((kind, _, _), _)| *kind);
-    let mut groups: Vec<(Kind, BTreeMap<usize, Vec<&str>>, Vec<String>)> = Vec::new();
+    let mut groups: Vec<(Kind, Uses, Vec<String>)> = Vec::new();
     for ((kind, schema, name), uses) in by_object {
         let printed = if kind == Kind::Schema { quote_ident(&name) } else { QualName::new(schema, name).to_string() };
         match groups.iter_mut().find(|(k, u, _)| *k == kind && *u == uses) {
