@@ -262,3 +262,41 @@ fn the_v2_owner_runs_every_script_in_per_entity_mode() {
     must_pass(psql_as(&db, &role, &dir.path().join("rollback.sql"), &[], cwd.path()), "per-entity rollback.sql as the role");
     assert_eq!(db.table_md5s(&["v1", "public"]), before, "rollback as the role restores every table");
 }
+
+/// V1 on another server needs more than the V2 owner has: postgres_fdw is not a trusted
+/// extension. migrate.sql names what a superuser must do, one thing at a time as it is done;
+/// PLAN.md lists it; with it done, the privilege check passes and postgres_fdw's own rule
+/// (a password for a role that is not superuser) is what stops the run.
+#[test]
+fn a_v1_on_another_server_names_what_postgres_fdw_needs() {
+    let db = workout_db("priv_fdw");
+    let role = app_owner(&db);
+    let dir = crate::support::compile_workout_variant(|m| m.replacen("source: { schema: v1 }", "source: { server: v1db, schema: public }", 1));
+    let plan = std::fs::read_to_string(dir.path().join("PLAN.md")).unwrap();
+    assert!(plan.contains("CREATE EXTENSION IF NOT EXISTS postgres_fdw;\nGRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO <role>;"), "{plan}");
+    let cwd = tempfile::tempdir().unwrap();
+    let socket = cluster().socket_dir().display().to_string();
+    let port = cluster().port().to_string();
+    let vars = [("v1_host", socket.as_str()), ("v1_port", port.as_str()), ("v1_dbname", db.name())];
+    let migrate = |db: &TestDb| psql_as(db, &role, &dir.path().join("migrate.sql"), &vars, cwd.path());
+    let before = db.table_md5s(USER_SCHEMAS);
+
+    let out = migrate(&db);
+    assert_eq!(
+        grants_named(&out),
+        vec![format!("GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO {role};")],
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("CREATE EXTENSION postgres_fdw;  -- by a superuser: it is not a trusted extension"), "{}", stderr(&out));
+    db.execute("CREATE EXTENSION postgres_fdw");
+    let out = migrate(&db);
+    assert_eq!(grants_named(&out), vec![format!("GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO {role};")], "{}", stderr(&out));
+    assert!(!stderr(&out).contains("CREATE EXTENSION"), "{}", stderr(&out));
+    db.execute(&format!("GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO {role}"));
+    let out = migrate(&db);
+    assert!(!out.status.success());
+    assert!(!stderr(&out).contains("lacks privileges"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("password"), "postgres_fdw wants a password from a role that is not superuser: {}", stderr(&out));
+    assert_eq!(db.table_md5s(USER_SCHEMAS), before, "nothing was written");
+}
