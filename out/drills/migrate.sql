@@ -106,7 +106,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'adc37a7317db21cc1bbd46d7c5e901537918498a5786f2e0cb51cb426100bad3';
+SET pgmig.fingerprint = '7f56714daad0847ee4de13ac124fcbd9694566b588a09ae8b13e7ac5ebf816ef';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -233,13 +233,22 @@ CREATE TABLE IF NOT EXISTS _pgmig.reference (
 RESET client_min_messages;
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
--- records them. Added to a _pgmig.log that an earlier pgmig made.
+-- records them. Added once, to a _pgmig.log that bookkeeping just made or that an earlier
+-- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run.
 SET client_min_messages = warning;
-ALTER TABLE _pgmig.log
-  ADD COLUMN IF NOT EXISTS fingerprint text,
-  ADD COLUMN IF NOT EXISTS script_sha256 text,
-  ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
-  ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
+DO $columns$
+BEGIN
+  IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute AS a
+      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256')
+        AND NOT a.attisdropped AND a.atthasdef) < 2 THEN
+    ALTER TABLE _pgmig.log
+      ADD COLUMN IF NOT EXISTS fingerprint text,
+      ADD COLUMN IF NOT EXISTS script_sha256 text,
+      ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
+      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
+  END IF;
+END
+$columns$;
 RESET client_min_messages;
 
 -- A model migrates once; rollback.sql makes it migratable again.
@@ -263,9 +272,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'adc37a7317db21cc1bbd46d7c5e901537918498a5786f2e0cb51cb426100bad3';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7f56714daad0847ee4de13ac124fcbd9694566b588a09ae8b13e7ac5ebf816ef';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile adc37a7317db21cc1bbd46d7c5e901537918498a5786f2e0cb51cb426100bad3; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7f56714daad0847ee4de13ac124fcbd9694566b588a09ae8b13e7ac5ebf816ef; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -114,9 +114,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'adc37a7317db21cc1bbd46d7c5e901537918498a5786f2e0cb51cb426100bad3';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7f56714daad0847ee4de13ac124fcbd9694566b588a09ae8b13e7ac5ebf816ef';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile adc37a7317db21cc1bbd46d7c5e901537918498a5786f2e0cb51cb426100bad3; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7f56714daad0847ee4de13ac124fcbd9694566b588a09ae8b13e7ac5ebf816ef; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -114,7 +114,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'c4355d86a01521eceb8cf49e482fb372c5735ccfe075f310ef6d43190d26ffab';
+SET pgmig.fingerprint = '07f66caa74ea850a47d1876de128d3ffe0993b3909da49d558d155285bfdbf20';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -241,13 +241,22 @@ CREATE TABLE IF NOT EXISTS _pgmig.reference (
 RESET client_min_messages;
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
--- records them. Added to a _pgmig.log that an earlier pgmig made.
+-- records them. Added once, to a _pgmig.log that bookkeeping just made or that an earlier
+-- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run.
 SET client_min_messages = warning;
-ALTER TABLE _pgmig.log
-  ADD COLUMN IF NOT EXISTS fingerprint text,
-  ADD COLUMN IF NOT EXISTS script_sha256 text,
-  ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
-  ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
+DO $columns$
+BEGIN
+  IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute AS a
+      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256')
+        AND NOT a.attisdropped AND a.atthasdef) < 2 THEN
+    ALTER TABLE _pgmig.log
+      ADD COLUMN IF NOT EXISTS fingerprint text,
+      ADD COLUMN IF NOT EXISTS script_sha256 text,
+      ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
+      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
+  END IF;
+END
+$columns$;
 RESET client_min_messages;
 
 -- pgmig's transform library (sql/transforms.sql in pgmig's source), used by the steps below.
@@ -547,9 +556,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c4355d86a01521eceb8cf49e482fb372c5735ccfe075f310ef6d43190d26ffab';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '07f66caa74ea850a47d1876de128d3ffe0993b3909da49d558d155285bfdbf20';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile c4355d86a01521eceb8cf49e482fb372c5735ccfe075f310ef6d43190d26ffab; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 07f66caa74ea850a47d1876de128d3ffe0993b3909da49d558d155285bfdbf20; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -123,9 +123,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c4355d86a01521eceb8cf49e482fb372c5735ccfe075f310ef6d43190d26ffab';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '07f66caa74ea850a47d1876de128d3ffe0993b3909da49d558d155285bfdbf20';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile c4355d86a01521eceb8cf49e482fb372c5735ccfe075f310ef6d43190d26ffab; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 07f66caa74ea850a47d1876de128d3ffe0993b3909da49d558d155285bfdbf20; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

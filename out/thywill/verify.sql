@@ -111,9 +111,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '354ffc43d8a4c28a458983562601368d7b2633baa86489ea89e042a7b9b19a09';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '40d07f70ec89e7908afa28be3a0cbb4c0c49c7241a0a7f67aa6a068940395081';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 354ffc43d8a4c28a458983562601368d7b2633baa86489ea89e042a7b9b19a09; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 40d07f70ec89e7908afa28be3a0cbb4c0c49c7241a0a7f67aa6a068940395081; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -100,7 +100,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '8981eef9b04d08f9c85d98aa3f67bd596fbff3f66711de60b2d8b8238501a813';
+SET pgmig.fingerprint = '1f687ae4f8a2272550315a9f86017eab90650e1c35876f1a28d590f4c7b194b5';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -227,13 +227,22 @@ CREATE TABLE IF NOT EXISTS _pgmig.reference (
 RESET client_min_messages;
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
--- records them. Added to a _pgmig.log that an earlier pgmig made.
+-- records them. Added once, to a _pgmig.log that bookkeeping just made or that an earlier
+-- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run.
 SET client_min_messages = warning;
-ALTER TABLE _pgmig.log
-  ADD COLUMN IF NOT EXISTS fingerprint text,
-  ADD COLUMN IF NOT EXISTS script_sha256 text,
-  ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
-  ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
+DO $columns$
+BEGIN
+  IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute AS a
+      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256')
+        AND NOT a.attisdropped AND a.atthasdef) < 2 THEN
+    ALTER TABLE _pgmig.log
+      ADD COLUMN IF NOT EXISTS fingerprint text,
+      ADD COLUMN IF NOT EXISTS script_sha256 text,
+      ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
+      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
+  END IF;
+END
+$columns$;
 RESET client_min_messages;
 
 -- A model migrates once; rollback.sql makes it migratable again.
@@ -257,9 +266,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '8981eef9b04d08f9c85d98aa3f67bd596fbff3f66711de60b2d8b8238501a813';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1f687ae4f8a2272550315a9f86017eab90650e1c35876f1a28d590f4c7b194b5';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 8981eef9b04d08f9c85d98aa3f67bd596fbff3f66711de60b2d8b8238501a813; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1f687ae4f8a2272550315a9f86017eab90650e1c35876f1a28d590f4c7b194b5; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -91,7 +91,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '8981eef9b04d08f9c85d98aa3f67bd596fbff3f66711de60b2d8b8238501a813';
+SET pgmig.fingerprint = '1f687ae4f8a2272550315a9f86017eab90650e1c35876f1a28d590f4c7b194b5';
 
 DO $guard$
 BEGIN
@@ -117,9 +117,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '8981eef9b04d08f9c85d98aa3f67bd596fbff3f66711de60b2d8b8238501a813';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1f687ae4f8a2272550315a9f86017eab90650e1c35876f1a28d590f4c7b194b5';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 8981eef9b04d08f9c85d98aa3f67bd596fbff3f66711de60b2d8b8238501a813; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1f687ae4f8a2272550315a9f86017eab90650e1c35876f1a28d590f4c7b194b5; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
