@@ -106,9 +106,10 @@ pub struct PrivilegesView {
 }
 
 impl PrivilegesView {
-    /// The needs of `script` (one of the five scripts).
+    /// The needs of `script`, one of the five scripts (the templates name it; the snapshot
+    /// tests render every template).
     pub fn of(&self, script: &str) -> &ScriptNeeds {
-        self.scripts.iter().find(|s| s.script == script).unwrap_or(&self.scripts[0])
+        self.scripts.iter().find(|s| s.script == script).expect("a template names one of the five scripts")
     }
 
     pub(super) fn new(plan: &Plan, uses_library: bool, castable: bool) -> PrivilegesView {
