@@ -300,3 +300,33 @@ fn a_v1_on_another_server_names_what_postgres_fdw_needs() {
     assert!(stderr(&out).contains("password"), "postgres_fdw wants a password from a role that is not superuser: {}", stderr(&out));
     assert_eq!(db.table_md5s(USER_SCHEMAS), before, "nothing was written");
 }
+
+/// Names are data: tables named with the privilege check's own dollar-quote tag neither end
+/// its block nor escape the GRANT it prints.
+#[test]
+fn names_holding_the_checks_tag_stay_inside_it() {
+    let src = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| std::fs::write(src.path().join(name), text).unwrap();
+    file("v1.sql", "CREATE TABLE \"src$privileges$\" (id integer PRIMARY KEY, v text);\n");
+    file("v2.sql", "CREATE TABLE \"dst$privileges$\" (id integer PRIMARY KEY, v text);\n");
+    file("model.yaml", "name: hostile\nsource: { schema: v1 }\ntarget: { schema: public }\ntables:\n  dst$privileges$:\n    from: '\"src$privileges$\" AS s'\n    key: keep\n");
+    let dir = crate::support::compile_ddl(&src.path().join("model.yaml"), &src.path().join("v1.sql"), &src.path().join("v2.sql"));
+
+    let db = cluster().create_db("priv_hostile");
+    db.execute("CREATE SCHEMA v1");
+    db.load_in_schema(&src.path().join("v1.sql"), "v1");
+    db.load_in_schema(&src.path().join("v2.sql"), "public");
+    db.execute("INSERT INTO v1.\"src$privileges$\" VALUES (1, 'a'), (2, 'b')");
+    let role = format!("app_owner_{}", db.name());
+    db.execute(&format!("CREATE ROLE {role} LOGIN; GRANT CREATE ON DATABASE {} TO {role}; GRANT USAGE ON SCHEMA v1 TO {role}; ALTER TABLE public.\"dst$privileges$\" OWNER TO {role}", db.name()));
+    let cwd = tempfile::tempdir().unwrap();
+    let out = psql_as(&db, &role, &dir.path().join("migrate.sql"), &[], cwd.path());
+    assert_eq!(grants_named(&out), vec![format!("GRANT SELECT ON TABLE v1.\"src$privileges$\" TO {role};")], "{}", stderr(&out));
+    db.execute(&format!("GRANT SELECT ON v1.\"src$privileges$\" TO {role}"));
+    for script in ["precheck.sql", "migrate.sql", "verify.sql", "export.sql", "rollback.sql"] {
+        must_pass(psql_as(&db, &role, &dir.path().join(script), &[], cwd.path()), script);
+    }
+    assert_eq!(count(&db, "SELECT count(*) FROM public.\"dst$privileges$\""), 0, "rolled back");
+    let migrate = std::fs::read_to_string(dir.path().join("migrate.sql")).unwrap();
+    assert!(migrate.contains("DO $privileges_$"), "a tag the body does not hold");
+}
