@@ -37,6 +37,12 @@ BEGIN
     WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'TEMPORARY')
     UNION ALL
 {%- endif %}
+    -- _pgmig is pgmig's bookkeeping: the role that made it runs the scripts.
+    SELECT 0, '', pg_catalog.format('-- run this script as %s instead: that role owns schema _pgmig (pgmig''s bookkeeping), which no GRANT replaces',
+                                    n.nspowner::pg_catalog.regrole::text)
+    FROM pg_catalog.pg_namespace AS n
+    WHERE n.nspname = '_pgmig' AND NOT pg_catalog.pg_has_role(n.nspowner, 'USAGE')
+    UNION ALL
 {%- if needs.fdw %}
     SELECT 2, '', 'CREATE EXTENSION postgres_fdw;  -- by a superuser: it is not a trusted extension'
     FROM pg_catalog.pg_roles AS r

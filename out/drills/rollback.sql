@@ -39,8 +39,7 @@ DECLARE
   missing text;
 BEGIN
   WITH needed (kind, schema_name, object_name, privileges) AS (
-    VALUES ('schema', NULL, '_pgmig', 'USAGE'),
-           ('schema', NULL, 'v1', 'USAGE'),
+    VALUES ('schema', NULL, 'v1', 'USAGE'),
            ('table', 'v1', 'completed_sessions', 'SELECT'),
            ('table', 'v1', 'drill_group_items', 'SELECT'),
            ('table', 'v1', 'drill_groups', 'SELECT'),
@@ -78,6 +77,12 @@ BEGIN
                           WHEN 'sequence' THEN pg_catalog.has_sequence_privilege(f.object_id, f.privilege)
                           ELSE pg_catalog.has_table_privilege(f.object_id, f.privilege) END
   ), grants (rank, object, statement) AS (
+    -- _pgmig is pgmig's bookkeeping: the role that made it runs the scripts.
+    SELECT 0, '', pg_catalog.format('-- run this script as %s instead: that role owns schema _pgmig (pgmig''s bookkeeping), which no GRANT replaces',
+                                    n.nspowner::pg_catalog.regrole::text)
+    FROM pg_catalog.pg_namespace AS n
+    WHERE n.nspname = '_pgmig' AND NOT pg_catalog.pg_has_role(n.nspowner, 'USAGE')
+    UNION ALL
     SELECT CASE l.kind WHEN 'schema' THEN 4 ELSE 5 END, l.object,
            pg_catalog.format('GRANT %s ON %s %s TO %I;', pg_catalog.string_agg(l.privilege, ', ' ORDER BY l.n),
                              pg_catalog.upper(l.kind), l.object, CURRENT_USER)
@@ -97,7 +102,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '7f56714daad0847ee4de13ac124fcbd9694566b588a09ae8b13e7ac5ebf816ef';
+SET pgmig.fingerprint = '1aec6b4359875ce21ddfc9532495743dc0f172024cb1bb969e47537f68d74be5';
 
 DO $guard$
 BEGIN
@@ -123,9 +128,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7f56714daad0847ee4de13ac124fcbd9694566b588a09ae8b13e7ac5ebf816ef';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1aec6b4359875ce21ddfc9532495743dc0f172024cb1bb969e47537f68d74be5';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7f56714daad0847ee4de13ac124fcbd9694566b588a09ae8b13e7ac5ebf816ef; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1aec6b4359875ce21ddfc9532495743dc0f172024cb1bb969e47537f68d74be5; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

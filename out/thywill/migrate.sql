@@ -41,8 +41,7 @@ DECLARE
   missing text;
 BEGIN
   WITH needed (kind, schema_name, object_name, privileges) AS (
-    VALUES ('schema', NULL, '_pgmig', 'USAGE, CREATE'),
-           ('schema', NULL, 'v1', 'USAGE'),
+    VALUES ('schema', NULL, 'v1', 'USAGE'),
            ('table', 'v1', 'invitetoken', 'SELECT'),
            ('table', 'v1', 'prayer', 'SELECT'),
            ('table', 'v1', 'prayermark', 'SELECT'),
@@ -83,6 +82,12 @@ BEGIN
     SELECT 1, '', pg_catalog.format('GRANT TEMPORARY ON DATABASE %I TO %I;', pg_catalog.current_database(), CURRENT_USER)
     WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'TEMPORARY')
     UNION ALL
+    -- _pgmig is pgmig's bookkeeping: the role that made it runs the scripts.
+    SELECT 0, '', pg_catalog.format('-- run this script as %s instead: that role owns schema _pgmig (pgmig''s bookkeeping), which no GRANT replaces',
+                                    n.nspowner::pg_catalog.regrole::text)
+    FROM pg_catalog.pg_namespace AS n
+    WHERE n.nspname = '_pgmig' AND NOT pg_catalog.pg_has_role(n.nspowner, 'USAGE')
+    UNION ALL
     SELECT CASE l.kind WHEN 'schema' THEN 4 ELSE 5 END, l.object,
            pg_catalog.format('GRANT %s ON %s %s TO %I;', pg_catalog.string_agg(l.privilege, ', ' ORDER BY l.n),
                              pg_catalog.upper(l.kind), l.object, CURRENT_USER)
@@ -102,7 +107,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '40d07f70ec89e7908afa28be3a0cbb4c0c49c7241a0a7f67aa6a068940395081';
+SET pgmig.fingerprint = 'f190891c6dc2978876de57e5660936e45e1866527b8038bd326ce103fba95aff';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -268,9 +273,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '40d07f70ec89e7908afa28be3a0cbb4c0c49c7241a0a7f67aa6a068940395081';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'f190891c6dc2978876de57e5660936e45e1866527b8038bd326ce103fba95aff';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 40d07f70ec89e7908afa28be3a0cbb4c0c49c7241a0a7f67aa6a068940395081; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile f190891c6dc2978876de57e5660936e45e1866527b8038bd326ce103fba95aff; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

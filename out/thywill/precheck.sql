@@ -36,8 +36,7 @@ DECLARE
   missing text;
 BEGIN
   WITH needed (kind, schema_name, object_name, privileges) AS (
-    VALUES ('schema', NULL, '_pgmig', 'USAGE, CREATE'),
-           ('schema', NULL, 'v1', 'USAGE'),
+    VALUES ('schema', NULL, 'v1', 'USAGE'),
            ('table', 'v1', 'invitetoken', 'SELECT'),
            ('table', 'v1', 'prayer', 'SELECT'),
            ('table', 'v1', 'prayermark', 'SELECT'),
@@ -74,6 +73,12 @@ BEGIN
     SELECT 1, '', pg_catalog.format('GRANT CREATE ON DATABASE %I TO %I;', pg_catalog.current_database(), CURRENT_USER)
     WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')
       AND (pg_catalog.to_regnamespace('_pgmig') IS NULL)
+    UNION ALL
+    -- _pgmig is pgmig's bookkeeping: the role that made it runs the scripts.
+    SELECT 0, '', pg_catalog.format('-- run this script as %s instead: that role owns schema _pgmig (pgmig''s bookkeeping), which no GRANT replaces',
+                                    n.nspowner::pg_catalog.regrole::text)
+    FROM pg_catalog.pg_namespace AS n
+    WHERE n.nspname = '_pgmig' AND NOT pg_catalog.pg_has_role(n.nspowner, 'USAGE')
     UNION ALL
     SELECT CASE l.kind WHEN 'schema' THEN 4 ELSE 5 END, l.object,
            pg_catalog.format('GRANT %s ON %s %s TO %I;', pg_catalog.string_agg(l.privilege, ', ' ORDER BY l.n),

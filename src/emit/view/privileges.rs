@@ -148,11 +148,9 @@ impl PrivilegesView {
 
 /// The objects `script` reads or writes, with the privileges it uses on each.
 fn needs_of(plan: &Plan, script: &str) -> Needs {
+    // `_pgmig` is not among them: it is the scripts' own, and templates/privileges.sql names
+    // the role that owns it instead (a grant on the schema alone would not do).
     let mut needs = Needs::default();
-    // `_pgmig` is the scripts' own (the role that made it owns it); precheck and migrate make
-    // tables in it.
-    let pgmig: &[&'static str] = if matches!(script, "precheck.sql" | "migrate.sql") { &["USAGE", "CREATE"] } else { &["USAGE"] };
-    needs.add(Kind::Schema, "", "_pgmig", pgmig);
     if plan.source_server.is_none() {
         for (table, _) in &plan.v1_tables {
             needs.add_table(table, &["SELECT"]);
@@ -230,13 +228,10 @@ fn grant_lines(all: &[(&'static str, Needs)], scripts: &[ScriptNeeds], uses_libr
         lines.push("CREATE EXTENSION IF NOT EXISTS postgres_fdw;".into());
         lines.push("GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO <role>;".into());
     }
-    // Object → privilege → scripts, in first-mention order; `_pgmig` is the role's own.
+    // Object → privilege → scripts, in first-mention order.
     let mut by_object: Vec<(Object, Uses)> = Vec::new();
     for (script, needs) in all {
         for (object, privileges) in &needs.objects {
-            if object.0 == Kind::Schema && object.2 == "_pgmig" {
-                continue;
-            }
             let at = match by_object.iter().position(|(o, _)| o == object) {
                 Some(i) => i,
                 None => {
