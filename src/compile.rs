@@ -99,6 +99,7 @@ pub fn compile_selected(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, s
     let (v2_catalog, v2_skipped) = v2_loaded?;
     let (plan, mut warnings) = check::check(&model, &source, &v1_catalog, &v2_catalog)
         .map_err(|diagnostics| CompileError::Model { diagnostics, file: source.clone() })?;
+    let fingerprint = emit::fingerprint_of(&plan).map_err(|e| CompileError::Render(e.to_string()))?;
     let mut plan = check::subset::select(plan, entities).map_err(CompileError::Selection)?;
     if let Some(condition) = &selection.only {
         plan = check::only::restrict(plan, condition, &v1_catalog).map_err(CompileError::Selection)?;
@@ -115,7 +116,7 @@ pub fn compile_selected(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, s
             );
         }
     }
-    let scripts = emit::render(&plan).map_err(|e| CompileError::Render(e.to_string()))?;
+    let scripts = emit::render(&plan, &fingerprint).map_err(|e| CompileError::Render(e.to_string()))?;
     Ok(with_lock_table(Compiled { plan, scripts, warnings, source, skipped: [v1_skipped, v2_skipped] }))
 }
 

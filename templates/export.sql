@@ -12,6 +12,9 @@ BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
 {%- let lock_scope = "transaction" %}
 
 {% include "advisory_lock.sql" %}
+{%- let needs = plan.privileges.of("export.sql") %}
+
+{% include "privileges.sql" %}
 
 {% include "bookkeeping_guard.sql" %}
 {%- for s in steps %}

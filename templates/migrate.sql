@@ -52,19 +52,25 @@ BEGIN;
 {%- let lock_scope = "session" %}
 
 {% include "advisory_lock.sql" %}
-
-{% include "event_trigger_guard.sql" %}
 {%- else %}
 {%- let lock_scope = "transaction" %}
 
 {% include "advisory_lock.sql" %}
+{%- endif %}
+{%- let needs = plan.privileges.of("migrate.sql") %}
+
+{% include "privileges.sql" %}
 
 {% include "event_trigger_guard.sql" %}
+
+{% include "fingerprint.sql" %}
+{%- if plan.batch_size == 0 %}
 
 {% include "defer_functions.sql" %}
 {%- endif %}
 
 {% include "bookkeeping.sql" %}
+{% include "log_columns.sql" %}
 {%- include "fdw_setup.sql" %}
 {%- if !plan.library.is_empty() %}
 
@@ -95,6 +101,9 @@ END
 -- A model migrates once; rollback.sql makes it migratable again.
 {% include "refuse_migrated_twice.sql" %}
 {%- endif %}
+{%- let checking = "migrate.sql" %}
+
+{% include "fingerprint_check.sql" %}
 {%- for r in plan.references %}
 
 {% include "reference_insert.sql" %}

@@ -30,10 +30,16 @@
 {%- let lock_scope = "session" %}
 
 {% include "advisory_lock.sql" %}
+{%- let needs = plan.privileges.of("migrate.sql") %}
+
+{% include "privileges.sql" %}
 
 {% include "event_trigger_guard.sql" %}
 
+{% include "fingerprint.sql" %}
+
 {% include "bookkeeping.sql" %}
+{% include "log_columns.sql" %}
 {%- include "fdw_setup.sql" %}
 {%- if !plan.library.is_empty() %}
 
@@ -42,6 +48,9 @@
 
 -- A model migrates once; rollback.sql makes it migratable again. A run stopped part way resumes.
 {% include "refuse_migrated_twice.sql" %}
+{%- let checking = "migrate.sql" %}
+
+{% include "fingerprint_check.sql" %}
 {%- for r in plan.references %}
 
 {% include "reference_insert.sql" %}

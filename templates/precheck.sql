@@ -14,6 +14,9 @@ BEGIN;
 {%- let lock_scope = "transaction" %}
 
 {% include "advisory_lock.sql" %}
+{%- let needs = plan.privileges.of("precheck.sql") %}
+
+{% include "privileges.sql" %}
 
 {% include "event_trigger_guard.sql" %}
 

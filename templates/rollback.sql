@@ -19,6 +19,11 @@ BEGIN;
 {%- let lock_scope = "transaction" %}
 
 {% include "advisory_lock.sql" %}
+{%- let needs = plan.privileges.of("rollback.sql") %}
+
+{% include "privileges.sql" %}
+
+{% include "fingerprint.sql" %}
 
 {% include "event_trigger_guard.sql" %}
 
@@ -37,6 +42,9 @@ BEGIN
   END IF;
 END
 {% endfilter %};
+{%- let checking = "rollback.sql" %}
+
+{% include "fingerprint_check.sql" %}
 {% if let Some(u) = plan.subset %}
 {%- if !u.dependents_values.is_empty() %}
 

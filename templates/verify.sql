@@ -12,6 +12,9 @@ BEGIN READ ONLY;
 {%- let lock_scope = "transaction" %}
 
 {% include "advisory_lock.sql" %}
+{%- let needs = plan.privileges.of("verify.sql") %}
+
+{% include "privileges.sql" %}
 
 {% include "bookkeeping_guard.sql" %}
 SET pgmig.failures = 0;
@@ -52,6 +55,9 @@ BEGIN
 END
 {% endfilter %};
 {%- endif %}
+{%- let checking = "verify.sql" %}
+
+{% include "fingerprint_check.sql" %}
 {%- for r in plan.references %}
 
 -- Reference data ({{ plan.model_file|comment }}:{{ r.line }}): every row of {{ r.table|comment }} the model declares is there.

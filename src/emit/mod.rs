@@ -4,6 +4,7 @@
 //! fragments; the templates in `templates/` lay the pieces out.
 
 pub(crate) mod filters;
+pub mod fingerprint;
 mod view;
 
 use askama::Template;
@@ -66,9 +67,16 @@ struct PlanPage<'a> {
     steps: &'a [StepView],
 }
 
-/// Renders every script of `plan`. Same plan, same bytes.
-pub fn render(plan: &Plan) -> Result<Scripts, askama::Error> {
-    let view = PlanView::new(plan);
+/// The fingerprint of a compile of `model` (the whole model's plan, before a selection):
+/// the sha256 of its scripts rendered with an empty fingerprint ([`fingerprint`]).
+pub fn fingerprint_of(model: &Plan) -> Result<String, askama::Error> {
+    Ok(fingerprint::of_scripts(&render(model, "")?))
+}
+
+/// Renders every script of `plan`, each carrying `fingerprint` ([`fingerprint_of`] the
+/// model's plan). Same plan, same bytes.
+pub fn render(plan: &Plan, fingerprint: &str) -> Result<Scripts, askama::Error> {
+    let view = PlanView::new(plan, fingerprint);
     let steps = view.steps.as_slice();
     let reversed: Vec<StepView> = steps.iter().rev().cloned().collect();
     let files = vec![

@@ -8,6 +8,7 @@ use postgres::error::{ErrorPosition, SqlState};
 use postgres::{Client, SimpleQueryMessage};
 
 use super::conn::Connection;
+use crate::emit::fingerprint::sha256_hex;
 use super::error::{describe_pg_error, RunError};
 use super::lexer::Statement;
 use super::lock;
@@ -200,6 +201,11 @@ fn run_locked(
     super::trust::check_bookkeeping(&mut conn.client, vars.get("pgmig_owner").map(String::as_str))?;
     let log_before = status::last_id(&mut conn.client)?.unwrap_or(0);
     let resumed = status::running_ids(&mut conn.client)?;
+    // The script file's sha256: _pgmig.log's script_sha256 column defaults to it
+    // (templates/log_columns.sql), next to the compile's fingerprint the script sets itself.
+    conn.client
+        .execute("SELECT pg_catalog.set_config('pgmig.script_sha256', $1, false)", &[&sha256_hex(text.as_bytes())])
+        .map_err(|e| RunError::query("could not set pgmig.script_sha256", e))?;
     let started = Instant::now();
     let steps = progress::scan(text);
     ui.event(serde_json::json!({

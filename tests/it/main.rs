@@ -19,3 +19,5 @@ mod per_entity;
 mod drills;
 mod hostile;
 mod security_bookkeeping;
+mod privileges;
+mod fingerprint;

@@ -11,7 +11,7 @@ fn drills() -> PathBuf {
 }
 
 /// The drills model in per-entity mode (`size` users per commit), compiled into a fresh directory.
-fn compiled(size: u32) -> tempfile::TempDir {
+pub(crate) fn compiled(size: u32) -> tempfile::TempDir {
     let text = std::fs::read_to_string(drills().join("model.yaml")).unwrap();
     let edited = text.replacen("name: drills\n", &format!("name: drills\nmode: {{ per_entity: {{ root: users, size: {size} }} }}\n"), 1);
     assert_ne!(edited, text);
@@ -20,7 +20,7 @@ fn compiled(size: u32) -> tempfile::TempDir {
     crate::support::compile_ddl(&model.path().join("model.yaml"), &drills().join("v1.sql"), &drills().join("v2.sql"))
 }
 
-fn drills_db(name: &str) -> TestDb {
+pub(crate) fn drills_db(name: &str) -> TestDb {
     let db = cluster().create_db(name);
     db.execute("CREATE SCHEMA v1");
     db.load_in_schema(&drills().join("v1.sql"), "v1");

@@ -18,12 +18,12 @@ fn models() -> PathBuf {
 }
 
 /// The school model compiled from its DDL files into a fresh directory.
-fn compiled() -> tempfile::TempDir {
+pub(crate) fn compiled() -> tempfile::TempDir {
     crate::support::compile_ddl(&models().join("model.yaml"), &models().join("v1.sql"), &models().join("v2.sql"))
 }
 
 /// V1 (schema v1) with the sample data at `scale`, V2's empty schema in public.
-fn school_db(name: &str, scale: u32) -> TestDb {
+pub(crate) fn school_db(name: &str, scale: u32) -> TestDb {
     let db = cluster().create_db(name);
     db.execute("CREATE SCHEMA v1");
     db.load_in_schema(&models().join("v1.sql"), "v1");

@@ -1,11 +1,13 @@
 //! The plan as the templates see it: every piece of SQL ready to print.
 
+mod privileges;
 mod reference;
 mod step;
 mod subset;
 
 use crate::catalog::quote_ident;
 use crate::plan::Plan;
+use privileges::PrivilegesView;
 use reference::ReferenceView;
 use step::Finding;
 pub use step::StepView;
@@ -51,6 +53,10 @@ pub struct PlanView {
     /// Per-entity mode: the procedure migrating a set of entities, and the one driving it.
     pub entity_procedure: String,
     pub entity_driver: String,
+    /// The compile's fingerprint ([`crate::emit::fingerprint`]); empty while it is computed.
+    pub fingerprint: String,
+    /// What each script needs of the role running it.
+    pub privileges: PrivilegesView,
 }
 
 #[derive(Debug, Clone)]
@@ -73,8 +79,10 @@ pub struct ServerView {
 const INDENT: &str = "  ";
 
 impl PlanView {
-    pub fn new(plan: &Plan) -> PlanView {
+    pub fn new(plan: &Plan, fingerprint: &str) -> PlanView {
         let total = plan.steps.len();
+        let uses_library = plan.steps.iter().any(|s| s.uses_library);
+        let castable = plan.steps.iter().any(|s| !s.casts.is_empty());
         PlanView {
             model: plan.model.clone(),
             model_lit: lit(&plan.model),
@@ -88,7 +96,7 @@ impl PlanView {
             },
             references: plan.references.iter().map(ReferenceView::new).collect(),
             subset: plan.subset.as_ref().map(|u| SubsetView::new(u, plan)),
-            library: if plan.steps.iter().any(|s| s.uses_library) { crate::check::transforms::SQL.trim_end().to_string() } else { String::new() },
+            library: if uses_library { crate::check::transforms::SQL.trim_end().to_string() } else { String::new() },
             targets: {
                 let mut seen = std::collections::BTreeSet::new();
                 plan.steps.iter().map(|s| s.target.to_string()).filter(|t| seen.insert(t.clone())).collect()
@@ -156,6 +164,8 @@ impl PlanView {
                 crate::plan::Mode::PerEntity { size, .. } => size,
                 _ => 0,
             },
+            fingerprint: fingerprint.to_string(),
+            privileges: PrivilegesView::new(plan, uses_library, castable),
         }
     }
 }

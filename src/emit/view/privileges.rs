@@ -1,0 +1,267 @@
+//! What each script needs of the role that runs it, derived from the plan: the check at the
+//! top of every script (templates/privileges.sql) and the grants PLAN.md lists.
+//!
+//! A role that owns the V2 tables (and their sequences), can read V1 and has CREATE on the
+//! database has all of it; a superuser too. The transform library adds pgcrypto (a trusted
+//! extension: CREATE on the database installs it), and a V1 on another server postgres_fdw
+//! (untrusted: a superuser installs it and grants USAGE on its wrapper).
+
+use std::collections::BTreeMap;
+
+use super::lit;
+use crate::catalog::{quote_ident, QualName};
+use crate::plan::Plan;
+
+/// The scripts, in the order PLAN.md names them.
+const SCRIPTS: [&str; 5] = ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql", "export.sql"];
+
+/// Privileges in the order a GRANT lists them.
+const ORDER: [&str; 6] = ["USAGE", "CREATE", "SELECT", "INSERT", "UPDATE", "DELETE"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Schema,
+    Table,
+    Sequence,
+}
+
+impl Kind {
+    fn sql(self) -> &'static str {
+        match self {
+            Kind::Schema => "schema",
+            Kind::Table => "table",
+            Kind::Sequence => "sequence",
+        }
+    }
+}
+
+/// A schema (`schema` empty), table or sequence, as GRANT names it.
+type Object = (Kind, String, String);
+
+/// Which scripts use each privilege on an object: privilege (its place in [`ORDER`]) → scripts.
+type Uses<'a> = BTreeMap<usize, Vec<&'a str>>;
+
+/// One script's needs: objects → privileges, in first-mention order.
+#[derive(Default)]
+struct Needs {
+    objects: Vec<(Object, Vec<&'static str>)>,
+}
+
+impl Needs {
+    fn add(&mut self, kind: Kind, schema: &str, name: &str, privileges: &[&'static str]) {
+        if privileges.is_empty() {
+            return;
+        }
+        let object = (kind, schema.to_string(), name.to_string());
+        let at = match self.objects.iter().position(|(o, _)| *o == object) {
+            Some(i) => i,
+            None => {
+                self.objects.push((object, Vec::new()));
+                self.objects.len() - 1
+            }
+        };
+        let held = &mut self.objects[at].1;
+        for p in privileges {
+            if !held.contains(p) {
+                held.push(p);
+            }
+        }
+        held.sort_by_key(|p| ORDER.iter().position(|o| o == p));
+    }
+
+    fn add_table(&mut self, table: &QualName, privileges: &[&'static str]) {
+        self.add_in_schema(Kind::Table, table, privileges);
+    }
+
+    fn add_in_schema(&mut self, kind: Kind, object: &QualName, privileges: &[&'static str]) {
+        if !privileges.is_empty() {
+            self.add(Kind::Schema, "", &object.schema, &["USAGE"]);
+        }
+        self.add(kind, &object.schema, &object.name, privileges);
+    }
+}
+
+/// What one script checks before anything else, printed for templates/privileges.sql.
+#[derive(Debug, Clone)]
+pub struct ScriptNeeds {
+    pub script: &'static str,
+    /// The rows of `needed (kind, schema_name, object_name, privileges)`.
+    pub needed: String,
+    /// SQL condition: CREATE on the database is needed (empty: never).
+    pub create_when: String,
+    /// Session-only helpers in pg_temp: TEMPORARY on the database.
+    pub temp: bool,
+    /// V1 through postgres_fdw: the extension and USAGE on its wrapper.
+    pub fdw: bool,
+}
+
+/// The privileges of every script, and the grants that give them all.
+#[derive(Debug, Clone)]
+pub struct PrivilegesView {
+    pub scripts: Vec<ScriptNeeds>,
+    /// PLAN.md's SQL block: comment and GRANT lines; `<role>` and `<database>` are the DBA's.
+    pub grants: Vec<String>,
+}
+
+impl PrivilegesView {
+    /// The needs of `script`, one of the five scripts (the templates name it; the snapshot
+    /// tests render every template).
+    pub fn of(&self, script: &str) -> &ScriptNeeds {
+        self.scripts.iter().find(|s| s.script == script).expect("a template names one of the five scripts")
+    }
+
+    pub(super) fn new(plan: &Plan, uses_library: bool, castable: bool) -> PrivilegesView {
+        let transaction = matches!(plan.mode, crate::plan::Mode::Transaction);
+        let fdw = plan.source_server.is_some();
+        let mut all: Vec<(&'static str, Needs)> = Vec::new();
+        let mut scripts = Vec::new();
+        for script in SCRIPTS {
+            let needs = needs_of(plan, script);
+            let creates = matches!(script, "precheck.sql" | "migrate.sql");
+            let mut create_when = Vec::new();
+            if creates && fdw {
+                // The staging schema of V1's foreign tables is made afresh on every run.
+                create_when.push("true");
+            } else if creates {
+                create_when.push("pg_catalog.to_regnamespace('_pgmig') IS NULL");
+                if uses_library {
+                    create_when.push("NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension AS e WHERE e.extname = 'pgcrypto')");
+                }
+            }
+            let needed = values(&needs);
+            scripts.push(ScriptNeeds {
+                script,
+                needed,
+                create_when: create_when.join(" OR "),
+                temp: (script == "precheck.sql" && castable) || (script == "migrate.sql" && transaction),
+                fdw: creates && fdw,
+            });
+            all.push((script, needs));
+        }
+        let grants = grant_lines(&all, &scripts, uses_library, fdw);
+        PrivilegesView { scripts, grants }
+    }
+}
+
+/// The objects `script` reads or writes, with the privileges it uses on each.
+fn needs_of(plan: &Plan, script: &str) -> Needs {
+    // `_pgmig` is not among them: it is the scripts' own, and templates/privileges.sql names
+    // the role that owns it instead (a grant on the schema alone would not do).
+    let mut needs = Needs::default();
+    if plan.source_server.is_none() {
+        for (table, _) in &plan.v1_tables {
+            needs.add_table(table, &["SELECT"]);
+        }
+    }
+    let (target, reference, replaced, sequence): (&[&'static str], &[&'static str], &[&'static str], &[&'static str]) = match script {
+        "precheck.sql" => (&["SELECT"], &["SELECT", "INSERT"], &["SELECT"], &[]),
+        "migrate.sql" => (&["SELECT", "INSERT"], &["SELECT", "INSERT"], &["SELECT", "DELETE"], &["SELECT", "UPDATE"]),
+        "verify.sql" => (&["SELECT"], &["SELECT"], &[], &["SELECT"]),
+        "rollback.sql" => (&["SELECT", "DELETE"], &["SELECT", "DELETE"], &["SELECT", "INSERT"], &["SELECT", "UPDATE"]),
+        _ => (&["SELECT"], &[], &[], &[]),
+    };
+    for r in &plan.references {
+        needs.add_table(&r.table, reference);
+        for q in &r.sequences {
+            needs.add_in_schema(Kind::Sequence, &q.sequence, sequence);
+        }
+    }
+    for s in &plan.steps {
+        needs.add_table(&s.target, target);
+        for t in s.replace.iter().flat_map(|x| x.tables.iter()) {
+            needs.add_table(&t.table, replaced);
+        }
+        for q in &s.sequences {
+            needs.add_in_schema(Kind::Sequence, &q.sequence, sequence);
+        }
+    }
+    needs
+}
+
+/// `VALUES ('table', 'v1', 'users', 'SELECT'), …`, one row a line.
+fn values(needs: &Needs) -> String {
+    let rows: Vec<String> = needs
+        .objects
+        .iter()
+        .map(|((kind, schema, name), privileges)| {
+            let schema = if *kind == Kind::Schema { "NULL".to_string() } else { lit(schema) };
+            format!("({}, {schema}, {}, {})", lit(kind.sql()), lit(name), lit(&privileges.join(", ")))
+        })
+        .collect();
+    format!("VALUES {}", rows.join(",\n           "))
+}
+
+
+/// PLAN.md's grants for running every script: the objects that need the same privileges
+/// (for the same scripts) in one GRANT, with a comment saying which script uses what.
+fn grant_lines(all: &[(&'static str, Needs)], scripts: &[ScriptNeeds], uses_library: bool, fdw: bool) -> Vec<String> {
+    let short = |s: &str| s.trim_end_matches(".sql").to_string();
+    let who = |names: &[&str]| if names.len() == SCRIPTS.len() { "every script".to_string() } else { names.iter().map(|n| short(n)).collect::<Vec<_>>().join(", ") };
+    let mut lines = Vec::new();
+    let mut create = vec!["precheck and migrate make schema _pgmig (once: the role then owns it)".to_string()];
+    if uses_library {
+        create.push("install pgcrypto when it is missing (a trusted extension)".into());
+    }
+    if fdw {
+        create.push("make the staging schema of V1's foreign tables".into());
+    }
+    lines.push(format!("-- CREATE: {}", create.join("; ")));
+    lines.push("GRANT CREATE ON DATABASE <database> TO <role>;".into());
+    let temp: Vec<&str> = scripts.iter().filter(|s| s.temp).map(|s| s.script).collect();
+    if !temp.is_empty() {
+        lines.push(format!("-- TEMPORARY (PUBLIC has it unless revoked): session-only helpers of {}", who(&temp)));
+        lines.push("GRANT TEMPORARY ON DATABASE <database> TO <role>;".into());
+    }
+    if fdw {
+        lines.push("-- V1 is read through postgres_fdw, not a trusted extension: a superuser installs it once".into());
+        lines.push("CREATE EXTENSION IF NOT EXISTS postgres_fdw;".into());
+        lines.push("GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO <role>;".into());
+    }
+    // Object → privilege → scripts, in first-mention order.
+    let mut by_object: Vec<(Object, Uses)> = Vec::new();
+    for (script, needs) in all {
+        for (object, privileges) in &needs.objects {
+            let at = match by_object.iter().position(|(o, _)| o == object) {
+                Some(i) => i,
+                None => {
+                    by_object.push((object.clone(), BTreeMap::new()));
+                    by_object.len() - 1
+                }
+            };
+            for p in privileges {
+                let rank = ORDER.iter().position(|o| o == p).unwrap_or(ORDER.len());
+                by_object[at].1.entry(rank).or_default().push(script);
+            }
+        }
+    }
+    by_object.sort_by_key(|((kind, _, _), _)| *kind);
+    let mut groups: Vec<(Kind, Uses, Vec<String>)> = Vec::new();
+    for ((kind, schema, name), uses) in by_object {
+        let printed = if kind == Kind::Schema { quote_ident(&name) } else { QualName::new(schema, name).to_string() };
+        match groups.iter_mut().find(|(k, u, _)| *k == kind && *u == uses) {
+            Some(group) => group.2.push(printed),
+            None => groups.push((kind, uses, vec![printed])),
+        }
+    }
+    for (kind, uses, objects) in groups {
+        let comment: Vec<String> = uses.iter().map(|(p, s)| format!("{}: {}", ORDER[*p], who(s))).collect();
+        let privileges: Vec<&str> = uses.keys().map(|p| ORDER[*p]).collect();
+        lines.push(format!("-- {}", comment.join("; ")));
+        lines.push(format!("GRANT {} ON {} {} TO <role>;", privileges.join(", "), kind.sql().to_uppercase(), objects.join(", ")));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+
+    #[test]
+    fn privileges_merge_in_grant_order() {
+        let mut needs = Needs::default();
+        needs.add_table(&QualName::new("public", "t"), &["INSERT"]);
+        needs.add_table(&QualName::new("public", "t"), &["SELECT", "INSERT"]);
+        assert_eq!(values(&needs), "VALUES ('schema', NULL, 'public', 'USAGE'),\n           ('table', 'public', 't', 'SELECT, INSERT')");
+    }
+}

@@ -1,0 +1,19 @@
+-- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
+-- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
+-- records them. Added once, to a _pgmig.log that bookkeeping just made or that an earlier
+-- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run.
+SET client_min_messages = warning;
+DO {% filter dollar("columns") %}
+BEGIN
+  IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute AS a
+      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256')
+        AND NOT a.attisdropped AND a.atthasdef) < 2 THEN
+    ALTER TABLE _pgmig.log
+      ADD COLUMN IF NOT EXISTS fingerprint text,
+      ADD COLUMN IF NOT EXISTS script_sha256 text,
+      ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
+      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
+  END IF;
+END
+{% endfilter %};
+RESET client_min_messages;
