@@ -8,8 +8,8 @@
 \set ON_ERROR_STOP on
 
 BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
-{%- for s in steps %}
-\copy (SELECT t.* FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }} ORDER BY {{ s.key_order }}) TO '{{ s.name|e("none") }}.v2.csv' WITH (FORMAT csv, HEADER)
+{%- for (s, file) in steps %}
+\copy (SELECT t.* FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }} ORDER BY {{ s.key_order }}) TO '{{ file }}' WITH (FORMAT csv, HEADER)
 {%- endfor %}
 {%- for t in plan.v1_tables %}
 \copy (SELECT t.* FROM {{ t.0 }} AS t ORDER BY {{ t.2 }}) TO '{{ t.1 }}' WITH (FORMAT csv, HEADER)

@@ -4,6 +4,8 @@
 
 mod constraints;
 mod head;
+mod lexical;
+pub mod names;
 mod lookup;
 pub mod only;
 mod order;
@@ -15,7 +17,7 @@ mod scope;
 mod sql;
 mod step;
 pub mod subset;
-mod suggest;
+pub(crate) mod suggest;
 pub mod transforms;
 mod types;
 
@@ -37,6 +39,8 @@ pub const BOOKKEEPING_SCHEMA: &str = "_pgmig";
 /// Checks `model` against the catalogs; on success returns the plan and any warnings.
 pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Result<(Plan, Diagnostics), Diagnostics> {
     let mut diags = Diagnostics::default();
+    // Split once: positions inside values are found by line, for every error.
+    let lines: Vec<&str> = file.text.lines().collect();
     let source_schema = model.source_schema().to_string();
     let target_schema = model.target_schema().to_string();
     check_schema(v1, &source_schema, model.source.as_ref().and_then(|s| s.schema.as_ref()), "V1", &mut diags);
@@ -76,6 +80,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         }
     }
     let step_names: Vec<String> = model.tables.keys().map(|k| k.to_string()).collect();
+    check_bookkeeping_names(model, &mut diags);
     let maps = |step: &str| -> Option<MapShape> {
         let i = step_names.iter().position(|n| n == step)?;
         heads[i].as_ref().map(|h| h.shape.clone())
@@ -102,7 +107,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
     for ((name, step), head) in model.tables.iter().zip(&heads) {
         let Some(head) = head else { continue };
         let ctx = StepContext {
-            file,
+            lines: &lines,
             v1,
             v2,
             source_schema: &source_schema,
@@ -183,10 +188,10 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
     }
 
     // Assertions may name the id maps: they tell the rows this migration wrote.
-    let maps: BTreeSet<QualName> = model.tables.keys().map(|k| QualName::new(BOOKKEEPING_SCHEMA, format!("map_{}", k.as_str()))).collect();
+    let maps: BTreeSet<QualName> = model.tables.keys().map(|k| QualName::new(BOOKKEEPING_SCHEMA, names::derived("map_", k.as_str()))).collect();
     let mut assertions = Vec::new();
     for a in &model.verify {
-        let origin = Origin { value: &a.zero_rows, source: &file.text, lines_before: 0 };
+        let origin = Origin { value: &a.zero_rows, lines: &lines, lines_before: 0 };
         match sql::parse_query(origin) {
             Ok(mut q) => {
                 let errors = scope::check_relations(&q, v2, &target_schema, &maps, origin);
@@ -305,6 +310,23 @@ fn assign_entities(ordered: &mut [plan::Step], root: &str, joins_of: &std::colle
         with_entity.insert(s.name.clone());
     }
     Ok(())
+}
+
+/// Derived names are distinct for distinct step names (see [`names`]) unless a step is
+/// named like another's cut-and-hashed name: then both would share an id map.
+fn check_bookkeeping_names(model: &Model, diags: &mut Diagnostics) {
+    let mut seen: std::collections::BTreeMap<String, &Text> = std::collections::BTreeMap::new();
+    for name in model.tables.keys() {
+        for prefix in ["map_", "stage_"] {
+            let table = names::derived(prefix, name.as_str());
+            if let Some(other) = seen.insert(table.clone(), name) {
+                diags.push(
+                    Diagnostic::error(format!("steps `{}` and `{}` would share the table {BOOKKEEPING_SCHEMA}.{table}", other.as_str(), name.as_str()), pos_of(name))
+                        .with_hint("rename one of the steps (and use `into:` to name its V2 table)"),
+                );
+            }
+        }
+    }
 }
 
 fn check_schema(catalog: &Catalog, schema: &str, at: Option<&Text>, which: &str, diags: &mut Diagnostics) {

@@ -92,7 +92,7 @@ pub struct InPlace {
 /// Compiles an in-place model (the caller has seen `in_place: true`).
 pub fn compile(source: SourceFile, v1: &SchemaInput, v2: &SchemaInput) -> Result<Compiled, CompileError> {
     let model_err = |d: Diagnostics| CompileError::Model { diagnostics: d, file: source.clone() };
-    let model = model::load(&source.text).map_err(|d| model_err(Diagnostics(vec![d])))?;
+    let model = model::load(&source.text).map_err(|d| model_err(Diagnostics(d)))?;
     let schema = model.schema().to_string();
     let (c1, s1) = load_schema("V1", v1, &schema)?;
     let (c2, s2) = load_schema("V2", v2, &schema)?;
