@@ -17,3 +17,4 @@ mod entities;
 mod school;
 mod per_entity;
 mod drills;
+mod names;
