@@ -25,4 +25,7 @@ pub mod inplace;
 pub mod lint;
 pub mod stage;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use compile::{compile, CompileError, Compiled, SchemaInput};
