@@ -250,3 +250,29 @@ fn parse_error(origin: Origin, what: &str, e: &ParserError) -> Diagnostic {
     }
     origin.error(format!("invalid SQL in {what}: {text}"), loc, 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The diagnostic for `sql` as the value of `q:` on line 1 of a model, as `line:col: message (hint)`.
+    fn assertion_error(sql: &str) -> String {
+        #[derive(serde::Deserialize)]
+        struct One {
+            q: Text,
+        }
+        let yaml = format!("q: {sql}");
+        let one: One = marked_yaml::from_yaml(0, &yaml).unwrap();
+        let lines: Vec<&str> = yaml.lines().collect();
+        let d = parse_query(Origin { value: &one.q, lines: &lines, lines_before: 0 }).unwrap_err();
+        let at = d.at.unwrap();
+        format!("{}:{}: {} ({})", at.line, at.column, d.message, d.hint.unwrap_or_default())
+    }
+
+    #[test]
+    fn assertions_that_write_or_lock_are_refused() {
+        insta::assert_snapshot!(assertion_error("WITH d AS (DELETE FROM t RETURNING id) SELECT id FROM d"), @"1:15: an assertion must not change data: `DELETE` in a query (an assertion only reads: it returns the offending rows (functions it calls are not checked; verify.sql runs them READ ONLY))");
+        insta::assert_snapshot!(assertion_error("WITH u AS (UPDATE t SET a = 1 RETURNING id) SELECT id FROM u"), @"1:15: an assertion must not change data: `UPDATE` in a query (an assertion only reads: it returns the offending rows (functions it calls are not checked; verify.sql runs them READ ONLY))");
+        insta::assert_snapshot!(assertion_error("SELECT id FROM t FOR UPDATE"), @"1:21: an assertion must not lock rows (`FOR UPDATE`/`FOR SHARE`) (an assertion only reads: it returns the offending rows (functions it calls are not checked; verify.sql runs them READ ONLY))");
+    }
+}
