@@ -4,7 +4,7 @@
 
 mod constraints;
 mod head;
-mod lexical;
+pub(crate) mod lexical;
 pub mod names;
 mod lookup;
 pub mod only;
@@ -14,7 +14,7 @@ mod relink;
 mod repair;
 mod replace;
 mod scope;
-mod sql;
+pub(crate) mod sql;
 mod step;
 pub mod subset;
 pub(crate) mod suggest;

@@ -82,12 +82,16 @@ fn precheck(origin: Origin, what: &str) -> Result<(), Diagnostic> {
         let loc = Location { line: p.line + origin.lines_before, column: p.column };
         return Err(origin.error(format!("{what}: {}", p.message), loc, p.len).with_hint(p.hint));
     }
-    let tokens = significant_tokens(origin.value.as_str());
-    if tokens.len() > MAX_TOKENS {
-        return Err(Diagnostic::error(format!("{what} is too long: {} tokens, at most {MAX_TOKENS}", tokens.len()), origin.whole())
+    if let Some(n) = oversized(origin.value.as_str()) {
+        return Err(Diagnostic::error(format!("{what} is too long: {n} tokens, at most {MAX_TOKENS}"), origin.whole())
             .with_hint("split the condition: compute parts in `columns:` or move the logic into a V1 view or function"));
     }
     Ok(())
+}
+
+/// The number of tokens of `text`, when over [`MAX_TOKENS`].
+pub fn oversized(text: &str) -> Option<usize> {
+    Some(significant_tokens(text).len()).filter(|&n| n > MAX_TOKENS)
 }
 
 /// The fragment's tokens without whitespace and comments (empty if it does not tokenize:
