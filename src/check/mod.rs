@@ -215,9 +215,12 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         .zip(&joins_per_step)
         .map(|(s, joins)| order::dependencies(s, joins, &steps, v2))
         .collect();
+    // Errors found past this point name steps: they point at the step's name in the model.
+    let step_pos = |name: &str| model.tables.keys().find(|k| k.as_str() == name).and_then(pos_of);
     let order = match order::sort(&deps, &names) {
         Ok(o) => o,
-        Err(d) => {
+        Err((mut d, first)) => {
+            d.at = step_pos(&names[first]);
             diags.push(d);
             return Err(diags);
         }
@@ -239,7 +242,8 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
     if let plan::Mode::PerEntity { root, .. } = &mode {
         let joins_of: std::collections::BTreeMap<String, Vec<lookup::IdJoin>> =
             steps.iter().zip(&joins_per_step).map(|(s, j)| (s.name.clone(), j.clone())).collect();
-        if let Err(d) = assign_entities(&mut ordered, root, &joins_of) {
+        if let Err((mut d, step)) = assign_entities(&mut ordered, root, &joins_of) {
+            d.at = step_pos(&step);
             diags.push(d);
             return Err(diags);
         }
@@ -290,8 +294,8 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
 /// Per-entity mode: which entity each step's source rows belong to. The root's rows are
 /// entities (by their source key); another step's row belongs to the entity of the first
 /// id() lookup it makes into a step that has entities. A step with no such lookup can't be
-/// split by entity: an error naming it.
-fn assign_entities(ordered: &mut [plan::Step], root: &str, joins_of: &std::collections::BTreeMap<String, Vec<lookup::IdJoin>>) -> Result<(), Diagnostic> {
+/// split by entity: an error naming it (and the step, for its position).
+fn assign_entities(ordered: &mut [plan::Step], root: &str, joins_of: &std::collections::BTreeMap<String, Vec<lookup::IdJoin>>) -> Result<(), (Diagnostic, String)> {
     let mut with_entity: BTreeSet<String> = BTreeSet::new();
     for s in ordered.iter_mut() {
         if s.name == root {
@@ -299,11 +303,14 @@ fn assign_entities(ordered: &mut [plan::Step], root: &str, joins_of: &std::colle
         } else {
             let joins = joins_of.get(&s.name).map_or(&[][..], |j| j.as_slice());
             let Some(j) = joins.iter().find(|j| j.kind == "id" && with_entity.contains(&j.step)) else {
-                return Err(Diagnostic::error(
-                    format!("per_entity: step {} makes no id() lookup into {root} or a step under it, so its rows belong to no entity", s.name),
-                    None,
-                )
-                .with_hint(format!("look up the parent row with id(), e.g. `where: id({root}, …) IS NOT NULL`, or use `mode: transaction`")));
+                return Err((
+                    Diagnostic::error(
+                        format!("per_entity: step {} makes no id() lookup into {root} or a step under it, so its rows belong to no entity", s.name),
+                        None,
+                    )
+                    .with_hint(format!("look up the parent row with id(), e.g. `where: id({root}, …) IS NOT NULL`, or use `mode: transaction`")),
+                    s.name.clone(),
+                ));
             };
             s.entity = Some(format!("{}.entity", quote_ident(&j.alias)));
         }
