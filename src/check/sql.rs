@@ -91,6 +91,9 @@ fn precheck(origin: Origin, what: &str) -> Result<(), Diagnostic> {
 
 /// The number of tokens of `text`, when over [`MAX_TOKENS`].
 pub fn oversized(text: &str) -> Option<usize> {
+    if text.len() <= MAX_TOKENS {
+        return None; // a token is at least a byte: no need to count
+    }
     Some(significant_tokens(text).len()).filter(|&n| n > MAX_TOKENS)
 }
 
