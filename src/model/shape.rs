@@ -475,6 +475,19 @@ mod tests {
     }
 
     #[test]
+    fn errors_of_hand_written_visitors_restart_a_bounded_number_of_times() {
+        // `key: {new: x}` lacks `by`: KeyDecl's own visitor fails, which a pass can't recover.
+        let mut yaml = String::from("name: x\ntables:\n");
+        for i in 0..200 {
+            yaml.push_str(&format!("  s{i}:\n    from: t\n    key: {{new: x}}\n"));
+        }
+        let node = marked_yaml::parse_yaml(0, &yaml).unwrap();
+        let errors = from_node::<crate::model::Model>(&node).unwrap_err();
+        assert_eq!(errors.len(), MAX_RESTARTS + 1);
+        assert!(errors.iter().all(|d| d.message == "missing field `by`" && d.at.is_some()), "{errors:?}");
+    }
+
+    #[test]
     fn a_well_formed_tree_reads_as_serde_would() {
         let node = marked_yaml::parse_yaml(0, "name: x\ntables:\n  a: {from: t, where: 'b > 1', list: [c]}\n").unwrap();
         let outer = from_node::<Outer>(&node).unwrap();
