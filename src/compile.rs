@@ -77,9 +77,11 @@ pub fn compile(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput) -> Result<
 /// Like [`compile`], for the part of the model `selection` names.
 pub fn compile_selected(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, selection: &Selection) -> Result<Compiled, CompileError> {
     let entities = &selection.entities;
-    let text = read(model_path)?;
+    let bytes = std::fs::read(model_path).map_err(|e| CompileError::Io { path: model_path.display().to_string(), message: e.to_string() })?;
     // The file name alone: the scripts name it in comments and must not depend on the cwd.
     let name = model_path.file_name().map_or_else(|| model_path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let text = model::model_text(&bytes)
+        .map_err(|(d, shown)| CompileError::Model { diagnostics: Diagnostics(vec![d]), file: SourceFile { name: name.clone(), text: shown } })?;
     let source = SourceFile { name, text };
     if crate::inplace::is_in_place(&source.text) {
         if !entities.is_empty() || selection.only.is_some() {
@@ -87,8 +89,7 @@ pub fn compile_selected(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, s
         }
         return crate::inplace::compile(source, v1, v2).map(with_lock_table);
     }
-    let model = model::load(&source.text)
-        .map_err(|d| CompileError::Model { diagnostics: Diagnostics(vec![d]), file: source.clone() })?;
+    let model = model::load(&source.text).map_err(|d| CompileError::Model { diagnostics: Diagnostics(d), file: source.clone() })?;
     // The two schemas are independent: read them side by side.
     let (v1_loaded, v2_loaded) = std::thread::scope(|scope| {
         let v2_loading = scope.spawn(|| load_schema("V2", v2, model.target_schema()));

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, Severity, SourceCode, SourceSpan, SpanContents};
 
 /// A model file as read from disk, kept for rendering diagnostics.
 #[derive(Debug, Clone)]
@@ -72,6 +72,8 @@ impl Diagnostics {
         let mut out = String::new();
         let mut ordered: Vec<&Diagnostic> = self.0.iter().collect();
         ordered.sort_by_key(|d| d.at.map(|p| (p.line, p.column)));
+        // Where each line starts, found once: a file with thousands of errors renders in linear time.
+        let line_starts: Vec<usize> = std::iter::once(0).chain(file.text.match_indices('\n').map(|(i, _)| i + 1)).collect();
         for d in ordered {
             let level = match d.severity {
                 Level::Error => "error",
@@ -80,7 +82,7 @@ impl Diagnostics {
             match d.at {
                 Some(p) => {
                     let _ = writeln!(out, "{}:{}:{}: {level}: {}", file.name, p.line, p.column, d.message);
-                    let report = Snippet::new(file, d, p);
+                    let report = Snippet::new(file, &line_starts, d, p);
                     let mut snippet = String::new();
                     let _ = handler.render_report(&mut snippet, &report);
                     // miette opens with the message, which the headline already gave.
@@ -113,21 +115,22 @@ pub fn byte_offset(text: &str, line: usize, column: usize) -> usize {
     line_start + rest.char_indices().nth(column.saturating_sub(1)).map_or(rest.len(), |(i, _)| i)
 }
 
-/// The miette view of one diagnostic: the model's source with one labeled span.
+/// The miette view of one diagnostic: the lines around it, with one labeled span.
 #[derive(Debug)]
 struct Snippet {
-    source: NamedSource<String>,
+    source: Window,
     span: LabeledSpan,
     severity: Severity,
     hint: Option<String>,
 }
 
 impl Snippet {
-    fn new(file: &SourceFile, d: &Diagnostic, p: Pos) -> Self {
-        let start = byte_offset(&file.text, p.line, p.column);
-        let end = byte_offset(&file.text, p.line, p.column + p.len.max(1));
+    fn new(file: &SourceFile, line_starts: &[usize], d: &Diagnostic, p: Pos) -> Self {
+        let source = Window::around(file, line_starts, p.line);
+        let start = byte_offset(&source.text, p.line - source.first_line, p.column);
+        let end = byte_offset(&source.text, p.line - source.first_line, p.column + p.len.max(1));
         Snippet {
-            source: NamedSource::new(file.name.clone(), file.text.clone()),
+            source,
             span: LabeledSpan::new_with_span(Some("here".into()), (start, end.saturating_sub(start))),
             severity: match d.severity {
                 Level::Error => Severity::Error,
@@ -135,6 +138,41 @@ impl Snippet {
             },
             hint: d.hint.clone(),
         }
+    }
+}
+
+/// A few lines of the model around a diagnostic. miette finds line numbers by scanning its
+/// source from the start: given the whole file for each of thousands of diagnostics, that
+/// scan made rendering quadratic. The window is scanned instead, and its lines renumbered.
+#[derive(Debug)]
+struct Window {
+    name: String,
+    text: String,
+    /// Lines of the file before the window's first.
+    first_line: usize,
+}
+
+impl Window {
+    /// Two lines either side of 1-based `line` (miette shows one of context).
+    fn around(file: &SourceFile, line_starts: &[usize], line: usize) -> Window {
+        let first_line = line.saturating_sub(3);
+        let start = line_starts.get(first_line).copied().unwrap_or(file.text.len());
+        let end = line_starts.get(line + 2).copied().unwrap_or(file.text.len());
+        Window { name: file.name.clone(), text: file.text[start..end].to_string(), first_line }
+    }
+}
+
+impl SourceCode for Window {
+    fn read_span<'a>(&'a self, span: &SourceSpan, before: usize, after: usize) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self.text.as_bytes().read_span(span, before, after)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line() + self.first_line,
+            inner.column(),
+            inner.line_count(),
+        )))
     }
 }
 

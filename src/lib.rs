@@ -26,4 +26,7 @@ pub mod lint;
 pub mod stage;
 pub mod sql_text;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use compile::{compile, CompileError, Compiled, SchemaInput};

@@ -17,11 +17,14 @@ BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
 {% include "privileges.sql" %}
 
 {% include "bookkeeping_guard.sql" %}
-{%- for s in steps %}
-\copy (SELECT t.* FROM {{ s.target|one_line }} AS t JOIN {{ s.map_table|one_line }} AS mapped ON {{ s.made_here|one_line }} ORDER BY {{ s.key_order|one_line }}) TO '{{ s.name|e("none") }}.v2.csv' WITH (FORMAT csv, HEADER)
+{%- for (s, file) in steps %}
+COPY (SELECT t.* FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }} ORDER BY {{ s.key_order }})
+  TO STDOUT WITH (FORMAT csv, HEADER) \g '{{ file }}'
 {%- endfor %}
 {%- for t in plan.v1_tables %}
-\copy (SELECT t.* FROM {{ t.0|one_line }} AS t ORDER BY {{ t.2|one_line }}) TO '{{ t.1 }}' WITH (FORMAT csv, HEADER)
+COPY (SELECT t.* FROM {{ t.0 }} AS t ORDER BY {{ t.2 }})
+  TO STDOUT WITH (FORMAT csv, HEADER) \g '{{ t.1 }}'
 {%- endfor %}
-\copy (SELECT step, rule, reason, source_table, source_key, source_row FROM _pgmig.rejects WHERE model = {{ plan.model_lit|one_line }} ORDER BY step, rule, source_key::text) TO 'rejects.csv' WITH (FORMAT csv, HEADER)
+COPY (SELECT step, rule, reason, source_table, source_key, source_row FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} ORDER BY step, rule, source_key::text)
+  TO STDOUT WITH (FORMAT csv, HEADER) \g 'rejects.csv'
 COMMIT;

@@ -17,7 +17,7 @@ pub struct StepHead {
 impl StepHead {
     pub fn new(name: &Text, step: &crate::model::Step, table: &Table, diags: &mut Diagnostics) -> StepHead {
         let pk: Vec<String> = table.primary_key.as_ref().map(|k| k.columns.clone()).unwrap_or_default();
-        let map_table = format!("{}.{}", BOOKKEEPING_SCHEMA, quote_ident(&format!("map_{}", name.as_str())));
+        let map_table = format!("{}.{}", BOOKKEEPING_SCHEMA, quote_ident(&super::names::derived("map_", name.as_str())));
         let type_of = |c: &str| table.column(c).map_or(String::new(), |c| c.data_type.clone());
         if pk.is_empty() {
             diags.push(

@@ -4,6 +4,8 @@
 
 mod constraints;
 mod head;
+pub(crate) mod lexical;
+pub mod names;
 mod lookup;
 pub mod only;
 mod order;
@@ -12,10 +14,10 @@ mod relink;
 mod repair;
 mod replace;
 mod scope;
-mod sql;
+pub(crate) mod sql;
 mod step;
 pub mod subset;
-mod suggest;
+pub(crate) mod suggest;
 pub mod transforms;
 mod types;
 
@@ -53,6 +55,8 @@ pub(crate) fn check_model_name(name: &Text, diags: &mut Diagnostics) {
 pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Result<(Plan, Diagnostics), Diagnostics> {
     let mut diags = Diagnostics::default();
     check_model_name(&model.name, &mut diags);
+    // Split once: positions inside values are found by line, for every error.
+    let lines: Vec<&str> = file.text.lines().collect();
     let source_schema = model.source_schema().to_string();
     let target_schema = model.target_schema().to_string();
     check_schema(v1, &source_schema, model.source.as_ref().and_then(|s| s.schema.as_ref()), "V1", &mut diags);
@@ -92,6 +96,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         }
     }
     let step_names: Vec<String> = model.tables.keys().map(|k| k.to_string()).collect();
+    check_bookkeeping_names(model, &mut diags);
     let maps = |step: &str| -> Option<MapShape> {
         let i = step_names.iter().position(|n| n == step)?;
         heads[i].as_ref().map(|h| h.shape.clone())
@@ -118,7 +123,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
     for ((name, step), head) in model.tables.iter().zip(&heads) {
         let Some(head) = head else { continue };
         let ctx = StepContext {
-            file,
+            lines: &lines,
             v1,
             v2,
             source_schema: &source_schema,
@@ -199,10 +204,10 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
     }
 
     // Assertions may name the id maps: they tell the rows this migration wrote.
-    let maps: BTreeSet<QualName> = model.tables.keys().map(|k| QualName::new(BOOKKEEPING_SCHEMA, format!("map_{}", k.as_str()))).collect();
+    let maps: BTreeSet<QualName> = model.tables.keys().map(|k| QualName::new(BOOKKEEPING_SCHEMA, names::derived("map_", k.as_str()))).collect();
     let mut assertions = Vec::new();
     for a in &model.verify {
-        let origin = Origin { value: &a.zero_rows, source: &file.text, lines_before: 0 };
+        let origin = Origin { value: &a.zero_rows, lines: &lines, lines_before: 0 };
         match sql::parse_query(origin) {
             Ok(mut q) => {
                 let errors = scope::check_relations(&q, v2, &target_schema, &maps, origin);
@@ -227,9 +232,12 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         .zip(&joins_per_step)
         .map(|(s, joins)| order::dependencies(s, joins, &steps, v2))
         .collect();
+    // Errors found past this point name steps: they point at the step's name in the model.
+    let step_pos = |name: &str| model.tables.keys().find(|k| k.as_str() == name).and_then(pos_of);
     let order = match order::sort(&deps, &names) {
         Ok(o) => o,
-        Err(d) => {
+        Err((mut d, first)) => {
+            d.at = step_pos(&names[first]);
             diags.push(d);
             return Err(diags);
         }
@@ -251,7 +259,8 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
     if let plan::Mode::PerEntity { root, .. } = &mode {
         let joins_of: std::collections::BTreeMap<String, Vec<lookup::IdJoin>> =
             steps.iter().zip(&joins_per_step).map(|(s, j)| (s.name.clone(), j.clone())).collect();
-        if let Err(d) = assign_entities(&mut ordered, root, &joins_of) {
+        if let Err((mut d, step)) = assign_entities(&mut ordered, root, &joins_of) {
+            d.at = step_pos(&step);
             diags.push(d);
             return Err(diags);
         }
@@ -302,8 +311,8 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
 /// Per-entity mode: which entity each step's source rows belong to. The root's rows are
 /// entities (by their source key); another step's row belongs to the entity of the first
 /// id() lookup it makes into a step that has entities. A step with no such lookup can't be
-/// split by entity: an error naming it.
-fn assign_entities(ordered: &mut [plan::Step], root: &str, joins_of: &std::collections::BTreeMap<String, Vec<lookup::IdJoin>>) -> Result<(), Diagnostic> {
+/// split by entity: an error naming it (and the step, for its position).
+fn assign_entities(ordered: &mut [plan::Step], root: &str, joins_of: &std::collections::BTreeMap<String, Vec<lookup::IdJoin>>) -> Result<(), (Diagnostic, String)> {
     let mut with_entity: BTreeSet<String> = BTreeSet::new();
     for s in ordered.iter_mut() {
         if s.name == root {
@@ -311,17 +320,37 @@ fn assign_entities(ordered: &mut [plan::Step], root: &str, joins_of: &std::colle
         } else {
             let joins = joins_of.get(&s.name).map_or(&[][..], |j| j.as_slice());
             let Some(j) = joins.iter().find(|j| j.kind == "id" && with_entity.contains(&j.step)) else {
-                return Err(Diagnostic::error(
-                    format!("per_entity: step {} makes no id() lookup into {root} or a step under it, so its rows belong to no entity", s.name),
-                    None,
-                )
-                .with_hint(format!("look up the parent row with id(), e.g. `where: id({root}, …) IS NOT NULL`, or use `mode: transaction`")));
+                return Err((
+                    Diagnostic::error(
+                        format!("per_entity: step {} makes no id() lookup into {root} or a step under it, so its rows belong to no entity", s.name),
+                        None,
+                    )
+                    .with_hint(format!("look up the parent row with id(), e.g. `where: id({root}, …) IS NOT NULL`, or use `mode: transaction`")),
+                    s.name.clone(),
+                ));
             };
             s.entity = Some(format!("{}.entity", quote_ident(&j.alias)));
         }
         with_entity.insert(s.name.clone());
     }
     Ok(())
+}
+
+/// Derived names are distinct for distinct step names (see [`names`]) unless a step is
+/// named like another's cut-and-hashed name: then both would share an id map.
+fn check_bookkeeping_names(model: &Model, diags: &mut Diagnostics) {
+    let mut seen: std::collections::BTreeMap<String, &Text> = std::collections::BTreeMap::new();
+    for name in model.tables.keys() {
+        for prefix in ["map_", "stage_"] {
+            let table = names::derived(prefix, name.as_str());
+            if let Some(other) = seen.insert(table.clone(), name) {
+                diags.push(
+                    Diagnostic::error(format!("steps `{}` and `{}` would share the table {BOOKKEEPING_SCHEMA}.{table}", other.as_str(), name.as_str()), pos_of(name))
+                        .with_hint("rename one of the steps (and use `into:` to name its V2 table)"),
+                );
+            }
+        }
+    }
 }
 
 fn check_schema(catalog: &Catalog, schema: &str, at: Option<&Text>, which: &str, diags: &mut Diagnostics) {

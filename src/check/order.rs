@@ -7,7 +7,8 @@ use crate::plan::{self, Dependency};
 use super::lookup::IdJoin;
 
 /// Sorts step indexes so each step runs after the ones it depends on; ties keep model order.
-pub fn sort(deps: &[Vec<(usize, Dependency)>], names: &[String]) -> Result<Vec<usize>, Diagnostic> {
+/// On a cycle: the error (its position is the caller's to give) and the first step in it.
+pub fn sort(deps: &[Vec<(usize, Dependency)>], names: &[String]) -> Result<Vec<usize>, (Diagnostic, usize)> {
     let n = deps.len();
     let mut done = vec![false; n];
     let mut order = Vec::with_capacity(n);
@@ -30,8 +31,12 @@ pub fn sort(deps: &[Vec<(usize, Dependency)>], names: &[String]) -> Result<Vec<u
                         format!("{} needs {}", names[i], on.join(", "))
                     })
                     .collect();
-                return Err(Diagnostic::error(format!("the steps depend on each other in a cycle: {}", stuck.join("; ")), None)
-                    .with_hint("a cycle of foreign keys needs one of them filled by a later UPDATE, which pgmig does not do yet"));
+                let first = (0..n).find(|&i| !done[i]).unwrap_or(0);
+                return Err((
+                    Diagnostic::error(format!("the steps depend on each other in a cycle: {}", stuck.join("; ")), None)
+                        .with_hint("a cycle of foreign keys needs one of them filled by a later UPDATE, which pgmig does not do yet"),
+                    first,
+                ));
             }
         }
     }

@@ -42,7 +42,7 @@ pub fn check(step_name: &str, columns_decl: &[Text], table: &Table, columns: &[C
         );
         return None;
     }
-    let backup = |t: &QualName| QualName::new(BOOKKEEPING_SCHEMA, format!("replaced_{step_name}_{}", t.name));
+    let backup = |t: &QualName| QualName::new(BOOKKEEPING_SCHEMA, super::names::derived(&format!("replaced_{step_name}_"), &t.name));
     // Tables under the step's table: reached by a foreign key from a table already in the set.
     let mut set: Vec<QualName> = vec![table.name.clone()];
     loop {

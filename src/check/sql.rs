@@ -1,9 +1,12 @@
 //! Parsing the SQL fragments of a model, with positions mapped back to the model file.
 
-use sqlparser::ast::{Expr, Query, SetExpr, Statement, TableWithJoins};
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{Expr, Query, SetExpr, Statement, TableWithJoins, Visit, Visitor};
 use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
-use sqlparser::tokenizer::{Location, Token};
+use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
 
 use crate::diagnostic::{Diagnostic, Pos};
 use crate::model::{pos_of, Text};
@@ -12,7 +15,8 @@ use crate::model::{pos_of, Text};
 #[derive(Clone, Copy)]
 pub struct Origin<'a> {
     pub value: &'a Text,
-    pub source: &'a str,
+    /// The model file's lines.
+    pub lines: &'a [&'a str],
     /// Lines the parsed text has before the value's own (a `from` is parsed after a line
     /// `SELECT 1 FROM`, so its tokens' positions are one line down).
     pub lines_before: u64,
@@ -39,7 +43,7 @@ impl Origin<'_> {
         let loc = Location { line: loc.line - self.lines_before, column: loc.column };
         let expr_line = self.value.lines().nth(loc.line as usize - 1)?;
         if loc.line == 1 {
-            let model_line = self.source.lines().nth(start.line - 1)?;
+            let model_line = self.lines.get(start.line - 1)?;
             let from_marker: String = model_line.chars().skip(start.column - 1).collect();
             // Quoted scalars start at their quote; escapes (`''`) can hide the text itself.
             let quoted = from_marker.starts_with(['\'', '"']) as usize;
@@ -47,8 +51,8 @@ impl Origin<'_> {
             return Some(Pos { line: start.line, column: start.column + shift + loc.column as usize - 1, len });
         }
         let (line, text) = self
-            .source
-            .lines()
+            .lines
+            .iter()
             .enumerate()
             .skip(start.line)
             .find(|(_, l)| !expr_line.trim().is_empty() && l.contains(expr_line.trim()))?;
@@ -66,8 +70,45 @@ fn dialect() -> PostgreSqlDialect {
     PostgreSqlDialect {}
 }
 
+/// The most tokens one fragment may have. The checks walk expressions recursively and a
+/// chain `a OR b OR …` is as deep as it is long: past this, a fragment could overflow the
+/// stack. Real fragments have tens of tokens; a long CASE a few hundred.
+pub const MAX_TOKENS: usize = 10_000;
+
+/// What must hold before a fragment is parsed: nothing psql would read differently
+/// (quotes that never close, psql variables, meta-commands), and a size the checks can walk.
+fn precheck(origin: Origin, what: &str) -> Result<(), Diagnostic> {
+    if let Some(p) = super::lexical::check(origin.value.as_str()) {
+        let loc = Location { line: p.line + origin.lines_before, column: p.column };
+        return Err(origin.error(format!("{what}: {}", p.message), loc, p.len).with_hint(p.hint));
+    }
+    if let Some(n) = oversized(origin.value.as_str()) {
+        return Err(Diagnostic::error(format!("{what} is too long: {n} tokens, at most {MAX_TOKENS}"), origin.whole())
+            .with_hint("split the condition: compute parts in `columns:` or move the logic into a V1 view or function"));
+    }
+    Ok(())
+}
+
+/// The number of tokens of `text`, when over [`MAX_TOKENS`].
+pub fn oversized(text: &str) -> Option<usize> {
+    if text.len() <= MAX_TOKENS {
+        return None; // a token is at least a byte: no need to count
+    }
+    Some(significant_tokens(text).len()).filter(|&n| n > MAX_TOKENS)
+}
+
+/// The fragment's tokens without whitespace and comments (empty if it does not tokenize:
+/// the parser then reports why).
+fn significant_tokens(text: &str) -> Vec<TokenWithSpan> {
+    let dialect = dialect();
+    let mut tokens = Tokenizer::new(&dialect, text).tokenize_with_location().unwrap_or_default();
+    tokens.retain(|t| !matches!(t.token, Token::Whitespace(_)));
+    tokens
+}
+
 /// Parses a single SQL expression; anything after it (`; DROP TABLE …`) is an error.
 pub fn parse_expr(origin: Origin, what: &str) -> Result<Expr, Diagnostic> {
+    precheck(origin, what)?;
     let text = origin.value.as_str();
     let dialect = dialect();
     let mut parser = Parser::new(&dialect).try_with_sql(text).map_err(|e| parse_error(origin, what, &e))?;
@@ -80,6 +121,7 @@ pub fn parse_expr(origin: Origin, what: &str) -> Result<Expr, Diagnostic> {
 /// is parsed on the line after `SELECT 1 FROM`, so token columns are the value's own.
 pub fn parse_from(origin: Origin) -> Result<Vec<TableWithJoins>, Diagnostic> {
     debug_assert_eq!(origin.lines_before, 1);
+    precheck(origin, "a FROM clause")?;
     let text = format!("SELECT 1 FROM\n{}", origin.value.as_str());
     let dialect = dialect();
     let mut parser = Parser::new(&dialect).try_with_sql(&text).map_err(|e| parse_error(origin, "a FROM clause", &e))?;
@@ -96,17 +138,91 @@ pub fn parse_from(origin: Origin) -> Result<Vec<TableWithJoins>, Diagnostic> {
     }
 }
 
-/// Parses a read-only query (for `verify` assertions).
+/// Parses a read-only query (for `verify` assertions): one SELECT, with no data-modifying
+/// statement in its WITH clauses and no row locks. Functions it calls can't be checked
+/// here; verify.sql runs its assertions in a READ ONLY transaction for them.
 pub fn parse_query(origin: Origin) -> Result<Query, Diagnostic> {
+    precheck(origin, "a query")?;
     let dialect = dialect();
     let statements = Parser::new(&dialect)
         .try_with_sql(origin.value.as_str())
         .and_then(|mut p| p.parse_statements())
         .map_err(|e| parse_error(origin, "a query", &e))?;
-    match statements.as_slice() {
-        [Statement::Query(q)] => Ok((**q).clone()),
-        _ => Err(Diagnostic::error("expected exactly one SELECT query", origin.whole())
-            .with_hint("an assertion is a SELECT that returns the offending rows; it must not change data")),
+    let query = match statements.as_slice() {
+        [Statement::Query(q)] => (**q).clone(),
+        _ => {
+            return Err(Diagnostic::error("expected exactly one SELECT query", origin.whole())
+                .with_hint("an assertion is a SELECT that returns the offending rows; it must not change data"))
+        }
+    };
+    if let ControlFlow::Break(found) = query.visit(&mut ReadOnly) {
+        let tokens = significant_tokens(origin.value.as_str());
+        let keyword = tokens.iter().position(|t| matches!(&t.token, Token::Word(w) if w.keyword == found.keyword()));
+        let at = keyword.map(|i| &tokens[i]);
+        let len = at.map_or(1, |t| t.token.to_string().chars().count());
+        let loc = at.map_or(Location { line: 0, column: 0 }, |t| t.span.start);
+        return Err(origin.error(found.message(), loc, len).with_hint(
+            "an assertion only reads: it returns the offending rows (functions it calls are not checked; verify.sql runs them READ ONLY)",
+        ));
+    }
+    Ok(query)
+}
+
+/// What makes a query more than a read.
+enum Writes {
+    Insert,
+    Update,
+    Delete,
+    Merge,
+    Lock,
+}
+
+impl Writes {
+    fn keyword(&self) -> Keyword {
+        match self {
+            Writes::Insert => Keyword::INSERT,
+            Writes::Update => Keyword::UPDATE,
+            Writes::Delete => Keyword::DELETE,
+            Writes::Merge => Keyword::MERGE,
+            Writes::Lock => Keyword::FOR,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Writes::Lock => "an assertion must not lock rows (`FOR UPDATE`/`FOR SHARE`)".into(),
+            w => format!("an assertion must not change data: `{:?}` in a query", w.keyword()),
+        }
+    }
+}
+
+/// Finds a data-modifying statement (in a WITH clause, at any depth) or a row lock.
+struct ReadOnly;
+
+impl Visitor for ReadOnly {
+    type Break = Writes;
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<Writes> {
+        if !query.locks.is_empty() {
+            return ControlFlow::Break(Writes::Lock);
+        }
+        match *query.body {
+            SetExpr::Insert { .. } => ControlFlow::Break(Writes::Insert),
+            SetExpr::Update { .. } => ControlFlow::Break(Writes::Update),
+            SetExpr::Delete { .. } => ControlFlow::Break(Writes::Delete),
+            SetExpr::Merge { .. } => ControlFlow::Break(Writes::Merge),
+            _ => ControlFlow::Continue(()),
+        }
+    }
+
+    fn pre_visit_statement(&mut self, statement: &Statement) -> ControlFlow<Writes> {
+        match statement {
+            Statement::Insert { .. } => ControlFlow::Break(Writes::Insert),
+            Statement::Update { .. } => ControlFlow::Break(Writes::Update),
+            Statement::Delete { .. } => ControlFlow::Break(Writes::Delete),
+            Statement::Merge { .. } => ControlFlow::Break(Writes::Merge),
+            _ => ControlFlow::Continue(()),
+        }
     }
 }
 
@@ -134,5 +250,36 @@ fn parse_error(origin: Origin, what: &str, e: &ParserError) -> Diagnostic {
         None => (message.clone(), Location { line: 0, column: 0 }),
     };
     let text = text.trim_start_matches("sql parser error: ");
+    if matches!(e, ParserError::RecursionLimitExceeded) {
+        return origin
+            .error(format!("{what} nests too deeply for the parser"), loc, 1)
+            .with_hint("fewer nested parentheses or subqueries: compute parts in `columns:` or in a V1 view");
+    }
     origin.error(format!("invalid SQL in {what}: {text}"), loc, 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The diagnostic for `sql` as the value of `q:` on line 1 of a model, as `line:col: message (hint)`.
+    fn assertion_error(sql: &str) -> String {
+        #[derive(serde::Deserialize)]
+        struct One {
+            q: Text,
+        }
+        let yaml = format!("q: {sql}");
+        let one: One = marked_yaml::from_yaml(0, &yaml).unwrap();
+        let lines: Vec<&str> = yaml.lines().collect();
+        let d = parse_query(Origin { value: &one.q, lines: &lines, lines_before: 0 }).unwrap_err();
+        let at = d.at.unwrap();
+        format!("{}:{}: {} ({})", at.line, at.column, d.message, d.hint.unwrap_or_default())
+    }
+
+    #[test]
+    fn assertions_that_write_or_lock_are_refused() {
+        insta::assert_snapshot!(assertion_error("WITH d AS (DELETE FROM t RETURNING id) SELECT id FROM d"), @"1:15: an assertion must not change data: `DELETE` in a query (an assertion only reads: it returns the offending rows (functions it calls are not checked; verify.sql runs them READ ONLY))");
+        insta::assert_snapshot!(assertion_error("WITH u AS (UPDATE t SET a = 1 RETURNING id) SELECT id FROM u"), @"1:15: an assertion must not change data: `UPDATE` in a query (an assertion only reads: it returns the offending rows (functions it calls are not checked; verify.sql runs them READ ONLY))");
+        insta::assert_snapshot!(assertion_error("SELECT id FROM t FOR UPDATE"), @"1:21: an assertion must not lock rows (`FOR UPDATE`/`FOR SHARE`) (an assertion only reads: it returns the offending rows (functions it calls are not checked; verify.sql runs them READ ONLY))");
+    }
 }

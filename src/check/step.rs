@@ -8,7 +8,7 @@ use sqlparser::ast::{Expr, TableWithJoins, Visit, Visitor};
 
 use crate::sql_text::quote_literal;
 use crate::catalog::{quote_ident, Catalog, Identity, QualName};
-use crate::diagnostic::{Diagnostic, SourceFile};
+use crate::diagnostic::Diagnostic;
 use crate::model::{pos_of, KeyDecl, Text};
 use crate::plan::{self, ColumnMap, MapKey, Origin as ColumnOrigin, Reject, SequenceSync, Sql};
 
@@ -27,7 +27,8 @@ const NON_REPEATABLE: &[&str] = &[
 ];
 
 pub struct StepContext<'a> {
-    pub file: &'a SourceFile,
+    /// The model file's lines, for positions.
+    pub lines: &'a [&'a str],
     pub v1: &'a Catalog,
     pub v2: &'a Catalog,
     pub source_schema: &'a str,
@@ -44,7 +45,7 @@ pub type StepResult = Result<(plan::Step, Vec<IdJoin>, Vec<Diagnostic>), Vec<Dia
 
 impl StepContext<'_> {
     fn origin<'a>(&'a self, value: &'a Text) -> Origin<'a> {
-        Origin { value, source: &self.file.text, lines_before: 0 }
+        Origin { value, lines: self.lines, lines_before: 0 }
     }
 
     /// Parses, rewrites `id()` calls of, and resolves one expression of a step.
@@ -334,8 +335,8 @@ impl StepContext<'_> {
             repairs,
             replace,
             relinks,
-            map_table: QualName::new(BOOKKEEPING_SCHEMA, format!("map_{}", name.as_str())),
-            stage_table: QualName::new(BOOKKEEPING_SCHEMA, format!("stage_{}", name.as_str())),
+            map_table: QualName::new(BOOKKEEPING_SCHEMA, super::names::derived("map_", name.as_str())),
+            stage_table: QualName::new(BOOKKEEPING_SCHEMA, super::names::derived("stage_", name.as_str())),
             after: Vec::new(),
             map_read_later: false,
             sequences,

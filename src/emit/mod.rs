@@ -5,6 +5,7 @@
 
 pub(crate) mod filters;
 pub mod fingerprint;
+mod export_files;
 mod view;
 
 use askama::Template;
@@ -57,7 +58,8 @@ struct Precheck<'a> {
 #[template(path = "export.sql")]
 struct Export<'a> {
     plan: &'a PlanView,
-    steps: &'a [StepView],
+    /// Each step with the file its rows go to.
+    steps: Vec<(&'a StepView, String)>,
 }
 
 #[derive(Template)]
@@ -84,7 +86,7 @@ pub fn render(plan: &Plan, fingerprint: &str) -> Result<Scripts, askama::Error> 
         ("migrate.sql", if view.entity_size > 0 { MigrateEntities { plan: &view, steps }.render()? } else { Migrate { plan: &view, steps }.render()? }),
         ("verify.sql", Verify { plan: &view, steps }.render()?),
         ("rollback.sql", Rollback { plan: &view, steps: &reversed }.render()?),
-        ("export.sql", Export { plan: &view, steps }.render()?),
+        ("export.sql", Export { plan: &view, steps: steps.iter().zip(view.step_export_files.clone()).collect() }.render()?),
         ("PLAN.md", PlanPage { plan: &view, steps }.render()?),
     ];
     Ok(Scripts { files: files.into_iter().map(|(n, t)| (n, tidy(&t))).collect() })

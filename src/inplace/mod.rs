@@ -92,7 +92,7 @@ pub struct InPlace {
 /// Compiles an in-place model (the caller has seen `in_place: true`).
 pub fn compile(source: SourceFile, v1: &SchemaInput, v2: &SchemaInput) -> Result<Compiled, CompileError> {
     let model_err = |d: Diagnostics| CompileError::Model { diagnostics: d, file: source.clone() };
-    let model = model::load(&source.text).map_err(|d| model_err(Diagnostics(vec![d])))?;
+    let model = model::load(&source.text).map_err(|d| model_err(Diagnostics(d)))?;
     let schema = model.schema().to_string();
     let (c1, s1) = load_schema("V1", v1, &schema)?;
     let (c2, s2) = load_schema("V2", v2, &schema)?;
@@ -411,6 +411,13 @@ fn derive(m: &InPlaceModel, source: &SourceFile, c1: &Catalog, c2: &Catalog) -> 
 fn parse_using(expr: &str) -> Result<String, String> {
     use sqlparser::dialect::PostgreSqlDialect;
     use sqlparser::parser::Parser;
+    // What psql would read differently (see check::lexical), and a size the printer can walk.
+    if let Some(p) = crate::check::lexical::check(expr) {
+        return Err(format!("{} (line {}, column {} of the expression; {})", p.message, p.line, p.column, p.hint));
+    }
+    if let Some(n) = crate::check::sql::oversized(expr) {
+        return Err(format!("it has {n} tokens, at most {}", crate::check::sql::MAX_TOKENS));
+    }
     let mut p = Parser::new(&PostgreSqlDialect {}).try_with_sql(expr).map_err(|e| e.to_string())?;
     let e = p.parse_expr().map_err(|e| e.to_string())?;
     if p.peek_token().token != sqlparser::tokenizer::Token::EOF {
@@ -465,6 +472,14 @@ mod tests {
         assert!(known_cast("uuid", "text"));
         assert!(!known_cast("text", "integer"));
         assert!(!known_cast("text", "boolean"));
+    }
+
+    #[test]
+    fn using_refuses_what_psql_would_read_differently() {
+        assert_eq!(parse_using("NULLIF(user_id, '')::uuid").unwrap(), "NULLIF(user_id, '')::UUID");
+        insta::assert_snapshot!(parse_using("user_id::uuid = :'x'").unwrap_err(), @"`:'x'` is a psql variable: psql would replace it before PostgreSQL reads the script (line 1, column 17 of the expression; a model's SQL can't take psql variables; write the value itself (for an array slice, put spaces around the colon: `a[lo : hi]`))");
+        insta::assert_snapshot!(parse_using("$a$ x").unwrap_err(), @"unterminated dollar-quoted string: `$a$` is never closed (line 1, column 1 of the expression; close it with the same tag, or write the text as a quoted string ('…'))");
+        assert!(parse_using(&vec!["1"; 6000].join("+")).unwrap_err().contains("tokens, at most 10000"));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! ```
 
 use indexmap::IndexMap;
-use marked_yaml::{LoaderOptions, Spanned};
+use marked_yaml::Spanned;
 use serde::Deserialize;
 
 use crate::diagnostic::{Diagnostic, Pos};
@@ -48,14 +48,8 @@ pub fn is_in_place(text: &str) -> bool {
     node.as_mapping().and_then(|m| m.get_scalar("in_place")).and_then(|s| s.as_bool()).unwrap_or(false)
 }
 
-pub fn load(text: &str) -> Result<InPlaceModel, Diagnostic> {
-    let options = LoaderOptions::default().error_on_duplicate_keys(true);
-    marked_yaml::from_yaml_with_options(0, text, options).map_err(|e| {
-        let message = e.to_string();
-        let message = message.split_once(": ").filter(|(p, _)| p.contains(':')).map_or(message.clone(), |(_, m)| m.to_string());
-        Diagnostic::error(format!("invalid in-place model: {message}"), None)
-            .with_hint("an in-place model has name, in_place: true, target: {schema: …}, batch_size and using: {table.column: EXPR}")
-    })
+pub fn load(text: &str) -> Result<InPlaceModel, Vec<Diagnostic>> {
+    crate::model::read_yaml(text)
 }
 
 pub fn text_pos(t: &Text) -> Option<Pos> {

@@ -6,9 +6,15 @@
 
 use indexmap::IndexMap;
 use marked_yaml::{LoaderOptions, Spanned};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::diagnostic::{Diagnostic, Pos};
+
+mod input;
+mod shape;
+pub use input::model_text;
+pub use shape::fields_of;
 
 pub type Text = Spanned<String>;
 
@@ -16,6 +22,8 @@ pub type Text = Spanned<String>;
 #[serde(deny_unknown_fields)]
 pub struct Model {
     pub name: Text,
+    /// A model may say `in_place: false`; one saying `true` is read by `crate::inplace`.
+    pub in_place: Option<Spanned<bool>>,
     pub source: Option<SchemaRef>,
     pub target: Option<SchemaRef>,
     pub mode: Option<ModeDecl>,
@@ -219,10 +227,17 @@ impl Model {
     }
 }
 
-/// Parses the model's YAML; a syntax or shape error comes back with its position.
-pub fn load(text: &str) -> Result<Model, Diagnostic> {
+/// Parses the model's YAML; a syntax error, or every shape error, comes back with its position.
+pub fn load(text: &str) -> Result<Model, Vec<Diagnostic>> {
+    read_yaml(text)
+}
+
+/// Parses YAML text into `T`: a syntax error, or every shape error of the file (unknown or
+/// missing fields, values of the wrong kind), each with its position.
+pub fn read_yaml<T: DeserializeOwned>(text: &str) -> Result<T, Vec<Diagnostic>> {
     let options = LoaderOptions::default().error_on_duplicate_keys(true);
-    marked_yaml::from_yaml_with_options(0, text, options).map_err(|e| yaml_error(&e))
+    let node = marked_yaml::parse_yaml_with_options(0, text, options).map_err(|e| vec![yaml_error(&e)])?;
+    shape::from_node(&node)
 }
 
 /// Where a spanned value starts, as a diagnostic position covering `len` characters.
@@ -230,24 +245,20 @@ pub fn pos_of(value: &Text) -> Option<Pos> {
     value.span().start().map(|m| Pos { line: m.line(), column: m.column(), len: value.chars().count() })
 }
 
-fn yaml_error(e: &marked_yaml::FromYamlError) -> Diagnostic {
-    use marked_yaml::{FromYamlError, LoadError};
+fn yaml_error(e: &marked_yaml::LoadError) -> Diagnostic {
+    use marked_yaml::LoadError;
     let marker = match e {
-        FromYamlError::ParseYaml(load) => match load {
-            LoadError::TopLevelMustBeMapping(m)
-            | LoadError::TopLevelMustBeSequence(m)
-            | LoadError::UnexpectedAnchor(m)
-            | LoadError::MappingKeyMustBeScalar(m)
-            | LoadError::UnexpectedTag(m)
-            | LoadError::ScanError(m, _) => Some(*m),
-            LoadError::DuplicateKey(inner) => inner.key.span().start().copied(),
-        },
-        FromYamlError::FromNode(node) => node.start_mark(),
+        LoadError::TopLevelMustBeMapping(m)
+        | LoadError::TopLevelMustBeSequence(m)
+        | LoadError::UnexpectedAnchor(m)
+        | LoadError::MappingKeyMustBeScalar(m)
+        | LoadError::UnexpectedTag(m)
+        | LoadError::ScanError(m, _) => Some(*m),
+        LoadError::DuplicateKey(inner) => inner.key.span().start().copied(),
     };
     let at = marker.map(|m| Pos { line: m.line(), column: m.column(), len: 1 });
     // marked_yaml's messages start with their own position; ours is in the headline.
     let message = e.to_string();
     let message = message.split_once(": ").filter(|(p, _)| p.contains(':')).map_or(message.clone(), |(_, m)| m.to_string());
     Diagnostic::error(format!("invalid model: {message}"), at)
-        .with_hint("the model's fields are name, source, target, mode, reference, tables (into, from, where, reject, key, columns, repair) and verify")
 }

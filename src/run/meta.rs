@@ -207,6 +207,14 @@ fn variable(src: &[char], i: usize, vars: &Vars, arg: &mut String) -> usize {
     i + 1
 }
 
+/// A file `\copy` or `\g` writes: a plain name in the export directory, never a path.
+pub fn plain_file_name(file: &str) -> Result<String, String> {
+    if file.is_empty() || file.starts_with('.') || file.contains(['/', '\\', '\0']) {
+        return Err(format!("`{file}` is not a plain file name: pgmig writes files only into the export directory"));
+    }
+    Ok(file.to_string())
+}
+
 /// `\copy SOURCE TO 'file' [WITH (…)]` → (`COPY SOURCE TO STDOUT [WITH (…)]`, file).
 /// Only `TO` a file: pgmig's scripts export, they never load through the client.
 pub fn parse_copy_to(rest: &str) -> Result<(String, String), String> {
@@ -240,7 +248,7 @@ pub fn parse_copy_to(rest: &str) -> Result<(String, String), String> {
     let after = after.trim_start();
     let Some(stripped) = after.strip_prefix('\'') else { return Err("the file must be a quoted name".into()) };
     let end = stripped.find('\'').ok_or("unterminated file name")?;
-    let file = stripped[..end].to_string();
+    let file = plain_file_name(&stripped[..end])?;
     let options = stripped[end + 1..].trim();
     Ok((format!("COPY {} TO STDOUT {options}", source.trim()).trim_end().to_string(), file))
 }
@@ -251,6 +259,15 @@ mod tests {
 
     fn vars(pairs: &[(&str, &str)]) -> Vars {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn copy_writes_only_plain_file_names() {
+        assert_eq!(parse_copy_to("(SELECT 1) TO 'users.v2.csv' WITH (FORMAT csv)").unwrap().1, "users.v2.csv");
+        for path in ["../../x.csv", "/tmp/x.csv", "a/b.csv", ".hidden"] {
+            let e = parse_copy_to(&format!("(SELECT 1) TO '{path}'")).unwrap_err();
+            assert!(e.contains("not a plain file name"), "{path}: {e}");
+        }
     }
 
     #[test]

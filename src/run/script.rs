@@ -229,7 +229,8 @@ pub fn interpret(script: &str, text: &str, vars: &mut Vars, sink: &mut dyn Sink)
                 let Some(st) = st else {
                     return Err(err("pgmig run sends only a `COPY … TO STDOUT` to a file".into()));
                 };
-                sink.copy_to(&st.text, file)?;
+                let file = super::meta::plain_file_name(file).map_err(err)?;
+                sink.copy_to(&st.text, &file)?;
             }
             MetaKind::Quit => return Ok(Outcome::Quit),
         }
@@ -311,6 +312,8 @@ INSERT INTO t VALUES (:'who');
         assert_eq!(log, vec!["copy COPY (SELECT 1 AS \"a\nb\")\n  TO STDOUT WITH (FORMAT csv) > x.csv", "4: SELECT 2;"]);
         let e = run("SELECT 1 \\g 'x.csv'", &[]).unwrap_err().to_string();
         assert!(e.contains("only a `COPY … TO STDOUT`"), "{e}");
+        let e = run("COPY t TO STDOUT \\g '../x.csv'", &[]).unwrap_err().to_string();
+        assert!(e.contains("not a plain file name"), "{e}");
     }
 
     #[test]

@@ -353,7 +353,7 @@ pub fn status_rows(conn: &mut Connection) -> Result<Vec<StatusRow>, RunError> {
         if latest && has_batches && log.status != "rolled back" {
             // The table numbering a batched step's keys has a batch column: the id map of a
             // copy step, the backup of an in-place one; a transaction-mode map has none.
-            let candidates = [format!("map_{}", log.step), format!("backup_{}_{}", log.model, log.step)];
+            let candidates = [crate::check::names::derived("map_", &log.step), format!("backup_{}_{}", log.model, log.step)];
             let mut map = String::new();
             let mut batched = false;
             for name in candidates {

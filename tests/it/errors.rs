@@ -103,3 +103,102 @@ fn compile_format_json_prints_the_plan_as_data() {
     assert_eq!(steps[1]["key"]["new"]["new"]["sql"], "gen_random_uuid()");
     assert!(steps[3]["rejects"].as_array().unwrap().len() == 3);
 }
+
+// ---- hostile model files: each is an error at its position, never a crash or a silent cut ----
+
+/// Compiles a model given as bytes (written to a temp file) against the workout DDL.
+fn compile_bytes(model: &[u8]) -> (i32, String) {
+    let root = repo_root();
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("model.yaml"), model).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_pgmig"))
+        .current_dir(src.path())
+        .args(["compile", "model.yaml", "--v1"])
+        .arg(root.join("models/workout/v1.sql"))
+        .arg("--v2")
+        .arg(root.join("models/workout/v2.sql"))
+        .arg("--out")
+        .arg(out.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let code = output.status.code().unwrap_or(-1);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    if code != 0 {
+        assert!(std::fs::read_dir(out.path()).unwrap().next().is_none(), "nothing is written on error");
+    }
+    (code, stderr)
+}
+
+fn workout_model() -> String {
+    std::fs::read_to_string(repo_root().join("models/workout/model.yaml")).unwrap()
+}
+
+#[test]
+fn a_where_of_300k_terms_is_an_error_not_a_stack_overflow() {
+    // Was exit 134 (SIGABRT: stack overflow): the checks walk expressions recursively.
+    let condition = vec!["p.weeks = 1"; 300_000].join(" OR ");
+    let model = format!("name: deep\nsource: {{ schema: v1 }}\ntables:\n  workout_plans:\n    from: workout_plans p\n    where: {condition}\n    key: keep\n");
+    let (code, stderr) = compile_bytes(model.as_bytes());
+    assert_eq!(code, 2, "{}", &stderr[..stderr.len().min(2000)]);
+    assert!(stderr.contains("model.yaml:6:12: error: `where` is too long: 1799999 tokens, at most 10000"), "{}", &stderr[..stderr.len().min(2000)]);
+}
+
+#[test]
+fn thousands_of_bad_steps_are_all_reported() {
+    // Rendering was quadratic (20k bad steps took minutes); every error is still reported.
+    let mut model = String::from("name: many\nsource: { schema: v1 }\ntables:\n");
+    for i in 0..5000 {
+        model.push_str(&format!("  s{i}:\n    into: workout_plans\n    from: workout_plans p\n    where: p.nope = 1\n    key: keep\n"));
+    }
+    let (code, stderr) = compile_bytes(model.as_bytes());
+    assert_eq!(code, 2);
+    assert_eq!(stderr.matches("error: column `nope` does not exist").count(), 5000);
+    assert!(stderr.contains("model.yaml:25002:14: error: column `nope`"), "the last step's error has its position");
+}
+
+#[test]
+fn a_nul_byte_is_an_error_where_it_is() {
+    // Was exit 0: the YAML reader stopped at the NUL and the assertions after it were dropped.
+    let model = workout_model().replacen("verify:", "verify:\0", 1);
+    let line = model[..model.find('\0').unwrap()].matches('\n').count() + 1;
+    let (code, stderr) = compile_bytes(model.as_bytes());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&format!("model.yaml:{line}:8: error: the model contains a NUL byte")), "{stderr}");
+}
+
+#[test]
+fn a_second_yaml_document_is_an_error_at_its_marker() {
+    // Was exit 0: everything after the second `---` was ignored.
+    let model = format!("{}---\nverify:\n  - name: x\n    zero_rows: SELECT 1\n", workout_model());
+    let line = workout_model().lines().count() + 1;
+    let (code, stderr) = compile_bytes(model.as_bytes());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&format!("model.yaml:{line}:1: error: a model is one YAML document; a second one starts here")), "{stderr}");
+}
+
+#[test]
+fn invalid_utf8_is_an_error_at_the_first_bad_byte() {
+    let mut model = workout_model().into_bytes();
+    let at = model.windows(5).position(|w| w == b"name:").unwrap() + 6;
+    model.insert(at, 0xff);
+    let (code, stderr) = compile_bytes(&model);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("error: the model is not valid UTF-8 (byte 0xff here)"), "{stderr}");
+    assert!(stderr.contains(":7: error: the model is not valid UTF-8"), "column 7, after `name: `: {stderr}");
+}
+
+#[test]
+fn a_leading_byte_order_mark_is_accepted() {
+    // Was read as part of the first key (`\u{feff}# …` then `name` missing or unknown).
+    let model = format!("\u{feff}{}", workout_model());
+    let (code, stderr) = compile_bytes(model.as_bytes());
+    assert_eq!(code, 0, "{stderr}");
+}
+
+bad_model!(shape_errors, "shape_errors.yaml:6:5: error: unknown field `wher`", "did you mean `where`?", "relink_json", "shape_errors.yaml:10:5: error: unknown field `replce`", "shape_errors.yaml:12:5: error: missing field `zero_rows`", "shape_errors.yaml:14:1: error: unknown field `mod`");
+bad_model!(psql_variable, "psql_variable.yaml:6:22: error: `where`: `:lock_timeout` is a psql variable", "psql_variable.yaml:11:20: error: a column expression: `:'n'` is a psql variable");
+bad_model!(assertion_writes, "assertion_writes.yaml:9:30: error: an assertion must not change data: `DELETE`", "assertion_writes.yaml:11:45: error: an assertion must not lock rows");
+bad_model!(unterminated_dollar_quote, "unterminated_dollar_quote.yaml:9:28: error: a column expression: unterminated dollar-quoted string: `$x$` is never closed");

@@ -21,3 +21,4 @@ mod hostile;
 mod security_bookkeeping;
 mod privileges;
 mod fingerprint;
+mod names;

@@ -44,8 +44,11 @@ pub struct PlanView {
     pub server: Option<ServerView>,
     /// Precheck's conversion helpers: (function, type).
     pub castable: Vec<(String, String)>,
-    /// Every V1 table the steps read, as the scripts name it, with its key (for a stable order).
+    /// Every V1 table the steps read, as the scripts name it, with its export file and its
+    /// key (for a stable order).
     pub v1_tables: Vec<(String, String, String)>,
+    /// The file export.sql writes each step's rows to, in step order.
+    pub step_export_files: Vec<String>,
     /// Batched mode: the default batch size (`-v batch_size=` overrides it); 0 in transaction mode.
     pub batch_size: u64,
     /// Per-entity mode: entities per commit (`-v entity_batch=` overrides it); 0 otherwise.
@@ -83,6 +86,9 @@ impl PlanView {
         let total = plan.steps.len();
         let uses_library = plan.steps.iter().any(|s| s.uses_library);
         let castable = plan.steps.iter().any(|s| !s.casts.is_empty());
+        let step_names: Vec<&str> = plan.steps.iter().map(|s| s.name.as_str()).collect();
+        let v1_names: Vec<(&str, &str)> = plan.v1_tables.iter().map(|(t, _)| (t.schema.as_str(), t.name.as_str())).collect();
+        let (step_export_files, v1_export_files) = super::export_files::export_files(&step_names, &v1_names);
         PlanView {
             model: plan.model.clone(),
             model_lit: lit(&plan.model),
@@ -136,12 +142,14 @@ impl PlanView {
             v1_tables: plan
                 .v1_tables
                 .iter()
-                .map(|(name, key)| {
+                .zip(v1_export_files)
+                .map(|((name, key), file)| {
                     let printed = crate::catalog::QualName::new(&plan.read_schema, &name.name).to_string();
                     let order = if key.is_empty() { "t::text".to_string() } else { key.iter().map(|k| format!("t.{}", quote_ident(k))).collect::<Vec<_>>().join(", ") };
-                    (printed, format!("{}.{}.csv", name.schema, name.name).replace('\'', "''"), order)
+                    (printed, file, order)
                 })
                 .collect(),
+            step_export_files,
             server: plan.source_server.as_ref().map(|srv| {
                 let mut tables: Vec<String> = plan.steps.iter().flat_map(|s| s.reads.iter().map(|t| quote_ident(&t.name))).collect();
                 tables.sort();

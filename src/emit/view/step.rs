@@ -508,7 +508,7 @@ impl StepView {
                 .chain(step.columns.iter().map(|c| format!("{} {}", quote_ident(&c.name), c.target_type)))
                 .collect::<Vec<_>>()
                 .join(", "),
-            procedure: format!("_pgmig.{}", quote_ident(&format!("migrate_{}", step.name))),
+            procedure: format!("_pgmig.{}", quote_ident(&crate::check::names::derived("migrate_", &step.name))),
             filtered_count: step
                 .filter
                 .as_ref()
