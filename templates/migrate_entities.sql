@@ -26,6 +26,7 @@
 {% include "session.sql" %}
 
 {% include "bookkeeping.sql" %}
+{%- let script_transaction = false %}
 {%- include "fdw_setup.sql" %}
 {%- if !plan.library.is_empty() %}
 
@@ -228,3 +229,4 @@ COMMIT;
 {%- for t in plan.targets %}
 ANALYZE {{ t }};
 {%- endfor %}
+{%- include "fdw_unmap.sql" %}

@@ -17,3 +17,5 @@ mod entities;
 mod school;
 mod per_entity;
 mod drills;
+mod v1_password;
+mod redact;

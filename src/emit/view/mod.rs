@@ -55,8 +55,9 @@ pub struct PlanView {
     pub server: Option<ServerView>,
     /// Precheck's conversion helpers: (function, type).
     pub castable: Vec<(String, String)>,
-    /// Every V1 table the steps read, as the scripts name it, with its key (for a stable order).
-    pub v1_tables: Vec<(String, String, String)>,
+    /// Every V1 table the steps read, as the scripts name it, with its archive's file name,
+    /// its key (for a stable order) and its select list (secret columns as the marker).
+    pub v1_tables: Vec<(String, String, String, String)>,
     /// Batched mode: the default batch size (`-v batch_size=` overrides it); 0 in transaction mode.
     pub batch_size: u64,
     /// Per-entity mode: entities per commit (`-v entity_batch=` overrides it); 0 otherwise.
@@ -78,6 +79,8 @@ pub struct AssertionView {
 pub struct ServerView {
     pub name: String,
     pub server: String,
+    /// The server's name as a literal, for `format('%I')` in a DO block.
+    pub server_lit: String,
     pub remote_schema: String,
     pub staging_schema: String,
     pub tables: String,
@@ -144,7 +147,19 @@ impl PlanView {
                 .map(|(name, key)| {
                     let printed = crate::catalog::QualName::new(&plan.read_schema, &name.name).to_string();
                     let order = if key.is_empty() { "t::text".to_string() } else { key.iter().map(|k| format!("t.{}", quote_ident(k))).collect::<Vec<_>>().join(", ") };
-                    (printed, format!("{}.{}.csv", name.schema, name.name).replace('\'', "''"), order)
+                    let select = match plan.secrets.iter().find(|t| &t.table == name).filter(|t| !t.redacted.is_empty()) {
+                        Some(t) => t
+                            .columns
+                            .iter()
+                            .map(|c| match t.redacted.iter().any(|r| &r.column == c) {
+                                true => format!("{} AS {}", lit(crate::plan::REDACTED), quote_ident(c)),
+                                false => format!("t.{}", quote_ident(c)),
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        None => "t.*".to_string(),
+                    };
+                    (printed, format!("{}.{}.csv", name.schema, name.name).replace('\'', "''"), order, select)
                 })
                 .collect(),
             server: plan.source_server.as_ref().map(|srv| {
@@ -154,6 +169,7 @@ impl PlanView {
                 ServerView {
                     name: srv.name.clone(),
                     server: quote_ident(&srv.staging_schema),
+                    server_lit: lit(&srv.staging_schema),
                     remote_schema: quote_ident(&srv.remote_schema),
                     staging_schema: quote_ident(&srv.staging_schema),
                     tables: tables.join(", "),

@@ -1,0 +1,97 @@
+//! V1 on another server wants a password: it reaches postgres_fdw's user mapping without
+//! appearing in the server log (log_statement = all), and the mapping that holds it does not
+//! outlive the script that made it, whether the script succeeds or fails.
+
+use std::path::Path;
+use std::process::Output;
+
+use crate::support::{cluster, second_cluster, TestDb};
+use crate::workout::{count, must_pass, remote_v1, stderr};
+
+/// The fdw server's user mappings (the catalog view the mapping's owner can read).
+fn mappings(db: &TestDb) -> i64 {
+    count(db, "SELECT count(*) FROM pg_user_mappings WHERE srvname = '_pgmig_v1db'")
+}
+
+/// V1 (workout, on the second cluster) readable only by a role that logs in with `password`.
+fn password_protected_v1(name: &str, password: &str) -> (TestDb, TestDb, tempfile::TempDir, String) {
+    let (v1, db, dir) = remote_v1(name);
+    let role = format!("{}_reader", v1.name());
+    v1.execute(&format!("CREATE ROLE {role} LOGIN PASSWORD '{password}'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"));
+    second_cluster().require_password_for(&role);
+    (v1, db, dir, role)
+}
+
+/// psql on `script` with every statement logged (the session's log_statement = all and
+/// log_min_duration_statement = 0, as a superuser may set them) and the password in the
+/// environment, as the scripts want it.
+fn logged_run(db: &TestDb, dir: &Path, script: &str, cwd: &Path, v1: &TestDb, role: &str, password: &str) -> Output {
+    let second = second_cluster();
+    db.psql_cmd()
+        .current_dir(cwd)
+        .env("PGOPTIONS", "-c log_statement=all -c log_min_duration_statement=0")
+        .env("PGMIG_V1_PASSWORD", password)
+        .args(["-v", &format!("v1_host={}", second.socket_dir().display()), "-v", &format!("v1_port={}", second.port())])
+        .args(["-v", &format!("v1_dbname={}", v1.name()), "-v", &format!("v1_user={role}")])
+        .arg("-f")
+        .arg(dir.join(script))
+        .output()
+        .unwrap()
+}
+
+/// The attack: anyone who reads the server log (or, later, `pg_user_mappings` and pg_dump
+/// output) collects V1's password. precheck, migrate (done, and failed) and export run with
+/// statement logging on; the password is nowhere in the log, and no mapping is left.
+#[test]
+fn the_v1_password_is_not_logged_and_no_mapping_outlives_a_script() {
+    let password = "Pw-of-V1-never-in-a-log-7c1e";
+    let (v1, db, dir, role) = password_protected_v1("pw_log", password);
+    let cwd = tempfile::tempdir().unwrap();
+    let go = |script: &str| logged_run(&db, dir.path(), script, cwd.path(), &v1, &role, password);
+
+    let pre = go("precheck.sql");
+    assert!(pre.status.success(), "precheck: {}", stderr(&pre));
+    assert_eq!(mappings(&db), 0, "precheck's mapping goes with its rollback");
+
+    must_pass(go("migrate.sql"), "migrate");
+    assert_eq!(mappings(&db), 0, "migrate drops its mapping");
+    assert_eq!(count(&db, "SELECT count(*) FROM pg_foreign_server WHERE srvname = '_pgmig_v1db'"), 1, "the server stays for export");
+    assert!(count(&db, "SELECT count(*) FROM public.workout_plans") > 0, "the password worked");
+
+    // A second migrate fails (already migrated) after it made its mapping: rolled back with it.
+    let again = go("migrate.sql");
+    assert!(!again.status.success() && stderr(&again).contains("already migrated"), "{}", stderr(&again));
+    assert_eq!(mappings(&db), 0, "a failed migrate leaves no mapping");
+
+    // export reads the V1 tables through the server, with a mapping of its own.
+    let out = go("export.sql");
+    assert!(out.status.success(), "export: {}", stderr(&out));
+    let plans = std::fs::read_to_string(cwd.path().join("public.workout_plans.csv")).unwrap();
+    assert!(plans.lines().count() > 1, "{plans}");
+    assert_eq!(mappings(&db), 0, "export's mapping goes with its rollback");
+
+    let log = cluster().server_log();
+    assert!(log.contains("CREATE USER MAPPING FOR CURRENT_USER SERVER _pgmig_v1db OPTIONS (user"), "statements were logged");
+    assert!(!log.contains(password), "the password is in the server log:\n{}", log.lines().filter(|l| l.contains(password)).collect::<Vec<_>>().join("\n"));
+    for (what, out) in [("precheck", &pre), ("again", &again), ("export", &out)] {
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(out));
+        assert!(!said.contains(password), "{what} printed the password:\n{said}");
+    }
+}
+
+/// Batched mode commits as it goes: the mapping is made and committed on its own, and
+/// dropped at the end of the run.
+#[test]
+fn a_batched_migrate_drops_its_mapping_at_the_end() {
+    let password = "Pw-of-V1-batched-3f9a";
+    let (v1, db, _, role) = password_protected_v1("pw_batched", password);
+    let dir = crate::support::compile_workout_variant(|m| {
+        m.replacen("source: { schema: v1 }", "source: { server: v1db, schema: public }", 1)
+            .replacen("\nname: workout\n", "\nname: workout\nmode: { batched: { size: 50 } }\n", 1)
+    });
+    let cwd = tempfile::tempdir().unwrap();
+    must_pass(logged_run(&db, dir.path(), "migrate.sql", cwd.path(), &v1, &role, password), "batched migrate");
+    assert_eq!(mappings(&db), 0);
+    assert!(count(&db, "SELECT count(*) FROM public.workout_plans") > 0);
+    assert!(!cluster().server_log().contains(password), "the password is in the server log");
+}
