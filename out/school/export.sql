@@ -3,7 +3,8 @@
 --
 -- Text archives of this migration, as CSV files (RFC 4180: a header, quotes where needed)
 -- in the current directory, from one consistent snapshot: per step the V2 rows the
--- migration created, every V1 table it read, and the rejects with their whole V1 rows.
+-- migration created, every V1 table it read, and the rejects with their whole V1 rows; the
+-- values of secret V1 columns (PLAN.md lists them) are '[redacted]' in both.
 --   psql -X -v ON_ERROR_STOP=1 -f export.sql        or        pgmig run export
 \set ON_ERROR_STOP on
 
@@ -18,9 +19,9 @@ BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
 \copy (SELECT t.* FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id ORDER BY t.id) TO 'student_users.v2.csv' WITH (FORMAT csv, HEADER)
 \copy (SELECT t.* FROM public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id ORDER BY t.id) TO 'student_roles.v2.csv' WITH (FORMAT csv, HEADER)
 \copy (SELECT t.* FROM public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id ORDER BY t.user_id) TO 'student_profiles.v2.csv' WITH (FORMAT csv, HEADER)
-\copy (SELECT t.* FROM v1.parents AS t ORDER BY t.id) TO 'v1.parents.csv' WITH (FORMAT csv, HEADER)
+\copy (SELECT t.id, t.school_id, t.full_name, t.email, t.phone, t.address, '[redacted]' AS password, t.created_at FROM v1.parents AS t ORDER BY t.id) TO 'v1.parents.csv' WITH (FORMAT csv, HEADER)
 \copy (SELECT t.* FROM v1.schools AS t ORDER BY t.id) TO 'v1.schools.csv' WITH (FORMAT csv, HEADER)
 \copy (SELECT t.* FROM v1.students AS t ORDER BY t.id) TO 'v1.students.csv' WITH (FORMAT csv, HEADER)
-\copy (SELECT t.* FROM v1.teachers AS t ORDER BY t.id) TO 'v1.teachers.csv' WITH (FORMAT csv, HEADER)
+\copy (SELECT t.id, t.school_id, t.full_name, t.email, t.phone, t.address, t.subject, '[redacted]' AS password, t.created_at FROM v1.teachers AS t ORDER BY t.id) TO 'v1.teachers.csv' WITH (FORMAT csv, HEADER)
 \copy (SELECT step, rule, reason, source_table, source_key, source_row FROM _pgmig.rejects WHERE model = 'school' ORDER BY step, rule, source_key::text) TO 'rejects.csv' WITH (FORMAT csv, HEADER)
 COMMIT;

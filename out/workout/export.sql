@@ -3,7 +3,8 @@
 --
 -- Text archives of this migration, as CSV files (RFC 4180: a header, quotes where needed)
 -- in the current directory, from one consistent snapshot: per step the V2 rows the
--- migration created, every V1 table it read, and the rejects with their whole V1 rows.
+-- migration created, every V1 table it read, and the rejects with their whole V1 rows; the
+-- values of secret V1 columns (PLAN.md lists them) are '[redacted]' in both.
 --   psql -X -v ON_ERROR_STOP=1 -f export.sql        or        pgmig run export
 \set ON_ERROR_STOP on
 

@@ -179,11 +179,11 @@ pub fn mentions(expr: &str, name: &str) -> bool {
     })
 }
 
-/// Marks the repairs of secret columns (a secret-looking V2 name, or a value computed from a
-/// redacted V1 column); `suffix` on one is an error: `_pgmig.changes` would hold the new value.
+/// Marks the repairs of secret values (computed from a redacted V1 column); `suffix` on one is
+/// an error: `_pgmig.changes` would hold the new value.
 pub fn check_repairs(repairs: &mut [Repair], redactions: &Redactions, rules: &[crate::model::RepairRule], errors: &mut Vec<Diagnostic>) {
     for r in repairs.iter_mut() {
-        r.secret = looks_secret(&r.column) || redactions.mentioned_in(&r.original);
+        r.secret = redactions.mentioned_in(&r.original);
         if r.secret && r.strategy == RepairStrategy::Suffix {
             let at = rules.iter().find(|rule| rule.column.as_str() == r.column).and_then(|rule| pos_of(&rule.on_duplicate));
             errors.push(

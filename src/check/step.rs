@@ -327,8 +327,7 @@ impl StepContext<'_> {
             });
         }
         for u in &mut uniques {
-            u.secret = table.primary_key.iter().chain(&table.uniques).any(|k| k.name == u.constraint && k.columns.iter().any(|c| super::redact::looks_secret(c)))
-                || u.exprs.iter().any(|e| self.redactions.mentioned_in(e) || redacted.iter().any(|r| super::redact::mentions(e, &r.column)));
+            u.secret = u.exprs.iter().any(|e| self.redactions.mentioned_in(e) || redacted.iter().any(|r| super::redact::mentions(e, &r.column)));
         }
         let step = plan::Step {
             checks: constraints::checks(table, &filled),

@@ -181,8 +181,7 @@ pub struct UniqueTest {
     pub constraint: String,
     pub columns: Vec<String>,
     pub exprs: Vec<String>,
-    /// A column looks secret or a value comes from a redacted V1 column: precheck prints
-    /// no sample of its duplicates.
+    /// A value comes from a redacted V1 column: precheck prints no sample of its duplicates.
     pub secret: bool,
 }
 
@@ -239,7 +238,7 @@ pub struct Repair {
     pub original: String,
     pub strategy: RepairStrategy,
     pub line: usize,
-    /// The column holds a secret: `_pgmig.changes` records its old value as [`REDACTED`].
+    /// The value comes from a redacted V1 column: `_pgmig.changes` records its old value as [`REDACTED`].
     pub secret: bool,
 }
 

@@ -191,3 +191,37 @@ fn redact_errors_point_at_the_model() {
         assert!(!stderr(&o).contains("panicked"));
     }
 }
+
+/// Whether `text` holds one of the school sample's V1 passwords (`password` and digits).
+fn holds_a_school_password(text: &str) -> bool {
+    text.match_indices("password").any(|(i, m)| text[i + m.len()..].starts_with(|c: char| c.is_ascii_digit()))
+}
+
+/// The school model, whose V1 keeps plaintext passwords (its `redact:` names them): after
+/// precheck, migrate and export, none of V1's actual passwords is in precheck's output,
+/// `_pgmig` or the archives.
+#[test]
+fn school_archives_and_output_hold_no_v1_password() {
+    let db = crate::school::school_db("redact_school", 1);
+    let root = repo_root().join("models/school");
+    let dir = compile_ddl(&root.join("model.yaml"), &root.join("v1.sql"), &root.join("v2.sql"));
+    let teachers = text(&db, "SELECT string_agg(password, ' ') FROM v1.teachers");
+    assert!(holds_a_school_password(&teachers), "the sample's passwords look as expected: {teachers}");
+
+    let said = must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck");
+    let migrated = must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    for (what, out) in [("precheck", &said), ("migrate", &migrated)] {
+        assert!(!holds_a_school_password(out), "{what} printed a V1 password");
+    }
+    let kept = text(
+        &db,
+        "SELECT (SELECT coalesce(string_agg(r::text, ' '), '') FROM _pgmig.rejects AS r) || (SELECT coalesce(string_agg(c::text, ' '), '') FROM _pgmig.changes AS c)",
+    );
+    assert!(!holds_a_school_password(&kept), "_pgmig holds a V1 password");
+    let files = exported(&db, dir.path());
+    for (name, content) in &files {
+        assert!(!holds_a_school_password(content), "{name} holds a V1 password");
+    }
+    let teachers_csv = &files.iter().find(|(n, _)| n == "v1.teachers.csv").expect("the teachers are archived").1;
+    assert!(teachers_csv.lines().skip(1).all(|l| l.contains(",[redacted],")), "{teachers_csv}");
+}

@@ -23,7 +23,7 @@ fn compiled() -> tempfile::TempDir {
 }
 
 /// V1 (schema v1) with the sample data at `scale`, V2's empty schema in public.
-fn school_db(name: &str, scale: u32) -> TestDb {
+pub(crate) fn school_db(name: &str, scale: u32) -> TestDb {
     let db = cluster().create_db(name);
     db.execute("CREATE SCHEMA v1");
     db.load_in_schema(&models().join("v1.sql"), "v1");
