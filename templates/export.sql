@@ -8,20 +8,8 @@
 --   psql -X -v ON_ERROR_STOP=1 -f export.sql        or        pgmig run export
 \set ON_ERROR_STOP on
 
-{% if let Some(v) = plan.server -%}
--- V1 is read through postgres_fdw (server {{ v.server }}, made by migrate.sql), as user
--- -v v1_user=… (default postgres) with the password in PGMIG_V1_PASSWORD, if it wants one.
-BEGIN ISOLATION LEVEL REPEATABLE READ;
--- One a failed batched run left is replaced for the export (and back after its rollback).
-SET LOCAL client_min_messages = warning;
-DROP USER MAPPING IF EXISTS FOR CURRENT_USER SERVER {{ v.server }};
-RESET client_min_messages;
-{%- let script_transaction = true %}
-{% include "fdw_mapping.sql" %}
-SET TRANSACTION READ ONLY;
-{%- else -%}
-BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
-{%- endif %}
+BEGIN ISOLATION LEVEL REPEATABLE READ{% if plan.server.is_none() %} READ ONLY{% endif %};
+{%- include "fdw_reader.sql" %}
 {%- for s in steps %}
 \copy (SELECT t.* FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }} ORDER BY {{ s.key_order }}) TO '{{ s.name|e("none") }}.v2.csv' WITH (FORMAT csv, HEADER)
 {%- endfor %}
@@ -30,7 +18,6 @@ BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
 {%- endfor %}
 \copy (SELECT step, rule, reason, source_table, source_key, source_row FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} ORDER BY step, rule, source_key::text) TO 'rejects.csv' WITH (FORMAT csv, HEADER)
 {%- if plan.server.is_some() %}
--- Rolled back: the export wrote nothing, and the user mapping made for it goes.
 ROLLBACK;
 {%- else %}
 COMMIT;

@@ -6,8 +6,9 @@
 --   psql -X -v ON_ERROR_STOP=1 -f verify.sql
 \set ON_ERROR_STOP on
 
-BEGIN READ ONLY;
+BEGIN{% if plan.server.is_none() %} READ ONLY{% endif %};
 {% include "session.sql" %}
+{%- include "fdw_reader.sql" %}
 SET pgmig.failures = 0;
 
 {% if let Some(u) = plan.subset %}
@@ -196,4 +197,8 @@ BEGIN
 END
 $check$;
 
+{% if plan.server.is_some() -%}
+ROLLBACK;
+{%- else -%}
 COMMIT;
+{%- endif %}

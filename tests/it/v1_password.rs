@@ -1,6 +1,7 @@
 //! V1 on another server wants a password: it reaches postgres_fdw's user mapping without
 //! appearing in the server log (log_statement = all), and the mapping that holds it does not
-//! outlive the script that made it, whether the script succeeds or fails.
+//! outlive the script that made it (precheck, migrate, verify, export), whether the script
+//! succeeds or fails.
 
 use std::path::Path;
 use std::process::Output;
@@ -58,6 +59,11 @@ fn the_v1_password_is_not_logged_and_no_mapping_outlives_a_script() {
     assert_eq!(count(&db, "SELECT count(*) FROM pg_foreign_server WHERE srvname = '_pgmig_v1db'"), 1, "the server stays for export");
     assert!(count(&db, "SELECT count(*) FROM public.workout_plans") > 0, "the password worked");
 
+    // verify reads V1 too, with a mapping of its own.
+    let verified = go("verify.sql");
+    assert!(verified.status.success() && stderr(&verified).contains("verify: every check passed"), "verify: {}", stderr(&verified));
+    assert_eq!(mappings(&db), 0, "verify's mapping goes with its rollback");
+
     // A second migrate fails (already migrated) after it made its mapping: rolled back with it.
     let again = go("migrate.sql");
     assert!(!again.status.success() && stderr(&again).contains("already migrated"), "{}", stderr(&again));
@@ -73,7 +79,7 @@ fn the_v1_password_is_not_logged_and_no_mapping_outlives_a_script() {
     let log = cluster().server_log();
     assert!(log.contains("CREATE USER MAPPING FOR CURRENT_USER SERVER _pgmig_v1db OPTIONS (user"), "statements were logged");
     assert!(!log.contains(password), "the password is in the server log:\n{}", log.lines().filter(|l| l.contains(password)).collect::<Vec<_>>().join("\n"));
-    for (what, out) in [("precheck", &pre), ("again", &again), ("export", &out)] {
+    for (what, out) in [("precheck", &pre), ("verify", &verified), ("again", &again), ("export", &out)] {
         let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(out));
         assert!(!said.contains(password), "{what} printed the password:\n{said}");
     }
