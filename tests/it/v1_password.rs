@@ -101,3 +101,39 @@ fn a_batched_migrate_drops_its_mapping_at_the_end() {
     assert!(count(&db, "SELECT count(*) FROM public.workout_plans") > 0);
     assert!(!cluster().server_log().contains(password), "the password is in the server log");
 }
+
+/// A role that may not change log_statement (not a superuser) gets the same mapping: its
+/// attempt to stop logging is given up quietly, and under log_statement = ddl (the setting
+/// that logs every DDL statement) the password is not in the log either.
+#[test]
+fn a_role_that_may_not_stop_logging_still_keeps_the_password_out_of_ddl() {
+    let password = "Pw-of-V1-plain-role-5d20";
+    let dir = crate::support::compile_workout_variant(|m| m.replacen("source: { schema: v1 }", "source: { server: v1db, schema: public }", 1));
+    let migrate = std::fs::read_to_string(dir.path().join("migrate.sql")).unwrap();
+    // The fdw part of migrate.sql from the server to the mapping, as this role runs it.
+    let from = migrate.find("CREATE SERVER _pgmig_v1db").unwrap();
+    let to = migrate.find("CREATE SCHEMA _pgmig_v1db;").unwrap();
+    let script = dir.path().join("mapping.sql");
+    std::fs::write(&script, format!("BEGIN;\n{}COMMIT;\n", &migrate[from..to])).unwrap();
+
+    let db = cluster().create_db("pw_plain_role");
+    let role = format!("{}_app", db.name());
+    db.execute(&format!("CREATE EXTENSION postgres_fdw; CREATE ROLE {role} LOGIN; GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO {role}"));
+    let out = db
+        .psql_cmd()
+        .env("PGOPTIONS", format!("-c log_statement=ddl -c role={role}"))
+        .env("PGMIG_V1_PASSWORD", password)
+        .args(["-v", "v1_host=v1.example", "-v", "v1_port=5432", "-v", "v1_dbname=v1", "-v", "v1_user=reader", "-f"])
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        count(&db, &format!("SELECT count(*) FROM pg_user_mappings WHERE srvname = '_pgmig_v1db' AND usename = '{role}' AND 'password={password}' = ANY (umoptions)")),
+        1,
+        "the mapping has the password"
+    );
+    let log = cluster().server_log();
+    assert!(log.contains("CREATE SERVER _pgmig_v1db FOREIGN DATA WRAPPER postgres_fdw"), "DDL was logged");
+    assert!(!log.contains(password), "the password is in the server log");
+}
