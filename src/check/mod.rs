@@ -7,7 +7,7 @@ mod head;
 mod lookup;
 pub mod only;
 mod order;
-mod redact;
+pub mod redact;
 mod reference;
 mod relink;
 mod repair;

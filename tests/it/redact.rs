@@ -225,3 +225,25 @@ fn school_archives_and_output_hold_no_v1_password() {
     let teachers_csv = &files.iter().find(|(n, _)| n == "v1.teachers.csv").expect("the teachers are archived").1;
     assert!(teachers_csv.lines().skip(1).all(|l| l.contains(",[redacted],")), "{teachers_csv}");
 }
+
+/// `pgmig init` writes the secret-looking columns it finds as `redact:`, so the draft says
+/// what compile would otherwise decide with a warning; the draft compiles without one.
+#[test]
+fn init_drafts_redact_for_secret_looking_columns() {
+    let f = fixture();
+    let out = Command::new(env!("CARGO_BIN_EXE_pgmig"))
+        .args(["init", "--source-schema", "v1", "--v1"])
+        .arg(f.join("v1.sql"))
+        .arg("--v2")
+        .arg(f.join("v2.sql"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let draft = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(draft.contains("\nredact:\n  accounts: [password, api_token]\n"), "{draft}");
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("model.yaml"), &draft).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let compiled = compile_cli(&src.path().join("model.yaml"), dir.path());
+    assert!(compiled.status.success() && !stderr(&compiled).contains("warning"), "{}", stderr(&compiled));
+}
