@@ -306,13 +306,25 @@ impl StepContext<'_> {
             }
             None => ("NULL::jsonb".into(), "NULL::jsonb".into()),
         };
-        // The secrets of the row rejects copy: its V1 table's, or (a subquery's row) the
-        // columns whose names look secret.
+        // The secrets of the row rejects copy: its V1 table's or, for a subquery's row, those
+        // of the V1 tables the step reads (by name: a `SELECT *` has columns known only at run
+        // time) and its own columns whose names look secret.
         let (redacted, kept_secrets) = match first.as_ref().map(|r| (r, r.table.as_ref().and_then(|t| self.redactions.of(t)))) {
             Some((_, Some(t))) => (t.redacted.clone(), t.kept.clone()),
             Some((r, None)) if r.table.is_none() => {
-                let names = r.columns.iter().flatten().map(|(c, _)| c).filter(|c| super::redact::looks_secret(c));
-                (names.map(|c| plan::Redacted { column: c.clone(), line: 0 }).collect(), Vec::new())
+                let read: Vec<&plan::TableSecrets> = scope.reads.iter().filter_map(|t| self.redactions.of(t)).collect();
+                let mut redacted: Vec<plan::Redacted> = Vec::new();
+                let mut kept: Vec<plan::KeptSecret> = Vec::new();
+                for t in &read {
+                    redacted.extend(t.redacted.iter().filter(|x| !redacted.iter().any(|y| y.column == x.column)).cloned().collect::<Vec<_>>());
+                    kept.extend(t.kept.iter().filter(|x| !kept.contains(x)).cloned().collect::<Vec<_>>());
+                }
+                for (c, _) in r.columns.iter().flatten() {
+                    if super::redact::looks_secret(c) && !redacted.iter().any(|x| &x.column == c) && !kept.iter().any(|k| &k.column == c) {
+                        redacted.push(plan::Redacted { column: c.clone(), line: 0 });
+                    }
+                }
+                (redacted, kept)
             }
             _ => (Vec::new(), Vec::new()),
         };

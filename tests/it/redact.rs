@@ -247,3 +247,21 @@ fn init_drafts_redact_for_secret_looking_columns() {
     let compiled = compile_cli(&src.path().join("model.yaml"), dir.path());
     assert!(compiled.status.success() && !stderr(&compiled).contains("warning"), "{}", stderr(&compiled));
 }
+
+/// A subquery's row (`SELECT *`: its columns are known only at run time) is redacted by the
+/// names the tables it reads redact; a key it lacks is not added.
+#[test]
+fn a_subquery_source_is_redacted_by_name() {
+    let src = vault_variant(|m| m.replace("from: accounts a", "from: (SELECT * FROM accounts WHERE id > 0) AS a"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = compile_cli(&src.path().join("model.yaml"), dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let db = vault_db("redact_subquery");
+    db.execute("UPDATE v1.accounts SET recovery_code = 'SECRET-rc-4' WHERE id = 4");
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let kept = text(&db, "SELECT string_agg(r::text, ' ') FROM _pgmig.rejects AS r");
+    assert!(!kept.contains("SECRET"), "{kept}");
+    assert!(kept.contains("bob"), "{kept}");
+    let row = text(&db, "SELECT source_row::text FROM _pgmig.rejects WHERE model = 'vault'");
+    assert_eq!(row.matches("[redacted]").count(), 3, "{row}");
+}

@@ -185,13 +185,11 @@ impl Finding {
     }
 }
 
-/// The V1 row as jsonb (`to_jsonb(alias)`), the values of its redacted columns replaced.
+/// The V1 row as jsonb (`to_jsonb(alias)`), the values of its redacted columns replaced by
+/// the marker where the row has them (a subquery's `SELECT *` may not: nothing is added).
 fn redacted_row(row: &str, redacted: &[Redacted]) -> String {
-    if redacted.is_empty() {
-        return row.to_string();
-    }
-    let pairs: Vec<String> = redacted.iter().map(|r| format!("{}, {}", lit(&r.column), lit(REDACTED))).collect();
-    format!("{row} || jsonb_build_object({})", pairs.join(", "))
+    let marker = lit(&format!("\"{REDACTED}\""));
+    redacted.iter().fold(row.to_string(), |row, r| format!("jsonb_set({row}, ARRAY[{}], {marker}, false)", lit(&r.column)))
 }
 
 /// PLAN.md's words on a step's secret columns: which are redacted and which kept, and why.
@@ -547,7 +545,8 @@ impl StepView {
             filter_line: step.filter.as_ref().map_or(0, |f| f.line),
             survivors: survivors.join(&sep),
             rejects,
-            source_key: step.source_key.clone(),
+            // A source without a key is named by its whole row: redacted as the row is.
+            source_key: if step.source_key == step.source_row { redacted_row(&step.source_key, &step.redacted) } else { step.source_key.clone() },
             source_row: redacted_row(&step.source_row, &step.redacted),
             secrets: secret_lines(step),
             source_table_lit: step.source_table.as_ref().map_or("NULL".into(), |t| lit(&t.to_string())),
