@@ -23,24 +23,24 @@ BEGIN;
 {%- endif %}
 DO $quiet$
 BEGIN
-  PERFORM set_config('pgmig.log_statement', current_setting('log_statement'), true);
-  PERFORM set_config('pgmig.log_min_duration_statement', current_setting('log_min_duration_statement'), true);
-  PERFORM set_config('log_statement', 'none', true);
-  PERFORM set_config('log_min_duration_statement', '-1', true);
+  PERFORM pg_catalog.set_config('pgmig.log_statement', pg_catalog.current_setting('log_statement'), true);
+  PERFORM pg_catalog.set_config('pgmig.log_min_duration_statement', pg_catalog.current_setting('log_min_duration_statement'), true);
+  PERFORM pg_catalog.set_config('log_statement', 'none', true);
+  PERFORM pg_catalog.set_config('log_min_duration_statement', '-1', true);
 EXCEPTION WHEN insufficient_privilege THEN
   NULL; -- not this role's to change: the settings stay as they are
 END
 $quiet$;
-SELECT 'from PGMIG_V1_PASSWORD' AS v1_password FROM set_config('pgmig.v1_password', :'v1_password', true);
+SELECT 'from PGMIG_V1_PASSWORD' AS v1_password FROM pg_catalog.set_config('pgmig.v1_password', :'v1_password', true);
 DO $password$
 BEGIN
-  IF current_setting('pgmig.log_statement', true) <> '' THEN
-    PERFORM set_config('log_statement', current_setting('pgmig.log_statement'), true);
-    PERFORM set_config('log_min_duration_statement', current_setting('pgmig.log_min_duration_statement'), true);
+  IF pg_catalog.current_setting('pgmig.log_statement', true) <> '' THEN
+    PERFORM pg_catalog.set_config('log_statement', pg_catalog.current_setting('pgmig.log_statement'), true);
+    PERFORM pg_catalog.set_config('log_min_duration_statement', pg_catalog.current_setting('pgmig.log_min_duration_statement'), true);
   END IF;
-  EXECUTE format('ALTER USER MAPPING FOR CURRENT_USER SERVER %I OPTIONS (ADD password %L)',
-                 {{ v.server_lit }}, current_setting('pgmig.v1_password'));
-  PERFORM set_config('pgmig.v1_password', '', true);
+  EXECUTE pg_catalog.format('ALTER USER MAPPING FOR CURRENT_USER SERVER %I OPTIONS (ADD password %L)',
+                            {{ v.server_lit }}, pg_catalog.current_setting('pgmig.v1_password'));
+  PERFORM pg_catalog.set_config('pgmig.v1_password', '', true);
 EXCEPTION WHEN OTHERS THEN
   -- Raised again without the failed statement's text (its CONTEXT), which holds the password.
   RAISE EXCEPTION USING MESSAGE = SQLERRM, ERRCODE = SQLSTATE;

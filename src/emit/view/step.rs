@@ -189,7 +189,7 @@ impl Finding {
 /// the marker where the row has them (a subquery's `SELECT *` may not: nothing is added).
 fn redacted_row(row: &str, redacted: &[Redacted]) -> String {
     let marker = lit(&format!("\"{REDACTED}\""));
-    redacted.iter().fold(row.to_string(), |row, r| format!("jsonb_set({row}, ARRAY[{}], {marker}, false)", lit(&r.column)))
+    redacted.iter().fold(row.to_string(), |row, r| format!("pg_catalog.jsonb_set({row}, ARRAY[{}], {marker}, false)", lit(&r.column)))
 }
 
 /// PLAN.md's words on a step's secret columns: which are redacted and which kept, and why.
