@@ -137,3 +137,38 @@ fn a_role_that_may_not_stop_logging_still_keeps_the_password_out_of_ddl() {
     assert!(log.contains("CREATE SERVER _pgmig_v1db FOREIGN DATA WRAPPER postgres_fdw"), "DDL was logged");
     assert!(!log.contains(password), "the password is in the server log");
 }
+
+/// Per-entity mode commits entity batches as it goes, like batched mode: its mapping is made
+/// and committed on its own and dropped at the end (the drills model, V1 on the second cluster).
+#[test]
+fn a_per_entity_migrate_drops_its_mapping_at_the_end() {
+    let password = "Pw-of-V1-per-entity-81b4";
+    let models = crate::support::repo_root().join("models/drills");
+    let load = |db: &TestDb, ddl: &str, sample: &str| {
+        db.load_in_schema(&models.join(ddl), "public");
+        let out = db.psql_cmd().args(["-q", "-v", "scale=1", "-v", "schema=public", "-f"]).arg(models.join(sample)).output().unwrap();
+        assert!(out.status.success(), "{sample}: {}", stderr(&out));
+    };
+    let v1 = second_cluster().create_db("pw_entities_v1");
+    load(&v1, "v1.sql", "sample_v1.sql");
+    let db = cluster().create_db("pw_entities_v2");
+    load(&db, "v2.sql", "sample_v2.sql");
+    let role = format!("{}_reader", v1.name());
+    v1.execute(&format!("CREATE ROLE {role} LOGIN PASSWORD '{password}'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"));
+    second_cluster().require_password_for(&role);
+
+    let text = std::fs::read_to_string(models.join("model.yaml")).unwrap();
+    let edited = text
+        .replacen("source: { schema: v1 }", "source: { server: v1db, schema: public }", 1)
+        .replacen("name: drills\n", "name: drills\nmode: { per_entity: { root: users, size: 3 } }\n", 1);
+    assert_ne!(text, edited);
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("model.yaml"), edited).unwrap();
+    let dir = crate::support::compile_ddl(&src.path().join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"));
+
+    let cwd = tempfile::tempdir().unwrap();
+    let said = must_pass(logged_run(&db, dir.path(), "migrate.sql", cwd.path(), &v1, &role, password), "per-entity migrate");
+    assert!(said.contains("batches committed, 0 entities failed"), "{said}");
+    assert_eq!(mappings(&db), 0);
+    assert!(!cluster().server_log().contains(password), "the password is in the server log");
+}
