@@ -144,22 +144,23 @@ fn a_role_that_may_not_stop_logging_still_keeps_the_password_out_of_ddl() {
 fn a_per_entity_migrate_drops_its_mapping_at_the_end() {
     let password = "Pw-of-V1-per-entity-81b4";
     let models = crate::support::repo_root().join("models/drills");
-    let load = |db: &TestDb, ddl: &str, sample: &str| {
-        db.load_in_schema(&models.join(ddl), "public");
-        let out = db.psql_cmd().args(["-q", "-v", "scale=1", "-v", "schema=public", "-f"]).arg(models.join(sample)).output().unwrap();
+    let load = |db: &TestDb, schema: &str, ddl: &str, sample: &str| {
+        db.execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"));
+        db.load_in_schema(&models.join(ddl), schema);
+        let out = db.psql_cmd().args(["-q", "-v", "scale=1", "-v", &format!("schema={schema}"), "-f"]).arg(models.join(sample)).output().unwrap();
         assert!(out.status.success(), "{sample}: {}", stderr(&out));
     };
     let v1 = second_cluster().create_db("pw_entities_v1");
-    load(&v1, "v1.sql", "sample_v1.sql");
+    load(&v1, "v1", "v1.sql", "sample_v1.sql");
     let db = cluster().create_db("pw_entities_v2");
-    load(&db, "v2.sql", "sample_v2.sql");
+    load(&db, "public", "v2.sql", "sample_v2.sql");
     let role = format!("{}_reader", v1.name());
-    v1.execute(&format!("CREATE ROLE {role} LOGIN PASSWORD '{password}'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"));
+    v1.execute(&format!("CREATE ROLE {role} LOGIN PASSWORD '{password}'; GRANT USAGE ON SCHEMA v1 TO {role}; GRANT SELECT ON ALL TABLES IN SCHEMA v1 TO {role}"));
     second_cluster().require_password_for(&role);
 
     let text = std::fs::read_to_string(models.join("model.yaml")).unwrap();
     let edited = text
-        .replacen("source: { schema: v1 }", "source: { server: v1db, schema: public }", 1)
+        .replacen("source: { schema: v1 }", "source: { server: v1db, schema: v1 }", 1)
         .replacen("name: drills\n", "name: drills\nmode: { per_entity: { root: users, size: 3 } }\n", 1);
     assert_ne!(text, edited);
     let src = tempfile::tempdir().unwrap();
