@@ -145,6 +145,17 @@ fn secret_looking_columns_are_redacted_by_default_with_a_compile_note() {
     let dir = tempfile::tempdir().unwrap();
     let out = compile_cli(&src.path().join("model.yaml"), dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
+    let db = vault_db("redact_default");
+    db.execute("UPDATE v1.accounts SET recovery_code = 'SECRET-rc-4' WHERE id = 4");
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let row = text(&db, "SELECT source_row::text FROM _pgmig.rejects WHERE model = 'vault'");
+    assert!(!row.contains("SECRET-pw") && !row.contains("SECRET-tok"), "{row}");
+    assert!(row.contains(r#""recovery_code": "SECRET-rc-2""#), "not secret by its name: kept\n{row}");
+    for (name, content) in exported(&db, dir.path()) {
+        let v1_copy = name != "accounts.v2.csv";
+        assert!(!(v1_copy && (content.contains("SECRET-pw") || content.contains("SECRET-tok"))), "{name} holds a secret:\n{content}");
+    }
+    // Compile said so.
     let notes = stderr(&out);
     assert!(
         notes.contains("model.yaml:10:11: warning: V1 columns `password`, `api_token` of `v1.accounts` look secret: rejects, archives and precheck show their values as \"[redacted]\""),
@@ -152,12 +163,6 @@ fn secret_looking_columns_are_redacted_by_default_with_a_compile_note() {
     );
     assert!(notes.contains("`redact: {accounts: [password, api_token]}`"), "{notes}");
 
-    let db = vault_db("redact_default");
-    db.execute("UPDATE v1.accounts SET recovery_code = 'SECRET-rc-4' WHERE id = 4");
-    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
-    let row = text(&db, "SELECT source_row::text FROM _pgmig.rejects WHERE model = 'vault'");
-    assert!(!row.contains("SECRET-pw") && !row.contains("SECRET-tok"), "{row}");
-    assert!(row.contains(r#""recovery_code": "SECRET-rc-2""#), "not secret by its name: kept\n{row}");
     let plan = std::fs::read_to_string(dir.path().join("PLAN.md")).unwrap();
     assert!(plan.contains("`password` redacted (its name looks secret); `api_token` redacted (its name looks secret)"), "{plan}");
 
