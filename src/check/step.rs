@@ -316,8 +316,16 @@ impl StepContext<'_> {
                 let mut redacted: Vec<plan::Redacted> = Vec::new();
                 let mut kept: Vec<plan::KeptSecret> = Vec::new();
                 for t in &read {
-                    redacted.extend(t.redacted.iter().filter(|x| !redacted.iter().any(|y| y.column == x.column)).cloned().collect::<Vec<_>>());
-                    kept.extend(t.kept.iter().filter(|x| !kept.contains(x)).cloned().collect::<Vec<_>>());
+                    for x in &t.redacted {
+                        if !redacted.iter().any(|y| y.column == x.column) {
+                            redacted.push(x.clone());
+                        }
+                    }
+                    for k in &t.kept {
+                        if !kept.contains(k) {
+                            kept.push(k.clone());
+                        }
+                    }
                 }
                 for (c, _) in r.columns.iter().flatten() {
                     if super::redact::looks_secret(c) && !redacted.iter().any(|x| &x.column == c) && !kept.iter().any(|k| &k.column == c) {
