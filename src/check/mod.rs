@@ -268,6 +268,10 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         .collect();
     redactions.notes(&read_at, &mut diags);
     let secrets = redactions.of_read(&read_tables.iter().copied().collect::<Vec<_>>());
+    redact::Redactions::check_archivable(&secrets, &mut diags);
+    if diags.has_errors() {
+        return Err(diags);
+    }
     let v1_tables = read_tables
         .iter()
         .map(|t| ((*t).clone(), v1.table(t).and_then(|t| t.primary_key.as_ref()).map_or(Vec::new(), |k| k.columns.clone())))

@@ -136,6 +136,19 @@ impl Redactions {
         self.tables.values().filter(|t| read.contains(&&t.table) && !(t.redacted.is_empty() && t.kept.is_empty())).cloned().collect()
     }
 
+    /// An archive of a table with a redacted column names each column on psql's one-line
+    /// `\copy`, which a line break in a name would end: such a name is an error.
+    pub fn check_archivable(secrets: &[TableSecrets], diags: &mut Diagnostics) {
+        for t in secrets.iter().filter(|t| !t.redacted.is_empty()) {
+            for c in t.columns.iter().filter(|c| c.contains(['\n', '\r'])) {
+                diags.push(
+                    Diagnostic::error(format!("V1 column {c:?} of `{}` has a line break in its name: export.sql's `\\copy` of the table, which masks its secrets, cannot name it", t.table), None)
+                        .with_hint("rename the column in V1"),
+                );
+            }
+        }
+    }
+
     /// A compile note per read table whose columns are redacted because of their names: the
     /// model did not say, so the author hears about it. `at` is where a step reads the table.
     pub fn notes(&self, read: &[(&QualName, Option<crate::diagnostic::Pos>)], diags: &mut Diagnostics) {

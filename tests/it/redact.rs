@@ -270,3 +270,32 @@ fn a_subquery_source_is_redacted_by_name() {
     let row = text(&db, "SELECT source_row::text FROM _pgmig.rejects WHERE model = 'vault'");
     assert_eq!(row.matches("[redacted]").count(), 3, "{row}");
 }
+
+/// An archive names every column of a table with a redacted one, on the one line of psql's
+/// `\copy`: a V1 column name holding a line break (and a meta-command after it) would end
+/// that line, so compile refuses it.
+#[test]
+fn a_column_name_with_a_line_break_cannot_reach_the_copy_line() {
+    let f = fixture();
+    let v1_ddl = std::fs::read_to_string(f.join("v1.sql")).unwrap();
+    let hostile = v1_ddl.replace("recovery_code  text\n);", "recovery_code  text,\n    \"note\n\\! touch pwned #\" text\n);");
+    assert_ne!(v1_ddl, hostile);
+    let ddl = tempfile::tempdir().unwrap();
+    std::fs::write(ddl.path().join("v1.sql"), &hostile).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_pgmig"))
+        .arg("compile")
+        .arg(f.join("model.yaml"))
+        .arg("--v1")
+        .arg(ddl.path().join("v1.sql"))
+        .arg("--v2")
+        .arg(f.join("v2.sql"))
+        .arg("--out")
+        .arg(out.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains(r#"error: V1 column "note\n\\! touch pwned #" of `v1.accounts` has a line break in its name"#), "{}", stderr(&o));
+    assert!(std::fs::read_dir(out.path()).unwrap().next().is_none(), "nothing is written");
+}

@@ -230,3 +230,4 @@ fn human_bytes(bytes: i64) -> String {
 fn human_seconds(secs: f64) -> String {
     if secs < 60.0 { format!("{:.0} s", secs.max(1.0)) } else if secs < 3600.0 { format!("{:.0} min", secs / 60.0) } else { format!("{:.1} h", secs / 3600.0) }
 }
+
