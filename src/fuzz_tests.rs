@@ -104,7 +104,7 @@ fn compile(bytes: &[u8], ddl: &(String, String), catalogs: &mut HashMap<(String,
     match check::check(&model, &file, v1, v2) {
         Ok((plan, _)) => {
             outcomes[3] += 1;
-            emit::render(&plan).map_err(|e| TestCaseError::fail(format!("render: {e}")))?;
+            emit::render(&plan, "").map_err(|e| TestCaseError::fail(format!("render: {e}")))?;
             Ok(())
         }
         Err(ds) => {

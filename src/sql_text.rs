@@ -49,53 +49,6 @@ fn one_line(text: &str) -> String {
     spaced.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
-/// A SQL fragment made of names and literals (a `\\copy` query, which psql reads to the end
-/// of its line) on one line: a quoted name or literal holding a line break or another control
-/// character is rewritten in PostgreSQL's Unicode-escape form (`U&"a\\000Ab"`), which means
-/// the same text. Everything else is kept byte for byte.
-pub fn one_line_tokens(fragment: &str) -> String {
-    let mut out = String::with_capacity(fragment.len());
-    let mut rest = fragment;
-    while let Some(start) = rest.find(['"', '\'']) {
-        out.push_str(&rest[..start]);
-        let quote = rest[start..].chars().next().unwrap_or('"');
-        let body_and_after = &rest[start + 1..];
-        // A doubled quote is part of the token; the first single one ends it.
-        let mut end = None;
-        let mut chars = body_and_after.char_indices().peekable();
-        while let Some((i, c)) = chars.next() {
-            if c == quote {
-                if chars.peek().is_some_and(|&(_, n)| n == quote) {
-                    chars.next();
-                } else {
-                    end = Some(i);
-                    break;
-                }
-            }
-        }
-        let Some(end) = end else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        let token = &rest[start..start + 1 + end + 1];
-        if token.chars().any(char::is_control) {
-            out.push_str("U&");
-            for c in token.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    c if c.is_control() => out.push_str(&format!("\\{:04X}", c as u32)),
-                    c => out.push(c),
-                }
-            }
-        } else {
-            out.push_str(token);
-        }
-        rest = &rest[start + 1 + end + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
 /// `body` between dollar quotes whose tag (`$hint$`, else `$hint_1$`, `$hint_2$`, …) does not
 /// occur in it, so the block ends exactly where the template ends it, whatever the body
 /// holds. The tag is also checked against the body's last characters: `…$hint` followed by
@@ -154,12 +107,6 @@ mod tests {
         assert_eq!(comment_text("a\r\n\\! touch x\tb\u{2028}c"), "a \\! touch x b c");
     }
 
-    #[test]
-    fn quoted_tokens_with_line_breaks_take_the_unicode_escape_form() {
-        assert_eq!(one_line_tokens("public.users AS t"), "public.users AS t");
-        assert_eq!(one_line_tokens("public.\"a\nb\" AS t"), "public.U&\"a\\000Ab\" AS t");
-        assert_eq!(one_line_tokens("\"x\"\"\r\\\" = 'it''s\n'"), "U&\"x\"\"\\000D\\\\\" = U&'it''s\\000A'");
-    }
 
     #[test]
     fn dollar_tags_avoid_the_body() {

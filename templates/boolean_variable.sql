@@ -1,4 +1,4 @@
--- -v {{ boolean_variable }} must be a boolean PostgreSQL and psql's \if read alike (true/false, yes/no,
+-- -v {{ boolean_variable|comment }} must be a boolean PostgreSQL and psql's \if read alike (true/false, yes/no,
 -- on/off, 1/0, or a prefix; no blanks): anything else stops the script here, before it writes
 -- (psql's \if alone would warn, take it as false and go on).
 SET pgmig.{{ boolean_variable }} = :'{{ boolean_variable }}';

@@ -3,12 +3,13 @@
 --
 -- Text archives of this migration, as CSV files (RFC 4180: a header, quotes where needed)
 -- in the current directory, from one consistent snapshot: per step the V2 rows the
--- migration created, every V1 table it read, and the rejects with their whole V1 rows.
+-- migration created, every V1 table it read, and the rejects with their whole V1 rows; the
+-- values of secret V1 columns (PLAN.md lists them) are '[redacted]' in both.
 --   psql -X -v ON_ERROR_STOP=1 -f export.sql        or        pgmig run export
 \set ON_ERROR_STOP on
 {% include "pin.sql" %}
 
-BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+BEGIN ISOLATION LEVEL REPEATABLE READ{% if plan.server.is_none() %} READ ONLY{% endif %};
 {%- let lock_scope = "transaction" %}
 
 {% include "advisory_lock.sql" %}
@@ -17,14 +18,19 @@ BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
 {% include "privileges.sql" %}
 
 {% include "bookkeeping_guard.sql" %}
+{%- include "fdw_reader.sql" %}
 {%- for (s, file) in steps %}
 COPY (SELECT t.* FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }} ORDER BY {{ s.key_order }})
   TO STDOUT WITH (FORMAT csv, HEADER) \g '{{ file }}'
 {%- endfor %}
 {%- for t in plan.v1_tables %}
-COPY (SELECT t.* FROM {{ t.0 }} AS t ORDER BY {{ t.2 }})
+COPY (SELECT {{ t.3 }} FROM {{ t.0 }} AS t ORDER BY {{ t.2 }})
   TO STDOUT WITH (FORMAT csv, HEADER) \g '{{ t.1 }}'
 {%- endfor %}
 COPY (SELECT step, rule, reason, source_table, source_key, source_row FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} ORDER BY step, rule, source_key::text)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'rejects.csv'
+{%- if plan.server.is_some() %}
+ROLLBACK;
+{%- else %}
 COMMIT;
+{%- endif %}

@@ -3,14 +3,9 @@
 -- V1 is on another server (model: source.server {{ v.name|comment }}), read through postgres_fdw.
 -- Connection: psql -v v1_host=… -v v1_dbname=… [-v v1_port=5432] [-v v1_user=postgres];
 -- a password, when the server wants one, only from the environment: PGMIG_V1_PASSWORD.
-\getenv v1_password PGMIG_V1_PASSWORD
 \if :{?v1_port}
 \else
 \set v1_port 5432
-\endif
-\if :{?v1_user}
-\else
-\set v1_user postgres
 \endif
 \if :{?v1_host}
 \if :{?v1_dbname}
@@ -28,11 +23,7 @@ DROP SERVER IF EXISTS {{ v.server }} CASCADE;
 RESET client_min_messages;
 CREATE SERVER {{ v.server }} FOREIGN DATA WRAPPER postgres_fdw
   OPTIONS (host :'v1_host', port :'v1_port', dbname :'v1_dbname');
-\if :{?v1_password}
-CREATE USER MAPPING FOR CURRENT_USER SERVER {{ v.server }} OPTIONS (user :'v1_user', password :'v1_password');
-\else
-CREATE USER MAPPING FOR CURRENT_USER SERVER {{ v.server }} OPTIONS (user :'v1_user');
-\endif
+{% include "fdw_mapping.sql" %}
 CREATE SCHEMA {{ v.staging_schema }};
 IMPORT FOREIGN SCHEMA {{ v.remote_schema }} LIMIT TO ({{ v.tables }})
   FROM SERVER {{ v.server }} INTO {{ v.staging_schema }};

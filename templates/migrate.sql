@@ -71,6 +71,7 @@ BEGIN;
 
 {% include "bookkeeping.sql" %}
 {% include "log_columns.sql" %}
+{%- let script_transaction = plan.batch_size == 0 %}
 {%- include "fdw_setup.sql" %}
 {%- if !plan.library.is_empty() %}
 
@@ -132,6 +133,7 @@ WHERE NOT EXISTS (SELECT 1 FROM (VALUES {{ u.all_values }}) AS s (step)
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ({{ plan.model_lit }}, 'migrate', '(all)', clock_timestamp(), 'done');
 {%- endif %}
+{%- include "fdw_unmap.sql" %}
 {%- if plan.batch_size == 0 %}
 
 \if :dry_run

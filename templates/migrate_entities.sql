@@ -40,6 +40,7 @@
 
 {% include "bookkeeping.sql" %}
 {% include "log_columns.sql" %}
+{%- let script_transaction = false %}
 {%- include "fdw_setup.sql" %}
 {%- if !plan.library.is_empty() %}
 
@@ -245,5 +246,6 @@ COMMIT;
 {%- for t in plan.targets %}
 ANALYZE {{ t }};
 {%- endfor %}
+{%- include "fdw_unmap.sql" %}
 
 {% include "advisory_unlock.sql" %}

@@ -59,6 +59,7 @@ EXCEPTION WHEN OTHERS THEN
 END
 {% endfilter %};
 {%- endfor %}
+{%- let script_transaction = true %}
 {%- include "fdw_setup.sql" %}
 {%- if !plan.library.is_empty() %}
 
@@ -189,7 +190,12 @@ BEGIN
     ) AS keys
   ) AS found;
   IF n_found > 0 THEN
+{%- if d.secret %}
+    -- The values are secret (redacted): counted, not shown.
+    RAISE NOTICE 'BLOCKING  {{ s.name_notice }}: {{ d.label_notice }}: % key values (secret: not shown)', n_found;
+{%- else %}
     RAISE NOTICE 'BLOCKING  {{ s.name_notice }}: {{ d.label_notice }}: % key values, e.g. %', n_found, samples;
+{%- endif %}
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 {%- endfor %}

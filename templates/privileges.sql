@@ -1,4 +1,4 @@
--- What {{ needs.script }} needs of the role running it, from the compiled model (PLAN.md lists
+-- What {{ needs.script|comment }} needs of the role running it, from the compiled model (PLAN.md lists
 -- the grants): one error names every grant missing, before anything is written.
 DO {% filter dollar("privileges") %}
 DECLARE

@@ -3,7 +3,8 @@
   -- Uniqueness repair of {{ r.column|comment }} ({{ plan.model_file|comment }}:{{ r.line }}, on_duplicate: {{ r.strategy|comment }}): a value
   -- already in {{ s.target|comment }}, or held by a row of this step that comes first (its own value
   -- before a changed one, then source key order), {% if r.strategy == "suffix" %}gets the smallest free counter
-  -- (ana@x.org -> ana+2@x.org){% else %}becomes NULL{% endif %}. Every change goes to _pgmig.changes.
+  -- (ana@x.org -> ana+2@x.org){% else %}becomes NULL{% endif %}. Every change goes to _pgmig.changes{% if r.secret %}
+  -- (the old value as '[redacted]': the column holds a secret){% endif %}.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT {{ r.key_json }} AS key,
          {{ r.order_json }} AS source_order,
@@ -25,7 +26,7 @@
     EXIT WHEN NOT FOUND;
   END LOOP;
   INSERT INTO _pgmig.changes (model, step, table_name, key, column_name, old_value, new_value)
-  SELECT {{ plan.model_lit }}, {{ s.name_lit }}, {{ s.target_lit }}, r.key, {{ r.column_lit }}, r.original, r.value
+  SELECT {{ plan.model_lit }}, {{ s.name_lit }}, {{ s.target_lit }}, r.key, {{ r.column_lit }}, {% if r.secret %}'[redacted]'{% else %}r.original{% endif %}, r.value
   FROM pgmig_repair AS r
   WHERE r.value IS DISTINCT FROM r.original;
   GET DIAGNOSTICS n_repaired = ROW_COUNT;

@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP on
 {% include "pin.sql" %}
 
-BEGIN READ ONLY;
+BEGIN{% if plan.server.is_none() %} READ ONLY{% endif %};
 {% include "session.sql" %}
 {%- let lock_scope = "transaction" %}
 
@@ -17,6 +17,7 @@ BEGIN READ ONLY;
 {% include "privileges.sql" %}
 
 {% include "bookkeeping_guard.sql" %}
+{%- include "fdw_reader.sql" %}
 SET pgmig.failures = 0;
 
 {% if let Some(u) = plan.subset %}
@@ -208,4 +209,8 @@ BEGIN
 END
 {% endfilter %};
 
+{% if plan.server.is_some() -%}
+ROLLBACK;
+{%- else -%}
 COMMIT;
+{%- endif %}

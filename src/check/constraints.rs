@@ -66,6 +66,7 @@ pub fn uniques(table: &Table, mapped: &BTreeMap<String, Expr>, skip: Option<&str
             constraint: k.name.clone(),
             columns: k.columns.iter().map(|c| quote_ident(c)).collect(),
             exprs: k.columns.iter().map(|c| mapped[c].to_string()).collect(),
+            secret: false,
         })
         .collect()
 }

@@ -9,6 +9,7 @@ pub mod names;
 mod lookup;
 pub mod only;
 mod order;
+pub mod redact;
 mod reference;
 mod relink;
 mod repair;
@@ -73,6 +74,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
     let read_schema = source_server.as_ref().map_or(source_schema.clone(), |s| s.staging_schema.clone());
 
     let references = reference::check(&model.reference, v2, &target_schema, &mut diags);
+    let redactions = redact::Redactions::resolve(&model.redact, v1, &source_schema, &mut diags);
     // Every declared entry, even one with errors: ref() to it then says nothing more.
     let reference_names: Vec<String> = model.reference.keys().map(|k| k.to_string()).collect();
     let reference_shape = |table: &str| references.iter().find(|r| r.table.name == table).map(reference::shape);
@@ -132,6 +134,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             map_of_table: &map_of_table,
             uses_library: std::cell::Cell::new(false),
             v2_tables: v2_tables.clone(),
+            redactions: &redactions,
         };
         match ctx.step(name, step, head) {
             Ok((s, joins, warnings)) => {
@@ -284,12 +287,23 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
                 .map(move |c| format!("{}.{}", t.name, quote_ident(&c.name)))
         })
         .collect();
+    // The note on secrets found by name points at the first step (in the model) reading the table.
+    let read_at: Vec<(&QualName, Option<crate::diagnostic::Pos>)> = read_tables
+        .iter()
+        .map(|t| (*t, model.tables.iter().find(|(name, _)| ordered.iter().any(|s| &s.name == name.as_str() && s.reads.contains(t))).and_then(|(_, s)| pos_of(&s.from))))
+        .collect();
+    redactions.notes(&read_at, &mut diags);
+    let secrets = redactions.of_read(&read_tables.iter().copied().collect::<Vec<_>>());
+    if diags.has_errors() {
+        return Err(diags);
+    }
     let v1_tables = read_tables
         .iter()
         .map(|t| ((*t).clone(), v1.table(t).and_then(|t| t.primary_key.as_ref()).map_or(Vec::new(), |k| k.columns.clone())))
         .collect();
     let plan = Plan {
         v1_tables,
+        secrets,
         unread_tables,
         unread_columns,
         model: model.name.to_string(),

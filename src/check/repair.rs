@@ -71,6 +71,8 @@ pub fn check(rules: &[RepairRule], table: &Table, columns: &[ColumnMap], declare
             original: mapped.expr.clone(),
             strategy,
             line: at.map_or(0, |p| p.line),
+            // Set by `redact::check_repairs`, which knows V1's secrets.
+            secret: false,
         });
     }
     out

@@ -39,6 +39,8 @@ pub struct StepContext<'a> {
     pub v2_tables: std::rc::Rc<BTreeSet<QualName>>,
     /// Set when an expression of the step calls the transform library.
     pub uses_library: std::cell::Cell<bool>,
+    /// V1's secret columns: rejects copy V1 rows without their values.
+    pub redactions: &'a super::redact::Redactions,
 }
 
 pub type StepResult = Result<(plan::Step, Vec<IdJoin>, Vec<Diagnostic>), Vec<Diagnostic>>;
@@ -269,7 +271,8 @@ impl StepContext<'_> {
         let (relink_rejects, relinks) = super::relink::apply(&step.relink_json, table, &mut columns, self.v2, &table.name.schema, &mut errors);
         rejects.extend(relink_rejects);
         let replace = step.replace.as_ref().and_then(|cols| super::replace::check(name.as_str(), cols, table, &columns, self.v2, &mut errors));
-        let repairs = super::repair::check(&step.repair, table, &columns, &step.columns.keys().map(|k| k.as_str()).collect::<Vec<_>>(), &mut errors);
+        let mut repairs = super::repair::check(&step.repair, table, &columns, &step.columns.keys().map(|k| k.as_str()).collect::<Vec<_>>(), &mut errors);
+        super::redact::check_repairs(&mut repairs, self.redactions, &step.repair, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -306,6 +309,36 @@ impl StepContext<'_> {
             }
             None => ("NULL::jsonb".into(), "NULL::jsonb".into()),
         };
+        // The secrets of the row rejects copy: its V1 table's or, for a subquery's row, those
+        // of the V1 tables the step reads (by name: a `SELECT *` has columns known only at run
+        // time) and its own columns whose names look secret.
+        let (redacted, kept_secrets) = match first.as_ref().map(|r| (r, r.table.as_ref().and_then(|t| self.redactions.of(t)))) {
+            Some((_, Some(t))) => (t.redacted.clone(), t.kept.clone()),
+            Some((r, None)) if r.table.is_none() => {
+                let read: Vec<&plan::TableSecrets> = scope.reads.iter().filter_map(|t| self.redactions.of(t)).collect();
+                let mut redacted: Vec<plan::Redacted> = Vec::new();
+                let mut kept: Vec<plan::KeptSecret> = Vec::new();
+                for t in &read {
+                    for x in &t.redacted {
+                        if !redacted.iter().any(|y| y.column == x.column) {
+                            redacted.push(x.clone());
+                        }
+                    }
+                    for k in &t.kept {
+                        if !kept.contains(k) {
+                            kept.push(k.clone());
+                        }
+                    }
+                }
+                for (c, _) in r.columns.iter().flatten() {
+                    if super::redact::looks_secret(c) && !redacted.iter().any(|x| &x.column == c) && !kept.iter().any(|k| &k.column == c) {
+                        redacted.push(plan::Redacted { column: c.clone(), line: 0 });
+                    }
+                }
+                (redacted, kept)
+            }
+            _ => (Vec::new(), Vec::new()),
+        };
         let mut uniques = constraints::uniques(table, &filled, new_key_column.as_deref());
         if let plan::Key::New { by, .. } = &key {
             uniques.push(plan::UniqueTest {
@@ -313,7 +346,11 @@ impl StepContext<'_> {
                 // Not V2 columns: nothing to compare with rows already in V2.
                 columns: Vec::new(),
                 exprs: by_exprs.iter().map(|e| e.to_string()).collect(),
+                secret: false,
             });
+        }
+        for u in &mut uniques {
+            u.secret = u.exprs.iter().any(|e| self.redactions.mentioned_in(e) || redacted.iter().any(|r| super::redact::mentions(e, &r.column)));
         }
         let step = plan::Step {
             checks: constraints::checks(table, &filled),
@@ -327,6 +364,8 @@ impl StepContext<'_> {
             line: line_of(name),
             from: from_sql(&from, &joins),
             source_row,
+            redacted,
+            kept_secrets,
             source_key,
             filter,
             rejects,

@@ -1,8 +1,8 @@
-//! The templates' filters: the only way text reaches a script, each a thin wrapper over
-//! [`crate::sql_text`]. `{{ x|lit }}` a literal, `{{ x|ident }}` a name, `{{ x|comment }}`
-//! text in a `--` comment, `{{ x|notice }}` text inside a `RAISE` format literal,
-//! `{{ x|one_line }}` names and literals on a psql meta-command's line, and
-//! `{% filter dollar("step") %}…{% endfilter %}` a block body between dollar quotes of its own.
+//! The templates' filters, thin wrappers over [`crate::sql_text`] for text the views hand
+//! over as it is: `{{ x|comment }}` text in a `--` comment, `{{ x|notice }}` text inside a
+//! `RAISE` format literal, and `{% filter dollar("step") %}…{% endfilter %}` a block body
+//! between dollar quotes of its own. Names and literals come from the views already quoted
+//! by the same toolkit.
 
 use std::fmt::Display;
 
@@ -10,15 +10,7 @@ use askama::{Result, Values};
 
 use crate::sql_text;
 
-#[askama::filter_fn]
-pub fn lit<T: Display>(text: T, _: &dyn Values) -> Result<String> {
-    Ok(sql_text::quote_literal(&text.to_string()))
-}
 
-#[askama::filter_fn]
-pub fn ident<T: Display>(name: T, _: &dyn Values) -> Result<String> {
-    Ok(sql_text::quote_ident(&name.to_string()))
-}
 
 #[askama::filter_fn]
 pub fn comment<T: Display>(text: T, _: &dyn Values) -> Result<String> {
@@ -35,7 +27,3 @@ pub fn dollar<T: Display>(body: T, _: &dyn Values, hint: &str) -> Result<String>
     Ok(sql_text::dollar_quote(&body.to_string(), hint))
 }
 
-#[askama::filter_fn]
-pub fn one_line<T: Display>(fragment: T, _: &dyn Values) -> Result<String> {
-    Ok(sql_text::one_line_tokens(&fragment.to_string()))
-}

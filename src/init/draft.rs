@@ -27,6 +27,9 @@ pub struct Draft {
     pub dropped_tables: Vec<String>,
     /// V1 columns nothing reads, per V1 table read by a step.
     pub dropped_columns: Vec<(String, Vec<String>)>,
+    /// Columns whose names look secret (the primary key aside), per V1 table read by a step:
+    /// written as `redact:`, which compile would otherwise apply with a warning.
+    pub secrets: Vec<(String, Vec<String>)>,
     /// What needs an answer, one line each (said on stderr).
     pub todos: Vec<String>,
 }
@@ -137,7 +140,16 @@ pub fn build(v1: &Catalog, v2: &Catalog, source_schema: &str, target_schema: &st
             (!unread.is_empty()).then(|| (t.name.name.clone(), unread))
         })
         .collect();
-    Draft { source_server: None, source_schema: source_schema.into(), target_schema: target_schema.into(), steps, dropped_tables, dropped_columns, todos }
+    let secrets = v1_tables
+        .iter()
+        .filter(|t| read.contains_key(t.name.name.as_str()))
+        .filter_map(|t| {
+            let key = t.primary_key.as_ref().map_or(&[][..], |k| k.columns.as_slice());
+            let secret: Vec<String> = t.columns.iter().filter(|c| crate::check::redact::looks_secret(&c.name) && !key.contains(&c.name)).map(|c| c.name.clone()).collect();
+            (!secret.is_empty()).then(|| (t.name.name.clone(), secret))
+        })
+        .collect();
+    Draft { source_server: None, source_schema: source_schema.into(), target_schema: target_schema.into(), steps, dropped_tables, dropped_columns, secrets, todos }
 }
 
 /// V1 columns a step reads besides its `columns` lines: implicit copies and the key's `by`.

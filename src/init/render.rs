@@ -83,6 +83,14 @@ pub fn render(d: &Draft, name: &str, v1_label: &str, v2_label: &str) -> String {
         }
         render_step(&mut out, step);
     }
+    if !d.secrets.is_empty() {
+        out.push_str("\n# V1 columns whose names look secret: rejects, archives and precheck show them as \"[redacted]\".\n");
+        out.push_str("redact:\n");
+        for (t, cols) in &d.secrets {
+            let cols: Vec<String> = cols.iter().map(|c| scalar(c, true)).collect();
+            let _ = writeln!(out, "  {}: [{}]", scalar(t, false), cols.join(", "));
+        }
+    }
     if !d.dropped_tables.is_empty() || !d.dropped_columns.is_empty() {
         out.push_str("\n# Data this model drops: V1 that nothing above reads.\n");
         let tables: Vec<String> = d.dropped_tables.iter().map(|t| format!("{t} (the whole table)")).collect();

@@ -113,6 +113,7 @@ pub fn compile(source: SourceFile, v1: &SchemaInput, v2: &SchemaInput) -> Result
         unread_tables: Vec::new(),
         unread_columns: Vec::new(),
         v1_tables: Vec::new(),
+        secrets: Vec::new(),
     };
     Ok(Compiled { plan, scripts, warnings, source, skipped: [s1, s2] })
 }

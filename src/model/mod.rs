@@ -33,6 +33,12 @@ pub struct Model {
     pub tables: IndexMap<Text, Step>,
     #[serde(default)]
     pub verify: Vec<Assertion>,
+    /// Secret V1 columns, by V1 table: `redact: {teachers: [password]}`. Their values are
+    /// replaced by a marker wherever pgmig copies V1 rows (rejects, archives, precheck's
+    /// samples). A table listed has exactly these redacted (`[]`: none); in a table not
+    /// listed, the columns whose names look secret are.
+    #[serde(default)]
+    pub redact: IndexMap<Text, Vec<Text>>,
 }
 
 /// `mode: transaction`, `mode: {batched: {size: N}}` or `mode: {per_entity: {root: STEP, size: N}}`.

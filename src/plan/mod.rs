@@ -32,6 +32,45 @@ pub struct Plan {
     pub unread_columns: Vec<String>,
     /// The V1 tables the steps read (as V1's catalog names them) with their primary keys.
     pub v1_tables: Vec<(QualName, Vec<String>)>,
+    /// The read V1 tables with a secret column (redacted or kept): what archives hide.
+    pub secrets: Vec<TableSecrets>,
+}
+
+/// Secret columns of one V1 table: the values rejects, archives and precheck's samples
+/// replace by [`REDACTED`], and the secret-looking columns kept as they are, with why.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableSecrets {
+    pub table: QualName,
+    /// Every column, in the table's order: an archive lists them with the redacted ones masked.
+    pub columns: Vec<String>,
+    pub redacted: Vec<Redacted>,
+    pub kept: Vec<KeptSecret>,
+}
+
+/// What a redacted value becomes (a JSON string in rejects, a text in archives).
+pub const REDACTED: &str = "[redacted]";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Redacted {
+    pub column: String,
+    /// Model line of the `redact:` entry naming it; 0 when redacted because its name looks secret.
+    pub line: usize,
+}
+
+/// A column whose name looks secret but whose values are copied.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeptSecret {
+    pub column: String,
+    pub why: KeptWhy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeptWhy {
+    /// Part of the primary key: rejects name their V1 row by it (`source_key`).
+    Key,
+    /// The table is listed under `redact:` (at this model line) without it.
+    Listed { line: usize },
 }
 
 /// V1 on another server: migrate.sql creates a postgres_fdw server of this name and imports
@@ -67,8 +106,11 @@ pub struct Step {
     pub line: usize,
     /// `FROM` items with the id-map joins appended, ready to print after `FROM`.
     pub from: String,
-    /// The expression giving the V1 row as jsonb (for rejects).
+    /// The expression giving the V1 row as jsonb, its secret columns redacted (for rejects).
     pub source_row: String,
+    /// The columns `source_row` redacts, and the secret-looking ones it keeps.
+    pub redacted: Vec<Redacted>,
+    pub kept_secrets: Vec<KeptSecret>,
     /// The V1 source key as jsonb (for reject and precheck samples).
     pub source_key: String,
     pub filter: Option<Sql>,
@@ -139,6 +181,8 @@ pub struct UniqueTest {
     pub constraint: String,
     pub columns: Vec<String>,
     pub exprs: Vec<String>,
+    /// A value comes from a redacted V1 column: precheck prints no sample of its duplicates.
+    pub secret: bool,
 }
 
 /// A foreign key: the expressions filling its columns and where the parent rows are.
@@ -194,6 +238,8 @@ pub struct Repair {
     pub original: String,
     pub strategy: RepairStrategy,
     pub line: usize,
+    /// The value comes from a redacted V1 column: `_pgmig.changes` records its old value as [`REDACTED`].
+    pub secret: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

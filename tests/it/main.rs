@@ -22,3 +22,5 @@ mod security_bookkeeping;
 mod privileges;
 mod fingerprint;
 mod names;
+mod v1_password;
+mod redact;

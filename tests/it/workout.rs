@@ -349,7 +349,7 @@ fn a_where_that_keeps_no_row_is_a_warning_when_compiled_live() {
 
 /// V1 alone on the second cluster (schema public, sample data), V2 alone in a database of
 /// the first, and the workout model reading V1 through postgres_fdw, compiled.
-fn remote_v1(name: &str) -> (TestDb, TestDb, tempfile::TempDir) {
+pub(crate) fn remote_v1(name: &str) -> (TestDb, TestDb, tempfile::TempDir) {
     let models = repo_root().join("models/workout");
     let v1 = crate::support::second_cluster().create_db(&format!("{name}_v1"));
     v1.load_in_schema(&models.join("v1.sql"), "public");

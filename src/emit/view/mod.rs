@@ -44,9 +44,9 @@ pub struct PlanView {
     pub server: Option<ServerView>,
     /// Precheck's conversion helpers: (function, type).
     pub castable: Vec<(String, String)>,
-    /// Every V1 table the steps read, as the scripts name it, with its export file and its
-    /// key (for a stable order).
-    pub v1_tables: Vec<(String, String, String)>,
+    /// Every V1 table the steps read, as the scripts name it, with its archive's file name,
+    /// its key (for a stable order) and its select list (secret columns as the marker).
+    pub v1_tables: Vec<(String, String, String, String)>,
     /// The file export.sql writes each step's rows to, in step order.
     pub step_export_files: Vec<String>,
     /// Batched mode: the default batch size (`-v batch_size=` overrides it); 0 in transaction mode.
@@ -74,6 +74,8 @@ pub struct AssertionView {
 pub struct ServerView {
     pub name: String,
     pub server: String,
+    /// The server's name as a literal, for `format('%I')` in a DO block.
+    pub server_lit: String,
     pub remote_schema: String,
     pub staging_schema: String,
     pub tables: String,
@@ -146,7 +148,19 @@ impl PlanView {
                 .map(|((name, key), file)| {
                     let printed = crate::catalog::QualName::new(&plan.read_schema, &name.name).to_string();
                     let order = if key.is_empty() { "t::text".to_string() } else { key.iter().map(|k| format!("t.{}", quote_ident(k))).collect::<Vec<_>>().join(", ") };
-                    (printed, file, order)
+                    let select = match plan.secrets.iter().find(|t| &t.table == name).filter(|t| !t.redacted.is_empty()) {
+                        Some(t) => t
+                            .columns
+                            .iter()
+                            .map(|c| match t.redacted.iter().any(|r| &r.column == c) {
+                                true => format!("{} AS {}", lit(crate::plan::REDACTED), quote_ident(c)),
+                                false => format!("t.{}", quote_ident(c)),
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        None => "t.*".to_string(),
+                    };
+                    (printed, file, order, select)
                 })
                 .collect(),
             step_export_files,
@@ -157,6 +171,7 @@ impl PlanView {
                 ServerView {
                     name: srv.name.clone(),
                     server: quote_ident(&srv.staging_schema),
+                    server_lit: lit(&srv.staging_schema),
                     remote_schema: quote_ident(&srv.remote_schema),
                     staging_schema: quote_ident(&srv.staging_schema),
                     tables: tables.join(", "),
@@ -219,3 +234,4 @@ fn human_bytes(bytes: i64) -> String {
 fn human_seconds(secs: f64) -> String {
     if secs < 60.0 { format!("{:.0} s", secs.max(1.0)) } else if secs < 3600.0 { format!("{:.0} min", secs / 60.0) } else { format!("{:.1} h", secs / 3600.0) }
 }
+

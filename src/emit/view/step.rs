@@ -2,7 +2,7 @@
 
 use super::{castable_function, comment_text, human_bytes, human_seconds, lit, notice_text, INDENT};
 use crate::catalog::quote_ident;
-use crate::plan::{Key, Origin, RepairStrategy, Step};
+use crate::plan::{Key, KeptWhy, Origin, Redacted, RepairStrategy, Step, REDACTED};
 
 #[derive(Debug, Clone)]
 pub struct StepView {
@@ -52,7 +52,10 @@ pub struct StepView {
     pub survivors: String,
     pub rejects: Vec<RejectView>,
     pub source_key: String,
+    /// The V1 row as jsonb, its secret values replaced by the marker.
     pub source_row: String,
+    /// For PLAN.md: the row's secret columns, each with what happens to it and why.
+    pub secrets: Vec<String>,
     /// The V1 table of the rejected rows, as a literal (`NULL` when not one table).
     pub source_table_lit: String,
     pub map_table: String,
@@ -135,6 +138,8 @@ pub struct RepairView {
     /// `suffix` or `clear`.
     pub strategy: &'static str,
     pub original: String,
+    /// The column holds a secret: `_pgmig.changes` records its old value as `'[redacted]'`.
+    pub secret: bool,
     /// The V2 key of the row, as jsonb: what `_pgmig.changes` records.
     pub key_json: String,
     /// The row's place in line: its source key (`by` values, or the copied key), as jsonb.
@@ -170,12 +175,34 @@ pub struct Finding {
     pub label: String,
     pub label_notice: String,
     pub test: String,
+    /// The offending values are secret: precheck counts them and prints none.
+    pub secret: bool,
 }
 
 impl Finding {
     pub(super) fn new(label: String, test: String) -> Finding {
-        Finding { label_notice: notice_text(&label), label, test }
+        Finding { label_notice: notice_text(&label), label, test, secret: false }
     }
+}
+
+/// The V1 row as jsonb (`to_jsonb(alias)`), the values of its redacted columns replaced by
+/// the marker where the row has them (a subquery's `SELECT *` may not: nothing is added).
+fn redacted_row(row: &str, redacted: &[Redacted]) -> String {
+    let marker = lit(&format!("\"{REDACTED}\""));
+    redacted.iter().fold(row.to_string(), |row, r| format!("pg_catalog.jsonb_set({row}, ARRAY[{}], {marker}, false)", lit(&r.column)))
+}
+
+/// PLAN.md's words on a step's secret columns: which are redacted and which kept, and why.
+fn secret_lines(step: &Step) -> Vec<String> {
+    let redacted = step.redacted.iter().map(|r| match r.line {
+        0 => format!("`{}` redacted (its name looks secret)", r.column),
+        line => format!("`{}` redacted (line {line})", r.column),
+    });
+    let kept = step.kept_secrets.iter().map(|k| match k.why {
+        KeptWhy::Key => format!("`{}` kept (the primary key: it names the rejected row)", k.column),
+        KeptWhy::Listed { line } => format!("`{}` kept (`redact:` lists the table without it, line {line})", k.column),
+    });
+    redacted.chain(kept).collect()
 }
 
 /// `a = (x) AND b = (y)` over two aliases' columns.
@@ -296,6 +323,7 @@ impl StepView {
                     RepairStrategy::Clear => "clear",
                 },
                 original: r.original.clone(),
+                secret: r.secret,
                 key_json: key_json.clone(),
                 order_json: order_json.clone(),
                 next_value: match r.strategy {
@@ -449,7 +477,7 @@ impl StepView {
             .uniques
             .iter()
             .filter(|u| !repaired(u))
-            .map(|u| Finding::new(format!("UNIQUE {}: duplicates among the migrated rows", u.constraint), u.exprs.join(", ")))
+            .map(|u| Finding { secret: u.secret, ..Finding::new(format!("UNIQUE {}: duplicates among the migrated rows", u.constraint), u.exprs.join(", ")) })
             .collect();
         let orphans = step
             .foreign_keys
@@ -517,8 +545,10 @@ impl StepView {
             filter_line: step.filter.as_ref().map_or(0, |f| f.line),
             survivors: survivors.join(&sep),
             rejects,
-            source_key: step.source_key.clone(),
-            source_row: step.source_row.clone(),
+            // A source without a key is named by its whole row: redacted as the row is.
+            source_key: if step.source_key == step.source_row { redacted_row(&step.source_key, &step.redacted) } else { step.source_key.clone() },
+            source_row: redacted_row(&step.source_row, &step.redacted),
+            secrets: secret_lines(step),
             source_table_lit: step.source_table.as_ref().map_or("NULL".into(), |t| lit(&t.to_string())),
             map_table: step.map_table.to_string(),
             map_table_lit: lit(&step.map_table.to_string()),

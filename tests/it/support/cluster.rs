@@ -254,6 +254,11 @@ impl Cluster {
         postgres::Client::connect(&self.url(dbname), postgres::NoTls)
     }
 
+    /// Everything the server has logged so far.
+    pub fn server_log(&self) -> String {
+        std::fs::read_to_string(self.base_dir.join("server.log")).unwrap_or_else(|e| panic!("read the server log: {e}"))
+    }
+
     pub fn bin_dir(&self) -> &Path {
         &self.bin_dir
     }
