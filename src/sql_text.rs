@@ -24,16 +24,33 @@ pub fn quote_ident_always(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// A standard string literal: `'…'` with quotes doubled.
+/// A string literal: `'…'` with quotes doubled; a text holding a carriage return or another
+/// ASCII control character but a line feed or a tab is written `E'…'` with those as `\xHH`
+/// (and backslashes doubled), since psql, reading a script line by line, drops a carriage
+/// return before a line feed.
 pub fn quote_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
+    let raw = |c: char| !c.is_ascii_control() || c == '\n' || c == '\t';
+    if text.chars().all(raw) {
+        return format!("'{}'", text.replace('\'', "''"));
+    }
+    let mut out = String::from("E'");
+    for c in text.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            c if !raw(c) => out.push_str(&format!("\\x{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 /// Text for inside the format string of a `RAISE` (itself a literal of the template):
-/// quotes doubled and `%` doubled so it is not a placeholder. Line breaks stay: they are
-/// inside the literal.
+/// quotes doubled and `%` doubled so it is not a placeholder. Line feeds stay (they are inside
+/// the literal); a carriage return, which psql would drop before one, is a space.
 pub fn notice_text(text: &str) -> String {
-    text.replace('\'', "''").replace('%', "%%")
+    text.replace('\'', "''").replace('%', "%%").replace('\r', " ")
 }
 
 /// Text for a `--` comment: on one line, so nothing after a line break reaches psql as a
@@ -99,6 +116,7 @@ mod tests {
     fn literals_double_quotes_and_escape_backslashes() {
         assert_eq!(quote_literal("o'brien"), "'o''brien'");
         assert_eq!(quote_literal("a\\'b"), "'a\\''b'");
+        assert_eq!(quote_literal("a\r\n\\'b\u{7}"), "E'a\\x0D\n\\\\''b\\x07'");
     }
 
     #[test]

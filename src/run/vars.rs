@@ -2,8 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::sql_text;
-
 /// The variables of a run (`-v name=value`, `\set`).
 pub type Vars = BTreeMap<String, String>;
 
@@ -46,14 +44,15 @@ pub fn parse_bool(value: &str) -> Option<bool> {
     }
 }
 
-/// psql's `:'name'`, libpq's `PQescapeLiteral`: a value holding a backslash is written
-/// ` E'…'` (leading space, backslashes doubled) so it reads the same whatever
-/// `standard_conforming_strings` is; any other is the toolkit's standard literal.
+/// psql's `:'name'`, libpq's `PQescapeLiteral`: quotes doubled; a value holding a backslash
+/// is written ` E'…'` (leading space, backslashes doubled) so it reads the same whatever
+/// `standard_conforming_strings` is. Other characters stay as they are, as in psql.
 pub fn quote_literal(value: &str) -> String {
+    let quoted = format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"));
     if value.contains('\\') {
-        format!(" E{}", sql_text::quote_literal(&value.replace('\\', "\\\\")))
+        format!(" E{quoted}")
     } else {
-        sql_text::quote_literal(value)
+        quoted
     }
 }
 
