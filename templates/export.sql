@@ -14,6 +14,10 @@ BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
 {% include "advisory_lock.sql" %}
 
 {% include "bookkeeping_guard.sql" %}
+{%- let implicit_written = "'{}'::text[]" %}
+{%- let implicit_read = plan.implicit_read.as_str() %}
+
+{% include "implicit_code_guard.sql" %}
 {%- for s in steps %}
 \copy (SELECT t.* FROM {{ s.target|one_line }} AS t JOIN {{ s.map_table|one_line }} AS mapped ON {{ s.made_here|one_line }} ORDER BY {{ s.key_order|one_line }}) TO '{{ s.name|e("none") }}.v2.csv' WITH (FORMAT csv, HEADER)
 {%- endfor %}

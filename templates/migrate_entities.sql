@@ -34,6 +34,10 @@
 {% include "event_trigger_guard.sql" %}
 
 {% include "bookkeeping.sql" %}
+{%- let implicit_written = plan.implicit_written.as_str() %}
+{%- let implicit_read = plan.implicit_read.as_str() %}
+
+{% include "implicit_code_guard.sql" %}
 {%- include "fdw_setup.sql" %}
 {%- if !plan.library.is_empty() %}
 

@@ -20,6 +20,10 @@ BEGIN;
 -- Precheck's own id maps live in _pgmig too (rolled back with it).
 CREATE SCHEMA IF NOT EXISTS _pgmig;
 {% include "bookkeeping_guard.sql" %}
+{%- let implicit_written = plan.implicit_written.as_str() %}
+{%- let implicit_read = plan.implicit_read.as_str() %}
+
+{% include "implicit_code_guard.sql" %}
 {% include "event_triggers.sql" %}
 SET pgmig.blocking = 0;
 

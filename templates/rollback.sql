@@ -23,6 +23,10 @@ BEGIN;
 {% include "event_trigger_guard.sql" %}
 
 {% include "bookkeeping_guard.sql" %}
+{%- let implicit_written = plan.implicit_written.as_str() %}
+{%- let implicit_read = plan.implicit_read.as_str() %}
+
+{% include "implicit_code_guard.sql" %}
 
 DO {% filter dollar("guard") %}
 BEGIN

@@ -14,6 +14,10 @@ BEGIN READ ONLY;
 {% include "advisory_lock.sql" %}
 
 {% include "bookkeeping_guard.sql" %}
+{%- let implicit_written = "'{}'::text[]" %}
+{%- let implicit_read = plan.implicit_read.as_str() %}
+
+{% include "implicit_code_guard.sql" %}
 SET pgmig.failures = 0;
 
 {% if let Some(u) = plan.subset %}

@@ -44,6 +44,10 @@ END
 {% include "event_trigger_guard.sql" %}
 
 {% include "bookkeeping.sql" %}
+{%- let implicit_written = v.implicit_written.as_str() %}
+{%- let implicit_read = "'{}'::text[]" %}
+
+{% include "implicit_code_guard.sql" %}
 
 -- A model migrates once; rollback.sql makes it migratable again.
 DO {% filter dollar("guard") %}

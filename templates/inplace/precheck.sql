@@ -20,6 +20,10 @@ BEGIN;
 -- Created if missing only to be checked (rolled back with precheck).
 CREATE SCHEMA IF NOT EXISTS _pgmig;
 {% include "bookkeeping_guard.sql" %}
+{%- let implicit_written = v.implicit_written.as_str() %}
+{%- let implicit_read = "'{}'::text[]" %}
+
+{% include "implicit_code_guard.sql" %}
 {% include "event_triggers.sql" %}
 SET pgmig.blocking = 0;
 

@@ -20,6 +20,10 @@ BEGIN;
 {% include "event_trigger_guard.sql" %}
 
 {% include "bookkeeping.sql" %}
+{%- let implicit_written = v.implicit_written.as_str() %}
+{%- let implicit_read = "'{}'::text[]" %}
+
+{% include "implicit_code_guard.sql" %}
 
 DO {% filter dollar("undo") %}
 BEGIN

@@ -51,6 +51,10 @@ pub struct PlanView {
     /// Per-entity mode: the procedure migrating a set of entities, and the one driving it.
     pub entity_procedure: String,
     pub entity_driver: String,
+    /// The implicit-code guard's `text[]` of the relations the scripts write (targets,
+    /// reference tables, replaced tables) and of the V1 relations they read.
+    pub implicit_written: String,
+    pub implicit_read: String,
 }
 
 #[derive(Debug, Clone)]
@@ -75,7 +79,7 @@ const INDENT: &str = "  ";
 impl PlanView {
     pub fn new(plan: &Plan) -> PlanView {
         let total = plan.steps.len();
-        PlanView {
+        let mut view = PlanView {
             model: plan.model.clone(),
             model_lit: lit(&plan.model),
             model_file: plan.model_file.clone(),
@@ -156,7 +160,14 @@ impl PlanView {
                 crate::plan::Mode::PerEntity { size, .. } => size,
                 _ => 0,
             },
-        }
+            implicit_written: String::new(),
+            implicit_read: String::new(),
+        };
+        let replaced = view.steps.iter().flat_map(|s| s.replace.iter().flat_map(|x| x.tables.iter().map(|t| &t.table)));
+        let written = view.targets.iter().chain(view.references.iter().map(|r| &r.table)).chain(replaced);
+        view.implicit_written = crate::sql_text::text_array(written);
+        view.implicit_read = crate::sql_text::text_array(view.v1_tables.iter().map(|(name, _, _)| name));
+        view
     }
 }
 
