@@ -15,6 +15,9 @@
 -- goes holds it for this check only: attach nothing to these tables while it runs.)
 DO {% filter dollar("guard") %}
 DECLARE
+  -- The relations this script writes, and the V1 relations it reads.
+  written_names text[] := {{ implicit_written }};
+  read_names text[] := {{ implicit_read }};
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
@@ -24,7 +27,7 @@ BEGIN
   SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
   FOR written_table IN
     SELECT c.oid::regclass
-    FROM pg_catalog.unnest({{ implicit_written }}) AS n (name)
+    FROM pg_catalog.unnest(written_names) AS n (name)
     JOIN pg_catalog.pg_class AS c ON c.oid = pg_catalog.to_regclass(n.name)
     WHERE c.relkind IN ('r', 'p', 'v')
   LOOP
@@ -35,7 +38,7 @@ BEGIN
   WITH RECURSIVE
   written (rel) AS (
     SELECT pg_catalog.to_regclass(n.name)::oid
-    FROM pg_catalog.unnest({{ implicit_written }}) AS n (name)
+    FROM pg_catalog.unnest(written_names) AS n (name)
     WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
     UNION
     SELECT e.reached
@@ -58,7 +61,7 @@ BEGIN
   -- A view's rule reads the relations it names, views among them.
   read (rel) AS (
     SELECT pg_catalog.to_regclass(n.name)::oid
-    FROM pg_catalog.unnest({{ implicit_read }}) AS n (name)
+    FROM pg_catalog.unnest(read_names) AS n (name)
     WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
     UNION
     SELECT d.refobjid
