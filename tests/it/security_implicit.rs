@@ -99,6 +99,20 @@ const INSERT_TRAPS: &[Trap] = &[
         finding: "public.exercises: index pwn runs public.pwn(text), owned by {role}",
     },
     Trap {
+        name: "domain CHECK",
+        plant: "CREATE FUNCTION public.pwn(text) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN true; END $f$;
+                CREATE DOMAIN public.note AS text CHECK (public.pwn(VALUE));
+                ALTER TABLE public.workout_days ALTER COLUMN notes TYPE public.note;",
+        finding: "public.workout_days: constraint note_check of domain public.note (column notes) runs public.pwn(text), owned by {role}",
+    },
+    // It would run as its owner, but the owner can drop SECURITY DEFINER at any moment.
+    Trap {
+        name: "SECURITY DEFINER trigger",
+        plant: "CREATE FUNCTION public.pwn() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $f$ BEGIN RETURN NEW; END $f$;
+                CREATE TRIGGER pwn AFTER INSERT ON public.workout_sessions FOR EACH STATEMENT EXECUTE FUNCTION public.pwn();",
+        finding: "public.workout_sessions: trigger pwn runs public.pwn() (SECURITY DEFINER), owned by {role}",
+    },
+    Trap {
         name: "rule",
         plant: "CREATE FUNCTION public.pwn() RETURNS text LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN 'x'; END $f$;
                 CREATE TABLE public.pwn_log (note text);
@@ -171,6 +185,43 @@ fn functions_attached_after_migrate_do_not_run_as_the_superuser_running_rollback
         assert_refused(&out, "rollback", &fill(finding, &role, &evidence));
         assert_not_run(&db, &role, &evidence, "rollback");
         assert_eq!(db.table_md5s(USER_SCHEMAS), migrated, "rollback changed V1 or V2");
+    }
+}
+
+#[test]
+fn batched_and_in_place_scripts_refuse_too() {
+    let batched = crate::support::workout_batched("3");
+    let db = workout_db("si_batched");
+    let role = application_role(&db);
+    let trace = evidence(&db);
+    let trigger = "CREATE FUNCTION public.pwn() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN NEW; END $f$;
+                   CREATE TRIGGER pwn BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION public.pwn();";
+    db.execute(&format!("SET ROLE {role}; {} RESET ROLE;", fill(&trigger.replace("{table}", "public.exercises"), &role, &trace)));
+    let before = db.table_md5s(USER_SCHEMAS);
+    for script in ["precheck.sql", "migrate.sql"] {
+        let out = run(&db, batched.path(), script, &[]);
+        assert_refused(&out, &format!("batched {script}"), &format!("public.exercises: trigger pwn runs public.pwn(), owned by {role}"));
+        assert_not_run(&db, &role, &trace, &format!("batched {script}"));
+        assert_eq!(db.table_md5s(USER_SCHEMAS), before, "batched {script} changed V1 or V2");
+    }
+
+    // In place: V1's tables are changed where they are, by UPDATE and ALTER TABLE.
+    let models = crate::support::repo_root().join("models/uuid");
+    let in_place = crate::support::compile_ddl(&models.join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"));
+    let db = crate::support::cluster().create_db("si_in_place");
+    for file in ["v1.sql", "sample.sql"] {
+        let out = db.psql_cmd().arg("-q").arg("-f").arg(models.join(file)).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let role = application_role(&db);
+    let trace = evidence(&db);
+    db.execute(&format!("SET ROLE {role}; {} RESET ROLE;", fill(&trigger.replace("{table}", "public.tags"), &role, &trace)));
+    let before = db.table_md5s(&["public"]);
+    for script in ["precheck.sql", "migrate.sql"] {
+        let out = run(&db, in_place.path(), script, &[]);
+        assert_refused(&out, &format!("in-place {script}"), &format!("public.tags: trigger pwn runs public.pwn(), owned by {role}"));
+        assert_not_run(&db, &role, &trace, &format!("in-place {script}"));
+        assert_eq!(db.table_md5s(&["public"]), before, "in-place {script} changed the tables");
     }
 }
 
