@@ -173,6 +173,15 @@ fn functions_attached_after_migrate_do_not_run_as_the_superuser_running_rollback
              CREATE RULE pwn AS ON DELETE TO public.workout_plans DO ALSO INSERT INTO public.pwn_log VALUES (public.pwn());",
             "public.workout_plans: rule pwn runs public.pwn(), owned by {role}",
         ),
+        // A table outside the model whose rows go with the plans: the cascade's AFTER triggers
+        // fire at the end of rollback's DELETE, as the role running it.
+        (
+            "CREATE TABLE public.plan_notes (plan_id uuid REFERENCES public.workout_plans ON DELETE CASCADE);
+             INSERT INTO public.plan_notes SELECT id FROM public.workout_plans;
+             CREATE FUNCTION public.pwn() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN OLD; END $f$;
+             CREATE TRIGGER pwn AFTER DELETE ON public.plan_notes FOR EACH ROW EXECUTE FUNCTION public.pwn();",
+            "public.plan_notes: trigger pwn runs public.pwn(), owned by {role}",
+        ),
     ];
     for (i, (plant, finding)) in traps.iter().enumerate() {
         let db = workout_db(&format!("si_rollback_{i}"));
@@ -266,6 +275,8 @@ fn a_function_a_superuser_took_over_passes() {
     ));
     let out = run(&db, dir.path(), "precheck.sql", &[]);
     assert_refused(&out, "precheck", &format!("public.workout_plans: trigger touch runs public.touch(), owned by {role}"));
+    // A role the DBA names as trusted passes too (the bookkeeping guard's -v pgmig_owner).
+    must_pass(run(&db, dir.path(), "precheck.sql", &[("pgmig_owner", &role)]), "precheck trusting the tables' owner");
     db.execute("ALTER FUNCTION public.touch() OWNER TO postgres");
     must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck");
     must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
