@@ -105,6 +105,14 @@ const INSERT_TRAPS: &[Trap] = &[
                 ALTER TABLE public.workout_days ALTER COLUMN notes TYPE public.note;",
         finding: "public.workout_days: constraint note_check of domain public.note (column notes) runs public.pwn(text), owned by {role}",
     },
+    // The function behind an operator the CHECK uses.
+    Trap {
+        name: "operator in a CHECK",
+        plant: "CREATE FUNCTION public.pwn(text, text) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN true; END $f$;
+                CREATE OPERATOR public.=== (LEFTARG = text, RIGHTARG = text, FUNCTION = public.pwn);
+                ALTER TABLE public.workout_sessions ADD CONSTRAINT pwn CHECK (notes OPERATOR(public.===) 'x');",
+        finding: "public.workout_sessions: constraint pwn runs public.pwn(text,text), owned by {role}",
+    },
     // It would run as its owner, but the owner can drop SECURITY DEFINER at any moment.
     Trap {
         name: "SECURITY DEFINER trigger",
