@@ -292,3 +292,38 @@ fn a_function_a_superuser_took_over_passes() {
     assert_eq!(untouched, 0, "the reviewed trigger did not run");
     must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
 }
+
+#[test]
+fn nothing_can_be_attached_to_the_written_tables_while_migrate_runs() {
+    let dir = compiled();
+    let db = workout_db("si_race");
+    let role = application_role(&db);
+    // Migrate is held up at its first read of V1, after the guard passed.
+    let mut holder = db.client();
+    holder.batch_execute("BEGIN; LOCK TABLE v1.workout_plans IN ACCESS EXCLUSIVE MODE").unwrap();
+    let mut migrate = db
+        .psql_cmd()
+        .env("PGAPPNAME", "si_race_migrate")
+        .args(["-v", "lock_timeout=60s", "-f"])
+        .arg(dir.path().join("migrate.sql"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let waiting = "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'si_race_migrate' AND wait_event_type = 'Lock')";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !db.client().query_one(waiting, &[]).unwrap().get::<_, bool>(0) {
+        assert!(std::time::Instant::now() < deadline, "migrate never waited for V1");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The tables' owner tries to attach a trigger now: it waits for migrate's ROW EXCLUSIVE.
+    let late = db.try_execute(&format!(
+        "SET lock_timeout = '300ms'; SET ROLE {role};
+         CREATE FUNCTION public.late() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RETURN NEW; END $f$;
+         CREATE TRIGGER late BEFORE INSERT ON public.exercises FOR EACH ROW EXECUTE FUNCTION public.late();"
+    ));
+    assert!(late.as_ref().is_err_and(|e| e.contains("lock timeout")), "a trigger was attached while migrate ran: {late:?}");
+    holder.batch_execute("COMMIT").unwrap();
+    let out = migrate.wait_with_output().unwrap();
+    assert!(out.status.success(), "migrate: {}", String::from_utf8_lossy(&out.stderr));
+}
