@@ -1,8 +1,12 @@
 //! Issue 15, the code a write runs implicitly, performed against a real PostgreSQL: the role
 //! that owns the V2 tables (not superuser) attaches its own function to one of them (a
-//! trigger, a DEFAULT, a CHECK, an index expression, a rule) or reads it through a V1 view;
-//! the function tries `ALTER ROLE <itself> SUPERUSER`. A superuser running precheck, migrate
-//! or rollback must refuse, name what it found, and change nothing.
+//! trigger, a DEFAULT, a CHECK, a domain's CHECK, an operator, an index expression, a rule,
+//! a trigger a foreign key's cascade reaches) or has V1 read through its view; the function
+//! tries `ALTER ROLE <itself> SUPERUSER` and writes a file. A superuser running precheck,
+//! migrate or rollback (transaction, batched and in-place scripts) must refuse, name what it
+//! found, and change nothing; a function a superuser took over passes; and nothing can be
+//! attached to the written tables while migrate runs. Each attack on the transaction-mode
+//! scripts worked before the guard (run against the scripts of commit cf417e5).
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
