@@ -114,6 +114,13 @@ fn is_reserved_keyword(word: &str) -> bool {
     RESERVED.contains(&word)
 }
 
+/// `ARRAY['a', 'b']::text[]`, each name once, in first-seen order; `'{}'::text[]` for none.
+pub fn text_array<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let mut seen = std::collections::BTreeSet::new();
+    let items: Vec<String> = names.filter(|n| seen.insert(n.as_str())).map(|n| quote_literal(n)).collect();
+    if items.is_empty() { "'{}'::text[]".to_string() } else { format!("ARRAY[{}]::text[]", items.join(", ")) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,4 @@
--- Reference data ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.rows }} row(s) of {{ r.table|comment }}, matched by ({{ r.key_list|comment }});
+-- Reference data ({{ plan.model_file|comment }}:{{ r.line|comment }}): {{ r.rows|comment }} row(s) of {{ r.table|comment }}, matched by ({{ r.key_list|comment }});
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
 {%- for q in r.sequences %}
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)

@@ -1,4 +1,4 @@
--- Reference data ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.rows }} row(s) of {{ r.table|comment }}, as migrate inserts them{% if !r.sequences.is_empty() %}, but with
+-- Reference data ({{ plan.model_file|comment }}:{{ r.line|comment }}): {{ r.rows|comment }} row(s) of {{ r.table|comment }}, as migrate inserts them{% if !r.sequences.is_empty() %}, but with
 -- keys below the table's smallest: sequences are not transactional, so precheck draws none{% endif %}.
 WITH wanted ({{ r.column_list }}) AS (
   VALUES {{ r.values }}

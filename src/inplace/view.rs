@@ -77,6 +77,8 @@ pub struct View {
     pub checks: Vec<Check>,
     /// PLAN.md: one line per column change.
     pub plan_changes: Vec<String>,
+    /// The implicit-code guard's `text[]` of the tables this migration writes or alters.
+    pub implicit_written: String,
 }
 
 /// `t.col` converted to the new type (the `using`, or a cast).
@@ -383,6 +385,7 @@ impl View {
         let mut uncreates: Vec<Obj> = m.drops.clone();
         uncreates.sort_by_key(|o| (o.kind, o.table.clone(), o.name.clone()));
         let locked_list: Vec<String> = m.locked.iter().map(|n| n.to_string()).collect();
+        let implicit_written = crate::sql_text::text_array(tables.iter().map(|t| &t.name).chain(locked_list.iter()));
         View {
             model: m.model.clone(),
             model_lit: lit(&m.model),
@@ -401,6 +404,7 @@ impl View {
             findings,
             checks,
             plan_changes,
+            implicit_written,
         }
     }
 }

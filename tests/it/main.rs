@@ -24,3 +24,4 @@ mod fingerprint;
 mod names;
 mod v1_password;
 mod redact;
+mod security_implicit;

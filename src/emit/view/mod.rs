@@ -60,6 +60,10 @@ pub struct PlanView {
     pub fingerprint: String,
     /// What each script needs of the role running it.
     pub privileges: PrivilegesView,
+    /// The implicit-code guard's `text[]` of the relations the scripts write (targets,
+    /// reference tables, replaced tables) and of the V1 relations they read.
+    pub implicit_written: String,
+    pub implicit_read: String,
 }
 
 #[derive(Debug, Clone)]
@@ -91,7 +95,7 @@ impl PlanView {
         let step_names: Vec<&str> = plan.steps.iter().map(|s| s.name.as_str()).collect();
         let v1_names: Vec<(&str, &str)> = plan.v1_tables.iter().map(|(t, _)| (t.schema.as_str(), t.name.as_str())).collect();
         let (step_export_files, v1_export_files) = super::export_files::export_files(&step_names, &v1_names);
-        PlanView {
+        let mut view = PlanView {
             model: plan.model.clone(),
             model_lit: lit(&plan.model),
             model_file: plan.model_file.clone(),
@@ -189,7 +193,14 @@ impl PlanView {
             },
             fingerprint: fingerprint.to_string(),
             privileges: PrivilegesView::new(plan, uses_library, castable),
-        }
+            implicit_written: String::new(),
+            implicit_read: String::new(),
+        };
+        let replaced = view.steps.iter().flat_map(|s| s.replace.iter().flat_map(|x| x.tables.iter().map(|t| &t.table)));
+        let written = view.targets.iter().chain(view.references.iter().map(|r| &r.table)).chain(replaced);
+        view.implicit_written = crate::sql_text::text_array(written);
+        view.implicit_read = crate::sql_text::text_array(view.v1_tables.iter().map(|(name, _, _, _)| name));
+        view
     }
 }
 

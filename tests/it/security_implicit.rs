@@ -1,0 +1,333 @@
+//! Issue 15, the code a write runs implicitly, performed against a real PostgreSQL: the role
+//! that owns the V2 tables (not superuser) attaches its own function to one of them (a
+//! trigger, a DEFAULT, a CHECK, a domain's CHECK, an operator, an index expression, a rule,
+//! a trigger a foreign key's cascade reaches) or has V1 read through its view; the function
+//! tries `ALTER ROLE <itself> SUPERUSER` and writes a file. A superuser running precheck,
+//! migrate or rollback (transaction, batched and in-place scripts) must refuse, name what it
+//! found, and change nothing; a function a superuser took over passes; and nothing can be
+//! attached to the written tables while migrate runs. Each attack on the transaction-mode
+//! scripts worked before the guard (run against the scripts of commit cf417e5).
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::support::TestDb;
+use crate::workout::{must_pass, run, stderr, workout_db, USER_SCHEMAS};
+
+/// The workout model (transaction mode) compiled from its DDL files.
+fn compiled() -> tempfile::TempDir {
+    let models = crate::support::repo_root().join("models/workout");
+    crate::support::compile_ddl(&models.join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"))
+}
+
+/// A role that is not superuser and owns schema public and every V2 table in it, as an
+/// application's role does.
+fn application_role(db: &TestDb) -> String {
+    let role = format!("app_of_{}", db.name());
+    db.execute(&format!("CREATE ROLE {role} NOSUPERUSER"));
+    give_schema(db, "public", &role);
+    role
+}
+
+/// `schema` and every table in it now belong to `role`.
+fn give_schema(db: &TestDb, schema: &str, role: &str) {
+    db.execute(&format!(
+        "ALTER SCHEMA {schema} OWNER TO {role};
+         DO $d$
+         DECLARE t regclass;
+         BEGIN
+           FOR t IN SELECT c.oid::regclass FROM pg_class AS c
+                    WHERE c.relnamespace = '{schema}'::regnamespace AND c.relkind IN ('r', 'p') LOOP
+             EXECUTE format('ALTER TABLE %s OWNER TO {role}', t);
+           END LOOP;
+         END $d$;"
+    ));
+}
+
+fn is_superuser(db: &TestDb, role: &str) -> bool {
+    db.client().query_one("SELECT rolsuper FROM pg_roles WHERE rolname = $1", &[&role]).unwrap().get(0)
+}
+
+/// Where the planted code writes (as the server's OS user) when it runs as a superuser: the
+/// trace that outlives precheck's rollback.
+fn evidence(db: &TestDb) -> PathBuf {
+    let path = PathBuf::from(format!("/tmp/pgmig-implicit-{}", db.name()));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+/// PL/pgSQL that writes the evidence file and makes `role` superuser: both fail (quietly)
+/// unless they run with a superuser's rights.
+fn escalate(role: &str, evidence: &Path) -> String {
+    format!(
+        "BEGIN EXECUTE format('COPY (SELECT current_user) TO %L', '{}'); EXCEPTION WHEN OTHERS THEN NULL; END;
+         BEGIN EXECUTE 'ALTER ROLE {role} SUPERUSER'; EXCEPTION WHEN OTHERS THEN NULL; END;",
+        evidence.display()
+    )
+}
+
+/// One way to have the table owner's function run by a write: its setup, run as the
+/// owner (`{role}` and `{escalate}` filled in), and the finding the guard must report.
+struct Trap {
+    name: &'static str,
+    plant: &'static str,
+    finding: &'static str,
+}
+
+const INSERT_TRAPS: &[Trap] = &[
+    Trap {
+        name: "trigger",
+        plant: "CREATE FUNCTION public.pwn() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN NEW; END $f$;
+                CREATE TRIGGER pwn BEFORE INSERT ON public.workout_plans FOR EACH ROW EXECUTE FUNCTION public.pwn();
+                ALTER TABLE public.workout_plans ENABLE ALWAYS TRIGGER pwn;",
+        finding: "public.workout_plans: trigger pwn runs public.pwn(), owned by {role}",
+    },
+    Trap {
+        name: "default",
+        plant: "CREATE FUNCTION public.pwn() RETURNS text LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN 'x'; END $f$;
+                ALTER TABLE public.workout_plans ADD COLUMN pwned text DEFAULT public.pwn();",
+        finding: "public.workout_plans: DEFAULT of column pwned runs public.pwn(), owned by {role}",
+    },
+    Trap {
+        name: "check",
+        plant: "CREATE FUNCTION public.pwn(text) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN true; END $f$;
+                ALTER TABLE public.workout_weeks ADD CONSTRAINT pwn CHECK (public.pwn(notes));",
+        finding: "public.workout_weeks: constraint pwn runs public.pwn(text), owned by {role}",
+    },
+    Trap {
+        name: "index expression",
+        // An IMMUTABLE function may not run ALTER ROLE itself; the VOLATILE one it calls may.
+        plant: "CREATE FUNCTION public.pwn_inner() RETURNS void LANGUAGE plpgsql AS $f$ BEGIN {escalate} END $f$;
+                CREATE FUNCTION public.pwn(text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $f$ BEGIN PERFORM public.pwn_inner(); RETURN $1; END $f$;
+                CREATE INDEX pwn ON public.exercises (public.pwn(name));",
+        finding: "public.exercises: index pwn runs public.pwn(text), owned by {role}",
+    },
+    Trap {
+        name: "domain CHECK",
+        plant: "CREATE FUNCTION public.pwn(text) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN true; END $f$;
+                CREATE DOMAIN public.note AS text CHECK (public.pwn(VALUE));
+                ALTER TABLE public.workout_days ALTER COLUMN notes TYPE public.note;",
+        finding: "public.workout_days: constraint note_check of domain public.note (column notes) runs public.pwn(text), owned by {role}",
+    },
+    // The function behind an operator the CHECK uses.
+    Trap {
+        name: "operator in a CHECK",
+        plant: "CREATE FUNCTION public.pwn(text, text) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN true; END $f$;
+                CREATE OPERATOR public.=== (LEFTARG = text, RIGHTARG = text, FUNCTION = public.pwn);
+                ALTER TABLE public.workout_sessions ADD CONSTRAINT pwn CHECK (notes OPERATOR(public.===) 'x');",
+        finding: "public.workout_sessions: constraint pwn runs public.pwn(text,text), owned by {role}",
+    },
+    // It would run as its owner, but the owner can drop SECURITY DEFINER at any moment.
+    Trap {
+        name: "SECURITY DEFINER trigger",
+        plant: "CREATE FUNCTION public.pwn() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $f$ BEGIN RETURN NEW; END $f$;
+                CREATE TRIGGER pwn AFTER INSERT ON public.workout_sessions FOR EACH STATEMENT EXECUTE FUNCTION public.pwn();",
+        finding: "public.workout_sessions: trigger pwn runs public.pwn() (SECURITY DEFINER), owned by {role}",
+    },
+    Trap {
+        name: "rule",
+        plant: "CREATE FUNCTION public.pwn() RETURNS text LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN 'x'; END $f$;
+                CREATE TABLE public.pwn_log (note text);
+                CREATE RULE pwn AS ON INSERT TO public.workout_days DO ALSO INSERT INTO public.pwn_log VALUES (public.pwn());",
+        finding: "public.workout_days: rule pwn runs public.pwn(), owned by {role}",
+    },
+];
+
+fn fill(text: &str, role: &str, evidence: &Path) -> String {
+    text.replace("{escalate}", &escalate(role, evidence)).replace("{role}", role)
+}
+
+/// The planted code did not run as the superuser.
+fn assert_not_run(db: &TestDb, role: &str, evidence: &Path, what: &str) {
+    assert!(!is_superuser(db, role), "{what} made the tables' owner superuser");
+    assert!(!evidence.exists(), "{what} ran the owner's code as superuser");
+}
+
+fn assert_refused(out: &Output, what: &str, finding: &str) {
+    assert_eq!(out.status.code(), Some(3), "{what} must stop under ON_ERROR_STOP:\n{}", stderr(out));
+    for expected in ["pgmig will not run: the tables it writes or reads would run functions that another role owns", finding, "ALTER FUNCTION"] {
+        assert!(stderr(out).contains(expected), "{what}: no {expected:?} in:\n{}", stderr(out));
+    }
+}
+
+#[test]
+fn functions_the_v2_tables_owner_attaches_do_not_run_as_the_superuser_running_precheck_or_migrate() {
+    let dir = compiled();
+    for (i, trap) in INSERT_TRAPS.iter().enumerate() {
+        let db = workout_db(&format!("si_insert_{i}"));
+        let role = application_role(&db);
+        let evidence = evidence(&db);
+        db.execute(&format!("SET ROLE {role}; {} RESET ROLE;", fill(trap.plant, &role, &evidence)));
+        let finding = fill(trap.finding, &role, &evidence);
+        let before = db.table_md5s(USER_SCHEMAS);
+        for script in ["precheck.sql", "migrate.sql"] {
+            let out = run(&db, dir.path(), script, &[]);
+            let what = format!("{script} with a {}", trap.name);
+            assert_refused(&out, &what, &finding);
+            assert_not_run(&db, &role, &evidence, &what);
+            assert_eq!(db.table_md5s(USER_SCHEMAS), before, "{script} with a {} changed V1 or V2", trap.name);
+        }
+    }
+}
+
+#[test]
+fn functions_attached_after_migrate_do_not_run_as_the_superuser_running_rollback() {
+    let dir = compiled();
+    let traps = [
+        (
+            "CREATE FUNCTION public.pwn() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN OLD; END $f$;
+             CREATE TRIGGER pwn BEFORE DELETE ON public.exercises FOR EACH ROW EXECUTE FUNCTION public.pwn();",
+            "public.exercises: trigger pwn runs public.pwn(), owned by {role}",
+        ),
+        (
+            "CREATE FUNCTION public.pwn() RETURNS text LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN 'x'; END $f$;
+             CREATE TABLE public.pwn_log (note text);
+             CREATE RULE pwn AS ON DELETE TO public.workout_plans DO ALSO INSERT INTO public.pwn_log VALUES (public.pwn());",
+            "public.workout_plans: rule pwn runs public.pwn(), owned by {role}",
+        ),
+        // A table outside the model whose rows go with the plans: the cascade's AFTER triggers
+        // fire at the end of rollback's DELETE, as the role running it.
+        (
+            "CREATE TABLE public.plan_notes (plan_id uuid REFERENCES public.workout_plans ON DELETE CASCADE);
+             INSERT INTO public.plan_notes SELECT id FROM public.workout_plans;
+             CREATE FUNCTION public.pwn() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN OLD; END $f$;
+             CREATE TRIGGER pwn AFTER DELETE ON public.plan_notes FOR EACH ROW EXECUTE FUNCTION public.pwn();",
+            "public.plan_notes: trigger pwn runs public.pwn(), owned by {role}",
+        ),
+    ];
+    for (i, (plant, finding)) in traps.iter().enumerate() {
+        let db = workout_db(&format!("si_rollback_{i}"));
+        let role = application_role(&db);
+        let evidence = evidence(&db);
+        must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate before the trap");
+        db.execute(&format!("SET ROLE {role}; {} RESET ROLE;", fill(plant, &role, &evidence)));
+        let migrated = db.table_md5s(USER_SCHEMAS);
+        let out = run(&db, dir.path(), "rollback.sql", &[]);
+        assert_refused(&out, "rollback", &fill(finding, &role, &evidence));
+        assert_not_run(&db, &role, &evidence, "rollback");
+        assert_eq!(db.table_md5s(USER_SCHEMAS), migrated, "rollback changed V1 or V2");
+    }
+}
+
+#[test]
+fn batched_and_in_place_scripts_refuse_too() {
+    let batched = crate::support::workout_batched("3");
+    let db = workout_db("si_batched");
+    let role = application_role(&db);
+    let trace = evidence(&db);
+    let trigger = "CREATE FUNCTION public.pwn() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN NEW; END $f$;
+                   CREATE TRIGGER pwn BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION public.pwn();";
+    db.execute(&format!("SET ROLE {role}; {} RESET ROLE;", fill(&trigger.replace("{table}", "public.exercises"), &role, &trace)));
+    let before = db.table_md5s(USER_SCHEMAS);
+    for script in ["precheck.sql", "migrate.sql"] {
+        let out = run(&db, batched.path(), script, &[]);
+        assert_refused(&out, &format!("batched {script}"), &format!("public.exercises: trigger pwn runs public.pwn(), owned by {role}"));
+        assert_not_run(&db, &role, &trace, &format!("batched {script}"));
+        assert_eq!(db.table_md5s(USER_SCHEMAS), before, "batched {script} changed V1 or V2");
+    }
+
+    // In place: V1's tables are changed where they are, by UPDATE and ALTER TABLE.
+    let models = crate::support::repo_root().join("models/uuid");
+    let in_place = crate::support::compile_ddl(&models.join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"));
+    let db = crate::support::cluster().create_db("si_in_place");
+    for file in ["v1.sql", "sample.sql"] {
+        let out = db.psql_cmd().arg("-q").arg("-f").arg(models.join(file)).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let role = application_role(&db);
+    let trace = evidence(&db);
+    db.execute(&format!("SET ROLE {role}; {} RESET ROLE;", fill(&trigger.replace("{table}", "public.tags"), &role, &trace)));
+    let before = db.table_md5s(&["public"]);
+    for script in ["precheck.sql", "migrate.sql"] {
+        let out = run(&db, in_place.path(), script, &[]);
+        assert_refused(&out, &format!("in-place {script}"), &format!("public.tags: trigger pwn runs public.pwn(), owned by {role}"));
+        assert_not_run(&db, &role, &trace, &format!("in-place {script}"));
+        assert_eq!(db.table_md5s(&["public"]), before, "in-place {script} changed the tables");
+    }
+}
+
+#[test]
+fn a_v1_view_calling_its_owners_function_is_not_read_by_a_superuser() {
+    let dir = compiled();
+    let db = workout_db("si_view");
+    let role = application_role(&db);
+    let evidence = evidence(&db);
+    give_schema(&db, "v1", &role);
+    // V1's owner puts a view where the model reads a table: reading it calls the function
+    // with the reader's rights (the view owner's rights are for table access only).
+    db.execute(&format!(
+        "SET ROLE {role};
+         ALTER TABLE v1.workout_plans RENAME TO workout_plans_data;
+         CREATE FUNCTION v1.pwn() RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {} RETURN true; END $f$;
+         CREATE VIEW v1.workout_plans_filtered AS SELECT * FROM v1.workout_plans_data WHERE v1.pwn();
+         CREATE VIEW v1.workout_plans AS SELECT * FROM v1.workout_plans_filtered;
+         RESET ROLE;",
+        escalate(&role, &evidence)
+    ));
+    let before = db.table_md5s(USER_SCHEMAS);
+    for script in ["precheck.sql", "migrate.sql"] {
+        let out = run(&db, dir.path(), script, &[]);
+        assert_refused(&out, script, &format!("v1.workout_plans_filtered: view runs v1.pwn(), owned by {role}"));
+        assert_not_run(&db, &role, &evidence, script);
+        assert_eq!(db.table_md5s(USER_SCHEMAS), before, "{script} changed V1 or V2");
+    }
+}
+
+#[test]
+fn a_function_a_superuser_took_over_passes() {
+    let dir = compiled();
+    let db = workout_db("si_reviewed");
+    let role = application_role(&db);
+    // The owner's trigger, reviewed and taken by the superuser who runs the scripts.
+    db.execute(&format!(
+        "SET ROLE {role};
+         CREATE FUNCTION public.touch() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN NEW.description := 'touched'; RETURN NEW; END $f$;
+         CREATE TRIGGER touch BEFORE INSERT ON public.workout_plans FOR EACH ROW EXECUTE FUNCTION public.touch();
+         RESET ROLE;"
+    ));
+    let out = run(&db, dir.path(), "precheck.sql", &[]);
+    assert_refused(&out, "precheck", &format!("public.workout_plans: trigger touch runs public.touch(), owned by {role}"));
+    // A role the DBA names as trusted passes too (the bookkeeping guard's -v pgmig_owner).
+    must_pass(run(&db, dir.path(), "precheck.sql", &[("pgmig_owner", &role)]), "precheck trusting the tables' owner");
+    db.execute("ALTER FUNCTION public.touch() OWNER TO postgres");
+    must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck");
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let untouched: i64 = db.client().query_one("SELECT count(*) FROM public.workout_plans WHERE description IS DISTINCT FROM 'touched'", &[]).unwrap().get(0);
+    assert_eq!(untouched, 0, "the reviewed trigger did not run");
+    must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
+}
+
+#[test]
+fn nothing_can_be_attached_to_the_written_tables_while_migrate_runs() {
+    let dir = compiled();
+    let db = workout_db("si_race");
+    let role = application_role(&db);
+    // Migrate is held up at its first read of V1, after the guard passed.
+    let mut holder = db.client();
+    holder.batch_execute("BEGIN; LOCK TABLE v1.workout_plans IN ACCESS EXCLUSIVE MODE").unwrap();
+    let migrate = db
+        .psql_cmd()
+        .env("PGAPPNAME", "si_race_migrate")
+        .args(["-v", "lock_timeout=60s", "-f"])
+        .arg(dir.path().join("migrate.sql"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let waiting = "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'si_race_migrate' AND wait_event_type = 'Lock')";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !db.client().query_one(waiting, &[]).unwrap().get::<_, bool>(0) {
+        assert!(std::time::Instant::now() < deadline, "migrate never waited for V1");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The tables' owner tries to attach a trigger now: it waits for migrate's ROW EXCLUSIVE.
+    let late = db.try_execute(&format!(
+        "SET lock_timeout = '300ms'; SET ROLE {role};
+         CREATE FUNCTION public.late() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RETURN NEW; END $f$;
+         CREATE TRIGGER late BEFORE INSERT ON public.exercises FOR EACH ROW EXECUTE FUNCTION public.late();"
+    ));
+    assert!(late.as_ref().is_err_and(|e| e.contains("lock timeout")), "a trigger was attached while migrate ran: {late:?}");
+    holder.batch_execute("COMMIT").unwrap();
+    let out = migrate.wait_with_output().unwrap();
+    assert!(out.status.success(), "migrate: {}", String::from_utf8_lossy(&out.stderr));
+}
