@@ -118,7 +118,26 @@ pub fn compile_selected(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, s
         }
     }
     let scripts = emit::render(&plan, &fingerprint).map_err(|e| CompileError::Render(e.to_string()))?;
+    if let Some(d) = uncarried_control_character(&scripts) {
+        return Err(CompileError::Model { diagnostics: Diagnostics(vec![d]), file: source });
+    }
     Ok(with_lock_table(Compiled { plan, scripts, warnings, source, skipped: [v1_skipped, v2_skipped] }))
+}
+
+/// psql reads a script line by line and drops a carriage return before a line feed: a name
+/// holding one (or another ASCII control character but a tab or a line feed) would reach
+/// PostgreSQL changed. Literals are written with escapes (`E'…\x0D…'`, `E'…\r…'`); a name
+/// (from a schema or the model's SQL) has no such form here, so it is an error naming where
+/// it is.
+fn uncarried_control_character(scripts: &emit::Scripts) -> Option<Diagnostic> {
+    scripts.files.iter().filter(|(name, _)| name.ends_with(".sql")).find_map(|(name, text)| {
+        let (n, line) = text.split('\n').enumerate().find(|(_, l)| l.chars().any(|c| c.is_ascii_control() && c != '\t'))?;
+        let shown: String = line.chars().map(|c| if c.is_ascii_control() && c != '\t' { '␍' } else { c }).collect();
+        Some(
+            Diagnostic::error(format!("a name holds a carriage return or another control character: {name}:{} would be `{}`", n + 1, shown.trim()), None)
+                .with_hint("rename the object: psql drops a carriage return before a line feed, so the script would name another one; line feeds and tabs in names are fine"),
+        )
+    })
 }
 
 /// Appends to PLAN.md the lock each statement of migrate.sql takes, read back from the

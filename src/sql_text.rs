@@ -19,25 +19,9 @@ pub fn quote_ident(name: &str) -> String {
     }
 }
 
-/// An identifier always double-quoted, inner `"` doubled (libpq's `PQescapeIdentifier`); a
-/// name holding a carriage return or another ASCII control character but a line feed or a tab
-/// is written in the Unicode-escape form `U&"a\000Db"` (backslashes doubled), since psql,
-/// reading a script line by line, drops a carriage return before a line feed.
+/// An identifier always double-quoted, inner `"` doubled (libpq's `PQescapeIdentifier`).
 pub fn quote_ident_always(name: &str) -> String {
-    if name.chars().all(|c| !c.is_ascii_control() || c == '\n' || c == '\t') {
-        return format!("\"{}\"", name.replace('"', "\"\""));
-    }
-    let mut out = String::from("U&\"");
-    for c in name.chars() {
-        match c {
-            '"' => out.push_str("\"\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_ascii_control() && c != '\n' && c != '\t' => out.push_str(&format!("\\{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// A string literal: `'…'` with quotes doubled; a text holding a carriage return or another
@@ -133,7 +117,6 @@ mod tests {
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
         assert_eq!(quote_ident(""), "\"\"");
         assert_eq!(quote_ident("x$step$"), "\"x$step$\"");
-        assert_eq!(quote_ident("a\r\n\\\"b"), "U&\"a\\000D\n\\\\\"\"b\"");
     }
 
     #[test]

@@ -100,6 +100,7 @@ impl Scope {
         }
         // Names resolve against V1's catalog first; then they are printed where the scripts read them.
         qualify_tables(from, v1, schema, read_schema);
+        printable_literals(from);
         if errors.is_empty() { Ok(scope) } else { Err(errors) }
     }
 
@@ -380,6 +381,23 @@ pub fn qualify_types<V: VisitMut>(node: &mut V, v2: &Catalog, schema: &str) {
         }
     }
     let _ = node.visit(&mut Qualify { user_types: &user_types, schema });
+}
+
+/// Rewrites the string literals sqlparser would print wrongly as `E'…'`: it prints a value
+/// holding two quotes in a row as they are (`'a''x'`, read back as `a'x`), and one holding a
+/// carriage return raw (which psql drops before a line feed). Its `E'…'` printer escapes
+/// quotes, backslashes and control characters, so the value reads back unchanged.
+pub fn printable_literals<V: VisitMut>(node: &mut V) {
+    let _ = sqlparser::ast::visit_expressions_mut(node, |e| {
+        if let Expr::Value(v) = e {
+            if let sqlparser::ast::Value::SingleQuotedString(s) = &v.value {
+                if s.contains("''") || s.chars().any(|c| c.is_ascii_control() && c != '\n' && c != '\t') {
+                    v.value = sqlparser::ast::Value::EscapedStringLiteral(s.clone());
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
 }
 
 /// Aliases introduced inside subqueries of an expression (their columns aren't checked).

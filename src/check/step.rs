@@ -80,6 +80,7 @@ impl StepContext<'_> {
         scope.note_reads(&expr, self.v1, self.source_schema);
         scope::qualify_tables(&mut expr, self.v1, self.source_schema, self.read_schema);
         scope::qualify_types(&mut expr, self.v2, &scope.default_schema);
+        scope::printable_literals(&mut expr);
         let ok = found.is_empty();
         errors.extend(found);
         ok.then_some(expr)

@@ -96,8 +96,10 @@ pub fn render(plan: &Plan, fingerprint: &str) -> Result<Scripts, askama::Error> 
 pub(crate) fn tidy(text: &str) -> String {
     let mut out = String::new();
     let mut blank = 0;
-    for line in text.lines() {
-        let line = line.trim_end();
+    // Lines end at line feeds only, and only blanks and tabs are trimmed: a carriage return
+    // is text (in a name, compile then says so) and never dropped silently.
+    for line in text.split('\n') {
+        let line = line.trim_end_matches([' ', '\t']);
         blank = if line.is_empty() { blank + 1 } else { 0 };
         if blank <= 1 {
             out.push_str(line);

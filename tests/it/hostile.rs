@@ -47,27 +47,34 @@ struct Case {
     assertion: String,
 }
 
+/// Carriage returns go into literals, reasons and assertion names; a name holding one is a
+/// compile error (psql would drop it before a line feed), tested in
+/// `a_carriage_return_in_a_name_is_a_compile_error`.
 fn case(parts: &[Vec<usize>; 6]) -> Case {
-    let text = |ix: &Vec<usize>, max: usize| {
-        let mut s = String::new();
-        for &i in ix {
-            let piece = TOKENS[i % TOKENS.len()].replace("{marker}", &marker().display().to_string());
-            if s.len() + piece.len() > max {
-                break;
-            }
-            s.push_str(&piece);
-        }
-        s
-    };
+    let text = |ix: &Vec<usize>, max: usize| text_of(ix, max, false);
+    let with_cr = |ix: &Vec<usize>, max: usize| text_of(ix, max, true);
     Case {
         // Never the names of the fixed columns, and never empty.
         table: format!("t{}", text(&parts[0], 50)),
         v1_column: format!("c{}", text(&parts[1], 50)),
         v2_column: format!("d{}", text(&parts[2], 50)),
-        literal: text(&parts[3], 400),
-        reason: format!("r{}", text(&parts[4], 400)),
-        assertion: format!("a{}", text(&parts[5], 400)),
+        literal: with_cr(&parts[3], 400),
+        reason: format!("r{}", with_cr(&parts[4], 400)),
+        assertion: format!("a{}", with_cr(&parts[5], 400)),
     }
+}
+
+fn text_of(ix: &[usize], max: usize, carriage_returns: bool) -> String {
+    let mut s = String::new();
+    for &i in ix {
+        let piece = TOKENS[i % TOKENS.len()].replace("{marker}", &marker().display().to_string());
+        let piece = if carriage_returns { piece } else { piece.replace('\r', "") };
+        if s.len() + piece.len() > max {
+            break;
+        }
+        s.push_str(&piece);
+    }
+    s
 }
 
 /// Compiles the case's model into a fresh directory; V1 has the hostile column copied by
@@ -176,6 +183,18 @@ fn literal_case(text: &str) -> Case {
         reason: text.to_string(),
         assertion: text.to_string(),
     }
+}
+
+/// A name holding a carriage return: psql would drop it before a line feed and the script
+/// would name another object, so compile stops and says where.
+#[test]
+fn a_carriage_return_in_a_name_is_a_compile_error() {
+    let mut c = literal_case("plain");
+    c.table = "t\r\nx".into();
+    let dir = tempfile::tempdir().unwrap();
+    let e = compile(&c, dir.path()).unwrap_err();
+    assert!(e.contains("a name holds a carriage return") && e.contains("rename the object"), "{e}");
+    assert!(!dir.path().join("out").exists(), "nothing is written");
 }
 
 /// The attacks that worked before the fix, spelled out.
