@@ -60,6 +60,10 @@ BEGIN;
 {% include "advisory_lock.sql" %}
 
 {% include "event_trigger_guard.sql" %}
+{%- if !plan.sequences.is_empty() %}
+
+{% include "dry_run_sequences.sql" %}
+{%- endif %}
 
 {% include "defer_functions.sql" %}
 {%- endif %}

@@ -21,6 +21,10 @@ BEGIN;
 {% include "advisory_lock.sql" %}
 
 {% include "event_trigger_guard.sql" %}
+{%- if !plan.sequences.is_empty() %}
+
+{% include "dry_run_sequences.sql" %}
+{%- endif %}
 
 {% include "bookkeeping_guard.sql" %}
 
@@ -74,7 +78,6 @@ BEGIN
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
 {%- let sequences = s.sequences.as_slice() %}
-{%- let table = s.target.as_str() %}
 {%- include "sequence_restore.sql" %}
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ({{ plan.model_lit }}, 'rollback', {{ s.name_lit }}, clock_timestamp(), n_deleted, 'done');
@@ -149,7 +152,6 @@ BEGIN
   JOIN _pgmig.reference AS r ON {{ r.inserted_here }}
   WHERE r.model = {{ plan.model_lit }} AND r.table_name = {{ r.table_lit }};
 {%- let sequences = r.sequences.as_slice() %}
-{%- let table = r.table.as_str() %}
 {%- include "sequence_restore.sql" %}
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r

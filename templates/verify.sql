@@ -155,23 +155,30 @@ BEGIN
 END
 {% endfilter %};
 {%- endfor %}
-{%- for q in s.sequences %}
+{%- endfor %}
+{%- for q in plan.sequences %}
 
--- {{ q.name|comment }} is ahead of every {{ q.column|comment }}.
+-- {{ q.name|comment }} is ahead of every value in {{ q.drawn_by_text|comment }}: the next
+-- nextval() (last_value, or the one after it once called) is a key no row has.
 DO {% filter dollar("check") %}
 DECLARE
   n_behind bigint;
 BEGIN
-  SELECT count(*) INTO n_behind FROM {{ s.target }} WHERE {{ q.column }} > (SELECT last_value FROM {{ q.name }});
+  SELECT 0
+{%- for (table, column) in q.drawn_by %}
+         + (SELECT count(*) FROM {{ table }} AS t
+            WHERE t.{{ column }} > state.last_value OR (t.{{ column }} = state.last_value AND NOT state.is_called))
+{%- endfor %}
+  INTO n_behind
+  FROM {{ q.name }} AS state;
   IF n_behind = 0 THEN
-    RAISE NOTICE 'PASS  {{ s.name_notice }}: sequence {{ q.name }} is ahead of {{ q.column }}';
+    RAISE NOTICE 'PASS  sequence {{ q.name|notice }} is ahead of {{ q.drawn_by_text|notice }}';
   ELSE
-    RAISE NOTICE 'FAIL  {{ s.name_notice }}: sequence {{ q.name }} is behind % rows', n_behind;
+    RAISE NOTICE 'FAIL  sequence {{ q.name|notice }} is behind % rows of {{ q.drawn_by_text|notice }}', n_behind;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
 {% endfilter %};
-{%- endfor %}
 {%- endfor %}
 {%- for a in plan.assertions %}
 

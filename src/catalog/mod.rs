@@ -227,11 +227,70 @@ impl Catalog {
         }
     }
 
-    /// The sequence a column draws its values from (serial default or identity).
+    /// The sequence a column draws its values from: its identity's, the one its default
+    /// calls `nextval()` on (pg_dump writes `CREATE SEQUENCE` with no `OWNED BY`, and one
+    /// sequence may serve several tables), or, for a column with no default, the one
+    /// `OWNED BY` it.
     pub fn sequence_of(&self, table: &QualName, column: &str) -> Option<&QualName> {
-        self.sequences.iter().find_map(|(name, seq)| match &seq.owned_by {
-            Some((t, c)) if t == table && c == column => Some(name),
-            _ => None,
-        })
+        let owned = || {
+            self.sequences.iter().find_map(|(name, seq)| match &seq.owned_by {
+                Some((t, c)) if t == table && c == column => Some(name),
+                _ => None,
+            })
+        };
+        let Some(col) = self.tables.get(table).and_then(|t| t.column(column)) else { return owned() };
+        if col.identity.is_some() {
+            return owned();
+        }
+        match col.default.as_deref() {
+            Some(default) => nextval_sequence(default).and_then(|q| self.sequences.get_key_value(&q)).map(|(name, _)| name),
+            None => owned(),
+        }
+    }
+
+    /// Every (table, column) of this schema that draws from `sequence`, partitions left out
+    /// when their parent draws too (the parent's rows include theirs). A sequence must stay
+    /// ahead of all of them.
+    pub fn columns_drawing_from(&self, sequence: &QualName) -> Vec<(QualName, String)> {
+        let mut users: Vec<(QualName, String)> = self
+            .tables
+            .values()
+            .flat_map(|t| t.columns.iter().map(move |c| (&t.name, &c.name)))
+            .filter(|(t, c)| self.sequence_of(t, c) == Some(sequence))
+            .map(|(t, c)| (t.clone(), c.clone()))
+            .collect();
+        let parents: Vec<(QualName, String)> = users.clone();
+        users.retain(|(t, c)| {
+            let parent = self.tables.get(t).and_then(|t| t.partition_of.as_ref()).map(|(p, _)| p);
+            !parent.is_some_and(|p| parents.iter().any(|(pt, pc)| pt == p && pc == c))
+        });
+        users
+    }
+}
+
+/// `nextval('public.x_seq'::regclass)` (a normalized default) → `public.x_seq`. Only a
+/// default that is the call itself: a value built around it is not the sequence's number.
+fn nextval_sequence(default: &str) -> Option<QualName> {
+    use sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Value};
+    if !default.starts_with("nextval(") {
+        return None;
+    }
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let expr = sqlparser::parser::Parser::new(&dialect).try_with_sql(default).ok()?.parse_expr().ok()?;
+    let Expr::Function(f) = expr else { return None };
+    if f.name.to_string() != "nextval" {
+        return None;
+    }
+    let FunctionArguments::List(list) = &f.args else { return None };
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_slice() else { return None };
+    let literal = match arg {
+        Expr::Cast { expr, .. } => expr.as_ref(),
+        other => other,
+    };
+    let Expr::Value(v) = literal else { return None };
+    let Value::SingleQuotedString(name) = &v.value else { return None };
+    match normalize::split_qualified(name).as_slice() {
+        [schema, name] => Some(QualName::new(schema.clone(), name.clone())),
+        _ => None,
     }
 }

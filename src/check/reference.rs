@@ -181,7 +181,7 @@ fn reference(
         .columns
         .iter()
         .filter(|c| !given.contains(c.name.as_str()))
-        .filter_map(|c| v2.sequence_of(&table.name, &c.name).map(|q| crate::plan::SequenceSync { sequence: q.clone(), column: c.name.clone() }))
+        .filter_map(|c| crate::plan::SequenceSync::of(v2, &table.name, &c.name))
         .collect();
     Some(Reference {
         sequences,

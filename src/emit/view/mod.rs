@@ -8,6 +8,7 @@ use crate::catalog::quote_ident;
 use crate::plan::Plan;
 use reference::ReferenceView;
 use step::Finding;
+use step::SequenceView;
 pub use step::StepView;
 use subset::SubsetView;
 
@@ -29,6 +30,9 @@ pub struct PlanView {
     pub library: String,
     /// The V2 tables the steps fill, each once, in load order.
     pub targets: Vec<String>,
+    /// Every sequence the scripts move or draw from (reference rows', then the steps'),
+    /// each once: verify checks each, a dry run holds each.
+    pub sequences: Vec<SequenceView>,
     pub assertions: Vec<AssertionView>,
     pub version: &'static str,
     /// V1 tables no step reads, and the V2 columns filled through a lossy cast.
@@ -92,6 +96,11 @@ impl PlanView {
             targets: {
                 let mut seen = std::collections::BTreeSet::new();
                 plan.steps.iter().map(|s| s.target.to_string()).filter(|t| seen.insert(t.clone())).collect()
+            },
+            sequences: {
+                let mut seen = std::collections::BTreeSet::new();
+                let all = plan.references.iter().flat_map(|r| &r.sequences).chain(plan.steps.iter().flat_map(|s| &s.sequences));
+                all.filter(|q| seen.insert(q.sequence.clone())).map(SequenceView::new).collect()
             },
             assertions: plan
                 .assertions

@@ -86,11 +86,7 @@ impl ReferenceView {
                 })
                 .collect(),
             rows: r.rows.len(),
-            sequences: r
-                .sequences
-                .iter()
-                .map(|s| SequenceView { name: s.sequence.to_string(), name_lit: lit(&s.sequence.to_string()), column: quote_ident(&s.column) })
-                .collect(),
+            sequences: r.sequences.iter().map(SequenceView::new).collect(),
         }
     }
 }
