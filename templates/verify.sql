@@ -158,8 +158,8 @@ END
 {%- endfor %}
 {%- for q in plan.sequences %}
 
--- {{ q.name|comment }} is ahead of every value in {{ q.drawn_by_text|comment }}: the next
--- nextval() (last_value, or the one after it once called) is a key no row has.
+-- {{ q.name|comment }}: its next value (last_value, or the one after once called) is above
+-- every value in {{ q.drawn_by_text|comment }}.
 DO {% filter dollar("check") %}
 DECLARE
   n_behind bigint;
