@@ -117,6 +117,36 @@ BEGIN
 END
 $guard$;
 
+\if :dry_run
+-- A dry run changes nothing, sequences included, though setval() and nextval() ignore
+-- ROLLBACK. ALTER SEQUENCE does not: it gives the sequence fresh storage in this
+-- transaction, which ROLLBACK throws away, so each sequence below comes back exactly as it
+-- was (last_value, is_called); restating its own increment changes nothing else. It also
+-- holds the sequence until then: another session's nextval() waits for the ROLLBACK
+-- instead of drawing a value this run had moved past, so nobody is rewound below a value
+-- they drew. ALTER SEQUENCE needs the sequence's owner.
+DO $hold$
+DECLARE
+  increment bigint;
+BEGIN
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.permission_modules_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.permission_modules_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.grade_systems_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.grade_systems_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.class_levels_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.class_levels_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.curriculums_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.curriculums_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.subjects_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.subjects_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.user_types_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.user_types_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.roles_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.roles_id_seq'::pg_catalog.regclass, increment);
+END
+$hold$;
+\endif
+
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
 -- one build over all rows instead of one per row. Faster on big loads; holds ACCESS EXCLUSIVE

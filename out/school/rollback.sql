@@ -99,6 +99,36 @@ BEGIN
 END
 $guard$;
 
+\if :dry_run
+-- A dry run changes nothing, sequences included, though setval() and nextval() ignore
+-- ROLLBACK. ALTER SEQUENCE does not: it gives the sequence fresh storage in this
+-- transaction, which ROLLBACK throws away, so each sequence below comes back exactly as it
+-- was (last_value, is_called); restating its own increment changes nothing else. It also
+-- holds the sequence until then: another session's nextval() waits for the ROLLBACK
+-- instead of drawing a value this run had moved past, so nobody is rewound below a value
+-- they drew. ALTER SEQUENCE needs the sequence's owner.
+DO $hold$
+DECLARE
+  increment bigint;
+BEGIN
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.permission_modules_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.permission_modules_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.grade_systems_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.grade_systems_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.class_levels_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.class_levels_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.curriculums_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.curriculums_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.subjects_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.subjects_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.user_types_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.user_types_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.roles_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.roles_id_seq'::pg_catalog.regclass, increment);
+END
+$hold$;
+\endif
+
 -- pgmig's bookkeeping must be pgmig's own. Schema _pgmig and everything in it belong to the
 -- role running this script (or to the role named by -v pgmig_owner=ROLE), and nothing is
 -- attached that would run another role's code with this role's rights: a trigger a database
@@ -511,12 +541,14 @@ BEGIN
   FROM public.roles AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.roles';
-  -- public.roles_id_seq back to its value before migrate, unless rows written since need it higher.
+  -- public.roles_id_seq back to its value before migrate, unless rows written since in
+  -- public.roles.id need it higher.
   PERFORM setval('public.roles_id_seq',
                  greatest(saved.last_value, remaining.max_value),
-                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+                 CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
-       (SELECT max(id) AS max_value FROM public.roles) AS remaining
+       (SELECT greatest(
+                 (SELECT max(id) FROM public.roles)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.roles_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
@@ -545,12 +577,14 @@ BEGIN
   FROM public.user_types AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.user_types';
-  -- public.user_types_id_seq back to its value before migrate, unless rows written since need it higher.
+  -- public.user_types_id_seq back to its value before migrate, unless rows written since in
+  -- public.user_types.id need it higher.
   PERFORM setval('public.user_types_id_seq',
                  greatest(saved.last_value, remaining.max_value),
-                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+                 CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
-       (SELECT max(id) AS max_value FROM public.user_types) AS remaining
+       (SELECT greatest(
+                 (SELECT max(id) FROM public.user_types)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.user_types_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
@@ -578,12 +612,14 @@ BEGIN
   FROM public.subjects AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.subjects';
-  -- public.subjects_id_seq back to its value before migrate, unless rows written since need it higher.
+  -- public.subjects_id_seq back to its value before migrate, unless rows written since in
+  -- public.subjects.id need it higher.
   PERFORM setval('public.subjects_id_seq',
                  greatest(saved.last_value, remaining.max_value),
-                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+                 CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
-       (SELECT max(id) AS max_value FROM public.subjects) AS remaining
+       (SELECT greatest(
+                 (SELECT max(id) FROM public.subjects)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.subjects_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
@@ -611,12 +647,14 @@ BEGIN
   FROM public.curriculums AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.curriculums';
-  -- public.curriculums_id_seq back to its value before migrate, unless rows written since need it higher.
+  -- public.curriculums_id_seq back to its value before migrate, unless rows written since in
+  -- public.curriculums.id need it higher.
   PERFORM setval('public.curriculums_id_seq',
                  greatest(saved.last_value, remaining.max_value),
-                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+                 CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
-       (SELECT max(id) AS max_value FROM public.curriculums) AS remaining
+       (SELECT greatest(
+                 (SELECT max(id) FROM public.curriculums)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.curriculums_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
@@ -644,12 +682,14 @@ BEGIN
   FROM public.class_levels AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.class_levels';
-  -- public.class_levels_id_seq back to its value before migrate, unless rows written since need it higher.
+  -- public.class_levels_id_seq back to its value before migrate, unless rows written since in
+  -- public.class_levels.id need it higher.
   PERFORM setval('public.class_levels_id_seq',
                  greatest(saved.last_value, remaining.max_value),
-                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+                 CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
-       (SELECT max(id) AS max_value FROM public.class_levels) AS remaining
+       (SELECT greatest(
+                 (SELECT max(id) FROM public.class_levels)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.class_levels_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
@@ -677,12 +717,14 @@ BEGIN
   FROM public.grade_systems AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.grade_systems';
-  -- public.grade_systems_id_seq back to its value before migrate, unless rows written since need it higher.
+  -- public.grade_systems_id_seq back to its value before migrate, unless rows written since in
+  -- public.grade_systems.id need it higher.
   PERFORM setval('public.grade_systems_id_seq',
                  greatest(saved.last_value, remaining.max_value),
-                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+                 CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
-       (SELECT max(id) AS max_value FROM public.grade_systems) AS remaining
+       (SELECT greatest(
+                 (SELECT max(id) FROM public.grade_systems)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.grade_systems_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
@@ -709,12 +751,14 @@ BEGIN
   FROM public.permission_modules AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.permission_modules';
-  -- public.permission_modules_id_seq back to its value before migrate, unless rows written since need it higher.
+  -- public.permission_modules_id_seq back to its value before migrate, unless rows written since in
+  -- public.permission_modules.id need it higher.
   PERFORM setval('public.permission_modules_id_seq',
                  greatest(saved.last_value, remaining.max_value),
-                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+                 CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
-       (SELECT max(id) AS max_value FROM public.permission_modules) AS remaining
+       (SELECT greatest(
+                 (SELECT max(id) FROM public.permission_modules)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.permission_modules_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r

@@ -1438,6 +1438,146 @@ BEGIN
 END
 $check$;
 
+-- public.permission_modules_id_seq: its next value (last_value, or the one after once called) is above
+-- every value in public.permission_modules.id.
+DO $check$
+DECLARE
+  n_behind bigint;
+BEGIN
+  SELECT 0
+         + (SELECT count(*) FROM public.permission_modules AS t
+            WHERE t.id > state.last_value OR (t.id = state.last_value AND NOT state.is_called))
+  INTO n_behind
+  FROM public.permission_modules_id_seq AS state;
+  IF n_behind = 0 THEN
+    RAISE NOTICE 'PASS  sequence public.permission_modules_id_seq is ahead of public.permission_modules.id';
+  ELSE
+    RAISE NOTICE 'FAIL  sequence public.permission_modules_id_seq is behind % rows of public.permission_modules.id', n_behind;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- public.grade_systems_id_seq: its next value (last_value, or the one after once called) is above
+-- every value in public.grade_systems.id.
+DO $check$
+DECLARE
+  n_behind bigint;
+BEGIN
+  SELECT 0
+         + (SELECT count(*) FROM public.grade_systems AS t
+            WHERE t.id > state.last_value OR (t.id = state.last_value AND NOT state.is_called))
+  INTO n_behind
+  FROM public.grade_systems_id_seq AS state;
+  IF n_behind = 0 THEN
+    RAISE NOTICE 'PASS  sequence public.grade_systems_id_seq is ahead of public.grade_systems.id';
+  ELSE
+    RAISE NOTICE 'FAIL  sequence public.grade_systems_id_seq is behind % rows of public.grade_systems.id', n_behind;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- public.class_levels_id_seq: its next value (last_value, or the one after once called) is above
+-- every value in public.class_levels.id.
+DO $check$
+DECLARE
+  n_behind bigint;
+BEGIN
+  SELECT 0
+         + (SELECT count(*) FROM public.class_levels AS t
+            WHERE t.id > state.last_value OR (t.id = state.last_value AND NOT state.is_called))
+  INTO n_behind
+  FROM public.class_levels_id_seq AS state;
+  IF n_behind = 0 THEN
+    RAISE NOTICE 'PASS  sequence public.class_levels_id_seq is ahead of public.class_levels.id';
+  ELSE
+    RAISE NOTICE 'FAIL  sequence public.class_levels_id_seq is behind % rows of public.class_levels.id', n_behind;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- public.curriculums_id_seq: its next value (last_value, or the one after once called) is above
+-- every value in public.curriculums.id.
+DO $check$
+DECLARE
+  n_behind bigint;
+BEGIN
+  SELECT 0
+         + (SELECT count(*) FROM public.curriculums AS t
+            WHERE t.id > state.last_value OR (t.id = state.last_value AND NOT state.is_called))
+  INTO n_behind
+  FROM public.curriculums_id_seq AS state;
+  IF n_behind = 0 THEN
+    RAISE NOTICE 'PASS  sequence public.curriculums_id_seq is ahead of public.curriculums.id';
+  ELSE
+    RAISE NOTICE 'FAIL  sequence public.curriculums_id_seq is behind % rows of public.curriculums.id', n_behind;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- public.subjects_id_seq: its next value (last_value, or the one after once called) is above
+-- every value in public.subjects.id.
+DO $check$
+DECLARE
+  n_behind bigint;
+BEGIN
+  SELECT 0
+         + (SELECT count(*) FROM public.subjects AS t
+            WHERE t.id > state.last_value OR (t.id = state.last_value AND NOT state.is_called))
+  INTO n_behind
+  FROM public.subjects_id_seq AS state;
+  IF n_behind = 0 THEN
+    RAISE NOTICE 'PASS  sequence public.subjects_id_seq is ahead of public.subjects.id';
+  ELSE
+    RAISE NOTICE 'FAIL  sequence public.subjects_id_seq is behind % rows of public.subjects.id', n_behind;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- public.user_types_id_seq: its next value (last_value, or the one after once called) is above
+-- every value in public.user_types.id.
+DO $check$
+DECLARE
+  n_behind bigint;
+BEGIN
+  SELECT 0
+         + (SELECT count(*) FROM public.user_types AS t
+            WHERE t.id > state.last_value OR (t.id = state.last_value AND NOT state.is_called))
+  INTO n_behind
+  FROM public.user_types_id_seq AS state;
+  IF n_behind = 0 THEN
+    RAISE NOTICE 'PASS  sequence public.user_types_id_seq is ahead of public.user_types.id';
+  ELSE
+    RAISE NOTICE 'FAIL  sequence public.user_types_id_seq is behind % rows of public.user_types.id', n_behind;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- public.roles_id_seq: its next value (last_value, or the one after once called) is above
+-- every value in public.roles.id.
+DO $check$
+DECLARE
+  n_behind bigint;
+BEGIN
+  SELECT 0
+         + (SELECT count(*) FROM public.roles AS t
+            WHERE t.id > state.last_value OR (t.id = state.last_value AND NOT state.is_called))
+  INTO n_behind
+  FROM public.roles_id_seq AS state;
+  IF n_behind = 0 THEN
+    RAISE NOTICE 'PASS  sequence public.roles_id_seq is ahead of public.roles.id';
+  ELSE
+    RAISE NOTICE 'FAIL  sequence public.roles_id_seq is behind % rows of public.roles.id', n_behind;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
 -- Model assertion (model.yaml:214): every user has exactly one role, of its kind
 DO $check$
 DECLARE
