@@ -20,3 +20,4 @@ mod drills;
 mod hostile;
 mod security_bookkeeping;
 mod sequences;
+mod estimates;
