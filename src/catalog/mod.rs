@@ -243,7 +243,11 @@ impl Catalog {
             return owned();
         }
         match col.default.as_deref() {
-            Some(default) => nextval_sequence(default).and_then(|q| self.sequences.get_key_value(&q)).map(|(name, _)| name),
+            // A number: a text column may draw too, but its values don't compare with the sequence's.
+            Some(default) if is_integral(self.base_type(&col.data_type)) => {
+                nextval_sequence(default).and_then(|q| self.sequences.get_key_value(&q)).map(|(name, _)| name)
+            }
+            Some(_) => None,
             None => owned(),
         }
     }
@@ -266,6 +270,11 @@ impl Catalog {
         });
         users
     }
+}
+
+/// The types whose values a sequence's compare with.
+fn is_integral(data_type: &str) -> bool {
+    matches!(data_type, "smallint" | "integer" | "bigint" | "numeric") || data_type.starts_with("numeric(")
 }
 
 /// `nextval('public.x_seq'::regclass)` (a normalized default) → `public.x_seq`. Only a

@@ -223,3 +223,58 @@ fn wait_until(db: &TestDb, what: &str, count_sql: &str) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Sequence and table names are schema text, so attacks: quote enders, the dry run's dollar
+/// tag, `%`, line breaks and psql meta-commands in them reach comments, literals, notices and
+/// dollar-quoted bodies, and every script still does exactly its job.
+#[test]
+fn hostile_sequence_and_table_names_stay_names() {
+    let marker = std::env::temp_dir().join(format!("pgmig-pwned-seq-{}", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
+    let ident = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let lit = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let sequence = format!("s'%$hold$\"\n\\! touch {}\n*/--", marker.display());
+    let table = "t'%$check$\n\\gexec\n:'v' %s".to_string();
+    assert!(sequence.len() < 64 && table.len() < 64);
+    let regclass = lit(&format!("public.{}", ident(&sequence)));
+    let v2 = format!(
+        "CREATE SEQUENCE public.{seq} START WITH 7;\n\
+         CREATE TABLE public.{t} (id bigint DEFAULT nextval({regclass}::regclass) NOT NULL PRIMARY KEY, name text NOT NULL);\n",
+        seq = ident(&sequence),
+        t = ident(&table),
+    );
+    let model = format!(
+        "name: hostile_sequences\nsource: {{ schema: v1 }}\ntarget: {{ schema: public }}\ntables:\n  {}:\n    from: people p\n    key: keep\n",
+        serde_json::to_string(&table).unwrap()
+    );
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("v1.sql"), "CREATE TABLE people (id bigint PRIMARY KEY, name text NOT NULL);\n").unwrap();
+    std::fs::write(src.path().join("v2.sql"), &v2).unwrap();
+    std::fs::write(src.path().join("model.yaml"), &model).unwrap();
+    let dir = crate::support::compile_ddl(&src.path().join("model.yaml"), &src.path().join("v1.sql"), &src.path().join("v2.sql"));
+
+    let db = cluster().create_db("seq_hostile");
+    db.execute("CREATE SCHEMA v1");
+    db.load_in_schema(&src.path().join("v1.sql"), "v1");
+    db.load_in_schema(&src.path().join("v2.sql"), "public");
+    db.execute("INSERT INTO v1.people SELECT i, 'person ' || i FROM generate_series(1, 12) AS i");
+    let state = |db: &TestDb| -> (i64, bool) {
+        let r = db.client().query_one(&format!("SELECT last_value, is_called FROM public.{}", ident(&sequence)), &[]).unwrap();
+        (r.get(0), r.get(1))
+    };
+    let before = state(&db);
+    assert_eq!(before, (7, false));
+
+    run(&db, dir.path(), "migrate.sql", &[("dry_run", "1")]);
+    assert_eq!(state(&db), before, "the dry run holds and restores the sequence");
+    run(&db, dir.path(), "migrate.sql", &[]);
+    assert_eq!(state(&db), (12, true), "moved past the copied 1..12");
+    let verify = run(&db, dir.path(), "verify.sql", &[]);
+    assert!(verify.contains("PASS  sequence public.\"s'%$hold$"), "{verify}");
+    assert!(!verify.contains("FAIL"), "{verify}");
+    run(&db, dir.path(), "rollback.sql", &[("dry_run", "1")]);
+    assert_eq!(state(&db), (12, true));
+    run(&db, dir.path(), "rollback.sql", &[]);
+    assert_eq!(state(&db), before, "rollback restores it");
+    assert!(!marker.exists(), "a name ran a shell command");
+}
