@@ -14,6 +14,9 @@ BEGIN
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = {{ q.name_lit }}::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', {{ q.name_lit }}::pg_catalog.regclass, increment);
 {%- endfor %}
+EXCEPTION WHEN insufficient_privilege THEN
+  RAISE EXCEPTION 'dry_run: %', SQLERRM
+    USING HINT = 'a dry run holds each sequence it may move with ALTER SEQUENCE, which needs the sequence''s owner: run it as the owner (a real run needs only UPDATE on them)';
 END
 {% endfilter %};
 \endif

@@ -143,6 +143,9 @@ BEGIN
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.user_types_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.roles_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.roles_id_seq'::pg_catalog.regclass, increment);
+EXCEPTION WHEN insufficient_privilege THEN
+  RAISE EXCEPTION 'dry_run: %', SQLERRM
+    USING HINT = 'a dry run holds each sequence it may move with ALTER SEQUENCE, which needs the sequence''s owner: run it as the owner (a real run needs only UPDATE on them)';
 END
 $hold$;
 \endif

@@ -278,3 +278,42 @@ fn hostile_sequence_and_table_names_stay_names() {
     assert_eq!(state(&db), before, "rollback restores it");
     assert!(!marker.exists(), "a name ran a shell command");
 }
+
+/// A role that may run migrate (UPDATE on the sequences) but does not own them cannot hold
+/// them for a dry run: the dry run stops before any step, says why, and changes nothing; the
+/// real run works for that role.
+#[test]
+fn a_dry_run_by_a_role_not_owning_the_sequences_stops_with_the_reason() {
+    let db = fixture_db("seq_dry_run_not_owner");
+    let dir = compiled();
+    let role = format!("{}_runner", db.name());
+    db.execute(&format!(
+        "CREATE ROLE {role};
+         GRANT CREATE ON DATABASE {db} TO {role};
+         GRANT USAGE ON SCHEMA v1, public TO {role};
+         GRANT SELECT ON ALL TABLES IN SCHEMA v1 TO {role};
+         GRANT SELECT, INSERT, DELETE ON ALL TABLES IN SCHEMA public TO {role};
+         GRANT SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role};",
+        db = db.name()
+    ));
+    let before_tables = db.table_md5s(USER_SCHEMAS);
+    let before = sequence_states(&db);
+    let as_role = |vars: &[&str]| {
+        let mut cmd = db.psql_cmd();
+        for v in vars {
+            cmd.args(["-v", v]);
+        }
+        cmd.args(["-c", &format!("SET ROLE {role}"), "-f"]).arg(dir.path().join("migrate.sql")).output().unwrap()
+    };
+    let out = as_role(&["dry_run=1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("ERROR:  dry_run: must be owner of sequence accounts_id_seq"), "{stderr}");
+    assert!(stderr.contains("HINT:  a dry run holds each sequence it may move with ALTER SEQUENCE, which needs the sequence's owner"), "{stderr}");
+    assert!(!stderr.contains("step 1/4"), "no step ran: {stderr}");
+    assert_eq!(db.table_md5s(USER_SCHEMAS), before_tables);
+    assert_eq!(sequence_states(&db), before);
+
+    must_pass(as_role(&[]), "migrate as the role");
+    assert!(app_insert(&db, "accounts").is_ok_and(|id| id > 20));
+}
