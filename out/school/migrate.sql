@@ -718,6 +718,18 @@ $guard$;
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.permission_modules_id_seq', last_value, is_called FROM public.permission_modules_id_seq
 ON CONFLICT DO NOTHING;
+-- Keys drawn below are free even where rows others wrote took keys the sequence had not reached.
+DO $sequences$
+BEGIN
+  -- Move public.permission_modules_id_seq past every value in public.permission_modules.id
+  -- (rows others wrote included): the application's next default value is a free key.
+  PERFORM setval('public.permission_modules_id_seq', max_value)
+  FROM (SELECT greatest(
+               (SELECT max(id) FROM public.permission_modules)) AS max_value) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM public.permission_modules_id_seq);
+END
+$sequences$;
 WITH wanted (code, name) AS (
   VALUES ('users'::text, 'Users and roles'::text),
          ('academics'::text, 'Classes and subjects'::text),
@@ -737,6 +749,18 @@ SELECT 'school', 'public.permission_modules', jsonb_build_object('id', id) FROM 
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.grade_systems_id_seq', last_value, is_called FROM public.grade_systems_id_seq
 ON CONFLICT DO NOTHING;
+-- Keys drawn below are free even where rows others wrote took keys the sequence had not reached.
+DO $sequences$
+BEGIN
+  -- Move public.grade_systems_id_seq past every value in public.grade_systems.id
+  -- (rows others wrote included): the application's next default value is a free key.
+  PERFORM setval('public.grade_systems_id_seq', max_value)
+  FROM (SELECT greatest(
+               (SELECT max(id) FROM public.grade_systems)) AS max_value) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM public.grade_systems_id_seq);
+END
+$sequences$;
 WITH wanted (code, name) AS (
   VALUES ('K12'::text, 'Kindergarten to grade 12'::text)
 ), inserted AS (
@@ -754,6 +778,18 @@ SELECT 'school', 'public.grade_systems', jsonb_build_object('id', id) FROM inser
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.class_levels_id_seq', last_value, is_called FROM public.class_levels_id_seq
 ON CONFLICT DO NOTHING;
+-- Keys drawn below are free even where rows others wrote took keys the sequence had not reached.
+DO $sequences$
+BEGIN
+  -- Move public.class_levels_id_seq past every value in public.class_levels.id
+  -- (rows others wrote included): the application's next default value is a free key.
+  PERFORM setval('public.class_levels_id_seq', max_value)
+  FROM (SELECT greatest(
+               (SELECT max(id) FROM public.class_levels)) AS max_value) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM public.class_levels_id_seq);
+END
+$sequences$;
 WITH wanted (grade_system_id, code, name, position) AS (
   VALUES ('K12'::text, 'G1'::text, 'Grade 1'::text, '1'::integer),
          ('K12'::text, 'G2'::text, 'Grade 2'::text, '2'::integer),
@@ -783,6 +819,18 @@ SELECT 'school', 'public.class_levels', jsonb_build_object('id', id) FROM insert
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.curriculums_id_seq', last_value, is_called FROM public.curriculums_id_seq
 ON CONFLICT DO NOTHING;
+-- Keys drawn below are free even where rows others wrote took keys the sequence had not reached.
+DO $sequences$
+BEGIN
+  -- Move public.curriculums_id_seq past every value in public.curriculums.id
+  -- (rows others wrote included): the application's next default value is a free key.
+  PERFORM setval('public.curriculums_id_seq', max_value)
+  FROM (SELECT greatest(
+               (SELECT max(id) FROM public.curriculums)) AS max_value) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM public.curriculums_id_seq);
+END
+$sequences$;
 WITH wanted (code, name) AS (
   VALUES ('NATIONAL'::text, 'National curriculum'::text)
 ), inserted AS (
@@ -800,6 +848,18 @@ SELECT 'school', 'public.curriculums', jsonb_build_object('id', id) FROM inserte
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.subjects_id_seq', last_value, is_called FROM public.subjects_id_seq
 ON CONFLICT DO NOTHING;
+-- Keys drawn below are free even where rows others wrote took keys the sequence had not reached.
+DO $sequences$
+BEGIN
+  -- Move public.subjects_id_seq past every value in public.subjects.id
+  -- (rows others wrote included): the application's next default value is a free key.
+  PERFORM setval('public.subjects_id_seq', max_value)
+  FROM (SELECT greatest(
+               (SELECT max(id) FROM public.subjects)) AS max_value) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM public.subjects_id_seq);
+END
+$sequences$;
 WITH wanted (code, name) AS (
   VALUES ('MATH'::text, 'Mathematics'::text),
          ('ENG'::text, 'English'::text),
@@ -821,6 +881,18 @@ SELECT 'school', 'public.subjects', jsonb_build_object('id', id) FROM inserted;
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.user_types_id_seq', last_value, is_called FROM public.user_types_id_seq
 ON CONFLICT DO NOTHING;
+-- Keys drawn below are free even where rows others wrote took keys the sequence had not reached.
+DO $sequences$
+BEGIN
+  -- Move public.user_types_id_seq past every value in public.user_types.id
+  -- (rows others wrote included): the application's next default value is a free key.
+  PERFORM setval('public.user_types_id_seq', max_value)
+  FROM (SELECT greatest(
+               (SELECT max(id) FROM public.user_types)) AS max_value) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM public.user_types_id_seq);
+END
+$sequences$;
 WITH wanted (code, name) AS (
   VALUES ('staff'::text, 'Staff'::text),
          ('guardian'::text, 'Guardian'::text),
@@ -840,6 +912,18 @@ SELECT 'school', 'public.user_types', jsonb_build_object('id', id) FROM inserted
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.roles_id_seq', last_value, is_called FROM public.roles_id_seq
 ON CONFLICT DO NOTHING;
+-- Keys drawn below are free even where rows others wrote took keys the sequence had not reached.
+DO $sequences$
+BEGIN
+  -- Move public.roles_id_seq past every value in public.roles.id
+  -- (rows others wrote included): the application's next default value is a free key.
+  PERFORM setval('public.roles_id_seq', max_value)
+  FROM (SELECT greatest(
+               (SELECT max(id) FROM public.roles)) AS max_value) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM public.roles_id_seq);
+END
+$sequences$;
 WITH wanted (code, name, user_type_id) AS (
   VALUES ('teacher'::text, 'Teacher'::text, 'staff'::text),
          ('parent'::text, 'Parent'::text, 'guardian'::text),

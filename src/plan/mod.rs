@@ -288,8 +288,9 @@ pub struct Reference {
     /// V2 foreign keys pointing at this table: (child table, its columns, the columns here).
     /// Rollback keeps a reference row that a child row still uses.
     pub referenced_by: Vec<(QualName, Vec<String>, Vec<String>)>,
-    /// Sequences the inserts draw from (serial keys): saved before, restored by rollback
-    /// (and by precheck, which inserts the rows in a transaction it rolls back).
+    /// Sequences the table's columns draw from (serial keys): saved and moved past the rows
+    /// there before the inserts, moved past the rows given with their keys after them,
+    /// restored by rollback.
     pub sequences: Vec<SequenceSync>,
 }
 
