@@ -303,3 +303,21 @@ fn nextval_sequence(default: &str) -> Option<QualName> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nextval_defaults_name_their_sequence() {
+        let q = |s: &str, n: &str| Some(QualName::new(s, n));
+        assert_eq!(nextval_sequence("nextval('public.x_seq'::regclass)"), q("public", "x_seq"));
+        assert_eq!(nextval_sequence(r#"nextval('public."Odd ""Seq"""'::regclass)"#), q("public", "Odd \"Seq\""));
+        assert_eq!(nextval_sequence("nextval('App.X_Seq')"), q("app", "x_seq"), "unquoted names fold to lower case");
+        // Not the sequence's own number, or not a name this reader qualified.
+        assert_eq!(nextval_sequence("'INV-' || nextval('public.x_seq'::regclass)"), None);
+        assert_eq!(nextval_sequence("nextval('public.x_seq'::regclass) * 10"), None);
+        assert_eq!(nextval_sequence("nextval('x_seq'::regclass)"), None);
+        assert_eq!(nextval_sequence("0"), None);
+    }
+}
