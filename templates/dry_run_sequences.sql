@@ -10,9 +10,9 @@ DO {% filter dollar("hold") %}
 DECLARE
   increment bigint;
 BEGIN
-{%- for q in plan.sequences %}
-  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = {{ q.name_lit }}::pg_catalog.regclass;
-  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', {{ q.name_lit }}::pg_catalog.regclass, increment);
+{%- for name in plan.held_sequences %}
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = {{ name }}::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', {{ name }}::pg_catalog.regclass, increment);
 {%- endfor %}
 EXCEPTION WHEN insufficient_privilege THEN
   RAISE EXCEPTION 'dry_run: %', SQLERRM

@@ -60,7 +60,7 @@ BEGIN;
 {% include "advisory_lock.sql" %}
 
 {% include "event_trigger_guard.sql" %}
-{%- if !plan.sequences.is_empty() %}
+{%- if !plan.held_sequences.is_empty() %}
 
 {% include "dry_run_sequences.sql" %}
 {%- endif %}

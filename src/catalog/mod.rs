@@ -272,6 +272,26 @@ impl Catalog {
     }
 }
 
+/// The sequences an expression calls `nextval()` or `setval()` on by a qualified name
+/// (`nextval('public.batch_seq')`), each once, in order.
+pub fn sequences_called(expr: &str) -> Vec<QualName> {
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let Ok(parsed) = sqlparser::parser::Parser::new(&dialect).try_with_sql(expr).and_then(|mut p| p.parse_expr()) else { return Vec::new() };
+    let mut found: Vec<QualName> = Vec::new();
+    let _ = sqlparser::ast::visit_expressions(&parsed, |e| {
+        if let sqlparser::ast::Expr::Function(f) = e {
+            let name = f.name.to_string().to_lowercase();
+            if matches!(name.trim_start_matches("pg_catalog."), "nextval" | "setval") {
+                if let Some(q) = sequence_argument(f).filter(|q| !found.contains(q)) {
+                    found.push(q);
+                }
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
 /// The types whose values a sequence's compare with.
 fn is_integral(data_type: &str) -> bool {
     matches!(data_type, "smallint" | "integer" | "bigint" | "numeric") || data_type.starts_with("numeric(")
@@ -280,18 +300,23 @@ fn is_integral(data_type: &str) -> bool {
 /// `nextval('public.x_seq'::regclass)` (a normalized default) → `public.x_seq`. Only a
 /// default that is the call itself: a value built around it is not the sequence's number.
 fn nextval_sequence(default: &str) -> Option<QualName> {
-    use sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Value};
     if !default.starts_with("nextval(") {
         return None;
     }
     let dialect = sqlparser::dialect::PostgreSqlDialect {};
     let expr = sqlparser::parser::Parser::new(&dialect).try_with_sql(default).ok()?.parse_expr().ok()?;
-    let Expr::Function(f) = expr else { return None };
+    let sqlparser::ast::Expr::Function(f) = expr else { return None };
     if f.name.to_string() != "nextval" {
         return None;
     }
+    sequence_argument(&f)
+}
+
+/// The sequence a call's first argument names: `'public.x_seq'`, maybe `::regclass`.
+fn sequence_argument(f: &sqlparser::ast::Function) -> Option<QualName> {
+    use sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Value};
     let FunctionArguments::List(list) = &f.args else { return None };
-    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_slice() else { return None };
+    let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) = list.args.first() else { return None };
     let literal = match arg {
         Expr::Cast { expr, .. } => expr.as_ref(),
         other => other,
@@ -319,5 +344,16 @@ mod tests {
         assert_eq!(nextval_sequence("nextval('public.x_seq'::regclass) * 10"), None);
         assert_eq!(nextval_sequence("nextval('x_seq'::regclass)"), None);
         assert_eq!(nextval_sequence("0"), None);
+    }
+
+    #[test]
+    fn expressions_name_the_sequences_they_call() {
+        let q = |s: &str, n: &str| QualName::new(s, n);
+        assert_eq!(sequences_called("nextval('public.batch_seq')"), [q("public", "batch_seq")]);
+        assert_eq!(
+            sequences_called("'B-' || pg_catalog.nextval('app.\"B\"'::regclass) + setval('public.s', 1) + nextval('public.s')"),
+            [q("app", "B"), q("public", "s")]
+        );
+        assert!(sequences_called("currval('public.s') + nextval('unqualified')").is_empty());
     }
 }

@@ -14,8 +14,11 @@ use crate::support::{cluster, repo_root, TestDb};
 
 const USER_SCHEMAS: &[&str] = &["v1", "public"];
 
-/// Every sequence of the fixture's V2, as SQL names them.
+/// Every sequence a column of the fixture's V2 draws from, as SQL names them.
 const SEQUENCES: &[&str] = &["public.accounts_id_seq", "public.\"Invoice_Line_Seq\"", "public.party_seq"];
+
+/// The sequence no column draws from, but the model calls nextval() on.
+const CALLED: &str = "public.batch_seq";
 
 /// The tables the model fills.
 const FILLED: &[&str] = &["accounts", "invoice_lines", "customers", "suppliers"];
@@ -50,10 +53,14 @@ fn run(db: &TestDb, dir: &Path, script: &str, vars: &[(&str, &str)]) -> String {
     must_pass(db.psql_file(dir.join(script), vars), script)
 }
 
-/// `(last_value, is_called)` of every V2 sequence.
+/// `(last_value, is_called)` of every V2 sequence columns draw from.
 fn sequence_states(db: &TestDb) -> Vec<(String, i64, bool)> {
+    states(db, SEQUENCES)
+}
+
+fn states(db: &TestDb, sequences: &[&str]) -> Vec<(String, i64, bool)> {
     let mut c = db.client();
-    SEQUENCES
+    sequences
         .iter()
         .map(|s| {
             let r = c.query_one(&format!("SELECT last_value, is_called FROM {s}"), &[]).unwrap();
@@ -158,11 +165,13 @@ fn a_dry_run_of_migrate_or_rollback_leaves_every_sequence_as_it_was() {
     let before_tables = db.table_md5s(USER_SCHEMAS);
     let before = sequence_states(&db);
     assert_eq!(before[0], ("public.accounts_id_seq".to_string(), 1, true));
+    let called_before = states(&db, &[CALLED]);
 
     let out = run(&db, dir.path(), "migrate.sql", &[("dry_run", "1")]);
     assert!(out.contains("step 4/4 suppliers: 16 source rows, 0 filtered, 0 rejected, 16 migrated"), "{out}");
     assert_eq!(db.table_md5s(USER_SCHEMAS), before_tables, "a dry run changes no table");
     assert_eq!(sequence_states(&db), before, "a dry run changes no sequence");
+    assert_eq!(states(&db, &[CALLED]), called_before, "nor one the model calls nextval() on");
 
     run(&db, dir.path(), "migrate.sql", &[]);
     let migrated = sequence_states(&db);

@@ -30,9 +30,12 @@ pub struct PlanView {
     pub library: String,
     /// The V2 tables the steps fill, each once, in load order.
     pub targets: Vec<String>,
-    /// Every sequence the scripts move or draw from (reference rows', then the steps'),
-    /// each once: verify checks each, a dry run holds each.
+    /// Every sequence a column the scripts write draws from (reference rows', then the
+    /// steps'), each once: verify checks each.
     pub sequences: Vec<SequenceView>,
+    /// What a dry run holds, as literals: those, and any the steps' expressions call
+    /// `nextval()` on themselves (`key: {new: nextval('public.batch_seq')}`).
+    pub held_sequences: Vec<String>,
     pub assertions: Vec<AssertionView>,
     pub version: &'static str,
     /// V1 tables no step reads, and the V2 columns filled through a lossy cast.
@@ -101,6 +104,19 @@ impl PlanView {
                 let mut seen = std::collections::BTreeSet::new();
                 let all = plan.references.iter().flat_map(|r| &r.sequences).chain(plan.steps.iter().flat_map(|s| &s.sequences));
                 all.filter(|q| seen.insert(q.sequence.clone())).map(SequenceView::new).collect()
+            },
+            held_sequences: {
+                let drawn = plan.references.iter().flat_map(|r| &r.sequences).chain(plan.steps.iter().flat_map(|s| &s.sequences)).map(|q| q.sequence.clone());
+                let exprs = plan.steps.iter().flat_map(|s| {
+                    let key = match &s.key {
+                        crate::plan::Key::New { new, .. } => Some(new.sql.as_str()),
+                        crate::plan::Key::Keep { .. } => None,
+                    };
+                    s.columns.iter().map(|c| c.expr.as_str()).chain(key)
+                });
+                let called = exprs.flat_map(crate::catalog::sequences_called);
+                let mut seen = std::collections::BTreeSet::new();
+                drawn.chain(called).filter(|q| seen.insert(q.clone())).map(|q| lit(&q.to_string())).collect()
             },
             assertions: plan
                 .assertions
