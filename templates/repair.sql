@@ -1,6 +1,6 @@
 {%- for r in s.repairs %}
 
-  -- Uniqueness repair of {{ r.column|comment }} ({{ plan.model_file|comment }}:{{ r.line|comment }}, on_duplicate: {{ r.strategy|comment }}): a value
+  -- Uniqueness repair of {{ r.column|comment }} ({{ plan.model_file|comment }}:{{ r.line }}, on_duplicate: {{ r.strategy|comment }}): a value
   -- already in {{ s.target|comment }}, or held by a row of this step that comes first (its own value
   -- before a changed one, then source key order), {% if r.strategy == "suffix" %}gets the smallest free counter
   -- (ana@x.org -> ana+2@x.org){% else %}becomes NULL{% endif %}. Every change goes to _pgmig.changes{% if r.secret %}

@@ -1,6 +1,6 @@
 {%- if let Some(x) = s.replace %}
 
-  -- Overwrite or create ({{ plan.model_file|comment }}:{{ x.line|comment }}): V2 rows of {{ s.target|comment }} with the ({{ x.key_list|comment }}) of a
+  -- Overwrite or create ({{ plan.model_file|comment }}:{{ x.line }}): V2 rows of {{ s.target|comment }} with the ({{ x.key_list|comment }}) of a
   -- migrated row, and every row under them, are copied to _pgmig (rollback restores them) and deleted.
 {%- for t in x.tables %}
   CREATE TABLE {{ t.backup }} AS

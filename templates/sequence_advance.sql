@@ -1,5 +1,9 @@
-  -- Move {{ q.name|comment }} past the copied values of {{ q.column|comment }}.
+  -- Move {{ q.name|comment }} past every value in {{ q.drawn_by_text|comment }}
+  -- (rows others wrote included): the application's next default value is a free key.
   PERFORM setval({{ q.name_lit }}, max_value)
-  FROM (SELECT max({{ q.column }}) AS max_value FROM {{ s.target }}) AS m
+  FROM (SELECT greatest(
+{%- for (table, column) in q.drawn_by %}
+               (SELECT max({{ column }}) FROM {{ table }}){% if !loop.last %},{% endif %}
+{%- endfor %}) AS max_value) AS m
   WHERE max_value IS NOT NULL
     AND max_value >= (SELECT last_value FROM {{ q.name }});

@@ -1,5 +1,5 @@
 -- ----------------------------------------------------------------------------
--- Step {{ s.number|comment }}/{{ s.total|comment }}: {{ s.target|comment }}  ({{ plan.model_file|comment }}:{{ s.line|comment }})
+-- Step {{ s.number }}/{{ s.total }}: {{ s.target|comment }}  ({{ plan.model_file|comment }}:{{ s.line }})
 {%- for a in s.after %}
 --   after {{ a|comment }}
 {%- endfor %}
@@ -47,13 +47,13 @@ BEGIN
     ON CONFLICT DO NOTHING;
 {%- endfor %}
 
-    -- Source rows{% if s.filter_line > 0 %}; `where` at {{ plan.model_file|comment }}:{{ s.filter_line|comment }}{% endif %}
+    -- Source rows{% if s.filter_line > 0 %}; `where` at {{ plan.model_file|comment }}:{{ s.filter_line }}{% endif %}
     SELECT count(*), {{ s.filtered_count }}
     INTO n_in, n_filtered
     {{ s.from|indent(2) }};
 {%- for r in s.rejects %}
 
-    -- Reject rule {{ r.number|comment }} ({{ plan.model_file|comment }}:{{ r.line|comment }}): {{ r.reason_comment|comment }}
+    -- Reject rule {{ r.number }} ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.reason_comment|comment }}
     INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
     SELECT {{ plan.model_lit }}, {{ s.name_lit }}, {{ r.number }}, {{ r.reason_lit }}, {{ s.source_table_lit }}, {{ s.source_key }}, {{ s.source_row }}
     {{ s.from|indent(2) }}
@@ -61,7 +61,7 @@ BEGIN
 {%- endfor %}
     SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} AND step = {{ s.name_lit }};
 {% if s.is_new_key %}
-    -- Id map ({{ plan.model_file|comment }}:{{ s.new_line|comment }}): one new key per distinct ({{ s.by_columns|comment }}), numbered in batches.
+    -- Id map ({{ plan.model_file|comment }}:{{ s.new_line }}): one new key per distinct ({{ s.by_columns|comment }}), numbered in batches.
     CREATE TABLE {{ s.map_table }} AS
     SELECT keys.*, {{ s.new_expr }} AS {{ s.key_column }},
            (row_number() OVER (ORDER BY {{ s.by_columns }}) - 1) / batch_size AS batch

@@ -199,10 +199,43 @@ BEGIN
 END
 $guard$;
 
+\if :dry_run
+-- A dry run changes nothing, sequences included, though setval() and nextval() ignore
+-- ROLLBACK. ALTER SEQUENCE does not: it gives the sequence fresh storage in this
+-- transaction, which ROLLBACK throws away, so each sequence below comes back exactly as it
+-- was (last_value, is_called); restating its own increment changes nothing else. It also
+-- holds the sequence until then: another session's nextval() waits for the ROLLBACK
+-- instead of drawing a value this run had moved past, so nobody is rewound below a value
+-- they drew. ALTER SEQUENCE needs the sequence's owner.
+DO $hold$
+DECLARE
+  increment bigint;
+BEGIN
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.permission_modules_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.permission_modules_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.grade_systems_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.grade_systems_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.class_levels_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.class_levels_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.curriculums_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.curriculums_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.subjects_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.subjects_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.user_types_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.user_types_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.roles_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.roles_id_seq'::pg_catalog.regclass, increment);
+EXCEPTION WHEN insufficient_privilege THEN
+  RAISE EXCEPTION 'dry_run: %', SQLERRM
+    USING HINT = 'a dry run holds each sequence it may move with ALTER SEQUENCE, which needs the sequence''s owner: run it as the owner (a real run needs only UPDATE on them)';
+END
+$hold$;
+\endif
+
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'c7a3c8925ff6a2cbfb75ea2e783336cbca6b1bef7ca150be2ac2624b19bdf76b';
+SET pgmig.fingerprint = '36a14334f915dac4dc7467b042d71dee9341efbb41a21ebce0834d343bcbfd9d';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -955,9 +988,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c7a3c8925ff6a2cbfb75ea2e783336cbca6b1bef7ca150be2ac2624b19bdf76b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '36a14334f915dac4dc7467b042d71dee9341efbb41a21ebce0834d343bcbfd9d';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile c7a3c8925ff6a2cbfb75ea2e783336cbca6b1bef7ca150be2ac2624b19bdf76b; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 36a14334f915dac4dc7467b042d71dee9341efbb41a21ebce0834d343bcbfd9d; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -968,6 +1001,18 @@ $fingerprint$;
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.permission_modules_id_seq', last_value, is_called FROM public.permission_modules_id_seq
 ON CONFLICT DO NOTHING;
+-- Keys drawn below are free even where rows others wrote took keys the sequence had not reached.
+DO $sequences$
+BEGIN
+  -- Move public.permission_modules_id_seq past every value in public.permission_modules.id
+  -- (rows others wrote included): the application's next default value is a free key.
+  PERFORM setval('public.permission_modules_id_seq', max_value)
+  FROM (SELECT greatest(
+               (SELECT max(id) FROM public.permission_modules)) AS max_value) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM public.permission_modules_id_seq);
+END
+$sequences$;
 WITH wanted (code, name) AS (
   VALUES ('users'::text, 'Users and roles'::text),
          ('academics'::text, 'Classes and subjects'::text),
@@ -987,6 +1032,18 @@ SELECT 'school', 'public.permission_modules', jsonb_build_object('id', id) FROM 
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.grade_systems_id_seq', last_value, is_called FROM public.grade_systems_id_seq
 ON CONFLICT DO NOTHING;
+-- Keys drawn below are free even where rows others wrote took keys the sequence had not reached.
+DO $sequences$
+BEGIN
+  -- Move public.grade_systems_id_seq past every value in public.grade_systems.id
+  -- (rows others wrote included): the application's next default value is a free key.
+  PERFORM setval('public.grade_systems_id_seq', max_value)
+  FROM (SELECT greatest(
+               (SELECT max(id) FROM public.grade_systems)) AS max_value) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM public.grade_systems_id_seq);
+END
+$sequences$;
 WITH wanted (code, name) AS (
   VALUES ('K12'::text, 'Kindergarten to grade 12'::text)
 ), inserted AS (
@@ -1004,6 +1061,18 @@ SELECT 'school', 'public.grade_systems', jsonb_build_object('id', id) FROM inser
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.class_levels_id_seq', last_value, is_called FROM public.class_levels_id_seq
 ON CONFLICT DO NOTHING;
+-- Keys drawn below are free even where rows others wrote took keys the sequence had not reached.
+DO $sequences$
+BEGIN
+  -- Move public.class_levels_id_seq past every value in public.class_levels.id
+  -- (rows others wrote included): the application's next default value is a free key.
+  PERFORM setval('public.class_levels_id_seq', max_value)
+  FROM (SELECT greatest(
+               (SELECT max(id) FROM public.class_levels)) AS max_value) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM public.class_levels_id_seq);
+END
+$sequences$;
 WITH wanted (grade_system_id, code, name, position) AS (
   VALUES ('K12'::text, 'G1'::text, 'Grade 1'::text, '1'::integer),
          ('K12'::text, 'G2'::text, 'Grade 2'::text, '2'::integer),
@@ -1033,6 +1102,18 @@ SELECT 'school', 'public.class_levels', jsonb_build_object('id', id) FROM insert
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.curriculums_id_seq', last_value, is_called FROM public.curriculums_id_seq
 ON CONFLICT DO NOTHING;
+-- Keys drawn below are free even where rows others wrote took keys the sequence had not reached.
+DO $sequences$
+BEGIN
+  -- Move public.curriculums_id_seq past every value in public.curriculums.id
+  -- (rows others wrote included): the application's next default value is a free key.
+  PERFORM setval('public.curriculums_id_seq', max_value)
+  FROM (SELECT greatest(
+               (SELECT max(id) FROM public.curriculums)) AS max_value) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM public.curriculums_id_seq);
+END
+$sequences$;
 WITH wanted (code, name) AS (
   VALUES ('NATIONAL'::text, 'National curriculum'::text)
 ), inserted AS (
@@ -1050,6 +1131,18 @@ SELECT 'school', 'public.curriculums', jsonb_build_object('id', id) FROM inserte
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.subjects_id_seq', last_value, is_called FROM public.subjects_id_seq
 ON CONFLICT DO NOTHING;
+-- Keys drawn below are free even where rows others wrote took keys the sequence had not reached.
+DO $sequences$
+BEGIN
+  -- Move public.subjects_id_seq past every value in public.subjects.id
+  -- (rows others wrote included): the application's next default value is a free key.
+  PERFORM setval('public.subjects_id_seq', max_value)
+  FROM (SELECT greatest(
+               (SELECT max(id) FROM public.subjects)) AS max_value) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM public.subjects_id_seq);
+END
+$sequences$;
 WITH wanted (code, name) AS (
   VALUES ('MATH'::text, 'Mathematics'::text),
          ('ENG'::text, 'English'::text),
@@ -1071,6 +1164,18 @@ SELECT 'school', 'public.subjects', jsonb_build_object('id', id) FROM inserted;
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.user_types_id_seq', last_value, is_called FROM public.user_types_id_seq
 ON CONFLICT DO NOTHING;
+-- Keys drawn below are free even where rows others wrote took keys the sequence had not reached.
+DO $sequences$
+BEGIN
+  -- Move public.user_types_id_seq past every value in public.user_types.id
+  -- (rows others wrote included): the application's next default value is a free key.
+  PERFORM setval('public.user_types_id_seq', max_value)
+  FROM (SELECT greatest(
+               (SELECT max(id) FROM public.user_types)) AS max_value) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM public.user_types_id_seq);
+END
+$sequences$;
 WITH wanted (code, name) AS (
   VALUES ('staff'::text, 'Staff'::text),
          ('guardian'::text, 'Guardian'::text),
@@ -1090,6 +1195,18 @@ SELECT 'school', 'public.user_types', jsonb_build_object('id', id) FROM inserted
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.roles_id_seq', last_value, is_called FROM public.roles_id_seq
 ON CONFLICT DO NOTHING;
+-- Keys drawn below are free even where rows others wrote took keys the sequence had not reached.
+DO $sequences$
+BEGIN
+  -- Move public.roles_id_seq past every value in public.roles.id
+  -- (rows others wrote included): the application's next default value is a free key.
+  PERFORM setval('public.roles_id_seq', max_value)
+  FROM (SELECT greatest(
+               (SELECT max(id) FROM public.roles)) AS max_value) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM public.roles_id_seq);
+END
+$sequences$;
 WITH wanted (code, name, user_type_id) AS (
   VALUES ('teacher'::text, 'Teacher'::text, 'staff'::text),
          ('parent'::text, 'Parent'::text, 'guardian'::text),

@@ -154,7 +154,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'c7a3c8925ff6a2cbfb75ea2e783336cbca6b1bef7ca150be2ac2624b19bdf76b';
+SET pgmig.fingerprint = '36a14334f915dac4dc7467b042d71dee9341efbb41a21ebce0834d343bcbfd9d';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -178,6 +178,39 @@ BEGIN
   END IF;
 END
 $guard$;
+
+\if :dry_run
+-- A dry run changes nothing, sequences included, though setval() and nextval() ignore
+-- ROLLBACK. ALTER SEQUENCE does not: it gives the sequence fresh storage in this
+-- transaction, which ROLLBACK throws away, so each sequence below comes back exactly as it
+-- was (last_value, is_called); restating its own increment changes nothing else. It also
+-- holds the sequence until then: another session's nextval() waits for the ROLLBACK
+-- instead of drawing a value this run had moved past, so nobody is rewound below a value
+-- they drew. ALTER SEQUENCE needs the sequence's owner.
+DO $hold$
+DECLARE
+  increment bigint;
+BEGIN
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.permission_modules_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.permission_modules_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.grade_systems_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.grade_systems_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.class_levels_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.class_levels_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.curriculums_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.curriculums_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.subjects_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.subjects_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.user_types_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.user_types_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.roles_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.roles_id_seq'::pg_catalog.regclass, increment);
+EXCEPTION WHEN insufficient_privilege THEN
+  RAISE EXCEPTION 'dry_run: %', SQLERRM
+    USING HINT = 'a dry run holds each sequence it may move with ALTER SEQUENCE, which needs the sequence''s owner: run it as the owner (a real run needs only UPDATE on them)';
+END
+$hold$;
+\endif
 
 -- pgmig's bookkeeping must be pgmig's own. Schema _pgmig and everything in it belong to the
 -- role running this script (or to the role named by -v pgmig_owner=ROLE), and nothing is
@@ -492,9 +525,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c7a3c8925ff6a2cbfb75ea2e783336cbca6b1bef7ca150be2ac2624b19bdf76b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '36a14334f915dac4dc7467b042d71dee9341efbb41a21ebce0834d343bcbfd9d';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile c7a3c8925ff6a2cbfb75ea2e783336cbca6b1bef7ca150be2ac2624b19bdf76b; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 36a14334f915dac4dc7467b042d71dee9341efbb41a21ebce0834d343bcbfd9d; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -768,12 +801,14 @@ BEGIN
   FROM public.roles AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.roles';
-  -- public.roles_id_seq back to its value before migrate, unless rows written since need it higher.
+  -- public.roles_id_seq back to its value before migrate, unless rows written since in
+  -- public.roles.id need it higher.
   PERFORM setval('public.roles_id_seq',
                  greatest(saved.last_value, remaining.max_value),
-                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+                 CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
-       (SELECT max(id) AS max_value FROM public.roles) AS remaining
+       (SELECT greatest(
+                 (SELECT max(id) FROM public.roles)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.roles_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
@@ -802,12 +837,14 @@ BEGIN
   FROM public.user_types AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.user_types';
-  -- public.user_types_id_seq back to its value before migrate, unless rows written since need it higher.
+  -- public.user_types_id_seq back to its value before migrate, unless rows written since in
+  -- public.user_types.id need it higher.
   PERFORM setval('public.user_types_id_seq',
                  greatest(saved.last_value, remaining.max_value),
-                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+                 CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
-       (SELECT max(id) AS max_value FROM public.user_types) AS remaining
+       (SELECT greatest(
+                 (SELECT max(id) FROM public.user_types)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.user_types_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
@@ -835,12 +872,14 @@ BEGIN
   FROM public.subjects AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.subjects';
-  -- public.subjects_id_seq back to its value before migrate, unless rows written since need it higher.
+  -- public.subjects_id_seq back to its value before migrate, unless rows written since in
+  -- public.subjects.id need it higher.
   PERFORM setval('public.subjects_id_seq',
                  greatest(saved.last_value, remaining.max_value),
-                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+                 CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
-       (SELECT max(id) AS max_value FROM public.subjects) AS remaining
+       (SELECT greatest(
+                 (SELECT max(id) FROM public.subjects)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.subjects_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
@@ -868,12 +907,14 @@ BEGIN
   FROM public.curriculums AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.curriculums';
-  -- public.curriculums_id_seq back to its value before migrate, unless rows written since need it higher.
+  -- public.curriculums_id_seq back to its value before migrate, unless rows written since in
+  -- public.curriculums.id need it higher.
   PERFORM setval('public.curriculums_id_seq',
                  greatest(saved.last_value, remaining.max_value),
-                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+                 CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
-       (SELECT max(id) AS max_value FROM public.curriculums) AS remaining
+       (SELECT greatest(
+                 (SELECT max(id) FROM public.curriculums)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.curriculums_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
@@ -901,12 +942,14 @@ BEGIN
   FROM public.class_levels AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.class_levels';
-  -- public.class_levels_id_seq back to its value before migrate, unless rows written since need it higher.
+  -- public.class_levels_id_seq back to its value before migrate, unless rows written since in
+  -- public.class_levels.id need it higher.
   PERFORM setval('public.class_levels_id_seq',
                  greatest(saved.last_value, remaining.max_value),
-                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+                 CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
-       (SELECT max(id) AS max_value FROM public.class_levels) AS remaining
+       (SELECT greatest(
+                 (SELECT max(id) FROM public.class_levels)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.class_levels_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
@@ -934,12 +977,14 @@ BEGIN
   FROM public.grade_systems AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.grade_systems';
-  -- public.grade_systems_id_seq back to its value before migrate, unless rows written since need it higher.
+  -- public.grade_systems_id_seq back to its value before migrate, unless rows written since in
+  -- public.grade_systems.id need it higher.
   PERFORM setval('public.grade_systems_id_seq',
                  greatest(saved.last_value, remaining.max_value),
-                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+                 CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
-       (SELECT max(id) AS max_value FROM public.grade_systems) AS remaining
+       (SELECT greatest(
+                 (SELECT max(id) FROM public.grade_systems)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.grade_systems_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
@@ -966,12 +1011,14 @@ BEGIN
   FROM public.permission_modules AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.permission_modules';
-  -- public.permission_modules_id_seq back to its value before migrate, unless rows written since need it higher.
+  -- public.permission_modules_id_seq back to its value before migrate, unless rows written since in
+  -- public.permission_modules.id need it higher.
   PERFORM setval('public.permission_modules_id_seq',
                  greatest(saved.last_value, remaining.max_value),
-                 CASE WHEN remaining.max_value > saved.last_value THEN true ELSE saved.is_called END)
+                 CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
-       (SELECT max(id) AS max_value FROM public.permission_modules) AS remaining
+       (SELECT greatest(
+                 (SELECT max(id) FROM public.permission_modules)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.permission_modules_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r

@@ -449,9 +449,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c7a3c8925ff6a2cbfb75ea2e783336cbca6b1bef7ca150be2ac2624b19bdf76b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '36a14334f915dac4dc7467b042d71dee9341efbb41a21ebce0834d343bcbfd9d';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile c7a3c8925ff6a2cbfb75ea2e783336cbca6b1bef7ca150be2ac2624b19bdf76b; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 36a14334f915dac4dc7467b042d71dee9341efbb41a21ebce0834d343bcbfd9d; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1685,6 +1685,146 @@ BEGIN
     RAISE NOTICE 'PASS  student_profiles: no orphans through student_profiles_user_id_fkey';
   ELSE
     RAISE NOTICE 'FAIL  student_profiles: no orphans through student_profiles_user_id_fkey: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- public.permission_modules_id_seq: its next value (last_value, or the one after once called) is above
+-- every value in public.permission_modules.id.
+DO $check$
+DECLARE
+  n_behind bigint;
+BEGIN
+  SELECT 0
+         + (SELECT count(*) FROM public.permission_modules AS t
+            WHERE t.id > state.last_value OR (t.id = state.last_value AND NOT state.is_called))
+  INTO n_behind
+  FROM public.permission_modules_id_seq AS state;
+  IF n_behind = 0 THEN
+    RAISE NOTICE 'PASS  sequence public.permission_modules_id_seq is ahead of public.permission_modules.id';
+  ELSE
+    RAISE NOTICE 'FAIL  sequence public.permission_modules_id_seq is behind % rows of public.permission_modules.id', n_behind;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- public.grade_systems_id_seq: its next value (last_value, or the one after once called) is above
+-- every value in public.grade_systems.id.
+DO $check$
+DECLARE
+  n_behind bigint;
+BEGIN
+  SELECT 0
+         + (SELECT count(*) FROM public.grade_systems AS t
+            WHERE t.id > state.last_value OR (t.id = state.last_value AND NOT state.is_called))
+  INTO n_behind
+  FROM public.grade_systems_id_seq AS state;
+  IF n_behind = 0 THEN
+    RAISE NOTICE 'PASS  sequence public.grade_systems_id_seq is ahead of public.grade_systems.id';
+  ELSE
+    RAISE NOTICE 'FAIL  sequence public.grade_systems_id_seq is behind % rows of public.grade_systems.id', n_behind;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- public.class_levels_id_seq: its next value (last_value, or the one after once called) is above
+-- every value in public.class_levels.id.
+DO $check$
+DECLARE
+  n_behind bigint;
+BEGIN
+  SELECT 0
+         + (SELECT count(*) FROM public.class_levels AS t
+            WHERE t.id > state.last_value OR (t.id = state.last_value AND NOT state.is_called))
+  INTO n_behind
+  FROM public.class_levels_id_seq AS state;
+  IF n_behind = 0 THEN
+    RAISE NOTICE 'PASS  sequence public.class_levels_id_seq is ahead of public.class_levels.id';
+  ELSE
+    RAISE NOTICE 'FAIL  sequence public.class_levels_id_seq is behind % rows of public.class_levels.id', n_behind;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- public.curriculums_id_seq: its next value (last_value, or the one after once called) is above
+-- every value in public.curriculums.id.
+DO $check$
+DECLARE
+  n_behind bigint;
+BEGIN
+  SELECT 0
+         + (SELECT count(*) FROM public.curriculums AS t
+            WHERE t.id > state.last_value OR (t.id = state.last_value AND NOT state.is_called))
+  INTO n_behind
+  FROM public.curriculums_id_seq AS state;
+  IF n_behind = 0 THEN
+    RAISE NOTICE 'PASS  sequence public.curriculums_id_seq is ahead of public.curriculums.id';
+  ELSE
+    RAISE NOTICE 'FAIL  sequence public.curriculums_id_seq is behind % rows of public.curriculums.id', n_behind;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- public.subjects_id_seq: its next value (last_value, or the one after once called) is above
+-- every value in public.subjects.id.
+DO $check$
+DECLARE
+  n_behind bigint;
+BEGIN
+  SELECT 0
+         + (SELECT count(*) FROM public.subjects AS t
+            WHERE t.id > state.last_value OR (t.id = state.last_value AND NOT state.is_called))
+  INTO n_behind
+  FROM public.subjects_id_seq AS state;
+  IF n_behind = 0 THEN
+    RAISE NOTICE 'PASS  sequence public.subjects_id_seq is ahead of public.subjects.id';
+  ELSE
+    RAISE NOTICE 'FAIL  sequence public.subjects_id_seq is behind % rows of public.subjects.id', n_behind;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- public.user_types_id_seq: its next value (last_value, or the one after once called) is above
+-- every value in public.user_types.id.
+DO $check$
+DECLARE
+  n_behind bigint;
+BEGIN
+  SELECT 0
+         + (SELECT count(*) FROM public.user_types AS t
+            WHERE t.id > state.last_value OR (t.id = state.last_value AND NOT state.is_called))
+  INTO n_behind
+  FROM public.user_types_id_seq AS state;
+  IF n_behind = 0 THEN
+    RAISE NOTICE 'PASS  sequence public.user_types_id_seq is ahead of public.user_types.id';
+  ELSE
+    RAISE NOTICE 'FAIL  sequence public.user_types_id_seq is behind % rows of public.user_types.id', n_behind;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- public.roles_id_seq: its next value (last_value, or the one after once called) is above
+-- every value in public.roles.id.
+DO $check$
+DECLARE
+  n_behind bigint;
+BEGIN
+  SELECT 0
+         + (SELECT count(*) FROM public.roles AS t
+            WHERE t.id > state.last_value OR (t.id = state.last_value AND NOT state.is_called))
+  INTO n_behind
+  FROM public.roles_id_seq AS state;
+  IF n_behind = 0 THEN
+    RAISE NOTICE 'PASS  sequence public.roles_id_seq is ahead of public.roles.id';
+  ELSE
+    RAISE NOTICE 'FAIL  sequence public.roles_id_seq is behind % rows of public.roles.id', n_behind;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END

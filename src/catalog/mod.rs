@@ -227,11 +227,133 @@ impl Catalog {
         }
     }
 
-    /// The sequence a column draws its values from (serial default or identity).
+    /// The sequence a column draws its values from: its identity's, the one its default
+    /// calls `nextval()` on (pg_dump writes `CREATE SEQUENCE` with no `OWNED BY`, and one
+    /// sequence may serve several tables), or, for a column with no default, the one
+    /// `OWNED BY` it.
     pub fn sequence_of(&self, table: &QualName, column: &str) -> Option<&QualName> {
-        self.sequences.iter().find_map(|(name, seq)| match &seq.owned_by {
-            Some((t, c)) if t == table && c == column => Some(name),
-            _ => None,
-        })
+        let owned = || {
+            self.sequences.iter().find_map(|(name, seq)| match &seq.owned_by {
+                Some((t, c)) if t == table && c == column => Some(name),
+                _ => None,
+            })
+        };
+        let Some(col) = self.tables.get(table).and_then(|t| t.column(column)) else { return owned() };
+        if col.identity.is_some() {
+            return owned();
+        }
+        match col.default.as_deref() {
+            // A number: a text column may draw too, but its values don't compare with the sequence's.
+            Some(default) if is_integral(self.base_type(&col.data_type)) => {
+                nextval_sequence(default).and_then(|q| self.sequences.get_key_value(&q)).map(|(name, _)| name)
+            }
+            Some(_) => None,
+            None => owned(),
+        }
+    }
+
+    /// Every (table, column) of this schema that draws from `sequence`, partitions left out
+    /// when their parent draws too (the parent's rows include theirs). A sequence must stay
+    /// ahead of all of them.
+    pub fn columns_drawing_from(&self, sequence: &QualName) -> Vec<(QualName, String)> {
+        let mut users: Vec<(QualName, String)> = self
+            .tables
+            .values()
+            .flat_map(|t| t.columns.iter().map(move |c| (&t.name, &c.name)))
+            .filter(|(t, c)| self.sequence_of(t, c) == Some(sequence))
+            .map(|(t, c)| (t.clone(), c.clone()))
+            .collect();
+        let parents: Vec<(QualName, String)> = users.clone();
+        users.retain(|(t, c)| {
+            let parent = self.tables.get(t).and_then(|t| t.partition_of.as_ref()).map(|(p, _)| p);
+            !parent.is_some_and(|p| parents.iter().any(|(pt, pc)| pt == p && pc == c))
+        });
+        users
+    }
+}
+
+/// The sequences an expression calls `nextval()` or `setval()` on by a qualified name
+/// (`nextval('public.batch_seq')`), each once, in order.
+pub fn sequences_called(expr: &str) -> Vec<QualName> {
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let Ok(parsed) = sqlparser::parser::Parser::new(&dialect).try_with_sql(expr).and_then(|mut p| p.parse_expr()) else { return Vec::new() };
+    let mut found: Vec<QualName> = Vec::new();
+    let _ = sqlparser::ast::visit_expressions(&parsed, |e| {
+        if let sqlparser::ast::Expr::Function(f) = e {
+            let name = f.name.to_string().to_lowercase();
+            if matches!(name.trim_start_matches("pg_catalog."), "nextval" | "setval") {
+                if let Some(q) = sequence_argument(f).filter(|q| !found.contains(q)) {
+                    found.push(q);
+                }
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
+/// The types whose values a sequence's compare with.
+fn is_integral(data_type: &str) -> bool {
+    matches!(data_type, "smallint" | "integer" | "bigint" | "numeric") || data_type.starts_with("numeric(")
+}
+
+/// `nextval('public.x_seq'::regclass)` (a normalized default) → `public.x_seq`. Only a
+/// default that is the call itself: a value built around it is not the sequence's number.
+fn nextval_sequence(default: &str) -> Option<QualName> {
+    if !default.starts_with("nextval(") {
+        return None;
+    }
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let expr = sqlparser::parser::Parser::new(&dialect).try_with_sql(default).ok()?.parse_expr().ok()?;
+    let sqlparser::ast::Expr::Function(f) = expr else { return None };
+    if f.name.to_string() != "nextval" {
+        return None;
+    }
+    sequence_argument(&f)
+}
+
+/// The sequence a call's first argument names: `'public.x_seq'`, maybe `::regclass`.
+fn sequence_argument(f: &sqlparser::ast::Function) -> Option<QualName> {
+    use sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Value};
+    let FunctionArguments::List(list) = &f.args else { return None };
+    let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) = list.args.first() else { return None };
+    let literal = match arg {
+        Expr::Cast { expr, .. } => expr.as_ref(),
+        other => other,
+    };
+    let Expr::Value(v) = literal else { return None };
+    let Value::SingleQuotedString(name) = &v.value else { return None };
+    match normalize::split_qualified(name).as_slice() {
+        [schema, name] => Some(QualName::new(schema.clone(), name.clone())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nextval_defaults_name_their_sequence() {
+        let q = |s: &str, n: &str| Some(QualName::new(s, n));
+        assert_eq!(nextval_sequence("nextval('public.x_seq'::regclass)"), q("public", "x_seq"));
+        assert_eq!(nextval_sequence(r#"nextval('public."Odd ""Seq"""'::regclass)"#), q("public", "Odd \"Seq\""));
+        assert_eq!(nextval_sequence("nextval('App.X_Seq')"), q("app", "x_seq"), "unquoted names fold to lower case");
+        // Not the sequence's own number, or not a name this reader qualified.
+        assert_eq!(nextval_sequence("'INV-' || nextval('public.x_seq'::regclass)"), None);
+        assert_eq!(nextval_sequence("nextval('public.x_seq'::regclass) * 10"), None);
+        assert_eq!(nextval_sequence("nextval('x_seq'::regclass)"), None);
+        assert_eq!(nextval_sequence("0"), None);
+    }
+
+    #[test]
+    fn expressions_name_the_sequences_they_call() {
+        let q = |s: &str, n: &str| QualName::new(s, n);
+        assert_eq!(sequences_called("nextval('public.batch_seq')"), [q("public", "batch_seq")]);
+        assert_eq!(
+            sequences_called("'B-' || pg_catalog.nextval('app.\"B\"'::regclass) + setval('public.s', 1) + nextval('public.s')"),
+            [q("app", "B"), q("public", "s")]
+        );
+        assert!(sequences_called("currval('public.s') + nextval('unqualified')").is_empty());
     }
 }

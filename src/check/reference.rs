@@ -177,12 +177,9 @@ fn reference(
         .values()
         .flat_map(|t| t.foreign_keys.iter().filter(|f| f.references == table.name).map(move |f| (t.name.clone(), f.columns.clone(), f.referenced_columns.clone())))
         .collect();
-    let sequences = table
-        .columns
-        .iter()
-        .filter(|c| !given.contains(c.name.as_str()))
-        .filter_map(|c| v2.sequence_of(&table.name, &c.name).map(|q| crate::plan::SequenceSync { sequence: q.clone(), column: c.name.clone() }))
-        .collect();
+    // Every column drawing from a sequence: the ones the rows leave out draw their keys,
+    // the ones they give must not be drawn again by the application.
+    let sequences = table.columns.iter().filter_map(|c| crate::plan::SequenceSync::of(v2, &table.name, &c.name)).collect();
     Some(Reference {
         sequences,
         table: table.name.clone(),

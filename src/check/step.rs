@@ -278,10 +278,9 @@ impl StepContext<'_> {
             return Err(errors);
         }
 
-        let sequences = columns
-            .iter()
-            .filter_map(|c| self.v2.sequence_of(&table.name, &c.name).map(|s| SequenceSync { sequence: s.clone(), column: c.name.clone() }))
-            .collect();
+        // Every column of the target that draws from a sequence: the filled ones copy values
+        // the sequence must move past, the others draw from it as they are inserted.
+        let sequences = table.columns.iter().filter_map(|c| SequenceSync::of(self.v2, &table.name, &c.name)).collect();
         let overriding = columns.iter().any(|c| table.column(&c.name).is_some_and(|t| t.identity == Some(Identity::Always)));
         if overriding {
             warnings.push(Diagnostic::warning(

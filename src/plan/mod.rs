@@ -132,7 +132,7 @@ pub struct Step {
     pub after: Vec<Dependency>,
     /// Whether a later step joins this step's id map (so it is analyzed).
     pub map_read_later: bool,
-    /// Sequences owned by the target table, moved past copied ids and restored by rollback.
+    /// Sequences the target table's columns draw from, moved past copied ids and restored by rollback.
     pub sequences: Vec<SequenceSync>,
     /// A filled column is GENERATED ALWAYS AS IDENTITY: insert with OVERRIDING SYSTEM VALUE.
     pub overriding_system_value: bool,
@@ -297,6 +297,17 @@ pub struct Dependency {
 pub struct SequenceSync {
     pub sequence: QualName,
     pub column: String,
+    /// Every V2 (table, column) that draws from the sequence, this one included: migrate
+    /// moves it past the largest value in any of them, verify checks each.
+    pub drawn_by: Vec<(QualName, String)>,
+}
+
+impl SequenceSync {
+    /// The sequence `table.column` draws from in V2, if any, with everything else drawing from it.
+    pub fn of(v2: &crate::catalog::Catalog, table: &QualName, column: &str) -> Option<Self> {
+        let sequence = v2.sequence_of(table, column)?.clone();
+        Some(SequenceSync { drawn_by: v2.columns_drawing_from(&sequence), sequence, column: column.to_string() })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -323,8 +334,9 @@ pub struct Reference {
     /// V2 foreign keys pointing at this table: (child table, its columns, the columns here).
     /// Rollback keeps a reference row that a child row still uses.
     pub referenced_by: Vec<(QualName, Vec<String>, Vec<String>)>,
-    /// Sequences the inserts draw from (serial keys): saved before, restored by rollback
-    /// (and by precheck, which inserts the rows in a transaction it rolls back).
+    /// Sequences the table's columns draw from (serial keys): saved and moved past the rows
+    /// there before the inserts, moved past the rows given with their keys after them,
+    /// restored by rollback.
     pub sequences: Vec<SequenceSync>,
 }
 

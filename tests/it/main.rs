@@ -25,3 +25,5 @@ mod names;
 mod v1_password;
 mod redact;
 mod security_implicit;
+mod sequences;
+mod estimates;

@@ -10,6 +10,7 @@ use crate::plan::Plan;
 use privileges::PrivilegesView;
 use reference::ReferenceView;
 use step::Finding;
+use step::SequenceView;
 pub use step::StepView;
 use subset::SubsetView;
 
@@ -31,6 +32,12 @@ pub struct PlanView {
     pub library: String,
     /// The V2 tables the steps fill, each once, in load order.
     pub targets: Vec<String>,
+    /// Every sequence a column the scripts write draws from (reference rows', then the
+    /// steps'), each once: verify checks each.
+    pub sequences: Vec<SequenceView>,
+    /// What a dry run holds, as literals: those, and any the steps' expressions call
+    /// `nextval()` on themselves (`key: {new: nextval('public.batch_seq')}`).
+    pub held_sequences: Vec<String>,
     pub assertions: Vec<AssertionView>,
     pub version: &'static str,
     /// V1 tables no step reads, and the V2 columns filled through a lossy cast.
@@ -112,6 +119,24 @@ impl PlanView {
             targets: {
                 let mut seen = std::collections::BTreeSet::new();
                 plan.steps.iter().map(|s| s.target.to_string()).filter(|t| seen.insert(t.clone())).collect()
+            },
+            sequences: {
+                let mut seen = std::collections::BTreeSet::new();
+                let all = plan.references.iter().flat_map(|r| &r.sequences).chain(plan.steps.iter().flat_map(|s| &s.sequences));
+                all.filter(|q| seen.insert(q.sequence.clone())).map(SequenceView::new).collect()
+            },
+            held_sequences: {
+                let drawn = plan.references.iter().flat_map(|r| &r.sequences).chain(plan.steps.iter().flat_map(|s| &s.sequences)).map(|q| q.sequence.clone());
+                let exprs = plan.steps.iter().flat_map(|s| {
+                    let key = match &s.key {
+                        crate::plan::Key::New { new, .. } => Some(new.sql.as_str()),
+                        crate::plan::Key::Keep { .. } => None,
+                    };
+                    s.columns.iter().map(|c| c.expr.as_str()).chain(key)
+                });
+                let called = exprs.flat_map(crate::catalog::sequences_called);
+                let mut seen = std::collections::BTreeSet::new();
+                drawn.chain(called).filter(|q| seen.insert(q.clone())).map(|q| lit(&q.to_string())).collect()
             },
             assertions: plan
                 .assertions

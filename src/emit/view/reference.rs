@@ -32,6 +32,9 @@ pub struct ReferenceView {
     pub unused: Vec<String>,
     pub rows: usize,
     pub sequences: Vec<SequenceView>,
+    /// The sequences of the key columns the rows leave out: migrate draws those keys,
+    /// precheck (which must not move a sequence) makes them up below the table's smallest.
+    pub drawn: Vec<SequenceView>,
 }
 
 impl ReferenceView {
@@ -86,11 +89,8 @@ impl ReferenceView {
                 })
                 .collect(),
             rows: r.rows.len(),
-            sequences: r
-                .sequences
-                .iter()
-                .map(|s| SequenceView { name: s.sequence.to_string(), name_lit: lit(&s.sequence.to_string()), column: quote_ident(&s.column) })
-                .collect(),
+            sequences: r.sequences.iter().map(SequenceView::new).collect(),
+            drawn: r.sequences.iter().filter(|s| !r.columns.iter().any(|c| c.name == s.column)).map(SequenceView::new).collect(),
         }
     }
 }

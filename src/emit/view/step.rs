@@ -167,6 +167,23 @@ pub struct SequenceView {
     pub name: String,
     pub name_lit: String,
     pub column: String,
+    /// Every V2 (table, column) drawing from it, quoted: migrate moves it past all of them.
+    pub drawn_by: Vec<(String, String)>,
+    /// The same as text for comments and notices: `public.a.id, public.b.id`.
+    pub drawn_by_text: String,
+}
+
+impl SequenceView {
+    pub fn new(s: &crate::plan::SequenceSync) -> SequenceView {
+        let drawn_by: Vec<(String, String)> = s.drawn_by.iter().map(|(t, c)| (t.to_string(), quote_ident(c))).collect();
+        SequenceView {
+            name: s.sequence.to_string(),
+            name_lit: lit(&s.sequence.to_string()),
+            column: quote_ident(&s.column),
+            drawn_by_text: drawn_by.iter().map(|(t, c)| format!("{t}.{c}")).collect::<Vec<_>>().join(", "),
+            drawn_by,
+        }
+    }
 }
 
 /// One constraint test: what it checks (for the reader) and the SQL that finds offenders.
@@ -580,11 +597,7 @@ impl StepView {
             insert_columns,
             select_list,
             overriding: step.overriding_system_value,
-            sequences: step
-                .sequences
-                .iter()
-                .map(|s| SequenceView { name: s.sequence.to_string(), name_lit: lit(&s.sequence.to_string()), column: quote_ident(&s.column) })
-                .collect(),
+            sequences: step.sequences.iter().map(SequenceView::new).collect(),
             analyze_map: step.map_read_later,
             key_order: key_cols.iter().map(|k| format!("t.{}", quote_ident(k))).collect::<Vec<_>>().join(", "),
             made_here,
