@@ -4,3 +4,6 @@
 -- ordinary character.
 SET search_path = pg_catalog, pg_temp;
 SET standard_conforming_strings = on;
+-- The model's time zone (`timezone:`, UTC when it names none): timestamps without time zone
+-- become instants, and instants days, the same way whatever the server's TimeZone.
+SET TIME ZONE {{ time_zone|lit }};

@@ -22,6 +22,8 @@ pub struct Scripts {
 struct Migrate<'a> {
     plan: &'a PlanView,
     steps: &'a [StepView],
+    /// pin.sql's zone.
+    time_zone: &'a str,
 }
 
 #[derive(Template)]
@@ -29,6 +31,8 @@ struct Migrate<'a> {
 struct MigrateEntities<'a> {
     plan: &'a PlanView,
     steps: &'a [StepView],
+    /// pin.sql's zone.
+    time_zone: &'a str,
 }
 
 #[derive(Template)]
@@ -36,6 +40,8 @@ struct MigrateEntities<'a> {
 struct Verify<'a> {
     plan: &'a PlanView,
     steps: &'a [StepView],
+    /// pin.sql's zone.
+    time_zone: &'a str,
 }
 
 #[derive(Template)]
@@ -43,6 +49,8 @@ struct Verify<'a> {
 struct Rollback<'a> {
     plan: &'a PlanView,
     steps: &'a [StepView],
+    /// pin.sql's zone.
+    time_zone: &'a str,
 }
 
 #[derive(Template)]
@@ -50,6 +58,8 @@ struct Rollback<'a> {
 struct Precheck<'a> {
     plan: &'a PlanView,
     steps: &'a [StepView],
+    /// pin.sql's zone.
+    time_zone: &'a str,
 }
 
 #[derive(Template)]
@@ -57,6 +67,8 @@ struct Precheck<'a> {
 struct Export<'a> {
     plan: &'a PlanView,
     steps: &'a [StepView],
+    /// pin.sql's zone.
+    time_zone: &'a str,
 }
 
 #[derive(Template)]
@@ -64,20 +76,22 @@ struct Export<'a> {
 struct PlanPage<'a> {
     plan: &'a PlanView,
     steps: &'a [StepView],
+    time_zone: &'a str,
 }
 
 /// Renders every script of `plan`. Same plan, same bytes.
 pub fn render(plan: &Plan) -> Result<Scripts, askama::Error> {
     let view = PlanView::new(plan);
     let steps = view.steps.as_slice();
+    let time_zone = plan.time_zone.as_str();
     let reversed: Vec<StepView> = steps.iter().rev().cloned().collect();
     let files = vec![
-        ("precheck.sql", Precheck { plan: &view, steps }.render()?),
-        ("migrate.sql", if view.entity_size > 0 { MigrateEntities { plan: &view, steps }.render()? } else { Migrate { plan: &view, steps }.render()? }),
-        ("verify.sql", Verify { plan: &view, steps }.render()?),
-        ("rollback.sql", Rollback { plan: &view, steps: &reversed }.render()?),
-        ("export.sql", Export { plan: &view, steps }.render()?),
-        ("PLAN.md", PlanPage { plan: &view, steps }.render()?),
+        ("precheck.sql", Precheck { plan: &view, steps, time_zone }.render()?),
+        ("migrate.sql", if view.entity_size > 0 { MigrateEntities { plan: &view, steps, time_zone }.render()? } else { Migrate { plan: &view, steps, time_zone }.render()? }),
+        ("verify.sql", Verify { plan: &view, steps, time_zone }.render()?),
+        ("rollback.sql", Rollback { plan: &view, steps: &reversed, time_zone }.render()?),
+        ("export.sql", Export { plan: &view, steps, time_zone }.render()?),
+        ("PLAN.md", PlanPage { plan: &view, steps, time_zone }.render()?),
     ];
     Ok(Scripts { files: files.into_iter().map(|(n, t)| (n, tidy(&t))).collect() })
 }

@@ -24,6 +24,8 @@ pub struct InPlaceModel {
     pub in_place: Spanned<bool>,
     pub target: Option<SchemaRef>,
     pub batch_size: Option<Spanned<u64>>,
+    /// The zone V1's timestamps without time zone are in; every script runs in it.
+    pub timezone: Option<Text>,
     /// `table.column: EXPR` — the conversion, reading the old value by the column's name.
     #[serde(default)]
     pub using: IndexMap<Text, Text>,

@@ -19,6 +19,10 @@ pub struct Model {
     pub source: Option<SchemaRef>,
     pub target: Option<SchemaRef>,
     pub mode: Option<ModeDecl>,
+    /// The zone V1's timestamps without time zone are in (`timezone: UTC`): every script runs
+    /// in it, so conversions between naive timestamps, instants and days don't depend on the
+    /// server's TimeZone.
+    pub timezone: Option<Text>,
     /// Rows V2 needs before any step runs (roles, types, …), by V2 table.
     #[serde(default)]
     pub reference: IndexMap<Text, ReferenceDecl>,
@@ -249,5 +253,5 @@ fn yaml_error(e: &marked_yaml::FromYamlError) -> Diagnostic {
     let message = e.to_string();
     let message = message.split_once(": ").filter(|(p, _)| p.contains(':')).map_or(message.clone(), |(_, m)| m.to_string());
     Diagnostic::error(format!("invalid model: {message}"), at)
-        .with_hint("the model's fields are name, source, target, mode, reference, tables (into, from, where, reject, key, columns, repair) and verify")
+        .with_hint("the model's fields are name, source, target, mode, timezone, reference, tables (into, from, where, reject, key, columns, repair) and verify")
 }

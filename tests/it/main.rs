@@ -19,3 +19,4 @@ mod per_entity;
 mod drills;
 mod hostile;
 mod security_bookkeeping;
+mod real_types;
