@@ -4,6 +4,5 @@
 -- ordinary character.
 SET search_path = pg_catalog, pg_temp;
 SET standard_conforming_strings = on;
--- The model's time zone (`timezone:`, UTC when it names none): timestamps without time zone
--- become instants, and instants days, the same way whatever the server's TimeZone.
+-- The model's `timezone:` (UTC without one): zone conversions ignore the server's TimeZone.
 SET TIME ZONE {{ time_zone|lit }};
