@@ -121,29 +121,14 @@ pub fn compile(source: SourceFile, v1: &SchemaInput, v2: &SchemaInput) -> Result
     Ok(Compiled { plan, scripts, warnings, source, skipped: [s1, s2] })
 }
 
-/// Whether PostgreSQL converts `from` to `to` safely enough to go without a `using`: an
-/// assignment cast (same category, or anything to a string type), or a string holding a UUID
+/// Whether PostgreSQL converts `from` to `to` safely enough to go without a `using`: a value
+/// PostgreSQL assigns (the checker's answer, modifiers included), or a string holding a UUID
 /// (precheck lists the values that are not one).
 pub fn known_cast(from: &str, to: &str) -> bool {
-    let base = |t: &str| t.split('(').next().unwrap_or(t).trim().to_string();
-    let category = |t: &str| match base(t).as_str() {
-        "smallint" | "integer" | "bigint" | "numeric" | "real" | "double precision" => "numeric",
-        "text" | "character varying" | "character" | "name" | "citext" => "string",
-        "date" | "timestamp without time zone" | "timestamp with time zone" => "datetime",
-        "boolean" => "boolean",
-        "uuid" => "uuid",
-        "json" | "jsonb" => "json",
-        _ => "other",
-    };
-    if from == to || base(from) == base(to) {
-        return true;
-    }
-    match (category(from), category(to)) {
-        (_, "string") => !from.ends_with("[]"),
-        ("string", "uuid") => true,
-        (_, "other") | ("other", _) => false,
-        (f, t) => f == t,
-    }
+    use crate::check::types::{assignable, base_type, is_string};
+    // An array into a plain string column: its text form would be kept, not converted.
+    let array_to_scalar = from.ends_with("[]") && !to.ends_with("[]");
+    (assignable(from, to) && !array_to_scalar) || (is_string(from) && base_type(to) == "uuid")
 }
 
 /// Identifiers an expression mentions (a word match, quotes removed): enough to tell whether
@@ -476,6 +461,9 @@ mod tests {
         assert!(known_cast("uuid", "text"));
         assert!(!known_cast("text", "integer"));
         assert!(!known_cast("text", "boolean"));
+        assert!(known_cast("timestamp without time zone", "timestamp(6) without time zone"));
+        assert!(known_cast("numeric", "numeric(12,2)"));
+        assert!(!known_cast("integer[]", "text"));
     }
 
     #[test]

@@ -298,3 +298,32 @@ fn a_zone_dependent_conversion_needs_the_model_time_zone() {
     }
     assert_eq!(db.client().query_one("SELECT count(*) FROM public.events", &[]).unwrap().get::<_, i64>(0), 0);
 }
+
+#[test]
+fn in_place_timestamps_keep_their_modifiers_and_the_model_time_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = "CREATE TABLE t (id bigint PRIMARY KEY, at timestamp, day date, stamp timestamp);\n";
+    let v2 = "CREATE TABLE t (id bigint PRIMARY KEY, at timestamptz, day timestamptz, stamp timestamp(6) without time zone);\n";
+    std::fs::write(dir.path().join("v1.sql"), v1).unwrap();
+    std::fs::write(dir.path().join("v2.sql"), v2).unwrap();
+    let model = "name: stamps\nin_place: true\n";
+    std::fs::write(dir.path().join("model.yaml"), model).unwrap();
+    let err = compile(dir.path()).map(|_| ()).expect_err("timestamp → timestamptz in place needs timezone:");
+    assert!(err.contains("t.at: timestamp without time zone → timestamp with time zone depends on the time zone"), "{err}");
+    assert!(err.contains("t.day: date → timestamp with time zone depends on the time zone"), "{err}");
+    // timestamp → timestamp(6) is PostgreSQL's own assignment: no `using` asked for.
+    assert!(!err.contains("t.stamp"), "{err}");
+
+    std::fs::write(dir.path().join("model.yaml"), format!("{model}timezone: UTC\n")).unwrap();
+    let compiled = compile(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    pgmig::compile::write(&compiled.scripts, dir.path()).unwrap();
+    let db = cluster().create_db("in_place_time_zone");
+    db.execute(&format!("ALTER DATABASE {} SET timezone = 'America/New_York'", db.name()));
+    db.load_in_schema(&dir.path().join("v1.sql"), "public");
+    db.execute("INSERT INTO public.t VALUES (1, '2024-11-03 23:00:00', '2024-11-03', '2024-01-01 10:00:00.123456')");
+    run_scripts(&db, dir.path(), &["precheck.sql", "migrate.sql", "verify.sql"]);
+    let mut client = db.client();
+    client.batch_execute("SET TIME ZONE 'UTC'").unwrap();
+    let row: String = client.query_one("SELECT format('%s %s %s', at, day, stamp) FROM public.t", &[]).unwrap().get(0);
+    assert_eq!(row, "2024-11-03 23:00:00+00 2024-11-03 00:00:00+00 2024-01-01 10:00:00.123456");
+}
