@@ -327,3 +327,19 @@ fn in_place_timestamps_keep_their_modifiers_and_the_model_time_zone() {
     let row: String = client.query_one("SELECT format('%s %s %s', at, day, stamp) FROM public.t", &[]).unwrap().get(0);
     assert_eq!(row, "2024-11-03 23:00:00+00 2024-11-03 00:00:00+00 2024-01-01 10:00:00.123456");
 }
+
+#[test]
+fn init_states_the_time_zone_its_draft_converts_at() {
+    let dir = fixture("time_zones");
+    let (v1, v2) = (SchemaInput::Ddl(dir.join("v1.sql")), SchemaInput::Ddl(dir.join("v2.sql")));
+    let options = pgmig::init::Options { v1: v1.clone(), v2: v2.clone(), source_schema: "v1".into(), target_schema: "public".into(), source_server: None, name: "zones".into() };
+    let out = pgmig::init::init(&options).expect("init on the time zone pair");
+    assert_eq!(out.draft.zone_dependent, ["events.due_at", "events.logged_on", "events.starts_at"], "{}", out.yaml);
+    assert!(out.yaml.contains("# converted at it: events.due_at, events.logged_on, events.starts_at\ntimezone: UTC\n"), "{}", out.yaml);
+    // Answered (local_start has no V1 column), the draft compiles: its zone is the one asked for.
+    let todo = "'\"TODO: value for local_start\"'";
+    assert!(out.yaml.contains(todo), "{}", out.yaml);
+    let drafted = tempfile::tempdir().unwrap();
+    std::fs::write(drafted.path().join("model.yaml"), out.yaml.replacen(todo, "e.starts_at", 1)).unwrap();
+    pgmig::compile(&drafted.path().join("model.yaml"), &v1, &v2).unwrap_or_else(|e| panic!("{e:?}\n{}", out.yaml));
+}
