@@ -1,5 +1,5 @@
-//! The in-place model: `in_place: true`, a name, the schema, a batch size and `using:`
-//! conversions for the columns PostgreSQL has no safe cast for.
+//! The in-place model: `in_place: true`, a name, the schema, a batch size, the time zone
+//! (`timezone:`) and `using:` conversions for the columns PostgreSQL has no safe cast for.
 //!
 //! ```yaml
 //! name: uuid
@@ -56,7 +56,7 @@ pub fn load(text: &str) -> Result<InPlaceModel, Diagnostic> {
         let message = e.to_string();
         let message = message.split_once(": ").filter(|(p, _)| p.contains(':')).map_or(message.clone(), |(_, m)| m.to_string());
         Diagnostic::error(format!("invalid in-place model: {message}"), None)
-            .with_hint("an in-place model has name, in_place: true, target: {schema: …}, batch_size and using: {table.column: EXPR}")
+            .with_hint("an in-place model has name, in_place: true, target: {schema: …}, batch_size, timezone and using: {table.column: EXPR}")
     })
 }
 
