@@ -4,7 +4,7 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{CastKind, Expr, Visit, Visitor};
+use sqlparser::ast::{CastKind, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Visit, Visitor};
 
 use super::scope::Scope;
 use super::types::{base_type, infer, is_string};
@@ -38,8 +38,12 @@ pub fn depends_on_zone(from: &str, to: &str) -> bool {
     }
 }
 
-/// The casts in `expr` whose operand's type is known and whose result depends on the zone,
-/// as "from → to" descriptions.
+/// Functions whose result, for a timestamptz argument, is read at the session's zone (but
+/// `date_trunc(field, value, zone)`, whose zone is explicit).
+const ZONE_READING_FUNCTIONS: &[&str] = &["date_trunc", "date_part", "to_char"];
+
+/// The casts in `expr` whose operand's type is known and whose result depends on the zone
+/// ("the cast from → to"), and the fields, truncations and formats of a timestamptz.
 pub fn casts(expr: &Expr, scope: &Scope) -> Vec<String> {
     struct Casts<'a> {
         scope: &'a Scope,
@@ -54,6 +58,31 @@ pub fn casts(expr: &Expr, scope: &Scope) -> Vec<String> {
                         self.found.push(format!("the cast {from} → {to}"));
                     }
                 }
+            }
+            let instant = |e: &Expr| infer(e, self.scope).is_some_and(|t| base_type(&t) == "timestamp with time zone");
+            match e {
+                Expr::Extract { field, expr: operand, .. } if instant(operand) => {
+                    self.found.push(format!("EXTRACT({field} FROM …) of a timestamp with time zone"));
+                }
+                Expr::Function(f) => {
+                    let name = f.name.to_string().to_lowercase();
+                    let args: Vec<&Expr> = match &f.args {
+                        FunctionArguments::List(list) => list
+                            .args
+                            .iter()
+                            .filter_map(|a| match a {
+                                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                                _ => None,
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    let explicit_zone = name == "date_trunc" && args.len() == 3;
+                    if ZONE_READING_FUNCTIONS.contains(&name.as_str()) && !explicit_zone && args.iter().any(|a| instant(a)) {
+                        self.found.push(format!("{name}() of a timestamp with time zone"));
+                    }
+                }
+                _ => {}
             }
             ControlFlow::Continue(())
         }

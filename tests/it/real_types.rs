@@ -280,6 +280,18 @@ fn a_zone_dependent_conversion_needs_the_model_time_zone() {
     let line = model.lines().position(|l| l.contains("logged_on:")).unwrap() + 1;
     assert!(without.contains(&format!("model.yaml:{}:", line)), "line {line}:\n{without}");
 
+    // A timestamptz read at the session's zone: its day, its hour, its text.
+    let read_at_zone = |m: &str| {
+        drop_zone(m).replacen("logged_on: e.logged_at::date", "logged_on: (date_trunc('day', e.logged_at) + extract(hour from e.logged_at) * interval '1 hour')::date", 1)
+    };
+    let functions = compiled_time_zones(read_at_zone).map(|_| ()).expect_err("date_trunc and extract of a timestamptz read the zone");
+    assert!(functions.contains("date_trunc() of a timestamp with time zone depends on the time zone"), "{functions}");
+    assert!(functions.contains("EXTRACT(HOUR FROM …) of a timestamp with time zone depends on the time zone"), "{functions}");
+    // With the zone explicit, date_trunc reads none (the other steps' conversions still do).
+    let explicit = |m: &str| drop_zone(m).replacen("logged_on: e.logged_at::date", "logged_on: date_trunc('day', e.logged_at, 'UTC')::date", 1);
+    let errors = compiled_time_zones(explicit).map(|_| ()).expect_err("the other conversions need the zone");
+    assert!(errors.contains("assigning date to `events.due_at`") && !errors.contains("date_trunc() of"), "{errors}");
+
     // Not a zone name: refused at compile time, never written into a script.
     let hostile = compiled_time_zones(|m| m.replacen("timezone: UTC", "timezone: \"UTC'; DROP TABLE v1.events; --\"", 1))
         .map(|_| ())
