@@ -13,6 +13,8 @@
 -- ordinary character.
 SET search_path = pg_catalog, pg_temp;
 SET standard_conforming_strings = on;
+-- The model's `timezone:` (UTC without one): zone conversions ignore the server's TimeZone.
+SET TIME ZONE 'UTC';
 
 BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
 

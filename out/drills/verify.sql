@@ -11,6 +11,8 @@
 -- ordinary character.
 SET search_path = pg_catalog, pg_temp;
 SET standard_conforming_strings = on;
+-- The model's `timezone:` (UTC without one): zone conversions ignore the server's TimeZone.
+SET TIME ZONE 'UTC';
 
 BEGIN READ ONLY;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
@@ -440,9 +442,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '53ec970cba1a97f9d4e8ba4f5272effdaa2651950b81f61ef3eb3344903ea9cb';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2bf2a9037894674f3aa610e69e8b52e348820911d4b8541672fed02d73050ad2';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 53ec970cba1a97f9d4e8ba4f5272effdaa2651950b81f61ef3eb3344903ea9cb; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2bf2a9037894674f3aa610e69e8b52e348820911d4b8541672fed02d73050ad2; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -13,6 +13,8 @@
 -- ordinary character.
 SET search_path = pg_catalog, pg_temp;
 SET standard_conforming_strings = on;
+-- The model's `timezone:` (UTC without one): zone conversions ignore the server's TimeZone.
+SET TIME ZONE 'UTC';
 \if :{?dry_run}
 \else
 \set dry_run false
@@ -190,7 +192,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '34c7dd32a055a38ba6b180f854d4fc9ddef66c88f6e21a4b8bb738baf5343e1e';
+SET pgmig.fingerprint = '1d73c14b34d67123b9fe2ea0f87c8f82dbfdccd72fa0f11fff82124838524abe';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -643,9 +645,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '34c7dd32a055a38ba6b180f854d4fc9ddef66c88f6e21a4b8bb738baf5343e1e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1d73c14b34d67123b9fe2ea0f87c8f82dbfdccd72fa0f11fff82124838524abe';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 34c7dd32a055a38ba6b180f854d4fc9ddef66c88f6e21a4b8bb738baf5343e1e; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1d73c14b34d67123b9fe2ea0f87c8f82dbfdccd72fa0f11fff82124838524abe; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

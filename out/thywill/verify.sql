@@ -11,6 +11,8 @@
 -- ordinary character.
 SET search_path = pg_catalog, pg_temp;
 SET standard_conforming_strings = on;
+-- The model's `timezone:` (UTC without one): zone conversions ignore the server's TimeZone.
+SET TIME ZONE 'UTC';
 
 BEGIN READ ONLY;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
@@ -437,9 +439,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '34c7dd32a055a38ba6b180f854d4fc9ddef66c88f6e21a4b8bb738baf5343e1e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1d73c14b34d67123b9fe2ea0f87c8f82dbfdccd72fa0f11fff82124838524abe';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 34c7dd32a055a38ba6b180f854d4fc9ddef66c88f6e21a4b8bb738baf5343e1e; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1d73c14b34d67123b9fe2ea0f87c8f82dbfdccd72fa0f11fff82124838524abe; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -15,6 +15,8 @@
 -- ordinary character.
 SET search_path = pg_catalog, pg_temp;
 SET standard_conforming_strings = on;
+-- The model's `timezone:` (UTC without one): zone conversions ignore the server's TimeZone.
+SET TIME ZONE 'UTC';
 
 BEGIN;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up

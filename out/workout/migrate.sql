@@ -13,6 +13,8 @@
 -- ordinary character.
 SET search_path = pg_catalog, pg_temp;
 SET standard_conforming_strings = on;
+-- The model's `timezone:` (UTC without one): zone conversions ignore the server's TimeZone.
+SET TIME ZONE 'UTC';
 \if :{?dry_run}
 \else
 \set dry_run false
@@ -188,7 +190,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'e6fabf6f0066d43197255ae8067e8765430fa5926788ac22ab98069b2af55feb';
+SET pgmig.fingerprint = '25393d9e25a2563c2c085a2f3715e9d6095d6e0cd90f0aa4c9e6efc95f0dab1e';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -641,9 +643,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e6fabf6f0066d43197255ae8067e8765430fa5926788ac22ab98069b2af55feb';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '25393d9e25a2563c2c085a2f3715e9d6095d6e0cd90f0aa4c9e6efc95f0dab1e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile e6fabf6f0066d43197255ae8067e8765430fa5926788ac22ab98069b2af55feb; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 25393d9e25a2563c2c085a2f3715e9d6095d6e0cd90f0aa4c9e6efc95f0dab1e; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

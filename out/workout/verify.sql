@@ -11,6 +11,8 @@
 -- ordinary character.
 SET search_path = pg_catalog, pg_temp;
 SET standard_conforming_strings = on;
+-- The model's `timezone:` (UTC without one): zone conversions ignore the server's TimeZone.
+SET TIME ZONE 'UTC';
 
 BEGIN READ ONLY;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
@@ -435,9 +437,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e6fabf6f0066d43197255ae8067e8765430fa5926788ac22ab98069b2af55feb';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '25393d9e25a2563c2c085a2f3715e9d6095d6e0cd90f0aa4c9e6efc95f0dab1e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile e6fabf6f0066d43197255ae8067e8765430fa5926788ac22ab98069b2af55feb; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 25393d9e25a2563c2c085a2f3715e9d6095d6e0cd90f0aa4c9e6efc95f0dab1e; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

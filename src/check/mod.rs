@@ -20,7 +20,8 @@ mod step;
 pub mod subset;
 pub(crate) mod suggest;
 pub mod transforms;
-mod types;
+pub mod types;
+pub(crate) mod zone;
 
 use std::collections::BTreeSet;
 
@@ -118,6 +119,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             .collect()
     };
 
+    let zone_conversions = std::cell::RefCell::new(Vec::new());
     let v2_tables: std::rc::Rc<BTreeSet<QualName>> = std::rc::Rc::new(v2.tables_in(&target_schema).map(|t| t.name.clone()).collect());
     // Second pass: resolve every expression of every step.
     let mut steps = Vec::new();
@@ -135,6 +137,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             uses_library: std::cell::Cell::new(false),
             v2_tables: v2_tables.clone(),
             redactions: &redactions,
+            zone_conversions: &zone_conversions,
         };
         match ctx.step(name, step, head) {
             Ok((s, joins, warnings)) => {
@@ -145,6 +148,8 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             Err(errors) => errors.into_iter().for_each(|e| diags.push(e)),
         }
     }
+
+    let time_zone = zone::time_zone(model.timezone.as_ref(), &zone_conversions.borrow(), &mut diags);
 
     let mode = match &model.mode {
         None => plan::Mode::Transaction,
@@ -314,6 +319,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         read_schema,
         target_schema,
         mode,
+        time_zone,
         subset: None,
         // Entries without rows only name a key for ref(): nothing to insert, verify or undo.
         references: references.into_iter().filter(|r| !r.rows.is_empty()).collect(),

@@ -37,6 +37,8 @@ pub struct StepContext<'a> {
     pub map_of_table: &'a dyn Fn(&QualName) -> Vec<constraints::MapColumns>,
     /// V2's tables in the target schema, which expressions may read.
     pub v2_tables: std::rc::Rc<BTreeSet<QualName>>,
+    /// Every zone-dependent conversion of the model's steps, for `timezone:`.
+    pub zone_conversions: &'a std::cell::RefCell<Vec<super::zone::ZoneConversion>>,
     /// Set when an expression of the step calls the transform library.
     pub uses_library: std::cell::Cell<bool>,
     /// V1's secret columns: rejects copy V1 rows without their values.
@@ -74,6 +76,11 @@ impl StepContext<'_> {
         }
         found.extend(scope.resolve(&expr, self.v1, self.source_schema, origin));
         found.extend(super::transforms::check(&expr, scope, origin));
+        if found.is_empty() {
+            for what in super::zone::casts(&expr, scope) {
+                self.zone_conversion(pos_of(value), what);
+            }
+        }
         if super::transforms::uses_library(&expr) {
             self.uses_library.set(true);
         }
@@ -84,6 +91,18 @@ impl StepContext<'_> {
         let ok = found.is_empty();
         errors.extend(found);
         ok.then_some(expr)
+    }
+
+    fn zone_conversion(&self, at: Option<crate::diagnostic::Pos>, what: String) {
+        self.zone_conversions.borrow_mut().push(super::zone::ZoneConversion { at, what });
+    }
+
+    /// Notes the assignment of a `from` value to `column` when it depends on the time zone.
+    fn note_zone_assignment(&self, at: Option<crate::diagnostic::Pos>, from: &str, table: &QualName, column: &crate::catalog::Column) {
+        let (f, t) = (self.v1.base_type(from), self.v2.base_type(&column.data_type));
+        if super::zone::depends_on_zone(f, t) {
+            self.zone_conversion(at, format!("assigning {from} to `{}.{}` ({})", table.name, column.name, column.data_type));
+        }
     }
 
     pub fn step(&self, name: &Text, step: &crate::model::Step, head: &StepHead) -> StepResult {
@@ -176,6 +195,7 @@ impl StepContext<'_> {
                     );
                     continue;
                 }
+                self.note_zone_assignment(pos_of(value), st, &table.name, target);
             }
             let mut cm = column_map(target, &e, source_type, ColumnOrigin::Model(line_of(value)));
             cm.null_into_not_null = target.not_null && nullable_column(&e, &scope, self.v1);
@@ -205,6 +225,7 @@ impl StepContext<'_> {
                             );
                             continue;
                         }
+                        self.note_zone_assignment(pos_of(name), st, &table.name, target);
                     }
                     let e = Expr::CompoundIdentifier(vec![scope::sql_ident(&alias), scope::sql_ident(&col)]);
                     read.note(&e);

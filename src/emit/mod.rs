@@ -24,6 +24,8 @@ pub struct Scripts {
 struct Migrate<'a> {
     plan: &'a PlanView,
     steps: &'a [StepView],
+    /// pin.sql's zone.
+    time_zone: &'a str,
 }
 
 #[derive(Template)]
@@ -31,6 +33,8 @@ struct Migrate<'a> {
 struct MigrateEntities<'a> {
     plan: &'a PlanView,
     steps: &'a [StepView],
+    /// pin.sql's zone.
+    time_zone: &'a str,
 }
 
 #[derive(Template)]
@@ -38,6 +42,8 @@ struct MigrateEntities<'a> {
 struct Verify<'a> {
     plan: &'a PlanView,
     steps: &'a [StepView],
+    /// pin.sql's zone.
+    time_zone: &'a str,
 }
 
 #[derive(Template)]
@@ -45,6 +51,8 @@ struct Verify<'a> {
 struct Rollback<'a> {
     plan: &'a PlanView,
     steps: &'a [StepView],
+    /// pin.sql's zone.
+    time_zone: &'a str,
 }
 
 #[derive(Template)]
@@ -52,6 +60,8 @@ struct Rollback<'a> {
 struct Precheck<'a> {
     plan: &'a PlanView,
     steps: &'a [StepView],
+    /// pin.sql's zone.
+    time_zone: &'a str,
 }
 
 #[derive(Template)]
@@ -60,6 +70,8 @@ struct Export<'a> {
     plan: &'a PlanView,
     /// Each step with the file its rows go to.
     steps: Vec<(&'a StepView, String)>,
+    /// pin.sql's zone.
+    time_zone: &'a str,
 }
 
 #[derive(Template)]
@@ -67,6 +79,7 @@ struct Export<'a> {
 struct PlanPage<'a> {
     plan: &'a PlanView,
     steps: &'a [StepView],
+    time_zone: &'a str,
 }
 
 /// The fingerprint of a compile of `model` (the whole model's plan, before a selection):
@@ -80,14 +93,15 @@ pub fn fingerprint_of(model: &Plan) -> Result<String, askama::Error> {
 pub fn render(plan: &Plan, fingerprint: &str) -> Result<Scripts, askama::Error> {
     let view = PlanView::new(plan, fingerprint);
     let steps = view.steps.as_slice();
+    let time_zone = plan.time_zone.as_str();
     let reversed: Vec<StepView> = steps.iter().rev().cloned().collect();
     let files = vec![
-        ("precheck.sql", Precheck { plan: &view, steps }.render()?),
-        ("migrate.sql", if view.entity_size > 0 { MigrateEntities { plan: &view, steps }.render()? } else { Migrate { plan: &view, steps }.render()? }),
-        ("verify.sql", Verify { plan: &view, steps }.render()?),
-        ("rollback.sql", Rollback { plan: &view, steps: &reversed }.render()?),
-        ("export.sql", Export { plan: &view, steps: steps.iter().zip(view.step_export_files.clone()).collect() }.render()?),
-        ("PLAN.md", PlanPage { plan: &view, steps }.render()?),
+        ("precheck.sql", Precheck { plan: &view, steps, time_zone }.render()?),
+        ("migrate.sql", if view.entity_size > 0 { MigrateEntities { plan: &view, steps, time_zone }.render()? } else { Migrate { plan: &view, steps, time_zone }.render()? }),
+        ("verify.sql", Verify { plan: &view, steps, time_zone }.render()?),
+        ("rollback.sql", Rollback { plan: &view, steps: &reversed, time_zone }.render()?),
+        ("export.sql", Export { plan: &view, steps: steps.iter().zip(view.step_export_files.clone()).collect(), time_zone }.render()?),
+        ("PLAN.md", PlanPage { plan: &view, steps, time_zone }.render()?),
     ];
     Ok(Scripts { files: files.into_iter().map(|(n, t)| (n, tidy(&t))).collect() })
 }

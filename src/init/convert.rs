@@ -2,6 +2,7 @@
 //! PostgreSQL assigns it, an explicit cast where one exists, nothing where none is safe.
 
 use crate::catalog::Catalog;
+use crate::check::types::{base_type, lossy};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Conversion {
@@ -53,11 +54,9 @@ fn resolve(ty: &str, cat: &Catalog) -> (String, Kind) {
     if let Some((_, labels)) = cat.enums.iter().find(|(q, _)| q.to_string() == ty) {
         return (ty.clone(), Kind::Enum(labels.clone()));
     }
-    let (base, modifier) = match ty.split_once('(') {
-        Some((b, m)) => (b.trim(), m.trim_end_matches(')').split(',').next().and_then(|n| n.trim().parse().ok())),
-        None => (ty.as_str(), None),
-    };
-    let kind = match base {
+    let base = base_type(&ty);
+    let modifier = ty.split_once('(').and_then(|(_, m)| m.split([',', ')']).next()?.trim().parse().ok());
+    let kind = match base.as_str() {
         "smallint" => Kind::Int(2),
         "integer" => Kind::Int(4),
         "bigint" => Kind::Int(8),
@@ -107,8 +106,10 @@ pub fn convert(expr: &str, from: &str, to: &str, v1: &Catalog, v2: &Catalog) -> 
     let cast = |e: String, note: &str, parses: bool| Conversion::Cast { expr: e, note: note.to_string(), parses };
     let through_text = |note: String| Conversion::Cast { expr: format!("{expr}::text::{to}"), note, parses: false };
     let result = match (&fk, &tk) {
-        // Same base (a domain in another schema over it, say): PostgreSQL assigns it.
+        // Same type (a domain in another schema over it, say): PostgreSQL assigns it.
         _ if fb == tb && !matches!(fk, Kind::Enum(_)) => Conversion::Assign(None),
+        // Same base type, another modifier (timestamp → timestamp(6)): a length coercion.
+        _ if base_type(&fb) == base_type(&tb) && !matches!(fk, Kind::Enum(_)) => Conversion::Assign(lossy(&fb, &tb)),
         (Kind::Enum(fl), Kind::Enum(tl)) => {
             let missing: Vec<&str> = fl.iter().filter(|l| !tl.contains(l)).map(String::as_str).collect();
             if missing.is_empty() {
@@ -138,7 +139,7 @@ pub fn convert(expr: &str, from: &str, to: &str, v1: &Catalog, v2: &Catalog) -> 
         (Kind::Date | Kind::Timestamp | Kind::Timestamptz, Kind::Date) => Conversion::Assign(Some(format!("{from} → date: drops the time of day"))),
         (Kind::Date, Kind::Timestamp | Kind::Timestamptz) => Conversion::Assign(None),
         (Kind::Timestamp | Kind::Timestamptz, Kind::Timestamp | Kind::Timestamptz) => {
-            Conversion::Assign(Some(format!("{from} → {to}: converted in the session's TimeZone")))
+            Conversion::Assign(Some(format!("{from} → {to}: converted at the model's timezone")))
         }
         (Kind::Json, Kind::Jsonb) | (Kind::Jsonb, Kind::Json) => cast(format!("{expr}::{to}"), &format!("{from} → {to}"), false),
         // A user type of the same name in another schema (enum, composite, …): by its text form.
@@ -191,5 +192,8 @@ mod tests {
         assert!(matches!(conv("uuid", "integer"), Conversion::Impossible(_)));
         assert!(matches!(conv("integer", "integer[]"), Conversion::Impossible(_)));
         assert!(!conv("text", "uuid").plausible());
+        assert_eq!(conv("timestamp without time zone", "timestamp(6) without time zone"), Conversion::Assign(None));
+        assert!(matches!(conv("timestamp(6) with time zone", "timestamp(6) without time zone"), Conversion::Assign(Some(n)) if n.contains("model's timezone")));
+        assert!(matches!(conv("time(6) without time zone", "time(0) without time zone"), Conversion::Assign(Some(_))));
     }
 }

@@ -7,6 +7,7 @@ use crate::sql_text::quote_literal;
 use crate::catalog::{quote_ident, Catalog, Column, QualName, Table};
 
 use super::convert::{convert, Conversion};
+use crate::check::zone::depends_on_zone;
 use super::matching::{closest, match_names, How};
 use super::naming::{column_key, snake_case, table_key};
 use super::order::parents_first;
@@ -32,6 +33,9 @@ pub struct Draft {
     pub secrets: Vec<(String, Vec<String>)>,
     /// What needs an answer, one line each (said on stderr).
     pub todos: Vec<String>,
+    /// V2 columns (`table.column`) filled through a conversion that depends on the time zone:
+    /// the model then states V1's zone (`timezone:`).
+    pub zone_dependent: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -149,7 +153,27 @@ pub fn build(v1: &Catalog, v2: &Catalog, source_schema: &str, target_schema: &st
             (!secret.is_empty()).then(|| (t.name.name.clone(), secret))
         })
         .collect();
-    Draft { source_server: None, source_schema: source_schema.into(), target_schema: target_schema.into(), steps, dropped_tables, dropped_columns, secrets, todos }
+    let zone_dependent = pairing
+        .iter()
+        .flat_map(|(t2, (pr, _))| {
+            pr.sources.iter().filter_map(move |(name, s)| {
+                let to = v2.table(t2)?.column(name)?;
+                let converted = !matches!(s.conversion, Conversion::Impossible(_));
+                (converted && depends_on_zone(v1.base_type(&s.column.data_type), v2.base_type(&to.data_type))).then(|| format!("{}.{name}", t2.name))
+            })
+        })
+        .collect();
+    Draft {
+        source_server: None,
+        source_schema: source_schema.into(),
+        target_schema: target_schema.into(),
+        steps,
+        dropped_tables,
+        dropped_columns,
+        secrets,
+        todos,
+        zone_dependent,
+    }
 }
 
 /// V1 columns a step reads besides its `columns` lines: implicit copies and the key's `by`.

@@ -76,6 +76,13 @@ pub fn render(d: &Draft, name: &str, v1_label: &str, v2_label: &str) -> String {
     }
     .ok();
     let _ = writeln!(out, "target: {{ schema: {} }}", scalar(&d.target_schema, true));
+    if !d.zone_dependent.is_empty() {
+        out.push_str("# The zone V1's timestamps without time zone are in: UTC is assumed, write yours.\n");
+        // Names from the catalogs, escaped: a line break in one must not end the comment.
+        let columns: Vec<String> = d.zone_dependent.iter().map(|c| c.escape_debug().to_string()).collect();
+        comment_list(&mut out, "", "converted at it", &columns);
+        out.push_str("timezone: UTC\n");
+    }
     out.push_str("\ntables:\n");
     for (i, step) in d.steps.iter().enumerate() {
         if i > 0 {

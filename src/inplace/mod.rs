@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 use askama::Template;
 
 use crate::catalog::{quote_ident, Catalog, Deferrable, FkAction, QualName, Table};
+use crate::check::zone::ZoneConversion;
 use crate::compile::{load_schema, CompileError, Compiled, SchemaInput};
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile};
 use crate::emit::Scripts;
@@ -77,6 +78,8 @@ pub struct InPlace {
     pub model_file: String,
     pub schema: String,
     pub batch_size: u64,
+    /// The TimeZone every script sets (the model's `timezone:`, UTC without one).
+    pub time_zone: String,
     pub tables: Vec<TableChange>,
     /// V1 objects dropped before the swap, in drop order.
     pub drops: Vec<Obj>,
@@ -106,6 +109,7 @@ pub fn compile(source: SourceFile, v1: &SchemaInput, v2: &SchemaInput) -> Result
         read_schema: schema.clone(),
         target_schema: schema,
         mode: Mode::Batched { size: migration.batch_size },
+        time_zone: migration.time_zone.clone(),
         references: Vec::new(),
         subset: None,
         steps: Vec::new(),
@@ -118,29 +122,14 @@ pub fn compile(source: SourceFile, v1: &SchemaInput, v2: &SchemaInput) -> Result
     Ok(Compiled { plan, scripts, warnings, source, skipped: [s1, s2] })
 }
 
-/// Whether PostgreSQL converts `from` to `to` safely enough to go without a `using`: an
-/// assignment cast (same category, or anything to a string type), or a string holding a UUID
+/// Whether PostgreSQL converts `from` to `to` safely enough to go without a `using`: a value
+/// PostgreSQL assigns (the checker's answer, modifiers included), or a string holding a UUID
 /// (precheck lists the values that are not one).
 pub fn known_cast(from: &str, to: &str) -> bool {
-    let base = |t: &str| t.split('(').next().unwrap_or(t).trim().to_string();
-    let category = |t: &str| match base(t).as_str() {
-        "smallint" | "integer" | "bigint" | "numeric" | "real" | "double precision" => "numeric",
-        "text" | "character varying" | "character" | "name" | "citext" => "string",
-        "date" | "timestamp without time zone" | "timestamp with time zone" => "datetime",
-        "boolean" => "boolean",
-        "uuid" => "uuid",
-        "json" | "jsonb" => "json",
-        _ => "other",
-    };
-    if from == to || base(from) == base(to) {
-        return true;
-    }
-    match (category(from), category(to)) {
-        (_, "string") => !from.ends_with("[]"),
-        ("string", "uuid") => true,
-        (_, "other") | ("other", _) => false,
-        (f, t) => f == t,
-    }
+    use crate::check::types::{assignable, base_type, is_string};
+    // An array into a plain string column: its text form would be kept, not converted.
+    let array_to_scalar = from.ends_with("[]") && !to.ends_with("[]");
+    (assignable(from, to) && !array_to_scalar) || (is_string(from) && base_type(to) == "uuid")
 }
 
 /// Identifiers an expression mentions (a word match, quotes removed): enough to tell whether
@@ -270,6 +259,7 @@ fn derive(m: &InPlaceModel, source: &SourceFile, c1: &Catalog, c2: &Catalog) -> 
     // Column changes of the tables present in both.
     let mut tables: Vec<TableChange> = Vec::new();
     let mut used_using: BTreeSet<String> = BTreeSet::new();
+    let mut zone_conversions: Vec<ZoneConversion> = Vec::new();
     for t1 in &v1 {
         let Some(t2) = c2.table(&t1.name) else { continue };
         let mut change = TableChange { name: t1.name.clone(), key: Vec::new(), types: Vec::new(), attrs: Vec::new() };
@@ -313,6 +303,10 @@ fn derive(m: &InPlaceModel, source: &SourceFile, c1: &Catalog, c2: &Catalog) -> 
                         )
                         .with_hint(format!("add `using: {{ {key}: \"<expression over {col}>\" }}` to the model", col = col2.name)),
                     );
+                }
+                if crate::check::zone::depends_on_zone(&col1.data_type, &col2.data_type) {
+                    let at = using.and_then(|(_, e)| model::text_pos(e)).or(at_in_place);
+                    zone_conversions.push(ZoneConversion { at, what: format!("{key}: {} → {}", col1.data_type, col2.data_type) });
                 }
                 change.types.push(TypeChange {
                     column: col2.name.clone(),
@@ -387,6 +381,7 @@ fn derive(m: &InPlaceModel, source: &SourceFile, c1: &Catalog, c2: &Catalog) -> 
             errors.push(Diagnostic::error(format!("{t}.{c}: column names starting with pgmig_ are pgmig's own"), at_in_place));
         }
     }
+    let time_zone = crate::check::zone::time_zone(m.timezone.as_ref(), &zone_conversions, &mut errors);
     if errors.has_errors() {
         errors.0.extend(warnings.0);
         return Err(errors);
@@ -398,6 +393,7 @@ fn derive(m: &InPlaceModel, source: &SourceFile, c1: &Catalog, c2: &Catalog) -> 
         model_file: source.name.clone(),
         schema,
         batch_size,
+        time_zone,
         tables,
         drops,
         creates,
@@ -453,10 +449,10 @@ mod view;
 fn render(m: &InPlace) -> Result<Scripts, askama::Error> {
     let v = view::View::new(m);
     let files = vec![
-        ("precheck.sql", view::Precheck { v: &v }.render()?),
-        ("migrate.sql", view::Migrate { v: &v }.render()?),
-        ("verify.sql", view::Verify { v: &v }.render()?),
-        ("rollback.sql", view::Rollback { v: &v }.render()?),
+        ("precheck.sql", view::Precheck { v: &v, time_zone: &m.time_zone }.render()?),
+        ("migrate.sql", view::Migrate { v: &v, time_zone: &m.time_zone }.render()?),
+        ("verify.sql", view::Verify { v: &v, time_zone: &m.time_zone }.render()?),
+        ("rollback.sql", view::Rollback { v: &v, time_zone: &m.time_zone }.render()?),
         ("PLAN.md", view::PlanPage { v: &v }.render()?),
     ];
     Ok(Scripts { files: files.into_iter().map(|(n, t)| (n, crate::emit::tidy(&t))).collect() })
@@ -473,6 +469,9 @@ mod tests {
         assert!(known_cast("uuid", "text"));
         assert!(!known_cast("text", "integer"));
         assert!(!known_cast("text", "boolean"));
+        assert!(known_cast("timestamp without time zone", "timestamp(6) without time zone"));
+        assert!(known_cast("numeric", "numeric(12,2)"));
+        assert!(!known_cast("integer[]", "text"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The in-place model: `in_place: true`, a name, the schema, a batch size and `using:`
-//! conversions for the columns PostgreSQL has no safe cast for.
+//! The in-place model: `in_place: true`, a name, the schema, a batch size, the time zone
+//! (`timezone:`) and `using:` conversions for the columns PostgreSQL has no safe cast for.
 //!
 //! ```yaml
 //! name: uuid
@@ -24,6 +24,8 @@ pub struct InPlaceModel {
     pub in_place: Spanned<bool>,
     pub target: Option<SchemaRef>,
     pub batch_size: Option<Spanned<u64>>,
+    /// The zone V1's timestamps without time zone are in; every script runs in it.
+    pub timezone: Option<Text>,
     /// `table.column: EXPR` — the conversion, reading the old value by the column's name.
     #[serde(default)]
     pub using: IndexMap<Text, Text>,

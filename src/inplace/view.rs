@@ -545,24 +545,32 @@ fn shape_checks(t: &Table) -> Vec<Check> {
 #[template(path = "inplace/precheck.sql")]
 pub struct Precheck<'a> {
     pub v: &'a View,
+    /// pin.sql's zone.
+    pub time_zone: &'a str,
 }
 
 #[derive(Template)]
 #[template(path = "inplace/migrate.sql")]
 pub struct Migrate<'a> {
     pub v: &'a View,
+    /// pin.sql's zone.
+    pub time_zone: &'a str,
 }
 
 #[derive(Template)]
 #[template(path = "inplace/verify.sql")]
 pub struct Verify<'a> {
     pub v: &'a View,
+    /// pin.sql's zone.
+    pub time_zone: &'a str,
 }
 
 #[derive(Template)]
 #[template(path = "inplace/rollback.sql")]
 pub struct Rollback<'a> {
     pub v: &'a View,
+    /// pin.sql's zone.
+    pub time_zone: &'a str,
 }
 
 #[derive(Template)]

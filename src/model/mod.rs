@@ -27,6 +27,10 @@ pub struct Model {
     pub source: Option<SchemaRef>,
     pub target: Option<SchemaRef>,
     pub mode: Option<ModeDecl>,
+    /// The zone V1's timestamps without time zone are in (`timezone: UTC`): every script runs
+    /// in it, so conversions between naive timestamps, instants and days don't depend on the
+    /// server's TimeZone.
+    pub timezone: Option<Text>,
     /// Rows V2 needs before any step runs (roles, types, …), by V2 table.
     #[serde(default)]
     pub reference: IndexMap<Text, ReferenceDecl>,

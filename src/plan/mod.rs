@@ -19,6 +19,8 @@ pub struct Plan {
     pub read_schema: String,
     pub target_schema: String,
     pub mode: Mode,
+    /// The TimeZone every script sets: the model's `timezone:`, UTC without one.
+    pub time_zone: String,
     /// `--entities`: the steps are a subset of the model's.
     pub subset: Option<Subset>,
     /// Reference rows, parents first; inserted before the steps.

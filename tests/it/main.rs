@@ -27,3 +27,4 @@ mod redact;
 mod security_implicit;
 mod sequences;
 mod estimates;
+mod real_types;
