@@ -312,6 +312,49 @@ CREATE TABLE IF NOT EXISTS _pgmig.reference (
 );
 RESET client_min_messages;
 
+-- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
+-- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
+-- it; the scripts of another compile refuse to verify, roll back or resume its migration.
+SET pgmig.fingerprint = '492eacee0e1fe7a155868f6143f1de716346b95df75d9617199468f46b38a478';
+
+-- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
+-- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
+-- records them. Added once, to a _pgmig.log that bookkeeping just made or that an earlier
+-- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run.
+SET client_min_messages = warning;
+DO $columns$
+BEGIN
+  IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute AS a
+      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256')
+        AND NOT a.attisdropped AND a.atthasdef) < 2 THEN
+    ALTER TABLE _pgmig.log
+      ADD COLUMN IF NOT EXISTS fingerprint text,
+      ADD COLUMN IF NOT EXISTS script_sha256 text,
+      ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
+      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
+  END IF;
+END
+$columns$;
+RESET client_min_messages;
+
+-- The migration must be this compile's: the scripts of another compile of the model (another
+-- model text, schema or pgmig version) would resume or add to something else.
+DO $fingerprint$
+DECLARE
+  recorded text;
+BEGIN
+  -- to_jsonb: a _pgmig.log from before pgmig recorded fingerprints has no such column.
+  SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
+  FROM _pgmig.log AS l
+  WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '492eacee0e1fe7a155868f6143f1de716346b95df75d9617199468f46b38a478';
+  IF recorded IS NOT NULL THEN
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 492eacee0e1fe7a155868f6143f1de716346b95df75d9617199468f46b38a478; nothing was changed', 'uuid', recorded
+      USING HINT = 'finish or roll back that migration with its own scripts first';
+  END IF;
+END
+$fingerprint$;
+
 -- Writing a table runs code attached to it with this role's rights: its triggers (ENABLE
 -- ALWAYS and REPLICA ones too), column DEFAULTs and generated columns, CHECK constraints and
 -- the CHECKs and DEFAULTs of its columns' domains, index expressions and predicates, rules,

@@ -190,6 +190,24 @@ BEGIN
 END
 $check$;
 
+-- The migration must be this compile's: the scripts of another compile of the model (another
+-- model text, schema or pgmig version) would check or undo something else.
+DO $fingerprint$
+DECLARE
+  recorded text;
+BEGIN
+  -- to_jsonb: a _pgmig.log from before pgmig recorded fingerprints has no such column.
+  SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
+  FROM _pgmig.log AS l
+  WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '492eacee0e1fe7a155868f6143f1de716346b95df75d9617199468f46b38a478';
+  IF recorded IS NOT NULL THEN
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 492eacee0e1fe7a155868f6143f1de716346b95df75d9617199468f46b38a478; nothing was changed', 'uuid', recorded
+      USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
+  END IF;
+END
+$fingerprint$;
+
 -- journal_entries.user_id: converted values equal the originals in _pgmig.backup_uuid_journal_entries
 DO $check$
 DECLARE

@@ -446,8 +446,15 @@ fn qualify(expr: &str, column: &str, prefix: &str) -> String {
 
 mod view;
 
+/// Renders the scripts twice: first with an empty fingerprint, whose hash is the
+/// fingerprint every script then carries (as the copy compile does).
 fn render(m: &InPlace) -> Result<Scripts, askama::Error> {
-    let v = view::View::new(m);
+    let fingerprint = crate::emit::fingerprint::of_scripts(&render_with(m, "")?);
+    render_with(m, &fingerprint)
+}
+
+fn render_with(m: &InPlace, fingerprint: &str) -> Result<Scripts, askama::Error> {
+    let v = view::View::new(m, fingerprint);
     let files = vec![
         ("precheck.sql", view::Precheck { v: &v, time_zone: &m.time_zone }.render()?),
         ("migrate.sql", view::Migrate { v: &v, time_zone: &m.time_zone }.render()?),

@@ -59,6 +59,8 @@ pub struct Check {
 pub struct View {
     pub model: String,
     pub model_lit: String,
+    /// The compile's fingerprint ([`crate::emit::fingerprint`]); empty while it is computed.
+    pub fingerprint: String,
     pub model_file: String,
     pub schema: String,
     pub batch_size: u64,
@@ -94,7 +96,7 @@ fn change_of<'a>(t: &'a TableChange, col: &str) -> Option<&'a TypeChange> {
 }
 
 impl View {
-    pub fn new(m: &InPlace) -> View {
+    pub fn new(m: &InPlace, fingerprint: &str) -> View {
         let model_slug = slug(&m.model);
         let mut tables = Vec::new();
         let mut findings = Vec::new();
@@ -389,6 +391,7 @@ impl View {
         View {
             model: m.model.clone(),
             model_lit: lit(&m.model),
+            fingerprint: fingerprint.to_string(),
             model_file: m.model_file.clone(),
             schema: m.schema.clone(),
             batch_size: m.batch_size,

@@ -44,6 +44,14 @@ END
 {% include "event_trigger_guard.sql" %}
 
 {% include "bookkeeping.sql" %}
+{%- let plan = v %}
+
+{% include "fingerprint.sql" %}
+
+{% include "log_columns.sql" %}
+{%- let checking = "migrate.sql" %}
+
+{% include "fingerprint_check.sql" %}
 {%- let implicit_written = v.implicit_written.as_str() %}
 {%- let implicit_read = "'{}'::text[]" %}
 

@@ -20,6 +20,14 @@ BEGIN;
 {% include "event_trigger_guard.sql" %}
 
 {% include "bookkeeping.sql" %}
+{%- let plan = v %}
+
+{% include "fingerprint.sql" %}
+
+{% include "log_columns.sql" %}
+{%- let checking = "rollback.sql" %}
+
+{% include "fingerprint_check.sql" %}
 {%- let implicit_written = v.implicit_written.as_str() %}
 {%- let implicit_read = "'{}'::text[]" %}
 

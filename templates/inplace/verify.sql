@@ -31,6 +31,10 @@ BEGIN
   END IF;
 END
 {% endfilter %};
+{%- let plan = v %}
+{%- let checking = "verify.sql" %}
+
+{% include "fingerprint_check.sql" %}
 {%- for c in v.checks %}
 
 -- {{ c.label_comment|comment }}

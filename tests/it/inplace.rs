@@ -256,3 +256,29 @@ fn out_dir_is_fresh() {
     }
     let _ = QualName::new("public", "users");
 }
+
+/// verify.sql and rollback.sql of another compile of the model (here another batch size)
+/// refuse a migration they did not make, naming both fingerprints, and change nothing; the
+/// migration's own scripts still verify and roll it back.
+#[test]
+fn scripts_of_another_compile_refuse_the_migration() {
+    let db = uuid_db("ip_fingerprint", false);
+    let (ours, theirs) = (compiled(1000), compiled(500));
+    let fingerprint = |dir: &tempfile::TempDir| {
+        let text = std::fs::read_to_string(dir.path().join("migrate.sql")).unwrap();
+        let at = text.find("SET pgmig.fingerprint = '").expect("migrate sets its fingerprint") + "SET pgmig.fingerprint = '".len();
+        text[at..at + 64].to_string()
+    };
+    assert_ne!(fingerprint(&ours), fingerprint(&theirs));
+    must_pass(run(&db, ours.path(), "migrate.sql", &[]), "migrate");
+    let migrated = md5s(&db);
+    for script in ["verify.sql", "rollback.sql"] {
+        let o = run(&db, theirs.path(), script, &[]);
+        let said = stderr(&o);
+        assert!(!o.status.success(), "{script} of another compile ran:\n{said}");
+        assert!(said.contains("was migrated by another compile") && said.contains(&fingerprint(&ours)) && said.contains(&fingerprint(&theirs)), "{said}");
+        assert_eq!(md5s(&db), migrated, "{script} of another compile changed nothing");
+    }
+    must_pass(run(&db, ours.path(), "verify.sql", &[]), "verify");
+    must_pass(run(&db, ours.path(), "rollback.sql", &[]), "rollback");
+}
