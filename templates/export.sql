@@ -10,19 +10,8 @@
 {% include "pin.sql" %}
 
 BEGIN ISOLATION LEVEL REPEATABLE READ{% if plan.server.is_none() %} READ ONLY{% endif %};
-{%- let lock_scope = "transaction" %}
-
-{% include "advisory_lock.sql" %}
-{%- let needs = plan.privileges.of("export.sql") %}
-
-{% include "privileges.sql" %}
-
-{% include "bookkeeping_guard.sql" %}
-{%- let implicit_written = "'{}'::text[]" %}
-{%- let implicit_read = plan.implicit_read.as_str() %}
-
-{% include "implicit_code_guard.sql" %}
-{%- include "fdw_reader.sql" %}
+{%- let script = "export.sql" %}
+{%- include "reader_guards.sql" %}
 {%- for (s, file) in steps %}
 COPY (SELECT t.* FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }} ORDER BY {{ s.key_order }})
   TO STDOUT WITH (FORMAT csv, HEADER) \g '{{ file }}'

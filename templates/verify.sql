@@ -9,19 +9,8 @@
 
 BEGIN{% if plan.server.is_none() %} READ ONLY{% endif %};
 {% include "session.sql" %}
-{%- let lock_scope = "transaction" %}
-
-{% include "advisory_lock.sql" %}
-{%- let needs = plan.privileges.of("verify.sql") %}
-
-{% include "privileges.sql" %}
-
-{% include "bookkeeping_guard.sql" %}
-{%- let implicit_written = "'{}'::text[]" %}
-{%- let implicit_read = plan.implicit_read.as_str() %}
-
-{% include "implicit_code_guard.sql" %}
-{%- include "fdw_reader.sql" %}
+{%- let script = "verify.sql" %}
+{%- include "reader_guards.sql" %}
 SET pgmig.failures = 0;
 
 {% if let Some(u) = plan.subset %}

@@ -49,6 +49,7 @@ pub fn checks(table: &Table, mapped: &BTreeMap<String, Expr>) -> Vec<CheckTest> 
             }
             ControlFlow::<()>::Continue(())
         });
+        super::scope::printable_literals(&mut e);
         out.push(CheckTest { constraint: check.name.clone(), test: format!("({e}) IS FALSE") });
     }
     out

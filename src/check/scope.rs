@@ -384,20 +384,55 @@ pub fn qualify_types<V: VisitMut>(node: &mut V, v2: &Catalog, schema: &str) {
 }
 
 /// Rewrites the string literals sqlparser would print wrongly as `E'…'`: it prints a value
-/// holding two quotes in a row as they are (`'a''x'`, read back as `a'x`), and one holding a
-/// carriage return raw (which psql drops before a line feed). Its `E'…'` printer escapes
-/// quotes, backslashes and control characters, so the value reads back unchanged.
+/// holding two quotes in a row as they are (`'a''x'`, read back as `a'x`), a quote after a
+/// backslash as it is (`'x\''` for `x\'`: the literal ends there and what follows is SQL),
+/// and a carriage return raw (which psql drops before a line feed); `$$…$$` literals too. Its
+/// `E'…'` printer escapes quotes, backslashes and control characters, so the value reads back
+/// unchanged. Names are handled alike. The last rewrite
+/// before printing: names read by the checker are the parsed ones.
 pub fn printable_literals<V: VisitMut>(node: &mut V) {
-    let _ = sqlparser::ast::visit_expressions_mut(node, |e| {
-        if let Expr::Value(v) = e {
-            if let sqlparser::ast::Value::SingleQuotedString(s) = &v.value {
-                if s.contains("''") || s.chars().any(|c| c.is_ascii_control() && c != '\n' && c != '\t') {
-                    v.value = sqlparser::ast::Value::EscapedStringLiteral(s.clone());
+    struct Printable;
+    impl VisitorMut for Printable {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
+            match e {
+                Expr::Value(v) => match &v.value {
+                    sqlparser::ast::Value::SingleQuotedString(s)
+                        if s.contains("''") || s.contains("\\'") || s.chars().any(|c| c.is_ascii_control() && c != '\n' && c != '\t') =>
+                    {
+                        v.value = sqlparser::ast::Value::EscapedStringLiteral(s.clone());
+                    }
+                    // `$$…$$` as an ordinary literal: the scripts' own layout reads quotes only.
+                    sqlparser::ast::Value::DollarQuotedString(d) => {
+                        v.value = sqlparser::ast::Value::EscapedStringLiteral(d.value.clone());
+                    }
+                    _ => {}
+                },
+                Expr::Identifier(id) => printable_name(id),
+                Expr::CompoundIdentifier(ids) => ids.iter_mut().for_each(printable_name),
+                _ => {}
+            }
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_relation(&mut self, name: &mut ObjectName) -> ControlFlow<()> {
+            for part in &mut name.0 {
+                if let ObjectNamePart::Identifier(id) = part {
+                    printable_name(id);
                 }
             }
+            ControlFlow::Continue(())
         }
-        ControlFlow::<()>::Continue(())
-    });
+    }
+    let _ = node.visit(&mut Printable);
+}
+
+/// The same printer keeps two double quotes in a row in a name as they are (`"c"""` for
+/// `c""`), and a double quote after a backslash (`"t\""` for `t\"`, which ends the name):
+/// such a name is written out by the toolkit and printed as it is.
+fn printable_name(id: &mut Ident) {
+    if id.quote_style == Some('"') && (id.value.contains("\"\"") || id.value.contains("\\\"")) {
+        *id = Ident::new(crate::sql_text::quote_ident_always(&id.value));
+    }
 }
 
 /// Aliases introduced inside subqueries of an expression (their columns aren't checked).

@@ -106,15 +106,18 @@ pub fn render(plan: &Plan, fingerprint: &str) -> Result<Scripts, askama::Error> 
     Ok(Scripts { files: files.into_iter().map(|(n, t)| (n, tidy(&t))).collect() })
 }
 
-/// One trailing newline, no trailing spaces, at most one blank line in a row.
+/// One trailing newline, no trailing spaces, at most one blank line in a row: the layout the
+/// templates leave. A line that ends inside a quoted name or literal (a name or a value holding
+/// a line break) is text, kept byte for byte.
 pub(crate) fn tidy(text: &str) -> String {
     let mut out = String::new();
     let mut blank = 0;
-    // Lines end at line feeds only, and only blanks and tabs are trimmed: a carriage return
-    // is text (in a name, compile then says so) and never dropped silently.
+    let mut quote = QuoteState::default();
     for line in text.split('\n') {
-        let line = line.trim_end_matches([' ', '\t']);
-        blank = if line.is_empty() { blank + 1 } else { 0 };
+        let inside = quote.inside();
+        quote.scan(line);
+        let line = if quote.inside() { line } else { line.trim_end_matches([' ', '\t']) };
+        blank = if line.is_empty() && !inside { blank + 1 } else { 0 };
         if blank <= 1 {
             out.push_str(line);
             out.push('\n');
@@ -124,4 +127,60 @@ pub(crate) fn tidy(text: &str) -> String {
         out.pop();
     }
     out
+}
+
+/// Whether the text so far ends inside a quoted name (`"…"`) or literal (`'…'`, `E'…'`
+/// with backslash escapes), across lines; `--` comments end at their line. Dollar-quoted
+/// bodies are read as the code they hold.
+#[derive(Default)]
+struct QuoteState {
+    open: Option<(char, bool)>,
+}
+
+impl QuoteState {
+    fn inside(&self) -> bool {
+        self.open.is_some()
+    }
+
+    fn scan(&mut self, line: &str) {
+        let chars: Vec<char> = line.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            match self.open {
+                Some((q, escapes)) => {
+                    if escapes && c == '\\' {
+                        i += 1;
+                    } else if c == q {
+                        if chars.get(i + 1) == Some(&q) {
+                            i += 1;
+                        } else {
+                            self.open = None;
+                        }
+                    }
+                }
+                None if c == '-' && chars.get(i + 1) == Some(&'-') => return,
+                None if c == '\'' || c == '"' => {
+                    let escape_string = c == '\''
+                        && i > 0
+                        && matches!(chars[i - 1], 'E' | 'e')
+                        && (i < 2 || !(chars[i - 2].is_alphanumeric() || chars[i - 2] == '_'));
+                    self.open = Some((c, escape_string));
+                }
+                None => {}
+            }
+            i += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tidy_tests {
+    use super::tidy;
+
+    #[test]
+    fn layout_is_tidied_but_quoted_text_is_kept() {
+        let text = "SELECT 1;   \n\n\n\nINSERT INTO public.\"t \n\n\nx\" VALUES ('a \n\n\nb', E'it\\'s \n', 'c');  \n-- it's  \nSELECT 2; \n\n";
+        assert_eq!(tidy(text), "SELECT 1;\n\nINSERT INTO public.\"t \n\n\nx\" VALUES ('a \n\n\nb', E'it\\'s \n', 'c');\n-- it's\nSELECT 2;\n");
+    }
 }

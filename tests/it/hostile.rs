@@ -208,6 +208,9 @@ fn known_attacks_do_nothing_but_the_model() {
         format!("x'; \\copy pg_catalog.pg_class TO '{m}'; --"),
         format!("100% o'brien $undo$ \\o {m}"),
         format!("\n\\! touch {m}\n-- "),
+        // sqlparser prints a quote after a backslash as it is: the literal would end there.
+        format!("x\\'; \\! touch {m}; --"),
+        format!("y\\\"\"\" ''\\ $step$"),
     ] {
         if let Err(e) = run_case(&literal_case(&attack)) {
             panic!("attack {attack:?}: {e}");
