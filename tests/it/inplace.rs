@@ -282,3 +282,29 @@ fn scripts_of_another_compile_refuse_the_migration() {
     must_pass(run(&db, ours.path(), "verify.sql", &[]), "verify");
     must_pass(run(&db, ours.path(), "rollback.sql", &[]), "rollback");
 }
+
+/// Least privilege in place: the role that owns the tables (it must: the scripts ALTER them),
+/// with CREATE on their schema (the swap builds keys and indexes there) and on the database
+/// (for `_pgmig`), runs every script, as a superuser would.
+#[test]
+fn the_tables_owner_runs_every_script() {
+    let db = uuid_db("ip_owner", false);
+    let dir = compiled(1000);
+    let before = md5s(&db);
+    let role = format!("owner_{}", db.name());
+    db.execute(&format!("CREATE ROLE {role} LOGIN; GRANT CREATE ON DATABASE {} TO {role}; GRANT CREATE ON SCHEMA public TO {role};", db.name()));
+    db.execute(&format!(
+        "DO $o$ DECLARE t record; BEGIN
+           FOR t IN SELECT c.oid::regclass AS r FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S', 'v') LOOP
+             EXECUTE format('ALTER TABLE %s OWNER TO {role}', t.r);
+           END LOOP;
+         END $o$"
+    ));
+    let cwd = tempfile::tempdir().unwrap();
+    for script in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql"] {
+        let o = crate::privileges::psql_as(&db, &role, &dir.path().join(script), &[], cwd.path());
+        assert!(o.status.success(), "{script} as the tables' owner: {}", stderr(&o));
+    }
+    assert_eq!(md5s(&db), before, "rollback as the owner gives V1 back");
+}

@@ -41,7 +41,7 @@ fn app_owner(db: &TestDb) -> String {
 
 /// `psql -X -v ON_ERROR_STOP=1 -f file` logged in as `role` (not `SET ROLE`: the session
 /// is the role's), in `cwd` (where export.sql writes).
-fn psql_as(db: &TestDb, role: &str, file: &Path, vars: &[(&str, &str)], cwd: &Path) -> Output {
+pub(crate) fn psql_as(db: &TestDb, role: &str, file: &Path, vars: &[(&str, &str)], cwd: &Path) -> Output {
     let mut cmd = Command::new(cluster().bin_dir().join("psql"));
     // A later keyword of a conninfo overrides an earlier one: the url's user=postgres.
     cmd.args(["-X", "-v", "ON_ERROR_STOP=1", "-d", &format!("{} user={role}", db.url())]);
