@@ -394,32 +394,24 @@ pub fn printable_literals<V: VisitMut>(node: &mut V) {
     struct Printable;
     impl VisitorMut for Printable {
         type Break = ();
-        fn pre_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
-            match e {
-                Expr::Value(v) => match &v.value {
-                    sqlparser::ast::Value::SingleQuotedString(s)
-                        if s.contains("''") || s.contains("\\'") || s.chars().any(|c| c.is_ascii_control() && c != '\n' && c != '\t') =>
-                    {
-                        v.value = sqlparser::ast::Value::EscapedStringLiteral(s.clone());
-                    }
-                    // `$$…$$` as an ordinary literal: the scripts' own layout reads quotes only.
-                    sqlparser::ast::Value::DollarQuotedString(d) => {
-                        v.value = sqlparser::ast::Value::EscapedStringLiteral(d.value.clone());
-                    }
-                    _ => {}
-                },
-                Expr::Identifier(id) => printable_name(id),
-                Expr::CompoundIdentifier(ids) => ids.iter_mut().for_each(printable_name),
+        fn pre_visit_value(&mut self, v: &mut sqlparser::ast::ValueWithSpan) -> ControlFlow<()> {
+            match &v.value {
+                sqlparser::ast::Value::SingleQuotedString(s)
+                    if s.contains("''") || s.contains("\\'") || s.chars().any(|c| c.is_ascii_control() && c != '\n' && c != '\t') =>
+                {
+                    v.value = sqlparser::ast::Value::EscapedStringLiteral(s.clone());
+                }
+                // `$$…$$` as an ordinary literal: the scripts' own layout reads quotes only.
+                sqlparser::ast::Value::DollarQuotedString(d) => {
+                    v.value = sqlparser::ast::Value::EscapedStringLiteral(d.value.clone());
+                }
                 _ => {}
             }
             ControlFlow::Continue(())
         }
-        fn pre_visit_relation(&mut self, name: &mut ObjectName) -> ControlFlow<()> {
-            for part in &mut name.0 {
-                if let ObjectNamePart::Identifier(id) = part {
-                    printable_name(id);
-                }
-            }
+        // Every name of the tree: columns, tables, aliases, functions, types.
+        fn pre_visit_ident(&mut self, id: &mut Ident) -> ControlFlow<()> {
+            printable_name(id);
             ControlFlow::Continue(())
         }
     }
@@ -550,5 +542,53 @@ impl Visitor for Resolver<'_> {
             _ => {}
         }
         ControlFlow::Continue(())
+    }
+}
+
+#[cfg(test)]
+mod printable_tests {
+    use super::*;
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::parser::Parser;
+
+    /// Every name and literal value of an expression, in tree order.
+    fn texts(e: &Expr) -> Vec<String> {
+        struct Collect(Vec<String>);
+        impl Visitor for Collect {
+            type Break = ();
+            fn pre_visit_ident(&mut self, id: &Ident) -> ControlFlow<()> {
+                self.0.push(format!("name {}", id.value));
+                ControlFlow::Continue(())
+            }
+            fn pre_visit_value(&mut self, v: &sqlparser::ast::ValueWithSpan) -> ControlFlow<()> {
+                if let Some(s) = v.value.clone().into_string() {
+                    self.0.push(format!("text {s}"));
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        let mut c = Collect(Vec::new());
+        let _ = e.visit(&mut c);
+        c.0
+    }
+
+    fn parse(sql: &str) -> Expr {
+        Parser::new(&PostgreSqlDialect {}).try_with_sql(sql).unwrap().parse_expr().unwrap()
+    }
+
+    #[test]
+    fn printed_names_and_literals_read_back_unchanged() {
+        for sql in [
+            r#"'x\'' || 'a''''b' || $$it's$$ || 'c' || 'new
+line'"#,
+            r#"(SELECT "x\""".v FROM public."t""""" AS "x\""" WHERE "x\""".v <> 'q\''')"#,
+            r#""f\"""('a') || "c""""""#,
+        ] {
+            let parsed = parse(sql);
+            let mut printable = parsed.clone();
+            printable_literals(&mut printable);
+            let read_back = parse(&printable.to_string());
+            assert_eq!(texts(&read_back), texts(&parsed), "{printable}");
+        }
     }
 }
