@@ -222,8 +222,10 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
                 if errors.is_empty() {
                     scope::qualify_tables(&mut q, v2, &target_schema, &target_schema);
                     scope::qualify_types(&mut q, v2, &target_schema);
-                    scope::printable_literals(&mut q);
-                    assertions.push(plan::Assertion { name: a.name.to_string(), query: q.to_string(), line: origin.line() });
+                    match scope::printable_literals(&mut q) {
+                        Ok(()) => assertions.push(plan::Assertion { name: a.name.to_string(), query: q.to_string(), line: origin.line() }),
+                        Err(message) => diags.push(Diagnostic::error(message, origin.whole())),
+                    }
                 }
                 errors.into_iter().for_each(|e| diags.push(e));
             }

@@ -75,7 +75,7 @@ pub fn restrict(mut plan: Plan, condition: &str, v1: &Catalog) -> Result<Plan, S
             }
             ControlFlow::<()>::Continue(())
         });
-        super::scope::printable_literals(&mut on_alias);
+        super::scope::printable_literals(&mut on_alias).map_err(|m| format!("--only: {m}"))?;
         step.filter = Some(match &step.filter {
             Some(f) => Sql { sql: format!("({}) AND ({on_alias})", f.sql), line: f.line },
             None => Sql { sql: on_alias.to_string(), line: 0 },

@@ -100,7 +100,9 @@ impl Scope {
         }
         // Names resolve against V1's catalog first; then they are printed where the scripts read them.
         qualify_tables(from, v1, schema, read_schema);
-        printable_literals(from);
+        if let Err(message) = printable_literals(from) {
+            errors.push(Diagnostic::error(message, origin.whole()));
+        }
         if errors.is_empty() { Ok(scope) } else { Err(errors) }
     }
 
@@ -390,32 +392,59 @@ pub fn qualify_types<V: VisitMut>(node: &mut V, v2: &Catalog, schema: &str) {
 /// `E'…'` printer escapes quotes, backslashes and control characters, so the value reads back
 /// unchanged. Names are handled alike. The last rewrite
 /// before printing: names read by the checker are the parsed ones.
-pub fn printable_literals<V: VisitMut>(node: &mut V) {
+pub fn printable_literals<V: VisitMut>(node: &mut V) -> Result<(), String> {
+    use sqlparser::ast::{DataType, Value};
     struct Printable;
     impl VisitorMut for Printable {
-        type Break = ();
-        fn pre_visit_value(&mut self, v: &mut sqlparser::ast::ValueWithSpan) -> ControlFlow<()> {
+        type Break = String;
+        fn pre_visit_value(&mut self, v: &mut sqlparser::ast::ValueWithSpan) -> ControlFlow<String> {
+            let bits = |s: &str, digits: &str| s.chars().all(|c| digits.contains(c.to_ascii_lowercase()));
             match &v.value {
-                sqlparser::ast::Value::SingleQuotedString(s)
+                Value::SingleQuotedString(s)
                     if s.contains("''") || s.contains("\\'") || s.chars().any(|c| c.is_ascii_control() && c != '\n' && c != '\t') =>
                 {
-                    v.value = sqlparser::ast::Value::EscapedStringLiteral(s.clone());
+                    v.value = Value::EscapedStringLiteral(s.clone());
                 }
-                // `$$…$$` as an ordinary literal: the scripts' own layout reads quotes only.
-                sqlparser::ast::Value::DollarQuotedString(d) => {
-                    v.value = sqlparser::ast::Value::EscapedStringLiteral(d.value.clone());
-                }
-                _ => {}
+                // `$$…$$` and `N'…'` as ordinary literals: the printer keeps N'…' text as it is.
+                Value::DollarQuotedString(d) => v.value = Value::EscapedStringLiteral(d.value.clone()),
+                Value::NationalStringLiteral(s) => v.value = Value::EscapedStringLiteral(s.clone()),
+                Value::SingleQuotedString(_)
+                | Value::EscapedStringLiteral(_)
+                | Value::UnicodeStringLiteral(_)
+                | Value::Number(..)
+                | Value::Boolean(_)
+                | Value::Null => {}
+                Value::HexStringLiteral(s) if bits(s, "0123456789abcdef") => {}
+                Value::SingleQuotedByteStringLiteral(s) if bits(s, "01") => {}
+                other => return ControlFlow::Break(format!("the literal {other} can't be written into a script as it is")),
             }
             ControlFlow::Continue(())
         }
         // Every name of the tree: columns, tables, aliases, functions, types.
-        fn pre_visit_ident(&mut self, id: &mut Ident) -> ControlFlow<()> {
+        fn pre_visit_ident(&mut self, id: &mut Ident) -> ControlFlow<String> {
             printable_name(id);
             ControlFlow::Continue(())
         }
+        // A type's modifiers are printed as the parser kept them: only numbers and words.
+        fn pre_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<String> {
+            let data_type = match e {
+                Expr::Cast { data_type, .. } => Some(&*data_type),
+                Expr::TypedString(ts) => Some(&ts.data_type),
+                _ => None,
+            };
+            if let Some(DataType::Custom(name, modifiers)) = data_type {
+                let plain = |m: &String| !m.is_empty() && m.chars().all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c));
+                if !modifiers.iter().all(plain) {
+                    return ControlFlow::Break(format!("the type modifiers of {name} must be numbers or words"));
+                }
+            }
+            ControlFlow::Continue(())
+        }
     }
-    let _ = node.visit(&mut Printable);
+    match node.visit(&mut Printable) {
+        ControlFlow::Break(message) => Err(message),
+        ControlFlow::Continue(()) => Ok(()),
+    }
 }
 
 /// The same printer keeps two double quotes in a row in a name as they are (`"c"""` for
@@ -586,7 +615,7 @@ line'"#,
         ] {
             let parsed = parse(sql);
             let mut printable = parsed.clone();
-            printable_literals(&mut printable);
+            printable_literals(&mut printable).unwrap();
             let read_back = parse(&printable.to_string());
             assert_eq!(texts(&read_back), texts(&parsed), "{printable}");
         }

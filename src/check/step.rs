@@ -87,7 +87,9 @@ impl StepContext<'_> {
         scope.note_reads(&expr, self.v1, self.source_schema);
         scope::qualify_tables(&mut expr, self.v1, self.source_schema, self.read_schema);
         scope::qualify_types(&mut expr, self.v2, &scope.default_schema);
-        scope::printable_literals(&mut expr);
+        if let Err(message) = scope::printable_literals(&mut expr) {
+            found.push(Diagnostic::error(message, origin.whole()));
+        }
         let ok = found.is_empty();
         errors.extend(found);
         ok.then_some(expr)

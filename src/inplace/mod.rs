@@ -119,6 +119,9 @@ pub fn compile(source: SourceFile, v1: &SchemaInput, v2: &SchemaInput) -> Result
         v1_tables: Vec::new(),
         secrets: Vec::new(),
     };
+    if let Some(d) = crate::compile::foreign_meta_command(&scripts) {
+        return Err(CompileError::Model { diagnostics: Diagnostics(vec![d]), file: source });
+    }
     Ok(Compiled { plan, scripts, warnings, source, skipped: [s1, s2] })
 }
 
