@@ -10,7 +10,13 @@ use clap::{Parser, Subcommand};
 use pgmig::{run, CompileError, SchemaInput};
 
 #[derive(Parser)]
-#[command(name = "pgmig", version, about = "Compile PostgreSQL data migrations from two schemas and a YAML model")]
+#[command(
+    name = "pgmig",
+    version,
+    about = "Compile PostgreSQL data migrations from two schemas and a YAML model",
+    after_help = "Schemas (--v1, --v2): a DDL file, a database URL (postgresql://…), a conninfo (host=… dbname=…), or sqlite:FILE for V1.\n\n\
+Exit codes: 0 success; 1 a failed run (a script or check failed, a database could not be reached); 2 bad input (model, arguments, files)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -27,10 +33,10 @@ enum Command {
     Compile {
         /// The YAML model.
         model: PathBuf,
-        /// V1 schema: a DDL file or a database URL.
+        /// V1 schema: a DDL file, a database URL or conninfo, or sqlite:FILE.
         #[arg(long)]
         v1: String,
-        /// V2 schema: a DDL file or a database URL.
+        /// V2 schema: a DDL file, a database URL or conninfo.
         #[arg(long)]
         v2: String,
         /// Output directory [default: out/<model name>].
@@ -50,13 +56,22 @@ enum Command {
         only: Option<String>,
     },
     /// Run a compiled script (precheck, migrate, verify, rollback, or a path) under pgmig's lock.
+    #[command(after_help = "Script variables (-v NAME=VALUE, as with psql):\n  \
+dry_run=1              migrate (transaction mode), rollback: run, report, then roll back\n  \
+batch_size=N           batched migrate: keys per committed batch (first run only)\n  \
+lock_timeout=5s        how long a statement waits for a lock\n  \
+statement_timeout=0    a bound on each statement (0: none)\n  \
+work_mem=256MB         memory per sort and hash of migrate's statements\n  \
+defer_constraints=on   migrate: an empty target's foreign keys and secondary indexes are\n                         \
+re-created, validated, after its insert\n\n\
+Exit codes: 0 success; 1 the script failed (its open transaction is rolled back); 2 bad input.")]
     Run {
         /// precheck | migrate | verify | rollback | export, or the path of a .sql file.
         script: String,
         /// Directory holding the compiled scripts.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
-        /// Database URL or conninfo.
+        /// The database: URL (postgresql://…) or conninfo (host=… dbname=…).
         #[arg(long, env = "DATABASE_URL")]
         db: String,
         /// psql variables, as with psql: -v dry_run=1
@@ -79,11 +94,13 @@ enum Command {
         /// Where the CSV files go (created if missing).
         #[arg(long)]
         to: PathBuf,
+        /// The database: URL (postgresql://…) or conninfo (host=… dbname=…).
         #[arg(long, env = "DATABASE_URL")]
         db: String,
     },
     /// The rows migrations quarantined (`_pgmig.rejects`), as a table or as CSV.
     Rejects {
+        /// The database: URL (postgresql://…) or conninfo (host=… dbname=…).
         #[arg(long, env = "DATABASE_URL")]
         db: String,
         /// Only this model's rejects.
@@ -95,6 +112,7 @@ enum Command {
     },
     /// Show the pgmig log of a database: every step, its counts and state.
     Status {
+        /// The database: URL (postgresql://…) or conninfo (host=… dbname=…).
         #[arg(long, env = "DATABASE_URL")]
         db: String,
         /// One JSON object on stdout: {"steps": [...], "totals": {...}}.
@@ -122,7 +140,7 @@ enum Command {
     Stage {
         /// The source: sqlite:FILE
         source: String,
-        /// Target database URL or conninfo.
+        /// The database: URL (postgresql://…) or conninfo (host=… dbname=…).
         #[arg(long, env = "DATABASE_URL")]
         db: String,
         /// The schema to create (must not exist).
@@ -133,10 +151,10 @@ enum Command {
 
 #[derive(clap::Args)]
 struct InitArgs {
-    /// V1 schema: a DDL file or a database URL.
+    /// V1 schema: a DDL file, a database URL or conninfo, or sqlite:FILE.
     #[arg(long)]
     v1: String,
-    /// V2 schema: a DDL file or a database URL.
+    /// V2 schema: a DDL file, a database URL or conninfo.
     #[arg(long)]
     v2: String,
     /// Where V1's tables are, seen from the target database.
@@ -269,11 +287,18 @@ fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>, format: Opt
     }
 }
 
+/// The compiled scripts `pgmig run` knows by name.
+const SCRIPTS: [&str; 5] = ["precheck", "migrate", "verify", "rollback", "export"];
+
 fn run_script(script: &str, dir: &std::path::Path, db: &str, vars: &[String], v1: Option<&str>, json: bool) -> i32 {
-    let path = match script {
-        "precheck" | "migrate" | "verify" | "rollback" | "export" => dir.join(format!("{script}.sql")),
-        other => PathBuf::from(other),
-    };
+    let path = if SCRIPTS.contains(&script) { dir.join(format!("{script}.sql")) } else { PathBuf::from(script) };
+    if !path.exists() && !script.contains(['/', '.']) {
+        // A bare word that is no file is a misspelled script name, not a path.
+        let nearest = SCRIPTS.iter().min_by_key(|s| strsim::damerau_levenshtein(s, script)).filter(|s| strsim::damerau_levenshtein(s, script) <= 3);
+        let hint = nearest.map_or(String::new(), |s| format!("did you mean `{s}`? "));
+        eprintln!("error: `{script}` is not a script: {hint}(one of {}, or the path of a .sql file)", SCRIPTS.join(", "));
+        return 2;
+    }
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) => {
@@ -351,6 +376,7 @@ fn rejects(db: &str, model: Option<&str>, csv: bool) -> i32 {
     let result = run::connect(db).and_then(|mut conn| run::print_rejects(&mut conn, model, csv, &mut std::io::stdout()));
     match result {
         Ok(()) => 0,
+        Err(e) if e.is_closed_output() => 0,
         Err(e) => {
             eprintln!("error: {e}");
             e.exit_code()
@@ -368,6 +394,7 @@ fn status(db: &str, json: bool) -> i32 {
     });
     match result {
         Ok(()) => 0,
+        Err(e) if e.is_closed_output() => 0,
         Err(e) => {
             eprintln!("error: {e}");
             e.exit_code()
@@ -451,7 +478,8 @@ fn init(a: InitArgs) -> i32 {
     };
     match &a.out {
         Some(p) => {
-            if let Err(e) = std::fs::write(p, &output.yaml) {
+            let parent = p.parent().filter(|d| !d.as_os_str().is_empty());
+            if let Err(e) = parent.map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(p, &output.yaml)) {
                 eprintln!("error: {}: {e}", p.display());
                 return 2;
             }

@@ -64,8 +64,28 @@ fn connect_ui(conninfo: &str, ui: Ui) -> Result<Connection, RunError> {
     with_notices.notice_callback(move |n| notices.notice(&n));
     let client = with_notices
         .connect(NoTls)
-        .map_err(|e| RunError::Connect { message: describe_pg_error(&e) })?;
+        .map_err(|e| RunError::Connect { message: format!("{} ({})", describe_pg_error(&e), describe_target(&config)) })?;
     Ok(Connection { client, ui, config })
+}
+
+/// Where a connection goes, as a DBA would check it: `socket /run/x/.s.PGSQL.5432`,
+/// `host db.example port 5432`, with the database and user when given.
+fn describe_target(config: &Config) -> String {
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let place = match config.get_hosts().first() {
+        Some(postgres::config::Host::Unix(dir)) => format!("tried socket {}", dir.join(format!(".s.PGSQL.{port}")).display()),
+        Some(postgres::config::Host::Tcp(host)) => format!("tried host {host} port {port}"),
+        // The postgres crate, unlike libpq, has no default socket: no host is no connection.
+        None => "no host given: add host=… (a name or a socket directory)".to_string(),
+    };
+    let mut parts = vec![place];
+    if let Some(db) = config.get_dbname() {
+        parts.push(format!("database {db}"));
+    }
+    if let Some(user) = config.get_user() {
+        parts.push(format!("user {user}"));
+    }
+    parts.join(", ")
 }
 
 /// Connects; server notices are printed on stderr as they arrive, `\echo` and query results
@@ -103,6 +123,14 @@ mod tests {
         let c = parse_conninfo("postgresql://u@localhost:5432/db?application_name=mine").unwrap();
         assert_eq!(c.get_dbname(), Some("db"));
         assert_eq!(c.get_application_name(), Some("mine"));
+    }
+
+    #[test]
+    fn the_target_is_named_as_tried() {
+        let t = |c: &str| describe_target(&parse_conninfo(c).unwrap());
+        assert_eq!(t("host=/run/pg port=5433 dbname=app user=dba"), "tried socket /run/pg/.s.PGSQL.5433, database app, user dba");
+        assert_eq!(t("postgresql://u@db.example/x"), "tried host db.example port 5432, database x, user u");
+        assert_eq!(t("dbname=x"), "no host given: add host=… (a name or a socket directory), database x");
     }
 
     #[test]

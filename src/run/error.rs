@@ -80,6 +80,12 @@ impl RunError {
         }
     }
 
+    /// The reader of the output went away (`pgmig rejects | head`): the output was not
+    /// wanted any more, which is no failure.
+    pub fn is_closed_output(&self) -> bool {
+        matches!(self, RunError::Io(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     pub(crate) fn query(what: &str, e: postgres::Error) -> RunError {
         RunError::Query {
             what: what.to_string(),

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use crate::support::{crashable_cluster, repo_root, TestDb};
-use crate::workout::{count, must_pass, pgmig_cli, run, stderr, workout_db, workout_db_in, USER_SCHEMAS};
+use crate::support::pgmig_cli;
+use crate::workout::{count, must_pass, run, stderr, workout_db, workout_db_in, USER_SCHEMAS};
 
 /// Tables whose keys migrate copies: equal content means the same migration, whatever the
 /// fresh uuids of the generated weeks and days.

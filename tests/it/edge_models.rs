@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::support::{cluster, repo_root, TestDb};
+use crate::support::{cluster, pgmig_cli, repo_root, TestDb};
 
 const USER_SCHEMAS: &[&str] = &["v1", "public"];
 
@@ -366,6 +366,3 @@ fn quoting_scripts_through_pgmig_run_match_psql() {
     assert_eq!(by_runner.table_md5s(USER_SCHEMAS), before);
 }
 
-fn pgmig_cli(args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_pgmig")).args(args).env("NO_COLOR", "1").output().unwrap()
-}

@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use crate::support::{repo_root, TestDb};
-use crate::workout::{must_pass, pgmig_cli, run, stderr, workout_db, USER_SCHEMAS};
+use crate::support::pgmig_cli;
+use crate::workout::{must_pass, run, stderr, workout_db, USER_SCHEMAS};
 
 fn compiled() -> tempfile::TempDir {
     let models = repo_root().join("models/workout");

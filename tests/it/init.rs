@@ -10,7 +10,7 @@ use std::process::Output;
 use pgmig::init::{self, draft::Key, matching::How, Options};
 use pgmig::SchemaInput;
 
-use crate::support::{cluster, repo_root, TestDb};
+use crate::support::{cluster, pgmig_cli, repo_root, TestDb};
 
 fn opts(v1: SchemaInput, v2: SchemaInput, name: &str) -> Options {
     Options { v1, v2, source_schema: "v1".into(), target_schema: "public".into(), source_server: None, name: name.into() }
@@ -27,10 +27,6 @@ fn stderr(o: &Output) -> String {
 fn must_pass(o: Output, what: &str) -> String {
     assert!(o.status.success(), "{what} failed:\n{}", stderr(&o));
     stderr(&o)
-}
-
-fn pgmig_cli(args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_pgmig")).args(args).env("NO_COLOR", "1").output().unwrap()
 }
 
 

@@ -140,7 +140,7 @@ fn migrate_in_batches_verify_catalog_is_v2_rollback_gives_v1_back() {
     assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.batches WHERE step = 'journal_entries'"), 60);
     assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.batches"), 10 + 60 + 20 + 30);
     // pgmig status shows each in-place step's batches done / total.
-    let status = crate::workout::pgmig_cli(&["status", "--db", &db.url(), "--json"]);
+    let status = crate::support::pgmig_cli(&["status", "--db", &db.url(), "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&status.stdout)));
     let step = json["steps"].as_array().unwrap().iter().find(|r| r["step"] == "journal_entries").unwrap_or_else(|| panic!("{json}"));
     assert_eq!((step["batches_done"].as_i64(), step["batches_total"].as_i64()), (Some(60), Some(60)), "{step}");
@@ -167,7 +167,7 @@ fn migrate_in_batches_verify_catalog_is_v2_rollback_gives_v1_back() {
     assert_eq!(count(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = '_pgmig' AND tablename LIKE 'backup%'"), 0);
 
     // And it migrates again, through pgmig run.
-    let out = crate::workout::pgmig_cli(&["run", "migrate", "--dir", &dir.path().display().to_string(), "--db", &db.url()]);
+    let out = crate::support::pgmig_cli(&["run", "migrate", "--dir", &dir.path().display().to_string(), "--db", &db.url()]);
     assert!(out.status.success(), "{}", stderr(&out));
     must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify after migrate → rollback → migrate");
 }

@@ -348,7 +348,8 @@ mod progress {
 
     use super::{stderr_of, stdout_of};
     use crate::support::{repo_root, TestDb};
-    use crate::workout::{count, must_pass, pgmig_cli, stderr, workout_db};
+    use crate::support::pgmig_cli;
+    use crate::workout::{count, must_pass, stderr, workout_db};
 
     /// The workout model compiled into a fresh directory; `batch` puts it in batched mode.
     fn compiled(batch: Option<u32>) -> tempfile::TempDir {

@@ -124,7 +124,7 @@ fn thywill_staged_from_sqlite_end_to_end() {
 
     // The seed's text archives: every user, prayer and mark migrated, and the rejects.
     let archive = tmp.path().join("archive");
-    let exported = crate::workout::pgmig_cli(&["export", "--dir", &out.path().display().to_string(), "--to", &archive.display().to_string(), "--db", &db.url()]);
+    let exported = crate::support::pgmig_cli(&["export", "--dir", &out.path().display().to_string(), "--to", &archive.display().to_string(), "--db", &db.url()]);
     assert!(exported.status.success(), "{}", stderr(&exported));
     let lines = |f: &str| std::fs::read_to_string(archive.join(f)).unwrap_or_else(|e| panic!("{f}: {e}")).lines().count() as i64;
     assert_eq!(lines("users.v2.csv"), 1 + count(&db, "SELECT count(*) FROM public.users"));

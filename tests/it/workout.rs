@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::support::{cluster, repo_root, Cluster, TestDb};
+use crate::support::{cluster, pgmig_cli, repo_root, Cluster, TestDb};
 
 pub(crate) const USER_SCHEMAS: &[&str] = &["v1", "public"];
 
@@ -291,10 +291,6 @@ fn pgmig_run_gives_the_same_result_as_psql() {
     let out = pgmig_cli(&["run", "rollback", "--dir", &dir.path().display().to_string(), "--db", &by_runner.url()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(by_runner.table_md5s(&["public"]).values().filter(|v| !v.starts_with("0:")).count(), 0, "rollback via pgmig run empties V2");
-}
-
-pub(crate) fn pgmig_cli(args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_pgmig")).args(args).env("NO_COLOR", "1").output().unwrap()
 }
 
 /// The committed out/workout is what the compiler makes today.

@@ -11,6 +11,11 @@ pub fn repo_root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Runs the pgmig binary with `args` (colour off) and waits for it.
+pub fn pgmig_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_pgmig")).args(args).env("NO_COLOR", "1").output().unwrap()
+}
+
 /// Compiles a model (a file, or model text written next to nothing) against V1 and V2 DDL
 /// files into a fresh directory; a compile error fails the test with its diagnostics.
 pub fn compile_ddl(model: &std::path::Path, v1: &std::path::Path, v2: &std::path::Path) -> tempfile::TempDir {

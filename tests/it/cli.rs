@@ -1,0 +1,54 @@
+//! The command line's own answers to a user's slips: what went wrong and what to do, exit
+//! codes as README says (2 bad input, 1 a failed run, 0 success).
+
+use crate::support::{cluster, pgmig_cli, repo_root};
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_misspelled_script_name_gets_the_nearest_one() {
+    let out = pgmig_cli(&["run", "precheks", "--db", "host=/nonexistent dbname=x"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    insta::assert_snapshot!(stderr(&out), @"error: `precheks` is not a script: did you mean `precheck`? (one of precheck, migrate, verify, rollback, export, or the path of a .sql file)");
+}
+
+#[test]
+fn a_failed_connection_names_where_it_tried() {
+    let out = pgmig_cli(&["status", "--db", "host=/nonexistent port=6543 dbname=app user=dba"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("tried socket /nonexistent/.s.PGSQL.6543, database app, user dba"), "{}", stderr(&out));
+    let out = pgmig_cli(&["status", "--db", "postgresql://dba@127.0.0.1:1/app"]);
+    assert!(stderr(&out).contains("tried host 127.0.0.1 port 1, database app"), "{}", stderr(&out));
+}
+
+#[test]
+fn init_creates_the_folder_it_writes_into() {
+    let root = repo_root();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("fresh/workout/model.yaml");
+    let (v1, v2) = (root.join("models/workout/v1.sql"), root.join("models/workout/v2.sql"));
+    let out = pgmig_cli(&["init", "--v1", &v1.display().to_string(), "--v2", &v2.display().to_string(), "-o", &target.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let draft = std::fs::read_to_string(&target).unwrap();
+    assert!(draft.starts_with("name: workout") || draft.contains("\nname: workout\n"), "the model is named after its folder:\n{draft}");
+}
+
+/// `pgmig rejects | head`: the reader is gone before anything is written.
+#[test]
+fn output_cut_short_by_its_reader_is_no_failure() {
+    let db = cluster().create_db("cli_pipe");
+    for command in ["rejects", "status"] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pgmig"))
+            .args([command, "--db", &db.url()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{command}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{command}: ends quietly");
+    }
+}
