@@ -15,6 +15,7 @@ mod relink;
 mod repair;
 mod replace;
 mod scope;
+mod self_read;
 pub(crate) mod sql;
 mod step;
 pub mod subset;
@@ -232,6 +233,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             Err(d) => diags.push(d),
         }
     }
+    self_read::check(model, &steps, &read_schema, &target_schema, &mut diags);
     if diags.has_errors() {
         return Err(diags);
     }
