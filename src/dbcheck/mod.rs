@@ -119,6 +119,9 @@ fn run(tx: &mut postgres::Transaction, plan: &Plan, model: &Model, db: &CheckDb)
         if failed_step.as_ref().is_some_and(|s| s != &probe.step) {
             break;
         }
+        if probe.whole && failed_step.is_some() {
+            continue;
+        }
         tx.batch_execute("SAVEPOINT probe").map_err(pg)?;
         let result = if probe.defines { tx.batch_execute(&probe.sql) } else { tx.prepare(&probe.sql).map(|_| ()) };
         match result {

@@ -17,6 +17,9 @@ pub struct Probe {
     /// Executed, not prepared: the step's id map, which later steps' `from` joins. Made in
     /// the check's transaction only (`WITH NO DATA`: its query is analyzed, never run).
     pub defines: bool,
+    /// The step's whole INSERT: checked only when each of its values passed, since an error
+    /// in a value would only be repeated here.
+    pub whole: bool,
 }
 
 /// Every probe, in load order: per step its `where`, reject rules, key expressions, id map,
@@ -24,7 +27,7 @@ pub struct Probe {
 pub fn of(plan: &Plan) -> Vec<Probe> {
     let mut probes = Vec::new();
     for s in &plan.steps {
-        let probe = |what: String, line: usize, sql: String| Probe { step: s.name.clone(), what, line, sql, defines: false };
+        let probe = |what: String, line: usize, sql: String| Probe { step: s.name.clone(), what, line, sql, defines: false, whole: false };
         let from = format!("FROM {}", s.from);
         if let Some(f) = &s.filter {
             probes.push(probe("`where`".into(), f.line, format!("SELECT 1 {from} WHERE ({})", f.sql)));
@@ -67,15 +70,12 @@ pub fn of(plan: &Plan) -> Vec<Probe> {
             let columns = s.columns.iter().map(|c| ident(&c.name)).collect::<Vec<_>>().join(", ");
             let values = s.columns.iter().map(|c| c.expr.as_str()).collect::<Vec<_>>().join(", ");
             let overriding = if s.overriding_system_value { " OVERRIDING SYSTEM VALUE" } else { "" };
-            probes.push(probe(
-                "insert".into(),
-                s.line,
-                format!("INSERT INTO {} ({columns}){overriding} SELECT {values} {from}{key_join} WHERE {survivors}", s.target),
-            ));
+            let insert = format!("INSERT INTO {} ({columns}){overriding} SELECT {values} {from}{key_join} WHERE {survivors}", s.target);
+            probes.push(Probe { whole: true, ..probe("insert".into(), s.line, insert) });
         }
     }
     for a in &plan.assertions {
-        probes.push(Probe { step: a.name.clone(), what: "assertion".into(), line: a.line, sql: a.query.clone(), defines: false });
+        probes.push(Probe { step: a.name.clone(), what: "assertion".into(), line: a.line, sql: a.query.clone(), defines: false, whole: false });
     }
     probes
 }

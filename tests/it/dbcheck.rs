@@ -39,6 +39,11 @@ fn compile(model_dir: &Path, v1: &str, v2: &str, extra: &[&str]) -> (Output, tem
     (output, out)
 }
 
+/// stderr with the ends of lines trimmed (the diagnostics' frames pad empty source lines).
+fn shown(out: &Output) -> String {
+    stderr(out).lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
+}
+
 fn ddl(name: &str) -> String {
     fixture().join(name).display().to_string()
 }
@@ -76,7 +81,7 @@ fn postgres_rejects_what_the_checker_accepts_at_the_model_line() {
     let (out, written) = compile(plus_twelve.path(), &ddl("v1.sql"), &ddl("v2.sql"), &["--check-db", &scratch.url()]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(std::fs::read_dir(written.path()).unwrap().next().is_none(), "nothing is written");
-    insta::assert_snapshot!(stderr(&out), @r"
+    insta::assert_snapshot!(shown(&out), @r"
     model.yaml:11:19: error: PostgreSQL rejects column expires_at of step members: operator does not exist: timestamp without time zone + integer
         ╭─[model.yaml:11:19]
      10 │     columns:
@@ -93,7 +98,17 @@ fn postgres_rejects_what_the_checker_accepts_at_the_model_line() {
     let date_add = variant(|m| m.replace("make_interval(years => r.years)", "date_add(r.years, 1)"));
     let (out, _) = compile(date_add.path(), &ddl("v1.sql"), &ddl("v2.sql"), &["--check-db", &scratch.url()]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    insta::assert_snapshot!(stderr(&out), @r"");
+    insta::assert_snapshot!(shown(&out), @r"
+    model.yaml:17:13: error: PostgreSQL rejects column term of step renewals: function date_add(integer, integer) does not exist
+        ╭─[model.yaml:17:13]
+     16 │     columns:
+     17 │       term: date_add(r.years, 1)
+        ·             ──────────┬─────────
+        ·                       ╰── here
+        ╰────
+      help: PostgreSQL: No function matches the given name and argument types. You might need to add explicit type casts.
+    error: model.yaml has 1 error; nothing was written
+    ");
     assert_eq!(objects(&scratch), before, "the scratch database is unchanged");
 
     // The model as it is: named arguments are fine, and the scratch database still empty.
@@ -149,8 +164,9 @@ fn a_live_v2_is_checked_by_postgres_too() {
 
 #[test]
 fn a_runtime_error_names_the_step_and_its_model_line() {
-    // 1 / (id - 1): division by zero on member 1, which neither checker can know.
-    let model = variant(|m| m.replace("make_interval(years => 1)", "make_interval(years => 1 / (m.id - 1))"));
+    // 1 / (id - 1): division by zero on member 1, which neither checker can know. The
+    // email is UNIQUE in V2, so precheck computes it too.
+    let model = variant(|m| m.replace("      expires_at:", "      email: m.email || (1 / (m.id - 1))::text\n      expires_at:"));
     let (out, dir) = compile(model.path(), &ddl("v1.sql"), &ddl("v2.sql"), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     for (script, vars) in [("precheck.sql", &[][..]), ("migrate.sql", &[][..])] {
@@ -170,7 +186,27 @@ fn a_step_reading_the_table_it_fills_is_refused() {
     let model = variant(|m| m.replace("source: { schema: v1 }", "source: { schema: public }"));
     let (out, _) = compile(model.path(), &ddl("v1.sql"), &ddl("v2.sql"), &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    insta::assert_snapshot!(stderr(&out), @r"");
+    insta::assert_snapshot!(shown(&out), @r"
+    model.yaml:8:11: error: step members reads `public.members`, which this model fills: V1 and V2 are one schema (`public`) of one database here, so the step would read V2's rows as V1's
+       ╭─[model.yaml:8:11]
+     7 │   members:
+     8 │     from: members m
+       ·           ────┬────
+       ·               ╰── here
+     9 │     key: keep
+       ╰────
+      help: give V1 its own schema (`source: {schema: v1}`), or rename V1's tables aside (`users_v1`) and read those, or write an in-place model (`in_place: true`)
+    model.yaml:14:11: error: step renewals reads `public.renewals`, which this model fills: V1 and V2 are one schema (`public`) of one database here, so the step would read V2's rows as V1's
+        ╭─[model.yaml:14:11]
+     13 │   renewals:
+     14 │     from: renewals r
+        ·           ─────┬────
+        ·                ╰── here
+     15 │     key: keep
+        ╰────
+      help: give V1 its own schema (`source: {schema: v1}`), or rename V1's tables aside (`users_v1`) and read those, or write an in-place model (`in_place: true`)
+    error: model.yaml has 2 errors; nothing was written
+    ");
 
     // V1's tables renamed aside in the same schema are other tables: allowed.
     let aside = variant(|m| m.replace("source: { schema: v1 }", "source: { schema: public }").replace("from: members m", "from: members_v1 m").replace("from: renewals r", "from: renewals_v1 r"));
@@ -190,7 +226,10 @@ fn v1_and_v2_in_two_databases_need_a_server() {
     let (out, _) = compile(&fixture(), &v1.url(), &v2.url(), &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let e = stderr(&out).replace(v1.name(), "V1DB").replace(v2.name(), "V2DB");
-    insta::assert_snapshot!(e, @r"");
+    insta::assert_snapshot!(e, @r"
+    error: --v1 is database V1DB and --v2 is database V2DB on one server, but the model reads V1 in the database it migrates: the scripts would read V2's database as V1
+      help: load V1 into a schema of V2's database (`source: {schema: v1}`) and compile against that, or read V1 from its server (`source: {server: NAME, schema: …}`)
+    ");
     // The same database under two spellings of its URL is one database.
     let c = cluster();
     let respelled = format!("user=postgres dbname={} port={} host={}", v2.name(), c.port(), c.socket_dir().display());
