@@ -62,6 +62,9 @@ BEGIN;
 {% include "privileges.sql" %}
 
 {% include "event_trigger_guard.sql" %}
+{%- let checking = "migrate.sql" %}
+
+{% include "catalog_check.sql" %}
 {%- if !plan.held_sequences.is_empty() %}
 
 {% include "dry_run_sequences.sql" %}
@@ -110,7 +113,6 @@ END
 -- A model migrates once; rollback.sql makes it migratable again.
 {% include "refuse_migrated_twice.sql" %}
 {%- endif %}
-{%- let checking = "migrate.sql" %}
 
 {% include "fingerprint_check.sql" %}
 {%- for r in plan.references %}

@@ -35,6 +35,9 @@
 {% include "privileges.sql" %}
 
 {% include "event_trigger_guard.sql" %}
+{%- let checking = "migrate.sql" %}
+
+{% include "catalog_check.sql" %}
 
 {% include "fingerprint.sql" %}
 
@@ -53,7 +56,6 @@
 
 -- A model migrates once; rollback.sql makes it migratable again. A run stopped part way resumes.
 {% include "refuse_migrated_twice.sql" %}
-{%- let checking = "migrate.sql" %}
 
 {% include "fingerprint_check.sql" %}
 {%- for r in plan.references %}

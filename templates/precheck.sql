@@ -19,6 +19,9 @@ BEGIN;
 {% include "privileges.sql" %}
 
 {% include "event_trigger_guard.sql" %}
+{%- let checking = "precheck.sql" %}
+
+{% include "catalog_check.sql" %}
 
 -- Precheck's own id maps live in _pgmig too (rolled back with it).
 CREATE SCHEMA IF NOT EXISTS _pgmig;

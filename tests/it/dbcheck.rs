@@ -237,3 +237,30 @@ fn v1_and_v2_in_two_databases_need_a_server() {
     let (out, _) = compile(&fixture(), &v2.url(), &respelled, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn precheck_and_migrate_refuse_catalogs_they_were_not_compiled_against() {
+    let (out, dir) = compile(&fixture(), &ddl("v1.sql"), &ddl("v2.sql"), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for (change, difference) in [
+        (
+            "ALTER TABLE public.members ALTER COLUMN expires_at TYPE timestamptz",
+            "V2 column public.members.expires_at is timestamp with time zone, compiled as timestamp without time zone",
+        ),
+        ("ALTER TABLE v1.renewals DROP COLUMN years", "V1 column v1.renewals.years does not exist"),
+        ("ALTER TABLE public.renewals RENAME TO renewals_old", "V2 table public.renewals does not exist"),
+    ] {
+        let db = members_db("dbcheck_catalog");
+        db.execute(change);
+        let before = db.table_md5s(&["v1", "public"]);
+        for script in ["precheck.sql", "migrate.sql"] {
+            let out = run(&db, dir.path(), script, &[]);
+            assert!(!out.status.success(), "{script} after {change}");
+            let e = stderr(&out);
+            let expected = format!("{script}: this database is not the one the script was compiled against: {difference}; nothing was changed");
+            assert!(e.contains(&expected), "{script} after {change}: {e}");
+            assert_eq!(db.table_md5s(&["v1", "public"]), before, "{script} changed nothing");
+            assert_eq!(db.client().query_one("SELECT count(*) FROM pg_namespace WHERE nspname = '_pgmig'", &[]).unwrap().get::<_, i64>(0), 0);
+        }
+    }
+}
