@@ -1,6 +1,6 @@
 -- The catalogs this script was compiled against: every column of the tables it reads and
 -- writes, with its type. A table or column missing here, or of another type, stops the
--- script before anything is read or written, naming the first difference.
+-- script before any step reads or writes, naming the first difference.
 DO {% filter dollar("catalog") %}
 DECLARE
   difference text;

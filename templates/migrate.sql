@@ -62,9 +62,6 @@ BEGIN;
 {% include "privileges.sql" %}
 
 {% include "event_trigger_guard.sql" %}
-{%- let checking = "migrate.sql" %}
-
-{% include "catalog_check.sql" %}
 {%- if !plan.held_sequences.is_empty() %}
 
 {% include "dry_run_sequences.sql" %}
@@ -83,6 +80,9 @@ BEGIN;
 {%- let implicit_read = plan.implicit_read.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
+{%- let checking = "migrate.sql" %}
+
+{% include "catalog_check.sql" %}
 {%- include "fdw_setup.sql" %}
 {%- if !plan.library.is_empty() %}
 

@@ -35,9 +35,6 @@
 {% include "privileges.sql" %}
 
 {% include "event_trigger_guard.sql" %}
-{%- let checking = "migrate.sql" %}
-
-{% include "catalog_check.sql" %}
 
 {% include "fingerprint.sql" %}
 
@@ -48,6 +45,9 @@
 {%- let implicit_read = plan.implicit_read.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
+{%- let checking = "migrate.sql" %}
+
+{% include "catalog_check.sql" %}
 {%- include "fdw_setup.sql" %}
 {%- if !plan.library.is_empty() %}
 

@@ -19,9 +19,6 @@ BEGIN;
 {% include "privileges.sql" %}
 
 {% include "event_trigger_guard.sql" %}
-{%- let checking = "precheck.sql" %}
-
-{% include "catalog_check.sql" %}
 
 -- Precheck's own id maps live in _pgmig too (rolled back with it).
 CREATE SCHEMA IF NOT EXISTS _pgmig;
@@ -30,6 +27,9 @@ CREATE SCHEMA IF NOT EXISTS _pgmig;
 {%- let implicit_read = plan.implicit_read.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
+{%- let checking = "precheck.sql" %}
+
+{% include "catalog_check.sql" %}
 {% include "event_triggers.sql" %}
 SET pgmig.blocking = 0;
 

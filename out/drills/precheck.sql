@@ -157,112 +157,6 @@ BEGIN
 END
 $guard$;
 
--- The catalogs this script was compiled against: every column of the tables it reads and
--- writes, with its type. A table or column missing here, or of another type, stops the
--- script before anything is read or written, naming the first difference.
-DO $catalog$
-DECLARE
-  difference text;
-BEGIN
-  SELECT CASE WHEN pg_catalog.to_regclass(e.tab) IS NULL THEN pg_catalog.format('%s table %s does not exist', e.side, e.tab)
-              WHEN a.attname IS NULL THEN pg_catalog.format('%s column %s.%I does not exist', e.side, e.tab, e.col)
-              ELSE pg_catalog.format('%s column %s.%I is %s, compiled as %s', e.side, e.tab, e.col,
-                                     pg_catalog.format_type(a.atttypid, a.atttypmod), e.typ) END
-  INTO difference
-  FROM (VALUES (1, 'V1', 'v1.completed_sessions', 'id', 'integer'),
-               (2, 'V1', 'v1.completed_sessions', 'user_id', 'integer'),
-               (3, 'V1', 'v1.completed_sessions', 'date', 'date'),
-               (4, 'V1', 'v1.completed_sessions', 'drills', 'jsonb'),
-               (5, 'V1', 'v1.completed_sessions', 'total_minutes', 'integer'),
-               (6, 'V1', 'v1.drill_group_items', 'group_id', 'integer'),
-               (7, 'V1', 'v1.drill_group_items', 'drill_id', 'integer'),
-               (8, 'V1', 'v1.drill_group_items', 'position', 'integer'),
-               (9, 'V1', 'v1.drill_groups', 'id', 'integer'),
-               (10, 'V1', 'v1.drill_groups', 'user_id', 'integer'),
-               (11, 'V1', 'v1.drill_groups', 'name', 'text'),
-               (12, 'V1', 'v1.drill_groups', 'is_liked_group', 'boolean'),
-               (13, 'V1', 'v1.drills', 'id', 'integer'),
-               (14, 'V1', 'v1.drills', 'title', 'text'),
-               (15, 'V1', 'v1.drills', 'skill', 'text'),
-               (16, 'V1', 'v1.drills', 'duration_minutes', 'integer'),
-               (17, 'V1', 'v1.ordered_session_drills', 'id', 'integer'),
-               (18, 'V1', 'v1.ordered_session_drills', 'user_id', 'integer'),
-               (19, 'V1', 'v1.ordered_session_drills', 'drill_id', 'integer'),
-               (20, 'V1', 'v1.ordered_session_drills', 'position', 'integer'),
-               (21, 'V1', 'v1.ordered_session_drills', 'sets', 'integer'),
-               (22, 'V1', 'v1.ordered_session_drills', 'reps', 'integer'),
-               (23, 'V1', 'v1.ordered_session_drills', 'duration', 'integer'),
-               (24, 'V1', 'v1.progress_history', 'id', 'integer'),
-               (25, 'V1', 'v1.progress_history', 'user_id', 'integer'),
-               (26, 'V1', 'v1.progress_history', 'current_streak', 'integer'),
-               (27, 'V1', 'v1.progress_history', 'highest_streak', 'integer'),
-               (28, 'V1', 'v1.progress_history', 'completed_sessions_count', 'integer'),
-               (29, 'V1', 'v1.session_preferences', 'id', 'integer'),
-               (30, 'V1', 'v1.session_preferences', 'user_id', 'integer'),
-               (31, 'V1', 'v1.session_preferences', 'duration_minutes', 'integer'),
-               (32, 'V1', 'v1.session_preferences', 'training_style', 'text'),
-               (33, 'V1', 'v1.session_preferences', 'difficulty', 'text'),
-               (34, 'V1', 'v1.session_preferences', 'available_equipment', 'text[]'),
-               (35, 'V1', 'v1.users', 'id', 'integer'),
-               (36, 'V1', 'v1.users', 'email', 'text'),
-               (37, 'V1', 'v1.users', 'name', 'text'),
-               (38, 'V1', 'v1.users', 'created_at', 'timestamp with time zone'),
-               (39, 'V2', 'public.completed_sessions', 'id', 'uuid'),
-               (40, 'V2', 'public.completed_sessions', 'user_id', 'uuid'),
-               (41, 'V2', 'public.completed_sessions', 'date', 'date'),
-               (42, 'V2', 'public.completed_sessions', 'drills', 'json'),
-               (43, 'V2', 'public.completed_sessions', 'total_minutes', 'integer'),
-               (44, 'V2', 'public.drill_group_items', 'group_id', 'uuid'),
-               (45, 'V2', 'public.drill_group_items', 'drill_uuid', 'uuid'),
-               (46, 'V2', 'public.drill_group_items', 'position', 'integer'),
-               (47, 'V2', 'public.drill_groups', 'id', 'uuid'),
-               (48, 'V2', 'public.drill_groups', 'user_id', 'uuid'),
-               (49, 'V2', 'public.drill_groups', 'name', 'text'),
-               (50, 'V2', 'public.drill_groups', 'is_liked_group', 'boolean'),
-               (51, 'V2', 'public.drills', 'uuid', 'uuid'),
-               (52, 'V2', 'public.drills', 'title', 'text'),
-               (53, 'V2', 'public.drills', 'skill', 'text'),
-               (54, 'V2', 'public.drills', 'duration_minutes', 'integer'),
-               (55, 'V2', 'public.ordered_session_drills', 'id', 'uuid'),
-               (56, 'V2', 'public.ordered_session_drills', 'user_id', 'uuid'),
-               (57, 'V2', 'public.ordered_session_drills', 'drill_uuid', 'uuid'),
-               (58, 'V2', 'public.ordered_session_drills', 'position', 'integer'),
-               (59, 'V2', 'public.ordered_session_drills', 'sets', 'integer'),
-               (60, 'V2', 'public.ordered_session_drills', 'reps', 'integer'),
-               (61, 'V2', 'public.ordered_session_drills', 'duration', 'integer'),
-               (62, 'V2', 'public.progress_history', 'id', 'uuid'),
-               (63, 'V2', 'public.progress_history', 'user_id', 'uuid'),
-               (64, 'V2', 'public.progress_history', 'current_streak', 'integer'),
-               (65, 'V2', 'public.progress_history', 'highest_streak', 'integer'),
-               (66, 'V2', 'public.progress_history', 'total_sessions', 'integer'),
-               (67, 'V2', 'public.progress_history', 'drills_per_session', 'numeric(6,2)'),
-               (68, 'V2', 'public.progress_history', 'minutes_per_session', 'numeric(6,2)'),
-               (69, 'V2', 'public.progress_history', 'dribbling_drills_completed', 'integer'),
-               (70, 'V2', 'public.progress_history', 'passing_drills_completed', 'integer'),
-               (71, 'V2', 'public.progress_history', 'shooting_drills_completed', 'integer'),
-               (72, 'V2', 'public.progress_history', 'favorite_drill', 'text'),
-               (73, 'V2', 'public.session_preferences', 'id', 'uuid'),
-               (74, 'V2', 'public.session_preferences', 'user_id', 'uuid'),
-               (75, 'V2', 'public.session_preferences', 'duration_minutes', 'integer'),
-               (76, 'V2', 'public.session_preferences', 'training_style', 'text'),
-               (77, 'V2', 'public.session_preferences', 'difficulty', 'text'),
-               (78, 'V2', 'public.session_preferences', 'available_equipment', 'text[]'),
-               (79, 'V2', 'public.users', 'id', 'uuid'),
-               (80, 'V2', 'public.users', 'email', 'text'),
-               (81, 'V2', 'public.users', 'name', 'text'),
-               (82, 'V2', 'public.users', 'created_at', 'timestamp with time zone')) AS e (n, side, tab, col, typ)
-  LEFT JOIN pg_catalog.pg_attribute AS a
-         ON a.attrelid = pg_catalog.to_regclass(e.tab) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
-  WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ
-  ORDER BY e.n
-  LIMIT 1;
-  IF difference IS NOT NULL THEN
-    RAISE EXCEPTION 'precheck.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
-      USING HINT = 'compile the model again against this database''s V1 and V2';
-  END IF;
-END
-$catalog$;
-
 -- Precheck's own id maps live in _pgmig too (rolled back with it).
 CREATE SCHEMA IF NOT EXISTS _pgmig;
 -- pgmig's bookkeeping must be pgmig's own. Schema _pgmig and everything in it belong to the
@@ -553,6 +447,112 @@ BEGIN
   END IF;
 END
 $guard$;
+
+-- The catalogs this script was compiled against: every column of the tables it reads and
+-- writes, with its type. A table or column missing here, or of another type, stops the
+-- script before any step reads or writes, naming the first difference.
+DO $catalog$
+DECLARE
+  difference text;
+BEGIN
+  SELECT CASE WHEN pg_catalog.to_regclass(e.tab) IS NULL THEN pg_catalog.format('%s table %s does not exist', e.side, e.tab)
+              WHEN a.attname IS NULL THEN pg_catalog.format('%s column %s.%I does not exist', e.side, e.tab, e.col)
+              ELSE pg_catalog.format('%s column %s.%I is %s, compiled as %s', e.side, e.tab, e.col,
+                                     pg_catalog.format_type(a.atttypid, a.atttypmod), e.typ) END
+  INTO difference
+  FROM (VALUES (1, 'V1', 'v1.completed_sessions', 'id', 'integer'),
+               (2, 'V1', 'v1.completed_sessions', 'user_id', 'integer'),
+               (3, 'V1', 'v1.completed_sessions', 'date', 'date'),
+               (4, 'V1', 'v1.completed_sessions', 'drills', 'jsonb'),
+               (5, 'V1', 'v1.completed_sessions', 'total_minutes', 'integer'),
+               (6, 'V1', 'v1.drill_group_items', 'group_id', 'integer'),
+               (7, 'V1', 'v1.drill_group_items', 'drill_id', 'integer'),
+               (8, 'V1', 'v1.drill_group_items', 'position', 'integer'),
+               (9, 'V1', 'v1.drill_groups', 'id', 'integer'),
+               (10, 'V1', 'v1.drill_groups', 'user_id', 'integer'),
+               (11, 'V1', 'v1.drill_groups', 'name', 'text'),
+               (12, 'V1', 'v1.drill_groups', 'is_liked_group', 'boolean'),
+               (13, 'V1', 'v1.drills', 'id', 'integer'),
+               (14, 'V1', 'v1.drills', 'title', 'text'),
+               (15, 'V1', 'v1.drills', 'skill', 'text'),
+               (16, 'V1', 'v1.drills', 'duration_minutes', 'integer'),
+               (17, 'V1', 'v1.ordered_session_drills', 'id', 'integer'),
+               (18, 'V1', 'v1.ordered_session_drills', 'user_id', 'integer'),
+               (19, 'V1', 'v1.ordered_session_drills', 'drill_id', 'integer'),
+               (20, 'V1', 'v1.ordered_session_drills', 'position', 'integer'),
+               (21, 'V1', 'v1.ordered_session_drills', 'sets', 'integer'),
+               (22, 'V1', 'v1.ordered_session_drills', 'reps', 'integer'),
+               (23, 'V1', 'v1.ordered_session_drills', 'duration', 'integer'),
+               (24, 'V1', 'v1.progress_history', 'id', 'integer'),
+               (25, 'V1', 'v1.progress_history', 'user_id', 'integer'),
+               (26, 'V1', 'v1.progress_history', 'current_streak', 'integer'),
+               (27, 'V1', 'v1.progress_history', 'highest_streak', 'integer'),
+               (28, 'V1', 'v1.progress_history', 'completed_sessions_count', 'integer'),
+               (29, 'V1', 'v1.session_preferences', 'id', 'integer'),
+               (30, 'V1', 'v1.session_preferences', 'user_id', 'integer'),
+               (31, 'V1', 'v1.session_preferences', 'duration_minutes', 'integer'),
+               (32, 'V1', 'v1.session_preferences', 'training_style', 'text'),
+               (33, 'V1', 'v1.session_preferences', 'difficulty', 'text'),
+               (34, 'V1', 'v1.session_preferences', 'available_equipment', 'text[]'),
+               (35, 'V1', 'v1.users', 'id', 'integer'),
+               (36, 'V1', 'v1.users', 'email', 'text'),
+               (37, 'V1', 'v1.users', 'name', 'text'),
+               (38, 'V1', 'v1.users', 'created_at', 'timestamp with time zone'),
+               (39, 'V2', 'public.completed_sessions', 'id', 'uuid'),
+               (40, 'V2', 'public.completed_sessions', 'user_id', 'uuid'),
+               (41, 'V2', 'public.completed_sessions', 'date', 'date'),
+               (42, 'V2', 'public.completed_sessions', 'drills', 'json'),
+               (43, 'V2', 'public.completed_sessions', 'total_minutes', 'integer'),
+               (44, 'V2', 'public.drill_group_items', 'group_id', 'uuid'),
+               (45, 'V2', 'public.drill_group_items', 'drill_uuid', 'uuid'),
+               (46, 'V2', 'public.drill_group_items', 'position', 'integer'),
+               (47, 'V2', 'public.drill_groups', 'id', 'uuid'),
+               (48, 'V2', 'public.drill_groups', 'user_id', 'uuid'),
+               (49, 'V2', 'public.drill_groups', 'name', 'text'),
+               (50, 'V2', 'public.drill_groups', 'is_liked_group', 'boolean'),
+               (51, 'V2', 'public.drills', 'uuid', 'uuid'),
+               (52, 'V2', 'public.drills', 'title', 'text'),
+               (53, 'V2', 'public.drills', 'skill', 'text'),
+               (54, 'V2', 'public.drills', 'duration_minutes', 'integer'),
+               (55, 'V2', 'public.ordered_session_drills', 'id', 'uuid'),
+               (56, 'V2', 'public.ordered_session_drills', 'user_id', 'uuid'),
+               (57, 'V2', 'public.ordered_session_drills', 'drill_uuid', 'uuid'),
+               (58, 'V2', 'public.ordered_session_drills', 'position', 'integer'),
+               (59, 'V2', 'public.ordered_session_drills', 'sets', 'integer'),
+               (60, 'V2', 'public.ordered_session_drills', 'reps', 'integer'),
+               (61, 'V2', 'public.ordered_session_drills', 'duration', 'integer'),
+               (62, 'V2', 'public.progress_history', 'id', 'uuid'),
+               (63, 'V2', 'public.progress_history', 'user_id', 'uuid'),
+               (64, 'V2', 'public.progress_history', 'current_streak', 'integer'),
+               (65, 'V2', 'public.progress_history', 'highest_streak', 'integer'),
+               (66, 'V2', 'public.progress_history', 'total_sessions', 'integer'),
+               (67, 'V2', 'public.progress_history', 'drills_per_session', 'numeric(6,2)'),
+               (68, 'V2', 'public.progress_history', 'minutes_per_session', 'numeric(6,2)'),
+               (69, 'V2', 'public.progress_history', 'dribbling_drills_completed', 'integer'),
+               (70, 'V2', 'public.progress_history', 'passing_drills_completed', 'integer'),
+               (71, 'V2', 'public.progress_history', 'shooting_drills_completed', 'integer'),
+               (72, 'V2', 'public.progress_history', 'favorite_drill', 'text'),
+               (73, 'V2', 'public.session_preferences', 'id', 'uuid'),
+               (74, 'V2', 'public.session_preferences', 'user_id', 'uuid'),
+               (75, 'V2', 'public.session_preferences', 'duration_minutes', 'integer'),
+               (76, 'V2', 'public.session_preferences', 'training_style', 'text'),
+               (77, 'V2', 'public.session_preferences', 'difficulty', 'text'),
+               (78, 'V2', 'public.session_preferences', 'available_equipment', 'text[]'),
+               (79, 'V2', 'public.users', 'id', 'uuid'),
+               (80, 'V2', 'public.users', 'email', 'text'),
+               (81, 'V2', 'public.users', 'name', 'text'),
+               (82, 'V2', 'public.users', 'created_at', 'timestamp with time zone')) AS e (n, side, tab, col, typ)
+  LEFT JOIN pg_catalog.pg_attribute AS a
+         ON a.attrelid = pg_catalog.to_regclass(e.tab) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
+  WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ
+  ORDER BY e.n
+  LIMIT 1;
+  IF difference IS NOT NULL THEN
+    RAISE EXCEPTION 'precheck.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
+      USING HINT = 'compile the model again against this database''s V1 and V2';
+  END IF;
+END
+$catalog$;
 -- Enabled event triggers run on every DDL command of migrate (the id maps' CREATE TABLE) as
 -- the role running it: listed here, so that nothing runs during migrate unannounced.
 DO $check$

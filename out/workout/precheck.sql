@@ -151,119 +151,6 @@ BEGIN
 END
 $guard$;
 
--- The catalogs this script was compiled against: every column of the tables it reads and
--- writes, with its type. A table or column missing here, or of another type, stops the
--- script before anything is read or written, naming the first difference.
-DO $catalog$
-DECLARE
-  difference text;
-BEGIN
-  SELECT CASE WHEN pg_catalog.to_regclass(e.tab) IS NULL THEN pg_catalog.format('%s table %s does not exist', e.side, e.tab)
-              WHEN a.attname IS NULL THEN pg_catalog.format('%s column %s.%I does not exist', e.side, e.tab, e.col)
-              ELSE pg_catalog.format('%s column %s.%I is %s, compiled as %s', e.side, e.tab, e.col,
-                                     pg_catalog.format_type(a.atttypid, a.atttypmod), e.typ) END
-  INTO difference
-  FROM (VALUES (1, 'V1', 'v1.exercise_logs', 'id', 'uuid'),
-               (2, 'V1', 'v1.exercise_logs', 'session_id', 'uuid'),
-               (3, 'V1', 'v1.exercise_logs', 'exercise_id', 'uuid'),
-               (4, 'V1', 'v1.exercise_logs', 'set_number', 'integer'),
-               (5, 'V1', 'v1.exercise_logs', 'reps', 'integer'),
-               (6, 'V1', 'v1.exercise_logs', 'weight', 'numeric(6,2)'),
-               (7, 'V1', 'v1.exercise_logs', 'completed_at', 'timestamp with time zone'),
-               (8, 'V1', 'v1.exercises', 'id', 'uuid'),
-               (9, 'V1', 'v1.exercises', 'plan_id', 'uuid'),
-               (10, 'V1', 'v1.exercises', 'name', 'text'),
-               (11, 'V1', 'v1.exercises', 'muscle_group', 'text'),
-               (12, 'V1', 'v1.exercises', 'day_label', 'text'),
-               (13, 'V1', 'v1.exercises', 'sets', 'integer'),
-               (14, 'V1', 'v1.exercises', 'reps_min', 'integer'),
-               (15, 'V1', 'v1.exercises', 'reps_max', 'integer'),
-               (16, 'V1', 'v1.exercises', 'weight', 'numeric(6,2)'),
-               (17, 'V1', 'v1.exercises', 'rest_seconds', 'integer'),
-               (18, 'V1', 'v1.exercises', 'notes', 'text'),
-               (19, 'V1', 'v1.exercises', 'order_index', 'integer'),
-               (20, 'V1', 'v1.workout_plans', 'id', 'uuid'),
-               (21, 'V1', 'v1.workout_plans', 'user_id', 'uuid'),
-               (22, 'V1', 'v1.workout_plans', 'name', 'text'),
-               (23, 'V1', 'v1.workout_plans', 'description', 'text'),
-               (24, 'V1', 'v1.workout_plans', 'goal', 'text'),
-               (25, 'V1', 'v1.workout_plans', 'duration_weeks', 'integer'),
-               (26, 'V1', 'v1.workout_plans', 'start_date', 'date'),
-               (27, 'V1', 'v1.workout_plans', 'is_active', 'boolean'),
-               (28, 'V1', 'v1.workout_plans', 'created_at', 'timestamp with time zone'),
-               (29, 'V1', 'v1.workout_plans', 'updated_at', 'timestamp with time zone'),
-               (30, 'V1', 'v1.workout_sessions', 'id', 'uuid'),
-               (31, 'V1', 'v1.workout_sessions', 'user_id', 'uuid'),
-               (32, 'V1', 'v1.workout_sessions', 'plan_id', 'uuid'),
-               (33, 'V1', 'v1.workout_sessions', 'started_at', 'timestamp with time zone'),
-               (34, 'V1', 'v1.workout_sessions', 'completed_at', 'timestamp with time zone'),
-               (35, 'V1', 'v1.workout_sessions', 'notes', 'text'),
-               (36, 'V2', 'public.exercise_logs', 'id', 'uuid'),
-               (37, 'V2', 'public.exercise_logs', 'session_id', 'uuid'),
-               (38, 'V2', 'public.exercise_logs', 'exercise_id', 'uuid'),
-               (39, 'V2', 'public.exercise_logs', 'set_number', 'integer'),
-               (40, 'V2', 'public.exercise_logs', 'reps', 'integer'),
-               (41, 'V2', 'public.exercise_logs', 'weight', 'numeric(6,2)'),
-               (42, 'V2', 'public.exercise_logs', 'rpe', 'numeric(3,1)'),
-               (43, 'V2', 'public.exercise_logs', 'is_warmup', 'boolean'),
-               (44, 'V2', 'public.exercise_logs', 'completed_at', 'timestamp with time zone'),
-               (45, 'V2', 'public.exercises', 'id', 'uuid'),
-               (46, 'V2', 'public.exercises', 'day_id', 'uuid'),
-               (47, 'V2', 'public.exercises', 'name', 'text'),
-               (48, 'V2', 'public.exercises', 'muscle_group', 'text'),
-               (49, 'V2', 'public.exercises', 'sets', 'integer'),
-               (50, 'V2', 'public.exercises', 'target_reps_min', 'integer'),
-               (51, 'V2', 'public.exercises', 'target_reps_max', 'integer'),
-               (52, 'V2', 'public.exercises', 'target_weight', 'numeric(6,2)'),
-               (53, 'V2', 'public.exercises', 'target_rpe_min', 'numeric(3,1)'),
-               (54, 'V2', 'public.exercises', 'target_rpe_max', 'numeric(3,1)'),
-               (55, 'V2', 'public.exercises', 'rest_seconds', 'integer'),
-               (56, 'V2', 'public.exercises', 'tempo', 'text'),
-               (57, 'V2', 'public.exercises', 'notes', 'text'),
-               (58, 'V2', 'public.exercises', 'video_url', 'text'),
-               (59, 'V2', 'public.exercises', 'order_index', 'integer'),
-               (60, 'V2', 'public.workout_days', 'id', 'uuid'),
-               (61, 'V2', 'public.workout_days', 'week_id', 'uuid'),
-               (62, 'V2', 'public.workout_days', 'day_label', 'text'),
-               (63, 'V2', 'public.workout_days', 'muscle_groups', 'text[]'),
-               (64, 'V2', 'public.workout_days', 'notes', 'text'),
-               (65, 'V2', 'public.workout_days', 'estimated_duration', 'integer'),
-               (66, 'V2', 'public.workout_plans', 'id', 'uuid'),
-               (67, 'V2', 'public.workout_plans', 'user_id', 'uuid'),
-               (68, 'V2', 'public.workout_plans', 'name', 'text'),
-               (69, 'V2', 'public.workout_plans', 'description', 'text'),
-               (70, 'V2', 'public.workout_plans', 'goal', 'text'),
-               (71, 'V2', 'public.workout_plans', 'total_weeks', 'integer'),
-               (72, 'V2', 'public.workout_plans', 'current_week', 'integer'),
-               (73, 'V2', 'public.workout_plans', 'status', 'text'),
-               (74, 'V2', 'public.workout_plans', 'created_at', 'timestamp with time zone'),
-               (75, 'V2', 'public.workout_plans', 'updated_at', 'timestamp with time zone'),
-               (76, 'V2', 'public.workout_sessions', 'id', 'uuid'),
-               (77, 'V2', 'public.workout_sessions', 'user_id', 'uuid'),
-               (78, 'V2', 'public.workout_sessions', 'plan_id', 'uuid'),
-               (79, 'V2', 'public.workout_sessions', 'day_id', 'uuid'),
-               (80, 'V2', 'public.workout_sessions', 'started_at', 'timestamp with time zone'),
-               (81, 'V2', 'public.workout_sessions', 'completed_at', 'timestamp with time zone'),
-               (82, 'V2', 'public.workout_sessions', 'status', 'text'),
-               (83, 'V2', 'public.workout_sessions', 'notes', 'text'),
-               (84, 'V2', 'public.workout_weeks', 'id', 'uuid'),
-               (85, 'V2', 'public.workout_weeks', 'plan_id', 'uuid'),
-               (86, 'V2', 'public.workout_weeks', 'week_number', 'integer'),
-               (87, 'V2', 'public.workout_weeks', 'start_date', 'date'),
-               (88, 'V2', 'public.workout_weeks', 'end_date', 'date'),
-               (89, 'V2', 'public.workout_weeks', 'notes', 'text')) AS e (n, side, tab, col, typ)
-  LEFT JOIN pg_catalog.pg_attribute AS a
-         ON a.attrelid = pg_catalog.to_regclass(e.tab) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
-  WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ
-  ORDER BY e.n
-  LIMIT 1;
-  IF difference IS NOT NULL THEN
-    RAISE EXCEPTION 'precheck.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
-      USING HINT = 'compile the model again against this database''s V1 and V2';
-  END IF;
-END
-$catalog$;
-
 -- Precheck's own id maps live in _pgmig too (rolled back with it).
 CREATE SCHEMA IF NOT EXISTS _pgmig;
 -- pgmig's bookkeeping must be pgmig's own. Schema _pgmig and everything in it belong to the
@@ -554,6 +441,119 @@ BEGIN
   END IF;
 END
 $guard$;
+
+-- The catalogs this script was compiled against: every column of the tables it reads and
+-- writes, with its type. A table or column missing here, or of another type, stops the
+-- script before any step reads or writes, naming the first difference.
+DO $catalog$
+DECLARE
+  difference text;
+BEGIN
+  SELECT CASE WHEN pg_catalog.to_regclass(e.tab) IS NULL THEN pg_catalog.format('%s table %s does not exist', e.side, e.tab)
+              WHEN a.attname IS NULL THEN pg_catalog.format('%s column %s.%I does not exist', e.side, e.tab, e.col)
+              ELSE pg_catalog.format('%s column %s.%I is %s, compiled as %s', e.side, e.tab, e.col,
+                                     pg_catalog.format_type(a.atttypid, a.atttypmod), e.typ) END
+  INTO difference
+  FROM (VALUES (1, 'V1', 'v1.exercise_logs', 'id', 'uuid'),
+               (2, 'V1', 'v1.exercise_logs', 'session_id', 'uuid'),
+               (3, 'V1', 'v1.exercise_logs', 'exercise_id', 'uuid'),
+               (4, 'V1', 'v1.exercise_logs', 'set_number', 'integer'),
+               (5, 'V1', 'v1.exercise_logs', 'reps', 'integer'),
+               (6, 'V1', 'v1.exercise_logs', 'weight', 'numeric(6,2)'),
+               (7, 'V1', 'v1.exercise_logs', 'completed_at', 'timestamp with time zone'),
+               (8, 'V1', 'v1.exercises', 'id', 'uuid'),
+               (9, 'V1', 'v1.exercises', 'plan_id', 'uuid'),
+               (10, 'V1', 'v1.exercises', 'name', 'text'),
+               (11, 'V1', 'v1.exercises', 'muscle_group', 'text'),
+               (12, 'V1', 'v1.exercises', 'day_label', 'text'),
+               (13, 'V1', 'v1.exercises', 'sets', 'integer'),
+               (14, 'V1', 'v1.exercises', 'reps_min', 'integer'),
+               (15, 'V1', 'v1.exercises', 'reps_max', 'integer'),
+               (16, 'V1', 'v1.exercises', 'weight', 'numeric(6,2)'),
+               (17, 'V1', 'v1.exercises', 'rest_seconds', 'integer'),
+               (18, 'V1', 'v1.exercises', 'notes', 'text'),
+               (19, 'V1', 'v1.exercises', 'order_index', 'integer'),
+               (20, 'V1', 'v1.workout_plans', 'id', 'uuid'),
+               (21, 'V1', 'v1.workout_plans', 'user_id', 'uuid'),
+               (22, 'V1', 'v1.workout_plans', 'name', 'text'),
+               (23, 'V1', 'v1.workout_plans', 'description', 'text'),
+               (24, 'V1', 'v1.workout_plans', 'goal', 'text'),
+               (25, 'V1', 'v1.workout_plans', 'duration_weeks', 'integer'),
+               (26, 'V1', 'v1.workout_plans', 'start_date', 'date'),
+               (27, 'V1', 'v1.workout_plans', 'is_active', 'boolean'),
+               (28, 'V1', 'v1.workout_plans', 'created_at', 'timestamp with time zone'),
+               (29, 'V1', 'v1.workout_plans', 'updated_at', 'timestamp with time zone'),
+               (30, 'V1', 'v1.workout_sessions', 'id', 'uuid'),
+               (31, 'V1', 'v1.workout_sessions', 'user_id', 'uuid'),
+               (32, 'V1', 'v1.workout_sessions', 'plan_id', 'uuid'),
+               (33, 'V1', 'v1.workout_sessions', 'started_at', 'timestamp with time zone'),
+               (34, 'V1', 'v1.workout_sessions', 'completed_at', 'timestamp with time zone'),
+               (35, 'V1', 'v1.workout_sessions', 'notes', 'text'),
+               (36, 'V2', 'public.exercise_logs', 'id', 'uuid'),
+               (37, 'V2', 'public.exercise_logs', 'session_id', 'uuid'),
+               (38, 'V2', 'public.exercise_logs', 'exercise_id', 'uuid'),
+               (39, 'V2', 'public.exercise_logs', 'set_number', 'integer'),
+               (40, 'V2', 'public.exercise_logs', 'reps', 'integer'),
+               (41, 'V2', 'public.exercise_logs', 'weight', 'numeric(6,2)'),
+               (42, 'V2', 'public.exercise_logs', 'rpe', 'numeric(3,1)'),
+               (43, 'V2', 'public.exercise_logs', 'is_warmup', 'boolean'),
+               (44, 'V2', 'public.exercise_logs', 'completed_at', 'timestamp with time zone'),
+               (45, 'V2', 'public.exercises', 'id', 'uuid'),
+               (46, 'V2', 'public.exercises', 'day_id', 'uuid'),
+               (47, 'V2', 'public.exercises', 'name', 'text'),
+               (48, 'V2', 'public.exercises', 'muscle_group', 'text'),
+               (49, 'V2', 'public.exercises', 'sets', 'integer'),
+               (50, 'V2', 'public.exercises', 'target_reps_min', 'integer'),
+               (51, 'V2', 'public.exercises', 'target_reps_max', 'integer'),
+               (52, 'V2', 'public.exercises', 'target_weight', 'numeric(6,2)'),
+               (53, 'V2', 'public.exercises', 'target_rpe_min', 'numeric(3,1)'),
+               (54, 'V2', 'public.exercises', 'target_rpe_max', 'numeric(3,1)'),
+               (55, 'V2', 'public.exercises', 'rest_seconds', 'integer'),
+               (56, 'V2', 'public.exercises', 'tempo', 'text'),
+               (57, 'V2', 'public.exercises', 'notes', 'text'),
+               (58, 'V2', 'public.exercises', 'video_url', 'text'),
+               (59, 'V2', 'public.exercises', 'order_index', 'integer'),
+               (60, 'V2', 'public.workout_days', 'id', 'uuid'),
+               (61, 'V2', 'public.workout_days', 'week_id', 'uuid'),
+               (62, 'V2', 'public.workout_days', 'day_label', 'text'),
+               (63, 'V2', 'public.workout_days', 'muscle_groups', 'text[]'),
+               (64, 'V2', 'public.workout_days', 'notes', 'text'),
+               (65, 'V2', 'public.workout_days', 'estimated_duration', 'integer'),
+               (66, 'V2', 'public.workout_plans', 'id', 'uuid'),
+               (67, 'V2', 'public.workout_plans', 'user_id', 'uuid'),
+               (68, 'V2', 'public.workout_plans', 'name', 'text'),
+               (69, 'V2', 'public.workout_plans', 'description', 'text'),
+               (70, 'V2', 'public.workout_plans', 'goal', 'text'),
+               (71, 'V2', 'public.workout_plans', 'total_weeks', 'integer'),
+               (72, 'V2', 'public.workout_plans', 'current_week', 'integer'),
+               (73, 'V2', 'public.workout_plans', 'status', 'text'),
+               (74, 'V2', 'public.workout_plans', 'created_at', 'timestamp with time zone'),
+               (75, 'V2', 'public.workout_plans', 'updated_at', 'timestamp with time zone'),
+               (76, 'V2', 'public.workout_sessions', 'id', 'uuid'),
+               (77, 'V2', 'public.workout_sessions', 'user_id', 'uuid'),
+               (78, 'V2', 'public.workout_sessions', 'plan_id', 'uuid'),
+               (79, 'V2', 'public.workout_sessions', 'day_id', 'uuid'),
+               (80, 'V2', 'public.workout_sessions', 'started_at', 'timestamp with time zone'),
+               (81, 'V2', 'public.workout_sessions', 'completed_at', 'timestamp with time zone'),
+               (82, 'V2', 'public.workout_sessions', 'status', 'text'),
+               (83, 'V2', 'public.workout_sessions', 'notes', 'text'),
+               (84, 'V2', 'public.workout_weeks', 'id', 'uuid'),
+               (85, 'V2', 'public.workout_weeks', 'plan_id', 'uuid'),
+               (86, 'V2', 'public.workout_weeks', 'week_number', 'integer'),
+               (87, 'V2', 'public.workout_weeks', 'start_date', 'date'),
+               (88, 'V2', 'public.workout_weeks', 'end_date', 'date'),
+               (89, 'V2', 'public.workout_weeks', 'notes', 'text')) AS e (n, side, tab, col, typ)
+  LEFT JOIN pg_catalog.pg_attribute AS a
+         ON a.attrelid = pg_catalog.to_regclass(e.tab) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
+  WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ
+  ORDER BY e.n
+  LIMIT 1;
+  IF difference IS NOT NULL THEN
+    RAISE EXCEPTION 'precheck.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
+      USING HINT = 'compile the model again against this database''s V1 and V2';
+  END IF;
+END
+$catalog$;
 -- Enabled event triggers run on every DDL command of migrate (the id maps' CREATE TABLE) as
 -- the role running it: listed here, so that nothing runs during migrate unannounced.
 DO $check$

@@ -178,6 +178,17 @@ fn a_runtime_error_names_the_step_and_its_model_line() {
         assert!(e.contains("step members (model.yaml:7) failed: division by zero"), "{script}: {e}");
         assert_eq!(db.table_md5s(&["v1", "public"]), before, "{script} changed nothing");
     }
+    // Batched: the step is a procedure committing as it goes; its error names the step too.
+    let batched = variant(|m| m.replace("      expires_at:", "      email: m.email || (1 / (m.id - 1))::text\n      expires_at:") + "mode: {batched: {size: 1}}\n");
+    let (out, dir) = compile(batched.path(), &ddl("v1.sql"), &ddl("v2.sql"), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let db = members_db("dbcheck_runtime_batched");
+    let before = db.table_md5s(&["v1", "public"]);
+    let out = run(&db, dir.path(), "migrate.sql", &[]);
+    assert!(!out.status.success(), "batched migrate fails");
+    let e = stderr(&out);
+    assert!(e.contains("step members (model.yaml:7) failed: division by zero"), "batched migrate: {e}");
+    assert_eq!(db.table_md5s(&["v1", "public"]), before, "no V2 row was written");
 }
 
 #[test]
