@@ -9,7 +9,8 @@
 //!   schema the scripts read V1 from and V2's into the target schema. Loading a DDL file
 //!   executes it, so it only ever happens there, and it is rolled back.
 //! - a live V2 (`--v2 URL`) that holds V1's tables too: nothing is loaded, statements are
-//!   only prepared (the id maps are created `WITH NO DATA`, in the rolled-back transaction).
+//!   only prepared, never planned nor run (the id maps are made as empty tables or views, in
+//!   the rolled-back transaction).
 //!
 //! The id maps live in `_pgmig`, as in the scripts, so later steps' `id()` joins resolve.
 
@@ -122,8 +123,14 @@ fn run(tx: &mut postgres::Transaction, plan: &Plan, model: &Model, db: &CheckDb)
         if probe.whole && failed_step.is_some() {
             continue;
         }
+        if let Some(map) = &probe.defines {
+            let exists: bool = tx.query_one("SELECT pg_catalog.to_regclass($1) IS NOT NULL", &[map]).map_err(pg)?.get(0);
+            if exists {
+                continue;
+            }
+        }
         tx.batch_execute("SAVEPOINT probe").map_err(pg)?;
-        let result = if probe.defines { tx.batch_execute(&probe.sql) } else { tx.prepare(&probe.sql).map(|_| ()) };
+        let result = if probe.defines.is_some() { tx.batch_execute(&probe.sql) } else { tx.prepare(&probe.sql).map(|_| ()) };
         match result {
             Ok(()) => tx.batch_execute("RELEASE SAVEPOINT probe").map_err(pg)?,
             Err(e) if e.as_db_error().is_some() => {

@@ -15,8 +15,10 @@ pub struct Probe {
     pub line: usize,
     pub sql: String,
     /// Executed, not prepared: the step's id map, which later steps' `from` joins. Made in
-    /// the check's transaction only (`WITH NO DATA`: its query is analyzed, never run).
-    pub defines: bool,
+    /// the check's transaction only: a table of the key columns, or (`key: {new: …}`) a view,
+    /// whose query is analyzed, never planned nor run. The map's name: one that already
+    /// exists (a live V2 migrated before) is used as it is.
+    pub defines: Option<String>,
     /// The step's whole INSERT: checked only when each of its values passed, since an error
     /// in a value would only be repeated here.
     pub whole: bool,
@@ -27,7 +29,7 @@ pub struct Probe {
 pub fn of(plan: &Plan) -> Vec<Probe> {
     let mut probes = Vec::new();
     for s in &plan.steps {
-        let probe = |what: String, line: usize, sql: String| Probe { step: s.name.clone(), what, line, sql, defines: false, whole: false };
+        let probe = |what: String, line: usize, sql: String| Probe { step: s.name.clone(), what, line, sql, defines: None, whole: false };
         let from = format!("FROM {}", s.from);
         if let Some(f) = &s.filter {
             probes.push(probe("`where`".into(), f.line, format!("SELECT 1 {from} WHERE ({})", f.sql)));
@@ -42,20 +44,21 @@ pub fn of(plan: &Plan) -> Vec<Probe> {
                     probes.push(probe(format!("key `by` {}", b.column), b.expr.line, format!("SELECT {} {from}", b.expr.sql)));
                 }
                 let select = by.iter().map(|b| format!("{} AS {}", b.expr.sql, ident(&b.column))).collect::<Vec<_>>().join(", ");
+                // A view: analyzed, never planned (planning folds constant calls, running them).
                 let map = format!(
-                    "CREATE TABLE {} AS SELECT keys.*, {} AS {} FROM (SELECT DISTINCT {select} {from} WHERE {survivors}) AS keys WITH NO DATA",
+                    "CREATE VIEW {} AS SELECT keys.*, {} AS {} FROM (SELECT DISTINCT {select} {from} WHERE {survivors}) AS keys",
                     s.map_table,
                     new.sql,
                     ident(column)
                 );
-                probes.push(Probe { defines: true, ..probe("key `new`".into(), new.line, map) });
+                probes.push(Probe { defines: Some(s.map_table.to_string()), ..probe("key `new`".into(), new.line, map) });
                 let on = by.iter().map(|b| format!("key_map.{} = {}", ident(&b.column), b.expr.sql)).collect::<Vec<_>>().join(" AND ");
                 format!(" JOIN {} AS key_map ON {on}", s.map_table)
             }
             Key::Keep { columns } => {
                 let type_of = |c: &str| s.columns.iter().find(|m| m.name == c).map_or(String::new(), |m| m.target_type.clone());
                 let defs = columns.iter().map(|c| format!("{} {}", ident(c), type_of(c))).collect::<Vec<_>>().join(", ");
-                probes.push(Probe { defines: true, ..probe("id map".into(), s.line, format!("CREATE TABLE {} ({defs})", s.map_table)) });
+                probes.push(Probe { defines: Some(s.map_table.to_string()), ..probe("id map".into(), s.line, format!("CREATE TABLE {} ({defs})", s.map_table)) });
                 String::new()
             }
         };
@@ -75,7 +78,7 @@ pub fn of(plan: &Plan) -> Vec<Probe> {
         }
     }
     for a in &plan.assertions {
-        probes.push(Probe { step: a.name.clone(), what: "assertion".into(), line: a.line, sql: a.query.clone(), defines: false, whole: false });
+        probes.push(Probe { step: a.name.clone(), what: "assertion".into(), line: a.line, sql: a.query.clone(), defines: None, whole: false });
     }
     probes
 }
