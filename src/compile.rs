@@ -46,6 +46,12 @@ pub enum CompileError {
     Database { which: &'static str, message: String },
     #[error("{0}")]
     Selection(String),
+    /// `--v1` and `--v2` name two databases, but the model reads V1 in the one it migrates.
+    #[error("{0}")]
+    Sources(String),
+    /// `--check-db` can't be used as given (a DDL file it can't load, a V1 that is no file).
+    #[error("{0}")]
+    CheckDb(String),
     #[error("rendering the scripts failed: {0}")]
     Render(String),
 }
@@ -76,6 +82,13 @@ pub fn compile(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput) -> Result<
 
 /// Like [`compile`], for the part of the model `selection` names.
 pub fn compile_selected(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, selection: &Selection) -> Result<Compiled, CompileError> {
+    compile_checked(model_path, v1, v2, selection, None)
+}
+
+/// Like [`compile_selected`]; PostgreSQL prepares every step's statements ([`crate::dbcheck`])
+/// in `check_db` (a scratch database both DDL files are loaded into) or, without one, in a
+/// live V2 that holds V1's tables.
+pub fn compile_checked(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, selection: &Selection, check_db: Option<&str>) -> Result<Compiled, CompileError> {
     let entities = &selection.entities;
     let bytes = std::fs::read(model_path).map_err(|e| CompileError::Io { path: model_path.display().to_string(), message: e.to_string() })?;
     // The file name alone: the scripts name it in comments and must not depend on the cwd.
@@ -87,9 +100,16 @@ pub fn compile_selected(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, s
         if !entities.is_empty() || selection.only.is_some() {
             return Err(CompileError::Selection("an in-place model has no steps or root rows to choose from".into()));
         }
+        if check_db.is_some() {
+            return Err(CompileError::CheckDb("--check-db checks the steps of a model that copies V1 into V2; an in-place model has none: run its precheck.sql on a copy instead".into()));
+        }
+        one_database(v1, v2)?;
         return crate::inplace::compile(source, v1, v2).map(with_lock_table);
     }
     let model = model::load(&source.text).map_err(|d| CompileError::Model { diagnostics: Diagnostics(d), file: source.clone() })?;
+    if model.source_server().is_none() {
+        one_database(v1, v2)?;
+    }
     // The two schemas are independent: read them side by side.
     let (v1_loaded, v2_loaded) = std::thread::scope(|scope| {
         let v2_loading = scope.spawn(|| load_schema("V2", v2, model.target_schema()));
@@ -100,6 +120,18 @@ pub fn compile_selected(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, s
     let (v2_catalog, v2_skipped) = v2_loaded?;
     let (plan, mut warnings) = check::check(&model, &source, &v1_catalog, &v2_catalog)
         .map_err(|diagnostics| CompileError::Model { diagnostics, file: source.clone() })?;
+    // The whole model (a subset's steps join the id maps of the steps it leaves out).
+    let checked_in = match (check_db, v1, v2) {
+        (Some(url), SchemaInput::Ddl(v1_ddl), SchemaInput::Ddl(v2_ddl)) => Some(crate::dbcheck::CheckDb::Scratch { url, v1_ddl, v2_ddl }),
+        (Some(_), _, _) => {
+            return Err(CompileError::CheckDb("--check-db loads V1 and V2 from DDL files: give --v1 and --v2 as .sql files (a live V2 is checked in place, without --check-db)".into()))
+        }
+        (None, _, SchemaInput::Database(url)) if plan.source_server.is_none() => Some(crate::dbcheck::CheckDb::LiveV2 { url }),
+        (None, _, _) => None,
+    };
+    if let Some(db) = checked_in {
+        warnings.0.extend(crate::dbcheck::check(&plan, &model, &source, db)?.0);
+    }
     let fingerprint = emit::fingerprint_of(&plan).map_err(|e| CompileError::Render(e.to_string()))?;
     let mut plan = check::subset::select(plan, entities).map_err(CompileError::Selection)?;
     if let Some(condition) = &selection.only {
@@ -202,6 +234,40 @@ pub fn load_schema(which: &'static str, input: &SchemaInput, default_schema: &st
             Ok((catalog, Skipped::new()))
         }
     }
+}
+
+/// The scripts run in one database and, without `source: {server: …}`, read V1 there: a V1
+/// and a V2 given as two different databases would be compiled as if they were one, and
+/// the scripts would read whatever V2's database holds under V1's names. Two connection
+/// strings are the same database when the server (its port and start time) and the
+/// database (name and oid) are.
+fn one_database(v1: &SchemaInput, v2: &SchemaInput) -> Result<(), CompileError> {
+    let (SchemaInput::Database(v1_url), SchemaInput::Database(v2_url)) = (v1, v2) else { return Ok(()) };
+    if v1_url == v2_url {
+        return Ok(());
+    }
+    // (database, its oid, the server: its start time and port).
+    let identity = |which: &'static str, url: &str| -> Result<(String, u32, String), CompileError> {
+        let row = connect(which, url)?
+            .query_one(
+                "SELECT pg_catalog.current_database()::text,
+                        (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()),
+                        pg_catalog.format('%s:%s', pg_catalog.pg_postmaster_start_time(), pg_catalog.current_setting('port'))",
+                &[],
+            )
+            .map_err(|e| database_error(which, e))?;
+        Ok((row.get(0), row.get(1), row.get(2)))
+    };
+    let v1_identity = identity("V1", v1_url)?;
+    let v2_identity = identity("V2", v2_url)?;
+    if v1_identity == v2_identity {
+        return Ok(());
+    }
+    let ((v1_name, _, v1_server), (v2_name, _, v2_server)) = (&v1_identity, &v2_identity);
+    let servers = if v1_server == v2_server { " on one server" } else { " on two servers" };
+    Err(CompileError::Sources(format!(
+        "--v1 is database {v1_name} and --v2 is database {v2_name}{servers}, but the model reads V1 in the database it migrates: the scripts would read V2's database as V1\n  help: load V1 into a schema of V2's database (`source: {{schema: v1}}`) and compile against that, or read V1 from its server (`source: {{server: NAME, schema: …}}`)"
+    )))
 }
 
 fn connect(which: &'static str, url: &str) -> Result<postgres::Client, CompileError> {

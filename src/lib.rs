@@ -20,6 +20,7 @@ pub mod plan;
 pub mod run;
 pub mod stats;
 pub mod compile;
+pub mod dbcheck;
 pub mod init;
 pub mod inplace;
 pub mod lint;

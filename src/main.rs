@@ -54,6 +54,11 @@ enum Command {
         /// the steps hanging off them follow through their own `where`. [default out: out/<model>.only]
         #[arg(long)]
         only: Option<String>,
+        /// A scratch database for PostgreSQL to check the model in: both DDL files are loaded
+        /// there (they are executed: name no database you care about), every step's statements
+        /// prepared, and all of it rolled back. A live --v2 is checked without it.
+        #[arg(long, value_name = "URL")]
+        check_db: Option<String>,
     },
     /// Run a compiled script (precheck, migrate, verify, rollback, or a path) under pgmig's lock.
     #[command(after_help = "Script variables (-v NAME=VALUE, as with psql):\n  \
@@ -216,8 +221,8 @@ struct BenchArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Compile { model, v1, v2, out, format, entities, only } => {
-            compile(model, &v1, &v2, out, format, &pgmig::compile::Selection { entities, only })
+        Command::Compile { model, v1, v2, out, format, entities, only, check_db } => {
+            compile(model, &v1, &v2, out, format, &pgmig::compile::Selection { entities, only }, check_db.as_deref())
         }
         Command::Run { script, dir, db, vars, v1, json } => run_script(&script, &dir, &db, &vars, v1.as_deref(), json),
         Command::Status { db, json } => status(&db, json),
@@ -242,8 +247,8 @@ fn folder_name(name: &str) -> String {
     safe.trim_start_matches('.').to_string()
 }
 
-fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>, format: Option<PlanFormat>, selection: &pgmig::compile::Selection) -> i32 {
-    match pgmig::compile::compile_selected(&model, &SchemaInput::parse(v1), &SchemaInput::parse(v2), selection) {
+fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>, format: Option<PlanFormat>, selection: &pgmig::compile::Selection, check_db: Option<&str>) -> i32 {
+    match pgmig::compile::compile_checked(&model, &SchemaInput::parse(v1), &SchemaInput::parse(v2), selection, check_db) {
         Ok(compiled) => {
             eprint!("{}", compiled.warnings.render(&compiled.source, color()));
             let only = selection.only.as_ref().map(|_| "only");

@@ -80,6 +80,9 @@ BEGIN;
 {%- let implicit_read = plan.implicit_read.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
+{%- let checking = "migrate.sql" %}
+
+{% include "catalog_check.sql" %}
 {%- include "fdw_setup.sql" %}
 {%- if !plan.library.is_empty() %}
 
@@ -110,7 +113,6 @@ END
 -- A model migrates once; rollback.sql makes it migratable again.
 {% include "refuse_migrated_twice.sql" %}
 {%- endif %}
-{%- let checking = "migrate.sql" %}
 
 {% include "fingerprint_check.sql" %}
 {%- for r in plan.references %}

@@ -45,6 +45,9 @@
 {%- let implicit_read = plan.implicit_read.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
+{%- let checking = "migrate.sql" %}
+
+{% include "catalog_check.sql" %}
 {%- include "fdw_setup.sql" %}
 {%- if !plan.library.is_empty() %}
 
@@ -53,7 +56,6 @@
 
 -- A model migrates once; rollback.sql makes it migratable again. A run stopped part way resumes.
 {% include "refuse_migrated_twice.sql" %}
-{%- let checking = "migrate.sql" %}
 
 {% include "fingerprint_check.sql" %}
 {%- for r in plan.references %}

@@ -27,6 +27,9 @@ CREATE SCHEMA IF NOT EXISTS _pgmig;
 {%- let implicit_read = plan.implicit_read.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
+{%- let checking = "precheck.sql" %}
+
+{% include "catalog_check.sql" %}
 {% include "event_triggers.sql" %}
 SET pgmig.blocking = 0;
 
@@ -84,21 +87,30 @@ END
 -- ----------------------------------------------------------------------------
 -- The id map of {{ s.name|comment }}, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
+{%- let step_hint = "err_hint" %}
+DO {% filter dollar("map") %}
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
 {%- if s.is_new_key %}
-CREATE TABLE {{ s.map_table }} AS
-SELECT keys.*, {{ s.precheck_new_expr }} AS {{ s.key_column }}
-FROM (
-  SELECT DISTINCT {{ s.by_select }}
+  CREATE TABLE {{ s.map_table }} AS
+  SELECT keys.*, {{ s.precheck_new_expr }} AS {{ s.key_column }}
+  FROM (
+    SELECT DISTINCT {{ s.by_select }}
+    {{ s.from }}
+    WHERE {{ s.survivors }}
+  ) AS keys;
+{%- else %}
+  CREATE TABLE {{ s.map_table }} AS
+  SELECT {{ s.key_select }}
   {{ s.from }}
   WHERE {{ s.survivors }}
-) AS keys;
-{%- else %}
-CREATE TABLE {{ s.map_table }} AS
-SELECT {{ s.key_select }}
-{{ s.from }}
-WHERE {{ s.survivors }}
-  AND {{ s.cast_guard }};
+    AND {{ s.cast_guard }};
 {%- endif %}
+{% include "step_failed.sql" %}
+END
+{% endfilter %};
 ANALYZE {{ s.map_table }};
 {%- if let Some(x) = s.replace %}
 
@@ -127,6 +139,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), {{ s.filtered_count }}
   INTO n_in, n_filtered
@@ -203,6 +217,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 {%- endfor %}
+{% include "step_failed.sql" %}
 END
 {% endfilter %};
 

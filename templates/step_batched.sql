@@ -21,6 +21,8 @@ DECLARE
   n_batch bigint;
   last_done bigint;
   last_batch bigint;
+  err_detail text;
+  err_hint text;
 BEGIN
   IF batch_size IS NULL OR batch_size < 1 THEN
     RAISE EXCEPTION 'batch_size must be a positive whole number, not %', batch_size;
@@ -35,7 +37,10 @@ BEGIN
     RETURN;
   END IF;
 
+{%- let step_hint = "coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints')" %}
   IF log_id IS NULL THEN
+    -- A sub-block per transaction (a COMMIT can't be inside one): an error names the step.
+    BEGIN
     INSERT INTO _pgmig.log (model, script, step, status)
     VALUES ({{ plan.model_lit }}, 'migrate', {{ s.name_lit }}, 'running')
     RETURNING id INTO log_id;
@@ -92,6 +97,8 @@ BEGIN
     UPDATE _pgmig.log
     SET rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected
     WHERE id = log_id;
+    {% include "step_failed.sql" %}
+    END;
     COMMIT;
   END IF;
 
@@ -103,6 +110,7 @@ BEGIN
   -- with batches to go: the first run, or a crash emptied the UNLOGGED table; either
   -- way, stage the batches not done.
   IF last_done < last_batch AND NOT EXISTS (SELECT 1 FROM {{ s.stage_table }}) THEN
+    BEGIN
     INSERT INTO {{ s.stage_table }} (batch, {{ s.insert_columns }})
     SELECT key_map.batch,
            {{ s.select_list|indent(2) }}
@@ -111,16 +119,21 @@ BEGIN
       AND {{ s.survivors|indent(2) }}
     ORDER BY key_map.batch;
     ANALYZE {{ s.stage_table }};
+    {% include "step_failed.sql" %}
+    END;
     COMMIT;
   END IF;
 
   FOR b IN last_done + 1 .. last_batch LOOP
+    BEGIN
     INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
     SELECT {{ s.insert_columns }}
     FROM {{ s.stage_table }}
     WHERE batch = b;
     GET DIAGNOSTICS n_batch = ROW_COUNT;
     INSERT INTO _pgmig.batches (model, step, batch, rows) VALUES ({{ plan.model_lit }}, {{ s.name_lit }}, b, n_batch);
+    {% include "step_failed.sql" %}
+    END;
     COMMIT;
     RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: batch % of %, % rows', b + 1, last_batch + 1, n_batch;
   END LOOP;

@@ -98,12 +98,8 @@ BEGIN
   RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
     n_in, n_filtered, n_rejected, n_out, n_repaired_all;
 {%- endif %}
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step {{ s.name_notice }} ({{ plan.model_file }}:{{ s.line }}) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+{%- let step_hint = "coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints')" %}
+{% include "step_failed.sql" %}END
 {% endfilter %};
 {%- if s.analyze_map %}
 ANALYZE {{ s.map_table }};

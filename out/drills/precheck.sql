@@ -447,6 +447,112 @@ BEGIN
   END IF;
 END
 $guard$;
+
+-- The catalogs this script was compiled against: every column of the tables it reads and
+-- writes, with its type. A table or column missing here, or of another type, stops the
+-- script before any step reads or writes, naming the first difference.
+DO $catalog$
+DECLARE
+  difference text;
+BEGIN
+  SELECT CASE WHEN pg_catalog.to_regclass(e.tab) IS NULL THEN pg_catalog.format('%s table %s does not exist', e.side, e.tab)
+              WHEN a.attname IS NULL THEN pg_catalog.format('%s column %s.%I does not exist', e.side, e.tab, e.col)
+              ELSE pg_catalog.format('%s column %s.%I is %s, compiled as %s', e.side, e.tab, e.col,
+                                     pg_catalog.format_type(a.atttypid, a.atttypmod), e.typ) END
+  INTO difference
+  FROM (VALUES (1, 'V1', 'v1.completed_sessions', 'id', 'integer'),
+               (2, 'V1', 'v1.completed_sessions', 'user_id', 'integer'),
+               (3, 'V1', 'v1.completed_sessions', 'date', 'date'),
+               (4, 'V1', 'v1.completed_sessions', 'drills', 'jsonb'),
+               (5, 'V1', 'v1.completed_sessions', 'total_minutes', 'integer'),
+               (6, 'V1', 'v1.drill_group_items', 'group_id', 'integer'),
+               (7, 'V1', 'v1.drill_group_items', 'drill_id', 'integer'),
+               (8, 'V1', 'v1.drill_group_items', 'position', 'integer'),
+               (9, 'V1', 'v1.drill_groups', 'id', 'integer'),
+               (10, 'V1', 'v1.drill_groups', 'user_id', 'integer'),
+               (11, 'V1', 'v1.drill_groups', 'name', 'text'),
+               (12, 'V1', 'v1.drill_groups', 'is_liked_group', 'boolean'),
+               (13, 'V1', 'v1.drills', 'id', 'integer'),
+               (14, 'V1', 'v1.drills', 'title', 'text'),
+               (15, 'V1', 'v1.drills', 'skill', 'text'),
+               (16, 'V1', 'v1.drills', 'duration_minutes', 'integer'),
+               (17, 'V1', 'v1.ordered_session_drills', 'id', 'integer'),
+               (18, 'V1', 'v1.ordered_session_drills', 'user_id', 'integer'),
+               (19, 'V1', 'v1.ordered_session_drills', 'drill_id', 'integer'),
+               (20, 'V1', 'v1.ordered_session_drills', 'position', 'integer'),
+               (21, 'V1', 'v1.ordered_session_drills', 'sets', 'integer'),
+               (22, 'V1', 'v1.ordered_session_drills', 'reps', 'integer'),
+               (23, 'V1', 'v1.ordered_session_drills', 'duration', 'integer'),
+               (24, 'V1', 'v1.progress_history', 'id', 'integer'),
+               (25, 'V1', 'v1.progress_history', 'user_id', 'integer'),
+               (26, 'V1', 'v1.progress_history', 'current_streak', 'integer'),
+               (27, 'V1', 'v1.progress_history', 'highest_streak', 'integer'),
+               (28, 'V1', 'v1.progress_history', 'completed_sessions_count', 'integer'),
+               (29, 'V1', 'v1.session_preferences', 'id', 'integer'),
+               (30, 'V1', 'v1.session_preferences', 'user_id', 'integer'),
+               (31, 'V1', 'v1.session_preferences', 'duration_minutes', 'integer'),
+               (32, 'V1', 'v1.session_preferences', 'training_style', 'text'),
+               (33, 'V1', 'v1.session_preferences', 'difficulty', 'text'),
+               (34, 'V1', 'v1.session_preferences', 'available_equipment', 'text[]'),
+               (35, 'V1', 'v1.users', 'id', 'integer'),
+               (36, 'V1', 'v1.users', 'email', 'text'),
+               (37, 'V1', 'v1.users', 'name', 'text'),
+               (38, 'V1', 'v1.users', 'created_at', 'timestamp with time zone'),
+               (39, 'V2', 'public.completed_sessions', 'id', 'uuid'),
+               (40, 'V2', 'public.completed_sessions', 'user_id', 'uuid'),
+               (41, 'V2', 'public.completed_sessions', 'date', 'date'),
+               (42, 'V2', 'public.completed_sessions', 'drills', 'json'),
+               (43, 'V2', 'public.completed_sessions', 'total_minutes', 'integer'),
+               (44, 'V2', 'public.drill_group_items', 'group_id', 'uuid'),
+               (45, 'V2', 'public.drill_group_items', 'drill_uuid', 'uuid'),
+               (46, 'V2', 'public.drill_group_items', 'position', 'integer'),
+               (47, 'V2', 'public.drill_groups', 'id', 'uuid'),
+               (48, 'V2', 'public.drill_groups', 'user_id', 'uuid'),
+               (49, 'V2', 'public.drill_groups', 'name', 'text'),
+               (50, 'V2', 'public.drill_groups', 'is_liked_group', 'boolean'),
+               (51, 'V2', 'public.drills', 'uuid', 'uuid'),
+               (52, 'V2', 'public.drills', 'title', 'text'),
+               (53, 'V2', 'public.drills', 'skill', 'text'),
+               (54, 'V2', 'public.drills', 'duration_minutes', 'integer'),
+               (55, 'V2', 'public.ordered_session_drills', 'id', 'uuid'),
+               (56, 'V2', 'public.ordered_session_drills', 'user_id', 'uuid'),
+               (57, 'V2', 'public.ordered_session_drills', 'drill_uuid', 'uuid'),
+               (58, 'V2', 'public.ordered_session_drills', 'position', 'integer'),
+               (59, 'V2', 'public.ordered_session_drills', 'sets', 'integer'),
+               (60, 'V2', 'public.ordered_session_drills', 'reps', 'integer'),
+               (61, 'V2', 'public.ordered_session_drills', 'duration', 'integer'),
+               (62, 'V2', 'public.progress_history', 'id', 'uuid'),
+               (63, 'V2', 'public.progress_history', 'user_id', 'uuid'),
+               (64, 'V2', 'public.progress_history', 'current_streak', 'integer'),
+               (65, 'V2', 'public.progress_history', 'highest_streak', 'integer'),
+               (66, 'V2', 'public.progress_history', 'total_sessions', 'integer'),
+               (67, 'V2', 'public.progress_history', 'drills_per_session', 'numeric(6,2)'),
+               (68, 'V2', 'public.progress_history', 'minutes_per_session', 'numeric(6,2)'),
+               (69, 'V2', 'public.progress_history', 'dribbling_drills_completed', 'integer'),
+               (70, 'V2', 'public.progress_history', 'passing_drills_completed', 'integer'),
+               (71, 'V2', 'public.progress_history', 'shooting_drills_completed', 'integer'),
+               (72, 'V2', 'public.progress_history', 'favorite_drill', 'text'),
+               (73, 'V2', 'public.session_preferences', 'id', 'uuid'),
+               (74, 'V2', 'public.session_preferences', 'user_id', 'uuid'),
+               (75, 'V2', 'public.session_preferences', 'duration_minutes', 'integer'),
+               (76, 'V2', 'public.session_preferences', 'training_style', 'text'),
+               (77, 'V2', 'public.session_preferences', 'difficulty', 'text'),
+               (78, 'V2', 'public.session_preferences', 'available_equipment', 'text[]'),
+               (79, 'V2', 'public.users', 'id', 'uuid'),
+               (80, 'V2', 'public.users', 'email', 'text'),
+               (81, 'V2', 'public.users', 'name', 'text'),
+               (82, 'V2', 'public.users', 'created_at', 'timestamp with time zone')) AS e (n, side, tab, col, typ)
+  LEFT JOIN pg_catalog.pg_attribute AS a
+         ON a.attrelid = pg_catalog.to_regclass(e.tab) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
+  WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ
+  ORDER BY e.n
+  LIMIT 1;
+  IF difference IS NOT NULL THEN
+    RAISE EXCEPTION 'precheck.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
+      USING HINT = 'compile the model again against this database''s V1 and V2';
+  END IF;
+END
+$catalog$;
 -- Enabled event triggers run on every DDL command of migrate (the id maps' CREATE TABLE) as
 -- the role running it: listed here, so that nothing runs during migrate unannounced.
 DO $check$
@@ -485,13 +591,25 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of users, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_users AS
-SELECT keys.*, gen_random_uuid() AS id
-FROM (
-  SELECT DISTINCT u.id AS source_id
-  FROM v1.users u
-  WHERE true
-) AS keys;
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_users AS
+  SELECT keys.*, gen_random_uuid() AS id
+  FROM (
+    SELECT DISTINCT u.id AS source_id
+    FROM v1.users u
+    WHERE true
+  ) AS keys;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step users (model.yaml:19) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_users;
 
 -- Overwrite or create (model.yaml:22): the V2 rows migrate would replace, copied as
@@ -552,6 +670,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -623,6 +743,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  users: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step users (model.yaml:19) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -631,15 +756,27 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of completed_sessions, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_completed_sessions AS
-SELECT keys.*, gen_random_uuid() AS id
-FROM (
-  SELECT DISTINCT cs.id AS source_id
-  FROM v1.completed_sessions cs
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_completed_sessions AS
+  SELECT keys.*, gen_random_uuid() AS id
+  FROM (
+    SELECT DISTINCT cs.id AS source_id
+    FROM v1.completed_sessions cs
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
-  WHERE coalesce((id_users.id IS NOT NULL), false)
+    WHERE coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
-) AS keys;
+  ) AS keys;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step completed_sessions (model.yaml:24) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_completed_sessions;
 
 DO $check$
@@ -648,6 +785,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
   INTO n_in, n_filtered
@@ -786,6 +925,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  completed_sessions: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step completed_sessions (model.yaml:24) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -794,14 +938,26 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of session_preferences, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_session_preferences AS
-SELECT keys.*, gen_random_uuid() AS id
-FROM (
-  SELECT DISTINCT sp.id AS source_id
-  FROM v1.session_preferences sp
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_session_preferences AS
+  SELECT keys.*, gen_random_uuid() AS id
+  FROM (
+    SELECT DISTINCT sp.id AS source_id
+    FROM v1.session_preferences sp
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
-  WHERE coalesce((id_users.id IS NOT NULL), false)
-) AS keys;
+    WHERE coalesce((id_users.id IS NOT NULL), false)
+  ) AS keys;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step session_preferences (model.yaml:35) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_session_preferences;
 
 DO $check$
@@ -810,6 +966,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
   INTO n_in, n_filtered
@@ -903,6 +1061,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  session_preferences: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step session_preferences (model.yaml:35) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -911,14 +1074,26 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of drill_groups, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_drill_groups AS
-SELECT keys.*, gen_random_uuid() AS id
-FROM (
-  SELECT DISTINCT g.id AS source_id
-  FROM v1.drill_groups g
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_drill_groups AS
+  SELECT keys.*, gen_random_uuid() AS id
+  FROM (
+    SELECT DISTINCT g.id AS source_id
+    FROM v1.drill_groups g
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id
-  WHERE coalesce((id_users.id IS NOT NULL), false)
-) AS keys;
+    WHERE coalesce((id_users.id IS NOT NULL), false)
+  ) AS keys;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step drill_groups (model.yaml:42) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_drill_groups;
 
 DO $check$
@@ -927,6 +1102,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
   INTO n_in, n_filtered
@@ -1015,6 +1192,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  drill_groups: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step drill_groups (model.yaml:42) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -1023,15 +1205,27 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of drill_group_items, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_drill_group_items AS
-SELECT id_drill_groups.id AS group_id, ref_drills.uuid AS drill_uuid
-FROM v1.drill_group_items gi
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_drill_group_items AS
+  SELECT id_drill_groups.id AS group_id, ref_drills.uuid AS drill_uuid
+  FROM v1.drill_group_items gi
        JOIN v1.drills d ON d.id = gi.drill_id
        LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
+  WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
-  AND true;
+    AND true;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step drill_group_items (model.yaml:50) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_drill_group_items;
 
 DO $check$
@@ -1040,6 +1234,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_drill_groups.id IS NOT NULL), false))
   INTO n_in, n_filtered
@@ -1198,6 +1394,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  drill_group_items: UNIQUE drill_group_items_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step drill_group_items (model.yaml:50) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -1206,17 +1407,29 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of ordered_session_drills, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_ordered_session_drills AS
-SELECT keys.*, gen_random_uuid() AS id
-FROM (
-  SELECT DISTINCT o.id AS source_id
-  FROM v1.ordered_session_drills o
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_ordered_session_drills AS
+  SELECT keys.*, gen_random_uuid() AS id
+  FROM (
+    SELECT DISTINCT o.id AS source_id
+    FROM v1.ordered_session_drills o
        JOIN v1.drills d ON d.id = o.drill_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-  WHERE coalesce((id_users.id IS NOT NULL), false)
+    WHERE coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
-) AS keys;
+  ) AS keys;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step ordered_session_drills (model.yaml:61) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_ordered_session_drills;
 
 DO $check$
@@ -1225,6 +1438,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
   INTO n_in, n_filtered
@@ -1365,6 +1580,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  ordered_session_drills: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step ordered_session_drills (model.yaml:61) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -1373,15 +1593,27 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of progress_history, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_progress_history AS
-SELECT keys.*, gen_random_uuid() AS id
-FROM (
-  SELECT DISTINCT u.id AS source_id
-  FROM v1.users u
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_progress_history AS
+  SELECT keys.*, gen_random_uuid() AS id
+  FROM (
+    SELECT DISTINCT u.id AS source_id
+    FROM v1.users u
        LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
-  WHERE coalesce((id_users.id IS NOT NULL), false)
-) AS keys;
+    WHERE coalesce((id_users.id IS NOT NULL), false)
+  ) AS keys;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step progress_history (model.yaml:76) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_progress_history;
 
 DO $check$
@@ -1390,6 +1622,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
   INTO n_in, n_filtered
@@ -1585,6 +1819,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  progress_history: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step progress_history (model.yaml:76) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 

@@ -448,6 +448,131 @@ BEGIN
   END IF;
 END
 $guard$;
+
+-- The catalogs this script was compiled against: every column of the tables it reads and
+-- writes, with its type. A table or column missing here, or of another type, stops the
+-- script before any step reads or writes, naming the first difference.
+DO $catalog$
+DECLARE
+  difference text;
+BEGIN
+  SELECT CASE WHEN pg_catalog.to_regclass(e.tab) IS NULL THEN pg_catalog.format('%s table %s does not exist', e.side, e.tab)
+              WHEN a.attname IS NULL THEN pg_catalog.format('%s column %s.%I does not exist', e.side, e.tab, e.col)
+              ELSE pg_catalog.format('%s column %s.%I is %s, compiled as %s', e.side, e.tab, e.col,
+                                     pg_catalog.format_type(a.atttypid, a.atttypmod), e.typ) END
+  INTO difference
+  FROM (VALUES (1, 'V1', 'v1.parents', 'id', 'integer'),
+               (2, 'V1', 'v1.parents', 'school_id', 'integer'),
+               (3, 'V1', 'v1.parents', 'full_name', 'text'),
+               (4, 'V1', 'v1.parents', 'email', 'text'),
+               (5, 'V1', 'v1.parents', 'phone', 'text'),
+               (6, 'V1', 'v1.parents', 'address', 'text'),
+               (7, 'V1', 'v1.parents', 'password', 'text'),
+               (8, 'V1', 'v1.parents', 'created_at', 'timestamp with time zone'),
+               (9, 'V1', 'v1.schools', 'id', 'integer'),
+               (10, 'V1', 'v1.schools', 'name', 'text'),
+               (11, 'V1', 'v1.schools', 'address', 'text'),
+               (12, 'V1', 'v1.schools', 'phone', 'text'),
+               (13, 'V1', 'v1.schools', 'email', 'text'),
+               (14, 'V1', 'v1.schools', 'created_at', 'timestamp with time zone'),
+               (15, 'V1', 'v1.students', 'id', 'integer'),
+               (16, 'V1', 'v1.students', 'school_id', 'integer'),
+               (17, 'V1', 'v1.students', 'parent_id', 'integer'),
+               (18, 'V1', 'v1.students', 'full_name', 'text'),
+               (19, 'V1', 'v1.students', 'email', 'text'),
+               (20, 'V1', 'v1.students', 'phone', 'text'),
+               (21, 'V1', 'v1.students', 'date_of_birth', 'date'),
+               (22, 'V1', 'v1.students', 'grade', 'text'),
+               (23, 'V1', 'v1.students', 'created_at', 'timestamp with time zone'),
+               (24, 'V1', 'v1.teachers', 'id', 'integer'),
+               (25, 'V1', 'v1.teachers', 'school_id', 'integer'),
+               (26, 'V1', 'v1.teachers', 'full_name', 'text'),
+               (27, 'V1', 'v1.teachers', 'email', 'text'),
+               (28, 'V1', 'v1.teachers', 'phone', 'text'),
+               (29, 'V1', 'v1.teachers', 'address', 'text'),
+               (30, 'V1', 'v1.teachers', 'subject', 'text'),
+               (31, 'V1', 'v1.teachers', 'password', 'text'),
+               (32, 'V1', 'v1.teachers', 'created_at', 'timestamp with time zone'),
+               (33, 'V2', 'public.class_levels', 'id', 'integer'),
+               (34, 'V2', 'public.class_levels', 'grade_system_id', 'integer'),
+               (35, 'V2', 'public.class_levels', 'code', 'text'),
+               (36, 'V2', 'public.class_levels', 'name', 'text'),
+               (37, 'V2', 'public.class_levels', 'position', 'integer'),
+               (38, 'V2', 'public.curriculums', 'id', 'integer'),
+               (39, 'V2', 'public.curriculums', 'code', 'text'),
+               (40, 'V2', 'public.curriculums', 'name', 'text'),
+               (41, 'V2', 'public.grade_systems', 'id', 'integer'),
+               (42, 'V2', 'public.grade_systems', 'code', 'text'),
+               (43, 'V2', 'public.grade_systems', 'name', 'text'),
+               (44, 'V2', 'public.parent_profiles', 'user_id', 'uuid'),
+               (45, 'V2', 'public.parent_profiles', 'school_id', 'uuid'),
+               (46, 'V2', 'public.parent_profiles', 'street', 'text'),
+               (47, 'V2', 'public.parent_profiles', 'city', 'text'),
+               (48, 'V2', 'public.parent_profiles', 'region', 'text'),
+               (49, 'V2', 'public.parent_profiles', 'postal_code', 'text'),
+               (50, 'V2', 'public.parent_profiles', 'country', 'text'),
+               (51, 'V2', 'public.permission_modules', 'id', 'integer'),
+               (52, 'V2', 'public.permission_modules', 'code', 'text'),
+               (53, 'V2', 'public.permission_modules', 'name', 'text'),
+               (54, 'V2', 'public.roles', 'id', 'integer'),
+               (55, 'V2', 'public.roles', 'code', 'text'),
+               (56, 'V2', 'public.roles', 'name', 'text'),
+               (57, 'V2', 'public.roles', 'user_type_id', 'integer'),
+               (58, 'V2', 'public.schools', 'id', 'uuid'),
+               (59, 'V2', 'public.schools', 'name', 'text'),
+               (60, 'V2', 'public.schools', 'email', 'text'),
+               (61, 'V2', 'public.schools', 'phone', 'text'),
+               (62, 'V2', 'public.schools', 'street', 'text'),
+               (63, 'V2', 'public.schools', 'city', 'text'),
+               (64, 'V2', 'public.schools', 'region', 'text'),
+               (65, 'V2', 'public.schools', 'postal_code', 'text'),
+               (66, 'V2', 'public.schools', 'country', 'text'),
+               (67, 'V2', 'public.schools', 'curriculum_id', 'integer'),
+               (68, 'V2', 'public.schools', 'created_at', 'timestamp with time zone'),
+               (69, 'V2', 'public.student_profiles', 'user_id', 'uuid'),
+               (70, 'V2', 'public.student_profiles', 'school_id', 'uuid'),
+               (71, 'V2', 'public.student_profiles', 'parent_user_id', 'uuid'),
+               (72, 'V2', 'public.student_profiles', 'class_level_id', 'integer'),
+               (73, 'V2', 'public.student_profiles', 'date_of_birth', 'date'),
+               (74, 'V2', 'public.subjects', 'id', 'integer'),
+               (75, 'V2', 'public.subjects', 'code', 'text'),
+               (76, 'V2', 'public.subjects', 'name', 'text'),
+               (77, 'V2', 'public.teacher_profiles', 'user_id', 'uuid'),
+               (78, 'V2', 'public.teacher_profiles', 'school_id', 'uuid'),
+               (79, 'V2', 'public.teacher_profiles', 'subject_id', 'integer'),
+               (80, 'V2', 'public.teacher_profiles', 'street', 'text'),
+               (81, 'V2', 'public.teacher_profiles', 'city', 'text'),
+               (82, 'V2', 'public.teacher_profiles', 'region', 'text'),
+               (83, 'V2', 'public.teacher_profiles', 'postal_code', 'text'),
+               (84, 'V2', 'public.teacher_profiles', 'country', 'text'),
+               (85, 'V2', 'public.user_roles', 'id', 'uuid'),
+               (86, 'V2', 'public.user_roles', 'user_id', 'uuid'),
+               (87, 'V2', 'public.user_roles', 'role_id', 'integer'),
+               (88, 'V2', 'public.user_roles', 'school_id', 'uuid'),
+               (89, 'V2', 'public.user_types', 'id', 'integer'),
+               (90, 'V2', 'public.user_types', 'code', 'text'),
+               (91, 'V2', 'public.user_types', 'name', 'text'),
+               (92, 'V2', 'public.users', 'id', 'uuid'),
+               (93, 'V2', 'public.users', 'email', 'text'),
+               (94, 'V2', 'public.users', 'phone', 'text'),
+               (95, 'V2', 'public.users', 'first_name', 'text'),
+               (96, 'V2', 'public.users', 'middle_name', 'text'),
+               (97, 'V2', 'public.users', 'last_name', 'text'),
+               (98, 'V2', 'public.users', 'password_hash', 'text'),
+               (99, 'V2', 'public.users', 'must_reset_password', 'boolean'),
+               (100, 'V2', 'public.users', 'user_type_id', 'integer'),
+               (101, 'V2', 'public.users', 'created_at', 'timestamp with time zone')) AS e (n, side, tab, col, typ)
+  LEFT JOIN pg_catalog.pg_attribute AS a
+         ON a.attrelid = pg_catalog.to_regclass(e.tab) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
+  WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ
+  ORDER BY e.n
+  LIMIT 1;
+  IF difference IS NOT NULL THEN
+    RAISE EXCEPTION 'precheck.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
+      USING HINT = 'compile the model again against this database''s V1 and V2';
+  END IF;
+END
+$catalog$;
 -- Enabled event triggers run on every DDL command of migrate (the id maps' CREATE TABLE) as
 -- the role running it: listed here, so that nothing runs during migrate unannounced.
 DO $check$
@@ -888,15 +1013,27 @@ ON CONFLICT (code) DO NOTHING;
 -- ----------------------------------------------------------------------------
 -- The id map of schools, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_schools AS
-SELECT keys.*, gen_random_uuid() AS id
-FROM (
-  SELECT DISTINCT s.id AS source_id
-  FROM v1.schools s
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_schools AS
+  SELECT keys.*, gen_random_uuid() AS id
+  FROM (
+    SELECT DISTINCT s.id AS source_id
+    FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
-  WHERE true
-) AS keys;
+    WHERE true
+  ) AS keys;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step schools (model.yaml:70) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_schools;
 
 DO $check$
@@ -905,6 +1042,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -998,6 +1137,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  schools: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step schools (model.yaml:70) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -1006,15 +1150,27 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of teacher_users, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_teacher_users AS
-SELECT keys.*, gen_random_uuid() AS id
-FROM (
-  SELECT DISTINCT t.id AS source_id
-  FROM v1.teachers t
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_teacher_users AS
+  SELECT keys.*, gen_random_uuid() AS id
+  FROM (
+    SELECT DISTINCT t.id AS source_id
+    FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-  WHERE true
-) AS keys;
+    WHERE true
+  ) AS keys;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_users (model.yaml:83) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_teacher_users;
 
 DO $check$
@@ -1023,6 +1179,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1196,6 +1354,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  teacher_users: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_users (model.yaml:83) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -1204,16 +1367,28 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of teacher_roles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_teacher_roles AS
-SELECT keys.*, gen_random_uuid() AS id
-FROM (
-  SELECT DISTINCT t.id AS source_id
-  FROM v1.teachers t
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_teacher_roles AS
+  SELECT keys.*, gen_random_uuid() AS id
+  FROM (
+    SELECT DISTINCT t.id AS source_id
+    FROM v1.teachers t
        LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-  WHERE true
-) AS keys;
+    WHERE true
+  ) AS keys;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_teacher_roles;
 
 DO $check$
@@ -1222,6 +1397,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1381,6 +1558,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  teacher_roles: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -1389,15 +1571,27 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of teacher_profiles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_teacher_profiles AS
-SELECT id_teacher_users.id AS user_id
-FROM v1.teachers t
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_teacher_profiles AS
+  SELECT id_teacher_users.id AS user_id
+  FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
        LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-WHERE true
-  AND true;
+  WHERE true
+    AND true;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_teacher_profiles;
 
 DO $check$
@@ -1406,6 +1600,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1551,6 +1747,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  teacher_profiles: UNIQUE teacher_profiles_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -1559,15 +1760,27 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of parent_users, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_parent_users AS
-SELECT keys.*, gen_random_uuid() AS id
-FROM (
-  SELECT DISTINCT p.id AS source_id
-  FROM v1.parents p
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_parent_users AS
+  SELECT keys.*, gen_random_uuid() AS id
+  FROM (
+    SELECT DISTINCT p.id AS source_id
+    FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-  WHERE true
-) AS keys;
+    WHERE true
+  ) AS keys;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_users (model.yaml:133) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_parent_users;
 
 DO $check$
@@ -1576,6 +1789,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1749,6 +1964,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  parent_users: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_users (model.yaml:133) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -1757,16 +1977,28 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of parent_roles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_parent_roles AS
-SELECT keys.*, gen_random_uuid() AS id
-FROM (
-  SELECT DISTINCT p.id AS source_id
-  FROM v1.parents p
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_parent_roles AS
+  SELECT keys.*, gen_random_uuid() AS id
+  FROM (
+    SELECT DISTINCT p.id AS source_id
+    FROM v1.parents p
        LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-  WHERE true
-) AS keys;
+    WHERE true
+  ) AS keys;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_parent_roles;
 
 DO $check$
@@ -1775,6 +2007,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1957,6 +2191,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  parent_roles: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -1965,14 +2204,26 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of parent_profiles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_parent_profiles AS
-SELECT id_parent_users.id AS user_id
-FROM v1.parents p
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_parent_profiles AS
+  SELECT id_parent_users.id AS user_id
+  FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
        LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-WHERE true
-  AND true;
+  WHERE true
+    AND true;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_parent_profiles;
 
 DO $check$
@@ -1981,6 +2232,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -2101,6 +2354,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  parent_profiles: UNIQUE parent_profiles_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -2109,15 +2367,27 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of student_users, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_student_users AS
-SELECT keys.*, gen_random_uuid() AS id
-FROM (
-  SELECT DISTINCT s.id AS source_id
-  FROM v1.students s
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_student_users AS
+  SELECT keys.*, gen_random_uuid() AS id
+  FROM (
+    SELECT DISTINCT s.id AS source_id
+    FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-  WHERE true
-) AS keys;
+    WHERE true
+  ) AS keys;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_users (model.yaml:173) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_student_users;
 
 DO $check$
@@ -2126,6 +2396,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -2299,6 +2571,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  student_users: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_users (model.yaml:173) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -2307,16 +2584,28 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of student_roles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_student_roles AS
-SELECT keys.*, gen_random_uuid() AS id
-FROM (
-  SELECT DISTINCT s.id AS source_id
-  FROM v1.students s
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_student_roles AS
+  SELECT keys.*, gen_random_uuid() AS id
+  FROM (
+    SELECT DISTINCT s.id AS source_id
+    FROM v1.students s
        LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-  WHERE true
-) AS keys;
+    WHERE true
+  ) AS keys;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_student_roles;
 
 DO $check$
@@ -2325,6 +2614,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -2530,6 +2821,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  student_roles: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -2538,16 +2834,28 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of student_profiles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_student_profiles AS
-SELECT id_student_users.id AS user_id
-FROM v1.students s
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_student_profiles AS
+  SELECT id_student_users.id AS user_id
+  FROM v1.students s
        LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
        LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-WHERE true
-  AND true;
+  WHERE true
+    AND true;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_student_profiles;
 
 DO $check$
@@ -2556,6 +2864,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -2734,6 +3044,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  student_profiles: UNIQUE student_profiles_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 

@@ -441,6 +441,119 @@ BEGIN
   END IF;
 END
 $guard$;
+
+-- The catalogs this script was compiled against: every column of the tables it reads and
+-- writes, with its type. A table or column missing here, or of another type, stops the
+-- script before any step reads or writes, naming the first difference.
+DO $catalog$
+DECLARE
+  difference text;
+BEGIN
+  SELECT CASE WHEN pg_catalog.to_regclass(e.tab) IS NULL THEN pg_catalog.format('%s table %s does not exist', e.side, e.tab)
+              WHEN a.attname IS NULL THEN pg_catalog.format('%s column %s.%I does not exist', e.side, e.tab, e.col)
+              ELSE pg_catalog.format('%s column %s.%I is %s, compiled as %s', e.side, e.tab, e.col,
+                                     pg_catalog.format_type(a.atttypid, a.atttypmod), e.typ) END
+  INTO difference
+  FROM (VALUES (1, 'V1', 'v1.exercise_logs', 'id', 'uuid'),
+               (2, 'V1', 'v1.exercise_logs', 'session_id', 'uuid'),
+               (3, 'V1', 'v1.exercise_logs', 'exercise_id', 'uuid'),
+               (4, 'V1', 'v1.exercise_logs', 'set_number', 'integer'),
+               (5, 'V1', 'v1.exercise_logs', 'reps', 'integer'),
+               (6, 'V1', 'v1.exercise_logs', 'weight', 'numeric(6,2)'),
+               (7, 'V1', 'v1.exercise_logs', 'completed_at', 'timestamp with time zone'),
+               (8, 'V1', 'v1.exercises', 'id', 'uuid'),
+               (9, 'V1', 'v1.exercises', 'plan_id', 'uuid'),
+               (10, 'V1', 'v1.exercises', 'name', 'text'),
+               (11, 'V1', 'v1.exercises', 'muscle_group', 'text'),
+               (12, 'V1', 'v1.exercises', 'day_label', 'text'),
+               (13, 'V1', 'v1.exercises', 'sets', 'integer'),
+               (14, 'V1', 'v1.exercises', 'reps_min', 'integer'),
+               (15, 'V1', 'v1.exercises', 'reps_max', 'integer'),
+               (16, 'V1', 'v1.exercises', 'weight', 'numeric(6,2)'),
+               (17, 'V1', 'v1.exercises', 'rest_seconds', 'integer'),
+               (18, 'V1', 'v1.exercises', 'notes', 'text'),
+               (19, 'V1', 'v1.exercises', 'order_index', 'integer'),
+               (20, 'V1', 'v1.workout_plans', 'id', 'uuid'),
+               (21, 'V1', 'v1.workout_plans', 'user_id', 'uuid'),
+               (22, 'V1', 'v1.workout_plans', 'name', 'text'),
+               (23, 'V1', 'v1.workout_plans', 'description', 'text'),
+               (24, 'V1', 'v1.workout_plans', 'goal', 'text'),
+               (25, 'V1', 'v1.workout_plans', 'duration_weeks', 'integer'),
+               (26, 'V1', 'v1.workout_plans', 'start_date', 'date'),
+               (27, 'V1', 'v1.workout_plans', 'is_active', 'boolean'),
+               (28, 'V1', 'v1.workout_plans', 'created_at', 'timestamp with time zone'),
+               (29, 'V1', 'v1.workout_plans', 'updated_at', 'timestamp with time zone'),
+               (30, 'V1', 'v1.workout_sessions', 'id', 'uuid'),
+               (31, 'V1', 'v1.workout_sessions', 'user_id', 'uuid'),
+               (32, 'V1', 'v1.workout_sessions', 'plan_id', 'uuid'),
+               (33, 'V1', 'v1.workout_sessions', 'started_at', 'timestamp with time zone'),
+               (34, 'V1', 'v1.workout_sessions', 'completed_at', 'timestamp with time zone'),
+               (35, 'V1', 'v1.workout_sessions', 'notes', 'text'),
+               (36, 'V2', 'public.exercise_logs', 'id', 'uuid'),
+               (37, 'V2', 'public.exercise_logs', 'session_id', 'uuid'),
+               (38, 'V2', 'public.exercise_logs', 'exercise_id', 'uuid'),
+               (39, 'V2', 'public.exercise_logs', 'set_number', 'integer'),
+               (40, 'V2', 'public.exercise_logs', 'reps', 'integer'),
+               (41, 'V2', 'public.exercise_logs', 'weight', 'numeric(6,2)'),
+               (42, 'V2', 'public.exercise_logs', 'rpe', 'numeric(3,1)'),
+               (43, 'V2', 'public.exercise_logs', 'is_warmup', 'boolean'),
+               (44, 'V2', 'public.exercise_logs', 'completed_at', 'timestamp with time zone'),
+               (45, 'V2', 'public.exercises', 'id', 'uuid'),
+               (46, 'V2', 'public.exercises', 'day_id', 'uuid'),
+               (47, 'V2', 'public.exercises', 'name', 'text'),
+               (48, 'V2', 'public.exercises', 'muscle_group', 'text'),
+               (49, 'V2', 'public.exercises', 'sets', 'integer'),
+               (50, 'V2', 'public.exercises', 'target_reps_min', 'integer'),
+               (51, 'V2', 'public.exercises', 'target_reps_max', 'integer'),
+               (52, 'V2', 'public.exercises', 'target_weight', 'numeric(6,2)'),
+               (53, 'V2', 'public.exercises', 'target_rpe_min', 'numeric(3,1)'),
+               (54, 'V2', 'public.exercises', 'target_rpe_max', 'numeric(3,1)'),
+               (55, 'V2', 'public.exercises', 'rest_seconds', 'integer'),
+               (56, 'V2', 'public.exercises', 'tempo', 'text'),
+               (57, 'V2', 'public.exercises', 'notes', 'text'),
+               (58, 'V2', 'public.exercises', 'video_url', 'text'),
+               (59, 'V2', 'public.exercises', 'order_index', 'integer'),
+               (60, 'V2', 'public.workout_days', 'id', 'uuid'),
+               (61, 'V2', 'public.workout_days', 'week_id', 'uuid'),
+               (62, 'V2', 'public.workout_days', 'day_label', 'text'),
+               (63, 'V2', 'public.workout_days', 'muscle_groups', 'text[]'),
+               (64, 'V2', 'public.workout_days', 'notes', 'text'),
+               (65, 'V2', 'public.workout_days', 'estimated_duration', 'integer'),
+               (66, 'V2', 'public.workout_plans', 'id', 'uuid'),
+               (67, 'V2', 'public.workout_plans', 'user_id', 'uuid'),
+               (68, 'V2', 'public.workout_plans', 'name', 'text'),
+               (69, 'V2', 'public.workout_plans', 'description', 'text'),
+               (70, 'V2', 'public.workout_plans', 'goal', 'text'),
+               (71, 'V2', 'public.workout_plans', 'total_weeks', 'integer'),
+               (72, 'V2', 'public.workout_plans', 'current_week', 'integer'),
+               (73, 'V2', 'public.workout_plans', 'status', 'text'),
+               (74, 'V2', 'public.workout_plans', 'created_at', 'timestamp with time zone'),
+               (75, 'V2', 'public.workout_plans', 'updated_at', 'timestamp with time zone'),
+               (76, 'V2', 'public.workout_sessions', 'id', 'uuid'),
+               (77, 'V2', 'public.workout_sessions', 'user_id', 'uuid'),
+               (78, 'V2', 'public.workout_sessions', 'plan_id', 'uuid'),
+               (79, 'V2', 'public.workout_sessions', 'day_id', 'uuid'),
+               (80, 'V2', 'public.workout_sessions', 'started_at', 'timestamp with time zone'),
+               (81, 'V2', 'public.workout_sessions', 'completed_at', 'timestamp with time zone'),
+               (82, 'V2', 'public.workout_sessions', 'status', 'text'),
+               (83, 'V2', 'public.workout_sessions', 'notes', 'text'),
+               (84, 'V2', 'public.workout_weeks', 'id', 'uuid'),
+               (85, 'V2', 'public.workout_weeks', 'plan_id', 'uuid'),
+               (86, 'V2', 'public.workout_weeks', 'week_number', 'integer'),
+               (87, 'V2', 'public.workout_weeks', 'start_date', 'date'),
+               (88, 'V2', 'public.workout_weeks', 'end_date', 'date'),
+               (89, 'V2', 'public.workout_weeks', 'notes', 'text')) AS e (n, side, tab, col, typ)
+  LEFT JOIN pg_catalog.pg_attribute AS a
+         ON a.attrelid = pg_catalog.to_regclass(e.tab) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
+  WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ
+  ORDER BY e.n
+  LIMIT 1;
+  IF difference IS NOT NULL THEN
+    RAISE EXCEPTION 'precheck.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
+      USING HINT = 'compile the model again against this database''s V1 and V2';
+  END IF;
+END
+$catalog$;
 -- Enabled event triggers run on every DDL command of migrate (the id maps' CREATE TABLE) as
 -- the role running it: listed here, so that nothing runs during migrate unannounced.
 DO $check$
@@ -479,9 +592,14 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of workout_plans, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_workout_plans AS
-SELECT p.id AS id
-FROM (
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_workout_plans AS
+  SELECT p.id AS id
+  FROM (
          SELECT
            *,
            row_number() OVER (
@@ -491,9 +609,16 @@ FROM (
          FROM
            v1.workout_plans
        ) AS p
-WHERE NOT coalesce((p.user_id IS NULL), false)
+  WHERE NOT coalesce((p.user_id IS NULL), false)
     AND NOT coalesce((p.dup_rank > 1), false)
-  AND true;
+    AND true;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_plans (model.yaml:11) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_workout_plans;
 
 DO $check$
@@ -502,6 +627,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -953,6 +1080,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  workout_plans: UNIQUE workout_plans_user_id_name_key: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_plans (model.yaml:11) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -961,15 +1093,27 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of workout_weeks, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_workout_weeks AS
-SELECT keys.*, gen_random_uuid() AS id
-FROM (
-  SELECT DISTINCT p.id AS source_id, w.n AS n
-  FROM v1.workout_plans p
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_workout_weeks AS
+  SELECT keys.*, gen_random_uuid() AS id
+  FROM (
+    SELECT DISTINCT p.id AS source_id, w.n AS n
+    FROM v1.workout_plans p
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
-  WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
-) AS keys;
+    WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+  ) AS keys;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_weeks (model.yaml:30) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_workout_weeks;
 
 DO $check$
@@ -978,6 +1122,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_workout_plans.id IS NOT NULL), false))
   INTO n_in, n_filtered
@@ -1125,6 +1271,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  workout_weeks: UNIQUE key: new, one row per (source_id, n): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_weeks (model.yaml:30) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -1133,11 +1284,16 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of workout_days, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_workout_days AS
-SELECT keys.*, gen_random_uuid() AS id
-FROM (
-  SELECT DISTINCT d.plan_id AS plan_id, w.n AS n, d.day_label AS day_label
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_workout_days AS
+  SELECT keys.*, gen_random_uuid() AS id
   FROM (
+    SELECT DISTINCT d.plan_id AS plan_id, w.n AS n, d.day_label AS day_label
+    FROM (
          SELECT
            e.plan_id,
            coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
@@ -1150,8 +1306,15 @@ FROM (
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
-  WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
-) AS keys;
+    WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+  ) AS keys;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_days (model.yaml:44) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_workout_days;
 
 DO $check$
@@ -1160,6 +1323,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_workout_weeks.id IS NOT NULL), false))
   INTO n_in, n_filtered
@@ -1397,6 +1562,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  workout_days: UNIQUE key: new, one row per (plan_id, n, day_label): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_days (model.yaml:44) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -1405,16 +1575,28 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of exercises, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_exercises AS
-SELECT e.id AS id
-FROM v1.exercises e
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_exercises AS
+  SELECT e.id AS id
+  FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-WHERE NOT coalesce((p.id IS NULL), false)
+  WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
-  AND true;
+    AND true;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step exercises (model.yaml:65) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_exercises;
 
 DO $check$
@@ -1423,6 +1605,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1809,6 +1993,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  exercises: UNIQUE exercises_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step exercises (model.yaml:65) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -1817,12 +2006,24 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of workout_sessions, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_workout_sessions AS
-SELECT s.id AS id
-FROM v1.workout_sessions s
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_workout_sessions AS
+  SELECT s.id AS id
+  FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
-  AND true;
+  WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
+    AND true;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_sessions (model.yaml:92) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_workout_sessions;
 
 DO $check$
@@ -1831,6 +2032,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1992,6 +2195,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  workout_sessions: UNIQUE workout_sessions_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_sessions (model.yaml:92) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -2000,14 +2208,26 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of exercise_logs, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_exercise_logs AS
-SELECT l.id AS id
-FROM v1.exercise_logs l
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_exercise_logs AS
+  SELECT l.id AS id
+  FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
+  WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND NOT coalesce((id_exercises.id IS NULL), false)
-  AND true;
+    AND true;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step exercise_logs (model.yaml:102) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_exercise_logs;
 
 DO $check$
@@ -2016,6 +2236,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -2265,6 +2487,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  exercise_logs: UNIQUE exercise_logs_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step exercise_logs (model.yaml:102) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 

@@ -437,9 +437,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '25393d9e25a2563c2c085a2f3715e9d6095d6e0cd90f0aa4c9e6efc95f0dab1e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b876bad586b51e6e7447a14d5450ac5b3cce8aa5ecd237c1df8446b2bc9391a0';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 25393d9e25a2563c2c085a2f3715e9d6095d6e0cd90f0aa4c9e6efc95f0dab1e; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile b876bad586b51e6e7447a14d5450ac5b3cce8aa5ecd237c1df8446b2bc9391a0; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -15,6 +15,7 @@ mod relink;
 mod repair;
 mod replace;
 mod scope;
+mod self_read;
 pub(crate) mod sql;
 mod step;
 pub mod subset;
@@ -232,6 +233,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             Err(d) => diags.push(d),
         }
     }
+    self_read::check(model, &steps, &read_schema, &target_schema, &mut diags);
     if diags.has_errors() {
         return Err(diags);
     }
@@ -309,7 +311,9 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         .iter()
         .map(|t| ((*t).clone(), v1.table(t).and_then(|t| t.primary_key.as_ref()).map_or(Vec::new(), |k| k.columns.clone())))
         .collect();
+    let compiled_columns = compiled_columns(v1, v2, source_server.is_none(), &read_tables, &ordered, &references);
     let plan = Plan {
+        compiled_columns,
         v1_tables,
         secrets,
         unread_tables,
@@ -329,6 +333,29 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         assertions,
     };
     Ok((plan, diags))
+}
+
+/// The columns of the tables the scripts use, V1's (when in the same database: on another
+/// server they are imported at run time) then V2's: the targets, the reference tables and
+/// the V2 tables the steps read.
+fn compiled_columns(
+    v1: &Catalog,
+    v2: &Catalog,
+    v1_here: bool,
+    read_tables: &BTreeSet<&QualName>,
+    steps: &[plan::Step],
+    references: &[plan::Reference],
+) -> Vec<plan::CompiledColumn> {
+    let v2_tables: BTreeSet<&QualName> =
+        steps.iter().flat_map(|s| std::iter::once(&s.target).chain(&s.v2_reads)).chain(references.iter().map(|r| &r.table)).collect();
+    let v1_tables = read_tables.iter().copied().filter(|_| v1_here).map(|t| ("V1", v1, t));
+    v1_tables
+        .chain(v2_tables.into_iter().map(|t| ("V2", v2, t)))
+        .filter_map(|(side, catalog, name)| catalog.table(name).map(|t| (side, t)))
+        .flat_map(|(side, t)| {
+            t.columns.iter().map(move |c| plan::CompiledColumn { side, table: t.name.clone(), column: c.name.clone(), data_type: c.data_type.clone() })
+        })
+        .collect()
 }
 
 /// Per-entity mode: which entity each step's source rows belong to. The root's rows are

@@ -112,9 +112,29 @@ pub fn parse_expr(origin: Origin, what: &str) -> Result<Expr, Diagnostic> {
     let text = origin.value.as_str();
     let dialect = dialect();
     let mut parser = Parser::new(&dialect).try_with_sql(text).map_err(|e| parse_error(origin, what, &e))?;
-    let expr = parser.parse_expr().map_err(|e| parse_error(origin, what, &e))?;
+    let mut expr = parser.parse_expr().map_err(|e| parse_error(origin, what, &e))?;
     expect_end(origin, what, &parser)?;
+    named_arguments(&mut expr);
     Ok(expr)
+}
+
+/// `make_interval(years => 12)`: PostgreSQL's dialect reads an argument's name as an
+/// expression, which the column checks would take for a column. A plain name is a name:
+/// it becomes one (printed the same), and only the value is an expression.
+fn named_arguments<T: sqlparser::ast::VisitMut>(tree: &mut T) {
+    use sqlparser::ast::{FunctionArg, FunctionArguments};
+    let _ = sqlparser::ast::visit_expressions_mut(tree, |e| {
+        if let Expr::Function(f) = e {
+            if let FunctionArguments::List(list) = &mut f.args {
+                for arg in &mut list.args {
+                    if let FunctionArg::ExprNamed { name: Expr::Identifier(name), arg: value, operator } = arg {
+                        *arg = FunctionArg::Named { name: name.clone(), arg: value.clone(), operator: operator.clone() };
+                    }
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
 }
 
 /// Parses a FROM clause (the text after `FROM`). `origin.lines_before` must be 1: the clause
@@ -125,8 +145,9 @@ pub fn parse_from(origin: Origin) -> Result<Vec<TableWithJoins>, Diagnostic> {
     let text = format!("SELECT 1 FROM\n{}", origin.value.as_str());
     let dialect = dialect();
     let mut parser = Parser::new(&dialect).try_with_sql(&text).map_err(|e| parse_error(origin, "a FROM clause", &e))?;
-    let query = parser.parse_query().map_err(|e| parse_error(origin, "a FROM clause", &e))?;
+    let mut query = parser.parse_query().map_err(|e| parse_error(origin, "a FROM clause", &e))?;
     expect_end(origin, "a FROM clause", &parser)?;
+    named_arguments(&mut query);
     match *query.body {
         SetExpr::Select(select)
             if query.order_by.is_none() && query.limit_clause.is_none() && select.selection.is_none() =>
@@ -148,13 +169,14 @@ pub fn parse_query(origin: Origin) -> Result<Query, Diagnostic> {
         .try_with_sql(origin.value.as_str())
         .and_then(|mut p| p.parse_statements())
         .map_err(|e| parse_error(origin, "a query", &e))?;
-    let query = match statements.as_slice() {
+    let mut query = match statements.as_slice() {
         [Statement::Query(q)] => (**q).clone(),
         _ => {
             return Err(Diagnostic::error("expected exactly one SELECT query", origin.whole())
                 .with_hint("an assertion is a SELECT that returns the offending rows; it must not change data"))
         }
     };
+    named_arguments(&mut query);
     if let ControlFlow::Break(found) = query.visit(&mut ReadOnly) {
         let tokens = significant_tokens(origin.value.as_str());
         let keyword = tokens.iter().position(|t| matches!(&t.token, Token::Word(w) if w.keyword == found.keyword()));

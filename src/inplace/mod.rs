@@ -102,6 +102,8 @@ pub fn compile(source: SourceFile, v1: &SchemaInput, v2: &SchemaInput) -> Result
     let (migration, warnings) = derive(&model, &source, &c1, &c2).map_err(model_err)?;
     let scripts = render(&migration).map_err(|e| CompileError::Render(e.to_string()))?;
     let plan = Plan {
+        // In place, precheck reads the tables' definitions itself and compares them.
+        compiled_columns: vec![],
         model: migration.model.clone(),
         model_file: migration.model_file.clone(),
         source_schema: schema.clone(),

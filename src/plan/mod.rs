@@ -36,6 +36,20 @@ pub struct Plan {
     pub v1_tables: Vec<(QualName, Vec<String>)>,
     /// The read V1 tables with a secret column (redacted or kept): what archives hide.
     pub secrets: Vec<TableSecrets>,
+    /// Every column of the tables the scripts read and write, with its type, as compiled:
+    /// precheck and migrate refuse a database whose catalogs differ.
+    pub compiled_columns: Vec<CompiledColumn>,
+}
+
+/// One column of a table the scripts use, as the catalog read at compile time has it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CompiledColumn {
+    /// `V1` or `V2`.
+    pub side: &'static str,
+    pub table: QualName,
+    pub column: String,
+    /// `format_type()` spelling.
+    pub data_type: String,
 }
 
 /// Secret columns of one V1 table: the values rejects, archives and precheck's samples

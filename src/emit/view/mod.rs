@@ -65,6 +65,9 @@ pub struct PlanView {
     pub entity_driver: String,
     /// The compile's fingerprint ([`crate::emit::fingerprint`]); empty while it is computed.
     pub fingerprint: String,
+    /// `(n, side, table, column, type)` rows of the columns compiled against, as literals,
+    /// for the catalog check's VALUES list.
+    pub compiled_columns: String,
     /// What each script needs of the role running it.
     pub privileges: PrivilegesView,
     /// The implicit-code guard's `text[]` of the relations the scripts write (targets,
@@ -217,6 +220,13 @@ impl PlanView {
                 _ => 0,
             },
             fingerprint: fingerprint.to_string(),
+            compiled_columns: plan
+                .compiled_columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("({}, {}, {}, {}, {})", i + 1, lit(c.side), lit(&c.table.to_string()), lit(&c.column), lit(&c.data_type)))
+                .collect::<Vec<_>>()
+                .join(&format!(",\n{}", " ".repeat(15))),
             privileges: PrivilegesView::new(plan, uses_library, castable),
             implicit_written: String::new(),
             implicit_read: String::new(),
