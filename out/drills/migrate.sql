@@ -196,7 +196,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '2bf2a9037894674f3aa610e69e8b52e348820911d4b8541672fed02d73050ad2';
+SET pgmig.fingerprint = '5a3a3e06911ea36b47ede7e7fa63d1593872247b9060f8a394f6307e0a4bafe8';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -649,9 +649,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2bf2a9037894674f3aa610e69e8b52e348820911d4b8541672fed02d73050ad2';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5a3a3e06911ea36b47ede7e7fa63d1593872247b9060f8a394f6307e0a4bafe8';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2bf2a9037894674f3aa610e69e8b52e348820911d4b8541672fed02d73050ad2; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5a3a3e06911ea36b47ede7e7fa63d1593872247b9060f8a394f6307e0a4bafe8; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -237,7 +237,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'fa7acdbe3d5753920018e0e00bf55d834eb93349804730afca4d2fae6b72eb02';
+SET pgmig.fingerprint = '469b0b6ca5e30eb397e933b98e91b6e5e2dcdbf7a3d160b923c523cf2053e7d7';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -990,9 +990,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'fa7acdbe3d5753920018e0e00bf55d834eb93349804730afca4d2fae6b72eb02';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '469b0b6ca5e30eb397e933b98e91b6e5e2dcdbf7a3d160b923c523cf2053e7d7';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile fa7acdbe3d5753920018e0e00bf55d834eb93349804730afca4d2fae6b72eb02; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 469b0b6ca5e30eb397e933b98e91b6e5e2dcdbf7a3d160b923c523cf2053e7d7; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
