@@ -59,9 +59,20 @@ impl Accounting<'_> {
         dropped
     }
 
-    /// The steps reading `table`.
+    /// The steps reading `table` or a table it inherits from (whose rows include its own).
     fn readers(&self, table: &Table) -> Vec<&Step> {
-        self.steps.iter().filter(|s| s.reads.contains(&table.name)).collect()
+        let mut tables = vec![&table.name];
+        let mut i = 0;
+        while i < tables.len() {
+            let parents = self.v1.table(tables[i]).map_or(&[][..], |t| t.inherits.as_slice());
+            for p in parents {
+                if !tables.contains(&p) {
+                    tables.push(p);
+                }
+            }
+            i += 1;
+        }
+        self.steps.iter().filter(|s| tables.iter().any(|t| s.reads.contains(t))).collect()
     }
 
     /// Whether a step reading `table` mentions `column` (by name, or through a whole-row reference).

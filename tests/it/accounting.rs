@@ -62,7 +62,18 @@ fn leaving_a_column_in_another_spelling_out_is_a_compile_error_not_a_column_of_n
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(std::fs::read_dir(out.path()).unwrap().next().is_none(), "nothing is written on error");
-    insta::assert_snapshot!(stderr, @"");
+    insta::assert_snapshot!(stderr, @r#"
+    model.yaml:9:3: error: `v1."Account"."Name"` is read by no step; V2's `account.name` is left to its default; map it or list it under drop:
+        ╭─[model.yaml:9:3]
+      8 │ tables:
+      9 │   account:
+        ·   ───┬───
+        ·      ╰── here
+     10 │     from: '"Account" a'
+        ╰────
+      help: add `name: 'a."Name"'` to the columns of step account, or say why it is dropped: `drop: {Account: {Name: REASON}}`
+    error: model.yaml has 1 error; nothing was written
+    "#);
 }
 
 #[test]
@@ -70,7 +81,12 @@ fn plan_lists_what_is_dropped_with_the_reasons() {
     let dir = crate::support::compile_ddl(&fixture().join("model.yaml"), &fixture().join("v1.sql"), &fixture().join("v2.sql"));
     let plan = std::fs::read_to_string(dir.path().join("PLAN.md")).unwrap();
     let section = plan.split("## Data this migration does not carry over").nth(1).unwrap().split("\n## ").next().unwrap();
-    insta::assert_snapshot!(section.trim(), @"");
+    insta::assert_snapshot!(section.trim(), @r#"
+    Dropped, as the model's `drop:` says (no step reads them):
+
+    - `v1."Account".fax`, line 17: V2 has no fax; nobody has sent one since 2010
+    - `v1.audit_trail` (the whole table), line 18: the audit trail stays in V1's archive; V2 starts its own
+    "#);
 }
 
 #[test]

@@ -179,7 +179,7 @@ fn conventions_fixture_drafts_a_model_that_migrates() {
     assert!(out.yaml.ends_with(drop_block), "{}", out.yaml);
     let (_, compiled) = compile_draft(&out.yaml, &v1, &v2);
     let text = compile_error_text(&compiled.expect_err("a TODO reason must not compile"));
-    assert_eq!(text.matches("error:").count(), 2, "{text}");
+    assert!(text.contains("model.yaml has 2 errors"), "{text}");
     for needle in ["drop: the reason for dropping `v1.audit_trail` is still a TODO", "drop: the reason for dropping `v1.\"Customer\".legacy_flag` is still a TODO"] {
         assert!(text.contains(needle), "{needle}\n{text}");
     }
@@ -293,6 +293,12 @@ fn danbooru_structure_against_itself_compiles_and_verifies() {
         let start = yaml.find(&format!("\n  {t}:\n")).unwrap() + 1;
         let end = yaml[start..].find("\n\n").map_or(yaml.len(), |e| start + e + 1);
         yaml.replace_range(start..end, "");
+    }
+    // …and say so under `drop:`, where every V1 table nobody reads is accounted for.
+    assert!(!yaml.contains("\ndrop:\n"), "a schema drafted against itself drops nothing else");
+    yaml.push_str("\ndrop:\n");
+    for t in &no_pk {
+        yaml.push_str(&format!("  {t}: no primary key, so pgmig can't record the rows it migrates; V2's table stays empty\n"));
     }
     eprintln!("danbooru: {} steps drafted, {} without a primary key left out: {no_pk:?}", d.steps.len(), no_pk.len());
     let (dir, compiled) = compile_draft(&yaml, &live, &ddl(&schema));

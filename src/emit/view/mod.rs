@@ -158,10 +158,11 @@ impl PlanView {
                 .dropped
                 .iter()
                 .map(|d| DroppedView {
-                    what: match &d.column {
+                    // Names from V1's catalog may hold line breaks: one line, like the reason.
+                    what: comment_text(&match &d.column {
                         Some(c) => format!("{}.{}", d.table, crate::catalog::quote_ident(c)),
                         None => d.table.to_string(),
-                    },
+                    }),
                     whole_table: d.column.is_none(),
                     reason: comment_text(&d.reason),
                     line: d.line,
