@@ -466,6 +466,7 @@ impl Loader {
             row_level_security: false,
             partition_by: ct.partition_by.as_ref().map(|e| canon_tokens(&e.to_string())),
             partition_of: None,
+            inherits: ct.inherits.iter().flatten().map(|parent| self.qual(parent)).collect(),
         };
         if let Some(parent) = &ct.partition_of {
             let bound = ct.for_values.as_ref().map(|f| canon_bound(&format!("FOR VALUES {f}"))).unwrap_or_default();

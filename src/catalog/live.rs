@@ -53,7 +53,14 @@ fn read(client: &mut postgres::Client, wanted: &[String]) -> Result<Catalog, pos
                          JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
                          JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
                         WHERE i.inhrelid = c.oid) END,
-                    CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END
+                    CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END,
+                    ARRAY(SELECT pn.nspname::text FROM pg_catalog.pg_inherits i
+                            JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
+                            JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+                           WHERE i.inhrelid = c.oid AND NOT c.relispartition ORDER BY i.inhseqno),
+                    ARRAY(SELECT pc.relname::text FROM pg_catalog.pg_inherits i
+                            JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
+                           WHERE i.inhrelid = c.oid AND NOT c.relispartition ORDER BY i.inhseqno)
                FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
               WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p') AND {NOT_EXTENSION}
               ORDER BY 2, 3"
@@ -67,6 +74,7 @@ fn read(client: &mut postgres::Client, wanted: &[String]) -> Result<Catalog, pos
         let partition_by: Option<String> = r.get(4);
         let parent: Option<String> = r.get(5);
         let bound: Option<String> = r.get(6);
+        let (parent_schemas, parent_names): (Vec<String>, Vec<String>) = (r.get(7), r.get(8));
         let cols = client.query(
             "SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
                     pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), a.attidentity::text, a.attgenerated::text
@@ -115,6 +123,7 @@ fn read(client: &mut postgres::Client, wanted: &[String]) -> Result<Catalog, pos
             row_level_security: r.get(3),
             partition_by: partition_by.map(|p| super::normalize::canon_tokens(&p)),
             partition_of,
+            inherits: parent_schemas.into_iter().zip(parent_names).map(|(s, n)| QualName::new(s, n)).collect(),
         };
         loader.catalog_mut().tables.insert(q.clone(), table);
         oids.push((oid, q));

@@ -67,6 +67,9 @@ pub struct Table {
     pub partition_by: Option<String>,
     /// The parent of a partition, with its bound (`FOR VALUES …`).
     pub partition_of: Option<(QualName, String)>,
+    /// The tables it inherits from (`INHERITS`, not partitions): reading a parent reads its
+    /// rows too, with the parent's columns.
+    pub inherits: Vec<QualName>,
 }
 
 impl Table {

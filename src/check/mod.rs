@@ -2,6 +2,7 @@
 //!
 //! Every problem found is collected (not just the first) with its position in the model.
 
+mod accounting;
 mod constraints;
 mod head;
 pub(crate) mod lexical;
@@ -279,24 +280,8 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         }
     }
     let read_tables: BTreeSet<&QualName> = ordered.iter().flat_map(|s| s.reads.iter()).collect();
-    let unread_tables = v1
-        .tables_in(&source_schema)
-        .filter(|t| t.partition_of.is_none() && !read_tables.contains(&t.name))
-        .map(|t| t.name.to_string())
-        .collect();
-    // A column counts as read when a step reading its table mentions its name anywhere
-    // (or copies it through `SELECT *`): generous, so the list below errs toward silence.
-    let unread_columns = v1
-        .tables_in(&source_schema)
-        .filter(|t| t.partition_of.is_none() && read_tables.contains(&t.name))
-        .flat_map(|t| {
-            let readers: Vec<&plan::Step> = ordered.iter().filter(|s| s.reads.contains(&t.name)).collect();
-            t.columns
-                .iter()
-                .filter(move |c| !readers.iter().any(|s| s.mentioned.contains(&c.name)))
-                .map(move |c| format!("{}.{}", t.name, quote_ident(&c.name)))
-        })
-        .collect();
+    let accounting = accounting::Accounting { model, lines: &lines, v1, v2, source_schema: &source_schema, steps: &ordered };
+    let dropped = accounting.check(&mut diags);
     // The note on secrets found by name points at the first step (in the model) reading the table.
     let read_at: Vec<(&QualName, Option<crate::diagnostic::Pos>)> = read_tables
         .iter()
@@ -316,8 +301,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         compiled_columns,
         v1_tables,
         secrets,
-        unread_tables,
-        unread_columns,
+        dropped,
         model: model.name.to_string(),
         model_file: file.name.clone(),
         source_schema,

@@ -49,9 +49,17 @@ const VALUE_KEYWORDS: &[&str] = &[
     "session_user", "user", "current_schema", "current_catalog", "current_role",
 ];
 
-/// An identifier's name as PostgreSQL sees it: unquoted names fold to lower case.
+/// An identifier's name as PostgreSQL sees it: unquoted names fold to lower case. A name
+/// [`printable_name`] wrote out through the toolkit (kept as quoted text) reads back as the
+/// name it stands for.
 pub fn ident_name(ident: &Ident) -> String {
-    if ident.quote_style.is_some() { ident.value.clone() } else { ident.value.to_lowercase() }
+    match ident.quote_style {
+        Some(_) => ident.value.clone(),
+        None => match ident.value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            Some(quoted) => quoted.replace("\"\"", "\""),
+            None => ident.value.to_lowercase(),
+        },
+    }
 }
 
 fn object_parts(name: &ObjectName) -> Vec<String> {

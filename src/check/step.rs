@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Expr, TableWithJoins, Visit, Visitor};
+use sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectNamePart, TableWithJoins, Visit, Visitor};
 
 use crate::sql_text::quote_literal;
 use crate::catalog::{quote_ident, Catalog, Identity, QualName};
@@ -403,7 +403,7 @@ impl StepContext<'_> {
             map_read_later: false,
             sequences,
             overriding_system_value: overriding,
-            mentioned: read.names(),
+            mentioned: read.names_with_whole_rows(&scope, self.v1),
             // The first `from` table, or the one table a subquery there reads.
             source_table: first
                 .as_ref()
@@ -474,11 +474,13 @@ fn from_sql(from: &[TableWithJoins], joins: &[IdJoin]) -> String {
     lines.join("\n")
 }
 
-/// Which columns a step's expressions read, to list the V1 data nothing reads.
+/// Which columns a step's expressions read, to account for the V1 data nothing reads.
 #[derive(Default)]
 struct Reads {
     qualified: BTreeSet<(String, String)>,
     bare: BTreeSet<String>,
+    /// Aliases whose whole row an expression reads (`to_jsonb(u.*)`).
+    whole_rows: BTreeSet<String>,
 }
 
 impl Reads {
@@ -494,6 +496,17 @@ impl Reads {
                     Expr::CompoundIdentifier(p) if p.len() == 2 => {
                         self.0.qualified.insert((ident_name(&p[0]), ident_name(&p[1])));
                     }
+                    Expr::Function(f) => {
+                        if let FunctionArguments::List(list) = &f.args {
+                            for arg in &list.args {
+                                if let FunctionArg::Unnamed(FunctionArgExpr::QualifiedWildcard(name)) = arg {
+                                    if let Some(ObjectNamePart::Identifier(alias)) = name.0.last() {
+                                        self.0.whole_rows.insert(ident_name(alias));
+                                    }
+                                }
+                            }
+                        }
+                    }
                     _ => {}
                 }
                 ControlFlow::Continue(())
@@ -502,9 +515,16 @@ impl Reads {
         let _ = e.visit(&mut Collect(self));
     }
 
-    /// Every column name mentioned, bare or qualified.
-    fn names(&self) -> Vec<String> {
-        let all: BTreeSet<String> = self.bare.iter().cloned().chain(self.qualified.iter().map(|(_, c)| c.clone())).collect();
+    /// Every column name mentioned, bare or qualified, and every column of a V1 table whose
+    /// whole row an expression reads.
+    fn names_with_whole_rows(&self, scope: &Scope, v1: &Catalog) -> Vec<String> {
+        let whole_rows = scope
+            .relations
+            .iter()
+            .filter(|r| self.whole_rows.contains(&r.alias))
+            .filter_map(|r| v1.table(r.table.as_ref()?))
+            .flat_map(|t| t.columns.iter().map(|c| c.name.clone()));
+        let all: BTreeSet<String> = self.bare.iter().cloned().chain(self.qualified.iter().map(|(_, c)| c.clone())).chain(whole_rows).collect();
         all.into_iter().collect()
     }
 }

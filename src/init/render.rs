@@ -99,11 +99,19 @@ pub fn render(d: &Draft, name: &str, v1_label: &str, v2_label: &str) -> String {
         }
     }
     if !d.dropped_tables.is_empty() || !d.dropped_columns.is_empty() {
-        out.push_str("\n# Data this model drops: V1 that nothing above reads.\n");
-        let tables: Vec<String> = d.dropped_tables.iter().map(|t| format!("{t} (the whole table)")).collect();
-        comment_list(&mut out, "", "tables", &tables);
+        out.push_str(
+            "\n# V1 data no step above reads. Say why V2 doesn't need it (PLAN.md shows the reasons), or\n\
+             # read it in a step and remove it here: a TODO reason fails compilation until answered.\n",
+        );
+        out.push_str("drop:\n");
+        for t in &d.dropped_tables {
+            let _ = writeln!(out, "  {}: {}", scalar(t, false), scalar(&format!("TODO: why V2 does not need table {t}"), false));
+        }
         for (t, cols) in &d.dropped_columns {
-            comment_list(&mut out, "", &crate::catalog::QualName::new(&d.source_schema, t).to_string(), cols);
+            let _ = writeln!(out, "  {}:", scalar(t, false));
+            for c in cols {
+                let _ = writeln!(out, "    {}: {}", scalar(c, false), scalar(&format!("TODO: why V2 does not need {t}.{c}"), false));
+            }
         }
     }
     out

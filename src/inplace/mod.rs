@@ -116,8 +116,7 @@ pub fn compile(source: SourceFile, v1: &SchemaInput, v2: &SchemaInput) -> Result
         subset: None,
         steps: Vec::new(),
         assertions: Vec::new(),
-        unread_tables: Vec::new(),
-        unread_columns: Vec::new(),
+        dropped: Vec::new(),
         v1_tables: Vec::new(),
         secrets: Vec::new(),
     };

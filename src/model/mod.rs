@@ -43,6 +43,43 @@ pub struct Model {
     /// listed, the columns whose names look secret are.
     #[serde(default)]
     pub redact: IndexMap<Text, Vec<Text>>,
+    /// The V1 data no step reads, by V1 table, each with its reason: `drop: {audit_log: REASON}`
+    /// for a whole table, `drop: {users: {fax: REASON}}` for columns. Every V1 table and
+    /// column is read by a step or listed here; anything else is a compile error.
+    #[serde(default)]
+    pub drop: IndexMap<Text, DropDecl>,
+}
+
+/// One V1 table under `drop:`: the whole table with its reason, or some of its columns,
+/// each with its reason.
+#[derive(Debug)]
+pub enum DropDecl {
+    Table(String),
+    Columns(IndexMap<Text, Text>),
+}
+
+/// Hand-written for the same reason as [`KeyDecl`]'s.
+impl<'de> Deserialize<'de> for DropDecl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct DropVisitor;
+        impl<'de> serde::de::Visitor<'de> for DropVisitor {
+            type Value = DropDecl;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("the reason the whole V1 table is dropped, or `{COLUMN: REASON, …}`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DropDecl, E> {
+                Ok(DropDecl::Table(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<DropDecl, A::Error> {
+                let mut columns = IndexMap::new();
+                while let Some(column) = map.next_key::<Text>()? {
+                    columns.insert(column, map.next_value::<Text>()?);
+                }
+                Ok(DropDecl::Columns(columns))
+            }
+        }
+        d.deserialize_any(DropVisitor)
+    }
 }
 
 /// `mode: transaction`, `mode: {batched: {size: N}}` or `mode: {per_entity: {root: STEP, size: N}}`.

@@ -28,10 +28,8 @@ pub struct Plan {
     /// In load order (V2 foreign keys and `id()` lookups first).
     pub steps: Vec<Step>,
     pub assertions: Vec<Assertion>,
-    /// V1 tables of the source schema that no step reads: their data is not migrated.
-    pub unread_tables: Vec<String>,
-    /// Columns of read V1 tables that no step mentions: their data is not migrated.
-    pub unread_columns: Vec<String>,
+    /// The V1 tables and columns no step reads, each with the model's reason (`drop:`).
+    pub dropped: Vec<Dropped>,
     /// The V1 tables the steps read (as V1's catalog names them) with their primary keys.
     pub v1_tables: Vec<(QualName, Vec<String>)>,
     /// The read V1 tables with a secret column (redacted or kept): what archives hide.
@@ -50,6 +48,17 @@ pub struct CompiledColumn {
     pub column: String,
     /// `format_type()` spelling.
     pub data_type: String,
+}
+
+/// V1 data the migration does not carry over, as the model's `drop:` says.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dropped {
+    pub table: QualName,
+    /// `None`: the whole table.
+    pub column: Option<String>,
+    pub reason: String,
+    /// The model line naming it.
+    pub line: usize,
 }
 
 /// Secret columns of one V1 table: the values rejects, archives and precheck's samples
@@ -152,7 +161,7 @@ pub struct Step {
     pub sequences: Vec<SequenceSync>,
     /// A filled column is GENERATED ALWAYS AS IDENTITY: insert with OVERRIDING SYSTEM VALUE.
     pub overriding_system_value: bool,
-    /// Column names the step's SQL mentions (bare or qualified).
+    /// Column names the step's SQL mentions (bare or qualified, or as a whole row), sorted.
     pub mentioned: Vec<String>,
     /// Every V1 table the step reads.
     pub reads: Vec<QualName>,

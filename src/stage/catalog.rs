@@ -273,6 +273,7 @@ pub fn to_catalog(tables: &[SqliteTable], schema: &str) -> Catalog {
                 row_level_security: false,
                 partition_by: None,
                 partition_of: None,
+                inherits: Vec::new(),
             },
         );
     }

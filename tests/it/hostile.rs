@@ -357,7 +357,7 @@ const PEOPLE: &str = "CREATE TABLE people (id integer PRIMARY KEY, name text NOT
 fn type_modifiers_and_national_literals_stay_data() {
     let m = marker().display().to_string();
     let v2 = format!("CREATE TABLE kinds (id integer PRIMARY KEY, code text NOT NULL UNIQUE, label foo('x \\! touch {m} #'));\n");
-    let model = "name: kinds\ntarget: { schema: public }\nreference:\n  kinds:\n    key: [code]\n    rows:\n      - { id: 1, code: a, label: hello }\ntables: {}\n";
+    let model = "name: kinds\ntarget: { schema: public }\nreference:\n  kinds:\n    key: [code]\n    rows:\n      - { id: 1, code: a, label: hello }\ntables: {}\ndrop:\n  people: only the reference rows are under test\n";
     let e = compile_texts(model, PEOPLE, &v2).map(|_| ()).unwrap_err();
     assert!(e.contains("would run psql's `\\!`") || e.contains("type"), "{e}");
 
@@ -366,7 +366,7 @@ fn type_modifiers_and_national_literals_stay_data() {
     let e = compile_texts(cast, PEOPLE, v2).map(|_| ()).unwrap_err();
     assert!(e.contains("type modifiers"), "{e}");
 
-    let national = "name: national\nsource: { schema: v1 }\ntables:\n  t:\n    from: people p\n    key: keep\n    columns:\n      note: \"N'x\\\\''' || ' || current_user --'\"\n";
+    let national = "name: national\nsource: { schema: v1 }\ntables:\n  t:\n    from: people p\n    key: keep\n    columns:\n      note: \"N'x\\\\''' || ' || current_user --'\"\ndrop:\n  people:\n    name: only the literal is under test\n";
     let dir = compile_texts(national, PEOPLE, v2).unwrap_or_else(|e| panic!("{e}"));
     let db = cluster().create_db("hostile_national");
     db.execute("CREATE SCHEMA v1; CREATE TABLE v1.people (id integer PRIMARY KEY, name text NOT NULL); INSERT INTO v1.people VALUES (1, 'a');");

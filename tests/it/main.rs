@@ -22,6 +22,7 @@ mod security_bookkeeping;
 mod privileges;
 mod fingerprint;
 mod names;
+mod accounting;
 mod v1_password;
 mod redact;
 mod security_implicit;

@@ -40,9 +40,9 @@ pub struct PlanView {
     pub held_sequences: Vec<String>,
     pub assertions: Vec<AssertionView>,
     pub version: &'static str,
-    /// V1 tables no step reads, and the V2 columns filled through a lossy cast.
-    pub unread_tables: Vec<String>,
-    pub unread_columns: Vec<String>,
+    /// The V1 data no step reads, with the model's reasons, and the V2 columns filled
+    /// through a lossy cast.
+    pub dropped: Vec<DroppedView>,
     pub lossy: Vec<String>,
     /// From a live V1: the estimated window for all steps; empty from DDL.
     pub window: String,
@@ -74,6 +74,16 @@ pub struct PlanView {
     /// reference tables, replaced tables) and of the V1 relations they read.
     pub implicit_written: String,
     pub implicit_read: String,
+}
+
+/// One `drop:` entry as PLAN.md lists it.
+#[derive(Debug, Clone)]
+pub struct DroppedView {
+    pub what: String,
+    pub whole_table: bool,
+    /// The model's reason, on one line.
+    pub reason: String,
+    pub line: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -147,8 +157,20 @@ impl PlanView {
                 .map(|a| AssertionView { name_notice: notice_text(&a.name), name_comment: comment_text(&a.name), line: a.line, query: a.query.clone() })
                 .collect(),
             version: env!("CARGO_PKG_VERSION"),
-            unread_tables: plan.unread_tables.clone(),
-            unread_columns: plan.unread_columns.clone(),
+            dropped: plan
+                .dropped
+                .iter()
+                .map(|d| DroppedView {
+                    // Names from V1's catalog may hold line breaks: one line, like the reason.
+                    what: comment_text(&match &d.column {
+                        Some(c) => format!("{}.{}", d.table, crate::catalog::quote_ident(c)),
+                        None => d.table.to_string(),
+                    }),
+                    whole_table: d.column.is_none(),
+                    reason: comment_text(&d.reason),
+                    line: d.line,
+                })
+                .collect(),
             lossy: plan
                 .steps
                 .iter()
