@@ -79,6 +79,15 @@ BEGIN
   INSERT INTO {{ s.map_table }} ({{ s.key_list }})
   SELECT {{ s.key_list }} FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+{%- if s.declared_key_line > 0 %}
+
+  -- key: ({{ s.key_list|comment }}) ({{ plan.model_file|comment }}:{{ s.declared_key_line }}) is not enforced by V2: no other row
+  -- may share a migrated row's key, or verify and rollback could not tell them apart.
+  IF (SELECT count(*) FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }}) <> n_out THEN
+    RAISE EXCEPTION 'rows already in {{ s.target|notice }} share the declared key ({{ s.key_list|notice }}) of migrated rows'
+      USING HINT = 'run precheck.sql: it lists them; declare a key that tells the rows apart';
+  END IF;
+{%- endif %}
 {%- endif %}
 {%- include "defer_restore.sql" %}
 {%- for q in s.sequences %}

@@ -6,25 +6,21 @@ use crate::model::{pos_of, KeyDecl, Text};
 
 use super::lookup::MapShape;
 use super::BOOKKEEPING_SCHEMA;
+use crate::plan::RowKey;
 
 /// What the first pass learns of a step.
 pub struct StepHead {
     pub table: Table,
     pub key_columns: Vec<String>,
+    pub row_key: RowKey,
     pub shape: MapShape,
 }
 
 impl StepHead {
     pub fn new(name: &Text, step: &crate::model::Step, table: &Table, diags: &mut Diagnostics) -> StepHead {
-        let pk: Vec<String> = table.primary_key.as_ref().map(|k| k.columns.clone()).unwrap_or_default();
+        let (pk, row_key) = super::row_key::resolve(name, step, table, diags).unwrap_or((Vec::new(), RowKey::Declared { line: 0 }));
         let map_table = format!("{}.{}", BOOKKEEPING_SCHEMA, quote_ident(&super::names::derived("map_", name.as_str())));
         let type_of = |c: &str| table.column(c).map_or(String::new(), |c| c.data_type.clone());
-        if pk.is_empty() {
-            diags.push(
-                Diagnostic::error(format!("V2 table `{}` has no primary key", table.name), pos_of(name))
-                    .with_hint("pgmig records migrated rows by primary key, for verify and rollback; add one to V2"),
-            );
-        }
         let shape = match &step.key {
             Some(KeyDecl::New { by, .. }) => MapShape {
                 map_table,
@@ -42,7 +38,7 @@ impl StepHead {
         if let Some(KeyDecl::New { new, .. }) = &step.key {
             if pk.len() > 1 {
                 diags.push(
-                    Diagnostic::error(format!("`key: new` needs a one-column primary key; `{}` has ({})", table.name, pk.join(", ")), pos_of(new))
+                    Diagnostic::error(format!("`key: new` needs a one-column key; `{}` is keyed by ({})", table.name, pk.join(", ")), pos_of(new))
                         .with_hint("use `key: keep` and fill each key column in `columns`"),
                 );
             }
@@ -51,11 +47,11 @@ impl StepHead {
             if w != "keep" {
                 diags.push(
                     Diagnostic::error(format!("unknown key strategy `{w}`"), pos_of(name))
-                        .with_hint("write `key: keep` or `key: {new: gen_random_uuid(), by: [p.id]}`"),
+                        .with_hint("write `key: keep`, `key: [column, …]` or `key: {new: gen_random_uuid(), by: [p.id]}`"),
                 );
             }
         }
-        StepHead { table: table.clone(), key_columns: pk, shape }
+        StepHead { table: table.clone(), key_columns: pk, row_key, shape }
     }
 }
 

@@ -15,6 +15,7 @@ mod reference;
 mod relink;
 mod repair;
 mod replace;
+mod row_key;
 mod scope;
 mod self_read;
 pub(crate) mod sql;
@@ -208,6 +209,15 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
                 diags.push(
                     Diagnostic::error("a repair rule needs `mode: transaction`", pos_of(&rule.column))
                         .with_hint("repairs compare each value with every row already migrated, which batches committed one by one can't keep consistent"),
+                );
+            }
+        }
+        for ((name, step), head) in model.tables.iter().zip(&heads) {
+            let (Some(head), Some(crate::model::KeyDecl::Columns(columns))) = (head, &step.key) else { continue };
+            if head.row_key.is_declared() {
+                diags.push(
+                    Diagnostic::error(format!("the key declared for `{}` needs `mode: transaction`: V2 does not enforce it", name.as_str()), columns.first().and_then(pos_of))
+                        .with_hint("migrate checks in one transaction that no other V2 row shares a migrated row's key, which batches committed one by one can't; add a UNIQUE key on these NOT NULL columns to V2, or use `mode: transaction`"),
                 );
             }
         }

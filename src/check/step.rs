@@ -372,6 +372,18 @@ impl StepContext<'_> {
                 secret: false,
             });
         }
+        // A declared key is tested as V2 would test a UNIQUE one: precheck lists duplicates
+        // among the migrated rows and values already in V2.
+        if let (plan::RowKey::Declared { line }, plan::Key::Keep { columns: keys }) = (&head.row_key, &key) {
+            if keys.iter().all(|k| filled.contains_key(k)) {
+                uniques.push(plan::UniqueTest {
+                    constraint: format!("key: [{}] (line {line})", keys.join(", ")),
+                    columns: keys.iter().map(|k| quote_ident(k)).collect(),
+                    exprs: keys.iter().map(|k| filled[k].to_string()).collect(),
+                    secret: false,
+                });
+            }
+        }
         for u in &mut uniques {
             u.secret = u.exprs.iter().any(|e| self.redactions.mentioned_in(e) || redacted.iter().any(|r| super::redact::mentions(e, &r.column)));
         }
@@ -393,6 +405,7 @@ impl StepContext<'_> {
             filter,
             rejects,
             key,
+            row_key: head.row_key.clone(),
             columns,
             repairs,
             replace,

@@ -214,10 +214,12 @@ pub struct RejectRule {
     pub reason: Text,
 }
 
-/// `key: keep` or `key: {new: EXPR, by: [EXPR, …]}`.
+/// `key: keep`, `key: [COLUMN, …]` (keep, the rows told apart by these V2 columns) or
+/// `key: {new: EXPR, by: [EXPR, …]}`.
 #[derive(Debug)]
 pub enum KeyDecl {
     Word(String),
+    Columns(Vec<Text>),
     New { new: Text, by: Vec<Text> },
 }
 
@@ -228,10 +230,17 @@ impl<'de> Deserialize<'de> for KeyDecl {
         impl<'de> serde::de::Visitor<'de> for KeyVisitor {
             type Value = KeyDecl;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("`keep` or `{new: EXPR, by: [EXPR, …]}`")
+                f.write_str("`keep`, `[COLUMN, …]` or `{new: EXPR, by: [EXPR, …]}`")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<KeyDecl, E> {
                 Ok(KeyDecl::Word(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<KeyDecl, A::Error> {
+                let mut columns = Vec::new();
+                while let Some(c) = seq.next_element::<Text>()? {
+                    columns.push(c);
+                }
+                Ok(KeyDecl::Columns(columns))
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<KeyDecl, A::Error> {
                 let (mut new, mut by) = (None, None);

@@ -141,6 +141,8 @@ pub struct Step {
     pub filter: Option<Sql>,
     pub rejects: Vec<Reject>,
     pub key: Key,
+    /// What tells this step's rows apart in V2: the key its id map, verify and rollback use.
+    pub row_key: RowKey,
     pub columns: Vec<ColumnMap>,
     /// Uniqueness repairs, applied to the values of `columns` before the insert.
     pub repairs: Vec<Repair>,
@@ -251,6 +253,24 @@ pub enum Key {
     Keep { columns: Vec<String> },
     /// One fresh key per distinct `by` tuple, made once into the map.
     New { column: String, new: Sql, by: Vec<MapKey> },
+}
+
+/// The V2 columns that tell a step's rows apart, and what guarantees they do.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum RowKey {
+    /// The primary key, or (a table without one: partitioned, a join table) a UNIQUE
+    /// constraint or unique index on NOT NULL columns: V2 enforces it.
+    Enforced { constraint: String, primary: bool },
+    /// `key: [COLUMN, …]` in the model, at this line, on a table V2 gives no such key (a log):
+    /// migrate refuses when another V2 row shares a migrated row's key, rollback likewise
+    /// when one was written since, and verify counts such rows as unexpected.
+    Declared { line: usize },
+}
+
+impl RowKey {
+    pub fn is_declared(&self) -> bool {
+        matches!(self, RowKey::Declared { .. })
+    }
 }
 
 /// A rule resolving collisions on a V2 UNIQUE column: the step's rows, in source key order,

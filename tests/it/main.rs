@@ -31,3 +31,4 @@ mod estimates;
 mod real_types;
 mod cli;
 mod dbcheck;
+mod row_keys;

@@ -2,7 +2,7 @@
 
 use super::{castable_function, comment_text, human_bytes, human_seconds, lit, notice_text, INDENT};
 use crate::catalog::quote_ident;
-use crate::plan::{Key, KeptWhy, Origin, Redacted, RepairStrategy, Step, REDACTED};
+use crate::plan::{Key, KeptWhy, Origin, Redacted, RepairStrategy, RowKey, Step, REDACTED};
 
 #[derive(Debug, Clone)]
 pub struct StepView {
@@ -61,6 +61,11 @@ pub struct StepView {
     pub map_table: String,
     pub map_table_lit: String,
     pub is_new_key: bool,
+    /// Model line of `key: [COLUMN, …]` when V2 does not enforce that key (0 when it does):
+    /// migrate and rollback then check that no other V2 row shares a migrated row's key.
+    pub declared_key_line: usize,
+    /// For PLAN.md: what makes the key columns tell the rows apart, when not the primary key.
+    pub row_key_note: String,
     /// keep: `id uuid PRIMARY KEY, …` column definitions of the map.
     pub map_columns: String,
     /// keep: the key column list, for RETURNING and the map insert.
@@ -570,6 +575,17 @@ impl StepView {
             map_table: step.map_table.to_string(),
             map_table_lit: lit(&step.map_table.to_string()),
             is_new_key,
+            declared_key_line: match step.row_key {
+                RowKey::Declared { line } => line,
+                RowKey::Enforced { .. } => 0,
+            },
+            row_key_note: match &step.row_key {
+                RowKey::Enforced { primary: true, .. } => String::new(),
+                RowKey::Enforced { constraint, .. } => format!("UNIQUE `{constraint}` on NOT NULL columns (V2 has no primary key)"),
+                RowKey::Declared { line } => format!(
+                    "declared by `key:` (line {line}); V2 does not enforce it, so migrate refuses when another V2 row shares a migrated row's key, and rollback when one was written since"
+                ),
+            },
             map_columns,
             key_select: key_cols
                 .iter()
