@@ -442,9 +442,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5a3a3e06911ea36b47ede7e7fa63d1593872247b9060f8a394f6307e0a4bafe8';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5ed0c82ddc0f421f9116d5c389e75a8f74f500758f7e755ad63e8f72d3ace45d';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5a3a3e06911ea36b47ede7e7fa63d1593872247b9060f8a394f6307e0a4bafe8; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5ed0c82ddc0f421f9116d5c389e75a8f74f500758f7e755ad63e8f72d3ace45d; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

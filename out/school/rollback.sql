@@ -156,7 +156,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '469b0b6ca5e30eb397e933b98e91b6e5e2dcdbf7a3d160b923c523cf2053e7d7';
+SET pgmig.fingerprint = 'da42dd42ba1c58abc21b6b62f56296383ab0266a6bf60b3e728149729a17cd2e';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -527,9 +527,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '469b0b6ca5e30eb397e933b98e91b6e5e2dcdbf7a3d160b923c523cf2053e7d7';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'da42dd42ba1c58abc21b6b62f56296383ab0266a6bf60b3e728149729a17cd2e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 469b0b6ca5e30eb397e933b98e91b6e5e2dcdbf7a3d160b923c523cf2053e7d7; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile da42dd42ba1c58abc21b6b62f56296383ab0266a6bf60b3e728149729a17cd2e; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

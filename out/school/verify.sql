@@ -451,9 +451,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '469b0b6ca5e30eb397e933b98e91b6e5e2dcdbf7a3d160b923c523cf2053e7d7';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'da42dd42ba1c58abc21b6b62f56296383ab0266a6bf60b3e728149729a17cd2e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 469b0b6ca5e30eb397e933b98e91b6e5e2dcdbf7a3d160b923c523cf2053e7d7; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile da42dd42ba1c58abc21b6b62f56296383ab0266a6bf60b3e728149729a17cd2e; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
