@@ -205,6 +205,7 @@ pub fn read_tables(db: &SqliteFile) -> Result<Vec<SqliteTable>, String> {
                 on_delete: action(&text(&f, "on_delete")),
                 on_update: action(&text(&f, "on_update")),
                 deferrable: Deferrable::No,
+                not_valid: false,
             });
             fk.columns.push(text(&f, "f"));
             fk.referenced_columns.push(text(&f, "r"));
@@ -242,18 +243,18 @@ pub fn to_catalog(tables: &[SqliteTable], schema: &str) -> Catalog {
             .iter()
             .map(|c| Column { name: c.name.clone(), data_type: c.pg.sql().into(), not_null: c.not_null, default: None, identity: None, generated: None })
             .collect();
-        let primary_key = (!t.primary_key.is_empty()).then(|| Key { name: t.pkey_name(), columns: t.primary_key.clone(), deferrable: Deferrable::No });
+        let primary_key = (!t.primary_key.is_empty()).then(|| Key { name: t.pkey_name(), columns: t.primary_key.clone(), include: Vec::new(), deferrable: Deferrable::No });
         let uniques = t
             .indexes
             .iter()
             .filter(|i| i.origin == "u" && !i.partial)
-            .map(|i| Key { name: t.unique_name(&i.columns), columns: i.columns.clone(), deferrable: Deferrable::No })
+            .map(|i| Key { name: t.unique_name(&i.columns), columns: i.columns.clone(), include: Vec::new(), deferrable: Deferrable::No })
             .collect();
         let indexes = t
             .indexes
             .iter()
             .filter(|i| i.origin == "c" && !i.partial && !i.columns.iter().any(String::is_empty))
-            .map(|i| Index { name: i.name.clone(), unique: i.unique, method: "btree".into(), keys: i.columns.clone(), predicate: None })
+            .map(|i| Index { name: i.name.clone(), unique: i.unique, method: "btree".into(), keys: i.columns.clone(), include: Vec::new(), predicate: None, storage_parameters: Vec::new() })
             .collect();
         let foreign_keys = t
             .foreign_keys
@@ -273,6 +274,9 @@ pub fn to_catalog(tables: &[SqliteTable], schema: &str) -> Catalog {
                 row_level_security: false,
                 partition_by: None,
                 partition_of: None,
+                inherits: Vec::new(),
+                unlogged: false,
+                storage_parameters: Vec::new(),
             },
         );
     }
