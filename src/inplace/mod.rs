@@ -122,7 +122,7 @@ pub fn compile(source: SourceFile, v1: &SchemaInput, v2: &SchemaInput) -> Result
     if let Some(d) = crate::compile::foreign_meta_command(&scripts) {
         return Err(CompileError::Model { diagnostics: Diagnostics(vec![d]), file: source });
     }
-    Ok(Compiled { plan, scripts, warnings, source, skipped: [s1, s2] })
+    Ok(Compiled { plan, scripts, warnings, source, schemas: [s1, s2] })
 }
 
 /// Whether PostgreSQL converts `from` to `to` safely enough to go without a `using`: a value

@@ -38,7 +38,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::sqlite::{int, literal, text, SqliteFile};
-use crate::catalog::{Catalog, Column, Deferrable, FkAction, ForeignKey, Index, Key, QualName, Skipped, Table};
+use crate::catalog::{Catalog, Column, Deferrable, FkAction, ForeignKey, Index, Key, QualName, Table};
 use crate::compile::{CompileError, SchemaInput};
 
 /// The PostgreSQL type a SQLite column is staged as.
@@ -298,11 +298,11 @@ pub fn sqlite_path(arg: &str) -> Option<PathBuf> {
 /// The hook for `compile::load_schema`: a `--v1 sqlite:FILE` argument (parsed as DDL by
 /// `SchemaInput::parse`) read as the SQLite catalog, V1's tables in `default_schema`.
 /// `None` for every other input. A missing or non-SQLite file is bad input (exit 2).
-pub fn schema_input(which: &'static str, input: &SchemaInput, default_schema: &str) -> Option<Result<(Catalog, Skipped), CompileError>> {
+pub fn schema_input(which: &'static str, input: &SchemaInput, default_schema: &str) -> Option<Result<Catalog, CompileError>> {
     let SchemaInput::Ddl(arg) = input else { return None };
     if arg.exists() {
         return None;
     }
     let path = sqlite_path(arg.to_str()?)?;
-    Some(from_sqlite(&path, default_schema).map(|c| (c, Skipped::new())).map_err(|message| CompileError::Schema { which, message }))
+    Some(from_sqlite(&path, default_schema).map_err(|message| CompileError::Schema { which, message }))
 }
