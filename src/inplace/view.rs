@@ -449,6 +449,30 @@ fn action(a: FkAction) -> &'static str {
     }
 }
 
+/// verify's check that no constraint is left NOT VALID, but those V2 declares so.
+fn validated_check(t: &Table, name: &str, rel: &str) -> Check {
+    let declared: Vec<String> = t
+        .checks
+        .iter()
+        .filter(|c| c.not_valid)
+        .map(|c| lit(&c.name))
+        .chain(t.foreign_keys.iter().filter(|fk| fk.not_valid).map(|fk| lit(&fk.name)))
+        .collect();
+    let query = format!("SELECT 1 FROM pg_constraint AS c WHERE c.conrelid = {rel}::regclass AND NOT c.convalidated");
+    if declared.is_empty() {
+        return Check {
+            label_notice: notice(&format!("{name}: every constraint is validated")),
+            label_comment: format!("{name}: no constraint left NOT VALID"),
+            query,
+        };
+    }
+    Check {
+        label_notice: notice(&format!("{name}: every constraint is validated but V2's NOT VALID ones")),
+        label_comment: format!("{name}: no constraint left NOT VALID but those V2 adds NOT VALID"),
+        query: format!("{query}\n      AND c.conname::text <> ALL (ARRAY[{}])", declared.join(", ")),
+    }
+}
+
 /// verify's checks that a table has V2's columns, constraints and indexes (as pg_catalog
 /// shows them), each a query whose rows are the differences.
 fn shape_checks(t: &Table) -> Vec<Check> {
@@ -528,11 +552,7 @@ fn shape_checks(t: &Table) -> Vec<Check> {
                 diff(values(&cons, "SELECT NULL::text, NULL::text, NULL::text[], NULL::text, NULL::text[], NULL::text, NULL::text, NULL::boolean WHERE false"), actual_cons)
             ),
         },
-        Check {
-            label_notice: notice(&format!("{name}: every constraint is validated")),
-            label_comment: format!("{name}: no constraint left NOT VALID"),
-            query: format!("SELECT 1 FROM pg_constraint AS c WHERE c.conrelid = {rel}::regclass AND NOT c.convalidated"),
-        },
+        validated_check(t, name, &rel),
         Check {
             label_notice: notice(&format!("{name}: indexes are V2's")),
             label_comment: format!("{name}: indexes (other than the constraints') as in V2"),
