@@ -69,6 +69,8 @@ pub struct Obj {
     pub drop: String,
     /// What it is, for PLAN.md: `PRIMARY KEY (id)`.
     pub what: String,
+    /// A constraint the schema has `NOT VALID`: `create` says so, and nothing validates it.
+    pub not_valid: bool,
 }
 
 /// The whole in-place migration, derived from the two catalogs.
@@ -193,6 +195,7 @@ fn objects(t: &Table) -> Vec<Dependent> {
         create: format!("ALTER TABLE {name} ADD CONSTRAINT {} {body}", quote_ident(cname)),
         drop: format!("ALTER TABLE {name} DROP CONSTRAINT {}", quote_ident(cname)),
         what,
+        not_valid: false,
     };
     if let Some(pk) = &t.primary_key {
         let body = format!("PRIMARY KEY ({}){}{}", cols(&pk.columns), include(&pk.include), deferrable(pk.deferrable));
@@ -207,7 +210,7 @@ fn objects(t: &Table) -> Vec<Dependent> {
     for c in &t.checks {
         let body = format!("CHECK ({}){}", c.expression, not_valid(c.not_valid));
         let mentioned = t.columns.iter().filter(|col| mentions(&c.expression, &col.name)).map(|col| col.name.clone()).collect();
-        out.push((con(ObjKind::Check, &c.name, body.clone(), body), mentioned, None));
+        out.push((Obj { not_valid: c.not_valid, ..con(ObjKind::Check, &c.name, body.clone(), body) }, mentioned, None));
     }
     for fk in &t.foreign_keys {
         let mut body = format!("FOREIGN KEY ({}) REFERENCES {} ({})", cols(&fk.columns), fk.references, cols(&fk.referenced_columns));
@@ -219,7 +222,8 @@ fn objects(t: &Table) -> Vec<Dependent> {
         }
         body.push_str(deferrable(fk.deferrable));
         body.push_str(not_valid(fk.not_valid));
-        out.push((con(ObjKind::ForeignKey, &fk.name, body.clone(), body), fk.columns.clone(), Some((fk.references.clone(), fk.referenced_columns.clone()))));
+        let obj = Obj { not_valid: fk.not_valid, ..con(ObjKind::ForeignKey, &fk.name, body.clone(), body) };
+        out.push((obj, fk.columns.clone(), Some((fk.references.clone(), fk.referenced_columns.clone()))));
     }
     for ix in &t.indexes {
         let using = if ix.method == "btree" { String::new() } else { format!(" USING {}", ix.method) };
@@ -242,6 +246,7 @@ fn objects(t: &Table) -> Vec<Dependent> {
             create,
             drop: format!("DROP INDEX {}", QualName::new(&name.schema, &ix.name)),
             what,
+            not_valid: false,
         };
         out.push((obj, mentioned, None));
     }

@@ -377,7 +377,8 @@ impl View {
         let mut validates = Vec::new();
         let mut creates = m.creates.clone();
         for o in &mut creates {
-            if o.kind == ObjKind::ForeignKey {
+            // A foreign key V2 has NOT VALID stays so: its create says it, nothing validates it.
+            if o.kind == ObjKind::ForeignKey && !o.not_valid {
                 o.create.push_str(" NOT VALID");
                 validates.push(format!("ALTER TABLE {} VALIDATE CONSTRAINT {}", o.table, quote_ident(&o.name)));
             }
