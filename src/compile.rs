@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::catalog::{self, Catalog, Skipped};
+use crate::catalog::{self, Catalog, ReadWarning, Skipped};
 use crate::diagnostic::{Diagnostic, Diagnostics, Pos, SourceFile};
 use crate::emit::{self, Scripts};
 use crate::plan::Plan;
@@ -30,8 +30,43 @@ pub struct Compiled {
     pub scripts: Scripts,
     pub warnings: Diagnostics,
     pub source: SourceFile,
-    /// Statements each DDL reader passed over (empty for live databases).
-    pub skipped: [Skipped; 2],
+    /// What each schema reader passed over or could not read (V1, V2).
+    pub schemas: [SchemaNotes; 2],
+}
+
+/// What a schema reader says about its input besides the catalog (nothing for a database).
+#[derive(Debug, Clone, Default)]
+pub struct SchemaNotes {
+    /// The DDL file as given on the command line.
+    pub file: String,
+    /// Statements passed over on purpose (not about tables), by kind.
+    pub skipped: Skipped,
+    /// Statements about tables that could not be read: the catalog may lack what they say.
+    pub warnings: Vec<ReadWarning>,
+}
+
+/// How many unread statements are listed unless all are asked for.
+pub const WARNINGS_SHOWN: usize = 3;
+
+impl SchemaNotes {
+    /// `warning: 12 statements of v1.sql were not understood (first 3 below; --show-all-warnings
+    /// for all)`, then `  v1.sql:LINE: what` for each listed; empty without warnings.
+    pub fn render_warnings(&self, show_all: bool) -> String {
+        let n = self.warnings.len();
+        if n == 0 {
+            return String::new();
+        }
+        let shown = if show_all { n } else { n.min(WARNINGS_SHOWN) };
+        let what = if n == 1 { "statement" } else { "statements" };
+        let verb = if n == 1 { "was" } else { "were" };
+        let more = if shown < n { format!(" (first {shown} below; --show-all-warnings for all)") } else { ":".to_string() };
+        let mut out = format!("warning: {n} {what} of {} {verb} not understood{more}\n", self.file);
+        for w in &self.warnings[..shown] {
+            let line = w.line.map_or(String::new(), |l| format!(":{l}"));
+            out.push_str(&format!("  {}{line}: {}\n", self.file, w.message));
+        }
+        out
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,8 +151,8 @@ pub fn compile_checked(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, se
         let v1_loaded = load_schema("V1", v1, model.source_schema());
         (v1_loaded, v2_loading.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     });
-    let (v1_catalog, v1_skipped) = v1_loaded?;
-    let (v2_catalog, v2_skipped) = v2_loaded?;
+    let (v1_catalog, v1_notes) = v1_loaded?;
+    let (v2_catalog, v2_notes) = v2_loaded?;
     let (plan, mut warnings) = check::check(&model, &source, &v1_catalog, &v2_catalog)
         .map_err(|diagnostics| CompileError::Model { diagnostics, file: source.clone() })?;
     // The whole model (a subset's steps join the id maps of the steps it leaves out).
@@ -153,7 +188,7 @@ pub fn compile_checked(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, se
     if let Some(d) = uncarried_control_character(&scripts).or_else(|| foreign_meta_command(&scripts)) {
         return Err(CompileError::Model { diagnostics: Diagnostics(vec![d]), file: source });
     }
-    Ok(with_lock_table(Compiled { plan, scripts, warnings, source, skipped: [v1_skipped, v2_skipped] }))
+    Ok(with_lock_table(Compiled { plan, scripts, warnings, source, schemas: [v1_notes, v2_notes] }))
 }
 
 /// psql reads a script line by line and drops a carriage return before a line feed: a name
@@ -217,21 +252,22 @@ fn read(path: &Path) -> Result<String, CompileError> {
 }
 
 /// Reads one schema; unqualified DDL names land in `default_schema`.
-pub fn load_schema(which: &'static str, input: &SchemaInput, default_schema: &str) -> Result<(Catalog, Skipped), CompileError> {
+pub fn load_schema(which: &'static str, input: &SchemaInput, default_schema: &str) -> Result<(Catalog, SchemaNotes), CompileError> {
     if let Some(read) = crate::stage::schema_input(which, input, default_schema) {
-        return read;
+        return read.map(|catalog| (catalog, SchemaNotes::default()));
     }
     match input {
         SchemaInput::Ddl(path) => {
             let text = read(path)?;
             let load = catalog::from_ddl(&text, default_schema)
                 .map_err(|message| CompileError::Schema { which, message: format!("{}: {message}", path.display()) })?;
-            Ok((load.catalog, load.skipped))
+            let notes = SchemaNotes { file: path.display().to_string(), skipped: load.skipped, warnings: load.warnings };
+            Ok((load.catalog, notes))
         }
         SchemaInput::Database(url) => {
             let mut client = connect(which, url)?;
             let catalog = catalog::from_database(&mut client, &[]).map_err(|e| database_error(which, e))?;
-            Ok((catalog, Skipped::new()))
+            Ok((catalog, SchemaNotes::default()))
         }
     }
 }

@@ -59,6 +59,9 @@ enum Command {
         /// prepared, and all of it rolled back. A live --v2 is checked without it.
         #[arg(long, value_name = "URL")]
         check_db: Option<String>,
+        /// List every statement of the DDL files the reader did not understand (first 3 otherwise).
+        #[arg(long)]
+        show_all_warnings: bool,
     },
     /// Run a compiled script (precheck, migrate, verify, rollback, or a path) under pgmig's lock.
     #[command(after_help = "Script variables (-v NAME=VALUE, as with psql):\n  \
@@ -175,6 +178,9 @@ struct InitArgs {
     /// Write the draft here instead of stdout.
     #[arg(short = 'o', long = "out")]
     out: Option<PathBuf>,
+    /// List every statement of the DDL files the reader did not understand (first 3 otherwise).
+    #[arg(long)]
+    show_all_warnings: bool,
 }
 
 #[derive(clap::Args)]
@@ -221,8 +227,8 @@ struct BenchArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Compile { model, v1, v2, out, format, entities, only, check_db } => {
-            compile(model, &v1, &v2, out, format, &pgmig::compile::Selection { entities, only }, check_db.as_deref())
+        Command::Compile { model, v1, v2, out, format, entities, only, check_db, show_all_warnings } => {
+            compile(model, &v1, &v2, out, format, &pgmig::compile::Selection { entities, only }, check_db.as_deref(), show_all_warnings)
         }
         Command::Run { script, dir, db, vars, v1, json } => run_script(&script, &dir, &db, &vars, v1.as_deref(), json),
         Command::Status { db, json } => status(&db, json),
@@ -247,9 +253,12 @@ fn folder_name(name: &str) -> String {
     safe.trim_start_matches('.').to_string()
 }
 
-fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>, format: Option<PlanFormat>, selection: &pgmig::compile::Selection, check_db: Option<&str>) -> i32 {
+fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>, format: Option<PlanFormat>, selection: &pgmig::compile::Selection, check_db: Option<&str>, show_all_warnings: bool) -> i32 {
     match pgmig::compile::compile_checked(&model, &SchemaInput::parse(v1), &SchemaInput::parse(v2), selection, check_db) {
         Ok(compiled) => {
+            for notes in &compiled.schemas {
+                eprint!("{}", notes.render_warnings(show_all_warnings));
+            }
             eprint!("{}", compiled.warnings.render(&compiled.source, color()));
             let only = selection.only.as_ref().map(|_| "only");
             let default = std::iter::once(compiled.plan.model.as_str())
@@ -262,9 +271,9 @@ fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>, format: Opt
                 eprintln!("error: {e}");
                 return e.exit_code();
             }
-            for (which, skipped) in ["V1", "V2"].iter().zip(&compiled.skipped) {
-                if !skipped.is_empty() {
-                    let list: Vec<String> = skipped.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+            for (which, notes) in ["V1", "V2"].iter().zip(&compiled.schemas) {
+                if !notes.skipped.is_empty() {
+                    let list: Vec<String> = notes.skipped.iter().map(|(k, n)| format!("{k}: {n}")).collect();
                     eprintln!("{which}: statements skipped (not about tables): {}", list.join(", "));
                 }
             }
@@ -481,6 +490,9 @@ fn init(a: InitArgs) -> i32 {
             return e.exit_code();
         }
     };
+    for notes in &output.schemas {
+        eprint!("{}", notes.render_warnings(a.show_all_warnings));
+    }
     match &a.out {
         Some(p) => {
             let parent = p.parent().filter(|d| !d.as_os_str().is_empty());

@@ -42,3 +42,7 @@ CREATE TABLE reminders (
 
 CREATE INDEX idx_reminders_user_id ON reminders (user_id);
 CREATE INDEX idx_reminders_pending ON reminders (user_id, remind_at) WHERE NOT done;
+-- A covering index with storage parameters (user_id INCLUDEd), and a constraint added NOT
+-- VALID: in-place mode re-creates both as they are.
+CREATE INDEX idx_reminders_due ON reminders (remind_at) INCLUDE (user_id) WITH (fillfactor = 80) WHERE NOT done;
+ALTER TABLE reminders ADD CONSTRAINT reminders_user_id_set CHECK (user_id IS NOT NULL) NOT VALID;

@@ -20,7 +20,7 @@ use crate::sql_text::quote_literal;
 use super::normalize::{canon_bound, canon_expr, canon_tokens, split_qualified, type_name};
 use super::{
     quote_ident, Catalog, Check, Column, Deferrable, Domain, FkAction, ForeignKey, Identity, Index, Key, QualName,
-    Sequence, Skipped, Table,
+    ReadWarning, Sequence, Skipped, Table,
 };
 
 /// A catalog read from DDL, with what the reader passed over.
@@ -30,21 +30,23 @@ pub struct DdlLoad {
     /// Statements passed over on purpose, by kind (`CREATE FUNCTION`: 12).
     pub skipped: Skipped,
     /// Statements that may matter (tables, constraints, indexes) but could not be read.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<ReadWarning>,
 }
 
 /// Reads DDL text; unqualified names land in `default_schema`.
 pub fn from_ddl(sql: &str, default_schema: &str) -> Result<DdlLoad, String> {
     let mut loader = Loader::new(default_schema);
-    for stmt in split_statements(sql)? {
+    for (line, stmt) in split_statements(sql)? {
+        loader.line = Some(line);
         loader.statement(&stmt);
     }
     Ok(loader.finish())
 }
 
 /// Splits SQL text into statements (without the `;`), comments and blanks removed
-/// from their ends. Respects quotes, dollar quoting and comments.
-pub(crate) fn split_statements(sql: &str) -> Result<Vec<String>, String> {
+/// from their ends, each with the line it starts on. Respects quotes, dollar quoting and
+/// comments.
+pub(crate) fn split_statements(sql: &str) -> Result<Vec<(usize, String)>, String> {
     let dialect = PostgreSqlDialect {};
     let tokens = Tokenizer::new(&dialect, sql).tokenize_with_location().map_err(|e| e.to_string())?;
     // Byte offset of each line start, to turn (line, column-in-chars) into offsets.
@@ -60,15 +62,15 @@ pub(crate) fn split_statements(sql: &str) -> Result<Vec<String>, String> {
         rest.char_indices().nth(col.saturating_sub(1) as usize).map(|(i, _)| start + i).unwrap_or(sql.len())
     };
     let mut out = Vec::new();
-    let mut start: Option<usize> = None;
+    let mut start: Option<(usize, usize)> = None;
     let mut depth = 0i32;
     for t in &tokens {
         match &t.token {
             Token::Whitespace(_) => {}
             Token::SemiColon if depth == 0 => {
-                if let Some(s) = start.take() {
+                if let Some((line, s)) = start.take() {
                     let end = offset(t.span.start.line, t.span.start.column);
-                    out.push(sql[s..end].trim().to_string());
+                    out.push((line, sql[s..end].trim().to_string()));
                 }
             }
             tok => {
@@ -78,15 +80,15 @@ pub(crate) fn split_statements(sql: &str) -> Result<Vec<String>, String> {
                     _ => {}
                 }
                 if start.is_none() {
-                    start = Some(offset(t.span.start.line, t.span.start.column));
+                    start = Some((t.span.start.line as usize, offset(t.span.start.line, t.span.start.column)));
                 }
             }
         }
     }
-    if let Some(s) = start {
+    if let Some((line, s)) = start {
         let rest = sql[s..].trim();
         if !rest.is_empty() {
-            out.push(rest.to_string());
+            out.push((line, rest.to_string()));
         }
     }
     Ok(out)
@@ -133,9 +135,13 @@ pub(crate) struct Loader {
     schema: String,
     cat: Catalog,
     skipped: Skipped,
-    warnings: Vec<String>,
+    warnings: Vec<ReadWarning>,
     /// Materialized views seen (skipped), so that their indexes are skipped too.
     matviews: Vec<QualName>,
+    /// CHECKs declared `NO INHERIT`: children of their table do not get them.
+    no_inherit: Vec<(QualName, String)>,
+    /// The line the current statement starts on, for warnings.
+    pub(crate) line: Option<usize>,
 }
 
 impl Loader {
@@ -146,6 +152,8 @@ impl Loader {
             skipped: Skipped::new(),
             warnings: vec![],
             matviews: vec![],
+            no_inherit: vec![],
+            line: None,
         }
     }
 
@@ -179,7 +187,7 @@ impl Loader {
         DdlLoad { catalog: self.cat, skipped: self.skipped, warnings: self.warnings }
     }
 
-    pub(crate) fn into_parts(self) -> (Catalog, Vec<String>) {
+    pub(crate) fn into_parts(self) -> (Catalog, Vec<ReadWarning>) {
         (self.cat, self.warnings)
     }
 
@@ -193,7 +201,7 @@ impl Loader {
 
     fn warn(&mut self, what: &str, sql: &str, err: impl std::fmt::Display) {
         let head: String = sql.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(160).collect();
-        self.warnings.push(format!("{what}: {err}: {head}"));
+        self.warnings.push(ReadWarning { line: self.line, message: format!("{what}: {err}: {head}") });
     }
 
     fn qual(&self, name: &ObjectName) -> QualName {
@@ -304,8 +312,8 @@ impl Loader {
                                 .collect();
                             self.create_table(ct);
                             for (col, g) in ident_cols.iter().zip(groups) {
-                                let seq = QualName::new(q.schema.clone(), format!("{}_{}_seq", q.name, col));
-                                if let Some(s) = self.cat.sequences.get_mut(&seq) {
+                                let owner = Some((q.clone(), col.clone()));
+                                if let Some(s) = self.cat.sequences.values_mut().find(|s| s.owned_by == owner) {
                                     s.start = num_after(&g, "START", "WITH").unwrap_or(s.start);
                                     s.increment = num_after(&g, "INCREMENT", "BY").unwrap_or(s.increment);
                                 }
@@ -339,7 +347,7 @@ impl Loader {
                 }
             }
             Statement::CreateTable(ct) => self.create_table(ct),
-            Statement::CreateIndex(ci) => self.create_index(ci),
+            Statement::CreateIndex(ci) => self.create_index(ci, on_only(&tokens(sql)).is_some()),
             Statement::CreateType { name, representation } => match representation {
                 Some(sqlparser::ast::UserDefinedTypeRepresentation::Enum { labels }) => {
                     let q = self.qual(&name);
@@ -354,7 +362,7 @@ impl Loader {
                 for c in &d.constraints {
                     if let TableConstraint::Check(ch) = c {
                         let name = ch.name.as_ref().map(ident_value).unwrap_or_else(|| format!("{}_check", q.name));
-                        checks.push(Check { name, expression: self.expr(&ch.expr) });
+                        checks.push(Check { name, expression: self.expr(&ch.expr), not_valid: false });
                     }
                 }
                 if checks.is_empty() {
@@ -440,7 +448,7 @@ impl Loader {
             }
             let text = body.join(" ");
             let schema = Some(self.schema.as_str()).filter(|s| !s.is_empty());
-            out.push(Check { name, expression: super::normalize::normalize_expr_in(&text, schema) });
+            out.push(Check { name, expression: super::normalize::normalize_expr_in(&text, schema), not_valid: false });
         }
         out
     }
@@ -455,6 +463,7 @@ impl Loader {
 
     fn create_table(&mut self, ct: CreateTable) {
         let q = self.qual(&ct.name);
+        let parents: Vec<QualName> = ct.inherits.iter().flatten().map(|p| self.qual(p)).collect();
         let mut table = Table {
             name: q.clone(),
             columns: vec![],
@@ -466,30 +475,43 @@ impl Loader {
             row_level_security: false,
             partition_by: ct.partition_by.as_ref().map(|e| canon_tokens(&e.to_string())),
             partition_of: None,
-            inherits: ct.inherits.iter().flatten().map(|parent| self.qual(parent)).collect(),
+            inherits: parents.clone(),
+            unlogged: ct.unlogged,
+            storage_parameters: match &ct.table_options {
+                sqlparser::ast::CreateTableOptions::With(options) => options.iter().map(storage_parameter).collect(),
+                _ => vec![],
+            },
         };
         if let Some(parent) = &ct.partition_of {
             let bound = ct.for_values.as_ref().map(|f| canon_bound(&format!("FOR VALUES {f}"))).unwrap_or_default();
             let bound = bound.replace("FOR VALUES FOR VALUES", "FOR VALUES");
             table.partition_of = Some((self.qual(parent), bound));
         }
+        for parent in &parents {
+            self.inherit_from(&mut table, parent);
+        }
         let mut constraints: Vec<(TableConstraint, Option<String>)> = vec![];
         for col in &ct.columns {
             let cname = ident_value(&col.name);
             let raw_type = col.data_type.to_string().to_lowercase();
             let serial = matches!(raw_type.as_str(), "serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2");
-            let mut c = Column {
-                name: cname.clone(),
-                data_type: self.ty(&col.data_type),
-                not_null: false,
-                default: None,
-                identity: None,
-                generated: None,
+            // A column the parents have already: merged with theirs (PostgreSQL checks the types agree).
+            let inherited = table.columns.iter().position(|c| c.name == cname);
+            let mut c = match inherited {
+                Some(i) => Column { default: None, ..table.columns[i].clone() },
+                None => Column {
+                    name: cname.clone(),
+                    data_type: self.ty(&col.data_type),
+                    not_null: false,
+                    default: None,
+                    identity: None,
+                    generated: None,
+                },
             };
             for opt in &col.options {
                 match &opt.option {
                     ColumnOption::NotNull => c.not_null = true,
-                    ColumnOption::Null => c.not_null = false,
+                    ColumnOption::Null => c.not_null = c.not_null && inherited.is_some(),
                     ColumnOption::Default(e) => c.default = Some(self.expr(e)),
                     ColumnOption::Generated { generated_as, sequence_options, generation_expr, .. } => {
                         match (generated_as, generation_expr) {
@@ -502,7 +524,7 @@ impl Loader {
                                 });
                                 c.not_null = true;
                                 let (start, inc) = seq_options(sequence_options.as_deref().unwrap_or(&[]));
-                                let seq = QualName::new(q.schema.clone(), format!("{}_{}_seq", q.name, cname));
+                                let seq = self.choose_relation_name(&q.schema, &q.name, &cname, "seq");
                                 self.cat.sequences.insert(
                                     seq,
                                     Sequence {
@@ -547,13 +569,20 @@ impl Loader {
                                 None => format!("{}_check", q.name),
                             }
                         });
-                        table.checks.push(Check { name, expression: self.expr(&ch.expr) });
+                        if ch.no_inherit {
+                            self.no_inherit.push((q.clone(), name.clone()));
+                        }
+                        table.checks.retain(|inherited| inherited.name != name);
+                        table.checks.push(Check { name, expression: self.expr(&ch.expr), not_valid: false });
                     }
                     _ => {}
                 }
             }
+            if let (Some(i), None) = (inherited, &c.default) {
+                c.default = table.columns[i].default.clone();
+            }
             if serial {
-                let seq = QualName::new(q.schema.clone(), format!("{}_{}_seq", q.name, cname));
+                let seq = self.choose_relation_name(&q.schema, &q.name, &cname, "seq");
                 c.default = Some(format!("nextval('{seq}'::regclass)"));
                 c.not_null = true;
                 self.cat.sequences.insert(
@@ -561,18 +590,122 @@ impl Loader {
                     Sequence { data_type: c.data_type.clone(), start: 1, increment: 1, owned_by: Some((q.clone(), cname.clone())) },
                 );
             }
-            table.columns.push(c);
+            match inherited {
+                Some(i) => table.columns[i] = c,
+                None => table.columns.push(c),
+            }
         }
         for c in &ct.constraints {
             constraints.push((c.clone(), None));
         }
         self.cat.tables.insert(q.clone(), table);
         for (c, name) in constraints {
-            self.add_constraint(&q, c, name, "CREATE TABLE");
+            self.add_constraint(&q, c, name, false, "CREATE TABLE");
+        }
+        if let Some((parent, _)) = self.cat.tables[&q].partition_of.clone() {
+            self.clone_indexes(&parent, &q);
         }
     }
 
-    fn add_constraint(&mut self, q: &QualName, c: TableConstraint, name_override: Option<String>, sql: &str) {
+    /// What a child of `INHERITS (parent)` gets from it when created: its columns (not their
+    /// identity) and its CHECKs but `NO INHERIT` ones. Its keys and indexes stay its own.
+    fn inherit_from(&mut self, child: &mut Table, parent: &QualName) {
+        let Some(p) = self.cat.tables.get(parent) else {
+            let sql = format!("CREATE TABLE {} (…) INHERITS ({parent})", child.name);
+            return self.warn("statement about an unknown table", &sql, parent);
+        };
+        for col in &p.columns {
+            match child.columns.iter_mut().find(|c| c.name == col.name) {
+                // A column two parents have: one column, NOT NULL if either says so.
+                Some(merged) => merged.not_null |= col.not_null,
+                None => child.columns.push(Column { identity: None, ..col.clone() }),
+            }
+        }
+        for check in &p.checks {
+            let inheritable = !self.no_inherit.iter().any(|(t, n)| t == parent && *n == check.name);
+            if inheritable && !child.checks.iter().any(|c| c.name == check.name) {
+                child.checks.push(check.clone());
+            }
+        }
+    }
+
+    /// The tables that `ALTER TABLE parent …` without `ONLY` reaches besides `parent`:
+    /// its inheritance children and partitions, at any depth.
+    fn descendants(&self, parent: &QualName, partitions_too: bool) -> Vec<QualName> {
+        let mut found: Vec<QualName> = vec![];
+        let mut queue = vec![parent.clone()];
+        while let Some(p) = queue.pop() {
+            for t in self.cat.tables.values() {
+                let child = t.inherits.contains(&p) || (partitions_too && t.partition_of.as_ref().is_some_and(|(pp, _)| *pp == p));
+                if child && !found.contains(&t.name) {
+                    found.push(t.name.clone());
+                    queue.push(t.name.clone());
+                }
+            }
+        }
+        found
+    }
+
+    /// Whether a table, sequence or index of that name exists in `schema` (they share
+    /// one namespace, `pg_class`).
+    fn relation_exists(&self, schema: &str, name: &str) -> bool {
+        let q = QualName::new(schema, name);
+        self.cat.tables.contains_key(&q)
+            || self.cat.sequences.contains_key(&q)
+            || self.matviews.contains(&q)
+            || self.cat.tables_in(schema).any(|t| {
+                t.indexes.iter().any(|i| i.name == name)
+                    || t.primary_key.iter().chain(&t.uniques).any(|k| k.name == name)
+            })
+    }
+
+    /// The name PostgreSQL gives a relation it makes for `name1` and `name2` (a SERIAL's
+    /// sequence, an index without a name): `name1_name2_label`, shortened to fit 63 bytes,
+    /// then `label1`, `label2`, … while the name is taken (`ChooseRelationName`).
+    fn choose_relation_name(&self, schema: &str, name1: &str, name2: &str, label: &str) -> QualName {
+        let name = (0..)
+            .map(|pass| make_object_name(name1, name2, &if pass == 0 { label.to_string() } else { format!("{label}{pass}") }))
+            .find(|candidate| !self.relation_exists(schema, candidate))
+            .unwrap_or_default();
+        QualName::new(schema, name)
+    }
+
+    /// A partition gets an index like each of its parent's, unless it has a matching one
+    /// (created with the partition, when attached, or when the parent's is created).
+    fn clone_indexes(&mut self, parent: &QualName, partition: &QualName) {
+        let indexes = self.cat.tables.get(parent).map(|t| t.indexes.clone()).unwrap_or_default();
+        for index in indexes {
+            self.clone_index(&index, partition);
+        }
+    }
+
+    fn clone_index(&mut self, index: &Index, partition: &QualName) {
+        let Some(t) = self.cat.tables.get(partition) else { return };
+        let matches = |i: &Index| {
+            i.unique == index.unique && i.method == index.method && i.keys == index.keys && i.include == index.include
+                && i.predicate == index.predicate
+        };
+        if t.indexes.iter().any(matches) {
+            return;
+        }
+        let name = self.choose_relation_name(&partition.schema, &partition.name, &index_name_addition(index), "idx").name;
+        let clone = Index { name, ..index.clone() };
+        let grandchildren: Vec<QualName> = self
+            .cat
+            .tables
+            .values()
+            .filter(|c| c.partition_of.as_ref().is_some_and(|(p, _)| p == partition))
+            .map(|c| c.name.clone())
+            .collect();
+        if let Some(t) = self.cat.tables.get_mut(partition) {
+            t.indexes.push(clone.clone());
+        }
+        for grandchild in grandchildren {
+            self.clone_index(&clone, &grandchild);
+        }
+    }
+
+    fn add_constraint(&mut self, q: &QualName, c: TableConstraint, name_override: Option<String>, not_valid: bool, sql: &str) {
         let schema = self.schema.clone();
         let referenced_q = match &c {
             TableConstraint::ForeignKey(fk) => Some(self.qual(&fk.foreign_table)),
@@ -607,14 +740,16 @@ impl Loader {
                         col.not_null = true;
                     }
                 }
-                t.primary_key = Some(Key { name, columns: cols, deferrable: deferrable(pk.characteristics.as_ref()) });
+                let include = pk.include.iter().map(ident_value).collect();
+                t.primary_key = Some(Key { name, columns: cols, include, deferrable: deferrable(pk.characteristics.as_ref()) });
             }
             TableConstraint::Unique(u) => {
                 let cols: Vec<String> = u.columns.iter().map(|c| index_col_name(&c.column.expr)).collect();
                 let name = name_override
                     .or(u.name.as_ref().map(ident_value))
                     .unwrap_or_else(|| fresh(format!("{}_{}_key", q.name, cols.join("_"))));
-                t.uniques.push(Key { name, columns: cols, deferrable: deferrable(u.characteristics.as_ref()) });
+                let include = u.include.iter().map(ident_value).collect();
+                t.uniques.push(Key { name, columns: cols, include, deferrable: deferrable(u.characteristics.as_ref()) });
             }
             TableConstraint::ForeignKey(fk) => {
                 let cols: Vec<String> = fk.columns.iter().map(ident_value).collect();
@@ -638,6 +773,7 @@ impl Loader {
                     on_delete: fk_action(fk.on_delete),
                     on_update: fk_action(fk.on_update),
                     deferrable: deferrable(fk.characteristics.as_ref()),
+                    not_valid,
                 });
             }
             TableConstraint::Check(ch) => {
@@ -649,7 +785,9 @@ impl Loader {
                         None => format!("{}_check", q.name),
                     })
                 });
-                t.checks.push(Check { name, expression });
+                let no_inherit = ch.no_inherit.then(|| (q.clone(), name.clone()));
+                t.checks.push(Check { name, expression, not_valid });
+                self.no_inherit.extend(no_inherit);
             }
             other => {
                 let kind = match other {
@@ -666,7 +804,22 @@ impl Loader {
         let q = self.qual(&at.name);
         for op in at.operations {
             match op {
-                AlterTableOperation::AddConstraint { constraint, .. } => self.add_constraint(&q, constraint, None, sql),
+                AlterTableOperation::AddConstraint { constraint, not_valid } => {
+                    // Without ONLY, a CHECK reaches the inheritance children too (partitions
+                    // get it as well, but the readers leave what a partition inherits out).
+                    let inherited = match &constraint {
+                        TableConstraint::Check(ch) if !at.only && !ch.no_inherit => self.descendants(&q, false),
+                        _ => vec![],
+                    };
+                    self.add_constraint(&q, constraint.clone(), None, not_valid, sql);
+                    let added = self.cat.tables.get(&q).and_then(|t| t.checks.last().cloned());
+                    for child in inherited {
+                        let Some(t) = self.cat.tables.get_mut(&child) else { continue };
+                        if let Some(check) = added.clone().filter(|c| !t.checks.iter().any(|x| x.name == c.name)) {
+                            t.checks.push(check);
+                        }
+                    }
+                }
                 AlterTableOperation::EnableRowLevelSecurity => {
                     if let Some(t) = self.table_mut(&q, sql) {
                         t.row_level_security = true;
@@ -683,17 +836,27 @@ impl Loader {
                         AlterColumnOperation::SetDefault { value } => Some(self.expr(value)),
                         _ => None,
                     };
-                    let Some(t) = self.table_mut(&q, sql) else { continue };
-                    let Some(col) = t.columns.iter_mut().find(|c| c.name == cname) else {
-                        self.warn("ALTER COLUMN of an unknown column", sql, &cname);
+                    if self.table_mut(&q, sql).is_none() {
                         continue;
-                    };
-                    match op {
-                        AlterColumnOperation::SetDefault { .. } => col.default = value,
-                        AlterColumnOperation::DropDefault => col.default = None,
-                        AlterColumnOperation::SetNotNull => col.not_null = true,
-                        AlterColumnOperation::DropNotNull => col.not_null = false,
-                        other => self.skip(format!("ALTER TABLE … ALTER COLUMN {}", op_kind(&other.to_string()))),
+                    }
+                    // Without ONLY, every child (inherited or partition) changes alike.
+                    let reached = if at.only { vec![] } else { self.descendants(&q, true) };
+                    for table in std::iter::once(q.clone()).chain(reached) {
+                        let Some(t) = self.cat.tables.get_mut(&table) else { continue };
+                        let Some(col) = t.columns.iter_mut().find(|c| c.name == cname) else {
+                            self.warn("ALTER COLUMN of an unknown column", sql, &cname);
+                            break;
+                        };
+                        match &op {
+                            AlterColumnOperation::SetDefault { .. } => col.default = value.clone(),
+                            AlterColumnOperation::DropDefault => col.default = None,
+                            AlterColumnOperation::SetNotNull => col.not_null = true,
+                            AlterColumnOperation::DropNotNull => col.not_null = false,
+                            other => {
+                                self.skip(format!("ALTER TABLE … ALTER COLUMN {}", op_kind(&other.to_string())));
+                                break;
+                            }
+                        }
                     }
                 }
                 other => self.skip(format!("ALTER TABLE … {}", op_kind(&other.to_string()))),
@@ -716,7 +879,8 @@ impl Loader {
         let parent = self.qual_parts(parent);
         let child = self.qual_parts(child);
         if let Some(t) = self.table_mut(&child, sql) {
-            t.partition_of = Some((parent, canon_bound(&bound)));
+            t.partition_of = Some((parent.clone(), canon_bound(&bound)));
+            self.clone_indexes(&parent, &child);
         }
     }
 
@@ -734,7 +898,7 @@ impl Loader {
         };
         let Some(cname) = toks.get(c + 1).and_then(ident_of) else { return };
         let always = upper.iter().any(|w| w == "ALWAYS");
-        let mut seq_name = QualName::new(q.schema.clone(), format!("{}_{}_seq", q.name, cname));
+        let mut seq_name = self.choose_relation_name(&q.schema, &q.name, &cname, "seq");
         if let Some(n) = upper.windows(2).position(|w| w[0] == "SEQUENCE" && w[1] == "NAME") {
             let mut k = n + 2;
             if let Some(parts) = qualified_at(toks, &mut k) {
@@ -783,7 +947,8 @@ impl Loader {
         entry.owned_by = owner;
     }
 
-    fn create_index(&mut self, ci: CreateIndex) {
+    /// `CREATE INDEX`; with `only` (`ON ONLY parent`), for the partitioned table alone.
+    fn create_index(&mut self, ci: CreateIndex, only: bool) {
         let q = self.qual(&ci.table_name);
         let mut keys = vec![];
         for c in &ci.columns {
@@ -809,28 +974,134 @@ impl Loader {
             }
             keys.push(key);
         }
-        let name = match &ci.name {
-            Some(n) => self.qual(n).name,
-            None => {
-                let first = ci.columns.first().map(|c| index_col_name(&c.column.expr)).unwrap_or_default();
-                format!("{}_{}_idx", q.name, first)
-            }
-        };
         let method = ci.using.as_ref().map(|u| u.to_string().to_lowercase()).unwrap_or_else(|| "btree".into());
-        let index = Index {
-            name,
+        let mut index = Index {
+            name: String::new(),
             unique: ci.unique,
             method,
             keys,
+            include: ci.include.iter().map(ident_value).collect(),
             predicate: ci.predicate.as_ref().map(|p| self.expr(p)),
+            storage_parameters: ci.with.iter().map(index_storage_parameter).collect(),
+        };
+        index.name = match &ci.name {
+            Some(n) => self.qual(n).name,
+            None => self.choose_relation_name(&q.schema, &q.name, &index_name_addition(&index), "idx").name,
         };
         let sql = format!("CREATE INDEX ON {q}");
         if self.matviews.contains(&q) {
             return self.skip("CREATE INDEX (on a materialized view)");
         }
-        if let Some(t) = self.table_mut(&q, &sql) {
-            t.indexes.push(index);
+        let Some(t) = self.table_mut(&q, &sql) else { return };
+        t.indexes.push(index.clone());
+        // On a partitioned table, without ONLY: one on each partition too.
+        if !only {
+            let partitions: Vec<QualName> = self
+                .cat
+                .tables
+                .values()
+                .filter(|c| c.partition_of.as_ref().is_some_and(|(p, _)| *p == q))
+                .map(|c| c.name.clone())
+                .collect();
+            for partition in partitions {
+                self.clone_index(&index, &partition);
+            }
         }
+    }
+}
+
+/// `name1_name2_label`, each name shortened (the longer first, never inside a character)
+/// so that the whole fits PostgreSQL's 63 bytes (`makeObjectName`).
+fn make_object_name(name1: &str, name2: &str, label: &str) -> String {
+    const MAX_NAME_BYTES: usize = 63;
+    let available = MAX_NAME_BYTES - 1 - (label.len() + 1);
+    let (mut n1, mut n2) = (name1.len(), name2.len());
+    while n1 + n2 > available {
+        if n1 > n2 {
+            n1 -= 1;
+        } else {
+            n2 -= 1;
+        }
+    }
+    let clip = |s: &str, mut n: usize| {
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        s[..n].to_string()
+    };
+    format!("{}_{}_{label}", clip(name1, n1), clip(name2, n2))
+}
+
+/// The middle of the name PostgreSQL gives an index without one: its key columns (a
+/// function's name for a call, `expr` for another expression) and INCLUDE columns, a
+/// repeated name numbered, joined by `_` (`ChooseIndexColumnNames`, `ChooseIndexNameAddition`).
+fn index_name_addition(index: &Index) -> String {
+    let dialect = PostgreSqlDialect {};
+    let key_name = |key: &str| {
+        let expr = Parser::new(&dialect).try_with_sql(key).and_then(|mut p| p.parse_expr());
+        expr.map_or_else(|_| "expr".to_string(), |e| figure_column_name(&e))
+    };
+    let mut names: Vec<String> = vec![];
+    for name in index.keys.iter().map(|k| key_name(k)).chain(index.include.iter().cloned()) {
+        let unique = (0..).map(|i| if i == 0 { name.clone() } else { format!("{name}{i}") }).find(|n| !names.contains(n));
+        names.extend(unique);
+    }
+    let mut addition = String::new();
+    for name in names {
+        if !addition.is_empty() {
+            addition.push('_');
+        }
+        addition.push_str(&name);
+        if addition.len() >= 64 {
+            break;
+        }
+    }
+    addition
+}
+
+/// The name PostgreSQL figures for an index expression: a column's, a function's, or `expr`.
+fn figure_column_name(e: &Expr) -> String {
+    match e {
+        Expr::Identifier(id) => ident_value(id),
+        Expr::CompoundIdentifier(ids) => ids.last().map(ident_value).unwrap_or_default(),
+        Expr::Function(f) => match f.name.0.last() {
+            Some(ObjectNamePart::Identifier(id)) => ident_value(id),
+            _ => "expr".into(),
+        },
+        Expr::Nested(inner) | Expr::Cast { expr: inner, .. } => figure_column_name(inner),
+        _ => "expr".into(),
+    }
+}
+
+/// A `WITH (name = value)` storage parameter as `pg_class.reloptions` holds it: `name=value`.
+fn storage_parameter(option: &sqlparser::ast::SqlOption) -> String {
+    match option {
+        sqlparser::ast::SqlOption::KeyValue { key, value } => format!("{}={}", ident_value(key), option_value(value)),
+        other => canon_tokens(&other.to_string()),
+    }
+}
+
+fn index_storage_parameter(option: &Expr) -> String {
+    match option {
+        Expr::BinaryOp { left, op: sqlparser::ast::BinaryOperator::Eq, right } => {
+            format!("{}={}", figure_column_name(left), option_value(right))
+        }
+        other => canon_tokens(&other.to_string()),
+    }
+}
+
+/// `'50'`, `50`, `false`, `off` → the text PostgreSQL stores.
+fn option_value(value: &Expr) -> String {
+    use sqlparser::ast::Value;
+    match value {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) => s.clone(),
+            Value::Number(n, _) => n.clone(),
+            Value::Boolean(b) => b.to_string(),
+            other => other.to_string(),
+        },
+        Expr::Identifier(id) => ident_value(id),
+        other => canon_tokens(&other.to_string()),
     }
 }
 
@@ -895,10 +1166,14 @@ fn strip_identity_options(sql: &str) -> Option<(String, Vec<Vec<Token>>)> {
     Some((text, groups))
 }
 
+/// Where `ON ONLY` is in a statement's tokens.
+fn on_only(toks: &[Token]) -> Option<usize> {
+    toks.windows(2).position(|w| word_upper(&w[0]).as_deref() == Some("ON") && word_upper(&w[1]).as_deref() == Some("ONLY"))
+}
+
 fn strip_on_only(sql: &str) -> Option<String> {
     let toks = tokens(sql);
-    let upper: Vec<String> = toks.iter().map(|t| word_upper(t).unwrap_or_default()).collect();
-    let p = upper.windows(2).position(|w| w[0] == "ON" && w[1] == "ONLY")?;
+    let p = on_only(&toks)?;
     // Rebuild from tokens without the ONLY.
     let mut out = String::new();
     for (i, t) in toks.iter().enumerate() {

@@ -5,7 +5,8 @@
 //! objects as pg_dump does. Constraint and index definitions are read through the
 //! same code as DDL files ([`super::ddl`]), so both readers spell them alike.
 //! Objects that belong to extensions are left out, and so are constraints a
-//! partition inherits from its parent (pg_dump does not repeat them either).
+//! partition inherits from its parent (pg_dump does not repeat them either); a child of
+//! `INHERITS (…)` has its parents' CHECKs, as the DDL reader gives them to it.
 
 use super::ddl::Loader;
 use super::normalize::normalize_expr_in;
@@ -54,13 +55,13 @@ fn read(client: &mut postgres::Client, wanted: &[String]) -> Result<Catalog, pos
                          JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
                         WHERE i.inhrelid = c.oid) END,
                     CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END,
-                    ARRAY(SELECT pn.nspname::text FROM pg_catalog.pg_inherits i
-                            JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
-                            JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
-                           WHERE i.inhrelid = c.oid AND NOT c.relispartition ORDER BY i.inhseqno),
-                    ARRAY(SELECT pc.relname::text FROM pg_catalog.pg_inherits i
-                            JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
-                           WHERE i.inhrelid = c.oid AND NOT c.relispartition ORDER BY i.inhseqno)
+                    CASE WHEN NOT c.relispartition THEN
+                      ARRAY(SELECT pg_catalog.format('%I.%I', pn.nspname, pc.relname)
+                         FROM pg_catalog.pg_inherits i
+                         JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
+                         JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+                        WHERE i.inhrelid = c.oid ORDER BY i.inhseqno) END,
+                    c.relpersistence = 'u', COALESCE(c.reloptions, '{{}}'::text[])
                FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
               WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p') AND {NOT_EXTENSION}
               ORDER BY 2, 3"
@@ -74,7 +75,7 @@ fn read(client: &mut postgres::Client, wanted: &[String]) -> Result<Catalog, pos
         let partition_by: Option<String> = r.get(4);
         let parent: Option<String> = r.get(5);
         let bound: Option<String> = r.get(6);
-        let (parent_schemas, parent_names): (Vec<String>, Vec<String>) = (r.get(7), r.get(8));
+        let inherits: Vec<String> = r.get::<_, Option<Vec<String>>>(7).unwrap_or_default();
         let cols = client.query(
             "SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
                     pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), a.attidentity::text, a.attgenerated::text
@@ -106,10 +107,7 @@ fn read(client: &mut postgres::Client, wanted: &[String]) -> Result<Catalog, pos
             })
             .collect();
         let partition_of = match (parent, bound) {
-            (Some(p), Some(b)) => {
-                let parts = super::normalize::split_qualified(&p);
-                Some((QualName::new(parts[0].clone(), parts[1].clone()), super::normalize::canon_bound(&b)))
-            }
+            (Some(p), Some(b)) => Some((qual_name(&p), super::normalize::canon_bound(&b))),
             _ => None,
         };
         let table = Table {
@@ -123,7 +121,9 @@ fn read(client: &mut postgres::Client, wanted: &[String]) -> Result<Catalog, pos
             row_level_security: r.get(3),
             partition_by: partition_by.map(|p| super::normalize::canon_tokens(&p)),
             partition_of,
-            inherits: parent_schemas.into_iter().zip(parent_names).map(|(s, n)| QualName::new(s, n)).collect(),
+            inherits: inherits.iter().map(|p| qual_name(p)).collect(),
+            unlogged: r.get(8),
+            storage_parameters: r.get(9),
         };
         loader.catalog_mut().tables.insert(q.clone(), table);
         oids.push((oid, q));
@@ -135,7 +135,8 @@ fn read(client: &mut postgres::Client, wanted: &[String]) -> Result<Catalog, pos
             "SELECT c.conname::text, pg_catalog.pg_get_constraintdef(c.oid)
                FROM pg_catalog.pg_constraint c
               WHERE c.conrelid = $1 AND c.contype IN ('p', 'u', 'f', 'c')
-                AND c.conparentid = 0 AND c.conislocal
+                AND c.conparentid = 0
+                AND (c.conislocal OR NOT (SELECT r.relispartition FROM pg_catalog.pg_class r WHERE r.oid = c.conrelid))
               ORDER BY CASE c.contype WHEN 'p' THEN 0 WHEN 'u' THEN 1 WHEN 'c' THEN 2 ELSE 3 END, c.conname",
             &[oid],
         )?;
@@ -162,7 +163,7 @@ fn read(client: &mut postgres::Client, wanted: &[String]) -> Result<Catalog, pos
     // DDL reader would see them in file order.
     let (mut cat, warnings) = loader.into_parts();
     for w in warnings {
-        eprintln!("pgmig: live catalog: {w}");
+        eprintln!("pgmig: live catalog: {}", w.message);
     }
 
     // Enums.
@@ -203,7 +204,8 @@ fn read(client: &mut postgres::Client, wanted: &[String]) -> Result<Catalog, pos
             .iter()
             .map(|c| {
                 let def: String = c.get(1);
-                Check { name: c.get(0), expression: check_body(&def) }
+                let (expression, not_valid) = check_body(&def);
+                Check { name: c.get(0), expression, not_valid }
             })
             .collect();
         let default: Option<String> = r.get(5);
@@ -250,10 +252,21 @@ fn read(client: &mut postgres::Client, wanted: &[String]) -> Result<Catalog, pos
     Ok(cat)
 }
 
-/// `CHECK ((VALUE > 0))` (maybe `NOT VALID`) → the normalized expression.
-fn check_body(def: &str) -> String {
+/// `CHECK ((VALUE > 0))` (maybe `NOT VALID`) → the normalized expression, and whether it
+/// is `NOT VALID`.
+fn check_body(def: &str) -> (String, bool) {
     let d = def.trim();
-    let d = d.strip_suffix("NOT VALID").unwrap_or(d).trim();
-    let d = d.strip_prefix("CHECK").unwrap_or(d).trim();
-    normalize_expr_in(d, None)
+    let (d, not_valid) = match d.strip_suffix("NOT VALID") {
+        Some(d) => (d, true),
+        None => (d, false),
+    };
+    let d = d.trim().strip_prefix("CHECK").unwrap_or(d).trim();
+    (normalize_expr_in(d, None), not_valid)
+}
+
+/// `app."Odd Name"` (as `format('%I.%I')` writes it) → its schema and name.
+fn qual_name(quoted: &str) -> QualName {
+    let mut parts = super::normalize::split_qualified(quoted);
+    let name = parts.pop().unwrap_or_default();
+    QualName::new(parts.pop().unwrap_or_default(), name)
 }

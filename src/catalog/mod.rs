@@ -53,6 +53,15 @@ pub struct Catalog {
 /// Kept apart from [`Catalog`] because it describes the input, not the schema.
 pub type Skipped = BTreeMap<String, usize>;
 
+/// A statement about tables that a reader could not take in: the catalog may lack what it
+/// says. Kept apart from [`Catalog`] for the same reason as [`Skipped`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReadWarning {
+    /// The line of the statement's first word in its DDL file; `None` for a live database.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Table {
     pub name: QualName,
@@ -67,9 +76,13 @@ pub struct Table {
     pub partition_by: Option<String>,
     /// The parent of a partition, with its bound (`FOR VALUES …`).
     pub partition_of: Option<(QualName, String)>,
-    /// The tables it inherits from (`INHERITS`, not partitions): reading a parent reads its
-    /// rows too, with the parent's columns.
+    /// The parents of an `INHERITS (…)` child, in order (partitions name theirs in
+    /// `partition_of`). A child has its parents' columns and CHECKs besides its own.
     pub inherits: Vec<QualName>,
+    /// `CREATE UNLOGGED TABLE`: not WAL-logged, emptied by a crash.
+    pub unlogged: bool,
+    /// `WITH (…)` storage parameters as `pg_class.reloptions` holds them: `fillfactor=50`.
+    pub storage_parameters: Vec<String>,
 }
 
 impl Table {
@@ -103,6 +116,8 @@ pub enum Identity {
 pub struct Key {
     pub name: String,
     pub columns: Vec<String>,
+    /// `INCLUDE (…)` columns: stored in the index, not part of the key.
+    pub include: Vec<String>,
     pub deferrable: Deferrable,
 }
 
@@ -122,6 +137,8 @@ pub struct ForeignKey {
     pub on_delete: FkAction,
     pub on_update: FkAction,
     pub deferrable: Deferrable,
+    /// Added `NOT VALID`: rows older than the constraint were never checked.
+    pub not_valid: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -150,6 +167,8 @@ pub struct Check {
     pub name: String,
     /// Normalized boolean expression, without the `CHECK` keyword.
     pub expression: String,
+    /// Added `NOT VALID`: rows older than the constraint were never checked.
+    pub not_valid: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -160,8 +179,12 @@ pub struct Index {
     pub method: String,
     /// Key columns or normalized expressions, with `DESC`/opclass if any.
     pub keys: Vec<String>,
+    /// `INCLUDE (…)` columns: stored in the index, not part of the key.
+    pub include: Vec<String>,
     /// Normalized partial-index predicate.
     pub predicate: Option<String>,
+    /// `WITH (…)` storage parameters, as for tables: `fillfactor=70`.
+    pub storage_parameters: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

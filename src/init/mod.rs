@@ -19,7 +19,7 @@ pub mod render;
 use std::collections::BTreeSet;
 
 use crate::catalog::Catalog;
-use crate::compile::{load_schema, CompileError, SchemaInput};
+use crate::compile::{load_schema, CompileError, SchemaInput, SchemaNotes};
 
 pub use draft::Draft;
 
@@ -41,6 +41,8 @@ pub struct Options {
 pub struct Output {
     pub draft: Draft,
     pub yaml: String,
+    /// What the schema readers could not read (V1, V2).
+    pub schemas: [SchemaNotes; 2],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,9 +79,10 @@ pub fn label(input: &SchemaInput) -> String {
 
 /// Reads both schemas and drafts the model.
 pub fn init(opts: &Options) -> Result<Output, InitError> {
-    let (v1, _) = load_schema("V1", &opts.v1, &opts.source_schema)?;
-    let (v2, _) = load_schema("V2", &opts.v2, &opts.target_schema)?;
-    draft_from(&v1, &v2, opts, &label(&opts.v1), &label(&opts.v2))
+    let (v1, v1_notes) = load_schema("V1", &opts.v1, &opts.source_schema)?;
+    let (v2, v2_notes) = load_schema("V2", &opts.v2, &opts.target_schema)?;
+    let output = draft_from(&v1, &v2, opts, &label(&opts.v1), &label(&opts.v2))?;
+    Ok(Output { schemas: [v1_notes, v2_notes], ..output })
 }
 
 /// Drafts the model from two loaded catalogs.
@@ -101,7 +104,7 @@ pub fn draft_from(v1: &Catalog, v2: &Catalog, opts: &Options, v1_label: &str, v2
         });
     }
     let yaml = render::render(&draft, &opts.name, v1_label, v2_label);
-    Ok(Output { draft, yaml })
+    Ok(Output { draft, yaml, schemas: Default::default() })
 }
 
 fn has_tables(which: &'static str, c: &Catalog, schema: &str) -> Result<(), InitError> {

@@ -69,6 +69,8 @@ pub struct Obj {
     pub drop: String,
     /// What it is, for PLAN.md: `PRIMARY KEY (id)`.
     pub what: String,
+    /// A constraint the schema has `NOT VALID`: `create` says so, and nothing validates it.
+    pub not_valid: bool,
 }
 
 /// The whole in-place migration, derived from the two catalogs.
@@ -123,7 +125,7 @@ pub fn compile(source: SourceFile, v1: &SchemaInput, v2: &SchemaInput) -> Result
     if let Some(d) = crate::compile::foreign_meta_command(&scripts) {
         return Err(CompileError::Model { diagnostics: Diagnostics(vec![d]), file: source });
     }
-    Ok(Compiled { plan, scripts, warnings, source, skipped: [s1, s2] })
+    Ok(Compiled { plan, scripts, warnings, source, schemas: [s1, s2] })
 }
 
 /// Whether PostgreSQL converts `from` to `to` safely enough to go without a `using`: a value
@@ -162,6 +164,16 @@ fn cols(list: &[String]) -> String {
     list.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
 }
 
+/// ` INCLUDE (a, b)` when a key or an index carries columns; empty otherwise.
+fn include(columns: &[String]) -> String {
+    if columns.is_empty() { String::new() } else { format!(" INCLUDE ({})", cols(columns)) }
+}
+
+/// ` NOT VALID` for a constraint added so: re-created so, rows it never checked stay unchecked.
+fn not_valid(flag: bool) -> &'static str {
+    if flag { " NOT VALID" } else { "" }
+}
+
 fn deferrable(d: Deferrable) -> &'static str {
     match d {
         Deferrable::No => "",
@@ -184,19 +196,22 @@ fn objects(t: &Table) -> Vec<Dependent> {
         create: format!("ALTER TABLE {name} ADD CONSTRAINT {} {body}", quote_ident(cname)),
         drop: format!("ALTER TABLE {name} DROP CONSTRAINT {}", quote_ident(cname)),
         what,
+        not_valid: false,
     };
     if let Some(pk) = &t.primary_key {
-        let body = format!("PRIMARY KEY ({}){}", cols(&pk.columns), deferrable(pk.deferrable));
-        out.push((con(ObjKind::PrimaryKey, &pk.name, body.clone(), body), pk.columns.clone(), None));
+        let body = format!("PRIMARY KEY ({}){}{}", cols(&pk.columns), include(&pk.include), deferrable(pk.deferrable));
+        let read = pk.columns.iter().chain(&pk.include).cloned().collect();
+        out.push((con(ObjKind::PrimaryKey, &pk.name, body.clone(), body), read, None));
     }
     for u in &t.uniques {
-        let body = format!("UNIQUE ({}){}", cols(&u.columns), deferrable(u.deferrable));
-        out.push((con(ObjKind::Unique, &u.name, body.clone(), body), u.columns.clone(), None));
+        let body = format!("UNIQUE ({}){}{}", cols(&u.columns), include(&u.include), deferrable(u.deferrable));
+        let read = u.columns.iter().chain(&u.include).cloned().collect();
+        out.push((con(ObjKind::Unique, &u.name, body.clone(), body), read, None));
     }
     for c in &t.checks {
-        let body = format!("CHECK ({})", c.expression);
+        let body = format!("CHECK ({}){}", c.expression, not_valid(c.not_valid));
         let mentioned = t.columns.iter().filter(|col| mentions(&c.expression, &col.name)).map(|col| col.name.clone()).collect();
-        out.push((con(ObjKind::Check, &c.name, body.clone(), body), mentioned, None));
+        out.push((Obj { not_valid: c.not_valid, ..con(ObjKind::Check, &c.name, body.clone(), body) }, mentioned, None));
     }
     for fk in &t.foreign_keys {
         let mut body = format!("FOREIGN KEY ({}) REFERENCES {} ({})", cols(&fk.columns), fk.references, cols(&fk.referenced_columns));
@@ -207,18 +222,22 @@ fn objects(t: &Table) -> Vec<Dependent> {
             body.push_str(&format!(" ON DELETE {}", fk.on_delete.sql()));
         }
         body.push_str(deferrable(fk.deferrable));
-        out.push((con(ObjKind::ForeignKey, &fk.name, body.clone(), body), fk.columns.clone(), Some((fk.references.clone(), fk.referenced_columns.clone()))));
+        body.push_str(not_valid(fk.not_valid));
+        let obj = Obj { not_valid: fk.not_valid, ..con(ObjKind::ForeignKey, &fk.name, body.clone(), body) };
+        out.push((obj, fk.columns.clone(), Some((fk.references.clone(), fk.referenced_columns.clone()))));
     }
     for ix in &t.indexes {
         let using = if ix.method == "btree" { String::new() } else { format!(" USING {}", ix.method) };
         let pred = ix.predicate.as_ref().map_or(String::new(), |p| format!(" WHERE {p}"));
         let unique = if ix.unique { "UNIQUE " } else { "" };
-        let what = format!("{unique}INDEX{using} ({}){pred}", ix.keys.join(", "));
-        let create = format!("CREATE {unique}INDEX {} ON {name}{using} ({}){pred}", quote_ident(&ix.name), ix.keys.join(", "));
+        let covering = include(&ix.include);
+        let with = if ix.storage_parameters.is_empty() { String::new() } else { format!(" WITH ({})", storage_parameters(&ix.storage_parameters)) };
+        let what = format!("{unique}INDEX{using} ({}){covering}{with}{pred}", ix.keys.join(", "));
+        let create = format!("CREATE {unique}INDEX {} ON {name}{using} ({}){covering}{with}{pred}", quote_ident(&ix.name), ix.keys.join(", "));
         let mentioned = t
             .columns
             .iter()
-            .filter(|col| ix.keys.iter().chain(ix.predicate.iter()).any(|k| mentions(k, &col.name)))
+            .filter(|col| ix.keys.iter().chain(ix.predicate.iter()).any(|k| mentions(k, &col.name)) || ix.include.contains(&col.name))
             .map(|col| col.name.clone())
             .collect();
         let obj = Obj {
@@ -228,10 +247,20 @@ fn objects(t: &Table) -> Vec<Dependent> {
             create,
             drop: format!("DROP INDEX {}", QualName::new(&name.schema, &ix.name)),
             what,
+            not_valid: false,
         };
         out.push((obj, mentioned, None));
     }
     out
+}
+
+/// `fillfactor=70` → `fillfactor = '70'`: the name as an identifier, the value as a literal.
+fn storage_parameters(parameters: &[String]) -> String {
+    let one = |p: &String| match p.split_once('=') {
+        Some((name, value)) => format!("{} = {}", quote_ident(name), crate::sql_text::quote_literal(value)),
+        None => quote_ident(p),
+    };
+    parameters.iter().map(one).collect::<Vec<_>>().join(", ")
 }
 
 fn derive(m: &InPlaceModel, source: &SourceFile, c1: &Catalog, c2: &Catalog) -> Result<(InPlace, Diagnostics), Diagnostics> {

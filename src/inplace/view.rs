@@ -377,7 +377,8 @@ impl View {
         let mut validates = Vec::new();
         let mut creates = m.creates.clone();
         for o in &mut creates {
-            if o.kind == ObjKind::ForeignKey {
+            // A foreign key V2 has NOT VALID stays so: its create says it, nothing validates it.
+            if o.kind == ObjKind::ForeignKey && !o.not_valid {
                 o.create.push_str(" NOT VALID");
                 validates.push(format!("ALTER TABLE {} VALIDATE CONSTRAINT {}", o.table, quote_ident(&o.name)));
             }
@@ -446,6 +447,30 @@ fn action(a: FkAction) -> &'static str {
         FkAction::Cascade => "c",
         FkAction::SetNull => "n",
         FkAction::SetDefault => "d",
+    }
+}
+
+/// verify's check that no constraint is left NOT VALID, but those V2 declares so.
+fn validated_check(t: &Table, name: &str, rel: &str) -> Check {
+    let declared: Vec<String> = t
+        .checks
+        .iter()
+        .filter(|c| c.not_valid)
+        .map(|c| lit(&c.name))
+        .chain(t.foreign_keys.iter().filter(|fk| fk.not_valid).map(|fk| lit(&fk.name)))
+        .collect();
+    let query = format!("SELECT 1 FROM pg_constraint AS c WHERE c.conrelid = {rel}::regclass AND NOT c.convalidated");
+    if declared.is_empty() {
+        return Check {
+            label_notice: notice(&format!("{name}: every constraint is validated")),
+            label_comment: format!("{name}: no constraint left NOT VALID"),
+            query,
+        };
+    }
+    Check {
+        label_notice: notice(&format!("{name}: every constraint is validated but V2's NOT VALID ones")),
+        label_comment: format!("{name}: no constraint left NOT VALID but those V2 adds NOT VALID"),
+        query: format!("{query}\n      AND c.conname::text <> ALL (ARRAY[{}])", declared.join(", ")),
     }
 }
 
@@ -528,11 +553,7 @@ fn shape_checks(t: &Table) -> Vec<Check> {
                 diff(values(&cons, "SELECT NULL::text, NULL::text, NULL::text[], NULL::text, NULL::text[], NULL::text, NULL::text, NULL::boolean WHERE false"), actual_cons)
             ),
         },
-        Check {
-            label_notice: notice(&format!("{name}: every constraint is validated")),
-            label_comment: format!("{name}: no constraint left NOT VALID"),
-            query: format!("SELECT 1 FROM pg_constraint AS c WHERE c.conrelid = {rel}::regclass AND NOT c.convalidated"),
-        },
+        validated_check(t, name, &rel),
         Check {
             label_notice: notice(&format!("{name}: indexes are V2's")),
             label_comment: format!("{name}: indexes (other than the constraints') as in V2"),

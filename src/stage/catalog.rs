@@ -38,7 +38,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::sqlite::{int, literal, text, SqliteFile};
-use crate::catalog::{Catalog, Column, Deferrable, FkAction, ForeignKey, Index, Key, QualName, Skipped, Table};
+use crate::catalog::{Catalog, Column, Deferrable, FkAction, ForeignKey, Index, Key, QualName, Table};
 use crate::compile::{CompileError, SchemaInput};
 
 /// The PostgreSQL type a SQLite column is staged as.
@@ -205,6 +205,7 @@ pub fn read_tables(db: &SqliteFile) -> Result<Vec<SqliteTable>, String> {
                 on_delete: action(&text(&f, "on_delete")),
                 on_update: action(&text(&f, "on_update")),
                 deferrable: Deferrable::No,
+                not_valid: false,
             });
             fk.columns.push(text(&f, "f"));
             fk.referenced_columns.push(text(&f, "r"));
@@ -242,18 +243,18 @@ pub fn to_catalog(tables: &[SqliteTable], schema: &str) -> Catalog {
             .iter()
             .map(|c| Column { name: c.name.clone(), data_type: c.pg.sql().into(), not_null: c.not_null, default: None, identity: None, generated: None })
             .collect();
-        let primary_key = (!t.primary_key.is_empty()).then(|| Key { name: t.pkey_name(), columns: t.primary_key.clone(), deferrable: Deferrable::No });
+        let primary_key = (!t.primary_key.is_empty()).then(|| Key { name: t.pkey_name(), columns: t.primary_key.clone(), include: Vec::new(), deferrable: Deferrable::No });
         let uniques = t
             .indexes
             .iter()
             .filter(|i| i.origin == "u" && !i.partial)
-            .map(|i| Key { name: t.unique_name(&i.columns), columns: i.columns.clone(), deferrable: Deferrable::No })
+            .map(|i| Key { name: t.unique_name(&i.columns), columns: i.columns.clone(), include: Vec::new(), deferrable: Deferrable::No })
             .collect();
         let indexes = t
             .indexes
             .iter()
             .filter(|i| i.origin == "c" && !i.partial && !i.columns.iter().any(String::is_empty))
-            .map(|i| Index { name: i.name.clone(), unique: i.unique, method: "btree".into(), keys: i.columns.clone(), predicate: None })
+            .map(|i| Index { name: i.name.clone(), unique: i.unique, method: "btree".into(), keys: i.columns.clone(), include: Vec::new(), predicate: None, storage_parameters: Vec::new() })
             .collect();
         let foreign_keys = t
             .foreign_keys
@@ -274,6 +275,8 @@ pub fn to_catalog(tables: &[SqliteTable], schema: &str) -> Catalog {
                 partition_by: None,
                 partition_of: None,
                 inherits: Vec::new(),
+                unlogged: false,
+                storage_parameters: Vec::new(),
             },
         );
     }
@@ -295,11 +298,11 @@ pub fn sqlite_path(arg: &str) -> Option<PathBuf> {
 /// The hook for `compile::load_schema`: a `--v1 sqlite:FILE` argument (parsed as DDL by
 /// `SchemaInput::parse`) read as the SQLite catalog, V1's tables in `default_schema`.
 /// `None` for every other input. A missing or non-SQLite file is bad input (exit 2).
-pub fn schema_input(which: &'static str, input: &SchemaInput, default_schema: &str) -> Option<Result<(Catalog, Skipped), CompileError>> {
+pub fn schema_input(which: &'static str, input: &SchemaInput, default_schema: &str) -> Option<Result<Catalog, CompileError>> {
     let SchemaInput::Ddl(arg) = input else { return None };
     if arg.exists() {
         return None;
     }
     let path = sqlite_path(arg.to_str()?)?;
-    Some(from_sqlite(&path, default_schema).map(|c| (c, Skipped::new())).map_err(|message| CompileError::Schema { which, message }))
+    Some(from_sqlite(&path, default_schema).map_err(|message| CompileError::Schema { which, message }))
 }

@@ -58,6 +58,9 @@ fn diff(ddl: &Catalog, live: &Catalog) -> String {
                 f!(row_level_security);
                 f!(partition_by);
                 f!(partition_of);
+                f!(inherits);
+                f!(unlogged);
+                f!(storage_parameters);
             }
             (Some(_), None) => out += &format!("table {k}: only in ddl\n"),
             (None, Some(_)) => out += &format!("table {k}: only in live\n"),
@@ -85,7 +88,7 @@ struct Loaded {
     ddl: Catalog,
     live: Catalog,
     skipped: pgmig::catalog::Skipped,
-    warnings: Vec<String>,
+    warnings: Vec<pgmig::catalog::ReadWarning>,
 }
 
 /// Applies `path` to a fresh database with psql, reads it back both ways, and asserts
@@ -195,6 +198,61 @@ fn fixture_ddl_equals_live() {
         assert_eq!(loaded.skipped.get(kind), Some(&1), "skipped {kind}: {:?}", loaded.skipped);
     }
     assert!(loaded.warnings.is_empty(), "{:#?}", loaded.warnings);
+}
+
+/// What real dumps hold beyond the first fixture: each feature read alike by both readers,
+/// and as PostgreSQL made it.
+#[test]
+fn dump_features_ddl_equals_live() {
+    use pgmig::catalog::QualName;
+    let path = repo_root().join("tests/it/fixtures/catalog_dump_features.sql");
+    let loaded = load_both(&path, &["inh"]);
+    assert!(loaded.warnings.is_empty(), "{:#?}", loaded.warnings);
+    let c = &loaded.ddl;
+    let q = |n: &str| QualName::new("inh", n);
+    let table = |n: &str| &c.tables[&q(n)];
+    let names = |t: &pgmig::catalog::Table| t.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+    let check_names = |t: &pgmig::catalog::Table| t.checks.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+
+    // INHERITS: the parents' columns first, their NOT NULL and CHECKs (not NO INHERIT ones).
+    let y2025 = table("events_2025");
+    assert_eq!(names(y2025), ["id", "at", "kind", "seq", "doubled", "note"]);
+    assert_eq!(y2025.inherits, [q("events")]);
+    assert!(y2025.column("kind").unwrap().not_null, "the merged column keeps the parent's NOT NULL");
+    assert_eq!(y2025.column("seq").unwrap().identity, None, "identity is not inherited");
+    assert_eq!(y2025.column("doubled").unwrap().generated.as_deref(), Some("id * 2"));
+    assert_eq!(check_names(y2025), ["events_kind_check", "events_kind_short"]);
+    assert_eq!(check_names(table("events_2024")), ["events_2024_at_check", "events_kind_check", "events_kind_short"]);
+    let tagged = table("tagged_events");
+    assert_eq!(tagged.inherits, [q("events"), q("tagged")]);
+    assert_eq!(names(tagged), ["id", "at", "kind", "seq", "doubled", "tags", "extra"]);
+    assert_eq!(tagged.column("kind").unwrap().default.as_deref(), Some("'event'"), "created after the parent's SET DEFAULT");
+    assert_eq!(y2025.column("kind").unwrap().default.as_deref(), Some("'none'"));
+    assert_eq!(table("events_2024").column("kind").unwrap().default, None, "ALTER TABLE ONLY reached the parent alone");
+
+    // SERIAL whose sequence name is taken.
+    assert_eq!(c.sequence_of(&q("widgets"), "id"), Some(&q("widgets_id_seq1")));
+    assert_eq!(c.sequence_of(&q("gadgets"), "code"), Some(&q("gadgets_code_seq1")));
+    assert_eq!(c.sequences[&q("widgets_id_seq")].owned_by, None);
+
+    // INCLUDE, NOT VALID.
+    let widgets = table("widgets");
+    assert_eq!(widgets.uniques[0].include, ["parent"]);
+    assert_eq!(widgets.indexes[0].include, ["id", "parent"]);
+    assert!(widgets.foreign_keys[0].not_valid);
+    assert!(widgets.checks.iter().find(|c| c.name == "widgets_parent_check").unwrap().not_valid);
+
+    // Indexes on a partitioned table: one per partition, named by PostgreSQL.
+    let index_names = |n: &str| table(n).indexes.iter().map(|i| i.name.clone()).collect::<Vec<_>>();
+    assert_eq!(index_names("readings_low"), ["readings_low_lower_idx", "readings_low_v_note_idx"]);
+    assert_eq!(index_names("readings_high"), ["readings_high_k_idx", "readings_high_lower_idx", "readings_high_v_note_idx"]);
+    assert_eq!(index_names("readings_mid"), ["readings_mid_k_idx", "readings_mid_lower_idx", "readings_mid_v"]);
+
+    // UNLOGGED and storage parameters.
+    let rate_limits = table("rate_limits");
+    assert!(rate_limits.unlogged);
+    assert_eq!(rate_limits.storage_parameters, ["fillfactor=50", "autovacuum_enabled=false"]);
+    assert_eq!(rate_limits.indexes[0].storage_parameters, ["fillfactor=70"]);
 }
 
 #[test]

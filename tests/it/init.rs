@@ -379,3 +379,57 @@ fn nothing_in_common_and_unreachable_databases_are_refused() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("V1:"), "names the side: {}", stderr(&out));
 }
+
+/// Statements about tables the DDL reader could not take in are not dropped: compile and
+/// init say how many per file, list the first three with file:line, all with
+/// --show-all-warnings. (Before, the reader's warnings never left the library.)
+#[test]
+fn reader_warnings_are_counted_and_located_by_compile_and_init() {
+    let root = repo_root();
+    let school = root.join("models/school");
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(school.join("v1.sql")).unwrap();
+    let first = base.lines().count() + 2;
+    let mut v1 = base.clone() + "\n";
+    for i in 0..5 {
+        v1 += &format!("ALTER TABLE ONLY gone_{i} ADD CONSTRAINT gone_{i}_pkey PRIMARY KEY (id);\n");
+    }
+    let v1_path = dir.path().join("v1.sql");
+    std::fs::write(&v1_path, v1).unwrap();
+    let v1_arg = v1_path.to_str().unwrap();
+    let v2_arg = school.join("v2.sql");
+    let v2_arg = v2_arg.to_str().unwrap();
+    let model = school.join("model.yaml");
+    let out = dir.path().join("out");
+    let compile = |extra: &[&str]| {
+        let args = [&["compile", model.to_str().unwrap(), "--v1", v1_arg, "--v2", v2_arg, "--out", out.to_str().unwrap()], extra].concat();
+        must_pass(pgmig_cli(&args), "compile")
+    };
+    let located = |text: &str| text.lines().filter(|l| l.starts_with(&format!("  {v1_arg}:"))).map(String::from).collect::<Vec<_>>();
+
+    let shown = compile(&[]);
+    assert!(
+        shown.contains(&format!("warning: 5 statements of {v1_arg} were not understood (first 3 below; --show-all-warnings for all)\n")),
+        "{shown}"
+    );
+    let lines = located(&shown);
+    assert_eq!(lines.len(), 3, "{shown}");
+    assert!(lines[0].starts_with(&format!("  {v1_arg}:{first}: statement about an unknown table")), "{shown}");
+    assert!(lines[2].contains(&format!(":{}: ", first + 2)) && lines[2].contains("gone_2"), "{shown}");
+    assert!(!shown.contains(&format!("of {v2_arg}")), "V2 read cleanly: {shown}");
+
+    let all = compile(&["--show-all-warnings"]);
+    assert!(all.contains(&format!("warning: 5 statements of {v1_arg} were not understood:\n")), "{all}");
+    assert_eq!(located(&all).len(), 5, "{all}");
+    assert!(located(&all)[4].contains(&format!(":{}: ", first + 4)), "{all}");
+
+    let draft = dir.path().join("draft.yaml");
+    let init = |extra: &[&str]| {
+        let args = [&["init", "--v1", v1_arg, "--v2", v2_arg, "-o", draft.to_str().unwrap()], extra].concat();
+        must_pass(pgmig_cli(&args), "init")
+    };
+    let drafted = init(&[]);
+    assert!(drafted.contains(&format!("warning: 5 statements of {v1_arg} were not understood (first 3 below")), "{drafted}");
+    assert_eq!(located(&drafted).len(), 3, "{drafted}");
+    assert_eq!(located(&init(&["--show-all-warnings"])).len(), 5);
+}

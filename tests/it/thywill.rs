@@ -88,7 +88,7 @@ fn thywill_staged_from_sqlite_end_to_end() {
 
     // `--v1 sqlite:FILE` goes through the same reader (the hook compile::load_schema calls).
     let hooked = pgmig::stage::schema_input("V1", &pgmig::SchemaInput::parse(&format!("sqlite:{}", sqlite.display())), "v1");
-    assert_eq!(hooked.expect("a sqlite: argument is taken").unwrap().0, from_sqlite);
+    assert_eq!(hooked.expect("a sqlite: argument is taken").unwrap(), from_sqlite);
 
     // Compiled from the SQLite file, the SQL scripts are those compiled against the staged
     // database; the committed out/thywill is what the file gives (no live sizes: stable).
