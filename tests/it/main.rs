@@ -28,3 +28,4 @@ mod security_implicit;
 mod sequences;
 mod estimates;
 mod real_types;
+mod self_reference;
