@@ -161,6 +161,7 @@ DECLARE
 {%- for s in steps %}{% if s.is_root && s.hierarchy.is_some() %}
   n_cycle bigint;
   cycle_keys text;
+  hierarchy_level bigint;
 {%- endif %}{% endfor %}
 BEGIN
   IF entity_batch IS NULL OR entity_batch < 1 THEN
@@ -171,14 +172,14 @@ BEGIN
   -- Foreign key {{ h.constraint }} ({{ h.columns|comment }}) points into the root's own table: each entity
   -- is migrated after the entity of its parent row (hierarchy order). One that is its own
   -- ancestor (a cycle, or under one) has no place in that order: refused before anything.
+  {{ h.entities|indent(2) }}
+  {{ h.levels|indent(2) }}
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_cycle, cycle_keys
   FROM (
-    SELECT k, row_number() OVER (ORDER BY k) AS rn
-    FROM (
-      {{ h.entities|indent(6) }}
-      SELECT entity::text AS k FROM hierarchy_order WHERE hierarchy_depth IS NULL
-    ) AS cycle
+    SELECT entity::text AS k, row_number() OVER (ORDER BY entity::text) AS rn
+    FROM pg_temp.hierarchy_rows
+    WHERE hierarchy_depth IS NULL
   ) AS found;
   IF n_cycle > 0 THEN
     RAISE EXCEPTION 'step {{ s.name_notice }}: % rows are their own ancestors through foreign key {{ h.constraint_notice }} (a cycle, or under one), e.g. %; nothing was migrated', n_cycle, cycle_keys
@@ -198,10 +199,7 @@ BEGIN
     SELECT array_agg(todo.entity ORDER BY todo.depth, todo.entity)
     FROM (
       SELECT e.entity, e.depth, (row_number() OVER (ORDER BY e.depth, e.entity) - 1) / entity_batch AS n
-      FROM (
-        {{ h.entities|indent(8) }}
-        SELECT entity, max(hierarchy_depth) AS depth FROM hierarchy_order GROUP BY entity
-      ) AS e
+      FROM (SELECT entity, max(hierarchy_depth) AS depth FROM pg_temp.hierarchy_rows GROUP BY entity) AS e
 {%- else %}
     SELECT array_agg(todo.entity ORDER BY todo.entity)
     FROM (
@@ -240,6 +238,9 @@ BEGIN
     INSERT INTO _pgmig.batches (model, step, batch, rows) VALUES ({{ plan.model_lit }}, '(entities)', n_batch, cardinality(batch));
     COMMIT;
   END LOOP;
+{%- if s.hierarchy.is_some() %}
+  DROP TABLE pg_temp.hierarchy_rows;
+{%- endif %}
 {%- endif %}{% endfor %}
   RAISE NOTICE 'entities: % batches committed, % entities failed (see _pgmig.rejects, rule 0)', n_batch, n_failed;
 END

@@ -129,6 +129,7 @@ DECLARE
   samples text;
 {%- if s.hierarchy.is_some() %}
   n_levels bigint;
+  hierarchy_level bigint;
 {%- endif %}
 BEGIN
   SELECT count(*), {{ s.filtered_count }}
@@ -209,15 +210,17 @@ BEGIN
 {%- if let Some(h) = s.hierarchy %}
 
   -- Foreign key {{ h.constraint }} ({{ h.columns|comment }}) points into this table: each row's depth under it.
+  {{ h.precheck|indent(2) }}
+  {{ h.levels|indent(2) }}
   SELECT count(*) FILTER (WHERE hierarchy_depth IS NULL), coalesce(max(hierarchy_depth) + 1, 0),
          string_agg(hierarchy_source_key, ', ' ORDER BY hierarchy_source_key) FILTER (WHERE hierarchy_depth IS NULL AND rn <= 5)
   INTO n_found, n_levels, samples
   FROM (
-    {{ h.precheck|indent(4) }}
     SELECT hierarchy_source_key, hierarchy_depth,
            row_number() OVER (PARTITION BY hierarchy_depth IS NULL ORDER BY hierarchy_source_key) AS rn
-    FROM hierarchy_order
+    FROM pg_temp.hierarchy_rows
   ) AS found;
+  DROP TABLE pg_temp.hierarchy_rows;
 {%- if plan.batch_size > 0 || (plan.entity_size > 0 && s.is_root) %}
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  {{ s.name_notice }}: foreign key {{ h.constraint_notice }}: % rows are their own ancestors (a cycle, or under one): no order inserts each after its parent, e.g. %', n_found, samples;

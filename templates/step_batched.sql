@@ -24,6 +24,7 @@ DECLARE
 {%- if s.hierarchy.is_some() %}
   n_cycle bigint;
   cycle_keys text;
+  hierarchy_level bigint;
 {%- endif %}
 BEGIN
   IF batch_size IS NULL OR batch_size < 1 THEN
@@ -78,12 +79,14 @@ BEGIN
 {%- else if let Some(h) = s.hierarchy %}
     -- Id map: the keys this step copies, numbered in batches in hierarchy order: foreign key
     -- {{ h.constraint }} ({{ h.columns|comment }}) points into this table, so every row comes after its
-    -- parent, in an earlier batch or its own.
-    CREATE TABLE {{ s.map_table }} AS
+    -- parent, in an earlier batch or its own. The depth of each row first:
     {{ h.batched|indent(4) }}
+    {{ h.levels|indent(4) }}
+    CREATE TABLE {{ s.map_table }} AS
     SELECT {{ s.key_list }}, hierarchy_depth,
            (row_number() OVER (ORDER BY hierarchy_depth, {{ s.key_list }}) - 1) / batch_size AS batch
-    FROM hierarchy_order;
+    FROM pg_temp.hierarchy_rows;
+    DROP TABLE pg_temp.hierarchy_rows;
     ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.key_list }});
 
     -- A row that is its own ancestor (a cycle, or under one) has no place in that order:
