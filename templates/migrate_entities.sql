@@ -160,10 +160,34 @@ DECLARE
   n_batch bigint;
   n_failed bigint := 0;
   err text;
+{%- for s in steps %}{% if s.is_root && s.hierarchy.is_some() %}
+  n_cycle bigint;
+  cycle_keys text;
+  hierarchy_level bigint;
+{%- endif %}{% endfor %}
 BEGIN
   IF entity_batch IS NULL OR entity_batch < 1 THEN
     RAISE EXCEPTION 'entity_batch must be a positive whole number, not %', entity_batch;
   END IF;
+{%- for s in steps %}{% if s.is_root %}{% if let Some(h) = s.hierarchy %}
+
+  -- Foreign key {{ h.constraint }} ({{ h.columns|comment }}) points into the root's own table: each entity
+  -- is migrated after the entity of its parent row (hierarchy order). One that is its own
+  -- ancestor (a cycle, or under one) has no place in that order: refused before anything.
+  {{ h.entities|indent(2) }}
+  {{ h.levels|indent(2) }}
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_cycle, cycle_keys
+  FROM (
+    SELECT entity::text AS k, row_number() OVER (ORDER BY entity::text) AS rn
+    FROM pg_temp.hierarchy_rows
+    WHERE hierarchy_depth IS NULL
+  ) AS found;
+  IF n_cycle > 0 THEN
+    RAISE EXCEPTION 'step {{ s.name_notice }}: % rows are their own ancestors through foreign key {{ h.constraint_notice }} (a cycle, or under one), e.g. %; nothing was migrated', n_cycle, cycle_keys
+      USING HINT = 'precheck.sql names them; break the cycle in V1 (or filter those rows out with `where`), or use mode: transaction, whose one statement inserts them together';
+  END IF;
+{%- endif %}{% endif %}{% endfor %}
   SELECT coalesce(max(b.batch), 0) INTO n_batch FROM _pgmig.batches AS b WHERE b.model = {{ plan.model_lit }} AND b.step = '(entities)';
   IF NOT EXISTS (SELECT 1 FROM _pgmig.log WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = '(entities)' AND status = 'running') THEN
     INSERT INTO _pgmig.log (model, script, step, status) VALUES ({{ plan.model_lit }}, 'migrate', '(entities)', 'running');
@@ -171,6 +195,14 @@ BEGIN
   END IF;
 {%- for s in steps %}{% if s.is_root %}
   FOR batch IN
+{%- if let Some(h) = s.hierarchy %}
+    -- Parents first: by depth under {{ h.constraint }}, a batch's entities in that order too (a failed
+    -- batch retries them one by one).
+    SELECT array_agg(todo.entity ORDER BY todo.depth, todo.entity)
+    FROM (
+      SELECT e.entity, e.depth, (row_number() OVER (ORDER BY e.depth, e.entity) - 1) / entity_batch AS n
+      FROM (SELECT entity, max(hierarchy_depth) AS depth FROM pg_temp.hierarchy_rows GROUP BY entity) AS e
+{%- else %}
     SELECT array_agg(todo.entity ORDER BY todo.entity)
     FROM (
       SELECT e.entity, (row_number() OVER (ORDER BY e.entity) - 1) / entity_batch AS n
@@ -179,6 +211,7 @@ BEGIN
         {{ s.from }}
         WHERE {{ s.kept }}
       ) AS e
+{%- endif %}
       WHERE NOT EXISTS (SELECT 1 FROM {{ s.map_table }} AS m WHERE m.entity = e.entity)
         AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS r
                         WHERE r.model = {{ plan.model_lit }} AND r.step = {{ s.name_lit }} AND r.source_key = e.entity)
@@ -207,6 +240,9 @@ BEGIN
     INSERT INTO _pgmig.batches (model, step, batch, rows) VALUES ({{ plan.model_lit }}, '(entities)', n_batch, cardinality(batch));
     COMMIT;
   END LOOP;
+{%- if s.hierarchy.is_some() %}
+  DROP TABLE pg_temp.hierarchy_rows;
+{%- endif %}
 {%- endif %}{% endfor %}
   RAISE NOTICE 'entities: % batches committed, % entities failed (see _pgmig.rejects, rule 0)', n_batch, n_failed;
 END

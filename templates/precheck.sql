@@ -141,6 +141,10 @@ DECLARE
   samples text;
   err_detail text;
   err_hint text;
+{%- if s.hierarchy.is_some() %}
+  n_levels bigint;
+  hierarchy_level bigint;
+{%- endif %}
 BEGIN
   SELECT count(*), {{ s.filtered_count }}
   INTO n_in, n_filtered
@@ -217,6 +221,31 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 {%- endfor %}
+{%- if let Some(h) = s.hierarchy %}
+
+  -- Foreign key {{ h.constraint }} ({{ h.columns|comment }}) points into this table: each row's depth under it.
+  {{ h.precheck|indent(2) }}
+  {{ h.levels|indent(2) }}
+  SELECT count(*) FILTER (WHERE hierarchy_depth IS NULL), coalesce(max(hierarchy_depth) + 1, 0),
+         string_agg(hierarchy_source_key, ', ' ORDER BY hierarchy_source_key) FILTER (WHERE hierarchy_depth IS NULL AND rn <= 5)
+  INTO n_found, n_levels, samples
+  FROM (
+    SELECT hierarchy_source_key, hierarchy_depth,
+           row_number() OVER (PARTITION BY hierarchy_depth IS NULL ORDER BY hierarchy_source_key) AS rn
+    FROM pg_temp.hierarchy_rows
+  ) AS found;
+  DROP TABLE pg_temp.hierarchy_rows;
+{%- if plan.batch_size > 0 || (plan.entity_size > 0 && s.is_root) %}
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  {{ s.name_notice }}: foreign key {{ h.constraint_notice }}: % rows are their own ancestors (a cycle, or under one): no order inserts each after its parent, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'HIERARCHY  {{ s.name_notice }}: foreign key {{ h.constraint_notice }}: % levels; {% if plan.batch_size > 0 %}batches{% else %}entities{% endif %} go parents first', n_levels;
+  END IF;
+{%- else %}
+  RAISE NOTICE 'HIERARCHY  {{ s.name_notice }}: foreign key {{ h.constraint_notice }}: % levels, % rows in cycles; {% if plan.entity_size > 0 %}one statement inserts the rows of an entity batch{% else %}one statement inserts them all{% endif %}', n_levels, n_found;
+{%- endif %}
+{%- endif %}
 {% include "step_failed.sql" %}
 END
 {% endfilter %};

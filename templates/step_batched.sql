@@ -23,6 +23,11 @@ DECLARE
   last_batch bigint;
   err_detail text;
   err_hint text;
+{%- if s.hierarchy.is_some() %}
+  n_cycle bigint;
+  cycle_keys text;
+  hierarchy_level bigint;
+{%- endif %}
 BEGIN
   IF batch_size IS NULL OR batch_size < 1 THEN
     RAISE EXCEPTION 'batch_size must be a positive whole number, not %', batch_size;
@@ -76,6 +81,31 @@ BEGIN
       WHERE {{ s.survivors|indent(4) }}
     ) AS keys;
     ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.by_columns }});
+{%- else if let Some(h) = s.hierarchy %}
+    -- Id map: the keys this step copies, numbered in batches in hierarchy order: foreign key
+    -- {{ h.constraint }} ({{ h.columns|comment }}) points into this table, so every row comes after its
+    -- parent, in an earlier batch or its own. The depth of each row first:
+    {{ h.batched|indent(4) }}
+    {{ h.levels|indent(4) }}
+    CREATE TABLE {{ s.map_table }} AS
+    SELECT {{ s.key_list }}, hierarchy_depth,
+           (row_number() OVER (ORDER BY hierarchy_depth, {{ s.key_list }}) - 1) / batch_size AS batch
+    FROM pg_temp.hierarchy_rows;
+    DROP TABLE pg_temp.hierarchy_rows;
+    ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.key_list }});
+
+    -- A row that is its own ancestor (a cycle, or under one) has no place in that order:
+    -- refused before any batch of this step is written.
+    SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+    INTO n_cycle, cycle_keys
+    FROM (
+      SELECT k, row_number() OVER (ORDER BY k) AS rn
+      FROM (SELECT (to_jsonb(m) - 'hierarchy_depth' - 'batch')::text AS k FROM {{ s.map_table }} AS m WHERE m.hierarchy_depth IS NULL) AS cycle
+    ) AS found;
+    IF n_cycle > 0 THEN
+      RAISE EXCEPTION 'step {{ s.name_notice }}: % rows are their own ancestors through foreign key {{ h.constraint_notice }} (a cycle, or under one), e.g. %; nothing of this step was written', n_cycle, cycle_keys
+        USING HINT = 'precheck.sql names them; break the cycle in V1 (or reject those rows), or use mode: transaction, whose one statement inserts them together';
+    END IF;
 {%- else %}
     -- Id map: the keys this step copies, numbered in batches.
     CREATE TABLE {{ s.map_table }} AS

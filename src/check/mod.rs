@@ -5,6 +5,7 @@
 mod accounting;
 mod constraints;
 mod head;
+mod hierarchy;
 pub(crate) mod lexical;
 pub mod names;
 mod lookup;
@@ -278,6 +279,13 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         }
         s.after = deps[i].iter().filter(|(d, _)| *d != i).map(|(_, dep)| dep.clone()).collect();
         s.map_read_later = read_later.contains(s.name.as_str());
+        match hierarchy::of(&s, &mode) {
+            Ok(h) => s.hierarchy = h,
+            Err(mut d) => {
+                d.at = step_pos(&s.name);
+                diags.push(d);
+            }
+        }
         ordered.push(s);
     }
     if let plan::Mode::PerEntity { root, .. } = &mode {

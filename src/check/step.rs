@@ -426,8 +426,9 @@ impl StepContext<'_> {
             reads: scope.reads.iter().cloned().collect(),
             v2_reads: scope.v2_reads.iter().cloned().collect(),
             source_size: None,
-            // The suffix repair calls the library's with_counter().
             entity: None,
+            hierarchy: None,
+            // The suffix repair calls the library's with_counter().
             uses_library: self.uses_library.get() || step.repair.iter().any(|r| r.on_duplicate.as_str() == "suffix"),
         };
         Ok((step, joins, warnings))

@@ -179,6 +179,9 @@ pub struct Step {
     /// Per-entity mode: the entity a source row belongs to, as jsonb (the root's source key,
     /// or the `entity` of an id() lookup's map row); NULL for a row of no entity.
     pub entity: Option<String>,
+    /// A V2 foreign key from the step's table to itself, between the step's own rows:
+    /// batched and per-entity migrate insert parents before children.
+    pub hierarchy: Option<Hierarchy>,
     /// V2 constraints as tests on source rows, for precheck.
     pub checks: Vec<CheckTest>,
     pub uniques: Vec<UniqueTest>,
@@ -222,6 +225,20 @@ pub struct ForeignKeyTest {
     pub parent_columns: Vec<String>,
     /// The id maps of the steps that fill the parent table.
     pub parent_maps: Vec<String>,
+}
+
+/// A foreign key of a step's table to itself, filled by the step's own rows (a manager is an
+/// employee): one statement inserts a row and its parent together, but batches and entities
+/// are committed one by one, so they go in hierarchy order, each row after its parent. Rows
+/// that are their own ancestors (a cycle) can't be ordered: precheck names them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hierarchy {
+    pub constraint: String,
+    /// The foreign key's columns (quoted) and the expressions filling them: a row's parent.
+    pub columns: Vec<String>,
+    pub parent_exprs: Vec<String>,
+    /// The expressions filling the referenced columns: the row's own key, as children name it.
+    pub key_exprs: Vec<String>,
 }
 
 /// Planner statistics of a V1 table, read from pg_class (never by reading rows).

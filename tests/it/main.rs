@@ -32,3 +32,4 @@ mod real_types;
 mod cli;
 mod dbcheck;
 mod row_keys;
+mod self_reference;

@@ -1,5 +1,6 @@
 //! The plan as the templates see it: every piece of SQL ready to print.
 
+mod hierarchy;
 mod privileges;
 mod reference;
 mod step;

@@ -112,6 +112,17 @@ impl PrivilegesView {
 
     pub(super) fn new(plan: &Plan, uses_library: bool, castable: bool) -> PrivilegesView {
         let transaction = matches!(plan.mode, crate::plan::Mode::Transaction);
+        // A self-referencing step's rows are put in hierarchy order in pg_temp: by precheck
+        // always, by migrate where it commits in parts (batched, or the per-entity root).
+        let hierarchy = plan.steps.iter().any(|s| s.hierarchy.is_some());
+        let orders_hierarchy = plan.steps.iter().any(|s| {
+            s.hierarchy.is_some()
+                && match &plan.mode {
+                    crate::plan::Mode::Transaction => false,
+                    crate::plan::Mode::Batched { .. } => true,
+                    crate::plan::Mode::PerEntity { root, .. } => &s.name == root,
+                }
+        });
         let fdw = plan.source_server.is_some();
         let mut all: Vec<(&'static str, Needs)> = Vec::new();
         let mut scripts = Vec::new();
@@ -133,7 +144,7 @@ impl PrivilegesView {
                 script,
                 needed,
                 create_when: create_when.join(" OR "),
-                temp: (script == "precheck.sql" && castable) || (script == "migrate.sql" && transaction),
+                temp: (script == "precheck.sql" && (castable || hierarchy)) || (script == "migrate.sql" && (transaction || orders_hierarchy)),
                 fdw: creates && fdw,
             });
             all.push((script, needs));

@@ -2,6 +2,7 @@
 
 use super::{castable_function, comment_text, human_bytes, human_seconds, lit, notice_text, INDENT};
 use crate::catalog::quote_ident;
+use super::hierarchy::HierarchyView;
 use crate::plan::{Key, KeptWhy, Origin, Redacted, RepairStrategy, RowKey, Step, REDACTED};
 
 #[derive(Debug, Clone)]
@@ -30,6 +31,8 @@ pub struct StepView {
     /// Per-entity mode: the entity of a source row (jsonb SQL), and whether the step is the root.
     pub entity: String,
     pub is_root: bool,
+    /// A foreign key to the step's own table: the SQL putting its rows in hierarchy order.
+    pub hierarchy: Option<HierarchyView>,
     /// Rows `where` keeps (rejected ones included): the root's candidate entities.
     pub kept: String,
     /// relink_json rules: (line, column, object as a literal, source array as jsonb), for precheck.
@@ -532,6 +535,19 @@ impl StepView {
                 note: if c.volatile { "not repeatable: verify checks presence only".into() } else { String::new() },
             })
             .collect();
+        let key_select = key_cols
+            .iter()
+            .filter_map(|k| step.columns.iter().find(|c| &c.name == k))
+            .map(|c| format!("{} AS {}", c.expr, quote_ident(&c.name)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // A source without a key is named by its whole row: redacted as the row is.
+        let source_key = if step.source_key == step.source_row { redacted_row(&step.source_key, &step.redacted) } else { step.source_key.clone() };
+        let kept = if kept.is_empty() { "true".into() } else { kept.join(&sep) };
+        let hierarchy = step.hierarchy.as_ref().map(|h| {
+            let entity = step.entity.as_deref().unwrap_or("NULL::jsonb");
+            HierarchyView::new(h, &from, &survivors.join(&sep), &kept, &key_select, &source_key, entity, &cast_guard)
+        });
         StepView {
             number,
             total,
@@ -550,7 +566,8 @@ impl StepView {
             replace,
             entity: step.entity.clone().unwrap_or_default(),
             is_root: step.entity.as_deref() == Some(step.source_key.as_str()),
-            kept: if kept.is_empty() { "true".into() } else { kept.join(&sep) },
+            hierarchy,
+            kept,
             relinks: step.relinks.iter().map(|r| (r.line, notice_text(&r.column), lit(&r.object), r.source.clone())).collect(),
             from_batched,
             stage_table: step.stage_table.to_string(),
@@ -567,8 +584,7 @@ impl StepView {
             filter_line: step.filter.as_ref().map_or(0, |f| f.line),
             survivors: survivors.join(&sep),
             rejects,
-            // A source without a key is named by its whole row: redacted as the row is.
-            source_key: if step.source_key == step.source_row { redacted_row(&step.source_key, &step.redacted) } else { step.source_key.clone() },
+            source_key,
             source_row: redacted_row(&step.source_row, &step.redacted),
             secrets: secret_lines(step),
             source_table_lit: step.source_table.as_ref().map_or("NULL".into(), |t| lit(&t.to_string())),
@@ -587,12 +603,7 @@ impl StepView {
                 ),
             },
             map_columns,
-            key_select: key_cols
-                .iter()
-                .filter_map(|k| step.columns.iter().find(|c| &c.name == k))
-                .map(|c| format!("{} AS {}", c.expr, quote_ident(&c.name)))
-                .collect::<Vec<_>>()
-                .join(", "),
+            key_select,
             key_list,
             by_select,
             by_columns,
