@@ -2,6 +2,7 @@
 //!
 //! Every problem found is collected (not just the first) with its position in the model.
 
+pub mod archives;
 mod constraints;
 mod head;
 pub(crate) mod lexical;
@@ -232,6 +233,9 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             Err(d) => diags.push(d),
         }
     }
+    let mut archive_errors = Vec::new();
+    let archives = model.archives.as_ref().and_then(|a| archives::check(a, v2, &target_schema, &maps, &lines, &mut archive_errors));
+    archive_errors.into_iter().for_each(|e| diags.push(e));
     if diags.has_errors() {
         return Err(diags);
     }
@@ -327,6 +331,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         references: references.into_iter().filter(|r| !r.rows.is_empty()).collect(),
         steps: ordered,
         assertions,
+        archives,
     };
     Ok((plan, diags))
 }

@@ -114,6 +114,7 @@ pub fn compile(source: SourceFile, v1: &SchemaInput, v2: &SchemaInput) -> Result
         subset: None,
         steps: Vec::new(),
         assertions: Vec::new(),
+        archives: None,
         unread_tables: Vec::new(),
         unread_columns: Vec::new(),
         v1_tables: Vec::new(),

@@ -28,6 +28,8 @@ pub struct Plan {
     /// In load order (V2 foreign keys and `id()` lookups first).
     pub steps: Vec<Step>,
     pub assertions: Vec<Assertion>,
+    /// The model's text archives (`archives:`), written by export.sql and `pgmig export`.
+    pub archives: Option<Archives>,
     /// V1 tables of the source schema that no step reads: their data is not migrated.
     pub unread_tables: Vec<String>,
     /// Columns of read V1 tables that no step mentions: their data is not migrated.
@@ -310,6 +312,21 @@ impl SequenceSync {
         let sequence = v2.sequence_of(table, column)?.clone();
         Some(SequenceSync { drawn_by: v2.columns_drawing_from(&sequence), sequence, column: column.to_string() })
     }
+}
+
+/// Text archives: `dir/<files.dir>/<file>.txt` per row group of each query.
+#[derive(Debug, Clone, Serialize)]
+pub struct Archives {
+    pub dir: String,
+    pub files: Vec<ArchiveFiles>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArchiveFiles {
+    pub dir: String,
+    /// Returns `file` and `text`, ordered; V2 names qualified.
+    pub query: String,
+    pub line: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
