@@ -108,6 +108,7 @@ BEGIN
            ('table', 'v1', 'prayer', 'SELECT'),
            ('table', 'v1', 'prayermark', 'SELECT'),
            ('table', 'v1', 'role', 'SELECT'),
+           ('table', 'v1', 'sqlite_missing_index_entries', 'SELECT'),
            ('table', 'v1', 'user', 'SELECT'),
            ('table', 'v1', 'user_role', 'SELECT'),
            ('schema', NULL, 'public', 'USAGE'),
@@ -192,7 +193,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '1d73c14b34d67123b9fe2ea0f87c8f82dbfdccd72fa0f11fff82124838524abe';
+SET pgmig.fingerprint = '01649b97ba8680a924a405f9c7b040190ea8132b3f5cf69abeca250d52de6820';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -484,7 +485,7 @@ DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
   written_names text[] := ARRAY['public.users', 'public.prayers', 'public.prayer_marks', 'public.invites', 'public.roles', 'public.user_roles']::text[];
-  read_names text[] := ARRAY['v1.invitetoken', 'v1.prayer', 'v1.prayermark', 'v1.role', 'v1."user"', 'v1.user_role']::text[];
+  read_names text[] := ARRAY['v1.invitetoken', 'v1.prayer', 'v1.prayermark', 'v1.role', 'v1.sqlite_missing_index_entries', 'v1."user"', 'v1.user_role']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
@@ -645,16 +646,16 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1d73c14b34d67123b9fe2ea0f87c8f82dbfdccd72fa0f11fff82124838524abe';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '01649b97ba8680a924a405f9c7b040190ea8132b3f5cf69abeca250d52de6820';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1d73c14b34d67123b9fe2ea0f87c8f82dbfdccd72fa0f11fff82124838524abe; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 01649b97ba8680a924a405f9c7b040190ea8132b3f5cf69abeca250d52de6820; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
 $fingerprint$;
 
 -- ----------------------------------------------------------------------------
--- Step 1/6: public.users  (model.yaml:12)
+-- Step 1/6: public.users  (model.yaml:13)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -676,24 +677,33 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1."user" u;
 
-  -- Reject rule 1 (model.yaml:15): empty display name
+  -- Reject rule 1 (model.yaml:18): v1 cannot fetch the row by its id (its entry in the key's index is missing)
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'thywill', 'users', 1, 'empty display name', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
+  SELECT 'thywill', 'users', 1, 'v1 cannot fetch the row by its id (its entry in the key''s index is missing)', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
   FROM v1."user" u
-  WHERE coalesce((btrim(u.display_name) = ''), false);
+  WHERE coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false);
 
-  -- Reject rule 2 (model.yaml:17): known corrupted record (seed)
+  -- Reject rule 2 (model.yaml:20): empty display name
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'thywill', 'users', 2, 'known corrupted record (seed)', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
+  SELECT 'thywill', 'users', 2, 'empty display name', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
   FROM v1."user" u
-  WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+  WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND coalesce((btrim(u.display_name) = ''), false);
+
+  -- Reject rule 3 (model.yaml:22): known corrupted record (seed)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'thywill', 'users', 3, 'known corrupted record (seed)', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
+  FROM v1."user" u
+  WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false);
 
-  -- Reject rule 3 (model.yaml:19): id is not a uuid4 hex, v1 cannot fetch the row by its id
+  -- Reject rule 4 (model.yaml:24): id is not a uuid4 hex, v1 cannot fetch the row by its id
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'thywill', 'users', 3, 'id is not a uuid4 hex, v1 cannot fetch the row by its id', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
+  SELECT 'thywill', 'users', 4, 'id is not a uuid4 hex, v1 cannot fetch the row by its id', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
   FROM v1."user" u
-  WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+  WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND coalesce((u.id !~ '^[0-9a-f]{32}$'), false);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'users';
@@ -708,13 +718,14 @@ BEGIN
     INSERT INTO public.users (id, display_name, religious_preference, prayer_style, created_at, updated_at, is_active)
     SELECT u.id,
          u.display_name,
-         coalesce(u.religious_preference, 'unspecified'),
+         coalesce(nullif(u.religious_preference, ''), 'unspecified'),
          u.prayer_style,
          u.created_at AT TIME ZONE 'UTC',
          u.created_at AT TIME ZONE 'UTC',
          true
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
     RETURNING id
@@ -736,7 +747,7 @@ BEGIN
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step users (model.yaml:12) failed: %', SQLERRM
+  RAISE EXCEPTION 'step users (model.yaml:13) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
@@ -744,7 +755,7 @@ $step$;
 ANALYZE _pgmig.map_users;
 
 -- ----------------------------------------------------------------------------
--- Step 2/6: public.prayers  (model.yaml:28)
+-- Step 2/6: public.prayers  (model.yaml:34)
 --   after users (foreign key prayers_author_id_fkey (author_id))
 -- ----------------------------------------------------------------------------
 DO $step$
@@ -769,7 +780,7 @@ BEGIN
        LEFT JOIN v1."user" a ON a.id = p.author_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id;
 
-  -- Reject rule 1 (model.yaml:31): orphan prayer, author_id matches no user
+  -- Reject rule 1 (model.yaml:37): orphan prayer, author_id matches no user
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'prayers', 1, 'orphan prayer, author_id matches no user', 'v1.prayer', jsonb_build_object('id', p.id), to_jsonb(p)
   FROM v1.prayer p
@@ -777,7 +788,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
   WHERE coalesce((a.id IS NULL), false);
 
-  -- Reject rule 2 (model.yaml:33): author was rejected
+  -- Reject rule 2 (model.yaml:39): author was rejected
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'prayers', 2, 'author was rejected', 'v1.prayer', jsonb_build_object('id', p.id), to_jsonb(p)
   FROM v1.prayer p
@@ -826,7 +837,7 @@ BEGIN
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step prayers (model.yaml:28) failed: %', SQLERRM
+  RAISE EXCEPTION 'step prayers (model.yaml:34) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
@@ -834,7 +845,7 @@ $step$;
 ANALYZE _pgmig.map_prayers;
 
 -- ----------------------------------------------------------------------------
--- Step 3/6: public.prayer_marks  (model.yaml:41)
+-- Step 3/6: public.prayer_marks  (model.yaml:47)
 --   after prayers (foreign key prayer_marks_prayer_id_fkey (prayer_id))
 --   after users (foreign key prayer_marks_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
@@ -862,7 +873,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
        LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id;
 
-  -- Reject rule 1 (model.yaml:44): orphan mark, prayer_id matches no prayer
+  -- Reject rule 1 (model.yaml:50): orphan mark, prayer_id matches no prayer
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'prayer_marks', 1, 'orphan mark, prayer_id matches no prayer', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
   FROM v1.prayermark m
@@ -872,7 +883,7 @@ BEGIN
        LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
   WHERE coalesce((p.id IS NULL), false);
 
-  -- Reject rule 2 (model.yaml:46): orphan mark, user_id matches no user
+  -- Reject rule 2 (model.yaml:52): orphan mark, user_id matches no user
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'prayer_marks', 2, 'orphan mark, user_id matches no user', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
   FROM v1.prayermark m
@@ -883,7 +894,7 @@ BEGIN
   WHERE NOT coalesce((p.id IS NULL), false)
     AND coalesce((u.id IS NULL), false);
 
-  -- Reject rule 3 (model.yaml:48): marking user was rejected
+  -- Reject rule 3 (model.yaml:54): marking user was rejected
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'prayer_marks', 3, 'marking user was rejected', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
   FROM v1.prayermark m
@@ -895,7 +906,7 @@ BEGIN
     AND NOT coalesce((u.id IS NULL), false)
     AND coalesce((id_users.id IS NULL), false);
 
-  -- Reject rule 4 (model.yaml:50): prayer was rejected
+  -- Reject rule 4 (model.yaml:56): prayer was rejected
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'prayer_marks', 4, 'prayer was rejected', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
   FROM v1.prayermark m
@@ -949,14 +960,14 @@ BEGIN
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step prayer_marks (model.yaml:41) failed: %', SQLERRM
+  RAISE EXCEPTION 'step prayer_marks (model.yaml:47) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 4/6: public.invites  (model.yaml:56)
+-- Step 4/6: public.invites  (model.yaml:62)
 --   after users (foreign key invites_created_by_user_id_fkey (created_by_user_id))
 -- ----------------------------------------------------------------------------
 DO $step$
@@ -981,7 +992,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id;
 
-  -- Reject rule 1 (model.yaml:59): inviting user was rejected
+  -- Reject rule 1 (model.yaml:65): inviting user was rejected
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'invites', 1, 'inviting user was rejected', 'v1.invitetoken', jsonb_build_object('token', i.token), to_jsonb(i)
   FROM v1.invitetoken i
@@ -1026,14 +1037,14 @@ BEGIN
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step invites (model.yaml:56) failed: %', SQLERRM
+  RAISE EXCEPTION 'step invites (model.yaml:62) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 5/6: public.roles  (model.yaml:68)
+-- Step 5/6: public.roles  (model.yaml:74)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -1087,14 +1098,14 @@ BEGIN
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step roles (model.yaml:68) failed: %', SQLERRM
+  RAISE EXCEPTION 'step roles (model.yaml:74) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 6/6: public.user_roles  (model.yaml:72)
+-- Step 6/6: public.user_roles  (model.yaml:78)
 --   after roles (foreign key user_roles_role_id_fkey (role_id))
 --   after users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
@@ -1119,7 +1130,7 @@ BEGIN
   FROM v1.user_role r
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id;
 
-  -- Reject rule 1 (model.yaml:75): user was rejected
+  -- Reject rule 1 (model.yaml:81): user was rejected
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'user_roles', 1, 'user was rejected', 'v1.user_role', jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id), to_jsonb(r)
   FROM v1.user_role r
@@ -1160,7 +1171,7 @@ BEGIN
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step user_roles (model.yaml:72) failed: %', SQLERRM
+  RAISE EXCEPTION 'step user_roles (model.yaml:78) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END

@@ -75,6 +75,7 @@ BEGIN
            ('table', 'v1', 'prayer', 'SELECT'),
            ('table', 'v1', 'prayermark', 'SELECT'),
            ('table', 'v1', 'role', 'SELECT'),
+           ('table', 'v1', 'sqlite_missing_index_entries', 'SELECT'),
            ('table', 'v1', 'user', 'SELECT'),
            ('table', 'v1', 'user_role', 'SELECT'),
            ('schema', NULL, 'public', 'USAGE'),
@@ -304,7 +305,7 @@ DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
   written_names text[] := ARRAY['public.users', 'public.prayers', 'public.prayer_marks', 'public.invites', 'public.roles', 'public.user_roles']::text[];
-  read_names text[] := ARRAY['v1.invitetoken', 'v1.prayer', 'v1.prayermark', 'v1.role', 'v1."user"', 'v1.user_role']::text[];
+  read_names text[] := ARRAY['v1.invitetoken', 'v1.prayer', 'v1.prayermark', 'v1.role', 'v1.sqlite_missing_index_entries', 'v1."user"', 'v1.user_role']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
@@ -477,14 +478,15 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 1/6: public.users  (model.yaml:12)
+-- Step 1/6: public.users  (model.yaml:13)
 -- ----------------------------------------------------------------------------
 -- The id map of users, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
 CREATE TABLE _pgmig.map_users AS
 SELECT u.id AS id
 FROM v1."user" u
-WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
   AND true;
@@ -502,43 +504,58 @@ BEGIN
   FROM v1."user" u;
   RAISE NOTICE 'step users: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- Reject rule 1 (model.yaml:15)
+  -- Reject rule 1 (model.yaml:18)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE coalesce((btrim(u.display_name) = ''), false)
+    WHERE coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'REJECT  users rule 1 "empty display name": % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'REJECT  users rule 1 "v1 cannot fetch the row by its id (its entry in the key''s index is missing)": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- Reject rule 2 (model.yaml:17)
+  -- Reject rule 2 (model.yaml:20)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND coalesce((btrim(u.display_name) = ''), false)
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'REJECT  users rule 2 "empty display name": % rows, e.g. %', n_found, samples;
+  END IF;
+
+  -- Reject rule 3 (model.yaml:22)
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
+    FROM v1."user" u
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'REJECT  users rule 2 "known corrupted record (seed)": % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'REJECT  users rule 3 "known corrupted record (seed)": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- Reject rule 3 (model.yaml:19)
+  -- Reject rule 4 (model.yaml:24)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'REJECT  users rule 3 "id is not a uuid4 hex, v1 cannot fetch the row by its id": % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'REJECT  users rule 4 "id is not a uuid4 hex, v1 cannot fetch the row by its id": % rows, e.g. %', n_found, samples;
   END IF;
 
   -- V2: id NOT NULL
@@ -547,7 +564,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
       AND (u.id) IS NULL
@@ -563,7 +581,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
       AND (u.display_name) IS NULL
@@ -579,10 +598,11 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
-      AND (coalesce(u.religious_preference, 'unspecified')) IS NULL
+      AND (coalesce(nullif(u.religious_preference, ''), 'unspecified')) IS NULL
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  users: religious_preference NOT NULL: % rows, e.g. %', n_found, samples;
@@ -595,7 +615,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
       AND (u.created_at AT TIME ZONE 'UTC') IS NULL
@@ -611,7 +632,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
       AND (u.created_at AT TIME ZONE 'UTC') IS NULL
@@ -627,7 +649,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
       AND (true) IS NULL
@@ -643,7 +666,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
       AND (btrim((u.display_name)) <> '') IS FALSE
@@ -659,7 +683,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
       AND ((u.id) ~ '^[0-9a-f]{32}$') IS FALSE
@@ -675,7 +700,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
       AND EXISTS (SELECT 1 FROM public.users AS _existing WHERE _existing.id = (u.id))
@@ -693,7 +719,8 @@ BEGIN
     FROM (
       SELECT row(u.id)::text AS k
       FROM v1."user" u
-      WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+      WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
         AND true
@@ -709,7 +736,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 2/6: public.prayers  (model.yaml:28)
+-- Step 2/6: public.prayers  (model.yaml:34)
 -- ----------------------------------------------------------------------------
 -- The id map of prayers, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -737,7 +764,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id;
   RAISE NOTICE 'step prayers: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- Reject rule 1 (model.yaml:31)
+  -- Reject rule 1 (model.yaml:37)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -751,7 +778,7 @@ BEGIN
     RAISE NOTICE 'REJECT  prayers rule 1 "orphan prayer, author_id matches no user": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- Reject rule 2 (model.yaml:33)
+  -- Reject rule 2 (model.yaml:39)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -929,7 +956,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 3/6: public.prayer_marks  (model.yaml:41)
+-- Step 3/6: public.prayer_marks  (model.yaml:47)
 -- ----------------------------------------------------------------------------
 -- The id map of prayer_marks, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -963,7 +990,7 @@ BEGIN
        LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id;
   RAISE NOTICE 'step prayer_marks: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- Reject rule 1 (model.yaml:44)
+  -- Reject rule 1 (model.yaml:50)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -979,7 +1006,7 @@ BEGIN
     RAISE NOTICE 'REJECT  prayer_marks rule 1 "orphan mark, prayer_id matches no prayer": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- Reject rule 2 (model.yaml:46)
+  -- Reject rule 2 (model.yaml:52)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -996,7 +1023,7 @@ BEGIN
     RAISE NOTICE 'REJECT  prayer_marks rule 2 "orphan mark, user_id matches no user": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- Reject rule 3 (model.yaml:48)
+  -- Reject rule 3 (model.yaml:54)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1014,7 +1041,7 @@ BEGIN
     RAISE NOTICE 'REJECT  prayer_marks rule 3 "marking user was rejected": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- Reject rule 4 (model.yaml:50)
+  -- Reject rule 4 (model.yaml:56)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1213,7 +1240,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 4/6: public.invites  (model.yaml:56)
+-- Step 4/6: public.invites  (model.yaml:62)
 -- ----------------------------------------------------------------------------
 -- The id map of invites, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1240,7 +1267,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id;
   RAISE NOTICE 'step invites: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- Reject rule 1 (model.yaml:59)
+  -- Reject rule 1 (model.yaml:65)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1394,7 +1421,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 5/6: public.roles  (model.yaml:68)
+-- Step 5/6: public.roles  (model.yaml:74)
 -- ----------------------------------------------------------------------------
 -- The id map of roles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1514,7 +1541,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 6/6: public.user_roles  (model.yaml:72)
+-- Step 6/6: public.user_roles  (model.yaml:78)
 -- ----------------------------------------------------------------------------
 -- The id map of user_roles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1539,7 +1566,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id;
   RAISE NOTICE 'step user_roles: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- Reject rule 1 (model.yaml:75)
+  -- Reject rule 1 (model.yaml:81)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
