@@ -54,6 +54,10 @@ mod tests {
                 "v1.users.csv",
                 "v1.users-351d1cd3.csv",
                 "x.v2-22889d57.csv",
+                "archive.users.csv",
+            ],
+            [
+                "archive.users-42f207ad.csv",
             ],
         )
         "#);

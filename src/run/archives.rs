@@ -176,6 +176,24 @@ mod tests {
     }
 
     #[test]
+    fn names_from_data_stay_inside_and_v1_files_are_kept() {
+        let to = tempfile::tempdir().unwrap();
+        let script = format!("{MARKER}archive.users.csv -> arch/users/ (model line 1)\n");
+        std::fs::write(to.path().join("archive.users.csv"), "file,text\n../../evil,\"a\n\"\n/etc/passwd,b\nkept,new\n../../evil,\"c\n\"\n").unwrap();
+        let v1 = tempfile::tempdir().unwrap();
+        std::fs::create_dir(v1.path().join("users")).unwrap();
+        std::fs::write(v1.path().join("users/kept.txt"), "old").unwrap();
+        let written = write_archives(&script, to.path(), Some(v1.path())).unwrap();
+        assert_eq!((written.copied, written.entries), (1, vec![("arch/users".to_string(), 2, 1)]));
+        let mut names: Vec<String> = std::fs::read_dir(to.path().join("arch/users")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        assert_eq!(names, [format!("{}.txt", stem("../../evil")), format!("{}.txt", stem("/etc/passwd")), "kept.txt".to_string()]);
+        assert!(names.iter().all(|n| !n.contains('/') && !n.starts_with('.')), "{names:?}");
+        assert_eq!(std::fs::read_to_string(to.path().join("arch/users").join(format!("{}.txt", stem("../../evil")))).unwrap(), "a\nc\n", "rows in order");
+        assert_eq!(std::fs::read_to_string(to.path().join("arch/users/kept.txt")).unwrap(), "old", "a V1 file is kept");
+    }
+
+    #[test]
     fn manifest_takes_only_plain_words() {
         let ok = manifest("-- pgmig archive: archive.users.csv -> text_archives_v2/users/ (model line 3)\n").unwrap();
         assert_eq!(ok, vec![("archive.users.csv".into(), "text_archives_v2".into(), "users".into())]);
