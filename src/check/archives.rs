@@ -38,7 +38,7 @@ pub fn check(decl: &ArchivesDecl, v2: &Catalog, target_schema: &str, maps: &BTre
     for (name, query) in &decl.files {
         ok &= word(name, "directory", diags);
         let origin = Origin { value: query, lines, lines_before: 0 };
-        let mut q = match sql::parse_query(origin) {
+        let mut q = match sql::parse_query(origin, sql::ReadQuery::Archive) {
             Ok(q) => q,
             Err(d) => {
                 diags.push(d);

@@ -217,7 +217,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
     let mut assertions = Vec::new();
     for a in &model.verify {
         let origin = Origin { value: &a.zero_rows, lines: &lines, lines_before: 0 };
-        match sql::parse_query(origin) {
+        match sql::parse_query(origin, sql::ReadQuery::Assertion) {
             Ok(mut q) => {
                 let errors = scope::check_relations(&q, v2, &target_schema, &maps, origin);
                 if errors.is_empty() {
