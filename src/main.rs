@@ -105,6 +105,10 @@ Exit codes: 0 success; 1 the script failed (its open transaction is rolled back)
         /// The database: URL (postgresql://…) or conninfo (host=… dbname=…).
         #[arg(long, env = "DATABASE_URL")]
         db: String,
+        /// V1's own text archive directory, copied into the model's `archives:` directory
+        /// first (its files are kept; only missing ones are written).
+        #[arg(long)]
+        v1_archive: Option<PathBuf>,
     },
     /// The rows migrations quarantined (`_pgmig.rejects`), as a table or as CSV.
     Rejects {
@@ -154,6 +158,10 @@ Exit codes: 0 success; 1 the script failed (its open transaction is rolled back)
         /// The schema to create (must not exist).
         #[arg(long)]
         schema: String,
+        /// Stage a file whose indexes miss rows (PRAGMA integrity_check): every row is read by a
+        /// full scan and the missed ones are listed in SCHEMA.sqlite_missing_index_entries.
+        #[arg(long)]
+        full_scan: bool,
     },
 }
 
@@ -233,10 +241,10 @@ fn main() -> ExitCode {
         Command::Run { script, dir, db, vars, v1, json } => run_script(&script, &dir, &db, &vars, v1.as_deref(), json),
         Command::Status { db, json } => status(&db, json),
         Command::Rejects { db, model, csv } => rejects(&db, model.as_deref(), csv),
-        Command::Export { dir, to, db } => export(&dir, &to, &db),
+        Command::Export { dir, to, db, v1_archive } => export(&dir, &to, &db, v1_archive.as_deref()),
         Command::Bench(args) => bench(args),
         Command::Init(args) => init(args),
-        Command::Stage { source, db, schema } => stage(&source, &db, &schema),
+        Command::Stage { source, db, schema, full_scan } => stage(&source, &db, &schema, full_scan),
         Command::Lint { files, locks, format } => lint(&files, locks, format),
     };
     ExitCode::from(code as u8)
@@ -370,8 +378,9 @@ fn v1_variables(url: &str) -> Result<BTreeMap<String, String>, String> {
 }
 
 /// export.sql writes into the current directory (psql's `\copy` takes no variables), so
-/// the export runs from inside `to`.
-fn export(dir: &std::path::Path, to: &std::path::Path, db: &str) -> i32 {
+/// the export runs from inside `to`; then the model's text archives are written from their
+/// CSVs (see `pgmig::run::archives`).
+fn export(dir: &std::path::Path, to: &std::path::Path, db: &str, v1_archive: Option<&std::path::Path>) -> i32 {
     let script = match std::fs::canonicalize(dir.join("export.sql")) {
         Ok(p) => p,
         Err(e) => {
@@ -379,11 +388,43 @@ fn export(dir: &std::path::Path, to: &std::path::Path, db: &str) -> i32 {
             return 2;
         }
     };
+    let v1_archive = match v1_archive.map(std::fs::canonicalize).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: --v1-archive: {e}");
+            return 2;
+        }
+    };
+    let text = match std::fs::read_to_string(&script) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}: {e}", script.display());
+            return 2;
+        }
+    };
     if let Err(e) = std::fs::create_dir_all(to).and_then(|()| std::env::set_current_dir(to)) {
         eprintln!("error: {}: {e}", to.display());
         return 2;
     }
-    run_script(&script.display().to_string(), std::path::Path::new("."), db, &[], None, false)
+    let code = run_script(&script.display().to_string(), std::path::Path::new("."), db, &[], None, false);
+    if code != 0 {
+        return code;
+    }
+    match pgmig::run::archives::write_archives(&text, std::path::Path::new("."), v1_archive.as_deref()) {
+        Ok(written) => {
+            if written.copied > 0 {
+                eprintln!("export: copied {} files of the V1 archive", written.copied);
+            }
+            for (dir, made, kept) in &written.entries {
+                eprintln!("export: wrote {made} files into {dir}/ ({kept} kept from the V1 archive)");
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
 }
 
 fn rejects(db: &str, model: Option<&str>, csv: bool) -> i32 {
@@ -558,12 +599,15 @@ fn lint(files: &[PathBuf], locks: bool, format: Option<PlanFormat>) -> i32 {
     i32::from(errors > 0)
 }
 
-fn stage(source: &str, db: &str, schema: &str) -> i32 {
-    let result = pgmig::stage::parse_source(source).and_then(|path| pgmig::stage::stage(&path, db, schema));
+fn stage(source: &str, db: &str, schema: &str, full_scan: bool) -> i32 {
+    let result = pgmig::stage::parse_source(source).and_then(|path| pgmig::stage::stage(&path, db, schema, full_scan));
     match result {
         Ok(staged) => {
             for (table, rows) in &staged.tables {
                 eprintln!("staged {table}: {rows} rows");
+            }
+            for m in &staged.missing {
+                eprintln!("staged {} rowid {} {}: missing from index {}, listed in {}", m.table, m.rowid, m.key, m.index, pgmig::stage::damage::DAMAGE_TABLE);
             }
             eprintln!("staged {} tables into schema {}", staged.tables.len(), staged.schema);
             0

@@ -5,6 +5,10 @@
 -- in the current directory, from one consistent snapshot: per step the V2 rows the
 -- migration created, every V1 table it read, and the rejects with their whole V1 rows; the
 -- values of secret V1 columns (PLAN.md lists them) are '[redacted]' in both.
+{%- if plan.archives.is_some() %}
+-- The model's text archives come as archive.*.csv (file, text): `pgmig export` writes each
+-- as a directory of text files, one per file name (made safe), its rows' texts in order.
+{%- endif %}
 --   psql -X -v ON_ERROR_STOP=1 -f export.sql        or        pgmig run export
 \set ON_ERROR_STOP on
 {% include "pin.sql" %}
@@ -20,6 +24,13 @@ COPY (SELECT t.* FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{
 COPY (SELECT {{ t.3 }} FROM {{ t.0 }} AS t ORDER BY {{ t.2 }})
   TO STDOUT WITH (FORMAT csv, HEADER) \g '{{ t.1 }}'
 {%- endfor %}
+{%- if let Some(archives) = plan.archives %}
+{%- for (dir, csv, query, line) in archives.files %}
+-- pgmig archive: {{ csv }} -> {{ archives.dir }}/{{ dir }}/ (model line {{ line }})
+COPY ({{ query }})
+  TO STDOUT WITH (FORMAT csv, HEADER) \g '{{ csv }}'
+{%- endfor %}
+{%- endif %}
 COPY (SELECT step, rule, reason, source_table, source_key, source_row FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} ORDER BY step, rule, source_key::text)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'rejects.csv'
 {%- if plan.server.is_some() %}

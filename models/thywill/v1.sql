@@ -9,7 +9,7 @@ BEGIN;
 CREATE TABLE user (
     id                   VARCHAR NOT NULL PRIMARY KEY,   -- uuid4().hex
     display_name         VARCHAR NOT NULL,               -- '' and '   ' exist (seed check #2)
-    religious_preference VARCHAR,                        -- NULL -> 'unspecified' in v2
+    religious_preference VARCHAR,                        -- NULL and '' -> 'unspecified' in v2
     prayer_style         VARCHAR,
     created_at           DATETIME NOT NULL               -- naive UTC, as SQLAlchemy writes it
 );
@@ -55,7 +55,8 @@ CREATE TABLE user_role (
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60)
 INSERT INTO user
 SELECT printf('%08x%08x%016x', i * 2654435761 % 4294967296, i, i * 40503), 'Member ' || i,
-       CASE i % 4 WHEN 0 THEN NULL WHEN 1 THEN 'christian' WHEN 2 THEN 'unspecified' ELSE 'catholic' END,
+       -- the guide maps `religious_preference or "unspecified"`: NULL and '' alike
+       CASE i % 8 WHEN 0 THEN NULL WHEN 4 THEN '' ELSE CASE i % 4 WHEN 1 THEN 'christian' WHEN 2 THEN 'unspecified' ELSE 'catholic' END END,
        CASE WHEN i % 3 = 0 THEN 'in_community' END,
        datetime('2024-01-01 08:00:00', '+' || i || ' hours', '+' || (i * 37 % 60) || ' seconds')
   FROM n;
@@ -70,7 +71,10 @@ INSERT INTO user VALUES
     -- rows v1 cannot fetch by their own id: ids that are not uuid4().hex (uppercase, a
     -- trailing newline from a hand import); the app's lookup by the normalized id misses them
     ('BBBBBBBB00000000000000000000F001', 'Lost Sheep',   NULL,        NULL, '2024-02-04 10:00:00'),
-    ('bbbbbbbb00000000000000000000f002' || char(10), 'Hidden Member', NULL, NULL, '2024-02-05 10:00:00');
+    ('bbbbbbbb00000000000000000000f002' || char(10), 'Hidden Member', NULL, NULL, '2024-02-05 10:00:00'),
+    -- the guide's real corruption: a well-formed id whose entry in the primary key's index is
+    -- missing (build.sh removes it), so `SELECT id FROM user WHERE id = ?` finds nothing
+    ('c0ffee00000000000000000000000001', 'Unfindable Member', '', NULL, '2024-02-06 10:00:00');
 
 -- 3 prayers per user, legitimate or not (the corrupted users' prayers are rejected with them).
 WITH RECURSIVE k(j) AS (SELECT 1 UNION ALL SELECT j + 1 FROM k WHERE j < 3)

@@ -5,6 +5,8 @@
 -- in the current directory, from one consistent snapshot: per step the V2 rows the
 -- migration created, every V1 table it read, and the rejects with their whole V1 rows; the
 -- values of secret V1 columns (PLAN.md lists them) are '[redacted]' in both.
+-- The model's text archives come as archive.*.csv (file, text): `pgmig export` writes each
+-- as a directory of text files, one per file name (made safe), its rows' texts in order.
 --   psql -X -v ON_ERROR_STOP=1 -f export.sql        or        pgmig run export
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
@@ -56,6 +58,7 @@ BEGIN
            ('table', 'v1', 'prayer', 'SELECT'),
            ('table', 'v1', 'prayermark', 'SELECT'),
            ('table', 'v1', 'role', 'SELECT'),
+           ('table', 'v1', 'sqlite_missing_index_entries', 'SELECT'),
            ('table', 'v1', 'user', 'SELECT'),
            ('table', 'v1', 'user_role', 'SELECT'),
            ('schema', NULL, 'public', 'USAGE'),
@@ -256,7 +259,7 @@ DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
   written_names text[] := '{}'::text[];
-  read_names text[] := ARRAY['v1.invitetoken', 'v1.prayer', 'v1.prayermark', 'v1.role', 'v1."user"', 'v1.user_role']::text[];
+  read_names text[] := ARRAY['v1.invitetoken', 'v1.prayer', 'v1.prayermark', 'v1.role', 'v1.sqlite_missing_index_entries', 'v1."user"', 'v1.user_role']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
@@ -415,10 +418,21 @@ COPY (SELECT t.* FROM v1.prayermark AS t ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'v1.prayermark.csv'
 COPY (SELECT t.* FROM v1.role AS t ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'v1.role.csv'
+COPY (SELECT t.* FROM v1.sqlite_missing_index_entries AS t ORDER BY t.index_name, t.sqlite_rowid)
+  TO STDOUT WITH (FORMAT csv, HEADER) \g 'v1.sqlite_missing_index_entries.csv'
 COPY (SELECT t.* FROM v1."user" AS t ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'v1.user.csv'
 COPY (SELECT t.* FROM v1.user_role AS t ORDER BY t.user_id, t.role_id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'v1.user_role.csv'
+-- pgmig archive: archive.users.csv -> text_archives_v2/users/ (model line 102)
+COPY (SELECT u.id AS file, format(E'id: %s\ndisplay_name: %s\nreligious_preference: %s\ncreated_at: %s\ninvited_by_display_name: migrated from v1\n', u.id, u.display_name, u.religious_preference, to_char(u.created_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')) AS text FROM public.users u ORDER BY u.id)
+  TO STDOUT WITH (FORMAT csv, HEADER) \g 'archive.users.csv'
+-- pgmig archive: archive.prayers.csv -> text_archives_v2/prayers/ (model line 109)
+COPY (SELECT p.id AS file, format(E'id: %s\nauthor_id: %s\nauthor_display_name: %s\ntarget_audience: %s\ncreated_at: %s\n\n%s\n%s', p.id, p.author_id, u.display_name, p.target_audience, to_char(p.created_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), p.text, coalesce(E'\ngenerated_prayer:\n' || p.generated_prayer || E'\n', '')) AS text FROM public.prayers p JOIN public.users u ON u.id = p.author_id ORDER BY p.id)
+  TO STDOUT WITH (FORMAT csv, HEADER) \g 'archive.prayers.csv'
+-- pgmig archive: archive.activity.csv -> text_archives_v2/activity/ (model line 117)
+COPY (SELECT to_char(pm.marked_at, '"activity_"YYYY"_"MM') AS file, format(E'%s %s (%s) prayed for %s\n', to_char(pm.marked_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), u.display_name, pm.user_id, pm.prayer_id) AS text FROM public.prayer_marks pm JOIN public.users u ON u.id = pm.user_id ORDER BY file, pm.marked_at, pm.id)
+  TO STDOUT WITH (FORMAT csv, HEADER) \g 'archive.activity.csv'
 COPY (SELECT step, rule, reason, source_table, source_key, source_row FROM _pgmig.rejects WHERE model = 'thywill' ORDER BY step, rule, source_key::text)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'rejects.csv'
 COMMIT;

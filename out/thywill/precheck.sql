@@ -75,6 +75,7 @@ BEGIN
            ('table', 'v1', 'prayer', 'SELECT'),
            ('table', 'v1', 'prayermark', 'SELECT'),
            ('table', 'v1', 'role', 'SELECT'),
+           ('table', 'v1', 'sqlite_missing_index_entries', 'SELECT'),
            ('table', 'v1', 'user', 'SELECT'),
            ('table', 'v1', 'user_role', 'SELECT'),
            ('schema', NULL, 'public', 'USAGE'),
@@ -304,7 +305,7 @@ DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
   written_names text[] := ARRAY['public.users', 'public.prayers', 'public.prayer_marks', 'public.invites', 'public.roles', 'public.user_roles']::text[];
-  read_names text[] := ARRAY['v1.invitetoken', 'v1.prayer', 'v1.prayermark', 'v1.role', 'v1."user"', 'v1.user_role']::text[];
+  read_names text[] := ARRAY['v1.invitetoken', 'v1.prayer', 'v1.prayermark', 'v1.role', 'v1.sqlite_missing_index_entries', 'v1."user"', 'v1.user_role']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
@@ -443,85 +444,6 @@ BEGIN
   END IF;
 END
 $guard$;
-
--- The catalogs this script was compiled against: every column of the tables it reads and
--- writes, with its type. A table or column missing here, or of another type, stops the
--- script before any step reads or writes, naming the first difference.
-DO $catalog$
-DECLARE
-  difference text;
-BEGIN
-  SELECT CASE WHEN pg_catalog.to_regclass(e.tab) IS NULL THEN pg_catalog.format('%s table %s does not exist', e.side, e.tab)
-              WHEN a.attname IS NULL THEN pg_catalog.format('%s column %s.%I does not exist', e.side, e.tab, e.col)
-              ELSE pg_catalog.format('%s column %s.%I is %s, compiled as %s', e.side, e.tab, e.col,
-                                     pg_catalog.format_type(a.atttypid, a.atttypmod), e.typ) END
-  INTO difference
-  FROM (VALUES (1, 'V1', 'v1.invitetoken', 'token', 'text'),
-               (2, 'V1', 'v1.invitetoken', 'created_by_user', 'text'),
-               (3, 'V1', 'v1.invitetoken', 'used', 'boolean'),
-               (4, 'V1', 'v1.invitetoken', 'used_by_user_id', 'text'),
-               (5, 'V1', 'v1.invitetoken', 'expires_at', 'timestamp without time zone'),
-               (6, 'V1', 'v1.prayer', 'id', 'text'),
-               (7, 'V1', 'v1.prayer', 'author_id', 'text'),
-               (8, 'V1', 'v1.prayer', 'text', 'text'),
-               (9, 'V1', 'v1.prayer', 'generated_prayer', 'text'),
-               (10, 'V1', 'v1.prayer', 'target_audience', 'text'),
-               (11, 'V1', 'v1.prayer', 'flagged', 'boolean'),
-               (12, 'V1', 'v1.prayer', 'created_at', 'timestamp without time zone'),
-               (13, 'V1', 'v1.prayermark', 'id', 'text'),
-               (14, 'V1', 'v1.prayermark', 'user_id', 'text'),
-               (15, 'V1', 'v1.prayermark', 'prayer_id', 'text'),
-               (16, 'V1', 'v1.prayermark', 'created_at', 'timestamp without time zone'),
-               (17, 'V1', 'v1.role', 'id', 'text'),
-               (18, 'V1', 'v1.role', 'name', 'text'),
-               (19, 'V1', 'v1."user"', 'id', 'text'),
-               (20, 'V1', 'v1."user"', 'display_name', 'text'),
-               (21, 'V1', 'v1."user"', 'religious_preference', 'text'),
-               (22, 'V1', 'v1."user"', 'prayer_style', 'text'),
-               (23, 'V1', 'v1."user"', 'created_at', 'timestamp without time zone'),
-               (24, 'V1', 'v1.user_role', 'user_id', 'text'),
-               (25, 'V1', 'v1.user_role', 'role_id', 'text'),
-               (26, 'V1', 'v1.user_role', 'granted_at', 'timestamp without time zone'),
-               (27, 'V2', 'public.invites', 'token', 'text'),
-               (28, 'V2', 'public.invites', 'created_by_user_id', 'text'),
-               (29, 'V2', 'public.invites', 'used_by_user_id', 'text'),
-               (30, 'V2', 'public.invites', 'used', 'boolean'),
-               (31, 'V2', 'public.invites', 'expires_at', 'timestamp with time zone'),
-               (32, 'V2', 'public.prayer_marks', 'id', 'text'),
-               (33, 'V2', 'public.prayer_marks', 'prayer_id', 'text'),
-               (34, 'V2', 'public.prayer_marks', 'user_id', 'text'),
-               (35, 'V2', 'public.prayer_marks', 'marked_at', 'timestamp with time zone'),
-               (36, 'V2', 'public.prayers', 'id', 'text'),
-               (37, 'V2', 'public.prayers', 'author_id', 'text'),
-               (38, 'V2', 'public.prayers', 'text', 'text'),
-               (39, 'V2', 'public.prayers', 'generated_prayer', 'text'),
-               (40, 'V2', 'public.prayers', 'target_audience', 'text'),
-               (41, 'V2', 'public.prayers', 'is_flagged', 'boolean'),
-               (42, 'V2', 'public.prayers', 'created_at', 'timestamp with time zone'),
-               (43, 'V2', 'public.roles', 'id', 'text'),
-               (44, 'V2', 'public.roles', 'name', 'text'),
-               (45, 'V2', 'public.user_roles', 'user_id', 'text'),
-               (46, 'V2', 'public.user_roles', 'role_id', 'text'),
-               (47, 'V2', 'public.user_roles', 'granted_at', 'timestamp with time zone'),
-               (48, 'V2', 'public.users', 'id', 'text'),
-               (49, 'V2', 'public.users', 'display_name', 'text'),
-               (50, 'V2', 'public.users', 'email', 'text'),
-               (51, 'V2', 'public.users', 'religious_preference', 'text'),
-               (52, 'V2', 'public.users', 'prayer_style', 'text'),
-               (53, 'V2', 'public.users', 'created_at', 'timestamp with time zone'),
-               (54, 'V2', 'public.users', 'updated_at', 'timestamp with time zone'),
-               (55, 'V2', 'public.users', 'is_active', 'boolean')) AS e (n, side, tab, col, typ)
-  LEFT JOIN pg_catalog.pg_attribute AS a
-         ON a.attrelid = pg_catalog.to_regclass(e.tab) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
-  WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ
-  ORDER BY e.n
-  LIMIT 1;
-  IF difference IS NOT NULL THEN
-    RAISE EXCEPTION 'precheck.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
-      USING HINT = 'compile the model again against this database''s V1 and V2';
-  END IF;
-END
-$catalog$;
 -- Enabled event triggers run on every DDL command of migrate (the id maps' CREATE TABLE) as
 -- the role running it: listed here, so that nothing runs during migrate unannounced.
 DO $check$
@@ -556,29 +478,18 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 1/6: public.users  (model.yaml:12)
+-- Step 1/6: public.users  (model.yaml:13)
 -- ----------------------------------------------------------------------------
 -- The id map of users, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-DO $map$
-DECLARE
-  err_detail text;
-  err_hint text;
-BEGIN
-  CREATE TABLE _pgmig.map_users AS
-  SELECT u.id AS id
-  FROM v1."user" u
-  WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+CREATE TABLE _pgmig.map_users AS
+SELECT u.id AS id
+FROM v1."user" u
+WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
-    AND true;
-EXCEPTION WHEN OTHERS THEN
-  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
-  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step users (model.yaml:12) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
-END
-$map$;
+  AND true;
 ANALYZE _pgmig.map_users;
 
 DO $check$
@@ -587,51 +498,64 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
-  err_detail text;
-  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1."user" u;
   RAISE NOTICE 'step users: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- Reject rule 1 (model.yaml:15)
+  -- Reject rule 1 (model.yaml:18)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE coalesce((btrim(u.display_name) = ''), false)
+    WHERE coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'REJECT  users rule 1 "empty display name": % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'REJECT  users rule 1 "v1 cannot fetch the row by its id (its entry in the key''s index is missing)": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- Reject rule 2 (model.yaml:17)
+  -- Reject rule 2 (model.yaml:20)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND coalesce((btrim(u.display_name) = ''), false)
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'REJECT  users rule 2 "empty display name": % rows, e.g. %', n_found, samples;
+  END IF;
+
+  -- Reject rule 3 (model.yaml:22)
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
+    FROM v1."user" u
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'REJECT  users rule 2 "known corrupted record (seed)": % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'REJECT  users rule 3 "known corrupted record (seed)": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- Reject rule 3 (model.yaml:19)
+  -- Reject rule 4 (model.yaml:24)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'REJECT  users rule 3 "id is not a uuid4 hex, v1 cannot fetch the row by its id": % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'REJECT  users rule 4 "id is not a uuid4 hex, v1 cannot fetch the row by its id": % rows, e.g. %', n_found, samples;
   END IF;
 
   -- V2: id NOT NULL
@@ -640,7 +564,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
       AND (u.id) IS NULL
@@ -656,7 +581,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
       AND (u.display_name) IS NULL
@@ -672,10 +598,11 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
-      AND (coalesce(u.religious_preference, 'unspecified')) IS NULL
+      AND (coalesce(nullif(u.religious_preference, ''), 'unspecified')) IS NULL
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  users: religious_preference NOT NULL: % rows, e.g. %', n_found, samples;
@@ -688,7 +615,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
       AND (u.created_at AT TIME ZONE 'UTC') IS NULL
@@ -704,7 +632,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
       AND (u.created_at AT TIME ZONE 'UTC') IS NULL
@@ -720,7 +649,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
       AND (true) IS NULL
@@ -736,7 +666,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
       AND (btrim((u.display_name)) <> '') IS FALSE
@@ -752,7 +683,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
       AND ((u.id) ~ '^[0-9a-f]{32}$') IS FALSE
@@ -768,7 +700,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
       AND EXISTS (SELECT 1 FROM public.users AS _existing WHERE _existing.id = (u.id))
@@ -786,7 +719,8 @@ BEGIN
     FROM (
       SELECT row(u.id)::text AS k
       FROM v1."user" u
-      WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+      WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
         AND true
@@ -798,39 +732,22 @@ BEGIN
     RAISE NOTICE 'BLOCKING  users: UNIQUE users_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
-EXCEPTION WHEN OTHERS THEN
-  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
-  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step users (model.yaml:12) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 2/6: public.prayers  (model.yaml:28)
+-- Step 2/6: public.prayers  (model.yaml:34)
 -- ----------------------------------------------------------------------------
 -- The id map of prayers, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-DO $map$
-DECLARE
-  err_detail text;
-  err_hint text;
-BEGIN
-  CREATE TABLE _pgmig.map_prayers AS
-  SELECT p.id AS id
-  FROM v1.prayer p
+CREATE TABLE _pgmig.map_prayers AS
+SELECT p.id AS id
+FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-  WHERE NOT coalesce((a.id IS NULL), false)
+WHERE NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
-    AND true;
-EXCEPTION WHEN OTHERS THEN
-  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
-  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step prayers (model.yaml:28) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
-END
-$map$;
+  AND true;
 ANALYZE _pgmig.map_prayers;
 
 DO $check$
@@ -839,8 +756,6 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
-  err_detail text;
-  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -849,7 +764,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id;
   RAISE NOTICE 'step prayers: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- Reject rule 1 (model.yaml:31)
+  -- Reject rule 1 (model.yaml:37)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -863,7 +778,7 @@ BEGIN
     RAISE NOTICE 'REJECT  prayers rule 1 "orphan prayer, author_id matches no user": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- Reject rule 2 (model.yaml:33)
+  -- Reject rule 2 (model.yaml:39)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1037,43 +952,26 @@ BEGIN
     RAISE NOTICE 'BLOCKING  prayers: UNIQUE prayers_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
-EXCEPTION WHEN OTHERS THEN
-  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
-  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step prayers (model.yaml:28) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 3/6: public.prayer_marks  (model.yaml:41)
+-- Step 3/6: public.prayer_marks  (model.yaml:47)
 -- ----------------------------------------------------------------------------
 -- The id map of prayer_marks, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-DO $map$
-DECLARE
-  err_detail text;
-  err_hint text;
-BEGIN
-  CREATE TABLE _pgmig.map_prayer_marks AS
-  SELECT m.id AS id
-  FROM v1.prayermark m
+CREATE TABLE _pgmig.map_prayer_marks AS
+SELECT m.id AS id
+FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
        LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-  WHERE NOT coalesce((p.id IS NULL), false)
+WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
-    AND true;
-EXCEPTION WHEN OTHERS THEN
-  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
-  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step prayer_marks (model.yaml:41) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
-END
-$map$;
+  AND true;
 ANALYZE _pgmig.map_prayer_marks;
 
 DO $check$
@@ -1082,8 +980,6 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
-  err_detail text;
-  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1094,7 +990,7 @@ BEGIN
        LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id;
   RAISE NOTICE 'step prayer_marks: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- Reject rule 1 (model.yaml:44)
+  -- Reject rule 1 (model.yaml:50)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1110,7 +1006,7 @@ BEGIN
     RAISE NOTICE 'REJECT  prayer_marks rule 1 "orphan mark, prayer_id matches no prayer": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- Reject rule 2 (model.yaml:46)
+  -- Reject rule 2 (model.yaml:52)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1127,7 +1023,7 @@ BEGIN
     RAISE NOTICE 'REJECT  prayer_marks rule 2 "orphan mark, user_id matches no user": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- Reject rule 3 (model.yaml:48)
+  -- Reject rule 3 (model.yaml:54)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1145,7 +1041,7 @@ BEGIN
     RAISE NOTICE 'REJECT  prayer_marks rule 3 "marking user was rejected": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- Reject rule 4 (model.yaml:50)
+  -- Reject rule 4 (model.yaml:56)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1340,38 +1236,21 @@ BEGIN
     RAISE NOTICE 'BLOCKING  prayer_marks: UNIQUE prayer_marks_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
-EXCEPTION WHEN OTHERS THEN
-  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
-  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step prayer_marks (model.yaml:41) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 4/6: public.invites  (model.yaml:56)
+-- Step 4/6: public.invites  (model.yaml:62)
 -- ----------------------------------------------------------------------------
 -- The id map of invites, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-DO $map$
-DECLARE
-  err_detail text;
-  err_hint text;
-BEGIN
-  CREATE TABLE _pgmig.map_invites AS
-  SELECT i.token AS token
-  FROM v1.invitetoken i
+CREATE TABLE _pgmig.map_invites AS
+SELECT i.token AS token
+FROM v1.invitetoken i
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-  WHERE NOT coalesce((id_users.id IS NULL), false)
-    AND true;
-EXCEPTION WHEN OTHERS THEN
-  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
-  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step invites (model.yaml:56) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
-END
-$map$;
+WHERE NOT coalesce((id_users.id IS NULL), false)
+  AND true;
 ANALYZE _pgmig.map_invites;
 
 DO $check$
@@ -1380,8 +1259,6 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
-  err_detail text;
-  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1390,7 +1267,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id;
   RAISE NOTICE 'step invites: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- Reject rule 1 (model.yaml:59)
+  -- Reject rule 1 (model.yaml:65)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1540,36 +1417,19 @@ BEGIN
     RAISE NOTICE 'BLOCKING  invites: UNIQUE invites_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
-EXCEPTION WHEN OTHERS THEN
-  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
-  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step invites (model.yaml:56) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 5/6: public.roles  (model.yaml:68)
+-- Step 5/6: public.roles  (model.yaml:74)
 -- ----------------------------------------------------------------------------
 -- The id map of roles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-DO $map$
-DECLARE
-  err_detail text;
-  err_hint text;
-BEGIN
-  CREATE TABLE _pgmig.map_roles AS
-  SELECT r.id AS id
-  FROM v1.role r
-  WHERE true
-    AND true;
-EXCEPTION WHEN OTHERS THEN
-  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
-  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step roles (model.yaml:68) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
-END
-$map$;
+CREATE TABLE _pgmig.map_roles AS
+SELECT r.id AS id
+FROM v1.role r
+WHERE true
+  AND true;
 ANALYZE _pgmig.map_roles;
 
 DO $check$
@@ -1578,8 +1438,6 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
-  err_detail text;
-  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1679,37 +1537,20 @@ BEGIN
     RAISE NOTICE 'BLOCKING  roles: UNIQUE roles_name_key: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
-EXCEPTION WHEN OTHERS THEN
-  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
-  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step roles (model.yaml:68) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 6/6: public.user_roles  (model.yaml:72)
+-- Step 6/6: public.user_roles  (model.yaml:78)
 -- ----------------------------------------------------------------------------
 -- The id map of user_roles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-DO $map$
-DECLARE
-  err_detail text;
-  err_hint text;
-BEGIN
-  CREATE TABLE _pgmig.map_user_roles AS
-  SELECT r.user_id AS user_id, r.role_id AS role_id
-  FROM v1.user_role r
+CREATE TABLE _pgmig.map_user_roles AS
+SELECT r.user_id AS user_id, r.role_id AS role_id
+FROM v1.user_role r
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-  WHERE NOT coalesce((id_users.id IS NULL), false)
-    AND true;
-EXCEPTION WHEN OTHERS THEN
-  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
-  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step user_roles (model.yaml:72) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
-END
-$map$;
+WHERE NOT coalesce((id_users.id IS NULL), false)
+  AND true;
 ANALYZE _pgmig.map_user_roles;
 
 DO $check$
@@ -1718,8 +1559,6 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
-  err_detail text;
-  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1727,7 +1566,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id;
   RAISE NOTICE 'step user_roles: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- Reject rule 1 (model.yaml:75)
+  -- Reject rule 1 (model.yaml:81)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1853,11 +1692,6 @@ BEGIN
     RAISE NOTICE 'BLOCKING  user_roles: UNIQUE user_roles_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
-EXCEPTION WHEN OTHERS THEN
-  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
-  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step user_roles (model.yaml:72) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 

@@ -3,6 +3,7 @@
 //! Every problem found is collected (not just the first) with its position in the model.
 
 mod accounting;
+pub mod archives;
 mod constraints;
 mod head;
 mod hierarchy;
@@ -229,7 +230,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
     let mut assertions = Vec::new();
     for a in &model.verify {
         let origin = Origin { value: &a.zero_rows, lines: &lines, lines_before: 0 };
-        match sql::parse_query(origin) {
+        match sql::parse_query(origin, sql::ReadQuery::Assertion) {
             Ok(mut q) => {
                 let errors = scope::check_relations(&q, v2, &target_schema, &maps, origin);
                 if errors.is_empty() {
@@ -246,6 +247,9 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         }
     }
     self_read::check(model, &steps, &read_schema, &target_schema, &mut diags);
+    let mut archive_errors = Vec::new();
+    let archives = model.archives.as_ref().and_then(|a| archives::check(a, v2, &target_schema, &maps, &lines, &mut archive_errors));
+    archive_errors.into_iter().for_each(|e| diags.push(e));
     if diags.has_errors() {
         return Err(diags);
     }
@@ -333,6 +337,7 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         references: references.into_iter().filter(|r| !r.rows.is_empty()).collect(),
         steps: ordered,
         assertions,
+        archives,
     };
     Ok((plan, diags))
 }

@@ -159,10 +159,35 @@ pub fn parse_from(origin: Origin) -> Result<Vec<TableWithJoins>, Diagnostic> {
     }
 }
 
-/// Parses a read-only query (for `verify` assertions): one SELECT, with no data-modifying
-/// statement in its WITH clauses and no row locks. Functions it calls can't be checked
-/// here; verify.sql runs its assertions in a READ ONLY transaction for them.
-pub fn parse_query(origin: Origin) -> Result<Query, Diagnostic> {
+/// What a read-only query of the model is for: its errors say so.
+#[derive(Debug, Clone, Copy)]
+pub enum ReadQuery {
+    /// A `verify` assertion.
+    Assertion,
+    /// An `archives:` query.
+    Archive,
+}
+
+impl ReadQuery {
+    fn noun(self) -> &'static str {
+        match self {
+            ReadQuery::Assertion => "an assertion",
+            ReadQuery::Archive => "an archive query",
+        }
+    }
+
+    fn hint(self) -> &'static str {
+        match self {
+            ReadQuery::Assertion => "an assertion only reads: it returns the offending rows (functions it calls are not checked; verify.sql runs them READ ONLY)",
+            ReadQuery::Archive => "an archive query only reads: it returns the archive's files and texts (functions it calls are not checked; export.sql runs it READ ONLY)",
+        }
+    }
+}
+
+/// Parses a read-only query (`verify` assertions, `archives:`): one SELECT, with no
+/// data-modifying statement in its WITH clauses and no row locks. Functions it calls can't be
+/// checked here; verify.sql and export.sql run such queries in a READ ONLY transaction.
+pub fn parse_query(origin: Origin, kind: ReadQuery) -> Result<Query, Diagnostic> {
     precheck(origin, "a query")?;
     let dialect = dialect();
     let statements = Parser::new(&dialect)
@@ -172,8 +197,7 @@ pub fn parse_query(origin: Origin) -> Result<Query, Diagnostic> {
     let mut query = match statements.as_slice() {
         [Statement::Query(q)] => (**q).clone(),
         _ => {
-            return Err(Diagnostic::error("expected exactly one SELECT query", origin.whole())
-                .with_hint("an assertion is a SELECT that returns the offending rows; it must not change data"))
+            return Err(Diagnostic::error("expected exactly one SELECT query", origin.whole()).with_hint(kind.hint()))
         }
     };
     named_arguments(&mut query);
@@ -183,9 +207,7 @@ pub fn parse_query(origin: Origin) -> Result<Query, Diagnostic> {
         let at = keyword.map(|i| &tokens[i]);
         let len = at.map_or(1, |t| t.token.to_string().chars().count());
         let loc = at.map_or(Location { line: 0, column: 0 }, |t| t.span.start);
-        return Err(origin.error(found.message(), loc, len).with_hint(
-            "an assertion only reads: it returns the offending rows (functions it calls are not checked; verify.sql runs them READ ONLY)",
-        ));
+        return Err(origin.error(found.message(kind.noun()), loc, len).with_hint(kind.hint()));
     }
     Ok(query)
 }
@@ -210,10 +232,10 @@ impl Writes {
         }
     }
 
-    fn message(&self) -> String {
+    fn message(&self, noun: &str) -> String {
         match self {
-            Writes::Lock => "an assertion must not lock rows (`FOR UPDATE`/`FOR SHARE`)".into(),
-            w => format!("an assertion must not change data: `{:?}` in a query", w.keyword()),
+            Writes::Lock => format!("{noun} must not lock rows (`FOR UPDATE`/`FOR SHARE`)"),
+            w => format!("{noun} must not change data: `{:?}` in a query", w.keyword()),
         }
     }
 }
@@ -293,7 +315,7 @@ mod tests {
         let yaml = format!("q: {sql}");
         let one: One = marked_yaml::from_yaml(0, &yaml).unwrap();
         let lines: Vec<&str> = yaml.lines().collect();
-        let d = parse_query(Origin { value: &one.q, lines: &lines, lines_before: 0 }).unwrap_err();
+        let d = parse_query(Origin { value: &one.q, lines: &lines, lines_before: 0 }, ReadQuery::Assertion).unwrap_err();
         let at = d.at.unwrap();
         format!("{}:{}: {} ({})", at.line, at.column, d.message, d.hint.unwrap_or_default())
     }

@@ -5,7 +5,7 @@
 
 pub(crate) mod filters;
 pub mod fingerprint;
-mod export_files;
+pub mod export_files;
 mod view;
 
 use askama::Template;

@@ -119,6 +119,7 @@ pub fn compile(source: SourceFile, v1: &SchemaInput, v2: &SchemaInput) -> Result
         steps: Vec::new(),
         assertions: Vec::new(),
         dropped: Vec::new(),
+        archives: None,
         v1_tables: Vec::new(),
         secrets: Vec::new(),
     };

@@ -37,6 +37,9 @@ pub struct Model {
     pub tables: IndexMap<Text, Step>,
     #[serde(default)]
     pub verify: Vec<Assertion>,
+    /// Text archives of V2 after migrate: `pgmig export` writes a file per value of each
+    /// query's `file` column into `dir/<files key>/`.
+    pub archives: Option<ArchivesDecl>,
     /// Secret V1 columns, by V1 table: `redact: {teachers: [password]}`. Their values are
     /// replaced by a marker wherever pgmig copies V1 rows (rejects, archives, precheck's
     /// samples). A table listed has exactly these redacted (`[]`: none); in a table not
@@ -265,6 +268,14 @@ impl<'de> Deserialize<'de> for KeyDecl {
 pub struct Assertion {
     pub name: Text,
     pub zero_rows: Text,
+}
+
+/// `archives: {dir: text_archives_v2, files: {users: SELECT … AS file, … AS text … ORDER BY …}}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchivesDecl {
+    pub dir: Text,
+    pub files: IndexMap<Text, Text>,
 }
 
 impl Model {

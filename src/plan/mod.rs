@@ -30,6 +30,8 @@ pub struct Plan {
     pub assertions: Vec<Assertion>,
     /// The V1 tables and columns no step reads, each with the model's reason (`drop:`).
     pub dropped: Vec<Dropped>,
+    /// The model's text archives (`archives:`), written by export.sql and `pgmig export`.
+    pub archives: Option<Archives>,
     /// The V1 tables the steps read (as V1's catalog names them) with their primary keys.
     pub v1_tables: Vec<(QualName, Vec<String>)>,
     /// The read V1 tables with a secret column (redacted or kept): what archives hide.
@@ -370,6 +372,21 @@ impl SequenceSync {
         let sequence = v2.sequence_of(table, column)?.clone();
         Some(SequenceSync { drawn_by: v2.columns_drawing_from(&sequence), sequence, column: column.to_string() })
     }
+}
+
+/// Text archives: `dir/<files.dir>/<file>.txt` per row group of each query.
+#[derive(Debug, Clone, Serialize)]
+pub struct Archives {
+    pub dir: String,
+    pub files: Vec<ArchiveFiles>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArchiveFiles {
+    pub dir: String,
+    /// Returns `file` and `text`, ordered; V2 names qualified.
+    pub query: String,
+    pub line: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -16,6 +16,7 @@
 //! # Ok::<(), pgmig::run::RunError>(())
 //! ```
 
+pub mod archives;
 pub mod conn;
 pub mod error;
 pub mod exec;

@@ -37,6 +37,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::damage::DAMAGE_TABLE;
 use super::sqlite::{int, literal, text, SqliteFile};
 use crate::catalog::{Catalog, Column, Deferrable, FkAction, ForeignKey, Index, Key, QualName, Table};
 use crate::compile::{CompileError, SchemaInput};
@@ -217,7 +218,9 @@ pub fn read_tables(db: &SqliteFile) -> Result<Vec<SqliteTable>, String> {
                 fk
             })
             .collect();
-        let rows = db.query(&format!("SELECT count(*) AS n FROM {}", super::sqlite::ident(&name)))?.first().map_or(0, |r| int(r, "n"));
+        // A full scan, as pgloader reads the table: count(*) alone reads an index, which may
+        // miss rows (see super::damage).
+        let rows = db.query(&format!("SELECT count(*) AS n FROM {} NOT INDEXED", super::sqlite::ident(&name)))?.first().map_or(0, |r| int(r, "n"));
         tables.push(SqliteTable { name, columns, primary_key, indexes, foreign_keys, rows });
     }
     Ok(tables)
@@ -233,7 +236,8 @@ fn action(s: &str) -> FkAction {
     }
 }
 
-/// The catalog of the tables as `pgmig stage` loads them into `schema`.
+/// The catalog of the tables as `pgmig stage` loads them into `schema`, with the list of rows
+/// missing from an index ([`DAMAGE_TABLE`], empty for a sound file) that staging always makes.
 pub fn to_catalog(tables: &[SqliteTable], schema: &str) -> Catalog {
     let mut catalog = Catalog { schemas: vec![schema.to_string()], ..Catalog::default() };
     for t in tables {
@@ -280,8 +284,38 @@ pub fn to_catalog(tables: &[SqliteTable], schema: &str) -> Catalog {
             },
         );
     }
+    let damage = QualName::new(schema, DAMAGE_TABLE);
+    let column = |name: &str, data_type: &str| Column { name: name.into(), data_type: data_type.into(), not_null: true, default: None, identity: None, generated: None };
+    catalog.tables.insert(
+        damage.clone(),
+        Table {
+            name: damage,
+            columns: vec![column("table_name", "text"), column("index_name", "text"), column("sqlite_rowid", "bigint"), column("key", "jsonb")],
+            primary_key: Some(Key { name: format!("{DAMAGE_TABLE}_pkey"), columns: vec!["index_name".into(), "sqlite_rowid".into()], include: Vec::new(), deferrable: Deferrable::No }),
+            uniques: Vec::new(),
+            foreign_keys: Vec::new(),
+            checks: Vec::new(),
+            indexes: Vec::new(),
+            row_level_security: false,
+            partition_by: None,
+            partition_of: None,
+            inherits: Vec::new(),
+            unlogged: false,
+            storage_parameters: Vec::new(),
+        },
+    );
     catalog.canonicalize();
     catalog
+}
+
+/// The DDL of [`DAMAGE_TABLE`] in `schema` (quoted), as [`to_catalog`] describes it.
+pub fn damage_table_ddl(schema: &str) -> String {
+    format!(
+        "CREATE TABLE {s}.{t} (table_name text NOT NULL, index_name text NOT NULL, sqlite_rowid bigint NOT NULL, key jsonb NOT NULL, CONSTRAINT {k} PRIMARY KEY (index_name, sqlite_rowid))",
+        s = crate::catalog::quote_ident(schema),
+        t = crate::catalog::quote_ident(DAMAGE_TABLE),
+        k = crate::catalog::quote_ident(&format!("{DAMAGE_TABLE}_pkey")),
+    )
 }
 
 /// The catalog of a SQLite file as staged into `schema` (see the module's type table).

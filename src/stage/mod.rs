@@ -3,8 +3,9 @@
 //! from the target database like any other source.
 //!
 //! 1. The file is checked with the `sqlite3` shell (exists, is a SQLite database,
-//!    `PRAGMA quick_check` is ok) and its tables, types, keys and row counts are read
-//!    ([`catalog`]). Values whose storage class the mapped PostgreSQL type would not take as
+//!    `PRAGMA quick_check` is ok) and its tables, types, keys and row counts (full scans) are
+//!    read ([`catalog`]). `PRAGMA integrity_check` finds rows missing from an index: refused
+//!    unless `--full-scan`, any other damage refused ([`damage`]). Values whose storage class the mapped PostgreSQL type would not take as
 //!    they are (SQLite's loose typing) are counted; any → refused, naming the column.
 //! 2. The server is reached and `NAME` must not exist yet.
 //! 3. pgloader loads into a fresh temporary schema `_pgmig_stage_<pid>`: one explicit
@@ -15,10 +16,12 @@
 //!    pgloader's log and reject files, and is deleted afterwards.
 //! 4. Keys pgloader leaves as unique indexes become constraints (`<t>_pkey`,
 //!    `<t>_<cols>_key`), so a live read equals [`catalog::from_sqlite`]; every table's row
-//!    count is compared with SQLite's; then the schema is renamed to `NAME`, in one
-//!    transaction. On any failure the temporary schema is dropped: nothing is left.
+//!    count is compared with SQLite's; the rows missing from an index are listed in
+//!    `NAME.sqlite_missing_index_entries` (made empty for a sound file, so a model may always
+//!    read it); then the schema is renamed to `NAME`, in one transaction. On any failure the temporary schema is dropped: nothing is left.
 
 pub mod catalog;
+pub mod damage;
 pub mod sqlite;
 
 use std::fmt::Write as _;
@@ -47,15 +50,22 @@ impl StageError {
 pub struct Staged {
     pub schema: String,
     pub tables: Vec<(String, i64)>,
+    /// Rows staged by the full scan that their SQLite index misses (listed in [`damage::DAMAGE_TABLE`]).
+    pub missing: Vec<damage::MissingEntry>,
 }
 
 /// Loads the SQLite file `sqlite` into schema `schema` of the database `db` (URL or conninfo).
-pub fn stage(sqlite: &Path, db: &str, schema: &str) -> Result<Staged, StageError> {
+/// A file whose indexes miss rows is refused unless `full_scan` (see [`damage`]).
+pub fn stage(sqlite: &Path, db: &str, schema: &str, full_scan: bool) -> Result<Staged, StageError> {
     let err = StageError;
     let file = SqliteFile::open(sqlite).map_err(err)?;
     let tables = read_tables(&file).map_err(err)?;
     if tables.is_empty() {
         return Err(err(format!("{}: the SQLite database has no table", sqlite.display())));
+    }
+    let missing = damage::missing_entries(&file, &tables).map_err(err)?;
+    if !missing.is_empty() && !full_scan {
+        return Err(err(damage::refusal(&file, &missing, &tables, schema)));
     }
     check_storage_classes(&file, &tables).map_err(err)?;
 
@@ -79,13 +89,13 @@ pub fn stage(sqlite: &Path, db: &str, schema: &str) -> Result<Staged, StageError
         .batch_execute(&format!("DROP SCHEMA IF EXISTS {t} CASCADE; CREATE SCHEMA {t}", t = quote_ident(&temp)))
         .map_err(|e| err(format!("PostgreSQL: {}", one_line(&e.to_string()))))?;
     let result = load(&file, &tables, &config, &temp)
-        .and_then(|()| finish(&mut client, &tables, &temp, schema))
+        .and_then(|()| finish(&mut client, &tables, &missing, &temp, schema))
         .map_err(err);
     if result.is_err() {
         let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", quote_ident(&temp)));
     }
     result?;
-    Ok(Staged { schema: schema.to_string(), tables: tables.iter().map(|t| (t.name.clone(), t.rows)).collect() })
+    Ok(Staged { schema: schema.to_string(), tables: tables.iter().map(|t| (t.name.clone(), t.rows)).collect(), missing })
 }
 
 fn one_line(s: &str) -> String {
@@ -215,8 +225,9 @@ fn load(file: &SqliteFile, tables: &[SqliteTable], config: &postgres::Config, te
     Ok(())
 }
 
-/// Constraints from unique indexes, counts compared, schema renamed: one transaction.
-fn finish(client: &mut postgres::Client, tables: &[SqliteTable], temp: &str, schema: &str) -> Result<(), String> {
+/// Constraints from unique indexes, counts compared, the rows missing from an index listed,
+/// schema renamed: one transaction.
+fn finish(client: &mut postgres::Client, tables: &[SqliteTable], missing: &[damage::MissingEntry], temp: &str, schema: &str) -> Result<(), String> {
     let pg = |e: postgres::Error| {
         let msg = e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string());
         format!("PostgreSQL: {}", one_line(&msg))
@@ -249,6 +260,11 @@ fn finish(client: &mut postgres::Client, tables: &[SqliteTable], temp: &str, sch
             tx.batch_execute(&format!("ALTER TABLE {qt} ADD CONSTRAINT {constraint} USING INDEX {}", quote_ident(&ix.name)))
                 .map_err(|e| format!("table {}: key {}: {}", t.name, ix.columns.join(", "), pg(e)))?;
         }
+    }
+    tx.batch_execute(&catalog::damage_table_ddl(temp)).map_err(pg)?;
+    let insert = format!("INSERT INTO {ts}.{} VALUES ($1, $2, $3, $4::text::jsonb)", quote_ident(damage::DAMAGE_TABLE));
+    for m in missing {
+        tx.execute(&insert, &[&m.table, &m.index, &m.rowid, &m.key]).map_err(pg)?;
     }
     tx.batch_execute(&format!("ALTER SCHEMA {ts} RENAME TO {}", quote_ident(schema))).map_err(pg)?;
     tx.commit().map_err(pg)

@@ -47,6 +47,18 @@ bad_model!(batch_zero, "batch_zero.yaml:3:", "batch size must be a positive whol
 bad_model!(several_errors, "user_idd", "statuss", "workout_wekes");
 bad_model!(model_name_path, "model_name_path.yaml:1:7", "is not a plain word");
 bad_model!(model_name_quote, "model_name_quote.yaml:1:7", "is not a plain word");
+bad_model!(
+    archive_errors,
+    "archive_errors.yaml:11:8",
+    "archive directory `../outside` is not a plain word",
+    "archive_errors.yaml:13:5",
+    "archive directory `Plans/x` is not a plain word",
+    "archive_errors.yaml:14:16",
+    "an archive query needs an ORDER BY",
+    "archive_errors.yaml:15:14",
+    "an archive query returns two columns, `file` and `text`",
+    "archive_errors.yaml:16:"
+);
 
 #[test]
 fn unreachable_database_is_a_failed_run_not_a_panic() {

@@ -57,6 +57,8 @@ pub struct PlanView {
     pub v1_tables: Vec<(String, String, String, String)>,
     /// The file export.sql writes each step's rows to, in step order.
     pub step_export_files: Vec<String>,
+    /// The model's text archives, if any.
+    pub archives: Option<ArchivesView>,
     /// Batched mode: the default batch size (`-v batch_size=` overrides it); 0 in transaction mode.
     pub batch_size: u64,
     /// Per-entity mode: entities per commit (`-v entity_batch=` overrides it); 0 otherwise.
@@ -87,6 +89,14 @@ pub struct DroppedView {
     pub line: usize,
 }
 
+/// `archives:` as export.sql writes it: per directory (plain words), the CSV of its rows,
+/// the query and its model line.
+#[derive(Debug, Clone)]
+pub struct ArchivesView {
+    pub dir: String,
+    pub files: Vec<(String, String, String, usize)>,
+}
+
 #[derive(Debug, Clone)]
 pub struct AssertionView {
     pub name_notice: String,
@@ -115,7 +125,8 @@ impl PlanView {
         let castable = plan.steps.iter().any(|s| !s.casts.is_empty());
         let step_names: Vec<&str> = plan.steps.iter().map(|s| s.name.as_str()).collect();
         let v1_names: Vec<(&str, &str)> = plan.v1_tables.iter().map(|(t, _)| (t.schema.as_str(), t.name.as_str())).collect();
-        let (step_export_files, v1_export_files) = super::export_files::export_files(&step_names, &v1_names);
+        let archive_dirs: Vec<&str> = plan.archives.iter().flat_map(|a| a.files.iter().map(|f| f.dir.as_str())).collect();
+        let (step_export_files, v1_export_files, archive_export_files) = super::export_files::export_files(&step_names, &v1_names, &archive_dirs);
         let mut view = PlanView {
             model: plan.model.clone(),
             model_lit: lit(&plan.model),
@@ -219,6 +230,10 @@ impl PlanView {
                 })
                 .collect(),
             step_export_files,
+            archives: plan.archives.as_ref().map(|a| ArchivesView {
+                dir: a.dir.clone(),
+                files: a.files.iter().zip(archive_export_files).map(|(f, csv)| (f.dir.clone(), csv, f.query.clone(), f.line)).collect(),
+            }),
             server: plan.source_server.as_ref().map(|srv| {
                 let mut tables: Vec<String> = plan.steps.iter().flat_map(|s| s.reads.iter().map(|t| quote_ident(&t.name))).collect();
                 tables.sort();
