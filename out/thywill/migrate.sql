@@ -193,7 +193,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '01649b97ba8680a924a405f9c7b040190ea8132b3f5cf69abeca250d52de6820';
+SET pgmig.fingerprint = '621fdcc65d83e2353526fdcf844ef46350022f3564c6cca596a055efda58755b';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -625,6 +625,89 @@ BEGIN
 END
 $guard$;
 
+-- The catalogs this script was compiled against: every column of the tables it reads and
+-- writes, with its type. A table or column missing here, or of another type, stops the
+-- script before any step reads or writes, naming the first difference.
+DO $catalog$
+DECLARE
+  difference text;
+BEGIN
+  SELECT CASE WHEN pg_catalog.to_regclass(e.tab) IS NULL THEN pg_catalog.format('%s table %s does not exist', e.side, e.tab)
+              WHEN a.attname IS NULL THEN pg_catalog.format('%s column %s.%I does not exist', e.side, e.tab, e.col)
+              ELSE pg_catalog.format('%s column %s.%I is %s, compiled as %s', e.side, e.tab, e.col,
+                                     pg_catalog.format_type(a.atttypid, a.atttypmod), e.typ) END
+  INTO difference
+  FROM (VALUES (1, 'V1', 'v1.invitetoken', 'token', 'text'),
+               (2, 'V1', 'v1.invitetoken', 'created_by_user', 'text'),
+               (3, 'V1', 'v1.invitetoken', 'used', 'boolean'),
+               (4, 'V1', 'v1.invitetoken', 'used_by_user_id', 'text'),
+               (5, 'V1', 'v1.invitetoken', 'expires_at', 'timestamp without time zone'),
+               (6, 'V1', 'v1.prayer', 'id', 'text'),
+               (7, 'V1', 'v1.prayer', 'author_id', 'text'),
+               (8, 'V1', 'v1.prayer', 'text', 'text'),
+               (9, 'V1', 'v1.prayer', 'generated_prayer', 'text'),
+               (10, 'V1', 'v1.prayer', 'target_audience', 'text'),
+               (11, 'V1', 'v1.prayer', 'flagged', 'boolean'),
+               (12, 'V1', 'v1.prayer', 'created_at', 'timestamp without time zone'),
+               (13, 'V1', 'v1.prayermark', 'id', 'text'),
+               (14, 'V1', 'v1.prayermark', 'user_id', 'text'),
+               (15, 'V1', 'v1.prayermark', 'prayer_id', 'text'),
+               (16, 'V1', 'v1.prayermark', 'created_at', 'timestamp without time zone'),
+               (17, 'V1', 'v1.role', 'id', 'text'),
+               (18, 'V1', 'v1.role', 'name', 'text'),
+               (19, 'V1', 'v1.sqlite_missing_index_entries', 'table_name', 'text'),
+               (20, 'V1', 'v1.sqlite_missing_index_entries', 'index_name', 'text'),
+               (21, 'V1', 'v1.sqlite_missing_index_entries', 'sqlite_rowid', 'bigint'),
+               (22, 'V1', 'v1.sqlite_missing_index_entries', 'key', 'jsonb'),
+               (23, 'V1', 'v1."user"', 'id', 'text'),
+               (24, 'V1', 'v1."user"', 'display_name', 'text'),
+               (25, 'V1', 'v1."user"', 'religious_preference', 'text'),
+               (26, 'V1', 'v1."user"', 'prayer_style', 'text'),
+               (27, 'V1', 'v1."user"', 'created_at', 'timestamp without time zone'),
+               (28, 'V1', 'v1.user_role', 'user_id', 'text'),
+               (29, 'V1', 'v1.user_role', 'role_id', 'text'),
+               (30, 'V1', 'v1.user_role', 'granted_at', 'timestamp without time zone'),
+               (31, 'V2', 'public.invites', 'token', 'text'),
+               (32, 'V2', 'public.invites', 'created_by_user_id', 'text'),
+               (33, 'V2', 'public.invites', 'used_by_user_id', 'text'),
+               (34, 'V2', 'public.invites', 'used', 'boolean'),
+               (35, 'V2', 'public.invites', 'expires_at', 'timestamp with time zone'),
+               (36, 'V2', 'public.prayer_marks', 'id', 'text'),
+               (37, 'V2', 'public.prayer_marks', 'prayer_id', 'text'),
+               (38, 'V2', 'public.prayer_marks', 'user_id', 'text'),
+               (39, 'V2', 'public.prayer_marks', 'marked_at', 'timestamp with time zone'),
+               (40, 'V2', 'public.prayers', 'id', 'text'),
+               (41, 'V2', 'public.prayers', 'author_id', 'text'),
+               (42, 'V2', 'public.prayers', 'text', 'text'),
+               (43, 'V2', 'public.prayers', 'generated_prayer', 'text'),
+               (44, 'V2', 'public.prayers', 'target_audience', 'text'),
+               (45, 'V2', 'public.prayers', 'is_flagged', 'boolean'),
+               (46, 'V2', 'public.prayers', 'created_at', 'timestamp with time zone'),
+               (47, 'V2', 'public.roles', 'id', 'text'),
+               (48, 'V2', 'public.roles', 'name', 'text'),
+               (49, 'V2', 'public.user_roles', 'user_id', 'text'),
+               (50, 'V2', 'public.user_roles', 'role_id', 'text'),
+               (51, 'V2', 'public.user_roles', 'granted_at', 'timestamp with time zone'),
+               (52, 'V2', 'public.users', 'id', 'text'),
+               (53, 'V2', 'public.users', 'display_name', 'text'),
+               (54, 'V2', 'public.users', 'email', 'text'),
+               (55, 'V2', 'public.users', 'religious_preference', 'text'),
+               (56, 'V2', 'public.users', 'prayer_style', 'text'),
+               (57, 'V2', 'public.users', 'created_at', 'timestamp with time zone'),
+               (58, 'V2', 'public.users', 'updated_at', 'timestamp with time zone'),
+               (59, 'V2', 'public.users', 'is_active', 'boolean')) AS e (n, side, tab, col, typ)
+  LEFT JOIN pg_catalog.pg_attribute AS a
+         ON a.attrelid = pg_catalog.to_regclass(e.tab) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
+  WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ
+  ORDER BY e.n
+  LIMIT 1;
+  IF difference IS NOT NULL THEN
+    RAISE EXCEPTION 'migrate.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
+      USING HINT = 'compile the model again against this database''s V1 and V2';
+  END IF;
+END
+$catalog$;
+
 -- A model migrates once; rollback.sql makes it migratable again.
 DO $guard$
 BEGIN
@@ -646,9 +729,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '01649b97ba8680a924a405f9c7b040190ea8132b3f5cf69abeca250d52de6820';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '621fdcc65d83e2353526fdcf844ef46350022f3564c6cca596a055efda58755b';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 01649b97ba8680a924a405f9c7b040190ea8132b3f5cf69abeca250d52de6820; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 621fdcc65d83e2353526fdcf844ef46350022f3564c6cca596a055efda58755b; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -746,11 +829,10 @@ BEGIN
   RAISE NOTICE 'step 1/6 users: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step users (model.yaml:13) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_users;
 
@@ -836,11 +918,10 @@ BEGIN
   RAISE NOTICE 'step 2/6 prayers: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step prayers (model.yaml:34) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_prayers;
 
@@ -959,11 +1040,10 @@ BEGIN
   RAISE NOTICE 'step 3/6 prayer_marks: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step prayer_marks (model.yaml:47) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -1036,11 +1116,10 @@ BEGIN
   RAISE NOTICE 'step 4/6 invites: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step invites (model.yaml:62) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -1097,11 +1176,10 @@ BEGIN
   RAISE NOTICE 'step 5/6 roles: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step roles (model.yaml:74) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -1170,11 +1248,10 @@ BEGIN
   RAISE NOTICE 'step 6/6 user_roles: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step user_roles (model.yaml:78) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- Fresh statistics for the filled tables: verify's joins and the application's first

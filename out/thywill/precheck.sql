@@ -444,6 +444,89 @@ BEGIN
   END IF;
 END
 $guard$;
+
+-- The catalogs this script was compiled against: every column of the tables it reads and
+-- writes, with its type. A table or column missing here, or of another type, stops the
+-- script before any step reads or writes, naming the first difference.
+DO $catalog$
+DECLARE
+  difference text;
+BEGIN
+  SELECT CASE WHEN pg_catalog.to_regclass(e.tab) IS NULL THEN pg_catalog.format('%s table %s does not exist', e.side, e.tab)
+              WHEN a.attname IS NULL THEN pg_catalog.format('%s column %s.%I does not exist', e.side, e.tab, e.col)
+              ELSE pg_catalog.format('%s column %s.%I is %s, compiled as %s', e.side, e.tab, e.col,
+                                     pg_catalog.format_type(a.atttypid, a.atttypmod), e.typ) END
+  INTO difference
+  FROM (VALUES (1, 'V1', 'v1.invitetoken', 'token', 'text'),
+               (2, 'V1', 'v1.invitetoken', 'created_by_user', 'text'),
+               (3, 'V1', 'v1.invitetoken', 'used', 'boolean'),
+               (4, 'V1', 'v1.invitetoken', 'used_by_user_id', 'text'),
+               (5, 'V1', 'v1.invitetoken', 'expires_at', 'timestamp without time zone'),
+               (6, 'V1', 'v1.prayer', 'id', 'text'),
+               (7, 'V1', 'v1.prayer', 'author_id', 'text'),
+               (8, 'V1', 'v1.prayer', 'text', 'text'),
+               (9, 'V1', 'v1.prayer', 'generated_prayer', 'text'),
+               (10, 'V1', 'v1.prayer', 'target_audience', 'text'),
+               (11, 'V1', 'v1.prayer', 'flagged', 'boolean'),
+               (12, 'V1', 'v1.prayer', 'created_at', 'timestamp without time zone'),
+               (13, 'V1', 'v1.prayermark', 'id', 'text'),
+               (14, 'V1', 'v1.prayermark', 'user_id', 'text'),
+               (15, 'V1', 'v1.prayermark', 'prayer_id', 'text'),
+               (16, 'V1', 'v1.prayermark', 'created_at', 'timestamp without time zone'),
+               (17, 'V1', 'v1.role', 'id', 'text'),
+               (18, 'V1', 'v1.role', 'name', 'text'),
+               (19, 'V1', 'v1.sqlite_missing_index_entries', 'table_name', 'text'),
+               (20, 'V1', 'v1.sqlite_missing_index_entries', 'index_name', 'text'),
+               (21, 'V1', 'v1.sqlite_missing_index_entries', 'sqlite_rowid', 'bigint'),
+               (22, 'V1', 'v1.sqlite_missing_index_entries', 'key', 'jsonb'),
+               (23, 'V1', 'v1."user"', 'id', 'text'),
+               (24, 'V1', 'v1."user"', 'display_name', 'text'),
+               (25, 'V1', 'v1."user"', 'religious_preference', 'text'),
+               (26, 'V1', 'v1."user"', 'prayer_style', 'text'),
+               (27, 'V1', 'v1."user"', 'created_at', 'timestamp without time zone'),
+               (28, 'V1', 'v1.user_role', 'user_id', 'text'),
+               (29, 'V1', 'v1.user_role', 'role_id', 'text'),
+               (30, 'V1', 'v1.user_role', 'granted_at', 'timestamp without time zone'),
+               (31, 'V2', 'public.invites', 'token', 'text'),
+               (32, 'V2', 'public.invites', 'created_by_user_id', 'text'),
+               (33, 'V2', 'public.invites', 'used_by_user_id', 'text'),
+               (34, 'V2', 'public.invites', 'used', 'boolean'),
+               (35, 'V2', 'public.invites', 'expires_at', 'timestamp with time zone'),
+               (36, 'V2', 'public.prayer_marks', 'id', 'text'),
+               (37, 'V2', 'public.prayer_marks', 'prayer_id', 'text'),
+               (38, 'V2', 'public.prayer_marks', 'user_id', 'text'),
+               (39, 'V2', 'public.prayer_marks', 'marked_at', 'timestamp with time zone'),
+               (40, 'V2', 'public.prayers', 'id', 'text'),
+               (41, 'V2', 'public.prayers', 'author_id', 'text'),
+               (42, 'V2', 'public.prayers', 'text', 'text'),
+               (43, 'V2', 'public.prayers', 'generated_prayer', 'text'),
+               (44, 'V2', 'public.prayers', 'target_audience', 'text'),
+               (45, 'V2', 'public.prayers', 'is_flagged', 'boolean'),
+               (46, 'V2', 'public.prayers', 'created_at', 'timestamp with time zone'),
+               (47, 'V2', 'public.roles', 'id', 'text'),
+               (48, 'V2', 'public.roles', 'name', 'text'),
+               (49, 'V2', 'public.user_roles', 'user_id', 'text'),
+               (50, 'V2', 'public.user_roles', 'role_id', 'text'),
+               (51, 'V2', 'public.user_roles', 'granted_at', 'timestamp with time zone'),
+               (52, 'V2', 'public.users', 'id', 'text'),
+               (53, 'V2', 'public.users', 'display_name', 'text'),
+               (54, 'V2', 'public.users', 'email', 'text'),
+               (55, 'V2', 'public.users', 'religious_preference', 'text'),
+               (56, 'V2', 'public.users', 'prayer_style', 'text'),
+               (57, 'V2', 'public.users', 'created_at', 'timestamp with time zone'),
+               (58, 'V2', 'public.users', 'updated_at', 'timestamp with time zone'),
+               (59, 'V2', 'public.users', 'is_active', 'boolean')) AS e (n, side, tab, col, typ)
+  LEFT JOIN pg_catalog.pg_attribute AS a
+         ON a.attrelid = pg_catalog.to_regclass(e.tab) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
+  WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ
+  ORDER BY e.n
+  LIMIT 1;
+  IF difference IS NOT NULL THEN
+    RAISE EXCEPTION 'precheck.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
+      USING HINT = 'compile the model again against this database''s V1 and V2';
+  END IF;
+END
+$catalog$;
 -- Enabled event triggers run on every DDL command of migrate (the id maps' CREATE TABLE) as
 -- the role running it: listed here, so that nothing runs during migrate unannounced.
 DO $check$
@@ -482,14 +565,26 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of users, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_users AS
-SELECT u.id AS id
-FROM v1."user" u
-WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_users AS
+  SELECT u.id AS id
+  FROM v1."user" u
+  WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
-  AND true;
+    AND true;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step users (model.yaml:13) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_users;
 
 DO $check$
@@ -498,6 +593,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -732,6 +829,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  users: UNIQUE users_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step users (model.yaml:13) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -740,14 +842,26 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of prayers, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_prayers AS
-SELECT p.id AS id
-FROM v1.prayer p
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_prayers AS
+  SELECT p.id AS id
+  FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-WHERE NOT coalesce((a.id IS NULL), false)
+  WHERE NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
-  AND true;
+    AND true;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step prayers (model.yaml:34) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_prayers;
 
 DO $check$
@@ -756,6 +870,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -952,6 +1068,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  prayers: UNIQUE prayers_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step prayers (model.yaml:34) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -960,18 +1081,30 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of prayer_marks, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_prayer_marks AS
-SELECT m.id AS id
-FROM v1.prayermark m
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_prayer_marks AS
+  SELECT m.id AS id
+  FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
        LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-WHERE NOT coalesce((p.id IS NULL), false)
+  WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
-  AND true;
+    AND true;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step prayer_marks (model.yaml:47) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_prayer_marks;
 
 DO $check$
@@ -980,6 +1113,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1236,6 +1371,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  prayer_marks: UNIQUE prayer_marks_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step prayer_marks (model.yaml:47) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -1244,13 +1384,25 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of invites, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_invites AS
-SELECT i.token AS token
-FROM v1.invitetoken i
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_invites AS
+  SELECT i.token AS token
+  FROM v1.invitetoken i
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-WHERE NOT coalesce((id_users.id IS NULL), false)
-  AND true;
+  WHERE NOT coalesce((id_users.id IS NULL), false)
+    AND true;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step invites (model.yaml:62) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_invites;
 
 DO $check$
@@ -1259,6 +1411,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1417,6 +1571,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  invites: UNIQUE invites_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step invites (model.yaml:62) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -1425,11 +1584,23 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of roles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_roles AS
-SELECT r.id AS id
-FROM v1.role r
-WHERE true
-  AND true;
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_roles AS
+  SELECT r.id AS id
+  FROM v1.role r
+  WHERE true
+    AND true;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step roles (model.yaml:74) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_roles;
 
 DO $check$
@@ -1438,6 +1609,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1537,6 +1710,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  roles: UNIQUE roles_name_key: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step roles (model.yaml:74) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
@@ -1545,12 +1723,24 @@ $check$;
 -- ----------------------------------------------------------------------------
 -- The id map of user_roles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
-CREATE TABLE _pgmig.map_user_roles AS
-SELECT r.user_id AS user_id, r.role_id AS role_id
-FROM v1.user_role r
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_user_roles AS
+  SELECT r.user_id AS user_id, r.role_id AS role_id
+  FROM v1.user_role r
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-WHERE NOT coalesce((id_users.id IS NULL), false)
-  AND true;
+  WHERE NOT coalesce((id_users.id IS NULL), false)
+    AND true;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step user_roles (model.yaml:78) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
 ANALYZE _pgmig.map_user_roles;
 
 DO $check$
@@ -1559,6 +1749,8 @@ DECLARE
   n_filtered bigint;
   n_found bigint;
   samples text;
+  err_detail text;
+  err_hint text;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1692,6 +1884,11 @@ BEGIN
     RAISE NOTICE 'BLOCKING  user_roles: UNIQUE user_roles_pkey: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step user_roles (model.yaml:78) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 

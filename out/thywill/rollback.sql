@@ -145,7 +145,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '01649b97ba8680a924a405f9c7b040190ea8132b3f5cf69abeca250d52de6820';
+SET pgmig.fingerprint = '621fdcc65d83e2353526fdcf844ef46350022f3564c6cca596a055efda58755b';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -483,9 +483,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '01649b97ba8680a924a405f9c7b040190ea8132b3f5cf69abeca250d52de6820';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '621fdcc65d83e2353526fdcf844ef46350022f3564c6cca596a055efda58755b';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 01649b97ba8680a924a405f9c7b040190ea8132b3f5cf69abeca250d52de6820; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 621fdcc65d83e2353526fdcf844ef46350022f3564c6cca596a055efda58755b; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -440,9 +440,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '01649b97ba8680a924a405f9c7b040190ea8132b3f5cf69abeca250d52de6820';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '621fdcc65d83e2353526fdcf844ef46350022f3564c6cca596a055efda58755b';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 01649b97ba8680a924a405f9c7b040190ea8132b3f5cf69abeca250d52de6820; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 621fdcc65d83e2353526fdcf844ef46350022f3564c6cca596a055efda58755b; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
