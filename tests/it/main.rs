@@ -29,3 +29,4 @@ mod sequences;
 mod estimates;
 mod real_types;
 mod cli;
+mod mutations;
