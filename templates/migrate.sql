@@ -113,6 +113,8 @@ END
 {%- let checking = "migrate.sql" %}
 
 {% include "fingerprint_check.sql" %}
+
+{% include "targets_count.sql" %}
 {%- for r in plan.references %}
 
 {% include "reference_insert.sql" %}
@@ -128,6 +130,9 @@ END
 ANALYZE {{ t }};
 {%- endfor %}
 
+{%- let seal_v1 = true %}
+
+{% include "seal.sql" %}
 {% if let Some(u) = plan.subset %}
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ({{ plan.model_lit }}, 'migrate', {{ u.marker_lit }}, clock_timestamp(), 'done');
