@@ -196,7 +196,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '2bf2a9037894674f3aa610e69e8b52e348820911d4b8541672fed02d73050ad2';
+SET pgmig.fingerprint = '56ee77fe4efb308092f8a9fb95f6c8c3c01be69532646a3ed31bba69a1f8e9cc';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -448,6 +448,20 @@ CREATE TABLE IF NOT EXISTS _pgmig.reference (
   key jsonb NOT NULL,
   PRIMARY KEY (model, table_name, key)
 );
+CREATE TABLE IF NOT EXISTS _pgmig.targets (
+  model text NOT NULL,
+  table_name text NOT NULL,
+  rows_before bigint NOT NULL,
+  counted_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (model, table_name)
+);
+CREATE TABLE IF NOT EXISTS _pgmig.seals (
+  model text NOT NULL,
+  subject text NOT NULL,
+  rows bigint NOT NULL,
+  digest text NOT NULL,
+  PRIMARY KEY (model, subject)
+);
 RESET client_min_messages;
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -649,13 +663,25 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2bf2a9037894674f3aa610e69e8b52e348820911d4b8541672fed02d73050ad2';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '56ee77fe4efb308092f8a9fb95f6c8c3c01be69532646a3ed31bba69a1f8e9cc';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2bf2a9037894674f3aa610e69e8b52e348820911d4b8541672fed02d73050ad2; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 56ee77fe4efb308092f8a9fb95f6c8c3c01be69532646a3ed31bba69a1f8e9cc; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
 $fingerprint$;
+
+-- The rows each filled table holds before migrate, counted when migrate first runs: verify
+-- fails on a row no id map holds in a table that was empty, and dates migrate's start.
+INSERT INTO _pgmig.targets (model, table_name, rows_before)
+VALUES ('drills', 'public.users', (SELECT count(*) FROM public.users)),
+       ('drills', 'public.completed_sessions', (SELECT count(*) FROM public.completed_sessions)),
+       ('drills', 'public.session_preferences', (SELECT count(*) FROM public.session_preferences)),
+       ('drills', 'public.drill_groups', (SELECT count(*) FROM public.drill_groups)),
+       ('drills', 'public.drill_group_items', (SELECT count(*) FROM public.drill_group_items)),
+       ('drills', 'public.ordered_session_drills', (SELECT count(*) FROM public.ordered_session_drills)),
+       ('drills', 'public.progress_history', (SELECT count(*) FROM public.progress_history))
+ON CONFLICT DO NOTHING;
 
 -- ----------------------------------------------------------------------------
 -- Step 1/7: public.users  (model.yaml:19)
@@ -1247,6 +1273,54 @@ ANALYZE public.drill_groups;
 ANALYZE public.drill_group_items;
 ANALYZE public.ordered_session_drills;
 ANALYZE public.progress_history;
+
+-- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
+-- reference rows) against these digests before it trusts them.
+INSERT INTO _pgmig.seals (model, subject, rows, digest)
+SELECT 'drills', d.subject, d.rows, d.digest
+FROM (
+  -- (subject, rows, digest) of the bookkeeping and of every V1 table the steps read.
+  SELECT '_pgmig.rejects' AS subject, count(*) AS rows, md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), '')) AS digest
+  FROM (SELECT ROW(b.step, b.rule, b.reason, b.source_table, b.source_key, b.source_row)::text AS line
+        FROM _pgmig.rejects AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+        FROM _pgmig.changes AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+        FROM _pgmig.sequences AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+        FROM _pgmig.reference AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT 'V1 v1.completed_sessions', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  FROM v1.completed_sessions AS t
+  UNION ALL
+  SELECT 'V1 v1.drill_group_items', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.group_id, t.drill_id), ''))
+  FROM v1.drill_group_items AS t
+  UNION ALL
+  SELECT 'V1 v1.drill_groups', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  FROM v1.drill_groups AS t
+  UNION ALL
+  SELECT 'V1 v1.drills', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  FROM v1.drills AS t
+  UNION ALL
+  SELECT 'V1 v1.ordered_session_drills', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  FROM v1.ordered_session_drills AS t
+  UNION ALL
+  SELECT 'V1 v1.progress_history', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  FROM v1.progress_history AS t
+  UNION ALL
+  SELECT 'V1 v1.session_preferences', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  FROM v1.session_preferences AS t
+  UNION ALL
+  SELECT 'V1 v1.users', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  FROM v1.users AS t
+) AS d
+ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
 
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('drills', 'migrate', '(all)', clock_timestamp(), 'done');

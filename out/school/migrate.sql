@@ -237,7 +237,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'fa7acdbe3d5753920018e0e00bf55d834eb93349804730afca4d2fae6b72eb02';
+SET pgmig.fingerprint = '694202dcd436908de1545fb762d17256f543d46455082011204c9fb1fa232ba3';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -488,6 +488,20 @@ CREATE TABLE IF NOT EXISTS _pgmig.reference (
   table_name text NOT NULL,
   key jsonb NOT NULL,
   PRIMARY KEY (model, table_name, key)
+);
+CREATE TABLE IF NOT EXISTS _pgmig.targets (
+  model text NOT NULL,
+  table_name text NOT NULL,
+  rows_before bigint NOT NULL,
+  counted_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (model, table_name)
+);
+CREATE TABLE IF NOT EXISTS _pgmig.seals (
+  model text NOT NULL,
+  subject text NOT NULL,
+  rows bigint NOT NULL,
+  digest text NOT NULL,
+  PRIMARY KEY (model, subject)
 );
 RESET client_min_messages;
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
@@ -990,13 +1004,24 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'fa7acdbe3d5753920018e0e00bf55d834eb93349804730afca4d2fae6b72eb02';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '694202dcd436908de1545fb762d17256f543d46455082011204c9fb1fa232ba3';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile fa7acdbe3d5753920018e0e00bf55d834eb93349804730afca4d2fae6b72eb02; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 694202dcd436908de1545fb762d17256f543d46455082011204c9fb1fa232ba3; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
 $fingerprint$;
+
+-- The rows each filled table holds before migrate, counted when migrate first runs: verify
+-- fails on a row no id map holds in a table that was empty, and dates migrate's start.
+INSERT INTO _pgmig.targets (model, table_name, rows_before)
+VALUES ('school', 'public.schools', (SELECT count(*) FROM public.schools)),
+       ('school', 'public.users', (SELECT count(*) FROM public.users)),
+       ('school', 'public.user_roles', (SELECT count(*) FROM public.user_roles)),
+       ('school', 'public.teacher_profiles', (SELECT count(*) FROM public.teacher_profiles)),
+       ('school', 'public.parent_profiles', (SELECT count(*) FROM public.parent_profiles)),
+       ('school', 'public.student_profiles', (SELECT count(*) FROM public.student_profiles))
+ON CONFLICT DO NOTHING;
 
 -- Reference data (model.yaml:13): 3 row(s) of public.permission_modules, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
@@ -2230,6 +2255,42 @@ ANALYZE public.user_roles;
 ANALYZE public.teacher_profiles;
 ANALYZE public.parent_profiles;
 ANALYZE public.student_profiles;
+
+-- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
+-- reference rows) against these digests before it trusts them.
+INSERT INTO _pgmig.seals (model, subject, rows, digest)
+SELECT 'school', d.subject, d.rows, d.digest
+FROM (
+  -- (subject, rows, digest) of the bookkeeping and of every V1 table the steps read.
+  SELECT '_pgmig.rejects' AS subject, count(*) AS rows, md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), '')) AS digest
+  FROM (SELECT ROW(b.step, b.rule, b.reason, b.source_table, b.source_key, b.source_row)::text AS line
+        FROM _pgmig.rejects AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+        FROM _pgmig.changes AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+        FROM _pgmig.sequences AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+        FROM _pgmig.reference AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT 'V1 v1.parents', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  FROM v1.parents AS t
+  UNION ALL
+  SELECT 'V1 v1.schools', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  FROM v1.schools AS t
+  UNION ALL
+  SELECT 'V1 v1.students', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  FROM v1.students AS t
+  UNION ALL
+  SELECT 'V1 v1.teachers', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  FROM v1.teachers AS t
+) AS d
+ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
 
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('school', 'migrate', '(all)', clock_timestamp(), 'done');

@@ -192,7 +192,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '1d73c14b34d67123b9fe2ea0f87c8f82dbfdccd72fa0f11fff82124838524abe';
+SET pgmig.fingerprint = '521cf56c53e207e74e06e2d5b454807d2e214ca08b3b27c4fa5a56bfb28b5916';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -444,6 +444,20 @@ CREATE TABLE IF NOT EXISTS _pgmig.reference (
   key jsonb NOT NULL,
   PRIMARY KEY (model, table_name, key)
 );
+CREATE TABLE IF NOT EXISTS _pgmig.targets (
+  model text NOT NULL,
+  table_name text NOT NULL,
+  rows_before bigint NOT NULL,
+  counted_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (model, table_name)
+);
+CREATE TABLE IF NOT EXISTS _pgmig.seals (
+  model text NOT NULL,
+  subject text NOT NULL,
+  rows bigint NOT NULL,
+  digest text NOT NULL,
+  PRIMARY KEY (model, subject)
+);
 RESET client_min_messages;
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -645,13 +659,24 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1d73c14b34d67123b9fe2ea0f87c8f82dbfdccd72fa0f11fff82124838524abe';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '521cf56c53e207e74e06e2d5b454807d2e214ca08b3b27c4fa5a56bfb28b5916';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1d73c14b34d67123b9fe2ea0f87c8f82dbfdccd72fa0f11fff82124838524abe; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 521cf56c53e207e74e06e2d5b454807d2e214ca08b3b27c4fa5a56bfb28b5916; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
 $fingerprint$;
+
+-- The rows each filled table holds before migrate, counted when migrate first runs: verify
+-- fails on a row no id map holds in a table that was empty, and dates migrate's start.
+INSERT INTO _pgmig.targets (model, table_name, rows_before)
+VALUES ('thywill', 'public.users', (SELECT count(*) FROM public.users)),
+       ('thywill', 'public.prayers', (SELECT count(*) FROM public.prayers)),
+       ('thywill', 'public.prayer_marks', (SELECT count(*) FROM public.prayer_marks)),
+       ('thywill', 'public.invites', (SELECT count(*) FROM public.invites)),
+       ('thywill', 'public.roles', (SELECT count(*) FROM public.roles)),
+       ('thywill', 'public.user_roles', (SELECT count(*) FROM public.user_roles))
+ON CONFLICT DO NOTHING;
 
 -- ----------------------------------------------------------------------------
 -- Step 1/6: public.users  (model.yaml:12)
@@ -1174,6 +1199,48 @@ ANALYZE public.prayer_marks;
 ANALYZE public.invites;
 ANALYZE public.roles;
 ANALYZE public.user_roles;
+
+-- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
+-- reference rows) against these digests before it trusts them.
+INSERT INTO _pgmig.seals (model, subject, rows, digest)
+SELECT 'thywill', d.subject, d.rows, d.digest
+FROM (
+  -- (subject, rows, digest) of the bookkeeping and of every V1 table the steps read.
+  SELECT '_pgmig.rejects' AS subject, count(*) AS rows, md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), '')) AS digest
+  FROM (SELECT ROW(b.step, b.rule, b.reason, b.source_table, b.source_key, b.source_row)::text AS line
+        FROM _pgmig.rejects AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+        FROM _pgmig.changes AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+        FROM _pgmig.sequences AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+        FROM _pgmig.reference AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT 'V1 v1.invitetoken', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.token), ''))
+  FROM v1.invitetoken AS t
+  UNION ALL
+  SELECT 'V1 v1.prayer', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  FROM v1.prayer AS t
+  UNION ALL
+  SELECT 'V1 v1.prayermark', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  FROM v1.prayermark AS t
+  UNION ALL
+  SELECT 'V1 v1.role', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  FROM v1.role AS t
+  UNION ALL
+  SELECT 'V1 v1."user"', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  FROM v1."user" AS t
+  UNION ALL
+  SELECT 'V1 v1.user_role', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.user_id, t.role_id), ''))
+  FROM v1.user_role AS t
+) AS d
+ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
 
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('thywill', 'migrate', '(all)', clock_timestamp(), 'done');

@@ -144,7 +144,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '1d73c14b34d67123b9fe2ea0f87c8f82dbfdccd72fa0f11fff82124838524abe';
+SET pgmig.fingerprint = '521cf56c53e207e74e06e2d5b454807d2e214ca08b3b27c4fa5a56bfb28b5916';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -482,9 +482,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1d73c14b34d67123b9fe2ea0f87c8f82dbfdccd72fa0f11fff82124838524abe';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '521cf56c53e207e74e06e2d5b454807d2e214ca08b3b27c4fa5a56bfb28b5916';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1d73c14b34d67123b9fe2ea0f87c8f82dbfdccd72fa0f11fff82124838524abe; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 521cf56c53e207e74e06e2d5b454807d2e214ca08b3b27c4fa5a56bfb28b5916; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -644,6 +644,8 @@ DELETE FROM _pgmig.changes WHERE model = 'thywill';
 DELETE FROM _pgmig.rejects WHERE model = 'thywill';
 DELETE FROM _pgmig.batches WHERE model = 'thywill';
 DELETE FROM _pgmig.sequences WHERE model = 'thywill';
+DELETE FROM _pgmig.targets WHERE model = 'thywill';
+DELETE FROM _pgmig.seals WHERE model = 'thywill';
 UPDATE _pgmig.log SET status = 'rolled back'
 WHERE model = 'thywill' AND script = 'migrate' AND status IN ('running', 'done');
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)

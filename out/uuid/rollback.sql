@@ -276,12 +276,26 @@ CREATE TABLE IF NOT EXISTS _pgmig.reference (
   key jsonb NOT NULL,
   PRIMARY KEY (model, table_name, key)
 );
+CREATE TABLE IF NOT EXISTS _pgmig.targets (
+  model text NOT NULL,
+  table_name text NOT NULL,
+  rows_before bigint NOT NULL,
+  counted_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (model, table_name)
+);
+CREATE TABLE IF NOT EXISTS _pgmig.seals (
+  model text NOT NULL,
+  subject text NOT NULL,
+  rows bigint NOT NULL,
+  digest text NOT NULL,
+  PRIMARY KEY (model, subject)
+);
 RESET client_min_messages;
 
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '492eacee0e1fe7a155868f6143f1de716346b95df75d9617199468f46b38a478';
+SET pgmig.fingerprint = 'b87003e583accdf56ab2329b5286ae9265ce5a99beede1419944ce57ff2c7215';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -313,9 +327,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '492eacee0e1fe7a155868f6143f1de716346b95df75d9617199468f46b38a478';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b87003e583accdf56ab2329b5286ae9265ce5a99beede1419944ce57ff2c7215';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 492eacee0e1fe7a155868f6143f1de716346b95df75d9617199468f46b38a478; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile b87003e583accdf56ab2329b5286ae9265ce5a99beede1419944ce57ff2c7215; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -200,9 +200,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '492eacee0e1fe7a155868f6143f1de716346b95df75d9617199468f46b38a478';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b87003e583accdf56ab2329b5286ae9265ce5a99beede1419944ce57ff2c7215';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 492eacee0e1fe7a155868f6143f1de716346b95df75d9617199468f46b38a478; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile b87003e583accdf56ab2329b5286ae9265ce5a99beede1419944ce57ff2c7215; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -190,7 +190,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '25393d9e25a2563c2c085a2f3715e9d6095d6e0cd90f0aa4c9e6efc95f0dab1e';
+SET pgmig.fingerprint = '7ef789d525d3bbc792000dafd4c15275b3e0966a44a5a9f767094e5c2fbac755';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -442,6 +442,20 @@ CREATE TABLE IF NOT EXISTS _pgmig.reference (
   key jsonb NOT NULL,
   PRIMARY KEY (model, table_name, key)
 );
+CREATE TABLE IF NOT EXISTS _pgmig.targets (
+  model text NOT NULL,
+  table_name text NOT NULL,
+  rows_before bigint NOT NULL,
+  counted_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (model, table_name)
+);
+CREATE TABLE IF NOT EXISTS _pgmig.seals (
+  model text NOT NULL,
+  subject text NOT NULL,
+  rows bigint NOT NULL,
+  digest text NOT NULL,
+  PRIMARY KEY (model, subject)
+);
 RESET client_min_messages;
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -643,13 +657,24 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '25393d9e25a2563c2c085a2f3715e9d6095d6e0cd90f0aa4c9e6efc95f0dab1e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7ef789d525d3bbc792000dafd4c15275b3e0966a44a5a9f767094e5c2fbac755';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 25393d9e25a2563c2c085a2f3715e9d6095d6e0cd90f0aa4c9e6efc95f0dab1e; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7ef789d525d3bbc792000dafd4c15275b3e0966a44a5a9f767094e5c2fbac755; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
 $fingerprint$;
+
+-- The rows each filled table holds before migrate, counted when migrate first runs: verify
+-- fails on a row no id map holds in a table that was empty, and dates migrate's start.
+INSERT INTO _pgmig.targets (model, table_name, rows_before)
+VALUES ('workout', 'public.workout_plans', (SELECT count(*) FROM public.workout_plans)),
+       ('workout', 'public.workout_weeks', (SELECT count(*) FROM public.workout_weeks)),
+       ('workout', 'public.workout_days', (SELECT count(*) FROM public.workout_days)),
+       ('workout', 'public.exercises', (SELECT count(*) FROM public.exercises)),
+       ('workout', 'public.workout_sessions', (SELECT count(*) FROM public.workout_sessions)),
+       ('workout', 'public.exercise_logs', (SELECT count(*) FROM public.exercise_logs))
+ON CONFLICT DO NOTHING;
 
 -- ----------------------------------------------------------------------------
 -- Step 1/6: public.workout_plans  (model.yaml:11)
@@ -1237,6 +1262,42 @@ ANALYZE public.workout_days;
 ANALYZE public.exercises;
 ANALYZE public.workout_sessions;
 ANALYZE public.exercise_logs;
+
+-- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
+-- reference rows) against these digests before it trusts them.
+INSERT INTO _pgmig.seals (model, subject, rows, digest)
+SELECT 'workout', d.subject, d.rows, d.digest
+FROM (
+  -- (subject, rows, digest) of the bookkeeping and of every V1 table the steps read.
+  SELECT '_pgmig.rejects' AS subject, count(*) AS rows, md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), '')) AS digest
+  FROM (SELECT ROW(b.step, b.rule, b.reason, b.source_table, b.source_key, b.source_row)::text AS line
+        FROM _pgmig.rejects AS b WHERE b.model = 'workout') AS x
+  UNION ALL
+  SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+        FROM _pgmig.changes AS b WHERE b.model = 'workout') AS x
+  UNION ALL
+  SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+        FROM _pgmig.sequences AS b WHERE b.model = 'workout') AS x
+  UNION ALL
+  SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+        FROM _pgmig.reference AS b WHERE b.model = 'workout') AS x
+  UNION ALL
+  SELECT 'V1 v1.exercise_logs', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  FROM v1.exercise_logs AS t
+  UNION ALL
+  SELECT 'V1 v1.exercises', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  FROM v1.exercises AS t
+  UNION ALL
+  SELECT 'V1 v1.workout_plans', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  FROM v1.workout_plans AS t
+  UNION ALL
+  SELECT 'V1 v1.workout_sessions', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  FROM v1.workout_sessions AS t
+) AS d
+ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
 
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('workout', 'migrate', '(all)', clock_timestamp(), 'done');
