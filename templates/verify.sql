@@ -104,28 +104,38 @@ END
 {% endfilter %};
 {%- for r in plan.references %}
 
--- Reference data ({{ plan.model_file|comment }}:{{ r.line }}): every row of {{ r.table|comment }} the model declares is there,
--- with every column the model gives.
+-- Reference data ({{ plan.model_file|comment }}:{{ r.line }}): every row of {{ r.table|comment }} the model declares is there;
+-- the rows migrate inserted have every column the model gives (a row that was there before is
+-- left as it was).
 DO {% filter dollar("check") %}
 DECLARE
   n_missing bigint;
   n_different bigint;
+  n_kept_different bigint;
 BEGIN
   WITH wanted ({{ r.column_list }}) AS (
     VALUES {{ r.values }}
+  ), found AS (
+    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
+                        WHERE r.model = {{ plan.model_lit }} AND r.table_name = {{ r.table_lit }} AND {{ r.inserted_here }}) AS _pgmig_inserted
+    FROM {{ r.table }} AS t
   )
-  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM {{ r.table }} AS t WHERE {{ r.present }})),
-         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM {{ r.table }} AS t WHERE {{ r.present }} AND NOT ({{ r.same_values }})))
-  INTO n_missing, n_different
+  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE {{ r.present }})),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE {{ r.present }} AND t._pgmig_inserted AND NOT ({{ r.same_values }}))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE {{ r.present }} AND NOT t._pgmig_inserted AND NOT ({{ r.same_values }})))
+  INTO n_missing, n_different, n_kept_different
   FROM wanted AS w
 {%- for j in r.parent_joins %}
   {{ j }}
 {%- endfor %};
   IF n_missing = 0 AND n_different = 0 THEN
-    RAISE NOTICE 'PASS  reference {{ r.table_notice }}: all {{ r.rows }} rows present, every column as declared';
+    RAISE NOTICE 'PASS  reference {{ r.table_notice }}: all {{ r.rows }} rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference {{ r.table_notice }}: % of {{ r.rows }} rows missing, % with other values than declared', n_missing, n_different;
+    RAISE NOTICE 'FAIL  reference {{ r.table_notice }}: % of {{ r.rows }} rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_kept_different > 0 THEN
+    RAISE NOTICE 'INFO  reference {{ r.table_notice }}: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
   END IF;
 END
 {% endfilter %};

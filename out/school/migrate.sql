@@ -237,7 +237,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '694202dcd436908de1545fb762d17256f543d46455082011204c9fb1fa232ba3';
+SET pgmig.fingerprint = '002b41f8aed08ad7309f847b9ed7b01f0a04ee92197d219a872a5b01dfcb563e';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1004,9 +1004,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '694202dcd436908de1545fb762d17256f543d46455082011204c9fb1fa232ba3';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '002b41f8aed08ad7309f847b9ed7b01f0a04ee92197d219a872a5b01dfcb563e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 694202dcd436908de1545fb762d17256f543d46455082011204c9fb1fa232ba3; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 002b41f8aed08ad7309f847b9ed7b01f0a04ee92197d219a872a5b01dfcb563e; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

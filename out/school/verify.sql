@@ -452,9 +452,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '694202dcd436908de1545fb762d17256f543d46455082011204c9fb1fa232ba3';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '002b41f8aed08ad7309f847b9ed7b01f0a04ee92197d219a872a5b01dfcb563e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 694202dcd436908de1545fb762d17256f543d46455082011204c9fb1fa232ba3; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 002b41f8aed08ad7309f847b9ed7b01f0a04ee92197d219a872a5b01dfcb563e; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -587,60 +587,82 @@ BEGIN
 END
 $check$;
 
--- Reference data (model.yaml:13): every row of public.permission_modules the model declares is there,
--- with every column the model gives.
+-- Reference data (model.yaml:13): every row of public.permission_modules the model declares is there;
+-- the rows migrate inserted have every column the model gives (a row that was there before is
+-- left as it was).
 DO $check$
 DECLARE
   n_missing bigint;
   n_different bigint;
+  n_kept_different bigint;
 BEGIN
   WITH wanted (code, name) AS (
     VALUES ('users'::text, 'Users and roles'::text),
          ('academics'::text, 'Classes and subjects'::text),
          ('communication'::text, 'Messages to parents'::text)
+  ), found AS (
+    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
+                        WHERE r.model = 'school' AND r.table_name = 'public.permission_modules' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
+    FROM public.permission_modules AS t
   )
-  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM public.permission_modules AS t WHERE t.code = w.code)),
-         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM public.permission_modules AS t WHERE t.code = w.code AND NOT (t.name IS NOT DISTINCT FROM w.name)))
-  INTO n_missing, n_different
+  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name)))
+  INTO n_missing, n_different, n_kept_different
   FROM wanted AS w;
   IF n_missing = 0 AND n_different = 0 THEN
-    RAISE NOTICE 'PASS  reference public.permission_modules: all 3 rows present, every column as declared';
+    RAISE NOTICE 'PASS  reference public.permission_modules: all 3 rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference public.permission_modules: % of 3 rows missing, % with other values than declared', n_missing, n_different;
+    RAISE NOTICE 'FAIL  reference public.permission_modules: % of 3 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_kept_different > 0 THEN
+    RAISE NOTICE 'INFO  reference public.permission_modules: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
   END IF;
 END
 $check$;
 
--- Reference data (model.yaml:19): every row of public.grade_systems the model declares is there,
--- with every column the model gives.
+-- Reference data (model.yaml:19): every row of public.grade_systems the model declares is there;
+-- the rows migrate inserted have every column the model gives (a row that was there before is
+-- left as it was).
 DO $check$
 DECLARE
   n_missing bigint;
   n_different bigint;
+  n_kept_different bigint;
 BEGIN
   WITH wanted (code, name) AS (
     VALUES ('K12'::text, 'Kindergarten to grade 12'::text)
+  ), found AS (
+    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
+                        WHERE r.model = 'school' AND r.table_name = 'public.grade_systems' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
+    FROM public.grade_systems AS t
   )
-  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM public.grade_systems AS t WHERE t.code = w.code)),
-         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM public.grade_systems AS t WHERE t.code = w.code AND NOT (t.name IS NOT DISTINCT FROM w.name)))
-  INTO n_missing, n_different
+  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name)))
+  INTO n_missing, n_different, n_kept_different
   FROM wanted AS w;
   IF n_missing = 0 AND n_different = 0 THEN
-    RAISE NOTICE 'PASS  reference public.grade_systems: all 1 rows present, every column as declared';
+    RAISE NOTICE 'PASS  reference public.grade_systems: all 1 rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference public.grade_systems: % of 1 rows missing, % with other values than declared', n_missing, n_different;
+    RAISE NOTICE 'FAIL  reference public.grade_systems: % of 1 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_kept_different > 0 THEN
+    RAISE NOTICE 'INFO  reference public.grade_systems: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
   END IF;
 END
 $check$;
 
--- Reference data (model.yaml:23): every row of public.class_levels the model declares is there,
--- with every column the model gives.
+-- Reference data (model.yaml:23): every row of public.class_levels the model declares is there;
+-- the rows migrate inserted have every column the model gives (a row that was there before is
+-- left as it was).
 DO $check$
 DECLARE
   n_missing bigint;
   n_different bigint;
+  n_kept_different bigint;
 BEGIN
   WITH wanted (grade_system_id, code, name, position) AS (
     VALUES ('K12'::text, 'G1'::text, 'Grade 1'::text, '1'::integer),
@@ -655,50 +677,70 @@ BEGIN
          ('K12'::text, 'G10'::text, 'Grade 10'::text, '10'::integer),
          ('K12'::text, 'G11'::text, 'Grade 11'::text, '11'::integer),
          ('K12'::text, 'G12'::text, 'Grade 12'::text, '12'::integer)
+  ), found AS (
+    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
+                        WHERE r.model = 'school' AND r.table_name = 'public.class_levels' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
+    FROM public.class_levels AS t
   )
-  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM public.class_levels AS t WHERE t.grade_system_id = parent_grade_system_id.id AND t.code = w.code)),
-         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM public.class_levels AS t WHERE t.grade_system_id = parent_grade_system_id.id AND t.code = w.code AND NOT (t.name IS NOT DISTINCT FROM w.name AND t.position IS NOT DISTINCT FROM w.position)))
-  INTO n_missing, n_different
+  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.grade_system_id = parent_grade_system_id.id AND t.code = w.code)),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.grade_system_id = parent_grade_system_id.id AND t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name AND t.position IS NOT DISTINCT FROM w.position))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.grade_system_id = parent_grade_system_id.id AND t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name AND t.position IS NOT DISTINCT FROM w.position)))
+  INTO n_missing, n_different, n_kept_different
   FROM wanted AS w
   LEFT JOIN public.grade_systems AS parent_grade_system_id ON parent_grade_system_id.code = w.grade_system_id;
   IF n_missing = 0 AND n_different = 0 THEN
-    RAISE NOTICE 'PASS  reference public.class_levels: all 12 rows present, every column as declared';
+    RAISE NOTICE 'PASS  reference public.class_levels: all 12 rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference public.class_levels: % of 12 rows missing, % with other values than declared', n_missing, n_different;
+    RAISE NOTICE 'FAIL  reference public.class_levels: % of 12 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_kept_different > 0 THEN
+    RAISE NOTICE 'INFO  reference public.class_levels: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
   END IF;
 END
 $check$;
 
--- Reference data (model.yaml:38): every row of public.curriculums the model declares is there,
--- with every column the model gives.
+-- Reference data (model.yaml:38): every row of public.curriculums the model declares is there;
+-- the rows migrate inserted have every column the model gives (a row that was there before is
+-- left as it was).
 DO $check$
 DECLARE
   n_missing bigint;
   n_different bigint;
+  n_kept_different bigint;
 BEGIN
   WITH wanted (code, name) AS (
     VALUES ('NATIONAL'::text, 'National curriculum'::text)
+  ), found AS (
+    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
+                        WHERE r.model = 'school' AND r.table_name = 'public.curriculums' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
+    FROM public.curriculums AS t
   )
-  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM public.curriculums AS t WHERE t.code = w.code)),
-         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM public.curriculums AS t WHERE t.code = w.code AND NOT (t.name IS NOT DISTINCT FROM w.name)))
-  INTO n_missing, n_different
+  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name)))
+  INTO n_missing, n_different, n_kept_different
   FROM wanted AS w;
   IF n_missing = 0 AND n_different = 0 THEN
-    RAISE NOTICE 'PASS  reference public.curriculums: all 1 rows present, every column as declared';
+    RAISE NOTICE 'PASS  reference public.curriculums: all 1 rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference public.curriculums: % of 1 rows missing, % with other values than declared', n_missing, n_different;
+    RAISE NOTICE 'FAIL  reference public.curriculums: % of 1 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_kept_different > 0 THEN
+    RAISE NOTICE 'INFO  reference public.curriculums: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
   END IF;
 END
 $check$;
 
--- Reference data (model.yaml:42): every row of public.subjects the model declares is there,
--- with every column the model gives.
+-- Reference data (model.yaml:42): every row of public.subjects the model declares is there;
+-- the rows migrate inserted have every column the model gives (a row that was there before is
+-- left as it was).
 DO $check$
 DECLARE
   n_missing bigint;
   n_different bigint;
+  n_kept_different bigint;
 BEGIN
   WITH wanted (code, name) AS (
     VALUES ('MATH'::text, 'Mathematics'::text),
@@ -706,67 +748,95 @@ BEGIN
          ('SCI'::text, 'Science'::text),
          ('HIST'::text, 'History'::text),
          ('ART'::text, 'Art'::text)
+  ), found AS (
+    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
+                        WHERE r.model = 'school' AND r.table_name = 'public.subjects' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
+    FROM public.subjects AS t
   )
-  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM public.subjects AS t WHERE t.code = w.code)),
-         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM public.subjects AS t WHERE t.code = w.code AND NOT (t.name IS NOT DISTINCT FROM w.name)))
-  INTO n_missing, n_different
+  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name)))
+  INTO n_missing, n_different, n_kept_different
   FROM wanted AS w;
   IF n_missing = 0 AND n_different = 0 THEN
-    RAISE NOTICE 'PASS  reference public.subjects: all 5 rows present, every column as declared';
+    RAISE NOTICE 'PASS  reference public.subjects: all 5 rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference public.subjects: % of 5 rows missing, % with other values than declared', n_missing, n_different;
+    RAISE NOTICE 'FAIL  reference public.subjects: % of 5 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_kept_different > 0 THEN
+    RAISE NOTICE 'INFO  reference public.subjects: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
   END IF;
 END
 $check$;
 
--- Reference data (model.yaml:50): every row of public.user_types the model declares is there,
--- with every column the model gives.
+-- Reference data (model.yaml:50): every row of public.user_types the model declares is there;
+-- the rows migrate inserted have every column the model gives (a row that was there before is
+-- left as it was).
 DO $check$
 DECLARE
   n_missing bigint;
   n_different bigint;
+  n_kept_different bigint;
 BEGIN
   WITH wanted (code, name) AS (
     VALUES ('staff'::text, 'Staff'::text),
          ('guardian'::text, 'Guardian'::text),
          ('learner'::text, 'Learner'::text)
+  ), found AS (
+    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
+                        WHERE r.model = 'school' AND r.table_name = 'public.user_types' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
+    FROM public.user_types AS t
   )
-  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM public.user_types AS t WHERE t.code = w.code)),
-         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM public.user_types AS t WHERE t.code = w.code AND NOT (t.name IS NOT DISTINCT FROM w.name)))
-  INTO n_missing, n_different
+  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name)))
+  INTO n_missing, n_different, n_kept_different
   FROM wanted AS w;
   IF n_missing = 0 AND n_different = 0 THEN
-    RAISE NOTICE 'PASS  reference public.user_types: all 3 rows present, every column as declared';
+    RAISE NOTICE 'PASS  reference public.user_types: all 3 rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference public.user_types: % of 3 rows missing, % with other values than declared', n_missing, n_different;
+    RAISE NOTICE 'FAIL  reference public.user_types: % of 3 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_kept_different > 0 THEN
+    RAISE NOTICE 'INFO  reference public.user_types: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
   END IF;
 END
 $check$;
 
--- Reference data (model.yaml:56): every row of public.roles the model declares is there,
--- with every column the model gives.
+-- Reference data (model.yaml:56): every row of public.roles the model declares is there;
+-- the rows migrate inserted have every column the model gives (a row that was there before is
+-- left as it was).
 DO $check$
 DECLARE
   n_missing bigint;
   n_different bigint;
+  n_kept_different bigint;
 BEGIN
   WITH wanted (code, name, user_type_id) AS (
     VALUES ('teacher'::text, 'Teacher'::text, 'staff'::text),
          ('parent'::text, 'Parent'::text, 'guardian'::text),
          ('student'::text, 'Student'::text, 'learner'::text)
+  ), found AS (
+    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
+                        WHERE r.model = 'school' AND r.table_name = 'public.roles' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
+    FROM public.roles AS t
   )
-  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM public.roles AS t WHERE t.code = w.code)),
-         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM public.roles AS t WHERE t.code = w.code AND NOT (t.name IS NOT DISTINCT FROM w.name AND t.user_type_id IS NOT DISTINCT FROM parent_user_type_id.id)))
-  INTO n_missing, n_different
+  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name AND t.user_type_id IS NOT DISTINCT FROM parent_user_type_id.id))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name AND t.user_type_id IS NOT DISTINCT FROM parent_user_type_id.id)))
+  INTO n_missing, n_different, n_kept_different
   FROM wanted AS w
   LEFT JOIN public.user_types AS parent_user_type_id ON parent_user_type_id.code = w.user_type_id;
   IF n_missing = 0 AND n_different = 0 THEN
-    RAISE NOTICE 'PASS  reference public.roles: all 3 rows present, every column as declared';
+    RAISE NOTICE 'PASS  reference public.roles: all 3 rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference public.roles: % of 3 rows missing, % with other values than declared', n_missing, n_different;
+    RAISE NOTICE 'FAIL  reference public.roles: % of 3 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_kept_different > 0 THEN
+    RAISE NOTICE 'INFO  reference public.roles: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
   END IF;
 END
 $check$;
