@@ -58,4 +58,18 @@ CREATE TABLE IF NOT EXISTS _pgmig.reference (
   key jsonb NOT NULL,
   PRIMARY KEY (model, table_name, key)
 );
+CREATE TABLE IF NOT EXISTS _pgmig.targets (
+  model text NOT NULL,
+  table_name text NOT NULL,
+  rows_before bigint NOT NULL,
+  counted_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (model, table_name)
+);
+CREATE TABLE IF NOT EXISTS _pgmig.seals (
+  model text NOT NULL,
+  subject text NOT NULL,
+  rows bigint NOT NULL,
+  digest text NOT NULL,
+  PRIMARY KEY (model, subject)
+);
 RESET client_min_messages;

@@ -115,6 +115,8 @@ END
 {%- endif %}
 
 {% include "fingerprint_check.sql" %}
+
+{% include "targets_count.sql" %}
 {%- for r in plan.references %}
 
 {% include "reference_insert.sql" %}
@@ -130,6 +132,9 @@ END
 ANALYZE {{ t }};
 {%- endfor %}
 
+{%- let seal_v1 = true %}
+
+{% include "seal.sql" %}
 {% if let Some(u) = plan.subset %}
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ({{ plan.model_lit }}, 'migrate', {{ u.marker_lit }}, clock_timestamp(), 'done');

@@ -58,6 +58,8 @@
 {% include "refuse_migrated_twice.sql" %}
 
 {% include "fingerprint_check.sql" %}
+
+{% include "targets_count.sql" %}
 {%- for r in plan.references %}
 
 {% include "reference_insert.sql" %}
@@ -282,6 +284,8 @@ END
 {%- endfor %}
 UPDATE _pgmig.log SET status = 'done', finished_at = clock_timestamp()
 WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = '(entities)' AND status = 'running';
+{%- let seal_v1 = true %}
+{% include "seal.sql" %}
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ({{ plan.model_lit }}, 'migrate', '(all)', clock_timestamp(), 'done');
 COMMIT;

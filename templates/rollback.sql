@@ -193,11 +193,16 @@ DELETE FROM _pgmig.sequences WHERE model = {{ plan.model_lit }} AND sequence IN 
 UPDATE _pgmig.log SET status = 'rolled back'
 WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND status IN ('running', 'done')
   AND step IN ({{ u.steps_list }}, {{ u.marker_lit }}, '(all)');
+-- The other steps' bookkeeping stays: sealed anew without this subset's.
+{%- let seal_v1 = false %}
+{% include "seal.sql" %}
 {%- else %}
 DELETE FROM _pgmig.changes WHERE model = {{ plan.model_lit }};
 DELETE FROM _pgmig.rejects WHERE model = {{ plan.model_lit }};
 DELETE FROM _pgmig.batches WHERE model = {{ plan.model_lit }};
 DELETE FROM _pgmig.sequences WHERE model = {{ plan.model_lit }};
+DELETE FROM _pgmig.targets WHERE model = {{ plan.model_lit }};
+DELETE FROM _pgmig.seals WHERE model = {{ plan.model_lit }};
 UPDATE _pgmig.log SET status = 'rolled back'
 WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND status IN ('running', 'done');
 {%- endif %}

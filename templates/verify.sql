@@ -7,7 +7,8 @@
 \set ON_ERROR_STOP on
 {% include "pin.sql" %}
 
-BEGIN{% if plan.server.is_none() %} READ ONLY{% endif %};
+-- One snapshot: every check sees the same database, whatever commits meanwhile.
+BEGIN ISOLATION LEVEL REPEATABLE READ{% if plan.server.is_none() %}, READ ONLY{% endif %};
 {% include "session.sql" %}
 {%- let script = "verify.sql" %}
 {%- include "reader_guards.sql" %}
@@ -52,27 +53,89 @@ END
 {%- let checking = "verify.sql" %}
 
 {% include "fingerprint_check.sql" %}
+{%- for (table, _, order, _) in plan.v1_tables %}
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO {% filter dollar("check") %}
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY {{ order }}), '')) INTO n_rows, digest_now
+  FROM {{ table }} AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = {{ plan.model_lit }} AND s.subject = {{ "V1 {}"|format(table)|lit }};
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 {{ table|notice }} unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: {{ table|notice }}, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+{% endfilter %};
+{%- endfor %}
+{%- let seal_v1 = false %}
+
+-- The bookkeeping as migrate sealed it: rejects, repairs, saved sequence values and the
+-- reference rows rollback removes.
+DO {% filter dollar("check") %}
+DECLARE
+  changed text;
+BEGIN
+  SELECT string_agg(pg_catalog.format('%s (%s rows now, %s sealed)', coalesce(d.subject, s.subject), coalesce(d.rows, 0), coalesce(s.rows::text, 'none')),
+                    ', ' ORDER BY coalesce(d.subject, s.subject))
+  INTO changed
+  FROM (
+{% include "digests.sql" %}
+  ) AS d
+  FULL JOIN (SELECT * FROM _pgmig.seals AS b WHERE b.model = {{ plan.model_lit }} AND starts_with(b.subject, '_pgmig.')) AS s
+    ON s.subject = d.subject
+  WHERE d.digest IS DISTINCT FROM s.digest;
+  IF changed IS NULL THEN
+    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, sequences, reference)';
+  ELSE
+    RAISE NOTICE 'FAIL  bookkeeping changed since migrate: %', changed;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+{% endfilter %};
 {%- for r in plan.references %}
 
--- Reference data ({{ plan.model_file|comment }}:{{ r.line }}): every row of {{ r.table|comment }} the model declares is there.
+-- Reference data ({{ plan.model_file|comment }}:{{ r.line }}): every row of {{ r.table|comment }} the model declares is there;
+-- the rows migrate inserted have every column the model gives (a row that was there before is
+-- left as it was).
 DO {% filter dollar("check") %}
 DECLARE
   n_missing bigint;
+  n_different bigint;
+  n_kept_different bigint;
 BEGIN
   WITH wanted ({{ r.column_list }}) AS (
     VALUES {{ r.values }}
+  ), found AS (
+    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
+                        WHERE r.model = {{ plan.model_lit }} AND r.table_name = {{ r.table_lit }} AND {{ r.inserted_here }}) AS _pgmig_inserted
+    FROM {{ r.table }} AS t
   )
-  SELECT count(*) INTO n_missing
+  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE {{ r.present }})),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE {{ r.present }} AND t._pgmig_inserted AND NOT ({{ r.same_values }}))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE {{ r.present }} AND NOT t._pgmig_inserted AND NOT ({{ r.same_values }})))
+  INTO n_missing, n_different, n_kept_different
   FROM wanted AS w
 {%- for j in r.parent_joins %}
   {{ j }}
-{%- endfor %}
-  WHERE NOT EXISTS (SELECT 1 FROM {{ r.table }} AS t WHERE {{ r.present }});
-  IF n_missing = 0 THEN
-    RAISE NOTICE 'PASS  reference {{ r.table_notice }}: all {{ r.rows }} rows present';
+{%- endfor %};
+  IF n_missing = 0 AND n_different = 0 THEN
+    RAISE NOTICE 'PASS  reference {{ r.table_notice }}: all {{ r.rows }} rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference {{ r.table_notice }}: % of {{ r.rows }} rows missing', n_missing;
+    RAISE NOTICE 'FAIL  reference {{ r.table_notice }}: % of {{ r.rows }} rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_kept_different > 0 THEN
+    RAISE NOTICE 'INFO  reference {{ r.table_notice }}: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
   END IF;
 END
 {% endfilter %};
@@ -90,16 +153,19 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), {{ s.filtered_count }}
   INTO n_in, n_filtered
   {{ s.from }};
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} AND step = {{ s.name_lit }};
   SELECT count(*) INTO n_out FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }};
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  {{ s.name_notice }}: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM {{ s.map_table }};
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  {{ s.name_notice }}: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  {{ s.name_notice }}: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  {{ s.name_notice }}: row counts: % source, % migrated + % filtered + % rejected; id map {{ s.map_table|notice }}: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -135,7 +201,7 @@ BEGIN
   END IF;
 END
 {% endfilter %};
-{%- for o in s.orphans %}
+{%- for o in s.orphans.iter().chain(s.unrepeatable.iter()) %}
 
 -- {{ o.label|comment }}
 DO {% filter dollar("check") %}
@@ -155,6 +221,30 @@ BEGIN
 END
 {% endfilter %};
 {%- endfor %}
+{%- endfor %}
+{%- for t in plan.target_checks %}
+
+-- Rows of {{ t.table|comment }} no id map holds: none may be there if the table was empty before migrate.
+DO {% filter dollar("check") %}
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = {{ plan.model_lit }} AND b.table_name = {{ t.table_lit }};
+  SELECT count(*) INTO n_extra FROM {{ t.table }} AS t WHERE {{ t.unmapped }};
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT {{ t.sample_key }} AS k FROM {{ t.table }} AS t WHERE {{ t.unmapped }} ORDER BY {{ t.key_order }} LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  {{ t.table_notice }}: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  {{ t.table_notice }}: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  {{ t.table_notice }}: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+{% endfilter %};
 {%- endfor %}
 {%- for q in plan.sequences %}
 

@@ -14,7 +14,8 @@ SET standard_conforming_strings = on;
 -- The model's `timezone:` (UTC without one): zone conversions ignore the server's TimeZone.
 SET TIME ZONE 'UTC';
 
-BEGIN READ ONLY;
+-- One snapshot: every check sees the same database, whatever commits meanwhile.
+BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
 -- after lock_timeout instead (default 5s); statement_timeout is off unless given.
 \if :{?lock_timeout}
@@ -442,13 +443,228 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5ed0c82ddc0f421f9116d5c389e75a8f74f500758f7e755ad63e8f72d3ace45d';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '56ee77fe4efb308092f8a9fb95f6c8c3c01be69532646a3ed31bba69a1f8e9cc';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5ed0c82ddc0f421f9116d5c389e75a8f74f500758f7e755ad63e8f72d3ace45d; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 56ee77fe4efb308092f8a9fb95f6c8c3c01be69532646a3ed31bba69a1f8e9cc; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  FROM v1.completed_sessions AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'V1 v1.completed_sessions';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.completed_sessions unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.completed_sessions, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.group_id, t.drill_id), '')) INTO n_rows, digest_now
+  FROM v1.drill_group_items AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'V1 v1.drill_group_items';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.drill_group_items unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.drill_group_items, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  FROM v1.drill_groups AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'V1 v1.drill_groups';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.drill_groups unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.drill_groups, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  FROM v1.drills AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'V1 v1.drills';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.drills unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.drills, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  FROM v1.ordered_session_drills AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'V1 v1.ordered_session_drills';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.ordered_session_drills unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.ordered_session_drills, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  FROM v1.progress_history AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'V1 v1.progress_history';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.progress_history unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.progress_history, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  FROM v1.session_preferences AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'V1 v1.session_preferences';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.session_preferences unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.session_preferences, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  FROM v1.users AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'V1 v1.users';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.users unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.users, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- The bookkeeping as migrate sealed it: rejects, repairs, saved sequence values and the
+-- reference rows rollback removes.
+DO $check$
+DECLARE
+  changed text;
+BEGIN
+  SELECT string_agg(pg_catalog.format('%s (%s rows now, %s sealed)', coalesce(d.subject, s.subject), coalesce(d.rows, 0), coalesce(s.rows::text, 'none')),
+                    ', ' ORDER BY coalesce(d.subject, s.subject))
+  INTO changed
+  FROM (
+  -- (subject, rows, digest) of the bookkeeping.
+  SELECT '_pgmig.rejects' AS subject, count(*) AS rows, md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), '')) AS digest
+  FROM (SELECT ROW(b.step, b.rule, b.reason, b.source_table, b.source_key, b.source_row)::text AS line
+        FROM _pgmig.rejects AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+        FROM _pgmig.changes AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+        FROM _pgmig.sequences AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+        FROM _pgmig.reference AS b WHERE b.model = 'drills') AS x
+  ) AS d
+  FULL JOIN (SELECT * FROM _pgmig.seals AS b WHERE b.model = 'drills' AND starts_with(b.subject, '_pgmig.')) AS s
+    ON s.subject = d.subject
+  WHERE d.digest IS DISTINCT FROM s.digest;
+  IF changed IS NULL THEN
+    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, sequences, reference)';
+  ELSE
+    RAISE NOTICE 'FAIL  bookkeeping changed since migrate: %', changed;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
 
 -- ----------------------------------------------------------------------------
 -- Step 1/7: public.users  (model.yaml:19)
@@ -461,16 +677,19 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.users u;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'users';
   SELECT count(*) INTO n_out FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  users: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_users;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  users: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  users: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  users: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_users: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -519,6 +738,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
   INTO n_in, n_filtered
@@ -526,10 +746,12 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'completed_sessions';
   SELECT count(*) INTO n_out FROM public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  completed_sessions: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_completed_sessions;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  completed_sessions: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  completed_sessions: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  completed_sessions: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_completed_sessions: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -599,6 +821,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
   INTO n_in, n_filtered
@@ -606,10 +829,12 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'session_preferences';
   SELECT count(*) INTO n_out FROM public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  session_preferences: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_session_preferences;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  session_preferences: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  session_preferences: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  session_preferences: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_session_preferences: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -679,6 +904,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
   INTO n_in, n_filtered
@@ -686,10 +912,12 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'drill_groups';
   SELECT count(*) INTO n_out FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  drill_groups: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_drill_groups;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  drill_groups: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  drill_groups: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  drill_groups: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_drill_groups: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -757,6 +985,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_drill_groups.id IS NOT NULL), false))
   INTO n_in, n_filtered
@@ -766,10 +995,12 @@ BEGIN
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'drill_group_items';
   SELECT count(*) INTO n_out FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  drill_group_items: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_drill_group_items;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  drill_group_items: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  drill_group_items: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  drill_group_items: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_drill_group_items: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -856,6 +1087,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
   INTO n_in, n_filtered
@@ -865,10 +1097,12 @@ BEGIN
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'ordered_session_drills';
   SELECT count(*) INTO n_out FROM public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  ordered_session_drills: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_ordered_session_drills;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  ordered_session_drills: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  ordered_session_drills: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  ordered_session_drills: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_ordered_session_drills: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -960,6 +1194,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
   INTO n_in, n_filtered
@@ -968,10 +1203,12 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'progress_history';
   SELECT count(*) INTO n_out FROM public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  progress_history: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_progress_history;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  progress_history: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  progress_history: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  progress_history: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_progress_history: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -1032,6 +1269,160 @@ BEGIN
   ELSE
     RAISE NOTICE 'FAIL  progress_history: no orphans through progress_history_user_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- Rows of public.users no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'drills' AND b.table_name = 'public.users';
+  SELECT count(*) INTO n_extra FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.id)::text AS k FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.users: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.users: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.users: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.completed_sessions no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'drills' AND b.table_name = 'public.completed_sessions';
+  SELECT count(*) INTO n_extra FROM public.completed_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.id = t.id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.id)::text AS k FROM public.completed_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.completed_sessions: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.completed_sessions: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.completed_sessions: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.session_preferences no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'drills' AND b.table_name = 'public.session_preferences';
+  SELECT count(*) INTO n_extra FROM public.session_preferences AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE mapped.id = t.id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.id)::text AS k FROM public.session_preferences AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.session_preferences: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.session_preferences: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.session_preferences: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.drill_groups no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'drills' AND b.table_name = 'public.drill_groups';
+  SELECT count(*) INTO n_extra FROM public.drill_groups AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE mapped.id = t.id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.id)::text AS k FROM public.drill_groups AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.drill_groups: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.drill_groups: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.drill_groups: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.drill_group_items no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'drills' AND b.table_name = 'public.drill_group_items';
+  SELECT count(*) INTO n_extra FROM public.drill_group_items AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.group_id = t.group_id AND mapped.drill_uuid = t.drill_uuid);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.group_id, t.drill_uuid)::text AS k FROM public.drill_group_items AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.group_id = t.group_id AND mapped.drill_uuid = t.drill_uuid) ORDER BY t.group_id, t.drill_uuid LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.drill_group_items: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.drill_group_items: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.drill_group_items: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.ordered_session_drills no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'drills' AND b.table_name = 'public.ordered_session_drills';
+  SELECT count(*) INTO n_extra FROM public.ordered_session_drills AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.id = t.id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.id)::text AS k FROM public.ordered_session_drills AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.ordered_session_drills: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.ordered_session_drills: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.ordered_session_drills: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.progress_history no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'drills' AND b.table_name = 'public.progress_history';
+  SELECT count(*) INTO n_extra FROM public.progress_history AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE mapped.id = t.id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.id)::text AS k FROM public.progress_history AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.progress_history: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.progress_history: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.progress_history: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
 END
 $check$;

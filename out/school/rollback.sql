@@ -156,7 +156,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'da42dd42ba1c58abc21b6b62f56296383ab0266a6bf60b3e728149729a17cd2e';
+SET pgmig.fingerprint = '002b41f8aed08ad7309f847b9ed7b01f0a04ee92197d219a872a5b01dfcb563e';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -527,9 +527,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'da42dd42ba1c58abc21b6b62f56296383ab0266a6bf60b3e728149729a17cd2e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '002b41f8aed08ad7309f847b9ed7b01f0a04ee92197d219a872a5b01dfcb563e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile da42dd42ba1c58abc21b6b62f56296383ab0266a6bf60b3e728149729a17cd2e; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 002b41f8aed08ad7309f847b9ed7b01f0a04ee92197d219a872a5b01dfcb563e; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1034,6 +1034,8 @@ DELETE FROM _pgmig.changes WHERE model = 'school';
 DELETE FROM _pgmig.rejects WHERE model = 'school';
 DELETE FROM _pgmig.batches WHERE model = 'school';
 DELETE FROM _pgmig.sequences WHERE model = 'school';
+DELETE FROM _pgmig.targets WHERE model = 'school';
+DELETE FROM _pgmig.seals WHERE model = 'school';
 UPDATE _pgmig.log SET status = 'rolled back'
 WHERE model = 'school' AND script = 'migrate' AND status IN ('running', 'done');
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)

@@ -14,7 +14,8 @@ SET standard_conforming_strings = on;
 -- The model's `timezone:` (UTC without one): zone conversions ignore the server's TimeZone.
 SET TIME ZONE 'UTC';
 
-BEGIN READ ONLY;
+-- One snapshot: every check sees the same database, whatever commits meanwhile.
+BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
 -- after lock_timeout instead (default 5s); statement_timeout is off unless given.
 \if :{?lock_timeout}
@@ -451,60 +452,217 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'da42dd42ba1c58abc21b6b62f56296383ab0266a6bf60b3e728149729a17cd2e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '002b41f8aed08ad7309f847b9ed7b01f0a04ee92197d219a872a5b01dfcb563e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile da42dd42ba1c58abc21b6b62f56296383ab0266a6bf60b3e728149729a17cd2e; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 002b41f8aed08ad7309f847b9ed7b01f0a04ee92197d219a872a5b01dfcb563e; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
 
--- Reference data (model.yaml:13): every row of public.permission_modules the model declares is there.
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  FROM v1.parents AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'school' AND s.subject = 'V1 v1.parents';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.parents unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.parents, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  FROM v1.schools AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'school' AND s.subject = 'V1 v1.schools';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.schools unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.schools, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  FROM v1.students AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'school' AND s.subject = 'V1 v1.students';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.students unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.students, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  FROM v1.teachers AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'school' AND s.subject = 'V1 v1.teachers';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.teachers unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.teachers, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- The bookkeeping as migrate sealed it: rejects, repairs, saved sequence values and the
+-- reference rows rollback removes.
+DO $check$
+DECLARE
+  changed text;
+BEGIN
+  SELECT string_agg(pg_catalog.format('%s (%s rows now, %s sealed)', coalesce(d.subject, s.subject), coalesce(d.rows, 0), coalesce(s.rows::text, 'none')),
+                    ', ' ORDER BY coalesce(d.subject, s.subject))
+  INTO changed
+  FROM (
+  -- (subject, rows, digest) of the bookkeeping.
+  SELECT '_pgmig.rejects' AS subject, count(*) AS rows, md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), '')) AS digest
+  FROM (SELECT ROW(b.step, b.rule, b.reason, b.source_table, b.source_key, b.source_row)::text AS line
+        FROM _pgmig.rejects AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+        FROM _pgmig.changes AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+        FROM _pgmig.sequences AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+        FROM _pgmig.reference AS b WHERE b.model = 'school') AS x
+  ) AS d
+  FULL JOIN (SELECT * FROM _pgmig.seals AS b WHERE b.model = 'school' AND starts_with(b.subject, '_pgmig.')) AS s
+    ON s.subject = d.subject
+  WHERE d.digest IS DISTINCT FROM s.digest;
+  IF changed IS NULL THEN
+    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, sequences, reference)';
+  ELSE
+    RAISE NOTICE 'FAIL  bookkeeping changed since migrate: %', changed;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- Reference data (model.yaml:13): every row of public.permission_modules the model declares is there;
+-- the rows migrate inserted have every column the model gives (a row that was there before is
+-- left as it was).
 DO $check$
 DECLARE
   n_missing bigint;
+  n_different bigint;
+  n_kept_different bigint;
 BEGIN
   WITH wanted (code, name) AS (
     VALUES ('users'::text, 'Users and roles'::text),
          ('academics'::text, 'Classes and subjects'::text),
          ('communication'::text, 'Messages to parents'::text)
+  ), found AS (
+    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
+                        WHERE r.model = 'school' AND r.table_name = 'public.permission_modules' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
+    FROM public.permission_modules AS t
   )
-  SELECT count(*) INTO n_missing
-  FROM wanted AS w
-  WHERE NOT EXISTS (SELECT 1 FROM public.permission_modules AS t WHERE t.code = w.code);
-  IF n_missing = 0 THEN
-    RAISE NOTICE 'PASS  reference public.permission_modules: all 3 rows present';
+  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name)))
+  INTO n_missing, n_different, n_kept_different
+  FROM wanted AS w;
+  IF n_missing = 0 AND n_different = 0 THEN
+    RAISE NOTICE 'PASS  reference public.permission_modules: all 3 rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference public.permission_modules: % of 3 rows missing', n_missing;
+    RAISE NOTICE 'FAIL  reference public.permission_modules: % of 3 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_kept_different > 0 THEN
+    RAISE NOTICE 'INFO  reference public.permission_modules: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
   END IF;
 END
 $check$;
 
--- Reference data (model.yaml:19): every row of public.grade_systems the model declares is there.
+-- Reference data (model.yaml:19): every row of public.grade_systems the model declares is there;
+-- the rows migrate inserted have every column the model gives (a row that was there before is
+-- left as it was).
 DO $check$
 DECLARE
   n_missing bigint;
+  n_different bigint;
+  n_kept_different bigint;
 BEGIN
   WITH wanted (code, name) AS (
     VALUES ('K12'::text, 'Kindergarten to grade 12'::text)
+  ), found AS (
+    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
+                        WHERE r.model = 'school' AND r.table_name = 'public.grade_systems' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
+    FROM public.grade_systems AS t
   )
-  SELECT count(*) INTO n_missing
-  FROM wanted AS w
-  WHERE NOT EXISTS (SELECT 1 FROM public.grade_systems AS t WHERE t.code = w.code);
-  IF n_missing = 0 THEN
-    RAISE NOTICE 'PASS  reference public.grade_systems: all 1 rows present';
+  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name)))
+  INTO n_missing, n_different, n_kept_different
+  FROM wanted AS w;
+  IF n_missing = 0 AND n_different = 0 THEN
+    RAISE NOTICE 'PASS  reference public.grade_systems: all 1 rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference public.grade_systems: % of 1 rows missing', n_missing;
+    RAISE NOTICE 'FAIL  reference public.grade_systems: % of 1 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_kept_different > 0 THEN
+    RAISE NOTICE 'INFO  reference public.grade_systems: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
   END IF;
 END
 $check$;
 
--- Reference data (model.yaml:23): every row of public.class_levels the model declares is there.
+-- Reference data (model.yaml:23): every row of public.class_levels the model declares is there;
+-- the rows migrate inserted have every column the model gives (a row that was there before is
+-- left as it was).
 DO $check$
 DECLARE
   n_missing bigint;
+  n_different bigint;
+  n_kept_different bigint;
 BEGIN
   WITH wanted (grade_system_id, code, name, position) AS (
     VALUES ('K12'::text, 'G1'::text, 'Grade 1'::text, '1'::integer),
@@ -519,44 +677,70 @@ BEGIN
          ('K12'::text, 'G10'::text, 'Grade 10'::text, '10'::integer),
          ('K12'::text, 'G11'::text, 'Grade 11'::text, '11'::integer),
          ('K12'::text, 'G12'::text, 'Grade 12'::text, '12'::integer)
+  ), found AS (
+    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
+                        WHERE r.model = 'school' AND r.table_name = 'public.class_levels' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
+    FROM public.class_levels AS t
   )
-  SELECT count(*) INTO n_missing
+  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.grade_system_id = parent_grade_system_id.id AND t.code = w.code)),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.grade_system_id = parent_grade_system_id.id AND t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name AND t.position IS NOT DISTINCT FROM w.position))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.grade_system_id = parent_grade_system_id.id AND t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name AND t.position IS NOT DISTINCT FROM w.position)))
+  INTO n_missing, n_different, n_kept_different
   FROM wanted AS w
-  LEFT JOIN public.grade_systems AS parent_grade_system_id ON parent_grade_system_id.code = w.grade_system_id
-  WHERE NOT EXISTS (SELECT 1 FROM public.class_levels AS t WHERE t.grade_system_id = parent_grade_system_id.id AND t.code = w.code);
-  IF n_missing = 0 THEN
-    RAISE NOTICE 'PASS  reference public.class_levels: all 12 rows present';
+  LEFT JOIN public.grade_systems AS parent_grade_system_id ON parent_grade_system_id.code = w.grade_system_id;
+  IF n_missing = 0 AND n_different = 0 THEN
+    RAISE NOTICE 'PASS  reference public.class_levels: all 12 rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference public.class_levels: % of 12 rows missing', n_missing;
+    RAISE NOTICE 'FAIL  reference public.class_levels: % of 12 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_kept_different > 0 THEN
+    RAISE NOTICE 'INFO  reference public.class_levels: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
   END IF;
 END
 $check$;
 
--- Reference data (model.yaml:38): every row of public.curriculums the model declares is there.
+-- Reference data (model.yaml:38): every row of public.curriculums the model declares is there;
+-- the rows migrate inserted have every column the model gives (a row that was there before is
+-- left as it was).
 DO $check$
 DECLARE
   n_missing bigint;
+  n_different bigint;
+  n_kept_different bigint;
 BEGIN
   WITH wanted (code, name) AS (
     VALUES ('NATIONAL'::text, 'National curriculum'::text)
+  ), found AS (
+    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
+                        WHERE r.model = 'school' AND r.table_name = 'public.curriculums' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
+    FROM public.curriculums AS t
   )
-  SELECT count(*) INTO n_missing
-  FROM wanted AS w
-  WHERE NOT EXISTS (SELECT 1 FROM public.curriculums AS t WHERE t.code = w.code);
-  IF n_missing = 0 THEN
-    RAISE NOTICE 'PASS  reference public.curriculums: all 1 rows present';
+  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name)))
+  INTO n_missing, n_different, n_kept_different
+  FROM wanted AS w;
+  IF n_missing = 0 AND n_different = 0 THEN
+    RAISE NOTICE 'PASS  reference public.curriculums: all 1 rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference public.curriculums: % of 1 rows missing', n_missing;
+    RAISE NOTICE 'FAIL  reference public.curriculums: % of 1 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_kept_different > 0 THEN
+    RAISE NOTICE 'INFO  reference public.curriculums: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
   END IF;
 END
 $check$;
 
--- Reference data (model.yaml:42): every row of public.subjects the model declares is there.
+-- Reference data (model.yaml:42): every row of public.subjects the model declares is there;
+-- the rows migrate inserted have every column the model gives (a row that was there before is
+-- left as it was).
 DO $check$
 DECLARE
   n_missing bigint;
+  n_different bigint;
+  n_kept_different bigint;
 BEGIN
   WITH wanted (code, name) AS (
     VALUES ('MATH'::text, 'Mathematics'::text),
@@ -564,60 +748,95 @@ BEGIN
          ('SCI'::text, 'Science'::text),
          ('HIST'::text, 'History'::text),
          ('ART'::text, 'Art'::text)
+  ), found AS (
+    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
+                        WHERE r.model = 'school' AND r.table_name = 'public.subjects' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
+    FROM public.subjects AS t
   )
-  SELECT count(*) INTO n_missing
-  FROM wanted AS w
-  WHERE NOT EXISTS (SELECT 1 FROM public.subjects AS t WHERE t.code = w.code);
-  IF n_missing = 0 THEN
-    RAISE NOTICE 'PASS  reference public.subjects: all 5 rows present';
+  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name)))
+  INTO n_missing, n_different, n_kept_different
+  FROM wanted AS w;
+  IF n_missing = 0 AND n_different = 0 THEN
+    RAISE NOTICE 'PASS  reference public.subjects: all 5 rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference public.subjects: % of 5 rows missing', n_missing;
+    RAISE NOTICE 'FAIL  reference public.subjects: % of 5 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_kept_different > 0 THEN
+    RAISE NOTICE 'INFO  reference public.subjects: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
   END IF;
 END
 $check$;
 
--- Reference data (model.yaml:50): every row of public.user_types the model declares is there.
+-- Reference data (model.yaml:50): every row of public.user_types the model declares is there;
+-- the rows migrate inserted have every column the model gives (a row that was there before is
+-- left as it was).
 DO $check$
 DECLARE
   n_missing bigint;
+  n_different bigint;
+  n_kept_different bigint;
 BEGIN
   WITH wanted (code, name) AS (
     VALUES ('staff'::text, 'Staff'::text),
          ('guardian'::text, 'Guardian'::text),
          ('learner'::text, 'Learner'::text)
+  ), found AS (
+    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
+                        WHERE r.model = 'school' AND r.table_name = 'public.user_types' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
+    FROM public.user_types AS t
   )
-  SELECT count(*) INTO n_missing
-  FROM wanted AS w
-  WHERE NOT EXISTS (SELECT 1 FROM public.user_types AS t WHERE t.code = w.code);
-  IF n_missing = 0 THEN
-    RAISE NOTICE 'PASS  reference public.user_types: all 3 rows present';
+  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name)))
+  INTO n_missing, n_different, n_kept_different
+  FROM wanted AS w;
+  IF n_missing = 0 AND n_different = 0 THEN
+    RAISE NOTICE 'PASS  reference public.user_types: all 3 rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference public.user_types: % of 3 rows missing', n_missing;
+    RAISE NOTICE 'FAIL  reference public.user_types: % of 3 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_kept_different > 0 THEN
+    RAISE NOTICE 'INFO  reference public.user_types: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
   END IF;
 END
 $check$;
 
--- Reference data (model.yaml:56): every row of public.roles the model declares is there.
+-- Reference data (model.yaml:56): every row of public.roles the model declares is there;
+-- the rows migrate inserted have every column the model gives (a row that was there before is
+-- left as it was).
 DO $check$
 DECLARE
   n_missing bigint;
+  n_different bigint;
+  n_kept_different bigint;
 BEGIN
   WITH wanted (code, name, user_type_id) AS (
     VALUES ('teacher'::text, 'Teacher'::text, 'staff'::text),
          ('parent'::text, 'Parent'::text, 'guardian'::text),
          ('student'::text, 'Student'::text, 'learner'::text)
+  ), found AS (
+    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
+                        WHERE r.model = 'school' AND r.table_name = 'public.roles' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
+    FROM public.roles AS t
   )
-  SELECT count(*) INTO n_missing
+  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name AND t.user_type_id IS NOT DISTINCT FROM parent_user_type_id.id))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name AND t.user_type_id IS NOT DISTINCT FROM parent_user_type_id.id)))
+  INTO n_missing, n_different, n_kept_different
   FROM wanted AS w
-  LEFT JOIN public.user_types AS parent_user_type_id ON parent_user_type_id.code = w.user_type_id
-  WHERE NOT EXISTS (SELECT 1 FROM public.roles AS t WHERE t.code = w.code);
-  IF n_missing = 0 THEN
-    RAISE NOTICE 'PASS  reference public.roles: all 3 rows present';
+  LEFT JOIN public.user_types AS parent_user_type_id ON parent_user_type_id.code = w.user_type_id;
+  IF n_missing = 0 AND n_different = 0 THEN
+    RAISE NOTICE 'PASS  reference public.roles: all 3 rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference public.roles: % of 3 rows missing', n_missing;
+    RAISE NOTICE 'FAIL  reference public.roles: % of 3 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_kept_different > 0 THEN
+    RAISE NOTICE 'INFO  reference public.roles: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
   END IF;
 END
 $check$;
@@ -633,6 +852,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -641,10 +861,12 @@ BEGIN
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'schools';
   SELECT count(*) INTO n_out FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  schools: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_schools;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  schools: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  schools: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  schools: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_schools: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -720,6 +942,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -728,10 +951,12 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_users';
   SELECT count(*) INTO n_out FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  teacher_users: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_teacher_users;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  teacher_users: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  teacher_users: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  teacher_users: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_teacher_users: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -808,6 +1033,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -817,10 +1043,12 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_roles';
   SELECT count(*) INTO n_out FROM public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  teacher_roles: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_teacher_roles;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  teacher_roles: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  teacher_roles: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  teacher_roles: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_teacher_roles: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -926,6 +1154,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -936,10 +1165,12 @@ BEGIN
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_profiles';
   SELECT count(*) INTO n_out FROM public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  teacher_profiles: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_teacher_profiles;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  teacher_profiles: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  teacher_profiles: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  teacher_profiles: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_teacher_profiles: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -1049,6 +1280,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1057,10 +1289,12 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_users';
   SELECT count(*) INTO n_out FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  parent_users: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_parent_users;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  parent_users: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  parent_users: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  parent_users: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_parent_users: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -1137,6 +1371,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1146,10 +1381,12 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_roles';
   SELECT count(*) INTO n_out FROM public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  parent_roles: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_parent_roles;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  parent_roles: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  parent_roles: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  parent_roles: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_parent_roles: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -1255,6 +1492,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1264,10 +1502,12 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_profiles';
   SELECT count(*) INTO n_out FROM public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  parent_profiles: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_parent_profiles;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  parent_profiles: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  parent_profiles: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  parent_profiles: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_parent_profiles: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -1357,6 +1597,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1365,10 +1606,12 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_users';
   SELECT count(*) INTO n_out FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  student_users: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_student_users;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  student_users: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  student_users: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  student_users: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_student_users: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -1445,6 +1688,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1454,10 +1698,12 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_roles';
   SELECT count(*) INTO n_out FROM public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  student_roles: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_student_roles;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  student_roles: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  student_roles: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  student_roles: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_student_roles: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -1563,6 +1809,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -1574,10 +1821,12 @@ BEGIN
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$');
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_profiles';
   SELECT count(*) INTO n_out FROM public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  student_profiles: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_student_profiles;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  student_profiles: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  student_profiles: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  student_profiles: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_student_profiles: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -1688,6 +1937,138 @@ BEGIN
   ELSE
     RAISE NOTICE 'FAIL  student_profiles: no orphans through student_profiles_user_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- Rows of public.schools no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'school' AND b.table_name = 'public.schools';
+  SELECT count(*) INTO n_extra FROM public.schools AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS mapped WHERE mapped.id = t.id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.id)::text AS k FROM public.schools AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.schools: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.schools: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.schools: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.users no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'school' AND b.table_name = 'public.users';
+  SELECT count(*) INTO n_extra FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.id)::text AS k FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.users: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.users: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.users: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.user_roles no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'school' AND b.table_name = 'public.user_roles';
+  SELECT count(*) INTO n_extra FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.id)::text AS k FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.user_roles: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.user_roles: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.user_roles: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.teacher_profiles no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'school' AND b.table_name = 'public.teacher_profiles';
+  SELECT count(*) INTO n_extra FROM public.teacher_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.user_id = t.user_id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.user_id)::text AS k FROM public.teacher_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.user_id = t.user_id) ORDER BY t.user_id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.teacher_profiles: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.teacher_profiles: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.teacher_profiles: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.parent_profiles no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'school' AND b.table_name = 'public.parent_profiles';
+  SELECT count(*) INTO n_extra FROM public.parent_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.user_id = t.user_id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.user_id)::text AS k FROM public.parent_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.user_id = t.user_id) ORDER BY t.user_id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.parent_profiles: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.parent_profiles: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.parent_profiles: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.student_profiles no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'school' AND b.table_name = 'public.student_profiles';
+  SELECT count(*) INTO n_extra FROM public.student_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE mapped.user_id = t.user_id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.user_id)::text AS k FROM public.student_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE mapped.user_id = t.user_id) ORDER BY t.user_id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.student_profiles: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.student_profiles: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.student_profiles: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
 END
 $check$;

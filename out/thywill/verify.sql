@@ -14,7 +14,8 @@ SET standard_conforming_strings = on;
 -- The model's `timezone:` (UTC without one): zone conversions ignore the server's TimeZone.
 SET TIME ZONE 'UTC';
 
-BEGIN READ ONLY;
+-- One snapshot: every check sees the same database, whatever commits meanwhile.
+BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
 -- after lock_timeout instead (default 5s); statement_timeout is off unless given.
 \if :{?lock_timeout}
@@ -73,7 +74,6 @@ BEGIN
            ('table', 'v1', 'prayer', 'SELECT'),
            ('table', 'v1', 'prayermark', 'SELECT'),
            ('table', 'v1', 'role', 'SELECT'),
-           ('table', 'v1', 'sqlite_missing_index_entries', 'SELECT'),
            ('table', 'v1', 'user', 'SELECT'),
            ('table', 'v1', 'user_role', 'SELECT'),
            ('schema', NULL, 'public', 'USAGE'),
@@ -274,7 +274,7 @@ DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
   written_names text[] := '{}'::text[];
-  read_names text[] := ARRAY['v1.invitetoken', 'v1.prayer', 'v1.prayermark', 'v1.role', 'v1.sqlite_missing_index_entries', 'v1."user"', 'v1.user_role']::text[];
+  read_names text[] := ARRAY['v1.invitetoken', 'v1.prayer', 'v1.prayermark', 'v1.role', 'v1."user"', 'v1.user_role']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
@@ -440,16 +440,187 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '621fdcc65d83e2353526fdcf844ef46350022f3564c6cca596a055efda58755b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '521cf56c53e207e74e06e2d5b454807d2e214ca08b3b27c4fa5a56bfb28b5916';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 621fdcc65d83e2353526fdcf844ef46350022f3564c6cca596a055efda58755b; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 521cf56c53e207e74e06e2d5b454807d2e214ca08b3b27c4fa5a56bfb28b5916; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
 
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.token), '')) INTO n_rows, digest_now
+  FROM v1.invitetoken AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1.invitetoken';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.invitetoken unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.invitetoken, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  FROM v1.prayer AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1.prayer';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.prayer unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.prayer, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  FROM v1.prayermark AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1.prayermark';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.prayermark unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.prayermark, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  FROM v1.role AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1.role';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.role unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.role, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  FROM v1."user" AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1."user"';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1."user" unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1."user", % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.user_id, t.role_id), '')) INTO n_rows, digest_now
+  FROM v1.user_role AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1.user_role';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.user_role unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.user_role, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- The bookkeeping as migrate sealed it: rejects, repairs, saved sequence values and the
+-- reference rows rollback removes.
+DO $check$
+DECLARE
+  changed text;
+BEGIN
+  SELECT string_agg(pg_catalog.format('%s (%s rows now, %s sealed)', coalesce(d.subject, s.subject), coalesce(d.rows, 0), coalesce(s.rows::text, 'none')),
+                    ', ' ORDER BY coalesce(d.subject, s.subject))
+  INTO changed
+  FROM (
+  -- (subject, rows, digest) of the bookkeeping.
+  SELECT '_pgmig.rejects' AS subject, count(*) AS rows, md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), '')) AS digest
+  FROM (SELECT ROW(b.step, b.rule, b.reason, b.source_table, b.source_key, b.source_row)::text AS line
+        FROM _pgmig.rejects AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+        FROM _pgmig.changes AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+        FROM _pgmig.sequences AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+        FROM _pgmig.reference AS b WHERE b.model = 'thywill') AS x
+  ) AS d
+  FULL JOIN (SELECT * FROM _pgmig.seals AS b WHERE b.model = 'thywill' AND starts_with(b.subject, '_pgmig.')) AS s
+    ON s.subject = d.subject
+  WHERE d.digest IS DISTINCT FROM s.digest;
+  IF changed IS NULL THEN
+    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, sequences, reference)';
+  ELSE
+    RAISE NOTICE 'FAIL  bookkeeping changed since migrate: %', changed;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
 -- ----------------------------------------------------------------------------
--- Step 1/6: public.users  (model.yaml:13)
+-- Step 1/6: public.users  (model.yaml:12)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -459,23 +630,26 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1."user" u;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'users';
   SELECT count(*) INTO n_out FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  users: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_users;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  users: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  users: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  users: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_users: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
--- Compared: id, display_name, religious_preference, prayer_style, created_at, updated_at, is_active
+-- Compared: id, display_name, religious_preference, prayer_style, created_at, updated_at, is_active, email (default)
 DO $check$
 DECLARE
   n_missing bigint;
@@ -484,18 +658,18 @@ BEGIN
   WITH expected AS (
     SELECT CAST(u.id AS text),
            CAST(u.display_name AS text),
-           CAST(coalesce(nullif(u.religious_preference, ''), 'unspecified') AS text),
+           CAST(coalesce(u.religious_preference, 'unspecified') AS text),
            CAST(u.prayer_style AS text),
            CAST(u.created_at AT TIME ZONE 'UTC' AS timestamp with time zone),
            CAST(u.created_at AT TIME ZONE 'UTC' AS timestamp with time zone),
-           CAST(true AS boolean)
+           CAST(true AS boolean),
+           CAST(NULL AS text)
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
-    AND NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
   ), actual AS (
-    SELECT t.id, t.display_name, t.religious_preference, t.prayer_style, t.created_at, t.updated_at, t.is_active
+    SELECT t.id, t.display_name, t.religious_preference, t.prayer_style, t.created_at, t.updated_at, t.is_active, t.email
     FROM public.users AS t
     JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
   )
@@ -512,7 +686,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 2/6: public.prayers  (model.yaml:34)
+-- Step 2/6: public.prayers  (model.yaml:28)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -522,6 +696,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -530,10 +705,12 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'prayers';
   SELECT count(*) INTO n_out FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  prayers: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_prayers;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  prayers: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  prayers: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  prayers: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_prayers: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -595,7 +772,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 3/6: public.prayer_marks  (model.yaml:47)
+-- Step 3/6: public.prayer_marks  (model.yaml:41)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -605,6 +782,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -615,10 +793,12 @@ BEGIN
        LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'prayer_marks';
   SELECT count(*) INTO n_out FROM public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  prayer_marks: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_prayer_marks;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  prayer_marks: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  prayer_marks: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  prayer_marks: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_prayer_marks: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -699,7 +879,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 4/6: public.invites  (model.yaml:62)
+-- Step 4/6: public.invites  (model.yaml:56)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -709,6 +889,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -717,10 +898,12 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'invites';
   SELECT count(*) INTO n_out FROM public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  invites: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_invites;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  invites: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  invites: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  invites: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_invites: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -797,7 +980,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 5/6: public.roles  (model.yaml:74)
+-- Step 5/6: public.roles  (model.yaml:68)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -807,16 +990,19 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.role r;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'roles';
   SELECT count(*) INTO n_out FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  roles: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_roles;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  roles: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  roles: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  roles: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_roles: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -852,7 +1038,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 6/6: public.user_roles  (model.yaml:78)
+-- Step 6/6: public.user_roles  (model.yaml:72)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -862,6 +1048,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -869,10 +1056,12 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'user_roles';
   SELECT count(*) INTO n_out FROM public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  user_roles: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_user_roles;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  user_roles: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  user_roles: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  user_roles: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_user_roles: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -945,7 +1134,139 @@ BEGIN
 END
 $check$;
 
--- Model assertion (model.yaml:89): no v2 user has an empty display name
+-- Rows of public.users no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'thywill' AND b.table_name = 'public.users';
+  SELECT count(*) INTO n_extra FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.id)::text AS k FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.users: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.users: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.users: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.prayers no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'thywill' AND b.table_name = 'public.prayers';
+  SELECT count(*) INTO n_extra FROM public.prayers AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE mapped.id = t.id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.id)::text AS k FROM public.prayers AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.prayers: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.prayers: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.prayers: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.prayer_marks no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'thywill' AND b.table_name = 'public.prayer_marks';
+  SELECT count(*) INTO n_extra FROM public.prayer_marks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.id = t.id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.id)::text AS k FROM public.prayer_marks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.prayer_marks: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.prayer_marks: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.prayer_marks: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.invites no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'thywill' AND b.table_name = 'public.invites';
+  SELECT count(*) INTO n_extra FROM public.invites AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE mapped.token = t.token);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.token)::text AS k FROM public.invites AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE mapped.token = t.token) ORDER BY t.token LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.invites: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.invites: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.invites: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.roles no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'thywill' AND b.table_name = 'public.roles';
+  SELECT count(*) INTO n_extra FROM public.roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_roles AS mapped WHERE mapped.id = t.id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.id)::text AS k FROM public.roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_roles AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.roles: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.roles: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.roles: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.user_roles no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'thywill' AND b.table_name = 'public.user_roles';
+  SELECT count(*) INTO n_extra FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE mapped.user_id = t.user_id AND mapped.role_id = t.role_id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.user_id, t.role_id)::text AS k FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE mapped.user_id = t.user_id AND mapped.role_id = t.role_id) ORDER BY t.user_id, t.role_id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.user_roles: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.user_roles: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.user_roles: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Model assertion (model.yaml:83): no v2 user has an empty display name
 DO $check$
 DECLARE
   n_rows bigint;
@@ -962,7 +1283,7 @@ BEGIN
 END
 $check$;
 
--- Model assertion (model.yaml:91): the known corrupted record is not migrated
+-- Model assertion (model.yaml:85): the known corrupted record is not migrated
 DO $check$
 DECLARE
   n_rows bigint;

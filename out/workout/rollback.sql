@@ -142,7 +142,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'b876bad586b51e6e7447a14d5450ac5b3cce8aa5ecd237c1df8446b2bc9391a0';
+SET pgmig.fingerprint = '7ef789d525d3bbc792000dafd4c15275b3e0966a44a5a9f767094e5c2fbac755';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -480,9 +480,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b876bad586b51e6e7447a14d5450ac5b3cce8aa5ecd237c1df8446b2bc9391a0';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7ef789d525d3bbc792000dafd4c15275b3e0966a44a5a9f767094e5c2fbac755';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile b876bad586b51e6e7447a14d5450ac5b3cce8aa5ecd237c1df8446b2bc9391a0; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7ef789d525d3bbc792000dafd4c15275b3e0966a44a5a9f767094e5c2fbac755; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -642,6 +642,8 @@ DELETE FROM _pgmig.changes WHERE model = 'workout';
 DELETE FROM _pgmig.rejects WHERE model = 'workout';
 DELETE FROM _pgmig.batches WHERE model = 'workout';
 DELETE FROM _pgmig.sequences WHERE model = 'workout';
+DELETE FROM _pgmig.targets WHERE model = 'workout';
+DELETE FROM _pgmig.seals WHERE model = 'workout';
 UPDATE _pgmig.log SET status = 'rolled back'
 WHERE model = 'workout' AND script = 'migrate' AND status IN ('running', 'done');
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)

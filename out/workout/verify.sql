@@ -14,7 +14,8 @@ SET standard_conforming_strings = on;
 -- The model's `timezone:` (UTC without one): zone conversions ignore the server's TimeZone.
 SET TIME ZONE 'UTC';
 
-BEGIN READ ONLY;
+-- One snapshot: every check sees the same database, whatever commits meanwhile.
+BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
 -- after lock_timeout instead (default 5s); statement_timeout is off unless given.
 \if :{?lock_timeout}
@@ -437,13 +438,140 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b876bad586b51e6e7447a14d5450ac5b3cce8aa5ecd237c1df8446b2bc9391a0';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7ef789d525d3bbc792000dafd4c15275b3e0966a44a5a9f767094e5c2fbac755';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile b876bad586b51e6e7447a14d5450ac5b3cce8aa5ecd237c1df8446b2bc9391a0; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7ef789d525d3bbc792000dafd4c15275b3e0966a44a5a9f767094e5c2fbac755; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  FROM v1.exercise_logs AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'workout' AND s.subject = 'V1 v1.exercise_logs';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.exercise_logs unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.exercise_logs, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  FROM v1.exercises AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'workout' AND s.subject = 'V1 v1.exercises';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.exercises unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.exercises, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  FROM v1.workout_plans AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'workout' AND s.subject = 'V1 v1.workout_plans';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.workout_plans unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.workout_plans, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  FROM v1.workout_sessions AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'workout' AND s.subject = 'V1 v1.workout_sessions';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.workout_sessions unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.workout_sessions, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- The bookkeeping as migrate sealed it: rejects, repairs, saved sequence values and the
+-- reference rows rollback removes.
+DO $check$
+DECLARE
+  changed text;
+BEGIN
+  SELECT string_agg(pg_catalog.format('%s (%s rows now, %s sealed)', coalesce(d.subject, s.subject), coalesce(d.rows, 0), coalesce(s.rows::text, 'none')),
+                    ', ' ORDER BY coalesce(d.subject, s.subject))
+  INTO changed
+  FROM (
+  -- (subject, rows, digest) of the bookkeeping.
+  SELECT '_pgmig.rejects' AS subject, count(*) AS rows, md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), '')) AS digest
+  FROM (SELECT ROW(b.step, b.rule, b.reason, b.source_table, b.source_key, b.source_row)::text AS line
+        FROM _pgmig.rejects AS b WHERE b.model = 'workout') AS x
+  UNION ALL
+  SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+        FROM _pgmig.changes AS b WHERE b.model = 'workout') AS x
+  UNION ALL
+  SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+        FROM _pgmig.sequences AS b WHERE b.model = 'workout') AS x
+  UNION ALL
+  SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+        FROM _pgmig.reference AS b WHERE b.model = 'workout') AS x
+  ) AS d
+  FULL JOIN (SELECT * FROM _pgmig.seals AS b WHERE b.model = 'workout' AND starts_with(b.subject, '_pgmig.')) AS s
+    ON s.subject = d.subject
+  WHERE d.digest IS DISTINCT FROM s.digest;
+  IF changed IS NULL THEN
+    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, sequences, reference)';
+  ELSE
+    RAISE NOTICE 'FAIL  bookkeeping changed since migrate: %', changed;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
 
 -- ----------------------------------------------------------------------------
 -- Step 1/6: public.workout_plans  (model.yaml:11)
@@ -456,6 +584,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -471,10 +600,12 @@ BEGIN
        ) AS p;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_plans';
   SELECT count(*) INTO n_out FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  workout_plans: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_workout_plans;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  workout_plans: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  workout_plans: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  workout_plans: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_workout_plans: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -538,6 +669,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_workout_plans.id IS NOT NULL), false))
   INTO n_in, n_filtered
@@ -546,17 +678,19 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_weeks';
   SELECT count(*) INTO n_out FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  workout_weeks: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_workout_weeks;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  workout_weeks: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  workout_weeks: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  workout_weeks: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_workout_weeks: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
--- Compared: id, plan_id, week_number, start_date, end_date
+-- Compared: id, plan_id, week_number, start_date, end_date, notes (default)
 DO $check$
 DECLARE
   n_missing bigint;
@@ -567,14 +701,15 @@ BEGIN
            CAST(p.id AS uuid),
            CAST(w.n AS integer),
            CAST(p.start_date + (w.n - 1) * 7 AS date),
-           CAST(p.start_date + w.n * 7 - 1 AS date)
+           CAST(p.start_date + w.n * 7 - 1 AS date),
+           CAST(NULL AS text)
     FROM v1.workout_plans p
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
        JOIN _pgmig.map_workout_weeks AS key_map ON key_map.source_id = p.id AND key_map.n = w.n
     WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
   ), actual AS (
-    SELECT t.id, t.plan_id, t.week_number, t.start_date, t.end_date
+    SELECT t.id, t.plan_id, t.week_number, t.start_date, t.end_date, t.notes
     FROM public.workout_weeks AS t
     JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
   )
@@ -619,6 +754,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_workout_weeks.id IS NOT NULL), false))
   INTO n_in, n_filtered
@@ -637,17 +773,19 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_days';
   SELECT count(*) INTO n_out FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  workout_days: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_workout_days;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  workout_days: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  workout_days: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  workout_days: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_workout_days: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
--- Compared: id, week_id, day_label, muscle_groups
+-- Compared: id, week_id, day_label, muscle_groups, notes (default), estimated_duration (default)
 DO $check$
 DECLARE
   n_missing bigint;
@@ -657,7 +795,9 @@ BEGIN
     SELECT CAST(key_map.id AS uuid),
            CAST(id_workout_weeks.id AS uuid),
            CAST(d.day_label AS text),
-           CAST(d.muscle_groups AS text[])
+           CAST(d.muscle_groups AS text[]),
+           CAST(NULL AS text),
+           CAST(NULL AS integer)
     FROM (
          SELECT
            e.plan_id,
@@ -674,7 +814,7 @@ BEGIN
        JOIN _pgmig.map_workout_days AS key_map ON key_map.plan_id = d.plan_id AND key_map.n = w.n AND key_map.day_label = d.day_label
     WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
   ), actual AS (
-    SELECT t.id, t.week_id, t.day_label, t.muscle_groups
+    SELECT t.id, t.week_id, t.day_label, t.muscle_groups, t.notes, t.estimated_duration
     FROM public.workout_days AS t
     JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
   )
@@ -719,6 +859,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -728,17 +869,19 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'exercises';
   SELECT count(*) INTO n_out FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  exercises: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_exercises;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  exercises: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  exercises: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  exercises: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_exercises: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
--- Compared: id, day_id, name, muscle_group, sets, target_reps_min, target_reps_max, target_weight, rest_seconds, notes, order_index
+-- Compared: id, day_id, name, muscle_group, sets, target_reps_min, target_reps_max, target_weight, rest_seconds, notes, order_index, target_rpe_min (default), target_rpe_max (default), tempo (default), video_url (default)
 DO $check$
 DECLARE
   n_missing bigint;
@@ -755,7 +898,11 @@ BEGIN
            CAST(e.weight AS numeric(6,2)),
            CAST(coalesce(e.rest_seconds, 90) AS integer),
            CAST(e.notes AS text),
-           CAST(e.order_index AS integer)
+           CAST(e.order_index AS integer),
+           CAST(NULL AS numeric(3,1)),
+           CAST(NULL AS numeric(3,1)),
+           CAST(NULL AS text),
+           CAST(NULL AS text)
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
@@ -764,7 +911,7 @@ BEGIN
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
   ), actual AS (
-    SELECT t.id, t.day_id, t.name, t.muscle_group, t.sets, t.target_reps_min, t.target_reps_max, t.target_weight, t.rest_seconds, t.notes, t.order_index
+    SELECT t.id, t.day_id, t.name, t.muscle_group, t.sets, t.target_reps_min, t.target_reps_max, t.target_weight, t.rest_seconds, t.notes, t.order_index, t.target_rpe_min, t.target_rpe_max, t.tempo, t.video_url
     FROM public.exercises AS t
     JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
   )
@@ -809,6 +956,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -816,17 +964,19 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_sessions';
   SELECT count(*) INTO n_out FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  workout_sessions: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_workout_sessions;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  workout_sessions: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  workout_sessions: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  workout_sessions: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_workout_sessions: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
--- Compared: id, user_id, plan_id, started_at, completed_at, status, notes
+-- Compared: id, user_id, plan_id, started_at, completed_at, status, notes, day_id (default)
 DO $check$
 DECLARE
   n_missing bigint;
@@ -839,12 +989,13 @@ BEGIN
            CAST(s.started_at AS timestamp with time zone),
            CAST(s.completed_at AS timestamp with time zone),
            CAST(CASE WHEN s.completed_at IS NOT NULL THEN 'completed' ELSE 'in_progress' END AS text),
-           CAST(s.notes AS text)
+           CAST(s.notes AS text),
+           CAST(NULL AS uuid)
     FROM v1.workout_sessions s
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
     WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
   ), actual AS (
-    SELECT t.id, t.user_id, t.plan_id, t.started_at, t.completed_at, t.status, t.notes
+    SELECT t.id, t.user_id, t.plan_id, t.started_at, t.completed_at, t.status, t.notes, t.day_id
     FROM public.workout_sessions AS t
     JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
   )
@@ -889,6 +1040,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_mapped bigint;
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
@@ -897,17 +1049,19 @@ BEGIN
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'exercise_logs';
   SELECT count(*) INTO n_out FROM public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id;
-  IF n_in = n_out + n_filtered + n_rejected THEN
-    RAISE NOTICE 'PASS  exercise_logs: row counts: % source = % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_exercise_logs;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  exercise_logs: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  exercise_logs: row counts: % source <> % migrated + % filtered + % rejected', n_in, n_out, n_filtered, n_rejected;
+    RAISE NOTICE 'FAIL  exercise_logs: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_exercise_logs: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
--- Compared: id, session_id, exercise_id, set_number, reps, weight, completed_at
+-- Compared: id, session_id, exercise_id, set_number, reps, weight, completed_at, rpe (default), is_warmup (default)
 DO $check$
 DECLARE
   n_missing bigint;
@@ -920,14 +1074,16 @@ BEGIN
            CAST(l.set_number AS integer),
            CAST(l.reps AS integer),
            CAST(l.weight AS numeric(6,2)),
-           CAST(l.completed_at AS timestamp with time zone)
+           CAST(l.completed_at AS timestamp with time zone),
+           CAST(NULL AS numeric(3,1)),
+           CAST(false AS boolean)
     FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
     WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND NOT coalesce((id_exercises.id IS NULL), false)
   ), actual AS (
-    SELECT t.id, t.session_id, t.exercise_id, t.set_number, t.reps, t.weight, t.completed_at
+    SELECT t.id, t.session_id, t.exercise_id, t.set_number, t.reps, t.weight, t.completed_at, t.rpe, t.is_warmup
     FROM public.exercise_logs AS t
     JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
   )
@@ -975,6 +1131,138 @@ BEGIN
   ELSE
     RAISE NOTICE 'FAIL  exercise_logs: no orphans through exercise_logs_session_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- Rows of public.workout_plans no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'workout' AND b.table_name = 'public.workout_plans';
+  SELECT count(*) INTO n_extra FROM public.workout_plans AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS mapped WHERE mapped.id = t.id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.id)::text AS k FROM public.workout_plans AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.workout_plans: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.workout_plans: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.workout_plans: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.workout_weeks no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'workout' AND b.table_name = 'public.workout_weeks';
+  SELECT count(*) INTO n_extra FROM public.workout_weeks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.id = t.id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.id)::text AS k FROM public.workout_weeks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.workout_weeks: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.workout_weeks: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.workout_weeks: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.workout_days no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'workout' AND b.table_name = 'public.workout_days';
+  SELECT count(*) INTO n_extra FROM public.workout_days AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE mapped.id = t.id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.id)::text AS k FROM public.workout_days AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.workout_days: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.workout_days: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.workout_days: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.exercises no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'workout' AND b.table_name = 'public.exercises';
+  SELECT count(*) INTO n_extra FROM public.exercises AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE mapped.id = t.id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.id)::text AS k FROM public.exercises AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.exercises: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.exercises: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.exercises: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.workout_sessions no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'workout' AND b.table_name = 'public.workout_sessions';
+  SELECT count(*) INTO n_extra FROM public.workout_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.id = t.id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.id)::text AS k FROM public.workout_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.workout_sessions: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.workout_sessions: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.workout_sessions: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+  END IF;
+END
+$check$;
+
+-- Rows of public.exercise_logs no id map holds: none may be there if the table was empty before migrate.
+DO $check$
+DECLARE
+  n_before bigint;
+  n_extra bigint;
+  samples text;
+BEGIN
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'workout' AND b.table_name = 'public.exercise_logs';
+  SELECT count(*) INTO n_extra FROM public.exercise_logs AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.id = t.id);
+  SELECT string_agg(x.k, ', ') INTO samples
+  FROM (SELECT ROW(t.id)::text AS k FROM public.exercise_logs AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  IF n_extra = 0 THEN
+    RAISE NOTICE 'PASS  public.exercise_logs: no rows beyond the migrated ones';
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.exercise_logs: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'INFO  public.exercise_logs: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
 END
 $check$;

@@ -29,7 +29,8 @@ fn value_of(column: &str, table: &Table, mapped: &BTreeMap<String, Expr>) -> Exp
     default.map_or(Expr::value(Value::Null), |d| Expr::Nested(Box::new(d)))
 }
 
-fn parse(text: &str) -> Option<Expr> {
+/// A default or other catalog expression as sqlparser reads it; `None` when it can't.
+pub(super) fn parse(text: &str) -> Option<Expr> {
     let dialect = PostgreSqlDialect {};
     Parser::new(&dialect).try_with_sql(text).ok()?.parse_expr().ok()
 }

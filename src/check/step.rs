@@ -387,6 +387,20 @@ impl StepContext<'_> {
         for u in &mut uniques {
             u.secret = u.exprs.iter().any(|e| self.redactions.mentioned_in(e) || redacted.iter().any(|r| super::redact::mentions(e, &r.column)));
         }
+        let defaulted = table
+            .columns
+            .iter()
+            .filter(|c| c.generated.is_none() && !columns.iter().any(|m| m.name == c.name))
+            .map(|c| plan::DefaultedColumn {
+                name: c.name.clone(),
+                target_type: c.data_type.clone(),
+                default: c.default.clone(),
+                // An identity column draws from its sequence; a default sqlparser can't read is
+                // not recomputed either.
+                volatile: c.identity.is_some()
+                    || c.default.as_deref().is_some_and(|d| constraints::parse(d).is_none_or(|e| calls_non_repeatable(&e))),
+            })
+            .collect();
         let step = plan::Step {
             checks: constraints::checks(table, &filled),
             casts: constraints::casts(table, &filled, &|e| types::infer(e, &scope), &|t| {
@@ -407,6 +421,7 @@ impl StepContext<'_> {
             key,
             row_key: head.row_key.clone(),
             columns,
+            defaulted,
             repairs,
             replace,
             relinks,

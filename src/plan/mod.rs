@@ -146,6 +146,8 @@ pub struct Step {
     /// What tells this step's rows apart in V2: the key its id map, verify and rollback use.
     pub row_key: RowKey,
     pub columns: Vec<ColumnMap>,
+    /// The V2 columns the step leaves to their defaults (generated columns aside).
+    pub defaulted: Vec<DefaultedColumn>,
     /// Uniqueness repairs, applied to the values of `columns` before the insert.
     pub repairs: Vec<Repair>,
     /// Overwrite or create: the V2 rows this step replaces, and the rows under them.
@@ -338,6 +340,18 @@ pub struct ColumnMap {
     pub lossy: Option<String>,
     /// The source is a V1 column that allows NULL, and the V2 column does not.
     pub null_into_not_null: bool,
+}
+
+/// A V2 column a step does not write: its rows get the column's default, or NULL.
+#[derive(Debug, Clone, Serialize)]
+pub struct DefaultedColumn {
+    pub name: String,
+    pub target_type: String,
+    /// The default expression; `None`: NULL, or an identity column's next value.
+    pub default: Option<String>,
+    /// The value is not repeatable (`now()`, `gen_random_uuid()`, a sequence): verify can't
+    /// recompute it and checks what it can (present; inside migrate's time window for times).
+    pub volatile: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -33,3 +33,4 @@ mod cli;
 mod dbcheck;
 mod row_keys;
 mod self_reference;
+mod mutations;

@@ -5,6 +5,7 @@ mod privileges;
 mod reference;
 mod step;
 mod subset;
+mod target;
 
 use crate::catalog::quote_ident;
 use crate::plan::Plan;
@@ -14,6 +15,7 @@ use step::Finding;
 use step::SequenceView;
 pub use step::StepView;
 use subset::SubsetView;
+use target::TargetView;
 
 pub use crate::sql_text::{comment_text, notice_text, quote_literal as lit};
 
@@ -33,6 +35,8 @@ pub struct PlanView {
     pub library: String,
     /// The V2 tables the steps fill, each once, in load order.
     pub targets: Vec<String>,
+    /// The same, as verify looks for rows no id map holds in them.
+    pub target_checks: Vec<TargetView>,
     /// Every sequence a column the scripts write draws from (reference rows', then the
     /// steps'), each once: verify checks each.
     pub sequences: Vec<SequenceView>,
@@ -145,6 +149,7 @@ impl PlanView {
                 let mut seen = std::collections::BTreeSet::new();
                 plan.steps.iter().map(|s| s.target.to_string()).filter(|t| seen.insert(t.clone())).collect()
             },
+            target_checks: TargetView::all(plan),
             sequences: {
                 let mut seen = std::collections::BTreeSet::new();
                 let all = plan.references.iter().flat_map(|r| &r.sequences).chain(plan.steps.iter().flat_map(|s| &s.sequences));

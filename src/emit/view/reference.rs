@@ -28,6 +28,8 @@ pub struct ReferenceView {
     pub inserted_here: String,
     /// `t.code = w.code AND …`: a wanted row is there (parents named by natural key resolved).
     pub present: String,
+    /// `t.name IS NOT DISTINCT FROM w.name AND …`: the row has every other column as declared.
+    pub same_values: String,
     /// One `NOT EXISTS (…)` per V2 foreign key pointing here: nothing uses the row.
     pub unused: Vec<String>,
     pub rows: usize,
@@ -80,6 +82,15 @@ impl ReferenceView {
                 .map(|k| format!("t.{} = {}", q(k), names.iter().position(|n| n == k).map_or(String::new(), |i| select[i].clone())))
                 .collect::<Vec<_>>()
                 .join(" AND "),
+            same_values: {
+                let same: Vec<String> = names
+                    .iter()
+                    .zip(&select)
+                    .filter(|(n, _)| !r.key.contains(n))
+                    .map(|(n, v)| format!("t.{} IS NOT DISTINCT FROM {v}", q(n)))
+                    .collect();
+                if same.is_empty() { "true".to_string() } else { same.join(" AND ") }
+            },
             unused: r
                 .referenced_by
                 .iter()

@@ -106,6 +106,9 @@ pub struct StepView {
     pub cast_guard: String,
     /// Foreign keys of migrated rows whose parent is missing, for verify (over alias `t`).
     pub orphans: Vec<Finding>,
+    /// Columns left to a default that is not repeatable, for verify (over alias `t`): what
+    /// can be checked of them (set; a time inside migrate's window).
+    pub unrepeatable: Vec<Finding>,
     pub columns: Vec<ColumnRow>,
     /// From a live V1: `~N rows, X MB in v1.t; about T s to migrate`; empty from DDL.
     pub size_line: String,
@@ -433,16 +436,21 @@ impl StepView {
         let select_list = step.columns.iter().map(value_of).collect::<Vec<_>>().join(&format!(",\n{INDENT}       "));
         let compared: Vec<_> = step.columns.iter().filter(|c| !c.volatile).collect();
         let comparable = |ty: &str, e: String| if matches!(ty, "json" | "xml" | "point") { format!("({e})::text") } else { e };
+        // Columns left to a repeatable default are part of the expected row: the default, or NULL.
+        let defaults: Vec<_> = step.defaulted.iter().filter(|d| !d.volatile).collect();
         let expected_list = compared
             .iter()
             .map(|c| comparable(&c.target_type, format!("CAST({} AS {})", value_of(c), c.target_type)))
+            .chain(defaults.iter().map(|d| comparable(&d.target_type, format!("CAST({} AS {})", d.default.as_deref().unwrap_or("NULL"), d.target_type))))
             .collect::<Vec<_>>()
             .join(&format!(",\n{INDENT}         "));
         let actual_list = compared
             .iter()
             .map(|c| comparable(&c.target_type, format!("t.{}", quote_ident(&c.name))))
+            .chain(defaults.iter().map(|d| comparable(&d.target_type, format!("t.{}", quote_ident(&d.name)))))
             .collect::<Vec<_>>()
             .join(", ");
+        let unrepeatable = step.defaulted.iter().filter(|d| d.volatile).map(|d| unrepeatable_default(d, model)).collect();
         let mut findings: Vec<Finding> = Vec::new();
         for c in step.columns.iter().filter(|c| c.not_null && c.origin != Origin::NewKey) {
             findings.push(Finding::new(format!("{} NOT NULL", c.name), format!("({}) IS NULL", c.expr)));
@@ -630,8 +638,15 @@ impl StepView {
             made_here,
             expected_list,
             actual_list,
-            compared: compared.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join(", "),
-            not_compared: step.columns.iter().filter(|c| c.volatile).map(|c| c.name.clone()).collect(),
+            compared: compared.iter().map(|c| c.name.clone()).chain(defaults.iter().map(|d| format!("{} (default)", d.name))).collect::<Vec<_>>().join(", "),
+            not_compared: step
+                .columns
+                .iter()
+                .filter(|c| c.volatile)
+                .map(|c| c.name.clone())
+                .chain(step.defaulted.iter().filter(|d| d.volatile).map(|d| format!("{} (default)", d.name)))
+                .collect(),
+            unrepeatable,
             findings,
             duplicates,
             cast_guard,
@@ -649,6 +664,25 @@ impl StepView {
             },
         }
     }
+}
+
+/// What verify checks of a column left to a non-repeatable default: it is set (a default
+/// always sets it), and a time lies between the start of migrate (`_pgmig.targets.counted_at`)
+/// and its end.
+fn unrepeatable_default(d: &crate::plan::DefaultedColumn, model: &str) -> Finding {
+    let (name, target_type) = (&d.name, &d.target_type);
+    let what = d.default.as_deref().map_or("identity".to_string(), |x| format!("default {x}"));
+    let column = format!("t.{}", quote_ident(name));
+    let mut test = format!("{column} IS NULL");
+    let mut checked = "set";
+    if target_type.starts_with("timestamp") {
+        let model = lit(model);
+        test.push_str(&format!(
+            "\n{INDENT}     OR CAST({column} AS timestamptz) < (SELECT min(b.counted_at) FROM _pgmig.targets AS b WHERE b.model = {model})\n{INDENT}     OR CAST({column} AS timestamptz) > (SELECT max(l.finished_at) FROM _pgmig.log AS l WHERE l.model = {model} AND l.script = 'migrate' AND l.status = 'done')"
+        ));
+        checked = "set, inside migrate's time window";
+    }
+    Finding::new(format!("{name} ({what}) not comparable; checked: {checked}"), test)
 }
 
 fn not_coalesce(cond: &str) -> String {

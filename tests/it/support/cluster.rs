@@ -303,6 +303,17 @@ impl Cluster {
             .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
         TestDb { cluster: self, name }
     }
+
+    /// A new database copied from `template` (`CREATE DATABASE … TEMPLATE`): nobody may be
+    /// connected to the template meanwhile.
+    pub fn copy_db(&'static self, template: &TestDb, name_prefix: &str) -> TestDb {
+        let copy = format!("{}_{}", name_prefix, self.counter.fetch_add(1, Ordering::SeqCst));
+        assert!(copy.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'), "{copy}");
+        // Both names are [a-z0-9_] only (create_db makes the template's).
+        let sql = format!("CREATE DATABASE {copy} TEMPLATE {}", template.name);
+        self.connect("postgres").unwrap().batch_execute(&sql).unwrap_or_else(|e| panic!("{sql}: {}", pg_error_text(&e)));
+        TestDb { cluster: self, name: copy }
+    }
 }
 
 fn server_cmd(bin_dir: &Path, as_postgres: bool, tool: &str) -> Command {
@@ -408,6 +419,12 @@ impl TestDb {
         if let Err(e) = self.client().batch_execute(sql) {
             panic!("SQL failed in {}: {}", self.name, pg_error_text(&e));
         }
+    }
+
+    /// Drops the database (its name is [a-z0-9_] only), for tests that make many.
+    pub fn drop_db(self) {
+        let sql = format!("DROP DATABASE {} WITH (FORCE)", self.name);
+        self.cluster.connect("postgres").unwrap().batch_execute(&sql).unwrap_or_else(|e| panic!("{sql}: {}", pg_error_text(&e)));
     }
 
     /// Like [`execute`](Self::execute) but returns the error text.
