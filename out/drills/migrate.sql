@@ -196,7 +196,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '56ee77fe4efb308092f8a9fb95f6c8c3c01be69532646a3ed31bba69a1f8e9cc';
+SET pgmig.fingerprint = '2dc16d74a9f69bc6d5995f91c816ea5c045b7367c23f004346382c9e046f5726';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -642,6 +642,112 @@ BEGIN
 END
 $guard$;
 
+-- The catalogs this script was compiled against: every column of the tables it reads and
+-- writes, with its type. A table or column missing here, or of another type, stops the
+-- script before any step reads or writes, naming the first difference.
+DO $catalog$
+DECLARE
+  difference text;
+BEGIN
+  SELECT CASE WHEN pg_catalog.to_regclass(e.tab) IS NULL THEN pg_catalog.format('%s table %s does not exist', e.side, e.tab)
+              WHEN a.attname IS NULL THEN pg_catalog.format('%s column %s.%I does not exist', e.side, e.tab, e.col)
+              ELSE pg_catalog.format('%s column %s.%I is %s, compiled as %s', e.side, e.tab, e.col,
+                                     pg_catalog.format_type(a.atttypid, a.atttypmod), e.typ) END
+  INTO difference
+  FROM (VALUES (1, 'V1', 'v1.completed_sessions', 'id', 'integer'),
+               (2, 'V1', 'v1.completed_sessions', 'user_id', 'integer'),
+               (3, 'V1', 'v1.completed_sessions', 'date', 'date'),
+               (4, 'V1', 'v1.completed_sessions', 'drills', 'jsonb'),
+               (5, 'V1', 'v1.completed_sessions', 'total_minutes', 'integer'),
+               (6, 'V1', 'v1.drill_group_items', 'group_id', 'integer'),
+               (7, 'V1', 'v1.drill_group_items', 'drill_id', 'integer'),
+               (8, 'V1', 'v1.drill_group_items', 'position', 'integer'),
+               (9, 'V1', 'v1.drill_groups', 'id', 'integer'),
+               (10, 'V1', 'v1.drill_groups', 'user_id', 'integer'),
+               (11, 'V1', 'v1.drill_groups', 'name', 'text'),
+               (12, 'V1', 'v1.drill_groups', 'is_liked_group', 'boolean'),
+               (13, 'V1', 'v1.drills', 'id', 'integer'),
+               (14, 'V1', 'v1.drills', 'title', 'text'),
+               (15, 'V1', 'v1.drills', 'skill', 'text'),
+               (16, 'V1', 'v1.drills', 'duration_minutes', 'integer'),
+               (17, 'V1', 'v1.ordered_session_drills', 'id', 'integer'),
+               (18, 'V1', 'v1.ordered_session_drills', 'user_id', 'integer'),
+               (19, 'V1', 'v1.ordered_session_drills', 'drill_id', 'integer'),
+               (20, 'V1', 'v1.ordered_session_drills', 'position', 'integer'),
+               (21, 'V1', 'v1.ordered_session_drills', 'sets', 'integer'),
+               (22, 'V1', 'v1.ordered_session_drills', 'reps', 'integer'),
+               (23, 'V1', 'v1.ordered_session_drills', 'duration', 'integer'),
+               (24, 'V1', 'v1.progress_history', 'id', 'integer'),
+               (25, 'V1', 'v1.progress_history', 'user_id', 'integer'),
+               (26, 'V1', 'v1.progress_history', 'current_streak', 'integer'),
+               (27, 'V1', 'v1.progress_history', 'highest_streak', 'integer'),
+               (28, 'V1', 'v1.progress_history', 'completed_sessions_count', 'integer'),
+               (29, 'V1', 'v1.session_preferences', 'id', 'integer'),
+               (30, 'V1', 'v1.session_preferences', 'user_id', 'integer'),
+               (31, 'V1', 'v1.session_preferences', 'duration_minutes', 'integer'),
+               (32, 'V1', 'v1.session_preferences', 'training_style', 'text'),
+               (33, 'V1', 'v1.session_preferences', 'difficulty', 'text'),
+               (34, 'V1', 'v1.session_preferences', 'available_equipment', 'text[]'),
+               (35, 'V1', 'v1.users', 'id', 'integer'),
+               (36, 'V1', 'v1.users', 'email', 'text'),
+               (37, 'V1', 'v1.users', 'name', 'text'),
+               (38, 'V1', 'v1.users', 'created_at', 'timestamp with time zone'),
+               (39, 'V2', 'public.completed_sessions', 'id', 'uuid'),
+               (40, 'V2', 'public.completed_sessions', 'user_id', 'uuid'),
+               (41, 'V2', 'public.completed_sessions', 'date', 'date'),
+               (42, 'V2', 'public.completed_sessions', 'drills', 'json'),
+               (43, 'V2', 'public.completed_sessions', 'total_minutes', 'integer'),
+               (44, 'V2', 'public.drill_group_items', 'group_id', 'uuid'),
+               (45, 'V2', 'public.drill_group_items', 'drill_uuid', 'uuid'),
+               (46, 'V2', 'public.drill_group_items', 'position', 'integer'),
+               (47, 'V2', 'public.drill_groups', 'id', 'uuid'),
+               (48, 'V2', 'public.drill_groups', 'user_id', 'uuid'),
+               (49, 'V2', 'public.drill_groups', 'name', 'text'),
+               (50, 'V2', 'public.drill_groups', 'is_liked_group', 'boolean'),
+               (51, 'V2', 'public.drills', 'uuid', 'uuid'),
+               (52, 'V2', 'public.drills', 'title', 'text'),
+               (53, 'V2', 'public.drills', 'skill', 'text'),
+               (54, 'V2', 'public.drills', 'duration_minutes', 'integer'),
+               (55, 'V2', 'public.ordered_session_drills', 'id', 'uuid'),
+               (56, 'V2', 'public.ordered_session_drills', 'user_id', 'uuid'),
+               (57, 'V2', 'public.ordered_session_drills', 'drill_uuid', 'uuid'),
+               (58, 'V2', 'public.ordered_session_drills', 'position', 'integer'),
+               (59, 'V2', 'public.ordered_session_drills', 'sets', 'integer'),
+               (60, 'V2', 'public.ordered_session_drills', 'reps', 'integer'),
+               (61, 'V2', 'public.ordered_session_drills', 'duration', 'integer'),
+               (62, 'V2', 'public.progress_history', 'id', 'uuid'),
+               (63, 'V2', 'public.progress_history', 'user_id', 'uuid'),
+               (64, 'V2', 'public.progress_history', 'current_streak', 'integer'),
+               (65, 'V2', 'public.progress_history', 'highest_streak', 'integer'),
+               (66, 'V2', 'public.progress_history', 'total_sessions', 'integer'),
+               (67, 'V2', 'public.progress_history', 'drills_per_session', 'numeric(6,2)'),
+               (68, 'V2', 'public.progress_history', 'minutes_per_session', 'numeric(6,2)'),
+               (69, 'V2', 'public.progress_history', 'dribbling_drills_completed', 'integer'),
+               (70, 'V2', 'public.progress_history', 'passing_drills_completed', 'integer'),
+               (71, 'V2', 'public.progress_history', 'shooting_drills_completed', 'integer'),
+               (72, 'V2', 'public.progress_history', 'favorite_drill', 'text'),
+               (73, 'V2', 'public.session_preferences', 'id', 'uuid'),
+               (74, 'V2', 'public.session_preferences', 'user_id', 'uuid'),
+               (75, 'V2', 'public.session_preferences', 'duration_minutes', 'integer'),
+               (76, 'V2', 'public.session_preferences', 'training_style', 'text'),
+               (77, 'V2', 'public.session_preferences', 'difficulty', 'text'),
+               (78, 'V2', 'public.session_preferences', 'available_equipment', 'text[]'),
+               (79, 'V2', 'public.users', 'id', 'uuid'),
+               (80, 'V2', 'public.users', 'email', 'text'),
+               (81, 'V2', 'public.users', 'name', 'text'),
+               (82, 'V2', 'public.users', 'created_at', 'timestamp with time zone')) AS e (n, side, tab, col, typ)
+  LEFT JOIN pg_catalog.pg_attribute AS a
+         ON a.attrelid = pg_catalog.to_regclass(e.tab) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
+  WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ
+  ORDER BY e.n
+  LIMIT 1;
+  IF difference IS NOT NULL THEN
+    RAISE EXCEPTION 'migrate.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
+      USING HINT = 'compile the model again against this database''s V1 and V2';
+  END IF;
+END
+$catalog$;
+
 -- A model migrates once; rollback.sql makes it migratable again.
 DO $guard$
 BEGIN
@@ -663,9 +769,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '56ee77fe4efb308092f8a9fb95f6c8c3c01be69532646a3ed31bba69a1f8e9cc';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2dc16d74a9f69bc6d5995f91c816ea5c045b7367c23f004346382c9e046f5726';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 56ee77fe4efb308092f8a9fb95f6c8c3c01be69532646a3ed31bba69a1f8e9cc; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2dc16d74a9f69bc6d5995f91c816ea5c045b7367c23f004346382c9e046f5726; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -780,11 +886,10 @@ BEGIN
   RAISE NOTICE 'step 1/7 users: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step users (model.yaml:19) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_users;
 
@@ -862,11 +967,10 @@ BEGIN
   RAISE NOTICE 'step 2/7 completed_sessions: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step completed_sessions (model.yaml:24) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -934,11 +1038,10 @@ BEGIN
   RAISE NOTICE 'step 3/7 session_preferences: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step session_preferences (model.yaml:35) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -1004,11 +1107,10 @@ BEGIN
   RAISE NOTICE 'step 4/7 drill_groups: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step drill_groups (model.yaml:42) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_drill_groups;
 
@@ -1085,11 +1187,10 @@ BEGIN
   RAISE NOTICE 'step 5/7 drill_group_items: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step drill_group_items (model.yaml:50) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -1176,11 +1277,10 @@ BEGIN
   RAISE NOTICE 'step 6/7 ordered_session_drills: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step ordered_session_drills (model.yaml:61) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -1257,11 +1357,10 @@ BEGIN
   RAISE NOTICE 'step 7/7 progress_history: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step progress_history (model.yaml:76) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- Fresh statistics for the filled tables: verify's joins and the application's first

@@ -443,9 +443,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '56ee77fe4efb308092f8a9fb95f6c8c3c01be69532646a3ed31bba69a1f8e9cc';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2dc16d74a9f69bc6d5995f91c816ea5c045b7367c23f004346382c9e046f5726';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 56ee77fe4efb308092f8a9fb95f6c8c3c01be69532646a3ed31bba69a1f8e9cc; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2dc16d74a9f69bc6d5995f91c816ea5c045b7367c23f004346382c9e046f5726; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

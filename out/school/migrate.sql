@@ -237,7 +237,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '002b41f8aed08ad7309f847b9ed7b01f0a04ee92197d219a872a5b01dfcb563e';
+SET pgmig.fingerprint = '97704f3b870d29edca17cedd34ed29a189cc01b7833652f81038f101f9f3ffc9';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -683,6 +683,131 @@ BEGIN
 END
 $guard$;
 
+-- The catalogs this script was compiled against: every column of the tables it reads and
+-- writes, with its type. A table or column missing here, or of another type, stops the
+-- script before any step reads or writes, naming the first difference.
+DO $catalog$
+DECLARE
+  difference text;
+BEGIN
+  SELECT CASE WHEN pg_catalog.to_regclass(e.tab) IS NULL THEN pg_catalog.format('%s table %s does not exist', e.side, e.tab)
+              WHEN a.attname IS NULL THEN pg_catalog.format('%s column %s.%I does not exist', e.side, e.tab, e.col)
+              ELSE pg_catalog.format('%s column %s.%I is %s, compiled as %s', e.side, e.tab, e.col,
+                                     pg_catalog.format_type(a.atttypid, a.atttypmod), e.typ) END
+  INTO difference
+  FROM (VALUES (1, 'V1', 'v1.parents', 'id', 'integer'),
+               (2, 'V1', 'v1.parents', 'school_id', 'integer'),
+               (3, 'V1', 'v1.parents', 'full_name', 'text'),
+               (4, 'V1', 'v1.parents', 'email', 'text'),
+               (5, 'V1', 'v1.parents', 'phone', 'text'),
+               (6, 'V1', 'v1.parents', 'address', 'text'),
+               (7, 'V1', 'v1.parents', 'password', 'text'),
+               (8, 'V1', 'v1.parents', 'created_at', 'timestamp with time zone'),
+               (9, 'V1', 'v1.schools', 'id', 'integer'),
+               (10, 'V1', 'v1.schools', 'name', 'text'),
+               (11, 'V1', 'v1.schools', 'address', 'text'),
+               (12, 'V1', 'v1.schools', 'phone', 'text'),
+               (13, 'V1', 'v1.schools', 'email', 'text'),
+               (14, 'V1', 'v1.schools', 'created_at', 'timestamp with time zone'),
+               (15, 'V1', 'v1.students', 'id', 'integer'),
+               (16, 'V1', 'v1.students', 'school_id', 'integer'),
+               (17, 'V1', 'v1.students', 'parent_id', 'integer'),
+               (18, 'V1', 'v1.students', 'full_name', 'text'),
+               (19, 'V1', 'v1.students', 'email', 'text'),
+               (20, 'V1', 'v1.students', 'phone', 'text'),
+               (21, 'V1', 'v1.students', 'date_of_birth', 'date'),
+               (22, 'V1', 'v1.students', 'grade', 'text'),
+               (23, 'V1', 'v1.students', 'created_at', 'timestamp with time zone'),
+               (24, 'V1', 'v1.teachers', 'id', 'integer'),
+               (25, 'V1', 'v1.teachers', 'school_id', 'integer'),
+               (26, 'V1', 'v1.teachers', 'full_name', 'text'),
+               (27, 'V1', 'v1.teachers', 'email', 'text'),
+               (28, 'V1', 'v1.teachers', 'phone', 'text'),
+               (29, 'V1', 'v1.teachers', 'address', 'text'),
+               (30, 'V1', 'v1.teachers', 'subject', 'text'),
+               (31, 'V1', 'v1.teachers', 'password', 'text'),
+               (32, 'V1', 'v1.teachers', 'created_at', 'timestamp with time zone'),
+               (33, 'V2', 'public.class_levels', 'id', 'integer'),
+               (34, 'V2', 'public.class_levels', 'grade_system_id', 'integer'),
+               (35, 'V2', 'public.class_levels', 'code', 'text'),
+               (36, 'V2', 'public.class_levels', 'name', 'text'),
+               (37, 'V2', 'public.class_levels', 'position', 'integer'),
+               (38, 'V2', 'public.curriculums', 'id', 'integer'),
+               (39, 'V2', 'public.curriculums', 'code', 'text'),
+               (40, 'V2', 'public.curriculums', 'name', 'text'),
+               (41, 'V2', 'public.grade_systems', 'id', 'integer'),
+               (42, 'V2', 'public.grade_systems', 'code', 'text'),
+               (43, 'V2', 'public.grade_systems', 'name', 'text'),
+               (44, 'V2', 'public.parent_profiles', 'user_id', 'uuid'),
+               (45, 'V2', 'public.parent_profiles', 'school_id', 'uuid'),
+               (46, 'V2', 'public.parent_profiles', 'street', 'text'),
+               (47, 'V2', 'public.parent_profiles', 'city', 'text'),
+               (48, 'V2', 'public.parent_profiles', 'region', 'text'),
+               (49, 'V2', 'public.parent_profiles', 'postal_code', 'text'),
+               (50, 'V2', 'public.parent_profiles', 'country', 'text'),
+               (51, 'V2', 'public.permission_modules', 'id', 'integer'),
+               (52, 'V2', 'public.permission_modules', 'code', 'text'),
+               (53, 'V2', 'public.permission_modules', 'name', 'text'),
+               (54, 'V2', 'public.roles', 'id', 'integer'),
+               (55, 'V2', 'public.roles', 'code', 'text'),
+               (56, 'V2', 'public.roles', 'name', 'text'),
+               (57, 'V2', 'public.roles', 'user_type_id', 'integer'),
+               (58, 'V2', 'public.schools', 'id', 'uuid'),
+               (59, 'V2', 'public.schools', 'name', 'text'),
+               (60, 'V2', 'public.schools', 'email', 'text'),
+               (61, 'V2', 'public.schools', 'phone', 'text'),
+               (62, 'V2', 'public.schools', 'street', 'text'),
+               (63, 'V2', 'public.schools', 'city', 'text'),
+               (64, 'V2', 'public.schools', 'region', 'text'),
+               (65, 'V2', 'public.schools', 'postal_code', 'text'),
+               (66, 'V2', 'public.schools', 'country', 'text'),
+               (67, 'V2', 'public.schools', 'curriculum_id', 'integer'),
+               (68, 'V2', 'public.schools', 'created_at', 'timestamp with time zone'),
+               (69, 'V2', 'public.student_profiles', 'user_id', 'uuid'),
+               (70, 'V2', 'public.student_profiles', 'school_id', 'uuid'),
+               (71, 'V2', 'public.student_profiles', 'parent_user_id', 'uuid'),
+               (72, 'V2', 'public.student_profiles', 'class_level_id', 'integer'),
+               (73, 'V2', 'public.student_profiles', 'date_of_birth', 'date'),
+               (74, 'V2', 'public.subjects', 'id', 'integer'),
+               (75, 'V2', 'public.subjects', 'code', 'text'),
+               (76, 'V2', 'public.subjects', 'name', 'text'),
+               (77, 'V2', 'public.teacher_profiles', 'user_id', 'uuid'),
+               (78, 'V2', 'public.teacher_profiles', 'school_id', 'uuid'),
+               (79, 'V2', 'public.teacher_profiles', 'subject_id', 'integer'),
+               (80, 'V2', 'public.teacher_profiles', 'street', 'text'),
+               (81, 'V2', 'public.teacher_profiles', 'city', 'text'),
+               (82, 'V2', 'public.teacher_profiles', 'region', 'text'),
+               (83, 'V2', 'public.teacher_profiles', 'postal_code', 'text'),
+               (84, 'V2', 'public.teacher_profiles', 'country', 'text'),
+               (85, 'V2', 'public.user_roles', 'id', 'uuid'),
+               (86, 'V2', 'public.user_roles', 'user_id', 'uuid'),
+               (87, 'V2', 'public.user_roles', 'role_id', 'integer'),
+               (88, 'V2', 'public.user_roles', 'school_id', 'uuid'),
+               (89, 'V2', 'public.user_types', 'id', 'integer'),
+               (90, 'V2', 'public.user_types', 'code', 'text'),
+               (91, 'V2', 'public.user_types', 'name', 'text'),
+               (92, 'V2', 'public.users', 'id', 'uuid'),
+               (93, 'V2', 'public.users', 'email', 'text'),
+               (94, 'V2', 'public.users', 'phone', 'text'),
+               (95, 'V2', 'public.users', 'first_name', 'text'),
+               (96, 'V2', 'public.users', 'middle_name', 'text'),
+               (97, 'V2', 'public.users', 'last_name', 'text'),
+               (98, 'V2', 'public.users', 'password_hash', 'text'),
+               (99, 'V2', 'public.users', 'must_reset_password', 'boolean'),
+               (100, 'V2', 'public.users', 'user_type_id', 'integer'),
+               (101, 'V2', 'public.users', 'created_at', 'timestamp with time zone')) AS e (n, side, tab, col, typ)
+  LEFT JOIN pg_catalog.pg_attribute AS a
+         ON a.attrelid = pg_catalog.to_regclass(e.tab) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
+  WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ
+  ORDER BY e.n
+  LIMIT 1;
+  IF difference IS NOT NULL THEN
+    RAISE EXCEPTION 'migrate.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
+      USING HINT = 'compile the model again against this database''s V1 and V2';
+  END IF;
+END
+$catalog$;
+
 -- pgmig's transform library (sql/transforms.sql in pgmig's source), used by the steps below.
 SET client_min_messages = warning;
 -- Transform library: functions in schema _pgmig for the expressions of a model.
@@ -1004,9 +1129,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '002b41f8aed08ad7309f847b9ed7b01f0a04ee92197d219a872a5b01dfcb563e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '97704f3b870d29edca17cedd34ed29a189cc01b7833652f81038f101f9f3ffc9';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 002b41f8aed08ad7309f847b9ed7b01f0a04ee92197d219a872a5b01dfcb563e; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 97704f3b870d29edca17cedd34ed29a189cc01b7833652f81038f101f9f3ffc9; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1321,11 +1446,10 @@ BEGIN
   RAISE NOTICE 'step 1/10 schools: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step schools (model.yaml:70) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_schools;
 
@@ -1474,11 +1598,10 @@ BEGIN
   RAISE NOTICE 'step 2/10 teacher_users: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
     n_in, n_filtered, n_rejected, n_out, n_repaired_all;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step teacher_users (model.yaml:83) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_teacher_users;
 
@@ -1552,11 +1675,10 @@ BEGIN
   RAISE NOTICE 'step 3/10 teacher_roles: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -1629,11 +1751,10 @@ BEGIN
   RAISE NOTICE 'step 4/10 teacher_profiles: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -1781,11 +1902,10 @@ BEGIN
   RAISE NOTICE 'step 5/10 parent_users: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
     n_in, n_filtered, n_rejected, n_out, n_repaired_all;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step parent_users (model.yaml:133) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_parent_users;
 
@@ -1859,11 +1979,10 @@ BEGIN
   RAISE NOTICE 'step 6/10 parent_roles: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -1933,11 +2052,10 @@ BEGIN
   RAISE NOTICE 'step 7/10 parent_profiles: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -2085,11 +2203,10 @@ BEGIN
   RAISE NOTICE 'step 8/10 student_users: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
     n_in, n_filtered, n_rejected, n_out, n_repaired_all;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step student_users (model.yaml:173) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_student_users;
 
@@ -2163,11 +2280,10 @@ BEGIN
   RAISE NOTICE 'step 9/10 student_roles: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -2240,11 +2356,10 @@ BEGIN
   RAISE NOTICE 'step 10/10 student_profiles: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- Fresh statistics for the filled tables: verify's joins and the application's first

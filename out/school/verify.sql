@@ -452,9 +452,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '002b41f8aed08ad7309f847b9ed7b01f0a04ee92197d219a872a5b01dfcb563e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '97704f3b870d29edca17cedd34ed29a189cc01b7833652f81038f101f9f3ffc9';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 002b41f8aed08ad7309f847b9ed7b01f0a04ee92197d219a872a5b01dfcb563e; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 97704f3b870d29edca17cedd34ed29a189cc01b7833652f81038f101f9f3ffc9; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -108,6 +108,7 @@ BEGIN
            ('table', 'v1', 'prayer', 'SELECT'),
            ('table', 'v1', 'prayermark', 'SELECT'),
            ('table', 'v1', 'role', 'SELECT'),
+           ('table', 'v1', 'sqlite_missing_index_entries', 'SELECT'),
            ('table', 'v1', 'user', 'SELECT'),
            ('table', 'v1', 'user_role', 'SELECT'),
            ('schema', NULL, 'public', 'USAGE'),
@@ -192,7 +193,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '521cf56c53e207e74e06e2d5b454807d2e214ca08b3b27c4fa5a56bfb28b5916';
+SET pgmig.fingerprint = '9849826289f8112336b88fa6d3a98f0666df2e6b835180469f51e8984c1e739b';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -498,7 +499,7 @@ DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
   written_names text[] := ARRAY['public.users', 'public.prayers', 'public.prayer_marks', 'public.invites', 'public.roles', 'public.user_roles']::text[];
-  read_names text[] := ARRAY['v1.invitetoken', 'v1.prayer', 'v1.prayermark', 'v1.role', 'v1."user"', 'v1.user_role']::text[];
+  read_names text[] := ARRAY['v1.invitetoken', 'v1.prayer', 'v1.prayermark', 'v1.role', 'v1.sqlite_missing_index_entries', 'v1."user"', 'v1.user_role']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
@@ -638,6 +639,89 @@ BEGIN
 END
 $guard$;
 
+-- The catalogs this script was compiled against: every column of the tables it reads and
+-- writes, with its type. A table or column missing here, or of another type, stops the
+-- script before any step reads or writes, naming the first difference.
+DO $catalog$
+DECLARE
+  difference text;
+BEGIN
+  SELECT CASE WHEN pg_catalog.to_regclass(e.tab) IS NULL THEN pg_catalog.format('%s table %s does not exist', e.side, e.tab)
+              WHEN a.attname IS NULL THEN pg_catalog.format('%s column %s.%I does not exist', e.side, e.tab, e.col)
+              ELSE pg_catalog.format('%s column %s.%I is %s, compiled as %s', e.side, e.tab, e.col,
+                                     pg_catalog.format_type(a.atttypid, a.atttypmod), e.typ) END
+  INTO difference
+  FROM (VALUES (1, 'V1', 'v1.invitetoken', 'token', 'text'),
+               (2, 'V1', 'v1.invitetoken', 'created_by_user', 'text'),
+               (3, 'V1', 'v1.invitetoken', 'used', 'boolean'),
+               (4, 'V1', 'v1.invitetoken', 'used_by_user_id', 'text'),
+               (5, 'V1', 'v1.invitetoken', 'expires_at', 'timestamp without time zone'),
+               (6, 'V1', 'v1.prayer', 'id', 'text'),
+               (7, 'V1', 'v1.prayer', 'author_id', 'text'),
+               (8, 'V1', 'v1.prayer', 'text', 'text'),
+               (9, 'V1', 'v1.prayer', 'generated_prayer', 'text'),
+               (10, 'V1', 'v1.prayer', 'target_audience', 'text'),
+               (11, 'V1', 'v1.prayer', 'flagged', 'boolean'),
+               (12, 'V1', 'v1.prayer', 'created_at', 'timestamp without time zone'),
+               (13, 'V1', 'v1.prayermark', 'id', 'text'),
+               (14, 'V1', 'v1.prayermark', 'user_id', 'text'),
+               (15, 'V1', 'v1.prayermark', 'prayer_id', 'text'),
+               (16, 'V1', 'v1.prayermark', 'created_at', 'timestamp without time zone'),
+               (17, 'V1', 'v1.role', 'id', 'text'),
+               (18, 'V1', 'v1.role', 'name', 'text'),
+               (19, 'V1', 'v1.sqlite_missing_index_entries', 'table_name', 'text'),
+               (20, 'V1', 'v1.sqlite_missing_index_entries', 'index_name', 'text'),
+               (21, 'V1', 'v1.sqlite_missing_index_entries', 'sqlite_rowid', 'bigint'),
+               (22, 'V1', 'v1.sqlite_missing_index_entries', 'key', 'jsonb'),
+               (23, 'V1', 'v1."user"', 'id', 'text'),
+               (24, 'V1', 'v1."user"', 'display_name', 'text'),
+               (25, 'V1', 'v1."user"', 'religious_preference', 'text'),
+               (26, 'V1', 'v1."user"', 'prayer_style', 'text'),
+               (27, 'V1', 'v1."user"', 'created_at', 'timestamp without time zone'),
+               (28, 'V1', 'v1.user_role', 'user_id', 'text'),
+               (29, 'V1', 'v1.user_role', 'role_id', 'text'),
+               (30, 'V1', 'v1.user_role', 'granted_at', 'timestamp without time zone'),
+               (31, 'V2', 'public.invites', 'token', 'text'),
+               (32, 'V2', 'public.invites', 'created_by_user_id', 'text'),
+               (33, 'V2', 'public.invites', 'used_by_user_id', 'text'),
+               (34, 'V2', 'public.invites', 'used', 'boolean'),
+               (35, 'V2', 'public.invites', 'expires_at', 'timestamp with time zone'),
+               (36, 'V2', 'public.prayer_marks', 'id', 'text'),
+               (37, 'V2', 'public.prayer_marks', 'prayer_id', 'text'),
+               (38, 'V2', 'public.prayer_marks', 'user_id', 'text'),
+               (39, 'V2', 'public.prayer_marks', 'marked_at', 'timestamp with time zone'),
+               (40, 'V2', 'public.prayers', 'id', 'text'),
+               (41, 'V2', 'public.prayers', 'author_id', 'text'),
+               (42, 'V2', 'public.prayers', 'text', 'text'),
+               (43, 'V2', 'public.prayers', 'generated_prayer', 'text'),
+               (44, 'V2', 'public.prayers', 'target_audience', 'text'),
+               (45, 'V2', 'public.prayers', 'is_flagged', 'boolean'),
+               (46, 'V2', 'public.prayers', 'created_at', 'timestamp with time zone'),
+               (47, 'V2', 'public.roles', 'id', 'text'),
+               (48, 'V2', 'public.roles', 'name', 'text'),
+               (49, 'V2', 'public.user_roles', 'user_id', 'text'),
+               (50, 'V2', 'public.user_roles', 'role_id', 'text'),
+               (51, 'V2', 'public.user_roles', 'granted_at', 'timestamp with time zone'),
+               (52, 'V2', 'public.users', 'id', 'text'),
+               (53, 'V2', 'public.users', 'display_name', 'text'),
+               (54, 'V2', 'public.users', 'email', 'text'),
+               (55, 'V2', 'public.users', 'religious_preference', 'text'),
+               (56, 'V2', 'public.users', 'prayer_style', 'text'),
+               (57, 'V2', 'public.users', 'created_at', 'timestamp with time zone'),
+               (58, 'V2', 'public.users', 'updated_at', 'timestamp with time zone'),
+               (59, 'V2', 'public.users', 'is_active', 'boolean')) AS e (n, side, tab, col, typ)
+  LEFT JOIN pg_catalog.pg_attribute AS a
+         ON a.attrelid = pg_catalog.to_regclass(e.tab) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
+  WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ
+  ORDER BY e.n
+  LIMIT 1;
+  IF difference IS NOT NULL THEN
+    RAISE EXCEPTION 'migrate.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
+      USING HINT = 'compile the model again against this database''s V1 and V2';
+  END IF;
+END
+$catalog$;
+
 -- A model migrates once; rollback.sql makes it migratable again.
 DO $guard$
 BEGIN
@@ -659,9 +743,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '521cf56c53e207e74e06e2d5b454807d2e214ca08b3b27c4fa5a56bfb28b5916';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9849826289f8112336b88fa6d3a98f0666df2e6b835180469f51e8984c1e739b';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 521cf56c53e207e74e06e2d5b454807d2e214ca08b3b27c4fa5a56bfb28b5916; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9849826289f8112336b88fa6d3a98f0666df2e6b835180469f51e8984c1e739b; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -679,7 +763,7 @@ VALUES ('thywill', 'public.users', (SELECT count(*) FROM public.users)),
 ON CONFLICT DO NOTHING;
 
 -- ----------------------------------------------------------------------------
--- Step 1/6: public.users  (model.yaml:12)
+-- Step 1/6: public.users  (model.yaml:13)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -701,24 +785,33 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1."user" u;
 
-  -- Reject rule 1 (model.yaml:15): empty display name
+  -- Reject rule 1 (model.yaml:18): v1 cannot fetch the row by its id (its entry in the key's index is missing)
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'thywill', 'users', 1, 'empty display name', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
+  SELECT 'thywill', 'users', 1, 'v1 cannot fetch the row by its id (its entry in the key''s index is missing)', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
   FROM v1."user" u
-  WHERE coalesce((btrim(u.display_name) = ''), false);
+  WHERE coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false);
 
-  -- Reject rule 2 (model.yaml:17): known corrupted record (seed)
+  -- Reject rule 2 (model.yaml:20): empty display name
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'thywill', 'users', 2, 'known corrupted record (seed)', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
+  SELECT 'thywill', 'users', 2, 'empty display name', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
   FROM v1."user" u
-  WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+  WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND coalesce((btrim(u.display_name) = ''), false);
+
+  -- Reject rule 3 (model.yaml:22): known corrupted record (seed)
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'thywill', 'users', 3, 'known corrupted record (seed)', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
+  FROM v1."user" u
+  WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false);
 
-  -- Reject rule 3 (model.yaml:19): id is not a uuid4 hex, v1 cannot fetch the row by its id
+  -- Reject rule 4 (model.yaml:24): id is not a uuid4 hex, v1 cannot fetch the row by its id
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'thywill', 'users', 3, 'id is not a uuid4 hex, v1 cannot fetch the row by its id', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
+  SELECT 'thywill', 'users', 4, 'id is not a uuid4 hex, v1 cannot fetch the row by its id', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
   FROM v1."user" u
-  WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+  WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND coalesce((u.id !~ '^[0-9a-f]{32}$'), false);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'users';
@@ -733,13 +826,14 @@ BEGIN
     INSERT INTO public.users (id, display_name, religious_preference, prayer_style, created_at, updated_at, is_active)
     SELECT u.id,
          u.display_name,
-         coalesce(u.religious_preference, 'unspecified'),
+         coalesce(nullif(u.religious_preference, ''), 'unspecified'),
          u.prayer_style,
          u.created_at AT TIME ZONE 'UTC',
          u.created_at AT TIME ZONE 'UTC',
          true
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
     RETURNING id
@@ -760,16 +854,15 @@ BEGIN
   RAISE NOTICE 'step 1/6 users: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step users (model.yaml:12) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+  RAISE EXCEPTION 'step users (model.yaml:13) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_users;
 
 -- ----------------------------------------------------------------------------
--- Step 2/6: public.prayers  (model.yaml:28)
+-- Step 2/6: public.prayers  (model.yaml:34)
 --   after users (foreign key prayers_author_id_fkey (author_id))
 -- ----------------------------------------------------------------------------
 DO $step$
@@ -794,7 +887,7 @@ BEGIN
        LEFT JOIN v1."user" a ON a.id = p.author_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id;
 
-  -- Reject rule 1 (model.yaml:31): orphan prayer, author_id matches no user
+  -- Reject rule 1 (model.yaml:37): orphan prayer, author_id matches no user
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'prayers', 1, 'orphan prayer, author_id matches no user', 'v1.prayer', jsonb_build_object('id', p.id), to_jsonb(p)
   FROM v1.prayer p
@@ -802,7 +895,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
   WHERE coalesce((a.id IS NULL), false);
 
-  -- Reject rule 2 (model.yaml:33): author was rejected
+  -- Reject rule 2 (model.yaml:39): author was rejected
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'prayers', 2, 'author was rejected', 'v1.prayer', jsonb_build_object('id', p.id), to_jsonb(p)
   FROM v1.prayer p
@@ -850,16 +943,15 @@ BEGIN
   RAISE NOTICE 'step 2/6 prayers: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step prayers (model.yaml:28) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+  RAISE EXCEPTION 'step prayers (model.yaml:34) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_prayers;
 
 -- ----------------------------------------------------------------------------
--- Step 3/6: public.prayer_marks  (model.yaml:41)
+-- Step 3/6: public.prayer_marks  (model.yaml:47)
 --   after prayers (foreign key prayer_marks_prayer_id_fkey (prayer_id))
 --   after users (foreign key prayer_marks_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
@@ -887,7 +979,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
        LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id;
 
-  -- Reject rule 1 (model.yaml:44): orphan mark, prayer_id matches no prayer
+  -- Reject rule 1 (model.yaml:50): orphan mark, prayer_id matches no prayer
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'prayer_marks', 1, 'orphan mark, prayer_id matches no prayer', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
   FROM v1.prayermark m
@@ -897,7 +989,7 @@ BEGIN
        LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
   WHERE coalesce((p.id IS NULL), false);
 
-  -- Reject rule 2 (model.yaml:46): orphan mark, user_id matches no user
+  -- Reject rule 2 (model.yaml:52): orphan mark, user_id matches no user
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'prayer_marks', 2, 'orphan mark, user_id matches no user', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
   FROM v1.prayermark m
@@ -908,7 +1000,7 @@ BEGIN
   WHERE NOT coalesce((p.id IS NULL), false)
     AND coalesce((u.id IS NULL), false);
 
-  -- Reject rule 3 (model.yaml:48): marking user was rejected
+  -- Reject rule 3 (model.yaml:54): marking user was rejected
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'prayer_marks', 3, 'marking user was rejected', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
   FROM v1.prayermark m
@@ -920,7 +1012,7 @@ BEGIN
     AND NOT coalesce((u.id IS NULL), false)
     AND coalesce((id_users.id IS NULL), false);
 
-  -- Reject rule 4 (model.yaml:50): prayer was rejected
+  -- Reject rule 4 (model.yaml:56): prayer was rejected
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'prayer_marks', 4, 'prayer was rejected', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
   FROM v1.prayermark m
@@ -973,15 +1065,14 @@ BEGIN
   RAISE NOTICE 'step 3/6 prayer_marks: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step prayer_marks (model.yaml:41) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+  RAISE EXCEPTION 'step prayer_marks (model.yaml:47) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 4/6: public.invites  (model.yaml:56)
+-- Step 4/6: public.invites  (model.yaml:62)
 --   after users (foreign key invites_created_by_user_id_fkey (created_by_user_id))
 -- ----------------------------------------------------------------------------
 DO $step$
@@ -1006,7 +1097,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id;
 
-  -- Reject rule 1 (model.yaml:59): inviting user was rejected
+  -- Reject rule 1 (model.yaml:65): inviting user was rejected
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'invites', 1, 'inviting user was rejected', 'v1.invitetoken', jsonb_build_object('token', i.token), to_jsonb(i)
   FROM v1.invitetoken i
@@ -1050,15 +1141,14 @@ BEGIN
   RAISE NOTICE 'step 4/6 invites: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step invites (model.yaml:56) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+  RAISE EXCEPTION 'step invites (model.yaml:62) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 5/6: public.roles  (model.yaml:68)
+-- Step 5/6: public.roles  (model.yaml:74)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -1111,15 +1201,14 @@ BEGIN
   RAISE NOTICE 'step 5/6 roles: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step roles (model.yaml:68) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+  RAISE EXCEPTION 'step roles (model.yaml:74) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 6/6: public.user_roles  (model.yaml:72)
+-- Step 6/6: public.user_roles  (model.yaml:78)
 --   after roles (foreign key user_roles_role_id_fkey (role_id))
 --   after users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
@@ -1144,7 +1233,7 @@ BEGIN
   FROM v1.user_role r
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id;
 
-  -- Reject rule 1 (model.yaml:75): user was rejected
+  -- Reject rule 1 (model.yaml:81): user was rejected
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'user_roles', 1, 'user was rejected', 'v1.user_role', jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id), to_jsonb(r)
   FROM v1.user_role r
@@ -1184,11 +1273,10 @@ BEGIN
   RAISE NOTICE 'step 6/6 user_roles: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step user_roles (model.yaml:72) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+  RAISE EXCEPTION 'step user_roles (model.yaml:78) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- Fresh statistics for the filled tables: verify's joins and the application's first
@@ -1233,6 +1321,9 @@ FROM (
   UNION ALL
   SELECT 'V1 v1.role', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
   FROM v1.role AS t
+  UNION ALL
+  SELECT 'V1 v1.sqlite_missing_index_entries', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.index_name, t.sqlite_rowid), ''))
+  FROM v1.sqlite_missing_index_entries AS t
   UNION ALL
   SELECT 'V1 v1."user"', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
   FROM v1."user" AS t

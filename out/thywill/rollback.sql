@@ -90,6 +90,7 @@ BEGIN
            ('table', 'v1', 'prayer', 'SELECT'),
            ('table', 'v1', 'prayermark', 'SELECT'),
            ('table', 'v1', 'role', 'SELECT'),
+           ('table', 'v1', 'sqlite_missing_index_entries', 'SELECT'),
            ('table', 'v1', 'user', 'SELECT'),
            ('table', 'v1', 'user_role', 'SELECT'),
            ('schema', NULL, 'public', 'USAGE'),
@@ -144,7 +145,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '521cf56c53e207e74e06e2d5b454807d2e214ca08b3b27c4fa5a56bfb28b5916';
+SET pgmig.fingerprint = '9849826289f8112336b88fa6d3a98f0666df2e6b835180469f51e8984c1e739b';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -318,7 +319,7 @@ DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
   written_names text[] := ARRAY['public.users', 'public.prayers', 'public.prayer_marks', 'public.invites', 'public.roles', 'public.user_roles']::text[];
-  read_names text[] := ARRAY['v1.invitetoken', 'v1.prayer', 'v1.prayermark', 'v1.role', 'v1."user"', 'v1.user_role']::text[];
+  read_names text[] := ARRAY['v1.invitetoken', 'v1.prayer', 'v1.prayermark', 'v1.role', 'v1.sqlite_missing_index_entries', 'v1."user"', 'v1.user_role']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
@@ -482,15 +483,15 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '521cf56c53e207e74e06e2d5b454807d2e214ca08b3b27c4fa5a56bfb28b5916';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9849826289f8112336b88fa6d3a98f0666df2e6b835180469f51e8984c1e739b';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 521cf56c53e207e74e06e2d5b454807d2e214ca08b3b27c4fa5a56bfb28b5916; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9849826289f8112336b88fa6d3a98f0666df2e6b835180469f51e8984c1e739b; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
 
--- Undo step 6/6: public.user_roles  (model.yaml:72)
+-- Undo step 6/6: public.user_roles  (model.yaml:78)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -508,14 +509,14 @@ BEGIN
   RAISE NOTICE 'undo user_roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo user_roles (model.yaml:72): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo user_roles (model.yaml:78): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_user_roles;
 
--- Undo step 5/6: public.roles  (model.yaml:68)
+-- Undo step 5/6: public.roles  (model.yaml:74)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -533,14 +534,14 @@ BEGIN
   RAISE NOTICE 'undo roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo roles (model.yaml:68): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo roles (model.yaml:74): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_roles;
 
--- Undo step 4/6: public.invites  (model.yaml:56)
+-- Undo step 4/6: public.invites  (model.yaml:62)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -558,14 +559,14 @@ BEGIN
   RAISE NOTICE 'undo invites: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo invites (model.yaml:56): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo invites (model.yaml:62): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_invites;
 
--- Undo step 3/6: public.prayer_marks  (model.yaml:41)
+-- Undo step 3/6: public.prayer_marks  (model.yaml:47)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -583,14 +584,14 @@ BEGIN
   RAISE NOTICE 'undo prayer_marks: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo prayer_marks (model.yaml:41): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo prayer_marks (model.yaml:47): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_prayer_marks;
 
--- Undo step 2/6: public.prayers  (model.yaml:28)
+-- Undo step 2/6: public.prayers  (model.yaml:34)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -608,14 +609,14 @@ BEGIN
   RAISE NOTICE 'undo prayers: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo prayers (model.yaml:28): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo prayers (model.yaml:34): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_prayers;
 
--- Undo step 1/6: public.users  (model.yaml:12)
+-- Undo step 1/6: public.users  (model.yaml:13)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -633,7 +634,7 @@ BEGIN
   RAISE NOTICE 'undo users: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo users (model.yaml:12): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo users (model.yaml:13): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END

@@ -74,6 +74,7 @@ BEGIN
            ('table', 'v1', 'prayer', 'SELECT'),
            ('table', 'v1', 'prayermark', 'SELECT'),
            ('table', 'v1', 'role', 'SELECT'),
+           ('table', 'v1', 'sqlite_missing_index_entries', 'SELECT'),
            ('table', 'v1', 'user', 'SELECT'),
            ('table', 'v1', 'user_role', 'SELECT'),
            ('schema', NULL, 'public', 'USAGE'),
@@ -274,7 +275,7 @@ DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
   written_names text[] := '{}'::text[];
-  read_names text[] := ARRAY['v1.invitetoken', 'v1.prayer', 'v1.prayermark', 'v1.role', 'v1."user"', 'v1.user_role']::text[];
+  read_names text[] := ARRAY['v1.invitetoken', 'v1.prayer', 'v1.prayermark', 'v1.role', 'v1.sqlite_missing_index_entries', 'v1."user"', 'v1.user_role']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
@@ -440,9 +441,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '521cf56c53e207e74e06e2d5b454807d2e214ca08b3b27c4fa5a56bfb28b5916';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9849826289f8112336b88fa6d3a98f0666df2e6b835180469f51e8984c1e739b';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 521cf56c53e207e74e06e2d5b454807d2e214ca08b3b27c4fa5a56bfb28b5916; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9849826289f8112336b88fa6d3a98f0666df2e6b835180469f51e8984c1e739b; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -545,6 +546,28 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.index_name, t.sqlite_rowid), '')) INTO n_rows, digest_now
+  FROM v1.sqlite_missing_index_entries AS t;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1.sqlite_missing_index_entries';
+  IF digest_sealed = digest_now THEN
+    RAISE NOTICE 'PASS  V1 v1.sqlite_missing_index_entries unchanged since migrate (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.sqlite_missing_index_entries, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
+-- checks below compare V2 with other data than migrate's.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
   SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1."user" AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
@@ -620,7 +643,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 1/6: public.users  (model.yaml:12)
+-- Step 1/6: public.users  (model.yaml:13)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -658,14 +681,15 @@ BEGIN
   WITH expected AS (
     SELECT CAST(u.id AS text),
            CAST(u.display_name AS text),
-           CAST(coalesce(u.religious_preference, 'unspecified') AS text),
+           CAST(coalesce(nullif(u.religious_preference, ''), 'unspecified') AS text),
            CAST(u.prayer_style AS text),
            CAST(u.created_at AT TIME ZONE 'UTC' AS timestamp with time zone),
            CAST(u.created_at AT TIME ZONE 'UTC' AS timestamp with time zone),
            CAST(true AS boolean),
            CAST(NULL AS text)
     FROM v1."user" u
-    WHERE NOT coalesce((btrim(u.display_name) = ''), false)
+    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
   ), actual AS (
@@ -686,7 +710,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 2/6: public.prayers  (model.yaml:28)
+-- Step 2/6: public.prayers  (model.yaml:34)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -772,7 +796,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 3/6: public.prayer_marks  (model.yaml:41)
+-- Step 3/6: public.prayer_marks  (model.yaml:47)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -879,7 +903,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 4/6: public.invites  (model.yaml:56)
+-- Step 4/6: public.invites  (model.yaml:62)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -980,7 +1004,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 5/6: public.roles  (model.yaml:68)
+-- Step 5/6: public.roles  (model.yaml:74)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1038,7 +1062,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 6/6: public.user_roles  (model.yaml:72)
+-- Step 6/6: public.user_roles  (model.yaml:78)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1266,7 +1290,7 @@ BEGIN
 END
 $check$;
 
--- Model assertion (model.yaml:83): no v2 user has an empty display name
+-- Model assertion (model.yaml:89): no v2 user has an empty display name
 DO $check$
 DECLARE
   n_rows bigint;
@@ -1283,7 +1307,7 @@ BEGIN
 END
 $check$;
 
--- Model assertion (model.yaml:85): the known corrupted record is not migrated
+-- Model assertion (model.yaml:91): the known corrupted record is not migrated
 DO $check$
 DECLARE
   n_rows bigint;

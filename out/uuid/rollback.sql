@@ -295,7 +295,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'b87003e583accdf56ab2329b5286ae9265ce5a99beede1419944ce57ff2c7215';
+SET pgmig.fingerprint = '6b5f239f554a0938dc929af09ed5b17ca78d3c47b66072254dee4cbb4af87c38';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -327,9 +327,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b87003e583accdf56ab2329b5286ae9265ce5a99beede1419944ce57ff2c7215';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6b5f239f554a0938dc929af09ed5b17ca78d3c47b66072254dee4cbb4af87c38';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile b87003e583accdf56ab2329b5286ae9265ce5a99beede1419944ce57ff2c7215; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6b5f239f554a0938dc929af09ed5b17ca78d3c47b66072254dee4cbb4af87c38; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -513,8 +513,10 @@ BEGIN
     ALTER TABLE public.tags DROP CONSTRAINT tags_user_id_fkey;
     DROP INDEX public.idx_journal_entries_user_created;
     DROP INDEX public.idx_journal_entries_user_id;
+    DROP INDEX public.idx_reminders_due;
     DROP INDEX public.idx_reminders_pending;
     DROP INDEX public.idx_reminders_user_id;
+    ALTER TABLE public.reminders DROP CONSTRAINT reminders_user_id_set;
     ALTER TABLE public.tags DROP CONSTRAINT tags_user_id_name_key;
     ALTER TABLE public.users DROP CONSTRAINT users_pkey;
 
@@ -558,9 +560,11 @@ BEGIN
     ALTER TABLE public.users ALTER COLUMN id SET NOT NULL;
     ALTER TABLE public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);
     ALTER TABLE public.tags ADD CONSTRAINT tags_user_id_name_key UNIQUE (user_id, name);
+    ALTER TABLE public.reminders ADD CONSTRAINT reminders_user_id_set CHECK (user_id IS NOT NULL) NOT VALID;
     ALTER TABLE public.users ADD CONSTRAINT users_id_not_blank CHECK (id <> '');
     CREATE INDEX idx_journal_entries_user_created ON public.journal_entries (user_id, created_at DESC);
     CREATE INDEX idx_journal_entries_user_id ON public.journal_entries (user_id);
+    CREATE INDEX idx_reminders_due ON public.reminders (remind_at) INCLUDE (user_id) WITH (fillfactor = '80') WHERE NOT done;
     CREATE INDEX idx_reminders_pending ON public.reminders (user_id, remind_at) WHERE NOT done;
     CREATE INDEX idx_reminders_user_id ON public.reminders (user_id);
     ALTER TABLE public.journal_entries ADD CONSTRAINT journal_entries_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users (id) ON DELETE CASCADE;

@@ -190,7 +190,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '7ef789d525d3bbc792000dafd4c15275b3e0966a44a5a9f767094e5c2fbac755';
+SET pgmig.fingerprint = '1d376c62fc700a4bf8c36705ba85572d6ca4f0c1516d9a519cbab9326c6e38fb';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -636,6 +636,119 @@ BEGIN
 END
 $guard$;
 
+-- The catalogs this script was compiled against: every column of the tables it reads and
+-- writes, with its type. A table or column missing here, or of another type, stops the
+-- script before any step reads or writes, naming the first difference.
+DO $catalog$
+DECLARE
+  difference text;
+BEGIN
+  SELECT CASE WHEN pg_catalog.to_regclass(e.tab) IS NULL THEN pg_catalog.format('%s table %s does not exist', e.side, e.tab)
+              WHEN a.attname IS NULL THEN pg_catalog.format('%s column %s.%I does not exist', e.side, e.tab, e.col)
+              ELSE pg_catalog.format('%s column %s.%I is %s, compiled as %s', e.side, e.tab, e.col,
+                                     pg_catalog.format_type(a.atttypid, a.atttypmod), e.typ) END
+  INTO difference
+  FROM (VALUES (1, 'V1', 'v1.exercise_logs', 'id', 'uuid'),
+               (2, 'V1', 'v1.exercise_logs', 'session_id', 'uuid'),
+               (3, 'V1', 'v1.exercise_logs', 'exercise_id', 'uuid'),
+               (4, 'V1', 'v1.exercise_logs', 'set_number', 'integer'),
+               (5, 'V1', 'v1.exercise_logs', 'reps', 'integer'),
+               (6, 'V1', 'v1.exercise_logs', 'weight', 'numeric(6,2)'),
+               (7, 'V1', 'v1.exercise_logs', 'completed_at', 'timestamp with time zone'),
+               (8, 'V1', 'v1.exercises', 'id', 'uuid'),
+               (9, 'V1', 'v1.exercises', 'plan_id', 'uuid'),
+               (10, 'V1', 'v1.exercises', 'name', 'text'),
+               (11, 'V1', 'v1.exercises', 'muscle_group', 'text'),
+               (12, 'V1', 'v1.exercises', 'day_label', 'text'),
+               (13, 'V1', 'v1.exercises', 'sets', 'integer'),
+               (14, 'V1', 'v1.exercises', 'reps_min', 'integer'),
+               (15, 'V1', 'v1.exercises', 'reps_max', 'integer'),
+               (16, 'V1', 'v1.exercises', 'weight', 'numeric(6,2)'),
+               (17, 'V1', 'v1.exercises', 'rest_seconds', 'integer'),
+               (18, 'V1', 'v1.exercises', 'notes', 'text'),
+               (19, 'V1', 'v1.exercises', 'order_index', 'integer'),
+               (20, 'V1', 'v1.workout_plans', 'id', 'uuid'),
+               (21, 'V1', 'v1.workout_plans', 'user_id', 'uuid'),
+               (22, 'V1', 'v1.workout_plans', 'name', 'text'),
+               (23, 'V1', 'v1.workout_plans', 'description', 'text'),
+               (24, 'V1', 'v1.workout_plans', 'goal', 'text'),
+               (25, 'V1', 'v1.workout_plans', 'duration_weeks', 'integer'),
+               (26, 'V1', 'v1.workout_plans', 'start_date', 'date'),
+               (27, 'V1', 'v1.workout_plans', 'is_active', 'boolean'),
+               (28, 'V1', 'v1.workout_plans', 'created_at', 'timestamp with time zone'),
+               (29, 'V1', 'v1.workout_plans', 'updated_at', 'timestamp with time zone'),
+               (30, 'V1', 'v1.workout_sessions', 'id', 'uuid'),
+               (31, 'V1', 'v1.workout_sessions', 'user_id', 'uuid'),
+               (32, 'V1', 'v1.workout_sessions', 'plan_id', 'uuid'),
+               (33, 'V1', 'v1.workout_sessions', 'started_at', 'timestamp with time zone'),
+               (34, 'V1', 'v1.workout_sessions', 'completed_at', 'timestamp with time zone'),
+               (35, 'V1', 'v1.workout_sessions', 'notes', 'text'),
+               (36, 'V2', 'public.exercise_logs', 'id', 'uuid'),
+               (37, 'V2', 'public.exercise_logs', 'session_id', 'uuid'),
+               (38, 'V2', 'public.exercise_logs', 'exercise_id', 'uuid'),
+               (39, 'V2', 'public.exercise_logs', 'set_number', 'integer'),
+               (40, 'V2', 'public.exercise_logs', 'reps', 'integer'),
+               (41, 'V2', 'public.exercise_logs', 'weight', 'numeric(6,2)'),
+               (42, 'V2', 'public.exercise_logs', 'rpe', 'numeric(3,1)'),
+               (43, 'V2', 'public.exercise_logs', 'is_warmup', 'boolean'),
+               (44, 'V2', 'public.exercise_logs', 'completed_at', 'timestamp with time zone'),
+               (45, 'V2', 'public.exercises', 'id', 'uuid'),
+               (46, 'V2', 'public.exercises', 'day_id', 'uuid'),
+               (47, 'V2', 'public.exercises', 'name', 'text'),
+               (48, 'V2', 'public.exercises', 'muscle_group', 'text'),
+               (49, 'V2', 'public.exercises', 'sets', 'integer'),
+               (50, 'V2', 'public.exercises', 'target_reps_min', 'integer'),
+               (51, 'V2', 'public.exercises', 'target_reps_max', 'integer'),
+               (52, 'V2', 'public.exercises', 'target_weight', 'numeric(6,2)'),
+               (53, 'V2', 'public.exercises', 'target_rpe_min', 'numeric(3,1)'),
+               (54, 'V2', 'public.exercises', 'target_rpe_max', 'numeric(3,1)'),
+               (55, 'V2', 'public.exercises', 'rest_seconds', 'integer'),
+               (56, 'V2', 'public.exercises', 'tempo', 'text'),
+               (57, 'V2', 'public.exercises', 'notes', 'text'),
+               (58, 'V2', 'public.exercises', 'video_url', 'text'),
+               (59, 'V2', 'public.exercises', 'order_index', 'integer'),
+               (60, 'V2', 'public.workout_days', 'id', 'uuid'),
+               (61, 'V2', 'public.workout_days', 'week_id', 'uuid'),
+               (62, 'V2', 'public.workout_days', 'day_label', 'text'),
+               (63, 'V2', 'public.workout_days', 'muscle_groups', 'text[]'),
+               (64, 'V2', 'public.workout_days', 'notes', 'text'),
+               (65, 'V2', 'public.workout_days', 'estimated_duration', 'integer'),
+               (66, 'V2', 'public.workout_plans', 'id', 'uuid'),
+               (67, 'V2', 'public.workout_plans', 'user_id', 'uuid'),
+               (68, 'V2', 'public.workout_plans', 'name', 'text'),
+               (69, 'V2', 'public.workout_plans', 'description', 'text'),
+               (70, 'V2', 'public.workout_plans', 'goal', 'text'),
+               (71, 'V2', 'public.workout_plans', 'total_weeks', 'integer'),
+               (72, 'V2', 'public.workout_plans', 'current_week', 'integer'),
+               (73, 'V2', 'public.workout_plans', 'status', 'text'),
+               (74, 'V2', 'public.workout_plans', 'created_at', 'timestamp with time zone'),
+               (75, 'V2', 'public.workout_plans', 'updated_at', 'timestamp with time zone'),
+               (76, 'V2', 'public.workout_sessions', 'id', 'uuid'),
+               (77, 'V2', 'public.workout_sessions', 'user_id', 'uuid'),
+               (78, 'V2', 'public.workout_sessions', 'plan_id', 'uuid'),
+               (79, 'V2', 'public.workout_sessions', 'day_id', 'uuid'),
+               (80, 'V2', 'public.workout_sessions', 'started_at', 'timestamp with time zone'),
+               (81, 'V2', 'public.workout_sessions', 'completed_at', 'timestamp with time zone'),
+               (82, 'V2', 'public.workout_sessions', 'status', 'text'),
+               (83, 'V2', 'public.workout_sessions', 'notes', 'text'),
+               (84, 'V2', 'public.workout_weeks', 'id', 'uuid'),
+               (85, 'V2', 'public.workout_weeks', 'plan_id', 'uuid'),
+               (86, 'V2', 'public.workout_weeks', 'week_number', 'integer'),
+               (87, 'V2', 'public.workout_weeks', 'start_date', 'date'),
+               (88, 'V2', 'public.workout_weeks', 'end_date', 'date'),
+               (89, 'V2', 'public.workout_weeks', 'notes', 'text')) AS e (n, side, tab, col, typ)
+  LEFT JOIN pg_catalog.pg_attribute AS a
+         ON a.attrelid = pg_catalog.to_regclass(e.tab) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
+  WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ
+  ORDER BY e.n
+  LIMIT 1;
+  IF difference IS NOT NULL THEN
+    RAISE EXCEPTION 'migrate.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
+      USING HINT = 'compile the model again against this database''s V1 and V2';
+  END IF;
+END
+$catalog$;
+
 -- A model migrates once; rollback.sql makes it migratable again.
 DO $guard$
 BEGIN
@@ -657,9 +770,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7ef789d525d3bbc792000dafd4c15275b3e0966a44a5a9f767094e5c2fbac755';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1d376c62fc700a4bf8c36705ba85572d6ca4f0c1516d9a519cbab9326c6e38fb';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7ef789d525d3bbc792000dafd4c15275b3e0966a44a5a9f767094e5c2fbac755; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1d376c62fc700a4bf8c36705ba85572d6ca4f0c1516d9a519cbab9326c6e38fb; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -788,11 +901,10 @@ BEGIN
   RAISE NOTICE 'step 1/6 workout_plans: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step workout_plans (model.yaml:11) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_workout_plans;
 
@@ -863,11 +975,10 @@ BEGIN
   RAISE NOTICE 'step 2/6 workout_weeks: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step workout_weeks (model.yaml:30) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_workout_weeks;
 
@@ -967,11 +1078,10 @@ BEGIN
   RAISE NOTICE 'step 3/6 workout_days: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step workout_days (model.yaml:44) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_workout_days;
 
@@ -1078,11 +1188,10 @@ BEGIN
   RAISE NOTICE 'step 4/6 exercises: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step exercises (model.yaml:65) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_exercises;
 
@@ -1156,11 +1265,10 @@ BEGIN
   RAISE NOTICE 'step 5/6 workout_sessions: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step workout_sessions (model.yaml:92) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_workout_sessions;
 
@@ -1247,11 +1355,10 @@ BEGIN
   RAISE NOTICE 'step 6/6 exercise_logs: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step exercise_logs (model.yaml:102) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
-          HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
-END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- Fresh statistics for the filled tables: verify's joins and the application's first

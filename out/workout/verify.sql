@@ -438,9 +438,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7ef789d525d3bbc792000dafd4c15275b3e0966a44a5a9f767094e5c2fbac755';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1d376c62fc700a4bf8c36705ba85572d6ca4f0c1516d9a519cbab9326c6e38fb';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7ef789d525d3bbc792000dafd4c15275b3e0966a44a5a9f767094e5c2fbac755; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1d376c62fc700a4bf8c36705ba85572d6ca4f0c1516d9a519cbab9326c6e38fb; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
