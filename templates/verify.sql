@@ -141,6 +141,7 @@ END
 {% endfilter %};
 {%- endfor %}
 {%- for s in steps %}
+{%- let step_hint = "err_hint" %}
 
 -- ----------------------------------------------------------------------------
 -- Step {{ s.number }}/{{ s.total }}: {{ s.target|comment }}  ({{ plan.model_file|comment }}:{{ s.line }})
@@ -149,6 +150,8 @@ END
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO {% filter dollar("check") %}
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -168,7 +171,7 @@ BEGIN
     RAISE NOTICE 'FAIL  {{ s.name_notice }}: row counts: % source, % migrated + % filtered + % rejected; id map {{ s.map_table|notice }}: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+{% include "step_failed.sql" %}END
 {% endfilter %};
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
@@ -178,6 +181,8 @@ END
 {%- endif %}
 DO {% filter dollar("check") %}
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -199,13 +204,15 @@ BEGIN
     RAISE NOTICE 'FAIL  {{ s.name_notice }}: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+{% include "step_failed.sql" %}END
 {% endfilter %};
 {%- for o in s.orphans.iter().chain(s.unrepeatable.iter()) %}
 
 -- {{ o.label|comment }}
 DO {% filter dollar("check") %}
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -218,7 +225,7 @@ BEGIN
     RAISE NOTICE 'FAIL  {{ s.name_notice }}: {{ o.label_notice }}: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+{% include "step_failed.sql" %}END
 {% endfilter %};
 {%- endfor %}
 {%- endfor %}
@@ -275,6 +282,8 @@ END
 -- Model assertion ({{ plan.model_file|comment }}:{{ a.line }}): {{ a.name_comment|comment }}
 DO {% filter dollar("check") %}
 DECLARE
+  err_detail text;
+  err_hint text;
   n_rows bigint;
 BEGIN
   SELECT count(*) INTO n_rows FROM (
@@ -286,6 +295,11 @@ BEGIN
     RAISE NOTICE 'FAIL  assertion: {{ a.name_notice }}: % rows', n_rows;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'assertion {{ a.name_notice }} ({{ plan.model_file|notice }}:{{ a.line }}) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 {% endfilter %};
 {%- endfor %}

@@ -196,7 +196,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '2dc16d74a9f69bc6d5995f91c816ea5c045b7367c23f004346382c9e046f5726';
+SET pgmig.fingerprint = '86133c5aaa74d037615db274d819fe10e1c712fb3682a026fbe8bcba6223f84f';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -769,9 +769,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2dc16d74a9f69bc6d5995f91c816ea5c045b7367c23f004346382c9e046f5726';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '86133c5aaa74d037615db274d819fe10e1c712fb3682a026fbe8bcba6223f84f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2dc16d74a9f69bc6d5995f91c816ea5c045b7367c23f004346382c9e046f5726; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 86133c5aaa74d037615db274d819fe10e1c712fb3682a026fbe8bcba6223f84f; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -148,7 +148,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '2dc16d74a9f69bc6d5995f91c816ea5c045b7367c23f004346382c9e046f5726';
+SET pgmig.fingerprint = '86133c5aaa74d037615db274d819fe10e1c712fb3682a026fbe8bcba6223f84f';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -486,9 +486,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2dc16d74a9f69bc6d5995f91c816ea5c045b7367c23f004346382c9e046f5726';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '86133c5aaa74d037615db274d819fe10e1c712fb3682a026fbe8bcba6223f84f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2dc16d74a9f69bc6d5995f91c816ea5c045b7367c23f004346382c9e046f5726; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 86133c5aaa74d037615db274d819fe10e1c712fb3682a026fbe8bcba6223f84f; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -443,9 +443,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2dc16d74a9f69bc6d5995f91c816ea5c045b7367c23f004346382c9e046f5726';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '86133c5aaa74d037615db274d819fe10e1c712fb3682a026fbe8bcba6223f84f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2dc16d74a9f69bc6d5995f91c816ea5c045b7367c23f004346382c9e046f5726; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 86133c5aaa74d037615db274d819fe10e1c712fb3682a026fbe8bcba6223f84f; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -673,6 +673,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -692,13 +694,19 @@ BEGIN
     RAISE NOTICE 'FAIL  users: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_users: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step users (model.yaml:19) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, email, name, created_at
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -724,7 +732,11 @@ BEGIN
     RAISE NOTICE 'FAIL  users: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step users (model.yaml:19) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -734,6 +746,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -754,13 +768,19 @@ BEGIN
     RAISE NOTICE 'FAIL  completed_sessions: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_completed_sessions: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step completed_sessions (model.yaml:24) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, user_id, date, drills, total_minutes
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -789,12 +809,18 @@ BEGIN
     RAISE NOTICE 'FAIL  completed_sessions: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step completed_sessions (model.yaml:24) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through completed_sessions_user_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -807,7 +833,11 @@ BEGIN
     RAISE NOTICE 'FAIL  completed_sessions: no orphans through completed_sessions_user_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step completed_sessions (model.yaml:24) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -817,6 +847,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -837,13 +869,19 @@ BEGIN
     RAISE NOTICE 'FAIL  session_preferences: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_session_preferences: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step session_preferences (model.yaml:35) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, user_id, duration_minutes, training_style, difficulty, available_equipment
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -872,12 +910,18 @@ BEGIN
     RAISE NOTICE 'FAIL  session_preferences: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step session_preferences (model.yaml:35) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through session_preferences_user_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -890,7 +934,11 @@ BEGIN
     RAISE NOTICE 'FAIL  session_preferences: no orphans through session_preferences_user_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step session_preferences (model.yaml:35) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -900,6 +948,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -920,13 +970,19 @@ BEGIN
     RAISE NOTICE 'FAIL  drill_groups: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_drill_groups: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step drill_groups (model.yaml:42) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, user_id, name, is_liked_group
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -953,12 +1009,18 @@ BEGIN
     RAISE NOTICE 'FAIL  drill_groups: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step drill_groups (model.yaml:42) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through drill_groups_user_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -971,7 +1033,11 @@ BEGIN
     RAISE NOTICE 'FAIL  drill_groups: no orphans through drill_groups_user_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step drill_groups (model.yaml:42) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -981,6 +1047,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -1003,13 +1071,19 @@ BEGIN
     RAISE NOTICE 'FAIL  drill_group_items: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_drill_group_items: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step drill_group_items (model.yaml:50) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: group_id, drill_uuid, position
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -1037,12 +1111,18 @@ BEGIN
     RAISE NOTICE 'FAIL  drill_group_items: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step drill_group_items (model.yaml:50) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through drill_group_items_drill_uuid_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1055,12 +1135,18 @@ BEGIN
     RAISE NOTICE 'FAIL  drill_group_items: no orphans through drill_group_items_drill_uuid_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step drill_group_items (model.yaml:50) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through drill_group_items_group_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1073,7 +1159,11 @@ BEGIN
     RAISE NOTICE 'FAIL  drill_group_items: no orphans through drill_group_items_group_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step drill_group_items (model.yaml:50) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -1083,6 +1173,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -1105,13 +1197,19 @@ BEGIN
     RAISE NOTICE 'FAIL  ordered_session_drills: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_ordered_session_drills: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step ordered_session_drills (model.yaml:61) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, user_id, drill_uuid, position, sets, reps, duration
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -1144,12 +1242,18 @@ BEGIN
     RAISE NOTICE 'FAIL  ordered_session_drills: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step ordered_session_drills (model.yaml:61) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through ordered_session_drills_drill_uuid_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1162,12 +1266,18 @@ BEGIN
     RAISE NOTICE 'FAIL  ordered_session_drills: no orphans through ordered_session_drills_drill_uuid_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step ordered_session_drills (model.yaml:61) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through ordered_session_drills_user_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1180,7 +1290,11 @@ BEGIN
     RAISE NOTICE 'FAIL  ordered_session_drills: no orphans through ordered_session_drills_user_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step ordered_session_drills (model.yaml:61) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -1190,6 +1304,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -1211,13 +1327,19 @@ BEGIN
     RAISE NOTICE 'FAIL  progress_history: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_progress_history: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step progress_history (model.yaml:76) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, user_id, current_streak, highest_streak, total_sessions, drills_per_session, minutes_per_session, dribbling_drills_completed, passing_drills_completed, shooting_drills_completed, favorite_drill
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -1252,12 +1374,18 @@ BEGIN
     RAISE NOTICE 'FAIL  progress_history: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step progress_history (model.yaml:76) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through progress_history_user_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1270,7 +1398,11 @@ BEGIN
     RAISE NOTICE 'FAIL  progress_history: no orphans through progress_history_user_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step progress_history (model.yaml:76) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Rows of public.users no id map holds: none may be there if the table was empty before migrate.
@@ -1430,6 +1562,8 @@ $check$;
 -- Model assertion (model.yaml:113): no drill object in a migrated session keeps a V1 id or names a missing V2 drill
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_rows bigint;
 BEGIN
   SELECT count(*) INTO n_rows FROM (
@@ -1441,6 +1575,11 @@ BEGIN
     RAISE NOTICE 'FAIL  assertion: no drill object in a migrated session keeps a V1 id or names a missing V2 drill: % rows', n_rows;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'assertion no drill object in a migrated session keeps a V1 id or names a missing V2 drill (model.yaml:113) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 

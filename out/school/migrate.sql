@@ -237,7 +237,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '97704f3b870d29edca17cedd34ed29a189cc01b7833652f81038f101f9f3ffc9';
+SET pgmig.fingerprint = 'c16917a35bbb3ba15b058e2b0435548b1ddb44f2ccb70d22d69e56d29222a39f';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1129,9 +1129,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '97704f3b870d29edca17cedd34ed29a189cc01b7833652f81038f101f9f3ffc9';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c16917a35bbb3ba15b058e2b0435548b1ddb44f2ccb70d22d69e56d29222a39f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 97704f3b870d29edca17cedd34ed29a189cc01b7833652f81038f101f9f3ffc9; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile c16917a35bbb3ba15b058e2b0435548b1ddb44f2ccb70d22d69e56d29222a39f; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

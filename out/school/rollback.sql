@@ -156,7 +156,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '97704f3b870d29edca17cedd34ed29a189cc01b7833652f81038f101f9f3ffc9';
+SET pgmig.fingerprint = 'c16917a35bbb3ba15b058e2b0435548b1ddb44f2ccb70d22d69e56d29222a39f';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -527,9 +527,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '97704f3b870d29edca17cedd34ed29a189cc01b7833652f81038f101f9f3ffc9';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c16917a35bbb3ba15b058e2b0435548b1ddb44f2ccb70d22d69e56d29222a39f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 97704f3b870d29edca17cedd34ed29a189cc01b7833652f81038f101f9f3ffc9; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile c16917a35bbb3ba15b058e2b0435548b1ddb44f2ccb70d22d69e56d29222a39f; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

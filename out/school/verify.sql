@@ -452,9 +452,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '97704f3b870d29edca17cedd34ed29a189cc01b7833652f81038f101f9f3ffc9';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c16917a35bbb3ba15b058e2b0435548b1ddb44f2ccb70d22d69e56d29222a39f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 97704f3b870d29edca17cedd34ed29a189cc01b7833652f81038f101f9f3ffc9; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile c16917a35bbb3ba15b058e2b0435548b1ddb44f2ccb70d22d69e56d29222a39f; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -848,6 +848,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -869,13 +871,19 @@ BEGIN
     RAISE NOTICE 'FAIL  schools: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_schools: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step schools (model.yaml:70) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, name, email, phone, street, city, region, postal_code, country, curriculum_id, created_at
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -910,12 +918,18 @@ BEGIN
     RAISE NOTICE 'FAIL  schools: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step schools (model.yaml:70) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through schools_curriculum_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -928,7 +942,11 @@ BEGIN
     RAISE NOTICE 'FAIL  schools: no orphans through schools_curriculum_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step schools (model.yaml:70) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -938,6 +956,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -959,7 +979,11 @@ BEGIN
     RAISE NOTICE 'FAIL  teacher_users: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_teacher_users: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_users (model.yaml:83) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
@@ -967,6 +991,8 @@ $check$;
 -- Not compared (not repeatable by design): password_hash
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -1001,12 +1027,18 @@ BEGIN
     RAISE NOTICE 'FAIL  teacher_users: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_users (model.yaml:83) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through users_user_type_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1019,7 +1051,11 @@ BEGIN
     RAISE NOTICE 'FAIL  teacher_users: no orphans through users_user_type_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_users (model.yaml:83) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -1029,6 +1065,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -1051,13 +1089,19 @@ BEGIN
     RAISE NOTICE 'FAIL  teacher_roles: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_teacher_roles: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, user_id, role_id, school_id
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -1086,12 +1130,18 @@ BEGIN
     RAISE NOTICE 'FAIL  teacher_roles: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through user_roles_role_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1104,12 +1154,18 @@ BEGIN
     RAISE NOTICE 'FAIL  teacher_roles: no orphans through user_roles_role_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through user_roles_school_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1122,12 +1178,18 @@ BEGIN
     RAISE NOTICE 'FAIL  teacher_roles: no orphans through user_roles_school_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through user_roles_user_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1140,7 +1202,11 @@ BEGIN
     RAISE NOTICE 'FAIL  teacher_roles: no orphans through user_roles_user_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -1150,6 +1216,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -1173,13 +1241,19 @@ BEGIN
     RAISE NOTICE 'FAIL  teacher_profiles: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_teacher_profiles: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: user_id, school_id, subject_id, street, city, region, postal_code, country
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -1212,12 +1286,18 @@ BEGIN
     RAISE NOTICE 'FAIL  teacher_profiles: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through teacher_profiles_school_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1230,12 +1310,18 @@ BEGIN
     RAISE NOTICE 'FAIL  teacher_profiles: no orphans through teacher_profiles_school_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through teacher_profiles_subject_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1248,12 +1334,18 @@ BEGIN
     RAISE NOTICE 'FAIL  teacher_profiles: no orphans through teacher_profiles_subject_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through teacher_profiles_user_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1266,7 +1358,11 @@ BEGIN
     RAISE NOTICE 'FAIL  teacher_profiles: no orphans through teacher_profiles_user_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -1276,6 +1372,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -1297,7 +1395,11 @@ BEGIN
     RAISE NOTICE 'FAIL  parent_users: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_parent_users: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_users (model.yaml:133) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
@@ -1305,6 +1407,8 @@ $check$;
 -- Not compared (not repeatable by design): password_hash
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -1339,12 +1443,18 @@ BEGIN
     RAISE NOTICE 'FAIL  parent_users: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_users (model.yaml:133) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through users_user_type_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1357,7 +1467,11 @@ BEGIN
     RAISE NOTICE 'FAIL  parent_users: no orphans through users_user_type_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_users (model.yaml:133) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -1367,6 +1481,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -1389,13 +1505,19 @@ BEGIN
     RAISE NOTICE 'FAIL  parent_roles: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_parent_roles: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, user_id, role_id, school_id
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -1424,12 +1546,18 @@ BEGIN
     RAISE NOTICE 'FAIL  parent_roles: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through user_roles_role_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1442,12 +1570,18 @@ BEGIN
     RAISE NOTICE 'FAIL  parent_roles: no orphans through user_roles_role_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through user_roles_school_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1460,12 +1594,18 @@ BEGIN
     RAISE NOTICE 'FAIL  parent_roles: no orphans through user_roles_school_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through user_roles_user_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1478,7 +1618,11 @@ BEGIN
     RAISE NOTICE 'FAIL  parent_roles: no orphans through user_roles_user_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -1488,6 +1632,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -1510,13 +1656,19 @@ BEGIN
     RAISE NOTICE 'FAIL  parent_profiles: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_parent_profiles: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: user_id, school_id, street, city, region, postal_code, country
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -1547,12 +1699,18 @@ BEGIN
     RAISE NOTICE 'FAIL  parent_profiles: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through parent_profiles_school_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1565,12 +1723,18 @@ BEGIN
     RAISE NOTICE 'FAIL  parent_profiles: no orphans through parent_profiles_school_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through parent_profiles_user_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1583,7 +1747,11 @@ BEGIN
     RAISE NOTICE 'FAIL  parent_profiles: no orphans through parent_profiles_user_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -1593,6 +1761,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -1614,7 +1784,11 @@ BEGIN
     RAISE NOTICE 'FAIL  student_users: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_student_users: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_users (model.yaml:173) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
@@ -1622,6 +1796,8 @@ $check$;
 -- Not compared (not repeatable by design): password_hash
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -1656,12 +1832,18 @@ BEGIN
     RAISE NOTICE 'FAIL  student_users: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_users (model.yaml:173) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through users_user_type_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1674,7 +1856,11 @@ BEGIN
     RAISE NOTICE 'FAIL  student_users: no orphans through users_user_type_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_users (model.yaml:173) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -1684,6 +1870,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -1706,13 +1894,19 @@ BEGIN
     RAISE NOTICE 'FAIL  student_roles: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_student_roles: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, user_id, role_id, school_id
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -1741,12 +1935,18 @@ BEGIN
     RAISE NOTICE 'FAIL  student_roles: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through user_roles_role_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1759,12 +1959,18 @@ BEGIN
     RAISE NOTICE 'FAIL  student_roles: no orphans through user_roles_role_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through user_roles_school_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1777,12 +1983,18 @@ BEGIN
     RAISE NOTICE 'FAIL  student_roles: no orphans through user_roles_school_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through user_roles_user_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1795,7 +2007,11 @@ BEGIN
     RAISE NOTICE 'FAIL  student_roles: no orphans through user_roles_user_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -1805,6 +2021,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -1829,13 +2047,19 @@ BEGIN
     RAISE NOTICE 'FAIL  student_profiles: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_student_profiles: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: user_id, school_id, parent_user_id, class_level_id, date_of_birth
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -1866,12 +2090,18 @@ BEGIN
     RAISE NOTICE 'FAIL  student_profiles: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through student_profiles_class_level_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1884,12 +2114,18 @@ BEGIN
     RAISE NOTICE 'FAIL  student_profiles: no orphans through student_profiles_class_level_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through student_profiles_parent_user_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1902,12 +2138,18 @@ BEGIN
     RAISE NOTICE 'FAIL  student_profiles: no orphans through student_profiles_parent_user_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through student_profiles_school_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1920,12 +2162,18 @@ BEGIN
     RAISE NOTICE 'FAIL  student_profiles: no orphans through student_profiles_school_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through student_profiles_user_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1938,7 +2186,11 @@ BEGIN
     RAISE NOTICE 'FAIL  student_profiles: no orphans through student_profiles_user_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Rows of public.schools no id map holds: none may be there if the table was empty before migrate.
@@ -2216,6 +2468,8 @@ $check$;
 -- Model assertion (model.yaml:214): every user has exactly one role, of its kind
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_rows bigint;
 BEGIN
   SELECT count(*) INTO n_rows FROM (
@@ -2227,12 +2481,19 @@ BEGIN
     RAISE NOTICE 'FAIL  assertion: every user has exactly one role, of its kind: % rows', n_rows;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'assertion every user has exactly one role, of its kind (model.yaml:214) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- Model assertion (model.yaml:222): every password hash is bcrypt and must be reset
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_rows bigint;
 BEGIN
   SELECT count(*) INTO n_rows FROM (
@@ -2244,6 +2505,11 @@ BEGIN
     RAISE NOTICE 'FAIL  assertion: every password hash is bcrypt and must be reset: % rows', n_rows;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'assertion every password hash is bcrypt and must be reset (model.yaml:222) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 

@@ -145,7 +145,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '9849826289f8112336b88fa6d3a98f0666df2e6b835180469f51e8984c1e739b';
+SET pgmig.fingerprint = '31a99427024c6b8334c161b448c23b1be73a810d99e092a96debdbb33573f769';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -483,9 +483,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9849826289f8112336b88fa6d3a98f0666df2e6b835180469f51e8984c1e739b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '31a99427024c6b8334c161b448c23b1be73a810d99e092a96debdbb33573f769';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9849826289f8112336b88fa6d3a98f0666df2e6b835180469f51e8984c1e739b; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 31a99427024c6b8334c161b448c23b1be73a810d99e092a96debdbb33573f769; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

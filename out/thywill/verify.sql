@@ -441,9 +441,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9849826289f8112336b88fa6d3a98f0666df2e6b835180469f51e8984c1e739b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '31a99427024c6b8334c161b448c23b1be73a810d99e092a96debdbb33573f769';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9849826289f8112336b88fa6d3a98f0666df2e6b835180469f51e8984c1e739b; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 31a99427024c6b8334c161b448c23b1be73a810d99e092a96debdbb33573f769; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -649,6 +649,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -668,13 +670,19 @@ BEGIN
     RAISE NOTICE 'FAIL  users: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_users: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step users (model.yaml:13) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, display_name, religious_preference, prayer_style, created_at, updated_at, is_active, email (default)
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -706,7 +714,11 @@ BEGIN
     RAISE NOTICE 'FAIL  users: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step users (model.yaml:13) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -716,6 +728,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -737,13 +751,19 @@ BEGIN
     RAISE NOTICE 'FAIL  prayers: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_prayers: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step prayers (model.yaml:34) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, author_id, text, generated_prayer, target_audience, is_flagged, created_at
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -774,12 +794,18 @@ BEGIN
     RAISE NOTICE 'FAIL  prayers: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step prayers (model.yaml:34) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through prayers_author_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -792,7 +818,11 @@ BEGIN
     RAISE NOTICE 'FAIL  prayers: no orphans through prayers_author_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step prayers (model.yaml:34) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -802,6 +832,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -825,13 +857,19 @@ BEGIN
     RAISE NOTICE 'FAIL  prayer_marks: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_prayer_marks: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step prayer_marks (model.yaml:47) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, prayer_id, user_id, marked_at
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -863,12 +901,18 @@ BEGIN
     RAISE NOTICE 'FAIL  prayer_marks: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step prayer_marks (model.yaml:47) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through prayer_marks_prayer_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -881,12 +925,18 @@ BEGIN
     RAISE NOTICE 'FAIL  prayer_marks: no orphans through prayer_marks_prayer_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step prayer_marks (model.yaml:47) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through prayer_marks_user_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -899,7 +949,11 @@ BEGIN
     RAISE NOTICE 'FAIL  prayer_marks: no orphans through prayer_marks_user_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step prayer_marks (model.yaml:47) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -909,6 +963,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -930,13 +986,19 @@ BEGIN
     RAISE NOTICE 'FAIL  invites: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_invites: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step invites (model.yaml:62) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: token, created_by_user_id, used_by_user_id, used, expires_at
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -964,12 +1026,18 @@ BEGIN
     RAISE NOTICE 'FAIL  invites: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step invites (model.yaml:62) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through invites_created_by_user_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -982,12 +1050,18 @@ BEGIN
     RAISE NOTICE 'FAIL  invites: no orphans through invites_created_by_user_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step invites (model.yaml:62) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through invites_used_by_user_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1000,7 +1074,11 @@ BEGIN
     RAISE NOTICE 'FAIL  invites: no orphans through invites_used_by_user_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step invites (model.yaml:62) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -1010,6 +1088,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -1029,13 +1109,19 @@ BEGIN
     RAISE NOTICE 'FAIL  roles: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_roles: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step roles (model.yaml:74) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, name
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -1058,7 +1144,11 @@ BEGIN
     RAISE NOTICE 'FAIL  roles: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step roles (model.yaml:74) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -1068,6 +1158,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -1088,13 +1180,19 @@ BEGIN
     RAISE NOTICE 'FAIL  user_roles: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_user_roles: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step user_roles (model.yaml:78) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: user_id, role_id, granted_at
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -1119,12 +1217,18 @@ BEGIN
     RAISE NOTICE 'FAIL  user_roles: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step user_roles (model.yaml:78) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through user_roles_role_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1137,12 +1241,18 @@ BEGIN
     RAISE NOTICE 'FAIL  user_roles: no orphans through user_roles_role_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step user_roles (model.yaml:78) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through user_roles_user_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1155,7 +1265,11 @@ BEGIN
     RAISE NOTICE 'FAIL  user_roles: no orphans through user_roles_user_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step user_roles (model.yaml:78) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Rows of public.users no id map holds: none may be there if the table was empty before migrate.
@@ -1293,6 +1407,8 @@ $check$;
 -- Model assertion (model.yaml:89): no v2 user has an empty display name
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_rows bigint;
 BEGIN
   SELECT count(*) INTO n_rows FROM (
@@ -1304,12 +1420,19 @@ BEGIN
     RAISE NOTICE 'FAIL  assertion: no v2 user has an empty display name: % rows', n_rows;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'assertion no v2 user has an empty display name (model.yaml:89) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- Model assertion (model.yaml:91): the known corrupted record is not migrated
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_rows bigint;
 BEGIN
   SELECT count(*) INTO n_rows FROM (
@@ -1321,6 +1444,11 @@ BEGIN
     RAISE NOTICE 'FAIL  assertion: the known corrupted record is not migrated: % rows', n_rows;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'assertion the known corrupted record is not migrated (model.yaml:91) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 

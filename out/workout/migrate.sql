@@ -190,7 +190,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '1d376c62fc700a4bf8c36705ba85572d6ca4f0c1516d9a519cbab9326c6e38fb';
+SET pgmig.fingerprint = 'ff01e570449296fccc5907c00f4fa641cfc9be5c7e8462cb7afcc5100958d2f8';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -770,9 +770,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1d376c62fc700a4bf8c36705ba85572d6ca4f0c1516d9a519cbab9326c6e38fb';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ff01e570449296fccc5907c00f4fa641cfc9be5c7e8462cb7afcc5100958d2f8';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1d376c62fc700a4bf8c36705ba85572d6ca4f0c1516d9a519cbab9326c6e38fb; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile ff01e570449296fccc5907c00f4fa641cfc9be5c7e8462cb7afcc5100958d2f8; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

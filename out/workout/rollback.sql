@@ -142,7 +142,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '1d376c62fc700a4bf8c36705ba85572d6ca4f0c1516d9a519cbab9326c6e38fb';
+SET pgmig.fingerprint = 'ff01e570449296fccc5907c00f4fa641cfc9be5c7e8462cb7afcc5100958d2f8';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -480,9 +480,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1d376c62fc700a4bf8c36705ba85572d6ca4f0c1516d9a519cbab9326c6e38fb';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ff01e570449296fccc5907c00f4fa641cfc9be5c7e8462cb7afcc5100958d2f8';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1d376c62fc700a4bf8c36705ba85572d6ca4f0c1516d9a519cbab9326c6e38fb; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile ff01e570449296fccc5907c00f4fa641cfc9be5c7e8462cb7afcc5100958d2f8; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -438,9 +438,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1d376c62fc700a4bf8c36705ba85572d6ca4f0c1516d9a519cbab9326c6e38fb';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ff01e570449296fccc5907c00f4fa641cfc9be5c7e8462cb7afcc5100958d2f8';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1d376c62fc700a4bf8c36705ba85572d6ca4f0c1516d9a519cbab9326c6e38fb; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile ff01e570449296fccc5907c00f4fa641cfc9be5c7e8462cb7afcc5100958d2f8; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -580,6 +580,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -608,13 +610,19 @@ BEGIN
     RAISE NOTICE 'FAIL  workout_plans: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_workout_plans: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_plans (model.yaml:11) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, user_id, name, description, goal, total_weeks, current_week, status, created_at, updated_at
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -655,7 +663,11 @@ BEGIN
     RAISE NOTICE 'FAIL  workout_plans: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_plans (model.yaml:11) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -665,6 +677,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -686,13 +700,19 @@ BEGIN
     RAISE NOTICE 'FAIL  workout_weeks: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_workout_weeks: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_weeks (model.yaml:30) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, plan_id, week_number, start_date, end_date, notes (default)
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -722,12 +742,18 @@ BEGIN
     RAISE NOTICE 'FAIL  workout_weeks: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_weeks (model.yaml:30) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through workout_weeks_plan_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -740,7 +766,11 @@ BEGIN
     RAISE NOTICE 'FAIL  workout_weeks: no orphans through workout_weeks_plan_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_weeks (model.yaml:30) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -750,6 +780,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -781,13 +813,19 @@ BEGIN
     RAISE NOTICE 'FAIL  workout_days: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_workout_days: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_days (model.yaml:44) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, week_id, day_label, muscle_groups, notes (default), estimated_duration (default)
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -827,12 +865,18 @@ BEGIN
     RAISE NOTICE 'FAIL  workout_days: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_days (model.yaml:44) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through workout_days_week_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -845,7 +889,11 @@ BEGIN
     RAISE NOTICE 'FAIL  workout_days: no orphans through workout_days_week_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_days (model.yaml:44) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -855,6 +903,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -877,13 +927,19 @@ BEGIN
     RAISE NOTICE 'FAIL  exercises: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_exercises: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step exercises (model.yaml:65) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, day_id, name, muscle_group, sets, target_reps_min, target_reps_max, target_weight, rest_seconds, notes, order_index, target_rpe_min (default), target_rpe_max (default), tempo (default), video_url (default)
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -924,12 +980,18 @@ BEGIN
     RAISE NOTICE 'FAIL  exercises: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step exercises (model.yaml:65) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through exercises_day_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -942,7 +1004,11 @@ BEGIN
     RAISE NOTICE 'FAIL  exercises: no orphans through exercises_day_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step exercises (model.yaml:65) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -952,6 +1018,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -972,13 +1040,19 @@ BEGIN
     RAISE NOTICE 'FAIL  workout_sessions: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_workout_sessions: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_sessions (model.yaml:92) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, user_id, plan_id, started_at, completed_at, status, notes, day_id (default)
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -1008,12 +1082,18 @@ BEGIN
     RAISE NOTICE 'FAIL  workout_sessions: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_sessions (model.yaml:92) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through workout_sessions_plan_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1026,7 +1106,11 @@ BEGIN
     RAISE NOTICE 'FAIL  workout_sessions: no orphans through workout_sessions_plan_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_sessions (model.yaml:92) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
@@ -1036,6 +1120,8 @@ $check$;
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
@@ -1057,13 +1143,19 @@ BEGIN
     RAISE NOTICE 'FAIL  exercise_logs: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_exercise_logs: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step exercise_logs (model.yaml:102) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, session_id, exercise_id, set_number, reps, weight, completed_at, rpe (default), is_warmup (default)
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_missing bigint;
   n_unexpected bigint;
 BEGIN
@@ -1096,12 +1188,18 @@ BEGIN
     RAISE NOTICE 'FAIL  exercise_logs: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step exercise_logs (model.yaml:102) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through exercise_logs_exercise_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1114,12 +1212,18 @@ BEGIN
     RAISE NOTICE 'FAIL  exercise_logs: no orphans through exercise_logs_exercise_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step exercise_logs (model.yaml:102) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- no orphans through exercise_logs_session_id_fkey
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
@@ -1132,7 +1236,11 @@ BEGIN
     RAISE NOTICE 'FAIL  exercise_logs: no orphans through exercise_logs_session_id_fkey: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-END
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step exercise_logs (model.yaml:102) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Rows of public.workout_plans no id map holds: none may be there if the table was empty before migrate.
@@ -1270,6 +1378,8 @@ $check$;
 -- Model assertion (model.yaml:114): every plan has weeks 1..total_weeks
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_rows bigint;
 BEGIN
   SELECT count(*) INTO n_rows FROM (
@@ -1281,12 +1391,19 @@ BEGIN
     RAISE NOTICE 'FAIL  assertion: every plan has weeks 1..total_weeks: % rows', n_rows;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'assertion every plan has weeks 1..total_weeks (model.yaml:114) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- Model assertion (model.yaml:122): every exercise sits in a week-1 day that lists its muscle group
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_rows bigint;
 BEGIN
   SELECT count(*) INTO n_rows FROM (
@@ -1298,12 +1415,19 @@ BEGIN
     RAISE NOTICE 'FAIL  assertion: every exercise sits in a week-1 day that lists its muscle group: % rows', n_rows;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'assertion every exercise sits in a week-1 day that lists its muscle group (model.yaml:122) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- Model assertion (model.yaml:130): every week repeats the days of week 1
 DO $check$
 DECLARE
+  err_detail text;
+  err_hint text;
   n_rows bigint;
 BEGIN
   SELECT count(*) INTO n_rows FROM (
@@ -1315,6 +1439,11 @@ BEGIN
     RAISE NOTICE 'FAIL  assertion: every week repeats the days of week 1: % rows', n_rows;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'assertion every week repeats the days of week 1 (model.yaml:130) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 

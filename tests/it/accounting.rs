@@ -4,22 +4,10 @@
 //! verified green with every name NULL; now every V1 table and column is read by a step or
 //! dropped with a reason, and PLAN.md lists the reasons.
 
-use std::process::Command;
-
-use crate::support::{cluster, repo_root, TestDb};
+use crate::support::{cluster, compile_refused, model_variant, repo_root, TestDb};
 
 fn fixture() -> std::path::PathBuf {
     repo_root().join("tests/it/fixtures/models/accounts")
-}
-
-/// The fixture's model with `edit` applied (it must change it), in a fresh directory.
-fn variant(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
-    let text = std::fs::read_to_string(fixture().join("model.yaml")).unwrap();
-    let edited = edit(&text);
-    assert_ne!(text, edited, "the variant must differ from the model");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("model.yaml"), edited).unwrap();
-    dir
 }
 
 fn loaded_db() -> TestDb {
@@ -46,22 +34,9 @@ fn content(db: &TestDb, query: &str) -> String {
 
 #[test]
 fn leaving_a_column_in_another_spelling_out_is_a_compile_error_not_a_column_of_nulls() {
-    let src = variant(|m| m.replace("    columns:\n      name: a.\"Name\"\n", ""));
-    let out = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_pgmig"))
-        .current_dir(src.path())
-        .args(["compile", "model.yaml", "--v1"])
-        .arg(fixture().join("v1.sql"))
-        .arg("--v2")
-        .arg(fixture().join("v2.sql"))
-        .arg("--out")
-        .arg(out.path())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(std::fs::read_dir(out.path()).unwrap().next().is_none(), "nothing is written on error");
+    let src = model_variant(&fixture().join("model.yaml"), |m| m.replace("    columns:\n      name: a.\"Name\"\n", ""));
+    let (code, stderr) = compile_refused(src.path(), "model.yaml", &fixture().join("v1.sql"), &fixture().join("v2.sql"));
+    assert_eq!(code, 2, "{stderr}");
     insta::assert_snapshot!(stderr, @r#"
     model.yaml:9:3: error: `v1."Account"."Name"` is read by no step; V2's `account.name` is left to its default; map it or list it under drop:
         ╭─[model.yaml:9:3]
@@ -100,7 +75,7 @@ fn a_mapped_column_arrives_and_a_dropped_one_is_dropped_by_decision() {
     assert_eq!(content(&db, "SELECT id, name FROM public.account"), v1);
 
     // Dropping "Name" on purpose compiles, and the names are NULL as the model says (PLAN.md too).
-    let src = variant(|m| {
+    let src = model_variant(&fixture().join("model.yaml"), |m| {
         m.replace("    columns:\n      name: a.\"Name\"\n", "").replace("  Account:\n", "  Account:\n    Name: V2 shows no names; each account is known by its id\n")
     });
     let dropped = crate::support::compile_ddl(&src.path().join("model.yaml"), &fixture().join("v1.sql"), &fixture().join("v2.sql"));

@@ -193,6 +193,26 @@ fn a_runtime_error_names_the_step_and_its_model_line() {
     let e = stderr(&out);
     assert!(e.contains("step members (model.yaml:7) failed: division by zero"), "batched migrate: {e}");
     assert_eq!(db.table_md5s(&["v1", "public"]), before, "no V2 row was written");
+
+    // verify recomputes each step from V1, and runs the model's assertions: a V1 email
+    // emptied after migrate makes the step's expression fail there, and an assertion that
+    // fails by itself names its line.
+    let checked = variant(|m| {
+        m.replace("      expires_at:", "      email: m.email || (1 / length(m.email))::text\n      expires_at:")
+            + "verify:\n  - name: terms are whole years\n    zero_rows: SELECT id FROM renewals WHERE id / (id - id) > 0\n"
+    });
+    let (out, dir) = compile(checked.path(), &ddl("v1.sql"), &ddl("v2.sql"), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let db = members_db("dbcheck_runtime_verify");
+    let out = run(&db, dir.path(), "migrate.sql", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&db, dir.path(), "verify.sql", &[]);
+    assert!(!out.status.success(), "verify fails");
+    assert!(stderr(&out).contains("assertion terms are whole years (model.yaml:21) failed: division by zero"), "verify: {}", stderr(&out));
+    // The steps' checks run before the assertions: this error comes first.
+    db.execute("UPDATE v1.members SET email = '' WHERE id = 2");
+    let out = run(&db, dir.path(), "verify.sql", &[]);
+    assert!(stderr(&out).contains("step members (model.yaml:7) failed: division by zero"), "verify: {}", stderr(&out));
 }
 
 #[test]

@@ -3,25 +3,11 @@
 
 use std::process::Command;
 
-use crate::support::repo_root;
+use crate::support::{compile_refused, repo_root};
 
 fn compile_bad(name: &str) -> (i32, String) {
     let root = repo_root();
-    let out = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_pgmig"))
-        .current_dir(root.join("tests/it/fixtures/bad"))
-        .args(["compile", &format!("{name}.yaml")])
-        .arg("--v1")
-        .arg(root.join("models/workout/v1.sql"))
-        .arg("--v2")
-        .arg(root.join("models/workout/v2.sql"))
-        .arg("--out")
-        .arg(out.path())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert!(std::fs::read_dir(out.path()).unwrap().next().is_none(), "{name}: nothing is written on error");
-    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned())
+    compile_refused(&root.join("tests/it/fixtures/bad"), &format!("{name}.yaml"), &root.join("models/workout/v1.sql"), &root.join("models/workout/v2.sql"))
 }
 
 macro_rules! bad_model {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::support::{cluster, compile_ddl, repo_root, TestDb};
+use crate::support::{cluster, compile_ddl, model_variant, repo_root, TestDb};
 use crate::workout::{must_pass, run, stderr};
 
 fn fixture() -> PathBuf {
@@ -20,16 +20,6 @@ fn vault_db(name: &str) -> TestDb {
     db.load_in_schema(&fixture().join("data.sql"), "v1");
     db.load_in_schema(&fixture().join("v2.sql"), "public");
     db
-}
-
-/// The vault model with `edit` applied, in a directory of its own.
-fn vault_variant(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
-    let text = std::fs::read_to_string(fixture().join("model.yaml")).unwrap();
-    let edited = edit(&text);
-    assert_ne!(text, edited, "the variant must differ from the model");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("model.yaml"), edited).unwrap();
-    dir
 }
 
 fn compile_cli(model: &Path, out: &Path) -> Output {
@@ -141,7 +131,7 @@ fn secrets_reach_no_reject_change_archive_or_precheck_output() {
 /// compile says so; the one whose name does not look secret is the model's to name.
 #[test]
 fn secret_looking_columns_are_redacted_by_default_with_a_compile_note() {
-    let src = vault_variant(|m| m.replace("redact:\n  accounts: [password, api_token, recovery_code]\n", ""));
+    let src = model_variant(&fixture().join("model.yaml"), |m| m.replace("redact:\n  accounts: [password, api_token, recovery_code]\n", ""));
     let dir = tempfile::tempdir().unwrap();
     let out = compile_cli(&src.path().join("model.yaml"), dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
@@ -167,7 +157,7 @@ fn secret_looking_columns_are_redacted_by_default_with_a_compile_note() {
     assert!(plan.contains("`password` redacted (its name looks secret); `api_token` redacted (its name looks secret)"), "{plan}");
 
     // `accounts: []` keeps every value, and PLAN.md says which secret-looking ones it keeps.
-    let src = vault_variant(|m| m.replace("accounts: [password, api_token, recovery_code]", "accounts: []"));
+    let src = model_variant(&fixture().join("model.yaml"), |m| m.replace("accounts: [password, api_token, recovery_code]", "accounts: []"));
     let dir = tempfile::tempdir().unwrap();
     let out = compile_cli(&src.path().join("model.yaml"), dir.path());
     assert!(out.status.success() && !stderr(&out).contains("warning"), "{}", stderr(&out));
@@ -186,7 +176,7 @@ fn redact_errors_point_at_the_model() {
         ("on_duplicate: clear", "on_duplicate: suffix", &["error: `api_token` holds a secret: `on_duplicate: suffix` would record its values in _pgmig.changes"]),
     ];
     for (from, to, needles) in cases {
-        let src = vault_variant(|m| m.replace(from, to));
+        let src = model_variant(&fixture().join("model.yaml"), |m| m.replace(from, to));
         let out = tempfile::tempdir().unwrap();
         let o = compile_cli(&src.path().join("model.yaml"), out.path());
         assert_eq!(o.status.code(), Some(2), "{to}: {}", stderr(&o));
@@ -261,7 +251,7 @@ fn init_drafts_redact_for_secret_looking_columns() {
 /// names the tables it reads redact; a key it lacks is not added.
 #[test]
 fn a_subquery_source_is_redacted_by_name() {
-    let src = vault_variant(|m| m.replace("from: accounts a", "from: (SELECT * FROM accounts WHERE id > 0) AS a"));
+    let src = model_variant(&fixture().join("model.yaml"), |m| m.replace("from: accounts a", "from: (SELECT * FROM accounts WHERE id > 0) AS a"));
     let dir = tempfile::tempdir().unwrap();
     let out = compile_cli(&src.path().join("model.yaml"), dir.path());
     assert!(out.status.success(), "{}", stderr(&out));

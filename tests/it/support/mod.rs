@@ -16,6 +16,36 @@ pub fn pgmig_cli(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_pgmig")).args(args).env("NO_COLOR", "1").output().unwrap()
 }
 
+/// `pgmig compile MODEL` run in `dir` against V1 and V2 DDL files, when it must fail: its
+/// exit code and stderr; asserts that nothing was written.
+pub fn compile_refused(dir: &std::path::Path, model: &str, v1: &std::path::Path, v2: &std::path::Path) -> (i32, String) {
+    let out = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pgmig"))
+        .current_dir(dir)
+        .args(["compile", model, "--v1"])
+        .arg(v1)
+        .arg("--v2")
+        .arg(v2)
+        .arg("--out")
+        .arg(out.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(std::fs::read_dir(out.path()).unwrap().next().is_none(), "{model}: nothing is written on error");
+    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// A model file's text with `edit` applied (it must change it), as `model.yaml` in a fresh
+/// directory.
+pub fn model_variant(model: &std::path::Path, edit: impl Fn(&str) -> String) -> tempfile::TempDir {
+    let text = std::fs::read_to_string(model).unwrap();
+    let edited = edit(&text);
+    assert_ne!(text, edited, "the variant must differ from the model");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("model.yaml"), edited).unwrap();
+    dir
+}
+
 /// Compiles a model (a file, or model text written next to nothing) against V1 and V2 DDL
 /// files into a fresh directory; a compile error fails the test with its diagnostics.
 pub fn compile_ddl(model: &std::path::Path, v1: &std::path::Path, v2: &std::path::Path) -> tempfile::TempDir {
@@ -30,11 +60,7 @@ pub fn compile_ddl(model: &std::path::Path, v1: &std::path::Path, v2: &std::path
 /// the workout DDL files.
 pub fn compile_workout_variant(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
     let models = repo_root().join("models/workout");
-    let text = std::fs::read_to_string(models.join("model.yaml")).unwrap();
-    let edited = edit(&text);
-    assert_ne!(text, edited, "the variant must differ from the model");
-    let src = tempfile::tempdir().unwrap();
-    std::fs::write(src.path().join("model.yaml"), edited).unwrap();
+    let src = model_variant(&models.join("model.yaml"), edit);
     compile_ddl(&src.path().join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"))
 }
 
