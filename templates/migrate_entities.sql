@@ -102,10 +102,16 @@ ON CONFLICT DO NOTHING;
 CREATE OR REPLACE PROCEDURE _pgmig.{{ plan.entity_procedure }}(entities jsonb[])
 LANGUAGE plpgsql
 AS {% filter dollar("entities") %}
+DECLARE
+  err_detail text;
+  err_hint text;
 BEGIN
 {%- for s in steps %}
+{%- let step_hint = "err_hint" %}
 
   -- Step {{ s.number }}/{{ s.total }}: {{ s.name|comment }} -> {{ s.target|comment }} ({{ plan.model_file|comment }}:{{ s.line }})
+  -- In a block of its own, so that an error names the step and its model line.
+  BEGIN
 {%- for r in s.rejects %}
   -- Reject rule {{ r.number }} ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.reason_comment|comment }}
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
@@ -148,6 +154,7 @@ BEGIN
   {{ s.from_batched }}
   WHERE {{ s.survivors }}
     AND key_map.entity = ANY (entities);
+{% include "step_failed.sql" %}  END;
 {%- endfor %}
 END
 {% endfilter %};

@@ -49,7 +49,8 @@ fn a_failing_entity_is_rolled_back_alone_and_the_run_goes_on() {
     );
     let out = db.psql_file(dir.path().join("migrate.sql"), &[]);
     let log = must_pass(out, "per-entity migrate");
-    assert!(log.contains("entity {\"id\": 7} failed and was rolled back: planted failure"), "{log}");
+    // The error names the step that failed, and its line in the model (one line longer than models/drills/: the mode).
+    assert!(log.contains("entity {\"id\": 7} failed and was rolled back: step completed_sessions (model.yaml:25) failed: planted failure"), "{log}");
     assert!(log.contains("1 entities failed"), "{log}");
     // User 7: one reject (rule 0, with the error), nothing of it in V2.
     let reason: String = db
@@ -57,7 +58,7 @@ fn a_failing_entity_is_rolled_back_alone_and_the_run_goes_on() {
         .query_one("SELECT reason FROM _pgmig.rejects WHERE model = 'drills' AND step = 'users' AND rule = 0 AND source_key = '{\"id\": 7}'", &[])
         .unwrap()
         .get(0);
-    assert_eq!(reason, "the entity failed and was rolled back: planted failure");
+    assert_eq!(reason, "the entity failed and was rolled back: step completed_sessions (model.yaml:25) failed: planted failure");
     assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.rejects WHERE rule = 0"), 1);
     assert_eq!(count(&db, "SELECT count(*) FROM public.users WHERE email = 'apple7@example.com'"), 0);
     assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.map_users WHERE source_id = 7"), 0);
