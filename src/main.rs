@@ -29,7 +29,7 @@ enum PlanFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Compile a model into precheck.sql, migrate.sql, verify.sql, rollback.sql and PLAN.md.
+    /// Compile a model into precheck.sql, migrate.sql, verify.sql, rollback.sql, export.sql and PLAN.md.
     Compile {
         /// The YAML model.
         model: PathBuf,
