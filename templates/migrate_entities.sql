@@ -180,7 +180,7 @@ BEGIN
   END IF;
 {%- for s in steps %}{% if s.is_root %}{% if let Some(h) = s.hierarchy %}
 
-  -- Foreign key {{ h.constraint }} ({{ h.columns|comment }}) points into the root's own table: each entity
+  -- Foreign key {{ h.constraint|comment }} ({{ h.columns|comment }}) points into the root's own table: each entity
   -- is migrated after the entity of its parent row (hierarchy order). One that is its own
   -- ancestor (a cycle, or under one) has no place in that order: refused before anything.
   {{ h.entities|indent(2) }}
@@ -193,7 +193,7 @@ BEGIN
     WHERE hierarchy_depth IS NULL
   ) AS found;
   IF n_cycle > 0 THEN
-    RAISE EXCEPTION 'step {{ s.name_notice }}: % rows are their own ancestors through foreign key {{ h.constraint_notice }} (a cycle, or under one), e.g. %; nothing was migrated', n_cycle, cycle_keys
+    RAISE EXCEPTION 'step {{ s.name_notice }}: % rows are their own ancestors through foreign key {{ h.constraint|notice }} (a cycle, or under one), e.g. %; nothing was migrated', n_cycle, cycle_keys
       USING HINT = 'precheck.sql names them; break the cycle in V1 (or filter those rows out with `where`), or use mode: transaction, whose one statement inserts them together';
   END IF;
 {%- endif %}{% endif %}{% endfor %}
@@ -205,7 +205,7 @@ BEGIN
 {%- for s in steps %}{% if s.is_root %}
   FOR batch IN
 {%- if let Some(h) = s.hierarchy %}
-    -- Parents first: by depth under {{ h.constraint }}, a batch's entities in that order too (a failed
+    -- Parents first: by depth under {{ h.constraint|comment }}, a batch's entities in that order too (a failed
     -- batch retries them one by one).
     SELECT array_agg(todo.entity ORDER BY todo.depth, todo.entity)
     FROM (

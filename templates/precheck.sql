@@ -223,7 +223,7 @@ BEGIN
 {%- endfor %}
 {%- if let Some(h) = s.hierarchy %}
 
-  -- Foreign key {{ h.constraint }} ({{ h.columns|comment }}) points into this table: each row's depth under it.
+  -- Foreign key {{ h.constraint|comment }} ({{ h.columns|comment }}) points into this table: each row's depth under it.
   {{ h.precheck|indent(2) }}
   {{ h.levels|indent(2) }}
   SELECT count(*) FILTER (WHERE hierarchy_depth IS NULL), coalesce(max(hierarchy_depth) + 1, 0),
@@ -237,13 +237,13 @@ BEGIN
   DROP TABLE pg_temp.hierarchy_rows;
 {%- if plan.batch_size > 0 || (plan.entity_size > 0 && s.is_root) %}
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  {{ s.name_notice }}: foreign key {{ h.constraint_notice }}: % rows are their own ancestors (a cycle, or under one): no order inserts each after its parent, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  {{ s.name_notice }}: foreign key {{ h.constraint|notice }}: % rows are their own ancestors (a cycle, or under one): no order inserts each after its parent, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   ELSE
-    RAISE NOTICE 'HIERARCHY  {{ s.name_notice }}: foreign key {{ h.constraint_notice }}: % levels; {% if plan.batch_size > 0 %}batches{% else %}entities{% endif %} go parents first', n_levels;
+    RAISE NOTICE 'HIERARCHY  {{ s.name_notice }}: foreign key {{ h.constraint|notice }}: % levels; {% if plan.batch_size > 0 %}batches{% else %}entities{% endif %} go parents first', n_levels;
   END IF;
 {%- else %}
-  RAISE NOTICE 'HIERARCHY  {{ s.name_notice }}: foreign key {{ h.constraint_notice }}: % levels, % rows in cycles; {% if plan.entity_size > 0 %}one statement inserts the rows of an entity batch{% else %}one statement inserts them all{% endif %}', n_levels, n_found;
+  RAISE NOTICE 'HIERARCHY  {{ s.name_notice }}: foreign key {{ h.constraint|notice }}: % levels, % rows in cycles; {% if plan.entity_size > 0 %}one statement inserts the rows of an entity batch{% else %}one statement inserts them all{% endif %}', n_levels, n_found;
 {%- endif %}
 {%- endif %}
 {% include "step_failed.sql" %}

@@ -83,7 +83,7 @@ BEGIN
     ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.by_columns }});
 {%- else if let Some(h) = s.hierarchy %}
     -- Id map: the keys this step copies, numbered in batches in hierarchy order: foreign key
-    -- {{ h.constraint }} ({{ h.columns|comment }}) points into this table, so every row comes after its
+    -- {{ h.constraint|comment }} ({{ h.columns|comment }}) points into this table, so every row comes after its
     -- parent, in an earlier batch or its own. The depth of each row first:
     {{ h.batched|indent(4) }}
     {{ h.levels|indent(4) }}
@@ -103,7 +103,7 @@ BEGIN
       FROM (SELECT (to_jsonb(m) - 'hierarchy_depth' - 'batch')::text AS k FROM {{ s.map_table }} AS m WHERE m.hierarchy_depth IS NULL) AS cycle
     ) AS found;
     IF n_cycle > 0 THEN
-      RAISE EXCEPTION 'step {{ s.name_notice }}: % rows are their own ancestors through foreign key {{ h.constraint_notice }} (a cycle, or under one), e.g. %; nothing of this step was written', n_cycle, cycle_keys
+      RAISE EXCEPTION 'step {{ s.name_notice }}: % rows are their own ancestors through foreign key {{ h.constraint|notice }} (a cycle, or under one), e.g. %; nothing of this step was written', n_cycle, cycle_keys
         USING HINT = 'precheck.sql names them; break the cycle in V1 (or reject those rows), or use mode: transaction, whose one statement inserts them together';
     END IF;
 {%- else %}

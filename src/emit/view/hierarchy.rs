@@ -5,13 +5,13 @@
 //! (A recursive CTE over the rows rescanned them at every level: 105,000 rows with a chain
 //! 5,000 deep took minutes; one indexed UPDATE per level takes seconds.)
 
-use super::{comment_text, notice_text, INDENT};
+use super::INDENT;
 use crate::plan::Hierarchy;
 
 #[derive(Debug, Clone)]
 pub struct HierarchyView {
+    /// The foreign key's name, raw: templates write it through `comment` and `notice`.
     pub constraint: String,
-    pub constraint_notice: String,
     /// The foreign key's columns, for PLAN.md and comments: `manager_id`.
     pub columns: String,
     /// `CREATE TEMPORARY TABLE pg_temp.hierarchy_rows AS …`: the rows `WHERE condition` with
@@ -33,8 +33,7 @@ impl HierarchyView {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn new(h: &Hierarchy, from: &str, survivors: &str, kept: &str, key_select: &str, source_key: &str, entity: &str, cast_guard: &str) -> HierarchyView {
         HierarchyView {
-            constraint: comment_text(&h.constraint),
-            constraint_notice: notice_text(&h.constraint),
+            constraint: h.constraint.clone(),
             columns: h.columns.join(", "),
             batched: rows(h, key_select, from, survivors),
             precheck: rows(h, &format!("({source_key})::text AS hierarchy_source_key"), from, &format!("{survivors}\n{INDENT}  AND {cast_guard}")),
