@@ -15,6 +15,12 @@ SET search_path = pg_catalog, pg_temp;
 SET standard_conforming_strings = on;
 -- The model's `timezone:` (UTC without one): zone conversions ignore the server's TimeZone.
 SET TIME ZONE 'UTC';
+-- Values as text (the seals' digests of V1 rows, text casts in the model) read the same
+-- whatever the server, database or environment sets: PostgreSQL's defaults, pinned.
+SET DateStyle = 'ISO, MDY';
+SET IntervalStyle = postgres;
+SET extra_float_digits = 1;
+SET bytea_output = hex;
 \if :{?dry_run}
 \else
 \set dry_run false
@@ -196,7 +202,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '86133c5aaa74d037615db274d819fe10e1c712fb3682a026fbe8bcba6223f84f';
+SET pgmig.fingerprint = '514e726aa7d90a63610784265bcc107871c939f64fb3fb33a9a6f370592156e3';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -769,9 +775,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '86133c5aaa74d037615db274d819fe10e1c712fb3682a026fbe8bcba6223f84f';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '514e726aa7d90a63610784265bcc107871c939f64fb3fb33a9a6f370592156e3';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 86133c5aaa74d037615db274d819fe10e1c712fb3682a026fbe8bcba6223f84f; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 514e726aa7d90a63610784265bcc107871c939f64fb3fb33a9a6f370592156e3; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

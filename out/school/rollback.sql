@@ -14,6 +14,12 @@ SET search_path = pg_catalog, pg_temp;
 SET standard_conforming_strings = on;
 -- The model's `timezone:` (UTC without one): zone conversions ignore the server's TimeZone.
 SET TIME ZONE 'UTC';
+-- Values as text (the seals' digests of V1 rows, text casts in the model) read the same
+-- whatever the server, database or environment sets: PostgreSQL's defaults, pinned.
+SET DateStyle = 'ISO, MDY';
+SET IntervalStyle = postgres;
+SET extra_float_digits = 1;
+SET bytea_output = hex;
 \if :{?dry_run}
 \else
 \set dry_run false
@@ -156,7 +162,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'c16917a35bbb3ba15b058e2b0435548b1ddb44f2ccb70d22d69e56d29222a39f';
+SET pgmig.fingerprint = 'e24cac1bbe91078be1767e8f94df6d1fb5cf3ea12bb15393d5e103efebba92e4';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -527,9 +533,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c16917a35bbb3ba15b058e2b0435548b1ddb44f2ccb70d22d69e56d29222a39f';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e24cac1bbe91078be1767e8f94df6d1fb5cf3ea12bb15393d5e103efebba92e4';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile c16917a35bbb3ba15b058e2b0435548b1ddb44f2ccb70d22d69e56d29222a39f; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile e24cac1bbe91078be1767e8f94df6d1fb5cf3ea12bb15393d5e103efebba92e4; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -14,6 +14,12 @@ SET search_path = pg_catalog, pg_temp;
 SET standard_conforming_strings = on;
 -- The model's `timezone:` (UTC without one): zone conversions ignore the server's TimeZone.
 SET TIME ZONE 'UTC';
+-- Values as text (the seals' digests of V1 rows, text casts in the model) read the same
+-- whatever the server, database or environment sets: PostgreSQL's defaults, pinned.
+SET DateStyle = 'ISO, MDY';
+SET IntervalStyle = postgres;
+SET extra_float_digits = 1;
+SET bytea_output = hex;
 \if :{?dry_run}
 \else
 \set dry_run false
@@ -145,7 +151,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '31a99427024c6b8334c161b448c23b1be73a810d99e092a96debdbb33573f769';
+SET pgmig.fingerprint = 'e75d1b49e34c61e6dcdfe27efcdf08cbcdaa3028641535375e06b8d1db995976';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -483,9 +489,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '31a99427024c6b8334c161b448c23b1be73a810d99e092a96debdbb33573f769';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e75d1b49e34c61e6dcdfe27efcdf08cbcdaa3028641535375e06b8d1db995976';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 31a99427024c6b8334c161b448c23b1be73a810d99e092a96debdbb33573f769; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile e75d1b49e34c61e6dcdfe27efcdf08cbcdaa3028641535375e06b8d1db995976; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -13,6 +13,12 @@ SET search_path = pg_catalog, pg_temp;
 SET standard_conforming_strings = on;
 -- The model's `timezone:` (UTC without one): zone conversions ignore the server's TimeZone.
 SET TIME ZONE 'UTC';
+-- Values as text (the seals' digests of V1 rows, text casts in the model) read the same
+-- whatever the server, database or environment sets: PostgreSQL's defaults, pinned.
+SET DateStyle = 'ISO, MDY';
+SET IntervalStyle = postgres;
+SET extra_float_digits = 1;
+SET bytea_output = hex;
 
 -- One snapshot: every check sees the same database, whatever commits meanwhile.
 BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;
@@ -441,9 +447,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '31a99427024c6b8334c161b448c23b1be73a810d99e092a96debdbb33573f769';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e75d1b49e34c61e6dcdfe27efcdf08cbcdaa3028641535375e06b8d1db995976';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 31a99427024c6b8334c161b448c23b1be73a810d99e092a96debdbb33573f769; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile e75d1b49e34c61e6dcdfe27efcdf08cbcdaa3028641535375e06b8d1db995976; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -24,6 +24,12 @@ SET search_path = pg_catalog, pg_temp;
 SET standard_conforming_strings = on;
 -- The model's `timezone:` (UTC without one): zone conversions ignore the server's TimeZone.
 SET TIME ZONE 'UTC';
+-- Values as text (the seals' digests of V1 rows, text casts in the model) read the same
+-- whatever the server, database or environment sets: PostgreSQL's defaults, pinned.
+SET DateStyle = 'ISO, MDY';
+SET IntervalStyle = postgres;
+SET extra_float_digits = 1;
+SET bytea_output = hex;
 \if :{?dry_run}
 \else
 \set dry_run false
@@ -329,7 +335,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '6b5f239f554a0938dc929af09ed5b17ca78d3c47b66072254dee4cbb4af87c38';
+SET pgmig.fingerprint = '9b823b3633c21ca2ed77142e4120b3873c7b14b20d911d0f704ac1066e050302';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -361,9 +367,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6b5f239f554a0938dc929af09ed5b17ca78d3c47b66072254dee4cbb4af87c38';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9b823b3633c21ca2ed77142e4120b3873c7b14b20d911d0f704ac1066e050302';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6b5f239f554a0938dc929af09ed5b17ca78d3c47b66072254dee4cbb4af87c38; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9b823b3633c21ca2ed77142e4120b3873c7b14b20d911d0f704ac1066e050302; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -14,6 +14,12 @@ SET search_path = pg_catalog, pg_temp;
 SET standard_conforming_strings = on;
 -- The model's `timezone:` (UTC without one): zone conversions ignore the server's TimeZone.
 SET TIME ZONE 'UTC';
+-- Values as text (the seals' digests of V1 rows, text casts in the model) read the same
+-- whatever the server, database or environment sets: PostgreSQL's defaults, pinned.
+SET DateStyle = 'ISO, MDY';
+SET IntervalStyle = postgres;
+SET extra_float_digits = 1;
+SET bytea_output = hex;
 \if :{?dry_run}
 \else
 \set dry_run false
@@ -142,7 +148,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'ff01e570449296fccc5907c00f4fa641cfc9be5c7e8462cb7afcc5100958d2f8';
+SET pgmig.fingerprint = 'a6e0ada77f3242078c2b60f62477c5c1c58dc210946bb6f18f8ec33c80774c72';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -480,9 +486,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ff01e570449296fccc5907c00f4fa641cfc9be5c7e8462cb7afcc5100958d2f8';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'a6e0ada77f3242078c2b60f62477c5c1c58dc210946bb6f18f8ec33c80774c72';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile ff01e570449296fccc5907c00f4fa641cfc9be5c7e8462cb7afcc5100958d2f8; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile a6e0ada77f3242078c2b60f62477c5c1c58dc210946bb6f18f8ec33c80774c72; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -13,6 +13,12 @@ SET search_path = pg_catalog, pg_temp;
 SET standard_conforming_strings = on;
 -- The model's `timezone:` (UTC without one): zone conversions ignore the server's TimeZone.
 SET TIME ZONE 'UTC';
+-- Values as text (the seals' digests of V1 rows, text casts in the model) read the same
+-- whatever the server, database or environment sets: PostgreSQL's defaults, pinned.
+SET DateStyle = 'ISO, MDY';
+SET IntervalStyle = postgres;
+SET extra_float_digits = 1;
+SET bytea_output = hex;
 
 -- One snapshot: every check sees the same database, whatever commits meanwhile.
 BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;
@@ -438,9 +444,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ff01e570449296fccc5907c00f4fa641cfc9be5c7e8462cb7afcc5100958d2f8';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'a6e0ada77f3242078c2b60f62477c5c1c58dc210946bb6f18f8ec33c80774c72';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile ff01e570449296fccc5907c00f4fa641cfc9be5c7e8462cb7afcc5100958d2f8; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile a6e0ada77f3242078c2b60f62477c5c1c58dc210946bb6f18f8ec33c80774c72; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
