@@ -18,8 +18,13 @@ pub enum SchemaInput {
 impl SchemaInput {
     /// A `postgres://` URL or a `key=value` conninfo is a database; anything else a file.
     pub fn parse(arg: &str) -> SchemaInput {
-        let looks_like_db = arg.starts_with("postgres://") || arg.starts_with("postgresql://") || arg.contains('=');
-        if looks_like_db && !Path::new(arg).exists() { SchemaInput::Database(arg.to_string()) } else { SchemaInput::Ddl(arg.into()) }
+        let looks_like_db =
+            arg.starts_with("postgres://") || arg.starts_with("postgresql://") || arg.contains('=');
+        if looks_like_db && !Path::new(arg).exists() {
+            SchemaInput::Database(arg.to_string())
+        } else {
+            SchemaInput::Ddl(arg.into())
+        }
     }
 }
 
@@ -59,8 +64,15 @@ impl SchemaNotes {
         let shown = if show_all { n } else { n.min(WARNINGS_SHOWN) };
         let what = if n == 1 { "statement" } else { "statements" };
         let verb = if n == 1 { "was" } else { "were" };
-        let more = if shown < n { format!(" (first {shown} below; --show-all-warnings for all)") } else { ":".to_string() };
-        let mut out = format!("warning: {n} {what} of {} {verb} not understood{more}\n", self.file);
+        let more = if shown < n {
+            format!(" (first {shown} below; --show-all-warnings for all)")
+        } else {
+            ":".to_string()
+        };
+        let mut out = format!(
+            "warning: {n} {what} of {} {verb} not understood{more}\n",
+            self.file
+        );
         for w in &self.warnings[..shown] {
             let line = w.line.map_or(String::new(), |l| format!(":{l}"));
             out.push_str(&format!("  {}{line}: {}\n", self.file, w.message));
@@ -74,11 +86,20 @@ pub enum CompileError {
     #[error("{path}: {message}")]
     Io { path: String, message: String },
     #[error("the model has errors")]
-    Model { diagnostics: Diagnostics, file: SourceFile },
+    Model {
+        diagnostics: Diagnostics,
+        file: SourceFile,
+    },
     #[error("{which}: {message}")]
-    Schema { which: &'static str, message: String },
+    Schema {
+        which: &'static str,
+        message: String,
+    },
     #[error("{which}: can't read the schema from the database: {message}")]
-    Database { which: &'static str, message: String },
+    Database {
+        which: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Selection(String),
     /// `--v1` and `--v2` name two databases, but the model reads V1 in the one it migrates.
@@ -111,29 +132,57 @@ pub struct Selection {
 }
 
 /// Loads, checks and renders a model against its V1 and V2 schemas.
-pub fn compile(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput) -> Result<Compiled, CompileError> {
+pub fn compile(
+    model_path: &Path,
+    v1: &SchemaInput,
+    v2: &SchemaInput,
+) -> Result<Compiled, CompileError> {
     compile_selected(model_path, v1, v2, &Selection::default())
 }
 
 /// Like [`compile`], for the part of the model `selection` names.
-pub fn compile_selected(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, selection: &Selection) -> Result<Compiled, CompileError> {
+pub fn compile_selected(
+    model_path: &Path,
+    v1: &SchemaInput,
+    v2: &SchemaInput,
+    selection: &Selection,
+) -> Result<Compiled, CompileError> {
     compile_checked(model_path, v1, v2, selection, None)
 }
 
 /// Like [`compile_selected`]; PostgreSQL prepares every step's statements ([`crate::dbcheck`])
 /// in `check_db` (a scratch database both DDL files are loaded into) or, without one, in a
 /// live V2 that holds V1's tables.
-pub fn compile_checked(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, selection: &Selection, check_db: Option<&str>) -> Result<Compiled, CompileError> {
+pub fn compile_checked(
+    model_path: &Path,
+    v1: &SchemaInput,
+    v2: &SchemaInput,
+    selection: &Selection,
+    check_db: Option<&str>,
+) -> Result<Compiled, CompileError> {
     let entities = &selection.entities;
-    let bytes = std::fs::read(model_path).map_err(|e| CompileError::Io { path: model_path.display().to_string(), message: e.to_string() })?;
+    let bytes = std::fs::read(model_path).map_err(|e| CompileError::Io {
+        path: model_path.display().to_string(),
+        message: e.to_string(),
+    })?;
     // The file name alone: the scripts name it in comments and must not depend on the cwd.
-    let name = model_path.file_name().map_or_else(|| model_path.display().to_string(), |n| n.to_string_lossy().into_owned());
-    let text = model::model_text(&bytes)
-        .map_err(|(d, shown)| CompileError::Model { diagnostics: Diagnostics(vec![d]), file: SourceFile { name: name.clone(), text: shown } })?;
+    let name = model_path.file_name().map_or_else(
+        || model_path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let text = model::model_text(&bytes).map_err(|(d, shown)| CompileError::Model {
+        diagnostics: Diagnostics(vec![d]),
+        file: SourceFile {
+            name: name.clone(),
+            text: shown,
+        },
+    })?;
     let source = SourceFile { name, text };
     if crate::inplace::is_in_place(&source.text) {
         if !entities.is_empty() || selection.only.is_some() {
-            return Err(CompileError::Selection("an in-place model has no steps or root rows to choose from".into()));
+            return Err(CompileError::Selection(
+                "an in-place model has no steps or root rows to choose from".into(),
+            ));
         }
         if check_db.is_some() {
             return Err(CompileError::CheckDb("--check-db checks the steps of a model that copies V1 into V2; an in-place model has none: run its precheck.sql on a copy instead".into()));
@@ -141,7 +190,10 @@ pub fn compile_checked(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, se
         one_database(v1, v2)?;
         return crate::inplace::compile(source, v1, v2).map(with_lock_table);
     }
-    let model = model::load(&source.text).map_err(|d| CompileError::Model { diagnostics: Diagnostics(d), file: source.clone() })?;
+    let model = model::load(&source.text).map_err(|d| CompileError::Model {
+        diagnostics: Diagnostics(d),
+        file: source.clone(),
+    })?;
     if model.source_server().is_none() {
         one_database(v1, v2)?;
     }
@@ -149,12 +201,22 @@ pub fn compile_checked(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, se
     let (v1_loaded, v2_loaded) = std::thread::scope(|scope| {
         let v2_loading = scope.spawn(|| load_schema("V2", v2, model.target_schema()));
         let v1_loaded = load_schema("V1", v1, model.source_schema());
-        (v1_loaded, v2_loading.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        (
+            v1_loaded,
+            v2_loading
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        )
     });
     let (v1_catalog, v1_notes) = v1_loaded?;
     let (v2_catalog, v2_notes) = v2_loaded?;
-    let (plan, mut warnings) = check::check(&model, &source, &v1_catalog, &v2_catalog)
-        .map_err(|diagnostics| CompileError::Model { diagnostics, file: source.clone() })?;
+    let (plan, mut warnings) =
+        check::check(&model, &source, &v1_catalog, &v2_catalog).map_err(|diagnostics| {
+            CompileError::Model {
+                diagnostics,
+                file: source.clone(),
+            }
+        })?;
     // The whole model (a subset's steps join the id maps of the steps it leaves out).
     let checked_in = match (check_db, v1, v2) {
         (Some(url), SchemaInput::Ddl(v1_ddl), SchemaInput::Ddl(v2_ddl)) => Some(crate::dbcheck::CheckDb::Scratch { url, v1_ddl, v2_ddl }),
@@ -165,30 +227,56 @@ pub fn compile_checked(model_path: &Path, v1: &SchemaInput, v2: &SchemaInput, se
         (None, _, _) => None,
     };
     if let Some(db) = checked_in {
-        warnings.0.extend(crate::dbcheck::check(&plan, &model, &source, db)?.0);
+        warnings
+            .0
+            .extend(crate::dbcheck::check(&plan, &model, &source, db)?.0);
     }
-    let fingerprint = emit::fingerprint_of(&plan).map_err(|e| CompileError::Render(e.to_string()))?;
+    let fingerprint =
+        emit::fingerprint_of(&plan).map_err(|e| CompileError::Render(e.to_string()))?;
     let mut plan = check::subset::select(plan, entities).map_err(CompileError::Selection)?;
     if let Some(condition) = &selection.only {
-        plan = check::only::restrict(plan, condition, &v1_catalog).map_err(CompileError::Selection)?;
+        plan =
+            check::only::restrict(plan, condition, &v1_catalog).map_err(CompileError::Selection)?;
     }
     if let SchemaInput::Database(url) = v1 {
         let mut client = connect("V1", url)?;
-        let sizes = stats::table_sizes(&mut client, &plan.source_schema).map_err(|e| database_error("V1", e))?;
+        let sizes = stats::table_sizes(&mut client, &plan.source_schema)
+            .map_err(|e| database_error("V1", e))?;
         stats::annotate(&mut plan, &sizes);
         for (step, line, rows) in stats::empty_filters(&mut client, &plan) {
-            let at = source.text.lines().nth(line - 1).and_then(|l| l.find("where:")).map(|c| Pos { line, column: c + 1, len: 6 });
+            let at = source
+                .text
+                .lines()
+                .nth(line - 1)
+                .and_then(|l| l.find("where:"))
+                .map(|c| Pos {
+                    line,
+                    column: c + 1,
+                    len: 6,
+                });
             warnings.push(
                 Diagnostic::warning(format!("the `where` of step {step} keeps no row of ~{rows}, by V1's statistics"), at)
                     .with_hint("check the condition; if V1 was never analyzed, run ANALYZE on it for a better estimate"),
             );
         }
     }
-    let scripts = emit::render(&plan, &fingerprint).map_err(|e| CompileError::Render(e.to_string()))?;
-    if let Some(d) = uncarried_control_character(&scripts).or_else(|| foreign_meta_command(&scripts)) {
-        return Err(CompileError::Model { diagnostics: Diagnostics(vec![d]), file: source });
+    let scripts =
+        emit::render(&plan, &fingerprint).map_err(|e| CompileError::Render(e.to_string()))?;
+    if let Some(d) =
+        uncarried_control_character(&scripts).or_else(|| foreign_meta_command(&scripts))
+    {
+        return Err(CompileError::Model {
+            diagnostics: Diagnostics(vec![d]),
+            file: source,
+        });
     }
-    Ok(with_lock_table(Compiled { plan, scripts, warnings, source, schemas: [v1_notes, v2_notes] }))
+    Ok(with_lock_table(Compiled {
+        plan,
+        scripts,
+        warnings,
+        source,
+        schemas: [v1_notes, v2_notes],
+    }))
 }
 
 /// psql reads a script line by line and drops a carriage return before a line feed: a name
@@ -234,8 +322,20 @@ pub(crate) fn foreign_meta_command(scripts: &emit::Scripts) -> Option<Diagnostic
 /// Appends to PLAN.md the lock each statement of migrate.sql takes, read back from the
 /// rendered script by the linter: what the DBA will run is what the table describes.
 fn with_lock_table(mut compiled: Compiled) -> Compiled {
-    let migrate = compiled.scripts.files.iter().find(|(n, _)| *n == "migrate.sql").map(|(_, t)| t.clone());
-    if let (Some(migrate), Some((_, plan))) = (migrate, compiled.scripts.files.iter_mut().find(|(n, _)| *n == "PLAN.md")) {
+    let migrate = compiled
+        .scripts
+        .files
+        .iter()
+        .find(|(n, _)| *n == "migrate.sql")
+        .map(|(_, t)| t.clone());
+    if let (Some(migrate), Some((_, plan))) = (
+        migrate,
+        compiled
+            .scripts
+            .files
+            .iter_mut()
+            .find(|(n, _)| *n == "PLAN.md"),
+    ) {
         let mut rows = crate::lint::lock_table(&migrate);
         // The scripts' own checks read the system catalogs (ACCESS SHARE): that blocks no
         // application, and listing it would bury the locks that do.
@@ -248,25 +348,41 @@ fn with_lock_table(mut compiled: Compiled) -> Compiled {
 }
 
 fn read(path: &Path) -> Result<String, CompileError> {
-    std::fs::read_to_string(path).map_err(|e| CompileError::Io { path: path.display().to_string(), message: e.to_string() })
+    std::fs::read_to_string(path).map_err(|e| CompileError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// Reads one schema; unqualified DDL names land in `default_schema`.
-pub fn load_schema(which: &'static str, input: &SchemaInput, default_schema: &str) -> Result<(Catalog, SchemaNotes), CompileError> {
+pub fn load_schema(
+    which: &'static str,
+    input: &SchemaInput,
+    default_schema: &str,
+) -> Result<(Catalog, SchemaNotes), CompileError> {
     if let Some(read) = crate::stage::schema_input(which, input, default_schema) {
         return read.map(|catalog| (catalog, SchemaNotes::default()));
     }
     match input {
         SchemaInput::Ddl(path) => {
             let text = read(path)?;
-            let load = catalog::from_ddl(&text, default_schema)
-                .map_err(|message| CompileError::Schema { which, message: format!("{}: {message}", path.display()) })?;
-            let notes = SchemaNotes { file: path.display().to_string(), skipped: load.skipped, warnings: load.warnings };
+            let load = catalog::from_ddl(&text, default_schema).map_err(|message| {
+                CompileError::Schema {
+                    which,
+                    message: format!("{}: {message}", path.display()),
+                }
+            })?;
+            let notes = SchemaNotes {
+                file: path.display().to_string(),
+                skipped: load.skipped,
+                warnings: load.warnings,
+            };
             Ok((load.catalog, notes))
         }
         SchemaInput::Database(url) => {
             let mut client = connect(which, url)?;
-            let catalog = catalog::from_database(&mut client, &[]).map_err(|e| database_error(which, e))?;
+            let catalog =
+                catalog::from_database(&mut client, &[]).map_err(|e| database_error(which, e))?;
             Ok((catalog, SchemaNotes::default()))
         }
     }
@@ -278,12 +394,16 @@ pub fn load_schema(which: &'static str, input: &SchemaInput, default_schema: &st
 /// strings are the same database when the server (its port and start time) and the
 /// database (name and oid) are.
 fn one_database(v1: &SchemaInput, v2: &SchemaInput) -> Result<(), CompileError> {
-    let (SchemaInput::Database(v1_url), SchemaInput::Database(v2_url)) = (v1, v2) else { return Ok(()) };
+    let (SchemaInput::Database(v1_url), SchemaInput::Database(v2_url)) = (v1, v2) else {
+        return Ok(());
+    };
     if v1_url == v2_url {
         return Ok(());
     }
     // (database, its oid, the server: its start time and port).
-    let identity = |which: &'static str, url: &str| -> Result<(String, u32, String), CompileError> {
+    let identity = |which: &'static str,
+                    url: &str|
+     -> Result<(String, u32, String), CompileError> {
         let row = connect(which, url)?
             .query_one(
                 "SELECT pg_catalog.current_database()::text,
@@ -300,25 +420,39 @@ fn one_database(v1: &SchemaInput, v2: &SchemaInput) -> Result<(), CompileError> 
         return Ok(());
     }
     let ((v1_name, _, v1_server), (v2_name, _, v2_server)) = (&v1_identity, &v2_identity);
-    let servers = if v1_server == v2_server { " on one server" } else { " on two servers" };
+    let servers = if v1_server == v2_server {
+        " on one server"
+    } else {
+        " on two servers"
+    };
     Err(CompileError::Sources(format!(
         "--v1 is database {v1_name} and --v2 is database {v2_name}{servers}, but the model reads V1 in the database it migrates: the scripts would read V2's database as V1\n  help: load V1 into a schema of V2's database (`source: {{schema: v1}}`) and compile against that, or read V1 from its server (`source: {{server: NAME, schema: …}}`)"
     )))
 }
 
 fn connect(which: &'static str, url: &str) -> Result<postgres::Client, CompileError> {
-    let config: postgres::Config =
-        url.parse().map_err(|e| CompileError::Schema { which, message: format!("invalid connection string: {e}") })?;
-    config.connect(postgres::NoTls).map_err(|e| database_error(which, e))
+    let config: postgres::Config = url.parse().map_err(|e| CompileError::Schema {
+        which,
+        message: format!("invalid connection string: {e}"),
+    })?;
+    config
+        .connect(postgres::NoTls)
+        .map_err(|e| database_error(which, e))
 }
 
 fn database_error(which: &'static str, e: postgres::Error) -> CompileError {
-    CompileError::Database { which, message: e.to_string() }
+    CompileError::Database {
+        which,
+        message: e.to_string(),
+    }
 }
 
 /// Writes the scripts into `dir` (created if missing).
 pub fn write(scripts: &Scripts, dir: &Path) -> Result<(), CompileError> {
-    let io = |e: std::io::Error| CompileError::Io { path: dir.display().to_string(), message: e.to_string() };
+    let io = |e: std::io::Error| CompileError::Io {
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    };
     std::fs::create_dir_all(dir).map_err(io)?;
     for (name, text) in &scripts.files {
         std::fs::write(dir.join(name), text).map_err(io)?;

@@ -5,7 +5,10 @@
 
 use std::fmt::Write as _;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, Severity, SourceCode, SourceSpan, SpanContents};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, Severity,
+    SourceCode, SourceSpan, SpanContents,
+};
 
 /// A model file as read from disk, kept for rendering diagnostics.
 #[derive(Debug, Clone)]
@@ -38,11 +41,21 @@ pub enum Level {
 
 impl Diagnostic {
     pub fn error(message: impl Into<String>, at: Option<Pos>) -> Self {
-        Diagnostic { severity: Level::Error, message: message.into(), at, hint: None }
+        Diagnostic {
+            severity: Level::Error,
+            message: message.into(),
+            at,
+            hint: None,
+        }
     }
 
     pub fn warning(message: impl Into<String>, at: Option<Pos>) -> Self {
-        Diagnostic { severity: Level::Warning, message: message.into(), at, hint: None }
+        Diagnostic {
+            severity: Level::Warning,
+            message: message.into(),
+            at,
+            hint: None,
+        }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -67,13 +80,19 @@ impl Diagnostics {
     /// Renders every diagnostic: a `file:line:col: error: message` headline,
     /// then the source line with a caret under the span and the hint.
     pub fn render(&self, file: &SourceFile, color: bool) -> String {
-        let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+        let theme = if color {
+            GraphicalTheme::unicode()
+        } else {
+            GraphicalTheme::unicode_nocolor()
+        };
         let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
         let mut out = String::new();
         let mut ordered: Vec<&Diagnostic> = self.0.iter().collect();
         ordered.sort_by_key(|d| d.at.map(|p| (p.line, p.column)));
         // Where each line starts, found once: a file with thousands of errors renders in linear time.
-        let line_starts: Vec<usize> = std::iter::once(0).chain(file.text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        let line_starts: Vec<usize> = std::iter::once(0)
+            .chain(file.text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         for d in ordered {
             let level = match d.severity {
                 Level::Error => "error",
@@ -81,7 +100,11 @@ impl Diagnostics {
             };
             match d.at {
                 Some(p) => {
-                    let _ = writeln!(out, "{}:{}:{}: {level}: {}", file.name, p.line, p.column, d.message);
+                    let _ = writeln!(
+                        out,
+                        "{}:{}:{}: {level}: {}",
+                        file.name, p.line, p.column, d.message
+                    );
                     let report = Snippet::new(file, &line_starts, d, p);
                     let mut snippet = String::new();
                     let _ = handler.render_report(&mut snippet, &report);
@@ -102,7 +125,11 @@ impl Diagnostics {
         let errors = self.0.iter().filter(|d| d.severity == Level::Error).count();
         if errors > 0 {
             let plural = if errors == 1 { "" } else { "s" };
-            let _ = writeln!(out, "error: {} has {errors} error{plural}; nothing was written", file.name);
+            let _ = writeln!(
+                out,
+                "error: {} has {errors} error{plural}; nothing was written",
+                file.name
+            );
         }
         out
     }
@@ -110,9 +137,17 @@ impl Diagnostics {
 
 /// Byte offset of a 1-based line and column (in characters) in `text`.
 pub fn byte_offset(text: &str, line: usize, column: usize) -> usize {
-    let line_start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
     let rest = &text[line_start.min(text.len())..];
-    line_start + rest.char_indices().nth(column.saturating_sub(1)).map_or(rest.len(), |(i, _)| i)
+    line_start
+        + rest
+            .char_indices()
+            .nth(column.saturating_sub(1))
+            .map_or(rest.len(), |(i, _)| i)
 }
 
 /// The miette view of one diagnostic: the lines around it, with one labeled span.
@@ -128,10 +163,17 @@ impl Snippet {
     fn new(file: &SourceFile, line_starts: &[usize], d: &Diagnostic, p: Pos) -> Self {
         let source = Window::around(file, line_starts, p.line);
         let start = byte_offset(&source.text, p.line - source.first_line, p.column);
-        let end = byte_offset(&source.text, p.line - source.first_line, p.column + p.len.max(1));
+        let end = byte_offset(
+            &source.text,
+            p.line - source.first_line,
+            p.column + p.len.max(1),
+        );
         Snippet {
             source,
-            span: LabeledSpan::new_with_span(Some("here".into()), (start, end.saturating_sub(start))),
+            span: LabeledSpan::new_with_span(
+                Some("here".into()),
+                (start, end.saturating_sub(start)),
+            ),
             severity: match d.severity {
                 Level::Error => Severity::Error,
                 Level::Warning => Severity::Warning,
@@ -156,14 +198,29 @@ impl Window {
     /// Two lines either side of 1-based `line` (miette shows one of context).
     fn around(file: &SourceFile, line_starts: &[usize], line: usize) -> Window {
         let first_line = line.saturating_sub(3);
-        let start = line_starts.get(first_line).copied().unwrap_or(file.text.len());
-        let end = line_starts.get(line + 2).copied().unwrap_or(file.text.len());
-        Window { name: file.name.clone(), text: file.text[start..end].to_string(), first_line }
+        let start = line_starts
+            .get(first_line)
+            .copied()
+            .unwrap_or(file.text.len());
+        let end = line_starts
+            .get(line + 2)
+            .copied()
+            .unwrap_or(file.text.len());
+        Window {
+            name: file.name.clone(),
+            text: file.text[start..end].to_string(),
+            first_line,
+        }
     }
 }
 
 impl SourceCode for Window {
-    fn read_span<'a>(&'a self, span: &SourceSpan, before: usize, after: usize) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
         let inner = self.text.as_bytes().read_span(span, before, after)?;
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),
@@ -189,7 +246,9 @@ impl miette::Diagnostic for Snippet {
         Some(self.severity)
     }
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        self.hint.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+        self.hint
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         Some(&self.source)

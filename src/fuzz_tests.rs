@@ -22,10 +22,48 @@ const MODELS: &[&str] = &["workout", "school", "thywill", "drills"];
 
 /// Pieces inserted into a model: what breaks quoting, YAML or psql.
 const HOSTILE: &[&[u8]] = &[
-    b"$", b"$$", b"$step$", b"$check$", b"'", b"''", b"\"", b"\\", b"\\! touch pwned", b"\\copy", b"\n", b"\r\n", b"\0",
-    "\u{feff}".as_bytes(), b"\xff", b"\xc3", b":lock_timeout", b":'x'", b":\"x\"", b"\n---\n", b"\n...\n", b"#", b": ", b"- ",
-    b"{", b"}", b"[", b"]", b"&a", b"*a", b"!!str ", b"|\n", b"\t", b"%", b"id(", b"ref(", b")", b"/*", b"--", b";",
-    b"((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((", b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+    b"$",
+    b"$$",
+    b"$step$",
+    b"$check$",
+    b"'",
+    b"''",
+    b"\"",
+    b"\\",
+    b"\\! touch pwned",
+    b"\\copy",
+    b"\n",
+    b"\r\n",
+    b"\0",
+    "\u{feff}".as_bytes(),
+    b"\xff",
+    b"\xc3",
+    b":lock_timeout",
+    b":'x'",
+    b":\"x\"",
+    b"\n---\n",
+    b"\n...\n",
+    b"#",
+    b": ",
+    b"- ",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"&a",
+    b"*a",
+    b"!!str ",
+    b"|\n",
+    b"\t",
+    b"%",
+    b"id(",
+    b"ref(",
+    b")",
+    b"/*",
+    b"--",
+    b";",
+    b"((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((",
+    b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
     b"{a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a:",
 ];
 
@@ -35,6 +73,9 @@ enum Edit {
     Delete(usize),
     DuplicateLine,
 }
+
+/// Catalogs read once per (V1, V2) DDL pair of a model.
+type CatalogCache = HashMap<(String, String), (Catalog, Catalog)>;
 
 fn edit() -> impl Strategy<Value = (f64, Edit)> {
     let piece = prop::sample::select(HOSTILE.to_vec()).prop_map(|p| p.to_vec());
@@ -57,8 +98,14 @@ fn apply(mut bytes: Vec<u8>, edits: &[(f64, Edit)]) -> Vec<u8> {
                 bytes.drain(i..(i + n).min(bytes.len()));
             }
             Edit::DuplicateLine => {
-                let start = bytes[..i].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-                let end = bytes[i..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| i + p + 1);
+                let start = bytes[..i]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |p| p + 1);
+                let end = bytes[i..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(bytes.len(), |p| i + p + 1);
                 let line = bytes[start..end].to_vec();
                 bytes.splice(end..end, line);
             }
@@ -69,14 +116,25 @@ fn apply(mut bytes: Vec<u8>, edits: &[(f64, Edit)]) -> Vec<u8> {
 
 /// Every error has a position; the message names the first one that doesn't.
 fn positioned(stage: &str, diagnostics: &[Diagnostic]) -> Result<(), TestCaseError> {
-    match diagnostics.iter().find(|d| d.severity == Level::Error && d.at.is_none()) {
-        Some(d) => Err(TestCaseError::fail(format!("{stage} error without a position: {}", d.message))),
+    match diagnostics
+        .iter()
+        .find(|d| d.severity == Level::Error && d.at.is_none())
+    {
+        Some(d) => Err(TestCaseError::fail(format!(
+            "{stage} error without a position: {}",
+            d.message
+        ))),
         None => Ok(()),
     }
 }
 
 /// Loads, checks and renders a mutant, as `pgmig compile` does.
-fn compile(bytes: &[u8], ddl: &(String, String), catalogs: &mut HashMap<(String, String), (Catalog, Catalog)>, outcomes: &mut [u32; 4]) -> Result<(), TestCaseError> {
+fn compile(
+    bytes: &[u8],
+    ddl: &(String, String),
+    catalogs: &mut HashMap<(String, String), (Catalog, Catalog)>,
+    outcomes: &mut [u32; 4],
+) -> Result<(), TestCaseError> {
     let text = match model::model_text(bytes) {
         Ok(text) => text,
         Err((d, _)) => {
@@ -94,13 +152,23 @@ fn compile(bytes: &[u8], ddl: &(String, String), catalogs: &mut HashMap<(String,
             return positioned("load", &ds);
         }
     };
-    let schemas = (model.source_schema().to_string(), model.target_schema().to_string());
+    let schemas = (
+        model.source_schema().to_string(),
+        model.target_schema().to_string(),
+    );
     let (v1, v2) = catalogs.entry(schemas.clone()).or_insert_with(|| {
-        let v1 = catalog::from_ddl(&ddl.0, &schemas.0).map(|l| l.catalog).unwrap_or_default();
-        let v2 = catalog::from_ddl(&ddl.1, &schemas.1).map(|l| l.catalog).unwrap_or_default();
+        let v1 = catalog::from_ddl(&ddl.0, &schemas.0)
+            .map(|l| l.catalog)
+            .unwrap_or_default();
+        let v2 = catalog::from_ddl(&ddl.1, &schemas.1)
+            .map(|l| l.catalog)
+            .unwrap_or_default();
         (v1, v2)
     });
-    let file = SourceFile { name: "model.yaml".into(), text };
+    let file = SourceFile {
+        name: "model.yaml".into(),
+        text,
+    };
     match check::check(&model, &file, v1, v2) {
         Ok((plan, _)) => {
             outcomes[3] += 1;
@@ -124,13 +192,24 @@ fn mutated_models_never_panic_and_every_error_has_a_position() {
             let mut v1 = String::from_utf8(read(m, "v1.sql")).unwrap();
             if *m == "thywill" {
                 // thywill's V1 is a SQLite file, staged: the stage's damage list is a V1 table too.
-                v1.push_str(&format!(";\n{};\n", crate::stage::catalog::damage_table_ddl("v1")));
+                v1.push_str(&format!(
+                    ";\n{};\n",
+                    crate::stage::catalog::damage_table_ddl("v1")
+                ));
             }
-            (read(m, "model.yaml"), (v1, String::from_utf8(read(m, "v2.sql")).unwrap()))
+            (
+                read(m, "model.yaml"),
+                (v1, String::from_utf8(read(m, "v2.sql")).unwrap()),
+            )
         })
         .collect();
-    let catalogs: Vec<std::cell::RefCell<HashMap<(String, String), (Catalog, Catalog)>>> = MODELS.iter().map(|_| Default::default()).collect();
-    let config = Config { cases: CASES, failure_persistence: Some(Box::new(FileFailurePersistence::Off)), ..Config::default() };
+    let catalogs: Vec<std::cell::RefCell<CatalogCache>> =
+        MODELS.iter().map(|_| Default::default()).collect();
+    let config = Config {
+        cases: CASES,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
+        ..Config::default()
+    };
     let mut runner = TestRunner::new(config);
     // Rejected by the input checks, by the YAML loader, by the checker; compiled.
     let outcomes = std::cell::RefCell::new([0u32; 4]);
@@ -138,7 +217,12 @@ fn mutated_models_never_panic_and_every_error_has_a_position() {
     let strategy = (0..MODELS.len(), prop::collection::vec(edit(), 1..5));
     let result = runner.run(&strategy, |(m, edits)| {
         let bytes = apply(originals[m].0.clone(), &edits);
-        compile(&bytes, &originals[m].1, &mut catalogs[m].borrow_mut(), &mut outcomes.borrow_mut())
+        compile(
+            &bytes,
+            &originals[m].1,
+            &mut catalogs[m].borrow_mut(),
+            &mut outcomes.borrow_mut(),
+        )
     });
     let [input, load, checked, compiled] = *outcomes.borrow();
     eprintln!(

@@ -13,19 +13,19 @@
 pub mod bench;
 pub mod catalog;
 pub mod check;
-pub mod diagnostic;
-pub mod emit;
-pub mod model;
-pub mod plan;
-pub mod run;
-pub mod stats;
 pub mod compile;
 pub mod dbcheck;
+pub mod diagnostic;
+pub mod emit;
 pub mod init;
 pub mod inplace;
 pub mod lint;
-pub mod stage;
+pub mod model;
+pub mod plan;
+pub mod run;
 pub mod sql_text;
+pub mod stage;
+pub mod stats;
 
 #[cfg(test)]
 mod fuzz_tests;

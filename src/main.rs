@@ -30,39 +30,7 @@ enum PlanFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Compile a model into precheck.sql, migrate.sql, verify.sql, rollback.sql, export.sql and PLAN.md.
-    Compile {
-        /// The YAML model.
-        model: PathBuf,
-        /// V1 schema: a DDL file, a database URL or conninfo, or sqlite:FILE.
-        #[arg(long)]
-        v1: String,
-        /// V2 schema: a DDL file, a database URL or conninfo.
-        #[arg(long)]
-        v2: String,
-        /// Output directory [default: out/<model name>].
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Also print the plan: `json` prints it as data on stdout (schema in README).
-        #[arg(long, value_enum)]
-        format: Option<PlanFormat>,
-        /// Only these steps: step names, or V1 tables (every step reading it first), comma-separated.
-        /// The scripts refuse to run until the steps they need and leave out are migrated.
-        /// [default out: out/<model>.<entity>…]
-        #[arg(long, value_delimiter = ',')]
-        entities: Vec<String>,
-        /// Only the root rows matching this condition on one V1 table, e.g. `users.email = 'a@b.c'`;
-        /// the steps hanging off them follow through their own `where`. [default out: out/<model>.only]
-        #[arg(long)]
-        only: Option<String>,
-        /// A scratch database for PostgreSQL to check the model in: both DDL files are loaded
-        /// there (they are executed: name no database you care about), every step's statements
-        /// prepared, and all of it rolled back. A live --v2 is checked without it.
-        #[arg(long, value_name = "URL")]
-        check_db: Option<String>,
-        /// List every statement of the DDL files the reader did not understand (first 3 otherwise).
-        #[arg(long)]
-        show_all_warnings: bool,
-    },
+    Compile(CompileArgs),
     /// Run a compiled script (precheck, migrate, verify, rollback, or a path) under pgmig's lock.
     #[command(after_help = "Script variables (-v NAME=VALUE, as with psql):\n  \
 dry_run=1              migrate (transaction mode), rollback: run, report, then roll back\n  \
@@ -166,6 +134,41 @@ Exit codes: 0 success; 1 the script failed (its open transaction is rolled back)
 }
 
 #[derive(clap::Args)]
+struct CompileArgs {
+    /// The YAML model.
+    model: PathBuf,
+    /// V1 schema: a DDL file, a database URL or conninfo, or sqlite:FILE.
+    #[arg(long)]
+    v1: String,
+    /// V2 schema: a DDL file, a database URL or conninfo.
+    #[arg(long)]
+    v2: String,
+    /// Output directory [default: out/<model name>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Also print the plan: `json` prints it as data on stdout (schema in README).
+    #[arg(long, value_enum)]
+    format: Option<PlanFormat>,
+    /// Only these steps: step names, or V1 tables (every step reading it first), comma-separated.
+    /// The scripts refuse to run until the steps they need and leave out are migrated.
+    /// [default out: out/<model>.<entity>…]
+    #[arg(long, value_delimiter = ',')]
+    entities: Vec<String>,
+    /// Only the root rows matching this condition on one V1 table, e.g. `users.email = 'a@b.c'`;
+    /// the steps hanging off them follow through their own `where`. [default out: out/<model>.only]
+    #[arg(long)]
+    only: Option<String>,
+    /// A scratch database for PostgreSQL to check the model in: both DDL files are loaded
+    /// there (they are executed: name no database you care about), every step's statements
+    /// prepared, and all of it rolled back. A live --v2 is checked without it.
+    #[arg(long, value_name = "URL")]
+    check_db: Option<String>,
+    /// List every statement of the DDL files the reader did not understand (first 3 otherwise).
+    #[arg(long)]
+    show_all_warnings: bool,
+}
+
+#[derive(clap::Args)]
 struct InitArgs {
     /// V1 schema: a DDL file, a database URL or conninfo, or sqlite:FILE.
     #[arg(long)]
@@ -235,17 +238,36 @@ struct BenchArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Compile { model, v1, v2, out, format, entities, only, check_db, show_all_warnings } => {
-            compile(model, &v1, &v2, out, format, &pgmig::compile::Selection { entities, only }, check_db.as_deref(), show_all_warnings)
-        }
-        Command::Run { script, dir, db, vars, v1, json } => run_script(&script, &dir, &db, &vars, v1.as_deref(), json),
+        Command::Compile(args) => compile(args),
+        Command::Run {
+            script,
+            dir,
+            db,
+            vars,
+            v1,
+            json,
+        } => run_script(&script, &dir, &db, &vars, v1.as_deref(), json),
         Command::Status { db, json } => status(&db, json),
         Command::Rejects { db, model, csv } => rejects(&db, model.as_deref(), csv),
-        Command::Export { dir, to, db, v1_archive } => export(&dir, &to, &db, v1_archive.as_deref()),
+        Command::Export {
+            dir,
+            to,
+            db,
+            v1_archive,
+        } => export(&dir, &to, &db, v1_archive.as_deref()),
         Command::Bench(args) => bench(args),
         Command::Init(args) => init(args),
-        Command::Stage { source, db, schema, full_scan } => stage(&source, &db, &schema, full_scan),
-        Command::Lint { files, locks, format } => lint(&files, locks, format),
+        Command::Stage {
+            source,
+            db,
+            schema,
+            full_scan,
+        } => stage(&source, &db, &schema, full_scan),
+        Command::Lint {
+            files,
+            locks,
+            format,
+        } => lint(&files, locks, format),
     };
     ExitCode::from(code as u8)
 }
@@ -257,12 +279,40 @@ fn color() -> bool {
 /// A default output folder's name from the model's name and step names (which can be any
 /// table name): one path component, never `..` or hidden.
 fn folder_name(name: &str) -> String {
-    let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     safe.trim_start_matches('.').to_string()
 }
 
-fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>, format: Option<PlanFormat>, selection: &pgmig::compile::Selection, check_db: Option<&str>, show_all_warnings: bool) -> i32 {
-    match pgmig::compile::compile_checked(&model, &SchemaInput::parse(v1), &SchemaInput::parse(v2), selection, check_db) {
+fn compile(args: CompileArgs) -> i32 {
+    let CompileArgs {
+        model,
+        v1,
+        v2,
+        out,
+        format,
+        entities,
+        only,
+        check_db,
+        show_all_warnings,
+    } = args;
+    let selection = &pgmig::compile::Selection { entities, only };
+    let check_db = check_db.as_deref();
+    match pgmig::compile::compile_checked(
+        &model,
+        &SchemaInput::parse(&v1),
+        &SchemaInput::parse(&v2),
+        selection,
+        check_db,
+    ) {
         Ok(compiled) => {
             for notes in &compiled.schemas {
                 eprint!("{}", notes.render_warnings(show_all_warnings));
@@ -281,11 +331,23 @@ fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>, format: Opt
             }
             for (which, notes) in ["V1", "V2"].iter().zip(&compiled.schemas) {
                 if !notes.skipped.is_empty() {
-                    let list: Vec<String> = notes.skipped.iter().map(|(k, n)| format!("{k}: {n}")).collect();
-                    eprintln!("{which}: statements skipped (not about tables): {}", list.join(", "));
+                    let list: Vec<String> = notes
+                        .skipped
+                        .iter()
+                        .map(|(k, n)| format!("{k}: {n}"))
+                        .collect();
+                    eprintln!(
+                        "{which}: statements skipped (not about tables): {}",
+                        list.join(", ")
+                    );
                 }
             }
-            let files: Vec<&str> = compiled.scripts.files.iter().map(|(name, _)| *name).collect();
+            let files: Vec<&str> = compiled
+                .scripts
+                .files
+                .iter()
+                .map(|(name, _)| *name)
+                .collect();
             eprintln!("wrote {} into {}", files.join(", "), dir.display());
             if let Some(PlanFormat::Json) = format {
                 match serde_json::to_string_pretty(&compiled.plan) {
@@ -312,13 +374,30 @@ fn compile(model: PathBuf, v1: &str, v2: &str, out: Option<PathBuf>, format: Opt
 /// The compiled scripts `pgmig run` knows by name.
 const SCRIPTS: [&str; 5] = ["precheck", "migrate", "verify", "rollback", "export"];
 
-fn run_script(script: &str, dir: &std::path::Path, db: &str, vars: &[String], v1: Option<&str>, json: bool) -> i32 {
-    let path = if SCRIPTS.contains(&script) { dir.join(format!("{script}.sql")) } else { PathBuf::from(script) };
+fn run_script(
+    script: &str,
+    dir: &std::path::Path,
+    db: &str,
+    vars: &[String],
+    v1: Option<&str>,
+    json: bool,
+) -> i32 {
+    let path = if SCRIPTS.contains(&script) {
+        dir.join(format!("{script}.sql"))
+    } else {
+        PathBuf::from(script)
+    };
     if !path.exists() && !script.contains(['/', '.']) {
         // A bare word that is no file is a misspelled script name, not a path.
-        let nearest = SCRIPTS.iter().min_by_key(|s| strsim::damerau_levenshtein(s, script)).filter(|s| strsim::damerau_levenshtein(s, script) <= 3);
+        let nearest = SCRIPTS
+            .iter()
+            .min_by_key(|s| strsim::damerau_levenshtein(s, script))
+            .filter(|s| strsim::damerau_levenshtein(s, script) <= 3);
         let hint = nearest.map_or(String::new(), |s| format!("did you mean `{s}`? "));
-        eprintln!("error: `{script}` is not a script: {hint}(one of {}, or the path of a .sql file)", SCRIPTS.join(", "));
+        eprintln!(
+            "error: `{script}` is not a script: {hint}(one of {}, or the path of a .sql file)",
+            SCRIPTS.join(", ")
+        );
         return 2;
     }
     let text = match std::fs::read_to_string(&path) {
@@ -344,9 +423,16 @@ fn run_script(script: &str, dir: &std::path::Path, db: &str, vars: &[String], v1
             }
         }
     }
-    let name = path.file_name().map_or(script.to_string(), |n| n.to_string_lossy().into_owned());
-    let format = if json { run::Format::Json } else { run::Format::Human };
-    let result = run::connect_as(db, format).and_then(|mut conn| run::run_script(&mut conn, &name, &text, &variables));
+    let name = path
+        .file_name()
+        .map_or(script.to_string(), |n| n.to_string_lossy().into_owned());
+    let format = if json {
+        run::Format::Json
+    } else {
+        run::Format::Human
+    };
+    let result = run::connect_as(db, format)
+        .and_then(|mut conn| run::run_script(&mut conn, &name, &text, &variables));
     match result {
         Ok(_) => 0,
         Err(e) => {
@@ -367,12 +453,29 @@ fn v1_variables(url: &str) -> Result<BTreeMap<String, String>, String> {
         None => return Err("no host".into()),
     };
     vars.insert("v1_host".to_string(), host);
-    vars.insert("v1_port".to_string(), config.get_ports().first().copied().unwrap_or(5432).to_string());
-    vars.insert("v1_dbname".to_string(), config.get_dbname().ok_or("no dbname")?.to_string());
-    vars.insert("v1_user".to_string(), config.get_user().unwrap_or("postgres").to_string());
+    vars.insert(
+        "v1_port".to_string(),
+        config
+            .get_ports()
+            .first()
+            .copied()
+            .unwrap_or(5432)
+            .to_string(),
+    );
+    vars.insert(
+        "v1_dbname".to_string(),
+        config.get_dbname().ok_or("no dbname")?.to_string(),
+    );
+    vars.insert(
+        "v1_user".to_string(),
+        config.get_user().unwrap_or("postgres").to_string(),
+    );
     if let Some(password) = config.get_password() {
         // Single-threaded here, before any connection: no other thread reads the environment.
-        std::env::set_var("PGMIG_V1_PASSWORD", String::from_utf8_lossy(password).as_ref());
+        std::env::set_var(
+            "PGMIG_V1_PASSWORD",
+            String::from_utf8_lossy(password).as_ref(),
+        );
     }
     Ok(vars)
 }
@@ -380,7 +483,12 @@ fn v1_variables(url: &str) -> Result<BTreeMap<String, String>, String> {
 /// export.sql writes into the current directory (psql's `\copy` takes no variables), so
 /// the export runs from inside `to`; then the model's text archives are written from their
 /// CSVs (see `pgmig::run::archives`).
-fn export(dir: &std::path::Path, to: &std::path::Path, db: &str, v1_archive: Option<&std::path::Path>) -> i32 {
+fn export(
+    dir: &std::path::Path,
+    to: &std::path::Path,
+    db: &str,
+    v1_archive: Option<&std::path::Path>,
+) -> i32 {
     let script = match std::fs::canonicalize(dir.join("export.sql")) {
         Ok(p) => p,
         Err(e) => {
@@ -406,17 +514,30 @@ fn export(dir: &std::path::Path, to: &std::path::Path, db: &str, v1_archive: Opt
         eprintln!("error: {}: {e}", to.display());
         return 2;
     }
-    let code = run_script(&script.display().to_string(), std::path::Path::new("."), db, &[], None, false);
+    let code = run_script(
+        &script.display().to_string(),
+        std::path::Path::new("."),
+        db,
+        &[],
+        None,
+        false,
+    );
     if code != 0 {
         return code;
     }
-    match pgmig::run::archives::write_archives(&text, std::path::Path::new("."), v1_archive.as_deref()) {
+    match pgmig::run::archives::write_archives(
+        &text,
+        std::path::Path::new("."),
+        v1_archive.as_deref(),
+    ) {
         Ok(written) => {
             if written.copied > 0 {
                 eprintln!("export: copied {} files of the V1 archive", written.copied);
             }
             for (dir, made, kept) in &written.entries {
-                eprintln!("export: wrote {made} files into {dir}/ ({kept} kept from the V1 archive)");
+                eprintln!(
+                    "export: wrote {made} files into {dir}/ ({kept} kept from the V1 archive)"
+                );
             }
             0
         }
@@ -428,7 +549,8 @@ fn export(dir: &std::path::Path, to: &std::path::Path, db: &str, v1_archive: Opt
 }
 
 fn rejects(db: &str, model: Option<&str>, csv: bool) -> i32 {
-    let result = run::connect(db).and_then(|mut conn| run::print_rejects(&mut conn, model, csv, &mut std::io::stdout()));
+    let result = run::connect(db)
+        .and_then(|mut conn| run::print_rejects(&mut conn, model, csv, &mut std::io::stdout()));
     match result {
         Ok(()) => 0,
         Err(e) if e.is_closed_output() => 0,
@@ -467,15 +589,30 @@ fn bench(a: BenchArgs) -> i32 {
     opts.explain_ms = a.explain;
     opts.keep = a.keep;
     opts.models_max_scale = a.models_max_scale;
-    opts.models = a.models.into_iter().filter(|m| m != "none" && !m.is_empty()).collect();
-    if let Some(m) = opts.models.iter().find(|m| !pgmig::bench::models::SCALABLE.contains(&m.as_str())) {
-        eprintln!("error: --models: `{m}` is not a model the bench scales (it knows: {})", pgmig::bench::models::SCALABLE.join(", "));
+    opts.models = a
+        .models
+        .into_iter()
+        .filter(|m| m != "none" && !m.is_empty())
+        .collect();
+    if let Some(m) = opts
+        .models
+        .iter()
+        .find(|m| !pgmig::bench::models::SCALABLE.contains(&m.as_str()))
+    {
+        eprintln!(
+            "error: --models: `{m}` is not a model the bench scales (it knows: {})",
+            pgmig::bench::models::SCALABLE.join(", ")
+        );
         return 2;
     }
     if let Some(w) = a.work_dir {
         opts.work_dir = w;
     }
-    opts.compile_model = match a.compile_model.split_once('x').map(|(t, c)| (t.parse(), c.parse())) {
+    opts.compile_model = match a
+        .compile_model
+        .split_once('x')
+        .map(|(t, c)| (t.parse(), c.parse()))
+    {
         Some((Ok(t), Ok(c))) => Some((t, c)),
         None if a.compile_model == "0" => None,
         _ => {
@@ -498,7 +635,11 @@ fn bench(a: BenchArgs) -> i32 {
             if let Some(p) = &report.written_to {
                 eprintln!("bench: report written to {}", p.display());
             }
-            if report.all_equal() { 0 } else { 1 }
+            if report.all_equal() {
+                0
+            } else {
+                1
+            }
         }
         Err(e) => {
             eprintln!("error: {e}");
@@ -510,9 +651,11 @@ fn bench(a: BenchArgs) -> i32 {
 fn init(a: InitArgs) -> i32 {
     // The model's name: the output's directory for `…/NAME/model.yaml`, else the file's stem.
     let name = match &a.out {
-        Some(p) if p.file_stem().is_some_and(|s| s == "model") => {
-            p.canonicalize().ok().or_else(|| std::env::current_dir().ok().map(|d| d.join(p))).and_then(|p| Some(p.parent()?.file_name()?.to_string_lossy().into_owned()))
-        }
+        Some(p) if p.file_stem().is_some_and(|s| s == "model") => p
+            .canonicalize()
+            .ok()
+            .or_else(|| std::env::current_dir().ok().map(|d| d.join(p)))
+            .and_then(|p| Some(p.parent()?.file_name()?.to_string_lossy().into_owned())),
         Some(p) => p.file_stem().map(|s| s.to_string_lossy().into_owned()),
         None => None,
     };
@@ -537,7 +680,10 @@ fn init(a: InitArgs) -> i32 {
     match &a.out {
         Some(p) => {
             let parent = p.parent().filter(|d| !d.as_os_str().is_empty());
-            if let Err(e) = parent.map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(p, &output.yaml)) {
+            if let Err(e) = parent
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::write(p, &output.yaml))
+            {
                 eprintln!("error: {}: {e}", p.display());
                 return 2;
             }
@@ -547,13 +693,24 @@ fn init(a: InitArgs) -> i32 {
     for todo in &output.draft.todos {
         eprintln!("TODO  {todo}");
     }
-    let matched = output.draft.steps.iter().filter(|s| s.source.is_some()).count();
+    let matched = output
+        .draft
+        .steps
+        .iter()
+        .filter(|s| s.source.is_some())
+        .count();
     eprintln!(
         "init: {} steps ({matched} with a V1 source), {} TODO{}{}",
         output.draft.steps.len(),
         output.draft.todos.len(),
-        if output.draft.todos.is_empty() { "" } else { ": the draft fails compilation until they are answered" },
-        a.out.as_ref().map_or(String::new(), |p| format!("; written to {}", p.display())),
+        if output.draft.todos.is_empty() {
+            ""
+        } else {
+            ": the draft fails compilation until they are answered"
+        },
+        a.out
+            .as_ref()
+            .map_or(String::new(), |p| format!("; written to {}", p.display())),
     );
     0
 }
@@ -569,20 +726,30 @@ fn lint(files: &[PathBuf], locks: bool, format: Option<PlanFormat>) -> i32 {
             }
         }
     }
-    let errors: usize = reports.iter().map(|(_, r)| r.count(pgmig::lint::Severity::Error)).sum();
-    let warnings: usize = reports.iter().map(|(_, r)| r.count(pgmig::lint::Severity::Warning)).sum();
+    let errors: usize = reports
+        .iter()
+        .map(|(_, r)| r.count(pgmig::lint::Severity::Error))
+        .sum();
+    let warnings: usize = reports
+        .iter()
+        .map(|(_, r)| r.count(pgmig::lint::Severity::Warning))
+        .sum();
     if let Some(PlanFormat::Json) = format {
         let files: Vec<serde_json::Value> = reports
             .iter()
             .map(|(file, r)| {
-                let mut v = serde_json::json!({"file": file, "findings": r.findings, "skipped": r.skipped});
+                let mut v =
+                    serde_json::json!({"file": file, "findings": r.findings, "skipped": r.skipped});
                 if locks {
                     v["locks"] = serde_json::json!(r.locks);
                 }
                 v
             })
             .collect();
-        println!("{}", serde_json::json!({"files": files, "errors": errors, "warnings": warnings}));
+        println!(
+            "{}",
+            serde_json::json!({"files": files, "errors": errors, "warnings": warnings})
+        );
     } else if locks {
         for (file, r) in &reports {
             if reports.len() > 1 {
@@ -594,22 +761,40 @@ fn lint(files: &[PathBuf], locks: bool, format: Option<PlanFormat>) -> i32 {
         for (file, r) in &reports {
             print!("{}", r.render(file));
         }
-        eprintln!("lint: {} file{}, {errors} error{}, {warnings} warning{}", reports.len(), if reports.len() == 1 { "" } else { "s" }, if errors == 1 { "" } else { "s" }, if warnings == 1 { "" } else { "s" });
+        eprintln!(
+            "lint: {} file{}, {errors} error{}, {warnings} warning{}",
+            reports.len(),
+            if reports.len() == 1 { "" } else { "s" },
+            if errors == 1 { "" } else { "s" },
+            if warnings == 1 { "" } else { "s" }
+        );
     }
     i32::from(errors > 0)
 }
 
 fn stage(source: &str, db: &str, schema: &str, full_scan: bool) -> i32 {
-    let result = pgmig::stage::parse_source(source).and_then(|path| pgmig::stage::stage(&path, db, schema, full_scan));
+    let result = pgmig::stage::parse_source(source)
+        .and_then(|path| pgmig::stage::stage(&path, db, schema, full_scan));
     match result {
         Ok(staged) => {
             for (table, rows) in &staged.tables {
                 eprintln!("staged {table}: {rows} rows");
             }
             for m in &staged.missing {
-                eprintln!("staged {} rowid {} {}: missing from index {}, listed in {}", m.table, m.rowid, m.key, m.index, pgmig::stage::damage::DAMAGE_TABLE);
+                eprintln!(
+                    "staged {} rowid {} {}: missing from index {}, listed in {}",
+                    m.table,
+                    m.rowid,
+                    m.key,
+                    m.index,
+                    pgmig::stage::damage::DAMAGE_TABLE
+                );
             }
-            eprintln!("staged {} tables into schema {}", staged.tables.len(), staged.schema);
+            eprintln!(
+                "staged {} tables into schema {}",
+                staged.tables.len(),
+                staged.schema
+            );
             0
         }
         Err(e) => {

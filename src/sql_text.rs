@@ -9,8 +9,13 @@
 /// An identifier as PostgreSQL's `quote_ident()` writes it: bare when it can be, quoted
 /// (inner `"` doubled) otherwise.
 pub fn quote_ident(name: &str) -> String {
-    let bare = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    let bare = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && !is_reserved_keyword(name);
     if bare {
         name.to_string()
@@ -50,7 +55,9 @@ pub fn quote_literal(text: &str) -> String {
 /// quotes doubled and `%` doubled so it is not a placeholder. Line feeds stay (they are inside
 /// the literal); a carriage return, which psql would drop before one, is a space.
 pub fn notice_text(text: &str) -> String {
-    text.replace('\'', "''").replace('%', "%%").replace('\r', " ")
+    text.replace('\'', "''")
+        .replace('%', "%%")
+        .replace('\r', " ")
 }
 
 /// Text for a `--` comment: on one line, so nothing after a line break reaches psql as a
@@ -62,8 +69,21 @@ pub fn comment_text(text: &str) -> String {
 
 /// Whitespace runs (line breaks, tabs, form feeds) and other control characters as one space.
 fn one_line(text: &str) -> String {
-    let spaced: String = text.chars().map(|c| if c.is_control() || c.is_whitespace() { ' ' } else { c }).collect();
-    spaced.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+    let spaced: String = text
+        .chars()
+        .map(|c| {
+            if c.is_control() || c.is_whitespace() {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    spaced
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `body` between dollar quotes whose tag (`$hint$`, else `$hint_1$`, `$hint_2$`, …) does not
@@ -82,18 +102,107 @@ pub fn dollar_quote(body: &str, hint: &str) -> String {
 /// PostgreSQL's reserved keywords (those `quote_ident` quotes).
 fn is_reserved_keyword(word: &str) -> bool {
     const RESERVED: &[&str] = &[
-        "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization",
-        "binary", "both", "case", "cast", "check", "collate", "collation", "column", "concurrently",
-        "constraint", "create", "cross", "current_catalog", "current_date", "current_role",
-        "current_schema", "current_time", "current_timestamp", "current_user", "default",
-        "deferrable", "desc", "distinct", "do", "else", "end", "except", "false", "fetch", "for",
-        "foreign", "freeze", "from", "full", "grant", "group", "having", "ilike", "in", "initially",
-        "inner", "intersect", "into", "is", "isnull", "join", "lateral", "leading", "left", "like",
-        "limit", "localtime", "localtimestamp", "natural", "not", "notnull", "null", "offset", "on",
-        "only", "or", "order", "outer", "overlaps", "placing", "primary", "references", "returning",
-        "right", "select", "session_user", "similar", "some", "symmetric", "system_user", "table",
-        "tablesample", "then", "to", "trailing", "true", "union", "unique", "user", "using",
-        "variadic", "verbose", "when", "where", "window", "with",
+        "all",
+        "analyse",
+        "analyze",
+        "and",
+        "any",
+        "array",
+        "as",
+        "asc",
+        "asymmetric",
+        "authorization",
+        "binary",
+        "both",
+        "case",
+        "cast",
+        "check",
+        "collate",
+        "collation",
+        "column",
+        "concurrently",
+        "constraint",
+        "create",
+        "cross",
+        "current_catalog",
+        "current_date",
+        "current_role",
+        "current_schema",
+        "current_time",
+        "current_timestamp",
+        "current_user",
+        "default",
+        "deferrable",
+        "desc",
+        "distinct",
+        "do",
+        "else",
+        "end",
+        "except",
+        "false",
+        "fetch",
+        "for",
+        "foreign",
+        "freeze",
+        "from",
+        "full",
+        "grant",
+        "group",
+        "having",
+        "ilike",
+        "in",
+        "initially",
+        "inner",
+        "intersect",
+        "into",
+        "is",
+        "isnull",
+        "join",
+        "lateral",
+        "leading",
+        "left",
+        "like",
+        "limit",
+        "localtime",
+        "localtimestamp",
+        "natural",
+        "not",
+        "notnull",
+        "null",
+        "offset",
+        "on",
+        "only",
+        "or",
+        "order",
+        "outer",
+        "overlaps",
+        "placing",
+        "primary",
+        "references",
+        "returning",
+        "right",
+        "select",
+        "session_user",
+        "similar",
+        "some",
+        "symmetric",
+        "system_user",
+        "table",
+        "tablesample",
+        "then",
+        "to",
+        "trailing",
+        "true",
+        "union",
+        "unique",
+        "user",
+        "using",
+        "variadic",
+        "verbose",
+        "when",
+        "where",
+        "window",
+        "with",
     ];
     RESERVED.contains(&word)
 }
@@ -101,8 +210,15 @@ fn is_reserved_keyword(word: &str) -> bool {
 /// `ARRAY['a', 'b']::text[]`, each name once, in first-seen order; `'{}'::text[]` for none.
 pub fn text_array<'a>(names: impl Iterator<Item = &'a String>) -> String {
     let mut seen = std::collections::BTreeSet::new();
-    let items: Vec<String> = names.filter(|n| seen.insert(n.as_str())).map(|n| quote_literal(n)).collect();
-    if items.is_empty() { "'{}'::text[]".to_string() } else { format!("ARRAY[{}]::text[]", items.join(", ")) }
+    let items: Vec<String> = names
+        .filter(|n| seen.insert(n.as_str()))
+        .map(|n| quote_literal(n))
+        .collect();
+    if items.is_empty() {
+        "'{}'::text[]".to_string()
+    } else {
+        format!("ARRAY[{}]::text[]", items.join(", "))
+    }
 }
 
 #[cfg(test)]
@@ -129,15 +245,26 @@ mod tests {
     #[test]
     fn notices_and_comments_stay_on_one_line() {
         assert_eq!(notice_text("100% o'brien\n\\! x"), "100%% o''brien\n\\! x");
-        assert_eq!(comment_text("a\r\n\\! touch x\tb\u{2028}c"), "a \\! touch x b c");
+        assert_eq!(
+            comment_text("a\r\n\\! touch x\tb\u{2028}c"),
+            "a \\! touch x b c"
+        );
     }
-
 
     #[test]
     fn dollar_tags_avoid_the_body() {
-        assert_eq!(dollar_quote("\nBEGIN END\n", "step"), "$step$\nBEGIN END\n$step$");
-        assert_eq!(dollar_quote(" '$step$' ", "step"), "$step_1$ '$step$' $step_1$");
-        assert_eq!(dollar_quote(" $step$ $step_1$ ", "step"), "$step_2$ $step$ $step_1$ $step_2$");
+        assert_eq!(
+            dollar_quote("\nBEGIN END\n", "step"),
+            "$step$\nBEGIN END\n$step$"
+        );
+        assert_eq!(
+            dollar_quote(" '$step$' ", "step"),
+            "$step_1$ '$step$' $step_1$"
+        );
+        assert_eq!(
+            dollar_quote(" $step$ $step_1$ ", "step"),
+            "$step_2$ $step$ $step_1$ $step_2$"
+        );
         // The body's tail and the closing tag must not make an earlier closing tag.
         assert_eq!(dollar_quote("x $step", "step"), "$step_1$x $step$step_1$");
     }

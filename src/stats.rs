@@ -17,7 +17,10 @@ const COUNT_BELOW_BYTES: i64 = 8 << 20;
 
 /// Estimated rows and total bytes of every table in `schema`, its inheritance children and
 /// partitions included (a step's `FROM t` reads their rows too).
-pub fn table_sizes(client: &mut postgres::Client, schema: &str) -> Result<BTreeMap<QualName, TableSize>, postgres::Error> {
+pub fn table_sizes(
+    client: &mut postgres::Client,
+    schema: &str,
+) -> Result<BTreeMap<QualName, TableSize>, postgres::Error> {
     // Every table of the schema with each relation of its inheritance tree, itself included.
     let rows = client.query(
         "WITH RECURSIVE tree (root, rel) AS (
@@ -47,13 +50,21 @@ pub fn table_sizes(client: &mut postgres::Client, schema: &str) -> Result<BTreeM
         let rows = match own_rows.get(&relation) {
             Some(n) => *n,
             None => {
-                let stats = Relation { partitioned: r.get(2), reltuples: r.get(3), relpages: r.get(4), pages: r.get(5), bytes: r.get(6) };
+                let stats = Relation {
+                    partitioned: r.get(2),
+                    reltuples: r.get(3),
+                    relpages: r.get(4),
+                    pages: r.get(5),
+                    bytes: r.get(6),
+                };
                 let n = stats.rows(client, &relation)?;
                 own_rows.insert(relation, n);
                 n
             }
         };
-        let size = sizes.entry(QualName::new(schema, root)).or_insert(TableSize { rows: 0, bytes: 0 });
+        let size = sizes
+            .entry(QualName::new(schema, root))
+            .or_insert(TableSize { rows: 0, bytes: 0 });
         size.rows += rows;
         size.bytes += r.get::<_, i64>(7);
     }
@@ -83,17 +94,36 @@ impl Relation {
         }
         // `relation` is format('%I.%I') from the server: quoted as PostgreSQL quotes names.
         if self.bytes < COUNT_BELOW_BYTES {
-            return Ok(client.query_one(format!("SELECT count(*) FROM ONLY {relation}").as_str(), &[])?.get(0));
+            return Ok(client
+                .query_one(
+                    format!("SELECT count(*) FROM ONLY {relation}").as_str(),
+                    &[],
+                )?
+                .get(0));
         }
-        let plan: String = client.query_one(format!("EXPLAIN SELECT 1 FROM ONLY {relation}").as_str(), &[])?.get(0);
-        Ok(plan.split(" rows=").nth(1).and_then(|r| r.split(' ').next()).and_then(|r| r.parse().ok()).unwrap_or(0))
+        let plan: String = client
+            .query_one(
+                format!("EXPLAIN SELECT 1 FROM ONLY {relation}").as_str(),
+                &[],
+            )?
+            .get(0);
+        Ok(plan
+            .split(" rows=")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(0))
     }
 }
 
 /// Puts each step's source table size into the plan.
 pub fn annotate(plan: &mut Plan, sizes: &BTreeMap<QualName, TableSize>) {
     for step in &mut plan.steps {
-        step.source_size = step.source_table.as_ref().and_then(|t| sizes.get(t)).copied();
+        step.source_size = step
+            .source_table
+            .as_ref()
+            .and_then(|t| sizes.get(t))
+            .copied();
     }
 }
 
@@ -103,7 +133,9 @@ pub fn annotate(plan: &mut Plan, sizes: &BTreeMap<QualName, TableSize>) {
 pub fn empty_filters(client: &mut postgres::Client, plan: &Plan) -> Vec<(String, usize, i64)> {
     let mut found = Vec::new();
     for step in &plan.steps {
-        let (Some(filter), Some(size)) = (&step.filter, step.source_size) else { continue };
+        let (Some(filter), Some(size)) = (&step.filter, step.source_size) else {
+            continue;
+        };
         if size.rows < 100 || step.from.contains("_pgmig.") || filter.sql.contains("id_") {
             continue;
         }
@@ -114,7 +146,14 @@ pub fn empty_filters(client: &mut postgres::Client, plan: &Plan) -> Vec<(String,
             .query(sql.as_str(), &[])
             .ok()
             .and_then(|rows| rows.first().and_then(|r| r.try_get::<_, String>(0).ok()))
-            .and_then(|line| line.split(" rows=").nth(1)?.split(' ').next()?.parse::<f64>().ok());
+            .and_then(|line| {
+                line.split(" rows=")
+                    .nth(1)?
+                    .split(' ')
+                    .next()?
+                    .parse::<f64>()
+                    .ok()
+            });
         if estimate.is_some_and(|rows| rows <= 1.0) {
             found.push((step.name.clone(), filter.line, size.rows));
         }

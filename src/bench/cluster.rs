@@ -77,7 +77,10 @@ fn id_g(user: &str) -> Option<u32> {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(54331)
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(54331)
 }
 
 impl BenchCluster {
@@ -96,18 +99,22 @@ impl BenchCluster {
         let base_dir = parent.join(format!("pgmig-bench-{}-{nanos}", std::process::id()));
         let data_dir = base_dir.join("data");
         let sock_dir = base_dir.join("sock");
-        std::fs::create_dir_all(&sock_dir).map_err(|e| format!("create {}: {e}", sock_dir.display()))?;
+        std::fs::create_dir_all(&sock_dir)
+            .map_err(|e| format!("create {}: {e}", sock_dir.display()))?;
         if as_postgres {
             let (uid, gid) = match (id_u(Some("postgres")), id_g("postgres")) {
                 (Some(u), Some(g)) => (u, g),
                 _ => return Err("running as root but there is no `postgres` OS user".into()),
             };
             for d in [&base_dir, &sock_dir] {
-                std::os::unix::fs::chown(d, Some(uid), Some(gid)).map_err(|e| format!("chown {}: {e}", d.display()))?;
+                std::os::unix::fs::chown(d, Some(uid), Some(gid))
+                    .map_err(|e| format!("chown {}: {e}", d.display()))?;
             }
         }
-        let mut settings: Vec<(String, String)> =
-            DEFAULT_SETTINGS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut settings: Vec<(String, String)> = DEFAULT_SETTINGS
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         for (k, v) in overrides {
             match settings.iter_mut().find(|(n, _)| n == k) {
                 Some(s) => s.1 = v.clone(),
@@ -128,7 +135,16 @@ impl BenchCluster {
             .server_cmd("initdb")
             .arg("-D")
             .arg(&cluster.data_dir)
-            .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-instructions"])
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-instructions",
+            ])
             .output()
             .map_err(|e| format!("cannot run initdb: {e}"))?;
         if !out.status.success() {
@@ -177,17 +193,23 @@ impl BenchCluster {
 
     /// Conninfo of a database of this cluster, with optional `options` (`-c name=value …`).
     pub fn url(&self, db: &str) -> String {
-        format!("host={} port={} dbname={db} user=postgres", self.sock_dir.display(), self.port)
+        format!(
+            "host={} port={} dbname={db} user=postgres",
+            self.sock_dir.display(),
+            self.port
+        )
     }
 
     pub fn connect(&self, db: &str) -> Result<postgres::Client, String> {
-        postgres::Client::connect(&self.url(db), postgres::NoTls).map_err(|e| format!("connect to {db}: {e}"))
+        postgres::Client::connect(&self.url(db), postgres::NoTls)
+            .map_err(|e| format!("connect to {db}: {e}"))
     }
 
     /// psql on a database: `-X -q -v ON_ERROR_STOP=1`.
     pub fn psql(&self, db: &str) -> Command {
         let mut c = Command::new(self.bin_dir.join("psql"));
-        c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"]).arg(self.url(db));
+        c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
+            .arg(self.url(db));
         c.env_remove("PGOPTIONS");
         c
     }
@@ -196,7 +218,12 @@ impl BenchCluster {
 impl Drop for BenchCluster {
     fn drop(&mut self) {
         if self.keep {
-            eprintln!("bench: cluster kept in {} (socket {}, port {})", self.base_dir.display(), self.sock_dir.display(), self.port);
+            eprintln!(
+                "bench: cluster kept in {} (socket {}, port {})",
+                self.base_dir.display(),
+                self.sock_dir.display(),
+                self.port
+            );
             return;
         }
         let _ = self

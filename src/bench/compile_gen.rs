@@ -7,7 +7,16 @@
 use std::fmt::Write;
 use std::path::Path;
 
-const TYPES: &[&str] = &["text", "integer", "numeric(10,2)", "timestamptz", "boolean", "varchar(40)", "date", "bigint"];
+const TYPES: &[&str] = &[
+    "text",
+    "integer",
+    "numeric(10,2)",
+    "timestamptz",
+    "boolean",
+    "varchar(40)",
+    "date",
+    "bigint",
+];
 
 fn ty(c: usize) -> &'static str {
     TYPES[(c - 3) % TYPES.len()]
@@ -17,7 +26,8 @@ fn ty(c: usize) -> &'static str {
 pub fn write(dir: &Path, tables: usize, columns: usize) -> std::io::Result<()> {
     assert!(columns >= 4, "at least id, parent_id and two data columns");
     let (mut v1, mut v2, mut model) = (String::new(), String::new(), String::new());
-    model.push_str("name: generated\nsource: { schema: v1 }\ntarget: { schema: public }\ntables:\n");
+    model
+        .push_str("name: generated\nsource: { schema: v1 }\ntarget: { schema: public }\ntables:\n");
     for t in 1..=tables {
         for (sql, is_v2) in [(&mut v1, false), (&mut v2, true)] {
             writeln!(sql, "CREATE TABLE t{t:04} (").unwrap();
@@ -29,7 +39,11 @@ pub fn write(dir: &Path, tables: usize, columns: usize) -> std::io::Result<()> {
             }
             for c in 3..=columns {
                 // V2 renames column 3 (text) to c03_label.
-                let name = if c == 3 && is_v2 { "c03_label".to_string() } else { format!("c{c:02}") };
+                let name = if c == 3 && is_v2 {
+                    "c03_label".to_string()
+                } else {
+                    format!("c{c:02}")
+                };
                 let sep = if c == columns { "" } else { "," };
                 writeln!(sql, "    {name} {}{sep}", ty(c)).unwrap();
             }
@@ -41,7 +55,11 @@ pub fn write(dir: &Path, tables: usize, columns: usize) -> std::io::Result<()> {
             writeln!(model, "    where: s.c04 IS NOT NULL").unwrap();
         }
         if t % 5 == 0 {
-            writeln!(model, "    reject:\n      - when: s.c04 < 0\n        reason: negative c04").unwrap();
+            writeln!(
+                model,
+                "    reject:\n      - when: s.c04 < 0\n        reason: negative c04"
+            )
+            .unwrap();
         }
         writeln!(model, "    key: keep").unwrap();
         writeln!(model, "    columns:\n      c03_label: upper(s.c03)").unwrap();

@@ -28,7 +28,12 @@ const FINGERPRINT_SQL: &str = include_str!("../../bench/sql/fingerprint.sql");
 
 const V2_TABLES: &str =
     "public.workout_plans, public.workout_weeks, public.workout_days, public.exercises, public.workout_sessions, public.exercise_logs";
-const V1_TABLES: &[&str] = &["workout_plans", "exercises", "workout_sessions", "exercise_logs"];
+const V1_TABLES: &[&str] = &[
+    "workout_plans",
+    "exercises",
+    "workout_sessions",
+    "exercise_logs",
+];
 
 pub const PRECHECK: &str = "pgmig precheck";
 pub const MIGRATE: &str = "pgmig migrate (transaction)";
@@ -39,7 +44,9 @@ pub const ROLLBACK: &str = "pgmig rollback";
 pub const FLOOR: &str = "floor: INSERT … SELECT";
 pub const PLPGSQL: &str = "row-by-row PL/pgSQL";
 pub const CLIENT: &str = "row-by-row client";
-const ORDER: &[&str] = &[PRECHECK, MIGRATE, DEFERRED, BATCHED, VERIFY, ROLLBACK, FLOOR, PLPGSQL, CLIENT];
+const ORDER: &[&str] = &[
+    PRECHECK, MIGRATE, DEFERRED, BATCHED, VERIFY, ROLLBACK, FLOOR, PLPGSQL, CLIENT,
+];
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -126,7 +133,11 @@ pub fn median(v: &[f64]) -> Option<f64> {
     let mut s = v.to_vec();
     s.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let n = s.len();
-    Some(if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 })
+    Some(if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    })
 }
 
 pub type Fingerprint = Vec<(String, i64, String)>;
@@ -182,7 +193,12 @@ fn err<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> String + '_ {
 
 fn pg_err(what: &str) -> impl FnOnce(postgres::Error) -> String + '_ {
     move |e| match e.as_db_error() {
-        Some(db) => format!("{what}: {}: {}{}", db.severity(), db.message(), db.detail().map(|d| format!(" ({d})")).unwrap_or_default()),
+        Some(db) => format!(
+            "{what}: {}: {}{}",
+            db.severity(),
+            db.message(),
+            db.detail().map(|d| format!(" ({d})")).unwrap_or_default()
+        ),
         None => format!("{what}: {e}"),
     }
 }
@@ -198,7 +214,10 @@ fn timed(mut cmd: Command, time_file: &Path) -> Result<(f64, Option<u64>), Strin
     let use_time = Path::new("/usr/bin/time").exists();
     let mut run = if use_time {
         let mut c = Command::new("/usr/bin/time");
-        c.args(["-f", "%M", "-o"]).arg(time_file).arg(cmd.get_program()).args(cmd.get_args());
+        c.args(["-f", "%M", "-o"])
+            .arg(time_file)
+            .arg(cmd.get_program())
+            .args(cmd.get_args());
         for (k, v) in cmd.get_envs() {
             match v {
                 Some(v) => c.env(k, v),
@@ -213,10 +232,17 @@ fn timed(mut cmd: Command, time_file: &Path) -> Result<(f64, Option<u64>), Strin
     let out = run.output().map_err(err("cannot start"))?;
     let secs = started.elapsed().as_secs_f64();
     if !out.status.success() {
-        return Err(format!("{:?} failed ({}):\n{}", cmd.get_args().collect::<Vec<_>>(), out.status, tail(&out.stderr, 25)));
+        return Err(format!(
+            "{:?} failed ({}):\n{}",
+            cmd.get_args().collect::<Vec<_>>(),
+            out.status,
+            tail(&out.stderr, 25)
+        ));
     }
     let peak = if use_time {
-        std::fs::read_to_string(time_file).ok().and_then(|t| t.lines().last().and_then(|l| l.trim().parse().ok()))
+        std::fs::read_to_string(time_file)
+            .ok()
+            .and_then(|t| t.lines().last().and_then(|l| l.trim().parse().ok()))
     } else {
         None
     };
@@ -233,27 +259,43 @@ struct Bench<'a> {
 
 pub fn run(opts: &Options) -> Result<Report, String> {
     let bin = cluster::find_bin_dir(opts.pg_bin.as_deref())?;
-    let mut report = Report { machine: machine_info(), ..Report::default() };
+    let mut report = Report {
+        machine: machine_info(),
+        ..Report::default()
+    };
     let compile = match opts.compile_model {
         Some((t, c)) => Some(compile_bench(opts, t, c)?),
         None => None,
     };
     if !opts.scales.is_empty() {
-        eprintln!("bench: starting a PostgreSQL cluster under {}", opts.work_dir.display());
+        eprintln!(
+            "bench: starting a PostgreSQL cluster under {}",
+            opts.work_dir.display()
+        );
         let cluster = BenchCluster::start(bin, &opts.work_dir, &opts.settings, opts.keep)?;
         report.settings = cluster.settings.clone();
         let mut pg = cluster.connect("postgres")?;
-        let version: String = pg.query_one("SELECT version()", &[]).map_err(pg_err("version"))?.get(0);
+        let version: String = pg
+            .query_one("SELECT version()", &[])
+            .map_err(pg_err("version"))?
+            .get(0);
         report.machine.push(("PostgreSQL".into(), version));
         let (batched_dir, batched_note) = batched_scripts(opts, &cluster.base_dir);
-        let bench = Bench { opts, cluster, batched_dir, batched_note };
+        let bench = Bench {
+            opts,
+            cluster,
+            batched_dir,
+            batched_note,
+        };
         for &scale in &opts.scales {
             let r = bench.scale(scale, &mut pg)?;
             report.scales.push(r);
         }
         for model in &opts.models {
             for &scale in opts.scales.iter().filter(|&&s| s <= opts.models_max_scale) {
-                report.models.push(bench.model_scale(model, scale, &mut pg)?);
+                report
+                    .models
+                    .push(bench.model_scale(model, scale, &mut pg)?);
             }
         }
     }
@@ -262,9 +304,17 @@ pub fn run(opts: &Options) -> Result<Report, String> {
     if let Some(dir) = &opts.out_dir {
         std::fs::create_dir_all(dir).map_err(err("create results dir"))?;
         let scales: Vec<String> = opts.scales.iter().map(|s| s.to_string()).collect();
-        let stamp = Command::new("date").args(["-u", "+%Y%m%d-%H%M"]).output().ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
-        let name = if scales.is_empty() { format!("{stamp}-compile.md") } else { format!("{stamp}-scale-{}.md", scales.join("-")) };
+        let stamp = Command::new("date")
+            .args(["-u", "+%Y%m%d-%H%M"])
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        let name = if scales.is_empty() {
+            format!("{stamp}-compile.md")
+        } else {
+            format!("{stamp}-scale-{}.md", scales.join("-"))
+        };
         let path = dir.join(name);
         std::fs::write(&path, &report.markdown).map_err(err("write report"))?;
         report.written_to = Some(path);
@@ -286,7 +336,10 @@ fn batched_scripts(opts: &Options, base: &Path) -> (Option<PathBuf>, String) {
         text.push_str(line);
         text.push('\n');
         if !added && line.starts_with("target:") {
-            text.push_str(&format!("mode: {{ batched: {{ size: {} }} }}\n", opts.batch_size));
+            text.push_str(&format!(
+                "mode: {{ batched: {{ size: {} }} }}\n",
+                opts.batch_size
+            ));
             added = true;
         }
     }
@@ -300,7 +353,10 @@ fn batched_scripts(opts: &Options, base: &Path) -> (Option<PathBuf>, String) {
     if compiled && !batched.is_empty() && strip_header(&batched) != strip_header(&plain) {
         (Some(dir), format!("batch size {}", opts.batch_size))
     } else {
-        (None, "not available (migrate.sql has no batched mode yet)".into())
+        (
+            None,
+            "not available (migrate.sql has no batched mode yet)".into(),
+        )
     }
 }
 
@@ -318,17 +374,30 @@ fn compile_model(pgmig: &Path, model: &Path, ddl_dir: &Path, out: &Path) -> Resu
         .output()
         .map_err(err("pgmig compile"))?;
     if !o.status.success() {
-        return Err(format!("pgmig compile {}: {}", model.display(), tail(&o.stderr, 20)));
+        return Err(format!(
+            "pgmig compile {}: {}",
+            model.display(),
+            tail(&o.stderr, 20)
+        ));
     }
     Ok(())
 }
 
 fn strip_header(s: &str) -> String {
-    s.lines().filter(|l| !l.starts_with("--")).collect::<Vec<_>>().join("\n")
+    s.lines()
+        .filter(|l| !l.starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl Bench<'_> {
-    fn psql_file(&self, db: &str, file: &Path, schema: Option<&str>, vars: &[(&str, String)]) -> Result<f64, String> {
+    fn psql_file(
+        &self,
+        db: &str,
+        file: &Path,
+        schema: Option<&str>,
+        vars: &[(&str, String)],
+    ) -> Result<f64, String> {
         let mut c = self.cluster.psql(db);
         if let Some(s) = schema {
             c.env("PGOPTIONS", format!("-c search_path={s}"));
@@ -340,57 +409,99 @@ impl Bench<'_> {
         let t = Instant::now();
         let out = c.output().map_err(err("psql"))?;
         if !out.status.success() {
-            return Err(format!("psql -f {}: {}", file.display(), tail(&out.stderr, 20)));
+            return Err(format!(
+                "psql -f {}: {}",
+                file.display(),
+                tail(&out.stderr, 20)
+            ));
         }
         Ok(t.elapsed().as_secs_f64())
     }
 
-    fn pgmig_run(&self, db: &str, dir: &Path, phase: &str, vars: &[String]) -> Result<(f64, Option<u64>), String> {
+    fn pgmig_run(
+        &self,
+        db: &str,
+        dir: &Path,
+        phase: &str,
+        vars: &[String],
+    ) -> Result<(f64, Option<u64>), String> {
         let mut c = Command::new(&self.opts.pgmig_exe);
-        c.arg("run").arg(phase).arg("--dir").arg(dir).arg("--db").arg(self.cluster.url(db));
+        c.arg("run")
+            .arg(phase)
+            .arg("--dir")
+            .arg(dir)
+            .arg("--db")
+            .arg(self.cluster.url(db));
         for v in vars {
             c.arg("-v").arg(v);
         }
         c.env_remove("PGOPTIONS");
-        timed(c, &self.cluster.base_dir.join("time.out")).map_err(|e| format!("pgmig run {phase}: {e}"))
+        timed(c, &self.cluster.base_dir.join("time.out"))
+            .map_err(|e| format!("pgmig run {phase}: {e}"))
     }
 
     fn scale(&self, scale: u32, pg: &mut postgres::Client) -> Result<ScaleResult, String> {
         let db = format!("bench_s{scale}");
-        let mut r = ScaleResult { scale, ..Default::default() };
-        pg.batch_execute(&format!("DROP DATABASE IF EXISTS {db}")).map_err(pg_err("drop db"))?;
-        pg.batch_execute(&format!("CREATE DATABASE {db}")).map_err(pg_err("create db"))?;
+        let mut r = ScaleResult {
+            scale,
+            ..Default::default()
+        };
+        pg.batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
+            .map_err(pg_err("drop db"))?;
+        pg.batch_execute(&format!("CREATE DATABASE {db}"))
+            .map_err(pg_err("create db"))?;
         let mut c = self.cluster.connect(&db)?;
-        c.batch_execute("CREATE SCHEMA v1").map_err(pg_err("schema"))?;
+        c.batch_execute("CREATE SCHEMA v1")
+            .map_err(pg_err("schema"))?;
         let md = &self.opts.model_dir;
         self.psql_file(&db, &md.join("v1.sql"), Some("v1"), &[])?;
         self.psql_file(&db, &md.join("v2.sql"), Some("public"), &[])?;
         eprintln!("bench: scale {scale}: generating V1 sample data");
         let t = Instant::now();
-        self.psql_file(&db, &md.join("sample.sql"), Some("v1"), &[("scale", scale.to_string())])?;
+        self.psql_file(
+            &db,
+            &md.join("sample.sql"),
+            Some("v1"),
+            &[("scale", scale.to_string())],
+        )?;
         // Hint bits, visibility map and statistics settled before anything is timed.
         c.batch_execute("VACUUM (FREEZE, ANALYZE) v1.workout_plans, v1.exercises, v1.workout_sessions, v1.exercise_logs")
             .map_err(pg_err("vacuum v1"))?;
         r.generate_secs = t.elapsed().as_secs_f64();
         for t in V1_TABLES {
-            let n: i64 = c.query_one(&format!("SELECT count(*) FROM v1.{t}"), &[]).map_err(pg_err("count"))?.get(0);
+            let n: i64 = c
+                .query_one(&format!("SELECT count(*) FROM v1.{t}"), &[])
+                .map_err(pg_err("count"))?
+                .get(0);
             r.v1_rows.insert(t.to_string(), n);
         }
         r.v1_bytes = c
             .query_one("SELECT sum(pg_total_relation_size(c.oid))::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'v1' AND c.relkind = 'r'", &[])
             .map_err(pg_err("v1 size"))?
             .get(0);
-        eprintln!("bench: scale {scale}: V1 {:?} in {:.1}s", r.v1_rows, r.generate_secs);
+        eprintln!(
+            "bench: scale {scale}: V1 {:?} in {:.1}s",
+            r.v1_rows, r.generate_secs
+        );
 
-        let mut series: BTreeMap<String, Series> = ORDER.iter().map(|n| (n.to_string(), Series::default())).collect();
+        let mut series: BTreeMap<String, Series> = ORDER
+            .iter()
+            .map(|n| (n.to_string(), Series::default()))
+            .collect();
         if self.batched_dir.is_none() {
             series.get_mut(BATCHED).unwrap().note = Some(self.batched_note.clone());
         }
         if scale > self.opts.plpgsql_max_scale {
-            series.get_mut(PLPGSQL).unwrap().note = Some(format!("not run above scale {}", self.opts.plpgsql_max_scale));
+            series.get_mut(PLPGSQL).unwrap().note = Some(format!(
+                "not run above scale {}",
+                self.opts.plpgsql_max_scale
+            ));
         }
         if scale > self.opts.client_max_scale {
-            series.get_mut(CLIENT).unwrap().note = Some(format!("not run above scale {}", self.opts.client_max_scale));
+            series.get_mut(CLIENT).unwrap().note = Some(format!(
+                "not run above scale {}",
+                self.opts.client_max_scale
+            ));
         }
         for run in 0..self.opts.runs {
             let first = run == 0;
@@ -419,13 +530,16 @@ impl Bench<'_> {
                 .map_err(pg_err("count after rollback"))?
                 .get(0);
             if left != 0 {
-                return Err(format!("scale {scale}: {left} rows left in V2 after rollback"));
+                return Err(format!(
+                    "scale {scale}: {left} rows left in V2 after rollback"
+                ));
             }
 
             // ---- transaction migrate with the empty targets' FKs and indexes deferred
             self.reset(&mut c)?;
             let before = db_size(&mut c)?;
-            let (s, p) = self.pgmig_run(&db, dir, "migrate", &["defer_constraints=on".to_string()])?;
+            let (s, p) =
+                self.pgmig_run(&db, dir, "migrate", &["defer_constraints=on".to_string()])?;
             push(&mut series, DEFERRED, s, p, Some(db_size(&mut c)? - before));
             if first {
                 r.fingerprints.insert(DEFERRED.into(), fingerprint(&mut c)?);
@@ -445,9 +559,13 @@ impl Bench<'_> {
                         }
                     }
                     Err(e) => {
-                        let line = e.lines().find(|l| l.contains("panicked") || l.starts_with("error")).unwrap_or("");
+                        let line = e
+                            .lines()
+                            .find(|l| l.contains("panicked") || l.starts_with("error"))
+                            .unwrap_or("");
                         eprintln!("bench: batched migrate failed: {e}");
-                        series.get_mut(BATCHED).unwrap().note = Some(format!("failed: {}", line.trim()));
+                        series.get_mut(BATCHED).unwrap().note =
+                            Some(format!("failed: {}", line.trim()));
                     }
                 }
             }
@@ -468,7 +586,8 @@ impl Bench<'_> {
                 self.reset(&mut c)?;
                 let before = db_size(&mut c)?;
                 let t = Instant::now();
-                c.batch_execute(&format!("BEGIN;\n{PLPGSQL_SQL}\nCOMMIT;")).map_err(pg_err("row-by-row PL/pgSQL"))?;
+                c.batch_execute(&format!("BEGIN;\n{PLPGSQL_SQL}\nCOMMIT;"))
+                    .map_err(pg_err("row-by-row PL/pgSQL"))?;
                 let s = t.elapsed().as_secs_f64();
                 let growth = db_size(&mut c)? - before;
                 push(&mut series, PLPGSQL, s, None, Some(growth));
@@ -504,27 +623,41 @@ impl Bench<'_> {
             }
             for (a, b) in reference.iter().zip(fp) {
                 if a != b {
-                    r.mismatches.push(format!("{who}: {} has {} rows, hash {} (pgmig: {} rows, hash {})", b.0, b.1, b.2, a.1, a.2));
+                    r.mismatches.push(format!(
+                        "{who}: {} has {} rows, hash {} (pgmig: {} rows, hash {})",
+                        b.0, b.1, b.2, a.1, a.2
+                    ));
                 }
             }
         }
         drop(c);
         if !self.opts.keep {
-            pg.batch_execute(&format!("DROP DATABASE {db}")).map_err(pg_err("drop db"))?;
+            pg.batch_execute(&format!("DROP DATABASE {db}"))
+                .map_err(pg_err("drop db"))?;
         }
         Ok(r)
     }
 
     /// V2 emptied, bookkeeping dropped, dirty pages flushed: every contender starts alike.
     fn reset(&self, c: &mut postgres::Client) -> Result<(), String> {
-        c.batch_execute(&format!("DROP SCHEMA IF EXISTS _pgmig CASCADE; TRUNCATE {V2_TABLES}; CHECKPOINT"))
-            .map_err(pg_err("reset"))
+        c.batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS _pgmig CASCADE; TRUNCATE {V2_TABLES}; CHECKPOINT"
+        ))
+        .map_err(pg_err("reset"))
     }
 
     /// One more migrate and floor run with auto_explain (EXPLAIN ANALYZE, BUFFERS of every
     /// nested statement slower than `ms`), the server log of it kept in the results dir.
-    fn explain(&self, db: &str, c: &mut postgres::Client, scale: u32, ms: u32) -> Result<(), String> {
-        let Some(out_dir) = &self.opts.out_dir else { return Ok(()) };
+    fn explain(
+        &self,
+        db: &str,
+        c: &mut postgres::Client,
+        scale: u32,
+        ms: u32,
+    ) -> Result<(), String> {
+        let Some(out_dir) = &self.opts.out_dir else {
+            return Ok(());
+        };
         let options = format!(
             "-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration={ms} \
              -c auto_explain.log_analyze=on -c auto_explain.log_buffers=on -c auto_explain.log_nested_statements=on \
@@ -532,16 +665,27 @@ impl Bench<'_> {
         );
         let url = format!("{} options='{options}'", self.cluster.url(db));
         self.reset(c)?;
-        let start = std::fs::metadata(self.cluster.log_path()).map(|m| m.len()).unwrap_or(0);
+        let start = std::fs::metadata(self.cluster.log_path())
+            .map(|m| m.len())
+            .unwrap_or(0);
         let out = Command::new(&self.opts.pgmig_exe)
-            .arg("run").arg("migrate").arg("--dir").arg(&self.opts.scripts_dir).arg("--db").arg(&url)
-            .output().map_err(err("pgmig run"))?;
+            .arg("run")
+            .arg("migrate")
+            .arg("--dir")
+            .arg(&self.opts.scripts_dir)
+            .arg("--db")
+            .arg(&url)
+            .output()
+            .map_err(err("pgmig run"))?;
         if !out.status.success() {
             return Err(format!("explain migrate: {}", tail(&out.stderr, 20)));
         }
-        let mid = std::fs::metadata(self.cluster.log_path()).map(|m| m.len()).unwrap_or(0);
+        let mid = std::fs::metadata(self.cluster.log_path())
+            .map(|m| m.len())
+            .unwrap_or(0);
         self.reset(c)?;
-        let mut e = postgres::Client::connect(&url, postgres::NoTls).map_err(pg_err("connect explain"))?;
+        let mut e =
+            postgres::Client::connect(&url, postgres::NoTls).map_err(pg_err("connect explain"))?;
         floor(&mut e)?;
         let log = std::fs::read(self.cluster.log_path()).map_err(err("read server log"))?;
         let text = format!(
@@ -552,12 +696,21 @@ impl Bench<'_> {
         std::fs::create_dir_all(out_dir).map_err(err("results dir"))?;
         let path = out_dir.join(format!("explain-scale-{scale}.log"));
         std::fs::write(&path, text).map_err(err("write explain log"))?;
-        eprintln!("bench: EXPLAIN ANALYZE of the slow statements in {}", path.display());
+        eprintln!(
+            "bench: EXPLAIN ANALYZE of the slow statements in {}",
+            path.display()
+        );
         Ok(())
     }
 }
 
-fn push(series: &mut BTreeMap<String, Series>, who: &str, secs: f64, peak: Option<u64>, growth: Option<i64>) {
+fn push(
+    series: &mut BTreeMap<String, Series>,
+    who: &str,
+    secs: f64,
+    peak: Option<u64>,
+    growth: Option<i64>,
+) {
     let s = series.get_mut(who).unwrap();
     s.secs.push(secs);
     if let Some(p) = peak {
@@ -569,7 +722,11 @@ fn push(series: &mut BTreeMap<String, Series>, who: &str, secs: f64, peak: Optio
 }
 
 fn db_size(c: &mut postgres::Client) -> Result<i64, String> {
-    Ok(c.query_one("SELECT pg_database_size(current_database())", &[]).map_err(pg_err("db size"))?.get(0))
+    Ok(
+        c.query_one("SELECT pg_database_size(current_database())", &[])
+            .map_err(pg_err("db size"))?
+            .get(0),
+    )
 }
 
 fn pgmig_steps(c: &mut postgres::Client) -> Result<Vec<(String, i64, f64)>, String> {
@@ -580,12 +737,20 @@ fn pgmig_steps(c: &mut postgres::Client) -> Result<Vec<(String, i64, f64)>, Stri
             &[],
         )
         .map_err(pg_err("_pgmig.log"))?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
 }
 
 pub fn fingerprint(c: &mut postgres::Client) -> Result<Fingerprint, String> {
-    let rows = c.query(FINGERPRINT_SQL, &[]).map_err(pg_err("fingerprint"))?;
-    let mut fp: Fingerprint = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    let rows = c
+        .query(FINGERPRINT_SQL, &[])
+        .map_err(pg_err("fingerprint"))?;
+    let mut fp: Fingerprint = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
     fp.sort();
     Ok(fp)
 }
@@ -618,39 +783,63 @@ fn floor(c: &mut postgres::Client) -> Result<(f64, Vec<(String, f64)>), String> 
 }
 
 fn compile_bench(opts: &Options, tables: usize, columns: usize) -> Result<CompileResult, String> {
-    let dir = opts.work_dir.join(format!("pgmig-bench-compile-{}", std::process::id()));
+    let dir = opts
+        .work_dir
+        .join(format!("pgmig-bench-compile-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(err("compile dir"))?;
     compile_gen::write(&dir, tables, columns).map_err(err("generate model"))?;
-    let mut r = CompileResult { tables, columns, ..Default::default() };
+    let mut r = CompileResult {
+        tables,
+        columns,
+        ..Default::default()
+    };
     for _ in 0..3 {
         let mut c = Command::new(&opts.pgmig_exe);
-        c.arg("compile").arg(dir.join("model.yaml")).arg("--v1").arg(dir.join("v1.sql"))
-            .arg("--v2").arg(dir.join("v2.sql")).arg("--out").arg(dir.join("out"));
-        let (s, p) = timed(c, &dir.join("time.out")).map_err(|e| format!("compile of the generated model: {e}"))?;
+        c.arg("compile")
+            .arg(dir.join("model.yaml"))
+            .arg("--v1")
+            .arg(dir.join("v1.sql"))
+            .arg("--v2")
+            .arg(dir.join("v2.sql"))
+            .arg("--out")
+            .arg(dir.join("out"));
+        let (s, p) = timed(c, &dir.join("time.out"))
+            .map_err(|e| format!("compile of the generated model: {e}"))?;
         r.secs.push(s);
         if let Some(p) = p {
             r.peak_kb.push(p);
         }
     }
-    eprintln!("bench: compile of {tables} tables x {columns} columns: {:.3}s (median)", median(&r.secs).unwrap_or(0.0));
+    eprintln!(
+        "bench: compile of {tables} tables x {columns} columns: {:.3}s (median)",
+        median(&r.secs).unwrap_or(0.0)
+    );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(r)
 }
 
 fn machine_info() -> Vec<(String, String)> {
     let mut m = Vec::new();
-    let nproc = std::thread::available_parallelism().map(|n| n.get().to_string()).unwrap_or_default();
+    let nproc = std::thread::available_parallelism()
+        .map(|n| n.get().to_string())
+        .unwrap_or_default();
     m.push(("nproc".into(), nproc));
     if let Ok(o) = Command::new("free").arg("-h").output() {
         let t = String::from_utf8_lossy(&o.stdout);
         if let Some(l) = t.lines().find(|l| l.starts_with("Mem:")) {
-            m.push(("free -h (Mem: total used free shared buff/cache available)".into(), l.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")));
+            m.push((
+                "free -h (Mem: total used free shared buff/cache available)".into(),
+                l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "),
+            ));
         }
     }
     if let Ok(cpu) = std::fs::read_to_string("/proc/cpuinfo") {
         if let Some(l) = cpu.lines().find(|l| l.starts_with("model name")) {
-            m.push(("CPU".into(), l.split(':').nth(1).unwrap_or("").trim().to_string()));
+            m.push((
+                "CPU".into(),
+                l.split(':').nth(1).unwrap_or("").trim().to_string(),
+            ));
         }
     }
     m
@@ -698,7 +887,11 @@ fn med_u(v: &[u64]) -> Option<f64> {
 }
 
 fn met(ok: bool) -> &'static str {
-    if ok { "**met**" } else { "**missed**" }
+    if ok {
+        "**met**"
+    } else {
+        "**missed**"
+    }
 }
 
 /// Seconds of the row-by-row client at `r`'s scale: measured, or extrapolated linearly in
@@ -707,48 +900,101 @@ fn client_secs(report: &Report, r: &ScaleResult) -> Option<(f64, Option<u32>)> {
     if let Some(m) = r.series.get(CLIENT).and_then(|s| s.median()) {
         return Some((m, None));
     }
-    let from = report.scales.iter().filter(|s| s.series.get(CLIENT).and_then(|x| x.median()).is_some()).max_by_key(|s| s.scale)?;
+    let from = report
+        .scales
+        .iter()
+        .filter(|s| s.series.get(CLIENT).and_then(|x| x.median()).is_some())
+        .max_by_key(|s| s.scale)?;
     let per_row = from.series[CLIENT].median()? / from.v2_rows.max(1) as f64;
     Some((per_row * r.v2_rows as f64, Some(from.scale)))
 }
 
 /// One other model at one scale: its phases against the copy floor, and the targets.
 fn render_model(md: &mut String, r: &models::ModelResult) {
-    let _ = writeln!(md, "## Model {}, scale {}: {} V1 rows, {} V2 rows\n", r.model, r.scale, thousands(r.v1_rows as f64), thousands(r.v2_rows as f64));
+    let _ = writeln!(
+        md,
+        "## Model {}, scale {}: {} V1 rows, {} V2 rows\n",
+        r.model,
+        r.scale,
+        thousands(r.v1_rows as f64),
+        thousands(r.v2_rows as f64)
+    );
     let _ = writeln!(md, "The floor copies the rows pgmig's first migrate wrote (held aside) into the emptied V2 tables, \
         parents first, constraints and indexes in place, then ANALYZE: no V1 read, no mapping.\n");
     let floor = r.series.get(models::COPY_FLOOR).and_then(|s| s.median());
     let migrate = r.series.get(MIGRATE).and_then(|s| s.median());
-    let _ = writeln!(md, "| contender | median s | min–max s | V2 rows/s | × floor | peak RSS | DB growth |");
+    let _ = writeln!(
+        md,
+        "| contender | median s | min–max s | V2 rows/s | × floor | peak RSS | DB growth |"
+    );
     let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     for name in models::MODEL_ORDER {
         let s = &r.series[*name];
         let Some(m) = s.median() else { continue };
         let lo = s.secs.iter().cloned().fold(f64::INFINITY, f64::min);
         let hi = s.secs.iter().cloned().fold(0.0, f64::max);
-        let rate = if [MIGRATE, models::COPY_FLOOR].contains(name) { thousands(r.v2_rows as f64 / m) } else { String::new() };
+        let rate = if [MIGRATE, models::COPY_FLOOR].contains(name) {
+            thousands(r.v2_rows as f64 / m)
+        } else {
+            String::new()
+        };
         let vs = floor.map(|f| format!("{:.2}", m / f)).unwrap_or_default();
-        let peak = med_u(&s.peak_kb).map(|k| format!("{:.0} MB", k / 1024.0)).unwrap_or("n/a".into());
+        let peak = med_u(&s.peak_kb)
+            .map(|k| format!("{:.0} MB", k / 1024.0))
+            .unwrap_or("n/a".into());
         let growth = med_i(&s.growth_bytes).map(bytes).unwrap_or_default();
-        let _ = writeln!(md, "| {name} | {} | {}–{} | {rate} | {vs} | {peak} | {growth} |", secs(m), secs(lo), secs(hi));
+        let _ = writeln!(
+            md,
+            "| {name} | {} | {}–{} | {rate} | {vs} | {peak} | {growth} |",
+            secs(m),
+            secs(lo),
+            secs(hi)
+        );
     }
     let _ = writeln!(md, "\nTargets, {} at scale {}:\n", r.model, r.scale);
     if let (Some(m), Some(f)) = (migrate, floor) {
-        let _ = writeln!(md, "- migrate ≤ 1.5 × floor: {:.2} × — {}", m / f, met(m / f <= 1.5));
+        let _ = writeln!(
+            md,
+            "- migrate ≤ 1.5 × floor: {:.2} × — {}",
+            m / f,
+            met(m / f <= 1.5)
+        );
     }
     if let (Some(m), Some(v)) = (migrate, r.series.get(VERIFY).and_then(|s| s.median())) {
-        let _ = writeln!(md, "- verify ≤ 1.5 × migrate: {:.2} × — {}", v / m, met(v / m <= 1.5));
+        let _ = writeln!(
+            md,
+            "- verify ≤ 1.5 × migrate: {:.2} × — {}",
+            v / m,
+            met(v / m <= 1.5)
+        );
     }
     if let (Some(m), Some(v)) = (migrate, r.series.get(ROLLBACK).and_then(|s| s.median())) {
-        let _ = writeln!(md, "- rollback ≤ migrate: {:.2} × — {}", v / m, met(v / m <= 1.0));
+        let _ = writeln!(
+            md,
+            "- rollback ≤ migrate: {:.2} × — {}",
+            v / m,
+            met(v / m <= 1.0)
+        );
     }
     let _ = writeln!(md);
 }
 
 pub fn render(opts: &Options, report: &Report) -> String {
     let mut md = String::new();
-    let _ = writeln!(md, "# pgmig bench: workout model{}\n", if opts.models.is_empty() { String::new() } else { format!(" and {}", opts.models.join(", ")) });
-    let models = if opts.models.is_empty() { "none".to_string() } else { opts.models.join(",") };
+    let _ = writeln!(
+        md,
+        "# pgmig bench: workout model{}\n",
+        if opts.models.is_empty() {
+            String::new()
+        } else {
+            format!(" and {}", opts.models.join(", "))
+        }
+    );
+    let models = if opts.models.is_empty() {
+        "none".to_string()
+    } else {
+        opts.models.join(",")
+    };
     let _ = writeln!(md, "Command: `pgmig bench --scales {} --runs {} --client-max-scale {} --plpgsql-max-scale {} --models {models} --models-max-scale {}`\n",
         opts.scales.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(","), opts.runs, opts.client_max_scale, opts.plpgsql_max_scale, opts.models_max_scale);
     let _ = writeln!(md, "## Machine\n");
@@ -756,7 +1002,11 @@ pub fn render(opts: &Options, report: &Report) -> String {
         let _ = writeln!(md, "- {k}: {v}");
     }
     if !report.settings.is_empty() {
-        let s: Vec<String> = report.settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let s: Vec<String> = report
+            .settings
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         let _ = writeln!(md, "- server settings: {}", s.join(", "));
     }
     let _ = writeln!(md);
@@ -768,13 +1018,30 @@ pub fn render(opts: &Options, report: &Report) -> String {
 
     for r in &report.scales {
         let v1_total: i64 = r.v1_rows.values().sum();
-        let _ = writeln!(md, "## Scale {}: {} V1 rows ({}), {} V2 rows\n", r.scale, thousands(v1_total as f64),
-            r.v1_rows.iter().map(|(k, v)| format!("{k} {}", thousands(*v as f64))).collect::<Vec<_>>().join(", "),
-            thousands(r.v2_rows as f64));
-        let _ = writeln!(md, "V1 data generated and vacuumed in {} s; V1 size {}.\n", secs(r.generate_secs), bytes(r.v1_bytes as f64));
+        let _ = writeln!(
+            md,
+            "## Scale {}: {} V1 rows ({}), {} V2 rows\n",
+            r.scale,
+            thousands(v1_total as f64),
+            r.v1_rows
+                .iter()
+                .map(|(k, v)| format!("{k} {}", thousands(*v as f64)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            thousands(r.v2_rows as f64)
+        );
+        let _ = writeln!(
+            md,
+            "V1 data generated and vacuumed in {} s; V1 size {}.\n",
+            secs(r.generate_secs),
+            bytes(r.v1_bytes as f64)
+        );
         let floor = r.series.get(FLOOR).and_then(|s| s.median());
         let migrate = r.series.get(MIGRATE).and_then(|s| s.median());
-        let _ = writeln!(md, "| contender | median s | min–max s | V2 rows/s | × floor | peak RSS | DB growth |");
+        let _ = writeln!(
+            md,
+            "| contender | median s | min–max s | V2 rows/s | × floor | peak RSS | DB growth |"
+        );
         let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         for name in ORDER {
             let s = &r.series[*name];
@@ -782,21 +1049,33 @@ pub fn render(opts: &Options, report: &Report) -> String {
                 Some(m) => {
                     let lo = s.secs.iter().cloned().fold(f64::INFINITY, f64::min);
                     let hi = s.secs.iter().cloned().fold(0.0, f64::max);
-                    let rate = if [MIGRATE, DEFERRED, BATCHED, FLOOR, PLPGSQL, CLIENT].contains(name) {
-                        thousands(r.v2_rows as f64 / m)
-                    } else {
-                        "".into()
-                    };
+                    let rate =
+                        if [MIGRATE, DEFERRED, BATCHED, FLOOR, PLPGSQL, CLIENT].contains(name) {
+                            thousands(r.v2_rows as f64 / m)
+                        } else {
+                            "".into()
+                        };
                     let vs = floor.map(|f| format!("{:.2}", m / f)).unwrap_or_default();
-                    let peak = med_u(&s.peak_kb).map(|k| format!("{:.0} MB", k / 1024.0)).unwrap_or("n/a".into());
+                    let peak = med_u(&s.peak_kb)
+                        .map(|k| format!("{:.0} MB", k / 1024.0))
+                        .unwrap_or("n/a".into());
                     let growth = med_i(&s.growth_bytes).map(bytes).unwrap_or_default();
-                    let _ = writeln!(md, "| {name} | {} | {}–{} | {rate} | {vs} | {peak} | {growth} |", secs(m), secs(lo), secs(hi));
+                    let _ = writeln!(
+                        md,
+                        "| {name} | {} | {}–{} | {rate} | {vs} | {peak} | {growth} |",
+                        secs(m),
+                        secs(lo),
+                        secs(hi)
+                    );
                 }
                 None => {
                     let mut note = s.note.clone().unwrap_or_else(|| "not run".into());
                     if *name == CLIENT {
                         if let Some((e, Some(from))) = client_secs(report, r) {
-                            note = format!("{note}; ≈ {} s extrapolated from scale {from} (linear in V2 rows)", secs(e));
+                            note = format!(
+                                "{note}; ≈ {} s extrapolated from scale {from} (linear in V2 rows)",
+                                secs(e)
+                            );
                         }
                     }
                     let _ = writeln!(md, "| {name} | {note} | | | | | |");
@@ -805,8 +1084,17 @@ pub fn render(opts: &Options, report: &Report) -> String {
         }
         let _ = writeln!(md);
         if r.mismatches.is_empty() {
-            let who: Vec<&str> = r.fingerprints.keys().filter(|k| k.as_str() != MIGRATE).map(|s| s.as_str()).collect();
-            let _ = writeln!(md, "Equal V2 content (fingerprint of the six tables): pgmig = {}.\n", who.join(" = "));
+            let who: Vec<&str> = r
+                .fingerprints
+                .keys()
+                .filter(|k| k.as_str() != MIGRATE)
+                .map(|s| s.as_str())
+                .collect();
+            let _ = writeln!(
+                md,
+                "Equal V2 content (fingerprint of the six tables): pgmig = {}.\n",
+                who.join(" = ")
+            );
         } else {
             let _ = writeln!(md, "**V2 content differs from pgmig's:**\n");
             for m in &r.mismatches {
@@ -820,31 +1108,68 @@ pub fn render(opts: &Options, report: &Report) -> String {
             let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: |");
             for (step, rows, s) in &r.pgmig_steps {
                 let f = r.floor_steps.iter().find(|(n, _)| n == step).map(|x| x.1);
-                let _ = writeln!(md, "| {step} | {} | {} | {} | {} |", thousands(*rows as f64), secs(*s),
-                    f.map(secs).unwrap_or_default(), f.map(|f| format!("{:.2}", s / f)).unwrap_or_default());
+                let _ = writeln!(
+                    md,
+                    "| {step} | {} | {} | {} | {} |",
+                    thousands(*rows as f64),
+                    secs(*s),
+                    f.map(secs).unwrap_or_default(),
+                    f.map(|f| format!("{:.2}", s / f)).unwrap_or_default()
+                );
             }
             let _ = writeln!(md);
         }
         // targets
         let _ = writeln!(md, "Targets at scale {}:\n", r.scale);
         if let (Some(m), Some(f)) = (migrate, floor) {
-            let _ = writeln!(md, "- migrate ≤ 1.5 × floor: {:.2} × — {}", m / f, met(m / f <= 1.5));
+            let _ = writeln!(
+                md,
+                "- migrate ≤ 1.5 × floor: {:.2} × — {}",
+                m / f,
+                met(m / f <= 1.5)
+            );
         }
         if let (Some(b), Some(f)) = (r.series.get(BATCHED).and_then(|s| s.median()), floor) {
-            let _ = writeln!(md, "- batched migrate ≤ 2 × floor: {:.2} × — {}", b / f, met(b / f <= 2.0));
+            let _ = writeln!(
+                md,
+                "- batched migrate ≤ 2 × floor: {:.2} × — {}",
+                b / f,
+                met(b / f <= 2.0)
+            );
         }
         if let (Some(m), Some((c, from))) = (migrate, client_secs(report, r)) {
-            let how = from.map(|s| format!(" (client extrapolated from scale {s})")).unwrap_or_default();
-            let _ = writeln!(md, "- ≥ 50 × faster than the row-by-row client: {:.0} ×{how} — {}", c / m, met(c / m >= 50.0));
+            let how = from
+                .map(|s| format!(" (client extrapolated from scale {s})"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                md,
+                "- ≥ 50 × faster than the row-by-row client: {:.0} ×{how} — {}",
+                c / m,
+                met(c / m >= 50.0)
+            );
         }
         if let (Some(m), Some(p)) = (migrate, r.series.get(PLPGSQL).and_then(|s| s.median())) {
-            let _ = writeln!(md, "- (for reference) row-by-row PL/pgSQL / migrate: {:.1} ×", p / m);
+            let _ = writeln!(
+                md,
+                "- (for reference) row-by-row PL/pgSQL / migrate: {:.1} ×",
+                p / m
+            );
         }
         if let (Some(m), Some(v)) = (migrate, r.series.get(VERIFY).and_then(|s| s.median())) {
-            let _ = writeln!(md, "- verify ≤ 1.5 × migrate: {:.2} × — {}", v / m, met(v / m <= 1.5));
+            let _ = writeln!(
+                md,
+                "- verify ≤ 1.5 × migrate: {:.2} × — {}",
+                v / m,
+                met(v / m <= 1.5)
+            );
         }
         if let (Some(m), Some(v)) = (migrate, r.series.get(ROLLBACK).and_then(|s| s.median())) {
-            let _ = writeln!(md, "- rollback ≤ migrate: {:.2} × — {}", v / m, met(v / m <= 1.0));
+            let _ = writeln!(
+                md,
+                "- rollback ≤ migrate: {:.2} × — {}",
+                v / m,
+                met(v / m <= 1.0)
+            );
         }
         let _ = writeln!(md);
     }

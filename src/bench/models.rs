@@ -10,7 +10,9 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::{compile_model, db_size, pg_err, push, Bench, Series, MIGRATE, PRECHECK, ROLLBACK, VERIFY};
+use super::{
+    compile_model, db_size, pg_err, push, Bench, Series, MIGRATE, PRECHECK, ROLLBACK, VERIFY,
+};
 
 /// Models `--models` accepts: a `sample.sql` taking `-v scale=N -v schema=v1`, V1 in schema
 /// `v1`, V2 in `public`, copied (an in-place model changes V1's own tables: no copy stands
@@ -34,7 +36,9 @@ pub struct ModelResult {
 fn rows_in(c: &mut postgres::Client, schema: &str) -> Result<i64, String> {
     let sql = "SELECT coalesce(sum((xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I', schemaname, tablename), false, true, '')))[1]::text::bigint), 0)::bigint
                  FROM pg_tables WHERE schemaname = $1";
-    Ok(c.query_one(sql, &[&schema]).map_err(pg_err("count rows"))?.get(0))
+    Ok(c.query_one(sql, &[&schema])
+        .map_err(pg_err("count rows"))?
+        .get(0))
 }
 
 /// V2's tables (quoted, qualified), parents before the tables whose foreign keys name them
@@ -64,11 +68,19 @@ fn tables_parents_first(c: &mut postgres::Client) -> Result<Vec<String>, String>
     while !left.is_empty() {
         let ready: Vec<String> = left
             .iter()
-            .filter(|t| edges.iter().filter(|(child, _)| child == *t).all(|(_, parent)| !left.contains(parent)))
+            .filter(|t| {
+                edges
+                    .iter()
+                    .filter(|(child, _)| child == *t)
+                    .all(|(_, parent)| !left.contains(parent))
+            })
             .cloned()
             .collect();
         if ready.is_empty() {
-            return Err(format!("V2's foreign keys form a cycle among {}", left.join(", ")));
+            return Err(format!(
+                "V2's foreign keys form a cycle among {}",
+                left.join(", ")
+            ));
         }
         left.retain(|t| !ready.contains(t));
         order.extend(ready);
@@ -77,44 +89,91 @@ fn tables_parents_first(c: &mut postgres::Client) -> Result<Vec<String>, String>
 }
 
 impl Bench<'_> {
-    pub(super) fn model_scale(&self, model: &str, scale: u32, pg: &mut postgres::Client) -> Result<ModelResult, String> {
+    pub(super) fn model_scale(
+        &self,
+        model: &str,
+        scale: u32,
+        pg: &mut postgres::Client,
+    ) -> Result<ModelResult, String> {
         let dir = self.opts.models_dir.join(model);
         let db = format!("bench_{model}_s{scale}");
-        pg.batch_execute(&format!("DROP DATABASE IF EXISTS {db}")).map_err(pg_err("drop db"))?;
-        pg.batch_execute(&format!("CREATE DATABASE {db}")).map_err(pg_err("create db"))?;
+        pg.batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
+            .map_err(pg_err("drop db"))?;
+        pg.batch_execute(&format!("CREATE DATABASE {db}"))
+            .map_err(pg_err("create db"))?;
         let mut c = self.cluster.connect(&db)?;
-        c.batch_execute("CREATE SCHEMA v1").map_err(pg_err("schema"))?;
+        c.batch_execute("CREATE SCHEMA v1")
+            .map_err(pg_err("schema"))?;
         self.psql_file(&db, &dir.join("v1.sql"), Some("v1"), &[])?;
         self.psql_file(&db, &dir.join("v2.sql"), Some("public"), &[])?;
         eprintln!("bench: {model} scale {scale}: generating V1 sample data");
-        self.psql_file(&db, &dir.join("sample.sql"), Some("v1"), &[("scale", scale.to_string()), ("schema", "v1".into())])?;
-        c.batch_execute("VACUUM (FREEZE, ANALYZE)").map_err(pg_err("vacuum"))?;
-        let mut r = ModelResult { model: model.into(), scale, v1_rows: rows_in(&mut c, "v1")?, ..Default::default() };
+        self.psql_file(
+            &db,
+            &dir.join("sample.sql"),
+            Some("v1"),
+            &[("scale", scale.to_string()), ("schema", "v1".into())],
+        )?;
+        c.batch_execute("VACUUM (FREEZE, ANALYZE)")
+            .map_err(pg_err("vacuum"))?;
+        let mut r = ModelResult {
+            model: model.into(),
+            scale,
+            v1_rows: rows_in(&mut c, "v1")?,
+            ..Default::default()
+        };
         if rows_in(&mut c, "public")? != 0 {
-            return Err(format!("{model}: V2 holds rows before migrate; the copy floor needs it empty"));
+            return Err(format!(
+                "{model}: V2 holds rows before migrate; the copy floor needs it empty"
+            ));
         }
         let scripts = self.cluster.base_dir.join(format!("{model}-scripts"));
-        compile_model(&self.opts.pgmig_exe, &dir.join("model.yaml"), &dir, &scripts)?;
+        compile_model(
+            &self.opts.pgmig_exe,
+            &dir.join("model.yaml"),
+            &dir,
+            &scripts,
+        )?;
         let tables = tables_parents_first(&mut c)?;
-        let empty_v2 = format!("DROP SCHEMA IF EXISTS _pgmig CASCADE; TRUNCATE {} RESTART IDENTITY; CHECKPOINT", tables.join(", "));
+        let empty_v2 = format!(
+            "DROP SCHEMA IF EXISTS _pgmig CASCADE; TRUNCATE {} RESTART IDENTITY; CHECKPOINT",
+            tables.join(", ")
+        );
 
-        r.series = MODEL_ORDER.iter().map(|n| (n.to_string(), Series::default())).collect();
+        r.series = MODEL_ORDER
+            .iter()
+            .map(|n| (n.to_string(), Series::default()))
+            .collect();
         for run in 0..self.opts.runs {
-            eprintln!("bench: {model} scale {scale}: run {}/{}", run + 1, self.opts.runs);
+            eprintln!(
+                "bench: {model} scale {scale}: run {}/{}",
+                run + 1,
+                self.opts.runs
+            );
             c.batch_execute(&empty_v2).map_err(pg_err("reset"))?;
             let (s, p) = self.pgmig_run(&db, &scripts, "precheck", &[])?;
             push(&mut r.series, PRECHECK, s, p, None);
             let before = db_size(&mut c)?;
             let (s, p) = self.pgmig_run(&db, &scripts, "migrate", &[])?;
-            push(&mut r.series, MIGRATE, s, p, Some(db_size(&mut c)? - before));
+            push(
+                &mut r.series,
+                MIGRATE,
+                s,
+                p,
+                Some(db_size(&mut c)? - before),
+            );
             if run == 0 {
                 r.v2_rows = rows_in(&mut c, "public")?;
-                let mut hold = String::from("DROP SCHEMA IF EXISTS bench_hold CASCADE; CREATE SCHEMA bench_hold;");
+                let mut hold = String::from(
+                    "DROP SCHEMA IF EXISTS bench_hold CASCADE; CREATE SCHEMA bench_hold;",
+                );
                 for t in &tables {
                     let bare = t.strip_prefix("public.").unwrap_or(t);
-                    hold.push_str(&format!("CREATE TABLE bench_hold.{bare} AS SELECT * FROM {t};"));
+                    hold.push_str(&format!(
+                        "CREATE TABLE bench_hold.{bare} AS SELECT * FROM {t};"
+                    ));
                 }
-                c.batch_execute(&hold).map_err(pg_err("hold pgmig's V2 rows"))?;
+                c.batch_execute(&hold)
+                    .map_err(pg_err("hold pgmig's V2 rows"))?;
             }
             let (s, p) = self.pgmig_run(&db, &scripts, "verify", &[])?;
             push(&mut r.series, VERIFY, s, p, None);
@@ -122,16 +181,27 @@ impl Bench<'_> {
             push(&mut r.series, ROLLBACK, s, p, None);
             let left = rows_in(&mut c, "public")?;
             if left != 0 {
-                return Err(format!("{model} scale {scale}: {left} rows left in V2 after rollback"));
+                return Err(format!(
+                    "{model} scale {scale}: {left} rows left in V2 after rollback"
+                ));
             }
 
             c.batch_execute(&empty_v2).map_err(pg_err("reset"))?;
             let before = db_size(&mut c)?;
             let s = copy_floor(&mut c, &tables)?;
-            push(&mut r.series, COPY_FLOOR, s, None, Some(db_size(&mut c)? - before));
+            push(
+                &mut r.series,
+                COPY_FLOOR,
+                s,
+                None,
+                Some(db_size(&mut c)? - before),
+            );
             let copied = rows_in(&mut c, "public")?;
             if copied != r.v2_rows {
-                return Err(format!("{model} scale {scale}: the floor copied {copied} rows, pgmig wrote {}", r.v2_rows));
+                return Err(format!(
+                    "{model} scale {scale}: the floor copied {copied} rows, pgmig wrote {}",
+                    r.v2_rows
+                ));
             }
         }
         Ok(r)

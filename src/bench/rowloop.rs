@@ -26,13 +26,17 @@ fn label(day_label: Option<String>, muscle_group: &str) -> String {
 
 /// `{"a","b"}`: a text[] literal.
 fn array_literal(items: &BTreeSet<String>) -> String {
-    let quoted: Vec<String> =
-        items.iter().map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+    let quoted: Vec<String> = items
+        .iter()
+        .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
     format!("{{{}}}", quoted.join(","))
 }
 
 fn num_lt0(v: &Option<String>) -> bool {
-    v.as_deref().and_then(|s| s.parse::<f64>().ok()).is_some_and(|x| x < 0.0)
+    v.as_deref()
+        .and_then(|s| s.parse::<f64>().ok())
+        .is_some_and(|x| x < 0.0)
 }
 
 /// Runs the migration; returns the number of V2 rows inserted.
@@ -82,7 +86,20 @@ pub fn run(client: &mut Client) -> Result<u64, postgres::Error> {
             let updated: String = r.get(9);
             let goal = goal.unwrap_or_else(|| "general_fitness".into());
             let status = if active { "active" } else { "completed" };
-            tx.execute(&ins_plan, &[&id, &user, &name, &description, &goal, &dw, &status, &created, &updated])?;
+            tx.execute(
+                &ins_plan,
+                &[
+                    &id,
+                    &user,
+                    &name,
+                    &description,
+                    &goal,
+                    &dw,
+                    &status,
+                    &created,
+                    &updated,
+                ],
+            )?;
             inserted += 1;
             for n in 1..=dw {
                 let wid: String = tx.query_one(&ins_week, &[&id, &n, &start])?.get(0);
@@ -101,7 +118,10 @@ pub fn run(client: &mut Client) -> Result<u64, postgres::Error> {
          VALUES ($1::text::uuid, $2, $3::text::text[]) RETURNING id::text",
     )?;
     let mut groups: HashMap<(String, String), BTreeSet<String>> = HashMap::new();
-    let portal = tx.bind("SELECT plan_id::text, day_label, muscle_group FROM v1.exercises", &[])?;
+    let portal = tx.bind(
+        "SELECT plan_id::text, day_label, muscle_group FROM v1.exercises",
+        &[],
+    )?;
     loop {
         let rows = tx.query_portal(&portal, BATCH)?;
         if rows.is_empty() {
@@ -171,7 +191,13 @@ pub fn run(client: &mut Client) -> Result<u64, postgres::Error> {
             let rest: i32 = r.get::<_, Option<i32>>(9).unwrap_or(90);
             let notes: Option<String> = r.get(10);
             let order: i32 = r.get(11);
-            tx.execute(&ins_ex, &[&id, day, &name, &mg, &sets, &reps_min, &reps_max, &weight, &rest, &notes, &order])?;
+            tx.execute(
+                &ins_ex,
+                &[
+                    &id, day, &name, &mg, &sets, &reps_min, &reps_max, &weight, &rest, &notes,
+                    &order,
+                ],
+            )?;
             inserted += 1;
             exercises.insert(id);
         }
@@ -206,8 +232,15 @@ pub fn run(client: &mut Client) -> Result<u64, postgres::Error> {
             let started: String = r.get(3);
             let completed: Option<String> = r.get(4);
             let notes: Option<String> = r.get(5);
-            let status = if completed.is_some() { "completed" } else { "in_progress" };
-            tx.execute(&ins_s, &[&id, &user, &plan, &started, &completed, &status, &notes])?;
+            let status = if completed.is_some() {
+                "completed"
+            } else {
+                "in_progress"
+            };
+            tx.execute(
+                &ins_s,
+                &[&id, &user, &plan, &started, &completed, &status, &notes],
+            )?;
             inserted += 1;
             sessions.insert(id);
         }
@@ -240,7 +273,18 @@ pub fn run(client: &mut Client) -> Result<u64, postgres::Error> {
             let reps: Option<i32> = r.get(4);
             let weight: Option<String> = r.get(5);
             let completed: String = r.get(6);
-            tx.execute(&ins_l, &[&id, &session, &exercise, &set_number, &reps, &weight, &completed])?;
+            tx.execute(
+                &ins_l,
+                &[
+                    &id,
+                    &session,
+                    &exercise,
+                    &set_number,
+                    &reps,
+                    &weight,
+                    &completed,
+                ],
+            )?;
             inserted += 1;
         }
     }

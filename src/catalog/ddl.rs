@@ -9,19 +9,19 @@
 //! `CREATE INDEX … ON ONLY`); anything left is listed in [`DdlLoad::warnings`].
 
 use sqlparser::ast::{
-    ColumnOption, CreateIndex, CreateTable, DataType, DeferrableInitial, Expr, GeneratedAs, Ident, ObjectName,
-    ObjectNamePart, ReferentialAction, SequenceOptions, Statement, TableConstraint,
+    ColumnOption, CreateIndex, CreateTable, DataType, DeferrableInitial, Expr, GeneratedAs, Ident,
+    ObjectName, ObjectNamePart, ReferentialAction, SequenceOptions, Statement, TableConstraint,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, Tokenizer, Word};
 
-use crate::sql_text::quote_literal;
 use super::normalize::{canon_bound, canon_expr, canon_tokens, split_qualified, type_name};
 use super::{
-    quote_ident, Catalog, Check, Column, Deferrable, Domain, FkAction, ForeignKey, Identity, Index, Key, QualName,
-    ReadWarning, Sequence, Skipped, Table,
+    quote_ident, Catalog, Check, Column, Deferrable, Domain, FkAction, ForeignKey, Identity, Index,
+    Key, QualName, ReadWarning, Sequence, Skipped, Table,
 };
+use crate::sql_text::quote_literal;
 
 /// A catalog read from DDL, with what the reader passed over.
 #[derive(Debug, Clone)]
@@ -48,7 +48,9 @@ pub fn from_ddl(sql: &str, default_schema: &str) -> Result<DdlLoad, String> {
 /// comments.
 pub(crate) fn split_statements(sql: &str) -> Result<Vec<(usize, String)>, String> {
     let dialect = PostgreSqlDialect {};
-    let tokens = Tokenizer::new(&dialect, sql).tokenize_with_location().map_err(|e| e.to_string())?;
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| e.to_string())?;
     // Byte offset of each line start, to turn (line, column-in-chars) into offsets.
     let mut line_starts = vec![0usize];
     for (i, b) in sql.bytes().enumerate() {
@@ -57,9 +59,15 @@ pub(crate) fn split_statements(sql: &str) -> Result<Vec<(usize, String)>, String
         }
     }
     let offset = |line: u64, col: u64| -> usize {
-        let start = line_starts.get(line.saturating_sub(1) as usize).copied().unwrap_or(sql.len());
+        let start = line_starts
+            .get(line.saturating_sub(1) as usize)
+            .copied()
+            .unwrap_or(sql.len());
         let rest = &sql[start..];
-        rest.char_indices().nth(col.saturating_sub(1) as usize).map(|(i, _)| start + i).unwrap_or(sql.len())
+        rest.char_indices()
+            .nth(col.saturating_sub(1) as usize)
+            .map(|(i, _)| start + i)
+            .unwrap_or(sql.len())
     };
     let mut out = Vec::new();
     let mut start: Option<(usize, usize)> = None;
@@ -80,7 +88,10 @@ pub(crate) fn split_statements(sql: &str) -> Result<Vec<(usize, String)>, String
                     _ => {}
                 }
                 if start.is_none() {
-                    start = Some((t.span.start.line as usize, offset(t.span.start.line, t.span.start.column)));
+                    start = Some((
+                        t.span.start.line as usize,
+                        offset(t.span.start.line, t.span.start.column),
+                    ));
                 }
             }
         }
@@ -107,15 +118,27 @@ fn tokens(sql: &str) -> Vec<Token> {
 
 fn word_upper(t: &Token) -> Option<String> {
     match t {
-        Token::Word(Word { value, quote_style: None, .. }) => Some(value.to_uppercase()),
+        Token::Word(Word {
+            value,
+            quote_style: None,
+            ..
+        }) => Some(value.to_uppercase()),
         _ => None,
     }
 }
 
 fn ident_of(t: &Token) -> Option<String> {
     match t {
-        Token::Word(Word { value, quote_style: Some(_), .. }) => Some(value.clone()),
-        Token::Word(Word { value, quote_style: None, .. }) => Some(value.to_lowercase()),
+        Token::Word(Word {
+            value,
+            quote_style: Some(_),
+            ..
+        }) => Some(value.clone()),
+        Token::Word(Word {
+            value,
+            quote_style: None,
+            ..
+        }) => Some(value.to_lowercase()),
         _ => None,
     }
 }
@@ -164,7 +187,11 @@ impl Loader {
             .tables
             .values()
             .filter(|t| t.columns.is_empty())
-            .filter_map(|t| t.partition_of.as_ref().map(|(p, _)| (t.name.clone(), p.clone())))
+            .filter_map(|t| {
+                t.partition_of
+                    .as_ref()
+                    .map(|(p, _)| (t.name.clone(), p.clone()))
+            })
             .collect();
         for (child, parent) in children {
             if let Some(cols) = self.cat.tables.get(&parent).map(|p| p.columns.clone()) {
@@ -184,7 +211,11 @@ impl Loader {
         schemas.dedup();
         self.cat.schemas = schemas;
         self.cat.canonicalize();
-        DdlLoad { catalog: self.cat, skipped: self.skipped, warnings: self.warnings }
+        DdlLoad {
+            catalog: self.cat,
+            skipped: self.skipped,
+            warnings: self.warnings,
+        }
     }
 
     pub(crate) fn into_parts(self) -> (Catalog, Vec<ReadWarning>) {
@@ -200,8 +231,17 @@ impl Loader {
     }
 
     fn warn(&mut self, what: &str, sql: &str, err: impl std::fmt::Display) {
-        let head: String = sql.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(160).collect();
-        self.warnings.push(ReadWarning { line: self.line, message: format!("{what}: {err}: {head}") });
+        let head: String = sql
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(160)
+            .collect();
+        self.warnings.push(ReadWarning {
+            line: self.line,
+            message: format!("{what}: {err}: {head}"),
+        });
     }
 
     fn qual(&self, name: &ObjectName) -> QualName {
@@ -238,13 +278,20 @@ impl Loader {
         if toks.is_empty() {
             return;
         }
-        let words: Vec<String> = toks.iter().take(8).map(|t| word_upper(t).unwrap_or_default()).collect();
+        let words: Vec<String> = toks
+            .iter()
+            .take(8)
+            .map(|t| word_upper(t).unwrap_or_default())
+            .collect();
         let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
         // Kinds handled token by token (sqlparser 0.63 cannot parse them).
         match (w(0), w(1)) {
             ("ALTER", "SEQUENCE") => return self.alter_sequence(sql, &toks),
             ("ALTER", "TABLE") => {
-                let upper: Vec<String> = toks.iter().map(|t| word_upper(t).unwrap_or_default()).collect();
+                let upper: Vec<String> = toks
+                    .iter()
+                    .map(|t| word_upper(t).unwrap_or_default())
+                    .collect();
                 let has = |a: &str, b: &str| upper.windows(2).any(|p| p[0] == a && p[1] == b);
                 if has("ATTACH", "PARTITION") {
                     return self.attach_partition(sql, &toks);
@@ -270,7 +317,12 @@ impl Loader {
         let kind = statement_kind(&words);
         let interesting = matches!(
             kind.as_str(),
-            "CREATE SCHEMA" | "CREATE TABLE" | "CREATE INDEX" | "CREATE TYPE" | "CREATE DOMAIN" | "CREATE SEQUENCE"
+            "CREATE SCHEMA"
+                | "CREATE TABLE"
+                | "CREATE INDEX"
+                | "CREATE TYPE"
+                | "CREATE DOMAIN"
+                | "CREATE SEQUENCE"
                 | "ALTER TABLE"
         );
         if !interesting {
@@ -285,7 +337,9 @@ impl Loader {
             return self.skip(kind);
         }
         let dialect = PostgreSqlDialect {};
-        let parsed = Parser::new(&dialect).try_with_sql(sql).and_then(|mut p| p.parse_statement());
+        let parsed = Parser::new(&dialect)
+            .try_with_sql(sql)
+            .and_then(|mut p| p.parse_statement());
         let stmt = match parsed {
             Ok(s) => s,
             Err(e) => {
@@ -293,29 +347,49 @@ impl Loader {
                     // pg_dump / pg_get_indexdef write `ON ONLY` for partitioned parents.
                     let fixed = strip_on_only(sql);
                     if let Some(fixed) = fixed {
-                        if let Ok(s) = Parser::new(&dialect).try_with_sql(&fixed).and_then(|mut p| p.parse_statement()) {
+                        if let Ok(s) = Parser::new(&dialect)
+                            .try_with_sql(&fixed)
+                            .and_then(|mut p| p.parse_statement())
+                        {
                             return self.dispatch(s, &kind, sql);
                         }
                     }
                 }
                 if kind == "CREATE TABLE" {
                     if let Some((fixed, groups)) = strip_identity_options(sql) {
-                        if let Ok(Statement::CreateTable(ct)) =
-                            Parser::new(&dialect).try_with_sql(&fixed).and_then(|mut p| p.parse_statement())
+                        if let Ok(Statement::CreateTable(ct)) = Parser::new(&dialect)
+                            .try_with_sql(&fixed)
+                            .and_then(|mut p| p.parse_statement())
                         {
                             let q = self.qual(&ct.name);
                             let ident_cols: Vec<String> = ct
                                 .columns
                                 .iter()
-                                .filter(|c| c.options.iter().any(|o| matches!(&o.option, ColumnOption::Generated { generation_expr: None, .. })))
+                                .filter(|c| {
+                                    c.options.iter().any(|o| {
+                                        matches!(
+                                            &o.option,
+                                            ColumnOption::Generated {
+                                                generation_expr: None,
+                                                ..
+                                            }
+                                        )
+                                    })
+                                })
                                 .map(|c| ident_value(&c.name))
                                 .collect();
                             self.create_table(ct);
                             for (col, g) in ident_cols.iter().zip(groups) {
                                 let owner = Some((q.clone(), col.clone()));
-                                if let Some(s) = self.cat.sequences.values_mut().find(|s| s.owned_by == owner) {
+                                if let Some(s) = self
+                                    .cat
+                                    .sequences
+                                    .values_mut()
+                                    .find(|s| s.owned_by == owner)
+                                {
                                     s.start = num_after(&g, "START", "WITH").unwrap_or(s.start);
-                                    s.increment = num_after(&g, "INCREMENT", "BY").unwrap_or(s.increment);
+                                    s.increment =
+                                        num_after(&g, "INCREMENT", "BY").unwrap_or(s.increment);
                                 }
                             }
                             return;
@@ -337,9 +411,8 @@ impl Loader {
         match stmt {
             Statement::CreateSchema { schema_name, .. } => {
                 let name = match schema_name {
-                    sqlparser::ast::SchemaName::Simple(n) | sqlparser::ast::SchemaName::NamedAuthorization(n, _) => {
-                        self.qual(&n).name
-                    }
+                    sqlparser::ast::SchemaName::Simple(n)
+                    | sqlparser::ast::SchemaName::NamedAuthorization(n, _) => self.qual(&n).name,
                     sqlparser::ast::SchemaName::UnnamedAuthorization(id) => ident_value(&id),
                 };
                 if !self.cat.schemas.contains(&name) {
@@ -348,10 +421,15 @@ impl Loader {
             }
             Statement::CreateTable(ct) => self.create_table(ct),
             Statement::CreateIndex(ci) => self.create_index(ci, on_only(&tokens(sql)).is_some()),
-            Statement::CreateType { name, representation } => match representation {
+            Statement::CreateType {
+                name,
+                representation,
+            } => match representation {
                 Some(sqlparser::ast::UserDefinedTypeRepresentation::Enum { labels }) => {
                     let q = self.qual(&name);
-                    self.cat.enums.insert(q, labels.iter().map(|l| l.value.clone()).collect());
+                    self.cat
+                        .enums
+                        .insert(q, labels.iter().map(|l| l.value.clone()).collect());
                 }
                 _ => self.skip("CREATE TYPE (not an enum)"),
             },
@@ -361,8 +439,16 @@ impl Loader {
                 let mut not_null = false;
                 for c in &d.constraints {
                     if let TableConstraint::Check(ch) = c {
-                        let name = ch.name.as_ref().map(ident_value).unwrap_or_else(|| format!("{}_check", q.name));
-                        checks.push(Check { name, expression: self.expr(&ch.expr), not_valid: false });
+                        let name = ch
+                            .name
+                            .as_ref()
+                            .map(ident_value)
+                            .unwrap_or_else(|| format!("{}_check", q.name));
+                        checks.push(Check {
+                            name,
+                            expression: self.expr(&ch.expr),
+                            not_valid: false,
+                        });
                     }
                 }
                 if checks.is_empty() {
@@ -370,13 +456,24 @@ impl Loader {
                     checks = self.domain_checks_from_tokens(sql, &q);
                 }
                 // sqlparser keeps NOT NULL of a domain nowhere; look at the tokens.
-                let up: Vec<String> = tokens(sql).iter().map(|t| word_upper(t).unwrap_or_default()).collect();
-                if up.windows(2).any(|p| p[0] == "NOT" && p[1] == "NULL") && !sql.to_uppercase().contains("CHECK") {
+                let up: Vec<String> = tokens(sql)
+                    .iter()
+                    .map(|t| word_upper(t).unwrap_or_default())
+                    .collect();
+                if up.windows(2).any(|p| p[0] == "NOT" && p[1] == "NULL")
+                    && !sql.to_uppercase().contains("CHECK")
+                {
                     not_null = true;
                 } else if up.windows(2).any(|p| p[0] == "NOT" && p[1] == "NULL") {
                     // NOT NULL outside CHECK (…): compare counts with the checks' own.
-                    let in_checks: usize = checks.iter().map(|c| c.expression.matches("NOT NULL").count()).sum();
-                    let total = up.windows(2).filter(|p| p[0] == "NOT" && p[1] == "NULL").count();
+                    let in_checks: usize = checks
+                        .iter()
+                        .map(|c| c.expression.matches("NOT NULL").count())
+                        .sum();
+                    let total = up
+                        .windows(2)
+                        .filter(|p| p[0] == "NOT" && p[1] == "NULL")
+                        .count();
                     not_null = total > in_checks;
                 }
                 let domain = Domain {
@@ -387,7 +484,13 @@ impl Loader {
                 };
                 self.cat.domains.insert(q, domain);
             }
-            Statement::CreateSequence { name, data_type, sequence_options, owned_by, .. } => {
+            Statement::CreateSequence {
+                name,
+                data_type,
+                sequence_options,
+                owned_by,
+                ..
+            } => {
                 let q = self.qual(&name);
                 let (start, increment) = seq_options(&sequence_options);
                 // sqlparser 0.63 keeps only some options: read START/INCREMENT from the tokens too.
@@ -397,10 +500,18 @@ impl Loader {
                 let owned = owned_by.map(|o| {
                     let mut parts: Vec<String> = o.0.iter().map(|p| p.to_string()).collect();
                     let col = parts.pop().unwrap_or_default();
-                    (self.qual_parts(parts.iter().map(|p| split_qualified(p).remove(0)).collect()), col)
+                    (
+                        self.qual_parts(
+                            parts.iter().map(|p| split_qualified(p).remove(0)).collect(),
+                        ),
+                        col,
+                    )
                 });
                 let seq = Sequence {
-                    data_type: data_type.as_ref().map(|t| self.ty(t)).unwrap_or_else(|| "bigint".into()),
+                    data_type: data_type
+                        .as_ref()
+                        .map(|t| self.ty(t))
+                        .unwrap_or_else(|| "bigint".into()),
                     start: start.unwrap_or(1),
                     increment: increment.unwrap_or(1),
                     owned_by: owned,
@@ -422,7 +533,8 @@ impl Loader {
         let toks = tokens(sql);
         let mut out = vec![];
         for (i, t) in toks.iter().enumerate() {
-            if word_upper(t).as_deref() != Some("CHECK") || toks.get(i + 1) != Some(&Token::LParen) {
+            if word_upper(t).as_deref() != Some("CHECK") || toks.get(i + 1) != Some(&Token::LParen)
+            {
                 continue;
             }
             let name = if i >= 2 && word_upper(&toks[i - 2]).as_deref() == Some("CONSTRAINT") {
@@ -448,7 +560,11 @@ impl Loader {
             }
             let text = body.join(" ");
             let schema = Some(self.schema.as_str()).filter(|s| !s.is_empty());
-            out.push(Check { name, expression: super::normalize::normalize_expr_in(&text, schema), not_valid: false });
+            out.push(Check {
+                name,
+                expression: super::normalize::normalize_expr_in(&text, schema),
+                not_valid: false,
+            });
         }
         out
     }
@@ -473,17 +589,26 @@ impl Loader {
             checks: vec![],
             indexes: vec![],
             row_level_security: false,
-            partition_by: ct.partition_by.as_ref().map(|e| canon_tokens(&e.to_string())),
+            partition_by: ct
+                .partition_by
+                .as_ref()
+                .map(|e| canon_tokens(&e.to_string())),
             partition_of: None,
             inherits: parents.clone(),
             unlogged: ct.unlogged,
             storage_parameters: match &ct.table_options {
-                sqlparser::ast::CreateTableOptions::With(options) => options.iter().map(storage_parameter).collect(),
+                sqlparser::ast::CreateTableOptions::With(options) => {
+                    options.iter().map(storage_parameter).collect()
+                }
                 _ => vec![],
             },
         };
         if let Some(parent) = &ct.partition_of {
-            let bound = ct.for_values.as_ref().map(|f| canon_bound(&format!("FOR VALUES {f}"))).unwrap_or_default();
+            let bound = ct
+                .for_values
+                .as_ref()
+                .map(|f| canon_bound(&format!("FOR VALUES {f}")))
+                .unwrap_or_default();
             let bound = bound.replace("FOR VALUES FOR VALUES", "FOR VALUES");
             table.partition_of = Some((self.qual(parent), bound));
         }
@@ -494,11 +619,17 @@ impl Loader {
         for col in &ct.columns {
             let cname = ident_value(&col.name);
             let raw_type = col.data_type.to_string().to_lowercase();
-            let serial = matches!(raw_type.as_str(), "serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2");
+            let serial = matches!(
+                raw_type.as_str(),
+                "serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2"
+            );
             // A column the parents have already: merged with theirs (PostgreSQL checks the types agree).
             let inherited = table.columns.iter().position(|c| c.name == cname);
             let mut c = match inherited {
-                Some(i) => Column { default: None, ..table.columns[i].clone() },
+                Some(i) => Column {
+                    default: None,
+                    ..table.columns[i].clone()
+                },
                 None => Column {
                     name: cname.clone(),
                     data_type: self.ty(&col.data_type),
@@ -513,31 +644,35 @@ impl Loader {
                     ColumnOption::NotNull => c.not_null = true,
                     ColumnOption::Null => c.not_null = c.not_null && inherited.is_some(),
                     ColumnOption::Default(e) => c.default = Some(self.expr(e)),
-                    ColumnOption::Generated { generated_as, sequence_options, generation_expr, .. } => {
-                        match (generated_as, generation_expr) {
-                            (_, Some(e)) => c.generated = Some(self.expr(e)),
-                            (GeneratedAs::Always, None) | (GeneratedAs::ByDefault, None) => {
-                                c.identity = Some(if matches!(generated_as, GeneratedAs::Always) {
-                                    Identity::Always
-                                } else {
-                                    Identity::ByDefault
-                                });
-                                c.not_null = true;
-                                let (start, inc) = seq_options(sequence_options.as_deref().unwrap_or(&[]));
-                                let seq = self.choose_relation_name(&q.schema, &q.name, &cname, "seq");
-                                self.cat.sequences.insert(
-                                    seq,
-                                    Sequence {
-                                        data_type: c.data_type.clone(),
-                                        start: start.unwrap_or(1),
-                                        increment: inc.unwrap_or(1),
-                                        owned_by: Some((q.clone(), cname.clone())),
-                                    },
-                                );
-                            }
-                            _ => {}
+                    ColumnOption::Generated {
+                        generated_as,
+                        sequence_options,
+                        generation_expr,
+                        ..
+                    } => match (generated_as, generation_expr) {
+                        (_, Some(e)) => c.generated = Some(self.expr(e)),
+                        (GeneratedAs::Always, None) | (GeneratedAs::ByDefault, None) => {
+                            c.identity = Some(if matches!(generated_as, GeneratedAs::Always) {
+                                Identity::Always
+                            } else {
+                                Identity::ByDefault
+                            });
+                            c.not_null = true;
+                            let (start, inc) =
+                                seq_options(sequence_options.as_deref().unwrap_or(&[]));
+                            let seq = self.choose_relation_name(&q.schema, &q.name, &cname, "seq");
+                            self.cat.sequences.insert(
+                                seq,
+                                Sequence {
+                                    data_type: c.data_type.clone(),
+                                    start: start.unwrap_or(1),
+                                    increment: inc.unwrap_or(1),
+                                    owned_by: Some((q.clone(), cname.clone())),
+                                },
+                            );
                         }
-                    }
+                        _ => {}
+                    },
                     ColumnOption::PrimaryKey(pk) => {
                         let mut pk = pk.clone();
                         if pk.columns.is_empty() {
@@ -563,17 +698,24 @@ impl Loader {
                         constraints.push((TableConstraint::ForeignKey(fk), name));
                     }
                     ColumnOption::Check(ch) => {
-                        let name = opt.name.as_ref().or(ch.name.as_ref()).map(ident_value).unwrap_or_else(|| {
-                            match sole_column(&ch.expr) {
+                        let name = opt
+                            .name
+                            .as_ref()
+                            .or(ch.name.as_ref())
+                            .map(ident_value)
+                            .unwrap_or_else(|| match sole_column(&ch.expr) {
                                 Some(c) => format!("{}_{}_check", q.name, c),
                                 None => format!("{}_check", q.name),
-                            }
-                        });
+                            });
                         if ch.no_inherit {
                             self.no_inherit.push((q.clone(), name.clone()));
                         }
                         table.checks.retain(|inherited| inherited.name != name);
-                        table.checks.push(Check { name, expression: self.expr(&ch.expr), not_valid: false });
+                        table.checks.push(Check {
+                            name,
+                            expression: self.expr(&ch.expr),
+                            not_valid: false,
+                        });
                     }
                     _ => {}
                 }
@@ -587,7 +729,12 @@ impl Loader {
                 c.not_null = true;
                 self.cat.sequences.insert(
                     seq,
-                    Sequence { data_type: c.data_type.clone(), start: 1, increment: 1, owned_by: Some((q.clone(), cname.clone())) },
+                    Sequence {
+                        data_type: c.data_type.clone(),
+                        start: 1,
+                        increment: 1,
+                        owned_by: Some((q.clone(), cname.clone())),
+                    },
                 );
             }
             match inherited {
@@ -618,11 +765,17 @@ impl Loader {
             match child.columns.iter_mut().find(|c| c.name == col.name) {
                 // A column two parents have: one column, NOT NULL if either says so.
                 Some(merged) => merged.not_null |= col.not_null,
-                None => child.columns.push(Column { identity: None, ..col.clone() }),
+                None => child.columns.push(Column {
+                    identity: None,
+                    ..col.clone()
+                }),
             }
         }
         for check in &p.checks {
-            let inheritable = !self.no_inherit.iter().any(|(t, n)| t == parent && *n == check.name);
+            let inheritable = !self
+                .no_inherit
+                .iter()
+                .any(|(t, n)| t == parent && *n == check.name);
             if inheritable && !child.checks.iter().any(|c| c.name == check.name) {
                 child.checks.push(check.clone());
             }
@@ -636,7 +789,8 @@ impl Loader {
         let mut queue = vec![parent.clone()];
         while let Some(p) = queue.pop() {
             for t in self.cat.tables.values() {
-                let child = t.inherits.contains(&p) || (partitions_too && t.partition_of.as_ref().is_some_and(|(pp, _)| *pp == p));
+                let child = t.inherits.contains(&p)
+                    || (partitions_too && t.partition_of.as_ref().is_some_and(|(pp, _)| *pp == p));
                 if child && !found.contains(&t.name) {
                     found.push(t.name.clone());
                     queue.push(t.name.clone());
@@ -655,16 +809,35 @@ impl Loader {
             || self.matviews.contains(&q)
             || self.cat.tables_in(schema).any(|t| {
                 t.indexes.iter().any(|i| i.name == name)
-                    || t.primary_key.iter().chain(&t.uniques).any(|k| k.name == name)
+                    || t.primary_key
+                        .iter()
+                        .chain(&t.uniques)
+                        .any(|k| k.name == name)
             })
     }
 
     /// The name PostgreSQL gives a relation it makes for `name1` and `name2` (a SERIAL's
     /// sequence, an index without a name): `name1_name2_label`, shortened to fit 63 bytes,
     /// then `label1`, `label2`, … while the name is taken (`ChooseRelationName`).
-    fn choose_relation_name(&self, schema: &str, name1: &str, name2: &str, label: &str) -> QualName {
+    fn choose_relation_name(
+        &self,
+        schema: &str,
+        name1: &str,
+        name2: &str,
+        label: &str,
+    ) -> QualName {
         let name = (0..)
-            .map(|pass| make_object_name(name1, name2, &if pass == 0 { label.to_string() } else { format!("{label}{pass}") }))
+            .map(|pass| {
+                make_object_name(
+                    name1,
+                    name2,
+                    &if pass == 0 {
+                        label.to_string()
+                    } else {
+                        format!("{label}{pass}")
+                    },
+                )
+            })
             .find(|candidate| !self.relation_exists(schema, candidate))
             .unwrap_or_default();
         QualName::new(schema, name)
@@ -673,23 +846,43 @@ impl Loader {
     /// A partition gets an index like each of its parent's, unless it has a matching one
     /// (created with the partition, when attached, or when the parent's is created).
     fn clone_indexes(&mut self, parent: &QualName, partition: &QualName) {
-        let indexes = self.cat.tables.get(parent).map(|t| t.indexes.clone()).unwrap_or_default();
+        let indexes = self
+            .cat
+            .tables
+            .get(parent)
+            .map(|t| t.indexes.clone())
+            .unwrap_or_default();
         for index in indexes {
             self.clone_index(&index, partition);
         }
     }
 
     fn clone_index(&mut self, index: &Index, partition: &QualName) {
-        let Some(t) = self.cat.tables.get(partition) else { return };
+        let Some(t) = self.cat.tables.get(partition) else {
+            return;
+        };
         let matches = |i: &Index| {
-            i.unique == index.unique && i.method == index.method && i.keys == index.keys && i.include == index.include
+            i.unique == index.unique
+                && i.method == index.method
+                && i.keys == index.keys
+                && i.include == index.include
                 && i.predicate == index.predicate
         };
         if t.indexes.iter().any(matches) {
             return;
         }
-        let name = self.choose_relation_name(&partition.schema, &partition.name, &index_name_addition(index), "idx").name;
-        let clone = Index { name, ..index.clone() };
+        let name = self
+            .choose_relation_name(
+                &partition.schema,
+                &partition.name,
+                &index_name_addition(index),
+                "idx",
+            )
+            .name;
+        let clone = Index {
+            name,
+            ..index.clone()
+        };
         let grandchildren: Vec<QualName> = self
             .cat
             .tables
@@ -705,7 +898,14 @@ impl Loader {
         }
     }
 
-    fn add_constraint(&mut self, q: &QualName, c: TableConstraint, name_override: Option<String>, not_valid: bool, sql: &str) {
+    fn add_constraint(
+        &mut self,
+        q: &QualName,
+        c: TableConstraint,
+        name_override: Option<String>,
+        not_valid: bool,
+        sql: &str,
+    ) {
         let schema = self.schema.clone();
         let referenced_q = match &c {
             TableConstraint::ForeignKey(fk) => Some(self.qual(&fk.foreign_table)),
@@ -715,7 +915,9 @@ impl Loader {
             TableConstraint::Check(ch) => Some(self.expr(&ch.expr)),
             _ => None,
         };
-        let Some(t) = self.table_mut(q, sql) else { return };
+        let Some(t) = self.table_mut(q, sql) else {
+            return;
+        };
         let _ = schema;
         let used: Vec<String> = t
             .primary_key
@@ -729,38 +931,67 @@ impl Loader {
             if !used.contains(&base) {
                 return base;
             }
-            (1..).map(|i| format!("{base}{i}")).find(|n| !used.contains(n)).unwrap()
+            (1..)
+                .map(|i| format!("{base}{i}"))
+                .find(|n| !used.contains(n))
+                .unwrap()
         };
         match c {
             TableConstraint::PrimaryKey(pk) => {
-                let cols: Vec<String> = pk.columns.iter().map(|c| index_col_name(&c.column.expr)).collect();
-                let name = name_override.or(pk.name.as_ref().map(ident_value)).unwrap_or_else(|| fresh(format!("{}_pkey", q.name)));
+                let cols: Vec<String> = pk
+                    .columns
+                    .iter()
+                    .map(|c| index_col_name(&c.column.expr))
+                    .collect();
+                let name = name_override
+                    .or(pk.name.as_ref().map(ident_value))
+                    .unwrap_or_else(|| fresh(format!("{}_pkey", q.name)));
                 for col in &mut t.columns {
                     if cols.contains(&col.name) {
                         col.not_null = true;
                     }
                 }
                 let include = pk.include.iter().map(ident_value).collect();
-                t.primary_key = Some(Key { name, columns: cols, include, deferrable: deferrable(pk.characteristics.as_ref()) });
+                t.primary_key = Some(Key {
+                    name,
+                    columns: cols,
+                    include,
+                    deferrable: deferrable(pk.characteristics.as_ref()),
+                });
             }
             TableConstraint::Unique(u) => {
-                let cols: Vec<String> = u.columns.iter().map(|c| index_col_name(&c.column.expr)).collect();
+                let cols: Vec<String> = u
+                    .columns
+                    .iter()
+                    .map(|c| index_col_name(&c.column.expr))
+                    .collect();
                 let name = name_override
                     .or(u.name.as_ref().map(ident_value))
                     .unwrap_or_else(|| fresh(format!("{}_{}_key", q.name, cols.join("_"))));
                 let include = u.include.iter().map(ident_value).collect();
-                t.uniques.push(Key { name, columns: cols, include, deferrable: deferrable(u.characteristics.as_ref()) });
+                t.uniques.push(Key {
+                    name,
+                    columns: cols,
+                    include,
+                    deferrable: deferrable(u.characteristics.as_ref()),
+                });
             }
             TableConstraint::ForeignKey(fk) => {
                 let cols: Vec<String> = fk.columns.iter().map(ident_value).collect();
                 let name = name_override
                     .or(fk.name.as_ref().map(ident_value))
                     .unwrap_or_else(|| fresh(format!("{}_{}_fkey", q.name, cols.join("_"))));
-                let mut refcols: Vec<String> = fk.referred_columns.iter().map(ident_value).collect();
+                let mut refcols: Vec<String> =
+                    fk.referred_columns.iter().map(ident_value).collect();
                 let references = referenced_q.unwrap();
                 if refcols.is_empty() {
                     // REFERENCES t without columns: its primary key.
-                    if let Some(pk) = self.cat.tables.get(&references).and_then(|r| r.primary_key.as_ref()) {
+                    if let Some(pk) = self
+                        .cat
+                        .tables
+                        .get(&references)
+                        .and_then(|r| r.primary_key.as_ref())
+                    {
                         refcols = pk.columns.clone();
                     }
                 }
@@ -778,15 +1009,21 @@ impl Loader {
             }
             TableConstraint::Check(ch) => {
                 let expression = check_expr.unwrap();
-                let name = name_override.or(ch.name.as_ref().map(ident_value)).unwrap_or_else(|| {
-                    let first = sole_column(&ch.expr);
-                    fresh(match first {
-                        Some(c) => format!("{}_{}_check", q.name, c),
-                        None => format!("{}_check", q.name),
-                    })
-                });
+                let name = name_override
+                    .or(ch.name.as_ref().map(ident_value))
+                    .unwrap_or_else(|| {
+                        let first = sole_column(&ch.expr);
+                        fresh(match first {
+                            Some(c) => format!("{}_{}_check", q.name, c),
+                            None => format!("{}_check", q.name),
+                        })
+                    });
                 let no_inherit = ch.no_inherit.then(|| (q.clone(), name.clone()));
-                t.checks.push(Check { name, expression, not_valid });
+                t.checks.push(Check {
+                    name,
+                    expression,
+                    not_valid,
+                });
                 self.no_inherit.extend(no_inherit);
             }
             other => {
@@ -804,18 +1041,32 @@ impl Loader {
         let q = self.qual(&at.name);
         for op in at.operations {
             match op {
-                AlterTableOperation::AddConstraint { constraint, not_valid } => {
+                AlterTableOperation::AddConstraint {
+                    constraint,
+                    not_valid,
+                } => {
                     // Without ONLY, a CHECK reaches the inheritance children too (partitions
                     // get it as well, but the readers leave what a partition inherits out).
                     let inherited = match &constraint {
-                        TableConstraint::Check(ch) if !at.only && !ch.no_inherit => self.descendants(&q, false),
+                        TableConstraint::Check(ch) if !at.only && !ch.no_inherit => {
+                            self.descendants(&q, false)
+                        }
                         _ => vec![],
                     };
                     self.add_constraint(&q, constraint.clone(), None, not_valid, sql);
-                    let added = self.cat.tables.get(&q).and_then(|t| t.checks.last().cloned());
+                    let added = self
+                        .cat
+                        .tables
+                        .get(&q)
+                        .and_then(|t| t.checks.last().cloned());
                     for child in inherited {
-                        let Some(t) = self.cat.tables.get_mut(&child) else { continue };
-                        if let Some(check) = added.clone().filter(|c| !t.checks.iter().any(|x| x.name == c.name)) {
+                        let Some(t) = self.cat.tables.get_mut(&child) else {
+                            continue;
+                        };
+                        if let Some(check) = added
+                            .clone()
+                            .filter(|c| !t.checks.iter().any(|x| x.name == c.name))
+                        {
                             t.checks.push(check);
                         }
                     }
@@ -840,9 +1091,15 @@ impl Loader {
                         continue;
                     }
                     // Without ONLY, every child (inherited or partition) changes alike.
-                    let reached = if at.only { vec![] } else { self.descendants(&q, true) };
+                    let reached = if at.only {
+                        vec![]
+                    } else {
+                        self.descendants(&q, true)
+                    };
                     for table in std::iter::once(q.clone()).chain(reached) {
-                        let Some(t) = self.cat.tables.get_mut(&table) else { continue };
+                        let Some(t) = self.cat.tables.get_mut(&table) else {
+                            continue;
+                        };
                         let Some(col) = t.columns.iter_mut().find(|c| c.name == cname) else {
                             self.warn("ALTER COLUMN of an unknown column", sql, &cname);
                             break;
@@ -853,7 +1110,10 @@ impl Loader {
                             AlterColumnOperation::SetNotNull => col.not_null = true,
                             AlterColumnOperation::DropNotNull => col.not_null = false,
                             other => {
-                                self.skip(format!("ALTER TABLE … ALTER COLUMN {}", op_kind(&other.to_string())));
+                                self.skip(format!(
+                                    "ALTER TABLE … ALTER COLUMN {}",
+                                    op_kind(&other.to_string())
+                                ));
                                 break;
                             }
                         }
@@ -866,16 +1126,35 @@ impl Loader {
 
     /// `ALTER TABLE [ONLY] parent ATTACH PARTITION child FOR VALUES …` / `DEFAULT`.
     fn attach_partition(&mut self, sql: &str, toks: &[Token]) {
-        let upper: Vec<String> = toks.iter().map(|t| word_upper(t).unwrap_or_default()).collect();
+        let upper: Vec<String> = toks
+            .iter()
+            .map(|t| word_upper(t).unwrap_or_default())
+            .collect();
         let mut i = 2;
-        while matches!(upper.get(i).map(String::as_str), Some("ONLY" | "IF" | "EXISTS")) {
+        while matches!(
+            upper.get(i).map(String::as_str),
+            Some("ONLY" | "IF" | "EXISTS")
+        ) {
             i += 1;
         }
-        let Some(parent) = qualified_at(toks, &mut i) else { return self.warn("unreadable", sql, "ATTACH PARTITION") };
-        let Some(p) = upper.windows(2).position(|w| w[0] == "ATTACH" && w[1] == "PARTITION") else { return };
+        let Some(parent) = qualified_at(toks, &mut i) else {
+            return self.warn("unreadable", sql, "ATTACH PARTITION");
+        };
+        let Some(p) = upper
+            .windows(2)
+            .position(|w| w[0] == "ATTACH" && w[1] == "PARTITION")
+        else {
+            return;
+        };
         let mut j = p + 2;
-        let Some(child) = qualified_at(toks, &mut j) else { return self.warn("unreadable", sql, "ATTACH PARTITION") };
-        let bound: String = toks[j..].iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ");
+        let Some(child) = qualified_at(toks, &mut j) else {
+            return self.warn("unreadable", sql, "ATTACH PARTITION");
+        };
+        let bound: String = toks[j..]
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
         let parent = self.qual_parts(parent);
         let child = self.qual_parts(child);
         if let Some(t) = self.table_mut(&child, sql) {
@@ -886,20 +1165,37 @@ impl Loader {
 
     /// `ALTER TABLE t ALTER COLUMN c ADD GENERATED {ALWAYS|BY DEFAULT} AS IDENTITY (SEQUENCE NAME s …)`.
     fn add_identity(&mut self, sql: &str, toks: &[Token]) {
-        let upper: Vec<String> = toks.iter().map(|t| word_upper(t).unwrap_or_default()).collect();
+        let upper: Vec<String> = toks
+            .iter()
+            .map(|t| word_upper(t).unwrap_or_default())
+            .collect();
         let mut i = 2;
-        while matches!(upper.get(i).map(String::as_str), Some("ONLY" | "IF" | "EXISTS")) {
+        while matches!(
+            upper.get(i).map(String::as_str),
+            Some("ONLY" | "IF" | "EXISTS")
+        ) {
             i += 1;
         }
-        let Some(tparts) = qualified_at(toks, &mut i) else { return self.warn("unreadable", sql, "ADD GENERATED") };
-        let q = self.qual_parts(tparts);
-        let Some(c) = upper.iter().position(|w| w == "COLUMN").or_else(|| upper.iter().position(|w| w == "ALTER").filter(|_| false)) else {
+        let Some(tparts) = qualified_at(toks, &mut i) else {
             return self.warn("unreadable", sql, "ADD GENERATED");
         };
-        let Some(cname) = toks.get(c + 1).and_then(ident_of) else { return };
+        let q = self.qual_parts(tparts);
+        let Some(c) = upper
+            .iter()
+            .position(|w| w == "COLUMN")
+            .or_else(|| upper.iter().position(|w| w == "ALTER").filter(|_| false))
+        else {
+            return self.warn("unreadable", sql, "ADD GENERATED");
+        };
+        let Some(cname) = toks.get(c + 1).and_then(ident_of) else {
+            return;
+        };
         let always = upper.iter().any(|w| w == "ALWAYS");
         let mut seq_name = self.choose_relation_name(&q.schema, &q.name, &cname, "seq");
-        if let Some(n) = upper.windows(2).position(|w| w[0] == "SEQUENCE" && w[1] == "NAME") {
+        if let Some(n) = upper
+            .windows(2)
+            .position(|w| w[0] == "SEQUENCE" && w[1] == "NAME")
+        {
             let mut k = n + 2;
             if let Some(parts) = qualified_at(toks, &mut k) {
                 seq_name = self.qual_parts(parts);
@@ -907,34 +1203,57 @@ impl Loader {
         }
         let start = num_after(toks, "START", "WITH");
         let inc = num_after(toks, "INCREMENT", "BY");
-        let Some(t) = self.table_mut(&q, sql) else { return };
-        let Some(col) = t.columns.iter_mut().find(|c| c.name == cname) else { return };
-        col.identity = Some(if always { Identity::Always } else { Identity::ByDefault });
+        let Some(t) = self.table_mut(&q, sql) else {
+            return;
+        };
+        let Some(col) = t.columns.iter_mut().find(|c| c.name == cname) else {
+            return;
+        };
+        col.identity = Some(if always {
+            Identity::Always
+        } else {
+            Identity::ByDefault
+        });
         col.not_null = true;
         let data_type = col.data_type.clone();
         self.cat.sequences.insert(
             seq_name,
-            Sequence { data_type, start: start.unwrap_or(1), increment: inc.unwrap_or(1), owned_by: Some((q, cname)) },
+            Sequence {
+                data_type,
+                start: start.unwrap_or(1),
+                increment: inc.unwrap_or(1),
+                owned_by: Some((q, cname)),
+            },
         );
     }
 
     /// `ALTER SEQUENCE s OWNED BY t.c` (other ALTER SEQUENCE forms are skipped).
     fn alter_sequence(&mut self, sql: &str, toks: &[Token]) {
-        let upper: Vec<String> = toks.iter().map(|t| word_upper(t).unwrap_or_default()).collect();
-        let Some(p) = upper.windows(2).position(|w| w[0] == "OWNED" && w[1] == "BY") else {
+        let upper: Vec<String> = toks
+            .iter()
+            .map(|t| word_upper(t).unwrap_or_default())
+            .collect();
+        let Some(p) = upper
+            .windows(2)
+            .position(|w| w[0] == "OWNED" && w[1] == "BY")
+        else {
             return self.skip("ALTER SEQUENCE");
         };
         let mut i = 2;
         while matches!(upper.get(i).map(String::as_str), Some("IF" | "EXISTS")) {
             i += 1;
         }
-        let Some(seq) = qualified_at(toks, &mut i) else { return self.warn("unreadable", sql, "ALTER SEQUENCE") };
+        let Some(seq) = qualified_at(toks, &mut i) else {
+            return self.warn("unreadable", sql, "ALTER SEQUENCE");
+        };
         let seq = self.qual_parts(seq);
         let mut j = p + 2;
         let owner = if upper.get(j).map(String::as_str) == Some("NONE") {
             None
         } else {
-            let Some(mut parts) = qualified_at(toks, &mut j) else { return self.warn("unreadable", sql, "OWNED BY") };
+            let Some(mut parts) = qualified_at(toks, &mut j) else {
+                return self.warn("unreadable", sql, "OWNED BY");
+            };
             let col = parts.pop().unwrap_or_default();
             Some((self.qual_parts(parts), col))
         };
@@ -953,7 +1272,10 @@ impl Loader {
         let mut keys = vec![];
         for c in &ci.columns {
             let mut key = self.expr(&c.column.expr);
-            if matches!(c.column.expr, Expr::Function(_) | Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+            if matches!(
+                c.column.expr,
+                Expr::Function(_) | Expr::Identifier(_) | Expr::CompoundIdentifier(_)
+            ) {
             } else if !key.starts_with('(') {
                 key = format!("({key})");
             }
@@ -963,7 +1285,10 @@ impl Loader {
                 key.push(' ');
                 key.push_str(&canon_tokens(&opc));
             }
-            let desc = matches!(c.column.options.sort, Some(sqlparser::ast::OrderBySort::Desc));
+            let desc = matches!(
+                c.column.options.sort,
+                Some(sqlparser::ast::OrderBySort::Desc)
+            );
             if desc {
                 key.push_str(" DESC");
             }
@@ -974,7 +1299,11 @@ impl Loader {
             }
             keys.push(key);
         }
-        let method = ci.using.as_ref().map(|u| u.to_string().to_lowercase()).unwrap_or_else(|| "btree".into());
+        let method = ci
+            .using
+            .as_ref()
+            .map(|u| u.to_string().to_lowercase())
+            .unwrap_or_else(|| "btree".into());
         let mut index = Index {
             name: String::new(),
             unique: ci.unique,
@@ -986,13 +1315,18 @@ impl Loader {
         };
         index.name = match &ci.name {
             Some(n) => self.qual(n).name,
-            None => self.choose_relation_name(&q.schema, &q.name, &index_name_addition(&index), "idx").name,
+            None => {
+                self.choose_relation_name(&q.schema, &q.name, &index_name_addition(&index), "idx")
+                    .name
+            }
         };
         let sql = format!("CREATE INDEX ON {q}");
         if self.matviews.contains(&q) {
             return self.skip("CREATE INDEX (on a materialized view)");
         }
-        let Some(t) = self.table_mut(&q, &sql) else { return };
+        let Some(t) = self.table_mut(&q, &sql) else {
+            return;
+        };
         t.indexes.push(index.clone());
         // On a partitioned table, without ONLY: one on each partition too.
         if !only {
@@ -1038,12 +1372,27 @@ fn make_object_name(name1: &str, name2: &str, label: &str) -> String {
 fn index_name_addition(index: &Index) -> String {
     let dialect = PostgreSqlDialect {};
     let key_name = |key: &str| {
-        let expr = Parser::new(&dialect).try_with_sql(key).and_then(|mut p| p.parse_expr());
+        let expr = Parser::new(&dialect)
+            .try_with_sql(key)
+            .and_then(|mut p| p.parse_expr());
         expr.map_or_else(|_| "expr".to_string(), |e| figure_column_name(&e))
     };
     let mut names: Vec<String> = vec![];
-    for name in index.keys.iter().map(|k| key_name(k)).chain(index.include.iter().cloned()) {
-        let unique = (0..).map(|i| if i == 0 { name.clone() } else { format!("{name}{i}") }).find(|n| !names.contains(n));
+    for name in index
+        .keys
+        .iter()
+        .map(|k| key_name(k))
+        .chain(index.include.iter().cloned())
+    {
+        let unique = (0..)
+            .map(|i| {
+                if i == 0 {
+                    name.clone()
+                } else {
+                    format!("{name}{i}")
+                }
+            })
+            .find(|n| !names.contains(n));
         names.extend(unique);
     }
     let mut addition = String::new();
@@ -1076,14 +1425,20 @@ fn figure_column_name(e: &Expr) -> String {
 /// A `WITH (name = value)` storage parameter as `pg_class.reloptions` holds it: `name=value`.
 fn storage_parameter(option: &sqlparser::ast::SqlOption) -> String {
     match option {
-        sqlparser::ast::SqlOption::KeyValue { key, value } => format!("{}={}", ident_value(key), option_value(value)),
+        sqlparser::ast::SqlOption::KeyValue { key, value } => {
+            format!("{}={}", ident_value(key), option_value(value))
+        }
         other => canon_tokens(&other.to_string()),
     }
 }
 
 fn index_storage_parameter(option: &Expr) -> String {
     match option {
-        Expr::BinaryOp { left, op: sqlparser::ast::BinaryOperator::Eq, right } => {
+        Expr::BinaryOp {
+            left,
+            op: sqlparser::ast::BinaryOperator::Eq,
+            right,
+        } => {
             format!("{}={}", figure_column_name(left), option_value(right))
         }
         other => canon_tokens(&other.to_string()),
@@ -1107,7 +1462,10 @@ fn option_value(value: &Expr) -> String {
 
 /// The number after `kw kw2` (`START WITH -5`), if any.
 fn num_after(toks: &[Token], kw: &str, kw2: &str) -> Option<i64> {
-    let upper: Vec<String> = toks.iter().map(|t| word_upper(t).unwrap_or_default()).collect();
+    let upper: Vec<String> = toks
+        .iter()
+        .map(|t| word_upper(t).unwrap_or_default())
+        .collect();
     let p = upper.windows(2).position(|w| w[0] == kw && w[1] == kw2)?;
     let mut k = p + 2;
     let mut neg = false;
@@ -1130,7 +1488,9 @@ fn strip_identity_options(sql: &str) -> Option<(String, Vec<Vec<Token>>)> {
     let mut i = 0;
     while i < toks.len() {
         out.push(toks[i].clone());
-        if word_upper(&toks[i]).as_deref() == Some("IDENTITY") && toks.get(i + 1) == Some(&Token::LParen) {
+        if word_upper(&toks[i]).as_deref() == Some("IDENTITY")
+            && toks.get(i + 1) == Some(&Token::LParen)
+        {
             let mut depth = 0;
             let mut j = i + 1;
             let mut group = vec![];
@@ -1168,7 +1528,9 @@ fn strip_identity_options(sql: &str) -> Option<(String, Vec<Vec<Token>>)> {
 
 /// Where `ON ONLY` is in a statement's tokens.
 fn on_only(toks: &[Token]) -> Option<usize> {
-    toks.windows(2).position(|w| word_upper(&w[0]).as_deref() == Some("ON") && word_upper(&w[1]).as_deref() == Some("ONLY"))
+    toks.windows(2).position(|w| {
+        word_upper(&w[0]).as_deref() == Some("ON") && word_upper(&w[1]).as_deref() == Some("ONLY")
+    })
 }
 
 fn strip_on_only(sql: &str) -> Option<String> {
@@ -1193,7 +1555,11 @@ fn strip_on_only(sql: &str) -> Option<String> {
 
 /// "ADD COLUMN x …" → "ADD COLUMN"; used for skip kinds.
 fn op_kind(op: &str) -> String {
-    op.split_whitespace().take(2).filter(|w| w.chars().all(|c| c.is_ascii_uppercase() || c == '_')).collect::<Vec<_>>().join(" ")
+    op.split_whitespace()
+        .take(2)
+        .filter(|w| w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// "CREATE FUNCTION", "CREATE INDEX" (for UNIQUE INDEX too), "COMMENT ON", "SET", …
@@ -1201,7 +1567,22 @@ fn statement_kind(words: &[String]) -> String {
     let ws: Vec<&str> = words
         .iter()
         .map(String::as_str)
-        .filter(|w| !matches!(*w, "OR" | "REPLACE" | "UNIQUE" | "UNLOGGED" | "TEMPORARY" | "TEMP" | "MATERIALIZED" | "RECURSIVE" | "TRUSTED" | "PROCEDURAL" | "CONSTRAINT" | "DEFAULT"))
+        .filter(|w| {
+            !matches!(
+                *w,
+                "OR" | "REPLACE"
+                    | "UNIQUE"
+                    | "UNLOGGED"
+                    | "TEMPORARY"
+                    | "TEMP"
+                    | "MATERIALIZED"
+                    | "RECURSIVE"
+                    | "TRUSTED"
+                    | "PROCEDURAL"
+                    | "CONSTRAINT"
+                    | "DEFAULT"
+            )
+        })
         .collect();
     let first = ws.first().copied().unwrap_or("");
     match first {
@@ -1229,7 +1610,10 @@ fn index_col(name: &Ident) -> sqlparser::ast::IndexColumn {
     sqlparser::ast::IndexColumn {
         column: sqlparser::ast::OrderByExpr {
             expr: Expr::Identifier(name.clone()),
-            options: sqlparser::ast::OrderByOptions { sort: None, nulls_first: None },
+            options: sqlparser::ast::OrderByOptions {
+                sort: None,
+                nulls_first: None,
+            },
             with_fill: None,
         },
         operator_class: None,
@@ -1261,7 +1645,11 @@ fn sole_column(e: &Expr) -> Option<String> {
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
-    if found.len() == 1 { found.pop() } else { None }
+    if found.len() == 1 {
+        found.pop()
+    } else {
+        None
+    }
 }
 
 fn seq_options(opts: &[SequenceOptions]) -> (Option<i64>, Option<i64>) {
@@ -1294,7 +1682,9 @@ fn deferrable(c: Option<&sqlparser::ast::ConstraintCharacteristics>) -> Deferrab
             Some(DeferrableInitial::Deferred) => Deferrable::InitiallyDeferred,
             _ => Deferrable::InitiallyImmediate,
         },
-        Some(c) if c.initially == Some(DeferrableInitial::Deferred) => Deferrable::InitiallyDeferred,
+        Some(c) if c.initially == Some(DeferrableInitial::Deferred) => {
+            Deferrable::InitiallyDeferred
+        }
         _ => Deferrable::No,
     }
 }

@@ -16,11 +16,22 @@ const NOT_EXTENSION: &str = "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
       WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'e')";
 
 /// Reads the given schemas (all non-system schemas when empty).
-pub fn from_database(client: &mut postgres::Client, schemas: &[String]) -> Result<Catalog, postgres::Error> {
-    let old_path: String = client.query_one("SELECT pg_catalog.current_setting('search_path')", &[])?.get(0);
-    client.execute("SELECT pg_catalog.set_config('search_path', '', false)", &[])?;
+pub fn from_database(
+    client: &mut postgres::Client,
+    schemas: &[String],
+) -> Result<Catalog, postgres::Error> {
+    let old_path: String = client
+        .query_one("SELECT pg_catalog.current_setting('search_path')", &[])?
+        .get(0);
+    client.execute(
+        "SELECT pg_catalog.set_config('search_path', '', false)",
+        &[],
+    )?;
     let result = read(client, schemas);
-    client.execute("SELECT pg_catalog.set_config('search_path', $1, false)", &[&old_path])?;
+    client.execute(
+        "SELECT pg_catalog.set_config('search_path', $1, false)",
+        &[&old_path],
+    )?;
     result
 }
 
@@ -96,7 +107,11 @@ fn read(client: &mut postgres::Client, wanted: &[String]) -> Result<Catalog, pos
                     name: c.get(0),
                     data_type: c.get(1),
                     not_null: c.get(2),
-                    default: if generated.is_empty() { expr.clone() } else { None },
+                    default: if generated.is_empty() {
+                        expr.clone()
+                    } else {
+                        None
+                    },
                     identity: match identity.as_str() {
                         "a" => Some(Identity::Always),
                         "d" => Some(Identity::ByDefault),
@@ -143,7 +158,10 @@ fn read(client: &mut postgres::Client, wanted: &[String]) -> Result<Catalog, pos
         for c in &cons {
             let name: String = c.get(0);
             let def: String = c.get(1);
-            loader.statement(&format!("ALTER TABLE ONLY {q} ADD CONSTRAINT {} {def}", quote_ident(&name)));
+            loader.statement(&format!(
+                "ALTER TABLE ONLY {q} ADD CONSTRAINT {} {def}",
+                quote_ident(&name)
+            ));
         }
         let idx = client.query(
             "SELECT pg_catalog.pg_get_indexdef(i.indexrelid)
@@ -180,7 +198,10 @@ fn read(client: &mut postgres::Client, wanted: &[String]) -> Result<Catalog, pos
         &[&schemas],
     )?;
     for r in rows {
-        cat.enums.insert(QualName::new(r.get::<_, String>(0), r.get::<_, String>(1)), r.get(2));
+        cat.enums.insert(
+            QualName::new(r.get::<_, String>(0), r.get::<_, String>(1)),
+            r.get(2),
+        );
     }
 
     // Domains.
@@ -239,13 +260,22 @@ fn read(client: &mut postgres::Client, wanted: &[String]) -> Result<Catalog, pos
         &[&schemas],
     )?;
     for r in rows {
-        let owner: Option<(QualName, String)> = match (r.get::<_, Option<String>>(5), r.get::<_, Option<String>>(6), r.get::<_, Option<String>>(7)) {
+        let owner: Option<(QualName, String)> = match (
+            r.get::<_, Option<String>>(5),
+            r.get::<_, Option<String>>(6),
+            r.get::<_, Option<String>>(7),
+        ) {
             (Some(s), Some(t), Some(c)) => Some((QualName::new(s, t), c)),
             _ => None,
         };
         cat.sequences.insert(
             QualName::new(r.get::<_, String>(0), r.get::<_, String>(1)),
-            Sequence { data_type: r.get(2), start: r.get(3), increment: r.get(4), owned_by: owner },
+            Sequence {
+                data_type: r.get(2),
+                start: r.get(3),
+                increment: r.get(4),
+                owned_by: owner,
+            },
         );
     }
     cat.canonicalize();

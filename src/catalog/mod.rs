@@ -26,14 +26,22 @@ pub struct QualName {
 
 impl QualName {
     pub fn new(schema: impl Into<String>, name: impl Into<String>) -> Self {
-        QualName { schema: schema.into(), name: name.into() }
+        QualName {
+            schema: schema.into(),
+            name: name.into(),
+        }
     }
 }
 
 impl std::fmt::Display for QualName {
     /// Quoted where PostgreSQL needs quotes: `public."Order"`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+        write!(
+            f,
+            "{}.{}",
+            quote_ident(&self.schema),
+            quote_ident(&self.name)
+        )
     }
 }
 
@@ -222,17 +230,25 @@ impl Catalog {
 
     /// Tables of one schema, by unqualified name.
     pub fn tables_in<'a>(&'a self, schema: &'a str) -> impl Iterator<Item = &'a Table> + 'a {
-        self.tables.values().filter(move |t| t.name.schema == schema)
+        self.tables
+            .values()
+            .filter(move |t| t.name.schema == schema)
     }
 
     /// Foreign keys that rows inserted into `table` must satisfy: its own, and those
     /// declared only on its partitions (pg_dump writes pagila's that way).
     pub fn foreign_keys_of(&self, table: &QualName) -> Vec<&ForeignKey> {
         let mut fks: Vec<&ForeignKey> = Vec::new();
-        let partitions = self.tables.values().filter(|t| t.partition_of.as_ref().is_some_and(|(p, _)| p == table));
+        let partitions = self
+            .tables
+            .values()
+            .filter(|t| t.partition_of.as_ref().is_some_and(|(p, _)| p == table));
         for t in self.tables.get(table).into_iter().chain(partitions) {
             for fk in &t.foreign_keys {
-                if !fks.iter().any(|f| f.columns == fk.columns && f.references == fk.references) {
+                if !fks
+                    .iter()
+                    .any(|f| f.columns == fk.columns && f.references == fk.references)
+                {
                     fks.push(fk);
                 }
             }
@@ -246,7 +262,9 @@ impl Catalog {
             Some(n) => (n, true),
             None => (data_type, false),
         };
-        let domain = name.split_once('.').and_then(|(s, n)| self.domains.get(&QualName::new(s, n)));
+        let domain = name
+            .split_once('.')
+            .and_then(|(s, n)| self.domains.get(&QualName::new(s, n)));
         match domain {
             Some(d) if !array => &d.data_type,
             _ => data_type,
@@ -259,19 +277,25 @@ impl Catalog {
     /// `OWNED BY` it.
     pub fn sequence_of(&self, table: &QualName, column: &str) -> Option<&QualName> {
         let owned = || {
-            self.sequences.iter().find_map(|(name, seq)| match &seq.owned_by {
-                Some((t, c)) if t == table && c == column => Some(name),
-                _ => None,
-            })
+            self.sequences
+                .iter()
+                .find_map(|(name, seq)| match &seq.owned_by {
+                    Some((t, c)) if t == table && c == column => Some(name),
+                    _ => None,
+                })
         };
-        let Some(col) = self.tables.get(table).and_then(|t| t.column(column)) else { return owned() };
+        let Some(col) = self.tables.get(table).and_then(|t| t.column(column)) else {
+            return owned();
+        };
         if col.identity.is_some() {
             return owned();
         }
         match col.default.as_deref() {
             // A number: a text column may draw too, but its values don't compare with the sequence's.
             Some(default) if is_integral(self.base_type(&col.data_type)) => {
-                nextval_sequence(default).and_then(|q| self.sequences.get_key_value(&q)).map(|(name, _)| name)
+                nextval_sequence(default)
+                    .and_then(|q| self.sequences.get_key_value(&q))
+                    .map(|(name, _)| name)
             }
             Some(_) => None,
             None => owned(),
@@ -291,7 +315,11 @@ impl Catalog {
             .collect();
         let parents: Vec<(QualName, String)> = users.clone();
         users.retain(|(t, c)| {
-            let parent = self.tables.get(t).and_then(|t| t.partition_of.as_ref()).map(|(p, _)| p);
+            let parent = self
+                .tables
+                .get(t)
+                .and_then(|t| t.partition_of.as_ref())
+                .map(|(p, _)| p);
             !parent.is_some_and(|p| parents.iter().any(|(pt, pc)| pt == p && pc == c))
         });
         users
@@ -302,7 +330,12 @@ impl Catalog {
 /// (`nextval('public.batch_seq')`), each once, in order.
 pub fn sequences_called(expr: &str) -> Vec<QualName> {
     let dialect = sqlparser::dialect::PostgreSqlDialect {};
-    let Ok(parsed) = sqlparser::parser::Parser::new(&dialect).try_with_sql(expr).and_then(|mut p| p.parse_expr()) else { return Vec::new() };
+    let Ok(parsed) = sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(expr)
+        .and_then(|mut p| p.parse_expr())
+    else {
+        return Vec::new();
+    };
     let mut found: Vec<QualName> = Vec::new();
     let _ = sqlparser::ast::visit_expressions(&parsed, |e| {
         if let sqlparser::ast::Expr::Function(f) = e {
@@ -320,7 +353,8 @@ pub fn sequences_called(expr: &str) -> Vec<QualName> {
 
 /// The types whose values a sequence's compare with.
 fn is_integral(data_type: &str) -> bool {
-    matches!(data_type, "smallint" | "integer" | "bigint" | "numeric") || data_type.starts_with("numeric(")
+    matches!(data_type, "smallint" | "integer" | "bigint" | "numeric")
+        || data_type.starts_with("numeric(")
 }
 
 /// `nextval('public.x_seq'::regclass)` (a normalized default) → `public.x_seq`. Only a
@@ -330,8 +364,14 @@ fn nextval_sequence(default: &str) -> Option<QualName> {
         return None;
     }
     let dialect = sqlparser::dialect::PostgreSqlDialect {};
-    let expr = sqlparser::parser::Parser::new(&dialect).try_with_sql(default).ok()?.parse_expr().ok()?;
-    let sqlparser::ast::Expr::Function(f) = expr else { return None };
+    let expr = sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(default)
+        .ok()?
+        .parse_expr()
+        .ok()?;
+    let sqlparser::ast::Expr::Function(f) = expr else {
+        return None;
+    };
     if f.name.to_string() != "nextval" {
         return None;
     }
@@ -341,14 +381,20 @@ fn nextval_sequence(default: &str) -> Option<QualName> {
 /// The sequence a call's first argument names: `'public.x_seq'`, maybe `::regclass`.
 fn sequence_argument(f: &sqlparser::ast::Function) -> Option<QualName> {
     use sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Value};
-    let FunctionArguments::List(list) = &f.args else { return None };
-    let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) = list.args.first() else { return None };
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) = list.args.first() else {
+        return None;
+    };
     let literal = match arg {
         Expr::Cast { expr, .. } => expr.as_ref(),
         other => other,
     };
     let Expr::Value(v) = literal else { return None };
-    let Value::SingleQuotedString(name) = &v.value else { return None };
+    let Value::SingleQuotedString(name) = &v.value else {
+        return None;
+    };
     match normalize::split_qualified(name).as_slice() {
         [schema, name] => Some(QualName::new(schema.clone(), name.clone())),
         _ => None,
@@ -362,12 +408,28 @@ mod tests {
     #[test]
     fn nextval_defaults_name_their_sequence() {
         let q = |s: &str, n: &str| Some(QualName::new(s, n));
-        assert_eq!(nextval_sequence("nextval('public.x_seq'::regclass)"), q("public", "x_seq"));
-        assert_eq!(nextval_sequence(r#"nextval('public."Odd ""Seq"""'::regclass)"#), q("public", "Odd \"Seq\""));
-        assert_eq!(nextval_sequence("nextval('App.X_Seq')"), q("app", "x_seq"), "unquoted names fold to lower case");
+        assert_eq!(
+            nextval_sequence("nextval('public.x_seq'::regclass)"),
+            q("public", "x_seq")
+        );
+        assert_eq!(
+            nextval_sequence(r#"nextval('public."Odd ""Seq"""'::regclass)"#),
+            q("public", "Odd \"Seq\"")
+        );
+        assert_eq!(
+            nextval_sequence("nextval('App.X_Seq')"),
+            q("app", "x_seq"),
+            "unquoted names fold to lower case"
+        );
         // Not the sequence's own number, or not a name this reader qualified.
-        assert_eq!(nextval_sequence("'INV-' || nextval('public.x_seq'::regclass)"), None);
-        assert_eq!(nextval_sequence("nextval('public.x_seq'::regclass) * 10"), None);
+        assert_eq!(
+            nextval_sequence("'INV-' || nextval('public.x_seq'::regclass)"),
+            None
+        );
+        assert_eq!(
+            nextval_sequence("nextval('public.x_seq'::regclass) * 10"),
+            None
+        );
         assert_eq!(nextval_sequence("nextval('x_seq'::regclass)"), None);
         assert_eq!(nextval_sequence("0"), None);
     }
@@ -375,7 +437,10 @@ mod tests {
     #[test]
     fn expressions_name_the_sequences_they_call() {
         let q = |s: &str, n: &str| QualName::new(s, n);
-        assert_eq!(sequences_called("nextval('public.batch_seq')"), [q("public", "batch_seq")]);
+        assert_eq!(
+            sequences_called("nextval('public.batch_seq')"),
+            [q("public", "batch_seq")]
+        );
         assert_eq!(
             sequences_called("'B-' || pg_catalog.nextval('app.\"B\"'::regclass) + setval('public.s', 1) + nextval('public.s')"),
             [q("app", "B"), q("public", "s")]

@@ -18,12 +18,13 @@
 
 use std::ops::ControlFlow;
 
+use crate::sql_text::quote_literal;
 use sqlparser::ast::{
-    BinaryOperator, CastKind, DataType, Expr, Ident, ObjectName, ObjectNamePart, UnaryOperator, Value, ValueWithSpan,
+    BinaryOperator, CastKind, DataType, Expr, Ident, ObjectName, ObjectNamePart, UnaryOperator,
+    Value, ValueWithSpan,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
-use crate::sql_text::quote_literal;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
 use super::quote_ident;
@@ -64,7 +65,10 @@ pub(crate) fn canon_expr(expr: &mut Expr, default_schema: Option<&str>) {
 
 fn is_string_lit(e: &Expr) -> Option<&str> {
     match e {
-        Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(s), .. }) => Some(s),
+        Expr::Value(ValueWithSpan {
+            value: Value::SingleQuotedString(s),
+            ..
+        }) => Some(s),
         _ => None,
     }
 }
@@ -73,7 +77,14 @@ fn number(s: &str) -> Expr {
     Expr::Value(Value::Number(s.to_string(), false).into())
 }
 
-const NUMERIC_TYPES: &[&str] = &["integer", "bigint", "smallint", "numeric", "real", "double precision"];
+const NUMERIC_TYPES: &[&str] = &[
+    "integer",
+    "bigint",
+    "smallint",
+    "numeric",
+    "real",
+    "double precision",
+];
 const TEXT_TYPES: &[&str] = &["text", "character varying", "character", "bpchar", "name"];
 
 fn base_type(canon: &str) -> &str {
@@ -121,7 +132,11 @@ fn canon_ident(id: &mut Ident) {
     if id.quote_style.is_none() {
         id.value = id.value.to_lowercase();
     }
-    id.quote_style = if quote_ident(&id.value).starts_with('"') { Some('"') } else { None };
+    id.quote_style = if quote_ident(&id.value).starts_with('"') {
+        Some('"')
+    } else {
+        None
+    };
 }
 
 fn canon_object_name(n: &mut ObjectName) {
@@ -134,24 +149,41 @@ fn canon_object_name(n: &mut ObjectName) {
 
 fn custom_type(name: &str) -> DataType {
     // A type name printed verbatim by Display.
-    DataType::Custom(ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]), vec![])
+    DataType::Custom(
+        ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]),
+        vec![],
+    )
 }
 
 fn rewrite(e: &mut Expr, schema: Option<&str>) {
     let taken = std::mem::replace(e, Expr::Value(Value::Null.into()));
     *e = match taken {
         Expr::Nested(inner) => *inner,
-        Expr::Cast { kind: CastKind::Cast | CastKind::DoubleColon, expr, data_type, format: None } => {
+        Expr::Cast {
+            kind: CastKind::Cast | CastKind::DoubleColon,
+            expr,
+            data_type,
+            format: None,
+        } => {
             let ty = type_name(&data_type, schema.unwrap_or(""));
             let base = base_type(&ty).to_string();
             if base == "regclass" {
                 let expr = match (*expr, schema) {
-                    (Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(s), .. }), Some(sch)) => {
-                        Expr::Value(Value::SingleQuotedString(qualify_regclass(&s, sch)).into())
-                    }
+                    (
+                        Expr::Value(ValueWithSpan {
+                            value: Value::SingleQuotedString(s),
+                            ..
+                        }),
+                        Some(sch),
+                    ) => Expr::Value(Value::SingleQuotedString(qualify_regclass(&s, sch)).into()),
                     (other, _) => other,
                 };
-                Expr::Cast { kind: CastKind::DoubleColon, expr: Box::new(expr), data_type: custom_type(&ty), format: None }
+                Expr::Cast {
+                    kind: CastKind::DoubleColon,
+                    expr: Box::new(expr),
+                    data_type: custom_type(&ty),
+                    format: None,
+                }
             } else if let Some(s) = is_string_lit(&expr) {
                 if NUMERIC_TYPES.contains(&base.as_str()) && s.trim().parse::<f64>().is_ok() {
                     number(s.trim())
@@ -163,7 +195,12 @@ fn rewrite(e: &mut Expr, schema: Option<&str>) {
             } else {
                 let mut expr = expr;
                 wrap(&mut expr);
-                Expr::Cast { kind: CastKind::DoubleColon, expr, data_type: custom_type(&ty), format: None }
+                Expr::Cast {
+                    kind: CastKind::DoubleColon,
+                    expr,
+                    data_type: custom_type(&ty),
+                    format: None,
+                }
             }
         }
         Expr::TypedString(ts) => {
@@ -179,54 +216,110 @@ fn rewrite(e: &mut Expr, schema: Option<&str>) {
                 Expr::Value(ts.value)
             }
         }
-        Expr::UnaryOp { op: UnaryOperator::Minus, expr } => match *expr {
-            Expr::Value(ValueWithSpan { value: Value::Number(n, l), .. }) if !n.starts_with('-') => {
-                Expr::Value(Value::Number(format!("-{n}"), l).into())
-            }
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => match *expr {
+            Expr::Value(ValueWithSpan {
+                value: Value::Number(n, l),
+                ..
+            }) if !n.starts_with('-') => Expr::Value(Value::Number(format!("-{n}"), l).into()),
             other => {
                 let mut b = Box::new(other);
                 wrap(&mut b);
-                Expr::UnaryOp { op: UnaryOperator::Minus, expr: b }
+                Expr::UnaryOp {
+                    op: UnaryOperator::Minus,
+                    expr: b,
+                }
             }
         },
         Expr::UnaryOp { op, mut expr } => {
             wrap(&mut expr);
             Expr::UnaryOp { op, expr }
         }
-        Expr::AnyOp { left, compare_op: BinaryOperator::Eq, right, .. } if matches!(*right, Expr::Array(_)) => {
-            let Expr::Array(arr) = *right else { unreachable!() };
+        Expr::AnyOp {
+            left,
+            compare_op: BinaryOperator::Eq,
+            right,
+            ..
+        } if matches!(*right, Expr::Array(_)) => {
+            let Expr::Array(arr) = *right else {
+                unreachable!()
+            };
             let mut left = left;
             wrap(&mut left);
-            Expr::InList { expr: left, list: arr.elem, negated: false }
+            Expr::InList {
+                expr: left,
+                list: arr.elem,
+                negated: false,
+            }
         }
-        Expr::AllOp { left, compare_op: BinaryOperator::NotEq, right } if matches!(*right, Expr::Array(_)) => {
-            let Expr::Array(arr) = *right else { unreachable!() };
+        Expr::AllOp {
+            left,
+            compare_op: BinaryOperator::NotEq,
+            right,
+        } if matches!(*right, Expr::Array(_)) => {
+            let Expr::Array(arr) = *right else {
+                unreachable!()
+            };
             let mut left = left;
             wrap(&mut left);
-            Expr::InList { expr: left, list: arr.elem, negated: true }
+            Expr::InList {
+                expr: left,
+                list: arr.elem,
+                negated: true,
+            }
         }
-        Expr::BinaryOp { mut left, op, mut right } => {
+        Expr::BinaryOp {
+            mut left,
+            op,
+            mut right,
+        } => {
             wrap(&mut left);
             wrap(&mut right);
             match op {
-                BinaryOperator::PGLikeMatch => {
-                    Expr::Like { negated: false, any: false, expr: left, pattern: right, escape_char: None }
-                }
-                BinaryOperator::PGNotLikeMatch => {
-                    Expr::Like { negated: true, any: false, expr: left, pattern: right, escape_char: None }
-                }
-                BinaryOperator::PGILikeMatch => {
-                    Expr::ILike { negated: false, any: false, expr: left, pattern: right, escape_char: None }
-                }
-                BinaryOperator::PGNotILikeMatch => {
-                    Expr::ILike { negated: true, any: false, expr: left, pattern: right, escape_char: None }
-                }
+                BinaryOperator::PGLikeMatch => Expr::Like {
+                    negated: false,
+                    any: false,
+                    expr: left,
+                    pattern: right,
+                    escape_char: None,
+                },
+                BinaryOperator::PGNotLikeMatch => Expr::Like {
+                    negated: true,
+                    any: false,
+                    expr: left,
+                    pattern: right,
+                    escape_char: None,
+                },
+                BinaryOperator::PGILikeMatch => Expr::ILike {
+                    negated: false,
+                    any: false,
+                    expr: left,
+                    pattern: right,
+                    escape_char: None,
+                },
+                BinaryOperator::PGNotILikeMatch => Expr::ILike {
+                    negated: true,
+                    any: false,
+                    expr: left,
+                    pattern: right,
+                    escape_char: None,
+                },
                 op => Expr::BinaryOp { left, op, right },
             }
         }
-        Expr::InList { mut expr, list, negated } => {
+        Expr::InList {
+            mut expr,
+            list,
+            negated,
+        } => {
             wrap(&mut expr);
-            Expr::InList { expr, list, negated }
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            }
         }
         Expr::IsNull(mut x) => {
             wrap(&mut x);
@@ -236,28 +329,69 @@ fn rewrite(e: &mut Expr, schema: Option<&str>) {
             wrap(&mut x);
             Expr::IsNotNull(x)
         }
-        Expr::Like { negated, any, mut expr, mut pattern, escape_char } => {
+        Expr::Like {
+            negated,
+            any,
+            mut expr,
+            mut pattern,
+            escape_char,
+        } => {
             wrap(&mut expr);
             wrap(&mut pattern);
-            Expr::Like { negated, any, expr, pattern, escape_char }
+            Expr::Like {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            }
         }
-        Expr::ILike { negated, any, mut expr, mut pattern, escape_char } => {
+        Expr::ILike {
+            negated,
+            any,
+            mut expr,
+            mut pattern,
+            escape_char,
+        } => {
             wrap(&mut expr);
             wrap(&mut pattern);
-            Expr::ILike { negated, any, expr, pattern, escape_char }
+            Expr::ILike {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            }
         }
         // PostgreSQL stores `x BETWEEN a AND b` as `(x >= a) AND (x <= b)`.
-        Expr::Between { mut expr, negated, mut low, mut high } => {
+        Expr::Between {
+            mut expr,
+            negated,
+            mut low,
+            mut high,
+        } => {
             wrap(&mut expr);
             wrap(&mut low);
             wrap(&mut high);
             let (op_low, op_high, join) = if negated {
                 (BinaryOperator::Lt, BinaryOperator::Gt, BinaryOperator::Or)
             } else {
-                (BinaryOperator::GtEq, BinaryOperator::LtEq, BinaryOperator::And)
+                (
+                    BinaryOperator::GtEq,
+                    BinaryOperator::LtEq,
+                    BinaryOperator::And,
+                )
             };
-            let a = Expr::BinaryOp { left: expr.clone(), op: op_low, right: low };
-            let b = Expr::BinaryOp { left: expr, op: op_high, right: high };
+            let a = Expr::BinaryOp {
+                left: expr.clone(),
+                op: op_low,
+                right: low,
+            };
+            let b = Expr::BinaryOp {
+                left: expr,
+                op: op_high,
+                right: high,
+            };
             Expr::BinaryOp {
                 left: Box::new(Expr::Nested(Box::new(a))),
                 op: join,
@@ -350,10 +484,20 @@ pub(crate) fn split_qualified(s: &str) -> Vec<String> {
 /// Casts PostgreSQL adds on its own when it stores an expression (numbers to numeric types,
 /// columns and array literals to text types): both readers drop them.
 fn cast_postgres_adds(expr: &Expr, base: &str, ty: &str) -> bool {
-    let number = matches!(expr, Expr::Value(ValueWithSpan { value: Value::Number(..), .. }));
+    let number = matches!(
+        expr,
+        Expr::Value(ValueWithSpan {
+            value: Value::Number(..),
+            ..
+        })
+    );
     let column = matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_));
-    let text_array = matches!(expr, Expr::Array(_)) && ty.ends_with("[]") && TEXT_TYPES.contains(&base_type(ty.trim_end_matches("[]")));
-    (number && NUMERIC_TYPES.contains(&base)) || (column && TEXT_TYPES.contains(&base)) || text_array
+    let text_array = matches!(expr, Expr::Array(_))
+        && ty.ends_with("[]")
+        && TEXT_TYPES.contains(&base_type(ty.trim_end_matches("[]")));
+    (number && NUMERIC_TYPES.contains(&base))
+        || (column && TEXT_TYPES.contains(&base))
+        || text_array
 }
 
 /// Canonical spelling of a parsed data type (see [`normalize_type`]).
@@ -363,13 +507,68 @@ pub(crate) fn type_name(dt: &DataType, default_schema: &str) -> String {
 
 /// Types `format_type()` prints unqualified (pg_catalog), besides the ones mapped below.
 const BUILTIN: &[&str] = &[
-    "text", "bytea", "date", "json", "jsonb", "uuid", "inet", "cidr", "macaddr", "macaddr8", "tsvector",
-    "tsquery", "money", "xml", "interval", "point", "line", "lseg", "box", "path", "polygon", "circle",
-    "regclass", "regtype", "regproc", "regconfig", "oid", "name", "\"char\"", "boolean", "integer", "bigint",
-    "smallint", "real", "double precision", "numeric", "character varying", "character", "bit", "bit varying",
-    "timestamp without time zone", "timestamp with time zone", "time without time zone", "time with time zone",
-    "int4range", "int8range", "numrange", "tsrange", "tstzrange", "daterange", "record", "void", "trigger",
-    "anyelement", "jsonpath", "pg_lsn", "txid_snapshot", "pg_snapshot", "xid", "cid", "tid", "bpchar",
+    "text",
+    "bytea",
+    "date",
+    "json",
+    "jsonb",
+    "uuid",
+    "inet",
+    "cidr",
+    "macaddr",
+    "macaddr8",
+    "tsvector",
+    "tsquery",
+    "money",
+    "xml",
+    "interval",
+    "point",
+    "line",
+    "lseg",
+    "box",
+    "path",
+    "polygon",
+    "circle",
+    "regclass",
+    "regtype",
+    "regproc",
+    "regconfig",
+    "oid",
+    "name",
+    "\"char\"",
+    "boolean",
+    "integer",
+    "bigint",
+    "smallint",
+    "real",
+    "double precision",
+    "numeric",
+    "character varying",
+    "character",
+    "bit",
+    "bit varying",
+    "timestamp without time zone",
+    "timestamp with time zone",
+    "time without time zone",
+    "time with time zone",
+    "int4range",
+    "int8range",
+    "numrange",
+    "tsrange",
+    "tstzrange",
+    "daterange",
+    "record",
+    "void",
+    "trigger",
+    "anyelement",
+    "jsonpath",
+    "pg_lsn",
+    "txid_snapshot",
+    "pg_snapshot",
+    "xid",
+    "cid",
+    "tid",
+    "bpchar",
 ];
 
 /// Maps a DDL spelling of a type to `format_type()`'s (with `search_path = ''`):
@@ -425,7 +624,11 @@ fn canon_base_type(t: &str, default_schema: &str) -> String {
     let (name, args) = match (lower.find('('), lower.rfind(')')) {
         (Some(a), Some(b)) if b > a => {
             let name = format!("{} {}", lower[..a].trim(), lower[b + 1..].trim());
-            let args: String = lower[a + 1..b].split(',').map(|s| s.trim()).collect::<Vec<_>>().join(",");
+            let args: String = lower[a + 1..b]
+                .split(',')
+                .map(|s| s.trim())
+                .collect::<Vec<_>>()
+                .join(",");
             (name.trim().to_string(), Some(args))
         }
         _ => (lower.clone(), None),
@@ -436,7 +639,14 @@ fn canon_base_type(t: &str, default_schema: &str) -> String {
     };
     let time_like = |kind: &str, tz: bool| {
         let a = args.as_ref().map(|a| format!("({a})")).unwrap_or_default();
-        format!("{kind}{a} {}", if tz { "with time zone" } else { "without time zone" })
+        format!(
+            "{kind}{a} {}",
+            if tz {
+                "with time zone"
+            } else {
+                "without time zone"
+            }
+        )
     };
     match name.as_str() {
         "int" | "int4" | "integer" | "serial" | "serial4" => "integer".into(),
@@ -508,8 +718,13 @@ pub(crate) fn canon_tokens(sql: &str) -> String {
         };
         let no_space = match (&prev, &tok) {
             (None, _) => true,
-            (Some(Token::LParen), _) | (Some(Token::Period), _) | (Some(Token::DoubleColon), _) => true,
-            (_, Token::RParen) | (_, Token::Comma) | (_, Token::Period) | (_, Token::DoubleColon) => true,
+            (Some(Token::LParen), _) | (Some(Token::Period), _) | (Some(Token::DoubleColon), _) => {
+                true
+            }
+            (_, Token::RParen)
+            | (_, Token::Comma)
+            | (_, Token::Period)
+            | (_, Token::DoubleColon) => true,
             (Some(Token::Word(_)), Token::LParen) => false,
             _ => false,
         };
@@ -526,7 +741,9 @@ pub(crate) fn canon_tokens(sql: &str) -> String {
 /// offset are converted to UTC (pg_dump prints them in the session's time zone).
 pub(crate) fn canon_bound(bound: &str) -> String {
     let dialect = PostgreSqlDialect {};
-    let Ok(tokens) = Tokenizer::new(&dialect, bound).tokenize() else { return canon_tokens(bound) };
+    let Ok(tokens) = Tokenizer::new(&dialect, bound).tokenize() else {
+        return canon_tokens(bound);
+    };
     let mut out = String::new();
     for t in tokens {
         match t {
@@ -543,11 +760,24 @@ pub(crate) fn canon_bound(bound: &str) -> String {
 /// `2022-04-01 01:00:00+01` → `2022-04-01 00:00:00+00`; None when not of that shape.
 fn timestamptz_to_utc(s: &str) -> Option<String> {
     let b = s.as_bytes();
-    if b.len() < 22 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+    if b.len() < 22
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let (y, mo, d, h, mi, se) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
     let rest = &s[19..];
     let (frac, off) = match rest.find(['+', '-']) {
         Some(i) => (&rest[..i], &rest[i..]),

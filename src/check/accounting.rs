@@ -34,11 +34,24 @@ impl Accounting<'_> {
     /// Checks `drop:` against V1 and the steps, reports every unaccounted table and column at
     /// once, and returns what is dropped, in the model's order, for PLAN.md.
     pub fn check(&self, diags: &mut Diagnostics) -> Vec<Dropped> {
-        let tables: Vec<&Table> = self.v1.tables_in(self.source_schema).filter(|t| t.partition_of.is_none()).collect();
+        let tables: Vec<&Table> = self
+            .v1
+            .tables_in(self.source_schema)
+            .filter(|t| t.partition_of.is_none())
+            .collect();
         let dropped = self.declared(&tables, diags);
-        let unread_tables: Vec<&Table> = tables.iter().copied().filter(|t| self.readers(t).is_empty()).collect();
+        let unread_tables: Vec<&Table> = tables
+            .iter()
+            .copied()
+            .filter(|t| self.readers(t).is_empty())
+            .collect();
         for t in &tables {
-            let listed = self.model.drop.iter().find(|(name, _)| name.as_str() == t.name.name).map(|(_, d)| d);
+            let listed = self
+                .model
+                .drop
+                .iter()
+                .find(|(name, _)| name.as_str() == t.name.name)
+                .map(|(_, d)| d);
             let readers = self.readers(t);
             let unaccounted: Vec<&str> = match listed {
                 Some(DropDecl::Table(_)) => continue,
@@ -46,13 +59,20 @@ impl Accounting<'_> {
                     .columns
                     .iter()
                     .map(|c| c.name.as_str())
-                    .filter(|c| !self.is_read(&readers, c) && !cols.keys().any(|k| k.as_str() == *c))
+                    .filter(|c| {
+                        !self.is_read(&readers, c) && !cols.keys().any(|k| k.as_str() == *c)
+                    })
                     .collect(),
                 None if readers.is_empty() => {
                     diags.push(self.unread_table(t, &unread_tables));
                     continue;
                 }
-                None => t.columns.iter().map(|c| c.name.as_str()).filter(|c| !self.is_read(&readers, c)).collect(),
+                None => t
+                    .columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .filter(|c| !self.is_read(&readers, c))
+                    .collect(),
             };
             self.unread_columns(t, &unaccounted, diags);
         }
@@ -64,7 +84,10 @@ impl Accounting<'_> {
         let mut tables = vec![&table.name];
         let mut i = 0;
         while i < tables.len() {
-            let parents = self.v1.table(tables[i]).map_or(&[][..], |t| t.inherits.as_slice());
+            let parents = self
+                .v1
+                .table(tables[i])
+                .map_or(&[][..], |t| t.inherits.as_slice());
             for p in parents {
                 if !tables.contains(&p) {
                     tables.push(p);
@@ -72,17 +95,28 @@ impl Accounting<'_> {
             }
             i += 1;
         }
-        self.steps.iter().filter(|s| tables.iter().any(|t| s.reads.contains(t))).collect()
+        self.steps
+            .iter()
+            .filter(|s| tables.iter().any(|t| s.reads.contains(t)))
+            .collect()
     }
 
     /// Whether a step reading `table` mentions `column` (by name, or through a whole-row reference).
     fn is_read(&self, readers: &[&Step], column: &str) -> bool {
-        readers.iter().any(|s| s.mentioned.binary_search_by(|m| m.as_str().cmp(column)).is_ok())
+        readers.iter().any(|s| {
+            s.mentioned
+                .binary_search_by(|m| m.as_str().cmp(column))
+                .is_ok()
+        })
     }
 
     /// The model's position of a step, by its name.
     fn step_pos(&self, step: &str) -> Option<Pos> {
-        self.model.tables.keys().find(|k| k.as_str() == step).and_then(pos_of)
+        self.model
+            .tables
+            .keys()
+            .find(|k| k.as_str() == step)
+            .and_then(pos_of)
     }
 
     /// Reads `drop:`: unknown tables and columns, reasons missing or still TODO, and data
@@ -92,7 +126,14 @@ impl Accounting<'_> {
         for (name, decl) in &self.model.drop {
             let Some(table) = tables.iter().find(|t| t.name.name == name.as_str()) else {
                 let candidates: Vec<String> = tables.iter().map(|t| t.name.name.clone()).collect();
-                let mut d = Diagnostic::error(format!("drop: V1 has no table `{}` in schema `{}`", name.as_str(), self.source_schema), pos_of(name));
+                let mut d = Diagnostic::error(
+                    format!(
+                        "drop: V1 has no table `{}` in schema `{}`",
+                        name.as_str(),
+                        self.source_schema
+                    ),
+                    pos_of(name),
+                );
                 if let Some(s) = did_you_mean(name.as_str(), &candidates) {
                     d = d.with_hint(format!("did you mean `{s}`?"));
                 }
@@ -103,21 +144,34 @@ impl Accounting<'_> {
             match decl {
                 DropDecl::Table(reason) => {
                     let what = table.name.to_string();
-                    let readers: Vec<String> = self.readers(table).iter().map(|s| s.name.clone()).collect();
+                    let readers: Vec<String> =
+                        self.readers(table).iter().map(|s| s.name.clone()).collect();
                     if !readers.is_empty() {
                         diags.push(read_yet_dropped(&what, &readers, pos_of(name)));
                     } else if let Some(d) = bad_reason(&what, reason, pos_of(name)) {
                         diags.push(d);
                     } else {
-                        dropped.push(Dropped { table: table.name.clone(), column: None, reason: reason.clone(), line: line(name) });
+                        dropped.push(Dropped {
+                            table: table.name.clone(),
+                            column: None,
+                            reason: reason.clone(),
+                            line: line(name),
+                        });
                     }
                 }
                 DropDecl::Columns(columns) => {
                     for (column, reason) in columns {
                         if table.column(column.as_str()).is_none() {
-                            let candidates: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
-                            let mut d =
-                                Diagnostic::error(format!("drop: column `{}` does not exist in V1 table `{}`", column.as_str(), table.name), pos_of(column));
+                            let candidates: Vec<String> =
+                                table.columns.iter().map(|c| c.name.clone()).collect();
+                            let mut d = Diagnostic::error(
+                                format!(
+                                    "drop: column `{}` does not exist in V1 table `{}`",
+                                    column.as_str(),
+                                    table.name
+                                ),
+                                pos_of(column),
+                            );
                             if let Some(s) = did_you_mean(column.as_str(), &candidates) {
                                 d = d.with_hint(format!("did you mean `{s}`?"));
                             }
@@ -125,14 +179,25 @@ impl Accounting<'_> {
                             continue;
                         }
                         let what = format!("{}.{}", table.name, quote_ident(column));
-                        let readers: Vec<String> =
-                            self.readers(table).into_iter().filter(|s| self.is_read(&[s], column)).map(|s| s.name.clone()).collect();
+                        let readers: Vec<String> = self
+                            .readers(table)
+                            .into_iter()
+                            .filter(|s| self.is_read(&[s], column))
+                            .map(|s| s.name.clone())
+                            .collect();
                         if !readers.is_empty() {
                             diags.push(read_yet_dropped(&what, &readers, pos_of(column)));
-                        } else if let Some(d) = bad_reason(&what, reason, pos_of(reason).or_else(|| pos_of(column))) {
+                        } else if let Some(d) =
+                            bad_reason(&what, reason, pos_of(reason).or_else(|| pos_of(column)))
+                        {
                             diags.push(d);
                         } else {
-                            dropped.push(Dropped { table: table.name.clone(), column: Some(column.to_string()), reason: reason.to_string(), line: line(column) });
+                            dropped.push(Dropped {
+                                table: table.name.clone(),
+                                column: Some(column.to_string()),
+                                reason: reason.to_string(),
+                                line: line(column),
+                            });
                         }
                     }
                 }
@@ -146,8 +211,12 @@ impl Accounting<'_> {
     fn unread_table(&self, table: &Table, unread: &[&Table]) -> Diagnostic {
         let filled: Vec<&QualName> = self.steps.iter().map(|s| &s.target).collect();
         let schema = self.model.target_schema();
-        let empty: Vec<&str> =
-            self.v2.tables_in(schema).filter(|t| t.partition_of.is_none() && !filled.contains(&&t.name)).map(|t| t.name.name.as_str()).collect();
+        let empty: Vec<&str> = self
+            .v2
+            .tables_in(schema)
+            .filter(|t| t.partition_of.is_none() && !filled.contains(&&t.name))
+            .map(|t| t.name.name.as_str())
+            .collect();
         let sources: Vec<&str> = unread.iter().map(|t| t.name.name.as_str()).collect();
         let target = match_names(&empty, &sources, table_key, |_, _, _| true, TABLE_THRESHOLD)
             .into_iter()
@@ -157,7 +226,10 @@ impl Accounting<'_> {
             Some(t) => format!("V1 table `{}` is read by no step; V2's `{t}` is filled by none: write its step or list the table under drop:", table.name),
             None => format!("V1 table `{}` is read by no step; read it in a step or list it under drop:", table.name),
         };
-        let at = self.top_level_key("drop").or_else(|| self.top_level_key("tables")).or_else(|| pos_of(&self.model.name));
+        let at = self
+            .top_level_key("drop")
+            .or_else(|| self.top_level_key("tables"))
+            .or_else(|| pos_of(&self.model.name));
         Diagnostic::error(message, at).with_hint(format!(
             "to drop its rows, say why: `drop: {{{}: REASON}}` (PLAN.md shows the reason)",
             scalar(&table.name.name, true)
@@ -171,20 +243,48 @@ impl Accounting<'_> {
             return;
         }
         let mut targets: IndexMap<&str, (&Step, String)> = IndexMap::new();
-        for step in self.steps.iter().filter(|s| s.source_table.as_ref() == Some(&table.name)) {
-            let Some(v2_table) = self.v2.table(&step.target) else { continue };
-            let alias = step.source_alias.clone().unwrap_or_else(|| table.name.name.clone());
-            let defaulted: Vec<&crate::catalog::Column> =
-                v2_table.columns.iter().filter(|c| c.generated.is_none() && !step.columns.iter().any(|m| m.name == c.name)).collect();
+        for step in self
+            .steps
+            .iter()
+            .filter(|s| s.source_table.as_ref() == Some(&table.name))
+        {
+            let Some(v2_table) = self.v2.table(&step.target) else {
+                continue;
+            };
+            let alias = step
+                .source_alias
+                .clone()
+                .unwrap_or_else(|| table.name.name.clone());
+            let defaulted: Vec<&crate::catalog::Column> = v2_table
+                .columns
+                .iter()
+                .filter(|c| c.generated.is_none() && !step.columns.iter().any(|m| m.name == c.name))
+                .collect();
             let names: Vec<&str> = defaulted.iter().map(|c| c.name.as_str()).collect();
-            let sources: Vec<&str> = unread.iter().copied().filter(|c| !targets.contains_key(c)).collect();
+            let sources: Vec<&str> = unread
+                .iter()
+                .copied()
+                .filter(|c| !targets.contains_key(c))
+                .collect();
             let conversion = |t: usize, s: usize| {
-                let from = table.column(sources[s]).map_or("", |c| c.data_type.as_str());
-                convert(&format!("{alias}.{}", quote_ident(sources[s])), from, &defaulted[t].data_type, self.v1, self.v2)
+                let from = table
+                    .column(sources[s])
+                    .map_or("", |c| c.data_type.as_str());
+                convert(
+                    &format!("{alias}.{}", quote_ident(sources[s])),
+                    from,
+                    &defaulted[t].data_type,
+                    self.v1,
+                    self.v2,
+                )
             };
             let eligible = |t: usize, s: usize, renamed: bool| {
                 let c = conversion(t, s);
-                if renamed { c.plausible() } else { !matches!(c, Conversion::Impossible(_)) }
+                if renamed {
+                    c.plausible()
+                } else {
+                    !matches!(c, Conversion::Impossible(_))
+                }
             };
             for p in match_names(&names, &sources, column_key, eligible, COLUMN_THRESHOLD) {
                 targets.insert(sources[p.source], (step, names[p.target].to_string()));
@@ -193,10 +293,17 @@ impl Accounting<'_> {
         let first_reader = self.readers(table).first().map(|s| s.name.clone());
         for column in unread {
             let what = format!("{}.{}", table.name, quote_ident(column));
-            let drop_hint = format!("`drop: {{{}: {{{}: REASON}}}}`", scalar(&table.name.name, true), scalar(column, true));
+            let drop_hint = format!(
+                "`drop: {{{}: {{{}: REASON}}}}`",
+                scalar(&table.name.name, true),
+                scalar(column, true)
+            );
             let d = match targets.get(column) {
                 Some((step, target)) => {
-                    let alias = step.source_alias.clone().unwrap_or_else(|| table.name.name.clone());
+                    let alias = step
+                        .source_alias
+                        .clone()
+                        .unwrap_or_else(|| table.name.name.clone());
                     let expr = format!("{alias}.{}", quote_ident(column));
                     Diagnostic::error(
                         format!("`{what}` is read by no step; V2's `{}.{}` is left to its default; map it or list it under drop:", step.target.name, quote_ident(target)),
@@ -206,9 +313,15 @@ impl Accounting<'_> {
                 }
                 None => Diagnostic::error(
                     format!("`{what}` is read by no step; map it or list it under drop:"),
-                    first_reader.as_deref().and_then(|s| self.step_pos(s)).or_else(|| self.top_level_key("tables")).or_else(|| pos_of(&self.model.name)),
+                    first_reader
+                        .as_deref()
+                        .and_then(|s| self.step_pos(s))
+                        .or_else(|| self.top_level_key("tables"))
+                        .or_else(|| pos_of(&self.model.name)),
                 )
-                .with_hint(format!("say why V2 doesn't need it: {drop_hint} (PLAN.md shows the reason)")),
+                .with_hint(format!(
+                    "say why V2 doesn't need it: {drop_hint} (PLAN.md shows the reason)"
+                )),
             };
             diags.push(d);
         }
@@ -218,24 +331,46 @@ impl Accounting<'_> {
     fn top_level_key(&self, key: &str) -> Option<Pos> {
         let prefix = format!("{key}:");
         let line = self.lines.iter().position(|l| l.starts_with(&prefix))?;
-        Some(Pos { line: line + 1, column: 1, len: key.len() })
+        Some(Pos {
+            line: line + 1,
+            column: 1,
+            len: key.len(),
+        })
     }
 }
 
 fn read_yet_dropped(what: &str, readers: &[String], at: Option<Pos>) -> Diagnostic {
-    let steps = if readers.len() == 1 { format!("step {}", readers[0]) } else { format!("steps {}", readers.join(", ")) };
-    Diagnostic::error(format!("drop: `{what}` is listed as dropped, but {steps} read{} it", if readers.len() == 1 { "s" } else { "" }), at)
-        .with_hint("remove it from drop:, or stop reading it: the model can't say both")
+    let steps = if readers.len() == 1 {
+        format!("step {}", readers[0])
+    } else {
+        format!("steps {}", readers.join(", "))
+    };
+    Diagnostic::error(
+        format!(
+            "drop: `{what}` is listed as dropped, but {steps} read{} it",
+            if readers.len() == 1 { "s" } else { "" }
+        ),
+        at,
+    )
+    .with_hint("remove it from drop:, or stop reading it: the model can't say both")
 }
 
 /// A reason that is empty or still init's placeholder.
 fn bad_reason(what: &str, reason: &str, at: Option<Pos>) -> Option<Diagnostic> {
     if reason.trim().is_empty() {
-        return Some(Diagnostic::error(format!("drop: `{what}` has no reason"), at).with_hint("say why V2 doesn't need this data: PLAN.md shows the reason"));
+        return Some(
+            Diagnostic::error(format!("drop: `{what}` has no reason"), at)
+                .with_hint("say why V2 doesn't need this data: PLAN.md shows the reason"),
+        );
     }
     reason.trim_start().starts_with("TODO").then(|| {
-        Diagnostic::error(format!("drop: the reason for dropping `{what}` is still a TODO"), at)
-            .with_hint("say why V2 doesn't need this data (PLAN.md shows the reason), or map it in a step")
+        Diagnostic::error(
+            format!("drop: the reason for dropping `{what}` is still a TODO"),
+            at,
+        )
+        .with_hint(
+            "say why V2 doesn't need this data (PLAN.md shows the reason), or map it in a step",
+        )
     })
 }
 
@@ -254,10 +389,17 @@ mod tests {
     fn compile(model: &str) -> Result<Vec<String>, String> {
         let v1 = from_ddl(V1, "v1").unwrap().catalog;
         let v2 = from_ddl(V2, "public").unwrap().catalog;
-        let file = SourceFile { name: "model.yaml".into(), text: model.to_string() };
+        let file = SourceFile {
+            name: "model.yaml".into(),
+            text: model.to_string(),
+        };
         let parsed = crate::model::load(model).map_err(|d| format!("{d:?}"))?;
         match super::super::check(&parsed, &file, &v1, &v2) {
-            Ok((plan, _)) => Ok(plan.dropped.iter().map(|d| format!("{} {:?} line {}: {}", d.table, d.column, d.line, d.reason)).collect()),
+            Ok((plan, _)) => Ok(plan
+                .dropped
+                .iter()
+                .map(|d| format!("{} {:?} line {}: {}", d.table, d.column, d.line, d.reason))
+                .collect()),
             Err(diags) => Err(diags.render(&file, false)),
         }
     }
@@ -266,7 +408,9 @@ mod tests {
 
     #[test]
     fn a_column_in_another_spelling_left_to_its_default_is_an_error_naming_it() {
-        let model = format!("{HEAD}drop:\n  audit_trail: kept in V1's archive\n  Account: {{fax: no fax in V2}}\n");
+        let model = format!(
+            "{HEAD}drop:\n  audit_trail: kept in V1's archive\n  Account: {{fax: no fax in V2}}\n"
+        );
         insta::assert_snapshot!(compile(&model).unwrap_err(), @r#"
         model.yaml:4:3: error: `v1."Account"."Name"` is read by no step; V2's `account.name` is left to its default; map it or list it under drop:
            ╭─[model.yaml:4:3]
@@ -285,8 +429,16 @@ mod tests {
     fn every_unaccounted_table_and_column_is_reported_at_once() {
         let errors = compile(HEAD).unwrap_err();
         assert!(errors.contains(r#"`v1."Account"."Name"` is read by no step; V2's `account.name` is left to its default"#), "{errors}");
-        assert!(errors.contains(r#"`v1."Account".fax` is read by no step; map it or list it under drop:"#), "{errors}");
-        assert!(errors.contains("V1 table `v1.audit_trail` is read by no step"), "{errors}");
+        assert!(
+            errors.contains(
+                r#"`v1."Account".fax` is read by no step; map it or list it under drop:"#
+            ),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("V1 table `v1.audit_trail` is read by no step"),
+            "{errors}"
+        );
         assert!(errors.contains("model.yaml has 3 errors"), "{errors}");
     }
 
@@ -295,14 +447,20 @@ mod tests {
         let model = format!("{HEAD}    columns: {{name: a.\"Name\"}}\ndrop:\n  audit_trail: kept in V1's archive\n  Account:\n    fax: no fax in V2\n");
         assert_eq!(
             compile(&model).unwrap(),
-            [r#"v1.audit_trail None line 9: kept in V1's archive"#, r#"v1."Account" Some("fax") line 11: no fax in V2"#]
+            [
+                r#"v1.audit_trail None line 9: kept in V1's archive"#,
+                r#"v1."Account" Some("fax") line 11: no fax in V2"#
+            ]
         );
     }
 
     #[test]
     fn a_whole_row_reference_reads_every_column() {
         let model = format!("{HEAD}    columns: {{name: to_jsonb(a.*)::text}}\ndrop:\n  audit_trail: kept in V1's archive\n");
-        assert_eq!(compile(&model).unwrap(), [r#"v1.audit_trail None line 9: kept in V1's archive"#]);
+        assert_eq!(
+            compile(&model).unwrap(),
+            [r#"v1.audit_trail None line 9: kept in V1's archive"#]
+        );
     }
 
     #[test]
@@ -325,15 +483,29 @@ mod tests {
     fn drop_names_that_do_not_exist_are_errors_with_a_suggestion() {
         let model = format!("{HEAD}    columns: {{name: a.\"Name\"}}\ndrop:\n  audit_trial: kept in V1's archive\n  Account:\n    faxes: no fax in V2\n");
         let errors = compile(&model).unwrap_err();
-        assert!(errors.contains("drop: V1 has no table `audit_trial` in schema `v1`") && errors.contains("did you mean `audit_trail`?"), "{errors}");
-        assert!(errors.contains("drop: column `faxes` does not exist in V1 table `v1.\"Account\"`") && errors.contains("did you mean `fax`?"), "{errors}");
+        assert!(
+            errors.contains("drop: V1 has no table `audit_trial` in schema `v1`")
+                && errors.contains("did you mean `audit_trail`?"),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("drop: column `faxes` does not exist in V1 table `v1.\"Account\"`")
+                && errors.contains("did you mean `fax`?"),
+            "{errors}"
+        );
     }
 
     #[test]
     fn a_reason_is_required_and_a_todo_is_no_reason() {
         let model = format!("{HEAD}    columns: {{name: a.\"Name\"}}\ndrop:\n  audit_trail: 'TODO: why V2 does not need table audit_trail'\n  Account:\n    fax:\n");
         let errors = compile(&model).unwrap_err();
-        assert!(errors.contains("drop: the reason for dropping `v1.audit_trail` is still a TODO"), "{errors}");
-        assert!(errors.contains("drop: `v1.\"Account\".fax` has no reason"), "{errors}");
+        assert!(
+            errors.contains("drop: the reason for dropping `v1.audit_trail` is still a TODO"),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("drop: `v1.\"Account\".fax` has no reason"),
+            "{errors}"
+        );
     }
 }

@@ -19,16 +19,32 @@ use crate::plan;
 /// A directory name an archive may use: lowercase ASCII letters, digits, `_` and `-`, not
 /// starting with `-` (no path, no dot, the same on every file system).
 pub fn plain_word(name: &str) -> bool {
-    !name.is_empty() && !name.starts_with('-') && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    !name.is_empty()
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
-pub fn check(decl: &ArchivesDecl, v2: &Catalog, target_schema: &str, maps: &BTreeSet<QualName>, lines: &[&str], diags: &mut Vec<Diagnostic>) -> Option<plan::Archives> {
+pub fn check(
+    decl: &ArchivesDecl,
+    v2: &Catalog,
+    target_schema: &str,
+    maps: &BTreeSet<QualName>,
+    lines: &[&str],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<plan::Archives> {
     let word = |name: &Text, what: &str, diags: &mut Vec<Diagnostic>| {
         let ok = plain_word(name);
         if !ok {
             diags.push(
-                Diagnostic::error(format!("archive {what} `{}` is not a plain word", name.as_str()), pos_of(name))
-                    .with_hint("it becomes a directory: lowercase ASCII letters, digits, `_` and `-` only"),
+                Diagnostic::error(
+                    format!("archive {what} `{}` is not a plain word", name.as_str()),
+                    pos_of(name),
+                )
+                .with_hint(
+                    "it becomes a directory: lowercase ASCII letters, digits, `_` and `-` only",
+                ),
             );
         }
         ok
@@ -37,7 +53,11 @@ pub fn check(decl: &ArchivesDecl, v2: &Catalog, target_schema: &str, maps: &BTre
     let mut files = Vec::new();
     for (name, query) in &decl.files {
         ok &= word(name, "directory", diags);
-        let origin = Origin { value: query, lines, lines_before: 0 };
+        let origin = Origin {
+            value: query,
+            lines,
+            lines_before: 0,
+        };
         let mut q = match sql::parse_query(origin, sql::ReadQuery::Archive) {
             Ok(q) => q,
             Err(d) => {
@@ -75,19 +95,32 @@ pub fn check(decl: &ArchivesDecl, v2: &Catalog, target_schema: &str, maps: &BTre
         scope::qualify_tables(&mut q, v2, target_schema, target_schema);
         scope::qualify_types(&mut q, v2, target_schema);
         match scope::printable_literals(&mut q) {
-            Ok(()) => files.push(plan::ArchiveFiles { dir: name.to_string(), query: q.to_string(), line: origin.line() }),
+            Ok(()) => files.push(plan::ArchiveFiles {
+                dir: name.to_string(),
+                query: q.to_string(),
+                line: origin.line(),
+            }),
             Err(message) => {
                 diags.push(Diagnostic::error(message, origin.whole()));
                 ok = false;
             }
         }
     }
-    ok.then(|| plan::Archives { dir: decl.dir.to_string(), files })
+    ok.then(|| plan::Archives {
+        dir: decl.dir.to_string(),
+        files,
+    })
 }
 
 /// The name a select item gives its column: its alias, or the column it names.
 fn output_name(item: &SelectItem) -> Option<String> {
-    let name = |i: &Ident| if i.quote_style.is_some() { i.value.clone() } else { i.value.to_lowercase() };
+    let name = |i: &Ident| {
+        if i.quote_style.is_some() {
+            i.value.clone()
+        } else {
+            i.value.to_lowercase()
+        }
+    };
     match item {
         SelectItem::ExprWithAlias { alias, .. } => Some(name(alias)),
         SelectItem::UnnamedExpr(Expr::Identifier(i)) => Some(name(i)),

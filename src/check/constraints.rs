@@ -25,14 +25,21 @@ fn value_of(column: &str, table: &Table, mapped: &BTreeMap<String, Expr>) -> Exp
     if let Some(e) = mapped.get(column) {
         return Expr::Nested(Box::new(e.clone()));
     }
-    let default = table.column(column).and_then(|c| c.default.as_deref()).and_then(parse);
+    let default = table
+        .column(column)
+        .and_then(|c| c.default.as_deref())
+        .and_then(parse);
     default.map_or(Expr::value(Value::Null), |d| Expr::Nested(Box::new(d)))
 }
 
 /// A default or other catalog expression as sqlparser reads it; `None` when it can't.
 pub(super) fn parse(text: &str) -> Option<Expr> {
     let dialect = PostgreSqlDialect {};
-    Parser::new(&dialect).try_with_sql(text).ok()?.parse_expr().ok()
+    Parser::new(&dialect)
+        .try_with_sql(text)
+        .ok()?
+        .parse_expr()
+        .ok()
 }
 
 /// CHECK constraints with every column replaced by the value it would get.
@@ -40,7 +47,9 @@ pub(super) fn parse(text: &str) -> Option<Expr> {
 pub fn checks(table: &Table, mapped: &BTreeMap<String, Expr>) -> Vec<CheckTest> {
     let mut out = Vec::new();
     for check in &table.checks {
-        let Some(mut e) = parse(&check.expression) else { continue };
+        let Some(mut e) = parse(&check.expression) else {
+            continue;
+        };
         let _ = sqlparser::ast::visit_expressions_mut(&mut e, |x| {
             if let Expr::Identifier(i) = x {
                 let name = ident_name(i);
@@ -53,13 +62,20 @@ pub fn checks(table: &Table, mapped: &BTreeMap<String, Expr>) -> Vec<CheckTest> 
         if super::scope::printable_literals(&mut e).is_err() {
             continue;
         }
-        out.push(CheckTest { constraint: check.name.clone(), test: format!("({e}) IS FALSE") });
+        out.push(CheckTest {
+            constraint: check.name.clone(),
+            test: format!("({e}) IS FALSE"),
+        });
     }
     out
 }
 
 /// PRIMARY KEY and UNIQUE keys whose columns are all filled by the step.
-pub fn uniques(table: &Table, mapped: &BTreeMap<String, Expr>, skip: Option<&str>) -> Vec<UniqueTest> {
+pub fn uniques(
+    table: &Table,
+    mapped: &BTreeMap<String, Expr>,
+    skip: Option<&str>,
+) -> Vec<UniqueTest> {
     table
         .primary_key
         .iter()
@@ -95,7 +111,11 @@ pub fn foreign_keys(
                 columns: fk.columns.iter().map(|c| quote_ident(c)).collect(),
                 exprs: fk.columns.iter().map(|c| mapped[c].to_string()).collect(),
                 parent: fk.references.to_string(),
-                parent_columns: fk.referenced_columns.iter().map(|c| quote_ident(c)).collect(),
+                parent_columns: fk
+                    .referenced_columns
+                    .iter()
+                    .map(|c| quote_ident(c))
+                    .collect(),
                 parent_maps,
             }
         })
@@ -125,7 +145,10 @@ fn casts_outside_subqueries(e: &Expr) -> Vec<Expr> {
             ControlFlow::Continue(())
         }
     }
-    let mut v = Casts { depth: 0, found: Vec::new() };
+    let mut v = Casts {
+        depth: 0,
+        found: Vec::new(),
+    };
     let _ = sqlparser::ast::Visit::visit(e, &mut v);
     v.found
 }
@@ -144,9 +167,16 @@ pub fn casts(
         // Casts inside a subquery read the subquery's own rows: precheck can't test them per
         // source row, and migrate reports them with the step.
         for x in casts_outside_subqueries(e) {
-            if let Expr::Cast { expr: inner, data_type, .. } = &x {
+            if let Expr::Cast {
+                expr: inner,
+                data_type,
+                ..
+            } = &x
+            {
                 let from = known(inner);
-                let from_text = from.as_deref().is_none_or(|t| t == "text" || t.starts_with("character"));
+                let from_text = from
+                    .as_deref()
+                    .is_none_or(|t| t == "text" || t.starts_with("character"));
                 let literal = matches!(inner.as_ref(), Expr::Value(_));
                 if from_text && !literal {
                     let to = crate::catalog::normalize_type(&data_type.to_string(), "public");
@@ -161,9 +191,14 @@ pub fn casts(
                 }
             }
         }
-        let Some(target) = table.column(column) else { continue };
+        let Some(target) = table.column(column) else {
+            continue;
+        };
         let source = known(e);
-        let narrowing = source.as_deref().and_then(|st| super::types::lossy(st, &target.data_type)).filter(|why| why.contains("overflow"));
+        let narrowing = source
+            .as_deref()
+            .and_then(|st| super::types::lossy(st, &target.data_type))
+            .filter(|why| why.contains("overflow"));
         if enums(&target.data_type) && source.as_deref() != Some(target.data_type.as_str()) {
             out.push(CastTest {
                 column: column.clone(),
@@ -172,7 +207,12 @@ pub fn casts(
                 what: format!("not a value of the enum {}", target.data_type),
             });
         } else if let Some(why) = narrowing {
-            out.push(CastTest { column: column.clone(), type_name: target.data_type.clone(), value: e.to_string(), what: why });
+            out.push(CastTest {
+                column: column.clone(),
+                type_name: target.data_type.clone(),
+                value: e.to_string(),
+                what: why,
+            });
         }
     }
     out

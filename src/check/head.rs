@@ -17,10 +17,24 @@ pub struct StepHead {
 }
 
 impl StepHead {
-    pub fn new(name: &Text, step: &crate::model::Step, table: &Table, diags: &mut Diagnostics) -> StepHead {
-        let (pk, row_key) = super::row_key::resolve(name, step, table, diags).unwrap_or((Vec::new(), RowKey::Declared { line: 0 }));
-        let map_table = format!("{}.{}", BOOKKEEPING_SCHEMA, quote_ident(&super::names::derived("map_", name.as_str())));
-        let type_of = |c: &str| table.column(c).map_or(String::new(), |c| c.data_type.clone());
+    pub fn new(
+        name: &Text,
+        step: &crate::model::Step,
+        table: &Table,
+        diags: &mut Diagnostics,
+    ) -> StepHead {
+        let (pk, row_key) = super::row_key::resolve(name, step, table, diags)
+            .unwrap_or((Vec::new(), RowKey::Declared { line: 0 }));
+        let map_table = format!(
+            "{}.{}",
+            BOOKKEEPING_SCHEMA,
+            quote_ident(&super::names::derived("map_", name.as_str()))
+        );
+        let type_of = |c: &str| {
+            table
+                .column(c)
+                .map_or(String::new(), |c| c.data_type.clone())
+        };
         let shape = match &step.key {
             Some(KeyDecl::New { by, .. }) => MapShape {
                 map_table,
@@ -38,8 +52,15 @@ impl StepHead {
         if let Some(KeyDecl::New { new, .. }) = &step.key {
             if pk.len() > 1 {
                 diags.push(
-                    Diagnostic::error(format!("`key: new` needs a one-column key; `{}` is keyed by ({})", table.name, pk.join(", ")), pos_of(new))
-                        .with_hint("use `key: keep` and fill each key column in `columns`"),
+                    Diagnostic::error(
+                        format!(
+                            "`key: new` needs a one-column key; `{}` is keyed by ({})",
+                            table.name,
+                            pk.join(", ")
+                        ),
+                        pos_of(new),
+                    )
+                    .with_hint("use `key: keep` and fill each key column in `columns`"),
                 );
             }
         }
@@ -51,7 +72,12 @@ impl StepHead {
                 );
             }
         }
-        StepHead { table: table.clone(), key_columns: pk, row_key, shape }
+        StepHead {
+            table: table.clone(),
+            key_columns: pk,
+            row_key,
+            shape,
+        }
     }
 }
 
@@ -60,7 +86,14 @@ impl StepHead {
 pub fn map_key_names(by: &[Text], key_column: &str) -> Vec<String> {
     let mut names: Vec<String> = vec![key_column.to_string()];
     for (i, b) in by.iter().enumerate() {
-        let last = b.as_str().rsplit('.').next().unwrap_or("").trim().trim_matches('"').to_lowercase();
+        let last = b
+            .as_str()
+            .rsplit('.')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_matches('"')
+            .to_lowercase();
         let plain = !last.is_empty() && last.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         let mut name = if plain { last } else { format!("key{}", i + 1) };
         if name == key_column {

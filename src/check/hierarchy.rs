@@ -12,9 +12,15 @@ use crate::plan::{self, Hierarchy, Mode, Origin};
 /// when the mode commits in parts and the rows can't be put in hierarchy order.
 pub fn of(step: &plan::Step, mode: &Mode) -> Result<Option<Hierarchy>, Diagnostic> {
     let target = step.target.to_string();
-    let own: Vec<&plan::ForeignKeyTest> = step.foreign_keys.iter().filter(|fk| fk.parent == target).collect();
+    let own: Vec<&plan::ForeignKeyTest> = step
+        .foreign_keys
+        .iter()
+        .filter(|fk| fk.parent == target)
+        .collect();
     let commits_in_parts = *mode != Mode::Transaction;
-    let Some(fk) = own.first() else { return Ok(None) };
+    let Some(fk) = own.first() else {
+        return Ok(None);
+    };
     if own.len() > 1 && commits_in_parts {
         let names: Vec<&str> = own.iter().map(|fk| fk.constraint.as_str()).collect();
         return Err(Diagnostic::error(
@@ -27,11 +33,19 @@ pub fn of(step: &plan::Step, mode: &Mode) -> Result<Option<Hierarchy>, Diagnosti
     // in the id map, and a row's parent is looked up in that same map: neither is known
     // before the map exists, which batched mode numbers in batches as it makes it.
     let new_key = matches!(step.key, plan::Key::New { .. });
-    let key_exprs: Option<Vec<String>> = if new_key { None } else { fk
-        .parent_columns
-        .iter()
-        .map(|pc| step.columns.iter().find(|c| &quote_ident(&c.name) == pc && c.origin != Origin::NewKey).map(|c| c.expr.clone()))
-        .collect() };
+    let key_exprs: Option<Vec<String>> = if new_key {
+        None
+    } else {
+        fk.parent_columns
+            .iter()
+            .map(|pc| {
+                step.columns
+                    .iter()
+                    .find(|c| &quote_ident(&c.name) == pc && c.origin != Origin::NewKey)
+                    .map(|c| c.expr.clone())
+            })
+            .collect()
+    };
     match key_exprs {
         Some(key_exprs) => Ok(Some(Hierarchy { constraint: fk.constraint.clone(), columns: fk.columns.clone(), parent_exprs: fk.exprs.clone(), key_exprs })),
         None if commits_in_parts => Err(Diagnostic::error(

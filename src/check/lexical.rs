@@ -32,7 +32,13 @@ pub fn check(text: &str) -> Option<LexProblem> {
     at.push((line, column));
     let problem = |i: usize, len: usize, message: String, hint: &'static str| {
         let (line, column) = at[i];
-        Some(LexProblem { message, hint, line, column, len })
+        Some(LexProblem {
+            message,
+            hint,
+            line,
+            column,
+            len,
+        })
     };
     let ident_char = |c: char| c.is_alphanumeric() || c == '_' || c == '$' || !c.is_ascii();
     let mut i = 0;
@@ -63,7 +69,12 @@ pub fn check(text: &str) -> Option<LexProblem> {
                         }
                         (Some(_), _) => i += 1,
                         (None, _) => {
-                            return problem(start, 2, "unterminated comment `/*`".into(), "close the comment with `*/` (comments nest in PostgreSQL)");
+                            return problem(
+                                start,
+                                2,
+                                "unterminated comment `/*`".into(),
+                                "close the comment with `*/` (comments nest in PostgreSQL)",
+                            );
                         }
                     }
                 }
@@ -71,12 +82,21 @@ pub fn check(text: &str) -> Option<LexProblem> {
             }
             '\'' => {
                 // E'…' strings take backslash escapes; other strings end at the first lone quote.
-                let escapes = i > 0 && matches!(chars[i - 1], 'e' | 'E') && (i < 2 || !ident_char(chars[i - 2]));
+                let escapes = i > 0
+                    && matches!(chars[i - 1], 'e' | 'E')
+                    && (i < 2 || !ident_char(chars[i - 2]));
                 let start = i;
                 i += 1;
                 loop {
                     match chars.get(i) {
-                        None => return problem(start, 1, "unterminated quoted string".into(), "close the string with `'`; a quote inside it is written `''`"),
+                        None => {
+                            return problem(
+                                start,
+                                1,
+                                "unterminated quoted string".into(),
+                                "close the string with `'`; a quote inside it is written `''`",
+                            )
+                        }
                         Some('\\') if escapes => i += 2,
                         Some('\'') if chars.get(i + 1) == Some(&'\'') => i += 2,
                         Some('\'') => break,
@@ -89,7 +109,12 @@ pub fn check(text: &str) -> Option<LexProblem> {
                 i += 1;
                 loop {
                     match chars.get(i) {
-                        None => return problem(start, 1, "unterminated quoted identifier".into(), "close the identifier with `\"`; a `\"` inside it is written `\"\"`"),
+                        None => return problem(
+                            start,
+                            1,
+                            "unterminated quoted identifier".into(),
+                            "close the identifier with `\"`; a `\"` inside it is written `\"\"`",
+                        ),
                         Some('"') if chars.get(i + 1) == Some(&'"') => i += 2,
                         Some('"') => break,
                         Some(_) => i += 1,
@@ -98,8 +123,13 @@ pub fn check(text: &str) -> Option<LexProblem> {
             }
             '$' if i == 0 || !ident_char(chars[i - 1]) => {
                 // `$tag$ … $tag$` (the tag may be empty); `$1` is a parameter.
-                let tag_end = chars[i + 1..].iter().position(|&c| !(c.is_alphanumeric() || c == '_' || !c.is_ascii())).map(|p| i + 1 + p);
-                if let Some(end) = tag_end.filter(|&e| chars[e] == '$' && !chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
+                let tag_end = chars[i + 1..]
+                    .iter()
+                    .position(|&c| !(c.is_alphanumeric() || c == '_' || !c.is_ascii()))
+                    .map(|p| i + 1 + p);
+                if let Some(end) = tag_end.filter(|&e| {
+                    chars[e] == '$' && !chars.get(i + 1).is_some_and(char::is_ascii_digit)
+                }) {
                     let tag = &chars[i..=end];
                     match chars[end + 1..].windows(tag.len()).position(|w| w == tag) {
                         Some(close) => {
@@ -119,8 +149,16 @@ pub fn check(text: &str) -> Option<LexProblem> {
                 }
             }
             ':' if next == Some(':') => i += 1,
-            ':' if next.is_some_and(|n| n == '\'' || n == '"' || n == '{' || n.is_alphabetic() || n == '_' || !n.is_ascii()) => {
-                let len = 1 + chars[i + 1..].iter().take_while(|&&c| ident_char(c) || c == '\'' || c == '"' || c == '{' || c == '?').count();
+            ':' if next.is_some_and(|n| {
+                n == '\'' || n == '"' || n == '{' || n.is_alphabetic() || n == '_' || !n.is_ascii()
+            }) =>
+            {
+                let len = 1 + chars[i + 1..]
+                    .iter()
+                    .take_while(|&&c| {
+                        ident_char(c) || c == '\'' || c == '"' || c == '{' || c == '?'
+                    })
+                    .count();
                 let written: String = chars[i..i + len].iter().collect();
                 return problem(
                     i,
@@ -149,7 +187,12 @@ mod tests {
     use super::check;
 
     fn problem(text: &str) -> String {
-        check(text).map_or("ok".into(), |p| format!("{}:{}+{}: {} ({})", p.line, p.column, p.len, p.message, p.hint))
+        check(text).map_or("ok".into(), |p| {
+            format!(
+                "{}:{}+{}: {} ({})",
+                p.line, p.column, p.len, p.message, p.hint
+            )
+        })
     }
 
     #[test]

@@ -6,7 +6,9 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectNamePart};
+use sqlparser::ast::{
+    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectNamePart,
+};
 
 use super::scope::{ident_name, sql_ident};
 use super::sql::Origin;
@@ -44,8 +46,16 @@ impl IdJoin {
     /// `LEFT JOIN _pgmig.map_x AS id_x ON id_x.k = <arg> AND …`
     pub fn sql(&self) -> String {
         let alias = quote_ident(&self.alias);
-        let on: Vec<String> = self.on.iter().map(|(col, arg)| format!("{alias}.{} = {arg}", quote_ident(col))).collect();
-        format!("LEFT JOIN {} AS {alias} ON {}", self.map_table, on.join(" AND "))
+        let on: Vec<String> = self
+            .on
+            .iter()
+            .map(|(col, arg)| format!("{alias}.{} = {arg}", quote_ident(col)))
+            .collect();
+        format!(
+            "LEFT JOIN {} AS {alias} ON {}",
+            self.map_table,
+            on.join(" AND ")
+        )
     }
 }
 
@@ -59,16 +69,27 @@ pub struct Lookups<'a> {
 
 /// Replaces every `id(…)` and `ref(…)` in `expr`, adding new joins to `joins` (shared by all of
 /// a step's expressions).
-pub fn rewrite(expr: &mut Expr, lookups: &Lookups, joins: &mut Vec<IdJoin>, origin: Origin) -> Vec<Diagnostic> {
+pub fn rewrite(
+    expr: &mut Expr,
+    lookups: &Lookups,
+    joins: &mut Vec<IdJoin>,
+    origin: Origin,
+) -> Vec<Diagnostic> {
     let mut errors = Vec::new();
     let _ = sqlparser::ast::visit_expressions_mut(expr, |e| {
-        let Expr::Function(f) = e else { return ControlFlow::<()>::Continue(()) };
+        let Expr::Function(f) = e else {
+            return ControlFlow::<()>::Continue(());
+        };
         let kind = match f.name.0.as_slice() {
             [ObjectNamePart::Identifier(i)] if ident_name(i) == "id" => "id",
             [ObjectNamePart::Identifier(i)] if ident_name(i) == "ref" => "ref",
             _ => return ControlFlow::Continue(()),
         };
-        let (maps, names) = if kind == "id" { (lookups.maps, lookups.step_names) } else { (lookups.references, lookups.reference_names) };
+        let (maps, names) = if kind == "id" {
+            (lookups.maps, lookups.step_names)
+        } else {
+            (lookups.references, lookups.reference_names)
+        };
         let name_ident = match f.name.0.first() {
             Some(ObjectNamePart::Identifier(i)) => i.clone(),
             _ => Ident::new(kind),
@@ -84,13 +105,26 @@ pub fn rewrite(expr: &mut Expr, lookups: &Lookups, joins: &mut Vec<IdJoin>, orig
                 .collect(),
             _ => Vec::new(),
         };
-        let Some((Expr::Identifier(step_ident), keys)) = args.split_first().map(|(s, k)| (s.clone(), k.to_vec())) else {
+        let Some((Expr::Identifier(step_ident), keys)) =
+            args.split_first().map(|(s, k)| (s.clone(), k.to_vec()))
+        else {
             let hint = if kind == "id" {
                 "write `id(step, key…)` with the key values in the order of that step's `by`"
             } else {
                 "write `ref(table, natural key…)` with the values of the `key` its `reference:` entry declares"
             };
-            errors.push(origin.error(format!("`{kind}()` needs a {} name and its key values", if kind == "id" { "step" } else { "table" }), name_ident.span.start, kind.len()).with_hint(hint));
+            errors.push(
+                origin
+                    .error(
+                        format!(
+                            "`{kind}()` needs a {} name and its key values",
+                            if kind == "id" { "step" } else { "table" }
+                        ),
+                        name_ident.span.start,
+                        kind.len(),
+                    )
+                    .with_hint(hint),
+            );
             *e = Expr::value(sqlparser::ast::Value::Null); // reported above; no cascade of errors
             return ControlFlow::Continue(());
         };
@@ -101,8 +135,16 @@ pub fn rewrite(expr: &mut Expr, lookups: &Lookups, joins: &mut Vec<IdJoin>, orig
                 *e = Expr::value(sqlparser::ast::Value::Null);
                 return ControlFlow::Continue(());
             }
-            let what = if kind == "id" { format!("no step is named `{step}`") } else { format!("no `reference:` entry fills `{step}`") };
-            let mut d = origin.error(format!("`{kind}({step}, …)`: {what}"), step_ident.span.start, step.chars().count());
+            let what = if kind == "id" {
+                format!("no step is named `{step}`")
+            } else {
+                format!("no `reference:` entry fills `{step}`")
+            };
+            let mut d = origin.error(
+                format!("`{kind}({step}, …)`: {what}"),
+                step_ident.span.start,
+                step.chars().count(),
+            );
             if let Some(s) = did_you_mean(&step, names) {
                 d = d.with_hint(format!("did you mean `{s}`?"));
             }
@@ -133,11 +175,21 @@ pub fn rewrite(expr: &mut Expr, lookups: &Lookups, joins: &mut Vec<IdJoin>, orig
             return ControlFlow::Continue(());
         }
         let on: Vec<(String, Expr)> = shape.key_columns.iter().cloned().zip(keys).collect();
-        let alias = match joins.iter().find(|j| j.step == step && j.kind == kind && j.on == on) {
+        let alias = match joins
+            .iter()
+            .find(|j| j.step == step && j.kind == kind && j.on == on)
+        {
             Some(j) => j.alias.clone(),
             None => {
-                let n = joins.iter().filter(|j| j.step == step && j.kind == kind).count();
-                let alias = if n == 0 { format!("{kind}_{step}") } else { format!("{kind}_{step}_{}", n + 1) };
+                let n = joins
+                    .iter()
+                    .filter(|j| j.step == step && j.kind == kind)
+                    .count();
+                let alias = if n == 0 {
+                    format!("{kind}_{step}")
+                } else {
+                    format!("{kind}_{step}_{}", n + 1)
+                };
                 joins.push(IdJoin {
                     kind,
                     alias: alias.clone(),

@@ -8,8 +8,8 @@ mod constraints;
 mod head;
 mod hierarchy;
 pub(crate) mod lexical;
-pub mod names;
 mod lookup;
+pub mod names;
 pub mod only;
 mod order;
 pub mod redact;
@@ -32,7 +32,7 @@ use std::collections::BTreeSet;
 
 use crate::catalog::{quote_ident, Catalog, QualName};
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile};
-use crate::model::{pos_of, Model, ModeDecl, Text};
+use crate::model::{pos_of, ModeDecl, Model, Text};
 use crate::plan::{self, Dependency, Plan};
 use head::StepHead;
 use lookup::MapShape;
@@ -48,8 +48,13 @@ pub const BOOKKEEPING_SCHEMA: &str = "_pgmig";
 /// procedure names) and is the default output folder: a plain word, so it reads the same
 /// everywhere and can never be a path.
 pub(crate) fn check_model_name(name: &Text, diags: &mut Diagnostics) {
-    let plain = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         && name.len() <= 40;
     if !plain {
         diags.push(
@@ -59,17 +64,37 @@ pub(crate) fn check_model_name(name: &Text, diags: &mut Diagnostics) {
     }
 }
 
-pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Result<(Plan, Diagnostics), Diagnostics> {
+pub fn check(
+    model: &Model,
+    file: &SourceFile,
+    v1: &Catalog,
+    v2: &Catalog,
+) -> Result<(Plan, Diagnostics), Diagnostics> {
     let mut diags = Diagnostics::default();
     check_model_name(&model.name, &mut diags);
     // Split once: positions inside values are found by line, for every error.
     let lines: Vec<&str> = file.text.lines().collect();
     let source_schema = model.source_schema().to_string();
     let target_schema = model.target_schema().to_string();
-    check_schema(v1, &source_schema, model.source.as_ref().and_then(|s| s.schema.as_ref()), "V1", &mut diags);
-    check_schema(v2, &target_schema, model.target.as_ref().and_then(|s| s.schema.as_ref()), "V2", &mut diags);
+    check_schema(
+        v1,
+        &source_schema,
+        model.source.as_ref().and_then(|s| s.schema.as_ref()),
+        "V1",
+        &mut diags,
+    );
+    check_schema(
+        v2,
+        &target_schema,
+        model.target.as_ref().and_then(|s| s.schema.as_ref()),
+        "V2",
+        &mut diags,
+    );
     if let Some(server) = model.target.as_ref().and_then(|t| t.server.as_ref()) {
-        diags.push(Diagnostic::error("the target is the database the scripts run in; it has no `server`", pos_of(server)));
+        diags.push(Diagnostic::error(
+            "the target is the database the scripts run in; it has no `server`",
+            pos_of(server),
+        ));
     }
     // V1 on another server is read through postgres_fdw from a staging schema of pgmig's.
     let source_server = model.source_server().map(|name| plan::SourceServer {
@@ -77,13 +102,20 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         remote_schema: source_schema.clone(),
         staging_schema: format!("_pgmig_{}", name.as_str()),
     });
-    let read_schema = source_server.as_ref().map_or(source_schema.clone(), |s| s.staging_schema.clone());
+    let read_schema = source_server
+        .as_ref()
+        .map_or(source_schema.clone(), |s| s.staging_schema.clone());
 
     let references = reference::check(&model.reference, v2, &target_schema, &mut diags);
     let redactions = redact::Redactions::resolve(&model.redact, v1, &source_schema, &mut diags);
     // Every declared entry, even one with errors: ref() to it then says nothing more.
     let reference_names: Vec<String> = model.reference.keys().map(|k| k.to_string()).collect();
-    let reference_shape = |table: &str| references.iter().find(|r| r.table.name == table).map(reference::shape);
+    let reference_shape = |table: &str| {
+        references
+            .iter()
+            .find(|r| r.table.name == table)
+            .map(reference::shape)
+    };
 
     // First pass: which V2 table each step fills and what its id map offers to id().
     let mut heads = Vec::new();
@@ -93,8 +125,14 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         match v2.table(&qn) {
             Some(table) => heads.push(Some(StepHead::new(name, step, table, &mut diags))),
             None => {
-                let candidates: Vec<String> = v2.tables_in(&target_schema).map(|t| t.name.name.clone()).collect();
-                let mut d = Diagnostic::error(format!("table `{qn}` does not exist in V2"), pos_of(table_name));
+                let candidates: Vec<String> = v2
+                    .tables_in(&target_schema)
+                    .map(|t| t.name.name.clone())
+                    .collect();
+                let mut d = Diagnostic::error(
+                    format!("table `{qn}` does not exist in V2"),
+                    pos_of(table_name),
+                );
                 if let Some(s) = did_you_mean(table_name.as_str(), &candidates) {
                     d = d.with_hint(format!("did you mean `{s}`?"));
                 }
@@ -118,14 +156,27 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             .filter(|h| &h.table.name == table)
             .map(|head| {
                 let mut columns = head.key_columns.clone();
-                columns.extend(head.shape.key_columns.iter().filter(|c| !head.key_columns.contains(c)).cloned());
-                constraints::MapColumns { map_table: head.shape.map_table.clone(), columns }
+                columns.extend(
+                    head.shape
+                        .key_columns
+                        .iter()
+                        .filter(|c| !head.key_columns.contains(c))
+                        .cloned(),
+                );
+                constraints::MapColumns {
+                    map_table: head.shape.map_table.clone(),
+                    columns,
+                }
             })
             .collect()
     };
 
     let zone_conversions = std::cell::RefCell::new(Vec::new());
-    let v2_tables: std::rc::Rc<BTreeSet<QualName>> = std::rc::Rc::new(v2.tables_in(&target_schema).map(|t| t.name.clone()).collect());
+    let v2_tables: std::rc::Rc<BTreeSet<QualName>> = std::rc::Rc::new(
+        v2.tables_in(&target_schema)
+            .map(|t| t.name.clone())
+            .collect(),
+    );
     // Second pass: resolve every expression of every step.
     let mut steps = Vec::new();
     let mut joins_per_step = Vec::new();
@@ -137,7 +188,12 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             v2,
             source_schema: &source_schema,
             read_schema: &read_schema,
-            lookups: lookup::Lookups { maps: &maps, step_names: &step_names, references: &reference_shape, reference_names: &reference_names },
+            lookups: lookup::Lookups {
+                maps: &maps,
+                step_names: &step_names,
+                references: &reference_shape,
+                reference_names: &reference_names,
+            },
             map_of_table: &map_of_table,
             uses_library: std::cell::Cell::new(false),
             v2_tables: v2_tables.clone(),
@@ -154,7 +210,11 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         }
     }
 
-    let time_zone = zone::time_zone(model.timezone.as_ref(), &zone_conversions.borrow(), &mut diags);
+    let time_zone = zone::time_zone(
+        model.timezone.as_ref(),
+        &zone_conversions.borrow(),
+        &mut diags,
+    );
 
     let mode = match &model.mode {
         None => plan::Mode::Transaction,
@@ -171,18 +231,28 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             match n {
                 Ok(n) if n > 0 => {
                     if !model.tables.keys().any(|k| k.as_str() == root.as_str()) {
-                        let names: Vec<String> = model.tables.keys().map(|k| k.to_string()).collect();
-                        let mut d = Diagnostic::error(format!("per_entity: no step is named `{}`", root.as_str()), pos_of(root));
+                        let names: Vec<String> =
+                            model.tables.keys().map(|k| k.to_string()).collect();
+                        let mut d = Diagnostic::error(
+                            format!("per_entity: no step is named `{}`", root.as_str()),
+                            pos_of(root),
+                        );
                         if let Some(s) = did_you_mean(root.as_str(), &names) {
                             d = d.with_hint(format!("did you mean `{s}`?"));
                         }
                         diags.push(d);
                     }
-                    plan::Mode::PerEntity { root: root.to_string(), size: n }
+                    plan::Mode::PerEntity {
+                        root: root.to_string(),
+                        size: n,
+                    }
                 }
                 _ => {
                     let at = size.as_ref().and_then(pos_of);
-                    diags.push(Diagnostic::error("per_entity: size must be a positive whole number (entities per commit)", at));
+                    diags.push(Diagnostic::error(
+                        "per_entity: size must be a positive whole number (entities per commit)",
+                        at,
+                    ));
                     plan::Mode::Transaction
                 }
             }
@@ -201,7 +271,9 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
 
     if mode != plan::Mode::Transaction {
         for step in model.tables.values() {
-            if let (Some(c), plan::Mode::Batched { .. }) = (step.replace.as_ref().and_then(|r| r.first()), &mode) {
+            if let (Some(c), plan::Mode::Batched { .. }) =
+                (step.replace.as_ref().and_then(|r| r.first()), &mode)
+            {
                 diags.push(
                     Diagnostic::error("`replace` needs `mode: transaction` or `per_entity`", pos_of(c))
                         .with_hint("the replaced rows are backed up, deleted and re-created in the transaction that migrates their entity"),
@@ -215,7 +287,10 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             }
         }
         for ((name, step), head) in model.tables.iter().zip(&heads) {
-            let (Some(head), Some(crate::model::KeyDecl::Columns(columns))) = (head, &step.key) else { continue };
+            let (Some(head), Some(crate::model::KeyDecl::Columns(columns))) = (head, &step.key)
+            else {
+                continue;
+            };
             if head.row_key.is_declared() {
                 diags.push(
                     Diagnostic::error(format!("the key declared for `{}` needs `mode: transaction`: V2 does not enforce it", name.as_str()), columns.first().and_then(pos_of))
@@ -226,10 +301,18 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
     }
 
     // Assertions may name the id maps: they tell the rows this migration wrote.
-    let maps: BTreeSet<QualName> = model.tables.keys().map(|k| QualName::new(BOOKKEEPING_SCHEMA, names::derived("map_", k.as_str()))).collect();
+    let maps: BTreeSet<QualName> = model
+        .tables
+        .keys()
+        .map(|k| QualName::new(BOOKKEEPING_SCHEMA, names::derived("map_", k.as_str())))
+        .collect();
     let mut assertions = Vec::new();
     for a in &model.verify {
-        let origin = Origin { value: &a.zero_rows, lines: &lines, lines_before: 0 };
+        let origin = Origin {
+            value: &a.zero_rows,
+            lines: &lines,
+            lines_before: 0,
+        };
         match sql::parse_query(origin, sql::ReadQuery::Assertion) {
             Ok(mut q) => {
                 let errors = scope::check_relations(&q, v2, &target_schema, &maps, origin);
@@ -237,7 +320,11 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
                     scope::qualify_tables(&mut q, v2, &target_schema, &target_schema);
                     scope::qualify_types(&mut q, v2, &target_schema);
                     match scope::printable_literals(&mut q) {
-                        Ok(()) => assertions.push(plan::Assertion { name: a.name.to_string(), query: q.to_string(), line: origin.line() }),
+                        Ok(()) => assertions.push(plan::Assertion {
+                            name: a.name.to_string(),
+                            query: q.to_string(),
+                            line: origin.line(),
+                        }),
                         Err(message) => diags.push(Diagnostic::error(message, origin.whole())),
                     }
                 }
@@ -248,7 +335,10 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
     }
     self_read::check(model, &steps, &read_schema, &target_schema, &mut diags);
     let mut archive_errors = Vec::new();
-    let archives = model.archives.as_ref().and_then(|a| archives::check(a, v2, &target_schema, &maps, &lines, &mut archive_errors));
+    let archives = model
+        .archives
+        .as_ref()
+        .and_then(|a| archives::check(a, v2, &target_schema, &maps, &lines, &mut archive_errors));
     archive_errors.into_iter().for_each(|e| diags.push(e));
     if diags.has_errors() {
         return Err(diags);
@@ -262,7 +352,13 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         .map(|(s, joins)| order::dependencies(s, joins, &steps, v2))
         .collect();
     // Errors found past this point name steps: they point at the step's name in the model.
-    let step_pos = |name: &str| model.tables.keys().find(|k| k.as_str() == name).and_then(pos_of);
+    let step_pos = |name: &str| {
+        model
+            .tables
+            .keys()
+            .find(|k| k.as_str() == name)
+            .and_then(pos_of)
+    };
     let order = match order::sort(&deps, &names) {
         Ok(o) => o,
         Err((mut d, first)) => {
@@ -271,7 +367,12 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
             return Err(diags);
         }
     };
-    let read_later: BTreeSet<&str> = joins_per_step.iter().flatten().filter(|j| j.kind == "id").map(|j| j.step.as_str()).collect();
+    let read_later: BTreeSet<&str> = joins_per_step
+        .iter()
+        .flatten()
+        .filter(|j| j.kind == "id")
+        .map(|j| j.step.as_str())
+        .collect();
     let mut ordered: Vec<plan::Step> = Vec::with_capacity(steps.len());
     // Precheck finds FK parents in the id maps of the steps before this one (or its own).
     let mut maps_so_far: BTreeSet<String> = BTreeSet::new();
@@ -281,7 +382,11 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         for fk in &mut s.foreign_keys {
             fk.parent_maps.retain(|m| maps_so_far.contains(m));
         }
-        s.after = deps[i].iter().filter(|(d, _)| *d != i).map(|(_, dep)| dep.clone()).collect();
+        s.after = deps[i]
+            .iter()
+            .filter(|(d, _)| *d != i)
+            .map(|(_, dep)| dep.clone())
+            .collect();
         s.map_read_later = read_later.contains(s.name.as_str());
         match hierarchy::of(&s, &mode) {
             Ok(h) => s.hierarchy = h,
@@ -293,8 +398,11 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         ordered.push(s);
     }
     if let plan::Mode::PerEntity { root, .. } = &mode {
-        let joins_of: std::collections::BTreeMap<String, Vec<lookup::IdJoin>> =
-            steps.iter().zip(&joins_per_step).map(|(s, j)| (s.name.clone(), j.clone())).collect();
+        let joins_of: std::collections::BTreeMap<String, Vec<lookup::IdJoin>> = steps
+            .iter()
+            .zip(&joins_per_step)
+            .map(|(s, j)| (s.name.clone(), j.clone()))
+            .collect();
         if let Err((mut d, step)) = assign_entities(&mut ordered, root, &joins_of) {
             d.at = step_pos(&step);
             diags.push(d);
@@ -302,12 +410,32 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         }
     }
     let read_tables: BTreeSet<&QualName> = ordered.iter().flat_map(|s| s.reads.iter()).collect();
-    let accounting = accounting::Accounting { model, lines: &lines, v1, v2, source_schema: &source_schema, steps: &ordered };
+    let accounting = accounting::Accounting {
+        model,
+        lines: &lines,
+        v1,
+        v2,
+        source_schema: &source_schema,
+        steps: &ordered,
+    };
     let dropped = accounting.check(&mut diags);
     // The note on secrets found by name points at the first step (in the model) reading the table.
     let read_at: Vec<(&QualName, Option<crate::diagnostic::Pos>)> = read_tables
         .iter()
-        .map(|t| (*t, model.tables.iter().find(|(name, _)| ordered.iter().any(|s| &s.name == name.as_str() && s.reads.contains(t))).and_then(|(_, s)| pos_of(&s.from))))
+        .map(|t| {
+            (
+                *t,
+                model
+                    .tables
+                    .iter()
+                    .find(|(name, _)| {
+                        ordered
+                            .iter()
+                            .any(|s| s.name == name.as_str() && s.reads.contains(t))
+                    })
+                    .and_then(|(_, s)| pos_of(&s.from)),
+            )
+        })
         .collect();
     redactions.notes(&read_at, &mut diags);
     let secrets = redactions.of_read(&read_tables.iter().copied().collect::<Vec<_>>());
@@ -316,9 +444,23 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
     }
     let v1_tables = read_tables
         .iter()
-        .map(|t| ((*t).clone(), v1.table(t).and_then(|t| t.primary_key.as_ref()).map_or(Vec::new(), |k| k.columns.clone())))
+        .map(|t| {
+            (
+                (*t).clone(),
+                v1.table(t)
+                    .and_then(|t| t.primary_key.as_ref())
+                    .map_or(Vec::new(), |k| k.columns.clone()),
+            )
+        })
         .collect();
-    let compiled_columns = compiled_columns(v1, v2, source_server.is_none(), &read_tables, &ordered, &references);
+    let compiled_columns = compiled_columns(
+        v1,
+        v2,
+        source_server.is_none(),
+        &read_tables,
+        &ordered,
+        &references,
+    );
     let plan = Plan {
         compiled_columns,
         v1_tables,
@@ -334,7 +476,10 @@ pub fn check(model: &Model, file: &SourceFile, v1: &Catalog, v2: &Catalog) -> Re
         time_zone,
         subset: None,
         // Entries without rows only name a key for ref(): nothing to insert, verify or undo.
-        references: references.into_iter().filter(|r| !r.rows.is_empty()).collect(),
+        references: references
+            .into_iter()
+            .filter(|r| !r.rows.is_empty())
+            .collect(),
         steps: ordered,
         assertions,
         archives,
@@ -353,14 +498,26 @@ fn compiled_columns(
     steps: &[plan::Step],
     references: &[plan::Reference],
 ) -> Vec<plan::CompiledColumn> {
-    let v2_tables: BTreeSet<&QualName> =
-        steps.iter().flat_map(|s| std::iter::once(&s.target).chain(&s.v2_reads)).chain(references.iter().map(|r| &r.table)).collect();
-    let v1_tables = read_tables.iter().copied().filter(|_| v1_here).map(|t| ("V1", v1, t));
+    let v2_tables: BTreeSet<&QualName> = steps
+        .iter()
+        .flat_map(|s| std::iter::once(&s.target).chain(&s.v2_reads))
+        .chain(references.iter().map(|r| &r.table))
+        .collect();
+    let v1_tables = read_tables
+        .iter()
+        .copied()
+        .filter(|_| v1_here)
+        .map(|t| ("V1", v1, t));
     v1_tables
         .chain(v2_tables.into_iter().map(|t| ("V2", v2, t)))
         .filter_map(|(side, catalog, name)| catalog.table(name).map(|t| (side, t)))
         .flat_map(|(side, t)| {
-            t.columns.iter().map(move |c| plan::CompiledColumn { side, table: t.name.clone(), column: c.name.clone(), data_type: c.data_type.clone() })
+            t.columns.iter().map(move |c| plan::CompiledColumn {
+                side,
+                table: t.name.clone(),
+                column: c.name.clone(),
+                data_type: c.data_type.clone(),
+            })
         })
         .collect()
 }
@@ -369,14 +526,21 @@ fn compiled_columns(
 /// entities (by their source key); another step's row belongs to the entity of the first
 /// id() lookup it makes into a step that has entities. A step with no such lookup can't be
 /// split by entity: an error naming it (and the step, for its position).
-fn assign_entities(ordered: &mut [plan::Step], root: &str, joins_of: &std::collections::BTreeMap<String, Vec<lookup::IdJoin>>) -> Result<(), (Diagnostic, String)> {
+fn assign_entities(
+    ordered: &mut [plan::Step],
+    root: &str,
+    joins_of: &std::collections::BTreeMap<String, Vec<lookup::IdJoin>>,
+) -> Result<(), (Diagnostic, String)> {
     let mut with_entity: BTreeSet<String> = BTreeSet::new();
     for s in ordered.iter_mut() {
         if s.name == root {
             s.entity = Some(s.source_key.clone());
         } else {
             let joins = joins_of.get(&s.name).map_or(&[][..], |j| j.as_slice());
-            let Some(j) = joins.iter().find(|j| j.kind == "id" && with_entity.contains(&j.step)) else {
+            let Some(j) = joins
+                .iter()
+                .find(|j| j.kind == "id" && with_entity.contains(&j.step))
+            else {
                 return Err((
                     Diagnostic::error(
                         format!("per_entity: step {} makes no id() lookup into {root} or a step under it, so its rows belong to no entity", s.name),
@@ -410,13 +574,29 @@ fn check_bookkeeping_names(model: &Model, diags: &mut Diagnostics) {
     }
 }
 
-fn check_schema(catalog: &Catalog, schema: &str, at: Option<&Text>, which: &str, diags: &mut Diagnostics) {
+fn check_schema(
+    catalog: &Catalog,
+    schema: &str,
+    at: Option<&Text>,
+    which: &str,
+    diags: &mut Diagnostics,
+) {
     if catalog.tables_in(schema).next().is_none() {
         let schemas: BTreeSet<&str> = catalog.tables.keys().map(|k| k.schema.as_str()).collect();
         let list: Vec<&str> = schemas.into_iter().collect();
         diags.push(
-            Diagnostic::error(format!("{which} has no table in schema `{schema}`"), at.and_then(pos_of))
-                .with_hint(format!("{which}'s tables are in: {}", if list.is_empty() { "(none)".into() } else { list.join(", ") })),
+            Diagnostic::error(
+                format!("{which} has no table in schema `{schema}`"),
+                at.and_then(pos_of),
+            )
+            .with_hint(format!(
+                "{which}'s tables are in: {}",
+                if list.is_empty() {
+                    "(none)".into()
+                } else {
+                    list.join(", ")
+                }
+            )),
         );
     }
 }

@@ -23,7 +23,9 @@ pub fn derived(prefix: &str, name: &str) -> String {
 
 /// FNV-1a, 64 bits: a small, stable hash (std's hasher may change between Rust versions).
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]
@@ -34,10 +36,17 @@ mod tests {
     fn short_names_are_kept_and_long_ones_stay_distinct() {
         assert_eq!(derived("map_", "users"), "map_users");
         let common = "a_table_name_long_enough_to_reach_the_identifier_limit_of_pg";
-        let (one, two) = (derived("map_", &format!("{common}_one")), derived("map_", &format!("{common}_two")));
+        let (one, two) = (
+            derived("map_", &format!("{common}_one")),
+            derived("map_", &format!("{common}_two")),
+        );
         assert_ne!(one, two);
         assert_eq!(one.len(), MAX_IDENTIFIER_BYTES);
-        assert_eq!(one, derived("map_", &format!("{common}_one")), "deterministic");
+        assert_eq!(
+            one,
+            derived("map_", &format!("{common}_one")),
+            "deterministic"
+        );
         // Never cut inside a character.
         assert!(derived("map_", &"é".repeat(40)).len() <= MAX_IDENTIFIER_BYTES);
     }

@@ -9,7 +9,13 @@ use crate::model::{pos_of, RepairRule};
 use crate::plan::{ColumnMap, Repair, RepairStrategy};
 
 /// `declared`: the column names the step's `columns` give (an erroneous one is reported there).
-pub fn check(rules: &[RepairRule], table: &Table, columns: &[ColumnMap], declared: &[&str], errors: &mut Vec<Diagnostic>) -> Vec<Repair> {
+pub fn check(
+    rules: &[RepairRule],
+    table: &Table,
+    columns: &[ColumnMap],
+    declared: &[&str],
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<Repair> {
     let mut out: Vec<Repair> = Vec::new();
     for rule in rules {
         let name = rule.column.as_str();
@@ -27,23 +33,40 @@ pub fn check(rules: &[RepairRule], table: &Table, columns: &[ColumnMap], declare
         };
         if out.iter().any(|r| r.column == name) {
             errors.push(
-                Diagnostic::error(format!("two repair rules claim `{}.{name}`", table.name.name), at)
-                    .with_hint("one rule per column: keep the one you mean"),
+                Diagnostic::error(
+                    format!("two repair rules claim `{}.{name}`", table.name.name),
+                    at,
+                )
+                .with_hint("one rule per column: keep the one you mean"),
             );
             continue;
         }
         let Some(target) = table.column(name) else {
-            errors.push(Diagnostic::error(format!("column `{name}` does not exist in V2 table `{}`", table.name), at));
+            errors.push(Diagnostic::error(
+                format!(
+                    "column `{name}` does not exist in V2 table `{}`",
+                    table.name
+                ),
+                at,
+            ));
             continue;
         };
-        if table.primary_key.as_ref().is_some_and(|k| k.columns.contains(&name.to_string())) {
+        if table
+            .primary_key
+            .as_ref()
+            .is_some_and(|k| k.columns.contains(&name.to_string()))
+        {
             errors.push(
                 Diagnostic::error(format!("`{}.{name}` is part of the primary key: pgmig records migrated rows by it, so it is not repaired", table.name.name), at)
                     .with_hint("reject the duplicates instead (`reject:`), or key the step with `key: new`"),
             );
             continue;
         }
-        let unique = table.primary_key.iter().chain(&table.uniques).any(|k| k.columns == [name.to_string()]);
+        let unique = table
+            .primary_key
+            .iter()
+            .chain(&table.uniques)
+            .any(|k| k.columns == [name.to_string()]);
         if !unique {
             errors.push(
                 Diagnostic::error(format!("`{}.{name}` has no UNIQUE constraint in V2: there is nothing to repair", table.name.name), at)
@@ -53,8 +76,14 @@ pub fn check(rules: &[RepairRule], table: &Table, columns: &[ColumnMap], declare
         }
         if strategy == RepairStrategy::Clear && target.not_null {
             errors.push(
-                Diagnostic::error(format!("`{}.{name}` is NOT NULL: `on_duplicate: clear` can't empty it", table.name.name), pos_of(&rule.on_duplicate))
-                    .with_hint("use `on_duplicate: suffix`"),
+                Diagnostic::error(
+                    format!(
+                        "`{}.{name}` is NOT NULL: `on_duplicate: clear` can't empty it",
+                        table.name.name
+                    ),
+                    pos_of(&rule.on_duplicate),
+                )
+                .with_hint("use `on_duplicate: suffix`"),
             );
             continue;
         }
@@ -62,7 +91,13 @@ pub fn check(rules: &[RepairRule], table: &Table, columns: &[ColumnMap], declare
             if declared.contains(&name) {
                 continue;
             }
-            errors.push(Diagnostic::error(format!("this step does not fill `{}.{name}`: there is nothing to repair", table.name.name), at));
+            errors.push(Diagnostic::error(
+                format!(
+                    "this step does not fill `{}.{name}`: there is nothing to repair",
+                    table.name.name
+                ),
+                at,
+            ));
             continue;
         };
         out.push(Repair {

@@ -12,7 +12,14 @@ use crate::plan::{ColumnMap, Replace, ReplacedTable};
 
 use super::BOOKKEEPING_SCHEMA;
 
-pub fn check(step_name: &str, columns_decl: &[Text], table: &Table, columns: &[ColumnMap], v2: &Catalog, errors: &mut Vec<Diagnostic>) -> Option<Replace> {
+pub fn check(
+    step_name: &str,
+    columns_decl: &[Text],
+    table: &Table,
+    columns: &[ColumnMap],
+    v2: &Catalog,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Replace> {
     let at = columns_decl.first().and_then(pos_of);
     let mut exprs = Vec::new();
     for c in columns_decl {
@@ -31,7 +38,13 @@ pub fn check(step_name: &str, columns_decl: &[Text], table: &Table, columns: &[C
         return None;
     }
     let wanted: BTreeSet<&str> = columns_decl.iter().map(|c| c.as_str()).collect();
-    let unique = table.primary_key.iter().chain(&table.uniques).any(|k| k.columns.iter().map(String::as_str).collect::<BTreeSet<_>>() == wanted);
+    let unique = table.primary_key.iter().chain(&table.uniques).any(|k| {
+        k.columns
+            .iter()
+            .map(String::as_str)
+            .collect::<BTreeSet<_>>()
+            == wanted
+    });
     if !unique || wanted.is_empty() {
         errors.push(
             Diagnostic::error(
@@ -42,7 +55,12 @@ pub fn check(step_name: &str, columns_decl: &[Text], table: &Table, columns: &[C
         );
         return None;
     }
-    let backup = |t: &QualName| QualName::new(BOOKKEEPING_SCHEMA, super::names::derived(&format!("replaced_{step_name}_"), &t.name));
+    let backup = |t: &QualName| {
+        QualName::new(
+            BOOKKEEPING_SCHEMA,
+            super::names::derived(&format!("replaced_{step_name}_"), &t.name),
+        )
+    };
     // Tables under the step's table: reached by a foreign key from a table already in the set.
     let mut set: Vec<QualName> = vec![table.name.clone()];
     loop {
@@ -62,7 +80,13 @@ pub fn check(step_name: &str, columns_decl: &[Text], table: &Table, columns: &[C
     while ordered.len() < set.len() {
         let ready = set.iter().find(|t| {
             !ordered.contains(t)
-                && v2.table(t).is_some_and(|tt| tt.foreign_keys.iter().all(|fk| fk.references == **t || !set.contains(&fk.references) || ordered.contains(&fk.references)))
+                && v2.table(t).is_some_and(|tt| {
+                    tt.foreign_keys.iter().all(|fk| {
+                        fk.references == **t
+                            || !set.contains(&fk.references)
+                            || ordered.contains(&fk.references)
+                    })
+                })
         });
         match ready {
             Some(t) => ordered.push(t.clone()),
@@ -83,23 +107,49 @@ pub fn check(step_name: &str, columns_decl: &[Text], table: &Table, columns: &[C
                 .foreign_keys
                 .iter()
                 .filter(|fk| fk.references != *t && set.contains(&fk.references))
-                .map(|fk| (backup(&fk.references), fk.columns.iter().cloned().zip(fk.referenced_columns.iter().cloned()).collect()))
+                .map(|fk| {
+                    (
+                        backup(&fk.references),
+                        fk.columns
+                            .iter()
+                            .cloned()
+                            .zip(fk.referenced_columns.iter().cloned())
+                            .collect(),
+                    )
+                })
                 .collect();
             ReplacedTable {
                 table: t.clone(),
                 backup: backup(t),
-                primary_key: tt.primary_key.as_ref().map_or(Vec::new(), |k| k.columns.clone()),
+                primary_key: tt
+                    .primary_key
+                    .as_ref()
+                    .map_or(Vec::new(), |k| k.columns.clone()),
                 parents,
-                overriding: tt.columns.iter().any(|c| c.identity == Some(Identity::Always)),
+                overriding: tt
+                    .columns
+                    .iter()
+                    .any(|c| c.identity == Some(Identity::Always)),
             }
         })
         .collect::<Vec<_>>();
     if let Some(t) = tables.iter().find(|t| t.primary_key.is_empty()) {
         errors.push(
-            Diagnostic::error(format!("V2 table `{}` (under `{}`) has no primary key", t.table, table.name), at)
-                .with_hint("replaced rows are deleted and restored by primary key"),
+            Diagnostic::error(
+                format!(
+                    "V2 table `{}` (under `{}`) has no primary key",
+                    t.table, table.name
+                ),
+                at,
+            )
+            .with_hint("replaced rows are deleted and restored by primary key"),
         );
         return None;
     }
-    Some(Replace { line: at.map_or(0, |p| p.line), columns: columns_decl.iter().map(|c| c.to_string()).collect(), exprs, tables })
+    Some(Replace {
+        line: at.map_or(0, |p| p.line),
+        columns: columns_decl.iter().map(|c| c.to_string()).collect(),
+        exprs,
+        tables,
+    })
 }

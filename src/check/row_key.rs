@@ -17,19 +17,38 @@ use super::suggest::did_you_mean;
 
 /// The key columns of `table` for the step `name` and where they come from; `None` (an
 /// error pushed) when the table has no key and the model declares none, or declares a wrong one.
-pub fn resolve(name: &Text, step: &Step, table: &Table, diags: &mut Diagnostics) -> Option<(Vec<String>, RowKey)> {
+pub fn resolve(
+    name: &Text,
+    step: &Step,
+    table: &Table,
+    diags: &mut Diagnostics,
+) -> Option<(Vec<String>, RowKey)> {
     let enforced = enforced_keys(table);
     if let Some(KeyDecl::Columns(columns)) = &step.key {
         let names = declared(name, columns, table, diags)?;
         let wanted: BTreeSet<&str> = names.iter().map(String::as_str).collect();
-        let key = match enforced.iter().find(|(_, cols, _)| cols.iter().map(String::as_str).collect::<BTreeSet<_>>() == wanted) {
-            Some((constraint, _, primary)) => RowKey::Enforced { constraint: constraint.clone(), primary: *primary },
-            None => RowKey::Declared { line: columns.first().and_then(pos_of).map_or(0, |p| p.line) },
+        let key = match enforced
+            .iter()
+            .find(|(_, cols, _)| cols.iter().map(String::as_str).collect::<BTreeSet<_>>() == wanted)
+        {
+            Some((constraint, _, primary)) => RowKey::Enforced {
+                constraint: constraint.clone(),
+                primary: *primary,
+            },
+            None => RowKey::Declared {
+                line: columns.first().and_then(pos_of).map_or(0, |p| p.line),
+            },
         };
         return Some((names, key));
     }
     match enforced.into_iter().next() {
-        Some((constraint, columns, primary)) => Some((columns, RowKey::Enforced { constraint, primary })),
+        Some((constraint, columns, primary)) => Some((
+            columns,
+            RowKey::Enforced {
+                constraint,
+                primary,
+            },
+        )),
         None => {
             diags.push(
                 Diagnostic::error(format!("V2 table `{}` has no primary key and no UNIQUE key on NOT NULL columns", table.name), pos_of(name))
@@ -54,23 +73,45 @@ fn enforced_keys(table: &Table) -> Vec<(String, Vec<String>, bool)> {
             table
                 .indexes
                 .iter()
-                .filter(|i| i.unique && i.predicate.is_none() && i.method == "btree" && i.keys.iter().all(|k| table.column(k).is_some()))
+                .filter(|i| {
+                    i.unique
+                        && i.predicate.is_none()
+                        && i.method == "btree"
+                        && i.keys.iter().all(|k| table.column(k).is_some())
+                })
                 .map(|i| (i.name.clone(), i.keys.clone(), false)),
         )
         .filter(|(_, columns, _)| !columns.is_empty() && columns.iter().all(not_null))
         .collect();
     unique.sort_by(|a, b| a.1.len().cmp(&b.1.len()).then_with(|| a.0.cmp(&b.0)));
-    table.primary_key.iter().map(|k| (k.name.clone(), k.columns.clone(), true)).chain(unique).collect()
+    table
+        .primary_key
+        .iter()
+        .map(|k| (k.name.clone(), k.columns.clone(), true))
+        .chain(unique)
+        .collect()
 }
 
 /// The columns of `key: [COLUMN, …]`: each a NOT NULL column of V2, once.
-fn declared(name: &Text, columns: &[Text], table: &Table, diags: &mut Diagnostics) -> Option<Vec<String>> {
+fn declared(
+    name: &Text,
+    columns: &[Text],
+    table: &Table,
+    diags: &mut Diagnostics,
+) -> Option<Vec<String>> {
     let mut ok = !columns.is_empty();
     let mut names: Vec<String> = Vec::new();
     for c in columns {
         let Some(column) = table.column(c.as_str()) else {
             let candidates: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
-            let mut d = Diagnostic::error(format!("key column `{}` does not exist in V2 table `{}`", c.as_str(), table.name), pos_of(c));
+            let mut d = Diagnostic::error(
+                format!(
+                    "key column `{}` does not exist in V2 table `{}`",
+                    c.as_str(),
+                    table.name
+                ),
+                pos_of(c),
+            );
             if let Some(s) = did_you_mean(c.as_str(), &candidates) {
                 d = d.with_hint(format!("did you mean `{s}`?"));
             }
@@ -86,7 +127,10 @@ fn declared(name: &Text, columns: &[Text], table: &Table, diags: &mut Diagnostic
             ok = false;
         }
         if names.contains(&column.name) {
-            diags.push(Diagnostic::error(format!("key column `{}` is listed twice", column.name), pos_of(c)));
+            diags.push(Diagnostic::error(
+                format!("key column `{}` is listed twice", column.name),
+                pos_of(c),
+            ));
             ok = false;
         }
         names.push(column.name.clone());

@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    ArrayElemTypeDef, DataType, Expr, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, TableFactor, TableWithJoins, Visit, VisitMut,
-    Visitor, VisitorMut,
+    ArrayElemTypeDef, DataType, Expr, Ident, ObjectName, ObjectNamePart, Query, SelectItem,
+    SetExpr, TableFactor, TableWithJoins, Visit, VisitMut, Visitor, VisitorMut,
 };
 
 use super::sql::Origin;
@@ -45,8 +45,17 @@ pub struct Scope {
 
 /// SQL's value keywords that sqlparser may read as bare identifiers.
 const VALUE_KEYWORDS: &[&str] = &[
-    "current_date", "current_time", "current_timestamp", "localtime", "localtimestamp", "current_user",
-    "session_user", "user", "current_schema", "current_catalog", "current_role",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "localtime",
+    "localtimestamp",
+    "current_user",
+    "session_user",
+    "user",
+    "current_schema",
+    "current_catalog",
+    "current_role",
 ];
 
 /// An identifier's name as PostgreSQL sees it: unquoted names fold to lower case. A name
@@ -55,7 +64,11 @@ const VALUE_KEYWORDS: &[&str] = &[
 pub fn ident_name(ident: &Ident) -> String {
     match ident.quote_style {
         Some(_) => ident.value.clone(),
-        None => match ident.value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+        None => match ident
+            .value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+        {
             Some(quoted) => quoted.replace("\"\"", "\""),
             None => ident.value.to_lowercase(),
         },
@@ -75,7 +88,11 @@ fn object_parts(name: &ObjectName) -> Vec<String> {
 /// An `Ident` that prints as PostgreSQL needs it (quoted only when required).
 pub fn sql_ident(name: &str) -> Ident {
     let quoted = crate::catalog::quote_ident(name);
-    if quoted.starts_with('"') { Ident::with_quote('"', name) } else { Ident::new(name) }
+    if quoted.starts_with('"') {
+        Ident::with_quote('"', name)
+    } else {
+        Ident::new(name)
+    }
 }
 
 impl Scope {
@@ -86,7 +103,13 @@ impl Scope {
     /// Builds the scope of a `from` clause and qualifies its V1 tables with the source schema.
     /// `read_schema` is where the scripts read V1's tables (the staging schema of a V1 on
     /// another server; else `schema` itself).
-    pub fn build(from: &mut Vec<TableWithJoins>, v1: &Catalog, schema: &str, read_schema: &str, origin: Origin) -> Result<Scope, Vec<Diagnostic>> {
+    pub fn build(
+        from: &mut Vec<TableWithJoins>,
+        v1: &Catalog,
+        schema: &str,
+        read_schema: &str,
+        origin: Origin,
+    ) -> Result<Scope, Vec<Diagnostic>> {
         let mut errors = check_relations(from, v1, schema, &BTreeSet::new(), origin);
         let mut scope = Scope {
             relations: Vec::new(),
@@ -97,7 +120,8 @@ impl Scope {
         };
         scope.note_reads(&*from, v1, schema);
         for twj in from.iter() {
-            let factors = std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation));
+            let factors =
+                std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation));
             for factor in factors {
                 match relation_of(factor, v1, schema, &scope) {
                     Ok(Some(r)) => scope.relations.push(r),
@@ -111,7 +135,11 @@ impl Scope {
         if let Err(message) = printable_literals(from) {
             errors.push(Diagnostic::error(message, origin.whole()));
         }
-        if errors.is_empty() { Ok(scope) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(scope)
+        } else {
+            Err(errors)
+        }
     }
 
     /// Adds the V1 tables `node` names to [`Scope::reads`].
@@ -127,11 +155,23 @@ impl Scope {
     }
 
     /// Checks every column reference of `expr` against the scope.
-    pub fn resolve(&self, expr: &Expr, v1: &Catalog, schema: &str, origin: Origin) -> Vec<Diagnostic> {
+    pub fn resolve(
+        &self,
+        expr: &Expr,
+        v1: &Catalog,
+        schema: &str,
+        origin: Origin,
+    ) -> Vec<Diagnostic> {
         let mut errors = check_relations(expr, v1, schema, &self.v2_visible, origin);
         let mut inner = InnerAliases::default();
         let _ = expr.visit(&mut inner);
-        let mut resolver = Resolver { scope: self, inner: &inner.aliases, depth: 0, origin, errors: &mut errors };
+        let mut resolver = Resolver {
+            scope: self,
+            inner: &inner.aliases,
+            depth: 0,
+            origin,
+            errors: &mut errors,
+        };
         let _ = expr.visit(&mut resolver);
         errors
     }
@@ -140,7 +180,11 @@ impl Scope {
     pub fn column_type(&self, qualifier: Option<&str>, name: &str) -> Option<String> {
         match qualifier {
             Some(q) => self.relation(q)?.column(name)?.1.clone(),
-            None => self.relations.iter().find_map(|r| r.column(name)).and_then(|c| c.1.clone()),
+            None => self
+                .relations
+                .iter()
+                .find_map(|r| r.column(name))
+                .and_then(|c| c.1.clone()),
         }
     }
 }
@@ -148,50 +192,108 @@ impl Scope {
 type PosError = (String, sqlparser::tokenizer::Location, usize);
 
 /// No position inside the value: diagnostics point at the whole value.
-const NOWHERE: sqlparser::tokenizer::Location = sqlparser::tokenizer::Location { line: 0, column: 0 };
+const NOWHERE: sqlparser::tokenizer::Location =
+    sqlparser::tokenizer::Location { line: 0, column: 0 };
 
-fn relation_of(factor: &TableFactor, v1: &Catalog, schema: &str, scope: &Scope) -> Result<Option<Relation>, PosError> {
+fn relation_of(
+    factor: &TableFactor,
+    v1: &Catalog,
+    schema: &str,
+    scope: &Scope,
+) -> Result<Option<Relation>, PosError> {
     match factor {
-        TableFactor::Table { name, alias, args: None, .. } => {
-            let Some(table) = resolve_table(name, v1, schema) else { return Ok(None) };
+        TableFactor::Table {
+            name,
+            alias,
+            args: None,
+            ..
+        } => {
+            let Some(table) = resolve_table(name, v1, schema) else {
+                return Ok(None);
+            };
             let t = &v1.tables[&table];
-            let columns = t.columns.iter().map(|c| (c.name.clone(), Some(c.data_type.clone()))).collect();
-            let alias_name = alias.as_ref().map_or(table.name.clone(), |a| ident_name(&a.name));
-            Ok(Some(Relation { alias: alias_name, columns: Some(renamed(columns, alias)), table: Some(table) }))
+            let columns = t
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), Some(c.data_type.clone())))
+                .collect();
+            let alias_name = alias
+                .as_ref()
+                .map_or(table.name.clone(), |a| ident_name(&a.name));
+            Ok(Some(Relation {
+                alias: alias_name,
+                columns: Some(renamed(columns, alias)),
+                table: Some(table),
+            }))
         }
-        TableFactor::Table { name, alias, args: Some(_), .. } | TableFactor::Function { name, alias, .. } => {
+        TableFactor::Table {
+            name,
+            alias,
+            args: Some(_),
+            ..
+        }
+        | TableFactor::Function { name, alias, .. } => {
             let fname = object_parts(name).last().cloned().unwrap_or_default();
-            let alias_name = alias.as_ref().map_or(fname.clone(), |a| ident_name(&a.name));
+            let alias_name = alias
+                .as_ref()
+                .map_or(fname.clone(), |a| ident_name(&a.name));
             let library_fields = match object_parts(name).as_slice() {
                 [sch, f] if sch == super::BOOKKEEPING_SCHEMA => super::transforms::record_fields(f),
                 _ => None,
             };
             let columns = match (alias, library_fields) {
-                (Some(a), _) if !a.columns.is_empty() => a.columns.iter().map(|c| (ident_name(&c.name), None)).collect(),
+                (Some(a), _) if !a.columns.is_empty() => a
+                    .columns
+                    .iter()
+                    .map(|c| (ident_name(&c.name), None))
+                    .collect(),
                 // A record of the transform library: its fields, all text.
-                (_, Some(fields)) => fields.iter().map(|f| (f.to_string(), Some("text".to_string()))).collect(),
+                (_, Some(fields)) => fields
+                    .iter()
+                    .map(|f| (f.to_string(), Some("text".to_string())))
+                    .collect(),
                 _ => vec![(alias_name.clone(), None)],
             };
-            Ok(Some(Relation { alias: alias_name, columns: Some(columns), table: None }))
+            Ok(Some(Relation {
+                alias: alias_name,
+                columns: Some(columns),
+                table: None,
+            }))
         }
-        TableFactor::Derived { subquery, alias, .. } => {
+        TableFactor::Derived {
+            subquery, alias, ..
+        } => {
             let Some(alias) = alias else {
                 return Err(("a subquery in `from` needs an alias".into(), NOWHERE, 1));
             };
-            let columns = projection(subquery, v1, schema, scope).map(|cols| renamed(cols, &Some(alias.clone())));
-            Ok(Some(Relation { alias: ident_name(&alias.name), columns, table: None }))
+            let columns = projection(subquery, v1, schema, scope)
+                .map(|cols| renamed(cols, &Some(alias.clone())));
+            Ok(Some(Relation {
+                alias: ident_name(&alias.name),
+                columns,
+                table: None,
+            }))
         }
-        TableFactor::NestedJoin { table_with_joins, .. } => {
+        TableFactor::NestedJoin {
+            table_with_joins, ..
+        } => {
             // Nested joins are flattened: their relations join the scope one by one.
             let _ = table_with_joins;
-            Err(("parenthesized joins are not supported in `from`; write the joins flat".into(), NOWHERE, 1))
+            Err((
+                "parenthesized joins are not supported in `from`; write the joins flat".into(),
+                NOWHERE,
+                1,
+            ))
         }
         other => Err((format!("unsupported item in `from`: {other}"), NOWHERE, 1)),
     }
 }
 
 /// Column aliases `AS x(a, b)` rename the columns in order.
-fn renamed(mut columns: Vec<(String, Option<String>)>, alias: &Option<sqlparser::ast::TableAlias>) -> Vec<(String, Option<String>)> {
+fn renamed(
+    mut columns: Vec<(String, Option<String>)>,
+    alias: &Option<sqlparser::ast::TableAlias>,
+) -> Vec<(String, Option<String>)> {
     if let Some(a) = alias {
         for (col, new) in columns.iter_mut().zip(&a.columns) {
             col.0 = ident_name(&new.name);
@@ -201,9 +303,22 @@ fn renamed(mut columns: Vec<(String, Option<String>)>, alias: &Option<sqlparser:
 }
 
 /// Output columns of a subquery, when they can be named.
-fn projection(query: &Query, v1: &Catalog, schema: &str, outer: &Scope) -> Option<Vec<(String, Option<String>)>> {
-    let SetExpr::Select(select) = query.body.as_ref() else { return None };
-    let mut inner = Scope { relations: Vec::new(), default_schema: outer.default_schema.clone(), reads: BTreeSet::new(), v2_visible: Default::default(), v2_reads: BTreeSet::new() };
+fn projection(
+    query: &Query,
+    v1: &Catalog,
+    schema: &str,
+    outer: &Scope,
+) -> Option<Vec<(String, Option<String>)>> {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return None;
+    };
+    let mut inner = Scope {
+        relations: Vec::new(),
+        default_schema: outer.default_schema.clone(),
+        reads: BTreeSet::new(),
+        v2_visible: Default::default(),
+        v2_reads: BTreeSet::new(),
+    };
     for twj in &select.from {
         for factor in std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)) {
             if let Ok(Some(r)) = relation_of(factor, v1, schema, outer) {
@@ -262,7 +377,13 @@ fn v2_table(name: &ObjectName, visible: &BTreeSet<QualName>) -> Option<QualName>
 
 /// Every plain table named anywhere in `node` (joins, subqueries) must be a V1 table, a CTE,
 /// or one of the V2 tables `v2_visible` (written qualified).
-pub fn check_relations<V: Visit>(node: &V, v1: &Catalog, schema: &str, v2_visible: &BTreeSet<QualName>, origin: Origin) -> Vec<Diagnostic> {
+pub fn check_relations<V: Visit>(
+    node: &V,
+    v1: &Catalog,
+    schema: &str,
+    v2_visible: &BTreeSet<QualName>,
+    origin: Origin,
+) -> Vec<Diagnostic> {
     struct Check<'a> {
         v1: &'a Catalog,
         v2_visible: &'a BTreeSet<QualName>,
@@ -275,29 +396,42 @@ pub fn check_relations<V: Visit>(node: &V, v1: &Catalog, schema: &str, v2_visibl
         type Break = ();
         fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
             if let Some(with) = &q.with {
-                self.ctes.extend(with.cte_tables.iter().map(|c| ident_name(&c.alias.name)));
+                self.ctes
+                    .extend(with.cte_tables.iter().map(|c| ident_name(&c.alias.name)));
             }
             ControlFlow::Continue(())
         }
         fn pre_visit_table_factor(&mut self, f: &TableFactor) -> ControlFlow<()> {
-            if let TableFactor::Table { name, args: None, .. } = f {
+            if let TableFactor::Table {
+                name, args: None, ..
+            } = f
+            {
                 let parts = object_parts(name);
                 let known = resolve_table(name, self.v1, self.schema).is_some()
                     || v2_table(name, self.v2_visible).is_some()
                     || (parts.len() == 1 && self.ctes.contains(&parts[0]));
                 if !known {
                     let written = name.to_string();
-                    let candidates: Vec<String> = self.v1.tables_in(self.schema).map(|t| t.name.name.clone()).collect();
+                    let candidates: Vec<String> = self
+                        .v1
+                        .tables_in(self.schema)
+                        .map(|t| t.name.name.clone())
+                        .collect();
                     let loc = match name.0.first() {
                         Some(ObjectNamePart::Identifier(i)) => i.span.start,
                         _ => NOWHERE,
                     };
                     let mut d = self.origin.error(
-                        format!("table `{written}` does not exist in V1 (schema `{}`)", self.schema),
+                        format!(
+                            "table `{written}` does not exist in V1 (schema `{}`)",
+                            self.schema
+                        ),
                         loc,
                         written.chars().count(),
                     );
-                    if let Some(s) = did_you_mean(parts.last().map_or("", String::as_str), &candidates) {
+                    if let Some(s) =
+                        did_you_mean(parts.last().map_or("", String::as_str), &candidates)
+                    {
                         d = d.with_hint(format!("did you mean `{s}`?"));
                     }
                     self.errors.push(d);
@@ -306,7 +440,14 @@ pub fn check_relations<V: Visit>(node: &V, v1: &Catalog, schema: &str, v2_visibl
             ControlFlow::Continue(())
         }
     }
-    let mut check = Check { v1, v2_visible, schema, ctes: BTreeSet::new(), origin, errors: Vec::new() };
+    let mut check = Check {
+        v1,
+        v2_visible,
+        schema,
+        ctes: BTreeSet::new(),
+        origin,
+        errors: Vec::new(),
+    };
     let _ = node.visit(&mut check);
     check.errors
 }
@@ -324,7 +465,11 @@ pub fn qualify_tables<V: VisitMut>(node: &mut V, v1: &Catalog, schema: &str, rea
         fn pre_visit_relation(&mut self, name: &mut ObjectName) -> ControlFlow<()> {
             if let Some(qn) = resolve_table(name, self.v1, self.schema) {
                 {
-                    let printed = if qn.schema == self.schema { self.read_schema } else { qn.schema.as_str() };
+                    let printed = if qn.schema == self.schema {
+                        self.read_schema
+                    } else {
+                        qn.schema.as_str()
+                    };
                     *name = ObjectName(vec![
                         ObjectNamePart::Identifier(sql_ident(printed)),
                         ObjectNamePart::Identifier(sql_ident(&qn.name)),
@@ -334,7 +479,11 @@ pub fn qualify_tables<V: VisitMut>(node: &mut V, v1: &Catalog, schema: &str, rea
             ControlFlow::Continue(())
         }
     }
-    let _ = node.visit(&mut Qualify { v1, schema, read_schema });
+    let _ = node.visit(&mut Qualify {
+        v1,
+        schema,
+        read_schema,
+    });
 }
 
 /// Qualifies every unqualified type name in a cast that V2 defines outside pg_catalog (an enum,
@@ -342,7 +491,8 @@ pub fn qualify_tables<V: VisitMut>(node: &mut V, v1: &Catalog, schema: &str, rea
 /// `public.citext`): the scripts run with `search_path = pg_catalog, pg_temp`, where only
 /// PostgreSQL's own types resolve unqualified, so no user schema can stand in for them.
 pub fn qualify_types<V: VisitMut>(node: &mut V, v2: &Catalog, schema: &str) {
-    let mut user_types: BTreeSet<QualName> = v2.enums.keys().chain(v2.domains.keys()).cloned().collect();
+    let mut user_types: BTreeSet<QualName> =
+        v2.enums.keys().chain(v2.domains.keys()).cloned().collect();
     user_types.extend(v2.tables.keys().filter(|t| t.schema == schema).cloned());
     for column in v2.tables.values().flat_map(|t| &t.columns) {
         let base = column.data_type.trim_end_matches("[]");
@@ -359,13 +509,18 @@ pub fn qualify_types<V: VisitMut>(node: &mut V, v2: &Catalog, schema: &str) {
         fn data_type(&self, ty: &mut DataType) {
             match ty {
                 DataType::Custom(name, _) if name.0.len() == 1 => {
-                    let Some(ObjectNamePart::Identifier(id)) = name.0.first() else { return };
+                    let Some(ObjectNamePart::Identifier(id)) = name.0.first() else {
+                        return;
+                    };
                     let type_name = ident_name(id);
                     let in_schema = QualName::new(self.schema, type_name.as_str());
                     let found = if self.user_types.contains(&in_schema) {
                         Some(in_schema)
                     } else {
-                        self.user_types.iter().find(|q| q.name == type_name).cloned()
+                        self.user_types
+                            .iter()
+                            .find(|q| q.name == type_name)
+                            .cloned()
                     };
                     if let Some(qn) = found {
                         *name = ObjectName(vec![
@@ -374,9 +529,10 @@ pub fn qualify_types<V: VisitMut>(node: &mut V, v2: &Catalog, schema: &str) {
                         ]);
                     }
                 }
-                DataType::Array(ArrayElemTypeDef::AngleBracket(inner) | ArrayElemTypeDef::SquareBracket(inner, _)) => {
-                    self.data_type(inner)
-                }
+                DataType::Array(
+                    ArrayElemTypeDef::AngleBracket(inner)
+                    | ArrayElemTypeDef::SquareBracket(inner, _),
+                ) => self.data_type(inner),
                 _ => {}
             }
         }
@@ -384,13 +540,18 @@ pub fn qualify_types<V: VisitMut>(node: &mut V, v2: &Catalog, schema: &str) {
     impl VisitorMut for Qualify<'_> {
         type Break = ();
         fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
-            if let Expr::Cast { data_type, .. } | Expr::TypedString(sqlparser::ast::TypedString { data_type, .. }) = expr {
+            if let Expr::Cast { data_type, .. }
+            | Expr::TypedString(sqlparser::ast::TypedString { data_type, .. }) = expr
+            {
                 self.data_type(data_type);
             }
             ControlFlow::Continue(())
         }
     }
-    let _ = node.visit(&mut Qualify { user_types: &user_types, schema });
+    let _ = node.visit(&mut Qualify {
+        user_types: &user_types,
+        schema,
+    });
 }
 
 /// Rewrites the string literals sqlparser would print wrongly as `E'…'`: it prints a value
@@ -405,16 +566,25 @@ pub fn printable_literals<V: VisitMut>(node: &mut V) -> Result<(), String> {
     struct Printable;
     impl VisitorMut for Printable {
         type Break = String;
-        fn pre_visit_value(&mut self, v: &mut sqlparser::ast::ValueWithSpan) -> ControlFlow<String> {
-            let bits = |s: &str, digits: &str| s.chars().all(|c| digits.contains(c.to_ascii_lowercase()));
+        fn pre_visit_value(
+            &mut self,
+            v: &mut sqlparser::ast::ValueWithSpan,
+        ) -> ControlFlow<String> {
+            let bits =
+                |s: &str, digits: &str| s.chars().all(|c| digits.contains(c.to_ascii_lowercase()));
             match &v.value {
                 Value::SingleQuotedString(s)
-                    if s.contains("''") || s.contains("\\'") || s.chars().any(|c| c.is_ascii_control() && c != '\n' && c != '\t') =>
+                    if s.contains("''")
+                        || s.contains("\\'")
+                        || s.chars()
+                            .any(|c| c.is_ascii_control() && c != '\n' && c != '\t') =>
                 {
                     v.value = Value::EscapedStringLiteral(s.clone());
                 }
                 // `$$…$$` and `N'…'` as ordinary literals: the printer keeps N'…' text as it is.
-                Value::DollarQuotedString(d) => v.value = Value::EscapedStringLiteral(d.value.clone()),
+                Value::DollarQuotedString(d) => {
+                    v.value = Value::EscapedStringLiteral(d.value.clone())
+                }
                 Value::NationalStringLiteral(s) => v.value = Value::EscapedStringLiteral(s.clone()),
                 Value::SingleQuotedString(_)
                 | Value::EscapedStringLiteral(_)
@@ -424,7 +594,11 @@ pub fn printable_literals<V: VisitMut>(node: &mut V) -> Result<(), String> {
                 | Value::Null => {}
                 Value::HexStringLiteral(s) if bits(s, "0123456789abcdef") => {}
                 Value::SingleQuotedByteStringLiteral(s) if bits(s, "01") => {}
-                other => return ControlFlow::Break(format!("the literal {other} can't be written into a script as it is")),
+                other => {
+                    return ControlFlow::Break(format!(
+                        "the literal {other} can't be written into a script as it is"
+                    ))
+                }
             }
             ControlFlow::Continue(())
         }
@@ -441,9 +615,15 @@ pub fn printable_literals<V: VisitMut>(node: &mut V) -> Result<(), String> {
                 _ => None,
             };
             if let Some(DataType::Custom(name, modifiers)) = data_type {
-                let plain = |m: &String| !m.is_empty() && m.chars().all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c));
+                let plain = |m: &String| {
+                    !m.is_empty()
+                        && m.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c))
+                };
                 if !modifiers.iter().all(plain) {
-                    return ControlFlow::Break(format!("the type modifiers of {name} must be numbers or words"));
+                    return ControlFlow::Break(format!(
+                        "the type modifiers of {name} must be numbers or words"
+                    ));
                 }
             }
             ControlFlow::Continue(())
@@ -495,7 +675,9 @@ struct Resolver<'a> {
 
 impl Resolver<'_> {
     fn unknown_column(&mut self, ident: &Ident, candidates: Vec<String>, what: String) {
-        let mut d = self.origin.error(what, ident.span.start, ident.value.chars().count());
+        let mut d = self
+            .origin
+            .error(what, ident.span.start, ident.value.chars().count());
         if let Some(s) = did_you_mean(&ident_name(ident), &candidates) {
             d = d.with_hint(format!("did you mean `{s}`?"));
         }
@@ -507,12 +689,22 @@ impl Resolver<'_> {
         if VALUE_KEYWORDS.contains(&name.as_str()) {
             return;
         }
-        let owners: Vec<&Relation> = self.scope.relations.iter().filter(|r| r.column(&name).is_some()).collect();
+        let owners: Vec<&Relation> = self
+            .scope
+            .relations
+            .iter()
+            .filter(|r| r.column(&name).is_some())
+            .collect();
         match owners.len() {
             1 => {}
             0 if self.scope.relations.iter().any(|r| r.columns.is_none()) => {}
             0 => {
-                let all = self.scope.relations.iter().flat_map(|r| r.columns.iter().flatten().map(|c| c.0.clone())).collect();
+                let all = self
+                    .scope
+                    .relations
+                    .iter()
+                    .flat_map(|r| r.columns.iter().flatten().map(|c| c.0.clone()))
+                    .collect();
                 let what = format!("column `{name}` is not in any table of `from`");
                 self.unknown_column(ident, all, what);
             }
@@ -520,7 +712,14 @@ impl Resolver<'_> {
                 let names: Vec<&str> = owners.iter().map(|r| r.alias.as_str()).collect();
                 self.errors.push(
                     self.origin
-                        .error(format!("column `{name}` is ambiguous: it is in {}", names.join(", ")), ident.span.start, name.len())
+                        .error(
+                            format!(
+                                "column `{name}` is ambiguous: it is in {}",
+                                names.join(", ")
+                            ),
+                            ident.span.start,
+                            name.len(),
+                        )
                         .with_hint(format!("qualify it: `{}.{name}`", names[0])),
                 );
             }
@@ -536,13 +735,22 @@ impl Resolver<'_> {
                     if r.column(&c).is_none() {
                         let candidates = cols.iter().map(|c| c.0.clone()).collect();
                         let table = r.table.as_ref().map_or(q.clone(), |t| t.to_string());
-                        self.unknown_column(column, candidates, format!("column `{c}` does not exist in `{table}` (alias `{q}`)"));
+                        self.unknown_column(
+                            column,
+                            candidates,
+                            format!("column `{c}` does not exist in `{table}` (alias `{q}`)"),
+                        );
                     }
                 }
             }
             None if self.depth > 0 && self.inner.contains(&q) => {}
             None => {
-                let candidates: Vec<String> = self.scope.relations.iter().map(|r| r.alias.clone()).collect();
+                let candidates: Vec<String> = self
+                    .scope
+                    .relations
+                    .iter()
+                    .map(|r| r.alias.clone())
+                    .collect();
                 let mut d = self.origin.error(
                     format!("`{q}` is not a table or alias of this step's `from`"),
                     qualifier.span.start,
@@ -572,7 +780,9 @@ impl Visitor for Resolver<'_> {
             Expr::Identifier(ident) if self.depth == 0 => self.bare(ident),
             Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
                 let q = ident_name(&parts[0]);
-                if self.depth == 0 || (self.scope.relation(&q).is_some() && !self.inner.contains(&q)) {
+                if self.depth == 0
+                    || (self.scope.relation(&q).is_some() && !self.inner.contains(&q))
+                {
                     self.qualified(&parts[0], &parts[1]);
                 }
             }
@@ -610,7 +820,11 @@ mod printable_tests {
     }
 
     fn parse(sql: &str) -> Expr {
-        Parser::new(&PostgreSqlDialect {}).try_with_sql(sql).unwrap().parse_expr().unwrap()
+        Parser::new(&PostgreSqlDialect {})
+            .try_with_sql(sql)
+            .unwrap()
+            .parse_expr()
+            .unwrap()
     }
 
     #[test]

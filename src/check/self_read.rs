@@ -14,16 +14,28 @@ use crate::model::{pos_of, Model};
 use crate::plan;
 
 /// One error per step reading a table that a step of the model fills, pointing at its `from`.
-pub fn check(model: &Model, steps: &[plan::Step], read_schema: &str, target_schema: &str, diags: &mut Diagnostics) {
+pub fn check(
+    model: &Model,
+    steps: &[plan::Step],
+    read_schema: &str,
+    target_schema: &str,
+    diags: &mut Diagnostics,
+) {
     // On another server (or another schema) V1's names can't be V2's tables.
     if model.source_server().is_some() || read_schema != target_schema {
         return;
     }
     let written: BTreeSet<&QualName> = steps.iter().map(|s| &s.target).collect();
     for s in steps {
-        let Some(table) = s.reads.iter().find(|t| written.contains(t)) else { continue };
+        let Some(table) = s.reads.iter().find(|t| written.contains(t)) else {
+            continue;
+        };
         let step = &s.name;
-        let at = model.tables.iter().find(|(name, _)| name.as_str() == s.name).and_then(|(_, step)| pos_of(&step.from));
+        let at = model
+            .tables
+            .iter()
+            .find(|(name, _)| name.as_str() == s.name)
+            .and_then(|(_, step)| pos_of(&step.from));
         diags.push(
             Diagnostic::error(
                 format!("step {step} reads `{table}`, which this model fills: V1 and V2 are one schema (`{target_schema}`) of one database here, so the step would read V2's rows as V1's"),

@@ -40,15 +40,24 @@ impl Origin<'_> {
         if loc.line <= self.lines_before {
             return Some(start);
         }
-        let loc = Location { line: loc.line - self.lines_before, column: loc.column };
+        let loc = Location {
+            line: loc.line - self.lines_before,
+            column: loc.column,
+        };
         let expr_line = self.value.lines().nth(loc.line as usize - 1)?;
         if loc.line == 1 {
             let model_line = self.lines.get(start.line - 1)?;
             let from_marker: String = model_line.chars().skip(start.column - 1).collect();
             // Quoted scalars start at their quote; escapes (`''`) can hide the text itself.
             let quoted = from_marker.starts_with(['\'', '"']) as usize;
-            let shift = from_marker.find(expr_line.trim_end()).map_or(quoted, |b| from_marker[..b].chars().count());
-            return Some(Pos { line: start.line, column: start.column + shift + loc.column as usize - 1, len });
+            let shift = from_marker
+                .find(expr_line.trim_end())
+                .map_or(quoted, |b| from_marker[..b].chars().count());
+            return Some(Pos {
+                line: start.line,
+                column: start.column + shift + loc.column as usize - 1,
+                len,
+            });
         }
         let (line, text) = self
             .lines
@@ -58,7 +67,11 @@ impl Origin<'_> {
             .find(|(_, l)| !expr_line.trim().is_empty() && l.contains(expr_line.trim()))?;
         let indent = text.chars().count() - text.trim_start().chars().count();
         let expr_indent = expr_line.chars().count() - expr_line.trim_start().chars().count();
-        Some(Pos { line: line + 1, column: indent + loc.column as usize - expr_indent, len })
+        Some(Pos {
+            line: line + 1,
+            column: indent + loc.column as usize - expr_indent,
+            len,
+        })
     }
 
     pub fn error(&self, message: impl Into<String>, loc: Location, len: usize) -> Diagnostic {
@@ -79,8 +92,13 @@ pub const MAX_TOKENS: usize = 10_000;
 /// (quotes that never close, psql variables, meta-commands), and a size the checks can walk.
 fn precheck(origin: Origin, what: &str) -> Result<(), Diagnostic> {
     if let Some(p) = super::lexical::check(origin.value.as_str()) {
-        let loc = Location { line: p.line + origin.lines_before, column: p.column };
-        return Err(origin.error(format!("{what}: {}", p.message), loc, p.len).with_hint(p.hint));
+        let loc = Location {
+            line: p.line + origin.lines_before,
+            column: p.column,
+        };
+        return Err(origin
+            .error(format!("{what}: {}", p.message), loc, p.len)
+            .with_hint(p.hint));
     }
     if let Some(n) = oversized(origin.value.as_str()) {
         return Err(Diagnostic::error(format!("{what} is too long: {n} tokens, at most {MAX_TOKENS}"), origin.whole())
@@ -101,7 +119,9 @@ pub fn oversized(text: &str) -> Option<usize> {
 /// the parser then reports why).
 fn significant_tokens(text: &str) -> Vec<TokenWithSpan> {
     let dialect = dialect();
-    let mut tokens = Tokenizer::new(&dialect, text).tokenize_with_location().unwrap_or_default();
+    let mut tokens = Tokenizer::new(&dialect, text)
+        .tokenize_with_location()
+        .unwrap_or_default();
     tokens.retain(|t| !matches!(t.token, Token::Whitespace(_)));
     tokens
 }
@@ -111,8 +131,12 @@ pub fn parse_expr(origin: Origin, what: &str) -> Result<Expr, Diagnostic> {
     precheck(origin, what)?;
     let text = origin.value.as_str();
     let dialect = dialect();
-    let mut parser = Parser::new(&dialect).try_with_sql(text).map_err(|e| parse_error(origin, what, &e))?;
-    let mut expr = parser.parse_expr().map_err(|e| parse_error(origin, what, &e))?;
+    let mut parser = Parser::new(&dialect)
+        .try_with_sql(text)
+        .map_err(|e| parse_error(origin, what, &e))?;
+    let mut expr = parser
+        .parse_expr()
+        .map_err(|e| parse_error(origin, what, &e))?;
     expect_end(origin, what, &parser)?;
     named_arguments(&mut expr);
     Ok(expr)
@@ -127,8 +151,17 @@ fn named_arguments<T: sqlparser::ast::VisitMut>(tree: &mut T) {
         if let Expr::Function(f) = e {
             if let FunctionArguments::List(list) = &mut f.args {
                 for arg in &mut list.args {
-                    if let FunctionArg::ExprNamed { name: Expr::Identifier(name), arg: value, operator } = arg {
-                        *arg = FunctionArg::Named { name: name.clone(), arg: value.clone(), operator: operator.clone() };
+                    if let FunctionArg::ExprNamed {
+                        name: Expr::Identifier(name),
+                        arg: value,
+                        operator,
+                    } = arg
+                    {
+                        *arg = FunctionArg::Named {
+                            name: name.clone(),
+                            arg: value.clone(),
+                            operator: operator.clone(),
+                        };
                     }
                 }
             }
@@ -144,18 +177,27 @@ pub fn parse_from(origin: Origin) -> Result<Vec<TableWithJoins>, Diagnostic> {
     precheck(origin, "a FROM clause")?;
     let text = format!("SELECT 1 FROM\n{}", origin.value.as_str());
     let dialect = dialect();
-    let mut parser = Parser::new(&dialect).try_with_sql(&text).map_err(|e| parse_error(origin, "a FROM clause", &e))?;
-    let mut query = parser.parse_query().map_err(|e| parse_error(origin, "a FROM clause", &e))?;
+    let mut parser = Parser::new(&dialect)
+        .try_with_sql(&text)
+        .map_err(|e| parse_error(origin, "a FROM clause", &e))?;
+    let mut query = parser
+        .parse_query()
+        .map_err(|e| parse_error(origin, "a FROM clause", &e))?;
     expect_end(origin, "a FROM clause", &parser)?;
     named_arguments(&mut query);
     match *query.body {
         SetExpr::Select(select)
-            if query.order_by.is_none() && query.limit_clause.is_none() && select.selection.is_none() =>
+            if query.order_by.is_none()
+                && query.limit_clause.is_none()
+                && select.selection.is_none() =>
         {
             Ok(select.from)
         }
-        _ => Err(Diagnostic::error("`from` must be a FROM clause: tables, joins, subqueries", origin.whole())
-            .with_hint("put row filters in `where:` and ordering nowhere: a migration step is a set")),
+        _ => Err(Diagnostic::error(
+            "`from` must be a FROM clause: tables, joins, subqueries",
+            origin.whole(),
+        )
+        .with_hint("put row filters in `where:` and ordering nowhere: a migration step is a set")),
     }
 }
 
@@ -197,17 +239,24 @@ pub fn parse_query(origin: Origin, kind: ReadQuery) -> Result<Query, Diagnostic>
     let mut query = match statements.as_slice() {
         [Statement::Query(q)] => (**q).clone(),
         _ => {
-            return Err(Diagnostic::error("expected exactly one SELECT query", origin.whole()).with_hint(kind.hint()))
+            return Err(
+                Diagnostic::error("expected exactly one SELECT query", origin.whole())
+                    .with_hint(kind.hint()),
+            )
         }
     };
     named_arguments(&mut query);
     if let ControlFlow::Break(found) = query.visit(&mut ReadOnly) {
         let tokens = significant_tokens(origin.value.as_str());
-        let keyword = tokens.iter().position(|t| matches!(&t.token, Token::Word(w) if w.keyword == found.keyword()));
+        let keyword = tokens
+            .iter()
+            .position(|t| matches!(&t.token, Token::Word(w) if w.keyword == found.keyword()));
         let at = keyword.map(|i| &tokens[i]);
         let len = at.map_or(1, |t| t.token.to_string().chars().count());
         let loc = at.map_or(Location { line: 0, column: 0 }, |t| t.span.start);
-        return Err(origin.error(found.message(kind.noun()), loc, len).with_hint(kind.hint()));
+        return Err(origin
+            .error(found.message(kind.noun()), loc, len)
+            .with_hint(kind.hint()));
     }
     Ok(query)
 }
@@ -235,7 +284,10 @@ impl Writes {
     fn message(&self, noun: &str) -> String {
         match self {
             Writes::Lock => format!("{noun} must not lock rows (`FOR UPDATE`/`FOR SHARE`)"),
-            w => format!("{noun} must not change data: `{:?}` in a query", w.keyword()),
+            w => format!(
+                "{noun} must not change data: `{:?}` in a query",
+                w.keyword()
+            ),
         }
     }
 }
@@ -277,8 +329,14 @@ fn expect_end(origin: Origin, what: &str, parser: &Parser) -> Result<(), Diagnos
     }
     let rest = next.token.to_string();
     Err(origin
-        .error(format!("unexpected `{rest}` after {what}"), next.span.start, rest.chars().count())
-        .with_hint(format!("write {what} only: statements and `;` are not allowed here")))
+        .error(
+            format!("unexpected `{rest}` after {what}"),
+            next.span.start,
+            rest.chars().count(),
+        )
+        .with_hint(format!(
+            "write {what} only: statements and `;` are not allowed here"
+        )))
 }
 
 /// sqlparser reports positions inside its message ("… at Line: 1, Column: 5").
@@ -286,7 +344,9 @@ fn parse_error(origin: Origin, what: &str, e: &ParserError) -> Diagnostic {
     let message = e.to_string();
     let (text, loc) = match message.rsplit_once(" at Line: ") {
         Some((text, pos)) => {
-            let mut nums = pos.split(", Column: ").map(|n| n.trim().parse::<u64>().unwrap_or(0));
+            let mut nums = pos
+                .split(", Column: ")
+                .map(|n| n.trim().parse::<u64>().unwrap_or(0));
             let line = nums.next().unwrap_or(0);
             let column = nums.next().unwrap_or(0);
             (text.to_string(), Location { line, column })
@@ -315,9 +375,23 @@ mod tests {
         let yaml = format!("q: {sql}");
         let one: One = marked_yaml::from_yaml(0, &yaml).unwrap();
         let lines: Vec<&str> = yaml.lines().collect();
-        let d = parse_query(Origin { value: &one.q, lines: &lines, lines_before: 0 }, ReadQuery::Assertion).unwrap_err();
+        let d = parse_query(
+            Origin {
+                value: &one.q,
+                lines: &lines,
+                lines_before: 0,
+            },
+            ReadQuery::Assertion,
+        )
+        .unwrap_err();
         let at = d.at.unwrap();
-        format!("{}:{}: {} ({})", at.line, at.column, d.message, d.hint.unwrap_or_default())
+        format!(
+            "{}:{}: {} ({})",
+            at.line,
+            at.column,
+            d.message,
+            d.hint.unwrap_or_default()
+        )
     }
 
     #[test]

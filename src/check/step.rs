@@ -4,13 +4,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectNamePart, TableWithJoins, Visit, Visitor};
+use sqlparser::ast::{
+    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectNamePart, TableWithJoins, Visit,
+    Visitor,
+};
 
-use crate::sql_text::quote_literal;
 use crate::catalog::{quote_ident, Catalog, Identity, QualName};
 use crate::diagnostic::Diagnostic;
 use crate::model::{pos_of, KeyDecl, Text};
 use crate::plan::{self, ColumnMap, MapKey, Origin as ColumnOrigin, Reject, SequenceSync, Sql};
+use crate::sql_text::quote_literal;
 
 use super::head::{map_key_names, StepHead};
 use super::lookup::{self, IdJoin};
@@ -21,9 +24,23 @@ use super::{constraints, types, BOOKKEEPING_SCHEMA};
 
 /// Functions whose result differs between migrate and a later verify.
 const NON_REPEATABLE: &[&str] = &[
-    "random", "gen_random_uuid", "uuid_generate_v4", "uuid_generate_v1", "clock_timestamp", "now",
-    "statement_timestamp", "transaction_timestamp", "timeofday", "nextval", "gen_salt", "crypt", "current_timestamp",
-    "current_date", "current_time", "localtimestamp", "localtime",
+    "random",
+    "gen_random_uuid",
+    "uuid_generate_v4",
+    "uuid_generate_v1",
+    "clock_timestamp",
+    "now",
+    "statement_timestamp",
+    "transaction_timestamp",
+    "timeofday",
+    "nextval",
+    "gen_salt",
+    "crypt",
+    "current_timestamp",
+    "current_date",
+    "current_time",
+    "localtimestamp",
+    "localtime",
 ];
 
 pub struct StepContext<'a> {
@@ -49,11 +66,22 @@ pub type StepResult = Result<(plan::Step, Vec<IdJoin>, Vec<Diagnostic>), Vec<Dia
 
 impl StepContext<'_> {
     fn origin<'a>(&'a self, value: &'a Text) -> Origin<'a> {
-        Origin { value, lines: self.lines, lines_before: 0 }
+        Origin {
+            value,
+            lines: self.lines,
+            lines_before: 0,
+        }
     }
 
     /// Parses, rewrites `id()` calls of, and resolves one expression of a step.
-    fn expr(&self, value: &Text, what: &str, scope: &mut Scope, joins: &mut Vec<IdJoin>, errors: &mut Vec<Diagnostic>) -> Option<Expr> {
+    fn expr(
+        &self,
+        value: &Text,
+        what: &str,
+        scope: &mut Scope,
+        joins: &mut Vec<IdJoin>,
+        errors: &mut Vec<Diagnostic>,
+    ) -> Option<Expr> {
         let origin = self.origin(value);
         let mut expr = match sql::parse_expr(origin, what) {
             Ok(e) => e,
@@ -96,23 +124,49 @@ impl StepContext<'_> {
     }
 
     fn zone_conversion(&self, at: Option<crate::diagnostic::Pos>, what: String) {
-        self.zone_conversions.borrow_mut().push(super::zone::ZoneConversion { at, what });
+        self.zone_conversions
+            .borrow_mut()
+            .push(super::zone::ZoneConversion { at, what });
     }
 
     /// Notes the assignment of a `from` value to `column` when it depends on the time zone.
-    fn note_zone_assignment(&self, at: Option<crate::diagnostic::Pos>, from: &str, table: &QualName, column: &crate::catalog::Column) {
-        let (f, t) = (self.v1.base_type(from), self.v2.base_type(&column.data_type));
+    fn note_zone_assignment(
+        &self,
+        at: Option<crate::diagnostic::Pos>,
+        from: &str,
+        table: &QualName,
+        column: &crate::catalog::Column,
+    ) {
+        let (f, t) = (
+            self.v1.base_type(from),
+            self.v2.base_type(&column.data_type),
+        );
         if super::zone::depends_on_zone(f, t) {
-            self.zone_conversion(at, format!("assigning {from} to `{}.{}` ({})", table.name, column.name, column.data_type));
+            self.zone_conversion(
+                at,
+                format!(
+                    "assigning {from} to `{}.{}` ({})",
+                    table.name, column.name, column.data_type
+                ),
+            );
         }
     }
 
     pub fn step(&self, name: &Text, step: &crate::model::Step, head: &StepHead) -> StepResult {
         let mut errors = Vec::new();
         let mut warnings = Vec::new();
-        let from_origin = Origin { lines_before: 1, ..self.origin(&step.from) };
+        let from_origin = Origin {
+            lines_before: 1,
+            ..self.origin(&step.from)
+        };
         let mut from = sql::parse_from(from_origin).map_err(|d| vec![d])?;
-        let mut scope = Scope::build(&mut from, self.v1, self.source_schema, self.read_schema, from_origin)?;
+        let mut scope = Scope::build(
+            &mut from,
+            self.v1,
+            self.source_schema,
+            self.read_schema,
+            from_origin,
+        )?;
         // An unqualified type in a cast (`x::plan`) is V2's: that is where the value goes, and
         // the scripts run with the default search_path, where the target schema is `public`.
         scope.default_schema = head.table.name.schema.clone();
@@ -126,12 +180,28 @@ impl StepContext<'_> {
 
         let filter = step.filter.as_ref().and_then(|w| {
             let e = self.expr(w, "`where`", &mut scope, &mut joins, &mut errors)?;
-            Some(Sql { sql: e.to_string(), line: line_of(w) })
+            Some(Sql {
+                sql: e.to_string(),
+                line: line_of(w),
+            })
         });
         let mut rejects = Vec::new();
         for r in &step.reject {
-            if let Some(e) = self.expr(&r.when, "`reject.when`", &mut scope, &mut joins, &mut errors) {
-                rejects.push(Reject { when: Sql { sql: e.to_string(), line: line_of(&r.when) }, reason: r.reason.to_string(), reason_sql: None });
+            if let Some(e) = self.expr(
+                &r.when,
+                "`reject.when`",
+                &mut scope,
+                &mut joins,
+                &mut errors,
+            ) {
+                rejects.push(Reject {
+                    when: Sql {
+                        sql: e.to_string(),
+                        line: line_of(&r.when),
+                    },
+                    reason: r.reason.to_string(),
+                    reason_sql: None,
+                });
             }
         }
 
@@ -148,13 +218,28 @@ impl StepContext<'_> {
                     if let Some(e) = self.expr(b, "`key.by`", &mut scope, &mut joins, &mut errors) {
                         read.note(&e);
                         by_exprs.push(e.clone());
-                        keys.push(MapKey { column, expr: Sql { sql: e.to_string(), line: line_of(b) } });
+                        keys.push(MapKey {
+                            column,
+                            expr: Sql {
+                                sql: e.to_string(),
+                                line: line_of(b),
+                            },
+                        });
                     }
                 }
                 let column = head.key_columns.first().cloned().unwrap_or_default();
-                plan::Key::New { column, new: Sql { sql: new_expr.map(|e| e.to_string()).unwrap_or_default(), line: line_of(new) }, by: keys }
+                plan::Key::New {
+                    column,
+                    new: Sql {
+                        sql: new_expr.map(|e| e.to_string()).unwrap_or_default(),
+                        line: line_of(new),
+                    },
+                    by: keys,
+                }
             }
-            _ => plan::Key::Keep { columns: head.key_columns.clone() },
+            _ => plan::Key::Keep {
+                columns: head.key_columns.clone(),
+            },
         };
         let new_key_column = match &key {
             plan::Key::New { column, .. } => Some(column.clone()),
@@ -164,8 +249,16 @@ impl StepContext<'_> {
         // Explicit columns, in model order.
         for (col, value) in &step.columns {
             let Some(target) = table.column(col.as_str()) else {
-                let candidates: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
-                let mut d = Diagnostic::error(format!("column `{}` does not exist in V2 table `{}`", col.as_str(), table.name), pos_of(col));
+                let candidates: Vec<String> =
+                    table.columns.iter().map(|c| c.name.clone()).collect();
+                let mut d = Diagnostic::error(
+                    format!(
+                        "column `{}` does not exist in V2 table `{}`",
+                        col.as_str(),
+                        table.name
+                    ),
+                    pos_of(col),
+                );
                 if let Some(s) = did_you_mean(col.as_str(), &candidates) {
                     d = d.with_hint(format!("did you mean `{s}`?"));
                 }
@@ -173,27 +266,54 @@ impl StepContext<'_> {
                 continue;
             };
             if target.generated.is_some() {
-                errors.push(Diagnostic::error(format!("`{}` is a generated column; PostgreSQL computes it", target.name), pos_of(col)));
+                errors.push(Diagnostic::error(
+                    format!(
+                        "`{}` is a generated column; PostgreSQL computes it",
+                        target.name
+                    ),
+                    pos_of(col),
+                ));
                 continue;
             }
             if new_key_column.as_deref() == Some(target.name.as_str()) {
                 errors.push(
-                    Diagnostic::error(format!("`{}` is the key made by `key: new`; it can't also be mapped", target.name), pos_of(col))
-                        .with_hint("remove it from `columns`, or use `key: keep`"),
+                    Diagnostic::error(
+                        format!(
+                            "`{}` is the key made by `key: new`; it can't also be mapped",
+                            target.name
+                        ),
+                        pos_of(col),
+                    )
+                    .with_hint("remove it from `columns`, or use `key: keep`"),
                 );
                 continue;
             }
-            let Some(e) = self.expr(value, "a column expression", &mut scope, &mut joins, &mut errors) else { continue };
+            let Some(e) = self.expr(
+                value,
+                "a column expression",
+                &mut scope,
+                &mut joins,
+                &mut errors,
+            ) else {
+                continue;
+            };
             read.note(&e);
             let source_type = types::infer(&e, &scope);
             if let Some(st) = &source_type {
                 if !types::assignable(self.v1.base_type(st), self.v2.base_type(&target.data_type)) {
                     errors.push(
                         Diagnostic::error(
-                            format!("a value of type {st} can't be assigned to `{}.{}` ({})", table.name.name, target.name, target.data_type),
+                            format!(
+                                "a value of type {st} can't be assigned to `{}.{}` ({})",
+                                table.name.name, target.name, target.data_type
+                            ),
                             pos_of(value),
                         )
-                        .with_hint(format!("convert it explicitly, e.g. `({})::{}`, and say how in the expression", value.as_str(), target.data_type)),
+                        .with_hint(format!(
+                            "convert it explicitly, e.g. `({})::{}`, and say how in the expression",
+                            value.as_str(),
+                            target.data_type
+                        )),
                     );
                     continue;
                 }
@@ -209,15 +329,28 @@ impl StepContext<'_> {
         let first = scope.relations.first().cloned();
         let mut implicit = Vec::new();
         for target in &table.columns {
-            let mapped = columns.iter().any(|c| c.name == target.name) || step.columns.keys().any(|k| k.as_str() == target.name);
-            if mapped || target.generated.is_some() || new_key_column.as_deref() == Some(target.name.as_str()) {
+            let mapped = columns.iter().any(|c| c.name == target.name)
+                || step.columns.keys().any(|k| k.as_str() == target.name);
+            if mapped
+                || target.generated.is_some()
+                || new_key_column.as_deref() == Some(target.name.as_str())
+            {
                 continue;
             }
-            let source = first.as_ref().and_then(|r| r.columns.as_ref()?.iter().find(|(c, _)| *c == target.name).map(|c| (r.alias.clone(), c.clone())));
+            let source = first.as_ref().and_then(|r| {
+                r.columns
+                    .as_ref()?
+                    .iter()
+                    .find(|(c, _)| *c == target.name)
+                    .map(|c| (r.alias.clone(), c.clone()))
+            });
             match source {
                 Some((alias, (col, ty))) => {
                     if let Some(st) = &ty {
-                        if !types::assignable(self.v1.base_type(st), self.v2.base_type(&target.data_type)) {
+                        if !types::assignable(
+                            self.v1.base_type(st),
+                            self.v2.base_type(&target.data_type),
+                        ) {
                             errors.push(
                                 Diagnostic::error(
                                     format!("`{alias}.{col}` ({st}) is copied by name into `{}.{}` ({}), which PostgreSQL won't assign", table.name.name, target.name, target.data_type),
@@ -229,7 +362,10 @@ impl StepContext<'_> {
                         }
                         self.note_zone_assignment(pos_of(name), st, &table.name, target);
                     }
-                    let e = Expr::CompoundIdentifier(vec![scope::sql_ident(&alias), scope::sql_ident(&col)]);
+                    let e = Expr::CompoundIdentifier(vec![
+                        scope::sql_ident(&alias),
+                        scope::sql_ident(&col),
+                    ]);
                     read.note(&e);
                     let mut cm = column_map(target, &e, ty, ColumnOrigin::Implicit);
                     cm.null_into_not_null = target.not_null && nullable_column(&e, &scope, self.v1);
@@ -242,15 +378,31 @@ impl StepContext<'_> {
                     implicit.push(cm);
                     filled.insert(target.name.clone(), e);
                 }
-                None if target.not_null && target.default.is_none() && target.identity.is_none() => {
-                    let unread: Vec<String> = first.iter().flat_map(|r| r.columns.iter().flatten().map(|c| c.0.clone())).collect();
+                None if target.not_null
+                    && target.default.is_none()
+                    && target.identity.is_none() =>
+                {
+                    let unread: Vec<String> = first
+                        .iter()
+                        .flat_map(|r| r.columns.iter().flatten().map(|c| c.0.clone()))
+                        .collect();
                     let mut d = Diagnostic::error(
-                        format!("column `{}.{}` is NOT NULL in V2 and nothing fills it", table.name.name, target.name),
+                        format!(
+                            "column `{}.{}` is NOT NULL in V2 and nothing fills it",
+                            table.name.name, target.name
+                        ),
                         pos_of(name),
                     );
                     d = match did_you_mean(&target.name, &unread) {
-                        Some(s) => d.with_hint(format!("add `{}: {}.{s}` to `columns`?", target.name, first.as_ref().map_or("", |r| r.alias.as_str()))),
-                        None => d.with_hint(format!("add `{}: <expression>` to this step's `columns`, or a DEFAULT in V2", target.name)),
+                        Some(s) => d.with_hint(format!(
+                            "add `{}: {}.{s}` to `columns`?",
+                            target.name,
+                            first.as_ref().map_or("", |r| r.alias.as_str())
+                        )),
+                        None => d.with_hint(format!(
+                            "add `{}: <expression>` to this step's `columns`, or a DEFAULT in V2",
+                            target.name
+                        )),
                     };
                     errors.push(d);
                 }
@@ -263,7 +415,8 @@ impl StepContext<'_> {
         if let Some(col) = &new_key_column {
             if let Some(t) = table.column(col) {
                 let alias = "key_map";
-                let e = Expr::CompoundIdentifier(vec![scope::sql_ident(alias), scope::sql_ident(col)]);
+                let e =
+                    Expr::CompoundIdentifier(vec![scope::sql_ident(alias), scope::sql_ident(col)]);
                 let mut cm = column_map(t, &e, Some(t.data_type.clone()), ColumnOrigin::NewKey);
                 cm.volatile = false;
                 columns.insert(0, cm);
@@ -280,7 +433,11 @@ impl StepContext<'_> {
                 }
             }
         }
-        for e in step.filter.iter().chain(step.reject.iter().map(|r| &r.when)) {
+        for e in step
+            .filter
+            .iter()
+            .chain(step.reject.iter().map(|r| &r.when))
+        {
             if let Ok(parsed) = sql::parse_expr(self.origin(e), "") {
                 read.note(&parsed);
             }
@@ -292,10 +449,25 @@ impl StepContext<'_> {
                 read.note(arg);
             }
         }
-        let (relink_rejects, relinks) = super::relink::apply(&step.relink_json, table, &mut columns, self.v2, &table.name.schema, &mut errors);
+        let (relink_rejects, relinks) = super::relink::apply(
+            &step.relink_json,
+            table,
+            &mut columns,
+            self.v2,
+            &table.name.schema,
+            &mut errors,
+        );
         rejects.extend(relink_rejects);
-        let replace = step.replace.as_ref().and_then(|cols| super::replace::check(name.as_str(), cols, table, &columns, self.v2, &mut errors));
-        let mut repairs = super::repair::check(&step.repair, table, &columns, &step.columns.keys().map(|k| k.as_str()).collect::<Vec<_>>(), &mut errors);
+        let replace = step.replace.as_ref().and_then(|cols| {
+            super::replace::check(name.as_str(), cols, table, &columns, self.v2, &mut errors)
+        });
+        let mut repairs = super::repair::check(
+            &step.repair,
+            table,
+            &columns,
+            &step.columns.keys().map(|k| k.as_str()).collect::<Vec<_>>(),
+            &mut errors,
+        );
         super::redact::check_repairs(&mut repairs, self.redactions, &step.repair, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
@@ -303,8 +475,16 @@ impl StepContext<'_> {
 
         // Every column of the target that draws from a sequence: the filled ones copy values
         // the sequence must move past, the others draw from it as they are inserted.
-        let sequences = table.columns.iter().filter_map(|c| SequenceSync::of(self.v2, &table.name, &c.name)).collect();
-        let overriding = columns.iter().any(|c| table.column(&c.name).is_some_and(|t| t.identity == Some(Identity::Always)));
+        let sequences = table
+            .columns
+            .iter()
+            .filter_map(|c| SequenceSync::of(self.v2, &table.name, &c.name))
+            .collect();
+        let overriding = columns.iter().any(|c| {
+            table
+                .column(&c.name)
+                .is_some_and(|t| t.identity == Some(Identity::Always))
+        });
         if overriding {
             warnings.push(Diagnostic::warning(
                 format!("`{}` has GENERATED ALWAYS identity columns that this step fills: the insert uses OVERRIDING SYSTEM VALUE", table.name),
@@ -319,7 +499,11 @@ impl StepContext<'_> {
                     .as_ref()
                     .and_then(|t| self.v1.table(t)?.primary_key.clone())
                     .map(|pk| {
-                        let pairs: Vec<String> = pk.columns.iter().map(|c| format!("{}, {alias}.{}", quote_literal(c), quote_ident(c))).collect();
+                        let pairs: Vec<String> = pk
+                            .columns
+                            .iter()
+                            .map(|c| format!("{}, {alias}.{}", quote_literal(c), quote_ident(c)))
+                            .collect();
                         format!("jsonb_build_object({})", pairs.join(", "))
                     })
                     .or_else(|| {
@@ -335,10 +519,17 @@ impl StepContext<'_> {
         // The secrets of the row rejects copy: its V1 table's or, for a subquery's row, those
         // of the V1 tables the step reads (by name: a `SELECT *` has columns known only at run
         // time) and its own columns whose names look secret.
-        let (redacted, kept_secrets) = match first.as_ref().map(|r| (r, r.table.as_ref().and_then(|t| self.redactions.of(t)))) {
+        let (redacted, kept_secrets) = match first
+            .as_ref()
+            .map(|r| (r, r.table.as_ref().and_then(|t| self.redactions.of(t))))
+        {
             Some((_, Some(t))) => (t.redacted.clone(), t.kept.clone()),
             Some((r, None)) if r.table.is_none() => {
-                let read: Vec<&plan::TableSecrets> = scope.reads.iter().filter_map(|t| self.redactions.of(t)).collect();
+                let read: Vec<&plan::TableSecrets> = scope
+                    .reads
+                    .iter()
+                    .filter_map(|t| self.redactions.of(t))
+                    .collect();
                 let mut redacted: Vec<plan::Redacted> = Vec::new();
                 let mut kept: Vec<plan::KeptSecret> = Vec::new();
                 for t in &read {
@@ -354,8 +545,14 @@ impl StepContext<'_> {
                     }
                 }
                 for (c, _) in r.columns.iter().flatten() {
-                    if super::redact::looks_secret(c) && !redacted.iter().any(|x| &x.column == c) && !kept.iter().any(|k| &k.column == c) {
-                        redacted.push(plan::Redacted { column: c.clone(), line: 0 });
+                    if super::redact::looks_secret(c)
+                        && !redacted.iter().any(|x| &x.column == c)
+                        && !kept.iter().any(|k| &k.column == c)
+                    {
+                        redacted.push(plan::Redacted {
+                            column: c.clone(),
+                            line: 0,
+                        });
                     }
                 }
                 (redacted, kept)
@@ -365,7 +562,13 @@ impl StepContext<'_> {
         let mut uniques = constraints::uniques(table, &filled, new_key_column.as_deref());
         if let plan::Key::New { by, .. } = &key {
             uniques.push(plan::UniqueTest {
-                constraint: format!("key: new, one row per ({})", by.iter().map(|b| b.column.as_str()).collect::<Vec<_>>().join(", ")),
+                constraint: format!(
+                    "key: new, one row per ({})",
+                    by.iter()
+                        .map(|b| b.column.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 // Not V2 columns: nothing to compare with rows already in V2.
                 columns: Vec::new(),
                 exprs: by_exprs.iter().map(|e| e.to_string()).collect(),
@@ -374,7 +577,9 @@ impl StepContext<'_> {
         }
         // A declared key is tested as V2 would test a UNIQUE one: precheck lists duplicates
         // among the migrated rows and values already in V2.
-        if let (plan::RowKey::Declared { line }, plan::Key::Keep { columns: keys }) = (&head.row_key, &key) {
+        if let (plan::RowKey::Declared { line }, plan::Key::Keep { columns: keys }) =
+            (&head.row_key, &key)
+        {
             if keys.iter().all(|k| filled.contains_key(k)) {
                 uniques.push(plan::UniqueTest {
                     constraint: format!("key: [{}] (line {line})", keys.join(", ")),
@@ -385,7 +590,12 @@ impl StepContext<'_> {
             }
         }
         for u in &mut uniques {
-            u.secret = u.exprs.iter().any(|e| self.redactions.mentioned_in(e) || redacted.iter().any(|r| super::redact::mentions(e, &r.column)));
+            u.secret = u.exprs.iter().any(|e| {
+                self.redactions.mentioned_in(e)
+                    || redacted
+                        .iter()
+                        .any(|r| super::redact::mentions(e, &r.column))
+            });
         }
         let defaulted = table
             .columns
@@ -398,16 +608,23 @@ impl StepContext<'_> {
                 // An identity column draws from its sequence; a default sqlparser can't read is
                 // not recomputed either.
                 volatile: c.identity.is_some()
-                    || c.default.as_deref().is_some_and(|d| constraints::parse(d).is_none_or(|e| calls_non_repeatable(&e))),
+                    || c.default.as_deref().is_some_and(|d| {
+                        constraints::parse(d).is_none_or(|e| calls_non_repeatable(&e))
+                    }),
             })
             .collect();
         let step = plan::Step {
             checks: constraints::checks(table, &filled),
             casts: constraints::casts(table, &filled, &|e| types::infer(e, &scope), &|t| {
-                t.split_once('.').is_some_and(|(sch, n)| self.v2.enums.contains_key(&QualName::new(sch, n)))
+                t.split_once('.')
+                    .is_some_and(|(sch, n)| self.v2.enums.contains_key(&QualName::new(sch, n)))
             }),
             uniques,
-            foreign_keys: constraints::foreign_keys(&self.v2.foreign_keys_of(&table.name), &filled, self.map_of_table),
+            foreign_keys: constraints::foreign_keys(
+                &self.v2.foreign_keys_of(&table.name),
+                &filled,
+                self.map_of_table,
+            ),
             name: name.to_string(),
             target: table.name.clone(),
             line: line_of(name),
@@ -425,18 +642,25 @@ impl StepContext<'_> {
             repairs,
             replace,
             relinks,
-            map_table: QualName::new(BOOKKEEPING_SCHEMA, super::names::derived("map_", name.as_str())),
-            stage_table: QualName::new(BOOKKEEPING_SCHEMA, super::names::derived("stage_", name.as_str())),
+            map_table: QualName::new(
+                BOOKKEEPING_SCHEMA,
+                super::names::derived("map_", name.as_str()),
+            ),
+            stage_table: QualName::new(
+                BOOKKEEPING_SCHEMA,
+                super::names::derived("stage_", name.as_str()),
+            ),
             after: Vec::new(),
             map_read_later: false,
             sequences,
             overriding_system_value: overriding,
             mentioned: read.names_with_whole_rows(&scope, self.v1),
             // The first `from` table, or the one table a subquery there reads.
-            source_table: first
-                .as_ref()
-                .and_then(|r| r.table.clone())
-                .or_else(|| (scope.reads.len() == 1).then(|| scope.reads.iter().next().cloned()).flatten()),
+            source_table: first.as_ref().and_then(|r| r.table.clone()).or_else(|| {
+                (scope.reads.len() == 1)
+                    .then(|| scope.reads.iter().next().cloned())
+                    .flatten()
+            }),
             source_alias: first.as_ref().map(|r| r.alias.clone()),
             reads: scope.reads.iter().cloned().collect(),
             v2_reads: scope.v2_reads.iter().cloned().collect(),
@@ -444,18 +668,29 @@ impl StepContext<'_> {
             entity: None,
             hierarchy: None,
             // The suffix repair calls the library's with_counter().
-            uses_library: self.uses_library.get() || step.repair.iter().any(|r| r.on_duplicate.as_str() == "suffix"),
+            uses_library: self.uses_library.get()
+                || step
+                    .repair
+                    .iter()
+                    .any(|r| r.on_duplicate.as_str() == "suffix"),
         };
         Ok((step, joins, warnings))
     }
 }
 
-fn column_map(target: &crate::catalog::Column, e: &Expr, source_type: Option<String>, origin: ColumnOrigin) -> ColumnMap {
+fn column_map(
+    target: &crate::catalog::Column,
+    e: &Expr,
+    source_type: Option<String>,
+    origin: ColumnOrigin,
+) -> ColumnMap {
     ColumnMap {
         name: target.name.clone(),
         target_type: target.data_type.clone(),
         expr: e.to_string(),
-        lossy: source_type.as_deref().and_then(|st| types::lossy(st, &target.data_type)),
+        lossy: source_type
+            .as_deref()
+            .and_then(|st| types::lossy(st, &target.data_type)),
         source_type,
         origin,
         volatile: calls_non_repeatable(e),
@@ -470,16 +705,27 @@ fn nullable_column(e: &Expr, scope: &Scope, v1: &Catalog) -> bool {
         Expr::CompoundIdentifier(p) if p.len() == 2 => (ident_name(&p[0]), ident_name(&p[1])),
         _ => return false,
     };
-    let table = scope.relation(&alias).and_then(|r| r.table.as_ref()).and_then(|t| v1.table(t));
-    table.and_then(|t| t.column(&column)).is_some_and(|c| !c.not_null)
+    let table = scope
+        .relation(&alias)
+        .and_then(|r| r.table.as_ref())
+        .and_then(|t| v1.table(t));
+    table
+        .and_then(|t| t.column(&column))
+        .is_some_and(|c| !c.not_null)
 }
 
 fn calls_non_repeatable(e: &Expr) -> bool {
     let mut found = false;
     let _ = sqlparser::ast::visit_expressions(e, |x| {
         if let Expr::Function(f) = x {
-            let name = f.name.0.last().map(|p| p.to_string().to_lowercase()).unwrap_or_default();
-            found |= NON_REPEATABLE.contains(&name.as_str()) || super::transforms::is_volatile(&name);
+            let name = f
+                .name
+                .0
+                .last()
+                .map(|p| p.to_string().to_lowercase())
+                .unwrap_or_default();
+            found |=
+                NON_REPEATABLE.contains(&name.as_str()) || super::transforms::is_volatile(&name);
         }
         if let Expr::Identifier(i) = x {
             found |= NON_REPEATABLE.contains(&ident_name(i).as_str());
@@ -496,8 +742,16 @@ fn from_sql(from: &[TableWithJoins], joins: &[IdJoin]) -> String {
     for (i, twj) in from.iter().enumerate() {
         // `{:#}`: sqlparser's pretty printer puts subqueries on indented lines.
         let head = format!("{:#}", twj.relation);
-        lines.push(if i == 0 { head } else { format!("CROSS JOIN {head}") });
-        lines.extend(twj.joins.iter().map(|j| format!("{j:#}").trim().to_string()));
+        lines.push(if i == 0 {
+            head
+        } else {
+            format!("CROSS JOIN {head}")
+        });
+        lines.extend(
+            twj.joins
+                .iter()
+                .map(|j| format!("{j:#}").trim().to_string()),
+        );
     }
     lines.extend(joins.iter().map(IdJoin::sql));
     lines.join("\n")
@@ -523,12 +777,17 @@ impl Reads {
                         self.0.bare.insert(ident_name(i));
                     }
                     Expr::CompoundIdentifier(p) if p.len() == 2 => {
-                        self.0.qualified.insert((ident_name(&p[0]), ident_name(&p[1])));
+                        self.0
+                            .qualified
+                            .insert((ident_name(&p[0]), ident_name(&p[1])));
                     }
                     Expr::Function(f) => {
                         if let FunctionArguments::List(list) = &f.args {
                             for arg in &list.args {
-                                if let FunctionArg::Unnamed(FunctionArgExpr::QualifiedWildcard(name)) = arg {
+                                if let FunctionArg::Unnamed(FunctionArgExpr::QualifiedWildcard(
+                                    name,
+                                )) = arg
+                                {
                                     if let Some(ObjectNamePart::Identifier(alias)) = name.0.last() {
                                         self.0.whole_rows.insert(ident_name(alias));
                                     }
@@ -553,7 +812,13 @@ impl Reads {
             .filter(|r| self.whole_rows.contains(&r.alias))
             .filter_map(|r| v1.table(r.table.as_ref()?))
             .flat_map(|t| t.columns.iter().map(|c| c.name.clone()));
-        let all: BTreeSet<String> = self.bare.iter().cloned().chain(self.qualified.iter().map(|(_, c)| c.clone())).chain(whole_rows).collect();
+        let all: BTreeSet<String> = self
+            .bare
+            .iter()
+            .cloned()
+            .chain(self.qualified.iter().map(|(_, c)| c.clone()))
+            .chain(whole_rows)
+            .collect();
         all.into_iter().collect()
     }
 }

@@ -20,16 +20,28 @@ pub fn select(mut plan: Plan, entities: &[String]) -> Result<Plan, String> {
         let matching: Vec<String> = plan
             .steps
             .iter()
-            .filter(|s| &s.name == entity || s.source_table.as_ref().is_some_and(|t| &t.name == entity))
+            .filter(|s| {
+                &s.name == entity || s.source_table.as_ref().is_some_and(|t| &t.name == entity)
+            })
             .map(|s| s.name.clone())
             .collect();
         if matching.is_empty() {
             let mut names: Vec<String> = plan.steps.iter().map(|s| s.name.clone()).collect();
-            names.extend(plan.steps.iter().filter_map(|s| s.source_table.as_ref().map(|t| t.name.clone())));
+            names.extend(
+                plan.steps
+                    .iter()
+                    .filter_map(|s| s.source_table.as_ref().map(|t| t.name.clone())),
+            );
             names.sort();
             names.dedup();
-            let hint = did_you_mean(entity, &names).map_or_else(|| format!("entities are step names or V1 tables: {}", names.join(", ")), |s| format!("did you mean `{s}`?"));
-            return Err(format!("--entities: `{entity}` names no step of model {} ({hint})", plan.model));
+            let hint = did_you_mean(entity, &names).map_or_else(
+                || format!("entities are step names or V1 tables: {}", names.join(", ")),
+                |s| format!("did you mean `{s}`?"),
+            );
+            return Err(format!(
+                "--entities: `{entity}` names no step of model {} ({hint})",
+                plan.model
+            ));
         }
         chosen.extend(matching);
     }
@@ -38,7 +50,10 @@ pub fn select(mut plan: Plan, entities: &[String]) -> Result<Plan, String> {
     for s in plan.steps.iter().filter(|s| chosen.contains(&s.name)) {
         for d in s.after.iter().filter(|d| !chosen.contains(&d.step)) {
             if !prerequisites.iter().any(|p| p.step == d.step) {
-                prerequisites.push(Dependency { step: d.step.clone(), reason: format!("{} needs it: {}", s.name, d.reason) });
+                prerequisites.push(Dependency {
+                    step: d.step.clone(),
+                    reason: format!("{} needs it: {}", s.name, d.reason),
+                });
             }
         }
     }
@@ -62,6 +77,11 @@ pub fn select(mut plan: Plan, entities: &[String]) -> Result<Plan, String> {
             fk.parent_maps.retain(|m| available.contains(m));
         }
     }
-    plan.subset = Some(Subset { entities: entities.to_vec(), prerequisites, dependents, all_steps });
+    plan.subset = Some(Subset {
+        entities: entities.to_vec(),
+        prerequisites,
+        dependents,
+        all_steps,
+    });
     Ok(plan)
 }

@@ -16,7 +16,11 @@ mod tests {
 
     #[test]
     fn suggests_the_closest_name_and_nothing_for_strangers() {
-        let names = vec!["reps_min".to_string(), "reps_max".to_string(), "weight".to_string()];
+        let names = vec![
+            "reps_min".to_string(),
+            "reps_max".to_string(),
+            "weight".to_string(),
+        ];
         assert_eq!(did_you_mean("rep_min", &names), Some("reps_min"));
         assert_eq!(did_you_mean("colour", &names), None);
     }

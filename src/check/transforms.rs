@@ -5,7 +5,9 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{AccessExpr, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectNamePart};
+use sqlparser::ast::{
+    AccessExpr, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectNamePart,
+};
 
 use super::scope::{ident_name, Scope};
 use super::sql::Origin;
@@ -24,8 +26,20 @@ struct Transform {
 }
 
 const LIBRARY: &[Transform] = &[
-    Transform { name: "split_name", params: &[("full_name", "text")], required: 1, fields: &["first_name", "middle_name", "last_name"], volatile: false },
-    Transform { name: "phone_e164", params: &[("raw", "text"), ("default_country_code", "text")], required: 1, fields: &[], volatile: false },
+    Transform {
+        name: "split_name",
+        params: &[("full_name", "text")],
+        required: 1,
+        fields: &["first_name", "middle_name", "last_name"],
+        volatile: false,
+    },
+    Transform {
+        name: "phone_e164",
+        params: &[("raw", "text"), ("default_country_code", "text")],
+        required: 1,
+        fields: &[],
+        volatile: false,
+    },
     Transform {
         name: "address_parts",
         params: &[("line", "text")],
@@ -33,10 +47,39 @@ const LIBRARY: &[Transform] = &[
         fields: &["street", "city", "region", "postal_code", "country"],
         volatile: false,
     },
-    Transform { name: "ascii_fold", params: &[("s", "text")], required: 1, fields: &[], volatile: false },
-    Transform { name: "email_from_template", params: &[("template", "text"), ("first_name", "text"), ("last_name", "text"), ("id", "text")], required: 4, fields: &[], volatile: false },
-    Transform { name: "new_password_hash", params: &[("cost", "integer")], required: 0, fields: &[], volatile: true },
-    Transform { name: "with_counter", params: &[("value", "text"), ("n", "integer")], required: 2, fields: &[], volatile: false },
+    Transform {
+        name: "ascii_fold",
+        params: &[("s", "text")],
+        required: 1,
+        fields: &[],
+        volatile: false,
+    },
+    Transform {
+        name: "email_from_template",
+        params: &[
+            ("template", "text"),
+            ("first_name", "text"),
+            ("last_name", "text"),
+            ("id", "text"),
+        ],
+        required: 4,
+        fields: &[],
+        volatile: false,
+    },
+    Transform {
+        name: "new_password_hash",
+        params: &[("cost", "integer")],
+        required: 0,
+        fields: &[],
+        volatile: true,
+    },
+    Transform {
+        name: "with_counter",
+        params: &[("value", "text"), ("n", "integer")],
+        required: 2,
+        fields: &[],
+        volatile: false,
+    },
 ];
 
 /// The library's source, installed by migrate.sql when a step calls it.
@@ -44,7 +87,10 @@ pub const SQL: &str = include_str!("../../sql/transforms.sql");
 
 /// The fields of a library function that returns a record (`split_name`, `address_parts`).
 pub fn record_fields(name: &str) -> Option<&'static [&'static str]> {
-    LIBRARY.iter().find(|t| t.name == name && !t.fields.is_empty()).map(|t| t.fields)
+    LIBRARY
+        .iter()
+        .find(|t| t.name == name && !t.fields.is_empty())
+        .map(|t| t.fields)
 }
 
 /// Whether `name` is a library function that gives another result on every call.
@@ -55,7 +101,9 @@ pub fn is_volatile(name: &str) -> bool {
 /// The library function `f` calls, if it names one in `_pgmig`.
 fn called(f: &sqlparser::ast::Function) -> Option<(String, &sqlparser::ast::Ident)> {
     match f.name.0.as_slice() {
-        [ObjectNamePart::Identifier(schema), ObjectNamePart::Identifier(name)] if ident_name(schema) == BOOKKEEPING_SCHEMA => {
+        [ObjectNamePart::Identifier(schema), ObjectNamePart::Identifier(name)]
+            if ident_name(schema) == BOOKKEEPING_SCHEMA =>
+        {
             Some((ident_name(name), name))
         }
         _ => None,
@@ -83,7 +131,9 @@ pub fn check(expr: &Expr, scope: &Scope, origin: Origin) -> Vec<Diagnostic> {
                 }
             }
             Expr::CompoundFieldAccess { root, access_chain } => {
-                if let (Some(f), Some(AccessExpr::Dot(Expr::Identifier(field)))) = (function_of(root), access_chain.first()) {
+                if let (Some(f), Some(AccessExpr::Dot(Expr::Identifier(field)))) =
+                    (function_of(root), access_chain.first())
+                {
                     errors.extend(check_field(f, field, origin));
                 }
             }
@@ -106,7 +156,11 @@ pub fn infer(expr: &Expr) -> Option<String> {
             let (name, _) = called(function_of(root)?)?;
             let t = LIBRARY.iter().find(|t| t.name == name)?;
             match access_chain.first() {
-                Some(AccessExpr::Dot(Expr::Identifier(field))) if t.fields.contains(&ident_name(field).as_str()) => Some("text".into()),
+                Some(AccessExpr::Dot(Expr::Identifier(field)))
+                    if t.fields.contains(&ident_name(field).as_str()) =>
+                {
+                    Some("text".into())
+                }
                 _ => None,
             }
         }
@@ -122,14 +176,25 @@ fn function_of(e: &Expr) -> Option<&sqlparser::ast::Function> {
     }
 }
 
-fn check_call(name: &str, ident: &sqlparser::ast::Ident, f: &sqlparser::ast::Function, scope: &Scope, origin: Origin) -> Vec<Diagnostic> {
+fn check_call(
+    name: &str,
+    ident: &sqlparser::ast::Ident,
+    f: &sqlparser::ast::Function,
+    scope: &Scope,
+    origin: Origin,
+) -> Vec<Diagnostic> {
     let here = |msg: String| origin.error(msg, ident.span.start, name.chars().count());
     let Some(t) = LIBRARY.iter().find(|t| t.name == name) else {
         let names: Vec<String> = LIBRARY.iter().map(|t| t.name.to_string()).collect();
-        let d = here(format!("`{BOOKKEEPING_SCHEMA}.{name}` is not in pgmig's transform library"));
+        let d = here(format!(
+            "`{BOOKKEEPING_SCHEMA}.{name}` is not in pgmig's transform library"
+        ));
         return vec![match did_you_mean(name, &names) {
             Some(s) => d.with_hint(format!("did you mean `{BOOKKEEPING_SCHEMA}.{s}`?")),
-            None => d.with_hint(format!("the library has: {} (README, \"Transform library\")", names.join(", "))),
+            None => d.with_hint(format!(
+                "the library has: {} (README, \"Transform library\")",
+                names.join(", ")
+            )),
         }];
     };
     let args: Vec<&Expr> = match &f.args {
@@ -143,36 +208,68 @@ fn check_call(name: &str, ident: &sqlparser::ast::Ident, f: &sqlparser::ast::Fun
             .collect(),
         _ => Vec::new(),
     };
-    let signature = format!("{BOOKKEEPING_SCHEMA}.{name}({})", t.params.iter().map(|(p, _)| *p).collect::<Vec<_>>().join(", "));
+    let signature = format!(
+        "{BOOKKEEPING_SCHEMA}.{name}({})",
+        t.params
+            .iter()
+            .map(|(p, _)| *p)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     if args.len() < t.required || args.len() > t.params.len() {
-        return vec![here(format!("`{signature}` takes {} argument(s), got {}", arity(t), args.len()))];
+        return vec![here(format!(
+            "`{signature}` takes {} argument(s), got {}",
+            arity(t),
+            args.len()
+        ))];
     }
     let mut errors = Vec::new();
     for (arg, (param, param_type)) in args.iter().zip(t.params) {
-        let Some(ty) = types::infer(arg, scope) else { continue };
-        let fits = if *param_type == "text" { types::is_string(&ty) } else { types::assignable(&ty, param_type) };
+        let Some(ty) = types::infer(arg, scope) else {
+            continue;
+        };
+        let fits = if *param_type == "text" {
+            types::is_string(&ty)
+        } else {
+            types::assignable(&ty, param_type)
+        };
         if !fits {
             // The caret goes under the argument when sqlparser knows where it is.
             let message = format!("`{signature}`: `{param}` is {param_type}, and `{arg}` is {ty}");
             let at = sqlparser::ast::Spanned::span(*arg).start;
-            let d = if at.line > 0 { origin.error(message, at, arg.to_string().chars().count()) } else { here(message) };
-            errors.push(
-                d
-                    .with_hint(format!("if that is meant, convert it: `({arg})::{param_type}`")),
-            );
+            let d = if at.line > 0 {
+                origin.error(message, at, arg.to_string().chars().count())
+            } else {
+                here(message)
+            };
+            errors.push(d.with_hint(format!(
+                "if that is meant, convert it: `({arg})::{param_type}`"
+            )));
         }
     }
     errors
 }
 
-fn check_field(f: &sqlparser::ast::Function, field: &sqlparser::ast::Ident, origin: Origin) -> Vec<Diagnostic> {
-    let Some((name, _)) = called(f) else { return Vec::new() };
-    let Some(t) = LIBRARY.iter().find(|t| t.name == name) else { return Vec::new() };
+fn check_field(
+    f: &sqlparser::ast::Function,
+    field: &sqlparser::ast::Ident,
+    origin: Origin,
+) -> Vec<Diagnostic> {
+    let Some((name, _)) = called(f) else {
+        return Vec::new();
+    };
+    let Some(t) = LIBRARY.iter().find(|t| t.name == name) else {
+        return Vec::new();
+    };
     let wanted = ident_name(field);
     if t.fields.contains(&wanted.as_str()) {
         return Vec::new();
     }
-    let d = origin.error(format!("`{BOOKKEEPING_SCHEMA}.{name}` has no field `{wanted}`"), field.span.start, wanted.chars().count());
+    let d = origin.error(
+        format!("`{BOOKKEEPING_SCHEMA}.{name}` has no field `{wanted}`"),
+        field.span.start,
+        wanted.chars().count(),
+    );
     vec![if t.fields.is_empty() {
         d.with_hint("it returns text, not a record")
     } else {
@@ -181,5 +278,9 @@ fn check_field(f: &sqlparser::ast::Function, field: &sqlparser::ast::Ident, orig
 }
 
 fn arity(t: &Transform) -> String {
-    if t.required == t.params.len() { t.required.to_string() } else { format!("{} to {}", t.required, t.params.len()) }
+    if t.required == t.params.len() {
+        t.required.to_string()
+    } else {
+        format!("{} to {}", t.required, t.params.len())
+    }
 }

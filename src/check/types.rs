@@ -15,22 +15,36 @@ pub(crate) fn infer(expr: &Expr, scope: &Scope) -> Option<String> {
             scope.column_type(Some(&ident_name(&parts[0])), &ident_name(&parts[1]))
         }
         Expr::Nested(inner) => infer(inner, scope),
-        Expr::Cast { kind: CastKind::Cast | CastKind::DoubleColon, data_type, .. } => {
-            Some(crate::catalog::normalize_type(&data_type.to_string(), &scope.default_schema))
-        }
+        Expr::Cast {
+            kind: CastKind::Cast | CastKind::DoubleColon,
+            data_type,
+            ..
+        } => Some(crate::catalog::normalize_type(
+            &data_type.to_string(),
+            &scope.default_schema,
+        )),
         Expr::Value(v) => match &v.value {
             Value::Number(n, _) if n.contains(['.', 'e', 'E']) => Some("numeric".into()),
             Value::Number(..) => Some("integer".into()),
             Value::Boolean(_) => Some("boolean".into()),
             _ => None, // string literals are `unknown`: assignable to anything
         },
-        Expr::IsNull(_) | Expr::IsNotNull(_) | Expr::IsTrue(_) | Expr::IsFalse(_) | Expr::Exists { .. } | Expr::InList { .. } => {
-            Some("boolean".into())
-        }
+        Expr::IsNull(_)
+        | Expr::IsNotNull(_)
+        | Expr::IsTrue(_)
+        | Expr::IsFalse(_)
+        | Expr::Exists { .. }
+        | Expr::InList { .. } => Some("boolean".into()),
         Expr::BinaryOp { op, .. } if is_comparison(&op.to_string()) => Some("boolean".into()),
-        Expr::Case { conditions, else_result, .. } => {
-            conditions.iter().map(|c| &c.result).chain(else_result.as_deref()).find_map(|e| infer(e, scope))
-        }
+        Expr::Case {
+            conditions,
+            else_result,
+            ..
+        } => conditions
+            .iter()
+            .map(|c| &c.result)
+            .chain(else_result.as_deref())
+            .find_map(|e| infer(e, scope)),
         Expr::CompoundFieldAccess { .. } => super::transforms::infer(expr),
         Expr::Function(f) if f.name.0.len() == 2 => super::transforms::infer(expr),
         Expr::Function(f) => {
@@ -38,7 +52,9 @@ pub(crate) fn infer(expr: &Expr, scope: &Scope) -> Option<String> {
             match name.as_str() {
                 "coalesce" | "greatest" | "least" | "nullif" => match &f.args {
                     FunctionArguments::List(list) => list.args.iter().find_map(|a| match a {
-                        sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(e)) => infer(e, scope),
+                        sqlparser::ast::FunctionArg::Unnamed(
+                            sqlparser::ast::FunctionArgExpr::Expr(e),
+                        ) => infer(e, scope),
                         _ => None,
                     }),
                     _ => None,
@@ -48,9 +64,8 @@ pub(crate) fn infer(expr: &Expr, scope: &Scope) -> Option<String> {
                 }
                 "gen_random_uuid" => Some("uuid".into()),
                 "count" => Some("bigint".into()),
-                "lower" | "upper" | "trim" | "btrim" | "concat" | "concat_ws" | "initcap" | "md5" | "substr" | "left" | "right" => {
-                    Some("text".into())
-                }
+                "lower" | "upper" | "trim" | "btrim" | "concat" | "concat_ws" | "initcap"
+                | "md5" | "substr" | "left" | "right" => Some("text".into()),
                 _ => None,
             }
         }
@@ -64,7 +79,10 @@ pub(crate) fn is_string(ty: &str) -> bool {
 }
 
 fn is_comparison(op: &str) -> bool {
-    matches!(op, "=" | "<>" | "!=" | "<" | ">" | "<=" | ">=" | "AND" | "OR")
+    matches!(
+        op,
+        "=" | "<>" | "!=" | "<" | ">" | "<=" | ">=" | "AND" | "OR"
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,12 +98,17 @@ enum Category {
 
 fn category(ty: &str) -> Category {
     match base_type(ty).as_str() {
-        "smallint" | "integer" | "bigint" | "numeric" | "real" | "double precision" => Category::Numeric,
+        "smallint" | "integer" | "bigint" | "numeric" | "real" | "double precision" => {
+            Category::Numeric
+        }
         "text" | "character varying" | "character" | "name" | "citext" => Category::String,
         "boolean" => Category::Boolean,
-        "date" | "timestamp without time zone" | "timestamp with time zone" | "time without time zone" | "time with time zone" | "interval" => {
-            Category::DateTime
-        }
+        "date"
+        | "timestamp without time zone"
+        | "timestamp with time zone"
+        | "time without time zone"
+        | "time with time zone"
+        | "interval" => Category::DateTime,
         "uuid" => Category::Uuid,
         "json" | "jsonb" => Category::Json,
         _ => Category::Other,
@@ -124,31 +147,111 @@ pub fn base_type(ty: &str) -> String {
 /// I/O conversion to a string type are rules of their own in [`assignable`].
 const ASSIGNMENT_CASTS: &[(&str, &[&str])] = &[
     ("\"char\"", &["character", "character varying", "text"]),
-    ("bigint", &["double precision", "integer", "money", "numeric", "oid", "real", "smallint"]),
+    (
+        "bigint",
+        &[
+            "double precision",
+            "integer",
+            "money",
+            "numeric",
+            "oid",
+            "real",
+            "smallint",
+        ],
+    ),
     ("bit", &["bit varying"]),
     ("bit varying", &["bit"]),
     ("boolean", &["character", "character varying", "text"]),
-    ("character", &["\"char\"", "character varying", "name", "text"]),
-    ("character varying", &["\"char\"", "character", "name", "text"]),
+    (
+        "character",
+        &["\"char\"", "character varying", "name", "text"],
+    ),
+    (
+        "character varying",
+        &["\"char\"", "character", "name", "text"],
+    ),
     ("cidr", &["character", "character varying", "inet", "text"]),
-    ("date", &["timestamp with time zone", "timestamp without time zone"]),
-    ("double precision", &["bigint", "integer", "numeric", "real", "smallint"]),
+    (
+        "date",
+        &["timestamp with time zone", "timestamp without time zone"],
+    ),
+    (
+        "double precision",
+        &["bigint", "integer", "numeric", "real", "smallint"],
+    ),
     ("inet", &["character", "character varying", "cidr", "text"]),
-    ("integer", &["bigint", "double precision", "money", "numeric", "oid", "real", "smallint"]),
+    (
+        "integer",
+        &[
+            "bigint",
+            "double precision",
+            "money",
+            "numeric",
+            "oid",
+            "real",
+            "smallint",
+        ],
+    ),
     ("interval", &["time without time zone"]),
     ("json", &["jsonb"]),
     ("jsonb", &["json"]),
     ("money", &["numeric"]),
     ("name", &["character", "character varying", "text"]),
-    ("numeric", &["bigint", "double precision", "integer", "money", "real", "smallint"]),
+    (
+        "numeric",
+        &[
+            "bigint",
+            "double precision",
+            "integer",
+            "money",
+            "real",
+            "smallint",
+        ],
+    ),
     ("oid", &["bigint", "integer"]),
-    ("real", &["bigint", "double precision", "integer", "numeric", "smallint"]),
-    ("smallint", &["bigint", "double precision", "integer", "numeric", "oid", "real"]),
-    ("text", &["\"char\"", "character", "character varying", "name"]),
+    (
+        "real",
+        &[
+            "bigint",
+            "double precision",
+            "integer",
+            "numeric",
+            "smallint",
+        ],
+    ),
+    (
+        "smallint",
+        &[
+            "bigint",
+            "double precision",
+            "integer",
+            "numeric",
+            "oid",
+            "real",
+        ],
+    ),
+    (
+        "text",
+        &["\"char\"", "character", "character varying", "name"],
+    ),
     ("time with time zone", &["time without time zone"]),
-    ("time without time zone", &["interval", "time with time zone"]),
-    ("timestamp with time zone", &["date", "time with time zone", "time without time zone", "timestamp without time zone"]),
-    ("timestamp without time zone", &["date", "time without time zone", "timestamp with time zone"]),
+    (
+        "time without time zone",
+        &["interval", "time with time zone"],
+    ),
+    (
+        "timestamp with time zone",
+        &[
+            "date",
+            "time with time zone",
+            "time without time zone",
+            "timestamp without time zone",
+        ],
+    ),
+    (
+        "timestamp without time zone",
+        &["date", "time without time zone", "timestamp with time zone"],
+    ),
 ];
 
 /// Whether PostgreSQL assigns a value of type `from` to a column of type `to` without an
@@ -193,9 +296,18 @@ mod tests {
         assert!(!assignable("v1.mpaa_rating", "public.mpaa_rating"));
         assert!(!assignable("text", "public.mpaa_rating"));
         assert!(assignable("public.mpaa_rating", "public.mpaa_rating"));
-        assert!(assignable("timestamp with time zone", "timestamp(6) without time zone"));
-        assert!(assignable("timestamp without time zone", "timestamp(6) without time zone"));
-        assert!(assignable("time(3) without time zone", "interval second(3)"));
+        assert!(assignable(
+            "timestamp with time zone",
+            "timestamp(6) without time zone"
+        ));
+        assert!(assignable(
+            "timestamp without time zone",
+            "timestamp(6) without time zone"
+        ));
+        assert!(assignable(
+            "time(3) without time zone",
+            "interval second(3)"
+        ));
         assert!(assignable("numeric(10,2)[]", "bigint[]"));
         assert!(assignable("bit(3)", "bit varying(5)"));
         assert!(!assignable("integer", "bit(8)"));
@@ -209,7 +321,12 @@ pub(crate) fn lossy(from: &str, to: &str) -> Option<String> {
         return None;
     }
     if let (Some(f), Some(t)) = (from.strip_suffix("[]"), to.strip_suffix("[]")) {
-        return lossy(f, t).map(|why| format!("{from} → {to}, element by element: {}", why.split_once(": ").map_or(why.as_str(), |w| w.1)));
+        return lossy(f, t).map(|why| {
+            format!(
+                "{from} → {to}, element by element: {}",
+                why.split_once(": ").map_or(why.as_str(), |w| w.1)
+            )
+        });
     }
     // The modifier's numbers: (10,2) of numeric(10,2), (6) of timestamp(6) with time zone.
     let modifier = |t: &str| -> Option<Vec<u32>> {
@@ -274,9 +391,19 @@ pub(crate) fn lossy(from: &str, to: &str) -> Option<String> {
 /// keeps years only; fields ending at `second` keep everything).
 fn interval_truncates(from: &str, to: &str) -> Option<String> {
     // The fields: `day to second` of `interval day to second(3)`, empty for a plain interval.
-    let fields = |ty: &str| ty.split('(').next().unwrap_or(ty).trim().strip_prefix("interval").unwrap_or("").trim().to_string();
+    let fields = |ty: &str| {
+        ty.split('(')
+            .next()
+            .unwrap_or(ty)
+            .trim()
+            .strip_prefix("interval")
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
     let (f, t) = (fields(from), fields(to));
-    (f != t && !t.is_empty() && !t.ends_with("second")).then(|| format!("{from} → {to}: fields finer than `{t}` are dropped"))
+    (f != t && !t.is_empty() && !t.ends_with("second"))
+        .then(|| format!("{from} → {to}: fields finer than `{t}` are dropped"))
 }
 
 #[cfg(test)]
@@ -292,9 +419,22 @@ mod lossy_tests {
         assert!(lossy("timestamp with time zone", "date").is_some());
         assert!(lossy("integer", "bigint").is_none());
         assert!(lossy("integer", "text").is_none());
-        assert!(lossy("timestamp(6) without time zone", "timestamp(0) without time zone").unwrap().contains("rounded to 0 digits"));
-        assert!(lossy("timestamp without time zone", "timestamp(6) without time zone").is_none());
-        assert!(lossy("timestamp(0) without time zone", "timestamp(3) without time zone").is_none());
+        assert!(lossy(
+            "timestamp(6) without time zone",
+            "timestamp(0) without time zone"
+        )
+        .unwrap()
+        .contains("rounded to 0 digits"));
+        assert!(lossy(
+            "timestamp without time zone",
+            "timestamp(6) without time zone"
+        )
+        .is_none());
+        assert!(lossy(
+            "timestamp(0) without time zone",
+            "timestamp(3) without time zone"
+        )
+        .is_none());
         assert!(lossy("time without time zone", "time(3) without time zone").is_some());
         assert!(lossy("interval", "interval second(3)").is_some());
         assert!(lossy("interval", "interval year").is_some());

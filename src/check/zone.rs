@@ -4,7 +4,9 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{CastKind, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Visit, Visitor};
+use sqlparser::ast::{
+    CastKind, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Visit, Visitor,
+};
 
 use super::scope::Scope;
 use super::types::{base_type, infer, is_string};
@@ -52,17 +54,30 @@ pub fn casts(expr: &Expr, scope: &Scope) -> Vec<String> {
     impl Visitor for Casts<'_> {
         type Break = ();
         fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-            if let Expr::Cast { kind: CastKind::Cast | CastKind::DoubleColon, expr: operand, .. } = e {
+            if let Expr::Cast {
+                kind: CastKind::Cast | CastKind::DoubleColon,
+                expr: operand,
+                ..
+            } = e
+            {
                 if let (Some(from), Some(to)) = (infer(operand, self.scope), infer(e, self.scope)) {
                     if depends_on_zone(&from, &to) {
                         self.found.push(format!("the cast {from} → {to}"));
                     }
                 }
             }
-            let instant = |e: &Expr| infer(e, self.scope).is_some_and(|t| base_type(&t) == "timestamp with time zone");
+            let instant = |e: &Expr| {
+                infer(e, self.scope).is_some_and(|t| base_type(&t) == "timestamp with time zone")
+            };
             match e {
-                Expr::Extract { field, expr: operand, .. } if instant(operand) => {
-                    self.found.push(format!("EXTRACT({field} FROM …) of a timestamp with time zone"));
+                Expr::Extract {
+                    field,
+                    expr: operand,
+                    ..
+                } if instant(operand) => {
+                    self.found.push(format!(
+                        "EXTRACT({field} FROM …) of a timestamp with time zone"
+                    ));
                 }
                 Expr::Function(f) => {
                     let name = f.name.to_string().to_lowercase();
@@ -78,8 +93,12 @@ pub fn casts(expr: &Expr, scope: &Scope) -> Vec<String> {
                         _ => Vec::new(),
                     };
                     let explicit_zone = name == "date_trunc" && args.len() == 3;
-                    if ZONE_READING_FUNCTIONS.contains(&name.as_str()) && !explicit_zone && args.iter().any(|a| instant(a)) {
-                        self.found.push(format!("{name}() of a timestamp with time zone"));
+                    if ZONE_READING_FUNCTIONS.contains(&name.as_str())
+                        && !explicit_zone
+                        && args.iter().any(|a| instant(a))
+                    {
+                        self.found
+                            .push(format!("{name}() of a timestamp with time zone"));
                     }
                 }
                 _ => {}
@@ -87,14 +106,21 @@ pub fn casts(expr: &Expr, scope: &Scope) -> Vec<String> {
             ControlFlow::Continue(())
         }
     }
-    let mut visitor = Casts { scope, found: Vec::new() };
+    let mut visitor = Casts {
+        scope,
+        found: Vec::new(),
+    };
     let _ = expr.visit(&mut visitor);
     visitor.found
 }
 
 /// The zone the scripts pin: the model's, checked; without one, UTC, and each zone-dependent
 /// conversion is an error (which zone V1's naive timestamps mean is the model's to say).
-pub fn time_zone(declared: Option<&Text>, conversions: &[ZoneConversion], diags: &mut Diagnostics) -> String {
+pub fn time_zone(
+    declared: Option<&Text>,
+    conversions: &[ZoneConversion],
+    diags: &mut Diagnostics,
+) -> String {
     match declared {
         Some(zone) => {
             if !looks_like_zone(zone) {
@@ -125,8 +151,16 @@ pub fn time_zone(declared: Option<&Text>, conversions: &[ZoneConversion], diags:
 fn looks_like_zone(name: &str) -> bool {
     name.len() <= 64
         && name.split('/').all(|segment| {
-            segment.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && segment.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || (c == '+' && segment.starts_with("GMT")))
+            segment
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic())
+                && segment.chars().all(|c| {
+                    c.is_ascii_alphanumeric()
+                        || c == '_'
+                        || c == '-'
+                        || (c == '+' && segment.starts_with("GMT"))
+                })
                 && (!segment.starts_with("UTC") || segment == "UTC")
         })
 }
@@ -137,24 +171,52 @@ mod tests {
 
     #[test]
     fn zone_dependent_conversions() {
-        assert!(depends_on_zone("timestamp(6) without time zone", "timestamp with time zone"));
-        assert!(depends_on_zone("timestamp with time zone", "timestamp(6) without time zone"));
+        assert!(depends_on_zone(
+            "timestamp(6) without time zone",
+            "timestamp with time zone"
+        ));
+        assert!(depends_on_zone(
+            "timestamp with time zone",
+            "timestamp(6) without time zone"
+        ));
         assert!(depends_on_zone("timestamp(0) with time zone", "date"));
         assert!(depends_on_zone("date", "timestamp with time zone"));
         assert!(depends_on_zone("timestamp with time zone[]", "date[]"));
         assert!(depends_on_zone("timestamp with time zone", "text"));
-        assert!(!depends_on_zone("timestamp without time zone", "timestamp(6) without time zone"));
+        assert!(!depends_on_zone(
+            "timestamp without time zone",
+            "timestamp(6) without time zone"
+        ));
         assert!(!depends_on_zone("timestamp without time zone", "date"));
         assert!(!depends_on_zone("date", "timestamp without time zone"));
-        assert!(!depends_on_zone("timestamp with time zone", "timestamp(0) with time zone"));
+        assert!(!depends_on_zone(
+            "timestamp with time zone",
+            "timestamp(0) with time zone"
+        ));
     }
 
     #[test]
     fn zone_names() {
-        for good in ["UTC", "Europe/Paris", "America/Argentina/Buenos_Aires", "America/Port-au-Prince", "Etc/GMT+5", "EST5EDT"] {
+        for good in [
+            "UTC",
+            "Europe/Paris",
+            "America/Argentina/Buenos_Aires",
+            "America/Port-au-Prince",
+            "Etc/GMT+5",
+            "EST5EDT",
+        ] {
             assert!(looks_like_zone(good), "{good}");
         }
-        for bad in ["", "UTC+3", "utc'; DROP TABLE x; --", "+05", "Europe//Paris", "/UTC", "Europe/Paris ", "../etc"] {
+        for bad in [
+            "",
+            "UTC+3",
+            "utc'; DROP TABLE x; --",
+            "+05",
+            "Europe//Paris",
+            "/UTC",
+            "Europe/Paris ",
+            "../etc",
+        ] {
             assert!(!looks_like_zone(bad), "{bad}");
         }
     }

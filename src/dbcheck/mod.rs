@@ -26,7 +26,11 @@ use crate::plan::Plan;
 /// Where PostgreSQL checks the model.
 pub enum CheckDb<'a> {
     /// A scratch database: both DDL files are loaded into it (and rolled back).
-    Scratch { url: &'a str, v1_ddl: &'a Path, v2_ddl: &'a Path },
+    Scratch {
+        url: &'a str,
+        v1_ddl: &'a Path,
+        v2_ddl: &'a Path,
+    },
     /// V2's own database, which already holds V1's tables: nothing is loaded.
     LiveV2 { url: &'a str },
 }
@@ -34,11 +38,22 @@ pub enum CheckDb<'a> {
 /// Prepares every statement of `plan`'s steps in `db`. `Ok` with a warning when the live
 /// V2 could not be used (V1's tables are not there, or the role may not make `_pgmig`);
 /// errors naming the model lines PostgreSQL rejected.
-pub fn check(plan: &Plan, model: &Model, source: &SourceFile, db: CheckDb) -> Result<Diagnostics, CompileError> {
+pub fn check(
+    plan: &Plan,
+    model: &Model,
+    source: &SourceFile,
+    db: CheckDb,
+) -> Result<Diagnostics, CompileError> {
     checked(plan, model, db).map_err(|e| match e {
-        CheckError::Model(diagnostics) => CompileError::Model { diagnostics, file: source.clone() },
+        CheckError::Model(diagnostics) => CompileError::Model {
+            diagnostics,
+            file: source.clone(),
+        },
         CheckError::Input(message) => CompileError::CheckDb(message),
-        CheckError::Database(message) => CompileError::Database { which: "check", message },
+        CheckError::Database(message) => CompileError::Database {
+            which: "check",
+            message,
+        },
     })
 }
 
@@ -47,12 +62,19 @@ fn checked(plan: &Plan, model: &Model, db: CheckDb) -> Result<Diagnostics, Check
         CheckDb::Scratch { url, .. } => (*url, "--check-db"),
         CheckDb::LiveV2 { url } => (*url, "V2"),
     };
-    let config: postgres::Config = url.parse().map_err(|e| CheckError::Input(format!("{which}: invalid connection string: {e}")))?;
-    let mut client = config.connect(postgres::NoTls).map_err(|e| CheckError::Database(format!("{which}: {e}")))?;
-    let mut tx = client.transaction().map_err(|e| CheckError::Database(format!("{which}: {e}")))?;
+    let config: postgres::Config = url
+        .parse()
+        .map_err(|e| CheckError::Input(format!("{which}: invalid connection string: {e}")))?;
+    let mut client = config
+        .connect(postgres::NoTls)
+        .map_err(|e| CheckError::Database(format!("{which}: {e}")))?;
+    let mut tx = client
+        .transaction()
+        .map_err(|e| CheckError::Database(format!("{which}: {e}")))?;
     let outcome = run(&mut tx, plan, model, &db);
     // Whatever happened, nothing stays: the DDL loaded, the id maps, the `_pgmig` schema.
-    tx.rollback().map_err(|e| CheckError::Database(format!("{which}: {e}")))?;
+    tx.rollback()
+        .map_err(|e| CheckError::Database(format!("{which}: {e}")))?;
     outcome
 }
 
@@ -66,7 +88,12 @@ enum CheckError {
     Database(String),
 }
 
-fn run(tx: &mut postgres::Transaction, plan: &Plan, model: &Model, db: &CheckDb) -> Result<Diagnostics, CheckError> {
+fn run(
+    tx: &mut postgres::Transaction,
+    plan: &Plan,
+    model: &Model,
+    db: &CheckDb,
+) -> Result<Diagnostics, CheckError> {
     let pg = |e: postgres::Error| CheckError::Database(pg_message(&e));
     // The scripts' session: PostgreSQL's own names first, every other object qualified.
     tx.batch_execute(&format!(
@@ -77,10 +104,16 @@ fn run(tx: &mut postgres::Transaction, plan: &Plan, model: &Model, db: &CheckDb)
     let mut warnings = Diagnostics::default();
     match db {
         CheckDb::Scratch { v1_ddl, v2_ddl, .. } => {
-            let xid: i64 = tx.query_one("SELECT pg_catalog.txid_current()", &[]).map_err(pg)?.get(0);
+            let xid: i64 = tx
+                .query_one("SELECT pg_catalog.txid_current()", &[])
+                .map_err(pg)?
+                .get(0);
             load(tx, "V1", v1_ddl, &plan.read_schema)?;
             load(tx, "V2", v2_ddl, &plan.target_schema)?;
-            let still: i64 = tx.query_one("SELECT pg_catalog.txid_current()", &[]).map_err(pg)?.get(0);
+            let still: i64 = tx
+                .query_one("SELECT pg_catalog.txid_current()", &[])
+                .map_err(pg)?
+                .get(0);
             if still != xid {
                 return Err(CheckError::Input(
                     "--check-db: a DDL file ended the check's transaction (COMMIT or ROLLBACK in it): what it made after that stays in the check database; remove transaction control from the DDL files".into(),
@@ -88,7 +121,10 @@ fn run(tx: &mut postgres::Transaction, plan: &Plan, model: &Model, db: &CheckDb)
             }
         }
         CheckDb::LiveV2 { .. } => {
-            let tables: Vec<String> = probes::v1_tables(plan).iter().map(|t| t.to_string()).collect();
+            let tables: Vec<String> = probes::v1_tables(plan)
+                .iter()
+                .map(|t| t.to_string())
+                .collect();
             let missing: Vec<String> = tx
                 .query("SELECT t FROM pg_catalog.unnest($1::text[]) AS t WHERE pg_catalog.to_regclass(t) IS NULL ORDER BY t", &[&tables])
                 .map_err(pg)?
@@ -96,22 +132,31 @@ fn run(tx: &mut postgres::Transaction, plan: &Plan, model: &Model, db: &CheckDb)
                 .map(|r| r.get(0))
                 .collect();
             if !missing.is_empty() {
-                warnings.push(not_checked(&format!("V1's tables are not in V2's database ({})", missing.join(", "))));
+                warnings.push(not_checked(&format!(
+                    "V1's tables are not in V2's database ({})",
+                    missing.join(", ")
+                )));
                 return Ok(warnings);
             }
         }
     }
-    tx.batch_execute("SET LOCAL search_path = pg_catalog, pg_temp").map_err(pg)?;
+    tx.batch_execute("SET LOCAL search_path = pg_catalog, pg_temp")
+        .map_err(pg)?;
     if let Err(e) = tx.batch_execute("SAVEPOINT bookkeeping; CREATE SCHEMA IF NOT EXISTS _pgmig") {
         if matches!(db, CheckDb::LiveV2 { .. }) {
-            tx.batch_execute("ROLLBACK TO SAVEPOINT bookkeeping").map_err(pg)?;
-            warnings.push(not_checked(&format!("the id maps can't be made in V2's database: {}", pg_message(&e))));
+            tx.batch_execute("ROLLBACK TO SAVEPOINT bookkeeping")
+                .map_err(pg)?;
+            warnings.push(not_checked(&format!(
+                "the id maps can't be made in V2's database: {}",
+                pg_message(&e)
+            )));
             return Ok(warnings);
         }
         return Err(pg(e));
     }
     if plan.steps.iter().any(|s| s.uses_library) {
-        tx.batch_execute(crate::check::transforms::SQL).map_err(pg)?;
+        tx.batch_execute(crate::check::transforms::SQL)
+            .map_err(pg)?;
     }
     let mut errors = Diagnostics::default();
     let mut failed_step: Option<String> = None;
@@ -124,17 +169,25 @@ fn run(tx: &mut postgres::Transaction, plan: &Plan, model: &Model, db: &CheckDb)
             continue;
         }
         if let Some(map) = &probe.defines {
-            let exists: bool = tx.query_one("SELECT pg_catalog.to_regclass($1) IS NOT NULL", &[map]).map_err(pg)?.get(0);
+            let exists: bool = tx
+                .query_one("SELECT pg_catalog.to_regclass($1) IS NOT NULL", &[map])
+                .map_err(pg)?
+                .get(0);
             if exists {
                 continue;
             }
         }
         tx.batch_execute("SAVEPOINT probe").map_err(pg)?;
-        let result = if probe.defines.is_some() { tx.batch_execute(&probe.sql) } else { tx.prepare(&probe.sql).map(|_| ()) };
+        let result = if probe.defines.is_some() {
+            tx.batch_execute(&probe.sql)
+        } else {
+            tx.prepare(&probe.sql).map(|_| ())
+        };
         match result {
             Ok(()) => tx.batch_execute("RELEASE SAVEPOINT probe").map_err(pg)?,
             Err(e) if e.as_db_error().is_some() => {
-                tx.batch_execute("ROLLBACK TO SAVEPOINT probe").map_err(pg)?;
+                tx.batch_execute("ROLLBACK TO SAVEPOINT probe")
+                    .map_err(pg)?;
                 errors.push(rejected(model, &probe, &e));
                 failed_step = Some(probe.step.clone());
             }
@@ -148,12 +201,26 @@ fn run(tx: &mut postgres::Transaction, plan: &Plan, model: &Model, db: &CheckDb)
 }
 
 /// Runs a DDL file with unqualified names landing in `schema` (made if missing).
-fn load(tx: &mut postgres::Transaction, which: &str, path: &Path, schema: &str) -> Result<(), CheckError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CheckError::Input(format!("{}: {e}", path.display())))?;
+fn load(
+    tx: &mut postgres::Transaction,
+    which: &str,
+    path: &Path,
+    schema: &str,
+) -> Result<(), CheckError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CheckError::Input(format!("{}: {e}", path.display())))?;
     let schema = crate::sql_text::quote_ident(schema);
-    tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}; SET LOCAL search_path = {schema}, pg_catalog"))
-        .and_then(|()| tx.batch_execute(&text))
-        .map_err(|e| CheckError::Input(format!("--check-db: loading {which}'s DDL ({}) failed: {}", path.display(), pg_message(&e))))
+    tx.batch_execute(&format!(
+        "CREATE SCHEMA IF NOT EXISTS {schema}; SET LOCAL search_path = {schema}, pg_catalog"
+    ))
+    .and_then(|()| tx.batch_execute(&text))
+    .map_err(|e| {
+        CheckError::Input(format!(
+            "--check-db: loading {which}'s DDL ({}) failed: {}",
+            path.display(),
+            pg_message(&e)
+        ))
+    })
 }
 
 fn not_checked(why: &str) -> Diagnostic {
@@ -164,7 +231,11 @@ fn not_checked(why: &str) -> Diagnostic {
 /// PostgreSQL's refusal of one probe, at the model value behind it.
 fn rejected(model: &Model, probe: &probes::Probe, e: &postgres::Error) -> Diagnostic {
     let db = e.as_db_error().expect("a database error");
-    let whose = if probe.what == "assertion" { format!("verify assertion {:?}", probe.step) } else { format!("{} of step {}", probe.what, probe.step) };
+    let whose = if probe.what == "assertion" {
+        format!("verify assertion {:?}", probe.step)
+    } else {
+        format!("{} of step {}", probe.what, probe.step)
+    };
     let mut message = format!("PostgreSQL rejects {whose}: {}", db.message());
     if let Some(detail) = db.detail() {
         message.push_str(&format!(" ({detail})"));
@@ -190,9 +261,13 @@ fn value_at(model: &Model, line: usize) -> Option<Pos> {
         }
     }
     values.extend(model.verify.iter().map(|a| &a.zero_rows));
-    values.into_iter().filter_map(pos_of).find(|p| p.line == line)
+    values
+        .into_iter()
+        .filter_map(pos_of)
+        .find(|p| p.line == line)
 }
 
 fn pg_message(e: &postgres::Error) -> String {
-    e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string())
+    e.as_db_error()
+        .map_or_else(|| e.to_string(), |d| d.message().to_string())
 }

@@ -29,21 +29,44 @@ pub struct Probe {
 pub fn of(plan: &Plan) -> Vec<Probe> {
     let mut probes = Vec::new();
     for s in &plan.steps {
-        let probe = |what: String, line: usize, sql: String| Probe { step: s.name.clone(), what, line, sql, defines: None, whole: false };
+        let probe = |what: String, line: usize, sql: String| Probe {
+            step: s.name.clone(),
+            what,
+            line,
+            sql,
+            defines: None,
+            whole: false,
+        };
         let from = format!("FROM {}", s.from);
         if let Some(f) = &s.filter {
-            probes.push(probe("`where`".into(), f.line, format!("SELECT 1 {from} WHERE ({})", f.sql)));
+            probes.push(probe(
+                "`where`".into(),
+                f.line,
+                format!("SELECT 1 {from} WHERE ({})", f.sql),
+            ));
         }
         for (i, r) in s.rejects.iter().enumerate() {
-            probes.push(probe(format!("reject rule {}", i + 1), r.when.line, format!("SELECT 1 {from} WHERE ({})", r.when.sql)));
+            probes.push(probe(
+                format!("reject rule {}", i + 1),
+                r.when.line,
+                format!("SELECT 1 {from} WHERE ({})", r.when.sql),
+            ));
         }
         let survivors = survivors(s);
         let key_join = match &s.key {
             Key::New { column, new, by } => {
                 for b in by {
-                    probes.push(probe(format!("key `by` {}", b.column), b.expr.line, format!("SELECT {} {from}", b.expr.sql)));
+                    probes.push(probe(
+                        format!("key `by` {}", b.column),
+                        b.expr.line,
+                        format!("SELECT {} {from}", b.expr.sql),
+                    ));
                 }
-                let select = by.iter().map(|b| format!("{} AS {}", b.expr.sql, ident(&b.column))).collect::<Vec<_>>().join(", ");
+                let select = by
+                    .iter()
+                    .map(|b| format!("{} AS {}", b.expr.sql, ident(&b.column)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 // A view: analyzed, never planned (planning folds constant calls, running them).
                 let map = format!(
                     "CREATE VIEW {} AS SELECT keys.*, {} AS {} FROM (SELECT DISTINCT {select} {from} WHERE {survivors}) AS keys",
@@ -51,44 +74,105 @@ pub fn of(plan: &Plan) -> Vec<Probe> {
                     new.sql,
                     ident(column)
                 );
-                probes.push(Probe { defines: Some(s.map_table.to_string()), ..probe("key `new`".into(), new.line, map) });
-                let on = by.iter().map(|b| format!("key_map.{} = {}", ident(&b.column), b.expr.sql)).collect::<Vec<_>>().join(" AND ");
+                probes.push(Probe {
+                    defines: Some(s.map_table.to_string()),
+                    ..probe("key `new`".into(), new.line, map)
+                });
+                let on = by
+                    .iter()
+                    .map(|b| format!("key_map.{} = {}", ident(&b.column), b.expr.sql))
+                    .collect::<Vec<_>>()
+                    .join(" AND ");
                 format!(" JOIN {} AS key_map ON {on}", s.map_table)
             }
             Key::Keep { columns } => {
-                let type_of = |c: &str| s.columns.iter().find(|m| m.name == c).map_or(String::new(), |m| m.target_type.clone());
-                let defs = columns.iter().map(|c| format!("{} {}", ident(c), type_of(c))).collect::<Vec<_>>().join(", ");
-                probes.push(Probe { defines: Some(s.map_table.to_string()), ..probe("id map".into(), s.line, format!("CREATE TABLE {} ({defs})", s.map_table)) });
+                let type_of = |c: &str| {
+                    s.columns
+                        .iter()
+                        .find(|m| m.name == c)
+                        .map_or(String::new(), |m| m.target_type.clone())
+                };
+                let defs = columns
+                    .iter()
+                    .map(|c| format!("{} {}", ident(c), type_of(c)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                probes.push(Probe {
+                    defines: Some(s.map_table.to_string()),
+                    ..probe(
+                        "id map".into(),
+                        s.line,
+                        format!("CREATE TABLE {} ({defs})", s.map_table),
+                    )
+                });
                 String::new()
             }
         };
         for c in &s.columns {
             if let Origin::Model(line) = c.origin {
-                probes.push(probe(format!("column {}", c.name), line, format!("SELECT {} {from}{key_join}", c.expr)));
+                probes.push(probe(
+                    format!("column {}", c.name),
+                    line,
+                    format!("SELECT {} {from}{key_join}", c.expr),
+                ));
             }
         }
         // The insert as a whole: every value assigned to its V2 column (repaired values
         // read pgmig's change log, which only migrate makes: their columns were probed above).
         if s.repairs.is_empty() {
-            let columns = s.columns.iter().map(|c| ident(&c.name)).collect::<Vec<_>>().join(", ");
-            let values = s.columns.iter().map(|c| c.expr.as_str()).collect::<Vec<_>>().join(", ");
-            let overriding = if s.overriding_system_value { " OVERRIDING SYSTEM VALUE" } else { "" };
+            let columns = s
+                .columns
+                .iter()
+                .map(|c| ident(&c.name))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let values = s
+                .columns
+                .iter()
+                .map(|c| c.expr.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let overriding = if s.overriding_system_value {
+                " OVERRIDING SYSTEM VALUE"
+            } else {
+                ""
+            };
             let insert = format!("INSERT INTO {} ({columns}){overriding} SELECT {values} {from}{key_join} WHERE {survivors}", s.target);
-            probes.push(Probe { whole: true, ..probe("insert".into(), s.line, insert) });
+            probes.push(Probe {
+                whole: true,
+                ..probe("insert".into(), s.line, insert)
+            });
         }
     }
     for a in &plan.assertions {
-        probes.push(Probe { step: a.name.clone(), what: "assertion".into(), line: a.line, sql: a.query.clone(), defines: None, whole: false });
+        probes.push(Probe {
+            step: a.name.clone(),
+            what: "assertion".into(),
+            line: a.line,
+            sql: a.query.clone(),
+            defines: None,
+            whole: false,
+        });
     }
     probes
 }
 
 /// The rows neither filtered nor rejected, as the scripts test them.
 fn survivors(s: &crate::plan::Step) -> String {
-    let kept = s.filter.iter().map(|f| format!("coalesce(({}), false)", f.sql));
-    let not_rejected = s.rejects.iter().map(|r| format!("NOT coalesce(({}), false)", r.when.sql));
+    let kept = s
+        .filter
+        .iter()
+        .map(|f| format!("coalesce(({}), false)", f.sql));
+    let not_rejected = s
+        .rejects
+        .iter()
+        .map(|r| format!("NOT coalesce(({}), false)", r.when.sql));
     let all: Vec<String> = kept.chain(not_rejected).collect();
-    if all.is_empty() { "true".into() } else { all.join(" AND ") }
+    if all.is_empty() {
+        "true".into()
+    } else {
+        all.join(" AND ")
+    }
 }
 
 fn ident(name: &str) -> String {
@@ -98,5 +182,8 @@ fn ident(name: &str) -> String {
 /// The V1 tables the plan reads, as the scripts name them (where they must exist for a
 /// check in V2's database).
 pub fn v1_tables(plan: &Plan) -> Vec<QualName> {
-    plan.v1_tables.iter().map(|(t, _)| QualName::new(&plan.read_schema, &t.name)).collect()
+    plan.v1_tables
+        .iter()
+        .map(|(t, _)| QualName::new(&plan.read_schema, &t.name))
+        .collect()
 }

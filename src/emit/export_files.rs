@@ -11,16 +11,42 @@ use crate::check::names::fnv1a;
 
 /// The file of each step (in order), of each V1 table (`(schema, table)`, in order), and of
 /// each text archive's rows (by its directory, a plain word already).
-pub fn export_files(steps: &[&str], v1_tables: &[(&str, &str)], archives: &[&str]) -> (Vec<String>, Vec<String>, Vec<String>) {
+pub fn export_files(
+    steps: &[&str],
+    v1_tables: &[(&str, &str)],
+    archives: &[&str],
+) -> (Vec<String>, Vec<String>, Vec<String>) {
     let mut taken: BTreeSet<String> = BTreeSet::from(["rejects.csv".to_string()]);
     let mut unique = |file: String, original: &str| {
-        let file = if taken.contains(&file) { format!("{}-{:08x}.csv", file.trim_end_matches(".csv"), fnv1a(original.as_bytes()) as u32) } else { file };
+        let file = if taken.contains(&file) {
+            format!(
+                "{}-{:08x}.csv",
+                file.trim_end_matches(".csv"),
+                fnv1a(original.as_bytes()) as u32
+            )
+        } else {
+            file
+        };
         taken.insert(file.clone());
         file
     };
-    let step_files = steps.iter().map(|s| unique(format!("{}.v2.csv", stem(s)), &format!("step {s}"))).collect();
-    let table_files = v1_tables.iter().map(|(schema, table)| unique(format!("{}.{}.csv", stem(schema), stem(table)), &format!("table {schema}.{table}"))).collect();
-    let archive_files = archives.iter().map(|d| unique(format!("archive.{}.csv", stem(d)), &format!("archive {d}"))).collect();
+    let step_files = steps
+        .iter()
+        .map(|s| unique(format!("{}.v2.csv", stem(s)), &format!("step {s}")))
+        .collect();
+    let table_files = v1_tables
+        .iter()
+        .map(|(schema, table)| {
+            unique(
+                format!("{}.{}.csv", stem(schema), stem(table)),
+                &format!("table {schema}.{table}"),
+            )
+        })
+        .collect();
+    let archive_files = archives
+        .iter()
+        .map(|d| unique(format!("archive.{}.csv", stem(d)), &format!("archive {d}")))
+        .collect();
     (step_files, table_files, archive_files)
 }
 
@@ -31,7 +57,11 @@ pub fn stem(name: &str) -> String {
     if !name.is_empty() && !name.starts_with('-') && name.chars().all(safe) {
         return name.to_string();
     }
-    let slug: String = name.chars().map(|c| c.to_ascii_lowercase()).map(|c| if safe(c) { c } else { '_' }).collect();
+    let slug: String = name
+        .chars()
+        .map(|c| c.to_ascii_lowercase())
+        .map(|c| if safe(c) { c } else { '_' })
+        .collect();
     format!("{slug}-{:08x}", fnv1a(name.as_bytes()) as u32)
 }
 
@@ -41,7 +71,16 @@ mod tests {
 
     #[test]
     fn names_are_safe_distinct_and_plain_ones_kept() {
-        let (steps, tables, archives) = export_files(&["users", "Users", "../../x", "x"], &[("v1", "users"), ("v1", "USERS"), ("x", "v2"), ("archive", "users")], &["users"]);
+        let (steps, tables, archives) = export_files(
+            &["users", "Users", "../../x", "x"],
+            &[
+                ("v1", "users"),
+                ("v1", "USERS"),
+                ("x", "v2"),
+                ("archive", "users"),
+            ],
+            &["users"],
+        );
         insta::assert_debug_snapshot!((steps, tables, archives), @r#"
         (
             [

@@ -10,8 +10,6 @@ use askama::{Result, Values};
 
 use crate::sql_text;
 
-
-
 #[askama::filter_fn]
 pub fn lit<T: Display>(text: T, _: &dyn Values) -> Result<String> {
     Ok(sql_text::quote_literal(&text.to_string()))
@@ -31,4 +29,3 @@ pub fn notice<T: Display>(text: T, _: &dyn Values) -> Result<String> {
 pub fn dollar<T: Display>(body: T, _: &dyn Values, hint: &str) -> Result<String> {
     Ok(sql_text::dollar_quote(&body.to_string(), hint))
 }
-

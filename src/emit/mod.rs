@@ -3,9 +3,9 @@
 //! The SQL text of each piece is assembled in [`view`] from the plan's printed
 //! fragments; the templates in `templates/` lay the pieces out.
 
+pub mod export_files;
 pub(crate) mod filters;
 pub mod fingerprint;
-pub mod export_files;
 mod view;
 
 use askama::Template;
@@ -96,14 +96,73 @@ pub fn render(plan: &Plan, fingerprint: &str) -> Result<Scripts, askama::Error> 
     let time_zone = plan.time_zone.as_str();
     let reversed: Vec<StepView> = steps.iter().rev().cloned().collect();
     let files = vec![
-        ("precheck.sql", Precheck { plan: &view, steps, time_zone }.render()?),
-        ("migrate.sql", if view.entity_size > 0 { MigrateEntities { plan: &view, steps, time_zone }.render()? } else { Migrate { plan: &view, steps, time_zone }.render()? }),
-        ("verify.sql", Verify { plan: &view, steps, time_zone }.render()?),
-        ("rollback.sql", Rollback { plan: &view, steps: &reversed, time_zone }.render()?),
-        ("export.sql", Export { plan: &view, steps: steps.iter().zip(view.step_export_files.clone()).collect(), time_zone }.render()?),
-        ("PLAN.md", PlanPage { plan: &view, steps, time_zone }.render()?),
+        (
+            "precheck.sql",
+            Precheck {
+                plan: &view,
+                steps,
+                time_zone,
+            }
+            .render()?,
+        ),
+        (
+            "migrate.sql",
+            if view.entity_size > 0 {
+                MigrateEntities {
+                    plan: &view,
+                    steps,
+                    time_zone,
+                }
+                .render()?
+            } else {
+                Migrate {
+                    plan: &view,
+                    steps,
+                    time_zone,
+                }
+                .render()?
+            },
+        ),
+        (
+            "verify.sql",
+            Verify {
+                plan: &view,
+                steps,
+                time_zone,
+            }
+            .render()?,
+        ),
+        (
+            "rollback.sql",
+            Rollback {
+                plan: &view,
+                steps: &reversed,
+                time_zone,
+            }
+            .render()?,
+        ),
+        (
+            "export.sql",
+            Export {
+                plan: &view,
+                steps: steps.iter().zip(view.step_export_files.clone()).collect(),
+                time_zone,
+            }
+            .render()?,
+        ),
+        (
+            "PLAN.md",
+            PlanPage {
+                plan: &view,
+                steps,
+                time_zone,
+            }
+            .render()?,
+        ),
     ];
-    Ok(Scripts { files: files.into_iter().map(|(n, t)| (n, tidy(&t))).collect() })
+    Ok(Scripts {
+        files: files.into_iter().map(|(n, t)| (n, tidy(&t))).collect(),
+    })
 }
 
 /// One trailing newline, no trailing spaces, at most one blank line in a row: the layout the
@@ -116,8 +175,16 @@ pub(crate) fn tidy(text: &str) -> String {
     for line in text.split('\n') {
         let inside = quote.inside();
         quote.scan(line);
-        let line = if quote.inside() { line } else { line.trim_end_matches([' ', '\t']) };
-        blank = if line.is_empty() && !inside { blank + 1 } else { 0 };
+        let line = if quote.inside() {
+            line
+        } else {
+            line.trim_end_matches([' ', '\t'])
+        };
+        blank = if line.is_empty() && !inside {
+            blank + 1
+        } else {
+            0
+        };
         if blank <= 1 {
             out.push_str(line);
             out.push('\n');

@@ -27,7 +27,11 @@ pub struct Pair {
 pub fn similarity(a: &str, b: &str) -> f64 {
     let jw = strsim::jaro_winkler(a, b);
     let (wa, wb) = (words(a), words(b));
-    let (short, long) = if wa.len() <= wb.len() { (wa, wb) } else { (wb, wa) };
+    let (short, long) = if wa.len() <= wb.len() {
+        (wa, wb)
+    } else {
+        (wb, wa)
+    };
     if short.is_empty() || short.len() == long.len() {
         return jw;
     }
@@ -58,10 +62,19 @@ pub fn match_names(
     let mut pairs = Vec::new();
     let mut t_used = vec![false; targets.len()];
     let mut s_used = vec![false; sources.len()];
-    let take = |t: usize, s: usize, how: How, pairs: &mut Vec<Pair>, t_used: &mut Vec<bool>, s_used: &mut Vec<bool>| {
+    let take = |t: usize,
+                s: usize,
+                how: How,
+                pairs: &mut Vec<Pair>,
+                t_used: &mut Vec<bool>,
+                s_used: &mut Vec<bool>| {
         t_used[t] = true;
         s_used[s] = true;
-        pairs.push(Pair { target: t, source: s, how });
+        pairs.push(Pair {
+            target: t,
+            source: s,
+            how,
+        });
     };
     for (t, target) in targets.iter().enumerate() {
         if let Some(s) = (0..sources.len()).find(|&s| !s_used[s] && &sources[s] == target) {
@@ -72,7 +85,9 @@ pub fn match_names(
         if t_used[t] {
             continue;
         }
-        if let Some(s) = (0..sources.len()).find(|&s| !s_used[s] && skeys[s] == tkeys[t] && eligible(t, s, false)) {
+        if let Some(s) = (0..sources.len())
+            .find(|&s| !s_used[s] && skeys[s] == tkeys[t] && eligible(t, s, false))
+        {
             take(t, s, How::Normalized, &mut pairs, &mut t_used, &mut s_used);
         }
     }
@@ -88,7 +103,14 @@ pub fn match_names(
     candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     for (score, t, s) in candidates {
         if !t_used[t] && !s_used[s] {
-            take(t, s, How::Similar(score), &mut pairs, &mut t_used, &mut s_used);
+            take(
+                t,
+                s,
+                How::Similar(score),
+                &mut pairs,
+                &mut t_used,
+                &mut s_used,
+            );
         }
     }
     pairs.sort_by_key(|p| p.target);
@@ -96,7 +118,12 @@ pub fn match_names(
 }
 
 /// The closest of `sources` to `target` at or above `floor`, for a hint in a TODO.
-pub fn closest<'a>(target: &str, sources: &[&'a str], key: impl Fn(&str) -> String, floor: f64) -> Option<(&'a str, f64)> {
+pub fn closest<'a>(
+    target: &str,
+    sources: &[&'a str],
+    key: impl Fn(&str) -> String,
+    floor: f64,
+) -> Option<(&'a str, f64)> {
     let tk = key(target);
     sources
         .iter()
@@ -111,7 +138,10 @@ mod tests {
     use super::*;
 
     fn names(pairs: &[Pair], t: &[&str], s: &[&str]) -> Vec<(String, String)> {
-        pairs.iter().map(|p| (t[p.target].to_string(), s[p.source].to_string())).collect()
+        pairs
+            .iter()
+            .map(|p| (t[p.target].to_string(), s[p.source].to_string()))
+            .collect()
     }
 
     #[test]
@@ -121,7 +151,12 @@ mod tests {
         let pairs = match_names(&v2, &v1, table_key, |_, _, _| true, 0.85);
         assert_eq!(
             names(&pairs, &v2, &v1),
-            [("customers", "Customer"), ("order_items", "OrderItem"), ("Product", "products")].map(|(a, b)| (a.to_string(), b.to_string()))
+            [
+                ("customers", "Customer"),
+                ("order_items", "OrderItem"),
+                ("Product", "products")
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
         );
         assert!(pairs.iter().all(|p| p.how == How::Normalized));
     }
@@ -131,33 +166,73 @@ mod tests {
         let v2 = ["customer_id", "CustomerId"];
         let v1 = ["CustomerId"];
         let pairs = match_names(&v2, &v1, column_key, |_, _, _| true, 0.8);
-        assert_eq!(pairs, vec![Pair { target: 1, source: 0, how: How::Same }]);
+        assert_eq!(
+            pairs,
+            vec![Pair {
+                target: 1,
+                source: 0,
+                how: How::Same
+            }]
+        );
     }
 
     #[test]
     fn renames_are_proposed_best_first_with_their_score() {
-        let v2 = ["id", "target_reps_min", "target_reps_max", "target_weight", "day_id"];
+        let v2 = [
+            "id",
+            "target_reps_min",
+            "target_reps_max",
+            "target_weight",
+            "day_id",
+        ];
         let v1 = ["id", "reps_min", "reps_max", "weight", "day_label"];
         // day_label is text, day_id uuid: vetoed.
         let pairs = match_names(&v2, &v1, column_key, |t, s, _| !(t == 4 && s == 4), 0.8);
         let found = names(&pairs, &v2, &v1);
-        assert_eq!(found[1..], [("target_reps_min", "reps_min"), ("target_reps_max", "reps_max"), ("target_weight", "weight")].map(|(a, b)| (a.to_string(), b.to_string())));
-        let How::Similar(score) = pairs[1].how else { panic!("{pairs:?}") };
+        assert_eq!(
+            found[1..],
+            [
+                ("target_reps_min", "reps_min"),
+                ("target_reps_max", "reps_max"),
+                ("target_weight", "weight")
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+        );
+        let How::Similar(score) = pairs[1].how else {
+            panic!("{pairs:?}")
+        };
         assert!(score > 0.9 && score < 1.0, "{score}");
         assert_eq!(pairs.len(), 4);
     }
 
     #[test]
     fn strangers_are_not_paired() {
-        let pairs = match_names(&["workout_weeks", "invoices"], &["exercises", "users"], table_key, |_, _, _| true, 0.85);
+        let pairs = match_names(
+            &["workout_weeks", "invoices"],
+            &["exercises", "users"],
+            table_key,
+            |_, _, _| true,
+            0.85,
+        );
         assert!(pairs.is_empty(), "{pairs:?}");
     }
 
     #[test]
     fn similarity_of_contained_names() {
         assert!(similarity("target_weight", "weight") >= 0.88);
-        assert!(similarity("reps_min", "target_reps_min") > similarity("reps_min", "target_rpe_min"));
+        assert!(
+            similarity("reps_min", "target_reps_min") > similarity("reps_min", "target_rpe_min")
+        );
         assert!(similarity("total_week", "duration_week") < 0.8);
-        assert_eq!(closest("total_weeks", &["start_date", "duration_weeks"], column_key, 0.5).map(|c| c.0), Some("duration_weeks"));
+        assert_eq!(
+            closest(
+                "total_weeks",
+                &["start_date", "duration_weeks"],
+                column_key,
+                0.5
+            )
+            .map(|c| c.0),
+            Some("duration_weeks")
+        );
     }
 }

@@ -50,12 +50,21 @@ pub enum InitError {
     #[error(transparent)]
     Schema(#[from] CompileError),
     #[error("{which} has no table in schema `{schema}`; its tables are in: {found}")]
-    NoTables { which: &'static str, schema: String, found: String },
+    NoTables {
+        which: &'static str,
+        schema: String,
+        found: String,
+    },
     #[error(
         "V1 (schema `{source_schema}`: {v1}) and V2 (schema `{target_schema}`: {v2}) have no table in common, \
          not even by a similar name: there is nothing to draft. Check --v1/--v2 and --source-schema/--target-schema"
     )]
-    NothingInCommon { source_schema: String, target_schema: String, v1: String, v2: String },
+    NothingInCommon {
+        source_schema: String,
+        target_schema: String,
+        v1: String,
+        v2: String,
+    },
 }
 
 impl InitError {
@@ -72,7 +81,10 @@ impl InitError {
 /// hold a password).
 pub fn label(input: &SchemaInput) -> String {
     match input {
-        SchemaInput::Ddl(path) => path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        SchemaInput::Ddl(path) => path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
         SchemaInput::Database(_) => "a live database".into(),
     }
 }
@@ -82,18 +94,31 @@ pub fn init(opts: &Options) -> Result<Output, InitError> {
     let (v1, v1_notes) = load_schema("V1", &opts.v1, &opts.source_schema)?;
     let (v2, v2_notes) = load_schema("V2", &opts.v2, &opts.target_schema)?;
     let output = draft_from(&v1, &v2, opts, &label(&opts.v1), &label(&opts.v2))?;
-    Ok(Output { schemas: [v1_notes, v2_notes], ..output })
+    Ok(Output {
+        schemas: [v1_notes, v2_notes],
+        ..output
+    })
 }
 
 /// Drafts the model from two loaded catalogs.
-pub fn draft_from(v1: &Catalog, v2: &Catalog, opts: &Options, v1_label: &str, v2_label: &str) -> Result<Output, InitError> {
+pub fn draft_from(
+    v1: &Catalog,
+    v2: &Catalog,
+    opts: &Options,
+    v1_label: &str,
+    v2_label: &str,
+) -> Result<Output, InitError> {
     has_tables("V1", v1, &opts.source_schema)?;
     has_tables("V2", v2, &opts.target_schema)?;
     let mut draft = draft::build(v1, v2, &opts.source_schema, &opts.target_schema);
     draft.source_server = opts.source_server.clone();
     if draft.steps.iter().all(|s| s.source.is_none()) {
         let list = |c: &Catalog, s: &str| {
-            let names: Vec<String> = c.tables_in(s).filter(|t| t.partition_of.is_none()).map(|t| t.name.name.clone()).collect();
+            let names: Vec<String> = c
+                .tables_in(s)
+                .filter(|t| t.partition_of.is_none())
+                .map(|t| t.name.name.clone())
+                .collect();
             names.join(", ")
         };
         return Err(InitError::NothingInCommon {
@@ -104,7 +129,11 @@ pub fn draft_from(v1: &Catalog, v2: &Catalog, opts: &Options, v1_label: &str, v2
         });
     }
     let yaml = render::render(&draft, &opts.name, v1_label, v2_label);
-    Ok(Output { draft, yaml, schemas: Default::default() })
+    Ok(Output {
+        draft,
+        yaml,
+        schemas: Default::default(),
+    })
 }
 
 fn has_tables(which: &'static str, c: &Catalog, schema: &str) -> Result<(), InitError> {
@@ -112,6 +141,14 @@ fn has_tables(which: &'static str, c: &Catalog, schema: &str) -> Result<(), Init
         return Ok(());
     }
     let schemas: BTreeSet<&str> = c.tables.keys().map(|k| k.schema.as_str()).collect();
-    let found = if schemas.is_empty() { "(none)".to_string() } else { schemas.into_iter().collect::<Vec<_>>().join(", ") };
-    Err(InitError::NoTables { which, schema: schema.to_string(), found })
+    let found = if schemas.is_empty() {
+        "(none)".to_string()
+    } else {
+        schemas.into_iter().collect::<Vec<_>>().join(", ")
+    };
+    Err(InitError::NoTables {
+        which,
+        schema: schema.to_string(),
+        found,
+    })
 }

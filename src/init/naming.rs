@@ -19,13 +19,22 @@ pub fn snake_case(name: &str) -> String {
         }
         out.extend(c.to_lowercase());
     }
-    out.split('_').filter(|w| !w.is_empty()).collect::<Vec<_>>().join("_")
+    out.split('_')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join("_")
 }
 
 /// The singular of one English word, by the common rules; unknown shapes stay as they are.
 pub fn singular(word: &str) -> String {
-    const IRREGULAR: &[(&str, &str)] =
-        &[("people", "person"), ("children", "child"), ("men", "man"), ("women", "woman"), ("data", "data"), ("media", "media")];
+    const IRREGULAR: &[(&str, &str)] = &[
+        ("people", "person"),
+        ("children", "child"),
+        ("men", "man"),
+        ("women", "woman"),
+        ("data", "data"),
+        ("media", "media"),
+    ];
     if let Some((_, s)) = IRREGULAR.iter().find(|(p, _)| *p == word) {
         return s.to_string();
     }

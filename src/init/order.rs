@@ -9,8 +9,16 @@ use crate::catalog::{Catalog, QualName, Table};
 /// table's foreign keys include its partitions' (pg_dump declares them there).
 pub fn parents_first<'a>(tables: &[&'a Table], catalog: &Catalog) -> Vec<&'a Table> {
     let parents_of = |t: &Table| -> BTreeSet<QualName> {
-        let partitions = catalog.tables.values().filter(|p| p.partition_of.as_ref().is_some_and(|(parent, _)| parent == &t.name));
-        t.foreign_keys.iter().chain(partitions.flat_map(|p| p.foreign_keys.iter())).map(|fk| fk.references.clone()).collect()
+        let partitions = catalog.tables.values().filter(|p| {
+            p.partition_of
+                .as_ref()
+                .is_some_and(|(parent, _)| parent == &t.name)
+        });
+        t.foreign_keys
+            .iter()
+            .chain(partitions.flat_map(|p| p.foreign_keys.iter()))
+            .map(|fk| fk.references.clone())
+            .collect()
     };
     let names: BTreeSet<&QualName> = tables.iter().map(|t| &t.name).collect();
     let mut left: Vec<&Table> = tables.to_vec();
@@ -19,7 +27,9 @@ pub fn parents_first<'a>(tables: &[&'a Table], catalog: &Catalog) -> Vec<&'a Tab
     let mut out = Vec::with_capacity(left.len());
     while !left.is_empty() {
         let ready = left.iter().position(|t| {
-            parents_of(t).iter().all(|p| p == &t.name || done.contains(p) || !names.contains(p))
+            parents_of(t)
+                .iter()
+                .all(|p| p == &t.name || done.contains(p) || !names.contains(p))
         });
         let t = left.remove(ready.unwrap_or(0));
         done.insert(&t.name);

@@ -95,8 +95,15 @@ pub struct InPlace {
 }
 
 /// Compiles an in-place model (the caller has seen `in_place: true`).
-pub fn compile(source: SourceFile, v1: &SchemaInput, v2: &SchemaInput) -> Result<Compiled, CompileError> {
-    let model_err = |d: Diagnostics| CompileError::Model { diagnostics: d, file: source.clone() };
+pub fn compile(
+    source: SourceFile,
+    v1: &SchemaInput,
+    v2: &SchemaInput,
+) -> Result<Compiled, CompileError> {
+    let model_err = |d: Diagnostics| CompileError::Model {
+        diagnostics: d,
+        file: source.clone(),
+    };
     let model = model::load(&source.text).map_err(|d| model_err(Diagnostics(d)))?;
     let schema = model.schema().to_string();
     let (c1, s1) = load_schema("V1", v1, &schema)?;
@@ -112,7 +119,9 @@ pub fn compile(source: SourceFile, v1: &SchemaInput, v2: &SchemaInput) -> Result
         source_server: None,
         read_schema: schema.clone(),
         target_schema: schema,
-        mode: Mode::Batched { size: migration.batch_size },
+        mode: Mode::Batched {
+            size: migration.batch_size,
+        },
         time_zone: migration.time_zone.clone(),
         references: Vec::new(),
         subset: None,
@@ -124,9 +133,18 @@ pub fn compile(source: SourceFile, v1: &SchemaInput, v2: &SchemaInput) -> Result
         secrets: Vec::new(),
     };
     if let Some(d) = crate::compile::foreign_meta_command(&scripts) {
-        return Err(CompileError::Model { diagnostics: Diagnostics(vec![d]), file: source });
+        return Err(CompileError::Model {
+            diagnostics: Diagnostics(vec![d]),
+            file: source,
+        });
     }
-    Ok(Compiled { plan, scripts, warnings, source, schemas: [s1, s2] })
+    Ok(Compiled {
+        plan,
+        scripts,
+        warnings,
+        source,
+        schemas: [s1, s2],
+    })
 }
 
 /// Whether PostgreSQL converts `from` to `to` safely enough to go without a `using`: a value
@@ -162,17 +180,28 @@ fn mentions(expr: &str, column: &str) -> bool {
 }
 
 fn cols(list: &[String]) -> String {
-    list.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
+    list.iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// ` INCLUDE (a, b)` when a key or an index carries columns; empty otherwise.
 fn include(columns: &[String]) -> String {
-    if columns.is_empty() { String::new() } else { format!(" INCLUDE ({})", cols(columns)) }
+    if columns.is_empty() {
+        String::new()
+    } else {
+        format!(" INCLUDE ({})", cols(columns))
+    }
 }
 
 /// ` NOT VALID` for a constraint added so: re-created so, rows it never checked stay unchecked.
 fn not_valid(flag: bool) -> &'static str {
-    if flag { " NOT VALID" } else { "" }
+    if flag {
+        " NOT VALID"
+    } else {
+        ""
+    }
 }
 
 fn deferrable(d: Deferrable) -> &'static str {
@@ -194,28 +223,66 @@ fn objects(t: &Table) -> Vec<Dependent> {
         kind,
         table: name.clone(),
         name: cname.to_string(),
-        create: format!("ALTER TABLE {name} ADD CONSTRAINT {} {body}", quote_ident(cname)),
+        create: format!(
+            "ALTER TABLE {name} ADD CONSTRAINT {} {body}",
+            quote_ident(cname)
+        ),
         drop: format!("ALTER TABLE {name} DROP CONSTRAINT {}", quote_ident(cname)),
         what,
         not_valid: false,
     };
     if let Some(pk) = &t.primary_key {
-        let body = format!("PRIMARY KEY ({}){}{}", cols(&pk.columns), include(&pk.include), deferrable(pk.deferrable));
+        let body = format!(
+            "PRIMARY KEY ({}){}{}",
+            cols(&pk.columns),
+            include(&pk.include),
+            deferrable(pk.deferrable)
+        );
         let read = pk.columns.iter().chain(&pk.include).cloned().collect();
-        out.push((con(ObjKind::PrimaryKey, &pk.name, body.clone(), body), read, None));
+        out.push((
+            con(ObjKind::PrimaryKey, &pk.name, body.clone(), body),
+            read,
+            None,
+        ));
     }
     for u in &t.uniques {
-        let body = format!("UNIQUE ({}){}{}", cols(&u.columns), include(&u.include), deferrable(u.deferrable));
+        let body = format!(
+            "UNIQUE ({}){}{}",
+            cols(&u.columns),
+            include(&u.include),
+            deferrable(u.deferrable)
+        );
         let read = u.columns.iter().chain(&u.include).cloned().collect();
-        out.push((con(ObjKind::Unique, &u.name, body.clone(), body), read, None));
+        out.push((
+            con(ObjKind::Unique, &u.name, body.clone(), body),
+            read,
+            None,
+        ));
     }
     for c in &t.checks {
         let body = format!("CHECK ({}){}", c.expression, not_valid(c.not_valid));
-        let mentioned = t.columns.iter().filter(|col| mentions(&c.expression, &col.name)).map(|col| col.name.clone()).collect();
-        out.push((Obj { not_valid: c.not_valid, ..con(ObjKind::Check, &c.name, body.clone(), body) }, mentioned, None));
+        let mentioned = t
+            .columns
+            .iter()
+            .filter(|col| mentions(&c.expression, &col.name))
+            .map(|col| col.name.clone())
+            .collect();
+        out.push((
+            Obj {
+                not_valid: c.not_valid,
+                ..con(ObjKind::Check, &c.name, body.clone(), body)
+            },
+            mentioned,
+            None,
+        ));
     }
     for fk in &t.foreign_keys {
-        let mut body = format!("FOREIGN KEY ({}) REFERENCES {} ({})", cols(&fk.columns), fk.references, cols(&fk.referenced_columns));
+        let mut body = format!(
+            "FOREIGN KEY ({}) REFERENCES {} ({})",
+            cols(&fk.columns),
+            fk.references,
+            cols(&fk.referenced_columns)
+        );
         if fk.on_update != FkAction::NoAction {
             body.push_str(&format!(" ON UPDATE {}", fk.on_update.sql()));
         }
@@ -224,21 +291,52 @@ fn objects(t: &Table) -> Vec<Dependent> {
         }
         body.push_str(deferrable(fk.deferrable));
         body.push_str(not_valid(fk.not_valid));
-        let obj = Obj { not_valid: fk.not_valid, ..con(ObjKind::ForeignKey, &fk.name, body.clone(), body) };
-        out.push((obj, fk.columns.clone(), Some((fk.references.clone(), fk.referenced_columns.clone()))));
+        let obj = Obj {
+            not_valid: fk.not_valid,
+            ..con(ObjKind::ForeignKey, &fk.name, body.clone(), body)
+        };
+        out.push((
+            obj,
+            fk.columns.clone(),
+            Some((fk.references.clone(), fk.referenced_columns.clone())),
+        ));
     }
     for ix in &t.indexes {
-        let using = if ix.method == "btree" { String::new() } else { format!(" USING {}", ix.method) };
-        let pred = ix.predicate.as_ref().map_or(String::new(), |p| format!(" WHERE {p}"));
+        let using = if ix.method == "btree" {
+            String::new()
+        } else {
+            format!(" USING {}", ix.method)
+        };
+        let pred = ix
+            .predicate
+            .as_ref()
+            .map_or(String::new(), |p| format!(" WHERE {p}"));
         let unique = if ix.unique { "UNIQUE " } else { "" };
         let covering = include(&ix.include);
-        let with = if ix.storage_parameters.is_empty() { String::new() } else { format!(" WITH ({})", storage_parameters(&ix.storage_parameters)) };
-        let what = format!("{unique}INDEX{using} ({}){covering}{with}{pred}", ix.keys.join(", "));
-        let create = format!("CREATE {unique}INDEX {} ON {name}{using} ({}){covering}{with}{pred}", quote_ident(&ix.name), ix.keys.join(", "));
+        let with = if ix.storage_parameters.is_empty() {
+            String::new()
+        } else {
+            format!(" WITH ({})", storage_parameters(&ix.storage_parameters))
+        };
+        let what = format!(
+            "{unique}INDEX{using} ({}){covering}{with}{pred}",
+            ix.keys.join(", ")
+        );
+        let create = format!(
+            "CREATE {unique}INDEX {} ON {name}{using} ({}){covering}{with}{pred}",
+            quote_ident(&ix.name),
+            ix.keys.join(", ")
+        );
         let mentioned = t
             .columns
             .iter()
-            .filter(|col| ix.keys.iter().chain(ix.predicate.iter()).any(|k| mentions(k, &col.name)) || ix.include.contains(&col.name))
+            .filter(|col| {
+                ix.keys
+                    .iter()
+                    .chain(ix.predicate.iter())
+                    .any(|k| mentions(k, &col.name))
+                    || ix.include.contains(&col.name)
+            })
             .map(|col| col.name.clone())
             .collect();
         let obj = Obj {
@@ -258,35 +356,62 @@ fn objects(t: &Table) -> Vec<Dependent> {
 /// `fillfactor=70` → `fillfactor = '70'`: the name as an identifier, the value as a literal.
 fn storage_parameters(parameters: &[String]) -> String {
     let one = |p: &String| match p.split_once('=') {
-        Some((name, value)) => format!("{} = {}", quote_ident(name), crate::sql_text::quote_literal(value)),
+        Some((name, value)) => format!(
+            "{} = {}",
+            quote_ident(name),
+            crate::sql_text::quote_literal(value)
+        ),
         None => quote_ident(p),
     };
     parameters.iter().map(one).collect::<Vec<_>>().join(", ")
 }
 
-fn derive(m: &InPlaceModel, source: &SourceFile, c1: &Catalog, c2: &Catalog) -> Result<(InPlace, Diagnostics), Diagnostics> {
+fn derive(
+    m: &InPlaceModel,
+    source: &SourceFile,
+    c1: &Catalog,
+    c2: &Catalog,
+) -> Result<(InPlace, Diagnostics), Diagnostics> {
     let schema = m.schema().to_string();
     let mut errors = Diagnostics::default();
     let mut warnings = Diagnostics::default();
     let at_in_place = m.in_place_pos(&source.text);
     crate::check::check_model_name(&m.name, &mut errors);
     if !*m.in_place {
-        errors.push(Diagnostic::error("in_place must be true in an in-place model", at_in_place));
+        errors.push(Diagnostic::error(
+            "in_place must be true in an in-place model",
+            at_in_place,
+        ));
     }
     let batch_size = m.batch_size.as_ref().map_or(1000, |b| **b);
     if batch_size == 0 {
-        errors.push(Diagnostic::error("batch_size must be a positive whole number", at_in_place));
+        errors.push(Diagnostic::error(
+            "batch_size must be a positive whole number",
+            at_in_place,
+        ));
     }
     let v1: Vec<&Table> = c1.tables_in(&schema).collect();
     let v2: Vec<&Table> = c2.tables_in(&schema).collect();
     for t in &v1 {
         if c2.table(&t.name).is_none() {
-            warnings.push(Diagnostic::warning(format!("table {} is only in V1: in-place mode leaves it as it is", t.name), None));
+            warnings.push(Diagnostic::warning(
+                format!(
+                    "table {} is only in V1: in-place mode leaves it as it is",
+                    t.name
+                ),
+                None,
+            ));
         }
     }
     for t in &v2 {
         if c1.table(&t.name).is_none() {
-            warnings.push(Diagnostic::warning(format!("table {} is only in V2: in-place mode does not create it", t.name), None));
+            warnings.push(Diagnostic::warning(
+                format!(
+                    "table {} is only in V2: in-place mode does not create it",
+                    t.name
+                ),
+                None,
+            ));
         }
     }
 
@@ -295,8 +420,15 @@ fn derive(m: &InPlaceModel, source: &SourceFile, c1: &Catalog, c2: &Catalog) -> 
     let mut used_using: BTreeSet<String> = BTreeSet::new();
     let mut zone_conversions: Vec<ZoneConversion> = Vec::new();
     for t1 in &v1 {
-        let Some(t2) = c2.table(&t1.name) else { continue };
-        let mut change = TableChange { name: t1.name.clone(), key: Vec::new(), types: Vec::new(), attrs: Vec::new() };
+        let Some(t2) = c2.table(&t1.name) else {
+            continue;
+        };
+        let mut change = TableChange {
+            name: t1.name.clone(),
+            key: Vec::new(),
+            types: Vec::new(),
+            attrs: Vec::new(),
+        };
         for col in &t1.columns {
             if t2.column(&col.name).is_none() {
                 errors.push(
@@ -323,7 +455,10 @@ fn derive(m: &InPlaceModel, source: &SourceFile, c1: &Catalog, c2: &Catalog) -> 
                     Some((_, expr)) => match parse_using(expr.as_str()) {
                         Ok(sql) => Some(sql),
                         Err(e) => {
-                            errors.push(Diagnostic::error(format!("the `using` of {key} is not an SQL expression: {e}"), model::text_pos(expr)));
+                            errors.push(Diagnostic::error(
+                                format!("the `using` of {key} is not an SQL expression: {e}"),
+                                model::text_pos(expr),
+                            ));
                             None
                         }
                     },
@@ -332,26 +467,43 @@ fn derive(m: &InPlaceModel, source: &SourceFile, c1: &Catalog, c2: &Catalog) -> 
                 if using.is_none() && !known_cast(&col1.data_type, &col2.data_type) {
                     errors.push(
                         Diagnostic::error(
-                            format!("{key}: {} → {} has no safe cast; give the conversion in `using`", col1.data_type, col2.data_type),
+                            format!(
+                                "{key}: {} → {} has no safe cast; give the conversion in `using`",
+                                col1.data_type, col2.data_type
+                            ),
                             at_in_place,
                         )
-                        .with_hint(format!("add `using: {{ {key}: \"<expression over {col}>\" }}` to the model", col = col2.name)),
+                        .with_hint(format!(
+                            "add `using: {{ {key}: \"<expression over {col}>\" }}` to the model",
+                            col = col2.name
+                        )),
                     );
                 }
                 if crate::check::zone::depends_on_zone(&col1.data_type, &col2.data_type) {
                     let at = using.and_then(|(_, e)| model::text_pos(e)).or(at_in_place);
-                    zone_conversions.push(ZoneConversion { at, what: format!("{key}: {} → {}", col1.data_type, col2.data_type) });
+                    zone_conversions.push(ZoneConversion {
+                        at,
+                        what: format!("{key}: {} → {}", col1.data_type, col2.data_type),
+                    });
                 }
                 change.types.push(TypeChange {
                     column: col2.name.clone(),
                     old_type: col1.data_type.clone(),
                     new_type: col2.data_type.clone(),
                     using: using_sql,
-                    using_line: using.and_then(|(_, e)| model::text_pos(e)).map_or(0, |p| p.line),
+                    using_line: using
+                        .and_then(|(_, e)| model::text_pos(e))
+                        .map_or(0, |p| p.line),
                 });
             }
-            let a1 = Attrs { not_null: col1.not_null, default: col1.default.clone() };
-            let a2 = Attrs { not_null: col2.not_null, default: col2.default.clone() };
+            let a1 = Attrs {
+                not_null: col1.not_null,
+                default: col1.default.clone(),
+            };
+            let a2 = Attrs {
+                not_null: col2.not_null,
+                default: col2.default.clone(),
+            };
             if a1 != a2 || col1.data_type != col2.data_type {
                 change.attrs.push((col2.name.clone(), a1, a2));
             }
@@ -372,26 +524,45 @@ fn derive(m: &InPlaceModel, source: &SourceFile, c1: &Catalog, c2: &Catalog) -> 
     for (k, _) in &m.using {
         if !used_using.contains(k.as_str()) {
             errors.push(
-                Diagnostic::error(format!("`using` for {}, a column whose type does not change (or no such column)", k.as_str()), model::text_pos(k))
-                    .with_hint("`using` keys are table.column of a column whose type V2 changes"),
+                Diagnostic::error(
+                    format!(
+                        "`using` for {}, a column whose type does not change (or no such column)",
+                        k.as_str()
+                    ),
+                    model::text_pos(k),
+                )
+                .with_hint("`using` keys are table.column of a column whose type V2 changes"),
             );
         }
     }
 
     // Dependent objects: what reads a type-changed column, or differs between V1 and V2.
-    let changed: BTreeSet<(QualName, String)> =
-        tables.iter().flat_map(|t| t.types.iter().map(move |c| (t.name.clone(), c.column.clone()))).collect();
+    let changed: BTreeSet<(QualName, String)> = tables
+        .iter()
+        .flat_map(|t| {
+            t.types
+                .iter()
+                .map(move |c| (t.name.clone(), c.column.clone()))
+        })
+        .collect();
     let touches = |table: &QualName, cols: &[String], refs: &Option<(QualName, Vec<String>)>| {
-        cols.iter().any(|c| changed.contains(&(table.clone(), c.clone())))
-            || refs.as_ref().is_some_and(|(p, pc)| pc.iter().any(|c| changed.contains(&(p.clone(), c.clone()))))
+        cols.iter()
+            .any(|c| changed.contains(&(table.clone(), c.clone())))
+            || refs
+                .as_ref()
+                .is_some_and(|(p, pc)| pc.iter().any(|c| changed.contains(&(p.clone(), c.clone()))))
     };
     let mut drops = Vec::new();
     let mut creates = Vec::new();
     for t1 in &v1 {
-        let Some(t2) = c2.table(&t1.name) else { continue };
+        let Some(t2) = c2.table(&t1.name) else {
+            continue;
+        };
         let (o1, o2) = (objects(t1), objects(t2));
         let same = |a: &Obj, others: &[Dependent]| {
-            others.iter().any(|(b, _, _)| b.kind == a.kind && b.name == a.name && b.create == a.create)
+            others
+                .iter()
+                .any(|(b, _, _)| b.kind == a.kind && b.name == a.name && b.create == a.create)
         };
         for (o, c, r) in &o1 {
             if touches(&t1.name, c, r) || !same(o, &o2) {
@@ -407,15 +578,23 @@ fn derive(m: &InPlaceModel, source: &SourceFile, c1: &Catalog, c2: &Catalog) -> 
     // FKs first when dropping (they hang on the keys); keys first when creating.
     drops.sort_by_key(|o: &Obj| (std::cmp::Reverse(o.kind), o.table.clone(), o.name.clone()));
     creates.sort_by_key(|o: &Obj| (o.kind, o.table.clone(), o.name.clone()));
-    let mut locked: Vec<QualName> = tables.iter().map(|t| t.name.clone()).chain(drops.iter().chain(&creates).map(|o| o.table.clone())).collect();
+    let mut locked: Vec<QualName> = tables
+        .iter()
+        .map(|t| t.name.clone())
+        .chain(drops.iter().chain(&creates).map(|o| o.table.clone()))
+        .collect();
     locked.sort();
     locked.dedup();
     for (t, c) in &changed {
         if c.starts_with("pgmig_") {
-            errors.push(Diagnostic::error(format!("{t}.{c}: column names starting with pgmig_ are pgmig's own"), at_in_place));
+            errors.push(Diagnostic::error(
+                format!("{t}.{c}: column names starting with pgmig_ are pgmig's own"),
+                at_in_place,
+            ));
         }
     }
-    let time_zone = crate::check::zone::time_zone(m.timezone.as_ref(), &zone_conversions, &mut errors);
+    let time_zone =
+        crate::check::zone::time_zone(m.timezone.as_ref(), &zone_conversions, &mut errors);
     if errors.has_errors() {
         errors.0.extend(warnings.0);
         return Err(errors);
@@ -444,12 +623,20 @@ fn parse_using(expr: &str) -> Result<String, String> {
     use sqlparser::parser::Parser;
     // What psql would read differently (see check::lexical), and a size the printer can walk.
     if let Some(p) = crate::check::lexical::check(expr) {
-        return Err(format!("{} (line {}, column {} of the expression; {})", p.message, p.line, p.column, p.hint));
+        return Err(format!(
+            "{} (line {}, column {} of the expression; {})",
+            p.message, p.line, p.column, p.hint
+        ));
     }
     if let Some(n) = crate::check::sql::oversized(expr) {
-        return Err(format!("it has {n} tokens, at most {}", crate::check::sql::MAX_TOKENS));
+        return Err(format!(
+            "it has {n} tokens, at most {}",
+            crate::check::sql::MAX_TOKENS
+        ));
     }
-    let mut p = Parser::new(&PostgreSqlDialect {}).try_with_sql(expr).map_err(|e| e.to_string())?;
+    let mut p = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(expr)
+        .map_err(|e| e.to_string())?;
     let e = p.parse_expr().map_err(|e| e.to_string())?;
     if p.peek_token().token != sqlparser::tokenizer::Token::EOF {
         return Err("text after the expression".into());
@@ -462,13 +649,20 @@ fn qualify(expr: &str, column: &str, prefix: &str) -> String {
     use sqlparser::ast::{Expr, Ident};
     use sqlparser::dialect::PostgreSqlDialect;
     use sqlparser::parser::Parser;
-    let mut e = match Parser::new(&PostgreSqlDialect {}).try_with_sql(expr).and_then(|mut p| p.parse_expr()) {
+    let mut e = match Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(expr)
+        .and_then(|mut p| p.parse_expr())
+    {
         Ok(e) => e,
         Err(_) => return expr.to_string(),
     };
     let _ = sqlparser::ast::visit_expressions_mut(&mut e, |x| {
         if let Expr::Identifier(i) = x {
-            let name = if i.quote_style.is_some() { i.value.clone() } else { i.value.to_lowercase() };
+            let name = if i.quote_style.is_some() {
+                i.value.clone()
+            } else {
+                i.value.to_lowercase()
+            };
             if name == column {
                 *x = Expr::CompoundIdentifier(vec![Ident::new(prefix), i.clone()]);
             }
@@ -490,13 +684,46 @@ fn render(m: &InPlace) -> Result<Scripts, askama::Error> {
 fn render_with(m: &InPlace, fingerprint: &str) -> Result<Scripts, askama::Error> {
     let v = view::View::new(m, fingerprint);
     let files = vec![
-        ("precheck.sql", view::Precheck { v: &v, time_zone: &m.time_zone }.render()?),
-        ("migrate.sql", view::Migrate { v: &v, time_zone: &m.time_zone }.render()?),
-        ("verify.sql", view::Verify { v: &v, time_zone: &m.time_zone }.render()?),
-        ("rollback.sql", view::Rollback { v: &v, time_zone: &m.time_zone }.render()?),
+        (
+            "precheck.sql",
+            view::Precheck {
+                v: &v,
+                time_zone: &m.time_zone,
+            }
+            .render()?,
+        ),
+        (
+            "migrate.sql",
+            view::Migrate {
+                v: &v,
+                time_zone: &m.time_zone,
+            }
+            .render()?,
+        ),
+        (
+            "verify.sql",
+            view::Verify {
+                v: &v,
+                time_zone: &m.time_zone,
+            }
+            .render()?,
+        ),
+        (
+            "rollback.sql",
+            view::Rollback {
+                v: &v,
+                time_zone: &m.time_zone,
+            }
+            .render()?,
+        ),
         ("PLAN.md", view::PlanPage { v: &v }.render()?),
     ];
-    Ok(Scripts { files: files.into_iter().map(|(n, t)| (n, crate::emit::tidy(&t))).collect() })
+    Ok(Scripts {
+        files: files
+            .into_iter()
+            .map(|(n, t)| (n, crate::emit::tidy(&t)))
+            .collect(),
+    })
 }
 
 #[cfg(test)]
@@ -510,17 +737,25 @@ mod tests {
         assert!(known_cast("uuid", "text"));
         assert!(!known_cast("text", "integer"));
         assert!(!known_cast("text", "boolean"));
-        assert!(known_cast("timestamp without time zone", "timestamp(6) without time zone"));
+        assert!(known_cast(
+            "timestamp without time zone",
+            "timestamp(6) without time zone"
+        ));
         assert!(known_cast("numeric", "numeric(12,2)"));
         assert!(!known_cast("integer[]", "text"));
     }
 
     #[test]
     fn using_refuses_what_psql_would_read_differently() {
-        assert_eq!(parse_using("NULLIF(user_id, '')::uuid").unwrap(), "NULLIF(user_id, '')::UUID");
+        assert_eq!(
+            parse_using("NULLIF(user_id, '')::uuid").unwrap(),
+            "NULLIF(user_id, '')::UUID"
+        );
         insta::assert_snapshot!(parse_using("user_id::uuid = :'x'").unwrap_err(), @"`:'x'` is a psql variable: psql would replace it before PostgreSQL reads the script (line 1, column 17 of the expression; a model's SQL can't take psql variables; write the value itself (for an array slice, put spaces around the colon: `a[lo : hi]`))");
         insta::assert_snapshot!(parse_using("$a$ x").unwrap_err(), @"unterminated dollar-quoted string: `$a$` is never closed (line 1, column 1 of the expression; close it with the same tag, or write the text as a quoted string ('…'))");
-        assert!(parse_using(&vec!["1"; 6000].join("+")).unwrap_err().contains("tokens, at most 10000"));
+        assert!(parse_using(&vec!["1"; 6000].join("+"))
+            .unwrap_err()
+            .contains("tokens, at most 10000"));
     }
 
     #[test]
@@ -532,6 +767,9 @@ mod tests {
 
     #[test]
     fn qualifies_the_column() {
-        assert_eq!(qualify("CASE WHEN id = '' THEN NULL ELSE id::uuid END", "id", "b"), "CASE WHEN b.id = '' THEN NULL ELSE b.id::UUID END");
+        assert_eq!(
+            qualify("CASE WHEN id = '' THEN NULL ELSE id::uuid END", "id", "b"),
+            "CASE WHEN b.id = '' THEN NULL ELSE b.id::UUID END"
+        );
     }
 }

@@ -33,21 +33,36 @@ pub struct InPlaceModel {
 
 impl InPlaceModel {
     pub fn schema(&self) -> &str {
-        self.target.as_ref().and_then(|s| s.schema.as_ref()).map_or("public", |s| s.as_str())
+        self.target
+            .as_ref()
+            .and_then(|s| s.schema.as_ref())
+            .map_or("public", |s| s.as_str())
     }
 
     /// Where `in_place` is written (compile errors about a missing `using` point there).
     pub fn in_place_pos(&self, text: &str) -> Option<Pos> {
-        let line = text.lines().position(|l| l.trim_start().starts_with("in_place:"))? + 1;
+        let line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("in_place:"))?
+            + 1;
         let column = text.lines().nth(line - 1)?.find("in_place")? + 1;
-        Some(Pos { line, column, len: "in_place".len() })
+        Some(Pos {
+            line,
+            column,
+            len: "in_place".len(),
+        })
     }
 }
 
 /// Whether the model's top level says `in_place: true` (read without the step model's shape).
 pub fn is_in_place(text: &str) -> bool {
-    let Ok(node) = marked_yaml::parse_yaml(0, text) else { return false };
-    node.as_mapping().and_then(|m| m.get_scalar("in_place")).and_then(|s| s.as_bool()).unwrap_or(false)
+    let Ok(node) = marked_yaml::parse_yaml(0, text) else {
+        return false;
+    };
+    node.as_mapping()
+        .and_then(|m| m.get_scalar("in_place"))
+        .and_then(|s| s.as_bool())
+        .unwrap_or(false)
 }
 
 pub fn load(text: &str) -> Result<InPlaceModel, Vec<Diagnostic>> {

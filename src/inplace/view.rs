@@ -9,7 +9,15 @@ use crate::emit::filters;
 use crate::sql_text::{notice_text as notice, quote_literal as lit};
 
 fn slug(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone)]
@@ -104,7 +112,10 @@ impl View {
         let mut plan_changes = Vec::new();
         for t in &m.tables {
             let name = t.name.to_string();
-            let backup = QualName::new("_pgmig", format!("backup_{model_slug}_{}", slug(&t.name.name)));
+            let backup = QualName::new(
+                "_pgmig",
+                format!("backup_{model_slug}_{}", slug(&t.name.name)),
+            );
             let mut backup_cols: Vec<String> = t.key.clone();
             for c in &t.types {
                 if !backup_cols.contains(&c.column) {
@@ -120,13 +131,21 @@ impl View {
                     old_type: c.old_type.clone(),
                     new_type: c.new_type.clone(),
                     conv_t: conv(c, "t"),
-                    helper: format!("pg_temp.pgmig_converts_{}_{}", slug(&t.name.name), slug(&c.column)),
+                    helper: format!(
+                        "pg_temp.pgmig_converts_{}_{}",
+                        slug(&t.name.name),
+                        slug(&c.column)
+                    ),
                     helper_body: match &c.using {
                         Some(u) => u.clone(),
                         None => format!("{}::{}", quote_ident(&c.column), c.new_type),
                     },
                     param: quote_ident(&c.column),
-                    how: if c.using.is_some() { format!("using ({}:{})", m.model_file, c.using_line) } else { "cast".into() },
+                    how: if c.using.is_some() {
+                        format!("using ({}:{})", m.model_file, c.using_line)
+                    } else {
+                        "cast".into()
+                    },
                 })
                 .collect();
             // After the swap the key columns have their new types: join the backup through the
@@ -143,17 +162,35 @@ impl View {
             let mut swap = Vec::new();
             let mut unswap = Vec::new();
             for c in &t.types {
-                let (col, temp) = (quote_ident(&c.column), quote_ident(&format!("pgmig_new_{}", c.column)));
+                let (col, temp) = (
+                    quote_ident(&c.column),
+                    quote_ident(&format!("pgmig_new_{}", c.column)),
+                );
                 swap.push(format!("ALTER TABLE {name} DROP COLUMN {col}"));
                 swap.push(format!("ALTER TABLE {name} RENAME COLUMN {temp} TO {col}"));
             }
             if !t.types.is_empty() {
-                let old_cols: Vec<String> = t.types.iter().map(|c| quote_ident(&format!("pgmig_old_{}", c.column))).collect();
+                let old_cols: Vec<String> = t
+                    .types
+                    .iter()
+                    .map(|c| quote_ident(&format!("pgmig_old_{}", c.column)))
+                    .collect();
                 for (c, old) in t.types.iter().zip(&old_cols) {
-                    unswap.push(format!("ALTER TABLE {name} ADD COLUMN {old} {}", c.old_type));
+                    unswap.push(format!(
+                        "ALTER TABLE {name} ADD COLUMN {old} {}",
+                        c.old_type
+                    ));
                 }
-                let set: Vec<String> = t.types.iter().zip(&old_cols).map(|(c, old)| format!("{old} = bk.{}", quote_ident(&c.column))).collect();
-                unswap.push(format!("UPDATE {name} AS t\n    SET {}\n    FROM {backup} AS bk\n    WHERE {key_join}", set.join(",\n        ")));
+                let set: Vec<String> = t
+                    .types
+                    .iter()
+                    .zip(&old_cols)
+                    .map(|(c, old)| format!("{old} = bk.{}", quote_ident(&c.column)))
+                    .collect();
+                unswap.push(format!(
+                    "UPDATE {name} AS t\n    SET {}\n    FROM {backup} AS bk\n    WHERE {key_join}",
+                    set.join(",\n        ")
+                ));
                 for (c, old) in t.types.iter().zip(&old_cols) {
                     let col = quote_ident(&c.column);
                     unswap.push(format!("ALTER TABLE {name} DROP COLUMN {col}"));
@@ -165,8 +202,18 @@ impl View {
                 let q = quote_ident(col);
                 // (from, to): the new column starts nullable and without a default.
                 for (list, from_nn, from_def, to) in [
-                    (&mut swap, if typed { false } else { a1.not_null }, if typed { None } else { a1.default.clone() }, a2),
-                    (&mut unswap, if typed { false } else { a2.not_null }, if typed { None } else { a2.default.clone() }, a1),
+                    (
+                        &mut swap,
+                        if typed { false } else { a1.not_null },
+                        if typed { None } else { a1.default.clone() },
+                        a2,
+                    ),
+                    (
+                        &mut unswap,
+                        if typed { false } else { a2.not_null },
+                        if typed { None } else { a2.default.clone() },
+                        a1,
+                    ),
                 ] {
                     if to.not_null && !from_nn {
                         list.push(format!("ALTER TABLE {name} ALTER COLUMN {q} SET NOT NULL"));
@@ -175,8 +222,11 @@ impl View {
                     }
                     if to.default != from_def {
                         match &to.default {
-                            Some(d) => list.push(format!("ALTER TABLE {name} ALTER COLUMN {q} SET DEFAULT {d}")),
-                            None => list.push(format!("ALTER TABLE {name} ALTER COLUMN {q} DROP DEFAULT")),
+                            Some(d) => list.push(format!(
+                                "ALTER TABLE {name} ALTER COLUMN {q} SET DEFAULT {d}"
+                            )),
+                            None => list
+                                .push(format!("ALTER TABLE {name} ALTER COLUMN {q} DROP DEFAULT")),
                         }
                     }
                 }
@@ -187,28 +237,55 @@ impl View {
                         col,
                         c.old_type,
                         c.new_type,
-                        if c.using.is_some() { format!("`using` ({}:{})", m.model_file, c.using_line) } else { "cast".into() }
+                        if c.using.is_some() {
+                            format!("`using` ({}:{})", m.model_file, c.using_line)
+                        } else {
+                            "cast".into()
+                        }
                     ),
-                    None => format!("`{}.{}`: type unchanged (`{}`)", t.name.name, col, a2.default.as_deref().unwrap_or("")).replace(" (``)", ""),
+                    None => format!(
+                        "`{}.{}`: type unchanged (`{}`)",
+                        t.name.name,
+                        col,
+                        a2.default.as_deref().unwrap_or("")
+                    )
+                    .replace(" (``)", ""),
                 };
                 let mut extra = Vec::new();
                 if a1.not_null != a2.not_null {
-                    extra.push(if a2.not_null { "NOT NULL added".to_string() } else { "NOT NULL dropped".to_string() });
+                    extra.push(if a2.not_null {
+                        "NOT NULL added".to_string()
+                    } else {
+                        "NOT NULL dropped".to_string()
+                    });
                 }
                 if a1.default != a2.default {
                     extra.push(format!(
                         "default {} → {}",
-                        a1.default.as_deref().map_or("none".into(), |d| format!("`{d}`")),
-                        a2.default.as_deref().map_or("none".into(), |d| format!("`{d}`"))
+                        a1.default
+                            .as_deref()
+                            .map_or("none".into(), |d| format!("`{d}`")),
+                        a2.default
+                            .as_deref()
+                            .map_or("none".into(), |d| format!("`{d}`"))
                     ));
                 }
-                plan_changes.push(if extra.is_empty() { what } else { format!("{what}; {}", extra.join("; ")) });
+                plan_changes.push(if extra.is_empty() {
+                    what
+                } else {
+                    format!("{what}; {}", extra.join("; "))
+                });
                 if a2.not_null && !a1.not_null {
                     let key_text = key_text(t, "t");
                     findings.push(Check {
-                        label_notice: notice(&format!("{}.{}: NULL, and V2 makes it NOT NULL", t.name.name, col)),
+                        label_notice: notice(&format!(
+                            "{}.{}: NULL, and V2 makes it NOT NULL",
+                            t.name.name, col
+                        )),
                         label_comment: format!("{}.{}: NULL into NOT NULL", t.name.name, col),
-                        query: format!("SELECT {key_text} AS k\n    FROM {name} AS t\n    WHERE t.{q} IS NULL"),
+                        query: format!(
+                            "SELECT {key_text} AS k\n    FROM {name} AS t\n    WHERE t.{q} IS NULL"
+                        ),
                     });
                 }
             }
@@ -237,9 +314,16 @@ impl View {
                 }
                 // verify: every backed-up value converted, through the backup.
                 let same = if tc.using.is_none() && c.new_type == "uuid" {
-                    format!("(t.{col})::text IS NOT DISTINCT FROM lower(bk.{col})", col = c.column)
+                    format!(
+                        "(t.{col})::text IS NOT DISTINCT FROM lower(bk.{col})",
+                        col = c.column
+                    )
                 } else {
-                    format!("t.{col} IS NOT DISTINCT FROM {}", conv(tc, "bk"), col = c.column)
+                    format!(
+                        "t.{col} IS NOT DISTINCT FROM {}",
+                        conv(tc, "bk"),
+                        col = c.column
+                    )
                 };
                 let first_key = quote_ident(&t.key[0]);
                 checks.push(Check {
@@ -250,16 +334,38 @@ impl View {
                     ),
                 });
             }
-            let key_cols = t.key.iter().map(|k| quote_ident(k)).collect::<Vec<_>>().join(", ");
-            let key_t = t.key.iter().map(|k| format!("t.{}", quote_ident(k))).collect::<Vec<_>>().join(", ");
-            let fill_set = changes.iter().map(|c| format!("{} = {}", c.temp, c.conv_t)).collect::<Vec<_>>().join(",\n        ");
+            let key_cols = t
+                .key
+                .iter()
+                .map(|k| quote_ident(k))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let key_t = t
+                .key
+                .iter()
+                .map(|k| format!("t.{}", quote_ident(k)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let fill_set = changes
+                .iter()
+                .map(|c| format!("{} = {}", c.temp, c.conv_t))
+                .collect::<Vec<_>>()
+                .join(",\n        ");
             tables.push(TableView {
                 name: name.clone(),
                 step_lit: lit(&t.name.name),
                 step_notice: notice(&t.name.name),
-                procedure: QualName::new("_pgmig", format!("inplace_{model_slug}_{}", slug(&t.name.name))).to_string(),
+                procedure: QualName::new(
+                    "_pgmig",
+                    format!("inplace_{model_slug}_{}", slug(&t.name.name)),
+                )
+                .to_string(),
                 backup: backup.to_string(),
-                backup_select: backup_cols.iter().map(|c| format!("t.{}", quote_ident(c))).collect::<Vec<_>>().join(", "),
+                backup_select: backup_cols
+                    .iter()
+                    .map(|c| format!("t.{}", quote_ident(c)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 key_cols,
                 key_t,
                 changes,
@@ -275,8 +381,12 @@ impl View {
             let tc = m.tables.iter().find(|t| &t.name == table);
             match tc.and_then(|t| change_of(t, col)) {
                 Some(c) => {
-                    let helper = format!("pg_temp.pgmig_converts_{}_{}", slug(&table.name), slug(col));
-                    format!("CASE WHEN {helper}({alias}.{q}) THEN {} END", conv(c, alias))
+                    let helper =
+                        format!("pg_temp.pgmig_converts_{}_{}", slug(&table.name), slug(col));
+                    format!(
+                        "CASE WHEN {helper}({alias}.{q}) THEN {} END",
+                        conv(c, alias)
+                    )
                 }
                 None => format!("{alias}.{q}"),
             }
@@ -287,8 +397,17 @@ impl View {
             let name = o.table.to_string();
             match o.kind {
                 ObjKind::PrimaryKey | ObjKind::Unique => {
-                    let key = t2.primary_key.iter().chain(&t2.uniques).find(|k| k.name == o.name).unwrap();
-                    let exprs: Vec<String> = key.columns.iter().map(|c| converted(&o.table, c, "t")).collect();
+                    let key = t2
+                        .primary_key
+                        .iter()
+                        .chain(&t2.uniques)
+                        .find(|k| k.name == o.name)
+                        .unwrap();
+                    let exprs: Vec<String> = key
+                        .columns
+                        .iter()
+                        .map(|c| converted(&o.table, c, "t"))
+                        .collect();
                     findings.push(Check {
                         label_notice: notice(&format!("{}: {} {}: duplicate values after the conversion", o.table.name, kind_word(o.kind), o.name)),
                         label_comment: format!("{}: {} {} on the converted values", o.table.name, kind_word(o.kind), o.name),
@@ -305,18 +424,46 @@ impl View {
                     let tc = m.tables.iter().find(|t| t.name == o.table);
                     let key_text = match tc.filter(|t| !t.key.is_empty()) {
                         Some(t) => key_text(t, "c"),
-                        None => format!("row({})::text", fk.columns.iter().map(|c| format!("c.{}", quote_ident(c))).collect::<Vec<_>>().join(", ")),
+                        None => format!(
+                            "row({})::text",
+                            fk.columns
+                                .iter()
+                                .map(|c| format!("c.{}", quote_ident(c)))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
                     };
-                    let values = fk.columns.iter().map(|c| format!("c.{}", quote_ident(c))).collect::<Vec<_>>().join(", ");
+                    let values = fk
+                        .columns
+                        .iter()
+                        .map(|c| format!("c.{}", quote_ident(c)))
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     let matches = fk
                         .columns
                         .iter()
                         .zip(&fk.referenced_columns)
-                        .map(|(c, p)| format!("{} = {}", converted(&fk.references, p, "p"), converted(&o.table, c, "c")))
+                        .map(|(c, p)| {
+                            format!(
+                                "{} = {}",
+                                converted(&fk.references, p, "p"),
+                                converted(&o.table, c, "c")
+                            )
+                        })
                         .collect::<Vec<_>>()
                         .join(" AND ");
-                    let not_null = fk.columns.iter().map(|c| format!("c.{} IS NOT NULL", quote_ident(c))).collect::<Vec<_>>().join(" AND ");
-                    let convertible = fk.columns.iter().map(|c| format!("({}) IS NOT NULL", converted(&o.table, c, "c"))).collect::<Vec<_>>().join(" AND ");
+                    let not_null = fk
+                        .columns
+                        .iter()
+                        .map(|c| format!("c.{} IS NOT NULL", quote_ident(c)))
+                        .collect::<Vec<_>>()
+                        .join(" AND ");
+                    let convertible = fk
+                        .columns
+                        .iter()
+                        .map(|c| format!("({}) IS NOT NULL", converted(&o.table, c, "c")))
+                        .collect::<Vec<_>>()
+                        .join(" AND ");
                     findings.push(Check {
                         label_notice: notice(&format!("{}: FOREIGN KEY {}: no {} row (orphan)", o.table.name, o.name, fk.references.name)),
                         label_comment: format!("{}: FOREIGN KEY {} → {}: orphans (rows whose value does not convert are counted above)", o.table.name, o.name, fk.references),
@@ -335,7 +482,11 @@ impl View {
         let changed: Vec<String> = m
             .tables
             .iter()
-            .flat_map(|t| t.types.iter().map(move |c| (t.name.to_string(), c.column.clone())))
+            .flat_map(|t| {
+                t.types
+                    .iter()
+                    .map(move |c| (t.name.to_string(), c.column.clone()))
+            })
             .map(|(t, c)| format!("({}, {})", lit(&t), lit(&c)))
             .collect();
         if !changed.is_empty() {
@@ -357,7 +508,12 @@ impl View {
         // Verify: no orphan under any foreign key of the locked tables, and V2's shape.
         for t2 in &m.v2_tables {
             for fk in &t2.foreign_keys {
-                let not_null = fk.columns.iter().map(|c| format!("c.{} IS NOT NULL", quote_ident(c))).collect::<Vec<_>>().join(" AND ");
+                let not_null = fk
+                    .columns
+                    .iter()
+                    .map(|c| format!("c.{} IS NOT NULL", quote_ident(c)))
+                    .collect::<Vec<_>>()
+                    .join(" AND ");
                 let matches = fk
                     .columns
                     .iter()
@@ -380,7 +536,11 @@ impl View {
             // A foreign key V2 has NOT VALID stays so: its create says it, nothing validates it.
             if o.kind == ObjKind::ForeignKey && !o.not_valid {
                 o.create.push_str(" NOT VALID");
-                validates.push(format!("ALTER TABLE {} VALIDATE CONSTRAINT {}", o.table, quote_ident(&o.name)));
+                validates.push(format!(
+                    "ALTER TABLE {} VALIDATE CONSTRAINT {}",
+                    o.table,
+                    quote_ident(&o.name)
+                ));
             }
         }
         let mut undrops: Vec<Obj> = m.creates.clone();
@@ -388,7 +548,8 @@ impl View {
         let mut uncreates: Vec<Obj> = m.drops.clone();
         uncreates.sort_by_key(|o| (o.kind, o.table.clone(), o.name.clone()));
         let locked_list: Vec<String> = m.locked.iter().map(|n| n.to_string()).collect();
-        let implicit_written = crate::sql_text::text_array(tables.iter().map(|t| &t.name).chain(locked_list.iter()));
+        let implicit_written =
+            crate::sql_text::text_array(tables.iter().map(|t| &t.name).chain(locked_list.iter()));
         View {
             model: m.model.clone(),
             model_lit: lit(&m.model),
@@ -429,14 +590,21 @@ fn kind_word(k: ObjKind) -> &'static str {
 
 /// `'id=' || t.id`: a row's key as text, for precheck's samples.
 fn key_text(t: &TableChange, alias: &str) -> String {
-    t.key.iter().map(|k| format!("{} || {alias}.{}", lit(&format!("{k}=")), quote_ident(k))).collect::<Vec<_>>().join(" || ', ' || ")
+    t.key
+        .iter()
+        .map(|k| format!("{} || {alias}.{}", lit(&format!("{k}=")), quote_ident(k)))
+        .collect::<Vec<_>>()
+        .join(" || ', ' || ")
 }
 
 fn text_array(items: &[String]) -> String {
     if items.is_empty() {
         "NULL::text[]".into()
     } else {
-        format!("ARRAY[{}]::text[]", items.iter().map(|s| lit(s)).collect::<Vec<_>>().join(", "))
+        format!(
+            "ARRAY[{}]::text[]",
+            items.iter().map(|s| lit(s)).collect::<Vec<_>>().join(", ")
+        )
     }
 }
 
@@ -457,7 +625,12 @@ fn validated_check(t: &Table, name: &str, rel: &str) -> Check {
         .iter()
         .filter(|c| c.not_valid)
         .map(|c| lit(&c.name))
-        .chain(t.foreign_keys.iter().filter(|fk| fk.not_valid).map(|fk| lit(&fk.name)))
+        .chain(
+            t.foreign_keys
+                .iter()
+                .filter(|fk| fk.not_valid)
+                .map(|fk| lit(&fk.name)),
+        )
         .collect();
     let query = format!("SELECT 1 FROM pg_constraint AS c WHERE c.conrelid = {rel}::regclass AND NOT c.convalidated");
     if declared.is_empty() {
@@ -468,9 +641,14 @@ fn validated_check(t: &Table, name: &str, rel: &str) -> Check {
         };
     }
     Check {
-        label_notice: notice(&format!("{name}: every constraint is validated but V2's NOT VALID ones")),
+        label_notice: notice(&format!(
+            "{name}: every constraint is validated but V2's NOT VALID ones"
+        )),
         label_comment: format!("{name}: no constraint left NOT VALID but those V2 adds NOT VALID"),
-        query: format!("{query}\n      AND c.conname::text <> ALL (ARRAY[{}])", declared.join(", ")),
+        query: format!(
+            "{query}\n      AND c.conname::text <> ALL (ARRAY[{}])",
+            declared.join(", ")
+        ),
     }
 }
 
@@ -498,13 +676,26 @@ fn shape_checks(t: &Table) -> Vec<Check> {
     let mut cons = Vec::new();
     let d = |x: Deferrable| x != Deferrable::No;
     if let Some(pk) = &t.primary_key {
-        cons.push(format!("({}, 'p', {}, NULL, NULL::text[], NULL, NULL, {})", lit(&pk.name), text_array(&pk.columns), d(pk.deferrable)));
+        cons.push(format!(
+            "({}, 'p', {}, NULL, NULL::text[], NULL, NULL, {})",
+            lit(&pk.name),
+            text_array(&pk.columns),
+            d(pk.deferrable)
+        ));
     }
     for u in &t.uniques {
-        cons.push(format!("({}, 'u', {}, NULL, NULL::text[], NULL, NULL, {})", lit(&u.name), text_array(&u.columns), d(u.deferrable)));
+        cons.push(format!(
+            "({}, 'u', {}, NULL, NULL::text[], NULL, NULL, {})",
+            lit(&u.name),
+            text_array(&u.columns),
+            d(u.deferrable)
+        ));
     }
     for c in &t.checks {
-        cons.push(format!("({}, 'c', NULL::text[], NULL, NULL::text[], NULL, NULL, false)", lit(&c.name)));
+        cons.push(format!(
+            "({}, 'c', NULL::text[], NULL, NULL::text[], NULL, NULL, false)",
+            lit(&c.name)
+        ));
     }
     for f in &t.foreign_keys {
         cons.push(format!(
@@ -519,12 +710,20 @@ fn shape_checks(t: &Table) -> Vec<Check> {
         ));
     }
     let names = "SELECT array_agg(a.attname::text ORDER BY k.o) FROM unnest({keys}) WITH ORDINALITY AS k(n, o) JOIN pg_attribute AS a ON a.attrelid = {rel} AND a.attnum = k.n";
-    let conkey = names.replace("{keys}", "c.conkey").replace("{rel}", "c.conrelid");
-    let confkey = names.replace("{keys}", "c.confkey").replace("{rel}", "c.confrelid");
+    let conkey = names
+        .replace("{keys}", "c.conkey")
+        .replace("{rel}", "c.conrelid");
+    let confkey = names
+        .replace("{keys}", "c.confkey")
+        .replace("{rel}", "c.confrelid");
     let actual_cons = format!(
         "SELECT c.conname::text, c.contype::text,\n             CASE WHEN c.contype <> 'c' THEN ({conkey}) END,\n             CASE WHEN c.contype = 'f' THEN (SELECT format('%I.%I', n.nspname, r.relname) FROM pg_class AS r JOIN pg_namespace AS n ON n.oid = r.relnamespace WHERE r.oid = c.confrelid) END,\n             CASE WHEN c.contype = 'f' THEN ({confkey}) END,\n             CASE WHEN c.contype = 'f' THEN c.confdeltype::text END,\n             CASE WHEN c.contype = 'f' THEN c.confupdtype::text END,\n             c.condeferrable\n      FROM pg_constraint AS c\n      WHERE c.conrelid = {rel}::regclass AND c.contype IN ('p', 'u', 'c', 'f')"
     );
-    let indexes = t.indexes.iter().map(|i| format!("({}, {}, {})", lit(&i.name), i.unique, lit(&i.method))).collect::<Vec<_>>();
+    let indexes = t
+        .indexes
+        .iter()
+        .map(|i| format!("({}, {}, {})", lit(&i.name), i.unique, lit(&i.method)))
+        .collect::<Vec<_>>();
     let actual_indexes = format!(
         "SELECT ic.relname::text, i.indisunique, am.amname::text\n      FROM pg_index AS i\n      JOIN pg_class AS ic ON ic.oid = i.indexrelid\n      JOIN pg_am AS am ON am.oid = ic.relam\n      WHERE i.indrelid = {rel}::regclass\n        AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)"
     );

@@ -14,9 +14,9 @@ use std::ops::ControlFlow;
 
 use serde::Serialize;
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, ColumnDef, ColumnOption, DataType, Expr, FromTable, FunctionArguments,
-    GeneratedExpressionMode, LockTableMode, ObjectName, ObjectNamePart, Query, Statement, TableConstraint,
-    TableFactor, TableObject, Value, Visit, Visitor,
+    AlterColumnOperation, AlterTableOperation, ColumnDef, ColumnOption, DataType, Expr, FromTable,
+    FunctionArguments, GeneratedExpressionMode, LockTableMode, ObjectName, ObjectNamePart, Query,
+    Statement, TableConstraint, TableFactor, TableObject, Value, Visit, Visitor,
 };
 
 /// PostgreSQL's table-level lock modes, weakest first (`Ord` follows strength).
@@ -158,7 +158,9 @@ pub fn table_name(name: &ObjectName) -> String {
 }
 
 fn is_plain(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// The key two names of one table share: `public.x` and `x` are the same table under the
@@ -170,7 +172,13 @@ pub fn table_key(name: &str) -> String {
 /// Every ALTER TABLE subcommand's lock, effect and rewrite.
 pub fn alter_op(op: &AlterTableOperation) -> AlterOp {
     use LockMode::*;
-    let op_ = |what: &str, lock, effect| AlterOp { what: what.to_string(), lock, effect, rewrite: Rewrite::No, references: None };
+    let op_ = |what: &str, lock, effect| AlterOp {
+        what: what.to_string(),
+        lock,
+        effect,
+        rewrite: Rewrite::No,
+        references: None,
+    };
     match op {
         AlterTableOperation::AddColumn { column_def, .. } => {
             let rewrite = column_rewrite(column_def);
@@ -178,16 +186,34 @@ pub fn alter_op(op: &AlterTableOperation) -> AlterOp {
                 ColumnOption::ForeignKey(fk) => Some(table_name(&fk.foreign_table)),
                 _ => None,
             });
-            let checks = column_def.options.iter().any(|o| matches!(o.option, ColumnOption::Check(_) | ColumnOption::ForeignKey(_)));
+            let checks = column_def.options.iter().any(|o| {
+                matches!(
+                    o.option,
+                    ColumnOption::Check(_) | ColumnOption::ForeignKey(_)
+                )
+            });
             let effect = match rewrite {
                 Rewrite::No if checks => Effect::Scan,
                 Rewrite::No => Effect::None,
                 _ => Effect::Rewrite,
             };
-            AlterOp { what: "ADD COLUMN".into(), lock: AccessExclusive, effect, rewrite, references }
+            AlterOp {
+                what: "ADD COLUMN".into(),
+                lock: AccessExclusive,
+                effect,
+                rewrite,
+                references,
+            }
         }
-        AlterTableOperation::AddConstraint { constraint, not_valid } => {
-            let scan = if *not_valid { Effect::None } else { Effect::Scan };
+        AlterTableOperation::AddConstraint {
+            constraint,
+            not_valid,
+        } => {
+            let scan = if *not_valid {
+                Effect::None
+            } else {
+                Effect::Scan
+            };
             let nv = if *not_valid { " NOT VALID" } else { "" };
             match constraint {
                 TableConstraint::ForeignKey(fk) => AlterOp {
@@ -197,28 +223,60 @@ pub fn alter_op(op: &AlterTableOperation) -> AlterOp {
                     rewrite: Rewrite::No,
                     references: Some(table_name(&fk.foreign_table)),
                 },
-                TableConstraint::Check(_) => op_(&format!("ADD CONSTRAINT … CHECK{nv}"), AccessExclusive, scan),
-                TableConstraint::PrimaryKey(_) => op_("ADD PRIMARY KEY", AccessExclusive, Effect::Scan),
+                TableConstraint::Check(_) => op_(
+                    &format!("ADD CONSTRAINT … CHECK{nv}"),
+                    AccessExclusive,
+                    scan,
+                ),
+                TableConstraint::PrimaryKey(_) => {
+                    op_("ADD PRIMARY KEY", AccessExclusive, Effect::Scan)
+                }
                 TableConstraint::Unique(_) => op_("ADD UNIQUE", AccessExclusive, Effect::Scan),
                 _ => op_("ADD CONSTRAINT", AccessExclusive, Effect::Scan),
             }
         }
-        AlterTableOperation::ValidateConstraint { .. } => op_("VALIDATE CONSTRAINT", ShareUpdateExclusive, Effect::Scan),
-        AlterTableOperation::DropConstraint { .. } => op_("DROP CONSTRAINT", AccessExclusive, Effect::None),
+        AlterTableOperation::ValidateConstraint { .. } => {
+            op_("VALIDATE CONSTRAINT", ShareUpdateExclusive, Effect::Scan)
+        }
+        AlterTableOperation::DropConstraint { .. } => {
+            op_("DROP CONSTRAINT", AccessExclusive, Effect::None)
+        }
         AlterTableOperation::DropColumn { .. } => op_("DROP COLUMN", AccessExclusive, Effect::None),
-        AlterTableOperation::RenameColumn { .. } => op_("RENAME COLUMN", AccessExclusive, Effect::None),
+        AlterTableOperation::RenameColumn { .. } => {
+            op_("RENAME COLUMN", AccessExclusive, Effect::None)
+        }
         AlterTableOperation::RenameTable { .. } => op_("RENAME TO", AccessExclusive, Effect::None),
-        AlterTableOperation::RenameConstraint { .. } => op_("RENAME CONSTRAINT", AccessExclusive, Effect::None),
+        AlterTableOperation::RenameConstraint { .. } => {
+            op_("RENAME CONSTRAINT", AccessExclusive, Effect::None)
+        }
         AlterTableOperation::AlterColumn { op, .. } => match op {
-            AlterColumnOperation::SetNotNull => op_("ALTER COLUMN SET NOT NULL", AccessExclusive, Effect::Scan),
-            AlterColumnOperation::DropNotNull => op_("ALTER COLUMN DROP NOT NULL", AccessExclusive, Effect::None),
-            AlterColumnOperation::SetDefault { .. } => op_("ALTER COLUMN SET DEFAULT", AccessExclusive, Effect::None),
-            AlterColumnOperation::DropDefault => op_("ALTER COLUMN DROP DEFAULT", AccessExclusive, Effect::None),
-            AlterColumnOperation::SetDataType { data_type, using, .. } => {
-                let rewrite = type_change_rewrite(data_type, using.as_ref());
-                AlterOp { what: "ALTER COLUMN TYPE".into(), lock: AccessExclusive, effect: Effect::Rewrite, rewrite, references: None }
+            AlterColumnOperation::SetNotNull => {
+                op_("ALTER COLUMN SET NOT NULL", AccessExclusive, Effect::Scan)
             }
-            AlterColumnOperation::AddGenerated { .. } => op_("ALTER COLUMN ADD GENERATED", AccessExclusive, Effect::None),
+            AlterColumnOperation::DropNotNull => {
+                op_("ALTER COLUMN DROP NOT NULL", AccessExclusive, Effect::None)
+            }
+            AlterColumnOperation::SetDefault { .. } => {
+                op_("ALTER COLUMN SET DEFAULT", AccessExclusive, Effect::None)
+            }
+            AlterColumnOperation::DropDefault => {
+                op_("ALTER COLUMN DROP DEFAULT", AccessExclusive, Effect::None)
+            }
+            AlterColumnOperation::SetDataType {
+                data_type, using, ..
+            } => {
+                let rewrite = type_change_rewrite(data_type, using.as_ref());
+                AlterOp {
+                    what: "ALTER COLUMN TYPE".into(),
+                    lock: AccessExclusive,
+                    effect: Effect::Rewrite,
+                    rewrite,
+                    references: None,
+                }
+            }
+            AlterColumnOperation::AddGenerated { .. } => {
+                op_("ALTER COLUMN ADD GENERATED", AccessExclusive, Effect::None)
+            }
         },
         AlterTableOperation::SetLogged | AlterTableOperation::SetUnlogged => AlterOp {
             what: "SET LOGGED/UNLOGGED".into(),
@@ -230,10 +288,20 @@ pub fn alter_op(op: &AlterTableOperation) -> AlterOp {
         AlterTableOperation::EnableTrigger { .. }
         | AlterTableOperation::DisableTrigger { .. }
         | AlterTableOperation::EnableAlwaysTrigger { .. }
-        | AlterTableOperation::EnableReplicaTrigger { .. } => op_("ENABLE/DISABLE TRIGGER", ShareRowExclusive, Effect::None),
-        AlterTableOperation::SetOptionsParens { .. } => op_("SET (storage parameters)", ShareUpdateExclusive, Effect::None),
-        AlterTableOperation::AttachPartition { .. } => op_("ATTACH PARTITION", ShareUpdateExclusive, Effect::Scan),
-        AlterTableOperation::DetachPartition { .. } => op_("DETACH PARTITION", AccessExclusive, Effect::None),
+        | AlterTableOperation::EnableReplicaTrigger { .. } => {
+            op_("ENABLE/DISABLE TRIGGER", ShareRowExclusive, Effect::None)
+        }
+        AlterTableOperation::SetOptionsParens { .. } => op_(
+            "SET (storage parameters)",
+            ShareUpdateExclusive,
+            Effect::None,
+        ),
+        AlterTableOperation::AttachPartition { .. } => {
+            op_("ATTACH PARTITION", ShareUpdateExclusive, Effect::Scan)
+        }
+        AlterTableOperation::DetachPartition { .. } => {
+            op_("DETACH PARTITION", AccessExclusive, Effect::None)
+        }
         AlterTableOperation::OwnerTo { .. } => op_("OWNER TO", AccessExclusive, Effect::None),
         _ => op_("ALTER TABLE", AccessExclusive, Effect::None),
     }
@@ -247,53 +315,118 @@ fn type_change_rewrite(data_type: &DataType, using: Option<&Expr>) -> Rewrite {
         return Rewrite::Yes("a USING clause recomputes every row".into());
     }
     let t = data_type.to_string().to_lowercase();
-    let maybe_free = ["text", "varchar", "character varying", "numeric", "decimal", "varbit", "bit varying", "citext"];
+    let maybe_free = [
+        "text",
+        "varchar",
+        "character varying",
+        "numeric",
+        "decimal",
+        "varbit",
+        "bit varying",
+        "citext",
+    ];
     if maybe_free.iter().any(|p| t.starts_with(p)) {
         Rewrite::Maybe(format!("the change to {t} rewrites the table unless the old type is binary-coercible to it (varchar(n) → text or a longer varchar, numeric(p,s) → numeric with more precision)"))
     } else {
-        Rewrite::Yes(format!("changing a column's type to {t} converts every row"))
+        Rewrite::Yes(format!(
+            "changing a column's type to {t} converts every row"
+        ))
     }
 }
 
 /// Functions known not to be volatile: a default calling only these is evaluated once when
 /// the column is added, with no rewrite.
 const NOT_VOLATILE: &[&str] = &[
-    "now", "current_timestamp", "current_date", "current_time", "localtimestamp", "localtime", "transaction_timestamp",
-    "statement_timestamp", "current_user", "session_user", "current_setting", "coalesce", "nullif", "lower", "upper",
-    "length", "abs", "round", "concat", "to_jsonb", "jsonb_build_object", "json_build_object", "array", "make_date",
-    "make_interval", "greatest", "least", "to_timestamp", "to_date", "md5",
+    "now",
+    "current_timestamp",
+    "current_date",
+    "current_time",
+    "localtimestamp",
+    "localtime",
+    "transaction_timestamp",
+    "statement_timestamp",
+    "current_user",
+    "session_user",
+    "current_setting",
+    "coalesce",
+    "nullif",
+    "lower",
+    "upper",
+    "length",
+    "abs",
+    "round",
+    "concat",
+    "to_jsonb",
+    "jsonb_build_object",
+    "json_build_object",
+    "array",
+    "make_date",
+    "make_interval",
+    "greatest",
+    "least",
+    "to_timestamp",
+    "to_date",
+    "md5",
 ];
 
 /// Functions known to be volatile (the default is computed per row: a rewrite).
 const VOLATILE: &[&str] = &[
-    "random", "gen_random_uuid", "uuid_generate_v4", "uuid_generate_v1", "uuidv4", "uuidv7", "clock_timestamp",
-    "timeofday", "nextval", "txid_current", "setseed",
+    "random",
+    "gen_random_uuid",
+    "uuid_generate_v4",
+    "uuid_generate_v1",
+    "uuidv4",
+    "uuidv7",
+    "clock_timestamp",
+    "timeofday",
+    "nextval",
+    "txid_current",
+    "setseed",
 ];
 
 /// Whether `ADD COLUMN` with this definition rewrites the table (PostgreSQL 11+: a
 /// non-volatile default is stored once in the catalog).
 pub fn column_rewrite(col: &ColumnDef) -> Rewrite {
     let ty = col.data_type.to_string().to_lowercase();
-    if ["serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"].contains(&ty.as_str()) {
-        return Rewrite::Yes(format!("a {ty} column's default nextval() is volatile: every row gets its own value"));
+    if [
+        "serial",
+        "bigserial",
+        "smallserial",
+        "serial2",
+        "serial4",
+        "serial8",
+    ]
+    .contains(&ty.as_str())
+    {
+        return Rewrite::Yes(format!(
+            "a {ty} column's default nextval() is volatile: every row gets its own value"
+        ));
     }
     for o in &col.options {
         match &o.option {
             ColumnOption::Default(e) => {
                 let (volatile, unknown) = functions_in(e);
                 if let Some(f) = volatile.first() {
-                    return Rewrite::Yes(format!("the default calls {f}(), which is volatile: every row gets its own value"));
+                    return Rewrite::Yes(format!(
+                        "the default calls {f}(), which is volatile: every row gets its own value"
+                    ));
                 }
                 if let Some(f) = unknown.first() {
                     return Rewrite::Maybe(format!("the default calls {f}(), which rewrites the table if it is volatile (the default for a function)"));
                 }
             }
-            ColumnOption::Generated { generation_expr: Some(_), generation_expr_mode, .. }
-                if generation_expr_mode != &Some(GeneratedExpressionMode::Virtual) =>
-            {
+            ColumnOption::Generated {
+                generation_expr: Some(_),
+                generation_expr_mode,
+                ..
+            } if generation_expr_mode != &Some(GeneratedExpressionMode::Virtual) => {
                 return Rewrite::Yes("a stored generated column is computed for every row".into());
             }
-            ColumnOption::Generated { generation_expr: None, .. } | ColumnOption::Identity(_) => {
+            ColumnOption::Generated {
+                generation_expr: None,
+                ..
+            }
+            | ColumnOption::Identity(_) => {
                 return Rewrite::Yes("an identity column fills every row from its sequence".into());
             }
             _ => {}
@@ -309,7 +442,12 @@ fn functions_in(e: &Expr) -> (Vec<String>, Vec<String>) {
         type Break = ();
         fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
             if let Expr::Function(f) = e {
-                let name = f.name.0.last().map(|p| p.to_string().to_lowercase()).unwrap_or_default();
+                let name = f
+                    .name
+                    .0
+                    .last()
+                    .map(|p| p.to_string().to_lowercase())
+                    .unwrap_or_default();
                 let is_call = !matches!(f.args, FunctionArguments::None);
                 if VOLATILE.contains(&name.as_str()) {
                     self.0.push(name);
@@ -364,7 +502,8 @@ fn relations(st: &Statement) -> (Vec<String>, Vec<String>, Vec<&'static str>) {
                     let from = match &d.from {
                         FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
                     };
-                    if let Some(TableFactor::Table { name, .. }) = from.first().map(|t| &t.relation) {
+                    if let Some(TableFactor::Table { name, .. }) = from.first().map(|t| &t.relation)
+                    {
                         self.writes.push(table_name(name));
                     }
                 }
@@ -379,7 +518,10 @@ fn relations(st: &Statement) -> (Vec<String>, Vec<String>, Vec<&'static str>) {
             ControlFlow::Continue(())
         }
         fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<()> {
-            if let TableFactor::Table { name, args: None, .. } = t {
+            if let TableFactor::Table {
+                name, args: None, ..
+            } = t
+            {
                 self.reads.push(table_name(name));
             }
             ControlFlow::Continue(())
@@ -389,7 +531,12 @@ fn relations(st: &Statement) -> (Vec<String>, Vec<String>, Vec<&'static str>) {
     let _ = st.visit(&mut r);
     let ctes = r.ctes;
     let writes: Vec<String> = dedup(r.writes);
-    let reads = dedup(r.reads.into_iter().filter(|t| !ctes.contains(t) && !writes.contains(t)).collect());
+    let reads = dedup(
+        r.reads
+            .into_iter()
+            .filter(|t| !ctes.contains(t) && !writes.contains(t))
+            .collect(),
+    );
     let mut kinds = r.kinds;
     kinds.dedup();
     (writes, reads, kinds)
@@ -418,10 +565,24 @@ fn has_locking_clause(st: &Statement) -> bool {
 
 fn dml(st: &Statement, summary: &str) -> Analysis {
     let (writes, reads, kinds) = relations(st);
-    let read_lock = if has_locking_clause(st) { LockMode::RowShare } else { LockMode::AccessShare };
-    let mut accesses: Vec<Access> =
-        writes.iter().map(|t| Access { table: t.clone(), lock: LockMode::RowExclusive, effect: Effect::Rows }).collect();
-    accesses.extend(reads.into_iter().map(|t| Access { table: t, lock: read_lock, effect: Effect::Rows }));
+    let read_lock = if has_locking_clause(st) {
+        LockMode::RowShare
+    } else {
+        LockMode::AccessShare
+    };
+    let mut accesses: Vec<Access> = writes
+        .iter()
+        .map(|t| Access {
+            table: t.clone(),
+            lock: LockMode::RowExclusive,
+            effect: Effect::Rows,
+        })
+        .collect();
+    accesses.extend(reads.into_iter().map(|t| Access {
+        table: t,
+        lock: read_lock,
+        effect: Effect::Rows,
+    }));
     let summary = if summary.is_empty() {
         // A query: a data-modifying WITH names what it writes.
         if kinds.is_empty() {
@@ -432,7 +593,11 @@ fn dml(st: &Statement, summary: &str) -> Analysis {
     } else {
         summary.to_string()
     };
-    Analysis { summary, accesses, ..Default::default() }
+    Analysis {
+        summary,
+        accesses,
+        ..Default::default()
+    }
 }
 
 fn lock_mode(m: &LockTableMode) -> LockMode {
@@ -455,7 +620,10 @@ fn timeout_on(values: &[Expr]) -> bool {
         Some(Expr::Value(v)) => match &v.value {
             Value::Number(n, _) => !matches!(n.parse::<f64>(), Ok(n) if n == 0.0),
             Value::SingleQuotedString(s) => {
-                let digits: String = s.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+                let digits: String = s
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '.')
+                    .collect();
                 !matches!(digits.parse::<f64>(), Ok(n) if n == 0.0)
             }
             _ => true,
@@ -470,7 +638,11 @@ pub fn analyze(st: &Statement, text: &str) -> Analysis {
     use LockMode::*;
     let one = |summary: &str, table: String, lock, effect| Analysis {
         summary: summary.to_string(),
-        accesses: vec![Access { table, lock, effect }],
+        accesses: vec![Access {
+            table,
+            lock,
+            effect,
+        }],
         ..Default::default()
     };
     let mut a = match st {
@@ -489,9 +661,19 @@ pub fn analyze(st: &Statement, text: &str) -> Analysis {
             let name = table_name(&ct.name);
             let mut a = match &ct.query {
                 Some(_) => dml(st, "CREATE TABLE AS"),
-                None => Analysis { summary: "CREATE TABLE".into(), ..Default::default() },
+                None => Analysis {
+                    summary: "CREATE TABLE".into(),
+                    ..Default::default()
+                },
             };
-            a.accesses.insert(0, Access { table: name.clone(), lock: AccessExclusive, effect: Effect::None });
+            a.accesses.insert(
+                0,
+                Access {
+                    table: name.clone(),
+                    lock: AccessExclusive,
+                    effect: Effect::None,
+                },
+            );
             let mut parents: Vec<String> = ct
                 .constraints
                 .iter()
@@ -509,7 +691,11 @@ pub fn analyze(st: &Statement, text: &str) -> Analysis {
             }
             for p in dedup(parents) {
                 if p != name {
-                    a.accesses.push(Access { table: p, lock: ShareRowExclusive, effect: Effect::None });
+                    a.accesses.push(Access {
+                        table: p,
+                        lock: ShareRowExclusive,
+                        effect: Effect::None,
+                    });
                 }
             }
             // `IF NOT EXISTS` may find a table that is already there, with rows and readers; a
@@ -525,11 +711,20 @@ pub fn analyze(st: &Statement, text: &str) -> Analysis {
             let lock = ops.iter().map(|o| o.lock).max().unwrap_or(AccessExclusive);
             let effect = ops.iter().map(|o| o.effect).max().unwrap_or(Effect::None);
             let whats: Vec<&str> = ops.iter().map(|o| o.what.as_str()).collect();
-            let mut a = one(&format!("ALTER TABLE … {}", whats.join(", ")), name.clone(), lock, effect);
+            let mut a = one(
+                &format!("ALTER TABLE … {}", whats.join(", ")),
+                name.clone(),
+                lock,
+                effect,
+            );
             for o in &ops {
                 if let Some(parent) = &o.references {
                     if parent != &name && !a.accesses.iter().any(|x| &x.table == parent) {
-                        a.accesses.push(Access { table: parent.clone(), lock: ShareRowExclusive, effect: Effect::None });
+                        a.accesses.push(Access {
+                            table: parent.clone(),
+                            lock: ShareRowExclusive,
+                            effect: Effect::None,
+                        });
                     }
                 }
             }
@@ -548,16 +743,33 @@ pub fn analyze(st: &Statement, text: &str) -> Analysis {
             } else {
                 ("CREATE INDEX", Share)
             };
-            let summary = if ci.unique { summary.replace("INDEX", "UNIQUE INDEX") } else { summary.to_string() };
+            let summary = if ci.unique {
+                summary.replace("INDEX", "UNIQUE INDEX")
+            } else {
+                summary.to_string()
+            };
             one(&summary, table_name(&ci.table_name), lock, Effect::Scan)
         }
-        Statement::Drop { object_type, names, .. } => {
+        Statement::Drop {
+            object_type, names, ..
+        } => {
             let kind = object_type.to_string().to_uppercase();
             let concurrently = text.to_uppercase().contains("CONCURRENTLY");
-            let lock = if concurrently { ShareUpdateExclusive } else { AccessExclusive };
+            let lock = if concurrently {
+                ShareUpdateExclusive
+            } else {
+                AccessExclusive
+            };
             let mut a = Analysis {
                 summary: format!("DROP {kind}"),
-                accesses: names.iter().map(|n| Access { table: table_name(n), lock, effect: Effect::None }).collect(),
+                accesses: names
+                    .iter()
+                    .map(|n| Access {
+                        table: table_name(n),
+                        lock,
+                        effect: Effect::None,
+                    })
+                    .collect(),
                 ..Default::default()
             };
             if kind == "TABLE" {
@@ -570,16 +782,28 @@ pub fn analyze(st: &Statement, text: &str) -> Analysis {
             accesses: t
                 .table_names
                 .iter()
-                .map(|n| Access { table: table_name(&n.name), lock: AccessExclusive, effect: Effect::None })
+                .map(|n| Access {
+                    table: table_name(&n.name),
+                    lock: AccessExclusive,
+                    effect: Effect::None,
+                })
                 .collect(),
             ..Default::default()
         },
         Statement::Analyze(an) => match &an.table_name {
             Some(n) => one("ANALYZE", table_name(n), ShareUpdateExclusive, Effect::Scan),
-            None => one("ANALYZE", "(every table)".into(), ShareUpdateExclusive, Effect::Scan),
+            None => one(
+                "ANALYZE",
+                "(every table)".into(),
+                ShareUpdateExclusive,
+                Effect::Scan,
+            ),
         },
         Statement::Vacuum(v) => {
-            let table = v.table_name.as_ref().map_or("(every table)".to_string(), table_name);
+            let table = v
+                .table_name
+                .as_ref()
+                .map_or("(every table)".to_string(), table_name);
             if v.full {
                 one("VACUUM FULL", table, AccessExclusive, Effect::Rewrite)
             } else {
@@ -590,21 +814,42 @@ pub fn analyze(st: &Statement, text: &str) -> Analysis {
             let lock = l.lock_mode.as_ref().map_or(AccessExclusive, lock_mode);
             Analysis {
                 summary: format!("LOCK TABLE IN {lock} MODE"),
-                accesses: l.tables.iter().map(|t| Access { table: table_name(&t.name), lock, effect: Effect::None }).collect(),
+                accesses: l
+                    .tables
+                    .iter()
+                    .map(|t| Access {
+                        table: table_name(&t.name),
+                        lock,
+                        effect: Effect::None,
+                    })
+                    .collect(),
                 ..Default::default()
             }
         }
-        Statement::Set(sqlparser::ast::Set::SingleAssignment { variable, values, .. }) => {
+        Statement::Set(sqlparser::ast::Set::SingleAssignment {
+            variable, values, ..
+        }) => {
             let var = variable.to_string().to_lowercase();
-            let mut a = Analysis { summary: format!("SET {var}"), ..Default::default() };
+            let mut a = Analysis {
+                summary: format!("SET {var}"),
+                ..Default::default()
+            };
             if var == "lock_timeout" {
                 a.lock_timeout = Some(timeout_on(values));
             }
             a
         }
         other => {
-            let first: String = other.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ");
-            Analysis { summary: first.to_uppercase(), ..Default::default() }
+            let first: String = other
+                .to_string()
+                .split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ");
+            Analysis {
+                summary: first.to_uppercase(),
+                ..Default::default()
+            }
         }
     };
     a.accesses.sort_by_key(|x| std::cmp::Reverse(x.lock));
@@ -618,49 +863,109 @@ mod tests {
     use sqlparser::parser::Parser;
 
     fn an(sql: &str) -> Analysis {
-        let st = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().pop().unwrap();
+        let st = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+            .unwrap()
+            .pop()
+            .unwrap();
         analyze(&st, sql)
     }
 
     fn locks(sql: &str) -> Vec<(String, LockMode, Effect)> {
-        an(sql).accesses.into_iter().map(|a| (a.table, a.lock, a.effect)).collect()
+        an(sql)
+            .accesses
+            .into_iter()
+            .map(|a| (a.table, a.lock, a.effect))
+            .collect()
     }
 
     #[test]
     fn alter_table_forms() {
         use LockMode::*;
-        assert_eq!(locks("ALTER TABLE t ALTER COLUMN a TYPE bigint"), vec![("t".into(), AccessExclusive, Effect::Rewrite)]);
-        assert_eq!(locks("ALTER TABLE t DROP COLUMN a"), vec![("t".into(), AccessExclusive, Effect::None)]);
-        assert_eq!(locks("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)"), vec![("t".into(), AccessExclusive, Effect::Scan)]);
-        assert_eq!(locks("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID"), vec![("t".into(), AccessExclusive, Effect::None)]);
+        assert_eq!(
+            locks("ALTER TABLE t ALTER COLUMN a TYPE bigint"),
+            vec![("t".into(), AccessExclusive, Effect::Rewrite)]
+        );
+        assert_eq!(
+            locks("ALTER TABLE t DROP COLUMN a"),
+            vec![("t".into(), AccessExclusive, Effect::None)]
+        );
+        assert_eq!(
+            locks("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)"),
+            vec![("t".into(), AccessExclusive, Effect::Scan)]
+        );
+        assert_eq!(
+            locks("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID"),
+            vec![("t".into(), AccessExclusive, Effect::None)]
+        );
         assert_eq!(
             locks("ALTER TABLE s.t ADD CONSTRAINT f FOREIGN KEY (p) REFERENCES s.p (id)"),
-            vec![("s.t".into(), ShareRowExclusive, Effect::Scan), ("s.p".into(), ShareRowExclusive, Effect::None)]
+            vec![
+                ("s.t".into(), ShareRowExclusive, Effect::Scan),
+                ("s.p".into(), ShareRowExclusive, Effect::None)
+            ]
         );
-        assert_eq!(locks("ALTER TABLE t VALIDATE CONSTRAINT f"), vec![("t".into(), ShareUpdateExclusive, Effect::Scan)]);
-        assert_eq!(locks("ALTER TABLE t RENAME COLUMN a TO b"), vec![("t".into(), AccessExclusive, Effect::None)]);
-        assert_eq!(locks("ALTER TABLE t ADD COLUMN a int DEFAULT 0"), vec![("t".into(), AccessExclusive, Effect::None)]);
-        assert_eq!(locks("ALTER TABLE t ADD COLUMN a uuid DEFAULT gen_random_uuid()"), vec![("t".into(), AccessExclusive, Effect::Rewrite)]);
+        assert_eq!(
+            locks("ALTER TABLE t VALIDATE CONSTRAINT f"),
+            vec![("t".into(), ShareUpdateExclusive, Effect::Scan)]
+        );
+        assert_eq!(
+            locks("ALTER TABLE t RENAME COLUMN a TO b"),
+            vec![("t".into(), AccessExclusive, Effect::None)]
+        );
+        assert_eq!(
+            locks("ALTER TABLE t ADD COLUMN a int DEFAULT 0"),
+            vec![("t".into(), AccessExclusive, Effect::None)]
+        );
+        assert_eq!(
+            locks("ALTER TABLE t ADD COLUMN a uuid DEFAULT gen_random_uuid()"),
+            vec![("t".into(), AccessExclusive, Effect::Rewrite)]
+        );
     }
 
     #[test]
     fn dml_indexes_and_maintenance() {
         use LockMode::*;
-        assert_eq!(locks("CREATE INDEX ON t (a)"), vec![("t".into(), Share, Effect::Scan)]);
-        assert_eq!(locks("CREATE INDEX CONCURRENTLY i ON t (a)"), vec![("t".into(), ShareUpdateExclusive, Effect::Scan)]);
-        assert_eq!(locks("ANALYZE public.t"), vec![("public.t".into(), ShareUpdateExclusive, Effect::Scan)]);
+        assert_eq!(
+            locks("CREATE INDEX ON t (a)"),
+            vec![("t".into(), Share, Effect::Scan)]
+        );
+        assert_eq!(
+            locks("CREATE INDEX CONCURRENTLY i ON t (a)"),
+            vec![("t".into(), ShareUpdateExclusive, Effect::Scan)]
+        );
+        assert_eq!(
+            locks("ANALYZE public.t"),
+            vec![("public.t".into(), ShareUpdateExclusive, Effect::Scan)]
+        );
         assert_eq!(
             locks("WITH x AS (INSERT INTO a SELECT * FROM b RETURNING id) INSERT INTO m SELECT id FROM x"),
             vec![("a".into(), RowExclusive, Effect::Rows), ("m".into(), RowExclusive, Effect::Rows), ("b".into(), AccessShare, Effect::Rows)]
         );
         assert_eq!(
-            locks("SELECT * FROM a JOIN b ON true CROSS JOIN LATERAL generate_series(1, 3) AS g (n)"),
-            vec![("a".into(), AccessShare, Effect::Rows), ("b".into(), AccessShare, Effect::Rows)]
+            locks(
+                "SELECT * FROM a JOIN b ON true CROSS JOIN LATERAL generate_series(1, 3) AS g (n)"
+            ),
+            vec![
+                ("a".into(), AccessShare, Effect::Rows),
+                ("b".into(), AccessShare, Effect::Rows)
+            ]
         );
-        assert_eq!(locks("DELETE FROM t USING m WHERE t.id = m.id")[0], ("t".into(), RowExclusive, Effect::Rows));
-        assert_eq!(locks("LOCK TABLE t IN SHARE MODE"), vec![("t".into(), Share, Effect::None)]);
-        assert_eq!(locks("TRUNCATE t"), vec![("t".into(), AccessExclusive, Effect::None)]);
-        assert_eq!(locks("SELECT * FROM t FOR UPDATE"), vec![("t".into(), RowShare, Effect::Rows)]);
+        assert_eq!(
+            locks("DELETE FROM t USING m WHERE t.id = m.id")[0],
+            ("t".into(), RowExclusive, Effect::Rows)
+        );
+        assert_eq!(
+            locks("LOCK TABLE t IN SHARE MODE"),
+            vec![("t".into(), Share, Effect::None)]
+        );
+        assert_eq!(
+            locks("TRUNCATE t"),
+            vec![("t".into(), AccessExclusive, Effect::None)]
+        );
+        assert_eq!(
+            locks("SELECT * FROM t FOR UPDATE"),
+            vec![("t".into(), RowShare, Effect::Rows)]
+        );
     }
 
     #[test]
@@ -668,17 +973,33 @@ mod tests {
         assert_eq!(an("SET lock_timeout = '5s'").lock_timeout, Some(true));
         assert_eq!(an("SET lock_timeout TO 0").lock_timeout, Some(false));
         assert_eq!(an("SET statement_timeout = '5s'").lock_timeout, None);
-        assert_eq!(an("SELECT set_config('lock_timeout', '2s', true)").lock_timeout, Some(true));
+        assert_eq!(
+            an("SELECT set_config('lock_timeout', '2s', true)").lock_timeout,
+            Some(true)
+        );
     }
 
     #[test]
     fn type_changes_that_may_be_free() {
-        let t = |sql: &str| match Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().pop().unwrap() {
+        let t = |sql: &str| match Parser::parse_sql(&PostgreSqlDialect {}, sql)
+            .unwrap()
+            .pop()
+            .unwrap()
+        {
             Statement::AlterTable(at) => alter_op(&at.operations[0]).rewrite,
             _ => unreachable!(),
         };
-        assert!(matches!(t("ALTER TABLE t ALTER COLUMN a TYPE text"), Rewrite::Maybe(_)));
-        assert!(matches!(t("ALTER TABLE t ALTER COLUMN a TYPE bigint"), Rewrite::Yes(_)));
-        assert!(matches!(t("ALTER TABLE t ALTER COLUMN a TYPE text USING a::text"), Rewrite::Yes(_)));
+        assert!(matches!(
+            t("ALTER TABLE t ALTER COLUMN a TYPE text"),
+            Rewrite::Maybe(_)
+        ));
+        assert!(matches!(
+            t("ALTER TABLE t ALTER COLUMN a TYPE bigint"),
+            Rewrite::Yes(_)
+        ));
+        assert!(matches!(
+            t("ALTER TABLE t ALTER COLUMN a TYPE text USING a::text"),
+            Rewrite::Yes(_)
+        ));
     }
 }

@@ -100,19 +100,33 @@ impl Report {
     }
 
     pub fn count(&self, severity: Severity) -> usize {
-        self.findings.iter().filter(|f| f.severity == severity).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
     }
 
     /// The findings for a terminal: `FILE:LINE: error[rule]: message` and the safer form.
     pub fn render(&self, file: &str) -> String {
         let mut out = String::new();
         for f in &self.findings {
-            let block = f.block.as_ref().map_or(String::new(), |b| format!(" (in {b})"));
-            out.push_str(&format!("{file}:{}: {}[{}]: {}{block}\n", f.line, f.severity.as_str(), f.rule, f.message));
+            let block = f
+                .block
+                .as_ref()
+                .map_or(String::new(), |b| format!(" (in {b})"));
+            out.push_str(&format!(
+                "{file}:{}: {}[{}]: {}{block}\n",
+                f.line,
+                f.severity.as_str(),
+                f.rule,
+                f.message
+            ));
             out.push_str(&format!("  safer: {}\n", f.safer));
         }
         for (line, text) in &self.skipped {
-            out.push_str(&format!("{file}:{line}: note: not understood, its locks are unknown: {text}\n"));
+            out.push_str(&format!(
+                "{file}:{line}: note: not understood, its locks are unknown: {text}\n"
+            ));
         }
         out
     }
@@ -121,7 +135,11 @@ impl Report {
 /// Statements sqlparser does not parse that lock no table: a comment on a function (sqlparser
 /// stops at its argument list) locks only the function.
 fn locks_no_table(text: &str) -> bool {
-    let words: Vec<String> = text.split_whitespace().take(3).map(str::to_uppercase).collect();
+    let words: Vec<String> = text
+        .split_whitespace()
+        .take(3)
+        .map(str::to_uppercase)
+        .collect();
     words == ["COMMENT", "ON", "FUNCTION"]
 }
 
@@ -140,13 +158,22 @@ pub fn lint(text: &str) -> Report {
             continue;
         };
         let analysis = locks::analyze(ast, &stmt.text);
-        let ctx = rules::Ctx { stmt: &stmt, ast, analysis: &analysis, lock_timeout, new_tables: &new_tables };
+        let ctx = rules::Ctx {
+            stmt: &stmt,
+            ast,
+            analysis: &analysis,
+            lock_timeout,
+            new_tables: &new_tables,
+        };
         for rule in rules::ALL {
             if rule.once && fired_once.contains(rule.name) {
                 continue;
             }
             let hits = (rule.check)(&ctx);
-            for hit in hits.into_iter().take(if rule.once { 1 } else { usize::MAX }) {
+            for hit in hits
+                .into_iter()
+                .take(if rule.once { 1 } else { usize::MAX })
+            {
                 if rule.once {
                     fired_once.insert(rule.name);
                 }
@@ -171,7 +198,8 @@ pub fn lint(text: &str) -> Report {
                 lock: a.lock,
                 table: a.table.clone(),
                 effect: a.effect,
-                new_table: new_tables.contains(&key) || analysis.creates.iter().any(|c| locks::table_key(c) == key),
+                new_table: new_tables.contains(&key)
+                    || analysis.creates.iter().any(|c| locks::table_key(c) == key),
             });
         }
         for t in &analysis.drops {
@@ -206,14 +234,25 @@ pub fn locks_markdown(rows: &[LockRow]) -> String {
             Some(b) => format!("{} (in {b})", r.statement),
             None => r.statement.clone(),
         };
-        let table = if r.new_table { format!("{} (new)", r.table) } else { r.table.clone() };
+        let table = if r.new_table {
+            format!("{} (new)", r.table)
+        } else {
+            r.table.clone()
+        };
         let effect = match r.effect {
             Effect::None => "",
             Effect::Rows => "",
             Effect::Scan => "scans",
             Effect::Rewrite => "rewrites",
         };
-        out.push_str(&format!("| {} | {} | {} | {} | {} |\n", r.line, md_cell(&statement), r.lock, md_cell(&table), effect));
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            r.line,
+            md_cell(&statement),
+            r.lock,
+            md_cell(&table),
+            effect
+        ));
     }
     out
 }
@@ -234,10 +273,18 @@ mod tests {
 
     #[test]
     fn markdown_lock_table() {
-        let md = locks_markdown(&lock_table("BEGIN;\nALTER TABLE t ALTER COLUMN a TYPE bigint;\nINSERT INTO t SELECT * FROM s;\n"));
+        let md = locks_markdown(&lock_table(
+            "BEGIN;\nALTER TABLE t ALTER COLUMN a TYPE bigint;\nINSERT INTO t SELECT * FROM s;\n",
+        ));
         let lines: Vec<&str> = md.lines().collect();
-        assert_eq!(lines[0], "| line | statement | lock | table | rewrites / scans |");
-        assert_eq!(lines[2], "| 2 | ALTER TABLE … ALTER COLUMN TYPE | ACCESS EXCLUSIVE | t | rewrites |");
+        assert_eq!(
+            lines[0],
+            "| line | statement | lock | table | rewrites / scans |"
+        );
+        assert_eq!(
+            lines[2],
+            "| 2 | ALTER TABLE … ALTER COLUMN TYPE | ACCESS EXCLUSIVE | t | rewrites |"
+        );
         assert_eq!(lines[3], "| 3 | INSERT | ROW EXCLUSIVE | t |  |");
         assert_eq!(lines[4], "| 3 | INSERT | ACCESS SHARE | s |  |");
         assert_eq!(lines.len(), 5);

@@ -40,7 +40,13 @@ pub fn statements(script: &str) -> Vec<Stmt> {
     // Top-level statements are read independently of each other, so a long script (a
     // 1,000-step migrate.sql is ~3 MB, and compile lints it for PLAN.md's lock table) is
     // shared among the cores in contiguous runs of about equal size and put back in order.
-    let workers = if script.len() < 256 * 1024 { 1 } else { std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) };
+    let workers = if script.len() < 256 * 1024 {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8)
+    };
     read_in_runs(&top, workers)
 }
 
@@ -53,12 +59,20 @@ fn read_in_runs(top: &[crate::run::lexer::Statement], workers: usize) -> Vec<Stm
             .into_iter()
             .map(|run| scope.spawn(move || run.iter().flat_map(read_top_level).collect::<Vec<_>>()))
             .collect();
-        runs.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        runs.into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
     })
 }
 
 /// `top` cut into at most `n` contiguous runs of about the same number of bytes.
-fn runs_of_equal_size(top: &[crate::run::lexer::Statement], n: usize) -> Vec<&[crate::run::lexer::Statement]> {
+fn runs_of_equal_size(
+    top: &[crate::run::lexer::Statement],
+    n: usize,
+) -> Vec<&[crate::run::lexer::Statement]> {
     let total: usize = top.iter().map(|s| s.text.len()).sum();
     let target = total.div_ceil(n).max(1);
     let mut runs = Vec::with_capacity(n);
@@ -79,11 +93,23 @@ fn runs_of_equal_size(top: &[crate::run::lexer::Statement], n: usize) -> Vec<&[c
 /// One top-level statement, followed by the statements of its body if it has one.
 fn read_top_level(st: &crate::run::lexer::Statement) -> Vec<Stmt> {
     let Some(tokens) = tokenize(&st.text) else {
-        return vec![Stmt { line: st.line, text: st.text.clone(), block: None, ast: None, has_body: false }];
+        return vec![Stmt {
+            line: st.line,
+            text: st.text.clone(),
+            block: None,
+            ast: None,
+            has_body: false,
+        }];
     };
     let ast = parse(psql_variables(tokens.clone()));
     let body = body_of(&tokens);
-    let mut out = vec![Stmt { line: st.line, text: st.text.clone(), block: None, ast, has_body: body.is_some() }];
+    let mut out = vec![Stmt {
+        line: st.line,
+        text: st.text.clone(),
+        block: None,
+        ast,
+        has_body: body.is_some(),
+    }];
     if let Some((block, body, body_line)) = body {
         // The body's first character is on the line of its opening tag.
         let first_line = st.line + body_line - 1;
@@ -93,15 +119,25 @@ fn read_top_level(st: &crate::run::lexer::Statement) -> Vec<Stmt> {
 }
 
 fn tokenize(text: &str) -> Option<Vec<TokenWithSpan>> {
-    Tokenizer::new(&PostgreSqlDialect {}, text).tokenize_with_location().ok()
+    Tokenizer::new(&PostgreSqlDialect {}, text)
+        .tokenize_with_location()
+        .ok()
 }
 
 fn parse(tokens: Vec<TokenWithSpan>) -> Option<Ast> {
-    let significant = tokens.iter().any(|t| !matches!(t.token, Token::Whitespace(_) | Token::SemiColon | Token::EOF));
+    let significant = tokens.iter().any(|t| {
+        !matches!(
+            t.token,
+            Token::Whitespace(_) | Token::SemiColon | Token::EOF
+        )
+    });
     if !significant {
         return None;
     }
-    let mut statements = Parser::new(&PostgreSqlDialect {}).with_tokens_with_locations(tokens).parse_statements().ok()?;
+    let mut statements = Parser::new(&PostgreSqlDialect {})
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
+        .ok()?;
     if statements.len() == 1 {
         statements.pop()
     } else {
@@ -132,7 +168,8 @@ fn psql_variables(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     while let Some(t) = iter.next() {
         if t.token == Token::Colon {
             if let Some(next) = iter.peek() {
-                let adjacent = next.span.start.line == t.span.end.line && next.span.start.column == t.span.end.column;
+                let adjacent = next.span.start.line == t.span.end.line
+                    && next.span.start.column == t.span.end.column;
                 if adjacent {
                     match &next.token {
                         Token::SingleQuotedString(_) => {
@@ -146,7 +183,10 @@ fn psql_variables(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
                         Token::Word(w) if w.quote_style.is_none() => {
                             let name = format!(":{}", w.value);
                             let next = iter.next().unwrap();
-                            out.push(TokenWithSpan { token: Token::Placeholder(name), span: next.span });
+                            out.push(TokenWithSpan {
+                                token: Token::Placeholder(name),
+                                span: next.span,
+                            });
                             continue;
                         }
                         _ => {}
@@ -169,7 +209,10 @@ fn body_of(tokens: &[TokenWithSpan]) -> Option<(String, String, usize)> {
     } else if keyword(&first.token) == Some(Keyword::CREATE) {
         // CREATE [OR REPLACE] FUNCTION|PROCEDURE name
         let mut i = 1;
-        if words.get(1).is_some_and(|t| keyword(&t.token) == Some(Keyword::OR)) {
+        if words
+            .get(1)
+            .is_some_and(|t| keyword(&t.token) == Some(Keyword::OR))
+        {
             i = 3;
         }
         let kind = words.get(i)?;
@@ -236,12 +279,17 @@ fn starts_sql(t: &Token) -> bool {
 
 /// Words after which, in PL/pgSQL, a statement may start.
 fn opens_statement(t: &Token) -> bool {
-    matches!(keyword(t), Some(Keyword::THEN | Keyword::ELSE | Keyword::BEGIN)) || word_is(t, "LOOP")
+    matches!(
+        keyword(t),
+        Some(Keyword::THEN | Keyword::ELSE | Keyword::BEGIN)
+    ) || word_is(t, "LOOP")
 }
 
 /// The statements of a PL/pgSQL body whose first character is on script line `first_line`.
 fn body_statements(body: &str, first_line: usize, block: &str) -> Vec<Stmt> {
-    let Some(tokens) = tokenize(body) else { return Vec::new() };
+    let Some(tokens) = tokenize(body) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     let mut depth = 0i32;
     let mut part: Vec<TokenWithSpan> = Vec::new();
@@ -252,7 +300,12 @@ fn body_statements(body: &str, first_line: usize, block: &str) -> Vec<Stmt> {
             _ => {}
         }
         if t.token == Token::SemiColon && depth <= 0 {
-            out.extend(body_part(std::mem::take(&mut part), body, first_line, block));
+            out.extend(body_part(
+                std::mem::take(&mut part),
+                body,
+                first_line,
+                block,
+            ));
             depth = 0;
         } else {
             part.push(t);
@@ -289,10 +342,27 @@ fn body_part(part: Vec<TokenWithSpan>, body: &str, first_line: usize, block: &st
     }
     let tokens = drop_into_targets(tokens);
     let loc = tokens[0].span.start;
-    let end = part.iter().rev().find(|t| !is_space(&t.token) && t.token != Token::EOF).map(|t| t.span.end).unwrap_or(loc);
-    let text = slice(body, loc.line as usize, loc.column as usize, end.line as usize, end.column as usize);
+    let end = part
+        .iter()
+        .rev()
+        .find(|t| !is_space(&t.token) && t.token != Token::EOF)
+        .map(|t| t.span.end)
+        .unwrap_or(loc);
+    let text = slice(
+        body,
+        loc.line as usize,
+        loc.column as usize,
+        end.line as usize,
+        end.column as usize,
+    );
     let ast = parse(tokens);
-    Some(Stmt { line: first_line + loc.line as usize - 1, text, block: Some(block.to_string()), ast, has_body: false })
+    Some(Stmt {
+        line: first_line + loc.line as usize - 1,
+        text,
+        block: Some(block.to_string()),
+        ast,
+        has_body: false,
+    })
 }
 
 /// PL/pgSQL `INTO [STRICT] var, …` of a `SELECT` or `RETURNING`, which is not SQL: dropped.
@@ -307,8 +377,15 @@ fn drop_into_targets(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
             Token::RParen => depth -= 1,
             _ => {}
         }
-        let prev_kw = out.iter().rev().find(|t| !is_space(&t.token)).and_then(|t| keyword(&t.token));
-        if depth == 0 && keyword(&t.token) == Some(Keyword::INTO) && !matches!(prev_kw, Some(Keyword::INSERT | Keyword::MERGE)) {
+        let prev_kw = out
+            .iter()
+            .rev()
+            .find(|t| !is_space(&t.token))
+            .and_then(|t| keyword(&t.token));
+        if depth == 0
+            && keyword(&t.token) == Some(Keyword::INTO)
+            && !matches!(prev_kw, Some(Keyword::INSERT | Keyword::MERGE))
+        {
             // Skip INTO, STRICT, and a comma-separated list of (dotted) names.
             let mut j = i + 1;
             let mut expect_name = true;
@@ -323,8 +400,13 @@ fn drop_into_targets(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
                     continue;
                 }
                 match tj {
-                    Token::Word(Word { keyword, quote_style, .. })
-                        if expect_name && (quote_style.is_some() || !matches!(keyword, Keyword::FROM | Keyword::WHERE)) =>
+                    Token::Word(Word {
+                        keyword,
+                        quote_style,
+                        ..
+                    }) if expect_name
+                        && (quote_style.is_some()
+                            || !matches!(keyword, Keyword::FROM | Keyword::WHERE)) =>
                     {
                         expect_name = false;
                     }
@@ -334,7 +416,10 @@ fn drop_into_targets(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
                 }
                 j += 1;
             }
-            out.push(TokenWithSpan { token: Token::Whitespace(Whitespace::Space), span: t.span });
+            out.push(TokenWithSpan {
+                token: Token::Whitespace(Whitespace::Space),
+                span: t.span,
+            });
             i = j;
             continue;
         }
@@ -354,7 +439,11 @@ fn slice(text: &str, l1: usize, c1: usize, l2: usize, c2: usize) -> String {
         }
         let chars: Vec<char> = line.chars().collect();
         let from = if n == l1 { c1.saturating_sub(1) } else { 0 };
-        let to = if n == l2 { c2.saturating_sub(1).min(chars.len()) } else { chars.len() };
+        let to = if n == l2 {
+            c2.saturating_sub(1).min(chars.len())
+        } else {
+            chars.len()
+        };
         if n > l1 {
             out.push('\n');
         }
@@ -380,9 +469,18 @@ mod tests {
     fn brings_out_do_block_statements_with_their_lines() {
         let sql = "SELECT 1;\nDO $step$\nDECLARE\n  n bigint;\nBEGIN\n  SELECT count(*) INTO n FROM t;\n  IF n > 0 THEN\n    DELETE FROM t WHERE x = 1;\n  END IF;\n  RAISE NOTICE '%', n;\nEND\n$step$;\n";
         let s = statements(sql);
-        let inner: Vec<(usize, bool, &str)> =
-            s.iter().filter(|s| s.block.is_some()).map(|s| (s.line, s.ast.is_some(), s.text.as_str())).collect();
-        assert_eq!(inner, vec![(6, true, "SELECT count(*) INTO n FROM t"), (8, true, "DELETE FROM t WHERE x = 1")]);
+        let inner: Vec<(usize, bool, &str)> = s
+            .iter()
+            .filter(|s| s.block.is_some())
+            .map(|s| (s.line, s.ast.is_some(), s.text.as_str()))
+            .collect();
+        assert_eq!(
+            inner,
+            vec![
+                (6, true, "SELECT count(*) INTO n FROM t"),
+                (8, true, "DELETE FROM t WHERE x = 1")
+            ]
+        );
         assert_eq!(s[2].block.as_deref(), Some("DO $step$"));
     }
 
@@ -390,7 +488,11 @@ mod tests {
     fn procedure_bodies_loops_and_perform() {
         let sql = "CREATE OR REPLACE PROCEDURE _pgmig.step_a(batch_size bigint)\nLANGUAGE plpgsql\nAS $step$\nBEGIN\n  FOR b IN 1 .. 3 LOOP\n    INSERT INTO a SELECT * FROM b;\n    COMMIT;\n  END LOOP;\n  PERFORM setval('s', 1);\nEND\n$step$;\n";
         let s = statements(sql);
-        let inner: Vec<(usize, bool)> = s.iter().filter(|s| s.block.is_some()).map(|s| (s.line, s.ast.is_some())).collect();
+        let inner: Vec<(usize, bool)> = s
+            .iter()
+            .filter(|s| s.block.is_some())
+            .map(|s| (s.line, s.ast.is_some()))
+            .collect();
         assert_eq!(inner, vec![(6, true), (7, true), (9, true)]);
         assert_eq!(s[1].block.as_deref(), Some("PROCEDURE _pgmig.step_a"));
     }
@@ -398,14 +500,32 @@ mod tests {
     #[test]
     fn reading_in_runs_keeps_the_order_and_the_lines() {
         let block = "DO $step$\nBEGIN\n  INSERT INTO a SELECT * FROM b;\n  PERFORM 1;\nEND\n$step$;\nANALYZE a;\n";
-        let script = (0..200).map(|i| format!("-- {i}\n{block}")).collect::<String>();
+        let script = (0..200)
+            .map(|i| format!("-- {i}\n{block}"))
+            .collect::<String>();
         let (top, _) = crate::run::lexer::split_statements(&script, None);
-        let shape = |s: &[Stmt]| s.iter().map(|s| (s.line, s.text.clone(), s.block.clone(), s.ast.clone(), s.has_body)).collect::<Vec<_>>();
+        let shape = |s: &[Stmt]| {
+            s.iter()
+                .map(|s| {
+                    (
+                        s.line,
+                        s.text.clone(),
+                        s.block.clone(),
+                        s.ast.clone(),
+                        s.has_body,
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
         let one = shape(&read_in_runs(&top, 1));
         assert_eq!(one.len(), 200 * 4);
         for workers in [2, 3, 8] {
             assert_eq!(runs_of_equal_size(&top, workers).len(), workers);
-            assert_eq!(shape(&read_in_runs(&top, workers)), one, "{workers} workers");
+            assert_eq!(
+                shape(&read_in_runs(&top, workers)),
+                one,
+                "{workers} workers"
+            );
         }
     }
 }

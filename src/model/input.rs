@@ -16,12 +16,19 @@ pub fn model_text(bytes: &[u8]) -> Result<String, (Diagnostic, String)> {
         Err(e) => {
             let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
             let at = end_of(valid.strip_prefix(BOM).unwrap_or(valid));
-            let bad: Vec<String> = bytes[e.valid_up_to()..].iter().take(e.error_len().unwrap_or(1)).map(|b| format!("0x{b:02x}")).collect();
+            let bad: Vec<String> = bytes[e.valid_up_to()..]
+                .iter()
+                .take(e.error_len().unwrap_or(1))
+                .map(|b| format!("0x{b:02x}"))
+                .collect();
             let shown = String::from_utf8_lossy(bytes);
             let shown = shown.strip_prefix(BOM).unwrap_or(&shown).to_string();
             return Err((
-                Diagnostic::error(format!("the model is not valid UTF-8 (byte {} here)", bad.join(" ")), Some(at))
-                    .with_hint("save the file as UTF-8"),
+                Diagnostic::error(
+                    format!("the model is not valid UTF-8 (byte {} here)", bad.join(" ")),
+                    Some(at),
+                )
+                .with_hint("save the file as UTF-8"),
                 shown,
             ));
         }
@@ -30,7 +37,9 @@ pub fn model_text(bytes: &[u8]) -> Result<String, (Diagnostic, String)> {
     if let Some(nul) = text.find('\0') {
         return Err((
             Diagnostic::error("the model contains a NUL byte", Some(end_of(&text[..nul])))
-                .with_hint("a YAML reader stops at a NUL, dropping the rest of the file silently: remove it"),
+                .with_hint(
+                "a YAML reader stops at a NUL, dropping the rest of the file silently: remove it",
+            ),
             text.replace('\0', "\u{2400}"),
         ));
     }
@@ -48,7 +57,11 @@ pub fn model_text(bytes: &[u8]) -> Result<String, (Diagnostic, String)> {
 fn end_of(prefix: &str) -> Pos {
     let line = prefix.matches('\n').count() + 1;
     let column = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    Pos { line, column, len: 1 }
+    Pos {
+        line,
+        column,
+        len: 1,
+    }
 }
 
 /// Where the second YAML document starts, if there is one. A document marker (`---` or
@@ -60,18 +73,30 @@ fn second_document(text: &str) -> Option<Pos> {
     let mut ended = false;
     for (i, line) in text.split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
-        let marker = |m: &str| line.strip_prefix(m).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']));
-        let at = Pos { line: i + 1, column: 1, len: 3 };
+        let marker = |m: &str| {
+            line.strip_prefix(m)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+        };
+        let at = Pos {
+            line: i + 1,
+            column: 1,
+            len: 3,
+        };
         if marker("---") {
             if seen_content || ended {
                 return Some(at);
             }
-            seen_content = !line[3..].trim_start().is_empty() && !line[3..].trim_start().starts_with('#');
+            seen_content =
+                !line[3..].trim_start().is_empty() && !line[3..].trim_start().starts_with('#');
         } else if marker("...") {
             ended = true;
         } else if !line.trim().is_empty() && !line.trim_start().starts_with('#') {
             if ended {
-                return Some(Pos { line: i + 1, column: 1, len: 1 });
+                return Some(Pos {
+                    line: i + 1,
+                    column: 1,
+                    len: 1,
+                });
             }
             seen_content = true;
         }
@@ -90,7 +115,10 @@ mod tests {
 
     #[test]
     fn a_leading_byte_order_mark_is_dropped() {
-        assert_eq!(model_text("\u{feff}name: x\n".as_bytes()).unwrap(), "name: x\n");
+        assert_eq!(
+            model_text("\u{feff}name: x\n".as_bytes()).unwrap(),
+            "name: x\n"
+        );
     }
 
     #[test]

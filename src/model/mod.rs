@@ -73,7 +73,10 @@ impl<'de> Deserialize<'de> for DropDecl {
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DropDecl, E> {
                 Ok(DropDecl::Table(v.to_string()))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<DropDecl, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DropDecl, A::Error> {
                 let mut columns = IndexMap::new();
                 while let Some(column) = map.next_key::<Text>()? {
                     columns.insert(column, map.next_value::<Text>()?);
@@ -118,16 +121,31 @@ impl<'de> Deserialize<'de> for ModeDecl {
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ModeDecl, E> {
                 Ok(ModeDecl::Word(v.to_string()))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ModeDecl, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ModeDecl, A::Error> {
                 let mut mode = None;
                 while let Some(k) = map.next_key::<String>()? {
                     match k.as_str() {
-                        "batched" => mode = Some(ModeDecl::Batched { size: map.next_value::<BatchedDecl>()?.size }),
+                        "batched" => {
+                            mode = Some(ModeDecl::Batched {
+                                size: map.next_value::<BatchedDecl>()?.size,
+                            })
+                        }
                         "per_entity" => {
                             let d = map.next_value::<PerEntityDecl>()?;
-                            mode = Some(ModeDecl::PerEntity { root: d.root, size: d.size });
+                            mode = Some(ModeDecl::PerEntity {
+                                root: d.root,
+                                size: d.size,
+                            });
                         }
-                        other => return Err(serde::de::Error::unknown_field(other, &["batched", "per_entity"])),
+                        other => {
+                            return Err(serde::de::Error::unknown_field(
+                                other,
+                                &["batched", "per_entity"],
+                            ))
+                        }
                     }
                 }
                 mode.ok_or_else(|| serde::de::Error::missing_field("batched"))
@@ -238,20 +256,28 @@ impl<'de> Deserialize<'de> for KeyDecl {
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<KeyDecl, E> {
                 Ok(KeyDecl::Word(v.to_string()))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<KeyDecl, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<KeyDecl, A::Error> {
                 let mut columns = Vec::new();
                 while let Some(c) = seq.next_element::<Text>()? {
                     columns.push(c);
                 }
                 Ok(KeyDecl::Columns(columns))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<KeyDecl, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<KeyDecl, A::Error> {
                 let (mut new, mut by) = (None, None);
                 while let Some(k) = map.next_key::<String>()? {
                     match k.as_str() {
                         "new" => new = Some(map.next_value::<Text>()?),
                         "by" => by = Some(map.next_value::<Vec<Text>>()?),
-                        other => return Err(serde::de::Error::unknown_field(other, &["new", "by"])),
+                        other => {
+                            return Err(serde::de::Error::unknown_field(other, &["new", "by"]))
+                        }
                     }
                 }
                 let new = new.ok_or_else(|| serde::de::Error::missing_field("new"))?;
@@ -281,11 +307,17 @@ pub struct ArchivesDecl {
 impl Model {
     /// V1's schema, as V1's own catalog names it.
     pub fn source_schema(&self) -> &str {
-        self.source.as_ref().and_then(|s| s.schema.as_ref()).map_or("public", |s| s.as_str())
+        self.source
+            .as_ref()
+            .and_then(|s| s.schema.as_ref())
+            .map_or("public", |s| s.as_str())
     }
 
     pub fn target_schema(&self) -> &str {
-        self.target.as_ref().and_then(|s| s.schema.as_ref()).map_or("public", |s| s.as_str())
+        self.target
+            .as_ref()
+            .and_then(|s| s.schema.as_ref())
+            .map_or("public", |s| s.as_str())
     }
 
     /// The postgres_fdw server V1 lives on, when it is not in the target database.
@@ -303,13 +335,18 @@ pub fn load(text: &str) -> Result<Model, Vec<Diagnostic>> {
 /// missing fields, values of the wrong kind), each with its position.
 pub fn read_yaml<T: DeserializeOwned>(text: &str) -> Result<T, Vec<Diagnostic>> {
     let options = LoaderOptions::default().error_on_duplicate_keys(true);
-    let node = marked_yaml::parse_yaml_with_options(0, text, options).map_err(|e| vec![yaml_error(&e)])?;
+    let node =
+        marked_yaml::parse_yaml_with_options(0, text, options).map_err(|e| vec![yaml_error(&e)])?;
     shape::from_node(&node)
 }
 
 /// Where a spanned value starts, as a diagnostic position covering `len` characters.
 pub fn pos_of(value: &Text) -> Option<Pos> {
-    value.span().start().map(|m| Pos { line: m.line(), column: m.column(), len: value.chars().count() })
+    value.span().start().map(|m| Pos {
+        line: m.line(),
+        column: m.column(),
+        len: value.chars().count(),
+    })
 }
 
 fn yaml_error(e: &marked_yaml::LoadError) -> Diagnostic {
@@ -323,9 +360,16 @@ fn yaml_error(e: &marked_yaml::LoadError) -> Diagnostic {
         | LoadError::ScanError(m, _) => Some(*m),
         LoadError::DuplicateKey(inner) => inner.key.span().start().copied(),
     };
-    let at = marker.map(|m| Pos { line: m.line(), column: m.column(), len: 1 });
+    let at = marker.map(|m| Pos {
+        line: m.line(),
+        column: m.column(),
+        len: 1,
+    });
     // marked_yaml's messages start with their own position; ours is in the headline.
     let message = e.to_string();
-    let message = message.split_once(": ").filter(|(p, _)| p.contains(':')).map_or(message.clone(), |(_, m)| m.to_string());
+    let message = message
+        .split_once(": ")
+        .filter(|(p, _)| p.contains(':'))
+        .map_or(message.clone(), |(_, m)| m.to_string());
     Diagnostic::error(format!("invalid model: {message}"), at)
 }

@@ -18,7 +18,9 @@ use std::fmt;
 use marked_yaml::types::MarkedScalarNode;
 use marked_yaml::{Node, Span};
 use serde::de::value::BorrowedStrDeserializer;
-use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor,
+};
 
 use crate::diagnostic::{Diagnostic, Pos};
 
@@ -34,12 +36,20 @@ pub fn from_node<T: DeserializeOwned>(root: &Node) -> Result<T, Vec<Diagnostic>>
     let mut restarts = 0;
     loop {
         ctx.found.borrow_mut().clear();
-        match T::deserialize(Reader { node: root, ctx: &ctx, placeholder: false }) {
-            Ok(value) if ctx.found.borrow().is_empty() && ctx.unrecovered.borrow().is_empty() => return Ok(value),
+        match T::deserialize(Reader {
+            node: root,
+            ctx: &ctx,
+            placeholder: false,
+        }) {
+            Ok(value) if ctx.found.borrow().is_empty() && ctx.unrecovered.borrow().is_empty() => {
+                return Ok(value)
+            }
             Ok(_) => break,
             Err(ShapeError::Restart) => {}
             Err(ShapeError::Failed { message, at, node }) => {
-                ctx.unrecovered.borrow_mut().push(Diagnostic::error(message, at));
+                ctx.unrecovered
+                    .borrow_mut()
+                    .push(Diagnostic::error(message, at));
                 let fresh = node.is_some_and(|n| ctx.poisoned.borrow_mut().insert(n));
                 restarts += 1;
                 if !fresh || restarts > MAX_RESTARTS {
@@ -48,7 +58,10 @@ pub fn from_node<T: DeserializeOwned>(root: &Node) -> Result<T, Vec<Diagnostic>>
             }
             Err(ShapeError::Missing(field)) => {
                 // Only a top-level struct can end here without its name being learned.
-                ctx.unrecovered.borrow_mut().push(Diagnostic::error(format!("missing field `{field}`"), pos(root.span())));
+                ctx.unrecovered.borrow_mut().push(Diagnostic::error(
+                    format!("missing field `{field}`"),
+                    pos(root.span()),
+                ));
                 break;
             }
         }
@@ -79,7 +92,12 @@ pub fn fields_of<T: DeserializeOwned>() -> &'static [&'static str] {
         fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Found> {
             Err(Found(&[]))
         }
-        fn deserialize_struct<V: Visitor<'de>>(self, _: &'static str, fields: &'static [&'static str], _: V) -> Result<V::Value, Found> {
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Found> {
             Err(Found(fields))
         }
         serde::forward_to_deserialize_any! {
@@ -129,7 +147,11 @@ enum ShapeError {
     /// A new required field was learned: the pass starts over.
     Restart,
     /// An error this pass can't recover from, with the node it belongs to once known.
-    Failed { message: String, at: Option<Pos>, node: Option<*const Node> },
+    Failed {
+        message: String,
+        at: Option<Pos>,
+        node: Option<*const Node>,
+    },
 }
 
 impl fmt::Display for ShapeError {
@@ -146,7 +168,11 @@ impl std::error::Error for ShapeError {}
 
 impl de::Error for ShapeError {
     fn custom<M: fmt::Display>(message: M) -> Self {
-        ShapeError::Failed { message: message.to_string(), at: None, node: None }
+        ShapeError::Failed {
+            message: message.to_string(),
+            at: None,
+            node: None,
+        }
     }
     fn missing_field(field: &'static str) -> Self {
         ShapeError::Missing(field)
@@ -155,13 +181,25 @@ impl de::Error for ShapeError {
 
 impl From<marked_yaml::Error> for ShapeError {
     fn from(e: marked_yaml::Error) -> Self {
-        let at = e.start_mark().map(|m| Pos { line: m.line(), column: m.column(), len: 1 });
-        ShapeError::Failed { message: e.to_string(), at, node: None }
+        let at = e.start_mark().map(|m| Pos {
+            line: m.line(),
+            column: m.column(),
+            len: 1,
+        });
+        ShapeError::Failed {
+            message: e.to_string(),
+            at,
+            node: None,
+        }
     }
 }
 
 fn pos(span: &Span) -> Option<Pos> {
-    span.start().map(|m| Pos { line: m.line(), column: m.column(), len: 1 })
+    span.start().map(|m| Pos {
+        line: m.line(),
+        column: m.column(),
+        len: 1,
+    })
 }
 
 fn kind(node: &Node) -> &'static str {
@@ -184,22 +222,38 @@ struct Reader<'de> {
 impl<'de> Reader<'de> {
     fn child(&self, node: &'de Node) -> Reader<'de> {
         let placeholder = self.ctx.poisoned.borrow().contains(&(node as *const Node));
-        Reader { node, ctx: self.ctx, placeholder }
+        Reader {
+            node,
+            ctx: self.ctx,
+            placeholder,
+        }
     }
 
     fn empty(&self) -> Reader<'de> {
-        Reader { node: &self.ctx.empty.0, ctx: self.ctx, placeholder: true }
+        Reader {
+            node: &self.ctx.empty.0,
+            ctx: self.ctx,
+            placeholder: true,
+        }
     }
 
     /// An error without a node is this node's: a restart will skip it.
     fn own(&self, e: ShapeError) -> ShapeError {
         match e {
-            ShapeError::Failed { message, at, node: None } => {
-                ShapeError::Failed { message, at: at.or_else(|| pos(self.node.span())), node: Some(self.node as *const Node) }
-            }
-            ShapeError::Missing(field) => {
-                ShapeError::Failed { message: format!("missing field `{field}`"), at: pos(self.node.span()), node: Some(self.node as *const Node) }
-            }
+            ShapeError::Failed {
+                message,
+                at,
+                node: None,
+            } => ShapeError::Failed {
+                message,
+                at: at.or_else(|| pos(self.node.span())),
+                node: Some(self.node as *const Node),
+            },
+            ShapeError::Missing(field) => ShapeError::Failed {
+                message: format!("missing field `{field}`"),
+                at: pos(self.node.span()),
+                node: Some(self.node as *const Node),
+            },
             other => other,
         }
     }
@@ -207,12 +261,20 @@ impl<'de> Reader<'de> {
     /// Reports that the node is not of the kind expected; the caller reads it as empty.
     fn wrong_kind(&self, expected: &str) {
         if !self.placeholder {
-            self.ctx.report(format!("expected {expected}, found {}", kind(self.node)), pos(self.node.span()), None);
+            self.ctx.report(
+                format!("expected {expected}, found {}", kind(self.node)),
+                pos(self.node.span()),
+                None,
+            );
         }
     }
 
     /// A scalar value, read by marked_yaml's own deserializer (it knows `Spanned`).
-    fn scalar<V: Visitor<'de>>(self, visitor: V, read: impl FnOnce(&'de Node, V) -> Result<V::Value, marked_yaml::Error>) -> Result<V::Value, ShapeError> {
+    fn scalar<V: Visitor<'de>>(
+        self,
+        visitor: V,
+        read: impl FnOnce(&'de Node, V) -> Result<V::Value, marked_yaml::Error>,
+    ) -> Result<V::Value, ShapeError> {
         let node = match self.node {
             Node::Scalar(_) => self.node,
             _ if self.placeholder => &self.ctx.empty.0,
@@ -224,7 +286,12 @@ impl<'de> Reader<'de> {
         read(node, visitor).map_err(|e| self.own(e.into()))
     }
 
-    fn struct_fields<V: Visitor<'de>>(self, name: &'static str, fields: &'static [&'static str], visitor: V) -> Result<V::Value, ShapeError> {
+    fn struct_fields<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, ShapeError> {
         let mut entries: Vec<(&'de str, Reader<'de>)> = Vec::new();
         let mut present: BTreeSet<&str> = BTreeSet::new();
         match self.node {
@@ -241,19 +308,45 @@ impl<'de> Reader<'de> {
             _ if self.placeholder => {}
             _ => self.wrong_kind(&format!("a mapping ({})", fields.join(", "))),
         }
-        let required = self.ctx.required.borrow().get(name).cloned().unwrap_or_default();
+        let required = self
+            .ctx
+            .required
+            .borrow()
+            .get(name)
+            .cloned()
+            .unwrap_or_default();
         for field in required.into_iter().filter(|f| !present.contains(f)) {
             if let (false, Node::Mapping(map)) = (self.placeholder, self.node) {
                 // The mapping's own mark is where its first value starts: point at its first key.
-                let at = map.keys().next().map_or_else(|| pos(self.node.span()), |k| pos(k.span()));
-                self.ctx.report(format!("missing field `{field}`"), at, Some(format!("this mapping needs `{field}`")));
+                let at = map
+                    .keys()
+                    .next()
+                    .map_or_else(|| pos(self.node.span()), |k| pos(k.span()));
+                self.ctx.report(
+                    format!("missing field `{field}`"),
+                    at,
+                    Some(format!("this mapping needs `{field}`")),
+                );
             }
             entries.push((field, self.empty()));
         }
-        match visitor.visit_map(Entries { entries: entries.into_iter(), value: None }) {
+        match visitor.visit_map(Entries {
+            entries: entries.into_iter(),
+            value: None,
+        }) {
             Err(ShapeError::Missing(field)) if fields.contains(&field) => {
-                let learned = self.ctx.required.borrow_mut().entry(name).or_default().insert(field);
-                Err(if learned { ShapeError::Restart } else { self.own(ShapeError::Missing(field)) })
+                let learned = self
+                    .ctx
+                    .required
+                    .borrow_mut()
+                    .entry(name)
+                    .or_default()
+                    .insert(field);
+                Err(if learned {
+                    ShapeError::Restart
+                } else {
+                    self.own(ShapeError::Missing(field))
+                })
             }
             other => other.map_err(|e| self.own(e)),
         }
@@ -263,11 +356,19 @@ impl<'de> Reader<'de> {
         let candidates: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
         let close = crate::check::suggest::did_you_mean(key.as_str(), &candidates);
         let hint = match close {
-            Some(c) => format!("did you mean `{c}`? The fields here are: {}", fields.join(", ")),
+            Some(c) => format!(
+                "did you mean `{c}`? The fields here are: {}",
+                fields.join(", ")
+            ),
             None => format!("the fields here are: {}", fields.join(", ")),
         };
-        let at = key.span().start().map(|m| Pos { line: m.line(), column: m.column(), len: key.as_str().chars().count().max(1) });
-        self.ctx.report(format!("unknown field `{}`", key.as_str()), at, Some(hint));
+        let at = key.span().start().map(|m| Pos {
+            line: m.line(),
+            column: m.column(),
+            len: key.as_str().chars().count().max(1),
+        });
+        self.ctx
+            .report(format!("unknown field `{}`", key.as_str()), at, Some(hint));
     }
 }
 
@@ -279,13 +380,25 @@ struct Entries<'de, I: Iterator<Item = (&'de str, Reader<'de>)>> {
 
 impl<'de, I: Iterator<Item = (&'de str, Reader<'de>)>> MapAccess<'de> for Entries<'de, I> {
     type Error = ShapeError;
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, ShapeError> {
-        let Some((key, value)) = self.entries.next() else { return Ok(None) };
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, ShapeError> {
+        let Some((key, value)) = self.entries.next() else {
+            return Ok(None);
+        };
         self.value = Some(value);
-        seed.deserialize(BorrowedStrDeserializer::new(key)).map(Some)
+        seed.deserialize(BorrowedStrDeserializer::new(key))
+            .map(Some)
     }
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, ShapeError> {
-        let value = self.value.take().ok_or_else(|| <ShapeError as de::Error>::custom("a value without its key"))?;
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, ShapeError> {
+        let value = self
+            .value
+            .take()
+            .ok_or_else(|| <ShapeError as de::Error>::custom("a value without its key"))?;
         seed.deserialize(value)
     }
 }
@@ -297,15 +410,30 @@ struct MapEntries<'de, I: Iterator<Item = (&'de MarkedScalarNode, &'de Node)>> {
     value: Option<Reader<'de>>,
 }
 
-impl<'de, I: Iterator<Item = (&'de MarkedScalarNode, &'de Node)>> MapAccess<'de> for MapEntries<'de, I> {
+impl<'de, I: Iterator<Item = (&'de MarkedScalarNode, &'de Node)>> MapAccess<'de>
+    for MapEntries<'de, I>
+{
     type Error = ShapeError;
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, ShapeError> {
-        let Some((key, value)) = self.entries.next() else { return Ok(None) };
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, ShapeError> {
+        let Some((key, value)) = self.entries.next() else {
+            return Ok(None);
+        };
         self.value = Some(self.reader.child(value));
-        seed.deserialize(key.into_deserializer()).map(Some).map_err(|e| self.reader.own(e.into()))
+        seed.deserialize(key.into_deserializer())
+            .map(Some)
+            .map_err(|e| self.reader.own(e.into()))
     }
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, ShapeError> {
-        let value = self.value.take().ok_or_else(|| <ShapeError as de::Error>::custom("a value without its key"))?;
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, ShapeError> {
+        let value = self
+            .value
+            .take()
+            .ok_or_else(|| <ShapeError as de::Error>::custom("a value without its key"))?;
         seed.deserialize(value)
     }
 }
@@ -317,7 +445,10 @@ struct Items<'de, I: Iterator<Item = &'de Node>> {
 
 impl<'de, I: Iterator<Item = &'de Node>> SeqAccess<'de> for Items<'de, I> {
     type Error = ShapeError;
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, ShapeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, ShapeError> {
         match self.items.next() {
             Some(node) => seed.deserialize(self.reader.child(node)).map(Some),
             None => Ok(None),
@@ -350,9 +481,20 @@ impl<'de> de::Deserializer<'de> for Reader<'de> {
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ShapeError> {
         let result = match self.node {
             _ if self.placeholder => visitor.visit_str(""),
-            Node::Scalar(_) => return self.scalar(visitor, |node, v| marked_yaml::spanned_serde::NodeDeserializer::new(node).deserialize_any(v)),
-            Node::Mapping(map) => visitor.visit_map(MapEntries { entries: map.iter(), reader: self, value: None }),
-            Node::Sequence(items) => visitor.visit_seq(Items { items: items.iter(), reader: self }),
+            Node::Scalar(_) => {
+                return self.scalar(visitor, |node, v| {
+                    marked_yaml::spanned_serde::NodeDeserializer::new(node).deserialize_any(v)
+                })
+            }
+            Node::Mapping(map) => visitor.visit_map(MapEntries {
+                entries: map.iter(),
+                reader: self,
+                value: None,
+            }),
+            Node::Sequence(items) => visitor.visit_seq(Items {
+                items: items.iter(),
+                reader: self,
+            }),
         };
         result.map_err(|e| self.own(e))
     }
@@ -360,17 +502,25 @@ impl<'de> de::Deserializer<'de> for Reader<'de> {
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ShapeError> {
         match self.node {
             _ if self.placeholder => visitor.visit_none(),
-            Node::Scalar(_) => self.scalar(visitor, |node, v| marked_yaml::spanned_serde::NodeDeserializer::new(node).deserialize_option(v)),
+            Node::Scalar(_) => self.scalar(visitor, |node, v| {
+                marked_yaml::spanned_serde::NodeDeserializer::new(node).deserialize_option(v)
+            }),
             _ => visitor.visit_some(self),
         }
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ShapeError> {
         let result = match self.node {
-            Node::Sequence(items) if !self.placeholder => visitor.visit_seq(Items { items: items.iter(), reader: self }),
+            Node::Sequence(items) if !self.placeholder => visitor.visit_seq(Items {
+                items: items.iter(),
+                reader: self,
+            }),
             _ => {
                 self.wrong_kind("a list");
-                visitor.visit_seq(Items { items: std::iter::empty(), reader: self })
+                visitor.visit_seq(Items {
+                    items: std::iter::empty(),
+                    reader: self,
+                })
             }
         };
         result.map_err(|e| self.own(e))
@@ -378,40 +528,81 @@ impl<'de> de::Deserializer<'de> for Reader<'de> {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ShapeError> {
         let result = match self.node {
-            Node::Mapping(map) if !self.placeholder => visitor.visit_map(MapEntries { entries: map.iter(), reader: self, value: None }),
+            Node::Mapping(map) if !self.placeholder => visitor.visit_map(MapEntries {
+                entries: map.iter(),
+                reader: self,
+                value: None,
+            }),
             _ => {
                 self.wrong_kind("a mapping");
-                visitor.visit_map(MapEntries { entries: no_entries(), reader: self, value: None })
+                visitor.visit_map(MapEntries {
+                    entries: no_entries(),
+                    reader: self,
+                    value: None,
+                })
             }
         };
         result.map_err(|e| self.own(e))
     }
 
-    fn deserialize_struct<V: Visitor<'de>>(self, name: &'static str, fields: &'static [&'static str], visitor: V) -> Result<V::Value, ShapeError> {
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, ShapeError> {
         if name == SPANNED_TYPE {
-            return self.scalar(visitor, |node, v| marked_yaml::spanned_serde::NodeDeserializer::new(node).deserialize_struct(name, fields, v));
+            return self.scalar(visitor, |node, v| {
+                marked_yaml::spanned_serde::NodeDeserializer::new(node)
+                    .deserialize_struct(name, fields, v)
+            });
         }
         self.struct_fields(name, fields, visitor)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, ShapeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, ShapeError> {
         visitor.visit_newtype_struct(self)
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, visitor: V) -> Result<V::Value, ShapeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _: usize,
+        visitor: V,
+    ) -> Result<V::Value, ShapeError> {
         self.deserialize_seq(visitor)
     }
 
-    fn deserialize_tuple_struct<V: Visitor<'de>>(self, _: &'static str, _: usize, visitor: V) -> Result<V::Value, ShapeError> {
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: usize,
+        visitor: V,
+    ) -> Result<V::Value, ShapeError> {
         self.deserialize_seq(visitor)
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, ShapeError> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, ShapeError> {
         visitor.visit_unit()
     }
 
-    fn deserialize_enum<V: Visitor<'de>>(self, name: &'static str, variants: &'static [&'static str], visitor: V) -> Result<V::Value, ShapeError> {
-        self.scalar(visitor, |node, v| marked_yaml::spanned_serde::NodeDeserializer::new(node).deserialize_enum(name, variants, v))
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, ShapeError> {
+        self.scalar(visitor, |node, v| {
+            marked_yaml::spanned_serde::NodeDeserializer::new(node)
+                .deserialize_enum(name, variants, v)
+        })
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ShapeError> {
@@ -447,7 +638,15 @@ mod tests {
         let mut found: Vec<String> = from_node::<Outer>(&node)
             .unwrap_err()
             .into_iter()
-            .map(|d| format!("{}:{}: {} [{}]", d.at.map_or(0, |p| p.line), d.at.map_or(0, |p| p.column), d.message, d.hint.unwrap_or_default()))
+            .map(|d| {
+                format!(
+                    "{}:{}: {} [{}]",
+                    d.at.map_or(0, |p| p.line),
+                    d.at.map_or(0, |p| p.column),
+                    d.message,
+                    d.hint.unwrap_or_default()
+                )
+            })
             .collect();
         found.sort();
         found
@@ -484,13 +683,25 @@ mod tests {
         let node = marked_yaml::parse_yaml(0, &yaml).unwrap();
         let errors = from_node::<crate::model::Model>(&node).unwrap_err();
         assert_eq!(errors.len(), MAX_RESTARTS + 1);
-        assert!(errors.iter().all(|d| d.message == "missing field `by`" && d.at.is_some()), "{errors:?}");
+        assert!(
+            errors
+                .iter()
+                .all(|d| d.message == "missing field `by`" && d.at.is_some()),
+            "{errors:?}"
+        );
     }
 
     #[test]
     fn a_well_formed_tree_reads_as_serde_would() {
-        let node = marked_yaml::parse_yaml(0, "name: x\ntables:\n  a: {from: t, where: 'b > 1', list: [c]}\n").unwrap();
+        let node = marked_yaml::parse_yaml(
+            0,
+            "name: x\ntables:\n  a: {from: t, where: 'b > 1', list: [c]}\n",
+        )
+        .unwrap();
         let outer = from_node::<Outer>(&node).unwrap();
-        assert_eq!(outer.tables[0].filter.as_deref().map(String::as_str), Some("b > 1"));
+        assert_eq!(
+            outer.tables[0].filter.as_deref().map(String::as_str),
+            Some("b > 1")
+        );
     }
 }

@@ -273,7 +273,11 @@ pub enum Key {
     /// Target key columns are filled like any column; the map records them.
     Keep { columns: Vec<String> },
     /// One fresh key per distinct `by` tuple, made once into the map.
-    New { column: String, new: Sql, by: Vec<MapKey> },
+    New {
+        column: String,
+        new: Sql,
+        by: Vec<MapKey>,
+    },
 }
 
 /// The V2 columns that tell a step's rows apart, and what guarantees they do.
@@ -384,7 +388,11 @@ impl SequenceSync {
     /// The sequence `table.column` draws from in V2, if any, with everything else drawing from it.
     pub fn of(v2: &crate::catalog::Catalog, table: &QualName, column: &str) -> Option<Self> {
         let sequence = v2.sequence_of(table, column)?.clone();
-        Some(SequenceSync { drawn_by: v2.columns_drawing_from(&sequence), sequence, column: column.to_string() })
+        Some(SequenceSync {
+            drawn_by: v2.columns_drawing_from(&sequence),
+            sequence,
+            column: column.to_string(),
+        })
     }
 }
 

@@ -31,18 +31,31 @@ pub struct Written {
 
 /// Writes the text archives export.sql (`script`) describes into `to`, whose CSVs it has
 /// just written.
-pub fn write_archives(script: &str, to: &Path, v1_archive: Option<&Path>) -> Result<Written, String> {
+pub fn write_archives(
+    script: &str,
+    to: &Path,
+    v1_archive: Option<&Path>,
+) -> Result<Written, String> {
     let entries = manifest(script)?;
     let mut written = Written::default();
     if let Some(src) = v1_archive {
-        let root = entries.first().map(|(_, root, _)| root.clone()).ok_or("--v1-archive: the model has no `archives:`, nowhere to copy it")?;
+        let root = entries
+            .first()
+            .map(|(_, root, _)| root.clone())
+            .ok_or("--v1-archive: the model has no `archives:`, nowhere to copy it")?;
         written.copied = copy_tree(src, &to.join(root))?;
     }
     for (csv, root, entry) in entries {
         let path = to.join(&csv);
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let rows = parse_csv(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        if rows.first().map(|h| h.iter().map(|f| f.as_deref().unwrap_or("")).collect::<Vec<_>>()) != Some(vec!["file", "text"]) {
+        if rows.first().map(|h| {
+            h.iter()
+                .map(|f| f.as_deref().unwrap_or(""))
+                .collect::<Vec<_>>()
+        }) != Some(vec!["file", "text"])
+        {
             return Err(format!("{}: the header is not `file,text`", path.display()));
         }
         let mut files: BTreeMap<String, String> = BTreeMap::new();
@@ -52,23 +65,33 @@ pub fn write_archives(script: &str, to: &Path, v1_archive: Option<&Path>) -> Res
                 _ => return Err(format!("{}: row {i} has no file name", path.display())),
             };
             let body = row.get(1).cloned().flatten().unwrap_or_default();
-            files.entry(format!("{}.txt", stem(name))).or_default().push_str(&body);
+            files
+                .entry(format!("{}.txt", stem(name)))
+                .or_default()
+                .push_str(&body);
         }
         let dir = to.join(&root).join(&entry);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let (mut made, mut kept) = (0, 0);
         for (name, body) in files {
             let file = dir.join(&name);
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&file) {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&file)
+            {
                 Ok(mut f) => {
-                    std::io::Write::write_all(&mut f, body.as_bytes()).map_err(|e| format!("{}: {e}", file.display()))?;
+                    std::io::Write::write_all(&mut f, body.as_bytes())
+                        .map_err(|e| format!("{}: {e}", file.display()))?;
                     made += 1;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => kept += 1,
                 Err(e) => return Err(format!("{}: {e}", file.display())),
             }
         }
-        written.entries.push((format!("{root}/{entry}"), made, kept));
+        written
+            .entries
+            .push((format!("{root}/{entry}"), made, kept));
     }
     Ok(written)
 }
@@ -78,36 +101,55 @@ fn manifest(script: &str) -> Result<Vec<(String, String, String)>, String> {
     let mut entries = Vec::new();
     for line in script.lines().filter_map(|l| l.strip_prefix(MARKER)) {
         let parsed = line.split_once(" -> ").and_then(|(csv, rest)| {
-            let (path, _) = rest.split_once("/ ").unwrap_or((rest.trim_end_matches('/'), ""));
+            let (path, _) = rest
+                .split_once("/ ")
+                .unwrap_or((rest.trim_end_matches('/'), ""));
             let (root, entry) = path.split_once('/')?;
-            let csv_ok = csv.strip_prefix("archive.").and_then(|c| c.strip_suffix(".csv")).is_some_and(plain_word);
-            (csv_ok && plain_word(root) && plain_word(entry)).then(|| (csv.to_string(), root.to_string(), entry.to_string()))
+            let csv_ok = csv
+                .strip_prefix("archive.")
+                .and_then(|c| c.strip_suffix(".csv"))
+                .is_some_and(plain_word);
+            (csv_ok && plain_word(root) && plain_word(entry))
+                .then(|| (csv.to_string(), root.to_string(), entry.to_string()))
         });
-        entries.push(parsed.ok_or_else(|| format!("export.sql: not an archive line pgmig writes: {MARKER}{line}"))?);
+        entries.push(parsed.ok_or_else(|| {
+            format!("export.sql: not an archive line pgmig writes: {MARKER}{line}")
+        })?);
     }
     Ok(entries)
 }
 
 /// Copies directories and regular files; refuses anything else. Returns the files copied.
 fn copy_tree(src: &Path, dest: &Path) -> Result<usize, String> {
-    let meta = std::fs::symlink_metadata(src).map_err(|e| format!("--v1-archive {}: {e}", src.display()))?;
+    let meta = std::fs::symlink_metadata(src)
+        .map_err(|e| format!("--v1-archive {}: {e}", src.display()))?;
     if !meta.is_dir() {
         return Err(format!("--v1-archive {}: not a directory", src.display()));
     }
     std::fs::create_dir_all(dest).map_err(|e| format!("{}: {e}", dest.display()))?;
-    let mut names: Vec<PathBuf> = std::fs::read_dir(src).map_err(|e| format!("{}: {e}", src.display()))?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>().map_err(|e| format!("{}: {e}", src.display()))?;
+    let mut names: Vec<PathBuf> = std::fs::read_dir(src)
+        .map_err(|e| format!("{}: {e}", src.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: {e}", src.display()))?;
     names.sort();
     let mut copied = 0;
     for path in names {
         let name = path.file_name().expect("read_dir entries have names");
-        let kind = std::fs::symlink_metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?.file_type();
+        let kind = std::fs::symlink_metadata(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?
+            .file_type();
         if kind.is_dir() {
             copied += copy_tree(&path, &dest.join(name))?;
         } else if kind.is_file() {
-            std::fs::copy(&path, dest.join(name)).map_err(|e| format!("{}: {e}", path.display()))?;
+            std::fs::copy(&path, dest.join(name))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
             copied += 1;
         } else {
-            return Err(format!("--v1-archive: {} is not a regular file or directory (a link is not followed)", path.display()));
+            return Err(format!(
+                "--v1-archive: {} is not a regular file or directory (a link is not followed)",
+                path.display()
+            ));
         }
     }
     Ok(copied)
@@ -179,25 +221,75 @@ mod tests {
     fn names_from_data_stay_inside_and_v1_files_are_kept() {
         let to = tempfile::tempdir().unwrap();
         let script = format!("{MARKER}archive.users.csv -> arch/users/ (model line 1)\n");
-        std::fs::write(to.path().join("archive.users.csv"), "file,text\n../../evil,\"a\n\"\n/etc/passwd,b\nkept,new\n../../evil,\"c\n\"\n").unwrap();
+        std::fs::write(
+            to.path().join("archive.users.csv"),
+            "file,text\n../../evil,\"a\n\"\n/etc/passwd,b\nkept,new\n../../evil,\"c\n\"\n",
+        )
+        .unwrap();
         let v1 = tempfile::tempdir().unwrap();
         std::fs::create_dir(v1.path().join("users")).unwrap();
         std::fs::write(v1.path().join("users/kept.txt"), "old").unwrap();
         let written = write_archives(&script, to.path(), Some(v1.path())).unwrap();
-        assert_eq!((written.copied, written.entries), (1, vec![("arch/users".to_string(), 2, 1)]));
-        let mut names: Vec<String> = std::fs::read_dir(to.path().join("arch/users")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        assert_eq!(
+            (written.copied, written.entries),
+            (1, vec![("arch/users".to_string(), 2, 1)])
+        );
+        let mut names: Vec<String> = std::fs::read_dir(to.path().join("arch/users"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
         names.sort();
-        assert_eq!(names, [format!("{}.txt", stem("../../evil")), format!("{}.txt", stem("/etc/passwd")), "kept.txt".to_string()]);
-        assert!(names.iter().all(|n| !n.contains('/') && !n.starts_with('.')), "{names:?}");
-        assert_eq!(std::fs::read_to_string(to.path().join("arch/users").join(format!("{}.txt", stem("../../evil")))).unwrap(), "a\nc\n", "rows in order");
-        assert_eq!(std::fs::read_to_string(to.path().join("arch/users/kept.txt")).unwrap(), "old", "a V1 file is kept");
+        assert_eq!(
+            names,
+            [
+                format!("{}.txt", stem("../../evil")),
+                format!("{}.txt", stem("/etc/passwd")),
+                "kept.txt".to_string()
+            ]
+        );
+        assert!(
+            names
+                .iter()
+                .all(|n| !n.contains('/') && !n.starts_with('.')),
+            "{names:?}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(
+                to.path()
+                    .join("arch/users")
+                    .join(format!("{}.txt", stem("../../evil")))
+            )
+            .unwrap(),
+            "a\nc\n",
+            "rows in order"
+        );
+        assert_eq!(
+            std::fs::read_to_string(to.path().join("arch/users/kept.txt")).unwrap(),
+            "old",
+            "a V1 file is kept"
+        );
     }
 
     #[test]
     fn manifest_takes_only_plain_words() {
-        let ok = manifest("-- pgmig archive: archive.users.csv -> text_archives_v2/users/ (model line 3)\n").unwrap();
-        assert_eq!(ok, vec![("archive.users.csv".into(), "text_archives_v2".into(), "users".into())]);
-        for bad in ["archive.users.csv -> ../x/users/", "../../etc.csv -> a/b/", "archive.u.csv -> a/b/c/", "archive.u.csv -> /a/b/"] {
+        let ok = manifest(
+            "-- pgmig archive: archive.users.csv -> text_archives_v2/users/ (model line 3)\n",
+        )
+        .unwrap();
+        assert_eq!(
+            ok,
+            vec![(
+                "archive.users.csv".into(),
+                "text_archives_v2".into(),
+                "users".into()
+            )]
+        );
+        for bad in [
+            "archive.users.csv -> ../x/users/",
+            "../../etc.csv -> a/b/",
+            "archive.u.csv -> a/b/c/",
+            "archive.u.csv -> /a/b/",
+        ] {
             assert!(manifest(&format!("{MARKER}{bad}\n")).is_err(), "{bad}");
         }
     }

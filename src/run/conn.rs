@@ -38,15 +38,18 @@ impl Connection {
 /// Parses a conninfo: `postgresql://…` URL or `key=value …` (as libpq accepts both).
 pub fn parse_conninfo(conninfo: &str) -> Result<Config, RunError> {
     if conninfo.trim().is_empty() {
-        return Err(RunError::Conninfo { message: "no database given (use --db or DATABASE_URL)".into() });
+        return Err(RunError::Conninfo {
+            message: "no database given (use --db or DATABASE_URL)".into(),
+        });
     }
-    let mut config: Config = conninfo
-        .parse()
-        .map_err(|e: postgres::Error| {
-            let m = describe_pg_error(&e);
-            let message = m.strip_prefix("invalid connection string: ").unwrap_or(&m).to_string();
-            RunError::Conninfo { message }
-        })?;
+    let mut config: Config = conninfo.parse().map_err(|e: postgres::Error| {
+        let m = describe_pg_error(&e);
+        let message = m
+            .strip_prefix("invalid connection string: ")
+            .unwrap_or(&m)
+            .to_string();
+        RunError::Conninfo { message }
+    })?;
     if config.get_application_name().is_none() {
         config.application_name("pgmig");
     }
@@ -62,9 +65,9 @@ fn connect_ui(conninfo: &str, ui: Ui) -> Result<Connection, RunError> {
     let notices = Arc::clone(&ui);
     let mut with_notices = config.clone();
     with_notices.notice_callback(move |n| notices.notice(&n));
-    let client = with_notices
-        .connect(NoTls)
-        .map_err(|e| RunError::Connect { message: format!("{} ({})", describe_pg_error(&e), describe_target(&config)) })?;
+    let client = with_notices.connect(NoTls).map_err(|e| RunError::Connect {
+        message: format!("{} ({})", describe_pg_error(&e), describe_target(&config)),
+    })?;
     Ok(Connection { client, ui, config })
 }
 
@@ -73,7 +76,10 @@ fn connect_ui(conninfo: &str, ui: Ui) -> Result<Connection, RunError> {
 fn describe_target(config: &Config) -> String {
     let port = config.get_ports().first().copied().unwrap_or(5432);
     let place = match config.get_hosts().first() {
-        Some(postgres::config::Host::Unix(dir)) => format!("tried socket {}", dir.join(format!(".s.PGSQL.{port}")).display()),
+        Some(postgres::config::Host::Unix(dir)) => format!(
+            "tried socket {}",
+            dir.join(format!(".s.PGSQL.{port}")).display()
+        ),
         Some(postgres::config::Host::Tcp(host)) => format!("tried host {host} port {port}"),
         // The postgres crate, unlike libpq, has no default socket: no host is no connection.
         None => "no host given: add host=… (a name or a socket directory)".to_string(),
@@ -128,14 +134,28 @@ mod tests {
     #[test]
     fn the_target_is_named_as_tried() {
         let t = |c: &str| describe_target(&parse_conninfo(c).unwrap());
-        assert_eq!(t("host=/run/pg port=5433 dbname=app user=dba"), "tried socket /run/pg/.s.PGSQL.5433, database app, user dba");
-        assert_eq!(t("postgresql://u@db.example/x"), "tried host db.example port 5432, database x, user u");
-        assert_eq!(t("dbname=x"), "no host given: add host=… (a name or a socket directory), database x");
+        assert_eq!(
+            t("host=/run/pg port=5433 dbname=app user=dba"),
+            "tried socket /run/pg/.s.PGSQL.5433, database app, user dba"
+        );
+        assert_eq!(
+            t("postgresql://u@db.example/x"),
+            "tried host db.example port 5432, database x, user u"
+        );
+        assert_eq!(
+            t("dbname=x"),
+            "no host given: add host=… (a name or a socket directory), database x"
+        );
     }
 
     #[test]
     fn bad_conninfo_is_an_input_error() {
-        for bad in ["", "host=x port=notanumber", "dbname='unterminated", "postgresql://h:99999999/db"] {
+        for bad in [
+            "",
+            "host=x port=notanumber",
+            "dbname='unterminated",
+            "postgresql://h:99999999/db",
+        ] {
             let e = parse_conninfo(bad).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{bad:?}: {e}");
         }

@@ -127,9 +127,27 @@ mod tests {
             message: "x".into(),
         };
         assert_eq!(script.exit_code(), 2);
-        assert_eq!(RunError::Conninfo { message: "x".into() }.exit_code(), 2);
-        assert_eq!(RunError::LockHeld { holder: "pid 1".into() }.exit_code(), 1);
-        assert_eq!(RunError::Connect { message: "x".into() }.exit_code(), 1);
+        assert_eq!(
+            RunError::Conninfo {
+                message: "x".into()
+            }
+            .exit_code(),
+            2
+        );
+        assert_eq!(
+            RunError::LockHeld {
+                holder: "pid 1".into()
+            }
+            .exit_code(),
+            1
+        );
+        assert_eq!(
+            RunError::Connect {
+                message: "x".into()
+            }
+            .exit_code(),
+            1
+        );
     }
 
     #[test]
@@ -139,7 +157,10 @@ mod tests {
             line: 12,
             statement: "DO $$".into(),
             message: "ERROR:  step workout_weeks failed: boom".into(),
-            details: vec!["DETAIL:  Key (id)=(1) already exists.".into(), "CONTEXT:  PL/pgSQL function inline_code_block line 3 at RAISE".into()],
+            details: vec![
+                "DETAIL:  Key (id)=(1) already exists.".into(),
+                "CONTEXT:  PL/pgSQL function inline_code_block line 3 at RAISE".into(),
+            ],
             rolled_back: true,
         };
         let s = e.to_string();

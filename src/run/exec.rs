@@ -8,7 +8,6 @@ use postgres::error::{ErrorPosition, SqlState};
 use postgres::{Client, SimpleQueryMessage};
 
 use super::conn::Connection;
-use crate::emit::fingerprint::sha256_hex;
 use super::error::{describe_pg_error, RunError};
 use super::lexer::Statement;
 use super::lock;
@@ -17,6 +16,7 @@ use super::script::{self, Outcome, Sink};
 use super::status;
 use super::table::Table;
 use super::ui::Ui;
+use crate::emit::fingerprint::sha256_hex;
 
 /// What a successful run did.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +45,9 @@ enum TxState {
 fn tx_state(client: &mut Client) -> TxState {
     match client.simple_query("SELECT now() <> statement_timestamp()") {
         Ok(msgs) => {
-            let open = msgs.iter().any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(0) == Some("t")));
+            let open = msgs
+                .iter()
+                .any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(0) == Some("t")));
             if open {
                 TxState::Open
             } else {
@@ -85,7 +87,8 @@ impl DbSink<'_> {
                 }
                 SimpleQueryMessage::Row(r) => {
                     if let Some(t) = table.as_mut() {
-                        t.rows.push((0..r.len()).map(|i| r.get(i).map(String::from)).collect());
+                        t.rows
+                            .push((0..r.len()).map(|i| r.get(i).map(String::from)).collect());
                     }
                 }
                 SimpleQueryMessage::CommandComplete(_) => {
@@ -117,7 +120,11 @@ impl DbSink<'_> {
                     Some(ErrorPosition::Original(p)) => st.line_of_position(*p as usize),
                     _ => st.line,
                 };
-                (format!("{}:  {}", db.severity(), db.message()), details, line)
+                (
+                    format!("{}:  {}", db.severity(), db.message()),
+                    details,
+                    line,
+                )
             }
             None => (describe_pg_error(&e), Vec::new(), st.line),
         };
@@ -155,10 +162,19 @@ impl Sink for DbSink<'_> {
     }
 
     fn copy_to(&mut self, copy: &str, file: &str) -> Result<(), RunError> {
-        let st = Statement { text: copy.to_string(), line: 0 };
-        let io = |e: std::io::Error| RunError::Query { what: format!("\\copy to {file}"), message: e.to_string() };
+        let st = Statement {
+            text: copy.to_string(),
+            line: 0,
+        };
+        let io = |e: std::io::Error| RunError::Query {
+            what: format!("\\copy to {file}"),
+            message: e.to_string(),
+        };
         let mut out = std::fs::File::create(file).map_err(io)?;
-        let started = self.client.copy_out(copy).map(|mut reader| std::io::copy(&mut reader, &mut out));
+        let started = self
+            .client
+            .copy_out(copy)
+            .map(|mut reader| std::io::copy(&mut reader, &mut out));
         match started {
             Ok(written) => written.map_err(io)?,
             Err(e) => return Err(self.failure(&st, e)),
@@ -198,13 +214,19 @@ fn run_locked(
     vars: &BTreeMap<String, String>,
 ) -> Result<RunSummary, RunError> {
     let ui = conn.ui.clone();
-    super::trust::check_bookkeeping(&mut conn.client, vars.get("pgmig_owner").map(String::as_str))?;
+    super::trust::check_bookkeeping(
+        &mut conn.client,
+        vars.get("pgmig_owner").map(String::as_str),
+    )?;
     let log_before = status::last_id(&mut conn.client)?.unwrap_or(0);
     let resumed = status::running_ids(&mut conn.client)?;
     // The script file's sha256: _pgmig.log's script_sha256 column defaults to it
     // (templates/log_columns.sql), next to the compile's fingerprint the script sets itself.
     conn.client
-        .execute("SELECT pg_catalog.set_config('pgmig.script_sha256', $1, false)", &[&sha256_hex(text.as_bytes())])
+        .execute(
+            "SELECT pg_catalog.set_config('pgmig.script_sha256', $1, false)",
+            &[&sha256_hex(text.as_bytes())],
+        )
         .map_err(|e| RunError::query("could not set pgmig.script_sha256", e))?;
     let started = Instant::now();
     let steps = progress::scan(text);
@@ -227,7 +249,12 @@ fn run_locked(
     }
     ui.start(script_name, text.lines().count());
     let mut vars = vars.clone();
-    let mut sink = DbSink { client: &mut conn.client, ui: &ui, script: script_name, sent: 0 };
+    let mut sink = DbSink {
+        client: &mut conn.client,
+        ui: &ui,
+        script: script_name,
+        sent: 0,
+    };
     let outcome = script::interpret(script_name, text, &mut vars, &mut sink);
     let sent = sink.sent;
     if let Some(p) = poller {
@@ -265,5 +292,9 @@ fn run_locked(
     }
     ui.event(event);
     let outcome = outcome?;
-    Ok(RunSummary { statements: sent, quit: outcome == Outcome::Quit, log })
+    Ok(RunSummary {
+        statements: sent,
+        quit: outcome == Outcome::Quit,
+        log,
+    })
 }

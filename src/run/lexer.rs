@@ -46,7 +46,9 @@ pub struct LineOut {
 enum State {
     Top,
     /// Inside '…'; `escapes` for E'…'.
-    Quote { escapes: bool },
+    Quote {
+        escapes: bool,
+    },
     /// Inside "…".
     Ident,
     /// Inside $tag$…$tag$.
@@ -164,8 +166,10 @@ impl SqlScanner {
             self.idents = [0; 4];
         }
         let w = word.to_ascii_lowercase();
-        if matches!(w.as_str(), "create" | "function" | "procedure" | "or" | "replace")
-            && self.ident_count < self.idents.len()
+        if matches!(
+            w.as_str(),
+            "create" | "function" | "procedure" | "or" | "replace"
+        ) && self.ident_count < self.idents.len()
         {
             self.idents[self.ident_count] = w.as_bytes()[0];
         }
@@ -251,7 +255,11 @@ impl SqlScanner {
                     } else if c == '*' && next == Some('/') {
                         self.push_ws('*');
                         self.push_ws('/');
-                        self.state = if depth <= 1 { State::Top } else { State::Block(depth - 1) };
+                        self.state = if depth <= 1 {
+                            State::Top
+                        } else {
+                            State::Block(depth - 1)
+                        };
                         i += 2;
                     } else {
                         self.push_ws(c);
@@ -294,7 +302,10 @@ impl SqlScanner {
                         i += 1;
                     } else if c == '$' {
                         let mut j = i + 1;
-                        while j < src.len() && is_dolq_cont(src[j]) && !(j == i + 1 && src[j].is_ascii_digit()) {
+                        while j < src.len()
+                            && is_dolq_cont(src[j])
+                            && !(j == i + 1 && src[j].is_ascii_digit())
+                        {
                             j += 1;
                         }
                         if j < src.len() && src[j] == '$' {
@@ -334,7 +345,9 @@ impl SqlScanner {
                         i = j;
                     } else if c.is_ascii_digit() {
                         let mut j = i + 1;
-                        while j < src.len() && (src[j].is_ascii_alphanumeric() || src[j] == '.' || src[j] == '_') {
+                        while j < src.len()
+                            && (src[j].is_ascii_alphanumeric() || src[j] == '.' || src[j] == '_')
+                        {
                             j += 1;
                         }
                         let num: String = src[i..j].iter().collect();
@@ -393,7 +406,14 @@ impl SqlScanner {
                 let j = name_end(i + 3);
                 if j > i + 3 && src.get(j) == Some(&'}') {
                     let name: String = src[i + 3..j].iter().collect();
-                    self.push_tok(if vars.contains_key(&name) { "TRUE" } else { "FALSE" }, line_no);
+                    self.push_tok(
+                        if vars.contains_key(&name) {
+                            "TRUE"
+                        } else {
+                            "FALSE"
+                        },
+                        line_no,
+                    );
                     return j + 1;
                 }
             }
@@ -447,18 +467,33 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> Vars {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn texts(sql: &str, v: &Vars) -> Vec<String> {
-        split_statements(sql, Some(v)).0.into_iter().map(|s| s.text).collect()
+        split_statements(sql, Some(v))
+            .0
+            .into_iter()
+            .map(|s| s.text)
+            .collect()
     }
 
     #[test]
     fn splits_at_top_level_semicolons_only() {
         let v = Vars::new();
         let sql = "SELECT 1; SELECT ';' , \"a;b\"; SELECT (1;\n2);\nSELECT 3";
-        assert_eq!(texts(sql, &v), vec!["SELECT 1;", "SELECT ';' , \"a;b\";", "SELECT (1;\n2);", "SELECT 3"]);
+        assert_eq!(
+            texts(sql, &v),
+            vec![
+                "SELECT 1;",
+                "SELECT ';' , \"a;b\";",
+                "SELECT (1;\n2);",
+                "SELECT 3"
+            ]
+        );
     }
 
     #[test]
@@ -487,9 +522,10 @@ mod tests {
     #[test]
     fn interpolation_forms() {
         let v = vars(&[("n", "42"), ("s", "it's"), ("b", r"a\b"), ("t", "My Table")]);
-        assert_eq!(texts("SELECT :n, :'s', :'b', :\"t\", :{?n}, :{?zz};", &v), vec![
-            "SELECT 42, 'it''s',  E'a\\\\b', \"My Table\", TRUE, FALSE;"
-        ]);
+        assert_eq!(
+            texts("SELECT :n, :'s', :'b', :\"t\", :{?n}, :{?zz};", &v),
+            vec!["SELECT 42, 'it''s',  E'a\\\\b', \"My Table\", TRUE, FALSE;"]
+        );
     }
 
     #[test]
@@ -509,7 +545,11 @@ mod tests {
 
     #[test]
     fn raw_values_are_scanned_again_without_recursion() {
-        let v = vars(&[("two", "SELECT 1; SELECT 2"), ("me", "x :me"), ("q", "'a;b'")]);
+        let v = vars(&[
+            ("two", "SELECT 1; SELECT 2"),
+            ("me", "x :me"),
+            ("q", "'a;b'"),
+        ]);
         assert_eq!(texts(":two;", &v), vec!["SELECT 1;", "SELECT 2;"]);
         assert_eq!(texts("SELECT :me;", &v), vec!["SELECT x :me;"]);
         assert_eq!(texts("SELECT :q;", &v), vec!["SELECT 'a;b';"]);
@@ -518,7 +558,13 @@ mod tests {
     #[test]
     fn meta_commands_end_the_line_and_leave_pending_sql() {
         let (st, metas) = split_statements("SELECT 1; \\echo hi :x\nSELECT\n\\if true\n2;", None);
-        assert_eq!(metas, vec![(1, "\\echo hi :x".to_string()), (3, "\\if true".to_string())]);
+        assert_eq!(
+            metas,
+            vec![
+                (1, "\\echo hi :x".to_string()),
+                (3, "\\if true".to_string())
+            ]
+        );
         assert_eq!(st[0].text, "SELECT 1;");
         assert_eq!(st[1].text, "SELECT\n2;");
         assert_eq!(st[1].line, 2);
@@ -526,7 +572,10 @@ mod tests {
 
     #[test]
     fn backslash_inside_strings_is_not_a_meta_command() {
-        let (st, metas) = split_statements("SELECT E'\\n', '\\', $$\\x$$;\nSELECT 'a\n\\echo no';", None);
+        let (st, metas) = split_statements(
+            "SELECT E'\\n', '\\', $$\\x$$;\nSELECT 'a\n\\echo no';",
+            None,
+        );
         assert!(metas.is_empty(), "{metas:?}");
         assert_eq!(st.len(), 2);
         assert_eq!(st[1].text, "SELECT 'a\n\\echo no';");
@@ -535,7 +584,10 @@ mod tests {
     #[test]
     fn escaped_semicolon_and_colon() {
         let v = vars(&[("n", "1")]);
-        assert_eq!(texts("SELECT 1\\; SELECT \\:n;", &v), vec!["SELECT 1; SELECT :n;"]);
+        assert_eq!(
+            texts("SELECT 1\\; SELECT \\:n;", &v),
+            vec!["SELECT 1; SELECT :n;"]
+        );
     }
 
     #[test]
@@ -555,7 +607,10 @@ mod tests {
     #[test]
     fn nested_block_comments_and_identifiers_with_dollars() {
         let v = vars(&[("n", "1")]);
-        assert_eq!(texts("/* a /* b */ ; */ SELECT a$b$c, $1, :n;", &v), vec!["SELECT a$b$c, $1, 1;"]);
+        assert_eq!(
+            texts("/* a /* b */ ; */ SELECT a$b$c, $1, :n;", &v),
+            vec!["SELECT a$b$c, $1, 1;"]
+        );
     }
 
     #[test]

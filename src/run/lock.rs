@@ -34,7 +34,9 @@ pub(crate) fn acquire(client: &mut Client) -> Result<(), RunError> {
     if got {
         Ok(())
     } else {
-        Err(RunError::LockHeld { holder: holder(client) })
+        Err(RunError::LockHeld {
+            holder: holder(client),
+        })
     }
 }
 
@@ -44,7 +46,10 @@ pub(crate) fn release(client: &mut Client) -> Result<bool, RunError> {
     let err = |e| RunError::query("could not release the pgmig advisory lock", e);
     let mut released = false;
     while held_here(client).map_err(err)? {
-        released |= client.query_one("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]).map_err(err)?.get::<_, bool>(0);
+        released |= client
+            .query_one("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
+            .map_err(err)?
+            .get::<_, bool>(0);
     }
     Ok(released)
 }
@@ -100,7 +105,10 @@ pub(crate) fn holder(client: &mut Client) -> String {
     if let Some(t) = since {
         parts.push(format!("connected since {t}"));
     }
-    s.push_str(&format!(" ({}); to end it: SELECT pg_terminate_backend({pid})", parts.join(", ")));
+    s.push_str(&format!(
+        " ({}); to end it: SELECT pg_terminate_backend({pid})",
+        parts.join(", ")
+    ));
     s
 }
 
@@ -113,6 +121,9 @@ mod tests {
         assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
         assert_eq!(LOCK_KEY, fnv1a64(b"pgmig") as i64);
-        assert_eq!(((LOCK_CLASSID as u64) << 32 | LOCK_OBJID as u64) as i64, LOCK_KEY);
+        assert_eq!(
+            ((LOCK_CLASSID as u64) << 32 | LOCK_OBJID as u64) as i64,
+            LOCK_KEY
+        );
     }
 }

@@ -41,7 +41,10 @@ impl MetaKind {
     }
 
     pub fn is_conditional(self) -> bool {
-        matches!(self, MetaKind::If | MetaKind::Elif | MetaKind::Else | MetaKind::Endif)
+        matches!(
+            self,
+            MetaKind::If | MetaKind::Elif | MetaKind::Else | MetaKind::Endif
+        )
     }
 }
 
@@ -189,7 +192,11 @@ fn variable(src: &[char], i: usize, vars: &Vars, arg: &mut String) -> usize {
         Some('{') if src.get(i + 2) == Some(&'?') => {
             let j = name_end(i + 3);
             if j > i + 3 && src.get(j) == Some(&'}') {
-                arg.push_str(if vars.contains_key(&name(i + 3, j)) { "TRUE" } else { "FALSE" });
+                arg.push_str(if vars.contains_key(&name(i + 3, j)) {
+                    "TRUE"
+                } else {
+                    "FALSE"
+                });
                 return j + 1;
             }
         }
@@ -210,7 +217,9 @@ fn variable(src: &[char], i: usize, vars: &Vars, arg: &mut String) -> usize {
 /// A file `\copy` or `\g` writes: a plain name in the export directory, never a path.
 pub fn plain_file_name(file: &str) -> Result<String, String> {
     if file.is_empty() || file.starts_with('.') || file.contains(['/', '\\', '\0']) {
-        return Err(format!("`{file}` is not a plain file name: pgmig writes files only into the export directory"));
+        return Err(format!(
+            "`{file}` is not a plain file name: pgmig writes files only into the export directory"
+        ));
     }
     Ok(file.to_string())
 }
@@ -246,11 +255,18 @@ pub fn parse_copy_to(rest: &str) -> Result<(String, String), String> {
     let source: String = chars[..at].iter().collect();
     let after: String = chars[at + 4..].iter().collect();
     let after = after.trim_start();
-    let Some(stripped) = after.strip_prefix('\'') else { return Err("the file must be a quoted name".into()) };
+    let Some(stripped) = after.strip_prefix('\'') else {
+        return Err("the file must be a quoted name".into());
+    };
     let end = stripped.find('\'').ok_or("unterminated file name")?;
     let file = plain_file_name(&stripped[..end])?;
     let options = stripped[end + 1..].trim();
-    Ok((format!("COPY {} TO STDOUT {options}", source.trim()).trim_end().to_string(), file))
+    Ok((
+        format!("COPY {} TO STDOUT {options}", source.trim())
+            .trim_end()
+            .to_string(),
+        file,
+    ))
 }
 
 #[cfg(test)]
@@ -258,12 +274,20 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> Vars {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn copy_writes_only_plain_file_names() {
-        assert_eq!(parse_copy_to("(SELECT 1) TO 'users.v2.csv' WITH (FORMAT csv)").unwrap().1, "users.v2.csv");
+        assert_eq!(
+            parse_copy_to("(SELECT 1) TO 'users.v2.csv' WITH (FORMAT csv)")
+                .unwrap()
+                .1,
+            "users.v2.csv"
+        );
         for path in ["../../x.csv", "/tmp/x.csv", "a/b.csv", ".hidden"] {
             let e = parse_copy_to(&format!("(SELECT 1) TO '{path}'")).unwrap_err();
             assert!(e.contains("not a plain file name"), "{path}: {e}");
@@ -285,10 +309,27 @@ mod tests {
     #[test]
     fn arguments_are_split_quoted_and_interpolated() {
         let v = vars(&[("name", "world"), ("s", "it's")]);
-        let args = parse_args(" a  'b c' 'it''s\\n' \"Q x\" :name :'s' :\"name\" :{?name} :{?none} :none x:name", &v).unwrap();
-        assert_eq!(args, vec![
-            "a", "b c", "it's\n", "\"Q x\"", "world", "'it''s'", "\"world\"", "TRUE", "FALSE", ":none", "xworld"
-        ]);
+        let args = parse_args(
+            " a  'b c' 'it''s\\n' \"Q x\" :name :'s' :\"name\" :{?name} :{?none} :none x:name",
+            &v,
+        )
+        .unwrap();
+        assert_eq!(
+            args,
+            vec![
+                "a",
+                "b c",
+                "it's\n",
+                "\"Q x\"",
+                "world",
+                "'it''s'",
+                "\"world\"",
+                "TRUE",
+                "FALSE",
+                ":none",
+                "xworld"
+            ]
+        );
     }
 
     #[test]
@@ -300,15 +341,22 @@ mod tests {
     #[test]
     fn refused_forms() {
         let v = Vars::new();
-        assert!(parse_args("'open", &v).unwrap_err().contains("unterminated"));
+        assert!(parse_args("'open", &v)
+            .unwrap_err()
+            .contains("unterminated"));
         assert!(parse_args("`date`", &v).unwrap_err().contains("shell"));
-        assert!(parse_args("a \\echo b", &v).unwrap_err().contains("one meta-command"));
+        assert!(parse_args("a \\echo b", &v)
+            .unwrap_err()
+            .contains("one meta-command"));
         assert!(parse_args("\"open", &v).is_err());
     }
 
     #[test]
     fn empty_arguments() {
-        assert_eq!(parse_args("   ", &Vars::new()).unwrap(), Vec::<String>::new());
+        assert_eq!(
+            parse_args("   ", &Vars::new()).unwrap(),
+            Vec::<String>::new()
+        );
         assert_eq!(parse_args("''", &Vars::new()).unwrap(), vec![""]);
     }
 }

@@ -32,7 +32,9 @@ mod trust;
 pub mod ui;
 pub mod vars;
 
-pub use conn::{connect, connect_as, connect_capturing, connect_capturing_as, parse_conninfo, Connection};
+pub use conn::{
+    connect, connect_as, connect_capturing, connect_capturing_as, parse_conninfo, Connection,
+};
 pub use error::RunError;
 pub use exec::{run_script, RunSummary};
 pub use lock::LOCK_KEY;

@@ -54,8 +54,12 @@ pub fn scan(text: &str) -> Vec<StepInfo> {
     let mut end = lines.len();
     for (i, l) in lines.iter().enumerate() {
         if let Some(rest) = l.strip_prefix("-- Step ") {
-            let Some((nt, _)) = rest.split_once(':') else { continue };
-            let Some((n, t)) = nt.split_once('/') else { continue };
+            let Some((nt, _)) = rest.split_once(':') else {
+                continue;
+            };
+            let Some((n, t)) = nt.split_once('/') else {
+                continue;
+            };
             if let (Ok(n), Ok(t)) = (n.parse(), t.parse()) {
                 headers.push((i, n, t));
             }
@@ -71,7 +75,8 @@ pub fn scan(text: &str) -> Vec<StepInfo> {
         let section = &lines[i..stop];
         let Some((model, name)) = section.iter().find_map(|l| {
             let lits = literals(l);
-            (lits.len() == 4 && lits[1] == "migrate" && lits[3] == "running").then(|| (lits[0].clone(), lits[2].clone()))
+            (lits.len() == 4 && lits[1] == "migrate" && lits[3] == "running")
+                .then(|| (lits[0].clone(), lits[2].clone()))
         }) else {
             continue;
         };
@@ -139,7 +144,11 @@ fn literals(line: &str) -> Vec<String> {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum StepNotice {
     /// `step N/T name: A source rows, B filtered, C rejected, D migrated`
-    Done { number: usize, name: String, counts: [i64; 4] },
+    Done {
+        number: usize,
+        name: String,
+        counts: [i64; 4],
+    },
     /// `step N/T name: already done`
     AlreadyDone { number: usize, name: String },
     /// `step N/T name: batch B of K, R rows`
@@ -168,7 +177,11 @@ pub(crate) fn parse_notice(text: &str) -> Option<StepNotice> {
     for (i, (p, s)) in parts.iter().zip(suffixes).enumerate() {
         counts[i] = p.strip_suffix(s)?.parse().ok()?;
     }
-    Some(StepNotice::Done { number, name, counts })
+    Some(StepNotice::Done {
+        number,
+        name,
+        counts,
+    })
 }
 
 /// Counts of a finished step.
@@ -222,13 +235,28 @@ pub(crate) struct Monitor {
 }
 
 fn fmt_rate(rate: f64) -> String {
-    format!("{} rows/s", indicatif::HumanCount(rate.round().max(0.0) as u64))
+    format!(
+        "{} rows/s",
+        indicatif::HumanCount(rate.round().max(0.0) as u64)
+    )
 }
 
 impl Tracker {
     pub(crate) fn new(steps: Vec<StepInfo>) -> Tracker {
-        let states = steps.iter().map(|_| StepState { last_batch: -1, ..StepState::default() }).collect();
-        Tracker { steps, states, current: None, pending: None, monitor: None }
+        let states = steps
+            .iter()
+            .map(|_| StepState {
+                last_batch: -1,
+                ..StepState::default()
+            })
+            .collect();
+        Tracker {
+            steps,
+            states,
+            current: None,
+            pending: None,
+            monitor: None,
+        }
     }
 
     pub(crate) fn has_batched(&self) -> bool {
@@ -237,7 +265,9 @@ impl Tracker {
 
     /// Opens the monitor connection and reads the planner estimates (before the run).
     pub(crate) fn prepare(&mut self, config: &Config) {
-        let Ok(mut client) = config.connect(NoTls) else { return };
+        let Ok(mut client) = config.connect(NoTls) else {
+            return;
+        };
         let _ = client.batch_execute("SET application_name = 'pgmig monitor'; SET statement_timeout = '5s'; SET lock_timeout = '200ms'");
         for (s, st) in self.steps.iter().zip(self.states.iter_mut()) {
             if !s.batched {
@@ -256,7 +286,11 @@ impl Tracker {
     /// The statement at `line` is about to be sent.
     pub(crate) fn on_statement(&mut self, ui: &Ui, line: usize) {
         self.close_pending(ui);
-        let Some(k) = self.steps.iter().position(|s| s.first_line <= line && line < s.end_line) else {
+        let Some(k) = self
+            .steps
+            .iter()
+            .position(|s| s.first_line <= line && line < s.end_line)
+        else {
             // Past the last step (or before the first): close what is open.
             if let Some(c) = self.current {
                 if line >= self.steps[c].end_line {
@@ -297,11 +331,21 @@ impl Tracker {
 
     /// A server notice; true when it was handled here (not to be printed as is).
     pub(crate) fn on_notice(&mut self, ui: &Ui, text: &str) -> bool {
-        let Some(n) = parse_notice(text) else { return false };
-        let (number, name) = match &n {
-            StepNotice::Done { number, name, .. } | StepNotice::AlreadyDone { number, name } | StepNotice::Batch { number, name } => (*number, name),
+        let Some(n) = parse_notice(text) else {
+            return false;
         };
-        let Some(k) = self.steps.iter().position(|s| s.number == number && &s.name == name) else { return false };
+        let (number, name) = match &n {
+            StepNotice::Done { number, name, .. }
+            | StepNotice::AlreadyDone { number, name }
+            | StepNotice::Batch { number, name } => (*number, name),
+        };
+        let Some(k) = self
+            .steps
+            .iter()
+            .position(|s| s.number == number && &s.name == name)
+        else {
+            return false;
+        };
         match n {
             StepNotice::Batch { .. } => self.monitor.is_some(),
             StepNotice::Done { counts, .. } => {
@@ -360,7 +404,9 @@ impl Tracker {
             let secs = st.started.map_or(0.0, |t| t.elapsed().as_secs_f64());
             let rate = (secs > 0.0 && st.rows_this_run > 0).then(|| st.rows_this_run as f64 / secs);
             let eta = match (rate, st.rows_total) {
-                (Some(r), Some(t)) if r > 0.0 => Some(((t - st.rows_done).max(0) as f64 / r * 10.0).round() / 10.0),
+                (Some(r), Some(t)) if r > 0.0 => {
+                    Some(((t - st.rows_done).max(0) as f64 / r * 10.0).round() / 10.0)
+                }
                 _ => None,
             };
             if b.this_run {
@@ -387,7 +433,10 @@ impl Tracker {
                 msg.push_str(&format!(" · {}", fmt_rate(r)));
             }
             if let Some(e) = eta {
-                msg.push_str(&format!(" · ETA {}", indicatif::HumanDuration(Duration::from_secs_f64(e))));
+                msg.push_str(&format!(
+                    " · ETA {}",
+                    indicatif::HumanDuration(Duration::from_secs_f64(e))
+                ));
             }
             ui.bar_update(st.rows_done.max(0) as u64, &msg);
         }
@@ -403,7 +452,11 @@ impl Tracker {
         if s.batched {
             if let Some(m) = self.monitor.clone() {
                 let mut m = m.lock().unwrap_or_else(|p| p.into_inner());
-                let (totals, batches) = m.read(&s, self.states[k].rows_total.is_none(), self.states[k].last_batch);
+                let (totals, batches) = m.read(
+                    &s,
+                    self.states[k].rows_total.is_none(),
+                    self.states[k].last_batch,
+                );
                 self.apply(ui, k, totals, batches);
                 if counts.is_none() {
                     counts = m.log_counts(&s);
@@ -417,8 +470,14 @@ impl Tracker {
         }
         let secs = st.started.map_or(0.0, |t| t.elapsed().as_secs_f64());
         let c = counts.unwrap_or_default();
-        let rate_rows = if s.batched { Some(st.rows_this_run) } else { c.rows_out };
-        let rate = rate_rows.filter(|_| secs > 0.0 && !already).map(|r| r as f64 / secs);
+        let rate_rows = if s.batched {
+            Some(st.rows_this_run)
+        } else {
+            c.rows_out
+        };
+        let rate = rate_rows
+            .filter(|_| secs > 0.0 && !already)
+            .map(|r| r as f64 / secs);
         ui.event(json!({
             "event": "step_done",
             "step": s.name,
@@ -476,13 +535,19 @@ impl Tracker {
         let k = self.current?;
         let s = &self.steps[k];
         let st = &self.states[k];
-        (s.batched && !st.done && self.pending.is_none()).then(|| (k, s.clone(), st.rows_total.is_none(), st.last_batch))
+        (s.batched && !st.done && self.pending.is_none())
+            .then(|| (k, s.clone(), st.rows_total.is_none(), st.last_batch))
     }
 }
 
 impl Monitor {
     /// Totals (when `totals` is asked and the id map exists) and the batches after `after`.
-    fn read(&mut self, s: &StepInfo, totals: bool, after: i64) -> (Option<(i64, i64)>, Vec<BatchRow>) {
+    fn read(
+        &mut self,
+        s: &StepInfo,
+        totals: bool,
+        after: i64,
+    ) -> (Option<(i64, i64)>, Vec<BatchRow>) {
         let mut t = None;
         if totals {
             if let Some(map) = &s.map_table {
@@ -492,8 +557,14 @@ impl Monitor {
                     .map(|r| r.get::<_, bool>(0))
                     .unwrap_or(false);
                 if exists {
-                    let q = format!("SELECT count(*)::bigint, coalesce(max(batch) + 1, 0)::bigint FROM {map}");
-                    t = self.client.query_one(&q, &[]).ok().map(|r| (r.get(0), r.get(1)));
+                    let q = format!(
+                        "SELECT count(*)::bigint, coalesce(max(batch) + 1, 0)::bigint FROM {map}"
+                    );
+                    t = self
+                        .client
+                        .query_one(&q, &[])
+                        .ok()
+                        .map(|r| (r.get(0), r.get(1)));
                 }
             }
         }
@@ -518,7 +589,12 @@ impl Monitor {
                 &[&s.model, &s.name],
             )
             .ok()??;
-        Some(Counts { rows_in: r.get(0), rows_filtered: r.get(1), rows_rejected: r.get(2), rows_out: r.get(3) })
+        Some(Counts {
+            rows_in: r.get(0),
+            rows_filtered: r.get(1),
+            rows_rejected: r.get(2),
+            rows_out: r.get(3),
+        })
     }
 }
 
@@ -526,13 +602,19 @@ impl Monitor {
 /// cannot be planned yet (it reads id maps that later steps create).
 fn estimate(client: &mut Client, from: &str) -> Option<i64> {
     let plan_rows = |client: &mut Client, q: &str| -> Option<i64> {
-        let msgs = client.simple_query(&format!("EXPLAIN (FORMAT JSON) SELECT 1 {q}")).ok()?;
+        let msgs = client
+            .simple_query(&format!("EXPLAIN (FORMAT JSON) SELECT 1 {q}"))
+            .ok()?;
         let text = msgs.iter().find_map(|m| match m {
             postgres::SimpleQueryMessage::Row(r) => r.get(0).map(String::from),
             _ => None,
         })?;
         let v: Value = serde_json::from_str(&text).ok()?;
-        v.get(0)?.get("Plan")?.get("Plan Rows")?.as_f64().map(|f| f.round() as i64)
+        v.get(0)?
+            .get("Plan")?
+            .get("Plan Rows")?
+            .as_f64()
+            .map(|f| f.round() as i64)
     };
     if let Some(n) = plan_rows(client, from) {
         return Some(n);
@@ -540,7 +622,10 @@ fn estimate(client: &mut Client, from: &str) -> Option<i64> {
     // An id() lookup is a LEFT JOIN of an id map on its primary key: it never changes the row
     // count, so the clause without it has the same estimate (and can be planned before the
     // maps exist).
-    let without_maps: Vec<&str> = from.lines().filter(|l| !l.trim_start().starts_with("LEFT JOIN _pgmig.map_")).collect();
+    let without_maps: Vec<&str> = from
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("LEFT JOIN _pgmig.map_"))
+        .collect();
     if without_maps.len() < from.lines().count() {
         if let Some(n) = plan_rows(client, &without_maps.join("\n")) {
             return Some(n);
@@ -548,7 +633,11 @@ fn estimate(client: &mut Client, from: &str) -> Option<i64> {
     }
     // `FROM schema.table alias …`: the first table alone.
     let first = from.strip_prefix("FROM")?.split_whitespace().next()?;
-    if first.starts_with('(') || !first.chars().all(|c| c.is_alphanumeric() || "._\"$".contains(c)) {
+    if first.starts_with('(')
+        || !first
+            .chars()
+            .all(|c| c.is_alphanumeric() || "._\"$".contains(c))
+    {
         return None;
     }
     plan_rows(client, &format!("FROM {first}"))
@@ -578,8 +667,13 @@ impl Poller {
                     None => return,
                 }
             };
-            let (Some((k, s, totals, after)), Some(m)) = (target, monitor) else { continue };
-            let (t, b) = m.lock().unwrap_or_else(|p| p.into_inner()).read(&s, totals, after);
+            let (Some((k, s, totals, after)), Some(m)) = (target, monitor) else {
+                continue;
+            };
+            let (t, b) = m
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .read(&s, totals, after);
             let mut tracker = ui.tracker.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(tr) = tracker.as_mut() {
                 if tr.current == Some(k) && !tr.states[k].done {
@@ -587,7 +681,10 @@ impl Poller {
                 }
             }
         });
-        Poller { stop, handle: Some(handle) }
+        Poller {
+            stop,
+            handle: Some(handle),
+        }
     }
 
     pub(crate) fn stop(mut self) {
@@ -605,36 +702,67 @@ mod tests {
     #[test]
     fn notices() {
         assert_eq!(
-            parse_notice("step 2/6 workout_weeks: 120 source rows, 3 filtered, 0 rejected, 480 migrated"),
-            Some(StepNotice::Done { number: 2, name: "workout_weeks".into(), counts: [120, 3, 0, 480] })
+            parse_notice(
+                "step 2/6 workout_weeks: 120 source rows, 3 filtered, 0 rejected, 480 migrated"
+            ),
+            Some(StepNotice::Done {
+                number: 2,
+                name: "workout_weeks".into(),
+                counts: [120, 3, 0, 480]
+            })
         );
         assert_eq!(
             parse_notice("step 6/6 exercise_logs: batch 3 of 92, 50 rows"),
-            Some(StepNotice::Batch { number: 6, name: "exercise_logs".into() })
+            Some(StepNotice::Batch {
+                number: 6,
+                name: "exercise_logs".into()
+            })
         );
-        assert_eq!(parse_notice("step 1/6 p: already done"), Some(StepNotice::AlreadyDone { number: 1, name: "p".into() }));
-        assert_eq!(parse_notice("step 1/6 p: 1 source rows, x filtered, 0 rejected, 1 migrated"), None);
+        assert_eq!(
+            parse_notice("step 1/6 p: already done"),
+            Some(StepNotice::AlreadyDone {
+                number: 1,
+                name: "p".into()
+            })
+        );
+        assert_eq!(
+            parse_notice("step 1/6 p: 1 source rows, x filtered, 0 rejected, 1 migrated"),
+            None
+        );
         assert_eq!(parse_notice("something else"), None);
     }
 
     #[test]
     fn scans_the_compiled_workout_script() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/out/workout/migrate.sql")).unwrap();
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/out/workout/migrate.sql"
+        ))
+        .unwrap();
         let steps = scan(&text);
         assert_eq!(steps.len(), 6, "{steps:#?}");
         assert_eq!(steps[0].name, "workout_plans");
         assert_eq!(steps[0].model, "workout");
         assert_eq!((steps[5].number, steps[5].total), (6, 6));
-        assert!(steps.iter().all(|s| !s.batched && s.from.as_deref().is_some_and(|f| f.starts_with("FROM"))));
+        assert!(steps
+            .iter()
+            .all(|s| !s.batched && s.from.as_deref().is_some_and(|f| f.starts_with("FROM"))));
         assert!(steps.windows(2).all(|w| w[0].end_line == w[1].first_line));
         for other in ["precheck.sql", "verify.sql", "rollback.sql"] {
-            let t = std::fs::read_to_string(format!("{}/out/workout/{other}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+            let t = std::fs::read_to_string(format!(
+                "{}/out/workout/{other}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap();
             assert!(scan(&t).is_empty(), "{other}");
         }
     }
 
     #[test]
     fn literal_lists() {
-        assert_eq!(literals("VALUES ('w''x', 'migrate', 'a', 'running')"), vec!["w'x", "migrate", "a", "running"]);
+        assert_eq!(
+            literals("VALUES ('w''x', 'migrate', 'a', 'running')"),
+            vec!["w'x", "migrate", "a", "running"]
+        );
     }
 }

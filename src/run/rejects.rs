@@ -7,7 +7,12 @@ use super::error::RunError;
 use super::table::Table;
 
 /// The rejects, newest model filter first; `csv` writes PostgreSQL's own RFC 4180 CSV.
-pub fn print_rejects(conn: &mut Connection, model: Option<&str>, csv: bool, out: &mut impl Write) -> Result<(), RunError> {
+pub fn print_rejects(
+    conn: &mut Connection,
+    model: Option<&str>,
+    csv: bool,
+    out: &mut impl Write,
+) -> Result<(), RunError> {
     super::trust::check_bookkeeping(&mut conn.client, None)?;
     let exists: bool = conn
         .client
@@ -21,7 +26,10 @@ pub fn print_rejects(conn: &mut Connection, model: Option<&str>, csv: bool, out:
     if csv {
         // COPY can't take parameters: the model filter is bound through a session setting.
         conn.client
-            .execute("SELECT set_config('pgmig.rejects_model', $1, false)", &[&model.unwrap_or("")])
+            .execute(
+                "SELECT set_config('pgmig.rejects_model', $1, false)",
+                &[&model.unwrap_or("")],
+            )
             .map_err(|e| RunError::query("setting the model filter", e))?;
         let mut reader = conn
             .client
@@ -53,9 +61,21 @@ pub fn print_rejects(conn: &mut Connection, model: Option<&str>, csv: bool, out:
         return Ok(());
     }
     let mut table = Table {
-        headers: ["model", "step", "rule", "reason", "source table", "source key"].map(String::from).to_vec(),
+        headers: [
+            "model",
+            "step",
+            "rule",
+            "reason",
+            "source table",
+            "source key",
+        ]
+        .map(String::from)
+        .to_vec(),
         right: Vec::new(),
-        rows: rows.iter().map(|r| (0..6).map(|i| Some(r.get::<_, String>(i))).collect()).collect(),
+        rows: rows
+            .iter()
+            .map(|r| (0..6).map(|i| Some(r.get::<_, String>(i))).collect())
+            .collect(),
     };
     table.align_numbers();
     writeln!(out, "{}", table.render())?;

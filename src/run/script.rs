@@ -75,9 +75,19 @@ pub fn check(script: &str, text: &str) -> Result<(), RunError> {
         match kind {
             MetaKind::If => stack.push((n, false)),
             MetaKind::Elif | MetaKind::Else => match stack.last_mut() {
-                None => return Err(script_error(script, n, format!("\\{name}: no matching \\if"))),
+                None => {
+                    return Err(script_error(
+                        script,
+                        n,
+                        format!("\\{name}: no matching \\if"),
+                    ))
+                }
                 Some((_, true)) => {
-                    return Err(script_error(script, n, format!("\\{name}: cannot occur after \\else")))
+                    return Err(script_error(
+                        script,
+                        n,
+                        format!("\\{name}: cannot occur after \\else"),
+                    ))
                 }
                 Some((_, seen)) => *seen = kind == MetaKind::Else,
             },
@@ -99,13 +109,22 @@ pub fn check(script: &str, text: &str) -> Result<(), RunError> {
 
 /// Whether a statement is `COPY … TO STDOUT …` (its rows go to the client).
 fn is_copy_to_stdout(text: &str) -> bool {
-    let words: Vec<String> = text.split_whitespace().map(str::to_ascii_uppercase).collect();
-    words.first().is_some_and(|w| w == "COPY") && words.windows(2).any(|w| w[0] == "TO" && w[1] == "STDOUT")
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(str::to_ascii_uppercase)
+        .collect();
+    words.first().is_some_and(|w| w == "COPY")
+        && words.windows(2).any(|w| w[0] == "TO" && w[1] == "STDOUT")
 }
 
 /// Runs `text` through `sink`: statements of active branches in order, meta-commands
 /// interpreted, `vars` updated by `\set`/`\unset`. Checks the script first (see [`check`]).
-pub fn interpret(script: &str, text: &str, vars: &mut Vars, sink: &mut dyn Sink) -> Result<Outcome, RunError> {
+pub fn interpret(
+    script: &str,
+    text: &str,
+    vars: &mut Vars,
+    sink: &mut dyn Sink,
+) -> Result<Outcome, RunError> {
     check(script, text)?;
     let mut scanner = SqlScanner::new();
     let mut stack: Vec<Frame> = Vec::new();
@@ -144,7 +163,11 @@ pub fn interpret(script: &str, text: &str, vars: &mut Vars, sink: &mut dyn Sink)
                 } else {
                     Branch::Waiting
                 };
-                stack.push(Frame { branch, seen_else: false, line: n });
+                stack.push(Frame {
+                    branch,
+                    seen_else: false,
+                    line: n,
+                });
             }
             MetaKind::Elif | MetaKind::Else => {
                 let Some(top) = stack.last_mut() else {
@@ -161,7 +184,10 @@ pub fn interpret(script: &str, text: &str, vars: &mut Vars, sink: &mut dyn Sink)
                 };
                 top.seen_else = kind == MetaKind::Else;
                 if kind == MetaKind::Else && !rest.trim().is_empty() {
-                    sink.warn(&format!("\\else: extra argument \"{}\" ignored", rest.trim()));
+                    sink.warn(&format!(
+                        "\\else: extra argument \"{}\" ignored",
+                        rest.trim()
+                    ));
                 }
             }
             MetaKind::Endif => {
@@ -169,7 +195,10 @@ pub fn interpret(script: &str, text: &str, vars: &mut Vars, sink: &mut dyn Sink)
                     return Err(err("no matching \\if".into()));
                 }
                 if !rest.trim().is_empty() {
-                    sink.warn(&format!("\\endif: extra argument \"{}\" ignored", rest.trim()));
+                    sink.warn(&format!(
+                        "\\endif: extra argument \"{}\" ignored",
+                        rest.trim()
+                    ));
                 }
             }
             MetaKind::Set => {
@@ -185,7 +214,9 @@ pub fn interpret(script: &str, text: &str, vars: &mut Vars, sink: &mut dyn Sink)
                 }
                 let value = values.concat();
                 if var == "ON_ERROR_STOP" && parse_bool(&value).is_none() {
-                    return Err(err(format!("unrecognized value \"{value}\" for \"ON_ERROR_STOP\": Boolean expected")));
+                    return Err(err(format!(
+                        "unrecognized value \"{value}\" for \"ON_ERROR_STOP\": Boolean expected"
+                    )));
                 }
                 vars.insert(var.clone(), value);
             }
@@ -217,7 +248,8 @@ pub fn interpret(script: &str, text: &str, vars: &mut Vars, sink: &mut dyn Sink)
             }
             // No variable interpolation in `\copy`, as in psql: the whole line is its argument.
             MetaKind::Copy => {
-                let (copy, file) = super::meta::parse_copy_to(rest).map_err(|m| err(m.to_string()))?;
+                let (copy, file) =
+                    super::meta::parse_copy_to(rest).map_err(|m| err(m.to_string()))?;
                 sink.copy_to(&copy, &file)?;
             }
             MetaKind::SendTo => {
@@ -227,7 +259,9 @@ pub fn interpret(script: &str, text: &str, vars: &mut Vars, sink: &mut dyn Sink)
                 };
                 let st = scanner.finish().filter(|st| is_copy_to_stdout(&st.text));
                 let Some(st) = st else {
-                    return Err(err("pgmig run sends only a `COPY … TO STDOUT` to a file".into()));
+                    return Err(err(
+                        "pgmig run sends only a `COPY … TO STDOUT` to a file".into()
+                    ));
                 };
                 let file = super::meta::plain_file_name(file).map_err(err)?;
                 sink.copy_to(&st.text, &file)?;
@@ -236,7 +270,11 @@ pub fn interpret(script: &str, text: &str, vars: &mut Vars, sink: &mut dyn Sink)
         }
     }
     if let Some(f) = stack.last() {
-        return Err(script_error(script, f.line, "reached the end of the script without finding the \\endif of this \\if"));
+        return Err(script_error(
+            script,
+            f.line,
+            "reached the end of the script without finding the \\endif of this \\if",
+        ));
     }
     if let Some(st) = scanner.finish() {
         sink.execute(&st)?;
@@ -261,13 +299,17 @@ mod tests {
         }
         fn execute(&mut self, st: &Statement) -> Result<(), RunError> {
             if self.fail_on.is_some_and(|f| st.text.contains(f)) {
-                return Err(RunError::Query { what: "test".into(), message: format!("failed at {}", st.line) });
+                return Err(RunError::Query {
+                    what: "test".into(),
+                    message: format!("failed at {}", st.line),
+                });
             }
             self.log.push(format!("{}: {}", st.line, st.text));
             Ok(())
         }
         fn echo(&mut self, text: &str, newline: bool) {
-            self.log.push(format!("echo{}: {text}", if newline { "" } else { " -n" }));
+            self.log
+                .push(format!("echo{}: {text}", if newline { "" } else { " -n" }));
         }
         fn warn(&mut self, text: &str) {
             self.log.push(format!("warn: {text}"));
@@ -275,7 +317,10 @@ mod tests {
     }
 
     fn run(text: &str, pairs: &[(&str, &str)]) -> Result<(Vec<String>, Vars, Outcome), RunError> {
-        let mut vars: Vars = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut vars: Vars = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let mut rec = Record::default();
         let outcome = interpret("t.sql", text, &mut vars, &mut rec)?;
         Ok((rec.log, vars, outcome))
@@ -295,31 +340,46 @@ INSERT INTO t VALUES (:'who');
     #[test]
     fn dry_run_branch_is_taken_when_the_variable_is_set() {
         let (log, vars, outcome) = run(DRY, &[("dry_run", "1"), ("who", "o'neil")]).unwrap();
-        assert_eq!(log, vec![
-            "2: BEGIN;",
-            "3: INSERT INTO t VALUES ('o''neil');",
-            "echo: dry run: rolling back",
-            "6: ROLLBACK;",
-        ]);
+        assert_eq!(
+            log,
+            vec![
+                "2: BEGIN;",
+                "3: INSERT INTO t VALUES ('o''neil');",
+                "echo: dry run: rolling back",
+                "6: ROLLBACK;",
+            ]
+        );
         assert_eq!(vars.get("ON_ERROR_STOP").map(String::as_str), Some("on"));
         assert_eq!(outcome, Outcome::Completed);
     }
 
     #[test]
     fn copy_to_stdout_then_g_writes_the_file_and_nothing_else_does() {
-        let text = "COPY (SELECT 1 AS \"a\nb\")\n  TO STDOUT WITH (FORMAT csv) \\g 'x.csv'\nSELECT 2;";
+        let text =
+            "COPY (SELECT 1 AS \"a\nb\")\n  TO STDOUT WITH (FORMAT csv) \\g 'x.csv'\nSELECT 2;";
         let (log, _, _) = run(text, &[]).unwrap();
-        assert_eq!(log, vec!["copy COPY (SELECT 1 AS \"a\nb\")\n  TO STDOUT WITH (FORMAT csv) > x.csv", "4: SELECT 2;"]);
+        assert_eq!(
+            log,
+            vec![
+                "copy COPY (SELECT 1 AS \"a\nb\")\n  TO STDOUT WITH (FORMAT csv) > x.csv",
+                "4: SELECT 2;"
+            ]
+        );
         let e = run("SELECT 1 \\g 'x.csv'", &[]).unwrap_err().to_string();
         assert!(e.contains("only a `COPY … TO STDOUT`"), "{e}");
-        let e = run("COPY t TO STDOUT \\g '../x.csv'", &[]).unwrap_err().to_string();
+        let e = run("COPY t TO STDOUT \\g '../x.csv'", &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a plain file name"), "{e}");
     }
 
     #[test]
     fn else_branch_without_the_variable() {
         let (log, _, _) = run(DRY, &[("who", "x")]).unwrap();
-        assert_eq!(log, vec!["2: BEGIN;", "3: INSERT INTO t VALUES ('x');", "8: COMMIT;"]);
+        assert_eq!(
+            log,
+            vec!["2: BEGIN;", "3: INSERT INTO t VALUES ('x');", "8: COMMIT;"]
+        );
     }
 
     #[test]
@@ -345,7 +405,10 @@ INSERT INTO t VALUES (:'who');
     fn non_boolean_if_is_an_input_error() {
         let e = run("SELECT 1;\n\\if :dry_run\n\\endif", &[]).unwrap_err();
         assert_eq!(e.exit_code(), 2);
-        assert_eq!(e.to_string(), "t.sql:2: unrecognized value \":dry_run\" for \"\\if expression\": Boolean expected");
+        assert_eq!(
+            e.to_string(),
+            "t.sql:2: unrecognized value \":dry_run\" for \"\\if expression\": Boolean expected"
+        );
         let e = run("\\if maybe\n\\endif", &[]).unwrap_err();
         assert!(e.to_string().contains("\"maybe\""), "{e}");
     }
@@ -353,12 +416,24 @@ INSERT INTO t VALUES (:'who');
     #[test]
     fn structure_errors_are_found_before_anything_runs() {
         let cases = [
-            ("SELECT 1;\n\\if true\nSELECT 2;\n", "t.sql:2: reached the end"),
+            (
+                "SELECT 1;\n\\if true\nSELECT 2;\n",
+                "t.sql:2: reached the end",
+            ),
             ("SELECT 1;\n\\endif\n", "t.sql:2: \\endif: no matching \\if"),
             ("\\else\n", "t.sql:1: \\else: no matching \\if"),
-            ("\\if true\n\\else\n\\elif true\n\\endif\n", "t.sql:3: \\elif: cannot occur after \\else"),
-            ("\\if true\n\\else\n\\else\n\\endif\n", "t.sql:3: \\else: cannot occur after \\else"),
-            ("SELECT 1;\n\\if false\n\\gset\n\\endif\n", "t.sql:3: unsupported meta-command \\gset"),
+            (
+                "\\if true\n\\else\n\\elif true\n\\endif\n",
+                "t.sql:3: \\elif: cannot occur after \\else",
+            ),
+            (
+                "\\if true\n\\else\n\\else\n\\endif\n",
+                "t.sql:3: \\else: cannot occur after \\else",
+            ),
+            (
+                "SELECT 1;\n\\if false\n\\gset\n\\endif\n",
+                "t.sql:3: unsupported meta-command \\gset",
+            ),
         ];
         for (text, want) in cases {
             let mut rec = Record::default();
@@ -375,14 +450,21 @@ INSERT INTO t VALUES (:'who');
         assert_eq!(vars.get("a").map(String::as_str), Some("xy zB"));
         assert_eq!(vars.get("e").map(String::as_str), Some(""));
         assert!(!vars.contains_key("b"));
-        assert!(run("\\set a-b 1", &[]).unwrap_err().to_string().contains("invalid variable name"));
+        assert!(run("\\set a-b 1", &[])
+            .unwrap_err()
+            .to_string()
+            .contains("invalid variable name"));
         assert!(run("\\set ON_ERROR_STOP maybe", &[]).is_err());
         assert!(run("\\unset", &[]).is_err());
     }
 
     #[test]
     fn echo_forms() {
-        let (log, _, _) = run("\\echo  a   'b  c' :x\n\\echo -n no newline\n\\echo", &[("x", "X")]).unwrap();
+        let (log, _, _) = run(
+            "\\echo  a   'b  c' :x\n\\echo -n no newline\n\\echo",
+            &[("x", "X")],
+        )
+        .unwrap();
         assert_eq!(log, vec!["echo: a b  c X", "echo -n: no newline", "echo: "]);
     }
 
@@ -402,8 +484,17 @@ INSERT INTO t VALUES (:'who');
     #[test]
     fn a_failing_statement_stops_the_script() {
         let mut vars = Vars::new();
-        let mut rec = Record { fail_on: Some("bad"), ..Default::default() };
-        let e = interpret("t.sql", "SELECT 1;\nSELECT bad;\nSELECT 3;", &mut vars, &mut rec).unwrap_err();
+        let mut rec = Record {
+            fail_on: Some("bad"),
+            ..Default::default()
+        };
+        let e = interpret(
+            "t.sql",
+            "SELECT 1;\nSELECT bad;\nSELECT 3;",
+            &mut vars,
+            &mut rec,
+        )
+        .unwrap_err();
         assert_eq!(e.to_string(), "test: failed at 2");
         assert_eq!(rec.log, vec!["1: SELECT 1;"]);
     }

@@ -100,10 +100,15 @@ fn duration(seconds: f64) -> String {
 pub fn render_log(rows: &[LogRow]) -> String {
     let num = |v: Option<i64>| v.map(|n| n.to_string());
     let table = Table {
-        headers: ["id", "model", "script", "step", "started", "took", "in", "filtered", "rejected", "out", "status", "message"]
-            .map(String::from)
-            .to_vec(),
-        right: vec![true, false, false, false, false, true, true, true, true, true, false, false],
+        headers: [
+            "id", "model", "script", "step", "started", "took", "in", "filtered", "rejected",
+            "out", "status", "message",
+        ]
+        .map(String::from)
+        .to_vec(),
+        right: vec![
+            true, false, false, false, false, true, true, true, true, true, false, false,
+        ],
         rows: rows
             .iter()
             .map(|r| {
@@ -134,13 +139,20 @@ pub(crate) fn running_ids(client: &mut Client) -> Result<Vec<i64>, RunError> {
         return Ok(Vec::new());
     }
     let rows = client
-        .query("SELECT id FROM _pgmig.log WHERE status = 'running' ORDER BY id", &[])
+        .query(
+            "SELECT id FROM _pgmig.log WHERE status = 'running' ORDER BY id",
+            &[],
+        )
         .map_err(|e| RunError::query("could not read _pgmig.log", e))?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// The log rows a run wrote: inserted after `after`, or among `resumed` (running before).
-pub(crate) fn touched_rows(client: &mut Client, after: i64, resumed: &[i64]) -> Result<Vec<LogRow>, RunError> {
+pub(crate) fn touched_rows(
+    client: &mut Client,
+    after: i64,
+    resumed: &[i64],
+) -> Result<Vec<LogRow>, RunError> {
     let mut rows = log_rows(client, 0)?;
     rows.retain(|r| r.id > after || resumed.contains(&r.id));
     Ok(rows)
@@ -205,8 +217,15 @@ pub fn render_summary(rows: &[LogRow]) -> String {
     }
     let num = |v: Option<i64>| v.map(|n| n.to_string());
     let mut table = Table {
-        headers: ["step", "script", "in", "out", "filtered", "rejected", "took", "rows/s", "status", "message"].map(String::from).to_vec(),
-        right: vec![false, false, true, true, true, true, true, true, false, false],
+        headers: [
+            "step", "script", "in", "out", "filtered", "rejected", "took", "rows/s", "status",
+            "message",
+        ]
+        .map(String::from)
+        .to_vec(),
+        right: vec![
+            false, false, true, true, true, true, true, true, false, false,
+        ],
         rows: steps
             .iter()
             .map(|r| {
@@ -238,7 +257,14 @@ pub fn render_summary(rows: &[LogRow]) -> String {
         None,
         None,
     ]);
-    with_footer(table.render(), &format!("({} step{})", steps.len(), if steps.len() == 1 { "" } else { "s" }))
+    with_footer(
+        table.render(),
+        &format!(
+            "({} step{})",
+            steps.len(),
+            if steps.len() == 1 { "" } else { "s" }
+        ),
+    )
 }
 
 /// The summary as one JSON object: `{"steps": [...], "totals": {...}}`.
@@ -328,7 +354,10 @@ pub fn status_rows(conn: &mut Connection) -> Result<Vec<StatusRow>, RunError> {
     }
     let q = |what: &str, e| RunError::query(what, e);
     let finished: std::collections::HashMap<i64, Option<String>> = client
-        .query("SELECT id, to_char(finished_at, 'YYYY-MM-DD HH24:MI:SS') FROM _pgmig.log", &[])
+        .query(
+            "SELECT id, to_char(finished_at, 'YYYY-MM-DD HH24:MI:SS') FROM _pgmig.log",
+            &[],
+        )
         .map_err(|e| q("could not read _pgmig.log", e))?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
@@ -341,7 +370,9 @@ pub fn status_rows(conn: &mut Connection) -> Result<Vec<StatusRow>, RunError> {
     for (i, log) in logs.iter().enumerate() {
         let latest = log.script == "migrate"
             && is_step(log)
-            && !logs[i + 1..].iter().any(|l| l.model == log.model && l.script == "migrate" && l.step == log.step);
+            && !logs[i + 1..]
+                .iter()
+                .any(|l| l.model == log.model && l.script == "migrate" && l.step == log.step);
         let mut row = StatusRow {
             log: log.clone(),
             finished_at: finished.get(&log.id).cloned().flatten(),
@@ -353,7 +384,10 @@ pub fn status_rows(conn: &mut Connection) -> Result<Vec<StatusRow>, RunError> {
         if latest && has_batches && log.status != "rolled back" {
             // The table numbering a batched step's keys has a batch column: the id map of a
             // copy step, the backup of an in-place one; a transaction-mode map has none.
-            let candidates = [crate::check::names::derived("map_", &log.step), format!("backup_{}_{}", log.model, log.step)];
+            let candidates = [
+                crate::check::names::derived("map_", &log.step),
+                format!("backup_{}_{}", log.model, log.step),
+            ];
             let mut map = String::new();
             let mut batched = false;
             for name in candidates {
@@ -372,7 +406,10 @@ pub fn status_rows(conn: &mut Connection) -> Result<Vec<StatusRow>, RunError> {
             }
             if batched {
                 let total: i64 = client
-                    .query_one(&format!("SELECT coalesce(max(batch) + 1, 0)::bigint FROM {map}"), &[])
+                    .query_one(
+                        &format!("SELECT coalesce(max(batch) + 1, 0)::bigint FROM {map}"),
+                        &[],
+                    )
                     .map_err(|e| q("could not read the id map", e))?
                     .get(0);
                 let r = client
@@ -399,13 +436,15 @@ pub fn status_rows(conn: &mut Connection) -> Result<Vec<StatusRow>, RunError> {
 /// Totals of what is migrated now: migrate step rows that are done or running (not rolled
 /// back).
 fn status_totals(rows: &[StatusRow]) -> Totals {
-    let mut t = Totals::of(
-        rows.iter().map(|r| &r.log).filter(|l| l.script == "migrate" && is_step(l) && (l.status == "done" || l.status == "running")),
-    );
+    let mut t = Totals::of(rows.iter().map(|r| &r.log).filter(|l| {
+        l.script == "migrate" && is_step(l) && (l.status == "done" || l.status == "running")
+    }));
     // A running batched step has no rows_out yet: its committed batches count.
     t.rows_out += rows
         .iter()
-        .filter(|r| r.log.script == "migrate" && r.log.rows_out.is_none() && r.log.status == "running")
+        .filter(|r| {
+            r.log.script == "migrate" && r.log.rows_out.is_none() && r.log.status == "running"
+        })
         .filter_map(|r| r.batch_rows)
         .sum::<i64>();
     t
@@ -416,10 +455,16 @@ fn status_totals(rows: &[StatusRow]) -> Totals {
 pub fn render_status(rows: &[StatusRow]) -> String {
     let num = |v: Option<i64>| v.map(|n| n.to_string());
     let mut table = Table {
-        headers: ["id", "model", "script", "step", "batches", "in", "out", "filtered", "rejected", "rows/s", "started", "finished", "took", "state", "message"]
-            .map(String::from)
-            .to_vec(),
-        right: vec![true, false, false, false, true, true, true, true, true, true, false, false, true, false, false],
+        headers: [
+            "id", "model", "script", "step", "batches", "in", "out", "filtered", "rejected",
+            "rows/s", "started", "finished", "took", "state", "message",
+        ]
+        .map(String::from)
+        .to_vec(),
+        right: vec![
+            true, false, false, false, true, true, true, true, true, true, false, false, true,
+            false, false,
+        ],
         rows: rows
             .iter()
             .map(|r| {
@@ -429,7 +474,8 @@ pub fn render_status(rows: &[StatusRow]) -> String {
                     Some(l.model.clone()),
                     Some(l.script.clone()),
                     Some(l.step.clone()),
-                    r.batches_total.map(|t| format!("{}/{t}", r.batches_done.unwrap_or(0))),
+                    r.batches_total
+                        .map(|t| format!("{}/{t}", r.batches_done.unwrap_or(0))),
                     num(l.rows_in),
                     num(r.rows()),
                     num(l.rows_filtered),
@@ -463,7 +509,10 @@ pub fn render_status(rows: &[StatusRow]) -> String {
         None,
     ]);
     let n = rows.len();
-    with_footer(table.render(), &format!("({n} row{})", if n == 1 { "" } else { "s" }))
+    with_footer(
+        table.render(),
+        &format!("({n} row{})", if n == 1 { "" } else { "s" }),
+    )
 }
 
 /// Prints the whole log with batch checkpoints, or [`NO_RUN`] when there is none.

@@ -23,13 +23,16 @@ impl Table {
         self.right = (0..self.headers.len())
             .map(|c| {
                 let mut any = false;
-                let all = self.rows.iter().all(|r| match r.get(c).and_then(|v| v.as_deref()) {
-                    Some(v) if !v.is_empty() => {
-                        any = true;
-                        v.parse::<f64>().is_ok()
-                    }
-                    _ => true,
-                });
+                let all = self
+                    .rows
+                    .iter()
+                    .all(|r| match r.get(c).and_then(|v| v.as_deref()) {
+                        Some(v) if !v.is_empty() => {
+                            any = true;
+                            v.parse::<f64>().is_ok()
+                        }
+                        _ => true,
+                    });
                 any && all
             })
             .collect();
@@ -40,7 +43,11 @@ impl Table {
         let cells: Vec<Vec<String>> = self
             .rows
             .iter()
-            .map(|r| r.iter().map(|c| one_line(c.as_deref().unwrap_or(""))).collect())
+            .map(|r| {
+                r.iter()
+                    .map(|c| one_line(c.as_deref().unwrap_or("")))
+                    .collect()
+            })
             .collect();
         let n = self.headers.len();
         let widths: Vec<usize> = (0..n)
@@ -70,7 +77,13 @@ impl Table {
                 .collect(),
         ));
         out.push('\n');
-        out.push_str(&widths.iter().map(|w| "-".repeat(w + 2)).collect::<Vec<_>>().join("+"));
+        out.push_str(
+            &widths
+                .iter()
+                .map(|w| "-".repeat(w + 2))
+                .collect::<Vec<_>>()
+                .join("+"),
+        );
         out.push('\n');
         for r in &cells {
             out.push_str(&line(
@@ -109,7 +122,10 @@ mod tests {
             ],
         };
         t.align_numbers();
-        assert_eq!(t.render(), " id | name\n----+-------\n  1 | alpha\n 10 |\n(2 rows)");
+        assert_eq!(
+            t.render(),
+            " id | name\n----+-------\n  1 | alpha\n 10 |\n(2 rows)"
+        );
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub(crate) fn check_bookkeeping(client: &mut Client, owner: Option<&str>) -> Res
     if found.is_empty() {
         Ok(())
     } else {
-        Err(RunError::UntrustedBookkeeping { found: found.join("; ") })
+        Err(RunError::UntrustedBookkeeping {
+            found: found.join("; "),
+        })
     }
 }

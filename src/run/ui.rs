@@ -46,7 +46,10 @@ pub(crate) struct Ui {
 
 impl std::fmt::Debug for Ui {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ui").field("tty", &self.tty).field("format", &self.format).finish_non_exhaustive()
+        f.debug_struct("Ui")
+            .field("tty", &self.tty)
+            .field("format", &self.format)
+            .finish_non_exhaustive()
     }
 }
 
@@ -63,7 +66,14 @@ impl Ui {
     }
 
     pub(crate) fn capturing(format: Format) -> Ui {
-        Ui { capture: Some(Mutex::new(Vec::new())), bars: Mutex::new(None), tty: false, color: false, format, tracker: Mutex::new(None) }
+        Ui {
+            capture: Some(Mutex::new(Vec::new())),
+            bars: Mutex::new(None),
+            tty: false,
+            color: false,
+            format,
+            tracker: Mutex::new(None),
+        }
     }
 
     pub(crate) fn take_captured(&self) -> Vec<OutputLine> {
@@ -113,7 +123,11 @@ impl Ui {
         }
         self.with_bar_hidden(|| {
             let mut o = std::io::stdout().lock();
-            let _ = if newline { writeln!(o, "{text}") } else { write!(o, "{text}") };
+            let _ = if newline {
+                writeln!(o, "{text}")
+            } else {
+                write!(o, "{text}")
+            };
             let _ = o.flush();
         });
     }
@@ -176,7 +190,14 @@ impl Ui {
             ));
             bar.set_prefix(script.to_string());
             bar.enable_steady_tick(Duration::from_millis(120));
-            *self.bars.lock().unwrap_or_else(|p| p.into_inner()) = Some((Bars { multi, script: bar, step: None }, Instant::now()));
+            *self.bars.lock().unwrap_or_else(|p| p.into_inner()) = Some((
+                Bars {
+                    multi,
+                    script: bar,
+                    step: None,
+                },
+                Instant::now(),
+            ));
         } else {
             *self.bars.lock().unwrap_or_else(|p| p.into_inner()) = None;
             if self.format == Format::Human {
@@ -189,7 +210,8 @@ impl Ui {
     pub(crate) fn at(&self, line: usize, first_line: &str) {
         if let Some((b, _)) = self.bars.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             b.script.set_position(line as u64);
-            b.script.set_message(first_line.chars().take(80).collect::<String>());
+            b.script
+                .set_message(first_line.chars().take(80).collect::<String>());
         }
         let mut t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(tr) = t.as_mut() {
@@ -219,7 +241,10 @@ impl Ui {
                 "  {spinner} {prefix} ~{human_len} source rows (planner estimate; one transaction, no rows-done count) {elapsed}",
             )
         } else {
-            self.style("  {spinner:.cyan} {prefix:.bold.cyan} {elapsed}", "  {spinner} {prefix} {elapsed}")
+            self.style(
+                "  {spinner:.cyan} {prefix:.bold.cyan} {elapsed}",
+                "  {spinner} {prefix} {elapsed}",
+            )
         };
         bar.set_style(style);
         bar.set_prefix(prefix.to_string());

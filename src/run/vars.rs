@@ -20,7 +20,8 @@ pub fn is_valid_name(name: &str) -> bool {
 pub fn parse_bool(value: &str) -> Option<bool> {
     let v = value.to_ascii_lowercase();
     let len = v.len();
-    let prefix_of = |word: &str, min: usize| len >= min && len <= word.len() && word.starts_with(&v);
+    let prefix_of =
+        |word: &str, min: usize| len >= min && len <= word.len() && word.starts_with(&v);
     if len == 0 {
         None
     } else if prefix_of("true", 1) {
@@ -84,7 +85,9 @@ mod tests {
         for f in ["false", "f", "FALS", "no", "n", "off", "of", "OFF", "0"] {
             assert_eq!(parse_bool(f), Some(false), "{f}");
         }
-        for bad in ["", "o", "2", "truex", "onn", "offf", " true", "-1", "nope", "01"] {
+        for bad in [
+            "", "o", "2", "truex", "onn", "offf", " true", "-1", "nope", "01",
+        ] {
             assert_eq!(parse_bool(bad), None, "{bad:?}");
         }
     }
@@ -109,8 +112,14 @@ mod tests {
         assert!(is_valid_name("été"));
         assert!(!is_valid_name("a-b"));
         assert!(!is_valid_name(""));
-        assert_eq!(parse_assignment("dry_run=1").unwrap(), ("dry_run".into(), Some("1".into())));
-        assert_eq!(parse_assignment("x=a=b").unwrap(), ("x".into(), Some("a=b".into())));
+        assert_eq!(
+            parse_assignment("dry_run=1").unwrap(),
+            ("dry_run".into(), Some("1".into()))
+        );
+        assert_eq!(
+            parse_assignment("x=a=b").unwrap(),
+            ("x".into(), Some("a=b".into()))
+        );
         assert_eq!(parse_assignment("x").unwrap(), ("x".into(), None));
         assert!(parse_assignment("bad name=1").is_err());
     }

@@ -39,7 +39,9 @@ use std::path::{Path, PathBuf};
 
 use super::damage::DAMAGE_TABLE;
 use super::sqlite::{int, literal, text, SqliteFile};
-use crate::catalog::{Catalog, Column, Deferrable, FkAction, ForeignKey, Index, Key, QualName, Table};
+use crate::catalog::{
+    Catalog, Column, Deferrable, FkAction, ForeignKey, Index, Key, QualName, Table,
+};
 use crate::compile::{CompileError, SchemaInput};
 
 /// The PostgreSQL type a SQLite column is staged as.
@@ -168,7 +170,9 @@ pub fn read_tables(db: &SqliteFile) -> Result<Vec<SqliteTable>, String> {
     let mut tables = Vec::new();
     for name in names {
         let lit = literal(&name);
-        let cols = db.query(&format!("SELECT name, type, \"notnull\" AS nn, pk FROM pragma_table_info({lit}) ORDER BY cid"))?;
+        let cols = db.query(&format!(
+            "SELECT name, type, \"notnull\" AS nn, pk FROM pragma_table_info({lit}) ORDER BY cid"
+        ))?;
         let mut pk: Vec<(i64, String)> = Vec::new();
         let mut columns = Vec::new();
         for c in &cols {
@@ -177,7 +181,12 @@ pub fn read_tables(db: &SqliteFile) -> Result<Vec<SqliteTable>, String> {
             if int(c, "pk") > 0 {
                 pk.push((int(c, "pk"), col.clone()));
             }
-            columns.push(SqliteColumn { pg: PgType::of_declared(&declared), name: col, declared, not_null: int(c, "nn") != 0 });
+            columns.push(SqliteColumn {
+                pg: PgType::of_declared(&declared),
+                name: col,
+                declared,
+                not_null: int(c, "nn") != 0,
+            });
         }
         pk.sort();
         let primary_key: Vec<String> = pk.into_iter().map(|(_, c)| c).collect();
@@ -220,8 +229,21 @@ pub fn read_tables(db: &SqliteFile) -> Result<Vec<SqliteTable>, String> {
             .collect();
         // A full scan, as pgloader reads the table: count(*) alone reads an index, which may
         // miss rows (see super::damage).
-        let rows = db.query(&format!("SELECT count(*) AS n FROM {} NOT INDEXED", super::sqlite::ident(&name)))?.first().map_or(0, |r| int(r, "n"));
-        tables.push(SqliteTable { name, columns, primary_key, indexes, foreign_keys, rows });
+        let rows = db
+            .query(&format!(
+                "SELECT count(*) AS n FROM {} NOT INDEXED",
+                super::sqlite::ident(&name)
+            ))?
+            .first()
+            .map_or(0, |r| int(r, "n"));
+        tables.push(SqliteTable {
+            name,
+            columns,
+            primary_key,
+            indexes,
+            foreign_keys,
+            rows,
+        });
     }
     Ok(tables)
 }
@@ -239,31 +261,62 @@ fn action(s: &str) -> FkAction {
 /// The catalog of the tables as `pgmig stage` loads them into `schema`, with the list of rows
 /// missing from an index ([`DAMAGE_TABLE`], empty for a sound file) that staging always makes.
 pub fn to_catalog(tables: &[SqliteTable], schema: &str) -> Catalog {
-    let mut catalog = Catalog { schemas: vec![schema.to_string()], ..Catalog::default() };
+    let mut catalog = Catalog {
+        schemas: vec![schema.to_string()],
+        ..Catalog::default()
+    };
     for t in tables {
         let name = QualName::new(schema, &t.name);
         let columns = t
             .columns
             .iter()
-            .map(|c| Column { name: c.name.clone(), data_type: c.pg.sql().into(), not_null: c.not_null, default: None, identity: None, generated: None })
+            .map(|c| Column {
+                name: c.name.clone(),
+                data_type: c.pg.sql().into(),
+                not_null: c.not_null,
+                default: None,
+                identity: None,
+                generated: None,
+            })
             .collect();
-        let primary_key = (!t.primary_key.is_empty()).then(|| Key { name: t.pkey_name(), columns: t.primary_key.clone(), include: Vec::new(), deferrable: Deferrable::No });
+        let primary_key = (!t.primary_key.is_empty()).then(|| Key {
+            name: t.pkey_name(),
+            columns: t.primary_key.clone(),
+            include: Vec::new(),
+            deferrable: Deferrable::No,
+        });
         let uniques = t
             .indexes
             .iter()
             .filter(|i| i.origin == "u" && !i.partial)
-            .map(|i| Key { name: t.unique_name(&i.columns), columns: i.columns.clone(), include: Vec::new(), deferrable: Deferrable::No })
+            .map(|i| Key {
+                name: t.unique_name(&i.columns),
+                columns: i.columns.clone(),
+                include: Vec::new(),
+                deferrable: Deferrable::No,
+            })
             .collect();
         let indexes = t
             .indexes
             .iter()
             .filter(|i| i.origin == "c" && !i.partial && !i.columns.iter().any(String::is_empty))
-            .map(|i| Index { name: i.name.clone(), unique: i.unique, method: "btree".into(), keys: i.columns.clone(), include: Vec::new(), predicate: None, storage_parameters: Vec::new() })
+            .map(|i| Index {
+                name: i.name.clone(),
+                unique: i.unique,
+                method: "btree".into(),
+                keys: i.columns.clone(),
+                include: Vec::new(),
+                predicate: None,
+                storage_parameters: Vec::new(),
+            })
             .collect();
         let foreign_keys = t
             .foreign_keys
             .iter()
-            .map(|fk| ForeignKey { references: QualName::new(schema, &fk.references.name), ..fk.clone() })
+            .map(|fk| ForeignKey {
+                references: QualName::new(schema, &fk.references.name),
+                ..fk.clone()
+            })
             .collect();
         catalog.tables.insert(
             name.clone(),
@@ -285,13 +338,30 @@ pub fn to_catalog(tables: &[SqliteTable], schema: &str) -> Catalog {
         );
     }
     let damage = QualName::new(schema, DAMAGE_TABLE);
-    let column = |name: &str, data_type: &str| Column { name: name.into(), data_type: data_type.into(), not_null: true, default: None, identity: None, generated: None };
+    let column = |name: &str, data_type: &str| Column {
+        name: name.into(),
+        data_type: data_type.into(),
+        not_null: true,
+        default: None,
+        identity: None,
+        generated: None,
+    };
     catalog.tables.insert(
         damage.clone(),
         Table {
             name: damage,
-            columns: vec![column("table_name", "text"), column("index_name", "text"), column("sqlite_rowid", "bigint"), column("key", "jsonb")],
-            primary_key: Some(Key { name: format!("{DAMAGE_TABLE}_pkey"), columns: vec!["index_name".into(), "sqlite_rowid".into()], include: Vec::new(), deferrable: Deferrable::No }),
+            columns: vec![
+                column("table_name", "text"),
+                column("index_name", "text"),
+                column("sqlite_rowid", "bigint"),
+                column("key", "jsonb"),
+            ],
+            primary_key: Some(Key {
+                name: format!("{DAMAGE_TABLE}_pkey"),
+                columns: vec!["index_name".into(), "sqlite_rowid".into()],
+                include: Vec::new(),
+                deferrable: Deferrable::No,
+            }),
             uniques: Vec::new(),
             foreign_keys: Vec::new(),
             checks: Vec::new(),
@@ -326,17 +396,27 @@ pub fn from_sqlite(path: &Path, schema: &str) -> Result<Catalog, String> {
 
 /// `sqlite:FILE` → FILE.
 pub fn sqlite_path(arg: &str) -> Option<PathBuf> {
-    arg.strip_prefix("sqlite:").map(|p| PathBuf::from(p.strip_prefix("//").unwrap_or(p)))
+    arg.strip_prefix("sqlite:")
+        .map(|p| PathBuf::from(p.strip_prefix("//").unwrap_or(p)))
 }
 
 /// The hook for `compile::load_schema`: a `--v1 sqlite:FILE` argument (parsed as DDL by
 /// `SchemaInput::parse`) read as the SQLite catalog, V1's tables in `default_schema`.
 /// `None` for every other input. A missing or non-SQLite file is bad input (exit 2).
-pub fn schema_input(which: &'static str, input: &SchemaInput, default_schema: &str) -> Option<Result<Catalog, CompileError>> {
-    let SchemaInput::Ddl(arg) = input else { return None };
+pub fn schema_input(
+    which: &'static str,
+    input: &SchemaInput,
+    default_schema: &str,
+) -> Option<Result<Catalog, CompileError>> {
+    let SchemaInput::Ddl(arg) = input else {
+        return None;
+    };
     if arg.exists() {
         return None;
     }
     let path = sqlite_path(arg.to_str()?)?;
-    Some(from_sqlite(&path, default_schema).map_err(|message| CompileError::Schema { which, message }))
+    Some(
+        from_sqlite(&path, default_schema)
+            .map_err(|message| CompileError::Schema { which, message }),
+    )
 }

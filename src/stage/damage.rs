@@ -31,14 +31,24 @@ pub struct MissingEntry {
 
 /// Runs `PRAGMA integrity_check`: the rows missing from an index, or an error naming any
 /// other damage.
-pub fn missing_entries(file: &SqliteFile, tables: &[SqliteTable]) -> Result<Vec<MissingEntry>, String> {
+pub fn missing_entries(
+    file: &SqliteFile,
+    tables: &[SqliteTable],
+) -> Result<Vec<MissingEntry>, String> {
     // integrity_check stops after N findings (100 by default): enough to list every row.
     let rows = file.query("PRAGMA integrity_check(1000000)")?;
-    let findings: Vec<String> = rows.iter().map(|r| text(r, "integrity_check")).filter(|l| l != "ok").collect();
+    let findings: Vec<String> = rows
+        .iter()
+        .map(|r| text(r, "integrity_check"))
+        .filter(|l| l != "ok")
+        .collect();
     let mut missing: Vec<(String, i64)> = Vec::new();
     let mut other = Vec::new();
     for line in &findings {
-        if let Some((rowid, index)) = line.strip_prefix("row ").and_then(|l| l.split_once(" missing from index ")) {
+        if let Some((rowid, index)) = line
+            .strip_prefix("row ")
+            .and_then(|l| l.split_once(" missing from index "))
+        {
             if let Ok(rowid) = rowid.parse::<i64>() {
                 missing.push((index.to_string(), rowid));
                 continue;
@@ -46,33 +56,74 @@ pub fn missing_entries(file: &SqliteFile, tables: &[SqliteTable]) -> Result<Vec<
         }
         // The count mismatch that goes with the missing rows is not damage of its own.
         if let Some(index) = line.strip_prefix("wrong # of entries in index ") {
-            if findings.iter().any(|l| l.ends_with(&format!(" missing from index {index}"))) {
+            if findings
+                .iter()
+                .any(|l| l.ends_with(&format!(" missing from index {index}")))
+            {
                 continue;
             }
         }
         other.push(line.clone());
     }
     if !other.is_empty() {
-        return Err(format!("{}: the SQLite database is damaged (PRAGMA integrity_check: {})", file.path.display(), other.join("; ")));
+        return Err(format!(
+            "{}: the SQLite database is damaged (PRAGMA integrity_check: {})",
+            file.path.display(),
+            other.join("; ")
+        ));
     }
     let mut entries = Vec::new();
     for (index, rowid) in missing {
-        let (table, columns) = index_of(tables, &index).ok_or_else(|| format!("{}: PRAGMA integrity_check names index {index:?} of no table pgmig reads", file.path.display()))?;
-        let pairs: Vec<String> = columns.iter().filter(|c| !c.is_empty()).map(|c| format!("{}, {}", literal(c), ident(c))).collect();
-        let key = file.query(&format!("SELECT json_object({}) AS key FROM {} NOT INDEXED WHERE rowid = {rowid}", pairs.join(", "), ident(&table.name)))?;
-        let key = key.first().map(|r| text(r, "key")).ok_or_else(|| format!("{}: table {}: rowid {rowid} named by PRAGMA integrity_check is not there", file.path.display(), table.name))?;
-        entries.push(MissingEntry { table: table.name.clone(), index, rowid, key });
+        let (table, columns) = index_of(tables, &index).ok_or_else(|| {
+            format!(
+                "{}: PRAGMA integrity_check names index {index:?} of no table pgmig reads",
+                file.path.display()
+            )
+        })?;
+        let pairs: Vec<String> = columns
+            .iter()
+            .filter(|c| !c.is_empty())
+            .map(|c| format!("{}, {}", literal(c), ident(c)))
+            .collect();
+        let key = file.query(&format!(
+            "SELECT json_object({}) AS key FROM {} NOT INDEXED WHERE rowid = {rowid}",
+            pairs.join(", "),
+            ident(&table.name)
+        ))?;
+        let key = key.first().map(|r| text(r, "key")).ok_or_else(|| {
+            format!(
+                "{}: table {}: rowid {rowid} named by PRAGMA integrity_check is not there",
+                file.path.display(),
+                table.name
+            )
+        })?;
+        entries.push(MissingEntry {
+            table: table.name.clone(),
+            index,
+            rowid,
+            key,
+        });
     }
     entries.sort_by(|a, b| (&a.table, &a.index, a.rowid).cmp(&(&b.table, &b.index, b.rowid)));
     Ok(entries)
 }
 
 fn index_of<'a>(tables: &'a [SqliteTable], index: &str) -> Option<(&'a SqliteTable, &'a [String])> {
-    tables.iter().find_map(|t| t.indexes.iter().find(|i| i.name == index).map(|i| (t, i.columns.as_slice())))
+    tables.iter().find_map(|t| {
+        t.indexes
+            .iter()
+            .find(|i| i.name == index)
+            .map(|i| (t, i.columns.as_slice()))
+    })
 }
 
 /// The refusal without `--full-scan`: per damaged index, what it hides and what to do.
-pub fn refusal(file: &SqliteFile, entries: &[MissingEntry], tables: &[SqliteTable], schema: &str) -> String {
+pub fn refusal(
+    file: &SqliteFile,
+    entries: &[MissingEntry],
+    tables: &[SqliteTable],
+    schema: &str,
+) -> String {
     let mut parts = Vec::new();
     let mut seen: Vec<(&str, &str)> = Vec::new();
     for e in entries {
@@ -80,8 +131,14 @@ pub fn refusal(file: &SqliteFile, entries: &[MissingEntry], tables: &[SqliteTabl
             continue;
         }
         seen.push((&e.table, &e.index));
-        let of_index: Vec<&MissingEntry> = entries.iter().filter(|x| x.table == e.table && x.index == e.index).collect();
-        let rows = tables.iter().find(|t| t.name == e.table).map_or(0, |t| t.rows);
+        let of_index: Vec<&MissingEntry> = entries
+            .iter()
+            .filter(|x| x.table == e.table && x.index == e.index)
+            .collect();
+        let rows = tables
+            .iter()
+            .find(|t| t.name == e.table)
+            .map_or(0, |t| t.rows);
         let keys: Vec<&str> = of_index.iter().take(3).map(|x| x.key.as_str()).collect();
         parts.push(format!(
             "table {}: {} row(s) missing from index {} ({}{}): a lookup by key misses them and count(*) says {} where a full scan reads {rows}",

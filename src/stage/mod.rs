@@ -61,7 +61,10 @@ pub fn stage(sqlite: &Path, db: &str, schema: &str, full_scan: bool) -> Result<S
     let file = SqliteFile::open(sqlite).map_err(err)?;
     let tables = read_tables(&file).map_err(err)?;
     if tables.is_empty() {
-        return Err(err(format!("{}: the SQLite database has no table", sqlite.display())));
+        return Err(err(format!(
+            "{}: the SQLite database has no table",
+            sqlite.display()
+        )));
     }
     let missing = damage::missing_entries(&file, &tables).map_err(err)?;
     if !missing.is_empty() && !full_scan {
@@ -69,33 +72,52 @@ pub fn stage(sqlite: &Path, db: &str, schema: &str, full_scan: bool) -> Result<S
     }
     check_storage_classes(&file, &tables).map_err(err)?;
 
-    let config: postgres::Config = db.parse().map_err(|e| err(format!("invalid connection string: {e}")))?;
-    let mut client = config
-        .connect(postgres::NoTls)
-        .map_err(|e| {
-            let cause = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
-            err(format!("cannot reach the PostgreSQL server: {}", one_line(&cause)))
-        })?;
+    let config: postgres::Config = db
+        .parse()
+        .map_err(|e| err(format!("invalid connection string: {e}")))?;
+    let mut client = config.connect(postgres::NoTls).map_err(|e| {
+        let cause = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
+        err(format!(
+            "cannot reach the PostgreSQL server: {}",
+            one_line(&cause)
+        ))
+    })?;
     let exists: bool = client
-        .query_one("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)", &[&schema])
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)",
+            &[&schema],
+        )
         .map_err(|e| err(format!("PostgreSQL: {}", one_line(&e.to_string()))))?
         .get(0);
     if exists {
-        return Err(err(format!("schema {} already exists in the target database; drop it or choose another --schema", quote_ident(schema))));
+        return Err(err(format!(
+            "schema {} already exists in the target database; drop it or choose another --schema",
+            quote_ident(schema)
+        )));
     }
 
     let temp = format!("_pgmig_stage_{}", std::process::id());
     client
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS {t} CASCADE; CREATE SCHEMA {t}", t = quote_ident(&temp)))
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {t} CASCADE; CREATE SCHEMA {t}",
+            t = quote_ident(&temp)
+        ))
         .map_err(|e| err(format!("PostgreSQL: {}", one_line(&e.to_string()))))?;
     let result = load(&file, &tables, &config, &temp)
         .and_then(|()| finish(&mut client, &tables, &missing, &temp, schema))
         .map_err(err);
     if result.is_err() {
-        let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", quote_ident(&temp)));
+        let _ = client.batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {} CASCADE",
+            quote_ident(&temp)
+        ));
     }
     result?;
-    Ok(Staged { schema: schema.to_string(), tables: tables.iter().map(|t| (t.name.clone(), t.rows)).collect(), missing })
+    Ok(Staged {
+        schema: schema.to_string(),
+        tables: tables.iter().map(|t| (t.name.clone(), t.rows)).collect(),
+        missing,
+    })
 }
 
 fn one_line(s: &str) -> String {
@@ -123,7 +145,11 @@ fn check_storage_classes(file: &SqliteFile, tables: &[SqliteTable]) -> Result<()
         let bad = file.query(&format!("{} ORDER BY 1, 2", parts.join(" UNION ALL ")))?;
         if let Some(r) = bad.first() {
             let col = sqlite::text(r, "col");
-            let c = t.columns.iter().find(|c| c.name == col).expect("column of the query");
+            let c = t
+                .columns
+                .iter()
+                .find(|c| c.name == col)
+                .expect("column of the query");
             return Err(format!(
                 "{}.{} (declared {:?}, staged as {}) holds {} value(s) of SQLite type {}: not staged (convert them in SQLite first)",
                 t.name,
@@ -150,21 +176,44 @@ fn pgl_name(name: &str) -> Result<String, String> {
 }
 
 /// The pgloader command: no connection detail but the database name, no credential.
-fn command(file: &SqliteFile, tables: &[SqliteTable], dbname: &str, temp: &str) -> Result<String, String> {
-    let path = std::fs::canonicalize(&file.path).map_err(|e| format!("{}: {e}", file.path.display()))?;
+fn command(
+    file: &SqliteFile,
+    tables: &[SqliteTable],
+    dbname: &str,
+    temp: &str,
+) -> Result<String, String> {
+    let path =
+        std::fs::canonicalize(&file.path).map_err(|e| format!("{}: {e}", file.path.display()))?;
     let path = path.to_str().ok_or("the SQLite path is not UTF-8")?;
     if path.contains('\'') {
-        return Err(format!("{path}: a path with a quote cannot be given to pgloader"));
+        return Err(format!(
+            "{path}: a path with a quote cannot be given to pgloader"
+        ));
     }
-    if dbname.is_empty() || !dbname.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        return Err(format!("database name {dbname:?} cannot be given to pgloader (letters, digits, _ and - only)"));
+    if dbname.is_empty()
+        || !dbname
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(format!(
+            "database name {dbname:?} cannot be given to pgloader (letters, digits, _ and - only)"
+        ));
     }
     let mut casts = Vec::new();
     for t in tables {
         for c in &t.columns {
             // pgloader 3.6.9 reads SQLite's NOT NULL as nullable: say it per column.
-            let null = if c.not_null { "set not null" } else { "drop not null" };
-            let mut rule = format!("column {}.{} to \"{}\" drop typemod drop default {null}", pgl_name(&t.name)?, pgl_name(&c.name)?, c.pg.sql());
+            let null = if c.not_null {
+                "set not null"
+            } else {
+                "drop not null"
+            };
+            let mut rule = format!(
+                "column {}.{} to \"{}\" drop typemod drop default {null}",
+                pgl_name(&t.name)?,
+                pgl_name(&c.name)?,
+                c.pg.sql()
+            );
             if let Some(f) = c.pg.pgloader_using() {
                 let _ = write!(rule, " using {f}");
             }
@@ -182,16 +231,36 @@ fn command(file: &SqliteFile, tables: &[SqliteTable], dbname: &str, temp: &str) 
 }
 
 /// Runs pgloader into `temp`.
-fn load(file: &SqliteFile, tables: &[SqliteTable], config: &postgres::Config, temp: &str) -> Result<(), String> {
-    let dbname = config.get_dbname().map(str::to_string).or_else(|| config.get_user().map(str::to_string)).unwrap_or_default();
+fn load(
+    file: &SqliteFile,
+    tables: &[SqliteTable],
+    config: &postgres::Config,
+    temp: &str,
+) -> Result<(), String> {
+    let dbname = config
+        .get_dbname()
+        .map(str::to_string)
+        .or_else(|| config.get_user().map(str::to_string))
+        .unwrap_or_default();
     let text = command(file, tables, &dbname, temp)?;
     let dir = WorkDir::new()?;
     let cmd_file = dir.0.join("stage.load");
     write_private(&cmd_file, &text)?;
 
     let mut pgl = Command::new("pgloader");
-    pgl.arg("--root-dir").arg(&dir.0).arg("--logfile").arg(dir.0.join("pgloader.log")).arg(&cmd_file);
-    for k in ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE"] {
+    pgl.arg("--root-dir")
+        .arg(&dir.0)
+        .arg("--logfile")
+        .arg(dir.0.join("pgloader.log"))
+        .arg(&cmd_file);
+    for k in [
+        "PGHOST",
+        "PGPORT",
+        "PGUSER",
+        "PGPASSWORD",
+        "PGDATABASE",
+        "PGSSLMODE",
+    ] {
         pgl.env_remove(k);
     }
     match config.get_hosts().first() {
@@ -206,20 +275,44 @@ fn load(file: &SqliteFile, tables: &[SqliteTable], config: &postgres::Config, te
     if let Some(port) = config.get_ports().first() {
         pgl.env("PGPORT", port.to_string());
     }
-    let user = config.get_user().map(str::to_string).or_else(|| std::env::var("USER").ok()).unwrap_or_default();
+    let user = config
+        .get_user()
+        .map(str::to_string)
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_default();
     pgl.env("PGUSER", &user);
     if let Some(pw) = config.get_password() {
         pgl.env("PGPASSWORD", String::from_utf8_lossy(pw).as_ref());
     }
-    let out = pgl.stdin(std::process::Stdio::null()).output().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => "the pgloader command is not installed (apt-get install -y pgloader)".to_string(),
-        _ => format!("running pgloader: {e}"),
-    })?;
+    let out = pgl
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                "the pgloader command is not installed (apt-get install -y pgloader)".to_string()
+            }
+            _ => format!("running pgloader: {e}"),
+        })?;
     // pgloader may exit 0 after an ERROR line: both are failures here.
-    let all = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    let error = all.lines().find(|l| l.contains(" ERROR ") || l.contains(" FATAL ") || l.starts_with("FATAL") || l.starts_with("ERROR"));
+    let all = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let error = all.lines().find(|l| {
+        l.contains(" ERROR ")
+            || l.contains(" FATAL ")
+            || l.starts_with("FATAL")
+            || l.starts_with("ERROR")
+    });
     if !out.status.success() || error.is_some() {
-        let line = error.map(|l| l.split_once(" ERROR ").or_else(|| l.split_once(" FATAL ")).map_or(l, |(_, m)| m)).unwrap_or("failed");
+        let line = error
+            .map(|l| {
+                l.split_once(" ERROR ")
+                    .or_else(|| l.split_once(" FATAL "))
+                    .map_or(l, |(_, m)| m)
+            })
+            .unwrap_or("failed");
         return Err(format!("pgloader failed: {}", one_line(line)));
     }
     Ok(())
@@ -227,9 +320,17 @@ fn load(file: &SqliteFile, tables: &[SqliteTable], config: &postgres::Config, te
 
 /// Constraints from unique indexes, counts compared, the rows missing from an index listed,
 /// schema renamed: one transaction.
-fn finish(client: &mut postgres::Client, tables: &[SqliteTable], missing: &[damage::MissingEntry], temp: &str, schema: &str) -> Result<(), String> {
+fn finish(
+    client: &mut postgres::Client,
+    tables: &[SqliteTable],
+    missing: &[damage::MissingEntry],
+    temp: &str,
+    schema: &str,
+) -> Result<(), String> {
     let pg = |e: postgres::Error| {
-        let msg = e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string());
+        let msg = e
+            .as_db_error()
+            .map_or_else(|| e.to_string(), |d| d.message().to_string());
         format!("PostgreSQL: {}", one_line(&msg))
     };
     let mut tx = client.transaction().map_err(pg)?;
@@ -243,9 +344,15 @@ fn finish(client: &mut postgres::Client, tables: &[SqliteTable], missing: &[dama
         if !exists {
             return Err(format!("table {} was not staged by pgloader", t.name));
         }
-        let n: i64 = tx.query_one(&format!("SELECT count(*) FROM {qt}"), &[]).map_err(pg)?.get(0);
+        let n: i64 = tx
+            .query_one(&format!("SELECT count(*) FROM {qt}"), &[])
+            .map_err(pg)?
+            .get(0);
         if n != t.rows {
-            return Err(format!("table {}: {} rows in SQLite, {n} staged in PostgreSQL", t.name, t.rows));
+            return Err(format!(
+                "table {}: {} rows in SQLite, {n} staged in PostgreSQL",
+                t.name, t.rows
+            ));
         }
         let has_pk: bool = tx
             .query_one("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = $1::text::regclass AND contype = 'p')", &[&qt])
@@ -254,19 +361,33 @@ fn finish(client: &mut postgres::Client, tables: &[SqliteTable], missing: &[dama
         for ix in &t.indexes {
             let constraint = match ix.origin.as_str() {
                 "pk" if !has_pk => format!("{} PRIMARY KEY", quote_ident(&t.pkey_name())),
-                "u" if !ix.partial => format!("{} UNIQUE", quote_ident(&t.unique_name(&ix.columns))),
+                "u" if !ix.partial => {
+                    format!("{} UNIQUE", quote_ident(&t.unique_name(&ix.columns)))
+                }
                 _ => continue,
             };
-            tx.batch_execute(&format!("ALTER TABLE {qt} ADD CONSTRAINT {constraint} USING INDEX {}", quote_ident(&ix.name)))
-                .map_err(|e| format!("table {}: key {}: {}", t.name, ix.columns.join(", "), pg(e)))?;
+            tx.batch_execute(&format!(
+                "ALTER TABLE {qt} ADD CONSTRAINT {constraint} USING INDEX {}",
+                quote_ident(&ix.name)
+            ))
+            .map_err(|e| format!("table {}: key {}: {}", t.name, ix.columns.join(", "), pg(e)))?;
         }
     }
-    tx.batch_execute(&catalog::damage_table_ddl(temp)).map_err(pg)?;
-    let insert = format!("INSERT INTO {ts}.{} VALUES ($1, $2, $3, $4::text::jsonb)", quote_ident(damage::DAMAGE_TABLE));
+    tx.batch_execute(&catalog::damage_table_ddl(temp))
+        .map_err(pg)?;
+    let insert = format!(
+        "INSERT INTO {ts}.{} VALUES ($1, $2, $3, $4::text::jsonb)",
+        quote_ident(damage::DAMAGE_TABLE)
+    );
     for m in missing {
-        tx.execute(&insert, &[&m.table, &m.index, &m.rowid, &m.key]).map_err(pg)?;
+        tx.execute(&insert, &[&m.table, &m.index, &m.rowid, &m.key])
+            .map_err(pg)?;
     }
-    tx.batch_execute(&format!("ALTER SCHEMA {ts} RENAME TO {}", quote_ident(schema))).map_err(pg)?;
+    tx.batch_execute(&format!(
+        "ALTER SCHEMA {ts} RENAME TO {}",
+        quote_ident(schema)
+    ))
+    .map_err(pg)?;
     tx.commit().map_err(pg)
 }
 
@@ -276,9 +397,14 @@ struct WorkDir(PathBuf);
 impl WorkDir {
     fn new() -> Result<WorkDir, String> {
         use std::os::unix::fs::DirBuilderExt;
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
         let dir = std::env::temp_dir().join(format!("pgmig-stage-{}-{nanos}", std::process::id()));
-        std::fs::DirBuilder::new().mode(0o700).create(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
         Ok(WorkDir(dir))
     }
 }
@@ -298,7 +424,8 @@ fn write_private(path: &Path, text: &str) -> Result<(), String> {
         .mode(0o600)
         .open(path)
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    f.write_all(text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
+    f.write_all(text.as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Re-exported for callers that hold a `sqlite:` argument.

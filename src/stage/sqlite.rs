@@ -25,12 +25,21 @@ impl SqliteFile {
     /// `ok` (a damaged file is refused too: its rows could not all be read).
     pub fn open(path: &Path) -> Result<SqliteFile, String> {
         match std::fs::metadata(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(format!("SQLite file not found: {}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(format!("SQLite file not found: {}", path.display()))
+            }
             Err(e) => return Err(format!("{}: {e}", path.display())),
-            Ok(m) if !m.is_file() => return Err(format!("{} is not a SQLite database (not a regular file)", path.display())),
+            Ok(m) if !m.is_file() => {
+                return Err(format!(
+                    "{} is not a SQLite database (not a regular file)",
+                    path.display()
+                ))
+            }
             Ok(_) => {}
         }
-        let file = SqliteFile { path: path.to_path_buf() };
+        let file = SqliteFile {
+            path: path.to_path_buf(),
+        };
         let rows = file.query("PRAGMA quick_check").map_err(|e| {
             if e.contains("not a database") || e.contains("file is encrypted") {
                 format!("{} is not a SQLite database", path.display())
@@ -38,9 +47,16 @@ impl SqliteFile {
                 e
             }
         })?;
-        let verdict: Vec<String> = rows.iter().filter_map(|r| r.values().next()?.as_str().map(str::to_string)).collect();
+        let verdict: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.values().next()?.as_str().map(str::to_string))
+            .collect();
         if verdict != ["ok"] {
-            return Err(format!("{}: the SQLite database is damaged (PRAGMA quick_check: {})", path.display(), verdict.join("; ")));
+            return Err(format!(
+                "{}: the SQLite database is damaged (PRAGMA quick_check: {})",
+                path.display(),
+                verdict.join("; ")
+            ));
         }
         Ok(file)
     }
@@ -58,22 +74,45 @@ impl SqliteFile {
             .stdin(std::process::Stdio::null())
             .output()
             .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => "the sqlite3 command is not installed (apt-get install -y sqlite3)".to_string(),
+                std::io::ErrorKind::NotFound => {
+                    "the sqlite3 command is not installed (apt-get install -y sqlite3)".to_string()
+                }
                 _ => format!("running sqlite3: {e}"),
             })?;
         let stderr = String::from_utf8_lossy(&out.stderr);
         if !out.status.success() || stderr.contains("Error") {
-            let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("failed").trim();
-            return Err(format!("{}: sqlite3: {}", self.path.display(), first.trim_start_matches("Error: ")));
+            let first = stderr
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("failed")
+                .trim();
+            return Err(format!(
+                "{}: sqlite3: {}",
+                self.path.display(),
+                first.trim_start_matches("Error: ")
+            ));
         }
         let text = String::from_utf8_lossy(&out.stdout);
         if text.trim().is_empty() {
             return Ok(Vec::new());
         }
-        let value: Value = serde_json::from_str(&text).map_err(|e| format!("{}: sqlite3 -json output: {e}", self.path.display()))?;
+        let value: Value = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: sqlite3 -json output: {e}", self.path.display()))?;
         match value {
-            Value::Array(rows) => Ok(rows.into_iter().filter_map(|r| if let Value::Object(m) = r { Some(m) } else { None }).collect()),
-            _ => Err(format!("{}: sqlite3 -json: not an array", self.path.display())),
+            Value::Array(rows) => Ok(rows
+                .into_iter()
+                .filter_map(|r| {
+                    if let Value::Object(m) = r {
+                        Some(m)
+                    } else {
+                        None
+                    }
+                })
+                .collect()),
+            _ => Err(format!(
+                "{}: sqlite3 -json: not an array",
+                self.path.display()
+            )),
         }
     }
 }

@@ -22,20 +22,34 @@ fn loaded_db() -> TestDb {
 fn run_scripts(db: &TestDb, dir: &std::path::Path) {
     for script in ["precheck.sql", "migrate.sql", "verify.sql"] {
         let out = db.psql_file(dir.join(script), &[]);
-        assert!(out.status.success(), "{script}:\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{script}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
 /// `rows:md5` of a query's rows as text, in order.
 fn content(db: &TestDb, query: &str) -> String {
     let sql = format!("SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, E'\\n' ORDER BY t::text)), '-') FROM ({query}) t");
-    db.client().query_one(&sql, &[]).unwrap_or_else(|e| panic!("{sql}: {}", crate::support::pg_error_text(&e))).get(0)
+    db.client()
+        .query_one(&sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {}", crate::support::pg_error_text(&e)))
+        .get(0)
 }
 
 #[test]
 fn leaving_a_column_in_another_spelling_out_is_a_compile_error_not_a_column_of_nulls() {
-    let src = model_variant(&fixture().join("model.yaml"), |m| m.replace("    columns:\n      name: a.\"Name\"\n", ""));
-    let (code, stderr) = compile_refused(src.path(), "model.yaml", &fixture().join("v1.sql"), &fixture().join("v2.sql"));
+    let src = model_variant(&fixture().join("model.yaml"), |m| {
+        m.replace("    columns:\n      name: a.\"Name\"\n", "")
+    });
+    let (code, stderr) = compile_refused(
+        src.path(),
+        "model.yaml",
+        &fixture().join("v1.sql"),
+        &fixture().join("v2.sql"),
+    );
     assert_eq!(code, 2, "{stderr}");
     insta::assert_snapshot!(stderr, @r#"
     model.yaml:9:3: error: `v1."Account"."Name"` is read by no step; V2's `account.name` is left to its default; map it or list it under drop:
@@ -53,9 +67,19 @@ fn leaving_a_column_in_another_spelling_out_is_a_compile_error_not_a_column_of_n
 
 #[test]
 fn plan_lists_what_is_dropped_with_the_reasons() {
-    let dir = crate::support::compile_ddl(&fixture().join("model.yaml"), &fixture().join("v1.sql"), &fixture().join("v2.sql"));
+    let dir = crate::support::compile_ddl(
+        &fixture().join("model.yaml"),
+        &fixture().join("v1.sql"),
+        &fixture().join("v2.sql"),
+    );
     let plan = std::fs::read_to_string(dir.path().join("PLAN.md")).unwrap();
-    let section = plan.split("## Data this migration does not carry over").nth(1).unwrap().split("\n## ").next().unwrap();
+    let section = plan
+        .split("## Data this migration does not carry over")
+        .nth(1)
+        .unwrap()
+        .split("\n## ")
+        .next()
+        .unwrap();
     insta::assert_snapshot!(section.trim(), @r#"
     Dropped, as the model's `drop:` says (no step reads them):
 
@@ -67,7 +91,11 @@ fn plan_lists_what_is_dropped_with_the_reasons() {
 #[test]
 fn a_mapped_column_arrives_and_a_dropped_one_is_dropped_by_decision() {
     // The fixture maps "Name": every name arrives, byte for byte.
-    let dir = crate::support::compile_ddl(&fixture().join("model.yaml"), &fixture().join("v1.sql"), &fixture().join("v2.sql"));
+    let dir = crate::support::compile_ddl(
+        &fixture().join("model.yaml"),
+        &fixture().join("v1.sql"),
+        &fixture().join("v2.sql"),
+    );
     let db = loaded_db();
     run_scripts(&db, dir.path());
     let v1 = content(&db, r#"SELECT id, "Name" FROM v1."Account""#);
@@ -76,12 +104,26 @@ fn a_mapped_column_arrives_and_a_dropped_one_is_dropped_by_decision() {
 
     // Dropping "Name" on purpose compiles, and the names are NULL as the model says (PLAN.md too).
     let src = model_variant(&fixture().join("model.yaml"), |m| {
-        m.replace("    columns:\n      name: a.\"Name\"\n", "").replace("  Account:\n", "  Account:\n    Name: V2 shows no names; each account is known by its id\n")
+        m.replace("    columns:\n      name: a.\"Name\"\n", "")
+            .replace(
+                "  Account:\n",
+                "  Account:\n    Name: V2 shows no names; each account is known by its id\n",
+            )
     });
-    let dropped = crate::support::compile_ddl(&src.path().join("model.yaml"), &fixture().join("v1.sql"), &fixture().join("v2.sql"));
+    let dropped = crate::support::compile_ddl(
+        &src.path().join("model.yaml"),
+        &fixture().join("v1.sql"),
+        &fixture().join("v2.sql"),
+    );
     let plan = std::fs::read_to_string(dropped.path().join("PLAN.md")).unwrap();
     assert!(plan.contains(r#"- `v1."Account"."Name"`, line 15: V2 shows no names; each account is known by its id"#), "{plan}");
     let db = loaded_db();
     run_scripts(&db, dropped.path());
-    assert_eq!(content(&db, "SELECT id, name FROM public.account WHERE name IS NULL"), content(&db, r#"SELECT id, NULL::text FROM v1."Account""#));
+    assert_eq!(
+        content(
+            &db,
+            "SELECT id, name FROM public.account WHERE name IS NULL"
+        ),
+        content(&db, r#"SELECT id, NULL::text FROM v1."Account""#)
+    );
 }

@@ -3,13 +3,17 @@
 
 use std::time::Duration;
 
-use crate::support::{crashable_cluster, repo_root, TestDb};
 use crate::support::pgmig_cli;
+use crate::support::{crashable_cluster, repo_root, TestDb};
 use crate::workout::{count, must_pass, run, stderr, workout_db, workout_db_in, USER_SCHEMAS};
 
 /// Tables whose keys migrate copies: equal content means the same migration, whatever the
 /// fresh uuids of the generated weeks and days.
-const KEPT: &[&str] = &["public.workout_plans", "public.workout_sessions", "public.exercise_logs"];
+const KEPT: &[&str] = &[
+    "public.workout_plans",
+    "public.workout_sessions",
+    "public.exercise_logs",
+];
 
 /// The workout model in batched mode, compiled into a fresh directory.
 fn compiled_batched(size: &str) -> tempfile::TempDir {
@@ -25,7 +29,11 @@ fn kept(db: &TestDb) -> Vec<Option<String>> {
 fn reference() -> Vec<Option<String>> {
     let db = workout_db("batch_ref");
     let models = repo_root().join("models/workout");
-    let dir = crate::support::compile_ddl(&models.join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"));
+    let dir = crate::support::compile_ddl(
+        &models.join("model.yaml"),
+        &models.join("v1.sql"),
+        &models.join("v2.sql"),
+    );
     must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
     kept(&db)
 }
@@ -35,24 +43,48 @@ fn batched_migrate_commits_per_batch_and_equals_one_transaction() {
     let db = workout_db("batch_plain");
     let dir = compiled_batched("50");
     let notices = must_pass(run(&db, dir.path(), "migrate.sql", &[]), "batched migrate");
-    assert!(notices.contains("step 6/6 exercise_logs: batch 92 of 92"), "{notices}");
+    assert!(
+        notices.contains("step 6/6 exercise_logs: batch 92 of 92"),
+        "{notices}"
+    );
     must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
     assert_eq!(kept(&db), reference());
-    let batches = count(&db, "SELECT count(*) FROM _pgmig.batches WHERE step = 'exercise_logs'");
+    let batches = count(
+        &db,
+        "SELECT count(*) FROM _pgmig.batches WHERE step = 'exercise_logs'",
+    );
     assert_eq!(batches, 92, "4,566 logs in batches of 50");
     // Run again once finished: refused, nothing changes.
     let again = run(&db, dir.path(), "migrate.sql", &[]);
-    assert!(!again.status.success() && stderr(&again).contains("already migrated"), "{}", stderr(&again));
+    assert!(
+        !again.status.success() && stderr(&again).contains("already migrated"),
+        "{}",
+        stderr(&again)
+    );
     // -v batch_size overrides the model's size.
     let other = workout_db("batch_var");
-    must_pass(run(&other, dir.path(), "migrate.sql", &[("batch_size", "1000")]), "batch_size=1000");
-    assert_eq!(count(&other, "SELECT count(*) FROM _pgmig.batches WHERE step = 'exercise_logs'"), 5);
+    must_pass(
+        run(&other, dir.path(), "migrate.sql", &[("batch_size", "1000")]),
+        "batch_size=1000",
+    );
+    assert_eq!(
+        count(
+            &other,
+            "SELECT count(*) FROM _pgmig.batches WHERE step = 'exercise_logs'"
+        ),
+        5
+    );
     assert_eq!(kept(&other), kept(&db));
-    assert_eq!(count(&db, STAGES_LEFT), 0, "each step drops its stage when done");
+    assert_eq!(
+        count(&db, STAGES_LEFT),
+        0,
+        "each step drops its stage when done"
+    );
 }
 
 /// Staging tables still in the database.
-const STAGES_LEFT: &str = "SELECT count(*) FROM pg_tables WHERE schemaname = '_pgmig' AND tablename LIKE 'stage\\_%'";
+const STAGES_LEFT: &str =
+    "SELECT count(*) FROM pg_tables WHERE schemaname = '_pgmig' AND tablename LIKE 'stage\\_%'";
 
 /// A crash of the server empties every UNLOGGED table, the stage of the step under way
 /// included: the rerun stages the batches left again. The server is really crashed
@@ -64,7 +96,12 @@ fn a_stage_emptied_by_a_crash_is_staged_again_on_resume() {
     let cluster = crashable_cluster();
     let stage_of = |db: &TestDb| -> Vec<String> {
         let sql = "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = '_pgmig' AND tablename LIKE 'stage\\_%'";
-        db.client().query(sql, &[]).unwrap().iter().map(|r| r.get(0)).collect()
+        db.client()
+            .query(sql, &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
     };
     // A kill can fall between two steps, or before a stage is filled: try other points.
     let (db, stage) = [400i64, 60, 1000]
@@ -72,9 +109,19 @@ fn a_stage_emptied_by_a_crash_is_staged_again_on_resume() {
         .enumerate()
         .map(|(i, batches)| {
             let db = workout_db_in(cluster, &format!("batch_crash{i}"));
-            assert!(db.migrate_until_batches(&dir.path().join("migrate.sql"), "pgmig-kill-test", batches), "the run must be cut short");
+            assert!(
+                db.migrate_until_batches(
+                    &dir.path().join("migrate.sql"),
+                    "pgmig-kill-test",
+                    batches
+                ),
+                "the run must be cut short"
+            );
             let stages = stage_of(&db);
-            assert!(stages.len() <= 1, "only the step under way has a stage: {stages:?}");
+            assert!(
+                stages.len() <= 1,
+                "only the step under way has a stage: {stages:?}"
+            );
             (db, stages)
         })
         .find_map(|(db, stages)| {
@@ -83,9 +130,16 @@ fn a_stage_emptied_by_a_crash_is_staged_again_on_resume() {
         })
         .expect("one of the kills falls inside a step, its stage filled");
     cluster.crash_and_restart();
-    assert_eq!(count(&db, &format!("SELECT count(*) FROM {stage}")), 0, "crash recovery empties the UNLOGGED stage");
+    assert_eq!(
+        count(&db, &format!("SELECT count(*) FROM {stage}")),
+        0,
+        "crash recovery empties the UNLOGGED stage"
+    );
     let resumed = must_pass(run(&db, dir.path(), "migrate.sql", &[]), "resumed migrate");
-    must_pass(run(&db, dir.path(), "verify.sql", &[]), &format!("verify after the crash:\n{resumed}"));
+    must_pass(
+        run(&db, dir.path(), "verify.sql", &[]),
+        &format!("verify after the crash:\n{resumed}"),
+    );
     assert_eq!(kept(&db), expected);
     assert_eq!(count(&db, STAGES_LEFT), 0);
 }
@@ -96,10 +150,18 @@ fn a_bad_batch_size_is_refused() {
     let dir = compiled_batched("50");
     let out = run(&db, dir.path(), "migrate.sql", &[("batch_size", "0")]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("batch_size must be a positive whole number"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("batch_size must be a positive whole number"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(count(&db, "SELECT count(*) FROM public.workout_plans"), 0);
     let dry = run(&db, dir.path(), "migrate.sql", &[("dry_run", "1")]);
-    assert!(!dry.status.success() && stderr(&dry).contains("a batched migration commits as it goes"), "{}", stderr(&dry));
+    assert!(
+        !dry.status.success() && stderr(&dry).contains("a batched migration commits as it goes"),
+        "{}",
+        stderr(&dry)
+    );
 }
 
 #[test]
@@ -111,16 +173,30 @@ fn a_killed_batched_run_resumes_to_exactly_the_uninterrupted_state() {
     // first, in the plans, in the days, in the logs.
     for (i, batches) in [0i64, 10, 400, 1000].into_iter().enumerate() {
         let db = workout_db(&format!("batch_kill{i}"));
-        let was_cut = db.migrate_until_batches(&dir.path().join("migrate.sql"), "pgmig-kill-test", batches);
+        let was_cut =
+            db.migrate_until_batches(&dir.path().join("migrate.sql"), "pgmig-kill-test", batches);
         cut += was_cut as i32;
         // A run that finished before the kill is complete: running it again is refused.
-        let resumed = if was_cut { must_pass(run(&db, dir.path(), "migrate.sql", &[]), "resumed migrate") } else { String::new() };
-        must_pass(run(&db, dir.path(), "verify.sql", &[]), &format!("verify after a kill after {batches} batches:\n{resumed}"));
+        let resumed = if was_cut {
+            must_pass(run(&db, dir.path(), "migrate.sql", &[]), "resumed migrate")
+        } else {
+            String::new()
+        };
+        must_pass(
+            run(&db, dir.path(), "verify.sql", &[]),
+            &format!("verify after a kill after {batches} batches:\n{resumed}"),
+        );
         assert_eq!(kept(&db), expected, "kill after {batches} batches");
-        let dupes = count(&db, "SELECT count(*) - count(DISTINCT (step, batch)) FROM _pgmig.batches");
+        let dupes = count(
+            &db,
+            "SELECT count(*) - count(DISTINCT (step, batch)) FROM _pgmig.batches",
+        );
         assert_eq!(dupes, 0);
     }
-    assert!(cut >= 3, "at least three of the runs must really have been interrupted (were {cut})");
+    assert!(
+        cut >= 3,
+        "at least three of the runs must really have been interrupted (were {cut})"
+    );
 }
 
 #[test]
@@ -128,13 +204,33 @@ fn rollback_undoes_a_batched_run_stopped_part_way() {
     let db = workout_db("batch_partial");
     let dir = compiled_batched("10");
     let before = db.table_md5s(USER_SCHEMAS);
-    assert!(db.migrate_until_batches(&dir.path().join("migrate.sql"), "pgmig-kill-test", 300), "the run must be cut short");
-    assert!(count(&db, "SELECT count(*) FROM _pgmig.batches") > 0, "some batches were committed before the kill");
-    must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback of a partial run");
+    assert!(
+        db.migrate_until_batches(&dir.path().join("migrate.sql"), "pgmig-kill-test", 300),
+        "the run must be cut short"
+    );
+    assert!(
+        count(&db, "SELECT count(*) FROM _pgmig.batches") > 0,
+        "some batches were committed before the kill"
+    );
+    must_pass(
+        run(&db, dir.path(), "rollback.sql", &[]),
+        "rollback of a partial run",
+    );
     assert_eq!(db.table_md5s(USER_SCHEMAS), before);
-    assert_eq!(count(&db, STAGES_LEFT), 0, "rollback drops the stage of the step it stopped in");
+    assert_eq!(
+        count(&db, STAGES_LEFT),
+        0,
+        "rollback drops the stage of the step it stopped in"
+    );
     // And the model migrates cleanly afterwards, through pgmig run.
-    let out = pgmig_cli(&["run", "migrate", "--dir", &dir.path().display().to_string(), "--db", &db.url()]);
+    let out = pgmig_cli(&[
+        "run",
+        "migrate",
+        "--dir",
+        &dir.path().display().to_string(),
+        "--db",
+        &db.url(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
 }
@@ -147,7 +243,14 @@ fn a_sigkilled_runner_resumes_to_the_uninterrupted_state() {
     let dir = compiled_batched("10");
     let db = workout_db("batch_sigkill");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pgmig"))
-        .args(["run", "migrate", "--dir", &dir.path().display().to_string(), "--db", &db.url()])
+        .args([
+            "run",
+            "migrate",
+            "--dir",
+            &dir.path().display().to_string(),
+            "--db",
+            &db.url(),
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -156,8 +259,18 @@ fn a_sigkilled_runner_resumes_to_the_uninterrupted_state() {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let mut watcher = db.client();
     loop {
-        let exists: bool = watcher.query_one("SELECT to_regclass('_pgmig.batches') IS NOT NULL", &[]).unwrap().get(0);
-        let n: i64 = if exists { watcher.query_one("SELECT count(*) FROM _pgmig.batches", &[]).unwrap().get(0) } else { 0 };
+        let exists: bool = watcher
+            .query_one("SELECT to_regclass('_pgmig.batches') IS NOT NULL", &[])
+            .unwrap()
+            .get(0);
+        let n: i64 = if exists {
+            watcher
+                .query_one("SELECT count(*) FROM _pgmig.batches", &[])
+                .unwrap()
+                .get(0)
+        } else {
+            0
+        };
         if n >= 20 || std::time::Instant::now() > deadline {
             break;
         }
@@ -167,10 +280,23 @@ fn a_sigkilled_runner_resumes_to_the_uninterrupted_state() {
     child.wait().unwrap();
     // The orphaned backend ends its open batch at its next notice; give it a moment, then resume.
     std::thread::sleep(Duration::from_millis(500));
-    let done: i64 = watcher.query_one("SELECT count(*) FROM _pgmig.log WHERE step = '(all)'", &[]).unwrap().get(0);
+    let done: i64 = watcher
+        .query_one("SELECT count(*) FROM _pgmig.log WHERE step = '(all)'", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(done, 0, "the run must have been cut short");
-    let out = pgmig_cli(&["run", "migrate", "--dir", &dir.path().display().to_string(), "--db", &db.url()]);
+    let out = pgmig_cli(&[
+        "run",
+        "migrate",
+        "--dir",
+        &dir.path().display().to_string(),
+        "--db",
+        &db.url(),
+    ]);
     assert!(out.status.success(), "resume: {}", stderr(&out));
-    must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify after SIGKILL");
+    must_pass(
+        run(&db, dir.path(), "verify.sql", &[]),
+        "verify after SIGKILL",
+    );
     assert_eq!(kept(&db), expected);
 }

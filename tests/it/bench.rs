@@ -17,8 +17,16 @@ fn bench_smallest_scale_all_contenders_agree() {
     opts.compile_model = Some((20, 10));
     opts.work_dir = work.path().to_path_buf();
     // A small cluster is enough here (and leaves memory to the other tests).
-    opts.settings = vec![("shared_buffers".into(), "128MB".into()), ("effective_cache_size".into(), "1GB".into())];
-    if std::process::Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false) {
+    opts.settings = vec![
+        ("shared_buffers".into(), "128MB".into()),
+        ("effective_cache_size".into(), "1GB".into()),
+    ];
+    if std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false)
+    {
         // the cluster directory must be reachable by the postgres user
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -32,28 +40,70 @@ fn bench_smallest_scale_all_contenders_agree() {
     assert_eq!(scale.v1_rows["exercise_logs"], 5000);
     let reference = &scale.fingerprints[bench::MIGRATE];
     assert_eq!(reference.len(), 6, "{reference:?}");
-    assert!(reference.iter().all(|(_, n, _)| *n > 0), "every V2 table gets rows: {reference:?}");
-    for who in [bench::FLOOR, bench::PLPGSQL, bench::CLIENT, bench::BATCHED, bench::DEFERRED] {
+    assert!(
+        reference.iter().all(|(_, n, _)| *n > 0),
+        "every V2 table gets rows: {reference:?}"
+    );
+    for who in [
+        bench::FLOOR,
+        bench::PLPGSQL,
+        bench::CLIENT,
+        bench::BATCHED,
+        bench::DEFERRED,
+    ] {
         assert!(scale.fingerprints.contains_key(who), "{who} did not run");
-        assert_eq!(&scale.fingerprints[who], reference, "{who} differs from pgmig");
+        assert_eq!(
+            &scale.fingerprints[who], reference,
+            "{who} differs from pgmig"
+        );
     }
     assert!(report.all_equal(), "{:?}", scale.mismatches);
-    for who in [bench::PRECHECK, bench::MIGRATE, bench::VERIFY, bench::ROLLBACK, bench::FLOOR, bench::PLPGSQL, bench::CLIENT] {
+    for who in [
+        bench::PRECHECK,
+        bench::MIGRATE,
+        bench::VERIFY,
+        bench::ROLLBACK,
+        bench::FLOOR,
+        bench::PLPGSQL,
+        bench::CLIENT,
+    ] {
         assert_eq!(scale.series[who].secs.len(), 1, "{who} ran once");
     }
     assert_eq!(scale.pgmig_steps.len(), 6);
     assert_eq!(scale.floor_steps.len(), 6);
     // The other models: school at scale 1 against its copy floor.
-    let school = report.models.iter().find(|m| m.model == "school" && m.scale == 1).expect("school ran at scale 1");
-    assert_eq!(school.v1_rows, 445, "5 schools, 40 teachers, 150 parents, 250 students");
-    assert!(school.v2_rows > school.v1_rows, "users, roles and profiles: {}", school.v2_rows);
+    let school = report
+        .models
+        .iter()
+        .find(|m| m.model == "school" && m.scale == 1)
+        .expect("school ran at scale 1");
+    assert_eq!(
+        school.v1_rows, 445,
+        "5 schools, 40 teachers, 150 parents, 250 students"
+    );
+    assert!(
+        school.v2_rows > school.v1_rows,
+        "users, roles and profiles: {}",
+        school.v2_rows
+    );
     for who in bench::models::MODEL_ORDER {
         assert_eq!(school.series[*who].secs.len(), 1, "school: {who} ran once");
     }
     let compile = report.compile.as_ref().expect("compile target ran");
     assert_eq!(compile.secs.len(), 3);
-    for needle in ["## Scale 1:", bench::MIGRATE, "migrate ≤ 1.5 × floor", "## Model school, scale 1:", bench::models::COPY_FLOOR, "## Compile"] {
-        assert!(report.markdown.contains(needle), "report lacks {needle:?}:\n{}", report.markdown);
+    for needle in [
+        "## Scale 1:",
+        bench::MIGRATE,
+        "migrate ≤ 1.5 × floor",
+        "## Model school, scale 1:",
+        bench::models::COPY_FLOOR,
+        "## Compile",
+    ] {
+        assert!(
+            report.markdown.contains(needle),
+            "report lacks {needle:?}:\n{}",
+            report.markdown
+        );
     }
 }
 
@@ -61,14 +111,27 @@ fn bench_smallest_scale_all_contenders_agree() {
 #[test]
 fn bench_refuses_unknown_models_and_bad_flags() {
     for (args, needle) in [
-        (&["--models", "drills"][..], "`drills` is not a model the bench scales"),
-        (&["--compile-model", "lots"][..], "--compile-model wants TABLESxCOLUMNS"),
+        (
+            &["--models", "drills"][..],
+            "`drills` is not a model the bench scales",
+        ),
+        (
+            &["--compile-model", "lots"][..],
+            "--compile-model wants TABLESxCOLUMNS",
+        ),
         (&["--set", "work_mem"][..], "--set wants NAME=VALUE"),
     ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pgmig")).arg("bench").args(args).output().unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pgmig"))
+            .arg("bench")
+            .args(args)
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
-        assert!(!stderr.contains("starting a PostgreSQL cluster"), "{args:?}: refused before any work: {stderr}");
+        assert!(
+            !stderr.contains("starting a PostgreSQL cluster"),
+            "{args:?}: refused before any work: {stderr}"
+        );
     }
 }

@@ -16,11 +16,23 @@ fn a_misspelled_script_name_gets_the_nearest_one() {
 
 #[test]
 fn a_failed_connection_names_where_it_tried() {
-    let out = pgmig_cli(&["status", "--db", "host=/nonexistent port=6543 dbname=app user=dba"]);
+    let out = pgmig_cli(&[
+        "status",
+        "--db",
+        "host=/nonexistent port=6543 dbname=app user=dba",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("tried socket /nonexistent/.s.PGSQL.6543, database app, user dba"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("tried socket /nonexistent/.s.PGSQL.6543, database app, user dba"),
+        "{}",
+        stderr(&out)
+    );
     let out = pgmig_cli(&["status", "--db", "postgresql://dba@127.0.0.1:1/app"]);
-    assert!(stderr(&out).contains("tried host 127.0.0.1 port 1, database app"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("tried host 127.0.0.1 port 1, database app"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -28,11 +40,25 @@ fn init_creates_the_folder_it_writes_into() {
     let root = repo_root();
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("fresh/workout/model.yaml");
-    let (v1, v2) = (root.join("models/workout/v1.sql"), root.join("models/workout/v2.sql"));
-    let out = pgmig_cli(&["init", "--v1", &v1.display().to_string(), "--v2", &v2.display().to_string(), "-o", &target.display().to_string()]);
+    let (v1, v2) = (
+        root.join("models/workout/v1.sql"),
+        root.join("models/workout/v2.sql"),
+    );
+    let out = pgmig_cli(&[
+        "init",
+        "--v1",
+        &v1.display().to_string(),
+        "--v2",
+        &v2.display().to_string(),
+        "-o",
+        &target.display().to_string(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let draft = std::fs::read_to_string(&target).unwrap();
-    assert!(draft.starts_with("name: workout") || draft.contains("\nname: workout\n"), "the model is named after its folder:\n{draft}");
+    assert!(
+        draft.starts_with("name: workout") || draft.contains("\nname: workout\n"),
+        "the model is named after its folder:\n{draft}"
+    );
 }
 
 /// `pgmig rejects | head`: the reader is gone before anything is written.

@@ -41,7 +41,11 @@ fn compile(model_dir: &Path, v1: &str, v2: &str, extra: &[&str]) -> (Output, tem
 
 /// stderr with the ends of lines trimmed (the diagnostics' frames pad empty source lines).
 fn shown(out: &Output) -> String {
-    stderr(out).lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
+    stderr(out)
+        .lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn ddl(name: &str) -> String {
@@ -74,13 +78,26 @@ fn postgres_rejects_what_the_checker_accepts_at_the_model_line() {
     assert_eq!(before, vec!["public".to_string()], "a fresh database");
 
     // Without --check-db both models compile: only PostgreSQL knows these are wrong.
-    let plus_twelve = variant(|m| m.replace("m.joined_at + make_interval(years => 1)", "m.joined_at + 12"));
+    let plus_twelve = variant(|m| {
+        m.replace(
+            "m.joined_at + make_interval(years => 1)",
+            "m.joined_at + 12",
+        )
+    });
     let (out, _) = compile(plus_twelve.path(), &ddl("v1.sql"), &ddl("v2.sql"), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
 
-    let (out, written) = compile(plus_twelve.path(), &ddl("v1.sql"), &ddl("v2.sql"), &["--check-db", &scratch.url()]);
+    let (out, written) = compile(
+        plus_twelve.path(),
+        &ddl("v1.sql"),
+        &ddl("v2.sql"),
+        &["--check-db", &scratch.url()],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(std::fs::read_dir(written.path()).unwrap().next().is_none(), "nothing is written");
+    assert!(
+        std::fs::read_dir(written.path()).unwrap().next().is_none(),
+        "nothing is written"
+    );
     insta::assert_snapshot!(shown(&out), @r"
     model.yaml:11:19: error: PostgreSQL rejects column expires_at of step members: operator does not exist: timestamp without time zone + integer
         ╭─[model.yaml:11:19]
@@ -93,10 +110,20 @@ fn postgres_rejects_what_the_checker_accepts_at_the_model_line() {
       help: PostgreSQL: No operator matches the given name and argument types. You might need to add explicit type casts.
     error: model.yaml has 1 error; nothing was written
     ");
-    assert_eq!(objects(&scratch), before, "the scratch database is unchanged");
+    assert_eq!(
+        objects(&scratch),
+        before,
+        "the scratch database is unchanged"
+    );
 
-    let date_add = variant(|m| m.replace("make_interval(years => r.years)", "date_add(r.years, 1)"));
-    let (out, _) = compile(date_add.path(), &ddl("v1.sql"), &ddl("v2.sql"), &["--check-db", &scratch.url()]);
+    let date_add =
+        variant(|m| m.replace("make_interval(years => r.years)", "date_add(r.years, 1)"));
+    let (out, _) = compile(
+        date_add.path(),
+        &ddl("v1.sql"),
+        &ddl("v2.sql"),
+        &["--check-db", &scratch.url()],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     insta::assert_snapshot!(shown(&out), @r"
     model.yaml:17:13: error: PostgreSQL rejects column term of step renewals: function date_add(integer, integer) does not exist
@@ -109,12 +136,25 @@ fn postgres_rejects_what_the_checker_accepts_at_the_model_line() {
       help: PostgreSQL: No function matches the given name and argument types. You might need to add explicit type casts.
     error: model.yaml has 1 error; nothing was written
     ");
-    assert_eq!(objects(&scratch), before, "the scratch database is unchanged");
+    assert_eq!(
+        objects(&scratch),
+        before,
+        "the scratch database is unchanged"
+    );
 
     // The model as it is: named arguments are fine, and the scratch database still empty.
-    let (out, _) = compile(&fixture(), &ddl("v1.sql"), &ddl("v2.sql"), &["--check-db", &scratch.url()]);
+    let (out, _) = compile(
+        &fixture(),
+        &ddl("v1.sql"),
+        &ddl("v2.sql"),
+        &["--check-db", &scratch.url()],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(objects(&scratch), before, "the scratch database is unchanged");
+    assert_eq!(
+        objects(&scratch),
+        before,
+        "the scratch database is unchanged"
+    );
 }
 
 /// The fixture's V1 in schema v1 and V2 in public, with V1's rows.
@@ -137,13 +177,28 @@ fn named_arguments_migrate_and_verify() {
     must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
     let rows: Vec<(i32, String)> = db
         .client()
-        .query("SELECT id, expires_at::text FROM public.members ORDER BY id", &[])
+        .query(
+            "SELECT id, expires_at::text FROM public.members ORDER BY id",
+            &[],
+        )
         .unwrap()
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert_eq!(rows, vec![(1, "2021-01-01 10:00:00".to_string()), (2, "2022-06-30 08:30:00".to_string())]);
-    let terms: Vec<String> = db.client().query("SELECT term::text FROM public.renewals ORDER BY id", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(
+        rows,
+        vec![
+            (1, "2021-01-01 10:00:00".to_string()),
+            (2, "2022-06-30 08:30:00".to_string())
+        ]
+    );
+    let terms: Vec<String> = db
+        .client()
+        .query("SELECT term::text FROM public.renewals ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     assert_eq!(terms, ["1 year", "2 years", "12 years"]);
 }
 
@@ -157,7 +212,17 @@ fn a_live_v2_is_checked_by_postgres_too() {
     let e = stderr(&out);
     assert!(e.contains("model.yaml:17:13: error: PostgreSQL rejects column term of step renewals: function date_add(integer, integer) does not exist"), "{e}");
     assert_eq!(db.table_md5s(&["v1", "public"]), before);
-    assert_eq!(db.client().query_one("SELECT count(*) FROM pg_namespace WHERE nspname = '_pgmig'", &[]).unwrap().get::<_, i64>(0), 0, "no _pgmig left");
+    assert_eq!(
+        db.client()
+            .query_one(
+                "SELECT count(*) FROM pg_namespace WHERE nspname = '_pgmig'",
+                &[]
+            )
+            .unwrap()
+            .get::<_, i64>(0),
+        0,
+        "no _pgmig left"
+    );
     let (out, dir) = compile(&fixture(), &db.url(), &db.url(), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     // Migrated, V2's database holds the id maps: the check uses them as they are.
@@ -170,7 +235,12 @@ fn a_live_v2_is_checked_by_postgres_too() {
 fn a_runtime_error_names_the_step_and_its_model_line() {
     // 1 / (id - 1): division by zero on member 1, which neither checker can know. The
     // email is UNIQUE in V2, so precheck computes it too.
-    let model = variant(|m| m.replace("      expires_at:", "      email: m.email || (1 / (m.id - 1))::text\n      expires_at:"));
+    let model = variant(|m| {
+        m.replace(
+            "      expires_at:",
+            "      email: m.email || (1 / (m.id - 1))::text\n      expires_at:",
+        )
+    });
     let (out, dir) = compile(model.path(), &ddl("v1.sql"), &ddl("v2.sql"), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     for (script, vars) in [("precheck.sql", &[][..]), ("migrate.sql", &[][..])] {
@@ -179,11 +249,23 @@ fn a_runtime_error_names_the_step_and_its_model_line() {
         let out = run(&db, dir.path(), script, vars);
         assert!(!out.status.success(), "{script} fails");
         let e = stderr(&out);
-        assert!(e.contains("step members (model.yaml:7) failed: division by zero"), "{script}: {e}");
-        assert_eq!(db.table_md5s(&["v1", "public"]), before, "{script} changed nothing");
+        assert!(
+            e.contains("step members (model.yaml:7) failed: division by zero"),
+            "{script}: {e}"
+        );
+        assert_eq!(
+            db.table_md5s(&["v1", "public"]),
+            before,
+            "{script} changed nothing"
+        );
     }
     // Batched: the step is a procedure committing as it goes; its error names the step too.
-    let batched = variant(|m| m.replace("      expires_at:", "      email: m.email || (1 / (m.id - 1))::text\n      expires_at:") + "mode: {batched: {size: 1}}\n");
+    let batched = variant(|m| {
+        m.replace(
+            "      expires_at:",
+            "      email: m.email || (1 / (m.id - 1))::text\n      expires_at:",
+        ) + "mode: {batched: {size: 1}}\n"
+    });
     let (out, dir) = compile(batched.path(), &ddl("v1.sql"), &ddl("v2.sql"), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let db = members_db("dbcheck_runtime_batched");
@@ -191,8 +273,15 @@ fn a_runtime_error_names_the_step_and_its_model_line() {
     let out = run(&db, dir.path(), "migrate.sql", &[]);
     assert!(!out.status.success(), "batched migrate fails");
     let e = stderr(&out);
-    assert!(e.contains("step members (model.yaml:7) failed: division by zero"), "batched migrate: {e}");
-    assert_eq!(db.table_md5s(&["v1", "public"]), before, "no V2 row was written");
+    assert!(
+        e.contains("step members (model.yaml:7) failed: division by zero"),
+        "batched migrate: {e}"
+    );
+    assert_eq!(
+        db.table_md5s(&["v1", "public"]),
+        before,
+        "no V2 row was written"
+    );
 
     // verify recomputes each step from V1, and runs the model's assertions: a V1 email
     // emptied after migrate makes the step's expression fail there, and an assertion that
@@ -208,11 +297,20 @@ fn a_runtime_error_names_the_step_and_its_model_line() {
     assert!(out.status.success(), "{}", stderr(&out));
     let out = run(&db, dir.path(), "verify.sql", &[]);
     assert!(!out.status.success(), "verify fails");
-    assert!(stderr(&out).contains("assertion terms are whole years (model.yaml:21) failed: division by zero"), "verify: {}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("assertion terms are whole years (model.yaml:21) failed: division by zero"),
+        "verify: {}",
+        stderr(&out)
+    );
     // The steps' checks run before the assertions: this error comes first.
     db.execute("UPDATE v1.members SET email = '' WHERE id = 2");
     let out = run(&db, dir.path(), "verify.sql", &[]);
-    assert!(stderr(&out).contains("step members (model.yaml:7) failed: division by zero"), "verify: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("step members (model.yaml:7) failed: division by zero"),
+        "verify: {}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -244,11 +342,26 @@ fn a_step_reading_the_table_it_fills_is_refused() {
     ");
 
     // V1's tables renamed aside in the same schema are other tables: allowed.
-    let aside = variant(|m| m.replace("source: { schema: v1 }", "source: { schema: public }").replace("from: members m", "from: members_v1 m").replace("from: renewals r", "from: renewals_v1 r"));
+    let aside = variant(|m| {
+        m.replace("source: { schema: v1 }", "source: { schema: public }")
+            .replace("from: members m", "from: members_v1 m")
+            .replace("from: renewals r", "from: renewals_v1 r")
+    });
     let v1_aside = aside.path().join("v1_aside.sql");
     let v1 = std::fs::read_to_string(fixture().join("v1.sql")).unwrap();
-    std::fs::write(&v1_aside, v1.replace("TABLE members", "TABLE members_v1").replace("TABLE renewals", "TABLE renewals_v1").replace("REFERENCES members", "REFERENCES members_v1")).unwrap();
-    let (out, _) = compile(aside.path(), &v1_aside.display().to_string(), &ddl("v2.sql"), &[]);
+    std::fs::write(
+        &v1_aside,
+        v1.replace("TABLE members", "TABLE members_v1")
+            .replace("TABLE renewals", "TABLE renewals_v1")
+            .replace("REFERENCES members", "REFERENCES members_v1"),
+    )
+    .unwrap();
+    let (out, _) = compile(
+        aside.path(),
+        &v1_aside.display().to_string(),
+        &ddl("v2.sql"),
+        &[],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
@@ -260,14 +373,21 @@ fn v1_and_v2_in_two_databases_need_a_server() {
     let v2 = members_db("dbcheck_v2");
     let (out, _) = compile(&fixture(), &v1.url(), &v2.url(), &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let e = stderr(&out).replace(v1.name(), "V1DB").replace(v2.name(), "V2DB");
+    let e = stderr(&out)
+        .replace(v1.name(), "V1DB")
+        .replace(v2.name(), "V2DB");
     insta::assert_snapshot!(e, @r"
     error: --v1 is database V1DB and --v2 is database V2DB on one server, but the model reads V1 in the database it migrates: the scripts would read V2's database as V1
       help: load V1 into a schema of V2's database (`source: {schema: v1}`) and compile against that, or read V1 from its server (`source: {server: NAME, schema: …}`)
     ");
     // The same database under two spellings of its URL is one database.
     let c = cluster();
-    let respelled = format!("user=postgres dbname={} port={} host={}", v2.name(), c.port(), c.socket_dir().display());
+    let respelled = format!(
+        "user=postgres dbname={} port={} host={}",
+        v2.name(),
+        c.port(),
+        c.socket_dir().display()
+    );
     assert_ne!(respelled, v2.url());
     let (out, _) = compile(&fixture(), &v2.url(), &respelled, &[]);
     assert!(out.status.success(), "{}", stderr(&out));

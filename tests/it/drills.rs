@@ -27,13 +27,20 @@ fn models() -> PathBuf {
 
 /// The drills model compiled from its DDL files into a fresh directory.
 fn compiled() -> tempfile::TempDir {
-    crate::support::compile_ddl(&models().join("model.yaml"), &models().join("v1.sql"), &models().join("v2.sql"))
+    crate::support::compile_ddl(
+        &models().join("model.yaml"),
+        &models().join("v1.sql"),
+        &models().join("v2.sql"),
+    )
 }
 
 /// The drills model's scripts for the root rows `--only` selects.
 fn compiled_only(condition: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let selection = pgmig::compile::Selection { entities: vec![], only: Some(condition.to_string()) };
+    let selection = pgmig::compile::Selection {
+        entities: vec![],
+        only: Some(condition.to_string()),
+    };
     let c = pgmig::compile::compile_selected(
         &models().join("model.yaml"),
         &pgmig::SchemaInput::Ddl(models().join("v1.sql")),
@@ -55,7 +62,14 @@ fn drills_db(name: &str, scale: i64) -> TestDb {
     for (file, schema) in [("sample_v1.sql", "v1"), ("sample_v2.sql", "public")] {
         let out = db
             .psql_cmd()
-            .args(["-q", "-v", &format!("scale={scale}"), "-v", &format!("schema={schema}"), "-f"])
+            .args([
+                "-q",
+                "-v",
+                &format!("scale={scale}"),
+                "-v",
+                &format!("schema={schema}"),
+                "-f",
+            ])
             .arg(models().join(file))
             .output()
             .unwrap();
@@ -65,7 +79,12 @@ fn drills_db(name: &str, scale: i64) -> TestDb {
 }
 
 fn strings(db: &TestDb, sql: &str) -> Vec<String> {
-    db.client().query(sql, &[]).unwrap_or_else(|e| panic!("{sql}\n{}", crate::support::pg_error_text(&e))).iter().map(|r| r.get(0)).collect()
+    db.client()
+        .query(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}\n{}", crate::support::pg_error_text(&e)))
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
 }
 
 /// Runs a query that returns one bigint, failing the test with the query on an error.
@@ -83,8 +102,14 @@ const USER_TABLES: &[(&str, &str)] = &[
     ("completed_sessions", "x.user_id = u.id"),
     ("session_preferences", "x.user_id = u.id"),
     ("drill_groups", "x.user_id = u.id"),
-    ("drill_group_items", "x.group_id IN (SELECT g.id FROM public.drill_groups g WHERE g.user_id = u.id)"),
-    ("drill_group_item_notes", "x.group_id IN (SELECT g.id FROM public.drill_groups g WHERE g.user_id = u.id)"),
+    (
+        "drill_group_items",
+        "x.group_id IN (SELECT g.id FROM public.drill_groups g WHERE g.user_id = u.id)",
+    ),
+    (
+        "drill_group_item_notes",
+        "x.group_id IN (SELECT g.id FROM public.drill_groups g WHERE g.user_id = u.id)",
+    ),
     ("ordered_session_drills", "x.user_id = u.id"),
     ("progress_history", "x.user_id = u.id"),
 ];
@@ -96,8 +121,16 @@ fn user_md5s(db: &TestDb, filter: &str) -> BTreeMap<String, String> {
         .iter()
         .map(|(t, on)| format!("'{t}:' || coalesce((SELECT string_agg(x::text, E'\\n' ORDER BY x::text) FROM public.{t} x WHERE {on}), '-')"))
         .collect();
-    let sql = format!("SELECT u.email, md5({}) FROM public.users u WHERE {filter}", parts.join(" || E'\\n' || "));
-    db.client().query(&sql, &[]).unwrap_or_else(|e| panic!("{sql}\n{}", crate::support::pg_error_text(&e))).iter().map(|r| (r.get(0), r.get(1))).collect()
+    let sql = format!(
+        "SELECT u.email, md5({}) FROM public.users u WHERE {filter}",
+        parts.join(" || E'\\n' || ")
+    );
+    db.client()
+        .query(&sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}\n{}", crate::support::pg_error_text(&e)))
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
 }
 
 /// Per V2 table (`public.<t>`), the rows owned by the V2 users matching `filter`.
@@ -112,11 +145,21 @@ fn rows_under(db: &TestDb, filter: &str) -> BTreeMap<String, i64> {
 fn replace_counts(notices: &str) -> BTreeMap<String, i64> {
     let mut out = BTreeMap::new();
     for line in notices.lines() {
-        let Some(rest) = line.split("REPLACE  users: ").nth(1) else { continue };
-        let (n, rest) = rest.split_once(" rows of ").unwrap_or_else(|| panic!("{line}"));
+        let Some(rest) = line.split("REPLACE  users: ").nth(1) else {
+            continue;
+        };
+        let (n, rest) = rest
+            .split_once(" rows of ")
+            .unwrap_or_else(|| panic!("{line}"));
         let table = rest.split_whitespace().next().unwrap();
-        assert!(rest.ends_with("would be deleted and restored by rollback"), "{line}");
-        out.insert(table.to_string(), n.parse().unwrap_or_else(|_| panic!("{line}")));
+        assert!(
+            rest.ends_with("would be deleted and restored by rollback"),
+            "{line}"
+        );
+        out.insert(
+            table.to_string(),
+            n.parse().unwrap_or_else(|_| panic!("{line}")),
+        );
     }
     out
 }
@@ -128,8 +171,18 @@ fn rows_of(md5s: &BTreeMap<String, String>, table: &str) -> i64 {
 
 /// Runs every (what, query counting the rows that break it) check; fails listing the broken ones.
 fn assert_oracle(db: &TestDb, checks: &[(&str, String)]) {
-    let broken: Vec<String> = checks.iter().filter_map(|(what, sql)| match num(db, sql) { 0 => None, n => Some(format!("{n:>4}  {what}")) }).collect();
-    assert!(broken.is_empty(), "oracle checks broken (rows that break them):\n{}", broken.join("\n"));
+    let broken: Vec<String> = checks
+        .iter()
+        .filter_map(|(what, sql)| match num(db, sql) {
+            0 => None,
+            n => Some(format!("{n:>4}  {what}")),
+        })
+        .collect();
+    assert!(
+        broken.is_empty(),
+        "oracle checks broken (rows that break them):\n{}",
+        broken.join("\n")
+    );
 }
 
 /// The V1 sessions naming a drill (by title) that V2's catalog does not have.
@@ -157,7 +210,14 @@ WITH pairs AS (
 /// The oracle of a full migration, after migrate: (what must hold, a query counting the rows
 /// that break it). `stale_ids`: the uuids V2's stale Apple copies had before.
 fn full_migration_oracle(stale_ids: &[String]) -> Vec<(&'static str, String)> {
-    let stale = format!("ARRAY[{}]::uuid[]", stale_ids.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", "));
+    let stale = format!(
+        "ARRAY[{}]::uuid[]",
+        stale_ids
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let mut checks: Vec<(&'static str, String)> = vec![
         // Users.
         (
@@ -312,7 +372,10 @@ fn full_migration_oracle(stale_ids: &[String]) -> Vec<(&'static str, String)> {
         ("the element's other keys and values are V1's", "SELECT count(*) FROM drill_elems WHERE v2e::jsonb - 'drill' <> v1e - 'drill'"),
         ("an element without a drill object is unchanged", "SELECT count(*) FROM elems WHERE jsonb_typeof(v1e -> 'drill') IS DISTINCT FROM 'object' AND v2e::jsonb IS DISTINCT FROM v1e"),
     ];
-    checks.extend(json.iter().map(|(what, sql)| (*what, format!("{PAIRS}{sql}"))));
+    checks.extend(
+        json.iter()
+            .map(|(what, sql)| (*what, format!("{PAIRS}{sql}"))),
+    );
     // Rejected sessions: exactly the V1 sessions naming a title V2 lacks, named in the reason.
     checks.extend([
         (
@@ -385,7 +448,14 @@ fn full_migration_oracle(stale_ids: &[String]) -> Vec<(&'static str, String)> {
 fn out_dir_is_fresh() {
     let dir = compiled();
     let committed = repo_root().join("out/drills");
-    for name in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql", "export.sql", "PLAN.md"] {
+    for name in [
+        "precheck.sql",
+        "migrate.sql",
+        "verify.sql",
+        "rollback.sql",
+        "export.sql",
+        "PLAN.md",
+    ] {
         let fresh = std::fs::read_to_string(dir.path().join(name)).unwrap();
         let old = std::fs::read_to_string(committed.join(name)).unwrap_or_default();
         assert!(fresh == old, "out/drills/{name} is stale: run `cargo run -- compile models/drills/model.yaml --v1 models/drills/v1.sql --v2 models/drills/v2.sql`");
@@ -401,7 +471,13 @@ fn generated_scripts_snapshots() {
         insta::assert_snapshot!(format!("drills_{name}"), text);
     }
     let again = compiled();
-    for name in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql", "PLAN.md"] {
+    for name in [
+        "precheck.sql",
+        "migrate.sql",
+        "verify.sql",
+        "rollback.sql",
+        "PLAN.md",
+    ] {
         let a = std::fs::read(dir.path().join(name)).unwrap();
         let b = std::fs::read(again.path().join(name)).unwrap();
         assert_eq!(a, b, "{name}: same input, same bytes");
@@ -420,10 +496,26 @@ fn migrate_full_oracle_then_rollback_keeps_what_the_app_wrote() {
     let android_before = user_md5s(&db, android);
     let stale_before = user_md5s(&db, apple);
     assert_eq!(android_before.len() as i64, 15 * SCALE);
-    assert!(android_before.keys().all(|e| e.starts_with("android")), "{android_before:?}");
-    let expected_stale: Vec<String> = (1..=20 * SCALE).filter(|u| u % 4 == 0).map(|u| format!("apple{u}@example.com")).collect();
-    assert_eq!(stale_before.keys().cloned().collect::<std::collections::BTreeSet<_>>(), expected_stale.iter().cloned().collect(), "the stale copies");
-    let stale_ids = strings(&db, &format!("SELECT u.id::text FROM public.users u WHERE {apple} ORDER BY 1"));
+    assert!(
+        android_before.keys().all(|e| e.starts_with("android")),
+        "{android_before:?}"
+    );
+    let expected_stale: Vec<String> = (1..=20 * SCALE)
+        .filter(|u| u % 4 == 0)
+        .map(|u| format!("apple{u}@example.com"))
+        .collect();
+    assert_eq!(
+        stale_before
+            .keys()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>(),
+        expected_stale.iter().cloned().collect(),
+        "the stale copies"
+    );
+    let stale_ids = strings(
+        &db,
+        &format!("SELECT u.id::text FROM public.users u WHERE {apple} ORDER BY 1"),
+    );
     let stale_notes = strings(&db, &format!("SELECT n::text FROM public.drill_group_item_notes n JOIN public.drill_groups g ON g.id = n.group_id JOIN public.users u ON u.id = g.user_id WHERE {apple} ORDER BY 1"));
     assert_eq!(stale_notes.len() as i64, 5 * SCALE);
     let under_stale = rows_under(&db, apple);
@@ -434,43 +526,89 @@ fn migrate_full_oracle_then_rollback_keeps_what_the_app_wrote() {
     let t = std::time::Instant::now();
     let pre = must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck");
     assert!(pre.contains("precheck: no blocking finding"), "{pre}");
-    assert_eq!(replace_counts(&pre), under_stale, "REPLACE lines = the rows under the stale copies; precheck said:\n{pre}");
+    assert_eq!(
+        replace_counts(&pre),
+        under_stale,
+        "REPLACE lines = the rows under the stale copies; precheck said:\n{pre}"
+    );
     assert_eq!(under_stale["public.users"], 5 * SCALE);
-    assert_eq!(db.table_md5s(&["public"]), public_before, "precheck changed V2");
+    assert_eq!(
+        db.table_md5s(&["public"]),
+        public_before,
+        "precheck changed V2"
+    );
     eprintln!("drills: precheck {:?}", t.elapsed());
 
     let t = std::time::Instant::now();
     must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
     eprintln!("drills: migrate {:?}", t.elapsed());
     let verify = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
-    assert!(verify.contains("verify: every check passed") && !verify.contains("FAIL"), "{verify}");
+    assert!(
+        verify.contains("verify: every check passed") && !verify.contains("FAIL"),
+        "{verify}"
+    );
 
     // The oracle.
     assert_oracle(&db, &full_migration_oracle(&stale_ids));
     // The planted cases (sample_v1.sql's header): 8 sessions (s % 20 = 7), 2 items and 2
     // ordered drills per unit of scale are rejected; the rejected sessions by id.
-    let rejects = |step: &str| num(&db, &format!("SELECT count(*) FROM _pgmig.rejects WHERE model = 'drills' AND step = '{step}'"));
-    assert_eq!((rejects("completed_sessions"), rejects("drill_group_items"), rejects("ordered_session_drills")), (8 * SCALE, 2 * SCALE, 2 * SCALE));
+    let rejects = |step: &str| {
+        num(
+            &db,
+            &format!(
+                "SELECT count(*) FROM _pgmig.rejects WHERE model = 'drills' AND step = '{step}'"
+            ),
+        )
+    };
+    assert_eq!(
+        (
+            rejects("completed_sessions"),
+            rejects("drill_group_items"),
+            rejects("ordered_session_drills")
+        ),
+        (8 * SCALE, 2 * SCALE, 2 * SCALE)
+    );
     assert_eq!(
         strings(&db, "SELECT source_key ->> 'id' FROM _pgmig.rejects WHERE step = 'completed_sessions' ORDER BY (source_key ->> 'id')::int"),
         strings(&db, "SELECT cs.id::text FROM v1.completed_sessions cs WHERE cs.id % 20 = 7 ORDER BY cs.id"),
     );
     // V2 users = Android + V1; every table = before - the stale rows + the migrated rows.
     let after = db.table_md5s(&["public"]);
-    assert_eq!(rows_of(&after, "public.users"), android_before.len() as i64 + num(&db, "SELECT count(*) FROM v1.users"));
     assert_eq!(
-        strings(&db, &format!("SELECT email FROM public.users u WHERE {android} ORDER BY 1")),
+        rows_of(&after, "public.users"),
+        android_before.len() as i64 + num(&db, "SELECT count(*) FROM v1.users")
+    );
+    assert_eq!(
+        strings(
+            &db,
+            &format!("SELECT email FROM public.users u WHERE {android} ORDER BY 1")
+        ),
         android_before.keys().cloned().collect::<Vec<_>>(),
         "the Android users, no more"
     );
     let migrated = rows_under(&db, "u.id IN (SELECT id FROM _pgmig.map_users)");
     for (table, n) in &migrated {
-        assert_eq!(rows_of(&after, table), rows_of(&public_before, table) - under_stale[table] + n, "{table}: before - replaced + migrated");
+        assert_eq!(
+            rows_of(&after, table),
+            rows_of(&public_before, table) - under_stale[table] + n,
+            "{table}: before - replaced + migrated"
+        );
     }
-    assert_eq!(migrated["public.drill_group_item_notes"], 0, "V1 has no notes");
-    assert_eq!(rows_of(&after, "public.drills"), rows_of(&public_before, "public.drills"), "the catalog is V2's own");
+    assert_eq!(
+        migrated["public.drill_group_item_notes"], 0,
+        "V1 has no notes"
+    );
+    assert_eq!(
+        rows_of(&after, "public.drills"),
+        rows_of(&public_before, "public.drills"),
+        "the catalog is V2's own"
+    );
     assert_eq!(after["public.drills"], public_before["public.drills"]);
-    assert_eq!(user_md5s(&db, android), android_before, "Android users' rows changed");
+    assert_eq!(
+        user_md5s(&db, android),
+        android_before,
+        "Android users' rows changed"
+    );
     assert_eq!(db.table_md5s(&["v1"]), v1_before, "V1 is only read");
     assert_eq!(num(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = '_pgmig' AND tablename LIKE 'replaced\\_%'"), 8, "the backups of replace");
 
@@ -486,16 +624,42 @@ fn migrate_full_oracle_then_rollback_keeps_what_the_app_wrote() {
     must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
     eprintln!("drills: rollback {:?}", t.elapsed());
     let kept = strings(&db, &format!("SELECT u.email || ' ' || c.date || ' ' || c.total_minutes || ' ' || c.drills::text FROM public.completed_sessions c JOIN public.users u ON u.id = c.user_id WHERE c.id = {new_session}"));
-    assert_eq!(kept, [format!("android1@example.com 2025-03-01 12 {new_drills}")], "rollback keeps the session the app wrote");
+    assert_eq!(
+        kept,
+        [format!("android1@example.com 2025-03-01 12 {new_drills}")],
+        "rollback keeps the session the app wrote"
+    );
     // Stale copies back byte for byte: the same uuids, the same notes, the same rows.
-    assert_eq!(strings(&db, &format!("SELECT u.id::text FROM public.users u WHERE {apple} ORDER BY 1")), stale_ids);
+    assert_eq!(
+        strings(
+            &db,
+            &format!("SELECT u.id::text FROM public.users u WHERE {apple} ORDER BY 1")
+        ),
+        stale_ids
+    );
     assert_eq!(strings(&db, &format!("SELECT n::text FROM public.drill_group_item_notes n JOIN public.drill_groups g ON g.id = n.group_id JOIN public.users u ON u.id = g.user_id WHERE {apple} ORDER BY 1")), stale_notes);
-    assert_eq!(user_md5s(&db, apple), stale_before, "stale copies restored byte for byte");
+    assert_eq!(
+        user_md5s(&db, apple),
+        stale_before,
+        "stale copies restored byte for byte"
+    );
     assert_eq!(num(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = '_pgmig' AND (tablename LIKE 'replaced\\_%' OR tablename LIKE 'map\\_%')"), 0, "backups and maps dropped");
-    assert_eq!(num(&db, "SELECT count(*) FROM _pgmig.rejects WHERE model = 'drills'"), 0);
+    assert_eq!(
+        num(
+            &db,
+            "SELECT count(*) FROM _pgmig.rejects WHERE model = 'drills'"
+        ),
+        0
+    );
     // Everything else as before, once the app's session is taken out again.
-    db.execute(&format!("DELETE FROM public.completed_sessions WHERE id = {new_session}"));
-    assert_eq!(db.table_md5s(&["public"]), public_before, "V2 after rollback");
+    db.execute(&format!(
+        "DELETE FROM public.completed_sessions WHERE id = {new_session}"
+    ));
+    assert_eq!(
+        db.table_md5s(&["public"]),
+        public_before,
+        "V2 after rollback"
+    );
     assert_eq!(user_md5s(&db, android), android_before);
     assert_eq!(db.table_md5s(&["v1"]), v1_before);
 
@@ -514,33 +678,87 @@ fn only_one_user_with_a_stale_copy() {
     let this = format!("u.email = '{email}'");
     let others = format!("u.email <> '{email}'");
     let others_before = user_md5s(&db, &others);
-    assert_eq!(others_before.len() as i64, 15 * SCALE + 5 * SCALE - 1, "Android users and the other stale copies");
-    let old_id = strings(&db, &format!("SELECT u.id::text FROM public.users u WHERE {this}"));
+    assert_eq!(
+        others_before.len() as i64,
+        15 * SCALE + 5 * SCALE - 1,
+        "Android users and the other stale copies"
+    );
+    let old_id = strings(
+        &db,
+        &format!("SELECT u.id::text FROM public.users u WHERE {this}"),
+    );
     assert_eq!(old_id.len(), 1, "{email} has a stale copy");
     let under_this = rows_under(&db, &this);
     let public_before = db.table_md5s(&["public"]);
 
     let pre = must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck");
-    assert_eq!(replace_counts(&pre), under_this, "REPLACE lines = the rows under {email}'s stale copy; precheck said:\n{pre}");
-    assert!(pre.contains("REPLACE  users: 1 rows of public.users"), "{pre}");
-    assert!(pre.contains("step users: 20 source rows, 19 filtered by `where`"), "{pre}");
-    assert_eq!(db.table_md5s(&["public"]), public_before, "precheck changed V2");
+    assert_eq!(
+        replace_counts(&pre),
+        under_this,
+        "REPLACE lines = the rows under {email}'s stale copy; precheck said:\n{pre}"
+    );
+    assert!(
+        pre.contains("REPLACE  users: 1 rows of public.users"),
+        "{pre}"
+    );
+    assert!(
+        pre.contains("step users: 20 source rows, 19 filtered by `where`"),
+        "{pre}"
+    );
+    assert_eq!(
+        db.table_md5s(&["public"]),
+        public_before,
+        "precheck changed V2"
+    );
 
     must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
     let verify = stderr(&run(&db, dir.path(), "verify.sql", &[]));
     // Every check passes, the model's assertion too (it reads only the sessions migrated).
     assert!(!verify.contains("FAIL  "), "{verify}");
-    for step in ["users", "completed_sessions", "session_preferences", "drill_groups", "drill_group_items", "ordered_session_drills", "progress_history"] {
-        assert!(verify.contains(&format!("PASS  {step}: row counts:")), "{step}: {verify}");
-        assert!(verify.contains(&format!("PASS  {step}: content equals V1 recomputed")), "{step}: {verify}");
+    for step in [
+        "users",
+        "completed_sessions",
+        "session_preferences",
+        "drill_groups",
+        "drill_group_items",
+        "ordered_session_drills",
+        "progress_history",
+    ] {
+        assert!(
+            verify.contains(&format!("PASS  {step}: row counts:")),
+            "{step}: {verify}"
+        );
+        assert!(
+            verify.contains(&format!("PASS  {step}: content equals V1 recomputed")),
+            "{step}: {verify}"
+        );
     }
 
     // One user migrated: V1 user 4, a fresh uuid in place of the stale copy's.
-    assert_eq!(strings(&db, "SELECT source_id::text FROM _pgmig.map_users"), ["4"]);
-    let new_id = strings(&db, &format!("SELECT u.id::text FROM public.users u WHERE {this}"));
-    assert_eq!(new_id, strings(&db, "SELECT id::text FROM _pgmig.map_users"));
+    assert_eq!(
+        strings(&db, "SELECT source_id::text FROM _pgmig.map_users"),
+        ["4"]
+    );
+    let new_id = strings(
+        &db,
+        &format!("SELECT u.id::text FROM public.users u WHERE {this}"),
+    );
+    assert_eq!(
+        new_id,
+        strings(&db, "SELECT id::text FROM _pgmig.map_users")
+    );
     assert_ne!(new_id, old_id, "a fresh uuid");
-    assert_eq!(num(&db, &format!("SELECT count(*) FROM public.users WHERE id = '{}'", old_id[0])), 0, "the stale copy is gone");
+    assert_eq!(
+        num(
+            &db,
+            &format!(
+                "SELECT count(*) FROM public.users WHERE id = '{}'",
+                old_id[0]
+            )
+        ),
+        0,
+        "the stale copy is gone"
+    );
     // Its rows: V1's, less the rejected ones (session 27 names 'Retired Juggle').
     let expected = BTreeMap::from([
         ("public.users".to_string(), 1),
@@ -559,7 +777,10 @@ fn only_one_user_with_a_stale_copy() {
         ("public.progress_history".to_string(), 1),
     ]);
     assert_eq!(rows_under(&db, &this), expected);
-    assert_eq!(expected["public.completed_sessions"], 7, "8 slots, session 27 rejected");
+    assert_eq!(
+        expected["public.completed_sessions"], 7,
+        "8 slots, session 27 rejected"
+    );
     assert_eq!(
         strings(&db, "SELECT step || ' ' || (source_row ->> 'user_id') FROM _pgmig.rejects WHERE model = 'drills' ORDER BY 1"),
         ["completed_sessions 4"],
@@ -568,16 +789,38 @@ fn only_one_user_with_a_stale_copy() {
     // Nothing else: the other Apple users are not migrated, the other stale copies and the
     // Android users untouched, every table = before - the replaced rows + user 4's rows.
     assert_eq!(num(&db, "SELECT count(*) FROM public.users u JOIN v1.users v ON v.email = u.email WHERE v.id % 4 <> 0"), 0, "other Apple users are not migrated");
-    assert_eq!(user_md5s(&db, &others), others_before, "other users' rows changed");
+    assert_eq!(
+        user_md5s(&db, &others),
+        others_before,
+        "other users' rows changed"
+    );
     let after = db.table_md5s(&["public"]);
     for (table, n) in &expected {
-        assert_eq!(rows_of(&after, table), rows_of(&public_before, table) - under_this[table] + n, "{table}");
+        assert_eq!(
+            rows_of(&after, table),
+            rows_of(&public_before, table) - under_this[table] + n,
+            "{table}"
+        );
     }
-    assert_eq!(rows_of(&after, "public.users"), rows_of(&public_before, "public.users"), "one user replaced, none added");
+    assert_eq!(
+        rows_of(&after, "public.users"),
+        rows_of(&public_before, "public.users"),
+        "one user replaced, none added"
+    );
 
     must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
-    assert_eq!(db.table_md5s(&["public"]), public_before, "V2 after rollback");
-    assert_eq!(strings(&db, &format!("SELECT u.id::text FROM public.users u WHERE {this}")), old_id);
+    assert_eq!(
+        db.table_md5s(&["public"]),
+        public_before,
+        "V2 after rollback"
+    );
+    assert_eq!(
+        strings(
+            &db,
+            &format!("SELECT u.id::text FROM public.users u WHERE {this}")
+        ),
+        old_id
+    );
 }
 
 /// verify.sql of an `--only` compile passes after its migrate: the model's assertion reads
@@ -622,8 +865,16 @@ fn progress_metrics_follow_v2s_own_definition() {
             ),
         )
     };
-    assert_eq!(differ("u.email LIKE 'android%'"), Vec::<String>::new(), "the definition, checked on V2's own rows");
-    assert_eq!(differ("u.id IN (SELECT id FROM _pgmig.map_users)"), Vec::<String>::new(), "migrated users");
+    assert_eq!(
+        differ("u.email LIKE 'android%'"),
+        Vec::<String>::new(),
+        "the definition, checked on V2's own rows"
+    );
+    assert_eq!(
+        differ("u.id IN (SELECT id FROM _pgmig.map_users)"),
+        Vec::<String>::new(),
+        "migrated users"
+    );
 }
 
 // ---- bad input ----------------------------------------------------------------------------
@@ -638,8 +889,15 @@ fn compile_variant(old: &str, new: &str) -> (i32, String, String) {
     std::fs::write(src.path().join("model.yaml"), &edited).unwrap();
     let out = src.path().join("out");
     let output = pgmig_compile(src.path(), &["compile", "model.yaml"], &out);
-    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none(), "nothing is written on error");
-    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned(), edited)
+    assert!(
+        !out.exists() || std::fs::read_dir(&out).unwrap().next().is_none(),
+        "nothing is written on error"
+    );
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        edited,
+    )
 }
 
 /// `pgmig <args> --v1 … --v2 … --out <out>` (the drills DDL files) in `cwd`.
@@ -670,30 +928,58 @@ fn location(text: &str, needle: &str, at: usize) -> String {
 fn assert_compile_error(code: i32, stderr: &str, loc: &str, message: &str) {
     assert_eq!(code, 2, "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(stderr.lines().next().unwrap_or_default(), format!("{loc}: error: {message}"), "first diagnostic; all of stderr:\n{stderr}");
-    assert!(stderr.contains("error: model.yaml has 1 error; nothing was written"), "{stderr}");
+    assert_eq!(
+        stderr.lines().next().unwrap_or_default(),
+        format!("{loc}: error: {message}"),
+        "first diagnostic; all of stderr:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("error: model.yaml has 1 error; nothing was written"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn compile_error_replace_on_a_column_not_unique_in_v2() {
     let (code, err, text) = compile_variant("replace: [email]", "replace: [name]");
     let loc = location(&text, "replace: [name]", "replace: [".len());
-    assert_compile_error(code, &err, &loc, "`replace` matches on (name), which is not UNIQUE in V2 table `public.users`");
-    assert!(err.contains("help: a migrated row must name at most one V2 row to replace"), "{err}");
+    assert_compile_error(
+        code,
+        &err,
+        &loc,
+        "`replace` matches on (name), which is not UNIQUE in V2 table `public.users`",
+    );
+    assert!(
+        err.contains("help: a migrated row must name at most one V2 row to replace"),
+        "{err}"
+    );
 }
 
 #[test]
 fn compile_error_relink_json_to_a_column_not_unique_in_v2() {
     let (code, err, text) = compile_variant("to: drills.title", "to: drills.skill");
     let loc = location(&text, "drills.skill", 0);
-    assert_compile_error(code, &err, &loc, "relink_json: `public.drills.skill` must be UNIQUE, and the table's primary key one column");
+    assert_compile_error(
+        code,
+        &err,
+        &loc,
+        "relink_json: `public.drills.skill` must be UNIQUE, and the table's primary key one column",
+    );
 }
 
 #[test]
 fn compile_error_relink_json_on_a_column_that_is_not_json() {
-    let (code, err, text) = compile_variant("{ column: drills, object: drill,", "{ column: date, object: drill,");
+    let (code, err, text) = compile_variant(
+        "{ column: drills, object: drill,",
+        "{ column: date, object: drill,",
+    );
     let loc = location(&text, "column: date, object", "column: ".len());
-    assert_compile_error(code, &err, &loc, "relink_json: `completed_sessions.date` is date, not json or jsonb");
+    assert_compile_error(
+        code,
+        &err,
+        &loc,
+        "relink_json: `completed_sessions.date` is date, not json or jsonb",
+    );
 }
 
 #[test]
@@ -703,27 +989,50 @@ fn only_names_an_unknown_column_or_table() {
             &models().join("model.yaml"),
             &pgmig::SchemaInput::Ddl(models().join("v1.sql")),
             &pgmig::SchemaInput::Ddl(models().join("v2.sql")),
-            &pgmig::compile::Selection { entities: vec![], only: Some(cond.to_string()) },
+            &pgmig::compile::Selection {
+                entities: vec![],
+                only: Some(cond.to_string()),
+            },
         )
         .map(|_| ())
         .unwrap_err()
     };
     let err = select("users.emial = 1");
     assert_eq!(err.exit_code(), 2);
-    assert_eq!(err.to_string(), "--only: V1 table `v1.users` has no column `emial` (did you mean `email`?)");
+    assert_eq!(
+        err.to_string(),
+        "--only: V1 table `v1.users` has no column `emial` (did you mean `email`?)"
+    );
     let err = select("nosuch.x = 1");
     assert_eq!(err.exit_code(), 2);
-    assert!(err.to_string().starts_with("--only: no step reads V1 table `nosuch` first"), "{err}");
-    assert!(err.to_string().contains("users"), "names the tables it could be: {err}");
+    assert!(
+        err.to_string()
+            .starts_with("--only: no step reads V1 table `nosuch` first"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("users"),
+        "names the tables it could be: {err}"
+    );
 
     // The same through the CLI: exit 2, the message, nothing written.
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let model = models().join("model.yaml").display().to_string();
-    for (cond, says) in [("users.emial = 1", "has no column `emial` (did you mean `email`?)"), ("nosuch.x = 1", "no step reads V1 table `nosuch` first")] {
+    for (cond, says) in [
+        (
+            "users.emial = 1",
+            "has no column `emial` (did you mean `email`?)",
+        ),
+        ("nosuch.x = 1", "no step reads V1 table `nosuch` first"),
+    ] {
         let o = pgmig_compile(tmp.path(), &["compile", &model, "--only", cond], &out);
         assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-        assert!(stderr(&o).contains(says) && !stderr(&o).contains("panicked"), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(says) && !stderr(&o).contains("panicked"),
+            "{}",
+            stderr(&o)
+        );
         assert!(!out.exists(), "nothing is written on error");
     }
 }
@@ -737,11 +1046,19 @@ fn precheck_blocks_a_relink_json_object_no_element_has() {
     assert_ne!(text, edited);
     let src = tempfile::tempdir().unwrap();
     std::fs::write(src.path().join("model.yaml"), &edited).unwrap();
-    let dir = crate::support::compile_ddl(&src.path().join("model.yaml"), &models().join("v1.sql"), &models().join("v2.sql"));
+    let dir = crate::support::compile_ddl(
+        &src.path().join("model.yaml"),
+        &models().join("v1.sql"),
+        &models().join("v2.sql"),
+    );
     let db = drills_db("drills_drll", SCALE);
     let before = db.table_md5s(&["v1", "public"]);
     let out = run(&db, dir.path(), "precheck.sql", &[]);
-    assert!(!out.status.success(), "precheck must fail: {}", stderr(&out));
+    assert!(
+        !out.status.success(),
+        "precheck must fail: {}",
+        stderr(&out)
+    );
     let err = stderr(&out);
     let blocking: Vec<&str> = err.lines().filter(|l| l.contains("BLOCKING")).collect();
     assert_eq!(blocking.len(), 1, "{err}");
@@ -750,5 +1067,9 @@ fn precheck_blocks_a_relink_json_object_no_element_has() {
         "{err}"
     );
     assert!(err.contains("precheck: 1 blocking finding(s)"), "{err}");
-    assert_eq!(db.table_md5s(&["v1", "public"]), before, "precheck writes nothing");
+    assert_eq!(
+        db.table_md5s(&["v1", "public"]),
+        before,
+        "precheck writes nothing"
+    );
 }

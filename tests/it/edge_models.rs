@@ -16,9 +16,12 @@ fn fixture(name: &str) -> PathBuf {
 /// Compiles a fixture model from its DDL files into a fresh directory.
 fn compiled(name: &str) -> tempfile::TempDir {
     let models = fixture(name);
-    crate::support::compile_ddl(&models.join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"))
+    crate::support::compile_ddl(
+        &models.join("model.yaml"),
+        &models.join("v1.sql"),
+        &models.join("v2.sql"),
+    )
 }
-
 
 /// V1 (DDL + data.sql) in schema v1, V2's empty schema in public.
 fn fixture_db(name: &str, db_name: &str) -> TestDb {
@@ -51,10 +54,18 @@ fn scalar_i64(db: &TestDb, sql: &str) -> i64 {
 /// The rows of a query as text, one string per row, columns joined by `|` (NULL as `∅`),
 /// in the query's order.
 fn rows(db: &TestDb, sql: &str) -> Vec<String> {
-    let msgs = db.client().simple_query(sql).unwrap_or_else(|e| panic!("{sql}: {}", crate::support::pg_error_text(&e)));
+    let msgs = db
+        .client()
+        .simple_query(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {}", crate::support::pg_error_text(&e)));
     msgs.iter()
         .filter_map(|m| match m {
-            postgres::SimpleQueryMessage::Row(r) => Some((0..r.len()).map(|i| r.get(i).unwrap_or("∅")).collect::<Vec<_>>().join("|")),
+            postgres::SimpleQueryMessage::Row(r) => Some(
+                (0..r.len())
+                    .map(|i| r.get(i).unwrap_or("∅"))
+                    .collect::<Vec<_>>()
+                    .join("|"),
+            ),
             _ => None,
         })
         .collect()
@@ -62,7 +73,14 @@ fn rows(db: &TestDb, sql: &str) -> Vec<String> {
 
 /// `last_value, is_called` of each sequence, as text.
 fn sequence_states(db: &TestDb, seqs: &[&str]) -> Vec<(String, String)> {
-    seqs.iter().map(|s| (s.to_string(), rows(db, &format!("SELECT last_value, is_called FROM {s}")).join(""))).collect()
+    seqs.iter()
+        .map(|s| {
+            (
+                s.to_string(),
+                rows(db, &format!("SELECT last_value, is_called FROM {s}")).join(""),
+            )
+        })
+        .collect()
 }
 
 // ---- serial ---------------------------------------------------------------------------
@@ -90,11 +108,26 @@ INSERT INTO public.loans (book_id, reader_id, loaned_on) VALUES (900001, 10, '20
 
 /// The pre-existing V2 rows, as text: they must survive migrate and rollback unchanged.
 fn serial_pre_rows(db: &TestDb) -> Vec<String> {
-    let mut out = rows(db, "SELECT id, name FROM public.authors WHERE id <= 3 ORDER BY id");
-    out.extend(rows(db, "SELECT id, name FROM public.genres WHERE name = 'poetry'"));
-    out.extend(rows(db, "SELECT id, author_id, genre_id, title FROM public.books WHERE id > 900000 ORDER BY id"));
-    out.extend(rows(db, "SELECT id, email FROM public.readers WHERE id < 100 ORDER BY id"));
-    out.extend(rows(db, "SELECT id, book_id, reader_id, loaned_on FROM public.loans WHERE id < 100 ORDER BY id"));
+    let mut out = rows(
+        db,
+        "SELECT id, name FROM public.authors WHERE id <= 3 ORDER BY id",
+    );
+    out.extend(rows(
+        db,
+        "SELECT id, name FROM public.genres WHERE name = 'poetry'",
+    ));
+    out.extend(rows(
+        db,
+        "SELECT id, author_id, genre_id, title FROM public.books WHERE id > 900000 ORDER BY id",
+    ));
+    out.extend(rows(
+        db,
+        "SELECT id, email FROM public.readers WHERE id < 100 ORDER BY id",
+    ));
+    out.extend(rows(
+        db,
+        "SELECT id, book_id, reader_id, loaned_on FROM public.loans WHERE id < 100 ORDER BY id",
+    ));
     out
 }
 
@@ -118,26 +151,51 @@ fn serial_keys_copy_then_sequences_move_past_them_and_rollback_restores_them() {
     db.execute(SERIAL_PRE_EXISTING);
     let pre_rows = serial_pre_rows(&db);
     assert_eq!(pre_rows.len(), 3 + 1 + 2 + 2 + 1, "{pre_rows:?}");
-    assert_eq!(rows(&db, "SELECT id FROM public.readers ORDER BY id"), ["10", "15"], "identity START 10 INCREMENT 5");
+    assert_eq!(
+        rows(&db, "SELECT id FROM public.readers ORDER BY id"),
+        ["10", "15"],
+        "identity START 10 INCREMENT 5"
+    );
 
     let notices = must_pass(run(&db, dir.path(), "precheck.sql"), "precheck");
-    assert!(notices.contains(r#"REJECT  loans rule 1 "loan without a reader": 4 rows"#), "{notices}");
-    assert!(notices.contains("precheck: no blocking finding"), "{notices}");
+    assert!(
+        notices.contains(r#"REJECT  loans rule 1 "loan without a reader": 4 rows"#),
+        "{notices}"
+    );
+    assert!(
+        notices.contains("precheck: no blocking finding"),
+        "{notices}"
+    );
 
     let before = db.table_md5s(USER_SCHEMAS);
     let seqs_before = sequence_states(&db, SERIAL_SEQS);
 
     let notices = must_pass(run(&db, dir.path(), "migrate.sql"), "migrate");
-    assert!(notices.contains("step 5/5 loans: 40 source rows, 0 filtered, 4 rejected, 36 migrated"), "{notices}");
+    assert!(
+        notices.contains("step 5/5 loans: 40 source rows, 0 filtered, 4 rejected, 36 migrated"),
+        "{notices}"
+    );
 
     // Content, independently of verify: copied ids and values, pre-existing rows kept.
     let v1_authors = rows(&db, "SELECT id::bigint, name FROM v1.authors ORDER BY id");
-    assert_eq!(rows(&db, "SELECT id, name FROM public.authors WHERE id > 3 ORDER BY id"), v1_authors);
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT id, name FROM public.authors WHERE id > 3 ORDER BY id"
+        ),
+        v1_authors
+    );
     assert_eq!(
         rows(&db, "SELECT b.id, b.author_id, g.name, b.title FROM public.books b JOIN public.genres g ON g.id = b.genre_id WHERE b.id < 900000 ORDER BY b.id"),
         rows(&db, "SELECT id, author_id::bigint, genre, title FROM v1.books ORDER BY id"),
     );
-    assert_eq!(rows(&db, "SELECT id, email FROM public.readers WHERE id > 100 ORDER BY id"), rows(&db, "SELECT id, email FROM v1.readers ORDER BY id"));
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT id, email FROM public.readers WHERE id > 100 ORDER BY id"
+        ),
+        rows(&db, "SELECT id, email FROM v1.readers ORDER BY id")
+    );
     assert_eq!(
         rows(&db, "SELECT id, book_id, reader_id, loaned_on FROM public.loans WHERE id > 100 ORDER BY id"),
         rows(&db, "SELECT id::bigint, book_id, reader_id, loaned_on FROM v1.loans WHERE reader_id IS NOT NULL ORDER BY id"),
@@ -145,13 +203,32 @@ fn serial_keys_copy_then_sequences_move_past_them_and_rollback_restores_them() {
     // key: new — one genre per distinct V1 genre, the next three values of the sequence
     // as migrate found it (the precheck test below checks precheck does not move it).
     let genre_seq_before: i64 = seqs_before[1].1.split('|').next().unwrap().parse().unwrap();
-    let new_genre_ids: Vec<String> = (1..=3).map(|i| (genre_seq_before + i).to_string()).collect();
-    assert_eq!(rows(&db, "SELECT id FROM public.genres WHERE name <> 'poetry' ORDER BY id"), new_genre_ids);
-    assert_eq!(rows(&db, "SELECT name FROM public.genres ORDER BY name"), ["fiction", "history", "poetry", "science"]);
-    assert_eq!(serial_pre_rows(&db), pre_rows, "migrate leaves the pre-existing V2 rows alone");
+    let new_genre_ids: Vec<String> = (1..=3)
+        .map(|i| (genre_seq_before + i).to_string())
+        .collect();
     assert_eq!(
-        rows(&db, "SELECT step, rule, reason, source_key FROM _pgmig.rejects ORDER BY source_key"),
-        [5010, 5020, 5030, 5040].map(|id| format!(r#"loans|1|loan without a reader|{{"id": {id}}}"#)),
+        rows(
+            &db,
+            "SELECT id FROM public.genres WHERE name <> 'poetry' ORDER BY id"
+        ),
+        new_genre_ids
+    );
+    assert_eq!(
+        rows(&db, "SELECT name FROM public.genres ORDER BY name"),
+        ["fiction", "history", "poetry", "science"]
+    );
+    assert_eq!(
+        serial_pre_rows(&db),
+        pre_rows,
+        "migrate leaves the pre-existing V2 rows alone"
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT step, rule, reason, source_key FROM _pgmig.rejects ORDER BY source_key"
+        ),
+        [5010, 5020, 5030, 5040]
+            .map(|id| format!(r#"loans|1|loan without a reader|{{"id": {id}}}"#)),
     );
 
     let verify = must_pass(run(&db, dir.path(), "verify.sql"), "verify");
@@ -163,19 +240,60 @@ fn serial_keys_copy_then_sequences_move_past_them_and_rollback_restores_them() {
     assert!(verify.contains("verify: every check passed"), "{verify}");
 
     // The application keeps inserting without ids: each gets the next id past every row.
-    assert_eq!(next_id(&db, "INSERT INTO public.authors (name) VALUES ('App')"), 1013, "bigserial past copied 1001..1012");
-    assert_eq!(next_id(&db, "INSERT INTO public.genres (name) VALUES ('app')"), genre_seq_before + 4, "serial past the three nextval() keys");
-    assert_eq!(next_id(&db, "INSERT INTO public.books (author_id, genre_id, title) VALUES (1, 1, 'App')"), 900003, "ALWAYS identity: already past the copied 1..30");
-    assert_eq!(next_id(&db, "INSERT INTO public.readers (email) VALUES ('app@example.org')"), 2020, "BY DEFAULT identity, INCREMENT 5, past 2015");
+    assert_eq!(
+        next_id(&db, "INSERT INTO public.authors (name) VALUES ('App')"),
+        1013,
+        "bigserial past copied 1001..1012"
+    );
+    assert_eq!(
+        next_id(&db, "INSERT INTO public.genres (name) VALUES ('app')"),
+        genre_seq_before + 4,
+        "serial past the three nextval() keys"
+    );
+    assert_eq!(
+        next_id(
+            &db,
+            "INSERT INTO public.books (author_id, genre_id, title) VALUES (1, 1, 'App')"
+        ),
+        900003,
+        "ALWAYS identity: already past the copied 1..30"
+    );
+    assert_eq!(
+        next_id(
+            &db,
+            "INSERT INTO public.readers (email) VALUES ('app@example.org')"
+        ),
+        2020,
+        "BY DEFAULT identity, INCREMENT 5, past 2015"
+    );
     assert_eq!(next_id(&db, "INSERT INTO public.loans (book_id, reader_id, loaned_on) VALUES (1, 2001, '2024-06-01')"), 5040, "bigserial past the copied 5039 (5040 was rejected)");
 
     must_pass(run(&db, dir.path(), "rollback.sql"), "rollback");
-    assert_eq!(db.table_md5s(USER_SCHEMAS), before, "rollback restores every table's content");
-    assert_eq!(serial_pre_rows(&db), pre_rows, "rollback leaves the pre-existing V2 rows alone");
-    assert_eq!(sequence_states(&db, SERIAL_SEQS), seqs_before, "rollback puts every sequence back");
-    assert_eq!(scalar_i64(&db, "SELECT count(*) FROM _pgmig.sequences"), 0, "no saved sequence value left");
+    assert_eq!(
+        db.table_md5s(USER_SCHEMAS),
+        before,
+        "rollback restores every table's content"
+    );
+    assert_eq!(
+        serial_pre_rows(&db),
+        pre_rows,
+        "rollback leaves the pre-existing V2 rows alone"
+    );
+    assert_eq!(
+        sequence_states(&db, SERIAL_SEQS),
+        seqs_before,
+        "rollback puts every sequence back"
+    );
+    assert_eq!(
+        scalar_i64(&db, "SELECT count(*) FROM _pgmig.sequences"),
+        0,
+        "no saved sequence value left"
+    );
     // And the application continues where it was before the migration.
-    assert_eq!(next_id(&db, "INSERT INTO public.authors (name) VALUES ('App')"), 4);
+    assert_eq!(
+        next_id(&db, "INSERT INTO public.authors (name) VALUES ('App')"),
+        4
+    );
 }
 
 /// README: precheck "builds the id maps exactly as migrate would … it leaves nothing behind".
@@ -188,8 +306,16 @@ fn serial_precheck_leaves_sequences_alone() {
     let before = db.table_md5s(USER_SCHEMAS);
     let seqs_before = sequence_states(&db, SERIAL_SEQS);
     must_pass(run(&db, dir.path(), "precheck.sql"), "precheck");
-    assert_eq!(db.table_md5s(USER_SCHEMAS), before, "precheck must not change any table");
-    assert_eq!(sequence_states(&db, SERIAL_SEQS), seqs_before, "precheck must not move any sequence");
+    assert_eq!(
+        db.table_md5s(USER_SCHEMAS),
+        before,
+        "precheck must not change any table"
+    );
+    assert_eq!(
+        sequence_states(&db, SERIAL_SEQS),
+        seqs_before,
+        "precheck must not move any sequence"
+    );
 }
 
 /// README: rollback "restores the sequences" and "Rows written by others are not touched".
@@ -202,7 +328,13 @@ fn serial_rollback_keeps_sequences_ahead_of_rows_written_since() {
     db.execute(SERIAL_PRE_EXISTING);
     must_pass(run(&db, dir.path(), "migrate.sql"), "migrate");
     db.execute("INSERT INTO public.authors (name) VALUES ('App after migrate')");
-    assert_eq!(rows(&db, "SELECT id, name FROM public.authors WHERE name = 'App after migrate'"), ["1013|App after migrate"]);
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT id, name FROM public.authors WHERE name = 'App after migrate'"
+        ),
+        ["1013|App after migrate"]
+    );
 
     must_pass(run(&db, dir.path(), "rollback.sql"), "rollback");
     assert_eq!(
@@ -217,8 +349,13 @@ fn serial_rollback_keeps_sequences_ahead_of_rows_written_since() {
         sequence_states(&db, &["public.authors_id_seq"])
     );
     // What the application meets: 1010 plain inserts reach id 1013.
-    let bulk = db.try_execute("INSERT INTO public.authors (name) SELECT 'bulk ' || i FROM generate_series(1, 1010) AS i");
-    assert!(bulk.is_ok(), "plain inserts after rollback collide: {bulk:?}");
+    let bulk = db.try_execute(
+        "INSERT INTO public.authors (name) SELECT 'bulk ' || i FROM generate_series(1, 1010) AS i",
+    );
+    assert!(
+        bulk.is_ok(),
+        "plain inserts after rollback collide: {bulk:?}"
+    );
 }
 
 // ---- quoting --------------------------------------------------------------------------
@@ -240,20 +377,52 @@ fn quoting_names_and_literals_survive_every_script() {
 
     let before = db.table_md5s(USER_SCHEMAS);
     let notices = must_pass(run(&db, dir.path(), "migrate.sql"), "migrate");
-    assert!(notices.contains("step 1/2 customers: 12 source rows, 0 filtered, 2 rejected, 10 migrated"), "{notices}");
-    assert!(notices.contains("step 2/2 Order Items: 36 source rows, 2 filtered, 6 rejected, 28 migrated"), "{notices}");
+    assert!(
+        notices.contains("step 1/2 customers: 12 source rows, 0 filtered, 2 rejected, 10 migrated"),
+        "{notices}"
+    );
+    assert!(
+        notices
+            .contains("step 2/2 Order Items: 36 source rows, 2 filtered, 6 rejected, 28 migrated"),
+        "{notices}"
+    );
 
     // Content: literal rows with ', %, $$, a backslash and non-ASCII, then everything.
-    let customers = rows(&db, r#"SELECT "CustomerId", name, "user", "größe" FROM public.customers ORDER BY 1"#);
-    for row in [r"1|O'Brien & Sons 1|user_1|S", "2|100% Cotton 2|user_2|M", "3|Dollar $$ Store 3|anonymous|L", r"8|Back\slash 8|user_8|L", "10|100% Cotton 10|user_10|übergroß", "11|Dollar $$ Store 11|user_11|S"] {
-        assert!(customers.iter().any(|r| r == row), "customers lacks {row}: {customers:?}");
+    let customers = rows(
+        &db,
+        r#"SELECT "CustomerId", name, "user", "größe" FROM public.customers ORDER BY 1"#,
+    );
+    for row in [
+        r"1|O'Brien & Sons 1|user_1|S",
+        "2|100% Cotton 2|user_2|M",
+        "3|Dollar $$ Store 3|anonymous|L",
+        r"8|Back\slash 8|user_8|L",
+        "10|100% Cotton 10|user_10|übergroß",
+        "11|Dollar $$ Store 11|user_11|S",
+    ] {
+        assert!(
+            customers.iter().any(|r| r == row),
+            "customers lacks {row}: {customers:?}"
+        );
     }
-    assert_eq!(rows(&db, r#"SELECT "CustomerId" FROM public.customers WHERE "größe" = 'übergroß' ORDER BY 1"#), ["5", "10"]);
+    assert_eq!(
+        rows(
+            &db,
+            r#"SELECT "CustomerId" FROM public.customers WHERE "größe" = 'übergroß' ORDER BY 1"#
+        ),
+        ["5", "10"]
+    );
     assert_eq!(
         customers,
-        rows(&db, r#"SELECT "CustomerId", "Name", coalesce("user", 'anonymous'), "größe" FROM v1."Customer" WHERE "CustomerId" NOT IN (4, 9) ORDER BY 1"#)
+        rows(
+            &db,
+            r#"SELECT "CustomerId", "Name", coalesce("user", 'anonymous'), "größe" FROM v1."Customer" WHERE "CustomerId" NOT IN (4, 9) ORDER BY 1"#
+        )
     );
-    let items = rows(&db, r#"SELECT id, "CustomerId", "order", "select", note, "größe", "Label" FROM public."Order Items" ORDER BY id"#);
+    let items = rows(
+        &db,
+        r#"SELECT id, "CustomerId", "order", "select", note, "größe", "Label" FROM public."Order Items" ORDER BY id"#,
+    );
     for row in [
         "1|1|1|pick '1'|$$ quoted $$ $step$|1.5|1: $$ quoted $$ $step$",
         "2|1|2|pick '2'|∅|3.0|2: it's 0% $$ empty",
@@ -261,7 +430,10 @@ fn quoting_names_and_literals_survive_every_script() {
         "6|2|6|pick '6'|∅|∅|6: it's 0% $$ empty",
         "8|3|8|pick '8'|it's 50% off|12.0|8: it's 50% off",
     ] {
-        assert!(items.iter().any(|r| r == row), "\"Order Items\" lacks {row}: {items:?}");
+        assert!(
+            items.iter().any(|r| r == row),
+            "\"Order Items\" lacks {row}: {items:?}"
+        );
     }
     assert_eq!(
         items,
@@ -285,7 +457,10 @@ fn quoting_names_and_literals_survive_every_script() {
         ]
     );
     assert_eq!(
-        rows(&db, r#"SELECT source_row->>'Name', source_row->>'größe' FROM _pgmig.rejects WHERE step = 'customers' ORDER BY 1"#),
+        rows(
+            &db,
+            r#"SELECT source_row->>'Name', source_row->>'größe' FROM _pgmig.rejects WHERE step = 'customers' ORDER BY 1"#
+        ),
         ["a test account #4|XL", "a test account #9|XL"]
     );
 
@@ -305,14 +480,31 @@ fn quoting_names_and_literals_survive_every_script() {
     // The FAIL path prints the names too (its format string has a real % parameter).
     db.execute(r#"UPDATE public."Order Items" SET "select" = '' WHERE id = 1"#);
     let tampered = run(&db, dir.path(), "verify.sql");
-    assert!(!tampered.status.success(), "verify must fail after a hand edit");
-    for line in [r#"FAIL  assertion: no item's "select" is blank ('' or NULL): 1 rows"#, "FAIL  Order Items: content"] {
-        assert!(stderr(&tampered).contains(line), "missing `{line}`:\n{}", stderr(&tampered));
+    assert!(
+        !tampered.status.success(),
+        "verify must fail after a hand edit"
+    );
+    for line in [
+        r#"FAIL  assertion: no item's "select" is blank ('' or NULL): 1 rows"#,
+        "FAIL  Order Items: content",
+    ] {
+        assert!(
+            stderr(&tampered).contains(line),
+            "missing `{line}`:\n{}",
+            stderr(&tampered)
+        );
     }
 
     let notices = must_pass(run(&db, dir.path(), "rollback.sql"), "rollback");
-    assert!(notices.contains("undo Order Items: 28 rows deleted"), "{notices}");
-    assert_eq!(db.table_md5s(USER_SCHEMAS), before, "rollback restores every table's content");
+    assert!(
+        notices.contains("undo Order Items: 28 rows deleted"),
+        "{notices}"
+    );
+    assert_eq!(
+        db.table_md5s(USER_SCHEMAS),
+        before,
+        "rollback restores every table's content"
+    );
 }
 
 /// A DBA wraps a long reason with a YAML block scalar; the scripts must still run.
@@ -322,24 +514,43 @@ fn quoting_multi_line_reason_and_assertion_name() {
     let model = std::fs::read_to_string(models.join("model.yaml")).unwrap();
     let one_line_reason = r#"        reason: "it's a test account (name LIKE '%test%')""#;
     let one_line_name = r#"  - name: no item's "select" is blank ('' or NULL)"#;
-    assert!(model.contains(one_line_reason) && model.contains(one_line_name), "the fixture changed: update this test");
+    assert!(
+        model.contains(one_line_reason) && model.contains(one_line_name),
+        "the fixture changed: update this test"
+    );
     let model = model
-        .replace(one_line_reason, "        reason: |-\n          it's a test account\n          (name LIKE '%test%')")
-        .replace(one_line_name, "  - name: |-\n      no item's \"select\"\n      is blank ('' or NULL)");
+        .replace(
+            one_line_reason,
+            "        reason: |-\n          it's a test account\n          (name LIKE '%test%')",
+        )
+        .replace(
+            one_line_name,
+            "  - name: |-\n      no item's \"select\"\n      is blank ('' or NULL)",
+        );
     let src = tempfile::tempdir().unwrap();
     std::fs::write(src.path().join("model.yaml"), model).unwrap();
-    let dir = crate::support::compile_ddl(&src.path().join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"));
+    let dir = crate::support::compile_ddl(
+        &src.path().join("model.yaml"),
+        &models.join("v1.sql"),
+        &models.join("v2.sql"),
+    );
 
     let db = fixture_db("quoting", "edge_quoting_lines");
     must_pass(run(&db, dir.path(), "precheck.sql"), "precheck");
     must_pass(run(&db, dir.path(), "migrate.sql"), "migrate");
     assert_eq!(
-        rows(&db, "SELECT DISTINCT reason FROM _pgmig.rejects WHERE step = 'customers'"),
+        rows(
+            &db,
+            "SELECT DISTINCT reason FROM _pgmig.rejects WHERE step = 'customers'"
+        ),
         ["it's a test account\n(name LIKE '%test%')"],
         "the reason is stored with its line break"
     );
     let verify = must_pass(run(&db, dir.path(), "verify.sql"), "verify");
-    assert!(verify.contains("PASS  assertion: no item's \"select\"\nis blank ('' or NULL)"), "{verify}");
+    assert!(
+        verify.contains("PASS  assertion: no item's \"select\"\nis blank ('' or NULL)"),
+        "{verify}"
+    );
     must_pass(run(&db, dir.path(), "rollback.sql"), "rollback");
 }
 
@@ -353,16 +564,40 @@ fn quoting_scripts_through_pgmig_run_match_psql() {
     let before = by_runner.table_md5s(USER_SCHEMAS);
     for script in ["precheck", "migrate", "verify"] {
         must_pass(run(&by_psql, dir.path(), &format!("{script}.sql")), script);
-        let out = pgmig_cli(&["run", script, "--dir", &dir.path().display().to_string(), "--db", &by_runner.url()]);
-        assert!(out.status.success(), "pgmig run {script}: {}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        let out = pgmig_cli(&[
+            "run",
+            script,
+            "--dir",
+            &dir.path().display().to_string(),
+            "--db",
+            &by_runner.url(),
+        ]);
+        assert!(
+            out.status.success(),
+            "pgmig run {script}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr(&out)
+        );
     }
-    let (a, b) = (by_psql.table_md5s(USER_SCHEMAS), by_runner.table_md5s(USER_SCHEMAS));
+    let (a, b) = (
+        by_psql.table_md5s(USER_SCHEMAS),
+        by_runner.table_md5s(USER_SCHEMAS),
+    );
     for t in ["public.customers", "public.\"Order Items\""] {
-        assert!(a.get(t).is_some_and(|v| !v.starts_with("0:")), "{t} migrated: {a:?}");
+        assert!(
+            a.get(t).is_some_and(|v| !v.starts_with("0:")),
+            "{t} migrated: {a:?}"
+        );
         assert_eq!(a.get(t), b.get(t), "{t}: psql and pgmig run agree");
     }
-    let out = pgmig_cli(&["run", "rollback", "--dir", &dir.path().display().to_string(), "--db", &by_runner.url()]);
+    let out = pgmig_cli(&[
+        "run",
+        "rollback",
+        "--dir",
+        &dir.path().display().to_string(),
+        "--db",
+        &by_runner.url(),
+    ]);
     assert!(out.status.success(), "pgmig run rollback: {}", stderr(&out));
     assert_eq!(by_runner.table_md5s(USER_SCHEMAS), before);
 }
-

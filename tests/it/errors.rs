@@ -7,7 +7,12 @@ use crate::support::{compile_refused, repo_root};
 
 fn compile_bad(name: &str) -> (i32, String) {
     let root = repo_root();
-    compile_refused(&root.join("tests/it/fixtures/bad"), &format!("{name}.yaml"), &root.join("models/workout/v1.sql"), &root.join("models/workout/v2.sql"))
+    compile_refused(
+        &root.join("tests/it/fixtures/bad"),
+        &format!("{name}.yaml"),
+        &root.join("models/workout/v1.sql"),
+        &root.join("models/workout/v2.sql"),
+    )
 }
 
 macro_rules! bad_model {
@@ -24,15 +29,45 @@ macro_rules! bad_model {
 }
 
 bad_model!(malformed_yaml, "malformed_yaml.yaml:");
-bad_model!(unknown_column, "unknown_column.yaml:8:", "duration_weks", "did you mean `duration_weeks`?");
+bad_model!(
+    unknown_column,
+    "unknown_column.yaml:8:",
+    "duration_weks",
+    "did you mean `duration_weeks`?"
+);
 bad_model!(injection, "injection.yaml:9:", "unexpected `)`");
-bad_model!(unknown_table, "unknown_table.yaml:5:", "workout_plan", "did you mean `workout_plans`?");
-bad_model!(not_assignable, "not_assignable.yaml:8:", "can't be assigned");
-bad_model!(not_null_unfilled, "not_null_unfilled.yaml:4:", "NOT NULL in V2 and nothing fills it");
-bad_model!(batch_zero, "batch_zero.yaml:3:", "batch size must be a positive whole number");
+bad_model!(
+    unknown_table,
+    "unknown_table.yaml:5:",
+    "workout_plan",
+    "did you mean `workout_plans`?"
+);
+bad_model!(
+    not_assignable,
+    "not_assignable.yaml:8:",
+    "can't be assigned"
+);
+bad_model!(
+    not_null_unfilled,
+    "not_null_unfilled.yaml:4:",
+    "NOT NULL in V2 and nothing fills it"
+);
+bad_model!(
+    batch_zero,
+    "batch_zero.yaml:3:",
+    "batch size must be a positive whole number"
+);
 bad_model!(several_errors, "user_idd", "statuss", "workout_wekes");
-bad_model!(model_name_path, "model_name_path.yaml:1:7", "is not a plain word");
-bad_model!(model_name_quote, "model_name_quote.yaml:1:7", "is not a plain word");
+bad_model!(
+    model_name_path,
+    "model_name_path.yaml:1:7",
+    "is not a plain word"
+);
+bad_model!(
+    model_name_quote,
+    "model_name_quote.yaml:1:7",
+    "is not a plain word"
+);
 bad_model!(
     archive_errors,
     "archive_errors.yaml:11:8",
@@ -57,7 +92,10 @@ fn unreachable_database_is_a_failed_run_not_a_panic() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.starts_with("error:") && !stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.starts_with("error:") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -66,13 +104,20 @@ fn unreachable_schema_database_fails_compile_with_exit_1() {
     let output = Command::new(env!("CARGO_BIN_EXE_pgmig"))
         .arg("compile")
         .arg(root.join("models/workout/model.yaml"))
-        .args(["--v1", "host=/nonexistent port=1 dbname=x user=postgres", "--v2"])
+        .args([
+            "--v1",
+            "host=/nonexistent port=1 dbname=x user=postgres",
+            "--v2",
+        ])
         .arg(root.join("models/workout/v2.sql"))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.starts_with("error: V1: can't read the schema from the database"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: V1: can't read the schema from the database"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -97,7 +142,17 @@ fn compile_format_json_prints_the_plan_as_data() {
     assert_eq!(plan["mode"], "transaction");
     let steps = plan["steps"].as_array().unwrap();
     let names: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["workout_plans", "workout_weeks", "workout_days", "exercises", "workout_sessions", "exercise_logs"]);
+    assert_eq!(
+        names,
+        [
+            "workout_plans",
+            "workout_weeks",
+            "workout_days",
+            "exercises",
+            "workout_sessions",
+            "exercise_logs"
+        ]
+    );
     assert_eq!(steps[1]["key"]["new"]["new"]["sql"], "gen_random_uuid()");
     assert!(steps[3]["rejects"].as_array().unwrap().len() == 3);
 }
@@ -125,7 +180,10 @@ fn compile_bytes(model: &[u8]) -> (i32, String) {
     let code = output.status.code().unwrap_or(-1);
     assert!(!stderr.contains("panicked"), "{stderr}");
     if code != 0 {
-        assert!(std::fs::read_dir(out.path()).unwrap().next().is_none(), "nothing is written on error");
+        assert!(
+            std::fs::read_dir(out.path()).unwrap().next().is_none(),
+            "nothing is written on error"
+        );
     }
     (code, stderr)
 }
@@ -141,7 +199,12 @@ fn a_where_of_300k_terms_is_an_error_not_a_stack_overflow() {
     let model = format!("name: deep\nsource: {{ schema: v1 }}\ntables:\n  workout_plans:\n    from: workout_plans p\n    where: {condition}\n    key: keep\n");
     let (code, stderr) = compile_bytes(model.as_bytes());
     assert_eq!(code, 2, "{}", &stderr[..stderr.len().min(2000)]);
-    assert!(stderr.contains("model.yaml:6:12: error: `where` is too long: 1799999 tokens, at most 10000"), "{}", &stderr[..stderr.len().min(2000)]);
+    assert!(
+        stderr
+            .contains("model.yaml:6:12: error: `where` is too long: 1799999 tokens, at most 10000"),
+        "{}",
+        &stderr[..stderr.len().min(2000)]
+    );
 }
 
 #[test]
@@ -153,8 +216,16 @@ fn thousands_of_bad_steps_are_all_reported() {
     }
     let (code, stderr) = compile_bytes(model.as_bytes());
     assert_eq!(code, 2);
-    assert_eq!(stderr.matches("error: column `nope` does not exist").count(), 5000);
-    assert!(stderr.contains("model.yaml:25002:14: error: column `nope`"), "the last step's error has its position");
+    assert_eq!(
+        stderr
+            .matches("error: column `nope` does not exist")
+            .count(),
+        5000
+    );
+    assert!(
+        stderr.contains("model.yaml:25002:14: error: column `nope`"),
+        "the last step's error has its position"
+    );
 }
 
 #[test]
@@ -164,17 +235,30 @@ fn a_nul_byte_is_an_error_where_it_is() {
     let line = model[..model.find('\0').unwrap()].matches('\n').count() + 1;
     let (code, stderr) = compile_bytes(model.as_bytes());
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains(&format!("model.yaml:{line}:8: error: the model contains a NUL byte")), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "model.yaml:{line}:8: error: the model contains a NUL byte"
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn a_second_yaml_document_is_an_error_at_its_marker() {
     // Was exit 0: everything after the second `---` was ignored.
-    let model = format!("{}---\nverify:\n  - name: x\n    zero_rows: SELECT 1\n", workout_model());
+    let model = format!(
+        "{}---\nverify:\n  - name: x\n    zero_rows: SELECT 1\n",
+        workout_model()
+    );
     let line = workout_model().lines().count() + 1;
     let (code, stderr) = compile_bytes(model.as_bytes());
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains(&format!("model.yaml:{line}:1: error: a model is one YAML document; a second one starts here")), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "model.yaml:{line}:1: error: a model is one YAML document; a second one starts here"
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -184,8 +268,14 @@ fn invalid_utf8_is_an_error_at_the_first_bad_byte() {
     model.insert(at, 0xff);
     let (code, stderr) = compile_bytes(&model);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("error: the model is not valid UTF-8 (byte 0xff here)"), "{stderr}");
-    assert!(stderr.contains(":7: error: the model is not valid UTF-8"), "column 7, after `name: `: {stderr}");
+    assert!(
+        stderr.contains("error: the model is not valid UTF-8 (byte 0xff here)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(":7: error: the model is not valid UTF-8"),
+        "column 7, after `name: `: {stderr}"
+    );
 }
 
 #[test]
@@ -196,7 +286,23 @@ fn a_leading_byte_order_mark_is_accepted() {
     assert_eq!(code, 0, "{stderr}");
 }
 
-bad_model!(shape_errors, "shape_errors.yaml:6:5: error: unknown field `wher`", "did you mean `where`?", "relink_json", "shape_errors.yaml:10:5: error: unknown field `replce`", "shape_errors.yaml:12:5: error: missing field `zero_rows`", "shape_errors.yaml:14:1: error: unknown field `mod`");
-bad_model!(psql_variable, "psql_variable.yaml:6:22: error: `where`: `:lock_timeout` is a psql variable", "psql_variable.yaml:11:20: error: a column expression: `:'n'` is a psql variable");
-bad_model!(assertion_writes, "assertion_writes.yaml:9:30: error: an assertion must not change data: `DELETE`", "assertion_writes.yaml:11:45: error: an assertion must not lock rows");
+bad_model!(
+    shape_errors,
+    "shape_errors.yaml:6:5: error: unknown field `wher`",
+    "did you mean `where`?",
+    "relink_json",
+    "shape_errors.yaml:10:5: error: unknown field `replce`",
+    "shape_errors.yaml:12:5: error: missing field `zero_rows`",
+    "shape_errors.yaml:14:1: error: unknown field `mod`"
+);
+bad_model!(
+    psql_variable,
+    "psql_variable.yaml:6:22: error: `where`: `:lock_timeout` is a psql variable",
+    "psql_variable.yaml:11:20: error: a column expression: `:'n'` is a psql variable"
+);
+bad_model!(
+    assertion_writes,
+    "assertion_writes.yaml:9:30: error: an assertion must not change data: `DELETE`",
+    "assertion_writes.yaml:11:45: error: an assertion must not lock rows"
+);
 bad_model!(unterminated_dollar_quote, "unterminated_dollar_quote.yaml:9:28: error: a column expression: unterminated dollar-quoted string: `$x$` is never closed");

@@ -65,15 +65,29 @@ fn plan_md(db: &TestDb) -> String {
         &pgmig::SchemaInput::Ddl(dir.path().join("v2.sql")),
     )
     .unwrap_or_else(|e| panic!("compile against the live V1: {e:?}"));
-    compiled.scripts.files.iter().find(|(name, _)| *name == "PLAN.md").map(|(_, text)| text.to_string()).expect("PLAN.md")
+    compiled
+        .scripts
+        .files
+        .iter()
+        .find(|(name, _)| *name == "PLAN.md")
+        .map(|(_, text)| text.to_string())
+        .expect("PLAN.md")
 }
 
 /// The `~N rows` PLAN.md gives for a source table.
 fn estimated_rows(plan: &str, table: &str) -> i64 {
     let marker = format!(" in `{table}`");
-    let line = plan.lines().find(|l| l.contains(&marker)).unwrap_or_else(|| panic!("no size line for {table}:\n{plan}"));
+    let line = plan
+        .lines()
+        .find(|l| l.contains(&marker))
+        .unwrap_or_else(|| panic!("no size line for {table}:\n{plan}"));
     let after = line.split('~').nth(1).unwrap_or_else(|| panic!("{line}"));
-    after.split(' ').next().unwrap().parse().unwrap_or_else(|_| panic!("{line}"))
+    after
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("{line}"))
 }
 
 #[test]
@@ -84,11 +98,26 @@ fn estimates_of_a_v1_never_analyzed_count_small_tables_estimate_big_ones_and_inc
     assert_eq!(never, 0, "the fixture must be unanalyzed");
 
     let plan = plan_md(&db);
-    assert_eq!(estimated_rows(&plan, "v1.events"), 1234, "a small table never analyzed is counted");
-    assert_eq!(estimated_rows(&plan, "v1.animals"), 510, "an inheritance parent counts with its children");
-    assert_eq!(estimated_rows(&plan, "v1.readings"), 1000, "a partitioned table is the sum of its partitions");
+    assert_eq!(
+        estimated_rows(&plan, "v1.events"),
+        1234,
+        "a small table never analyzed is counted"
+    );
+    assert_eq!(
+        estimated_rows(&plan, "v1.animals"),
+        510,
+        "an inheritance parent counts with its children"
+    );
+    assert_eq!(
+        estimated_rows(&plan, "v1.readings"),
+        1000,
+        "a partitioned table is the sum of its partitions"
+    );
     let big = estimated_rows(&plan, "v1.big");
-    assert!((120_000..=180_000).contains(&big), "the planner's estimate from pages for 150000 rows, got {big}");
+    assert!(
+        (120_000..=180_000).contains(&big),
+        "the planner's estimate from pages for 150000 rows, got {big}"
+    );
 
     // Once analyzed: the statistics, still with the children.
     db.execute("ANALYZE v1.events, v1.animals, v1.dogs, v1.cats, v1.readings, v1.big");
@@ -97,5 +126,8 @@ fn estimates_of_a_v1_never_analyzed_count_small_tables_estimate_big_ones_and_inc
     assert_eq!(estimated_rows(&plan, "v1.animals"), 510);
     assert_eq!(estimated_rows(&plan, "v1.readings"), 1000);
     let big = estimated_rows(&plan, "v1.big");
-    assert!((145_000..=155_000).contains(&big), "150000 rows analyzed, got {big}");
+    assert!(
+        (145_000..=155_000).contains(&big),
+        "150000 rows analyzed, got {big}"
+    );
 }

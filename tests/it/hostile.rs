@@ -13,10 +13,52 @@ use crate::support::{cluster, TestDb};
 
 /// Pieces of hostile text; `{marker}` is a file the attack would create.
 const TOKENS: &[&str] = &[
-    "$", "$$", "$step$", "$check$", "$guard$", "$undo$", "$need$", "$refuse$", "$step", "step$", "'", "''", "\"", "\\",
-    "\n", "\r\n", "\r", "\t", "\\! touch {marker}", "\n\\! touch {marker}\n", "\\copy pg_catalog.pg_class TO '{marker}'",
-    "\\o {marker}", "\\gexec", ":v", ":'v'", ":\"v\"", ":{?v}", "%", "%s", "%%", "--", "/*", "*/", ";", "; SELECT 1;",
-    "\\set x", "é", "€", " ", "a", "Z", "0", "{{", "}}", "{%", "`",
+    "$",
+    "$$",
+    "$step$",
+    "$check$",
+    "$guard$",
+    "$undo$",
+    "$need$",
+    "$refuse$",
+    "$step",
+    "step$",
+    "'",
+    "''",
+    "\"",
+    "\\",
+    "\n",
+    "\r\n",
+    "\r",
+    "\t",
+    "\\! touch {marker}",
+    "\n\\! touch {marker}\n",
+    "\\copy pg_catalog.pg_class TO '{marker}'",
+    "\\o {marker}",
+    "\\gexec",
+    ":v",
+    ":'v'",
+    ":\"v\"",
+    ":{?v}",
+    "%",
+    "%s",
+    "%%",
+    "--",
+    "/*",
+    "*/",
+    ";",
+    "; SELECT 1;",
+    "\\set x",
+    "é",
+    "€",
+    " ",
+    "a",
+    "Z",
+    "0",
+    "{{",
+    "}}",
+    "{%",
+    "`",
 ];
 
 /// Where an escaped attack would leave its trace.
@@ -68,7 +110,11 @@ fn text_of(ix: &[usize], max: usize, carriage_returns: bool) -> String {
     let mut s = String::new();
     for &i in ix {
         let piece = TOKENS[i % TOKENS.len()].replace("{marker}", &marker().display().to_string());
-        let piece = if carriage_returns { piece } else { piece.replace('\r', "") };
+        let piece = if carriage_returns {
+            piece
+        } else {
+            piece.replace('\r', "")
+        };
         if s.len() + piece.len() > max {
             break;
         }
@@ -118,9 +164,17 @@ fn database(c: &Case, dir: &Path) -> TestDb {
     db.load_in_schema(&dir.join("v1.sql"), "v1");
     db.load_in_schema(&dir.join("v2.sql"), "public");
     let mut client = db.client();
-    let insert = format!("INSERT INTO v1.people (id, name, {}) VALUES ($1, $2, $3)", sql_ident(&c.v1_column));
+    let insert = format!(
+        "INSERT INTO v1.people (id, name, {}) VALUES ($1, $2, $3)",
+        sql_ident(&c.v1_column)
+    );
     for id in 1..=4 {
-        client.execute(&insert, &[&id, &format!("person {id}"), &format!("{}{id}", c.literal)]).unwrap();
+        client
+            .execute(
+                &insert,
+                &[&id, &format!("person {id}"), &format!("{}{id}", c.literal)],
+            )
+            .unwrap();
     }
     db
 }
@@ -135,9 +189,18 @@ fn run_case(c: &Case) -> Result<(), String> {
     let out = dir.path().join("out");
     let archive = tempfile::tempdir().unwrap();
     for script in ["precheck.sql", "migrate.sql", "verify.sql", "export.sql"] {
-        let o = db.psql_cmd().current_dir(archive.path()).arg("-f").arg(out.join(script)).output().unwrap();
+        let o = db
+            .psql_cmd()
+            .current_dir(archive.path())
+            .arg("-f")
+            .arg(out.join(script))
+            .output()
+            .unwrap();
         if !o.status.success() {
-            return Err(format!("{script} failed:\n{}", String::from_utf8_lossy(&o.stderr)));
+            return Err(format!(
+                "{script} failed:\n{}",
+                String::from_utf8_lossy(&o.stderr)
+            ));
         }
     }
     if marker().exists() {
@@ -146,30 +209,60 @@ fn run_case(c: &Case) -> Result<(), String> {
     let mut client = db.client();
     let rows = client
         .query(
-            &format!("SELECT id, note, {} FROM public.{} ORDER BY id", sql_ident(&c.v2_column), sql_ident(&c.table)),
+            &format!(
+                "SELECT id, note, {} FROM public.{} ORDER BY id",
+                sql_ident(&c.v2_column),
+                sql_ident(&c.table)
+            ),
             &[],
         )
         .map_err(|e| e.to_string())?;
-    let got: Vec<(i32, String, String)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
-    let want: Vec<(i32, String, String)> = [1, 2, 4].iter().map(|&id| (id, c.literal.clone(), format!("{}{id}", c.literal))).collect();
+    let got: Vec<(i32, String, String)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let want: Vec<(i32, String, String)> = [1, 2, 4]
+        .iter()
+        .map(|&id| (id, c.literal.clone(), format!("{}{id}", c.literal)))
+        .collect();
     if got != want {
         return Err(format!("V2 rows {got:?}, expected {want:?}"));
     }
-    let reason: String = client.query_one("SELECT reason FROM _pgmig.rejects", &[]).map_err(|e| e.to_string())?.get(0);
+    let reason: String = client
+        .query_one("SELECT reason FROM _pgmig.rejects", &[])
+        .map_err(|e| e.to_string())?
+        .get(0);
     if reason != c.reason {
         return Err(format!("reject reason {reason:?}, expected {:?}", c.reason));
     }
-    let written: Vec<String> = std::fs::read_dir(archive.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let written: Vec<String> = std::fs::read_dir(archive.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     if written.len() != 3 {
-        return Err(format!("export wrote {written:?}: expected the V2 table, the V1 table and the rejects"));
+        return Err(format!(
+            "export wrote {written:?}: expected the V2 table, the V1 table and the rejects"
+        ));
     }
     let o = db.psql_file(out.join("rollback.sql"), &[]);
     if !o.status.success() {
-        return Err(format!("rollback.sql failed:\n{}", String::from_utf8_lossy(&o.stderr)));
+        return Err(format!(
+            "rollback.sql failed:\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        ));
     }
-    let left: i64 = client.query_one(&format!("SELECT count(*) FROM public.{}", sql_ident(&c.table)), &[]).unwrap().get(0);
+    let left: i64 = client
+        .query_one(
+            &format!("SELECT count(*) FROM public.{}", sql_ident(&c.table)),
+            &[],
+        )
+        .unwrap()
+        .get(0);
     if left != 0 || marker().exists() {
-        return Err(format!("after rollback: {left} rows left, marker {}", marker().exists()));
+        return Err(format!(
+            "after rollback: {left} rows left, marker {}",
+            marker().exists()
+        ));
     }
     Ok(())
 }
@@ -193,7 +286,10 @@ fn a_carriage_return_in_a_name_is_a_compile_error() {
     c.table = "t\r\nx".into();
     let dir = tempfile::tempdir().unwrap();
     let e = compile(&c, dir.path()).unwrap_err();
-    assert!(e.contains("a name holds a carriage return") && e.contains("rename the object"), "{e}");
+    assert!(
+        e.contains("a name holds a carriage return") && e.contains("rename the object"),
+        "{e}"
+    );
     assert!(!dir.path().join("out").exists(), "nothing is written");
 }
 
@@ -210,7 +306,7 @@ fn known_attacks_do_nothing_but_the_model() {
         format!("\n\\! touch {m}\n-- "),
         // sqlparser prints a quote after a backslash as it is: the literal would end there.
         format!("x\\'; \\! touch {m}; --"),
-        format!("y\\\"\"\" ''\\ $step$"),
+        "y\\\"\"\" ''\\ $step$".to_string(),
     ] {
         if let Err(e) = run_case(&literal_case(&attack)) {
             panic!("attack {attack:?}: {e}");
@@ -240,7 +336,11 @@ proptest! {
 #[test]
 fn functions_planted_in_public_never_run() {
     let fixture = crate::support::repo_root().join("tests/it/fixtures/models/quoting");
-    let dir = crate::support::compile_ddl(&fixture.join("model.yaml"), &fixture.join("v1.sql"), &fixture.join("v2.sql"));
+    let dir = crate::support::compile_ddl(
+        &fixture.join("model.yaml"),
+        &fixture.join("v1.sql"),
+        &fixture.join("v2.sql"),
+    );
     let db = cluster().create_db("hostile_path");
     db.execute("CREATE SCHEMA v1");
     db.load_in_schema(&fixture.join("v1.sql"), "v1");
@@ -259,19 +359,39 @@ fn functions_planted_in_public_never_run() {
          RESET ROLE;"
     ));
     let superuser = |db: &TestDb| -> bool {
-        db.client().query_one("SELECT rolsuper FROM pg_roles WHERE rolname = $1", &[&attacker]).unwrap().get(0)
+        db.client()
+            .query_one(
+                "SELECT rolsuper FROM pg_roles WHERE rolname = $1",
+                &[&attacker],
+            )
+            .unwrap()
+            .get(0)
     };
     // The trap works: without the pin, a call as the scripts write it runs the planted code
     // (inside a transaction rolled back, so the role stays as it was).
     let mut client = db.client();
     let mut tx = client.transaction().unwrap();
-    tx.batch_execute("SELECT jsonb_build_object('id', 1)").unwrap();
-    let sprung: bool = tx.query_one("SELECT rolsuper FROM pg_roles WHERE rolname = $1", &[&attacker]).unwrap().get(0);
+    tx.batch_execute("SELECT jsonb_build_object('id', 1)")
+        .unwrap();
+    let sprung: bool = tx
+        .query_one(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = $1",
+            &[&attacker],
+        )
+        .unwrap()
+        .get(0);
     tx.rollback().unwrap();
-    assert!(sprung && !superuser(&db), "the planted function is the one an unpinned call runs");
+    assert!(
+        sprung && !superuser(&db),
+        "the planted function is the one an unpinned call runs"
+    );
     for script in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql"] {
         let o = db.psql_file(dir.path().join(script), &[]);
-        assert!(o.status.success(), "{script}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         assert!(!superuser(&db), "{script} ran a function planted in public");
     }
 }
@@ -317,11 +437,10 @@ proptest! {
 
 /// One connection for the round-trip cases (a database of their own, made once).
 fn shared_client() -> std::sync::MutexGuard<'static, postgres::Client> {
-    static CLIENT: std::sync::OnceLock<std::sync::Mutex<postgres::Client>> = std::sync::OnceLock::new();
+    static CLIENT: std::sync::OnceLock<std::sync::Mutex<postgres::Client>> =
+        std::sync::OnceLock::new();
     CLIENT
-        .get_or_init(|| {
-            std::sync::Mutex::new(cluster().create_db("quoting_round_trip").client())
-        })
+        .get_or_init(|| std::sync::Mutex::new(cluster().create_db("quoting_round_trip").client()))
         .lock()
         .unwrap()
 }
@@ -359,7 +478,10 @@ fn type_modifiers_and_national_literals_stay_data() {
     let v2 = format!("CREATE TABLE kinds (id integer PRIMARY KEY, code text NOT NULL UNIQUE, label foo('x \\! touch {m} #'));\n");
     let model = "name: kinds\ntarget: { schema: public }\nreference:\n  kinds:\n    key: [code]\n    rows:\n      - { id: 1, code: a, label: hello }\ntables: {}\ndrop:\n  people: only the reference rows are under test\n";
     let e = compile_texts(model, PEOPLE, &v2).map(|_| ()).unwrap_err();
-    assert!(e.contains("would run psql's `\\!`") || e.contains("type"), "{e}");
+    assert!(
+        e.contains("would run psql's `\\!`") || e.contains("type"),
+        "{e}"
+    );
 
     let v2 = "CREATE TABLE t (id integer PRIMARY KEY, note text NOT NULL);\n";
     let cast = "name: cast\nsource: { schema: v1 }\ntables:\n  t:\n    from: people p\n    key: keep\n    columns:\n      note: \"CAST(p.name AS pg_catalog.varchar('1)) || (SELECT 1) || CAST(p.name AS pg_catalog.varchar(5'))\"\n";
@@ -373,6 +495,13 @@ fn type_modifiers_and_national_literals_stay_data() {
     db.execute(v2);
     let o = db.psql_file(dir.path().join("out/migrate.sql"), &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let note: String = db.client().query_one("SELECT note FROM public.t", &[]).unwrap().get(0);
-    assert_eq!(note, "x\\' || current_user --", "two literals joined, as PostgreSQL reads the model's text");
+    let note: String = db
+        .client()
+        .query_one("SELECT note FROM public.t", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        note, "x\\' || current_user --",
+        "two literals joined, as PostgreSQL reads the model's text"
+    );
 }

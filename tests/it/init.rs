@@ -13,7 +13,14 @@ use pgmig::SchemaInput;
 use crate::support::{cluster, pgmig_cli, repo_root, TestDb};
 
 fn opts(v1: SchemaInput, v2: SchemaInput, name: &str) -> Options {
-    Options { v1, v2, source_schema: "v1".into(), target_schema: "public".into(), source_server: None, name: name.into() }
+    Options {
+        v1,
+        v2,
+        source_schema: "v1".into(),
+        target_schema: "public".into(),
+        source_server: None,
+        name: name.into(),
+    }
 }
 
 fn ddl(path: impl Into<PathBuf>) -> SchemaInput {
@@ -29,9 +36,15 @@ fn must_pass(o: Output, what: &str) -> String {
     stderr(&o)
 }
 
-
 /// Writes the draft as `model.yaml` in a fresh directory and compiles it there.
-fn compile_draft(yaml: &str, v1: &SchemaInput, v2: &SchemaInput) -> (tempfile::TempDir, Result<pgmig::Compiled, pgmig::CompileError>) {
+fn compile_draft(
+    yaml: &str,
+    v1: &SchemaInput,
+    v2: &SchemaInput,
+) -> (
+    tempfile::TempDir,
+    Result<pgmig::Compiled, pgmig::CompileError>,
+) {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("model.yaml");
     std::fs::write(&model, yaml).unwrap();
@@ -64,11 +77,20 @@ fn migrate_and_verify(db: &TestDb, dir: &Path) {
 #[test]
 fn workout_draft_finds_what_the_hand_written_model_maps() {
     let models = repo_root().join("models/workout");
-    let out = init::init(&opts(ddl(models.join("v1.sql")), ddl(models.join("v2.sql")), "workout")).expect("init on workout");
+    let out = init::init(&opts(
+        ddl(models.join("v1.sql")),
+        ddl(models.join("v2.sql")),
+        "workout",
+    ))
+    .expect("init on workout");
     let d = &out.draft;
 
     // Table pairs: every V1 table is matched by its own name; the two new V2 tables are TODOs.
-    let pairs: Vec<(&str, Option<&str>)> = d.steps.iter().map(|s| (s.table.as_str(), s.source.as_ref().map(|(t, _)| t.as_str()))).collect();
+    let pairs: Vec<(&str, Option<&str>)> = d
+        .steps
+        .iter()
+        .map(|s| (s.table.as_str(), s.source.as_ref().map(|(t, _)| t.as_str())))
+        .collect();
     assert_eq!(
         pairs,
         [
@@ -80,28 +102,55 @@ fn workout_draft_finds_what_the_hand_written_model_maps() {
             ("exercise_logs", Some("exercise_logs")),
         ]
     );
-    assert!(d.steps.iter().filter(|s| s.source.is_some()).all(|s| s.key == Key::Keep), "every matched step keeps its uuid key");
+    assert!(
+        d.steps
+            .iter()
+            .filter(|s| s.source.is_some())
+            .all(|s| s.key == Key::Keep),
+        "every matched step keeps its uuid key"
+    );
 
     // The hand-written model, read with the compiler's own loader.
     let hand_text = std::fs::read_to_string(models.join("model.yaml")).unwrap();
     let hand = pgmig::model::load(&hand_text).unwrap();
     let draft = pgmig::model::load(&out.yaml).expect("the draft is a well-formed model");
-    assert_eq!(draft.tables.len(), hand.tables.len(), "one step per V2 table, as by hand");
+    assert_eq!(
+        draft.tables.len(),
+        hand.tables.len(),
+        "one step per V2 table, as by hand"
+    );
 
     // Columns: the draft's expressions with its alias replaced by the hand model's.
     // `exercises e LEFT JOIN …` → e; `(SELECT …) AS p` → p.
     let alias_of = |from: &str| {
         let words: Vec<&str> = from.split_whitespace().collect();
-        if from.starts_with('(') { words.last() } else { words.get(1) }.unwrap_or(&"").to_string()
+        if from.starts_with('(') {
+            words.last()
+        } else {
+            words.get(1)
+        }
+        .unwrap_or(&"")
+        .to_string()
     };
     let mut agree = BTreeSet::new();
     let mut differ = BTreeMap::new();
     for s in d.steps.iter().filter(|s| s.source.is_some()) {
-        let hand_step = hand.tables.iter().find(|(k, _)| k.as_str() == s.table).map(|(_, v)| v).unwrap();
+        let hand_step = hand
+            .tables
+            .iter()
+            .find(|(k, _)| k.as_str() == s.table)
+            .map(|(_, v)| v)
+            .unwrap();
         let hand_alias = alias_of(hand_step.from.as_str());
         for c in &s.columns {
-            let ours = c.expr.replace(&format!("{}.", s.alias), &format!("{hand_alias}."));
-            let theirs = hand_step.columns.iter().find(|(k, _)| k.as_str() == c.name).map(|(_, v)| v.as_str().trim().to_string());
+            let ours = c
+                .expr
+                .replace(&format!("{}.", s.alias), &format!("{hand_alias}."));
+            let theirs = hand_step
+                .columns
+                .iter()
+                .find(|(k, _)| k.as_str() == c.name)
+                .map(|(_, v)| v.as_str().trim().to_string());
             let key = format!("{}.{}", s.table, c.name);
             if theirs.as_deref() == Some(ours.as_str()) {
                 agree.insert(key);
@@ -111,26 +160,71 @@ fn workout_draft_finds_what_the_hand_written_model_maps() {
         }
     }
     eprintln!("workout draft agrees with the hand model on: {agree:?}\ndiffers on: {differ:#?}");
-    for expected in ["exercises.target_reps_min", "exercises.target_reps_max", "exercises.target_weight", "exercises.rest_seconds", "workout_plans.goal"] {
+    for expected in [
+        "exercises.target_reps_min",
+        "exercises.target_reps_max",
+        "exercises.target_weight",
+        "exercises.rest_seconds",
+        "workout_plans.goal",
+    ] {
         assert!(agree.contains(expected), "{expected}: {differ:#?}");
     }
     // Where the draft says TODO, the hand model wrote logic of its own.
-    let todo_columns: BTreeSet<String> =
-        d.steps.iter().flat_map(|s| s.columns.iter().filter(|c| c.todo).map(move |c| format!("{}.{}", s.table, c.name))).collect();
-    assert_eq!(todo_columns, BTreeSet::from(["workout_plans.total_weeks".to_string(), "exercises.day_id".to_string()]));
-    let total_weeks = d.steps[0].columns.iter().find(|c| c.name == "total_weeks").unwrap();
-    assert!(total_weeks.comment.as_deref().unwrap().contains("wp.duration_weeks"), "hint at the column the hand model reads: {total_weeks:?}");
+    let todo_columns: BTreeSet<String> = d
+        .steps
+        .iter()
+        .flat_map(|s| {
+            s.columns
+                .iter()
+                .filter(|c| c.todo)
+                .map(move |c| format!("{}.{}", s.table, c.name))
+        })
+        .collect();
+    assert_eq!(
+        todo_columns,
+        BTreeSet::from([
+            "workout_plans.total_weeks".to_string(),
+            "exercises.day_id".to_string()
+        ])
+    );
+    let total_weeks = d.steps[0]
+        .columns
+        .iter()
+        .find(|c| c.name == "total_weeks")
+        .unwrap();
+    assert!(
+        total_weeks
+            .comment
+            .as_deref()
+            .unwrap()
+            .contains("wp.duration_weeks"),
+        "hint at the column the hand model reads: {total_weeks:?}"
+    );
     for k in differ.keys() {
-        assert!(todo_columns.contains(k), "only TODOs differ from the hand model, not {k}");
+        assert!(
+            todo_columns.contains(k),
+            "only TODOs differ from the hand model, not {k}"
+        );
     }
     // The V1 data the draft drops is what the hand model transforms (is_active → status…).
-    let dropped: BTreeMap<&str, &Vec<String>> = d.dropped_columns.iter().map(|(t, c)| (t.as_str(), c)).collect();
-    assert_eq!(dropped["workout_plans"], &["duration_weeks", "start_date", "is_active"]);
+    let dropped: BTreeMap<&str, &Vec<String>> = d
+        .dropped_columns
+        .iter()
+        .map(|(t, c)| (t.as_str(), c))
+        .collect();
+    assert_eq!(
+        dropped["workout_plans"],
+        &["duration_weeks", "start_date", "is_active"]
+    );
     assert_eq!(dropped["exercises"], &["plan_id", "day_label"]);
     assert!(d.dropped_tables.is_empty());
 
     // The TODOs fail compilation, each error naming what is missing.
-    let (_dir, compiled) = compile_draft(&out.yaml, &ddl(models.join("v1.sql")), &ddl(models.join("v2.sql")));
+    let (_dir, compiled) = compile_draft(
+        &out.yaml,
+        &ddl(models.join("v1.sql")),
+        &ddl(models.join("v2.sql")),
+    );
     let text = compile_error_text(&compiled.expect_err("a draft with TODOs must not compile"));
     for needle in [
         "column `TODO: value for total_weeks` is not in any table of `from`",
@@ -151,22 +245,57 @@ fn conventions_fixture_drafts_a_model_that_migrates() {
     let out = init::init(&opts(v1.clone(), v2.clone(), "conventions")).expect("init");
     let d = &out.draft;
     let step = |t: &str| d.steps.iter().find(|s| s.table == t).unwrap();
-    let expr = |t: &str, c: &str| step(t).columns.iter().find(|l| l.name == c).map(|l| l.expr.clone()).unwrap_or_else(|| panic!("{t}.{c}:\n{}", out.yaml));
+    let expr = |t: &str, c: &str| {
+        step(t)
+            .columns
+            .iter()
+            .find(|l| l.name == c)
+            .map(|l| l.expr.clone())
+            .unwrap_or_else(|| panic!("{t}.{c}:\n{}", out.yaml))
+    };
 
-    assert_eq!(step("customers").source, Some(("Customer".into(), How::Normalized)));
-    assert_eq!(step("order_items").source, Some(("OrderItem".into(), How::Normalized)));
-    assert_eq!(step("customers").key, Key::New { new: "gen_random_uuid()".into(), by: vec!["c.\"CustomerId\"".into()] });
+    assert_eq!(
+        step("customers").source,
+        Some(("Customer".into(), How::Normalized))
+    );
+    assert_eq!(
+        step("order_items").source,
+        Some(("OrderItem".into(), How::Normalized))
+    );
+    assert_eq!(
+        step("customers").key,
+        Key::New {
+            new: "gen_random_uuid()".into(),
+            by: vec!["c.\"CustomerId\"".into()]
+        }
+    );
     assert_eq!(step("order_items").key, Key::Keep);
     assert_eq!(expr("customers", "full_name"), "c.\"FullName\"");
-    assert_eq!(expr("customers", "age"), "NULLIF(btrim(c.\"Age\"), '')::integer");
-    assert_eq!(expr("order_items", "customer_id"), "id(customers, oi.\"CustomerId\")");
+    assert_eq!(
+        expr("customers", "age"),
+        "NULLIF(btrim(c.\"Age\"), '')::integer"
+    );
+    assert_eq!(
+        expr("order_items", "customer_id"),
+        "id(customers, oi.\"CustomerId\")"
+    );
     assert_eq!(expr("order_items", "qty"), "coalesce(oi.\"Qty\", 1)");
     assert_eq!(expr("events", "payload"), "e.payload::jsonb");
-    assert_eq!(step("order_items").skipped, ["total"], "generated columns are left to PostgreSQL");
+    assert_eq!(
+        step("order_items").skipped,
+        ["total"],
+        "generated columns are left to PostgreSQL"
+    );
     assert_eq!(step("events").partitions, ["events_2023", "events_2024"]);
-    assert!(d.steps.iter().all(|s| !s.table.starts_with("events_")), "partitions are never targets");
+    assert!(
+        d.steps.iter().all(|s| !s.table.starts_with("events_")),
+        "partitions are never targets"
+    );
     assert_eq!(d.dropped_tables, ["audit_trail"]);
-    assert_eq!(d.dropped_columns, [("Customer".to_string(), vec!["legacy_flag".to_string()])]);
+    assert_eq!(
+        d.dropped_columns,
+        [("Customer".to_string(), vec!["legacy_flag".to_string()])]
+    );
     assert!(d.todos.is_empty(), "{:?}", d.todos);
 
     // What nothing reads is written under `drop:`, each reason a TODO that fails compilation
@@ -176,16 +305,28 @@ fn conventions_fixture_drafts_a_model_that_migrates() {
     let (_, compiled) = compile_draft(&out.yaml, &v1, &v2);
     let text = compile_error_text(&compiled.expect_err("a TODO reason must not compile"));
     assert!(text.contains("model.yaml has 2 errors"), "{text}");
-    for needle in ["drop: the reason for dropping `v1.audit_trail` is still a TODO", "drop: the reason for dropping `v1.\"Customer\".legacy_flag` is still a TODO"] {
+    for needle in [
+        "drop: the reason for dropping `v1.audit_trail` is still a TODO",
+        "drop: the reason for dropping `v1.\"Customer\".legacy_flag` is still a TODO",
+    ] {
         assert!(text.contains(needle), "{needle}\n{text}");
     }
     let answered = out
         .yaml
-        .replace("'TODO: why V2 does not need table audit_trail'", "V2 keeps no audit trail")
-        .replace("'TODO: why V2 does not need Customer.legacy_flag'", "never set since 2019");
+        .replace(
+            "'TODO: why V2 does not need table audit_trail'",
+            "V2 keeps no audit trail",
+        )
+        .replace(
+            "'TODO: why V2 does not need Customer.legacy_flag'",
+            "never set since 2019",
+        );
     let (dir, compiled) = compile_draft(&answered, &v1, &v2);
     if let Err(e) = &compiled {
-        panic!("the answered draft must compile:\n{}\n{answered}", compile_error_text(e));
+        panic!(
+            "the answered draft must compile:\n{}\n{answered}",
+            compile_error_text(e)
+        );
     }
     let db = cluster().create_db("init_conventions");
     db.execute("CREATE SCHEMA v1");
@@ -193,7 +334,14 @@ fn conventions_fixture_drafts_a_model_that_migrates() {
     db.load_in_schema(&fx.join("v2.sql"), "public");
     db.load_in_schema(&fx.join("data.sql"), "v1");
     migrate_and_verify(&db, dir.path());
-    let rows = |sql: &str| -> Vec<String> { db.client().query(sql, &[]).unwrap().iter().map(|r| r.get(0)).collect() };
+    let rows = |sql: &str| -> Vec<String> {
+        db.client()
+            .query(sql, &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
     assert_eq!(
         rows("SELECT full_name || ':' || coalesce(age::text, '-') || ':' || coalesce(nickname, '-') FROM public.customers ORDER BY full_name"),
         ["Ann Lee:42:annie", "Bob Roe:-:-", "Cy Ng:-:cy"]
@@ -202,7 +350,10 @@ fn conventions_fixture_drafts_a_model_that_migrates() {
         rows("SELECT c.full_name || ':' || o.id || ':' || o.qty || ':' || o.total FROM public.order_items o JOIN public.customers c ON c.id = o.customer_id ORDER BY o.id"),
         ["Ann Lee:1:2:19.98", "Ann Lee:2:1:5.00", "Cy Ng:3:1:100.00"]
     );
-    assert_eq!(rows("SELECT tableoid::regclass::text FROM public.events ORDER BY id"), ["events_2023", "events_2024"]);
+    assert_eq!(
+        rows("SELECT tableoid::regclass::text FROM public.events ORDER BY id"),
+        ["events_2023", "events_2024"]
+    );
 }
 
 // ---- a schema drafted against itself: compiles, migrates everything 1:1 ----------------
@@ -215,7 +366,14 @@ fn realworld(name: &str) -> PathBuf {
 fn into_v1(file: &Path, dir: &Path) -> PathBuf {
     let text = std::fs::read_to_string(file).unwrap();
     let path = dir.join(file.file_name().unwrap());
-    std::fs::write(&path, format!("CREATE SCHEMA IF NOT EXISTS v1;\n{}", text.replace("public.", "v1."))).unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "CREATE SCHEMA IF NOT EXISTS v1;\n{}",
+            text.replace("public.", "v1.")
+        ),
+    )
+    .unwrap();
     path
 }
 
@@ -229,11 +387,31 @@ fn pagila_against_itself_migrates_every_row() {
     let out = init::init(&opts(v1.clone(), v2.clone(), "pagila")).expect("init pagila");
     let d = &out.draft;
     assert!(d.todos.is_empty(), "{:?}", d.todos);
-    assert!(d.dropped_tables.is_empty() && d.dropped_columns.is_empty(), "nothing dropped: {:?} {:?}", d.dropped_tables, d.dropped_columns);
-    assert!(d.steps.iter().all(|s| s.source.as_ref().is_some_and(|(t, h)| t == &s.table && *h == How::Same) && s.key == Key::Keep));
-    assert!(d.steps.iter().all(|s| !s.table.starts_with("payment_p")), "payment's partitions are not targets");
+    assert!(
+        d.dropped_tables.is_empty() && d.dropped_columns.is_empty(),
+        "nothing dropped: {:?} {:?}",
+        d.dropped_tables,
+        d.dropped_columns
+    );
+    assert!(d.steps.iter().all(|s| s
+        .source
+        .as_ref()
+        .is_some_and(|(t, h)| t == &s.table && *h == How::Same)
+        && s.key == Key::Keep));
+    assert!(
+        d.steps.iter().all(|s| !s.table.starts_with("payment_p")),
+        "payment's partitions are not targets"
+    );
     // The enum lives in each schema: V1's is cast through text; nothing else is listed.
-    let listed: Vec<String> = d.steps.iter().flat_map(|s| s.columns.iter().map(move |c| format!("{}.{}: {}", s.table, c.name, c.expr))).collect();
+    let listed: Vec<String> = d
+        .steps
+        .iter()
+        .flat_map(|s| {
+            s.columns
+                .iter()
+                .map(move |c| format!("{}.{}: {}", s.table, c.name, c.expr))
+        })
+        .collect();
     assert_eq!(listed, ["film.rating: f.rating::text::public.mpaa_rating"]);
 
     let (dir, compiled) = compile_draft(&out.yaml, &v1, &v2);
@@ -243,9 +421,33 @@ fn pagila_against_itself_migrates_every_row() {
     }
 
     let db = cluster().create_db("init_pagila");
-    must_pass(db.psql_cmd().arg("-q").arg("-f").arg(&schema).output().unwrap(), "load V2");
-    must_pass(db.psql_cmd().arg("-q").arg("-f").arg(&v1_schema).output().unwrap(), "load V1");
-    must_pass(db.psql_cmd().arg("-q").arg("-f").arg(&v1_data).output().unwrap(), "load V1 data");
+    must_pass(
+        db.psql_cmd()
+            .arg("-q")
+            .arg("-f")
+            .arg(&schema)
+            .output()
+            .unwrap(),
+        "load V2",
+    );
+    must_pass(
+        db.psql_cmd()
+            .arg("-q")
+            .arg("-f")
+            .arg(&v1_schema)
+            .output()
+            .unwrap(),
+        "load V1",
+    );
+    must_pass(
+        db.psql_cmd()
+            .arg("-q")
+            .arg("-f")
+            .arg(&v1_data)
+            .output()
+            .unwrap(),
+        "load V1 data",
+    );
     // Passes because the draft lists payment after customer, rental and staff: pagila
     // declares payment's foreign keys on its partitions only, and the compiler's load order
     // reads the parent's foreign keys alone (it keeps model order where it sees no
@@ -255,7 +457,10 @@ fn pagila_against_itself_migrates_every_row() {
     assert_eq!(a.len(), b.len());
     for (table, md5) in &b {
         let v1_table = table.replacen("public.", "v1.", 1);
-        assert!(!md5.starts_with("0:") || a[&v1_table].starts_with("0:"), "{table} is empty");
+        assert!(
+            !md5.starts_with("0:") || a[&v1_table].starts_with("0:"),
+            "{table} is empty"
+        );
         assert_eq!(Some(md5), a.get(&v1_table), "{table} equals {v1_table}");
     }
 }
@@ -264,7 +469,15 @@ fn pagila_against_itself_migrates_every_row() {
 fn danbooru_structure_against_itself_compiles_and_verifies() {
     let schema = realworld("danbooru-structure.sql");
     let db = cluster().create_db("init_danbooru");
-    must_pass(db.psql_cmd().arg("-q").arg("-f").arg(&schema).output().unwrap(), "load V2");
+    must_pass(
+        db.psql_cmd()
+            .arg("-q")
+            .arg("-f")
+            .arg(&schema)
+            .output()
+            .unwrap(),
+        "load V2",
+    );
     // V1: a structural copy of every table in schema v1 (no data, as in the dump).
     db.execute(
         "CREATE SCHEMA v1;
@@ -278,28 +491,52 @@ fn danbooru_structure_against_itself_compiles_and_verifies() {
     let out = init::init(&opts(live.clone(), ddl(&schema), "danbooru")).expect("init danbooru");
     let d = &out.draft;
     assert!(d.steps.len() > 50, "{} steps", d.steps.len());
-    assert!(d.steps.iter().all(|s| s.source.as_ref().is_some_and(|(t, _)| t == &s.table)));
+    assert!(d
+        .steps
+        .iter()
+        .all(|s| s.source.as_ref().is_some_and(|(t, _)| t == &s.table)));
     // Tables without a primary key can't be migrated by pgmig: their key is a TODO.
-    let no_pk: Vec<&str> = d.steps.iter().filter(|s| matches!(s.key, Key::Todo(_))).map(|s| s.table.as_str()).collect();
+    let no_pk: Vec<&str> = d
+        .steps
+        .iter()
+        .filter(|s| matches!(s.key, Key::Todo(_)))
+        .map(|s| s.table.as_str())
+        .collect();
     assert_eq!(d.todos.len(), no_pk.len(), "{:?}", d.todos);
-    assert!(d.todos.iter().all(|t| t.contains("has no primary key")), "{:?}", d.todos);
+    assert!(
+        d.todos.iter().all(|t| t.contains("has no primary key")),
+        "{:?}",
+        d.todos
+    );
     // The answer a reviewer would give: delete those steps (their tables stay empty).
     let mut yaml = out.yaml.clone();
     for t in &no_pk {
         let start = yaml.find(&format!("\n  {t}:\n")).unwrap() + 1;
-        let end = yaml[start..].find("\n\n").map_or(yaml.len(), |e| start + e + 1);
+        let end = yaml[start..]
+            .find("\n\n")
+            .map_or(yaml.len(), |e| start + e + 1);
         yaml.replace_range(start..end, "");
     }
     // …and say so under `drop:`, where every V1 table nobody reads is accounted for.
-    assert!(!yaml.contains("\ndrop:\n"), "a schema drafted against itself drops nothing else");
+    assert!(
+        !yaml.contains("\ndrop:\n"),
+        "a schema drafted against itself drops nothing else"
+    );
     yaml.push_str("\ndrop:\n");
     for t in &no_pk {
         yaml.push_str(&format!("  {t}: no primary key, so pgmig can't record the rows it migrates; V2's table stays empty\n"));
     }
-    eprintln!("danbooru: {} steps drafted, {} without a primary key left out: {no_pk:?}", d.steps.len(), no_pk.len());
+    eprintln!(
+        "danbooru: {} steps drafted, {} without a primary key left out: {no_pk:?}",
+        d.steps.len(),
+        no_pk.len()
+    );
     let (dir, compiled) = compile_draft(&yaml, &live, &ddl(&schema));
     if let Err(e) = &compiled {
-        panic!("the danbooru draft must compile:\n{}", compile_error_text(e));
+        panic!(
+            "the danbooru draft must compile:\n{}",
+            compile_error_text(e)
+        );
     }
     migrate_and_verify(&db, dir.path());
 }
@@ -309,7 +546,8 @@ fn danbooru_structure_against_itself_compiles_and_verifies() {
 fn self_reference_precheck() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("v1.sql"), dir.path().join("v2.sql"));
-    let ddl_text = "CREATE TABLE node (id integer PRIMARY KEY, parent_id integer REFERENCES node (id));\n";
+    let ddl_text =
+        "CREATE TABLE node (id integer PRIMARY KEY, parent_id integer REFERENCES node (id));\n";
     std::fs::write(&a, ddl_text).unwrap();
     std::fs::write(&b, ddl_text).unwrap();
     let out = init::init(&opts(ddl(&a), ddl(&b), "node")).unwrap();
@@ -321,7 +559,10 @@ fn self_reference_precheck() {
     db.load_in_schema(&b, "public");
     db.execute("INSERT INTO v1.node VALUES (1, NULL), (2, 1)");
     migrate_and_verify(&db, scripts.path());
-    assert_eq!(db.table_md5s(&["public"])["public.node"], db.table_md5s(&["v1"])["v1.node"]);
+    assert_eq!(
+        db.table_md5s(&["public"])["public.node"],
+        db.table_md5s(&["v1"])["v1.node"]
+    );
 }
 
 // ---- determinism and the command line -------------------------------------------------
@@ -330,7 +571,10 @@ fn self_reference_precheck() {
 fn init_twice_gives_the_same_bytes() {
     let models = repo_root().join("models/workout");
     let fx = repo_root().join("tests/it/fixtures/init");
-    for (v1, v2) in [(models.join("v1.sql"), models.join("v2.sql")), (fx.join("v1.sql"), fx.join("v2.sql"))] {
+    for (v1, v2) in [
+        (models.join("v1.sql"), models.join("v2.sql")),
+        (fx.join("v1.sql"), fx.join("v2.sql")),
+    ] {
         let a = init::init(&opts(ddl(&v1), ddl(&v2), "x")).unwrap().yaml;
         let b = init::init(&opts(ddl(&v1), ddl(&v2), "x")).unwrap().yaml;
         assert!(a == b, "{}: same schemas, same bytes", v1.display());
@@ -341,7 +585,15 @@ fn init_twice_gives_the_same_bytes() {
     std::fs::create_dir(&target).unwrap();
     let file = target.join("model.yaml");
     let args = |f: &Path| {
-        vec!["init".to_string(), "--v1".into(), models.join("v1.sql").display().to_string(), "--v2".into(), models.join("v2.sql").display().to_string(), "-o".into(), f.display().to_string()]
+        vec![
+            "init".to_string(),
+            "--v1".into(),
+            models.join("v1.sql").display().to_string(),
+            "--v2".into(),
+            models.join("v2.sql").display().to_string(),
+            "-o".into(),
+            f.display().to_string(),
+        ]
     };
     let run = |f: &Path| {
         let a = args(f);
@@ -355,29 +607,65 @@ fn init_twice_gives_the_same_bytes() {
     assert_eq!(std::fs::read(&file).unwrap(), bytes);
     let text = String::from_utf8(bytes).unwrap();
     assert!(text.contains("\nname: workout\n"), "{text}");
-    assert!(stderr(&first).contains("TODO  table public.workout_weeks: no V1 table matches"), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("TODO  table public.workout_weeks: no V1 table matches"),
+        "{}",
+        stderr(&first)
+    );
 }
 
 #[test]
 fn nothing_in_common_and_unreachable_databases_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.sql"), dir.path().join("b.sql"));
-    std::fs::write(&a, "CREATE TABLE invoices (id integer PRIMARY KEY, total numeric);\n").unwrap();
-    std::fs::write(&b, "CREATE TABLE athletes (id uuid PRIMARY KEY, name text);\n").unwrap();
+    std::fs::write(
+        &a,
+        "CREATE TABLE invoices (id integer PRIMARY KEY, total numeric);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        "CREATE TABLE athletes (id uuid PRIMARY KEY, name text);\n",
+    )
+    .unwrap();
     let out_file = dir.path().join("model.yaml");
-    let out = pgmig_cli(&["init", "--v1", &a.display().to_string(), "--v2", &b.display().to_string(), "-o", &out_file.display().to_string()]);
+    let out = pgmig_cli(&[
+        "init",
+        "--v1",
+        &a.display().to_string(),
+        "--v2",
+        &b.display().to_string(),
+        "-o",
+        &out_file.display().to_string(),
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("have no table in common"), "{}", stderr(&out));
-    assert!(stderr(&out).contains("invoices") && stderr(&out).contains("athletes"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("have no table in common"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("invoices") && stderr(&out).contains("athletes"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!out_file.exists(), "no empty file");
 
     let nowhere = "host=/nonexistent/socket port=1 dbname=x user=nobody connect_timeout=2";
     let out = pgmig_cli(&["init", "--v1", &a.display().to_string(), "--v2", nowhere]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("V2:"), "names the side: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("V2:"),
+        "names the side: {}",
+        stderr(&out)
+    );
     let out = pgmig_cli(&["init", "--v1", nowhere, "--v2", &b.display().to_string()]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("V1:"), "names the side: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("V1:"),
+        "names the side: {}",
+        stderr(&out)
+    );
 }
 
 /// Statements about tables the DDL reader could not take in are not dropped: compile and
@@ -392,7 +680,8 @@ fn reader_warnings_are_counted_and_located_by_compile_and_init() {
     let first = base.lines().count() + 2;
     let mut v1 = base.clone() + "\n";
     for i in 0..5 {
-        v1 += &format!("ALTER TABLE ONLY gone_{i} ADD CONSTRAINT gone_{i}_pkey PRIMARY KEY (id);\n");
+        v1 +=
+            &format!("ALTER TABLE ONLY gone_{i} ADD CONSTRAINT gone_{i}_pkey PRIMARY KEY (id);\n");
     }
     let v1_path = dir.path().join("v1.sql");
     std::fs::write(&v1_path, v1).unwrap();
@@ -402,10 +691,28 @@ fn reader_warnings_are_counted_and_located_by_compile_and_init() {
     let model = school.join("model.yaml");
     let out = dir.path().join("out");
     let compile = |extra: &[&str]| {
-        let args = [&["compile", model.to_str().unwrap(), "--v1", v1_arg, "--v2", v2_arg, "--out", out.to_str().unwrap()], extra].concat();
+        let args = [
+            &[
+                "compile",
+                model.to_str().unwrap(),
+                "--v1",
+                v1_arg,
+                "--v2",
+                v2_arg,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            extra,
+        ]
+        .concat();
         must_pass(pgmig_cli(&args), "compile")
     };
-    let located = |text: &str| text.lines().filter(|l| l.starts_with(&format!("  {v1_arg}:"))).map(String::from).collect::<Vec<_>>();
+    let located = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("  {v1_arg}:")))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
 
     let shown = compile(&[]);
     assert!(
@@ -414,22 +721,58 @@ fn reader_warnings_are_counted_and_located_by_compile_and_init() {
     );
     let lines = located(&shown);
     assert_eq!(lines.len(), 3, "{shown}");
-    assert!(lines[0].starts_with(&format!("  {v1_arg}:{first}: statement about an unknown table")), "{shown}");
-    assert!(lines[2].contains(&format!(":{}: ", first + 2)) && lines[2].contains("gone_2"), "{shown}");
-    assert!(!shown.contains(&format!("of {v2_arg}")), "V2 read cleanly: {shown}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "  {v1_arg}:{first}: statement about an unknown table"
+        )),
+        "{shown}"
+    );
+    assert!(
+        lines[2].contains(&format!(":{}: ", first + 2)) && lines[2].contains("gone_2"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(&format!("of {v2_arg}")),
+        "V2 read cleanly: {shown}"
+    );
 
     let all = compile(&["--show-all-warnings"]);
-    assert!(all.contains(&format!("warning: 5 statements of {v1_arg} were not understood:\n")), "{all}");
+    assert!(
+        all.contains(&format!(
+            "warning: 5 statements of {v1_arg} were not understood:\n"
+        )),
+        "{all}"
+    );
     assert_eq!(located(&all).len(), 5, "{all}");
-    assert!(located(&all)[4].contains(&format!(":{}: ", first + 4)), "{all}");
+    assert!(
+        located(&all)[4].contains(&format!(":{}: ", first + 4)),
+        "{all}"
+    );
 
     let draft = dir.path().join("draft.yaml");
     let init = |extra: &[&str]| {
-        let args = [&["init", "--v1", v1_arg, "--v2", v2_arg, "-o", draft.to_str().unwrap()], extra].concat();
+        let args = [
+            &[
+                "init",
+                "--v1",
+                v1_arg,
+                "--v2",
+                v2_arg,
+                "-o",
+                draft.to_str().unwrap(),
+            ],
+            extra,
+        ]
+        .concat();
         must_pass(pgmig_cli(&args), "init")
     };
     let drafted = init(&[]);
-    assert!(drafted.contains(&format!("warning: 5 statements of {v1_arg} were not understood (first 3 below")), "{drafted}");
+    assert!(
+        drafted.contains(&format!(
+            "warning: 5 statements of {v1_arg} were not understood (first 3 below"
+        )),
+        "{drafted}"
+    );
     assert_eq!(located(&drafted).len(), 3, "{drafted}");
     assert_eq!(located(&init(&["--show-all-warnings"])).len(), 5);
 }

@@ -19,10 +19,21 @@ fn models() -> std::path::PathBuf {
 /// V1 with its sample data (`traps` plants bad ids, orphans and NULLs) in schema public.
 fn uuid_db(name: &str, traps: bool) -> TestDb {
     let db = cluster().create_db(name);
-    let out = db.psql_cmd().arg("-q").arg("-f").arg(models().join("v1.sql")).output().unwrap();
+    let out = db
+        .psql_cmd()
+        .arg("-q")
+        .arg("-f")
+        .arg(models().join("v1.sql"))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let traps = if traps { "1" } else { "0" };
-    let out = db.psql_cmd().args(["-q", "-v", &format!("traps={traps}"), "-f"]).arg(models().join("sample.sql")).output().unwrap();
+    let out = db
+        .psql_cmd()
+        .args(["-q", "-v", &format!("traps={traps}"), "-f"])
+        .arg(models().join("sample.sql"))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     db
 }
@@ -62,7 +73,8 @@ fn md5s(db: &TestDb) -> BTreeMap<String, String> {
 /// The catalog of the four tables, columns by name: the swap moves converted columns to
 /// the end of the table, which is the one difference in-place mode accepts.
 fn tables_of(mut c: Catalog) -> Catalog {
-    c.tables.retain(|n, _| n.schema == "public" && TABLES.contains(&n.name.as_str()));
+    c.tables
+        .retain(|n, _| n.schema == "public" && TABLES.contains(&n.name.as_str()));
     for t in c.tables.values_mut() {
         t.columns.sort_by(|a, b| a.name.cmp(&b.name));
     }
@@ -84,7 +96,8 @@ fn count(db: &TestDb, sql: &str) -> i64 {
     db.client().query_one(sql, &[]).unwrap().get(0)
 }
 
-const NOT_UUID: &str = "!~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'";
+const NOT_UUID: &str =
+    "!~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'";
 
 #[test]
 fn precheck_finds_the_planted_values_with_their_keys_and_passes_once_fixed() {
@@ -94,26 +107,71 @@ fn precheck_finds_the_planted_values_with_their_keys_and_passes_once_fixed() {
     let out = run(&db, dir.path(), "precheck.sql", &[]);
     let text = stderr(&out);
     assert!(!out.status.success(), "precheck must fail:\n{text}");
-    assert!(text.contains("blocking finding(s); migrate would fail"), "{text}");
-    let bad_users = count(&db, &format!("SELECT count(*) FROM users WHERE id {NOT_UUID}"));
-    let bad_entries = count(&db, &format!("SELECT count(*) FROM journal_entries WHERE user_id {NOT_UUID}"));
+    assert!(
+        text.contains("blocking finding(s); migrate would fail"),
+        "{text}"
+    );
+    let bad_users = count(
+        &db,
+        &format!("SELECT count(*) FROM users WHERE id {NOT_UUID}"),
+    );
+    let bad_entries = count(
+        &db,
+        &format!("SELECT count(*) FROM journal_entries WHERE user_id {NOT_UUID}"),
+    );
     let orphans = count(&db, &format!("SELECT count(*) FROM reminders r WHERE NOT (user_id {NOT_UUID}) AND NOT EXISTS (SELECT 1 FROM users u WHERE lower(u.id) = lower(r.user_id))"));
     let null_tags = count(&db, "SELECT count(*) FROM tags WHERE user_id IS NULL");
     assert!(bad_users > 0 && bad_entries > 0 && orphans > 0 && null_tags > 0);
-    let line = |needle: &str| text.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("no `{needle}` in:\n{text}")).to_string();
-    assert!(line("BLOCKING  users.id: does not convert to uuid").contains(&format!(": {bad_users} rows, e.g. ")), "{text}");
-    assert!(line("BLOCKING  journal_entries.user_id: does not convert").contains(&format!(": {bad_entries} rows")), "{text}");
-    assert!(line("BLOCKING  reminders: FOREIGN KEY reminders_user_id_fkey").contains(&format!(": {orphans} rows")), "{text}");
-    assert!(line("BLOCKING  tags.user_id: NULL").contains(&format!(": {null_tags} rows")), "{text}");
+    let line = |needle: &str| {
+        text.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` in:\n{text}"))
+            .to_string()
+    };
+    assert!(
+        line("BLOCKING  users.id: does not convert to uuid")
+            .contains(&format!(": {bad_users} rows, e.g. ")),
+        "{text}"
+    );
+    assert!(
+        line("BLOCKING  journal_entries.user_id: does not convert")
+            .contains(&format!(": {bad_entries} rows")),
+        "{text}"
+    );
+    assert!(
+        line("BLOCKING  reminders: FOREIGN KEY reminders_user_id_fkey")
+            .contains(&format!(": {orphans} rows")),
+        "{text}"
+    );
+    assert!(
+        line("BLOCKING  tags.user_id: NULL").contains(&format!(": {null_tags} rows")),
+        "{text}"
+    );
     // The samples are the planted rows, with their keys.
     let users = line("BLOCKING  users.id: does not convert");
     assert!(users.contains("id=user-375: 'user-375'"), "{users}");
-    let first_entry: i64 = count(&db, &format!("SELECT min(id) FROM journal_entries WHERE user_id {NOT_UUID}"));
-    assert!(line("BLOCKING  journal_entries.user_id").contains(&format!("id={first_entry}: ")) || bad_entries > 5, "{text}");
+    let first_entry: i64 = count(
+        &db,
+        &format!("SELECT min(id) FROM journal_entries WHERE user_id {NOT_UUID}"),
+    );
+    assert!(
+        line("BLOCKING  journal_entries.user_id").contains(&format!("id={first_entry}: "))
+            || bad_entries > 5,
+        "{text}"
+    );
     let orphan_id = count(&db, &format!("SELECT min(id) FROM reminders r WHERE NOT (user_id {NOT_UUID}) AND NOT EXISTS (SELECT 1 FROM users u WHERE lower(u.id) = lower(r.user_id))"));
-    assert!(line("reminders_user_id_fkey").contains(&format!("id={orphan_id}: ")), "{text}");
+    assert!(
+        line("reminders_user_id_fkey").contains(&format!("id={orphan_id}: ")),
+        "{text}"
+    );
     assert_eq!(md5s(&db), before, "precheck changes nothing");
-    assert_eq!(count(&db, "SELECT count(*) FROM pg_namespace WHERE nspname = '_pgmig'"), 0);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM pg_namespace WHERE nspname = '_pgmig'"
+        ),
+        0
+    );
 
     // Fix the data (users cascade to entries and tags); then nothing blocks.
     db.execute(&format!(
@@ -121,7 +179,10 @@ fn precheck_finds_the_planted_values_with_their_keys_and_passes_once_fixed() {
          DELETE FROM reminders r WHERE user_id {NOT_UUID} OR NOT EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id);
          DELETE FROM tags WHERE user_id IS NULL;"
     ));
-    let ok = must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck after the fix");
+    let ok = must_pass(
+        run(&db, dir.path(), "precheck.sql", &[]),
+        "precheck after the fix",
+    );
     assert!(ok.contains("precheck: no blocking finding"), "{ok}");
     // Migrate is possible now.
     must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
@@ -133,52 +194,120 @@ fn migrate_in_batches_verify_catalog_is_v2_rollback_gives_v1_back() {
     let db = uuid_db("ip_cycle", false);
     let dir = compiled(50);
     let before = md5s(&db);
-    assert_eq!(live(&db), ddl("v1.sql"), "the loaded V1 reads back as v1.sql");
+    assert_eq!(
+        live(&db),
+        ddl("v1.sql"),
+        "the loaded V1 reads back as v1.sql"
+    );
     must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck");
     let notices = must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
-    assert!(notices.contains("fill journal_entries: batch 60 of 60, 50 rows"), "{notices}");
-    assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.batches WHERE step = 'journal_entries'"), 60);
-    assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.batches"), 10 + 60 + 20 + 30);
+    assert!(
+        notices.contains("fill journal_entries: batch 60 of 60, 50 rows"),
+        "{notices}"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM _pgmig.batches WHERE step = 'journal_entries'"
+        ),
+        60
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM _pgmig.batches"),
+        10 + 60 + 20 + 30
+    );
     // pgmig status shows each in-place step's batches done / total.
     let status = crate::support::pgmig_cli(&["status", "--db", &db.url(), "--json"]);
-    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&status.stdout)));
-    let step = json["steps"].as_array().unwrap().iter().find(|r| r["step"] == "journal_entries").unwrap_or_else(|| panic!("{json}"));
-    assert_eq!((step["batches_done"].as_i64(), step["batches_total"].as_i64()), (Some(60), Some(60)), "{step}");
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&status.stdout)));
+    let step = json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["step"] == "journal_entries")
+        .unwrap_or_else(|| panic!("{json}"));
+    assert_eq!(
+        (
+            step["batches_done"].as_i64(),
+            step["batches_total"].as_i64()
+        ),
+        (Some(60), Some(60)),
+        "{step}"
+    );
     let verify = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
-    assert!(verify.contains("PASS  users.id: every value equals its backed-up original"), "{verify}");
+    assert!(
+        verify.contains("PASS  users.id: every value equals its backed-up original"),
+        "{verify}"
+    );
     assert!(!verify.contains("FAIL"), "{verify}");
-    assert_eq!(live(&db), ddl("v2.sql"), "after migrate the tables are V2's");
+    assert_eq!(
+        live(&db),
+        ddl("v2.sql"),
+        "after migrate the tables are V2's"
+    );
     // Upper-case ids were converted and read back in lower case.
-    assert!(count(&db, "SELECT count(*) FROM _pgmig.backup_uuid_users WHERE id <> lower(id)") > 0);
+    assert!(
+        count(
+            &db,
+            "SELECT count(*) FROM _pgmig.backup_uuid_users WHERE id <> lower(id)"
+        ) > 0
+    );
 
     // A hand edit: verify fails and names the check.
-    db.execute("UPDATE reminders SET user_id = (SELECT id FROM users ORDER BY id LIMIT 1) WHERE id = 7");
+    db.execute(
+        "UPDATE reminders SET user_id = (SELECT id FROM users ORDER BY id LIMIT 1) WHERE id = 7",
+    );
     let tampered = run(&db, dir.path(), "verify.sql", &[]);
-    assert!(!tampered.status.success() && stderr(&tampered).contains("FAIL  reminders.user_id: every value equals"), "{}", stderr(&tampered));
+    assert!(
+        !tampered.status.success()
+            && stderr(&tampered).contains("FAIL  reminders.user_id: every value equals"),
+        "{}",
+        stderr(&tampered)
+    );
     db.execute("UPDATE reminders r SET user_id = b.user_id::uuid FROM _pgmig.backup_uuid_reminders b WHERE b.id = r.id AND r.id = 7");
 
     // Migrate again is refused.
     let again = run(&db, dir.path(), "migrate.sql", &[]);
-    assert!(!again.status.success() && stderr(&again).contains("already migrated"), "{}", stderr(&again));
+    assert!(
+        !again.status.success() && stderr(&again).contains("already migrated"),
+        "{}",
+        stderr(&again)
+    );
 
     must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
-    assert_eq!(live(&db), ddl("v1.sql"), "after rollback the tables are V1's");
+    assert_eq!(
+        live(&db),
+        ddl("v1.sql"),
+        "after rollback the tables are V1's"
+    );
     assert_eq!(md5s(&db), before, "after rollback every row is as before");
     assert_eq!(count(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = '_pgmig' AND tablename LIKE 'backup%'"), 0);
 
     // And it migrates again, through pgmig run.
-    let out = crate::support::pgmig_cli(&["run", "migrate", "--dir", &dir.path().display().to_string(), "--db", &db.url()]);
+    let out = crate::support::pgmig_cli(&[
+        "run",
+        "migrate",
+        "--dir",
+        &dir.path().display().to_string(),
+        "--db",
+        &db.url(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify after migrate → rollback → migrate");
+    must_pass(
+        run(&db, dir.path(), "verify.sql", &[]),
+        "verify after migrate → rollback → migrate",
+    );
 }
-
 
 #[test]
 fn a_killed_migrate_resumes_to_the_uninterrupted_state_and_rolls_back_from_anywhere() {
     let dir = compiled(10);
     let reference = {
         let db = uuid_db("ip_ref", false);
-        must_pass(run(&db, dir.path(), "migrate.sql", &[]), "uninterrupted migrate");
+        must_pass(
+            run(&db, dir.path(), "migrate.sql", &[]),
+            "uninterrupted migrate",
+        );
         md5s(&db)
     };
     let mut cut = 0;
@@ -187,22 +316,46 @@ fn a_killed_migrate_resumes_to_the_uninterrupted_state_and_rolls_back_from_anywh
     for (i, batches) in [0i64, 5, 250, 560].into_iter().enumerate() {
         let db = uuid_db(&format!("ip_kill{i}"), false);
         let before = md5s(&db);
-        let was_cut = db.migrate_until_batches(&dir.path().join("migrate.sql"), "pgmig-inplace-kill", batches);
+        let was_cut = db.migrate_until_batches(
+            &dir.path().join("migrate.sql"),
+            "pgmig-inplace-kill",
+            batches,
+        );
         cut += was_cut as i32;
         if i % 2 == 1 && was_cut {
             // Roll back the partial run: V1 exactly.
-            must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback of a killed run");
-            assert_eq!(live(&db), ddl("v1.sql"), "kill after {batches} batches, then rollback");
-            assert_eq!(md5s(&db), before, "kill after {batches} batches, then rollback");
+            must_pass(
+                run(&db, dir.path(), "rollback.sql", &[]),
+                "rollback of a killed run",
+            );
+            assert_eq!(
+                live(&db),
+                ddl("v1.sql"),
+                "kill after {batches} batches, then rollback"
+            );
+            assert_eq!(
+                md5s(&db),
+                before,
+                "kill after {batches} batches, then rollback"
+            );
         }
         if was_cut {
-            must_pass(run(&db, dir.path(), "migrate.sql", &[]), &format!("resumed migrate after a kill after {batches} batches"));
+            must_pass(
+                run(&db, dir.path(), "migrate.sql", &[]),
+                &format!("resumed migrate after a kill after {batches} batches"),
+            );
         }
-        must_pass(run(&db, dir.path(), "verify.sql", &[]), &format!("verify after a kill after {batches} batches"));
+        must_pass(
+            run(&db, dir.path(), "verify.sql", &[]),
+            &format!("verify after a kill after {batches} batches"),
+        );
         assert_eq!(md5s(&db), reference, "kill after {batches} batches");
         assert_eq!(live(&db), ddl("v2.sql"), "kill after {batches} batches");
     }
-    assert!(cut >= 3, "at least three runs must really have been interrupted (were {cut})");
+    assert!(
+        cut >= 3,
+        "at least three runs must really have been interrupted (were {cut})"
+    );
 }
 
 /// A view reading a changed column would make the swap fail: precheck names it first.
@@ -210,35 +363,76 @@ fn a_killed_migrate_resumes_to_the_uninterrupted_state_and_rolls_back_from_anywh
 fn a_view_on_a_changed_column_is_a_precheck_finding() {
     let db = uuid_db("ip_view", false);
     let dir = compiled(1000);
-    must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck without the view");
+    must_pass(
+        run(&db, dir.path(), "precheck.sql", &[]),
+        "precheck without the view",
+    );
     db.execute("CREATE VIEW user_entries AS SELECT u.id, count(e.id) AS entries FROM users u LEFT JOIN journal_entries e ON e.user_id = u.id GROUP BY u.id");
     let out = run(&db, dir.path(), "precheck.sql", &[]);
     assert!(!out.status.success());
     let text = stderr(&out);
-    let line = text.lines().find(|l| l.contains("BLOCKING  views that read a changed column")).unwrap_or_else(|| panic!("{text}"));
-    assert!(line.contains("user_entries reads public.journal_entries.user_id") && line.contains("user_entries reads public.users.id"), "{line}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("BLOCKING  views that read a changed column"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains("user_entries reads public.journal_entries.user_id")
+            && line.contains("user_entries reads public.users.id"),
+        "{line}"
+    );
 }
 
 #[test]
 fn a_type_change_without_a_cast_needs_using() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("v1.sql"), "CREATE TABLE t (id bigint PRIMARY KEY, n text, m text);\n").unwrap();
-    std::fs::write(dir.path().join("v2.sql"), "CREATE TABLE t (id bigint PRIMARY KEY, n integer, m integer);\n").unwrap();
+    std::fs::write(
+        dir.path().join("v1.sql"),
+        "CREATE TABLE t (id bigint PRIMARY KEY, n text, m text);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("v2.sql"),
+        "CREATE TABLE t (id bigint PRIMARY KEY, n integer, m integer);\n",
+    )
+    .unwrap();
     let model = "name: ints\nin_place: true\nusing:\n  t.m: \"nullif(m, '')::integer\"\n";
     std::fs::write(dir.path().join("model.yaml"), model).unwrap();
-    let err = pgmig::compile(&dir.path().join("model.yaml"), &pgmig::SchemaInput::Ddl(dir.path().join("v1.sql")), &pgmig::SchemaInput::Ddl(dir.path().join("v2.sql")))
-        .unwrap_err();
-    let pgmig::CompileError::Model { diagnostics, file } = err else { panic!("{err:?}") };
+    let err = pgmig::compile(
+        &dir.path().join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(dir.path().join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(dir.path().join("v2.sql")),
+    )
+    .unwrap_err();
+    let pgmig::CompileError::Model { diagnostics, file } = err else {
+        panic!("{err:?}")
+    };
     let text = diagnostics.render(&file, false);
     assert!(text.contains("model.yaml:2:1: error: t.n: text → integer has no safe cast; give the conversion in `using`"), "{text}");
     assert!(!text.contains("t.m"), "{text}");
     assert_eq!(diagnostics.0.len(), 1, "{text}");
     // With a `using` for n too, it compiles and the conversion is the model's.
-    std::fs::write(dir.path().join("model.yaml"), format!("{model}  t.n: \"CASE WHEN n ~ '^[0-9]+$' THEN n::integer END\"\n")).unwrap();
-    let c = pgmig::compile(&dir.path().join("model.yaml"), &pgmig::SchemaInput::Ddl(dir.path().join("v1.sql")), &pgmig::SchemaInput::Ddl(dir.path().join("v2.sql")))
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let migrate = &c.scripts.files.iter().find(|(n, _)| *n == "migrate.sql").unwrap().1;
-    assert!(migrate.contains("pgmig_new_n = (CASE WHEN t.n ~ '^[0-9]+$' THEN t.n::INTEGER END)"), "{migrate}");
+    std::fs::write(
+        dir.path().join("model.yaml"),
+        format!("{model}  t.n: \"CASE WHEN n ~ '^[0-9]+$' THEN n::integer END\"\n"),
+    )
+    .unwrap();
+    let c = pgmig::compile(
+        &dir.path().join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(dir.path().join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(dir.path().join("v2.sql")),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let migrate = &c
+        .scripts
+        .files
+        .iter()
+        .find(|(n, _)| *n == "migrate.sql")
+        .unwrap()
+        .1;
+    assert!(
+        migrate.contains("pgmig_new_n = (CASE WHEN t.n ~ '^[0-9]+$' THEN t.n::INTEGER END)"),
+        "{migrate}"
+    );
 }
 
 /// The committed out/uuid is what the compiler makes today.
@@ -251,7 +445,8 @@ fn out_dir_is_fresh() {
     )
     .unwrap_or_else(|e| panic!("{e:?}"));
     for (name, fresh) in &c.scripts.files {
-        let old = std::fs::read_to_string(repo_root().join("out/uuid").join(name)).unwrap_or_default();
+        let old =
+            std::fs::read_to_string(repo_root().join("out/uuid").join(name)).unwrap_or_default();
         assert!(*fresh == old, "out/uuid/{name} is stale: run `cargo run -- compile models/uuid/model.yaml --v1 models/uuid/v1.sql --v2 models/uuid/v2.sql`");
     }
     let _ = QualName::new("public", "users");
@@ -266,7 +461,10 @@ fn scripts_of_another_compile_refuse_the_migration() {
     let (ours, theirs) = (compiled(1000), compiled(500));
     let fingerprint = |dir: &tempfile::TempDir| {
         let text = std::fs::read_to_string(dir.path().join("migrate.sql")).unwrap();
-        let at = text.find("SET pgmig.fingerprint = '").expect("migrate sets its fingerprint") + "SET pgmig.fingerprint = '".len();
+        let at = text
+            .find("SET pgmig.fingerprint = '")
+            .expect("migrate sets its fingerprint")
+            + "SET pgmig.fingerprint = '".len();
         text[at..at + 64].to_string()
     };
     assert_ne!(fingerprint(&ours), fingerprint(&theirs));
@@ -275,9 +473,21 @@ fn scripts_of_another_compile_refuse_the_migration() {
     for script in ["verify.sql", "rollback.sql"] {
         let o = run(&db, theirs.path(), script, &[]);
         let said = stderr(&o);
-        assert!(!o.status.success(), "{script} of another compile ran:\n{said}");
-        assert!(said.contains("was migrated by another compile") && said.contains(&fingerprint(&ours)) && said.contains(&fingerprint(&theirs)), "{said}");
-        assert_eq!(md5s(&db), migrated, "{script} of another compile changed nothing");
+        assert!(
+            !o.status.success(),
+            "{script} of another compile ran:\n{said}"
+        );
+        assert!(
+            said.contains("was migrated by another compile")
+                && said.contains(&fingerprint(&ours))
+                && said.contains(&fingerprint(&theirs)),
+            "{said}"
+        );
+        assert_eq!(
+            md5s(&db),
+            migrated,
+            "{script} of another compile changed nothing"
+        );
     }
     must_pass(run(&db, ours.path(), "verify.sql", &[]), "verify");
     must_pass(run(&db, ours.path(), "rollback.sql", &[]), "rollback");
@@ -304,7 +514,11 @@ fn the_tables_owner_runs_every_script() {
     let cwd = tempfile::tempdir().unwrap();
     for script in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql"] {
         let o = crate::privileges::psql_as(&db, &role, &dir.path().join(script), &[], cwd.path());
-        assert!(o.status.success(), "{script} as the tables' owner: {}", stderr(&o));
+        assert!(
+            o.status.success(),
+            "{script} as the tables' owner: {}",
+            stderr(&o)
+        );
     }
     assert_eq!(md5s(&db), before, "rollback as the owner gives V1 back");
 }

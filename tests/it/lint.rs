@@ -10,7 +10,10 @@ use crate::support::repo_root;
 
 fn fixtures(kind: &str) -> Vec<PathBuf> {
     let dir = repo_root().join("tests/it/fixtures/lint").join(kind);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     files
 }
@@ -23,13 +26,19 @@ fn rule_of(path: &Path) -> String {
 fn expected(text: &str) -> BTreeSet<(usize, String)> {
     text.lines()
         .enumerate()
-        .filter_map(|(n, l)| l.split_once("-- expect: ").map(|(_, r)| (n + 1, r.trim().to_string())))
+        .filter_map(|(n, l)| {
+            l.split_once("-- expect: ")
+                .map(|(_, r)| (n + 1, r.trim().to_string()))
+        })
         .collect()
 }
 
 #[test]
 fn every_rule_has_an_ok_and_an_err_fixture() {
-    let names: BTreeSet<String> = lint::rules::ALL.iter().map(|r| r.name.to_string()).collect();
+    let names: BTreeSet<String> = lint::rules::ALL
+        .iter()
+        .map(|r| r.name.to_string())
+        .collect();
     for kind in ["ok", "err"] {
         let have: BTreeSet<String> = fixtures(kind).iter().map(|p| rule_of(p)).collect();
         assert_eq!(have, names, "fixtures/lint/{kind}");
@@ -41,12 +50,31 @@ fn err_fixtures_report_exactly_the_marked_statements() {
     for path in fixtures("err") {
         let text = std::fs::read_to_string(&path).unwrap();
         let want = expected(&text);
-        assert!(want.iter().any(|(_, r)| r == &rule_of(&path)), "{}: no marker of its own rule", path.display());
+        assert!(
+            want.iter().any(|(_, r)| r == &rule_of(&path)),
+            "{}: no marker of its own rule",
+            path.display()
+        );
         let report = lint::lint(&text);
-        let got: BTreeSet<(usize, String)> = report.findings.iter().map(|f| (f.line, f.rule.to_string())).collect();
-        assert_eq!(got, want, "{}:\n{}", path.display(), report.render(&path.display().to_string()));
+        let got: BTreeSet<(usize, String)> = report
+            .findings
+            .iter()
+            .map(|f| (f.line, f.rule.to_string()))
+            .collect();
+        assert_eq!(
+            got,
+            want,
+            "{}:\n{}",
+            path.display(),
+            report.render(&path.display().to_string())
+        );
         assert!(report.has_errors(), "{}", path.display());
-        assert!(report.skipped.is_empty(), "{}: {:?}", path.display(), report.skipped);
+        assert!(
+            report.skipped.is_empty(),
+            "{}: {:?}",
+            path.display(),
+            report.skipped
+        );
         for f in &report.findings {
             assert!(!f.message.is_empty() && !f.safer.is_empty(), "{f:?}");
         }
@@ -58,8 +86,18 @@ fn ok_fixtures_are_clean() {
     for path in fixtures("ok") {
         let text = std::fs::read_to_string(&path).unwrap();
         let report = lint::lint(&text);
-        assert!(report.findings.is_empty(), "{}:\n{}", path.display(), report.render(&path.display().to_string()));
-        assert!(report.skipped.is_empty(), "{}: {:?}", path.display(), report.skipped);
+        assert!(
+            report.findings.is_empty(),
+            "{}:\n{}",
+            path.display(),
+            report.render(&path.display().to_string())
+        );
+        assert!(
+            report.skipped.is_empty(),
+            "{}: {:?}",
+            path.display(),
+            report.skipped
+        );
         // They do take locks: the fixtures exercise real statements.
         assert!(!report.locks.is_empty(), "{}", path.display());
     }
@@ -71,8 +109,18 @@ fn ok_fixtures_are_clean() {
 fn assert_clean(file: &Path) {
     let text = std::fs::read_to_string(file).unwrap();
     let report = lint::lint(&text);
-    assert!(report.findings.is_empty(), "{}:\n{}", file.display(), report.render(&file.display().to_string()));
-    assert!(report.skipped.is_empty(), "{}: statements not understood: {:?}", file.display(), report.skipped);
+    assert!(
+        report.findings.is_empty(),
+        "{}:\n{}",
+        file.display(),
+        report.render(&file.display().to_string())
+    );
+    assert!(
+        report.skipped.is_empty(),
+        "{}: statements not understood: {:?}",
+        file.display(),
+        report.skipped
+    );
 }
 
 /// In-place scripts (first line says `in place`) swap columns in one short transaction that
@@ -84,7 +132,12 @@ fn assert_clean(file: &Path) {
 fn assert_only_swap_findings(file: &Path) {
     let text = std::fs::read_to_string(file).unwrap();
     let report = lint::lint(&text);
-    assert!(report.skipped.is_empty(), "{}: {:?}", file.display(), report.skipped);
+    assert!(
+        report.skipped.is_empty(),
+        "{}: {:?}",
+        file.display(),
+        report.skipped
+    );
     for f in &report.findings {
         assert!(
             f.rule == "index-without-concurrently" || f.rule == "constraint-without-not-valid",
@@ -95,11 +148,19 @@ fn assert_only_swap_findings(file: &Path) {
             f.message
         );
         let table = f.table.as_deref().unwrap();
-        let locked_before = report
-            .locks
-            .iter()
-            .any(|l| l.line < f.line && l.statement.starts_with("LOCK TABLE") && l.lock == LockMode::AccessExclusive && l.table == table);
-        assert!(locked_before, "{}:{}: {} on {table}, which the script did not lock explicitly before", file.display(), f.line, f.rule);
+        let locked_before = report.locks.iter().any(|l| {
+            l.line < f.line
+                && l.statement.starts_with("LOCK TABLE")
+                && l.lock == LockMode::AccessExclusive
+                && l.table == table
+        });
+        assert!(
+            locked_before,
+            "{}:{}: {} on {table}, which the script did not lock explicitly before",
+            file.display(),
+            f.line,
+            f.rule
+        );
     }
 }
 
@@ -110,7 +171,9 @@ fn generated_scripts_lint_as_expected() {
         let dir = entry.unwrap().path();
         for script in ["migrate.sql", "rollback.sql"] {
             let file = dir.join(script);
-            let Ok(text) = std::fs::read_to_string(&file) else { continue };
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
             seen += 1;
             if text.lines().next().unwrap_or("").contains("in place") {
                 assert_only_swap_findings(&file);
@@ -128,9 +191,22 @@ fn generated_scripts_lint_as_expected() {
     }
     let text = std::fs::read_to_string(batched.path().join("migrate.sql")).unwrap();
     let rows = lint::lock_table(&text);
-    let index = rows.iter().find(|r| r.statement == "CREATE INDEX").expect("the stage's batch index is seen inside the procedure");
-    assert!(index.new_table && index.table.starts_with("_pgmig.stage_"), "{index:?}");
-    assert!(index.block.as_deref().unwrap().starts_with("PROCEDURE _pgmig."), "{index:?}");
+    let index = rows
+        .iter()
+        .find(|r| r.statement == "CREATE INDEX")
+        .expect("the stage's batch index is seen inside the procedure");
+    assert!(
+        index.new_table && index.table.starts_with("_pgmig.stage_"),
+        "{index:?}"
+    );
+    assert!(
+        index
+            .block
+            .as_deref()
+            .unwrap()
+            .starts_with("PROCEDURE _pgmig."),
+        "{index:?}"
+    );
 }
 
 #[test]
@@ -140,18 +216,39 @@ fn workout_lock_table_names_what_each_step_locks() {
     // Every V2 table is written under ROW EXCLUSIVE inside a DO block, never locked harder.
     for t in ["public.workout_plans", "public.exercise_logs"] {
         let on_t: Vec<_> = rows.iter().filter(|r| r.table == t).collect();
-        assert!(on_t.iter().any(|r| r.lock == LockMode::RowExclusive && r.block.as_deref() == Some("DO $step$")), "{t}: {on_t:?}");
-        assert!(on_t.iter().all(|r| r.lock <= LockMode::ShareUpdateExclusive), "{t}: {on_t:?}");
+        assert!(
+            on_t.iter().any(
+                |r| r.lock == LockMode::RowExclusive && r.block.as_deref() == Some("DO $step$")
+            ),
+            "{t}: {on_t:?}"
+        );
+        assert!(
+            on_t.iter()
+                .all(|r| r.lock <= LockMode::ShareUpdateExclusive),
+            "{t}: {on_t:?}"
+        );
     }
     // V1 is only read.
-    assert!(rows.iter().filter(|r| r.table.starts_with("v1.")).all(|r| r.lock == LockMode::AccessShare));
+    assert!(rows
+        .iter()
+        .filter(|r| r.table.starts_with("v1."))
+        .all(|r| r.lock == LockMode::AccessShare));
     // ACCESS EXCLUSIVE only on tables the script creates.
-    let ae: Vec<_> = rows.iter().filter(|r| r.lock == LockMode::AccessExclusive && !r.new_table).map(|r| r.table.as_str()).collect();
+    let ae: Vec<_> = rows
+        .iter()
+        .filter(|r| r.lock == LockMode::AccessExclusive && !r.new_table)
+        .map(|r| r.table.as_str())
+        .collect();
     assert!(ae.iter().all(|t| t.starts_with("_pgmig.")), "{ae:?}");
     // Lines point at the statement in the file.
     let lines: Vec<&str> = text.lines().collect();
     for r in rows.iter().filter(|r| r.statement.starts_with("ANALYZE")) {
-        assert!(lines[r.line - 1].trim_start().starts_with("ANALYZE"), "line {}: {}", r.line, lines[r.line - 1]);
+        assert!(
+            lines[r.line - 1].trim_start().starts_with("ANALYZE"),
+            "line {}: {}",
+            r.line,
+            lines[r.line - 1]
+        );
     }
     let md = lint::locks_markdown(&rows);
     assert!(md.starts_with("| line | statement | lock | table | rewrites / scans |\n"));
@@ -164,29 +261,66 @@ fn the_command_line_exits_1_on_errors_and_prints_json() {
     let err = repo_root().join("tests/it/fixtures/lint/err/index-without-concurrently.sql");
     let ok = repo_root().join("tests/it/fixtures/lint/ok/index-without-concurrently.sql");
 
-    let out = std::process::Command::new(exe).args(["lint"]).arg(&ok).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(exe)
+        .args(["lint"])
+        .arg(&ok)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    let out = std::process::Command::new(exe).args(["lint"]).arg(&err).output().unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["lint"])
+        .arg(&err)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("error[index-without-concurrently]") && stdout.contains("safer: CREATE INDEX CONCURRENTLY"), "{stdout}");
+    assert!(
+        stdout.contains("error[index-without-concurrently]")
+            && stdout.contains("safer: CREATE INDEX CONCURRENTLY"),
+        "{stdout}"
+    );
 
-    let out = std::process::Command::new(exe).args(["lint", "--format", "json"]).arg(&err).arg(&ok).output().unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["lint", "--format", "json"])
+        .arg(&err)
+        .arg(&ok)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["errors"], 4);
-    assert_eq!(v["files"][0]["findings"][0]["rule"], "index-without-concurrently");
+    assert_eq!(
+        v["files"][0]["findings"][0]["rule"],
+        "index-without-concurrently"
+    );
     assert_eq!(v["files"][0]["findings"][0]["severity"], "error");
     assert_eq!(v["files"][0]["findings"][0]["line"], 3);
     assert_eq!(v["files"][1]["findings"].as_array().unwrap().len(), 0);
 
-    let out = std::process::Command::new(exe).args(["lint", "--locks"]).arg(&ok).output().unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["lint", "--locks"])
+        .arg(&ok)
+        .output()
+        .unwrap();
     let md = String::from_utf8_lossy(&out.stdout);
-    assert!(md.contains("| 3 | CREATE INDEX CONCURRENTLY | SHARE UPDATE EXCLUSIVE | orders | scans |"), "{md}");
-    assert!(md.contains("| CREATE INDEX | SHARE | _pgmig.map_orders (new) | scans |"), "{md}");
+    assert!(
+        md.contains("| 3 | CREATE INDEX CONCURRENTLY | SHARE UPDATE EXCLUSIVE | orders | scans |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| CREATE INDEX | SHARE | _pgmig.map_orders (new) | scans |"),
+        "{md}"
+    );
 
-    let out = std::process::Command::new(exe).args(["lint", "/nonexistent.sql"]).output().unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["lint", "/nonexistent.sql"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
-

@@ -42,7 +42,10 @@ const NOT_REPEATABLE: &str = "the value comes from a non-repeatable function (a 
 fn not_comparable(step: &Step, column: &str, type_name: &str) -> Option<&'static str> {
     let keys = key_columns(step);
     let written = step.columns.iter().find(|c| quote_ident(&c.name) == column);
-    let defaulted = step.defaulted.iter().find(|d| quote_ident(&d.name) == column);
+    let defaulted = step
+        .defaulted
+        .iter()
+        .find(|d| quote_ident(&d.name) == column);
     let volatile = written.is_some_and(|c| c.volatile) || defaulted.is_some_and(|d| d.volatile);
     // A time left to now() is checked against migrate's window: a day later is outside it.
     let timed = defaulted.is_some() && type_name.starts_with("timestamp");
@@ -97,16 +100,42 @@ fn compile_text(model_dir: &Path, edit: impl Fn(&str) -> String) -> (Plan, tempf
 
 /// Migrates `db` with the model of `model_dir` (its text edited by `edit`) and checks that
 /// verify passes on the untouched result: the baseline every corruption is measured against.
-fn subject(label: &'static str, model_dir: &str, db: TestDb, edit: impl Fn(&str) -> String) -> Subject {
+fn subject(
+    label: &'static str,
+    model_dir: &str,
+    db: TestDb,
+    edit: impl Fn(&str) -> String,
+) -> Subject {
     let (plan, scripts) = compile_text(&repo_root().join("models").join(model_dir), edit);
-    let rows_before = plan.steps.iter().map(|s| (s.target.to_string(), scalar(&db, &format!("SELECT count(*) FROM {}", s.target)))).collect();
+    let rows_before = plan
+        .steps
+        .iter()
+        .map(|s| {
+            (
+                s.target.to_string(),
+                scalar(&db, &format!("SELECT count(*) FROM {}", s.target)),
+            )
+        })
+        .collect();
     must_pass(run(&db, scripts.path(), "migrate.sql", &[]), "migrate");
-    must_pass(run(&db, scripts.path(), "verify.sql", &[]), "verify of the untouched migration");
-    Subject { label, plan, scripts, template: db, rows_before }
+    must_pass(
+        run(&db, scripts.path(), "verify.sql", &[]),
+        "verify of the untouched migration",
+    );
+    Subject {
+        label,
+        plan,
+        scripts,
+        template: db,
+        rows_before,
+    }
 }
 
 fn scalar(db: &TestDb, sql: &str) -> i64 {
-    db.client().query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {}", crate::support::pg_error_text(&e))).get(0)
+    db.client()
+        .query_one(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {}", crate::support::pg_error_text(&e)))
+        .get(0)
 }
 
 /// A table's columns: (quoted name, type name, type category), generated ones left out.
@@ -115,7 +144,12 @@ fn columns_of(db: &TestDb, table: &str) -> Vec<(String, String, String)> {
                FROM pg_attribute AS a JOIN pg_type AS ty ON ty.oid = a.atttypid
                WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
                ORDER BY a.attnum";
-    db.client().query(sql, &[&table]).unwrap().iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
+    db.client()
+        .query(sql, &[&table])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
 }
 
 /// Another value of the same type for column `c` of alias `t`, or None where the type has no
@@ -180,7 +214,12 @@ fn unique_columns(db: &TestDb, table: &str) -> Vec<String> {
     let sql = "SELECT DISTINCT quote_ident(a.attname)
                FROM pg_index AS i JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
                WHERE i.indrelid = $1::text::regclass AND i.indisunique";
-    db.client().query(sql, &[&table]).unwrap().iter().map(|r| r.get(0)).collect()
+    db.client()
+        .query(sql, &[&table])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
 }
 
 fn key_columns(step: &Step) -> Vec<String> {
@@ -195,7 +234,13 @@ fn migrated_row(step: &Step) -> String {
     let keys = key_columns(step);
     let on: Vec<String> = keys.iter().map(|k| format!("x.{k} = m.{k}")).collect();
     let order: Vec<String> = keys.iter().map(|k| format!("x.{k}")).collect();
-    format!("(SELECT x.ctid FROM {} AS x JOIN {} AS m ON {} ORDER BY {} LIMIT 1)", step.target, step.map_table, on.join(" AND "), order.join(", "))
+    format!(
+        "(SELECT x.ctid FROM {} AS x JOIN {} AS m ON {} ORDER BY {} LIMIT 1)",
+        step.target,
+        step.map_table,
+        on.join(" AND "),
+        order.join(", ")
+    )
 }
 
 fn catalogue(s: &Subject) -> Vec<Corruption> {
@@ -204,7 +249,14 @@ fn catalogue(s: &Subject) -> Vec<Corruption> {
     let model = lit(&plan.model);
     let mut out = Vec::new();
     let steps_of = |table: &QualName| -> Vec<String> {
-        std::iter::once(table.name.clone()).chain(plan.steps.iter().filter(|x| &x.target == table).map(|x| x.name.clone())).collect()
+        std::iter::once(table.name.clone())
+            .chain(
+                plan.steps
+                    .iter()
+                    .filter(|x| &x.target == table)
+                    .map(|x| x.name.clone()),
+            )
+            .collect()
     };
     let mut seen_tables = std::collections::BTreeSet::new();
     for step in &plan.steps {
@@ -238,7 +290,10 @@ fn catalogue(s: &Subject) -> Vec<Corruption> {
         }
         let map = step.map_table.to_string();
         let map_row = format!("(SELECT m.ctid FROM {map} AS m ORDER BY m::text LIMIT 1)");
-        let all_map_columns: Vec<String> = columns_of(db, &map).into_iter().map(|(c, _, _)| c).collect();
+        let all_map_columns: Vec<String> = columns_of(db, &map)
+            .into_iter()
+            .map(|(c, _, _)| c)
+            .collect();
         let map_names = vec![step.name.clone(), step.map_table.name.clone()];
         out.push(Corruption {
             kind: Kind::MapKeyAdded,
@@ -264,7 +319,9 @@ fn catalogue(s: &Subject) -> Vec<Corruption> {
         let types = columns_of(db, &table);
         for c in r.columns.iter().filter(|c| !r.key.contains(&c.name)) {
             let q = quote_ident(&c.name);
-            let Some((_, ty, cat)) = types.iter().find(|(n, _, _)| n == &q) else { continue };
+            let Some((_, ty, cat)) = types.iter().find(|(n, _, _)| n == &q) else {
+                continue;
+            };
             out.push(Corruption {
                 kind: Kind::ReferenceValue,
                 what: format!("{table}.{q}"),
@@ -285,7 +342,16 @@ fn catalogue(s: &Subject) -> Vec<Corruption> {
         });
     }
     let first_reject = format!("(SELECT b.ctid FROM _pgmig.rejects AS b WHERE b.model = {model} ORDER BY b.step, b.rule, b.source_key::text LIMIT 1)");
-    let reject_step: Vec<String> = db.client().query(&format!("SELECT step FROM _pgmig.rejects AS t WHERE t.ctid = {first_reject}"), &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    let reject_step: Vec<String> = db
+        .client()
+        .query(
+            &format!("SELECT step FROM _pgmig.rejects AS t WHERE t.ctid = {first_reject}"),
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     if let Some(step) = reject_step.first() {
         out.push(Corruption {
             kind: Kind::RejectReason,
@@ -306,20 +372,40 @@ fn catalogue(s: &Subject) -> Vec<Corruption> {
     });
     for (table, key) in &plan.v1_tables {
         let printed = QualName::new(&plan.read_schema, &table.name).to_string();
-        let order = if key.is_empty() { "x::text".to_string() } else { key.iter().map(|k| format!("x.{}", quote_ident(k))).collect::<Vec<_>>().join(", ") };
+        let order = if key.is_empty() {
+            "x::text".to_string()
+        } else {
+            key.iter()
+                .map(|k| format!("x.{}", quote_ident(k)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let first = format!("(SELECT x.ctid FROM {printed} AS x ORDER BY {order} LIMIT 1)");
         let rejected = format!(
             "(SELECT x.ctid FROM {printed} AS x JOIN _pgmig.rejects AS b ON b.model = {model} AND b.source_table = {} AND to_jsonb(x) @> b.source_key ORDER BY b.source_key::text LIMIT 1)",
             lit(&printed)
         );
-        let readers: Vec<String> = std::iter::once(table.name.clone()).chain(plan.steps.iter().filter(|x| x.reads.iter().any(|r| r.name == table.name)).map(|x| x.name.clone())).collect();
+        let readers: Vec<String> = std::iter::once(table.name.clone())
+            .chain(
+                plan.steps
+                    .iter()
+                    .filter(|x| x.reads.iter().any(|r| r.name == table.name))
+                    .map(|x| x.name.clone()),
+            )
+            .collect();
         for (which, row) in [("first row", first), ("a rejected row", rejected)] {
             let candidates = columns_of(db, &printed)
                 .into_iter()
                 .filter(|(c, _, _)| !key.iter().any(|k| &quote_ident(k) == c))
                 .flat_map(|(c, ty, cat)| value_changes(&printed, &row, &c, &ty, &cat))
                 .collect();
-            out.push(Corruption { kind: Kind::V1Changed, what: format!("{printed}, {which}"), candidates, names: readers.clone(), undetectable: None });
+            out.push(Corruption {
+                kind: Kind::V1Changed,
+                what: format!("{printed}, {which}"),
+                candidates,
+                names: readers.clone(),
+                undetectable: None,
+            });
         }
     }
     out
@@ -331,7 +417,9 @@ fn try_corruption(s: &Subject, c: &Corruption) -> Outcome {
     let applied = {
         let mut client = copy.client();
         c.candidates.iter().any(|sql| {
-            client.batch_execute("BEGIN; SET LOCAL session_replication_role = replica").unwrap();
+            client
+                .batch_execute("BEGIN; SET LOCAL session_replication_role = replica")
+                .unwrap();
             match client.execute(sql.as_str(), &[]) {
                 Ok(n) if n > 0 => {
                     client.batch_execute("COMMIT").unwrap();
@@ -349,12 +437,21 @@ fn try_corruption(s: &Subject, c: &Corruption) -> Outcome {
     } else {
         let out = run(&copy, s.scripts.path(), "verify.sql", &[]);
         let text = stderr(&out);
-        let named = text.lines().any(|l| l.contains("FAIL") && c.names.iter().any(|n| l.contains(n.as_str())));
+        let named = text
+            .lines()
+            .any(|l| l.contains("FAIL") && c.names.iter().any(|n| l.contains(n.as_str())));
         if !out.status.success() && named {
             Outcome::Named
         } else {
-            let fails: Vec<&str> = text.lines().filter(|l| l.contains("FAIL") || l.contains("ERROR")).collect();
-            Outcome::Missed(if out.status.success() { "verify passed".into() } else { fails.join(" | ") })
+            let fails: Vec<&str> = text
+                .lines()
+                .filter(|l| l.contains("FAIL") || l.contains("ERROR"))
+                .collect();
+            Outcome::Missed(if out.status.success() {
+                "verify passed".into()
+            } else {
+                fails.join(" | ")
+            })
         }
     };
     copy.drop_db();
@@ -373,7 +470,10 @@ fn score(s: Subject) {
         match (try_corruption(&s, c), c.undetectable) {
             (Outcome::NotApplicable, _) => e.3 += 1,
             (Outcome::Named, None) => e.0 += 1,
-            (Outcome::Named, Some(why)) => surprises.push(format!("{:?} {}: named, but listed as not detectable ({why})", c.kind, c.what)),
+            (Outcome::Named, Some(why)) => surprises.push(format!(
+                "{:?} {}: named, but listed as not detectable ({why})",
+                c.kind, c.what
+            )),
             (Outcome::Missed(_), Some(_)) => e.2 += 1,
             (Outcome::Missed(how), None) => {
                 e.1 += 1;
@@ -381,7 +481,12 @@ fn score(s: Subject) {
             }
         }
     }
-    let mut report = format!("mutation score, {} ({} corruptions, {:.1} s):\n", s.label, catalogue.len(), started.elapsed().as_secs_f64());
+    let mut report = format!(
+        "mutation score, {} ({} corruptions, {:.1} s):\n",
+        s.label,
+        catalogue.len(),
+        started.elapsed().as_secs_f64()
+    );
     for (kind, (named, missed, undetectable, not_applicable)) in &per_kind {
         report.push_str(&format!(
             "  {:<18} {:>3}/{:<3} named  {:>2} not detectable  {:>2} not applicable (nothing there, or V2's constraints refuse it)\n",
@@ -406,14 +511,24 @@ fn verify_names_every_corruption_of_workout() {
 #[test]
 fn verify_names_every_corruption_of_workout_batched() {
     let db = crate::workout::workout_db("mut_workout_batched");
-    score(subject("workout batched", "workout", db, |m| m.replacen("\nname: workout\n", "\nname: workout\nmode: { batched: { size: 5 } }\n", 1)));
+    score(subject("workout batched", "workout", db, |m| {
+        m.replacen(
+            "\nname: workout\n",
+            "\nname: workout\nmode: { batched: { size: 5 } }\n",
+            1,
+        )
+    }));
 }
 
 #[test]
 fn verify_names_every_corruption_of_workout_per_entity() {
     let db = crate::workout::workout_db("mut_workout_entity");
     score(subject("workout per entity", "workout", db, |m| {
-        m.replacen("\nname: workout\n", "\nname: workout\nmode: { per_entity: { root: workout_plans, size: 5 } }\n", 1)
+        m.replacen(
+            "\nname: workout\n",
+            "\nname: workout\nmode: { per_entity: { root: workout_plans, size: 5 } }\n",
+            1,
+        )
     }));
 }
 

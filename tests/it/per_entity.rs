@@ -13,11 +13,19 @@ fn drills() -> PathBuf {
 /// The drills model in per-entity mode (`size` users per commit), compiled into a fresh directory.
 pub(crate) fn compiled(size: u32) -> tempfile::TempDir {
     let text = std::fs::read_to_string(drills().join("model.yaml")).unwrap();
-    let edited = text.replacen("name: drills\n", &format!("name: drills\nmode: {{ per_entity: {{ root: users, size: {size} }} }}\n"), 1);
+    let edited = text.replacen(
+        "name: drills\n",
+        &format!("name: drills\nmode: {{ per_entity: {{ root: users, size: {size} }} }}\n"),
+        1,
+    );
     assert_ne!(edited, text);
     let model = tempfile::tempdir().unwrap();
     std::fs::write(model.path().join("model.yaml"), edited).unwrap();
-    crate::support::compile_ddl(&model.path().join("model.yaml"), &drills().join("v1.sql"), &drills().join("v2.sql"))
+    crate::support::compile_ddl(
+        &model.path().join("model.yaml"),
+        &drills().join("v1.sql"),
+        &drills().join("v2.sql"),
+    )
 }
 
 pub(crate) fn drills_db(name: &str) -> TestDb {
@@ -59,23 +67,48 @@ fn a_failing_entity_is_rolled_back_alone_and_the_run_goes_on() {
         .unwrap()
         .get(0);
     assert_eq!(reason, "the entity failed and was rolled back: step completed_sessions (model.yaml:25) failed: planted failure");
-    assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.rejects WHERE rule = 0"), 1);
-    assert_eq!(count(&db, "SELECT count(*) FROM public.users WHERE email = 'apple7@example.com'"), 0);
-    assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.map_users WHERE source_id = 7"), 0);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM _pgmig.rejects WHERE rule = 0"),
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM public.users WHERE email = 'apple7@example.com'"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM _pgmig.map_users WHERE source_id = 7"
+        ),
+        0
+    );
     assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.map_completed_sessions m JOIN v1.completed_sessions s ON s.id = m.source_id WHERE s.user_id = 7"), 0);
     // Every other user is there, with its sessions.
     let others = count(&db, "SELECT count(*) FROM v1.users WHERE id <> 7");
     assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.map_users"), others);
     assert_eq!(
-        count(&db, "SELECT count(*) FROM public.users u JOIN _pgmig.map_users m ON m.id = u.id"),
+        count(
+            &db,
+            "SELECT count(*) FROM public.users u JOIN _pgmig.map_users m ON m.id = u.id"
+        ),
         others,
         "the other users are migrated"
     );
     // Counts still reconcile: user 7 is a reject, its sessions are filtered (their user is not migrated).
     must_pass(db.psql_file(dir.path().join("verify.sql"), &[]), "verify");
     db.execute("DROP TRIGGER refuse_user_7 ON public.completed_sessions; DROP FUNCTION public.refuse_user_7()");
-    must_pass(db.psql_file(dir.path().join("rollback.sql"), &[]), "rollback");
-    assert_eq!(db.table_md5s(&["public"]), before, "rollback leaves V2 as before");
+    must_pass(
+        db.psql_file(dir.path().join("rollback.sql"), &[]),
+        "rollback",
+    );
+    assert_eq!(
+        db.table_md5s(&["public"]),
+        before,
+        "rollback leaves V2 as before"
+    );
 }
 
 #[test]
@@ -85,18 +118,45 @@ fn a_killed_per_entity_run_resumes_to_the_same_result() {
     let before = db.table_md5s(&["public"]);
     // Killed once two batches (6 users) are committed, then run again.
     let cut = db.migrate_until_batches(&dir.path().join("migrate.sql"), "pgmig_per_entity_kill", 2);
-    assert!(cut, "the run must be cut short for this test to mean anything");
+    assert!(
+        cut,
+        "the run must be cut short for this test to mean anything"
+    );
     let done = count(&db, "SELECT count(*) FROM _pgmig.map_users");
-    assert!(done >= 6 && done < count(&db, "SELECT count(*) FROM v1.users"), "{done} users done at the kill");
-    must_pass(db.psql_file(dir.path().join("migrate.sql"), &[]), "resumed migrate");
-    assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.map_users"), count(&db, "SELECT count(*) FROM v1.users"));
-    assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.rejects WHERE rule = 0"), 0);
-    must_pass(db.psql_file(dir.path().join("verify.sql"), &[]), "verify after resume");
+    assert!(
+        done >= 6 && done < count(&db, "SELECT count(*) FROM v1.users"),
+        "{done} users done at the kill"
+    );
+    must_pass(
+        db.psql_file(dir.path().join("migrate.sql"), &[]),
+        "resumed migrate",
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM _pgmig.map_users"),
+        count(&db, "SELECT count(*) FROM v1.users")
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM _pgmig.rejects WHERE rule = 0"),
+        0
+    );
+    must_pass(
+        db.psql_file(dir.path().join("verify.sql"), &[]),
+        "verify after resume",
+    );
     // The replaced stale copies were backed up once each.
-    assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.replaced_users_users"), count(&db, "SELECT count(*) FROM v1.users WHERE id % 4 = 0"));
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM _pgmig.replaced_users_users"),
+        count(&db, "SELECT count(*) FROM v1.users WHERE id % 4 = 0")
+    );
     let again = db.psql_file(dir.path().join("migrate.sql"), &[]);
-    assert!(!again.status.success() && stderr(&again).contains("already migrated"), "a finished run is not repeated");
-    must_pass(db.psql_file(dir.path().join("rollback.sql"), &[]), "rollback");
+    assert!(
+        !again.status.success() && stderr(&again).contains("already migrated"),
+        "a finished run is not repeated"
+    );
+    must_pass(
+        db.psql_file(dir.path().join("rollback.sql"), &[]),
+        "rollback",
+    );
     assert_eq!(db.table_md5s(&["public"]), before);
 }
 
@@ -109,27 +169,50 @@ fn per_entity_needs_every_step_under_the_root() {
         .replace("    from: users u LEFT JOIN progress_history ph ON ph.user_id = u.id\n    where: id(users, u.id) IS NOT NULL\n", "    from: users u LEFT JOIN progress_history ph ON ph.user_id = u.id\n")
         .replace("      user_id: id(users, u.id)\n      current_streak", "      user_id: (SELECT x.id FROM public.users x WHERE x.email = u.email)\n      current_streak")
         .replace("WHERE s.user_id = id(users, u.id)", "WHERE s.user_id = (SELECT x.id FROM public.users x WHERE x.email = u.email)");
-    assert!(!edited.contains("id(users, u.id)"), "the edit must remove progress_history's id() lookups");
+    assert!(
+        !edited.contains("id(users, u.id)"),
+        "the edit must remove progress_history's id() lookups"
+    );
     let model = tempfile::tempdir().unwrap();
     std::fs::write(model.path().join("model.yaml"), &edited).unwrap();
-    let err = pgmig::compile(&model.path().join("model.yaml"), &pgmig::SchemaInput::Ddl(drills().join("v1.sql")), &pgmig::SchemaInput::Ddl(drills().join("v2.sql")))
-        .unwrap_err();
-    let pgmig::CompileError::Model { diagnostics, .. } = &err else { panic!("{err:?}") };
+    let err = pgmig::compile(
+        &model.path().join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(drills().join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(drills().join("v2.sql")),
+    )
+    .unwrap_err();
+    let pgmig::CompileError::Model { diagnostics, .. } = &err else {
+        panic!("{err:?}")
+    };
     let text = format!("{diagnostics:?}");
-    assert!(text.contains("per_entity: step progress_history makes no id() lookup into users"), "{text}");
+    assert!(
+        text.contains("per_entity: step progress_history makes no id() lookup into users"),
+        "{text}"
+    );
 
     let unknown = text_with_root("user");
     let err = compile_text(&unknown).unwrap_err();
-    assert!(format!("{err:?}").contains("per_entity: no step is named `user`"), "{err:?}");
+    assert!(
+        format!("{err:?}").contains("per_entity: no step is named `user`"),
+        "{err:?}"
+    );
 }
 
 fn text_with_root(root: &str) -> String {
     let text = std::fs::read_to_string(drills().join("model.yaml")).unwrap();
-    text.replacen("name: drills\n", &format!("name: drills\nmode: {{ per_entity: {{ root: {root} }} }}\n"), 1)
+    text.replacen(
+        "name: drills\n",
+        &format!("name: drills\nmode: {{ per_entity: {{ root: {root} }} }}\n"),
+        1,
+    )
 }
 
 fn compile_text(text: &str) -> Result<pgmig::Compiled, pgmig::CompileError> {
     let model = tempfile::tempdir().unwrap();
     std::fs::write(model.path().join("model.yaml"), text).unwrap();
-    pgmig::compile(&model.path().join("model.yaml"), &pgmig::SchemaInput::Ddl(drills().join("v1.sql")), &pgmig::SchemaInput::Ddl(drills().join("v2.sql")))
+    pgmig::compile(
+        &model.path().join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(drills().join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(drills().join("v2.sql")),
+    )
 }

@@ -7,41 +7,91 @@ use crate::workout::{must_pass, run, stderr};
 #[test]
 fn precheck_finds_one_planted_violation_of_each_kind() {
     let models = repo_root().join("tests/it/fixtures/models/violations");
-    let dir = crate::support::compile_ddl(&models.join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"));
+    let dir = crate::support::compile_ddl(
+        &models.join("model.yaml"),
+        &models.join("v1.sql"),
+        &models.join("v2.sql"),
+    );
 
     let db = cluster().create_db("precheck_kinds");
     db.execute("CREATE SCHEMA v1");
     for (file, schema) in [("v1.sql", "v1"), ("v2.sql", "public")] {
-        let out = db.psql_cmd().env("PGOPTIONS", format!("-c search_path={schema}")).args(["-q", "-f"]).arg(models.join(file)).output().unwrap();
+        let out = db
+            .psql_cmd()
+            .env("PGOPTIONS", format!("-c search_path={schema}"))
+            .args(["-q", "-f"])
+            .arg(models.join(file))
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
     }
-    db.execute("INSERT INTO public.accounts VALUES (999, 'taken@example.org', 'old', 'DE', 40, 'pro', 0)");
+    db.execute(
+        "INSERT INTO public.accounts VALUES (999, 'taken@example.org', 'old', 'DE', 40, 'pro', 0)",
+    );
     let before = db.table_md5s(&["v1", "public"]);
 
     let out = run(&db, dir.path(), "precheck.sql", &[]);
-    assert!(!out.status.success(), "blocking findings make precheck fail");
+    assert!(
+        !out.status.success(),
+        "blocking findings make precheck fail"
+    );
     let notices = stderr(&out);
     let expected = [
         ("email NOT NULL: 1 rows", "{\"id\": 101}"),
-        ("UNIQUE accounts_email_key: duplicates among the migrated rows: 1 key values", "(user1@example.org)"),
-        ("UNIQUE accounts_email_key: the value is already in V2: 1 rows", "{\"id\": 103}"),
-        ("FOREIGN KEY accounts_country_fkey: no parent row: 1 rows", "{\"id\": 104}"),
+        (
+            "UNIQUE accounts_email_key: duplicates among the migrated rows: 1 key values",
+            "(user1@example.org)",
+        ),
+        (
+            "UNIQUE accounts_email_key: the value is already in V2: 1 rows",
+            "{\"id\": 103}",
+        ),
+        (
+            "FOREIGN KEY accounts_country_fkey: no parent row: 1 rows",
+            "{\"id\": 104}",
+        ),
         ("CHECK accounts_balance_check: 1 rows", "{\"id\": 105}"),
         ("nickname longer than 8 characters: 1 rows", "{\"id\": 106}"),
-        ("plan: `a.plan` does not convert to public.plan: 1 rows", "{\"id\": 107}"),
-        ("age: `a.age` does not convert to integer: 1 rows", "{\"id\": 108}"),
+        (
+            "plan: `a.plan` does not convert to public.plan: 1 rows",
+            "{\"id\": 107}",
+        ),
+        (
+            "age: `a.age` does not convert to integer: 1 rows",
+            "{\"id\": 108}",
+        ),
     ];
     for (finding, sample) in expected {
-        let line = notices.lines().find(|l| l.contains(finding)).unwrap_or_else(|| panic!("missing {finding:?} in:\n{notices}"));
-        assert!(line.contains("BLOCKING  accounts: ") && line.contains(sample), "{line}");
+        let line = notices
+            .lines()
+            .find(|l| l.contains(finding))
+            .unwrap_or_else(|| panic!("missing {finding:?} in:\n{notices}"));
+        assert!(
+            line.contains("BLOCKING  accounts: ") && line.contains(sample),
+            "{line}"
+        );
     }
-    assert_eq!(notices.matches("BLOCKING").count(), expected.len(), "nothing else is found:\n{notices}");
-    assert!(notices.contains(&format!("precheck: {} blocking finding(s)", expected.len())), "{notices}");
-    assert_eq!(db.table_md5s(&["v1", "public"]), before, "precheck writes nothing");
+    assert_eq!(
+        notices.matches("BLOCKING").count(),
+        expected.len(),
+        "nothing else is found:\n{notices}"
+    );
+    assert!(
+        notices.contains(&format!("precheck: {} blocking finding(s)", expected.len())),
+        "{notices}"
+    );
+    assert_eq!(
+        db.table_md5s(&["v1", "public"]),
+        before,
+        "precheck writes nothing"
+    );
 
     // Without the planted rows precheck passes, and migrate fails on none of the rows it passed.
     db.execute("DELETE FROM v1.accounts WHERE id BETWEEN 101 AND 108");
-    must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck on clean rows");
+    must_pass(
+        run(&db, dir.path(), "precheck.sql", &[]),
+        "precheck on clean rows",
+    );
     must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
     must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
 }

@@ -10,11 +10,19 @@ use crate::workout::{count, must_pass, run, stderr, workout_db, USER_SCHEMAS};
 
 /// Tables whose keys migrate copies: equal content means the same migration, whatever the
 /// fresh uuids of the generated weeks and days.
-const KEPT: &[&str] = &["public.workout_plans", "public.workout_sessions", "public.exercise_logs"];
+const KEPT: &[&str] = &[
+    "public.workout_plans",
+    "public.workout_sessions",
+    "public.exercise_logs",
+];
 
 fn compiled() -> tempfile::TempDir {
     let models = repo_root().join("models/workout");
-    crate::support::compile_ddl(&models.join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"))
+    crate::support::compile_ddl(
+        &models.join("model.yaml"),
+        &models.join("v1.sql"),
+        &models.join("v2.sql"),
+    )
 }
 
 /// A login role named after `db` (roles are the cluster's, databases the test's) that owns
@@ -41,15 +49,29 @@ fn app_owner(db: &TestDb) -> String {
 
 /// `psql -X -v ON_ERROR_STOP=1 -f file` logged in as `role` (not `SET ROLE`: the session
 /// is the role's), in `cwd` (where export.sql writes).
-pub(crate) fn psql_as(db: &TestDb, role: &str, file: &Path, vars: &[(&str, &str)], cwd: &Path) -> Output {
+pub(crate) fn psql_as(
+    db: &TestDb,
+    role: &str,
+    file: &Path,
+    vars: &[(&str, &str)],
+    cwd: &Path,
+) -> Output {
     let mut cmd = Command::new(cluster().bin_dir().join("psql"));
     // A later keyword of a conninfo overrides an earlier one: the url's user=postgres.
-    cmd.args(["-X", "-v", "ON_ERROR_STOP=1", "-d", &format!("{} user={role}", db.url())]);
+    cmd.args([
+        "-X",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-d",
+        &format!("{} user={role}", db.url()),
+    ]);
     for (k, v) in vars {
         cmd.arg("-v").arg(format!("{k}={v}"));
     }
     cmd.arg("-f").arg(file).current_dir(cwd);
-    cmd.env_remove("PGOPTIONS").env_remove("PGSERVICE").env_remove("PGPASSWORD");
+    cmd.env_remove("PGOPTIONS")
+        .env_remove("PGSERVICE")
+        .env_remove("PGPASSWORD");
     cmd.output().unwrap()
 }
 
@@ -75,33 +97,85 @@ fn every_script_as_owner(dir: &Path, name: &str) {
     let as_owner = tempfile::tempdir().unwrap();
     let here = as_owner.path();
     for script in ["precheck.sql", "migrate.sql", "verify.sql", "export.sql"] {
-        must_pass(psql_as(&db, &role, &dir.join(script), &[], here), &format!("{script} as {role}"));
+        must_pass(
+            psql_as(&db, &role, &dir.join(script), &[], here),
+            &format!("{script} as {role}"),
+        );
     }
-    let owner: String = db.client().query_one("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = '_pgmig'", &[]).unwrap().get(0);
+    let owner: String = db
+        .client()
+        .query_one(
+            "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = '_pgmig'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
     assert_eq!(owner, role, "the role that migrated owns _pgmig");
 
     let reference = workout_db(&format!("{name}_su"));
     let as_superuser = tempfile::tempdir().unwrap();
     for script in ["migrate.sql", "verify.sql"] {
-        must_pass(run(&reference, dir, script, &[]), &format!("{script} as the superuser"));
+        must_pass(
+            run(&reference, dir, script, &[]),
+            &format!("{script} as the superuser"),
+        );
     }
-    let out = reference.psql_cmd().current_dir(as_superuser.path()).arg("-f").arg(dir.join("export.sql")).output().unwrap();
+    let out = reference
+        .psql_cmd()
+        .current_dir(as_superuser.path())
+        .arg("-f")
+        .arg(dir.join("export.sql"))
+        .output()
+        .unwrap();
     must_pass(out, "export.sql as the superuser");
-    assert_eq!(kept(&db), kept(&reference), "the role's migration equals the superuser's");
-    for table in ["public.workout_weeks", "public.workout_days", "public.exercises"] {
-        let rows = |db: &TestDb| db.table_md5s(&["public"])[table].split(':').next().unwrap().to_string();
+    assert_eq!(
+        kept(&db),
+        kept(&reference),
+        "the role's migration equals the superuser's"
+    );
+    for table in [
+        "public.workout_weeks",
+        "public.workout_days",
+        "public.exercises",
+    ] {
+        let rows = |db: &TestDb| {
+            db.table_md5s(&["public"])[table]
+                .split(':')
+                .next()
+                .unwrap()
+                .to_string()
+        };
         assert_eq!(rows(&db), rows(&reference), "{table}: row count");
     }
     assert_eq!(rejects(&db), rejects(&reference), "the same rejects");
-    for file in ["workout_plans.v2.csv", "workout_sessions.v2.csv", "exercise_logs.v2.csv", "v1.exercises.csv", "rejects.csv"] {
+    for file in [
+        "workout_plans.v2.csv",
+        "workout_sessions.v2.csv",
+        "exercise_logs.v2.csv",
+        "v1.exercises.csv",
+        "rejects.csv",
+    ] {
         let a = std::fs::read(here.join(file)).unwrap();
         let b = std::fs::read(as_superuser.path().join(file)).unwrap();
-        assert!(a == b, "{file}: the role's archive differs from the superuser's");
+        assert!(
+            a == b,
+            "{file}: the role's archive differs from the superuser's"
+        );
     }
 
-    must_pass(psql_as(&db, &role, &dir.join("rollback.sql"), &[], here), &format!("rollback.sql as {role}"));
-    assert_eq!(db.table_md5s(USER_SCHEMAS), before, "rollback as the role restores every table");
-    must_pass(psql_as(&db, &role, &dir.join("migrate.sql"), &[], here), "migrate again after the rollback");
+    must_pass(
+        psql_as(&db, &role, &dir.join("rollback.sql"), &[], here),
+        &format!("rollback.sql as {role}"),
+    );
+    assert_eq!(
+        db.table_md5s(USER_SCHEMAS),
+        before,
+        "rollback as the role restores every table"
+    );
+    must_pass(
+        psql_as(&db, &role, &dir.join("migrate.sql"), &[], here),
+        "migrate again after the rollback",
+    );
 }
 
 #[test]
@@ -118,7 +192,12 @@ fn the_v2_owner_runs_every_script_in_batched_mode() {
 
 /// The GRANT lines of a refusal.
 fn grants_named(o: &Output) -> Vec<String> {
-    stderr(o).lines().map(str::trim).filter(|l| l.starts_with("GRANT ")).map(String::from).collect()
+    stderr(o)
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("GRANT "))
+        .map(String::from)
+        .collect()
 }
 
 /// Takes one privilege at a time from the role: the script stops before writing anything
@@ -134,28 +213,73 @@ fn a_missing_privilege_is_named_with_its_grant() {
     let no_pgmig = "SELECT count(*) FROM pg_namespace WHERE nspname = '_pgmig'";
     // (privilege taken, the GRANT the scripts must name, the scripts that need it)
     let cases: Vec<(String, String, Vec<&str>)> = vec![
-        (format!("CREATE ON DATABASE {dbname} FROM {role}"), format!("GRANT CREATE ON DATABASE {dbname} TO {role};"), vec!["precheck.sql", "migrate.sql"]),
-        (format!("USAGE ON SCHEMA v1 FROM {role}"), format!("GRANT USAGE ON SCHEMA v1 TO {role};"), vec!["precheck.sql", "migrate.sql"]),
-        (format!("SELECT ON v1.exercises FROM {role}"), format!("GRANT SELECT ON TABLE v1.exercises TO {role};"), vec!["precheck.sql", "migrate.sql"]),
-        (format!("INSERT ON public.exercise_logs FROM {role}"), format!("GRANT INSERT ON TABLE public.exercise_logs TO {role};"), vec!["migrate.sql"]),
-        (format!("SELECT ON public.workout_days FROM {role}"), format!("GRANT SELECT ON TABLE public.workout_days TO {role};"), vec!["precheck.sql", "migrate.sql"]),
+        (
+            format!("CREATE ON DATABASE {dbname} FROM {role}"),
+            format!("GRANT CREATE ON DATABASE {dbname} TO {role};"),
+            vec!["precheck.sql", "migrate.sql"],
+        ),
+        (
+            format!("USAGE ON SCHEMA v1 FROM {role}"),
+            format!("GRANT USAGE ON SCHEMA v1 TO {role};"),
+            vec!["precheck.sql", "migrate.sql"],
+        ),
+        (
+            format!("SELECT ON v1.exercises FROM {role}"),
+            format!("GRANT SELECT ON TABLE v1.exercises TO {role};"),
+            vec!["precheck.sql", "migrate.sql"],
+        ),
+        (
+            format!("INSERT ON public.exercise_logs FROM {role}"),
+            format!("GRANT INSERT ON TABLE public.exercise_logs TO {role};"),
+            vec!["migrate.sql"],
+        ),
+        (
+            format!("SELECT ON public.workout_days FROM {role}"),
+            format!("GRANT SELECT ON TABLE public.workout_days TO {role};"),
+            vec!["precheck.sql", "migrate.sql"],
+        ),
     ];
     for (taken, grant, scripts) in &cases {
         db.execute(&format!("REVOKE {taken}"));
         for script in scripts {
             let out = psql_as(&db, &role, &dir.path().join(script), &[], cwd.path());
-            assert!(!out.status.success(), "{script} must refuse without {taken}");
-            assert_eq!(grants_named(&out), vec![grant.clone()], "{script} without {taken}:\n{}", stderr(&out));
-            assert!(stderr(&out).contains(&format!("role {role} lacks privileges it needs; nothing was changed")), "{}", stderr(&out));
-            assert_eq!(db.table_md5s(USER_SCHEMAS), before, "{script} changed nothing");
+            assert!(
+                !out.status.success(),
+                "{script} must refuse without {taken}"
+            );
+            assert_eq!(
+                grants_named(&out),
+                vec![grant.clone()],
+                "{script} without {taken}:\n{}",
+                stderr(&out)
+            );
+            assert!(
+                stderr(&out).contains(&format!(
+                    "role {role} lacks privileges it needs; nothing was changed"
+                )),
+                "{}",
+                stderr(&out)
+            );
+            assert_eq!(
+                db.table_md5s(USER_SCHEMAS),
+                before,
+                "{script} changed nothing"
+            );
             assert_eq!(count(&db, no_pgmig), 0, "{script} made no _pgmig");
         }
         db.execute(grant);
     }
     // TEMPORARY, which PUBLIC has unless revoked: migrate's session-only helpers need it.
-    db.execute(&format!("REVOKE TEMPORARY ON DATABASE {dbname} FROM PUBLIC"));
+    db.execute(&format!(
+        "REVOKE TEMPORARY ON DATABASE {dbname} FROM PUBLIC"
+    ));
     let out = psql_as(&db, &role, &dir.path().join("migrate.sql"), &[], cwd.path());
-    assert_eq!(grants_named(&out), vec![format!("GRANT TEMPORARY ON DATABASE {dbname} TO {role};")], "{}", stderr(&out));
+    assert_eq!(
+        grants_named(&out),
+        vec![format!("GRANT TEMPORARY ON DATABASE {dbname} TO {role};")],
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(count(&db, no_pgmig), 0);
     db.execute(&format!("GRANT TEMPORARY ON DATABASE {dbname} TO PUBLIC"));
 
@@ -175,15 +299,46 @@ fn a_missing_privilege_is_named_with_its_grant() {
     db.execute(&format!("GRANT CREATE ON DATABASE {dbname} TO {role}; GRANT USAGE ON SCHEMA v1 TO {role}; GRANT SELECT ON v1.workout_plans TO {role}"));
 
     // With every grant back: migrate runs; then rollback's own needs (DELETE) are checked.
-    must_pass(psql_as(&db, &role, &dir.path().join("migrate.sql"), &[], cwd.path()), "migrate with every grant");
+    must_pass(
+        psql_as(&db, &role, &dir.path().join("migrate.sql"), &[], cwd.path()),
+        "migrate with every grant",
+    );
     let migrated = db.table_md5s(USER_SCHEMAS);
-    db.execute(&format!("REVOKE DELETE ON public.workout_plans FROM {role}"));
-    let out = psql_as(&db, &role, &dir.path().join("rollback.sql"), &[], cwd.path());
+    db.execute(&format!(
+        "REVOKE DELETE ON public.workout_plans FROM {role}"
+    ));
+    let out = psql_as(
+        &db,
+        &role,
+        &dir.path().join("rollback.sql"),
+        &[],
+        cwd.path(),
+    );
     assert!(!out.status.success());
-    assert_eq!(grants_named(&out), vec![format!("GRANT DELETE ON TABLE public.workout_plans TO {role};")], "{}", stderr(&out));
-    assert_eq!(db.table_md5s(USER_SCHEMAS), migrated, "rollback changed nothing");
+    assert_eq!(
+        grants_named(&out),
+        vec![format!(
+            "GRANT DELETE ON TABLE public.workout_plans TO {role};"
+        )],
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        db.table_md5s(USER_SCHEMAS),
+        migrated,
+        "rollback changed nothing"
+    );
     db.execute(&format!("GRANT DELETE ON public.workout_plans TO {role}"));
-    must_pass(psql_as(&db, &role, &dir.path().join("rollback.sql"), &[], cwd.path()), "rollback with every grant");
+    must_pass(
+        psql_as(
+            &db,
+            &role,
+            &dir.path().join("rollback.sql"),
+            &[],
+            cwd.path(),
+        ),
+        "rollback with every grant",
+    );
     assert_eq!(db.table_md5s(USER_SCHEMAS), before);
 }
 
@@ -195,7 +350,16 @@ fn a_role_without_grants_cannot_read_pgmig() {
     let owner = app_owner(&db);
     let dir = compiled();
     let cwd = tempfile::tempdir().unwrap();
-    must_pass(psql_as(&db, &owner, &dir.path().join("migrate.sql"), &[], cwd.path()), "migrate as the V2 owner");
+    must_pass(
+        psql_as(
+            &db,
+            &owner,
+            &dir.path().join("migrate.sql"),
+            &[],
+            cwd.path(),
+        ),
+        "migrate as the V2 owner",
+    );
     let nobody = format!("nobody_{}", db.name());
     db.execute(&format!("CREATE ROLE {nobody} LOGIN"));
     let file = cwd.path().join("read.sql");
@@ -203,12 +367,28 @@ fn a_role_without_grants_cannot_read_pgmig() {
         std::fs::write(&file, format!("SELECT * FROM _pgmig.{table};\n")).unwrap();
         let out = psql_as(&db, &nobody, &file, &[], cwd.path());
         assert!(!out.status.success(), "{nobody} read _pgmig.{table}");
-        assert!(stderr(&out).contains("permission denied for schema _pgmig"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("permission denied for schema _pgmig"),
+            "{}",
+            stderr(&out)
+        );
     }
     // Nor through pgmig's scripts: verify as that role stops at the privilege check.
-    let out = psql_as(&db, &nobody, &dir.path().join("verify.sql"), &[], cwd.path());
+    let out = psql_as(
+        &db,
+        &nobody,
+        &dir.path().join("verify.sql"),
+        &[],
+        cwd.path(),
+    );
     assert!(!out.status.success());
-    assert!(stderr(&out).contains(&format!("-- run this script as {owner} instead: that role owns schema _pgmig")), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "-- run this script as {owner} instead: that role owns schema _pgmig"
+        )),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// PLAN.md names the grants, derived from the model: V1's tables read, V2's tables written.
@@ -224,7 +404,10 @@ fn plan_lists_the_grants() {
     ] {
         assert!(plan.contains(line), "PLAN.md lacks `{line}`:\n{plan}");
     }
-    assert!(!plan.contains("pgcrypto") && !plan.contains("postgres_fdw"), "the workout model needs neither");
+    assert!(
+        !plan.contains("pgcrypto") && !plan.contains("postgres_fdw"),
+        "the workout model needs neither"
+    );
 }
 
 /// The school model needs more than workout: reference rows and their sequences, and the
@@ -240,11 +423,27 @@ fn the_v2_owner_runs_the_school_model_and_installs_pgcrypto() {
     assert_eq!(count(&db, pgcrypto), 0);
     let before = db.table_md5s(&["v1", "public"]);
     for script in ["precheck.sql", "migrate.sql", "verify.sql"] {
-        must_pass(psql_as(&db, &role, &dir.path().join(script), &[], cwd.path()), &format!("school {script} as {role}"));
+        must_pass(
+            psql_as(&db, &role, &dir.path().join(script), &[], cwd.path()),
+            &format!("school {script} as {role}"),
+        );
     }
     assert_eq!(count(&db, pgcrypto), 1, "the role installed pgcrypto");
-    must_pass(psql_as(&db, &role, &dir.path().join("rollback.sql"), &[], cwd.path()), "school rollback.sql as the role");
-    assert_eq!(db.table_md5s(&["v1", "public"]), before, "rollback restores every table, reference data included");
+    must_pass(
+        psql_as(
+            &db,
+            &role,
+            &dir.path().join("rollback.sql"),
+            &[],
+            cwd.path(),
+        ),
+        "school rollback.sql as the role",
+    );
+    assert_eq!(
+        db.table_md5s(&["v1", "public"]),
+        before,
+        "rollback restores every table, reference data included"
+    );
 }
 
 /// Per-entity mode, on the drills model into a V2 that has rows (replace, repairs): the V2
@@ -257,10 +456,26 @@ fn the_v2_owner_runs_every_script_in_per_entity_mode() {
     let cwd = tempfile::tempdir().unwrap();
     let before = db.table_md5s(&["v1", "public"]);
     for script in ["precheck.sql", "migrate.sql", "verify.sql", "export.sql"] {
-        must_pass(psql_as(&db, &role, &dir.path().join(script), &[], cwd.path()), &format!("per-entity {script} as {role}"));
+        must_pass(
+            psql_as(&db, &role, &dir.path().join(script), &[], cwd.path()),
+            &format!("per-entity {script} as {role}"),
+        );
     }
-    must_pass(psql_as(&db, &role, &dir.path().join("rollback.sql"), &[], cwd.path()), "per-entity rollback.sql as the role");
-    assert_eq!(db.table_md5s(&["v1", "public"]), before, "rollback as the role restores every table");
+    must_pass(
+        psql_as(
+            &db,
+            &role,
+            &dir.path().join("rollback.sql"),
+            &[],
+            cwd.path(),
+        ),
+        "per-entity rollback.sql as the role",
+    );
+    assert_eq!(
+        db.table_md5s(&["v1", "public"]),
+        before,
+        "rollback as the role restores every table"
+    );
 }
 
 /// V1 on another server needs more than the V2 owner has: postgres_fdw is not a trusted
@@ -271,33 +486,80 @@ fn the_v2_owner_runs_every_script_in_per_entity_mode() {
 fn a_v1_on_another_server_names_what_postgres_fdw_needs() {
     let db = workout_db("priv_fdw");
     let role = app_owner(&db);
-    let dir = crate::support::compile_workout_variant(|m| m.replacen("source: { schema: v1 }", "source: { server: v1db, schema: public }", 1));
+    let dir = crate::support::compile_workout_variant(|m| {
+        m.replacen(
+            "source: { schema: v1 }",
+            "source: { server: v1db, schema: public }",
+            1,
+        )
+    });
     let plan = std::fs::read_to_string(dir.path().join("PLAN.md")).unwrap();
     assert!(plan.contains("CREATE EXTENSION IF NOT EXISTS postgres_fdw;\nGRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO <role>;"), "{plan}");
     let cwd = tempfile::tempdir().unwrap();
     let socket = cluster().socket_dir().display().to_string();
     let port = cluster().port().to_string();
-    let vars = [("v1_host", socket.as_str()), ("v1_port", port.as_str()), ("v1_dbname", db.name())];
-    let migrate = |db: &TestDb| psql_as(db, &role, &dir.path().join("migrate.sql"), &vars, cwd.path());
+    let vars = [
+        ("v1_host", socket.as_str()),
+        ("v1_port", port.as_str()),
+        ("v1_dbname", db.name()),
+    ];
+    let migrate = |db: &TestDb| {
+        psql_as(
+            db,
+            &role,
+            &dir.path().join("migrate.sql"),
+            &vars,
+            cwd.path(),
+        )
+    };
     let before = db.table_md5s(USER_SCHEMAS);
 
     let out = migrate(&db);
     assert_eq!(
         grants_named(&out),
-        vec![format!("GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO {role};")],
+        vec![format!(
+            "GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO {role};"
+        )],
         "{}",
         stderr(&out)
     );
-    assert!(stderr(&out).contains("CREATE EXTENSION postgres_fdw;  -- by a superuser: it is not a trusted extension"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "CREATE EXTENSION postgres_fdw;  -- by a superuser: it is not a trusted extension"
+        ),
+        "{}",
+        stderr(&out)
+    );
     db.execute("CREATE EXTENSION postgres_fdw");
     let out = migrate(&db);
-    assert_eq!(grants_named(&out), vec![format!("GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO {role};")], "{}", stderr(&out));
-    assert!(!stderr(&out).contains("CREATE EXTENSION"), "{}", stderr(&out));
-    db.execute(&format!("GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO {role}"));
+    assert_eq!(
+        grants_named(&out),
+        vec![format!(
+            "GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO {role};"
+        )],
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !stderr(&out).contains("CREATE EXTENSION"),
+        "{}",
+        stderr(&out)
+    );
+    db.execute(&format!(
+        "GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO {role}"
+    ));
     let out = migrate(&db);
     assert!(!out.status.success());
-    assert!(!stderr(&out).contains("lacks privileges"), "{}", stderr(&out));
-    assert!(stderr(&out).contains("password"), "postgres_fdw wants a password from a role that is not superuser: {}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("lacks privileges"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("password"),
+        "postgres_fdw wants a password from a role that is not superuser: {}",
+        stderr(&out)
+    );
     assert_eq!(db.table_md5s(USER_SCHEMAS), before, "nothing was written");
 }
 
@@ -307,10 +569,20 @@ fn a_v1_on_another_server_names_what_postgres_fdw_needs() {
 fn names_holding_the_checks_tag_stay_inside_it() {
     let src = tempfile::tempdir().unwrap();
     let file = |name: &str, text: &str| std::fs::write(src.path().join(name), text).unwrap();
-    file("v1.sql", "CREATE TABLE \"src$privileges$\" (id integer PRIMARY KEY, v text);\n");
-    file("v2.sql", "CREATE TABLE \"dst$privileges$\" (id integer PRIMARY KEY, v text);\n");
+    file(
+        "v1.sql",
+        "CREATE TABLE \"src$privileges$\" (id integer PRIMARY KEY, v text);\n",
+    );
+    file(
+        "v2.sql",
+        "CREATE TABLE \"dst$privileges$\" (id integer PRIMARY KEY, v text);\n",
+    );
     file("model.yaml", "name: hostile\nsource: { schema: v1 }\ntarget: { schema: public }\ntables:\n  dst$privileges$:\n    from: '\"src$privileges$\" AS s'\n    key: keep\n");
-    let dir = crate::support::compile_ddl(&src.path().join("model.yaml"), &src.path().join("v1.sql"), &src.path().join("v2.sql"));
+    let dir = crate::support::compile_ddl(
+        &src.path().join("model.yaml"),
+        &src.path().join("v1.sql"),
+        &src.path().join("v2.sql"),
+    );
 
     let db = cluster().create_db("priv_hostile");
     db.execute("CREATE SCHEMA v1");
@@ -321,12 +593,35 @@ fn names_holding_the_checks_tag_stay_inside_it() {
     db.execute(&format!("CREATE ROLE {role} LOGIN; GRANT CREATE ON DATABASE {} TO {role}; GRANT USAGE ON SCHEMA v1 TO {role}; ALTER TABLE public.\"dst$privileges$\" OWNER TO {role}", db.name()));
     let cwd = tempfile::tempdir().unwrap();
     let out = psql_as(&db, &role, &dir.path().join("migrate.sql"), &[], cwd.path());
-    assert_eq!(grants_named(&out), vec![format!("GRANT SELECT ON TABLE v1.\"src$privileges$\" TO {role};")], "{}", stderr(&out));
+    assert_eq!(
+        grants_named(&out),
+        vec![format!(
+            "GRANT SELECT ON TABLE v1.\"src$privileges$\" TO {role};"
+        )],
+        "{}",
+        stderr(&out)
+    );
     db.execute(&format!("GRANT SELECT ON v1.\"src$privileges$\" TO {role}"));
-    for script in ["precheck.sql", "migrate.sql", "verify.sql", "export.sql", "rollback.sql"] {
-        must_pass(psql_as(&db, &role, &dir.path().join(script), &[], cwd.path()), script);
+    for script in [
+        "precheck.sql",
+        "migrate.sql",
+        "verify.sql",
+        "export.sql",
+        "rollback.sql",
+    ] {
+        must_pass(
+            psql_as(&db, &role, &dir.path().join(script), &[], cwd.path()),
+            script,
+        );
     }
-    assert_eq!(count(&db, "SELECT count(*) FROM public.\"dst$privileges$\""), 0, "rolled back");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM public.\"dst$privileges$\""),
+        0,
+        "rolled back"
+    );
     let migrate = std::fs::read_to_string(dir.path().join("migrate.sql")).unwrap();
-    assert!(migrate.contains("DO $privileges_1$"), "a tag the body does not hold");
+    assert!(
+        migrate.contains("DO $privileges_1$"),
+        "a tag the body does not hold"
+    );
 }

@@ -66,8 +66,14 @@ fn fixture(name: &str) -> PathBuf {
 /// Returns the types in format_type() spelling and the verdicts, row-major.
 fn postgres_verdicts(db: &TestDb, types: &[String]) -> (Vec<String>, Vec<bool>) {
     let mut client = db.client();
-    let columns: Vec<String> = types.iter().enumerate().map(|(i, t)| format!("c{i} {t}")).collect();
-    client.batch_execute(&format!("CREATE TABLE matrix ({})", columns.join(", "))).unwrap();
+    let columns: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("c{i} {t}"))
+        .collect();
+    client
+        .batch_execute(&format!("CREATE TABLE matrix ({})", columns.join(", ")))
+        .unwrap();
     let spelled: Vec<String> = client
         .query(
             "SELECT format_type(atttypid, atttypmod) FROM pg_attribute
@@ -78,7 +84,9 @@ fn postgres_verdicts(db: &TestDb, types: &[String]) -> (Vec<String>, Vec<bool>) 
         .iter()
         .map(|r| r.get(0))
         .collect();
-    client.batch_execute("CREATE TEMP TABLE verdict (s integer, t integer, ok boolean)").unwrap();
+    client
+        .batch_execute("CREATE TEMP TABLE verdict (s integer, t integer, ok boolean)")
+        .unwrap();
     client
         .execute("CREATE TEMP TABLE spelled AS SELECT i::integer - 1 AS i, name FROM unnest($1::text[]) WITH ORDINALITY AS u(name, i)", &[&spelled])
         .unwrap();
@@ -103,7 +111,12 @@ fn postgres_verdicts(db: &TestDb, types: &[String]) -> (Vec<String>, Vec<bool>) 
              $matrix$",
         )
         .unwrap_or_else(|e| panic!("the matrix: {}", crate::support::pg_error_text(&e)));
-    let verdicts = client.query("SELECT ok FROM pg_temp.verdict ORDER BY s, t", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    let verdicts = client
+        .query("SELECT ok FROM pg_temp.verdict ORDER BY s, t", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     (spelled, verdicts)
 }
 
@@ -116,22 +129,40 @@ fn assignment_verdicts_equal_postgres_for_modifiers_and_arrays() {
     assert_eq!(verdicts.len(), spelled.len() * spelled.len());
     // The DDL reader spells each type as format_type() does.
     for (written, spelled) in types.iter().zip(&spelled) {
-        assert_eq!(&pgmig::catalog::normalize_type(written, "public"), spelled, "the DDL reader's spelling of {written}");
+        assert_eq!(
+            &pgmig::catalog::normalize_type(written, "public"),
+            spelled,
+            "the DDL reader's spelling of {written}"
+        );
     }
     let mut disagreements = Vec::new();
     for (i, source) in spelled.iter().enumerate() {
         for (j, target) in spelled.iter().enumerate() {
             let postgres = verdicts[i * spelled.len() + j];
             if assignable(source, target) != postgres {
-                disagreements.push(format!("{source} → {target}: PostgreSQL {}", if postgres { "assigns it" } else { "refuses it" }));
+                disagreements.push(format!(
+                    "{source} → {target}: PostgreSQL {}",
+                    if postgres { "assigns it" } else { "refuses it" }
+                ));
             }
         }
     }
-    assert!(disagreements.is_empty(), "{} of {} pairs disagree:\n{}", disagreements.len(), verdicts.len(), disagreements.join("\n"));
+    assert!(
+        disagreements.is_empty(),
+        "{} of {} pairs disagree:\n{}",
+        disagreements.len(),
+        verdicts.len(),
+        disagreements.join("\n")
+    );
 }
 
 fn compile(dir: &Path) -> Result<pgmig::Compiled, String> {
-    pgmig::compile(&dir.join("model.yaml"), &SchemaInput::Ddl(dir.join("v1.sql")), &SchemaInput::Ddl(dir.join("v2.sql"))).map_err(|e| match e {
+    pgmig::compile(
+        &dir.join("model.yaml"),
+        &SchemaInput::Ddl(dir.join("v1.sql")),
+        &SchemaInput::Ddl(dir.join("v2.sql")),
+    )
+    .map_err(|e| match e {
         pgmig::CompileError::Model { diagnostics, file } => diagnostics.render(&file, false),
         other => other.to_string(),
     })
@@ -154,7 +185,11 @@ fn run_scripts(db: &TestDb, dir: &Path, scripts: &[&str]) -> Vec<String> {
         .map(|script| {
             let out = db.psql_file(dir.join(script), &[]);
             let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-            assert!(out.status.success(), "{script} in {} failed:\n{stderr}", db.name());
+            assert!(
+                out.status.success(),
+                "{script} in {} failed:\n{stderr}",
+                db.name()
+            );
             assert!(!stderr.contains("FAIL"), "{script}: {stderr}");
             String::from_utf8_lossy(&out.stdout).into_owned() + &stderr
         })
@@ -164,20 +199,45 @@ fn run_scripts(db: &TestDb, dir: &Path, scripts: &[&str]) -> Vec<String> {
 #[test]
 fn rails_timestamps_are_drafted_without_todo_and_now_is_assigned() {
     let dir = fixture("rails_timestamps");
-    let (v1, v2) = (SchemaInput::Ddl(dir.join("v1.sql")), SchemaInput::Ddl(dir.join("v2.sql")));
-    let options = pgmig::init::Options { v1, v2, source_schema: "v1".into(), target_schema: "public".into(), source_server: None, name: "rails".into() };
+    let (v1, v2) = (
+        SchemaInput::Ddl(dir.join("v1.sql")),
+        SchemaInput::Ddl(dir.join("v2.sql")),
+    );
+    let options = pgmig::init::Options {
+        v1,
+        v2,
+        source_schema: "v1".into(),
+        target_schema: "public".into(),
+        source_server: None,
+        name: "rails".into(),
+    };
     let out = pgmig::init::init(&options).expect("init on the Rails pair");
-    assert!(out.draft.todos.is_empty(), "{:?}\n{}", out.draft.todos, out.yaml);
+    assert!(
+        out.draft.todos.is_empty(),
+        "{:?}\n{}",
+        out.draft.todos,
+        out.yaml
+    );
     // Past the header (which explains what a TODO is), none: timestamp → timestamp(6) is copied.
     let body = out.yaml.split_once("\ntables:").map_or("", |(_, b)| b);
     assert!(!body.contains("TODO"), "{}", out.yaml);
-    assert!(body.contains("copied by name: id, email, created_at, updated_at"), "{}", out.yaml);
+    assert!(
+        body.contains("copied by name: id, email, created_at, updated_at"),
+        "{}",
+        out.yaml
+    );
 
-    let compiled = compile(&dir).unwrap_or_else(|e| panic!("now() and timestamp columns into timestamp(6) must compile:\n{e}"));
+    let compiled = compile(&dir).unwrap_or_else(|e| {
+        panic!("now() and timestamp columns into timestamp(6) must compile:\n{e}")
+    });
     let scripts = tempfile::tempdir().unwrap();
     pgmig::compile::write(&compiled.scripts, scripts.path()).unwrap();
     let db = fixture_db("rails_timestamps", "rails_timestamps");
-    run_scripts(&db, scripts.path(), &["precheck.sql", "migrate.sql", "verify.sql"]);
+    run_scripts(
+        &db,
+        scripts.path(),
+        &["precheck.sql", "migrate.sql", "verify.sql"],
+    );
     let kept: i64 = db
         .client()
         .query_one("SELECT count(*) FROM public.users u JOIN v1.users o USING (id) WHERE u.created_at = o.created_at AND u.updated_at = o.updated_at", &[])
@@ -226,12 +286,22 @@ fn time_zone_conversions_give_the_same_rows_under_any_server_time_zone() {
     let scripts = compiled_time_zones(|m| m.to_string()).unwrap_or_else(|e| panic!("{e}"));
     let mut results = Vec::new();
     for zone in ["UTC", "America/New_York"] {
-        let db = fixture_db("time_zones", &format!("time_zones_{}", zone.replace('/', "_")));
+        let db = fixture_db(
+            "time_zones",
+            &format!("time_zones_{}", zone.replace('/', "_")),
+        );
         // The database's TimeZone is what every new session (psql's included) starts with.
-        db.execute(&format!("ALTER DATABASE {} SET timezone = '{zone}'", db.name()));
+        db.execute(&format!(
+            "ALTER DATABASE {} SET timezone = '{zone}'",
+            db.name()
+        ));
         let session: String = db.client().query_one("SHOW TimeZone", &[]).unwrap().get(0);
         assert_eq!(session, zone);
-        let outputs = run_scripts(&db, scripts.path(), &["precheck.sql", "migrate.sql", "verify.sql"]);
+        let outputs = run_scripts(
+            &db,
+            scripts.path(),
+            &["precheck.sql", "migrate.sql", "verify.sql"],
+        );
         let rows = public_md5s(&db);
         let mut client = db.client();
         client.batch_execute("SET TIME ZONE 'UTC'").unwrap();
@@ -253,10 +323,16 @@ fn time_zone_conversions_give_the_same_rows_under_any_server_time_zone() {
             "3 2024-07-01 12:00:00+00 2024-07-01 2024-07-01 00:00:00+00 2024-07-01 12:00:00",
         ]
     );
-    assert_eq!(utc.3, new_york.3, "the rows migrated under America/New_York");
+    assert_eq!(
+        utc.3, new_york.3,
+        "the rows migrated under America/New_York"
+    );
     assert_eq!(utc.2, new_york.2, "md5 of V2's tables");
     // The scripts' reports are the same bytes.
-    for (i, script) in ["precheck.sql", "migrate.sql", "verify.sql"].iter().enumerate() {
+    for (i, script) in ["precheck.sql", "migrate.sql", "verify.sql"]
+        .iter()
+        .enumerate()
+    {
         assert_eq!(utc.1[i], new_york.1[i], "{script}'s output");
     }
 }
@@ -264,7 +340,9 @@ fn time_zone_conversions_give_the_same_rows_under_any_server_time_zone() {
 #[test]
 fn a_zone_dependent_conversion_needs_the_model_time_zone() {
     let drop_zone = |m: &str| m.replacen("timezone: UTC\n", "", 1);
-    let without = compiled_time_zones(drop_zone).map(|_| ()).expect_err("no timezone: must not compile");
+    let without = compiled_time_zones(drop_zone)
+        .map(|_| ())
+        .expect_err("no timezone: must not compile");
     for what in [
         "assigning timestamp without time zone to `events.starts_at`",
         "the cast timestamp with time zone → date",
@@ -273,41 +351,90 @@ fn a_zone_dependent_conversion_needs_the_model_time_zone() {
     ] {
         assert!(without.contains(what), "{what}:\n{without}");
     }
-    assert!(without.contains("depends on the time zone, and the model names none"), "{without}");
+    assert!(
+        without.contains("depends on the time zone, and the model names none"),
+        "{without}"
+    );
     assert!(without.contains("add `timezone: UTC`"), "{without}");
     // Each error points at the model line: the cast on `logged_on`'s line.
-    let model = drop_zone(&std::fs::read_to_string(fixture("time_zones").join("model.yaml")).unwrap());
-    let line = model.lines().position(|l| l.contains("logged_on:")).unwrap() + 1;
-    assert!(without.contains(&format!("model.yaml:{}:", line)), "line {line}:\n{without}");
+    let model =
+        drop_zone(&std::fs::read_to_string(fixture("time_zones").join("model.yaml")).unwrap());
+    let line = model
+        .lines()
+        .position(|l| l.contains("logged_on:"))
+        .unwrap()
+        + 1;
+    assert!(
+        without.contains(&format!("model.yaml:{}:", line)),
+        "line {line}:\n{without}"
+    );
 
     // A timestamptz read at the session's zone: its day, its hour, its text.
     let read_at_zone = |m: &str| {
         drop_zone(m).replacen("logged_on: e.logged_at::date", "logged_on: (date_trunc('day', e.logged_at) + extract(hour from e.logged_at) * interval '1 hour')::date", 1)
     };
-    let functions = compiled_time_zones(read_at_zone).map(|_| ()).expect_err("date_trunc and extract of a timestamptz read the zone");
-    assert!(functions.contains("date_trunc() of a timestamp with time zone depends on the time zone"), "{functions}");
-    assert!(functions.contains("EXTRACT(HOUR FROM …) of a timestamp with time zone depends on the time zone"), "{functions}");
+    let functions = compiled_time_zones(read_at_zone)
+        .map(|_| ())
+        .expect_err("date_trunc and extract of a timestamptz read the zone");
+    assert!(
+        functions.contains("date_trunc() of a timestamp with time zone depends on the time zone"),
+        "{functions}"
+    );
+    assert!(
+        functions.contains(
+            "EXTRACT(HOUR FROM …) of a timestamp with time zone depends on the time zone"
+        ),
+        "{functions}"
+    );
     // With the zone explicit, date_trunc reads none (the other steps' conversions still do).
-    let explicit = |m: &str| drop_zone(m).replacen("logged_on: e.logged_at::date", "logged_on: date_trunc('day', e.logged_at, 'UTC')::date", 1);
-    let errors = compiled_time_zones(explicit).map(|_| ()).expect_err("the other conversions need the zone");
-    assert!(errors.contains("assigning date to `events.due_at`") && !errors.contains("date_trunc() of"), "{errors}");
+    let explicit = |m: &str| {
+        drop_zone(m).replacen(
+            "logged_on: e.logged_at::date",
+            "logged_on: date_trunc('day', e.logged_at, 'UTC')::date",
+            1,
+        )
+    };
+    let errors = compiled_time_zones(explicit)
+        .map(|_| ())
+        .expect_err("the other conversions need the zone");
+    assert!(
+        errors.contains("assigning date to `events.due_at`") && !errors.contains("date_trunc() of"),
+        "{errors}"
+    );
 
     // Not a zone name: refused at compile time, never written into a script.
-    let hostile = compiled_time_zones(|m| m.replacen("timezone: UTC", "timezone: \"UTC'; DROP TABLE v1.events; --\"", 1))
-        .map(|_| ())
-        .expect_err("a hostile zone must not compile");
+    let hostile = compiled_time_zones(|m| {
+        m.replacen(
+            "timezone: UTC",
+            "timezone: \"UTC'; DROP TABLE v1.events; --\"",
+            1,
+        )
+    })
+    .map(|_| ())
+    .expect_err("a hostile zone must not compile");
     assert!(hostile.contains("is not a time zone name"), "{hostile}");
 
     // A name that looks like a zone but the server doesn't know: the scripts stop at once.
-    let scripts = compiled_time_zones(|m| m.replacen("timezone: UTC", "timezone: Mars/Olympus_Mons", 1)).unwrap_or_else(|e| panic!("{e}"));
+    let scripts =
+        compiled_time_zones(|m| m.replacen("timezone: UTC", "timezone: Mars/Olympus_Mons", 1))
+            .unwrap_or_else(|e| panic!("{e}"));
     let db = fixture_db("time_zones", "time_zones_unknown");
     for script in ["precheck.sql", "migrate.sql"] {
         let out = db.psql_file(scripts.path().join(script), &[]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{script} ran under an unknown zone");
-        assert!(stderr.contains("invalid value for parameter \"TimeZone\": \"Mars/Olympus_Mons\""), "{script}: {stderr}");
+        assert!(
+            stderr.contains("invalid value for parameter \"TimeZone\": \"Mars/Olympus_Mons\""),
+            "{script}: {stderr}"
+        );
     }
-    assert_eq!(db.client().query_one("SELECT count(*) FROM public.events", &[]).unwrap().get::<_, i64>(0), 0);
+    assert_eq!(
+        db.client()
+            .query_one("SELECT count(*) FROM public.events", &[])
+            .unwrap()
+            .get::<_, i64>(0),
+        0
+    );
 }
 
 #[test]
@@ -319,38 +446,94 @@ fn in_place_timestamps_keep_their_modifiers_and_the_model_time_zone() {
     std::fs::write(dir.path().join("v2.sql"), v2).unwrap();
     let model = "name: stamps\nin_place: true\n";
     std::fs::write(dir.path().join("model.yaml"), model).unwrap();
-    let err = compile(dir.path()).map(|_| ()).expect_err("timestamp → timestamptz in place needs timezone:");
-    assert!(err.contains("t.at: timestamp without time zone → timestamp with time zone depends on the time zone"), "{err}");
-    assert!(err.contains("t.day: date → timestamp with time zone depends on the time zone"), "{err}");
+    let err = compile(dir.path())
+        .map(|_| ())
+        .expect_err("timestamp → timestamptz in place needs timezone:");
+    assert!(
+        err.contains(
+            "t.at: timestamp without time zone → timestamp with time zone depends on the time zone"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("t.day: date → timestamp with time zone depends on the time zone"),
+        "{err}"
+    );
     // timestamp → timestamp(6) is PostgreSQL's own assignment: no `using` asked for.
     assert!(!err.contains("t.stamp"), "{err}");
 
-    std::fs::write(dir.path().join("model.yaml"), format!("{model}timezone: UTC\n")).unwrap();
+    std::fs::write(
+        dir.path().join("model.yaml"),
+        format!("{model}timezone: UTC\n"),
+    )
+    .unwrap();
     let compiled = compile(dir.path()).unwrap_or_else(|e| panic!("{e}"));
     pgmig::compile::write(&compiled.scripts, dir.path()).unwrap();
     let db = cluster().create_db("in_place_time_zone");
-    db.execute(&format!("ALTER DATABASE {} SET timezone = 'America/New_York'", db.name()));
+    db.execute(&format!(
+        "ALTER DATABASE {} SET timezone = 'America/New_York'",
+        db.name()
+    ));
     db.load_in_schema(&dir.path().join("v1.sql"), "public");
     db.execute("INSERT INTO public.t VALUES (1, '2024-11-03 23:00:00', '2024-11-03', '2024-01-01 10:00:00.123456')");
-    run_scripts(&db, dir.path(), &["precheck.sql", "migrate.sql", "verify.sql"]);
+    run_scripts(
+        &db,
+        dir.path(),
+        &["precheck.sql", "migrate.sql", "verify.sql"],
+    );
     let mut client = db.client();
     client.batch_execute("SET TIME ZONE 'UTC'").unwrap();
-    let row: String = client.query_one("SELECT format('%s %s %s', at, day, stamp) FROM public.t", &[]).unwrap().get(0);
-    assert_eq!(row, "2024-11-03 23:00:00+00 2024-11-03 00:00:00+00 2024-01-01 10:00:00.123456");
+    let row: String = client
+        .query_one(
+            "SELECT format('%s %s %s', at, day, stamp) FROM public.t",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        row,
+        "2024-11-03 23:00:00+00 2024-11-03 00:00:00+00 2024-01-01 10:00:00.123456"
+    );
 }
 
 #[test]
 fn init_states_the_time_zone_its_draft_converts_at() {
     let dir = fixture("time_zones");
-    let (v1, v2) = (SchemaInput::Ddl(dir.join("v1.sql")), SchemaInput::Ddl(dir.join("v2.sql")));
-    let options = pgmig::init::Options { v1: v1.clone(), v2: v2.clone(), source_schema: "v1".into(), target_schema: "public".into(), source_server: None, name: "zones".into() };
+    let (v1, v2) = (
+        SchemaInput::Ddl(dir.join("v1.sql")),
+        SchemaInput::Ddl(dir.join("v2.sql")),
+    );
+    let options = pgmig::init::Options {
+        v1: v1.clone(),
+        v2: v2.clone(),
+        source_schema: "v1".into(),
+        target_schema: "public".into(),
+        source_server: None,
+        name: "zones".into(),
+    };
     let out = pgmig::init::init(&options).expect("init on the time zone pair");
-    assert_eq!(out.draft.zone_dependent, ["events.due_at", "events.logged_on", "events.starts_at"], "{}", out.yaml);
-    assert!(out.yaml.contains("# converted at it: events.due_at, events.logged_on, events.starts_at\ntimezone: UTC\n"), "{}", out.yaml);
+    assert_eq!(
+        out.draft.zone_dependent,
+        ["events.due_at", "events.logged_on", "events.starts_at"],
+        "{}",
+        out.yaml
+    );
+    assert!(
+        out.yaml.contains(
+            "# converted at it: events.due_at, events.logged_on, events.starts_at\ntimezone: UTC\n"
+        ),
+        "{}",
+        out.yaml
+    );
     // Answered (local_start has no V1 column), the draft compiles: its zone is the one asked for.
     let todo = "'\"TODO: value for local_start\"'";
     assert!(out.yaml.contains(todo), "{}", out.yaml);
     let drafted = tempfile::tempdir().unwrap();
-    std::fs::write(drafted.path().join("model.yaml"), out.yaml.replacen(todo, "e.starts_at", 1)).unwrap();
-    pgmig::compile(&drafted.path().join("model.yaml"), &v1, &v2).unwrap_or_else(|e| panic!("{e:?}\n{}", out.yaml));
+    std::fs::write(
+        drafted.path().join("model.yaml"),
+        out.yaml.replacen(todo, "e.starts_at", 1),
+    )
+    .unwrap();
+    pgmig::compile(&drafted.path().join("model.yaml"), &v1, &v2)
+        .unwrap_or_else(|e| panic!("{e:?}\n{}", out.yaml));
 }

@@ -26,18 +26,31 @@ fn compiled_variant(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
     assert_ne!(text, edited, "the variant must differ from the model");
     let src = tempfile::tempdir().unwrap();
     std::fs::write(src.path().join("model.yaml"), edited).unwrap();
-    crate::support::compile_ddl(&src.path().join("model.yaml"), &fixture().join("v1.sql"), &fixture().join("v2.sql"))
+    crate::support::compile_ddl(
+        &src.path().join("model.yaml"),
+        &fixture().join("v1.sql"),
+        &fixture().join("v2.sql"),
+    )
 }
 
 fn compiled() -> tempfile::TempDir {
-    crate::support::compile_ddl(&fixture().join("model.yaml"), &fixture().join("v1.sql"), &fixture().join("v2.sql"))
+    crate::support::compile_ddl(
+        &fixture().join("model.yaml"),
+        &fixture().join("v1.sql"),
+        &fixture().join("v2.sql"),
+    )
 }
 
 /// `pgmig compile` of the edited model: exit code and stderr; nothing may be written.
 fn compile_fails(edit: impl Fn(&str) -> String) -> (i32, String) {
     let src = tempfile::tempdir().unwrap();
     std::fs::write(src.path().join("model.yaml"), edit(&model_text())).unwrap();
-    compile_refused(src.path(), "model.yaml", &fixture().join("v1.sql"), &fixture().join("v2.sql"))
+    compile_refused(
+        src.path(),
+        "model.yaml",
+        &fixture().join("v1.sql"),
+        &fixture().join("v2.sql"),
+    )
 }
 
 /// V1 with its rows in schema v1, V2 empty in public but for two rows the application wrote.
@@ -74,7 +87,12 @@ fn rows(db: &TestDb, sql: &str) -> Vec<String> {
         .unwrap()
         .iter()
         .filter_map(|m| match m {
-            postgres::SimpleQueryMessage::Row(r) => Some((0..r.len()).map(|i| r.get(i).unwrap_or("∅")).collect::<Vec<_>>().join("|")),
+            postgres::SimpleQueryMessage::Row(r) => Some(
+                (0..r.len())
+                    .map(|i| r.get(i).unwrap_or("∅"))
+                    .collect::<Vec<_>>()
+                    .join("|"),
+            ),
             _ => None,
         })
         .collect()
@@ -88,15 +106,37 @@ fn migrate_verify_corrupt_rollback(db: &TestDb, dir: &Path) {
 
     // Each reading is in the partition of its day; 6 (2023) was rejected, 100 is the app's.
     assert_eq!(
-        rows(db, "SELECT tableoid::regclass, id FROM public.readings ORDER BY id"),
-        ["readings_2024|1", "readings_2024|2", "readings_2025|3", "readings_2025|4", "readings_2025|5", "readings_2025|100"]
+        rows(
+            db,
+            "SELECT tableoid::regclass, id FROM public.readings ORDER BY id"
+        ),
+        [
+            "readings_2024|1",
+            "readings_2024|2",
+            "readings_2025|3",
+            "readings_2025|4",
+            "readings_2025|5",
+            "readings_2025|100"
+        ]
     );
     assert_eq!(rows(db, "SELECT count(*) FROM public.events"), ["5"]);
     assert_eq!(rows(db, "SELECT count(*) FROM public.sensor_tags"), ["4"]);
     let verify = must_pass(run(db, dir, "verify.sql"), "verify");
-    assert!(verify.contains("PASS  readings: content equals V1 recomputed"), "{verify}");
-    assert!(verify.contains("PASS  events: row counts: 4 source = 4 migrated + 0 filtered + 0 rejected"), "{verify}");
-    assert!(verify.contains("PASS  readings: row counts: 6 source = 5 migrated + 0 filtered + 1 rejected"), "{verify}");
+    assert!(
+        verify.contains("PASS  readings: content equals V1 recomputed"),
+        "{verify}"
+    );
+    assert!(
+        verify
+            .contains("PASS  events: row counts: 4 source = 4 migrated + 0 filtered + 0 rejected"),
+        "{verify}"
+    );
+    assert!(
+        verify.contains(
+            "PASS  readings: row counts: 6 source = 5 migrated + 0 filtered + 1 rejected"
+        ),
+        "{verify}"
+    );
     let migrated = db.table_md5s(SCHEMAS);
 
     // A migrated row changed in each keyless table: verify fails on each, naming it.
@@ -106,10 +146,23 @@ fn migrate_verify_corrupt_rollback(db: &TestDb, dir: &Path) {
          DELETE FROM public.sensor_tags WHERE sensor_id = 1 AND tag = 'high';",
     );
     let failed = run(db, dir, "verify.sql");
-    assert!(!failed.status.success(), "verify must fail on corrupted rows");
+    assert!(
+        !failed.status.success(),
+        "verify must fail on corrupted rows"
+    );
     let text = stderr(&failed);
-    assert!(text.contains("FAIL  readings: content: 1 expected rows missing or different, 1 rows not expected"), "{text}");
-    assert!(text.contains("FAIL  events: content: 1 expected rows missing or different, 1 rows not expected"), "{text}");
+    assert!(
+        text.contains(
+            "FAIL  readings: content: 1 expected rows missing or different, 1 rows not expected"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "FAIL  events: content: 1 expected rows missing or different, 1 rows not expected"
+        ),
+        "{text}"
+    );
     assert!(text.contains("FAIL  sensor_tags: row counts"), "{text}");
     db.execute(
         "UPDATE public.readings SET value = NULL WHERE id = 4;
@@ -120,7 +173,10 @@ fn migrate_verify_corrupt_rollback(db: &TestDb, dir: &Path) {
 
     must_pass(run(db, dir, "rollback.sql"), "rollback");
     let after = db.table_md5s(SCHEMAS);
-    assert_eq!(after, before, "rollback leaves every table (partitions included) as before migrate");
+    assert_eq!(
+        after, before,
+        "rollback leaves every table (partitions included) as before migrate"
+    );
 }
 
 #[test]
@@ -129,7 +185,12 @@ fn tables_without_a_primary_key_migrate_verify_and_roll_back_exactly() {
     let dir = compiled();
     migrate_verify_corrupt_rollback(&db, dir.path());
     let plan = std::fs::read_to_string(dir.path().join("PLAN.md")).unwrap();
-    assert!(plan.contains("UNIQUE `readings_id_taken_on_key` on NOT NULL columns (V2 has no primary key)"), "{plan}");
+    assert!(
+        plan.contains(
+            "UNIQUE `readings_id_taken_on_key` on NOT NULL columns (V2 has no primary key)"
+        ),
+        "{plan}"
+    );
     assert!(plan.contains("declared by `key:` (line"), "{plan}");
 }
 
@@ -146,13 +207,32 @@ fn a_partitioned_table_keyed_by_a_unique_key_migrates_in_batches() {
     let before = db.table_md5s(SCHEMAS);
     must_pass(run(&db, dir.path(), "migrate.sql"), "batched migrate");
     assert_eq!(
-        rows(&db, "SELECT tableoid::regclass, id FROM public.readings ORDER BY id"),
-        ["readings_2024|1", "readings_2024|2", "readings_2025|3", "readings_2025|4", "readings_2025|5", "readings_2025|100"]
+        rows(
+            &db,
+            "SELECT tableoid::regclass, id FROM public.readings ORDER BY id"
+        ),
+        [
+            "readings_2024|1",
+            "readings_2024|2",
+            "readings_2025|3",
+            "readings_2025|4",
+            "readings_2025|5",
+            "readings_2025|100"
+        ]
     );
-    assert_eq!(rows(&db, "SELECT count(DISTINCT batch) FROM _pgmig.batches WHERE step = 'readings'"), ["3"]);
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT count(DISTINCT batch) FROM _pgmig.batches WHERE step = 'readings'"
+        ),
+        ["3"]
+    );
     must_pass(run(&db, dir.path(), "verify.sql"), "verify");
     db.execute("UPDATE public.readings SET taken_on = '2024-06-01' WHERE id = 3");
-    assert!(!run(&db, dir.path(), "verify.sql").status.success(), "a reading moved to another day fails verify");
+    assert!(
+        !run(&db, dir.path(), "verify.sql").status.success(),
+        "a reading moved to another day fails verify"
+    );
     db.execute("UPDATE public.readings SET taken_on = '2025-01-01' WHERE id = 3");
     must_pass(run(&db, dir.path(), "rollback.sql"), "rollback");
     assert_eq!(db.table_md5s(SCHEMAS), before);
@@ -168,11 +248,25 @@ fn a_declared_key_shared_by_another_row_is_refused_by_migrate_and_rollback() {
     let before = db.table_md5s(SCHEMAS);
     let precheck = run(&db, dir.path(), "precheck.sql");
     assert!(!precheck.status.success(), "precheck must block");
-    assert!(stderr(&precheck).contains("key: [sensor_id, happened_at] (line 23): duplicates among the migrated rows"), "{}", stderr(&precheck));
+    assert!(
+        stderr(&precheck).contains(
+            "key: [sensor_id, happened_at] (line 23): duplicates among the migrated rows"
+        ),
+        "{}",
+        stderr(&precheck)
+    );
     let migrate = run(&db, dir.path(), "migrate.sql");
     assert!(!migrate.status.success(), "migrate must fail");
-    assert!(stderr(&migrate).contains("step events"), "{}", stderr(&migrate));
-    assert_eq!(db.table_md5s(SCHEMAS), before, "a failed migrate changes nothing");
+    assert!(
+        stderr(&migrate).contains("step events"),
+        "{}",
+        stderr(&migrate)
+    );
+    assert_eq!(
+        db.table_md5s(SCHEMAS),
+        before,
+        "a failed migrate changes nothing"
+    );
 
     // Before migrate: the application wrote an event with a key a migrated row has (a log
     // without foreign keys, so its rows need no sensor of V2's).
@@ -184,11 +278,24 @@ fn a_declared_key_shared_by_another_row_is_refused_by_migrate_and_rollback() {
     let before = db.table_md5s(SCHEMAS);
     let precheck = run(&db, dir.path(), "precheck.sql");
     assert!(!precheck.status.success(), "precheck must block");
-    assert!(stderr(&precheck).contains("key: [sensor_id, happened_at]"), "{}", stderr(&precheck));
+    assert!(
+        stderr(&precheck).contains("key: [sensor_id, happened_at]"),
+        "{}",
+        stderr(&precheck)
+    );
     let migrate = run(&db, dir.path(), "migrate.sql");
     assert!(!migrate.status.success(), "migrate must refuse");
-    assert!(stderr(&migrate).contains("share the declared key (sensor_id, happened_at) of migrated rows"), "{}", stderr(&migrate));
-    assert_eq!(db.table_md5s(SCHEMAS), before, "a refused migrate changes nothing");
+    assert!(
+        stderr(&migrate)
+            .contains("share the declared key (sensor_id, happened_at) of migrated rows"),
+        "{}",
+        stderr(&migrate)
+    );
+    assert_eq!(
+        db.table_md5s(SCHEMAS),
+        before,
+        "a refused migrate changes nothing"
+    );
 
     // After migrate: one written since; verify fails, rollback refuses and changes nothing.
     let db = nokey_db("nokey_shared_after");
@@ -196,14 +303,31 @@ fn a_declared_key_shared_by_another_row_is_refused_by_migrate_and_rollback() {
     db.execute("INSERT INTO public.events VALUES (3, '2025-07-04 12:00', 'app, same key')");
     let verify = run(&db, dir.path(), "verify.sql");
     assert!(!verify.status.success(), "verify must fail");
-    assert!(stderr(&verify).contains("FAIL  events: row counts: 4 source, 5 migrated"), "{}", stderr(&verify));
+    assert!(
+        stderr(&verify).contains("FAIL  events: row counts: 4 source, 5 migrated"),
+        "{}",
+        stderr(&verify)
+    );
     let written = db.table_md5s(SCHEMAS);
     let rollback = run(&db, dir.path(), "rollback.sql");
     assert!(!rollback.status.success(), "rollback must refuse");
-    assert!(stderr(&rollback).contains("rows written since the migration share the declared key (sensor_id, happened_at)"), "{}", stderr(&rollback));
-    assert_eq!(db.table_md5s(SCHEMAS), written, "a refused rollback changes nothing");
+    assert!(
+        stderr(&rollback).contains(
+            "rows written since the migration share the declared key (sensor_id, happened_at)"
+        ),
+        "{}",
+        stderr(&rollback)
+    );
+    assert_eq!(
+        db.table_md5s(SCHEMAS),
+        written,
+        "a refused rollback changes nothing"
+    );
     db.execute("DELETE FROM public.events WHERE message = 'app, same key'");
-    must_pass(run(&db, dir.path(), "rollback.sql"), "rollback once the row is gone");
+    must_pass(
+        run(&db, dir.path(), "rollback.sql"),
+        "rollback once the row is gone",
+    );
 }
 
 #[test]
@@ -212,19 +336,37 @@ fn a_table_with_no_key_is_a_compile_error_saying_what_to_add() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("model.yaml:21:3: error: V2 table `public.events` has no primary key and no UNIQUE key on NOT NULL columns"), "{err}");
     assert!(err.contains("add a primary key or a UNIQUE key on NOT NULL columns, or declare `key: [column, …]` in the model"), "{err}");
-    assert!(!err.contains("readings"), "readings has a UNIQUE key on NOT NULL columns: {err}");
+    assert!(
+        !err.contains("readings"),
+        "readings has a UNIQUE key on NOT NULL columns: {err}"
+    );
 }
 
 #[test]
 fn a_declared_key_must_name_not_null_v2_columns_and_needs_a_transaction() {
-    let (code, err) = compile_fails(|m| m.replace("key: [sensor_id, happened_at]", "key: [sensor_id, happend_at, message]"));
+    let (code, err) = compile_fails(|m| {
+        m.replace(
+            "key: [sensor_id, happened_at]",
+            "key: [sensor_id, happend_at, message]",
+        )
+    });
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("key column `happend_at` does not exist in V2 table `public.events`"), "{err}");
+    assert!(
+        err.contains("key column `happend_at` does not exist in V2 table `public.events`"),
+        "{err}"
+    );
     assert!(err.contains("did you mean `happened_at`?"), "{err}");
-    assert!(err.contains("key column `message` of `public.events` can be NULL"), "{err}");
+    assert!(
+        err.contains("key column `message` of `public.events` can be NULL"),
+        "{err}"
+    );
 
-    for mode in ["{ batched: { size: 10 } }", "{ per_entity: { root: sensors } }"] {
-        let (code, err) = compile_fails(|m| m.replace("mode: transaction", &format!("mode: {mode}")));
+    for mode in [
+        "{ batched: { size: 10 } }",
+        "{ per_entity: { root: sensors } }",
+    ] {
+        let (code, err) =
+            compile_fails(|m| m.replace("mode: transaction", &format!("mode: {mode}")));
         assert_eq!(code, 2, "{err}");
         assert!(err.contains("error: the key declared for `events` needs `mode: transaction`: V2 does not enforce it"), "{mode}: {err}");
     }

@@ -19,7 +19,11 @@ fn models() -> PathBuf {
 
 /// The school model compiled from its DDL files into a fresh directory.
 pub(crate) fn compiled() -> tempfile::TempDir {
-    crate::support::compile_ddl(&models().join("model.yaml"), &models().join("v1.sql"), &models().join("v2.sql"))
+    crate::support::compile_ddl(
+        &models().join("model.yaml"),
+        &models().join("v1.sql"),
+        &models().join("v2.sql"),
+    )
 }
 
 /// V1 (schema v1) with the sample data at `scale`, V2's empty schema in public.
@@ -30,7 +34,14 @@ pub(crate) fn school_db(name: &str, scale: u32) -> TestDb {
     db.load_in_schema(&models().join("v2.sql"), "public");
     let out = db
         .psql_cmd()
-        .args(["-q", "-v", &format!("scale={scale}"), "-v", "schema=v1", "-f"])
+        .args([
+            "-q",
+            "-v",
+            &format!("scale={scale}"),
+            "-v",
+            "schema=v1",
+            "-f",
+        ])
         .arg(models().join("sample.sql"))
         .output()
         .unwrap();
@@ -39,7 +50,12 @@ pub(crate) fn school_db(name: &str, scale: u32) -> TestDb {
 }
 
 fn strings(db: &TestDb, sql: &str) -> Vec<String> {
-    db.client().query(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {}", crate::support::pg_error_text(&e))).iter().map(|r| r.get(0)).collect()
+    db.client()
+        .query(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {}", crate::support::pg_error_text(&e)))
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
 }
 
 /// Runs a query that returns one bigint, failing the test with the query on an error.
@@ -233,7 +249,10 @@ fn oracle_violations() -> Vec<(&'static str, String)> {
             "SELECT count(*) FROM public.schools s LEFT JOIN public.curriculums c ON c.id = s.curriculum_id WHERE c.code IS DISTINCT FROM 'NATIONAL'",
         ),
     ];
-    checks.iter().map(|(what, sql)| (*what, format!("{PEOPLE}{sql}"))).collect()
+    checks
+        .iter()
+        .map(|(what, sql)| (*what, format!("{PEOPLE}{sql}")))
+        .collect()
 }
 
 /// Reference rows by table, as `code` lists (class levels as `system/code/position`, roles as
@@ -280,35 +299,86 @@ fn end_to_end(scale: u32, precheck: bool) {
     assert_eq!(count(&db, "SELECT count(*) FROM v1.parents"), parents);
     assert_eq!(count(&db, "SELECT count(*) FROM v1.students"), students);
     let before = db.table_md5s(&["public"]);
-    assert!(before.values().all(|v| v.starts_with("0:")), "V2 starts empty: {before:?}");
+    assert!(
+        before.values().all(|v| v.starts_with("0:")),
+        "V2 starts empty: {before:?}"
+    );
     let v1_before = db.table_md5s(&["v1"]);
 
     if precheck {
         let pre = must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck");
         assert!(pre.contains("precheck: no blocking finding"), "{pre}");
-        assert_eq!(db.table_md5s(&["public"]), before, "precheck changes no table");
-        assert_eq!(count(&db, "SELECT count(*) FROM pg_namespace WHERE nspname = '_pgmig'"), 0, "precheck leaves no bookkeeping");
+        assert_eq!(
+            db.table_md5s(&["public"]),
+            before,
+            "precheck changes no table"
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT count(*) FROM pg_namespace WHERE nspname = '_pgmig'"
+            ),
+            0,
+            "precheck leaves no bookkeeping"
+        );
     }
 
     let notices = must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
     assert!(notices.contains(&format!("step 5/10 parent_users: {parents} source rows, 0 filtered, 0 rejected, {parents} migrated, {} values repaired", 7 * s)), "{notices}");
     let verify = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
-    assert!(verify.contains("verify: every check passed") && !verify.contains("FAIL"), "{verify}");
+    assert!(
+        verify.contains("verify: every check passed") && !verify.contains("FAIL"),
+        "{verify}"
+    );
 
     // Counts per kind: by user type, by role, by id map.
-    for (kind, user_type, n) in [("teacher", "staff", teachers), ("parent", "guardian", parents), ("student", "learner", students)] {
+    for (kind, user_type, n) in [
+        ("teacher", "staff", teachers),
+        ("parent", "guardian", parents),
+        ("student", "learner", students),
+    ] {
         let by_type = format!("SELECT count(*) FROM public.users u JOIN public.user_types t ON t.id = u.user_type_id WHERE t.code = '{user_type}'");
         assert_eq!(num(&db, &by_type), n, "{kind}s: users of type {user_type}");
         let by_role = format!("SELECT count(*) FROM public.user_roles ur JOIN public.roles r ON r.id = ur.role_id WHERE r.code = '{kind}'");
-        assert_eq!(num(&db, &by_role), n, "{kind}s: user_roles with role {kind}");
-        assert_eq!(num(&db, &format!("SELECT count(*) FROM _pgmig.map_{kind}_users")), n, "{kind}s: id map");
-        assert_eq!(num(&db, &format!("SELECT count(DISTINCT id) FROM _pgmig.map_{kind}_users")), n, "{kind}s: id map");
+        assert_eq!(
+            num(&db, &by_role),
+            n,
+            "{kind}s: user_roles with role {kind}"
+        );
+        assert_eq!(
+            num(
+                &db,
+                &format!("SELECT count(*) FROM _pgmig.map_{kind}_users")
+            ),
+            n,
+            "{kind}s: id map"
+        );
+        assert_eq!(
+            num(
+                &db,
+                &format!("SELECT count(DISTINCT id) FROM _pgmig.map_{kind}_users")
+            ),
+            n,
+            "{kind}s: id map"
+        );
     }
-    assert_eq!(num(&db, "SELECT count(*) FROM public.users"), teachers + parents + students);
+    assert_eq!(
+        num(&db, "SELECT count(*) FROM public.users"),
+        teachers + parents + students
+    );
     assert_eq!(num(&db, "SELECT count(*) FROM public.schools"), 5 * s);
-    assert_eq!(num(&db, "SELECT count(*) FROM public.teacher_profiles"), teachers);
-    assert_eq!(num(&db, "SELECT count(*) FROM public.parent_profiles"), parents);
-    assert_eq!(num(&db, "SELECT count(*) FROM public.student_profiles"), students);
+    assert_eq!(
+        num(&db, "SELECT count(*) FROM public.teacher_profiles"),
+        teachers
+    );
+    assert_eq!(
+        num(&db, "SELECT count(*) FROM public.parent_profiles"),
+        parents
+    );
+    assert_eq!(
+        num(&db, "SELECT count(*) FROM public.student_profiles"),
+        students
+    );
 
     for (what, sql) in oracle_violations() {
         assert_eq!(num(&db, &sql), 0, "{what}:\n{sql}");
@@ -322,21 +392,37 @@ fn end_to_end(scale: u32, precheck: bool) {
             AND EXISTS (SELECT 1 FROM email_change c WHERE c.step = 'parent_users' AND c.key ->> 'id' = p.user_id::text
                           AND c.old_value = p.v1_norm_email AND c.new_value = p.email)"
     );
-    assert_eq!(num(&db, &teacher_shared), 3 * s, "teacher/parent shared e-mails: the parent's gets +2");
+    assert_eq!(
+        num(&db, &teacher_shared),
+        3 * s,
+        "teacher/parent shared e-mails: the parent's gets +2"
+    );
     // Two parents with one e-mail: the first keeps it, the second gets +2.
     let parent_shared = format!(
         "{PEOPLE}SELECT count(*) FROM person p JOIN person q ON q.kind = 'parent' AND q.v1_norm_email = p.v1_norm_email AND q.source_id < p.source_id
           WHERE p.kind = 'parent' AND q.email = q.v1_norm_email AND p.email = replace(p.v1_norm_email, '@', '+2@')
             AND EXISTS (SELECT 1 FROM email_change c WHERE c.step = 'parent_users' AND c.key ->> 'id' = p.user_id::text)"
     );
-    assert_eq!(num(&db, &parent_shared), 2 * s, "parent/parent shared e-mails: the later one gets +2");
-    assert_eq!(num(&db, &format!("{PEOPLE}SELECT count(*) FROM email_change")), 5 * s, "no other e-mail is changed");
+    assert_eq!(
+        num(&db, &parent_shared),
+        2 * s,
+        "parent/parent shared e-mails: the later one gets +2"
+    );
+    assert_eq!(
+        num(&db, &format!("{PEOPLE}SELECT count(*) FROM email_change")),
+        5 * s,
+        "no other e-mail is changed"
+    );
     // Parent p % 75 = 22 has teacher 20 j + 7's number, spelled otherwise: the teacher keeps
     // it, the parent's is cleared.
     let premise = "SELECT count(*) FROM v1.parents p JOIN v1.teachers t ON t.id = 20 * ((p.id - 22) / 75) + 7
                     WHERE p.id % 75 = 22 AND p.phone <> t.phone
                       AND right(regexp_replace(p.phone, '[^0-9]', '', 'g'), 10) = regexp_replace(t.phone, '[^0-9]', '', 'g')";
-    assert_eq!(num(&db, premise), 2 * s, "the planted phone pairs are one number, spelled two ways");
+    assert_eq!(
+        num(&db, premise),
+        2 * s,
+        "the planted phone pairs are one number, spelled two ways"
+    );
     let cleared = format!(
         "{PEOPLE}SELECT count(*) FROM person p JOIN person t ON t.kind = 'teacher' AND t.source_id = 20 * ((p.source_id - 22) / 75) + 7
           WHERE p.kind = 'parent' AND p.source_id % 75 = 22
@@ -344,8 +430,16 @@ fn end_to_end(scale: u32, precheck: bool) {
             AND EXISTS (SELECT 1 FROM phone_change c WHERE c.step = 'parent_users' AND c.key ->> 'id' = p.user_id::text
                           AND c.old_value = t.phone AND c.new_value IS NULL)"
     );
-    assert_eq!(num(&db, &cleared), 2 * s, "the parent's copy of a teacher's phone is cleared");
-    assert_eq!(num(&db, &format!("{PEOPLE}SELECT count(*) FROM phone_change")), 2 * s, "no other phone is changed");
+    assert_eq!(
+        num(&db, &cleared),
+        2 * s,
+        "the parent's copy of a teacher's phone is cleared"
+    );
+    assert_eq!(
+        num(&db, &format!("{PEOPLE}SELECT count(*) FROM phone_change")),
+        2 * s,
+        "no other phone is changed"
+    );
     // Templates, spot-checked by hand: teacher 20 is 'Madonna' with a NULL e-mail, teacher 40
     // 'Prince' with ''.
     assert_eq!(
@@ -370,49 +464,108 @@ fn end_to_end(scale: u32, precheck: bool) {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert!(columns.iter().any(|(t, c)| t == "public.users" && c == "password_hash"), "{columns:?}");
-    assert!(columns.iter().any(|(t, c)| t == "_pgmig.changes" && c == "old_value"), "{columns:?}");
+    assert!(
+        columns
+            .iter()
+            .any(|(t, c)| t == "public.users" && c == "password_hash"),
+        "{columns:?}"
+    );
+    assert!(
+        columns
+            .iter()
+            .any(|(t, c)| t == "_pgmig.changes" && c == "old_value"),
+        "{columns:?}"
+    );
     for (table, column) in &columns {
-        let sql = format!("SELECT count(*) FROM (SELECT {column}::text AS col FROM {table}) x WHERE {pw_exists}");
+        let sql = format!(
+            "SELECT count(*) FROM (SELECT {column}::text AS col FROM {table}) x WHERE {pw_exists}"
+        );
         assert_eq!(num(&db, &sql), 0, "a V1 password in {table}.{column}");
     }
     let tables = strings(&db, "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname IN ('public', '_pgmig') ORDER BY 1");
-    for t in ["_pgmig.log", "_pgmig.rejects", "_pgmig.changes", "_pgmig.reference", "public.users"] {
+    for t in [
+        "_pgmig.log",
+        "_pgmig.rejects",
+        "_pgmig.changes",
+        "_pgmig.reference",
+        "public.users",
+    ] {
         assert!(tables.iter().any(|x| x == t), "{t} in {tables:?}");
     }
     let found = rows_with_a_v1_password(&db, &tables);
-    assert!(found.values().all(|n| *n == 0), "rows holding a V1 password: {found:?}");
+    assert!(
+        found.values().all(|n| *n == 0),
+        "rows holding a V1 password: {found:?}"
+    );
     // The probe finds what it looks for: every V1 teacher and parent row.
-    let v1 = rows_with_a_v1_password(&db, &["v1.teachers".into(), "v1.parents".into(), "v1.students".into()]);
+    let v1 = rows_with_a_v1_password(
+        &db,
+        &[
+            "v1.teachers".into(),
+            "v1.parents".into(),
+            "v1.students".into(),
+        ],
+    );
     assert_eq!(v1.values().sum::<i64>(), teachers + parents, "{v1:?}");
 
     // Reference data: every row of the model, once.
     let refs = reference_codes(&db);
     let levels: Vec<String> = (1..=12).map(|g| format!("K12/G{g}/{g}")).collect();
-    assert_eq!(refs["permission_modules"], ["academics", "communication", "users"]);
+    assert_eq!(
+        refs["permission_modules"],
+        ["academics", "communication", "users"]
+    );
     assert_eq!(refs["grade_systems"], ["K12"]);
     assert_eq!(refs["class_levels"], levels);
     assert_eq!(refs["curriculums"], ["NATIONAL"]);
     assert_eq!(refs["subjects"], ["ART", "ENG", "HIST", "MATH", "SCI"]);
     assert_eq!(refs["user_types"], ["guardian", "learner", "staff"]);
-    assert_eq!(refs["roles"], ["parent:guardian", "student:learner", "teacher:staff"]);
-    assert_eq!(num(&db, "SELECT count(*) FROM _pgmig.reference WHERE model = 'school'"), 3 + 1 + 12 + 1 + 5 + 3 + 3, "every reference row is recorded as inserted");
+    assert_eq!(
+        refs["roles"],
+        ["parent:guardian", "student:learner", "teacher:staff"]
+    );
+    assert_eq!(
+        num(
+            &db,
+            "SELECT count(*) FROM _pgmig.reference WHERE model = 'school'"
+        ),
+        3 + 1 + 12 + 1 + 5 + 3 + 3,
+        "every reference row is recorded as inserted"
+    );
 
     // A second migrate is refused and changes nothing.
     let all = ["v1", "public", "_pgmig"];
     let after = db.table_md5s(&all);
     let again = run(&db, dir.path(), "migrate.sql", &[]);
     assert!(!again.status.success(), "a second migrate must fail");
-    assert!(stderr(&again).contains("model school is already migrated"), "{}", stderr(&again));
-    assert_eq!(db.table_md5s(&all), after, "the refused migrate changed something");
+    assert!(
+        stderr(&again).contains("model school is already migrated"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(
+        db.table_md5s(&all),
+        after,
+        "the refused migrate changed something"
+    );
 
     // Rollback: V2 as before (reference rows gone), no bookkeeping of the model left.
     let undo = must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
-    assert!(undo.contains("undo reference public.roles: 3 rows deleted, 0 kept (still used)"), "{undo}");
+    assert!(
+        undo.contains("undo reference public.roles: 3 rows deleted, 0 kept (still used)"),
+        "{undo}"
+    );
     assert_eq!(db.table_md5s(&["public"]), before, "rollback gives V2 back");
     assert_eq!(db.table_md5s(&["v1"]), v1_before, "V1 is only read");
     for t in ["changes", "reference", "rejects"] {
-        assert_eq!(num(&db, &format!("SELECT count(*) FROM _pgmig.{t} WHERE model = 'school'")), 0, "_pgmig.{t}");
+        assert_eq!(
+            num(
+                &db,
+                &format!("SELECT count(*) FROM _pgmig.{t} WHERE model = 'school'")
+            ),
+            0,
+            "_pgmig.{t}"
+        );
     }
     assert_eq!(num(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = '_pgmig' AND tablename LIKE 'map\\_%'"), 0, "id maps dropped");
 }
@@ -442,15 +595,24 @@ fn reference_rows_that_were_there_before_are_kept() {
     );
     let rows = "SELECT r.id || ':' || r.code || ':' || r.name || ':' || t.id || ':' || t.code || ':' || t.name FROM public.roles r JOIN public.user_types t ON t.id = r.user_type_id ORDER BY r.code";
     let pre_rows = strings(&db, rows);
-    assert_eq!(pre_rows, ["200:teacher:Teacher (before pgmig):100:staff:Staff (before pgmig)"]);
+    assert_eq!(
+        pre_rows,
+        ["200:teacher:Teacher (before pgmig):100:staff:Staff (before pgmig)"]
+    );
     let before = db.table_md5s(&["public"]);
 
     must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
     must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
     let refs = reference_codes(&db);
     assert_eq!(refs["user_types"], ["guardian", "learner", "staff"]);
-    assert_eq!(refs["roles"], ["parent:guardian", "student:learner", "teacher:staff"]);
-    assert!(strings(&db, rows).contains(&pre_rows[0]), "the existing rows are left as they were");
+    assert_eq!(
+        refs["roles"],
+        ["parent:guardian", "student:learner", "teacher:staff"]
+    );
+    assert!(
+        strings(&db, rows).contains(&pre_rows[0]),
+        "the existing rows are left as they were"
+    );
     assert_eq!(
         num(&db, "SELECT count(*) FROM public.user_roles ur JOIN _pgmig.map_teacher_users m ON m.id = ur.user_id WHERE ur.role_id = 200"),
         40,
@@ -469,9 +631,19 @@ fn reference_rows_that_were_there_before_are_kept() {
     assert_eq!(num(&db, "SELECT count(*) FROM _pgmig.reference WHERE model = 'school' AND table_name IN ('public.roles', 'public.user_types')"), 4);
 
     let undo = must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
-    assert!(undo.contains("undo reference public.roles: 2 rows deleted, 0 kept (still used)"), "{undo}");
-    assert!(undo.contains("undo reference public.user_types: 2 rows deleted, 0 kept (still used)"), "{undo}");
-    assert_eq!(strings(&db, rows), pre_rows, "the rows that were there are kept, unchanged; the others removed");
+    assert!(
+        undo.contains("undo reference public.roles: 2 rows deleted, 0 kept (still used)"),
+        "{undo}"
+    );
+    assert!(
+        undo.contains("undo reference public.user_types: 2 rows deleted, 0 kept (still used)"),
+        "{undo}"
+    );
+    assert_eq!(
+        strings(&db, rows),
+        pre_rows,
+        "the rows that were there are kept, unchanged; the others removed"
+    );
     assert_eq!(db.table_md5s(&["public"]), before, "V2 as before migrate");
 }
 
@@ -492,28 +664,72 @@ fn reference_rows_used_since_migrate_are_kept_by_rollback() {
     let app_rows = "SELECT u.email || ':' || t.code || ':' || r.code FROM public.users u JOIN public.user_types t ON t.id = u.user_type_id
                       JOIN public.user_roles ur ON ur.user_id = u.id JOIN public.roles r ON r.id = ur.role_id
                      WHERE u.id = '00000000-0000-4000-8000-000000000001'";
-    assert_eq!(strings(&db, app_rows), ["new.parent@app.example:guardian:parent"]);
+    assert_eq!(
+        strings(&db, app_rows),
+        ["new.parent@app.example:guardian:parent"]
+    );
 
     let undo = must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
-    assert!(undo.contains("undo reference public.roles: 2 rows deleted, 1 kept (still used)"), "{undo}");
-    assert!(undo.contains("undo reference public.user_types: 2 rows deleted, 1 kept (still used)"), "{undo}");
-    assert!(undo.contains("undo reference public.subjects: 5 rows deleted, 0 kept (still used)"), "{undo}");
-    assert_eq!(strings(&db, app_rows), ["new.parent@app.example:guardian:parent"], "the application's rows are untouched");
+    assert!(
+        undo.contains("undo reference public.roles: 2 rows deleted, 1 kept (still used)"),
+        "{undo}"
+    );
+    assert!(
+        undo.contains("undo reference public.user_types: 2 rows deleted, 1 kept (still used)"),
+        "{undo}"
+    );
+    assert!(
+        undo.contains("undo reference public.subjects: 5 rows deleted, 0 kept (still used)"),
+        "{undo}"
+    );
+    assert_eq!(
+        strings(&db, app_rows),
+        ["new.parent@app.example:guardian:parent"],
+        "the application's rows are untouched"
+    );
     let refs = reference_codes(&db);
-    assert_eq!(refs["roles"], ["parent:guardian"], "the used role (and the type it names) are kept");
+    assert_eq!(
+        refs["roles"],
+        ["parent:guardian"],
+        "the used role (and the type it names) are kept"
+    );
     assert_eq!(refs["user_types"], ["guardian"]);
-    for t in ["permission_modules", "grade_systems", "class_levels", "curriculums", "subjects"] {
+    for t in [
+        "permission_modules",
+        "grade_systems",
+        "class_levels",
+        "curriculums",
+        "subjects",
+    ] {
         assert!(refs[t].is_empty(), "{t}: {:?}", refs[t]);
     }
     assert_eq!(num(&db, "SELECT count(*) FROM public.users"), 1);
     assert_eq!(num(&db, "SELECT count(*) FROM public.user_roles"), 1);
-    for t in ["schools", "teacher_profiles", "parent_profiles", "student_profiles"] {
-        assert_eq!(num(&db, &format!("SELECT count(*) FROM public.{t}")), 0, "{t}");
+    for t in [
+        "schools",
+        "teacher_profiles",
+        "parent_profiles",
+        "student_profiles",
+    ] {
+        assert_eq!(
+            num(&db, &format!("SELECT count(*) FROM public.{t}")),
+            0,
+            "{t}"
+        );
     }
-    assert_eq!(num(&db, "SELECT count(*) FROM _pgmig.changes WHERE model = 'school'"), 0);
+    assert_eq!(
+        num(
+            &db,
+            "SELECT count(*) FROM _pgmig.changes WHERE model = 'school'"
+        ),
+        0
+    );
     // The kept rows stay recorded as migrate's: a later rollback removes them once unused.
     assert_eq!(
-        strings(&db, "SELECT table_name FROM _pgmig.reference WHERE model = 'school' ORDER BY 1"),
+        strings(
+            &db,
+            "SELECT table_name FROM _pgmig.reference WHERE model = 'school' ORDER BY 1"
+        ),
         ["public.roles", "public.user_types"]
     );
 }
@@ -521,19 +737,32 @@ fn reference_rows_used_since_migrate_are_kept_by_rollback() {
 /// The committed out/school is what the compiler makes today, byte for byte, file for file.
 #[test]
 fn out_dir_is_fresh() {
-    let c = pgmig::compile(&models().join("model.yaml"), &pgmig::SchemaInput::Ddl(models().join("v1.sql")), &pgmig::SchemaInput::Ddl(models().join("v2.sql")))
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let c = pgmig::compile(
+        &models().join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(models().join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(models().join("v2.sql")),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
     let stale = "run `cargo run -- compile models/school/model.yaml --v1 models/school/v1.sql --v2 models/school/v2.sql --out out/school`";
     let mut names: Vec<String> = Vec::new();
     for (name, fresh) in &c.scripts.files {
         let old = std::fs::read(repo_root().join("out/school").join(name)).unwrap_or_default();
-        assert!(fresh.as_bytes() == old.as_slice(), "out/school/{name} is stale: {stale}");
+        assert!(
+            fresh.as_bytes() == old.as_slice(),
+            "out/school/{name} is stale: {stale}"
+        );
         names.push(name.to_string());
     }
-    let mut committed: Vec<String> = std::fs::read_dir(repo_root().join("out/school")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut committed: Vec<String> = std::fs::read_dir(repo_root().join("out/school"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     committed.sort();
-    assert_eq!(committed, names, "out/school holds exactly the compiled files: {stale}");
+    assert_eq!(
+        committed, names,
+        "out/school holds exactly the compiled files: {stale}"
+    );
 }
 
 /// migrate.sql and PLAN.md of the school model, snapshotted: review the diff of any change.
@@ -568,14 +797,26 @@ fn compile_variant(old: &str, new: &str) -> (i32, String, String) {
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none(), "nothing is written on error");
-    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned(), edited)
+    assert!(
+        !out.exists() || std::fs::read_dir(&out).unwrap().next().is_none(),
+        "nothing is written on error"
+    );
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        edited,
+    )
 }
 
 /// `model.yaml:LINE:COL` of the `nth` (0-based) occurrence of `needle` in `text`, plus `at`
 /// characters into it.
 fn location(text: &str, needle: &str, nth: usize, at: usize) -> String {
-    let start = text.match_indices(needle).nth(nth).unwrap_or_else(|| panic!("{needle:?} #{nth}")).0 + at;
+    let start = text
+        .match_indices(needle)
+        .nth(nth)
+        .unwrap_or_else(|| panic!("{needle:?} #{nth}"))
+        .0
+        + at;
     let line = text[..start].matches('\n').count() + 1;
     let col = start - text[..start].rfind('\n').map_or(0, |i| i + 1) + 1;
     format!("model.yaml:{line}:{col}")
@@ -587,61 +828,131 @@ fn assert_compile_error(code: i32, stderr: &str, loc: &str, message: &str, alone
     assert_eq!(code, 2, "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     let first = stderr.lines().next().unwrap_or_default();
-    assert_eq!(first, format!("{loc}: error: {message}"), "first diagnostic; all of stderr:\n{stderr}");
+    assert_eq!(
+        first,
+        format!("{loc}: error: {message}"),
+        "first diagnostic; all of stderr:\n{stderr}"
+    );
     if alone {
-        assert!(stderr.contains("error: model.yaml has 1 error; nothing was written"), "{stderr}");
+        assert!(
+            stderr.contains("error: model.yaml has 1 error; nothing was written"),
+            "{stderr}"
+        );
     }
 }
 
-const AFTER_TEACHER_REPAIRS: &str = "      - { column: phone, on_duplicate: clear }\n\n  teacher_roles:";
+const AFTER_TEACHER_REPAIRS: &str =
+    "      - { column: phone, on_duplicate: clear }\n\n  teacher_roles:";
 
 #[test]
 fn compile_error_two_repair_rules_on_one_column() {
     let added = "      - { column: email, on_duplicate: clear }\n";
-    let (code, err, text) = compile_variant(AFTER_TEACHER_REPAIRS, &AFTER_TEACHER_REPAIRS.replacen("\n\n", &format!("\n{added}\n"), 1));
+    let (code, err, text) = compile_variant(
+        AFTER_TEACHER_REPAIRS,
+        &AFTER_TEACHER_REPAIRS.replacen("\n\n", &format!("\n{added}\n"), 1),
+    );
     let loc = location(&text, added, 0, "      - { column: ".len());
-    assert_compile_error(code, &err, &loc, "two repair rules claim `users.email`", true);
+    assert_compile_error(
+        code,
+        &err,
+        &loc,
+        "two repair rules claim `users.email`",
+        true,
+    );
 }
 
 #[test]
 fn compile_error_transform_on_a_column_of_the_wrong_type() {
-    let (code, err, text) = compile_variant("phone: _pgmig.phone_e164(t.phone)", "phone: _pgmig.phone_e164(t.created_at)");
+    let (code, err, text) = compile_variant(
+        "phone: _pgmig.phone_e164(t.phone)",
+        "phone: _pgmig.phone_e164(t.created_at)",
+    );
     // The diagnostic points at the argument of the wrong type.
-    let loc = location(&text, "phone: _pgmig.phone_e164(t.created_at)", 0, "phone: _pgmig.phone_e164(".len());
+    let loc = location(
+        &text,
+        "phone: _pgmig.phone_e164(t.created_at)",
+        0,
+        "phone: _pgmig.phone_e164(".len(),
+    );
     assert_compile_error(code, &err, &loc, "`_pgmig.phone_e164(raw, default_country_code)`: `raw` is text, and `t.created_at` is timestamp with time zone", true);
-    assert!(err.contains("help: if that is meant, convert it: `(t.created_at)::text`"), "{err}");
+    assert!(
+        err.contains("help: if that is meant, convert it: `(t.created_at)::text`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn compile_error_repair_on_a_column_without_unique_constraint() {
     let added = "      - { column: first_name, on_duplicate: suffix }\n";
-    let (code, err, text) = compile_variant(AFTER_TEACHER_REPAIRS, &AFTER_TEACHER_REPAIRS.replacen("\n\n", &format!("\n{added}\n"), 1));
+    let (code, err, text) = compile_variant(
+        AFTER_TEACHER_REPAIRS,
+        &AFTER_TEACHER_REPAIRS.replacen("\n\n", &format!("\n{added}\n"), 1),
+    );
     let loc = location(&text, added, 0, "      - { column: ".len());
-    assert_compile_error(code, &err, &loc, "`users.first_name` has no UNIQUE constraint in V2: there is nothing to repair", true);
+    assert_compile_error(
+        code,
+        &err,
+        &loc,
+        "`users.first_name` has no UNIQUE constraint in V2: there is nothing to repair",
+        true,
+    );
 }
 
 #[test]
 fn compile_error_ref_to_a_table_without_reference_entry() {
-    let (code, err, text) = compile_variant("role_id: ref(roles, 'teacher')", "role_id: ref(schools, 'teacher')");
+    let (code, err, text) = compile_variant(
+        "role_id: ref(roles, 'teacher')",
+        "role_id: ref(schools, 'teacher')",
+    );
     let loc = location(&text, "ref(schools, 'teacher')", 0, "ref(".len());
     // Not `alone`: the same span is also reported as an unknown column `schools` (see the report).
-    assert_compile_error(code, &err, &loc, "`ref(schools, …)`: no `reference:` entry fills `schools`", false);
+    assert_compile_error(
+        code,
+        &err,
+        &loc,
+        "`ref(schools, …)`: no `reference:` entry fills `schools`",
+        false,
+    );
 }
 
 #[test]
 fn compile_error_reference_key_not_unique_in_v2() {
-    let (code, err, text) = compile_variant("  roles:\n    key: [code]", "  roles:\n    key: [name]");
-    let loc = location(&text, "  roles:\n    key: [name]", 0, "  roles:\n    key: [".len());
+    let (code, err, text) =
+        compile_variant("  roles:\n    key: [code]", "  roles:\n    key: [name]");
+    let loc = location(
+        &text,
+        "  roles:\n    key: [name]",
+        0,
+        "  roles:\n    key: [".len(),
+    );
     // Not `alone`: every ref(roles, …) is then reported too (see the report).
-    assert_compile_error(code, &err, &loc, "the reference key (name) is not UNIQUE in V2 table `public.roles`", false);
+    assert_compile_error(
+        code,
+        &err,
+        &loc,
+        "the reference key (name) is not UNIQUE in V2 table `public.roles`",
+        false,
+    );
 }
 
 #[test]
 fn compile_error_reference_row_names_an_unknown_parent_key() {
-    let (code, err, text) = compile_variant("{ code: teacher, name: Teacher, user_type_id: staff }", "{ code: teacher, name: Teacher, user_type_id: nobody }");
+    let (code, err, text) = compile_variant(
+        "{ code: teacher, name: Teacher, user_type_id: staff }",
+        "{ code: teacher, name: Teacher, user_type_id: nobody }",
+    );
     let loc = location(&text, "user_type_id: nobody", 0, "user_type_id: ".len());
-    assert_compile_error(code, &err, &loc, "`nobody` names no reference row of `public.user_types` by code", false);
-    assert!(err.contains("help: user_type_id: one of guardian, learner, staff"), "{err}");
+    assert_compile_error(
+        code,
+        &err,
+        &loc,
+        "`nobody` names no reference row of `public.user_types` by code",
+        false,
+    );
+    assert!(
+        err.contains("help: user_type_id: one of guardian, learner, staff"),
+        "{err}"
+    );
 }
 
 // ---- regressions: bugs found by these tests -----------------------------------------
@@ -683,7 +994,11 @@ fn a_suffix_never_takes_a_value_another_row_brings() {
     let dir = compiled();
     must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
     let emails = strings(&db, "SELECT p.id || ':' || u.email FROM v1.parents p JOIN _pgmig.map_parent_users m ON m.source_id = p.id JOIN public.users u ON u.id = m.id ORDER BY p.id");
-    assert_eq!(emails, ["1:a+3@x.org", "2:a+2@x.org"], "parent 2 keeps its own address");
+    assert_eq!(
+        emails,
+        ["1:a+3@x.org", "2:a+2@x.org"],
+        "parent 2 keeps its own address"
+    );
     let changes = strings(&db, "SELECT old_value || ' -> ' || new_value FROM _pgmig.changes WHERE model = 'school' ORDER BY 1");
     assert_eq!(changes, ["a@x.org -> a+3@x.org"]);
     must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
@@ -699,7 +1014,14 @@ fn plan_lists_only_the_v1_columns_no_step_reads() {
     let plan = std::fs::read_to_string(dir.path().join("PLAN.md")).unwrap();
     let dropped: Vec<&str> = plan.lines().filter(|l| l.starts_with("- `v1.")).collect();
     let reason = "plaintext in V1; every user gets the hash of a random password and must reset it";
-    assert_eq!(dropped, [format!("- `v1.teachers.password`, line 234: {reason}"), format!("- `v1.parents.password`, line 236: {reason}")], "{plan}");
+    assert_eq!(
+        dropped,
+        [
+            format!("- `v1.teachers.password`, line 234: {reason}"),
+            format!("- `v1.parents.password`, line 236: {reason}")
+        ],
+        "{plan}"
+    );
 }
 
 /// Precheck runs against the live database: while it waits (here on a lock on v1.schools,
@@ -713,7 +1035,8 @@ fn precheck_does_not_rewind_a_sequence_the_application_drew_from_meanwhile() {
     let app = "pgmig-school-precheck-race";
     let mut holder = db.client();
     let mut lock = holder.transaction().unwrap();
-    lock.batch_execute("LOCK TABLE v1.schools IN ACCESS EXCLUSIVE MODE").unwrap();
+    lock.batch_execute("LOCK TABLE v1.schools IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
     let mut precheck = db.spawn_psql_file(&dir.path().join("precheck.sql"), app);
     let mut other = db.client();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -725,13 +1048,23 @@ fn precheck_does_not_rewind_a_sequence_the_application_drew_from_meanwhile() {
         if waiting {
             break;
         }
-        assert!(std::time::Instant::now() < deadline && precheck.try_wait().unwrap().is_none(), "precheck never waited on the lock");
+        assert!(
+            std::time::Instant::now() < deadline && precheck.try_wait().unwrap().is_none(),
+            "precheck never waited on the lock"
+        );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     let id: i32 = other.query_one("INSERT INTO public.user_types (code, name) VALUES ('admin', 'Administrator') RETURNING id", &[]).unwrap().get(0);
-    assert_eq!(id, 1, "precheck's own (uncommitted) reference rows drew no id");
+    assert_eq!(
+        id, 1,
+        "precheck's own (uncommitted) reference rows drew no id"
+    );
     lock.commit().unwrap();
     assert!(precheck.wait().unwrap().success(), "precheck");
     let more = db.try_execute("INSERT INTO public.user_types (code, name) SELECT 'kind' || g, 'Kind ' || g FROM generate_series(1, 5) g");
-    assert!(more.is_ok(), "the application's next user types: {more:?}; {:?}", sequences(&db));
+    assert!(
+        more.is_ok(),
+        "the application's next user types: {more:?}; {:?}",
+        sequences(&db)
+    );
 }

@@ -14,18 +14,28 @@ use crate::workout::{count, must_pass, run, stderr, workout_db, USER_SCHEMAS};
 /// The workout model (transaction mode) compiled from its DDL files.
 fn compiled() -> tempfile::TempDir {
     let models = crate::support::repo_root().join("models/workout");
-    crate::support::compile_ddl(&models.join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"))
+    crate::support::compile_ddl(
+        &models.join("model.yaml"),
+        &models.join("v1.sql"),
+        &models.join("v2.sql"),
+    )
 }
 
 /// A role that owns the database but is not superuser: it can create schemas in it.
 fn attacker(db: &TestDb) -> String {
     let role = format!("owner_of_{}", db.name());
-    db.execute(&format!("CREATE ROLE {role} NOSUPERUSER; ALTER DATABASE {} OWNER TO {role}", db.name()));
+    db.execute(&format!(
+        "CREATE ROLE {role} NOSUPERUSER; ALTER DATABASE {} OWNER TO {role}",
+        db.name()
+    ));
     role
 }
 
 fn is_superuser(db: &TestDb, role: &str) -> bool {
-    db.client().query_one("SELECT rolsuper FROM pg_roles WHERE rolname = $1", &[&role]).unwrap().get(0)
+    db.client()
+        .query_one("SELECT rolsuper FROM pg_roles WHERE rolname = $1", &[&role])
+        .unwrap()
+        .get(0)
 }
 
 /// Where the attacker's code writes (as the server's OS user) when it runs as a superuser.
@@ -49,14 +59,26 @@ const LOG_COLUMNS: &str = "id bigint, model text, script text, step text, starte
   rows_in bigint, rows_filtered bigint, rows_rejected bigint, rows_out bigint, status text, message text";
 
 fn assert_refused(out: &Output, what: &str, expected: &[&str]) {
-    assert_eq!(out.status.code(), Some(3), "{what} must stop under ON_ERROR_STOP:\n{}", stderr(out));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{what} must stop under ON_ERROR_STOP:\n{}",
+        stderr(out)
+    );
     for e in expected {
-        assert!(stderr(out).contains(e), "{what}: no {e:?} in:\n{}", stderr(out));
+        assert!(
+            stderr(out).contains(e),
+            "{what}: no {e:?} in:\n{}",
+            stderr(out)
+        );
     }
 }
 
 fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[test]
@@ -90,17 +112,31 @@ fn a_trigger_on_a_pre_created_log_does_not_make_the_database_owner_superuser() {
             "DROP SCHEMA _pgmig CASCADE",
         ],
     );
-    assert!(!is_superuser(&db, &role), "migrate made the database owner superuser");
+    assert!(
+        !is_superuser(&db, &role),
+        "migrate made the database owner superuser"
+    );
     assert!(!evidence.exists(), "the planted trigger ran as superuser");
-    assert_eq!(db.table_md5s(USER_SCHEMAS), before, "migrate changed V1 or V2");
+    assert_eq!(
+        db.table_md5s(USER_SCHEMAS),
+        before,
+        "migrate changed V1 or V2"
+    );
     assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.log"), 0);
 
     // `pgmig run` refuses before it reads the log itself.
     let text = std::fs::read_to_string(dir.path().join("migrate.sql")).unwrap();
     let mut conn = run::connect_capturing(&db.url()).unwrap();
     let e = run::run_script(&mut conn, "migrate.sql", &text, &BTreeMap::new()).unwrap_err();
-    assert!(matches!(e, run::RunError::UntrustedBookkeeping { .. }), "{e:?}");
-    assert!(e.to_string().contains(&format!("schema _pgmig is owned by {role}")), "{e}");
+    assert!(
+        matches!(e, run::RunError::UntrustedBookkeeping { .. }),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .contains(&format!("schema _pgmig is owned by {role}")),
+        "{e}"
+    );
     assert_eq!(e.exit_code(), 1);
     assert!(!is_superuser(&db, &role));
     assert_eq!(db.table_md5s(USER_SCHEMAS), before);
@@ -132,16 +168,29 @@ fn a_planted_log_view_runs_nothing_in_precheck_verify_rollback_or_export() {
         assert_refused(
             &out,
             script,
-            &[&format!("schema _pgmig is owned by {role}"), "_pgmig.log is a view", &format!("view _pgmig.log is owned by {role}")],
+            &[
+                &format!("schema _pgmig is owned by {role}"),
+                "_pgmig.log is a view",
+                &format!("view _pgmig.log is owned by {role}"),
+            ],
         );
-        assert!(!evidence.exists(), "{script} ran the attacker's function as superuser");
-        assert!(!is_superuser(&db, &role), "{script} made the database owner superuser");
+        assert!(
+            !evidence.exists(),
+            "{script} ran the attacker's function as superuser"
+        );
+        assert!(
+            !is_superuser(&db, &role),
+            "{script} made the database owner superuser"
+        );
     }
     assert_eq!(db.table_md5s(USER_SCHEMAS), before);
     let mut conn = run::connect_capturing(&db.url()).unwrap();
     let e = run::print_status(&mut conn, &mut Vec::new()).unwrap_err();
     assert!(e.to_string().contains("_pgmig.log is not a table"), "{e}");
-    assert!(!evidence.exists(), "pgmig status ran the attacker's function");
+    assert!(
+        !evidence.exists(),
+        "pgmig status ran the attacker's function"
+    );
 }
 
 #[test]
@@ -166,27 +215,60 @@ fn what_is_attached_later_to_a_genuine_bookkeeping_schema_is_refused() {
         assert_refused(
             &out,
             script,
-            &["trigger pwn on _pgmig.log runs ", &format!("pwn(), owned by {role}"), &format!("_pgmig.log grants TRIGGER to {role}")],
+            &[
+                "trigger pwn on _pgmig.log runs ",
+                &format!("pwn(), owned by {role}"),
+                &format!("_pgmig.log grants TRIGGER to {role}"),
+            ],
         );
-        assert!(!evidence.exists() && !is_superuser(&db, &role), "{script} ran the trigger as superuser");
+        assert!(
+            !evidence.exists() && !is_superuser(&db, &role),
+            "{script} ran the trigger as superuser"
+        );
     }
     assert_eq!(db.table_md5s(USER_SCHEMAS), migrated, "rollback ran");
 
     // A bookkeeping table given to that role: refused, unless the DBA names it as trusted.
     db.execute(&format!("DROP TRIGGER pwn ON _pgmig.log; REVOKE ALL ON _pgmig.log FROM {role}; ALTER TABLE _pgmig.rejects OWNER TO {role}"));
     let out = run(&db, dir.path(), "verify.sql", &[]);
-    assert_refused(&out, "verify", &[&format!("table _pgmig.rejects is owned by {role}"), "pgmig_owner"]);
-    must_pass(run(&db, dir.path(), "verify.sql", &[("pgmig_owner", &role)]), "verify trusting the named owner");
+    assert_refused(
+        &out,
+        "verify",
+        &[
+            &format!("table _pgmig.rejects is owned by {role}"),
+            "pgmig_owner",
+        ],
+    );
+    must_pass(
+        run(&db, dir.path(), "verify.sql", &[("pgmig_owner", &role)]),
+        "verify trusting the named owner",
+    );
     // `pgmig run` reads the log itself only on the same terms.
     let text = std::fs::read_to_string(dir.path().join("verify.sql")).unwrap();
     let mut conn = run::connect_capturing(&db.url()).unwrap();
     let e = run::run_script(&mut conn, "verify.sql", &text, &BTreeMap::new()).unwrap_err();
-    assert!(e.to_string().contains(&format!("_pgmig.rejects is owned by {role}")), "{e}");
-    run::run_script(&mut conn, "verify.sql", &text, &vars(&[("pgmig_owner", &role)])).unwrap();
+    assert!(
+        e.to_string()
+            .contains(&format!("_pgmig.rejects is owned by {role}")),
+        "{e}"
+    );
+    run::run_script(
+        &mut conn,
+        "verify.sql",
+        &text,
+        &vars(&[("pgmig_owner", &role)]),
+    )
+    .unwrap();
     // The variable is data: a quote in it ends nothing.
     let hostile = "x'; DROP TABLE public.users; --";
     let out = run(&db, dir.path(), "verify.sql", &[("pgmig_owner", hostile)]);
-    assert_refused(&out, "verify", &[&format!("pgmig_owner: there is no role named \"{hostile}\"")]);
+    assert_refused(
+        &out,
+        "verify",
+        &[&format!(
+            "pgmig_owner: there is no role named \"{hostile}\""
+        )],
+    );
     assert_eq!(db.table_md5s(USER_SCHEMAS), migrated);
 }
 
@@ -205,14 +287,29 @@ fn an_event_trigger_running_another_roles_function_stops_migrate_and_precheck_li
     ));
     let before = db.table_md5s(USER_SCHEMAS);
     let out = run(&db, dir.path(), "migrate.sql", &[]);
-    assert_refused(&out, "migrate", &["event trigger audit_ddl on ddl_command_end runs ", &format!("on_ddl(), owned by {role}"), "ALTER EVENT TRIGGER"]);
-    assert!(!evidence.exists() && !is_superuser(&db, &role), "the event trigger ran as superuser");
+    assert_refused(
+        &out,
+        "migrate",
+        &[
+            "event trigger audit_ddl on ddl_command_end runs ",
+            &format!("on_ddl(), owned by {role}"),
+            "ALTER EVENT TRIGGER",
+        ],
+    );
+    assert!(
+        !evidence.exists() && !is_superuser(&db, &role),
+        "the event trigger ran as superuser"
+    );
     assert_eq!(db.table_md5s(USER_SCHEMAS), before);
 
     // A superuser's function: precheck goes on and says what will run during migrate.
     db.execute("ALTER FUNCTION public.on_ddl() OWNER TO postgres; CREATE OR REPLACE FUNCTION public.on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $f$ BEGIN END $f$");
     let notices = must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck");
-    assert!(notices.contains("EVENT TRIGGER  audit_ddl (ddl_command_end) runs ") && notices.contains("on_ddl() (owned by postgres)"), "{notices}");
+    assert!(
+        notices.contains("EVENT TRIGGER  audit_ddl (ddl_command_end) runs ")
+            && notices.contains("on_ddl() (owned by postgres)"),
+        "{notices}"
+    );
     db.execute("DROP EVENT TRIGGER audit_ddl");
 }
 
@@ -222,14 +319,33 @@ fn a_mistyped_boolean_stops_the_script_before_anything_is_written() {
     let dir = compiled();
     let fresh = db.table_md5s(USER_SCHEMAS);
     let no_bookkeeping = "SELECT count(*) FROM pg_namespace WHERE nspname = '_pgmig'";
-    for (var, value) in [("dry_run", "2"), ("dry_run", "1 "), ("dry_run", ""), ("defer_constraints", "maybe")] {
+    for (var, value) in [
+        ("dry_run", "2"),
+        ("dry_run", "1 "),
+        ("dry_run", ""),
+        ("defer_constraints", "maybe"),
+    ] {
         let out = run(&db, dir.path(), "migrate.sql", &[(var, value)]);
-        assert_refused(&out, &format!("migrate -v {var}={value:?}"), &[&format!("{var} must be a boolean"), &format!("not \"{value}\"")]);
-        assert_eq!(db.table_md5s(USER_SCHEMAS), fresh, "-v {var}={value:?} changed the database");
+        assert_refused(
+            &out,
+            &format!("migrate -v {var}={value:?}"),
+            &[
+                &format!("{var} must be a boolean"),
+                &format!("not \"{value}\""),
+            ],
+        );
+        assert_eq!(
+            db.table_md5s(USER_SCHEMAS),
+            fresh,
+            "-v {var}={value:?} changed the database"
+        );
         assert_eq!(count(&db, no_bookkeeping), 0);
     }
     // What PostgreSQL reads as a boolean, psql's \if reads alike: yes is a dry run.
-    let out = must_pass(run(&db, dir.path(), "migrate.sql", &[("dry_run", "yes")]), "dry run");
+    let out = must_pass(
+        run(&db, dir.path(), "migrate.sql", &[("dry_run", "yes")]),
+        "dry run",
+    );
     assert!(!out.contains("unrecognized value"), "{out}");
     assert_eq!(db.table_md5s(USER_SCHEMAS), fresh, "dry_run=yes committed");
 
@@ -241,7 +357,8 @@ fn a_mistyped_boolean_stops_the_script_before_anything_is_written() {
     // The runner stops on it too.
     let text = std::fs::read_to_string(dir.path().join("migrate.sql")).unwrap();
     let mut conn = run::connect_capturing(&db.url()).unwrap();
-    let e = run::run_script(&mut conn, "migrate.sql", &text, &vars(&[("dry_run", "2")])).unwrap_err();
+    let e =
+        run::run_script(&mut conn, "migrate.sql", &text, &vars(&[("dry_run", "2")])).unwrap_err();
     assert!(e.to_string().contains("dry_run must be a boolean"), "{e}");
     assert_eq!(db.table_md5s(USER_SCHEMAS), fresh);
 
@@ -249,17 +366,35 @@ fn a_mistyped_boolean_stops_the_script_before_anything_is_written() {
     let migrated = db.table_md5s(USER_SCHEMAS);
     let out = run(&db, dir.path(), "rollback.sql", &[("dry_run", "2")]);
     assert_refused(&out, "rollback", &["dry_run must be a boolean"]);
-    assert_eq!(db.table_md5s(USER_SCHEMAS), migrated, "rollback -v dry_run=2 rolled back");
-    must_pass(run(&db, dir.path(), "rollback.sql", &[("dry_run", "T")]), "rollback dry run");
-    assert_eq!(db.table_md5s(USER_SCHEMAS), migrated, "rollback -v dry_run=T committed");
+    assert_eq!(
+        db.table_md5s(USER_SCHEMAS),
+        migrated,
+        "rollback -v dry_run=2 rolled back"
+    );
+    must_pass(
+        run(&db, dir.path(), "rollback.sql", &[("dry_run", "T")]),
+        "rollback dry run",
+    );
+    assert_eq!(
+        db.table_md5s(USER_SCHEMAS),
+        migrated,
+        "rollback -v dry_run=T committed"
+    );
 }
 
 /// Holds pgmig's lock in a session of its own, as a run in progress does.
 fn hold_lock(db: &TestDb) -> (postgres::Client, i32) {
     let mut holder = db.client();
-    holder.batch_execute("SET application_name = 'first_run'").unwrap();
-    holder.execute("SELECT pg_advisory_lock($1)", &[&run::LOCK_KEY]).unwrap();
-    let pid = holder.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    holder
+        .batch_execute("SET application_name = 'first_run'")
+        .unwrap();
+    holder
+        .execute("SELECT pg_advisory_lock($1)", &[&run::LOCK_KEY])
+        .unwrap();
+    let pid = holder
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
     (holder, pid)
 }
 
@@ -270,16 +405,45 @@ fn a_second_run_under_psql_fails_at_once_naming_the_first() {
     let transaction = compiled();
     let fresh = db.table_md5s(USER_SCHEMAS);
     let (mut holder, pid) = hold_lock(&db);
-    for (dir, what) in [(&batched, "batched migrate"), (&transaction, "transaction migrate")] {
+    for (dir, what) in [
+        (&batched, "batched migrate"),
+        (&transaction, "transaction migrate"),
+    ] {
         let started = std::time::Instant::now();
         let out = run(&db, dir.path(), "migrate.sql", &[]);
-        assert_refused(&out, what, &["another pgmig run holds the lock on this database", &format!("pid {pid} "), "application 'first_run'"]);
-        assert!(started.elapsed() < std::time::Duration::from_secs(4), "{what} waited for the lock");
-        assert_eq!(db.table_md5s(USER_SCHEMAS), fresh, "{what} changed the database");
-        assert_eq!(count(&db, "SELECT count(*) FROM pg_namespace WHERE nspname = '_pgmig'"), 0);
+        assert_refused(
+            &out,
+            what,
+            &[
+                "another pgmig run holds the lock on this database",
+                &format!("pid {pid} "),
+                "application 'first_run'",
+            ],
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(4),
+            "{what} waited for the lock"
+        );
+        assert_eq!(
+            db.table_md5s(USER_SCHEMAS),
+            fresh,
+            "{what} changed the database"
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT count(*) FROM pg_namespace WHERE nspname = '_pgmig'"
+            ),
+            0
+        );
     }
-    holder.execute("SELECT pg_advisory_unlock($1)", &[&run::LOCK_KEY]).unwrap();
-    must_pass(run(&db, batched.path(), "migrate.sql", &[]), "batched migrate");
+    holder
+        .execute("SELECT pg_advisory_unlock($1)", &[&run::LOCK_KEY])
+        .unwrap();
+    must_pass(
+        run(&db, batched.path(), "migrate.sql", &[]),
+        "batched migrate",
+    );
     must_pass(run(&db, batched.path(), "verify.sql", &[]), "verify");
 }
 
@@ -291,10 +455,21 @@ fn the_runner_runs_scripts_that_lock_and_leaves_no_hold() {
     let batched = crate::support::workout_batched("3");
     let text = std::fs::read_to_string(batched.path().join("migrate.sql")).unwrap();
     let mut conn = run::connect_capturing(&db.url()).unwrap();
-    let holds = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()";
+    let holds =
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()";
     // batch_size=0 fails inside the first step, after the script took the lock.
-    let e = run::run_script(&mut conn, "migrate.sql", &text, &vars(&[("batch_size", "0")])).unwrap_err();
-    assert!(e.to_string().contains("batch_size must be a positive whole number"), "{e}");
+    let e = run::run_script(
+        &mut conn,
+        "migrate.sql",
+        &text,
+        &vars(&[("batch_size", "0")]),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("batch_size must be a positive whole number"),
+        "{e}"
+    );
     let n: i64 = conn.client().query_one(holds, &[]).unwrap().get(0);
     assert_eq!(n, 0, "a failed run left the lock held");
     run::run_script(&mut conn, "migrate.sql", &text, &BTreeMap::new()).unwrap();
@@ -310,18 +485,41 @@ fn in_place_scripts_refuse_a_bad_boolean_a_held_lock_and_a_planted_bookkeeping_s
     let models = crate::support::repo_root().join("models/uuid");
     let db = crate::support::cluster().create_db("sb_inplace");
     for file in ["v1.sql", "sample.sql"] {
-        let out = db.psql_cmd().arg("-q").arg("-f").arg(models.join(file)).output().unwrap();
+        let out = db
+            .psql_cmd()
+            .arg("-q")
+            .arg("-f")
+            .arg(models.join(file))
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
     }
-    let dir = crate::support::compile_ddl(&models.join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"));
+    let dir = crate::support::compile_ddl(
+        &models.join("model.yaml"),
+        &models.join("v1.sql"),
+        &models.join("v2.sql"),
+    );
     let before = db.table_md5s(&["public"]);
 
     let out = run(&db, dir.path(), "migrate.sql", &[("dry_run", "2")]);
-    assert_refused(&out, "in-place migrate -v dry_run=2", &["dry_run must be a boolean"]);
+    assert_refused(
+        &out,
+        "in-place migrate -v dry_run=2",
+        &["dry_run must be a boolean"],
+    );
     let (mut holder, pid) = hold_lock(&db);
     let out = run(&db, dir.path(), "migrate.sql", &[]);
-    assert_refused(&out, "in-place migrate", &["another pgmig run holds the lock on this database", &format!("pid {pid} ")]);
-    holder.execute("SELECT pg_advisory_unlock($1)", &[&run::LOCK_KEY]).unwrap();
+    assert_refused(
+        &out,
+        "in-place migrate",
+        &[
+            "another pgmig run holds the lock on this database",
+            &format!("pid {pid} "),
+        ],
+    );
+    holder
+        .execute("SELECT pg_advisory_unlock($1)", &[&run::LOCK_KEY])
+        .unwrap();
     assert_eq!(db.table_md5s(&["public"]), before);
 
     let role = attacker(&db);
@@ -337,8 +535,18 @@ fn in_place_scripts_refuse_a_bad_boolean_a_held_lock_and_a_planted_bookkeeping_s
     ));
     for script in ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql"] {
         let out = run(&db, dir.path(), script, &[]);
-        assert_refused(&out, script, &[&format!("schema _pgmig is owned by {role}"), "trigger pwn on _pgmig.log"]);
-        assert!(!evidence.exists() && !is_superuser(&db, &role), "in-place {script} ran the trigger as superuser");
+        assert_refused(
+            &out,
+            script,
+            &[
+                &format!("schema _pgmig is owned by {role}"),
+                "trigger pwn on _pgmig.log",
+            ],
+        );
+        assert!(
+            !evidence.exists() && !is_superuser(&db, &role),
+            "in-place {script} ran the trigger as superuser"
+        );
     }
     assert_eq!(db.table_md5s(&["public"]), before);
 }

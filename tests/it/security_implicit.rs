@@ -17,7 +17,11 @@ use crate::workout::{must_pass, run, stderr, workout_db, USER_SCHEMAS};
 /// The workout model (transaction mode) compiled from its DDL files.
 fn compiled() -> tempfile::TempDir {
     let models = crate::support::repo_root().join("models/workout");
-    crate::support::compile_ddl(&models.join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"))
+    crate::support::compile_ddl(
+        &models.join("model.yaml"),
+        &models.join("v1.sql"),
+        &models.join("v2.sql"),
+    )
 }
 
 /// A role that is not superuser and owns schema public and every V2 table in it, as an
@@ -45,7 +49,10 @@ fn give_schema(db: &TestDb, schema: &str, role: &str) {
 }
 
 fn is_superuser(db: &TestDb, role: &str) -> bool {
-    db.client().query_one("SELECT rolsuper FROM pg_roles WHERE rolname = $1", &[&role]).unwrap().get(0)
+    db.client()
+        .query_one("SELECT rolsuper FROM pg_roles WHERE rolname = $1", &[&role])
+        .unwrap()
+        .get(0)
 }
 
 /// Where the planted code writes (as the server's OS user) when it runs as a superuser: the
@@ -134,30 +141,46 @@ const INSERT_TRAPS: &[Trap] = &[
 ];
 
 fn fill(text: &str, role: &str, evidence: &Path) -> String {
-    text.replace("{escalate}", &escalate(role, evidence)).replace("{role}", role)
+    text.replace("{escalate}", &escalate(role, evidence))
+        .replace("{role}", role)
 }
 
 /// The planted code did not run as the superuser.
 fn assert_not_run(db: &TestDb, role: &str, evidence: &Path, what: &str) {
-    assert!(!is_superuser(db, role), "{what} made the tables' owner superuser");
-    assert!(!evidence.exists(), "{what} ran the owner's code as superuser");
+    assert!(
+        !is_superuser(db, role),
+        "{what} made the tables' owner superuser"
+    );
+    assert!(
+        !evidence.exists(),
+        "{what} ran the owner's code as superuser"
+    );
 }
 
 fn assert_refused(out: &Output, what: &str, finding: &str) {
-    assert_eq!(out.status.code(), Some(3), "{what} must stop under ON_ERROR_STOP:\n{}", stderr(out));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{what} must stop under ON_ERROR_STOP:\n{}",
+        stderr(out)
+    );
     for expected in ["pgmig will not run: the tables it writes or reads would run functions that another role owns", finding, "ALTER FUNCTION"] {
         assert!(stderr(out).contains(expected), "{what}: no {expected:?} in:\n{}", stderr(out));
     }
 }
 
 #[test]
-fn functions_the_v2_tables_owner_attaches_do_not_run_as_the_superuser_running_precheck_or_migrate() {
+fn functions_the_v2_tables_owner_attaches_do_not_run_as_the_superuser_running_precheck_or_migrate()
+{
     let dir = compiled();
     for (i, trap) in INSERT_TRAPS.iter().enumerate() {
         let db = workout_db(&format!("si_insert_{i}"));
         let role = application_role(&db);
         let evidence = evidence(&db);
-        db.execute(&format!("SET ROLE {role}; {} RESET ROLE;", fill(trap.plant, &role, &evidence)));
+        db.execute(&format!(
+            "SET ROLE {role}; {} RESET ROLE;",
+            fill(trap.plant, &role, &evidence)
+        ));
         let finding = fill(trap.finding, &role, &evidence);
         let before = db.table_md5s(USER_SCHEMAS);
         for script in ["precheck.sql", "migrate.sql"] {
@@ -165,7 +188,12 @@ fn functions_the_v2_tables_owner_attaches_do_not_run_as_the_superuser_running_pr
             let what = format!("{script} with a {}", trap.name);
             assert_refused(&out, &what, &finding);
             assert_not_run(&db, &role, &evidence, &what);
-            assert_eq!(db.table_md5s(USER_SCHEMAS), before, "{script} with a {} changed V1 or V2", trap.name);
+            assert_eq!(
+                db.table_md5s(USER_SCHEMAS),
+                before,
+                "{script} with a {} changed V1 or V2",
+                trap.name
+            );
         }
     }
 }
@@ -199,13 +227,23 @@ fn functions_attached_after_migrate_do_not_run_as_the_superuser_running_rollback
         let db = workout_db(&format!("si_rollback_{i}"));
         let role = application_role(&db);
         let evidence = evidence(&db);
-        must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate before the trap");
-        db.execute(&format!("SET ROLE {role}; {} RESET ROLE;", fill(plant, &role, &evidence)));
+        must_pass(
+            run(&db, dir.path(), "migrate.sql", &[]),
+            "migrate before the trap",
+        );
+        db.execute(&format!(
+            "SET ROLE {role}; {} RESET ROLE;",
+            fill(plant, &role, &evidence)
+        ));
         let migrated = db.table_md5s(USER_SCHEMAS);
         let out = run(&db, dir.path(), "rollback.sql", &[]);
         assert_refused(&out, "rollback", &fill(finding, &role, &evidence));
         assert_not_run(&db, &role, &evidence, "rollback");
-        assert_eq!(db.table_md5s(USER_SCHEMAS), migrated, "rollback changed V1 or V2");
+        assert_eq!(
+            db.table_md5s(USER_SCHEMAS),
+            migrated,
+            "rollback changed V1 or V2"
+        );
     }
 }
 
@@ -217,32 +255,68 @@ fn batched_and_in_place_scripts_refuse_too() {
     let trace = evidence(&db);
     let trigger = "CREATE FUNCTION public.pwn() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN NEW; END $f$;
                    CREATE TRIGGER pwn BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION public.pwn();";
-    db.execute(&format!("SET ROLE {role}; {} RESET ROLE;", fill(&trigger.replace("{table}", "public.exercises"), &role, &trace)));
+    db.execute(&format!(
+        "SET ROLE {role}; {} RESET ROLE;",
+        fill(
+            &trigger.replace("{table}", "public.exercises"),
+            &role,
+            &trace
+        )
+    ));
     let before = db.table_md5s(USER_SCHEMAS);
     for script in ["precheck.sql", "migrate.sql"] {
         let out = run(&db, batched.path(), script, &[]);
-        assert_refused(&out, &format!("batched {script}"), &format!("public.exercises: trigger pwn runs public.pwn(), owned by {role}"));
+        assert_refused(
+            &out,
+            &format!("batched {script}"),
+            &format!("public.exercises: trigger pwn runs public.pwn(), owned by {role}"),
+        );
         assert_not_run(&db, &role, &trace, &format!("batched {script}"));
-        assert_eq!(db.table_md5s(USER_SCHEMAS), before, "batched {script} changed V1 or V2");
+        assert_eq!(
+            db.table_md5s(USER_SCHEMAS),
+            before,
+            "batched {script} changed V1 or V2"
+        );
     }
 
     // In place: V1's tables are changed where they are, by UPDATE and ALTER TABLE.
     let models = crate::support::repo_root().join("models/uuid");
-    let in_place = crate::support::compile_ddl(&models.join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"));
+    let in_place = crate::support::compile_ddl(
+        &models.join("model.yaml"),
+        &models.join("v1.sql"),
+        &models.join("v2.sql"),
+    );
     let db = crate::support::cluster().create_db("si_in_place");
     for file in ["v1.sql", "sample.sql"] {
-        let out = db.psql_cmd().arg("-q").arg("-f").arg(models.join(file)).output().unwrap();
+        let out = db
+            .psql_cmd()
+            .arg("-q")
+            .arg("-f")
+            .arg(models.join(file))
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
     }
     let role = application_role(&db);
     let trace = evidence(&db);
-    db.execute(&format!("SET ROLE {role}; {} RESET ROLE;", fill(&trigger.replace("{table}", "public.tags"), &role, &trace)));
+    db.execute(&format!(
+        "SET ROLE {role}; {} RESET ROLE;",
+        fill(&trigger.replace("{table}", "public.tags"), &role, &trace)
+    ));
     let before = db.table_md5s(&["public"]);
     for script in ["precheck.sql", "migrate.sql"] {
         let out = run(&db, in_place.path(), script, &[]);
-        assert_refused(&out, &format!("in-place {script}"), &format!("public.tags: trigger pwn runs public.pwn(), owned by {role}"));
+        assert_refused(
+            &out,
+            &format!("in-place {script}"),
+            &format!("public.tags: trigger pwn runs public.pwn(), owned by {role}"),
+        );
         assert_not_run(&db, &role, &trace, &format!("in-place {script}"));
-        assert_eq!(db.table_md5s(&["public"]), before, "in-place {script} changed the tables");
+        assert_eq!(
+            db.table_md5s(&["public"]),
+            before,
+            "in-place {script} changed the tables"
+        );
     }
 }
 
@@ -267,9 +341,17 @@ fn a_v1_view_calling_its_owners_function_is_not_read_by_a_superuser() {
     let before = db.table_md5s(USER_SCHEMAS);
     for script in ["precheck.sql", "migrate.sql"] {
         let out = run(&db, dir.path(), script, &[]);
-        assert_refused(&out, script, &format!("v1.workout_plans_filtered: view runs v1.pwn(), owned by {role}"));
+        assert_refused(
+            &out,
+            script,
+            &format!("v1.workout_plans_filtered: view runs v1.pwn(), owned by {role}"),
+        );
         assert_not_run(&db, &role, &evidence, script);
-        assert_eq!(db.table_md5s(USER_SCHEMAS), before, "{script} changed V1 or V2");
+        assert_eq!(
+            db.table_md5s(USER_SCHEMAS),
+            before,
+            "{script} changed V1 or V2"
+        );
     }
 }
 
@@ -286,9 +368,16 @@ fn a_function_a_superuser_took_over_passes() {
          RESET ROLE;"
     ));
     let out = run(&db, dir.path(), "precheck.sql", &[]);
-    assert_refused(&out, "precheck", &format!("public.workout_plans: trigger touch runs public.touch(), owned by {role}"));
+    assert_refused(
+        &out,
+        "precheck",
+        &format!("public.workout_plans: trigger touch runs public.touch(), owned by {role}"),
+    );
     // A role the DBA names as trusted passes too (the bookkeeping guard's -v pgmig_owner).
-    must_pass(run(&db, dir.path(), "precheck.sql", &[("pgmig_owner", &role)]), "precheck trusting the tables' owner");
+    must_pass(
+        run(&db, dir.path(), "precheck.sql", &[("pgmig_owner", &role)]),
+        "precheck trusting the tables' owner",
+    );
     db.execute("ALTER FUNCTION public.touch() OWNER TO postgres");
     must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck");
     must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
@@ -304,7 +393,9 @@ fn nothing_can_be_attached_to_the_written_tables_while_migrate_runs() {
     let role = application_role(&db);
     // Migrate is held up at its first read of V1, after the guard passed.
     let mut holder = db.client();
-    holder.batch_execute("BEGIN; LOCK TABLE v1.workout_plans IN ACCESS EXCLUSIVE MODE").unwrap();
+    holder
+        .batch_execute("BEGIN; LOCK TABLE v1.workout_plans IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
     let migrate = db
         .psql_cmd()
         .env("PGAPPNAME", "si_race_migrate")
@@ -316,8 +407,16 @@ fn nothing_can_be_attached_to_the_written_tables_while_migrate_runs() {
         .unwrap();
     let waiting = "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'si_race_migrate' AND wait_event_type = 'Lock')";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !db.client().query_one(waiting, &[]).unwrap().get::<_, bool>(0) {
-        assert!(std::time::Instant::now() < deadline, "migrate never waited for V1");
+    while !db
+        .client()
+        .query_one(waiting, &[])
+        .unwrap()
+        .get::<_, bool>(0)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "migrate never waited for V1"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     // The tables' owner tries to attach a trigger now: it waits for migrate's ROW EXCLUSIVE.
@@ -326,8 +425,15 @@ fn nothing_can_be_attached_to_the_written_tables_while_migrate_runs() {
          CREATE FUNCTION public.late() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RETURN NEW; END $f$;
          CREATE TRIGGER late BEFORE INSERT ON public.exercises FOR EACH ROW EXECUTE FUNCTION public.late();"
     ));
-    assert!(late.as_ref().is_err_and(|e| e.contains("lock timeout")), "a trigger was attached while migrate ran: {late:?}");
+    assert!(
+        late.as_ref().is_err_and(|e| e.contains("lock timeout")),
+        "a trigger was attached while migrate ran: {late:?}"
+    );
     holder.batch_execute("COMMIT").unwrap();
     let out = migrate.wait_with_output().unwrap();
-    assert!(out.status.success(), "migrate: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "migrate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -26,7 +26,11 @@ fn compiled(mode: Option<&str>) -> tempfile::TempDir {
     };
     let model = tempfile::tempdir().unwrap();
     std::fs::write(model.path().join("model.yaml"), edited).unwrap();
-    crate::support::compile_ddl(&model.path().join("model.yaml"), &fixture().join("v1.sql"), &fixture().join("v2.sql"))
+    crate::support::compile_ddl(
+        &model.path().join("model.yaml"),
+        &fixture().join("v1.sql"),
+        &fixture().join("v2.sql"),
+    )
 }
 
 /// V1 with the fixture's rows in `v1`, an empty V2 in `public`.
@@ -43,8 +47,14 @@ fn org_db(name: &str) -> TestDb {
 fn reference() -> std::collections::BTreeMap<String, String> {
     let db = org_db("selfref_reference");
     let dir = compiled(None);
-    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "transaction migrate");
-    must_pass(run(&db, dir.path(), "verify.sql", &[]), "transaction verify");
+    must_pass(
+        run(&db, dir.path(), "migrate.sql", &[]),
+        "transaction migrate",
+    );
+    must_pass(
+        run(&db, dir.path(), "verify.sql", &[]),
+        "transaction verify",
+    );
     db.table_md5s(&["public"])
 }
 
@@ -55,14 +65,29 @@ fn migrates_in_hierarchy_order(mode: &str, db_name: &str) -> String {
     let dir = compiled(Some(mode));
     let before = db.table_md5s(USER_SCHEMAS);
     let precheck = must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck");
-    assert!(precheck.contains("precheck: no blocking finding"), "{precheck}");
+    assert!(
+        precheck.contains("precheck: no blocking finding"),
+        "{precheck}"
+    );
     let notices = must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
-    assert_eq!(count(&db, "SELECT count(*) FROM public.employees"), 17, "{notices}");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM public.employees"),
+        17,
+        "{notices}"
+    );
     let verify = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
     assert!(verify.contains("verify: every check passed"), "{verify}");
-    assert_eq!(db.table_md5s(&["public"]), expected, "the rows of one transaction");
+    assert_eq!(
+        db.table_md5s(&["public"]),
+        expected,
+        "the rows of one transaction"
+    );
     must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
-    assert_eq!(db.table_md5s(USER_SCHEMAS), before, "rollback leaves V1 and V2 as before");
+    assert_eq!(
+        db.table_md5s(USER_SCHEMAS),
+        before,
+        "rollback leaves V1 and V2 as before"
+    );
     format!("{precheck}\n{notices}")
 }
 
@@ -90,7 +115,11 @@ fn a_cycle_is_refused(mode: &str, db_name: &str) -> String {
     let dir = compiled(Some(mode));
     let before = db.table_md5s(USER_SCHEMAS);
     let precheck = run(&db, dir.path(), "precheck.sql", &[]);
-    assert!(!precheck.status.success(), "precheck must block:\n{}", stderr(&precheck));
+    assert!(
+        !precheck.status.success(),
+        "precheck must block:\n{}",
+        stderr(&precheck)
+    );
     let notices = stderr(&precheck);
     assert!(
         notices.contains(
@@ -102,12 +131,23 @@ fn a_cycle_is_refused(mode: &str, db_name: &str) -> String {
     assert!(!migrate.status.success(), "migrate must refuse");
     let refused = stderr(&migrate);
     assert!(refused.contains("3 rows are their own ancestors through foreign key employees_manager_id_fkey (a cycle, or under one)"), "{refused}");
-    assert_eq!(db.table_md5s(USER_SCHEMAS), before, "nothing of V2 was written");
+    assert_eq!(
+        db.table_md5s(USER_SCHEMAS),
+        before,
+        "nothing of V2 was written"
+    );
     let undo = run(&db, dir.path(), "rollback.sql", &[]);
-    assert!(stderr(&undo).contains("nothing to roll back"), "{}", stderr(&undo));
+    assert!(
+        stderr(&undo).contains("nothing to roll back"),
+        "{}",
+        stderr(&undo)
+    );
     // The cycle broken in V1, the same scripts migrate from the start.
     db.execute("DELETE FROM v1.employees WHERE id >= 40");
-    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate once the cycle is gone");
+    must_pass(
+        run(&db, dir.path(), "migrate.sql", &[]),
+        "migrate once the cycle is gone",
+    );
     must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
     assert_eq!(db.table_md5s(&["public"]), reference());
     refused
@@ -116,13 +156,21 @@ fn a_cycle_is_refused(mode: &str, db_name: &str) -> String {
 #[test]
 fn batched_mode_refuses_a_cycle_before_writing() {
     let refused = a_cycle_is_refused(BATCHED, "selfref_cycle_batched");
-    assert!(refused.contains(r#"e.g. {"id": 40}, {"id": 41}, {"id": 42}; nothing of this step was written"#), "{refused}");
+    assert!(
+        refused.contains(
+            r#"e.g. {"id": 40}, {"id": 41}, {"id": 42}; nothing of this step was written"#
+        ),
+        "{refused}"
+    );
 }
 
 #[test]
 fn per_entity_mode_refuses_a_cycle_before_migrating_anything() {
     let refused = a_cycle_is_refused(PER_ENTITY, "selfref_cycle_entities");
-    assert!(refused.contains(r#"e.g. {"id": 40}, {"id": 41}, {"id": 42}; nothing was migrated"#), "{refused}");
+    assert!(
+        refused.contains(r#"e.g. {"id": 40}, {"id": 41}, {"id": 42}; nothing was migrated"#),
+        "{refused}"
+    );
 }
 
 /// Transaction mode inserts a cycle in its one statement: precheck says so without blocking.
@@ -148,14 +196,37 @@ fn what_batches_cannot_order_is_a_compile_error() {
     assert_ne!(two, text);
     std::fs::write(v2.path().join("v2.sql"), two).unwrap();
     let model = tempfile::tempdir().unwrap();
-    let model_text = std::fs::read_to_string(fixture().join("model.yaml")).unwrap().replacen("name: org_chart\n", &format!("name: org_chart\n{BATCHED}\n"), 1);
-    let with_mentor = model_text.replace("      full_name: e.name\n", "      full_name: e.name\n      mentor_id: e.manager_id\n");
+    let model_text = std::fs::read_to_string(fixture().join("model.yaml"))
+        .unwrap()
+        .replacen(
+            "name: org_chart\n",
+            &format!("name: org_chart\n{BATCHED}\n"),
+            1,
+        );
+    let with_mentor = model_text.replace(
+        "      full_name: e.name\n",
+        "      full_name: e.name\n      mentor_id: e.manager_id\n",
+    );
     std::fs::write(model.path().join("model.yaml"), &with_mentor).unwrap();
-    let err = pgmig::compile(&model.path().join("model.yaml"), &pgmig::SchemaInput::Ddl(fixture().join("v1.sql")), &pgmig::SchemaInput::Ddl(v2.path().join("v2.sql"))).unwrap_err();
+    let err = pgmig::compile(
+        &model.path().join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(fixture().join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(v2.path().join("v2.sql")),
+    )
+    .unwrap_err();
     let text = format!("{err:?}");
     assert!(text.contains("step employees: public.employees has 2 foreign keys to itself (employees_manager_id_fkey, employees_mentor_id_fkey)"), "{text}");
     assert!(text.contains("use `mode: transaction`"), "{text}");
     // The same model in transaction mode compiles.
-    std::fs::write(model.path().join("model.yaml"), with_mentor.replace(&format!("{BATCHED}\n"), "")).unwrap();
-    pgmig::compile(&model.path().join("model.yaml"), &pgmig::SchemaInput::Ddl(fixture().join("v1.sql")), &pgmig::SchemaInput::Ddl(v2.path().join("v2.sql"))).unwrap();
+    std::fs::write(
+        model.path().join("model.yaml"),
+        with_mentor.replace(&format!("{BATCHED}\n"), ""),
+    )
+    .unwrap();
+    pgmig::compile(
+        &model.path().join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(fixture().join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(v2.path().join("v2.sql")),
+    )
+    .unwrap();
 }

@@ -15,7 +15,11 @@ use crate::support::{cluster, repo_root, TestDb};
 const USER_SCHEMAS: &[&str] = &["v1", "public"];
 
 /// Every sequence a column of the fixture's V2 draws from, as SQL names them.
-const SEQUENCES: &[&str] = &["public.accounts_id_seq", "public.\"Invoice_Line_Seq\"", "public.party_seq"];
+const SEQUENCES: &[&str] = &[
+    "public.accounts_id_seq",
+    "public.\"Invoice_Line_Seq\"",
+    "public.party_seq",
+];
 
 /// The sequence no column draws from, but the model calls nextval() on.
 const CALLED: &str = "public.batch_seq";
@@ -63,24 +67,36 @@ fn states(db: &TestDb, sequences: &[&str]) -> Vec<(String, i64, bool)> {
     sequences
         .iter()
         .map(|s| {
-            let r = c.query_one(&format!("SELECT last_value, is_called FROM {s}"), &[]).unwrap();
+            let r = c
+                .query_one(&format!("SELECT last_value, is_called FROM {s}"), &[])
+                .unwrap();
             (s.to_string(), r.get(0), r.get(1))
         })
         .collect()
 }
 
 fn max_id(db: &TestDb, table: &str) -> i64 {
-    db.client().query_one(&format!("SELECT max(id)::bigint FROM public.{table}"), &[]).unwrap().get(0)
+    db.client()
+        .query_one(&format!("SELECT max(id)::bigint FROM public.{table}"), &[])
+        .unwrap()
+        .get(0)
 }
 
 /// The key a row inserted the way the application does it (key omitted) gets; the
 /// insert is rolled back, the sequence moves anyway.
 fn app_insert(db: &TestDb, table: &str) -> Result<i64, String> {
-    let values = if table == "invoice_lines" { "(account_id, amount) VALUES (1, 9.99)" } else { "(name) VALUES ('written by the application')" };
+    let values = if table == "invoice_lines" {
+        "(account_id, amount) VALUES (1, 9.99)"
+    } else {
+        "(name) VALUES ('written by the application')"
+    };
     let mut c = db.client();
     let mut tx = c.transaction().unwrap();
     let id = tx
-        .query_one(&format!("INSERT INTO public.{table} {values} RETURNING id::bigint"), &[])
+        .query_one(
+            &format!("INSERT INTO public.{table} {values} RETURNING id::bigint"),
+            &[],
+        )
         .map(|r| r.get(0))
         .map_err(|e| crate::support::pg_error_text(&e));
     tx.rollback().unwrap();
@@ -92,14 +108,28 @@ fn both_readers_see_the_sequence_a_default_draws_from() {
     let v2 = fixture().join("v2.sql");
     let db = cluster().create_db("seq_readers");
     db.load_in_schema(&v2, "public");
-    let ddl = from_ddl(&std::fs::read_to_string(&v2).unwrap(), "public").expect("from_ddl").catalog;
+    let ddl = from_ddl(&std::fs::read_to_string(&v2).unwrap(), "public")
+        .expect("from_ddl")
+        .catalog;
     let live = from_database(&mut db.client(), &["public".to_string()]).expect("from_database");
     let q = |n: &str| QualName::new("public", n);
     for (name, catalog) in [("ddl", &ddl), ("live", &live)] {
-        assert_eq!(catalog.sequence_of(&q("accounts"), "id"), Some(&q("accounts_id_seq")), "{name}: not owned, unqualified");
-        assert_eq!(catalog.sequence_of(&q("invoice_lines"), "id"), Some(&q("Invoice_Line_Seq")), "{name}: quoted ::regclass, set by ALTER TABLE");
+        assert_eq!(
+            catalog.sequence_of(&q("accounts"), "id"),
+            Some(&q("accounts_id_seq")),
+            "{name}: not owned, unqualified"
+        );
+        assert_eq!(
+            catalog.sequence_of(&q("invoice_lines"), "id"),
+            Some(&q("Invoice_Line_Seq")),
+            "{name}: quoted ::regclass, set by ALTER TABLE"
+        );
         for table in ["customers", "suppliers", "partners"] {
-            assert_eq!(catalog.sequence_of(&q(table), "id"), Some(&q("party_seq")), "{name}: {table} shares party_seq");
+            assert_eq!(
+                catalog.sequence_of(&q(table), "id"),
+                Some(&q("party_seq")),
+                "{name}: {table} shares party_seq"
+            );
         }
         assert_eq!(catalog.sequence_of(&q("customers"), "name"), None, "{name}");
         assert_eq!(
@@ -132,15 +162,32 @@ fn every_sequence_v2_draws_from_moves_past_the_copied_keys_and_rollback_restores
     let party_max = max_id(&db, "customers").max(max_id(&db, "suppliers"));
     assert_eq!(party_max, 135);
     for table in FILLED {
-        let copied = if ["customers", "suppliers"].contains(table) { party_max } else { max_id(&db, table) };
-        let id = app_insert(&db, table).unwrap_or_else(|e| panic!("the application's insert into {table} fails after migrate: {e}"));
-        assert!(id > copied, "{table}: the application got key {id}, not above the copied {copied}");
+        let copied = if ["customers", "suppliers"].contains(table) {
+            party_max
+        } else {
+            max_id(&db, table)
+        };
+        let id = app_insert(&db, table).unwrap_or_else(|e| {
+            panic!("the application's insert into {table} fails after migrate: {e}")
+        });
+        assert!(
+            id > copied,
+            "{table}: the application got key {id}, not above the copied {copied}"
+        );
     }
 
     run(&db, dir.path(), "rollback.sql", &[]);
-    assert_eq!(db.table_md5s(USER_SCHEMAS), before_tables, "rollback restores every table");
+    assert_eq!(
+        db.table_md5s(USER_SCHEMAS),
+        before_tables,
+        "rollback restores every table"
+    );
     // app_insert moved the sequences after migrate; rollback puts back what migrate found.
-    assert_eq!(sequence_states(&db), before, "rollback restores (last_value, is_called) of every sequence");
+    assert_eq!(
+        sequence_states(&db),
+        before,
+        "rollback restores (last_value, is_called) of every sequence"
+    );
 }
 
 /// Rows another writer put in a table that shares the sequence, with keys of its own
@@ -151,7 +198,8 @@ fn a_shared_sequence_moves_past_rows_others_wrote_in_tables_no_step_fills() {
     let dir = compiled();
     db.execute("INSERT INTO public.partners (id, name) VALUES (5000, 'imported by hand')");
     run(&db, dir.path(), "migrate.sql", &[]);
-    assert!(run(&db, dir.path(), "verify.sql", &[]).contains("PASS  sequence public.party_seq is ahead of"));
+    assert!(run(&db, dir.path(), "verify.sql", &[])
+        .contains("PASS  sequence public.party_seq is ahead of"));
     assert_eq!(app_insert(&db, "customers"), Ok(5001));
     assert_eq!(app_insert(&db, "partners"), Ok(5002));
 }
@@ -168,21 +216,48 @@ fn a_dry_run_of_migrate_or_rollback_leaves_every_sequence_as_it_was() {
     let called_before = states(&db, &[CALLED]);
 
     let out = run(&db, dir.path(), "migrate.sql", &[("dry_run", "1")]);
-    assert!(out.contains("step 4/4 suppliers: 16 source rows, 0 filtered, 0 rejected, 16 migrated"), "{out}");
-    assert_eq!(db.table_md5s(USER_SCHEMAS), before_tables, "a dry run changes no table");
-    assert_eq!(sequence_states(&db), before, "a dry run changes no sequence");
-    assert_eq!(states(&db, &[CALLED]), called_before, "nor one the model calls nextval() on");
+    assert!(
+        out.contains("step 4/4 suppliers: 16 source rows, 0 filtered, 0 rejected, 16 migrated"),
+        "{out}"
+    );
+    assert_eq!(
+        db.table_md5s(USER_SCHEMAS),
+        before_tables,
+        "a dry run changes no table"
+    );
+    assert_eq!(
+        sequence_states(&db),
+        before,
+        "a dry run changes no sequence"
+    );
+    assert_eq!(
+        states(&db, &[CALLED]),
+        called_before,
+        "nor one the model calls nextval() on"
+    );
 
     run(&db, dir.path(), "migrate.sql", &[]);
     let migrated = sequence_states(&db);
     assert_ne!(migrated, before);
     let migrated_tables = db.table_md5s(USER_SCHEMAS);
     run(&db, dir.path(), "rollback.sql", &[("dry_run", "1")]);
-    assert_eq!(db.table_md5s(USER_SCHEMAS), migrated_tables, "a dry run of rollback changes no table");
-    assert_eq!(sequence_states(&db), migrated, "a dry run of rollback leaves the sequences past the migrated keys");
+    assert_eq!(
+        db.table_md5s(USER_SCHEMAS),
+        migrated_tables,
+        "a dry run of rollback changes no table"
+    );
+    assert_eq!(
+        sequence_states(&db),
+        migrated,
+        "a dry run of rollback leaves the sequences past the migrated keys"
+    );
 
     run(&db, dir.path(), "rollback.sql", &[]);
-    assert_eq!(sequence_states(&db), before, "migrate → rollback restores every sequence");
+    assert_eq!(
+        sequence_states(&db),
+        before,
+        "migrate → rollback restores every sequence"
+    );
 }
 
 /// The application draws from a sequence while a dry run is under way: it waits for the
@@ -196,7 +271,9 @@ fn a_dry_run_holds_its_sequences_so_the_application_is_never_rewound() {
 
     // Park the dry run after it has taken its sequences: suppliers, filled last, is locked.
     let mut blocker = db.client();
-    blocker.batch_execute("BEGIN; LOCK TABLE public.suppliers IN ACCESS EXCLUSIVE MODE").unwrap();
+    blocker
+        .batch_execute("BEGIN; LOCK TABLE public.suppliers IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
     let dry_run = db
         .psql_cmd()
         .env("PGAPPNAME", "pgmig_dry_run")
@@ -211,16 +288,27 @@ fn a_dry_run_holds_its_sequences_so_the_application_is_never_rewound() {
     let url = db.url();
     let app = std::thread::spawn(move || {
         let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-        c.batch_execute("SET application_name = 'the_application'").unwrap();
-        c.query_one("SELECT nextval('public.accounts_id_seq')", &[]).map(|r| r.get::<_, i64>(0)).map_err(|e| e.to_string())
+        c.batch_execute("SET application_name = 'the_application'")
+            .unwrap();
+        c.query_one("SELECT nextval('public.accounts_id_seq')", &[])
+            .map(|r| r.get::<_, i64>(0))
+            .map_err(|e| e.to_string())
     });
     wait_until(&db, "the application's nextval() waits for the dry run", "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'the_application' AND wait_event_type = 'Lock'");
 
     blocker.batch_execute("ROLLBACK").unwrap();
     let out = dry_run.wait_with_output().unwrap();
     must_pass(out, "the dry run");
-    assert_eq!(app.join().unwrap(), Ok(2), "the application draws on from where the sequence was before the dry run");
-    assert_eq!(sequence_states(&db)[0], ("public.accounts_id_seq".to_string(), 2, true), "the value drawn stays drawn");
+    assert_eq!(
+        app.join().unwrap(),
+        Ok(2),
+        "the application draws on from where the sequence was before the dry run"
+    );
+    assert_eq!(
+        sequence_states(&db)[0],
+        ("public.accounts_id_seq".to_string(), 2, true),
+        "the value drawn stays drawn"
+    );
 }
 
 /// Polls `count_sql` until it is positive (30 s at most).
@@ -257,10 +345,18 @@ fn hostile_sequence_and_table_names_stay_names() {
         serde_json::to_string(&table).unwrap()
     );
     let src = tempfile::tempdir().unwrap();
-    std::fs::write(src.path().join("v1.sql"), "CREATE TABLE people (id bigint PRIMARY KEY, name text NOT NULL);\n").unwrap();
+    std::fs::write(
+        src.path().join("v1.sql"),
+        "CREATE TABLE people (id bigint PRIMARY KEY, name text NOT NULL);\n",
+    )
+    .unwrap();
     std::fs::write(src.path().join("v2.sql"), &v2).unwrap();
     std::fs::write(src.path().join("model.yaml"), &model).unwrap();
-    let dir = crate::support::compile_ddl(&src.path().join("model.yaml"), &src.path().join("v1.sql"), &src.path().join("v2.sql"));
+    let dir = crate::support::compile_ddl(
+        &src.path().join("model.yaml"),
+        &src.path().join("v1.sql"),
+        &src.path().join("v2.sql"),
+    );
 
     let db = cluster().create_db("seq_hostile");
     db.execute("CREATE SCHEMA v1");
@@ -268,18 +364,34 @@ fn hostile_sequence_and_table_names_stay_names() {
     db.load_in_schema(&src.path().join("v2.sql"), "public");
     db.execute("INSERT INTO v1.people SELECT i, 'person ' || i FROM generate_series(1, 12) AS i");
     let state = |db: &TestDb| -> (i64, bool) {
-        let r = db.client().query_one(&format!("SELECT last_value, is_called FROM public.{}", ident(&sequence)), &[]).unwrap();
+        let r = db
+            .client()
+            .query_one(
+                &format!(
+                    "SELECT last_value, is_called FROM public.{}",
+                    ident(&sequence)
+                ),
+                &[],
+            )
+            .unwrap();
         (r.get(0), r.get(1))
     };
     let before = state(&db);
     assert_eq!(before, (7, false));
 
     run(&db, dir.path(), "migrate.sql", &[("dry_run", "1")]);
-    assert_eq!(state(&db), before, "the dry run holds and restores the sequence");
+    assert_eq!(
+        state(&db),
+        before,
+        "the dry run holds and restores the sequence"
+    );
     run(&db, dir.path(), "migrate.sql", &[]);
     assert_eq!(state(&db), (12, true), "moved past the copied 1..12");
     let verify = run(&db, dir.path(), "verify.sql", &[]);
-    assert!(verify.contains("PASS  sequence public.\"s'%$hold$"), "{verify}");
+    assert!(
+        verify.contains("PASS  sequence public.\"s'%$hold$"),
+        "{verify}"
+    );
     assert!(!verify.contains("FAIL"), "{verify}");
     run(&db, dir.path(), "rollback.sql", &[("dry_run", "1")]);
     assert_eq!(state(&db), (12, true));
@@ -312,12 +424,18 @@ fn a_dry_run_by_a_role_not_owning_the_sequences_stops_with_the_reason() {
         for v in vars {
             cmd.args(["-v", v]);
         }
-        cmd.args(["-c", &format!("SET ROLE {role}"), "-f"]).arg(dir.path().join("migrate.sql")).output().unwrap()
+        cmd.args(["-c", &format!("SET ROLE {role}"), "-f"])
+            .arg(dir.path().join("migrate.sql"))
+            .output()
+            .unwrap()
     };
     let out = as_role(&["dry_run=1"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
-    assert!(stderr.contains("ERROR:  dry_run: must be owner of sequence accounts_id_seq"), "{stderr}");
+    assert!(
+        stderr.contains("ERROR:  dry_run: must be owner of sequence accounts_id_seq"),
+        "{stderr}"
+    );
     assert!(stderr.contains("HINT:  a dry run holds each sequence it may move with ALTER SEQUENCE, which needs the sequence's owner"), "{stderr}");
     assert!(!stderr.contains("step 1/4"), "no step ran: {stderr}");
     assert_eq!(db.table_md5s(USER_SCHEMAS), before_tables);

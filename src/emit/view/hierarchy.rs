@@ -31,12 +31,26 @@ impl HierarchyView {
     /// `kept` the root's candidate entities (rejected ones included: their rule is recorded
     /// entity by entity).
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn new(h: &Hierarchy, from: &str, survivors: &str, kept: &str, key_select: &str, source_key: &str, entity: &str, cast_guard: &str) -> HierarchyView {
+    pub(super) fn new(
+        h: &Hierarchy,
+        from: &str,
+        survivors: &str,
+        kept: &str,
+        key_select: &str,
+        source_key: &str,
+        entity: &str,
+        cast_guard: &str,
+    ) -> HierarchyView {
         HierarchyView {
             constraint: h.constraint.clone(),
             columns: h.columns.join(", "),
             batched: rows(h, key_select, from, survivors),
-            precheck: rows(h, &format!("({source_key})::text AS hierarchy_source_key"), from, &format!("{survivors}\n{INDENT}  AND {cast_guard}")),
+            precheck: rows(
+                h,
+                &format!("({source_key})::text AS hierarchy_source_key"),
+                from,
+                &format!("{survivors}\n{INDENT}  AND {cast_guard}"),
+            ),
             entities: rows(h, &format!("({entity}) AS entity"), from, kept),
             levels: levels(h),
         }
@@ -76,11 +90,17 @@ WHERE {condition};",
 fn levels(h: &Hierarchy) -> String {
     let n = h.key_exprs.len();
     let all = |a: &str, b: &str, f: &dyn Fn(usize) -> String, g: &dyn Fn(usize) -> String| {
-        (1..=n).map(|i| format!("{a}.{} = {b}.{}", f(i), g(i))).collect::<Vec<_>>().join(" AND ")
+        (1..=n)
+            .map(|i| format!("{a}.{} = {b}.{}", f(i), g(i)))
+            .collect::<Vec<_>>()
+            .join(" AND ")
     };
     let keys = (1..=n).map(key).collect::<Vec<_>>().join(", ");
     let parents = (1..=n).map(parent).collect::<Vec<_>>().join(", ");
-    let no_parent = (1..=n).map(|i| format!("r.{} IS NULL", parent(i))).collect::<Vec<_>>().join(" OR ");
+    let no_parent = (1..=n)
+        .map(|i| format!("r.{} IS NULL", parent(i)))
+        .collect::<Vec<_>>()
+        .join(" OR ");
     format!(
         "CREATE INDEX ON pg_temp.hierarchy_rows ({keys});
 CREATE INDEX ON pg_temp.hierarchy_rows ({parents});

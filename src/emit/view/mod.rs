@@ -128,9 +128,18 @@ impl PlanView {
         let uses_library = plan.steps.iter().any(|s| s.uses_library);
         let castable = plan.steps.iter().any(|s| !s.casts.is_empty());
         let step_names: Vec<&str> = plan.steps.iter().map(|s| s.name.as_str()).collect();
-        let v1_names: Vec<(&str, &str)> = plan.v1_tables.iter().map(|(t, _)| (t.schema.as_str(), t.name.as_str())).collect();
-        let archive_dirs: Vec<&str> = plan.archives.iter().flat_map(|a| a.files.iter().map(|f| f.dir.as_str())).collect();
-        let (step_export_files, v1_export_files, archive_export_files) = super::export_files::export_files(&step_names, &v1_names, &archive_dirs);
+        let v1_names: Vec<(&str, &str)> = plan
+            .v1_tables
+            .iter()
+            .map(|(t, _)| (t.schema.as_str(), t.name.as_str()))
+            .collect();
+        let archive_dirs: Vec<&str> = plan
+            .archives
+            .iter()
+            .flat_map(|a| a.files.iter().map(|f| f.dir.as_str()))
+            .collect();
+        let (step_export_files, v1_export_files, archive_export_files) =
+            super::export_files::export_files(&step_names, &v1_names, &archive_dirs);
         let mut view = PlanView {
             model: plan.model.clone(),
             model_lit: lit(&plan.model),
@@ -138,25 +147,49 @@ impl PlanView {
             source_schema: plan.source_schema.clone(),
             target_schema: plan.target_schema.clone(),
             steps: {
-                let mut steps: Vec<StepView> = plan.steps.iter().enumerate().map(|(i, s)| StepView::new(s, i + 1, total, &plan.model)).collect();
+                let mut steps: Vec<StepView> = plan
+                    .steps
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| StepView::new(s, i + 1, total, &plan.model))
+                    .collect();
                 add_sibling_duplicates(plan, &mut steps);
                 steps
             },
             references: plan.references.iter().map(ReferenceView::new).collect(),
             subset: plan.subset.as_ref().map(|u| SubsetView::new(u, plan)),
-            library: if uses_library { crate::check::transforms::SQL.trim_end().to_string() } else { String::new() },
+            library: if uses_library {
+                crate::check::transforms::SQL.trim_end().to_string()
+            } else {
+                String::new()
+            },
             targets: {
                 let mut seen = std::collections::BTreeSet::new();
-                plan.steps.iter().map(|s| s.target.to_string()).filter(|t| seen.insert(t.clone())).collect()
+                plan.steps
+                    .iter()
+                    .map(|s| s.target.to_string())
+                    .filter(|t| seen.insert(t.clone()))
+                    .collect()
             },
             target_checks: TargetView::all(plan),
             sequences: {
                 let mut seen = std::collections::BTreeSet::new();
-                let all = plan.references.iter().flat_map(|r| &r.sequences).chain(plan.steps.iter().flat_map(|s| &s.sequences));
-                all.filter(|q| seen.insert(q.sequence.clone())).map(SequenceView::new).collect()
+                let all = plan
+                    .references
+                    .iter()
+                    .flat_map(|r| &r.sequences)
+                    .chain(plan.steps.iter().flat_map(|s| &s.sequences));
+                all.filter(|q| seen.insert(q.sequence.clone()))
+                    .map(SequenceView::new)
+                    .collect()
             },
             held_sequences: {
-                let drawn = plan.references.iter().flat_map(|r| &r.sequences).chain(plan.steps.iter().flat_map(|s| &s.sequences)).map(|q| q.sequence.clone());
+                let drawn = plan
+                    .references
+                    .iter()
+                    .flat_map(|r| &r.sequences)
+                    .chain(plan.steps.iter().flat_map(|s| &s.sequences))
+                    .map(|q| q.sequence.clone());
                 let exprs = plan.steps.iter().flat_map(|s| {
                     let key = match &s.key {
                         crate::plan::Key::New { new, .. } => Some(new.sql.as_str()),
@@ -166,12 +199,21 @@ impl PlanView {
                 });
                 let called = exprs.flat_map(crate::catalog::sequences_called);
                 let mut seen = std::collections::BTreeSet::new();
-                drawn.chain(called).filter(|q| seen.insert(q.clone())).map(|q| lit(&q.to_string())).collect()
+                drawn
+                    .chain(called)
+                    .filter(|q| seen.insert(q.clone()))
+                    .map(|q| lit(&q.to_string()))
+                    .collect()
             },
             assertions: plan
                 .assertions
                 .iter()
-                .map(|a| AssertionView { name_notice: notice_text(&a.name), name_comment: comment_text(&a.name), line: a.line, query: a.query.clone() })
+                .map(|a| AssertionView {
+                    name_notice: notice_text(&a.name),
+                    name_comment: comment_text(&a.name),
+                    line: a.line,
+                    query: a.query.clone(),
+                })
                 .collect(),
             version: env!("CARGO_PKG_VERSION"),
             dropped: plan
@@ -191,10 +233,20 @@ impl PlanView {
             lossy: plan
                 .steps
                 .iter()
-                .flat_map(|s| s.columns.iter().filter_map(move |c| c.lossy.as_ref().map(|l| format!("`{}.{}`: {l}", s.name, c.name))))
+                .flat_map(|s| {
+                    s.columns.iter().filter_map(move |c| {
+                        c.lossy
+                            .as_ref()
+                            .map(|l| format!("`{}.{}`: {l}", s.name, c.name))
+                    })
+                })
                 .collect(),
             window: {
-                let rows: Vec<i64> = plan.steps.iter().filter_map(|s| s.source_size.map(|z| z.rows)).collect();
+                let rows: Vec<i64> = plan
+                    .steps
+                    .iter()
+                    .filter_map(|s| s.source_size.map(|z| z.rows))
+                    .collect();
                 if rows.is_empty() {
                     String::new()
                 } else {
@@ -207,24 +259,46 @@ impl PlanView {
                 }
             },
             castable: {
-                let mut types: Vec<String> = plan.steps.iter().flat_map(|s| s.casts.iter().map(|c| c.type_name.clone())).collect();
+                let mut types: Vec<String> = plan
+                    .steps
+                    .iter()
+                    .flat_map(|s| s.casts.iter().map(|c| c.type_name.clone()))
+                    .collect();
                 types.sort();
                 types.dedup();
-                types.into_iter().map(|t| (castable_function(&t), t)).collect()
+                types
+                    .into_iter()
+                    .map(|t| (castable_function(&t), t))
+                    .collect()
             },
             v1_tables: plan
                 .v1_tables
                 .iter()
                 .zip(v1_export_files)
                 .map(|((name, key), file)| {
-                    let printed = crate::catalog::QualName::new(&plan.read_schema, &name.name).to_string();
-                    let order = if key.is_empty() { "t::text".to_string() } else { key.iter().map(|k| format!("t.{}", quote_ident(k))).collect::<Vec<_>>().join(", ") };
-                    let select = match plan.secrets.iter().find(|t| &t.table == name).filter(|t| !t.redacted.is_empty()) {
+                    let printed =
+                        crate::catalog::QualName::new(&plan.read_schema, &name.name).to_string();
+                    let order = if key.is_empty() {
+                        "t::text".to_string()
+                    } else {
+                        key.iter()
+                            .map(|k| format!("t.{}", quote_ident(k)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    let select = match plan
+                        .secrets
+                        .iter()
+                        .find(|t| &t.table == name)
+                        .filter(|t| !t.redacted.is_empty())
+                    {
                         Some(t) => t
                             .columns
                             .iter()
                             .map(|c| match t.redacted.iter().any(|r| &r.column == c) {
-                                true => format!("{} AS {}", lit(crate::plan::REDACTED), quote_ident(c)),
+                                true => {
+                                    format!("{} AS {}", lit(crate::plan::REDACTED), quote_ident(c))
+                                }
                                 false => format!("t.{}", quote_ident(c)),
                             })
                             .collect::<Vec<_>>()
@@ -237,10 +311,19 @@ impl PlanView {
             step_export_files,
             archives: plan.archives.as_ref().map(|a| ArchivesView {
                 dir: a.dir.clone(),
-                files: a.files.iter().zip(archive_export_files).map(|(f, csv)| (f.dir.clone(), csv, f.query.clone(), f.line)).collect(),
+                files: a
+                    .files
+                    .iter()
+                    .zip(archive_export_files)
+                    .map(|(f, csv)| (f.dir.clone(), csv, f.query.clone(), f.line))
+                    .collect(),
             }),
             server: plan.source_server.as_ref().map(|srv| {
-                let mut tables: Vec<String> = plan.steps.iter().flat_map(|s| s.reads.iter().map(|t| quote_ident(&t.name))).collect();
+                let mut tables: Vec<String> = plan
+                    .steps
+                    .iter()
+                    .flat_map(|s| s.reads.iter().map(|t| quote_ident(&t.name)))
+                    .collect();
                 tables.sort();
                 tables.dedup();
                 ServerView {
@@ -267,17 +350,35 @@ impl PlanView {
                 .compiled_columns
                 .iter()
                 .enumerate()
-                .map(|(i, c)| format!("({}, {}, {}, {}, {})", i + 1, lit(c.side), lit(&c.table.to_string()), lit(&c.column), lit(&c.data_type)))
+                .map(|(i, c)| {
+                    format!(
+                        "({}, {}, {}, {}, {})",
+                        i + 1,
+                        lit(c.side),
+                        lit(&c.table.to_string()),
+                        lit(&c.column),
+                        lit(&c.data_type)
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(&format!(",\n{}", " ".repeat(15))),
             privileges: PrivilegesView::new(plan, uses_library, castable),
             implicit_written: String::new(),
             implicit_read: String::new(),
         };
-        let replaced = view.steps.iter().flat_map(|s| s.replace.iter().flat_map(|x| x.tables.iter().map(|t| &t.table)));
-        let written = view.targets.iter().chain(view.references.iter().map(|r| &r.table)).chain(replaced);
+        let replaced = view.steps.iter().flat_map(|s| {
+            s.replace
+                .iter()
+                .flat_map(|x| x.tables.iter().map(|t| &t.table))
+        });
+        let written = view
+            .targets
+            .iter()
+            .chain(view.references.iter().map(|r| &r.table))
+            .chain(replaced);
         view.implicit_written = crate::sql_text::text_array(written);
-        view.implicit_read = crate::sql_text::text_array(view.v1_tables.iter().map(|(name, _, _, _)| name));
+        view.implicit_read =
+            crate::sql_text::text_array(view.v1_tables.iter().map(|(name, _, _, _)| name));
         view
     }
 }
@@ -289,10 +390,28 @@ fn add_sibling_duplicates(plan: &Plan, views: &mut [StepView]) {
     for i in 0..plan.steps.len() {
         let step = &plan.steps[i];
         let mut found = Vec::new();
-        for (j, earlier) in plan.steps[..i].iter().enumerate().filter(|(_, e)| e.target == step.target) {
-            let repaired = |u: &&crate::plan::UniqueTest| step.repairs.iter().any(|r| u.columns == [quote_ident(&r.column)]);
-            for u in step.uniques.iter().filter(|u| !u.columns.is_empty() && !repaired(u)) {
-                let Some(other) = earlier.uniques.iter().find(|o| o.constraint == u.constraint) else { continue };
+        for (j, earlier) in plan.steps[..i]
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.target == step.target)
+        {
+            let repaired = |u: &&crate::plan::UniqueTest| {
+                step.repairs
+                    .iter()
+                    .any(|r| u.columns == [quote_ident(&r.column)])
+            };
+            for u in step
+                .uniques
+                .iter()
+                .filter(|u| !u.columns.is_empty() && !repaired(u))
+            {
+                let Some(other) = earlier
+                    .uniques
+                    .iter()
+                    .find(|o| o.constraint == u.constraint)
+                else {
+                    continue;
+                };
                 let test = format!(
                     "coalesce(({}) IN (SELECT {}\n{INDENT}        {}\n{INDENT}        WHERE {}), false)",
                     u.exprs.join(", "),
@@ -300,27 +419,50 @@ fn add_sibling_duplicates(plan: &Plan, views: &mut [StepView]) {
                     views[j].from.replace('\n', &format!("\n{INDENT}      ")),
                     views[j].survivors.replace('\n', &format!("\n{INDENT}      ")),
                 );
-                found.push(Finding::new(format!("UNIQUE {}: step {} makes the same value", u.constraint, earlier.name), test));
+                found.push(Finding::new(
+                    format!(
+                        "UNIQUE {}: step {} makes the same value",
+                        u.constraint, earlier.name
+                    ),
+                    test,
+                ));
             }
         }
         views[i].findings.extend(found);
     }
 }
 
-
 /// The precheck helper telling whether a text converts to `type_name` (one per type, in
 /// pg_temp: created inside precheck's transaction, gone with its rollback).
 pub fn castable_function(type_name: &str) -> String {
-    let slug: String = type_name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let slug: String = type_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
     format!("pg_temp.pgmig_castable_{slug}")
 }
 
 fn human_bytes(bytes: i64) -> String {
     let mb = bytes as f64 / (1024.0 * 1024.0);
-    if mb >= 1024.0 { format!("{:.1} GB", mb / 1024.0) } else { format!("{mb:.1} MB") }
+    if mb >= 1024.0 {
+        format!("{:.1} GB", mb / 1024.0)
+    } else {
+        format!("{mb:.1} MB")
+    }
 }
 
 fn human_seconds(secs: f64) -> String {
-    if secs < 60.0 { format!("{:.0} s", secs.max(1.0)) } else if secs < 3600.0 { format!("{:.0} min", secs / 60.0) } else { format!("{:.1} h", secs / 3600.0) }
+    if secs < 60.0 {
+        format!("{:.0} s", secs.max(1.0))
+    } else if secs < 3600.0 {
+        format!("{:.0} min", secs / 60.0)
+    } else {
+        format!("{:.1} h", secs / 3600.0)
+    }
 }
-

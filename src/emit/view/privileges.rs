@@ -13,7 +13,13 @@ use crate::catalog::{quote_ident, QualName};
 use crate::plan::Plan;
 
 /// The scripts, in the order PLAN.md names them.
-const SCRIPTS: [&str; 5] = ["precheck.sql", "migrate.sql", "verify.sql", "rollback.sql", "export.sql"];
+const SCRIPTS: [&str; 5] = [
+    "precheck.sql",
+    "migrate.sql",
+    "verify.sql",
+    "rollback.sql",
+    "export.sql",
+];
 
 /// Privileges in the order a GRANT lists them.
 const ORDER: [&str; 6] = ["USAGE", "CREATE", "SELECT", "INSERT", "UPDATE", "DELETE"];
@@ -107,7 +113,10 @@ impl PrivilegesView {
     /// The needs of `script`, one of the five scripts (the templates name it; the snapshot
     /// tests render every template).
     pub fn of(&self, script: &str) -> &ScriptNeeds {
-        self.scripts.iter().find(|s| s.script == script).expect("a template names one of the five scripts")
+        self.scripts
+            .iter()
+            .find(|s| s.script == script)
+            .expect("a template names one of the five scripts")
     }
 
     pub(super) fn new(plan: &Plan, uses_library: bool, castable: bool) -> PrivilegesView {
@@ -144,7 +153,8 @@ impl PrivilegesView {
                 script,
                 needed,
                 create_when: create_when.join(" OR "),
-                temp: (script == "precheck.sql" && (castable || hierarchy)) || (script == "migrate.sql" && (transaction || orders_hierarchy)),
+                temp: (script == "precheck.sql" && (castable || hierarchy))
+                    || (script == "migrate.sql" && (transaction || orders_hierarchy)),
                 fdw: creates && fdw,
             });
             all.push((script, needs));
@@ -164,11 +174,26 @@ fn needs_of(plan: &Plan, script: &str) -> Needs {
             needs.add_table(table, &["SELECT"]);
         }
     }
-    let (target, reference, replaced, sequence): (&[&'static str], &[&'static str], &[&'static str], &[&'static str]) = match script {
+    let (target, reference, replaced, sequence): (
+        &[&'static str],
+        &[&'static str],
+        &[&'static str],
+        &[&'static str],
+    ) = match script {
         "precheck.sql" => (&["SELECT"], &["SELECT", "INSERT"], &["SELECT"], &[]),
-        "migrate.sql" => (&["SELECT", "INSERT"], &["SELECT", "INSERT"], &["SELECT", "DELETE"], &["SELECT", "UPDATE"]),
+        "migrate.sql" => (
+            &["SELECT", "INSERT"],
+            &["SELECT", "INSERT"],
+            &["SELECT", "DELETE"],
+            &["SELECT", "UPDATE"],
+        ),
         "verify.sql" => (&["SELECT"], &["SELECT"], &[], &["SELECT"]),
-        "rollback.sql" => (&["SELECT", "DELETE"], &["SELECT", "DELETE"], &["SELECT", "INSERT"], &["SELECT", "UPDATE"]),
+        "rollback.sql" => (
+            &["SELECT", "DELETE"],
+            &["SELECT", "DELETE"],
+            &["SELECT", "INSERT"],
+            &["SELECT", "UPDATE"],
+        ),
         _ => (&["SELECT"], &[], &[], &[]),
     };
     for r in &plan.references {
@@ -195,21 +220,45 @@ fn values(needs: &Needs) -> String {
         .objects
         .iter()
         .map(|((kind, schema, name), privileges)| {
-            let schema = if *kind == Kind::Schema { "NULL".to_string() } else { lit(schema) };
-            format!("({}, {schema}, {}, {})", lit(kind.sql()), lit(name), lit(&privileges.join(", ")))
+            let schema = if *kind == Kind::Schema {
+                "NULL".to_string()
+            } else {
+                lit(schema)
+            };
+            format!(
+                "({}, {schema}, {}, {})",
+                lit(kind.sql()),
+                lit(name),
+                lit(&privileges.join(", "))
+            )
         })
         .collect();
     format!("VALUES {}", rows.join(",\n           "))
 }
 
-
 /// PLAN.md's grants for running every script: the objects that need the same privileges
 /// (for the same scripts) in one GRANT, with a comment saying which script uses what.
-fn grant_lines(all: &[(&'static str, Needs)], scripts: &[ScriptNeeds], uses_library: bool, fdw: bool) -> Vec<String> {
+fn grant_lines(
+    all: &[(&'static str, Needs)],
+    scripts: &[ScriptNeeds],
+    uses_library: bool,
+    fdw: bool,
+) -> Vec<String> {
     let short = |s: &str| s.trim_end_matches(".sql").to_string();
-    let who = |names: &[&str]| if names.len() == SCRIPTS.len() { "every script".to_string() } else { names.iter().map(|n| short(n)).collect::<Vec<_>>().join(", ") };
+    let who = |names: &[&str]| {
+        if names.len() == SCRIPTS.len() {
+            "every script".to_string()
+        } else {
+            names
+                .iter()
+                .map(|n| short(n))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
     let mut lines = Vec::new();
-    let mut create = vec!["precheck and migrate make schema _pgmig (once: the role then owns it)".to_string()];
+    let mut create =
+        vec!["precheck and migrate make schema _pgmig (once: the role then owns it)".to_string()];
     if uses_library {
         create.push("install pgcrypto when it is missing (a trusted extension)".into());
     }
@@ -218,9 +267,16 @@ fn grant_lines(all: &[(&'static str, Needs)], scripts: &[ScriptNeeds], uses_libr
     }
     lines.push(format!("-- CREATE: {}", create.join("; ")));
     lines.push("GRANT CREATE ON DATABASE <database> TO <role>;".into());
-    let temp: Vec<&str> = scripts.iter().filter(|s| s.temp).map(|s| s.script).collect();
+    let temp: Vec<&str> = scripts
+        .iter()
+        .filter(|s| s.temp)
+        .map(|s| s.script)
+        .collect();
     if !temp.is_empty() {
-        lines.push(format!("-- TEMPORARY (PUBLIC has it unless revoked): session-only helpers of {}", who(&temp)));
+        lines.push(format!(
+            "-- TEMPORARY (PUBLIC has it unless revoked): session-only helpers of {}",
+            who(&temp)
+        ));
         lines.push("GRANT TEMPORARY ON DATABASE <database> TO <role>;".into());
     }
     if fdw {
@@ -248,17 +304,29 @@ fn grant_lines(all: &[(&'static str, Needs)], scripts: &[ScriptNeeds], uses_libr
     by_object.sort_by_key(|((kind, _, _), _)| *kind);
     let mut groups: Vec<(Kind, Uses, Vec<String>)> = Vec::new();
     for ((kind, schema, name), uses) in by_object {
-        let printed = if kind == Kind::Schema { quote_ident(&name) } else { QualName::new(schema, name).to_string() };
+        let printed = if kind == Kind::Schema {
+            quote_ident(&name)
+        } else {
+            QualName::new(schema, name).to_string()
+        };
         match groups.iter_mut().find(|(k, u, _)| *k == kind && *u == uses) {
             Some(group) => group.2.push(printed),
             None => groups.push((kind, uses, vec![printed])),
         }
     }
     for (kind, uses, objects) in groups {
-        let comment: Vec<String> = uses.iter().map(|(p, s)| format!("{}: {}", ORDER[*p], who(s))).collect();
+        let comment: Vec<String> = uses
+            .iter()
+            .map(|(p, s)| format!("{}: {}", ORDER[*p], who(s)))
+            .collect();
         let privileges: Vec<&str> = uses.keys().map(|p| ORDER[*p]).collect();
         lines.push(format!("-- {}", comment.join("; ")));
-        lines.push(format!("GRANT {} ON {} {} TO <role>;", privileges.join(", "), kind.sql().to_uppercase(), objects.join(", ")));
+        lines.push(format!(
+            "GRANT {} ON {} {} TO <role>;",
+            privileges.join(", "),
+            kind.sql().to_uppercase(),
+            objects.join(", ")
+        ));
     }
     lines
 }
@@ -266,7 +334,6 @@ fn grant_lines(all: &[(&'static str, Needs)], scripts: &[ScriptNeeds], uses_libr
 #[cfg(test)]
 mod tests {
     use super::*;
-
 
     #[test]
     fn privileges_merge_in_grant_order() {

@@ -1,9 +1,9 @@
 //! Reference rows as migrate inserts them, precheck borrows them, verify finds them and rollback removes them.
 
+use super::step::SequenceView;
 use super::{lit, notice_text, INDENT};
 use crate::catalog::quote_ident;
 use crate::plan::Reference;
-use super::step::SequenceView;
 
 /// One reference table's rows, as migrate inserts them, verify finds them and rollback removes them.
 #[derive(Debug, Clone)]
@@ -51,7 +51,11 @@ impl ReferenceView {
             .map(|c| match &c.parent {
                 Some((table, key_col, referenced)) => {
                     let alias = quote_ident(&format!("parent_{}", c.name));
-                    parent_joins.push(format!("LEFT JOIN {table} AS {alias} ON {alias}.{} = w.{}", q(key_col), q(&c.name)));
+                    parent_joins.push(format!(
+                        "LEFT JOIN {table} AS {alias} ON {alias}.{} = w.{}",
+                        q(key_col),
+                        q(&c.name)
+                    ));
                     format!("{alias}.{}", q(referenced))
                 }
                 None => format!("w.{}", q(&c.name)),
@@ -65,11 +69,23 @@ impl ReferenceView {
             line: r.line,
             key_list: list(&r.key),
             column_list: list(&names),
-            values: r.rows.iter().map(|row| format!("({})", row.join(", "))).collect::<Vec<_>>().join(&format!(",\n{INDENT}       ")),
+            values: r
+                .rows
+                .iter()
+                .map(|row| format!("({})", row.join(", ")))
+                .collect::<Vec<_>>()
+                .join(&format!(",\n{INDENT}       ")),
             select_list: select.join(", "),
             parent_joins,
             primary_key_list: list(&pk_names),
-            primary_key_json: format!("jsonb_build_object({})", pk_names.iter().map(|k| format!("{}, {}", lit(k), q(k))).collect::<Vec<_>>().join(", ")),
+            primary_key_json: format!(
+                "jsonb_build_object({})",
+                pk_names
+                    .iter()
+                    .map(|k| format!("{}, {}", lit(k), q(k)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             inserted_here: r
                 .primary_key
                 .iter()
@@ -79,7 +95,16 @@ impl ReferenceView {
             present: r
                 .key
                 .iter()
-                .map(|k| format!("t.{} = {}", q(k), names.iter().position(|n| n == k).map_or(String::new(), |i| select[i].clone())))
+                .map(|k| {
+                    format!(
+                        "t.{} = {}",
+                        q(k),
+                        names
+                            .iter()
+                            .position(|n| n == k)
+                            .map_or(String::new(), |i| select[i].clone())
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(" AND "),
             same_values: {
@@ -89,19 +114,33 @@ impl ReferenceView {
                     .filter(|(n, _)| !r.key.contains(n))
                     .map(|(n, v)| format!("t.{} IS NOT DISTINCT FROM {v}", q(n)))
                     .collect();
-                if same.is_empty() { "true".to_string() } else { same.join(" AND ") }
+                if same.is_empty() {
+                    "true".to_string()
+                } else {
+                    same.join(" AND ")
+                }
             },
             unused: r
                 .referenced_by
                 .iter()
                 .map(|(child, cols, refd)| {
-                    let on = cols.iter().zip(refd).map(|(c, p)| format!("c.{} = t.{}", q(c), q(p))).collect::<Vec<_>>().join(" AND ");
+                    let on = cols
+                        .iter()
+                        .zip(refd)
+                        .map(|(c, p)| format!("c.{} = t.{}", q(c), q(p)))
+                        .collect::<Vec<_>>()
+                        .join(" AND ");
                     format!("NOT EXISTS (SELECT 1 FROM {child} AS c WHERE {on})")
                 })
                 .collect(),
             rows: r.rows.len(),
             sequences: r.sequences.iter().map(SequenceView::new).collect(),
-            drawn: r.sequences.iter().filter(|s| !r.columns.iter().any(|c| c.name == s.column)).map(SequenceView::new).collect(),
+            drawn: r
+                .sequences
+                .iter()
+                .filter(|s| !r.columns.iter().any(|c| c.name == s.column))
+                .map(SequenceView::new)
+                .collect(),
         }
     }
 }

@@ -1,9 +1,11 @@
 //! One step as the templates see it: its SQL pieces for migrate, precheck, verify, rollback and PLAN.md.
 
-use super::{castable_function, comment_text, human_bytes, human_seconds, lit, notice_text, INDENT};
-use crate::catalog::quote_ident;
 use super::hierarchy::HierarchyView;
-use crate::plan::{Key, KeptWhy, Origin, Redacted, RepairStrategy, RowKey, Step, REDACTED};
+use super::{
+    castable_function, comment_text, human_bytes, human_seconds, lit, notice_text, INDENT,
+};
+use crate::catalog::quote_ident;
+use crate::plan::{KeptWhy, Key, Origin, Redacted, RepairStrategy, RowKey, Step, REDACTED};
 
 #[derive(Debug, Clone)]
 pub struct StepView {
@@ -186,12 +188,20 @@ pub struct SequenceView {
 
 impl SequenceView {
     pub fn new(s: &crate::plan::SequenceSync) -> SequenceView {
-        let drawn_by: Vec<(String, String)> = s.drawn_by.iter().map(|(t, c)| (t.to_string(), quote_ident(c))).collect();
+        let drawn_by: Vec<(String, String)> = s
+            .drawn_by
+            .iter()
+            .map(|(t, c)| (t.to_string(), quote_ident(c)))
+            .collect();
         SequenceView {
             name: s.sequence.to_string(),
             name_lit: lit(&s.sequence.to_string()),
             column: quote_ident(&s.column),
-            drawn_by_text: drawn_by.iter().map(|(t, c)| format!("{t}.{c}")).collect::<Vec<_>>().join(", "),
+            drawn_by_text: drawn_by
+                .iter()
+                .map(|(t, c)| format!("{t}.{c}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             drawn_by,
         }
     }
@@ -209,7 +219,12 @@ pub struct Finding {
 
 impl Finding {
     pub(super) fn new(label: String, test: String) -> Finding {
-        Finding { label_notice: notice_text(&label), label, test, secret: false }
+        Finding {
+            label_notice: notice_text(&label),
+            label,
+            test,
+            secret: false,
+        }
     }
 }
 
@@ -217,7 +232,12 @@ impl Finding {
 /// the marker where the row has them (a subquery's `SELECT *` may not: nothing is added).
 fn redacted_row(row: &str, redacted: &[Redacted]) -> String {
     let marker = lit(&format!("\"{REDACTED}\""));
-    redacted.iter().fold(row.to_string(), |row, r| format!("pg_catalog.jsonb_set({row}, ARRAY[{}], {marker}, false)", lit(&r.column)))
+    redacted.iter().fold(row.to_string(), |row, r| {
+        format!(
+            "pg_catalog.jsonb_set({row}, ARRAY[{}], {marker}, false)",
+            lit(&r.column)
+        )
+    })
 }
 
 /// PLAN.md's words on a step's secret columns: which are redacted and which kept, and why.
@@ -227,15 +247,26 @@ fn secret_lines(step: &Step) -> Vec<String> {
         line => format!("`{}` redacted (line {line})", r.column),
     });
     let kept = step.kept_secrets.iter().map(|k| match k.why {
-        KeptWhy::Key => format!("`{}` kept (the primary key: it names the rejected row)", k.column),
-        KeptWhy::Listed { line } => format!("`{}` kept (`redact:` lists the table without it, line {line})", k.column),
+        KeptWhy::Key => format!(
+            "`{}` kept (the primary key: it names the rejected row)",
+            k.column
+        ),
+        KeptWhy::Listed { line } => format!(
+            "`{}` kept (`redact:` lists the table without it, line {line})",
+            k.column
+        ),
     });
     redacted.chain(kept).collect()
 }
 
 /// `a = (x) AND b = (y)` over two aliases' columns.
 fn equal_all(alias: &str, columns: &[String], exprs: &[String]) -> String {
-    columns.iter().zip(exprs).map(|(c, e)| format!("{alias}.{c} = ({e})")).collect::<Vec<_>>().join(" AND ")
+    columns
+        .iter()
+        .zip(exprs)
+        .map(|(c, e)| format!("{alias}.{c} = ({e})"))
+        .collect::<Vec<_>>()
+        .join(" AND ")
 }
 
 #[derive(Debug, Clone)]
@@ -253,7 +284,10 @@ pub struct ColumnRow {
 
 impl StepView {
     pub(super) fn new(step: &Step, number: usize, total: usize, model: &str) -> StepView {
-        let filter = step.filter.as_ref().map_or("true".to_string(), |f| f.sql.clone());
+        let filter = step
+            .filter
+            .as_ref()
+            .map_or("true".to_string(), |f| f.sql.clone());
         let from = {
             let mut lines = step.from.lines();
             let mut out = format!("FROM {}", lines.next().unwrap_or_default());
@@ -266,7 +300,11 @@ impl StepView {
         let mut rejects = Vec::new();
         let mut earlier: Vec<String> = Vec::new();
         // Rows `where` keeps; nothing to say when there is no `where`.
-        let kept: Vec<String> = step.filter.iter().map(|f| format!("coalesce(({}), false)", f.sql)).collect();
+        let kept: Vec<String> = step
+            .filter
+            .iter()
+            .map(|f| format!("coalesce(({}), false)", f.sql))
+            .collect();
         for (i, r) in step.rejects.iter().enumerate() {
             let mut parts = kept.clone();
             parts.extend(earlier.iter().map(|e| not_coalesce(e)));
@@ -292,22 +330,68 @@ impl StepView {
             Key::Keep { columns } => columns.clone(),
             Key::New { column, .. } => vec![column.clone()],
         };
-        let made_here = key_cols.iter().map(|k| format!("t.{0} = mapped.{0}", quote_ident(k))).collect::<Vec<_>>().join(" AND ");
-        let type_of = |c: &str| step.columns.iter().find(|m| m.name == c).map_or(String::new(), |m| m.target_type.clone());
-        let (map_columns, key_list) = (
-            key_cols.iter().map(|k| format!("{} {}", quote_ident(k), type_of(k))).collect::<Vec<_>>().join(", "),
-            key_cols.iter().map(|k| quote_ident(k)).collect::<Vec<_>>().join(", "),
-        );
-        let (is_new_key, by_select, by_columns, new_expr, new_line, key_column, key_join) = match &step.key {
-            Key::New { column, new, by } => {
-                let select = by.iter().map(|b| format!("{} AS {}", b.expr.sql, quote_ident(&b.column))).collect::<Vec<_>>().join(", ");
-                let cols = by.iter().map(|b| quote_ident(&b.column)).collect::<Vec<_>>().join(", ");
-                let on = by.iter().map(|b| format!("key_map.{} = {}", quote_ident(&b.column), b.expr.sql)).collect::<Vec<_>>().join(" AND ");
-                let join = format!("JOIN {} AS key_map ON {on}", step.map_table);
-                (true, select, cols, new.sql.clone(), new.line, quote_ident(column), join)
-            }
-            Key::Keep { .. } => (false, String::new(), String::new(), String::new(), 0, String::new(), String::new()),
+        let made_here = key_cols
+            .iter()
+            .map(|k| format!("t.{0} = mapped.{0}", quote_ident(k)))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let type_of = |c: &str| {
+            step.columns
+                .iter()
+                .find(|m| m.name == c)
+                .map_or(String::new(), |m| m.target_type.clone())
         };
+        let (map_columns, key_list) = (
+            key_cols
+                .iter()
+                .map(|k| format!("{} {}", quote_ident(k), type_of(k)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            key_cols
+                .iter()
+                .map(|k| quote_ident(k))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        let (is_new_key, by_select, by_columns, new_expr, new_line, key_column, key_join) =
+            match &step.key {
+                Key::New { column, new, by } => {
+                    let select = by
+                        .iter()
+                        .map(|b| format!("{} AS {}", b.expr.sql, quote_ident(&b.column)))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let cols = by
+                        .iter()
+                        .map(|b| quote_ident(&b.column))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let on = by
+                        .iter()
+                        .map(|b| format!("key_map.{} = {}", quote_ident(&b.column), b.expr.sql))
+                        .collect::<Vec<_>>()
+                        .join(" AND ");
+                    let join = format!("JOIN {} AS key_map ON {on}", step.map_table);
+                    (
+                        true,
+                        select,
+                        cols,
+                        new.sql.clone(),
+                        new.line,
+                        quote_ident(column),
+                        join,
+                    )
+                }
+                Key::Keep { .. } => (
+                    false,
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    0,
+                    String::new(),
+                    String::new(),
+                ),
+            };
         let keep_join = key_cols
             .iter()
             .filter_map(|k| step.columns.iter().find(|c| &c.name == k))
@@ -317,11 +401,22 @@ impl StepView {
         let from_batched = if is_new_key {
             format!("{from}\n{INDENT}     {key_join}")
         } else {
-            format!("{from}\n{INDENT}     JOIN {} AS key_map ON {keep_join}", step.map_table)
+            format!(
+                "{from}\n{INDENT}     JOIN {} AS key_map ON {keep_join}",
+                step.map_table
+            )
         };
-        let from_unrepaired = if is_new_key { format!("{from}\n{INDENT}     {key_join}") } else { from.clone() };
+        let from_unrepaired = if is_new_key {
+            format!("{from}\n{INDENT}     {key_join}")
+        } else {
+            from.clone()
+        };
         let key_json = match &step.key {
-            Key::New { column, .. } => format!("jsonb_build_object({}, key_map.{})", lit(column), quote_ident(column)),
+            Key::New { column, .. } => format!(
+                "jsonb_build_object({}, key_map.{})",
+                lit(column),
+                quote_ident(column)
+            ),
             Key::Keep { .. } => format!(
                 "jsonb_build_object({})",
                 key_cols
@@ -335,7 +430,10 @@ impl StepView {
         let order_json = match &step.key {
             Key::New { by, .. } => format!(
                 "jsonb_build_object({})",
-                by.iter().map(|b| format!("{}, key_map.{}", lit(&b.column), quote_ident(&b.column))).collect::<Vec<_>>().join(", ")
+                by.iter()
+                    .map(|b| format!("{}, key_map.{}", lit(&b.column), quote_ident(&b.column)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             Key::Keep { .. } => key_json.clone(),
         };
@@ -358,7 +456,11 @@ impl StepView {
                     RepairStrategy::Suffix => "_pgmig.with_counter(r.original, r.n + 1)".into(),
                     RepairStrategy::Clear => "NULL".into(),
                 },
-                taken: format!("t.{} = CAST(r.value AS {})", quote_ident(&r.column), r.column_type),
+                taken: format!(
+                    "t.{} = CAST(r.value AS {})",
+                    quote_ident(&r.column),
+                    r.column_type
+                ),
             })
             .collect();
         let replace = step.replace.as_ref().map(|r| {
@@ -380,8 +482,8 @@ impl StepView {
                     let (condition, entity_condition) = if i == 0 {
                         (matched(""), matched(&entity_filter))
                     } else {
-                        let c = 
-                        t.parents
+                        let c = t
+                            .parents
                             .iter()
                             .map(|(parent, pairs)| {
                                 let on = pairs.iter().map(|(c, p)| format!("t.{} = p.{}", quote_ident(c), quote_ident(p))).collect::<Vec<_>>().join(" AND ");
@@ -422,47 +524,110 @@ impl StepView {
             ));
         }
         // A repaired column's value: the recorded new value where there is one.
-        let value_of = |c: &crate::plan::ColumnMap| match step.repairs.iter().find(|r| r.column == c.name) {
-            Some(r) => format!(
-                "CASE WHEN {0}.key IS NULL THEN {1} ELSE CAST({0}.new_value AS {2}) END",
-                repair_alias(&r.column),
-                c.expr,
-                c.target_type
-            ),
-            None => c.expr.clone(),
-        };
+        let value_of =
+            |c: &crate::plan::ColumnMap| match step.repairs.iter().find(|r| r.column == c.name) {
+                Some(r) => format!(
+                    "CASE WHEN {0}.key IS NULL THEN {1} ELSE CAST({0}.new_value AS {2}) END",
+                    repair_alias(&r.column),
+                    c.expr,
+                    c.target_type
+                ),
+                None => c.expr.clone(),
+            };
 
-        let insert_columns = step.columns.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ");
-        let select_list = step.columns.iter().map(value_of).collect::<Vec<_>>().join(&format!(",\n{INDENT}       "));
+        let insert_columns = step
+            .columns
+            .iter()
+            .map(|c| quote_ident(&c.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let select_list = step
+            .columns
+            .iter()
+            .map(value_of)
+            .collect::<Vec<_>>()
+            .join(&format!(",\n{INDENT}       "));
         let compared: Vec<_> = step.columns.iter().filter(|c| !c.volatile).collect();
-        let comparable = |ty: &str, e: String| if matches!(ty, "json" | "xml" | "point") { format!("({e})::text") } else { e };
+        let comparable = |ty: &str, e: String| {
+            if matches!(ty, "json" | "xml" | "point") {
+                format!("({e})::text")
+            } else {
+                e
+            }
+        };
         // Columns left to a repeatable default are part of the expected row: the default, or NULL.
         let defaults: Vec<_> = step.defaulted.iter().filter(|d| !d.volatile).collect();
         let expected_list = compared
             .iter()
-            .map(|c| comparable(&c.target_type, format!("CAST({} AS {})", value_of(c), c.target_type)))
-            .chain(defaults.iter().map(|d| comparable(&d.target_type, format!("CAST({} AS {})", d.default.as_deref().unwrap_or("NULL"), d.target_type))))
+            .map(|c| {
+                comparable(
+                    &c.target_type,
+                    format!("CAST({} AS {})", value_of(c), c.target_type),
+                )
+            })
+            .chain(defaults.iter().map(|d| {
+                comparable(
+                    &d.target_type,
+                    format!(
+                        "CAST({} AS {})",
+                        d.default.as_deref().unwrap_or("NULL"),
+                        d.target_type
+                    ),
+                )
+            }))
             .collect::<Vec<_>>()
             .join(&format!(",\n{INDENT}         "));
         let actual_list = compared
             .iter()
             .map(|c| comparable(&c.target_type, format!("t.{}", quote_ident(&c.name))))
-            .chain(defaults.iter().map(|d| comparable(&d.target_type, format!("t.{}", quote_ident(&d.name)))))
+            .chain(
+                defaults
+                    .iter()
+                    .map(|d| comparable(&d.target_type, format!("t.{}", quote_ident(&d.name)))),
+            )
             .collect::<Vec<_>>()
             .join(", ");
-        let unrepeatable = step.defaulted.iter().filter(|d| d.volatile).map(|d| unrepeatable_default(d, model)).collect();
+        let unrepeatable = step
+            .defaulted
+            .iter()
+            .filter(|d| d.volatile)
+            .map(|d| unrepeatable_default(d, model))
+            .collect();
         let mut findings: Vec<Finding> = Vec::new();
-        for c in step.columns.iter().filter(|c| c.not_null && c.origin != Origin::NewKey) {
-            findings.push(Finding::new(format!("{} NOT NULL", c.name), format!("({}) IS NULL", c.expr)));
+        for c in step
+            .columns
+            .iter()
+            .filter(|c| c.not_null && c.origin != Origin::NewKey)
+        {
+            findings.push(Finding::new(
+                format!("{} NOT NULL", c.name),
+                format!("({}) IS NULL", c.expr),
+            ));
         }
         for c in &step.columns {
-            let Some(n) = c.target_type.strip_prefix("character varying(").and_then(|t| t.strip_suffix(')')) else { continue };
-            findings.push(Finding::new(format!("{} longer than {n} characters", c.name), format!("length(({})::text) > {n}", c.expr)));
+            let Some(n) = c
+                .target_type
+                .strip_prefix("character varying(")
+                .and_then(|t| t.strip_suffix(')'))
+            else {
+                continue;
+            };
+            findings.push(Finding::new(
+                format!("{} longer than {n} characters", c.name),
+                format!("length(({})::text) > {n}", c.expr),
+            ));
         }
         for c in &step.checks {
-            findings.push(Finding::new(format!("CHECK {}", c.constraint), c.test.clone()));
+            findings.push(Finding::new(
+                format!("CHECK {}", c.constraint),
+                c.test.clone(),
+            ));
         }
-        let repaired = |u: &&crate::plan::UniqueTest| step.repairs.iter().any(|r| u.columns == [quote_ident(&r.column)]);
+        let repaired = |u: &&crate::plan::UniqueTest| {
+            step.repairs
+                .iter()
+                .any(|r| u.columns == [quote_ident(&r.column)])
+        };
         // The V2 rows with the replace key's values are the ones replaced: no collision.
         let replaced = |u: &&crate::plan::UniqueTest| {
             step.replace.as_ref().is_some_and(|r| {
@@ -473,24 +638,56 @@ impl StepView {
                 a == b
             })
         };
-        for u in step.uniques.iter().filter(|u| !u.columns.is_empty() && !repaired(u) && !replaced(u)) {
-            let test = format!("EXISTS (SELECT 1 FROM {} AS _existing WHERE {})", step.target, equal_all("_existing", &u.columns, &u.exprs));
-            findings.push(Finding::new(format!("UNIQUE {}: the value is already in V2", u.constraint), test));
+        for u in step
+            .uniques
+            .iter()
+            .filter(|u| !u.columns.is_empty() && !repaired(u) && !replaced(u))
+        {
+            let test = format!(
+                "EXISTS (SELECT 1 FROM {} AS _existing WHERE {})",
+                step.target,
+                equal_all("_existing", &u.columns, &u.exprs)
+            );
+            findings.push(Finding::new(
+                format!("UNIQUE {}: the value is already in V2", u.constraint),
+                test,
+            ));
         }
         for fk in &step.foreign_keys {
-            let mut parts: Vec<String> = fk.exprs.iter().map(|e| format!("({e}) IS NOT NULL")).collect();
-            parts.push(format!("NOT EXISTS (SELECT 1 FROM {} AS _parent WHERE {})", fk.parent, equal_all("_parent", &fk.parent_columns, &fk.exprs)));
+            let mut parts: Vec<String> = fk
+                .exprs
+                .iter()
+                .map(|e| format!("({e}) IS NOT NULL"))
+                .collect();
+            parts.push(format!(
+                "NOT EXISTS (SELECT 1 FROM {} AS _parent WHERE {})",
+                fk.parent,
+                equal_all("_parent", &fk.parent_columns, &fk.exprs)
+            ));
             for map in &fk.parent_maps {
-                parts.push(format!("NOT EXISTS (SELECT 1 FROM {map} AS _parent_map WHERE {})", equal_all("_parent_map", &fk.parent_columns, &fk.exprs)));
+                parts.push(format!(
+                    "NOT EXISTS (SELECT 1 FROM {map} AS _parent_map WHERE {})",
+                    equal_all("_parent_map", &fk.parent_columns, &fk.exprs)
+                ));
             }
-            findings.push(Finding::new(format!("FOREIGN KEY {}: no parent row", fk.constraint), parts.join(&format!("\n{INDENT}      AND "))));
+            findings.push(Finding::new(
+                format!("FOREIGN KEY {}: no parent row", fk.constraint),
+                parts.join(&format!("\n{INDENT}      AND ")),
+            ));
         }
         let cast_guard = if step.casts.is_empty() {
             "true".to_string()
         } else {
             step.casts
                 .iter()
-                .map(|c| format!("(({}) IS NULL OR {}(({})::text))", c.value, castable_function(&c.type_name), c.value))
+                .map(|c| {
+                    format!(
+                        "(({}) IS NULL OR {}(({})::text))",
+                        c.value,
+                        castable_function(&c.type_name),
+                        c.value
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(" AND ")
         };
@@ -503,23 +700,45 @@ impl StepView {
         for c in &step.casts {
             findings.push(Finding::new(
                 format!("{}: {}", c.column, c.what),
-                format!("({}) IS NOT NULL AND NOT {}(({})::text)", c.value, castable_function(&c.type_name), c.value),
+                format!(
+                    "({}) IS NOT NULL AND NOT {}(({})::text)",
+                    c.value,
+                    castable_function(&c.type_name),
+                    c.value
+                ),
             ));
         }
         let duplicates = step
             .uniques
             .iter()
             .filter(|u| !repaired(u))
-            .map(|u| Finding { secret: u.secret, ..Finding::new(format!("UNIQUE {}: duplicates among the migrated rows", u.constraint), u.exprs.join(", ")) })
+            .map(|u| Finding {
+                secret: u.secret,
+                ..Finding::new(
+                    format!(
+                        "UNIQUE {}: duplicates among the migrated rows",
+                        u.constraint
+                    ),
+                    u.exprs.join(", "),
+                )
+            })
             .collect();
         let orphans = step
             .foreign_keys
             .iter()
             .map(|fk| {
                 let t_cols: Vec<String> = fk.columns.iter().map(|c| format!("t.{c}")).collect();
-                let mut parts: Vec<String> = t_cols.iter().map(|c| format!("{c} IS NOT NULL")).collect();
-                parts.push(format!("NOT EXISTS (SELECT 1 FROM {} AS _parent WHERE {})", fk.parent, equal_all("_parent", &fk.parent_columns, &t_cols)));
-                Finding::new(format!("no orphans through {}", fk.constraint), parts.join(" AND "))
+                let mut parts: Vec<String> =
+                    t_cols.iter().map(|c| format!("{c} IS NOT NULL")).collect();
+                parts.push(format!(
+                    "NOT EXISTS (SELECT 1 FROM {} AS _parent WHERE {})",
+                    fk.parent,
+                    equal_all("_parent", &fk.parent_columns, &t_cols)
+                ));
+                Finding::new(
+                    format!("no orphans through {}", fk.constraint),
+                    parts.join(" AND "),
+                )
             })
             .collect();
         let columns = step
@@ -540,7 +759,11 @@ impl StepView {
                 },
                 lossy: c.lossy.clone().unwrap_or_default(),
                 null_into_not_null: c.null_into_not_null,
-                note: if c.volatile { "not repeatable: verify checks presence only".into() } else { String::new() },
+                note: if c.volatile {
+                    "not repeatable: verify checks presence only".into()
+                } else {
+                    String::new()
+                },
             })
             .collect();
         let key_select = key_cols
@@ -550,11 +773,28 @@ impl StepView {
             .collect::<Vec<_>>()
             .join(", ");
         // A source without a key is named by its whole row: redacted as the row is.
-        let source_key = if step.source_key == step.source_row { redacted_row(&step.source_key, &step.redacted) } else { step.source_key.clone() };
-        let kept = if kept.is_empty() { "true".into() } else { kept.join(&sep) };
+        let source_key = if step.source_key == step.source_row {
+            redacted_row(&step.source_key, &step.redacted)
+        } else {
+            step.source_key.clone()
+        };
+        let kept = if kept.is_empty() {
+            "true".into()
+        } else {
+            kept.join(&sep)
+        };
         let hierarchy = step.hierarchy.as_ref().map(|h| {
             let entity = step.entity.as_deref().unwrap_or("NULL::jsonb");
-            HierarchyView::new(h, &from, &survivors.join(&sep), &kept, &key_select, &source_key, entity, &cast_guard)
+            HierarchyView::new(
+                h,
+                &from,
+                &survivors.join(&sep),
+                &kept,
+                &key_select,
+                &source_key,
+                entity,
+                &cast_guard,
+            )
         });
         StepView {
             number,
@@ -671,7 +911,10 @@ impl StepView {
 /// and its end.
 fn unrepeatable_default(d: &crate::plan::DefaultedColumn, model: &str) -> Finding {
     let (name, target_type) = (&d.name, &d.target_type);
-    let what = d.default.as_deref().map_or("identity".to_string(), |x| format!("default {x}"));
+    let what = d
+        .default
+        .as_deref()
+        .map_or("identity".to_string(), |x| format!("default {x}"));
     let column = format!("t.{}", quote_ident(name));
     let mut test = format!("{column} IS NULL");
     let mut checked = "set";
@@ -682,7 +925,10 @@ fn unrepeatable_default(d: &crate::plan::DefaultedColumn, model: &str) -> Findin
         ));
         checked = "set, inside migrate's time window";
     }
-    Finding::new(format!("{name} ({what}) not comparable; checked: {checked}"), test)
+    Finding::new(
+        format!("{name} ({what}) not comparable; checked: {checked}"),
+        test,
+    )
 }
 
 fn not_coalesce(cond: &str) -> String {

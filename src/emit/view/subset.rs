@@ -26,7 +26,12 @@ pub struct SubsetView {
 
 impl SubsetView {
     pub(super) fn new(u: &crate::plan::Subset, plan: &Plan) -> SubsetView {
-        let values = |names: &mut dyn Iterator<Item = &String>| names.map(|n| format!("({})", lit(n))).collect::<Vec<_>>().join(", ");
+        let values = |names: &mut dyn Iterator<Item = &String>| {
+            names
+                .map(|n| format!("({})", lit(n)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let included: Vec<&String> = plan.steps.iter().map(|s| &s.name).collect();
         let label = u.entities.join(",");
         SubsetView {
@@ -37,10 +42,29 @@ impl SubsetView {
             dependents_values: values(&mut u.dependents.iter()),
             others_values: values(&mut u.all_steps.iter().filter(|s| !included.contains(s))),
             all_values: values(&mut u.all_steps.iter()),
-            steps_list: included.iter().map(|n| lit(n)).collect::<Vec<_>>().join(", "),
-            sequences_list: plan.steps.iter().flat_map(|s| s.sequences.iter().map(|q| lit(&q.sequence.to_string()))).collect::<Vec<_>>().join(", "),
-            prerequisite_lines: u.prerequisites.iter().map(|d| comment_text(&format!("{} ({})", d.step, d.reason))).collect(),
-            prerequisites_notice: notice_text(&u.prerequisites.iter().map(|d| d.step.as_str()).collect::<Vec<_>>().join(", ")),
+            steps_list: included
+                .iter()
+                .map(|n| lit(n))
+                .collect::<Vec<_>>()
+                .join(", "),
+            sequences_list: plan
+                .steps
+                .iter()
+                .flat_map(|s| s.sequences.iter().map(|q| lit(&q.sequence.to_string())))
+                .collect::<Vec<_>>()
+                .join(", "),
+            prerequisite_lines: u
+                .prerequisites
+                .iter()
+                .map(|d| comment_text(&format!("{} ({})", d.step, d.reason)))
+                .collect(),
+            prerequisites_notice: notice_text(
+                &u.prerequisites
+                    .iter()
+                    .map(|d| d.step.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
             label,
         }
     }

@@ -32,19 +32,35 @@ impl TargetView {
                 tables.push(&s.target);
             }
         }
-        tables.into_iter().map(|t| TargetView::new(t, plan.steps.iter().filter(|s| &s.target == t).collect())).collect()
+        tables
+            .into_iter()
+            .map(|t| TargetView::new(t, plan.steps.iter().filter(|s| &s.target == t).collect()))
+            .collect()
     }
 
     fn new(table: &QualName, steps: Vec<&Step>) -> TargetView {
         let unmapped = steps
             .iter()
             .map(|s| {
-                let on = key_columns(s).iter().map(|k| format!("mapped.{k} = t.{k}")).collect::<Vec<_>>().join(" AND ");
-                format!("NOT EXISTS (SELECT 1 FROM {} AS mapped WHERE {on})", s.map_table)
+                let on = key_columns(s)
+                    .iter()
+                    .map(|k| format!("mapped.{k} = t.{k}"))
+                    .collect::<Vec<_>>()
+                    .join(" AND ");
+                format!(
+                    "NOT EXISTS (SELECT 1 FROM {} AS mapped WHERE {on})",
+                    s.map_table
+                )
             })
             .collect::<Vec<_>>()
             .join(" AND ");
-        let keys: Vec<String> = steps.first().map(|s| key_columns(s)).unwrap_or_default().iter().map(|k| format!("t.{k}")).collect();
+        let keys: Vec<String> = steps
+            .first()
+            .map(|s| key_columns(s))
+            .unwrap_or_default()
+            .iter()
+            .map(|k| format!("t.{k}"))
+            .collect();
         TargetView {
             table: table.to_string(),
             table_lit: lit(&table.to_string()),

@@ -19,7 +19,9 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(ctx: &Ctx) -> Vec<Hit> {
-    let Statement::AlterTable(at) = ctx.ast else { return Vec::new() };
+    let Statement::AlterTable(at) = ctx.ast else {
+        return Vec::new();
+    };
     let table = table_name(&at.name);
     if ctx.is_new(&table) {
         return Vec::new();
@@ -27,11 +29,16 @@ fn check(ctx: &Ctx) -> Vec<Hit> {
     let mut hits = Vec::new();
     for op in &at.operations {
         match op {
-            AlterTableOperation::AddConstraint { constraint, not_valid: false } => {
+            AlterTableOperation::AddConstraint {
+                constraint,
+                not_valid: false,
+            } => {
                 let (kind, lock, tables) = match constraint {
-                    TableConstraint::ForeignKey(fk) => {
-                        ("FOREIGN KEY", "SHARE ROW EXCLUSIVE", format!("{table} and {}", table_name(&fk.foreign_table)))
-                    }
+                    TableConstraint::ForeignKey(fk) => (
+                        "FOREIGN KEY",
+                        "SHARE ROW EXCLUSIVE",
+                        format!("{table} and {}", table_name(&fk.foreign_table)),
+                    ),
                     TableConstraint::Check(_) => ("CHECK", "ACCESS EXCLUSIVE", table.clone()),
                     _ => continue,
                 };
@@ -41,7 +48,11 @@ fn check(ctx: &Ctx) -> Vec<Hit> {
                     _ => None,
                 }
                 .unwrap_or_else(|| "name".into());
-                let blocked = if lock == "ACCESS EXCLUSIVE" { "reads and writes" } else { "writes" };
+                let blocked = if lock == "ACCESS EXCLUSIVE" {
+                    "reads and writes"
+                } else {
+                    "writes"
+                };
                 hits.push(Hit {
                     severity: Severity::Error,
                     table: Some(table.clone()),
@@ -53,7 +64,10 @@ fn check(ctx: &Ctx) -> Vec<Hit> {
                     ),
                 });
             }
-            AlterTableOperation::AlterColumn { column_name, op: AlterColumnOperation::SetNotNull } => {
+            AlterTableOperation::AlterColumn {
+                column_name,
+                op: AlterColumnOperation::SetNotNull,
+            } => {
                 hits.push(Hit {
                     severity: Severity::Warning,
                     table: Some(table.clone()),
@@ -80,16 +94,35 @@ mod tests {
 
     #[test]
     fn validated_at_once_on_existing_tables() {
-        assert_eq!(fired("ALTER TABLE c ADD CONSTRAINT f FOREIGN KEY (p) REFERENCES p (id);", NAME), vec![(1, Error)]);
-        assert_eq!(fired("SELECT 1;\nALTER TABLE c ADD CONSTRAINT k CHECK (n > 0);", NAME), vec![(2, Error)]);
-        assert_eq!(fired("ALTER TABLE c ALTER COLUMN n SET NOT NULL;", NAME), vec![(1, Warning)]);
+        assert_eq!(
+            fired(
+                "ALTER TABLE c ADD CONSTRAINT f FOREIGN KEY (p) REFERENCES p (id);",
+                NAME
+            ),
+            vec![(1, Error)]
+        );
+        assert_eq!(
+            fired(
+                "SELECT 1;\nALTER TABLE c ADD CONSTRAINT k CHECK (n > 0);",
+                NAME
+            ),
+            vec![(2, Error)]
+        );
+        assert_eq!(
+            fired("ALTER TABLE c ALTER COLUMN n SET NOT NULL;", NAME),
+            vec![(1, Warning)]
+        );
     }
 
     #[test]
     fn not_valid_then_validate_passes() {
         let sql = "ALTER TABLE c ADD CONSTRAINT f FOREIGN KEY (p) REFERENCES p (id) NOT VALID;\nALTER TABLE c VALIDATE CONSTRAINT f;";
         assert!(fired(sql, NAME).is_empty());
-        assert!(fired("ALTER TABLE c ADD CONSTRAINT k CHECK (n > 0) NOT VALID;", NAME).is_empty());
+        assert!(fired(
+            "ALTER TABLE c ADD CONSTRAINT k CHECK (n > 0) NOT VALID;",
+            NAME
+        )
+        .is_empty());
     }
 
     #[test]

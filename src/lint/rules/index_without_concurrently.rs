@@ -70,8 +70,14 @@ mod tests {
     #[test]
     fn existing_tables() {
         assert_eq!(fired("CREATE INDEX i ON t (a);", NAME), vec![(1, Error)]);
-        assert_eq!(fired("CREATE UNIQUE INDEX ON s.t (a);", NAME), vec![(1, Error)]);
-        assert_eq!(fired("ALTER TABLE t ADD PRIMARY KEY (id);", NAME), vec![(1, Error)]);
+        assert_eq!(
+            fired("CREATE UNIQUE INDEX ON s.t (a);", NAME),
+            vec![(1, Error)]
+        );
+        assert_eq!(
+            fired("ALTER TABLE t ADD PRIMARY KEY (id);", NAME),
+            vec![(1, Error)]
+        );
         assert!(fired("CREATE INDEX CONCURRENTLY i ON t (a);", NAME).is_empty());
     }
 
@@ -80,6 +86,10 @@ mod tests {
         let sql = "DO $step$\nBEGIN\n  CREATE TABLE _pgmig.map_a AS SELECT 1 AS id;\n  ALTER TABLE _pgmig.map_a ADD PRIMARY KEY (id);\nEND\n$step$;\nCREATE INDEX ON _pgmig.map_a (id);\n";
         assert!(fired(sql, NAME).is_empty());
         // public.t and t are the same table.
-        assert!(fired("CREATE TABLE t (a int);\nCREATE INDEX ON public.t (a);", NAME).is_empty());
+        assert!(fired(
+            "CREATE TABLE t (a int);\nCREATE INDEX ON public.t (a);",
+            NAME
+        )
+        .is_empty());
     }
 }

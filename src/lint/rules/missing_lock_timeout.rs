@@ -50,15 +50,40 @@ mod tests {
 
     #[test]
     fn timeout_set_before_or_weaker_locks_pass() {
-        assert!(fired("SET lock_timeout = '5s';\nALTER TABLE t DROP COLUMN a;", NAME).is_empty());
-        assert!(fired("SET lock_timeout = :'lock_timeout';\nDROP TABLE IF EXISTS _pgmig.map_a;", NAME).is_empty());
-        assert!(fired("CREATE INDEX CONCURRENTLY i ON t (a);\nINSERT INTO t VALUES (1);", NAME).is_empty());
-        assert!(fired("CREATE TABLE n (a int);\nALTER TABLE n ADD COLUMN b int;", NAME).is_empty());
+        assert!(fired(
+            "SET lock_timeout = '5s';\nALTER TABLE t DROP COLUMN a;",
+            NAME
+        )
+        .is_empty());
+        assert!(fired(
+            "SET lock_timeout = :'lock_timeout';\nDROP TABLE IF EXISTS _pgmig.map_a;",
+            NAME
+        )
+        .is_empty());
+        assert!(fired(
+            "CREATE INDEX CONCURRENTLY i ON t (a);\nINSERT INTO t VALUES (1);",
+            NAME
+        )
+        .is_empty());
+        assert!(fired(
+            "CREATE TABLE n (a int);\nALTER TABLE n ADD COLUMN b int;",
+            NAME
+        )
+        .is_empty());
     }
 
     #[test]
     fn a_timeout_of_zero_is_none() {
-        assert_eq!(fired("SET lock_timeout = 0;\nTRUNCATE t;", NAME), vec![(2, Error)]);
-        assert_eq!(fired("ALTER TABLE t DROP COLUMN a;\nSET lock_timeout = '1s';", NAME), vec![(1, Error)]);
+        assert_eq!(
+            fired("SET lock_timeout = 0;\nTRUNCATE t;", NAME),
+            vec![(2, Error)]
+        );
+        assert_eq!(
+            fired(
+                "ALTER TABLE t DROP COLUMN a;\nSET lock_timeout = '1s';",
+                NAME
+            ),
+            vec![(1, Error)]
+        );
     }
 }

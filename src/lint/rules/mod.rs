@@ -62,7 +62,12 @@ pub const ALL: &[Rule] = &[
 
 #[cfg(test)]
 pub(crate) fn fired(sql: &str, rule: &str) -> Vec<(usize, Severity)> {
-    super::lint(sql).findings.iter().filter(|f| f.rule == rule).map(|f| (f.line, f.severity)).collect()
+    super::lint(sql)
+        .findings
+        .iter()
+        .filter(|f| f.rule == rule)
+        .map(|f| (f.line, f.severity))
+        .collect()
 }
 
 #[cfg(test)]
@@ -71,7 +76,11 @@ mod tests {
     fn names_are_kebab_case_and_unique() {
         let mut seen = std::collections::BTreeSet::new();
         for r in super::ALL {
-            assert!(r.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{}", r.name);
+            assert!(
+                r.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{}",
+                r.name
+            );
             assert!(seen.insert(r.name), "duplicate {}", r.name);
         }
         assert_eq!(seen.len(), 4);

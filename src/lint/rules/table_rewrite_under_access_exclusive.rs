@@ -52,7 +52,10 @@ fn check(ctx: &Ctx) -> Vec<Hit> {
             }
         }
         Statement::Vacuum(v) if v.full => {
-            let table = v.table_name.as_ref().map_or("every table".to_string(), table_name);
+            let table = v
+                .table_name
+                .as_ref()
+                .map_or("every table".to_string(), table_name);
             if !ctx.is_new(&table) {
                 hits.push(Hit {
                     severity: Severity::Error,
@@ -76,26 +79,62 @@ mod tests {
 
     #[test]
     fn type_changes() {
-        assert_eq!(fired("ALTER TABLE t ALTER COLUMN a TYPE bigint;", NAME), vec![(1, Error)]);
-        assert_eq!(fired("ALTER TABLE t ALTER COLUMN a SET DATA TYPE text USING a::text;", NAME), vec![(1, Error)]);
+        assert_eq!(
+            fired("ALTER TABLE t ALTER COLUMN a TYPE bigint;", NAME),
+            vec![(1, Error)]
+        );
+        assert_eq!(
+            fired(
+                "ALTER TABLE t ALTER COLUMN a SET DATA TYPE text USING a::text;",
+                NAME
+            ),
+            vec![(1, Error)]
+        );
         // Free when the old type is varchar(n): the script does not say.
-        assert_eq!(fired("ALTER TABLE t ALTER COLUMN a TYPE varchar(200);", NAME), vec![(1, Warning)]);
+        assert_eq!(
+            fired("ALTER TABLE t ALTER COLUMN a TYPE varchar(200);", NAME),
+            vec![(1, Warning)]
+        );
     }
 
     #[test]
     fn added_columns() {
-        assert_eq!(fired("ALTER TABLE t ADD COLUMN u uuid NOT NULL DEFAULT gen_random_uuid();", NAME), vec![(1, Error)]);
-        assert_eq!(fired("ALTER TABLE t ADD COLUMN n bigserial;", NAME), vec![(1, Error)]);
-        assert_eq!(fired("ALTER TABLE t ADD COLUMN f int DEFAULT my_func();", NAME), vec![(1, Warning)]);
-        assert!(fired("ALTER TABLE t ADD COLUMN c timestamptz DEFAULT now();", NAME).is_empty());
-        assert!(fired("ALTER TABLE t ADD COLUMN s text NOT NULL DEFAULT 'x';", NAME).is_empty());
+        assert_eq!(
+            fired(
+                "ALTER TABLE t ADD COLUMN u uuid NOT NULL DEFAULT gen_random_uuid();",
+                NAME
+            ),
+            vec![(1, Error)]
+        );
+        assert_eq!(
+            fired("ALTER TABLE t ADD COLUMN n bigserial;", NAME),
+            vec![(1, Error)]
+        );
+        assert_eq!(
+            fired("ALTER TABLE t ADD COLUMN f int DEFAULT my_func();", NAME),
+            vec![(1, Warning)]
+        );
+        assert!(fired(
+            "ALTER TABLE t ADD COLUMN c timestamptz DEFAULT now();",
+            NAME
+        )
+        .is_empty());
+        assert!(fired(
+            "ALTER TABLE t ADD COLUMN s text NOT NULL DEFAULT 'x';",
+            NAME
+        )
+        .is_empty());
     }
 
     #[test]
     fn catalog_only_forms_and_new_tables_pass() {
         assert!(fired("ALTER TABLE t DROP COLUMN a;", NAME).is_empty());
         assert!(fired("ALTER TABLE t RENAME COLUMN a TO b;", NAME).is_empty());
-        assert!(fired("CREATE TABLE t (a int);\nALTER TABLE t ALTER COLUMN a TYPE bigint;", NAME).is_empty());
+        assert!(fired(
+            "CREATE TABLE t (a int);\nALTER TABLE t ALTER COLUMN a TYPE bigint;",
+            NAME
+        )
+        .is_empty());
         assert_eq!(fired("VACUUM FULL t;", NAME), vec![(1, Error)]);
     }
 }

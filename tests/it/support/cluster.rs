@@ -86,9 +86,11 @@ fn find_bin_dir() -> Result<PathBuf, String> {
             }
         }
     }
-    Err("initdb/pg_ctl not found in /usr/lib/postgresql/*/bin nor PATH \
+    Err(
+        "initdb/pg_ctl not found in /usr/lib/postgresql/*/bin nor PATH \
          (install with `apt-get install -y postgresql postgresql-contrib`, or set PGMIG_PG_BIN)"
-        .into())
+            .into(),
+    )
 }
 
 fn is_root() -> bool {
@@ -136,10 +138,12 @@ impl Cluster {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let base_dir = std::env::temp_dir().join(format!("{DIR_PREFIX}{}-{nanos}", std::process::id()));
+        let base_dir =
+            std::env::temp_dir().join(format!("{DIR_PREFIX}{}-{nanos}", std::process::id()));
         let data_dir = base_dir.join("data");
         let sock_dir = base_dir.join("sock");
-        std::fs::create_dir_all(&sock_dir).map_err(|e| format!("create {}: {e}", sock_dir.display()))?;
+        std::fs::create_dir_all(&sock_dir)
+            .map_err(|e| format!("create {}: {e}", sock_dir.display()))?;
         std::fs::write(base_dir.join("owner.pid"), std::process::id().to_string())
             .map_err(|e| format!("write owner.pid: {e}"))?;
         if as_postgres {
@@ -168,7 +172,10 @@ impl Cluster {
             return Err(e);
         }
         let client = cluster.connect("postgres").map_err(|e| {
-            format!("cluster started but connecting failed: {e}\n{}", cluster.log_tail())
+            format!(
+                "cluster started but connecting failed: {e}\n{}",
+                cluster.log_tail()
+            )
         })?;
         cluster.admin = Mutex::new(Some(client));
         Ok(cluster)
@@ -179,7 +186,17 @@ impl Cluster {
             .server_cmd("initdb")
             .arg("-D")
             .arg(&self.data_dir)
-            .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"])
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+                "--no-instructions",
+            ])
             .output()
             .map_err(|e| format!("cannot run initdb: {e}"))?;
         if !out.status.success() {
@@ -209,7 +226,11 @@ impl Cluster {
             .output()
             .map_err(|e| format!("cannot run pg_ctl: {e}"))?;
         if !out.status.success() {
-            return Err(format!("pg_ctl start failed\n{}\n{}", output_text(&out), self.log_tail()));
+            return Err(format!(
+                "pg_ctl start failed\n{}\n{}",
+                output_text(&out),
+                self.log_tail()
+            ));
         }
         Ok(())
     }
@@ -223,10 +244,20 @@ impl Cluster {
             .arg(&self.data_dir)
             .output()
             .unwrap_or_else(|e| panic!("cannot run pg_ctl: {e}"));
-        assert!(out.status.success(), "pg_ctl stop -m immediate failed\n{}", output_text(&out));
+        assert!(
+            out.status.success(),
+            "pg_ctl stop -m immediate failed\n{}",
+            output_text(&out)
+        );
         *self.admin.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.start_server().unwrap_or_else(|e| panic!("restart after the crash: {e}"));
-        assert!(self.log_tail().contains("database system was not properly shut down"), "the restart must recover from a crash\n{}", self.log_tail());
+        self.start_server()
+            .unwrap_or_else(|e| panic!("restart after the crash: {e}"));
+        assert!(
+            self.log_tail()
+                .contains("database system was not properly shut down"),
+            "the restart must recover from a crash\n{}",
+            self.log_tail()
+        );
     }
 
     /// A command for a server-side tool, as `postgres` when we are root.
@@ -247,7 +278,12 @@ impl Cluster {
 
     /// Conninfo for a database of this cluster.
     pub fn url(&self, dbname: &str) -> String {
-        format!("host={} port={} dbname={} user=postgres", self.sock_dir.display(), self.port, dbname)
+        format!(
+            "host={} port={} dbname={} user=postgres",
+            self.sock_dir.display(),
+            self.port,
+            dbname
+        )
     }
 
     pub fn connect(&self, dbname: &str) -> Result<postgres::Client, postgres::Error> {
@@ -256,7 +292,8 @@ impl Cluster {
 
     /// Everything the server has logged so far.
     pub fn server_log(&self) -> String {
-        std::fs::read_to_string(self.base_dir.join("server.log")).unwrap_or_else(|e| panic!("read the server log: {e}"))
+        std::fs::read_to_string(self.base_dir.join("server.log"))
+            .unwrap_or_else(|e| panic!("read the server log: {e}"))
     }
 
     pub fn bin_dir(&self) -> &Path {
@@ -278,13 +315,22 @@ impl Cluster {
         let hba = self.data_dir.join("pg_hba.conf");
         let old = std::fs::read_to_string(&hba).unwrap();
         std::fs::write(&hba, format!("local all {role} scram-sha-256\n{old}")).unwrap();
-        self.connect("postgres").unwrap().execute("SELECT pg_reload_conf()", &[]).unwrap();
+        self.connect("postgres")
+            .unwrap()
+            .execute("SELECT pg_reload_conf()", &[])
+            .unwrap();
     }
 
     pub fn create_db(&'static self, name_prefix: &str) -> TestDb {
         let mut prefix: String = name_prefix
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
             .collect();
         prefix.truncate(40);
         if prefix.is_empty() {
@@ -294,25 +340,45 @@ impl Cluster {
         let name = format!("{prefix}_{n}");
         let mut guard = self.admin.lock().unwrap_or_else(|p| p.into_inner());
         if guard.is_none() {
-            *guard = Some(self.connect("postgres").unwrap_or_else(|e| panic!("connect to cluster: {e}")));
+            *guard = Some(
+                self.connect("postgres")
+                    .unwrap_or_else(|e| panic!("connect to cluster: {e}")),
+            );
         }
         let admin = guard.as_mut().unwrap();
         // The name is built above from [a-z0-9_] only.
         admin
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
-        TestDb { cluster: self, name }
+        TestDb {
+            cluster: self,
+            name,
+        }
     }
 
     /// A new database copied from `template` (`CREATE DATABASE … TEMPLATE`): nobody may be
     /// connected to the template meanwhile.
     pub fn copy_db(&'static self, template: &TestDb, name_prefix: &str) -> TestDb {
-        let copy = format!("{}_{}", name_prefix, self.counter.fetch_add(1, Ordering::SeqCst));
-        assert!(copy.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'), "{copy}");
+        let copy = format!(
+            "{}_{}",
+            name_prefix,
+            self.counter.fetch_add(1, Ordering::SeqCst)
+        );
+        assert!(
+            copy.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "{copy}"
+        );
         // Both names are [a-z0-9_] only (create_db makes the template's).
         let sql = format!("CREATE DATABASE {copy} TEMPLATE {}", template.name);
-        self.connect("postgres").unwrap().batch_execute(&sql).unwrap_or_else(|e| panic!("{sql}: {}", pg_error_text(&e)));
-        TestDb { cluster: self, name: copy }
+        self.connect("postgres")
+            .unwrap()
+            .batch_execute(&sql)
+            .unwrap_or_else(|e| panic!("{sql}: {}", pg_error_text(&e)));
+        TestDb {
+            cluster: self,
+            name: copy,
+        }
     }
 }
 
@@ -343,7 +409,9 @@ fn stop_and_remove(bin_dir: &Path, as_postgres: bool, base_dir: &Path) {
 
 /// Stops and removes clusters whose owning test process is gone (a killed run).
 fn cleanup_leftovers(bin_dir: &Path, as_postgres: bool) {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
@@ -384,9 +452,15 @@ extern "C" fn stop_at_exit() {
 }
 
 fn register_atexit(c: &Cluster) {
-    let Ok(mut clusters) = EXIT_INFO.lock() else { return };
+    let Ok(mut clusters) = EXIT_INFO.lock() else {
+        return;
+    };
     let first = clusters.is_empty();
-    clusters.push(ExitInfo { bin_dir: c.bin_dir.clone(), as_postgres: c.as_postgres, base_dir: c.base_dir.clone() });
+    clusters.push(ExitInfo {
+        bin_dir: c.bin_dir.clone(),
+        as_postgres: c.as_postgres,
+        base_dir: c.base_dir.clone(),
+    });
     if first {
         unsafe {
             libc::atexit(stop_at_exit);
@@ -424,12 +498,18 @@ impl TestDb {
     /// Drops the database (its name is [a-z0-9_] only), for tests that make many.
     pub fn drop_db(self) {
         let sql = format!("DROP DATABASE {} WITH (FORCE)", self.name);
-        self.cluster.connect("postgres").unwrap().batch_execute(&sql).unwrap_or_else(|e| panic!("{sql}: {}", pg_error_text(&e)));
+        self.cluster
+            .connect("postgres")
+            .unwrap()
+            .batch_execute(&sql)
+            .unwrap_or_else(|e| panic!("{sql}: {}", pg_error_text(&e)));
     }
 
     /// Like [`execute`](Self::execute) but returns the error text.
     pub fn try_execute(&self, sql: &str) -> Result<(), String> {
-        self.client().batch_execute(sql).map_err(|e| pg_error_text(&e))
+        self.client()
+            .batch_execute(sql)
+            .map_err(|e| pg_error_text(&e))
     }
 
     /// `psql -X -v ON_ERROR_STOP=1 [-v k=v]... -f path`; returns psql's status and output.
@@ -442,14 +522,27 @@ impl TestDb {
             cmd.arg("-v").arg(format!("{k}={v}"));
         }
         cmd.arg("-f").arg(path.as_ref());
-        cmd.output().unwrap_or_else(|e| panic!("cannot run psql: {e}"))
+        cmd.output()
+            .unwrap_or_else(|e| panic!("cannot run psql: {e}"))
     }
 
     /// Runs a DDL or data file with psql, its unqualified names in `schema`; fails the test
     /// on an error.
     pub fn load_in_schema(&self, file: &Path, schema: &str) {
-        let out = self.psql_cmd().env("PGOPTIONS", format!("-c search_path={schema}")).arg("-q").arg("-f").arg(file).output().unwrap();
-        assert!(out.status.success(), "loading {}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+        let out = self
+            .psql_cmd()
+            .env("PGOPTIONS", format!("-c search_path={schema}"))
+            .arg("-q")
+            .arg("-f")
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "loading {}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Starts `psql -f file` in the background under `app` (its application_name), for
@@ -477,8 +570,18 @@ impl TestDb {
             if child.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
                 break;
             }
-            let exists: bool = watcher.query_one("SELECT to_regclass('_pgmig.batches') IS NOT NULL", &[]).unwrap().get(0);
-            let done: i64 = if exists { watcher.query_one("SELECT count(*) FROM _pgmig.batches", &[]).unwrap().get(0) } else { 0 };
+            let exists: bool = watcher
+                .query_one("SELECT to_regclass('_pgmig.batches') IS NOT NULL", &[])
+                .unwrap()
+                .get(0);
+            let done: i64 = if exists {
+                watcher
+                    .query_one("SELECT count(*) FROM _pgmig.batches", &[])
+                    .unwrap()
+                    .get(0)
+            } else {
+                0
+            };
             let running: bool = watcher
                 .query_one("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND datname = $2)", &[&app, &self.name()])
                 .unwrap()
@@ -507,8 +610,14 @@ impl TestDb {
     /// arguments to.
     pub fn psql_cmd(&self) -> Command {
         let mut cmd = Command::new(self.cluster.bin_dir.join("psql"));
-        cmd.arg("-X").arg("-v").arg("ON_ERROR_STOP=1").arg("-d").arg(self.url());
-        cmd.env_remove("PGOPTIONS").env_remove("PGSERVICE").env_remove("PGPASSWORD");
+        cmd.arg("-X")
+            .arg("-v")
+            .arg("ON_ERROR_STOP=1")
+            .arg("-d")
+            .arg(self.url());
+        cmd.env_remove("PGOPTIONS")
+            .env_remove("PGSERVICE")
+            .env_remove("PGPASSWORD");
         cmd
     }
 

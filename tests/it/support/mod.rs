@@ -13,12 +13,21 @@ pub fn repo_root() -> std::path::PathBuf {
 
 /// Runs the pgmig binary with `args` (colour off) and waits for it.
 pub fn pgmig_cli(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_pgmig")).args(args).env("NO_COLOR", "1").output().unwrap()
+    std::process::Command::new(env!("CARGO_BIN_EXE_pgmig"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
 }
 
 /// `pgmig compile MODEL` run in `dir` against V1 and V2 DDL files, when it must fail: its
 /// exit code and stderr; asserts that nothing was written.
-pub fn compile_refused(dir: &std::path::Path, model: &str, v1: &std::path::Path, v2: &std::path::Path) -> (i32, String) {
+pub fn compile_refused(
+    dir: &std::path::Path,
+    model: &str,
+    v1: &std::path::Path,
+    v2: &std::path::Path,
+) -> (i32, String) {
     let out = tempfile::tempdir().unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_pgmig"))
         .current_dir(dir)
@@ -31,8 +40,14 @@ pub fn compile_refused(dir: &std::path::Path, model: &str, v1: &std::path::Path,
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    assert!(std::fs::read_dir(out.path()).unwrap().next().is_none(), "{model}: nothing is written on error");
-    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned())
+    assert!(
+        std::fs::read_dir(out.path()).unwrap().next().is_none(),
+        "{model}: nothing is written on error"
+    );
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// A model file's text with `edit` applied (it must change it), as `model.yaml` in a fresh
@@ -48,10 +63,18 @@ pub fn model_variant(model: &std::path::Path, edit: impl Fn(&str) -> String) -> 
 
 /// Compiles a model (a file, or model text written next to nothing) against V1 and V2 DDL
 /// files into a fresh directory; a compile error fails the test with its diagnostics.
-pub fn compile_ddl(model: &std::path::Path, v1: &std::path::Path, v2: &std::path::Path) -> tempfile::TempDir {
+pub fn compile_ddl(
+    model: &std::path::Path,
+    v1: &std::path::Path,
+    v2: &std::path::Path,
+) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let c = pgmig::compile(model, &pgmig::SchemaInput::Ddl(v1.into()), &pgmig::SchemaInput::Ddl(v2.into()))
-        .unwrap_or_else(|e| panic!("{} must compile: {e:?}", model.display()));
+    let c = pgmig::compile(
+        model,
+        &pgmig::SchemaInput::Ddl(v1.into()),
+        &pgmig::SchemaInput::Ddl(v2.into()),
+    )
+    .unwrap_or_else(|e| panic!("{} must compile: {e:?}", model.display()));
     pgmig::compile::write(&c.scripts, dir.path()).unwrap();
     dir
 }
@@ -61,12 +84,22 @@ pub fn compile_ddl(model: &std::path::Path, v1: &std::path::Path, v2: &std::path
 pub fn compile_workout_variant(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
     let models = repo_root().join("models/workout");
     let src = model_variant(&models.join("model.yaml"), edit);
-    compile_ddl(&src.path().join("model.yaml"), &models.join("v1.sql"), &models.join("v2.sql"))
+    compile_ddl(
+        &src.path().join("model.yaml"),
+        &models.join("v1.sql"),
+        &models.join("v2.sql"),
+    )
 }
 
 /// The workout model in batched mode with batches of `size` keys.
 pub fn workout_batched(size: &str) -> tempfile::TempDir {
-    compile_workout_variant(|m| m.replacen("\nname: workout\n", &format!("\nname: workout\nmode: {{ batched: {{ size: {size} }} }}\n"), 1))
+    compile_workout_variant(|m| {
+        m.replacen(
+            "\nname: workout\n",
+            &format!("\nname: workout\nmode: {{ batched: {{ size: {size} }} }}\n"),
+            1,
+        )
+    })
 }
 
 #[cfg(test)]
@@ -82,7 +115,11 @@ mod tests {
         assert_eq!(one, 1);
 
         a.execute("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'x'), (2, NULL);");
-        let n: i64 = a.client().query_one("SELECT count(*) FROM t", &[]).unwrap().get(0);
+        let n: i64 = a
+            .client()
+            .query_one("SELECT count(*) FROM t", &[])
+            .unwrap()
+            .get(0);
         assert_eq!(n, 2);
         // b does not see a's table
         let err = b.try_execute("SELECT * FROM t").unwrap_err();
@@ -101,7 +138,11 @@ mod tests {
         let f = dir.path().join("s.sql");
         std::fs::write(&f, "SELECT :'who' AS who;\n").unwrap();
         let out = a.psql_file(&f, &[("who", "psql-ok")]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains("psql-ok"));
         std::fs::write(&f, "SELECT nope;\nSELECT 'not reached';\n").unwrap();
         let out = a.psql_file(&f, &[]);
