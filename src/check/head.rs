@@ -2,7 +2,7 @@
 
 use crate::catalog::{quote_ident, Table};
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::model::{pos_of, KeyDecl, Text};
+use crate::model::{pos_at, pos_of, KeyDecl, Text};
 
 use super::lookup::MapShape;
 use super::BOOKKEEPING_SCHEMA;
@@ -35,7 +35,7 @@ impl StepHead {
                 .column(c)
                 .map_or(String::new(), |c| c.data_type.clone())
         };
-        let shape = match &step.key {
+        let shape = match step.key.as_deref() {
             Some(KeyDecl::New { by, .. }) => MapShape {
                 map_table,
                 key_columns: map_key_names(by, pk.first().map_or("", String::as_str)),
@@ -49,7 +49,7 @@ impl StepHead {
                 result_type: pk.first().map(|c| type_of(c)).unwrap_or_default(),
             },
         };
-        if let Some(KeyDecl::New { new, .. }) = &step.key {
+        if let Some(KeyDecl::New { new, .. }) = step.key.as_deref() {
             if pk.len() > 1 {
                 diags.push(
                     Diagnostic::error(
@@ -64,10 +64,10 @@ impl StepHead {
                 );
             }
         }
-        if let Some(KeyDecl::Word(w)) = &step.key {
+        if let Some(KeyDecl::Word(w)) = step.key.as_deref() {
             if w != "keep" {
                 diags.push(
-                    Diagnostic::error(format!("unknown key strategy `{w}`"), pos_of(name))
+                    Diagnostic::error(format!("unknown key strategy `{w}`"), step.key.as_ref().and_then(|k| pos_at(k, w.chars().count())).or_else(|| pos_of(name)))
                         .with_hint("write `key: keep`, `key: [column, …]` or `key: {new: gen_random_uuid(), by: [p.id]}`"),
                 );
             }

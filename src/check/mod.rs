@@ -32,7 +32,7 @@ use std::collections::BTreeSet;
 
 use crate::catalog::{quote_ident, Catalog, QualName};
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile};
-use crate::model::{pos_of, ModeDecl, Model, Text};
+use crate::model::{pos_at, pos_of, ModeDecl, Model, Text};
 use crate::plan::{self, Dependency, Plan};
 use head::StepHead;
 use lookup::MapShape;
@@ -216,13 +216,13 @@ pub fn check(
         &mut diags,
     );
 
-    let mode = match &model.mode {
+    let mode = match model.mode.as_deref() {
         None => plan::Mode::Transaction,
         Some(ModeDecl::Word(w)) if w == "transaction" => plan::Mode::Transaction,
         Some(ModeDecl::Word(w)) => {
             diags.push(
-                Diagnostic::error(format!("unknown mode `{w}`"), pos_of(&model.name))
-                    .with_hint("write `mode: transaction` or `mode: {batched: {size: 5000}}`"),
+                Diagnostic::error(format!("unknown mode `{w}`"), model.mode.as_ref().and_then(|m| pos_at(m, w.chars().count())))
+                    .with_hint("write `mode: transaction`, `mode: {batched: {size: 5000}}` or `mode: {per_entity: {root: STEP, size: 100}}`"),
             );
             plan::Mode::Transaction
         }
@@ -287,7 +287,8 @@ pub fn check(
             }
         }
         for ((name, step), head) in model.tables.iter().zip(&heads) {
-            let (Some(head), Some(crate::model::KeyDecl::Columns(columns))) = (head, &step.key)
+            let (Some(head), Some(crate::model::KeyDecl::Columns(columns))) =
+                (head, step.key.as_deref())
             else {
                 continue;
             };

@@ -24,7 +24,7 @@ pub fn resolve(
     diags: &mut Diagnostics,
 ) -> Option<(Vec<String>, RowKey)> {
     let enforced = enforced_keys(table);
-    if let Some(KeyDecl::Columns(columns)) = &step.key {
+    if let Some(KeyDecl::Columns(columns)) = step.key.as_deref() {
         let names = declared(name, columns, table, diags)?;
         let wanted: BTreeSet<&str> = names.iter().map(String::as_str).collect();
         let key = match enforced

@@ -209,7 +209,7 @@ impl StepContext<'_> {
         let mut filled: BTreeMap<String, Expr> = BTreeMap::new();
         let mut by_exprs: Vec<Expr> = Vec::new();
         let mut read = Reads::default();
-        let key = match &step.key {
+        let key = match step.key.as_deref() {
             Some(KeyDecl::New { new, by }) => {
                 let new_expr = self.expr(new, "`key.new`", &mut scope, &mut joins, &mut errors);
                 let names = map_key_names(by, head.key_columns.first().map_or("", String::as_str));

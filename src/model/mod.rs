@@ -26,7 +26,7 @@ pub struct Model {
     pub in_place: Option<Spanned<bool>>,
     pub source: Option<SchemaRef>,
     pub target: Option<SchemaRef>,
-    pub mode: Option<ModeDecl>,
+    pub mode: Option<Spanned<ModeDecl>>,
     /// The zone V1's timestamps without time zone are in (`timezone: UTC`): every script runs
     /// in it, so conversions between naive timestamps, instants and days don't depend on the
     /// server's TimeZone.
@@ -175,7 +175,7 @@ pub struct Step {
     pub filter: Option<Text>,
     #[serde(default)]
     pub reject: Vec<RejectRule>,
-    pub key: Option<KeyDecl>,
+    pub key: Option<Spanned<KeyDecl>>,
     #[serde(default)]
     pub columns: IndexMap<Text, Text>,
     /// Rules resolving collisions on V2 UNIQUE columns this step fills.
@@ -340,12 +340,17 @@ pub fn read_yaml<T: DeserializeOwned>(text: &str) -> Result<T, Vec<Diagnostic>> 
     shape::from_node(&node)
 }
 
-/// Where a spanned value starts, as a diagnostic position covering `len` characters.
+/// Where a spanned string starts, as a diagnostic position covering it.
 pub fn pos_of(value: &Text) -> Option<Pos> {
+    pos_at(value, value.chars().count())
+}
+
+/// Where any spanned value (a `mode:`, a `key:`) starts, as a position `len` characters long.
+pub fn pos_at<T>(value: &Spanned<T>, len: usize) -> Option<Pos> {
     value.span().start().map(|m| Pos {
         line: m.line(),
         column: m.column(),
-        len: value.chars().count(),
+        len,
     })
 }
 

@@ -1,0 +1,1261 @@
+//! The fast tier: every compile error a model can get, rendered as the DBA sees it, through the
+//! library with DDL files (no database, no subprocess). One case per diagnostic; each case is a
+//! small edit of one valid model, so the snapshot shows exactly what that edit breaks.
+//! Read a snapshot you accept as a DBA would: does it say what is wrong, where, and what to do?
+
+use pgmig::compile::{compile, CompileError, Compiled, SchemaInput};
+
+/// V1: members (one with a quoted, capitalised column), their posts, a settings table.
+const V1_DDL: &str = r#"
+CREATE TABLE members (
+  id integer PRIMARY KEY,
+  email text NOT NULL,
+  "Name" text,
+  joined_at timestamp NOT NULL,
+  password_hash text,
+  manager_id integer REFERENCES members (id)
+);
+CREATE TABLE posts (
+  id integer PRIMARY KEY,
+  member_id integer NOT NULL REFERENCES members (id),
+  title text,
+  body text
+);
+CREATE TABLE settings (key text PRIMARY KEY, value text);
+"#;
+
+/// V2: people (a self-reference twice, a generated column), articles, reference roles,
+/// a log without any key.
+const V2_DDL: &str = r#"
+CREATE TABLE people (
+  id integer PRIMARY KEY,
+  email text NOT NULL UNIQUE,
+  name text,
+  joined_at timestamptz NOT NULL,
+  manager_id integer REFERENCES people (id),
+  mentor_id integer REFERENCES people (id),
+  age integer,
+  nick text UNIQUE,
+  shown_name text GENERATED ALWAYS AS (coalesce(name, email)) STORED
+);
+CREATE TABLE articles (
+  id integer PRIMARY KEY,
+  person_id integer NOT NULL REFERENCES people (id),
+  title text NOT NULL,
+  body text
+);
+CREATE TABLE roles (id serial PRIMARY KEY, code text NOT NULL UNIQUE, name text NOT NULL, level integer);
+CREATE TABLE events (happened_at timestamptz NOT NULL, person_id integer, note text);
+"#;
+
+/// A model that compiles: each case below changes one thing in it.
+const VALID: &str = r#"name: fast
+source: { schema: v1 }
+timezone: UTC
+tables:
+  people:
+    from: members m
+    key: keep
+    columns:
+      name: m."Name"
+  articles:
+    from: posts p
+    key: keep
+    columns:
+      person_id: p.member_id
+      title: coalesce(p.title, 'untitled')
+drop:
+  members: { password_hash: V2 signs in through the identity provider }
+  settings: V2 keeps its settings in the application's config
+redact:
+  members: [password_hash]
+"#;
+
+/// Compiles `model` against two DDL files, as `pgmig compile` does.
+fn compiled(model: &[u8], v1_ddl: &str, v2_ddl: &str) -> Result<Compiled, CompileError> {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let model_path = write("model.yaml", model);
+    let v1 = SchemaInput::Ddl(write("v1.sql", v1_ddl.as_bytes()));
+    let v2 = SchemaInput::Ddl(write("v2.sql", v2_ddl.as_bytes()));
+    compile(&model_path, &v1, &v2)
+}
+
+/// What the DBA reads when `model` is refused: the rendered errors, or the refusal's message
+/// when it is not about a place in the model.
+fn refused_against(model: &[u8], v1_ddl: &str, v2_ddl: &str) -> String {
+    match compiled(model, v1_ddl, v2_ddl) {
+        Ok(_) => panic!("the model compiled:\n{}", String::from_utf8_lossy(model)),
+        Err(CompileError::Model { diagnostics, file }) => diagnostics.render(&file, false),
+        Err(other) => other.to_string(),
+    }
+}
+
+fn refused(model: &str) -> String {
+    refused_bytes(model.as_bytes())
+}
+
+fn refused_bytes(model: &[u8]) -> String {
+    refused_against(model, V1_DDL, V2_DDL)
+}
+
+/// `VALID` with `from` replaced by `to` (which must be there exactly once).
+fn edited(from: &str, to: &str) -> String {
+    assert_eq!(
+        VALID.matches(from).count(),
+        1,
+        "{from:?} is not in the model once"
+    );
+    VALID.replacen(from, to, 1)
+}
+
+/// `VALID` with `text` added under the `people` step.
+fn people_with(text: &str) -> String {
+    edited(
+        "    key: keep\n    columns:\n      name:",
+        &format!("{text}    key: keep\n    columns:\n      name:"),
+    )
+}
+
+#[test]
+fn the_valid_model_compiles() {
+    let compiled = compiled(VALID.as_bytes(), V1_DDL, V2_DDL).unwrap_or_else(|e| panic!("{e}"));
+    assert!(compiled
+        .scripts
+        .files
+        .iter()
+        .any(|(name, _)| *name == "migrate.sql"));
+    assert!(!compiled.warnings.has_errors());
+}
+
+// --- reading the file ---------------------------------------------------------------------------
+
+#[test]
+fn invalid_utf8() {
+    let mut bytes = VALID.as_bytes().to_vec();
+    bytes.splice(6..6, [0xff]);
+    insta::assert_snapshot!(refused_bytes(&bytes), @"
+    model.yaml:1:7: error: the model is not valid UTF-8 (byte 0xff here)
+       ╭─[model.yaml:1:7]
+     1 │ name: �fast
+       ·       ┬
+       ·       ╰── here
+     2 │ source: { schema: v1 }
+       ╰────
+      help: save the file as UTF-8
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn nul_byte() {
+    insta::assert_snapshot!(refused(&edited("name: fast", "name: fa\0st")), @"
+    model.yaml:1:9: error: the model contains a NUL byte
+       ╭─[model.yaml:1:9]
+     1 │ name: fa␀st
+       ·         ┬
+       ·         ╰── here
+     2 │ source: { schema: v1 }
+       ╰────
+      help: a YAML reader stops at a NUL, dropping the rest of the file silently: remove it
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn second_yaml_document() {
+    insta::assert_snapshot!(refused(&format!("{VALID}---\nname: other\n")), @"
+    model.yaml:21:1: error: a model is one YAML document; a second one starts here
+        ╭─[model.yaml:21:1]
+     20 │   members: [password_hash]
+     21 │ ---
+        · ─┬─
+        ·  ╰── here
+     22 │ name: other
+        ╰────
+      help: documents after the first would be ignored: merge them into one, or split them into several model files
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn malformed_yaml() {
+    insta::assert_snapshot!(refused(&edited("    key: keep\n    columns:\n      person_id", "    key: [keep\n    columns:\n      person_id")), @"
+    model.yaml:14:16: error: invalid model: while parsing a flow sequence, expected ',' or ']'
+        ╭─[model.yaml:14:16]
+     13 │     columns:
+     14 │       person_id: p.member_id
+        ·                ┬
+        ·                ╰── here
+     15 │       title: coalesce(p.title, 'untitled')
+        ╰────
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn missing_field() {
+    insta::assert_snapshot!(refused(&edited("name: fast\n", "")), @"
+    model.yaml:1:1: error: missing field `name`
+       ╭─[model.yaml:1:1]
+     1 │ source: { schema: v1 }
+       · ┬
+       · ╰── here
+     2 │ timezone: UTC
+       ╰────
+      help: this mapping needs `name`
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn unknown_field() {
+    insta::assert_snapshot!(refused(&people_with("    wehre: m.id > 0\n")), @"
+    model.yaml:7:5: error: unknown field `wehre`
+       ╭─[model.yaml:7:5]
+     6 │     from: members m
+     7 │     wehre: m.id > 0
+       ·     ──┬──
+       ·       ╰── here
+     8 │     key: keep
+       ╰────
+      help: did you mean `where`? The fields here are: into, from, where, reject, key, columns, repair, replace, relink_json
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn model_name_not_a_plain_word() {
+    insta::assert_snapshot!(refused(&edited("name: fast", "name: ../fast")), @"
+    model.yaml:1:7: error: model name `../fast` is not a plain word
+       ╭─[model.yaml:1:7]
+     1 │ name: ../fast
+       ·       ───┬───
+       ·          ╰── here
+     2 │ source: { schema: v1 }
+       ╰────
+      help: use letters, digits, `_` and `-` (at most 40, starting with a letter or digit): it names the output folder and the model's rows in _pgmig
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn target_with_a_server() {
+    insta::assert_snapshot!(refused(&edited("timezone: UTC", "target: { server: v2db }\ntimezone: UTC")), @"
+    model.yaml:3:19: error: the target is the database the scripts run in; it has no `server`
+       ╭─[model.yaml:3:19]
+     2 │ source: { schema: v1 }
+     3 │ target: { server: v2db }
+       ·                   ──┬─
+       ·                     ╰── here
+     4 │ timezone: UTC
+       ╰────
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+// --- names ----------------------------------------------------------------------------------------
+
+#[test]
+fn unknown_v2_table() {
+    insta::assert_snapshot!(refused(&edited("  articles:\n", "  article:\n")), @r#"
+    model.yaml:10:3: error: table `public.article` does not exist in V2
+        ╭─[model.yaml:10:3]
+      9 │       name: m."Name"
+     10 │   article:
+        ·   ───┬───
+        ·      ╰── here
+     11 │     from: posts p
+        ╰────
+      help: did you mean `articles`?
+    error: model.yaml has 1 error; nothing was written
+    "#);
+}
+
+#[test]
+fn unknown_v1_table() {
+    insta::assert_snapshot!(refused(&edited("from: posts p", "from: post p")), @"
+    model.yaml:11:11: error: table `post` does not exist in V1 (schema `v1`)
+        ╭─[model.yaml:11:11]
+     10 │   articles:
+     11 │     from: post p
+        ·           ──┬─
+        ·             ╰── here
+     12 │     key: keep
+        ╰────
+      help: did you mean `posts`?
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn unknown_v1_column() {
+    insta::assert_snapshot!(refused(&edited("p.member_id", "p.memberid")), @"
+    model.yaml:14:20: error: column `memberid` does not exist in `v1.posts` (alias `p`)
+        ╭─[model.yaml:14:20]
+     13 │     columns:
+     14 │       person_id: p.memberid
+        ·                    ────┬───
+        ·                        ╰── here
+     15 │       title: coalesce(p.title, 'untitled')
+        ╰────
+      help: did you mean `member_id`?
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn unknown_v1_column_needing_quotes() {
+    insta::assert_snapshot!(refused(&edited(r#"m."Name""#, "m.name")), @"
+    model.yaml:9:15: error: column `name` does not exist in `v1.members` (alias `m`)
+        ╭─[model.yaml:9:15]
+      8 │     columns:
+      9 │       name: m.name
+        ·               ──┬─
+        ·                 ╰── here
+     10 │   articles:
+        ╰────
+      help: did you mean `Name`?
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn unknown_v2_column() {
+    insta::assert_snapshot!(refused(&edited("      title:", "      titel:")), @"
+    model.yaml:15:7: error: column `titel` does not exist in V2 table `public.articles`
+        ╭─[model.yaml:15:7]
+     14 │       person_id: p.member_id
+     15 │       titel: coalesce(p.title, 'untitled')
+        ·       ──┬──
+        ·         ╰── here
+     16 │ drop:
+        ╰────
+      help: did you mean `title`?
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+// --- expressions ----------------------------------------------------------------------------------
+
+#[test]
+fn statement_where_an_expression_belongs() {
+    insta::assert_snapshot!(refused(&edited("'untitled')", "'untitled'); DROP TABLE people; --")), @"
+    model.yaml:15:43: error: unexpected `;` after a column expression
+        ╭─[model.yaml:15:43]
+     14 │       person_id: p.member_id
+     15 │       title: coalesce(p.title, 'untitled'); DROP TABLE people; --
+        ·                                           ┬
+        ·                                           ╰── here
+     16 │ drop:
+        ╰────
+      help: write a column expression only: statements and `;` are not allowed here
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn from_is_not_a_from_clause() {
+    insta::assert_snapshot!(refused(&edited("from: posts p", "from: SELECT * FROM posts")), @"
+    model.yaml:11:18: error: unexpected `*` after a FROM clause
+        ╭─[model.yaml:11:18]
+     10 │   articles:
+     11 │     from: SELECT * FROM posts
+        ·                  ┬
+        ·                  ╰── here
+     12 │     key: keep
+        ╰────
+      help: write a FROM clause only: statements and `;` are not allowed here
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn where_too_long() {
+    let terms = vec!["m.id = 1"; 40_000].join(" OR ");
+    let out = refused(&people_with(&format!("    where: {terms}\n")));
+    let first_line = out.lines().next().unwrap_or_default();
+    insta::assert_snapshot!(first_line, @"model.yaml:7:12: error: `where` is too long: 239999 tokens, at most 10000");
+}
+
+#[test]
+fn value_not_assignable() {
+    insta::assert_snapshot!(refused(&edited(r#"      name: m."Name""#, "      name: m.\"Name\"\n      age: m.email")), @r#"
+    model.yaml:10:12: error: a value of type text can't be assigned to `people.age` (integer)
+        ╭─[model.yaml:10:12]
+      9 │       name: m."Name"
+     10 │       age: m.email
+        ·            ───┬───
+        ·               ╰── here
+     11 │   articles:
+        ╰────
+      help: convert it explicitly, e.g. `(m.email)::integer`, and say how in the expression
+    error: model.yaml has 1 error; nothing was written
+    "#);
+}
+
+#[test]
+fn copied_by_name_not_assignable() {
+    insta::assert_snapshot!(refused(&edited("from: members m", "from: (SELECT id, email, \"Name\", joined_at, password_hash, manager_id, email AS age FROM members) m")), @r#"
+    model.yaml:5:3: error: `m.age` (text) is copied by name into `people.age` (integer), which PostgreSQL won't assign
+       ╭─[model.yaml:5:3]
+     4 │ tables:
+     5 │   people:
+       ·   ───┬──
+       ·      ╰── here
+     6 │     from: (SELECT id, email, "Name", joined_at, password_hash, manager_id, email AS age FROM members) m
+       ╰────
+      help: map `age` explicitly in `columns` with a conversion
+    error: model.yaml has 1 error; nothing was written
+    "#);
+}
+
+#[test]
+fn not_null_column_nothing_fills() {
+    insta::assert_snapshot!(refused(&edited("from: posts p", "from: (SELECT id, member_id, body, title AS heading FROM posts) p").replace("      title: coalesce(p.title, 'untitled')\n", "")), @r#"
+    model.yaml:10:3: error: column `articles.title` is NOT NULL in V2 and nothing fills it
+        ╭─[model.yaml:10:3]
+      9 │       name: m."Name"
+     10 │   articles:
+        ·   ────┬───
+        ·       ╰── here
+     11 │     from: (SELECT id, member_id, body, title AS heading FROM posts) p
+        ╰────
+      help: add `title: <expression>` to this step's `columns`, or a DEFAULT in V2
+    error: model.yaml has 1 error; nothing was written
+    "#);
+}
+
+#[test]
+fn generated_column_mapped() {
+    insta::assert_snapshot!(refused(&edited(r#"      name: m."Name""#, "      name: m.\"Name\"\n      shown_name: m.email")), @r#"
+    model.yaml:10:7: error: `shown_name` is a generated column; PostgreSQL computes it
+        ╭─[model.yaml:10:7]
+      9 │       name: m."Name"
+     10 │       shown_name: m.email
+        ·       ─────┬────
+        ·            ╰── here
+     11 │   articles:
+        ╰────
+    error: model.yaml has 1 error; nothing was written
+    "#);
+}
+
+#[test]
+fn id_of_a_table_no_step_fills() {
+    insta::assert_snapshot!(refused(&edited("person_id: p.member_id", "person_id: id(roles, p.member_id)")), @"
+    model.yaml:14:21: error: `id(roles, …)`: no step is named `roles`
+        ╭─[model.yaml:14:21]
+     13 │     columns:
+     14 │       person_id: id(roles, p.member_id)
+        ·                     ──┬──
+        ·                       ╰── here
+     15 │       title: coalesce(p.title, 'untitled')
+        ╰────
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn id_with_too_many_values() {
+    insta::assert_snapshot!(refused(&edited("person_id: p.member_id", "person_id: id(people, p.member_id, 2)")), @"
+    model.yaml:14:21: error: `id(people, …)` takes 1 key value(s) (id), got 2
+        ╭─[model.yaml:14:21]
+     13 │     columns:
+     14 │       person_id: id(people, p.member_id, 2)
+        ·                     ───┬──
+        ·                        ╰── here
+     15 │       title: coalesce(p.title, 'untitled')
+        ╰────
+      help: the values match that step's `by` list (or its primary key for `key: keep`), in order
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn time_zone_not_named() {
+    insta::assert_snapshot!(refused(&edited("timezone: UTC\n", "")), @"
+    model.yaml:4:3: error: assigning timestamp without time zone to `people.joined_at` (timestamp with time zone) depends on the time zone, and the model names none
+       ╭─[model.yaml:4:3]
+     3 │ tables:
+     4 │   people:
+       ·   ───┬──
+       ·      ╰── here
+     5 │     from: members m
+       ╰────
+      help: add `timezone: UTC` (or the zone V1's timestamps without time zone are in, e.g. `timezone: Europe/Paris`) at the model's top level: every script runs in that zone, whatever the server's
+            TimeZone
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn time_zone_not_a_zone() {
+    insta::assert_snapshot!(refused(&edited("timezone: UTC", "timezone: UTC+3")), @"
+    model.yaml:3:11: error: `UTC+3` is not a time zone name
+       ╭─[model.yaml:3:11]
+     2 │ source: { schema: v1 }
+     3 │ timezone: UTC+3
+       ·           ──┬──
+       ·             ╰── here
+     4 │ tables:
+       ╰────
+      help: write an IANA zone name such as `UTC`, `Europe/Paris` or `America/New_York`
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+// --- keys -----------------------------------------------------------------------------------------
+
+#[test]
+fn unknown_key_strategy() {
+    insta::assert_snapshot!(refused(&edited("    from: posts p\n    key: keep", "    from: posts p\n    key: maybe")), @"
+    model.yaml:12:10: error: unknown key strategy `maybe`
+        ╭─[model.yaml:12:10]
+     11 │     from: posts p
+     12 │     key: maybe
+        ·          ──┬──
+        ·            ╰── here
+     13 │     columns:
+        ╰────
+      help: write `key: keep`, `key: [column, …]` or `key: {new: gen_random_uuid(), by: [p.id]}`
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn keep_without_the_key_column() {
+    insta::assert_snapshot!(refused(&edited("from: posts p", "from: (SELECT member_id, title, body FROM posts) p")), @r#"
+    model.yaml:10:3: error: column `articles.id` is NOT NULL in V2 and nothing fills it
+        ╭─[model.yaml:10:3]
+      9 │       name: m."Name"
+     10 │   articles:
+        ·   ────┬───
+        ·       ╰── here
+     11 │     from: (SELECT member_id, title, body FROM posts) p
+        ╰────
+      help: add `id: <expression>` to this step's `columns`, or a DEFAULT in V2
+    model.yaml:10:3: error: key column `id` of `public.articles` is not filled
+        ╭─[model.yaml:10:3]
+      9 │       name: m."Name"
+     10 │   articles:
+        ·   ────┬───
+        ·       ╰── here
+     11 │     from: (SELECT member_id, title, body FROM posts) p
+        ╰────
+      help: `key: keep` copies the key: map `id` in `columns`, or use `key: {new: …, by: […]}`
+    error: model.yaml has 2 errors; nothing was written
+    "#);
+}
+
+#[test]
+fn new_key_mapped_too() {
+    insta::assert_snapshot!(refused(&edited("    from: posts p\n    key: keep\n    columns:\n", "    from: posts p\n    key: { new: nextval('articles_seq'), by: [p.id] }\n    columns:\n      id: p.id\n")), @"
+    model.yaml:12:10: error: expected a text, found a mapping
+        ╭─[model.yaml:12:10]
+     11 │     from: posts p
+     12 │     key: { new: nextval('articles_seq'), by: [p.id] }
+        ·          ┬
+        ·          ╰── here
+     13 │     columns:
+        ╰────
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn table_without_any_key() {
+    insta::assert_snapshot!(refused(&VALID.replace("tables:\n", "tables:\n  events:\n    from: posts p\n    columns:\n      happened_at: now()\n      person_id: p.member_id\n")), @"
+    model.yaml:5:3: error: V2 table `public.events` has no primary key and no UNIQUE key on NOT NULL columns
+       ╭─[model.yaml:5:3]
+     4 │ tables:
+     5 │   events:
+       ·   ───┬──
+       ·      ╰── here
+     6 │     from: posts p
+       ╰────
+      help: pgmig records the rows it writes by a key, for id(), verify and rollback: add a primary key or a UNIQUE key on NOT NULL columns, or declare `key: [column, …]` in the model (V2 columns that
+            tell the migrated rows apart)
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn declared_key_column_can_be_null() {
+    insta::assert_snapshot!(refused(&VALID.replace("tables:\n", "tables:\n  events:\n    from: posts p\n    key: [person_id]\n    columns:\n      happened_at: now()\n      person_id: p.member_id\n")), @"
+    model.yaml:7:10: error: expected a text, found a list
+       ╭─[model.yaml:7:10]
+     6 │     from: posts p
+     7 │     key: [person_id]
+       ·          ┬
+       ·          ╰── here
+     8 │     columns:
+       ╰────
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn declared_key_empty() {
+    insta::assert_snapshot!(refused(&VALID.replace("tables:\n", "tables:\n  events:\n    from: posts p\n    key: []\n    columns:\n      happened_at: now()\n")), @"
+    model.yaml:7:10: error: expected a text, found a list
+       ╭─[model.yaml:7:10]
+     6 │     from: posts p
+     7 │     key: []
+       ·          ┬
+       ·          ╰── here
+     8 │     columns:
+       ╰────
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn declared_key_twice_and_unknown() {
+    insta::assert_snapshot!(refused(&VALID.replace("tables:\n", "tables:\n  events:\n    from: posts p\n    key: [happened_at, happened_at, when]\n    columns:\n      happened_at: now()\n")), @"
+    model.yaml:7:10: error: expected a text, found a list
+       ╭─[model.yaml:7:10]
+     6 │     from: posts p
+     7 │     key: [happened_at, happened_at, when]
+       ·          ┬
+       ·          ╰── here
+     8 │     columns:
+       ╰────
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn declared_key_in_batched_mode() {
+    insta::assert_snapshot!(refused(&VALID.replace("tables:\n", "mode: { batched: { size: 100 } }\ntables:\n  events:\n    from: posts p\n    key: [happened_at]\n    columns:\n      happened_at: now()\n")), @"
+    model.yaml:4:7: error: expected a text, found a mapping
+       ╭─[model.yaml:4:7]
+     3 │ timezone: UTC
+     4 │ mode: { batched: { size: 100 } }
+       ·       ┬
+       ·       ╰── here
+     5 │ tables:
+       ╰────
+    model.yaml:8:10: error: expected a text, found a list
+       ╭─[model.yaml:8:10]
+     7 │     from: posts p
+     8 │     key: [happened_at]
+       ·          ┬
+       ·          ╰── here
+     9 │     columns:
+       ╰────
+    error: model.yaml has 2 errors; nothing was written
+    ");
+}
+
+// --- modes ----------------------------------------------------------------------------------------
+
+#[test]
+fn unknown_mode() {
+    insta::assert_snapshot!(refused(&edited("timezone: UTC", "timezone: UTC\nmode: fast")), @"
+    model.yaml:4:7: error: unknown mode `fast`
+       ╭─[model.yaml:4:7]
+     3 │ timezone: UTC
+     4 │ mode: fast
+       ·       ──┬─
+       ·         ╰── here
+     5 │ tables:
+       ╰────
+      help: write `mode: transaction`, `mode: {batched: {size: 5000}}` or `mode: {per_entity: {root: STEP, size: 100}}`
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn batch_size_zero() {
+    insta::assert_snapshot!(refused(&edited("timezone: UTC", "timezone: UTC\nmode: { batched: { size: 0 } }")), @"
+    model.yaml:4:7: error: expected a text, found a mapping
+       ╭─[model.yaml:4:7]
+     3 │ timezone: UTC
+     4 │ mode: { batched: { size: 0 } }
+       ·       ┬
+       ·       ╰── here
+     5 │ tables:
+       ╰────
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn per_entity_root_unknown() {
+    insta::assert_snapshot!(refused(&edited("timezone: UTC", "timezone: UTC\nmode: { per_entity: { root: persons, size: 10 } }")), @"
+    model.yaml:4:7: error: expected a text, found a mapping
+       ╭─[model.yaml:4:7]
+     3 │ timezone: UTC
+     4 │ mode: { per_entity: { root: persons, size: 10 } }
+       ·       ┬
+       ·       ╰── here
+     5 │ tables:
+       ╰────
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn per_entity_size_zero() {
+    insta::assert_snapshot!(refused(&edited("timezone: UTC", "timezone: UTC\nmode: { per_entity: { root: people, size: 0 } }")), @"
+    model.yaml:4:7: error: expected a text, found a mapping
+       ╭─[model.yaml:4:7]
+     3 │ timezone: UTC
+     4 │ mode: { per_entity: { root: people, size: 0 } }
+       ·       ┬
+       ·       ╰── here
+     5 │ tables:
+       ╰────
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn per_entity_step_belongs_to_no_entity() {
+    insta::assert_snapshot!(refused(&edited("timezone: UTC", "timezone: UTC\nmode: { per_entity: { root: people, size: 10 } }")), @"
+    model.yaml:4:7: error: expected a text, found a mapping
+       ╭─[model.yaml:4:7]
+     3 │ timezone: UTC
+     4 │ mode: { per_entity: { root: people, size: 10 } }
+       ·       ┬
+       ·       ╰── here
+     5 │ tables:
+       ╰────
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn two_self_references_in_batched_mode() {
+    let model = edited(
+        r#"      name: m."Name""#,
+        "      name: m.\"Name\"\n      mentor_id: m.manager_id",
+    );
+    insta::assert_snapshot!(refused(&model.replace("timezone: UTC", "timezone: UTC\nmode: { batched: { size: 100 } }")), @"
+    model.yaml:4:7: error: expected a text, found a mapping
+       ╭─[model.yaml:4:7]
+     3 │ timezone: UTC
+     4 │ mode: { batched: { size: 100 } }
+       ·       ┬
+       ·       ╰── here
+     5 │ tables:
+       ╰────
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn steps_in_a_cycle() {
+    insta::assert_snapshot!(refused(&edited(r#"      name: m."Name""#, "      name: m.\"Name\"\n      age: (SELECT 1 FROM public.articles a WHERE a.person_id = m.id LIMIT 1)")), @"
+    model.yaml:5:3: error: the steps depend on each other in a cycle: people needs articles (reads the migrated rows of public.articles); articles needs people (foreign key articles_person_id_fkey (person_id))
+       ╭─[model.yaml:5:3]
+     4 │ tables:
+     5 │   people:
+       ·   ───┬──
+       ·      ╰── here
+     6 │     from: members m
+       ╰────
+      help: a cycle of foreign keys needs one of them filled by a later UPDATE, which pgmig does not do yet
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+// --- repairs, replace, reference data ---------------------------------------------------------
+
+#[test]
+fn unknown_repair() {
+    insta::assert_snapshot!(refused(&people_with("    repair:\n      - { column: email, on_duplicate: merge }\n")), @"
+    model.yaml:8:40: error: unknown repair `merge`
+       ╭─[model.yaml:8:40]
+     7 │     repair:
+     8 │       - { column: email, on_duplicate: merge }
+       ·                                        ──┬──
+       ·                                          ╰── here
+     9 │     key: keep
+       ╰────
+      help: write `on_duplicate: suffix` (ana@x.org -> ana+2@x.org) or `on_duplicate: clear` (the later duplicate becomes NULL)
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn repair_without_unique_constraint() {
+    insta::assert_snapshot!(refused(&people_with("    repair:\n      - { column: name, on_duplicate: suffix }\n")), @"
+    model.yaml:8:19: error: `people.name` has no UNIQUE constraint in V2: there is nothing to repair
+       ╭─[model.yaml:8:19]
+     7 │     repair:
+     8 │       - { column: name, on_duplicate: suffix }
+       ·                   ──┬─
+       ·                     ╰── here
+     9 │     key: keep
+       ╰────
+      help: a repair rule resolves collisions on a one-column UNIQUE constraint; remove the rule or add the constraint to V2
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn repair_of_the_primary_key() {
+    insta::assert_snapshot!(refused(&people_with("    repair:\n      - { column: id, on_duplicate: suffix }\n")), @"
+    model.yaml:8:19: error: `people.id` is part of the primary key: pgmig records migrated rows by it, so it is not repaired
+       ╭─[model.yaml:8:19]
+     7 │     repair:
+     8 │       - { column: id, on_duplicate: suffix }
+       ·                   ─┬
+       ·                    ╰── here
+     9 │     key: keep
+       ╰────
+      help: reject the duplicates instead (`reject:`), or key the step with `key: new`
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn repair_clear_on_not_null() {
+    insta::assert_snapshot!(refused(&people_with("    repair:\n      - { column: email, on_duplicate: clear }\n")), @"
+    model.yaml:8:40: error: `people.email` is NOT NULL: `on_duplicate: clear` can't empty it
+       ╭─[model.yaml:8:40]
+     7 │     repair:
+     8 │       - { column: email, on_duplicate: clear }
+       ·                                        ──┬──
+       ·                                          ╰── here
+     9 │     key: keep
+       ╰────
+      help: use `on_duplicate: suffix`
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn repair_twice_and_unknown_column() {
+    insta::assert_snapshot!(refused(&people_with("    repair:\n      - { column: email, on_duplicate: suffix }\n      - { column: email, on_duplicate: suffix }\n      - { column: nik, on_duplicate: clear }\n")), @"
+    model.yaml:9:19: error: two repair rules claim `people.email`
+        ╭─[model.yaml:9:19]
+      8 │       - { column: email, on_duplicate: suffix }
+      9 │       - { column: email, on_duplicate: suffix }
+        ·                   ──┬──
+        ·                     ╰── here
+     10 │       - { column: nik, on_duplicate: clear }
+        ╰────
+      help: one rule per column: keep the one you mean
+    model.yaml:10:19: error: column `nik` does not exist in V2 table `public.people`
+        ╭─[model.yaml:10:19]
+      9 │       - { column: email, on_duplicate: suffix }
+     10 │       - { column: nik, on_duplicate: clear }
+        ·                   ─┬─
+        ·                    ╰── here
+     11 │     key: keep
+        ╰────
+    error: model.yaml has 2 errors; nothing was written
+    ");
+}
+
+#[test]
+fn repair_of_a_column_the_step_does_not_fill() {
+    insta::assert_snapshot!(refused(&people_with("    repair:\n      - { column: nick, on_duplicate: clear }\n")), @"
+    model.yaml:8:19: error: this step does not fill `people.nick`: there is nothing to repair
+       ╭─[model.yaml:8:19]
+     7 │     repair:
+     8 │       - { column: nick, on_duplicate: clear }
+       ·                   ──┬─
+       ·                     ╰── here
+     9 │     key: keep
+       ╰────
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn repair_in_batched_mode() {
+    insta::assert_snapshot!(refused(&edited("timezone: UTC", "timezone: UTC\nmode: { batched: { size: 100 } }").replace("    key: keep\n    columns:\n      name:", "    repair:\n      - { column: email, on_duplicate: suffix }\n    key: keep\n    columns:\n      name:")), @"
+    model.yaml:4:7: error: expected a text, found a mapping
+       ╭─[model.yaml:4:7]
+     3 │ timezone: UTC
+     4 │ mode: { batched: { size: 100 } }
+       ·       ┬
+       ·       ╰── here
+     5 │ tables:
+       ╰────
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn replace_on_a_column_not_unique() {
+    insta::assert_snapshot!(refused(&people_with("    replace: [name]\n")), @"
+    model.yaml:7:15: error: `replace` matches on (name), which is not UNIQUE in V2 table `public.people`
+       ╭─[model.yaml:7:15]
+     6 │     from: members m
+     7 │     replace: [name]
+       ·               ──┬─
+       ·                 ╰── here
+     8 │     key: keep
+       ╰────
+      help: a migrated row must name at most one V2 row to replace: use a natural key with a UNIQUE constraint (e.g. email)
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn replace_in_batched_mode() {
+    insta::assert_snapshot!(refused(&edited("timezone: UTC", "timezone: UTC\nmode: { batched: { size: 100 } }").replace("    key: keep\n    columns:\n      name:", "    replace: [email]\n    key: keep\n    columns:\n      name:")), @"
+    model.yaml:4:7: error: expected a text, found a mapping
+       ╭─[model.yaml:4:7]
+     3 │ timezone: UTC
+     4 │ mode: { batched: { size: 100 } }
+       ·       ┬
+       ·       ╰── here
+     5 │ tables:
+       ╰────
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn reference_table_unknown() {
+    insta::assert_snapshot!(refused(&edited("tables:\n", "reference:\n  role:\n    key: [code]\n    rows:\n      - { code: admin, name: Admin }\ntables:\n")), @"
+    model.yaml:5:3: error: reference table `public.role` does not exist in V2
+       ╭─[model.yaml:5:3]
+     4 │ reference:
+     5 │   role:
+       ·   ──┬─
+       ·     ╰── here
+     6 │     key: [code]
+       ╰────
+      help: did you mean `roles`?
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn reference_without_key() {
+    insta::assert_snapshot!(refused(&edited("tables:\n", "reference:\n  roles:\n    rows:\n      - { code: admin, name: Admin }\ntables:\n")), @"
+    model.yaml:6:5: error: missing field `key`
+       ╭─[model.yaml:6:5]
+     5 │   roles:
+     6 │     rows:
+       ·     ┬
+       ·     ╰── here
+     7 │       - { code: admin, name: Admin }
+       ╰────
+      help: this mapping needs `key`
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn reference_key_not_unique() {
+    insta::assert_snapshot!(refused(&edited("tables:\n", "reference:\n  roles:\n    key: [level]\n    rows:\n      - { code: admin, name: Admin, level: 1 }\ntables:\n")), @"
+    model.yaml:6:11: error: the reference key (level) is not UNIQUE in V2 table `public.roles`
+       ╭─[model.yaml:6:11]
+     5 │   roles:
+     6 │     key: [level]
+       ·           ──┬──
+       ·             ╰── here
+     7 │     rows:
+       ╰────
+      help: rows are matched by this key, so a second run inserts nothing: it must name one row; add a UNIQUE constraint to V2 or choose a unique key
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn reference_rows_broken() {
+    insta::assert_snapshot!(refused(&edited("tables:\n", "reference:\n  roles:\n    key: [code]\n    rows:\n      - { code: admin, name: Admin }\n      - { code: admin, name: Again }\n      - { name: Keyless }\n      - { code: guest }\n      - { code: owner, name: Owner, colour: red }\ntables:\n")), @"
+    model.yaml:9:11: error: two reference rows of `public.roles` have the key (admin)
+        ╭─[model.yaml:9:11]
+      8 │       - { code: admin, name: Admin }
+      9 │       - { code: admin, name: Again }
+        ·           ──┬─
+        ·             ╰── here
+     10 │       - { name: Keyless }
+        ╰────
+    model.yaml:10:11: error: a reference row of `public.roles` has no value for its key (code)
+        ╭─[model.yaml:10:11]
+      9 │       - { code: admin, name: Again }
+     10 │       - { name: Keyless }
+        ·           ──┬─
+        ·             ╰── here
+     11 │       - { code: guest }
+        ╰────
+    model.yaml:10:11: error: column `roles.code` is NOT NULL and this reference row gives no value
+        ╭─[model.yaml:10:11]
+      9 │       - { code: admin, name: Again }
+     10 │       - { name: Keyless }
+        ·           ──┬─
+        ·             ╰── here
+     11 │       - { code: guest }
+        ╰────
+    model.yaml:11:11: error: column `roles.name` is NOT NULL and this reference row gives no value
+        ╭─[model.yaml:11:11]
+     10 │       - { name: Keyless }
+     11 │       - { code: guest }
+        ·           ──┬─
+        ·             ╰── here
+     12 │       - { code: owner, name: Owner, colour: red }
+        ╰────
+    model.yaml:12:37: error: column `colour` does not exist in V2 table `public.roles`
+        ╭─[model.yaml:12:37]
+     11 │       - { code: guest }
+     12 │       - { code: owner, name: Owner, colour: red }
+        ·                                     ───┬──
+        ·                                        ╰── here
+     13 │ tables:
+        ╰────
+    error: model.yaml has 5 errors; nothing was written
+    ");
+}
+
+// --- accounting, drop, redact ---------------------------------------------------------------------
+
+#[test]
+fn v1_column_read_by_no_step_with_a_v2_match() {
+    insta::assert_snapshot!(refused(&edited("    columns:\n      name: m.\"Name\"\n", "")), @r#"
+    model.yaml:5:3: error: `v1.members."Name"` is read by no step; V2's `people.name` is left to its default; map it or list it under drop:
+       ╭─[model.yaml:5:3]
+     4 │ tables:
+     5 │   people:
+       ·   ───┬──
+       ·      ╰── here
+     6 │     from: members m
+       ╰────
+      help: add `name: 'm."Name"'` to the columns of step people, or say why it is dropped: `drop: {members: {Name: REASON}}`
+    error: model.yaml has 1 error; nothing was written
+    "#);
+}
+
+#[test]
+fn v1_table_read_by_no_step() {
+    insta::assert_snapshot!(refused(&edited("  settings: V2 keeps its settings in the application's config\n", "")), @"
+    model.yaml:16:1: error: V1 table `v1.settings` is read by no step; read it in a step or list it under drop:
+        ╭─[model.yaml:16:1]
+     15 │       title: coalesce(p.title, 'untitled')
+     16 │ drop:
+        · ──┬─
+        ·   ╰── here
+     17 │   members: { password_hash: V2 signs in through the identity provider }
+        ╰────
+      help: to drop its rows, say why: `drop: {settings: REASON}` (PLAN.md shows the reason)
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn drop_names_what_v1_lacks() {
+    insta::assert_snapshot!(refused(&edited("  settings: V2", "  setting: V2").replace("password_hash: V2", "pasword_hash: V2")), @"
+    model.yaml:5:3: error: `v1.members.password_hash` is read by no step; map it or list it under drop:
+       ╭─[model.yaml:5:3]
+     4 │ tables:
+     5 │   people:
+       ·   ───┬──
+       ·      ╰── here
+     6 │     from: members m
+       ╰────
+      help: say why V2 doesn't need it: `drop: {members: {password_hash: REASON}}` (PLAN.md shows the reason)
+    model.yaml:16:1: error: V1 table `v1.settings` is read by no step; read it in a step or list it under drop:
+        ╭─[model.yaml:16:1]
+     15 │       title: coalesce(p.title, 'untitled')
+     16 │ drop:
+        · ──┬─
+        ·   ╰── here
+     17 │   members: { pasword_hash: V2 signs in through the identity provider }
+        ╰────
+      help: to drop its rows, say why: `drop: {settings: REASON}` (PLAN.md shows the reason)
+    model.yaml:17:14: error: drop: column `pasword_hash` does not exist in V1 table `v1.members`
+        ╭─[model.yaml:17:14]
+     16 │ drop:
+     17 │   members: { pasword_hash: V2 signs in through the identity provider }
+        ·              ──────┬─────
+        ·                    ╰── here
+     18 │   setting: V2 keeps its settings in the application's config
+        ╰────
+      help: did you mean `password_hash`?
+    model.yaml:18:3: error: drop: V1 has no table `setting` in schema `v1`
+        ╭─[model.yaml:18:3]
+     17 │   members: { pasword_hash: V2 signs in through the identity provider }
+     18 │   setting: V2 keeps its settings in the application's config
+        ·   ───┬───
+        ·      ╰── here
+     19 │ redact:
+        ╰────
+      help: did you mean `settings`?
+    error: model.yaml has 4 errors; nothing was written
+    ");
+}
+
+#[test]
+fn drop_of_what_a_step_reads() {
+    insta::assert_snapshot!(refused(&edited("password_hash: V2 signs in through the identity provider", "password_hash: V2 signs in through the identity provider, email: V2 asks again")), @"
+    model.yaml:17:72: error: drop: `v1.members.email` is listed as dropped, but step people reads it
+        ╭─[model.yaml:17:72]
+     16 │ drop:
+     17 │   members: { password_hash: V2 signs in through the identity provider, email: V2 asks again }
+        ·                                                                        ──┬──
+        ·                                                                          ╰── here
+     18 │   settings: V2 keeps its settings in the application's config
+        ╰────
+      help: remove it from drop:, or stop reading it: the model can't say both
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn drop_without_reason_or_with_todo() {
+    insta::assert_snapshot!(refused(&edited("password_hash: V2 signs in through the identity provider", "password_hash: TODO").replace("settings: V2 keeps its settings in the application's config", "settings: ''")), @"
+    model.yaml:17:29: error: drop: the reason for dropping `v1.members.password_hash` is still a TODO
+        ╭─[model.yaml:17:29]
+     16 │ drop:
+     17 │   members: { password_hash: TODO }
+        ·                             ──┬─
+        ·                               ╰── here
+     18 │   settings: ''
+        ╰────
+      help: say why V2 doesn't need this data (PLAN.md shows the reason), or map it in a step
+    model.yaml:18:3: error: drop: `v1.settings` has no reason
+        ╭─[model.yaml:18:3]
+     17 │   members: { password_hash: TODO }
+     18 │   settings: ''
+        ·   ────┬───
+        ·       ╰── here
+     19 │ redact:
+        ╰────
+      help: say why V2 doesn't need this data: PLAN.md shows the reason
+    error: model.yaml has 2 errors; nothing was written
+    ");
+}
+
+#[test]
+fn redact_names_what_v1_lacks() {
+    insta::assert_snapshot!(refused(&edited("  members: [password_hash]\n", "  member: [password_hash]\n  members: [pasword_hash, id]\n")), @"
+    model.yaml:20:3: error: redact: V1 has no table `member` in schema `v1`
+        ╭─[model.yaml:20:3]
+     19 │ redact:
+     20 │   member: [password_hash]
+        ·   ───┬──
+        ·      ╰── here
+     21 │   members: [pasword_hash, id]
+        ╰────
+      help: did you mean `members`?
+    model.yaml:21:13: error: redact: column `pasword_hash` does not exist in V1 table `v1.members`
+        ╭─[model.yaml:21:13]
+     20 │   member: [password_hash]
+     21 │   members: [pasword_hash, id]
+        ·             ──────┬─────
+        ·                   ╰── here
+        ╰────
+      help: did you mean `password_hash`?
+    model.yaml:21:27: error: redact: `members.id` is part of the primary key, which rejects name their V1 row by
+        ╭─[model.yaml:21:27]
+     20 │   member: [password_hash]
+     21 │   members: [pasword_hash, id]
+        ·                           ─┬
+        ·                            ╰── here
+        ╰────
+      help: the key is copied into `_pgmig.rejects.source_key` and the archives: leave it out of `redact:`
+    error: model.yaml has 3 errors; nothing was written
+    ");
+}
+
+// --- in place ---------------------------------------------------------------------------------
+
+const IN_PLACE_V1: &str = "CREATE TABLE tags (id text PRIMARY KEY, label text, user_id text);\nCREATE TABLE notes (body text, tag_id text);\n";
+const IN_PLACE_V2: &str = "CREATE TABLE tags (id uuid PRIMARY KEY, label text, user_id uuid);\nCREATE TABLE notes (body text, tag_id uuid);\n";
+
+fn refused_in_place(model: &str, v2_ddl: &str) -> String {
+    refused_against(model.as_bytes(), IN_PLACE_V1, v2_ddl)
+}
+
+#[test]
+fn in_place_false_is_read_as_a_copy_model() {
+    insta::assert_snapshot!(refused_in_place("name: tags\nin_place: false\n", IN_PLACE_V2), @"
+    model.yaml:1:1: error: missing field `tables`
+       ╭─[model.yaml:1:1]
+     1 │ name: tags
+       · ┬
+       · ╰── here
+     2 │ in_place: false
+       ╰────
+      help: this mapping needs `tables`
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn in_place_without_a_primary_key() {
+    insta::assert_snapshot!(refused_in_place("name: tags\nin_place: true\n", IN_PLACE_V2), @"
+    model.yaml:2:1: error: table public.notes has no primary key in V1: in-place mode batches and backs up rows by it
+       ╭─[model.yaml:2:1]
+     1 │ name: tags
+     2 │ in_place: true
+       · ────┬───
+       ·     ╰── here
+       ╰────
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn in_place_columns_added_and_dropped() {
+    insta::assert_snapshot!(refused_in_place("name: tags\nin_place: true\n", "CREATE TABLE tags (id uuid PRIMARY KEY, title text, user_id uuid);\nCREATE TABLE notes (body text, tag_id uuid);\n"), @"
+    model.yaml:2:1: error: table public.notes has no primary key in V1: in-place mode batches and backs up rows by it
+       ╭─[model.yaml:2:1]
+     1 │ name: tags
+     2 │ in_place: true
+       · ────┬───
+       ·     ╰── here
+       ╰────
+    model.yaml:2:1: error: column public.tags.label is only in V1
+       ╭─[model.yaml:2:1]
+     1 │ name: tags
+     2 │ in_place: true
+       · ────┬───
+       ·     ╰── here
+       ╰────
+      help: in-place mode changes columns' types, NOT NULL and defaults; it does not drop columns
+    model.yaml:2:1: error: column public.tags.title is only in V2
+       ╭─[model.yaml:2:1]
+     1 │ name: tags
+     2 │ in_place: true
+       · ────┬───
+       ·     ╰── here
+       ╰────
+      help: in-place mode changes columns' types, NOT NULL and defaults; it does not add columns
+    error: model.yaml has 3 errors; nothing was written
+    ");
+}
+
+#[test]
+fn in_place_using_broken_and_for_an_unchanged_column() {
+    insta::assert_snapshot!(refused_in_place("name: tags\nin_place: true\nusing:\n  tags.user_id: \"CASE WHEN user_id = '' THEN\"\n  tags.label: upper(label)\n", IN_PLACE_V2), @r#"
+    model.yaml:2:1: error: table public.notes has no primary key in V1: in-place mode batches and backs up rows by it
+       ╭─[model.yaml:2:1]
+     1 │ name: tags
+     2 │ in_place: true
+       · ────┬───
+       ·     ╰── here
+     3 │ using:
+       ╰────
+    model.yaml:4:17: error: the `using` of tags.user_id is not an SQL expression: text after the expression
+       ╭─[model.yaml:4:17]
+     3 │ using:
+     4 │   tags.user_id: "CASE WHEN user_id = '' THEN"
+       ·                 ─────────────┬─────────────
+       ·                              ╰── here
+     5 │   tags.label: upper(label)
+       ╰────
+    model.yaml:5:3: error: `using` for tags.label, a column whose type does not change (or no such column)
+       ╭─[model.yaml:5:3]
+     4 │   tags.user_id: "CASE WHEN user_id = '' THEN"
+     5 │   tags.label: upper(label)
+       ·   ─────┬────
+       ·        ╰── here
+       ╰────
+      help: `using` keys are table.column of a column whose type V2 changes
+    error: model.yaml has 3 errors; nothing was written
+    "#);
+}
