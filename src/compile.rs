@@ -302,7 +302,7 @@ fn uncarried_control_character(scripts: &emit::Scripts) -> Option<Diagnostic> {
 /// an error, and nothing is written.
 pub(crate) fn foreign_meta_command(scripts: &emit::Scripts) -> Option<Diagnostic> {
     scripts.files.iter().filter(|(name, _)| name.ends_with(".sql")).find_map(|(name, text)| {
-        let mut scanner = crate::run::lexer::SqlScanner::new();
+        let mut scanner = crate::psql::scanner::SqlScanner::new();
         text.split('\n').enumerate().find_map(|(n, line)| {
             let meta = scanner.feed_line(line, n + 1, None).meta?;
             let (command, rest) = crate::run::meta::split_name(&meta);

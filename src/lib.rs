@@ -22,6 +22,7 @@ pub mod inplace;
 pub mod lint;
 pub mod model;
 pub mod plan;
+pub mod psql;
 pub mod run;
 pub mod sql_text;
 pub mod stage;

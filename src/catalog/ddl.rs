@@ -1,7 +1,8 @@
 //! Catalog from DDL files in `pg_dump --schema-only` style.
 //!
-//! The text is split into statements with sqlparser's tokenizer (dollar quoting and
-//! comments respected, split on top-level `;`), and each statement is parsed on its own.
+//! The text is split into statements by psql's scanner ([`crate::psql::scanner`]: quoting,
+//! dollar quoting, comments and meta-commands as psql reads them), and each statement is
+//! parsed on its own.
 //! Statements that are not about tables (functions, triggers, grants, views, COMMENT,
 //! SET, ownership, statistics …) are counted in [`DdlLoad::skipped`] by kind. Statements
 //! that matter but sqlparser cannot parse are handled token by token where possible
@@ -21,6 +22,7 @@ use super::{
     quote_ident, Catalog, Check, Column, Deferrable, Domain, FkAction, ForeignKey, Identity, Index,
     Key, QualName, ReadWarning, Sequence, Skipped, Table,
 };
+use crate::psql::scanner::SqlScanner;
 use crate::sql_text::quote_literal;
 
 /// A catalog read from DDL, with what the reader passed over.
@@ -43,66 +45,29 @@ pub fn from_ddl(sql: &str, default_schema: &str) -> Result<DdlLoad, String> {
     Ok(loader.finish())
 }
 
-/// Splits SQL text into statements (without the `;`), comments and blanks removed
-/// from their ends, each with the line it starts on. Respects quotes, dollar quoting and
-/// comments.
-pub(crate) fn split_statements(sql: &str) -> Result<Vec<(usize, String)>, String> {
-    let dialect = PostgreSqlDialect {};
-    let tokens = Tokenizer::new(&dialect, sql)
-        .tokenize_with_location()
-        .map_err(|e| e.to_string())?;
-    // Byte offset of each line start, to turn (line, column-in-chars) into offsets.
-    let mut line_starts = vec![0usize];
-    for (i, b) in sql.bytes().enumerate() {
-        if b == b'\n' {
-            line_starts.push(i + 1);
-        }
+/// Splits DDL text into statements as psql reads the file (a meta-command such as pg_dump's
+/// `\connect` or `\restrict` is skipped), each without its `;` and with the line it starts
+/// on. A quote, dollar quote or comment still open at the end is an error: the rest of the
+/// file would be lost inside it.
+fn split_statements(sql: &str) -> Result<Vec<(usize, String)>, String> {
+    let mut scanner = SqlScanner::new();
+    let mut statements = Vec::new();
+    for (n, line) in sql.lines().enumerate() {
+        statements.extend(scanner.feed_line(line, n + 1, None).statements);
     }
-    let offset = |line: u64, col: u64| -> usize {
-        let start = line_starts
-            .get(line.saturating_sub(1) as usize)
-            .copied()
-            .unwrap_or(sql.len());
-        let rest = &sql[start..];
-        rest.char_indices()
-            .nth(col.saturating_sub(1) as usize)
-            .map(|(i, _)| start + i)
-            .unwrap_or(sql.len())
-    };
-    let mut out = Vec::new();
-    let mut start: Option<(usize, usize)> = None;
-    let mut depth = 0i32;
-    for t in &tokens {
-        match &t.token {
-            Token::Whitespace(_) => {}
-            Token::SemiColon if depth == 0 => {
-                if let Some((line, s)) = start.take() {
-                    let end = offset(t.span.start.line, t.span.start.column);
-                    out.push((line, sql[s..end].trim().to_string()));
-                }
-            }
-            tok => {
-                match tok {
-                    Token::LParen => depth += 1,
-                    Token::RParen => depth -= 1,
-                    _ => {}
-                }
-                if start.is_none() {
-                    start = Some((
-                        t.span.start.line as usize,
-                        offset(t.span.start.line, t.span.start.column),
-                    ));
-                }
-            }
-        }
+    if let Some(opened) = scanner.open_quote_or_comment() {
+        return Err(format!("{opened} is still open at the end of the file"));
     }
-    if let Some((line, s)) = start {
-        let rest = sql[s..].trim();
-        if !rest.is_empty() {
-            out.push((line, rest.to_string()));
-        }
-    }
-    Ok(out)
+    statements.extend(scanner.finish());
+    Ok(statements
+        .into_iter()
+        .map(|s| {
+            let text = s.text.trim_end();
+            let text = text.strip_suffix(';').unwrap_or(text).trim();
+            (s.line, text.to_string())
+        })
+        .filter(|(_, text)| !text.is_empty())
+        .collect())
 }
 
 /// Significant tokens of a statement (no whitespace or comments).
@@ -1692,4 +1657,36 @@ fn deferrable(c: Option<&sqlparser::ast::ConstraintCharacteristics>) -> Deferrab
 #[allow(dead_code)]
 fn qname_sql(q: &QualName) -> String {
     format!("{}.{}", quote_ident(&q.schema), quote_ident(&q.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_commands_of_pg_dump_are_skipped_as_psql_does() {
+        let ddl = "\\restrict 4dG0k2\n\\connect app\nCREATE TABLE t (id integer PRIMARY KEY, body text DEFAULT 'a;b');\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\n\\unrestrict 4dG0k2\n";
+        let statements = split_statements(ddl).unwrap();
+        let lines: Vec<usize> = statements.iter().map(|(line, _)| *line).collect();
+        assert_eq!(lines, [3, 4], "{statements:?}");
+        assert!(
+            statements[0].1.ends_with("DEFAULT 'a;b')"),
+            "{statements:?}"
+        );
+        let load = from_ddl(ddl, "public").unwrap();
+        assert!(load.warnings.is_empty(), "{:?}", load.warnings);
+        assert_eq!(load.catalog.tables.len(), 1);
+    }
+
+    #[test]
+    fn a_quote_left_open_is_an_error_not_a_lost_file() {
+        for (ddl, open) in [
+            ("CREATE TABLE t (id int);\nCREATE FUNCTION f() RETURNS int AS $body$ SELECT 1;\nCREATE TABLE u (id int);\n", "the dollar quote"),
+            ("CREATE TABLE t (note text DEFAULT 'it''s);\nCREATE TABLE u (id int);\n", "a quoted string"),
+            ("CREATE TABLE t (id int);\n/* CREATE TABLE u (id int);\n", "a /* comment"),
+        ] {
+            let error = from_ddl(ddl, "public").unwrap_err();
+            assert!(error.starts_with(open) && error.ends_with("is still open at the end of the file"), "{error}");
+        }
+    }
 }

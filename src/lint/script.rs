@@ -1,7 +1,7 @@
 //! A psql script as a list of SQL statements, with the statements inside `DO` blocks and
 //! function/procedure bodies brought out where they run.
 //!
-//! Top-level statements come from the runner's psql scanner ([`crate::run::lexer`]): it skips
+//! Top-level statements come from psql's scanner ([`crate::psql::scanner`]): it skips
 //! meta-commands (`\set`, `\if`, …) and knows quoting, dollar quoting and comments. psql
 //! variables (`:'name'`, `:"name"`, `:name`) are left uninterpolated and read as a string
 //! literal, an identifier and a placeholder. A `DO $tag$ … $tag$` body and the dollar-quoted
@@ -36,7 +36,7 @@ pub struct Stmt {
 /// Statements in running order; a `DO` or `CREATE FUNCTION/PROCEDURE` statement is followed
 /// by the statements of its body.
 pub fn statements(script: &str) -> Vec<Stmt> {
-    let (top, _meta) = crate::run::lexer::split_statements(script, None);
+    let (top, _meta) = crate::psql::scanner::split_statements(script, None);
     // Top-level statements are read independently of each other, so a long script (a
     // 1,000-step migrate.sql is ~3 MB, and compile lints it for PLAN.md's lock table) is
     // shared among the cores in contiguous runs of about equal size and put back in order.
@@ -50,7 +50,7 @@ pub fn statements(script: &str) -> Vec<Stmt> {
     read_in_runs(&top, workers)
 }
 
-fn read_in_runs(top: &[crate::run::lexer::Statement], workers: usize) -> Vec<Stmt> {
+fn read_in_runs(top: &[crate::psql::scanner::Statement], workers: usize) -> Vec<Stmt> {
     if workers <= 1 {
         return top.iter().flat_map(read_top_level).collect();
     }
@@ -70,9 +70,9 @@ fn read_in_runs(top: &[crate::run::lexer::Statement], workers: usize) -> Vec<Stm
 
 /// `top` cut into at most `n` contiguous runs of about the same number of bytes.
 fn runs_of_equal_size(
-    top: &[crate::run::lexer::Statement],
+    top: &[crate::psql::scanner::Statement],
     n: usize,
-) -> Vec<&[crate::run::lexer::Statement]> {
+) -> Vec<&[crate::psql::scanner::Statement]> {
     let total: usize = top.iter().map(|s| s.text.len()).sum();
     let target = total.div_ceil(n).max(1);
     let mut runs = Vec::with_capacity(n);
@@ -91,7 +91,7 @@ fn runs_of_equal_size(
 }
 
 /// One top-level statement, followed by the statements of its body if it has one.
-fn read_top_level(st: &crate::run::lexer::Statement) -> Vec<Stmt> {
+fn read_top_level(st: &crate::psql::scanner::Statement) -> Vec<Stmt> {
     let Some(tokens) = tokenize(&st.text) else {
         return vec![Stmt {
             line: st.line,
@@ -503,7 +503,7 @@ mod tests {
         let script = (0..200)
             .map(|i| format!("-- {i}\n{block}"))
             .collect::<String>();
-        let (top, _) = crate::run::lexer::split_statements(&script, None);
+        let (top, _) = crate::psql::scanner::split_statements(&script, None);
         let shape = |s: &[Stmt]| {
             s.iter()
                 .map(|s| {

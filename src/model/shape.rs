@@ -551,6 +551,9 @@ impl<'de> de::Deserializer<'de> for Reader<'de> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, ShapeError> {
+        if name == SPANNED_TYPE && !matches!(self.node, Node::Scalar(_)) && !self.placeholder {
+            return visitor.visit_map(SpannedAccess::new(self, fields));
+        }
         if name == SPANNED_TYPE {
             return self.scalar(visitor, |node, v| {
                 marked_yaml::spanned_serde::NodeDeserializer::new(node)
@@ -607,6 +610,71 @@ impl<'de> de::Deserializer<'de> for Reader<'de> {
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ShapeError> {
         visitor.visit_unit()
+    }
+}
+
+/// marked_yaml's `Spanned<T>` around a mapping or a list (a `key:` or a `mode:`): the
+/// node's span in the fields marked_yaml's visitor asks for, then the value itself, read by
+/// this reader so its errors are recovered like any other's.
+struct SpannedAccess<'de> {
+    /// The span's fields (start source, character, line, column; then the end's), each with
+    /// its value; the markers a node lacks are left out, as marked_yaml's visitor allows.
+    span: Vec<(&'static str, usize)>,
+    inner_field: &'static str,
+    inner: Option<Reader<'de>>,
+}
+
+impl<'de> SpannedAccess<'de> {
+    fn new(reader: Reader<'de>, fields: &'static [&'static str]) -> Self {
+        let marker_fields = |m: Option<&marked_yaml::Marker>, names: &'static [&'static str]| {
+            m.map(|m| {
+                names
+                    .iter()
+                    .copied()
+                    .zip([m.source(), m.character(), m.line(), m.column()])
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+        };
+        let span = reader.node.span();
+        let mut fields_of_span = marker_fields(span.start(), &fields[0..4]);
+        fields_of_span.extend(marker_fields(span.end(), &fields[4..8]));
+        fields_of_span.reverse();
+        SpannedAccess {
+            span: fields_of_span,
+            inner_field: fields[8],
+            inner: Some(reader),
+        }
+    }
+}
+
+impl<'de> MapAccess<'de> for SpannedAccess<'de> {
+    type Error = ShapeError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, ShapeError> {
+        let key = match self.span.last() {
+            Some((name, _)) => *name,
+            None if self.inner.is_some() => self.inner_field,
+            None => return Ok(None),
+        };
+        seed.deserialize(BorrowedStrDeserializer::new(key))
+            .map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, ShapeError> {
+        match self.span.pop() {
+            Some((_, value)) => seed.deserialize(value.into_deserializer()),
+            None => match self.inner.take() {
+                Some(reader) => seed.deserialize(reader),
+                None => Err(de::Error::custom("a Spanned value was read twice")),
+            },
+        }
     }
 }
 

@@ -9,7 +9,6 @@ use postgres::{Client, SimpleQueryMessage};
 
 use super::conn::Connection;
 use super::error::{describe_pg_error, RunError};
-use super::lexer::Statement;
 use super::lock;
 use super::progress;
 use super::script::{self, Outcome, Sink};
@@ -17,6 +16,7 @@ use super::status;
 use super::table::Table;
 use super::ui::Ui;
 use crate::emit::fingerprint::sha256_hex;
+use crate::psql::scanner::Statement;
 
 /// What a successful run did.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,7 +1,7 @@
 //! psql meta-commands: the name, the arguments (psql's `OT_NORMAL` rules) and the subset
 //! `pgmig run` knows.
 
-use super::vars::{is_var_char, quote_ident, quote_literal, Vars};
+use crate::psql::vars::{is_var_char, quote_ident, quote_literal, Vars};
 
 /// The meta-commands `pgmig run` implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! `pgmig run` gives the result `psql -X -v ON_ERROR_STOP=1 -f FILE` would, for the subset
 //! of psql the generated scripts use: `\set`, `\unset`, `\if`/`\elif`/`\else`/`\endif`,
 //! `\echo`, `\q`, and `:name`, `:'name'`, `:"name"`, `:{?name}` interpolation (see
-//! [`lexer`], [`meta`], [`script`]). Runs take a session advisory lock ([`LOCK_KEY`]) so
+//! [`crate::psql::scanner`], [`meta`], [`script`]). Runs take a session advisory lock ([`LOCK_KEY`]) so
 //! only one pgmig run touches a database at a time.
 //!
 //! ```no_run
@@ -20,7 +20,6 @@ pub mod archives;
 pub mod conn;
 pub mod error;
 pub mod exec;
-pub mod lexer;
 pub mod lock;
 pub mod meta;
 pub mod progress;
@@ -30,8 +29,8 @@ pub mod status;
 mod table;
 mod trust;
 pub mod ui;
-pub mod vars;
 
+pub use crate::psql::vars::{parse_assignment, Vars};
 pub use conn::{
     connect, connect_as, connect_capturing, connect_capturing_as, parse_conninfo, Connection,
 };
@@ -41,4 +40,3 @@ pub use lock::LOCK_KEY;
 pub use rejects::print_rejects;
 pub use status::{print_status, print_status_json, status_rows, LogRow, StatusRow, NO_RUN};
 pub use ui::{Format, OutputLine};
-pub use vars::{parse_assignment, Vars};

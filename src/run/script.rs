@@ -5,9 +5,9 @@
 //! misplaced `\if`/`\elif`/`\else`/`\endif`), so a malformed script never half-runs.
 
 use super::error::RunError;
-use super::lexer::{SqlScanner, Statement};
 use super::meta::{kind_of, parse_args, split_name, MetaKind};
-use super::vars::{is_valid_name, parse_bool, Vars};
+use crate::psql::scanner::{SqlScanner, Statement};
+use crate::psql::vars::{is_valid_name, parse_bool, Vars};
 
 /// Where the interpreter sends what it produces.
 pub trait Sink {
@@ -57,7 +57,7 @@ fn script_error(script: &str, line: usize, message: impl Into<String>) -> RunErr
     }
 }
 
-/// psql splits lines on `\n`; a trailing `\r` is whitespace to the lexer.
+/// psql splits lines on `\n`; a trailing `\r` is whitespace to the scanner.
 fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.split('\n').enumerate().map(|(n, l)| (n + 1, l))
 }

@@ -7,7 +7,7 @@ use postgres::Client;
 use super::conn::Connection;
 use super::error::RunError;
 use super::table::Table;
-use super::vars::quote_ident;
+use crate::psql::vars::quote_ident;
 
 /// One row of `_pgmig.log`.
 #[derive(Debug, Clone, PartialEq)]

@@ -424,7 +424,7 @@ proptest! {
             quote_ident_always(&format!("{name}2")),
             dollar_quote(&text, "step"),
             quote_ident("c3"),
-            pgmig::run::vars::quote_literal(&text),
+            pgmig::psql::vars::quote_literal(&text),
         );
         let row = client.query_one(&sql, &[]).map_err(|e| TestCaseError::fail(format!("{sql}: {e}")))?;
         let columns: Vec<String> = row.columns().iter().map(|c| c.name().to_string()).collect();

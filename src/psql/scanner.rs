@@ -106,6 +106,18 @@ impl SqlScanner {
         self.start_line.is_none() && self.state == State::Top
     }
 
+    /// What the scanner is inside of at this point, if anything: a quote, a dollar quote or
+    /// a comment (psql would wait for more input).
+    pub fn open_quote_or_comment(&self) -> Option<String> {
+        match &self.state {
+            State::Top => None,
+            State::Quote { .. } => Some("a quoted string".into()),
+            State::Ident => Some("a quoted identifier".into()),
+            State::Dollar(tag) => Some(format!("the dollar quote ${tag}$")),
+            State::Block(_) => Some("a /* comment".into()),
+        }
+    }
+
     /// Forgets the pending statement (psql does so in an inactive `\if` branch).
     pub fn discard(&mut self) {
         self.reset_statement();
