@@ -555,14 +555,15 @@ fn keep_without_the_key_column() {
 #[test]
 fn new_key_mapped_too() {
     insta::assert_snapshot!(refused(&edited("    from: posts p\n    key: keep\n    columns:\n", "    from: posts p\n    key: { new: nextval('articles_seq'), by: [p.id] }\n    columns:\n      id: p.id\n")), @"
-    model.yaml:12:10: error: expected a text, found a mapping
-        ╭─[model.yaml:12:10]
-     11 │     from: posts p
-     12 │     key: { new: nextval('articles_seq'), by: [p.id] }
-        ·          ┬
-        ·          ╰── here
+    model.yaml:14:7: error: `id` is the key made by `key: new`; it can't also be mapped
+        ╭─[model.yaml:14:7]
      13 │     columns:
+     14 │       id: p.id
+        ·       ─┬
+        ·        ╰── here
+     15 │       person_id: p.member_id
         ╰────
+      help: remove it from `columns`, or use `key: keep`
     error: model.yaml has 1 error; nothing was written
     ");
 }
@@ -587,14 +588,15 @@ fn table_without_any_key() {
 #[test]
 fn declared_key_column_can_be_null() {
     insta::assert_snapshot!(refused(&VALID.replace("tables:\n", "tables:\n  events:\n    from: posts p\n    key: [person_id]\n    columns:\n      happened_at: now()\n      person_id: p.member_id\n")), @"
-    model.yaml:7:10: error: expected a text, found a list
-       ╭─[model.yaml:7:10]
+    model.yaml:7:11: error: key column `person_id` of `public.events` can be NULL
+       ╭─[model.yaml:7:11]
      6 │     from: posts p
      7 │     key: [person_id]
-       ·          ┬
-       ·          ╰── here
+       ·           ────┬────
+       ·               ╰── here
      8 │     columns:
        ╰────
+      help: the id map records each migrated row's key, and NULL equals nothing: choose NOT NULL columns, or make this one NOT NULL in V2
     error: model.yaml has 1 error; nothing was written
     ");
 }
@@ -602,14 +604,15 @@ fn declared_key_column_can_be_null() {
 #[test]
 fn declared_key_empty() {
     insta::assert_snapshot!(refused(&VALID.replace("tables:\n", "tables:\n  events:\n    from: posts p\n    key: []\n    columns:\n      happened_at: now()\n")), @"
-    model.yaml:7:10: error: expected a text, found a list
-       ╭─[model.yaml:7:10]
+    model.yaml:5:3: error: `key: []` of step `events` names no column
+       ╭─[model.yaml:5:3]
+     4 │ tables:
+     5 │   events:
+       ·   ───┬──
+       ·      ╰── here
      6 │     from: posts p
-     7 │     key: []
-       ·          ┬
-       ·          ╰── here
-     8 │     columns:
        ╰────
+      help: list the V2 columns that tell the migrated rows apart, e.g. `key: [sensor_id, happened_at]`
     error: model.yaml has 1 error; nothing was written
     ");
 }
@@ -617,38 +620,40 @@ fn declared_key_empty() {
 #[test]
 fn declared_key_twice_and_unknown() {
     insta::assert_snapshot!(refused(&VALID.replace("tables:\n", "tables:\n  events:\n    from: posts p\n    key: [happened_at, happened_at, when]\n    columns:\n      happened_at: now()\n")), @"
-    model.yaml:7:10: error: expected a text, found a list
-       ╭─[model.yaml:7:10]
+    model.yaml:7:24: error: key column `happened_at` is listed twice
+       ╭─[model.yaml:7:24]
      6 │     from: posts p
      7 │     key: [happened_at, happened_at, when]
-       ·          ┬
-       ·          ╰── here
+       ·                        ─────┬─────
+       ·                             ╰── here
      8 │     columns:
        ╰────
-    error: model.yaml has 1 error; nothing was written
+    model.yaml:7:37: error: key column `when` does not exist in V2 table `public.events`
+       ╭─[model.yaml:7:37]
+     6 │     from: posts p
+     7 │     key: [happened_at, happened_at, when]
+       ·                                     ──┬─
+       ·                                       ╰── here
+     8 │     columns:
+       ╰────
+    error: model.yaml has 2 errors; nothing was written
     ");
 }
 
 #[test]
 fn declared_key_in_batched_mode() {
     insta::assert_snapshot!(refused(&VALID.replace("tables:\n", "mode: { batched: { size: 100 } }\ntables:\n  events:\n    from: posts p\n    key: [happened_at]\n    columns:\n      happened_at: now()\n")), @"
-    model.yaml:4:7: error: expected a text, found a mapping
-       ╭─[model.yaml:4:7]
-     3 │ timezone: UTC
-     4 │ mode: { batched: { size: 100 } }
-       ·       ┬
-       ·       ╰── here
-     5 │ tables:
-       ╰────
-    model.yaml:8:10: error: expected a text, found a list
-       ╭─[model.yaml:8:10]
+    model.yaml:8:11: error: the key declared for `events` needs `mode: transaction`: V2 does not enforce it
+       ╭─[model.yaml:8:11]
      7 │     from: posts p
      8 │     key: [happened_at]
-       ·          ┬
-       ·          ╰── here
+       ·           ─────┬─────
+       ·                ╰── here
      9 │     columns:
        ╰────
-    error: model.yaml has 2 errors; nothing was written
+      help: migrate checks in one transaction that no other V2 row shares a migrated row's key, which batches committed one by one can't; add a UNIQUE key on these NOT NULL columns to V2, or use `mode:
+            transaction`
+    error: model.yaml has 1 error; nothing was written
     ");
 }
 
@@ -673,14 +678,15 @@ fn unknown_mode() {
 #[test]
 fn batch_size_zero() {
     insta::assert_snapshot!(refused(&edited("timezone: UTC", "timezone: UTC\nmode: { batched: { size: 0 } }")), @"
-    model.yaml:4:7: error: expected a text, found a mapping
-       ╭─[model.yaml:4:7]
+    model.yaml:4:26: error: batch size must be a positive whole number, not `0`
+       ╭─[model.yaml:4:26]
      3 │ timezone: UTC
      4 │ mode: { batched: { size: 0 } }
-       ·       ┬
-       ·       ╰── here
+       ·                          ┬
+       ·                          ╰── here
      5 │ tables:
        ╰────
+      help: a batch is this many keys of a step, committed together: 1000 to 50000 is usual
     error: model.yaml has 1 error; nothing was written
     ");
 }
@@ -688,12 +694,12 @@ fn batch_size_zero() {
 #[test]
 fn per_entity_root_unknown() {
     insta::assert_snapshot!(refused(&edited("timezone: UTC", "timezone: UTC\nmode: { per_entity: { root: persons, size: 10 } }")), @"
-    model.yaml:4:7: error: expected a text, found a mapping
-       ╭─[model.yaml:4:7]
+    model.yaml:4:29: error: per_entity: no step is named `persons`
+       ╭─[model.yaml:4:29]
      3 │ timezone: UTC
      4 │ mode: { per_entity: { root: persons, size: 10 } }
-       ·       ┬
-       ·       ╰── here
+       ·                             ───┬───
+       ·                                ╰── here
      5 │ tables:
        ╰────
     error: model.yaml has 1 error; nothing was written
@@ -703,12 +709,12 @@ fn per_entity_root_unknown() {
 #[test]
 fn per_entity_size_zero() {
     insta::assert_snapshot!(refused(&edited("timezone: UTC", "timezone: UTC\nmode: { per_entity: { root: people, size: 0 } }")), @"
-    model.yaml:4:7: error: expected a text, found a mapping
-       ╭─[model.yaml:4:7]
+    model.yaml:4:43: error: per_entity: size must be a positive whole number (entities per commit)
+       ╭─[model.yaml:4:43]
      3 │ timezone: UTC
      4 │ mode: { per_entity: { root: people, size: 0 } }
-       ·       ┬
-       ·       ╰── here
+       ·                                           ┬
+       ·                                           ╰── here
      5 │ tables:
        ╰────
     error: model.yaml has 1 error; nothing was written
@@ -717,17 +723,18 @@ fn per_entity_size_zero() {
 
 #[test]
 fn per_entity_step_belongs_to_no_entity() {
-    insta::assert_snapshot!(refused(&edited("timezone: UTC", "timezone: UTC\nmode: { per_entity: { root: people, size: 10 } }")), @"
-    model.yaml:4:7: error: expected a text, found a mapping
-       ╭─[model.yaml:4:7]
-     3 │ timezone: UTC
-     4 │ mode: { per_entity: { root: people, size: 10 } }
-       ·       ┬
-       ·       ╰── here
-     5 │ tables:
-       ╰────
+    insta::assert_snapshot!(refused(&edited("timezone: UTC", "timezone: UTC\nmode: { per_entity: { root: people, size: 10 } }")), @r#"
+    model.yaml:11:3: error: per_entity: step articles makes no id() lookup into people or a step under it, so its rows belong to no entity
+        ╭─[model.yaml:11:3]
+     10 │       name: m."Name"
+     11 │   articles:
+        ·   ────┬───
+        ·       ╰── here
+     12 │     from: posts p
+        ╰────
+      help: look up the parent row with id(), e.g. `where: id(people, …) IS NOT NULL`, or use `mode: transaction`
     error: model.yaml has 1 error; nothing was written
-    ");
+    "#);
 }
 
 #[test]
@@ -737,14 +744,15 @@ fn two_self_references_in_batched_mode() {
         "      name: m.\"Name\"\n      mentor_id: m.manager_id",
     );
     insta::assert_snapshot!(refused(&model.replace("timezone: UTC", "timezone: UTC\nmode: { batched: { size: 100 } }")), @"
-    model.yaml:4:7: error: expected a text, found a mapping
-       ╭─[model.yaml:4:7]
-     3 │ timezone: UTC
-     4 │ mode: { batched: { size: 100 } }
-       ·       ┬
-       ·       ╰── here
+    model.yaml:6:3: error: step people: public.people has 2 foreign keys to itself (people_manager_id_fkey, people_mentor_id_fkey); batched and per-entity mode order rows by one hierarchy
+       ╭─[model.yaml:6:3]
      5 │ tables:
+     6 │   people:
+       ·   ───┬──
+       ·      ╰── here
+     7 │     from: members m
        ╰────
+      help: use `mode: transaction`: one statement inserts every row and its parents together
     error: model.yaml has 1 error; nothing was written
     ");
 }
@@ -873,14 +881,15 @@ fn repair_of_a_column_the_step_does_not_fill() {
 #[test]
 fn repair_in_batched_mode() {
     insta::assert_snapshot!(refused(&edited("timezone: UTC", "timezone: UTC\nmode: { batched: { size: 100 } }").replace("    key: keep\n    columns:\n      name:", "    repair:\n      - { column: email, on_duplicate: suffix }\n    key: keep\n    columns:\n      name:")), @"
-    model.yaml:4:7: error: expected a text, found a mapping
-       ╭─[model.yaml:4:7]
-     3 │ timezone: UTC
-     4 │ mode: { batched: { size: 100 } }
-       ·       ┬
-       ·       ╰── here
-     5 │ tables:
-       ╰────
+    model.yaml:9:19: error: a repair rule needs `mode: transaction`
+        ╭─[model.yaml:9:19]
+      8 │     repair:
+      9 │       - { column: email, on_duplicate: suffix }
+        ·                   ──┬──
+        ·                     ╰── here
+     10 │     key: keep
+        ╰────
+      help: repairs compare each value with every row already migrated, which batches committed one by one can't keep consistent
     error: model.yaml has 1 error; nothing was written
     ");
 }
@@ -904,14 +913,15 @@ fn replace_on_a_column_not_unique() {
 #[test]
 fn replace_in_batched_mode() {
     insta::assert_snapshot!(refused(&edited("timezone: UTC", "timezone: UTC\nmode: { batched: { size: 100 } }").replace("    key: keep\n    columns:\n      name:", "    replace: [email]\n    key: keep\n    columns:\n      name:")), @"
-    model.yaml:4:7: error: expected a text, found a mapping
-       ╭─[model.yaml:4:7]
-     3 │ timezone: UTC
-     4 │ mode: { batched: { size: 100 } }
-       ·       ┬
-       ·       ╰── here
-     5 │ tables:
+    model.yaml:8:15: error: `replace` needs `mode: transaction` or `per_entity`
+       ╭─[model.yaml:8:15]
+     7 │     from: members m
+     8 │     replace: [email]
+       ·               ──┬──
+       ·                 ╰── here
+     9 │     key: keep
        ╰────
+      help: the replaced rows are backed up, deleted and re-created in the transaction that migrates their entity
     error: model.yaml has 1 error; nothing was written
     ");
 }

@@ -10,7 +10,7 @@ use sqlparser::ast::{Expr, Value};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
-use super::scope::ident_name;
+use super::ident::ident_name;
 use crate::catalog::{quote_ident, ForeignKey, QualName, Table};
 use crate::plan::{CastTest, CheckTest, ForeignKeyTest, UniqueTest};
 

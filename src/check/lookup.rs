@@ -10,7 +10,7 @@ use sqlparser::ast::{
     Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectNamePart,
 };
 
-use super::scope::{ident_name, sql_ident};
+use super::ident::{ident_name, sql_ident};
 use super::sql::Origin;
 use super::suggest::did_you_mean;
 use crate::catalog::quote_ident;

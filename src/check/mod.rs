@@ -7,7 +7,9 @@ pub mod archives;
 mod constraints;
 mod head;
 mod hierarchy;
+mod ident;
 pub(crate) mod lexical;
+pub mod library;
 mod lookup;
 pub mod names;
 pub mod only;
@@ -24,7 +26,7 @@ pub(crate) mod sql;
 mod step;
 pub mod subset;
 pub(crate) mod suggest;
-pub mod transforms;
+mod transforms;
 pub mod types;
 pub(crate) mod zone;
 

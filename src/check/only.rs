@@ -8,7 +8,7 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
-use super::scope::{ident_name, sql_ident};
+use super::ident::{ident_name, sql_ident};
 use super::suggest::did_you_mean;
 use crate::catalog::Catalog;
 use crate::plan::{Plan, Sql};

@@ -8,8 +8,10 @@ use sqlparser::ast::{
     SetExpr, TableFactor, TableWithJoins, Visit, VisitMut, Visitor, VisitorMut,
 };
 
+use super::ident::{ident_name, sql_ident};
 use super::sql::Origin;
 use super::suggest::did_you_mean;
+use super::types::ColumnTypes;
 use crate::catalog::{Catalog, QualName};
 use crate::diagnostic::Diagnostic;
 
@@ -58,23 +60,6 @@ const VALUE_KEYWORDS: &[&str] = &[
     "current_role",
 ];
 
-/// An identifier's name as PostgreSQL sees it: unquoted names fold to lower case. A name
-/// [`printable_name`] wrote out through the toolkit (kept as quoted text) reads back as the
-/// name it stands for.
-pub fn ident_name(ident: &Ident) -> String {
-    match ident.quote_style {
-        Some(_) => ident.value.clone(),
-        None => match ident
-            .value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-        {
-            Some(quoted) => quoted.replace("\"\"", "\""),
-            None => ident.value.to_lowercase(),
-        },
-    }
-}
-
 fn object_parts(name: &ObjectName) -> Vec<String> {
     name.0
         .iter()
@@ -83,16 +68,6 @@ fn object_parts(name: &ObjectName) -> Vec<String> {
             other => other.to_string(),
         })
         .collect()
-}
-
-/// An `Ident` that prints as PostgreSQL needs it (quoted only when required).
-pub fn sql_ident(name: &str) -> Ident {
-    let quoted = crate::catalog::quote_ident(name);
-    if quoted.starts_with('"') {
-        Ident::with_quote('"', name)
-    } else {
-        Ident::new(name)
-    }
 }
 
 impl Scope {
@@ -238,7 +213,7 @@ fn relation_of(
                 .as_ref()
                 .map_or(fname.clone(), |a| ident_name(&a.name));
             let library_fields = match object_parts(name).as_slice() {
-                [sch, f] if sch == super::BOOKKEEPING_SCHEMA => super::transforms::record_fields(f),
+                [sch, f] if sch == super::BOOKKEEPING_SCHEMA => super::library::record_fields(f),
                 _ => None,
             };
             let columns = match (alias, library_fields) {
@@ -789,6 +764,16 @@ impl Visitor for Resolver<'_> {
             _ => {}
         }
         ControlFlow::Continue(())
+    }
+}
+
+impl ColumnTypes for Scope {
+    fn column_type(&self, qualifier: Option<&str>, name: &str) -> Option<String> {
+        Scope::column_type(self, qualifier, name)
+    }
+
+    fn default_schema(&self) -> &str {
+        &self.default_schema
     }
 }
 

@@ -16,8 +16,9 @@ use crate::plan::{self, ColumnMap, MapKey, Origin as ColumnOrigin, Reject, Seque
 use crate::sql_text::quote_literal;
 
 use super::head::{map_key_names, StepHead};
+use super::ident::ident_name;
 use super::lookup::{self, IdJoin};
-use super::scope::{self, ident_name, Scope};
+use super::scope::{self, Scope};
 use super::sql::{self, Origin};
 use super::suggest::did_you_mean;
 use super::{constraints, types, BOOKKEEPING_SCHEMA};
@@ -109,7 +110,7 @@ impl StepContext<'_> {
                 self.zone_conversion(pos_of(value), what);
             }
         }
-        if super::transforms::uses_library(&expr) {
+        if super::library::uses_library(&expr) {
             self.uses_library.set(true);
         }
         scope.note_reads(&expr, self.v1, self.source_schema);
@@ -363,8 +364,8 @@ impl StepContext<'_> {
                         self.note_zone_assignment(pos_of(name), st, &table.name, target);
                     }
                     let e = Expr::CompoundIdentifier(vec![
-                        scope::sql_ident(&alias),
-                        scope::sql_ident(&col),
+                        super::ident::sql_ident(&alias),
+                        super::ident::sql_ident(&col),
                     ]);
                     read.note(&e);
                     let mut cm = column_map(target, &e, ty, ColumnOrigin::Implicit);
@@ -415,8 +416,10 @@ impl StepContext<'_> {
         if let Some(col) = &new_key_column {
             if let Some(t) = table.column(col) {
                 let alias = "key_map";
-                let e =
-                    Expr::CompoundIdentifier(vec![scope::sql_ident(alias), scope::sql_ident(col)]);
+                let e = Expr::CompoundIdentifier(vec![
+                    super::ident::sql_ident(alias),
+                    super::ident::sql_ident(col),
+                ]);
                 let mut cm = column_map(t, &e, Some(t.data_type.clone()), ColumnOrigin::NewKey);
                 cm.volatile = false;
                 columns.insert(0, cm);
@@ -724,8 +727,7 @@ fn calls_non_repeatable(e: &Expr) -> bool {
                 .last()
                 .map(|p| p.to_string().to_lowercase())
                 .unwrap_or_default();
-            found |=
-                NON_REPEATABLE.contains(&name.as_str()) || super::transforms::is_volatile(&name);
+            found |= NON_REPEATABLE.contains(&name.as_str()) || super::library::is_volatile(&name);
         }
         if let Expr::Identifier(i) = x {
             found |= NON_REPEATABLE.contains(&ident_name(i).as_str());

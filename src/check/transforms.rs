@@ -1,127 +1,22 @@
-//! Calls of the transform library (`sql/transforms.sql`, installed in `_pgmig` by migrate.sql):
-//! each `_pgmig.<name>(…)` a model writes is checked against the library's signatures, so a
+//! Calls of the transform library ([`super::library`]): each `_pgmig.<name>(…)` a model
+//! writes is checked against the library's signatures, so a
 //! misspelt name, a missing argument or an argument of the wrong type is a compile error at
 //! the model line, not a failed migrate.
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{
-    AccessExpr, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectNamePart,
-};
+use sqlparser::ast::{AccessExpr, Expr, FunctionArg, FunctionArgExpr, FunctionArguments};
 
-use super::scope::{ident_name, Scope};
+use super::ident::ident_name;
+use super::library::{arity, called, function_of, LIBRARY};
 use super::sql::Origin;
 use super::suggest::did_you_mean;
-use super::{types, BOOKKEEPING_SCHEMA};
+use super::types::{self, ColumnTypes};
+use super::BOOKKEEPING_SCHEMA;
 use crate::diagnostic::Diagnostic;
 
-/// One function of the library: its parameters (name, type), how many are required, and
-/// what it returns: a text, or a record of text fields.
-struct Transform {
-    name: &'static str,
-    params: &'static [(&'static str, &'static str)],
-    required: usize,
-    fields: &'static [&'static str],
-    volatile: bool,
-}
-
-const LIBRARY: &[Transform] = &[
-    Transform {
-        name: "split_name",
-        params: &[("full_name", "text")],
-        required: 1,
-        fields: &["first_name", "middle_name", "last_name"],
-        volatile: false,
-    },
-    Transform {
-        name: "phone_e164",
-        params: &[("raw", "text"), ("default_country_code", "text")],
-        required: 1,
-        fields: &[],
-        volatile: false,
-    },
-    Transform {
-        name: "address_parts",
-        params: &[("line", "text")],
-        required: 1,
-        fields: &["street", "city", "region", "postal_code", "country"],
-        volatile: false,
-    },
-    Transform {
-        name: "ascii_fold",
-        params: &[("s", "text")],
-        required: 1,
-        fields: &[],
-        volatile: false,
-    },
-    Transform {
-        name: "email_from_template",
-        params: &[
-            ("template", "text"),
-            ("first_name", "text"),
-            ("last_name", "text"),
-            ("id", "text"),
-        ],
-        required: 4,
-        fields: &[],
-        volatile: false,
-    },
-    Transform {
-        name: "new_password_hash",
-        params: &[("cost", "integer")],
-        required: 0,
-        fields: &[],
-        volatile: true,
-    },
-    Transform {
-        name: "with_counter",
-        params: &[("value", "text"), ("n", "integer")],
-        required: 2,
-        fields: &[],
-        volatile: false,
-    },
-];
-
-/// The library's source, installed by migrate.sql when a step calls it.
-pub const SQL: &str = include_str!("../../sql/transforms.sql");
-
-/// The fields of a library function that returns a record (`split_name`, `address_parts`).
-pub fn record_fields(name: &str) -> Option<&'static [&'static str]> {
-    LIBRARY
-        .iter()
-        .find(|t| t.name == name && !t.fields.is_empty())
-        .map(|t| t.fields)
-}
-
-/// Whether `name` is a library function that gives another result on every call.
-pub fn is_volatile(name: &str) -> bool {
-    LIBRARY.iter().any(|t| t.name == name && t.volatile)
-}
-
-/// The library function `f` calls, if it names one in `_pgmig`.
-fn called(f: &sqlparser::ast::Function) -> Option<(String, &sqlparser::ast::Ident)> {
-    match f.name.0.as_slice() {
-        [ObjectNamePart::Identifier(schema), ObjectNamePart::Identifier(name)]
-            if ident_name(schema) == BOOKKEEPING_SCHEMA =>
-        {
-            Some((ident_name(name), name))
-        }
-        _ => None,
-    }
-}
-
-/// Whether `expr` calls the library anywhere.
-pub fn uses_library(expr: &Expr) -> bool {
-    let mut found = false;
-    let _ = sqlparser::ast::visit_expressions(expr, |e| {
-        found |= matches!(e, Expr::Function(f) if called(f).is_some());
-        ControlFlow::<()>::Continue(())
-    });
-    found
-}
-
 /// Every library call in `expr`: known name, argument count, text arguments, record fields.
-pub fn check(expr: &Expr, scope: &Scope, origin: Origin) -> Vec<Diagnostic> {
+pub(crate) fn check(expr: &Expr, scope: &dyn ColumnTypes, origin: Origin) -> Vec<Diagnostic> {
     let mut errors = Vec::new();
     let _ = sqlparser::ast::visit_expressions(expr, |e| {
         match e {
@@ -144,43 +39,11 @@ pub fn check(expr: &Expr, scope: &Scope, origin: Origin) -> Vec<Diagnostic> {
     errors
 }
 
-/// The type of a library call or of a field of one (`(_pgmig.split_name(x)).last_name`).
-pub fn infer(expr: &Expr) -> Option<String> {
-    match expr {
-        Expr::Function(f) => {
-            let (name, _) = called(f)?;
-            let t = LIBRARY.iter().find(|t| t.name == name)?;
-            t.fields.is_empty().then(|| "text".to_string())
-        }
-        Expr::CompoundFieldAccess { root, access_chain } if access_chain.len() == 1 => {
-            let (name, _) = called(function_of(root)?)?;
-            let t = LIBRARY.iter().find(|t| t.name == name)?;
-            match access_chain.first() {
-                Some(AccessExpr::Dot(Expr::Identifier(field)))
-                    if t.fields.contains(&ident_name(field).as_str()) =>
-                {
-                    Some("text".into())
-                }
-                _ => None,
-            }
-        }
-        _ => None,
-    }
-}
-
-fn function_of(e: &Expr) -> Option<&sqlparser::ast::Function> {
-    match e {
-        Expr::Function(f) => Some(f),
-        Expr::Nested(inner) => function_of(inner),
-        _ => None,
-    }
-}
-
 fn check_call(
     name: &str,
     ident: &sqlparser::ast::Ident,
     f: &sqlparser::ast::Function,
-    scope: &Scope,
+    scope: &dyn ColumnTypes,
     origin: Origin,
 ) -> Vec<Diagnostic> {
     let here = |msg: String| origin.error(msg, ident.span.start, name.chars().count());
@@ -275,12 +138,4 @@ fn check_field(
     } else {
         d.with_hint(format!("its fields are {}", t.fields.join(", ")))
     }]
-}
-
-fn arity(t: &Transform) -> String {
-    if t.required == t.params.len() {
-        t.required.to_string()
-    } else {
-        format!("{} to {}", t.required, t.params.len())
-    }
 }

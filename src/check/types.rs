@@ -5,10 +5,17 @@
 
 use sqlparser::ast::{CastKind, Expr, FunctionArguments, Value};
 
-use super::scope::{ident_name, Scope};
+use super::ident::ident_name;
+
+/// What inference needs of the names an expression can see: the type of a column, by its
+/// relation's alias (or none) and its name, and the schema unqualified type names are in.
+pub(crate) trait ColumnTypes {
+    fn column_type(&self, qualifier: Option<&str>, name: &str) -> Option<String>;
+    fn default_schema(&self) -> &str;
+}
 
 /// The type of an expression, in `format_type()` spelling, when it is certain.
-pub(crate) fn infer(expr: &Expr, scope: &Scope) -> Option<String> {
+pub(crate) fn infer(expr: &Expr, scope: &dyn ColumnTypes) -> Option<String> {
     match expr {
         Expr::Identifier(i) => scope.column_type(None, &ident_name(i)),
         Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
@@ -21,7 +28,7 @@ pub(crate) fn infer(expr: &Expr, scope: &Scope) -> Option<String> {
             ..
         } => Some(crate::catalog::normalize_type(
             &data_type.to_string(),
-            &scope.default_schema,
+            scope.default_schema(),
         )),
         Expr::Value(v) => match &v.value {
             Value::Number(n, _) if n.contains(['.', 'e', 'E']) => Some("numeric".into()),
@@ -45,8 +52,8 @@ pub(crate) fn infer(expr: &Expr, scope: &Scope) -> Option<String> {
             .map(|c| &c.result)
             .chain(else_result.as_deref())
             .find_map(|e| infer(e, scope)),
-        Expr::CompoundFieldAccess { .. } => super::transforms::infer(expr),
-        Expr::Function(f) if f.name.0.len() == 2 => super::transforms::infer(expr),
+        Expr::CompoundFieldAccess { .. } => super::library::infer(expr),
+        Expr::Function(f) if f.name.0.len() == 2 => super::library::infer(expr),
         Expr::Function(f) => {
             let name = f.name.to_string().to_lowercase();
             match name.as_str() {

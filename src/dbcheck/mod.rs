@@ -155,8 +155,7 @@ fn run(
         return Err(pg(e));
     }
     if plan.steps.iter().any(|s| s.uses_library) {
-        tx.batch_execute(crate::check::transforms::SQL)
-            .map_err(pg)?;
+        tx.batch_execute(crate::check::library::SQL).map_err(pg)?;
     }
     let mut errors = Diagnostics::default();
     let mut failed_step: Option<String> = None;

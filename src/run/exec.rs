@@ -2,6 +2,7 @@
 //! and explain on error, show the log rows the run wrote, unlock.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use postgres::error::{ErrorPosition, SqlState};
@@ -238,14 +239,17 @@ fn run_locked(
         })).collect::<Vec<_>>(),
     }));
     let mut poller = None;
+    let mut tracker = None;
     if !steps.is_empty() {
-        let mut tracker = progress::Tracker::new(steps);
-        tracker.prepare(&conn.config);
-        let poll = tracker.monitor.is_some();
-        *ui.tracker.lock().unwrap_or_else(|p| p.into_inner()) = Some(tracker);
+        let mut new = progress::Tracker::new(steps);
+        new.prepare(&conn.config);
+        let poll = new.monitor.is_some();
+        let shared = Arc::new(Mutex::new(new));
+        ui.listen(Some(shared.clone()));
         if poll {
-            poller = Some(progress::Poller::start(ui.clone()));
+            poller = Some(progress::Poller::start(ui.clone(), shared.clone()));
         }
+        tracker = Some(shared);
     }
     ui.start(script_name, text.lines().count());
     let mut vars = vars.clone();
@@ -260,8 +264,12 @@ fn run_locked(
     if let Some(p) = poller {
         p.stop();
     }
-    if let Some(mut tracker) = ui.tracker.lock().unwrap_or_else(|p| p.into_inner()).take() {
-        tracker.finish(&ui, outcome.is_ok());
+    ui.listen(None);
+    if let Some(tracker) = tracker {
+        tracker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .finish(&ui, outcome.is_ok());
     }
     if outcome.is_ok() && rollback_if_open(&mut conn.client) {
         ui.err_line(&format!(

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use postgres::{Client, Config, NoTls};
 use serde_json::{json, Value};
 
-use super::ui::Ui;
+use super::ui::{Listener, Ui};
 
 /// One step of a migrate script, as its text shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -283,88 +283,6 @@ impl Tracker {
         }
     }
 
-    /// The statement at `line` is about to be sent.
-    pub(crate) fn on_statement(&mut self, ui: &Ui, line: usize) {
-        self.close_pending(ui);
-        let Some(k) = self
-            .steps
-            .iter()
-            .position(|s| s.first_line <= line && line < s.end_line)
-        else {
-            // Past the last step (or before the first): close what is open.
-            if let Some(c) = self.current {
-                if line >= self.steps[c].end_line {
-                    self.close(ui, c, None, false);
-                }
-            }
-            return;
-        };
-        if self.current == Some(k) {
-            return;
-        }
-        if let Some(c) = self.current {
-            self.close(ui, c, None, false);
-        }
-        self.current = Some(k);
-        if self.states[k].done {
-            return;
-        }
-        self.states[k].started = Some(Instant::now());
-        let s = &self.steps[k];
-        let st = &self.states[k];
-        ui.event(json!({
-            "event": "step_started",
-            "step": s.name,
-            "number": s.number,
-            "total": s.total,
-            "mode": if s.batched { "batched" } else { "transaction" },
-            "estimated_rows": st.estimate,
-            "estimate_source": if s.batched { Value::Null } else { json!("planner (EXPLAIN of the step's FROM clause)") },
-        }));
-        let prefix = format!("step {}/{} {}", s.number, s.total, s.name);
-        if s.batched {
-            ui.step_bar(&prefix, None, true);
-        } else {
-            ui.step_bar(&prefix, st.estimate.map(|e| e.max(0) as u64), false);
-        }
-    }
-
-    /// A server notice; true when it was handled here (not to be printed as is).
-    pub(crate) fn on_notice(&mut self, ui: &Ui, text: &str) -> bool {
-        let Some(n) = parse_notice(text) else {
-            return false;
-        };
-        let (number, name) = match &n {
-            StepNotice::Done { number, name, .. }
-            | StepNotice::AlreadyDone { number, name }
-            | StepNotice::Batch { number, name } => (*number, name),
-        };
-        let Some(k) = self
-            .steps
-            .iter()
-            .position(|s| s.number == number && &s.name == name)
-        else {
-            return false;
-        };
-        match n {
-            StepNotice::Batch { .. } => self.monitor.is_some(),
-            StepNotice::Done { counts, .. } => {
-                let c = Counts {
-                    rows_in: Some(counts[0]),
-                    rows_filtered: Some(counts[1]),
-                    rows_rejected: Some(counts[2]),
-                    rows_out: Some(counts[3]),
-                };
-                self.end_from_notice(ui, k, Some(c), false);
-                true
-            }
-            StepNotice::AlreadyDone { .. } => {
-                self.end_from_notice(ui, k, None, true);
-                true
-            }
-        }
-    }
-
     /// The step's closing NOTICE. This runs inside the notice callback of the script's
     /// connection, where no other query may block: a batched step (whose close reads the
     /// monitor) is closed at the next statement or at the end of the script instead.
@@ -540,6 +458,88 @@ impl Tracker {
     }
 }
 
+impl Listener for Tracker {
+    fn on_statement(&mut self, ui: &Ui, line: usize) {
+        self.close_pending(ui);
+        let Some(k) = self
+            .steps
+            .iter()
+            .position(|s| s.first_line <= line && line < s.end_line)
+        else {
+            // Past the last step (or before the first): close what is open.
+            if let Some(c) = self.current {
+                if line >= self.steps[c].end_line {
+                    self.close(ui, c, None, false);
+                }
+            }
+            return;
+        };
+        if self.current == Some(k) {
+            return;
+        }
+        if let Some(c) = self.current {
+            self.close(ui, c, None, false);
+        }
+        self.current = Some(k);
+        if self.states[k].done {
+            return;
+        }
+        self.states[k].started = Some(Instant::now());
+        let s = &self.steps[k];
+        let st = &self.states[k];
+        ui.event(json!({
+            "event": "step_started",
+            "step": s.name,
+            "number": s.number,
+            "total": s.total,
+            "mode": if s.batched { "batched" } else { "transaction" },
+            "estimated_rows": st.estimate,
+            "estimate_source": if s.batched { Value::Null } else { json!("planner (EXPLAIN of the step's FROM clause)") },
+        }));
+        let prefix = format!("step {}/{} {}", s.number, s.total, s.name);
+        if s.batched {
+            ui.step_bar(&prefix, None, true);
+        } else {
+            ui.step_bar(&prefix, st.estimate.map(|e| e.max(0) as u64), false);
+        }
+    }
+
+    fn on_notice(&mut self, ui: &Ui, text: &str) -> bool {
+        let Some(n) = parse_notice(text) else {
+            return false;
+        };
+        let (number, name) = match &n {
+            StepNotice::Done { number, name, .. }
+            | StepNotice::AlreadyDone { number, name }
+            | StepNotice::Batch { number, name } => (*number, name),
+        };
+        let Some(k) = self
+            .steps
+            .iter()
+            .position(|s| s.number == number && &s.name == name)
+        else {
+            return false;
+        };
+        match n {
+            StepNotice::Batch { .. } => self.monitor.is_some(),
+            StepNotice::Done { counts, .. } => {
+                let c = Counts {
+                    rows_in: Some(counts[0]),
+                    rows_filtered: Some(counts[1]),
+                    rows_rejected: Some(counts[2]),
+                    rows_out: Some(counts[3]),
+                };
+                self.end_from_notice(ui, k, Some(c), false);
+                true
+            }
+            StepNotice::AlreadyDone { .. } => {
+                self.end_from_notice(ui, k, None, true);
+                true
+            }
+        }
+    }
+}
+
 impl Monitor {
     /// Totals (when `totals` is asked and the id map exists) and the batches after `after`.
     fn read(
@@ -650,7 +650,7 @@ pub(crate) struct Poller {
 }
 
 impl Poller {
-    pub(crate) fn start(ui: Arc<Ui>) -> Poller {
+    pub(crate) fn start(ui: Arc<Ui>, tracker: Arc<Mutex<Tracker>>) -> Poller {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let handle = std::thread::spawn(move || loop {
@@ -661,11 +661,8 @@ impl Poller {
                 std::thread::sleep(Duration::from_millis(50));
             }
             let (target, monitor) = {
-                let t = ui.tracker.lock().unwrap_or_else(|p| p.into_inner());
-                match t.as_ref() {
-                    Some(t) => (t.polling_target(), t.monitor.clone()),
-                    None => return,
-                }
+                let t = tracker.lock().unwrap_or_else(|p| p.into_inner());
+                (t.polling_target(), t.monitor.clone())
             };
             let (Some((k, s, totals, after)), Some(m)) = (target, monitor) else {
                 continue;
@@ -674,11 +671,9 @@ impl Poller {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .read(&s, totals, after);
-            let mut tracker = ui.tracker.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(tr) = tracker.as_mut() {
-                if tr.current == Some(k) && !tr.states[k].done {
-                    tr.apply(&ui, k, t, b);
-                }
+            let mut tr = tracker.lock().unwrap_or_else(|p| p.into_inner());
+            if tr.current == Some(k) && !tr.states[k].done {
+                tr.apply(&ui, k, t, b);
             }
         });
         Poller {

@@ -3,13 +3,11 @@
 //! a buffer, for tests and embedders.
 
 use std::io::{IsTerminal, Write};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use postgres::error::DbError;
-
-use super::progress::Tracker;
 
 /// One captured line of output, tagged with the stream it would have gone to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +39,9 @@ pub(crate) struct Ui {
     tty: bool,
     color: bool,
     format: Format,
-    pub(crate) tracker: Mutex<Option<Tracker>>,
+    /// What follows the script's progress (the step tracker), told of each statement sent
+    /// and each notice.
+    listener: Mutex<Option<SharedListener>>,
 }
 
 impl std::fmt::Debug for Ui {
@@ -53,7 +53,31 @@ impl std::fmt::Debug for Ui {
     }
 }
 
+/// Follows a script's progress as it runs: the UI tells it what happens, and it draws
+/// through the UI (so the UI knows nothing of steps).
+pub(crate) trait Listener: Send {
+    /// The statement at `line` is about to be sent.
+    fn on_statement(&mut self, ui: &Ui, line: usize);
+    /// A server notice; true when the listener showed it (not to be printed as is).
+    fn on_notice(&mut self, ui: &Ui, text: &str) -> bool;
+}
+
+pub(crate) type SharedListener = Arc<Mutex<dyn Listener>>;
+
 impl Ui {
+    /// Tells `listener` of every statement and notice from now on; `None` stops.
+    pub(crate) fn listen(&self, listener: Option<SharedListener>) {
+        *self.listener.lock().unwrap_or_else(|p| p.into_inner()) = listener;
+    }
+
+    /// The listener, out of its slot's lock so that it may call back into the UI.
+    fn listener(&self) -> Option<SharedListener> {
+        self.listener
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     pub(crate) fn terminal(format: Format) -> Ui {
         Ui {
             capture: None,
@@ -61,7 +85,7 @@ impl Ui {
             tty: std::io::stderr().is_terminal() && format == Format::Human,
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
             format,
-            tracker: Mutex::new(None),
+            listener: Mutex::new(None),
         }
     }
 
@@ -72,7 +96,7 @@ impl Ui {
             tty: false,
             color: false,
             format,
-            tracker: Mutex::new(None),
+            listener: Mutex::new(None),
         }
     }
 
@@ -151,9 +175,12 @@ impl Ui {
     /// notices go to the step's bar or line instead.
     pub(crate) fn notice(&self, n: &DbError) {
         if n.severity() == "NOTICE" && n.detail().is_none() {
-            let mut t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(tr) = t.as_mut() {
-                if tr.on_notice(self, n.message()) {
+            if let Some(listener) = self.listener() {
+                if listener
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .on_notice(self, n.message())
+                {
                     return;
                 }
             }
@@ -213,9 +240,11 @@ impl Ui {
             b.script
                 .set_message(first_line.chars().take(80).collect::<String>());
         }
-        let mut t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(tr) = t.as_mut() {
-            tr.on_statement(self, line);
+        if let Some(listener) = self.listener() {
+            listener
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .on_statement(self, line);
         }
     }
 

@@ -159,7 +159,7 @@ impl PlanView {
             references: plan.references.iter().map(ReferenceView::new).collect(),
             subset: plan.subset.as_ref().map(|u| SubsetView::new(u, plan)),
             library: if uses_library {
-                crate::check::transforms::SQL.trim_end().to_string()
+                crate::check::library::SQL.trim_end().to_string()
             } else {
                 String::new()
             },

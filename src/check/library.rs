@@ -1,0 +1,156 @@
+//! The transform library (`sql/transforms.sql`, installed in `_pgmig` by migrate.sql): its
+//! SQL, and what each function takes and returns, for the checks of calls
+//! ([`super::transforms`]) and for type inference ([`super::types`]).
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{AccessExpr, Expr, ObjectNamePart};
+
+use super::ident::ident_name;
+use super::BOOKKEEPING_SCHEMA;
+
+/// One function of the library: its parameters (name, type), how many are required, and
+/// what it returns: a text, or a record of text fields.
+pub(super) struct Transform {
+    pub(super) name: &'static str,
+    pub(super) params: &'static [(&'static str, &'static str)],
+    pub(super) required: usize,
+    pub(super) fields: &'static [&'static str],
+    pub(super) volatile: bool,
+}
+
+pub(super) const LIBRARY: &[Transform] = &[
+    Transform {
+        name: "split_name",
+        params: &[("full_name", "text")],
+        required: 1,
+        fields: &["first_name", "middle_name", "last_name"],
+        volatile: false,
+    },
+    Transform {
+        name: "phone_e164",
+        params: &[("raw", "text"), ("default_country_code", "text")],
+        required: 1,
+        fields: &[],
+        volatile: false,
+    },
+    Transform {
+        name: "address_parts",
+        params: &[("line", "text")],
+        required: 1,
+        fields: &["street", "city", "region", "postal_code", "country"],
+        volatile: false,
+    },
+    Transform {
+        name: "ascii_fold",
+        params: &[("s", "text")],
+        required: 1,
+        fields: &[],
+        volatile: false,
+    },
+    Transform {
+        name: "email_from_template",
+        params: &[
+            ("template", "text"),
+            ("first_name", "text"),
+            ("last_name", "text"),
+            ("id", "text"),
+        ],
+        required: 4,
+        fields: &[],
+        volatile: false,
+    },
+    Transform {
+        name: "new_password_hash",
+        params: &[("cost", "integer")],
+        required: 0,
+        fields: &[],
+        volatile: true,
+    },
+    Transform {
+        name: "with_counter",
+        params: &[("value", "text"), ("n", "integer")],
+        required: 2,
+        fields: &[],
+        volatile: false,
+    },
+];
+
+/// The library's source, installed by migrate.sql when a step calls it.
+pub const SQL: &str = include_str!("../../sql/transforms.sql");
+
+/// The fields of a library function that returns a record (`split_name`, `address_parts`).
+pub fn record_fields(name: &str) -> Option<&'static [&'static str]> {
+    LIBRARY
+        .iter()
+        .find(|t| t.name == name && !t.fields.is_empty())
+        .map(|t| t.fields)
+}
+
+/// Whether `name` is a library function that gives another result on every call.
+pub fn is_volatile(name: &str) -> bool {
+    LIBRARY.iter().any(|t| t.name == name && t.volatile)
+}
+
+/// The library function `f` calls, if it names one in `_pgmig`.
+pub(super) fn called(f: &sqlparser::ast::Function) -> Option<(String, &sqlparser::ast::Ident)> {
+    match f.name.0.as_slice() {
+        [ObjectNamePart::Identifier(schema), ObjectNamePart::Identifier(name)]
+            if ident_name(schema) == BOOKKEEPING_SCHEMA =>
+        {
+            Some((ident_name(name), name))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `expr` calls the library anywhere.
+pub fn uses_library(expr: &Expr) -> bool {
+    let mut found = false;
+    let _ = sqlparser::ast::visit_expressions(expr, |e| {
+        found |= matches!(e, Expr::Function(f) if called(f).is_some());
+        ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
+/// The type of a library call or of a field of one (`(_pgmig.split_name(x)).last_name`).
+pub fn infer(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Function(f) => {
+            let (name, _) = called(f)?;
+            let t = LIBRARY.iter().find(|t| t.name == name)?;
+            t.fields.is_empty().then(|| "text".to_string())
+        }
+        Expr::CompoundFieldAccess { root, access_chain } if access_chain.len() == 1 => {
+            let (name, _) = called(function_of(root)?)?;
+            let t = LIBRARY.iter().find(|t| t.name == name)?;
+            match access_chain.first() {
+                Some(AccessExpr::Dot(Expr::Identifier(field)))
+                    if t.fields.contains(&ident_name(field).as_str()) =>
+                {
+                    Some("text".into())
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+pub(super) fn function_of(e: &Expr) -> Option<&sqlparser::ast::Function> {
+    match e {
+        Expr::Function(f) => Some(f),
+        Expr::Nested(inner) => function_of(inner),
+        _ => None,
+    }
+}
+
+/// How many arguments `t` takes, as a message says it.
+pub(super) fn arity(t: &Transform) -> String {
+    if t.required == t.params.len() {
+        t.required.to_string()
+    } else {
+        format!("{} to {}", t.required, t.params.len())
+    }
+}
