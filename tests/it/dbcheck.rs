@@ -555,3 +555,48 @@ fn check_db_with_a_live_v2_says_what_to_do() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     insta::assert_snapshot!(shown(&out), @"error: --check-db loads V1 and V2 from DDL files into the scratch database, but --v2 is a database: compile without --check-db and PostgreSQL prepares every step in V2's database itself (in a transaction it rolls back), or dump a database's schema with `pg_dump --schema-only --no-owner --no-privileges --schema=NAME` and give that file");
 }
+
+/// A step whose id map PostgreSQL can't make (its key's `new` is rejected): the statements
+/// of later steps that join that map are left out with a warning naming both steps, not
+/// reported as errors of their own ("relation does not exist").
+#[test]
+fn a_step_joining_an_unmade_id_map_is_left_out_with_a_warning() {
+    let scratch = cluster().create_db("dbcheck_unmade_map");
+    let model = variant(|m| {
+        m.replacen(
+            "    from: members m\n    key: keep",
+            "    from: members m\n    key: { new: no_such_id(), by: [m.id] }",
+            1,
+        )
+        .replace(
+            "    from: renewals r\n",
+            "    from: renewals r\n    where: id(members, r.member_id) IS NOT NULL\n",
+        )
+        .replace(
+            "      term: make_interval(years => r.years)",
+            "      member_id: id(members, r.member_id)\n      term: make_interval(years => r.years)",
+        )
+    });
+    let (out, _) = compile(
+        model.path(),
+        &ddl("v1.sql"),
+        &ddl("v2.sql"),
+        &["--check-db", &scratch.url()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let e = shown(&out);
+    assert!(
+        e.contains("error: PostgreSQL rejects key `new` of step members: function no_such_id() does not exist"),
+        "{e}"
+    );
+    assert!(
+        e.contains("warning: PostgreSQL did not check the statements of step renewals that look up ids of step members: its id map could not be made"),
+        "{e}"
+    );
+    assert!(!e.contains("relation"), "{e}");
+    assert!(
+        !e.contains("step members that look up ids of step members"),
+        "no warning of a step about itself: {e}"
+    );
+    assert!(e.contains("model.yaml has 1 error"), "{e}");
+}
