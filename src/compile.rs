@@ -131,6 +131,19 @@ pub struct Selection {
     pub only: Option<String>,
 }
 
+/// Why `--check-db` can't be used with a schema read from a database, and what to do: a
+/// database's schema is not loaded into the scratch database (its owners, extensions and
+/// grants are another server's), and a live V2 holding V1 is checked where it is.
+fn check_db_needs_files(plan: &crate::plan::Plan, v2: &SchemaInput) -> String {
+    let dump = "dump a database's schema with `pg_dump --schema-only --no-owner --no-privileges --schema=NAME` and give that file";
+    match v2 {
+        SchemaInput::Database(_) if plan.source_server.is_none() => format!(
+            "--check-db loads V1 and V2 from DDL files into the scratch database, but --v2 is a database: compile without --check-db and PostgreSQL prepares every step in V2's database itself (in a transaction it rolls back), or {dump}"
+        ),
+        _ => format!("--check-db loads V1 and V2 from DDL files into the scratch database: give --v1 and --v2 as .sql files; {dump}"),
+    }
+}
+
 /// Loads, checks and renders a model against its V1 and V2 schemas.
 pub fn compile(
     model_path: &Path,
@@ -184,11 +197,8 @@ pub fn compile_checked(
                 "an in-place model has no steps or root rows to choose from".into(),
             ));
         }
-        if check_db.is_some() {
-            return Err(CompileError::CheckDb("--check-db checks the steps of a model that copies V1 into V2; an in-place model has none: run its precheck.sql on a copy instead".into()));
-        }
         one_database(v1, v2)?;
-        return crate::inplace::compile(source, v1, v2).map(with_lock_table);
+        return crate::inplace::compile(source, v1, v2, check_db).map(with_lock_table);
     }
     let model = model::load(&source.text).map_err(|d| CompileError::Model {
         diagnostics: Diagnostics(d),
@@ -219,11 +229,17 @@ pub fn compile_checked(
         })?;
     // The whole model (a subset's steps join the id maps of the steps it leaves out).
     let checked_in = match (check_db, v1, v2) {
-        (Some(url), SchemaInput::Ddl(v1_ddl), SchemaInput::Ddl(v2_ddl)) => Some(crate::dbcheck::CheckDb::Scratch { url, v1_ddl, v2_ddl }),
-        (Some(_), _, _) => {
-            return Err(CompileError::CheckDb("--check-db loads V1 and V2 from DDL files: give --v1 and --v2 as .sql files (a live V2 is checked in place, without --check-db)".into()))
+        (Some(url), SchemaInput::Ddl(v1_ddl), SchemaInput::Ddl(v2_ddl)) => {
+            Some(crate::dbcheck::CheckDb::Scratch {
+                url,
+                v1_ddl,
+                v2_ddl,
+            })
         }
-        (None, _, SchemaInput::Database(url)) if plan.source_server.is_none() => Some(crate::dbcheck::CheckDb::LiveV2 { url }),
+        (Some(_), _, _) => return Err(CompileError::CheckDb(check_db_needs_files(&plan, v2))),
+        (None, _, SchemaInput::Database(url)) if plan.source_server.is_none() => {
+            Some(crate::dbcheck::CheckDb::LiveV2 { url })
+        }
         (None, _, _) => None,
     };
     if let Some(db) = checked_in {

@@ -27,4 +27,6 @@ CREATE SERVER {{ v.server }} FOREIGN DATA WRAPPER postgres_fdw
 CREATE SCHEMA {{ v.staging_schema }};
 IMPORT FOREIGN SCHEMA {{ v.remote_schema }} LIMIT TO ({{ v.tables }})
   FROM SERVER {{ v.server }} INTO {{ v.staging_schema }};
+
+{% include "fdw_catalog_check.sql" %}
 {%- endif %}

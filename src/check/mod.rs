@@ -456,14 +456,7 @@ pub fn check(
             )
         })
         .collect();
-    let compiled_columns = compiled_columns(
-        v1,
-        v2,
-        source_server.is_none(),
-        &read_tables,
-        &ordered,
-        &references,
-    );
+    let compiled_columns = compiled_columns(v1, v2, &read_tables, &ordered, &references);
     let plan = Plan {
         compiled_columns,
         v1_tables,
@@ -490,13 +483,12 @@ pub fn check(
     Ok((plan, diags))
 }
 
-/// The columns of the tables the scripts use, V1's (when in the same database: on another
-/// server they are imported at run time) then V2's: the targets, the reference tables and
+/// The columns of the tables the scripts use, V1's (the tables the steps read; on another
+/// server they are checked once imported) then V2's: the targets, the reference tables and
 /// the V2 tables the steps read.
 fn compiled_columns(
     v1: &Catalog,
     v2: &Catalog,
-    v1_here: bool,
     read_tables: &BTreeSet<&QualName>,
     steps: &[plan::Step],
     references: &[plan::Reference],
@@ -506,11 +498,7 @@ fn compiled_columns(
         .flat_map(|s| std::iter::once(&s.target).chain(&s.v2_reads))
         .chain(references.iter().map(|r| &r.table))
         .collect();
-    let v1_tables = read_tables
-        .iter()
-        .copied()
-        .filter(|_| v1_here)
-        .map(|t| ("V1", v1, t));
+    let v1_tables = read_tables.iter().copied().map(|t| ("V1", v1, t));
     v1_tables
         .chain(v2_tables.into_iter().map(|t| ("V2", v2, t)))
         .filter_map(|(side, catalog, name)| catalog.table(name).map(|t| (side, t)))

@@ -14,14 +14,18 @@
 //!
 //! The id maps live in `_pgmig`, as in the scripts, so later steps' `id()` joins resolve.
 
+mod in_place;
 mod probes;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::compile::CompileError;
 use crate::diagnostic::{Diagnostic, Diagnostics, Pos, SourceFile};
 use crate::model::{pos_of, Model, Text};
 use crate::plan::Plan;
+
+pub use in_place::check_in_place;
 
 /// Where PostgreSQL checks the model.
 pub enum CheckDb<'a> {
@@ -44,24 +48,20 @@ pub fn check(
     source: &SourceFile,
     db: CheckDb,
 ) -> Result<Diagnostics, CompileError> {
-    checked(plan, model, db).map_err(|e| match e {
-        CheckError::Model(diagnostics) => CompileError::Model {
-            diagnostics,
-            file: source.clone(),
-        },
-        CheckError::Input(message) => CompileError::CheckDb(message),
-        CheckError::Database(message) => CompileError::Database {
-            which: "check",
-            message,
-        },
-    })
-}
-
-fn checked(plan: &Plan, model: &Model, db: CheckDb) -> Result<Diagnostics, CheckError> {
     let (url, which) = match &db {
         CheckDb::Scratch { url, .. } => (*url, "--check-db"),
         CheckDb::LiveV2 { url } => (*url, "V2"),
     };
+    rolled_back(url, which, |tx| run(tx, plan, model, &db)).map_err(|e| e.into_compile(source))
+}
+
+/// Connects to `url` and runs `work` in a transaction that is rolled back whatever happened:
+/// nothing stays, neither the DDL loaded nor the id maps nor the `_pgmig` schema.
+fn rolled_back<T>(
+    url: &str,
+    which: &str,
+    work: impl FnOnce(&mut postgres::Transaction) -> Result<T, CheckError>,
+) -> Result<T, CheckError> {
     let config: postgres::Config = url
         .parse()
         .map_err(|e| CheckError::Input(format!("{which}: invalid connection string: {e}")))?;
@@ -71,8 +71,7 @@ fn checked(plan: &Plan, model: &Model, db: CheckDb) -> Result<Diagnostics, Check
     let mut tx = client
         .transaction()
         .map_err(|e| CheckError::Database(format!("{which}: {e}")))?;
-    let outcome = run(&mut tx, plan, model, &db);
-    // Whatever happened, nothing stays: the DDL loaded, the id maps, the `_pgmig` schema.
+    let outcome = work(&mut tx);
     tx.rollback()
         .map_err(|e| CheckError::Database(format!("{which}: {e}")))?;
     outcome
@@ -88,6 +87,59 @@ enum CheckError {
     Database(String),
 }
 
+impl CheckError {
+    fn into_compile(self, source: &SourceFile) -> CompileError {
+        match self {
+            CheckError::Model(diagnostics) => CompileError::Model {
+                diagnostics,
+                file: source.clone(),
+            },
+            CheckError::Input(message) => CompileError::CheckDb(message),
+            CheckError::Database(message) => CompileError::Database {
+                which: "check",
+                message,
+            },
+        }
+    }
+}
+
+/// The scripts' session: PostgreSQL's own names first, every other object qualified, and
+/// the model's time zone.
+fn pin_session(tx: &mut postgres::Transaction, time_zone: &str) -> Result<(), CheckError> {
+    tx.batch_execute(&format!(
+        "SET LOCAL search_path = pg_catalog, pg_temp; SET LOCAL standard_conforming_strings = on; SET LOCAL TIME ZONE {}",
+        crate::sql_text::quote_literal(time_zone)
+    ))
+    .map_err(|e| CheckError::Database(pg_message(&e)))
+}
+
+/// Loads each `(which, DDL file, schema)` into the check's transaction, then the scripts'
+/// search_path again; a DDL file that ends the transaction is refused.
+fn load_all(
+    tx: &mut postgres::Transaction,
+    ddls: &[(&str, &Path, &str)],
+) -> Result<(), CheckError> {
+    let pg = |e: postgres::Error| CheckError::Database(pg_message(&e));
+    let xid: i64 = tx
+        .query_one("SELECT pg_catalog.txid_current()", &[])
+        .map_err(pg)?
+        .get(0);
+    for (which, path, schema) in ddls {
+        load(tx, which, path, schema)?;
+    }
+    let still: i64 = tx
+        .query_one("SELECT pg_catalog.txid_current()", &[])
+        .map_err(pg)?
+        .get(0);
+    if still != xid {
+        return Err(CheckError::Input(
+            "--check-db: a DDL file ended the check's transaction (COMMIT or ROLLBACK in it): what it made after that stays in the check database; remove transaction control from the DDL files".into(),
+        ));
+    }
+    tx.batch_execute("SET LOCAL search_path = pg_catalog, pg_temp")
+        .map_err(pg)
+}
+
 fn run(
     tx: &mut postgres::Transaction,
     plan: &Plan,
@@ -95,31 +147,16 @@ fn run(
     db: &CheckDb,
 ) -> Result<Diagnostics, CheckError> {
     let pg = |e: postgres::Error| CheckError::Database(pg_message(&e));
-    // The scripts' session: PostgreSQL's own names first, every other object qualified.
-    tx.batch_execute(&format!(
-        "SET LOCAL search_path = pg_catalog, pg_temp; SET LOCAL standard_conforming_strings = on; SET LOCAL TIME ZONE {}",
-        crate::sql_text::quote_literal(&plan.time_zone)
-    ))
-    .map_err(pg)?;
+    pin_session(tx, &plan.time_zone)?;
     let mut warnings = Diagnostics::default();
     match db {
-        CheckDb::Scratch { v1_ddl, v2_ddl, .. } => {
-            let xid: i64 = tx
-                .query_one("SELECT pg_catalog.txid_current()", &[])
-                .map_err(pg)?
-                .get(0);
-            load(tx, "V1", v1_ddl, &plan.read_schema)?;
-            load(tx, "V2", v2_ddl, &plan.target_schema)?;
-            let still: i64 = tx
-                .query_one("SELECT pg_catalog.txid_current()", &[])
-                .map_err(pg)?
-                .get(0);
-            if still != xid {
-                return Err(CheckError::Input(
-                    "--check-db: a DDL file ended the check's transaction (COMMIT or ROLLBACK in it): what it made after that stays in the check database; remove transaction control from the DDL files".into(),
-                ));
-            }
-        }
+        CheckDb::Scratch { v1_ddl, v2_ddl, .. } => load_all(
+            tx,
+            &[
+                ("V1", v1_ddl, &plan.read_schema),
+                ("V2", v2_ddl, &plan.target_schema),
+            ],
+        )?,
         CheckDb::LiveV2 { .. } => {
             let tables: Vec<String> = probes::v1_tables(plan)
                 .iter()
@@ -140,8 +177,6 @@ fn run(
             }
         }
     }
-    tx.batch_execute("SET LOCAL search_path = pg_catalog, pg_temp")
-        .map_err(pg)?;
     if let Err(e) = tx.batch_execute("SAVEPOINT bookkeeping; CREATE SCHEMA IF NOT EXISTS _pgmig") {
         if matches!(db, CheckDb::LiveV2 { .. }) {
             tx.batch_execute("ROLLBACK TO SAVEPOINT bookkeeping")
@@ -157,14 +192,26 @@ fn run(
     if plan.steps.iter().any(|s| s.uses_library) {
         tx.batch_execute(crate::check::library::SQL).map_err(pg)?;
     }
+    // Every step is checked, each probe in its own savepoint: one error does not hide the
+    // next step's. What a rejected probe would have made (an id map) is missing for the
+    // statements that join it, which are left out, not reported as errors of their own.
     let mut errors = Diagnostics::default();
-    let mut failed_step: Option<String> = None;
+    let mut failed_steps: BTreeSet<String> = BTreeSet::new();
+    let mut unmade_maps: Vec<(String, String)> = Vec::new();
+    let mut unchecked: Vec<(String, String)> = Vec::new();
     for probe in probes::of(plan) {
-        // A step's id map missing, later steps would only repeat its error.
-        if failed_step.as_ref().is_some_and(|s| s != &probe.step) {
-            break;
+        if probe.whole && failed_steps.contains(&probe.step) {
+            continue;
         }
-        if probe.whole && failed_step.is_some() {
+        if let Some((_, maker)) = unmade_maps
+            .iter()
+            .find(|(map, _)| probes::mentions(&probe.sql, map))
+        {
+            // The step's own statements joining its map: its error is already reported.
+            let skipped = (probe.step.clone(), maker.clone());
+            if probe.step != *maker && !unchecked.contains(&skipped) {
+                unchecked.push(skipped);
+            }
             continue;
         }
         if let Some(map) = &probe.defines {
@@ -188,10 +235,22 @@ fn run(
                 tx.batch_execute("ROLLBACK TO SAVEPOINT probe")
                     .map_err(pg)?;
                 errors.push(rejected(model, &probe, &e));
-                failed_step = Some(probe.step.clone());
+                failed_steps.insert(probe.step.clone());
+                if let Some(map) = &probe.defines {
+                    unmade_maps.push((map.clone(), probe.step.clone()));
+                }
             }
             Err(e) => return Err(pg(e)),
         }
+    }
+    for (step, maker) in unchecked {
+        errors.push(
+            Diagnostic::warning(
+                format!("PostgreSQL did not check the statements of step {step} that look up ids of step {maker}: its id map could not be made"),
+                None,
+            )
+            .with_hint(format!("fix step {maker}; compile again to check the rest of {step}")),
+        );
     }
     if errors.has_errors() {
         return Err(CheckError::Model(errors));

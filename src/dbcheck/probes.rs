@@ -179,6 +179,17 @@ fn ident(name: &str) -> String {
     crate::catalog::quote_ident(name)
 }
 
+/// Whether `sql` names the relation `name` (as the probes print it, qualified): not only
+/// as the start of a longer name (`_pgmig.map_a` is not in `_pgmig.map_ab`).
+pub fn mentions(sql: &str, name: &str) -> bool {
+    sql.match_indices(name).any(|(at, _)| {
+        !sql[at + name.len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$' || c == '"')
+    })
+}
+
 /// The V1 tables the plan reads, as the scripts name them (where they must exist for a
 /// check in V2's database).
 pub fn v1_tables(plan: &Plan) -> Vec<QualName> {

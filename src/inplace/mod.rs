@@ -33,6 +33,20 @@ pub struct TypeChange {
     pub using_line: usize,
 }
 
+impl TypeChange {
+    /// `prefix.column` converted to the new type (the `using`, or a cast).
+    pub fn conversion(&self, prefix: &str) -> String {
+        match &self.using {
+            Some(u) => format!("({})", qualify(u, &self.column, prefix)),
+            None => format!(
+                "({prefix}.{})::{}",
+                quote_ident(&self.column),
+                self.new_type
+            ),
+        }
+    }
+}
+
 /// NOT NULL and DEFAULT of a column, as one schema has them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attrs {
@@ -94,11 +108,14 @@ pub struct InPlace {
     pub v1_tables: Vec<Table>,
 }
 
-/// Compiles an in-place model (the caller has seen `in_place: true`).
+/// Compiles an in-place model (the caller has seen `in_place: true`); with `check_db`
+/// (a scratch database's URL), PostgreSQL prepares every column's conversion there first,
+/// V1's DDL file loaded (see [`crate::dbcheck::check_in_place`]).
 pub fn compile(
     source: SourceFile,
     v1: &SchemaInput,
     v2: &SchemaInput,
+    check_db: Option<&str>,
 ) -> Result<Compiled, CompileError> {
     let model_err = |d: Diagnostics| CompileError::Model {
         diagnostics: d,
@@ -109,6 +126,14 @@ pub fn compile(
     let (c1, s1) = load_schema("V1", v1, &schema)?;
     let (c2, s2) = load_schema("V2", v2, &schema)?;
     let (migration, warnings) = derive(&model, &source, &c1, &c2).map_err(model_err)?;
+    if let Some(url) = check_db {
+        let SchemaInput::Ddl(v1_ddl) = v1 else {
+            return Err(CompileError::CheckDb(
+                "--check-db loads V1 from its DDL file into the scratch database: give --v1 as a .sql file (for V1 in a database: pg_dump --schema-only --no-owner --no-privileges)".into(),
+            ));
+        };
+        crate::dbcheck::check_in_place(&migration, &model, &source, url, v1_ddl)?;
+    }
     let scripts = render(&migration).map_err(|e| CompileError::Render(e.to_string()))?;
     let plan = Plan {
         // In place, precheck reads the tables' definitions itself and compares them.

@@ -2,7 +2,7 @@
 
 use askama::Template;
 
-use super::{qualify, InPlace, Obj, ObjKind, TableChange, TypeChange};
+use super::{InPlace, Obj, ObjKind, TableChange, TypeChange};
 use crate::catalog::{quote_ident, Deferrable, FkAction, QualName, Table};
 
 use crate::emit::filters;
@@ -91,14 +91,6 @@ pub struct View {
     pub implicit_written: String,
 }
 
-/// `t.col` converted to the new type (the `using`, or a cast).
-fn conv(c: &TypeChange, prefix: &str) -> String {
-    match &c.using {
-        Some(u) => format!("({})", qualify(u, &c.column, prefix)),
-        None => format!("({prefix}.{})::{}", quote_ident(&c.column), c.new_type),
-    }
-}
-
 fn change_of<'a>(t: &'a TableChange, col: &str) -> Option<&'a TypeChange> {
     t.types.iter().find(|c| c.column == col)
 }
@@ -130,7 +122,7 @@ impl View {
                     temp: quote_ident(&format!("pgmig_new_{}", c.column)),
                     old_type: c.old_type.clone(),
                     new_type: c.new_type.clone(),
-                    conv_t: conv(c, "t"),
+                    conv_t: c.conversion("t"),
                     helper: format!(
                         "pg_temp.pgmig_converts_{}_{}",
                         slug(&t.name.name),
@@ -154,7 +146,7 @@ impl View {
                 .key
                 .iter()
                 .map(|k| match change_of(t, k) {
-                    Some(c) => format!("t.{} = {}", quote_ident(k), conv(c, "bk")),
+                    Some(c) => format!("t.{} = {}", quote_ident(k), c.conversion("bk")),
                     None => format!("t.{k} = bk.{k}", k = quote_ident(k)),
                 })
                 .collect::<Vec<_>>()
@@ -321,7 +313,7 @@ impl View {
                 } else {
                     format!(
                         "t.{col} IS NOT DISTINCT FROM {}",
-                        conv(tc, "bk"),
+                        tc.conversion("bk"),
                         col = c.column
                     )
                 };
@@ -385,7 +377,7 @@ impl View {
                         format!("pg_temp.pgmig_converts_{}_{}", slug(&table.name), slug(col));
                     format!(
                         "CASE WHEN {helper}({alias}.{q}) THEN {} END",
-                        conv(c, alias)
+                        c.conversion(alias)
                     )
                 }
                 None => format!("{alias}.{q}"),

@@ -419,3 +419,184 @@ fn precheck_and_migrate_refuse_catalogs_they_were_not_compiled_against() {
         }
     }
 }
+
+/// Every step PostgreSQL rejects is reported at once, each at its model line, and the
+/// scratch database is left as it was.
+#[test]
+fn every_rejected_step_is_reported_at_once() {
+    let scratch = cluster().create_db("dbcheck_two");
+    let before = objects(&scratch);
+    let both = variant(|m| {
+        m.replace(
+            "m.joined_at + make_interval(years => 1)",
+            "m.joined_at + 12",
+        )
+        .replace("make_interval(years => r.years)", "date_add(r.years, 1)")
+    });
+    let (out, _) = compile(
+        both.path(),
+        &ddl("v1.sql"),
+        &ddl("v2.sql"),
+        &["--check-db", &scratch.url()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    insta::assert_snapshot!(shown(&out), @"
+    model.yaml:11:19: error: PostgreSQL rejects column expires_at of step members: operator does not exist: timestamp without time zone + integer
+        ╭─[model.yaml:11:19]
+     10 │     columns:
+     11 │       expires_at: m.joined_at + 12
+        ·                   ────────┬───────
+        ·                           ╰── here
+     12 │
+        ╰────
+      help: PostgreSQL: No operator matches the given name and argument types. You might need to add explicit type casts.
+    model.yaml:17:13: error: PostgreSQL rejects column term of step renewals: function date_add(integer, integer) does not exist
+        ╭─[model.yaml:17:13]
+     16 │     columns:
+     17 │       term: date_add(r.years, 1)
+        ·             ──────────┬─────────
+        ·                       ╰── here
+        ╰────
+      help: PostgreSQL: No function matches the given name and argument types. You might need to add explicit type casts.
+    error: model.yaml has 2 errors; nothing was written
+    ");
+    assert_eq!(
+        objects(&scratch),
+        before,
+        "the scratch database is unchanged"
+    );
+}
+
+/// An in-place model's conversions are prepared by PostgreSQL in the scratch database,
+/// V1's DDL loaded there: each rejected `using` at its line, all at once.
+#[test]
+fn in_place_conversions_are_checked_by_postgres() {
+    let scratch = cluster().create_db("dbcheck_in_place");
+    let before = objects(&scratch);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("v1.sql"),
+        "CREATE TABLE t (id bigint PRIMARY KEY, n text, m text);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("v2.sql"),
+        "CREATE TABLE t (id bigint PRIMARY KEY, n integer, m integer);\n",
+    )
+    .unwrap();
+    let file = |f: &str| dir.path().join(f).display().to_string();
+    let write_model = |n: &str, m: &str| {
+        std::fs::write(
+            dir.path().join("model.yaml"),
+            format!("name: ints\nin_place: true\nusing:\n  t.n: \"{n}\"\n  t.m: \"{m}\"\n"),
+        )
+        .unwrap()
+    };
+    write_model("to_integer(n)", "nullif(m, '') + 1");
+    let (out, _) = compile(
+        dir.path(),
+        &file("v1.sql"),
+        &file("v2.sql"),
+        &["--check-db", &scratch.url()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    insta::assert_snapshot!(shown(&out), @r#"
+    model.yaml:4:8: error: PostgreSQL rejects the `using` of t.n (text → integer): function to_integer(text) does not exist
+       ╭─[model.yaml:4:8]
+     3 │ using:
+     4 │   t.n: "to_integer(n)"
+       ·        ──────┬──────
+       ·              ╰── here
+     5 │   t.m: "nullif(m, '') + 1"
+       ╰────
+      help: PostgreSQL: No function matches the given name and argument types. You might need to add explicit type casts.
+    model.yaml:5:8: error: PostgreSQL rejects the `using` of t.m (text → integer): operator does not exist: text + integer
+       ╭─[model.yaml:5:8]
+     4 │   t.n: "to_integer(n)"
+     5 │   t.m: "nullif(m, '') + 1"
+       ·        ────────┬────────
+       ·                ╰── here
+       ╰────
+      help: PostgreSQL: No operator matches the given name and argument types. You might need to add explicit type casts.
+    error: model.yaml has 2 errors; nothing was written
+    "#);
+    assert_eq!(
+        objects(&scratch),
+        before,
+        "the scratch database is unchanged"
+    );
+
+    write_model("nullif(n, '')::integer", "nullif(m, '')::integer");
+    let (out, _) = compile(
+        dir.path(),
+        &file("v1.sql"),
+        &file("v2.sql"),
+        &["--check-db", &scratch.url()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        objects(&scratch),
+        before,
+        "the scratch database is unchanged"
+    );
+}
+
+/// `--check-db` loads DDL files; with a live V2 the message says what to do instead.
+#[test]
+fn check_db_with_a_live_v2_says_what_to_do() {
+    let db = members_db("dbcheck_live_flag");
+    let scratch = cluster().create_db("dbcheck_live_scratch");
+    let (out, _) = compile(
+        &fixture(),
+        &db.url(),
+        &db.url(),
+        &["--check-db", &scratch.url()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    insta::assert_snapshot!(shown(&out), @"error: --check-db loads V1 and V2 from DDL files into the scratch database, but --v2 is a database: compile without --check-db and PostgreSQL prepares every step in V2's database itself (in a transaction it rolls back), or dump a database's schema with `pg_dump --schema-only --no-owner --no-privileges --schema=NAME` and give that file");
+}
+
+/// A step whose id map PostgreSQL can't make (its key's `new` is rejected): the statements
+/// of later steps that join that map are left out with a warning naming both steps, not
+/// reported as errors of their own ("relation does not exist").
+#[test]
+fn a_step_joining_an_unmade_id_map_is_left_out_with_a_warning() {
+    let scratch = cluster().create_db("dbcheck_unmade_map");
+    let model = variant(|m| {
+        m.replacen(
+            "    from: members m\n    key: keep",
+            "    from: members m\n    key: { new: no_such_id(), by: [m.id] }",
+            1,
+        )
+        .replace(
+            "    from: renewals r\n",
+            "    from: renewals r\n    where: id(members, r.member_id) IS NOT NULL\n",
+        )
+        .replace(
+            "      term: make_interval(years => r.years)",
+            "      member_id: id(members, r.member_id)\n      term: make_interval(years => r.years)",
+        )
+    });
+    let (out, _) = compile(
+        model.path(),
+        &ddl("v1.sql"),
+        &ddl("v2.sql"),
+        &["--check-db", &scratch.url()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let e = shown(&out);
+    assert!(
+        e.contains("error: PostgreSQL rejects key `new` of step members: function no_such_id() does not exist"),
+        "{e}"
+    );
+    assert!(
+        e.contains("warning: PostgreSQL did not check the statements of step renewals that look up ids of step members: its id map could not be made"),
+        "{e}"
+    );
+    assert!(!e.contains("relation"), "{e}");
+    assert!(
+        !e.contains("step members that look up ids of step members"),
+        "no warning of a step about itself: {e}"
+    );
+    assert!(e.contains("model.yaml has 1 error"), "{e}");
+}

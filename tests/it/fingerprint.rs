@@ -295,3 +295,64 @@ fn a_stopped_batched_migrate_resumes_only_with_its_own_compile() {
     );
     must_pass(run(&db, ours.path(), "verify.sql", &[]), "verify");
 }
+
+/// V1 on another server: its tables are imported at run time, and then compared with the
+/// V1 catalog the scripts were compiled against. A V1 column whose type changed there, or a
+/// V1 table gone, stops precheck and migrate naming it, and V2 stays as it was.
+#[test]
+fn a_v1_on_another_server_is_checked_against_the_compiled_catalog() {
+    let (v1, db, dir) = crate::workout::remote_v1("fp_remote");
+    let second = crate::support::second_cluster();
+    let (host, port) = (
+        second.socket_dir().display().to_string(),
+        second.port().to_string(),
+    );
+    let vars = [
+        ("v1_host", host.as_str()),
+        ("v1_port", port.as_str()),
+        ("v1_dbname", v1.name()),
+        ("v1_user", "postgres"),
+    ];
+    let pgmig_schemas = || -> i64 {
+        db.client()
+            .query_one(
+                "SELECT count(*) FROM pg_namespace WHERE nspname LIKE '\\_pgmig%'",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let before = db.table_md5s(&["public"]);
+    for (change, undo, difference) in [
+        (
+            "ALTER TABLE public.workout_plans ALTER COLUMN duration_weeks TYPE bigint",
+            "ALTER TABLE public.workout_plans ALTER COLUMN duration_weeks TYPE integer",
+            "V1 column public.workout_plans.duration_weeks is bigint, compiled as integer",
+        ),
+        (
+            "ALTER TABLE public.exercises RENAME TO exercises_old",
+            "ALTER TABLE public.exercises_old RENAME TO exercises",
+            "V1 table public.exercises does not exist",
+        ),
+    ] {
+        v1.execute(change);
+        for script in ["precheck.sql", "migrate.sql"] {
+            let out = run(&db, dir.path(), script, &vars);
+            assert!(!out.status.success(), "{script} after {change}");
+            let e = stderr(&out);
+            let expected = format!("{script}: V1 on server v1db is not the one the script was compiled against: {difference}; nothing was changed");
+            assert!(e.contains(&expected), "{script} after {change}: {e}");
+            assert_eq!(
+                db.table_md5s(&["public"]),
+                before,
+                "{script} changed nothing"
+            );
+            assert_eq!(pgmig_schemas(), 0, "{script} left no bookkeeping");
+        }
+        v1.execute(undo);
+    }
+    // V1 as compiled: the same scripts pass.
+    must_pass(run(&db, dir.path(), "precheck.sql", &vars), "precheck");
+    must_pass(run(&db, dir.path(), "migrate.sql", &vars), "migrate");
+    must_pass(run(&db, dir.path(), "verify.sql", &vars), "verify");
+}

@@ -118,9 +118,21 @@ pub struct ServerView {
     pub remote_schema: String,
     pub staging_schema: String,
     pub tables: String,
+    /// `(n, table, imported, column, type)` rows of V1's columns compiled against, as
+    /// literals: the V1 table, its foreign table in the staging schema, the column and type.
+    pub compiled_columns: String,
 }
 
 const INDENT: &str = "  ";
+
+/// The rows of a catalog check's VALUES list: each numbered (the first difference is the
+/// lowest), one a line.
+fn compiled_values(rows: impl Iterator<Item = Vec<String>>) -> String {
+    rows.enumerate()
+        .map(|(i, fields)| format!("({}, {})", i + 1, fields.join(", ")))
+        .collect::<Vec<_>>()
+        .join(&format!(",\n{}", " ".repeat(15)))
+}
 
 impl PlanView {
     pub fn new(plan: &Plan, fingerprint: &str) -> PlanView {
@@ -326,7 +338,23 @@ impl PlanView {
                     .collect();
                 tables.sort();
                 tables.dedup();
+                let staged = |t: &crate::catalog::QualName| {
+                    crate::catalog::QualName::new(&srv.staging_schema, &t.name)
+                };
                 ServerView {
+                    compiled_columns: compiled_values(
+                        plan.compiled_columns
+                            .iter()
+                            .filter(|c| c.side == "V1")
+                            .map(|c| {
+                                vec![
+                                    lit(&c.table.to_string()),
+                                    lit(&staged(&c.table).to_string()),
+                                    lit(&c.column),
+                                    lit(&c.data_type),
+                                ]
+                            }),
+                    ),
                     name: srv.name.clone(),
                     server: quote_ident(&srv.staging_schema),
                     server_lit: lit(&srv.staging_schema),
@@ -346,22 +374,21 @@ impl PlanView {
                 _ => 0,
             },
             fingerprint: fingerprint.to_string(),
-            compiled_columns: plan
-                .compiled_columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    format!(
-                        "({}, {}, {}, {}, {})",
-                        i + 1,
-                        lit(c.side),
-                        lit(&c.table.to_string()),
-                        lit(&c.column),
-                        lit(&c.data_type)
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(&format!(",\n{}", " ".repeat(15))),
+            // V1's columns are checked here when V1 is in this database; on another server,
+            // once its tables are imported (fdw_setup.sql).
+            compiled_columns: compiled_values(
+                plan.compiled_columns
+                    .iter()
+                    .filter(|c| plan.source_server.is_none() || c.side != "V1")
+                    .map(|c| {
+                        vec![
+                            lit(c.side),
+                            lit(&c.table.to_string()),
+                            lit(&c.column),
+                            lit(&c.data_type),
+                        ]
+                    }),
+            ),
             privileges: PrivilegesView::new(plan, uses_library, castable),
             implicit_written: String::new(),
             implicit_read: String::new(),
