@@ -14,6 +14,7 @@ pub mod only;
 mod order;
 pub mod redact;
 mod reference;
+mod referrers;
 mod relink;
 mod repair;
 mod replace;
@@ -461,8 +462,10 @@ pub fn check(
         &ordered,
         &references,
     );
+    let referrers = referrers::of(v2, &ordered);
     let plan = Plan {
         compiled_columns,
+        referrers,
         v1_tables,
         secrets,
         dropped,
