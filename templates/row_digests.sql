@@ -4,6 +4,7 @@
 -- row's xmin no longer says when it was written) and a dump and restore gives every row a
 -- new one, while both keep the row's text.
 {%- for s in steps %}
+-- step {{ s.name|comment }} ({{ plan.model_file|comment }}:{{ s.line }})
 ALTER TABLE {{ s.map_table }} ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE {{ s.map_table }} AS mapped SET row_digest = md5(t::text)
 FROM {{ s.target }} AS t

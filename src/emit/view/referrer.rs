@@ -63,7 +63,7 @@ impl ReferrerView {
                 )
             })
             .collect::<Vec<_>>()
-            .join("\n                  UNION ALL ");
+            .join("\n      UNION ALL ");
         let mut others = format!(
             "FROM {} AS c\n  WHERE ({}) IN ({migrated_parents})",
             r.table,
