@@ -110,15 +110,6 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass({{ s.map_table_lit }}) IS NOT NULL THEN
-{%- if s.declared_key_line > 0 %}
-    -- key: ({{ s.key_list|comment }}) ({{ plan.model_file|comment }}:{{ s.declared_key_line }}) is not enforced by V2: a row
-    -- written since with a migrated row's key can't be told apart from it.
-    IF (SELECT count(*) FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }})
-       > (SELECT count(*) FROM {{ s.map_table }}) THEN
-      RAISE EXCEPTION 'undo {{ s.name_notice }} ({{ plan.model_file|notice }}:{{ s.declared_key_line }}): rows written since the migration share the declared key ({{ s.key_list|notice }}) of rows it made; nothing was rolled back'
-        USING HINT = 'remove or change those rows, then run rollback.sql again';
-    END IF;
-{%- endif %}
     DELETE FROM {{ s.target }} AS t
     USING {{ s.map_table }} AS mapped
     WHERE {{ s.made_here }};

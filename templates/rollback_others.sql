@@ -25,6 +25,15 @@ DECLARE
   allowed text[] := '{}';
 BEGIN
 {%- for s in steps %}
+{%- if s.declared_key_line > 0 %}
+  -- key: ({{ s.key_list|comment }}) ({{ plan.model_file|comment }}:{{ s.declared_key_line }}) is not enforced by V2: a row
+  -- written since with a migrated row's key can't be told apart from it (nor its digest compared).
+  IF (SELECT count(*) FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }})
+     > (SELECT count(*) FROM {{ s.map_table }}) THEN
+    RAISE EXCEPTION 'undo {{ s.name_notice }} ({{ plan.model_file|notice }}:{{ s.declared_key_line }}): rows written since the migration share the declared key ({{ s.key_list|notice }}) of rows it made; nothing was rolled back'
+      USING HINT = 'remove or change those rows, then run rollback.sql again';
+  END IF;
+{%- endif %}
   -- {{ s.target|comment }}, step {{ s.name|comment }} ({{ plan.model_file|comment }}:{{ s.line }}): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }}
