@@ -132,6 +132,8 @@ END
 ANALYZE {{ t }};
 {%- endfor %}
 
+
+{% include "row_digests.sql" %}
 {%- let seal_v1 = true %}
 
 {% include "seal.sql" %}

@@ -291,6 +291,8 @@ END
 {%- endfor %}
 UPDATE _pgmig.log SET status = 'done', finished_at = clock_timestamp()
 WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = '(entities)' AND status = 'running';
+
+{% include "row_digests.sql" %}
 {%- let seal_v1 = true %}
 {% include "seal.sql" %}
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)

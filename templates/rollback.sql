@@ -3,8 +3,11 @@
 --
 -- Puts the target back as it was before migrate.sql, in one transaction: deletes exactly
 -- the rows the migration inserted (their keys are in the id maps), children first, and
--- restores the sequences it moved. Rows others wrote since are left alone.
---   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v lock_timeout=5s] [-v statement_timeout=0]
+-- restores the sequences it moved. Rows others wrote since are left alone: rollback refuses,
+-- before deleting anything, while a row of others references a migrated row (deleting it
+-- would fire V2's foreign keys on that row) or a migrated row was changed since migrate.
+--   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v cascade=on] [-v modified=delete]
+--        [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 {% include "pin.sql" %}
 \if :{?dry_run}
@@ -13,6 +16,27 @@
 \endif
 {%- let boolean_variable = "dry_run" %}
 {% include "boolean_variable.sql" %}
+\if :{?cascade}
+\else
+\set cascade false
+\endif
+{%- let boolean_variable = "cascade" %}
+{% include "boolean_variable.sql" %}
+\if :{?modified}
+\else
+\set modified refuse
+\endif
+-- -v modified says what to do with a migrated row changed since migrate: refuse (the
+-- default) or delete it as it is now. Anything else stops the script here.
+SET pgmig.modified = :'modified';
+DO {% filter dollar("modified") %}
+BEGIN
+  IF pg_catalog.current_setting('pgmig.modified') NOT IN ('refuse', 'delete') THEN
+    RAISE EXCEPTION 'modified must be refuse or delete, not "%"', pg_catalog.current_setting('pgmig.modified')
+      USING HINT = 'psql -v modified=delete deletes migrated rows changed since migrate; without it rollback refuses';
+  END IF;
+END
+{% endfilter %};
 
 BEGIN;
 {% include "session.sql" %}
@@ -74,6 +98,8 @@ END
 {% endfilter %};
 {%- endif %}
 {%- endif %}
+
+{% include "rollback_others.sql" %}
 {%- for s in steps %}
 
 -- Undo step {{ s.number }}/{{ s.total }}: {{ s.target|comment }}  ({{ plan.model_file|comment }}:{{ s.line }})
@@ -84,15 +110,6 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass({{ s.map_table_lit }}) IS NOT NULL THEN
-{%- if s.declared_key_line > 0 %}
-    -- key: ({{ s.key_list|comment }}) ({{ plan.model_file|comment }}:{{ s.declared_key_line }}) is not enforced by V2: a row
-    -- written since with a migrated row's key can't be told apart from it.
-    IF (SELECT count(*) FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }})
-       > (SELECT count(*) FROM {{ s.map_table }}) THEN
-      RAISE EXCEPTION 'undo {{ s.name_notice }} ({{ plan.model_file|notice }}:{{ s.declared_key_line }}): rows written since the migration share the declared key ({{ s.key_list|notice }}) of rows it made; nothing was rolled back'
-        USING HINT = 'remove or change those rows, then run rollback.sql again';
-    END IF;
-{%- endif %}
     DELETE FROM {{ s.target }} AS t
     USING {{ s.map_table }} AS mapped
     WHERE {{ s.made_here }};

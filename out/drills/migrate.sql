@@ -202,7 +202,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '514e726aa7d90a63610784265bcc107871c939f64fb3fb33a9a6f370592156e3';
+SET pgmig.fingerprint = '0a96e92016bab7505fee51e92767d4dc349879aa4baf7a0d95cb8fa7c68c9c84';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -775,9 +775,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '514e726aa7d90a63610784265bcc107871c939f64fb3fb33a9a6f370592156e3';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0a96e92016bab7505fee51e92767d4dc349879aa4baf7a0d95cb8fa7c68c9c84';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 514e726aa7d90a63610784265bcc107871c939f64fb3fb33a9a6f370592156e3; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0a96e92016bab7505fee51e92767d4dc349879aa4baf7a0d95cb8fa7c68c9c84; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1378,6 +1378,47 @@ ANALYZE public.drill_groups;
 ANALYZE public.drill_group_items;
 ANALYZE public.ordered_session_drills;
 ANALYZE public.progress_history;
+
+-- Each migrated row's digest as migrate leaves it, beside its key in the id map: rollback
+-- tells a row the application changed since from the row migrate made. The md5 of the row's
+-- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
+-- row's xmin no longer says when it was written) and a dump and restore gives every row a
+-- new one, while both keep the row's text.
+-- step users (model.yaml:19)
+ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_users AS mapped SET row_digest = md5(t::text)
+FROM public.users AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step completed_sessions (model.yaml:24)
+ALTER TABLE _pgmig.map_completed_sessions ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_completed_sessions AS mapped SET row_digest = md5(t::text)
+FROM public.completed_sessions AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step session_preferences (model.yaml:35)
+ALTER TABLE _pgmig.map_session_preferences ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_session_preferences AS mapped SET row_digest = md5(t::text)
+FROM public.session_preferences AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step drill_groups (model.yaml:42)
+ALTER TABLE _pgmig.map_drill_groups ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_drill_groups AS mapped SET row_digest = md5(t::text)
+FROM public.drill_groups AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step drill_group_items (model.yaml:50)
+ALTER TABLE _pgmig.map_drill_group_items ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_drill_group_items AS mapped SET row_digest = md5(t::text)
+FROM public.drill_group_items AS t
+WHERE t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid AND mapped.row_digest IS NULL;
+-- step ordered_session_drills (model.yaml:61)
+ALTER TABLE _pgmig.map_ordered_session_drills ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_ordered_session_drills AS mapped SET row_digest = md5(t::text)
+FROM public.ordered_session_drills AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step progress_history (model.yaml:76)
+ALTER TABLE _pgmig.map_progress_history ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_progress_history AS mapped SET row_digest = md5(t::text)
+FROM public.progress_history AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.

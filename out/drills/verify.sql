@@ -449,9 +449,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '514e726aa7d90a63610784265bcc107871c939f64fb3fb33a9a6f370592156e3';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0a96e92016bab7505fee51e92767d4dc349879aa4baf7a0d95cb8fa7c68c9c84';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 514e726aa7d90a63610784265bcc107871c939f64fb3fb33a9a6f370592156e3; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0a96e92016bab7505fee51e92767d4dc349879aa4baf7a0d95cb8fa7c68c9c84; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

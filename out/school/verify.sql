@@ -458,9 +458,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e24cac1bbe91078be1767e8f94df6d1fb5cf3ea12bb15393d5e103efebba92e4';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'f1647f461a32b645b34be7b2f8435f673ad5574f97756e2878c73127f0b2b299';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile e24cac1bbe91078be1767e8f94df6d1fb5cf3ea12bb15393d5e103efebba92e4; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile f1647f461a32b645b34be7b2f8435f673ad5574f97756e2878c73127f0b2b299; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

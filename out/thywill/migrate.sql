@@ -199,7 +199,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'e75d1b49e34c61e6dcdfe27efcdf08cbcdaa3028641535375e06b8d1db995976';
+SET pgmig.fingerprint = '742369ead66aef139c8d24ac189c9fc25dadd62f37ed1b35c8b0eaf4f6e10cb1';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -749,9 +749,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e75d1b49e34c61e6dcdfe27efcdf08cbcdaa3028641535375e06b8d1db995976';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '742369ead66aef139c8d24ac189c9fc25dadd62f37ed1b35c8b0eaf4f6e10cb1';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile e75d1b49e34c61e6dcdfe27efcdf08cbcdaa3028641535375e06b8d1db995976; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 742369ead66aef139c8d24ac189c9fc25dadd62f37ed1b35c8b0eaf4f6e10cb1; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1293,6 +1293,42 @@ ANALYZE public.prayer_marks;
 ANALYZE public.invites;
 ANALYZE public.roles;
 ANALYZE public.user_roles;
+
+-- Each migrated row's digest as migrate leaves it, beside its key in the id map: rollback
+-- tells a row the application changed since from the row migrate made. The md5 of the row's
+-- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
+-- row's xmin no longer says when it was written) and a dump and restore gives every row a
+-- new one, while both keep the row's text.
+-- step users (model.yaml:13)
+ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_users AS mapped SET row_digest = md5(t::text)
+FROM public.users AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step prayers (model.yaml:34)
+ALTER TABLE _pgmig.map_prayers ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_prayers AS mapped SET row_digest = md5(t::text)
+FROM public.prayers AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step prayer_marks (model.yaml:47)
+ALTER TABLE _pgmig.map_prayer_marks ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_prayer_marks AS mapped SET row_digest = md5(t::text)
+FROM public.prayer_marks AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step invites (model.yaml:62)
+ALTER TABLE _pgmig.map_invites ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_invites AS mapped SET row_digest = md5(t::text)
+FROM public.invites AS t
+WHERE t.token = mapped.token AND mapped.row_digest IS NULL;
+-- step roles (model.yaml:74)
+ALTER TABLE _pgmig.map_roles ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_roles AS mapped SET row_digest = md5(t::text)
+FROM public.roles AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step user_roles (model.yaml:78)
+ALTER TABLE _pgmig.map_user_roles ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_user_roles AS mapped SET row_digest = md5(t::text)
+FROM public.user_roles AS t
+WHERE t.user_id = mapped.user_id AND t.role_id = mapped.role_id AND mapped.row_digest IS NULL;
 
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.

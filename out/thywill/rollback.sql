@@ -3,8 +3,11 @@
 --
 -- Puts the target back as it was before migrate.sql, in one transaction: deletes exactly
 -- the rows the migration inserted (their keys are in the id maps), children first, and
--- restores the sequences it moved. Rows others wrote since are left alone.
---   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v lock_timeout=5s] [-v statement_timeout=0]
+-- restores the sequences it moved. Rows others wrote since are left alone: rollback refuses,
+-- before deleting anything, while a row of others references a migrated row (deleting it
+-- would fire V2's foreign keys on that row) or a migrated row was changed since migrate.
+--   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v cascade=on] [-v modified=delete]
+--        [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
 -- own catalog first, so no function, operator or type of a user schema can stand in for a
@@ -36,6 +39,37 @@ BEGIN
   END IF;
 END
 $boolean$;
+\if :{?cascade}
+\else
+\set cascade false
+\endif
+-- -v cascade must be a boolean PostgreSQL and psql's \if read alike (true/false, yes/no,
+-- on/off, 1/0, or a prefix; no blanks): anything else stops the script here, before it writes
+-- (psql's \if alone would warn, take it as false and go on).
+SET pgmig.cascade = :'cascade';
+DO $boolean$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.cascade') !~* '^(t|tr|tru|true|f|fa|fal|fals|false|y|ye|yes|n|no|on|of|off|1|0)$' THEN
+    RAISE EXCEPTION 'cascade must be a boolean (true/false, yes/no, on/off, 1/0), not "%"', pg_catalog.current_setting('pgmig.cascade')
+      USING HINT = 'psql -v cascade=true or -v cascade=false';
+  END IF;
+END
+$boolean$;
+\if :{?modified}
+\else
+\set modified refuse
+\endif
+-- -v modified says what to do with a migrated row changed since migrate: refuse (the
+-- default) or delete it as it is now. Anything else stops the script here.
+SET pgmig.modified = :'modified';
+DO $modified$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.modified') NOT IN ('refuse', 'delete') THEN
+    RAISE EXCEPTION 'modified must be refuse or delete, not "%"', pg_catalog.current_setting('pgmig.modified')
+      USING HINT = 'psql -v modified=delete deletes migrated rows changed since migrate; without it rollback refuses';
+  END IF;
+END
+$modified$;
 
 BEGIN;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
@@ -151,7 +185,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'e75d1b49e34c61e6dcdfe27efcdf08cbcdaa3028641535375e06b8d1db995976';
+SET pgmig.fingerprint = '742369ead66aef139c8d24ac189c9fc25dadd62f37ed1b35c8b0eaf4f6e10cb1';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -489,13 +523,335 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e75d1b49e34c61e6dcdfe27efcdf08cbcdaa3028641535375e06b8d1db995976';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '742369ead66aef139c8d24ac189c9fc25dadd62f37ed1b35c8b0eaf4f6e10cb1';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile e75d1b49e34c61e6dcdfe27efcdf08cbcdaa3028641535375e06b8d1db995976; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 742369ead66aef139c8d24ac189c9fc25dadd62f37ed1b35c8b0eaf4f6e10cb1; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
+
+-- What rollback would do to rows it did not write, found before anything is deleted. The
+-- filled tables are locked against writes until COMMIT (EXCLUSIVE: reads go on), so no row
+-- can be written under a migrated row, or a migrated row changed, between this check and the
+-- deletes. Refused unless the DBA says so: a migrated row the application changed since
+-- (-v modified=delete deletes it as it is now), and rows of others that reference a migrated
+-- row (-v cascade=on lets V2's foreign keys delete them or set them to NULL, as PLAN.md
+-- lists); a foreign key with no ON DELETE action (NO ACTION, RESTRICT) always refuses.
+LOCK TABLE public.users, public.prayers, public.prayer_marks, public.invites, public.roles, public.user_roles IN EXCLUSIVE MODE;
+-- Every id map, with its digests' column: a batched run stopped part way has no map for the
+-- steps it did not begin, and none of the digests migrate records when it finishes.
+SET client_min_messages = warning;
+CREATE TABLE IF NOT EXISTS _pgmig.map_user_roles AS SELECT user_id, role_id FROM public.user_roles AS t WHERE false;
+ALTER TABLE _pgmig.map_user_roles ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_roles AS SELECT id FROM public.roles AS t WHERE false;
+ALTER TABLE _pgmig.map_roles ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_invites AS SELECT token FROM public.invites AS t WHERE false;
+ALTER TABLE _pgmig.map_invites ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_prayer_marks AS SELECT id FROM public.prayer_marks AS t WHERE false;
+ALTER TABLE _pgmig.map_prayer_marks ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_prayers AS SELECT id FROM public.prayers AS t WHERE false;
+ALTER TABLE _pgmig.map_prayers ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_users AS SELECT id FROM public.users AS t WHERE false;
+ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS row_digest text;
+RESET client_min_messages;
+DO $check$
+DECLARE
+  cascade_on boolean := pg_catalog.current_setting('pgmig.cascade')::boolean;
+  delete_modified boolean := pg_catalog.current_setting('pgmig.modified') = 'delete';
+  n bigint;
+  sample text;
+  finding text;
+  refusals text[] := '{}';
+  allowed text[] := '{}';
+BEGIN
+  -- public.user_roles, step user_roles (model.yaml:78): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('user_id', t.user_id, 'role_id', t.role_id)::text AS key
+          FROM public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'user_roles', 'model.yaml:78');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_user_roles AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.user_id = mapped.user_id AND t.role_id = mapped.role_id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'user_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_user_roles AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'user_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.roles, step roles (model.yaml:74): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'roles', 'model.yaml:74');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_roles AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.roles AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_roles AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.invites, step invites (model.yaml:62): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('token', t.token)::text AS key
+          FROM public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.invites', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'invites', 'model.yaml:62');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_invites AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.invites AS t WHERE t.token = mapped.token);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.invites', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'invites', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_invites AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.invites', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'invites', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.prayer_marks, step prayer_marks (model.yaml:47): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.prayer_marks', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'prayer_marks', 'model.yaml:47');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_prayer_marks AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.prayer_marks AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.prayer_marks', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'prayer_marks', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.prayer_marks', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'prayer_marks', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.prayers, step prayers (model.yaml:34): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.prayers', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'prayers', 'model.yaml:34');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_prayers AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.prayers AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.prayers', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'prayers', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_prayers AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.prayers', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'prayers', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.users, step users (model.yaml:13): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'users', 'model.yaml:13');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_users AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_users AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.invites (created_by_user_id) → public.users (invites_created_by_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.invites AS c
+  WHERE (c.created_by_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE c.token = mapped.token);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.invites', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.users', 'invites_created_by_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.invites (used_by_user_id) → public.users (invites_used_by_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.invites AS c
+  WHERE (c.used_by_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE c.token = mapped.token);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.invites', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.users', 'invites_used_by_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.prayer_marks (prayer_id) → public.prayers (prayer_marks_prayer_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.prayer_marks AS c
+  WHERE (c.prayer_id) IN (SELECT t.id FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.prayer_marks', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.prayers', 'prayer_marks_prayer_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.prayer_marks (user_id) → public.users (prayer_marks_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.prayer_marks AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.prayer_marks', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.users', 'prayer_marks_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.prayers (author_id) → public.users (prayers_author_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.prayers AS c
+  WHERE (c.author_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.prayers', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.users', 'prayers_author_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.user_roles (role_id) → public.roles (user_roles_role_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.user_roles AS c
+  WHERE (c.role_id) IN (SELECT t.id FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE c.user_id = mapped.user_id AND c.role_id = mapped.role_id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.user_roles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.roles', 'user_roles_role_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.user_roles (user_id) → public.users (user_roles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.user_roles AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE c.user_id = mapped.user_id AND c.role_id = mapped.role_id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.user_roles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.users', 'user_roles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  IF pg_catalog.cardinality(refusals) > 0 THEN
+    RAISE EXCEPTION 'rollback.sql: rows were written or changed since the migration; nothing was rolled back'
+      USING DETAIL = pg_catalog.array_to_string(refusals, E'\n'),
+            HINT = 'rows of others under migrated rows: -v cascade=on lets V2''s foreign keys delete them or set them to NULL '
+                   '(PLAN.md lists them; rows a NO ACTION or RESTRICT key keeps must be removed or re-pointed first); '
+                   'migrated rows modified since: -v modified=delete deletes them as they are now';
+  END IF;
+  FOREACH finding IN ARRAY allowed LOOP
+    RAISE NOTICE '%', finding || ': rolled back as -v cascade / -v modified say';
+  END LOOP;
+END
+$check$;
 
 -- Undo step 6/6: public.user_roles  (model.yaml:78)
 DO $undo$

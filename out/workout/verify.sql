@@ -444,9 +444,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'a6e0ada77f3242078c2b60f62477c5c1c58dc210946bb6f18f8ec33c80774c72';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '3eba081b0d17b263faef8f9f4e3d9530984ebec5195482cf3322f8451262184e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile a6e0ada77f3242078c2b60f62477c5c1c58dc210946bb6f18f8ec33c80774c72; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 3eba081b0d17b263faef8f9f4e3d9530984ebec5195482cf3322f8451262184e; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

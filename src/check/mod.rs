@@ -16,6 +16,7 @@ pub mod only;
 mod order;
 pub mod redact;
 mod reference;
+mod referrers;
 mod relink;
 mod repair;
 mod replace;
@@ -457,8 +458,10 @@ pub fn check(
         })
         .collect();
     let compiled_columns = compiled_columns(v1, v2, &read_tables, &ordered, &references);
+    let referrers = referrers::of(v2, &ordered);
     let plan = Plan {
         compiled_columns,
+        referrers,
         v1_tables,
         secrets,
         dropped,

@@ -72,6 +72,15 @@ pub fn select(mut plan: Plan, entities: &[String]) -> Result<Plan, String> {
         .map(|s| s.map_table.to_string())
         .collect();
     plan.steps.retain(|s| chosen.contains(&s.name));
+    // This subset's rollback deletes the rows of its own steps only: the foreign keys into
+    // their tables are the ones it checks.
+    let filled: BTreeSet<&crate::catalog::QualName> =
+        plan.steps.iter().map(|s| &s.target).collect();
+    let referrers = std::mem::take(&mut plan.referrers);
+    plan.referrers = referrers
+        .into_iter()
+        .filter(|r| filled.contains(&r.parent))
+        .collect();
     for s in &mut plan.steps {
         for fk in &mut s.foreign_keys {
             fk.parent_maps.retain(|m| available.contains(m));

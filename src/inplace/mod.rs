@@ -138,6 +138,8 @@ pub fn compile(
     let plan = Plan {
         // In place, precheck reads the tables' definitions itself and compares them.
         compiled_columns: vec![],
+        // In place, rollback restores the tables as they were: no migrated rows to single out.
+        referrers: Vec::new(),
         model: migration.model.clone(),
         model_file: migration.model_file.clone(),
         source_schema: schema.clone(),

@@ -39,6 +39,20 @@ pub struct Plan {
     /// Every column of the tables the scripts read and write, with its type, as compiled:
     /// precheck and migrate refuse a database whose catalogs differ.
     pub compiled_columns: Vec<CompiledColumn>,
+    /// Every V2 foreign key into a table the steps fill: what deleting a migrated row does
+    /// to the rows others wrote under it (rollback checks them first; PLAN.md lists them).
+    pub referrers: Vec<Referrer>,
+}
+
+/// A V2 foreign key whose parent is a table the steps fill.
+#[derive(Debug, Clone, Serialize)]
+pub struct Referrer {
+    pub constraint: String,
+    pub table: QualName,
+    pub columns: Vec<String>,
+    pub parent: QualName,
+    pub parent_columns: Vec<String>,
+    pub on_delete: crate::catalog::FkAction,
 }
 
 /// One column of a table the scripts use, as the catalog read at compile time has it.

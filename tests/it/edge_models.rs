@@ -495,7 +495,19 @@ fn quoting_names_and_literals_survive_every_script() {
         );
     }
 
-    let notices = must_pass(run(&db, dir.path(), "rollback.sql"), "rollback");
+    // The hand-edited row stops rollback, named with its quoted table and its key; deleted
+    // as it is now with -v modified=delete.
+    let refused = run(&db, dir.path(), "rollback.sql");
+    assert!(!refused.status.success(), "rollback must refuse");
+    assert!(
+        stderr(&refused).contains(r#"public."Order Items": 1 migrated row modified since migrate (keys: {"id": 1}) by step Order Items (model.yaml:21)"#),
+        "{}",
+        stderr(&refused)
+    );
+    let notices = must_pass(
+        db.psql_file(dir.path().join("rollback.sql"), &[("modified", "delete")]),
+        "rollback",
+    );
     assert!(
         notices.contains("undo Order Items: 28 rows deleted"),
         "{notices}"

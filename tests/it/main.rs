@@ -22,6 +22,7 @@ mod precheck;
 mod privileges;
 mod real_types;
 mod redact;
+mod rollback_exact;
 mod row_keys;
 mod runner;
 mod school;

@@ -183,7 +183,18 @@ fn migrate_verify_tamper_rollback_and_migrate_again() {
         stderr(&tampered)
     );
 
-    must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
+    // The hand-edited row stops rollback; -v modified=delete deletes it as it is now.
+    let refused = run(&db, dir.path(), "rollback.sql", &[]);
+    assert!(
+        !refused.status.success()
+            && stderr(&refused).contains("public.exercises: 1 migrated row modified since migrate"),
+        "{}",
+        stderr(&refused)
+    );
+    must_pass(
+        run(&db, dir.path(), "rollback.sql", &[("modified", "delete")]),
+        "rollback",
+    );
     assert_eq!(
         db.table_md5s(USER_SCHEMAS),
         before,

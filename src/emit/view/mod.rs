@@ -3,6 +3,7 @@
 mod hierarchy;
 mod privileges;
 mod reference;
+mod referrer;
 mod step;
 mod subset;
 mod target;
@@ -11,6 +12,7 @@ use crate::catalog::quote_ident;
 use crate::plan::Plan;
 use privileges::PrivilegesView;
 use reference::ReferenceView;
+use referrer::ReferrerView;
 use step::Finding;
 use step::SequenceView;
 pub use step::StepView;
@@ -37,6 +39,9 @@ pub struct PlanView {
     pub targets: Vec<String>,
     /// The same, as verify looks for rows no id map holds in them.
     pub target_checks: Vec<TargetView>,
+    /// Every V2 foreign key into the filled tables: rollback counts the rows of others under
+    /// migrated rows through each before deleting anything.
+    pub referrers: Vec<ReferrerView>,
     /// Every sequence a column the scripts write draws from (reference rows', then the
     /// steps'), each once: verify checks each.
     pub sequences: Vec<SequenceView>,
@@ -184,6 +189,11 @@ impl PlanView {
                     .collect()
             },
             target_checks: TargetView::all(plan),
+            referrers: plan
+                .referrers
+                .iter()
+                .map(|r| ReferrerView::new(r, &plan.steps))
+                .collect(),
             sequences: {
                 let mut seen = std::collections::BTreeSet::new();
                 let all = plan

@@ -211,6 +211,12 @@ fn needs_of(plan: &Plan, script: &str) -> Needs {
             needs.add_in_schema(Kind::Sequence, &q.sequence, sequence);
         }
     }
+    if script == "rollback.sql" {
+        // Rows of others under migrated rows are counted before anything is deleted.
+        for r in &plan.referrers {
+            needs.add_table(&r.table, &["SELECT"]);
+        }
+    }
     needs
 }
 

@@ -93,6 +93,8 @@ pub struct StepView {
     pub analyze_map: bool,
     /// `t.k = mapped.k AND …`: a target row that this step made.
     pub made_here: String,
+    /// `jsonb_build_object('id', t.id)`: a migrated row's key as rollback names it.
+    pub target_key_json: String,
     /// `t.k, …`: the key order of this step's target rows.
     pub key_order: String,
     pub expected_list: String,
@@ -335,6 +337,14 @@ impl StepView {
             .map(|k| format!("t.{0} = mapped.{0}", quote_ident(k)))
             .collect::<Vec<_>>()
             .join(" AND ");
+        let target_key_json = format!(
+            "jsonb_build_object({})",
+            key_cols
+                .iter()
+                .map(|k| format!("{}, t.{}", lit(k), quote_ident(k)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let type_of = |c: &str| {
             step.columns
                 .iter()
@@ -876,6 +886,7 @@ impl StepView {
             analyze_map: step.map_read_later,
             key_order: key_cols.iter().map(|k| format!("t.{}", quote_ident(k))).collect::<Vec<_>>().join(", "),
             made_here,
+            target_key_json,
             expected_list,
             actual_list,
             compared: compared.iter().map(|c| c.name.clone()).chain(defaults.iter().map(|d| format!("{} (default)", d.name))).collect::<Vec<_>>().join(", "),

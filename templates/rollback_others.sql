@@ -1,0 +1,101 @@
+-- What rollback would do to rows it did not write, found before anything is deleted. The
+-- filled tables are locked against writes until COMMIT (EXCLUSIVE: reads go on), so no row
+-- can be written under a migrated row, or a migrated row changed, between this check and the
+-- deletes. Refused unless the DBA says so: a migrated row the application changed since
+-- (-v modified=delete deletes it as it is now), and rows of others that reference a migrated
+-- row (-v cascade=on lets V2's foreign keys delete them or set them to NULL, as PLAN.md
+-- lists); a foreign key with no ON DELETE action (NO ACTION, RESTRICT) always refuses.
+LOCK TABLE {% for t in plan.targets %}{{ t }}{% if !loop.last %}, {% endif %}{% endfor %} IN EXCLUSIVE MODE;
+-- Every id map, with its digests' column: a batched run stopped part way has no map for the
+-- steps it did not begin, and none of the digests migrate records when it finishes.
+SET client_min_messages = warning;
+{%- for s in steps %}
+CREATE TABLE IF NOT EXISTS {{ s.map_table }} AS SELECT {{ s.key_list }} FROM {{ s.target }} AS t WHERE false;
+ALTER TABLE {{ s.map_table }} ADD COLUMN IF NOT EXISTS row_digest text;
+{%- endfor %}
+RESET client_min_messages;
+DO {% filter dollar("check") %}
+DECLARE
+  cascade_on boolean := pg_catalog.current_setting('pgmig.cascade')::boolean;
+  delete_modified boolean := pg_catalog.current_setting('pgmig.modified') = 'delete';
+  n bigint;
+  sample text;
+  finding text;
+  refusals text[] := '{}';
+  allowed text[] := '{}';
+BEGIN
+{%- for s in steps %}
+{%- if s.declared_key_line > 0 %}
+  -- key: ({{ s.key_list|comment }}) ({{ plan.model_file|comment }}:{{ s.declared_key_line }}) is not enforced by V2: a row
+  -- written since with a migrated row's key can't be told apart from it (nor its digest compared).
+  IF (SELECT count(*) FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }})
+     > (SELECT count(*) FROM {{ s.map_table }}) THEN
+    RAISE EXCEPTION 'undo {{ s.name_notice }} ({{ plan.model_file|notice }}:{{ s.declared_key_line }}): rows written since the migration share the declared key ({{ s.key_list|notice }}) of rows it made; nothing was rolled back'
+      USING HINT = 'remove or change those rows, then run rollback.sql again';
+  END IF;
+{%- endif %}
+  -- {{ s.target|comment }}, step {{ s.name|comment }} ({{ plan.model_file|comment }}:{{ s.line }}): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }}
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT {{ s.target_key_json }}::text AS key
+          FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }}
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 {{ s.target_lit }}, n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, {{ s.name_lit }}, {{ "{}:{}"|format(plan.model_file, s.line)|lit }});
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM {{ s.map_table }} AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {{ s.made_here }});
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       {{ s.target_lit }}, n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       {{ s.name_lit }}, CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM {{ s.map_table }} AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       {{ s.target_lit }}, n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       {{ s.name_lit }}, CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+{%- endfor %}
+{%- for r in plan.referrers %}
+  -- {{ r.table|comment }} {{ r.columns|comment }} → {{ r.parent|comment }} ({{ r.constraint|comment }}, ON DELETE {{ r.action }}): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  {{ r.others }};
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 {{ r.table_lit }}, n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 {{ r.parent_lit }}, {{ r.constraint_lit }}, {{ r.action|lit }}, {{ r.effect|lit }});
+{%- if r.blocks %}
+    refusals := refusals || finding;
+{%- else %}
+    IF cascade_on THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+{%- endif %}
+  END IF;
+{%- endfor %}
+  IF pg_catalog.cardinality(refusals) > 0 THEN
+    RAISE EXCEPTION 'rollback.sql: rows were written or changed since the migration; nothing was rolled back'
+      USING DETAIL = pg_catalog.array_to_string(refusals, E'\n'),
+            HINT = 'rows of others under migrated rows: -v cascade=on lets V2''s foreign keys delete them or set them to NULL '
+                   '(PLAN.md lists them; rows a NO ACTION or RESTRICT key keeps must be removed or re-pointed first); '
+                   'migrated rows modified since: -v modified=delete deletes them as they are now';
+  END IF;
+  FOREACH finding IN ARRAY allowed LOOP
+    RAISE NOTICE '%', finding || ': rolled back as -v cascade / -v modified say';
+  END LOOP;
+END
+{% endfilter %};
