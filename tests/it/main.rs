@@ -34,3 +34,4 @@ mod thywill;
 mod transforms;
 mod v1_password;
 mod workout;
+mod workout_guide;
