@@ -97,7 +97,6 @@ BEGIN
            ('table', 'v1', 'drill_groups', 'SELECT'),
            ('table', 'v1', 'drills', 'SELECT'),
            ('table', 'v1', 'ordered_session_drills', 'SELECT'),
-           ('table', 'v1', 'progress_history', 'SELECT'),
            ('table', 'v1', 'session_preferences', 'SELECT'),
            ('table', 'v1', 'users', 'SELECT'),
            ('schema', NULL, 'public', 'USAGE'),
@@ -154,7 +153,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '514e726aa7d90a63610784265bcc107871c939f64fb3fb33a9a6f370592156e3';
+SET pgmig.fingerprint = 'dcc3d6b2ea8f4daf9ba67f7335818c0a084407f96f3b856c401f70d8f5008f66';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -328,7 +327,7 @@ DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
   written_names text[] := ARRAY['public.users', 'public.completed_sessions', 'public.session_preferences', 'public.drill_groups', 'public.drill_group_items', 'public.ordered_session_drills', 'public.progress_history', 'public.drill_group_item_notes']::text[];
-  read_names text[] := ARRAY['v1.completed_sessions', 'v1.drill_group_items', 'v1.drill_groups', 'v1.drills', 'v1.ordered_session_drills', 'v1.progress_history', 'v1.session_preferences', 'v1.users']::text[];
+  read_names text[] := ARRAY['v1.completed_sessions', 'v1.drill_group_items', 'v1.drill_groups', 'v1.drills', 'v1.ordered_session_drills', 'v1.session_preferences', 'v1.users']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
@@ -492,15 +491,15 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '514e726aa7d90a63610784265bcc107871c939f64fb3fb33a9a6f370592156e3';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'dcc3d6b2ea8f4daf9ba67f7335818c0a084407f96f3b856c401f70d8f5008f66';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 514e726aa7d90a63610784265bcc107871c939f64fb3fb33a9a6f370592156e3; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile dcc3d6b2ea8f4daf9ba67f7335818c0a084407f96f3b856c401f70d8f5008f66; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
 
--- Undo step 7/7: public.progress_history  (model.yaml:76)
+-- Undo step 7/7: public.progress_history  (model.yaml:80)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -518,7 +517,7 @@ BEGIN
   RAISE NOTICE 'undo progress_history: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo progress_history (model.yaml:76): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo progress_history (model.yaml:80): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END

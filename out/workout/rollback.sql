@@ -148,7 +148,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'a6e0ada77f3242078c2b60f62477c5c1c58dc210946bb6f18f8ec33c80774c72';
+SET pgmig.fingerprint = '2ac58823ca09e398ec49ef2215517bdf7d40ad0ffe87f0f87bbc7b04fa29b831';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -486,15 +486,15 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'a6e0ada77f3242078c2b60f62477c5c1c58dc210946bb6f18f8ec33c80774c72';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2ac58823ca09e398ec49ef2215517bdf7d40ad0ffe87f0f87bbc7b04fa29b831';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile a6e0ada77f3242078c2b60f62477c5c1c58dc210946bb6f18f8ec33c80774c72; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2ac58823ca09e398ec49ef2215517bdf7d40ad0ffe87f0f87bbc7b04fa29b831; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
 
--- Undo step 6/6: public.exercise_logs  (model.yaml:102)
+-- Undo step 6/6: public.exercise_logs  (model.yaml:136)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -512,14 +512,14 @@ BEGIN
   RAISE NOTICE 'undo exercise_logs: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo exercise_logs (model.yaml:102): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo exercise_logs (model.yaml:136): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_exercise_logs;
 
--- Undo step 5/6: public.workout_sessions  (model.yaml:92)
+-- Undo step 5/6: public.workout_sessions  (model.yaml:99)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -537,14 +537,14 @@ BEGIN
   RAISE NOTICE 'undo workout_sessions: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo workout_sessions (model.yaml:92): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo workout_sessions (model.yaml:99): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_workout_sessions;
 
--- Undo step 4/6: public.exercises  (model.yaml:65)
+-- Undo step 4/6: public.exercises  (model.yaml:68)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -562,14 +562,14 @@ BEGIN
   RAISE NOTICE 'undo exercises: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo exercises (model.yaml:65): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo exercises (model.yaml:68): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_exercises;
 
--- Undo step 3/6: public.workout_days  (model.yaml:44)
+-- Undo step 3/6: public.workout_days  (model.yaml:47)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -587,14 +587,14 @@ BEGIN
   RAISE NOTICE 'undo workout_days: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo workout_days (model.yaml:44): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo workout_days (model.yaml:47): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_workout_days;
 
--- Undo step 2/6: public.workout_weeks  (model.yaml:30)
+-- Undo step 2/6: public.workout_weeks  (model.yaml:33)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -612,14 +612,14 @@ BEGIN
   RAISE NOTICE 'undo workout_weeks: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo workout_weeks (model.yaml:30): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo workout_weeks (model.yaml:33): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_workout_weeks;
 
--- Undo step 1/6: public.workout_plans  (model.yaml:11)
+-- Undo step 1/6: public.workout_plans  (model.yaml:15)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -637,7 +637,7 @@ BEGIN
   RAISE NOTICE 'undo workout_plans: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo workout_plans (model.yaml:11): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo workout_plans (model.yaml:15): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
