@@ -49,7 +49,8 @@
 --              s % 80 = 25: the first element is {"drill": null, "setsDone": 0, ...}: holds
 --              no drill (not counted in drills_per_session), copied untouched    (2 sessions)
 --              s % 80 = 51: an empty drills array []; total_minutes 0        (2 sessions)
---              elements without a "drill" key: 10 of 368 (2.7 %)
+--              elements without a drill object: 10 without a "drill" key, 2 with "drill":
+--              null, of 364 (3.3 %)
 --   groups     g % 20 = 6: item 2 is drill 29 (unmatched in V2)                (2 items)
 --   ordered    o % 40 = 20: drill 30 (unmatched in V2)                         (2 rows)
 --   prefs      users u % 10 = 8 have no session_preferences (u % 20 = 8 of them has a

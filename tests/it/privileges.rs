@@ -76,7 +76,7 @@ pub(crate) fn psql_as(
 }
 
 fn kept(db: &TestDb) -> Vec<Option<String>> {
-    let all = db.table_md5s(USER_SCHEMAS);
+    let all = crate::workout::keyed_md5s(db, USER_SCHEMAS);
     KEPT.iter().map(|t| all.get(*t).cloned()).collect()
 }
 
