@@ -156,7 +156,7 @@ fn every_script_as_owner(dir: &Path, name: &str) {
             .count()
     };
     assert_eq!(
-        lines(&here),
+        lines(here),
         lines(as_superuser.path()),
         "workout_sessions.v2.csv"
     );
