@@ -570,7 +570,7 @@ fn a_where_that_keeps_no_row_is_a_warning_when_compiled_live() {
         text.contains("warning: the `where` of step workout_plans keeps no row of ~200"),
         "{text}"
     );
-    assert!(text.contains("model.yaml:20:5"), "{text}");
+    assert!(text.contains("model.yaml:21:5"), "{text}");
     // From DDL there are no statistics, and no such warning.
     let ddl = pgmig::compile(
         &dir.path().join("model.yaml"),
