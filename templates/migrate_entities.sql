@@ -279,6 +279,26 @@ SELECT {{ plan.model_lit }}, 'migrate', {{ s.name_lit }}, run.started_at, clock_
 FROM (SELECT count(*) AS n_in, {{ s.filtered_count }} AS n_filtered {{ s.from }}) AS src,
      (SELECT started_at FROM _pgmig.log
       WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = '(entities)' AND status = 'running') AS run;
+{%- if let Some(x) = s.replace %}
+DO {% filter dollar("replace") %}
+DECLARE
+  n_out bigint;
+  n_overwriting bigint;
+BEGIN
+  -- Overwrite or create ({{ plan.model_file|comment }}:{{ x.line }}): how many migrated rows took a V2 row's place.
+  SELECT count(*) INTO n_out FROM {{ s.map_table }};
+  SELECT count(*) INTO n_overwriting
+  {{ s.from_unrepaired }}
+  WHERE {{ s.survivors }}
+    AND {{ x.overwriting }};
+  UPDATE _pgmig.log
+  SET message = n_overwriting || ' overwritten, ' || (n_out - n_overwriting) || ' created'
+  WHERE id = (SELECT max(id) FROM _pgmig.log WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = {{ s.name_lit }});
+  RAISE NOTICE 'REPLACE  {{ s.name_notice }}: % migrated rows overwrote a V2 row with the same ({{ x.key_list|notice }}), % were created',
+    n_overwriting, n_out - n_overwriting;
+END
+{% endfilter %};
+{%- endif %}
 {%- if !s.sequences.is_empty() %}
 DO {% filter dollar("sequences") %}
 BEGIN

@@ -164,6 +164,20 @@ BEGIN
     RAISE NOTICE 'REJECT  {{ s.name_notice }} rule {{ r.number }} "{{ r.reason_notice }}": % rows, e.g. %', n_found, samples;
   END IF;
 {%- endfor %}
+{%- for w in s.warnings %}
+
+  -- Warning {{ w.number }} ({{ plan.model_file|comment }}:{{ w.line }}): rows that migrate, listed for a look first
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT ({{ s.source_key }})::text AS k, row_number() OVER (ORDER BY ({{ s.source_key }})::text) AS rn
+    {{ s.from }}
+    WHERE {{ w.condition }}
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'WARN  {{ s.name_notice }} warning {{ w.number }} "{{ w.reason_notice }}": % rows (migrated), e.g. %', n_found, samples;
+  END IF;
+{%- endfor %}
 {%- for r in s.relinks %}
 
   -- relink_json ({{ plan.model_file|comment }}:{{ r.0|comment }}): the objects it rewrites; none at all means `object` names nothing.

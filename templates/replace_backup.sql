@@ -7,6 +7,10 @@
   SELECT t.* FROM {{ t.table }} AS t
   WHERE {{ t.condition }};
 {%- endfor %}
+  SELECT count(*) INTO n_overwriting
+  {{ s.from_unrepaired }}
+  WHERE {{ s.survivors }}
+    AND {{ x.overwriting }};
 {%- for t in x.tables_reversed %}
   DELETE FROM {{ t.table }} AS t USING {{ t.backup }} AS b WHERE {{ t.backed_up }};
 {%- endfor %}

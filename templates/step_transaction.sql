@@ -15,6 +15,9 @@ DECLARE
   n_repaired bigint;
   n_repaired_all bigint := 0;
 {%- endif %}
+{%- if s.replace.is_some() %}
+  n_overwriting bigint;
+{%- endif %}
   err_detail text;
   err_hint text;
   deferring boolean;
@@ -98,7 +101,9 @@ BEGIN
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
       rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out{% if !s.repairs.is_empty() %},
-      message = n_repaired_all || ' values repaired (_pgmig.changes)'{% endif %}
+      message = n_repaired_all || ' values repaired (_pgmig.changes)'{% if s.replace.is_some() %}
+                || '; ' || n_overwriting || ' overwritten, ' || (n_out - n_overwriting) || ' created'{% endif %}{% else if s.replace.is_some() %},
+      message = n_overwriting || ' overwritten, ' || (n_out - n_overwriting) || ' created'{% endif %}
   WHERE id = log_id;
 {%- if s.repairs.is_empty() %}
   RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: % source rows, % filtered, % rejected, % migrated',
@@ -106,6 +111,10 @@ BEGIN
 {%- else %}
   RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
     n_in, n_filtered, n_rejected, n_out, n_repaired_all;
+{%- endif %}
+{%- if let Some(x) = s.replace %}
+  RAISE NOTICE 'REPLACE  {{ s.name_notice }}: % migrated rows overwrote a V2 row with the same ({{ x.key_list|notice }}), % were created',
+    n_overwriting, n_out - n_overwriting;
 {%- endif %}
 {%- let step_hint = "coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints')" %}
 {% include "step_failed.sql" %}END

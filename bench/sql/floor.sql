@@ -8,7 +8,7 @@
 -- step: workout_plans
 INSERT INTO public.workout_plans
        (id, user_id, name, description, goal, total_weeks, current_week, status, created_at, updated_at)
-SELECT p.id, p.user_id, p.name, p.description,
+SELECT p.id, p.user_id, CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END, p.description,
        coalesce(p.goal, 'general_fitness'),
        coalesce(p.duration_weeks, 4),
        1,
@@ -16,8 +16,7 @@ SELECT p.id, p.user_id, p.name, p.description,
        p.created_at, p.updated_at
   FROM (SELECT *, row_number() OVER (PARTITION BY user_id, name ORDER BY created_at, id) AS dup_rank
           FROM v1.workout_plans) AS p
- WHERE p.user_id IS NOT NULL
-   AND p.dup_rank = 1;
+ WHERE p.user_id IS NOT NULL;
 ANALYZE public.workout_plans;
 
 -- step: workout_weeks
@@ -66,17 +65,36 @@ SELECT e.id, d.id, e.name, e.muscle_group, e.sets, e.reps_min, e.reps_max, e.wei
 ANALYZE public.exercises;
 
 -- step: workout_sessions
-INSERT INTO public.workout_sessions (id, user_id, plan_id, started_at, completed_at, status, notes)
-SELECT s.id, s.user_id, s.plan_id, s.started_at, s.completed_at,
-       CASE WHEN s.completed_at IS NOT NULL THEN 'completed' ELSE 'in_progress' END,
+-- day_id: the week-1 day of the label most of the session's logged sets (of its plan's
+-- exercises) carry, ties to the smallest label.
+INSERT INTO public.workout_sessions (id, user_id, plan_id, day_id, started_at, completed_at, status, notes)
+SELECT s.id, s.user_id, s.plan_id, d.id, s.started_at, s.completed_at,
+       CASE WHEN s.completed_at IS NOT NULL THEN 'completed'
+            WHEN s.started_at < now() - interval '24 hours' THEN 'abandoned'
+            ELSE 'in_progress' END,
        s.notes
   FROM v1.workout_sessions s
-  JOIN public.workout_plans p ON p.id = s.plan_id;
+  JOIN public.workout_plans p ON p.id = s.plan_id
+  LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label
+               FROM (SELECT l.session_id, coalesce(e.day_label,
+                        CASE
+                          WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day'
+                          WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day'
+                          WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day'
+                          ELSE 'Upper Body'
+                        END) AS day_label, count(*) AS sets
+                       FROM v1.exercise_logs l
+                       JOIN v1.exercises e ON e.id = l.exercise_id
+                       JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id
+                      GROUP BY 1, 2) AS x
+              ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
+  LEFT JOIN public.workout_weeks w ON w.plan_id = s.plan_id AND w.week_number = 1
+  LEFT JOIN public.workout_days d ON d.week_id = w.id AND d.day_label = trained.day_label;
 ANALYZE public.workout_sessions;
 
 -- step: exercise_logs
 INSERT INTO public.exercise_logs (id, session_id, exercise_id, set_number, reps, weight, completed_at)
-SELECT l.id, l.session_id, l.exercise_id, l.set_number, l.reps, l.weight, l.completed_at
+SELECT l.id, l.session_id, e.id, l.set_number, l.reps, l.weight, l.completed_at
   FROM v1.exercise_logs l
   JOIN public.workout_sessions s ON s.id = l.session_id
-  JOIN public.exercises e ON e.id = l.exercise_id;
+  LEFT JOIN public.exercises e ON e.id = l.exercise_id;

@@ -10,15 +10,15 @@ DECLARE
   dy     uuid;
   lbl    text;
 BEGIN
-  -- Plans, oldest first: the first (user_id, name) seen is the one kept. Weeks with them.
+  -- Plans, oldest first: the k-th plan of one (user_id, name) is renamed name-k. Weeks with them.
   FOR r IN SELECT * FROM v1.workout_plans ORDER BY created_at, id LOOP
     CONTINUE WHEN r.user_id IS NULL;
-    CONTINUE WHEN EXISTS (SELECT 1 FROM public.workout_plans p
-                           WHERE p.user_id = r.user_id AND p.name = r.name);
+    SELECT count(*) + 1 INTO n FROM v1.workout_plans p
+     WHERE p.user_id = r.user_id AND p.name = r.name AND (p.created_at, p.id) < (r.created_at, r.id);
     dw := coalesce(r.duration_weeks, 4);
     INSERT INTO public.workout_plans
            (id, user_id, name, description, goal, total_weeks, current_week, status, created_at, updated_at)
-    VALUES (r.id, r.user_id, r.name, r.description, coalesce(r.goal, 'general_fitness'), dw, 1,
+    VALUES (r.id, r.user_id, CASE WHEN n = 1 THEN r.name ELSE r.name || '-' || n END, r.description, coalesce(r.goal, 'general_fitness'), dw, 1,
             CASE WHEN r.is_active THEN 'active' ELSE 'completed' END, r.created_at, r.updated_at);
     FOR n IN 1 .. dw LOOP
       INSERT INTO public.workout_weeks (plan_id, week_number, start_date, end_date)
@@ -69,18 +69,36 @@ BEGIN
             coalesce(r.rest_seconds, 90), r.notes, r.order_index);
   END LOOP;
 
+  -- Sessions: the day is the week-1 day of the label most of its logged sets carry.
   FOR r IN SELECT * FROM v1.workout_sessions LOOP
     CONTINUE WHEN NOT EXISTS (SELECT 1 FROM public.workout_plans p WHERE p.id = r.plan_id);
-    INSERT INTO public.workout_sessions (id, user_id, plan_id, started_at, completed_at, status, notes)
-    VALUES (r.id, r.user_id, r.plan_id, r.started_at, r.completed_at,
-            CASE WHEN r.completed_at IS NOT NULL THEN 'completed' ELSE 'in_progress' END, r.notes);
+    SELECT coalesce(e.day_label,
+                               CASE
+                                 WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day'
+                                 WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day'
+                                 WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day'
+                                 ELSE 'Upper Body'
+                               END) INTO lbl
+      FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id
+     WHERE l.session_id = r.id AND e.plan_id = r.plan_id
+     GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1;
+    SELECT d.id INTO dy
+      FROM public.workout_weeks w JOIN public.workout_days d ON d.week_id = w.id
+     WHERE w.plan_id = r.plan_id AND w.week_number = 1 AND d.day_label = lbl;
+    INSERT INTO public.workout_sessions (id, user_id, plan_id, day_id, started_at, completed_at, status, notes)
+    VALUES (r.id, r.user_id, r.plan_id, dy, r.started_at, r.completed_at,
+            CASE WHEN r.completed_at IS NOT NULL THEN 'completed'
+                 WHEN r.started_at < now() - interval '24 hours' THEN 'abandoned'
+                 ELSE 'in_progress' END, r.notes);
   END LOOP;
 
   FOR r IN SELECT * FROM v1.exercise_logs LOOP
     CONTINUE WHEN NOT EXISTS (SELECT 1 FROM public.workout_sessions s WHERE s.id = r.session_id);
-    CONTINUE WHEN NOT EXISTS (SELECT 1 FROM public.exercises e WHERE e.id = r.exercise_id);
+    -- A log whose exercise was not migrated keeps no exercise.
     INSERT INTO public.exercise_logs (id, session_id, exercise_id, set_number, reps, weight, completed_at)
-    VALUES (r.id, r.session_id, r.exercise_id, r.set_number, r.reps, r.weight, r.completed_at);
+    VALUES (r.id, r.session_id,
+            CASE WHEN EXISTS (SELECT 1 FROM public.exercises e WHERE e.id = r.exercise_id) THEN r.exercise_id END,
+            r.set_number, r.reps, r.weight, r.completed_at);
   END LOOP;
 END
 $rowloop$;

@@ -52,8 +52,10 @@
 -- Stale copies of Apple users (the migration deletes these rows and writes fresh ones;
 -- the user row itself is matched by email):
 --   every Apple user u with u % 4 = 0 (u = 4 j, j = 1 .. 5 * scale): id md5('apple-user' || u),
---   same email 'apple' || u || '@example.com' and created_at as in v1; name as in v1
---   except u % 20 = 16: 'Old Name ' || u                                       (5, 1)
+--   same email 'apple' || u || '@example.com' and created_at as in v1, except (as typed
+--   by hand, the same address read case-insensitively and trimmed) u % 20 = 8:
+--   'Apple' || u || '@Example.com', u % 20 = 16: '  apple' || u || '@example.com ';
+--   name as in v1 except u % 20 = 16: 'Old Name ' || u                       (5, 1, 1, 1)
 --   sessions: 1 + (u % 20) / 10 of them (u % 20 IN (12, 16): 2, else 1), id
 --   md5('stale-session' || (2 u + i)), dates in 2023, 2 drill elements each whose "uuid" is
 --   md5('old-drill' || m), in no V2 drill (the seed's "incorrect drill UUIDs")   (7)
@@ -140,7 +142,10 @@ SELECT md5('android-user' || a)::uuid,
 UNION ALL
 -- stale Apple copies: email, created_at and name as in sample_v1.sql (u % 20 = 16 excepted)
 SELECT md5('apple-user' || u)::uuid,
-       'apple' || u || '@example.com',
+       CASE WHEN u % 20 = 8 THEN 'Apple' || u || '@Example.com'
+            WHEN u % 20 = 16 THEN '  apple' || u || '@example.com '
+            ELSE 'apple' || u || '@example.com'
+       END,
        CASE WHEN u % 20 = 16 THEN 'Old Name ' || u
             WHEN u % 20 = 15 THEN NULL
             ELSE (ARRAY['Liam', 'Olivia', 'Noah', 'Emma', 'Mateo', 'Sofia', 'Lucas', 'Mia',

@@ -63,7 +63,6 @@ BEGIN
            ('table', 'v1', 'drill_groups', 'SELECT'),
            ('table', 'v1', 'drills', 'SELECT'),
            ('table', 'v1', 'ordered_session_drills', 'SELECT'),
-           ('table', 'v1', 'progress_history', 'SELECT'),
            ('table', 'v1', 'session_preferences', 'SELECT'),
            ('table', 'v1', 'users', 'SELECT'),
            ('schema', NULL, 'public', 'USAGE'),
@@ -265,7 +264,7 @@ DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
   written_names text[] := '{}'::text[];
-  read_names text[] := ARRAY['v1.completed_sessions', 'v1.drill_group_items', 'v1.drill_groups', 'v1.drills', 'v1.ordered_session_drills', 'v1.progress_history', 'v1.session_preferences', 'v1.users']::text[];
+  read_names text[] := ARRAY['v1.completed_sessions', 'v1.drill_group_items', 'v1.drill_groups', 'v1.drills', 'v1.ordered_session_drills', 'v1.session_preferences', 'v1.users']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
@@ -428,8 +427,6 @@ COPY (SELECT t.* FROM v1.drills AS t ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'v1.drills.csv'
 COPY (SELECT t.* FROM v1.ordered_session_drills AS t ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'v1.ordered_session_drills.csv'
-COPY (SELECT t.* FROM v1.progress_history AS t ORDER BY t.id)
-  TO STDOUT WITH (FORMAT csv, HEADER) \g 'v1.progress_history.csv'
 COPY (SELECT t.* FROM v1.session_preferences AS t ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'v1.session_preferences.csv'
 COPY (SELECT t.* FROM v1.users AS t ORDER BY t.id)

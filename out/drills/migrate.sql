@@ -115,7 +115,6 @@ BEGIN
            ('table', 'v1', 'drill_groups', 'SELECT'),
            ('table', 'v1', 'drills', 'SELECT'),
            ('table', 'v1', 'ordered_session_drills', 'SELECT'),
-           ('table', 'v1', 'progress_history', 'SELECT'),
            ('table', 'v1', 'session_preferences', 'SELECT'),
            ('table', 'v1', 'users', 'SELECT'),
            ('schema', NULL, 'public', 'USAGE'),
@@ -202,7 +201,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '0a96e92016bab7505fee51e92767d4dc349879aa4baf7a0d95cb8fa7c68c9c84';
+SET pgmig.fingerprint = 'dcc3d6b2ea8f4daf9ba67f7335818c0a084407f96f3b856c401f70d8f5008f66';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -508,7 +507,7 @@ DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
   written_names text[] := ARRAY['public.users', 'public.completed_sessions', 'public.session_preferences', 'public.drill_groups', 'public.drill_group_items', 'public.ordered_session_drills', 'public.progress_history', 'public.drill_group_item_notes']::text[];
-  read_names text[] := ARRAY['v1.completed_sessions', 'v1.drill_group_items', 'v1.drill_groups', 'v1.drills', 'v1.ordered_session_drills', 'v1.progress_history', 'v1.session_preferences', 'v1.users']::text[];
+  read_names text[] := ARRAY['v1.completed_sessions', 'v1.drill_group_items', 'v1.drill_groups', 'v1.drills', 'v1.ordered_session_drills', 'v1.session_preferences', 'v1.users']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
@@ -683,65 +682,60 @@ BEGIN
                (21, 'V1', 'v1.ordered_session_drills', 'sets', 'integer'),
                (22, 'V1', 'v1.ordered_session_drills', 'reps', 'integer'),
                (23, 'V1', 'v1.ordered_session_drills', 'duration', 'integer'),
-               (24, 'V1', 'v1.progress_history', 'id', 'integer'),
-               (25, 'V1', 'v1.progress_history', 'user_id', 'integer'),
-               (26, 'V1', 'v1.progress_history', 'current_streak', 'integer'),
-               (27, 'V1', 'v1.progress_history', 'highest_streak', 'integer'),
-               (28, 'V1', 'v1.progress_history', 'completed_sessions_count', 'integer'),
-               (29, 'V1', 'v1.session_preferences', 'id', 'integer'),
-               (30, 'V1', 'v1.session_preferences', 'user_id', 'integer'),
-               (31, 'V1', 'v1.session_preferences', 'duration_minutes', 'integer'),
-               (32, 'V1', 'v1.session_preferences', 'training_style', 'text'),
-               (33, 'V1', 'v1.session_preferences', 'difficulty', 'text'),
-               (34, 'V1', 'v1.session_preferences', 'available_equipment', 'text[]'),
-               (35, 'V1', 'v1.users', 'id', 'integer'),
-               (36, 'V1', 'v1.users', 'email', 'text'),
-               (37, 'V1', 'v1.users', 'name', 'text'),
-               (38, 'V1', 'v1.users', 'created_at', 'timestamp with time zone'),
-               (39, 'V2', 'public.completed_sessions', 'id', 'uuid'),
-               (40, 'V2', 'public.completed_sessions', 'user_id', 'uuid'),
-               (41, 'V2', 'public.completed_sessions', 'date', 'date'),
-               (42, 'V2', 'public.completed_sessions', 'drills', 'json'),
-               (43, 'V2', 'public.completed_sessions', 'total_minutes', 'integer'),
-               (44, 'V2', 'public.drill_group_items', 'group_id', 'uuid'),
-               (45, 'V2', 'public.drill_group_items', 'drill_uuid', 'uuid'),
-               (46, 'V2', 'public.drill_group_items', 'position', 'integer'),
-               (47, 'V2', 'public.drill_groups', 'id', 'uuid'),
-               (48, 'V2', 'public.drill_groups', 'user_id', 'uuid'),
-               (49, 'V2', 'public.drill_groups', 'name', 'text'),
-               (50, 'V2', 'public.drill_groups', 'is_liked_group', 'boolean'),
-               (51, 'V2', 'public.drills', 'uuid', 'uuid'),
-               (52, 'V2', 'public.drills', 'title', 'text'),
-               (53, 'V2', 'public.drills', 'skill', 'text'),
-               (54, 'V2', 'public.drills', 'duration_minutes', 'integer'),
-               (55, 'V2', 'public.ordered_session_drills', 'id', 'uuid'),
-               (56, 'V2', 'public.ordered_session_drills', 'user_id', 'uuid'),
-               (57, 'V2', 'public.ordered_session_drills', 'drill_uuid', 'uuid'),
-               (58, 'V2', 'public.ordered_session_drills', 'position', 'integer'),
-               (59, 'V2', 'public.ordered_session_drills', 'sets', 'integer'),
-               (60, 'V2', 'public.ordered_session_drills', 'reps', 'integer'),
-               (61, 'V2', 'public.ordered_session_drills', 'duration', 'integer'),
-               (62, 'V2', 'public.progress_history', 'id', 'uuid'),
-               (63, 'V2', 'public.progress_history', 'user_id', 'uuid'),
-               (64, 'V2', 'public.progress_history', 'current_streak', 'integer'),
-               (65, 'V2', 'public.progress_history', 'highest_streak', 'integer'),
-               (66, 'V2', 'public.progress_history', 'total_sessions', 'integer'),
-               (67, 'V2', 'public.progress_history', 'drills_per_session', 'numeric(6,2)'),
-               (68, 'V2', 'public.progress_history', 'minutes_per_session', 'numeric(6,2)'),
-               (69, 'V2', 'public.progress_history', 'dribbling_drills_completed', 'integer'),
-               (70, 'V2', 'public.progress_history', 'passing_drills_completed', 'integer'),
-               (71, 'V2', 'public.progress_history', 'shooting_drills_completed', 'integer'),
-               (72, 'V2', 'public.progress_history', 'favorite_drill', 'text'),
-               (73, 'V2', 'public.session_preferences', 'id', 'uuid'),
-               (74, 'V2', 'public.session_preferences', 'user_id', 'uuid'),
-               (75, 'V2', 'public.session_preferences', 'duration_minutes', 'integer'),
-               (76, 'V2', 'public.session_preferences', 'training_style', 'text'),
-               (77, 'V2', 'public.session_preferences', 'difficulty', 'text'),
-               (78, 'V2', 'public.session_preferences', 'available_equipment', 'text[]'),
-               (79, 'V2', 'public.users', 'id', 'uuid'),
-               (80, 'V2', 'public.users', 'email', 'text'),
-               (81, 'V2', 'public.users', 'name', 'text'),
-               (82, 'V2', 'public.users', 'created_at', 'timestamp with time zone')) AS e (n, side, tab, col, typ)
+               (24, 'V1', 'v1.session_preferences', 'id', 'integer'),
+               (25, 'V1', 'v1.session_preferences', 'user_id', 'integer'),
+               (26, 'V1', 'v1.session_preferences', 'duration_minutes', 'integer'),
+               (27, 'V1', 'v1.session_preferences', 'training_style', 'text'),
+               (28, 'V1', 'v1.session_preferences', 'difficulty', 'text'),
+               (29, 'V1', 'v1.session_preferences', 'available_equipment', 'text[]'),
+               (30, 'V1', 'v1.users', 'id', 'integer'),
+               (31, 'V1', 'v1.users', 'email', 'text'),
+               (32, 'V1', 'v1.users', 'name', 'text'),
+               (33, 'V1', 'v1.users', 'created_at', 'timestamp with time zone'),
+               (34, 'V2', 'public.completed_sessions', 'id', 'uuid'),
+               (35, 'V2', 'public.completed_sessions', 'user_id', 'uuid'),
+               (36, 'V2', 'public.completed_sessions', 'date', 'date'),
+               (37, 'V2', 'public.completed_sessions', 'drills', 'json'),
+               (38, 'V2', 'public.completed_sessions', 'total_minutes', 'integer'),
+               (39, 'V2', 'public.drill_group_items', 'group_id', 'uuid'),
+               (40, 'V2', 'public.drill_group_items', 'drill_uuid', 'uuid'),
+               (41, 'V2', 'public.drill_group_items', 'position', 'integer'),
+               (42, 'V2', 'public.drill_groups', 'id', 'uuid'),
+               (43, 'V2', 'public.drill_groups', 'user_id', 'uuid'),
+               (44, 'V2', 'public.drill_groups', 'name', 'text'),
+               (45, 'V2', 'public.drill_groups', 'is_liked_group', 'boolean'),
+               (46, 'V2', 'public.drills', 'uuid', 'uuid'),
+               (47, 'V2', 'public.drills', 'title', 'text'),
+               (48, 'V2', 'public.drills', 'skill', 'text'),
+               (49, 'V2', 'public.drills', 'duration_minutes', 'integer'),
+               (50, 'V2', 'public.ordered_session_drills', 'id', 'uuid'),
+               (51, 'V2', 'public.ordered_session_drills', 'user_id', 'uuid'),
+               (52, 'V2', 'public.ordered_session_drills', 'drill_uuid', 'uuid'),
+               (53, 'V2', 'public.ordered_session_drills', 'position', 'integer'),
+               (54, 'V2', 'public.ordered_session_drills', 'sets', 'integer'),
+               (55, 'V2', 'public.ordered_session_drills', 'reps', 'integer'),
+               (56, 'V2', 'public.ordered_session_drills', 'duration', 'integer'),
+               (57, 'V2', 'public.progress_history', 'id', 'uuid'),
+               (58, 'V2', 'public.progress_history', 'user_id', 'uuid'),
+               (59, 'V2', 'public.progress_history', 'current_streak', 'integer'),
+               (60, 'V2', 'public.progress_history', 'highest_streak', 'integer'),
+               (61, 'V2', 'public.progress_history', 'total_sessions', 'integer'),
+               (62, 'V2', 'public.progress_history', 'drills_per_session', 'numeric(6,2)'),
+               (63, 'V2', 'public.progress_history', 'minutes_per_session', 'numeric(6,2)'),
+               (64, 'V2', 'public.progress_history', 'dribbling_drills_completed', 'integer'),
+               (65, 'V2', 'public.progress_history', 'passing_drills_completed', 'integer'),
+               (66, 'V2', 'public.progress_history', 'shooting_drills_completed', 'integer'),
+               (67, 'V2', 'public.progress_history', 'favorite_drill', 'text'),
+               (68, 'V2', 'public.session_preferences', 'id', 'uuid'),
+               (69, 'V2', 'public.session_preferences', 'user_id', 'uuid'),
+               (70, 'V2', 'public.session_preferences', 'duration_minutes', 'integer'),
+               (71, 'V2', 'public.session_preferences', 'training_style', 'text'),
+               (72, 'V2', 'public.session_preferences', 'difficulty', 'text'),
+               (73, 'V2', 'public.session_preferences', 'available_equipment', 'text[]'),
+               (74, 'V2', 'public.users', 'id', 'uuid'),
+               (75, 'V2', 'public.users', 'email', 'text'),
+               (76, 'V2', 'public.users', 'name', 'text'),
+               (77, 'V2', 'public.users', 'created_at', 'timestamp with time zone')) AS e (n, side, tab, col, typ)
   LEFT JOIN pg_catalog.pg_attribute AS a
          ON a.attrelid = pg_catalog.to_regclass(e.tab) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
   WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ
@@ -775,9 +769,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0a96e92016bab7505fee51e92767d4dc349879aa4baf7a0d95cb8fa7c68c9c84';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'dcc3d6b2ea8f4daf9ba67f7335818c0a084407f96f3b856c401f70d8f5008f66';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0a96e92016bab7505fee51e92767d4dc349879aa4baf7a0d95cb8fa7c68c9c84; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile dcc3d6b2ea8f4daf9ba67f7335818c0a084407f96f3b856c401f70d8f5008f66; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -805,6 +799,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
+  n_overwriting bigint;
   err_detail text;
   err_hint text;
   deferring boolean;
@@ -833,7 +828,7 @@ BEGIN
   -- migrated row, and every row under them, are copied to _pgmig (rollback restores them) and deleted.
   CREATE TABLE _pgmig.replaced_users_users AS
   SELECT t.* FROM public.users AS t
-  WHERE (t.email) IN (SELECT u.email
+  WHERE (lower(btrim(t.email))) IN (SELECT lower(btrim(u.email))
                   FROM v1.users u
                    JOIN _pgmig.map_users AS key_map ON key_map.source_id = u.id
                 WHERE true);
@@ -858,6 +853,11 @@ BEGIN
   CREATE TABLE _pgmig.replaced_users_session_preferences AS
   SELECT t.* FROM public.session_preferences AS t
   WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id);
+  SELECT count(*) INTO n_overwriting
+  FROM v1.users u
+       JOIN _pgmig.map_users AS key_map ON key_map.source_id = u.id
+  WHERE true
+    AND (lower(btrim(u.email))) IN (SELECT lower(btrim(b.email)) FROM _pgmig.replaced_users_users AS b);
   DELETE FROM public.session_preferences AS t USING _pgmig.replaced_users_session_preferences AS b WHERE t.id = b.id;
   DELETE FROM public.progress_history AS t USING _pgmig.replaced_users_progress_history AS b WHERE t.id = b.id;
   DELETE FROM public.ordered_session_drills AS t USING _pgmig.replaced_users_ordered_session_drills AS b WHERE t.id = b.id;
@@ -887,10 +887,13 @@ BEGIN
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
-      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
+      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out,
+      message = n_overwriting || ' overwritten, ' || (n_out - n_overwriting) || ' created'
   WHERE id = log_id;
   RAISE NOTICE 'step 1/7 users: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
+  RAISE NOTICE 'REPLACE  users: % migrated rows overwrote a V2 row with the same (email), % were created',
+    n_overwriting, n_out - n_overwriting;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
@@ -1290,7 +1293,7 @@ EXCEPTION WHEN OTHERS THEN
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 7/7: public.progress_history  (model.yaml:76)
+-- Step 7/7: public.progress_history  (model.yaml:80)
 --   after users (foreign key progress_history_user_id_fkey (user_id))
 --   after completed_sessions (reads the migrated rows of public.completed_sessions)
 -- ----------------------------------------------------------------------------
@@ -1309,21 +1312,19 @@ BEGIN
   VALUES ('drills', 'migrate', 'progress_history', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows; `where` at model.yaml:78
+  -- Source rows; `where` at model.yaml:82
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
   INTO n_in, n_filtered
   FROM v1.users u
-       LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'progress_history';
 
-  -- Id map (model.yaml:79): one new key per distinct (source_id).
+  -- Id map (model.yaml:83): one new key per distinct (source_id).
   CREATE TABLE _pgmig.map_progress_history AS
   SELECT keys.*, gen_random_uuid() AS id
   FROM (
     SELECT DISTINCT u.id AS source_id
     FROM v1.users u
-       LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
   ) AS keys;
@@ -1335,17 +1336,16 @@ BEGIN
   INSERT INTO public.progress_history (id, user_id, current_streak, highest_streak, total_sessions, drills_per_session, minutes_per_session, dribbling_drills_completed, passing_drills_completed, shooting_drills_completed, favorite_drill)
   SELECT key_map.id,
          id_users.id,
-         coalesce(ph.current_streak, 0),
-         coalesce(ph.highest_streak, 0),
+         coalesce((SELECT count(*) FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run ORDER BY r.run DESC LIMIT 1), 0),
+         coalesce((SELECT max(runs.n) FROM (SELECT count(*) AS n FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run) AS runs), 0),
          (SELECT count(*) FROM public.completed_sessions s WHERE s.user_id = id_users.id),
-         (SELECT round(avg((SELECT count(*) FROM json_array_elements(s.drills) e WHERE e -> 'drill' IS NOT NULL)), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id),
+         (SELECT round(avg((SELECT count(*) FROM json_array_elements(s.drills) e WHERE json_typeof(e -> 'drill') = 'object')), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id),
          (SELECT round(avg(s.total_minutes), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id),
          (SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'dribbling'),
          (SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'passing'),
          (SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'shooting'),
-         (SELECT e -> 'drill' ->> 'title' FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND e -> 'drill' IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1)
+         (SELECT e -> 'drill' ->> 'title' FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND json_typeof(e -> 'drill') = 'object' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1)
   FROM v1.users u
-       LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
        JOIN _pgmig.map_progress_history AS key_map ON key_map.source_id = u.id
   WHERE coalesce((id_users.id IS NOT NULL), false);
@@ -1365,7 +1365,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step progress_history (model.yaml:76) failed: %', SQLERRM
+  RAISE EXCEPTION 'step progress_history (model.yaml:80) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
@@ -1378,47 +1378,6 @@ ANALYZE public.drill_groups;
 ANALYZE public.drill_group_items;
 ANALYZE public.ordered_session_drills;
 ANALYZE public.progress_history;
-
--- Each migrated row's digest as migrate leaves it, beside its key in the id map: rollback
--- tells a row the application changed since from the row migrate made. The md5 of the row's
--- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
--- row's xmin no longer says when it was written) and a dump and restore gives every row a
--- new one, while both keep the row's text.
--- step users (model.yaml:19)
-ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_users AS mapped SET row_digest = md5(t::text)
-FROM public.users AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step completed_sessions (model.yaml:24)
-ALTER TABLE _pgmig.map_completed_sessions ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_completed_sessions AS mapped SET row_digest = md5(t::text)
-FROM public.completed_sessions AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step session_preferences (model.yaml:35)
-ALTER TABLE _pgmig.map_session_preferences ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_session_preferences AS mapped SET row_digest = md5(t::text)
-FROM public.session_preferences AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step drill_groups (model.yaml:42)
-ALTER TABLE _pgmig.map_drill_groups ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_drill_groups AS mapped SET row_digest = md5(t::text)
-FROM public.drill_groups AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step drill_group_items (model.yaml:50)
-ALTER TABLE _pgmig.map_drill_group_items ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_drill_group_items AS mapped SET row_digest = md5(t::text)
-FROM public.drill_group_items AS t
-WHERE t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid AND mapped.row_digest IS NULL;
--- step ordered_session_drills (model.yaml:61)
-ALTER TABLE _pgmig.map_ordered_session_drills ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_ordered_session_drills AS mapped SET row_digest = md5(t::text)
-FROM public.ordered_session_drills AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step progress_history (model.yaml:76)
-ALTER TABLE _pgmig.map_progress_history ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_progress_history AS mapped SET row_digest = md5(t::text)
-FROM public.progress_history AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.
@@ -1456,9 +1415,6 @@ FROM (
   UNION ALL
   SELECT 'V1 v1.ordered_session_drills', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
   FROM v1.ordered_session_drills AS t
-  UNION ALL
-  SELECT 'V1 v1.progress_history', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
-  FROM v1.progress_history AS t
   UNION ALL
   SELECT 'V1 v1.session_preferences', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
   FROM v1.session_preferences AS t

@@ -82,7 +82,6 @@ BEGIN
            ('table', 'v1', 'drill_groups', 'SELECT'),
            ('table', 'v1', 'drills', 'SELECT'),
            ('table', 'v1', 'ordered_session_drills', 'SELECT'),
-           ('table', 'v1', 'progress_history', 'SELECT'),
            ('table', 'v1', 'session_preferences', 'SELECT'),
            ('table', 'v1', 'users', 'SELECT'),
            ('schema', NULL, 'public', 'USAGE'),
@@ -314,7 +313,7 @@ DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
   written_names text[] := ARRAY['public.users', 'public.completed_sessions', 'public.session_preferences', 'public.drill_groups', 'public.drill_group_items', 'public.ordered_session_drills', 'public.progress_history', 'public.drill_group_item_notes']::text[];
-  read_names text[] := ARRAY['v1.completed_sessions', 'v1.drill_group_items', 'v1.drill_groups', 'v1.drills', 'v1.ordered_session_drills', 'v1.progress_history', 'v1.session_preferences', 'v1.users']::text[];
+  read_names text[] := ARRAY['v1.completed_sessions', 'v1.drill_group_items', 'v1.drill_groups', 'v1.drills', 'v1.ordered_session_drills', 'v1.session_preferences', 'v1.users']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
@@ -489,65 +488,60 @@ BEGIN
                (21, 'V1', 'v1.ordered_session_drills', 'sets', 'integer'),
                (22, 'V1', 'v1.ordered_session_drills', 'reps', 'integer'),
                (23, 'V1', 'v1.ordered_session_drills', 'duration', 'integer'),
-               (24, 'V1', 'v1.progress_history', 'id', 'integer'),
-               (25, 'V1', 'v1.progress_history', 'user_id', 'integer'),
-               (26, 'V1', 'v1.progress_history', 'current_streak', 'integer'),
-               (27, 'V1', 'v1.progress_history', 'highest_streak', 'integer'),
-               (28, 'V1', 'v1.progress_history', 'completed_sessions_count', 'integer'),
-               (29, 'V1', 'v1.session_preferences', 'id', 'integer'),
-               (30, 'V1', 'v1.session_preferences', 'user_id', 'integer'),
-               (31, 'V1', 'v1.session_preferences', 'duration_minutes', 'integer'),
-               (32, 'V1', 'v1.session_preferences', 'training_style', 'text'),
-               (33, 'V1', 'v1.session_preferences', 'difficulty', 'text'),
-               (34, 'V1', 'v1.session_preferences', 'available_equipment', 'text[]'),
-               (35, 'V1', 'v1.users', 'id', 'integer'),
-               (36, 'V1', 'v1.users', 'email', 'text'),
-               (37, 'V1', 'v1.users', 'name', 'text'),
-               (38, 'V1', 'v1.users', 'created_at', 'timestamp with time zone'),
-               (39, 'V2', 'public.completed_sessions', 'id', 'uuid'),
-               (40, 'V2', 'public.completed_sessions', 'user_id', 'uuid'),
-               (41, 'V2', 'public.completed_sessions', 'date', 'date'),
-               (42, 'V2', 'public.completed_sessions', 'drills', 'json'),
-               (43, 'V2', 'public.completed_sessions', 'total_minutes', 'integer'),
-               (44, 'V2', 'public.drill_group_items', 'group_id', 'uuid'),
-               (45, 'V2', 'public.drill_group_items', 'drill_uuid', 'uuid'),
-               (46, 'V2', 'public.drill_group_items', 'position', 'integer'),
-               (47, 'V2', 'public.drill_groups', 'id', 'uuid'),
-               (48, 'V2', 'public.drill_groups', 'user_id', 'uuid'),
-               (49, 'V2', 'public.drill_groups', 'name', 'text'),
-               (50, 'V2', 'public.drill_groups', 'is_liked_group', 'boolean'),
-               (51, 'V2', 'public.drills', 'uuid', 'uuid'),
-               (52, 'V2', 'public.drills', 'title', 'text'),
-               (53, 'V2', 'public.drills', 'skill', 'text'),
-               (54, 'V2', 'public.drills', 'duration_minutes', 'integer'),
-               (55, 'V2', 'public.ordered_session_drills', 'id', 'uuid'),
-               (56, 'V2', 'public.ordered_session_drills', 'user_id', 'uuid'),
-               (57, 'V2', 'public.ordered_session_drills', 'drill_uuid', 'uuid'),
-               (58, 'V2', 'public.ordered_session_drills', 'position', 'integer'),
-               (59, 'V2', 'public.ordered_session_drills', 'sets', 'integer'),
-               (60, 'V2', 'public.ordered_session_drills', 'reps', 'integer'),
-               (61, 'V2', 'public.ordered_session_drills', 'duration', 'integer'),
-               (62, 'V2', 'public.progress_history', 'id', 'uuid'),
-               (63, 'V2', 'public.progress_history', 'user_id', 'uuid'),
-               (64, 'V2', 'public.progress_history', 'current_streak', 'integer'),
-               (65, 'V2', 'public.progress_history', 'highest_streak', 'integer'),
-               (66, 'V2', 'public.progress_history', 'total_sessions', 'integer'),
-               (67, 'V2', 'public.progress_history', 'drills_per_session', 'numeric(6,2)'),
-               (68, 'V2', 'public.progress_history', 'minutes_per_session', 'numeric(6,2)'),
-               (69, 'V2', 'public.progress_history', 'dribbling_drills_completed', 'integer'),
-               (70, 'V2', 'public.progress_history', 'passing_drills_completed', 'integer'),
-               (71, 'V2', 'public.progress_history', 'shooting_drills_completed', 'integer'),
-               (72, 'V2', 'public.progress_history', 'favorite_drill', 'text'),
-               (73, 'V2', 'public.session_preferences', 'id', 'uuid'),
-               (74, 'V2', 'public.session_preferences', 'user_id', 'uuid'),
-               (75, 'V2', 'public.session_preferences', 'duration_minutes', 'integer'),
-               (76, 'V2', 'public.session_preferences', 'training_style', 'text'),
-               (77, 'V2', 'public.session_preferences', 'difficulty', 'text'),
-               (78, 'V2', 'public.session_preferences', 'available_equipment', 'text[]'),
-               (79, 'V2', 'public.users', 'id', 'uuid'),
-               (80, 'V2', 'public.users', 'email', 'text'),
-               (81, 'V2', 'public.users', 'name', 'text'),
-               (82, 'V2', 'public.users', 'created_at', 'timestamp with time zone')) AS e (n, side, tab, col, typ)
+               (24, 'V1', 'v1.session_preferences', 'id', 'integer'),
+               (25, 'V1', 'v1.session_preferences', 'user_id', 'integer'),
+               (26, 'V1', 'v1.session_preferences', 'duration_minutes', 'integer'),
+               (27, 'V1', 'v1.session_preferences', 'training_style', 'text'),
+               (28, 'V1', 'v1.session_preferences', 'difficulty', 'text'),
+               (29, 'V1', 'v1.session_preferences', 'available_equipment', 'text[]'),
+               (30, 'V1', 'v1.users', 'id', 'integer'),
+               (31, 'V1', 'v1.users', 'email', 'text'),
+               (32, 'V1', 'v1.users', 'name', 'text'),
+               (33, 'V1', 'v1.users', 'created_at', 'timestamp with time zone'),
+               (34, 'V2', 'public.completed_sessions', 'id', 'uuid'),
+               (35, 'V2', 'public.completed_sessions', 'user_id', 'uuid'),
+               (36, 'V2', 'public.completed_sessions', 'date', 'date'),
+               (37, 'V2', 'public.completed_sessions', 'drills', 'json'),
+               (38, 'V2', 'public.completed_sessions', 'total_minutes', 'integer'),
+               (39, 'V2', 'public.drill_group_items', 'group_id', 'uuid'),
+               (40, 'V2', 'public.drill_group_items', 'drill_uuid', 'uuid'),
+               (41, 'V2', 'public.drill_group_items', 'position', 'integer'),
+               (42, 'V2', 'public.drill_groups', 'id', 'uuid'),
+               (43, 'V2', 'public.drill_groups', 'user_id', 'uuid'),
+               (44, 'V2', 'public.drill_groups', 'name', 'text'),
+               (45, 'V2', 'public.drill_groups', 'is_liked_group', 'boolean'),
+               (46, 'V2', 'public.drills', 'uuid', 'uuid'),
+               (47, 'V2', 'public.drills', 'title', 'text'),
+               (48, 'V2', 'public.drills', 'skill', 'text'),
+               (49, 'V2', 'public.drills', 'duration_minutes', 'integer'),
+               (50, 'V2', 'public.ordered_session_drills', 'id', 'uuid'),
+               (51, 'V2', 'public.ordered_session_drills', 'user_id', 'uuid'),
+               (52, 'V2', 'public.ordered_session_drills', 'drill_uuid', 'uuid'),
+               (53, 'V2', 'public.ordered_session_drills', 'position', 'integer'),
+               (54, 'V2', 'public.ordered_session_drills', 'sets', 'integer'),
+               (55, 'V2', 'public.ordered_session_drills', 'reps', 'integer'),
+               (56, 'V2', 'public.ordered_session_drills', 'duration', 'integer'),
+               (57, 'V2', 'public.progress_history', 'id', 'uuid'),
+               (58, 'V2', 'public.progress_history', 'user_id', 'uuid'),
+               (59, 'V2', 'public.progress_history', 'current_streak', 'integer'),
+               (60, 'V2', 'public.progress_history', 'highest_streak', 'integer'),
+               (61, 'V2', 'public.progress_history', 'total_sessions', 'integer'),
+               (62, 'V2', 'public.progress_history', 'drills_per_session', 'numeric(6,2)'),
+               (63, 'V2', 'public.progress_history', 'minutes_per_session', 'numeric(6,2)'),
+               (64, 'V2', 'public.progress_history', 'dribbling_drills_completed', 'integer'),
+               (65, 'V2', 'public.progress_history', 'passing_drills_completed', 'integer'),
+               (66, 'V2', 'public.progress_history', 'shooting_drills_completed', 'integer'),
+               (67, 'V2', 'public.progress_history', 'favorite_drill', 'text'),
+               (68, 'V2', 'public.session_preferences', 'id', 'uuid'),
+               (69, 'V2', 'public.session_preferences', 'user_id', 'uuid'),
+               (70, 'V2', 'public.session_preferences', 'duration_minutes', 'integer'),
+               (71, 'V2', 'public.session_preferences', 'training_style', 'text'),
+               (72, 'V2', 'public.session_preferences', 'difficulty', 'text'),
+               (73, 'V2', 'public.session_preferences', 'available_equipment', 'text[]'),
+               (74, 'V2', 'public.users', 'id', 'uuid'),
+               (75, 'V2', 'public.users', 'email', 'text'),
+               (76, 'V2', 'public.users', 'name', 'text'),
+               (77, 'V2', 'public.users', 'created_at', 'timestamp with time zone')) AS e (n, side, tab, col, typ)
   LEFT JOIN pg_catalog.pg_attribute AS a
          ON a.attrelid = pg_catalog.to_regclass(e.tab) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
   WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ
@@ -622,7 +616,7 @@ ANALYZE _pgmig.map_users;
 -- migrate would (precheck deletes nothing; its transaction is rolled back).
 CREATE TABLE _pgmig.replaced_users_users AS
 SELECT t.* FROM public.users AS t
-WHERE (t.email) IN (SELECT u.email
+WHERE (lower(btrim(t.email))) IN (SELECT lower(btrim(u.email))
                   FROM v1.users u
                    JOIN _pgmig.map_users AS key_map ON key_map.source_id = u.id
                 WHERE true);
@@ -1595,7 +1589,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 7/7: public.progress_history  (model.yaml:76)
+-- Step 7/7: public.progress_history  (model.yaml:80)
 -- ----------------------------------------------------------------------------
 -- The id map of progress_history, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1609,14 +1603,13 @@ BEGIN
   FROM (
     SELECT DISTINCT u.id AS source_id
     FROM v1.users u
-       LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step progress_history (model.yaml:76) failed: %', SQLERRM
+  RAISE EXCEPTION 'step progress_history (model.yaml:80) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -1634,7 +1627,6 @@ BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
   INTO n_in, n_filtered
   FROM v1.users u
-       LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id;
   RAISE NOTICE 'step progress_history: % source rows, % filtered by `where`', n_in, n_filtered;
 
@@ -1644,7 +1636,6 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-       LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
       AND (id_users.id) IS NULL
@@ -1660,10 +1651,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-       LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
-      AND (coalesce(ph.current_streak, 0)) IS NULL
+      AND (coalesce((SELECT count(*) FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run ORDER BY r.run DESC LIMIT 1), 0)) IS NULL
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  progress_history: current_streak NOT NULL: % rows, e.g. %', n_found, samples;
@@ -1676,10 +1666,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-       LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
-      AND (coalesce(ph.highest_streak, 0)) IS NULL
+      AND (coalesce((SELECT max(runs.n) FROM (SELECT count(*) AS n FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run) AS runs), 0)) IS NULL
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  progress_history: highest_streak NOT NULL: % rows, e.g. %', n_found, samples;
@@ -1692,7 +1681,6 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-       LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
       AND ((SELECT count(*) FROM public.completed_sessions s WHERE s.user_id = id_users.id)) IS NULL
@@ -1708,7 +1696,6 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-       LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
       AND ((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'dribbling')) IS NULL
@@ -1724,7 +1711,6 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-       LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
       AND ((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'passing')) IS NULL
@@ -1740,7 +1726,6 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-       LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
       AND ((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'shooting')) IS NULL
@@ -1756,7 +1741,6 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-       LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
       AND EXISTS (SELECT 1 FROM public.progress_history AS _existing WHERE _existing.user_id = (id_users.id))
@@ -1772,7 +1756,6 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-       LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
       AND (id_users.id) IS NOT NULL
@@ -1792,7 +1775,6 @@ BEGIN
     FROM (
       SELECT row(id_users.id)::text AS k
       FROM v1.users u
-       LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
       WHERE coalesce((id_users.id IS NOT NULL), false)
         AND true
@@ -1813,7 +1795,6 @@ BEGIN
     FROM (
       SELECT row(u.id)::text AS k
       FROM v1.users u
-       LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
       WHERE coalesce((id_users.id IS NOT NULL), false)
         AND true
@@ -1828,7 +1809,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step progress_history (model.yaml:76) failed: %', SQLERRM
+  RAISE EXCEPTION 'step progress_history (model.yaml:80) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;

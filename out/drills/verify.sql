@@ -81,7 +81,6 @@ BEGIN
            ('table', 'v1', 'drill_groups', 'SELECT'),
            ('table', 'v1', 'drills', 'SELECT'),
            ('table', 'v1', 'ordered_session_drills', 'SELECT'),
-           ('table', 'v1', 'progress_history', 'SELECT'),
            ('table', 'v1', 'session_preferences', 'SELECT'),
            ('table', 'v1', 'users', 'SELECT'),
            ('schema', NULL, 'public', 'USAGE'),
@@ -283,7 +282,7 @@ DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
   written_names text[] := '{}'::text[];
-  read_names text[] := ARRAY['v1.completed_sessions', 'v1.drill_group_items', 'v1.drill_groups', 'v1.drills', 'v1.ordered_session_drills', 'v1.progress_history', 'v1.session_preferences', 'v1.users']::text[];
+  read_names text[] := ARRAY['v1.completed_sessions', 'v1.drill_group_items', 'v1.drill_groups', 'v1.drills', 'v1.ordered_session_drills', 'v1.session_preferences', 'v1.users']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
@@ -449,9 +448,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0a96e92016bab7505fee51e92767d4dc349879aa4baf7a0d95cb8fa7c68c9c84';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'dcc3d6b2ea8f4daf9ba67f7335818c0a084407f96f3b856c401f70d8f5008f66';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0a96e92016bab7505fee51e92767d4dc349879aa4baf7a0d95cb8fa7c68c9c84; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile dcc3d6b2ea8f4daf9ba67f7335818c0a084407f96f3b856c401f70d8f5008f66; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -562,28 +561,6 @@ BEGIN
     RAISE NOTICE 'PASS  V1 v1.ordered_session_drills unchanged since migrate (% rows)', n_rows;
   ELSE
     RAISE NOTICE 'FAIL  V1 changed since migrate: v1.ordered_session_drills, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
-    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  END IF;
-END
-$check$;
-
--- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
--- checks below compare V2 with other data than migrate's.
-DO $check$
-DECLARE
-  n_rows bigint;
-  digest_now text;
-  n_sealed bigint;
-  digest_sealed text;
-BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
-  FROM v1.progress_history AS t;
-  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
-  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'V1 v1.progress_history';
-  IF digest_sealed = digest_now THEN
-    RAISE NOTICE 'PASS  V1 v1.progress_history unchanged since migrate (% rows)', n_rows;
-  ELSE
-    RAISE NOTICE 'FAIL  V1 changed since migrate: v1.progress_history, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -1304,7 +1281,7 @@ EXCEPTION WHEN OTHERS THEN
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 7/7: public.progress_history  (model.yaml:76)
+-- Step 7/7: public.progress_history  (model.yaml:80)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1321,7 +1298,6 @@ BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
   INTO n_in, n_filtered
   FROM v1.users u
-       LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'progress_history';
   SELECT count(*) INTO n_out FROM public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id;
@@ -1336,7 +1312,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step progress_history (model.yaml:76) failed: %', SQLERRM
+  RAISE EXCEPTION 'step progress_history (model.yaml:80) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1352,17 +1328,16 @@ BEGIN
   WITH expected AS (
     SELECT CAST(key_map.id AS uuid),
            CAST(id_users.id AS uuid),
-           CAST(coalesce(ph.current_streak, 0) AS integer),
-           CAST(coalesce(ph.highest_streak, 0) AS integer),
+           CAST(coalesce((SELECT count(*) FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run ORDER BY r.run DESC LIMIT 1), 0) AS integer),
+           CAST(coalesce((SELECT max(runs.n) FROM (SELECT count(*) AS n FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run) AS runs), 0) AS integer),
            CAST((SELECT count(*) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS integer),
-           CAST((SELECT round(avg((SELECT count(*) FROM json_array_elements(s.drills) e WHERE e -> 'drill' IS NOT NULL)), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS numeric(6,2)),
+           CAST((SELECT round(avg((SELECT count(*) FROM json_array_elements(s.drills) e WHERE json_typeof(e -> 'drill') = 'object')), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS numeric(6,2)),
            CAST((SELECT round(avg(s.total_minutes), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS numeric(6,2)),
            CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'dribbling') AS integer),
            CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'passing') AS integer),
            CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'shooting') AS integer),
-           CAST((SELECT e -> 'drill' ->> 'title' FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND e -> 'drill' IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1) AS text)
+           CAST((SELECT e -> 'drill' ->> 'title' FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND json_typeof(e -> 'drill') = 'object' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1) AS text)
     FROM v1.users u
-       LEFT JOIN v1.progress_history ph ON ph.user_id = u.id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
        JOIN _pgmig.map_progress_history AS key_map ON key_map.source_id = u.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
@@ -1383,7 +1358,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step progress_history (model.yaml:76) failed: %', SQLERRM
+  RAISE EXCEPTION 'step progress_history (model.yaml:80) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1407,7 +1382,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step progress_history (model.yaml:76) failed: %', SQLERRM
+  RAISE EXCEPTION 'step progress_history (model.yaml:80) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1565,7 +1540,7 @@ BEGIN
 END
 $check$;
 
--- Model assertion (model.yaml:113): no drill object in a migrated session keeps a V1 id or names a missing V2 drill
+-- Model assertion (model.yaml:128): no drill object in a migrated session keeps a V1 id or names a missing V2 drill
 DO $check$
 DECLARE
   err_detail text;
@@ -1584,7 +1559,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'assertion no drill object in a migrated session keeps a V1 id or names a missing V2 drill (model.yaml:113) failed: %', SQLERRM
+  RAISE EXCEPTION 'assertion no drill object in a migrated session keeps a V1 id or names a missing V2 drill (model.yaml:128) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;

@@ -196,7 +196,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '3eba081b0d17b263faef8f9f4e3d9530984ebec5195482cf3322f8451262184e';
+SET pgmig.fingerprint = '2ac58823ca09e398ec49ef2215517bdf7d40ad0ffe87f0f87bbc7b04fa29b831';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -776,9 +776,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '3eba081b0d17b263faef8f9f4e3d9530984ebec5195482cf3322f8451262184e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2ac58823ca09e398ec49ef2215517bdf7d40ad0ffe87f0f87bbc7b04fa29b831';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 3eba081b0d17b263faef8f9f4e3d9530984ebec5195482cf3322f8451262184e; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2ac58823ca09e398ec49ef2215517bdf7d40ad0ffe87f0f87bbc7b04fa29b831; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -796,7 +796,7 @@ VALUES ('workout', 'public.workout_plans', (SELECT count(*) FROM public.workout_
 ON CONFLICT DO NOTHING;
 
 -- ----------------------------------------------------------------------------
--- Step 1/6: public.workout_plans  (model.yaml:11)
+-- Step 1/6: public.workout_plans  (model.yaml:15)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -827,7 +827,7 @@ BEGIN
            v1.workout_plans
        ) AS p;
 
-  -- Reject rule 1 (model.yaml:18): plan has no user_id
+  -- Reject rule 1 (model.yaml:22): plan has no user_id
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'workout', 'workout_plans', 1, 'plan has no user_id', 'v1.workout_plans', jsonb_build_object('id', p.id), to_jsonb(p)
   FROM (
@@ -841,22 +841,6 @@ BEGIN
            v1.workout_plans
        ) AS p
   WHERE coalesce((p.user_id IS NULL), false);
-
-  -- Reject rule 2 (model.yaml:20): duplicate (user_id, name); the oldest plan with this name is kept
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'workout', 'workout_plans', 2, 'duplicate (user_id, name); the oldest plan with this name is kept', 'v1.workout_plans', jsonb_build_object('id', p.id), to_jsonb(p)
-  FROM (
-         SELECT
-           *,
-           row_number() OVER (
-             PARTITION BY user_id, name
-             ORDER BY created_at, id
-           ) AS dup_rank
-         FROM
-           v1.workout_plans
-       ) AS p
-  WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND coalesce((p.dup_rank > 1), false);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_plans';
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
@@ -869,7 +853,7 @@ BEGIN
     INSERT INTO public.workout_plans (id, user_id, name, description, goal, total_weeks, current_week, status, created_at, updated_at)
     SELECT p.id,
          p.user_id,
-         p.name,
+         CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END,
          p.description,
          coalesce(p.goal, 'general_fitness'),
          coalesce(p.duration_weeks, 4),
@@ -888,7 +872,6 @@ BEGIN
            v1.workout_plans
        ) AS p
     WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false)
     RETURNING id
   )
   INSERT INTO _pgmig.map_workout_plans (id)
@@ -909,13 +892,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_plans (model.yaml:11) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_plans (model.yaml:15) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_workout_plans;
 
 -- ----------------------------------------------------------------------------
--- Step 2/6: public.workout_weeks  (model.yaml:30)
+-- Step 2/6: public.workout_weeks  (model.yaml:33)
 --   after workout_plans (foreign key workout_weeks_plan_id_fkey (plan_id))
 -- ----------------------------------------------------------------------------
 DO $step$
@@ -933,7 +916,7 @@ BEGIN
   VALUES ('workout', 'migrate', 'workout_weeks', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows; `where` at model.yaml:32
+  -- Source rows; `where` at model.yaml:35
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_workout_plans.id IS NOT NULL), false))
   INTO n_in, n_filtered
   FROM v1.workout_plans p
@@ -941,7 +924,7 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_weeks';
 
-  -- Id map (model.yaml:33): one new key per distinct (source_id, n).
+  -- Id map (model.yaml:36): one new key per distinct (source_id, n).
   CREATE TABLE _pgmig.map_workout_weeks AS
   SELECT keys.*, gen_random_uuid() AS id
   FROM (
@@ -983,13 +966,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_weeks (model.yaml:30) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_weeks (model.yaml:33) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_workout_weeks;
 
 -- ----------------------------------------------------------------------------
--- Step 3/6: public.workout_days  (model.yaml:44)
+-- Step 3/6: public.workout_days  (model.yaml:47)
 --   after workout_weeks (foreign key workout_days_week_id_fkey (week_id))
 -- ----------------------------------------------------------------------------
 DO $step$
@@ -1007,7 +990,7 @@ BEGIN
   VALUES ('workout', 'migrate', 'workout_days', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows; `where` at model.yaml:59
+  -- Source rows; `where` at model.yaml:62
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_workout_weeks.id IS NOT NULL), false))
   INTO n_in, n_filtered
   FROM (
@@ -1025,7 +1008,7 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_days';
 
-  -- Id map (model.yaml:60): one new key per distinct (plan_id, n, day_label).
+  -- Id map (model.yaml:63): one new key per distinct (plan_id, n, day_label).
   CREATE TABLE _pgmig.map_workout_days AS
   SELECT keys.*, gen_random_uuid() AS id
   FROM (
@@ -1086,15 +1069,15 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_days (model.yaml:44) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_days (model.yaml:47) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_workout_days;
 
 -- ----------------------------------------------------------------------------
--- Step 4/6: public.exercises  (model.yaml:65)
+-- Step 4/6: public.exercises  (model.yaml:68)
 --   after workout_days (foreign key exercises_day_id_fkey (day_id))
---   after workout_plans (id(workout_plans, …) at line 72)
+--   after workout_plans (id(workout_plans, …) at line 75)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -1119,7 +1102,7 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END);
 
-  -- Reject rule 1 (model.yaml:68): orphan exercise; plan_id matches no plan
+  -- Reject rule 1 (model.yaml:71): orphan exercise; plan_id matches no plan
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'workout', 'exercises', 1, 'orphan exercise; plan_id matches no plan', 'v1.exercises', jsonb_build_object('id', e.id), to_jsonb(e)
   FROM v1.exercises e
@@ -1128,7 +1111,7 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
   WHERE coalesce((p.id IS NULL), false);
 
-  -- Reject rule 2 (model.yaml:70): invalid sets, reps_min or weight
+  -- Reject rule 2 (model.yaml:73): invalid sets, reps_min or weight
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'workout', 'exercises', 2, 'invalid sets, reps_min or weight', 'v1.exercises', jsonb_build_object('id', e.id), to_jsonb(e)
   FROM v1.exercises e
@@ -1138,7 +1121,7 @@ BEGIN
   WHERE NOT coalesce((p.id IS NULL), false)
     AND coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false);
 
-  -- Reject rule 3 (model.yaml:72): plan was rejected
+  -- Reject rule 3 (model.yaml:75): plan was rejected
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'workout', 'exercises', 3, 'plan was rejected', 'v1.exercises', jsonb_build_object('id', e.id), to_jsonb(e)
   FROM v1.exercises e
@@ -1196,13 +1179,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step exercises (model.yaml:65) failed: %', SQLERRM
+  RAISE EXCEPTION 'step exercises (model.yaml:68) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_exercises;
 
 -- ----------------------------------------------------------------------------
--- Step 5/6: public.workout_sessions  (model.yaml:92)
+-- Step 5/6: public.workout_sessions  (model.yaml:99)
 --   after workout_days (foreign key workout_sessions_day_id_fkey (day_id))
 --   after workout_plans (foreign key workout_sessions_plan_id_fkey (plan_id))
 -- ----------------------------------------------------------------------------
@@ -1225,13 +1208,17 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.workout_sessions s
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id;
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label;
 
-  -- Reject rule 1 (model.yaml:95): plan was rejected
+  -- Reject rule 1 (model.yaml:119): plan was rejected
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'workout', 'workout_sessions', 1, 'plan was rejected', 'v1.workout_sessions', jsonb_build_object('id', s.id), to_jsonb(s)
   FROM v1.workout_sessions s
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
   WHERE coalesce((id_workout_plans.id IS NULL), false);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_sessions';
 
@@ -1242,16 +1229,19 @@ BEGIN
   deferring := pg_temp.pgmig_defer_constraints('public.workout_sessions');
 
   WITH inserted AS (
-    INSERT INTO public.workout_sessions (id, user_id, plan_id, started_at, completed_at, status, notes)
+    INSERT INTO public.workout_sessions (id, user_id, plan_id, day_id, started_at, completed_at, status, notes)
     SELECT s.id,
          s.user_id,
          s.plan_id,
+         id_workout_days.id,
          s.started_at,
          s.completed_at,
-         CASE WHEN s.completed_at IS NOT NULL THEN 'completed' ELSE 'in_progress' END,
+         CASE WHEN s.completed_at IS NOT NULL THEN 'completed' WHEN s.started_at < now() - INTERVAL '24 hours' THEN 'abandoned' ELSE 'in_progress' END,
          s.notes
     FROM v1.workout_sessions s
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
     WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
     RETURNING id
   )
@@ -1273,13 +1263,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_sessions (model.yaml:92) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_sessions (model.yaml:99) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_workout_sessions;
 
 -- ----------------------------------------------------------------------------
--- Step 6/6: public.exercise_logs  (model.yaml:102)
+-- Step 6/6: public.exercise_logs  (model.yaml:136)
 --   after exercises (foreign key exercise_logs_exercise_id_fkey (exercise_id))
 --   after workout_sessions (foreign key exercise_logs_session_id_fkey (session_id))
 -- ----------------------------------------------------------------------------
@@ -1305,22 +1295,13 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id;
 
-  -- Reject rule 1 (model.yaml:105): session was rejected
+  -- Reject rule 1 (model.yaml:139): session was rejected
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'workout', 'exercise_logs', 1, 'session was rejected', 'v1.exercise_logs', jsonb_build_object('id', l.id), to_jsonb(l)
   FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
   WHERE coalesce((id_workout_sessions.id IS NULL), false);
-
-  -- Reject rule 2 (model.yaml:107): exercise was rejected
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'workout', 'exercise_logs', 2, 'exercise was rejected', 'v1.exercise_logs', jsonb_build_object('id', l.id), to_jsonb(l)
-  FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-  WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-    AND coalesce((id_exercises.id IS NULL), false);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'exercise_logs';
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback.
@@ -1333,7 +1314,7 @@ BEGIN
     INSERT INTO public.exercise_logs (id, session_id, exercise_id, set_number, reps, weight, completed_at)
     SELECT l.id,
          l.session_id,
-         l.exercise_id,
+         id_exercises.id,
          l.set_number,
          l.reps,
          l.weight,
@@ -1342,7 +1323,6 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
     WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-    AND NOT coalesce((id_exercises.id IS NULL), false)
     RETURNING id
   )
   INSERT INTO _pgmig.map_exercise_logs (id)
@@ -1363,7 +1343,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step exercise_logs (model.yaml:102) failed: %', SQLERRM
+  RAISE EXCEPTION 'step exercise_logs (model.yaml:136) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
@@ -1375,42 +1355,6 @@ ANALYZE public.workout_days;
 ANALYZE public.exercises;
 ANALYZE public.workout_sessions;
 ANALYZE public.exercise_logs;
-
--- Each migrated row's digest as migrate leaves it, beside its key in the id map: rollback
--- tells a row the application changed since from the row migrate made. The md5 of the row's
--- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
--- row's xmin no longer says when it was written) and a dump and restore gives every row a
--- new one, while both keep the row's text.
--- step workout_plans (model.yaml:11)
-ALTER TABLE _pgmig.map_workout_plans ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_workout_plans AS mapped SET row_digest = md5(t::text)
-FROM public.workout_plans AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step workout_weeks (model.yaml:30)
-ALTER TABLE _pgmig.map_workout_weeks ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_workout_weeks AS mapped SET row_digest = md5(t::text)
-FROM public.workout_weeks AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step workout_days (model.yaml:44)
-ALTER TABLE _pgmig.map_workout_days ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_workout_days AS mapped SET row_digest = md5(t::text)
-FROM public.workout_days AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step exercises (model.yaml:65)
-ALTER TABLE _pgmig.map_exercises ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_exercises AS mapped SET row_digest = md5(t::text)
-FROM public.exercises AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step workout_sessions (model.yaml:92)
-ALTER TABLE _pgmig.map_workout_sessions ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_workout_sessions AS mapped SET row_digest = md5(t::text)
-FROM public.workout_sessions AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step exercise_logs (model.yaml:102)
-ALTER TABLE _pgmig.map_exercise_logs ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_exercise_logs AS mapped SET row_digest = md5(t::text)
-FROM public.exercise_logs AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.

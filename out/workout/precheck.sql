@@ -594,7 +594,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 1/6: public.workout_plans  (model.yaml:11)
+-- Step 1/6: public.workout_plans  (model.yaml:15)
 -- ----------------------------------------------------------------------------
 -- The id map of workout_plans, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -616,12 +616,11 @@ BEGIN
            v1.workout_plans
        ) AS p
   WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false)
     AND true;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_plans (model.yaml:11) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_plans (model.yaml:15) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -650,7 +649,7 @@ BEGIN
        ) AS p;
   RAISE NOTICE 'step workout_plans: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- Reject rule 1 (model.yaml:18)
+  -- Reject rule 1 (model.yaml:22)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -671,28 +670,6 @@ BEGIN
     RAISE NOTICE 'REJECT  workout_plans rule 1 "plan has no user_id": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- Reject rule 2 (model.yaml:20)
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
-    FROM (
-         SELECT
-           *,
-           row_number() OVER (
-             PARTITION BY user_id, name
-             ORDER BY created_at, id
-           ) AS dup_rank
-         FROM
-           v1.workout_plans
-       ) AS p
-    WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND coalesce((p.dup_rank > 1), false)
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'REJECT  workout_plans rule 2 "duplicate (user_id, name); the oldest plan with this name is kept": % rows, e.g. %', n_found, samples;
-  END IF;
-
   -- V2: id NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
@@ -709,7 +686,6 @@ BEGIN
            v1.workout_plans
        ) AS p
     WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false)
       AND (p.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -733,7 +709,6 @@ BEGIN
            v1.workout_plans
        ) AS p
     WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false)
       AND (p.user_id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -757,8 +732,7 @@ BEGIN
            v1.workout_plans
        ) AS p
     WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false)
-      AND (p.name) IS NULL
+      AND (CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END) IS NULL
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  workout_plans: name NOT NULL: % rows, e.g. %', n_found, samples;
@@ -781,7 +755,6 @@ BEGIN
            v1.workout_plans
        ) AS p
     WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false)
       AND (coalesce(p.goal, 'general_fitness')) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -805,7 +778,6 @@ BEGIN
            v1.workout_plans
        ) AS p
     WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false)
       AND (coalesce(p.duration_weeks, 4)) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -829,7 +801,6 @@ BEGIN
            v1.workout_plans
        ) AS p
     WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false)
       AND (1) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -853,7 +824,6 @@ BEGIN
            v1.workout_plans
        ) AS p
     WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false)
       AND (CASE WHEN p.is_active THEN 'active' ELSE 'completed' END) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -877,7 +847,6 @@ BEGIN
            v1.workout_plans
        ) AS p
     WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false)
       AND (p.created_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -901,7 +870,6 @@ BEGIN
            v1.workout_plans
        ) AS p
     WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false)
       AND (p.updated_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -925,7 +893,6 @@ BEGIN
            v1.workout_plans
        ) AS p
     WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false)
       AND (((1) >= 1) AND ((1) <= (coalesce(p.duration_weeks, 4)))) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -949,7 +916,6 @@ BEGIN
            v1.workout_plans
        ) AS p
     WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false)
       AND ((CASE WHEN p.is_active THEN 'active' ELSE 'completed' END) IN ('active', 'completed', 'paused')) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -973,7 +939,6 @@ BEGIN
            v1.workout_plans
        ) AS p
     WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false)
       AND ((coalesce(p.duration_weeks, 4)) > 0) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -997,7 +962,6 @@ BEGIN
            v1.workout_plans
        ) AS p
     WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false)
       AND EXISTS (SELECT 1 FROM public.workout_plans AS _existing WHERE _existing.id = (p.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1021,8 +985,7 @@ BEGIN
            v1.workout_plans
        ) AS p
     WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false)
-      AND EXISTS (SELECT 1 FROM public.workout_plans AS _existing WHERE _existing.user_id = (p.user_id) AND _existing.name = (p.name))
+      AND EXISTS (SELECT 1 FROM public.workout_plans AS _existing WHERE _existing.user_id = (p.user_id) AND _existing.name = (CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  workout_plans: UNIQUE workout_plans_user_id_name_key: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -1047,7 +1010,6 @@ BEGIN
            v1.workout_plans
        ) AS p
       WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false)
         AND true
       GROUP BY p.id
       HAVING count(*) > 1
@@ -1064,7 +1026,7 @@ BEGIN
   FROM (
     SELECT k, row_number() OVER (ORDER BY k) AS rn
     FROM (
-      SELECT row(p.user_id, p.name)::text AS k
+      SELECT row(p.user_id, CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END)::text AS k
       FROM (
          SELECT
            *,
@@ -1076,9 +1038,8 @@ BEGIN
            v1.workout_plans
        ) AS p
       WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false)
         AND true
-      GROUP BY p.user_id, p.name
+      GROUP BY p.user_id, CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END
       HAVING count(*) > 1
     ) AS keys
   ) AS found;
@@ -1089,13 +1050,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_plans (model.yaml:11) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_plans (model.yaml:15) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 2/6: public.workout_weeks  (model.yaml:30)
+-- Step 2/6: public.workout_weeks  (model.yaml:33)
 -- ----------------------------------------------------------------------------
 -- The id map of workout_weeks, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1116,7 +1077,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_weeks (model.yaml:30) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_weeks (model.yaml:33) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -1280,13 +1241,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_weeks (model.yaml:30) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_weeks (model.yaml:33) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 3/6: public.workout_days  (model.yaml:44)
+-- Step 3/6: public.workout_days  (model.yaml:47)
 -- ----------------------------------------------------------------------------
 -- The id map of workout_days, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1317,7 +1278,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_days (model.yaml:44) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_days (model.yaml:47) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -1571,13 +1532,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_days (model.yaml:44) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_days (model.yaml:47) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 4/6: public.exercises  (model.yaml:65)
+-- Step 4/6: public.exercises  (model.yaml:68)
 -- ----------------------------------------------------------------------------
 -- The id map of exercises, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1599,7 +1560,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step exercises (model.yaml:65) failed: %', SQLERRM
+  RAISE EXCEPTION 'step exercises (model.yaml:68) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -1622,7 +1583,7 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END);
   RAISE NOTICE 'step exercises: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- Reject rule 1 (model.yaml:68)
+  -- Reject rule 1 (model.yaml:71)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1637,7 +1598,7 @@ BEGIN
     RAISE NOTICE 'REJECT  exercises rule 1 "orphan exercise; plan_id matches no plan": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- Reject rule 2 (model.yaml:70)
+  -- Reject rule 2 (model.yaml:73)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1653,7 +1614,7 @@ BEGIN
     RAISE NOTICE 'REJECT  exercises rule 2 "invalid sets, reps_min or weight": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- Reject rule 3 (model.yaml:72)
+  -- Reject rule 3 (model.yaml:75)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -2002,13 +1963,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step exercises (model.yaml:65) failed: %', SQLERRM
+  RAISE EXCEPTION 'step exercises (model.yaml:68) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 5/6: public.workout_sessions  (model.yaml:92)
+-- Step 5/6: public.workout_sessions  (model.yaml:99)
 -- ----------------------------------------------------------------------------
 -- The id map of workout_sessions, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -2020,13 +1981,15 @@ BEGIN
   CREATE TABLE _pgmig.map_workout_sessions AS
   SELECT s.id AS id
   FROM v1.workout_sessions s
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
   WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
     AND true;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_sessions (model.yaml:92) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_sessions (model.yaml:99) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -2044,20 +2007,40 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.workout_sessions s
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id;
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label;
   RAISE NOTICE 'step workout_sessions: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- Reject rule 1 (model.yaml:95)
+  -- Reject rule 1 (model.yaml:119)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
     WHERE coalesce((id_workout_plans.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  workout_sessions rule 1 "plan was rejected": % rows, e.g. %', n_found, samples;
+  END IF;
+
+  -- Warning 1 (model.yaml:122): rows that migrate, listed for a look first
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.workout_sessions s
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
+    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
+    AND coalesce((s.completed_at IS NULL AND s.started_at < now() - INTERVAL '24 hours'), false)
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'WARN  workout_sessions warning 1 "started over 24 hours ago and never completed (the seed''s check 5); migrates as abandoned": % rows (migrated), e.g. %', n_found, samples;
   END IF;
 
   -- V2: id NOT NULL
@@ -2066,7 +2049,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
     WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (s.id) IS NULL
   ) AS found;
@@ -2081,7 +2066,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
     WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (s.user_id) IS NULL
   ) AS found;
@@ -2096,7 +2083,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
     WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (s.started_at) IS NULL
   ) AS found;
@@ -2111,9 +2100,11 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
     WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
-      AND (CASE WHEN s.completed_at IS NOT NULL THEN 'completed' ELSE 'in_progress' END) IS NULL
+      AND (CASE WHEN s.completed_at IS NOT NULL THEN 'completed' WHEN s.started_at < now() - INTERVAL '24 hours' THEN 'abandoned' ELSE 'in_progress' END) IS NULL
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  workout_sessions: status NOT NULL: % rows, e.g. %', n_found, samples;
@@ -2126,7 +2117,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
     WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((s.completed_at) >= (s.started_at)) IS FALSE
   ) AS found;
@@ -2141,9 +2134,11 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
     WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
-      AND ((CASE WHEN s.completed_at IS NOT NULL THEN 'completed' ELSE 'in_progress' END) IN ('in_progress', 'completed', 'abandoned')) IS FALSE
+      AND ((CASE WHEN s.completed_at IS NOT NULL THEN 'completed' WHEN s.started_at < now() - INTERVAL '24 hours' THEN 'abandoned' ELSE 'in_progress' END) IN ('in_progress', 'completed', 'abandoned')) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  workout_sessions: CHECK workout_sessions_status_check: % rows, e.g. %', n_found, samples;
@@ -2156,12 +2151,33 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
     WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
       AND EXISTS (SELECT 1 FROM public.workout_sessions AS _existing WHERE _existing.id = (s.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  workout_sessions: UNIQUE workout_sessions_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY workout_sessions_day_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.workout_sessions s
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
+    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
+      AND (id_workout_days.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.workout_days AS _parent WHERE _parent.id = (id_workout_days.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS _parent_map WHERE _parent_map.id = (id_workout_days.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  workout_sessions: FOREIGN KEY workout_sessions_day_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
@@ -2171,7 +2187,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
     WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (s.plan_id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.workout_plans AS _parent WHERE _parent.id = (s.plan_id))
@@ -2190,7 +2208,9 @@ BEGIN
     FROM (
       SELECT row(s.id)::text AS k
       FROM v1.workout_sessions s
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
       WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
         AND true
       GROUP BY s.id
@@ -2204,13 +2224,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_sessions (model.yaml:92) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_sessions (model.yaml:99) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 6/6: public.exercise_logs  (model.yaml:102)
+-- Step 6/6: public.exercise_logs  (model.yaml:136)
 -- ----------------------------------------------------------------------------
 -- The id map of exercise_logs, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -2225,12 +2245,11 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
   WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-    AND NOT coalesce((id_exercises.id IS NULL), false)
     AND true;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step exercise_logs (model.yaml:102) failed: %', SQLERRM
+  RAISE EXCEPTION 'step exercise_logs (model.yaml:136) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -2252,7 +2271,7 @@ BEGIN
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id;
   RAISE NOTICE 'step exercise_logs: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- Reject rule 1 (model.yaml:105)
+  -- Reject rule 1 (model.yaml:139)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -2266,21 +2285,6 @@ BEGIN
     RAISE NOTICE 'REJECT  exercise_logs rule 1 "session was rejected": % rows, e.g. %', n_found, samples;
   END IF;
 
-  -- Reject rule 2 (model.yaml:107)
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
-    FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-    AND coalesce((id_exercises.id IS NULL), false)
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'REJECT  exercise_logs rule 2 "exercise was rejected": % rows, e.g. %', n_found, samples;
-  END IF;
-
   -- V2: id NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
@@ -2290,7 +2294,6 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
     WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-    AND NOT coalesce((id_exercises.id IS NULL), false)
       AND (l.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2307,7 +2310,6 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
     WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-    AND NOT coalesce((id_exercises.id IS NULL), false)
       AND (l.session_id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2324,7 +2326,6 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
     WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-    AND NOT coalesce((id_exercises.id IS NULL), false)
       AND (l.set_number) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2341,7 +2342,6 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
     WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-    AND NOT coalesce((id_exercises.id IS NULL), false)
       AND (l.completed_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2358,7 +2358,6 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
     WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-    AND NOT coalesce((id_exercises.id IS NULL), false)
       AND ((l.reps) >= 0) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -2375,7 +2374,6 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
     WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-    AND NOT coalesce((id_exercises.id IS NULL), false)
       AND ((NULL >= 1) AND (NULL <= 10)) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -2392,7 +2390,6 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
     WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-    AND NOT coalesce((id_exercises.id IS NULL), false)
       AND ((l.set_number) > 0) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -2409,7 +2406,6 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
     WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-    AND NOT coalesce((id_exercises.id IS NULL), false)
       AND ((l.weight) >= 0) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -2426,7 +2422,6 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
     WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-    AND NOT coalesce((id_exercises.id IS NULL), false)
       AND EXISTS (SELECT 1 FROM public.exercise_logs AS _existing WHERE _existing.id = (l.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -2443,10 +2438,9 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
     WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-    AND NOT coalesce((id_exercises.id IS NULL), false)
-      AND (l.exercise_id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.exercises AS _parent WHERE _parent.id = (l.exercise_id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS _parent_map WHERE _parent_map.id = (l.exercise_id))
+      AND (id_exercises.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.exercises AS _parent WHERE _parent.id = (id_exercises.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS _parent_map WHERE _parent_map.id = (id_exercises.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  exercise_logs: FOREIGN KEY exercise_logs_exercise_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -2462,7 +2456,6 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
     WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-    AND NOT coalesce((id_exercises.id IS NULL), false)
       AND (l.session_id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.workout_sessions AS _parent WHERE _parent.id = (l.session_id))
         AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS _parent_map WHERE _parent_map.id = (l.session_id))
@@ -2483,7 +2476,6 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
       WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-    AND NOT coalesce((id_exercises.id IS NULL), false)
         AND true
       GROUP BY l.id
       HAVING count(*) > 1
@@ -2496,7 +2488,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step exercise_logs (model.yaml:102) failed: %', SQLERRM
+  RAISE EXCEPTION 'step exercise_logs (model.yaml:136) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;

@@ -444,9 +444,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '3eba081b0d17b263faef8f9f4e3d9530984ebec5195482cf3322f8451262184e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2ac58823ca09e398ec49ef2215517bdf7d40ad0ffe87f0f87bbc7b04fa29b831';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 3eba081b0d17b263faef8f9f4e3d9530984ebec5195482cf3322f8451262184e; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2ac58823ca09e398ec49ef2215517bdf7d40ad0ffe87f0f87bbc7b04fa29b831; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -580,7 +580,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 1/6: public.workout_plans  (model.yaml:11)
+-- Step 1/6: public.workout_plans  (model.yaml:15)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -619,7 +619,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_plans (model.yaml:11) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_plans (model.yaml:15) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -635,7 +635,7 @@ BEGIN
   WITH expected AS (
     SELECT CAST(p.id AS uuid),
            CAST(p.user_id AS uuid),
-           CAST(p.name AS text),
+           CAST(CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END AS text),
            CAST(p.description AS text),
            CAST(coalesce(p.goal, 'general_fitness') AS text),
            CAST(coalesce(p.duration_weeks, 4) AS integer),
@@ -654,7 +654,6 @@ BEGIN
            v1.workout_plans
        ) AS p
     WHERE NOT coalesce((p.user_id IS NULL), false)
-    AND NOT coalesce((p.dup_rank > 1), false)
   ), actual AS (
     SELECT t.id, t.user_id, t.name, t.description, t.goal, t.total_weeks, t.current_week, t.status, t.created_at, t.updated_at
     FROM public.workout_plans AS t
@@ -672,12 +671,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_plans (model.yaml:11) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_plans (model.yaml:15) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 2/6: public.workout_weeks  (model.yaml:30)
+-- Step 2/6: public.workout_weeks  (model.yaml:33)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -709,7 +708,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_weeks (model.yaml:30) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_weeks (model.yaml:33) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -751,7 +750,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_weeks (model.yaml:30) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_weeks (model.yaml:33) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -775,12 +774,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_weeks (model.yaml:30) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_weeks (model.yaml:33) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 3/6: public.workout_days  (model.yaml:44)
+-- Step 3/6: public.workout_days  (model.yaml:47)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -822,7 +821,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_days (model.yaml:44) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_days (model.yaml:47) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -874,7 +873,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_days (model.yaml:44) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_days (model.yaml:47) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -898,12 +897,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_days (model.yaml:44) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_days (model.yaml:47) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 4/6: public.exercises  (model.yaml:65)
+-- Step 4/6: public.exercises  (model.yaml:68)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -936,7 +935,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step exercises (model.yaml:65) failed: %', SQLERRM
+  RAISE EXCEPTION 'step exercises (model.yaml:68) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -989,7 +988,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step exercises (model.yaml:65) failed: %', SQLERRM
+  RAISE EXCEPTION 'step exercises (model.yaml:68) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1013,12 +1012,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step exercises (model.yaml:65) failed: %', SQLERRM
+  RAISE EXCEPTION 'step exercises (model.yaml:68) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 5/6: public.workout_sessions  (model.yaml:92)
+-- Step 5/6: public.workout_sessions  (model.yaml:99)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1035,7 +1034,9 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.workout_sessions s
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id;
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_sessions';
   SELECT count(*) INTO n_out FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
@@ -1049,12 +1050,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_sessions (model.yaml:92) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_sessions (model.yaml:99) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
--- Compared: id, user_id, plan_id, started_at, completed_at, status, notes, day_id (default)
+-- Compared: id, user_id, plan_id, day_id, started_at, completed_at, notes
+-- Not compared (not repeatable by design): status
 DO $check$
 DECLARE
   err_detail text;
@@ -1066,16 +1068,17 @@ BEGIN
     SELECT CAST(s.id AS uuid),
            CAST(s.user_id AS uuid),
            CAST(s.plan_id AS uuid),
+           CAST(id_workout_days.id AS uuid),
            CAST(s.started_at AS timestamp with time zone),
            CAST(s.completed_at AS timestamp with time zone),
-           CAST(CASE WHEN s.completed_at IS NOT NULL THEN 'completed' ELSE 'in_progress' END AS text),
-           CAST(s.notes AS text),
-           CAST(NULL AS uuid)
+           CAST(s.notes AS text)
     FROM v1.workout_sessions s
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
     WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
   ), actual AS (
-    SELECT t.id, t.user_id, t.plan_id, t.started_at, t.completed_at, t.status, t.notes, t.day_id
+    SELECT t.id, t.user_id, t.plan_id, t.day_id, t.started_at, t.completed_at, t.notes
     FROM public.workout_sessions AS t
     JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
   )
@@ -1091,7 +1094,31 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_sessions (model.yaml:92) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_sessions (model.yaml:99) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- no orphans through workout_sessions_day_id_fkey
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.workout_sessions AS t
+  JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
+  WHERE t.day_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.workout_days AS _parent WHERE _parent.id = (t.day_id));
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  workout_sessions: no orphans through workout_sessions_day_id_fkey';
+  ELSE
+    RAISE NOTICE 'FAIL  workout_sessions: no orphans through workout_sessions_day_id_fkey: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step workout_sessions (model.yaml:99) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1115,12 +1142,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step workout_sessions (model.yaml:92) failed: %', SQLERRM
+  RAISE EXCEPTION 'step workout_sessions (model.yaml:99) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 6/6: public.exercise_logs  (model.yaml:102)
+-- Step 6/6: public.exercise_logs  (model.yaml:136)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1152,7 +1179,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step exercise_logs (model.yaml:102) failed: %', SQLERRM
+  RAISE EXCEPTION 'step exercise_logs (model.yaml:136) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1168,7 +1195,7 @@ BEGIN
   WITH expected AS (
     SELECT CAST(l.id AS uuid),
            CAST(l.session_id AS uuid),
-           CAST(l.exercise_id AS uuid),
+           CAST(id_exercises.id AS uuid),
            CAST(l.set_number AS integer),
            CAST(l.reps AS integer),
            CAST(l.weight AS numeric(6,2)),
@@ -1179,7 +1206,6 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
     WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-    AND NOT coalesce((id_exercises.id IS NULL), false)
   ), actual AS (
     SELECT t.id, t.session_id, t.exercise_id, t.set_number, t.reps, t.weight, t.completed_at, t.rpe, t.is_warmup
     FROM public.exercise_logs AS t
@@ -1197,7 +1223,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step exercise_logs (model.yaml:102) failed: %', SQLERRM
+  RAISE EXCEPTION 'step exercise_logs (model.yaml:136) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1221,7 +1247,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step exercise_logs (model.yaml:102) failed: %', SQLERRM
+  RAISE EXCEPTION 'step exercise_logs (model.yaml:136) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1245,7 +1271,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step exercise_logs (model.yaml:102) failed: %', SQLERRM
+  RAISE EXCEPTION 'step exercise_logs (model.yaml:136) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1381,7 +1407,7 @@ BEGIN
 END
 $check$;
 
--- Model assertion (model.yaml:114): every plan has weeks 1..total_weeks
+-- Model assertion (model.yaml:148): every plan has weeks 1..total_weeks
 DO $check$
 DECLARE
   err_detail text;
@@ -1400,12 +1426,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'assertion every plan has weeks 1..total_weeks (model.yaml:114) failed: %', SQLERRM
+  RAISE EXCEPTION 'assertion every plan has weeks 1..total_weeks (model.yaml:148) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
--- Model assertion (model.yaml:122): every exercise sits in a week-1 day that lists its muscle group
+-- Model assertion (model.yaml:156): every exercise sits in a week-1 day that lists its muscle group
 DO $check$
 DECLARE
   err_detail text;
@@ -1424,12 +1450,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'assertion every exercise sits in a week-1 day that lists its muscle group (model.yaml:122) failed: %', SQLERRM
+  RAISE EXCEPTION 'assertion every exercise sits in a week-1 day that lists its muscle group (model.yaml:156) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
--- Model assertion (model.yaml:130): every week repeats the days of week 1
+-- Model assertion (model.yaml:164): every week repeats the days of week 1
 DO $check$
 DECLARE
   err_detail text;
@@ -1448,7 +1474,31 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'assertion every week repeats the days of week 1 (model.yaml:130) failed: %', SQLERRM
+  RAISE EXCEPTION 'assertion every week repeats the days of week 1 (model.yaml:164) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$check$;
+
+-- Model assertion (model.yaml:174): a migrated session is completed exactly when it has completed_at, and abandoned only when stale
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_rows bigint;
+BEGIN
+  SELECT count(*) INTO n_rows FROM (
+    SELECT s.id FROM public.workout_sessions s JOIN _pgmig.map_workout_sessions m ON m.id = s.id WHERE (s.status = 'completed') <> (s.completed_at IS NOT NULL) OR (s.status = 'abandoned' AND s.started_at >= now() - INTERVAL '24 hours')
+  ) AS offending;
+  IF n_rows = 0 THEN
+    RAISE NOTICE 'PASS  assertion: a migrated session is completed exactly when it has completed_at, and abandoned only when stale';
+  ELSE
+    RAISE NOTICE 'FAIL  assertion: a migrated session is completed exactly when it has completed_at, and abandoned only when stale: % rows', n_rows;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'assertion a migrated session is completed exactly when it has completed_at, and abandoned only when stale (model.yaml:174) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;

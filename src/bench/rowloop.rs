@@ -44,7 +44,7 @@ pub fn run(client: &mut Client) -> Result<u64, postgres::Error> {
     let mut tx = client.transaction()?;
     let mut inserted = 0u64;
 
-    // ---- plans (oldest first: the first (user_id, name) seen is kept) and their weeks
+    // ---- plans (oldest first: the k-th of one (user_id, name) is renamed name-k) and their weeks
     let ins_plan = tx.prepare(
         "INSERT INTO public.workout_plans (id, user_id, name, description, goal, total_weeks, current_week, \
          status, created_at, updated_at) VALUES ($1::text::uuid, $2::text::uuid, $3, $4, $5, $6, 1, $7, \
@@ -56,7 +56,7 @@ pub fn run(client: &mut Client) -> Result<u64, postgres::Error> {
     )?;
     let mut v1_plans: HashSet<String> = HashSet::new();
     let mut kept: HashMap<String, i32> = HashMap::new(); // plan id -> weeks
-    let mut seen: HashSet<(String, String)> = HashSet::new();
+    let mut seen: HashMap<(String, String), i32> = HashMap::new();
     let mut weeks: HashMap<(String, i32), String> = HashMap::new();
     let portal = tx.bind(
         "SELECT id::text, user_id::text, name, description, goal, duration_weeks, start_date::text, is_active, \
@@ -74,9 +74,9 @@ pub fn run(client: &mut Client) -> Result<u64, postgres::Error> {
             let user: Option<String> = r.get(1);
             let Some(user) = user else { continue };
             let name: String = r.get(2);
-            if !seen.insert((user.clone(), name.clone())) {
-                continue;
-            }
+            let k = seen.entry((user.clone(), name.clone())).or_insert(0);
+            *k += 1;
+            let name = if *k == 1 { name } else { format!("{name}-{k}") };
             let description: Option<String> = r.get(3);
             let goal: Option<String> = r.get(4);
             let dw: i32 = r.get::<_, Option<i32>>(5).unwrap_or(4);
@@ -203,18 +203,44 @@ pub fn run(client: &mut Client) -> Result<u64, postgres::Error> {
         }
     }
     drop(portal);
-    drop(days1);
     drop(v1_plans);
+
+    // ---- the day each session trained: per (session, plan, label), its logged sets
+    let mut trained: HashMap<String, Vec<(String, String, i64)>> = HashMap::new();
+    let portal = tx.bind(
+        "SELECT l.session_id::text, e.plan_id::text, e.day_label, e.muscle_group \
+         FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id",
+        &[],
+    )?;
+    loop {
+        let rows = tx.query_portal(&portal, BATCH)?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in rows {
+            let session: String = r.get(0);
+            let plan: String = r.get(1);
+            let mg: String = r.get(3);
+            let l = label(r.get(2), &mg);
+            let sets = trained.entry(session).or_default();
+            match sets.iter_mut().find(|(p, x, _)| *p == plan && *x == l) {
+                Some(found) => found.2 += 1,
+                None => sets.push((plan, l, 1)),
+            }
+        }
+    }
+    drop(portal);
 
     // ---- sessions
     let ins_s = tx.prepare(
-        "INSERT INTO public.workout_sessions (id, user_id, plan_id, started_at, completed_at, status, notes) \
-         VALUES ($1::text::uuid, $2::text::uuid, $3::text::uuid, $4::text::timestamptz, $5::text::timestamptz, $6, $7)",
+        "INSERT INTO public.workout_sessions (id, user_id, plan_id, day_id, started_at, completed_at, status, notes) \
+         VALUES ($1::text::uuid, $2::text::uuid, $3::text::uuid, $8::text::uuid, $4::text::timestamptz, \
+         $5::text::timestamptz, $6, $7)",
     )?;
     let mut sessions: HashSet<String> = HashSet::new();
     let portal = tx.bind(
-        "SELECT id::text, user_id::text, plan_id::text, started_at::text, completed_at::text, notes \
-         FROM v1.workout_sessions",
+        "SELECT id::text, user_id::text, plan_id::text, started_at::text, completed_at::text, notes, \
+         started_at < now() - interval '24 hours' FROM v1.workout_sessions",
         &[],
     )?;
     loop {
@@ -232,20 +258,34 @@ pub fn run(client: &mut Client) -> Result<u64, postgres::Error> {
             let started: String = r.get(3);
             let completed: Option<String> = r.get(4);
             let notes: Option<String> = r.get(5);
-            let status = if completed.is_some() {
-                "completed"
-            } else {
-                "in_progress"
+            let stale: bool = r.get(6);
+            let status = match (&completed, stale) {
+                (Some(_), _) => "completed",
+                (None, true) => "abandoned",
+                (None, false) => "in_progress",
             };
+            // Most logged sets of the session's own plan, ties to the smallest label.
+            let day: Option<&String> = trained
+                .get(&id)
+                .and_then(|sets| {
+                    sets.iter()
+                        .filter(|(p, _, _)| *p == plan)
+                        .max_by(|a, b| a.2.cmp(&b.2).then_with(|| b.1.cmp(&a.1)))
+                })
+                .and_then(|(p, l, _)| days1.get(&(p.clone(), l.clone())));
             tx.execute(
                 &ins_s,
-                &[&id, &user, &plan, &started, &completed, &status, &notes],
+                &[
+                    &id, &user, &plan, &started, &completed, &status, &notes, &day,
+                ],
             )?;
             inserted += 1;
             sessions.insert(id);
         }
     }
     drop(portal);
+    drop(trained);
+    drop(days1);
 
     // ---- logs
     let ins_l = tx.prepare(
@@ -264,10 +304,12 @@ pub fn run(client: &mut Client) -> Result<u64, postgres::Error> {
         }
         for r in rows {
             let session: String = r.get(1);
-            let exercise: String = r.get(2);
-            if !sessions.contains(&session) || !exercises.contains(&exercise) {
+            if !sessions.contains(&session) {
                 continue;
             }
+            // A log whose exercise was not migrated keeps no exercise.
+            let exercise: Option<String> =
+                Some(r.get::<_, String>(2)).filter(|e| exercises.contains(e));
             let id: String = r.get(0);
             let set_number: i32 = r.get(3);
             let reps: Option<i32> = r.get(4);

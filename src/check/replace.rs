@@ -1,4 +1,7 @@
 //! `replace:` (overwrite or create): the V2 rows a step replaces, and every row under them.
+//! A text key column matches case-insensitively and trimmed (`lower(btrim(…))` on both sides):
+//! the stale copy of `ana@x.org` may have been typed `Ana@X.org `, and an exact match would
+//! create a second account beside it.
 //!
 //! The rows under a replaced row are found through V2's foreign keys, transitively, so the
 //! delete order (children first) and the restore order (parents first) come from the catalog.
@@ -146,10 +149,20 @@ pub fn check(
         );
         return None;
     }
+    // A text key is matched as a person reads it: `Ana@X.org ` is the account of ana@x.org.
+    let folded = columns_decl
+        .iter()
+        .map(|c| {
+            table
+                .column(c.as_str())
+                .is_some_and(|col| super::types::is_string(&col.data_type))
+        })
+        .collect();
     Some(Replace {
         line: at.map_or(0, |p| p.line),
         columns: columns_decl.iter().map(|c| c.to_string()).collect(),
         exprs,
+        folded,
         tables,
     })
 }

@@ -205,6 +205,20 @@ impl StepContext<'_> {
                 });
             }
         }
+        let mut warn_rules = Vec::new();
+        for w in &step.warn {
+            if let Some(e) = self.expr(&w.when, "`warn.when`", &mut scope, &mut joins, &mut errors)
+            {
+                warn_rules.push(Reject {
+                    when: Sql {
+                        sql: e.to_string(),
+                        line: line_of(&w.when),
+                    },
+                    reason: w.reason.to_string(),
+                    reason_sql: None,
+                });
+            }
+        }
 
         let mut columns: Vec<ColumnMap> = Vec::new();
         let mut filled: BTreeMap<String, Expr> = BTreeMap::new();
@@ -440,6 +454,7 @@ impl StepContext<'_> {
             .filter
             .iter()
             .chain(step.reject.iter().map(|r| &r.when))
+            .chain(step.warn.iter().map(|w| &w.when))
         {
             if let Ok(parsed) = sql::parse_expr(self.origin(e), "") {
                 read.note(&parsed);
@@ -638,6 +653,7 @@ impl StepContext<'_> {
             source_key,
             filter,
             rejects,
+            warnings: warn_rules,
             key,
             row_key: head.row_key.clone(),
             columns,

@@ -312,6 +312,7 @@ fn value_at(model: &Model, line: usize) -> Option<Pos> {
         values.push(name);
         values.extend(s.filter.iter());
         values.extend(s.reject.iter().map(|r| &r.when));
+        values.extend(s.warn.iter().map(|w| &w.when));
         values.extend(s.columns.values());
         if let Some(crate::model::KeyDecl::New { new, by }) = s.key.as_deref() {
             values.push(new);

@@ -175,6 +175,10 @@ pub struct Step {
     pub filter: Option<Text>,
     #[serde(default)]
     pub reject: Vec<RejectRule>,
+    /// Rows that migrate but that a DBA should see first: precheck lists them (count and
+    /// sample keys), migrate does not treat them apart.
+    #[serde(default)]
+    pub warn: Vec<RejectRule>,
     pub key: Option<Spanned<KeyDecl>>,
     #[serde(default)]
     pub columns: IndexMap<Text, Text>,

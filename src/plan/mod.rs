@@ -156,6 +156,8 @@ pub struct Step {
     pub source_key: String,
     pub filter: Option<Sql>,
     pub rejects: Vec<Reject>,
+    /// `warn:` rules: rows migrated as the others, listed by precheck.
+    pub warnings: Vec<Reject>,
     pub key: Key,
     /// What tells this step's rows apart in V2: the key its id map, verify and rollback use.
     pub row_key: RowKey,
@@ -484,6 +486,8 @@ pub struct Replace {
     /// The matching key: V2 columns and the step's expressions filling them.
     pub columns: Vec<String>,
     pub exprs: Vec<String>,
+    /// Per key column: a text column, matched lower-cased and trimmed on both sides.
+    pub folded: Vec<bool>,
     /// The step's table first, then the tables under it, parents before children.
     pub tables: Vec<ReplacedTable>,
 }

@@ -207,6 +207,26 @@ WITH pairs AS (
 )
 ";
 
+/// `streaks (user_id, current_streak, highest_streak)` of every V2 user with sessions, as
+/// CTEs: runs of consecutive session days, each found by its first day (no session the day
+/// before) and its last (the first day from there with no session the day after); the
+/// highest is the longest, the current the one ending last.
+const STREAK_RUNS: &str = "days AS (
+           SELECT DISTINCT user_id, date FROM public.completed_sessions
+         ), runs AS (
+           SELECT f.user_id, f.date AS first_day,
+                  (SELECT min(l.date) FROM days l
+                    WHERE l.user_id = f.user_id AND l.date >= f.date
+                      AND NOT EXISTS (SELECT 1 FROM days n WHERE n.user_id = l.user_id AND n.date = l.date + 1)) AS last_day
+             FROM days f
+            WHERE NOT EXISTS (SELECT 1 FROM days p WHERE p.user_id = f.user_id AND p.date = f.date - 1)
+         ), streaks AS (
+           SELECT r.user_id, max(r.last_day - r.first_day + 1) AS highest_streak,
+                  (SELECT r2.last_day - r2.first_day + 1 FROM runs r2 WHERE r2.user_id = r.user_id
+                    ORDER BY r2.last_day DESC LIMIT 1) AS current_streak
+             FROM runs r GROUP BY r.user_id
+         )";
+
 /// The oracle of a full migration, after migrate: (what must hold, a query counting the rows
 /// that break it). `stale_ids`: the uuids V2's stale Apple copies had before.
 fn full_migration_oracle(stale_ids: &[String]) -> Vec<(&'static str, String)> {
@@ -225,7 +245,10 @@ fn full_migration_oracle(stale_ids: &[String]) -> Vec<(&'static str, String)> {
             "SELECT count(*) FROM v1.users v LEFT JOIN _pgmig.map_users m ON m.source_id = v.id LEFT JOIN public.users u ON u.id = m.id
               WHERE u.id IS NULL OR u.email <> v.email OR u.name IS DISTINCT FROM v.name OR u.created_at <> v.created_at".into(),
         ),
-        ("exactly one V2 user per V1 email", "SELECT count(*) FROM v1.users v WHERE (SELECT count(*) FROM public.users u WHERE u.email = v.email) <> 1".into()),
+        (
+            "exactly one V2 user per V1 email, compared case-insensitively and trimmed",
+            "SELECT count(*) FROM v1.users v WHERE (SELECT count(*) FROM public.users u WHERE lower(btrim(u.email)) = lower(btrim(v.email))) <> 1".into(),
+        ),
         ("no two V1 users share a V2 user", "SELECT count(*) FROM (SELECT id FROM _pgmig.map_users GROUP BY id HAVING count(*) > 1) d".into()),
         ("no map row without a V1 user", "SELECT count(*) FROM _pgmig.map_users m WHERE NOT EXISTS (SELECT 1 FROM v1.users v WHERE v.id = m.source_id)".into()),
         (
@@ -235,7 +258,7 @@ fn full_migration_oracle(stale_ids: &[String]) -> Vec<(&'static str, String)> {
         ("stale copies gone: no V2 row under a stale copy's uuid", format!("SELECT count(*) FROM public.users u WHERE u.id = ANY({stale})")),
         (
             "no V2 user with an Apple email other than the migrated one",
-            "SELECT count(*) FROM public.users u JOIN v1.users v ON v.email = u.email
+            "SELECT count(*) FROM public.users u JOIN v1.users v ON lower(btrim(v.email)) = lower(btrim(u.email))
               WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users m WHERE m.source_id = v.id AND m.id = u.id)".into(),
         ),
         // Counts: V1 rows = migrated + rejected (every V1 row belongs to a migrated user).
@@ -406,22 +429,23 @@ fn full_migration_oracle(stale_ids: &[String]) -> Vec<(&'static str, String)> {
         ),
     ]);
     // Derived metrics, recomputed from the migrated V2 sessions (as jsonb, by other means than
-    // the model's expressions: sums over counts, a window for the favorite), as V2 defines them
-    // for its own users: drill elements per session, completed drills per skill.
+    // the model's expressions: sums over counts, a window for the favorite, runs found by their
+    // first and last days), as V2 defines them for its own users: drill elements per session,
+    // completed drills per skill, runs of consecutive session days.
     checks.push((
-        "progress_history equals the metrics of the migrated V2 sessions; streaks are V1's",
-        "WITH s AS (
+        "progress_history equals the metrics of the migrated V2 sessions, streaks included",
+        String::from("WITH ") + STREAK_RUNS + ", s AS (
            SELECT c.user_id, c.total_minutes, c.drills::jsonb AS d FROM public.completed_sessions c JOIN _pgmig.map_completed_sessions m ON m.id = c.id
          ), el AS (
            SELECT s.user_id, x.e #>> '{drill,skill}' AS skill, x.e #>> '{drill,title}' AS title,
-                  x.e ? 'drill' AS holds_drill, coalesce((x.e ->> 'isCompleted')::boolean, false) AS completed
+                  jsonb_typeof(x.e -> 'drill') = 'object' AS holds_drill, coalesce((x.e ->> 'isCompleted')::boolean, false) AS completed
              FROM s CROSS JOIN LATERAL jsonb_array_elements(s.d) AS x (e)
          ), fav AS (
            SELECT user_id, title, row_number() OVER (PARTITION BY user_id ORDER BY count(*) DESC, title COLLATE \"C\") AS rn
              FROM el WHERE title IS NOT NULL GROUP BY user_id, title
          ), oracle AS (
            SELECT mu.id AS user_id,
-                  coalesce(ph.current_streak, 0) AS current_streak, coalesce(ph.highest_streak, 0) AS highest_streak,
+                  coalesce(st.current_streak, 0) AS current_streak, coalesce(st.highest_streak, 0) AS highest_streak,
                   (SELECT count(*) FROM s WHERE s.user_id = mu.id)::int AS total_sessions,
                   (SELECT round((SELECT count(*) FROM el WHERE el.user_id = mu.id AND el.holds_drill)::numeric
                                 / nullif((SELECT count(*) FROM s WHERE s.user_id = mu.id), 0), 2)) AS drills_per_session,
@@ -430,15 +454,14 @@ fn full_migration_oracle(stale_ids: &[String]) -> Vec<(&'static str, String)> {
                   (SELECT count(*) FROM el WHERE el.user_id = mu.id AND el.skill = 'passing' AND el.completed)::int AS passing,
                   (SELECT count(*) FROM el WHERE el.user_id = mu.id AND el.skill = 'shooting' AND el.completed)::int AS shooting,
                   (SELECT title FROM fav WHERE fav.user_id = mu.id AND rn = 1) AS favorite
-             FROM _pgmig.map_users mu LEFT JOIN v1.progress_history ph ON ph.user_id = mu.source_id
+             FROM _pgmig.map_users mu LEFT JOIN streaks st ON st.user_id = mu.id
          )
          SELECT count(*) FROM oracle o LEFT JOIN public.progress_history p ON p.user_id = o.user_id
           WHERE (p.current_streak, p.highest_streak, p.total_sessions, p.drills_per_session, p.minutes_per_session,
                  p.dribbling_drills_completed, p.passing_drills_completed, p.shooting_drills_completed, p.favorite_drill)
                 IS DISTINCT FROM
                 (o.current_streak, o.highest_streak, o.total_sessions, o.drills_per_session, o.minutes_per_session,
-                 o.dribbling, o.passing, o.shooting, o.favorite)"
-            .into(),
+                 o.dribbling, o.passing, o.shooting, o.favorite)",
     ));
     checks
 }
@@ -491,8 +514,10 @@ fn migrate_full_oracle_then_rollback_keeps_what_the_app_wrote() {
 
     // Before: Android users are the V2 users whose email V1 does not have; the others are the
     // stale Apple copies (the sample plants one for every Apple user u % 4 = 0).
-    let android = "u.email NOT IN (SELECT email FROM v1.users)";
-    let apple = "u.email IN (SELECT email FROM v1.users)";
+    // Emails compare case-insensitively and trimmed: the sample types two stale copies' emails
+    // by hand ('Apple8@Example.com', '  apple16@example.com ').
+    let android = "lower(btrim(u.email)) NOT IN (SELECT lower(btrim(email)) FROM v1.users)";
+    let apple = "lower(btrim(u.email)) IN (SELECT lower(btrim(email)) FROM v1.users)";
     let android_before = user_md5s(&db, android);
     let stale_before = user_md5s(&db, apple);
     assert_eq!(android_before.len() as i64, 15 * SCALE);
@@ -502,7 +527,11 @@ fn migrate_full_oracle_then_rollback_keeps_what_the_app_wrote() {
     );
     let expected_stale: Vec<String> = (1..=20 * SCALE)
         .filter(|u| u % 4 == 0)
-        .map(|u| format!("apple{u}@example.com"))
+        .map(|u| match u % 20 {
+            8 => format!("Apple{u}@Example.com"),
+            16 => format!("  apple{u}@example.com "),
+            _ => format!("apple{u}@example.com"),
+        })
         .collect();
     assert_eq!(
         stale_before
@@ -540,8 +569,20 @@ fn migrate_full_oracle_then_rollback_keeps_what_the_app_wrote() {
     eprintln!("drills: precheck {:?}", t.elapsed());
 
     let t = std::time::Instant::now();
-    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let migrated_notices = must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
     eprintln!("drills: migrate {:?}", t.elapsed());
+    // migrate says how many users it overwrote (a stale copy, matched by email) and created.
+    let overwritten = under_stale["public.users"];
+    let created = num(&db, "SELECT count(*) FROM v1.users") - overwritten;
+    let said = format!("REPLACE  users: {overwritten} migrated rows overwrote a V2 row with the same (email), {created} were created");
+    assert!(
+        migrated_notices.contains(&said),
+        "{said}\n{migrated_notices}"
+    );
+    assert_eq!(
+        strings(&db, "SELECT message FROM _pgmig.log WHERE model = 'drills' AND script = 'migrate' AND step = 'users'"),
+        [format!("{overwritten} overwritten, {created} created")]
+    );
     let verify = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
     assert!(
         verify.contains("verify: every check passed") && !verify.contains("FAIL"),
@@ -851,7 +892,7 @@ fn progress_metrics_follow_v2s_own_definition() {
                         || ' <> ' || row(o.dps, o.dr, o.pa, o.sh)::text
                    FROM public.users u JOIN public.progress_history p ON p.user_id = u.id
                   CROSS JOIN LATERAL (
-                        SELECT (SELECT round(avg((SELECT count(*) FROM json_array_elements(c.drills) e WHERE e -> 'drill' IS NOT NULL)), 2)
+                        SELECT (SELECT round(avg((SELECT count(*) FROM json_array_elements(c.drills) e WHERE json_typeof(e -> 'drill') = 'object')), 2)
                                   FROM public.completed_sessions c WHERE c.user_id = u.id) AS dps,
                                count(*) FILTER (WHERE e -> 'drill' ->> 'skill' = 'dribbling')::int AS dr,
                                count(*) FILTER (WHERE e -> 'drill' ->> 'skill' = 'passing')::int AS pa,
@@ -875,6 +916,47 @@ fn progress_metrics_follow_v2s_own_definition() {
         Vec::<String>::new(),
         "migrated users"
     );
+
+    // Streaks: runs of consecutive session days (STREAK_RUNS), the definition checked on V2's
+    // own users (sample_v2.sql: days 0 1 2 4 5 9, current 1, highest 3), then on the migrated.
+    let streaks_differ = |filter: &str| {
+        strings(
+            &db,
+            &(String::from("WITH ")
+                + STREAK_RUNS
+                + " SELECT u.email || ': ' || row(p.current_streak, p.highest_streak)::text
+                          || ' <> ' || row(coalesce(st.current_streak, 0), coalesce(st.highest_streak, 0))::text
+                     FROM public.users u JOIN public.progress_history p ON p.user_id = u.id
+                     LEFT JOIN streaks st ON st.user_id = u.id
+                    WHERE "
+                + filter
+                + " AND (p.current_streak, p.highest_streak)
+                        IS DISTINCT FROM (coalesce(st.current_streak, 0), coalesce(st.highest_streak, 0))
+                    ORDER BY 1"),
+        )
+    };
+    assert_eq!(
+        streaks_differ("u.email LIKE 'android%'"),
+        Vec::<String>::new(),
+        "the definition, checked on V2's own rows"
+    );
+    assert_eq!(
+        streaks_differ("u.id IN (SELECT id FROM _pgmig.map_users)"),
+        Vec::<String>::new(),
+        "migrated users' streaks are their sessions' runs"
+    );
+    // The gap this closes: V1's stored streaks are stale for most users with sessions.
+    let stale = num(
+        &db,
+        &(String::from("WITH ")
+            + STREAK_RUNS
+            + " SELECT count(*) FROM v1.progress_history ph
+                 JOIN _pgmig.map_users mu ON mu.source_id = ph.user_id
+                 JOIN streaks st ON st.user_id = mu.id
+                WHERE (ph.current_streak, ph.highest_streak) <> (st.current_streak, st.highest_streak)"),
+    );
+    eprintln!("drills: {stale} users' V1 streaks differ from their sessions'");
+    assert!(stale >= 10 * SCALE, "{stale}");
 }
 
 // ---- bad input ----------------------------------------------------------------------------

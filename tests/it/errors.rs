@@ -37,6 +37,12 @@ bad_model!(
 );
 bad_model!(injection, "injection.yaml:9:", "unexpected `)`");
 bad_model!(
+    warn_unknown_column,
+    "warn_unknown_column.yaml:7:",
+    "start_dat",
+    "did you mean `start_date`?"
+);
+bad_model!(
     unknown_table,
     "unknown_table.yaml:5:",
     "workout_plan",

@@ -35,3 +35,4 @@ mod thywill;
 mod transforms;
 mod v1_password;
 mod workout;
+mod workout_guide;

@@ -56,6 +56,8 @@ pub struct StepView {
     /// Rows that are neither filtered nor rejected.
     pub survivors: String,
     pub rejects: Vec<RejectView>,
+    /// `warn:` rules; `condition` is the rows that migrate and match the rule.
+    pub warnings: Vec<RejectView>,
     pub source_key: String,
     /// The V1 row as jsonb, its secret values replaced by the marker.
     pub source_row: String,
@@ -122,6 +124,8 @@ pub struct StepView {
 #[derive(Debug, Clone)]
 pub struct ReplaceView {
     pub line: usize,
+    /// A migrated row (in the step's FROM) whose key matched a backed-up row: it overwrites one.
+    pub overwriting: String,
     pub key_list: String,
     /// Parents first.
     pub tables: Vec<ReplacedView>,
@@ -327,6 +331,24 @@ impl StepView {
         if survivors.is_empty() {
             survivors.push("true".into());
         }
+        let warnings: Vec<RejectView> = step
+            .warnings
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let mut parts = survivors.clone();
+                parts.push(format!("coalesce(({}), false)", w.when.sql));
+                RejectView {
+                    number: i + 1,
+                    reason_lit: lit(&w.reason),
+                    reason_notice: notice_text(&w.reason),
+                    reason_comment: comment_text(&w.reason),
+                    line: w.when.line,
+                    when: w.when.sql.clone(),
+                    condition: parts.join(&sep),
+                }
+            })
+            .collect();
 
         let key_cols: Vec<String> = match &step.key {
             Key::Keep { columns } => columns.clone(),
@@ -473,6 +495,14 @@ impl StepView {
                 ),
             })
             .collect();
+        // A replace key's text column compares lower-cased and trimmed (see check/replace.rs).
+        let fold = |value: &str, folded: bool| {
+            if folded {
+                format!("lower(btrim({value}))")
+            } else {
+                value.to_string()
+            }
+        };
         let replace = step.replace.as_ref().map(|r| {
             let tables: Vec<ReplacedView> = r
                 .tables
@@ -482,8 +512,8 @@ impl StepView {
                     let matched = |extra: &str| {
                         format!(
                             "({}) IN (SELECT {}\n{INDENT}                {}\n{INDENT}              WHERE {}{extra})",
-                            r.columns.iter().map(|c| format!("t.{}", quote_ident(c))).collect::<Vec<_>>().join(", "),
-                            r.exprs.join(", "),
+                            r.columns.iter().zip(&r.folded).map(|(c, f)| fold(&format!("t.{}", quote_ident(c)), *f)).collect::<Vec<_>>().join(", "),
+                            r.exprs.iter().zip(&r.folded).map(|(e, f)| fold(e, *f)).collect::<Vec<_>>().join(", "),
                             from_unrepaired.replace('\n', &format!("\n{INDENT}          ")),
                             survivors.join(&sep).replace('\n', &format!("\n{INDENT}        ")),
                         )
@@ -515,8 +545,15 @@ impl StepView {
                     }
                 })
                 .collect();
+            let overwriting = format!(
+                "({}) IN (SELECT {} FROM {} AS b)",
+                r.exprs.iter().zip(&r.folded).map(|(e, f)| fold(e, *f)).collect::<Vec<_>>().join(", "),
+                r.columns.iter().zip(&r.folded).map(|(c, f)| fold(&format!("b.{}", quote_ident(c)), *f)).collect::<Vec<_>>().join(", "),
+                tables[0].backup,
+            );
             ReplaceView {
                 line: r.line,
+                overwriting,
                 key_list: r.columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
                 tables_reversed: tables.iter().rev().cloned().collect(),
                 tables,
@@ -842,6 +879,7 @@ impl StepView {
             filter_line: step.filter.as_ref().map_or(0, |f| f.line),
             survivors: survivors.join(&sep),
             rejects,
+            warnings,
             source_key,
             source_row: redacted_row(&step.source_row, &step.redacted),
             secrets: secret_lines(step),
