@@ -62,8 +62,7 @@ fn checked(plan: &Plan, model: &Model, db: CheckDb) -> Result<Diagnostics, Check
         CheckDb::Scratch { url, .. } => (*url, "--check-db"),
         CheckDb::LiveV2 { url } => (*url, "V2"),
     };
-    let config: postgres::Config = url
-        .parse()
+    let config = crate::run::parse_conninfo(url)
         .map_err(|e| CheckError::Input(format!("{which}: invalid connection string: {e}")))?;
     let mut client = config
         .connect(postgres::NoTls)

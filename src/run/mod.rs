@@ -22,6 +22,7 @@ pub mod error;
 pub mod exec;
 pub mod lexer;
 pub mod lock;
+mod lock_wait;
 pub mod meta;
 pub mod progress;
 pub mod rejects;

@@ -78,3 +78,45 @@ fn output_cut_short_by_its_reader_is_no_failure() {
         assert_eq!(stderr(&out), "", "{command}: ends quietly");
     }
 }
+
+#[test]
+fn a_lock_timeout_says_so_which_lock_and_what_to_do() {
+    let db = crate::workout::workout_db("lock_timeout");
+    let dir = crate::workout::compiled();
+    let before = db.table_md5s(&["public"]);
+    // Another session holds V2's plans table, as an application's long transaction would.
+    let mut holder = db.client();
+    holder
+        .batch_execute(
+            "BEGIN; LOCK TABLE public.workout_plans IN ACCESS EXCLUSIVE MODE; SET application_name = 'the_app'",
+        )
+        .unwrap();
+    let out = pgmig_cli(&[
+        "run",
+        "migrate",
+        "--dir",
+        &dir.path().display().to_string(),
+        "--db",
+        &db.url(),
+        "-v",
+        "lock_timeout=200ms",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("lock timeout: the statement waited longer than lock_timeout"),
+        "{err}"
+    );
+    assert!(
+        err.contains("held now: ACCESS EXCLUSIVE on workout_plans by pid")
+            || err.contains("held now: ACCESS EXCLUSIVE on public.workout_plans by pid"),
+        "the lock and its holder are named:\n{err}"
+    );
+    assert!(err.contains("-v lock_timeout="), "what to do:\n{err}");
+    assert!(
+        !err.contains("run precheck.sql"),
+        "no misleading hint:\n{err}"
+    );
+    holder.batch_execute("ROLLBACK").unwrap();
+    assert_eq!(db.table_md5s(&["public"]), before, "nothing was migrated");
+}
