@@ -231,14 +231,14 @@ mod tests {
             ("PGPASSWORD", "pw"),
             ("USER", "login"),
         ]);
-        let c = parse_conninfo_with("postgresql:///shop", &shell).unwrap();
+        let c = parse_conninfo_with("postgresql:///shop", shell).unwrap();
         assert_eq!(
             describe_target(&c),
             "tried socket /run/pg/.s.PGSQL.5499, database shop, user dba"
         );
         assert_eq!(c.get_password(), Some(&b"pw"[..]));
         // What the conninfo says wins.
-        let c = parse_conninfo_with("host=db.example port=6000 user=app dbname=x", &shell).unwrap();
+        let c = parse_conninfo_with("host=db.example port=6000 user=app dbname=x", shell).unwrap();
         assert_eq!(
             describe_target(&c),
             "tried host db.example port 6000, database x, user app"

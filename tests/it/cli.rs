@@ -120,3 +120,31 @@ fn a_lock_timeout_says_so_which_lock_and_what_to_do() {
     holder.batch_execute("ROLLBACK").unwrap();
     assert_eq!(db.table_md5s(&["public"]), before, "nothing was migrated");
 }
+
+#[test]
+fn a_model_reading_v1_on_another_server_asks_for_v1_when_it_is_not_given() {
+    let dir = crate::support::compile_workout_variant(|m| {
+        m.replacen(
+            "source: { schema: v1 }",
+            "source: { server: workout_v1, schema: public }",
+            1,
+        )
+    });
+    for script in ["precheck", "migrate"] {
+        let out = pgmig_cli(&[
+            "run",
+            script,
+            "--dir",
+            &dir.path().display().to_string(),
+            "--db",
+            "host=/nonexistent dbname=x",
+        ]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("the model reads V1 on another server")
+                && err.contains("give V1's database with --v1 URL"),
+            "{script}: {err}"
+        );
+    }
+}
