@@ -447,7 +447,7 @@ fn one_database(v1: &SchemaInput, v2: &SchemaInput) -> Result<(), CompileError> 
 }
 
 fn connect(which: &'static str, url: &str) -> Result<postgres::Client, CompileError> {
-    let config: postgres::Config = url.parse().map_err(|e| CompileError::Schema {
+    let config = crate::run::parse_conninfo(url).map_err(|e| CompileError::Schema {
         which,
         message: format!("invalid connection string: {e}"),
     })?;

@@ -62,8 +62,7 @@ fn rolled_back<T>(
     which: &str,
     work: impl FnOnce(&mut postgres::Transaction) -> Result<T, CheckError>,
 ) -> Result<T, CheckError> {
-    let config: postgres::Config = url
-        .parse()
+    let config = crate::run::parse_conninfo(url)
         .map_err(|e| CheckError::Input(format!("{which}: invalid connection string: {e}")))?;
     let mut client = config
         .connect(postgres::NoTls)

@@ -35,8 +35,16 @@ impl Connection {
     }
 }
 
-/// Parses a conninfo: `postgresql://…` URL or `key=value …` (as libpq accepts both).
+/// Parses a conninfo: `postgresql://…` URL or `key=value …` (as libpq accepts both); what it
+/// leaves out comes from the environment as libpq takes it (see [`fill_from_environment`]).
 pub fn parse_conninfo(conninfo: &str) -> Result<Config, RunError> {
+    parse_conninfo_with(conninfo, |name| std::env::var(name).ok())
+}
+
+fn parse_conninfo_with(
+    conninfo: &str,
+    environment: impl Fn(&str) -> Option<String>,
+) -> Result<Config, RunError> {
     if conninfo.trim().is_empty() {
         return Err(RunError::Conninfo {
             message: "no database given (use --db or DATABASE_URL)".into(),
@@ -50,6 +58,7 @@ pub fn parse_conninfo(conninfo: &str) -> Result<Config, RunError> {
             .to_string();
         RunError::Conninfo { message }
     })?;
+    fill_from_environment(&mut config, environment)?;
     if config.get_application_name().is_none() {
         config.application_name("pgmig");
     }
@@ -57,6 +66,68 @@ pub fn parse_conninfo(conninfo: &str) -> Result<Config, RunError> {
         config.connect_timeout(Duration::from_secs(15));
     }
     Ok(config)
+}
+
+/// libpq's socket directory when neither the conninfo nor `PGHOST` names a host: Debian's and
+/// Red Hat's packages use /var/run/postgresql, PostgreSQL's own builds /tmp.
+const DEFAULT_SOCKET_DIRS: [&str; 2] = ["/var/run/postgresql", "/tmp"];
+
+/// What the conninfo leaves out, taken as libpq (and so psql, createdb) takes it: `PGHOST` (a
+/// socket directory or host names, comma-separated; else the default socket directory),
+/// `PGPORT`, `PGUSER` (else the login name), `PGDATABASE` and `PGPASSWORD`. So
+/// `postgresql:///shop` is the database `psql -d shop` reaches in the same shell.
+fn fill_from_environment(
+    config: &mut Config,
+    environment: impl Fn(&str) -> Option<String>,
+) -> Result<(), RunError> {
+    let set = |name: &str| environment(name).filter(|v| !v.is_empty());
+    if config.get_hosts().is_empty() {
+        match set("PGHOST") {
+            Some(hosts) => {
+                for host in hosts.split(',') {
+                    if host.starts_with('/') {
+                        config.host_path(host);
+                    } else {
+                        config.host(host);
+                    }
+                }
+            }
+            None => {
+                let dir = DEFAULT_SOCKET_DIRS
+                    .into_iter()
+                    .find(|d| std::path::Path::new(d).is_dir())
+                    .unwrap_or(DEFAULT_SOCKET_DIRS[0]);
+                config.host_path(dir);
+            }
+        }
+    }
+    if config.get_ports().is_empty() {
+        if let Some(port) = set("PGPORT") {
+            let port = port.parse::<u16>().map_err(|_| RunError::Conninfo {
+                message: format!("PGPORT is {port:?}, not a port number"),
+            })?;
+            config.port(port);
+        }
+    }
+    if config.get_user().is_none() {
+        if let Some(user) = set("PGUSER")
+            .or_else(|| set("USER"))
+            .or_else(|| set("LOGNAME"))
+        {
+            config.user(&user);
+        }
+    }
+    if config.get_dbname().is_none() {
+        if let Some(dbname) = set("PGDATABASE") {
+            config.dbname(&dbname);
+        }
+    }
+    if config.get_password().is_none() {
+        if let Some(password) = set("PGPASSWORD") {
+            config.password(&password);
+        }
+    }
+    Ok(())
 }
 
 fn connect_ui(conninfo: &str, ui: Ui) -> Result<Connection, RunError> {
@@ -81,8 +152,8 @@ fn describe_target(config: &Config) -> String {
             dir.join(format!(".s.PGSQL.{port}")).display()
         ),
         Some(postgres::config::Host::Tcp(host)) => format!("tried host {host} port {port}"),
-        // The postgres crate, unlike libpq, has no default socket: no host is no connection.
-        None => "no host given: add host=… (a name or a socket directory)".to_string(),
+        // parse_conninfo always gives a host (the environment's or the default socket).
+        None => "no host".to_string(),
     };
     let mut parts = vec![place];
     if let Some(db) = config.get_dbname() {
@@ -142,10 +213,45 @@ mod tests {
             t("postgresql://u@db.example/x"),
             "tried host db.example port 5432, database x, user u"
         );
+    }
+
+    #[test]
+    fn what_the_conninfo_leaves_out_comes_from_the_environment_as_for_psql() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let shell = env(&[
+            ("PGHOST", "/run/pg"),
+            ("PGPORT", "5499"),
+            ("PGUSER", "dba"),
+            ("PGPASSWORD", "pw"),
+            ("USER", "login"),
+        ]);
+        let c = parse_conninfo_with("postgresql:///shop", shell).unwrap();
         assert_eq!(
-            t("dbname=x"),
-            "no host given: add host=… (a name or a socket directory), database x"
+            describe_target(&c),
+            "tried socket /run/pg/.s.PGSQL.5499, database shop, user dba"
         );
+        assert_eq!(c.get_password(), Some(&b"pw"[..]));
+        // What the conninfo says wins.
+        let c = parse_conninfo_with("host=db.example port=6000 user=app dbname=x", shell).unwrap();
+        assert_eq!(
+            describe_target(&c),
+            "tried host db.example port 6000, database x, user app"
+        );
+        let c =
+            parse_conninfo_with("dbname=x", env(&[("PGHOST", "a,/s"), ("USER", "me")])).unwrap();
+        assert_eq!(c.get_hosts().len(), 2);
+        assert_eq!(c.get_user(), Some("me"));
+        let c = parse_conninfo_with("", env(&[("PGDATABASE", "d")]));
+        assert!(c.is_err(), "an empty conninfo is still no database given");
+        let e = parse_conninfo_with("dbname=x", env(&[("PGPORT", "many")])).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("PGPORT"), "{e}");
     }
 
     #[test]

@@ -111,7 +111,12 @@ impl DbSink<'_> {
                 if let Some(d) = db.detail() {
                     details.push(format!("DETAIL:  {d}"));
                 }
-                if let Some(h) = db.hint() {
+                // A lock timeout's hint is the step's generic one ("run precheck.sql"): the
+                // runner explains the timeout itself below.
+                if let Some(h) = db
+                    .hint()
+                    .filter(|_| *db.code() != SqlState::LOCK_NOT_AVAILABLE)
+                {
                     details.push(format!("HINT:  {h}"));
                 }
                 if let Some(w) = db.where_() {
@@ -130,6 +135,10 @@ impl DbSink<'_> {
             None => (describe_pg_error(&e), Vec::new(), st.line),
         };
         let rolled_back = rollback_if_open(self.client);
+        let mut details = details;
+        if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
+            details.extend(super::lock_wait::explain(self.client));
+        }
         RunError::Database {
             script: self.script.to_string(),
             line,

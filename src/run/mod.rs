@@ -21,6 +21,7 @@ pub mod conn;
 pub mod error;
 pub mod exec;
 pub mod lock;
+mod lock_wait;
 pub mod meta;
 pub mod progress;
 pub mod rejects;

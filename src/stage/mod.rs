@@ -72,8 +72,7 @@ pub fn stage(sqlite: &Path, db: &str, schema: &str, full_scan: bool) -> Result<S
     }
     check_storage_classes(&file, &tables).map_err(err)?;
 
-    let config: postgres::Config = db
-        .parse()
+    let config = crate::run::parse_conninfo(db)
         .map_err(|e| err(format!("invalid connection string: {e}")))?;
     let mut client = config.connect(postgres::NoTls).map_err(|e| {
         let cause = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());

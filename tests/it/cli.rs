@@ -78,3 +78,73 @@ fn output_cut_short_by_its_reader_is_no_failure() {
         assert_eq!(stderr(&out), "", "{command}: ends quietly");
     }
 }
+
+#[test]
+fn a_lock_timeout_says_so_which_lock_and_what_to_do() {
+    let db = crate::workout::workout_db("lock_timeout");
+    let dir = crate::workout::compiled();
+    let before = db.table_md5s(&["public"]);
+    // Another session holds V2's plans table, as an application's long transaction would.
+    let mut holder = db.client();
+    holder
+        .batch_execute(
+            "BEGIN; LOCK TABLE public.workout_plans IN ACCESS EXCLUSIVE MODE; SET application_name = 'the_app'",
+        )
+        .unwrap();
+    let out = pgmig_cli(&[
+        "run",
+        "migrate",
+        "--dir",
+        &dir.path().display().to_string(),
+        "--db",
+        &db.url(),
+        "-v",
+        "lock_timeout=200ms",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("lock timeout: the statement waited longer than lock_timeout"),
+        "{err}"
+    );
+    assert!(
+        err.contains("held now: ACCESS EXCLUSIVE on workout_plans by pid")
+            || err.contains("held now: ACCESS EXCLUSIVE on public.workout_plans by pid"),
+        "the lock and its holder are named:\n{err}"
+    );
+    assert!(err.contains("-v lock_timeout="), "what to do:\n{err}");
+    assert!(
+        !err.contains("run precheck.sql"),
+        "no misleading hint:\n{err}"
+    );
+    holder.batch_execute("ROLLBACK").unwrap();
+    assert_eq!(db.table_md5s(&["public"]), before, "nothing was migrated");
+}
+
+#[test]
+fn a_model_reading_v1_on_another_server_asks_for_v1_when_it_is_not_given() {
+    let dir = crate::support::compile_workout_variant(|m| {
+        m.replacen(
+            "source: { schema: v1 }",
+            "source: { server: workout_v1, schema: public }",
+            1,
+        )
+    });
+    for script in ["precheck", "migrate"] {
+        let out = pgmig_cli(&[
+            "run",
+            script,
+            "--dir",
+            &dir.path().display().to_string(),
+            "--db",
+            "host=/nonexistent dbname=x",
+        ]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("the model reads V1 on another server")
+                && err.contains("give V1's database with --v1 URL"),
+            "{script}: {err}"
+        );
+    }
+}

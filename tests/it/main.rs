@@ -20,6 +20,7 @@ mod names;
 mod per_entity;
 mod precheck;
 mod privileges;
+mod readme;
 mod real_types;
 mod redact;
 mod rollback_exact;

@@ -10,7 +10,7 @@ use crate::support::{cluster, pgmig_cli, repo_root, Cluster, TestDb};
 pub(crate) const USER_SCHEMAS: &[&str] = &["v1", "public"];
 
 /// Compiles the workout model from its DDL files into a fresh directory.
-fn compiled() -> tempfile::TempDir {
+pub(crate) fn compiled() -> tempfile::TempDir {
     let models = repo_root().join("models/workout");
     crate::support::compile_ddl(
         &models.join("model.yaml"),
