@@ -243,7 +243,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'e24cac1bbe91078be1767e8f94df6d1fb5cf3ea12bb15393d5e103efebba92e4';
+SET pgmig.fingerprint = '0801b14f8bea59ebae36f9b4b8cd730cbacbaf1214c515ed8581a1b28791a946';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1135,9 +1135,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e24cac1bbe91078be1767e8f94df6d1fb5cf3ea12bb15393d5e103efebba92e4';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0801b14f8bea59ebae36f9b4b8cd730cbacbaf1214c515ed8581a1b28791a946';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile e24cac1bbe91078be1767e8f94df6d1fb5cf3ea12bb15393d5e103efebba92e4; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0801b14f8bea59ebae36f9b4b8cd730cbacbaf1214c515ed8581a1b28791a946; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

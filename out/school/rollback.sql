@@ -162,7 +162,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'e24cac1bbe91078be1767e8f94df6d1fb5cf3ea12bb15393d5e103efebba92e4';
+SET pgmig.fingerprint = '0801b14f8bea59ebae36f9b4b8cd730cbacbaf1214c515ed8581a1b28791a946';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -533,9 +533,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e24cac1bbe91078be1767e8f94df6d1fb5cf3ea12bb15393d5e103efebba92e4';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0801b14f8bea59ebae36f9b4b8cd730cbacbaf1214c515ed8581a1b28791a946';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile e24cac1bbe91078be1767e8f94df6d1fb5cf3ea12bb15393d5e103efebba92e4; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0801b14f8bea59ebae36f9b4b8cd730cbacbaf1214c515ed8581a1b28791a946; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -1135,3 +1135,31 @@ fn verify_recomputes_repairs_and_refuses_a_forged_change() {
     );
     assert!(!fails.iter().any(|l| l.contains("teacher_users")), "{text}");
 }
+
+/// A password hash no one can recompute is still checked: 40 teachers given one hash is a
+/// FAIL naming the column and what was checked, and verify's output says the value is not
+/// comparable. (Before, verify passed it: the model's own assertion checks the form only.)
+#[test]
+fn verify_checks_what_it_can_of_password_hashes() {
+    let db = school_db("school_one_hash", 1);
+    let dir = compiled();
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let honest = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    assert!(
+        honest.contains("PASS  teacher_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6"),
+        "{honest}"
+    );
+    let teachers = num(&db, "SELECT count(*) FROM _pgmig.map_teacher_users");
+    assert_eq!(teachers, 40);
+    db.execute(
+        "UPDATE public.users SET password_hash = (SELECT min(password_hash) FROM public.users)
+         WHERE id IN (SELECT id FROM _pgmig.map_teacher_users)",
+    );
+    let out = run(&db, dir.path(), "verify.sql", &[]);
+    let text = stderr(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("FAIL  teacher_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6: 40 rows"),
+        "{text}"
+    );
+}
