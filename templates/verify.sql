@@ -179,16 +179,53 @@ BEGIN
 {%- if !s.not_compared.is_empty() %}
 -- Not compared (not repeatable by design): {% for c in s.not_compared %}{{ c|comment }}{% if !loop.last %}, {% endif %}{% endfor %}
 {%- endif %}
+{%- if !s.repairs.is_empty() %}
+-- Repaired values are recomputed here as migrate's repair made them (same rounds, same
+-- order, same counters), from V1 and the V2 rows that were there when the step ran; what
+-- _pgmig.changes records must be the same changes.
+{%- endif %}
 DO {% filter dollar("check") %}
 DECLARE
   err_detail text;
   err_hint text;
   n_missing bigint;
   n_unexpected bigint;
+{%- if !s.repairs.is_empty() %}
+  n_repairs_differ bigint;
+{%- endif %}
 BEGIN
-  WITH expected AS (
+  WITH {% if !s.repairs.is_empty() %}RECURSIVE {% endif %}
+{%- for r in s.repairs %}{{ r.rounds }} (key, source_order, original, value, n, moved, round) AS (
+    -- Repair of {{ r.column|comment }} ({{ plan.model_file|comment }}:{{ r.line }}): round 0 holds every row's own value.
+    SELECT {{ r.key_json }}, {{ r.order_json }}, CAST({{ r.original }} AS text), CAST({{ r.original }} AS text), 1, true, 0
+    {{ s.from_unrepaired }}
+    WHERE {{ s.survivors }}
+      AND ({{ r.original }}) IS NOT NULL
+    UNION ALL
+    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- this step that comes first (its own value before a changed one, then source key
+    -- order); the rounds end when none moved.
+    SELECT r.key, r.source_order, r.original,
+           CASE WHEN r.moves THEN {{ r.next_value }} ELSE r.value END,
+           CASE WHEN r.moves THEN r.n + 1 ELSE r.n END,
+           r.moves, r.round + 1
+    FROM (SELECT r.key, r.source_order, r.original, r.value, r.n, r.round,
+                 bool_or(r.moved) OVER () AS going_on,
+                 r.value IS NOT NULL
+                 AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
+                      OR EXISTS (SELECT 1 FROM {{ s.target }} AS t
+                                 WHERE {{ r.taken }}
+                                   AND {{ r.prior }})) AS moves
+          FROM {{ r.rounds }} AS r) AS r
+    WHERE r.going_on
+  ), {{ r.recomputed }} AS (
+    SELECT r.key, r.original AS old_value, r.value AS new_value
+    FROM {{ r.rounds }} AS r
+    WHERE r.round = (SELECT max(x.round) FROM {{ r.rounds }} AS x)
+      AND r.value IS DISTINCT FROM r.original
+  ), {% endfor %}expected AS (
     SELECT {{ s.expected_list }}
-    {{ s.from_keyed }}
+    {% if s.repairs.is_empty() %}{{ s.from_keyed }}{% else %}{{ s.from_recomputed }}{% endif %}
     WHERE {{ s.survivors }}
   ), actual AS (
     SELECT {{ s.actual_list }}
@@ -197,13 +234,35 @@ BEGIN
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
          (SELECT count(*) FROM (SELECT * FROM actual EXCEPT ALL SELECT * FROM expected) AS d)
-  INTO n_missing, n_unexpected;
+{%- if !s.repairs.is_empty() %},
+         0
+{%- for r in s.repairs %}
+         + (SELECT count(*) FROM ((SELECT r.key, {% if r.secret %}'[redacted]'{% else %}r.old_value{% endif %}, r.new_value FROM {{ r.recomputed }} AS r
+                                   EXCEPT ALL
+                                   SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
+                                   WHERE c.model = {{ plan.model_lit }} AND c.step = {{ s.name_lit }} AND c.column_name = {{ r.column_lit }})
+                                  UNION ALL
+                                  (SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
+                                   WHERE c.model = {{ plan.model_lit }} AND c.step = {{ s.name_lit }} AND c.column_name = {{ r.column_lit }}
+                                   EXCEPT ALL
+                                   SELECT r.key, {% if r.secret %}'[redacted]'{% else %}r.old_value{% endif %}, r.new_value FROM {{ r.recomputed }} AS r)) AS d)
+{%- endfor %}
+{%- endif %}
+  INTO n_missing, n_unexpected{% if !s.repairs.is_empty() %}, n_repairs_differ{% endif %};
   IF n_missing = 0 AND n_unexpected = 0 THEN
     RAISE NOTICE 'PASS  {{ s.name_notice }}: content equals V1 recomputed';
   ELSE
     RAISE NOTICE 'FAIL  {{ s.name_notice }}: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
+{%- if !s.repairs.is_empty() %}
+  IF n_repairs_differ = 0 THEN
+    RAISE NOTICE 'PASS  {{ s.name_notice }}: repairs of {% for r in s.repairs %}{{ r.column|notice }}{% if !loop.last %}, {% endif %}{% endfor %} recomputed, as _pgmig.changes records them';
+  ELSE
+    RAISE NOTICE 'FAIL  {{ s.name_notice }}: repairs of {% for r in s.repairs %}{{ r.column|notice }}{% if !loop.last %}, {% endif %}{% endfor %}: % changes differ between the recomputation and _pgmig.changes (a V2 row deleted since migrate also makes them differ)', n_repairs_differ;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+{%- endif %}
 {% include "step_failed.sql" %}END
 {% endfilter %};
 {%- for o in s.orphans.iter().chain(s.unrepeatable.iter()) %}

@@ -458,9 +458,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'f1647f461a32b645b34be7b2f8435f673ad5574f97756e2878c73127f0b2b299';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0801b14f8bea59ebae36f9b4b8cd730cbacbaf1214c515ed8581a1b28791a946';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile f1647f461a32b645b34be7b2f8435f673ad5574f97756e2878c73127f0b2b299; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0801b14f8bea59ebae36f9b4b8cd730cbacbaf1214c515ed8581a1b28791a946; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -995,14 +995,84 @@ $check$;
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, email, phone, first_name, middle_name, last_name, must_reset_password, user_type_id, created_at
 -- Not compared (not repeatable by design): password_hash
+-- Repaired values are recomputed here as migrate's repair made them (same rounds, same
+-- order, same counters), from V1 and the V2 rows that were there when the step ran; what
+-- _pgmig.changes records must be the same changes.
 DO $check$
 DECLARE
   err_detail text;
   err_hint text;
   n_missing bigint;
   n_unexpected bigint;
+  n_repairs_differ bigint;
 BEGIN
-  WITH expected AS (
+  WITH RECURSIVE pgmig_rounds_email (key, source_order, original, value, n, moved, round) AS (
+    -- Repair of email (model.yaml:100): round 0 holds every row's own value.
+    SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) AS text), CAST(coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) AS text), 1, true, 0
+    FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
+       JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
+    WHERE true
+      AND (coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT))) IS NOT NULL
+    UNION ALL
+    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- this step that comes first (its own value before a changed one, then source key
+    -- order); the rounds end when none moved.
+    SELECT r.key, r.source_order, r.original,
+           CASE WHEN r.moves THEN _pgmig.with_counter(r.original, r.n + 1) ELSE r.value END,
+           CASE WHEN r.moves THEN r.n + 1 ELSE r.n END,
+           r.moves, r.round + 1
+    FROM (SELECT r.key, r.source_order, r.original, r.value, r.n, r.round,
+                 bool_or(r.moved) OVER () AS going_on,
+                 r.value IS NOT NULL
+                 AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
+                      OR EXISTS (SELECT 1 FROM public.users AS t
+                                 WHERE t.email = CAST(r.value AS text)
+                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE t.id = mapped.id)
+                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE t.id = mapped.id)
+                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE t.id = mapped.id))) AS moves
+          FROM pgmig_rounds_email AS r) AS r
+    WHERE r.going_on
+  ), pgmig_repaired_email AS (
+    SELECT r.key, r.original AS old_value, r.value AS new_value
+    FROM pgmig_rounds_email AS r
+    WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_email AS x)
+      AND r.value IS DISTINCT FROM r.original
+  ), pgmig_rounds_phone (key, source_order, original, value, n, moved, round) AS (
+    -- Repair of phone (model.yaml:101): round 0 holds every row's own value.
+    SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(_pgmig.phone_e164(t.phone) AS text), CAST(_pgmig.phone_e164(t.phone) AS text), 1, true, 0
+    FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
+       JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
+    WHERE true
+      AND (_pgmig.phone_e164(t.phone)) IS NOT NULL
+    UNION ALL
+    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- this step that comes first (its own value before a changed one, then source key
+    -- order); the rounds end when none moved.
+    SELECT r.key, r.source_order, r.original,
+           CASE WHEN r.moves THEN NULL ELSE r.value END,
+           CASE WHEN r.moves THEN r.n + 1 ELSE r.n END,
+           r.moves, r.round + 1
+    FROM (SELECT r.key, r.source_order, r.original, r.value, r.n, r.round,
+                 bool_or(r.moved) OVER () AS going_on,
+                 r.value IS NOT NULL
+                 AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
+                      OR EXISTS (SELECT 1 FROM public.users AS t
+                                 WHERE t.phone = CAST(r.value AS text)
+                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE t.id = mapped.id)
+                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE t.id = mapped.id)
+                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE t.id = mapped.id))) AS moves
+          FROM pgmig_rounds_phone AS r) AS r
+    WHERE r.going_on
+  ), pgmig_repaired_phone AS (
+    SELECT r.key, r.original AS old_value, r.value AS new_value
+    FROM pgmig_rounds_phone AS r
+    WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_phone AS x)
+      AND r.value IS DISTINCT FROM r.original
+  ), expected AS (
     SELECT CAST(key_map.id AS uuid),
            CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END AS text),
            CAST(CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(t.phone) ELSE CAST(repair_phone.new_value AS text) END AS text),
@@ -1016,8 +1086,8 @@ BEGIN
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
        JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
-       LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'teacher_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
-       LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'teacher_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
+       LEFT JOIN pgmig_repaired_email AS repair_email ON repair_email.key = jsonb_build_object('id', key_map.id)
+       LEFT JOIN pgmig_repaired_phone AS repair_phone ON repair_phone.key = jsonb_build_object('id', key_map.id)
     WHERE true
   ), actual AS (
     SELECT t.id, t.email, t.phone, t.first_name, t.middle_name, t.last_name, t.must_reset_password, t.user_type_id, t.created_at
@@ -1025,12 +1095,37 @@ BEGIN
     JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
-         (SELECT count(*) FROM (SELECT * FROM actual EXCEPT ALL SELECT * FROM expected) AS d)
-  INTO n_missing, n_unexpected;
+         (SELECT count(*) FROM (SELECT * FROM actual EXCEPT ALL SELECT * FROM expected) AS d),
+         0
+         + (SELECT count(*) FROM ((SELECT r.key, r.old_value, r.new_value FROM pgmig_repaired_email AS r
+                                   EXCEPT ALL
+                                   SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
+                                   WHERE c.model = 'school' AND c.step = 'teacher_users' AND c.column_name = 'email')
+                                  UNION ALL
+                                  (SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
+                                   WHERE c.model = 'school' AND c.step = 'teacher_users' AND c.column_name = 'email'
+                                   EXCEPT ALL
+                                   SELECT r.key, r.old_value, r.new_value FROM pgmig_repaired_email AS r)) AS d)
+         + (SELECT count(*) FROM ((SELECT r.key, r.old_value, r.new_value FROM pgmig_repaired_phone AS r
+                                   EXCEPT ALL
+                                   SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
+                                   WHERE c.model = 'school' AND c.step = 'teacher_users' AND c.column_name = 'phone')
+                                  UNION ALL
+                                  (SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
+                                   WHERE c.model = 'school' AND c.step = 'teacher_users' AND c.column_name = 'phone'
+                                   EXCEPT ALL
+                                   SELECT r.key, r.old_value, r.new_value FROM pgmig_repaired_phone AS r)) AS d)
+  INTO n_missing, n_unexpected, n_repairs_differ;
   IF n_missing = 0 AND n_unexpected = 0 THEN
     RAISE NOTICE 'PASS  teacher_users: content equals V1 recomputed';
   ELSE
     RAISE NOTICE 'FAIL  teacher_users: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_repairs_differ = 0 THEN
+    RAISE NOTICE 'PASS  teacher_users: repairs of email, phone recomputed, as _pgmig.changes records them';
+  ELSE
+    RAISE NOTICE 'FAIL  teacher_users: repairs of email, phone: % changes differ between the recomputation and _pgmig.changes (a V2 row deleted since migrate also makes them differ)', n_repairs_differ;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 EXCEPTION WHEN OTHERS THEN
@@ -1055,6 +1150,32 @@ BEGIN
     RAISE NOTICE 'PASS  teacher_users: no orphans through users_user_type_id_fkey';
   ELSE
     RAISE NOTICE 'FAIL  teacher_users: no orphans through users_user_type_id_fkey: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step teacher_users (model.yaml:83) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.users AS t
+  JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
+  WHERE t.password_hash IS NULL
+       OR EXISTS (SELECT 1 FROM public.users AS other WHERE other.password_hash = t.password_hash AND other.ctid <> t.ctid)
+       OR CAST(t.password_hash AS text) !~ '^\$2[aby]\$06\$[./A-Za-z0-9]{53}$';
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  teacher_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6';
+  ELSE
+    RAISE NOTICE 'FAIL  teacher_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 EXCEPTION WHEN OTHERS THEN
@@ -1411,14 +1532,82 @@ $check$;
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, email, phone, first_name, middle_name, last_name, must_reset_password, user_type_id, created_at
 -- Not compared (not repeatable by design): password_hash
+-- Repaired values are recomputed here as migrate's repair made them (same rounds, same
+-- order, same counters), from V1 and the V2 rows that were there when the step ran; what
+-- _pgmig.changes records must be the same changes.
 DO $check$
 DECLARE
   err_detail text;
   err_hint text;
   n_missing bigint;
   n_unexpected bigint;
+  n_repairs_differ bigint;
 BEGIN
-  WITH expected AS (
+  WITH RECURSIVE pgmig_rounds_email (key, source_order, original, value, n, moved, round) AS (
+    -- Repair of email (model.yaml:149): round 0 holds every row's own value.
+    SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) AS text), CAST(coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) AS text), 1, true, 0
+    FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
+       JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
+    WHERE true
+      AND (coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT))) IS NOT NULL
+    UNION ALL
+    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- this step that comes first (its own value before a changed one, then source key
+    -- order); the rounds end when none moved.
+    SELECT r.key, r.source_order, r.original,
+           CASE WHEN r.moves THEN _pgmig.with_counter(r.original, r.n + 1) ELSE r.value END,
+           CASE WHEN r.moves THEN r.n + 1 ELSE r.n END,
+           r.moves, r.round + 1
+    FROM (SELECT r.key, r.source_order, r.original, r.value, r.n, r.round,
+                 bool_or(r.moved) OVER () AS going_on,
+                 r.value IS NOT NULL
+                 AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
+                      OR EXISTS (SELECT 1 FROM public.users AS t
+                                 WHERE t.email = CAST(r.value AS text)
+                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE t.id = mapped.id)
+                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE t.id = mapped.id))) AS moves
+          FROM pgmig_rounds_email AS r) AS r
+    WHERE r.going_on
+  ), pgmig_repaired_email AS (
+    SELECT r.key, r.original AS old_value, r.value AS new_value
+    FROM pgmig_rounds_email AS r
+    WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_email AS x)
+      AND r.value IS DISTINCT FROM r.original
+  ), pgmig_rounds_phone (key, source_order, original, value, n, moved, round) AS (
+    -- Repair of phone (model.yaml:150): round 0 holds every row's own value.
+    SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(_pgmig.phone_e164(p.phone) AS text), CAST(_pgmig.phone_e164(p.phone) AS text), 1, true, 0
+    FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
+       JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
+    WHERE true
+      AND (_pgmig.phone_e164(p.phone)) IS NOT NULL
+    UNION ALL
+    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- this step that comes first (its own value before a changed one, then source key
+    -- order); the rounds end when none moved.
+    SELECT r.key, r.source_order, r.original,
+           CASE WHEN r.moves THEN NULL ELSE r.value END,
+           CASE WHEN r.moves THEN r.n + 1 ELSE r.n END,
+           r.moves, r.round + 1
+    FROM (SELECT r.key, r.source_order, r.original, r.value, r.n, r.round,
+                 bool_or(r.moved) OVER () AS going_on,
+                 r.value IS NOT NULL
+                 AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
+                      OR EXISTS (SELECT 1 FROM public.users AS t
+                                 WHERE t.phone = CAST(r.value AS text)
+                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE t.id = mapped.id)
+                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE t.id = mapped.id))) AS moves
+          FROM pgmig_rounds_phone AS r) AS r
+    WHERE r.going_on
+  ), pgmig_repaired_phone AS (
+    SELECT r.key, r.original AS old_value, r.value AS new_value
+    FROM pgmig_rounds_phone AS r
+    WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_phone AS x)
+      AND r.value IS DISTINCT FROM r.original
+  ), expected AS (
     SELECT CAST(key_map.id AS uuid),
            CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END AS text),
            CAST(CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(p.phone) ELSE CAST(repair_phone.new_value AS text) END AS text),
@@ -1432,8 +1621,8 @@ BEGIN
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
        JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
-       LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'parent_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
-       LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'parent_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
+       LEFT JOIN pgmig_repaired_email AS repair_email ON repair_email.key = jsonb_build_object('id', key_map.id)
+       LEFT JOIN pgmig_repaired_phone AS repair_phone ON repair_phone.key = jsonb_build_object('id', key_map.id)
     WHERE true
   ), actual AS (
     SELECT t.id, t.email, t.phone, t.first_name, t.middle_name, t.last_name, t.must_reset_password, t.user_type_id, t.created_at
@@ -1441,12 +1630,37 @@ BEGIN
     JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
-         (SELECT count(*) FROM (SELECT * FROM actual EXCEPT ALL SELECT * FROM expected) AS d)
-  INTO n_missing, n_unexpected;
+         (SELECT count(*) FROM (SELECT * FROM actual EXCEPT ALL SELECT * FROM expected) AS d),
+         0
+         + (SELECT count(*) FROM ((SELECT r.key, r.old_value, r.new_value FROM pgmig_repaired_email AS r
+                                   EXCEPT ALL
+                                   SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
+                                   WHERE c.model = 'school' AND c.step = 'parent_users' AND c.column_name = 'email')
+                                  UNION ALL
+                                  (SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
+                                   WHERE c.model = 'school' AND c.step = 'parent_users' AND c.column_name = 'email'
+                                   EXCEPT ALL
+                                   SELECT r.key, r.old_value, r.new_value FROM pgmig_repaired_email AS r)) AS d)
+         + (SELECT count(*) FROM ((SELECT r.key, r.old_value, r.new_value FROM pgmig_repaired_phone AS r
+                                   EXCEPT ALL
+                                   SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
+                                   WHERE c.model = 'school' AND c.step = 'parent_users' AND c.column_name = 'phone')
+                                  UNION ALL
+                                  (SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
+                                   WHERE c.model = 'school' AND c.step = 'parent_users' AND c.column_name = 'phone'
+                                   EXCEPT ALL
+                                   SELECT r.key, r.old_value, r.new_value FROM pgmig_repaired_phone AS r)) AS d)
+  INTO n_missing, n_unexpected, n_repairs_differ;
   IF n_missing = 0 AND n_unexpected = 0 THEN
     RAISE NOTICE 'PASS  parent_users: content equals V1 recomputed';
   ELSE
     RAISE NOTICE 'FAIL  parent_users: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_repairs_differ = 0 THEN
+    RAISE NOTICE 'PASS  parent_users: repairs of email, phone recomputed, as _pgmig.changes records them';
+  ELSE
+    RAISE NOTICE 'FAIL  parent_users: repairs of email, phone: % changes differ between the recomputation and _pgmig.changes (a V2 row deleted since migrate also makes them differ)', n_repairs_differ;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 EXCEPTION WHEN OTHERS THEN
@@ -1471,6 +1685,32 @@ BEGIN
     RAISE NOTICE 'PASS  parent_users: no orphans through users_user_type_id_fkey';
   ELSE
     RAISE NOTICE 'FAIL  parent_users: no orphans through users_user_type_id_fkey: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step parent_users (model.yaml:133) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.users AS t
+  JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
+  WHERE t.password_hash IS NULL
+       OR EXISTS (SELECT 1 FROM public.users AS other WHERE other.password_hash = t.password_hash AND other.ctid <> t.ctid)
+       OR CAST(t.password_hash AS text) !~ '^\$2[aby]\$06\$[./A-Za-z0-9]{53}$';
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  parent_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6';
+  ELSE
+    RAISE NOTICE 'FAIL  parent_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 EXCEPTION WHEN OTHERS THEN
@@ -1800,14 +2040,80 @@ $check$;
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
 -- Compared: id, email, phone, first_name, middle_name, last_name, must_reset_password, user_type_id, created_at
 -- Not compared (not repeatable by design): password_hash
+-- Repaired values are recomputed here as migrate's repair made them (same rounds, same
+-- order, same counters), from V1 and the V2 rows that were there when the step ran; what
+-- _pgmig.changes records must be the same changes.
 DO $check$
 DECLARE
   err_detail text;
   err_hint text;
   n_missing bigint;
   n_unexpected bigint;
+  n_repairs_differ bigint;
 BEGIN
-  WITH expected AS (
+  WITH RECURSIVE pgmig_rounds_email (key, source_order, original, value, n, moved, round) AS (
+    -- Repair of email (model.yaml:189): round 0 holds every row's own value.
+    SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) AS text), CAST(coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) AS text), 1, true, 0
+    FROM v1.students s
+       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
+       JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
+    WHERE true
+      AND (coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT))) IS NOT NULL
+    UNION ALL
+    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- this step that comes first (its own value before a changed one, then source key
+    -- order); the rounds end when none moved.
+    SELECT r.key, r.source_order, r.original,
+           CASE WHEN r.moves THEN _pgmig.with_counter(r.original, r.n + 1) ELSE r.value END,
+           CASE WHEN r.moves THEN r.n + 1 ELSE r.n END,
+           r.moves, r.round + 1
+    FROM (SELECT r.key, r.source_order, r.original, r.value, r.n, r.round,
+                 bool_or(r.moved) OVER () AS going_on,
+                 r.value IS NOT NULL
+                 AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
+                      OR EXISTS (SELECT 1 FROM public.users AS t
+                                 WHERE t.email = CAST(r.value AS text)
+                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE t.id = mapped.id))) AS moves
+          FROM pgmig_rounds_email AS r) AS r
+    WHERE r.going_on
+  ), pgmig_repaired_email AS (
+    SELECT r.key, r.original AS old_value, r.value AS new_value
+    FROM pgmig_rounds_email AS r
+    WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_email AS x)
+      AND r.value IS DISTINCT FROM r.original
+  ), pgmig_rounds_phone (key, source_order, original, value, n, moved, round) AS (
+    -- Repair of phone (model.yaml:190): round 0 holds every row's own value.
+    SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(_pgmig.phone_e164(s.phone) AS text), CAST(_pgmig.phone_e164(s.phone) AS text), 1, true, 0
+    FROM v1.students s
+       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
+       JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
+    WHERE true
+      AND (_pgmig.phone_e164(s.phone)) IS NOT NULL
+    UNION ALL
+    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- this step that comes first (its own value before a changed one, then source key
+    -- order); the rounds end when none moved.
+    SELECT r.key, r.source_order, r.original,
+           CASE WHEN r.moves THEN NULL ELSE r.value END,
+           CASE WHEN r.moves THEN r.n + 1 ELSE r.n END,
+           r.moves, r.round + 1
+    FROM (SELECT r.key, r.source_order, r.original, r.value, r.n, r.round,
+                 bool_or(r.moved) OVER () AS going_on,
+                 r.value IS NOT NULL
+                 AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
+                      OR EXISTS (SELECT 1 FROM public.users AS t
+                                 WHERE t.phone = CAST(r.value AS text)
+                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE t.id = mapped.id))) AS moves
+          FROM pgmig_rounds_phone AS r) AS r
+    WHERE r.going_on
+  ), pgmig_repaired_phone AS (
+    SELECT r.key, r.original AS old_value, r.value AS new_value
+    FROM pgmig_rounds_phone AS r
+    WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_phone AS x)
+      AND r.value IS DISTINCT FROM r.original
+  ), expected AS (
     SELECT CAST(key_map.id AS uuid),
            CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END AS text),
            CAST(CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(s.phone) ELSE CAST(repair_phone.new_value AS text) END AS text),
@@ -1821,8 +2127,8 @@ BEGIN
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
        JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
-       LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'student_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
-       LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'student_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
+       LEFT JOIN pgmig_repaired_email AS repair_email ON repair_email.key = jsonb_build_object('id', key_map.id)
+       LEFT JOIN pgmig_repaired_phone AS repair_phone ON repair_phone.key = jsonb_build_object('id', key_map.id)
     WHERE true
   ), actual AS (
     SELECT t.id, t.email, t.phone, t.first_name, t.middle_name, t.last_name, t.must_reset_password, t.user_type_id, t.created_at
@@ -1830,12 +2136,37 @@ BEGIN
     JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
-         (SELECT count(*) FROM (SELECT * FROM actual EXCEPT ALL SELECT * FROM expected) AS d)
-  INTO n_missing, n_unexpected;
+         (SELECT count(*) FROM (SELECT * FROM actual EXCEPT ALL SELECT * FROM expected) AS d),
+         0
+         + (SELECT count(*) FROM ((SELECT r.key, r.old_value, r.new_value FROM pgmig_repaired_email AS r
+                                   EXCEPT ALL
+                                   SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
+                                   WHERE c.model = 'school' AND c.step = 'student_users' AND c.column_name = 'email')
+                                  UNION ALL
+                                  (SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
+                                   WHERE c.model = 'school' AND c.step = 'student_users' AND c.column_name = 'email'
+                                   EXCEPT ALL
+                                   SELECT r.key, r.old_value, r.new_value FROM pgmig_repaired_email AS r)) AS d)
+         + (SELECT count(*) FROM ((SELECT r.key, r.old_value, r.new_value FROM pgmig_repaired_phone AS r
+                                   EXCEPT ALL
+                                   SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
+                                   WHERE c.model = 'school' AND c.step = 'student_users' AND c.column_name = 'phone')
+                                  UNION ALL
+                                  (SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
+                                   WHERE c.model = 'school' AND c.step = 'student_users' AND c.column_name = 'phone'
+                                   EXCEPT ALL
+                                   SELECT r.key, r.old_value, r.new_value FROM pgmig_repaired_phone AS r)) AS d)
+  INTO n_missing, n_unexpected, n_repairs_differ;
   IF n_missing = 0 AND n_unexpected = 0 THEN
     RAISE NOTICE 'PASS  student_users: content equals V1 recomputed';
   ELSE
     RAISE NOTICE 'FAIL  student_users: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_repairs_differ = 0 THEN
+    RAISE NOTICE 'PASS  student_users: repairs of email, phone recomputed, as _pgmig.changes records them';
+  ELSE
+    RAISE NOTICE 'FAIL  student_users: repairs of email, phone: % changes differ between the recomputation and _pgmig.changes (a V2 row deleted since migrate also makes them differ)', n_repairs_differ;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 EXCEPTION WHEN OTHERS THEN
@@ -1860,6 +2191,32 @@ BEGIN
     RAISE NOTICE 'PASS  student_users: no orphans through users_user_type_id_fkey';
   ELSE
     RAISE NOTICE 'FAIL  student_users: no orphans through users_user_type_id_fkey: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step student_users (model.yaml:173) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.users AS t
+  JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
+  WHERE t.password_hash IS NULL
+       OR EXISTS (SELECT 1 FROM public.users AS other WHERE other.password_hash = t.password_hash AND other.ctid <> t.ctid)
+       OR CAST(t.password_hash AS text) !~ '^\$2[aby]\$06\$[./A-Za-z0-9]{53}$';
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  student_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6';
+  ELSE
+    RAISE NOTICE 'FAIL  student_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 EXCEPTION WHEN OTHERS THEN

@@ -4,10 +4,13 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{AccessExpr, Expr, ObjectNamePart};
+use sqlparser::ast::{
+    AccessExpr, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectNamePart,
+};
 
 use super::ident::ident_name;
 use super::BOOKKEEPING_SCHEMA;
+use crate::plan::FreshValue;
 
 /// One function of the library: its parameters (name, type), how many are required, and
 /// what it returns: a text, or a record of text fields.
@@ -90,6 +93,54 @@ pub fn record_fields(name: &str) -> Option<&'static [&'static str]> {
 /// Whether `name` is a library function that gives another result on every call.
 pub fn is_volatile(name: &str) -> bool {
     LIBRARY.iter().any(|t| t.name == name && t.volatile)
+}
+
+/// What verify can check of a value `e` makes fresh for every row (one call of
+/// `_pgmig.new_password_hash` or of `gen_random_uuid()`): nothing recomputes it, but its form is
+/// known and no two rows get the same one. `None` for any other expression.
+pub fn fresh_value(e: &Expr) -> Option<FreshValue> {
+    let f = function_of(e)?;
+    let args: Vec<&Expr> = match &f.args {
+        FunctionArguments::List(list) => list
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let call = e.to_string();
+    if let Some((name, _)) = called(f) {
+        if name != "new_password_hash" {
+            return None;
+        }
+        // A cost written as a number fixes the hash's cost field; else any two digits.
+        let cost = match args.as_slice() {
+            [] => Some(10),
+            [Expr::Value(v)] => match &v.value {
+                sqlparser::ast::Value::Number(n, _) => n.parse::<u32>().ok(),
+                _ => None,
+            },
+            _ => None,
+        };
+        let (cost_pattern, form) = match cost {
+            Some(c) => (format!("{c:02}"), format!("bcrypt, cost {c}")),
+            None => ("[0-9]{2}".to_string(), "bcrypt".to_string()),
+        };
+        return Some(FreshValue {
+            call,
+            pattern: Some(format!(r"^\$2[aby]\${cost_pattern}\$[./A-Za-z0-9]{{53}}$")),
+            form,
+        });
+    }
+    let name = f.name.0.last().map(|p| p.to_string().to_lowercase());
+    (name.as_deref() == Some("gen_random_uuid") && args.is_empty()).then(|| FreshValue {
+        call,
+        pattern: None,
+        form: "a uuid".into(),
+    })
 }
 
 /// The library function `f` calls, if it names one in `_pgmig`.

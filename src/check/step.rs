@@ -713,6 +713,7 @@ fn column_map(
         source_type,
         origin,
         volatile: calls_non_repeatable(e),
+        fresh: super::library::fresh_value(e),
         not_null: target.not_null,
         null_into_not_null: false,
     }

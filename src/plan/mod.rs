@@ -355,11 +355,27 @@ pub struct ColumnMap {
     pub origin: Origin,
     /// Calls a volatile function: left out of verify's content comparison.
     pub volatile: bool,
+    /// A value made fresh for every row by a known function: what verify checks of it instead.
+    pub fresh: Option<FreshValue>,
     pub not_null: bool,
     /// Why PostgreSQL's assignment of the source type to the target type can lose data.
     pub lossy: Option<String>,
     /// The source is a V1 column that allows NULL, and the V2 column does not.
     pub null_into_not_null: bool,
+}
+
+/// A value a known function makes fresh for every row (a random uuid, the bcrypt hash of a
+/// random password): verify can't recompute it; it checks that it is set, that no other row
+/// of the table has it, and its form.
+#[derive(Debug, Clone, Serialize)]
+pub struct FreshValue {
+    /// The call, as the model writes it: `_pgmig.new_password_hash(6)`.
+    pub call: String,
+    /// A regular expression every value matches (bcrypt's `$2a$06$…`); `None` when the
+    /// column's type says it all.
+    pub pattern: Option<String>,
+    /// The form, for the reader: `bcrypt, cost 6`.
+    pub form: String,
 }
 
 /// A V2 column a step does not write: its rows get the column's default, or NULL.

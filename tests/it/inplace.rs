@@ -17,7 +17,7 @@ fn models() -> std::path::PathBuf {
 }
 
 /// V1 with its sample data (`traps` plants bad ids, orphans and NULLs) in schema public.
-fn uuid_db(name: &str, traps: bool) -> TestDb {
+pub(crate) fn uuid_db(name: &str, traps: bool) -> TestDb {
     let db = cluster().create_db(name);
     let out = db
         .psql_cmd()

@@ -32,11 +32,23 @@ enum Kind {
     ReferenceBookRow,
     SavedSequence,
     V1Changed,
+    /// A fresh random value (a password hash, a uuid) set to another row's.
+    FreshShared,
+    /// A fresh random value replaced by another of the same function.
+    FreshReplaced,
+    /// A repaired value changed, with `_pgmig.changes` and the seals forged to match.
+    RepairForged,
+    /// In place: a value of the backup in `_pgmig` changed, or a backup row deleted.
+    BackupValue,
+    BackupRow,
 }
 
 /// Why verify cannot see a corruption: the harness states it, the test accepts the miss.
 const OTHERS_ROWS: &str = "the table held rows before migrate: a row no id map holds may be the application's (verify reports how many, as information)";
-const NOT_REPEATABLE: &str = "the value comes from a non-repeatable function (a fresh uuid, hash or random value) and is no key: verify checks it is set, nothing can recompute it";
+const NOT_REPEATABLE: &str = "the value comes from a non-repeatable function (a fresh uuid, hash or random value) and is no key: verify checks it is set, distinct and of its form, nothing can recompute it";
+const IN_PLACE_UNTOUCHED: &str =
+    "in place, migrate does not write this column: its value is the application's before and after";
+const BACKUP_ROW: &str = "in place, a backup row deleted leaves its V2 row unchecked: the backup is the only record of the original, and a V2 row without one may be the application's since";
 
 /// Why a changed value of `column` (quoted) in the rows `step` migrated can't be seen, if it can't.
 fn not_comparable(step: &Step, column: &str, type_name: &str) -> Option<&'static str> {
@@ -49,7 +61,9 @@ fn not_comparable(step: &Step, column: &str, type_name: &str) -> Option<&'static
     let volatile = written.is_some_and(|c| c.volatile) || defaulted.is_some_and(|d| d.volatile);
     // A time left to now() is checked against migrate's window: a day later is outside it.
     let timed = defaulted.is_some() && type_name.starts_with("timestamp");
-    (volatile && !keys.iter().any(|k| k == column) && !timed).then_some(NOT_REPEATABLE)
+    // A value of a known form (a bcrypt hash) changed by the harness ('x' appended) is out of it.
+    let formed = written.is_some_and(|c| c.fresh.as_ref().is_some_and(|f| f.pattern.is_some()));
+    (volatile && !keys.iter().any(|k| k == column) && !timed && !formed).then_some(NOT_REPEATABLE)
 }
 
 struct Corruption {
@@ -60,6 +74,9 @@ struct Corruption {
     /// CHECK, UNIQUE and NOT NULL constraints may refuse some; foreign keys are not enforced,
     /// as when data is loaded around them).
     candidates: Vec<String>,
+    /// Statements run after the candidate that applied, in its transaction (the forged
+    /// bookkeeping that goes with it).
+    then: Vec<String>,
     /// verify names it when one of its FAIL lines holds one of these.
     names: Vec<String>,
     undetectable: Option<&'static str>,
@@ -83,13 +100,17 @@ struct Subject {
     rows_before: BTreeMap<String, i64>,
 }
 
-fn compile_text(model_dir: &Path, edit: impl Fn(&str) -> String) -> (Plan, tempfile::TempDir) {
+fn compile_text(
+    model_dir: &Path,
+    v1: &pgmig::SchemaInput,
+    edit: impl Fn(&str) -> String,
+) -> (Plan, tempfile::TempDir) {
     let text = std::fs::read_to_string(model_dir.join("model.yaml")).unwrap();
     let src = tempfile::tempdir().unwrap();
     std::fs::write(src.path().join("model.yaml"), edit(&text)).unwrap();
     let compiled = pgmig::compile(
         &src.path().join("model.yaml"),
-        &pgmig::SchemaInput::Ddl(model_dir.join("v1.sql")),
+        v1,
         &pgmig::SchemaInput::Ddl(model_dir.join("v2.sql")),
     )
     .unwrap_or_else(|e| panic!("{} must compile: {e:?}", model_dir.display()));
@@ -106,7 +127,19 @@ fn subject(
     db: TestDb,
     edit: impl Fn(&str) -> String,
 ) -> Subject {
-    let (plan, scripts) = compile_text(&repo_root().join("models").join(model_dir), edit);
+    let v1 = pgmig::SchemaInput::Ddl(repo_root().join("models").join(model_dir).join("v1.sql"));
+    subject_from(label, model_dir, &v1, db, edit)
+}
+
+/// [`subject`] with V1's schema read from `v1` (a live database: a staged source).
+fn subject_from(
+    label: &'static str,
+    model_dir: &str,
+    v1: &pgmig::SchemaInput,
+    db: TestDb,
+    edit: impl Fn(&str) -> String,
+) -> Subject {
+    let (plan, scripts) = compile_text(&repo_root().join("models").join(model_dir), v1, edit);
     let rows_before = plan
         .steps
         .iter()
@@ -271,6 +304,7 @@ fn catalogue(s: &Subject) -> Vec<Corruption> {
                     candidates: value_changes(&table, &row, &c, &ty, &cat),
                     names: names.clone(),
                     undetectable: not_comparable(step, &c, &ty),
+                    then: Vec::new(),
                 });
             }
             out.push(Corruption {
@@ -279,6 +313,7 @@ fn catalogue(s: &Subject) -> Vec<Corruption> {
                 candidates: vec![format!("DELETE FROM {table} AS t WHERE t.ctid = {row}")],
                 names: names.clone(),
                 undetectable: None,
+                then: Vec::new(),
             });
             out.push(Corruption {
                 kind: Kind::ExtraRow,
@@ -286,8 +321,10 @@ fn catalogue(s: &Subject) -> Vec<Corruption> {
                 candidates: vec![extra_row(db, &table, &row, &unique_columns(db, &table))],
                 names: names.clone(),
                 undetectable: (s.rows_before[&table] > 0).then_some(OTHERS_ROWS),
+                then: Vec::new(),
             });
         }
+        fresh_and_repairs(s, step, &mut out);
         let map = step.map_table.to_string();
         let map_row = format!("(SELECT m.ctid FROM {map} AS m ORDER BY m::text LIMIT 1)");
         let all_map_columns: Vec<String> = columns_of(db, &map)
@@ -301,6 +338,7 @@ fn catalogue(s: &Subject) -> Vec<Corruption> {
             candidates: vec![extra_row(db, &map, &map_row, &all_map_columns)],
             names: map_names.clone(),
             undetectable: None,
+            then: Vec::new(),
         });
         out.push(Corruption {
             kind: Kind::MapKeyRemoved,
@@ -308,6 +346,7 @@ fn catalogue(s: &Subject) -> Vec<Corruption> {
             candidates: vec![format!("DELETE FROM {map} AS t WHERE t.ctid = {map_row}")],
             names: map_names,
             undetectable: None,
+            then: Vec::new(),
         });
     }
     for r in &plan.references {
@@ -328,6 +367,7 @@ fn catalogue(s: &Subject) -> Vec<Corruption> {
                 candidates: value_changes(&table, &row, &q, ty, cat),
                 names: vec![r.table.name.clone()],
                 undetectable: None,
+                then: Vec::new(),
             });
         }
         out.push(Corruption {
@@ -339,6 +379,7 @@ fn catalogue(s: &Subject) -> Vec<Corruption> {
             )],
             names: vec![r.table.name.clone(), "_pgmig.reference".into()],
             undetectable: None,
+            then: Vec::new(),
         });
     }
     let first_reject = format!("(SELECT b.ctid FROM _pgmig.rejects AS b WHERE b.model = {model} ORDER BY b.step, b.rule, b.source_key::text LIMIT 1)");
@@ -359,6 +400,7 @@ fn catalogue(s: &Subject) -> Vec<Corruption> {
             candidates: vec![format!("UPDATE _pgmig.rejects AS t SET reason = t.reason || ' (edited)' WHERE t.ctid = {first_reject}")],
             names: vec![step.clone(), "_pgmig.rejects".into()],
             undetectable: None,
+            then: Vec::new(),
         });
     }
     out.push(Corruption {
@@ -369,6 +411,7 @@ fn catalogue(s: &Subject) -> Vec<Corruption> {
         )],
         names: vec!["_pgmig.sequences".into()],
         undetectable: None,
+        then: Vec::new(),
     });
     for (table, key) in &plan.v1_tables {
         let printed = QualName::new(&plan.read_schema, &table.name).to_string();
@@ -405,10 +448,84 @@ fn catalogue(s: &Subject) -> Vec<Corruption> {
                 candidates,
                 names: readers.clone(),
                 undetectable: None,
+                then: Vec::new(),
             });
         }
     }
     out
+}
+
+/// The seals of `model`'s bookkeeping recomputed as migrate computes them: what whoever can
+/// write `_pgmig` can do after forging a row there.
+fn reseal(model: &str) -> String {
+    format!(
+        "UPDATE _pgmig.seals AS s SET rows = d.rows, digest = d.digest
+         FROM (SELECT count(*) AS rows, md5(coalesce(string_agg(x.line, E'\\n' ORDER BY x.line), '')) AS digest
+               FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+                     FROM _pgmig.changes AS b WHERE b.model = {model}) AS x) AS d
+         WHERE s.model = {model} AND s.subject = '_pgmig.changes'"
+    )
+}
+
+/// The values of `step` that no one can recompute (fresh random ones) and the repaired ones.
+fn fresh_and_repairs(s: &Subject, step: &Step, out: &mut Vec<Corruption>) {
+    let table = step.target.to_string();
+    let model = lit(&s.plan.model);
+    let row = migrated_row(step);
+    let names = vec![step.name.clone()];
+    for c in step.columns.iter().filter(|c| c.fresh.is_some()) {
+        let q = quote_ident(&c.name);
+        out.push(Corruption {
+            kind: Kind::FreshShared,
+            what: format!("{table}.{q}"),
+            candidates: vec![format!(
+                "UPDATE {table} AS t SET {q} = (SELECT o.{q} FROM {table} AS o WHERE o.ctid <> t.ctid ORDER BY o.{q} LIMIT 1) WHERE t.ctid = {row}"
+            )],
+            names: names.clone(),
+            undetectable: None,
+            then: Vec::new(),
+        });
+        out.push(Corruption {
+            kind: Kind::FreshReplaced,
+            what: format!("{table}.{q}"),
+            candidates: vec![format!(
+                "UPDATE {table} AS t SET {q} = {} WHERE t.ctid = {row}",
+                c.expr
+            )],
+            names: names.clone(),
+            undetectable: Some(NOT_REPEATABLE),
+            then: Vec::new(),
+        });
+    }
+    for r in &step.repairs {
+        let q = quote_ident(&r.column);
+        let change = format!(
+            "(SELECT c.ctid FROM _pgmig.changes AS c WHERE c.model = {model} AND c.step = {} AND c.column_name = {} ORDER BY c.key::text LIMIT 1)",
+            lit(&step.name),
+            lit(&r.column)
+        );
+        let repaired_row = format!(
+            "(SELECT x.ctid FROM {table} AS x JOIN _pgmig.changes AS c ON to_jsonb(x) @> c.key WHERE c.ctid = {change})"
+        );
+        // An address of the attacker's, or a phone number: whichever V2's CHECKs take.
+        let candidates = ["'attacker@evil.example'", "'+15550001234'"]
+            .iter()
+            .map(|v| format!("UPDATE {table} AS t SET {q} = {v} WHERE t.ctid = {repaired_row}"))
+            .collect();
+        out.push(Corruption {
+            kind: Kind::RepairForged,
+            what: format!("{table}.{q}"),
+            candidates,
+            names: names.clone(),
+            undetectable: None,
+            then: vec![
+                format!(
+                    "UPDATE _pgmig.changes AS c SET new_value = (SELECT CAST(x.{q} AS text) FROM {table} AS x WHERE to_jsonb(x) @> c.key) WHERE c.ctid = {change}"
+                ),
+                reseal(&model),
+            ],
+        });
+    }
 }
 
 /// Applies `c` to a fresh copy of the template and runs verify on it.
@@ -422,6 +539,11 @@ fn try_corruption(s: &Subject, c: &Corruption) -> Outcome {
                 .unwrap();
             match client.execute(sql.as_str(), &[]) {
                 Ok(n) if n > 0 => {
+                    for then in &c.then {
+                        client.batch_execute(then).unwrap_or_else(|e| {
+                            panic!("{then}: {}", crate::support::pg_error_text(&e))
+                        });
+                    }
                     client.batch_execute("COMMIT").unwrap();
                     true
                 }
@@ -458,9 +580,110 @@ fn try_corruption(s: &Subject, c: &Corruption) -> Outcome {
     outcome
 }
 
-/// Runs the catalogue on `s`, prints its score per kind, and fails on any miss the harness
-/// does not list as not detectable (or on a listed one that verify now catches).
-fn score(s: Subject) {
+/// In place (no steps: V1's tables become V2's): every column of every table with a backup
+/// in `_pgmig` (its key and the originals of its converted columns), a deleted and an extra
+/// row, and the backup's values and rows.
+fn in_place_catalogue(s: &Subject) -> Vec<Corruption> {
+    let db = &s.template;
+    let backups: Vec<(String, String)> = db
+        .client()
+        .query(
+            "SELECT c.relname::text, quote_ident(c.relname) FROM pg_class AS c
+             WHERE c.relnamespace = '_pgmig'::regnamespace AND c.relkind = 'r' AND starts_with(c.relname, $1)
+             ORDER BY 1",
+            &[&format!("backup_{}_", s.plan.model)],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut out = Vec::new();
+    for (backup_name, backup_ident) in backups {
+        let name = backup_name[format!("backup_{}_", s.plan.model).len()..].to_string();
+        let table = QualName::new(&s.plan.target_schema, &name).to_string();
+        let backup = format!("_pgmig.{backup_ident}");
+        let key: Vec<String> = db
+            .client()
+            .query(
+                "SELECT quote_ident(a.attname) FROM pg_index AS i JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+                 WHERE i.indrelid = $1::text::regclass AND i.indisprimary ORDER BY a.attnum",
+                &[&table],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        // The backup's `batch` is migrate's own progress, not an original value.
+        let converted: Vec<String> = columns_of(db, &backup)
+            .into_iter()
+            .map(|(c, _, _)| c)
+            .filter(|c| !key.contains(c) && c != "batch")
+            .collect();
+        let on: Vec<String> = key
+            .iter()
+            .map(|k| format!("x.{k}::text = b.{k}::text"))
+            .collect();
+        let order: Vec<String> = key.iter().map(|k| format!("x.{k}")).collect();
+        let row = format!(
+            "(SELECT x.ctid FROM {table} AS x JOIN {backup} AS b ON {} ORDER BY {} LIMIT 1)",
+            on.join(" AND "),
+            order.join(", ")
+        );
+        let backup_row = format!(
+            "(SELECT x.ctid FROM {backup} AS x ORDER BY {} LIMIT 1)",
+            order.join(", ")
+        );
+        let names = vec![name.clone()];
+        for (c, ty, cat) in columns_of(db, &table) {
+            out.push(Corruption {
+                kind: Kind::ChangedValue,
+                what: format!("{table}.{c}"),
+                candidates: value_changes(&table, &row, &c, &ty, &cat),
+                names: names.clone(),
+                undetectable: (!converted.contains(&c) && !key.contains(&c))
+                    .then_some(IN_PLACE_UNTOUCHED),
+                then: Vec::new(),
+            });
+        }
+        out.push(Corruption {
+            kind: Kind::DeletedRow,
+            what: table.clone(),
+            candidates: vec![format!("DELETE FROM {table} AS t WHERE t.ctid = {row}")],
+            names: names.clone(),
+            undetectable: None,
+            then: Vec::new(),
+        });
+        // No extra row: in place, every row is the application's; one inserted since migrate is not migrate's to account for.
+        for (c, ty, cat) in columns_of(db, &backup)
+            .into_iter()
+            .filter(|(c, _, _)| converted.contains(c))
+        {
+            out.push(Corruption {
+                kind: Kind::BackupValue,
+                what: format!("{backup}.{c}"),
+                candidates: value_changes(&backup, &backup_row, &c, &ty, &cat),
+                names: names.clone(),
+                undetectable: None,
+                then: Vec::new(),
+            });
+        }
+        out.push(Corruption {
+            kind: Kind::BackupRow,
+            what: backup.clone(),
+            candidates: vec![format!(
+                "DELETE FROM {backup} AS t WHERE t.ctid = {backup_row}"
+            )],
+            names,
+            undetectable: Some(BACKUP_ROW),
+            then: Vec::new(),
+        });
+    }
+    out
+}
+
+/// Runs the catalogue `catalogue` makes of `s`, prints its score per kind, and fails on any
+/// miss the harness does not list as not detectable (or on a listed one that verify now catches).
+fn score(s: Subject, catalogue: fn(&Subject) -> Vec<Corruption>) {
     let started = std::time::Instant::now();
     let catalogue = catalogue(&s);
     let mut per_kind: BTreeMap<Kind, (usize, usize, usize, usize)> = BTreeMap::new();
@@ -505,41 +728,76 @@ fn score(s: Subject) {
 #[test]
 fn verify_names_every_corruption_of_workout() {
     let db = crate::workout::workout_db("mut_workout");
-    score(subject("workout", "workout", db, |m| m.to_string()));
+    score(
+        subject("workout", "workout", db, |m| m.to_string()),
+        catalogue,
+    );
 }
 
 #[test]
 fn verify_names_every_corruption_of_workout_batched() {
     let db = crate::workout::workout_db("mut_workout_batched");
-    score(subject("workout batched", "workout", db, |m| {
-        m.replacen(
-            "\nname: workout\n",
-            "\nname: workout\nmode: { batched: { size: 5 } }\n",
-            1,
-        )
-    }));
+    score(
+        subject("workout batched", "workout", db, |m| {
+            m.replacen(
+                "\nname: workout\n",
+                "\nname: workout\nmode: { batched: { size: 5 } }\n",
+                1,
+            )
+        }),
+        catalogue,
+    );
 }
 
 #[test]
 fn verify_names_every_corruption_of_workout_per_entity() {
     let db = crate::workout::workout_db("mut_workout_entity");
-    score(subject("workout per entity", "workout", db, |m| {
-        m.replacen(
-            "\nname: workout\n",
-            "\nname: workout\nmode: { per_entity: { root: workout_plans, size: 5 } }\n",
-            1,
-        )
-    }));
+    score(
+        subject("workout per entity", "workout", db, |m| {
+            m.replacen(
+                "\nname: workout\n",
+                "\nname: workout\nmode: { per_entity: { root: workout_plans, size: 5 } }\n",
+                1,
+            )
+        }),
+        catalogue,
+    );
 }
 
 #[test]
 fn verify_names_every_corruption_of_school() {
     let db = crate::school::school_db("mut_school", 1);
-    score(subject("school", "school", db, |m| m.to_string()));
+    score(
+        subject("school", "school", db, |m| m.to_string()),
+        catalogue,
+    );
 }
 
 #[test]
 fn verify_names_every_corruption_of_drills() {
     let db = crate::per_entity::drills_db("mut_drills");
-    score(subject("drills", "drills", db, |m| m.to_string()));
+    score(
+        subject("drills", "drills", db, |m| m.to_string()),
+        catalogue,
+    );
+}
+
+#[test]
+fn verify_names_every_corruption_of_uuid_in_place() {
+    let db = crate::inplace::uuid_db("mut_uuid", false);
+    score(
+        subject("uuid in place", "uuid", db, |m| m.to_string()),
+        in_place_catalogue,
+    );
+}
+
+#[test]
+fn verify_names_every_corruption_of_thywill() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = crate::thywill::thywill_db("mut_thywill", tmp.path());
+    let v1 = pgmig::SchemaInput::Database(db.url());
+    score(
+        subject_from("thywill", "thywill", &v1, db, |m| m.to_string()),
+        catalogue,
+    );
 }

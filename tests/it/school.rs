@@ -1068,3 +1068,98 @@ fn precheck_does_not_rewind_a_sequence_the_application_drew_from_meanwhile() {
         sequences(&db)
     );
 }
+
+/// Repairs are recomputed by verify, not read from `_pgmig.changes`: an e-mail set to
+/// another address with a forged change recording it (and the bookkeeping's seal redone to
+/// match, as whoever can write `_pgmig` can) is a FAIL naming the step. A row of V2 that was
+/// there before migrate takes part in the recomputation as it did in migrate's repair.
+/// (Before verify recomputed them, this verify passed.)
+#[test]
+fn verify_recomputes_repairs_and_refuses_a_forged_change() {
+    let db = cluster().create_db("school_forged_change");
+    db.execute("CREATE SCHEMA v1");
+    db.load_in_schema(&models().join("v1.sql"), "v1");
+    db.load_in_schema(&models().join("v2.sql"), "public");
+    db.execute(
+        "INSERT INTO public.user_types (code, name) VALUES ('admin', 'Administrator');
+         INSERT INTO public.roles (code, name, user_type_id) SELECT 'admin', 'Administrator', id FROM public.user_types;
+         INSERT INTO public.users (email, first_name, password_hash, user_type_id, created_at)
+           SELECT 'b@x.org', 'Earlier', '$2a$06$' || repeat('a', 53), id, now() FROM public.user_types;
+         INSERT INTO public.user_roles (user_id, role_id) SELECT u.id, r.id FROM public.users AS u, public.roles AS r;
+         INSERT INTO v1.schools (id, name) VALUES (1, 'S');
+         INSERT INTO v1.teachers (id, school_id, full_name, email) VALUES (1, 1, 'T One', 'a@x.org'), (2, 1, 'T Two', 'b@x.org');
+         INSERT INTO v1.parents (id, school_id, full_name, email) VALUES (1, 1, 'P One', 'a@x.org'), (2, 1, 'P Two', 'a+2@x.org'), (3, 1, 'P Three', 'a@x.org');",
+    );
+    let dir = compiled();
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let changes = strings(&db, "SELECT step || ': ' || old_value || ' -> ' || new_value FROM _pgmig.changes WHERE model = 'school' ORDER BY 1");
+    assert_eq!(
+        changes,
+        [
+            "parent_users: a@x.org -> a+3@x.org",
+            "parent_users: a@x.org -> a+4@x.org",
+            "teacher_users: b@x.org -> b+2@x.org"
+        ]
+    );
+    must_pass(
+        run(&db, dir.path(), "verify.sql", &[]),
+        "verify of the honest migration",
+    );
+
+    db.execute(
+        "UPDATE public.users SET email = 'attacker@evil.example' WHERE email = 'a+4@x.org';
+         UPDATE _pgmig.changes SET new_value = 'attacker@evil.example' WHERE new_value = 'a+4@x.org';
+         UPDATE _pgmig.seals AS s SET digest = d.digest
+         FROM (SELECT md5(coalesce(string_agg(x.line, E'\\n' ORDER BY x.line), '')) AS digest
+               FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+                     FROM _pgmig.changes AS b WHERE b.model = 'school') AS x) AS d
+         WHERE s.model = 'school' AND s.subject = '_pgmig.changes';",
+    );
+    let out = run(&db, dir.path(), "verify.sql", &[]);
+    let text = stderr(&out);
+    assert!(!out.status.success(), "verify must fail:\n{text}");
+    assert!(
+        text.contains("PASS  bookkeeping as migrate sealed it"),
+        "the seal was redone: only the recomputation can see it\n{text}"
+    );
+    let fails: Vec<&str> = text.lines().filter(|l| l.contains("FAIL")).collect();
+    assert!(
+        fails.iter().any(|l| l.contains("parent_users: content")),
+        "{text}"
+    );
+    assert!(
+        fails
+            .iter()
+            .any(|l| l.contains("parent_users: repairs of email")),
+        "{text}"
+    );
+    assert!(!fails.iter().any(|l| l.contains("teacher_users")), "{text}");
+}
+
+/// A password hash no one can recompute is still checked: 40 teachers given one hash is a
+/// FAIL naming the column and what was checked, and verify's output says the value is not
+/// comparable. (Before, verify passed it: the model's own assertion checks the form only.)
+#[test]
+fn verify_checks_what_it_can_of_password_hashes() {
+    let db = school_db("school_one_hash", 1);
+    let dir = compiled();
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let honest = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    assert!(
+        honest.contains("PASS  teacher_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6"),
+        "{honest}"
+    );
+    let teachers = num(&db, "SELECT count(*) FROM _pgmig.map_teacher_users");
+    assert_eq!(teachers, 40);
+    db.execute(
+        "UPDATE public.users SET password_hash = (SELECT min(password_hash) FROM public.users)
+         WHERE id IN (SELECT id FROM _pgmig.map_teacher_users)",
+    );
+    let out = run(&db, dir.path(), "verify.sql", &[]);
+    let text = stderr(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("FAIL  teacher_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6: 40 rows"),
+        "{text}"
+    );
+}

@@ -92,7 +92,7 @@ fn strings(db: &TestDb, sql: &str) -> BTreeSet<String> {
 }
 
 /// A fresh database with the SQLite V1 staged in schema v1 and V2's empty schema in public.
-fn thywill_db(name: &str, dir: &Path) -> TestDb {
+pub(crate) fn thywill_db(name: &str, dir: &Path) -> TestDb {
     let sqlite = build_sqlite(dir);
     let db = cluster().create_db(name);
     let out = stage_cli(

@@ -27,6 +27,9 @@ pub struct StepView {
     pub from_keyed: String,
     /// `from_keyed` without the repair joins: what the repairs read.
     pub from_unrepaired: String,
+    /// `from_unrepaired` joined to verify's own recomputation of each repair (the CTEs
+    /// [`RepairView::recomputed`]) instead of what `_pgmig.changes` records.
+    pub from_recomputed: String,
     pub repairs: Vec<RepairView>,
     /// Overwrite or create: the tables whose rows this step replaces, parents first.
     pub replace: Option<ReplaceView>,
@@ -167,6 +170,14 @@ pub struct RepairView {
     pub next_value: String,
     /// `t.email = CAST(r.value AS text)`: the candidate is taken in V2.
     pub taken: String,
+    /// verify's names for its recomputation: the CTE of the rounds, and the one of the
+    /// changed values (key, old_value, new_value) that the content check joins.
+    pub rounds: String,
+    pub recomputed: String,
+    /// Over alias `t`: the V2 row was there when migrate repaired this step's values (no
+    /// id map of this step or of a later step into the same table holds it). Set by
+    /// `PlanView`, which sees the other steps.
+    pub prior: String,
 }
 
 #[derive(Debug, Clone)]
@@ -493,6 +504,9 @@ impl StepView {
                     quote_ident(&r.column),
                     r.column_type
                 ),
+                rounds: quote_ident(&format!("pgmig_rounds_{}", r.column)),
+                recomputed: quote_ident(&format!("pgmig_repaired_{}", r.column)),
+                prior: "true".into(),
             })
             .collect();
         // A replace key's text column compares lower-cased and trimmed (see check/replace.rs).
@@ -561,13 +575,18 @@ impl StepView {
         });
         let repair_alias = |column: &str| quote_ident(&format!("repair_{column}"));
         let mut from_with_key = from_unrepaired.clone();
-        for r in &step.repairs {
+        let mut from_recomputed = from_unrepaired.clone();
+        for (r, view) in step.repairs.iter().zip(&repairs) {
             let alias = repair_alias(&r.column);
             from_with_key.push_str(&format!(
                 "\n{INDENT}     LEFT JOIN _pgmig.changes AS {alias} ON {alias}.model = {} AND {alias}.step = {} AND {alias}.column_name = {} AND {alias}.key = {key_json}",
                 lit(model),
                 lit(&step.name),
                 lit(&r.column)
+            ));
+            from_recomputed.push_str(&format!(
+                "\n{INDENT}     LEFT JOIN {} AS {alias} ON {alias}.key = {key_json}",
+                view.recomputed
             ));
         }
         // A repaired column's value: the recorded new value where there is one.
@@ -635,10 +654,16 @@ impl StepView {
             .collect::<Vec<_>>()
             .join(", ");
         let unrepeatable = step
-            .defaulted
+            .columns
             .iter()
-            .filter(|d| d.volatile)
-            .map(|d| unrepeatable_default(d, model))
+            .filter(|c| c.volatile)
+            .map(|c| unrepeatable_value(c, &step.target.to_string()))
+            .chain(
+                step.defaulted
+                    .iter()
+                    .filter(|d| d.volatile)
+                    .map(|d| unrepeatable_default(d, model)),
+            )
             .collect();
         let mut findings: Vec<Finding> = Vec::new();
         for c in step
@@ -857,6 +882,7 @@ impl StepView {
             from,
             from_keyed: from_with_key,
             from_unrepaired,
+            from_recomputed,
             repairs,
             replace,
             entity: step.entity.clone().unwrap_or_default(),
@@ -953,6 +979,36 @@ impl StepView {
             },
         }
     }
+}
+
+/// What verify checks of a column the model fills with a value no one can recompute: for a
+/// fresh value of a known function (a random uuid, the bcrypt hash of a random password),
+/// that it is set, that no other row of `table` has it, and its form; for any other, nothing
+/// (the check passes and its line says so).
+fn unrepeatable_value(c: &crate::plan::ColumnMap, table: &str) -> Finding {
+    let name = &c.name;
+    let Some(fresh) = &c.fresh else {
+        return Finding::new(
+            format!("{name} not comparable (not repeatable: a function gives another value on each call); checked: nothing"),
+            "false".into(),
+        );
+    };
+    let column = quote_ident(name);
+    let mut test = format!(
+        "t.{column} IS NULL\n{INDENT}     OR EXISTS (SELECT 1 FROM {table} AS other WHERE other.{column} = t.{column} AND other.ctid <> t.ctid)"
+    );
+    let mut checked = "set, no other row has it".to_string();
+    if let Some(pattern) = &fresh.pattern {
+        test.push_str(&format!(
+            "\n{INDENT}     OR CAST(t.{column} AS text) !~ {}",
+            lit(pattern)
+        ));
+        checked.push_str(&format!(", {}", fresh.form));
+    }
+    Finding::new(
+        format!("{name} ({}) not comparable; checked: {checked}", fresh.call),
+        test,
+    )
 }
 
 /// What verify checks of a column left to a non-repeatable default: it is set (a default
