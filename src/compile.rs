@@ -430,7 +430,7 @@ fn one_database(v1: &SchemaInput, v2: &SchemaInput) -> Result<(), CompileError> 
     )))
 }
 
-fn connect(which: &'static str, url: &str) -> Result<postgres::Client, CompileError> {
+pub(crate) fn connect(which: &'static str, url: &str) -> Result<postgres::Client, CompileError> {
     let config: postgres::Config = url.parse().map_err(|e| CompileError::Schema {
         which,
         message: format!("invalid connection string: {e}"),
@@ -440,7 +440,7 @@ fn connect(which: &'static str, url: &str) -> Result<postgres::Client, CompileEr
         .map_err(|e| database_error(which, e))
 }
 
-fn database_error(which: &'static str, e: postgres::Error) -> CompileError {
+pub(crate) fn database_error(which: &'static str, e: postgres::Error) -> CompileError {
     CompileError::Database {
         which,
         message: e.to_string(),
