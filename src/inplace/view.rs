@@ -659,7 +659,8 @@ fn sizes_and_window(m: &InPlace, sizes: &BTreeMap<QualName, TableSize>) -> (Vec<
     let builds: i64 = m
         .creates
         .iter()
-        .filter(|o| o.kind != ObjKind::ForeignKey)
+        // Foreign keys and NOT VALID CHECKs are catalog-only in the swap.
+        .filter(|o| o.kind != ObjKind::ForeignKey && !(o.kind == ObjKind::Check && o.not_valid))
         .map(|o| size(&o.table).rows)
         .sum();
     // A type-changed column starts nullable: V2's NOT NULL is set on it in the swap.
@@ -696,7 +697,7 @@ fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(d);

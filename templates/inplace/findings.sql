@@ -4,8 +4,10 @@
 {%- for c in t.changes %}
 
 -- Does a {{ c.old_type|comment }} value of {{ t.name|comment }}.{{ c.column|comment }} convert to {{ c.new_type|comment }} ({{ c.how|comment }})?
+-- STABLE: a VOLATILE function in the orphan checks' NOT EXISTS would keep PostgreSQL from
+-- planning it as a hash anti-join (a nested loop: rows × parent rows calls).
 CREATE FUNCTION {{ c.helper }}({{ c.param }} {{ c.old_type }}) RETURNS boolean
-LANGUAGE plpgsql
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS {% filter dollar("converts") %}
 BEGIN
