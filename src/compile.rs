@@ -446,7 +446,7 @@ fn one_database(v1: &SchemaInput, v2: &SchemaInput) -> Result<(), CompileError> 
     )))
 }
 
-fn connect(which: &'static str, url: &str) -> Result<postgres::Client, CompileError> {
+pub(crate) fn connect(which: &'static str, url: &str) -> Result<postgres::Client, CompileError> {
     let config = crate::run::parse_conninfo(url).map_err(|e| CompileError::Schema {
         which,
         message: format!("invalid connection string: {e}"),
@@ -456,7 +456,7 @@ fn connect(which: &'static str, url: &str) -> Result<postgres::Client, CompileEr
         .map_err(|e| database_error(which, e))
 }
 
-fn database_error(which: &'static str, e: postgres::Error) -> CompileError {
+pub(crate) fn database_error(which: &'static str, e: postgres::Error) -> CompileError {
     CompileError::Database {
         which,
         message: e.to_string(),

@@ -377,7 +377,9 @@ fn compile(args: CompileArgs) -> i32 {
 }
 
 /// The compiled scripts `pgmig run` knows by name.
-const SCRIPTS: [&str; 5] = ["precheck", "migrate", "verify", "rollback", "export"];
+const SCRIPTS: [&str; 6] = [
+    "precheck", "migrate", "verify", "rollback", "export", "cleanup",
+];
 
 fn run_script(
     script: &str,

@@ -335,7 +335,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '9b823b3633c21ca2ed77142e4120b3873c7b14b20d911d0f704ac1066e050302';
+SET pgmig.fingerprint = '6f75aa4ed368f6e10946855634d26a54352f06a05853c1d5b20b609280673059';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -367,9 +367,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9b823b3633c21ca2ed77142e4120b3873c7b14b20d911d0f704ac1066e050302';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6f75aa4ed368f6e10946855634d26a54352f06a05853c1d5b20b609280673059';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9b823b3633c21ca2ed77142e4120b3873c7b14b20d911d0f704ac1066e050302; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6f75aa4ed368f6e10946855634d26a54352f06a05853c1d5b20b609280673059; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -393,7 +393,7 @@ $fingerprint$;
 DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
-  written_names text[] := ARRAY['public.journal_entries', 'public.reminders', 'public.tags', 'public.users']::text[];
+  written_names text[] := ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[];
   read_names text[] := '{}'::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
@@ -546,74 +546,356 @@ END
 $guard$;
 
 -- ----------------------------------------------------------------------------
--- Phase 1, public.journal_entries: backup, new columns, filled in batches
---   user_id: character varying(36) -> uuid into pgmig_new_user_id (cast)
+-- Before anything is written (and again on a resume, until the swap): precheck.sql's
+-- checks. A value that does not convert, a NULL into NOT NULL, a duplicate key, an orphan
+-- or an object outside the model on a changed column would stop the fill or the swap
+-- half-way: they stop migrate here instead, named with their keys.
 -- ----------------------------------------------------------------------------
-CREATE OR REPLACE PROCEDURE _pgmig.inplace_uuid_journal_entries(batch_size bigint)
-LANGUAGE plpgsql
-AS $fill$
-DECLARE
-  pgmig_log_id bigint;
-  pgmig_status text;
-  pgmig_rows bigint;
-  pgmig_last_done bigint;
-  pgmig_last_batch bigint;
+SET pgmig.blocking = 0;
+
+-- Does a character varying(36) value of public.reminders.user_id convert to uuid (cast)?
+-- STABLE: a VOLATILE function in the orphan checks' NOT EXISTS would keep PostgreSQL from
+-- planning it as a hash anti-join (a nested loop: rows × parent rows calls).
+CREATE FUNCTION pg_temp.pgmig_converts_reminders_user_id(user_id character varying(36)) RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $converts$
 BEGIN
-  IF batch_size IS NULL OR batch_size < 1 THEN
-    RAISE EXCEPTION 'batch_size must be a positive whole number, not %', batch_size;
-  END IF;
-  SELECT id, status INTO pgmig_log_id, pgmig_status
-  FROM _pgmig.log
-  WHERE model = 'uuid' AND script = 'migrate' AND step = 'journal_entries' AND status IN ('running', 'done')
-  ORDER BY id DESC
-  LIMIT 1;
-  IF pgmig_status = 'done' THEN
-    RAISE NOTICE 'fill journal_entries: already done';
-    RETURN;
-  END IF;
-
-  IF pgmig_log_id IS NULL THEN
-    INSERT INTO _pgmig.log (model, script, step, status)
-    VALUES ('uuid', 'migrate', 'journal_entries', 'running')
-    RETURNING id INTO pgmig_log_id;
-
-    -- Backup: the key and the old values, numbered in batches (rollback restores from it).
-    CREATE TABLE _pgmig.backup_uuid_journal_entries AS
-    SELECT t.id, t.user_id,
-           (row_number() OVER (ORDER BY t.id) - 1) / batch_size AS batch
-    FROM public.journal_entries AS t;
-    ALTER TABLE _pgmig.backup_uuid_journal_entries ADD PRIMARY KEY (id);
-    CREATE INDEX ON _pgmig.backup_uuid_journal_entries (batch);
-    ANALYZE _pgmig.backup_uuid_journal_entries;
-
-    -- The new columns: nullable, no default, so adding them rewrites nothing.
-    ALTER TABLE public.journal_entries ADD COLUMN pgmig_new_user_id uuid;
-
-    SELECT count(*) INTO pgmig_rows FROM _pgmig.backup_uuid_journal_entries;
-    UPDATE _pgmig.log SET rows_in = pgmig_rows WHERE id = pgmig_log_id;
-    COMMIT;
-  END IF;
-
-  SELECT coalesce(max(batch), -1) INTO pgmig_last_done
-  FROM _pgmig.batches WHERE model = 'uuid' AND step = 'journal_entries';
-  SELECT coalesce(max(batch), -1) INTO pgmig_last_batch FROM _pgmig.backup_uuid_journal_entries;
-  FOR pgmig_batch IN pgmig_last_done + 1 .. pgmig_last_batch LOOP
-    UPDATE public.journal_entries AS t
-    SET pgmig_new_user_id = (t.user_id)::uuid
-    WHERE (t.id) IN (SELECT id FROM _pgmig.backup_uuid_journal_entries WHERE batch = pgmig_batch);
-    GET DIAGNOSTICS pgmig_rows = ROW_COUNT;
-    INSERT INTO _pgmig.batches (model, step, batch, rows) VALUES ('uuid', 'journal_entries', pgmig_batch, pgmig_rows);
-    COMMIT;
-    RAISE NOTICE 'fill journal_entries: batch % of %, % rows', pgmig_batch + 1, pgmig_last_batch + 1, pgmig_rows;
-  END LOOP;
-
-  SELECT coalesce(sum(rows), 0) INTO pgmig_rows FROM _pgmig.batches WHERE model = 'uuid' AND step = 'journal_entries';
-  UPDATE _pgmig.log SET finished_at = clock_timestamp(), status = 'done', rows_out = pgmig_rows WHERE id = pgmig_log_id;
-  COMMIT;
-  RAISE NOTICE 'fill journal_entries: % rows converted', pgmig_rows;
+  PERFORM user_id::uuid;
+  RETURN true;
+EXCEPTION WHEN OTHERS THEN
+  RETURN false;
 END
-$fill$;
-CALL _pgmig.inplace_uuid_journal_entries(:batch_size);
+$converts$;
+
+-- Does a character varying(36) value of public.users.id convert to uuid (cast)?
+-- STABLE: a VOLATILE function in the orphan checks' NOT EXISTS would keep PostgreSQL from
+-- planning it as a hash anti-join (a nested loop: rows × parent rows calls).
+CREATE FUNCTION pg_temp.pgmig_converts_users_id(id character varying(36)) RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $converts$
+BEGIN
+  PERFORM id::uuid;
+  RETURN true;
+EXCEPTION WHEN OTHERS THEN
+  RETURN false;
+END
+$converts$;
+
+-- Does a character varying(36) value of public.journal_entries.user_id convert to uuid (cast)?
+-- STABLE: a VOLATILE function in the orphan checks' NOT EXISTS would keep PostgreSQL from
+-- planning it as a hash anti-join (a nested loop: rows × parent rows calls).
+CREATE FUNCTION pg_temp.pgmig_converts_journal_entries_user_id(user_id character varying(36)) RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $converts$
+BEGIN
+  PERFORM user_id::uuid;
+  RETURN true;
+EXCEPTION WHEN OTHERS THEN
+  RETURN false;
+END
+$converts$;
+
+-- Does a character varying(36) value of public.tags.user_id convert to uuid (cast)?
+-- STABLE: a VOLATILE function in the orphan checks' NOT EXISTS would keep PostgreSQL from
+-- planning it as a hash anti-join (a nested loop: rows × parent rows calls).
+CREATE FUNCTION pg_temp.pgmig_converts_tags_user_id(user_id character varying(36)) RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $converts$
+BEGIN
+  PERFORM user_id::uuid;
+  RETURN true;
+EXCEPTION WHEN OTHERS THEN
+  RETURN false;
+END
+$converts$;
+
+DO $check$
+DECLARE
+  n_found bigint;
+  samples text;
+BEGIN
+  -- After the swap the V1 columns these checks read are gone (and were checked).
+  IF to_regclass('_pgmig.log') IS NOT NULL THEN
+    IF EXISTS (SELECT 1 FROM _pgmig.log
+               WHERE model = 'uuid' AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
+      RETURN;
+    END IF;
+  END IF;
+
+  -- reminders.user_id: values that do not convert to uuid
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+    SELECT 'id=' || t.id || ': ' || quote_literal(t.user_id) AS k
+    FROM public.reminders AS t
+    WHERE t.user_id IS NOT NULL
+      AND NOT pg_temp.pgmig_converts_reminders_user_id(t.user_id)
+    ) AS findings
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  reminders.user_id: does not convert to uuid: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'ok  reminders.user_id: does not convert to uuid: none';
+  END IF;
+
+  -- users.id: values that do not convert to uuid
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+    SELECT 'id=' || t.id || ': ' || quote_literal(t.id) AS k
+    FROM public.users AS t
+    WHERE t.id IS NOT NULL
+      AND NOT pg_temp.pgmig_converts_users_id(t.id)
+    ) AS findings
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  users.id: does not convert to uuid: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'ok  users.id: does not convert to uuid: none';
+  END IF;
+
+  -- journal_entries.user_id: values that do not convert to uuid
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+    SELECT 'id=' || t.id || ': ' || quote_literal(t.user_id) AS k
+    FROM public.journal_entries AS t
+    WHERE t.user_id IS NOT NULL
+      AND NOT pg_temp.pgmig_converts_journal_entries_user_id(t.user_id)
+    ) AS findings
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  journal_entries.user_id: does not convert to uuid: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'ok  journal_entries.user_id: does not convert to uuid: none';
+  END IF;
+
+  -- tags.user_id: NULL into NOT NULL
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+    SELECT 'id=' || t.id AS k
+    FROM public.tags AS t
+    WHERE t.user_id IS NULL
+    ) AS findings
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  tags.user_id: NULL, and V2 makes it NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'ok  tags.user_id: NULL, and V2 makes it NOT NULL: none';
+  END IF;
+
+  -- tags.user_id: values that do not convert to uuid
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+    SELECT 'id=' || t.id || ': ' || quote_literal(t.user_id) AS k
+    FROM public.tags AS t
+    WHERE t.user_id IS NOT NULL
+      AND NOT pg_temp.pgmig_converts_tags_user_id(t.user_id)
+    ) AS findings
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  tags.user_id: does not convert to uuid: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'ok  tags.user_id: does not convert to uuid: none';
+  END IF;
+
+  -- users: PRIMARY KEY users_pkey on the converted values
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+    SELECT row(CASE WHEN pg_temp.pgmig_converts_users_id(t.id) THEN (t.id)::uuid END)::text AS k
+    FROM public.users AS t
+    WHERE (CASE WHEN pg_temp.pgmig_converts_users_id(t.id) THEN (t.id)::uuid END) IS NOT NULL
+    GROUP BY CASE WHEN pg_temp.pgmig_converts_users_id(t.id) THEN (t.id)::uuid END
+    HAVING count(*) > 1
+    ) AS findings
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  users: PRIMARY KEY users_pkey: duplicate values after the conversion: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'ok  users: PRIMARY KEY users_pkey: duplicate values after the conversion: none';
+  END IF;
+
+  -- tags: UNIQUE tags_user_id_name_key on the converted values
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+    SELECT row(CASE WHEN pg_temp.pgmig_converts_tags_user_id(t.user_id) THEN (t.user_id)::uuid END, t.name)::text AS k
+    FROM public.tags AS t
+    WHERE (CASE WHEN pg_temp.pgmig_converts_tags_user_id(t.user_id) THEN (t.user_id)::uuid END) IS NOT NULL AND (t.name) IS NOT NULL
+    GROUP BY CASE WHEN pg_temp.pgmig_converts_tags_user_id(t.user_id) THEN (t.user_id)::uuid END, t.name
+    HAVING count(*) > 1
+    ) AS findings
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  tags: UNIQUE tags_user_id_name_key: duplicate values after the conversion: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'ok  tags: UNIQUE tags_user_id_name_key: duplicate values after the conversion: none';
+  END IF;
+
+  -- journal_entries: FOREIGN KEY journal_entries_user_id_fkey → public.users: orphans (rows whose value does not convert are counted above)
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+    SELECT 'id=' || c.id || ': ' || row(c.user_id)::text AS k
+    FROM public.journal_entries AS c
+    WHERE c.user_id IS NOT NULL
+      AND (CASE WHEN pg_temp.pgmig_converts_journal_entries_user_id(c.user_id) THEN (c.user_id)::uuid END) IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM public.users AS p WHERE CASE WHEN pg_temp.pgmig_converts_users_id(p.id) THEN (p.id)::uuid END = CASE WHEN pg_temp.pgmig_converts_journal_entries_user_id(c.user_id) THEN (c.user_id)::uuid END)
+    ) AS findings
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  journal_entries: FOREIGN KEY journal_entries_user_id_fkey: no users row (orphan): % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'ok  journal_entries: FOREIGN KEY journal_entries_user_id_fkey: no users row (orphan): none';
+  END IF;
+
+  -- reminders: FOREIGN KEY reminders_user_id_fkey → public.users: orphans (rows whose value does not convert are counted above)
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+    SELECT 'id=' || c.id || ': ' || row(c.user_id)::text AS k
+    FROM public.reminders AS c
+    WHERE c.user_id IS NOT NULL
+      AND (CASE WHEN pg_temp.pgmig_converts_reminders_user_id(c.user_id) THEN (c.user_id)::uuid END) IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM public.users AS p WHERE CASE WHEN pg_temp.pgmig_converts_users_id(p.id) THEN (p.id)::uuid END = CASE WHEN pg_temp.pgmig_converts_reminders_user_id(c.user_id) THEN (c.user_id)::uuid END)
+    ) AS findings
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  reminders: FOREIGN KEY reminders_user_id_fkey: no users row (orphan): % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'ok  reminders: FOREIGN KEY reminders_user_id_fkey: no users row (orphan): none';
+  END IF;
+
+  -- tags: FOREIGN KEY tags_user_id_fkey → public.users: orphans (rows whose value does not convert are counted above)
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+    SELECT 'id=' || c.id || ': ' || row(c.user_id)::text AS k
+    FROM public.tags AS c
+    WHERE c.user_id IS NOT NULL
+      AND (CASE WHEN pg_temp.pgmig_converts_tags_user_id(c.user_id) THEN (c.user_id)::uuid END) IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM public.users AS p WHERE CASE WHEN pg_temp.pgmig_converts_users_id(p.id) THEN (p.id)::uuid END = CASE WHEN pg_temp.pgmig_converts_tags_user_id(c.user_id) THEN (c.user_id)::uuid END)
+    ) AS findings
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  tags: FOREIGN KEY tags_user_id_fkey: no users row (orphan): % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'ok  tags: FOREIGN KEY tags_user_id_fkey: no users row (orphan): none';
+  END IF;
+
+  -- views that read a changed column: the swap would fail on them
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+    SELECT DISTINCT v.oid::regclass::text || ' reads ' || changed.tbl || '.' || changed.col AS k
+    FROM (VALUES ('public.reminders', 'user_id'), ('public.users', 'id'), ('public.journal_entries', 'user_id'), ('public.tags', 'user_id')) AS changed(tbl, col)
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = changed.tbl::regclass AND a.attname = changed.col
+    JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
+    JOIN pg_catalog.pg_rewrite r ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND r.oid = d.objid
+    JOIN pg_catalog.pg_class v ON v.oid = r.ev_class AND v.oid <> a.attrelid
+    ) AS findings
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  views that read a changed column (drop them before migrate, re-create them after): % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'ok  views that read a changed column (drop them before migrate, re-create them after): none';
+  END IF;
+
+  -- objects the swap would fail on or drop silently: what depends on a changed column or on a key or index migrate drops, but those migrate drops and re-creates itself
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+    WITH changed_column AS (
+      SELECT a.attrelid, a.attnum
+      FROM (VALUES ('public.reminders', 'user_id'), ('public.users', 'id'), ('public.journal_entries', 'user_id'), ('public.tags', 'user_id')) AS changed(tbl, col)
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = changed.tbl::regclass AND a.attname = changed.col
+    ), known(tbl, name) AS (
+      VALUES ('public.journal_entries', 'journal_entries_user_id_fkey'), ('public.tags', 'tags_user_id_fkey'), ('public.journal_entries', 'idx_journal_entries_user_created'), ('public.journal_entries', 'idx_journal_entries_user_id'), ('public.reminders', 'idx_reminders_due'), ('public.reminders', 'idx_reminders_pending'), ('public.reminders', 'idx_reminders_user_id'), ('public.reminders', 'reminders_user_id_set'), ('public.users', 'users_id_not_blank'), ('public.tags', 'tags_user_id_name_key'), ('public.users', 'users_pkey')
+    ), known_constraint AS (
+      SELECT c.oid, c.conindid FROM known JOIN pg_catalog.pg_constraint c ON c.conrelid = known.tbl::regclass AND c.conname = known.name
+    ), known_index AS (
+      SELECT i.indexrelid AS oid FROM known JOIN pg_catalog.pg_index i ON i.indrelid = known.tbl::regclass
+      JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid AND ic.relname = known.name
+      UNION SELECT conindid FROM known_constraint WHERE conindid <> 0
+    ), dependency AS (
+      SELECT d.* FROM pg_catalog.pg_depend d JOIN changed_column a
+        ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
+      UNION ALL
+      SELECT d.* FROM pg_catalog.pg_depend d JOIN known_index i
+        ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = i.oid
+    )
+    SELECT pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid) || ' depends on '
+           || min(pg_catalog.pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid)) AS k
+    FROM dependency d
+    WHERE d.deptype IN ('n', 'a', 'i')
+      AND d.classid <> 'pg_catalog.pg_rewrite'::regclass
+      AND NOT (d.classid = 'pg_catalog.pg_constraint'::regclass AND d.objid IN (SELECT oid FROM known_constraint))
+      AND NOT (d.classid = 'pg_catalog.pg_class'::regclass AND d.objid IN (SELECT oid FROM known_index))
+      AND NOT (d.classid = 'pg_catalog.pg_attrdef'::regclass AND EXISTS (
+        SELECT 1 FROM pg_catalog.pg_attrdef ad JOIN changed_column a ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+        WHERE ad.oid = d.objid))
+    GROUP BY d.classid, d.objid, d.objsubid
+    ) AS findings
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  objects outside the model on a changed column or a dropped key (drop them before migrate, re-create them after): % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'ok  objects outside the model on a changed column or a dropped key (drop them before migrate, re-create them after): none';
+  END IF;
+END
+$check$;
+
+DO $refuse$
+BEGIN
+  IF current_setting('pgmig.blocking')::int > 0 THEN
+    RAISE EXCEPTION 'migrate: % blocking finding(s) above; nothing was converted', current_setting('pgmig.blocking')
+      USING HINT = 'run precheck.sql for the same list; fix the data (or the model), then run migrate.sql again';
+  END IF;
+END
+$refuse$;
 
 -- ----------------------------------------------------------------------------
 -- Phase 1, public.reminders: backup, new columns, filled in batches
@@ -686,76 +968,6 @@ $fill$;
 CALL _pgmig.inplace_uuid_reminders(:batch_size);
 
 -- ----------------------------------------------------------------------------
--- Phase 1, public.tags: backup, new columns, filled in batches
---   user_id: character varying(36) -> uuid into pgmig_new_user_id (cast)
--- ----------------------------------------------------------------------------
-CREATE OR REPLACE PROCEDURE _pgmig.inplace_uuid_tags(batch_size bigint)
-LANGUAGE plpgsql
-AS $fill$
-DECLARE
-  pgmig_log_id bigint;
-  pgmig_status text;
-  pgmig_rows bigint;
-  pgmig_last_done bigint;
-  pgmig_last_batch bigint;
-BEGIN
-  IF batch_size IS NULL OR batch_size < 1 THEN
-    RAISE EXCEPTION 'batch_size must be a positive whole number, not %', batch_size;
-  END IF;
-  SELECT id, status INTO pgmig_log_id, pgmig_status
-  FROM _pgmig.log
-  WHERE model = 'uuid' AND script = 'migrate' AND step = 'tags' AND status IN ('running', 'done')
-  ORDER BY id DESC
-  LIMIT 1;
-  IF pgmig_status = 'done' THEN
-    RAISE NOTICE 'fill tags: already done';
-    RETURN;
-  END IF;
-
-  IF pgmig_log_id IS NULL THEN
-    INSERT INTO _pgmig.log (model, script, step, status)
-    VALUES ('uuid', 'migrate', 'tags', 'running')
-    RETURNING id INTO pgmig_log_id;
-
-    -- Backup: the key and the old values, numbered in batches (rollback restores from it).
-    CREATE TABLE _pgmig.backup_uuid_tags AS
-    SELECT t.id, t.user_id,
-           (row_number() OVER (ORDER BY t.id) - 1) / batch_size AS batch
-    FROM public.tags AS t;
-    ALTER TABLE _pgmig.backup_uuid_tags ADD PRIMARY KEY (id);
-    CREATE INDEX ON _pgmig.backup_uuid_tags (batch);
-    ANALYZE _pgmig.backup_uuid_tags;
-
-    -- The new columns: nullable, no default, so adding them rewrites nothing.
-    ALTER TABLE public.tags ADD COLUMN pgmig_new_user_id uuid;
-
-    SELECT count(*) INTO pgmig_rows FROM _pgmig.backup_uuid_tags;
-    UPDATE _pgmig.log SET rows_in = pgmig_rows WHERE id = pgmig_log_id;
-    COMMIT;
-  END IF;
-
-  SELECT coalesce(max(batch), -1) INTO pgmig_last_done
-  FROM _pgmig.batches WHERE model = 'uuid' AND step = 'tags';
-  SELECT coalesce(max(batch), -1) INTO pgmig_last_batch FROM _pgmig.backup_uuid_tags;
-  FOR pgmig_batch IN pgmig_last_done + 1 .. pgmig_last_batch LOOP
-    UPDATE public.tags AS t
-    SET pgmig_new_user_id = (t.user_id)::uuid
-    WHERE (t.id) IN (SELECT id FROM _pgmig.backup_uuid_tags WHERE batch = pgmig_batch);
-    GET DIAGNOSTICS pgmig_rows = ROW_COUNT;
-    INSERT INTO _pgmig.batches (model, step, batch, rows) VALUES ('uuid', 'tags', pgmig_batch, pgmig_rows);
-    COMMIT;
-    RAISE NOTICE 'fill tags: batch % of %, % rows', pgmig_batch + 1, pgmig_last_batch + 1, pgmig_rows;
-  END LOOP;
-
-  SELECT coalesce(sum(rows), 0) INTO pgmig_rows FROM _pgmig.batches WHERE model = 'uuid' AND step = 'tags';
-  UPDATE _pgmig.log SET finished_at = clock_timestamp(), status = 'done', rows_out = pgmig_rows WHERE id = pgmig_log_id;
-  COMMIT;
-  RAISE NOTICE 'fill tags: % rows converted', pgmig_rows;
-END
-$fill$;
-CALL _pgmig.inplace_uuid_tags(:batch_size);
-
--- ----------------------------------------------------------------------------
 -- Phase 1, public.users: backup, new columns, filled in batches
 --   id: character varying(36) -> uuid into pgmig_new_id (cast)
 -- ----------------------------------------------------------------------------
@@ -826,6 +1038,146 @@ $fill$;
 CALL _pgmig.inplace_uuid_users(:batch_size);
 
 -- ----------------------------------------------------------------------------
+-- Phase 1, public.journal_entries: backup, new columns, filled in batches
+--   user_id: character varying(36) -> uuid into pgmig_new_user_id (cast)
+-- ----------------------------------------------------------------------------
+CREATE OR REPLACE PROCEDURE _pgmig.inplace_uuid_journal_entries(batch_size bigint)
+LANGUAGE plpgsql
+AS $fill$
+DECLARE
+  pgmig_log_id bigint;
+  pgmig_status text;
+  pgmig_rows bigint;
+  pgmig_last_done bigint;
+  pgmig_last_batch bigint;
+BEGIN
+  IF batch_size IS NULL OR batch_size < 1 THEN
+    RAISE EXCEPTION 'batch_size must be a positive whole number, not %', batch_size;
+  END IF;
+  SELECT id, status INTO pgmig_log_id, pgmig_status
+  FROM _pgmig.log
+  WHERE model = 'uuid' AND script = 'migrate' AND step = 'journal_entries' AND status IN ('running', 'done')
+  ORDER BY id DESC
+  LIMIT 1;
+  IF pgmig_status = 'done' THEN
+    RAISE NOTICE 'fill journal_entries: already done';
+    RETURN;
+  END IF;
+
+  IF pgmig_log_id IS NULL THEN
+    INSERT INTO _pgmig.log (model, script, step, status)
+    VALUES ('uuid', 'migrate', 'journal_entries', 'running')
+    RETURNING id INTO pgmig_log_id;
+
+    -- Backup: the key and the old values, numbered in batches (rollback restores from it).
+    CREATE TABLE _pgmig.backup_uuid_journal_entries AS
+    SELECT t.id, t.user_id,
+           (row_number() OVER (ORDER BY t.id) - 1) / batch_size AS batch
+    FROM public.journal_entries AS t;
+    ALTER TABLE _pgmig.backup_uuid_journal_entries ADD PRIMARY KEY (id);
+    CREATE INDEX ON _pgmig.backup_uuid_journal_entries (batch);
+    ANALYZE _pgmig.backup_uuid_journal_entries;
+
+    -- The new columns: nullable, no default, so adding them rewrites nothing.
+    ALTER TABLE public.journal_entries ADD COLUMN pgmig_new_user_id uuid;
+
+    SELECT count(*) INTO pgmig_rows FROM _pgmig.backup_uuid_journal_entries;
+    UPDATE _pgmig.log SET rows_in = pgmig_rows WHERE id = pgmig_log_id;
+    COMMIT;
+  END IF;
+
+  SELECT coalesce(max(batch), -1) INTO pgmig_last_done
+  FROM _pgmig.batches WHERE model = 'uuid' AND step = 'journal_entries';
+  SELECT coalesce(max(batch), -1) INTO pgmig_last_batch FROM _pgmig.backup_uuid_journal_entries;
+  FOR pgmig_batch IN pgmig_last_done + 1 .. pgmig_last_batch LOOP
+    UPDATE public.journal_entries AS t
+    SET pgmig_new_user_id = (t.user_id)::uuid
+    WHERE (t.id) IN (SELECT id FROM _pgmig.backup_uuid_journal_entries WHERE batch = pgmig_batch);
+    GET DIAGNOSTICS pgmig_rows = ROW_COUNT;
+    INSERT INTO _pgmig.batches (model, step, batch, rows) VALUES ('uuid', 'journal_entries', pgmig_batch, pgmig_rows);
+    COMMIT;
+    RAISE NOTICE 'fill journal_entries: batch % of %, % rows', pgmig_batch + 1, pgmig_last_batch + 1, pgmig_rows;
+  END LOOP;
+
+  SELECT coalesce(sum(rows), 0) INTO pgmig_rows FROM _pgmig.batches WHERE model = 'uuid' AND step = 'journal_entries';
+  UPDATE _pgmig.log SET finished_at = clock_timestamp(), status = 'done', rows_out = pgmig_rows WHERE id = pgmig_log_id;
+  COMMIT;
+  RAISE NOTICE 'fill journal_entries: % rows converted', pgmig_rows;
+END
+$fill$;
+CALL _pgmig.inplace_uuid_journal_entries(:batch_size);
+
+-- ----------------------------------------------------------------------------
+-- Phase 1, public.tags: backup, new columns, filled in batches
+--   user_id: character varying(36) -> uuid into pgmig_new_user_id (cast)
+-- ----------------------------------------------------------------------------
+CREATE OR REPLACE PROCEDURE _pgmig.inplace_uuid_tags(batch_size bigint)
+LANGUAGE plpgsql
+AS $fill$
+DECLARE
+  pgmig_log_id bigint;
+  pgmig_status text;
+  pgmig_rows bigint;
+  pgmig_last_done bigint;
+  pgmig_last_batch bigint;
+BEGIN
+  IF batch_size IS NULL OR batch_size < 1 THEN
+    RAISE EXCEPTION 'batch_size must be a positive whole number, not %', batch_size;
+  END IF;
+  SELECT id, status INTO pgmig_log_id, pgmig_status
+  FROM _pgmig.log
+  WHERE model = 'uuid' AND script = 'migrate' AND step = 'tags' AND status IN ('running', 'done')
+  ORDER BY id DESC
+  LIMIT 1;
+  IF pgmig_status = 'done' THEN
+    RAISE NOTICE 'fill tags: already done';
+    RETURN;
+  END IF;
+
+  IF pgmig_log_id IS NULL THEN
+    INSERT INTO _pgmig.log (model, script, step, status)
+    VALUES ('uuid', 'migrate', 'tags', 'running')
+    RETURNING id INTO pgmig_log_id;
+
+    -- Backup: the key and the old values, numbered in batches (rollback restores from it).
+    CREATE TABLE _pgmig.backup_uuid_tags AS
+    SELECT t.id, t.user_id,
+           (row_number() OVER (ORDER BY t.id) - 1) / batch_size AS batch
+    FROM public.tags AS t;
+    ALTER TABLE _pgmig.backup_uuid_tags ADD PRIMARY KEY (id);
+    CREATE INDEX ON _pgmig.backup_uuid_tags (batch);
+    ANALYZE _pgmig.backup_uuid_tags;
+
+    -- The new columns: nullable, no default, so adding them rewrites nothing.
+    ALTER TABLE public.tags ADD COLUMN pgmig_new_user_id uuid;
+
+    SELECT count(*) INTO pgmig_rows FROM _pgmig.backup_uuid_tags;
+    UPDATE _pgmig.log SET rows_in = pgmig_rows WHERE id = pgmig_log_id;
+    COMMIT;
+  END IF;
+
+  SELECT coalesce(max(batch), -1) INTO pgmig_last_done
+  FROM _pgmig.batches WHERE model = 'uuid' AND step = 'tags';
+  SELECT coalesce(max(batch), -1) INTO pgmig_last_batch FROM _pgmig.backup_uuid_tags;
+  FOR pgmig_batch IN pgmig_last_done + 1 .. pgmig_last_batch LOOP
+    UPDATE public.tags AS t
+    SET pgmig_new_user_id = (t.user_id)::uuid
+    WHERE (t.id) IN (SELECT id FROM _pgmig.backup_uuid_tags WHERE batch = pgmig_batch);
+    GET DIAGNOSTICS pgmig_rows = ROW_COUNT;
+    INSERT INTO _pgmig.batches (model, step, batch, rows) VALUES ('uuid', 'tags', pgmig_batch, pgmig_rows);
+    COMMIT;
+    RAISE NOTICE 'fill tags: batch % of %, % rows', pgmig_batch + 1, pgmig_last_batch + 1, pgmig_rows;
+  END LOOP;
+
+  SELECT coalesce(sum(rows), 0) INTO pgmig_rows FROM _pgmig.batches WHERE model = 'uuid' AND step = 'tags';
+  UPDATE _pgmig.log SET finished_at = clock_timestamp(), status = 'done', rows_out = pgmig_rows WHERE id = pgmig_log_id;
+  COMMIT;
+  RAISE NOTICE 'fill tags: % rows converted', pgmig_rows;
+END
+$fill$;
+CALL _pgmig.inplace_uuid_tags(:batch_size);
+
+-- ----------------------------------------------------------------------------
 -- Phase 2: the swap, one transaction. ACCESS EXCLUSIVE on every table it changes, held
 -- until COMMIT: drops, column swaps and NOT NULL checks, then the keys' and indexes' builds.
 -- ----------------------------------------------------------------------------
@@ -838,7 +1190,7 @@ BEGIN
     RETURN;
   END IF;
   IF EXISTS (SELECT 1 FROM _pgmig.log
-             WHERE model = 'uuid' AND script = 'migrate' AND step IN ('journal_entries', 'reminders', 'tags', 'users')
+             WHERE model = 'uuid' AND script = 'migrate' AND step IN ('reminders', 'users', 'journal_entries', 'tags')
                AND status = 'running') THEN
     RAISE EXCEPTION 'swap: a fill has not finished';
   END IF;
@@ -860,26 +1212,26 @@ BEGIN
   ALTER TABLE public.tags DROP CONSTRAINT tags_user_id_name_key;
   ALTER TABLE public.users DROP CONSTRAINT users_pkey;
 
-  -- public.journal_entries
-  ALTER TABLE public.journal_entries DROP COLUMN user_id;
-  ALTER TABLE public.journal_entries RENAME COLUMN pgmig_new_user_id TO user_id;
-  ALTER TABLE public.journal_entries ALTER COLUMN user_id SET NOT NULL;
-
   -- public.reminders
   ALTER TABLE public.reminders DROP COLUMN user_id;
   ALTER TABLE public.reminders RENAME COLUMN pgmig_new_user_id TO user_id;
   ALTER TABLE public.reminders ALTER COLUMN user_id SET NOT NULL;
-
-  -- public.tags
-  ALTER TABLE public.tags DROP COLUMN user_id;
-  ALTER TABLE public.tags RENAME COLUMN pgmig_new_user_id TO user_id;
-  ALTER TABLE public.tags ALTER COLUMN user_id SET NOT NULL;
 
   -- public.users
   ALTER TABLE public.users DROP COLUMN id;
   ALTER TABLE public.users RENAME COLUMN pgmig_new_id TO id;
   ALTER TABLE public.users ALTER COLUMN id SET NOT NULL;
   ALTER TABLE public.users ALTER COLUMN id SET DEFAULT gen_random_uuid();
+
+  -- public.journal_entries
+  ALTER TABLE public.journal_entries DROP COLUMN user_id;
+  ALTER TABLE public.journal_entries RENAME COLUMN pgmig_new_user_id TO user_id;
+  ALTER TABLE public.journal_entries ALTER COLUMN user_id SET NOT NULL;
+
+  -- public.tags
+  ALTER TABLE public.tags DROP COLUMN user_id;
+  ALTER TABLE public.tags RENAME COLUMN pgmig_new_user_id TO user_id;
+  ALTER TABLE public.tags ALTER COLUMN user_id SET NOT NULL;
 
   -- V2's keys, constraints and indexes; foreign keys NOT VALID (validated after COMMIT).
   ALTER TABLE public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);

@@ -3,9 +3,12 @@
 --
 -- What would stop migrate.sql, before anything is written: per changed column the values
 -- that do not convert (with their keys), NULLs where V2 adds NOT NULL, keys that collide
--- once converted, and rows whose converted value has no parent under a foreign key V2
--- (re-)creates. Each is BLOCKING, with a count and five sample keys. Read-only: the helper
--- functions live in pg_temp, inside a transaction that always rolls back.
+-- once converted, rows whose converted value has no parent under a foreign key V2
+-- (re-)creates, and objects outside the model that hang on a changed column (views, foreign
+-- keys of other tables, indexes, triggers...). Each is BLOCKING, with a count and five
+-- sample keys; migrate.sql runs the same checks before it writes. Says so when a migrate
+-- was interrupted. Read-only: the helper functions live in pg_temp, inside a transaction
+-- that always rolls back.
 --   psql -X -v ON_ERROR_STOP=1 -f precheck.sql      exits non-zero if a finding would stop migrate
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
@@ -224,7 +227,7 @@ $guard$;
 DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
-  written_names text[] := ARRAY['public.journal_entries', 'public.reminders', 'public.tags', 'public.users']::text[];
+  written_names text[] := ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[];
   read_names text[] := '{}'::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
@@ -385,6 +388,8 @@ $check$;
 SET pgmig.blocking = 0;
 
 DO $check$
+DECLARE
+  progress text;
 BEGIN
   -- Two IFs: PL/pgSQL plans a whole condition, and _pgmig.log may not exist yet.
   IF to_regclass('_pgmig.log') IS NOT NULL THEN
@@ -393,39 +398,23 @@ BEGIN
       RAISE EXCEPTION 'model uuid is already migrated in this database'
         USING HINT = 'precheck reads the V1 columns; run rollback.sql first';
     END IF;
+    -- Fills begun, the swap not done: the checks below still read the V1 columns.
+    SELECT string_agg(step || CASE status WHEN 'done' THEN ' filled' ELSE ' being filled' END, ', ' ORDER BY id)
+    INTO progress
+    FROM _pgmig.log
+    WHERE model = 'uuid' AND script = 'migrate' AND status IN ('running', 'done');
+    IF progress IS NOT NULL THEN
+      RAISE NOTICE 'NOTE  migrate is half done (%): run migrate.sql to resume it, or rollback.sql to undo it', progress;
+    END IF;
   END IF;
 END
 $check$;
 
--- Does a character varying(36) value of public.journal_entries.user_id convert to uuid (cast)?
-CREATE FUNCTION pg_temp.pgmig_converts_journal_entries_user_id(user_id character varying(36)) RETURNS boolean
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $converts$
-BEGIN
-  PERFORM user_id::uuid;
-  RETURN true;
-EXCEPTION WHEN OTHERS THEN
-  RETURN false;
-END
-$converts$;
-
 -- Does a character varying(36) value of public.reminders.user_id convert to uuid (cast)?
+-- STABLE: a VOLATILE function in the orphan checks' NOT EXISTS would keep PostgreSQL from
+-- planning it as a hash anti-join (a nested loop: rows × parent rows calls).
 CREATE FUNCTION pg_temp.pgmig_converts_reminders_user_id(user_id character varying(36)) RETURNS boolean
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $converts$
-BEGIN
-  PERFORM user_id::uuid;
-  RETURN true;
-EXCEPTION WHEN OTHERS THEN
-  RETURN false;
-END
-$converts$;
-
--- Does a character varying(36) value of public.tags.user_id convert to uuid (cast)?
-CREATE FUNCTION pg_temp.pgmig_converts_tags_user_id(user_id character varying(36)) RETURNS boolean
-LANGUAGE plpgsql
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $converts$
 BEGIN
@@ -437,12 +426,44 @@ END
 $converts$;
 
 -- Does a character varying(36) value of public.users.id convert to uuid (cast)?
+-- STABLE: a VOLATILE function in the orphan checks' NOT EXISTS would keep PostgreSQL from
+-- planning it as a hash anti-join (a nested loop: rows × parent rows calls).
 CREATE FUNCTION pg_temp.pgmig_converts_users_id(id character varying(36)) RETURNS boolean
-LANGUAGE plpgsql
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $converts$
 BEGIN
   PERFORM id::uuid;
+  RETURN true;
+EXCEPTION WHEN OTHERS THEN
+  RETURN false;
+END
+$converts$;
+
+-- Does a character varying(36) value of public.journal_entries.user_id convert to uuid (cast)?
+-- STABLE: a VOLATILE function in the orphan checks' NOT EXISTS would keep PostgreSQL from
+-- planning it as a hash anti-join (a nested loop: rows × parent rows calls).
+CREATE FUNCTION pg_temp.pgmig_converts_journal_entries_user_id(user_id character varying(36)) RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $converts$
+BEGIN
+  PERFORM user_id::uuid;
+  RETURN true;
+EXCEPTION WHEN OTHERS THEN
+  RETURN false;
+END
+$converts$;
+
+-- Does a character varying(36) value of public.tags.user_id convert to uuid (cast)?
+-- STABLE: a VOLATILE function in the orphan checks' NOT EXISTS would keep PostgreSQL from
+-- planning it as a hash anti-join (a nested loop: rows × parent rows calls).
+CREATE FUNCTION pg_temp.pgmig_converts_tags_user_id(user_id character varying(36)) RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $converts$
+BEGIN
+  PERFORM user_id::uuid;
   RETURN true;
 EXCEPTION WHEN OTHERS THEN
   RETURN false;
@@ -454,42 +475,12 @@ DECLARE
   n_found bigint;
   samples text;
 BEGIN
-
-  -- journal_entries.user_id: values that do not convert to uuid
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT k, row_number() OVER (ORDER BY k) AS rn
-    FROM (
-    SELECT 'id=' || t.id || ': ' || quote_literal(t.user_id) AS k
-    FROM public.journal_entries AS t
-    WHERE t.user_id IS NOT NULL
-      AND NOT pg_temp.pgmig_converts_journal_entries_user_id(t.user_id)
-    ) AS findings
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  journal_entries.user_id: does not convert to uuid: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  ELSE
-    RAISE NOTICE 'ok  journal_entries.user_id: does not convert to uuid: none';
-  END IF;
-
-  -- journal_entries.user_id: UUIDs not spelled canonically (braces, no hyphens): verify compares uuid::text with lower(old)
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT k, row_number() OVER (ORDER BY k) AS rn
-    FROM (
-    SELECT 'id=' || t.id || ': ' || quote_literal(t.user_id) AS k
-    FROM public.journal_entries AS t
-    WHERE CASE WHEN pg_temp.pgmig_converts_journal_entries_user_id(t.user_id) THEN (t.user_id)::uuid::text <> lower(t.user_id) ELSE false END
-    ) AS findings
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  journal_entries.user_id: converts, but reads back as other text than lower(value): % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  ELSE
-    RAISE NOTICE 'ok  journal_entries.user_id: converts, but reads back as other text than lower(value): none';
+  -- After the swap the V1 columns these checks read are gone (and were checked).
+  IF to_regclass('_pgmig.log') IS NOT NULL THEN
+    IF EXISTS (SELECT 1 FROM _pgmig.log
+               WHERE model = 'uuid' AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
+      RETURN;
+    END IF;
   END IF;
 
   -- reminders.user_id: values that do not convert to uuid
@@ -511,22 +502,42 @@ BEGIN
     RAISE NOTICE 'ok  reminders.user_id: does not convert to uuid: none';
   END IF;
 
-  -- reminders.user_id: UUIDs not spelled canonically (braces, no hyphens): verify compares uuid::text with lower(old)
+  -- users.id: values that do not convert to uuid
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+    SELECT 'id=' || t.id || ': ' || quote_literal(t.id) AS k
+    FROM public.users AS t
+    WHERE t.id IS NOT NULL
+      AND NOT pg_temp.pgmig_converts_users_id(t.id)
+    ) AS findings
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  users.id: does not convert to uuid: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'ok  users.id: does not convert to uuid: none';
+  END IF;
+
+  -- journal_entries.user_id: values that do not convert to uuid
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
     SELECT k, row_number() OVER (ORDER BY k) AS rn
     FROM (
     SELECT 'id=' || t.id || ': ' || quote_literal(t.user_id) AS k
-    FROM public.reminders AS t
-    WHERE CASE WHEN pg_temp.pgmig_converts_reminders_user_id(t.user_id) THEN (t.user_id)::uuid::text <> lower(t.user_id) ELSE false END
+    FROM public.journal_entries AS t
+    WHERE t.user_id IS NOT NULL
+      AND NOT pg_temp.pgmig_converts_journal_entries_user_id(t.user_id)
     ) AS findings
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  reminders.user_id: converts, but reads back as other text than lower(value): % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  journal_entries.user_id: does not convert to uuid: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   ELSE
-    RAISE NOTICE 'ok  reminders.user_id: converts, but reads back as other text than lower(value): none';
+    RAISE NOTICE 'ok  journal_entries.user_id: does not convert to uuid: none';
   END IF;
 
   -- tags.user_id: NULL into NOT NULL
@@ -564,61 +575,6 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   ELSE
     RAISE NOTICE 'ok  tags.user_id: does not convert to uuid: none';
-  END IF;
-
-  -- tags.user_id: UUIDs not spelled canonically (braces, no hyphens): verify compares uuid::text with lower(old)
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT k, row_number() OVER (ORDER BY k) AS rn
-    FROM (
-    SELECT 'id=' || t.id || ': ' || quote_literal(t.user_id) AS k
-    FROM public.tags AS t
-    WHERE CASE WHEN pg_temp.pgmig_converts_tags_user_id(t.user_id) THEN (t.user_id)::uuid::text <> lower(t.user_id) ELSE false END
-    ) AS findings
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  tags.user_id: converts, but reads back as other text than lower(value): % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  ELSE
-    RAISE NOTICE 'ok  tags.user_id: converts, but reads back as other text than lower(value): none';
-  END IF;
-
-  -- users.id: values that do not convert to uuid
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT k, row_number() OVER (ORDER BY k) AS rn
-    FROM (
-    SELECT 'id=' || t.id || ': ' || quote_literal(t.id) AS k
-    FROM public.users AS t
-    WHERE t.id IS NOT NULL
-      AND NOT pg_temp.pgmig_converts_users_id(t.id)
-    ) AS findings
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  users.id: does not convert to uuid: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  ELSE
-    RAISE NOTICE 'ok  users.id: does not convert to uuid: none';
-  END IF;
-
-  -- users.id: UUIDs not spelled canonically (braces, no hyphens): verify compares uuid::text with lower(old)
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT k, row_number() OVER (ORDER BY k) AS rn
-    FROM (
-    SELECT 'id=' || t.id || ': ' || quote_literal(t.id) AS k
-    FROM public.users AS t
-    WHERE CASE WHEN pg_temp.pgmig_converts_users_id(t.id) THEN (t.id)::uuid::text <> lower(t.id) ELSE false END
-    ) AS findings
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  users.id: converts, but reads back as other text than lower(value): % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  ELSE
-    RAISE NOTICE 'ok  users.id: converts, but reads back as other text than lower(value): none';
   END IF;
 
   -- users: PRIMARY KEY users_pkey on the converted values
@@ -728,7 +684,7 @@ BEGIN
     SELECT k, row_number() OVER (ORDER BY k) AS rn
     FROM (
     SELECT DISTINCT v.oid::regclass::text || ' reads ' || changed.tbl || '.' || changed.col AS k
-    FROM (VALUES ('public.journal_entries', 'user_id'), ('public.reminders', 'user_id'), ('public.tags', 'user_id'), ('public.users', 'id')) AS changed(tbl, col)
+    FROM (VALUES ('public.reminders', 'user_id'), ('public.users', 'id'), ('public.journal_entries', 'user_id'), ('public.tags', 'user_id')) AS changed(tbl, col)
     JOIN pg_catalog.pg_attribute a ON a.attrelid = changed.tbl::regclass AND a.attname = changed.col
     JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
     JOIN pg_catalog.pg_rewrite r ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND r.oid = d.objid
@@ -740,6 +696,51 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   ELSE
     RAISE NOTICE 'ok  views that read a changed column (drop them before migrate, re-create them after): none';
+  END IF;
+
+  -- objects the swap would fail on or drop silently: what depends on a changed column or on a key or index migrate drops, but those migrate drops and re-creates itself
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+    WITH changed_column AS (
+      SELECT a.attrelid, a.attnum
+      FROM (VALUES ('public.reminders', 'user_id'), ('public.users', 'id'), ('public.journal_entries', 'user_id'), ('public.tags', 'user_id')) AS changed(tbl, col)
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = changed.tbl::regclass AND a.attname = changed.col
+    ), known(tbl, name) AS (
+      VALUES ('public.journal_entries', 'journal_entries_user_id_fkey'), ('public.tags', 'tags_user_id_fkey'), ('public.journal_entries', 'idx_journal_entries_user_created'), ('public.journal_entries', 'idx_journal_entries_user_id'), ('public.reminders', 'idx_reminders_due'), ('public.reminders', 'idx_reminders_pending'), ('public.reminders', 'idx_reminders_user_id'), ('public.reminders', 'reminders_user_id_set'), ('public.users', 'users_id_not_blank'), ('public.tags', 'tags_user_id_name_key'), ('public.users', 'users_pkey')
+    ), known_constraint AS (
+      SELECT c.oid, c.conindid FROM known JOIN pg_catalog.pg_constraint c ON c.conrelid = known.tbl::regclass AND c.conname = known.name
+    ), known_index AS (
+      SELECT i.indexrelid AS oid FROM known JOIN pg_catalog.pg_index i ON i.indrelid = known.tbl::regclass
+      JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid AND ic.relname = known.name
+      UNION SELECT conindid FROM known_constraint WHERE conindid <> 0
+    ), dependency AS (
+      SELECT d.* FROM pg_catalog.pg_depend d JOIN changed_column a
+        ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
+      UNION ALL
+      SELECT d.* FROM pg_catalog.pg_depend d JOIN known_index i
+        ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = i.oid
+    )
+    SELECT pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid) || ' depends on '
+           || min(pg_catalog.pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid)) AS k
+    FROM dependency d
+    WHERE d.deptype IN ('n', 'a', 'i')
+      AND d.classid <> 'pg_catalog.pg_rewrite'::regclass
+      AND NOT (d.classid = 'pg_catalog.pg_constraint'::regclass AND d.objid IN (SELECT oid FROM known_constraint))
+      AND NOT (d.classid = 'pg_catalog.pg_class'::regclass AND d.objid IN (SELECT oid FROM known_index))
+      AND NOT (d.classid = 'pg_catalog.pg_attrdef'::regclass AND EXISTS (
+        SELECT 1 FROM pg_catalog.pg_attrdef ad JOIN changed_column a ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+        WHERE ad.oid = d.objid))
+    GROUP BY d.classid, d.objid, d.objsubid
+    ) AS findings
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  objects outside the model on a changed column or a dropped key (drop them before migrate, re-create them after): % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'ok  objects outside the model on a changed column or a dropped key (drop them before migrate, re-create them after): none';
   END IF;
 END
 $check$;

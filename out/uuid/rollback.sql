@@ -6,6 +6,9 @@
 --   after it: the reverse swap, the old values restored from the backup in _pgmig, V2's
 --   keys, constraints and indexes dropped and V1's re-created (ACCESS EXCLUSIVE on
 --   public.journal_entries, public.reminders, public.tags, public.users until COMMIT).
+--   Rows the application wrote or changed since migrate have no backup to restore: they
+--   keep their values, converted back to V1's types (a foreign key's value spelled as its
+--   parent's restored one), and rollback counts them per column.
 -- Then drops the backups and the procedures and marks the log.
 --   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
@@ -301,7 +304,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '9b823b3633c21ca2ed77142e4120b3873c7b14b20d911d0f704ac1066e050302';
+SET pgmig.fingerprint = '6f75aa4ed368f6e10946855634d26a54352f06a05853c1d5b20b609280673059';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -333,9 +336,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9b823b3633c21ca2ed77142e4120b3873c7b14b20d911d0f704ac1066e050302';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6f75aa4ed368f6e10946855634d26a54352f06a05853c1d5b20b609280673059';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9b823b3633c21ca2ed77142e4120b3873c7b14b20d911d0f704ac1066e050302; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6f75aa4ed368f6e10946855634d26a54352f06a05853c1d5b20b609280673059; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -359,7 +362,7 @@ $fingerprint$;
 DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
-  written_names text[] := ARRAY['public.journal_entries', 'public.reminders', 'public.tags', 'public.users']::text[];
+  written_names text[] := ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[];
   read_names text[] := '{}'::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
@@ -501,10 +504,18 @@ END
 $guard$;
 
 DO $undo$
+DECLARE
+  pgmig_changed bigint;
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM _pgmig.log
                  WHERE model = 'uuid' AND script = 'migrate' AND status IN ('running', 'done')) THEN
     RAISE EXCEPTION 'nothing to roll back: model uuid has no migration in this database';
+  END IF;
+
+IF EXISTS (SELECT 1 FROM _pgmig.log
+             WHERE model = 'uuid' AND script = 'cleanup' AND step = '(all)' AND status = 'done') THEN
+    RAISE EXCEPTION 'model uuid was cleaned up: cleanup.sql dropped its backups after verify passed'
+      USING HINT = 'verify.sql compares with the backups and rollback.sql restores from them: neither can run now';
   END IF;
   LOCK TABLE public.journal_entries IN ACCESS EXCLUSIVE MODE;
   LOCK TABLE public.reminders IN ACCESS EXCLUSIVE MODE;
@@ -526,44 +537,96 @@ BEGIN
     ALTER TABLE public.tags DROP CONSTRAINT tags_user_id_name_key;
     ALTER TABLE public.users DROP CONSTRAINT users_pkey;
 
-    -- public.journal_entries
-    ALTER TABLE public.journal_entries ADD COLUMN pgmig_old_user_id character varying(36);
-    UPDATE public.journal_entries AS t
-    SET pgmig_old_user_id = bk.user_id
-    FROM _pgmig.backup_uuid_journal_entries AS bk
-    WHERE t.id = bk.id;
-    ALTER TABLE public.journal_entries DROP COLUMN user_id;
-    ALTER TABLE public.journal_entries RENAME COLUMN pgmig_old_user_id TO user_id;
-    ALTER TABLE public.journal_entries ALTER COLUMN user_id SET NOT NULL;
-
     -- public.reminders
+    -- reminders.user_id: rows without a backup, or changed since migrate: kept as they are, converted back
+    SELECT count(*) INTO pgmig_changed FROM (
+      SELECT 1
+      FROM public.reminders AS cur
+      LEFT JOIN _pgmig.backup_uuid_reminders AS bk ON cur.id = bk.id
+      WHERE NOT (bk.id IS NOT NULL AND (bk.user_id)::uuid IS NOT DISTINCT FROM cur.user_id)
+    ) AS written;
+    IF pgmig_changed > 0 THEN
+      RAISE NOTICE 'rollback: reminders.user_id: % rows written or changed since migrate: kept, converted back', pgmig_changed;
+    END IF;
     ALTER TABLE public.reminders ADD COLUMN pgmig_old_user_id character varying(36);
     UPDATE public.reminders AS t
-    SET pgmig_old_user_id = bk.user_id
-    FROM _pgmig.backup_uuid_reminders AS bk
-    WHERE t.id = bk.id;
+    SET pgmig_old_user_id = CASE WHEN bk.id IS NOT NULL AND (bk.user_id)::uuid IS NOT DISTINCT FROM cur.user_id THEN bk.user_id
+                     ELSE (cur.user_id)::character varying(36) END
+    FROM public.reminders AS cur
+    LEFT JOIN _pgmig.backup_uuid_reminders AS bk ON cur.id = bk.id
+    WHERE cur.ctid = t.ctid;
     ALTER TABLE public.reminders DROP COLUMN user_id;
     ALTER TABLE public.reminders RENAME COLUMN pgmig_old_user_id TO user_id;
     ALTER TABLE public.reminders ALTER COLUMN user_id SET NOT NULL;
 
-    -- public.tags
-    ALTER TABLE public.tags ADD COLUMN pgmig_old_user_id character varying(36);
-    UPDATE public.tags AS t
-    SET pgmig_old_user_id = bk.user_id
-    FROM _pgmig.backup_uuid_tags AS bk
-    WHERE t.id = bk.id;
-    ALTER TABLE public.tags DROP COLUMN user_id;
-    ALTER TABLE public.tags RENAME COLUMN pgmig_old_user_id TO user_id;
-
     -- public.users
+    -- users.id: rows without a backup, or changed since migrate: kept as they are, converted back
+    SELECT count(*) INTO pgmig_changed FROM (
+      SELECT 1
+      FROM public.users AS cur
+      LEFT JOIN _pgmig.backup_uuid_users AS bk ON cur.id = (bk.id)::uuid
+      WHERE NOT (bk.id IS NOT NULL AND (bk.id)::uuid IS NOT DISTINCT FROM cur.id)
+    ) AS written;
+    IF pgmig_changed > 0 THEN
+      RAISE NOTICE 'rollback: users.id: % rows written or changed since migrate: kept, converted back', pgmig_changed;
+    END IF;
     ALTER TABLE public.users ADD COLUMN pgmig_old_id character varying(36);
     UPDATE public.users AS t
-    SET pgmig_old_id = bk.id
-    FROM _pgmig.backup_uuid_users AS bk
-    WHERE t.id = (bk.id)::uuid;
+    SET pgmig_old_id = CASE WHEN bk.id IS NOT NULL AND (bk.id)::uuid IS NOT DISTINCT FROM cur.id THEN bk.id
+                     ELSE (cur.id)::character varying(36) END
+    FROM public.users AS cur
+    LEFT JOIN _pgmig.backup_uuid_users AS bk ON cur.id = (bk.id)::uuid
+    WHERE cur.ctid = t.ctid;
     ALTER TABLE public.users DROP COLUMN id;
     ALTER TABLE public.users RENAME COLUMN pgmig_old_id TO id;
     ALTER TABLE public.users ALTER COLUMN id SET NOT NULL;
+
+    -- public.journal_entries
+    -- journal_entries.user_id: rows without a backup, or changed since migrate: kept as they are, converted back
+    SELECT count(*) INTO pgmig_changed FROM (
+      SELECT 1
+      FROM public.journal_entries AS cur
+      LEFT JOIN _pgmig.backup_uuid_journal_entries AS bk ON cur.id = bk.id
+      WHERE NOT (bk.id IS NOT NULL AND (bk.user_id)::uuid IS NOT DISTINCT FROM cur.user_id)
+    ) AS written;
+    IF pgmig_changed > 0 THEN
+      RAISE NOTICE 'rollback: journal_entries.user_id: % rows written or changed since migrate: kept, converted back', pgmig_changed;
+    END IF;
+    ALTER TABLE public.journal_entries ADD COLUMN pgmig_old_user_id character varying(36);
+    UPDATE public.journal_entries AS t
+    SET pgmig_old_user_id = CASE WHEN bk.id IS NOT NULL AND (bk.user_id)::uuid IS NOT DISTINCT FROM cur.user_id THEN bk.user_id
+                     WHEN p0.id IS NOT NULL THEN p0.id
+                     ELSE (cur.user_id)::character varying(36) END
+    FROM public.journal_entries AS cur
+    LEFT JOIN _pgmig.backup_uuid_journal_entries AS bk ON cur.id = bk.id
+    LEFT JOIN public.users AS p0 ON (p0.id)::uuid = cur.user_id
+    WHERE cur.ctid = t.ctid;
+    ALTER TABLE public.journal_entries DROP COLUMN user_id;
+    ALTER TABLE public.journal_entries RENAME COLUMN pgmig_old_user_id TO user_id;
+    ALTER TABLE public.journal_entries ALTER COLUMN user_id SET NOT NULL;
+
+    -- public.tags
+    -- tags.user_id: rows without a backup, or changed since migrate: kept as they are, converted back
+    SELECT count(*) INTO pgmig_changed FROM (
+      SELECT 1
+      FROM public.tags AS cur
+      LEFT JOIN _pgmig.backup_uuid_tags AS bk ON cur.id = bk.id
+      WHERE NOT (bk.id IS NOT NULL AND (bk.user_id)::uuid IS NOT DISTINCT FROM cur.user_id)
+    ) AS written;
+    IF pgmig_changed > 0 THEN
+      RAISE NOTICE 'rollback: tags.user_id: % rows written or changed since migrate: kept, converted back', pgmig_changed;
+    END IF;
+    ALTER TABLE public.tags ADD COLUMN pgmig_old_user_id character varying(36);
+    UPDATE public.tags AS t
+    SET pgmig_old_user_id = CASE WHEN bk.id IS NOT NULL AND (bk.user_id)::uuid IS NOT DISTINCT FROM cur.user_id THEN bk.user_id
+                     WHEN p0.id IS NOT NULL THEN p0.id
+                     ELSE (cur.user_id)::character varying(36) END
+    FROM public.tags AS cur
+    LEFT JOIN _pgmig.backup_uuid_tags AS bk ON cur.id = bk.id
+    LEFT JOIN public.users AS p0 ON (p0.id)::uuid = cur.user_id
+    WHERE cur.ctid = t.ctid;
+    ALTER TABLE public.tags DROP COLUMN user_id;
+    ALTER TABLE public.tags RENAME COLUMN pgmig_old_user_id TO user_id;
     ALTER TABLE public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);
     ALTER TABLE public.tags ADD CONSTRAINT tags_user_id_name_key UNIQUE (user_id, name);
     ALTER TABLE public.reminders ADD CONSTRAINT reminders_user_id_set CHECK (user_id IS NOT NULL) NOT VALID;
@@ -578,22 +641,22 @@ BEGIN
     RAISE NOTICE 'rollback: columns swapped back to V1''s types';
   ELSE
     -- Before the swap: the old columns are as they were; only the new ones go.
-    ALTER TABLE public.journal_entries DROP COLUMN IF EXISTS pgmig_new_user_id;
     ALTER TABLE public.reminders DROP COLUMN IF EXISTS pgmig_new_user_id;
-    ALTER TABLE public.tags DROP COLUMN IF EXISTS pgmig_new_user_id;
     ALTER TABLE public.users DROP COLUMN IF EXISTS pgmig_new_id;
+    ALTER TABLE public.journal_entries DROP COLUMN IF EXISTS pgmig_new_user_id;
+    ALTER TABLE public.tags DROP COLUMN IF EXISTS pgmig_new_user_id;
     RAISE NOTICE 'rollback: new columns dropped';
   END IF;
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.backup_uuid_journal_entries;
-DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_journal_entries(bigint);
 DROP TABLE IF EXISTS _pgmig.backup_uuid_reminders;
 DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_reminders(bigint);
-DROP TABLE IF EXISTS _pgmig.backup_uuid_tags;
-DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_tags(bigint);
 DROP TABLE IF EXISTS _pgmig.backup_uuid_users;
 DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_users(bigint);
+DROP TABLE IF EXISTS _pgmig.backup_uuid_journal_entries;
+DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_journal_entries(bigint);
+DROP TABLE IF EXISTS _pgmig.backup_uuid_tags;
+DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_tags(bigint);
 DELETE FROM _pgmig.batches WHERE model = 'uuid';
 UPDATE _pgmig.log SET status = 'rolled back'
 WHERE model = 'uuid' AND script = 'migrate' AND status IN ('running', 'done');

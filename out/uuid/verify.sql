@@ -193,6 +193,12 @@ BEGIN
     RAISE EXCEPTION 'model uuid has no completed migration in this database'
       USING HINT = 'run migrate.sql first';
   END IF;
+
+IF EXISTS (SELECT 1 FROM _pgmig.log
+             WHERE model = 'uuid' AND script = 'cleanup' AND step = '(all)' AND status = 'done') THEN
+    RAISE EXCEPTION 'model uuid was cleaned up: cleanup.sql dropped its backups after verify passed'
+      USING HINT = 'verify.sql compares with the backups and rollback.sql restores from them: neither can run now';
+  END IF;
 END
 $check$;
 
@@ -206,34 +212,13 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9b823b3633c21ca2ed77142e4120b3873c7b14b20d911d0f704ac1066e050302';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6f75aa4ed368f6e10946855634d26a54352f06a05853c1d5b20b609280673059';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9b823b3633c21ca2ed77142e4120b3873c7b14b20d911d0f704ac1066e050302; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6f75aa4ed368f6e10946855634d26a54352f06a05853c1d5b20b609280673059; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
-
--- journal_entries.user_id: converted values equal the originals in _pgmig.backup_uuid_journal_entries
-DO $check$
-DECLARE
-  n_rows bigint;
-BEGIN
-  SELECT count(*) INTO n_rows FROM (
-    SELECT 1
-    FROM _pgmig.backup_uuid_journal_entries AS bk
-    LEFT JOIN public.journal_entries AS t ON t.id = bk.id
-    WHERE t.id IS NULL
-       OR NOT ((t.user_id)::text IS NOT DISTINCT FROM lower(bk.user_id))
-  ) AS offending;
-  IF n_rows = 0 THEN
-    RAISE NOTICE 'PASS  journal_entries.user_id: every value equals its backed-up original';
-  ELSE
-    RAISE NOTICE 'FAIL  journal_entries.user_id: every value equals its backed-up original: % rows', n_rows;
-    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  END IF;
-END
-$check$;
 
 -- reminders.user_id: converted values equal the originals in _pgmig.backup_uuid_reminders
 DO $check$
@@ -245,33 +230,12 @@ BEGIN
     FROM _pgmig.backup_uuid_reminders AS bk
     LEFT JOIN public.reminders AS t ON t.id = bk.id
     WHERE t.id IS NULL
-       OR NOT ((t.user_id)::text IS NOT DISTINCT FROM lower(bk.user_id))
+       OR NOT (t.user_id IS NOT DISTINCT FROM (bk.user_id)::uuid)
   ) AS offending;
   IF n_rows = 0 THEN
     RAISE NOTICE 'PASS  reminders.user_id: every value equals its backed-up original';
   ELSE
     RAISE NOTICE 'FAIL  reminders.user_id: every value equals its backed-up original: % rows', n_rows;
-    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  END IF;
-END
-$check$;
-
--- tags.user_id: converted values equal the originals in _pgmig.backup_uuid_tags
-DO $check$
-DECLARE
-  n_rows bigint;
-BEGIN
-  SELECT count(*) INTO n_rows FROM (
-    SELECT 1
-    FROM _pgmig.backup_uuid_tags AS bk
-    LEFT JOIN public.tags AS t ON t.id = bk.id
-    WHERE t.id IS NULL
-       OR NOT ((t.user_id)::text IS NOT DISTINCT FROM lower(bk.user_id))
-  ) AS offending;
-  IF n_rows = 0 THEN
-    RAISE NOTICE 'PASS  tags.user_id: every value equals its backed-up original';
-  ELSE
-    RAISE NOTICE 'FAIL  tags.user_id: every value equals its backed-up original: % rows', n_rows;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -287,12 +251,54 @@ BEGIN
     FROM _pgmig.backup_uuid_users AS bk
     LEFT JOIN public.users AS t ON t.id = (bk.id)::uuid
     WHERE t.id IS NULL
-       OR NOT ((t.id)::text IS NOT DISTINCT FROM lower(bk.id))
+       OR NOT (t.id IS NOT DISTINCT FROM (bk.id)::uuid)
   ) AS offending;
   IF n_rows = 0 THEN
     RAISE NOTICE 'PASS  users.id: every value equals its backed-up original';
   ELSE
     RAISE NOTICE 'FAIL  users.id: every value equals its backed-up original: % rows', n_rows;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- journal_entries.user_id: converted values equal the originals in _pgmig.backup_uuid_journal_entries
+DO $check$
+DECLARE
+  n_rows bigint;
+BEGIN
+  SELECT count(*) INTO n_rows FROM (
+    SELECT 1
+    FROM _pgmig.backup_uuid_journal_entries AS bk
+    LEFT JOIN public.journal_entries AS t ON t.id = bk.id
+    WHERE t.id IS NULL
+       OR NOT (t.user_id IS NOT DISTINCT FROM (bk.user_id)::uuid)
+  ) AS offending;
+  IF n_rows = 0 THEN
+    RAISE NOTICE 'PASS  journal_entries.user_id: every value equals its backed-up original';
+  ELSE
+    RAISE NOTICE 'FAIL  journal_entries.user_id: every value equals its backed-up original: % rows', n_rows;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- tags.user_id: converted values equal the originals in _pgmig.backup_uuid_tags
+DO $check$
+DECLARE
+  n_rows bigint;
+BEGIN
+  SELECT count(*) INTO n_rows FROM (
+    SELECT 1
+    FROM _pgmig.backup_uuid_tags AS bk
+    LEFT JOIN public.tags AS t ON t.id = bk.id
+    WHERE t.id IS NULL
+       OR NOT (t.user_id IS NOT DISTINCT FROM (bk.user_id)::uuid)
+  ) AS offending;
+  IF n_rows = 0 THEN
+    RAISE NOTICE 'PASS  tags.user_id: every value equals its backed-up original';
+  ELSE
+    RAISE NOTICE 'FAIL  tags.user_id: every value equals its backed-up original: % rows', n_rows;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END

@@ -6,7 +6,7 @@
 pub mod export_files;
 pub(crate) mod filters;
 pub mod fingerprint;
-mod view;
+pub(crate) mod view;
 
 use askama::Template;
 

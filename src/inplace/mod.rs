@@ -8,7 +8,7 @@
 
 mod model;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
 
@@ -17,7 +17,7 @@ use crate::check::zone::ZoneConversion;
 use crate::compile::{load_schema, CompileError, Compiled, SchemaInput};
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile};
 use crate::emit::Scripts;
-use crate::plan::{Mode, Plan};
+use crate::plan::{Mode, Plan, TableSize};
 
 pub use model::{is_in_place, InPlaceModel};
 
@@ -106,6 +106,8 @@ pub struct InPlace {
     /// V2's tables as the catalog knows them, for verify's shape checks.
     pub v2_tables: Vec<Table>,
     pub v1_tables: Vec<Table>,
+    /// The locked tables' sizes by V1's statistics, when V1 is a live database (PLAN.md).
+    pub sizes: Option<BTreeMap<QualName, TableSize>>,
 }
 
 /// Compiles an in-place model (the caller has seen `in_place: true`); with `check_db`
@@ -125,7 +127,7 @@ pub fn compile(
     let schema = model.schema().to_string();
     let (c1, s1) = load_schema("V1", v1, &schema)?;
     let (c2, s2) = load_schema("V2", v2, &schema)?;
-    let (migration, warnings) = derive(&model, &source, &c1, &c2).map_err(model_err)?;
+    let (mut migration, warnings) = derive(&model, &source, &c1, &c2).map_err(model_err)?;
     if let Some(url) = check_db {
         let SchemaInput::Ddl(v1_ddl) = v1 else {
             return Err(CompileError::CheckDb(
@@ -133,6 +135,12 @@ pub fn compile(
             ));
         };
         crate::dbcheck::check_in_place(&migration, &model, &source, url, v1_ddl)?;
+    }
+    if let SchemaInput::Database(url) = v1 {
+        let mut client = crate::compile::connect("V1", url)?;
+        let sizes = crate::stats::table_sizes(&mut client, &migration.schema)
+            .map_err(|e| crate::compile::database_error("V1", e))?;
+        migration.sizes = Some(sizes);
     }
     let scripts = render(&migration).map_err(|e| CompileError::Render(e.to_string()))?;
     let plan = Plan {
@@ -548,6 +556,7 @@ fn derive(
             tables.push(change);
         }
     }
+    let tables = parents_first(tables, &v1);
     for (k, _) in &m.using {
         if !used_using.contains(k.as_str()) {
             errors.push(
@@ -640,8 +649,42 @@ fn derive(
         locked,
         v2_tables,
         v1_tables,
+        sizes: None,
     };
     Ok((migration, warnings))
+}
+
+/// The changed tables with parents before their children (by V1's foreign keys between
+/// them), in catalog order otherwise: rollback restores a parent's old values first, so a
+/// child's row written since migrate can take its parent's V1 spelling. A cycle is broken at
+/// its first table.
+fn parents_first(tables: Vec<TableChange>, v1: &[&Table]) -> Vec<TableChange> {
+    let parents = |name: &QualName| -> Vec<QualName> {
+        v1.iter()
+            .find(|t| &t.name == name)
+            .map(|t| {
+                t.foreign_keys
+                    .iter()
+                    .map(|fk| fk.references.clone())
+                    .filter(|p| p != name)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut rest = tables;
+    let mut ordered = Vec::with_capacity(rest.len());
+    while !rest.is_empty() {
+        let ready = rest
+            .iter()
+            .position(|t| {
+                parents(&t.name)
+                    .iter()
+                    .all(|p| rest.iter().all(|r| &r.name != p))
+            })
+            .unwrap_or(0);
+        ordered.push(rest.remove(ready));
+    }
+    ordered
 }
 
 /// Parses a `using` expression and prints it back (one statement's worth of SQL, no `;`).
@@ -704,7 +747,11 @@ mod view;
 /// Renders the scripts twice: first with an empty fingerprint, whose hash is the
 /// fingerprint every script then carries (as the copy compile does).
 fn render(m: &InPlace) -> Result<Scripts, askama::Error> {
-    let fingerprint = crate::emit::fingerprint::of_scripts(&render_with(m, "")?);
+    let mut scripts = render_with(m, "")?;
+    // PLAN.md's sizes are V1's statistics at compile time, not what the scripts do: a compile
+    // from the live database and one from DDL files verify and roll back each other's runs.
+    scripts.files.retain(|(name, _)| *name != "PLAN.md");
+    let fingerprint = crate::emit::fingerprint::of_scripts(&scripts);
     render_with(m, &fingerprint)
 }
 
@@ -738,6 +785,14 @@ fn render_with(m: &InPlace, fingerprint: &str) -> Result<Scripts, askama::Error>
         (
             "rollback.sql",
             view::Rollback {
+                v: &v,
+                time_zone: &m.time_zone,
+            }
+            .render()?,
+        ),
+        (
+            "cleanup.sql",
+            view::Cleanup {
                 v: &v,
                 time_zone: &m.time_zone,
             }

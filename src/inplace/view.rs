@@ -3,7 +3,10 @@
 use askama::Template;
 
 use super::{InPlace, Obj, ObjKind, TableChange, TypeChange};
+use std::collections::BTreeMap;
+
 use crate::catalog::{quote_ident, Deferrable, FkAction, QualName, Table};
+use crate::plan::TableSize;
 
 use crate::emit::filters;
 use crate::sql_text::{notice_text as notice, quote_literal as lit};
@@ -54,6 +57,9 @@ pub struct TableView {
     /// Statements of the swap (after the drops), and of the reverse swap in rollback.
     pub swap: Vec<String>,
     pub unswap: Vec<String>,
+    /// rollback: per changed column, the rows the application wrote or changed since migrate
+    /// (no backup, or a value other than the backup's converted): counted, then kept.
+    pub since: Vec<Check>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +95,10 @@ pub struct View {
     pub plan_changes: Vec<String>,
     /// The implicit-code guard's `text[]` of the tables this migration writes or alters.
     pub implicit_written: String,
+    /// PLAN.md, compiled against a live V1: a table row per locked table (rows, size), and
+    /// the estimate of the fill and of the swap's window. Empty from DDL files.
+    pub plan_sizes: Vec<String>,
+    pub window: String,
 }
 
 fn change_of<'a>(t: &'a TableChange, col: &str) -> Option<&'a TypeChange> {
@@ -102,6 +112,8 @@ impl View {
         let mut findings = Vec::new();
         let mut checks = Vec::new();
         let mut plan_changes = Vec::new();
+        // Tables whose values rollback has restored so far (it restores in `m.tables`' order).
+        let mut rolled_back: Vec<QualName> = Vec::new();
         for t in &m.tables {
             let name = t.name.to_string();
             let backup = QualName::new(
@@ -161,6 +173,7 @@ impl View {
                 swap.push(format!("ALTER TABLE {name} DROP COLUMN {col}"));
                 swap.push(format!("ALTER TABLE {name} RENAME COLUMN {temp} TO {col}"));
             }
+            let mut since = Vec::new();
             if !t.types.is_empty() {
                 let old_cols: Vec<String> = t
                     .types
@@ -173,22 +186,16 @@ impl View {
                         c.old_type
                     ));
                 }
-                let set: Vec<String> = t
-                    .types
-                    .iter()
-                    .zip(&old_cols)
-                    .map(|(c, old)| format!("{old} = bk.{}", quote_ident(&c.column)))
-                    .collect();
-                unswap.push(format!(
-                    "UPDATE {name} AS t\n    SET {}\n    FROM {backup} AS bk\n    WHERE {key_join}",
-                    set.join(",\n        ")
-                ));
+                let restore = restore_old_values(m, t, &backup, &old_cols, &rolled_back);
+                since.extend(restore.since);
+                unswap.push(restore.update);
                 for (c, old) in t.types.iter().zip(&old_cols) {
                     let col = quote_ident(&c.column);
                     unswap.push(format!("ALTER TABLE {name} DROP COLUMN {col}"));
                     unswap.push(format!("ALTER TABLE {name} RENAME COLUMN {old} TO {col}"));
                 }
             }
+            rolled_back.push(t.name.clone());
             for (col, a1, a2) in &t.attrs {
                 let typed = change_of(t, col).is_some();
                 let q = quote_ident(col);
@@ -293,30 +300,14 @@ impl View {
                     ),
                 });
                 let tc = change_of(t, &unq(&c.column)).unwrap();
-                if tc.using.is_none() && c.new_type == "uuid" {
-                    findings.push(Check {
-                        label_notice: notice(&format!("{}.{}: converts, but reads back as other text than lower(value)", t.name.name, unq(&c.column))),
-                        label_comment: format!("{}.{}: UUIDs not spelled canonically (braces, no hyphens): verify compares uuid::text with lower(old)", t.name.name, unq(&c.column)),
-                        query: format!(
-                            "SELECT {key_text} || ': ' || quote_literal(t.{col}) AS k\n    FROM {name} AS t\n    WHERE CASE WHEN {}(t.{col}) THEN (t.{col})::uuid::text <> lower(t.{col}) ELSE false END",
-                            c.helper,
-                            col = c.column
-                        ),
-                    });
-                }
-                // verify: every backed-up value converted, through the backup.
-                let same = if tc.using.is_none() && c.new_type == "uuid" {
-                    format!(
-                        "(t.{col})::text IS NOT DISTINCT FROM lower(bk.{col})",
-                        col = c.column
-                    )
-                } else {
-                    format!(
-                        "t.{col} IS NOT DISTINCT FROM {}",
-                        tc.conversion("bk"),
-                        col = c.column
-                    )
-                };
+                // verify: every backed-up value converted, through the backup. Compared as
+                // values of the new type: a UUID spelled in braces, without hyphens or in
+                // upper case equals its canonical form as a uuid, not as text.
+                let same = format!(
+                    "t.{col} IS NOT DISTINCT FROM {}",
+                    tc.conversion("bk"),
+                    col = c.column
+                );
                 let first_key = quote_ident(&t.key[0]);
                 checks.push(Check {
                     label_notice: notice(&format!("{}.{}: every value equals its backed-up original", t.name.name, unq(&c.column))),
@@ -364,6 +355,7 @@ impl View {
                 fill_set,
                 swap,
                 unswap,
+                since,
             });
         }
 
@@ -497,6 +489,60 @@ impl View {
             });
         }
 
+        // Every other object in the database that hangs on a changed column, or on a key or
+        // index the swap drops (a foreign key of a table the model does not list, an index,
+        // a trigger, a policy, a statistics object, an owned sequence...): the swap would
+        // fail on it after the whole fill, or drop it silently. Views have their own finding.
+        if !changed.is_empty() {
+            let known: Vec<String> = m
+                .drops
+                .iter()
+                .map(|o| format!("({}, {})", lit(&o.table.to_string()), lit(&o.name)))
+                .collect();
+            let known = if known.is_empty() {
+                "SELECT NULL::text, NULL::text WHERE false".to_string()
+            } else {
+                format!("VALUES {}", known.join(", "))
+            };
+            findings.push(Check {
+                label_notice: notice("objects outside the model on a changed column or a dropped key (drop them before migrate, re-create them after)"),
+                label_comment: "objects the swap would fail on or drop silently: what depends on a changed column or on a key or index migrate drops, but those migrate drops and re-creates itself".into(),
+                query: format!(
+                    "WITH changed_column AS (\n      \
+                     SELECT a.attrelid, a.attnum\n      \
+                     FROM (VALUES {}) AS changed(tbl, col)\n      \
+                     JOIN pg_catalog.pg_attribute a ON a.attrelid = changed.tbl::regclass AND a.attname = changed.col\n    \
+                     ), known(tbl, name) AS (\n      \
+                     {known}\n    \
+                     ), known_constraint AS (\n      \
+                     SELECT c.oid, c.conindid FROM known JOIN pg_catalog.pg_constraint c ON c.conrelid = known.tbl::regclass AND c.conname = known.name\n    \
+                     ), known_index AS (\n      \
+                     SELECT i.indexrelid AS oid FROM known JOIN pg_catalog.pg_index i ON i.indrelid = known.tbl::regclass\n      \
+                     JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid AND ic.relname = known.name\n      \
+                     UNION SELECT conindid FROM known_constraint WHERE conindid <> 0\n    \
+                     ), dependency AS (\n      \
+                     SELECT d.* FROM pg_catalog.pg_depend d JOIN changed_column a\n        \
+                     ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum\n      \
+                     UNION ALL\n      \
+                     SELECT d.* FROM pg_catalog.pg_depend d JOIN known_index i\n        \
+                     ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = i.oid\n    \
+                     )\n    \
+                     SELECT pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid) || ' depends on '\n           \
+                     || min(pg_catalog.pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid)) AS k\n    \
+                     FROM dependency d\n    \
+                     WHERE d.deptype IN ('n', 'a', 'i')\n      \
+                     AND d.classid <> 'pg_catalog.pg_rewrite'::regclass\n      \
+                     AND NOT (d.classid = 'pg_catalog.pg_constraint'::regclass AND d.objid IN (SELECT oid FROM known_constraint))\n      \
+                     AND NOT (d.classid = 'pg_catalog.pg_class'::regclass AND d.objid IN (SELECT oid FROM known_index))\n      \
+                     AND NOT (d.classid = 'pg_catalog.pg_attrdef'::regclass AND EXISTS (\n        \
+                     SELECT 1 FROM pg_catalog.pg_attrdef ad JOIN changed_column a ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum\n        \
+                     WHERE ad.oid = d.objid))\n    \
+                     GROUP BY d.classid, d.objid, d.objsubid",
+                    changed.join(", ")
+                ),
+            });
+        }
+
         // Verify: no orphan under any foreign key of the locked tables, and V2's shape.
         for t2 in &m.v2_tables {
             for fk in &t2.foreign_keys {
@@ -539,6 +585,10 @@ impl View {
         undrops.sort_by_key(|o| (std::cmp::Reverse(o.kind), o.table.clone(), o.name.clone()));
         let mut uncreates: Vec<Obj> = m.drops.clone();
         uncreates.sort_by_key(|o| (o.kind, o.table.clone(), o.name.clone()));
+        let (plan_sizes, window) = match &m.sizes {
+            Some(sizes) => sizes_and_window(m, sizes),
+            None => (Vec::new(), String::new()),
+        };
         let locked_list: Vec<String> = m.locked.iter().map(|n| n.to_string()).collect();
         let implicit_written =
             crate::sql_text::text_array(tables.iter().map(|t| &t.name).chain(locked_list.iter()));
@@ -562,7 +612,186 @@ impl View {
             checks,
             plan_changes,
             implicit_written,
+            plan_sizes,
+            window,
         }
+    }
+}
+
+/// PLAN.md's rows of the locked tables' sizes, and its estimate of the fill and of the swap's
+/// window: the swap passes over a table once per key, index and CHECK it builds and per
+/// SET NOT NULL, at the measured [`crate::stats::SWAP_ROWS_PER_SECOND`].
+fn sizes_and_window(m: &InPlace, sizes: &BTreeMap<QualName, TableSize>) -> (Vec<String>, String) {
+    use crate::emit::view::{human_bytes, human_seconds};
+    use crate::stats::{FILL_ROWS_PER_SECOND, SWAP_ROWS_PER_SECOND};
+    let size = |n: &QualName| {
+        sizes
+            .get(n)
+            .copied()
+            .unwrap_or(TableSize { rows: 0, bytes: 0 })
+    };
+    let rows = m
+        .locked
+        .iter()
+        .map(|n| {
+            let s = size(n);
+            format!(
+                "| `{n}` | {} | {} |",
+                thousands(s.rows),
+                human_bytes(s.bytes)
+            )
+        })
+        .collect();
+    let filled: i64 = m
+        .tables
+        .iter()
+        .filter(|t| !t.types.is_empty())
+        .map(|t| size(&t.name).rows)
+        .sum();
+    let builds: i64 = m
+        .creates
+        .iter()
+        // Foreign keys and NOT VALID CHECKs are catalog-only in the swap.
+        .filter(|o| o.kind != ObjKind::ForeignKey && !(o.kind == ObjKind::Check && o.not_valid))
+        .map(|o| size(&o.table).rows)
+        .sum();
+    // A type-changed column starts nullable: V2's NOT NULL is set on it in the swap.
+    let not_null_scans: i64 = m
+        .tables
+        .iter()
+        .map(|t| {
+            let set = t
+                .attrs
+                .iter()
+                .filter(|(c, a1, a2)| a2.not_null && (!a1.not_null || change_of(t, c).is_some()))
+                .count() as i64;
+            set * size(&t.name).rows
+        })
+        .sum();
+    let passes = builds + not_null_scans;
+    let window = format!(
+        "Estimated fill: about {} for {} rows at {FILL_ROWS_PER_SECOND} rows/s (reads and writes go on).  \n\
+         Estimated swap window (ACCESS EXCLUSIVE): about {} for {} row passes ({} in key, index and \
+         CHECK builds, {} in SET NOT NULL scans) at {SWAP_ROWS_PER_SECOND} rows/s.  \n\
+         Rates measured on the uuid model (README.md); the DBA's hardware decides: time a run on a copy.",
+        human_seconds(filled as f64 / FILL_ROWS_PER_SECOND as f64),
+        thousands(filled),
+        human_seconds(passes as f64 / SWAP_ROWS_PER_SECOND as f64),
+        thousands(passes),
+        thousands(builds),
+        thousands(not_null_scans),
+    );
+    (rows, window)
+}
+
+/// `1234567` → `1,234,567`.
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// Rollback's restore of a table's old values, and its counts of rows written since migrate.
+struct Restore {
+    update: String,
+    since: Vec<Check>,
+}
+
+/// The `UPDATE` that fills the old-typed columns before the reverse swap. A row whose value
+/// still equals its backed-up original converted gets the original back (its spelling
+/// included); any other (a row the application inserted or changed since migrate) keeps the
+/// value it has, converted back: through the parent's restored value when a V1 foreign key
+/// makes the spelling matter (`restored` lists the tables already done), else by a cast.
+fn restore_old_values(
+    m: &InPlace,
+    t: &TableChange,
+    backup: &QualName,
+    old_cols: &[String],
+    restored: &[QualName],
+) -> Restore {
+    let name = t.name.to_string();
+    let key_join = t
+        .key
+        .iter()
+        .map(|k| match change_of(t, k) {
+            Some(c) => format!("cur.{} = {}", quote_ident(k), c.conversion("bk")),
+            None => format!("cur.{k} = bk.{k}", k = quote_ident(k)),
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let matched = format!("bk.{} IS NOT NULL", quote_ident(&t.key[0]));
+    let v1 = m.v1_tables.iter().find(|v| v.name == t.name);
+    let mut joins = vec![format!("LEFT JOIN {backup} AS bk ON {key_join}")];
+    let mut sets = Vec::new();
+    let mut since = Vec::new();
+    for (i, (c, old)) in t.types.iter().zip(old_cols).enumerate() {
+        let col = quote_ident(&c.column);
+        let unchanged = format!(
+            "{matched} AND {} IS NOT DISTINCT FROM cur.{col}",
+            c.conversion("bk")
+        );
+        // A single-column V1 foreign key into a converted column of a table restored before.
+        let parent = v1.and_then(|v| {
+            v.foreign_keys.iter().find_map(|fk| {
+                let [own] = fk.columns.as_slice() else {
+                    return None;
+                };
+                let [referenced] = fk.referenced_columns.as_slice() else {
+                    return None;
+                };
+                if own != &c.column || fk.references == t.name || !restored.contains(&fk.references)
+                {
+                    return None;
+                }
+                let pt = m.tables.iter().find(|p| p.name == fk.references)?;
+                Some((fk.references.clone(), change_of(pt, referenced)?))
+            })
+        });
+        let mut cases = vec![format!("WHEN {unchanged} THEN bk.{col}")];
+        if let Some((parent_table, pc)) = parent {
+            let alias = format!("p{i}");
+            let pcol = quote_ident(&pc.column);
+            joins.push(format!(
+                "LEFT JOIN {parent_table} AS {alias} ON {} = cur.{col}",
+                pc.conversion(&alias)
+            ));
+            cases.push(format!(
+                "WHEN {alias}.{pcol} IS NOT NULL THEN {alias}.{pcol}"
+            ));
+        }
+        sets.push(format!(
+            "{old} = CASE {}\n                     ELSE (cur.{col})::{} END",
+            cases.join("\n                     "),
+            c.old_type
+        ));
+        since.push(Check {
+            label_notice: notice(&format!("{}.{}", t.name.name, c.column)),
+            label_comment: format!(
+                "{}.{}: rows without a backup, or changed since migrate",
+                t.name.name, c.column
+            ),
+            query: format!(
+                "SELECT 1\n      FROM {name} AS cur\n      LEFT JOIN {backup} AS bk ON {key_join}\n      WHERE NOT ({unchanged})"
+            ),
+        });
+    }
+    Restore {
+        update: format!(
+            "UPDATE {name} AS t\n    SET {}\n    FROM {name} AS cur\n    {}\n    WHERE cur.ctid = t.ctid",
+            sets.join(",\n        "),
+            joins.join("\n    ")
+        ),
+        since,
     }
 }
 
@@ -783,6 +1012,14 @@ pub struct Verify<'a> {
 #[derive(Template)]
 #[template(path = "inplace/rollback.sql")]
 pub struct Rollback<'a> {
+    pub v: &'a View,
+    /// pin.sql's zone.
+    pub time_zone: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "inplace/cleanup.sql")]
+pub struct Cleanup<'a> {
     pub v: &'a View,
     /// pin.sql's zone.
     pub time_zone: &'a str,

@@ -67,6 +67,24 @@ BEGIN
   END IF;
 END
 {% endfilter %};
+
+-- ----------------------------------------------------------------------------
+-- Before anything is written (and again on a resume, until the swap): precheck.sql's
+-- checks. A value that does not convert, a NULL into NOT NULL, a duplicate key, an orphan
+-- or an object outside the model on a changed column would stop the fill or the swap
+-- half-way: they stop migrate here instead, named with their keys.
+-- ----------------------------------------------------------------------------
+SET pgmig.blocking = 0;
+{% include "inplace/findings.sql" %}
+
+DO {% filter dollar("refuse") %}
+BEGIN
+  IF current_setting('pgmig.blocking')::int > 0 THEN
+    RAISE EXCEPTION 'migrate: % blocking finding(s) above; nothing was converted', current_setting('pgmig.blocking')
+      USING HINT = 'run precheck.sql for the same list; fix the data (or the model), then run migrate.sql again';
+  END IF;
+END
+{% endfilter %};
 {%- for t in v.tables %}
 {%- if !t.changes.is_empty() %}
 

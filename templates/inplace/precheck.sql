@@ -3,9 +3,12 @@
 --
 -- What would stop migrate.sql, before anything is written: per changed column the values
 -- that do not convert (with their keys), NULLs where V2 adds NOT NULL, keys that collide
--- once converted, and rows whose converted value has no parent under a foreign key V2
--- (re-)creates. Each is BLOCKING, with a count and five sample keys. Read-only: the helper
--- functions live in pg_temp, inside a transaction that always rolls back.
+-- once converted, rows whose converted value has no parent under a foreign key V2
+-- (re-)creates, and objects outside the model that hang on a changed column (views, foreign
+-- keys of other tables, indexes, triggers...). Each is BLOCKING, with a count and five
+-- sample keys; migrate.sql runs the same checks before it writes. Says so when a migrate
+-- was interrupted. Read-only: the helper functions live in pg_temp, inside a transaction
+-- that always rolls back.
 --   psql -X -v ON_ERROR_STOP=1 -f precheck.sql      exits non-zero if a finding would stop migrate
 \set ON_ERROR_STOP on
 {% include "pin.sql" %}
@@ -28,6 +31,8 @@ CREATE SCHEMA IF NOT EXISTS _pgmig;
 SET pgmig.blocking = 0;
 
 DO {% filter dollar("check") %}
+DECLARE
+  progress text;
 BEGIN
   -- Two IFs: PL/pgSQL plans a whole condition, and _pgmig.log may not exist yet.
   IF to_regclass('_pgmig.log') IS NOT NULL THEN
@@ -36,52 +41,18 @@ BEGIN
       RAISE EXCEPTION 'model {{ v.model|notice }} is already migrated in this database'
         USING HINT = 'precheck reads the V1 columns; run rollback.sql first';
     END IF;
+    -- Fills begun, the swap not done: the checks below still read the V1 columns.
+    SELECT string_agg(step || CASE status WHEN 'done' THEN ' filled' ELSE ' being filled' END, ', ' ORDER BY id)
+    INTO progress
+    FROM _pgmig.log
+    WHERE model = {{ v.model_lit }} AND script = 'migrate' AND status IN ('running', 'done');
+    IF progress IS NOT NULL THEN
+      RAISE NOTICE 'NOTE  migrate is half done (%): run migrate.sql to resume it, or rollback.sql to undo it', progress;
+    END IF;
   END IF;
 END
 {% endfilter %};
-{%- for t in v.tables %}
-{%- for c in t.changes %}
-
--- Does a {{ c.old_type|comment }} value of {{ t.name|comment }}.{{ c.column|comment }} convert to {{ c.new_type|comment }} ({{ c.how|comment }})?
-CREATE FUNCTION {{ c.helper }}({{ c.param }} {{ c.old_type }}) RETURNS boolean
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS {% filter dollar("converts") %}
-BEGIN
-  PERFORM {{ c.helper_body }};
-  RETURN true;
-EXCEPTION WHEN OTHERS THEN
-  RETURN false;
-END
-{% endfilter %};
-{%- endfor %}
-{%- endfor %}
-
-DO {% filter dollar("check") %}
-DECLARE
-  n_found bigint;
-  samples text;
-BEGIN
-{%- for f in v.findings %}
-
-  -- {{ f.label_comment|comment }}
-  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
-  INTO n_found, samples
-  FROM (
-    SELECT k, row_number() OVER (ORDER BY k) AS rn
-    FROM (
-    {{ f.query }}
-    ) AS findings
-  ) AS found;
-  IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  {{ f.label_notice }}: % rows, e.g. %', n_found, samples;
-    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
-  ELSE
-    RAISE NOTICE 'ok  {{ f.label_notice }}: none';
-  END IF;
-{%- endfor %}
-END
-{% endfilter %};
+{% include "inplace/findings.sql" %}
 
 DO {% filter dollar("check") %}
 BEGIN

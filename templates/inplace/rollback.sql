@@ -6,6 +6,9 @@
 --   after it: the reverse swap, the old values restored from the backup in _pgmig, V2's
 --   keys, constraints and indexes dropped and V1's re-created (ACCESS EXCLUSIVE on
 --   {{ v.locked|comment }} until COMMIT).
+--   Rows the application wrote or changed since migrate have no backup to restore: they
+--   keep their values, converted back to V1's types (a foreign key's value spelled as its
+--   parent's restored one), and rollback counts them per column.
 -- Then drops the backups and the procedures and marks the log.
 --   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
@@ -34,11 +37,14 @@ BEGIN;
 {% include "implicit_code_guard.sql" %}
 
 DO {% filter dollar("undo") %}
+DECLARE
+  pgmig_changed bigint;
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM _pgmig.log
                  WHERE model = {{ v.model_lit }} AND script = 'migrate' AND status IN ('running', 'done')) THEN
     RAISE EXCEPTION 'nothing to roll back: model {{ v.model|notice }} has no migration in this database';
   END IF;
+  {% include "inplace/cleaned_up.sql" %}
 {%- for t in v.locked_list %}
   LOCK TABLE {{ t }} IN ACCESS EXCLUSIVE MODE;
 {%- endfor %}
@@ -52,6 +58,15 @@ BEGIN
 {%- for t in v.tables %}
 
     -- {{ t.name|comment }}
+{%- for c in t.since %}
+    -- {{ c.label_comment|comment }}: kept as they are, converted back
+    SELECT count(*) INTO pgmig_changed FROM (
+      {{ c.query }}
+    ) AS written;
+    IF pgmig_changed > 0 THEN
+      RAISE NOTICE 'rollback: {{ c.label_notice }}: % rows written or changed since migrate: kept, converted back', pgmig_changed;
+    END IF;
+{%- endfor %}
 {%- for s in t.unswap %}
     {{ s }};
 {%- endfor %}

@@ -29,31 +29,14 @@ BEGIN
     RAISE EXCEPTION 'model {{ v.model|notice }} has no completed migration in this database'
       USING HINT = 'run migrate.sql first';
   END IF;
+  {% include "inplace/cleaned_up.sql" %}
 END
 {% endfilter %};
 {%- let plan = v %}
 {%- let checking = "verify.sql" %}
 
 {% include "fingerprint_check.sql" %}
-{%- for c in v.checks %}
-
--- {{ c.label_comment|comment }}
-DO {% filter dollar("check") %}
-DECLARE
-  n_rows bigint;
-BEGIN
-  SELECT count(*) INTO n_rows FROM (
-    {{ c.query }}
-  ) AS offending;
-  IF n_rows = 0 THEN
-    RAISE NOTICE 'PASS  {{ c.label_notice }}';
-  ELSE
-    RAISE NOTICE 'FAIL  {{ c.label_notice }}: % rows', n_rows;
-    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  END IF;
-END
-{% endfilter %};
-{%- endfor %}
+{% include "inplace/verify_checks.sql" %}
 
 DO {% filter dollar("check") %}
 BEGIN

@@ -11,7 +11,7 @@ fn stderr(out: &std::process::Output) -> String {
 fn a_misspelled_script_name_gets_the_nearest_one() {
     let out = pgmig_cli(&["run", "precheks", "--db", "host=/nonexistent dbname=x"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    insta::assert_snapshot!(stderr(&out), @"error: `precheks` is not a script: did you mean `precheck`? (one of precheck, migrate, verify, rollback, export, or the path of a .sql file)");
+    insta::assert_snapshot!(stderr(&out), @"error: `precheks` is not a script: did you mean `precheck`? (one of precheck, migrate, verify, rollback, export, cleanup, or the path of a .sql file)");
 }
 
 #[test]

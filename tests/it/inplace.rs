@@ -12,7 +12,7 @@ use crate::workout::{must_pass, run, stderr};
 
 const TABLES: &[&str] = &["users", "journal_entries", "tags", "reminders"];
 
-fn models() -> std::path::PathBuf {
+pub(crate) fn models() -> std::path::PathBuf {
     repo_root().join("models/uuid")
 }
 
@@ -39,7 +39,7 @@ pub(crate) fn uuid_db(name: &str, traps: bool) -> TestDb {
 }
 
 /// The model compiled with `batch_size` into a fresh directory.
-fn compiled(batch_size: u64) -> tempfile::TempDir {
+pub(crate) fn compiled(batch_size: u64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let model = std::fs::read_to_string(models().join("model.yaml")).unwrap();
     let sized = model.replacen("batch_size: 1000", &format!("batch_size: {batch_size}"), 1);
@@ -57,7 +57,7 @@ fn compiled(batch_size: u64) -> tempfile::TempDir {
 
 /// Per table: row count and md5 of the rows as jsonb (keys in jsonb's own order, so the
 /// column order — which the swap changes — does not count; types and values do).
-fn md5s(db: &TestDb) -> BTreeMap<String, String> {
+pub(crate) fn md5s(db: &TestDb) -> BTreeMap<String, String> {
     let mut client = db.client();
     TABLES
         .iter()
@@ -83,20 +83,20 @@ fn tables_of(mut c: Catalog) -> Catalog {
     c
 }
 
-fn live(db: &TestDb) -> Catalog {
+pub(crate) fn live(db: &TestDb) -> Catalog {
     tables_of(pgmig::catalog::from_database(&mut db.client(), &["public".to_string()]).unwrap())
 }
 
-fn ddl(file: &str) -> Catalog {
+pub(crate) fn ddl(file: &str) -> Catalog {
     let text = std::fs::read_to_string(models().join(file)).unwrap();
     tables_of(pgmig::catalog::from_ddl(&text, "public").unwrap().catalog)
 }
 
-fn count(db: &TestDb, sql: &str) -> i64 {
+pub(crate) fn count(db: &TestDb, sql: &str) -> i64 {
     db.client().query_one(sql, &[]).unwrap().get(0)
 }
 
-const NOT_UUID: &str =
+pub(crate) const NOT_UUID: &str =
     "!~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'";
 
 #[test]

@@ -14,6 +14,7 @@ mod fingerprint;
 mod hostile;
 mod init;
 mod inplace;
+mod inplace_guide;
 mod lint;
 mod mutations;
 mod names;

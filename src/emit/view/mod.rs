@@ -509,7 +509,7 @@ pub fn castable_function(type_name: &str) -> String {
     format!("pg_temp.pgmig_castable_{slug}")
 }
 
-fn human_bytes(bytes: i64) -> String {
+pub(crate) fn human_bytes(bytes: i64) -> String {
     let mb = bytes as f64 / (1024.0 * 1024.0);
     if mb >= 1024.0 {
         format!("{:.1} GB", mb / 1024.0)
@@ -518,7 +518,7 @@ fn human_bytes(bytes: i64) -> String {
     }
 }
 
-fn human_seconds(secs: f64) -> String {
+pub(crate) fn human_seconds(secs: f64) -> String {
     if secs < 60.0 {
         format!("{:.0} s", secs.max(1.0))
     } else if secs < 3600.0 {
