@@ -223,7 +223,7 @@ fn unknown_field() {
        ·       ╰── here
      8 │     key: keep
        ╰────
-      help: did you mean `where`? The fields here are: into, from, where, reject, key, columns, repair, replace, relink_json
+      help: did you mean `where`? The fields here are: into, from, where, reject, warn, key, columns, repair, replace, relink_json
     error: model.yaml has 1 error; nothing was written
     ");
 }

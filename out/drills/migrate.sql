@@ -201,7 +201,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'dcc3d6b2ea8f4daf9ba67f7335818c0a084407f96f3b856c401f70d8f5008f66';
+SET pgmig.fingerprint = '9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -769,9 +769,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'dcc3d6b2ea8f4daf9ba67f7335818c0a084407f96f3b856c401f70d8f5008f66';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile dcc3d6b2ea8f4daf9ba67f7335818c0a084407f96f3b856c401f70d8f5008f66; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1378,6 +1378,47 @@ ANALYZE public.drill_groups;
 ANALYZE public.drill_group_items;
 ANALYZE public.ordered_session_drills;
 ANALYZE public.progress_history;
+
+-- Each migrated row's digest as migrate leaves it, beside its key in the id map: rollback
+-- tells a row the application changed since from the row migrate made. The md5 of the row's
+-- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
+-- row's xmin no longer says when it was written) and a dump and restore gives every row a
+-- new one, while both keep the row's text.
+-- step users (model.yaml:19)
+ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_users AS mapped SET row_digest = md5(t::text)
+FROM public.users AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step completed_sessions (model.yaml:24)
+ALTER TABLE _pgmig.map_completed_sessions ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_completed_sessions AS mapped SET row_digest = md5(t::text)
+FROM public.completed_sessions AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step session_preferences (model.yaml:35)
+ALTER TABLE _pgmig.map_session_preferences ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_session_preferences AS mapped SET row_digest = md5(t::text)
+FROM public.session_preferences AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step drill_groups (model.yaml:42)
+ALTER TABLE _pgmig.map_drill_groups ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_drill_groups AS mapped SET row_digest = md5(t::text)
+FROM public.drill_groups AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step drill_group_items (model.yaml:50)
+ALTER TABLE _pgmig.map_drill_group_items ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_drill_group_items AS mapped SET row_digest = md5(t::text)
+FROM public.drill_group_items AS t
+WHERE t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid AND mapped.row_digest IS NULL;
+-- step ordered_session_drills (model.yaml:61)
+ALTER TABLE _pgmig.map_ordered_session_drills ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_ordered_session_drills AS mapped SET row_digest = md5(t::text)
+FROM public.ordered_session_drills AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step progress_history (model.yaml:80)
+ALTER TABLE _pgmig.map_progress_history ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_progress_history AS mapped SET row_digest = md5(t::text)
+FROM public.progress_history AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.

@@ -3,8 +3,11 @@
 --
 -- Puts the target back as it was before migrate.sql, in one transaction: deletes exactly
 -- the rows the migration inserted (their keys are in the id maps), children first, and
--- restores the sequences it moved. Rows others wrote since are left alone.
---   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v lock_timeout=5s] [-v statement_timeout=0]
+-- restores the sequences it moved. Rows others wrote since are left alone: rollback refuses,
+-- before deleting anything, while a row of others references a migrated row (deleting it
+-- would fire V2's foreign keys on that row) or a migrated row was changed since migrate.
+--   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v cascade=on] [-v modified=delete]
+--        [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
 -- own catalog first, so no function, operator or type of a user schema can stand in for a
@@ -36,6 +39,37 @@ BEGIN
   END IF;
 END
 $boolean$;
+\if :{?cascade}
+\else
+\set cascade false
+\endif
+-- -v cascade must be a boolean PostgreSQL and psql's \if read alike (true/false, yes/no,
+-- on/off, 1/0, or a prefix; no blanks): anything else stops the script here, before it writes
+-- (psql's \if alone would warn, take it as false and go on).
+SET pgmig.cascade = :'cascade';
+DO $boolean$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.cascade') !~* '^(t|tr|tru|true|f|fa|fal|fals|false|y|ye|yes|n|no|on|of|off|1|0)$' THEN
+    RAISE EXCEPTION 'cascade must be a boolean (true/false, yes/no, on/off, 1/0), not "%"', pg_catalog.current_setting('pgmig.cascade')
+      USING HINT = 'psql -v cascade=true or -v cascade=false';
+  END IF;
+END
+$boolean$;
+\if :{?modified}
+\else
+\set modified refuse
+\endif
+-- -v modified says what to do with a migrated row changed since migrate: refuse (the
+-- default) or delete it as it is now. Anything else stops the script here.
+SET pgmig.modified = :'modified';
+DO $modified$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.modified') NOT IN ('refuse', 'delete') THEN
+    RAISE EXCEPTION 'modified must be refuse or delete, not "%"', pg_catalog.current_setting('pgmig.modified')
+      USING HINT = 'psql -v modified=delete deletes migrated rows changed since migrate; without it rollback refuses';
+  END IF;
+END
+$modified$;
 
 BEGIN;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
@@ -153,7 +187,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'dcc3d6b2ea8f4daf9ba67f7335818c0a084407f96f3b856c401f70d8f5008f66';
+SET pgmig.fingerprint = '9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -491,13 +525,369 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'dcc3d6b2ea8f4daf9ba67f7335818c0a084407f96f3b856c401f70d8f5008f66';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile dcc3d6b2ea8f4daf9ba67f7335818c0a084407f96f3b856c401f70d8f5008f66; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
+
+-- What rollback would do to rows it did not write, found before anything is deleted. The
+-- filled tables are locked against writes until COMMIT (EXCLUSIVE: reads go on), so no row
+-- can be written under a migrated row, or a migrated row changed, between this check and the
+-- deletes. Refused unless the DBA says so: a migrated row the application changed since
+-- (-v modified=delete deletes it as it is now), and rows of others that reference a migrated
+-- row (-v cascade=on lets V2's foreign keys delete them or set them to NULL, as PLAN.md
+-- lists); a foreign key with no ON DELETE action (NO ACTION, RESTRICT) always refuses.
+LOCK TABLE public.users, public.completed_sessions, public.session_preferences, public.drill_groups, public.drill_group_items, public.ordered_session_drills, public.progress_history IN EXCLUSIVE MODE;
+-- Every id map, with its digests' column: a batched run stopped part way has no map for the
+-- steps it did not begin, and none of the digests migrate records when it finishes.
+SET client_min_messages = warning;
+CREATE TABLE IF NOT EXISTS _pgmig.map_progress_history AS SELECT id FROM public.progress_history AS t WHERE false;
+ALTER TABLE _pgmig.map_progress_history ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_ordered_session_drills AS SELECT id FROM public.ordered_session_drills AS t WHERE false;
+ALTER TABLE _pgmig.map_ordered_session_drills ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_drill_group_items AS SELECT group_id, drill_uuid FROM public.drill_group_items AS t WHERE false;
+ALTER TABLE _pgmig.map_drill_group_items ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_drill_groups AS SELECT id FROM public.drill_groups AS t WHERE false;
+ALTER TABLE _pgmig.map_drill_groups ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_session_preferences AS SELECT id FROM public.session_preferences AS t WHERE false;
+ALTER TABLE _pgmig.map_session_preferences ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_completed_sessions AS SELECT id FROM public.completed_sessions AS t WHERE false;
+ALTER TABLE _pgmig.map_completed_sessions ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_users AS SELECT id FROM public.users AS t WHERE false;
+ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS row_digest text;
+RESET client_min_messages;
+DO $check$
+DECLARE
+  cascade_on boolean := pg_catalog.current_setting('pgmig.cascade')::boolean;
+  delete_modified boolean := pg_catalog.current_setting('pgmig.modified') = 'delete';
+  n bigint;
+  sample text;
+  finding text;
+  refusals text[] := '{}';
+  allowed text[] := '{}';
+BEGIN
+  -- public.progress_history, step progress_history (model.yaml:80): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.progress_history', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'progress_history', 'model.yaml:80');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_progress_history AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.progress_history AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.progress_history', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'progress_history', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_progress_history AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.progress_history', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'progress_history', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.ordered_session_drills, step ordered_session_drills (model.yaml:61): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.ordered_session_drills', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'ordered_session_drills', 'model.yaml:61');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_ordered_session_drills AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.ordered_session_drills AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.ordered_session_drills', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'ordered_session_drills', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.ordered_session_drills', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'ordered_session_drills', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.drill_group_items, step drill_group_items (model.yaml:50): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('group_id', t.group_id, 'drill_uuid', t.drill_uuid)::text AS key
+          FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.drill_group_items', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'drill_group_items', 'model.yaml:50');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_drill_group_items AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.drill_group_items AS t WHERE t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.drill_group_items', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'drill_group_items', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.drill_group_items', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'drill_group_items', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.drill_groups, step drill_groups (model.yaml:42): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.drill_groups', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'drill_groups', 'model.yaml:42');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_drill_groups AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.drill_groups AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.drill_groups', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'drill_groups', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_drill_groups AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.drill_groups', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'drill_groups', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.session_preferences, step session_preferences (model.yaml:35): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.session_preferences', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'session_preferences', 'model.yaml:35');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_session_preferences AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.session_preferences AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.session_preferences', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'session_preferences', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_session_preferences AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.session_preferences', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'session_preferences', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.completed_sessions, step completed_sessions (model.yaml:24): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.completed_sessions', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'completed_sessions', 'model.yaml:24');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_completed_sessions AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.completed_sessions AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.completed_sessions', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'completed_sessions', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.completed_sessions', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'completed_sessions', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.users, step users (model.yaml:19): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'users', 'model.yaml:19');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_users AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_users AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.completed_sessions (user_id) → public.users (completed_sessions_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.completed_sessions AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.completed_sessions', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.users', 'completed_sessions_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.drill_group_item_notes (group_id, drill_uuid) → public.drill_group_items (drill_group_item_notes_group_id_drill_uuid_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.drill_group_item_notes AS c
+  WHERE (c.group_id, c.drill_uuid) IN (SELECT t.group_id, t.drill_uuid FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.drill_group_item_notes', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.drill_group_items', 'drill_group_item_notes_group_id_drill_uuid_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.drill_group_items (group_id) → public.drill_groups (drill_group_items_group_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.drill_group_items AS c
+  WHERE (c.group_id) IN (SELECT t.id FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE c.group_id = mapped.group_id AND c.drill_uuid = mapped.drill_uuid);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.drill_group_items', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.drill_groups', 'drill_group_items_group_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.drill_groups (user_id) → public.users (drill_groups_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.drill_groups AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.drill_groups', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.users', 'drill_groups_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.ordered_session_drills (user_id) → public.users (ordered_session_drills_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.ordered_session_drills AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.ordered_session_drills', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.users', 'ordered_session_drills_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.progress_history (user_id) → public.users (progress_history_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.progress_history AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.progress_history', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.users', 'progress_history_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.session_preferences (user_id) → public.users (session_preferences_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.session_preferences AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.session_preferences', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.users', 'session_preferences_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  IF pg_catalog.cardinality(refusals) > 0 THEN
+    RAISE EXCEPTION 'rollback.sql: rows were written or changed since the migration; nothing was rolled back'
+      USING DETAIL = pg_catalog.array_to_string(refusals, E'\n'),
+            HINT = 'rows of others under migrated rows: -v cascade=on lets V2''s foreign keys delete them or set them to NULL '
+                   '(PLAN.md lists them; rows a NO ACTION or RESTRICT key keeps must be removed or re-pointed first); '
+                   'migrated rows modified since: -v modified=delete deletes them as they are now';
+  END IF;
+  FOREACH finding IN ARRAY allowed LOOP
+    RAISE NOTICE '%', finding || ': rolled back as -v cascade / -v modified say';
+  END LOOP;
+END
+$check$;
 
 -- Undo step 7/7: public.progress_history  (model.yaml:80)
 DO $undo$

@@ -448,9 +448,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'dcc3d6b2ea8f4daf9ba67f7335818c0a084407f96f3b856c401f70d8f5008f66';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile dcc3d6b2ea8f4daf9ba67f7335818c0a084407f96f3b856c401f70d8f5008f66; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -243,7 +243,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '0801b14f8bea59ebae36f9b4b8cd730cbacbaf1214c515ed8581a1b28791a946';
+SET pgmig.fingerprint = 'cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1135,9 +1135,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0801b14f8bea59ebae36f9b4b8cd730cbacbaf1214c515ed8581a1b28791a946';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0801b14f8bea59ebae36f9b4b8cd730cbacbaf1214c515ed8581a1b28791a946; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -2376,6 +2376,62 @@ ANALYZE public.user_roles;
 ANALYZE public.teacher_profiles;
 ANALYZE public.parent_profiles;
 ANALYZE public.student_profiles;
+
+-- Each migrated row's digest as migrate leaves it, beside its key in the id map: rollback
+-- tells a row the application changed since from the row migrate made. The md5 of the row's
+-- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
+-- row's xmin no longer says when it was written) and a dump and restore gives every row a
+-- new one, while both keep the row's text.
+-- step schools (model.yaml:70)
+ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_schools AS mapped SET row_digest = md5(t::text)
+FROM public.schools AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step teacher_users (model.yaml:83)
+ALTER TABLE _pgmig.map_teacher_users ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_teacher_users AS mapped SET row_digest = md5(t::text)
+FROM public.users AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step teacher_roles (model.yaml:103)
+ALTER TABLE _pgmig.map_teacher_roles ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_teacher_roles AS mapped SET row_digest = md5(t::text)
+FROM public.user_roles AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step teacher_profiles (model.yaml:112)
+ALTER TABLE _pgmig.map_teacher_profiles ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_teacher_profiles AS mapped SET row_digest = md5(t::text)
+FROM public.teacher_profiles AS t
+WHERE t.user_id = mapped.user_id AND mapped.row_digest IS NULL;
+-- step parent_users (model.yaml:133)
+ALTER TABLE _pgmig.map_parent_users ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_parent_users AS mapped SET row_digest = md5(t::text)
+FROM public.users AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step parent_roles (model.yaml:152)
+ALTER TABLE _pgmig.map_parent_roles ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_parent_roles AS mapped SET row_digest = md5(t::text)
+FROM public.user_roles AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step parent_profiles (model.yaml:161)
+ALTER TABLE _pgmig.map_parent_profiles ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_parent_profiles AS mapped SET row_digest = md5(t::text)
+FROM public.parent_profiles AS t
+WHERE t.user_id = mapped.user_id AND mapped.row_digest IS NULL;
+-- step student_users (model.yaml:173)
+ALTER TABLE _pgmig.map_student_users ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_student_users AS mapped SET row_digest = md5(t::text)
+FROM public.users AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step student_roles (model.yaml:192)
+ALTER TABLE _pgmig.map_student_roles ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_student_roles AS mapped SET row_digest = md5(t::text)
+FROM public.user_roles AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step student_profiles (model.yaml:202)
+ALTER TABLE _pgmig.map_student_profiles ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_student_profiles AS mapped SET row_digest = md5(t::text)
+FROM public.student_profiles AS t
+WHERE t.user_id = mapped.user_id AND mapped.row_digest IS NULL;
 
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.

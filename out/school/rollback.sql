@@ -3,8 +3,11 @@
 --
 -- Puts the target back as it was before migrate.sql, in one transaction: deletes exactly
 -- the rows the migration inserted (their keys are in the id maps), children first, and
--- restores the sequences it moved. Rows others wrote since are left alone.
---   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v lock_timeout=5s] [-v statement_timeout=0]
+-- restores the sequences it moved. Rows others wrote since are left alone: rollback refuses,
+-- before deleting anything, while a row of others references a migrated row (deleting it
+-- would fire V2's foreign keys on that row) or a migrated row was changed since migrate.
+--   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v cascade=on] [-v modified=delete]
+--        [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
 -- own catalog first, so no function, operator or type of a user schema can stand in for a
@@ -36,6 +39,37 @@ BEGIN
   END IF;
 END
 $boolean$;
+\if :{?cascade}
+\else
+\set cascade false
+\endif
+-- -v cascade must be a boolean PostgreSQL and psql's \if read alike (true/false, yes/no,
+-- on/off, 1/0, or a prefix; no blanks): anything else stops the script here, before it writes
+-- (psql's \if alone would warn, take it as false and go on).
+SET pgmig.cascade = :'cascade';
+DO $boolean$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.cascade') !~* '^(t|tr|tru|true|f|fa|fal|fals|false|y|ye|yes|n|no|on|of|off|1|0)$' THEN
+    RAISE EXCEPTION 'cascade must be a boolean (true/false, yes/no, on/off, 1/0), not "%"', pg_catalog.current_setting('pgmig.cascade')
+      USING HINT = 'psql -v cascade=true or -v cascade=false';
+  END IF;
+END
+$boolean$;
+\if :{?modified}
+\else
+\set modified refuse
+\endif
+-- -v modified says what to do with a migrated row changed since migrate: refuse (the
+-- default) or delete it as it is now. Anything else stops the script here.
+SET pgmig.modified = :'modified';
+DO $modified$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.modified') NOT IN ('refuse', 'delete') THEN
+    RAISE EXCEPTION 'modified must be refuse or delete, not "%"', pg_catalog.current_setting('pgmig.modified')
+      USING HINT = 'psql -v modified=delete deletes migrated rows changed since migrate; without it rollback refuses';
+  END IF;
+END
+$modified$;
 
 BEGIN;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
@@ -162,7 +196,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '0801b14f8bea59ebae36f9b4b8cd730cbacbaf1214c515ed8581a1b28791a946';
+SET pgmig.fingerprint = 'cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -533,13 +567,511 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0801b14f8bea59ebae36f9b4b8cd730cbacbaf1214c515ed8581a1b28791a946';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0801b14f8bea59ebae36f9b4b8cd730cbacbaf1214c515ed8581a1b28791a946; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
+
+-- What rollback would do to rows it did not write, found before anything is deleted. The
+-- filled tables are locked against writes until COMMIT (EXCLUSIVE: reads go on), so no row
+-- can be written under a migrated row, or a migrated row changed, between this check and the
+-- deletes. Refused unless the DBA says so: a migrated row the application changed since
+-- (-v modified=delete deletes it as it is now), and rows of others that reference a migrated
+-- row (-v cascade=on lets V2's foreign keys delete them or set them to NULL, as PLAN.md
+-- lists); a foreign key with no ON DELETE action (NO ACTION, RESTRICT) always refuses.
+LOCK TABLE public.schools, public.users, public.user_roles, public.teacher_profiles, public.parent_profiles, public.student_profiles IN EXCLUSIVE MODE;
+-- Every id map, with its digests' column: a batched run stopped part way has no map for the
+-- steps it did not begin, and none of the digests migrate records when it finishes.
+SET client_min_messages = warning;
+CREATE TABLE IF NOT EXISTS _pgmig.map_student_profiles AS SELECT user_id FROM public.student_profiles AS t WHERE false;
+ALTER TABLE _pgmig.map_student_profiles ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_student_roles AS SELECT id FROM public.user_roles AS t WHERE false;
+ALTER TABLE _pgmig.map_student_roles ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_student_users AS SELECT id FROM public.users AS t WHERE false;
+ALTER TABLE _pgmig.map_student_users ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_parent_profiles AS SELECT user_id FROM public.parent_profiles AS t WHERE false;
+ALTER TABLE _pgmig.map_parent_profiles ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_parent_roles AS SELECT id FROM public.user_roles AS t WHERE false;
+ALTER TABLE _pgmig.map_parent_roles ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_parent_users AS SELECT id FROM public.users AS t WHERE false;
+ALTER TABLE _pgmig.map_parent_users ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_teacher_profiles AS SELECT user_id FROM public.teacher_profiles AS t WHERE false;
+ALTER TABLE _pgmig.map_teacher_profiles ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_teacher_roles AS SELECT id FROM public.user_roles AS t WHERE false;
+ALTER TABLE _pgmig.map_teacher_roles ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_teacher_users AS SELECT id FROM public.users AS t WHERE false;
+ALTER TABLE _pgmig.map_teacher_users ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_schools AS SELECT id FROM public.schools AS t WHERE false;
+ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS row_digest text;
+RESET client_min_messages;
+DO $check$
+DECLARE
+  cascade_on boolean := pg_catalog.current_setting('pgmig.cascade')::boolean;
+  delete_modified boolean := pg_catalog.current_setting('pgmig.modified') = 'delete';
+  n bigint;
+  sample text;
+  finding text;
+  refusals text[] := '{}';
+  allowed text[] := '{}';
+BEGIN
+  -- public.student_profiles, step student_profiles (model.yaml:202): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
+          FROM public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.student_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_profiles', 'model.yaml:202');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_student_profiles AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.student_profiles AS t WHERE t.user_id = mapped.user_id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.student_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'student_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_student_profiles AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.student_profiles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'student_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.user_roles, step student_roles (model.yaml:192): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_roles', 'model.yaml:192');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_student_roles AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'student_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_student_roles AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'student_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.users, step student_users (model.yaml:173): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_users', 'model.yaml:173');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_student_users AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'student_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_student_users AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'student_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.parent_profiles, step parent_profiles (model.yaml:161): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
+          FROM public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.parent_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_profiles', 'model.yaml:161');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_parent_profiles AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.parent_profiles AS t WHERE t.user_id = mapped.user_id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.parent_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'parent_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.parent_profiles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'parent_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.user_roles, step parent_roles (model.yaml:152): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_roles', 'model.yaml:152');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_parent_roles AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'parent_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_parent_roles AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'parent_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.users, step parent_users (model.yaml:133): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_users', 'model.yaml:133');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_parent_users AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'parent_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_parent_users AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'parent_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.teacher_profiles, step teacher_profiles (model.yaml:112): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
+          FROM public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.teacher_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_profiles', 'model.yaml:112');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_teacher_profiles AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.teacher_profiles AS t WHERE t.user_id = mapped.user_id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.teacher_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'teacher_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.teacher_profiles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'teacher_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.user_roles, step teacher_roles (model.yaml:103): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_roles', 'model.yaml:103');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_teacher_roles AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'teacher_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'teacher_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.users, step teacher_users (model.yaml:83): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_users', 'model.yaml:83');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_teacher_users AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'teacher_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_teacher_users AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'teacher_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.schools, step schools (model.yaml:70): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.schools', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'schools', 'model.yaml:70');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_schools AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.schools AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.schools', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'schools', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_schools AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.schools', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'schools', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.parent_profiles (school_id) → public.schools (parent_profiles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.parent_profiles AS c
+  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE c.user_id = mapped.user_id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.parent_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.schools', 'parent_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.parent_profiles (user_id) → public.users (parent_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.parent_profiles AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE c.user_id = mapped.user_id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.parent_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.users', 'parent_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.student_profiles (parent_user_id) → public.users (student_profiles_parent_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.student_profiles AS c
+  WHERE (c.parent_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.student_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.users', 'student_profiles_parent_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.student_profiles (school_id) → public.schools (student_profiles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.student_profiles AS c
+  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.student_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.schools', 'student_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.student_profiles (user_id) → public.users (student_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.student_profiles AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.student_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.users', 'student_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.teacher_profiles (school_id) → public.schools (teacher_profiles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.teacher_profiles AS c
+  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE c.user_id = mapped.user_id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.teacher_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.schools', 'teacher_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.teacher_profiles (user_id) → public.users (teacher_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.teacher_profiles AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE c.user_id = mapped.user_id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.teacher_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.users', 'teacher_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.user_roles (school_id) → public.schools (user_roles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.user_roles AS c
+  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE c.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE c.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.user_roles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.schools', 'user_roles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  -- public.user_roles (user_id) → public.users (user_roles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.user_roles AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE c.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE c.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.user_roles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.users', 'user_roles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+    refusals := refusals || finding;
+  END IF;
+  IF pg_catalog.cardinality(refusals) > 0 THEN
+    RAISE EXCEPTION 'rollback.sql: rows were written or changed since the migration; nothing was rolled back'
+      USING DETAIL = pg_catalog.array_to_string(refusals, E'\n'),
+            HINT = 'rows of others under migrated rows: -v cascade=on lets V2''s foreign keys delete them or set them to NULL '
+                   '(PLAN.md lists them; rows a NO ACTION or RESTRICT key keeps must be removed or re-pointed first); '
+                   'migrated rows modified since: -v modified=delete deletes them as they are now';
+  END IF;
+  FOREACH finding IN ARRAY allowed LOOP
+    RAISE NOTICE '%', finding || ': rolled back as -v cascade / -v modified say';
+  END LOOP;
+END
+$check$;
 
 -- Undo step 10/10: public.student_profiles  (model.yaml:202)
 DO $undo$

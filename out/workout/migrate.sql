@@ -196,7 +196,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '2ac58823ca09e398ec49ef2215517bdf7d40ad0ffe87f0f87bbc7b04fa29b831';
+SET pgmig.fingerprint = '1b0d0a460c7319767862f5081448602620661a1ed331510f612bae3f5fa70ed4';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -776,9 +776,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2ac58823ca09e398ec49ef2215517bdf7d40ad0ffe87f0f87bbc7b04fa29b831';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1b0d0a460c7319767862f5081448602620661a1ed331510f612bae3f5fa70ed4';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2ac58823ca09e398ec49ef2215517bdf7d40ad0ffe87f0f87bbc7b04fa29b831; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1b0d0a460c7319767862f5081448602620661a1ed331510f612bae3f5fa70ed4; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1355,6 +1355,42 @@ ANALYZE public.workout_days;
 ANALYZE public.exercises;
 ANALYZE public.workout_sessions;
 ANALYZE public.exercise_logs;
+
+-- Each migrated row's digest as migrate leaves it, beside its key in the id map: rollback
+-- tells a row the application changed since from the row migrate made. The md5 of the row's
+-- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
+-- row's xmin no longer says when it was written) and a dump and restore gives every row a
+-- new one, while both keep the row's text.
+-- step workout_plans (model.yaml:15)
+ALTER TABLE _pgmig.map_workout_plans ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_workout_plans AS mapped SET row_digest = md5(t::text)
+FROM public.workout_plans AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step workout_weeks (model.yaml:33)
+ALTER TABLE _pgmig.map_workout_weeks ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_workout_weeks AS mapped SET row_digest = md5(t::text)
+FROM public.workout_weeks AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step workout_days (model.yaml:47)
+ALTER TABLE _pgmig.map_workout_days ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_workout_days AS mapped SET row_digest = md5(t::text)
+FROM public.workout_days AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step exercises (model.yaml:68)
+ALTER TABLE _pgmig.map_exercises ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_exercises AS mapped SET row_digest = md5(t::text)
+FROM public.exercises AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step workout_sessions (model.yaml:99)
+ALTER TABLE _pgmig.map_workout_sessions ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_workout_sessions AS mapped SET row_digest = md5(t::text)
+FROM public.workout_sessions AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step exercise_logs (model.yaml:136)
+ALTER TABLE _pgmig.map_exercise_logs ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_exercise_logs AS mapped SET row_digest = md5(t::text)
+FROM public.exercise_logs AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.

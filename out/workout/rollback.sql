@@ -3,8 +3,11 @@
 --
 -- Puts the target back as it was before migrate.sql, in one transaction: deletes exactly
 -- the rows the migration inserted (their keys are in the id maps), children first, and
--- restores the sequences it moved. Rows others wrote since are left alone.
---   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v lock_timeout=5s] [-v statement_timeout=0]
+-- restores the sequences it moved. Rows others wrote since are left alone: rollback refuses,
+-- before deleting anything, while a row of others references a migrated row (deleting it
+-- would fire V2's foreign keys on that row) or a migrated row was changed since migrate.
+--   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v cascade=on] [-v modified=delete]
+--        [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
 -- own catalog first, so no function, operator or type of a user schema can stand in for a
@@ -36,6 +39,37 @@ BEGIN
   END IF;
 END
 $boolean$;
+\if :{?cascade}
+\else
+\set cascade false
+\endif
+-- -v cascade must be a boolean PostgreSQL and psql's \if read alike (true/false, yes/no,
+-- on/off, 1/0, or a prefix; no blanks): anything else stops the script here, before it writes
+-- (psql's \if alone would warn, take it as false and go on).
+SET pgmig.cascade = :'cascade';
+DO $boolean$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.cascade') !~* '^(t|tr|tru|true|f|fa|fal|fals|false|y|ye|yes|n|no|on|of|off|1|0)$' THEN
+    RAISE EXCEPTION 'cascade must be a boolean (true/false, yes/no, on/off, 1/0), not "%"', pg_catalog.current_setting('pgmig.cascade')
+      USING HINT = 'psql -v cascade=true or -v cascade=false';
+  END IF;
+END
+$boolean$;
+\if :{?modified}
+\else
+\set modified refuse
+\endif
+-- -v modified says what to do with a migrated row changed since migrate: refuse (the
+-- default) or delete it as it is now. Anything else stops the script here.
+SET pgmig.modified = :'modified';
+DO $modified$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.modified') NOT IN ('refuse', 'delete') THEN
+    RAISE EXCEPTION 'modified must be refuse or delete, not "%"', pg_catalog.current_setting('pgmig.modified')
+      USING HINT = 'psql -v modified=delete deletes migrated rows changed since migrate; without it rollback refuses';
+  END IF;
+END
+$modified$;
 
 BEGIN;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
@@ -148,7 +182,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '2ac58823ca09e398ec49ef2215517bdf7d40ad0ffe87f0f87bbc7b04fa29b831';
+SET pgmig.fingerprint = '1b0d0a460c7319767862f5081448602620661a1ed331510f612bae3f5fa70ed4';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -486,13 +520,363 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2ac58823ca09e398ec49ef2215517bdf7d40ad0ffe87f0f87bbc7b04fa29b831';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1b0d0a460c7319767862f5081448602620661a1ed331510f612bae3f5fa70ed4';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2ac58823ca09e398ec49ef2215517bdf7d40ad0ffe87f0f87bbc7b04fa29b831; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1b0d0a460c7319767862f5081448602620661a1ed331510f612bae3f5fa70ed4; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
+
+-- What rollback would do to rows it did not write, found before anything is deleted. The
+-- filled tables are locked against writes until COMMIT (EXCLUSIVE: reads go on), so no row
+-- can be written under a migrated row, or a migrated row changed, between this check and the
+-- deletes. Refused unless the DBA says so: a migrated row the application changed since
+-- (-v modified=delete deletes it as it is now), and rows of others that reference a migrated
+-- row (-v cascade=on lets V2's foreign keys delete them or set them to NULL, as PLAN.md
+-- lists); a foreign key with no ON DELETE action (NO ACTION, RESTRICT) always refuses.
+LOCK TABLE public.workout_plans, public.workout_weeks, public.workout_days, public.exercises, public.workout_sessions, public.exercise_logs IN EXCLUSIVE MODE;
+-- Every id map, with its digests' column: a batched run stopped part way has no map for the
+-- steps it did not begin, and none of the digests migrate records when it finishes.
+SET client_min_messages = warning;
+CREATE TABLE IF NOT EXISTS _pgmig.map_exercise_logs AS SELECT id FROM public.exercise_logs AS t WHERE false;
+ALTER TABLE _pgmig.map_exercise_logs ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_workout_sessions AS SELECT id FROM public.workout_sessions AS t WHERE false;
+ALTER TABLE _pgmig.map_workout_sessions ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_exercises AS SELECT id FROM public.exercises AS t WHERE false;
+ALTER TABLE _pgmig.map_exercises ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_workout_days AS SELECT id FROM public.workout_days AS t WHERE false;
+ALTER TABLE _pgmig.map_workout_days ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_workout_weeks AS SELECT id FROM public.workout_weeks AS t WHERE false;
+ALTER TABLE _pgmig.map_workout_weeks ADD COLUMN IF NOT EXISTS row_digest text;
+CREATE TABLE IF NOT EXISTS _pgmig.map_workout_plans AS SELECT id FROM public.workout_plans AS t WHERE false;
+ALTER TABLE _pgmig.map_workout_plans ADD COLUMN IF NOT EXISTS row_digest text;
+RESET client_min_messages;
+DO $check$
+DECLARE
+  cascade_on boolean := pg_catalog.current_setting('pgmig.cascade')::boolean;
+  delete_modified boolean := pg_catalog.current_setting('pgmig.modified') = 'delete';
+  n bigint;
+  sample text;
+  finding text;
+  refusals text[] := '{}';
+  allowed text[] := '{}';
+BEGIN
+  -- public.exercise_logs, step exercise_logs (model.yaml:136): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.exercise_logs', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'exercise_logs', 'model.yaml:136');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_exercise_logs AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.exercise_logs AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.exercise_logs', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'exercise_logs', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.exercise_logs', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'exercise_logs', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.workout_sessions, step workout_sessions (model.yaml:99): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.workout_sessions', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'workout_sessions', 'model.yaml:99');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_workout_sessions AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.workout_sessions AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.workout_sessions', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'workout_sessions', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.workout_sessions', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'workout_sessions', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.exercises, step exercises (model.yaml:68): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.exercises', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'exercises', 'model.yaml:68');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_exercises AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.exercises AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.exercises', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'exercises', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_exercises AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.exercises', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'exercises', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.workout_days, step workout_days (model.yaml:47): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.workout_days', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'workout_days', 'model.yaml:47');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_workout_days AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.workout_days AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.workout_days', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'workout_days', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_workout_days AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.workout_days', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'workout_days', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.workout_weeks, step workout_weeks (model.yaml:33): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.workout_weeks', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'workout_weeks', 'model.yaml:33');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_workout_weeks AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.workout_weeks AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.workout_weeks', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'workout_weeks', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.workout_weeks', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'workout_weeks', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.workout_plans, step workout_plans (model.yaml:15): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text);
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text)
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.workout_plans', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'workout_plans', 'model.yaml:15');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_workout_plans AS mapped
+  WHERE NOT EXISTS (SELECT 1 FROM public.workout_plans AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.workout_plans', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'workout_plans', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_workout_plans AS mapped WHERE mapped.row_digest IS NULL;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.workout_plans', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'workout_plans', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.exercise_logs (exercise_id) → public.exercises (exercise_logs_exercise_id_fkey, ON DELETE SET NULL): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.exercise_logs AS c
+  WHERE (c.exercise_id) IN (SELECT t.id FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.exercise_logs', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.exercises', 'exercise_logs_exercise_id_fkey', 'SET NULL', 'set to NULL');
+    IF cascade_on THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  -- public.exercise_logs (session_id) → public.workout_sessions (exercise_logs_session_id_fkey, ON DELETE CASCADE): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.exercise_logs AS c
+  WHERE (c.session_id) IN (SELECT t.id FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.exercise_logs', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.workout_sessions', 'exercise_logs_session_id_fkey', 'CASCADE', 'deleted');
+    IF cascade_on THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  -- public.exercises (day_id) → public.workout_days (exercises_day_id_fkey, ON DELETE CASCADE): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.exercises AS c
+  WHERE (c.day_id) IN (SELECT t.id FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.exercises', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.workout_days', 'exercises_day_id_fkey', 'CASCADE', 'deleted');
+    IF cascade_on THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  -- public.workout_days (week_id) → public.workout_weeks (workout_days_week_id_fkey, ON DELETE CASCADE): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.workout_days AS c
+  WHERE (c.week_id) IN (SELECT t.id FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.workout_days', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.workout_weeks', 'workout_days_week_id_fkey', 'CASCADE', 'deleted');
+    IF cascade_on THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  -- public.workout_sessions (day_id) → public.workout_days (workout_sessions_day_id_fkey, ON DELETE SET NULL): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.workout_sessions AS c
+  WHERE (c.day_id) IN (SELECT t.id FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.workout_sessions', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.workout_days', 'workout_sessions_day_id_fkey', 'SET NULL', 'set to NULL');
+    IF cascade_on THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  -- public.workout_sessions (plan_id) → public.workout_plans (workout_sessions_plan_id_fkey, ON DELETE SET NULL): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.workout_sessions AS c
+  WHERE (c.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.workout_sessions', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.workout_plans', 'workout_sessions_plan_id_fkey', 'SET NULL', 'set to NULL');
+    IF cascade_on THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  -- public.workout_weeks (plan_id) → public.workout_plans (workout_weeks_plan_id_fkey, ON DELETE CASCADE): rows of others under migrated rows.
+  SELECT count(*) INTO n
+  FROM public.workout_weeks AS c
+  WHERE (c.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+                                 'public.workout_weeks', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'public.workout_plans', 'workout_weeks_plan_id_fkey', 'CASCADE', 'deleted');
+    IF cascade_on THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  IF pg_catalog.cardinality(refusals) > 0 THEN
+    RAISE EXCEPTION 'rollback.sql: rows were written or changed since the migration; nothing was rolled back'
+      USING DETAIL = pg_catalog.array_to_string(refusals, E'\n'),
+            HINT = 'rows of others under migrated rows: -v cascade=on lets V2''s foreign keys delete them or set them to NULL '
+                   '(PLAN.md lists them; rows a NO ACTION or RESTRICT key keeps must be removed or re-pointed first); '
+                   'migrated rows modified since: -v modified=delete deletes them as they are now';
+  END IF;
+  FOREACH finding IN ARRAY allowed LOOP
+    RAISE NOTICE '%', finding || ': rolled back as -v cascade / -v modified say';
+  END LOOP;
+END
+$check$;
 
 -- Undo step 6/6: public.exercise_logs  (model.yaml:136)
 DO $undo$
