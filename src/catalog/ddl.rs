@@ -52,7 +52,9 @@ pub fn from_ddl(sql: &str, default_schema: &str) -> Result<DdlLoad, String> {
 fn split_statements(sql: &str) -> Result<Vec<(usize, String)>, String> {
     let mut scanner = SqlScanner::new();
     let mut statements = Vec::new();
-    for (n, line) in sql.lines().enumerate() {
+    // Lines end at `\n` only, as the runner reads them: a carriage return stays in the text,
+    // so a name holding one reaches compile's check and is refused, never silently changed.
+    for (n, line) in sql.split('\n').enumerate() {
         statements.extend(scanner.feed_line(line, n + 1, None).statements);
     }
     if let Some(opened) = scanner.open_quote_or_comment() {

@@ -100,17 +100,7 @@ pub fn is_volatile(name: &str) -> bool {
 /// known and no two rows get the same one. `None` for any other expression.
 pub fn fresh_value(e: &Expr) -> Option<FreshValue> {
     let f = function_of(e)?;
-    let args: Vec<&Expr> = match &f.args {
-        FunctionArguments::List(list) => list
-            .args
-            .iter()
-            .filter_map(|a| match a {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    let args = positional_args(f);
     let call = e.to_string();
     if let Some((name, _)) = called(f) {
         if name != "new_password_hash" {
@@ -141,6 +131,21 @@ pub fn fresh_value(e: &Expr) -> Option<FreshValue> {
         pattern: None,
         form: "a uuid".into(),
     })
+}
+
+/// The arguments of a call written by position (`f(a, b)`), in order.
+pub(super) fn positional_args(f: &sqlparser::ast::Function) -> Vec<&Expr> {
+    match &f.args {
+        FunctionArguments::List(list) => list
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The library function `f` calls, if it names one in `_pgmig`.

@@ -5,10 +5,10 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{AccessExpr, Expr, FunctionArg, FunctionArgExpr, FunctionArguments};
+use sqlparser::ast::{AccessExpr, Expr};
 
 use super::ident::ident_name;
-use super::library::{arity, called, function_of, LIBRARY};
+use super::library::{arity, called, function_of, positional_args, LIBRARY};
 use super::sql::Origin;
 use super::suggest::did_you_mean;
 use super::types::{self, ColumnTypes};
@@ -60,17 +60,7 @@ fn check_call(
             )),
         }];
     };
-    let args: Vec<&Expr> = match &f.args {
-        FunctionArguments::List(list) => list
-            .args
-            .iter()
-            .filter_map(|a| match a {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    let args = positional_args(f);
     let signature = format!(
         "{BOOKKEEPING_SCHEMA}.{name}({})",
         t.params

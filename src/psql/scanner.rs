@@ -463,7 +463,7 @@ pub fn split_statements(text: &str, vars: Option<&Vars>) -> (Vec<Statement>, Vec
     let mut sc = SqlScanner::new();
     let mut stmts = Vec::new();
     let mut metas = Vec::new();
-    for (n, line) in text.lines().enumerate() {
+    for (n, line) in text.split('\n').enumerate() {
         let out = sc.feed_line(line, n + 1, vars);
         stmts.extend(out.statements);
         if let Some(m) = out.meta {
