@@ -775,11 +775,13 @@ mod progress {
     }
 
     /// Starts a batched migrate in psql and terminates its backend once `at_least` batches
-    /// of `step` are committed; returns whether the run was cut short.
+    /// of `step` are committed; returns whether the run was cut short. Before the kill the
+    /// watcher freezes the run by locking `_pgmig.batches` (every batch writes it before it
+    /// commits), so a busy machine cannot let the run finish between the count and the kill.
     fn migrate_and_kill(db: &TestDb, dir: &Path, step: &str, at_least: i64) -> bool {
         let mut child = db.spawn_psql_file(&dir.join("migrate.sql"), "pgmig-status-kill");
         let mut watcher = db.client();
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(600);
         loop {
             let exists: bool = watcher
                 .query_one("SELECT to_regclass('_pgmig.batches') IS NOT NULL", &[])
@@ -796,13 +798,25 @@ mod progress {
             } else {
                 0
             };
-            if n >= at_least || Instant::now() > deadline {
+            if n >= at_least {
                 break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{step} did not reach {at_least} batches in 10 minutes"
+            );
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("migrate ended ({status}) before {step} reached {at_least} batches");
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+        watcher
+            .batch_execute("BEGIN; LOCK TABLE _pgmig.batches IN SHARE MODE")
+            .unwrap();
         db.terminate("pgmig-status-kill");
-        !child.wait().unwrap().success()
+        let cut_short = !child.wait().unwrap().success();
+        watcher.batch_execute("COMMIT").unwrap();
+        cut_short
     }
 
     #[test]
