@@ -1269,3 +1269,382 @@ fn in_place_using_broken_and_for_an_unchanged_column() {
     error: model.yaml has 3 errors; nothing was written
     "#);
 }
+
+// --- the rest: one case per diagnostic ---------------------------------------------------------
+
+/// `V2_DDL` with `from` replaced by `to` (which must be there exactly once).
+fn v2_edited(from: &str, to: &str) -> String {
+    assert_eq!(
+        V2_DDL.matches(from).count(),
+        1,
+        "{from:?} is not in V2 once"
+    );
+    V2_DDL.replacen(from, to, 1)
+}
+
+#[test]
+fn replace_on_a_column_the_step_does_not_fill() {
+    insta::assert_snapshot!(refused(&people_with("    replace: [nick]\n")), @"
+    model.yaml:7:15: error: `replace` matches on `nick`, which this step does not fill
+       ╭─[model.yaml:7:15]
+     6 │     from: members m
+     7 │     replace: [nick]
+       ·               ──┬─
+       ·                 ╰── here
+     8 │     key: keep
+       ╰────
+      help: the step's rows are matched to V2's by the values they would insert: map the column
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn replace_under_a_foreign_key_cycle() {
+    let v2 = v2_edited(
+        "  age integer,\n",
+        "  age integer,\n  featured_id integer,\n",
+    ) + "ALTER TABLE people ADD FOREIGN KEY (featured_id) REFERENCES articles (id);\n";
+    insta::assert_snapshot!(refused_against(people_with("    replace: [email]\n").as_bytes(), V1_DDL, &v2), @"
+    model.yaml:7:15: error: the V2 tables under `public.people` reference each other in a cycle
+       ╭─[model.yaml:7:15]
+     6 │     from: members m
+     7 │     replace: [email]
+       ·               ──┬──
+       ·                 ╰── here
+     8 │     key: keep
+       ╰────
+      help: pgmig can't order the deletes of a foreign key cycle; replace is not possible here
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn replace_over_a_table_without_primary_key() {
+    let v2 = v2_edited(
+        "person_id integer, note text",
+        "person_id integer REFERENCES people (id), note text",
+    );
+    insta::assert_snapshot!(refused_against(people_with("    replace: [email]\n").as_bytes(), V1_DDL, &v2), @"
+    model.yaml:7:15: error: V2 table `public.events` (under `public.people`) has no primary key
+       ╭─[model.yaml:7:15]
+     6 │     from: members m
+     7 │     replace: [email]
+       ·               ──┬──
+       ·                 ╰── here
+     8 │     key: keep
+       ╰────
+      help: replaced rows are deleted and restored by primary key
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn reference_with_an_empty_key() {
+    insta::assert_snapshot!(refused(&edited("tables:\n", "reference:\n  roles:\n    key: []\n    rows:\n      - { code: admin, name: Admin }\ntables:\n")), @"
+    model.yaml:5:3: error: reference table `public.roles` needs a `key`: the columns rows are matched by
+       ╭─[model.yaml:5:3]
+     4 │ reference:
+     5 │   roles:
+       ·   ──┬──
+       ·     ╰── here
+     6 │     key: []
+       ╰────
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn reference_row_naming_no_parent_row() {
+    let v2 = V2_DDL.to_string()
+        + "CREATE TABLE grants (id serial PRIMARY KEY, role_id integer NOT NULL REFERENCES roles (id), perm text NOT NULL, UNIQUE (role_id, perm));\n";
+    let model = edited("tables:\n", "reference:\n  roles:\n    key: [code]\n    rows:\n      - { code: admin, name: Admin }\n  grants:\n    key: [role_id, perm]\n    rows:\n      - { role_id: amdin, perm: read }\ntables:\n");
+    insta::assert_snapshot!(refused_against(model.as_bytes(), V1_DDL, &v2), @"
+    model.yaml:12:20: error: `amdin` names no reference row of `public.roles` by code
+        ╭─[model.yaml:12:20]
+     11 │     rows:
+     12 │       - { role_id: amdin, perm: read }
+        ·                    ──┬──
+        ·                      ╰── here
+     13 │ tables:
+        ╰────
+      help: role_id: one of admin
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn from_with_a_where_clause() {
+    insta::assert_snapshot!(refused(&edited("from: posts p", "from: posts p WHERE p.id > 0")), @"
+    model.yaml:11:11: error: `from` must be a FROM clause: tables, joins, subqueries
+        ╭─[model.yaml:11:11]
+     10 │   articles:
+     11 │     from: posts p WHERE p.id > 0
+        ·           ───────────┬──────────
+        ·                      ╰── here
+     12 │     key: keep
+        ╰────
+      help: put row filters in `where:` and ordering nowhere: a migration step is a set
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn assertion_of_two_statements() {
+    insta::assert_snapshot!(refused(&edited("drop:\n", "verify:\n  - name: no untitled articles\n    zero_rows: SELECT 1 FROM articles WHERE title = ''; SELECT 2\ndrop:\n")), @"
+    model.yaml:18:16: error: expected exactly one SELECT query
+        ╭─[model.yaml:18:16]
+     17 │   - name: no untitled articles
+     18 │     zero_rows: SELECT 1 FROM articles WHERE title = ''; SELECT 2
+        ·                ────────────────────────┬────────────────────────
+        ·                                        ╰── here
+     19 │ drop:
+        ╰────
+      help: an assertion only reads: it returns the offending rows (functions it calls are not checked; verify.sql runs them READ ONLY)
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn relink_json_rules_broken() {
+    let v2 = v2_edited(
+        "  body text\n",
+        "  body text,\n  tags jsonb,\n  label text\n",
+    ) + "CREATE TABLE topics (id integer PRIMARY KEY, code text UNIQUE, title text);\n";
+    let model = edited(
+        "      title: coalesce(p.title, 'untitled')\n",
+        "      title: coalesce(p.title, 'untitled')\n      tags: \"'[]'::jsonb\"\n      label: p.body\n    relink_json:\n      - { column: colour, object: topic, match: code, to: topics.code, write: id }\n      - { column: label, object: topic, match: code, to: topics.code, write: id }\n      - { column: tags, object: topic, match: code, to: topics, write: id }\n      - { column: tags, object: topic, match: code, to: topic.code, write: id }\n      - { column: tags, object: topic, match: code, to: topics.kode, write: id }\n      - { column: tags, object: topic, match: title, to: topics.title, write: id }\n",
+    );
+    insta::assert_snapshot!(refused_against(model.as_bytes(), V1_DDL, &v2), @"
+    model.yaml:19:19: error: relink_json: `articles.colour`: V2 has no such column
+        ╭─[model.yaml:19:19]
+     18 │     relink_json:
+     19 │       - { column: colour, object: topic, match: code, to: topics.code, write: id }
+        ·                   ───┬──
+        ·                      ╰── here
+     20 │       - { column: label, object: topic, match: code, to: topics.code, write: id }
+        ╰────
+    model.yaml:20:19: error: relink_json: `articles.label` is text, not json or jsonb
+        ╭─[model.yaml:20:19]
+     19 │       - { column: colour, object: topic, match: code, to: topics.code, write: id }
+     20 │       - { column: label, object: topic, match: code, to: topics.code, write: id }
+        ·                   ──┬──
+        ·                     ╰── here
+     21 │       - { column: tags, object: topic, match: code, to: topics, write: id }
+        ╰────
+    model.yaml:21:57: error: relink_json: `to` is `table.column` of V2
+        ╭─[model.yaml:21:57]
+     20 │       - { column: label, object: topic, match: code, to: topics.code, write: id }
+     21 │       - { column: tags, object: topic, match: code, to: topics, write: id }
+        ·                                                         ───┬──
+        ·                                                            ╰── here
+     22 │       - { column: tags, object: topic, match: code, to: topic.code, write: id }
+        ╰────
+    model.yaml:22:57: error: relink_json: table `public.topic` does not exist in V2
+        ╭─[model.yaml:22:57]
+     21 │       - { column: tags, object: topic, match: code, to: topics, write: id }
+     22 │       - { column: tags, object: topic, match: code, to: topic.code, write: id }
+        ·                                                         ─────┬────
+        ·                                                              ╰── here
+     23 │       - { column: tags, object: topic, match: code, to: topics.kode, write: id }
+        ╰────
+    model.yaml:23:57: error: relink_json: column `kode` does not exist in V2 table `public.topics`
+        ╭─[model.yaml:23:57]
+     22 │       - { column: tags, object: topic, match: code, to: topic.code, write: id }
+     23 │       - { column: tags, object: topic, match: code, to: topics.kode, write: id }
+        ·                                                         ─────┬─────
+        ·                                                              ╰── here
+     24 │       - { column: tags, object: topic, match: title, to: topics.title, write: id }
+        ╰────
+    model.yaml:24:58: error: relink_json: `public.topics.title` must be UNIQUE, and the table's primary key one column
+        ╭─[model.yaml:24:58]
+     23 │       - { column: tags, object: topic, match: code, to: topics.kode, write: id }
+     24 │       - { column: tags, object: topic, match: title, to: topics.title, write: id }
+        ·                                                          ──────┬─────
+        ·                                                                ╰── here
+     25 │ drop:
+        ╰────
+      help: an object must name exactly one V2 row, whose key is written
+    error: model.yaml has 6 errors; nothing was written
+    ");
+}
+
+#[test]
+fn self_reference_through_a_column_not_copied_in_batched_mode() {
+    let model = edited(
+        r#"      name: m."Name""#,
+        "      name: m.\"Name\"\n      manager_id: m.manager_id",
+    )
+    .replace(
+        "    from: members m\n    key: keep\n",
+        "    from: members m\n    key: { new: nextval('people_id_seq'), by: [m.id] }\n",
+    )
+    .replace(
+        "timezone: UTC",
+        "timezone: UTC\nmode: { batched: { size: 100 } }",
+    );
+    insta::assert_snapshot!(refused(&model), @"
+    model.yaml:6:3: error: step people: foreign key people_manager_id_fkey references public.people itself through keys the step makes (`key: new`) (id); batched and per-entity mode can't put its rows in hierarchy order
+       ╭─[model.yaml:6:3]
+     5 │ tables:
+     6 │   people:
+       ·   ───┬──
+       ·      ╰── here
+     7 │     from: members m
+       ╰────
+      help: copy the referenced key (`key: keep`), or use `mode: transaction`: one statement inserts every row and its parents together
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn v1_and_v2_in_one_schema() {
+    let v1 = V1_DDL.replace("CREATE TABLE posts", "CREATE TABLE articles");
+    let model = edited("source: { schema: v1 }", "source: { schema: public }")
+        .replace("from: posts p", "from: articles p");
+    insta::assert_snapshot!(refused_against(model.as_bytes(), &v1, V2_DDL), @"
+    model.yaml:11:11: error: step articles reads `public.articles`, which this model fills: V1 and V2 are one schema (`public`) of one database here, so the step would read V2's rows as V1's
+        ╭─[model.yaml:11:11]
+     10 │   articles:
+     11 │     from: articles p
+        ·           ─────┬────
+        ·                ╰── here
+     12 │     key: keep
+        ╰────
+      help: give V1 its own schema (`source: {schema: v1}`), or rename V1's tables aside (`users_v1`) and read those, or write an in-place model (`in_place: true`)
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn steps_sharing_an_id_map() {
+    // A step named like another step's cut-and-hashed id map name (without `map_`).
+    let long = "a".repeat(70);
+    let twin = pgmig::check::names::derived("map_", &long)["map_".len()..].to_string();
+    let step = |name: &str| {
+        format!("  {name}:\n    into: articles\n    from: posts p\n    key: keep\n    columns:\n      person_id: p.member_id\n      title: p.title\n")
+    };
+    let model = edited(
+        "tables:\n",
+        &format!("tables:\n{}{}", step(&long), step(&twin)),
+    );
+    insta::assert_snapshot!(refused(&model), @"
+    model.yaml:12:3: error: steps `aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa` and `aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa_a6a5a72c` would share the table _pgmig.map_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa_a6a5a72c
+        ╭─[model.yaml:12:3]
+     11 │       title: p.title
+     12 │   aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa_a6a5a72c:
+        ·   ─────────────────────────────┬─────────────────────────────
+        ·                                ╰── here
+     13 │     into: articles
+        ╰────
+      help: rename one of the steps (and use `into:` to name its V2 table)
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn repair_suffixing_a_secret() {
+    let model = people_with("    repair:\n      - { column: nick, on_duplicate: suffix }\n")
+        .replace(
+            r#"      name: m."Name""#,
+            "      name: m.\"Name\"\n      nick: m.password_hash",
+        )
+        .replace(
+            "  members: { password_hash: V2 signs in through the identity provider }\n",
+            "",
+        );
+    insta::assert_snapshot!(refused(&model), @r#"
+    model.yaml:8:39: error: `nick` holds a secret: `on_duplicate: suffix` would record its values in _pgmig.changes
+       ╭─[model.yaml:8:39]
+     7 │     repair:
+     8 │       - { column: nick, on_duplicate: suffix }
+       ·                                       ───┬──
+       ·                                          ╰── here
+     9 │     key: keep
+       ╰────
+      help: use `on_duplicate: clear` (the old value is recorded as "[redacted]"), or reject the duplicates
+    error: model.yaml has 1 error; nothing was written
+    "#);
+}
+
+#[test]
+fn new_key_on_a_two_column_key() {
+    let v2 = V2_DDL.to_string()
+        + "CREATE TABLE revisions (article_id integer REFERENCES articles (id), n integer, body text, PRIMARY KEY (article_id, n));\n";
+    let model = edited("drop:\n", "  revisions:\n    from: posts r\n    key: { new: gen_random_uuid(), by: [r.id] }\n    columns:\n      article_id: id(articles, r.id)\n      n: 1\n      body: r.body\ndrop:\n");
+    insta::assert_snapshot!(refused_against(model.as_bytes(), V1_DDL, &v2), @"
+    model.yaml:18:17: error: `key: new` needs a one-column key; `public.revisions` is keyed by (article_id, n)
+        ╭─[model.yaml:18:17]
+     17 │     from: posts r
+     18 │     key: { new: gen_random_uuid(), by: [r.id] }
+        ·                 ────────┬────────
+        ·                         ╰── here
+     19 │     columns:
+        ╰────
+      help: use `key: keep` and fill each key column in `columns`
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn in_place_batch_size_zero_and_a_cast_without_using() {
+    let v2 = IN_PLACE_V2.replace("label text", "label integer");
+    let v1 = "CREATE TABLE tags (id text PRIMARY KEY, label text, user_id text);\nCREATE TABLE notes (id integer PRIMARY KEY, body text, tag_id text);\n";
+    let v2 = v2.replace(
+        "CREATE TABLE notes (body text",
+        "CREATE TABLE notes (id integer PRIMARY KEY, body text",
+    );
+    insta::assert_snapshot!(refused_against(b"name: tags\nin_place: true\nbatch_size: 0\n", v1, &v2), @r#"
+    model.yaml:2:1: error: batch_size must be a positive whole number
+       ╭─[model.yaml:2:1]
+     1 │ name: tags
+     2 │ in_place: true
+       · ────┬───
+       ·     ╰── here
+     3 │ batch_size: 0
+       ╰────
+    model.yaml:2:1: error: tags.label: text → integer has no safe cast; give the conversion in `using`
+       ╭─[model.yaml:2:1]
+     1 │ name: tags
+     2 │ in_place: true
+       · ────┬───
+       ·     ╰── here
+     3 │ batch_size: 0
+       ╰────
+      help: add `using: { tags.label: "<expression over label>" }` to the model
+    error: model.yaml has 2 errors; nothing was written
+    "#);
+}
+
+#[test]
+fn in_place_column_named_like_pgmig() {
+    let v1 = "CREATE TABLE tags (id integer PRIMARY KEY, pgmig_ref text);\n";
+    let v2 = "CREATE TABLE tags (id integer PRIMARY KEY, pgmig_ref uuid);\n";
+    insta::assert_snapshot!(refused_against(b"name: tags\nin_place: true\n", v1, v2), @"
+    model.yaml:2:1: error: public.tags.pgmig_ref: column names starting with pgmig_ are pgmig's own
+       ╭─[model.yaml:2:1]
+     1 │ name: tags
+     2 │ in_place: true
+       · ────┬───
+       ·     ╰── here
+       ╰────
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn name_with_a_carriage_return() {
+    let v2 = v2_edited("  body text\n", "  body text,\n  \"no\rte\" text\n");
+    insta::assert_snapshot!(refused_against(VALID.as_bytes(), V1_DDL, &v2), @r#"
+    model.yaml: error: a name holds a carriage return or another control character: verify.sql:685 would be `SELECT t.id, t.person_id, t.title, t.body, t."no␍te"`
+      help: rename the object: psql drops a carriage return before a line feed, so the script would name another one; line feeds and tabs in names are fine
+    error: model.yaml has 1 error; nothing was written
+    "#);
+}
+
+// Diagnostics without a case here, and where they are tested instead:
+// - `{script}:{line} would run psql's \{command}` is the last line of defence behind the quoting
+//   toolkit: no model reaches it while quoting is right (tests/it/hostile.rs attacks it).
+// - `{which} has no table in schema …` needs a live database (a DDL file's tables are read into
+//   the model's schema): tests/it/errors.rs.
+// - `PostgreSQL rejects … of …` comes from `--check-db`, which prepares statements in a scratch
+//   database: tests/it/dbcheck.rs.

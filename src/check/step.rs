@@ -256,9 +256,11 @@ impl StepContext<'_> {
                 columns: head.key_columns.clone(),
             },
         };
+        // `key: new` over a key of several columns is refused by the head; its columns are then
+        // read as ordinary ones, so that error is not followed by one per key column.
         let new_key_column = match &key {
-            plan::Key::New { column, .. } => Some(column.clone()),
-            plan::Key::Keep { .. } => None,
+            plan::Key::New { column, .. } if head.key_columns.len() == 1 => Some(column.clone()),
+            plan::Key::New { .. } | plan::Key::Keep { .. } => None,
         };
 
         // Explicit columns, in model order.

@@ -312,3 +312,33 @@ bad_model!(
     "assertion_writes.yaml:11:45: error: an assertion must not lock rows"
 );
 bad_model!(unterminated_dollar_quote, "unterminated_dollar_quote.yaml:9:28: error: a column expression: unterminated dollar-quoted string: `$x$` is never closed");
+
+/// A live V1 whose tables are all in another schema than the model's `source: {schema}`:
+/// the error names the schema and lists the ones that have tables.
+#[test]
+fn a_live_source_schema_without_tables_names_the_schemas_that_have_some() {
+    let db = crate::support::cluster().create_db("empty_source_schema");
+    db.execute("CREATE SCHEMA legacy; CREATE TABLE legacy.users (id integer PRIMARY KEY);");
+    let root = repo_root();
+    let out = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_pgmig"))
+        .arg("compile")
+        .arg(root.join("models/workout/model.yaml"))
+        .args(["--v1", &db.url(), "--v2"])
+        .arg(root.join("models/workout/v2.sql"))
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("V1 has no table in schema `v1`") && stderr.contains("in: legacy"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "nothing is written"
+    );
+}
