@@ -466,47 +466,6 @@ fn full_migration_oracle(stale_ids: &[String]) -> Vec<(&'static str, String)> {
     checks
 }
 
-/// The committed out/drills is what the compiler makes today.
-#[test]
-fn out_dir_is_fresh() {
-    let dir = compiled();
-    let committed = repo_root().join("out/drills");
-    for name in [
-        "precheck.sql",
-        "migrate.sql",
-        "verify.sql",
-        "rollback.sql",
-        "export.sql",
-        "PLAN.md",
-    ] {
-        let fresh = std::fs::read_to_string(dir.path().join(name)).unwrap();
-        let old = std::fs::read_to_string(committed.join(name)).unwrap_or_default();
-        assert!(fresh == old, "out/drills/{name} is stale: run `cargo run -- compile models/drills/model.yaml --v1 models/drills/v1.sql --v2 models/drills/v2.sql`");
-    }
-}
-
-/// migrate.sql and PLAN.md, snapshotted: review the diff of any change to them.
-#[test]
-fn generated_scripts_snapshots() {
-    let dir = compiled();
-    for name in ["migrate.sql", "PLAN.md"] {
-        let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
-        insta::assert_snapshot!(format!("drills_{name}"), text);
-    }
-    let again = compiled();
-    for name in [
-        "precheck.sql",
-        "migrate.sql",
-        "verify.sql",
-        "rollback.sql",
-        "PLAN.md",
-    ] {
-        let a = std::fs::read(dir.path().join(name)).unwrap();
-        let b = std::fs::read(again.path().join(name)).unwrap();
-        assert_eq!(a, b, "{name}: same input, same bytes");
-    }
-}
-
 #[test]
 fn migrate_full_oracle_then_rollback_keeps_what_the_app_wrote() {
     let db = drills_db("drills_e2e", SCALE);

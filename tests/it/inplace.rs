@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use pgmig::catalog::{Catalog, QualName};
+use pgmig::catalog::Catalog;
 
 use crate::support::{cluster, repo_root, TestDb};
 use crate::workout::{must_pass, run, stderr};
@@ -433,23 +433,6 @@ fn a_type_change_without_a_cast_needs_using() {
         migrate.contains("pgmig_new_n = (CASE WHEN t.n ~ '^[0-9]+$' THEN t.n::INTEGER END)"),
         "{migrate}"
     );
-}
-
-/// The committed out/uuid is what the compiler makes today.
-#[test]
-fn out_dir_is_fresh() {
-    let c = pgmig::compile(
-        &models().join("model.yaml"),
-        &pgmig::SchemaInput::Ddl(models().join("v1.sql")),
-        &pgmig::SchemaInput::Ddl(models().join("v2.sql")),
-    )
-    .unwrap_or_else(|e| panic!("{e:?}"));
-    for (name, fresh) in &c.scripts.files {
-        let old =
-            std::fs::read_to_string(repo_root().join("out/uuid").join(name)).unwrap_or_default();
-        assert!(*fresh == old, "out/uuid/{name} is stale: run `cargo run -- compile models/uuid/model.yaml --v1 models/uuid/v1.sql --v2 models/uuid/v2.sql`");
-    }
-    let _ = QualName::new("public", "users");
 }
 
 /// verify.sql and rollback.sql of another compile of the model (here another batch size)

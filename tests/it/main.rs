@@ -11,6 +11,7 @@ mod entities;
 mod errors;
 mod estimates;
 mod fingerprint;
+mod golden;
 mod hostile;
 mod init;
 mod inplace;

@@ -734,47 +734,6 @@ fn reference_rows_used_since_migrate_are_kept_by_rollback() {
     );
 }
 
-/// The committed out/school is what the compiler makes today, byte for byte, file for file.
-#[test]
-fn out_dir_is_fresh() {
-    let c = pgmig::compile(
-        &models().join("model.yaml"),
-        &pgmig::SchemaInput::Ddl(models().join("v1.sql")),
-        &pgmig::SchemaInput::Ddl(models().join("v2.sql")),
-    )
-    .unwrap_or_else(|e| panic!("{e:?}"));
-    let stale = "run `cargo run -- compile models/school/model.yaml --v1 models/school/v1.sql --v2 models/school/v2.sql --out out/school`";
-    let mut names: Vec<String> = Vec::new();
-    for (name, fresh) in &c.scripts.files {
-        let old = std::fs::read(repo_root().join("out/school").join(name)).unwrap_or_default();
-        assert!(
-            fresh.as_bytes() == old.as_slice(),
-            "out/school/{name} is stale: {stale}"
-        );
-        names.push(name.to_string());
-    }
-    let mut committed: Vec<String> = std::fs::read_dir(repo_root().join("out/school"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    committed.sort();
-    assert_eq!(
-        committed, names,
-        "out/school holds exactly the compiled files: {stale}"
-    );
-}
-
-/// migrate.sql and PLAN.md of the school model, snapshotted: review the diff of any change.
-#[test]
-fn generated_scripts_snapshots() {
-    let dir = compiled();
-    for name in ["migrate.sql", "PLAN.md"] {
-        let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
-        insta::assert_snapshot!(format!("school_{name}"), text);
-    }
-}
-
 // ---- compile errors -----------------------------------------------------------------
 
 /// The school model with `old` replaced by `new` (once; it must occur), compiled by the

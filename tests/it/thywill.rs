@@ -272,23 +272,7 @@ fn thywill_staged_from_sqlite_end_to_end() {
             "{name}: compiled from the SQLite file and from the staged database differ"
         );
     }
-    for name in [
-        "precheck.sql",
-        "migrate.sql",
-        "verify.sql",
-        "rollback.sql",
-        "export.sql",
-        "PLAN.md",
-    ] {
-        let fresh = std::fs::read_to_string(out.path().join(name)).unwrap();
-        insta::assert_snapshot!(format!("thywill_{name}"), fresh);
-        let old =
-            std::fs::read_to_string(repo_root().join("out/thywill").join(name)).unwrap_or_default();
-        assert!(
-            fresh == old,
-            "out/thywill/{name} is stale: build and stage V1 (README, SQLite sources), then `models/thywill/build.sh /tmp/thywill.db && cargo run -- compile models/thywill/model.yaml --v1 sqlite:/tmp/thywill.db --v2 models/thywill/v2.sql --out out/thywill`"
-        );
-    }
+    crate::support::golden::assert_out_is("thywill", out.path());
 
     let before = db.table_md5s(&["v1", "public"]);
     let notices = must_pass(run(&db, out.path(), "precheck.sql", &[]), "precheck");

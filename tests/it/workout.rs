@@ -2,7 +2,7 @@
 //! row, rollback, re-migrate, dry run, and `pgmig run` against psql.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 use crate::support::{cluster, pgmig_cli, repo_root, Cluster, TestDb};
@@ -513,49 +513,6 @@ fn pgmig_run_gives_the_same_result_as_psql() {
         0,
         "rollback via pgmig run empties V2"
     );
-}
-
-/// The committed out/workout is what the compiler makes today.
-#[test]
-fn out_dir_is_fresh() {
-    let dir = compiled();
-    let committed = repo_root().join("out/workout");
-    for name in [
-        "precheck.sql",
-        "migrate.sql",
-        "verify.sql",
-        "rollback.sql",
-        "export.sql",
-        "PLAN.md",
-    ] {
-        let fresh = std::fs::read_to_string(dir.path().join(name)).unwrap();
-        let old = std::fs::read_to_string(committed.join(name)).unwrap_or_default();
-        assert!(fresh == old, "out/workout/{name} is stale: run `cargo run -- compile models/workout/model.yaml --v1 models/workout/v1.sql --v2 models/workout/v2.sql`");
-    }
-}
-
-/// Generated scripts, snapshotted: review the diff of any change to them.
-#[test]
-fn generated_scripts_snapshots() {
-    let dir = compiled();
-    for name in [
-        "precheck.sql",
-        "migrate.sql",
-        "verify.sql",
-        "rollback.sql",
-        "export.sql",
-        "PLAN.md",
-    ] {
-        let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
-        insta::assert_snapshot!(format!("workout_{name}"), text);
-    }
-    let again = compiled();
-    for name in ["migrate.sql", "PLAN.md"] {
-        let a = std::fs::read(dir.path().join(name)).unwrap();
-        let b = std::fs::read(again.path().join(name)).unwrap();
-        assert_eq!(a, b, "{name}: same input, same bytes");
-    }
-    let _: PathBuf = dir.path().into();
 }
 
 /// A `where` that keeps nothing, by V1's statistics, is a warning (legal, but suspicious).

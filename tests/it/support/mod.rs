@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 mod cluster;
+pub mod golden;
 
 #[allow(unused_imports)]
 pub use cluster::{cluster, crashable_cluster, pg_error_text, second_cluster, Cluster, TestDb};
