@@ -100,6 +100,16 @@ END
 {%- endif %}
 
 {% include "rollback_others.sql" %}
+{%- if !plan.rollback_indexes.is_empty() %}
+
+-- Indexes for the deletes below: each migrated parent row deleted is looked up through a
+-- foreign key no index of these tables leads with, a read of the whole table per row without
+-- one (PLAN.md, "Rollback and the rows of others"). The tables are locked above, so the
+-- builds make no one wait; they are dropped CONCURRENTLY after COMMIT.
+{%- for i in plan.rollback_indexes %}
+CREATE INDEX IF NOT EXISTS {{ i.name }} ON {{ i.table }} {{ i.columns }}; -- for {{ i.constraint|comment }}
+{%- endfor %}
+{%- endif %}
 {%- for s in steps %}
 
 -- Undo step {{ s.number }}/{{ s.total }}: {{ s.target|comment }}  ({{ plan.model_file|comment }}:{{ s.line }})
@@ -239,3 +249,9 @@ ROLLBACK;
 \else
 COMMIT;
 \endif
+{%- if !plan.rollback_indexes.is_empty() %}
+-- The indexes built for the deletes, dropped without blocking the tables' readers or writers.
+{%- for i in plan.rollback_indexes %}
+DROP INDEX CONCURRENTLY IF EXISTS {{ i.qualified_name }};
+{%- endfor %}
+{%- endif %}

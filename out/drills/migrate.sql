@@ -201,7 +201,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a';
+SET pgmig.fingerprint = 'cab9409d17c567a9fe78f37675965e9878906aaf39699731df7c68681d8ad681';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -769,9 +769,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cab9409d17c567a9fe78f37675965e9878906aaf39699731df7c68681d8ad681';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile cab9409d17c567a9fe78f37675965e9878906aaf39699731df7c68681d8ad681; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

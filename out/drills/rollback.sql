@@ -187,7 +187,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a';
+SET pgmig.fingerprint = 'cab9409d17c567a9fe78f37675965e9878906aaf39699731df7c68681d8ad681';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -525,9 +525,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cab9409d17c567a9fe78f37675965e9878906aaf39699731df7c68681d8ad681';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile cab9409d17c567a9fe78f37675965e9878906aaf39699731df7c68681d8ad681; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

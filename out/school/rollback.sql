@@ -196,7 +196,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf';
+SET pgmig.fingerprint = '865f01accc66ebd41bfed55393503ae31f93925edf33a3d81bad5dd16f59ebda';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -567,9 +567,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '865f01accc66ebd41bfed55393503ae31f93925edf33a3d81bad5dd16f59ebda';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 865f01accc66ebd41bfed55393503ae31f93925edf33a3d81bad5dd16f59ebda; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -185,7 +185,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '742369ead66aef139c8d24ac189c9fc25dadd62f37ed1b35c8b0eaf4f6e10cb1';
+SET pgmig.fingerprint = '46ed0839b1dd3ea30fb289b7605246b8a90c0af0e99430d6998cb5e471d231cf';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -523,9 +523,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '742369ead66aef139c8d24ac189c9fc25dadd62f37ed1b35c8b0eaf4f6e10cb1';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '46ed0839b1dd3ea30fb289b7605246b8a90c0af0e99430d6998cb5e471d231cf';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 742369ead66aef139c8d24ac189c9fc25dadd62f37ed1b35c8b0eaf4f6e10cb1; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 46ed0839b1dd3ea30fb289b7605246b8a90c0af0e99430d6998cb5e471d231cf; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -853,6 +853,15 @@ BEGIN
 END
 $check$;
 
+-- Indexes for the deletes below: each migrated parent row deleted is looked up through a
+-- foreign key no index of these tables leads with, a read of the whole table per row without
+-- one (PLAN.md, "Rollback and the rows of others"). The tables are locked above, so the
+-- builds make no one wait; they are dropped CONCURRENTLY after COMMIT.
+CREATE INDEX IF NOT EXISTS pgmig_rollback_invites_created_by_user_id ON public.invites (created_by_user_id); -- for invites_created_by_user_id_fkey
+CREATE INDEX IF NOT EXISTS pgmig_rollback_invites_used_by_user_id ON public.invites (used_by_user_id); -- for invites_used_by_user_id_fkey
+CREATE INDEX IF NOT EXISTS pgmig_rollback_prayer_marks_user_id ON public.prayer_marks (user_id); -- for prayer_marks_user_id_fkey
+CREATE INDEX IF NOT EXISTS pgmig_rollback_user_roles_role_id ON public.user_roles (role_id); -- for user_roles_role_id_fkey
+
 -- Undo step 6/6: public.user_roles  (model.yaml:78)
 DO $undo$
 DECLARE
@@ -1020,3 +1029,8 @@ ROLLBACK;
 \else
 COMMIT;
 \endif
+-- The indexes built for the deletes, dropped without blocking the tables' readers or writers.
+DROP INDEX CONCURRENTLY IF EXISTS public.pgmig_rollback_invites_created_by_user_id;
+DROP INDEX CONCURRENTLY IF EXISTS public.pgmig_rollback_invites_used_by_user_id;
+DROP INDEX CONCURRENTLY IF EXISTS public.pgmig_rollback_prayer_marks_user_id;
+DROP INDEX CONCURRENTLY IF EXISTS public.pgmig_rollback_user_roles_role_id;

@@ -19,7 +19,9 @@ pub mod locks;
 pub mod rules;
 pub mod script;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use sqlparser::ast::Statement;
 
 use serde::Serialize;
 
@@ -132,26 +134,32 @@ impl Report {
     }
 }
 
-/// Statements sqlparser does not parse that lock no table: a comment on a function (sqlparser
-/// stops at its argument list) locks only the function.
-fn locks_no_table(text: &str) -> bool {
+/// Statements sqlparser does not parse that make no reader or writer wait: a comment on a
+/// function (sqlparser stops at its argument list) locks only the function; `DROP INDEX
+/// CONCURRENTLY` takes SHARE UPDATE EXCLUSIVE on the index's table, which conflicts only with
+/// maintenance (VACUUM, ANALYZE, other concurrent index builds) and schema changes.
+fn blocks_no_one(text: &str) -> bool {
     let words: Vec<String> = text
         .split_whitespace()
         .take(3)
         .map(str::to_uppercase)
         .collect();
-    words == ["COMMENT", "ON", "FUNCTION"]
+    words == ["COMMENT", "ON", "FUNCTION"] || words == ["DROP", "INDEX", "CONCURRENTLY"]
 }
 
 /// Lints a script (the text of a `.sql` file psql would run).
 pub fn lint(text: &str) -> Report {
     let mut report = Report::default();
     let mut new_tables: BTreeSet<String> = BTreeSet::new();
+    // The strongest lock the script's open transaction holds on each table: a statement that
+    // asks for a weaker one makes no one wait who was not waiting already.
+    let mut in_transaction = false;
+    let mut held: BTreeMap<String, LockMode> = BTreeMap::new();
     let mut lock_timeout = false;
     let mut fired_once: BTreeSet<&'static str> = BTreeSet::new();
     for stmt in script::statements(text) {
         let Some(ast) = &stmt.ast else {
-            if !stmt.has_body && !locks_no_table(&stmt.text) {
+            if !stmt.has_body && !blocks_no_one(&stmt.text) {
                 let first = stmt.text.lines().next().unwrap_or("").trim().to_string();
                 report.skipped.push((stmt.line, first));
             }
@@ -164,6 +172,7 @@ pub fn lint(text: &str) -> Report {
             analysis: &analysis,
             lock_timeout,
             new_tables: &new_tables,
+            held: &held,
         };
         for rule in rules::ALL {
             if rule.once && fired_once.contains(rule.name) {
@@ -201,6 +210,21 @@ pub fn lint(text: &str) -> Report {
                 new_table: new_tables.contains(&key)
                     || analysis.creates.iter().any(|c| locks::table_key(c) == key),
             });
+        }
+        match ast {
+            Statement::StartTransaction { .. } if stmt.block.is_none() => in_transaction = true,
+            // A COMMIT in a procedure's body ends its transaction too.
+            Statement::Commit { .. } | Statement::Rollback { .. } => {
+                in_transaction = false;
+                held.clear();
+            }
+            _ => {}
+        }
+        if in_transaction {
+            for a in &analysis.accesses {
+                let mode = held.entry(locks::table_key(&a.table)).or_insert(a.lock);
+                *mode = (*mode).max(a.lock);
+            }
         }
         for t in &analysis.drops {
             new_tables.remove(&locks::table_key(t));
@@ -294,6 +318,15 @@ mod tests {
     fn unreadable_statements_are_listed_not_guessed() {
         let r = lint("SELECT 1;\nFROBNICATE t;\n");
         assert_eq!(r.skipped, vec![(2, "FROBNICATE t;".to_string())]);
+        assert!(r.findings.is_empty());
+    }
+
+    #[test]
+    fn unparsed_statements_that_block_no_one_are_not_listed() {
+        let r = lint(
+            "DROP INDEX CONCURRENTLY IF EXISTS public.i;\ncomment on function f(int) is 'x';\n",
+        );
+        assert!(r.skipped.is_empty(), "{:?}", r.skipped);
         assert!(r.findings.is_empty());
     }
 }

@@ -53,6 +53,11 @@ pub struct Referrer {
     pub parent: QualName,
     pub parent_columns: Vec<String>,
     pub on_delete: crate::catalog::FkAction,
+    /// An index of `table` leads with `columns`: PostgreSQL finds the rows under a deleted
+    /// parent through it. Without one, every deleted parent row scans the whole table.
+    pub indexed: bool,
+    /// The tables holding `table`'s rows: itself, or its leaf partitions when partitioned.
+    pub leaf_tables: Vec<QualName>,
 }
 
 /// One column of a table the scripts use, as the catalog read at compile time has it.

@@ -26,6 +26,7 @@ mod readme;
 mod real_types;
 mod redact;
 mod rollback_exact;
+mod rollback_lookups;
 mod row_keys;
 mod runner;
 mod school;

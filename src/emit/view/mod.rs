@@ -12,7 +12,7 @@ use crate::catalog::quote_ident;
 use crate::plan::Plan;
 use privileges::PrivilegesView;
 use reference::ReferenceView;
-use referrer::ReferrerView;
+use referrer::{ReferrerView, RollbackIndexView};
 use step::Finding;
 use step::SequenceView;
 pub use step::StepView;
@@ -42,6 +42,8 @@ pub struct PlanView {
     /// Every V2 foreign key into the filled tables: rollback counts the rows of others under
     /// migrated rows through each before deleting anything.
     pub referrers: Vec<ReferrerView>,
+    /// Indexes rollback.sql builds for its deletes and drops before it commits.
+    pub rollback_indexes: Vec<RollbackIndexView>,
     /// Every sequence a column the scripts write draws from (reference rows', then the
     /// steps'), each once: verify checks each.
     pub sequences: Vec<SequenceView>,
@@ -195,6 +197,7 @@ impl PlanView {
                 .iter()
                 .map(|r| ReferrerView::new(r, &plan.steps))
                 .collect(),
+            rollback_indexes: RollbackIndexView::all(&plan.referrers, &plan.steps),
             sequences: {
                 let mut seen = std::collections::BTreeSet::new();
                 let all = plan

@@ -1,6 +1,6 @@
 //! The V2 foreign keys into the filled tables as rollback.sql checks them and PLAN.md lists
 //! them: how many rows others wrote reference a migrated row through each, and what
-//! deleting that row does to them.
+//! deleting that row does to them, and the indexes rollback builds for its deletes.
 
 use super::lit;
 use crate::catalog::{quote_ident, FkAction};
@@ -26,6 +26,10 @@ pub struct ReferrerView {
     /// `FROM … WHERE …`: the rows of the referencing table that reference a migrated row
     /// and that no step of this model wrote.
     pub others: String,
+    /// An index of the referencing table leads with the columns.
+    pub indexed: bool,
+    /// The referencing table is one the steps fill (rollback holds it locked).
+    pub filled: bool,
 }
 
 impl ReferrerView {
@@ -95,7 +99,62 @@ impl ReferrerView {
             effect,
             blocks,
             others,
+            indexed: r.indexed,
+            filled: steps.iter().any(|s| s.target == r.table),
         }
+    }
+}
+
+/// An index rollback.sql builds on a filled table (each leaf partition of a partitioned one)
+/// because a foreign key from it into a filled table has none: each parent row rollback
+/// deletes is looked up in the table, and without an index every lookup reads the whole table
+/// (dead rows included), while the build reads it once. Rollback holds the table in EXCLUSIVE
+/// mode already, so the build's SHARE lock makes no one else wait; after COMMIT the index is
+/// dropped CONCURRENTLY (a partitioned index can't be, hence one per leaf). A table the steps
+/// do not fill gets none, as its writers would wait for the build: PLAN.md names it instead.
+#[derive(Debug, Clone)]
+pub struct RollbackIndexView {
+    /// The index's name, as CREATE INDEX writes it.
+    pub name: String,
+    /// `schema.name`, as DROP INDEX writes it.
+    pub qualified_name: String,
+    pub table: String,
+    /// `(plan_id)`.
+    pub columns: String,
+    /// The foreign key it serves, for the comment.
+    pub constraint: String,
+}
+
+impl RollbackIndexView {
+    /// One per leaf table and column list among the foreign keys without an index.
+    pub fn all(referrers: &[Referrer], steps: &[Step]) -> Vec<RollbackIndexView> {
+        let mut seen = std::collections::BTreeSet::new();
+        referrers
+            .iter()
+            .filter(|r| !r.indexed && steps.iter().any(|s| s.target == r.table))
+            .flat_map(|r| r.leaf_tables.iter().map(move |leaf| (r, leaf)))
+            .filter(|(r, leaf)| seen.insert(((*leaf).clone(), r.columns.clone())))
+            .map(|(r, leaf)| {
+                let name = crate::check::names::derived(
+                    "pgmig_rollback_",
+                    &format!("{}_{}", leaf.name, r.columns.join("_")),
+                );
+                RollbackIndexView {
+                    name: quote_ident(&name),
+                    qualified_name: format!("{}.{}", quote_ident(&leaf.schema), quote_ident(&name)),
+                    table: leaf.to_string(),
+                    columns: format!(
+                        "({})",
+                        r.columns
+                            .iter()
+                            .map(|c| quote_ident(c))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    constraint: r.constraint.clone(),
+                }
+            })
+            .collect()
     }
 }
 

@@ -2,13 +2,15 @@
 //! did not create takes SHARE for the whole build: every INSERT, UPDATE and DELETE waits. The
 //! same goes for `ADD PRIMARY KEY` / `ADD UNIQUE`, which build their index under ACCESS
 //! EXCLUSIVE. An index on a table created earlier in the script (the `_pgmig` id maps) is
-//! fine: nobody else can see that table yet.
+//! fine: nobody else can see that table yet. So is a CREATE INDEX on a table the script's
+//! transaction already holds in SHARE to EXCLUSIVE mode (rollback.sql's indexes for its
+//! deletes, under its EXCLUSIVE lock): the writers wait already, and readers go on.
 
 use sqlparser::ast::{AlterTableOperation, Statement, TableConstraint};
 
 use super::{Ctx, Hit, Rule};
 use crate::lint::locks::table_name;
-use crate::lint::Severity;
+use crate::lint::{LockMode, Severity};
 
 pub const RULE: Rule = Rule {
     name: "index-without-concurrently",
@@ -21,7 +23,12 @@ fn check(ctx: &Ctx) -> Vec<Hit> {
     match ctx.ast {
         Statement::CreateIndex(ci) if !ci.concurrently => {
             let table = table_name(&ci.table_name);
-            if ctx.is_new(&table) {
+            // Under a lock the transaction holds that already stops writers but not readers
+            // (SHARE to EXCLUSIVE) the build makes no one wait who was not waiting; under
+            // ACCESS EXCLUSIVE it is reported: readers wait for the whole build there.
+            let writers_wait_already =
+                ctx.holds(&table, LockMode::Share) && !ctx.holds(&table, LockMode::AccessExclusive);
+            if ctx.is_new(&table) || writers_wait_already {
                 return Vec::new();
             }
             let unique = if ci.unique { "UNIQUE " } else { "" };
@@ -91,5 +98,26 @@ mod tests {
             NAME
         )
         .is_empty());
+    }
+
+    #[test]
+    fn tables_the_transaction_already_holds_against_writers() {
+        let under = |lock: &str| {
+            fired(
+                &format!("BEGIN;\nLOCK TABLE t IN {lock} MODE;\nCREATE INDEX ON public.t (a);\nCOMMIT;\n"),
+                NAME,
+            )
+        };
+        assert!(under("EXCLUSIVE").is_empty());
+        assert!(under("SHARE").is_empty());
+        assert_eq!(under("ROW EXCLUSIVE"), vec![(3, Error)]);
+        // Readers wait for a build under ACCESS EXCLUSIVE.
+        assert_eq!(under("ACCESS EXCLUSIVE"), vec![(3, Error)]);
+        // A lock ends with its transaction, and a statement outside one holds nothing after it.
+        let after_commit =
+            "BEGIN;\nLOCK TABLE t IN EXCLUSIVE MODE;\nCOMMIT;\nCREATE INDEX ON t (a);\n";
+        assert_eq!(fired(after_commit, NAME), vec![(4, Error)]);
+        let autocommit = "ALTER TABLE t ADD COLUMN b int;\nCREATE INDEX ON t (a);\n";
+        assert_eq!(fired(autocommit, NAME), vec![(2, Error)]);
     }
 }

@@ -2,13 +2,13 @@
 //! and `--format json` reports), its reasoning, the safer form, unit tests, and an `ok` and
 //! an `err` fixture in `tests/it/fixtures/lint/`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sqlparser::ast::Statement;
 
 use super::locks::{table_key, Analysis};
 use super::script::Stmt;
-use super::Severity;
+use super::{LockMode, Severity};
 
 pub mod constraint_without_not_valid;
 pub mod index_without_concurrently;
@@ -23,6 +23,8 @@ pub struct Ctx<'a> {
     /// `SET lock_timeout` (non-zero) ran before this statement.
     pub lock_timeout: bool,
     pub(crate) new_tables: &'a BTreeSet<String>,
+    /// The strongest lock the script's open transaction took on each table before.
+    pub(crate) held: &'a BTreeMap<String, LockMode>,
 }
 
 impl Ctx<'_> {
@@ -30,6 +32,11 @@ impl Ctx<'_> {
     /// invisible to other sessions until commit.
     pub fn is_new(&self, table: &str) -> bool {
         self.new_tables.contains(&table_key(table))
+    }
+
+    /// The script's open transaction already holds `lock` or a stronger one on the table.
+    pub fn holds(&self, table: &str, lock: LockMode) -> bool {
+        self.held.get(&table_key(table)).is_some_and(|h| *h >= lock)
     }
 }
 
