@@ -157,7 +157,9 @@ pub fn lint(text: &str) -> Report {
     let mut held: BTreeMap<String, LockMode> = BTreeMap::new();
     let mut lock_timeout = false;
     let mut fired_once: BTreeSet<&'static str> = BTreeSet::new();
-    for stmt in script::statements(text) {
+    let statements = script::statements(text);
+    let indexes = rules::foreign_key_without_index::Indexes::of(&statements);
+    for stmt in statements {
         let Some(ast) = &stmt.ast else {
             if !stmt.has_body && !blocks_no_one(&stmt.text) {
                 let first = stmt.text.lines().next().unwrap_or("").trim().to_string();
@@ -173,6 +175,7 @@ pub fn lint(text: &str) -> Report {
             lock_timeout,
             new_tables: &new_tables,
             held: &held,
+            indexes: &indexes,
         };
         for rule in rules::ALL {
             if rule.once && fired_once.contains(rule.name) {

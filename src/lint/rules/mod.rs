@@ -11,6 +11,7 @@ use super::script::Stmt;
 use super::{LockMode, Severity};
 
 pub mod constraint_without_not_valid;
+pub mod foreign_key_without_index;
 pub mod index_without_concurrently;
 pub mod missing_lock_timeout;
 pub mod table_rewrite_under_access_exclusive;
@@ -25,6 +26,8 @@ pub struct Ctx<'a> {
     pub(crate) new_tables: &'a BTreeSet<String>,
     /// The strongest lock the script's open transaction took on each table before.
     pub(crate) held: &'a BTreeMap<String, LockMode>,
+    /// The column lists every index and key of the whole script starts with.
+    pub(crate) indexes: &'a foreign_key_without_index::Indexes,
 }
 
 impl Ctx<'_> {
@@ -64,6 +67,7 @@ pub const ALL: &[Rule] = &[
     table_rewrite_under_access_exclusive::RULE,
     constraint_without_not_valid::RULE,
     index_without_concurrently::RULE,
+    foreign_key_without_index::RULE,
     missing_lock_timeout::RULE,
 ];
 
@@ -90,6 +94,6 @@ mod tests {
             );
             assert!(seen.insert(r.name), "duplicate {}", r.name);
         }
-        assert_eq!(seen.len(), 4);
+        assert_eq!(seen.len(), 5);
     }
 }
