@@ -183,6 +183,7 @@ fn compile(
 }
 
 #[test]
+#[ignore = "slow tier: run with --include-ignored (.ci/run does)"]
 fn mutated_models_never_panic_and_every_error_has_a_position() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
     let read = |m: &str, f: &str| std::fs::read(root.join(m).join(f)).unwrap();

@@ -6,6 +6,7 @@ use crate::support::repo_root;
 use pgmig::bench;
 
 #[test]
+#[ignore = "slow tier: run with --include-ignored (.ci/run does)"]
 fn bench_smallest_scale_all_contenders_agree() {
     let work = tempfile::tempdir().unwrap();
     let mut opts = bench::Options::new(env!("CARGO_BIN_EXE_pgmig").into(), &repo_root());
