@@ -1,32 +1,13 @@
 //! The compiler's one entry point: model file + two schemas → plan → scripts.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::catalog::{self, Catalog, ReadWarning, Skipped};
 use crate::diagnostic::{Diagnostic, Diagnostics, Pos, SourceFile};
 use crate::emit::{self, Scripts};
+use crate::error::CompileError;
 use crate::plan::Plan;
+use crate::source::{connect, database_error, load_schema, one_database, SchemaInput, SchemaNotes};
 use crate::{check, model, stats};
-
-/// Where a schema comes from: a DDL file or a live database.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SchemaInput {
-    Ddl(PathBuf),
-    Database(String),
-}
-
-impl SchemaInput {
-    /// A `postgres://` URL or a `key=value` conninfo is a database; anything else a file.
-    pub fn parse(arg: &str) -> SchemaInput {
-        let looks_like_db =
-            arg.starts_with("postgres://") || arg.starts_with("postgresql://") || arg.contains('=');
-        if looks_like_db && !Path::new(arg).exists() {
-            SchemaInput::Database(arg.to_string())
-        } else {
-            SchemaInput::Ddl(arg.into())
-        }
-    }
-}
 
 /// The result of a successful compile.
 #[derive(Debug)]
@@ -37,89 +18,6 @@ pub struct Compiled {
     pub source: SourceFile,
     /// What each schema reader passed over or could not read (V1, V2).
     pub schemas: [SchemaNotes; 2],
-}
-
-/// What a schema reader says about its input besides the catalog (nothing for a database).
-#[derive(Debug, Clone, Default)]
-pub struct SchemaNotes {
-    /// The DDL file as given on the command line.
-    pub file: String,
-    /// Statements passed over on purpose (not about tables), by kind.
-    pub skipped: Skipped,
-    /// Statements about tables that could not be read: the catalog may lack what they say.
-    pub warnings: Vec<ReadWarning>,
-}
-
-/// How many unread statements are listed unless all are asked for.
-pub const WARNINGS_SHOWN: usize = 3;
-
-impl SchemaNotes {
-    /// `warning: 12 statements of v1.sql were not understood (first 3 below; --show-all-warnings
-    /// for all)`, then `  v1.sql:LINE: what` for each listed; empty without warnings.
-    pub fn render_warnings(&self, show_all: bool) -> String {
-        let n = self.warnings.len();
-        if n == 0 {
-            return String::new();
-        }
-        let shown = if show_all { n } else { n.min(WARNINGS_SHOWN) };
-        let what = if n == 1 { "statement" } else { "statements" };
-        let verb = if n == 1 { "was" } else { "were" };
-        let more = if shown < n {
-            format!(" (first {shown} below; --show-all-warnings for all)")
-        } else {
-            ":".to_string()
-        };
-        let mut out = format!(
-            "warning: {n} {what} of {} {verb} not understood{more}\n",
-            self.file
-        );
-        for w in &self.warnings[..shown] {
-            let line = w.line.map_or(String::new(), |l| format!(":{l}"));
-            out.push_str(&format!("  {}{line}: {}\n", self.file, w.message));
-        }
-        out
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CompileError {
-    #[error("{path}: {message}")]
-    Io { path: String, message: String },
-    #[error("the model has errors")]
-    Model {
-        diagnostics: Diagnostics,
-        file: SourceFile,
-    },
-    #[error("{which}: {message}")]
-    Schema {
-        which: &'static str,
-        message: String,
-    },
-    #[error("{which}: can't read the schema from the database: {message}")]
-    Database {
-        which: &'static str,
-        message: String,
-    },
-    #[error("{0}")]
-    Selection(String),
-    /// `--v1` and `--v2` name two databases, but the model reads V1 in the one it migrates.
-    #[error("{0}")]
-    Sources(String),
-    /// `--check-db` can't be used as given (a DDL file it can't load, a V1 that is no file).
-    #[error("{0}")]
-    CheckDb(String),
-    #[error("rendering the scripts failed: {0}")]
-    Render(String),
-}
-
-impl CompileError {
-    /// 2 for bad input; 1 when a database could not be reached or read.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            CompileError::Database { .. } | CompileError::Render(_) => 1,
-            _ => 2,
-        }
-    }
 }
 
 /// Which part of a model to compile: every step and row by default.
@@ -278,8 +176,8 @@ pub fn compile_checked(
     }
     let scripts =
         emit::render(&plan, &fingerprint).map_err(|e| CompileError::Render(e.to_string()))?;
-    if let Some(d) =
-        uncarried_control_character(&scripts).or_else(|| foreign_meta_command(&scripts))
+    if let Some(d) = emit::guard::uncarried_control_character(&scripts)
+        .or_else(|| emit::guard::foreign_meta_command(&scripts))
     {
         return Err(CompileError::Model {
             diagnostics: Diagnostics(vec![d]),
@@ -293,46 +191,6 @@ pub fn compile_checked(
         source,
         schemas: [v1_notes, v2_notes],
     }))
-}
-
-/// psql reads a script line by line and drops a carriage return before a line feed: a name
-/// holding one (or another ASCII control character but a tab or a line feed) would reach
-/// PostgreSQL changed. Literals are written with escapes (`E'…\x0D…'`, `E'…\r…'`); a name
-/// (from a schema or the model's SQL) has no such form here, so it is an error naming where
-/// it is.
-fn uncarried_control_character(scripts: &emit::Scripts) -> Option<Diagnostic> {
-    scripts.files.iter().filter(|(name, _)| name.ends_with(".sql")).find_map(|(name, text)| {
-        let (n, line) = text.split('\n').enumerate().find(|(_, l)| l.chars().any(|c| c.is_ascii_control() && c != '\t'))?;
-        let shown: String = line.chars().map(|c| if c.is_ascii_control() && c != '\t' { '␍' } else { c }).collect();
-        Some(
-            Diagnostic::error(format!("a name holds a carriage return or another control character: {name}:{} would be `{}`", n + 1, shown.trim()), None)
-                .with_hint("rename the object: psql drops a carriage return before a line feed, so the script would name another one; line feeds and tabs in names are fine"),
-        )
-    })
-}
-
-/// The last line of defence against text that escaped its quotes: each script is read as psql
-/// reads it, and every meta-command must be one the templates write (`\set`, `\if`, `\elif`,
-/// `\else`, `\endif`, `\getenv`, `\echo`, and `\g` to a plain file name). Any other (`\!`,
-/// `\o`, `\copy`, …) means a name or value from the model or a schema ended its quotes: it is
-/// an error, and nothing is written.
-pub(crate) fn foreign_meta_command(scripts: &emit::Scripts) -> Option<Diagnostic> {
-    scripts.files.iter().filter(|(name, _)| name.ends_with(".sql")).find_map(|(name, text)| {
-        let mut scanner = crate::psql::scanner::SqlScanner::new();
-        text.split('\n').enumerate().find_map(|(n, line)| {
-            let meta = scanner.feed_line(line, n + 1, None).meta?;
-            let (command, rest) = crate::run::meta::split_name(&meta);
-            let allowed = match command {
-                "set" | "if" | "elif" | "else" | "endif" | "getenv" | "echo" => true,
-                "g" => rest.trim().strip_prefix('\'').and_then(|f| f.strip_suffix('\'')).is_some_and(|f| crate::run::meta::plain_file_name(f).is_ok()),
-                _ => false,
-            };
-            (!allowed).then(|| {
-                Diagnostic::error(format!("{name}:{} would run psql's `\\{command}`: a name or a value from the model or a schema ends its quotes there", n + 1), None)
-                    .with_hint("this is a defect of pgmig's quoting: report it with the model; rename the object or rewrite the value meanwhile")
-            })
-        })
-    })
 }
 
 /// Appends to PLAN.md the lock each statement of migrate.sql takes, read back from the
@@ -361,106 +219,6 @@ fn with_lock_table(mut compiled: Compiled) -> Compiled {
         plan.push_str(&crate::lint::locks_markdown(&rows));
     }
     compiled
-}
-
-fn read(path: &Path) -> Result<String, CompileError> {
-    std::fs::read_to_string(path).map_err(|e| CompileError::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })
-}
-
-/// Reads one schema; unqualified DDL names land in `default_schema`.
-pub fn load_schema(
-    which: &'static str,
-    input: &SchemaInput,
-    default_schema: &str,
-) -> Result<(Catalog, SchemaNotes), CompileError> {
-    if let Some(read) = crate::stage::schema_input(which, input, default_schema) {
-        return read.map(|catalog| (catalog, SchemaNotes::default()));
-    }
-    match input {
-        SchemaInput::Ddl(path) => {
-            let text = read(path)?;
-            let load = catalog::from_ddl(&text, default_schema).map_err(|message| {
-                CompileError::Schema {
-                    which,
-                    message: format!("{}: {message}", path.display()),
-                }
-            })?;
-            let notes = SchemaNotes {
-                file: path.display().to_string(),
-                skipped: load.skipped,
-                warnings: load.warnings,
-            };
-            Ok((load.catalog, notes))
-        }
-        SchemaInput::Database(url) => {
-            let mut client = connect(which, url)?;
-            let catalog =
-                catalog::from_database(&mut client, &[]).map_err(|e| database_error(which, e))?;
-            Ok((catalog, SchemaNotes::default()))
-        }
-    }
-}
-
-/// The scripts run in one database and, without `source: {server: …}`, read V1 there: a V1
-/// and a V2 given as two different databases would be compiled as if they were one, and
-/// the scripts would read whatever V2's database holds under V1's names. Two connection
-/// strings are the same database when the server (its port and start time) and the
-/// database (name and oid) are.
-fn one_database(v1: &SchemaInput, v2: &SchemaInput) -> Result<(), CompileError> {
-    let (SchemaInput::Database(v1_url), SchemaInput::Database(v2_url)) = (v1, v2) else {
-        return Ok(());
-    };
-    if v1_url == v2_url {
-        return Ok(());
-    }
-    // (database, its oid, the server: its start time and port).
-    let identity = |which: &'static str,
-                    url: &str|
-     -> Result<(String, u32, String), CompileError> {
-        let row = connect(which, url)?
-            .query_one(
-                "SELECT pg_catalog.current_database()::text,
-                        (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()),
-                        pg_catalog.format('%s:%s', pg_catalog.pg_postmaster_start_time(), pg_catalog.current_setting('port'))",
-                &[],
-            )
-            .map_err(|e| database_error(which, e))?;
-        Ok((row.get(0), row.get(1), row.get(2)))
-    };
-    let v1_identity = identity("V1", v1_url)?;
-    let v2_identity = identity("V2", v2_url)?;
-    if v1_identity == v2_identity {
-        return Ok(());
-    }
-    let ((v1_name, _, v1_server), (v2_name, _, v2_server)) = (&v1_identity, &v2_identity);
-    let servers = if v1_server == v2_server {
-        " on one server"
-    } else {
-        " on two servers"
-    };
-    Err(CompileError::Sources(format!(
-        "--v1 is database {v1_name} and --v2 is database {v2_name}{servers}, but the model reads V1 in the database it migrates: the scripts would read V2's database as V1\n  help: load V1 into a schema of V2's database (`source: {{schema: v1}}`) and compile against that, or read V1 from its server (`source: {{server: NAME, schema: …}}`)"
-    )))
-}
-
-pub(crate) fn connect(which: &'static str, url: &str) -> Result<postgres::Client, CompileError> {
-    let config = crate::run::parse_conninfo(url).map_err(|e| CompileError::Schema {
-        which,
-        message: format!("invalid connection string: {e}"),
-    })?;
-    config
-        .connect(postgres::NoTls)
-        .map_err(|e| database_error(which, e))
-}
-
-pub(crate) fn database_error(which: &'static str, e: postgres::Error) -> CompileError {
-    CompileError::Database {
-        which,
-        message: e.to_string(),
-    }
 }
 
 /// Writes the scripts into `dir` (created if missing).

@@ -17,6 +17,7 @@ pub mod compile;
 pub mod dbcheck;
 pub mod diagnostic;
 pub mod emit;
+pub mod error;
 pub mod init;
 pub mod inplace;
 pub mod lint;
@@ -24,6 +25,7 @@ pub mod model;
 pub mod plan;
 pub mod psql;
 pub mod run;
+pub mod source;
 pub mod sql_text;
 pub mod stage;
 pub mod stats;
@@ -31,4 +33,6 @@ pub mod stats;
 #[cfg(test)]
 mod fuzz_tests;
 
-pub use compile::{compile, CompileError, Compiled, SchemaInput};
+pub use compile::{compile, Compiled};
+pub use error::CompileError;
+pub use source::SchemaInput;

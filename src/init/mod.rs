@@ -19,7 +19,8 @@ pub mod render;
 use std::collections::BTreeSet;
 
 use crate::catalog::Catalog;
-use crate::compile::{load_schema, CompileError, SchemaInput, SchemaNotes};
+use crate::error::CompileError;
+use crate::source::{load_schema, SchemaInput, SchemaNotes};
 
 pub use draft::Draft;
 

@@ -14,10 +14,12 @@ use askama::Template;
 
 use crate::catalog::{quote_ident, Catalog, Deferrable, FkAction, QualName, Table};
 use crate::check::zone::ZoneConversion;
-use crate::compile::{load_schema, CompileError, Compiled, SchemaInput};
+use crate::compile::Compiled;
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile};
 use crate::emit::Scripts;
+use crate::error::CompileError;
 use crate::plan::{Mode, Plan, TableSize};
+use crate::source::{load_schema, SchemaInput};
 
 pub use model::{is_in_place, InPlaceModel};
 
@@ -137,9 +139,9 @@ pub fn compile(
         crate::dbcheck::check_in_place(&migration, &model, &source, url, v1_ddl)?;
     }
     if let SchemaInput::Database(url) = v1 {
-        let mut client = crate::compile::connect("V1", url)?;
+        let mut client = crate::source::connect("V1", url)?;
         let sizes = crate::stats::table_sizes(&mut client, &migration.schema)
-            .map_err(|e| crate::compile::database_error("V1", e))?;
+            .map_err(|e| crate::source::database_error("V1", e))?;
         migration.sizes = Some(sizes);
     }
     let scripts = render(&migration).map_err(|e| CompileError::Render(e.to_string()))?;
@@ -167,7 +169,7 @@ pub fn compile(
         v1_tables: Vec::new(),
         secrets: Vec::new(),
     };
-    if let Some(d) = crate::compile::foreign_meta_command(&scripts) {
+    if let Some(d) = crate::emit::guard::foreign_meta_command(&scripts) {
         return Err(CompileError::Model {
             diagnostics: Diagnostics(vec![d]),
             file: source,

@@ -42,7 +42,8 @@ use super::sqlite::{int, literal, text, SqliteFile};
 use crate::catalog::{
     Catalog, Column, Deferrable, FkAction, ForeignKey, Index, Key, QualName, Table,
 };
-use crate::compile::{CompileError, SchemaInput};
+use crate::error::CompileError;
+use crate::source::SchemaInput;
 
 /// The PostgreSQL type a SQLite column is staged as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -400,7 +401,7 @@ pub fn sqlite_path(arg: &str) -> Option<PathBuf> {
         .map(|p| PathBuf::from(p.strip_prefix("//").unwrap_or(p)))
 }
 
-/// The hook for `compile::load_schema`: a `--v1 sqlite:FILE` argument (parsed as DDL by
+/// The hook for `source::load_schema`: a `--v1 sqlite:FILE` argument (parsed as DDL by
 /// `SchemaInput::parse`) read as the SQLite catalog, V1's tables in `default_schema`.
 /// `None` for every other input. A missing or non-SQLite file is bad input (exit 2).
 pub fn schema_input(

@@ -235,7 +235,7 @@ fn thywill_staged_from_sqlite_end_to_end() {
         assert_eq!(t.uniques, l.uniques, "{name}: uniques");
     }
 
-    // `--v1 sqlite:FILE` goes through the same reader (the hook compile::load_schema calls).
+    // `--v1 sqlite:FILE` goes through the same reader (the hook source::load_schema calls).
     let hooked = pgmig::stage::schema_input(
         "V1",
         &pgmig::SchemaInput::parse(&format!("sqlite:{}", sqlite.display())),
