@@ -82,7 +82,7 @@ impl InitError {
 /// hold a password).
 pub fn label(input: &SchemaInput) -> String {
     match input {
-        SchemaInput::Ddl(path) => path.file_name().map_or_else(
+        SchemaInput::Ddl(path) | SchemaInput::Sqlite(path) => path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         ),

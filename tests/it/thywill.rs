@@ -235,16 +235,11 @@ fn thywill_staged_from_sqlite_end_to_end() {
         assert_eq!(t.uniques, l.uniques, "{name}: uniques");
     }
 
-    // `--v1 sqlite:FILE` goes through the same reader (the hook source::load_schema calls).
-    let hooked = pgmig::stage::schema_input(
-        "V1",
-        &pgmig::SchemaInput::parse(&format!("sqlite:{}", sqlite.display())),
-        "v1",
-    );
-    assert_eq!(
-        hooked.expect("a sqlite: argument is taken").unwrap(),
-        from_sqlite
-    );
+    // `--v1 sqlite:FILE` is a SQLite input, read by the same reader.
+    let argument = pgmig::SchemaInput::parse(&format!("sqlite:{}", sqlite.display()));
+    assert_eq!(argument, pgmig::SchemaInput::Sqlite(sqlite.clone()));
+    let (loaded, _) = pgmig::source::load_schema("V1", &argument, "v1").unwrap();
+    assert_eq!(loaded, from_sqlite);
 
     // Compiled from the SQLite file, the SQL scripts are those compiled against the staged
     // database; the committed out/thywill is what the file gives (no live sizes: stable).
