@@ -1,10 +1,26 @@
-//! The compiler's one entry point: model file + two schemas → plan → scripts.
+//! The driver: it chains the named passes of the crate's documentation, each a function from
+//! one form to the next, and does nothing else.
+//!
+//! ```text
+//! read_model  model file                          -> SourceFile
+//! load        SourceFile + 2 SchemaInputs         -> Model + Schemas (both catalogs)
+//! check       Model + Schemas                     -> Plan + warnings (PostgreSQL too, when asked)
+//! select      Plan + Selection                    -> Plan (the steps and rows chosen)
+//! annotate    Plan + live V1                      -> Plan with V1's sizes + warnings
+//! emit        Plan + fingerprint                  -> Scripts
+//! ```
+//!
+//! An in-place model branches after `read_model`: `load`, then [`crate::inplace::compile`]
+//! in place of check → emit.
 
 use std::path::Path;
 
+use crate::catalog::Catalog;
 use crate::diagnostic::{Diagnostic, Diagnostics, Pos, SourceFile};
 use crate::emit::{self, Scripts};
 use crate::error::CompileError;
+use crate::inplace::{self, InPlaceModel};
+use crate::model::Model;
 use crate::plan::Plan;
 use crate::source::{connect, database_error, load_schema, one_database, SchemaInput, SchemaNotes};
 use crate::{check, model, stats};
@@ -12,12 +28,24 @@ use crate::{check, model, stats};
 /// The result of a successful compile.
 #[derive(Debug)]
 pub struct Compiled {
-    pub plan: Plan,
+    /// The checked plan; an in-place model has none (its scripts are derived from the catalogs).
+    pub plan: Option<Plan>,
+    /// The model's `name`.
+    pub name: String,
     pub scripts: Scripts,
     pub warnings: Diagnostics,
     pub source: SourceFile,
     /// What each schema reader passed over or could not read (V1, V2).
     pub schemas: [SchemaNotes; 2],
+}
+
+/// The two catalogs a model is compiled against, and what their readers said.
+#[derive(Debug)]
+pub struct Schemas {
+    pub v1: Catalog,
+    pub v2: Catalog,
+    /// V1's, then V2's.
+    pub notes: [SchemaNotes; 2],
 }
 
 /// Which part of a model to compile: every step and row by default.
@@ -27,19 +55,6 @@ pub struct Selection {
     pub entities: Vec<String>,
     /// `--only`: a condition on one V1 table's columns, selecting the root rows.
     pub only: Option<String>,
-}
-
-/// Why `--check-db` can't be used with a schema read from a database, and what to do: a
-/// database's schema is not loaded into the scratch database (its owners, extensions and
-/// grants are another server's), and a live V2 holding V1 is checked where it is.
-fn check_db_needs_files(plan: &crate::plan::Plan, v2: &SchemaInput) -> String {
-    let dump = "dump a database's schema with `pg_dump --schema-only --no-owner --no-privileges --schema=NAME` and give that file";
-    match v2 {
-        SchemaInput::Database(_) if plan.source_server.is_none() => format!(
-            "--check-db loads V1 and V2 from DDL files into the scratch database, but --v2 is a database: compile without --check-db and PostgreSQL prepares every step in V2's database itself (in a transaction it rolls back), or {dump}"
-        ),
-        _ => format!("--check-db loads V1 and V2 from DDL files into the scratch database: give --v1 and --v2 as .sql files; {dump}"),
-    }
 }
 
 /// Loads, checks and renders a model against its V1 and V2 schemas.
@@ -71,12 +86,92 @@ pub fn compile_checked(
     selection: &Selection,
     check_db: Option<&str>,
 ) -> Result<Compiled, CompileError> {
-    let entities = &selection.entities;
+    let source = read_model(model_path)?;
+    if inplace::is_in_place(&source.text) {
+        return compile_in_place(source, v1, v2, selection, check_db);
+    }
+    let model = model::load(&source.text).map_err(|d| model_error(Diagnostics(d), &source))?;
+    let schemas = load(
+        v1,
+        v2,
+        [model.source_schema(), model.target_schema()],
+        model.source_server().is_none(),
+    )?;
+    let (plan, mut warnings) = check(&model, &source, &schemas, v1, v2, check_db)?;
+    // Of the whole model: a subset's scripts verify and roll back with the whole's.
+    let fingerprint =
+        emit::fingerprint_of(&plan).map_err(|e| CompileError::Render(e.to_string()))?;
+    let mut plan = select(plan, selection, &schemas.v1)?;
+    annotate(&mut plan, v1, &source, &mut warnings)?;
+    let scripts = emit(&plan, &fingerprint, &source)?;
+    Ok(Compiled {
+        name: plan.model.clone(),
+        plan: Some(plan),
+        scripts,
+        warnings,
+        source,
+        schemas: schemas.notes,
+    })
+}
+
+/// The in-place branch: the same load pass, then [`inplace::compile`] from the two catalogs.
+fn compile_in_place(
+    source: SourceFile,
+    v1: &SchemaInput,
+    v2: &SchemaInput,
+    selection: &Selection,
+    check_db: Option<&str>,
+) -> Result<Compiled, CompileError> {
+    if !selection.entities.is_empty() || selection.only.is_some() {
+        return Err(CompileError::Selection(
+            "an in-place model has no steps or root rows to choose from".into(),
+        ));
+    }
+    let model: InPlaceModel =
+        inplace::load(&source.text).map_err(|d| model_error(Diagnostics(d), &source))?;
+    let schema = model.schema();
+    let schemas = load(v1, v2, [schema, schema], true)?;
+    let v1_ddl = match v1 {
+        SchemaInput::Ddl(path) => Some(path.as_path()),
+        _ => None,
+    };
+    let sizes = match v1 {
+        SchemaInput::Database(url) => Some(
+            stats::table_sizes(&mut connect("V1", url)?, schema)
+                .map_err(|e| database_error("V1", e))?,
+        ),
+        _ => None,
+    };
+    let output = inplace::compile(
+        &model,
+        &source,
+        &schemas.v1,
+        &schemas.v2,
+        check_db.map(|url| (url, v1_ddl)),
+        sizes,
+    )?;
+    let mut scripts = output.scripts;
+    if let Some(d) = emit::guard::foreign_meta_command(&scripts) {
+        return Err(model_error(Diagnostics(vec![d]), &source));
+    }
+    append_lock_table(&mut scripts);
+    Ok(Compiled {
+        plan: None,
+        name: model.name.as_str().to_string(),
+        scripts,
+        warnings: output.warnings,
+        source,
+        schemas: schemas.notes,
+    })
+}
+
+/// The model file's text, named by its file name alone: the scripts name it in comments and
+/// must not depend on the cwd.
+fn read_model(model_path: &Path) -> Result<SourceFile, CompileError> {
     let bytes = std::fs::read(model_path).map_err(|e| CompileError::Io {
         path: model_path.display().to_string(),
         message: e.to_string(),
     })?;
-    // The file name alone: the scripts name it in comments and must not depend on the cwd.
     let name = model_path.file_name().map_or_else(
         || model_path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -88,27 +183,25 @@ pub fn compile_checked(
             text: shown,
         },
     })?;
-    let source = SourceFile { name, text };
-    if crate::inplace::is_in_place(&source.text) {
-        if !entities.is_empty() || selection.only.is_some() {
-            return Err(CompileError::Selection(
-                "an in-place model has no steps or root rows to choose from".into(),
-            ));
-        }
-        one_database(v1, v2)?;
-        return crate::inplace::compile(source, v1, v2, check_db).map(with_lock_table);
-    }
-    let model = model::load(&source.text).map_err(|d| CompileError::Model {
-        diagnostics: Diagnostics(d),
-        file: source.clone(),
-    })?;
-    if model.source_server().is_none() {
+    Ok(SourceFile { name, text })
+}
+
+/// The load pass: both catalogs, unqualified DDL names in `default_schemas` (V1's, V2's).
+/// `one_database`: the scripts read V1 in the database they migrate, so two connection
+/// strings must name that one database.
+fn load(
+    v1: &SchemaInput,
+    v2: &SchemaInput,
+    default_schemas: [&str; 2],
+    one_database_only: bool,
+) -> Result<Schemas, CompileError> {
+    if one_database_only {
         one_database(v1, v2)?;
     }
     // The two schemas are independent: read them side by side.
     let (v1_loaded, v2_loaded) = std::thread::scope(|scope| {
-        let v2_loading = scope.spawn(|| load_schema("V2", v2, model.target_schema()));
-        let v1_loaded = load_schema("V1", v1, model.source_schema());
+        let v2_loading = scope.spawn(|| load_schema("V2", v2, default_schemas[1]));
+        let v1_loaded = load_schema("V1", v1, default_schemas[0]);
         (
             v1_loaded,
             v2_loading
@@ -116,16 +209,28 @@ pub fn compile_checked(
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
         )
     });
-    let (v1_catalog, v1_notes) = v1_loaded?;
-    let (v2_catalog, v2_notes) = v2_loaded?;
-    let (plan, mut warnings) =
-        check::check(&model, &source, &v1_catalog, &v2_catalog).map_err(|diagnostics| {
-            CompileError::Model {
-                diagnostics,
-                file: source.clone(),
-            }
-        })?;
-    // The whole model (a subset's steps join the id maps of the steps it leaves out).
+    let (v1, v1_notes) = v1_loaded?;
+    let (v2, v2_notes) = v2_loaded?;
+    Ok(Schemas {
+        v1,
+        v2,
+        notes: [v1_notes, v2_notes],
+    })
+}
+
+/// The check pass: the model resolved against both catalogs into a plan; then, when asked
+/// or when V2 is live, PostgreSQL prepares the whole model's statements (a subset's steps
+/// join the id maps of the steps it leaves out).
+fn check(
+    model: &Model,
+    source: &SourceFile,
+    schemas: &Schemas,
+    v1: &SchemaInput,
+    v2: &SchemaInput,
+    check_db: Option<&str>,
+) -> Result<(Plan, Diagnostics), CompileError> {
+    let (plan, mut warnings) = check::check(model, source, &schemas.v1, &schemas.v2)
+        .map_err(|diagnostics| model_error(diagnostics, source))?;
     let checked_in = match (check_db, v1, v2) {
         (Some(url), SchemaInput::Ddl(v1_ddl), SchemaInput::Ddl(v2_ddl)) => {
             Some(crate::dbcheck::CheckDb::Scratch {
@@ -143,72 +248,100 @@ pub fn compile_checked(
     if let Some(db) = checked_in {
         warnings
             .0
-            .extend(crate::dbcheck::check(&plan, &model, &source, db)?.0);
+            .extend(crate::dbcheck::check(&plan, model, source, db)?.0);
     }
-    let fingerprint =
-        emit::fingerprint_of(&plan).map_err(|e| CompileError::Render(e.to_string()))?;
-    let mut plan = check::subset::select(plan, entities).map_err(CompileError::Selection)?;
-    if let Some(condition) = &selection.only {
-        plan =
-            check::only::restrict(plan, condition, &v1_catalog).map_err(CompileError::Selection)?;
-    }
-    if let SchemaInput::Database(url) = v1 {
-        let mut client = connect("V1", url)?;
-        let sizes = stats::table_sizes(&mut client, &plan.source_schema)
-            .map_err(|e| database_error("V1", e))?;
-        stats::annotate(&mut plan, &sizes);
-        for (step, line, rows) in stats::empty_filters(&mut client, &plan) {
-            let at = source
-                .text
-                .lines()
-                .nth(line - 1)
-                .and_then(|l| l.find("where:"))
-                .map(|c| Pos {
-                    line,
-                    column: c + 1,
-                    len: 6,
-                });
-            warnings.push(
-                Diagnostic::warning(format!("the `where` of step {step} keeps no row of ~{rows}, by V1's statistics"), at)
-                    .with_hint("check the condition; if V1 was never analyzed, run ANALYZE on it for a better estimate"),
-            );
+    Ok((plan, warnings))
+}
+
+/// The select pass: the steps `--entities` names, then the root rows `--only` keeps.
+fn select(plan: Plan, selection: &Selection, v1: &Catalog) -> Result<Plan, CompileError> {
+    let plan = check::subset::select(plan, &selection.entities).map_err(CompileError::Selection)?;
+    match &selection.only {
+        Some(condition) => {
+            check::only::restrict(plan, condition, v1).map_err(CompileError::Selection)
         }
+        None => Ok(plan),
     }
-    let scripts =
-        emit::render(&plan, &fingerprint).map_err(|e| CompileError::Render(e.to_string()))?;
+}
+
+/// The annotate pass: with V1 live, each step's size by V1's statistics, and a warning for a
+/// `where` that keeps no row.
+fn annotate(
+    plan: &mut Plan,
+    v1: &SchemaInput,
+    source: &SourceFile,
+    warnings: &mut Diagnostics,
+) -> Result<(), CompileError> {
+    let SchemaInput::Database(url) = v1 else {
+        return Ok(());
+    };
+    let mut client = connect("V1", url)?;
+    let sizes = stats::table_sizes(&mut client, &plan.source_schema)
+        .map_err(|e| database_error("V1", e))?;
+    stats::annotate(plan, &sizes);
+    for (step, line, rows) in stats::empty_filters(&mut client, plan) {
+        let at = source
+            .text
+            .lines()
+            .nth(line - 1)
+            .and_then(|l| l.find("where:"))
+            .map(|c| Pos {
+                line,
+                column: c + 1,
+                len: 6,
+            });
+        warnings.push(
+            Diagnostic::warning(format!("the `where` of step {step} keeps no row of ~{rows}, by V1's statistics"), at)
+                .with_hint("check the condition; if V1 was never analyzed, run ANALYZE on it for a better estimate"),
+        );
+    }
+    Ok(())
+}
+
+/// The emit pass: the scripts, refused if any text would reach psql otherwise than written.
+fn emit(plan: &Plan, fingerprint: &str, source: &SourceFile) -> Result<Scripts, CompileError> {
+    let mut scripts =
+        emit::render(plan, fingerprint).map_err(|e| CompileError::Render(e.to_string()))?;
     if let Some(d) = emit::guard::uncarried_control_character(&scripts)
         .or_else(|| emit::guard::foreign_meta_command(&scripts))
     {
-        return Err(CompileError::Model {
-            diagnostics: Diagnostics(vec![d]),
-            file: source,
-        });
+        return Err(model_error(Diagnostics(vec![d]), source));
     }
-    Ok(with_lock_table(Compiled {
-        plan,
-        scripts,
-        warnings,
-        source,
-        schemas: [v1_notes, v2_notes],
-    }))
+    append_lock_table(&mut scripts);
+    Ok(scripts)
+}
+
+fn model_error(diagnostics: Diagnostics, source: &SourceFile) -> CompileError {
+    CompileError::Model {
+        diagnostics,
+        file: source.clone(),
+    }
+}
+
+/// Why `--check-db` can't be used with a schema read from a database, and what to do: a
+/// database's schema is not loaded into the scratch database (its owners, extensions and
+/// grants are another server's), and a live V2 holding V1 is checked where it is.
+fn check_db_needs_files(plan: &Plan, v2: &SchemaInput) -> String {
+    let dump = "dump a database's schema with `pg_dump --schema-only --no-owner --no-privileges --schema=NAME` and give that file";
+    match v2 {
+        SchemaInput::Database(_) if plan.source_server.is_none() => format!(
+            "--check-db loads V1 and V2 from DDL files into the scratch database, but --v2 is a database: compile without --check-db and PostgreSQL prepares every step in V2's database itself (in a transaction it rolls back), or {dump}"
+        ),
+        _ => format!("--check-db loads V1 and V2 from DDL files into the scratch database: give --v1 and --v2 as .sql files; {dump}"),
+    }
 }
 
 /// Appends to PLAN.md the lock each statement of migrate.sql takes, read back from the
 /// rendered script by the linter: what the DBA will run is what the table describes.
-fn with_lock_table(mut compiled: Compiled) -> Compiled {
-    let migrate = compiled
-        .scripts
+fn append_lock_table(scripts: &mut Scripts) {
+    let migrate = scripts
         .files
         .iter()
         .find(|(n, _)| *n == "migrate.sql")
         .map(|(_, t)| t.clone());
     if let (Some(migrate), Some((_, plan))) = (
         migrate,
-        compiled
-            .scripts
-            .files
-            .iter_mut()
-            .find(|(n, _)| *n == "PLAN.md"),
+        scripts.files.iter_mut().find(|(n, _)| *n == "PLAN.md"),
     ) {
         let mut rows = crate::lint::lock_table(&migrate);
         // The scripts' own checks read the system catalogs (ACCESS SHARE): that blocks no
@@ -218,7 +351,6 @@ fn with_lock_table(mut compiled: Compiled) -> Compiled {
         plan.push_str("Read from the generated script by `pgmig lint --locks`; `(new)` marks a table the script made.\n\n");
         plan.push_str(&crate::lint::locks_markdown(&rows));
     }
-    compiled
 }
 
 /// Writes the scripts into `dir` (created if missing).

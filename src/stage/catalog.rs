@@ -37,11 +37,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::damage::DAMAGE_TABLE;
 use super::sqlite::{int, literal, text, SqliteFile};
 use crate::catalog::{
     Catalog, Column, Deferrable, FkAction, ForeignKey, Index, Key, QualName, Table,
 };
+
+/// The table of the staged schema that lists the rows missing from an index. A V1 table
+/// cannot have this name: SQLite reserves names starting with `sqlite_`.
+pub const DAMAGE_TABLE: &str = "sqlite_missing_index_entries";
 
 /// The PostgreSQL type a SQLite column is staged as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

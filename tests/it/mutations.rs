@@ -93,7 +93,12 @@ enum Outcome {
 /// One migrated database and the plan that made it.
 struct Subject {
     label: &'static str,
-    plan: Plan,
+    /// The model's name.
+    model: String,
+    /// The checked plan; `None` in place.
+    plan: Option<Plan>,
+    /// The schema the scripts migrate.
+    target_schema: String,
     scripts: tempfile::TempDir,
     template: TestDb,
     /// Rows of each filled table before migrate.
@@ -104,7 +109,7 @@ fn compile_text(
     model_dir: &Path,
     v1: &pgmig::SchemaInput,
     edit: impl Fn(&str) -> String,
-) -> (Plan, tempfile::TempDir) {
+) -> (pgmig::Compiled, tempfile::TempDir) {
     let text = std::fs::read_to_string(model_dir.join("model.yaml")).unwrap();
     let src = tempfile::tempdir().unwrap();
     std::fs::write(src.path().join("model.yaml"), edit(&text)).unwrap();
@@ -116,7 +121,7 @@ fn compile_text(
     .unwrap_or_else(|e| panic!("{} must compile: {e:?}", model_dir.display()));
     let scripts = tempfile::tempdir().unwrap();
     pgmig::compile::write(&compiled.scripts, scripts.path()).unwrap();
-    (compiled.plan, scripts)
+    (compiled, scripts)
 }
 
 /// Migrates `db` with the model of `model_dir` (its text edited by `edit`) and checks that
@@ -139,10 +144,18 @@ fn subject_from(
     db: TestDb,
     edit: impl Fn(&str) -> String,
 ) -> Subject {
-    let (plan, scripts) = compile_text(&repo_root().join("models").join(model_dir), v1, edit);
+    let (compiled, scripts) = compile_text(&repo_root().join("models").join(model_dir), v1, edit);
+    let plan = compiled.plan;
+    let target_schema = match &plan {
+        Some(plan) => plan.target_schema.clone(),
+        None => pgmig::inplace::load(&compiled.source.text)
+            .expect("an in-place model that compiled loads")
+            .schema()
+            .to_string(),
+    };
     let rows_before = plan
-        .steps
         .iter()
+        .flat_map(|plan| &plan.steps)
         .map(|s| {
             (
                 s.target.to_string(),
@@ -157,7 +170,9 @@ fn subject_from(
     );
     Subject {
         label,
+        model: compiled.name,
         plan,
+        target_schema,
         scripts,
         template: db,
         rows_before,
@@ -278,8 +293,8 @@ fn migrated_row(step: &Step) -> String {
 
 fn catalogue(s: &Subject) -> Vec<Corruption> {
     let db = &s.template;
-    let plan = &s.plan;
-    let model = lit(&plan.model);
+    let plan = s.plan.as_ref().expect("a model of steps has a plan");
+    let model = lit(&s.model);
     let mut out = Vec::new();
     let steps_of = |table: &QualName| -> Vec<String> {
         std::iter::once(table.name.clone())
@@ -470,7 +485,7 @@ fn reseal(model: &str) -> String {
 /// The values of `step` that no one can recompute (fresh random ones) and the repaired ones.
 fn fresh_and_repairs(s: &Subject, step: &Step, out: &mut Vec<Corruption>) {
     let table = step.target.to_string();
-    let model = lit(&s.plan.model);
+    let model = lit(&s.model);
     let row = migrated_row(step);
     let names = vec![step.name.clone()];
     for c in step.columns.iter().filter(|c| c.fresh.is_some()) {
@@ -591,7 +606,7 @@ fn in_place_catalogue(s: &Subject) -> Vec<Corruption> {
             "SELECT c.relname::text, quote_ident(c.relname) FROM pg_class AS c
              WHERE c.relnamespace = '_pgmig'::regnamespace AND c.relkind = 'r' AND starts_with(c.relname, $1)
              ORDER BY 1",
-            &[&format!("backup_{}_", s.plan.model)],
+            &[&format!("backup_{}_", s.model)],
         )
         .unwrap()
         .iter()
@@ -599,8 +614,8 @@ fn in_place_catalogue(s: &Subject) -> Vec<Corruption> {
         .collect();
     let mut out = Vec::new();
     for (backup_name, backup_ident) in backups {
-        let name = backup_name[format!("backup_{}_", s.plan.model).len()..].to_string();
-        let table = QualName::new(&s.plan.target_schema, &name).to_string();
+        let name = backup_name[format!("backup_{}_", s.model).len()..].to_string();
+        let table = QualName::new(&s.target_schema, &name).to_string();
         let backup = format!("_pgmig.{backup_ident}");
         let key: Vec<String> = db
             .client()
