@@ -17,8 +17,8 @@ use pgmig::catalog::{quote_ident, QualName};
 use pgmig::plan::{Key, Plan, Step};
 use pgmig::sql_text::quote_literal as lit;
 
+use crate::support::scripts::{must_pass, run, stderr};
 use crate::support::{cluster, repo_root, TestDb};
-use crate::workout::{must_pass, run, stderr};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
@@ -742,7 +742,7 @@ fn score(s: Subject, catalogue: fn(&Subject) -> Vec<Corruption>) {
 
 #[test]
 fn verify_names_every_corruption_of_workout() {
-    let db = crate::workout::workout_db("mut_workout");
+    let db = crate::support::workout::workout_db("mut_workout");
     score(
         subject("workout", "workout", db, |m| m.to_string()),
         catalogue,
@@ -751,7 +751,7 @@ fn verify_names_every_corruption_of_workout() {
 
 #[test]
 fn verify_names_every_corruption_of_workout_batched() {
-    let db = crate::workout::workout_db("mut_workout_batched");
+    let db = crate::support::workout::workout_db("mut_workout_batched");
     score(
         subject("workout batched", "workout", db, |m| {
             m.replacen(
@@ -766,7 +766,7 @@ fn verify_names_every_corruption_of_workout_batched() {
 
 #[test]
 fn verify_names_every_corruption_of_workout_per_entity() {
-    let db = crate::workout::workout_db("mut_workout_entity");
+    let db = crate::support::workout::workout_db("mut_workout_entity");
     score(
         subject("workout per entity", "workout", db, |m| {
             m.replacen(
@@ -781,7 +781,7 @@ fn verify_names_every_corruption_of_workout_per_entity() {
 
 #[test]
 fn verify_names_every_corruption_of_school() {
-    let db = crate::school::school_db("mut_school", 1);
+    let db = crate::support::school::school_db("mut_school", 1);
     score(
         subject("school", "school", db, |m| m.to_string()),
         catalogue,
@@ -790,7 +790,7 @@ fn verify_names_every_corruption_of_school() {
 
 #[test]
 fn verify_names_every_corruption_of_drills() {
-    let db = crate::per_entity::drills_db("mut_drills");
+    let db = crate::support::drills::drills_db("mut_drills");
     score(
         subject("drills", "drills", db, |m| m.to_string()),
         catalogue,
@@ -799,7 +799,7 @@ fn verify_names_every_corruption_of_drills() {
 
 #[test]
 fn verify_names_every_corruption_of_uuid_in_place() {
-    let db = crate::inplace::uuid_db("mut_uuid", false);
+    let db = crate::support::uuid::uuid_db("mut_uuid", false);
     score(
         subject("uuid in place", "uuid", db, |m| m.to_string()),
         in_place_catalogue,
@@ -809,7 +809,7 @@ fn verify_names_every_corruption_of_uuid_in_place() {
 #[test]
 fn verify_names_every_corruption_of_thywill() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = crate::thywill::thywill_db("mut_thywill", tmp.path());
+    let db = crate::support::thywill::thywill_db("mut_thywill", tmp.path());
     let v1 = pgmig::SchemaInput::Database(db.url());
     score(
         subject_from("thywill", "thywill", &v1, db, |m| m.to_string()),
