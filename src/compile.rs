@@ -1,37 +1,37 @@
-//! The compiler's one entry point: model file + two schemas → plan → scripts.
+//! The driver: it chains the named passes of the crate's documentation, each a function from
+//! one form to the next, and does nothing else.
+//!
+//! ```text
+//! read_model  model file                          -> SourceFile
+//! load        SourceFile + 2 SchemaInputs         -> Model + Schemas (both catalogs)
+//! check       Model + Schemas                     -> Plan + warnings (PostgreSQL too, when asked)
+//! select      Plan + Selection                    -> Plan (the steps and rows chosen)
+//! annotate    Plan + live V1                      -> Plan with V1's sizes + warnings
+//! emit        Plan + fingerprint                  -> Scripts
+//! ```
+//!
+//! An in-place model branches after `read_model`: `load`, then [`crate::inplace::compile`]
+//! in place of check → emit.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::catalog::{self, Catalog, ReadWarning, Skipped};
+use crate::catalog::Catalog;
 use crate::diagnostic::{Diagnostic, Diagnostics, Pos, SourceFile};
 use crate::emit::{self, Scripts};
+use crate::error::CompileError;
+use crate::inplace::{self, InPlaceModel};
+use crate::model::Model;
 use crate::plan::Plan;
+use crate::source::{connect, database_error, load_schema, one_database, SchemaInput, SchemaNotes};
 use crate::{check, model, stats};
-
-/// Where a schema comes from: a DDL file or a live database.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SchemaInput {
-    Ddl(PathBuf),
-    Database(String),
-}
-
-impl SchemaInput {
-    /// A `postgres://` URL or a `key=value` conninfo is a database; anything else a file.
-    pub fn parse(arg: &str) -> SchemaInput {
-        let looks_like_db =
-            arg.starts_with("postgres://") || arg.starts_with("postgresql://") || arg.contains('=');
-        if looks_like_db && !Path::new(arg).exists() {
-            SchemaInput::Database(arg.to_string())
-        } else {
-            SchemaInput::Ddl(arg.into())
-        }
-    }
-}
 
 /// The result of a successful compile.
 #[derive(Debug)]
 pub struct Compiled {
-    pub plan: Plan,
+    /// The checked plan; an in-place model has none (its scripts are derived from the catalogs).
+    pub plan: Option<Plan>,
+    /// The model's `name`.
+    pub name: String,
     pub scripts: Scripts,
     pub warnings: Diagnostics,
     pub source: SourceFile,
@@ -39,87 +39,13 @@ pub struct Compiled {
     pub schemas: [SchemaNotes; 2],
 }
 
-/// What a schema reader says about its input besides the catalog (nothing for a database).
-#[derive(Debug, Clone, Default)]
-pub struct SchemaNotes {
-    /// The DDL file as given on the command line.
-    pub file: String,
-    /// Statements passed over on purpose (not about tables), by kind.
-    pub skipped: Skipped,
-    /// Statements about tables that could not be read: the catalog may lack what they say.
-    pub warnings: Vec<ReadWarning>,
-}
-
-/// How many unread statements are listed unless all are asked for.
-pub const WARNINGS_SHOWN: usize = 3;
-
-impl SchemaNotes {
-    /// `warning: 12 statements of v1.sql were not understood (first 3 below; --show-all-warnings
-    /// for all)`, then `  v1.sql:LINE: what` for each listed; empty without warnings.
-    pub fn render_warnings(&self, show_all: bool) -> String {
-        let n = self.warnings.len();
-        if n == 0 {
-            return String::new();
-        }
-        let shown = if show_all { n } else { n.min(WARNINGS_SHOWN) };
-        let what = if n == 1 { "statement" } else { "statements" };
-        let verb = if n == 1 { "was" } else { "were" };
-        let more = if shown < n {
-            format!(" (first {shown} below; --show-all-warnings for all)")
-        } else {
-            ":".to_string()
-        };
-        let mut out = format!(
-            "warning: {n} {what} of {} {verb} not understood{more}\n",
-            self.file
-        );
-        for w in &self.warnings[..shown] {
-            let line = w.line.map_or(String::new(), |l| format!(":{l}"));
-            out.push_str(&format!("  {}{line}: {}\n", self.file, w.message));
-        }
-        out
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CompileError {
-    #[error("{path}: {message}")]
-    Io { path: String, message: String },
-    #[error("the model has errors")]
-    Model {
-        diagnostics: Diagnostics,
-        file: SourceFile,
-    },
-    #[error("{which}: {message}")]
-    Schema {
-        which: &'static str,
-        message: String,
-    },
-    #[error("{which}: can't read the schema from the database: {message}")]
-    Database {
-        which: &'static str,
-        message: String,
-    },
-    #[error("{0}")]
-    Selection(String),
-    /// `--v1` and `--v2` name two databases, but the model reads V1 in the one it migrates.
-    #[error("{0}")]
-    Sources(String),
-    /// `--check-db` can't be used as given (a DDL file it can't load, a V1 that is no file).
-    #[error("{0}")]
-    CheckDb(String),
-    #[error("rendering the scripts failed: {0}")]
-    Render(String),
-}
-
-impl CompileError {
-    /// 2 for bad input; 1 when a database could not be reached or read.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            CompileError::Database { .. } | CompileError::Render(_) => 1,
-            _ => 2,
-        }
-    }
+/// The two catalogs a model is compiled against, and what their readers said.
+#[derive(Debug)]
+pub struct Schemas {
+    pub v1: Catalog,
+    pub v2: Catalog,
+    /// V1's, then V2's.
+    pub notes: [SchemaNotes; 2],
 }
 
 /// Which part of a model to compile: every step and row by default.
@@ -129,19 +55,6 @@ pub struct Selection {
     pub entities: Vec<String>,
     /// `--only`: a condition on one V1 table's columns, selecting the root rows.
     pub only: Option<String>,
-}
-
-/// Why `--check-db` can't be used with a schema read from a database, and what to do: a
-/// database's schema is not loaded into the scratch database (its owners, extensions and
-/// grants are another server's), and a live V2 holding V1 is checked where it is.
-fn check_db_needs_files(plan: &crate::plan::Plan, v2: &SchemaInput) -> String {
-    let dump = "dump a database's schema with `pg_dump --schema-only --no-owner --no-privileges --schema=NAME` and give that file";
-    match v2 {
-        SchemaInput::Database(_) if plan.source_server.is_none() => format!(
-            "--check-db loads V1 and V2 from DDL files into the scratch database, but --v2 is a database: compile without --check-db and PostgreSQL prepares every step in V2's database itself (in a transaction it rolls back), or {dump}"
-        ),
-        _ => format!("--check-db loads V1 and V2 from DDL files into the scratch database: give --v1 and --v2 as .sql files; {dump}"),
-    }
 }
 
 /// Loads, checks and renders a model against its V1 and V2 schemas.
@@ -173,12 +86,92 @@ pub fn compile_checked(
     selection: &Selection,
     check_db: Option<&str>,
 ) -> Result<Compiled, CompileError> {
-    let entities = &selection.entities;
+    let source = read_model(model_path)?;
+    if inplace::is_in_place(&source.text) {
+        return compile_in_place(source, v1, v2, selection, check_db);
+    }
+    let model = model::load(&source.text).map_err(|d| model_error(Diagnostics(d), &source))?;
+    let schemas = load(
+        v1,
+        v2,
+        [model.source_schema(), model.target_schema()],
+        model.source_server().is_none(),
+    )?;
+    let (plan, mut warnings) = check(&model, &source, &schemas, v1, v2, check_db)?;
+    // Of the whole model: a subset's scripts verify and roll back with the whole's.
+    let fingerprint =
+        emit::fingerprint_of(&plan).map_err(|e| CompileError::Render(e.to_string()))?;
+    let mut plan = select(plan, selection, &schemas.v1)?;
+    annotate(&mut plan, v1, &source, &mut warnings)?;
+    let scripts = emit(&plan, &fingerprint, &source)?;
+    Ok(Compiled {
+        name: plan.model.clone(),
+        plan: Some(plan),
+        scripts,
+        warnings,
+        source,
+        schemas: schemas.notes,
+    })
+}
+
+/// The in-place branch: the same load pass, then [`inplace::compile`] from the two catalogs.
+fn compile_in_place(
+    source: SourceFile,
+    v1: &SchemaInput,
+    v2: &SchemaInput,
+    selection: &Selection,
+    check_db: Option<&str>,
+) -> Result<Compiled, CompileError> {
+    if !selection.entities.is_empty() || selection.only.is_some() {
+        return Err(CompileError::Selection(
+            "an in-place model has no steps or root rows to choose from".into(),
+        ));
+    }
+    let model: InPlaceModel =
+        inplace::load(&source.text).map_err(|d| model_error(Diagnostics(d), &source))?;
+    let schema = model.schema();
+    let schemas = load(v1, v2, [schema, schema], true)?;
+    let v1_ddl = match v1 {
+        SchemaInput::Ddl(path) => Some(path.as_path()),
+        _ => None,
+    };
+    let sizes = match v1 {
+        SchemaInput::Database(url) => Some(
+            stats::table_sizes(&mut connect("V1", url)?, schema)
+                .map_err(|e| database_error("V1", e))?,
+        ),
+        _ => None,
+    };
+    let output = inplace::compile(
+        &model,
+        &source,
+        &schemas.v1,
+        &schemas.v2,
+        check_db.map(|url| (url, v1_ddl)),
+        sizes,
+    )?;
+    let mut scripts = output.scripts;
+    if let Some(d) = emit::guard::foreign_meta_command(&scripts) {
+        return Err(model_error(Diagnostics(vec![d]), &source));
+    }
+    append_lock_table(&mut scripts);
+    Ok(Compiled {
+        plan: None,
+        name: model.name.as_str().to_string(),
+        scripts,
+        warnings: output.warnings,
+        source,
+        schemas: schemas.notes,
+    })
+}
+
+/// The model file's text, named by its file name alone: the scripts name it in comments and
+/// must not depend on the cwd.
+fn read_model(model_path: &Path) -> Result<SourceFile, CompileError> {
     let bytes = std::fs::read(model_path).map_err(|e| CompileError::Io {
         path: model_path.display().to_string(),
         message: e.to_string(),
     })?;
-    // The file name alone: the scripts name it in comments and must not depend on the cwd.
     let name = model_path.file_name().map_or_else(
         || model_path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -190,27 +183,25 @@ pub fn compile_checked(
             text: shown,
         },
     })?;
-    let source = SourceFile { name, text };
-    if crate::inplace::is_in_place(&source.text) {
-        if !entities.is_empty() || selection.only.is_some() {
-            return Err(CompileError::Selection(
-                "an in-place model has no steps or root rows to choose from".into(),
-            ));
-        }
-        one_database(v1, v2)?;
-        return crate::inplace::compile(source, v1, v2, check_db).map(with_lock_table);
-    }
-    let model = model::load(&source.text).map_err(|d| CompileError::Model {
-        diagnostics: Diagnostics(d),
-        file: source.clone(),
-    })?;
-    if model.source_server().is_none() {
+    Ok(SourceFile { name, text })
+}
+
+/// The load pass: both catalogs, unqualified DDL names in `default_schemas` (V1's, V2's).
+/// `one_database`: the scripts read V1 in the database they migrate, so two connection
+/// strings must name that one database.
+fn load(
+    v1: &SchemaInput,
+    v2: &SchemaInput,
+    default_schemas: [&str; 2],
+    one_database_only: bool,
+) -> Result<Schemas, CompileError> {
+    if one_database_only {
         one_database(v1, v2)?;
     }
     // The two schemas are independent: read them side by side.
     let (v1_loaded, v2_loaded) = std::thread::scope(|scope| {
-        let v2_loading = scope.spawn(|| load_schema("V2", v2, model.target_schema()));
-        let v1_loaded = load_schema("V1", v1, model.source_schema());
+        let v2_loading = scope.spawn(|| load_schema("V2", v2, default_schemas[1]));
+        let v1_loaded = load_schema("V1", v1, default_schemas[0]);
         (
             v1_loaded,
             v2_loading
@@ -218,16 +209,28 @@ pub fn compile_checked(
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
         )
     });
-    let (v1_catalog, v1_notes) = v1_loaded?;
-    let (v2_catalog, v2_notes) = v2_loaded?;
-    let (plan, mut warnings) =
-        check::check(&model, &source, &v1_catalog, &v2_catalog).map_err(|diagnostics| {
-            CompileError::Model {
-                diagnostics,
-                file: source.clone(),
-            }
-        })?;
-    // The whole model (a subset's steps join the id maps of the steps it leaves out).
+    let (v1, v1_notes) = v1_loaded?;
+    let (v2, v2_notes) = v2_loaded?;
+    Ok(Schemas {
+        v1,
+        v2,
+        notes: [v1_notes, v2_notes],
+    })
+}
+
+/// The check pass: the model resolved against both catalogs into a plan; then, when asked
+/// or when V2 is live, PostgreSQL prepares the whole model's statements (a subset's steps
+/// join the id maps of the steps it leaves out).
+fn check(
+    model: &Model,
+    source: &SourceFile,
+    schemas: &Schemas,
+    v1: &SchemaInput,
+    v2: &SchemaInput,
+    check_db: Option<&str>,
+) -> Result<(Plan, Diagnostics), CompileError> {
+    let (plan, mut warnings) = check::check(model, source, &schemas.v1, &schemas.v2)
+        .map_err(|diagnostics| model_error(diagnostics, source))?;
     let checked_in = match (check_db, v1, v2) {
         (Some(url), SchemaInput::Ddl(v1_ddl), SchemaInput::Ddl(v2_ddl)) => {
             Some(crate::dbcheck::CheckDb::Scratch {
@@ -245,112 +248,100 @@ pub fn compile_checked(
     if let Some(db) = checked_in {
         warnings
             .0
-            .extend(crate::dbcheck::check(&plan, &model, &source, db)?.0);
+            .extend(crate::dbcheck::check(&plan, model, source, db)?.0);
     }
-    let fingerprint =
-        emit::fingerprint_of(&plan).map_err(|e| CompileError::Render(e.to_string()))?;
-    let mut plan = check::subset::select(plan, entities).map_err(CompileError::Selection)?;
-    if let Some(condition) = &selection.only {
-        plan =
-            check::only::restrict(plan, condition, &v1_catalog).map_err(CompileError::Selection)?;
-    }
-    if let SchemaInput::Database(url) = v1 {
-        let mut client = connect("V1", url)?;
-        let sizes = stats::table_sizes(&mut client, &plan.source_schema)
-            .map_err(|e| database_error("V1", e))?;
-        stats::annotate(&mut plan, &sizes);
-        for (step, line, rows) in stats::empty_filters(&mut client, &plan) {
-            let at = source
-                .text
-                .lines()
-                .nth(line - 1)
-                .and_then(|l| l.find("where:"))
-                .map(|c| Pos {
-                    line,
-                    column: c + 1,
-                    len: 6,
-                });
-            warnings.push(
-                Diagnostic::warning(format!("the `where` of step {step} keeps no row of ~{rows}, by V1's statistics"), at)
-                    .with_hint("check the condition; if V1 was never analyzed, run ANALYZE on it for a better estimate"),
-            );
+    Ok((plan, warnings))
+}
+
+/// The select pass: the steps `--entities` names, then the root rows `--only` keeps.
+fn select(plan: Plan, selection: &Selection, v1: &Catalog) -> Result<Plan, CompileError> {
+    let plan = check::subset::select(plan, &selection.entities).map_err(CompileError::Selection)?;
+    match &selection.only {
+        Some(condition) => {
+            check::only::restrict(plan, condition, v1).map_err(CompileError::Selection)
         }
+        None => Ok(plan),
     }
-    let scripts =
-        emit::render(&plan, &fingerprint).map_err(|e| CompileError::Render(e.to_string()))?;
-    if let Some(d) =
-        uncarried_control_character(&scripts).or_else(|| foreign_meta_command(&scripts))
+}
+
+/// The annotate pass: with V1 live, each step's size by V1's statistics, and a warning for a
+/// `where` that keeps no row.
+fn annotate(
+    plan: &mut Plan,
+    v1: &SchemaInput,
+    source: &SourceFile,
+    warnings: &mut Diagnostics,
+) -> Result<(), CompileError> {
+    let SchemaInput::Database(url) = v1 else {
+        return Ok(());
+    };
+    let mut client = connect("V1", url)?;
+    let sizes = stats::table_sizes(&mut client, &plan.source_schema)
+        .map_err(|e| database_error("V1", e))?;
+    stats::annotate(plan, &sizes);
+    for (step, line, rows) in stats::empty_filters(&mut client, plan) {
+        let at = source
+            .text
+            .lines()
+            .nth(line - 1)
+            .and_then(|l| l.find("where:"))
+            .map(|c| Pos {
+                line,
+                column: c + 1,
+                len: 6,
+            });
+        warnings.push(
+            Diagnostic::warning(format!("the `where` of step {step} keeps no row of ~{rows}, by V1's statistics"), at)
+                .with_hint("check the condition; if V1 was never analyzed, run ANALYZE on it for a better estimate"),
+        );
+    }
+    Ok(())
+}
+
+/// The emit pass: the scripts, refused if any text would reach psql otherwise than written.
+fn emit(plan: &Plan, fingerprint: &str, source: &SourceFile) -> Result<Scripts, CompileError> {
+    let mut scripts =
+        emit::render(plan, fingerprint).map_err(|e| CompileError::Render(e.to_string()))?;
+    if let Some(d) = emit::guard::uncarried_control_character(&scripts)
+        .or_else(|| emit::guard::foreign_meta_command(&scripts))
     {
-        return Err(CompileError::Model {
-            diagnostics: Diagnostics(vec![d]),
-            file: source,
-        });
+        return Err(model_error(Diagnostics(vec![d]), source));
     }
-    Ok(with_lock_table(Compiled {
-        plan,
-        scripts,
-        warnings,
-        source,
-        schemas: [v1_notes, v2_notes],
-    }))
+    append_lock_table(&mut scripts);
+    Ok(scripts)
 }
 
-/// psql reads a script line by line and drops a carriage return before a line feed: a name
-/// holding one (or another ASCII control character but a tab or a line feed) would reach
-/// PostgreSQL changed. Literals are written with escapes (`E'…\x0D…'`, `E'…\r…'`); a name
-/// (from a schema or the model's SQL) has no such form here, so it is an error naming where
-/// it is.
-fn uncarried_control_character(scripts: &emit::Scripts) -> Option<Diagnostic> {
-    scripts.files.iter().filter(|(name, _)| name.ends_with(".sql")).find_map(|(name, text)| {
-        let (n, line) = text.split('\n').enumerate().find(|(_, l)| l.chars().any(|c| c.is_ascii_control() && c != '\t'))?;
-        let shown: String = line.chars().map(|c| if c.is_ascii_control() && c != '\t' { '␍' } else { c }).collect();
-        Some(
-            Diagnostic::error(format!("a name holds a carriage return or another control character: {name}:{} would be `{}`", n + 1, shown.trim()), None)
-                .with_hint("rename the object: psql drops a carriage return before a line feed, so the script would name another one; line feeds and tabs in names are fine"),
-        )
-    })
+fn model_error(diagnostics: Diagnostics, source: &SourceFile) -> CompileError {
+    CompileError::Model {
+        diagnostics,
+        file: source.clone(),
+    }
 }
 
-/// The last line of defence against text that escaped its quotes: each script is read as psql
-/// reads it, and every meta-command must be one the templates write (`\set`, `\if`, `\elif`,
-/// `\else`, `\endif`, `\getenv`, `\echo`, and `\g` to a plain file name). Any other (`\!`,
-/// `\o`, `\copy`, …) means a name or value from the model or a schema ended its quotes: it is
-/// an error, and nothing is written.
-pub(crate) fn foreign_meta_command(scripts: &emit::Scripts) -> Option<Diagnostic> {
-    scripts.files.iter().filter(|(name, _)| name.ends_with(".sql")).find_map(|(name, text)| {
-        let mut scanner = crate::psql::scanner::SqlScanner::new();
-        text.split('\n').enumerate().find_map(|(n, line)| {
-            let meta = scanner.feed_line(line, n + 1, None).meta?;
-            let (command, rest) = crate::run::meta::split_name(&meta);
-            let allowed = match command {
-                "set" | "if" | "elif" | "else" | "endif" | "getenv" | "echo" => true,
-                "g" => rest.trim().strip_prefix('\'').and_then(|f| f.strip_suffix('\'')).is_some_and(|f| crate::run::meta::plain_file_name(f).is_ok()),
-                _ => false,
-            };
-            (!allowed).then(|| {
-                Diagnostic::error(format!("{name}:{} would run psql's `\\{command}`: a name or a value from the model or a schema ends its quotes there", n + 1), None)
-                    .with_hint("this is a defect of pgmig's quoting: report it with the model; rename the object or rewrite the value meanwhile")
-            })
-        })
-    })
+/// Why `--check-db` can't be used with a schema read from a database, and what to do: a
+/// database's schema is not loaded into the scratch database (its owners, extensions and
+/// grants are another server's), and a live V2 holding V1 is checked where it is.
+fn check_db_needs_files(plan: &Plan, v2: &SchemaInput) -> String {
+    let dump = "dump a database's schema with `pg_dump --schema-only --no-owner --no-privileges --schema=NAME` and give that file";
+    match v2 {
+        SchemaInput::Database(_) if plan.source_server.is_none() => format!(
+            "--check-db loads V1 and V2 from DDL files into the scratch database, but --v2 is a database: compile without --check-db and PostgreSQL prepares every step in V2's database itself (in a transaction it rolls back), or {dump}"
+        ),
+        _ => format!("--check-db loads V1 and V2 from DDL files into the scratch database: give --v1 and --v2 as .sql files; {dump}"),
+    }
 }
 
 /// Appends to PLAN.md the lock each statement of migrate.sql takes, read back from the
 /// rendered script by the linter: what the DBA will run is what the table describes.
-fn with_lock_table(mut compiled: Compiled) -> Compiled {
-    let migrate = compiled
-        .scripts
+fn append_lock_table(scripts: &mut Scripts) {
+    let migrate = scripts
         .files
         .iter()
         .find(|(n, _)| *n == "migrate.sql")
         .map(|(_, t)| t.clone());
     if let (Some(migrate), Some((_, plan))) = (
         migrate,
-        compiled
-            .scripts
-            .files
-            .iter_mut()
-            .find(|(n, _)| *n == "PLAN.md"),
+        scripts.files.iter_mut().find(|(n, _)| *n == "PLAN.md"),
     ) {
         let mut rows = crate::lint::lock_table(&migrate);
         // The scripts' own checks read the system catalogs (ACCESS SHARE): that blocks no
@@ -359,107 +350,6 @@ fn with_lock_table(mut compiled: Compiled) -> Compiled {
         plan.push_str("\n## Locks, statement by statement (migrate.sql)\n\n");
         plan.push_str("Read from the generated script by `pgmig lint --locks`; `(new)` marks a table the script made.\n\n");
         plan.push_str(&crate::lint::locks_markdown(&rows));
-    }
-    compiled
-}
-
-fn read(path: &Path) -> Result<String, CompileError> {
-    std::fs::read_to_string(path).map_err(|e| CompileError::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })
-}
-
-/// Reads one schema; unqualified DDL names land in `default_schema`.
-pub fn load_schema(
-    which: &'static str,
-    input: &SchemaInput,
-    default_schema: &str,
-) -> Result<(Catalog, SchemaNotes), CompileError> {
-    if let Some(read) = crate::stage::schema_input(which, input, default_schema) {
-        return read.map(|catalog| (catalog, SchemaNotes::default()));
-    }
-    match input {
-        SchemaInput::Ddl(path) => {
-            let text = read(path)?;
-            let load = catalog::from_ddl(&text, default_schema).map_err(|message| {
-                CompileError::Schema {
-                    which,
-                    message: format!("{}: {message}", path.display()),
-                }
-            })?;
-            let notes = SchemaNotes {
-                file: path.display().to_string(),
-                skipped: load.skipped,
-                warnings: load.warnings,
-            };
-            Ok((load.catalog, notes))
-        }
-        SchemaInput::Database(url) => {
-            let mut client = connect(which, url)?;
-            let catalog =
-                catalog::from_database(&mut client, &[]).map_err(|e| database_error(which, e))?;
-            Ok((catalog, SchemaNotes::default()))
-        }
-    }
-}
-
-/// The scripts run in one database and, without `source: {server: …}`, read V1 there: a V1
-/// and a V2 given as two different databases would be compiled as if they were one, and
-/// the scripts would read whatever V2's database holds under V1's names. Two connection
-/// strings are the same database when the server (its port and start time) and the
-/// database (name and oid) are.
-fn one_database(v1: &SchemaInput, v2: &SchemaInput) -> Result<(), CompileError> {
-    let (SchemaInput::Database(v1_url), SchemaInput::Database(v2_url)) = (v1, v2) else {
-        return Ok(());
-    };
-    if v1_url == v2_url {
-        return Ok(());
-    }
-    // (database, its oid, the server: its start time and port).
-    let identity = |which: &'static str,
-                    url: &str|
-     -> Result<(String, u32, String), CompileError> {
-        let row = connect(which, url)?
-            .query_one(
-                "SELECT pg_catalog.current_database()::text,
-                        (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()),
-                        pg_catalog.format('%s:%s', pg_catalog.pg_postmaster_start_time(), pg_catalog.current_setting('port'))",
-                &[],
-            )
-            .map_err(|e| database_error(which, e))?;
-        Ok((row.get(0), row.get(1), row.get(2)))
-    };
-    let v1_identity = identity("V1", v1_url)?;
-    let v2_identity = identity("V2", v2_url)?;
-    if v1_identity == v2_identity {
-        return Ok(());
-    }
-    let ((v1_name, _, v1_server), (v2_name, _, v2_server)) = (&v1_identity, &v2_identity);
-    let servers = if v1_server == v2_server {
-        " on one server"
-    } else {
-        " on two servers"
-    };
-    Err(CompileError::Sources(format!(
-        "--v1 is database {v1_name} and --v2 is database {v2_name}{servers}, but the model reads V1 in the database it migrates: the scripts would read V2's database as V1\n  help: load V1 into a schema of V2's database (`source: {{schema: v1}}`) and compile against that, or read V1 from its server (`source: {{server: NAME, schema: …}}`)"
-    )))
-}
-
-pub(crate) fn connect(which: &'static str, url: &str) -> Result<postgres::Client, CompileError> {
-    let config = crate::run::parse_conninfo(url).map_err(|e| CompileError::Schema {
-        which,
-        message: format!("invalid connection string: {e}"),
-    })?;
-    config
-        .connect(postgres::NoTls)
-        .map_err(|e| database_error(which, e))
-}
-
-pub(crate) fn database_error(which: &'static str, e: postgres::Error) -> CompileError {
-    CompileError::Database {
-        which,
-        message: e.to_string(),
     }
 }
 

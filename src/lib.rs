@@ -1,14 +1,32 @@
 //! pgmig: a compiler for PostgreSQL data migrations.
 //!
-//! The pipeline, one stage per module, each handing the next a named form:
+//! `compile` (the driver) chains the passes in the order they run, each a function from one
+//! named form to the next:
 //!
 //! ```text
-//! model::load   (YAML text)          -> model::Model      spans kept for diagnostics
-//! check::check  (Model + 2 Catalogs) -> plan::Plan        names resolved, order decided
-//! emit::render  (Plan)               -> emit::Scripts     precheck/migrate/verify/rollback/PLAN.md
+//! pass       function                        input                           -> output
+//! read       compile::read_model             model file                      -> diagnostic::SourceFile
+//! load       model::load                     SourceFile (YAML text)          -> model::Model (spans kept)
+//!            source::load_schema, twice      source::SchemaInput (DDL file,  -> catalog::Catalog
+//!                                            database, sqlite:FILE)             + source::SchemaNotes
+//! check      check::check                    Model + 2 Catalogs              -> plan::Plan + warnings
+//!            dbcheck::check (when asked)     Plan + a database               -> warnings (PostgreSQL prepares
+//!                                                                               every statement)
+//! select     check::subset::select,          Plan + --entities / --only      -> plan::Plan (the steps and
+//!            check::only::restrict                                              root rows chosen)
+//! annotate   stats::annotate                 Plan + a live V1                -> Plan with V1's sizes + warnings
+//! emit       emit::render, emit::guard       Plan + fingerprint              -> emit::Scripts (precheck, migrate,
+//!                                                                               verify, rollback, export, PLAN.md)
 //! ```
 //!
-//! `catalog` reads schemas (DDL or live); `run` executes rendered scripts.
+//! An in-place model (`in_place: true`) is a peer branch after `load`:
+//! `inplace::load` reads its model, `inplace::compile` takes the two catalogs and returns the
+//! scripts and warnings. `error::CompileError` is the one error of every pass.
+//!
+//! Beside the compiler: `run` executes rendered scripts (with `psql`'s scanner and variables),
+//! `lint` reads scripts for locks and risky statements, `init` drafts a model from two
+//! schemas, `stage` loads a SQLite V1 into PostgreSQL, `bench` measures, `sql_text` is the one
+//! SQL-text toolkit and `diagnostic` renders errors.
 
 pub mod bench;
 pub mod catalog;
@@ -17,6 +35,7 @@ pub mod compile;
 pub mod dbcheck;
 pub mod diagnostic;
 pub mod emit;
+pub mod error;
 pub mod init;
 pub mod inplace;
 pub mod lint;
@@ -24,6 +43,7 @@ pub mod model;
 pub mod plan;
 pub mod psql;
 pub mod run;
+pub mod source;
 pub mod sql_text;
 pub mod stage;
 pub mod stats;
@@ -31,4 +51,6 @@ pub mod stats;
 #[cfg(test)]
 mod fuzz_tests;
 
-pub use compile::{compile, CompileError, Compiled, SchemaInput};
+pub use compile::{compile, Compiled};
+pub use error::CompileError;
+pub use source::SchemaInput;

@@ -324,7 +324,7 @@ fn compile(args: CompileArgs) -> i32 {
             }
             eprint!("{}", compiled.warnings.render(&compiled.source, color()));
             let only = selection.only.as_ref().map(|_| "only");
-            let default = std::iter::once(compiled.plan.model.as_str())
+            let default = std::iter::once(compiled.name.as_str())
                 .chain(selection.entities.iter().map(String::as_str))
                 .chain(only)
                 .collect::<Vec<_>>()

@@ -3,7 +3,8 @@
 //! small edit of one valid model, so the snapshot shows exactly what that edit breaks.
 //! Read a snapshot you accept as a DBA would: does it say what is wrong, where, and what to do?
 
-use pgmig::compile::{compile, CompileError, Compiled, SchemaInput};
+use pgmig::compile::{compile, Compiled};
+use pgmig::{CompileError, SchemaInput};
 
 /// V1: members (one with a quoted, capitalised column), their posts, a settings table.
 const V1_DDL: &str = r#"

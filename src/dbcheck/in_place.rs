@@ -8,8 +8,8 @@ use std::path::Path;
 
 use super::{load_all, pg_message, pin_session, rolled_back, CheckError};
 use crate::catalog::quote_ident;
-use crate::compile::CompileError;
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile};
+use crate::error::CompileError;
 use crate::inplace::{InPlace, InPlaceModel};
 
 /// Prepares every column conversion of `migration` in the scratch database at `url`, V1's

@@ -20,8 +20,8 @@ mod probes;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::compile::CompileError;
 use crate::diagnostic::{Diagnostic, Diagnostics, Pos, SourceFile};
+use crate::error::CompileError;
 use crate::model::{pos_of, Model, Text};
 use crate::plan::Plan;
 

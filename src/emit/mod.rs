@@ -6,6 +6,7 @@
 pub mod export_files;
 pub(crate) mod filters;
 pub mod fingerprint;
+pub(crate) mod guard;
 pub(crate) mod view;
 
 use askama::Template;

@@ -19,7 +19,8 @@ pub mod render;
 use std::collections::BTreeSet;
 
 use crate::catalog::Catalog;
-use crate::compile::{load_schema, CompileError, SchemaInput, SchemaNotes};
+use crate::error::CompileError;
+use crate::source::{load_schema, SchemaInput, SchemaNotes};
 
 pub use draft::Draft;
 
@@ -81,7 +82,7 @@ impl InitError {
 /// hold a password).
 pub fn label(input: &SchemaInput) -> String {
     match input {
-        SchemaInput::Ddl(path) => path.file_name().map_or_else(
+        SchemaInput::Ddl(path) | SchemaInput::Sqlite(path) => path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         ),

@@ -3,23 +3,24 @@
 //! catalogs; the scripts add a new column per type change, fill it in resumable batches,
 //! then swap it in one short transaction and re-create what depended on the old column.
 //!
-//! A model says `in_place: true` at its top level (see [`model`]); `compile::compile` hands
-//! it here.
+//! A model says `in_place: true` at its top level (see [`model`]); the driver then loads it
+//! with [`load`], reads both catalogs and hands them to [`compile`] instead of check → emit.
 
 mod model;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use askama::Template;
 
 use crate::catalog::{quote_ident, Catalog, Deferrable, FkAction, QualName, Table};
 use crate::check::zone::ZoneConversion;
-use crate::compile::{load_schema, CompileError, Compiled, SchemaInput};
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile};
 use crate::emit::Scripts;
-use crate::plan::{Mode, Plan, TableSize};
+use crate::error::CompileError;
+use crate::plan::TableSize;
 
-pub use model::{is_in_place, InPlaceModel};
+pub use model::{is_in_place, load, InPlaceModel};
 
 /// One column whose type changes: filled into `temp` in batches, then swapped in.
 #[derive(Debug, Clone)]
@@ -110,76 +111,42 @@ pub struct InPlace {
     pub sizes: Option<BTreeMap<QualName, TableSize>>,
 }
 
-/// Compiles an in-place model (the caller has seen `in_place: true`); with `check_db`
-/// (a scratch database's URL), PostgreSQL prepares every column's conversion there first,
-/// V1's DDL file loaded (see [`crate::dbcheck::check_in_place`]).
+/// What the in-place branch hands back to the driver: the scripts and the warnings.
+#[derive(Debug)]
+pub struct InPlaceOutput {
+    pub scripts: Scripts,
+    pub warnings: Diagnostics,
+}
+
+/// The in-place branch, a peer of check → select → emit: from the model and the two catalogs
+/// (the driver's load pass) to the scripts. With `check_db` (a scratch database's URL),
+/// PostgreSQL prepares every column's conversion there first, V1's DDL file (`v1_ddl`) loaded
+/// (see [`crate::dbcheck::check_in_place`]); `sizes` are the locked tables' sizes by V1's
+/// statistics, for PLAN.md, when V1 is a live database.
 pub fn compile(
-    source: SourceFile,
-    v1: &SchemaInput,
-    v2: &SchemaInput,
-    check_db: Option<&str>,
-) -> Result<Compiled, CompileError> {
-    let model_err = |d: Diagnostics| CompileError::Model {
-        diagnostics: d,
-        file: source.clone(),
-    };
-    let model = model::load(&source.text).map_err(|d| model_err(Diagnostics(d)))?;
-    let schema = model.schema().to_string();
-    let (c1, s1) = load_schema("V1", v1, &schema)?;
-    let (c2, s2) = load_schema("V2", v2, &schema)?;
-    let (mut migration, warnings) = derive(&model, &source, &c1, &c2).map_err(model_err)?;
-    if let Some(url) = check_db {
-        let SchemaInput::Ddl(v1_ddl) = v1 else {
+    model: &InPlaceModel,
+    source: &SourceFile,
+    v1: &Catalog,
+    v2: &Catalog,
+    check_db: Option<(&str, Option<&Path>)>,
+    sizes: Option<BTreeMap<QualName, TableSize>>,
+) -> Result<InPlaceOutput, CompileError> {
+    let (mut migration, warnings) =
+        derive(model, source, v1, v2).map_err(|diagnostics| CompileError::Model {
+            diagnostics,
+            file: source.clone(),
+        })?;
+    if let Some((url, v1_ddl)) = check_db {
+        let Some(v1_ddl) = v1_ddl else {
             return Err(CompileError::CheckDb(
                 "--check-db loads V1 from its DDL file into the scratch database: give --v1 as a .sql file (for V1 in a database: pg_dump --schema-only --no-owner --no-privileges)".into(),
             ));
         };
-        crate::dbcheck::check_in_place(&migration, &model, &source, url, v1_ddl)?;
+        crate::dbcheck::check_in_place(&migration, model, source, url, v1_ddl)?;
     }
-    if let SchemaInput::Database(url) = v1 {
-        let mut client = crate::compile::connect("V1", url)?;
-        let sizes = crate::stats::table_sizes(&mut client, &migration.schema)
-            .map_err(|e| crate::compile::database_error("V1", e))?;
-        migration.sizes = Some(sizes);
-    }
+    migration.sizes = sizes;
     let scripts = render(&migration).map_err(|e| CompileError::Render(e.to_string()))?;
-    let plan = Plan {
-        // In place, precheck reads the tables' definitions itself and compares them.
-        compiled_columns: vec![],
-        // In place, rollback restores the tables as they were: no migrated rows to single out.
-        referrers: Vec::new(),
-        model: migration.model.clone(),
-        model_file: migration.model_file.clone(),
-        source_schema: schema.clone(),
-        source_server: None,
-        read_schema: schema.clone(),
-        target_schema: schema,
-        mode: Mode::Batched {
-            size: migration.batch_size,
-        },
-        time_zone: migration.time_zone.clone(),
-        references: Vec::new(),
-        subset: None,
-        steps: Vec::new(),
-        assertions: Vec::new(),
-        dropped: Vec::new(),
-        archives: None,
-        v1_tables: Vec::new(),
-        secrets: Vec::new(),
-    };
-    if let Some(d) = crate::compile::foreign_meta_command(&scripts) {
-        return Err(CompileError::Model {
-            diagnostics: Diagnostics(vec![d]),
-            file: source,
-        });
-    }
-    Ok(Compiled {
-        plan,
-        scripts,
-        warnings,
-        source,
-        schemas: [s1, s2],
-    })
+    Ok(InPlaceOutput { scripts, warnings })
 }
 
 /// Whether PostgreSQL converts `from` to `to` safely enough to go without a `using`: a value

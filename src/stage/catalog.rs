@@ -37,12 +37,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::damage::DAMAGE_TABLE;
 use super::sqlite::{int, literal, text, SqliteFile};
 use crate::catalog::{
     Catalog, Column, Deferrable, FkAction, ForeignKey, Index, Key, QualName, Table,
 };
-use crate::compile::{CompileError, SchemaInput};
+
+/// The table of the staged schema that lists the rows missing from an index. A V1 table
+/// cannot have this name: SQLite reserves names starting with `sqlite_`.
+pub const DAMAGE_TABLE: &str = "sqlite_missing_index_entries";
 
 /// The PostgreSQL type a SQLite column is staged as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -398,25 +400,4 @@ pub fn from_sqlite(path: &Path, schema: &str) -> Result<Catalog, String> {
 pub fn sqlite_path(arg: &str) -> Option<PathBuf> {
     arg.strip_prefix("sqlite:")
         .map(|p| PathBuf::from(p.strip_prefix("//").unwrap_or(p)))
-}
-
-/// The hook for `compile::load_schema`: a `--v1 sqlite:FILE` argument (parsed as DDL by
-/// `SchemaInput::parse`) read as the SQLite catalog, V1's tables in `default_schema`.
-/// `None` for every other input. A missing or non-SQLite file is bad input (exit 2).
-pub fn schema_input(
-    which: &'static str,
-    input: &SchemaInput,
-    default_schema: &str,
-) -> Option<Result<Catalog, CompileError>> {
-    let SchemaInput::Ddl(arg) = input else {
-        return None;
-    };
-    if arg.exists() {
-        return None;
-    }
-    let path = sqlite_path(arg.to_str()?)?;
-    Some(
-        from_sqlite(&path, default_schema)
-            .map_err(|message| CompileError::Schema { which, message }),
-    )
 }

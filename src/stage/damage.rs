@@ -13,11 +13,8 @@
 //! Any other damage integrity_check reports is refused: the rows could not all be read.
 
 use super::catalog::SqliteTable;
+pub use super::catalog::DAMAGE_TABLE;
 use super::sqlite::{ident, literal, text, SqliteFile};
-
-/// The table of the staged schema that lists the rows missing from an index. A V1 table
-/// cannot have this name: SQLite reserves names starting with `sqlite_`.
-pub const DAMAGE_TABLE: &str = "sqlite_missing_index_entries";
 
 /// One row present in its table but missing from one of its indexes.
 #[derive(Debug, Clone, PartialEq, Eq)]

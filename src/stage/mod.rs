@@ -32,7 +32,7 @@ use crate::catalog::quote_ident;
 use catalog::{read_tables, SqliteTable};
 use sqlite::{ident, SqliteFile};
 
-pub use catalog::{from_sqlite, schema_input, sqlite_path};
+pub use catalog::{from_sqlite, sqlite_path};
 
 /// A staging failure: one line, exit code 1.
 #[derive(Debug, thiserror::Error)]

@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use crate::support::pgmig_cli;
+use crate::support::scripts::{count, must_pass, run, stderr, USER_SCHEMAS};
+use crate::support::workout::{workout_db, workout_db_in};
 use crate::support::{crashable_cluster, repo_root, TestDb};
-use crate::workout::{count, must_pass, run, stderr, workout_db, workout_db_in, USER_SCHEMAS};
 
 /// Tables whose keys migrate copies: equal content means the same migration, whatever the
 /// fresh uuids of the generated weeks and days (sessions' days compared by what they stand for).
@@ -21,7 +22,7 @@ fn compiled_batched(size: &str) -> tempfile::TempDir {
 }
 
 fn kept(db: &TestDb) -> Vec<Option<String>> {
-    let all = crate::workout::keyed_md5s(db, USER_SCHEMAS);
+    let all = crate::support::scripts::keyed_md5s(db, USER_SCHEMAS);
     KEPT.iter().map(|t| all.get(*t).cloned()).collect()
 }
 

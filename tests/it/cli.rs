@@ -81,8 +81,8 @@ fn output_cut_short_by_its_reader_is_no_failure() {
 
 #[test]
 fn a_lock_timeout_says_so_which_lock_and_what_to_do() {
-    let db = crate::workout::workout_db("lock_timeout");
-    let dir = crate::workout::compiled();
+    let db = crate::support::workout::workout_db("lock_timeout");
+    let dir = crate::support::workout::compiled();
     let before = db.table_md5s(&["public"]);
     // Another session holds V2's plans table, as an application's long transaction would.
     let mut holder = db.client();

@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use crate::support::scripts::{must_pass, run, stderr};
 use crate::support::{cluster, repo_root, TestDb};
-use crate::workout::{must_pass, run, stderr};
 
 fn fixture() -> PathBuf {
     repo_root().join("tests/it/fixtures/models/members")

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::support::scripts::{must_pass, run, stderr};
 use crate::support::{cluster, repo_root, TestDb};
-use crate::workout::{must_pass, run, stderr};
 
 /// Sample data scale of the database tests (the sample's per-unit counts are multiplied by it).
 const SCALE: i64 = 1;

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
+use crate::support::scripts::{count, must_pass, stderr};
 use crate::support::{cluster, repo_root, TestDb};
-use crate::workout::{count, must_pass, stderr};
 
 fn school() -> std::path::PathBuf {
     repo_root().join("models/school")

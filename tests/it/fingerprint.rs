@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use crate::support::pgmig_cli;
+use crate::support::scripts::{must_pass, run, stderr, USER_SCHEMAS};
+use crate::support::workout::workout_db;
 use crate::support::{repo_root, TestDb};
-use crate::workout::{must_pass, run, stderr, workout_db, USER_SCHEMAS};
 
 fn compiled() -> tempfile::TempDir {
     let models = repo_root().join("models/workout");
@@ -301,7 +302,7 @@ fn a_stopped_batched_migrate_resumes_only_with_its_own_compile() {
 /// V1 table gone, stops precheck and migrate naming it, and V2 stays as it was.
 #[test]
 fn a_v1_on_another_server_is_checked_against_the_compiled_catalog() {
-    let (v1, db, dir) = crate::workout::remote_v1("fp_remote");
+    let (v1, db, dir) = crate::support::workout::remote_v1("fp_remote");
     let second = crate::support::second_cluster();
     let (host, port) = (
         second.socket_dir().display().to_string(),

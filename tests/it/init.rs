@@ -416,7 +416,14 @@ fn pagila_against_itself_migrates_every_row() {
 
     let (dir, compiled) = compile_draft(&out.yaml, &v1, &v2);
     match &compiled {
-        Ok(c) => assert_eq!(c.plan.steps.len(), d.steps.len()),
+        Ok(c) => assert_eq!(
+            c.plan
+                .as_ref()
+                .expect("a drafted model has steps")
+                .steps
+                .len(),
+            d.steps.len()
+        ),
         Err(e) => panic!("the pagila draft must compile:\n{}", compile_error_text(e)),
     }
 

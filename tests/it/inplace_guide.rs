@@ -4,9 +4,10 @@
 //! spelled without hyphens, objects outside the model that hang on a changed column, the
 //! guide's cleanup step, and PLAN.md's sizes from a live database.
 
-use crate::inplace::{compiled, count, ddl, live, md5s, models, uuid_db, NOT_UUID};
+use crate::support::scripts::count;
+use crate::support::scripts::{must_pass, run, stderr};
+use crate::support::uuid::{compiled, ddl, live, md5s, models, uuid_db, NOT_UUID};
 use crate::support::TestDb;
-use crate::workout::{must_pass, run, stderr};
 
 fn text(db: &TestDb, sql: &str) -> String {
     db.client().query_one(sql, &[]).unwrap().get(0)

@@ -17,8 +17,8 @@ use pgmig::catalog::{quote_ident, QualName};
 use pgmig::plan::{Key, Plan, Step};
 use pgmig::sql_text::quote_literal as lit;
 
+use crate::support::scripts::{must_pass, run, stderr};
 use crate::support::{cluster, repo_root, TestDb};
-use crate::workout::{must_pass, run, stderr};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
@@ -93,7 +93,12 @@ enum Outcome {
 /// One migrated database and the plan that made it.
 struct Subject {
     label: &'static str,
-    plan: Plan,
+    /// The model's name.
+    model: String,
+    /// The checked plan; `None` in place.
+    plan: Option<Plan>,
+    /// The schema the scripts migrate.
+    target_schema: String,
     scripts: tempfile::TempDir,
     template: TestDb,
     /// Rows of each filled table before migrate.
@@ -104,7 +109,7 @@ fn compile_text(
     model_dir: &Path,
     v1: &pgmig::SchemaInput,
     edit: impl Fn(&str) -> String,
-) -> (Plan, tempfile::TempDir) {
+) -> (pgmig::Compiled, tempfile::TempDir) {
     let text = std::fs::read_to_string(model_dir.join("model.yaml")).unwrap();
     let src = tempfile::tempdir().unwrap();
     std::fs::write(src.path().join("model.yaml"), edit(&text)).unwrap();
@@ -116,7 +121,7 @@ fn compile_text(
     .unwrap_or_else(|e| panic!("{} must compile: {e:?}", model_dir.display()));
     let scripts = tempfile::tempdir().unwrap();
     pgmig::compile::write(&compiled.scripts, scripts.path()).unwrap();
-    (compiled.plan, scripts)
+    (compiled, scripts)
 }
 
 /// Migrates `db` with the model of `model_dir` (its text edited by `edit`) and checks that
@@ -139,10 +144,18 @@ fn subject_from(
     db: TestDb,
     edit: impl Fn(&str) -> String,
 ) -> Subject {
-    let (plan, scripts) = compile_text(&repo_root().join("models").join(model_dir), v1, edit);
+    let (compiled, scripts) = compile_text(&repo_root().join("models").join(model_dir), v1, edit);
+    let plan = compiled.plan;
+    let target_schema = match &plan {
+        Some(plan) => plan.target_schema.clone(),
+        None => pgmig::inplace::load(&compiled.source.text)
+            .expect("an in-place model that compiled loads")
+            .schema()
+            .to_string(),
+    };
     let rows_before = plan
-        .steps
         .iter()
+        .flat_map(|plan| &plan.steps)
         .map(|s| {
             (
                 s.target.to_string(),
@@ -157,7 +170,9 @@ fn subject_from(
     );
     Subject {
         label,
+        model: compiled.name,
         plan,
+        target_schema,
         scripts,
         template: db,
         rows_before,
@@ -278,8 +293,8 @@ fn migrated_row(step: &Step) -> String {
 
 fn catalogue(s: &Subject) -> Vec<Corruption> {
     let db = &s.template;
-    let plan = &s.plan;
-    let model = lit(&plan.model);
+    let plan = s.plan.as_ref().expect("a model of steps has a plan");
+    let model = lit(&s.model);
     let mut out = Vec::new();
     let steps_of = |table: &QualName| -> Vec<String> {
         std::iter::once(table.name.clone())
@@ -470,7 +485,7 @@ fn reseal(model: &str) -> String {
 /// The values of `step` that no one can recompute (fresh random ones) and the repaired ones.
 fn fresh_and_repairs(s: &Subject, step: &Step, out: &mut Vec<Corruption>) {
     let table = step.target.to_string();
-    let model = lit(&s.plan.model);
+    let model = lit(&s.model);
     let row = migrated_row(step);
     let names = vec![step.name.clone()];
     for c in step.columns.iter().filter(|c| c.fresh.is_some()) {
@@ -591,7 +606,7 @@ fn in_place_catalogue(s: &Subject) -> Vec<Corruption> {
             "SELECT c.relname::text, quote_ident(c.relname) FROM pg_class AS c
              WHERE c.relnamespace = '_pgmig'::regnamespace AND c.relkind = 'r' AND starts_with(c.relname, $1)
              ORDER BY 1",
-            &[&format!("backup_{}_", s.plan.model)],
+            &[&format!("backup_{}_", s.model)],
         )
         .unwrap()
         .iter()
@@ -599,8 +614,8 @@ fn in_place_catalogue(s: &Subject) -> Vec<Corruption> {
         .collect();
     let mut out = Vec::new();
     for (backup_name, backup_ident) in backups {
-        let name = backup_name[format!("backup_{}_", s.plan.model).len()..].to_string();
-        let table = QualName::new(&s.plan.target_schema, &name).to_string();
+        let name = backup_name[format!("backup_{}_", s.model).len()..].to_string();
+        let table = QualName::new(&s.target_schema, &name).to_string();
         let backup = format!("_pgmig.{backup_ident}");
         let key: Vec<String> = db
             .client()
@@ -727,7 +742,7 @@ fn score(s: Subject, catalogue: fn(&Subject) -> Vec<Corruption>) {
 
 #[test]
 fn verify_names_every_corruption_of_workout() {
-    let db = crate::workout::workout_db("mut_workout");
+    let db = crate::support::workout::workout_db("mut_workout");
     score(
         subject("workout", "workout", db, |m| m.to_string()),
         catalogue,
@@ -736,7 +751,7 @@ fn verify_names_every_corruption_of_workout() {
 
 #[test]
 fn verify_names_every_corruption_of_workout_batched() {
-    let db = crate::workout::workout_db("mut_workout_batched");
+    let db = crate::support::workout::workout_db("mut_workout_batched");
     score(
         subject("workout batched", "workout", db, |m| {
             m.replacen(
@@ -751,7 +766,7 @@ fn verify_names_every_corruption_of_workout_batched() {
 
 #[test]
 fn verify_names_every_corruption_of_workout_per_entity() {
-    let db = crate::workout::workout_db("mut_workout_entity");
+    let db = crate::support::workout::workout_db("mut_workout_entity");
     score(
         subject("workout per entity", "workout", db, |m| {
             m.replacen(
@@ -766,7 +781,7 @@ fn verify_names_every_corruption_of_workout_per_entity() {
 
 #[test]
 fn verify_names_every_corruption_of_school() {
-    let db = crate::school::school_db("mut_school", 1);
+    let db = crate::support::school::school_db("mut_school", 1);
     score(
         subject("school", "school", db, |m| m.to_string()),
         catalogue,
@@ -775,7 +790,7 @@ fn verify_names_every_corruption_of_school() {
 
 #[test]
 fn verify_names_every_corruption_of_drills() {
-    let db = crate::per_entity::drills_db("mut_drills");
+    let db = crate::support::drills::drills_db("mut_drills");
     score(
         subject("drills", "drills", db, |m| m.to_string()),
         catalogue,
@@ -784,7 +799,7 @@ fn verify_names_every_corruption_of_drills() {
 
 #[test]
 fn verify_names_every_corruption_of_uuid_in_place() {
-    let db = crate::inplace::uuid_db("mut_uuid", false);
+    let db = crate::support::uuid::uuid_db("mut_uuid", false);
     score(
         subject("uuid in place", "uuid", db, |m| m.to_string()),
         in_place_catalogue,
@@ -794,7 +809,7 @@ fn verify_names_every_corruption_of_uuid_in_place() {
 #[test]
 fn verify_names_every_corruption_of_thywill() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = crate::thywill::thywill_db("mut_thywill", tmp.path());
+    let db = crate::support::thywill::thywill_db("mut_thywill", tmp.path());
     let v1 = pgmig::SchemaInput::Database(db.url());
     score(
         subject_from("thywill", "thywill", &v1, db, |m| m.to_string()),

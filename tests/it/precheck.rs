@@ -1,8 +1,8 @@
 //! Precheck predicts every failure: one V1 row planted per kind of V2 constraint, each found
 //! (count and sample key) before anything is written, and migrate fails on none of the rest.
 
+use crate::support::scripts::{must_pass, run, stderr};
 use crate::support::{cluster, repo_root};
-use crate::workout::{must_pass, run, stderr};
 
 #[test]
 fn precheck_finds_one_planted_violation_of_each_kind() {

@@ -3,10 +3,12 @@
 //! the GRANT to run; a role without grants can't read `_pgmig`.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
+use crate::support::roles::psql_as;
+use crate::support::scripts::{count, must_pass, run, stderr, USER_SCHEMAS};
+use crate::support::workout::workout_db;
 use crate::support::{cluster, repo_root, TestDb};
-use crate::workout::{count, must_pass, run, stderr, workout_db, USER_SCHEMAS};
 
 /// Tables whose keys migrate copies: equal content means the same migration, whatever the
 /// fresh uuids of the generated weeks and days.
@@ -47,36 +49,8 @@ fn app_owner(db: &TestDb) -> String {
     role
 }
 
-/// `psql -X -v ON_ERROR_STOP=1 -f file` logged in as `role` (not `SET ROLE`: the session
-/// is the role's), in `cwd` (where export.sql writes).
-pub(crate) fn psql_as(
-    db: &TestDb,
-    role: &str,
-    file: &Path,
-    vars: &[(&str, &str)],
-    cwd: &Path,
-) -> Output {
-    let mut cmd = Command::new(cluster().bin_dir().join("psql"));
-    // A later keyword of a conninfo overrides an earlier one: the url's user=postgres.
-    cmd.args([
-        "-X",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-d",
-        &format!("{} user={role}", db.url()),
-    ]);
-    for (k, v) in vars {
-        cmd.arg("-v").arg(format!("{k}={v}"));
-    }
-    cmd.arg("-f").arg(file).current_dir(cwd);
-    cmd.env_remove("PGOPTIONS")
-        .env_remove("PGSERVICE")
-        .env_remove("PGPASSWORD");
-    cmd.output().unwrap()
-}
-
 fn kept(db: &TestDb) -> Vec<Option<String>> {
-    let all = crate::workout::keyed_md5s(db, USER_SCHEMAS);
+    let all = crate::support::scripts::keyed_md5s(db, USER_SCHEMAS);
     KEPT.iter().map(|t| all.get(*t).cloned()).collect()
 }
 
@@ -426,9 +400,9 @@ fn plan_lists_the_grants() {
 /// the database lets the role install.
 #[test]
 fn the_v2_owner_runs_the_school_model_and_installs_pgcrypto() {
-    let db = crate::school::school_db("priv_school", 1);
+    let db = crate::support::school::school_db("priv_school", 1);
     let role = app_owner(&db);
-    let dir = crate::school::compiled();
+    let dir = crate::support::school::compiled();
     let cwd = tempfile::tempdir().unwrap();
     let pgcrypto = "SELECT count(*) FROM pg_extension WHERE extname = 'pgcrypto'";
     assert_eq!(count(&db, pgcrypto), 0);
@@ -461,9 +435,9 @@ fn the_v2_owner_runs_the_school_model_and_installs_pgcrypto() {
 /// owner runs every script too, and rollback puts V2 back as it was.
 #[test]
 fn the_v2_owner_runs_every_script_in_per_entity_mode() {
-    let db = crate::per_entity::drills_db("priv_entity");
+    let db = crate::support::drills::drills_db("priv_entity");
     let role = app_owner(&db);
-    let dir = crate::per_entity::compiled(4);
+    let dir = crate::support::drills::compiled(4);
     let cwd = tempfile::tempdir().unwrap();
     let before = db.table_md5s(&["v1", "public"]);
     for script in ["precheck.sql", "migrate.sql", "verify.sql", "export.sql"] {

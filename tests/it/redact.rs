@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::support::scripts::{must_pass, run, stderr};
 use crate::support::{cluster, compile_ddl, model_variant, repo_root, TestDb};
-use crate::workout::{must_pass, run, stderr};
 
 fn fixture() -> PathBuf {
     repo_root().join("tests/it/fixtures/models/vault")
@@ -282,7 +282,7 @@ fn holds_a_school_password(text: &str) -> bool {
 /// `_pgmig` or the archives.
 #[test]
 fn school_archives_and_output_hold_no_v1_password() {
-    let db = crate::school::school_db("redact_school", 1);
+    let db = crate::support::school::school_db("redact_school", 1);
     let root = repo_root().join("models/school");
     let dir = compile_ddl(
         &root.join("model.yaml"),

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::support::scripts::{count, must_pass, run, stderr};
 use crate::support::{cluster, repo_root, TestDb};
-use crate::workout::{count, must_pass, run, stderr};
 
 const ALL_SCHEMAS: &[&str] = &["v1", "public", "_pgmig"];
 
@@ -339,8 +339,8 @@ fn harmless_writes_are_left_as_they_are() {
 /// deleted; without them rollback gives back every table.
 #[test]
 fn school_application_writes_are_refused_by_name() {
-    let dir = crate::school::compiled();
-    let db = crate::school::school_db("rbx_school", 1);
+    let dir = crate::support::school::compiled();
+    let db = crate::support::school::school_db("rbx_school", 1);
     let before = db.table_md5s(ALL_SCHEMAS);
     must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
     db.execute(

@@ -508,8 +508,9 @@ mod progress {
 
     use super::{stderr_of, stdout_of};
     use crate::support::pgmig_cli;
+    use crate::support::scripts::{count, must_pass, stderr};
+    use crate::support::workout::workout_db;
     use crate::support::{repo_root, TestDb};
-    use crate::workout::{count, must_pass, stderr, workout_db};
 
     /// The workout model compiled into a fresh directory; `batch` puts it in batched mode.
     fn compiled(batch: Option<u32>) -> tempfile::TempDir {
@@ -929,7 +930,7 @@ mod progress {
             Some(steps.iter().map(|r| r.log.rows_out.unwrap()).sum::<i64>())
         );
         must_pass(
-            crate::workout::run(&db, dir.path(), "verify.sql", &[]),
+            crate::support::scripts::run(&db, dir.path(), "verify.sql", &[]),
             "verify",
         );
     }
@@ -939,7 +940,7 @@ mod progress {
         let db = workout_db("prog_status_tx");
         let dir = compiled(None);
         must_pass(
-            crate::workout::run(&db, dir.path(), "migrate.sql", &[]),
+            crate::support::scripts::run(&db, dir.path(), "migrate.sql", &[]),
             "migrate",
         );
         let mut conn = run::connect_capturing(&db.url()).unwrap();

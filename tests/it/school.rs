@@ -7,47 +7,11 @@
 //! there before or that the application has used since), and the model's compile errors.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::Command;
 
-use crate::support::{cluster, repo_root, TestDb};
-use crate::workout::{count, must_pass, run, stderr};
-
-fn models() -> PathBuf {
-    repo_root().join("models/school")
-}
-
-/// The school model compiled from its DDL files into a fresh directory.
-pub(crate) fn compiled() -> tempfile::TempDir {
-    crate::support::compile_ddl(
-        &models().join("model.yaml"),
-        &models().join("v1.sql"),
-        &models().join("v2.sql"),
-    )
-}
-
-/// V1 (schema v1) with the sample data at `scale`, V2's empty schema in public.
-pub(crate) fn school_db(name: &str, scale: u32) -> TestDb {
-    let db = cluster().create_db(name);
-    db.execute("CREATE SCHEMA v1");
-    db.load_in_schema(&models().join("v1.sql"), "v1");
-    db.load_in_schema(&models().join("v2.sql"), "public");
-    let out = db
-        .psql_cmd()
-        .args([
-            "-q",
-            "-v",
-            &format!("scale={scale}"),
-            "-v",
-            "schema=v1",
-            "-f",
-        ])
-        .arg(models().join("sample.sql"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "sample.sql: {}", stderr(&out));
-    db
-}
+use crate::support::school::{compiled, models, school_db};
+use crate::support::scripts::{count, must_pass, run, stderr};
+use crate::support::{cluster, TestDb};
 
 fn strings(db: &TestDb, sql: &str) -> Vec<String> {
     db.client()

@@ -8,8 +8,9 @@ use std::process::Output;
 
 use pgmig::run;
 
+use crate::support::scripts::{count, must_pass, run, stderr, USER_SCHEMAS};
+use crate::support::workout::workout_db;
 use crate::support::TestDb;
-use crate::workout::{count, must_pass, run, stderr, workout_db, USER_SCHEMAS};
 
 /// The workout model (transaction mode) compiled from its DDL files.
 fn compiled() -> tempfile::TempDir {

@@ -11,8 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use crate::support::scripts::{must_pass, run, stderr, USER_SCHEMAS};
+use crate::support::workout::workout_db;
 use crate::support::TestDb;
-use crate::workout::{must_pass, run, stderr, workout_db, USER_SCHEMAS};
 
 /// The workout model (transaction mode) compiled from its DDL files.
 fn compiled() -> tempfile::TempDir {

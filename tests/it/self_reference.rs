@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
+use crate::support::scripts::{count, must_pass, run, stderr};
 use crate::support::{cluster, repo_root, TestDb};
-use crate::workout::{count, must_pass, run, stderr};
 
 const USER_SCHEMAS: &[&str] = &["v1", "public"];
 

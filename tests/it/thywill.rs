@@ -3,40 +3,12 @@
 //! Staging errors exit 1 with one line and leave no schema behind.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
-use crate::support::{cluster, repo_root, TestDb};
-use crate::workout::{count, must_pass, run, stderr};
-
-fn models() -> PathBuf {
-    repo_root().join("models/thywill")
-}
-
-/// The V1 SQLite file, built fresh from models/thywill/v1.sql.
-fn build_sqlite(dir: &Path) -> PathBuf {
-    let file = dir.join("thywill-v1.db");
-    let out = Command::new("sh")
-        .arg(models().join("build.sh"))
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "build.sh: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    file
-}
-
-fn stage_cli(source: &str, db: &str, schema: &str, more: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pgmig"))
-        .args(["stage", source, "--db", db, "--schema", schema])
-        .args(more)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
+use crate::support::scripts::{count, must_pass, run, stderr};
+use crate::support::thywill::{build_sqlite, models, stage_cli, thywill_db};
+use crate::support::{cluster, TestDb};
 
 /// The guide's corruption check on the SQLite file itself: `SELECT id FROM user WHERE id = ?`
 /// for every row a full scan reads; the ids it cannot find.
@@ -89,34 +61,6 @@ fn strings(db: &TestDb, sql: &str) -> BTreeSet<String> {
         .iter()
         .map(|r| r.get(0))
         .collect()
-}
-
-/// A fresh database with the SQLite V1 staged in schema v1 and V2's empty schema in public.
-pub(crate) fn thywill_db(name: &str, dir: &Path) -> TestDb {
-    let sqlite = build_sqlite(dir);
-    let db = cluster().create_db(name);
-    let out = stage_cli(
-        &format!("sqlite:{}", sqlite.display()),
-        &db.url(),
-        "v1",
-        &["--full-scan"],
-    );
-    assert!(out.status.success(), "stage: {}", stderr(&out));
-    assert!(
-        stderr(&out).contains("staged 6 tables into schema v1"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(stderr(&out).contains("staged user rowid 66 {\"id\":\"c0ffee00000000000000000000000001\"}: missing from index sqlite_autoindex_user_1"), "{}", stderr(&out));
-    let out = db
-        .psql_cmd()
-        .arg("-q")
-        .arg("-f")
-        .arg(models().join("v2.sql"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "v2.sql: {}", stderr(&out));
-    db
 }
 
 fn compile_into(db: &TestDb, dir: &Path) {
@@ -235,16 +179,11 @@ fn thywill_staged_from_sqlite_end_to_end() {
         assert_eq!(t.uniques, l.uniques, "{name}: uniques");
     }
 
-    // `--v1 sqlite:FILE` goes through the same reader (the hook compile::load_schema calls).
-    let hooked = pgmig::stage::schema_input(
-        "V1",
-        &pgmig::SchemaInput::parse(&format!("sqlite:{}", sqlite.display())),
-        "v1",
-    );
-    assert_eq!(
-        hooked.expect("a sqlite: argument is taken").unwrap(),
-        from_sqlite
-    );
+    // `--v1 sqlite:FILE` is a SQLite input, read by the same reader.
+    let argument = pgmig::SchemaInput::parse(&format!("sqlite:{}", sqlite.display()));
+    assert_eq!(argument, pgmig::SchemaInput::Sqlite(sqlite.clone()));
+    let (loaded, _) = pgmig::source::load_schema("V1", &argument, "v1").unwrap();
+    assert_eq!(loaded, from_sqlite);
 
     // Compiled from the SQLite file, the SQL scripts are those compiled against the staged
     // database; the committed out/thywill is what the file gives (no live sizes: stable).

@@ -6,8 +6,9 @@
 use std::path::Path;
 use std::process::Output;
 
+use crate::support::scripts::{count, must_pass, stderr};
+use crate::support::workout::remote_v1;
 use crate::support::{cluster, second_cluster, TestDb};
-use crate::workout::{count, must_pass, remote_v1, stderr};
 
 /// The fdw server's user mappings (the catalog view the mapping's owner can read).
 fn mappings(db: &TestDb) -> i64 {

@@ -2,51 +2,10 @@
 //! row, rollback, re-migrate, dry run, and `pgmig run` against psql.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Output;
 
-use crate::support::{cluster, pgmig_cli, repo_root, Cluster, TestDb};
-
-pub(crate) const USER_SCHEMAS: &[&str] = &["v1", "public"];
-
-/// Compiles the workout model from its DDL files into a fresh directory.
-pub(crate) fn compiled() -> tempfile::TempDir {
-    let models = repo_root().join("models/workout");
-    crate::support::compile_ddl(
-        &models.join("model.yaml"),
-        &models.join("v1.sql"),
-        &models.join("v2.sql"),
-    )
-}
-
-/// V1 schema with sample data in schema v1, V2's empty schema in public.
-pub(crate) fn workout_db(name: &str) -> TestDb {
-    workout_db_in(cluster(), name)
-}
-
-/// V1 with its sample data in `v1`, an empty V2 in `public`, in a database of `cluster`.
-pub(crate) fn workout_db_in(cluster: &'static Cluster, name: &str) -> TestDb {
-    let db = cluster.create_db(name);
-    db.execute("CREATE SCHEMA v1");
-    let models = repo_root().join("models/workout");
-    db.load_in_schema(&models.join("v1.sql"), "v1");
-    db.load_in_schema(&models.join("v2.sql"), "public");
-    db.load_in_schema(&models.join("sample.sql"), "v1");
-    db
-}
-
-pub(crate) fn run(db: &TestDb, dir: &Path, script: &str, vars: &[(&str, &str)]) -> Output {
-    db.psql_file(dir.join(script), vars)
-}
-
-pub(crate) fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-pub(crate) fn must_pass(o: Output, what: &str) -> String {
-    assert!(o.status.success(), "{what} failed:\n{}", stderr(&o));
-    stderr(&o)
-}
+use crate::support::scripts::{count, keyed_md5s, must_pass, run, stderr, USER_SCHEMAS};
+use crate::support::workout::{compiled, remote_v1, workout_db};
+use crate::support::{pgmig_cli, repo_root, TestDb};
 
 fn ids(db: &TestDb, sql: &str) -> std::collections::BTreeSet<String> {
     db.client()
@@ -55,33 +14,6 @@ fn ids(db: &TestDb, sql: &str) -> std::collections::BTreeSet<String> {
         .iter()
         .map(|r| r.get(0))
         .collect()
-}
-
-/// `table_md5s` of `schemas`, with public.workout_sessions' day_id (a fresh uuid of
-/// workout_days, new on every run) replaced by what it stands for: the plan, week number and
-/// label of the day. Two runs migrating the same rows give the same value.
-pub(crate) fn keyed_md5s(db: &TestDb, schemas: &[&str]) -> BTreeMap<String, String> {
-    let mut all = db.table_md5s(schemas);
-    if let Some(sessions) = all.get_mut("public.workout_sessions") {
-        *sessions = db
-            .client()
-            .query_one(
-                "SELECT count(*) || ':' || coalesce(md5(string_agg(x, E'\\n' ORDER BY x)), '') FROM (
-                   SELECT (s.id, s.user_id, s.plan_id, w.plan_id, w.week_number, d.day_label,
-                           s.started_at, s.completed_at, s.status, s.notes)::text AS x
-                     FROM public.workout_sessions s
-                     LEFT JOIN public.workout_days d ON d.id = s.day_id
-                     LEFT JOIN public.workout_weeks w ON w.id = d.week_id) AS q",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-    }
-    all
-}
-
-pub(crate) fn count(db: &TestDb, sql: &str) -> i64 {
-    db.client().query_one(sql, &[]).unwrap().get(0)
 }
 
 /// `REJECT  step rule N "…": COUNT rows` lines of precheck, as (step, rule) → count.
@@ -547,36 +479,6 @@ fn a_where_that_keeps_no_row_is_a_warning_when_compiled_live() {
     )
     .unwrap();
     assert!(ddl.warnings.0.is_empty());
-}
-
-/// V1 alone on the second cluster (schema public, sample data), V2 alone in a database of
-/// the first, and the workout model reading V1 through postgres_fdw, compiled.
-pub(crate) fn remote_v1(name: &str) -> (TestDb, TestDb, tempfile::TempDir) {
-    let models = repo_root().join("models/workout");
-    let v1 = crate::support::second_cluster().create_db(&format!("{name}_v1"));
-    v1.load_in_schema(&models.join("v1.sql"), "public");
-    let out = v1
-        .psql_cmd()
-        .args(["-q", "-v", "schema=public", "-f"])
-        .arg(models.join("sample.sql"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let db = cluster().create_db(&format!("{name}_v2"));
-    db.load_in_schema(&models.join("v2.sql"), "public");
-    let dir = crate::support::compile_workout_variant(|m| {
-        m.replacen(
-            "source: { schema: v1 }",
-            "source: { server: v1db, schema: public }",
-            1,
-        )
-    });
-    let migrate = std::fs::read_to_string(dir.path().join("migrate.sql")).unwrap();
-    assert!(
-        migrate.contains("FROM _pgmig_v1db.workout_plans"),
-        "V1 is read from the staging schema"
-    );
-    (v1, db, dir)
 }
 
 /// A V1 server that wants a password: a wrong one fails the run naming the cause, with

@@ -2,7 +2,8 @@
 //! Integrity") checked on the migrated data by the guide's queries, written here independently
 //! of the model: an oracle beside verify.sql, which only proves the scripts match the model.
 
-use crate::workout::{count, must_pass, run, workout_db, USER_SCHEMAS};
+use crate::support::scripts::{count, must_pass, run, USER_SCHEMAS};
+use crate::support::workout::workout_db;
 
 /// Compiles the workout model from its DDL files into a fresh directory.
 fn compiled() -> tempfile::TempDir {

@@ -2,7 +2,14 @@
 #![allow(dead_code)]
 
 mod cluster;
+pub mod drills;
 pub mod golden;
+pub mod roles;
+pub mod school;
+pub mod scripts;
+pub mod thywill;
+pub mod uuid;
+pub mod workout;
 
 #[allow(unused_imports)]
 pub use cluster::{cluster, crashable_cluster, pg_error_text, second_cluster, Cluster, TestDb};
