@@ -52,6 +52,15 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (model, step, column_name, key)
 );
+-- The candidates a repair found already held in V2 (as md5: the values are others' rows'):
+-- verify recomputes the repair from them, as migrate saw V2, whatever was deleted since.
+CREATE TABLE IF NOT EXISTS _pgmig.repairs_taken (
+  model text NOT NULL,
+  step text NOT NULL,
+  column_name text NOT NULL,
+  value_md5 text NOT NULL,
+  PRIMARY KEY (model, step, column_name, value_md5)
+);
 CREATE TABLE IF NOT EXISTS _pgmig.reference (
   model text NOT NULL,
   table_name text NOT NULL,

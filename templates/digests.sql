@@ -7,6 +7,10 @@
   FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
         FROM _pgmig.changes AS b WHERE b.model = {{ plan.model_lit }}) AS x
   UNION ALL
+  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
+        FROM _pgmig.repairs_taken AS b WHERE b.model = {{ plan.model_lit }}) AS x
+  UNION ALL
   SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
         FROM _pgmig.sequences AS b WHERE b.model = {{ plan.model_lit }}) AS x

@@ -4,7 +4,8 @@
   -- already in {{ s.target|comment }}, or held by a row of this step that comes first (its own value
   -- before a changed one, then source key order), {% if r.strategy == "suffix" %}gets the smallest free counter
   -- (ana@x.org -> ana+2@x.org){% else %}becomes NULL{% endif %}. Every change goes to _pgmig.changes{% if r.secret %}
-  -- (the old value as '[redacted]': the column holds a secret){% endif %}.
+  -- (the old value as '[redacted]': the column holds a secret){% endif %}, every candidate found
+  -- in {{ s.target|comment }} to _pgmig.repairs_taken.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT {{ r.key_json }} AS key,
          {{ r.order_json }} AS source_order,
@@ -16,6 +17,12 @@
     AND ({{ r.original }}) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
+    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
+    SELECT DISTINCT {{ plan.model_lit }}, {{ s.name_lit }}, {{ r.column_lit }}, md5(r.value)
+    FROM pgmig_repair AS r
+    WHERE r.value IS NOT NULL
+      AND EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {{ r.taken }})
+    ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = {{ r.next_value }}
     WHERE r.value IS NOT NULL

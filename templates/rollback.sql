@@ -212,6 +212,7 @@ END
 
 {% if let Some(u) = plan.subset %}
 DELETE FROM _pgmig.changes WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
+DELETE FROM _pgmig.repairs_taken WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
 DELETE FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
 DELETE FROM _pgmig.batches WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
 {%- if !u.sequences_list.is_empty() %}
@@ -225,6 +226,7 @@ WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND status IN ('runnin
 {% include "seal.sql" %}
 {%- else %}
 DELETE FROM _pgmig.changes WHERE model = {{ plan.model_lit }};
+DELETE FROM _pgmig.repairs_taken WHERE model = {{ plan.model_lit }};
 DELETE FROM _pgmig.rejects WHERE model = {{ plan.model_lit }};
 DELETE FROM _pgmig.batches WHERE model = {{ plan.model_lit }};
 DELETE FROM _pgmig.sequences WHERE model = {{ plan.model_lit }};

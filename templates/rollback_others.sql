@@ -69,13 +69,13 @@ BEGIN
   END IF;
 {%- endfor %}
 {%- for r in plan.referrers %}
-  -- {{ r.table|comment }} {{ r.columns|comment }} → {{ r.parent|comment }} ({{ r.constraint|comment }}, ON DELETE {{ r.action }}): rows of others under migrated rows.
+  -- {{ r.table|comment }} {{ r.columns|comment }} → {{ r.parent|comment }} ({{ r.constraint|comment }}, ON DELETE {{ r.action }}): rows of others under {% if r.chain.is_empty() %}migrated rows{% else %}rows CASCADE deletes with migrated ones ({{ r.chain|comment }}){% endif %}.
   SELECT count(*) INTO n
   {{ r.others }};
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  {{ r.table_lit }}, n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 {{ r.parent_lit }}, {{ r.constraint_lit }}, {{ r.action|lit }}, {{ r.effect|lit }});
+                                 {{ r.reached_lit }}, {{ r.constraint_lit }}, {{ r.action|lit }}, {{ r.effect|lit }});
 {%- if r.blocks %}
     refusals := refusals || finding;
 {%- else %}

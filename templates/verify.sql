@@ -95,7 +95,7 @@ BEGIN
     ON s.subject = d.subject
   WHERE d.digest IS DISTINCT FROM s.digest;
   IF changed IS NULL THEN
-    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, sequences, reference)';
+    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, repairs_taken, sequences, reference)';
   ELSE
     RAISE NOTICE 'FAIL  bookkeeping changed since migrate: %', changed;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
@@ -181,8 +181,8 @@ BEGIN
 {%- endif %}
 {%- if !s.repairs.is_empty() %}
 -- Repaired values are recomputed here as migrate's repair made them (same rounds, same
--- order, same counters), from V1 and the V2 rows that were there when the step ran; what
--- _pgmig.changes records must be the same changes.
+-- order, same counters), from V1 and the values migrate found taken in V2 when the step ran
+-- (_pgmig.repairs_taken, sealed); what _pgmig.changes records must be the same changes.
 {%- endif %}
 DO {% filter dollar("check") %}
 DECLARE
@@ -202,7 +202,7 @@ BEGIN
     WHERE {{ s.survivors }}
       AND ({{ r.original }}) IS NOT NULL
     UNION ALL
-    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- Each round moves, all at once, the rows whose value a V2 row held at migrate or a row of
     -- this step that comes first (its own value before a changed one, then source key
     -- order); the rounds end when none moved.
     SELECT r.key, r.source_order, r.original,
@@ -213,9 +213,9 @@ BEGIN
                  bool_or(r.moved) OVER () AS going_on,
                  r.value IS NOT NULL
                  AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
-                      OR EXISTS (SELECT 1 FROM {{ s.target }} AS t
-                                 WHERE {{ r.taken }}
-                                   AND {{ r.prior }})) AS moves
+                      OR EXISTS (SELECT 1 FROM _pgmig.repairs_taken AS k
+                                 WHERE k.model = {{ plan.model_lit }} AND k.step = {{ s.name_lit }}
+                                   AND k.column_name = {{ r.column_lit }} AND k.value_md5 = md5(r.value))) AS moves
           FROM {{ r.rounds }} AS r) AS r
     WHERE r.going_on
   ), {{ r.recomputed }} AS (
@@ -259,7 +259,7 @@ BEGIN
   IF n_repairs_differ = 0 THEN
     RAISE NOTICE 'PASS  {{ s.name_notice }}: repairs of {% for r in s.repairs %}{{ r.column|notice }}{% if !loop.last %}, {% endif %}{% endfor %} recomputed, as _pgmig.changes records them';
   ELSE
-    RAISE NOTICE 'FAIL  {{ s.name_notice }}: repairs of {% for r in s.repairs %}{{ r.column|notice }}{% if !loop.last %}, {% endif %}{% endfor %}: % changes differ between the recomputation and _pgmig.changes (a V2 row deleted since migrate also makes them differ)', n_repairs_differ;
+    RAISE NOTICE 'FAIL  {{ s.name_notice }}: repairs of {% for r in s.repairs %}{{ r.column|notice }}{% if !loop.last %}, {% endif %}{% endfor %}: % changes differ between the recomputation and _pgmig.changes', n_repairs_differ;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 {%- endif %}
@@ -285,6 +285,15 @@ BEGIN
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 {% include "step_failed.sql" %}END
+{% endfilter %};
+{%- endfor %}
+{%- for u in s.unchecked %}
+
+-- {{ u|comment }}
+DO {% filter dollar("check") %}
+BEGIN
+  RAISE NOTICE 'INFO  {{ s.name_notice }}: {{ u|notice }}';
+END
 {% endfilter %};
 {%- endfor %}
 {%- endfor %}

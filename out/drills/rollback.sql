@@ -187,7 +187,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'cab9409d17c567a9fe78f37675965e9878906aaf39699731df7c68681d8ad681';
+SET pgmig.fingerprint = '1e6814ab7b739f316cfef4f55f1f6fb35a8eb12d5c5291c572d7c2f5df5bc7eb';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -525,9 +525,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cab9409d17c567a9fe78f37675965e9878906aaf39699731df7c68681d8ad681';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1e6814ab7b739f316cfef4f55f1f6fb35a8eb12d5c5291c572d7c2f5df5bc7eb';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile cab9409d17c567a9fe78f37675965e9878906aaf39699731df7c68681d8ad681; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1e6814ab7b739f316cfef4f55f1f6fb35a8eb12d5c5291c572d7c2f5df5bc7eb; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -806,9 +806,9 @@ BEGIN
   WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.completed_sessions', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'completed_sessions_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'completed_sessions_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.drill_group_item_notes (group_id, drill_uuid) → public.drill_group_items (drill_group_item_notes_group_id_drill_uuid_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -816,9 +816,9 @@ BEGIN
   FROM public.drill_group_item_notes AS c
   WHERE (c.group_id, c.drill_uuid) IN (SELECT t.group_id, t.drill_uuid FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.drill_group_item_notes', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.drill_group_items', 'drill_group_item_notes_group_id_drill_uuid_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.drill_group_items', 'drill_group_item_notes_group_id_drill_uuid_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.drill_group_items (group_id) → public.drill_groups (drill_group_items_group_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -827,9 +827,9 @@ BEGIN
   WHERE (c.group_id) IN (SELECT t.id FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE c.group_id = mapped.group_id AND c.drill_uuid = mapped.drill_uuid);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.drill_group_items', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.drill_groups', 'drill_group_items_group_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.drill_groups', 'drill_group_items_group_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.drill_groups (user_id) → public.users (drill_groups_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -838,9 +838,9 @@ BEGIN
   WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.drill_groups', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'drill_groups_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'drill_groups_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.ordered_session_drills (user_id) → public.users (ordered_session_drills_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -849,9 +849,9 @@ BEGIN
   WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.ordered_session_drills', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'ordered_session_drills_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'ordered_session_drills_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.progress_history (user_id) → public.users (progress_history_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -860,9 +860,9 @@ BEGIN
   WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.progress_history', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'progress_history_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'progress_history_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.session_preferences (user_id) → public.users (session_preferences_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -871,9 +871,9 @@ BEGIN
   WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.session_preferences', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'session_preferences_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'session_preferences_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   IF pg_catalog.cardinality(refusals) > 0 THEN
@@ -1172,6 +1172,7 @@ DROP TABLE IF EXISTS _pgmig.replaced_users_progress_history;
 DROP TABLE IF EXISTS _pgmig.replaced_users_session_preferences;
 
 DELETE FROM _pgmig.changes WHERE model = 'drills';
+DELETE FROM _pgmig.repairs_taken WHERE model = 'drills';
 DELETE FROM _pgmig.rejects WHERE model = 'drills';
 DELETE FROM _pgmig.batches WHERE model = 'drills';
 DELETE FROM _pgmig.sequences WHERE model = 'drills';

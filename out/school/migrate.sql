@@ -243,7 +243,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '865f01accc66ebd41bfed55393503ae31f93925edf33a3d81bad5dd16f59ebda';
+SET pgmig.fingerprint = '42e610df91098021e88ef98af3042f0efb4bb91a9770a758fa4cda83bc22810a';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -488,6 +488,15 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   new_value text,
   changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (model, step, column_name, key)
+);
+-- The candidates a repair found already held in V2 (as md5: the values are others' rows'):
+-- verify recomputes the repair from them, as migrate saw V2, whatever was deleted since.
+CREATE TABLE IF NOT EXISTS _pgmig.repairs_taken (
+  model text NOT NULL,
+  step text NOT NULL,
+  column_name text NOT NULL,
+  value_md5 text NOT NULL,
+  PRIMARY KEY (model, step, column_name, value_md5)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.reference (
   model text NOT NULL,
@@ -1135,9 +1144,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '865f01accc66ebd41bfed55393503ae31f93925edf33a3d81bad5dd16f59ebda';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '42e610df91098021e88ef98af3042f0efb4bb91a9770a758fa4cda83bc22810a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 865f01accc66ebd41bfed55393503ae31f93925edf33a3d81bad5dd16f59ebda; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 42e610df91098021e88ef98af3042f0efb4bb91a9770a758fa4cda83bc22810a; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1502,7 +1511,8 @@ BEGIN
   -- Uniqueness repair of email (model.yaml:100, on_duplicate: suffix): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
   -- before a changed one, then source key order), gets the smallest free counter
-  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes.
+  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes, every candidate found
+  -- in public.users to _pgmig.repairs_taken.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -1517,6 +1527,12 @@ BEGIN
     AND (coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
+    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
+    SELECT DISTINCT 'school', 'teacher_users', 'email', md5(r.value)
+    FROM pgmig_repair AS r
+    WHERE r.value IS NOT NULL
+      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+    ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
@@ -1536,7 +1552,8 @@ BEGIN
 
   -- Uniqueness repair of phone (model.yaml:101, on_duplicate: clear): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
-  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes.
+  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes, every candidate found
+  -- in public.users to _pgmig.repairs_taken.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -1551,6 +1568,12 @@ BEGIN
     AND (_pgmig.phone_e164(t.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
+    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
+    SELECT DISTINCT 'school', 'teacher_users', 'phone', md5(r.value)
+    FROM pgmig_repair AS r
+    WHERE r.value IS NOT NULL
+      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+    ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
@@ -1806,7 +1829,8 @@ BEGIN
   -- Uniqueness repair of email (model.yaml:149, on_duplicate: suffix): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
   -- before a changed one, then source key order), gets the smallest free counter
-  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes.
+  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes, every candidate found
+  -- in public.users to _pgmig.repairs_taken.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -1821,6 +1845,12 @@ BEGIN
     AND (coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
+    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
+    SELECT DISTINCT 'school', 'parent_users', 'email', md5(r.value)
+    FROM pgmig_repair AS r
+    WHERE r.value IS NOT NULL
+      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+    ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
@@ -1840,7 +1870,8 @@ BEGIN
 
   -- Uniqueness repair of phone (model.yaml:150, on_duplicate: clear): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
-  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes.
+  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes, every candidate found
+  -- in public.users to _pgmig.repairs_taken.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -1855,6 +1886,12 @@ BEGIN
     AND (_pgmig.phone_e164(p.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
+    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
+    SELECT DISTINCT 'school', 'parent_users', 'phone', md5(r.value)
+    FROM pgmig_repair AS r
+    WHERE r.value IS NOT NULL
+      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+    ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
@@ -2107,7 +2144,8 @@ BEGIN
   -- Uniqueness repair of email (model.yaml:189, on_duplicate: suffix): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
   -- before a changed one, then source key order), gets the smallest free counter
-  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes.
+  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes, every candidate found
+  -- in public.users to _pgmig.repairs_taken.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -2122,6 +2160,12 @@ BEGIN
     AND (coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
+    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
+    SELECT DISTINCT 'school', 'student_users', 'email', md5(r.value)
+    FROM pgmig_repair AS r
+    WHERE r.value IS NOT NULL
+      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+    ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
@@ -2141,7 +2185,8 @@ BEGIN
 
   -- Uniqueness repair of phone (model.yaml:190, on_duplicate: clear): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
-  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes.
+  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes, every candidate found
+  -- in public.users to _pgmig.repairs_taken.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -2156,6 +2201,12 @@ BEGIN
     AND (_pgmig.phone_e164(s.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
+    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
+    SELECT DISTINCT 'school', 'student_users', 'phone', md5(r.value)
+    FROM pgmig_repair AS r
+    WHERE r.value IS NOT NULL
+      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+    ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
@@ -2446,6 +2497,10 @@ FROM (
   SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
         FROM _pgmig.changes AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
+        FROM _pgmig.repairs_taken AS b WHERE b.model = 'school') AS x
   UNION ALL
   SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line

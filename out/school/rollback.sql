@@ -196,7 +196,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '865f01accc66ebd41bfed55393503ae31f93925edf33a3d81bad5dd16f59ebda';
+SET pgmig.fingerprint = '42e610df91098021e88ef98af3042f0efb4bb91a9770a758fa4cda83bc22810a';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -567,9 +567,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '865f01accc66ebd41bfed55393503ae31f93925edf33a3d81bad5dd16f59ebda';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '42e610df91098021e88ef98af3042f0efb4bb91a9770a758fa4cda83bc22810a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 865f01accc66ebd41bfed55393503ae31f93925edf33a3d81bad5dd16f59ebda; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 42e610df91098021e88ef98af3042f0efb4bb91a9770a758fa4cda83bc22810a; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -953,9 +953,9 @@ BEGIN
   WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.parent_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.schools', 'parent_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.schools', 'parent_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.parent_profiles (user_id) → public.users (parent_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -966,9 +966,9 @@ BEGIN
       UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.parent_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'parent_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'parent_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.student_profiles (parent_user_id) → public.users (student_profiles_parent_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -979,9 +979,9 @@ BEGIN
       UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.student_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'student_profiles_parent_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'student_profiles_parent_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.student_profiles (school_id) → public.schools (student_profiles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -990,9 +990,9 @@ BEGIN
   WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.student_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.schools', 'student_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.schools', 'student_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.student_profiles (user_id) → public.users (student_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -1003,9 +1003,9 @@ BEGIN
       UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.student_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'student_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'student_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.teacher_profiles (school_id) → public.schools (teacher_profiles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -1014,9 +1014,9 @@ BEGIN
   WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.teacher_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.schools', 'teacher_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.schools', 'teacher_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.teacher_profiles (user_id) → public.users (teacher_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -1027,9 +1027,9 @@ BEGIN
       UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.teacher_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'teacher_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'teacher_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.user_roles (school_id) → public.schools (user_roles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -1040,9 +1040,9 @@ BEGIN
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.schools', 'user_roles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.schools', 'user_roles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.user_roles (user_id) → public.users (user_roles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -1055,9 +1055,9 @@ BEGIN
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'user_roles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'user_roles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   IF pg_catalog.cardinality(refusals) > 0 THEN
@@ -1569,6 +1569,7 @@ END
 $undo$;
 
 DELETE FROM _pgmig.changes WHERE model = 'school';
+DELETE FROM _pgmig.repairs_taken WHERE model = 'school';
 DELETE FROM _pgmig.rejects WHERE model = 'school';
 DELETE FROM _pgmig.batches WHERE model = 'school';
 DELETE FROM _pgmig.sequences WHERE model = 'school';

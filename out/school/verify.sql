@@ -458,9 +458,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '865f01accc66ebd41bfed55393503ae31f93925edf33a3d81bad5dd16f59ebda';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '42e610df91098021e88ef98af3042f0efb4bb91a9770a758fa4cda83bc22810a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 865f01accc66ebd41bfed55393503ae31f93925edf33a3d81bad5dd16f59ebda; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 42e610df91098021e88ef98af3042f0efb4bb91a9770a758fa4cda83bc22810a; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -573,6 +573,10 @@ BEGIN
   FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
         FROM _pgmig.changes AS b WHERE b.model = 'school') AS x
   UNION ALL
+  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
+        FROM _pgmig.repairs_taken AS b WHERE b.model = 'school') AS x
+  UNION ALL
   SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
         FROM _pgmig.sequences AS b WHERE b.model = 'school') AS x
@@ -585,7 +589,7 @@ BEGIN
     ON s.subject = d.subject
   WHERE d.digest IS DISTINCT FROM s.digest;
   IF changed IS NULL THEN
-    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, sequences, reference)';
+    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, repairs_taken, sequences, reference)';
   ELSE
     RAISE NOTICE 'FAIL  bookkeeping changed since migrate: %', changed;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
@@ -996,8 +1000,8 @@ $check$;
 -- Compared: id, email, phone, first_name, middle_name, last_name, must_reset_password, user_type_id, created_at
 -- Not compared (not repeatable by design): password_hash
 -- Repaired values are recomputed here as migrate's repair made them (same rounds, same
--- order, same counters), from V1 and the V2 rows that were there when the step ran; what
--- _pgmig.changes records must be the same changes.
+-- order, same counters), from V1 and the values migrate found taken in V2 when the step ran
+-- (_pgmig.repairs_taken, sealed); what _pgmig.changes records must be the same changes.
 DO $check$
 DECLARE
   err_detail text;
@@ -1016,7 +1020,7 @@ BEGIN
     WHERE true
       AND (coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT))) IS NOT NULL
     UNION ALL
-    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- Each round moves, all at once, the rows whose value a V2 row held at migrate or a row of
     -- this step that comes first (its own value before a changed one, then source key
     -- order); the rounds end when none moved.
     SELECT r.key, r.source_order, r.original,
@@ -1027,11 +1031,9 @@ BEGIN
                  bool_or(r.moved) OVER () AS going_on,
                  r.value IS NOT NULL
                  AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
-                      OR EXISTS (SELECT 1 FROM public.users AS t
-                                 WHERE t.email = CAST(r.value AS text)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE t.id = mapped.id)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE t.id = mapped.id)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE t.id = mapped.id))) AS moves
+                      OR EXISTS (SELECT 1 FROM _pgmig.repairs_taken AS k
+                                 WHERE k.model = 'school' AND k.step = 'teacher_users'
+                                   AND k.column_name = 'email' AND k.value_md5 = md5(r.value))) AS moves
           FROM pgmig_rounds_email AS r) AS r
     WHERE r.going_on
   ), pgmig_repaired_email AS (
@@ -1049,7 +1051,7 @@ BEGIN
     WHERE true
       AND (_pgmig.phone_e164(t.phone)) IS NOT NULL
     UNION ALL
-    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- Each round moves, all at once, the rows whose value a V2 row held at migrate or a row of
     -- this step that comes first (its own value before a changed one, then source key
     -- order); the rounds end when none moved.
     SELECT r.key, r.source_order, r.original,
@@ -1060,11 +1062,9 @@ BEGIN
                  bool_or(r.moved) OVER () AS going_on,
                  r.value IS NOT NULL
                  AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
-                      OR EXISTS (SELECT 1 FROM public.users AS t
-                                 WHERE t.phone = CAST(r.value AS text)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE t.id = mapped.id)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE t.id = mapped.id)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE t.id = mapped.id))) AS moves
+                      OR EXISTS (SELECT 1 FROM _pgmig.repairs_taken AS k
+                                 WHERE k.model = 'school' AND k.step = 'teacher_users'
+                                   AND k.column_name = 'phone' AND k.value_md5 = md5(r.value))) AS moves
           FROM pgmig_rounds_phone AS r) AS r
     WHERE r.going_on
   ), pgmig_repaired_phone AS (
@@ -1125,7 +1125,7 @@ BEGIN
   IF n_repairs_differ = 0 THEN
     RAISE NOTICE 'PASS  teacher_users: repairs of email, phone recomputed, as _pgmig.changes records them';
   ELSE
-    RAISE NOTICE 'FAIL  teacher_users: repairs of email, phone: % changes differ between the recomputation and _pgmig.changes (a V2 row deleted since migrate also makes them differ)', n_repairs_differ;
+    RAISE NOTICE 'FAIL  teacher_users: repairs of email, phone: % changes differ between the recomputation and _pgmig.changes', n_repairs_differ;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 EXCEPTION WHEN OTHERS THEN
@@ -1533,8 +1533,8 @@ $check$;
 -- Compared: id, email, phone, first_name, middle_name, last_name, must_reset_password, user_type_id, created_at
 -- Not compared (not repeatable by design): password_hash
 -- Repaired values are recomputed here as migrate's repair made them (same rounds, same
--- order, same counters), from V1 and the V2 rows that were there when the step ran; what
--- _pgmig.changes records must be the same changes.
+-- order, same counters), from V1 and the values migrate found taken in V2 when the step ran
+-- (_pgmig.repairs_taken, sealed); what _pgmig.changes records must be the same changes.
 DO $check$
 DECLARE
   err_detail text;
@@ -1553,7 +1553,7 @@ BEGIN
     WHERE true
       AND (coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT))) IS NOT NULL
     UNION ALL
-    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- Each round moves, all at once, the rows whose value a V2 row held at migrate or a row of
     -- this step that comes first (its own value before a changed one, then source key
     -- order); the rounds end when none moved.
     SELECT r.key, r.source_order, r.original,
@@ -1564,10 +1564,9 @@ BEGIN
                  bool_or(r.moved) OVER () AS going_on,
                  r.value IS NOT NULL
                  AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
-                      OR EXISTS (SELECT 1 FROM public.users AS t
-                                 WHERE t.email = CAST(r.value AS text)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE t.id = mapped.id)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE t.id = mapped.id))) AS moves
+                      OR EXISTS (SELECT 1 FROM _pgmig.repairs_taken AS k
+                                 WHERE k.model = 'school' AND k.step = 'parent_users'
+                                   AND k.column_name = 'email' AND k.value_md5 = md5(r.value))) AS moves
           FROM pgmig_rounds_email AS r) AS r
     WHERE r.going_on
   ), pgmig_repaired_email AS (
@@ -1585,7 +1584,7 @@ BEGIN
     WHERE true
       AND (_pgmig.phone_e164(p.phone)) IS NOT NULL
     UNION ALL
-    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- Each round moves, all at once, the rows whose value a V2 row held at migrate or a row of
     -- this step that comes first (its own value before a changed one, then source key
     -- order); the rounds end when none moved.
     SELECT r.key, r.source_order, r.original,
@@ -1596,10 +1595,9 @@ BEGIN
                  bool_or(r.moved) OVER () AS going_on,
                  r.value IS NOT NULL
                  AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
-                      OR EXISTS (SELECT 1 FROM public.users AS t
-                                 WHERE t.phone = CAST(r.value AS text)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE t.id = mapped.id)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE t.id = mapped.id))) AS moves
+                      OR EXISTS (SELECT 1 FROM _pgmig.repairs_taken AS k
+                                 WHERE k.model = 'school' AND k.step = 'parent_users'
+                                   AND k.column_name = 'phone' AND k.value_md5 = md5(r.value))) AS moves
           FROM pgmig_rounds_phone AS r) AS r
     WHERE r.going_on
   ), pgmig_repaired_phone AS (
@@ -1660,7 +1658,7 @@ BEGIN
   IF n_repairs_differ = 0 THEN
     RAISE NOTICE 'PASS  parent_users: repairs of email, phone recomputed, as _pgmig.changes records them';
   ELSE
-    RAISE NOTICE 'FAIL  parent_users: repairs of email, phone: % changes differ between the recomputation and _pgmig.changes (a V2 row deleted since migrate also makes them differ)', n_repairs_differ;
+    RAISE NOTICE 'FAIL  parent_users: repairs of email, phone: % changes differ between the recomputation and _pgmig.changes', n_repairs_differ;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 EXCEPTION WHEN OTHERS THEN
@@ -2041,8 +2039,8 @@ $check$;
 -- Compared: id, email, phone, first_name, middle_name, last_name, must_reset_password, user_type_id, created_at
 -- Not compared (not repeatable by design): password_hash
 -- Repaired values are recomputed here as migrate's repair made them (same rounds, same
--- order, same counters), from V1 and the V2 rows that were there when the step ran; what
--- _pgmig.changes records must be the same changes.
+-- order, same counters), from V1 and the values migrate found taken in V2 when the step ran
+-- (_pgmig.repairs_taken, sealed); what _pgmig.changes records must be the same changes.
 DO $check$
 DECLARE
   err_detail text;
@@ -2061,7 +2059,7 @@ BEGIN
     WHERE true
       AND (coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT))) IS NOT NULL
     UNION ALL
-    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- Each round moves, all at once, the rows whose value a V2 row held at migrate or a row of
     -- this step that comes first (its own value before a changed one, then source key
     -- order); the rounds end when none moved.
     SELECT r.key, r.source_order, r.original,
@@ -2072,9 +2070,9 @@ BEGIN
                  bool_or(r.moved) OVER () AS going_on,
                  r.value IS NOT NULL
                  AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
-                      OR EXISTS (SELECT 1 FROM public.users AS t
-                                 WHERE t.email = CAST(r.value AS text)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE t.id = mapped.id))) AS moves
+                      OR EXISTS (SELECT 1 FROM _pgmig.repairs_taken AS k
+                                 WHERE k.model = 'school' AND k.step = 'student_users'
+                                   AND k.column_name = 'email' AND k.value_md5 = md5(r.value))) AS moves
           FROM pgmig_rounds_email AS r) AS r
     WHERE r.going_on
   ), pgmig_repaired_email AS (
@@ -2092,7 +2090,7 @@ BEGIN
     WHERE true
       AND (_pgmig.phone_e164(s.phone)) IS NOT NULL
     UNION ALL
-    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- Each round moves, all at once, the rows whose value a V2 row held at migrate or a row of
     -- this step that comes first (its own value before a changed one, then source key
     -- order); the rounds end when none moved.
     SELECT r.key, r.source_order, r.original,
@@ -2103,9 +2101,9 @@ BEGIN
                  bool_or(r.moved) OVER () AS going_on,
                  r.value IS NOT NULL
                  AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
-                      OR EXISTS (SELECT 1 FROM public.users AS t
-                                 WHERE t.phone = CAST(r.value AS text)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE t.id = mapped.id))) AS moves
+                      OR EXISTS (SELECT 1 FROM _pgmig.repairs_taken AS k
+                                 WHERE k.model = 'school' AND k.step = 'student_users'
+                                   AND k.column_name = 'phone' AND k.value_md5 = md5(r.value))) AS moves
           FROM pgmig_rounds_phone AS r) AS r
     WHERE r.going_on
   ), pgmig_repaired_phone AS (
@@ -2166,7 +2164,7 @@ BEGIN
   IF n_repairs_differ = 0 THEN
     RAISE NOTICE 'PASS  student_users: repairs of email, phone recomputed, as _pgmig.changes records them';
   ELSE
-    RAISE NOTICE 'FAIL  student_users: repairs of email, phone: % changes differ between the recomputation and _pgmig.changes (a V2 row deleted since migrate also makes them differ)', n_repairs_differ;
+    RAISE NOTICE 'FAIL  student_users: repairs of email, phone: % changes differ between the recomputation and _pgmig.changes', n_repairs_differ;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 EXCEPTION WHEN OTHERS THEN

@@ -199,7 +199,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '46ed0839b1dd3ea30fb289b7605246b8a90c0af0e99430d6998cb5e471d231cf';
+SET pgmig.fingerprint = '8275453d21c1f8cd12c4544e7566f15341f9281cf9d138ebd2f18d5cc5586747';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -444,6 +444,15 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   new_value text,
   changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (model, step, column_name, key)
+);
+-- The candidates a repair found already held in V2 (as md5: the values are others' rows'):
+-- verify recomputes the repair from them, as migrate saw V2, whatever was deleted since.
+CREATE TABLE IF NOT EXISTS _pgmig.repairs_taken (
+  model text NOT NULL,
+  step text NOT NULL,
+  column_name text NOT NULL,
+  value_md5 text NOT NULL,
+  PRIMARY KEY (model, step, column_name, value_md5)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.reference (
   model text NOT NULL,
@@ -749,9 +758,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '46ed0839b1dd3ea30fb289b7605246b8a90c0af0e99430d6998cb5e471d231cf';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '8275453d21c1f8cd12c4544e7566f15341f9281cf9d138ebd2f18d5cc5586747';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 46ed0839b1dd3ea30fb289b7605246b8a90c0af0e99430d6998cb5e471d231cf; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 8275453d21c1f8cd12c4544e7566f15341f9281cf9d138ebd2f18d5cc5586747; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1343,6 +1352,10 @@ FROM (
   SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
         FROM _pgmig.changes AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
+        FROM _pgmig.repairs_taken AS b WHERE b.model = 'thywill') AS x
   UNION ALL
   SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line

@@ -185,7 +185,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '46ed0839b1dd3ea30fb289b7605246b8a90c0af0e99430d6998cb5e471d231cf';
+SET pgmig.fingerprint = '8275453d21c1f8cd12c4544e7566f15341f9281cf9d138ebd2f18d5cc5586747';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -523,9 +523,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '46ed0839b1dd3ea30fb289b7605246b8a90c0af0e99430d6998cb5e471d231cf';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '8275453d21c1f8cd12c4544e7566f15341f9281cf9d138ebd2f18d5cc5586747';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 46ed0839b1dd3ea30fb289b7605246b8a90c0af0e99430d6998cb5e471d231cf; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 8275453d21c1f8cd12c4544e7566f15341f9281cf9d138ebd2f18d5cc5586747; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -769,9 +769,9 @@ BEGIN
   WHERE (c.created_by_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE c.token = mapped.token);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.invites', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'invites_created_by_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'invites_created_by_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.invites (used_by_user_id) → public.users (invites_used_by_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -780,9 +780,9 @@ BEGIN
   WHERE (c.used_by_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE c.token = mapped.token);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.invites', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'invites_used_by_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'invites_used_by_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.prayer_marks (prayer_id) → public.prayers (prayer_marks_prayer_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -791,9 +791,9 @@ BEGIN
   WHERE (c.prayer_id) IN (SELECT t.id FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.prayer_marks', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.prayers', 'prayer_marks_prayer_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.prayers', 'prayer_marks_prayer_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.prayer_marks (user_id) → public.users (prayer_marks_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -802,9 +802,9 @@ BEGIN
   WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.prayer_marks', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'prayer_marks_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'prayer_marks_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.prayers (author_id) → public.users (prayers_author_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -813,9 +813,9 @@ BEGIN
   WHERE (c.author_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.prayers', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'prayers_author_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'prayers_author_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.user_roles (role_id) → public.roles (user_roles_role_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -824,9 +824,9 @@ BEGIN
   WHERE (c.role_id) IN (SELECT t.id FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE c.user_id = mapped.user_id AND c.role_id = mapped.role_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.roles', 'user_roles_role_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.roles', 'user_roles_role_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.user_roles (user_id) → public.users (user_roles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -835,9 +835,9 @@ BEGIN
   WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE c.user_id = mapped.user_id AND c.role_id = mapped.role_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'user_roles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'user_roles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   IF pg_catalog.cardinality(refusals) > 0 THEN
@@ -1013,6 +1013,7 @@ $undo$;
 DROP TABLE IF EXISTS _pgmig.map_users;
 
 DELETE FROM _pgmig.changes WHERE model = 'thywill';
+DELETE FROM _pgmig.repairs_taken WHERE model = 'thywill';
 DELETE FROM _pgmig.rejects WHERE model = 'thywill';
 DELETE FROM _pgmig.batches WHERE model = 'thywill';
 DELETE FROM _pgmig.sequences WHERE model = 'thywill';

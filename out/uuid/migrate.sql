@@ -310,6 +310,15 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (model, step, column_name, key)
 );
+-- The candidates a repair found already held in V2 (as md5: the values are others' rows'):
+-- verify recomputes the repair from them, as migrate saw V2, whatever was deleted since.
+CREATE TABLE IF NOT EXISTS _pgmig.repairs_taken (
+  model text NOT NULL,
+  step text NOT NULL,
+  column_name text NOT NULL,
+  value_md5 text NOT NULL,
+  PRIMARY KEY (model, step, column_name, value_md5)
+);
 CREATE TABLE IF NOT EXISTS _pgmig.reference (
   model text NOT NULL,
   table_name text NOT NULL,
@@ -335,7 +344,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '6f75aa4ed368f6e10946855634d26a54352f06a05853c1d5b20b609280673059';
+SET pgmig.fingerprint = '4851a826bbd287fff2af979feb854e30e95116614d2f4bb2d93e8089a7b8419f';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -367,9 +376,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6f75aa4ed368f6e10946855634d26a54352f06a05853c1d5b20b609280673059';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4851a826bbd287fff2af979feb854e30e95116614d2f4bb2d93e8089a7b8419f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6f75aa4ed368f6e10946855634d26a54352f06a05853c1d5b20b609280673059; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4851a826bbd287fff2af979feb854e30e95116614d2f4bb2d93e8089a7b8419f; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -937,6 +946,11 @@ BEGIN
     ALTER TABLE _pgmig.backup_uuid_reminders ADD PRIMARY KEY (id);
     CREATE INDEX ON _pgmig.backup_uuid_reminders (batch);
     ANALYZE _pgmig.backup_uuid_reminders;
+    -- Its seal: verify and rollback check the backup against it before they trust it.
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'uuid', 'backup of public.reminders', count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text
+    FROM _pgmig.backup_uuid_reminders AS bk
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
 
     -- The new columns: nullable, no default, so adding them rewrites nothing.
     ALTER TABLE public.reminders ADD COLUMN pgmig_new_user_id uuid;
@@ -1007,6 +1021,11 @@ BEGIN
     ALTER TABLE _pgmig.backup_uuid_users ADD PRIMARY KEY (id);
     CREATE INDEX ON _pgmig.backup_uuid_users (batch);
     ANALYZE _pgmig.backup_uuid_users;
+    -- Its seal: verify and rollback check the backup against it before they trust it.
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'uuid', 'backup of public.users', count(*), coalesce(sum(('x' || left(md5(ROW(bk.id)::text), 16))::bit(64)::bigint::numeric), 0)::text
+    FROM _pgmig.backup_uuid_users AS bk
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
 
     -- The new columns: nullable, no default, so adding them rewrites nothing.
     ALTER TABLE public.users ADD COLUMN pgmig_new_id uuid;
@@ -1077,6 +1096,11 @@ BEGIN
     ALTER TABLE _pgmig.backup_uuid_journal_entries ADD PRIMARY KEY (id);
     CREATE INDEX ON _pgmig.backup_uuid_journal_entries (batch);
     ANALYZE _pgmig.backup_uuid_journal_entries;
+    -- Its seal: verify and rollback check the backup against it before they trust it.
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'uuid', 'backup of public.journal_entries', count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text
+    FROM _pgmig.backup_uuid_journal_entries AS bk
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
 
     -- The new columns: nullable, no default, so adding them rewrites nothing.
     ALTER TABLE public.journal_entries ADD COLUMN pgmig_new_user_id uuid;
@@ -1147,6 +1171,11 @@ BEGIN
     ALTER TABLE _pgmig.backup_uuid_tags ADD PRIMARY KEY (id);
     CREATE INDEX ON _pgmig.backup_uuid_tags (batch);
     ANALYZE _pgmig.backup_uuid_tags;
+    -- Its seal: verify and rollback check the backup against it before they trust it.
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'uuid', 'backup of public.tags', count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text
+    FROM _pgmig.backup_uuid_tags AS bk
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
 
     -- The new columns: nullable, no default, so adding them rewrites nothing.
     ALTER TABLE public.tags ADD COLUMN pgmig_new_user_id uuid;

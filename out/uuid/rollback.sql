@@ -279,6 +279,15 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (model, step, column_name, key)
 );
+-- The candidates a repair found already held in V2 (as md5: the values are others' rows'):
+-- verify recomputes the repair from them, as migrate saw V2, whatever was deleted since.
+CREATE TABLE IF NOT EXISTS _pgmig.repairs_taken (
+  model text NOT NULL,
+  step text NOT NULL,
+  column_name text NOT NULL,
+  value_md5 text NOT NULL,
+  PRIMARY KEY (model, step, column_name, value_md5)
+);
 CREATE TABLE IF NOT EXISTS _pgmig.reference (
   model text NOT NULL,
   table_name text NOT NULL,
@@ -304,7 +313,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '6f75aa4ed368f6e10946855634d26a54352f06a05853c1d5b20b609280673059';
+SET pgmig.fingerprint = '4851a826bbd287fff2af979feb854e30e95116614d2f4bb2d93e8089a7b8419f';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -336,9 +345,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6f75aa4ed368f6e10946855634d26a54352f06a05853c1d5b20b609280673059';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4851a826bbd287fff2af979feb854e30e95116614d2f4bb2d93e8089a7b8419f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6f75aa4ed368f6e10946855634d26a54352f06a05853c1d5b20b609280673059; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4851a826bbd287fff2af979feb854e30e95116614d2f4bb2d93e8089a7b8419f; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -503,6 +512,59 @@ BEGIN
 END
 $guard$;
 
+-- The backups as migrate sealed them, before anything is touched: the originals are
+-- restored from them, and a changed one would restore other values than the application had.
+DO $seals$
+DECLARE
+  changed text := '';
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  IF to_regclass('_pgmig.backup_uuid_reminders') IS NOT NULL THEN
+    SELECT count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text INTO n_rows, digest_now
+    FROM _pgmig.backup_uuid_reminders AS bk;
+    SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+    FROM _pgmig.seals AS s WHERE s.model = 'uuid' AND s.subject = 'backup of public.reminders';
+    IF digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows THEN
+      changed := changed || chr(10) || pg_catalog.format('  backup of public.reminders changed since migrate: %s rows now, %s sealed', n_rows, coalesce(n_sealed::text, 'none'));
+    END IF;
+  END IF;
+  IF to_regclass('_pgmig.backup_uuid_users') IS NOT NULL THEN
+    SELECT count(*), coalesce(sum(('x' || left(md5(ROW(bk.id)::text), 16))::bit(64)::bigint::numeric), 0)::text INTO n_rows, digest_now
+    FROM _pgmig.backup_uuid_users AS bk;
+    SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+    FROM _pgmig.seals AS s WHERE s.model = 'uuid' AND s.subject = 'backup of public.users';
+    IF digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows THEN
+      changed := changed || chr(10) || pg_catalog.format('  backup of public.users changed since migrate: %s rows now, %s sealed', n_rows, coalesce(n_sealed::text, 'none'));
+    END IF;
+  END IF;
+  IF to_regclass('_pgmig.backup_uuid_journal_entries') IS NOT NULL THEN
+    SELECT count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text INTO n_rows, digest_now
+    FROM _pgmig.backup_uuid_journal_entries AS bk;
+    SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+    FROM _pgmig.seals AS s WHERE s.model = 'uuid' AND s.subject = 'backup of public.journal_entries';
+    IF digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows THEN
+      changed := changed || chr(10) || pg_catalog.format('  backup of public.journal_entries changed since migrate: %s rows now, %s sealed', n_rows, coalesce(n_sealed::text, 'none'));
+    END IF;
+  END IF;
+  IF to_regclass('_pgmig.backup_uuid_tags') IS NOT NULL THEN
+    SELECT count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text INTO n_rows, digest_now
+    FROM _pgmig.backup_uuid_tags AS bk;
+    SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+    FROM _pgmig.seals AS s WHERE s.model = 'uuid' AND s.subject = 'backup of public.tags';
+    IF digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows THEN
+      changed := changed || chr(10) || pg_catalog.format('  backup of public.tags changed since migrate: %s rows now, %s sealed', n_rows, coalesce(n_sealed::text, 'none'));
+    END IF;
+  END IF;
+  IF changed <> '' THEN
+    RAISE EXCEPTION 'rollback: refused, nothing was changed:%', changed
+      USING HINT = 'rollback restores the original values from these backups; put each back as migrate made it (from a dump taken after migrate), then run rollback.sql again';
+  END IF;
+END
+$seals$;
+
 DO $undo$
 DECLARE
   pgmig_changed bigint;
@@ -658,6 +720,7 @@ DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_journal_entries(bigint);
 DROP TABLE IF EXISTS _pgmig.backup_uuid_tags;
 DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_tags(bigint);
 DELETE FROM _pgmig.batches WHERE model = 'uuid';
+DELETE FROM _pgmig.seals WHERE model = 'uuid';
 UPDATE _pgmig.log SET status = 'rolled back'
 WHERE model = 'uuid' AND script = 'migrate' AND status IN ('running', 'done');
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)

@@ -79,7 +79,7 @@ pub fn select(mut plan: Plan, entities: &[String]) -> Result<Plan, String> {
     let referrers = std::mem::take(&mut plan.referrers);
     plan.referrers = referrers
         .into_iter()
-        .filter(|r| filled.contains(&r.parent))
+        .filter(|r| filled.contains(r.root()))
         .collect();
     for s in &mut plan.steps {
         for fk in &mut s.foreign_keys {

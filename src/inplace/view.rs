@@ -49,6 +49,12 @@ pub struct TableView {
     pub backup: String,
     /// `t.id, t.user_id`: the key and the old values, as the backup copies them.
     pub backup_select: String,
+    /// The backup's seal in `_pgmig.seals`: its subject, and the digest of its keys and
+    /// originals (alias `bk`; an order-free sum of row hashes: no sort, no string of the
+    /// whole table, so a backup of any size seals in one pass).
+    pub seal_subject_lit: String,
+    pub seal_subject_notice: String,
+    pub backup_digest: String,
     pub key_cols: String,
     pub key_t: String,
     pub changes: Vec<ChangeView>,
@@ -349,6 +355,16 @@ impl View {
                     .map(|c| format!("t.{}", quote_ident(c)))
                     .collect::<Vec<_>>()
                     .join(", "),
+                seal_subject_lit: lit(&format!("backup of {name}")),
+                seal_subject_notice: notice(&format!("backup of {name}")),
+                backup_digest: format!(
+                    "coalesce(sum(('x' || left(md5(ROW({})::text), 16))::bit(64)::bigint::numeric), 0)::text",
+                    backup_cols
+                        .iter()
+                        .map(|c| format!("bk.{}", quote_ident(c)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 key_cols,
                 key_t,
                 changes,

@@ -44,7 +44,8 @@ pub struct Plan {
     pub referrers: Vec<Referrer>,
 }
 
-/// A V2 foreign key whose parent is a table the steps fill.
+/// A V2 foreign key whose parent is a table the steps fill, or a table whose rows an ON DELETE
+/// CASCADE chain from one deletes with a migrated row.
 #[derive(Debug, Clone, Serialize)]
 pub struct Referrer {
     pub constraint: String,
@@ -58,6 +59,16 @@ pub struct Referrer {
     pub indexed: bool,
     /// The tables holding `table`'s rows: itself, or its leaf partitions when partitioned.
     pub leaf_tables: Vec<QualName>,
+    /// The CASCADE foreign keys (each without a `via` of its own) from a filled table down to
+    /// `parent`, in that order: empty when `parent` is filled.
+    pub via: Vec<Referrer>,
+}
+
+impl Referrer {
+    /// The filled table whose migrated rows, deleted, reach this foreign key.
+    pub fn root(&self) -> &QualName {
+        self.via.first().map_or(&self.parent, |hop| &hop.parent)
+    }
 }
 
 /// One column of a table the scripts use, as the catalog read at compile time has it.

@@ -58,6 +58,7 @@ END
 {%- if !t.changes.is_empty() %}
 DROP TABLE {{ t.backup }};
 DROP PROCEDURE IF EXISTS {{ t.procedure }}(bigint);
+DELETE FROM _pgmig.seals WHERE model = {{ v.model_lit }} AND subject = {{ t.seal_subject_lit }};
 {%- endif %}
 {%- endfor %}
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)

@@ -130,6 +130,11 @@ BEGIN
     ALTER TABLE {{ t.backup }} ADD PRIMARY KEY ({{ t.key_cols }});
     CREATE INDEX ON {{ t.backup }} (batch);
     ANALYZE {{ t.backup }};
+    -- Its seal: verify and rollback check the backup against it before they trust it.
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT {{ v.model_lit }}, {{ t.seal_subject_lit }}, count(*), {{ t.backup_digest }}
+    FROM {{ t.backup }} AS bk
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
 
     -- The new columns: nullable, no default, so adding them rewrites nothing.
 {%- for c in t.changes %}

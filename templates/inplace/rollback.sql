@@ -36,6 +36,36 @@ BEGIN;
 
 {% include "implicit_code_guard.sql" %}
 
+-- The backups as migrate sealed them, before anything is touched: the originals are
+-- restored from them, and a changed one would restore other values than the application had.
+DO {% filter dollar("seals") %}
+DECLARE
+  changed text := '';
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+{%- for t in v.tables %}
+{%- if !t.changes.is_empty() %}
+  IF to_regclass({{ t.backup|lit }}) IS NOT NULL THEN
+    SELECT count(*), {{ t.backup_digest }} INTO n_rows, digest_now
+    FROM {{ t.backup }} AS bk;
+    SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+    FROM _pgmig.seals AS s WHERE s.model = {{ v.model_lit }} AND s.subject = {{ t.seal_subject_lit }};
+    IF digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows THEN
+      changed := changed || chr(10) || pg_catalog.format('  {{ t.seal_subject_notice }} changed since migrate: %s rows now, %s sealed', n_rows, coalesce(n_sealed::text, 'none'));
+    END IF;
+  END IF;
+{%- endif %}
+{%- endfor %}
+  IF changed <> '' THEN
+    RAISE EXCEPTION 'rollback: refused, nothing was changed:%', changed
+      USING HINT = 'rollback restores the original values from these backups; put each back as migrate made it (from a dump taken after migrate), then run rollback.sql again';
+  END IF;
+END
+{% endfilter %};
+
 DO {% filter dollar("undo") %}
 DECLARE
   pgmig_changed bigint;
@@ -94,6 +124,7 @@ DROP PROCEDURE IF EXISTS {{ t.procedure }}(bigint);
 {%- endif %}
 {%- endfor %}
 DELETE FROM _pgmig.batches WHERE model = {{ v.model_lit }};
+DELETE FROM _pgmig.seals WHERE model = {{ v.model_lit }};
 UPDATE _pgmig.log SET status = 'rolled back'
 WHERE model = {{ v.model_lit }} AND script = 'migrate' AND status IN ('running', 'done');
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)

@@ -414,3 +414,58 @@ fn the_tables_owner_runs_every_script() {
     }
     assert_eq!(md5s(&db), before, "rollback as the owner gives V1 back");
 }
+
+/// The backups are sealed at migrate: a backup row changed or deleted since is a verify FAIL
+/// naming the table, and rollback (which restores the originals from the backups) refuses
+/// before it touches anything, naming the table.
+#[test]
+fn a_changed_backup_fails_verify_and_rollback_refuses_naming_it() {
+    let db = uuid_db("ip_backup_seal", false);
+    let dir = compiled(100);
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let verify = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    assert!(
+        verify.contains("PASS  backup of public.tags as migrate sealed it"),
+        "{verify}"
+    );
+
+    // A backed-up original changed: verify names the backup.
+    db.execute("UPDATE _pgmig.backup_uuid_tags SET user_id = upper(user_id) WHERE id = (SELECT min(id) FROM _pgmig.backup_uuid_tags)");
+    let changed = run(&db, dir.path(), "verify.sql", &[]);
+    assert!(
+        !changed.status.success()
+            && stderr(&changed).contains("FAIL  backup of public.tags changed since migrate"),
+        "{}",
+        stderr(&changed)
+    );
+    db.execute("UPDATE _pgmig.backup_uuid_tags SET user_id = lower(user_id) WHERE id = (SELECT min(id) FROM _pgmig.backup_uuid_tags)");
+    must_pass(
+        run(&db, dir.path(), "verify.sql", &[]),
+        "verify with the original put back",
+    );
+
+    // A backup row deleted: verify fails, and rollback refuses before it changes anything.
+    db.execute("DELETE FROM _pgmig.backup_uuid_reminders WHERE id = (SELECT max(id) FROM _pgmig.backup_uuid_reminders)");
+    let deleted = run(&db, dir.path(), "verify.sql", &[]);
+    assert!(
+        !deleted.status.success()
+            && stderr(&deleted)
+                .contains("FAIL  backup of public.reminders changed since migrate: 1499 rows now, 1500 sealed"),
+        "{}",
+        stderr(&deleted)
+    );
+    let before = md5s(&db);
+    let rollback = run(&db, dir.path(), "rollback.sql", &[]);
+    assert!(
+        !rollback.status.success()
+            && stderr(&rollback).contains("backup of public.reminders changed since migrate"),
+        "{}",
+        stderr(&rollback)
+    );
+    assert_eq!(md5s(&db), before, "a refused rollback changes no row");
+    assert_eq!(
+        live(&db),
+        ddl("v2.sql"),
+        "a refused rollback changes no table"
+    );
+}

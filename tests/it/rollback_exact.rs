@@ -381,3 +381,79 @@ fn school_application_writes_are_refused_by_name() {
     );
     assert_bookkeeping_cleared(&db);
 }
+
+/// Rows further down a CASCADE chain are counted before anything is deleted
+/// (tests/it/fixtures/models/chain): a migrated project → an application's task (CASCADE) →
+/// its comment (CASCADE) → a flag on it (NO ACTION). Even with `-v cascade=on` rollback
+/// refuses, naming the flag's table, the chain and the count, where it used to stop on
+/// PostgreSQL's foreign key error; PLAN.md lists the chain. The flag removed, `-v cascade=on`
+/// rolls back, deleting the task and its comment as it says. (The tasks ↔ comments cycle
+/// through a task's pinned comment ends the compile's walk.)
+#[test]
+fn rollback_counts_rows_down_a_cascade_chain() {
+    let fixture = repo_root().join("tests/it/fixtures/models/chain");
+    let out = crate::support::compile_ddl(
+        &fixture.join("model.yaml"),
+        &fixture.join("v1.sql"),
+        &fixture.join("v2.sql"),
+    );
+    let plan = std::fs::read_to_string(out.path().join("PLAN.md")).unwrap();
+    assert!(
+        plan.contains("| `public.comment_flags` (comment_id) | `public.task_comments` (its rows ON DELETE CASCADE deletes with migrated ones: `public.projects → public.tasks → public.task_comments → public.comment_flags`) | `comment_flags_comment_id_fkey` | NO ACTION |"),
+        "{plan}"
+    );
+    let db = cluster().create_db("rollback_chain");
+    db.execute("CREATE SCHEMA v1");
+    db.load_in_schema(&fixture.join("v1.sql"), "v1");
+    db.load_in_schema(&fixture.join("data.sql"), "v1");
+    db.load_in_schema(&fixture.join("v2.sql"), "public");
+    must_pass(run(&db, out.path(), "migrate.sql", &[]), "migrate");
+    db.execute(
+        "INSERT INTO public.tasks (id, project_id) VALUES (10, 2), (11, 3);
+         INSERT INTO public.task_comments (id, task_id, body) VALUES (100, 10, 'leaks'), (101, 11, 'fine');
+         UPDATE public.tasks SET pinned_comment_id = 100 WHERE id = 10;
+         INSERT INTO public.comment_flags (id, comment_id, reason) VALUES (1000, 100, 'spam');",
+    );
+    let written = db.table_md5s(&ALL_SCHEMAS[1..]);
+
+    for vars in [&[][..], &[("cascade", "on")][..]] {
+        let refused = run(&db, out.path(), "rollback.sql", vars);
+        let text = stderr(&refused);
+        assert!(!refused.status.success(), "{vars:?}: {text}");
+        assert!(
+            text.contains("public.comment_flags: 1 row references a row of public.task_comments that ON DELETE CASCADE deletes with a migrated row (public.projects → public.tasks → public.task_comments → public.comment_flags) (comment_flags_comment_id_fkey, ON DELETE NO ACTION: rollback cannot delete it)"),
+            "{vars:?}: {text}"
+        );
+        // Without -v cascade=on the rows CASCADE would delete refuse too.
+        assert!(
+            !vars.is_empty() || text.contains("public.task_comments: 2 rows reference a row of public.tasks that ON DELETE CASCADE deletes with a migrated row (public.projects → public.tasks → public.task_comments)"),
+            "{vars:?}: {text}"
+        );
+        assert!(
+            !text.contains("violates foreign key constraint"),
+            "{vars:?}: {text}"
+        );
+        assert_eq!(
+            db.table_md5s(&ALL_SCHEMAS[1..]),
+            written,
+            "{vars:?}: a refused rollback changes nothing"
+        );
+    }
+
+    db.execute("DELETE FROM public.comment_flags");
+    let text = must_pass(
+        run(&db, out.path(), "rollback.sql", &[("cascade", "on")]),
+        "rollback -v cascade=on without the flag",
+    );
+    assert!(
+        text.contains("public.tasks: 2 rows reference a migrated row of public.projects (tasks_project_id_fkey, ON DELETE CASCADE: deleted): rolled back as -v cascade / -v modified say"),
+        "{text}"
+    );
+    for table in ["projects", "tasks", "task_comments"] {
+        assert_eq!(
+            count(&db, &format!("SELECT count(*) FROM public.{table}")),
+            0,
+            "{table}"
+        );
+    }
+}

@@ -992,14 +992,10 @@ fn precheck_does_not_rewind_a_sequence_the_application_drew_from_meanwhile() {
     );
 }
 
-/// Repairs are recomputed by verify, not read from `_pgmig.changes`: an e-mail set to
-/// another address with a forged change recording it (and the bookkeeping's seal redone to
-/// match, as whoever can write `_pgmig` can) is a FAIL naming the step. A row of V2 that was
-/// there before migrate takes part in the recomputation as it did in migrate's repair.
-/// (Before verify recomputed them, this verify passed.)
-#[test]
-fn verify_recomputes_repairs_and_refuses_a_forged_change() {
-    let db = cluster().create_db("school_forged_change");
+/// V1 of three parents and two teachers whose e-mails collide (among themselves, and with
+/// `b@x.org`, a user V2 had before migrate), in schema v1; V2 in public.
+fn repairs_db(name: &str) -> TestDb {
+    let db = cluster().create_db(name);
     db.execute("CREATE SCHEMA v1");
     db.load_in_schema(&models().join("v1.sql"), "v1");
     db.load_in_schema(&models().join("v2.sql"), "public");
@@ -1013,6 +1009,63 @@ fn verify_recomputes_repairs_and_refuses_a_forged_change() {
          INSERT INTO v1.teachers (id, school_id, full_name, email) VALUES (1, 1, 'T One', 'a@x.org'), (2, 1, 'T Two', 'b@x.org');
          INSERT INTO v1.parents (id, school_id, full_name, email) VALUES (1, 1, 'P One', 'a@x.org'), (2, 1, 'P Two', 'a+2@x.org'), (3, 1, 'P Three', 'a@x.org');",
     );
+    db
+}
+
+/// A V2 row whose value a repair avoided, deleted by the application since migrate, does not
+/// change what verify expects: the recomputation reads the candidates migrate found taken
+/// (`_pgmig.repairs_taken`, sealed with the bookkeeping), not today's rows. Forging the
+/// repair away (the teacher given back `b@x.org`, its change deleted and the seal redone) is
+/// still a FAIL. (Before, deleting the row made the honest migration FAIL.)
+#[test]
+fn a_repair_recomputes_as_migrate_saw_it_after_the_row_it_avoided_is_deleted() {
+    let db = repairs_db("school_avoided_deleted");
+    let dir = compiled();
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    db.execute(
+        "DELETE FROM public.user_roles WHERE user_id = (SELECT id FROM public.users WHERE email = 'b@x.org');
+         DELETE FROM public.users WHERE email = 'b@x.org';",
+    );
+    let verify = must_pass(
+        run(&db, dir.path(), "verify.sql", &[]),
+        "verify after the row a repair avoided was deleted",
+    );
+    assert!(
+        verify.contains("PASS  teacher_users: repairs of email, phone recomputed"),
+        "{verify}"
+    );
+
+    db.execute(
+        "UPDATE public.users SET email = 'b@x.org' WHERE email = 'b+2@x.org';
+         DELETE FROM _pgmig.changes WHERE new_value = 'b+2@x.org';
+         UPDATE _pgmig.seals AS s SET rows = d.rows, digest = d.digest
+         FROM (SELECT count(*) AS rows, md5(coalesce(string_agg(x.line, E'\\n' ORDER BY x.line), '')) AS digest
+               FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+                     FROM _pgmig.changes AS b WHERE b.model = 'school') AS x) AS d
+         WHERE s.model = 'school' AND s.subject = '_pgmig.changes';",
+    );
+    let out = run(&db, dir.path(), "verify.sql", &[]);
+    let text = stderr(&out);
+    assert!(!out.status.success(), "verify must fail:\n{text}");
+    assert!(
+        text.contains("PASS  bookkeeping as migrate sealed it"),
+        "the seal was redone: only the recomputation can see it\n{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("FAIL  teacher_users: repairs of email, phone")),
+        "{text}"
+    );
+}
+
+/// Repairs are recomputed by verify, not read from `_pgmig.changes`: an e-mail set to
+/// another address with a forged change recording it (and the bookkeeping's seal redone to
+/// match, as whoever can write `_pgmig` can) is a FAIL naming the step. A row of V2 that was
+/// there before migrate takes part in the recomputation as it did in migrate's repair.
+/// (Before verify recomputed them, this verify passed.)
+#[test]
+fn verify_recomputes_repairs_and_refuses_a_forged_change() {
+    let db = repairs_db("school_forged_change");
     let dir = compiled();
     must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
     let changes = strings(&db, "SELECT step || ': ' || old_value || ' -> ' || new_value FROM _pgmig.changes WHERE model = 'school' ORDER BY 1");

@@ -144,6 +144,17 @@ fn migrate_verify_tamper_rollback_and_migrate_again() {
     );
     let verify = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
     assert!(!verify.contains("FAIL"), "{verify}");
+    // A session's status comes from a rule reading now(): not comparable, yet checked for
+    // what can be (V2 says NOT NULL), and no block runs a query that checks nothing.
+    assert!(
+        verify.contains("PASS  workout_sessions: status not comparable (not repeatable: a function gives another value on each call); checked: set"),
+        "{verify}"
+    );
+    let script = std::fs::read_to_string(dir.path().join("verify.sql")).unwrap();
+    assert!(
+        !script.contains("WHERE false"),
+        "a check of nothing in verify.sql"
+    );
     let first = keyed_md5s(&db, &["public"]);
 
     // Hand-edit one migrated row: verify must fail and name the check.

@@ -173,7 +173,6 @@ impl PlanView {
                     .map(|(i, s)| StepView::new(s, i + 1, total, &plan.model))
                     .collect();
                 add_sibling_duplicates(plan, &mut steps);
-                add_repair_prior_rows(plan, &mut steps);
                 steps
             },
             references: plan.references.iter().map(ReferenceView::new).collect(),
@@ -427,29 +426,6 @@ impl PlanView {
 /// Precheck findings for a V2 unique key that several steps fill: a value this step makes
 /// that an earlier step (same table) makes too. Compared with `IN`, so the other step's
 /// aliases can't capture this step's expressions; NULLs never collide, as in V2.
-/// verify recomputes a step's repairs against the V2 rows migrate's repair saw: every row of
-/// the table but those this step and the later steps into the same table made.
-fn add_repair_prior_rows(plan: &Plan, views: &mut [StepView]) {
-    for i in 0..plan.steps.len() {
-        let later_made: Vec<String> = plan.steps[i..]
-            .iter()
-            .zip(&views[i..])
-            .filter(|(s, _)| s.target == plan.steps[i].target)
-            .map(|(s, v)| {
-                format!(
-                    "NOT EXISTS (SELECT 1 FROM {} AS mapped WHERE {})",
-                    s.map_table, v.made_here
-                )
-            })
-            .collect();
-        // One per line, under the `AND` verify's template puts before the first.
-        let prior = later_made.join(&format!("\n{:35}AND ", ""));
-        for r in &mut views[i].repairs {
-            r.prior.clone_from(&prior);
-        }
-    }
-}
-
 fn add_sibling_duplicates(plan: &Plan, views: &mut [StepView]) {
     for i in 0..plan.steps.len() {
         let step = &plan.steps[i];

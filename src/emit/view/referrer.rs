@@ -3,7 +3,7 @@
 //! deleting that row does to them, and the indexes rollback builds for its deletes.
 
 use super::lit;
-use crate::catalog::{quote_ident, FkAction};
+use crate::catalog::{quote_ident, FkAction, QualName};
 use crate::plan::{Key, Referrer, Step};
 
 #[derive(Debug, Clone)]
@@ -12,7 +12,6 @@ pub struct ReferrerView {
     pub table: String,
     pub table_lit: String,
     pub parent: String,
-    pub parent_lit: String,
     pub constraint: String,
     pub constraint_lit: String,
     /// `(plan_id)`: the referencing columns, quoted as SQL names them.
@@ -23,6 +22,11 @@ pub struct ReferrerView {
     pub effect: &'static str,
     /// NO ACTION or RESTRICT: the delete fails, no flag makes it go through.
     pub blocks: bool,
+    /// Which rows of `parent` rollback's deletes reach, as a literal for its finding: the
+    /// migrated ones, or down a CASCADE chain, the rows of others it deletes with them.
+    pub reached_lit: String,
+    /// The chain, from the filled table to `table` (`a → b → c`); empty for a direct key.
+    pub chain: String,
     /// `FROM … WHERE …`: the rows of the referencing table that reference a migrated row
     /// and that no step of this model wrote.
     pub others: String,
@@ -54,37 +58,84 @@ impl ReferrerView {
                 .collect::<Vec<_>>()
                 .join(" AND ")
         };
-        let migrated_parents = steps
+        // Rows of `table` no step wrote (over `alias`): a migrated row is rollback's own.
+        let not_migrated = |table: &QualName, alias: &str, indent: &str| {
+            steps
+                .iter()
+                .filter(|s| &s.target == table)
+                .map(|s| {
+                    format!(
+                        "\n{indent}AND NOT EXISTS (SELECT 1 FROM {} AS mapped WHERE {})",
+                        s.map_table,
+                        made_here(s, alias)
+                    )
+                })
+                .collect::<String>()
+        };
+        // The rows rollback deletes in the chain's first table (its migrated rows), then in
+        // each table down the chain (the rows of others CASCADE deletes with them), as the
+        // columns the next foreign key references.
+        let root = r.root();
+        let first_columns = r
+            .via
+            .first()
+            .map_or(&r.parent_columns, |h| &h.parent_columns);
+        let mut deleted = steps
             .iter()
-            .filter(|s| s.target == r.parent)
+            .filter(|s| &s.target == root)
             .map(|s| {
                 format!(
                     "SELECT {} FROM {} AS t JOIN {} AS mapped ON {}",
-                    list("t", &r.parent_columns),
-                    r.parent,
+                    list("t", first_columns),
+                    root,
                     s.map_table,
                     made_here(s, "t")
                 )
             })
             .collect::<Vec<_>>()
             .join("\n      UNION ALL ");
-        let mut others = format!(
-            "FROM {} AS c\n  WHERE ({}) IN ({migrated_parents})",
-            r.table,
-            list("c", &r.columns)
-        );
-        for s in steps.iter().filter(|s| s.target == r.table) {
-            others.push_str(&format!(
-                "\n    AND NOT EXISTS (SELECT 1 FROM {} AS mapped WHERE {})",
-                s.map_table,
-                made_here(s, "c")
-            ));
+        for (i, hop) in r.via.iter().enumerate() {
+            let referenced = r
+                .via
+                .get(i + 1)
+                .map_or(&r.parent_columns, |h| &h.parent_columns);
+            let alias = format!("c{}", i + 1);
+            deleted = format!(
+                "SELECT {} FROM {} AS {alias} WHERE ({}) IN ({deleted}){}",
+                list(&alias, referenced),
+                hop.table,
+                list(&alias, &hop.columns),
+                not_migrated(&hop.table, &alias, " ")
+            );
         }
+        let others = format!(
+            "FROM {} AS c\n  WHERE ({}) IN ({deleted}){}",
+            r.table,
+            list("c", &r.columns),
+            not_migrated(&r.table, "c", "    ")
+        );
+        let chain = if r.via.is_empty() {
+            String::new()
+        } else {
+            r.via
+                .iter()
+                .map(|h| h.parent.to_string())
+                .chain([r.parent.to_string(), r.table.to_string()])
+                .collect::<Vec<_>>()
+                .join(" → ")
+        };
+        let reached = if r.via.is_empty() {
+            format!("a migrated row of {}", r.parent)
+        } else {
+            format!(
+                "a row of {} that ON DELETE CASCADE deletes with a migrated row ({chain})",
+                r.parent
+            )
+        };
         ReferrerView {
             table: r.table.to_string(),
             table_lit: lit(&r.table.to_string()),
             parent: r.parent.to_string(),
-            parent_lit: lit(&r.parent.to_string()),
             constraint: r.constraint.clone(),
             constraint_lit: lit(&r.constraint),
             columns: format!(
@@ -98,6 +149,8 @@ impl ReferrerView {
             action: r.on_delete.sql(),
             effect,
             blocks,
+            reached_lit: lit(&reached),
+            chain,
             others,
             indexed: r.indexed,
             filled: steps.iter().any(|s| s.target == r.table),

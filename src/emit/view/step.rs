@@ -118,6 +118,9 @@ pub struct StepView {
     /// Columns left to a default that is not repeatable, for verify (over alias `t`): what
     /// can be checked of them (set; a time inside migrate's window).
     pub unrepeatable: Vec<Finding>,
+    /// verify: columns of which nothing can be checked (a nullable value of a volatile rule),
+    /// each said in a notice, without a query.
+    pub unchecked: Vec<String>,
     pub columns: Vec<ColumnRow>,
     /// From a live V1: `~N rows, X MB in v1.t; about T s to migrate`; empty from DDL.
     pub size_line: String,
@@ -174,10 +177,6 @@ pub struct RepairView {
     /// changed values (key, old_value, new_value) that the content check joins.
     pub rounds: String,
     pub recomputed: String,
-    /// Over alias `t`: the V2 row was there when migrate repaired this step's values (no
-    /// id map of this step or of a later step into the same table holds it). Set by
-    /// `PlanView`, which sees the other steps.
-    pub prior: String,
 }
 
 #[derive(Debug, Clone)]
@@ -506,7 +505,6 @@ impl StepView {
                 ),
                 rounds: quote_ident(&format!("pgmig_rounds_{}", r.column)),
                 recomputed: quote_ident(&format!("pgmig_repaired_{}", r.column)),
-                prior: "true".into(),
             })
             .collect();
         // A replace key's text column compares lower-cased and trimmed (see check/replace.rs).
@@ -653,11 +651,16 @@ impl StepView {
             )
             .collect::<Vec<_>>()
             .join(", ");
-        let unrepeatable = step
+        let (checkable, unchecked): (Vec<_>, Vec<_>) = step
             .columns
             .iter()
             .filter(|c| c.volatile)
-            .map(|c| unrepeatable_value(c, &step.target.to_string()))
+            .map(|c| unrepeatable_value(c, &step.target.to_string(), model))
+            .partition(Result::is_ok);
+        let unchecked = unchecked.into_iter().filter_map(Result::err).collect();
+        let unrepeatable = checkable
+            .into_iter()
+            .filter_map(Result::ok)
             .chain(
                 step.defaulted
                     .iter()
@@ -962,6 +965,7 @@ impl StepView {
                 .chain(step.defaulted.iter().filter(|d| d.volatile).map(|d| format!("{} (default)", d.name)))
                 .collect(),
             unrepeatable,
+            unchecked,
             findings,
             duplicates,
             cast_guard,
@@ -983,17 +987,37 @@ impl StepView {
 
 /// What verify checks of a column the model fills with a value no one can recompute: for a
 /// fresh value of a known function (a random uuid, the bcrypt hash of a random password),
-/// that it is set, that no other row of `table` has it, and its form; for any other, nothing
-/// (the check passes and its line says so).
-fn unrepeatable_value(c: &crate::plan::ColumnMap, table: &str) -> Finding {
+/// that it is set, that no other row of `table` has it, and its form; for another volatile
+/// rule, that it is set when V2 says NOT NULL, and a time made by a bare `now()` (or one of
+/// its kin) inside migrate's window. `Err`: nothing can be checked; the notice's text.
+fn unrepeatable_value(
+    c: &crate::plan::ColumnMap,
+    table: &str,
+    model: &str,
+) -> Result<Finding, String> {
     let name = &c.name;
-    let Some(fresh) = &c.fresh else {
-        return Finding::new(
-            format!("{name} not comparable (not repeatable: a function gives another value on each call); checked: nothing"),
-            "false".into(),
-        );
-    };
     let column = quote_ident(name);
+    let Some(fresh) = &c.fresh else {
+        const NOT_REPEATABLE: &str =
+            "not comparable (not repeatable: a function gives another value on each call)";
+        let mut test = Vec::new();
+        let mut checked = Vec::new();
+        if c.not_null {
+            test.push(format!("t.{column} IS NULL"));
+            checked.push("set");
+        }
+        if c.target_type.starts_with("timestamp") && is_current_time(&c.expr) {
+            test.push(inside_migrate_window(&format!("t.{column}"), model));
+            checked.push("inside migrate's time window");
+        }
+        if test.is_empty() {
+            return Err(format!("{name} {NOT_REPEATABLE}; nothing else to check"));
+        }
+        return Ok(Finding::new(
+            format!("{name} {NOT_REPEATABLE}; checked: {}", checked.join(", ")),
+            test.join(&format!("\n{INDENT}     OR ")),
+        ));
+    };
     let mut test = format!(
         "t.{column} IS NULL\n{INDENT}     OR EXISTS (SELECT 1 FROM {table} AS other WHERE other.{column} = t.{column} AND other.ctid <> t.ctid)"
     );
@@ -1005,9 +1029,37 @@ fn unrepeatable_value(c: &crate::plan::ColumnMap, table: &str) -> Finding {
         ));
         checked.push_str(&format!(", {}", fresh.form));
     }
-    Finding::new(
+    Ok(Finding::new(
         format!("{name} ({}) not comparable; checked: {checked}", fresh.call),
         test,
+    ))
+}
+
+/// The expression (as the step inserts it, maybe cast) is the current time and nothing else:
+/// its value lies inside migrate's window.
+fn is_current_time(expr: &str) -> bool {
+    let mut e = expr.trim().to_ascii_lowercase();
+    if let Some(inner) = e.strip_prefix("cast(").and_then(|x| x.rsplit_once(" as ")) {
+        e = inner.0.trim().to_string();
+    }
+    let e = e.strip_prefix("pg_catalog.").unwrap_or(&e);
+    [
+        "now()",
+        "current_timestamp",
+        "localtimestamp",
+        "clock_timestamp()",
+        "statement_timestamp()",
+        "transaction_timestamp()",
+    ]
+    .contains(&e)
+}
+
+/// The test (over a time `column`) that it lies outside migrate's window: after the start of
+/// migrate (`_pgmig.targets.counted_at`), before its end.
+fn inside_migrate_window(column: &str, model: &str) -> String {
+    let model = lit(model);
+    format!(
+        "CAST({column} AS timestamptz) < (SELECT min(b.counted_at) FROM _pgmig.targets AS b WHERE b.model = {model})\n{INDENT}     OR CAST({column} AS timestamptz) > (SELECT max(l.finished_at) FROM _pgmig.log AS l WHERE l.model = {model} AND l.script = 'migrate' AND l.status = 'done')"
     )
 }
 
@@ -1024,9 +1076,9 @@ fn unrepeatable_default(d: &crate::plan::DefaultedColumn, model: &str) -> Findin
     let mut test = format!("{column} IS NULL");
     let mut checked = "set";
     if target_type.starts_with("timestamp") {
-        let model = lit(model);
         test.push_str(&format!(
-            "\n{INDENT}     OR CAST({column} AS timestamptz) < (SELECT min(b.counted_at) FROM _pgmig.targets AS b WHERE b.model = {model})\n{INDENT}     OR CAST({column} AS timestamptz) > (SELECT max(l.finished_at) FROM _pgmig.log AS l WHERE l.model = {model} AND l.script = 'migrate' AND l.status = 'done')"
+            "\n{INDENT}     OR {}",
+            inside_migrate_window(&column, model)
         ));
         checked = "set, inside migrate's time window";
     }
