@@ -27,6 +27,7 @@ pub mod run;
 pub mod sql_text;
 pub mod stage;
 pub mod stats;
+pub mod step_notice;
 
 #[cfg(test)]
 mod fuzz_tests;
