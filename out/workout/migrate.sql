@@ -196,7 +196,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '1b0d0a460c7319767862f5081448602620661a1ed331510f612bae3f5fa70ed4';
+SET pgmig.fingerprint = '6293334da37dc6a0282ae83c45070cf7c06e99990f913446726774cd20730934';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -776,9 +776,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1b0d0a460c7319767862f5081448602620661a1ed331510f612bae3f5fa70ed4';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6293334da37dc6a0282ae83c45070cf7c06e99990f913446726774cd20730934';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1b0d0a460c7319767862f5081448602620661a1ed331510f612bae3f5fa70ed4; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6293334da37dc6a0282ae83c45070cf7c06e99990f913446726774cd20730934; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

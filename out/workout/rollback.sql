@@ -182,7 +182,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '1b0d0a460c7319767862f5081448602620661a1ed331510f612bae3f5fa70ed4';
+SET pgmig.fingerprint = '6293334da37dc6a0282ae83c45070cf7c06e99990f913446726774cd20730934';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -520,9 +520,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1b0d0a460c7319767862f5081448602620661a1ed331510f612bae3f5fa70ed4';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6293334da37dc6a0282ae83c45070cf7c06e99990f913446726774cd20730934';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1b0d0a460c7319767862f5081448602620661a1ed331510f612bae3f5fa70ed4; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6293334da37dc6a0282ae83c45070cf7c06e99990f913446726774cd20730934; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
