@@ -26,26 +26,39 @@ CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public;
 --   One word            -> first_name only ('Cher' -> Cher, NULL, NULL)
 --   Two words           -> first_name + last_name
 --   Three or more words -> first word, the words between joined by one space, last word
---                          ('Juan Carlos de la Cruz' -> Juan, 'Carlos de la', Cruz)
+--                          ('Mary Ann Smith' -> Mary, Ann, Smith)
+--   Particles: the run of particles right before the last word belongs to the last name
+--     ('Juan Carlos de la Cruz' -> Juan, Carlos, 'de la Cruz'; 'Anna van der Berg' -> Anna,
+--     NULL, 'van der Berg'). A particle is one of: de, del, della, der, den, di, da, das, do,
+--     dos, du, la, le, van, von, ten, ter, bin, ibn, al, el (any letter case); the first word is
+--     never one (it is the first name).
 --   NULL, '' or only whitespace -> all three NULL.
---   Heuristic: no knowledge of particles ('de la'), suffixes ('Jr.') or 'Last, First'
---   order; commas and other punctuation stay part of the words.
+--   Heuristic: no knowledge of suffixes ('Jr.') or 'Last, First' order; commas and other
+--   punctuation stay part of the words.
 CREATE OR REPLACE FUNCTION _pgmig.split_name(
   full_name text,
   OUT first_name text, OUT middle_name text, OUT last_name text)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
+  -- k: where the last name starts (the first of the particles right before the last word).
   SELECT w[1],
-         CASE WHEN n > 2 THEN array_to_string(w[2:n - 1], ' ') END,
-         CASE WHEN n > 1 THEN w[n] END
-    FROM (SELECT w, cardinality(w) AS n
-            FROM (SELECT string_to_array(
-                           NULLIF(btrim(regexp_replace(full_name, '[[:space:]\u00a0]+', ' ', 'g'), ' '), ''),
-                           ' ') AS w) AS words) AS counted
+         CASE WHEN k > 2 THEN array_to_string(w[2:k - 1], ' ') END,
+         CASE WHEN n > 1 THEN array_to_string(w[k:n], ' ') END
+    FROM (SELECT w, n,
+                 coalesce((SELECT min(i) FROM generate_series(2, n - 1) AS i
+                            WHERE NOT EXISTS (SELECT 1 FROM generate_series(i, n - 1) AS j
+                                               WHERE lower(w[j]) NOT IN ('de', 'del', 'della', 'der', 'den', 'di', 'da', 'das',
+                                                                         'do', 'dos', 'du', 'la', 'le', 'van', 'von', 'ten',
+                                                                         'ter', 'bin', 'ibn', 'al', 'el'))),
+                          n) AS k
+            FROM (SELECT w, cardinality(w) AS n
+                    FROM (SELECT string_to_array(
+                                   NULLIF(btrim(regexp_replace(full_name, '[[:space:]\u00a0]+', ' ', 'g'), ' '), ''),
+                                   ' ') AS w) AS words) AS counted) AS found
 $fn$;
 COMMENT ON FUNCTION _pgmig.split_name(text) IS
-  'pgmig: full name -> (first_name, middle_name, last_name); 1 word: first only, 2: first+last, 3+: middle words joined; NULL/blank: all NULL';
+  'pgmig: full name -> (first_name, middle_name, last_name); 1 word: first only, 2: first+last, 3+: middle words joined, particles (de, van...) before the last word join it; NULL/blank: all NULL';
 
 -- phone_e164: a phone number as E.164 ('+' and 8 to 15 digits), or NULL when it can't be one.
 --   Formatting is removed: spaces, dots, dashes, slashes, parentheses. Anything else
@@ -140,7 +153,11 @@ COMMENT ON FUNCTION _pgmig.phone_e164(text, text) IS
 --   ('12 Main St, Springfield, IL 62704, USA' -> 12 Main St | Springfield | IL | 62704 | USA).
 --   With 2 parts: street, then city = the last without its postal code
 --   ('5 Rue X, 75008 Paris, France' -> 5 Rue X | Paris | NULL | 75008 | France).
---   With 1 part: street only. NULL or blank: all NULL. Absent parts are NULL, never ''.
+--   A UK postcode is written after the post town, not after a region: with one, the rest of
+--   its part is the city and every part before it the street ('Flat 2, 10 Downing St,
+--   London SW1A 2AA, UK' -> Flat 2, 10 Downing St | London | NULL | SW1A 2AA | UK).
+--   With 1 part: the street when it has a digit (a house number: '42 Oak Ave'), else the city
+--   ('Springfield'). NULL or blank: all NULL. Absent parts are NULL, never ''.
 --   Known misses: a unit on its own part ('12 Main St, Apt 4, Springfield') is taken for
 --   the city; a region spelled out without postal code or country in a 4-part line is
 --   taken for a country only if the part before it has a digit.
@@ -183,15 +200,22 @@ AS $fn$
                                        ' {2,}', ' ', 'g'), ' '), '') AS rest
       FROM tailed
   )
-  SELECT CASE WHEN m >= 3 THEN array_to_string(r[1:m - 2], ', ') ELSE r[1] END,
-         CASE WHEN m >= 3 THEN r[m - 1] WHEN m = 2 THEN rest END,
-         CASE WHEN m >= 3 THEN rest END,
+  SELECT CASE WHEN town THEN array_to_string(r[1:m - 1], ', ')
+              WHEN m >= 3 THEN array_to_string(r[1:m - 2], ', ')
+              WHEN m = 1 AND r[1] !~ '[0-9]' THEN NULL
+              ELSE r[1] END,
+         CASE WHEN town OR m = 2 THEN rest
+              WHEN m >= 3 THEN r[m - 1]
+              WHEN m = 1 AND r[1] !~ '[0-9]' THEN r[1] END,
+         CASE WHEN m >= 3 AND NOT town THEN rest END,
          postal,
          country
-    FROM rest
+    FROM (SELECT x.*,
+                 coalesce(x.rest IS NOT NULL AND x.postal ~* '^[a-z]{1,2}[0-9][a-z0-9]? ?[0-9][a-z]{2}$', false) AS town
+            FROM rest AS x) AS uk
 $fn$;
 COMMENT ON FUNCTION _pgmig.address_parts(text) IS
-  'pgmig: heuristic split of a one-line comma-separated address into (street, city, region, postal_code, country); NULL where absent';
+  'pgmig: heuristic split of a one-line comma-separated address into (street, city, region, postal_code, country); UK postcodes follow the town; NULL where absent';
 
 -- ascii_fold: Latin letters with accents, and the ligatures, spelled in plain ASCII
 -- ('Zoë Ångström' -> 'Zoe Angstrom', 'Straße' -> 'Strasse', 'Æ' -> 'AE', 'Œ' -> 'OE',

@@ -260,6 +260,7 @@ BEGIN
   RAISE NOTICE 'HIERARCHY  {{ s.name_notice }}: foreign key {{ h.constraint|notice }}: % levels, % rows in cycles; {% if plan.entity_size > 0 %}one statement inserts the rows of an entity batch{% else %}one statement inserts them all{% endif %}', n_levels, n_found;
 {%- endif %}
 {%- endif %}
+{%- include "repair_preview.sql" %}
 {% include "step_failed.sql" %}
 END
 {% endfilter %};

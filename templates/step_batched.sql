@@ -177,8 +177,8 @@ BEGIN
   UPDATE _pgmig.log SET finished_at = clock_timestamp(), status = 'done', rows_out = n_out WHERE id = log_id;
   SELECT rows_in, rows_filtered, rows_rejected INTO n_in, n_filtered, n_rejected FROM _pgmig.log WHERE id = log_id;
   COMMIT;
-  RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: % source rows, % filtered, % rejected, % migrated',
-    n_in, n_filtered, n_rejected, n_out;
+  RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: {{ s.done_notice_counts.format }}',
+    {{ s.done_notice_counts.args }};
 END
 {% endfilter %};
 CALL {{ s.procedure }}(:batch_size);

@@ -105,13 +105,8 @@ BEGIN
                 || '; ' || n_overwriting || ' overwritten, ' || (n_out - n_overwriting) || ' created'{% endif %}{% else if s.replace.is_some() %},
       message = n_overwriting || ' overwritten, ' || (n_out - n_overwriting) || ' created'{% endif %}
   WHERE id = log_id;
-{%- if s.repairs.is_empty() %}
-  RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: % source rows, % filtered, % rejected, % migrated',
-    n_in, n_filtered, n_rejected, n_out;
-{%- else %}
-  RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
-    n_in, n_filtered, n_rejected, n_out, n_repaired_all;
-{%- endif %}
+  RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: {{ s.done_notice.format }}',
+    {{ s.done_notice.args }};
 {%- if let Some(x) = s.replace %}
   RAISE NOTICE 'REPLACE  {{ s.name_notice }}: % migrated rows overwrote a V2 row with the same ({{ x.key_list|notice }}), % were created',
     n_overwriting, n_out - n_overwriting;

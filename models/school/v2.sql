@@ -16,6 +16,16 @@ CREATE TABLE permission_modules (
     name  text   NOT NULL
 );
 
+-- Permissions, each in a module; the code is unique across modules ('users.manage').
+CREATE TABLE permissions (
+    id         serial  PRIMARY KEY,
+    module_id  integer NOT NULL REFERENCES permission_modules (id),
+    code       text    NOT NULL UNIQUE,
+    name       text    NOT NULL
+);
+
+CREATE INDEX idx_permissions_module_id ON permissions (module_id);
+
 -- Grade systems ("grade systems and levels"), e.g. a K-12 system.
 CREATE TABLE grade_systems (
     id    serial PRIMARY KEY,
@@ -41,12 +51,22 @@ CREATE TABLE curriculums (
     name  text   NOT NULL
 );
 
--- Subjects a teacher can teach; v1's free-text teachers.subject maps to one (or none).
-CREATE TABLE subjects (
+-- Subject categories ("subject categories and subjects").
+CREATE TABLE subject_categories (
     id    serial PRIMARY KEY,
     code  text   NOT NULL UNIQUE,
     name  text   NOT NULL
 );
+
+-- Subjects a teacher can teach; v1's free-text teachers.subject maps to one (or none).
+CREATE TABLE subjects (
+    id           serial  PRIMARY KEY,
+    code         text    NOT NULL UNIQUE,
+    name         text    NOT NULL,
+    category_id  integer REFERENCES subject_categories (id)
+);
+
+CREATE INDEX idx_subjects_category_id ON subjects (category_id);
 
 -- Kinds of user: teacher, parent, student (and admin).
 CREATE TABLE user_types (
@@ -64,6 +84,15 @@ CREATE TABLE roles (
 );
 
 CREATE INDEX idx_roles_user_type_id ON roles (user_type_id);
+
+-- The permissions a role grants. Index on role_id: the primary key.
+CREATE TABLE role_permissions (
+    role_id        integer NOT NULL REFERENCES roles (id),
+    permission_id  integer NOT NULL REFERENCES permissions (id),
+    PRIMARY KEY (role_id, permission_id)
+);
+
+CREATE INDEX idx_role_permissions_permission_id ON role_permissions (permission_id);
 
 -- Core data -----------------------------------------------------------------------------
 

@@ -117,18 +117,23 @@ BEGIN
            ('schema', NULL, 'public', 'USAGE'),
            ('table', 'public', 'permission_modules', 'SELECT, INSERT'),
            ('sequence', 'public', 'permission_modules_id_seq', 'SELECT, UPDATE'),
+           ('table', 'public', 'permissions', 'SELECT, INSERT'),
+           ('sequence', 'public', 'permissions_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'grade_systems', 'SELECT, INSERT'),
            ('sequence', 'public', 'grade_systems_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'class_levels', 'SELECT, INSERT'),
            ('sequence', 'public', 'class_levels_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'curriculums', 'SELECT, INSERT'),
            ('sequence', 'public', 'curriculums_id_seq', 'SELECT, UPDATE'),
+           ('table', 'public', 'subject_categories', 'SELECT, INSERT'),
+           ('sequence', 'public', 'subject_categories_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'subjects', 'SELECT, INSERT'),
            ('sequence', 'public', 'subjects_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'user_types', 'SELECT, INSERT'),
            ('sequence', 'public', 'user_types_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'roles', 'SELECT, INSERT'),
            ('sequence', 'public', 'roles_id_seq', 'SELECT, UPDATE'),
+           ('table', 'public', 'role_permissions', 'SELECT, INSERT'),
            ('table', 'public', 'schools', 'SELECT, INSERT'),
            ('table', 'public', 'users', 'SELECT, INSERT'),
            ('table', 'public', 'user_roles', 'SELECT, INSERT'),
@@ -221,12 +226,16 @@ DECLARE
 BEGIN
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.permission_modules_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.permission_modules_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.permissions_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.permissions_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.grade_systems_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.grade_systems_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.class_levels_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.class_levels_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.curriculums_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.curriculums_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.subject_categories_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.subject_categories_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.subjects_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.subjects_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.user_types_id_seq'::pg_catalog.regclass;
@@ -243,7 +252,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '42e610df91098021e88ef98af3042f0efb4bb91a9770a758fa4cda83bc22810a';
+SET pgmig.fingerprint = '6c47043a74945a9a82aae144cddeaf2a6e5e779a8ba883005ee521d7957ccb43';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -489,15 +498,6 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (model, step, column_name, key)
 );
--- The candidates a repair found already held in V2 (as md5: the values are others' rows'):
--- verify recomputes the repair from them, as migrate saw V2, whatever was deleted since.
-CREATE TABLE IF NOT EXISTS _pgmig.repairs_taken (
-  model text NOT NULL,
-  step text NOT NULL,
-  column_name text NOT NULL,
-  value_md5 text NOT NULL,
-  PRIMARY KEY (model, step, column_name, value_md5)
-);
 CREATE TABLE IF NOT EXISTS _pgmig.reference (
   model text NOT NULL,
   table_name text NOT NULL,
@@ -557,7 +557,7 @@ RESET client_min_messages;
 DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
-  written_names text[] := ARRAY['public.schools', 'public.users', 'public.user_roles', 'public.teacher_profiles', 'public.parent_profiles', 'public.student_profiles', 'public.permission_modules', 'public.grade_systems', 'public.class_levels', 'public.curriculums', 'public.subjects', 'public.user_types', 'public.roles']::text[];
+  written_names text[] := ARRAY['public.schools', 'public.users', 'public.user_roles', 'public.teacher_profiles', 'public.parent_profiles', 'public.student_profiles', 'public.permission_modules', 'public.permissions', 'public.grade_systems', 'public.class_levels', 'public.curriculums', 'public.subject_categories', 'public.subjects', 'public.user_types', 'public.roles', 'public.role_permissions']::text[];
   read_names text[] := ARRAY['v1.parents', 'v1.schools', 'v1.students', 'v1.teachers']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
@@ -763,54 +763,64 @@ BEGIN
                (51, 'V2', 'public.permission_modules', 'id', 'integer'),
                (52, 'V2', 'public.permission_modules', 'code', 'text'),
                (53, 'V2', 'public.permission_modules', 'name', 'text'),
-               (54, 'V2', 'public.roles', 'id', 'integer'),
-               (55, 'V2', 'public.roles', 'code', 'text'),
-               (56, 'V2', 'public.roles', 'name', 'text'),
-               (57, 'V2', 'public.roles', 'user_type_id', 'integer'),
-               (58, 'V2', 'public.schools', 'id', 'uuid'),
-               (59, 'V2', 'public.schools', 'name', 'text'),
-               (60, 'V2', 'public.schools', 'email', 'text'),
-               (61, 'V2', 'public.schools', 'phone', 'text'),
-               (62, 'V2', 'public.schools', 'street', 'text'),
-               (63, 'V2', 'public.schools', 'city', 'text'),
-               (64, 'V2', 'public.schools', 'region', 'text'),
-               (65, 'V2', 'public.schools', 'postal_code', 'text'),
-               (66, 'V2', 'public.schools', 'country', 'text'),
-               (67, 'V2', 'public.schools', 'curriculum_id', 'integer'),
-               (68, 'V2', 'public.schools', 'created_at', 'timestamp with time zone'),
-               (69, 'V2', 'public.student_profiles', 'user_id', 'uuid'),
-               (70, 'V2', 'public.student_profiles', 'school_id', 'uuid'),
-               (71, 'V2', 'public.student_profiles', 'parent_user_id', 'uuid'),
-               (72, 'V2', 'public.student_profiles', 'class_level_id', 'integer'),
-               (73, 'V2', 'public.student_profiles', 'date_of_birth', 'date'),
-               (74, 'V2', 'public.subjects', 'id', 'integer'),
-               (75, 'V2', 'public.subjects', 'code', 'text'),
-               (76, 'V2', 'public.subjects', 'name', 'text'),
-               (77, 'V2', 'public.teacher_profiles', 'user_id', 'uuid'),
-               (78, 'V2', 'public.teacher_profiles', 'school_id', 'uuid'),
-               (79, 'V2', 'public.teacher_profiles', 'subject_id', 'integer'),
-               (80, 'V2', 'public.teacher_profiles', 'street', 'text'),
-               (81, 'V2', 'public.teacher_profiles', 'city', 'text'),
-               (82, 'V2', 'public.teacher_profiles', 'region', 'text'),
-               (83, 'V2', 'public.teacher_profiles', 'postal_code', 'text'),
-               (84, 'V2', 'public.teacher_profiles', 'country', 'text'),
-               (85, 'V2', 'public.user_roles', 'id', 'uuid'),
-               (86, 'V2', 'public.user_roles', 'user_id', 'uuid'),
-               (87, 'V2', 'public.user_roles', 'role_id', 'integer'),
-               (88, 'V2', 'public.user_roles', 'school_id', 'uuid'),
-               (89, 'V2', 'public.user_types', 'id', 'integer'),
-               (90, 'V2', 'public.user_types', 'code', 'text'),
-               (91, 'V2', 'public.user_types', 'name', 'text'),
-               (92, 'V2', 'public.users', 'id', 'uuid'),
-               (93, 'V2', 'public.users', 'email', 'text'),
-               (94, 'V2', 'public.users', 'phone', 'text'),
-               (95, 'V2', 'public.users', 'first_name', 'text'),
-               (96, 'V2', 'public.users', 'middle_name', 'text'),
-               (97, 'V2', 'public.users', 'last_name', 'text'),
-               (98, 'V2', 'public.users', 'password_hash', 'text'),
-               (99, 'V2', 'public.users', 'must_reset_password', 'boolean'),
-               (100, 'V2', 'public.users', 'user_type_id', 'integer'),
-               (101, 'V2', 'public.users', 'created_at', 'timestamp with time zone')) AS e (n, side, tab, col, typ)
+               (54, 'V2', 'public.permissions', 'id', 'integer'),
+               (55, 'V2', 'public.permissions', 'module_id', 'integer'),
+               (56, 'V2', 'public.permissions', 'code', 'text'),
+               (57, 'V2', 'public.permissions', 'name', 'text'),
+               (58, 'V2', 'public.role_permissions', 'role_id', 'integer'),
+               (59, 'V2', 'public.role_permissions', 'permission_id', 'integer'),
+               (60, 'V2', 'public.roles', 'id', 'integer'),
+               (61, 'V2', 'public.roles', 'code', 'text'),
+               (62, 'V2', 'public.roles', 'name', 'text'),
+               (63, 'V2', 'public.roles', 'user_type_id', 'integer'),
+               (64, 'V2', 'public.schools', 'id', 'uuid'),
+               (65, 'V2', 'public.schools', 'name', 'text'),
+               (66, 'V2', 'public.schools', 'email', 'text'),
+               (67, 'V2', 'public.schools', 'phone', 'text'),
+               (68, 'V2', 'public.schools', 'street', 'text'),
+               (69, 'V2', 'public.schools', 'city', 'text'),
+               (70, 'V2', 'public.schools', 'region', 'text'),
+               (71, 'V2', 'public.schools', 'postal_code', 'text'),
+               (72, 'V2', 'public.schools', 'country', 'text'),
+               (73, 'V2', 'public.schools', 'curriculum_id', 'integer'),
+               (74, 'V2', 'public.schools', 'created_at', 'timestamp with time zone'),
+               (75, 'V2', 'public.student_profiles', 'user_id', 'uuid'),
+               (76, 'V2', 'public.student_profiles', 'school_id', 'uuid'),
+               (77, 'V2', 'public.student_profiles', 'parent_user_id', 'uuid'),
+               (78, 'V2', 'public.student_profiles', 'class_level_id', 'integer'),
+               (79, 'V2', 'public.student_profiles', 'date_of_birth', 'date'),
+               (80, 'V2', 'public.subject_categories', 'id', 'integer'),
+               (81, 'V2', 'public.subject_categories', 'code', 'text'),
+               (82, 'V2', 'public.subject_categories', 'name', 'text'),
+               (83, 'V2', 'public.subjects', 'id', 'integer'),
+               (84, 'V2', 'public.subjects', 'code', 'text'),
+               (85, 'V2', 'public.subjects', 'name', 'text'),
+               (86, 'V2', 'public.subjects', 'category_id', 'integer'),
+               (87, 'V2', 'public.teacher_profiles', 'user_id', 'uuid'),
+               (88, 'V2', 'public.teacher_profiles', 'school_id', 'uuid'),
+               (89, 'V2', 'public.teacher_profiles', 'subject_id', 'integer'),
+               (90, 'V2', 'public.teacher_profiles', 'street', 'text'),
+               (91, 'V2', 'public.teacher_profiles', 'city', 'text'),
+               (92, 'V2', 'public.teacher_profiles', 'region', 'text'),
+               (93, 'V2', 'public.teacher_profiles', 'postal_code', 'text'),
+               (94, 'V2', 'public.teacher_profiles', 'country', 'text'),
+               (95, 'V2', 'public.user_roles', 'id', 'uuid'),
+               (96, 'V2', 'public.user_roles', 'user_id', 'uuid'),
+               (97, 'V2', 'public.user_roles', 'role_id', 'integer'),
+               (98, 'V2', 'public.user_roles', 'school_id', 'uuid'),
+               (99, 'V2', 'public.user_types', 'id', 'integer'),
+               (100, 'V2', 'public.user_types', 'code', 'text'),
+               (101, 'V2', 'public.user_types', 'name', 'text'),
+               (102, 'V2', 'public.users', 'id', 'uuid'),
+               (103, 'V2', 'public.users', 'email', 'text'),
+               (104, 'V2', 'public.users', 'phone', 'text'),
+               (105, 'V2', 'public.users', 'first_name', 'text'),
+               (106, 'V2', 'public.users', 'middle_name', 'text'),
+               (107, 'V2', 'public.users', 'last_name', 'text'),
+               (108, 'V2', 'public.users', 'password_hash', 'text'),
+               (109, 'V2', 'public.users', 'must_reset_password', 'boolean'),
+               (110, 'V2', 'public.users', 'user_type_id', 'integer'),
+               (111, 'V2', 'public.users', 'created_at', 'timestamp with time zone')) AS e (n, side, tab, col, typ)
   LEFT JOIN pg_catalog.pg_attribute AS a
          ON a.attrelid = pg_catalog.to_regclass(e.tab) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
   WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ
@@ -853,26 +863,39 @@ CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public;
 --   One word            -> first_name only ('Cher' -> Cher, NULL, NULL)
 --   Two words           -> first_name + last_name
 --   Three or more words -> first word, the words between joined by one space, last word
---                          ('Juan Carlos de la Cruz' -> Juan, 'Carlos de la', Cruz)
+--                          ('Mary Ann Smith' -> Mary, Ann, Smith)
+--   Particles: the run of particles right before the last word belongs to the last name
+--     ('Juan Carlos de la Cruz' -> Juan, Carlos, 'de la Cruz'; 'Anna van der Berg' -> Anna,
+--     NULL, 'van der Berg'). A particle is one of: de, del, della, der, den, di, da, das, do,
+--     dos, du, la, le, van, von, ten, ter, bin, ibn, al, el (any letter case); the first word is
+--     never one (it is the first name).
 --   NULL, '' or only whitespace -> all three NULL.
---   Heuristic: no knowledge of particles ('de la'), suffixes ('Jr.') or 'Last, First'
---   order; commas and other punctuation stay part of the words.
+--   Heuristic: no knowledge of suffixes ('Jr.') or 'Last, First' order; commas and other
+--   punctuation stay part of the words.
 CREATE OR REPLACE FUNCTION _pgmig.split_name(
   full_name text,
   OUT first_name text, OUT middle_name text, OUT last_name text)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
+  -- k: where the last name starts (the first of the particles right before the last word).
   SELECT w[1],
-         CASE WHEN n > 2 THEN array_to_string(w[2:n - 1], ' ') END,
-         CASE WHEN n > 1 THEN w[n] END
-    FROM (SELECT w, cardinality(w) AS n
-            FROM (SELECT string_to_array(
-                           NULLIF(btrim(regexp_replace(full_name, '[[:space:]\u00a0]+', ' ', 'g'), ' '), ''),
-                           ' ') AS w) AS words) AS counted
+         CASE WHEN k > 2 THEN array_to_string(w[2:k - 1], ' ') END,
+         CASE WHEN n > 1 THEN array_to_string(w[k:n], ' ') END
+    FROM (SELECT w, n,
+                 coalesce((SELECT min(i) FROM generate_series(2, n - 1) AS i
+                            WHERE NOT EXISTS (SELECT 1 FROM generate_series(i, n - 1) AS j
+                                               WHERE lower(w[j]) NOT IN ('de', 'del', 'della', 'der', 'den', 'di', 'da', 'das',
+                                                                         'do', 'dos', 'du', 'la', 'le', 'van', 'von', 'ten',
+                                                                         'ter', 'bin', 'ibn', 'al', 'el'))),
+                          n) AS k
+            FROM (SELECT w, cardinality(w) AS n
+                    FROM (SELECT string_to_array(
+                                   NULLIF(btrim(regexp_replace(full_name, '[[:space:]\u00a0]+', ' ', 'g'), ' '), ''),
+                                   ' ') AS w) AS words) AS counted) AS found
 $fn$;
 COMMENT ON FUNCTION _pgmig.split_name(text) IS
-  'pgmig: full name -> (first_name, middle_name, last_name); 1 word: first only, 2: first+last, 3+: middle words joined; NULL/blank: all NULL';
+  'pgmig: full name -> (first_name, middle_name, last_name); 1 word: first only, 2: first+last, 3+: middle words joined, particles (de, van...) before the last word join it; NULL/blank: all NULL';
 
 -- phone_e164: a phone number as E.164 ('+' and 8 to 15 digits), or NULL when it can't be one.
 --   Formatting is removed: spaces, dots, dashes, slashes, parentheses. Anything else
@@ -967,7 +990,11 @@ COMMENT ON FUNCTION _pgmig.phone_e164(text, text) IS
 --   ('12 Main St, Springfield, IL 62704, USA' -> 12 Main St | Springfield | IL | 62704 | USA).
 --   With 2 parts: street, then city = the last without its postal code
 --   ('5 Rue X, 75008 Paris, France' -> 5 Rue X | Paris | NULL | 75008 | France).
---   With 1 part: street only. NULL or blank: all NULL. Absent parts are NULL, never ''.
+--   A UK postcode is written after the post town, not after a region: with one, the rest of
+--   its part is the city and every part before it the street ('Flat 2, 10 Downing St,
+--   London SW1A 2AA, UK' -> Flat 2, 10 Downing St | London | NULL | SW1A 2AA | UK).
+--   With 1 part: the street when it has a digit (a house number: '42 Oak Ave'), else the city
+--   ('Springfield'). NULL or blank: all NULL. Absent parts are NULL, never ''.
 --   Known misses: a unit on its own part ('12 Main St, Apt 4, Springfield') is taken for
 --   the city; a region spelled out without postal code or country in a 4-part line is
 --   taken for a country only if the part before it has a digit.
@@ -1010,15 +1037,22 @@ AS $fn$
                                        ' {2,}', ' ', 'g'), ' '), '') AS rest
       FROM tailed
   )
-  SELECT CASE WHEN m >= 3 THEN array_to_string(r[1:m - 2], ', ') ELSE r[1] END,
-         CASE WHEN m >= 3 THEN r[m - 1] WHEN m = 2 THEN rest END,
-         CASE WHEN m >= 3 THEN rest END,
+  SELECT CASE WHEN town THEN array_to_string(r[1:m - 1], ', ')
+              WHEN m >= 3 THEN array_to_string(r[1:m - 2], ', ')
+              WHEN m = 1 AND r[1] !~ '[0-9]' THEN NULL
+              ELSE r[1] END,
+         CASE WHEN town OR m = 2 THEN rest
+              WHEN m >= 3 THEN r[m - 1]
+              WHEN m = 1 AND r[1] !~ '[0-9]' THEN r[1] END,
+         CASE WHEN m >= 3 AND NOT town THEN rest END,
          postal,
          country
-    FROM rest
+    FROM (SELECT x.*,
+                 coalesce(x.rest IS NOT NULL AND x.postal ~* '^[a-z]{1,2}[0-9][a-z0-9]? ?[0-9][a-z]{2}$', false) AS town
+            FROM rest AS x) AS uk
 $fn$;
 COMMENT ON FUNCTION _pgmig.address_parts(text) IS
-  'pgmig: heuristic split of a one-line comma-separated address into (street, city, region, postal_code, country); NULL where absent';
+  'pgmig: heuristic split of a one-line comma-separated address into (street, city, region, postal_code, country); UK postcodes follow the town; NULL where absent';
 
 -- ascii_fold: Latin letters with accents, and the ligatures, spelled in plain ASCII
 -- ('Zoë Ångström' -> 'Zoe Angstrom', 'Straße' -> 'Strasse', 'Æ' -> 'AE', 'Œ' -> 'OE',
@@ -1144,9 +1178,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '42e610df91098021e88ef98af3042f0efb4bb91a9770a758fa4cda83bc22810a';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6c47043a74945a9a82aae144cddeaf2a6e5e779a8ba883005ee521d7957ccb43';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 42e610df91098021e88ef98af3042f0efb4bb91a9770a758fa4cda83bc22810a; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6c47043a74945a9a82aae144cddeaf2a6e5e779a8ba883005ee521d7957ccb43; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1163,7 +1197,7 @@ VALUES ('school', 'public.schools', (SELECT count(*) FROM public.schools)),
        ('school', 'public.student_profiles', (SELECT count(*) FROM public.student_profiles))
 ON CONFLICT DO NOTHING;
 
--- Reference data (model.yaml:13): 3 row(s) of public.permission_modules, matched by (code);
+-- Reference data (model.yaml:15): 3 row(s) of public.permission_modules, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.permission_modules_id_seq', last_value, is_called FROM public.permission_modules_id_seq
@@ -1194,7 +1228,43 @@ WITH wanted (code, name) AS (
 INSERT INTO _pgmig.reference (model, table_name, key)
 SELECT 'school', 'public.permission_modules', jsonb_build_object('id', id) FROM inserted;
 
--- Reference data (model.yaml:19): 1 row(s) of public.grade_systems, matched by (code);
+-- Reference data (model.yaml:21): 7 row(s) of public.permissions, matched by (code);
+-- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+SELECT 'school', 'public.permissions_id_seq', last_value, is_called FROM public.permissions_id_seq
+ON CONFLICT DO NOTHING;
+-- Keys drawn below are free even where rows others wrote took keys the sequence had not reached.
+DO $sequences$
+BEGIN
+  -- Move public.permissions_id_seq past every value in public.permissions.id
+  -- (rows others wrote included): the application's next default value is a free key.
+  PERFORM setval('public.permissions_id_seq', max_value)
+  FROM (SELECT greatest(
+               (SELECT max(id) FROM public.permissions)) AS max_value) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM public.permissions_id_seq);
+END
+$sequences$;
+WITH wanted (module_id, code, name) AS (
+  VALUES ('users'::text, 'users.manage'::text, 'Create users and assign roles'::text),
+         ('users'::text, 'users.view'::text, 'See users'::text),
+         ('academics'::text, 'academics.manage'::text, 'Manage classes and subjects'::text),
+         ('academics'::text, 'academics.teach'::text, 'Teach classes and record grades'::text),
+         ('academics'::text, 'academics.view'::text, 'See classes and grades'::text),
+         ('communication'::text, 'communication.send'::text, 'Send messages to parents'::text),
+         ('communication'::text, 'communication.receive'::text, 'Receive messages from the school'::text)
+), inserted AS (
+  INSERT INTO public.permissions (module_id, code, name)
+  SELECT parent_module_id.id, w.code, w.name
+  FROM wanted AS w
+  LEFT JOIN public.permission_modules AS parent_module_id ON parent_module_id.code = w.module_id
+  ON CONFLICT (code) DO NOTHING
+  RETURNING id
+)
+INSERT INTO _pgmig.reference (model, table_name, key)
+SELECT 'school', 'public.permissions', jsonb_build_object('id', id) FROM inserted;
+
+-- Reference data (model.yaml:31): 1 row(s) of public.grade_systems, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.grade_systems_id_seq', last_value, is_called FROM public.grade_systems_id_seq
@@ -1223,7 +1293,7 @@ WITH wanted (code, name) AS (
 INSERT INTO _pgmig.reference (model, table_name, key)
 SELECT 'school', 'public.grade_systems', jsonb_build_object('id', id) FROM inserted;
 
--- Reference data (model.yaml:23): 12 row(s) of public.class_levels, matched by (grade_system_id, code);
+-- Reference data (model.yaml:35): 12 row(s) of public.class_levels, matched by (grade_system_id, code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.class_levels_id_seq', last_value, is_called FROM public.class_levels_id_seq
@@ -1264,7 +1334,7 @@ WITH wanted (grade_system_id, code, name, position) AS (
 INSERT INTO _pgmig.reference (model, table_name, key)
 SELECT 'school', 'public.class_levels', jsonb_build_object('id', id) FROM inserted;
 
--- Reference data (model.yaml:38): 1 row(s) of public.curriculums, matched by (code);
+-- Reference data (model.yaml:50): 1 row(s) of public.curriculums, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.curriculums_id_seq', last_value, is_called FROM public.curriculums_id_seq
@@ -1293,7 +1363,38 @@ WITH wanted (code, name) AS (
 INSERT INTO _pgmig.reference (model, table_name, key)
 SELECT 'school', 'public.curriculums', jsonb_build_object('id', id) FROM inserted;
 
--- Reference data (model.yaml:42): 5 row(s) of public.subjects, matched by (code);
+-- Reference data (model.yaml:54): 3 row(s) of public.subject_categories, matched by (code);
+-- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+SELECT 'school', 'public.subject_categories_id_seq', last_value, is_called FROM public.subject_categories_id_seq
+ON CONFLICT DO NOTHING;
+-- Keys drawn below are free even where rows others wrote took keys the sequence had not reached.
+DO $sequences$
+BEGIN
+  -- Move public.subject_categories_id_seq past every value in public.subject_categories.id
+  -- (rows others wrote included): the application's next default value is a free key.
+  PERFORM setval('public.subject_categories_id_seq', max_value)
+  FROM (SELECT greatest(
+               (SELECT max(id) FROM public.subject_categories)) AS max_value) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM public.subject_categories_id_seq);
+END
+$sequences$;
+WITH wanted (code, name) AS (
+  VALUES ('CORE'::text, 'Core subjects'::text),
+         ('HUMANITIES'::text, 'Humanities'::text),
+         ('ARTS'::text, 'Arts'::text)
+), inserted AS (
+  INSERT INTO public.subject_categories (code, name)
+  SELECT w.code, w.name
+  FROM wanted AS w
+  ON CONFLICT (code) DO NOTHING
+  RETURNING id
+)
+INSERT INTO _pgmig.reference (model, table_name, key)
+SELECT 'school', 'public.subject_categories', jsonb_build_object('id', id) FROM inserted;
+
+-- Reference data (model.yaml:60): 5 row(s) of public.subjects, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.subjects_id_seq', last_value, is_called FROM public.subjects_id_seq
@@ -1310,23 +1411,24 @@ BEGIN
     AND max_value >= (SELECT last_value FROM public.subjects_id_seq);
 END
 $sequences$;
-WITH wanted (code, name) AS (
-  VALUES ('MATH'::text, 'Mathematics'::text),
-         ('ENG'::text, 'English'::text),
-         ('SCI'::text, 'Science'::text),
-         ('HIST'::text, 'History'::text),
-         ('ART'::text, 'Art'::text)
+WITH wanted (code, name, category_id) AS (
+  VALUES ('MATH'::text, 'Mathematics'::text, 'CORE'::text),
+         ('ENG'::text, 'English'::text, 'CORE'::text),
+         ('SCI'::text, 'Science'::text, 'CORE'::text),
+         ('HIST'::text, 'History'::text, 'HUMANITIES'::text),
+         ('ART'::text, 'Art'::text, 'ARTS'::text)
 ), inserted AS (
-  INSERT INTO public.subjects (code, name)
-  SELECT w.code, w.name
+  INSERT INTO public.subjects (code, name, category_id)
+  SELECT w.code, w.name, parent_category_id.id
   FROM wanted AS w
+  LEFT JOIN public.subject_categories AS parent_category_id ON parent_category_id.code = w.category_id
   ON CONFLICT (code) DO NOTHING
   RETURNING id
 )
 INSERT INTO _pgmig.reference (model, table_name, key)
 SELECT 'school', 'public.subjects', jsonb_build_object('id', id) FROM inserted;
 
--- Reference data (model.yaml:50): 3 row(s) of public.user_types, matched by (code);
+-- Reference data (model.yaml:68): 4 row(s) of public.user_types, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.user_types_id_seq', last_value, is_called FROM public.user_types_id_seq
@@ -1346,7 +1448,8 @@ $sequences$;
 WITH wanted (code, name) AS (
   VALUES ('staff'::text, 'Staff'::text),
          ('guardian'::text, 'Guardian'::text),
-         ('learner'::text, 'Learner'::text)
+         ('learner'::text, 'Learner'::text),
+         ('administrator'::text, 'Administrator'::text)
 ), inserted AS (
   INSERT INTO public.user_types (code, name)
   SELECT w.code, w.name
@@ -1357,7 +1460,7 @@ WITH wanted (code, name) AS (
 INSERT INTO _pgmig.reference (model, table_name, key)
 SELECT 'school', 'public.user_types', jsonb_build_object('id', id) FROM inserted;
 
--- Reference data (model.yaml:56): 3 row(s) of public.roles, matched by (code);
+-- Reference data (model.yaml:75): 4 row(s) of public.roles, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.roles_id_seq', last_value, is_called FROM public.roles_id_seq
@@ -1377,7 +1480,8 @@ $sequences$;
 WITH wanted (code, name, user_type_id) AS (
   VALUES ('teacher'::text, 'Teacher'::text, 'staff'::text),
          ('parent'::text, 'Parent'::text, 'guardian'::text),
-         ('student'::text, 'Student'::text, 'learner'::text)
+         ('student'::text, 'Student'::text, 'learner'::text),
+         ('admin'::text, 'School administrator'::text, 'administrator'::text)
 ), inserted AS (
   INSERT INTO public.roles (code, name, user_type_id)
   SELECT w.code, w.name, parent_user_type_id.id
@@ -1389,8 +1493,35 @@ WITH wanted (code, name, user_type_id) AS (
 INSERT INTO _pgmig.reference (model, table_name, key)
 SELECT 'school', 'public.roles', jsonb_build_object('id', id) FROM inserted;
 
+-- Reference data (model.yaml:82): 12 row(s) of public.role_permissions, matched by (role_id, permission_id);
+-- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+WITH wanted (role_id, permission_id) AS (
+  VALUES ('admin'::text, 'users.manage'::text),
+         ('admin'::text, 'users.view'::text),
+         ('admin'::text, 'academics.manage'::text),
+         ('admin'::text, 'academics.view'::text),
+         ('admin'::text, 'communication.send'::text),
+         ('teacher'::text, 'users.view'::text),
+         ('teacher'::text, 'academics.teach'::text),
+         ('teacher'::text, 'academics.view'::text),
+         ('teacher'::text, 'communication.send'::text),
+         ('parent'::text, 'academics.view'::text),
+         ('parent'::text, 'communication.receive'::text),
+         ('student'::text, 'academics.view'::text)
+), inserted AS (
+  INSERT INTO public.role_permissions (role_id, permission_id)
+  SELECT parent_role_id.id, parent_permission_id.id
+  FROM wanted AS w
+  LEFT JOIN public.roles AS parent_role_id ON parent_role_id.code = w.role_id
+  LEFT JOIN public.permissions AS parent_permission_id ON parent_permission_id.code = w.permission_id
+  ON CONFLICT (role_id, permission_id) DO NOTHING
+  RETURNING role_id, permission_id
+)
+INSERT INTO _pgmig.reference (model, table_name, key)
+SELECT 'school', 'public.role_permissions', jsonb_build_object('role_id', role_id, 'permission_id', permission_id) FROM inserted;
+
 -- ----------------------------------------------------------------------------
--- Step 1/10: public.schools  (model.yaml:70)
+-- Step 1/10: public.schools  (model.yaml:107)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -1415,7 +1546,7 @@ BEGIN
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'schools';
 
-  -- Id map (model.yaml:72): one new key per distinct (source_id).
+  -- Id map (model.yaml:109): one new key per distinct (source_id).
   CREATE TABLE _pgmig.map_schools AS
   SELECT keys.*, gen_random_uuid() AS id
   FROM (
@@ -1463,13 +1594,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step schools (model.yaml:70) failed: %', SQLERRM
+  RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_schools;
 
 -- ----------------------------------------------------------------------------
--- Step 2/10: public.users  (model.yaml:83)
+-- Step 2/10: public.users  (model.yaml:120)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -1496,7 +1627,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_users';
 
-  -- Id map (model.yaml:86): one new key per distinct (source_id).
+  -- Id map (model.yaml:123): one new key per distinct (source_id).
   CREATE TABLE _pgmig.map_teacher_users AS
   SELECT keys.*, gen_random_uuid() AS id
   FROM (
@@ -1508,11 +1639,10 @@ BEGIN
   ) AS keys;
   ALTER TABLE _pgmig.map_teacher_users ADD PRIMARY KEY (source_id);
 
-  -- Uniqueness repair of email (model.yaml:100, on_duplicate: suffix): a value
+  -- Uniqueness repair of email (model.yaml:137, on_duplicate: suffix): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
   -- before a changed one, then source key order), gets the smallest free counter
-  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes, every candidate found
-  -- in public.users to _pgmig.repairs_taken.
+  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -1527,12 +1657,6 @@ BEGIN
     AND (coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
-    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
-    SELECT DISTINCT 'school', 'teacher_users', 'email', md5(r.value)
-    FROM pgmig_repair AS r
-    WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
-    ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
@@ -1550,10 +1674,9 @@ BEGIN
   n_repaired_all := n_repaired_all + n_repaired;
   DROP TABLE pgmig_repair;
 
-  -- Uniqueness repair of phone (model.yaml:101, on_duplicate: clear): a value
+  -- Uniqueness repair of phone (model.yaml:138, on_duplicate: clear): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
-  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes, every candidate found
-  -- in public.users to _pgmig.repairs_taken.
+  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -1568,12 +1691,6 @@ BEGIN
     AND (_pgmig.phone_e164(t.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
-    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
-    SELECT DISTINCT 'school', 'teacher_users', 'phone', md5(r.value)
-    FROM pgmig_repair AS r
-    WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
-    ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
@@ -1629,13 +1746,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:83) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_teacher_users;
 
 -- ----------------------------------------------------------------------------
--- Step 3/10: public.user_roles  (model.yaml:103)
+-- Step 3/10: public.user_roles  (model.yaml:140)
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after teacher_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
@@ -1663,7 +1780,7 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_roles';
 
-  -- Id map (model.yaml:106): one new key per distinct (source_id).
+  -- Id map (model.yaml:143): one new key per distinct (source_id).
   CREATE TABLE _pgmig.map_teacher_roles AS
   SELECT keys.*, gen_random_uuid() AS id
   FROM (
@@ -1706,12 +1823,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 4/10: public.teacher_profiles  (model.yaml:112)
+-- Step 4/10: public.teacher_profiles  (model.yaml:149)
 --   after schools (foreign key teacher_profiles_school_id_fkey (school_id))
 --   after teacher_users (foreign key teacher_profiles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
@@ -1782,12 +1899,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 5/10: public.users  (model.yaml:133)
+-- Step 5/10: public.users  (model.yaml:170)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -1814,7 +1931,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_users';
 
-  -- Id map (model.yaml:136): one new key per distinct (source_id).
+  -- Id map (model.yaml:173): one new key per distinct (source_id).
   CREATE TABLE _pgmig.map_parent_users AS
   SELECT keys.*, gen_random_uuid() AS id
   FROM (
@@ -1826,11 +1943,10 @@ BEGIN
   ) AS keys;
   ALTER TABLE _pgmig.map_parent_users ADD PRIMARY KEY (source_id);
 
-  -- Uniqueness repair of email (model.yaml:149, on_duplicate: suffix): a value
+  -- Uniqueness repair of email (model.yaml:186, on_duplicate: suffix): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
   -- before a changed one, then source key order), gets the smallest free counter
-  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes, every candidate found
-  -- in public.users to _pgmig.repairs_taken.
+  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -1845,12 +1961,6 @@ BEGIN
     AND (coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
-    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
-    SELECT DISTINCT 'school', 'parent_users', 'email', md5(r.value)
-    FROM pgmig_repair AS r
-    WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
-    ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
@@ -1868,10 +1978,9 @@ BEGIN
   n_repaired_all := n_repaired_all + n_repaired;
   DROP TABLE pgmig_repair;
 
-  -- Uniqueness repair of phone (model.yaml:150, on_duplicate: clear): a value
+  -- Uniqueness repair of phone (model.yaml:187, on_duplicate: clear): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
-  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes, every candidate found
-  -- in public.users to _pgmig.repairs_taken.
+  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -1886,12 +1995,6 @@ BEGIN
     AND (_pgmig.phone_e164(p.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
-    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
-    SELECT DISTINCT 'school', 'parent_users', 'phone', md5(r.value)
-    FROM pgmig_repair AS r
-    WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
-    ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
@@ -1947,13 +2050,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:133) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_parent_users;
 
 -- ----------------------------------------------------------------------------
--- Step 6/10: public.user_roles  (model.yaml:152)
+-- Step 6/10: public.user_roles  (model.yaml:189)
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after parent_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
@@ -1981,7 +2084,7 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_roles';
 
-  -- Id map (model.yaml:155): one new key per distinct (source_id).
+  -- Id map (model.yaml:192): one new key per distinct (source_id).
   CREATE TABLE _pgmig.map_parent_roles AS
   SELECT keys.*, gen_random_uuid() AS id
   FROM (
@@ -2024,12 +2127,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 7/10: public.parent_profiles  (model.yaml:161)
+-- Step 7/10: public.parent_profiles  (model.yaml:198)
 --   after schools (foreign key parent_profiles_school_id_fkey (school_id))
 --   after parent_users (foreign key parent_profiles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
@@ -2097,12 +2200,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 8/10: public.users  (model.yaml:173)
+-- Step 8/10: public.users  (model.yaml:210)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -2129,7 +2232,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_users';
 
-  -- Id map (model.yaml:176): one new key per distinct (source_id).
+  -- Id map (model.yaml:213): one new key per distinct (source_id).
   CREATE TABLE _pgmig.map_student_users AS
   SELECT keys.*, gen_random_uuid() AS id
   FROM (
@@ -2141,11 +2244,10 @@ BEGIN
   ) AS keys;
   ALTER TABLE _pgmig.map_student_users ADD PRIMARY KEY (source_id);
 
-  -- Uniqueness repair of email (model.yaml:189, on_duplicate: suffix): a value
+  -- Uniqueness repair of email (model.yaml:226, on_duplicate: suffix): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
   -- before a changed one, then source key order), gets the smallest free counter
-  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes, every candidate found
-  -- in public.users to _pgmig.repairs_taken.
+  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -2160,12 +2262,6 @@ BEGIN
     AND (coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
-    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
-    SELECT DISTINCT 'school', 'student_users', 'email', md5(r.value)
-    FROM pgmig_repair AS r
-    WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
-    ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
@@ -2183,10 +2279,9 @@ BEGIN
   n_repaired_all := n_repaired_all + n_repaired;
   DROP TABLE pgmig_repair;
 
-  -- Uniqueness repair of phone (model.yaml:190, on_duplicate: clear): a value
+  -- Uniqueness repair of phone (model.yaml:227, on_duplicate: clear): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
-  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes, every candidate found
-  -- in public.users to _pgmig.repairs_taken.
+  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -2201,12 +2296,6 @@ BEGIN
     AND (_pgmig.phone_e164(s.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
-    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
-    SELECT DISTINCT 'school', 'student_users', 'phone', md5(r.value)
-    FROM pgmig_repair AS r
-    WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
-    ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
@@ -2262,13 +2351,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:173) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_student_users;
 
 -- ----------------------------------------------------------------------------
--- Step 9/10: public.user_roles  (model.yaml:192)
+-- Step 9/10: public.user_roles  (model.yaml:229)
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after student_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
@@ -2296,7 +2385,7 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_roles';
 
-  -- Id map (model.yaml:195): one new key per distinct (source_id).
+  -- Id map (model.yaml:232): one new key per distinct (source_id).
   CREATE TABLE _pgmig.map_student_roles AS
   SELECT keys.*, gen_random_uuid() AS id
   FROM (
@@ -2339,12 +2428,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 10/10: public.student_profiles  (model.yaml:202)
+-- Step 10/10: public.student_profiles  (model.yaml:239)
 --   after parent_users (foreign key student_profiles_parent_user_id_fkey (parent_user_id))
 --   after schools (foreign key student_profiles_school_id_fkey (school_id))
 --   after student_users (foreign key student_profiles_user_id_fkey (user_id))
@@ -2415,7 +2504,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
@@ -2433,52 +2522,52 @@ ANALYZE public.student_profiles;
 -- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
 -- row's xmin no longer says when it was written) and a dump and restore gives every row a
 -- new one, while both keep the row's text.
--- step schools (model.yaml:70)
+-- step schools (model.yaml:107)
 ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_schools AS mapped SET row_digest = md5(t::text)
 FROM public.schools AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step teacher_users (model.yaml:83)
+-- step teacher_users (model.yaml:120)
 ALTER TABLE _pgmig.map_teacher_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_teacher_users AS mapped SET row_digest = md5(t::text)
 FROM public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step teacher_roles (model.yaml:103)
+-- step teacher_roles (model.yaml:140)
 ALTER TABLE _pgmig.map_teacher_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_teacher_roles AS mapped SET row_digest = md5(t::text)
 FROM public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step teacher_profiles (model.yaml:112)
+-- step teacher_profiles (model.yaml:149)
 ALTER TABLE _pgmig.map_teacher_profiles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_teacher_profiles AS mapped SET row_digest = md5(t::text)
 FROM public.teacher_profiles AS t
 WHERE t.user_id = mapped.user_id AND mapped.row_digest IS NULL;
--- step parent_users (model.yaml:133)
+-- step parent_users (model.yaml:170)
 ALTER TABLE _pgmig.map_parent_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_parent_users AS mapped SET row_digest = md5(t::text)
 FROM public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step parent_roles (model.yaml:152)
+-- step parent_roles (model.yaml:189)
 ALTER TABLE _pgmig.map_parent_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_parent_roles AS mapped SET row_digest = md5(t::text)
 FROM public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step parent_profiles (model.yaml:161)
+-- step parent_profiles (model.yaml:198)
 ALTER TABLE _pgmig.map_parent_profiles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_parent_profiles AS mapped SET row_digest = md5(t::text)
 FROM public.parent_profiles AS t
 WHERE t.user_id = mapped.user_id AND mapped.row_digest IS NULL;
--- step student_users (model.yaml:173)
+-- step student_users (model.yaml:210)
 ALTER TABLE _pgmig.map_student_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_student_users AS mapped SET row_digest = md5(t::text)
 FROM public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step student_roles (model.yaml:192)
+-- step student_roles (model.yaml:229)
 ALTER TABLE _pgmig.map_student_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_student_roles AS mapped SET row_digest = md5(t::text)
 FROM public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step student_profiles (model.yaml:202)
+-- step student_profiles (model.yaml:239)
 ALTER TABLE _pgmig.map_student_profiles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_student_profiles AS mapped SET row_digest = md5(t::text)
 FROM public.student_profiles AS t
@@ -2497,10 +2586,6 @@ FROM (
   SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
         FROM _pgmig.changes AS b WHERE b.model = 'school') AS x
-  UNION ALL
-  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
-  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
-        FROM _pgmig.repairs_taken AS b WHERE b.model = 'school') AS x
   UNION ALL
   SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line

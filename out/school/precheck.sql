@@ -83,12 +83,15 @@ BEGIN
            ('table', 'v1', 'teachers', 'SELECT'),
            ('schema', NULL, 'public', 'USAGE'),
            ('table', 'public', 'permission_modules', 'SELECT, INSERT'),
+           ('table', 'public', 'permissions', 'SELECT, INSERT'),
            ('table', 'public', 'grade_systems', 'SELECT, INSERT'),
            ('table', 'public', 'class_levels', 'SELECT, INSERT'),
            ('table', 'public', 'curriculums', 'SELECT, INSERT'),
+           ('table', 'public', 'subject_categories', 'SELECT, INSERT'),
            ('table', 'public', 'subjects', 'SELECT, INSERT'),
            ('table', 'public', 'user_types', 'SELECT, INSERT'),
            ('table', 'public', 'roles', 'SELECT, INSERT'),
+           ('table', 'public', 'role_permissions', 'SELECT, INSERT'),
            ('table', 'public', 'schools', 'SELECT'),
            ('table', 'public', 'users', 'SELECT'),
            ('table', 'public', 'user_roles', 'SELECT'),
@@ -314,7 +317,7 @@ $guard$;
 DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
-  written_names text[] := ARRAY['public.schools', 'public.users', 'public.user_roles', 'public.teacher_profiles', 'public.parent_profiles', 'public.student_profiles', 'public.permission_modules', 'public.grade_systems', 'public.class_levels', 'public.curriculums', 'public.subjects', 'public.user_types', 'public.roles']::text[];
+  written_names text[] := ARRAY['public.schools', 'public.users', 'public.user_roles', 'public.teacher_profiles', 'public.parent_profiles', 'public.student_profiles', 'public.permission_modules', 'public.permissions', 'public.grade_systems', 'public.class_levels', 'public.curriculums', 'public.subject_categories', 'public.subjects', 'public.user_types', 'public.roles', 'public.role_permissions']::text[];
   read_names text[] := ARRAY['v1.parents', 'v1.schools', 'v1.students', 'v1.teachers']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
@@ -520,54 +523,64 @@ BEGIN
                (51, 'V2', 'public.permission_modules', 'id', 'integer'),
                (52, 'V2', 'public.permission_modules', 'code', 'text'),
                (53, 'V2', 'public.permission_modules', 'name', 'text'),
-               (54, 'V2', 'public.roles', 'id', 'integer'),
-               (55, 'V2', 'public.roles', 'code', 'text'),
-               (56, 'V2', 'public.roles', 'name', 'text'),
-               (57, 'V2', 'public.roles', 'user_type_id', 'integer'),
-               (58, 'V2', 'public.schools', 'id', 'uuid'),
-               (59, 'V2', 'public.schools', 'name', 'text'),
-               (60, 'V2', 'public.schools', 'email', 'text'),
-               (61, 'V2', 'public.schools', 'phone', 'text'),
-               (62, 'V2', 'public.schools', 'street', 'text'),
-               (63, 'V2', 'public.schools', 'city', 'text'),
-               (64, 'V2', 'public.schools', 'region', 'text'),
-               (65, 'V2', 'public.schools', 'postal_code', 'text'),
-               (66, 'V2', 'public.schools', 'country', 'text'),
-               (67, 'V2', 'public.schools', 'curriculum_id', 'integer'),
-               (68, 'V2', 'public.schools', 'created_at', 'timestamp with time zone'),
-               (69, 'V2', 'public.student_profiles', 'user_id', 'uuid'),
-               (70, 'V2', 'public.student_profiles', 'school_id', 'uuid'),
-               (71, 'V2', 'public.student_profiles', 'parent_user_id', 'uuid'),
-               (72, 'V2', 'public.student_profiles', 'class_level_id', 'integer'),
-               (73, 'V2', 'public.student_profiles', 'date_of_birth', 'date'),
-               (74, 'V2', 'public.subjects', 'id', 'integer'),
-               (75, 'V2', 'public.subjects', 'code', 'text'),
-               (76, 'V2', 'public.subjects', 'name', 'text'),
-               (77, 'V2', 'public.teacher_profiles', 'user_id', 'uuid'),
-               (78, 'V2', 'public.teacher_profiles', 'school_id', 'uuid'),
-               (79, 'V2', 'public.teacher_profiles', 'subject_id', 'integer'),
-               (80, 'V2', 'public.teacher_profiles', 'street', 'text'),
-               (81, 'V2', 'public.teacher_profiles', 'city', 'text'),
-               (82, 'V2', 'public.teacher_profiles', 'region', 'text'),
-               (83, 'V2', 'public.teacher_profiles', 'postal_code', 'text'),
-               (84, 'V2', 'public.teacher_profiles', 'country', 'text'),
-               (85, 'V2', 'public.user_roles', 'id', 'uuid'),
-               (86, 'V2', 'public.user_roles', 'user_id', 'uuid'),
-               (87, 'V2', 'public.user_roles', 'role_id', 'integer'),
-               (88, 'V2', 'public.user_roles', 'school_id', 'uuid'),
-               (89, 'V2', 'public.user_types', 'id', 'integer'),
-               (90, 'V2', 'public.user_types', 'code', 'text'),
-               (91, 'V2', 'public.user_types', 'name', 'text'),
-               (92, 'V2', 'public.users', 'id', 'uuid'),
-               (93, 'V2', 'public.users', 'email', 'text'),
-               (94, 'V2', 'public.users', 'phone', 'text'),
-               (95, 'V2', 'public.users', 'first_name', 'text'),
-               (96, 'V2', 'public.users', 'middle_name', 'text'),
-               (97, 'V2', 'public.users', 'last_name', 'text'),
-               (98, 'V2', 'public.users', 'password_hash', 'text'),
-               (99, 'V2', 'public.users', 'must_reset_password', 'boolean'),
-               (100, 'V2', 'public.users', 'user_type_id', 'integer'),
-               (101, 'V2', 'public.users', 'created_at', 'timestamp with time zone')) AS e (n, side, tab, col, typ)
+               (54, 'V2', 'public.permissions', 'id', 'integer'),
+               (55, 'V2', 'public.permissions', 'module_id', 'integer'),
+               (56, 'V2', 'public.permissions', 'code', 'text'),
+               (57, 'V2', 'public.permissions', 'name', 'text'),
+               (58, 'V2', 'public.role_permissions', 'role_id', 'integer'),
+               (59, 'V2', 'public.role_permissions', 'permission_id', 'integer'),
+               (60, 'V2', 'public.roles', 'id', 'integer'),
+               (61, 'V2', 'public.roles', 'code', 'text'),
+               (62, 'V2', 'public.roles', 'name', 'text'),
+               (63, 'V2', 'public.roles', 'user_type_id', 'integer'),
+               (64, 'V2', 'public.schools', 'id', 'uuid'),
+               (65, 'V2', 'public.schools', 'name', 'text'),
+               (66, 'V2', 'public.schools', 'email', 'text'),
+               (67, 'V2', 'public.schools', 'phone', 'text'),
+               (68, 'V2', 'public.schools', 'street', 'text'),
+               (69, 'V2', 'public.schools', 'city', 'text'),
+               (70, 'V2', 'public.schools', 'region', 'text'),
+               (71, 'V2', 'public.schools', 'postal_code', 'text'),
+               (72, 'V2', 'public.schools', 'country', 'text'),
+               (73, 'V2', 'public.schools', 'curriculum_id', 'integer'),
+               (74, 'V2', 'public.schools', 'created_at', 'timestamp with time zone'),
+               (75, 'V2', 'public.student_profiles', 'user_id', 'uuid'),
+               (76, 'V2', 'public.student_profiles', 'school_id', 'uuid'),
+               (77, 'V2', 'public.student_profiles', 'parent_user_id', 'uuid'),
+               (78, 'V2', 'public.student_profiles', 'class_level_id', 'integer'),
+               (79, 'V2', 'public.student_profiles', 'date_of_birth', 'date'),
+               (80, 'V2', 'public.subject_categories', 'id', 'integer'),
+               (81, 'V2', 'public.subject_categories', 'code', 'text'),
+               (82, 'V2', 'public.subject_categories', 'name', 'text'),
+               (83, 'V2', 'public.subjects', 'id', 'integer'),
+               (84, 'V2', 'public.subjects', 'code', 'text'),
+               (85, 'V2', 'public.subjects', 'name', 'text'),
+               (86, 'V2', 'public.subjects', 'category_id', 'integer'),
+               (87, 'V2', 'public.teacher_profiles', 'user_id', 'uuid'),
+               (88, 'V2', 'public.teacher_profiles', 'school_id', 'uuid'),
+               (89, 'V2', 'public.teacher_profiles', 'subject_id', 'integer'),
+               (90, 'V2', 'public.teacher_profiles', 'street', 'text'),
+               (91, 'V2', 'public.teacher_profiles', 'city', 'text'),
+               (92, 'V2', 'public.teacher_profiles', 'region', 'text'),
+               (93, 'V2', 'public.teacher_profiles', 'postal_code', 'text'),
+               (94, 'V2', 'public.teacher_profiles', 'country', 'text'),
+               (95, 'V2', 'public.user_roles', 'id', 'uuid'),
+               (96, 'V2', 'public.user_roles', 'user_id', 'uuid'),
+               (97, 'V2', 'public.user_roles', 'role_id', 'integer'),
+               (98, 'V2', 'public.user_roles', 'school_id', 'uuid'),
+               (99, 'V2', 'public.user_types', 'id', 'integer'),
+               (100, 'V2', 'public.user_types', 'code', 'text'),
+               (101, 'V2', 'public.user_types', 'name', 'text'),
+               (102, 'V2', 'public.users', 'id', 'uuid'),
+               (103, 'V2', 'public.users', 'email', 'text'),
+               (104, 'V2', 'public.users', 'phone', 'text'),
+               (105, 'V2', 'public.users', 'first_name', 'text'),
+               (106, 'V2', 'public.users', 'middle_name', 'text'),
+               (107, 'V2', 'public.users', 'last_name', 'text'),
+               (108, 'V2', 'public.users', 'password_hash', 'text'),
+               (109, 'V2', 'public.users', 'must_reset_password', 'boolean'),
+               (110, 'V2', 'public.users', 'user_type_id', 'integer'),
+               (111, 'V2', 'public.users', 'created_at', 'timestamp with time zone')) AS e (n, side, tab, col, typ)
   LEFT JOIN pg_catalog.pg_attribute AS a
          ON a.attrelid = pg_catalog.to_regclass(e.tab) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
   WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ
@@ -642,26 +655,39 @@ CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public;
 --   One word            -> first_name only ('Cher' -> Cher, NULL, NULL)
 --   Two words           -> first_name + last_name
 --   Three or more words -> first word, the words between joined by one space, last word
---                          ('Juan Carlos de la Cruz' -> Juan, 'Carlos de la', Cruz)
+--                          ('Mary Ann Smith' -> Mary, Ann, Smith)
+--   Particles: the run of particles right before the last word belongs to the last name
+--     ('Juan Carlos de la Cruz' -> Juan, Carlos, 'de la Cruz'; 'Anna van der Berg' -> Anna,
+--     NULL, 'van der Berg'). A particle is one of: de, del, della, der, den, di, da, das, do,
+--     dos, du, la, le, van, von, ten, ter, bin, ibn, al, el (any letter case); the first word is
+--     never one (it is the first name).
 --   NULL, '' or only whitespace -> all three NULL.
---   Heuristic: no knowledge of particles ('de la'), suffixes ('Jr.') or 'Last, First'
---   order; commas and other punctuation stay part of the words.
+--   Heuristic: no knowledge of suffixes ('Jr.') or 'Last, First' order; commas and other
+--   punctuation stay part of the words.
 CREATE OR REPLACE FUNCTION _pgmig.split_name(
   full_name text,
   OUT first_name text, OUT middle_name text, OUT last_name text)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
+  -- k: where the last name starts (the first of the particles right before the last word).
   SELECT w[1],
-         CASE WHEN n > 2 THEN array_to_string(w[2:n - 1], ' ') END,
-         CASE WHEN n > 1 THEN w[n] END
-    FROM (SELECT w, cardinality(w) AS n
-            FROM (SELECT string_to_array(
-                           NULLIF(btrim(regexp_replace(full_name, '[[:space:]\u00a0]+', ' ', 'g'), ' '), ''),
-                           ' ') AS w) AS words) AS counted
+         CASE WHEN k > 2 THEN array_to_string(w[2:k - 1], ' ') END,
+         CASE WHEN n > 1 THEN array_to_string(w[k:n], ' ') END
+    FROM (SELECT w, n,
+                 coalesce((SELECT min(i) FROM generate_series(2, n - 1) AS i
+                            WHERE NOT EXISTS (SELECT 1 FROM generate_series(i, n - 1) AS j
+                                               WHERE lower(w[j]) NOT IN ('de', 'del', 'della', 'der', 'den', 'di', 'da', 'das',
+                                                                         'do', 'dos', 'du', 'la', 'le', 'van', 'von', 'ten',
+                                                                         'ter', 'bin', 'ibn', 'al', 'el'))),
+                          n) AS k
+            FROM (SELECT w, cardinality(w) AS n
+                    FROM (SELECT string_to_array(
+                                   NULLIF(btrim(regexp_replace(full_name, '[[:space:]\u00a0]+', ' ', 'g'), ' '), ''),
+                                   ' ') AS w) AS words) AS counted) AS found
 $fn$;
 COMMENT ON FUNCTION _pgmig.split_name(text) IS
-  'pgmig: full name -> (first_name, middle_name, last_name); 1 word: first only, 2: first+last, 3+: middle words joined; NULL/blank: all NULL';
+  'pgmig: full name -> (first_name, middle_name, last_name); 1 word: first only, 2: first+last, 3+: middle words joined, particles (de, van...) before the last word join it; NULL/blank: all NULL';
 
 -- phone_e164: a phone number as E.164 ('+' and 8 to 15 digits), or NULL when it can't be one.
 --   Formatting is removed: spaces, dots, dashes, slashes, parentheses. Anything else
@@ -756,7 +782,11 @@ COMMENT ON FUNCTION _pgmig.phone_e164(text, text) IS
 --   ('12 Main St, Springfield, IL 62704, USA' -> 12 Main St | Springfield | IL | 62704 | USA).
 --   With 2 parts: street, then city = the last without its postal code
 --   ('5 Rue X, 75008 Paris, France' -> 5 Rue X | Paris | NULL | 75008 | France).
---   With 1 part: street only. NULL or blank: all NULL. Absent parts are NULL, never ''.
+--   A UK postcode is written after the post town, not after a region: with one, the rest of
+--   its part is the city and every part before it the street ('Flat 2, 10 Downing St,
+--   London SW1A 2AA, UK' -> Flat 2, 10 Downing St | London | NULL | SW1A 2AA | UK).
+--   With 1 part: the street when it has a digit (a house number: '42 Oak Ave'), else the city
+--   ('Springfield'). NULL or blank: all NULL. Absent parts are NULL, never ''.
 --   Known misses: a unit on its own part ('12 Main St, Apt 4, Springfield') is taken for
 --   the city; a region spelled out without postal code or country in a 4-part line is
 --   taken for a country only if the part before it has a digit.
@@ -799,15 +829,22 @@ AS $fn$
                                        ' {2,}', ' ', 'g'), ' '), '') AS rest
       FROM tailed
   )
-  SELECT CASE WHEN m >= 3 THEN array_to_string(r[1:m - 2], ', ') ELSE r[1] END,
-         CASE WHEN m >= 3 THEN r[m - 1] WHEN m = 2 THEN rest END,
-         CASE WHEN m >= 3 THEN rest END,
+  SELECT CASE WHEN town THEN array_to_string(r[1:m - 1], ', ')
+              WHEN m >= 3 THEN array_to_string(r[1:m - 2], ', ')
+              WHEN m = 1 AND r[1] !~ '[0-9]' THEN NULL
+              ELSE r[1] END,
+         CASE WHEN town OR m = 2 THEN rest
+              WHEN m >= 3 THEN r[m - 1]
+              WHEN m = 1 AND r[1] !~ '[0-9]' THEN r[1] END,
+         CASE WHEN m >= 3 AND NOT town THEN rest END,
          postal,
          country
-    FROM rest
+    FROM (SELECT x.*,
+                 coalesce(x.rest IS NOT NULL AND x.postal ~* '^[a-z]{1,2}[0-9][a-z0-9]? ?[0-9][a-z]{2}$', false) AS town
+            FROM rest AS x) AS uk
 $fn$;
 COMMENT ON FUNCTION _pgmig.address_parts(text) IS
-  'pgmig: heuristic split of a one-line comma-separated address into (street, city, region, postal_code, country); NULL where absent';
+  'pgmig: heuristic split of a one-line comma-separated address into (street, city, region, postal_code, country); UK postcodes follow the town; NULL where absent';
 
 -- ascii_fold: Latin letters with accents, and the ligatures, spelled in plain ASCII
 -- ('Zoë Ångström' -> 'Zoe Angstrom', 'Straße' -> 'Strasse', 'Æ' -> 'AE', 'Œ' -> 'OE',
@@ -914,7 +951,7 @@ RESET client_min_messages;
 
 -- Reference data, as migrate.sql inserts it (rolled back with precheck): the steps' ref() read it.
 
--- Reference data (model.yaml:13): 3 row(s) of public.permission_modules, as migrate inserts them, but with
+-- Reference data (model.yaml:15): 3 row(s) of public.permission_modules, as migrate inserts them, but with
 -- keys below the table's smallest: sequences are not transactional, so precheck draws none.
 WITH wanted (code, name) AS (
   VALUES ('users'::text, 'Users and roles'::text),
@@ -927,7 +964,25 @@ SELECT w.code, w.name,
 FROM wanted AS w
 ON CONFLICT (code) DO NOTHING;
 
--- Reference data (model.yaml:19): 1 row(s) of public.grade_systems, as migrate inserts them, but with
+-- Reference data (model.yaml:21): 7 row(s) of public.permissions, as migrate inserts them, but with
+-- keys below the table's smallest: sequences are not transactional, so precheck draws none.
+WITH wanted (module_id, code, name) AS (
+  VALUES ('users'::text, 'users.manage'::text, 'Create users and assign roles'::text),
+         ('users'::text, 'users.view'::text, 'See users'::text),
+         ('academics'::text, 'academics.manage'::text, 'Manage classes and subjects'::text),
+         ('academics'::text, 'academics.teach'::text, 'Teach classes and record grades'::text),
+         ('academics'::text, 'academics.view'::text, 'See classes and grades'::text),
+         ('communication'::text, 'communication.send'::text, 'Send messages to parents'::text),
+         ('communication'::text, 'communication.receive'::text, 'Receive messages from the school'::text)
+)
+INSERT INTO public.permissions (module_id, code, name, id) OVERRIDING SYSTEM VALUE
+SELECT parent_module_id.id, w.code, w.name,
+       (SELECT coalesce(min(t.id), 0) FROM public.permissions AS t) - row_number() OVER ()
+FROM wanted AS w
+LEFT JOIN public.permission_modules AS parent_module_id ON parent_module_id.code = w.module_id
+ON CONFLICT (code) DO NOTHING;
+
+-- Reference data (model.yaml:31): 1 row(s) of public.grade_systems, as migrate inserts them, but with
 -- keys below the table's smallest: sequences are not transactional, so precheck draws none.
 WITH wanted (code, name) AS (
   VALUES ('K12'::text, 'Kindergarten to grade 12'::text)
@@ -938,7 +993,7 @@ SELECT w.code, w.name,
 FROM wanted AS w
 ON CONFLICT (code) DO NOTHING;
 
--- Reference data (model.yaml:23): 12 row(s) of public.class_levels, as migrate inserts them, but with
+-- Reference data (model.yaml:35): 12 row(s) of public.class_levels, as migrate inserts them, but with
 -- keys below the table's smallest: sequences are not transactional, so precheck draws none.
 WITH wanted (grade_system_id, code, name, position) AS (
   VALUES ('K12'::text, 'G1'::text, 'Grade 1'::text, '1'::integer),
@@ -961,7 +1016,7 @@ FROM wanted AS w
 LEFT JOIN public.grade_systems AS parent_grade_system_id ON parent_grade_system_id.code = w.grade_system_id
 ON CONFLICT (grade_system_id, code) DO NOTHING;
 
--- Reference data (model.yaml:38): 1 row(s) of public.curriculums, as migrate inserts them, but with
+-- Reference data (model.yaml:50): 1 row(s) of public.curriculums, as migrate inserts them, but with
 -- keys below the table's smallest: sequences are not transactional, so precheck draws none.
 WITH wanted (code, name) AS (
   VALUES ('NATIONAL'::text, 'National curriculum'::text)
@@ -972,27 +1027,42 @@ SELECT w.code, w.name,
 FROM wanted AS w
 ON CONFLICT (code) DO NOTHING;
 
--- Reference data (model.yaml:42): 5 row(s) of public.subjects, as migrate inserts them, but with
+-- Reference data (model.yaml:54): 3 row(s) of public.subject_categories, as migrate inserts them, but with
 -- keys below the table's smallest: sequences are not transactional, so precheck draws none.
 WITH wanted (code, name) AS (
-  VALUES ('MATH'::text, 'Mathematics'::text),
-         ('ENG'::text, 'English'::text),
-         ('SCI'::text, 'Science'::text),
-         ('HIST'::text, 'History'::text),
-         ('ART'::text, 'Art'::text)
+  VALUES ('CORE'::text, 'Core subjects'::text),
+         ('HUMANITIES'::text, 'Humanities'::text),
+         ('ARTS'::text, 'Arts'::text)
 )
-INSERT INTO public.subjects (code, name, id) OVERRIDING SYSTEM VALUE
+INSERT INTO public.subject_categories (code, name, id) OVERRIDING SYSTEM VALUE
 SELECT w.code, w.name,
-       (SELECT coalesce(min(t.id), 0) FROM public.subjects AS t) - row_number() OVER ()
+       (SELECT coalesce(min(t.id), 0) FROM public.subject_categories AS t) - row_number() OVER ()
 FROM wanted AS w
 ON CONFLICT (code) DO NOTHING;
 
--- Reference data (model.yaml:50): 3 row(s) of public.user_types, as migrate inserts them, but with
+-- Reference data (model.yaml:60): 5 row(s) of public.subjects, as migrate inserts them, but with
+-- keys below the table's smallest: sequences are not transactional, so precheck draws none.
+WITH wanted (code, name, category_id) AS (
+  VALUES ('MATH'::text, 'Mathematics'::text, 'CORE'::text),
+         ('ENG'::text, 'English'::text, 'CORE'::text),
+         ('SCI'::text, 'Science'::text, 'CORE'::text),
+         ('HIST'::text, 'History'::text, 'HUMANITIES'::text),
+         ('ART'::text, 'Art'::text, 'ARTS'::text)
+)
+INSERT INTO public.subjects (code, name, category_id, id) OVERRIDING SYSTEM VALUE
+SELECT w.code, w.name, parent_category_id.id,
+       (SELECT coalesce(min(t.id), 0) FROM public.subjects AS t) - row_number() OVER ()
+FROM wanted AS w
+LEFT JOIN public.subject_categories AS parent_category_id ON parent_category_id.code = w.category_id
+ON CONFLICT (code) DO NOTHING;
+
+-- Reference data (model.yaml:68): 4 row(s) of public.user_types, as migrate inserts them, but with
 -- keys below the table's smallest: sequences are not transactional, so precheck draws none.
 WITH wanted (code, name) AS (
   VALUES ('staff'::text, 'Staff'::text),
          ('guardian'::text, 'Guardian'::text),
-         ('learner'::text, 'Learner'::text)
+         ('learner'::text, 'Learner'::text),
+         ('administrator'::text, 'Administrator'::text)
 )
 INSERT INTO public.user_types (code, name, id) OVERRIDING SYSTEM VALUE
 SELECT w.code, w.name,
@@ -1000,12 +1070,13 @@ SELECT w.code, w.name,
 FROM wanted AS w
 ON CONFLICT (code) DO NOTHING;
 
--- Reference data (model.yaml:56): 3 row(s) of public.roles, as migrate inserts them, but with
+-- Reference data (model.yaml:75): 4 row(s) of public.roles, as migrate inserts them, but with
 -- keys below the table's smallest: sequences are not transactional, so precheck draws none.
 WITH wanted (code, name, user_type_id) AS (
   VALUES ('teacher'::text, 'Teacher'::text, 'staff'::text),
          ('parent'::text, 'Parent'::text, 'guardian'::text),
-         ('student'::text, 'Student'::text, 'learner'::text)
+         ('student'::text, 'Student'::text, 'learner'::text),
+         ('admin'::text, 'School administrator'::text, 'administrator'::text)
 )
 INSERT INTO public.roles (code, name, user_type_id, id) OVERRIDING SYSTEM VALUE
 SELECT w.code, w.name, parent_user_type_id.id,
@@ -1014,8 +1085,30 @@ FROM wanted AS w
 LEFT JOIN public.user_types AS parent_user_type_id ON parent_user_type_id.code = w.user_type_id
 ON CONFLICT (code) DO NOTHING;
 
+-- Reference data (model.yaml:82): 12 row(s) of public.role_permissions, as migrate inserts them.
+WITH wanted (role_id, permission_id) AS (
+  VALUES ('admin'::text, 'users.manage'::text),
+         ('admin'::text, 'users.view'::text),
+         ('admin'::text, 'academics.manage'::text),
+         ('admin'::text, 'academics.view'::text),
+         ('admin'::text, 'communication.send'::text),
+         ('teacher'::text, 'users.view'::text),
+         ('teacher'::text, 'academics.teach'::text),
+         ('teacher'::text, 'academics.view'::text),
+         ('teacher'::text, 'communication.send'::text),
+         ('parent'::text, 'academics.view'::text),
+         ('parent'::text, 'communication.receive'::text),
+         ('student'::text, 'academics.view'::text)
+)
+INSERT INTO public.role_permissions (role_id, permission_id)
+SELECT parent_role_id.id, parent_permission_id.id
+FROM wanted AS w
+LEFT JOIN public.roles AS parent_role_id ON parent_role_id.code = w.role_id
+LEFT JOIN public.permissions AS parent_permission_id ON parent_permission_id.code = w.permission_id
+ON CONFLICT (role_id, permission_id) DO NOTHING;
+
 -- ----------------------------------------------------------------------------
--- Step 1/10: public.schools  (model.yaml:70)
+-- Step 1/10: public.schools  (model.yaml:107)
 -- ----------------------------------------------------------------------------
 -- The id map of schools, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1036,7 +1129,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step schools (model.yaml:70) failed: %', SQLERRM
+  RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -1057,6 +1150,21 @@ BEGIN
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL';
   RAISE NOTICE 'step schools: % source rows, % filtered by `where`', n_in, n_filtered;
+
+  -- Warning 1 (model.yaml:112): rows that migrate, listed for a look first
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.schools s
+       CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
+       LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
+    WHERE true
+    AND coalesce((nullif(btrim(s.phone), '') IS NOT NULL AND (_pgmig.phone_e164(s.phone) IS NULL OR btrim(s.phone) ~* '(x|ext\.?|extension|#) ?[0-9]{1,6}$')), false)
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'WARN  schools warning 1 "phone: `_pgmig.phone_e164` gives NULL for a value that is not a phone number, and an extension is dropped": % rows (migrated), e.g. %', n_found, samples;
+  END IF;
 
   -- V2: name NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
@@ -1146,13 +1254,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step schools (model.yaml:70) failed: %', SQLERRM
+  RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 2/10: public.users  (model.yaml:83)
+-- Step 2/10: public.users  (model.yaml:120)
 -- ----------------------------------------------------------------------------
 -- The id map of teacher_users, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1173,7 +1281,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:83) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -1194,6 +1302,21 @@ BEGIN
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff';
   RAISE NOTICE 'step teacher_users: % source rows, % filtered by `where`', n_in, n_filtered;
+
+  -- Warning 1 (model.yaml:128): rows that migrate, listed for a look first
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
+    FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
+    WHERE true
+    AND coalesce((nullif(btrim(t.phone), '') IS NOT NULL AND (_pgmig.phone_e164(t.phone) IS NULL OR btrim(t.phone) ~* '(x|ext\.?|extension|#) ?[0-9]{1,6}$')), false)
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'WARN  teacher_users warning 1 "phone: `_pgmig.phone_e164` gives NULL for a value that is not a phone number, and an extension is dropped": % rows (migrated), e.g. %', n_found, samples;
+  END IF;
 
   -- V2: email NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
@@ -1360,16 +1483,104 @@ BEGIN
     RAISE NOTICE 'BLOCKING  teacher_users: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+
+  -- Preview of the uniqueness repair of email (model.yaml:137, on_duplicate: suffix),
+  -- computed as migrate does, with the values earlier steps of this precheck would put in
+  -- public.users (pgmig_preview) counted as taken: which values change, and to what
+  -- (the first five in source key order, named by their V1 key).
+  CREATE TEMP TABLE IF NOT EXISTS pgmig_preview (table_name text, column_name text, value text);
+  CREATE TEMP TABLE pgmig_repair AS
+  SELECT jsonb_build_object('source_id', key_map.source_id) AS source_order,
+         (jsonb_build_object('id', t.id))::text AS source_key,
+         CAST(coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) AS text) AS original,
+         CAST(coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) AS text) AS value,
+         1 AS n
+  FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
+       JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
+  WHERE true
+    AND (coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT))) IS NOT NULL;
+  CREATE INDEX ON pgmig_repair (value);
+  LOOP
+    UPDATE pgmig_repair AS r
+    SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
+    WHERE r.value IS NOT NULL
+      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+           OR EXISTS (SELECT 1 FROM pgmig_preview AS p
+                      WHERE p.table_name = 'public.users' AND p.column_name = 'email' AND p.value = r.value)
+           OR EXISTS (SELECT 1 FROM pgmig_repair AS o
+                      WHERE o.value = r.value
+                        AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
+    EXIT WHEN NOT FOUND;
+  END LOOP;
+  SELECT count(*),
+         string_agg(source_key || ' ' || quote_nullable(original) || ' -> ' || quote_nullable(value), ', '
+                    ORDER BY source_order) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (SELECT c.*, row_number() OVER (ORDER BY c.source_order) AS rn
+          FROM pgmig_repair AS c
+         WHERE c.value IS DISTINCT FROM c.original) AS changed;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'REPAIR  teacher_users: email: % values would change (on_duplicate: suffix), e.g. %', n_found, samples;
+  END IF;
+  INSERT INTO pgmig_preview (table_name, column_name, value)
+  SELECT 'public.users', 'email', value FROM pgmig_repair WHERE value IS NOT NULL;
+  DROP TABLE pgmig_repair;
+
+  -- Preview of the uniqueness repair of phone (model.yaml:138, on_duplicate: clear),
+  -- computed as migrate does, with the values earlier steps of this precheck would put in
+  -- public.users (pgmig_preview) counted as taken: which values change, and to what
+  -- (the first five in source key order, named by their V1 key).
+  CREATE TEMP TABLE IF NOT EXISTS pgmig_preview (table_name text, column_name text, value text);
+  CREATE TEMP TABLE pgmig_repair AS
+  SELECT jsonb_build_object('source_id', key_map.source_id) AS source_order,
+         (jsonb_build_object('id', t.id))::text AS source_key,
+         CAST(_pgmig.phone_e164(t.phone) AS text) AS original,
+         CAST(_pgmig.phone_e164(t.phone) AS text) AS value,
+         1 AS n
+  FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
+       JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
+  WHERE true
+    AND (_pgmig.phone_e164(t.phone)) IS NOT NULL;
+  CREATE INDEX ON pgmig_repair (value);
+  LOOP
+    UPDATE pgmig_repair AS r
+    SET n = r.n + 1, value = NULL
+    WHERE r.value IS NOT NULL
+      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+           OR EXISTS (SELECT 1 FROM pgmig_preview AS p
+                      WHERE p.table_name = 'public.users' AND p.column_name = 'phone' AND p.value = r.value)
+           OR EXISTS (SELECT 1 FROM pgmig_repair AS o
+                      WHERE o.value = r.value
+                        AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
+    EXIT WHEN NOT FOUND;
+  END LOOP;
+  SELECT count(*),
+         string_agg(source_key || ' ' || quote_nullable(original) || ' -> ' || quote_nullable(value), ', '
+                    ORDER BY source_order) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (SELECT c.*, row_number() OVER (ORDER BY c.source_order) AS rn
+          FROM pgmig_repair AS c
+         WHERE c.value IS DISTINCT FROM c.original) AS changed;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'REPAIR  teacher_users: phone: % values would change (on_duplicate: clear), e.g. %', n_found, samples;
+  END IF;
+  INSERT INTO pgmig_preview (table_name, column_name, value)
+  SELECT 'public.users', 'phone', value FROM pgmig_repair WHERE value IS NOT NULL;
+  DROP TABLE pgmig_repair;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:83) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 3/10: public.user_roles  (model.yaml:103)
+-- Step 3/10: public.user_roles  (model.yaml:140)
 -- ----------------------------------------------------------------------------
 -- The id map of teacher_roles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1391,7 +1602,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -1567,13 +1778,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 4/10: public.teacher_profiles  (model.yaml:112)
+-- Step 4/10: public.teacher_profiles  (model.yaml:149)
 -- ----------------------------------------------------------------------------
 -- The id map of teacher_profiles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1594,7 +1805,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -1756,13 +1967,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 5/10: public.users  (model.yaml:133)
+-- Step 5/10: public.users  (model.yaml:170)
 -- ----------------------------------------------------------------------------
 -- The id map of parent_users, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1783,7 +1994,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:133) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -1804,6 +2015,21 @@ BEGIN
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian';
   RAISE NOTICE 'step parent_users: % source rows, % filtered by `where`', n_in, n_filtered;
+
+  -- Warning 1 (model.yaml:178): rows that migrate, listed for a look first
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
+    WHERE true
+    AND coalesce((nullif(btrim(p.phone), '') IS NOT NULL AND (_pgmig.phone_e164(p.phone) IS NULL OR btrim(p.phone) ~* '(x|ext\.?|extension|#) ?[0-9]{1,6}$')), false)
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'WARN  parent_users warning 1 "phone: `_pgmig.phone_e164` gives NULL for a value that is not a phone number, and an extension is dropped": % rows (migrated), e.g. %', n_found, samples;
+  END IF;
 
   -- V2: email NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
@@ -1970,16 +2196,104 @@ BEGIN
     RAISE NOTICE 'BLOCKING  parent_users: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+
+  -- Preview of the uniqueness repair of email (model.yaml:186, on_duplicate: suffix),
+  -- computed as migrate does, with the values earlier steps of this precheck would put in
+  -- public.users (pgmig_preview) counted as taken: which values change, and to what
+  -- (the first five in source key order, named by their V1 key).
+  CREATE TEMP TABLE IF NOT EXISTS pgmig_preview (table_name text, column_name text, value text);
+  CREATE TEMP TABLE pgmig_repair AS
+  SELECT jsonb_build_object('source_id', key_map.source_id) AS source_order,
+         (jsonb_build_object('id', p.id))::text AS source_key,
+         CAST(coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) AS text) AS original,
+         CAST(coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) AS text) AS value,
+         1 AS n
+  FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
+       JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
+  WHERE true
+    AND (coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT))) IS NOT NULL;
+  CREATE INDEX ON pgmig_repair (value);
+  LOOP
+    UPDATE pgmig_repair AS r
+    SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
+    WHERE r.value IS NOT NULL
+      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+           OR EXISTS (SELECT 1 FROM pgmig_preview AS p
+                      WHERE p.table_name = 'public.users' AND p.column_name = 'email' AND p.value = r.value)
+           OR EXISTS (SELECT 1 FROM pgmig_repair AS o
+                      WHERE o.value = r.value
+                        AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
+    EXIT WHEN NOT FOUND;
+  END LOOP;
+  SELECT count(*),
+         string_agg(source_key || ' ' || quote_nullable(original) || ' -> ' || quote_nullable(value), ', '
+                    ORDER BY source_order) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (SELECT c.*, row_number() OVER (ORDER BY c.source_order) AS rn
+          FROM pgmig_repair AS c
+         WHERE c.value IS DISTINCT FROM c.original) AS changed;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'REPAIR  parent_users: email: % values would change (on_duplicate: suffix), e.g. %', n_found, samples;
+  END IF;
+  INSERT INTO pgmig_preview (table_name, column_name, value)
+  SELECT 'public.users', 'email', value FROM pgmig_repair WHERE value IS NOT NULL;
+  DROP TABLE pgmig_repair;
+
+  -- Preview of the uniqueness repair of phone (model.yaml:187, on_duplicate: clear),
+  -- computed as migrate does, with the values earlier steps of this precheck would put in
+  -- public.users (pgmig_preview) counted as taken: which values change, and to what
+  -- (the first five in source key order, named by their V1 key).
+  CREATE TEMP TABLE IF NOT EXISTS pgmig_preview (table_name text, column_name text, value text);
+  CREATE TEMP TABLE pgmig_repair AS
+  SELECT jsonb_build_object('source_id', key_map.source_id) AS source_order,
+         (jsonb_build_object('id', p.id))::text AS source_key,
+         CAST(_pgmig.phone_e164(p.phone) AS text) AS original,
+         CAST(_pgmig.phone_e164(p.phone) AS text) AS value,
+         1 AS n
+  FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
+       JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
+  WHERE true
+    AND (_pgmig.phone_e164(p.phone)) IS NOT NULL;
+  CREATE INDEX ON pgmig_repair (value);
+  LOOP
+    UPDATE pgmig_repair AS r
+    SET n = r.n + 1, value = NULL
+    WHERE r.value IS NOT NULL
+      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+           OR EXISTS (SELECT 1 FROM pgmig_preview AS p
+                      WHERE p.table_name = 'public.users' AND p.column_name = 'phone' AND p.value = r.value)
+           OR EXISTS (SELECT 1 FROM pgmig_repair AS o
+                      WHERE o.value = r.value
+                        AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
+    EXIT WHEN NOT FOUND;
+  END LOOP;
+  SELECT count(*),
+         string_agg(source_key || ' ' || quote_nullable(original) || ' -> ' || quote_nullable(value), ', '
+                    ORDER BY source_order) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (SELECT c.*, row_number() OVER (ORDER BY c.source_order) AS rn
+          FROM pgmig_repair AS c
+         WHERE c.value IS DISTINCT FROM c.original) AS changed;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'REPAIR  parent_users: phone: % values would change (on_duplicate: clear), e.g. %', n_found, samples;
+  END IF;
+  INSERT INTO pgmig_preview (table_name, column_name, value)
+  SELECT 'public.users', 'phone', value FROM pgmig_repair WHERE value IS NOT NULL;
+  DROP TABLE pgmig_repair;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:133) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 6/10: public.user_roles  (model.yaml:152)
+-- Step 6/10: public.user_roles  (model.yaml:189)
 -- ----------------------------------------------------------------------------
 -- The id map of parent_roles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -2001,7 +2315,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -2200,13 +2514,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 7/10: public.parent_profiles  (model.yaml:161)
+-- Step 7/10: public.parent_profiles  (model.yaml:198)
 -- ----------------------------------------------------------------------------
 -- The id map of parent_profiles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -2226,7 +2540,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -2363,13 +2677,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 8/10: public.users  (model.yaml:173)
+-- Step 8/10: public.users  (model.yaml:210)
 -- ----------------------------------------------------------------------------
 -- The id map of student_users, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -2390,7 +2704,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:173) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -2411,6 +2725,21 @@ BEGIN
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner';
   RAISE NOTICE 'step student_users: % source rows, % filtered by `where`', n_in, n_filtered;
+
+  -- Warning 1 (model.yaml:218): rows that migrate, listed for a look first
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.students s
+       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
+    WHERE true
+    AND coalesce((nullif(btrim(s.phone), '') IS NOT NULL AND (_pgmig.phone_e164(s.phone) IS NULL OR btrim(s.phone) ~* '(x|ext\.?|extension|#) ?[0-9]{1,6}$')), false)
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'WARN  student_users warning 1 "phone: `_pgmig.phone_e164` gives NULL for a value that is not a phone number, and an extension is dropped": % rows (migrated), e.g. %', n_found, samples;
+  END IF;
 
   -- V2: email NOT NULL
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
@@ -2577,16 +2906,104 @@ BEGIN
     RAISE NOTICE 'BLOCKING  student_users: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
+
+  -- Preview of the uniqueness repair of email (model.yaml:226, on_duplicate: suffix),
+  -- computed as migrate does, with the values earlier steps of this precheck would put in
+  -- public.users (pgmig_preview) counted as taken: which values change, and to what
+  -- (the first five in source key order, named by their V1 key).
+  CREATE TEMP TABLE IF NOT EXISTS pgmig_preview (table_name text, column_name text, value text);
+  CREATE TEMP TABLE pgmig_repair AS
+  SELECT jsonb_build_object('source_id', key_map.source_id) AS source_order,
+         (jsonb_build_object('id', s.id))::text AS source_key,
+         CAST(coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) AS text) AS original,
+         CAST(coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) AS text) AS value,
+         1 AS n
+  FROM v1.students s
+       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
+       JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
+  WHERE true
+    AND (coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT))) IS NOT NULL;
+  CREATE INDEX ON pgmig_repair (value);
+  LOOP
+    UPDATE pgmig_repair AS r
+    SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
+    WHERE r.value IS NOT NULL
+      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+           OR EXISTS (SELECT 1 FROM pgmig_preview AS p
+                      WHERE p.table_name = 'public.users' AND p.column_name = 'email' AND p.value = r.value)
+           OR EXISTS (SELECT 1 FROM pgmig_repair AS o
+                      WHERE o.value = r.value
+                        AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
+    EXIT WHEN NOT FOUND;
+  END LOOP;
+  SELECT count(*),
+         string_agg(source_key || ' ' || quote_nullable(original) || ' -> ' || quote_nullable(value), ', '
+                    ORDER BY source_order) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (SELECT c.*, row_number() OVER (ORDER BY c.source_order) AS rn
+          FROM pgmig_repair AS c
+         WHERE c.value IS DISTINCT FROM c.original) AS changed;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'REPAIR  student_users: email: % values would change (on_duplicate: suffix), e.g. %', n_found, samples;
+  END IF;
+  INSERT INTO pgmig_preview (table_name, column_name, value)
+  SELECT 'public.users', 'email', value FROM pgmig_repair WHERE value IS NOT NULL;
+  DROP TABLE pgmig_repair;
+
+  -- Preview of the uniqueness repair of phone (model.yaml:227, on_duplicate: clear),
+  -- computed as migrate does, with the values earlier steps of this precheck would put in
+  -- public.users (pgmig_preview) counted as taken: which values change, and to what
+  -- (the first five in source key order, named by their V1 key).
+  CREATE TEMP TABLE IF NOT EXISTS pgmig_preview (table_name text, column_name text, value text);
+  CREATE TEMP TABLE pgmig_repair AS
+  SELECT jsonb_build_object('source_id', key_map.source_id) AS source_order,
+         (jsonb_build_object('id', s.id))::text AS source_key,
+         CAST(_pgmig.phone_e164(s.phone) AS text) AS original,
+         CAST(_pgmig.phone_e164(s.phone) AS text) AS value,
+         1 AS n
+  FROM v1.students s
+       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
+       JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
+  WHERE true
+    AND (_pgmig.phone_e164(s.phone)) IS NOT NULL;
+  CREATE INDEX ON pgmig_repair (value);
+  LOOP
+    UPDATE pgmig_repair AS r
+    SET n = r.n + 1, value = NULL
+    WHERE r.value IS NOT NULL
+      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+           OR EXISTS (SELECT 1 FROM pgmig_preview AS p
+                      WHERE p.table_name = 'public.users' AND p.column_name = 'phone' AND p.value = r.value)
+           OR EXISTS (SELECT 1 FROM pgmig_repair AS o
+                      WHERE o.value = r.value
+                        AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
+    EXIT WHEN NOT FOUND;
+  END LOOP;
+  SELECT count(*),
+         string_agg(source_key || ' ' || quote_nullable(original) || ' -> ' || quote_nullable(value), ', '
+                    ORDER BY source_order) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (SELECT c.*, row_number() OVER (ORDER BY c.source_order) AS rn
+          FROM pgmig_repair AS c
+         WHERE c.value IS DISTINCT FROM c.original) AS changed;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'REPAIR  student_users: phone: % values would change (on_duplicate: clear), e.g. %', n_found, samples;
+  END IF;
+  INSERT INTO pgmig_preview (table_name, column_name, value)
+  SELECT 'public.users', 'phone', value FROM pgmig_repair WHERE value IS NOT NULL;
+  DROP TABLE pgmig_repair;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:173) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 9/10: public.user_roles  (model.yaml:192)
+-- Step 9/10: public.user_roles  (model.yaml:229)
 -- ----------------------------------------------------------------------------
 -- The id map of student_roles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -2608,7 +3025,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -2830,13 +3247,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 10/10: public.student_profiles  (model.yaml:202)
+-- Step 10/10: public.student_profiles  (model.yaml:239)
 -- ----------------------------------------------------------------------------
 -- The id map of student_profiles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -2858,7 +3275,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -3053,7 +3470,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;

@@ -133,18 +133,23 @@ BEGIN
            ('schema', NULL, 'public', 'USAGE'),
            ('table', 'public', 'permission_modules', 'SELECT, DELETE'),
            ('sequence', 'public', 'permission_modules_id_seq', 'SELECT, UPDATE'),
+           ('table', 'public', 'permissions', 'SELECT, DELETE'),
+           ('sequence', 'public', 'permissions_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'grade_systems', 'SELECT, DELETE'),
            ('sequence', 'public', 'grade_systems_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'class_levels', 'SELECT, DELETE'),
            ('sequence', 'public', 'class_levels_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'curriculums', 'SELECT, DELETE'),
            ('sequence', 'public', 'curriculums_id_seq', 'SELECT, UPDATE'),
+           ('table', 'public', 'subject_categories', 'SELECT, DELETE'),
+           ('sequence', 'public', 'subject_categories_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'subjects', 'SELECT, DELETE'),
            ('sequence', 'public', 'subjects_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'user_types', 'SELECT, DELETE'),
            ('sequence', 'public', 'user_types_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'roles', 'SELECT, DELETE'),
            ('sequence', 'public', 'roles_id_seq', 'SELECT, UPDATE'),
+           ('table', 'public', 'role_permissions', 'SELECT, DELETE'),
            ('table', 'public', 'schools', 'SELECT, DELETE'),
            ('table', 'public', 'users', 'SELECT, DELETE'),
            ('table', 'public', 'user_roles', 'SELECT, DELETE'),
@@ -196,7 +201,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '42e610df91098021e88ef98af3042f0efb4bb91a9770a758fa4cda83bc22810a';
+SET pgmig.fingerprint = '6c47043a74945a9a82aae144cddeaf2a6e5e779a8ba883005ee521d7957ccb43';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -235,12 +240,16 @@ DECLARE
 BEGIN
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.permission_modules_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.permission_modules_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.permissions_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.permissions_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.grade_systems_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.grade_systems_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.class_levels_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.class_levels_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.curriculums_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.curriculums_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.subject_categories_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.subject_categories_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.subjects_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.subjects_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.user_types_id_seq'::pg_catalog.regclass;
@@ -402,7 +411,7 @@ $guard$;
 DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
-  written_names text[] := ARRAY['public.schools', 'public.users', 'public.user_roles', 'public.teacher_profiles', 'public.parent_profiles', 'public.student_profiles', 'public.permission_modules', 'public.grade_systems', 'public.class_levels', 'public.curriculums', 'public.subjects', 'public.user_types', 'public.roles']::text[];
+  written_names text[] := ARRAY['public.schools', 'public.users', 'public.user_roles', 'public.teacher_profiles', 'public.parent_profiles', 'public.student_profiles', 'public.permission_modules', 'public.permissions', 'public.grade_systems', 'public.class_levels', 'public.curriculums', 'public.subject_categories', 'public.subjects', 'public.user_types', 'public.roles', 'public.role_permissions']::text[];
   read_names text[] := ARRAY['v1.parents', 'v1.schools', 'v1.students', 'v1.teachers']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
@@ -567,9 +576,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '42e610df91098021e88ef98af3042f0efb4bb91a9770a758fa4cda83bc22810a';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6c47043a74945a9a82aae144cddeaf2a6e5e779a8ba883005ee521d7957ccb43';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 42e610df91098021e88ef98af3042f0efb4bb91a9770a758fa4cda83bc22810a; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6c47043a74945a9a82aae144cddeaf2a6e5e779a8ba883005ee521d7957ccb43; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -617,7 +626,7 @@ DECLARE
   refusals text[] := '{}';
   allowed text[] := '{}';
 BEGIN
-  -- public.student_profiles, step student_profiles (model.yaml:202): migrated rows changed since migrate, or deleted.
+  -- public.student_profiles, step student_profiles (model.yaml:239): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
   WHERE mapped.row_digest <> md5(t::text);
@@ -629,7 +638,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.student_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_profiles', 'model.yaml:202');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_profiles', 'model.yaml:239');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -650,7 +659,7 @@ BEGIN
                                        'public.student_profiles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'student_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.user_roles, step student_roles (model.yaml:192): migrated rows changed since migrate, or deleted.
+  -- public.user_roles, step student_roles (model.yaml:229): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5(t::text);
@@ -662,7 +671,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_roles', 'model.yaml:192');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_roles', 'model.yaml:229');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -683,7 +692,7 @@ BEGIN
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'student_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.users, step student_users (model.yaml:173): migrated rows changed since migrate, or deleted.
+  -- public.users, step student_users (model.yaml:210): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5(t::text);
@@ -695,7 +704,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_users', 'model.yaml:173');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_users', 'model.yaml:210');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -716,7 +725,7 @@ BEGIN
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'student_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.parent_profiles, step parent_profiles (model.yaml:161): migrated rows changed since migrate, or deleted.
+  -- public.parent_profiles, step parent_profiles (model.yaml:198): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
   WHERE mapped.row_digest <> md5(t::text);
@@ -728,7 +737,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.parent_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_profiles', 'model.yaml:161');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_profiles', 'model.yaml:198');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -749,7 +758,7 @@ BEGIN
                                        'public.parent_profiles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'parent_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.user_roles, step parent_roles (model.yaml:152): migrated rows changed since migrate, or deleted.
+  -- public.user_roles, step parent_roles (model.yaml:189): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5(t::text);
@@ -761,7 +770,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_roles', 'model.yaml:152');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_roles', 'model.yaml:189');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -782,7 +791,7 @@ BEGIN
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'parent_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.users, step parent_users (model.yaml:133): migrated rows changed since migrate, or deleted.
+  -- public.users, step parent_users (model.yaml:170): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5(t::text);
@@ -794,7 +803,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_users', 'model.yaml:133');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_users', 'model.yaml:170');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -815,7 +824,7 @@ BEGIN
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'parent_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.teacher_profiles, step teacher_profiles (model.yaml:112): migrated rows changed since migrate, or deleted.
+  -- public.teacher_profiles, step teacher_profiles (model.yaml:149): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
   WHERE mapped.row_digest <> md5(t::text);
@@ -827,7 +836,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.teacher_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_profiles', 'model.yaml:112');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_profiles', 'model.yaml:149');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -848,7 +857,7 @@ BEGIN
                                        'public.teacher_profiles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'teacher_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.user_roles, step teacher_roles (model.yaml:103): migrated rows changed since migrate, or deleted.
+  -- public.user_roles, step teacher_roles (model.yaml:140): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5(t::text);
@@ -860,7 +869,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_roles', 'model.yaml:103');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_roles', 'model.yaml:140');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -881,7 +890,7 @@ BEGIN
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'teacher_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.users, step teacher_users (model.yaml:83): migrated rows changed since migrate, or deleted.
+  -- public.users, step teacher_users (model.yaml:120): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5(t::text);
@@ -893,7 +902,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_users', 'model.yaml:83');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_users', 'model.yaml:120');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -914,7 +923,7 @@ BEGIN
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'teacher_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.schools, step schools (model.yaml:70): migrated rows changed since migrate, or deleted.
+  -- public.schools, step schools (model.yaml:107): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5(t::text);
@@ -926,7 +935,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.schools', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'schools', 'model.yaml:70');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'schools', 'model.yaml:107');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -953,9 +962,9 @@ BEGIN
   WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
                                  'public.parent_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a migrated row of public.schools', 'parent_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'public.schools', 'parent_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.parent_profiles (user_id) → public.users (parent_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -966,9 +975,9 @@ BEGIN
       UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
                                  'public.parent_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a migrated row of public.users', 'parent_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'public.users', 'parent_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.student_profiles (parent_user_id) → public.users (student_profiles_parent_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -979,9 +988,9 @@ BEGIN
       UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
                                  'public.student_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a migrated row of public.users', 'student_profiles_parent_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'public.users', 'student_profiles_parent_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.student_profiles (school_id) → public.schools (student_profiles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -990,9 +999,9 @@ BEGIN
   WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
                                  'public.student_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a migrated row of public.schools', 'student_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'public.schools', 'student_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.student_profiles (user_id) → public.users (student_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -1003,9 +1012,9 @@ BEGIN
       UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
                                  'public.student_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a migrated row of public.users', 'student_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'public.users', 'student_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.teacher_profiles (school_id) → public.schools (teacher_profiles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -1014,9 +1023,9 @@ BEGIN
   WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
                                  'public.teacher_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a migrated row of public.schools', 'teacher_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'public.schools', 'teacher_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.teacher_profiles (user_id) → public.users (teacher_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -1027,9 +1036,9 @@ BEGIN
       UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
                                  'public.teacher_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a migrated row of public.users', 'teacher_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'public.users', 'teacher_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.user_roles (school_id) → public.schools (user_roles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -1040,9 +1049,9 @@ BEGIN
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a migrated row of public.schools', 'user_roles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'public.schools', 'user_roles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.user_roles (user_id) → public.users (user_roles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
@@ -1055,9 +1064,9 @@ BEGIN
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a migrated row of public.users', 'user_roles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'public.users', 'user_roles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   IF pg_catalog.cardinality(refusals) > 0 THEN
@@ -1073,7 +1082,7 @@ BEGIN
 END
 $check$;
 
--- Undo step 10/10: public.student_profiles  (model.yaml:202)
+-- Undo step 10/10: public.student_profiles  (model.yaml:239)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1091,14 +1100,14 @@ BEGIN
   RAISE NOTICE 'undo student_profiles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo student_profiles (model.yaml:202): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo student_profiles (model.yaml:239): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_student_profiles;
 
--- Undo step 9/10: public.user_roles  (model.yaml:192)
+-- Undo step 9/10: public.user_roles  (model.yaml:229)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1116,14 +1125,14 @@ BEGIN
   RAISE NOTICE 'undo student_roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo student_roles (model.yaml:192): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo student_roles (model.yaml:229): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_student_roles;
 
--- Undo step 8/10: public.users  (model.yaml:173)
+-- Undo step 8/10: public.users  (model.yaml:210)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1141,14 +1150,14 @@ BEGIN
   RAISE NOTICE 'undo student_users: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo student_users (model.yaml:173): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo student_users (model.yaml:210): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_student_users;
 
--- Undo step 7/10: public.parent_profiles  (model.yaml:161)
+-- Undo step 7/10: public.parent_profiles  (model.yaml:198)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1166,14 +1175,14 @@ BEGIN
   RAISE NOTICE 'undo parent_profiles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo parent_profiles (model.yaml:161): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo parent_profiles (model.yaml:198): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_parent_profiles;
 
--- Undo step 6/10: public.user_roles  (model.yaml:152)
+-- Undo step 6/10: public.user_roles  (model.yaml:189)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1191,14 +1200,14 @@ BEGIN
   RAISE NOTICE 'undo parent_roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo parent_roles (model.yaml:152): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo parent_roles (model.yaml:189): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_parent_roles;
 
--- Undo step 5/10: public.users  (model.yaml:133)
+-- Undo step 5/10: public.users  (model.yaml:170)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1216,14 +1225,14 @@ BEGIN
   RAISE NOTICE 'undo parent_users: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo parent_users (model.yaml:133): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo parent_users (model.yaml:170): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_parent_users;
 
--- Undo step 4/10: public.teacher_profiles  (model.yaml:112)
+-- Undo step 4/10: public.teacher_profiles  (model.yaml:149)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1241,14 +1250,14 @@ BEGIN
   RAISE NOTICE 'undo teacher_profiles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo teacher_profiles (model.yaml:112): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo teacher_profiles (model.yaml:149): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_teacher_profiles;
 
--- Undo step 3/10: public.user_roles  (model.yaml:103)
+-- Undo step 3/10: public.user_roles  (model.yaml:140)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1266,14 +1275,14 @@ BEGIN
   RAISE NOTICE 'undo teacher_roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo teacher_roles (model.yaml:103): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo teacher_roles (model.yaml:140): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_teacher_roles;
 
--- Undo step 2/10: public.users  (model.yaml:83)
+-- Undo step 2/10: public.users  (model.yaml:120)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1291,14 +1300,14 @@ BEGIN
   RAISE NOTICE 'undo teacher_users: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo teacher_users (model.yaml:83): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo teacher_users (model.yaml:120): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_teacher_users;
 
--- Undo step 1/10: public.schools  (model.yaml:70)
+-- Undo step 1/10: public.schools  (model.yaml:107)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1316,14 +1325,39 @@ BEGIN
   RAISE NOTICE 'undo schools: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo schools (model.yaml:70): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo schools (model.yaml:107): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.map_schools;
 
--- Undo reference data (model.yaml:56): the rows of public.roles migrate inserted,
+-- Undo reference data (model.yaml:82): the rows of public.role_permissions migrate inserted,
+-- except those a row still uses (written since by others).
+DO $undo$
+DECLARE
+  n_deleted bigint;
+  n_kept bigint;
+BEGIN
+
+  DELETE FROM public.role_permissions AS t
+  USING _pgmig.reference AS r
+  WHERE r.model = 'school' AND r.table_name = 'public.role_permissions'
+    AND t.role_id = CAST(r.key ->> 'role_id' AS integer) AND t.permission_id = CAST(r.key ->> 'permission_id' AS integer);
+  GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  SELECT count(*) INTO n_kept
+  FROM public.role_permissions AS t
+  JOIN _pgmig.reference AS r ON t.role_id = CAST(r.key ->> 'role_id' AS integer) AND t.permission_id = CAST(r.key ->> 'permission_id' AS integer)
+  WHERE r.model = 'school' AND r.table_name = 'public.role_permissions';
+  -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
+  DELETE FROM _pgmig.reference AS r
+  WHERE r.model = 'school' AND r.table_name = 'public.role_permissions'
+    AND NOT EXISTS (SELECT 1 FROM public.role_permissions AS t WHERE t.role_id = CAST(r.key ->> 'role_id' AS integer) AND t.permission_id = CAST(r.key ->> 'permission_id' AS integer));
+  RAISE NOTICE 'undo reference public.role_permissions: % rows deleted, % kept (still used)', n_deleted, n_kept;
+END
+$undo$;
+
+-- Undo reference data (model.yaml:75): the rows of public.roles migrate inserted,
 -- except those a row still uses (written since by others).
 DO $undo$
 DECLARE
@@ -1335,6 +1369,7 @@ BEGIN
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.roles'
     AND t.id = CAST(r.key ->> 'id' AS integer)
+    AND NOT EXISTS (SELECT 1 FROM public.role_permissions AS c WHERE c.role_id = t.id)
     AND NOT EXISTS (SELECT 1 FROM public.user_roles AS c WHERE c.role_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
   SELECT count(*) INTO n_kept
@@ -1358,7 +1393,7 @@ BEGIN
 END
 $undo$;
 
--- Undo reference data (model.yaml:50): the rows of public.user_types migrate inserted,
+-- Undo reference data (model.yaml:68): the rows of public.user_types migrate inserted,
 -- except those a row still uses (written since by others).
 DO $undo$
 DECLARE
@@ -1394,7 +1429,7 @@ BEGIN
 END
 $undo$;
 
--- Undo reference data (model.yaml:42): the rows of public.subjects migrate inserted,
+-- Undo reference data (model.yaml:60): the rows of public.subjects migrate inserted,
 -- except those a row still uses (written since by others).
 DO $undo$
 DECLARE
@@ -1429,7 +1464,42 @@ BEGIN
 END
 $undo$;
 
--- Undo reference data (model.yaml:38): the rows of public.curriculums migrate inserted,
+-- Undo reference data (model.yaml:54): the rows of public.subject_categories migrate inserted,
+-- except those a row still uses (written since by others).
+DO $undo$
+DECLARE
+  n_deleted bigint;
+  n_kept bigint;
+BEGIN
+
+  DELETE FROM public.subject_categories AS t
+  USING _pgmig.reference AS r
+  WHERE r.model = 'school' AND r.table_name = 'public.subject_categories'
+    AND t.id = CAST(r.key ->> 'id' AS integer)
+    AND NOT EXISTS (SELECT 1 FROM public.subjects AS c WHERE c.category_id = t.id);
+  GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  SELECT count(*) INTO n_kept
+  FROM public.subject_categories AS t
+  JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
+  WHERE r.model = 'school' AND r.table_name = 'public.subject_categories';
+  -- public.subject_categories_id_seq back to its value before migrate, unless rows written since in
+  -- public.subject_categories.id need it higher.
+  PERFORM setval('public.subject_categories_id_seq',
+                 greatest(saved.last_value, remaining.max_value),
+                 CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
+  FROM _pgmig.sequences AS saved,
+       (SELECT greatest(
+                 (SELECT max(id) FROM public.subject_categories)) AS max_value) AS remaining
+  WHERE saved.model = 'school' AND saved.sequence = 'public.subject_categories_id_seq';
+  -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
+  DELETE FROM _pgmig.reference AS r
+  WHERE r.model = 'school' AND r.table_name = 'public.subject_categories'
+    AND NOT EXISTS (SELECT 1 FROM public.subject_categories AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
+  RAISE NOTICE 'undo reference public.subject_categories: % rows deleted, % kept (still used)', n_deleted, n_kept;
+END
+$undo$;
+
+-- Undo reference data (model.yaml:50): the rows of public.curriculums migrate inserted,
 -- except those a row still uses (written since by others).
 DO $undo$
 DECLARE
@@ -1464,7 +1534,7 @@ BEGIN
 END
 $undo$;
 
--- Undo reference data (model.yaml:23): the rows of public.class_levels migrate inserted,
+-- Undo reference data (model.yaml:35): the rows of public.class_levels migrate inserted,
 -- except those a row still uses (written since by others).
 DO $undo$
 DECLARE
@@ -1499,7 +1569,7 @@ BEGIN
 END
 $undo$;
 
--- Undo reference data (model.yaml:19): the rows of public.grade_systems migrate inserted,
+-- Undo reference data (model.yaml:31): the rows of public.grade_systems migrate inserted,
 -- except those a row still uses (written since by others).
 DO $undo$
 DECLARE
@@ -1534,7 +1604,42 @@ BEGIN
 END
 $undo$;
 
--- Undo reference data (model.yaml:13): the rows of public.permission_modules migrate inserted,
+-- Undo reference data (model.yaml:21): the rows of public.permissions migrate inserted,
+-- except those a row still uses (written since by others).
+DO $undo$
+DECLARE
+  n_deleted bigint;
+  n_kept bigint;
+BEGIN
+
+  DELETE FROM public.permissions AS t
+  USING _pgmig.reference AS r
+  WHERE r.model = 'school' AND r.table_name = 'public.permissions'
+    AND t.id = CAST(r.key ->> 'id' AS integer)
+    AND NOT EXISTS (SELECT 1 FROM public.role_permissions AS c WHERE c.permission_id = t.id);
+  GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  SELECT count(*) INTO n_kept
+  FROM public.permissions AS t
+  JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
+  WHERE r.model = 'school' AND r.table_name = 'public.permissions';
+  -- public.permissions_id_seq back to its value before migrate, unless rows written since in
+  -- public.permissions.id need it higher.
+  PERFORM setval('public.permissions_id_seq',
+                 greatest(saved.last_value, remaining.max_value),
+                 CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
+  FROM _pgmig.sequences AS saved,
+       (SELECT greatest(
+                 (SELECT max(id) FROM public.permissions)) AS max_value) AS remaining
+  WHERE saved.model = 'school' AND saved.sequence = 'public.permissions_id_seq';
+  -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
+  DELETE FROM _pgmig.reference AS r
+  WHERE r.model = 'school' AND r.table_name = 'public.permissions'
+    AND NOT EXISTS (SELECT 1 FROM public.permissions AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
+  RAISE NOTICE 'undo reference public.permissions: % rows deleted, % kept (still used)', n_deleted, n_kept;
+END
+$undo$;
+
+-- Undo reference data (model.yaml:15): the rows of public.permission_modules migrate inserted,
 -- except those a row still uses (written since by others).
 DO $undo$
 DECLARE
@@ -1545,7 +1650,8 @@ BEGIN
   DELETE FROM public.permission_modules AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.permission_modules'
-    AND t.id = CAST(r.key ->> 'id' AS integer);
+    AND t.id = CAST(r.key ->> 'id' AS integer)
+    AND NOT EXISTS (SELECT 1 FROM public.permissions AS c WHERE c.module_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
   SELECT count(*) INTO n_kept
   FROM public.permission_modules AS t
@@ -1569,7 +1675,6 @@ END
 $undo$;
 
 DELETE FROM _pgmig.changes WHERE model = 'school';
-DELETE FROM _pgmig.repairs_taken WHERE model = 'school';
 DELETE FROM _pgmig.rejects WHERE model = 'school';
 DELETE FROM _pgmig.batches WHERE model = 'school';
 DELETE FROM _pgmig.sequences WHERE model = 'school';

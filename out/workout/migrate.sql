@@ -196,7 +196,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'bd9c46550d516f8e1c1f032dbc0ceda351be5ba6b7d99bde89c67443606c6129';
+SET pgmig.fingerprint = '6293334da37dc6a0282ae83c45070cf7c06e99990f913446726774cd20730934';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -441,15 +441,6 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   new_value text,
   changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (model, step, column_name, key)
-);
--- The candidates a repair found already held in V2 (as md5: the values are others' rows'):
--- verify recomputes the repair from them, as migrate saw V2, whatever was deleted since.
-CREATE TABLE IF NOT EXISTS _pgmig.repairs_taken (
-  model text NOT NULL,
-  step text NOT NULL,
-  column_name text NOT NULL,
-  value_md5 text NOT NULL,
-  PRIMARY KEY (model, step, column_name, value_md5)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.reference (
   model text NOT NULL,
@@ -785,9 +776,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'bd9c46550d516f8e1c1f032dbc0ceda351be5ba6b7d99bde89c67443606c6129';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6293334da37dc6a0282ae83c45070cf7c06e99990f913446726774cd20730934';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile bd9c46550d516f8e1c1f032dbc0ceda351be5ba6b7d99bde89c67443606c6129; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6293334da37dc6a0282ae83c45070cf7c06e99990f913446726774cd20730934; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1414,10 +1405,6 @@ FROM (
   SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
         FROM _pgmig.changes AS b WHERE b.model = 'workout') AS x
-  UNION ALL
-  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
-  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
-        FROM _pgmig.repairs_taken AS b WHERE b.model = 'workout') AS x
   UNION ALL
   SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line

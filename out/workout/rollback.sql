@@ -182,7 +182,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'bd9c46550d516f8e1c1f032dbc0ceda351be5ba6b7d99bde89c67443606c6129';
+SET pgmig.fingerprint = '6293334da37dc6a0282ae83c45070cf7c06e99990f913446726774cd20730934';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -520,9 +520,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'bd9c46550d516f8e1c1f032dbc0ceda351be5ba6b7d99bde89c67443606c6129';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6293334da37dc6a0282ae83c45070cf7c06e99990f913446726774cd20730934';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile bd9c46550d516f8e1c1f032dbc0ceda351be5ba6b7d99bde89c67443606c6129; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6293334da37dc6a0282ae83c45070cf7c06e99990f913446726774cd20730934; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -766,9 +766,9 @@ BEGIN
   WHERE (c.exercise_id) IN (SELECT t.id FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
                                  'public.exercise_logs', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a migrated row of public.exercises', 'exercise_logs_exercise_id_fkey', 'SET NULL', 'set to NULL');
+                                 'public.exercises', 'exercise_logs_exercise_id_fkey', 'SET NULL', 'set to NULL');
     IF cascade_on THEN
       allowed := allowed || finding;
     ELSE
@@ -781,9 +781,9 @@ BEGIN
   WHERE (c.session_id) IN (SELECT t.id FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
                                  'public.exercise_logs', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a migrated row of public.workout_sessions', 'exercise_logs_session_id_fkey', 'CASCADE', 'deleted');
+                                 'public.workout_sessions', 'exercise_logs_session_id_fkey', 'CASCADE', 'deleted');
     IF cascade_on THEN
       allowed := allowed || finding;
     ELSE
@@ -796,25 +796,9 @@ BEGIN
   WHERE (c.day_id) IN (SELECT t.id FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
                                  'public.exercises', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a migrated row of public.workout_days', 'exercises_day_id_fkey', 'CASCADE', 'deleted');
-    IF cascade_on THEN
-      allowed := allowed || finding;
-    ELSE
-      refusals := refusals || finding;
-    END IF;
-  END IF;
-  -- public.exercise_logs (exercise_id) → public.exercises (exercise_logs_exercise_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_days → public.exercises → public.exercise_logs).
-  SELECT count(*) INTO n
-  FROM public.exercise_logs AS c
-  WHERE (c.exercise_id) IN (SELECT c1.id FROM public.exercises AS c1 WHERE (c1.day_id) IN (SELECT t.id FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id)
- AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c1.id = mapped.id))
-    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
-  IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
-                                 'public.exercise_logs', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a row of public.exercises that ON DELETE CASCADE deletes with a migrated row (public.workout_days → public.exercises → public.exercise_logs)', 'exercise_logs_exercise_id_fkey', 'SET NULL', 'set to NULL');
+                                 'public.workout_days', 'exercises_day_id_fkey', 'CASCADE', 'deleted');
     IF cascade_on THEN
       allowed := allowed || finding;
     ELSE
@@ -827,58 +811,9 @@ BEGIN
   WHERE (c.week_id) IN (SELECT t.id FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
                                  'public.workout_days', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a migrated row of public.workout_weeks', 'workout_days_week_id_fkey', 'CASCADE', 'deleted');
-    IF cascade_on THEN
-      allowed := allowed || finding;
-    ELSE
-      refusals := refusals || finding;
-    END IF;
-  END IF;
-  -- public.exercises (day_id) → public.workout_days (exercises_day_id_fkey, ON DELETE CASCADE): rows of others under rows CASCADE deletes with migrated ones (public.workout_weeks → public.workout_days → public.exercises).
-  SELECT count(*) INTO n
-  FROM public.exercises AS c
-  WHERE (c.day_id) IN (SELECT c1.id FROM public.workout_days AS c1 WHERE (c1.week_id) IN (SELECT t.id FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id)
- AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c1.id = mapped.id))
-    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c.id = mapped.id);
-  IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
-                                 'public.exercises', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a row of public.workout_days that ON DELETE CASCADE deletes with a migrated row (public.workout_weeks → public.workout_days → public.exercises)', 'exercises_day_id_fkey', 'CASCADE', 'deleted');
-    IF cascade_on THEN
-      allowed := allowed || finding;
-    ELSE
-      refusals := refusals || finding;
-    END IF;
-  END IF;
-  -- public.exercise_logs (exercise_id) → public.exercises (exercise_logs_exercise_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_weeks → public.workout_days → public.exercises → public.exercise_logs).
-  SELECT count(*) INTO n
-  FROM public.exercise_logs AS c
-  WHERE (c.exercise_id) IN (SELECT c2.id FROM public.exercises AS c2 WHERE (c2.day_id) IN (SELECT c1.id FROM public.workout_days AS c1 WHERE (c1.week_id) IN (SELECT t.id FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id)
- AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c1.id = mapped.id))
- AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c2.id = mapped.id))
-    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
-  IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
-                                 'public.exercise_logs', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a row of public.exercises that ON DELETE CASCADE deletes with a migrated row (public.workout_weeks → public.workout_days → public.exercises → public.exercise_logs)', 'exercise_logs_exercise_id_fkey', 'SET NULL', 'set to NULL');
-    IF cascade_on THEN
-      allowed := allowed || finding;
-    ELSE
-      refusals := refusals || finding;
-    END IF;
-  END IF;
-  -- public.workout_sessions (day_id) → public.workout_days (workout_sessions_day_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_weeks → public.workout_days → public.workout_sessions).
-  SELECT count(*) INTO n
-  FROM public.workout_sessions AS c
-  WHERE (c.day_id) IN (SELECT c1.id FROM public.workout_days AS c1 WHERE (c1.week_id) IN (SELECT t.id FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id)
- AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c1.id = mapped.id))
-    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE c.id = mapped.id);
-  IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
-                                 'public.workout_sessions', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a row of public.workout_days that ON DELETE CASCADE deletes with a migrated row (public.workout_weeks → public.workout_days → public.workout_sessions)', 'workout_sessions_day_id_fkey', 'SET NULL', 'set to NULL');
+                                 'public.workout_weeks', 'workout_days_week_id_fkey', 'CASCADE', 'deleted');
     IF cascade_on THEN
       allowed := allowed || finding;
     ELSE
@@ -891,9 +826,9 @@ BEGIN
   WHERE (c.day_id) IN (SELECT t.id FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
                                  'public.workout_sessions', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a migrated row of public.workout_days', 'workout_sessions_day_id_fkey', 'SET NULL', 'set to NULL');
+                                 'public.workout_days', 'workout_sessions_day_id_fkey', 'SET NULL', 'set to NULL');
     IF cascade_on THEN
       allowed := allowed || finding;
     ELSE
@@ -906,9 +841,9 @@ BEGIN
   WHERE (c.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
                                  'public.workout_sessions', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a migrated row of public.workout_plans', 'workout_sessions_plan_id_fkey', 'SET NULL', 'set to NULL');
+                                 'public.workout_plans', 'workout_sessions_plan_id_fkey', 'SET NULL', 'set to NULL');
     IF cascade_on THEN
       allowed := allowed || finding;
     ELSE
@@ -921,77 +856,9 @@ BEGIN
   WHERE (c.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
                                  'public.workout_weeks', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a migrated row of public.workout_plans', 'workout_weeks_plan_id_fkey', 'CASCADE', 'deleted');
-    IF cascade_on THEN
-      allowed := allowed || finding;
-    ELSE
-      refusals := refusals || finding;
-    END IF;
-  END IF;
-  -- public.workout_days (week_id) → public.workout_weeks (workout_days_week_id_fkey, ON DELETE CASCADE): rows of others under rows CASCADE deletes with migrated ones (public.workout_plans → public.workout_weeks → public.workout_days).
-  SELECT count(*) INTO n
-  FROM public.workout_days AS c
-  WHERE (c.week_id) IN (SELECT c1.id FROM public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id)
- AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c1.id = mapped.id))
-    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c.id = mapped.id);
-  IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
-                                 'public.workout_days', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a row of public.workout_weeks that ON DELETE CASCADE deletes with a migrated row (public.workout_plans → public.workout_weeks → public.workout_days)', 'workout_days_week_id_fkey', 'CASCADE', 'deleted');
-    IF cascade_on THEN
-      allowed := allowed || finding;
-    ELSE
-      refusals := refusals || finding;
-    END IF;
-  END IF;
-  -- public.exercises (day_id) → public.workout_days (exercises_day_id_fkey, ON DELETE CASCADE): rows of others under rows CASCADE deletes with migrated ones (public.workout_plans → public.workout_weeks → public.workout_days → public.exercises).
-  SELECT count(*) INTO n
-  FROM public.exercises AS c
-  WHERE (c.day_id) IN (SELECT c2.id FROM public.workout_days AS c2 WHERE (c2.week_id) IN (SELECT c1.id FROM public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id)
- AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c1.id = mapped.id))
- AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c2.id = mapped.id))
-    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c.id = mapped.id);
-  IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
-                                 'public.exercises', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a row of public.workout_days that ON DELETE CASCADE deletes with a migrated row (public.workout_plans → public.workout_weeks → public.workout_days → public.exercises)', 'exercises_day_id_fkey', 'CASCADE', 'deleted');
-    IF cascade_on THEN
-      allowed := allowed || finding;
-    ELSE
-      refusals := refusals || finding;
-    END IF;
-  END IF;
-  -- public.exercise_logs (exercise_id) → public.exercises (exercise_logs_exercise_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_plans → public.workout_weeks → public.workout_days → public.exercises → public.exercise_logs).
-  SELECT count(*) INTO n
-  FROM public.exercise_logs AS c
-  WHERE (c.exercise_id) IN (SELECT c3.id FROM public.exercises AS c3 WHERE (c3.day_id) IN (SELECT c2.id FROM public.workout_days AS c2 WHERE (c2.week_id) IN (SELECT c1.id FROM public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id)
- AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c1.id = mapped.id))
- AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c2.id = mapped.id))
- AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c3.id = mapped.id))
-    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
-  IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
-                                 'public.exercise_logs', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a row of public.exercises that ON DELETE CASCADE deletes with a migrated row (public.workout_plans → public.workout_weeks → public.workout_days → public.exercises → public.exercise_logs)', 'exercise_logs_exercise_id_fkey', 'SET NULL', 'set to NULL');
-    IF cascade_on THEN
-      allowed := allowed || finding;
-    ELSE
-      refusals := refusals || finding;
-    END IF;
-  END IF;
-  -- public.workout_sessions (day_id) → public.workout_days (workout_sessions_day_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_plans → public.workout_weeks → public.workout_days → public.workout_sessions).
-  SELECT count(*) INTO n
-  FROM public.workout_sessions AS c
-  WHERE (c.day_id) IN (SELECT c2.id FROM public.workout_days AS c2 WHERE (c2.week_id) IN (SELECT c1.id FROM public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id)
- AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c1.id = mapped.id))
- AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c2.id = mapped.id))
-    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE c.id = mapped.id);
-  IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
-                                 'public.workout_sessions', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'a row of public.workout_days that ON DELETE CASCADE deletes with a migrated row (public.workout_plans → public.workout_weeks → public.workout_days → public.workout_sessions)', 'workout_sessions_day_id_fkey', 'SET NULL', 'set to NULL');
+                                 'public.workout_plans', 'workout_weeks_plan_id_fkey', 'CASCADE', 'deleted');
     IF cascade_on THEN
       allowed := allowed || finding;
     ELSE
@@ -1162,7 +1029,6 @@ $undo$;
 DROP TABLE IF EXISTS _pgmig.map_workout_plans;
 
 DELETE FROM _pgmig.changes WHERE model = 'workout';
-DELETE FROM _pgmig.repairs_taken WHERE model = 'workout';
 DELETE FROM _pgmig.rejects WHERE model = 'workout';
 DELETE FROM _pgmig.batches WHERE model = 'workout';
 DELETE FROM _pgmig.sequences WHERE model = 'workout';

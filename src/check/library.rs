@@ -20,6 +20,15 @@ pub(super) struct Transform {
     pub(super) required: usize,
     pub(super) fields: &'static [&'static str],
     pub(super) volatile: bool,
+    /// A function that can give NULL (or drop part of the value) for a non-null input is
+    /// lossy: what it loses, and the SQL test of a row losing it (`{call}` is the call,
+    /// `{0}` its first argument). PLAN.md says so; precheck counts and samples those rows.
+    pub(super) loss: Option<Loss>,
+}
+
+pub(super) struct Loss {
+    pub(super) what: &'static str,
+    pub(super) test: &'static str,
 }
 
 pub(super) const LIBRARY: &[Transform] = &[
@@ -29,6 +38,7 @@ pub(super) const LIBRARY: &[Transform] = &[
         required: 1,
         fields: &["first_name", "middle_name", "last_name"],
         volatile: false,
+        loss: None,
     },
     Transform {
         name: "phone_e164",
@@ -36,6 +46,10 @@ pub(super) const LIBRARY: &[Transform] = &[
         required: 1,
         fields: &[],
         volatile: false,
+        loss: Some(Loss {
+            what: "NULL for a value that is not a phone number, and an extension is dropped",
+            test: r"nullif(btrim({0}), '') IS NOT NULL AND ({call} IS NULL OR btrim({0}) ~* '(x|ext\.?|extension|#) ?[0-9]{1,6}$')",
+        }),
     },
     Transform {
         name: "address_parts",
@@ -43,6 +57,7 @@ pub(super) const LIBRARY: &[Transform] = &[
         required: 1,
         fields: &["street", "city", "region", "postal_code", "country"],
         volatile: false,
+        loss: None,
     },
     Transform {
         name: "ascii_fold",
@@ -50,6 +65,7 @@ pub(super) const LIBRARY: &[Transform] = &[
         required: 1,
         fields: &[],
         volatile: false,
+        loss: None,
     },
     Transform {
         name: "email_from_template",
@@ -62,6 +78,7 @@ pub(super) const LIBRARY: &[Transform] = &[
         required: 4,
         fields: &[],
         volatile: false,
+        loss: None,
     },
     Transform {
         name: "new_password_hash",
@@ -69,6 +86,7 @@ pub(super) const LIBRARY: &[Transform] = &[
         required: 0,
         fields: &[],
         volatile: true,
+        loss: None,
     },
     Transform {
         name: "with_counter",
@@ -76,6 +94,7 @@ pub(super) const LIBRARY: &[Transform] = &[
         required: 2,
         fields: &[],
         volatile: false,
+        loss: None,
     },
 ];
 
@@ -131,6 +150,39 @@ pub fn fresh_value(e: &Expr) -> Option<FreshValue> {
         pattern: None,
         form: "a uuid".into(),
     })
+}
+
+/// A lossy library call in an expression: the function, what it loses, and the SQL test of a
+/// row losing it.
+pub struct LossyCall {
+    pub function: &'static str,
+    pub what: &'static str,
+    pub test: String,
+}
+
+/// The calls of lossy library functions in `expr`, in order.
+pub fn lossy_calls(expr: &Expr) -> Vec<LossyCall> {
+    let mut found = Vec::new();
+    let _ = sqlparser::ast::visit_expressions(expr, |e| {
+        if let Expr::Function(f) = e {
+            let lossy = called(f).and_then(|(name, _)| {
+                let t = LIBRARY.iter().find(|t| t.name == name)?;
+                Some((t.name, t.loss.as_ref()?))
+            });
+            if let (Some((function, loss)), Some(first)) = (lossy, positional_args(f).first()) {
+                found.push(LossyCall {
+                    function,
+                    what: loss.what,
+                    test: loss
+                        .test
+                        .replace("{call}", &e.to_string())
+                        .replace("{0}", &first.to_string()),
+                });
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    found
 }
 
 /// The arguments of a call written by position (`f(a, b)`), in order.

@@ -338,6 +338,19 @@ impl StepContext<'_> {
             }
             let mut cm = column_map(target, &e, source_type, ColumnOrigin::Model(line_of(value)));
             cm.null_into_not_null = target.not_null && nullable_column(&e, &scope, self.v1);
+            // A lossy library call: PLAN.md says what it loses, precheck lists the rows.
+            for loss in super::library::lossy_calls(&e) {
+                let what = format!("`_pgmig.{}` gives {}", loss.function, loss.what);
+                warn_rules.push(Reject {
+                    when: Sql {
+                        sql: loss.test,
+                        line: line_of(value),
+                    },
+                    reason: format!("{}: {what}", target.name),
+                    reason_sql: None,
+                });
+                cm.lossy.get_or_insert(what);
+            }
             columns.push(cm);
             filled.insert(target.name.clone(), e);
         }

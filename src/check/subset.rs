@@ -4,6 +4,11 @@
 //! V1 table of that name (`teachers` selects teacher_users, teacher_roles, teacher_profiles).
 //! The steps the subset needs and leaves out become prerequisites: the scripts refuse to run
 //! until a migrate that included them is done.
+//!
+//! A step that repairs duplicates in a target table (`on_duplicate: suffix` or `clear`) needs
+//! every earlier step into that table too: which values it changes depends on the rows they
+//! put there first. Parents migrated before teachers would keep the e-mails the guide's order
+//! gives to the teachers (and the teachers would get the suffixes).
 
 use std::collections::BTreeSet;
 
@@ -48,7 +53,13 @@ pub fn select(mut plan: Plan, entities: &[String]) -> Result<Plan, String> {
     let all_steps: Vec<String> = plan.steps.iter().map(|s| s.name.clone()).collect();
     let mut prerequisites: Vec<Dependency> = Vec::new();
     for s in plan.steps.iter().filter(|s| chosen.contains(&s.name)) {
-        for d in s.after.iter().filter(|d| !chosen.contains(&d.step)) {
+        let repair_order = repaired_after(&plan, s);
+        for d in s
+            .after
+            .iter()
+            .chain(&repair_order)
+            .filter(|d| !chosen.contains(&d.step))
+        {
             if !prerequisites.iter().any(|p| p.step == d.step) {
                 prerequisites.push(Dependency {
                     step: d.step.clone(),
@@ -60,7 +71,13 @@ pub fn select(mut plan: Plan, entities: &[String]) -> Result<Plan, String> {
     let dependents: Vec<String> = plan
         .steps
         .iter()
-        .filter(|s| !chosen.contains(&s.name) && s.after.iter().any(|d| chosen.contains(&d.step)))
+        .filter(|s| {
+            !chosen.contains(&s.name)
+                && s.after
+                    .iter()
+                    .chain(&repaired_after(&plan, s))
+                    .any(|d| chosen.contains(&d.step))
+        })
         .map(|s| s.name.clone())
         .collect();
     // Precheck looks for FK parents in the id maps of steps that run before: of the subset,
@@ -93,4 +110,27 @@ pub fn select(mut plan: Plan, entities: &[String]) -> Result<Plan, String> {
         all_steps,
     });
     Ok(plan)
+}
+
+/// The earlier steps (in the model's order) into the table `step` repairs duplicates in: its
+/// repairs' outcome depends on the rows they put there first.
+fn repaired_after(plan: &Plan, step: &crate::plan::Step) -> Vec<Dependency> {
+    if step.repairs.is_empty() {
+        return Vec::new();
+    }
+    let columns: Vec<&str> = step.repairs.iter().map(|r| r.column.as_str()).collect();
+    plan.steps
+        .iter()
+        .take_while(|e| e.name != step.name)
+        .filter(|e| e.target == step.target)
+        .map(|e| Dependency {
+            step: e.name.clone(),
+            reason: format!(
+                "its repair of {} ({}) keeps the values {} put there first",
+                step.target,
+                columns.join(", "),
+                e.name
+            ),
+        })
+        .collect()
 }

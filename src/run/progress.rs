@@ -143,7 +143,8 @@ fn literals(line: &str) -> Vec<String> {
 /// What a step's closing NOTICE says.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum StepNotice {
-    /// `step N/T name: A source rows, B filtered, C rejected, D migrated`
+    /// `step N/T name: A source rows, B filtered, C rejected, D migrated` (and, for a step
+    /// with repairs, `, E values repaired (_pgmig.changes)`): [`crate::step_notice`].
     Done {
         number: usize,
         name: String,
@@ -168,15 +169,7 @@ pub(crate) fn parse_notice(text: &str) -> Option<StepNotice> {
     if what.starts_with("batch ") && what.ends_with(" rows") {
         return Some(StepNotice::Batch { number, name });
     }
-    let parts: Vec<&str> = what.split(", ").collect();
-    let suffixes = [" source rows", " filtered", " rejected", " migrated"];
-    if parts.len() != 4 {
-        return None;
-    }
-    let mut counts = [0i64; 4];
-    for (i, (p, s)) in parts.iter().zip(suffixes).enumerate() {
-        counts[i] = p.strip_suffix(s)?.parse().ok()?;
-    }
+    let counts = crate::step_notice::parse_done(what)?;
     Some(StepNotice::Done {
         number,
         name,

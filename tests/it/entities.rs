@@ -266,3 +266,68 @@ fn collisions_without_a_repair_rule_are_blocking_precheck_findings() {
         "expected {planted} rows: {email}"
     );
 }
+
+/// The guide's order is a rule: "Teachers Next, Parents Then". A parent sharing a teacher's
+/// e-mail gets the suffix because the teacher's user is there first; parents migrated before
+/// teachers would keep the address and hand the teachers the suffixes. So a subset whose
+/// repairs depend on rows of steps not yet migrated is refused, naming them, and nothing is
+/// written; in the guide's order, no teacher's e-mail or phone is changed.
+#[test]
+fn parents_before_teachers_are_refused_naming_the_steps_their_repairs_need() {
+    let db = school_db("entities_repair_order");
+    let schools = compiled(&["schools"]);
+    let teachers = compiled(&["teachers"]);
+    let parents = compiled(&["parents"]);
+    let plan = std::fs::read_to_string(parents.path().join("PLAN.md")).unwrap();
+    assert!(
+        plan.contains("- teacher_users (parent_users needs it: its repair of public.users (email, phone) keeps the values teacher_users put there first)"),
+        "{plan}"
+    );
+    must_pass(
+        db.psql_file(schools.path().join("migrate.sql"), &[]),
+        "migrate schools",
+    );
+    let before = db.table_md5s(&["public"]);
+    for script in ["precheck.sql", "migrate.sql"] {
+        refused(
+            &db,
+            parents.path(),
+            script,
+            "needs these steps migrated first: teacher_users",
+        );
+    }
+    assert_eq!(
+        db.table_md5s(&["public"]),
+        before,
+        "a refused subset changed V2"
+    );
+
+    must_pass(
+        db.psql_file(teachers.path().join("migrate.sql"), &[]),
+        "migrate teachers",
+    );
+    must_pass(
+        db.psql_file(parents.path().join("migrate.sql"), &[]),
+        "migrate parents",
+    );
+    // The guide's rule on the migrated users: every teacher keeps its V1 e-mail (normalized);
+    // the parents sharing one got the suffix.
+    let teachers_changed = count(
+        &db,
+        "SELECT count(*) FROM v1.teachers t JOIN _pgmig.map_teacher_users m ON m.source_id = t.id
+           JOIN public.users u ON u.id = m.id
+          WHERE nullif(lower(btrim(t.email)), '') IS NOT NULL AND u.email <> lower(btrim(t.email))",
+    );
+    assert_eq!(teachers_changed, 0, "a teacher lost its e-mail");
+    let parents_suffixed = count(
+        &db,
+        "SELECT count(*) FROM v1.parents p JOIN _pgmig.map_parent_users m ON m.source_id = p.id
+           JOIN public.users u ON u.id = m.id
+           JOIN v1.teachers t ON lower(btrim(t.email)) = lower(btrim(p.email))
+          WHERE u.email = replace(lower(btrim(p.email)), '@', '+2@')",
+    );
+    assert_eq!(
+        parents_suffixed, 3,
+        "the sample's teacher/parent shared e-mails"
+    );
+}

@@ -51,10 +51,14 @@ WITH people AS (
          nullif(lower(btrim(p.v1_email)), '') AS v1_norm_email,
          regexp_replace(coalesce(p.v1_phone, ''), '[^0-9]', '', 'g') AS v1_digits,
          -- The template e-mail, for names in ASCII (all those without an e-mail, in the
-         -- sample): first word, last word (if two or more), <letter><id>, as a-z0-9_- only.
+         -- sample): first word, last word (if two or more; with the particle before it, as in
+         -- 'de Cruz'), <letter><id>, as a-z0-9_- only.
          concat_ws('.', nullif(lower(regexp_replace(w.words[1], '[^A-Za-z0-9_-]', '', 'g')), ''),
                         CASE WHEN cardinality(w.words) > 1
-                             THEN nullif(lower(regexp_replace(w.words[cardinality(w.words)], '[^A-Za-z0-9_-]', '', 'g')), '') END,
+                             THEN nullif(lower(regexp_replace(
+                                    CASE WHEN cardinality(w.words) > 2 AND w.words[cardinality(w.words) - 1] IN ('de', 'van', 'von', 'da', 'del')
+                                         THEN w.words[cardinality(w.words) - 1] ELSE '' END
+                                    || w.words[cardinality(w.words)], '[^A-Za-z0-9_-]', '', 'g')), '') END,
                         p.letter || p.source_id) || '@' || p.domain AS template_email,
          p.full_name ~ '^[ -~]*$' AS ascii_name
     FROM people p JOIN public.users u ON u.id = p.user_id
@@ -225,10 +229,13 @@ fn reference_codes(db: &TestDb) -> BTreeMap<&'static str, Vec<String>> {
     let q = |sql: &str| strings(db, sql);
     BTreeMap::from([
         ("permission_modules", q("SELECT code FROM public.permission_modules ORDER BY code")),
+        ("permissions", q("SELECT m.code || '/' || p.code FROM public.permissions p JOIN public.permission_modules m ON m.id = p.module_id ORDER BY p.code")),
+        ("role_permissions", q("SELECT r.code || ':' || p.code FROM public.role_permissions rp JOIN public.roles r ON r.id = rp.role_id JOIN public.permissions p ON p.id = rp.permission_id ORDER BY r.code, p.code")),
+        ("subject_categories", q("SELECT code FROM public.subject_categories ORDER BY code")),
         ("grade_systems", q("SELECT code FROM public.grade_systems ORDER BY code")),
         ("class_levels", q("SELECT g.code || '/' || c.code || '/' || c.position FROM public.class_levels c JOIN public.grade_systems g ON g.id = c.grade_system_id ORDER BY c.position")),
         ("curriculums", q("SELECT code FROM public.curriculums ORDER BY code")),
-        ("subjects", q("SELECT code FROM public.subjects ORDER BY code")),
+        ("subjects", q("SELECT s.code || ':' || coalesce(c.code, '-') FROM public.subjects s LEFT JOIN public.subject_categories c ON c.id = s.category_id ORDER BY s.code")),
         ("user_types", q("SELECT code FROM public.user_types ORDER BY code")),
         ("roles", q("SELECT r.code || ':' || t.code FROM public.roles r JOIN public.user_types t ON t.id = r.user_type_id ORDER BY r.code")),
     ])
@@ -482,18 +489,38 @@ fn end_to_end(scale: u32, precheck: bool) {
     assert_eq!(refs["grade_systems"], ["K12"]);
     assert_eq!(refs["class_levels"], levels);
     assert_eq!(refs["curriculums"], ["NATIONAL"]);
-    assert_eq!(refs["subjects"], ["ART", "ENG", "HIST", "MATH", "SCI"]);
-    assert_eq!(refs["user_types"], ["guardian", "learner", "staff"]);
+    assert_eq!(
+        refs["subjects"],
+        [
+            "ART:ARTS",
+            "ENG:CORE",
+            "HIST:HUMANITIES",
+            "MATH:CORE",
+            "SCI:CORE"
+        ]
+    );
+    assert_eq!(refs["subject_categories"], ["ARTS", "CORE", "HUMANITIES"]);
+    assert_eq!(
+        refs["user_types"],
+        ["administrator", "guardian", "learner", "staff"]
+    );
     assert_eq!(
         refs["roles"],
-        ["parent:guardian", "student:learner", "teacher:staff"]
+        [
+            "admin:administrator",
+            "parent:guardian",
+            "student:learner",
+            "teacher:staff"
+        ]
     );
+    assert_eq!(refs["permissions"].len(), 7);
+    assert_eq!(refs["role_permissions"].len(), 12);
     assert_eq!(
         num(
             &db,
             "SELECT count(*) FROM _pgmig.reference WHERE model = 'school'"
         ),
-        3 + 1 + 12 + 1 + 5 + 3 + 3,
+        3 + 7 + 1 + 12 + 1 + 3 + 5 + 4 + 4 + 12,
         "every reference row is recorded as inserted"
     );
 
@@ -516,7 +543,7 @@ fn end_to_end(scale: u32, precheck: bool) {
     // Rollback: V2 as before (reference rows gone), no bookkeeping of the model left.
     let undo = must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
     assert!(
-        undo.contains("undo reference public.roles: 3 rows deleted, 0 kept (still used)"),
+        undo.contains("undo reference public.roles: 4 rows deleted, 0 kept (still used)"),
         "{undo}"
     );
     assert_eq!(db.table_md5s(&["public"]), before, "rollback gives V2 back");
@@ -568,10 +595,18 @@ fn reference_rows_that_were_there_before_are_kept() {
     must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
     must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
     let refs = reference_codes(&db);
-    assert_eq!(refs["user_types"], ["guardian", "learner", "staff"]);
+    assert_eq!(
+        refs["user_types"],
+        ["administrator", "guardian", "learner", "staff"]
+    );
     assert_eq!(
         refs["roles"],
-        ["parent:guardian", "student:learner", "teacher:staff"]
+        [
+            "admin:administrator",
+            "parent:guardian",
+            "student:learner",
+            "teacher:staff"
+        ]
     );
     assert!(
         strings(&db, rows).contains(&pre_rows[0]),
@@ -592,15 +627,15 @@ fn reference_rows_that_were_there_before_are_kept() {
         0,
         "rows that were there are not recorded as inserted"
     );
-    assert_eq!(num(&db, "SELECT count(*) FROM _pgmig.reference WHERE model = 'school' AND table_name IN ('public.roles', 'public.user_types')"), 4);
+    assert_eq!(num(&db, "SELECT count(*) FROM _pgmig.reference WHERE model = 'school' AND table_name IN ('public.roles', 'public.user_types')"), 6);
 
     let undo = must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
     assert!(
-        undo.contains("undo reference public.roles: 2 rows deleted, 0 kept (still used)"),
+        undo.contains("undo reference public.roles: 3 rows deleted, 0 kept (still used)"),
         "{undo}"
     );
     assert!(
-        undo.contains("undo reference public.user_types: 2 rows deleted, 0 kept (still used)"),
+        undo.contains("undo reference public.user_types: 3 rows deleted, 0 kept (still used)"),
         "{undo}"
     );
     assert_eq!(
@@ -635,11 +670,11 @@ fn reference_rows_used_since_migrate_are_kept_by_rollback() {
 
     let undo = must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
     assert!(
-        undo.contains("undo reference public.roles: 2 rows deleted, 1 kept (still used)"),
+        undo.contains("undo reference public.roles: 3 rows deleted, 1 kept (still used)"),
         "{undo}"
     );
     assert!(
-        undo.contains("undo reference public.user_types: 2 rows deleted, 1 kept (still used)"),
+        undo.contains("undo reference public.user_types: 3 rows deleted, 1 kept (still used)"),
         "{undo}"
     );
     assert!(
@@ -660,6 +695,9 @@ fn reference_rows_used_since_migrate_are_kept_by_rollback() {
     assert_eq!(refs["user_types"], ["guardian"]);
     for t in [
         "permission_modules",
+        "permissions",
+        "role_permissions",
+        "subject_categories",
         "grade_systems",
         "class_levels",
         "curriculums",
@@ -873,7 +911,7 @@ fn compile_error_reference_row_names_an_unknown_parent_key() {
         false,
     );
     assert!(
-        err.contains("help: user_type_id: one of guardian, learner, staff"),
+        err.contains("help: user_type_id: one of administrator, guardian, learner, staff"),
         "{err}"
     );
 }
@@ -940,8 +978,8 @@ fn plan_lists_only_the_v1_columns_no_step_reads() {
     assert_eq!(
         dropped,
         [
-            format!("- `v1.teachers.password`, line 234: {reason}"),
-            format!("- `v1.parents.password`, line 236: {reason}")
+            format!("- `v1.teachers.password`, line 271: {reason}"),
+            format!("- `v1.parents.password`, line 273: {reason}")
         ],
         "{plan}"
     );
@@ -1137,5 +1175,341 @@ fn verify_checks_what_it_can_of_password_hashes() {
     assert!(
         text.contains("FAIL  teacher_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6: 40 rows"),
         "{text}"
+    );
+}
+
+/// V1 (sample at scale 1) migrated by the school model's scripts.
+fn migrated_school(name: &str) -> TestDb {
+    let db = school_db(name, 1);
+    let dir = compiled();
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    db
+}
+
+/// The guide's "Addresses: mapped from V1 structure to V2 components", checked on every
+/// planted form (sample.sql's `sample_address(n)`, n % 10) of every migrated teacher, parent
+/// and school: each form's V1 line is read by its own pattern into the parts it holds. The
+/// UK form (`Flat 2, 10 Downing St, London SW1A 2AA, UK`) keeps the flat in the street and
+/// London as the city; a lone part without a digit (`Springfield`) is a city, not a street.
+#[test]
+fn migrated_addresses_follow_every_planted_form() {
+    let db = migrated_school("school_addresses");
+    let oracle = r"
+WITH migrated AS (
+  SELECT 'teacher' AS kind, t.id AS n, t.address, p.street, p.city, p.region, p.postal_code, p.country
+    FROM v1.teachers t JOIN _pgmig.map_teacher_users m ON m.source_id = t.id
+    JOIN public.teacher_profiles p ON p.user_id = m.id
+  UNION ALL
+  SELECT 'parent', v.id, v.address, p.street, p.city, p.region, p.postal_code, p.country
+    FROM v1.parents v JOIN _pgmig.map_parent_users m ON m.source_id = v.id
+    JOIN public.parent_profiles p ON p.user_id = m.id
+  UNION ALL
+  SELECT 'school', v.id, v.address, s.street, s.city, s.region, s.postal_code, s.country
+    FROM v1.schools v JOIN _pgmig.map_schools m ON m.source_id = v.id
+    JOIN public.schools s ON s.id = m.id
+), expected AS (
+  SELECT kind, n, n % 10 AS form, address, ARRAY[street, city, region, postal_code, country] AS got,
+         CASE n % 10
+           WHEN 0 THEN (SELECT ARRAY[m[1], m[2], m[3], m[4], m[5]]
+                          FROM regexp_match(address, '^([0-9]+ [^,]+), ([^,]+), ([A-Z]{2}) ([0-9]{5}), (USA)$') m)
+           WHEN 1 THEN (SELECT ARRAY[m[1], m[3], NULL, m[2], m[4]]
+                          FROM regexp_match(address, '^([0-9]+ Rue [^,]+), ([0-9]{5}) (Paris), (France)$') m)
+           WHEN 2 THEN (SELECT ARRAY[m[1], m[2], NULL, m[3], m[4]]
+                          FROM regexp_match(address, '^(Flat [0-9]+, [0-9]+ [^,]+), (London) ([A-Z0-9]{2,4} [0-9][A-Z]{2}), (UK)$') m)
+           WHEN 3 THEN CASE WHEN address ~ '^[0-9]+ [A-Za-z ]+$' THEN ARRAY[address, NULL, NULL, NULL, NULL]
+                            WHEN address ~ '^[A-Za-z ]+$' THEN ARRAY[NULL, address, NULL, NULL, NULL] END
+           WHEN 4 THEN CASE WHEN address IS NULL THEN ARRAY[NULL, NULL, NULL, NULL, NULL]::text[] END
+           WHEN 5 THEN (SELECT ARRAY[m[1], m[2], m[3], m[4], NULL]
+                          FROM regexp_match(address, '^([0-9]+ [^,]+), ([^,]+), ([A-Z]{2}) ([0-9]{5})$') m)
+           WHEN 6 THEN (SELECT ARRAY[m[1], m[2], m[3], m[4], m[5]]
+                          FROM regexp_match(address, '^(Apt [0-9][A-C], [0-9]+ [^,]+), ([^,]+), ([A-Z]{2}) ([0-9]{5}), (USA)$') m)
+           WHEN 7 THEN (SELECT ARRAY[m[1], m[3], NULL, m[2], m[4]]
+                          FROM regexp_match(address, '^([^,0-9]+ [0-9]+), ([0-9]{5}) (Berlin), (Germany)$') m)
+           WHEN 8 THEN (SELECT ARRAY[m[1], m[2], m[3], m[4], NULL]
+                          FROM regexp_match(address, '^([0-9]+ [^,]+),([^,]+),([A-Z]{2}) ([0-9]{5})$') m)
+           WHEN 9 THEN (SELECT ARRAY[m[1], m[2], m[3], m[4], m[5]]
+                          FROM regexp_match(address, '^([0-9]+ [^,]+), ([^,]+), ([A-Z]{2}) ([0-9]{5}-[0-9]{4}), (United States)$') m)
+         END AS want
+    FROM migrated
+)
+";
+    let per_form = strings(
+        &db,
+        &format!(
+            "{oracle}SELECT form || ': ' || count(*) || ' rows, ' || count(*) FILTER (WHERE want IS NULL) || ' unread, '
+                    || count(*) FILTER (WHERE got IS DISTINCT FROM want) || ' wrong'
+               FROM expected GROUP BY form ORDER BY form"
+        ),
+    );
+    let want: Vec<String> = (0..10)
+        .map(|f| {
+            let rows = 4 + 15 + if (1..=5).contains(&f) { 1 } else { 0 };
+            format!("{f}: {rows} rows, 0 unread, 0 wrong")
+        })
+        .collect();
+    let wrong = strings(
+        &db,
+        &format!(
+            "{oracle}SELECT kind || ' ' || n || ': ' || coalesce(address, 'NULL') || ' -> ' || got::text
+               FROM expected WHERE got IS DISTINCT FROM want ORDER BY kind, n LIMIT 10"
+        ),
+    );
+    assert_eq!(per_form, want, "first wrong ones: {wrong:#?}");
+}
+
+/// The guide's "Names: split full names into first/middle/last components", with the
+/// library's documented rule for particles: `de`, `van`, `von`, `da`, `del`… right before the
+/// last word belong to the last name (`Juan Carlos de Cruz` -> Juan | Carlos | de Cruz).
+/// Checked on every planted four-word name (sample.sql's `sample_name(n)`, n % 20 = 2), and no
+/// migrated middle name ends with a particle.
+#[test]
+fn migrated_names_keep_particles_in_the_last_name() {
+    let db = migrated_school("school_particles");
+    let people = "
+WITH people AS (
+  SELECT t.full_name, u.first_name, u.middle_name, u.last_name
+    FROM v1.teachers t JOIN _pgmig.map_teacher_users m ON m.source_id = t.id JOIN public.users u ON u.id = m.id
+  UNION ALL
+  SELECT p.full_name, u.first_name, u.middle_name, u.last_name
+    FROM v1.parents p JOIN _pgmig.map_parent_users m ON m.source_id = p.id JOIN public.users u ON u.id = m.id
+  UNION ALL
+  SELECT s.full_name, u.first_name, u.middle_name, u.last_name
+    FROM v1.students s JOIN _pgmig.map_student_users m ON m.source_id = s.id JOIN public.users u ON u.id = m.id
+)
+";
+    let with_particle = format!(
+        "{people}SELECT count(*) FROM people CROSS JOIN LATERAL
+           regexp_match(full_name, '^([A-Za-z]+) ([A-Za-z]+) (de|van|von|da|del) ([A-Za-z''-]+)$') m
+          WHERE m IS NOT NULL"
+    );
+    let split_by_the_rule = format!(
+        "{with_particle} AND (first_name, middle_name, last_name) IS NOT DISTINCT FROM (m[1], m[2], m[3] || ' ' || m[4])"
+    );
+    // 2 teachers, 8 parents, 13 students have a four-word name with a particle.
+    assert_eq!(num(&db, &with_particle), 23, "planted particle names");
+    assert_eq!(
+        num(&db, &split_by_the_rule),
+        23,
+        "split by the particle rule"
+    );
+    let stranded = format!(
+        "{people}SELECT count(*) FROM people WHERE middle_name ~* '(^| )(de|la|van|von|der|den|da|del|della|di|du|dos|das|le)$'"
+    );
+    assert_eq!(
+        num(&db, &stranded),
+        0,
+        "no middle name ends with a particle"
+    );
+}
+
+/// Steps with repairs end with a five-part NOTICE (`…, 7 values repaired (_pgmig.changes)`);
+/// the runner read only four-part ones, so `--json` printed the NOTICE as an extra output line
+/// and closed those steps with null counts (`?` on a terminal). Both sides now take the
+/// NOTICE from one definition (src/step_notice.rs): every `step_done` of a freshly compiled
+/// migrate carries the counts of `_pgmig.log`: the school model in transaction mode (repairs
+/// need it), the workout model in batched mode (four parts, from the same definition).
+#[test]
+fn the_runner_reads_the_step_notices_of_every_mode() {
+    for (mode, db, dir, steps) in [
+        (
+            "transaction",
+            school_db("school_progress_transaction", 1),
+            compiled(),
+            10,
+        ),
+        (
+            "batched",
+            crate::support::workout::workout_db("school_progress_batched"),
+            crate::support::workout_batched("200"),
+            6,
+        ),
+    ] {
+        let out = crate::support::pgmig_cli(&[
+            "run",
+            "migrate",
+            "--json",
+            "--dir",
+            &dir.path().display().to_string(),
+            "--db",
+            &db.url(),
+        ]);
+        assert!(out.status.success(), "{mode}: {}", stderr(&out));
+        let events: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+            .collect();
+        let unread: Vec<&serde_json::Value> = events
+            .iter()
+            .filter(|e| {
+                e["event"] == "output" && e["text"].as_str().is_some_and(|t| t.contains("step "))
+            })
+            .collect();
+        assert!(
+            unread.is_empty(),
+            "{mode}: step notices not read: {unread:#?}"
+        );
+        let done: Vec<String> = events
+            .iter()
+            .filter(|e| e["event"] == "step_done")
+            .map(|e| {
+                format!(
+                    "{} {} {} {} {}",
+                    e["step"].as_str().unwrap_or("?"),
+                    e["rows_in"],
+                    e["rows_filtered"],
+                    e["rows_rejected"],
+                    e["rows_out"]
+                )
+            })
+            .collect();
+        let log = strings(
+            &db,
+            "SELECT step || ' ' || rows_in || ' ' || rows_filtered || ' ' || rows_rejected || ' ' || rows_out
+               FROM _pgmig.log WHERE script = 'migrate' AND step <> '(all)' ORDER BY id",
+        );
+        assert_eq!(log.len(), steps, "{mode}");
+        assert_eq!(done, log, "{mode}: step_done events against _pgmig.log");
+    }
+}
+
+/// `_pgmig.phone_e164` gives NULL for a value that is not a phone number and drops an
+/// extension: a lossy transform (library metadata), so PLAN.md says "lossy? yes" for every
+/// column it fills, and precheck lists, per step, the rows that lose their phone that way (count
+/// and sample keys). The guide's rule ("phone numbers: standardized format with country codes")
+/// checked on the migrated users: every V1 phone that did not come through whole is one
+/// precheck counted, or one the uniqueness repair cleared and recorded in `_pgmig.changes`.
+#[test]
+fn lossy_phones_are_said_in_plan_and_counted_by_precheck() {
+    let dir = compiled();
+    let plan = std::fs::read_to_string(dir.path().join("PLAN.md")).unwrap();
+    let lossy = "**yes**: `_pgmig.phone_e164` gives NULL for a value that is not a phone number, and an extension is dropped |";
+    for alias in ["s", "t", "p", "s"] {
+        let row = format!("| `phone` | text | `_pgmig.phone_e164({alias}.phone)` |  | {lossy}");
+        assert!(plan.contains(&row), "PLAN.md lacks {row}");
+    }
+    assert!(
+        plan.contains("- lossy: `parent_users.phone`: `_pgmig.phone_e164` gives NULL"),
+        "{plan}"
+    );
+    let db = school_db("school_lossy_phones", 1);
+    let pre = must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck");
+    // Precheck's count of a step's lossy phones (0 when it lists none).
+    let warned = |step: &str| -> i64 {
+        let head = format!("WARN  {step} warning ");
+        let Some(line) = pre
+            .lines()
+            .find(|l| l.contains(&head) && l.contains("phone: `_pgmig.phone_e164` gives NULL"))
+        else {
+            return 0;
+        };
+        let tail = &line[line.find("\": ").unwrap() + 3..];
+        assert!(tail.contains("rows (migrated), e.g. "), "{line}");
+        tail.split(' ').next().unwrap().parse().unwrap()
+    };
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let mut lost_in_all = 0;
+    for (step, v1, map) in [
+        ("schools", "v1.schools", "map_schools"),
+        ("teacher_users", "v1.teachers", "map_teacher_users"),
+        ("parent_users", "v1.parents", "map_parent_users"),
+        ("student_users", "v1.students", "map_student_users"),
+    ] {
+        let target = if step == "schools" {
+            "public.schools"
+        } else {
+            "public.users"
+        };
+        let lost = num(
+            &db,
+            &format!(
+                "SELECT count(*) FROM {v1} v JOIN _pgmig.{map} m ON m.source_id = v.id JOIN {target} u ON u.id = m.id
+                  WHERE nullif(btrim(v.phone), '') IS NOT NULL
+                    AND (u.phone IS NULL OR v.phone ~* '(x|ext)')
+                    AND NOT EXISTS (SELECT 1 FROM _pgmig.changes c WHERE c.step = '{step}' AND c.column_name = 'phone'
+                                      AND c.key ->> 'id' = u.id::text)"
+            ),
+        );
+        assert_eq!(
+            warned(step),
+            lost,
+            "{step}: precheck's count of lossy phones"
+        );
+        lost_in_all += lost;
+    }
+    // 40 phones blanked (the issue's count) and 20 extensions dropped.
+    assert_eq!(lost_in_all, 60);
+}
+
+/// The guide's setup (setup_v2.py) creates "permission modules and permissions", "subject
+/// categories and subjects" and "user types and roles": the model's reference data. Its rules,
+/// checked on V2 after migrate: every module has permissions, every role (the administrator's
+/// too) grants some, only the administrator manages users, every subject has a category, and
+/// every subject a migrated teacher teaches is one of them.
+#[test]
+fn the_guides_setup_is_in_v2_after_migrate() {
+    let db = migrated_school("school_setup");
+    for (rule, sql) in [
+        ("a module without permissions", "SELECT count(*) FROM public.permission_modules m WHERE NOT EXISTS (SELECT 1 FROM public.permissions p WHERE p.module_id = m.id)"),
+        ("a role that grants nothing", "SELECT count(*) FROM public.roles r WHERE NOT EXISTS (SELECT 1 FROM public.role_permissions rp WHERE rp.role_id = r.id)"),
+        ("a subject without a category", "SELECT count(*) FROM public.subjects WHERE category_id IS NULL"),
+        ("a role other than admin manages users", "SELECT count(*) FROM public.role_permissions rp JOIN public.roles r ON r.id = rp.role_id JOIN public.permissions p ON p.id = rp.permission_id WHERE p.code = 'users.manage' AND r.code <> 'admin'"),
+    ] {
+        assert_eq!(num(&db, sql), 0, "{rule}:\n{sql}");
+    }
+    assert_eq!(
+        strings(&db, "SELECT r.code || ':' || t.code FROM public.roles r JOIN public.user_types t ON t.id = r.user_type_id WHERE r.code = 'admin'"),
+        ["admin:administrator"]
+    );
+    assert_eq!(
+        num(&db, "SELECT count(*) FROM public.teacher_profiles tp JOIN public.subjects s ON s.id = tp.subject_id JOIN public.subject_categories c ON c.id = s.category_id"),
+        num(&db, "SELECT count(*) FROM public.teacher_profiles WHERE subject_id IS NOT NULL"),
+        "every taught subject has its category"
+    );
+}
+
+/// Precheck previews the uniqueness repairs (the guide's "Resolves Conflicts: adds counter
+/// suffixes for duplicates"): per step and column, how many values would change, and the first
+/// five (V1 key, old value -> new value), computed as migrate computes them with the values of
+/// earlier steps counted as taken. The preview is checked against what migrate then records in
+/// `_pgmig.changes`, line for line.
+#[test]
+fn precheck_previews_the_repairs_migrate_makes() {
+    let db = school_db("school_repair_preview", 1);
+    let dir = compiled();
+    let pre = must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck");
+    let mut previewed: Vec<String> = pre
+        .lines()
+        .filter_map(|l| l.find("REPAIR  ").map(|i| l[i..].to_string()))
+        .collect();
+    previewed.sort();
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let mut expected = strings(
+        &db,
+        "WITH maps AS (
+           SELECT 'teacher_users' AS step, source_id, id FROM _pgmig.map_teacher_users
+           UNION ALL SELECT 'parent_users', source_id, id FROM _pgmig.map_parent_users
+           UNION ALL SELECT 'student_users', source_id, id FROM _pgmig.map_student_users
+         ), changed AS (
+           SELECT c.step, c.column_name, m.source_id, c.old_value, c.new_value,
+                  row_number() OVER (PARTITION BY c.step, c.column_name ORDER BY m.source_id) AS rn,
+                  count(*) OVER (PARTITION BY c.step, c.column_name) AS n
+             FROM _pgmig.changes c JOIN maps m ON m.step = c.step AND m.id::text = c.key ->> 'id'
+         )
+         SELECT 'REPAIR  ' || step || ': ' || column_name || ': ' || n || ' values would change (on_duplicate: '
+                || CASE column_name WHEN 'email' THEN 'suffix' ELSE 'clear' END || '), e.g. '
+                || string_agg(jsonb_build_object('id', source_id)::text || ' ' || quote_nullable(old_value) || ' -> ' || quote_nullable(new_value), ', ' ORDER BY source_id)
+           FROM changed WHERE rn <= 5
+          GROUP BY step, column_name, n ORDER BY 1",
+    );
+    expected.sort();
+    assert_eq!(
+        expected.len(),
+        2,
+        "the sample plants e-mail and phone collisions: {expected:#?}"
+    );
+    assert_eq!(
+        previewed, expected,
+        "precheck's preview against _pgmig.changes"
     );
 }

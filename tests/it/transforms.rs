@@ -121,7 +121,22 @@ fn split_name_edge_cases() {
         (Some("Ann Lee"), row([Some("Ann"), None, Some("Lee")])),
         (
             Some("Juan Carlos de la Cruz"),
-            row([Some("Juan"), Some("Carlos de la"), Some("Cruz")]),
+            row([Some("Juan"), Some("Carlos"), Some("de la Cruz")]),
+        ),
+        (
+            Some("Anna van der Berg"),
+            row([Some("Anna"), None, Some("van der Berg")]),
+        ),
+        (
+            Some("Ludwig Van Beethoven"),
+            row([Some("Ludwig"), None, Some("Van Beethoven")]),
+        ),
+        // The first word is the first name even when it looks like a particle; a particle
+        // not right before the last word stays in the middle name.
+        (Some("Da Vinci"), row([Some("Da"), None, Some("Vinci")])),
+        (
+            Some("Maria de Jesus Silva"),
+            row([Some("Maria"), Some("de Jesus"), Some("Silva")]),
         ),
         (
             Some("John Ronald Reuel Tolkien"),
@@ -324,6 +339,30 @@ fn address_parts_edge_cases() {
         (
             Some("12 Main St"),
             row([Some("12 Main St"), None, None, None, None]),
+        ),
+        (
+            Some("Springfield"),
+            row([None, Some("Springfield"), None, None, None]),
+        ),
+        (
+            Some("Flat 2, 10 Downing St, London SW1A 2AA, UK"),
+            row([
+                Some("Flat 2, 10 Downing St"),
+                Some("London"),
+                None,
+                Some("SW1A 2AA"),
+                Some("UK"),
+            ]),
+        ),
+        (
+            Some("Flat 2, 10 Downing St, London SW1A 2AA"),
+            row([
+                Some("Flat 2, 10 Downing St"),
+                Some("London"),
+                None,
+                Some("SW1A 2AA"),
+                None,
+            ]),
         ),
         (
             Some("10 Downing St, London SW1A 2AA, UK"),

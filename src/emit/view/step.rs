@@ -6,6 +6,7 @@ use super::{
 };
 use crate::catalog::quote_ident;
 use crate::plan::{KeptWhy, Key, Origin, Redacted, RepairStrategy, RowKey, Step, REDACTED};
+use crate::step_notice::{done_notice, DoneNotice};
 
 #[derive(Debug, Clone)]
 pub struct StepView {
@@ -14,6 +15,10 @@ pub struct StepView {
     pub name: String,
     pub name_lit: String,
     pub name_notice: String,
+    /// The NOTICE that ends the step in transaction mode (with its repairs, if any) and in
+    /// batched mode (the four counts): what the runner parses back.
+    pub done_notice: DoneNotice,
+    pub done_notice_counts: DoneNotice,
     pub target: String,
     pub target_lit: String,
     pub line: usize,
@@ -877,6 +882,8 @@ impl StepView {
             name: step.name.clone(),
             name_lit: lit(&step.name),
             name_notice: notice_text(&step.name),
+            done_notice: done_notice(!step.repairs.is_empty()),
+            done_notice_counts: done_notice(false),
             target: step.target.to_string(),
             target_lit: lit(&step.target.to_string()),
             line: step.line,
