@@ -109,12 +109,21 @@ BEGIN
 END
 {% endfilter %};
 {%- endif %}
-{%- else %}
--- A model migrates once; rollback.sql makes it migratable again.
+{%- else if plan.batch_size > 0 %}
+-- A batched model migrates once; rollback.sql makes it migratable again.
+{%- let second_wave_mode = "batched" %}
 {% include "refuse_migrated_twice.sql" %}
 {%- endif %}
 
 {% include "fingerprint_check.sql" %}
+{%- if plan.batch_size == 0 %}
+
+{% include "wave.sql" %}
+{%- endif %}
+{%- if plan.only.is_some() %}
+
+{% include "only_selects.sql" %}
+{%- endif %}
 
 {% include "targets_count.sql" %}
 {%- for r in plan.references %}

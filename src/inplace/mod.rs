@@ -160,6 +160,7 @@ pub fn compile(
         time_zone: migration.time_zone.clone(),
         references: Vec::new(),
         subset: None,
+        only: None,
         steps: Vec::new(),
         assertions: Vec::new(),
         dropped: Vec::new(),

@@ -55,7 +55,7 @@ impl ReferrerView {
             .filter(|s| s.target == r.parent)
             .map(|s| {
                 format!(
-                    "SELECT {} FROM {} AS t JOIN {} AS mapped ON {}",
+                    "SELECT {} FROM {} AS t JOIN {} AS mapped ON {} WHERE mapped.pgmig_wave >= undo_from",
                     list("t", &r.parent_columns),
                     r.parent,
                     s.map_table,
