@@ -243,7 +243,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf';
+SET pgmig.fingerprint = 'a18c87558319fae1b493052656eb5a159fa7be3f8be726c836e9f59e7862b6d4';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -461,7 +461,21 @@ CREATE TABLE IF NOT EXISTS _pgmig.rejects (
   source_table text,
   source_key jsonb,
   source_row jsonb,
-  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp()
+  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer
+);
+-- Rejects of an earlier wave that a later wave migrated, with that wave's number.
+CREATE TABLE IF NOT EXISTS _pgmig.superseded_rejects (
+  superseded_by integer NOT NULL,
+  model text NOT NULL,
+  step text NOT NULL,
+  rule integer NOT NULL,
+  reason text NOT NULL,
+  source_table text,
+  source_key jsonb,
+  source_row jsonb,
+  rejected_at timestamptz NOT NULL,
+  wave integer
 );
 CREATE TABLE IF NOT EXISTS _pgmig.sequences (
   model text NOT NULL,
@@ -487,12 +501,14 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   old_value text,
   new_value text,
   changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, step, column_name, key)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.reference (
   model text NOT NULL,
   table_name text NOT NULL,
   key jsonb NOT NULL,
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, table_name, key)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.targets (
@@ -513,18 +529,27 @@ RESET client_min_messages;
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
 -- records them. Added once, to a _pgmig.log that bookkeeping just made or that an earlier
--- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run.
+-- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run. The wave column
+-- (of the log, rejects, changes and reference rows) numbers the migrate run that wrote a row.
 SET client_min_messages = warning;
 DO $columns$
 BEGIN
   IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute AS a
-      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256')
-        AND NOT a.attisdropped AND a.atthasdef) < 2 THEN
+      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256', 'wave')
+        AND NOT a.attisdropped AND a.atthasdef) < 3 THEN
     ALTER TABLE _pgmig.log
       ADD COLUMN IF NOT EXISTS fingerprint text,
       ADD COLUMN IF NOT EXISTS script_sha256 text,
+      ADD COLUMN IF NOT EXISTS wave integer,
       ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
-      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
+      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), ''),
+      ALTER COLUMN wave SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.rejects
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.changes
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.reference
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
   END IF;
 END
 $columns$;
@@ -1114,17 +1139,6 @@ COMMENT ON FUNCTION _pgmig.with_counter(text, integer) IS
   'pgmig: value with a counter for uniqueness repair: ana@x.org, 2 -> ana+2@x.org; other text -> value-2';
 RESET client_min_messages;
 
--- A model migrates once; rollback.sql makes it migratable again.
-DO $guard$
-BEGIN
-  IF EXISTS (SELECT 1 FROM _pgmig.log
-             WHERE model = 'school' AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
-    RAISE EXCEPTION 'model school is already migrated in this database'
-      USING HINT = 'run rollback.sql first, or verify.sql to check the result';
-  END IF;
-END
-$guard$;
-
 -- The migration must be this compile's: the scripts of another compile of the model (another
 -- model text, schema or pgmig version) would resume or add to something else.
 DO $fingerprint$
@@ -1135,13 +1149,29 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'a18c87558319fae1b493052656eb5a159fa7be3f8be726c836e9f59e7862b6d4';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile a18c87558319fae1b493052656eb5a159fa7be3f8be726c836e9f59e7862b6d4; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
 $fingerprint$;
+
+-- Waves ("one user, then everyone"): a migrate after a finished one moves only the V1 rows no
+-- earlier wave migrated (the id maps hold them), as the next wave. Its number goes on every
+-- row it writes to _pgmig (log, id maps, backups, rejects, changes, reference rows), so
+-- rollback.sql -v wave=last can undo it alone; what the first wave recorded (sequence values,
+-- rows before migrate, row digests) stays as it was.
+DO $wave$
+BEGIN
+  PERFORM pg_catalog.set_config('pgmig.wave',
+    (SELECT (coalesce(max(l.wave), 0) + 1)::text FROM _pgmig.log AS l
+     WHERE l.model = 'school' AND l.script = 'migrate' AND l.status = 'done'), false);
+  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
+    RAISE NOTICE 'model school: wave %: the V1 rows earlier waves migrated stay as they are', pg_catalog.current_setting('pgmig.wave');
+  END IF;
+END
+$wave$;
 
 -- The rows each filled table holds before migrate, counted when migrate first runs: verify
 -- fails on a row no id map holds in a table that was empty, and dates migrate's start.
@@ -1393,6 +1423,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'schools', 'running')
@@ -1406,17 +1437,31 @@ BEGIN
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'schools';
 
-  -- Id map (model.yaml:72): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_schools AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:72): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_schools') IS NULL THEN
+    CREATE TABLE _pgmig.map_schools AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT s.id AS source_id
+      FROM v1.schools s
+       CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
+       LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_schools ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_schools (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT s.id AS source_id
+    SELECT s.id AS source_id
     FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
     WHERE true
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_schools
   ) AS keys;
-  ALTER TABLE _pgmig.map_schools ADD PRIMARY KEY (source_id);
   -- -v defer_constraints=on: if public.schools is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.schools');
@@ -1437,7 +1482,8 @@ BEGIN
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
        JOIN _pgmig.map_schools AS key_map ON key_map.source_id = s.id
-  WHERE true;
+  WHERE true
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1474,6 +1520,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'teacher_users', 'running')
@@ -1487,17 +1534,31 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_users';
 
-  -- Id map (model.yaml:86): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_teacher_users AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:86): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_teacher_users') IS NULL THEN
+    CREATE TABLE _pgmig.map_teacher_users AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT t.id AS source_id
+      FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_teacher_users ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_teacher_users (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT t.id AS source_id
+    SELECT t.id AS source_id
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
     WHERE true
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_teacher_users
   ) AS keys;
-  ALTER TABLE _pgmig.map_teacher_users ADD PRIMARY KEY (source_id);
 
   -- Uniqueness repair of email (model.yaml:100, on_duplicate: suffix): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
@@ -1514,6 +1575,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
        JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
   WHERE true
+    AND key_map.pgmig_wave = this_wave
     AND (coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -1548,6 +1610,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
        JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
   WHERE true
+    AND key_map.pgmig_wave = this_wave
     AND (_pgmig.phone_e164(t.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -1588,7 +1651,8 @@ BEGIN
        JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
        LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'teacher_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'teacher_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
-  WHERE true;
+  WHERE true
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1626,6 +1690,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'teacher_roles', 'running')
@@ -1640,18 +1705,33 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_roles';
 
-  -- Id map (model.yaml:106): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_teacher_roles AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:106): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_teacher_roles') IS NULL THEN
+    CREATE TABLE _pgmig.map_teacher_roles AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT t.id AS source_id
+      FROM v1.teachers t
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_teacher_roles ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_teacher_roles (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT t.id AS source_id
+    SELECT t.id AS source_id
     FROM v1.teachers t
        LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
     WHERE true
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_teacher_roles
   ) AS keys;
-  ALTER TABLE _pgmig.map_teacher_roles ADD PRIMARY KEY (source_id);
   -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.user_roles');
@@ -1666,7 +1746,8 @@ BEGIN
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
        JOIN _pgmig.map_teacher_roles AS key_map ON key_map.source_id = t.id
-  WHERE true;
+  WHERE true
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1702,6 +1783,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'teacher_profiles', 'running')
@@ -1717,8 +1799,10 @@ BEGIN
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_profiles';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE _pgmig.map_teacher_profiles (user_id uuid, PRIMARY KEY (user_id));
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_teacher_profiles') IS NULL THEN
+    CREATE TABLE _pgmig.map_teacher_profiles (user_id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id));
+  END IF;
   -- -v defer_constraints=on: if public.teacher_profiles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.teacher_profiles');
@@ -1739,10 +1823,11 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
     WHERE true
+      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS key_map WHERE key_map.user_id = id_teacher_users.id)
     RETURNING user_id
   )
-  INSERT INTO _pgmig.map_teacher_profiles (user_id)
-  SELECT user_id FROM inserted;
+  INSERT INTO _pgmig.map_teacher_profiles (user_id, pgmig_wave)
+  SELECT user_id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1778,6 +1863,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'parent_users', 'running')
@@ -1791,17 +1877,31 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_users';
 
-  -- Id map (model.yaml:136): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_parent_users AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:136): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_parent_users') IS NULL THEN
+    CREATE TABLE _pgmig.map_parent_users AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT p.id AS source_id
+      FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_parent_users ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_parent_users (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT p.id AS source_id
+    SELECT p.id AS source_id
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
     WHERE true
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_parent_users
   ) AS keys;
-  ALTER TABLE _pgmig.map_parent_users ADD PRIMARY KEY (source_id);
 
   -- Uniqueness repair of email (model.yaml:149, on_duplicate: suffix): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
@@ -1818,6 +1918,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
        JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
   WHERE true
+    AND key_map.pgmig_wave = this_wave
     AND (coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -1852,6 +1953,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
        JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
   WHERE true
+    AND key_map.pgmig_wave = this_wave
     AND (_pgmig.phone_e164(p.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -1892,7 +1994,8 @@ BEGIN
        JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
        LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'parent_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'parent_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
-  WHERE true;
+  WHERE true
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1930,6 +2033,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'parent_roles', 'running')
@@ -1944,18 +2048,33 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_roles';
 
-  -- Id map (model.yaml:155): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_parent_roles AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:155): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_parent_roles') IS NULL THEN
+    CREATE TABLE _pgmig.map_parent_roles AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT p.id AS source_id
+      FROM v1.parents p
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_parent_roles ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_parent_roles (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT p.id AS source_id
+    SELECT p.id AS source_id
     FROM v1.parents p
        LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
     WHERE true
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_parent_roles
   ) AS keys;
-  ALTER TABLE _pgmig.map_parent_roles ADD PRIMARY KEY (source_id);
   -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.user_roles');
@@ -1970,7 +2089,8 @@ BEGIN
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
        JOIN _pgmig.map_parent_roles AS key_map ON key_map.source_id = p.id
-  WHERE true;
+  WHERE true
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -2006,6 +2126,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'parent_profiles', 'running')
@@ -2020,8 +2141,10 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_profiles';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE _pgmig.map_parent_profiles (user_id uuid, PRIMARY KEY (user_id));
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_parent_profiles') IS NULL THEN
+    CREATE TABLE _pgmig.map_parent_profiles (user_id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id));
+  END IF;
   -- -v defer_constraints=on: if public.parent_profiles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.parent_profiles');
@@ -2040,10 +2163,11 @@ BEGIN
        LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
     WHERE true
+      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS key_map WHERE key_map.user_id = id_parent_users.id)
     RETURNING user_id
   )
-  INSERT INTO _pgmig.map_parent_profiles (user_id)
-  SELECT user_id FROM inserted;
+  INSERT INTO _pgmig.map_parent_profiles (user_id, pgmig_wave)
+  SELECT user_id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -2079,6 +2203,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'student_users', 'running')
@@ -2092,17 +2217,31 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_users';
 
-  -- Id map (model.yaml:176): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_student_users AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:176): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_student_users') IS NULL THEN
+    CREATE TABLE _pgmig.map_student_users AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT s.id AS source_id
+      FROM v1.students s
+       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_student_users ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_student_users (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT s.id AS source_id
+    SELECT s.id AS source_id
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
     WHERE true
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_student_users
   ) AS keys;
-  ALTER TABLE _pgmig.map_student_users ADD PRIMARY KEY (source_id);
 
   -- Uniqueness repair of email (model.yaml:189, on_duplicate: suffix): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
@@ -2119,6 +2258,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
        JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
   WHERE true
+    AND key_map.pgmig_wave = this_wave
     AND (coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -2153,6 +2293,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
        JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
   WHERE true
+    AND key_map.pgmig_wave = this_wave
     AND (_pgmig.phone_e164(s.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -2193,7 +2334,8 @@ BEGIN
        JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
        LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'student_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'student_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
-  WHERE true;
+  WHERE true
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -2231,6 +2373,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'student_roles', 'running')
@@ -2245,18 +2388,33 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_roles';
 
-  -- Id map (model.yaml:195): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_student_roles AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:195): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_student_roles') IS NULL THEN
+    CREATE TABLE _pgmig.map_student_roles AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT s.id AS source_id
+      FROM v1.students s
+       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_student_roles ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_student_roles (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT s.id AS source_id
+    SELECT s.id AS source_id
     FROM v1.students s
        LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
     WHERE true
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_student_roles
   ) AS keys;
-  ALTER TABLE _pgmig.map_student_roles ADD PRIMARY KEY (source_id);
   -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.user_roles');
@@ -2271,7 +2429,8 @@ BEGIN
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
        JOIN _pgmig.map_student_roles AS key_map ON key_map.source_id = s.id
-  WHERE true;
+  WHERE true
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -2308,6 +2467,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'student_profiles', 'running')
@@ -2324,8 +2484,10 @@ BEGIN
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$');
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_profiles';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE _pgmig.map_student_profiles (user_id uuid, PRIMARY KEY (user_id));
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_student_profiles') IS NULL THEN
+    CREATE TABLE _pgmig.map_student_profiles (user_id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id));
+  END IF;
   -- -v defer_constraints=on: if public.student_profiles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.student_profiles');
@@ -2344,10 +2506,11 @@ BEGIN
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
     WHERE true
+      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS key_map WHERE key_map.user_id = id_student_users.id)
     RETURNING user_id
   )
-  INSERT INTO _pgmig.map_student_profiles (user_id)
-  SELECT user_id FROM inserted;
+  INSERT INTO _pgmig.map_student_profiles (user_id, pgmig_wave)
+  SELECT user_id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -2382,6 +2545,7 @@ ANALYZE public.student_profiles;
 -- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
 -- row's xmin no longer says when it was written) and a dump and restore gives every row a
 -- new one, while both keep the row's text.
+SET client_min_messages = warning;
 -- step schools (model.yaml:70)
 ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_schools AS mapped SET row_digest = md5(t::text)
@@ -2432,6 +2596,7 @@ ALTER TABLE _pgmig.map_student_profiles ADD COLUMN IF NOT EXISTS row_digest text
 UPDATE _pgmig.map_student_profiles AS mapped SET row_digest = md5(t::text)
 FROM public.student_profiles AS t
 WHERE t.user_id = mapped.user_id AND mapped.row_digest IS NULL;
+RESET client_min_messages;
 
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.

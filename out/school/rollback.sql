@@ -6,8 +6,10 @@
 -- restores the sequences it moved. Rows others wrote since are left alone: rollback refuses,
 -- before deleting anything, while a row of others references a migrated row (deleting it
 -- would fire V2's foreign keys on that row) or a migrated row was changed since migrate.
+-- Migrated in waves (--only, then the rest): every wave is undone, unless -v wave=last says
+-- to undo the last one alone (V2 and _pgmig as that wave found them).
 --   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v cascade=on] [-v modified=delete]
---        [-v lock_timeout=5s] [-v statement_timeout=0]
+--        [-v wave=all|last] [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
 -- own catalog first, so no function, operator or type of a user schema can stand in for a
@@ -70,6 +72,21 @@ BEGIN
   END IF;
 END
 $modified$;
+\if :{?wave}
+\else
+\set wave all
+\endif
+-- -v wave says which waves to undo: all (the default: V2 as it was before the first migrate)
+-- or last (the last migrate run's rows alone). Anything else stops the script here.
+SET pgmig.rollback_wave = :'wave';
+DO $wave$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.rollback_wave') NOT IN ('all', 'last') THEN
+    RAISE EXCEPTION 'wave must be all or last, not "%"', pg_catalog.current_setting('pgmig.rollback_wave')
+      USING HINT = 'psql -v wave=last undoes the last migrate run alone; without it rollback undoes every wave';
+  END IF;
+END
+$wave$;
 
 BEGIN;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
@@ -196,7 +213,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf';
+SET pgmig.fingerprint = 'a18c87558319fae1b493052656eb5a159fa7be3f8be726c836e9f59e7862b6d4';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -567,13 +584,32 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'a18c87558319fae1b493052656eb5a159fa7be3f8be726c836e9f59e7862b6d4';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile a18c87558319fae1b493052656eb5a159fa7be3f8be726c836e9f59e7862b6d4; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
+
+-- The first wave undone, for every statement below (pgmig.undo_from): 1 for -v wave=all, the
+-- last wave's number for -v wave=last. to_jsonb: a _pgmig.log of a pgmig without waves has
+-- no wave column (its one migrate is the first wave).
+DO $wave$
+DECLARE
+  last_wave integer;
+BEGIN
+  SELECT coalesce(max(coalesce((pg_catalog.to_jsonb(l) ->> 'wave')::integer, 1)), 1) INTO last_wave
+  FROM _pgmig.log AS l
+  WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done');
+  PERFORM pg_catalog.set_config('pgmig.undo_from',
+    CASE pg_catalog.current_setting('pgmig.rollback_wave') WHEN 'all' THEN '1' ELSE last_wave::text END, true);
+  IF last_wave > 1 THEN
+    RAISE NOTICE 'model school: % waves migrated; undoing %', last_wave,
+      CASE pg_catalog.current_setting('pgmig.rollback_wave') WHEN 'all' THEN 'all of them' ELSE 'wave ' || last_wave END;
+  END IF;
+END
+$wave$;
 
 -- What rollback would do to rows it did not write, found before anything is deleted. The
 -- filled tables are locked against writes until COMMIT (EXCLUSIVE: reads go on), so no row
@@ -588,24 +624,44 @@ LOCK TABLE public.schools, public.users, public.user_roles, public.teacher_profi
 SET client_min_messages = warning;
 CREATE TABLE IF NOT EXISTS _pgmig.map_student_profiles AS SELECT user_id FROM public.student_profiles AS t WHERE false;
 ALTER TABLE _pgmig.map_student_profiles ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_student_profiles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_student_roles AS SELECT id FROM public.user_roles AS t WHERE false;
 ALTER TABLE _pgmig.map_student_roles ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_student_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_student_users AS SELECT id FROM public.users AS t WHERE false;
 ALTER TABLE _pgmig.map_student_users ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_student_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_parent_profiles AS SELECT user_id FROM public.parent_profiles AS t WHERE false;
 ALTER TABLE _pgmig.map_parent_profiles ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_parent_profiles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_parent_roles AS SELECT id FROM public.user_roles AS t WHERE false;
 ALTER TABLE _pgmig.map_parent_roles ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_parent_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_parent_users AS SELECT id FROM public.users AS t WHERE false;
 ALTER TABLE _pgmig.map_parent_users ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_parent_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_teacher_profiles AS SELECT user_id FROM public.teacher_profiles AS t WHERE false;
 ALTER TABLE _pgmig.map_teacher_profiles ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_teacher_profiles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_teacher_roles AS SELECT id FROM public.user_roles AS t WHERE false;
 ALTER TABLE _pgmig.map_teacher_roles ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_teacher_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_teacher_users AS SELECT id FROM public.users AS t WHERE false;
 ALTER TABLE _pgmig.map_teacher_users ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_teacher_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_schools AS SELECT id FROM public.schools AS t WHERE false;
 ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 RESET client_min_messages;
 DO $check$
 DECLARE
@@ -616,16 +672,18 @@ DECLARE
   finding text;
   refusals text[] := '{}';
   allowed text[] := '{}';
+  -- -v wave: the first wave undone (the rows of earlier waves are not this rollback's).
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   -- public.student_profiles, step student_profiles (model.yaml:202): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
           FROM public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.student_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -638,13 +696,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_student_profiles AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.student_profiles AS t WHERE t.user_id = mapped.user_id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.student_profiles AS t WHERE t.user_id = mapped.user_id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.student_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'student_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_student_profiles AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_student_profiles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.student_profiles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -653,12 +711,12 @@ BEGIN
   -- public.user_roles, step student_roles (model.yaml:192): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -671,13 +729,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_student_roles AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'student_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_student_roles AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_student_roles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -686,12 +744,12 @@ BEGIN
   -- public.users, step student_users (model.yaml:173): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -704,13 +762,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_student_users AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'student_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_student_users AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_student_users AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -719,12 +777,12 @@ BEGIN
   -- public.parent_profiles, step parent_profiles (model.yaml:161): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
           FROM public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.parent_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -737,13 +795,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_parent_profiles AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.parent_profiles AS t WHERE t.user_id = mapped.user_id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.parent_profiles AS t WHERE t.user_id = mapped.user_id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.parent_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'parent_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.parent_profiles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -752,12 +810,12 @@ BEGIN
   -- public.user_roles, step parent_roles (model.yaml:152): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -770,13 +828,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_parent_roles AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'parent_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_parent_roles AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_parent_roles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -785,12 +843,12 @@ BEGIN
   -- public.users, step parent_users (model.yaml:133): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -803,13 +861,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_parent_users AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'parent_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_parent_users AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_parent_users AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -818,12 +876,12 @@ BEGIN
   -- public.teacher_profiles, step teacher_profiles (model.yaml:112): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
           FROM public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.teacher_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -836,13 +894,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_teacher_profiles AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.teacher_profiles AS t WHERE t.user_id = mapped.user_id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.teacher_profiles AS t WHERE t.user_id = mapped.user_id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.teacher_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'teacher_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.teacher_profiles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -851,12 +909,12 @@ BEGIN
   -- public.user_roles, step teacher_roles (model.yaml:103): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -869,13 +927,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_teacher_roles AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'teacher_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -884,12 +942,12 @@ BEGIN
   -- public.users, step teacher_users (model.yaml:83): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -902,13 +960,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_teacher_users AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'teacher_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_teacher_users AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_teacher_users AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -917,12 +975,12 @@ BEGIN
   -- public.schools, step schools (model.yaml:70): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.schools', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -935,13 +993,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_schools AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.schools AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.schools AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.schools', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'schools', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_schools AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_schools AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.schools', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -950,7 +1008,7 @@ BEGIN
   -- public.parent_profiles (school_id) → public.schools (parent_profiles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.parent_profiles AS c
-  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
+  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -961,9 +1019,9 @@ BEGIN
   -- public.parent_profiles (user_id) → public.users (parent_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.parent_profiles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -974,9 +1032,9 @@ BEGIN
   -- public.student_profiles (parent_user_id) → public.users (student_profiles_parent_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.student_profiles AS c
-  WHERE (c.parent_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
+  WHERE (c.parent_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -987,7 +1045,7 @@ BEGIN
   -- public.student_profiles (school_id) → public.schools (student_profiles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.student_profiles AS c
-  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
+  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -998,9 +1056,9 @@ BEGIN
   -- public.student_profiles (user_id) → public.users (student_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.student_profiles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -1011,7 +1069,7 @@ BEGIN
   -- public.teacher_profiles (school_id) → public.schools (teacher_profiles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.teacher_profiles AS c
-  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
+  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -1022,9 +1080,9 @@ BEGIN
   -- public.teacher_profiles (user_id) → public.users (teacher_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.teacher_profiles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -1035,7 +1093,7 @@ BEGIN
   -- public.user_roles (school_id) → public.schools (user_roles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.user_roles AS c
-  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
+  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE c.id = mapped.id);
@@ -1048,9 +1106,9 @@ BEGIN
   -- public.user_roles (user_id) → public.users (user_roles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.user_roles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE c.id = mapped.id);
@@ -1078,13 +1136,20 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_student_profiles') IS NOT NULL THEN
     DELETE FROM public.student_profiles AS t
     USING _pgmig.map_student_profiles AS mapped
-    WHERE t.user_id = mapped.user_id;
+    WHERE t.user_id = mapped.user_id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_student_profiles;
+    ELSE
+      DELETE FROM _pgmig.map_student_profiles AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'student_profiles', clock_timestamp(), n_deleted, 'done');
@@ -1096,20 +1161,26 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_student_profiles;
 
 -- Undo step 9/10: public.user_roles  (model.yaml:192)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_student_roles') IS NOT NULL THEN
     DELETE FROM public.user_roles AS t
     USING _pgmig.map_student_roles AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_student_roles;
+    ELSE
+      DELETE FROM _pgmig.map_student_roles AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'student_roles', clock_timestamp(), n_deleted, 'done');
@@ -1121,20 +1192,26 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_student_roles;
 
 -- Undo step 8/10: public.users  (model.yaml:173)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_student_users') IS NOT NULL THEN
     DELETE FROM public.users AS t
     USING _pgmig.map_student_users AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_student_users;
+    ELSE
+      DELETE FROM _pgmig.map_student_users AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'student_users', clock_timestamp(), n_deleted, 'done');
@@ -1146,20 +1223,26 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_student_users;
 
 -- Undo step 7/10: public.parent_profiles  (model.yaml:161)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_parent_profiles') IS NOT NULL THEN
     DELETE FROM public.parent_profiles AS t
     USING _pgmig.map_parent_profiles AS mapped
-    WHERE t.user_id = mapped.user_id;
+    WHERE t.user_id = mapped.user_id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_parent_profiles;
+    ELSE
+      DELETE FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'parent_profiles', clock_timestamp(), n_deleted, 'done');
@@ -1171,20 +1254,26 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_parent_profiles;
 
 -- Undo step 6/10: public.user_roles  (model.yaml:152)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_parent_roles') IS NOT NULL THEN
     DELETE FROM public.user_roles AS t
     USING _pgmig.map_parent_roles AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_parent_roles;
+    ELSE
+      DELETE FROM _pgmig.map_parent_roles AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'parent_roles', clock_timestamp(), n_deleted, 'done');
@@ -1196,20 +1285,26 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_parent_roles;
 
 -- Undo step 5/10: public.users  (model.yaml:133)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_parent_users') IS NOT NULL THEN
     DELETE FROM public.users AS t
     USING _pgmig.map_parent_users AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_parent_users;
+    ELSE
+      DELETE FROM _pgmig.map_parent_users AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'parent_users', clock_timestamp(), n_deleted, 'done');
@@ -1221,20 +1316,26 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_parent_users;
 
 -- Undo step 4/10: public.teacher_profiles  (model.yaml:112)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_teacher_profiles') IS NOT NULL THEN
     DELETE FROM public.teacher_profiles AS t
     USING _pgmig.map_teacher_profiles AS mapped
-    WHERE t.user_id = mapped.user_id;
+    WHERE t.user_id = mapped.user_id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_teacher_profiles;
+    ELSE
+      DELETE FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'teacher_profiles', clock_timestamp(), n_deleted, 'done');
@@ -1246,20 +1347,26 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_teacher_profiles;
 
 -- Undo step 3/10: public.user_roles  (model.yaml:103)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_teacher_roles') IS NOT NULL THEN
     DELETE FROM public.user_roles AS t
     USING _pgmig.map_teacher_roles AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_teacher_roles;
+    ELSE
+      DELETE FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'teacher_roles', clock_timestamp(), n_deleted, 'done');
@@ -1271,20 +1378,26 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_teacher_roles;
 
 -- Undo step 2/10: public.users  (model.yaml:83)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_teacher_users') IS NOT NULL THEN
     DELETE FROM public.users AS t
     USING _pgmig.map_teacher_users AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_teacher_users;
+    ELSE
+      DELETE FROM _pgmig.map_teacher_users AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'teacher_users', clock_timestamp(), n_deleted, 'done');
@@ -1296,20 +1409,26 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_teacher_users;
 
 -- Undo step 1/10: public.schools  (model.yaml:70)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_schools') IS NOT NULL THEN
     DELETE FROM public.schools AS t
     USING _pgmig.map_schools AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_schools;
+    ELSE
+      DELETE FROM _pgmig.map_schools AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'schools', clock_timestamp(), n_deleted, 'done');
@@ -1321,7 +1440,6 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_schools;
 
 -- Undo reference data (model.yaml:56): the rows of public.roles migrate inserted,
 -- except those a row still uses (written since by others).
@@ -1334,6 +1452,7 @@ BEGIN
   DELETE FROM public.roles AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.roles'
+    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer)
     AND NOT EXISTS (SELECT 1 FROM public.user_roles AS c WHERE c.role_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1369,6 +1488,7 @@ BEGIN
   DELETE FROM public.user_types AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.user_types'
+    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer)
     AND NOT EXISTS (SELECT 1 FROM public.roles AS c WHERE c.user_type_id = t.id)
     AND NOT EXISTS (SELECT 1 FROM public.users AS c WHERE c.user_type_id = t.id);
@@ -1405,6 +1525,7 @@ BEGIN
   DELETE FROM public.subjects AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.subjects'
+    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer)
     AND NOT EXISTS (SELECT 1 FROM public.teacher_profiles AS c WHERE c.subject_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1440,6 +1561,7 @@ BEGIN
   DELETE FROM public.curriculums AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.curriculums'
+    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer)
     AND NOT EXISTS (SELECT 1 FROM public.schools AS c WHERE c.curriculum_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1475,6 +1597,7 @@ BEGIN
   DELETE FROM public.class_levels AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.class_levels'
+    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer)
     AND NOT EXISTS (SELECT 1 FROM public.student_profiles AS c WHERE c.class_level_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1510,6 +1633,7 @@ BEGIN
   DELETE FROM public.grade_systems AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.grade_systems'
+    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer)
     AND NOT EXISTS (SELECT 1 FROM public.class_levels AS c WHERE c.grade_system_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1545,6 +1669,7 @@ BEGIN
   DELETE FROM public.permission_modules AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.permission_modules'
+    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
   SELECT count(*) INTO n_kept
@@ -1568,14 +1693,51 @@ BEGIN
 END
 $undo$;
 
-DELETE FROM _pgmig.changes WHERE model = 'school';
-DELETE FROM _pgmig.rejects WHERE model = 'school';
-DELETE FROM _pgmig.batches WHERE model = 'school';
-DELETE FROM _pgmig.sequences WHERE model = 'school';
-DELETE FROM _pgmig.targets WHERE model = 'school';
-DELETE FROM _pgmig.seals WHERE model = 'school';
+-- The undone waves' bookkeeping goes. What the first wave recorded for all of them (sequence
+-- values and row counts before migrate, batches) goes with the first wave only; the seals of
+-- the waves that stay are made anew without the undone ones'.
+DELETE FROM _pgmig.changes WHERE model = 'school' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
+DELETE FROM _pgmig.rejects WHERE model = 'school' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
+-- The rejects of the waves that stay, which an undone wave migrated, are rejects again.
+WITH restored AS (
+  DELETE FROM _pgmig.superseded_rejects AS g
+  WHERE g.model = 'school' AND g.superseded_by >= pg_catalog.current_setting('pgmig.undo_from')::integer
+  RETURNING g.*
+)
+INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+SELECT g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+FROM restored AS g
+WHERE coalesce(g.wave, 1) < pg_catalog.current_setting('pgmig.undo_from')::integer;
+DELETE FROM _pgmig.batches WHERE model = 'school' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.sequences WHERE model = 'school' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.targets WHERE model = 'school' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+-- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
+-- reference rows) against these digests before it trusts them.
+INSERT INTO _pgmig.seals (model, subject, rows, digest)
+SELECT 'school', d.subject, d.rows, d.digest
+FROM (
+  -- (subject, rows, digest) of the bookkeeping.
+  SELECT '_pgmig.rejects' AS subject, count(*) AS rows, md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), '')) AS digest
+  FROM (SELECT ROW(b.step, b.rule, b.reason, b.source_table, b.source_key, b.source_row)::text AS line
+        FROM _pgmig.rejects AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+        FROM _pgmig.changes AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+        FROM _pgmig.sequences AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+        FROM _pgmig.reference AS b WHERE b.model = 'school') AS x
+) AS d
+ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+DELETE FROM _pgmig.seals WHERE model = 'school' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 UPDATE _pgmig.log SET status = 'rolled back'
-WHERE model = 'school' AND script = 'migrate' AND status IN ('running', 'done');
+WHERE model = 'school' AND script = 'migrate' AND status IN ('running', 'done')
+  AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('school', 'rollback', '(all)', clock_timestamp(), 'done');
 

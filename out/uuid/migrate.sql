@@ -282,7 +282,21 @@ CREATE TABLE IF NOT EXISTS _pgmig.rejects (
   source_table text,
   source_key jsonb,
   source_row jsonb,
-  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp()
+  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer
+);
+-- Rejects of an earlier wave that a later wave migrated, with that wave's number.
+CREATE TABLE IF NOT EXISTS _pgmig.superseded_rejects (
+  superseded_by integer NOT NULL,
+  model text NOT NULL,
+  step text NOT NULL,
+  rule integer NOT NULL,
+  reason text NOT NULL,
+  source_table text,
+  source_key jsonb,
+  source_row jsonb,
+  rejected_at timestamptz NOT NULL,
+  wave integer
 );
 CREATE TABLE IF NOT EXISTS _pgmig.sequences (
   model text NOT NULL,
@@ -308,12 +322,14 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   old_value text,
   new_value text,
   changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, step, column_name, key)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.reference (
   model text NOT NULL,
   table_name text NOT NULL,
   key jsonb NOT NULL,
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, table_name, key)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.targets (
@@ -335,23 +351,32 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '6f75aa4ed368f6e10946855634d26a54352f06a05853c1d5b20b609280673059';
+SET pgmig.fingerprint = '2b30a43ed3a3f6b0bbecc1dc355601098e58d59b48d2870071cb40b920653eff';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
 -- records them. Added once, to a _pgmig.log that bookkeeping just made or that an earlier
--- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run.
+-- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run. The wave column
+-- (of the log, rejects, changes and reference rows) numbers the migrate run that wrote a row.
 SET client_min_messages = warning;
 DO $columns$
 BEGIN
   IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute AS a
-      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256')
-        AND NOT a.attisdropped AND a.atthasdef) < 2 THEN
+      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256', 'wave')
+        AND NOT a.attisdropped AND a.atthasdef) < 3 THEN
     ALTER TABLE _pgmig.log
       ADD COLUMN IF NOT EXISTS fingerprint text,
       ADD COLUMN IF NOT EXISTS script_sha256 text,
+      ADD COLUMN IF NOT EXISTS wave integer,
       ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
-      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
+      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), ''),
+      ALTER COLUMN wave SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.rejects
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.changes
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.reference
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
   END IF;
 END
 $columns$;
@@ -367,9 +392,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6f75aa4ed368f6e10946855634d26a54352f06a05853c1d5b20b609280673059';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2b30a43ed3a3f6b0bbecc1dc355601098e58d59b48d2870071cb40b920653eff';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6f75aa4ed368f6e10946855634d26a54352f06a05853c1d5b20b609280673059; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2b30a43ed3a3f6b0bbecc1dc355601098e58d59b48d2870071cb40b920653eff; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

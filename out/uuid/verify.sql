@@ -212,9 +212,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6f75aa4ed368f6e10946855634d26a54352f06a05853c1d5b20b609280673059';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2b30a43ed3a3f6b0bbecc1dc355601098e58d59b48d2870071cb40b920653eff';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6f75aa4ed368f6e10946855634d26a54352f06a05853c1d5b20b609280673059; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2b30a43ed3a3f6b0bbecc1dc355601098e58d59b48d2870071cb40b920653eff; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
