@@ -201,7 +201,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '5bc9084fa8004fcde5037f48b7822323ebbcbf55cb6fa63d90d728c6363ea391';
+SET pgmig.fingerprint = '6ef65115be5adbca4d13885e9c6f3b26473c736b6f91340f5ff0529674f0cbe8';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -783,9 +783,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5bc9084fa8004fcde5037f48b7822323ebbcbf55cb6fa63d90d728c6363ea391';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6ef65115be5adbca4d13885e9c6f3b26473c736b6f91340f5ff0529674f0cbe8';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5bc9084fa8004fcde5037f48b7822323ebbcbf55cb6fa63d90d728c6363ea391; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6ef65115be5adbca4d13885e9c6f3b26473c736b6f91340f5ff0529674f0cbe8; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1592,6 +1592,20 @@ EXCEPTION WHEN OTHERS THEN
   RAISE EXCEPTION 'step progress_history (model.yaml:80) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
+
+-- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):
+-- migrate.sql run twice by mistake. Refused, and rolled back with this transaction.
+DO $guard$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.wave')::integer > 1
+     AND NOT EXISTS (SELECT 1 FROM _pgmig.log AS l
+                     WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status = 'done'
+                       AND l.wave = pg_catalog.current_setting('pgmig.wave')::integer AND l.rows_out > 0) THEN
+    RAISE EXCEPTION 'model drills is already migrated in this database: wave % finds no V1 row that earlier waves left; nothing was changed', pg_catalog.current_setting('pgmig.wave')
+      USING HINT = 'run rollback.sql first to migrate again, or verify.sql to check the result';
+  END IF;
+END
+$guard$;
 
 -- Fresh statistics for the filled tables: verify's joins and the application's first
 -- queries plan on them.

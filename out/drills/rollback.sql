@@ -204,7 +204,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '5bc9084fa8004fcde5037f48b7822323ebbcbf55cb6fa63d90d728c6363ea391';
+SET pgmig.fingerprint = '6ef65115be5adbca4d13885e9c6f3b26473c736b6f91340f5ff0529674f0cbe8';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -542,9 +542,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5bc9084fa8004fcde5037f48b7822323ebbcbf55cb6fa63d90d728c6363ea391';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6ef65115be5adbca4d13885e9c6f3b26473c736b6f91340f5ff0529674f0cbe8';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5bc9084fa8004fcde5037f48b7822323ebbcbf55cb6fa63d90d728c6363ea391; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6ef65115be5adbca4d13885e9c6f3b26473c736b6f91340f5ff0529674f0cbe8; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -243,7 +243,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'a18c87558319fae1b493052656eb5a159fa7be3f8be726c836e9f59e7862b6d4';
+SET pgmig.fingerprint = '9dbc78a5ee7d629d33a3e69b35e27aed0e12f591d5741f1d2b53747208a56b33';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1149,9 +1149,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'a18c87558319fae1b493052656eb5a159fa7be3f8be726c836e9f59e7862b6d4';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9dbc78a5ee7d629d33a3e69b35e27aed0e12f591d5741f1d2b53747208a56b33';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile a18c87558319fae1b493052656eb5a159fa7be3f8be726c836e9f59e7862b6d4; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9dbc78a5ee7d629d33a3e69b35e27aed0e12f591d5741f1d2b53747208a56b33; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -2530,6 +2530,20 @@ EXCEPTION WHEN OTHERS THEN
   RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
+
+-- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):
+-- migrate.sql run twice by mistake. Refused, and rolled back with this transaction.
+DO $guard$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.wave')::integer > 1
+     AND NOT EXISTS (SELECT 1 FROM _pgmig.log AS l
+                     WHERE l.model = 'school' AND l.script = 'migrate' AND l.status = 'done'
+                       AND l.wave = pg_catalog.current_setting('pgmig.wave')::integer AND l.rows_out > 0) THEN
+    RAISE EXCEPTION 'model school is already migrated in this database: wave % finds no V1 row that earlier waves left; nothing was changed', pg_catalog.current_setting('pgmig.wave')
+      USING HINT = 'run rollback.sql first to migrate again, or verify.sql to check the result';
+  END IF;
+END
+$guard$;
 
 -- Fresh statistics for the filled tables: verify's joins and the application's first
 -- queries plan on them.

@@ -213,7 +213,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'a18c87558319fae1b493052656eb5a159fa7be3f8be726c836e9f59e7862b6d4';
+SET pgmig.fingerprint = '9dbc78a5ee7d629d33a3e69b35e27aed0e12f591d5741f1d2b53747208a56b33';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -584,9 +584,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'a18c87558319fae1b493052656eb5a159fa7be3f8be726c836e9f59e7862b6d4';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9dbc78a5ee7d629d33a3e69b35e27aed0e12f591d5741f1d2b53747208a56b33';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile a18c87558319fae1b493052656eb5a159fa7be3f8be726c836e9f59e7862b6d4; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9dbc78a5ee7d629d33a3e69b35e27aed0e12f591d5741f1d2b53747208a56b33; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -199,7 +199,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'eabde55c49a7b60356c3cb23091ddac88a9ba39af114e0af457b3d0acde418cc';
+SET pgmig.fingerprint = '5168f9d30ad848950c1175792b06c3fd51bf9eeb6387f1a6af43f4c18b957699';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -763,9 +763,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'eabde55c49a7b60356c3cb23091ddac88a9ba39af114e0af457b3d0acde418cc';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5168f9d30ad848950c1175792b06c3fd51bf9eeb6387f1a6af43f4c18b957699';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile eabde55c49a7b60356c3cb23091ddac88a9ba39af114e0af457b3d0acde418cc; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5168f9d30ad848950c1175792b06c3fd51bf9eeb6387f1a6af43f4c18b957699; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1590,6 +1590,20 @@ EXCEPTION WHEN OTHERS THEN
   RAISE EXCEPTION 'step user_roles (model.yaml:78) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
+
+-- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):
+-- migrate.sql run twice by mistake. Refused, and rolled back with this transaction.
+DO $guard$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.wave')::integer > 1
+     AND NOT EXISTS (SELECT 1 FROM _pgmig.log AS l
+                     WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status = 'done'
+                       AND l.wave = pg_catalog.current_setting('pgmig.wave')::integer AND l.rows_out > 0) THEN
+    RAISE EXCEPTION 'model thywill is already migrated in this database: wave % finds no V1 row that earlier waves left; nothing was changed', pg_catalog.current_setting('pgmig.wave')
+      USING HINT = 'run rollback.sql first to migrate again, or verify.sql to check the result';
+  END IF;
+END
+$guard$;
 
 -- Fresh statistics for the filled tables: verify's joins and the application's first
 -- queries plan on them.

@@ -202,7 +202,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'eabde55c49a7b60356c3cb23091ddac88a9ba39af114e0af457b3d0acde418cc';
+SET pgmig.fingerprint = '5168f9d30ad848950c1175792b06c3fd51bf9eeb6387f1a6af43f4c18b957699';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -540,9 +540,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'eabde55c49a7b60356c3cb23091ddac88a9ba39af114e0af457b3d0acde418cc';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5168f9d30ad848950c1175792b06c3fd51bf9eeb6387f1a6af43f4c18b957699';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile eabde55c49a7b60356c3cb23091ddac88a9ba39af114e0af457b3d0acde418cc; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5168f9d30ad848950c1175792b06c3fd51bf9eeb6387f1a6af43f4c18b957699; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

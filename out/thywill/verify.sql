@@ -447,9 +447,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'eabde55c49a7b60356c3cb23091ddac88a9ba39af114e0af457b3d0acde418cc';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5168f9d30ad848950c1175792b06c3fd51bf9eeb6387f1a6af43f4c18b957699';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile eabde55c49a7b60356c3cb23091ddac88a9ba39af114e0af457b3d0acde418cc; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5168f9d30ad848950c1175792b06c3fd51bf9eeb6387f1a6af43f4c18b957699; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -199,7 +199,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '76df8df8c1b44785a7971a440066503d0a912ce2f33bce8cb0b3fc7ae9d58ed0';
+SET pgmig.fingerprint = 'e4f9b8e6f8eed700ea9a649b463f49c590b4ed245da1c9af4505311e58d0c524';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -537,9 +537,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '76df8df8c1b44785a7971a440066503d0a912ce2f33bce8cb0b3fc7ae9d58ed0';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e4f9b8e6f8eed700ea9a649b463f49c590b4ed245da1c9af4505311e58d0c524';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 76df8df8c1b44785a7971a440066503d0a912ce2f33bce8cb0b3fc7ae9d58ed0; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile e4f9b8e6f8eed700ea9a649b463f49c590b4ed245da1c9af4505311e58d0c524; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -444,9 +444,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '76df8df8c1b44785a7971a440066503d0a912ce2f33bce8cb0b3fc7ae9d58ed0';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e4f9b8e6f8eed700ea9a649b463f49c590b4ed245da1c9af4505311e58d0c524';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 76df8df8c1b44785a7971a440066503d0a912ce2f33bce8cb0b3fc7ae9d58ed0; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile e4f9b8e6f8eed700ea9a649b463f49c590b4ed245da1c9af4505311e58d0c524; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
