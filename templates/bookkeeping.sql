@@ -24,7 +24,21 @@ CREATE TABLE IF NOT EXISTS _pgmig.rejects (
   source_table text,
   source_key jsonb,
   source_row jsonb,
-  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp()
+  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer
+);
+-- Rejects of an earlier wave that a later wave migrated, with that wave's number.
+CREATE TABLE IF NOT EXISTS _pgmig.superseded_rejects (
+  superseded_by integer NOT NULL,
+  model text NOT NULL,
+  step text NOT NULL,
+  rule integer NOT NULL,
+  reason text NOT NULL,
+  source_table text,
+  source_key jsonb,
+  source_row jsonb,
+  rejected_at timestamptz NOT NULL,
+  wave integer
 );
 CREATE TABLE IF NOT EXISTS _pgmig.sequences (
   model text NOT NULL,
@@ -50,6 +64,7 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   old_value text,
   new_value text,
   changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, step, column_name, key)
 );
 -- The candidates a repair found already held in V2 (as md5: the values are others' rows'):
@@ -65,6 +80,7 @@ CREATE TABLE IF NOT EXISTS _pgmig.reference (
   model text NOT NULL,
   table_name text NOT NULL,
   key jsonb NOT NULL,
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, table_name, key)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.targets (

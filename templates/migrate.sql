@@ -109,12 +109,21 @@ BEGIN
 END
 {% endfilter %};
 {%- endif %}
-{%- else %}
--- A model migrates once; rollback.sql makes it migratable again.
+{%- else if plan.batch_size > 0 %}
+-- A batched model migrates once; rollback.sql makes it migratable again.
+{%- let second_wave_mode = "batched" %}
 {% include "refuse_migrated_twice.sql" %}
 {%- endif %}
 
 {% include "fingerprint_check.sql" %}
+{%- if plan.batch_size == 0 %}
+
+{% include "wave.sql" %}
+{%- endif %}
+{%- if plan.only.is_some() %}
+
+{% include "only_selects.sql" %}
+{%- endif %}
 
 {% include "targets_count.sql" %}
 {%- for r in plan.references %}
@@ -125,6 +134,22 @@ END
 
 {% if plan.batch_size > 0 %}{% include "step_batched.sql" %}{% else %}{% include "step_transaction.sql" %}{% endif %}
 {%- endfor %}
+{%- if plan.batch_size == 0 %}
+
+-- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):
+-- migrate.sql run twice by mistake. Refused, and rolled back with this transaction.
+DO {% filter dollar("guard") %}
+BEGIN
+  IF pg_catalog.current_setting('pgmig.wave')::integer > 1
+     AND NOT EXISTS (SELECT 1 FROM _pgmig.log AS l
+                     WHERE l.model = {{ plan.model_lit }} AND l.script = 'migrate' AND l.status = 'done'
+                       AND l.wave = pg_catalog.current_setting('pgmig.wave')::integer AND l.rows_out > 0) THEN
+    RAISE EXCEPTION 'model {{ plan.model|notice }} is already migrated in this database: wave % finds no V1 row that earlier waves left; nothing was changed', pg_catalog.current_setting('pgmig.wave')
+      USING HINT = 'run rollback.sql first to migrate again, or verify.sql to check the result';
+  END IF;
+END
+{% endfilter %};
+{%- endif %}
 
 -- Fresh statistics for the filled tables: verify's joins and the application's first
 -- queries plan on them.

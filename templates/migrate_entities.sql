@@ -55,9 +55,14 @@
 {%- endif %}
 
 -- A model migrates once; rollback.sql makes it migratable again. A run stopped part way resumes.
+{%- let second_wave_mode = "per-entity" %}
 {% include "refuse_migrated_twice.sql" %}
 
 {% include "fingerprint_check.sql" %}
+{%- if plan.only.is_some() %}
+
+{% include "only_selects.sql" %}
+{%- endif %}
 
 {% include "targets_count.sql" %}
 {%- for r in plan.references %}

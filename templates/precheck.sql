@@ -72,6 +72,18 @@ END
 
 {% include "library.sql" %}
 {%- endif %}
+{%- if let Some(o) = plan.only %}
+
+-- --only {{ o.text|comment }}: migrate refuses a selection that matches no V1 row.
+DO {% filter dollar("check") %}
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM {{ o.table }} AS t WHERE {{ o.condition }}) THEN
+    RAISE NOTICE 'BLOCKING  --only {{ o.text|notice }}: no row of {{ o.table|notice }} matches; migrate would refuse';
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+END
+{% endfilter %};
+{%- endif %}
 {%- if !plan.references.is_empty() %}
 
 -- Reference data, as migrate.sql inserts it (rolled back with precheck): the steps' ref() read it.

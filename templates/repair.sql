@@ -14,6 +14,7 @@
          1 AS n
   {{ s.from_unrepaired }}
   WHERE {{ s.survivors }}
+    AND {{ s.unmigrated }}
     AND ({{ r.original }}) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP

@@ -1,17 +1,23 @@
 {%- if let Some(x) = s.replace %}
 
   -- Overwrite or create ({{ plan.model_file|comment }}:{{ x.line }}): V2 rows of {{ s.target|comment }} with the ({{ x.key_list|comment }}) of a
-  -- migrated row, and every row under them, are copied to _pgmig (rollback restores them) and deleted.
+  -- migrated row of this wave, and every row under them, are copied to _pgmig with the wave's
+  -- number (rollback restores them) and deleted.
 {%- for t in x.tables %}
-  CREATE TABLE {{ t.backup }} AS
-  SELECT t.* FROM {{ t.table }} AS t
-  WHERE {{ t.condition }};
+  IF to_regclass({{ t.backup_lit }}) IS NULL THEN
+    CREATE TABLE {{ t.backup }} AS
+    SELECT t.*, this_wave AS pgmig_wave FROM {{ t.table }} AS t WHERE false;
+  END IF;
+  INSERT INTO {{ t.backup }}
+  SELECT t.*, this_wave FROM {{ t.table }} AS t
+  WHERE {{ t.wave_condition }};
 {%- endfor %}
   SELECT count(*) INTO n_overwriting
   {{ s.from_unrepaired }}
   WHERE {{ s.survivors }}
+    AND {{ s.unmigrated }}
     AND {{ x.overwriting }};
 {%- for t in x.tables_reversed %}
-  DELETE FROM {{ t.table }} AS t USING {{ t.backup }} AS b WHERE {{ t.backed_up }};
+  DELETE FROM {{ t.table }} AS t USING {{ t.backup }} AS b WHERE {{ t.backed_up }} AND b.pgmig_wave = this_wave;
 {%- endfor %}
 {%- endif %}

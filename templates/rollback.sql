@@ -6,8 +6,10 @@
 -- restores the sequences it moved. Rows others wrote since are left alone: rollback refuses,
 -- before deleting anything, while a row of others references a migrated row (deleting it
 -- would fire V2's foreign keys on that row) or a migrated row was changed since migrate.
+-- Migrated in waves (--only, then the rest): every wave is undone, unless -v wave=last says
+-- to undo the last one alone (V2 and _pgmig as that wave found them).
 --   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v cascade=on] [-v modified=delete]
---        [-v lock_timeout=5s] [-v statement_timeout=0]
+--        [-v wave=all|last] [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 {% include "pin.sql" %}
 \if :{?dry_run}
@@ -34,6 +36,21 @@ BEGIN
   IF pg_catalog.current_setting('pgmig.modified') NOT IN ('refuse', 'delete') THEN
     RAISE EXCEPTION 'modified must be refuse or delete, not "%"', pg_catalog.current_setting('pgmig.modified')
       USING HINT = 'psql -v modified=delete deletes migrated rows changed since migrate; without it rollback refuses';
+  END IF;
+END
+{% endfilter %};
+\if :{?wave}
+\else
+\set wave all
+\endif
+-- -v wave says which waves to undo: all (the default: V2 as it was before the first migrate)
+-- or last (the last migrate run's rows alone). Anything else stops the script here.
+SET pgmig.rollback_wave = :'wave';
+DO {% filter dollar("wave") %}
+BEGIN
+  IF pg_catalog.current_setting('pgmig.rollback_wave') NOT IN ('all', 'last') THEN
+    RAISE EXCEPTION 'wave must be all or last, not "%"', pg_catalog.current_setting('pgmig.rollback_wave')
+      USING HINT = 'psql -v wave=last undoes the last migrate run alone; without it rollback undoes every wave';
   END IF;
 END
 {% endfilter %};
@@ -77,6 +94,31 @@ END
 {%- let checking = "rollback.sql" %}
 
 {% include "fingerprint_check.sql" %}
+
+-- The first wave undone, for every statement below (pgmig.undo_from): 1 for -v wave=all, the
+-- last wave's number for -v wave=last. to_jsonb: a _pgmig.log of a pgmig without waves has
+-- no wave column (its one migrate is the first wave).
+DO {% filter dollar("wave") %}
+DECLARE
+  last_wave integer;
+BEGIN
+  SELECT coalesce(max(coalesce((pg_catalog.to_jsonb(l) ->> 'wave')::integer, 1)), 1) INTO last_wave
+  FROM _pgmig.log AS l
+  WHERE l.model = {{ plan.model_lit }} AND l.script = 'migrate' AND l.status IN ('running', 'done');
+{%- if let Some(u) = plan.subset %}
+  IF pg_catalog.current_setting('pgmig.rollback_wave') = 'last' AND last_wave > 1 THEN
+    RAISE EXCEPTION 'wave=last: this rollback.sql covers --entities {{ u.label|notice }}, while model {{ plan.model|notice }} was migrated in % waves; nothing was rolled back', last_wave
+      USING HINT = 'undo the last wave with the rollback.sql of the whole model (compiled without --entities)';
+  END IF;
+{%- endif %}
+  PERFORM pg_catalog.set_config('pgmig.undo_from',
+    CASE pg_catalog.current_setting('pgmig.rollback_wave') WHEN 'all' THEN '1' ELSE last_wave::text END, true);
+  IF last_wave > 1 THEN
+    RAISE NOTICE 'model {{ plan.model|notice }}: % waves migrated; undoing %', last_wave,
+      CASE pg_catalog.current_setting('pgmig.rollback_wave') WHEN 'all' THEN 'all of them' ELSE 'wave ' || last_wave END;
+  END IF;
+END
+{% endfilter %};
 {% if let Some(u) = plan.subset %}
 {%- if !u.dependents_values.is_empty() %}
 
@@ -117,13 +159,20 @@ DO {% filter dollar("undo") %}
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass({{ s.map_table_lit }}) IS NOT NULL THEN
     DELETE FROM {{ s.target }} AS t
     USING {{ s.map_table }} AS mapped
-    WHERE {{ s.made_here }};
+    WHERE {{ s.made_here }} AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE {{ s.map_table }};
+    ELSE
+      DELETE FROM {{ s.map_table }} AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
 {%- let sequences = s.sequences.as_slice() %}
 {%- include "sequence_restore.sql" %}
@@ -137,7 +186,6 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 {% endfilter %};
-DROP TABLE IF EXISTS {{ s.map_table }};
 {%- if plan.batch_size > 0 %}
 DROP TABLE IF EXISTS {{ s.stage_table }};
 {%- endif %}
@@ -147,23 +195,36 @@ DROP TABLE IF EXISTS {{ s.stage_table }};
 {%- if let Some(x) = s.replace %}
 
 -- Restore what step {{ s.name|comment }} replaced ({{ plan.model_file|comment }}:{{ x.line }}): the V2 rows it deleted, byte for
--- byte, parents first (the migrated rows that replaced them are gone above).
+-- byte, parents first (the migrated rows that replaced them are gone above): those the waves
+-- undone replaced (a backup row's pgmig_wave; per-entity and batched runs are one wave).
+SET client_min_messages = warning;
+{%- for t in x.tables %}
+ALTER TABLE IF EXISTS {{ t.backup }} ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
+{%- endfor %}
+RESET client_min_messages;
 {%- for t in x.tables %}
 DO {% filter dollar("undo") %}
 DECLARE
   n_restored bigint := 0;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   IF to_regclass({{ t.backup_lit }}) IS NOT NULL THEN
+    CREATE TEMP TABLE pgmig_restore ON COMMIT DROP AS
+    SELECT * FROM {{ t.backup }} AS b WHERE b.pgmig_wave >= undo_from;
+    ALTER TABLE pgmig_restore DROP COLUMN pgmig_wave;
     INSERT INTO {{ t.table }}{% if t.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
-    SELECT * FROM {{ t.backup }};
+    SELECT * FROM pgmig_restore;
     GET DIAGNOSTICS n_restored = ROW_COUNT;
+    DROP TABLE pgmig_restore;
+    IF undo_from = 1 THEN
+      DROP TABLE {{ t.backup }};
+    ELSE
+      DELETE FROM {{ t.backup }} AS b WHERE b.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   RAISE NOTICE 'restore {{ t.table_notice }}: % replaced rows put back', n_restored;
 END
 {% endfilter %};
-{%- endfor %}
-{%- for t in x.tables %}
-DROP TABLE IF EXISTS {{ t.backup }};
 {%- endfor %}
 {%- endif %}
 {%- endfor %}
@@ -190,6 +251,7 @@ BEGIN
   DELETE FROM {{ r.table }} AS t
   USING _pgmig.reference AS r
   WHERE r.model = {{ plan.model_lit }} AND r.table_name = {{ r.table_lit }}
+    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND {{ r.inserted_here }}
 {%- for u in r.unused %}
     AND {{ u }}
@@ -214,6 +276,7 @@ END
 DELETE FROM _pgmig.changes WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
 DELETE FROM _pgmig.repairs_taken WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
 DELETE FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
+DELETE FROM _pgmig.superseded_rejects WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
 DELETE FROM _pgmig.batches WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
 {%- if !u.sequences_list.is_empty() %}
 DELETE FROM _pgmig.sequences WHERE model = {{ plan.model_lit }} AND sequence IN ({{ u.sequences_list }});
@@ -225,15 +288,32 @@ WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND status IN ('runnin
 {%- let seal_v1 = false %}
 {% include "seal.sql" %}
 {%- else %}
-DELETE FROM _pgmig.changes WHERE model = {{ plan.model_lit }};
-DELETE FROM _pgmig.repairs_taken WHERE model = {{ plan.model_lit }};
-DELETE FROM _pgmig.rejects WHERE model = {{ plan.model_lit }};
-DELETE FROM _pgmig.batches WHERE model = {{ plan.model_lit }};
-DELETE FROM _pgmig.sequences WHERE model = {{ plan.model_lit }};
-DELETE FROM _pgmig.targets WHERE model = {{ plan.model_lit }};
-DELETE FROM _pgmig.seals WHERE model = {{ plan.model_lit }};
+-- The undone waves' bookkeeping goes. What the first wave recorded for all of them (sequence
+-- values and row counts before migrate, batches) goes with the first wave only; the seals of
+-- the waves that stay are made anew without the undone ones'.
+DELETE FROM _pgmig.changes WHERE model = {{ plan.model_lit }} AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
+DELETE FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
+-- The values migrate found taken are not recorded by wave: they go with the first wave.
+DELETE FROM _pgmig.repairs_taken WHERE model = {{ plan.model_lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+-- The rejects of the waves that stay, which an undone wave migrated, are rejects again.
+WITH restored AS (
+  DELETE FROM _pgmig.superseded_rejects AS g
+  WHERE g.model = {{ plan.model_lit }} AND g.superseded_by >= pg_catalog.current_setting('pgmig.undo_from')::integer
+  RETURNING g.*
+)
+INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+SELECT g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+FROM restored AS g
+WHERE coalesce(g.wave, 1) < pg_catalog.current_setting('pgmig.undo_from')::integer;
+DELETE FROM _pgmig.batches WHERE model = {{ plan.model_lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.sequences WHERE model = {{ plan.model_lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.targets WHERE model = {{ plan.model_lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+{%- let seal_v1 = false %}
+{% include "seal.sql" %}
+DELETE FROM _pgmig.seals WHERE model = {{ plan.model_lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 UPDATE _pgmig.log SET status = 'rolled back'
-WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND status IN ('running', 'done');
+WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND status IN ('running', 'done')
+  AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
 {%- endif %}
 {%- if let Some(v) = plan.server %}
 -- The postgres_fdw server and staging schema migrate.sql made for V1.

@@ -12,6 +12,8 @@ SET client_min_messages = warning;
 {%- for s in steps %}
 CREATE TABLE IF NOT EXISTS {{ s.map_table }} AS SELECT {{ s.key_list }} FROM {{ s.target }} AS t WHERE false;
 ALTER TABLE {{ s.map_table }} ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE {{ s.map_table }} ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 {%- endfor %}
 RESET client_min_messages;
 DO {% filter dollar("check") %}
@@ -23,13 +25,16 @@ DECLARE
   finding text;
   refusals text[] := '{}';
   allowed text[] := '{}';
+  -- -v wave: the first wave undone (the rows of earlier waves are not this rollback's).
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
 {%- for s in steps %}
 {%- if s.declared_key_line > 0 %}
   -- key: ({{ s.key_list|comment }}) ({{ plan.model_file|comment }}:{{ s.declared_key_line }}) is not enforced by V2: a row
   -- written since with a migrated row's key can't be told apart from it (nor its digest compared).
-  IF (SELECT count(*) FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }})
-     > (SELECT count(*) FROM {{ s.map_table }}) THEN
+  IF (SELECT count(*) FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }}
+      WHERE mapped.pgmig_wave >= undo_from)
+     > (SELECT count(*) FROM {{ s.map_table }} AS mapped WHERE mapped.pgmig_wave >= undo_from) THEN
     RAISE EXCEPTION 'undo {{ s.name_notice }} ({{ plan.model_file|notice }}:{{ s.declared_key_line }}): rows written since the migration share the declared key ({{ s.key_list|notice }}) of rows it made; nothing was rolled back'
       USING HINT = 'remove or change those rows, then run rollback.sql again';
   END IF;
@@ -37,12 +42,12 @@ BEGIN
   -- {{ s.target|comment }}, step {{ s.name|comment }} ({{ plan.model_file|comment }}:{{ s.line }}): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }}
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT {{ s.target_key_json }}::text AS key
           FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }}
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  {{ s.target_lit }}, n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -55,13 +60,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM {{ s.map_table }} AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {{ s.made_here }});
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {{ s.made_here }});
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        {{ s.target_lit }}, n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        {{ s.name_lit }}, CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM {{ s.map_table }} AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM {{ s.map_table }} AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        {{ s.target_lit }}, n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,

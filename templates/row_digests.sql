@@ -3,6 +3,7 @@
 -- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
 -- row's xmin no longer says when it was written) and a dump and restore gives every row a
 -- new one, while both keep the row's text.
+SET client_min_messages = warning;
 {%- for s in steps %}
 -- step {{ s.name|comment }} ({{ plan.model_file|comment }}:{{ s.line }})
 ALTER TABLE {{ s.map_table }} ADD COLUMN IF NOT EXISTS row_digest text;
@@ -10,3 +11,4 @@ UPDATE {{ s.map_table }} AS mapped SET row_digest = md5(t::text)
 FROM {{ s.target }} AS t
 WHERE {{ s.made_here }} AND mapped.row_digest IS NULL;
 {%- endfor %}
+RESET client_min_messages;

@@ -21,6 +21,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ({{ plan.model_lit }}, 'migrate', {{ s.name_lit }}, 'running')
@@ -40,22 +41,52 @@ BEGIN
 {%- for r in s.rejects %}
 
   -- Reject rule {{ r.number }} ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.reason_comment|comment }}
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = {{ plan.model_lit }} AND earlier.step = {{ s.name_lit }} AND earlier.rule = {{ r.number }}
+      AND earlier.source_key NOT IN (
+  SELECT {{ s.source_key }}
+  {{ s.from }}
+  WHERE {{ r.condition }})
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT {{ plan.model_lit }}, {{ s.name_lit }}, {{ r.number }}, {{ r.reason_lit }}, {{ s.source_table_lit }}, {{ s.source_key }}, {{ s.source_row }}
   {{ s.from }}
-  WHERE {{ r.condition }};
+  WHERE {{ r.condition }}
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = {{ plan.model_lit }} AND earlier.step = {{ s.name_lit }} AND earlier.rule = {{ r.number }}
+                      AND earlier.source_key = {{ s.source_key }});
 {%- endfor %}
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} AND step = {{ s.name_lit }};
 {% if s.is_new_key %}
-  -- Id map ({{ plan.model_file|comment }}:{{ s.new_line }}): one new key per distinct ({{ s.by_columns|comment }}).
-  CREATE TABLE {{ s.map_table }} AS
-  SELECT keys.*, {{ s.new_expr }} AS {{ s.key_column }}
+  -- Id map ({{ plan.model_file|comment }}:{{ s.new_line }}): one new key per distinct ({{ s.by_columns|comment }}) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass({{ s.map_table_lit }}) IS NULL THEN
+    CREATE TABLE {{ s.map_table }} AS
+    SELECT keys.*, {{ s.new_expr }} AS {{ s.key_column }}, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT {{ s.by_select }}
+      {{ s.from }}
+      WHERE false
+    ) AS keys;
+    ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.by_columns }});
+  END IF;
+  INSERT INTO {{ s.map_table }} ({{ s.by_columns }}, {{ s.key_column }}, pgmig_wave)
+  SELECT keys.*, {{ s.new_expr }}, this_wave
   FROM (
-    SELECT DISTINCT {{ s.by_select }}
+    SELECT {{ s.by_select }}
     {{ s.from }}
     WHERE {{ s.survivors }}
+    EXCEPT
+    SELECT {{ s.by_columns }} FROM {{ s.map_table }}
   ) AS keys;
-  ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.by_columns }});
 {%- include "replace_backup.sql" %}
 {%- include "repair.sql" %}
 {%- include "defer_drop.sql" %}
@@ -63,11 +94,14 @@ BEGIN
   INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
   SELECT {{ s.select_list }}
   {{ s.from_keyed }}
-  WHERE {{ s.survivors }};
+  WHERE {{ s.survivors }}
+    AND {{ s.unmigrated }};
   GET DIAGNOSTICS n_out = ROW_COUNT;
 {%- else %}
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE {{ s.map_table }} ({{ s.map_columns }}, PRIMARY KEY ({{ s.key_list }}));
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass({{ s.map_table_lit }}) IS NULL THEN
+    CREATE TABLE {{ s.map_table }} ({{ s.map_columns }}, pgmig_wave integer NOT NULL, PRIMARY KEY ({{ s.key_list }}));
+  END IF;
 {%- include "replace_backup.sql" %}
 {%- include "repair.sql" %}
 {%- include "defer_drop.sql" %}
@@ -77,16 +111,18 @@ BEGIN
     SELECT {{ s.select_list }}
     {{ s.from_keyed }}
     WHERE {{ s.survivors }}
+      AND {{ s.unmigrated }}
     RETURNING {{ s.key_list }}
   )
-  INSERT INTO {{ s.map_table }} ({{ s.key_list }})
-  SELECT {{ s.key_list }} FROM inserted;
+  INSERT INTO {{ s.map_table }} ({{ s.key_list }}, pgmig_wave)
+  SELECT {{ s.key_list }}, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
 {%- if s.declared_key_line > 0 %}
 
   -- key: ({{ s.key_list|comment }}) ({{ plan.model_file|comment }}:{{ s.declared_key_line }}) is not enforced by V2: no other row
   -- may share a migrated row's key, or verify and rollback could not tell them apart.
-  IF (SELECT count(*) FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }}) <> n_out THEN
+  IF (SELECT count(*) FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }}
+      WHERE mapped.pgmig_wave = this_wave) <> n_out THEN
     RAISE EXCEPTION 'rows already in {{ s.target|notice }} share the declared key ({{ s.key_list|notice }}) of migrated rows'
       USING HINT = 'run precheck.sql: it lists them; declare a key that tells the rows apart';
   END IF;

@@ -448,9 +448,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1e6814ab7b739f316cfef4f55f1f6fb35a8eb12d5c5291c572d7c2f5df5bc7eb';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6ef65115be5adbca4d13885e9c6f3b26473c736b6f91340f5ff0529674f0cbe8';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1e6814ab7b739f316cfef4f55f1f6fb35a8eb12d5c5291c572d7c2f5df5bc7eb; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6ef65115be5adbca4d13885e9c6f3b26473c736b6f91340f5ff0529674f0cbe8; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -629,10 +629,6 @@ BEGIN
   FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
         FROM _pgmig.changes AS b WHERE b.model = 'drills') AS x
   UNION ALL
-  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
-  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
-        FROM _pgmig.repairs_taken AS b WHERE b.model = 'drills') AS x
-  UNION ALL
   SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
         FROM _pgmig.sequences AS b WHERE b.model = 'drills') AS x
@@ -645,7 +641,7 @@ BEGIN
     ON s.subject = d.subject
   WHERE d.digest IS DISTINCT FROM s.digest;
   IF changed IS NULL THEN
-    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, repairs_taken, sequences, reference)';
+    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, sequences, reference)';
   ELSE
     RAISE NOTICE 'FAIL  bookkeeping changed since migrate: %', changed;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);

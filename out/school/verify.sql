@@ -83,23 +83,18 @@ BEGIN
            ('schema', NULL, 'public', 'USAGE'),
            ('table', 'public', 'permission_modules', 'SELECT'),
            ('sequence', 'public', 'permission_modules_id_seq', 'SELECT'),
-           ('table', 'public', 'permissions', 'SELECT'),
-           ('sequence', 'public', 'permissions_id_seq', 'SELECT'),
            ('table', 'public', 'grade_systems', 'SELECT'),
            ('sequence', 'public', 'grade_systems_id_seq', 'SELECT'),
            ('table', 'public', 'class_levels', 'SELECT'),
            ('sequence', 'public', 'class_levels_id_seq', 'SELECT'),
            ('table', 'public', 'curriculums', 'SELECT'),
            ('sequence', 'public', 'curriculums_id_seq', 'SELECT'),
-           ('table', 'public', 'subject_categories', 'SELECT'),
-           ('sequence', 'public', 'subject_categories_id_seq', 'SELECT'),
            ('table', 'public', 'subjects', 'SELECT'),
            ('sequence', 'public', 'subjects_id_seq', 'SELECT'),
            ('table', 'public', 'user_types', 'SELECT'),
            ('sequence', 'public', 'user_types_id_seq', 'SELECT'),
            ('table', 'public', 'roles', 'SELECT'),
            ('sequence', 'public', 'roles_id_seq', 'SELECT'),
-           ('table', 'public', 'role_permissions', 'SELECT'),
            ('table', 'public', 'schools', 'SELECT'),
            ('table', 'public', 'users', 'SELECT'),
            ('table', 'public', 'user_roles', 'SELECT'),
@@ -463,9 +458,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6c47043a74945a9a82aae144cddeaf2a6e5e779a8ba883005ee521d7957ccb43';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9dbc78a5ee7d629d33a3e69b35e27aed0e12f591d5741f1d2b53747208a56b33';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6c47043a74945a9a82aae144cddeaf2a6e5e779a8ba883005ee521d7957ccb43; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9dbc78a5ee7d629d33a3e69b35e27aed0e12f591d5741f1d2b53747208a56b33; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -598,7 +593,7 @@ BEGIN
 END
 $check$;
 
--- Reference data (model.yaml:15): every row of public.permission_modules the model declares is there;
+-- Reference data (model.yaml:13): every row of public.permission_modules the model declares is there;
 -- the rows migrate inserted have every column the model gives (a row that was there before is
 -- left as it was).
 DO $check$
@@ -633,47 +628,7 @@ BEGIN
 END
 $check$;
 
--- Reference data (model.yaml:21): every row of public.permissions the model declares is there;
--- the rows migrate inserted have every column the model gives (a row that was there before is
--- left as it was).
-DO $check$
-DECLARE
-  n_missing bigint;
-  n_different bigint;
-  n_kept_different bigint;
-BEGIN
-  WITH wanted (module_id, code, name) AS (
-    VALUES ('users'::text, 'users.manage'::text, 'Create users and assign roles'::text),
-         ('users'::text, 'users.view'::text, 'See users'::text),
-         ('academics'::text, 'academics.manage'::text, 'Manage classes and subjects'::text),
-         ('academics'::text, 'academics.teach'::text, 'Teach classes and record grades'::text),
-         ('academics'::text, 'academics.view'::text, 'See classes and grades'::text),
-         ('communication'::text, 'communication.send'::text, 'Send messages to parents'::text),
-         ('communication'::text, 'communication.receive'::text, 'Receive messages from the school'::text)
-  ), found AS (
-    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
-                        WHERE r.model = 'school' AND r.table_name = 'public.permissions' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
-    FROM public.permissions AS t
-  )
-  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
-         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.module_id IS NOT DISTINCT FROM parent_module_id.id AND t.name IS NOT DISTINCT FROM w.name))),
-         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.module_id IS NOT DISTINCT FROM parent_module_id.id AND t.name IS NOT DISTINCT FROM w.name)))
-  INTO n_missing, n_different, n_kept_different
-  FROM wanted AS w
-  LEFT JOIN public.permission_modules AS parent_module_id ON parent_module_id.code = w.module_id;
-  IF n_missing = 0 AND n_different = 0 THEN
-    RAISE NOTICE 'PASS  reference public.permissions: all 7 rows present, those migrate inserted as declared';
-  ELSE
-    RAISE NOTICE 'FAIL  reference public.permissions: % of 7 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
-    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  END IF;
-  IF n_kept_different > 0 THEN
-    RAISE NOTICE 'INFO  reference public.permissions: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
-  END IF;
-END
-$check$;
-
--- Reference data (model.yaml:31): every row of public.grade_systems the model declares is there;
+-- Reference data (model.yaml:19): every row of public.grade_systems the model declares is there;
 -- the rows migrate inserted have every column the model gives (a row that was there before is
 -- left as it was).
 DO $check$
@@ -706,7 +661,7 @@ BEGIN
 END
 $check$;
 
--- Reference data (model.yaml:35): every row of public.class_levels the model declares is there;
+-- Reference data (model.yaml:23): every row of public.class_levels the model declares is there;
 -- the rows migrate inserted have every column the model gives (a row that was there before is
 -- left as it was).
 DO $check$
@@ -751,7 +706,7 @@ BEGIN
 END
 $check$;
 
--- Reference data (model.yaml:50): every row of public.curriculums the model declares is there;
+-- Reference data (model.yaml:38): every row of public.curriculums the model declares is there;
 -- the rows migrate inserted have every column the model gives (a row that was there before is
 -- left as it was).
 DO $check$
@@ -784,7 +739,7 @@ BEGIN
 END
 $check$;
 
--- Reference data (model.yaml:54): every row of public.subject_categories the model declares is there;
+-- Reference data (model.yaml:42): every row of public.subjects the model declares is there;
 -- the rows migrate inserted have every column the model gives (a row that was there before is
 -- left as it was).
 DO $check$
@@ -794,57 +749,21 @@ DECLARE
   n_kept_different bigint;
 BEGIN
   WITH wanted (code, name) AS (
-    VALUES ('CORE'::text, 'Core subjects'::text),
-         ('HUMANITIES'::text, 'Humanities'::text),
-         ('ARTS'::text, 'Arts'::text)
-  ), found AS (
-    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
-                        WHERE r.model = 'school' AND r.table_name = 'public.subject_categories' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
-    FROM public.subject_categories AS t
-  )
-  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
-         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name))),
-         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name)))
-  INTO n_missing, n_different, n_kept_different
-  FROM wanted AS w;
-  IF n_missing = 0 AND n_different = 0 THEN
-    RAISE NOTICE 'PASS  reference public.subject_categories: all 3 rows present, those migrate inserted as declared';
-  ELSE
-    RAISE NOTICE 'FAIL  reference public.subject_categories: % of 3 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
-    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  END IF;
-  IF n_kept_different > 0 THEN
-    RAISE NOTICE 'INFO  reference public.subject_categories: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
-  END IF;
-END
-$check$;
-
--- Reference data (model.yaml:60): every row of public.subjects the model declares is there;
--- the rows migrate inserted have every column the model gives (a row that was there before is
--- left as it was).
-DO $check$
-DECLARE
-  n_missing bigint;
-  n_different bigint;
-  n_kept_different bigint;
-BEGIN
-  WITH wanted (code, name, category_id) AS (
-    VALUES ('MATH'::text, 'Mathematics'::text, 'CORE'::text),
-         ('ENG'::text, 'English'::text, 'CORE'::text),
-         ('SCI'::text, 'Science'::text, 'CORE'::text),
-         ('HIST'::text, 'History'::text, 'HUMANITIES'::text),
-         ('ART'::text, 'Art'::text, 'ARTS'::text)
+    VALUES ('MATH'::text, 'Mathematics'::text),
+         ('ENG'::text, 'English'::text),
+         ('SCI'::text, 'Science'::text),
+         ('HIST'::text, 'History'::text),
+         ('ART'::text, 'Art'::text)
   ), found AS (
     SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
                         WHERE r.model = 'school' AND r.table_name = 'public.subjects' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
     FROM public.subjects AS t
   )
   SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
-         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name AND t.category_id IS NOT DISTINCT FROM parent_category_id.id))),
-         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name AND t.category_id IS NOT DISTINCT FROM parent_category_id.id)))
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name)))
   INTO n_missing, n_different, n_kept_different
-  FROM wanted AS w
-  LEFT JOIN public.subject_categories AS parent_category_id ON parent_category_id.code = w.category_id;
+  FROM wanted AS w;
   IF n_missing = 0 AND n_different = 0 THEN
     RAISE NOTICE 'PASS  reference public.subjects: all 5 rows present, those migrate inserted as declared';
   ELSE
@@ -857,7 +776,7 @@ BEGIN
 END
 $check$;
 
--- Reference data (model.yaml:68): every row of public.user_types the model declares is there;
+-- Reference data (model.yaml:50): every row of public.user_types the model declares is there;
 -- the rows migrate inserted have every column the model gives (a row that was there before is
 -- left as it was).
 DO $check$
@@ -869,8 +788,7 @@ BEGIN
   WITH wanted (code, name) AS (
     VALUES ('staff'::text, 'Staff'::text),
          ('guardian'::text, 'Guardian'::text),
-         ('learner'::text, 'Learner'::text),
-         ('administrator'::text, 'Administrator'::text)
+         ('learner'::text, 'Learner'::text)
   ), found AS (
     SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
                         WHERE r.model = 'school' AND r.table_name = 'public.user_types' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
@@ -882,9 +800,9 @@ BEGIN
   INTO n_missing, n_different, n_kept_different
   FROM wanted AS w;
   IF n_missing = 0 AND n_different = 0 THEN
-    RAISE NOTICE 'PASS  reference public.user_types: all 4 rows present, those migrate inserted as declared';
+    RAISE NOTICE 'PASS  reference public.user_types: all 3 rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference public.user_types: % of 4 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
+    RAISE NOTICE 'FAIL  reference public.user_types: % of 3 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
   IF n_kept_different > 0 THEN
@@ -893,7 +811,7 @@ BEGIN
 END
 $check$;
 
--- Reference data (model.yaml:75): every row of public.roles the model declares is there;
+-- Reference data (model.yaml:56): every row of public.roles the model declares is there;
 -- the rows migrate inserted have every column the model gives (a row that was there before is
 -- left as it was).
 DO $check$
@@ -905,8 +823,7 @@ BEGIN
   WITH wanted (code, name, user_type_id) AS (
     VALUES ('teacher'::text, 'Teacher'::text, 'staff'::text),
          ('parent'::text, 'Parent'::text, 'guardian'::text),
-         ('student'::text, 'Student'::text, 'learner'::text),
-         ('admin'::text, 'School administrator'::text, 'administrator'::text)
+         ('student'::text, 'Student'::text, 'learner'::text)
   ), found AS (
     SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
                         WHERE r.model = 'school' AND r.table_name = 'public.roles' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
@@ -919,9 +836,9 @@ BEGIN
   FROM wanted AS w
   LEFT JOIN public.user_types AS parent_user_type_id ON parent_user_type_id.code = w.user_type_id;
   IF n_missing = 0 AND n_different = 0 THEN
-    RAISE NOTICE 'PASS  reference public.roles: all 4 rows present, those migrate inserted as declared';
+    RAISE NOTICE 'PASS  reference public.roles: all 3 rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference public.roles: % of 4 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
+    RAISE NOTICE 'FAIL  reference public.roles: % of 3 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
   IF n_kept_different > 0 THEN
@@ -930,54 +847,8 @@ BEGIN
 END
 $check$;
 
--- Reference data (model.yaml:82): every row of public.role_permissions the model declares is there;
--- the rows migrate inserted have every column the model gives (a row that was there before is
--- left as it was).
-DO $check$
-DECLARE
-  n_missing bigint;
-  n_different bigint;
-  n_kept_different bigint;
-BEGIN
-  WITH wanted (role_id, permission_id) AS (
-    VALUES ('admin'::text, 'users.manage'::text),
-         ('admin'::text, 'users.view'::text),
-         ('admin'::text, 'academics.manage'::text),
-         ('admin'::text, 'academics.view'::text),
-         ('admin'::text, 'communication.send'::text),
-         ('teacher'::text, 'users.view'::text),
-         ('teacher'::text, 'academics.teach'::text),
-         ('teacher'::text, 'academics.view'::text),
-         ('teacher'::text, 'communication.send'::text),
-         ('parent'::text, 'academics.view'::text),
-         ('parent'::text, 'communication.receive'::text),
-         ('student'::text, 'academics.view'::text)
-  ), found AS (
-    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
-                        WHERE r.model = 'school' AND r.table_name = 'public.role_permissions' AND t.role_id = CAST(r.key ->> 'role_id' AS integer) AND t.permission_id = CAST(r.key ->> 'permission_id' AS integer)) AS _pgmig_inserted
-    FROM public.role_permissions AS t
-  )
-  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.role_id = parent_role_id.id AND t.permission_id = parent_permission_id.id)),
-         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.role_id = parent_role_id.id AND t.permission_id = parent_permission_id.id AND t._pgmig_inserted AND NOT (true))),
-         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.role_id = parent_role_id.id AND t.permission_id = parent_permission_id.id AND NOT t._pgmig_inserted AND NOT (true)))
-  INTO n_missing, n_different, n_kept_different
-  FROM wanted AS w
-  LEFT JOIN public.roles AS parent_role_id ON parent_role_id.code = w.role_id
-  LEFT JOIN public.permissions AS parent_permission_id ON parent_permission_id.code = w.permission_id;
-  IF n_missing = 0 AND n_different = 0 THEN
-    RAISE NOTICE 'PASS  reference public.role_permissions: all 12 rows present, those migrate inserted as declared';
-  ELSE
-    RAISE NOTICE 'FAIL  reference public.role_permissions: % of 12 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
-    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  END IF;
-  IF n_kept_different > 0 THEN
-    RAISE NOTICE 'INFO  reference public.role_permissions: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
-  END IF;
-END
-$check$;
-
 -- ----------------------------------------------------------------------------
--- Step 1/10: public.schools  (model.yaml:107)
+-- Step 1/10: public.schools  (model.yaml:70)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1009,7 +880,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
+  RAISE EXCEPTION 'step schools (model.yaml:70) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1056,7 +927,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
+  RAISE EXCEPTION 'step schools (model.yaml:70) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1080,12 +951,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
+  RAISE EXCEPTION 'step schools (model.yaml:70) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 2/10: public.users  (model.yaml:120)
+-- Step 2/10: public.users  (model.yaml:83)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1117,7 +988,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:83) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1136,7 +1007,7 @@ DECLARE
   n_repairs_differ bigint;
 BEGIN
   WITH RECURSIVE pgmig_rounds_email (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of email (model.yaml:137): round 0 holds every row's own value.
+    -- Repair of email (model.yaml:100): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) AS text), CAST(coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) AS text), 1, true, 0
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
@@ -1169,7 +1040,7 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_email AS x)
       AND r.value IS DISTINCT FROM r.original
   ), pgmig_rounds_phone (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of phone (model.yaml:138): round 0 holds every row's own value.
+    -- Repair of phone (model.yaml:101): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(_pgmig.phone_e164(t.phone) AS text), CAST(_pgmig.phone_e164(t.phone) AS text), 1, true, 0
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
@@ -1260,7 +1131,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:83) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1284,7 +1155,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:83) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1310,12 +1181,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:83) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 3/10: public.user_roles  (model.yaml:140)
+-- Step 3/10: public.user_roles  (model.yaml:103)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1348,7 +1219,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1389,7 +1260,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1413,7 +1284,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1437,7 +1308,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1461,12 +1332,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 4/10: public.teacher_profiles  (model.yaml:149)
+-- Step 4/10: public.teacher_profiles  (model.yaml:112)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1500,7 +1371,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1545,7 +1416,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1569,7 +1440,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1593,7 +1464,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1617,12 +1488,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 5/10: public.users  (model.yaml:170)
+-- Step 5/10: public.users  (model.yaml:133)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1654,7 +1525,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:133) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1673,7 +1544,7 @@ DECLARE
   n_repairs_differ bigint;
 BEGIN
   WITH RECURSIVE pgmig_rounds_email (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of email (model.yaml:186): round 0 holds every row's own value.
+    -- Repair of email (model.yaml:149): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) AS text), CAST(coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) AS text), 1, true, 0
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
@@ -1705,7 +1576,7 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_email AS x)
       AND r.value IS DISTINCT FROM r.original
   ), pgmig_rounds_phone (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of phone (model.yaml:187): round 0 holds every row's own value.
+    -- Repair of phone (model.yaml:150): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(_pgmig.phone_e164(p.phone) AS text), CAST(_pgmig.phone_e164(p.phone) AS text), 1, true, 0
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
@@ -1795,7 +1666,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:133) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1819,7 +1690,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:133) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1845,12 +1716,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:133) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 6/10: public.user_roles  (model.yaml:189)
+-- Step 6/10: public.user_roles  (model.yaml:152)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1883,7 +1754,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1924,7 +1795,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1948,7 +1819,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1972,7 +1843,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1996,12 +1867,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 7/10: public.parent_profiles  (model.yaml:198)
+-- Step 7/10: public.parent_profiles  (model.yaml:161)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -2034,7 +1905,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2077,7 +1948,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2101,7 +1972,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2125,12 +1996,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 8/10: public.users  (model.yaml:210)
+-- Step 8/10: public.users  (model.yaml:173)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -2162,7 +2033,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:173) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2181,7 +2052,7 @@ DECLARE
   n_repairs_differ bigint;
 BEGIN
   WITH RECURSIVE pgmig_rounds_email (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of email (model.yaml:226): round 0 holds every row's own value.
+    -- Repair of email (model.yaml:189): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) AS text), CAST(coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) AS text), 1, true, 0
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
@@ -2212,7 +2083,7 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_email AS x)
       AND r.value IS DISTINCT FROM r.original
   ), pgmig_rounds_phone (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of phone (model.yaml:227): round 0 holds every row's own value.
+    -- Repair of phone (model.yaml:190): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(_pgmig.phone_e164(s.phone) AS text), CAST(_pgmig.phone_e164(s.phone) AS text), 1, true, 0
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
@@ -2301,7 +2172,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:173) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2325,7 +2196,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:173) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2351,12 +2222,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:173) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 9/10: public.user_roles  (model.yaml:229)
+-- Step 9/10: public.user_roles  (model.yaml:192)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -2389,7 +2260,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2430,7 +2301,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2454,7 +2325,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2478,7 +2349,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2502,12 +2373,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 10/10: public.student_profiles  (model.yaml:239)
+-- Step 10/10: public.student_profiles  (model.yaml:202)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -2542,7 +2413,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2585,7 +2456,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2609,7 +2480,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2633,7 +2504,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2657,7 +2528,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2681,7 +2552,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2837,26 +2708,6 @@ BEGIN
 END
 $check$;
 
--- public.permissions_id_seq: its next value (last_value, or the one after once called) is above
--- every value in public.permissions.id.
-DO $check$
-DECLARE
-  n_behind bigint;
-BEGIN
-  SELECT 0
-         + (SELECT count(*) FROM public.permissions AS t
-            WHERE t.id > state.last_value OR (t.id = state.last_value AND NOT state.is_called))
-  INTO n_behind
-  FROM public.permissions_id_seq AS state;
-  IF n_behind = 0 THEN
-    RAISE NOTICE 'PASS  sequence public.permissions_id_seq is ahead of public.permissions.id';
-  ELSE
-    RAISE NOTICE 'FAIL  sequence public.permissions_id_seq is behind % rows of public.permissions.id', n_behind;
-    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  END IF;
-END
-$check$;
-
 -- public.grade_systems_id_seq: its next value (last_value, or the one after once called) is above
 -- every value in public.grade_systems.id.
 DO $check$
@@ -2912,26 +2763,6 @@ BEGIN
     RAISE NOTICE 'PASS  sequence public.curriculums_id_seq is ahead of public.curriculums.id';
   ELSE
     RAISE NOTICE 'FAIL  sequence public.curriculums_id_seq is behind % rows of public.curriculums.id', n_behind;
-    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  END IF;
-END
-$check$;
-
--- public.subject_categories_id_seq: its next value (last_value, or the one after once called) is above
--- every value in public.subject_categories.id.
-DO $check$
-DECLARE
-  n_behind bigint;
-BEGIN
-  SELECT 0
-         + (SELECT count(*) FROM public.subject_categories AS t
-            WHERE t.id > state.last_value OR (t.id = state.last_value AND NOT state.is_called))
-  INTO n_behind
-  FROM public.subject_categories_id_seq AS state;
-  IF n_behind = 0 THEN
-    RAISE NOTICE 'PASS  sequence public.subject_categories_id_seq is ahead of public.subject_categories.id';
-  ELSE
-    RAISE NOTICE 'FAIL  sequence public.subject_categories_id_seq is behind % rows of public.subject_categories.id', n_behind;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -2997,7 +2828,7 @@ BEGIN
 END
 $check$;
 
--- Model assertion (model.yaml:251): every user has exactly one role, of its kind
+-- Model assertion (model.yaml:214): every user has exactly one role, of its kind
 DO $check$
 DECLARE
   err_detail text;
@@ -3016,12 +2847,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'assertion every user has exactly one role, of its kind (model.yaml:251) failed: %', SQLERRM
+  RAISE EXCEPTION 'assertion every user has exactly one role, of its kind (model.yaml:214) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
--- Model assertion (model.yaml:259): every password hash is bcrypt and must be reset
+-- Model assertion (model.yaml:222): every password hash is bcrypt and must be reset
 DO $check$
 DECLARE
   err_detail text;
@@ -3040,7 +2871,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'assertion every password hash is bcrypt and must be reset (model.yaml:259) failed: %', SQLERRM
+  RAISE EXCEPTION 'assertion every password hash is bcrypt and must be reset (model.yaml:222) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;

@@ -282,7 +282,21 @@ CREATE TABLE IF NOT EXISTS _pgmig.rejects (
   source_table text,
   source_key jsonb,
   source_row jsonb,
-  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp()
+  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer
+);
+-- Rejects of an earlier wave that a later wave migrated, with that wave's number.
+CREATE TABLE IF NOT EXISTS _pgmig.superseded_rejects (
+  superseded_by integer NOT NULL,
+  model text NOT NULL,
+  step text NOT NULL,
+  rule integer NOT NULL,
+  reason text NOT NULL,
+  source_table text,
+  source_key jsonb,
+  source_row jsonb,
+  rejected_at timestamptz NOT NULL,
+  wave integer
 );
 CREATE TABLE IF NOT EXISTS _pgmig.sequences (
   model text NOT NULL,
@@ -308,21 +322,14 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   old_value text,
   new_value text,
   changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, step, column_name, key)
-);
--- The candidates a repair found already held in V2 (as md5: the values are others' rows'):
--- verify recomputes the repair from them, as migrate saw V2, whatever was deleted since.
-CREATE TABLE IF NOT EXISTS _pgmig.repairs_taken (
-  model text NOT NULL,
-  step text NOT NULL,
-  column_name text NOT NULL,
-  value_md5 text NOT NULL,
-  PRIMARY KEY (model, step, column_name, value_md5)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.reference (
   model text NOT NULL,
   table_name text NOT NULL,
   key jsonb NOT NULL,
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, table_name, key)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.targets (
@@ -344,23 +351,32 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '4851a826bbd287fff2af979feb854e30e95116614d2f4bb2d93e8089a7b8419f';
+SET pgmig.fingerprint = '2b30a43ed3a3f6b0bbecc1dc355601098e58d59b48d2870071cb40b920653eff';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
 -- records them. Added once, to a _pgmig.log that bookkeeping just made or that an earlier
--- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run.
+-- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run. The wave column
+-- (of the log, rejects, changes and reference rows) numbers the migrate run that wrote a row.
 SET client_min_messages = warning;
 DO $columns$
 BEGIN
   IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute AS a
-      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256')
-        AND NOT a.attisdropped AND a.atthasdef) < 2 THEN
+      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256', 'wave')
+        AND NOT a.attisdropped AND a.atthasdef) < 3 THEN
     ALTER TABLE _pgmig.log
       ADD COLUMN IF NOT EXISTS fingerprint text,
       ADD COLUMN IF NOT EXISTS script_sha256 text,
+      ADD COLUMN IF NOT EXISTS wave integer,
       ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
-      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
+      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), ''),
+      ALTER COLUMN wave SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.rejects
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.changes
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.reference
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
   END IF;
 END
 $columns$;
@@ -376,9 +392,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4851a826bbd287fff2af979feb854e30e95116614d2f4bb2d93e8089a7b8419f';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2b30a43ed3a3f6b0bbecc1dc355601098e58d59b48d2870071cb40b920653eff';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4851a826bbd287fff2af979feb854e30e95116614d2f4bb2d93e8089a7b8419f; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2b30a43ed3a3f6b0bbecc1dc355601098e58d59b48d2870071cb40b920653eff; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -946,11 +962,6 @@ BEGIN
     ALTER TABLE _pgmig.backup_uuid_reminders ADD PRIMARY KEY (id);
     CREATE INDEX ON _pgmig.backup_uuid_reminders (batch);
     ANALYZE _pgmig.backup_uuid_reminders;
-    -- Its seal: verify and rollback check the backup against it before they trust it.
-    INSERT INTO _pgmig.seals (model, subject, rows, digest)
-    SELECT 'uuid', 'backup of public.reminders', count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text
-    FROM _pgmig.backup_uuid_reminders AS bk
-    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
 
     -- The new columns: nullable, no default, so adding them rewrites nothing.
     ALTER TABLE public.reminders ADD COLUMN pgmig_new_user_id uuid;
@@ -1021,11 +1032,6 @@ BEGIN
     ALTER TABLE _pgmig.backup_uuid_users ADD PRIMARY KEY (id);
     CREATE INDEX ON _pgmig.backup_uuid_users (batch);
     ANALYZE _pgmig.backup_uuid_users;
-    -- Its seal: verify and rollback check the backup against it before they trust it.
-    INSERT INTO _pgmig.seals (model, subject, rows, digest)
-    SELECT 'uuid', 'backup of public.users', count(*), coalesce(sum(('x' || left(md5(ROW(bk.id)::text), 16))::bit(64)::bigint::numeric), 0)::text
-    FROM _pgmig.backup_uuid_users AS bk
-    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
 
     -- The new columns: nullable, no default, so adding them rewrites nothing.
     ALTER TABLE public.users ADD COLUMN pgmig_new_id uuid;
@@ -1096,11 +1102,6 @@ BEGIN
     ALTER TABLE _pgmig.backup_uuid_journal_entries ADD PRIMARY KEY (id);
     CREATE INDEX ON _pgmig.backup_uuid_journal_entries (batch);
     ANALYZE _pgmig.backup_uuid_journal_entries;
-    -- Its seal: verify and rollback check the backup against it before they trust it.
-    INSERT INTO _pgmig.seals (model, subject, rows, digest)
-    SELECT 'uuid', 'backup of public.journal_entries', count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text
-    FROM _pgmig.backup_uuid_journal_entries AS bk
-    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
 
     -- The new columns: nullable, no default, so adding them rewrites nothing.
     ALTER TABLE public.journal_entries ADD COLUMN pgmig_new_user_id uuid;
@@ -1171,11 +1172,6 @@ BEGIN
     ALTER TABLE _pgmig.backup_uuid_tags ADD PRIMARY KEY (id);
     CREATE INDEX ON _pgmig.backup_uuid_tags (batch);
     ANALYZE _pgmig.backup_uuid_tags;
-    -- Its seal: verify and rollback check the backup against it before they trust it.
-    INSERT INTO _pgmig.seals (model, subject, rows, digest)
-    SELECT 'uuid', 'backup of public.tags', count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text
-    FROM _pgmig.backup_uuid_tags AS bk
-    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
 
     -- The new columns: nullable, no default, so adding them rewrites nothing.
     ALTER TABLE public.tags ADD COLUMN pgmig_new_user_id uuid;

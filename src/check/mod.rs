@@ -474,6 +474,7 @@ pub fn check(
         mode,
         time_zone,
         subset: None,
+        only: None,
         // Entries without rows only name a key for ref(): nothing to insert, verify or undo.
         references: references
             .into_iter()

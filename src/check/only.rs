@@ -10,7 +10,7 @@ use sqlparser::tokenizer::Token;
 
 use super::ident::{ident_name, sql_ident};
 use super::suggest::did_you_mean;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, QualName};
 use crate::plan::{Plan, Sql};
 
 /// `--only 'users.email = …'`: the root rows to migrate. Every step whose first `from` table is
@@ -108,6 +108,19 @@ pub fn restrict(mut plan: Plan, condition: &str, v1: &Catalog) -> Result<Plan, S
     if let Some(u) = unknown {
         return Err(u);
     }
+    let mut on_t = expr.clone();
+    let _ = sqlparser::ast::visit_expressions_mut(&mut on_t, |e| {
+        if let Expr::CompoundIdentifier(p) = e {
+            p[0] = sql_ident("t");
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    super::scope::printable_literals(&mut on_t).map_err(|m| format!("--only: {m}"))?;
+    plan.only = Some(crate::plan::OnlyRoots {
+        text: condition.to_string(),
+        table: QualName::new(plan.read_schema.clone(), source.name.clone()),
+        condition: on_t.to_string(),
+    });
     for i in roots {
         let step = &mut plan.steps[i];
         let alias = step.source_alias.clone().unwrap_or_else(|| table.clone());

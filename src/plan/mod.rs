@@ -23,6 +23,8 @@ pub struct Plan {
     pub time_zone: String,
     /// `--entities`: the steps are a subset of the model's.
     pub subset: Option<Subset>,
+    /// `--only`: the root rows chosen; a selection that matches no V1 row is refused.
+    pub only: Option<OnlyRoots>,
     /// Reference rows, parents first; inserted before the steps.
     pub references: Vec<Reference>,
     /// In load order (V2 foreign keys and `id()` lookups first).
@@ -495,6 +497,17 @@ pub struct ReferenceColumn {
     /// A foreign key to another reference table: the value is the parent's natural key,
     /// looked up as (parent table, its natural key column, its referenced column).
     pub parent: Option<(QualName, String, String)>,
+}
+
+/// `--only`: the V1 rows of one table that root this migrate's wave.
+#[derive(Debug, Clone, Serialize)]
+pub struct OnlyRoots {
+    /// The condition as given, for messages.
+    pub text: String,
+    /// The V1 table it reads, as the steps read it.
+    pub table: QualName,
+    /// The condition on that table's rows, under the alias `t`.
+    pub condition: String,
 }
 
 /// A subset of a model's steps (`--entities`).

@@ -26,7 +26,7 @@ fn models() -> PathBuf {
 }
 
 /// The drills model compiled from its DDL files into a fresh directory.
-fn compiled() -> tempfile::TempDir {
+pub(crate) fn compiled() -> tempfile::TempDir {
     crate::support::compile_ddl(
         &models().join("model.yaml"),
         &models().join("v1.sql"),
@@ -35,7 +35,7 @@ fn compiled() -> tempfile::TempDir {
 }
 
 /// The drills model's scripts for the root rows `--only` selects.
-fn compiled_only(condition: &str) -> tempfile::TempDir {
+pub(crate) fn compiled_only(condition: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let selection = pgmig::compile::Selection {
         entities: vec![],
@@ -54,7 +54,7 @@ fn compiled_only(condition: &str) -> tempfile::TempDir {
 
 /// V1 (schema v1) and V2 (public) with the sample data at `scale`: the Apple users in V1; the
 /// drill catalog, the Android users and the stale Apple copies in V2.
-fn drills_db(name: &str, scale: i64) -> TestDb {
+pub(crate) fn drills_db(name: &str, scale: i64) -> TestDb {
     let db = cluster().create_db(name);
     db.execute("CREATE SCHEMA v1");
     db.load_in_schema(&models().join("v1.sql"), "v1");
@@ -78,7 +78,7 @@ fn drills_db(name: &str, scale: i64) -> TestDb {
     db
 }
 
-fn strings(db: &TestDb, sql: &str) -> Vec<String> {
+pub(crate) fn strings(db: &TestDb, sql: &str) -> Vec<String> {
     db.client()
         .query(sql, &[])
         .unwrap_or_else(|e| panic!("{sql}\n{}", crate::support::pg_error_text(&e)))
@@ -88,7 +88,7 @@ fn strings(db: &TestDb, sql: &str) -> Vec<String> {
 }
 
 /// Runs a query that returns one bigint, failing the test with the query on an error.
-fn num(db: &TestDb, sql: &str) -> i64 {
+pub(crate) fn num(db: &TestDb, sql: &str) -> i64 {
     match db.client().query_one(sql, &[]) {
         Ok(r) => r.get(0),
         Err(e) => panic!("{sql}\n{}", crate::support::pg_error_text(&e)),
@@ -170,7 +170,7 @@ fn rows_of(md5s: &BTreeMap<String, String>, table: &str) -> i64 {
 }
 
 /// Runs every (what, query counting the rows that break it) check; fails listing the broken ones.
-fn assert_oracle(db: &TestDb, checks: &[(&str, String)]) {
+pub(crate) fn assert_oracle(db: &TestDb, checks: &[(&str, String)]) {
     let broken: Vec<String> = checks
         .iter()
         .filter_map(|(what, sql)| match num(db, sql) {
@@ -229,7 +229,7 @@ const STREAK_RUNS: &str = "days AS (
 
 /// The oracle of a full migration, after migrate: (what must hold, a query counting the rows
 /// that break it). `stale_ids`: the uuids V2's stale Apple copies had before.
-fn full_migration_oracle(stale_ids: &[String]) -> Vec<(&'static str, String)> {
+pub(crate) fn full_migration_oracle(stale_ids: &[String]) -> Vec<(&'static str, String)> {
     let stale = format!(
         "ARRAY[{}]::uuid[]",
         stale_ids

@@ -38,5 +38,6 @@ mod support;
 mod thywill;
 mod transforms;
 mod v1_password;
+mod waves;
 mod workout;
 mod workout_guide;

@@ -25,7 +25,7 @@ const DROPPED_EXERCISES: &str = "SELECT e.id FROM v1.exercises e
      OR e.plan_id IN (SELECT id FROM v1.workout_plans WHERE user_id IS NULL)";
 
 /// (what must hold, a query counting the rows that break it).
-fn guide_checks() -> Vec<(&'static str, String)> {
+pub(crate) fn guide_checks() -> Vec<(&'static str, String)> {
     vec![
         (
             "check 1: V2 plans = V1 plans but those without a user",

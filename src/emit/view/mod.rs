@@ -17,6 +17,15 @@ use step::Finding;
 use step::SequenceView;
 pub use step::StepView;
 use subset::SubsetView;
+
+/// `--only`, as the scripts check that it selects a V1 row.
+#[derive(Debug, Clone)]
+pub struct OnlyView {
+    pub table: String,
+    pub condition: String,
+    /// The condition as given.
+    pub text: String,
+}
 use target::TargetView;
 
 pub use crate::sql_text::{comment_text, notice_text, quote_literal as lit};
@@ -33,6 +42,8 @@ pub struct PlanView {
     pub references: Vec<ReferenceView>,
     /// `--entities`: the scripts cover these steps of the model only.
     pub subset: Option<SubsetView>,
+    /// `--only`: the V1 table of the root rows and the condition on it (alias `t`).
+    pub only: Option<OnlyView>,
     /// The transform library's SQL, when a step calls it; empty otherwise.
     pub library: String,
     /// The V2 tables the steps fill, each once, in load order.
@@ -177,6 +188,11 @@ impl PlanView {
             },
             references: plan.references.iter().map(ReferenceView::new).collect(),
             subset: plan.subset.as_ref().map(|u| SubsetView::new(u, plan)),
+            only: plan.only.as_ref().map(|o| OnlyView {
+                table: o.table.to_string(),
+                condition: o.condition.clone(),
+                text: o.text.clone(),
+            }),
             library: if uses_library {
                 crate::check::library::SQL.trim_end().to_string()
             } else {

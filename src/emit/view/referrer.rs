@@ -85,7 +85,7 @@ impl ReferrerView {
             .filter(|s| &s.target == root)
             .map(|s| {
                 format!(
-                    "SELECT {} FROM {} AS t JOIN {} AS mapped ON {}",
+                    "SELECT {} FROM {} AS t JOIN {} AS mapped ON {} WHERE mapped.pgmig_wave >= undo_from",
                     list("t", first_columns),
                     root,
                     s.map_table,

@@ -103,6 +103,10 @@ pub struct StepView {
     pub analyze_map: bool,
     /// `t.k = mapped.k AND …`: a target row that this step made.
     pub made_here: String,
+    /// Transaction mode's waves: the source row (in the step's keyed FROM) is not one an
+    /// earlier wave migrated. New keys: its id map row is this wave's (`this_wave`, the step's
+    /// variable); copied keys: its key is not in the id map yet.
+    pub unmigrated: String,
     /// `jsonb_build_object('id', t.id)`: a migrated row's key as rollback names it.
     pub target_key_json: String,
     /// `t.k, …`: the key order of this step's target rows.
@@ -154,6 +158,9 @@ pub struct ReplacedView {
     pub condition: String,
     /// The same, for per-entity mode: matched by the key of the entities being migrated.
     pub entity_condition: String,
+    /// The same, for transaction mode's waves: matched by the rows this wave migrates, or
+    /// under a row this wave backed up.
+    pub wave_condition: String,
     /// `t.id = b.id`: a row of the table that is in the backup.
     pub backed_up: String,
     pub overriding: bool,
@@ -453,6 +460,14 @@ impl StepView {
                 step.map_table
             )
         };
+        let unmigrated = if is_new_key {
+            "key_map.pgmig_wave = this_wave".to_string()
+        } else {
+            format!(
+                "NOT EXISTS (SELECT 1 FROM {} AS key_map WHERE {keep_join})",
+                step.map_table
+            )
+        };
         let from_unrepaired = if is_new_key {
             format!("{from}\n{INDENT}     {key_join}")
         } else {
@@ -536,22 +551,25 @@ impl StepView {
                         )
                     };
                     let entity_filter = format!("\n{INDENT}                AND ({}) = ANY (entities)", step.entity.clone().unwrap_or_default());
-                    let (condition, entity_condition) = if i == 0 {
-                        (matched(""), matched(&entity_filter))
+                    let wave_filter = format!("\n{INDENT}                AND {unmigrated}");
+                    let (condition, entity_condition, wave_condition) = if i == 0 {
+                        (matched(""), matched(&entity_filter), matched(&wave_filter))
                     } else {
-                        let c = t
-                            .parents
-                            .iter()
-                            .map(|(parent, pairs)| {
-                                let on = pairs.iter().map(|(c, p)| format!("t.{} = p.{}", quote_ident(c), quote_ident(p))).collect::<Vec<_>>().join(" AND ");
-                                format!("EXISTS (SELECT 1 FROM {parent} AS p WHERE {on})")
-                            })
-                            .collect::<Vec<_>>()
-                            .join(&format!("\n{INDENT}     OR "));
-                        (c.clone(), c)
+                        let under_backed_up = |extra: &str| {
+                            t.parents
+                                .iter()
+                                .map(|(parent, pairs)| {
+                                    let on = pairs.iter().map(|(c, p)| format!("t.{} = p.{}", quote_ident(c), quote_ident(p))).collect::<Vec<_>>().join(" AND ");
+                                    format!("EXISTS (SELECT 1 FROM {parent} AS p WHERE {on}{extra})")
+                                })
+                                .collect::<Vec<_>>()
+                                .join(&format!("\n{INDENT}     OR "))
+                        };
+                        (under_backed_up(""), under_backed_up(""), under_backed_up(" AND p.pgmig_wave = this_wave"))
                     };
                     ReplacedView {
                         entity_condition,
+                        wave_condition,
                         table: t.table.to_string(),
                         table_notice: notice_text(&t.table.to_string()),
                         backup: t.backup.to_string(),
@@ -960,6 +978,7 @@ impl StepView {
             analyze_map: step.map_read_later,
             key_order: key_cols.iter().map(|k| format!("t.{}", quote_ident(k))).collect::<Vec<_>>().join(", "),
             made_here,
+            unmigrated,
             target_key_json,
             expected_list,
             actual_list,

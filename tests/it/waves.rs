@@ -1,0 +1,273 @@
+//! Phased migrations (issue 20; the drills guide's "test one user, then migrate everyone", the
+//! workout guide's "10 %, then 100 %"): an `--only` compile migrates the first wave, the whole
+//! model's migrate.sql the V1 rows no wave migrated yet. verify.sql passes after each wave and
+//! the guides' own checks hold after the last; rollback.sql -v wave=last gives back V2 and the
+//! bookkeeping exactly as the first wave left them, and the default (every wave) V2 as it was
+//! before the first. An `--only` that matches no V1 row is a precheck finding and a refusal.
+
+use std::collections::BTreeMap;
+
+use crate::drills::{assert_oracle, compiled_only, drills_db, full_migration_oracle, num, strings};
+use crate::support::{repo_root, TestDb};
+use crate::support::scripts::{must_pass, run, stderr};
+use crate::support::workout::workout_db;
+
+/// Every table of _pgmig but the log (whose rows carry timestamps and statuses), by content.
+fn bookkeeping(db: &TestDb) -> BTreeMap<String, String> {
+    let mut all = db.table_md5s(&["_pgmig"]);
+    all.remove("_pgmig.log");
+    all
+}
+
+/// `(wave, rows)` of an id map, in wave order.
+fn waves_of(db: &TestDb, map: &str) -> Vec<String> {
+    strings(
+        db,
+        &format!("SELECT pgmig_wave || ':' || count(*) FROM {map} GROUP BY pgmig_wave ORDER BY pgmig_wave"),
+    )
+}
+
+#[test]
+fn drills_one_user_then_everyone_then_back() {
+    let db = drills_db("waves_drills", 1);
+    let one = compiled_only("users.email = 'apple4@example.com'");
+    let everyone = crate::drills::compiled();
+    let apple = "lower(btrim(u.email)) IN (SELECT lower(btrim(email)) FROM v1.users)";
+    let stale_ids = strings(
+        &db,
+        &format!("SELECT u.id::text FROM public.users u WHERE {apple} ORDER BY 1"),
+    );
+    let public_before = db.table_md5s(&["public"]);
+
+    // Wave 1: one user.
+    must_pass(run(&db, one.path(), "migrate.sql", &[]), "wave 1");
+    assert_eq!(waves_of(&db, "_pgmig.map_users"), ["1:1"]);
+    let first_uuid = strings(&db, "SELECT id::text FROM _pgmig.map_users");
+    let public_wave1 = db.table_md5s(&["public"]);
+    let bookkeeping_wave1 = bookkeeping(&db);
+    let verify = must_pass(run(&db, one.path(), "verify.sql", &[]), "verify wave 1");
+    assert!(verify.contains("verify: every check passed"), "{verify}");
+
+    // Wave 2: everyone else, through the whole model's scripts.
+    let second = must_pass(run(&db, everyone.path(), "migrate.sql", &[]), "wave 2");
+    assert!(
+        second.contains("wave 2: the V1 rows earlier waves migrated stay as they are"),
+        "{second}"
+    );
+    assert_eq!(waves_of(&db, "_pgmig.map_users"), ["1:1", "2:19"]);
+    assert_eq!(
+        strings(
+            &db,
+            "SELECT id::text FROM _pgmig.map_users WHERE source_id = 4"
+        ),
+        first_uuid,
+        "the first wave's user keeps its uuid"
+    );
+    assert_eq!(
+        strings(
+            &db,
+            "SELECT DISTINCT wave::text FROM _pgmig.log WHERE script = 'migrate' ORDER BY 1"
+        ),
+        ["1", "2"],
+        "each run is a wave in _pgmig.log"
+    );
+    assert_eq!(
+        num(&db, "SELECT count(*) FROM (SELECT 1 FROM _pgmig.rejects GROUP BY step, rule, source_key HAVING count(*) > 1) AS twice"),
+        0,
+        "a V1 row is rejected once"
+    );
+    let verify = must_pass(
+        run(&db, everyone.path(), "verify.sql", &[]),
+        "verify wave 2",
+    );
+    assert!(verify.contains("verify: every check passed"), "{verify}");
+    // The guide's own checks, as after a migration in one go.
+    assert_oracle(&db, &full_migration_oracle(&stale_ids));
+
+    // Rollback of the last wave: V2 and the bookkeeping as the first wave left them.
+    let undo = must_pass(
+        run(&db, everyone.path(), "rollback.sql", &[("wave", "last")]),
+        "rollback wave=last",
+    );
+    assert!(undo.contains("undoing wave 2"), "{undo}");
+    assert_eq!(
+        db.table_md5s(&["public"]),
+        public_wave1,
+        "V2 after undoing wave 2"
+    );
+    assert_eq!(
+        bookkeeping(&db),
+        bookkeeping_wave1,
+        "_pgmig after undoing wave 2"
+    );
+    let verify = must_pass(
+        run(&db, one.path(), "verify.sql", &[]),
+        "verify after wave=last",
+    );
+    assert!(verify.contains("verify: every check passed"), "{verify}");
+
+    // The rest again, then rollback of every wave (the default): V2 as before the first.
+    must_pass(
+        run(&db, everyone.path(), "migrate.sql", &[]),
+        "wave 2 again",
+    );
+    assert_eq!(waves_of(&db, "_pgmig.map_users"), ["1:1", "2:19"]);
+    must_pass(
+        run(&db, everyone.path(), "rollback.sql", &[]),
+        "rollback all",
+    );
+    assert_eq!(
+        db.table_md5s(&["public"]),
+        public_before,
+        "V2 after rollback"
+    );
+    for (table, rows) in bookkeeping(&db) {
+        assert!(rows.starts_with("0:"), "{table} kept {rows}");
+    }
+}
+
+#[test]
+fn workout_ten_percent_then_everyone_then_back() {
+    let db = workout_db("waves_workout");
+    let models = repo_root().join("models/workout");
+    let compile = |only: Option<&str>| {
+        let dir = tempfile::tempdir().unwrap();
+        let c = pgmig::compile::compile_selected(
+            &models.join("model.yaml"),
+            &pgmig::SchemaInput::Ddl(models.join("v1.sql")),
+            &pgmig::SchemaInput::Ddl(models.join("v2.sql")),
+            &pgmig::compile::Selection {
+                entities: vec![],
+                only: only.map(str::to_string),
+            },
+        )
+        .unwrap();
+        pgmig::compile::write(&c.scripts, dir.path()).unwrap();
+        dir
+    };
+    // About a tenth of the users: uuids below 1a.
+    let tenth = compile(Some("workout_plans.user_id::text < '1a'"));
+    let everyone = compile(None);
+    let public_before = db.table_md5s(&["public"]);
+
+    must_pass(run(&db, tenth.path(), "migrate.sql", &[]), "wave 1");
+    let plans_wave1 = num(&db, "SELECT count(*) FROM _pgmig.map_workout_plans");
+    assert!(plans_wave1 > 0, "the tenth has plans");
+    // Wave 1 rejects the sessions and logs of plans it leaves for later (their plan is not
+    // migrated yet); the next wave migrates them and they are rejects no more.
+    let rejected_wave1 = num(
+        &db,
+        "SELECT count(*) FROM _pgmig.rejects WHERE step = 'workout_sessions'",
+    );
+    assert!(rejected_wave1 > 0);
+    let public_wave1 = db.table_md5s(&["public"]);
+    let bookkeeping_wave1 = bookkeeping(&db);
+    let verify = must_pass(run(&db, tenth.path(), "verify.sql", &[]), "verify wave 1");
+    assert!(!verify.contains("FAIL"), "{verify}");
+
+    must_pass(run(&db, everyone.path(), "migrate.sql", &[]), "wave 2");
+    assert_eq!(
+        num(
+            &db,
+            "SELECT count(*) FROM _pgmig.map_workout_plans WHERE pgmig_wave = 1"
+        ),
+        plans_wave1
+    );
+    let verify = must_pass(
+        run(&db, everyone.path(), "verify.sql", &[]),
+        "verify wave 2",
+    );
+    assert!(!verify.contains("FAIL"), "{verify}");
+    // The guide's validation queries, as after a migration in one go.
+    let broken: Vec<String> = crate::workout_guide::guide_checks()
+        .iter()
+        .filter_map(|(what, sql)| match crate::support::scripts::count(&db, sql) {
+            0 => None,
+            n => Some(format!("{n:>5}  {what}")),
+        })
+        .collect();
+    assert!(
+        broken.is_empty(),
+        "the guide's checks broken:\n{}",
+        broken.join("\n")
+    );
+    // The rejects are those of a migration in one go: the first wave's for rows of plans it
+    // left out went when the second migrated them.
+    let one_go = workout_db("waves_workout_one_go");
+    must_pass(run(&one_go, everyone.path(), "migrate.sql", &[]), "one go");
+    let rejects =
+        "SELECT step || ' ' || rule || ' ' || source_key::text FROM _pgmig.rejects ORDER BY 1";
+    assert_eq!(strings(&db, rejects), strings(&one_go, rejects));
+    one_go.drop_db();
+
+    must_pass(
+        run(&db, everyone.path(), "rollback.sql", &[("wave", "last")]),
+        "rollback wave=last",
+    );
+    assert_eq!(
+        db.table_md5s(&["public"]),
+        public_wave1,
+        "V2 after undoing wave 2"
+    );
+    assert_eq!(
+        bookkeeping(&db),
+        bookkeeping_wave1,
+        "_pgmig after undoing wave 2"
+    );
+    let verify = must_pass(
+        run(&db, tenth.path(), "verify.sql", &[]),
+        "verify after wave=last",
+    );
+    assert!(!verify.contains("FAIL"), "{verify}");
+
+    must_pass(run(&db, tenth.path(), "rollback.sql", &[]), "rollback all");
+    assert_eq!(
+        db.table_md5s(&["public"]),
+        public_before,
+        "V2 after rollback"
+    );
+    for (table, rows) in bookkeeping(&db) {
+        assert!(rows.starts_with("0:"), "{table} kept {rows}");
+    }
+}
+
+/// `--only` on an email V1 does not have: precheck says so (BLOCKING), migrate refuses and
+/// changes nothing, and a later migrate is not blocked.
+#[test]
+fn an_only_that_selects_nothing_is_refused() {
+    let db = drills_db("waves_only_nothing", 1);
+    let nobody = compiled_only("users.email = 'nobody@example.com'");
+    let public_before = db.table_md5s(&["public"]);
+
+    let pre = run(&db, nobody.path(), "precheck.sql", &[]);
+    assert!(!pre.status.success());
+    assert!(
+        stderr(&pre).contains("BLOCKING  --only users.email = 'nobody@example.com': no row of v1.users matches; migrate would refuse"),
+        "{}",
+        stderr(&pre)
+    );
+
+    let migrate = run(&db, nobody.path(), "migrate.sql", &[]);
+    assert!(!migrate.status.success());
+    assert!(
+        stderr(&migrate).contains("--only users.email = 'nobody@example.com': no row of v1.users matches; nothing was changed"),
+        "{}",
+        stderr(&migrate)
+    );
+    assert_eq!(db.table_md5s(&["public"]), public_before);
+    assert_eq!(
+        num(
+            &db,
+            "SELECT count(*) FROM pg_namespace WHERE nspname = '_pgmig'"
+        ),
+        0,
+        "nothing was changed, not even the bookkeeping"
+    );
+
+    let one = compiled_only("users.email = 'apple4@example.com'");
+    must_pass(run(&db, one.path(), "migrate.sql", &[]), "a later migrate");
+    assert_eq!(
+        strings(&db, "SELECT source_id::text FROM _pgmig.map_users"),
+        ["4"]
+    );
+}
