@@ -226,7 +226,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '2b30a43ed3a3f6b0bbecc1dc355601098e58d59b48d2870071cb40b920653eff';
+SET pgmig.fingerprint = '89f3191bbb7ac9a25e8b3ccc4a0c8c38f6feec52010687a7d4d9b75235a81641';
 SET pgmig.failures = 0;
 
 DO $check$
@@ -260,9 +260,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2b30a43ed3a3f6b0bbecc1dc355601098e58d59b48d2870071cb40b920653eff';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '89f3191bbb7ac9a25e8b3ccc4a0c8c38f6feec52010687a7d4d9b75235a81641';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2b30a43ed3a3f6b0bbecc1dc355601098e58d59b48d2870071cb40b920653eff; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile 89f3191bbb7ac9a25e8b3ccc4a0c8c38f6feec52010687a7d4d9b75235a81641; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -730,6 +730,9 @@ BEGIN
       AND d.classid <> 'pg_catalog.pg_rewrite'::regclass
       AND NOT (d.classid = 'pg_catalog.pg_constraint'::regclass AND d.objid IN (SELECT oid FROM known_constraint))
       AND NOT (d.classid = 'pg_catalog.pg_class'::regclass AND d.objid IN (SELECT oid FROM known_index))
+      AND NOT (d.classid = 'pg_catalog.pg_trigger'::regclass AND d.objid IN (
+        SELECT tg.oid FROM pg_catalog.pg_trigger tg JOIN (VALUES ('public.reminders', 'pgmig_convert_insert_uuid_reminders'), ('public.reminders', 'pgmig_convert_update_uuid_reminders'), ('public.reminders', 'pgmig_keep_write_uuid_reminders'), ('public.reminders', 'pgmig_keep_update_uuid_reminders'), ('public.users', 'pgmig_convert_insert_uuid_users'), ('public.users', 'pgmig_convert_update_uuid_users'), ('public.users', 'pgmig_keep_write_uuid_users'), ('public.users', 'pgmig_keep_update_uuid_users'), ('public.journal_entries', 'pgmig_convert_insert_uuid_journal_entries'), ('public.journal_entries', 'pgmig_convert_update_uuid_journal_entries'), ('public.journal_entries', 'pgmig_keep_write_uuid_journal_entries'), ('public.journal_entries', 'pgmig_keep_update_uuid_journal_entries'), ('public.tags', 'pgmig_convert_insert_uuid_tags'), ('public.tags', 'pgmig_convert_update_uuid_tags'), ('public.tags', 'pgmig_keep_write_uuid_tags'), ('public.tags', 'pgmig_keep_update_uuid_tags')) AS own(tbl, name)
+          ON tg.tgrelid = own.tbl::regclass AND tg.tgname = own.name))
       AND NOT (d.classid = 'pg_catalog.pg_attrdef'::regclass AND EXISTS (
         SELECT 1 FROM pg_catalog.pg_attrdef ad JOIN changed_column a ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
         WHERE ad.oid = d.objid))

@@ -10,7 +10,7 @@
 --   keep their values, converted back to V1's types (a foreign key's value spelled as its
 --   parent's restored one), and rollback counts them per column.
 -- Then drops the backups and the procedures and marks the log.
---   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v lock_timeout=5s] [-v statement_timeout=0]
+--   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v lock_timeout=5s] [-v lock_retries=5] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
 -- own catalog first, so no function, operator or type of a user schema can stand in for a
@@ -47,6 +47,31 @@ SET statement_timeout = :'statement_timeout';
 \set work_mem 256MB
 \endif
 SET work_mem = :'work_mem';
+\if :{?lock_retries}
+\else
+\set lock_retries 5
+\endif
+SET pgmig.lock_retries = :'lock_retries';
+-- After a lock not had within lock_timeout, or a deadlock (the attempt's locks given back):
+-- a pause that starts at lock_timeout and doubles (at most a minute), lock_retries times,
+-- then an error.
+CREATE FUNCTION pg_temp.pgmig_lock_wait(what text, attempt integer) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $wait$
+DECLARE
+  retries integer := pg_catalog.current_setting('pgmig.lock_retries')::integer;
+  pause interval := least(pg_catalog.current_setting('lock_timeout')::interval * 2 ^ (attempt - 1), interval '1 minute');
+BEGIN
+  IF attempt > retries THEN
+    RAISE EXCEPTION '%: no lock within lock_timeout % in % attempts', what, pg_catalog.current_setting('lock_timeout'), attempt
+      USING ERRCODE = 'lock_not_available',
+            HINT = 'a long transaction holds one of the tables (SELECT pid, pg_blocking_pids(pid), query FROM pg_stat_activity); run the script again when it has ended (migrate goes on where it stopped), or give -v lock_retries=N or a longer -v lock_timeout';
+  END IF;
+  RAISE NOTICE '%: no lock within lock_timeout %, attempt % of %: trying again in %', what, pg_catalog.current_setting('lock_timeout'), attempt, retries + 1, pause;
+  PERFORM pg_catalog.pg_sleep_for(pause);
+END
+$wait$;
 
 -- One pgmig run per database at a time: two runs interleaving leave what a rerun cannot
 -- fix. Taken here, not waited for: a second run fails at once, naming the first.
@@ -251,21 +276,7 @@ CREATE TABLE IF NOT EXISTS _pgmig.rejects (
   source_table text,
   source_key jsonb,
   source_row jsonb,
-  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer
-);
--- Rejects of an earlier wave that a later wave migrated, with that wave's number.
-CREATE TABLE IF NOT EXISTS _pgmig.superseded_rejects (
-  superseded_by integer NOT NULL,
-  model text NOT NULL,
-  step text NOT NULL,
-  rule integer NOT NULL,
-  reason text NOT NULL,
-  source_table text,
-  source_key jsonb,
-  source_row jsonb,
-  rejected_at timestamptz NOT NULL,
-  wave integer
+  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE TABLE IF NOT EXISTS _pgmig.sequences (
   model text NOT NULL,
@@ -291,14 +302,12 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   old_value text,
   new_value text,
   changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, step, column_name, key)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.reference (
   model text NOT NULL,
   table_name text NOT NULL,
   key jsonb NOT NULL,
-  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, table_name, key)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.targets (
@@ -320,32 +329,23 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '2b30a43ed3a3f6b0bbecc1dc355601098e58d59b48d2870071cb40b920653eff';
+SET pgmig.fingerprint = '89f3191bbb7ac9a25e8b3ccc4a0c8c38f6feec52010687a7d4d9b75235a81641';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
 -- records them. Added once, to a _pgmig.log that bookkeeping just made or that an earlier
--- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run. The wave column
--- (of the log, rejects, changes and reference rows) numbers the migrate run that wrote a row.
+-- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run.
 SET client_min_messages = warning;
 DO $columns$
 BEGIN
   IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute AS a
-      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256', 'wave')
-        AND NOT a.attisdropped AND a.atthasdef) < 3 THEN
+      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256')
+        AND NOT a.attisdropped AND a.atthasdef) < 2 THEN
     ALTER TABLE _pgmig.log
       ADD COLUMN IF NOT EXISTS fingerprint text,
       ADD COLUMN IF NOT EXISTS script_sha256 text,
-      ADD COLUMN IF NOT EXISTS wave integer,
       ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
-      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), ''),
-      ALTER COLUMN wave SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
-    ALTER TABLE IF EXISTS _pgmig.rejects
-      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
-    ALTER TABLE IF EXISTS _pgmig.changes
-      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
-    ALTER TABLE IF EXISTS _pgmig.reference
-      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
   END IF;
 END
 $columns$;
@@ -361,9 +361,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2b30a43ed3a3f6b0bbecc1dc355601098e58d59b48d2870071cb40b920653eff';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '89f3191bbb7ac9a25e8b3ccc4a0c8c38f6feec52010687a7d4d9b75235a81641';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2b30a43ed3a3f6b0bbecc1dc355601098e58d59b48d2870071cb40b920653eff; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 89f3191bbb7ac9a25e8b3ccc4a0c8c38f6feec52010687a7d4d9b75235a81641; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -531,6 +531,7 @@ $guard$;
 DO $undo$
 DECLARE
   pgmig_changed bigint;
+  pgmig_attempt integer := 0;
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM _pgmig.log
                  WHERE model = 'uuid' AND script = 'migrate' AND status IN ('running', 'done')) THEN
@@ -542,10 +543,21 @@ IF EXISTS (SELECT 1 FROM _pgmig.log
     RAISE EXCEPTION 'model uuid was cleaned up: cleanup.sql dropped its backups after verify passed'
       USING HINT = 'verify.sql compares with the backups and rollback.sql restores from them: neither can run now';
   END IF;
-  LOCK TABLE public.journal_entries IN ACCESS EXCLUSIVE MODE;
-  LOCK TABLE public.reminders IN ACCESS EXCLUSIVE MODE;
-  LOCK TABLE public.tags IN ACCESS EXCLUSIVE MODE;
-  LOCK TABLE public.users IN ACCESS EXCLUSIVE MODE;
+  -- The application may hold these tables in another order (a cascade, a foreign key's
+  -- check): a lock not had within lock_timeout, or a deadlock, gives back those taken and
+  -- tries again after a pause.
+  LOOP
+    BEGIN
+      LOCK TABLE public.journal_entries IN ACCESS EXCLUSIVE MODE;
+      LOCK TABLE public.reminders IN ACCESS EXCLUSIVE MODE;
+      LOCK TABLE public.tags IN ACCESS EXCLUSIVE MODE;
+      LOCK TABLE public.users IN ACCESS EXCLUSIVE MODE;
+      EXIT;
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+      pgmig_attempt := pgmig_attempt + 1;
+      PERFORM pg_temp.pgmig_lock_wait('rollback', pgmig_attempt);
+    END;
+  END LOOP;
 
   IF EXISTS (SELECT 1 FROM _pgmig.log
              WHERE model = 'uuid' AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
@@ -665,10 +677,31 @@ IF EXISTS (SELECT 1 FROM _pgmig.log
     ALTER TABLE public.tags ADD CONSTRAINT tags_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users (id) ON UPDATE CASCADE ON DELETE CASCADE;
     RAISE NOTICE 'rollback: columns swapped back to V1''s types';
   ELSE
-    -- Before the swap: the old columns are as they were; only the new ones go.
+    -- Before the swap: the old columns are as they were (the application's writes
+    -- included); the triggers, the NOT NULL checks and the new columns go.
+    DROP TRIGGER IF EXISTS pgmig_convert_insert_uuid_reminders ON public.reminders;
+    DROP TRIGGER IF EXISTS pgmig_convert_update_uuid_reminders ON public.reminders;
+    DROP TRIGGER IF EXISTS pgmig_keep_write_uuid_reminders ON public.reminders;
+    DROP TRIGGER IF EXISTS pgmig_keep_update_uuid_reminders ON public.reminders;
+    ALTER TABLE public.reminders DROP CONSTRAINT IF EXISTS pgmig_not_null_user_id;
     ALTER TABLE public.reminders DROP COLUMN IF EXISTS pgmig_new_user_id;
+    DROP TRIGGER IF EXISTS pgmig_convert_insert_uuid_users ON public.users;
+    DROP TRIGGER IF EXISTS pgmig_convert_update_uuid_users ON public.users;
+    DROP TRIGGER IF EXISTS pgmig_keep_write_uuid_users ON public.users;
+    DROP TRIGGER IF EXISTS pgmig_keep_update_uuid_users ON public.users;
+    ALTER TABLE public.users DROP CONSTRAINT IF EXISTS pgmig_not_null_id;
     ALTER TABLE public.users DROP COLUMN IF EXISTS pgmig_new_id;
+    DROP TRIGGER IF EXISTS pgmig_convert_insert_uuid_journal_entries ON public.journal_entries;
+    DROP TRIGGER IF EXISTS pgmig_convert_update_uuid_journal_entries ON public.journal_entries;
+    DROP TRIGGER IF EXISTS pgmig_keep_write_uuid_journal_entries ON public.journal_entries;
+    DROP TRIGGER IF EXISTS pgmig_keep_update_uuid_journal_entries ON public.journal_entries;
+    ALTER TABLE public.journal_entries DROP CONSTRAINT IF EXISTS pgmig_not_null_user_id;
     ALTER TABLE public.journal_entries DROP COLUMN IF EXISTS pgmig_new_user_id;
+    DROP TRIGGER IF EXISTS pgmig_convert_insert_uuid_tags ON public.tags;
+    DROP TRIGGER IF EXISTS pgmig_convert_update_uuid_tags ON public.tags;
+    DROP TRIGGER IF EXISTS pgmig_keep_write_uuid_tags ON public.tags;
+    DROP TRIGGER IF EXISTS pgmig_keep_update_uuid_tags ON public.tags;
+    ALTER TABLE public.tags DROP CONSTRAINT IF EXISTS pgmig_not_null_user_id;
     ALTER TABLE public.tags DROP COLUMN IF EXISTS pgmig_new_user_id;
     RAISE NOTICE 'rollback: new columns dropped';
   END IF;
@@ -676,12 +709,20 @@ END
 $undo$;
 DROP TABLE IF EXISTS _pgmig.backup_uuid_reminders;
 DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_reminders(bigint);
+DROP FUNCTION IF EXISTS _pgmig.convert_uuid_reminders();
+DROP FUNCTION IF EXISTS _pgmig.keep_uuid_reminders();
 DROP TABLE IF EXISTS _pgmig.backup_uuid_users;
 DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_users(bigint);
+DROP FUNCTION IF EXISTS _pgmig.convert_uuid_users();
+DROP FUNCTION IF EXISTS _pgmig.keep_uuid_users();
 DROP TABLE IF EXISTS _pgmig.backup_uuid_journal_entries;
 DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_journal_entries(bigint);
+DROP FUNCTION IF EXISTS _pgmig.convert_uuid_journal_entries();
+DROP FUNCTION IF EXISTS _pgmig.keep_uuid_journal_entries();
 DROP TABLE IF EXISTS _pgmig.backup_uuid_tags;
 DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_tags(bigint);
+DROP FUNCTION IF EXISTS _pgmig.convert_uuid_tags();
+DROP FUNCTION IF EXISTS _pgmig.keep_uuid_tags();
 DELETE FROM _pgmig.batches WHERE model = 'uuid';
 UPDATE _pgmig.log SET status = 'rolled back'
 WHERE model = 'uuid' AND script = 'migrate' AND status IN ('running', 'done');

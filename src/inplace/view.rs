@@ -66,6 +66,77 @@ pub struct TableView {
     /// rollback: per changed column, the rows the application wrote or changed since migrate
     /// (no backup, or a value other than the backup's converted): counted, then kept.
     pub since: Vec<Check>,
+    /// The application's writes during the fill: see [`Sync`].
+    pub sync: Sync,
+    /// NOT NULL constraints the swap sets, each proven first by a validated CHECK (see
+    /// [`NotNullCheck`]) so that SET NOT NULL under the swap's lock scans nothing.
+    pub not_null_checks: Vec<NotNullCheck>,
+}
+
+/// Keeps the new columns and the backup in step with the application's writes from the
+/// moment the new columns exist until the swap: a BEFORE trigger converts the written value
+/// into the new column (the fill's conversion), an AFTER trigger keeps the backup's copy of
+/// the row's key and old values (a SECURITY DEFINER function: the application's role has
+/// no rights on _pgmig).
+#[derive(Debug, Clone)]
+pub struct Sync {
+    pub convert_function: String,
+    pub backup_function: String,
+    /// Trigger names: (BEFORE INSERT, BEFORE UPDATE, AFTER INSERT OR DELETE, AFTER UPDATE).
+    pub convert_insert: String,
+    pub convert_update: String,
+    pub backup_write: String,
+    pub backup_update: String,
+    /// `OLD.user_id IS DISTINCT FROM NEW.user_id OR …`: an UPDATE that changes an old value
+    /// (the fill's own UPDATE changes none, so it converts once, not twice).
+    pub old_value_changed: String,
+    /// The same over the key and the old values: what the backup holds of a row.
+    pub backup_row_changed: String,
+    /// `(OLD.id) IS DISTINCT FROM (NEW.id)`.
+    pub key_changed: String,
+    /// `bk.id = OLD.id`
+    pub backup_row_of_old: String,
+    /// The backup's columns, and NEW's values of them.
+    pub backup_columns: String,
+    pub new_values: String,
+    /// `DO UPDATE SET user_id = EXCLUDED.user_id` (or `DO NOTHING` when the backup holds
+    /// only the key).
+    pub on_conflict: String,
+    /// The fill's: the same, the batch number included.
+    pub on_conflict_fill: String,
+    pub conversions: Vec<SyncConversion>,
+    /// Keyset pagination of the fill: the key of `s` (a scan of the table), of `k` (a
+    /// subquery's row) in descending order, of the backup `bk`, and of the batch bounds.
+    pub key_s: String,
+    pub key_k_desc: String,
+    pub key_bk: String,
+    pub key_bk_desc: String,
+    pub key_from: String,
+    pub key_to: String,
+    /// `f.id, f.user_id`: the rows an UPDATE … RETURNING gave.
+    pub key_and_old_f: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncConversion {
+    pub temp: String,
+    /// The conversion of `NEW.column`.
+    pub conv_new: String,
+    pub column: String,
+    /// `users.id`, for the application's error message.
+    pub label_notice: String,
+    pub new_type_notice: String,
+    pub how_notice: String,
+}
+
+/// A `CHECK (column IS NOT NULL) NOT VALID` added, then validated (reads and writes go on),
+/// before the swap: PostgreSQL's SET NOT NULL skips its scan when a valid CHECK proves it.
+#[derive(Debug, Clone)]
+pub struct NotNullCheck {
+    pub name: String,
+    pub name_lit: String,
+    /// The column as it is named before the swap (the new column of a type change).
+    pub column: String,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +176,8 @@ pub struct View {
     /// the estimate of the fill and of the swap's window. Empty from DDL files.
     pub plan_sizes: Vec<String>,
     pub window: String,
+    /// Whether any table has a NOT NULL proven before the swap (migrate's phase 1b).
+    pub has_not_null_checks: bool,
 }
 
 fn change_of<'a>(t: &'a TableChange, col: &str) -> Option<&'a TypeChange> {
@@ -202,9 +275,11 @@ impl View {
                 }
             }
             rolled_back.push(t.name.clone());
+            let mut not_null_checks = Vec::new();
             for (col, a1, a2) in &t.attrs {
                 let typed = change_of(t, col).is_some();
                 let q = quote_ident(col);
+                let sets_not_null = a2.not_null && (typed || !a1.not_null);
                 // (from, to): the new column starts nullable and without a default.
                 for (list, from_nn, from_def, to) in [
                     (
@@ -234,6 +309,23 @@ impl View {
                                 .push(format!("ALTER TABLE {name} ALTER COLUMN {q} DROP DEFAULT")),
                         }
                     }
+                }
+                if sets_not_null {
+                    // The CHECK that proved it (validated before the swap) has done its job.
+                    let check = crate::check::names::derived("pgmig_not_null_", col);
+                    swap.push(format!(
+                        "ALTER TABLE {name} DROP CONSTRAINT {}",
+                        quote_ident(&check)
+                    ));
+                    not_null_checks.push(NotNullCheck {
+                        name_lit: lit(&check),
+                        name: quote_ident(&check),
+                        column: quote_ident(&if typed {
+                            format!("pgmig_new_{col}")
+                        } else {
+                            col.clone()
+                        }),
+                    });
                 }
                 let what = match change_of(t, col) {
                     Some(c) => format!(
@@ -340,6 +432,7 @@ impl View {
                 .map(|c| format!("{} = {}", c.temp, c.conv_t))
                 .collect::<Vec<_>>()
                 .join(",\n        ");
+            let sync = sync_of(t, &model_slug, &changes);
             tables.push(TableView {
                 name: name.clone(),
                 step_lit: lit(&t.name.name),
@@ -372,6 +465,8 @@ impl View {
                 swap,
                 unswap,
                 since,
+                sync,
+                not_null_checks,
             });
         }
 
@@ -515,6 +610,22 @@ impl View {
                 .iter()
                 .map(|o| format!("({}, {})", lit(&o.table.to_string()), lit(&o.name)))
                 .collect();
+            // The sync triggers of a fill under way read the changed columns: migrate's own.
+            let own_triggers: Vec<String> = m
+                .tables
+                .iter()
+                .filter(|t| !t.types.is_empty())
+                .flat_map(|t| {
+                    let model_slug = &model_slug;
+                    SYNC_TRIGGERS.iter().map(move |p| {
+                        format!(
+                            "({}, {})",
+                            lit(&t.name.to_string()),
+                            lit(&sync_name(p, model_slug, &t.name))
+                        )
+                    })
+                })
+                .collect();
             let known = if known.is_empty() {
                 "SELECT NULL::text, NULL::text WHERE false".to_string()
             } else {
@@ -550,11 +661,15 @@ impl View {
                      AND d.classid <> 'pg_catalog.pg_rewrite'::regclass\n      \
                      AND NOT (d.classid = 'pg_catalog.pg_constraint'::regclass AND d.objid IN (SELECT oid FROM known_constraint))\n      \
                      AND NOT (d.classid = 'pg_catalog.pg_class'::regclass AND d.objid IN (SELECT oid FROM known_index))\n      \
+                     AND NOT (d.classid = 'pg_catalog.pg_trigger'::regclass AND d.objid IN (\n        \
+                     SELECT tg.oid FROM pg_catalog.pg_trigger tg JOIN (VALUES {}) AS own(tbl, name)\n          \
+                     ON tg.tgrelid = own.tbl::regclass AND tg.tgname = own.name))\n      \
                      AND NOT (d.classid = 'pg_catalog.pg_attrdef'::regclass AND EXISTS (\n        \
                      SELECT 1 FROM pg_catalog.pg_attrdef ad JOIN changed_column a ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum\n        \
                      WHERE ad.oid = d.objid))\n    \
                      GROUP BY d.classid, d.objid, d.objsubid",
-                    changed.join(", ")
+                    changed.join(", "),
+                    own_triggers.join(", ")
                 ),
             });
         }
@@ -606,6 +721,7 @@ impl View {
             None => (Vec::new(), String::new()),
         };
         let locked_list: Vec<String> = m.locked.iter().map(|n| n.to_string()).collect();
+        let has_not_null_checks = tables.iter().any(|t| !t.not_null_checks.is_empty());
         let implicit_written =
             crate::sql_text::text_array(tables.iter().map(|t| &t.name).chain(locked_list.iter()));
         View {
@@ -630,6 +746,7 @@ impl View {
             implicit_written,
             plan_sizes,
             window,
+            has_not_null_checks,
         }
     }
 }
@@ -714,6 +831,114 @@ fn thousands(n: i64) -> String {
         format!("-{out}")
     } else {
         out
+    }
+}
+
+/// The name of one of a table's sync functions or triggers: `pgmig_keep_write_uuid_users`.
+fn sync_name(prefix: &str, model_slug: &str, table: &QualName) -> String {
+    crate::check::names::derived(prefix, &format!("{model_slug}_{}", slug(&table.name)))
+}
+
+/// The sync triggers' prefixes (see [`Sync`]).
+const SYNC_TRIGGERS: [&str; 4] = [
+    "pgmig_convert_insert_",
+    "pgmig_convert_update_",
+    "pgmig_keep_write_",
+    "pgmig_keep_update_",
+];
+
+/// The triggers' and the fill's SQL of one table (see [`Sync`]).
+fn sync_of(t: &TableChange, model_slug: &str, changes: &[ChangeView]) -> Sync {
+    let named = |prefix: &str| sync_name(prefix, model_slug, &t.name);
+    let key: Vec<String> = t.key.iter().map(|k| quote_ident(k)).collect();
+    let mut backed: Vec<String> = key.clone();
+    for c in &t.types {
+        let q = quote_ident(&c.column);
+        if !backed.contains(&q) {
+            backed.push(q);
+        }
+    }
+    let old_values: Vec<&String> = backed.iter().filter(|c| !key.contains(c)).collect();
+    let of = |alias: &str, list: &[String]| {
+        list.iter()
+            .map(|c| format!("{alias}.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let desc = |alias: &str| {
+        key.iter()
+            .map(|c| format!("{alias}.{c} DESC"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let changed = |list: &[String]| {
+        list.iter()
+            .map(|c| format!("OLD.{c} IS DISTINCT FROM NEW.{c}"))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    };
+    let typed: Vec<String> = t.types.iter().map(|c| quote_ident(&c.column)).collect();
+    let set_old = old_values
+        .iter()
+        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .collect::<Vec<_>>();
+    let on_conflict = if set_old.is_empty() {
+        "DO NOTHING".to_string()
+    } else {
+        format!("DO UPDATE SET {}", set_old.join(", "))
+    };
+    let on_conflict_fill = format!(
+        "DO UPDATE SET {}",
+        set_old
+            .iter()
+            .cloned()
+            .chain(std::iter::once("batch = EXCLUDED.batch".to_string()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Sync {
+        convert_function: QualName::new("_pgmig", named("convert_")).to_string(),
+        backup_function: QualName::new("_pgmig", named("keep_")).to_string(),
+        convert_insert: quote_ident(&named(SYNC_TRIGGERS[0])),
+        convert_update: quote_ident(&named(SYNC_TRIGGERS[1])),
+        backup_write: quote_ident(&named(SYNC_TRIGGERS[2])),
+        backup_update: quote_ident(&named(SYNC_TRIGGERS[3])),
+        old_value_changed: changed(&typed),
+        backup_row_changed: changed(&backed),
+        key_changed: format!(
+            "({}) IS DISTINCT FROM ({})",
+            of("OLD", &key),
+            of("NEW", &key)
+        ),
+        backup_row_of_old: key
+            .iter()
+            .map(|c| format!("bk.{c} = OLD.{c}"))
+            .collect::<Vec<_>>()
+            .join(" AND "),
+        backup_columns: backed.join(", "),
+        new_values: of("NEW", &backed),
+        on_conflict,
+        on_conflict_fill,
+        conversions: t
+            .types
+            .iter()
+            .zip(changes)
+            .map(|(c, v)| SyncConversion {
+                temp: v.temp.clone(),
+                conv_new: c.conversion("NEW"),
+                column: v.column.clone(),
+                label_notice: notice(&format!("{}.{}", t.name.name, c.column)),
+                new_type_notice: notice(&c.new_type),
+                how_notice: notice(&v.how),
+            })
+            .collect(),
+        key_s: of("s", &key),
+        key_k_desc: desc("k"),
+        key_bk: of("bk", &key),
+        key_bk_desc: desc("bk"),
+        key_from: of("pgmig_from", &key),
+        key_to: of("pgmig_to", &key),
+        key_and_old_f: of("f", &backed),
     }
 }
 

@@ -10,12 +10,13 @@
 --   keep their values, converted back to V1's types (a foreign key's value spelled as its
 --   parent's restored one), and rollback counts them per column.
 -- Then drops the backups and the procedures and marks the log.
---   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v lock_timeout=5s] [-v statement_timeout=0]
+--   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v lock_timeout=5s] [-v lock_retries=5] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 {% include "pin.sql" %}
 
 BEGIN;
 {% include "session.sql" %}
+{% include "inplace/lock_wait.sql" %}
 {%- let lock_scope = "transaction" %}
 
 {% include "advisory_lock.sql" %}
@@ -36,8 +37,9 @@ BEGIN;
 
 {% include "implicit_code_guard.sql" %}
 
--- The backups as migrate sealed them, before anything is touched: the originals are
--- restored from them, and a changed one would restore other values than the application had.
+-- The backups as migrate sealed them at the swap, before anything is touched: the originals
+-- are restored from them, and a changed one would restore other values than the application
+-- had. Before the swap a backup has no seal: the triggers still keep it current.
 DO {% filter dollar("seals") %}
 DECLARE
   changed text := '';
@@ -48,7 +50,8 @@ DECLARE
 BEGIN
 {%- for t in v.tables %}
 {%- if !t.changes.is_empty() %}
-  IF to_regclass({{ t.backup|lit }}) IS NOT NULL THEN
+  IF to_regclass({{ t.backup|lit }}) IS NOT NULL
+     AND EXISTS (SELECT 1 FROM _pgmig.log WHERE model = {{ v.model_lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
     SELECT count(*), {{ t.backup_digest }} INTO n_rows, digest_now
     FROM {{ t.backup }} AS bk;
     SELECT s.rows, s.digest INTO n_sealed, digest_sealed
@@ -69,15 +72,27 @@ END
 DO {% filter dollar("undo") %}
 DECLARE
   pgmig_changed bigint;
+  pgmig_attempt integer := 0;
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM _pgmig.log
                  WHERE model = {{ v.model_lit }} AND script = 'migrate' AND status IN ('running', 'done')) THEN
     RAISE EXCEPTION 'nothing to roll back: model {{ v.model|notice }} has no migration in this database';
   END IF;
   {% include "inplace/cleaned_up.sql" %}
+  -- The application may hold these tables in another order (a cascade, a foreign key's
+  -- check): a lock not had within lock_timeout, or a deadlock, gives back those taken and
+  -- tries again after a pause.
+  LOOP
+    BEGIN
 {%- for t in v.locked_list %}
-  LOCK TABLE {{ t }} IN ACCESS EXCLUSIVE MODE;
+      LOCK TABLE {{ t }} IN ACCESS EXCLUSIVE MODE;
 {%- endfor %}
+      EXIT;
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+      pgmig_attempt := pgmig_attempt + 1;
+      PERFORM pg_temp.pgmig_lock_wait('rollback', pgmig_attempt);
+    END;
+  END LOOP;
 
   IF EXISTS (SELECT 1 FROM _pgmig.log
              WHERE model = {{ v.model_lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
@@ -107,8 +122,18 @@ BEGIN
 {%- endfor %}
     RAISE NOTICE 'rollback: columns swapped back to V1''s types';
   ELSE
-    -- Before the swap: the old columns are as they were; only the new ones go.
+    -- Before the swap: the old columns are as they were (the application's writes
+    -- included); the triggers, the NOT NULL checks and the new columns go.
 {%- for t in v.tables %}
+{%- if !t.changes.is_empty() %}
+    DROP TRIGGER IF EXISTS {{ t.sync.convert_insert }} ON {{ t.name }};
+    DROP TRIGGER IF EXISTS {{ t.sync.convert_update }} ON {{ t.name }};
+    DROP TRIGGER IF EXISTS {{ t.sync.backup_write }} ON {{ t.name }};
+    DROP TRIGGER IF EXISTS {{ t.sync.backup_update }} ON {{ t.name }};
+{%- endif %}
+{%- for c in t.not_null_checks %}
+    ALTER TABLE {{ t.name }} DROP CONSTRAINT IF EXISTS {{ c.name }};
+{%- endfor %}
 {%- for c in t.changes %}
     ALTER TABLE {{ t.name }} DROP COLUMN IF EXISTS {{ c.temp }};
 {%- endfor %}
@@ -121,6 +146,8 @@ END
 {%- if !t.changes.is_empty() %}
 DROP TABLE IF EXISTS {{ t.backup }};
 DROP PROCEDURE IF EXISTS {{ t.procedure }}(bigint);
+DROP FUNCTION IF EXISTS {{ t.sync.convert_function }}();
+DROP FUNCTION IF EXISTS {{ t.sync.backup_function }}();
 {%- endif %}
 {%- endfor %}
 DELETE FROM _pgmig.batches WHERE model = {{ v.model_lit }};

@@ -16,6 +16,7 @@ mod hostile;
 mod init;
 mod inplace;
 mod inplace_guide;
+mod inplace_online;
 mod lint;
 mod mutations;
 mod names;
