@@ -201,7 +201,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a';
+SET pgmig.fingerprint = '78d3728f167257a31dbfcf54a702399b0eb911639869d9a8b4b47fa238397a99';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -743,7 +743,7 @@ BEGIN
   LIMIT 1;
   IF difference IS NOT NULL THEN
     RAISE EXCEPTION 'migrate.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
-      USING HINT = 'compile the model again against this database''s V1 and V2';
+      USING HINT = 'is this the database to migrate, the one holding V2''s tables (not V1''s database)? If it is, compile the model again against its V1 and V2';
   END IF;
 END
 $catalog$;
@@ -769,9 +769,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '78d3728f167257a31dbfcf54a702399b0eb911639869d9a8b4b47fa238397a99';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 78d3728f167257a31dbfcf54a702399b0eb911639869d9a8b4b47fa238397a99; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

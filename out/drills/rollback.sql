@@ -187,7 +187,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a';
+SET pgmig.fingerprint = '78d3728f167257a31dbfcf54a702399b0eb911639869d9a8b4b47fa238397a99';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -525,9 +525,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '78d3728f167257a31dbfcf54a702399b0eb911639869d9a8b4b47fa238397a99';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9d65895ae356d67ca8387f662711f8358faa3bcfccdee42722392922481b2f8a; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 78d3728f167257a31dbfcf54a702399b0eb911639869d9a8b4b47fa238397a99; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -894,6 +894,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_progress_history') IS NOT NULL THEN
@@ -902,8 +904,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('drills', 'rollback', 'progress_history', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('drills', 'rollback', 'progress_history', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo progress_history: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -919,6 +921,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_ordered_session_drills') IS NOT NULL THEN
@@ -927,8 +931,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('drills', 'rollback', 'ordered_session_drills', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('drills', 'rollback', 'ordered_session_drills', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo ordered_session_drills: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -944,6 +948,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_drill_group_items') IS NOT NULL THEN
@@ -952,8 +958,8 @@ BEGIN
     WHERE t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('drills', 'rollback', 'drill_group_items', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('drills', 'rollback', 'drill_group_items', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo drill_group_items: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -969,6 +975,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_drill_groups') IS NOT NULL THEN
@@ -977,8 +985,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('drills', 'rollback', 'drill_groups', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('drills', 'rollback', 'drill_groups', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo drill_groups: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -994,6 +1002,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_session_preferences') IS NOT NULL THEN
@@ -1002,8 +1012,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('drills', 'rollback', 'session_preferences', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('drills', 'rollback', 'session_preferences', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo session_preferences: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1019,6 +1029,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_completed_sessions') IS NOT NULL THEN
@@ -1027,8 +1039,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('drills', 'rollback', 'completed_sessions', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('drills', 'rollback', 'completed_sessions', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo completed_sessions: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1044,6 +1056,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_users') IS NOT NULL THEN
@@ -1052,8 +1066,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('drills', 'rollback', 'users', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('drills', 'rollback', 'users', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo users: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;

@@ -243,7 +243,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf';
+SET pgmig.fingerprint = 'aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -809,7 +809,7 @@ BEGIN
   LIMIT 1;
   IF difference IS NOT NULL THEN
     RAISE EXCEPTION 'migrate.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
-      USING HINT = 'compile the model again against this database''s V1 and V2';
+      USING HINT = 'is this the database to migrate, the one holding V2''s tables (not V1''s database)? If it is, compile the model again against its V1 and V2';
   END IF;
 END
 $catalog$;
@@ -1135,9 +1135,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -196,7 +196,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf';
+SET pgmig.fingerprint = 'aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -567,9 +567,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile cb29057d386c97d764299858ec2d4d0b38ef891af0a5351f80830c80733e75cf; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1078,6 +1078,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_student_profiles') IS NOT NULL THEN
@@ -1086,8 +1088,8 @@ BEGIN
     WHERE t.user_id = mapped.user_id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'student_profiles', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'student_profiles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo student_profiles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1103,6 +1105,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_student_roles') IS NOT NULL THEN
@@ -1111,8 +1115,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'student_roles', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'student_roles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo student_roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1128,6 +1132,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_student_users') IS NOT NULL THEN
@@ -1136,8 +1142,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'student_users', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'student_users', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo student_users: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1153,6 +1159,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_parent_profiles') IS NOT NULL THEN
@@ -1161,8 +1169,8 @@ BEGIN
     WHERE t.user_id = mapped.user_id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'parent_profiles', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'parent_profiles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo parent_profiles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1178,6 +1186,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_parent_roles') IS NOT NULL THEN
@@ -1186,8 +1196,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'parent_roles', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'parent_roles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo parent_roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1203,6 +1213,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_parent_users') IS NOT NULL THEN
@@ -1211,8 +1223,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'parent_users', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'parent_users', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo parent_users: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1228,6 +1240,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_teacher_profiles') IS NOT NULL THEN
@@ -1236,8 +1250,8 @@ BEGIN
     WHERE t.user_id = mapped.user_id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'teacher_profiles', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'teacher_profiles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo teacher_profiles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1253,6 +1267,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_teacher_roles') IS NOT NULL THEN
@@ -1261,8 +1277,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'teacher_roles', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'teacher_roles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo teacher_roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1278,6 +1294,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_teacher_users') IS NOT NULL THEN
@@ -1286,8 +1304,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'teacher_users', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'teacher_users', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo teacher_users: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1303,6 +1321,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_schools') IS NOT NULL THEN
@@ -1311,8 +1331,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'schools', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'schools', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo schools: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;

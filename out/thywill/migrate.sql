@@ -199,7 +199,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '742369ead66aef139c8d24ac189c9fc25dadd62f37ed1b35c8b0eaf4f6e10cb1';
+SET pgmig.fingerprint = 'de43b964bc4a9bd9c6ab7b8ac75a31c9bb1ad628312c0db6292b6004f0ddad6e';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -723,7 +723,7 @@ BEGIN
   LIMIT 1;
   IF difference IS NOT NULL THEN
     RAISE EXCEPTION 'migrate.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
-      USING HINT = 'compile the model again against this database''s V1 and V2';
+      USING HINT = 'is this the database to migrate, the one holding V2''s tables (not V1''s database)? If it is, compile the model again against its V1 and V2';
   END IF;
 END
 $catalog$;
@@ -749,9 +749,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '742369ead66aef139c8d24ac189c9fc25dadd62f37ed1b35c8b0eaf4f6e10cb1';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'de43b964bc4a9bd9c6ab7b8ac75a31c9bb1ad628312c0db6292b6004f0ddad6e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 742369ead66aef139c8d24ac189c9fc25dadd62f37ed1b35c8b0eaf4f6e10cb1; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile de43b964bc4a9bd9c6ab7b8ac75a31c9bb1ad628312c0db6292b6004f0ddad6e; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

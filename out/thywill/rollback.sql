@@ -185,7 +185,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '742369ead66aef139c8d24ac189c9fc25dadd62f37ed1b35c8b0eaf4f6e10cb1';
+SET pgmig.fingerprint = 'de43b964bc4a9bd9c6ab7b8ac75a31c9bb1ad628312c0db6292b6004f0ddad6e';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -523,9 +523,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '742369ead66aef139c8d24ac189c9fc25dadd62f37ed1b35c8b0eaf4f6e10cb1';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'de43b964bc4a9bd9c6ab7b8ac75a31c9bb1ad628312c0db6292b6004f0ddad6e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 742369ead66aef139c8d24ac189c9fc25dadd62f37ed1b35c8b0eaf4f6e10cb1; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile de43b964bc4a9bd9c6ab7b8ac75a31c9bb1ad628312c0db6292b6004f0ddad6e; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -858,6 +858,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_user_roles') IS NOT NULL THEN
@@ -866,8 +868,8 @@ BEGIN
     WHERE t.user_id = mapped.user_id AND t.role_id = mapped.role_id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('thywill', 'rollback', 'user_roles', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('thywill', 'rollback', 'user_roles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo user_roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -883,6 +885,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_roles') IS NOT NULL THEN
@@ -891,8 +895,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('thywill', 'rollback', 'roles', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('thywill', 'rollback', 'roles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -908,6 +912,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_invites') IS NOT NULL THEN
@@ -916,8 +922,8 @@ BEGIN
     WHERE t.token = mapped.token;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('thywill', 'rollback', 'invites', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('thywill', 'rollback', 'invites', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo invites: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -933,6 +939,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_prayer_marks') IS NOT NULL THEN
@@ -941,8 +949,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('thywill', 'rollback', 'prayer_marks', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('thywill', 'rollback', 'prayer_marks', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo prayer_marks: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -958,6 +966,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_prayers') IS NOT NULL THEN
@@ -966,8 +976,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('thywill', 'rollback', 'prayers', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('thywill', 'rollback', 'prayers', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo prayers: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -983,6 +993,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_users') IS NOT NULL THEN
@@ -991,8 +1003,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('thywill', 'rollback', 'users', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('thywill', 'rollback', 'users', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo users: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;

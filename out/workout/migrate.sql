@@ -196,7 +196,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '1b0d0a460c7319767862f5081448602620661a1ed331510f612bae3f5fa70ed4';
+SET pgmig.fingerprint = 'c84444a449a45ae15fdfd8ea8a1c77cadfbf355cf5f9179a4ad502ab13776f9c';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -750,7 +750,7 @@ BEGIN
   LIMIT 1;
   IF difference IS NOT NULL THEN
     RAISE EXCEPTION 'migrate.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
-      USING HINT = 'compile the model again against this database''s V1 and V2';
+      USING HINT = 'is this the database to migrate, the one holding V2''s tables (not V1''s database)? If it is, compile the model again against its V1 and V2';
   END IF;
 END
 $catalog$;
@@ -776,9 +776,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1b0d0a460c7319767862f5081448602620661a1ed331510f612bae3f5fa70ed4';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c84444a449a45ae15fdfd8ea8a1c77cadfbf355cf5f9179a4ad502ab13776f9c';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1b0d0a460c7319767862f5081448602620661a1ed331510f612bae3f5fa70ed4; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile c84444a449a45ae15fdfd8ea8a1c77cadfbf355cf5f9179a4ad502ab13776f9c; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -182,7 +182,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '1b0d0a460c7319767862f5081448602620661a1ed331510f612bae3f5fa70ed4';
+SET pgmig.fingerprint = 'c84444a449a45ae15fdfd8ea8a1c77cadfbf355cf5f9179a4ad502ab13776f9c';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -520,9 +520,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1b0d0a460c7319767862f5081448602620661a1ed331510f612bae3f5fa70ed4';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c84444a449a45ae15fdfd8ea8a1c77cadfbf355cf5f9179a4ad502ab13776f9c';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1b0d0a460c7319767862f5081448602620661a1ed331510f612bae3f5fa70ed4; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile c84444a449a45ae15fdfd8ea8a1c77cadfbf355cf5f9179a4ad502ab13776f9c; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -883,6 +883,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_exercise_logs') IS NOT NULL THEN
@@ -891,8 +893,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('workout', 'rollback', 'exercise_logs', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('workout', 'rollback', 'exercise_logs', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo exercise_logs: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -908,6 +910,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_workout_sessions') IS NOT NULL THEN
@@ -916,8 +920,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('workout', 'rollback', 'workout_sessions', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('workout', 'rollback', 'workout_sessions', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo workout_sessions: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -933,6 +937,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_exercises') IS NOT NULL THEN
@@ -941,8 +947,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('workout', 'rollback', 'exercises', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('workout', 'rollback', 'exercises', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo exercises: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -958,6 +964,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_workout_days') IS NOT NULL THEN
@@ -966,8 +974,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('workout', 'rollback', 'workout_days', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('workout', 'rollback', 'workout_days', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo workout_days: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -983,6 +991,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_workout_weeks') IS NOT NULL THEN
@@ -991,8 +1001,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('workout', 'rollback', 'workout_weeks', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('workout', 'rollback', 'workout_weeks', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo workout_weeks: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1008,6 +1018,8 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_workout_plans') IS NOT NULL THEN
@@ -1016,8 +1028,8 @@ BEGIN
     WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('workout', 'rollback', 'workout_plans', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('workout', 'rollback', 'workout_plans', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo workout_plans: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
