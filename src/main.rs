@@ -9,13 +9,21 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use pgmig::{run, CompileError, SchemaInput};
 
+/// What `--v1` and `--v2` accept, for the help of the commands that read schemas.
+macro_rules! schemas_help {
+    () => {
+        "Schemas (--v1, --v2): a DDL file, a database URL (postgresql://…), a conninfo \
+(host=… dbname=…), or sqlite:FILE (V1 only)."
+    };
+}
+
 #[derive(Parser)]
 #[command(
     name = "pgmig",
     version,
     about = "Compile PostgreSQL data migrations from two schemas and a YAML model",
-    after_help = "Schemas (--v1, --v2): a DDL file, a database URL (postgresql://…), a conninfo (host=… dbname=…), or sqlite:FILE for V1.\n\n\
-Exit codes: 0 success; 1 a failed run (a script or check failed, a database could not be reached); 2 bad input (model, arguments, files)."
+    after_help = concat!(schemas_help!(), "\n\n\
+Exit codes: 0 success; 1 a failed run (a script or check failed, a database could not be reached); 2 bad input (model, arguments, files).")
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,8 +38,11 @@ enum PlanFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Compile a model into precheck.sql, migrate.sql, verify.sql, rollback.sql, export.sql and PLAN.md.
+    #[command(after_help = concat!(schemas_help!(), "\n\n\
+Exit codes: 0 written; 1 a schema's database could not be reached; 2 bad input (model, DDL,\n\
+arguments): every error of the model at once, nothing written."))]
     Compile(CompileArgs),
-    /// Run a compiled script (precheck, migrate, verify, rollback, or a path) under pgmig's lock.
+    /// Run a compiled script (precheck, migrate, verify, rollback, export, cleanup, or a path) under pgmig's lock.
     #[command(after_help = "Script variables (-v NAME=VALUE, as with psql):\n  \
 dry_run=1              migrate (transaction mode), rollback: run, report, then roll back\n  \
 batch_size=N           batched migrate: keys per committed batch (first run only)\n  \
@@ -39,16 +50,21 @@ lock_timeout=5s        how long a statement waits for a lock\n  \
 statement_timeout=0    a bound on each statement (0: none)\n  \
 work_mem=256MB         memory per sort and hash of migrate's statements\n  \
 defer_constraints=on   migrate: an empty target's foreign keys and secondary indexes are\n                         \
-re-created, validated, after its insert\n\n\
-Exit codes: 0 success; 1 the script failed (its open transaction is rolled back); 2 bad input.")]
+re-created, validated, after its insert\n  \
+cascade=on             rollback: V2's foreign keys delete (or set to NULL) others' rows that\n                         \
+reference migrated rows, instead of refusing\n  \
+modified=delete        rollback: delete migrated rows changed since migrate as they are now,\n                         \
+instead of refusing\n\n\
+Exit codes: 0 success; 1 the script failed (its open transaction is rolled back) or the\n\
+database could not be reached; 2 bad input.")]
     Run {
-        /// precheck | migrate | verify | rollback | export, or the path of a .sql file.
+        /// precheck | migrate | verify | rollback | export | cleanup, or the path of a .sql file.
         script: String,
         /// Directory holding the compiled scripts.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
         /// The database: URL (postgresql://…) or conninfo (host=… dbname=…).
-        #[arg(long, env = "DATABASE_URL")]
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
         db: String,
         /// psql variables, as with psql: -v dry_run=1
         #[arg(short = 'v', long = "set", value_name = "NAME=VALUE")]
@@ -63,6 +79,10 @@ Exit codes: 0 success; 1 the script failed (its open transaction is rolled back)
     },
     /// Write the archives of a migration (CSV: created V2 rows, V1 rows read, rejects) into a
     /// directory, by running the compiled export.sql.
+    #[command(
+        after_help = "Exit codes: 0 written; 1 export.sql failed or the database could not be reached;\n\
+2 bad input (no export.sql in --dir, an unusable --to)."
+    )]
     Export {
         /// Directory holding the compiled scripts.
         #[arg(long, default_value = ".")]
@@ -71,7 +91,7 @@ Exit codes: 0 success; 1 the script failed (its open transaction is rolled back)
         #[arg(long)]
         to: PathBuf,
         /// The database: URL (postgresql://…) or conninfo (host=… dbname=…).
-        #[arg(long, env = "DATABASE_URL")]
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
         db: String,
         /// V1's own text archive directory, copied into the model's `archives:` directory
         /// first (its files are kept; only missing ones are written).
@@ -83,9 +103,13 @@ Exit codes: 0 success; 1 the script failed (its open transaction is rolled back)
         v1: Option<String>,
     },
     /// The rows migrations quarantined (`_pgmig.rejects`), as a table or as CSV.
+    #[command(
+        after_help = "Exit codes: 0 printed (also when the reader stops early, as `| head` does); 1 the\n\
+database could not be reached or read."
+    )]
     Rejects {
         /// The database: URL (postgresql://…) or conninfo (host=… dbname=…).
-        #[arg(long, env = "DATABASE_URL")]
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
         db: String,
         /// Only this model's rejects.
         #[arg(long)]
@@ -95,20 +119,36 @@ Exit codes: 0 success; 1 the script failed (its open transaction is rolled back)
         csv: bool,
     },
     /// Show the pgmig log of a database: every step, its counts and state.
+    #[command(
+        after_help = "Exit codes: 0 printed (also when the reader stops early, as `| head` does); 1 the\n\
+database could not be reached or read."
+    )]
     Status {
         /// The database: URL (postgresql://…) or conninfo (host=… dbname=…).
-        #[arg(long, env = "DATABASE_URL")]
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
         db: String,
         /// One JSON object on stdout: {"steps": [...], "totals": {...}}.
         #[arg(long)]
         json: bool,
     },
     /// Benchmark the workout migration against baselines on a throwaway PostgreSQL cluster.
+    #[command(
+        after_help = "Writes a Markdown report and an SVG chart into --repo's bench/results/.\n\n\
+Exit codes: 0 every contender produced pgmig's V2 content; 1 a contender differs, or the\n\
+benchmark failed; 2 bad options."
+    )]
     Bench(BenchArgs),
     /// Write a draft model from two schemas: tables and columns matched, TODOs where unsure.
+    #[command(after_help = concat!(schemas_help!(), "\n\n\
+Exit codes: 0 draft written (TODOs are listed; the draft fails compilation until they are\n\
+answered); 1 a schema's database could not be reached; 2 bad input."))]
     Init(InitArgs),
     /// Lint SQL scripts: the lock each statement takes, and the ones that hurt a live database
-    /// (rules in README, "Locks and lint"). Exit 1 when an error-level finding exists.
+    /// (rules in README, "Locks and lint").
+    #[command(
+        after_help = "Exit codes: 0 no error-level finding (warnings allowed); 1 an error-level finding;\n\
+2 a file could not be read."
+    )]
     Lint {
         /// The .sql files (psql scripts: meta-commands skipped, DO and procedure bodies read).
         #[arg(required = true)]
@@ -121,11 +161,15 @@ Exit codes: 0 success; 1 the script failed (its open transaction is rolled back)
         format: Option<PlanFormat>,
     },
     /// Load a SQLite database into a PostgreSQL schema with pgloader (row counts checked).
+    #[command(
+        after_help = "Exit codes: 0 staged, row counts equal; 1 anything failed (the source, pgloader, the\n\
+database, a schema that exists): nothing is left in the database."
+    )]
     Stage {
         /// The source: sqlite:FILE
         source: String,
         /// The database: URL (postgresql://…) or conninfo (host=… dbname=…).
-        #[arg(long, env = "DATABASE_URL")]
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
         db: String,
         /// The schema to create (must not exist).
         #[arg(long)]
@@ -141,10 +185,11 @@ Exit codes: 0 success; 1 the script failed (its open transaction is rolled back)
 struct CompileArgs {
     /// The YAML model.
     model: PathBuf,
-    /// V1 schema: a DDL file, a database URL or conninfo, or sqlite:FILE.
+    /// V1 schema: a DDL file, a database URL (postgresql://…), a conninfo (host=… dbname=…),
+    /// or sqlite:FILE.
     #[arg(long)]
     v1: String,
-    /// V2 schema: a DDL file, a database URL or conninfo.
+    /// V2 schema: a DDL file, a database URL (postgresql://…) or a conninfo (host=… dbname=…).
     #[arg(long)]
     v2: String,
     /// Output directory [default: out/<model name>].
@@ -174,10 +219,11 @@ struct CompileArgs {
 
 #[derive(clap::Args)]
 struct InitArgs {
-    /// V1 schema: a DDL file, a database URL or conninfo, or sqlite:FILE.
+    /// V1 schema: a DDL file, a database URL (postgresql://…), a conninfo (host=… dbname=…),
+    /// or sqlite:FILE.
     #[arg(long)]
     v1: String,
-    /// V2 schema: a DDL file, a database URL or conninfo.
+    /// V2 schema: a DDL file, a database URL (postgresql://…) or a conninfo (host=… dbname=…).
     #[arg(long)]
     v2: String,
     /// Where V1's tables are, seen from the target database.
@@ -652,6 +698,9 @@ fn bench(a: BenchArgs) -> i32 {
             if let Some(p) = &report.written_to {
                 eprintln!("bench: report written to {}", p.display());
             }
+            if let Some(p) = &report.chart_written_to {
+                eprintln!("bench: chart written to {}", p.display());
+            }
             if report.all_equal() {
                 0
             } else {
@@ -818,5 +867,47 @@ fn stage(source: &str, db: &str, schema: &str, full_scan: bool) -> i32 {
             eprintln!("error: {e}");
             e.exit_code()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every flag and argument of every subcommand says what it is for in `--help`.
+    #[test]
+    fn every_flag_has_a_description() {
+        let cli = super::Cli::command();
+        let mut undescribed = Vec::new();
+        for sub in cli.get_subcommands() {
+            if sub.get_about().is_none() {
+                undescribed.push(format!("pgmig {}", sub.get_name()));
+            }
+            for arg in sub.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id != "help" && arg.get_help().is_none() {
+                    undescribed.push(format!("pgmig {} {id}", sub.get_name()));
+                }
+            }
+        }
+        assert!(
+            undescribed.is_empty(),
+            "without a description: {undescribed:?}"
+        );
+    }
+
+    /// Every subcommand's help ends with its exit codes.
+    #[test]
+    fn every_subcommand_says_its_exit_codes() {
+        let cli = super::Cli::command();
+        let silent: Vec<&str> = cli
+            .get_subcommands()
+            .filter(|sub| {
+                !sub.get_after_help()
+                    .is_some_and(|h| h.to_string().contains("Exit codes: 0"))
+            })
+            .map(|sub| sub.get_name())
+            .collect();
+        assert!(silent.is_empty(), "no exit codes in: {silent:?}");
     }
 }

@@ -160,6 +160,8 @@ DECLARE
   n_deleted bigint := 0;
   err_detail text;
   undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass({{ s.map_table_lit }}) IS NOT NULL THEN
@@ -176,8 +178,8 @@ BEGIN
   END IF;
 {%- let sequences = s.sequences.as_slice() %}
 {%- include "sequence_restore.sql" %}
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ({{ plan.model_lit }}, 'rollback', {{ s.name_lit }}, clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ({{ plan.model_lit }}, 'rollback', {{ s.name_lit }}, started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo {{ s.name_notice }}: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;

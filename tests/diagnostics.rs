@@ -311,7 +311,7 @@ fn unknown_v1_column() {
 
 #[test]
 fn unknown_v1_column_needing_quotes() {
-    insta::assert_snapshot!(refused(&edited(r#"m."Name""#, "m.name")), @"
+    insta::assert_snapshot!(refused(&edited(r#"m."Name""#, "m.name")), @r#"
     model.yaml:9:15: error: column `name` does not exist in `v1.members` (alias `m`)
         ╭─[model.yaml:9:15]
       8 │     columns:
@@ -320,9 +320,70 @@ fn unknown_v1_column_needing_quotes() {
         ·                 ╰── here
      10 │   articles:
         ╰────
-      help: did you mean `Name`?
+      help: did you mean `"Name"`?
     error: model.yaml has 1 error; nothing was written
-    ");
+    "#);
+}
+
+/// The name a hint suggests, between "did you mean `" and "`?".
+fn suggestion(refusal: &str) -> &str {
+    let start = refusal
+        .find("did you mean `")
+        .unwrap_or_else(|| panic!("no suggestion in:\n{refusal}"))
+        + "did you mean `".len();
+    let len = refusal[start..]
+        .find("`?")
+        .expect("a suggestion ends with `?");
+    &refusal[start..start + len]
+}
+
+/// A suggested name, pasted where the misspelled one was, compiles: quoted when the name
+/// needs quotes, bare otherwise.
+#[test]
+fn a_suggested_name_compiles_when_pasted() {
+    for (from, misspelled, written) in [
+        (r#"m."Name""#, "m.name", "name"),
+        (r#"m."Name""#, r#"mm."Name""#, "mm"),
+        ("p.member_id", "p.memberid", "memberid"),
+        ("from: posts p", "from: post p", "post"),
+    ] {
+        let model = edited(from, misspelled);
+        let refusal = refused(&model);
+        let pasted = model.replacen(
+            misspelled,
+            &misspelled.replacen(written, suggestion(&refusal), 1),
+            1,
+        );
+        if let Err(e) = compiled(pasted.as_bytes(), V1_DDL, V2_DDL) {
+            panic!("`{misspelled}` with its suggestion pasted does not compile: {e}\n{refusal}");
+        }
+    }
+}
+
+/// `from: "Account" a` is YAML's quoted string followed by more text: the hint quotes the
+/// whole value, and that value, pasted, compiles.
+#[test]
+fn sql_quotes_at_the_start_of_a_yaml_value() {
+    let model = edited("from: members m", r#"from: "members" m"#);
+    let refusal = refused(&model);
+    insta::assert_snapshot!(refusal, @r#"
+    model.yaml:6:21: error: invalid model: invalid trailing content after double-quoted scalar
+       ╭─[model.yaml:6:21]
+     5 │   people:
+     6 │     from: "members" m
+       ·                     ┬
+       ·                     ╰── here
+     7 │     key: keep
+       ╰────
+      help: YAML reads a value that starts with a quote as a quoted string, ending at its closing quote; to keep SQL's quotes, quote the whole value: `from: '"members" m'`
+    error: model.yaml has 1 error; nothing was written
+    "#);
+    let start = refusal.find("`from: ").expect("the hint shows the line") + 1;
+    let len = refusal[start..].find('`').unwrap();
+    let pasted = model.replacen(r#"from: "members" m"#, &refusal[start..start + len], 1);
+    if let Err(e) = compiled(pasted.as_bytes(), V1_DDL, V2_DDL) {
+        panic!("the hint's value does not compile: {e}\n{pasted}");
+    }
 }
 
 #[test]
@@ -531,15 +592,6 @@ fn unknown_key_strategy() {
 #[test]
 fn keep_without_the_key_column() {
     insta::assert_snapshot!(refused(&edited("from: posts p", "from: (SELECT member_id, title, body FROM posts) p")), @r#"
-    model.yaml:10:3: error: column `articles.id` is NOT NULL in V2 and nothing fills it
-        ╭─[model.yaml:10:3]
-      9 │       name: m."Name"
-     10 │   articles:
-        ·   ────┬───
-        ·       ╰── here
-     11 │     from: (SELECT member_id, title, body FROM posts) p
-        ╰────
-      help: add `id: <expression>` to this step's `columns`, or a DEFAULT in V2
     model.yaml:10:3: error: key column `id` of `public.articles` is not filled
         ╭─[model.yaml:10:3]
       9 │       name: m."Name"
@@ -549,7 +601,7 @@ fn keep_without_the_key_column() {
      11 │     from: (SELECT member_id, title, body FROM posts) p
         ╰────
       help: `key: keep` copies the key: map `id` in `columns`, or use `key: {new: …, by: […]}`
-    error: model.yaml has 2 errors; nothing was written
+    error: model.yaml has 1 error; nothing was written
     "#);
 }
 

@@ -448,9 +448,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6ef65115be5adbca4d13885e9c6f3b26473c736b6f91340f5ff0529674f0cbe8';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '78d3728f167257a31dbfcf54a702399b0eb911639869d9a8b4b47fa238397a99';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6ef65115be5adbca4d13885e9c6f3b26473c736b6f91340f5ff0529674f0cbe8; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 78d3728f167257a31dbfcf54a702399b0eb911639869d9a8b4b47fa238397a99; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -243,7 +243,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '9dbc78a5ee7d629d33a3e69b35e27aed0e12f591d5741f1d2b53747208a56b33';
+SET pgmig.fingerprint = 'aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -461,21 +461,7 @@ CREATE TABLE IF NOT EXISTS _pgmig.rejects (
   source_table text,
   source_key jsonb,
   source_row jsonb,
-  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer
-);
--- Rejects of an earlier wave that a later wave migrated, with that wave's number.
-CREATE TABLE IF NOT EXISTS _pgmig.superseded_rejects (
-  superseded_by integer NOT NULL,
-  model text NOT NULL,
-  step text NOT NULL,
-  rule integer NOT NULL,
-  reason text NOT NULL,
-  source_table text,
-  source_key jsonb,
-  source_row jsonb,
-  rejected_at timestamptz NOT NULL,
-  wave integer
+  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE TABLE IF NOT EXISTS _pgmig.sequences (
   model text NOT NULL,
@@ -501,14 +487,12 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   old_value text,
   new_value text,
   changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, step, column_name, key)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.reference (
   model text NOT NULL,
   table_name text NOT NULL,
   key jsonb NOT NULL,
-  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, table_name, key)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.targets (
@@ -529,27 +513,18 @@ RESET client_min_messages;
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
 -- records them. Added once, to a _pgmig.log that bookkeeping just made or that an earlier
--- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run. The wave column
--- (of the log, rejects, changes and reference rows) numbers the migrate run that wrote a row.
+-- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run.
 SET client_min_messages = warning;
 DO $columns$
 BEGIN
   IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute AS a
-      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256', 'wave')
-        AND NOT a.attisdropped AND a.atthasdef) < 3 THEN
+      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256')
+        AND NOT a.attisdropped AND a.atthasdef) < 2 THEN
     ALTER TABLE _pgmig.log
       ADD COLUMN IF NOT EXISTS fingerprint text,
       ADD COLUMN IF NOT EXISTS script_sha256 text,
-      ADD COLUMN IF NOT EXISTS wave integer,
       ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
-      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), ''),
-      ALTER COLUMN wave SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
-    ALTER TABLE IF EXISTS _pgmig.rejects
-      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
-    ALTER TABLE IF EXISTS _pgmig.changes
-      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
-    ALTER TABLE IF EXISTS _pgmig.reference
-      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
   END IF;
 END
 $columns$;
@@ -834,7 +809,7 @@ BEGIN
   LIMIT 1;
   IF difference IS NOT NULL THEN
     RAISE EXCEPTION 'migrate.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
-      USING HINT = 'compile the model again against this database''s V1 and V2';
+      USING HINT = 'is this the database to migrate, the one holding V2''s tables (not V1''s database)? If it is, compile the model again against its V1 and V2';
   END IF;
 END
 $catalog$;
@@ -1139,6 +1114,17 @@ COMMENT ON FUNCTION _pgmig.with_counter(text, integer) IS
   'pgmig: value with a counter for uniqueness repair: ana@x.org, 2 -> ana+2@x.org; other text -> value-2';
 RESET client_min_messages;
 
+-- A model migrates once; rollback.sql makes it migratable again.
+DO $guard$
+BEGIN
+  IF EXISTS (SELECT 1 FROM _pgmig.log
+             WHERE model = 'school' AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
+    RAISE EXCEPTION 'model school is already migrated in this database'
+      USING HINT = 'run rollback.sql first, or verify.sql to check the result';
+  END IF;
+END
+$guard$;
+
 -- The migration must be this compile's: the scripts of another compile of the model (another
 -- model text, schema or pgmig version) would resume or add to something else.
 DO $fingerprint$
@@ -1149,29 +1135,13 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9dbc78a5ee7d629d33a3e69b35e27aed0e12f591d5741f1d2b53747208a56b33';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9dbc78a5ee7d629d33a3e69b35e27aed0e12f591d5741f1d2b53747208a56b33; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
 $fingerprint$;
-
--- Waves ("one user, then everyone"): a migrate after a finished one moves only the V1 rows no
--- earlier wave migrated (the id maps hold them), as the next wave. Its number goes on every
--- row it writes to _pgmig (log, id maps, backups, rejects, changes, reference rows), so
--- rollback.sql -v wave=last can undo it alone; what the first wave recorded (sequence values,
--- rows before migrate, row digests) stays as it was.
-DO $wave$
-BEGIN
-  PERFORM pg_catalog.set_config('pgmig.wave',
-    (SELECT (coalesce(max(l.wave), 0) + 1)::text FROM _pgmig.log AS l
-     WHERE l.model = 'school' AND l.script = 'migrate' AND l.status = 'done'), false);
-  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
-    RAISE NOTICE 'model school: wave %: the V1 rows earlier waves migrated stay as they are', pg_catalog.current_setting('pgmig.wave');
-  END IF;
-END
-$wave$;
 
 -- The rows each filled table holds before migrate, counted when migrate first runs: verify
 -- fails on a row no id map holds in a table that was empty, and dates migrate's start.
@@ -1423,7 +1393,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'schools', 'running')
@@ -1437,31 +1406,17 @@ BEGIN
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'schools';
 
-  -- Id map (model.yaml:72): one new key per distinct (source_id) that no earlier
-  -- wave mapped, with this wave's number.
-  IF to_regclass('_pgmig.map_schools') IS NULL THEN
-    CREATE TABLE _pgmig.map_schools AS
-    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
-    FROM (
-      SELECT DISTINCT s.id AS source_id
-      FROM v1.schools s
-       CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
-       LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
-      WHERE false
-    ) AS keys;
-    ALTER TABLE _pgmig.map_schools ADD PRIMARY KEY (source_id);
-  END IF;
-  INSERT INTO _pgmig.map_schools (source_id, id, pgmig_wave)
-  SELECT keys.*, gen_random_uuid(), this_wave
+  -- Id map (model.yaml:72): one new key per distinct (source_id).
+  CREATE TABLE _pgmig.map_schools AS
+  SELECT keys.*, gen_random_uuid() AS id
   FROM (
-    SELECT s.id AS source_id
+    SELECT DISTINCT s.id AS source_id
     FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
     WHERE true
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_schools
   ) AS keys;
+  ALTER TABLE _pgmig.map_schools ADD PRIMARY KEY (source_id);
   -- -v defer_constraints=on: if public.schools is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.schools');
@@ -1482,8 +1437,7 @@ BEGIN
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
        JOIN _pgmig.map_schools AS key_map ON key_map.source_id = s.id
-  WHERE true
-    AND key_map.pgmig_wave = this_wave;
+  WHERE true;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1520,7 +1474,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'teacher_users', 'running')
@@ -1534,31 +1487,17 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_users';
 
-  -- Id map (model.yaml:86): one new key per distinct (source_id) that no earlier
-  -- wave mapped, with this wave's number.
-  IF to_regclass('_pgmig.map_teacher_users') IS NULL THEN
-    CREATE TABLE _pgmig.map_teacher_users AS
-    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
-    FROM (
-      SELECT DISTINCT t.id AS source_id
-      FROM v1.teachers t
-       CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-      WHERE false
-    ) AS keys;
-    ALTER TABLE _pgmig.map_teacher_users ADD PRIMARY KEY (source_id);
-  END IF;
-  INSERT INTO _pgmig.map_teacher_users (source_id, id, pgmig_wave)
-  SELECT keys.*, gen_random_uuid(), this_wave
+  -- Id map (model.yaml:86): one new key per distinct (source_id).
+  CREATE TABLE _pgmig.map_teacher_users AS
+  SELECT keys.*, gen_random_uuid() AS id
   FROM (
-    SELECT t.id AS source_id
+    SELECT DISTINCT t.id AS source_id
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
     WHERE true
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_teacher_users
   ) AS keys;
+  ALTER TABLE _pgmig.map_teacher_users ADD PRIMARY KEY (source_id);
 
   -- Uniqueness repair of email (model.yaml:100, on_duplicate: suffix): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
@@ -1575,7 +1514,6 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
        JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
   WHERE true
-    AND key_map.pgmig_wave = this_wave
     AND (coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -1610,7 +1548,6 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
        JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
   WHERE true
-    AND key_map.pgmig_wave = this_wave
     AND (_pgmig.phone_e164(t.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -1651,8 +1588,7 @@ BEGIN
        JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
        LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'teacher_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'teacher_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
-  WHERE true
-    AND key_map.pgmig_wave = this_wave;
+  WHERE true;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1690,7 +1626,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'teacher_roles', 'running')
@@ -1705,33 +1640,18 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_roles';
 
-  -- Id map (model.yaml:106): one new key per distinct (source_id) that no earlier
-  -- wave mapped, with this wave's number.
-  IF to_regclass('_pgmig.map_teacher_roles') IS NULL THEN
-    CREATE TABLE _pgmig.map_teacher_roles AS
-    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
-    FROM (
-      SELECT DISTINCT t.id AS source_id
-      FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-      WHERE false
-    ) AS keys;
-    ALTER TABLE _pgmig.map_teacher_roles ADD PRIMARY KEY (source_id);
-  END IF;
-  INSERT INTO _pgmig.map_teacher_roles (source_id, id, pgmig_wave)
-  SELECT keys.*, gen_random_uuid(), this_wave
+  -- Id map (model.yaml:106): one new key per distinct (source_id).
+  CREATE TABLE _pgmig.map_teacher_roles AS
+  SELECT keys.*, gen_random_uuid() AS id
   FROM (
-    SELECT t.id AS source_id
+    SELECT DISTINCT t.id AS source_id
     FROM v1.teachers t
        LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
     WHERE true
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_teacher_roles
   ) AS keys;
+  ALTER TABLE _pgmig.map_teacher_roles ADD PRIMARY KEY (source_id);
   -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.user_roles');
@@ -1746,8 +1666,7 @@ BEGIN
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
        JOIN _pgmig.map_teacher_roles AS key_map ON key_map.source_id = t.id
-  WHERE true
-    AND key_map.pgmig_wave = this_wave;
+  WHERE true;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1783,7 +1702,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'teacher_profiles', 'running')
@@ -1799,10 +1717,8 @@ BEGIN
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_profiles';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
-  IF to_regclass('_pgmig.map_teacher_profiles') IS NULL THEN
-    CREATE TABLE _pgmig.map_teacher_profiles (user_id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id));
-  END IF;
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
+  CREATE TABLE _pgmig.map_teacher_profiles (user_id uuid, PRIMARY KEY (user_id));
   -- -v defer_constraints=on: if public.teacher_profiles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.teacher_profiles');
@@ -1823,11 +1739,10 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
     WHERE true
-      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS key_map WHERE key_map.user_id = id_teacher_users.id)
     RETURNING user_id
   )
-  INSERT INTO _pgmig.map_teacher_profiles (user_id, pgmig_wave)
-  SELECT user_id, this_wave FROM inserted;
+  INSERT INTO _pgmig.map_teacher_profiles (user_id)
+  SELECT user_id FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1863,7 +1778,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'parent_users', 'running')
@@ -1877,31 +1791,17 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_users';
 
-  -- Id map (model.yaml:136): one new key per distinct (source_id) that no earlier
-  -- wave mapped, with this wave's number.
-  IF to_regclass('_pgmig.map_parent_users') IS NULL THEN
-    CREATE TABLE _pgmig.map_parent_users AS
-    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
-    FROM (
-      SELECT DISTINCT p.id AS source_id
-      FROM v1.parents p
-       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-      WHERE false
-    ) AS keys;
-    ALTER TABLE _pgmig.map_parent_users ADD PRIMARY KEY (source_id);
-  END IF;
-  INSERT INTO _pgmig.map_parent_users (source_id, id, pgmig_wave)
-  SELECT keys.*, gen_random_uuid(), this_wave
+  -- Id map (model.yaml:136): one new key per distinct (source_id).
+  CREATE TABLE _pgmig.map_parent_users AS
+  SELECT keys.*, gen_random_uuid() AS id
   FROM (
-    SELECT p.id AS source_id
+    SELECT DISTINCT p.id AS source_id
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
     WHERE true
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_parent_users
   ) AS keys;
+  ALTER TABLE _pgmig.map_parent_users ADD PRIMARY KEY (source_id);
 
   -- Uniqueness repair of email (model.yaml:149, on_duplicate: suffix): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
@@ -1918,7 +1818,6 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
        JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
   WHERE true
-    AND key_map.pgmig_wave = this_wave
     AND (coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -1953,7 +1852,6 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
        JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
   WHERE true
-    AND key_map.pgmig_wave = this_wave
     AND (_pgmig.phone_e164(p.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -1994,8 +1892,7 @@ BEGIN
        JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
        LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'parent_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'parent_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
-  WHERE true
-    AND key_map.pgmig_wave = this_wave;
+  WHERE true;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -2033,7 +1930,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'parent_roles', 'running')
@@ -2048,33 +1944,18 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_roles';
 
-  -- Id map (model.yaml:155): one new key per distinct (source_id) that no earlier
-  -- wave mapped, with this wave's number.
-  IF to_regclass('_pgmig.map_parent_roles') IS NULL THEN
-    CREATE TABLE _pgmig.map_parent_roles AS
-    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
-    FROM (
-      SELECT DISTINCT p.id AS source_id
-      FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-      WHERE false
-    ) AS keys;
-    ALTER TABLE _pgmig.map_parent_roles ADD PRIMARY KEY (source_id);
-  END IF;
-  INSERT INTO _pgmig.map_parent_roles (source_id, id, pgmig_wave)
-  SELECT keys.*, gen_random_uuid(), this_wave
+  -- Id map (model.yaml:155): one new key per distinct (source_id).
+  CREATE TABLE _pgmig.map_parent_roles AS
+  SELECT keys.*, gen_random_uuid() AS id
   FROM (
-    SELECT p.id AS source_id
+    SELECT DISTINCT p.id AS source_id
     FROM v1.parents p
        LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
     WHERE true
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_parent_roles
   ) AS keys;
+  ALTER TABLE _pgmig.map_parent_roles ADD PRIMARY KEY (source_id);
   -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.user_roles');
@@ -2089,8 +1970,7 @@ BEGIN
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
        JOIN _pgmig.map_parent_roles AS key_map ON key_map.source_id = p.id
-  WHERE true
-    AND key_map.pgmig_wave = this_wave;
+  WHERE true;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -2126,7 +2006,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'parent_profiles', 'running')
@@ -2141,10 +2020,8 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_profiles';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
-  IF to_regclass('_pgmig.map_parent_profiles') IS NULL THEN
-    CREATE TABLE _pgmig.map_parent_profiles (user_id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id));
-  END IF;
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
+  CREATE TABLE _pgmig.map_parent_profiles (user_id uuid, PRIMARY KEY (user_id));
   -- -v defer_constraints=on: if public.parent_profiles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.parent_profiles');
@@ -2163,11 +2040,10 @@ BEGIN
        LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
     WHERE true
-      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS key_map WHERE key_map.user_id = id_parent_users.id)
     RETURNING user_id
   )
-  INSERT INTO _pgmig.map_parent_profiles (user_id, pgmig_wave)
-  SELECT user_id, this_wave FROM inserted;
+  INSERT INTO _pgmig.map_parent_profiles (user_id)
+  SELECT user_id FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -2203,7 +2079,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'student_users', 'running')
@@ -2217,31 +2092,17 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_users';
 
-  -- Id map (model.yaml:176): one new key per distinct (source_id) that no earlier
-  -- wave mapped, with this wave's number.
-  IF to_regclass('_pgmig.map_student_users') IS NULL THEN
-    CREATE TABLE _pgmig.map_student_users AS
-    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
-    FROM (
-      SELECT DISTINCT s.id AS source_id
-      FROM v1.students s
-       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-      WHERE false
-    ) AS keys;
-    ALTER TABLE _pgmig.map_student_users ADD PRIMARY KEY (source_id);
-  END IF;
-  INSERT INTO _pgmig.map_student_users (source_id, id, pgmig_wave)
-  SELECT keys.*, gen_random_uuid(), this_wave
+  -- Id map (model.yaml:176): one new key per distinct (source_id).
+  CREATE TABLE _pgmig.map_student_users AS
+  SELECT keys.*, gen_random_uuid() AS id
   FROM (
-    SELECT s.id AS source_id
+    SELECT DISTINCT s.id AS source_id
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
     WHERE true
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_student_users
   ) AS keys;
+  ALTER TABLE _pgmig.map_student_users ADD PRIMARY KEY (source_id);
 
   -- Uniqueness repair of email (model.yaml:189, on_duplicate: suffix): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
@@ -2258,7 +2119,6 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
        JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
   WHERE true
-    AND key_map.pgmig_wave = this_wave
     AND (coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -2293,7 +2153,6 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
        JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
   WHERE true
-    AND key_map.pgmig_wave = this_wave
     AND (_pgmig.phone_e164(s.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -2334,8 +2193,7 @@ BEGIN
        JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
        LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'student_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'student_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
-  WHERE true
-    AND key_map.pgmig_wave = this_wave;
+  WHERE true;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -2373,7 +2231,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'student_roles', 'running')
@@ -2388,33 +2245,18 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_roles';
 
-  -- Id map (model.yaml:195): one new key per distinct (source_id) that no earlier
-  -- wave mapped, with this wave's number.
-  IF to_regclass('_pgmig.map_student_roles') IS NULL THEN
-    CREATE TABLE _pgmig.map_student_roles AS
-    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
-    FROM (
-      SELECT DISTINCT s.id AS source_id
-      FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-      WHERE false
-    ) AS keys;
-    ALTER TABLE _pgmig.map_student_roles ADD PRIMARY KEY (source_id);
-  END IF;
-  INSERT INTO _pgmig.map_student_roles (source_id, id, pgmig_wave)
-  SELECT keys.*, gen_random_uuid(), this_wave
+  -- Id map (model.yaml:195): one new key per distinct (source_id).
+  CREATE TABLE _pgmig.map_student_roles AS
+  SELECT keys.*, gen_random_uuid() AS id
   FROM (
-    SELECT s.id AS source_id
+    SELECT DISTINCT s.id AS source_id
     FROM v1.students s
        LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
     WHERE true
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_student_roles
   ) AS keys;
+  ALTER TABLE _pgmig.map_student_roles ADD PRIMARY KEY (source_id);
   -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.user_roles');
@@ -2429,8 +2271,7 @@ BEGIN
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
        JOIN _pgmig.map_student_roles AS key_map ON key_map.source_id = s.id
-  WHERE true
-    AND key_map.pgmig_wave = this_wave;
+  WHERE true;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -2467,7 +2308,6 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
-  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'student_profiles', 'running')
@@ -2484,10 +2324,8 @@ BEGIN
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$');
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_profiles';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
-  IF to_regclass('_pgmig.map_student_profiles') IS NULL THEN
-    CREATE TABLE _pgmig.map_student_profiles (user_id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id));
-  END IF;
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
+  CREATE TABLE _pgmig.map_student_profiles (user_id uuid, PRIMARY KEY (user_id));
   -- -v defer_constraints=on: if public.student_profiles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.student_profiles');
@@ -2506,11 +2344,10 @@ BEGIN
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
     WHERE true
-      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS key_map WHERE key_map.user_id = id_student_users.id)
     RETURNING user_id
   )
-  INSERT INTO _pgmig.map_student_profiles (user_id, pgmig_wave)
-  SELECT user_id, this_wave FROM inserted;
+  INSERT INTO _pgmig.map_student_profiles (user_id)
+  SELECT user_id FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -2531,20 +2368,6 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
--- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):
--- migrate.sql run twice by mistake. Refused, and rolled back with this transaction.
-DO $guard$
-BEGIN
-  IF pg_catalog.current_setting('pgmig.wave')::integer > 1
-     AND NOT EXISTS (SELECT 1 FROM _pgmig.log AS l
-                     WHERE l.model = 'school' AND l.script = 'migrate' AND l.status = 'done'
-                       AND l.wave = pg_catalog.current_setting('pgmig.wave')::integer AND l.rows_out > 0) THEN
-    RAISE EXCEPTION 'model school is already migrated in this database: wave % finds no V1 row that earlier waves left; nothing was changed', pg_catalog.current_setting('pgmig.wave')
-      USING HINT = 'run rollback.sql first to migrate again, or verify.sql to check the result';
-  END IF;
-END
-$guard$;
-
 -- Fresh statistics for the filled tables: verify's joins and the application's first
 -- queries plan on them.
 ANALYZE public.schools;
@@ -2559,7 +2382,6 @@ ANALYZE public.student_profiles;
 -- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
 -- row's xmin no longer says when it was written) and a dump and restore gives every row a
 -- new one, while both keep the row's text.
-SET client_min_messages = warning;
 -- step schools (model.yaml:70)
 ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_schools AS mapped SET row_digest = md5(t::text)
@@ -2610,7 +2432,6 @@ ALTER TABLE _pgmig.map_student_profiles ADD COLUMN IF NOT EXISTS row_digest text
 UPDATE _pgmig.map_student_profiles AS mapped SET row_digest = md5(t::text)
 FROM public.student_profiles AS t
 WHERE t.user_id = mapped.user_id AND mapped.row_digest IS NULL;
-RESET client_min_messages;
 
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.

@@ -6,10 +6,8 @@
 -- restores the sequences it moved. Rows others wrote since are left alone: rollback refuses,
 -- before deleting anything, while a row of others references a migrated row (deleting it
 -- would fire V2's foreign keys on that row) or a migrated row was changed since migrate.
--- Migrated in waves (--only, then the rest): every wave is undone, unless -v wave=last says
--- to undo the last one alone (V2 and _pgmig as that wave found them).
 --   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v cascade=on] [-v modified=delete]
---        [-v wave=all|last] [-v lock_timeout=5s] [-v statement_timeout=0]
+--        [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
 -- own catalog first, so no function, operator or type of a user schema can stand in for a
@@ -72,21 +70,6 @@ BEGIN
   END IF;
 END
 $modified$;
-\if :{?wave}
-\else
-\set wave all
-\endif
--- -v wave says which waves to undo: all (the default: V2 as it was before the first migrate)
--- or last (the last migrate run's rows alone). Anything else stops the script here.
-SET pgmig.rollback_wave = :'wave';
-DO $wave$
-BEGIN
-  IF pg_catalog.current_setting('pgmig.rollback_wave') NOT IN ('all', 'last') THEN
-    RAISE EXCEPTION 'wave must be all or last, not "%"', pg_catalog.current_setting('pgmig.rollback_wave')
-      USING HINT = 'psql -v wave=last undoes the last migrate run alone; without it rollback undoes every wave';
-  END IF;
-END
-$wave$;
 
 BEGIN;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
@@ -213,7 +196,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '9dbc78a5ee7d629d33a3e69b35e27aed0e12f591d5741f1d2b53747208a56b33';
+SET pgmig.fingerprint = 'aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -584,32 +567,13 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9dbc78a5ee7d629d33a3e69b35e27aed0e12f591d5741f1d2b53747208a56b33';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9dbc78a5ee7d629d33a3e69b35e27aed0e12f591d5741f1d2b53747208a56b33; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
-
--- The first wave undone, for every statement below (pgmig.undo_from): 1 for -v wave=all, the
--- last wave's number for -v wave=last. to_jsonb: a _pgmig.log of a pgmig without waves has
--- no wave column (its one migrate is the first wave).
-DO $wave$
-DECLARE
-  last_wave integer;
-BEGIN
-  SELECT coalesce(max(coalesce((pg_catalog.to_jsonb(l) ->> 'wave')::integer, 1)), 1) INTO last_wave
-  FROM _pgmig.log AS l
-  WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done');
-  PERFORM pg_catalog.set_config('pgmig.undo_from',
-    CASE pg_catalog.current_setting('pgmig.rollback_wave') WHEN 'all' THEN '1' ELSE last_wave::text END, true);
-  IF last_wave > 1 THEN
-    RAISE NOTICE 'model school: % waves migrated; undoing %', last_wave,
-      CASE pg_catalog.current_setting('pgmig.rollback_wave') WHEN 'all' THEN 'all of them' ELSE 'wave ' || last_wave END;
-  END IF;
-END
-$wave$;
 
 -- What rollback would do to rows it did not write, found before anything is deleted. The
 -- filled tables are locked against writes until COMMIT (EXCLUSIVE: reads go on), so no row
@@ -624,44 +588,24 @@ LOCK TABLE public.schools, public.users, public.user_roles, public.teacher_profi
 SET client_min_messages = warning;
 CREATE TABLE IF NOT EXISTS _pgmig.map_student_profiles AS SELECT user_id FROM public.student_profiles AS t WHERE false;
 ALTER TABLE _pgmig.map_student_profiles ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
-ALTER TABLE _pgmig.map_student_profiles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_student_roles AS SELECT id FROM public.user_roles AS t WHERE false;
 ALTER TABLE _pgmig.map_student_roles ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
-ALTER TABLE _pgmig.map_student_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_student_users AS SELECT id FROM public.users AS t WHERE false;
 ALTER TABLE _pgmig.map_student_users ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
-ALTER TABLE _pgmig.map_student_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_parent_profiles AS SELECT user_id FROM public.parent_profiles AS t WHERE false;
 ALTER TABLE _pgmig.map_parent_profiles ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
-ALTER TABLE _pgmig.map_parent_profiles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_parent_roles AS SELECT id FROM public.user_roles AS t WHERE false;
 ALTER TABLE _pgmig.map_parent_roles ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
-ALTER TABLE _pgmig.map_parent_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_parent_users AS SELECT id FROM public.users AS t WHERE false;
 ALTER TABLE _pgmig.map_parent_users ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
-ALTER TABLE _pgmig.map_parent_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_teacher_profiles AS SELECT user_id FROM public.teacher_profiles AS t WHERE false;
 ALTER TABLE _pgmig.map_teacher_profiles ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
-ALTER TABLE _pgmig.map_teacher_profiles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_teacher_roles AS SELECT id FROM public.user_roles AS t WHERE false;
 ALTER TABLE _pgmig.map_teacher_roles ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
-ALTER TABLE _pgmig.map_teacher_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_teacher_users AS SELECT id FROM public.users AS t WHERE false;
 ALTER TABLE _pgmig.map_teacher_users ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
-ALTER TABLE _pgmig.map_teacher_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_schools AS SELECT id FROM public.schools AS t WHERE false;
 ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
-ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 RESET client_min_messages;
 DO $check$
 DECLARE
@@ -672,18 +616,16 @@ DECLARE
   finding text;
   refusals text[] := '{}';
   allowed text[] := '{}';
-  -- -v wave: the first wave undone (the rows of earlier waves are not this rollback's).
-  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   -- public.student_profiles, step student_profiles (model.yaml:202): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(t::text);
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
           FROM public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(t::text)
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.student_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -696,13 +638,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_student_profiles AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.student_profiles AS t WHERE t.user_id = mapped.user_id);
+  WHERE NOT EXISTS (SELECT 1 FROM public.student_profiles AS t WHERE t.user_id = mapped.user_id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.student_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'student_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_student_profiles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
+  SELECT count(*) INTO n FROM _pgmig.map_student_profiles AS mapped WHERE mapped.row_digest IS NULL;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.student_profiles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -711,12 +653,12 @@ BEGIN
   -- public.user_roles, step student_roles (model.yaml:192): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(t::text);
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(t::text)
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -729,13 +671,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_student_roles AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
+  WHERE NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'student_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_student_roles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
+  SELECT count(*) INTO n FROM _pgmig.map_student_roles AS mapped WHERE mapped.row_digest IS NULL;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -744,12 +686,12 @@ BEGIN
   -- public.users, step student_users (model.yaml:173): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(t::text);
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(t::text)
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -762,13 +704,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_student_users AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  WHERE NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'student_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_student_users AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
+  SELECT count(*) INTO n FROM _pgmig.map_student_users AS mapped WHERE mapped.row_digest IS NULL;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -777,12 +719,12 @@ BEGIN
   -- public.parent_profiles, step parent_profiles (model.yaml:161): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(t::text);
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
           FROM public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(t::text)
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.parent_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -795,13 +737,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_parent_profiles AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.parent_profiles AS t WHERE t.user_id = mapped.user_id);
+  WHERE NOT EXISTS (SELECT 1 FROM public.parent_profiles AS t WHERE t.user_id = mapped.user_id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.parent_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'parent_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
+  SELECT count(*) INTO n FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.row_digest IS NULL;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.parent_profiles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -810,12 +752,12 @@ BEGIN
   -- public.user_roles, step parent_roles (model.yaml:152): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(t::text);
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(t::text)
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -828,13 +770,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_parent_roles AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
+  WHERE NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'parent_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_parent_roles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
+  SELECT count(*) INTO n FROM _pgmig.map_parent_roles AS mapped WHERE mapped.row_digest IS NULL;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -843,12 +785,12 @@ BEGIN
   -- public.users, step parent_users (model.yaml:133): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(t::text);
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(t::text)
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -861,13 +803,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_parent_users AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  WHERE NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'parent_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_parent_users AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
+  SELECT count(*) INTO n FROM _pgmig.map_parent_users AS mapped WHERE mapped.row_digest IS NULL;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -876,12 +818,12 @@ BEGIN
   -- public.teacher_profiles, step teacher_profiles (model.yaml:112): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(t::text);
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
           FROM public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(t::text)
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.teacher_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -894,13 +836,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_teacher_profiles AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.teacher_profiles AS t WHERE t.user_id = mapped.user_id);
+  WHERE NOT EXISTS (SELECT 1 FROM public.teacher_profiles AS t WHERE t.user_id = mapped.user_id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.teacher_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'teacher_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
+  SELECT count(*) INTO n FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.row_digest IS NULL;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.teacher_profiles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -909,12 +851,12 @@ BEGIN
   -- public.user_roles, step teacher_roles (model.yaml:103): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(t::text);
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(t::text)
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -927,13 +869,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_teacher_roles AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
+  WHERE NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'teacher_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
+  SELECT count(*) INTO n FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.row_digest IS NULL;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -942,12 +884,12 @@ BEGIN
   -- public.users, step teacher_users (model.yaml:83): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(t::text);
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(t::text)
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -960,13 +902,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_teacher_users AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  WHERE NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'teacher_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_teacher_users AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
+  SELECT count(*) INTO n FROM _pgmig.map_teacher_users AS mapped WHERE mapped.row_digest IS NULL;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -975,12 +917,12 @@ BEGIN
   -- public.schools, step schools (model.yaml:70): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(t::text);
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(t::text)
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.schools', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -993,13 +935,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_schools AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.schools AS t WHERE t.id = mapped.id);
+  WHERE NOT EXISTS (SELECT 1 FROM public.schools AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.schools', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'schools', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_schools AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
+  SELECT count(*) INTO n FROM _pgmig.map_schools AS mapped WHERE mapped.row_digest IS NULL;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.schools', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -1008,7 +950,7 @@ BEGIN
   -- public.parent_profiles (school_id) → public.schools (parent_profiles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.parent_profiles AS c
-  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -1019,9 +961,9 @@ BEGIN
   -- public.parent_profiles (user_id) → public.users (parent_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.parent_profiles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -1032,9 +974,9 @@ BEGIN
   -- public.student_profiles (parent_user_id) → public.users (student_profiles_parent_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.student_profiles AS c
-  WHERE (c.parent_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  WHERE (c.parent_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -1045,7 +987,7 @@ BEGIN
   -- public.student_profiles (school_id) → public.schools (student_profiles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.student_profiles AS c
-  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -1056,9 +998,9 @@ BEGIN
   -- public.student_profiles (user_id) → public.users (student_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.student_profiles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -1069,7 +1011,7 @@ BEGIN
   -- public.teacher_profiles (school_id) → public.schools (teacher_profiles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.teacher_profiles AS c
-  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -1080,9 +1022,9 @@ BEGIN
   -- public.teacher_profiles (user_id) → public.users (teacher_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.teacher_profiles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -1093,7 +1035,7 @@ BEGIN
   -- public.user_roles (school_id) → public.schools (user_roles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.user_roles AS c
-  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE c.id = mapped.id);
@@ -1106,9 +1048,9 @@ BEGIN
   -- public.user_roles (user_id) → public.users (user_roles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.user_roles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE c.id = mapped.id);
@@ -1136,23 +1078,18 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
-  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_student_profiles') IS NOT NULL THEN
     DELETE FROM public.student_profiles AS t
     USING _pgmig.map_student_profiles AS mapped
-    WHERE t.user_id = mapped.user_id AND mapped.pgmig_wave >= undo_from;
+    WHERE t.user_id = mapped.user_id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
-    -- The earlier waves' keys stay mapped: their rows stay migrated.
-    IF undo_from = 1 THEN
-      DROP TABLE _pgmig.map_student_profiles;
-    ELSE
-      DELETE FROM _pgmig.map_student_profiles AS mapped WHERE mapped.pgmig_wave >= undo_from;
-    END IF;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'student_profiles', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'student_profiles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo student_profiles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1161,29 +1098,25 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
+DROP TABLE IF EXISTS _pgmig.map_student_profiles;
 
 -- Undo step 9/10: public.user_roles  (model.yaml:192)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
-  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_student_roles') IS NOT NULL THEN
     DELETE FROM public.user_roles AS t
     USING _pgmig.map_student_roles AS mapped
-    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
+    WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
-    -- The earlier waves' keys stay mapped: their rows stay migrated.
-    IF undo_from = 1 THEN
-      DROP TABLE _pgmig.map_student_roles;
-    ELSE
-      DELETE FROM _pgmig.map_student_roles AS mapped WHERE mapped.pgmig_wave >= undo_from;
-    END IF;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'student_roles', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'student_roles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo student_roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1192,29 +1125,25 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
+DROP TABLE IF EXISTS _pgmig.map_student_roles;
 
 -- Undo step 8/10: public.users  (model.yaml:173)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
-  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_student_users') IS NOT NULL THEN
     DELETE FROM public.users AS t
     USING _pgmig.map_student_users AS mapped
-    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
+    WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
-    -- The earlier waves' keys stay mapped: their rows stay migrated.
-    IF undo_from = 1 THEN
-      DROP TABLE _pgmig.map_student_users;
-    ELSE
-      DELETE FROM _pgmig.map_student_users AS mapped WHERE mapped.pgmig_wave >= undo_from;
-    END IF;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'student_users', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'student_users', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo student_users: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1223,29 +1152,25 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
+DROP TABLE IF EXISTS _pgmig.map_student_users;
 
 -- Undo step 7/10: public.parent_profiles  (model.yaml:161)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
-  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_parent_profiles') IS NOT NULL THEN
     DELETE FROM public.parent_profiles AS t
     USING _pgmig.map_parent_profiles AS mapped
-    WHERE t.user_id = mapped.user_id AND mapped.pgmig_wave >= undo_from;
+    WHERE t.user_id = mapped.user_id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
-    -- The earlier waves' keys stay mapped: their rows stay migrated.
-    IF undo_from = 1 THEN
-      DROP TABLE _pgmig.map_parent_profiles;
-    ELSE
-      DELETE FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.pgmig_wave >= undo_from;
-    END IF;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'parent_profiles', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'parent_profiles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo parent_profiles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1254,29 +1179,25 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
+DROP TABLE IF EXISTS _pgmig.map_parent_profiles;
 
 -- Undo step 6/10: public.user_roles  (model.yaml:152)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
-  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_parent_roles') IS NOT NULL THEN
     DELETE FROM public.user_roles AS t
     USING _pgmig.map_parent_roles AS mapped
-    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
+    WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
-    -- The earlier waves' keys stay mapped: their rows stay migrated.
-    IF undo_from = 1 THEN
-      DROP TABLE _pgmig.map_parent_roles;
-    ELSE
-      DELETE FROM _pgmig.map_parent_roles AS mapped WHERE mapped.pgmig_wave >= undo_from;
-    END IF;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'parent_roles', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'parent_roles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo parent_roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1285,29 +1206,25 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
+DROP TABLE IF EXISTS _pgmig.map_parent_roles;
 
 -- Undo step 5/10: public.users  (model.yaml:133)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
-  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_parent_users') IS NOT NULL THEN
     DELETE FROM public.users AS t
     USING _pgmig.map_parent_users AS mapped
-    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
+    WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
-    -- The earlier waves' keys stay mapped: their rows stay migrated.
-    IF undo_from = 1 THEN
-      DROP TABLE _pgmig.map_parent_users;
-    ELSE
-      DELETE FROM _pgmig.map_parent_users AS mapped WHERE mapped.pgmig_wave >= undo_from;
-    END IF;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'parent_users', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'parent_users', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo parent_users: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1316,29 +1233,25 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
+DROP TABLE IF EXISTS _pgmig.map_parent_users;
 
 -- Undo step 4/10: public.teacher_profiles  (model.yaml:112)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
-  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_teacher_profiles') IS NOT NULL THEN
     DELETE FROM public.teacher_profiles AS t
     USING _pgmig.map_teacher_profiles AS mapped
-    WHERE t.user_id = mapped.user_id AND mapped.pgmig_wave >= undo_from;
+    WHERE t.user_id = mapped.user_id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
-    -- The earlier waves' keys stay mapped: their rows stay migrated.
-    IF undo_from = 1 THEN
-      DROP TABLE _pgmig.map_teacher_profiles;
-    ELSE
-      DELETE FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.pgmig_wave >= undo_from;
-    END IF;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'teacher_profiles', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'teacher_profiles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo teacher_profiles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1347,29 +1260,25 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
+DROP TABLE IF EXISTS _pgmig.map_teacher_profiles;
 
 -- Undo step 3/10: public.user_roles  (model.yaml:103)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
-  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_teacher_roles') IS NOT NULL THEN
     DELETE FROM public.user_roles AS t
     USING _pgmig.map_teacher_roles AS mapped
-    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
+    WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
-    -- The earlier waves' keys stay mapped: their rows stay migrated.
-    IF undo_from = 1 THEN
-      DROP TABLE _pgmig.map_teacher_roles;
-    ELSE
-      DELETE FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.pgmig_wave >= undo_from;
-    END IF;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'teacher_roles', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'teacher_roles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo teacher_roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1378,29 +1287,25 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
+DROP TABLE IF EXISTS _pgmig.map_teacher_roles;
 
 -- Undo step 2/10: public.users  (model.yaml:83)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
-  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_teacher_users') IS NOT NULL THEN
     DELETE FROM public.users AS t
     USING _pgmig.map_teacher_users AS mapped
-    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
+    WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
-    -- The earlier waves' keys stay mapped: their rows stay migrated.
-    IF undo_from = 1 THEN
-      DROP TABLE _pgmig.map_teacher_users;
-    ELSE
-      DELETE FROM _pgmig.map_teacher_users AS mapped WHERE mapped.pgmig_wave >= undo_from;
-    END IF;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'teacher_users', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'teacher_users', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo teacher_users: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1409,29 +1314,25 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
+DROP TABLE IF EXISTS _pgmig.map_teacher_users;
 
 -- Undo step 1/10: public.schools  (model.yaml:70)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
-  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_schools') IS NOT NULL THEN
     DELETE FROM public.schools AS t
     USING _pgmig.map_schools AS mapped
-    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
+    WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
-    -- The earlier waves' keys stay mapped: their rows stay migrated.
-    IF undo_from = 1 THEN
-      DROP TABLE _pgmig.map_schools;
-    ELSE
-      DELETE FROM _pgmig.map_schools AS mapped WHERE mapped.pgmig_wave >= undo_from;
-    END IF;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('school', 'rollback', 'schools', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'schools', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo schools: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1440,6 +1341,7 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
+DROP TABLE IF EXISTS _pgmig.map_schools;
 
 -- Undo reference data (model.yaml:56): the rows of public.roles migrate inserted,
 -- except those a row still uses (written since by others).
@@ -1452,7 +1354,6 @@ BEGIN
   DELETE FROM public.roles AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.roles'
-    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer)
     AND NOT EXISTS (SELECT 1 FROM public.user_roles AS c WHERE c.role_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1488,7 +1389,6 @@ BEGIN
   DELETE FROM public.user_types AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.user_types'
-    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer)
     AND NOT EXISTS (SELECT 1 FROM public.roles AS c WHERE c.user_type_id = t.id)
     AND NOT EXISTS (SELECT 1 FROM public.users AS c WHERE c.user_type_id = t.id);
@@ -1525,7 +1425,6 @@ BEGIN
   DELETE FROM public.subjects AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.subjects'
-    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer)
     AND NOT EXISTS (SELECT 1 FROM public.teacher_profiles AS c WHERE c.subject_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1561,7 +1460,6 @@ BEGIN
   DELETE FROM public.curriculums AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.curriculums'
-    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer)
     AND NOT EXISTS (SELECT 1 FROM public.schools AS c WHERE c.curriculum_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1597,7 +1495,6 @@ BEGIN
   DELETE FROM public.class_levels AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.class_levels'
-    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer)
     AND NOT EXISTS (SELECT 1 FROM public.student_profiles AS c WHERE c.class_level_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1633,7 +1530,6 @@ BEGIN
   DELETE FROM public.grade_systems AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.grade_systems'
-    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer)
     AND NOT EXISTS (SELECT 1 FROM public.class_levels AS c WHERE c.grade_system_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1669,7 +1565,6 @@ BEGIN
   DELETE FROM public.permission_modules AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.permission_modules'
-    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
   SELECT count(*) INTO n_kept
@@ -1693,51 +1588,14 @@ BEGIN
 END
 $undo$;
 
--- The undone waves' bookkeeping goes. What the first wave recorded for all of them (sequence
--- values and row counts before migrate, batches) goes with the first wave only; the seals of
--- the waves that stay are made anew without the undone ones'.
-DELETE FROM _pgmig.changes WHERE model = 'school' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
-DELETE FROM _pgmig.rejects WHERE model = 'school' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
--- The rejects of the waves that stay, which an undone wave migrated, are rejects again.
-WITH restored AS (
-  DELETE FROM _pgmig.superseded_rejects AS g
-  WHERE g.model = 'school' AND g.superseded_by >= pg_catalog.current_setting('pgmig.undo_from')::integer
-  RETURNING g.*
-)
-INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
-SELECT g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
-FROM restored AS g
-WHERE coalesce(g.wave, 1) < pg_catalog.current_setting('pgmig.undo_from')::integer;
-DELETE FROM _pgmig.batches WHERE model = 'school' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
-DELETE FROM _pgmig.sequences WHERE model = 'school' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
-DELETE FROM _pgmig.targets WHERE model = 'school' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
--- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
--- reference rows) against these digests before it trusts them.
-INSERT INTO _pgmig.seals (model, subject, rows, digest)
-SELECT 'school', d.subject, d.rows, d.digest
-FROM (
-  -- (subject, rows, digest) of the bookkeeping.
-  SELECT '_pgmig.rejects' AS subject, count(*) AS rows, md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), '')) AS digest
-  FROM (SELECT ROW(b.step, b.rule, b.reason, b.source_table, b.source_key, b.source_row)::text AS line
-        FROM _pgmig.rejects AS b WHERE b.model = 'school') AS x
-  UNION ALL
-  SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
-  FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
-        FROM _pgmig.changes AS b WHERE b.model = 'school') AS x
-  UNION ALL
-  SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
-  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
-        FROM _pgmig.sequences AS b WHERE b.model = 'school') AS x
-  UNION ALL
-  SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
-  FROM (SELECT ROW(b.table_name, b.key)::text AS line
-        FROM _pgmig.reference AS b WHERE b.model = 'school') AS x
-) AS d
-ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
-DELETE FROM _pgmig.seals WHERE model = 'school' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.changes WHERE model = 'school';
+DELETE FROM _pgmig.rejects WHERE model = 'school';
+DELETE FROM _pgmig.batches WHERE model = 'school';
+DELETE FROM _pgmig.sequences WHERE model = 'school';
+DELETE FROM _pgmig.targets WHERE model = 'school';
+DELETE FROM _pgmig.seals WHERE model = 'school';
 UPDATE _pgmig.log SET status = 'rolled back'
-WHERE model = 'school' AND script = 'migrate' AND status IN ('running', 'done')
-  AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
+WHERE model = 'school' AND script = 'migrate' AND status IN ('running', 'done');
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('school', 'rollback', '(all)', clock_timestamp(), 'done');
 

@@ -458,9 +458,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9dbc78a5ee7d629d33a3e69b35e27aed0e12f591d5741f1d2b53747208a56b33';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9dbc78a5ee7d629d33a3e69b35e27aed0e12f591d5741f1d2b53747208a56b33; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -529,7 +529,7 @@ BEGIN
   LIMIT 1;
   IF difference IS NOT NULL THEN
     RAISE EXCEPTION 'precheck.sql: this database is not the one the script was compiled against: %; nothing was changed', difference
-      USING HINT = 'compile the model again against this database''s V1 and V2';
+      USING HINT = 'is this the database to migrate, the one holding V2''s tables (not V1''s database)? If it is, compile the model again against its V1 and V2';
   END IF;
 END
 $catalog$;

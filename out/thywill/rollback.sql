@@ -6,10 +6,8 @@
 -- restores the sequences it moved. Rows others wrote since are left alone: rollback refuses,
 -- before deleting anything, while a row of others references a migrated row (deleting it
 -- would fire V2's foreign keys on that row) or a migrated row was changed since migrate.
--- Migrated in waves (--only, then the rest): every wave is undone, unless -v wave=last says
--- to undo the last one alone (V2 and _pgmig as that wave found them).
 --   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v cascade=on] [-v modified=delete]
---        [-v wave=all|last] [-v lock_timeout=5s] [-v statement_timeout=0]
+--        [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
 -- own catalog first, so no function, operator or type of a user schema can stand in for a
@@ -72,21 +70,6 @@ BEGIN
   END IF;
 END
 $modified$;
-\if :{?wave}
-\else
-\set wave all
-\endif
--- -v wave says which waves to undo: all (the default: V2 as it was before the first migrate)
--- or last (the last migrate run's rows alone). Anything else stops the script here.
-SET pgmig.rollback_wave = :'wave';
-DO $wave$
-BEGIN
-  IF pg_catalog.current_setting('pgmig.rollback_wave') NOT IN ('all', 'last') THEN
-    RAISE EXCEPTION 'wave must be all or last, not "%"', pg_catalog.current_setting('pgmig.rollback_wave')
-      USING HINT = 'psql -v wave=last undoes the last migrate run alone; without it rollback undoes every wave';
-  END IF;
-END
-$wave$;
 
 BEGIN;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
@@ -202,7 +185,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '5168f9d30ad848950c1175792b06c3fd51bf9eeb6387f1a6af43f4c18b957699';
+SET pgmig.fingerprint = 'de43b964bc4a9bd9c6ab7b8ac75a31c9bb1ad628312c0db6292b6004f0ddad6e';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -540,32 +523,13 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5168f9d30ad848950c1175792b06c3fd51bf9eeb6387f1a6af43f4c18b957699';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'de43b964bc4a9bd9c6ab7b8ac75a31c9bb1ad628312c0db6292b6004f0ddad6e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5168f9d30ad848950c1175792b06c3fd51bf9eeb6387f1a6af43f4c18b957699; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile de43b964bc4a9bd9c6ab7b8ac75a31c9bb1ad628312c0db6292b6004f0ddad6e; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
-
--- The first wave undone, for every statement below (pgmig.undo_from): 1 for -v wave=all, the
--- last wave's number for -v wave=last. to_jsonb: a _pgmig.log of a pgmig without waves has
--- no wave column (its one migrate is the first wave).
-DO $wave$
-DECLARE
-  last_wave integer;
-BEGIN
-  SELECT coalesce(max(coalesce((pg_catalog.to_jsonb(l) ->> 'wave')::integer, 1)), 1) INTO last_wave
-  FROM _pgmig.log AS l
-  WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done');
-  PERFORM pg_catalog.set_config('pgmig.undo_from',
-    CASE pg_catalog.current_setting('pgmig.rollback_wave') WHEN 'all' THEN '1' ELSE last_wave::text END, true);
-  IF last_wave > 1 THEN
-    RAISE NOTICE 'model thywill: % waves migrated; undoing %', last_wave,
-      CASE pg_catalog.current_setting('pgmig.rollback_wave') WHEN 'all' THEN 'all of them' ELSE 'wave ' || last_wave END;
-  END IF;
-END
-$wave$;
 
 -- What rollback would do to rows it did not write, found before anything is deleted. The
 -- filled tables are locked against writes until COMMIT (EXCLUSIVE: reads go on), so no row
@@ -580,28 +544,16 @@ LOCK TABLE public.users, public.prayers, public.prayer_marks, public.invites, pu
 SET client_min_messages = warning;
 CREATE TABLE IF NOT EXISTS _pgmig.map_user_roles AS SELECT user_id, role_id FROM public.user_roles AS t WHERE false;
 ALTER TABLE _pgmig.map_user_roles ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
-ALTER TABLE _pgmig.map_user_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_roles AS SELECT id FROM public.roles AS t WHERE false;
 ALTER TABLE _pgmig.map_roles ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
-ALTER TABLE _pgmig.map_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_invites AS SELECT token FROM public.invites AS t WHERE false;
 ALTER TABLE _pgmig.map_invites ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
-ALTER TABLE _pgmig.map_invites ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_prayer_marks AS SELECT id FROM public.prayer_marks AS t WHERE false;
 ALTER TABLE _pgmig.map_prayer_marks ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
-ALTER TABLE _pgmig.map_prayer_marks ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_prayers AS SELECT id FROM public.prayers AS t WHERE false;
 ALTER TABLE _pgmig.map_prayers ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
-ALTER TABLE _pgmig.map_prayers ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_users AS SELECT id FROM public.users AS t WHERE false;
 ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
-ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 RESET client_min_messages;
 DO $check$
 DECLARE
@@ -612,18 +564,16 @@ DECLARE
   finding text;
   refusals text[] := '{}';
   allowed text[] := '{}';
-  -- -v wave: the first wave undone (the rows of earlier waves are not this rollback's).
-  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   -- public.user_roles, step user_roles (model.yaml:78): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(t::text);
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id, 'role_id', t.role_id)::text AS key
           FROM public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(t::text)
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -636,13 +586,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_user_roles AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.user_id = mapped.user_id AND t.role_id = mapped.role_id);
+  WHERE NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.user_id = mapped.user_id AND t.role_id = mapped.role_id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'user_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_user_roles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
+  SELECT count(*) INTO n FROM _pgmig.map_user_roles AS mapped WHERE mapped.row_digest IS NULL;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -651,12 +601,12 @@ BEGIN
   -- public.roles, step roles (model.yaml:74): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(t::text);
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(t::text)
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -669,13 +619,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_roles AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.roles AS t WHERE t.id = mapped.id);
+  WHERE NOT EXISTS (SELECT 1 FROM public.roles AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_roles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
+  SELECT count(*) INTO n FROM _pgmig.map_roles AS mapped WHERE mapped.row_digest IS NULL;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -684,12 +634,12 @@ BEGIN
   -- public.invites, step invites (model.yaml:62): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(t::text);
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('token', t.token)::text AS key
           FROM public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(t::text)
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.invites', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -702,13 +652,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_invites AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.invites AS t WHERE t.token = mapped.token);
+  WHERE NOT EXISTS (SELECT 1 FROM public.invites AS t WHERE t.token = mapped.token);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.invites', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'invites', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_invites AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
+  SELECT count(*) INTO n FROM _pgmig.map_invites AS mapped WHERE mapped.row_digest IS NULL;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.invites', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -717,12 +667,12 @@ BEGIN
   -- public.prayer_marks, step prayer_marks (model.yaml:47): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(t::text);
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(t::text)
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.prayer_marks', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -735,13 +685,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_prayer_marks AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.prayer_marks AS t WHERE t.id = mapped.id);
+  WHERE NOT EXISTS (SELECT 1 FROM public.prayer_marks AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.prayer_marks', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'prayer_marks', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
+  SELECT count(*) INTO n FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.row_digest IS NULL;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.prayer_marks', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -750,12 +700,12 @@ BEGIN
   -- public.prayers, step prayers (model.yaml:34): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(t::text);
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(t::text)
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.prayers', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -768,13 +718,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_prayers AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.prayers AS t WHERE t.id = mapped.id);
+  WHERE NOT EXISTS (SELECT 1 FROM public.prayers AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.prayers', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'prayers', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_prayers AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
+  SELECT count(*) INTO n FROM _pgmig.map_prayers AS mapped WHERE mapped.row_digest IS NULL;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.prayers', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -783,12 +733,12 @@ BEGIN
   -- public.users, step users (model.yaml:13): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(t::text);
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(t::text)
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -801,13 +751,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_users AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  WHERE NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_users AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
+  SELECT count(*) INTO n FROM _pgmig.map_users AS mapped WHERE mapped.row_digest IS NULL;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -816,7 +766,7 @@ BEGIN
   -- public.invites (created_by_user_id) → public.users (invites_created_by_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.invites AS c
-  WHERE (c.created_by_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  WHERE (c.created_by_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE c.token = mapped.token);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -827,7 +777,7 @@ BEGIN
   -- public.invites (used_by_user_id) → public.users (invites_used_by_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.invites AS c
-  WHERE (c.used_by_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  WHERE (c.used_by_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE c.token = mapped.token);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -838,7 +788,7 @@ BEGIN
   -- public.prayer_marks (prayer_id) → public.prayers (prayer_marks_prayer_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.prayer_marks AS c
-  WHERE (c.prayer_id) IN (SELECT t.id FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  WHERE (c.prayer_id) IN (SELECT t.id FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -849,7 +799,7 @@ BEGIN
   -- public.prayer_marks (user_id) → public.users (prayer_marks_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.prayer_marks AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -860,7 +810,7 @@ BEGIN
   -- public.prayers (author_id) → public.users (prayers_author_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.prayers AS c
-  WHERE (c.author_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  WHERE (c.author_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -871,7 +821,7 @@ BEGIN
   -- public.user_roles (role_id) → public.roles (user_roles_role_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.user_roles AS c
-  WHERE (c.role_id) IN (SELECT t.id FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  WHERE (c.role_id) IN (SELECT t.id FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE c.user_id = mapped.user_id AND c.role_id = mapped.role_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -882,7 +832,7 @@ BEGIN
   -- public.user_roles (user_id) → public.users (user_roles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.user_roles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE c.user_id = mapped.user_id AND c.role_id = mapped.role_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
@@ -908,23 +858,18 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
-  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_user_roles') IS NOT NULL THEN
     DELETE FROM public.user_roles AS t
     USING _pgmig.map_user_roles AS mapped
-    WHERE t.user_id = mapped.user_id AND t.role_id = mapped.role_id AND mapped.pgmig_wave >= undo_from;
+    WHERE t.user_id = mapped.user_id AND t.role_id = mapped.role_id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
-    -- The earlier waves' keys stay mapped: their rows stay migrated.
-    IF undo_from = 1 THEN
-      DROP TABLE _pgmig.map_user_roles;
-    ELSE
-      DELETE FROM _pgmig.map_user_roles AS mapped WHERE mapped.pgmig_wave >= undo_from;
-    END IF;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('thywill', 'rollback', 'user_roles', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('thywill', 'rollback', 'user_roles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo user_roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -933,29 +878,25 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
+DROP TABLE IF EXISTS _pgmig.map_user_roles;
 
 -- Undo step 5/6: public.roles  (model.yaml:74)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
-  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_roles') IS NOT NULL THEN
     DELETE FROM public.roles AS t
     USING _pgmig.map_roles AS mapped
-    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
+    WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
-    -- The earlier waves' keys stay mapped: their rows stay migrated.
-    IF undo_from = 1 THEN
-      DROP TABLE _pgmig.map_roles;
-    ELSE
-      DELETE FROM _pgmig.map_roles AS mapped WHERE mapped.pgmig_wave >= undo_from;
-    END IF;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('thywill', 'rollback', 'roles', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('thywill', 'rollback', 'roles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -964,29 +905,25 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
+DROP TABLE IF EXISTS _pgmig.map_roles;
 
 -- Undo step 4/6: public.invites  (model.yaml:62)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
-  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_invites') IS NOT NULL THEN
     DELETE FROM public.invites AS t
     USING _pgmig.map_invites AS mapped
-    WHERE t.token = mapped.token AND mapped.pgmig_wave >= undo_from;
+    WHERE t.token = mapped.token;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
-    -- The earlier waves' keys stay mapped: their rows stay migrated.
-    IF undo_from = 1 THEN
-      DROP TABLE _pgmig.map_invites;
-    ELSE
-      DELETE FROM _pgmig.map_invites AS mapped WHERE mapped.pgmig_wave >= undo_from;
-    END IF;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('thywill', 'rollback', 'invites', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('thywill', 'rollback', 'invites', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo invites: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -995,29 +932,25 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
+DROP TABLE IF EXISTS _pgmig.map_invites;
 
 -- Undo step 3/6: public.prayer_marks  (model.yaml:47)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
-  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_prayer_marks') IS NOT NULL THEN
     DELETE FROM public.prayer_marks AS t
     USING _pgmig.map_prayer_marks AS mapped
-    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
+    WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
-    -- The earlier waves' keys stay mapped: their rows stay migrated.
-    IF undo_from = 1 THEN
-      DROP TABLE _pgmig.map_prayer_marks;
-    ELSE
-      DELETE FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.pgmig_wave >= undo_from;
-    END IF;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('thywill', 'rollback', 'prayer_marks', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('thywill', 'rollback', 'prayer_marks', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo prayer_marks: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1026,29 +959,25 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
+DROP TABLE IF EXISTS _pgmig.map_prayer_marks;
 
 -- Undo step 2/6: public.prayers  (model.yaml:34)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
-  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_prayers') IS NOT NULL THEN
     DELETE FROM public.prayers AS t
     USING _pgmig.map_prayers AS mapped
-    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
+    WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
-    -- The earlier waves' keys stay mapped: their rows stay migrated.
-    IF undo_from = 1 THEN
-      DROP TABLE _pgmig.map_prayers;
-    ELSE
-      DELETE FROM _pgmig.map_prayers AS mapped WHERE mapped.pgmig_wave >= undo_from;
-    END IF;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('thywill', 'rollback', 'prayers', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('thywill', 'rollback', 'prayers', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo prayers: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1057,29 +986,25 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
+DROP TABLE IF EXISTS _pgmig.map_prayers;
 
 -- Undo step 1/6: public.users  (model.yaml:13)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
-  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_users') IS NOT NULL THEN
     DELETE FROM public.users AS t
     USING _pgmig.map_users AS mapped
-    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
+    WHERE t.id = mapped.id;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
-    -- The earlier waves' keys stay mapped: their rows stay migrated.
-    IF undo_from = 1 THEN
-      DROP TABLE _pgmig.map_users;
-    ELSE
-      DELETE FROM _pgmig.map_users AS mapped WHERE mapped.pgmig_wave >= undo_from;
-    END IF;
   END IF;
-  INSERT INTO _pgmig.log (model, script, step, finished_at, rows_out, status)
-  VALUES ('thywill', 'rollback', 'users', clock_timestamp(), n_deleted, 'done');
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('thywill', 'rollback', 'users', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo users: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
@@ -1088,52 +1013,16 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
+DROP TABLE IF EXISTS _pgmig.map_users;
 
--- The undone waves' bookkeeping goes. What the first wave recorded for all of them (sequence
--- values and row counts before migrate, batches) goes with the first wave only; the seals of
--- the waves that stay are made anew without the undone ones'.
-DELETE FROM _pgmig.changes WHERE model = 'thywill' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
-DELETE FROM _pgmig.rejects WHERE model = 'thywill' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
--- The rejects of the waves that stay, which an undone wave migrated, are rejects again.
-WITH restored AS (
-  DELETE FROM _pgmig.superseded_rejects AS g
-  WHERE g.model = 'thywill' AND g.superseded_by >= pg_catalog.current_setting('pgmig.undo_from')::integer
-  RETURNING g.*
-)
-INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
-SELECT g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
-FROM restored AS g
-WHERE coalesce(g.wave, 1) < pg_catalog.current_setting('pgmig.undo_from')::integer;
-DELETE FROM _pgmig.batches WHERE model = 'thywill' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
-DELETE FROM _pgmig.sequences WHERE model = 'thywill' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
-DELETE FROM _pgmig.targets WHERE model = 'thywill' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
--- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
--- reference rows) against these digests before it trusts them.
-INSERT INTO _pgmig.seals (model, subject, rows, digest)
-SELECT 'thywill', d.subject, d.rows, d.digest
-FROM (
-  -- (subject, rows, digest) of the bookkeeping.
-  SELECT '_pgmig.rejects' AS subject, count(*) AS rows, md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), '')) AS digest
-  FROM (SELECT ROW(b.step, b.rule, b.reason, b.source_table, b.source_key, b.source_row)::text AS line
-        FROM _pgmig.rejects AS b WHERE b.model = 'thywill') AS x
-  UNION ALL
-  SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
-  FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
-        FROM _pgmig.changes AS b WHERE b.model = 'thywill') AS x
-  UNION ALL
-  SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
-  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
-        FROM _pgmig.sequences AS b WHERE b.model = 'thywill') AS x
-  UNION ALL
-  SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
-  FROM (SELECT ROW(b.table_name, b.key)::text AS line
-        FROM _pgmig.reference AS b WHERE b.model = 'thywill') AS x
-) AS d
-ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
-DELETE FROM _pgmig.seals WHERE model = 'thywill' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.changes WHERE model = 'thywill';
+DELETE FROM _pgmig.rejects WHERE model = 'thywill';
+DELETE FROM _pgmig.batches WHERE model = 'thywill';
+DELETE FROM _pgmig.sequences WHERE model = 'thywill';
+DELETE FROM _pgmig.targets WHERE model = 'thywill';
+DELETE FROM _pgmig.seals WHERE model = 'thywill';
 UPDATE _pgmig.log SET status = 'rolled back'
-WHERE model = 'thywill' AND script = 'migrate' AND status IN ('running', 'done')
-  AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
+WHERE model = 'thywill' AND script = 'migrate' AND status IN ('running', 'done');
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('thywill', 'rollback', '(all)', clock_timestamp(), 'done');
 

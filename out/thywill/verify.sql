@@ -447,9 +447,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5168f9d30ad848950c1175792b06c3fd51bf9eeb6387f1a6af43f4c18b957699';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'de43b964bc4a9bd9c6ab7b8ac75a31c9bb1ad628312c0db6292b6004f0ddad6e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5168f9d30ad848950c1175792b06c3fd51bf9eeb6387f1a6af43f4c18b957699; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile de43b964bc4a9bd9c6ab7b8ac75a31c9bb1ad628312c0db6292b6004f0ddad6e; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

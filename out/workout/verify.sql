@@ -444,9 +444,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e4f9b8e6f8eed700ea9a649b463f49c590b4ed245da1c9af4505311e58d0c524';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c84444a449a45ae15fdfd8ea8a1c77cadfbf355cf5f9179a4ad502ab13776f9c';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile e4f9b8e6f8eed700ea9a649b463f49c590b4ed245da1c9af4505311e58d0c524; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile c84444a449a45ae15fdfd8ea8a1c77cadfbf355cf5f9179a4ad502ab13776f9c; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

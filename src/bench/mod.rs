@@ -7,8 +7,10 @@
 //! row-by-row client ([`rowloop`]), V2 emptied (TRUNCATE) and a CHECKPOINT between
 //! contenders. The first round fingerprints every contender's V2 tables
 //! (`bench/sql/fingerprint.sql`) and compares them with pgmig's. Medians go into a Markdown
-//! report. A generated 1,000-table model times `pgmig compile`.
+//! report, and an SVG chart of them beside it ([`chart`]). A generated 1,000-table model
+//! times `pgmig compile`.
 
+pub mod chart;
 pub mod cluster;
 pub mod compile_gen;
 pub mod models;
@@ -44,7 +46,7 @@ pub const ROLLBACK: &str = "pgmig rollback";
 pub const FLOOR: &str = "floor: INSERT … SELECT";
 pub const PLPGSQL: &str = "row-by-row PL/pgSQL";
 pub const CLIENT: &str = "row-by-row client";
-const ORDER: &[&str] = &[
+pub const ORDER: &[&str] = &[
     PRECHECK, MIGRATE, DEFERRED, BATCHED, VERIFY, ROLLBACK, FLOOR, PLPGSQL, CLIENT,
 ];
 
@@ -178,6 +180,8 @@ pub struct Report {
     pub compile: Option<CompileResult>,
     pub markdown: String,
     pub written_to: Option<PathBuf>,
+    /// The chart beside the report (when it was written and a contender has a figure).
+    pub chart_written_to: Option<PathBuf>,
 }
 
 impl Report {
@@ -316,6 +320,16 @@ pub fn run(opts: &Options) -> Result<Report, String> {
             format!("{stamp}-scale-{}.md", scales.join("-"))
         };
         let path = dir.join(name);
+        if let Some(svg) = chart::svg(&report)? {
+            let chart_path = path.with_extension("svg");
+            std::fs::write(&chart_path, svg).map_err(err("write chart"))?;
+            let _ = writeln!(
+                report.markdown,
+                "\n![median seconds by scale factor, log scales]({})",
+                chart_path.file_name().unwrap_or_default().to_string_lossy()
+            );
+            report.chart_written_to = Some(chart_path);
+        }
         std::fs::write(&path, &report.markdown).map_err(err("write report"))?;
         report.written_to = Some(path);
     }

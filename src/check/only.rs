@@ -9,7 +9,7 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
 use super::ident::{ident_name, sql_ident};
-use super::suggest::did_you_mean;
+use super::suggest::did_you_mean_ident;
 use crate::catalog::{Catalog, QualName};
 use crate::plan::{Plan, Sql};
 
@@ -78,7 +78,7 @@ pub fn restrict(mut plan: Plan, condition: &str, v1: &Catalog) -> Result<Plan, S
             .filter_map(|s| s.source_table.as_ref().map(|t| t.name.clone()))
             .collect();
         let firsts: Vec<String> = firsts.into_iter().collect();
-        let hint = did_you_mean(&table, &firsts).map_or_else(
+        let hint = did_you_mean_ident(&table, &firsts).map_or_else(
             || format!("tables steps read first: {}", firsts.join(", ")),
             |s| format!("did you mean `{s}`?"),
         );
@@ -94,7 +94,7 @@ pub fn restrict(mut plan: Plan, condition: &str, v1: &Catalog) -> Result<Plan, S
         if let Expr::CompoundIdentifier(p) = e {
             let c = ident_name(&p[1]);
             if !columns.contains(&c) {
-                let hint = did_you_mean(&c, &columns).map_or_else(
+                let hint = did_you_mean_ident(&c, &columns).map_or_else(
                     || format!("its columns: {}", columns.join(", ")),
                     |s| format!("did you mean `{s}`?"),
                 );

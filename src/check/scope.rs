@@ -10,7 +10,7 @@ use sqlparser::ast::{
 
 use super::ident::{ident_name, sql_ident};
 use super::sql::Origin;
-use super::suggest::did_you_mean;
+use super::suggest::did_you_mean_ident;
 use super::types::ColumnTypes;
 use crate::catalog::{Catalog, QualName};
 use crate::diagnostic::Diagnostic;
@@ -405,7 +405,7 @@ pub fn check_relations<V: Visit>(
                         written.chars().count(),
                     );
                     if let Some(s) =
-                        did_you_mean(parts.last().map_or("", String::as_str), &candidates)
+                        did_you_mean_ident(parts.last().map_or("", String::as_str), &candidates)
                     {
                         d = d.with_hint(format!("did you mean `{s}`?"));
                     }
@@ -653,7 +653,7 @@ impl Resolver<'_> {
         let mut d = self
             .origin
             .error(what, ident.span.start, ident.value.chars().count());
-        if let Some(s) = did_you_mean(&ident_name(ident), &candidates) {
+        if let Some(s) = did_you_mean_ident(&ident_name(ident), &candidates) {
             d = d.with_hint(format!("did you mean `{s}`?"));
         }
         self.errors.push(d);
@@ -731,7 +731,7 @@ impl Resolver<'_> {
                     qualifier.span.start,
                     qualifier.value.chars().count(),
                 );
-                if let Some(s) = did_you_mean(&q, &candidates) {
+                if let Some(s) = did_you_mean_ident(&q, &candidates) {
                     d = d.with_hint(format!("did you mean `{s}`?"));
                 }
                 self.errors.push(d);

@@ -408,9 +408,11 @@ impl StepContext<'_> {
                     implicit.push(cm);
                     filled.insert(target.name.clone(), e);
                 }
+                // A kept key column left unfilled gets the key's own error below, once.
                 None if target.not_null
                     && target.default.is_none()
-                    && target.identity.is_none() =>
+                    && target.identity.is_none()
+                    && !is_kept_key(&key, &target.name) =>
                 {
                     let unread: Vec<String> = first
                         .iter()
@@ -710,6 +712,11 @@ impl StepContext<'_> {
         };
         Ok((step, joins, warnings))
     }
+}
+
+/// Whether `column` is one of the key columns `key: keep` copies.
+fn is_kept_key(key: &plan::Key, column: &str) -> bool {
+    matches!(key, plan::Key::Keep { columns } if columns.iter().any(|k| k == column))
 }
 
 fn column_map(

@@ -10,6 +10,12 @@ pub fn did_you_mean<'a>(written: &str, candidates: &'a [String]) -> Option<&'a s
         .map(|(_, c)| c.as_str())
 }
 
+/// The closest SQL name, spelled as the model must write it (quoted when it needs quotes), so
+/// that the suggestion compiles when pasted.
+pub fn did_you_mean_ident(written: &str, candidates: &[String]) -> Option<String> {
+    did_you_mean(written, candidates).map(crate::sql_text::quote_ident)
+}
+
 #[cfg(test)]
 mod tests {
     use super::did_you_mean;

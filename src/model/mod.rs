@@ -339,8 +339,14 @@ pub fn load(text: &str) -> Result<Model, Vec<Diagnostic>> {
 /// missing fields, values of the wrong kind), each with its position.
 pub fn read_yaml<T: DeserializeOwned>(text: &str) -> Result<T, Vec<Diagnostic>> {
     let options = LoaderOptions::default().error_on_duplicate_keys(true);
-    let node =
-        marked_yaml::parse_yaml_with_options(0, text, options).map_err(|e| vec![yaml_error(&e)])?;
+    let node = marked_yaml::parse_yaml_with_options(0, text, options).map_err(|e| {
+        let d = yaml_error(&e);
+        let quoting = d.at.and_then(|at| quoted_value_hint(text, at.line));
+        vec![match quoting {
+            Some(hint) => d.with_hint(hint),
+            None => d,
+        }]
+    })?;
     shape::from_node(&node)
 }
 
@@ -356,6 +362,38 @@ pub fn pos_at<T>(value: &Spanned<T>, len: usize) -> Option<Pos> {
         column: m.column(),
         len,
     })
+}
+
+/// A value that starts with a quote is a quoted YAML string, which ends at its closing quote:
+/// `from: "Account" a` is a syntax error, where the quotes were meant for SQL. The hint
+/// quotes the whole value for YAML, keeping SQL's quotes inside. Looks at the error's line
+/// and the one before it (YAML reports some errors where the next token starts).
+fn quoted_value_hint(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    [line, line.saturating_sub(1)]
+        .iter()
+        .filter(|&&l| l >= 1)
+        .find_map(|&l| lines.get(l - 1).and_then(|t| requote(t)))
+        .map(|fixed| {
+            format!(
+                "YAML reads a value that starts with a quote as a quoted string, ending at its closing quote; \
+                 to keep SQL's quotes, quote the whole value: `{}`",
+                fixed.trim()
+            )
+        })
+}
+
+/// `key: "Quoted" rest` as `key: '"Quoted" rest'`, or None when the line is not of that kind.
+fn requote(line: &str) -> Option<String> {
+    let (key, value) = line.split_once(": ")?;
+    let value = value.trim();
+    let quote = value.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let closing = value[1..].find(quote)? + 1;
+    let rest = value[closing + 1..].trim();
+    if rest.is_empty() || rest.starts_with('#') {
+        return None;
+    }
+    Some(format!("{key}: '{}'", value.replace('\'', "''")))
 }
 
 fn yaml_error(e: &marked_yaml::LoadError) -> Diagnostic {

@@ -12,11 +12,13 @@
 //!   parsed: the monitor does not depend on their wording.
 //! - **transaction**: nothing a step does is visible to another session before the commit,
 //!   and PostgreSQL has no `pg_stat_progress_*` view for `INSERT … SELECT`, so there is no
-//!   honest "rows done" inside a step. Before the run, the planner's estimate of each step's
-//!   source rows (`EXPLAIN` of the step's FROM clause, or of its first table when the clause
-//!   reads id maps that do not exist yet) is the total shown, marked `~`; the bar shows elapsed
-//!   time, and the step's own NOTICE (`… N source rows, … migrated`) closes it with the real
-//!   counts.
+//!   honest "rows done" inside a step. Before the run, each step's source rows are counted
+//!   (`count(*)` of its FROM clause without the id-map lookups, which never change the count:
+//!   exactly the step's own `N source rows`) within a short time budget; a step that could
+//!   not be counted in time (or reads what does not exist yet) shows the planner's estimate
+//!   (`EXPLAIN`), marked `~` and labelled an estimate: planner estimates of a LATERAL
+//!   `generate_series` are off by hundreds of times. The bar shows elapsed time, and the
+//!   step's own NOTICE (`… N source rows, … migrated`) closes it with the real counts.
 //!
 //! The final numbers (summary table, `run_done`) always come from `_pgmig.log`.
 
@@ -27,7 +29,7 @@ use std::time::{Duration, Instant};
 use postgres::{Client, Config, NoTls};
 use serde_json::{json, Value};
 
-use super::ui::{Listener, Ui};
+use super::ui::{Listener, StepRows, Ui};
 
 /// One step of a migrate script, as its text shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,8 +192,8 @@ pub(crate) struct Counts {
 struct StepState {
     started: Option<Instant>,
     done: bool,
-    /// Planner estimate of the source rows (transaction mode).
-    estimate: Option<i64>,
+    /// The source rows before the run, counted or estimated (transaction mode).
+    source_rows: Option<SourceRows>,
     rows_total: Option<i64>,
     batches_total: Option<i64>,
     batches_done: i64,
@@ -256,15 +258,20 @@ impl Tracker {
         self.steps.iter().any(|s| s.batched)
     }
 
-    /// Opens the monitor connection and reads the planner estimates (before the run).
+    /// Opens the monitor connection and counts (or estimates) each transaction-mode step's
+    /// source rows (before the run).
     pub(crate) fn prepare(&mut self, config: &Config) {
         let Ok(mut client) = config.connect(NoTls) else {
             return;
         };
         let _ = client.batch_execute("SET application_name = 'pgmig monitor'; SET statement_timeout = '5s'; SET lock_timeout = '200ms'");
+        let counting_ends = Instant::now() + COUNTING_BUDGET;
         for (s, st) in self.steps.iter().zip(self.states.iter_mut()) {
             if !s.batched {
-                st.estimate = s.from.as_deref().and_then(|f| estimate(&mut client, f));
+                st.source_rows = s
+                    .from
+                    .as_deref()
+                    .and_then(|f| source_rows(&mut client, f, counting_ends));
             }
         }
         let run_start = client
@@ -486,15 +493,22 @@ impl Listener for Tracker {
             "number": s.number,
             "total": s.total,
             "mode": if s.batched { "batched" } else { "transaction" },
-            "estimated_rows": st.estimate,
-            "estimate_source": if s.batched { Value::Null } else { json!("planner (EXPLAIN of the step's FROM clause)") },
+            "estimated_rows": st.source_rows.map(|r| r.rows()),
+            "estimate_source": match st.source_rows {
+                _ if s.batched => Value::Null,
+                Some(SourceRows::Counted(_)) => json!("count (the step's source rows, counted before the run)"),
+                Some(SourceRows::Planner(_)) => json!("planner (EXPLAIN of the step's FROM clause)"),
+                None => Value::Null,
+            },
         }));
         let prefix = format!("step {}/{} {}", s.number, s.total, s.name);
-        if s.batched {
-            ui.step_bar(&prefix, None, true);
-        } else {
-            ui.step_bar(&prefix, st.estimate.map(|e| e.max(0) as u64), false);
-        }
+        let rows = match st.source_rows {
+            _ if s.batched => StepRows::Batched,
+            Some(SourceRows::Counted(n)) => StepRows::Counted(n.max(0) as u64),
+            Some(SourceRows::Planner(n)) => StepRows::Estimated(n.max(0) as u64),
+            None => StepRows::Unknown,
+        };
+        ui.step_bar(&prefix, rows);
     }
 
     fn on_notice(&mut self, ui: &Ui, text: &str) -> bool {
@@ -591,6 +605,64 @@ impl Monitor {
     }
 }
 
+/// How long counting the steps' source rows may delay a run's start, in all.
+const COUNTING_BUDGET: Duration = Duration::from_secs(2);
+
+/// A step's source rows as known before the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SourceRows {
+    Counted(i64),
+    Planner(i64),
+}
+
+impl SourceRows {
+    fn rows(self) -> i64 {
+        match self {
+            SourceRows::Counted(n) | SourceRows::Planner(n) => n,
+        }
+    }
+}
+
+/// The rows of a FROM clause: counted while `counting_ends` is ahead (a count cut short by
+/// its timeout falls back), else the planner's estimate.
+fn source_rows(client: &mut Client, from: &str, counting_ends: Instant) -> Option<SourceRows> {
+    let left = counting_ends.saturating_duration_since(Instant::now());
+    if left >= Duration::from_millis(10) {
+        if let Some(n) = count(client, &without_id_maps(from), left) {
+            return Some(SourceRows::Counted(n));
+        }
+    }
+    estimate(client, from).map(SourceRows::Planner)
+}
+
+/// An id() lookup is a LEFT JOIN of an id map on its primary key: it never changes the row
+/// count, so the clause without it has the same count and estimate (and can be read before
+/// the maps exist).
+fn without_id_maps(from: &str) -> String {
+    from.lines()
+        .filter(|l| !l.trim_start().starts_with("LEFT JOIN _pgmig.map_"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `count(*)` of a FROM clause, given up after `limit`. The clause is the script's own, read
+/// in a read-only transaction (a `nextval` or a write in it fails the count, changing
+/// nothing), rolled back.
+fn count(client: &mut Client, from: &str, limit: Duration) -> Option<i64> {
+    let mut tx = client.transaction().ok()?;
+    tx.batch_execute(&format!(
+        "SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {}",
+        limit.as_millis().max(1)
+    ))
+    .ok()?;
+    let n = tx
+        .query_one(&format!("SELECT count(*) {from}"), &[])
+        .ok()?
+        .get(0);
+    tx.rollback().ok()?;
+    Some(n)
+}
+
 /// The planner's estimate of the rows of a FROM clause; of its first table when the clause
 /// cannot be planned yet (it reads id maps that later steps create).
 fn estimate(client: &mut Client, from: &str) -> Option<i64> {
@@ -612,15 +684,9 @@ fn estimate(client: &mut Client, from: &str) -> Option<i64> {
     if let Some(n) = plan_rows(client, from) {
         return Some(n);
     }
-    // An id() lookup is a LEFT JOIN of an id map on its primary key: it never changes the row
-    // count, so the clause without it has the same estimate (and can be planned before the
-    // maps exist).
-    let without_maps: Vec<&str> = from
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("LEFT JOIN _pgmig.map_"))
-        .collect();
-    if without_maps.len() < from.lines().count() {
-        if let Some(n) = plan_rows(client, &without_maps.join("\n")) {
+    let without_maps = without_id_maps(from);
+    if without_maps != from {
+        if let Some(n) = plan_rows(client, &without_maps) {
             return Some(n);
         }
     }

@@ -33,6 +33,18 @@ struct Bars {
     step: Option<ProgressBar>,
 }
 
+/// What a step's bar knows of its rows when it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StepRows {
+    /// Batched: the id map, once committed, gives rows and batches.
+    Batched,
+    /// Transaction: the source rows, counted before the run.
+    Counted(u64),
+    /// Transaction: the planner's estimate (counting was too slow).
+    Estimated(u64),
+    Unknown,
+}
+
 pub(crate) struct Ui {
     capture: Option<Mutex<Vec<OutputLine>>>,
     bars: Mutex<Option<(Bars, Instant)>>,
@@ -248,23 +260,33 @@ impl Ui {
         }
     }
 
-    /// A step's bar: rows done / `total` with rate and ETA (batched), or an elapsed-time
-    /// spinner beside the planner's estimate `total` (transaction).
-    pub(crate) fn step_bar(&self, prefix: &str, total: Option<u64>, batched: bool) {
+    /// A step's bar: rows done / total with rate and ETA (batched, once the id map is
+    /// committed), or an elapsed-time spinner beside the step's source rows (transaction),
+    /// counted or estimated, and labelled so.
+    pub(crate) fn step_bar(&self, prefix: &str, rows: StepRows) {
         let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
         let Some((b, _)) = bars.as_mut() else { return };
         if let Some(old) = b.step.take() {
             old.finish_and_clear();
             b.multi.remove(&old);
         }
-        let bar = b.multi.add(ProgressBar::new(total.unwrap_or(0)));
-        let style = if batched {
+        let total = match rows {
+            StepRows::Counted(n) | StepRows::Estimated(n) => n,
+            StepRows::Batched | StepRows::Unknown => 0,
+        };
+        let bar = b.multi.add(ProgressBar::new(total));
+        let style = if rows == StepRows::Batched {
             // Until the id map is committed the number of rows is not known.
             self.style(
                 "  {spinner:.cyan} {prefix:.bold.cyan} counting source rows, numbering the batches {elapsed}",
                 "  {spinner} {prefix} counting source rows, numbering the batches {elapsed}",
             )
-        } else if total.is_some() {
+        } else if let StepRows::Counted(_) = rows {
+            self.style(
+                "  {spinner:.cyan} {prefix:.bold.cyan} {human_len} source rows (counted before the run; one transaction, no rows-done count) {elapsed}",
+                "  {spinner} {prefix} {human_len} source rows (counted before the run; one transaction, no rows-done count) {elapsed}",
+            )
+        } else if let StepRows::Estimated(_) = rows {
             self.style(
                 "  {spinner:.cyan} {prefix:.bold.cyan} ~{human_len} source rows (planner estimate; one transaction, no rows-done count) {elapsed}",
                 "  {spinner} {prefix} ~{human_len} source rows (planner estimate; one transaction, no rows-done count) {elapsed}",

@@ -14,7 +14,8 @@ fn bench_smallest_scale_all_contenders_agree() {
     opts.runs = 1;
     opts.client_max_scale = 1;
     opts.plpgsql_max_scale = 1;
-    opts.out_dir = None;
+    let results = tempfile::tempdir().unwrap();
+    opts.out_dir = Some(results.path().to_path_buf());
     opts.compile_model = Some((20, 10));
     opts.work_dir = work.path().to_path_buf();
     // A small cluster is enough here (and leaves memory to the other tests).
@@ -92,6 +93,32 @@ fn bench_smallest_scale_all_contenders_agree() {
     }
     let compile = report.compile.as_ref().expect("compile target ran");
     assert_eq!(compile.secs.len(), 3);
+    // The chart beside the report: an SVG naming every contender that ran, linked from it.
+    let report_path = report.written_to.as_ref().expect("the report is written");
+    let chart_path = report
+        .chart_written_to
+        .as_ref()
+        .expect("the chart is written");
+    assert_eq!(chart_path, &report_path.with_extension("svg"));
+    let svg = std::fs::read_to_string(chart_path).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+        "{svg}"
+    );
+    for who in bench::ORDER {
+        assert!(
+            // plotters writes a text element's content on a line of its own.
+            svg.contains(&format!(">{who}\n")),
+            "the chart does not name {who}"
+        );
+    }
+    let chart_name = chart_path.file_name().unwrap().to_string_lossy();
+    assert!(
+        std::fs::read_to_string(report_path)
+            .unwrap()
+            .contains(&format!("]({chart_name})")),
+        "the report links its chart"
+    );
     for needle in [
         "## Scale 1:",
         bench::MIGRATE,

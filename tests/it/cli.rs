@@ -148,3 +148,67 @@ fn a_model_reading_v1_on_another_server_asks_for_v1_when_it_is_not_given() {
         );
     }
 }
+
+/// Every subcommand's `--help` as the user reads it: flags with descriptions, script
+/// variables, what `--v1`/`--v2` accept, exit codes. A change shows here for review.
+#[test]
+fn help_texts() {
+    for sub in [
+        "compile", "run", "export", "rejects", "status", "bench", "init", "lint", "stage",
+    ] {
+        let out = pgmig_cli(&[sub, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{sub}: {}", stderr(&out));
+        insta::assert_snapshot!(format!("help_{sub}"), String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+/// `pgmig run` against the wrong database says so first, before any step's findings: given
+/// V1's own database as `--db`, or a database without V2's tables, precheck stops at the
+/// catalog check naming what is missing and asks whether it is the database to migrate.
+#[test]
+fn run_against_the_wrong_database_says_so_first() {
+    let models = repo_root().join("models/workout");
+    let dir = crate::support::compile_ddl(
+        &models.join("model.yaml"),
+        &models.join("v1.sql"),
+        &models.join("v2.sql"),
+    );
+    let v1_only = cluster().create_db("cli_v1_only");
+    v1_only.load_in_schema(&models.join("v1.sql"), "public");
+    let sample = v1_only.psql_file(models.join("sample.sql"), &[("schema", "public")]);
+    assert!(sample.status.success(), "{}", stderr(&sample));
+    let without_v2 = cluster().create_db("cli_without_v2");
+    without_v2.execute("CREATE SCHEMA v1");
+    without_v2.load_in_schema(&models.join("v1.sql"), "v1");
+    without_v2.load_in_schema(&models.join("sample.sql"), "v1");
+    for (db, missing) in [
+        (&v1_only, "V1 table v1."),
+        (&without_v2, "V2 table public."),
+    ] {
+        let before = db.table_md5s(&["public", "v1"]);
+        let out = pgmig_cli(&[
+            "run",
+            "precheck",
+            "--dir",
+            &dir.path().display().to_string(),
+            "--db",
+            &db.url(),
+        ]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        let first_error = err
+            .lines()
+            .find(|l| l.contains("ERROR") || l.starts_with("error"))
+            .unwrap_or_else(|| panic!("no error:\n{err}"));
+        assert!(
+            first_error.contains(&format!(
+                "this database is not the one the script was compiled against: {missing}"
+            )),
+            "{err}"
+        );
+        assert!(err.contains("is this the database to migrate"), "{err}");
+        assert!(!err.contains("BLOCKING"), "{err}");
+        assert!(!err.contains("step workout_plans"), "no step ran:\n{err}");
+        assert_eq!(db.table_md5s(&["public", "v1"]), before, "nothing changed");
+    }
+}

@@ -6,9 +6,9 @@
 
 use std::process::{Child, Command, Stdio};
 
+use crate::support::scripts::{must_pass, run};
 use crate::support::uuid::{compiled, md5s, uuid_db};
 use crate::support::TestDb;
-use crate::support::scripts::{must_pass, run};
 
 /// A user id the sample does not use, spelled as V1 may spell it (upper case for odd `n`).
 fn fresh_user(n: u64) -> String {

@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 
 use crate::drills::{assert_oracle, compiled_only, drills_db, full_migration_oracle, num, strings};
-use crate::support::{repo_root, TestDb};
 use crate::support::scripts::{must_pass, run, stderr};
 use crate::support::workout::workout_db;
+use crate::support::{repo_root, TestDb};
 
 /// Every table of _pgmig but the log (whose rows carry timestamps and statuses), by content.
 fn bookkeeping(db: &TestDb) -> BTreeMap<String, String> {
@@ -181,10 +181,12 @@ fn workout_ten_percent_then_everyone_then_back() {
     // The guide's validation queries, as after a migration in one go.
     let broken: Vec<String> = crate::workout_guide::guide_checks()
         .iter()
-        .filter_map(|(what, sql)| match crate::support::scripts::count(&db, sql) {
-            0 => None,
-            n => Some(format!("{n:>5}  {what}")),
-        })
+        .filter_map(
+            |(what, sql)| match crate::support::scripts::count(&db, sql) {
+                0 => None,
+                n => Some(format!("{n:>5}  {what}")),
+            },
+        )
         .collect();
     assert!(
         broken.is_empty(),
