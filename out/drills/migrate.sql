@@ -201,7 +201,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '78d3728f167257a31dbfcf54a702399b0eb911639869d9a8b4b47fa238397a99';
+SET pgmig.fingerprint = '798f24c73c5a44e33b4e082f9a1ceb34dcfbf0733de8e12983ce7764c213edc5';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -419,7 +419,21 @@ CREATE TABLE IF NOT EXISTS _pgmig.rejects (
   source_table text,
   source_key jsonb,
   source_row jsonb,
-  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp()
+  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer
+);
+-- Rejects of an earlier wave that a later wave migrated, with that wave's number.
+CREATE TABLE IF NOT EXISTS _pgmig.superseded_rejects (
+  superseded_by integer NOT NULL,
+  model text NOT NULL,
+  step text NOT NULL,
+  rule integer NOT NULL,
+  reason text NOT NULL,
+  source_table text,
+  source_key jsonb,
+  source_row jsonb,
+  rejected_at timestamptz NOT NULL,
+  wave integer
 );
 CREATE TABLE IF NOT EXISTS _pgmig.sequences (
   model text NOT NULL,
@@ -445,12 +459,23 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   old_value text,
   new_value text,
   changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, step, column_name, key)
+);
+-- The candidates a repair found already held in V2 (as md5: the values are others' rows'):
+-- verify recomputes the repair from them, as migrate saw V2, whatever was deleted since.
+CREATE TABLE IF NOT EXISTS _pgmig.repairs_taken (
+  model text NOT NULL,
+  step text NOT NULL,
+  column_name text NOT NULL,
+  value_md5 text NOT NULL,
+  PRIMARY KEY (model, step, column_name, value_md5)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.reference (
   model text NOT NULL,
   table_name text NOT NULL,
   key jsonb NOT NULL,
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, table_name, key)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.targets (
@@ -471,18 +496,27 @@ RESET client_min_messages;
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
 -- records them. Added once, to a _pgmig.log that bookkeeping just made or that an earlier
--- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run.
+-- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run. The wave column
+-- (of the log, rejects, changes and reference rows) numbers the migrate run that wrote a row.
 SET client_min_messages = warning;
 DO $columns$
 BEGIN
   IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute AS a
-      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256')
-        AND NOT a.attisdropped AND a.atthasdef) < 2 THEN
+      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256', 'wave')
+        AND NOT a.attisdropped AND a.atthasdef) < 3 THEN
     ALTER TABLE _pgmig.log
       ADD COLUMN IF NOT EXISTS fingerprint text,
       ADD COLUMN IF NOT EXISTS script_sha256 text,
+      ADD COLUMN IF NOT EXISTS wave integer,
       ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
-      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
+      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), ''),
+      ALTER COLUMN wave SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.rejects
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.changes
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.reference
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
   END IF;
 END
 $columns$;
@@ -748,17 +782,6 @@ BEGIN
 END
 $catalog$;
 
--- A model migrates once; rollback.sql makes it migratable again.
-DO $guard$
-BEGIN
-  IF EXISTS (SELECT 1 FROM _pgmig.log
-             WHERE model = 'drills' AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
-    RAISE EXCEPTION 'model drills is already migrated in this database'
-      USING HINT = 'run rollback.sql first, or verify.sql to check the result';
-  END IF;
-END
-$guard$;
-
 -- The migration must be this compile's: the scripts of another compile of the model (another
 -- model text, schema or pgmig version) would resume or add to something else.
 DO $fingerprint$
@@ -769,13 +792,29 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '78d3728f167257a31dbfcf54a702399b0eb911639869d9a8b4b47fa238397a99';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '798f24c73c5a44e33b4e082f9a1ceb34dcfbf0733de8e12983ce7764c213edc5';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 78d3728f167257a31dbfcf54a702399b0eb911639869d9a8b4b47fa238397a99; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 798f24c73c5a44e33b4e082f9a1ceb34dcfbf0733de8e12983ce7764c213edc5; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
 $fingerprint$;
+
+-- Waves ("one user, then everyone"): a migrate after a finished one moves only the V1 rows no
+-- earlier wave migrated (the id maps hold them), as the next wave. Its number goes on every
+-- row it writes to _pgmig (log, id maps, backups, rejects, changes, reference rows), so
+-- rollback.sql -v wave=last can undo it alone; what the first wave recorded (sequence values,
+-- rows before migrate, row digests) stays as it was.
+DO $wave$
+BEGIN
+  PERFORM pg_catalog.set_config('pgmig.wave',
+    (SELECT (coalesce(max(l.wave), 0) + 1)::text FROM _pgmig.log AS l
+     WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status = 'done'), false);
+  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
+    RAISE NOTICE 'model drills: wave %: the V1 rows earlier waves migrated stay as they are', pg_catalog.current_setting('pgmig.wave');
+  END IF;
+END
+$wave$;
 
 -- The rows each filled table holds before migrate, counted when migrate first runs: verify
 -- fails on a row no id map holds in a table that was empty, and dates migrate's start.
@@ -803,6 +842,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('drills', 'migrate', 'users', 'running')
@@ -814,58 +854,105 @@ BEGIN
   FROM v1.users u;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'users';
 
-  -- Id map (model.yaml:21): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_users AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:21): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_users') IS NULL THEN
+    CREATE TABLE _pgmig.map_users AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT u.id AS source_id
+      FROM v1.users u
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_users ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_users (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT u.id AS source_id
+    SELECT u.id AS source_id
     FROM v1.users u
     WHERE true
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_users
   ) AS keys;
-  ALTER TABLE _pgmig.map_users ADD PRIMARY KEY (source_id);
 
   -- Overwrite or create (model.yaml:22): V2 rows of public.users with the (email) of a
-  -- migrated row, and every row under them, are copied to _pgmig (rollback restores them) and deleted.
-  CREATE TABLE _pgmig.replaced_users_users AS
-  SELECT t.* FROM public.users AS t
+  -- migrated row of this wave, and every row under them, are copied to _pgmig with the wave's
+  -- number (rollback restores them) and deleted.
+  IF to_regclass('_pgmig.replaced_users_users') IS NULL THEN
+    CREATE TABLE _pgmig.replaced_users_users AS
+    SELECT t.*, this_wave AS pgmig_wave FROM public.users AS t WHERE false;
+  END IF;
+  INSERT INTO _pgmig.replaced_users_users
+  SELECT t.*, this_wave FROM public.users AS t
   WHERE (lower(btrim(t.email))) IN (SELECT lower(btrim(u.email))
                   FROM v1.users u
                    JOIN _pgmig.map_users AS key_map ON key_map.source_id = u.id
-                WHERE true);
-  CREATE TABLE _pgmig.replaced_users_completed_sessions AS
-  SELECT t.* FROM public.completed_sessions AS t
-  WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id);
-  CREATE TABLE _pgmig.replaced_users_drill_groups AS
-  SELECT t.* FROM public.drill_groups AS t
-  WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id);
-  CREATE TABLE _pgmig.replaced_users_drill_group_items AS
-  SELECT t.* FROM public.drill_group_items AS t
-  WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_drill_groups AS p WHERE t.group_id = p.id);
-  CREATE TABLE _pgmig.replaced_users_drill_group_item_notes AS
-  SELECT t.* FROM public.drill_group_item_notes AS t
-  WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_drill_group_items AS p WHERE t.group_id = p.group_id AND t.drill_uuid = p.drill_uuid);
-  CREATE TABLE _pgmig.replaced_users_ordered_session_drills AS
-  SELECT t.* FROM public.ordered_session_drills AS t
-  WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id);
-  CREATE TABLE _pgmig.replaced_users_progress_history AS
-  SELECT t.* FROM public.progress_history AS t
-  WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id);
-  CREATE TABLE _pgmig.replaced_users_session_preferences AS
-  SELECT t.* FROM public.session_preferences AS t
-  WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id);
+                WHERE true
+                  AND key_map.pgmig_wave = this_wave);
+  IF to_regclass('_pgmig.replaced_users_completed_sessions') IS NULL THEN
+    CREATE TABLE _pgmig.replaced_users_completed_sessions AS
+    SELECT t.*, this_wave AS pgmig_wave FROM public.completed_sessions AS t WHERE false;
+  END IF;
+  INSERT INTO _pgmig.replaced_users_completed_sessions
+  SELECT t.*, this_wave FROM public.completed_sessions AS t
+  WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id AND p.pgmig_wave = this_wave);
+  IF to_regclass('_pgmig.replaced_users_drill_groups') IS NULL THEN
+    CREATE TABLE _pgmig.replaced_users_drill_groups AS
+    SELECT t.*, this_wave AS pgmig_wave FROM public.drill_groups AS t WHERE false;
+  END IF;
+  INSERT INTO _pgmig.replaced_users_drill_groups
+  SELECT t.*, this_wave FROM public.drill_groups AS t
+  WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id AND p.pgmig_wave = this_wave);
+  IF to_regclass('_pgmig.replaced_users_drill_group_items') IS NULL THEN
+    CREATE TABLE _pgmig.replaced_users_drill_group_items AS
+    SELECT t.*, this_wave AS pgmig_wave FROM public.drill_group_items AS t WHERE false;
+  END IF;
+  INSERT INTO _pgmig.replaced_users_drill_group_items
+  SELECT t.*, this_wave FROM public.drill_group_items AS t
+  WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_drill_groups AS p WHERE t.group_id = p.id AND p.pgmig_wave = this_wave);
+  IF to_regclass('_pgmig.replaced_users_drill_group_item_notes') IS NULL THEN
+    CREATE TABLE _pgmig.replaced_users_drill_group_item_notes AS
+    SELECT t.*, this_wave AS pgmig_wave FROM public.drill_group_item_notes AS t WHERE false;
+  END IF;
+  INSERT INTO _pgmig.replaced_users_drill_group_item_notes
+  SELECT t.*, this_wave FROM public.drill_group_item_notes AS t
+  WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_drill_group_items AS p WHERE t.group_id = p.group_id AND t.drill_uuid = p.drill_uuid AND p.pgmig_wave = this_wave);
+  IF to_regclass('_pgmig.replaced_users_ordered_session_drills') IS NULL THEN
+    CREATE TABLE _pgmig.replaced_users_ordered_session_drills AS
+    SELECT t.*, this_wave AS pgmig_wave FROM public.ordered_session_drills AS t WHERE false;
+  END IF;
+  INSERT INTO _pgmig.replaced_users_ordered_session_drills
+  SELECT t.*, this_wave FROM public.ordered_session_drills AS t
+  WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id AND p.pgmig_wave = this_wave);
+  IF to_regclass('_pgmig.replaced_users_progress_history') IS NULL THEN
+    CREATE TABLE _pgmig.replaced_users_progress_history AS
+    SELECT t.*, this_wave AS pgmig_wave FROM public.progress_history AS t WHERE false;
+  END IF;
+  INSERT INTO _pgmig.replaced_users_progress_history
+  SELECT t.*, this_wave FROM public.progress_history AS t
+  WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id AND p.pgmig_wave = this_wave);
+  IF to_regclass('_pgmig.replaced_users_session_preferences') IS NULL THEN
+    CREATE TABLE _pgmig.replaced_users_session_preferences AS
+    SELECT t.*, this_wave AS pgmig_wave FROM public.session_preferences AS t WHERE false;
+  END IF;
+  INSERT INTO _pgmig.replaced_users_session_preferences
+  SELECT t.*, this_wave FROM public.session_preferences AS t
+  WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id AND p.pgmig_wave = this_wave);
   SELECT count(*) INTO n_overwriting
   FROM v1.users u
        JOIN _pgmig.map_users AS key_map ON key_map.source_id = u.id
   WHERE true
+    AND key_map.pgmig_wave = this_wave
     AND (lower(btrim(u.email))) IN (SELECT lower(btrim(b.email)) FROM _pgmig.replaced_users_users AS b);
-  DELETE FROM public.session_preferences AS t USING _pgmig.replaced_users_session_preferences AS b WHERE t.id = b.id;
-  DELETE FROM public.progress_history AS t USING _pgmig.replaced_users_progress_history AS b WHERE t.id = b.id;
-  DELETE FROM public.ordered_session_drills AS t USING _pgmig.replaced_users_ordered_session_drills AS b WHERE t.id = b.id;
-  DELETE FROM public.drill_group_item_notes AS t USING _pgmig.replaced_users_drill_group_item_notes AS b WHERE t.id = b.id;
-  DELETE FROM public.drill_group_items AS t USING _pgmig.replaced_users_drill_group_items AS b WHERE t.group_id = b.group_id AND t.drill_uuid = b.drill_uuid;
-  DELETE FROM public.drill_groups AS t USING _pgmig.replaced_users_drill_groups AS b WHERE t.id = b.id;
-  DELETE FROM public.completed_sessions AS t USING _pgmig.replaced_users_completed_sessions AS b WHERE t.id = b.id;
-  DELETE FROM public.users AS t USING _pgmig.replaced_users_users AS b WHERE t.id = b.id;
+  DELETE FROM public.session_preferences AS t USING _pgmig.replaced_users_session_preferences AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM public.progress_history AS t USING _pgmig.replaced_users_progress_history AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM public.ordered_session_drills AS t USING _pgmig.replaced_users_ordered_session_drills AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM public.drill_group_item_notes AS t USING _pgmig.replaced_users_drill_group_item_notes AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM public.drill_group_items AS t USING _pgmig.replaced_users_drill_group_items AS b WHERE t.group_id = b.group_id AND t.drill_uuid = b.drill_uuid AND b.pgmig_wave = this_wave;
+  DELETE FROM public.drill_groups AS t USING _pgmig.replaced_users_drill_groups AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM public.completed_sessions AS t USING _pgmig.replaced_users_completed_sessions AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM public.users AS t USING _pgmig.replaced_users_users AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
   -- -v defer_constraints=on: if public.users is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.users');
@@ -877,7 +964,8 @@ BEGIN
          u.created_at
   FROM v1.users u
        JOIN _pgmig.map_users AS key_map ON key_map.source_id = u.id
-  WHERE true;
+  WHERE true
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -916,6 +1004,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('drills', 'migrate', 'completed_sessions', 'running')
@@ -928,25 +1017,58 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id;
 
   -- Reject rule 1 (model.yaml:33): relink_json drills: an object names no public.drills row by title
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'drills' AND earlier.step = 'completed_sessions' AND earlier.rule = 1
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('id', cs.id)
+  FROM v1.completed_sessions cs
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
+  WHERE coalesce((id_users.id IS NOT NULL), false)
+    AND coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'drills', 'completed_sessions', 1, 'relink_json drills: no public.drills row has title = ' || (SELECT string_agg(DISTINCT coalesce(quote_literal(x.e -> 'drill' ->> 'title'), 'NULL'), ', ') FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title')), 'v1.completed_sessions', jsonb_build_object('id', cs.id), to_jsonb(cs)
   FROM v1.completed_sessions cs
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
   WHERE coalesce((id_users.id IS NOT NULL), false)
-    AND coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false);
+    AND coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'drills' AND earlier.step = 'completed_sessions' AND earlier.rule = 1
+                      AND earlier.source_key = jsonb_build_object('id', cs.id));
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'completed_sessions';
 
-  -- Id map (model.yaml:27): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_completed_sessions AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:27): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_completed_sessions') IS NULL THEN
+    CREATE TABLE _pgmig.map_completed_sessions AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT cs.id AS source_id
+      FROM v1.completed_sessions cs
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_completed_sessions ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_completed_sessions (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT cs.id AS source_id
+    SELECT cs.id AS source_id
     FROM v1.completed_sessions cs
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
     WHERE coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_completed_sessions
   ) AS keys;
-  ALTER TABLE _pgmig.map_completed_sessions ADD PRIMARY KEY (source_id);
   -- -v defer_constraints=on: if public.completed_sessions is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.completed_sessions');
@@ -961,7 +1083,8 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
        JOIN _pgmig.map_completed_sessions AS key_map ON key_map.source_id = cs.id
   WHERE coalesce((id_users.id IS NOT NULL), false)
-    AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false);
+    AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -996,6 +1119,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('drills', 'migrate', 'session_preferences', 'running')
@@ -1008,16 +1132,29 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'session_preferences';
 
-  -- Id map (model.yaml:38): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_session_preferences AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:38): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_session_preferences') IS NULL THEN
+    CREATE TABLE _pgmig.map_session_preferences AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT sp.id AS source_id
+      FROM v1.session_preferences sp
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_session_preferences ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_session_preferences (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT sp.id AS source_id
+    SELECT sp.id AS source_id
     FROM v1.session_preferences sp
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
     WHERE coalesce((id_users.id IS NOT NULL), false)
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_session_preferences
   ) AS keys;
-  ALTER TABLE _pgmig.map_session_preferences ADD PRIMARY KEY (source_id);
   -- -v defer_constraints=on: if public.session_preferences is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.session_preferences');
@@ -1032,7 +1169,8 @@ BEGIN
   FROM v1.session_preferences sp
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
        JOIN _pgmig.map_session_preferences AS key_map ON key_map.source_id = sp.id
-  WHERE coalesce((id_users.id IS NOT NULL), false);
+  WHERE coalesce((id_users.id IS NOT NULL), false)
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1067,6 +1205,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('drills', 'migrate', 'drill_groups', 'running')
@@ -1079,16 +1218,29 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'drill_groups';
 
-  -- Id map (model.yaml:45): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_drill_groups AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:45): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_drill_groups') IS NULL THEN
+    CREATE TABLE _pgmig.map_drill_groups AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT g.id AS source_id
+      FROM v1.drill_groups g
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_drill_groups ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_drill_groups (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT g.id AS source_id
+    SELECT g.id AS source_id
     FROM v1.drill_groups g
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id
     WHERE coalesce((id_users.id IS NOT NULL), false)
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_drill_groups
   ) AS keys;
-  ALTER TABLE _pgmig.map_drill_groups ADD PRIMARY KEY (source_id);
   -- -v defer_constraints=on: if public.drill_groups is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.drill_groups');
@@ -1101,7 +1253,8 @@ BEGIN
   FROM v1.drill_groups g
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id
        JOIN _pgmig.map_drill_groups AS key_map ON key_map.source_id = g.id
-  WHERE coalesce((id_users.id IS NOT NULL), false);
+  WHERE coalesce((id_users.id IS NOT NULL), false)
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1137,6 +1290,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('drills', 'migrate', 'drill_group_items', 'running')
@@ -1151,6 +1305,25 @@ BEGIN
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title;
 
   -- Reject rule 1 (model.yaml:54): the drill has no V2 drill with its title
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'drills' AND earlier.step = 'drill_group_items' AND earlier.rule = 1
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id)
+  FROM v1.drill_group_items gi
+       JOIN v1.drills d ON d.id = gi.drill_id
+       LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
+       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
+  WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
+    AND coalesce((ref_drills.uuid IS NULL), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'drills', 'drill_group_items', 1, 'the drill has no V2 drill with its title', 'v1.drill_group_items', jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id), to_jsonb(gi)
   FROM v1.drill_group_items gi
@@ -1158,11 +1331,16 @@ BEGIN
        LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
   WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
-    AND coalesce((ref_drills.uuid IS NULL), false);
+    AND coalesce((ref_drills.uuid IS NULL), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'drills' AND earlier.step = 'drill_group_items' AND earlier.rule = 1
+                      AND earlier.source_key = jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id));
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'drill_group_items';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE _pgmig.map_drill_group_items (group_id uuid, drill_uuid uuid, PRIMARY KEY (group_id, drill_uuid));
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_drill_group_items') IS NULL THEN
+    CREATE TABLE _pgmig.map_drill_group_items (group_id uuid, drill_uuid uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (group_id, drill_uuid));
+  END IF;
   -- -v defer_constraints=on: if public.drill_group_items is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.drill_group_items');
@@ -1178,10 +1356,11 @@ BEGIN
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
     WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
+      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS key_map WHERE key_map.group_id = id_drill_groups.id AND key_map.drill_uuid = ref_drills.uuid)
     RETURNING group_id, drill_uuid
   )
-  INSERT INTO _pgmig.map_drill_group_items (group_id, drill_uuid)
-  SELECT group_id, drill_uuid FROM inserted;
+  INSERT INTO _pgmig.map_drill_group_items (group_id, drill_uuid, pgmig_wave)
+  SELECT group_id, drill_uuid, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1216,6 +1395,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('drills', 'migrate', 'ordered_session_drills', 'running')
@@ -1230,6 +1410,25 @@ BEGIN
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title;
 
   -- Reject rule 1 (model.yaml:65): the drill has no V2 drill with its title
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'drills' AND earlier.step = 'ordered_session_drills' AND earlier.rule = 1
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('id', o.id)
+  FROM v1.ordered_session_drills o
+       JOIN v1.drills d ON d.id = o.drill_id
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
+       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
+  WHERE coalesce((id_users.id IS NOT NULL), false)
+    AND coalesce((ref_drills.uuid IS NULL), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'drills', 'ordered_session_drills', 1, 'the drill has no V2 drill with its title', 'v1.ordered_session_drills', jsonb_build_object('id', o.id), to_jsonb(o)
   FROM v1.ordered_session_drills o
@@ -1237,22 +1436,40 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
   WHERE coalesce((id_users.id IS NOT NULL), false)
-    AND coalesce((ref_drills.uuid IS NULL), false);
+    AND coalesce((ref_drills.uuid IS NULL), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'drills' AND earlier.step = 'ordered_session_drills' AND earlier.rule = 1
+                      AND earlier.source_key = jsonb_build_object('id', o.id));
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'ordered_session_drills';
 
-  -- Id map (model.yaml:67): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_ordered_session_drills AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:67): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_ordered_session_drills') IS NULL THEN
+    CREATE TABLE _pgmig.map_ordered_session_drills AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT o.id AS source_id
+      FROM v1.ordered_session_drills o
+       JOIN v1.drills d ON d.id = o.drill_id
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
+       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_ordered_session_drills ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_ordered_session_drills (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT o.id AS source_id
+    SELECT o.id AS source_id
     FROM v1.ordered_session_drills o
        JOIN v1.drills d ON d.id = o.drill_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
     WHERE coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_ordered_session_drills
   ) AS keys;
-  ALTER TABLE _pgmig.map_ordered_session_drills ADD PRIMARY KEY (source_id);
   -- -v defer_constraints=on: if public.ordered_session_drills is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.ordered_session_drills');
@@ -1271,7 +1488,8 @@ BEGIN
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
        JOIN _pgmig.map_ordered_session_drills AS key_map ON key_map.source_id = o.id
   WHERE coalesce((id_users.id IS NOT NULL), false)
-    AND NOT coalesce((ref_drills.uuid IS NULL), false);
+    AND NOT coalesce((ref_drills.uuid IS NULL), false)
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1307,6 +1525,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('drills', 'migrate', 'progress_history', 'running')
@@ -1319,16 +1538,29 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'progress_history';
 
-  -- Id map (model.yaml:83): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_progress_history AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:83): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_progress_history') IS NULL THEN
+    CREATE TABLE _pgmig.map_progress_history AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT u.id AS source_id
+      FROM v1.users u
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_progress_history ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_progress_history (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT u.id AS source_id
+    SELECT u.id AS source_id
     FROM v1.users u
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_progress_history
   ) AS keys;
-  ALTER TABLE _pgmig.map_progress_history ADD PRIMARY KEY (source_id);
   -- -v defer_constraints=on: if public.progress_history is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.progress_history');
@@ -1348,7 +1580,8 @@ BEGIN
   FROM v1.users u
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
        JOIN _pgmig.map_progress_history AS key_map ON key_map.source_id = u.id
-  WHERE coalesce((id_users.id IS NOT NULL), false);
+  WHERE coalesce((id_users.id IS NOT NULL), false)
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1369,6 +1602,20 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
+-- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):
+-- migrate.sql run twice by mistake. Refused, and rolled back with this transaction.
+DO $guard$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.wave')::integer > 1
+     AND NOT EXISTS (SELECT 1 FROM _pgmig.log AS l
+                     WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status = 'done'
+                       AND l.wave = pg_catalog.current_setting('pgmig.wave')::integer AND l.rows_out > 0) THEN
+    RAISE EXCEPTION 'model drills is already migrated in this database: wave % finds no V1 row that earlier waves left; nothing was changed', pg_catalog.current_setting('pgmig.wave')
+      USING HINT = 'run rollback.sql first to migrate again, or verify.sql to check the result';
+  END IF;
+END
+$guard$;
+
 -- Fresh statistics for the filled tables: verify's joins and the application's first
 -- queries plan on them.
 ANALYZE public.users;
@@ -1384,6 +1631,7 @@ ANALYZE public.progress_history;
 -- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
 -- row's xmin no longer says when it was written) and a dump and restore gives every row a
 -- new one, while both keep the row's text.
+SET client_min_messages = warning;
 -- step users (model.yaml:19)
 ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_users AS mapped SET row_digest = md5(t::text)
@@ -1419,6 +1667,7 @@ ALTER TABLE _pgmig.map_progress_history ADD COLUMN IF NOT EXISTS row_digest text
 UPDATE _pgmig.map_progress_history AS mapped SET row_digest = md5(t::text)
 FROM public.progress_history AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+RESET client_min_messages;
 
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.
@@ -1433,6 +1682,10 @@ FROM (
   SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
         FROM _pgmig.changes AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
+        FROM _pgmig.repairs_taken AS b WHERE b.model = 'drills') AS x
   UNION ALL
   SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line

@@ -6,8 +6,10 @@
 -- restores the sequences it moved. Rows others wrote since are left alone: rollback refuses,
 -- before deleting anything, while a row of others references a migrated row (deleting it
 -- would fire V2's foreign keys on that row) or a migrated row was changed since migrate.
+-- Migrated in waves (--only, then the rest): every wave is undone, unless -v wave=last says
+-- to undo the last one alone (V2 and _pgmig as that wave found them).
 --   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v cascade=on] [-v modified=delete]
---        [-v lock_timeout=5s] [-v statement_timeout=0]
+--        [-v wave=all|last] [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
 -- own catalog first, so no function, operator or type of a user schema can stand in for a
@@ -70,6 +72,21 @@ BEGIN
   END IF;
 END
 $modified$;
+\if :{?wave}
+\else
+\set wave all
+\endif
+-- -v wave says which waves to undo: all (the default: V2 as it was before the first migrate)
+-- or last (the last migrate run's rows alone). Anything else stops the script here.
+SET pgmig.rollback_wave = :'wave';
+DO $wave$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.rollback_wave') NOT IN ('all', 'last') THEN
+    RAISE EXCEPTION 'wave must be all or last, not "%"', pg_catalog.current_setting('pgmig.rollback_wave')
+      USING HINT = 'psql -v wave=last undoes the last migrate run alone; without it rollback undoes every wave';
+  END IF;
+END
+$wave$;
 
 BEGIN;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
@@ -187,7 +204,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '78d3728f167257a31dbfcf54a702399b0eb911639869d9a8b4b47fa238397a99';
+SET pgmig.fingerprint = '798f24c73c5a44e33b4e082f9a1ceb34dcfbf0733de8e12983ce7764c213edc5';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -525,13 +542,32 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '78d3728f167257a31dbfcf54a702399b0eb911639869d9a8b4b47fa238397a99';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '798f24c73c5a44e33b4e082f9a1ceb34dcfbf0733de8e12983ce7764c213edc5';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 78d3728f167257a31dbfcf54a702399b0eb911639869d9a8b4b47fa238397a99; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 798f24c73c5a44e33b4e082f9a1ceb34dcfbf0733de8e12983ce7764c213edc5; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
+
+-- The first wave undone, for every statement below (pgmig.undo_from): 1 for -v wave=all, the
+-- last wave's number for -v wave=last. to_jsonb: a _pgmig.log of a pgmig without waves has
+-- no wave column (its one migrate is the first wave).
+DO $wave$
+DECLARE
+  last_wave integer;
+BEGIN
+  SELECT coalesce(max(coalesce((pg_catalog.to_jsonb(l) ->> 'wave')::integer, 1)), 1) INTO last_wave
+  FROM _pgmig.log AS l
+  WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done');
+  PERFORM pg_catalog.set_config('pgmig.undo_from',
+    CASE pg_catalog.current_setting('pgmig.rollback_wave') WHEN 'all' THEN '1' ELSE last_wave::text END, true);
+  IF last_wave > 1 THEN
+    RAISE NOTICE 'model drills: % waves migrated; undoing %', last_wave,
+      CASE pg_catalog.current_setting('pgmig.rollback_wave') WHEN 'all' THEN 'all of them' ELSE 'wave ' || last_wave END;
+  END IF;
+END
+$wave$;
 
 -- What rollback would do to rows it did not write, found before anything is deleted. The
 -- filled tables are locked against writes until COMMIT (EXCLUSIVE: reads go on), so no row
@@ -546,18 +582,32 @@ LOCK TABLE public.users, public.completed_sessions, public.session_preferences, 
 SET client_min_messages = warning;
 CREATE TABLE IF NOT EXISTS _pgmig.map_progress_history AS SELECT id FROM public.progress_history AS t WHERE false;
 ALTER TABLE _pgmig.map_progress_history ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_progress_history ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_ordered_session_drills AS SELECT id FROM public.ordered_session_drills AS t WHERE false;
 ALTER TABLE _pgmig.map_ordered_session_drills ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_ordered_session_drills ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_drill_group_items AS SELECT group_id, drill_uuid FROM public.drill_group_items AS t WHERE false;
 ALTER TABLE _pgmig.map_drill_group_items ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_drill_group_items ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_drill_groups AS SELECT id FROM public.drill_groups AS t WHERE false;
 ALTER TABLE _pgmig.map_drill_groups ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_drill_groups ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_session_preferences AS SELECT id FROM public.session_preferences AS t WHERE false;
 ALTER TABLE _pgmig.map_session_preferences ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_session_preferences ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_completed_sessions AS SELECT id FROM public.completed_sessions AS t WHERE false;
 ALTER TABLE _pgmig.map_completed_sessions ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_completed_sessions ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_users AS SELECT id FROM public.users AS t WHERE false;
 ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 RESET client_min_messages;
 DO $check$
 DECLARE
@@ -568,16 +618,18 @@ DECLARE
   finding text;
   refusals text[] := '{}';
   allowed text[] := '{}';
+  -- -v wave: the first wave undone (the rows of earlier waves are not this rollback's).
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   -- public.progress_history, step progress_history (model.yaml:80): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.progress_history', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -590,13 +642,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_progress_history AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.progress_history AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.progress_history AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.progress_history', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'progress_history', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_progress_history AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_progress_history AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.progress_history', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -605,12 +657,12 @@ BEGIN
   -- public.ordered_session_drills, step ordered_session_drills (model.yaml:61): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.ordered_session_drills', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -623,13 +675,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_ordered_session_drills AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.ordered_session_drills AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.ordered_session_drills AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.ordered_session_drills', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'ordered_session_drills', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.ordered_session_drills', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -638,12 +690,12 @@ BEGIN
   -- public.drill_group_items, step drill_group_items (model.yaml:50): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('group_id', t.group_id, 'drill_uuid', t.drill_uuid)::text AS key
           FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.drill_group_items', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -656,13 +708,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_drill_group_items AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.drill_group_items AS t WHERE t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.drill_group_items AS t WHERE t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.drill_group_items', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'drill_group_items', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.drill_group_items', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -671,12 +723,12 @@ BEGIN
   -- public.drill_groups, step drill_groups (model.yaml:42): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.drill_groups', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -689,13 +741,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_drill_groups AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.drill_groups AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.drill_groups AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.drill_groups', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'drill_groups', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_drill_groups AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_drill_groups AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.drill_groups', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -704,12 +756,12 @@ BEGIN
   -- public.session_preferences, step session_preferences (model.yaml:35): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.session_preferences', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -722,13 +774,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_session_preferences AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.session_preferences AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.session_preferences AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.session_preferences', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'session_preferences', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_session_preferences AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_session_preferences AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.session_preferences', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -737,12 +789,12 @@ BEGIN
   -- public.completed_sessions, step completed_sessions (model.yaml:24): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.completed_sessions', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -755,13 +807,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_completed_sessions AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.completed_sessions AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.completed_sessions AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.completed_sessions', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'completed_sessions', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.completed_sessions', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -770,12 +822,12 @@ BEGIN
   -- public.users, step users (model.yaml:19): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -788,13 +840,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_users AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_users AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_users AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -803,77 +855,77 @@ BEGIN
   -- public.completed_sessions (user_id) → public.users (completed_sessions_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.completed_sessions AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.completed_sessions', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'completed_sessions_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'completed_sessions_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.drill_group_item_notes (group_id, drill_uuid) → public.drill_group_items (drill_group_item_notes_group_id_drill_uuid_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.drill_group_item_notes AS c
-  WHERE (c.group_id, c.drill_uuid) IN (SELECT t.group_id, t.drill_uuid FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid);
+  WHERE (c.group_id, c.drill_uuid) IN (SELECT t.group_id, t.drill_uuid FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid WHERE mapped.pgmig_wave >= undo_from);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.drill_group_item_notes', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.drill_group_items', 'drill_group_item_notes_group_id_drill_uuid_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.drill_group_items', 'drill_group_item_notes_group_id_drill_uuid_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.drill_group_items (group_id) → public.drill_groups (drill_group_items_group_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.drill_group_items AS c
-  WHERE (c.group_id) IN (SELECT t.id FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id)
+  WHERE (c.group_id) IN (SELECT t.id FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE c.group_id = mapped.group_id AND c.drill_uuid = mapped.drill_uuid);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.drill_group_items', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.drill_groups', 'drill_group_items_group_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.drill_groups', 'drill_group_items_group_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.drill_groups (user_id) → public.users (drill_groups_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.drill_groups AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.drill_groups', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'drill_groups_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'drill_groups_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.ordered_session_drills (user_id) → public.users (ordered_session_drills_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.ordered_session_drills AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.ordered_session_drills', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'ordered_session_drills_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'ordered_session_drills_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.progress_history (user_id) → public.users (progress_history_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.progress_history AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.progress_history', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'progress_history_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'progress_history_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.session_preferences (user_id) → public.users (session_preferences_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.session_preferences AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.session_preferences', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'session_preferences_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'session_preferences_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   IF pg_catalog.cardinality(refusals) > 0 THEN
@@ -894,6 +946,7 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -901,8 +954,14 @@ BEGIN
   IF to_regclass('_pgmig.map_progress_history') IS NOT NULL THEN
     DELETE FROM public.progress_history AS t
     USING _pgmig.map_progress_history AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_progress_history;
+    ELSE
+      DELETE FROM _pgmig.map_progress_history AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('drills', 'rollback', 'progress_history', started, clock_timestamp(), n_deleted, 'done');
@@ -914,13 +973,13 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_progress_history;
 
 -- Undo step 6/7: public.ordered_session_drills  (model.yaml:61)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -928,8 +987,14 @@ BEGIN
   IF to_regclass('_pgmig.map_ordered_session_drills') IS NOT NULL THEN
     DELETE FROM public.ordered_session_drills AS t
     USING _pgmig.map_ordered_session_drills AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_ordered_session_drills;
+    ELSE
+      DELETE FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('drills', 'rollback', 'ordered_session_drills', started, clock_timestamp(), n_deleted, 'done');
@@ -941,13 +1006,13 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_ordered_session_drills;
 
 -- Undo step 5/7: public.drill_group_items  (model.yaml:50)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -955,8 +1020,14 @@ BEGIN
   IF to_regclass('_pgmig.map_drill_group_items') IS NOT NULL THEN
     DELETE FROM public.drill_group_items AS t
     USING _pgmig.map_drill_group_items AS mapped
-    WHERE t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid;
+    WHERE t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_drill_group_items;
+    ELSE
+      DELETE FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('drills', 'rollback', 'drill_group_items', started, clock_timestamp(), n_deleted, 'done');
@@ -968,13 +1039,13 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_drill_group_items;
 
 -- Undo step 4/7: public.drill_groups  (model.yaml:42)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -982,8 +1053,14 @@ BEGIN
   IF to_regclass('_pgmig.map_drill_groups') IS NOT NULL THEN
     DELETE FROM public.drill_groups AS t
     USING _pgmig.map_drill_groups AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_drill_groups;
+    ELSE
+      DELETE FROM _pgmig.map_drill_groups AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('drills', 'rollback', 'drill_groups', started, clock_timestamp(), n_deleted, 'done');
@@ -995,13 +1072,13 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_drill_groups;
 
 -- Undo step 3/7: public.session_preferences  (model.yaml:35)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -1009,8 +1086,14 @@ BEGIN
   IF to_regclass('_pgmig.map_session_preferences') IS NOT NULL THEN
     DELETE FROM public.session_preferences AS t
     USING _pgmig.map_session_preferences AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_session_preferences;
+    ELSE
+      DELETE FROM _pgmig.map_session_preferences AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('drills', 'rollback', 'session_preferences', started, clock_timestamp(), n_deleted, 'done');
@@ -1022,13 +1105,13 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_session_preferences;
 
 -- Undo step 2/7: public.completed_sessions  (model.yaml:24)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -1036,8 +1119,14 @@ BEGIN
   IF to_regclass('_pgmig.map_completed_sessions') IS NOT NULL THEN
     DELETE FROM public.completed_sessions AS t
     USING _pgmig.map_completed_sessions AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_completed_sessions;
+    ELSE
+      DELETE FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('drills', 'rollback', 'completed_sessions', started, clock_timestamp(), n_deleted, 'done');
@@ -1049,13 +1138,13 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_completed_sessions;
 
 -- Undo step 1/7: public.users  (model.yaml:19)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -1063,8 +1152,14 @@ BEGIN
   IF to_regclass('_pgmig.map_users') IS NOT NULL THEN
     DELETE FROM public.users AS t
     USING _pgmig.map_users AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_users;
+    ELSE
+      DELETE FROM _pgmig.map_users AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('drills', 'rollback', 'users', started, clock_timestamp(), n_deleted, 'done');
@@ -1076,18 +1171,38 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_users;
 
 -- Restore what step users replaced (model.yaml:22): the V2 rows it deleted, byte for
--- byte, parents first (the migrated rows that replaced them are gone above).
+-- byte, parents first (the migrated rows that replaced them are gone above): those the waves
+-- undone replaced (a backup row's pgmig_wave; per-entity and batched runs are one wave).
+SET client_min_messages = warning;
+ALTER TABLE IF EXISTS _pgmig.replaced_users_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
+ALTER TABLE IF EXISTS _pgmig.replaced_users_completed_sessions ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
+ALTER TABLE IF EXISTS _pgmig.replaced_users_drill_groups ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
+ALTER TABLE IF EXISTS _pgmig.replaced_users_drill_group_items ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
+ALTER TABLE IF EXISTS _pgmig.replaced_users_drill_group_item_notes ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
+ALTER TABLE IF EXISTS _pgmig.replaced_users_ordered_session_drills ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
+ALTER TABLE IF EXISTS _pgmig.replaced_users_progress_history ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
+ALTER TABLE IF EXISTS _pgmig.replaced_users_session_preferences ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
+RESET client_min_messages;
 DO $undo$
 DECLARE
   n_restored bigint := 0;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   IF to_regclass('_pgmig.replaced_users_users') IS NOT NULL THEN
+    CREATE TEMP TABLE pgmig_restore ON COMMIT DROP AS
+    SELECT * FROM _pgmig.replaced_users_users AS b WHERE b.pgmig_wave >= undo_from;
+    ALTER TABLE pgmig_restore DROP COLUMN pgmig_wave;
     INSERT INTO public.users
-    SELECT * FROM _pgmig.replaced_users_users;
+    SELECT * FROM pgmig_restore;
     GET DIAGNOSTICS n_restored = ROW_COUNT;
+    DROP TABLE pgmig_restore;
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.replaced_users_users;
+    ELSE
+      DELETE FROM _pgmig.replaced_users_users AS b WHERE b.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   RAISE NOTICE 'restore public.users: % replaced rows put back', n_restored;
 END
@@ -1095,11 +1210,21 @@ $undo$;
 DO $undo$
 DECLARE
   n_restored bigint := 0;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   IF to_regclass('_pgmig.replaced_users_completed_sessions') IS NOT NULL THEN
+    CREATE TEMP TABLE pgmig_restore ON COMMIT DROP AS
+    SELECT * FROM _pgmig.replaced_users_completed_sessions AS b WHERE b.pgmig_wave >= undo_from;
+    ALTER TABLE pgmig_restore DROP COLUMN pgmig_wave;
     INSERT INTO public.completed_sessions
-    SELECT * FROM _pgmig.replaced_users_completed_sessions;
+    SELECT * FROM pgmig_restore;
     GET DIAGNOSTICS n_restored = ROW_COUNT;
+    DROP TABLE pgmig_restore;
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.replaced_users_completed_sessions;
+    ELSE
+      DELETE FROM _pgmig.replaced_users_completed_sessions AS b WHERE b.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   RAISE NOTICE 'restore public.completed_sessions: % replaced rows put back', n_restored;
 END
@@ -1107,11 +1232,21 @@ $undo$;
 DO $undo$
 DECLARE
   n_restored bigint := 0;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   IF to_regclass('_pgmig.replaced_users_drill_groups') IS NOT NULL THEN
+    CREATE TEMP TABLE pgmig_restore ON COMMIT DROP AS
+    SELECT * FROM _pgmig.replaced_users_drill_groups AS b WHERE b.pgmig_wave >= undo_from;
+    ALTER TABLE pgmig_restore DROP COLUMN pgmig_wave;
     INSERT INTO public.drill_groups
-    SELECT * FROM _pgmig.replaced_users_drill_groups;
+    SELECT * FROM pgmig_restore;
     GET DIAGNOSTICS n_restored = ROW_COUNT;
+    DROP TABLE pgmig_restore;
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.replaced_users_drill_groups;
+    ELSE
+      DELETE FROM _pgmig.replaced_users_drill_groups AS b WHERE b.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   RAISE NOTICE 'restore public.drill_groups: % replaced rows put back', n_restored;
 END
@@ -1119,11 +1254,21 @@ $undo$;
 DO $undo$
 DECLARE
   n_restored bigint := 0;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   IF to_regclass('_pgmig.replaced_users_drill_group_items') IS NOT NULL THEN
+    CREATE TEMP TABLE pgmig_restore ON COMMIT DROP AS
+    SELECT * FROM _pgmig.replaced_users_drill_group_items AS b WHERE b.pgmig_wave >= undo_from;
+    ALTER TABLE pgmig_restore DROP COLUMN pgmig_wave;
     INSERT INTO public.drill_group_items
-    SELECT * FROM _pgmig.replaced_users_drill_group_items;
+    SELECT * FROM pgmig_restore;
     GET DIAGNOSTICS n_restored = ROW_COUNT;
+    DROP TABLE pgmig_restore;
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.replaced_users_drill_group_items;
+    ELSE
+      DELETE FROM _pgmig.replaced_users_drill_group_items AS b WHERE b.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   RAISE NOTICE 'restore public.drill_group_items: % replaced rows put back', n_restored;
 END
@@ -1131,11 +1276,21 @@ $undo$;
 DO $undo$
 DECLARE
   n_restored bigint := 0;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   IF to_regclass('_pgmig.replaced_users_drill_group_item_notes') IS NOT NULL THEN
+    CREATE TEMP TABLE pgmig_restore ON COMMIT DROP AS
+    SELECT * FROM _pgmig.replaced_users_drill_group_item_notes AS b WHERE b.pgmig_wave >= undo_from;
+    ALTER TABLE pgmig_restore DROP COLUMN pgmig_wave;
     INSERT INTO public.drill_group_item_notes
-    SELECT * FROM _pgmig.replaced_users_drill_group_item_notes;
+    SELECT * FROM pgmig_restore;
     GET DIAGNOSTICS n_restored = ROW_COUNT;
+    DROP TABLE pgmig_restore;
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.replaced_users_drill_group_item_notes;
+    ELSE
+      DELETE FROM _pgmig.replaced_users_drill_group_item_notes AS b WHERE b.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   RAISE NOTICE 'restore public.drill_group_item_notes: % replaced rows put back', n_restored;
 END
@@ -1143,11 +1298,21 @@ $undo$;
 DO $undo$
 DECLARE
   n_restored bigint := 0;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   IF to_regclass('_pgmig.replaced_users_ordered_session_drills') IS NOT NULL THEN
+    CREATE TEMP TABLE pgmig_restore ON COMMIT DROP AS
+    SELECT * FROM _pgmig.replaced_users_ordered_session_drills AS b WHERE b.pgmig_wave >= undo_from;
+    ALTER TABLE pgmig_restore DROP COLUMN pgmig_wave;
     INSERT INTO public.ordered_session_drills
-    SELECT * FROM _pgmig.replaced_users_ordered_session_drills;
+    SELECT * FROM pgmig_restore;
     GET DIAGNOSTICS n_restored = ROW_COUNT;
+    DROP TABLE pgmig_restore;
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.replaced_users_ordered_session_drills;
+    ELSE
+      DELETE FROM _pgmig.replaced_users_ordered_session_drills AS b WHERE b.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   RAISE NOTICE 'restore public.ordered_session_drills: % replaced rows put back', n_restored;
 END
@@ -1155,11 +1320,21 @@ $undo$;
 DO $undo$
 DECLARE
   n_restored bigint := 0;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   IF to_regclass('_pgmig.replaced_users_progress_history') IS NOT NULL THEN
+    CREATE TEMP TABLE pgmig_restore ON COMMIT DROP AS
+    SELECT * FROM _pgmig.replaced_users_progress_history AS b WHERE b.pgmig_wave >= undo_from;
+    ALTER TABLE pgmig_restore DROP COLUMN pgmig_wave;
     INSERT INTO public.progress_history
-    SELECT * FROM _pgmig.replaced_users_progress_history;
+    SELECT * FROM pgmig_restore;
     GET DIAGNOSTICS n_restored = ROW_COUNT;
+    DROP TABLE pgmig_restore;
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.replaced_users_progress_history;
+    ELSE
+      DELETE FROM _pgmig.replaced_users_progress_history AS b WHERE b.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   RAISE NOTICE 'restore public.progress_history: % replaced rows put back', n_restored;
 END
@@ -1167,32 +1342,77 @@ $undo$;
 DO $undo$
 DECLARE
   n_restored bigint := 0;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   IF to_regclass('_pgmig.replaced_users_session_preferences') IS NOT NULL THEN
+    CREATE TEMP TABLE pgmig_restore ON COMMIT DROP AS
+    SELECT * FROM _pgmig.replaced_users_session_preferences AS b WHERE b.pgmig_wave >= undo_from;
+    ALTER TABLE pgmig_restore DROP COLUMN pgmig_wave;
     INSERT INTO public.session_preferences
-    SELECT * FROM _pgmig.replaced_users_session_preferences;
+    SELECT * FROM pgmig_restore;
     GET DIAGNOSTICS n_restored = ROW_COUNT;
+    DROP TABLE pgmig_restore;
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.replaced_users_session_preferences;
+    ELSE
+      DELETE FROM _pgmig.replaced_users_session_preferences AS b WHERE b.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   RAISE NOTICE 'restore public.session_preferences: % replaced rows put back', n_restored;
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.replaced_users_users;
-DROP TABLE IF EXISTS _pgmig.replaced_users_completed_sessions;
-DROP TABLE IF EXISTS _pgmig.replaced_users_drill_groups;
-DROP TABLE IF EXISTS _pgmig.replaced_users_drill_group_items;
-DROP TABLE IF EXISTS _pgmig.replaced_users_drill_group_item_notes;
-DROP TABLE IF EXISTS _pgmig.replaced_users_ordered_session_drills;
-DROP TABLE IF EXISTS _pgmig.replaced_users_progress_history;
-DROP TABLE IF EXISTS _pgmig.replaced_users_session_preferences;
 
-DELETE FROM _pgmig.changes WHERE model = 'drills';
-DELETE FROM _pgmig.rejects WHERE model = 'drills';
-DELETE FROM _pgmig.batches WHERE model = 'drills';
-DELETE FROM _pgmig.sequences WHERE model = 'drills';
-DELETE FROM _pgmig.targets WHERE model = 'drills';
-DELETE FROM _pgmig.seals WHERE model = 'drills';
+-- The undone waves' bookkeeping goes. What the first wave recorded for all of them (sequence
+-- values and row counts before migrate, batches) goes with the first wave only; the seals of
+-- the waves that stay are made anew without the undone ones'.
+DELETE FROM _pgmig.changes WHERE model = 'drills' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
+DELETE FROM _pgmig.rejects WHERE model = 'drills' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
+-- The values migrate found taken are not recorded by wave: they go with the first wave.
+DELETE FROM _pgmig.repairs_taken WHERE model = 'drills' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+-- The rejects of the waves that stay, which an undone wave migrated, are rejects again.
+WITH restored AS (
+  DELETE FROM _pgmig.superseded_rejects AS g
+  WHERE g.model = 'drills' AND g.superseded_by >= pg_catalog.current_setting('pgmig.undo_from')::integer
+  RETURNING g.*
+)
+INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+SELECT g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+FROM restored AS g
+WHERE coalesce(g.wave, 1) < pg_catalog.current_setting('pgmig.undo_from')::integer;
+DELETE FROM _pgmig.batches WHERE model = 'drills' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.sequences WHERE model = 'drills' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.targets WHERE model = 'drills' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+-- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
+-- reference rows) against these digests before it trusts them.
+INSERT INTO _pgmig.seals (model, subject, rows, digest)
+SELECT 'drills', d.subject, d.rows, d.digest
+FROM (
+  -- (subject, rows, digest) of the bookkeeping.
+  SELECT '_pgmig.rejects' AS subject, count(*) AS rows, md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), '')) AS digest
+  FROM (SELECT ROW(b.step, b.rule, b.reason, b.source_table, b.source_key, b.source_row)::text AS line
+        FROM _pgmig.rejects AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+        FROM _pgmig.changes AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
+        FROM _pgmig.repairs_taken AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+        FROM _pgmig.sequences AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+        FROM _pgmig.reference AS b WHERE b.model = 'drills') AS x
+) AS d
+ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+DELETE FROM _pgmig.seals WHERE model = 'drills' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 UPDATE _pgmig.log SET status = 'rolled back'
-WHERE model = 'drills' AND script = 'migrate' AND status IN ('running', 'done');
+WHERE model = 'drills' AND script = 'migrate' AND status IN ('running', 'done')
+  AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('drills', 'rollback', '(all)', clock_timestamp(), 'done');
 

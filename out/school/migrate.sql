@@ -117,18 +117,23 @@ BEGIN
            ('schema', NULL, 'public', 'USAGE'),
            ('table', 'public', 'permission_modules', 'SELECT, INSERT'),
            ('sequence', 'public', 'permission_modules_id_seq', 'SELECT, UPDATE'),
+           ('table', 'public', 'permissions', 'SELECT, INSERT'),
+           ('sequence', 'public', 'permissions_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'grade_systems', 'SELECT, INSERT'),
            ('sequence', 'public', 'grade_systems_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'class_levels', 'SELECT, INSERT'),
            ('sequence', 'public', 'class_levels_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'curriculums', 'SELECT, INSERT'),
            ('sequence', 'public', 'curriculums_id_seq', 'SELECT, UPDATE'),
+           ('table', 'public', 'subject_categories', 'SELECT, INSERT'),
+           ('sequence', 'public', 'subject_categories_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'subjects', 'SELECT, INSERT'),
            ('sequence', 'public', 'subjects_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'user_types', 'SELECT, INSERT'),
            ('sequence', 'public', 'user_types_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'roles', 'SELECT, INSERT'),
            ('sequence', 'public', 'roles_id_seq', 'SELECT, UPDATE'),
+           ('table', 'public', 'role_permissions', 'SELECT, INSERT'),
            ('table', 'public', 'schools', 'SELECT, INSERT'),
            ('table', 'public', 'users', 'SELECT, INSERT'),
            ('table', 'public', 'user_roles', 'SELECT, INSERT'),
@@ -221,12 +226,16 @@ DECLARE
 BEGIN
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.permission_modules_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.permission_modules_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.permissions_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.permissions_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.grade_systems_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.grade_systems_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.class_levels_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.class_levels_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.curriculums_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.curriculums_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.subject_categories_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.subject_categories_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.subjects_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.subjects_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.user_types_id_seq'::pg_catalog.regclass;
@@ -243,7 +252,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79';
+SET pgmig.fingerprint = 'eddff191486ff7b44ad8063a078a0988b85dafd6f788707577b0fa5ccde5b9cd';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -461,7 +470,21 @@ CREATE TABLE IF NOT EXISTS _pgmig.rejects (
   source_table text,
   source_key jsonb,
   source_row jsonb,
-  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp()
+  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer
+);
+-- Rejects of an earlier wave that a later wave migrated, with that wave's number.
+CREATE TABLE IF NOT EXISTS _pgmig.superseded_rejects (
+  superseded_by integer NOT NULL,
+  model text NOT NULL,
+  step text NOT NULL,
+  rule integer NOT NULL,
+  reason text NOT NULL,
+  source_table text,
+  source_key jsonb,
+  source_row jsonb,
+  rejected_at timestamptz NOT NULL,
+  wave integer
 );
 CREATE TABLE IF NOT EXISTS _pgmig.sequences (
   model text NOT NULL,
@@ -487,12 +510,23 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   old_value text,
   new_value text,
   changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, step, column_name, key)
+);
+-- The candidates a repair found already held in V2 (as md5: the values are others' rows'):
+-- verify recomputes the repair from them, as migrate saw V2, whatever was deleted since.
+CREATE TABLE IF NOT EXISTS _pgmig.repairs_taken (
+  model text NOT NULL,
+  step text NOT NULL,
+  column_name text NOT NULL,
+  value_md5 text NOT NULL,
+  PRIMARY KEY (model, step, column_name, value_md5)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.reference (
   model text NOT NULL,
   table_name text NOT NULL,
   key jsonb NOT NULL,
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, table_name, key)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.targets (
@@ -513,18 +547,27 @@ RESET client_min_messages;
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
 -- records them. Added once, to a _pgmig.log that bookkeeping just made or that an earlier
--- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run.
+-- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run. The wave column
+-- (of the log, rejects, changes and reference rows) numbers the migrate run that wrote a row.
 SET client_min_messages = warning;
 DO $columns$
 BEGIN
   IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute AS a
-      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256')
-        AND NOT a.attisdropped AND a.atthasdef) < 2 THEN
+      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256', 'wave')
+        AND NOT a.attisdropped AND a.atthasdef) < 3 THEN
     ALTER TABLE _pgmig.log
       ADD COLUMN IF NOT EXISTS fingerprint text,
       ADD COLUMN IF NOT EXISTS script_sha256 text,
+      ADD COLUMN IF NOT EXISTS wave integer,
       ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
-      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
+      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), ''),
+      ALTER COLUMN wave SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.rejects
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.changes
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.reference
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
   END IF;
 END
 $columns$;
@@ -548,7 +591,7 @@ RESET client_min_messages;
 DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
-  written_names text[] := ARRAY['public.schools', 'public.users', 'public.user_roles', 'public.teacher_profiles', 'public.parent_profiles', 'public.student_profiles', 'public.permission_modules', 'public.grade_systems', 'public.class_levels', 'public.curriculums', 'public.subjects', 'public.user_types', 'public.roles']::text[];
+  written_names text[] := ARRAY['public.schools', 'public.users', 'public.user_roles', 'public.teacher_profiles', 'public.parent_profiles', 'public.student_profiles', 'public.permission_modules', 'public.permissions', 'public.grade_systems', 'public.class_levels', 'public.curriculums', 'public.subject_categories', 'public.subjects', 'public.user_types', 'public.roles', 'public.role_permissions']::text[];
   read_names text[] := ARRAY['v1.parents', 'v1.schools', 'v1.students', 'v1.teachers']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
@@ -754,54 +797,64 @@ BEGIN
                (51, 'V2', 'public.permission_modules', 'id', 'integer'),
                (52, 'V2', 'public.permission_modules', 'code', 'text'),
                (53, 'V2', 'public.permission_modules', 'name', 'text'),
-               (54, 'V2', 'public.roles', 'id', 'integer'),
-               (55, 'V2', 'public.roles', 'code', 'text'),
-               (56, 'V2', 'public.roles', 'name', 'text'),
-               (57, 'V2', 'public.roles', 'user_type_id', 'integer'),
-               (58, 'V2', 'public.schools', 'id', 'uuid'),
-               (59, 'V2', 'public.schools', 'name', 'text'),
-               (60, 'V2', 'public.schools', 'email', 'text'),
-               (61, 'V2', 'public.schools', 'phone', 'text'),
-               (62, 'V2', 'public.schools', 'street', 'text'),
-               (63, 'V2', 'public.schools', 'city', 'text'),
-               (64, 'V2', 'public.schools', 'region', 'text'),
-               (65, 'V2', 'public.schools', 'postal_code', 'text'),
-               (66, 'V2', 'public.schools', 'country', 'text'),
-               (67, 'V2', 'public.schools', 'curriculum_id', 'integer'),
-               (68, 'V2', 'public.schools', 'created_at', 'timestamp with time zone'),
-               (69, 'V2', 'public.student_profiles', 'user_id', 'uuid'),
-               (70, 'V2', 'public.student_profiles', 'school_id', 'uuid'),
-               (71, 'V2', 'public.student_profiles', 'parent_user_id', 'uuid'),
-               (72, 'V2', 'public.student_profiles', 'class_level_id', 'integer'),
-               (73, 'V2', 'public.student_profiles', 'date_of_birth', 'date'),
-               (74, 'V2', 'public.subjects', 'id', 'integer'),
-               (75, 'V2', 'public.subjects', 'code', 'text'),
-               (76, 'V2', 'public.subjects', 'name', 'text'),
-               (77, 'V2', 'public.teacher_profiles', 'user_id', 'uuid'),
-               (78, 'V2', 'public.teacher_profiles', 'school_id', 'uuid'),
-               (79, 'V2', 'public.teacher_profiles', 'subject_id', 'integer'),
-               (80, 'V2', 'public.teacher_profiles', 'street', 'text'),
-               (81, 'V2', 'public.teacher_profiles', 'city', 'text'),
-               (82, 'V2', 'public.teacher_profiles', 'region', 'text'),
-               (83, 'V2', 'public.teacher_profiles', 'postal_code', 'text'),
-               (84, 'V2', 'public.teacher_profiles', 'country', 'text'),
-               (85, 'V2', 'public.user_roles', 'id', 'uuid'),
-               (86, 'V2', 'public.user_roles', 'user_id', 'uuid'),
-               (87, 'V2', 'public.user_roles', 'role_id', 'integer'),
-               (88, 'V2', 'public.user_roles', 'school_id', 'uuid'),
-               (89, 'V2', 'public.user_types', 'id', 'integer'),
-               (90, 'V2', 'public.user_types', 'code', 'text'),
-               (91, 'V2', 'public.user_types', 'name', 'text'),
-               (92, 'V2', 'public.users', 'id', 'uuid'),
-               (93, 'V2', 'public.users', 'email', 'text'),
-               (94, 'V2', 'public.users', 'phone', 'text'),
-               (95, 'V2', 'public.users', 'first_name', 'text'),
-               (96, 'V2', 'public.users', 'middle_name', 'text'),
-               (97, 'V2', 'public.users', 'last_name', 'text'),
-               (98, 'V2', 'public.users', 'password_hash', 'text'),
-               (99, 'V2', 'public.users', 'must_reset_password', 'boolean'),
-               (100, 'V2', 'public.users', 'user_type_id', 'integer'),
-               (101, 'V2', 'public.users', 'created_at', 'timestamp with time zone')) AS e (n, side, tab, col, typ)
+               (54, 'V2', 'public.permissions', 'id', 'integer'),
+               (55, 'V2', 'public.permissions', 'module_id', 'integer'),
+               (56, 'V2', 'public.permissions', 'code', 'text'),
+               (57, 'V2', 'public.permissions', 'name', 'text'),
+               (58, 'V2', 'public.role_permissions', 'role_id', 'integer'),
+               (59, 'V2', 'public.role_permissions', 'permission_id', 'integer'),
+               (60, 'V2', 'public.roles', 'id', 'integer'),
+               (61, 'V2', 'public.roles', 'code', 'text'),
+               (62, 'V2', 'public.roles', 'name', 'text'),
+               (63, 'V2', 'public.roles', 'user_type_id', 'integer'),
+               (64, 'V2', 'public.schools', 'id', 'uuid'),
+               (65, 'V2', 'public.schools', 'name', 'text'),
+               (66, 'V2', 'public.schools', 'email', 'text'),
+               (67, 'V2', 'public.schools', 'phone', 'text'),
+               (68, 'V2', 'public.schools', 'street', 'text'),
+               (69, 'V2', 'public.schools', 'city', 'text'),
+               (70, 'V2', 'public.schools', 'region', 'text'),
+               (71, 'V2', 'public.schools', 'postal_code', 'text'),
+               (72, 'V2', 'public.schools', 'country', 'text'),
+               (73, 'V2', 'public.schools', 'curriculum_id', 'integer'),
+               (74, 'V2', 'public.schools', 'created_at', 'timestamp with time zone'),
+               (75, 'V2', 'public.student_profiles', 'user_id', 'uuid'),
+               (76, 'V2', 'public.student_profiles', 'school_id', 'uuid'),
+               (77, 'V2', 'public.student_profiles', 'parent_user_id', 'uuid'),
+               (78, 'V2', 'public.student_profiles', 'class_level_id', 'integer'),
+               (79, 'V2', 'public.student_profiles', 'date_of_birth', 'date'),
+               (80, 'V2', 'public.subject_categories', 'id', 'integer'),
+               (81, 'V2', 'public.subject_categories', 'code', 'text'),
+               (82, 'V2', 'public.subject_categories', 'name', 'text'),
+               (83, 'V2', 'public.subjects', 'id', 'integer'),
+               (84, 'V2', 'public.subjects', 'code', 'text'),
+               (85, 'V2', 'public.subjects', 'name', 'text'),
+               (86, 'V2', 'public.subjects', 'category_id', 'integer'),
+               (87, 'V2', 'public.teacher_profiles', 'user_id', 'uuid'),
+               (88, 'V2', 'public.teacher_profiles', 'school_id', 'uuid'),
+               (89, 'V2', 'public.teacher_profiles', 'subject_id', 'integer'),
+               (90, 'V2', 'public.teacher_profiles', 'street', 'text'),
+               (91, 'V2', 'public.teacher_profiles', 'city', 'text'),
+               (92, 'V2', 'public.teacher_profiles', 'region', 'text'),
+               (93, 'V2', 'public.teacher_profiles', 'postal_code', 'text'),
+               (94, 'V2', 'public.teacher_profiles', 'country', 'text'),
+               (95, 'V2', 'public.user_roles', 'id', 'uuid'),
+               (96, 'V2', 'public.user_roles', 'user_id', 'uuid'),
+               (97, 'V2', 'public.user_roles', 'role_id', 'integer'),
+               (98, 'V2', 'public.user_roles', 'school_id', 'uuid'),
+               (99, 'V2', 'public.user_types', 'id', 'integer'),
+               (100, 'V2', 'public.user_types', 'code', 'text'),
+               (101, 'V2', 'public.user_types', 'name', 'text'),
+               (102, 'V2', 'public.users', 'id', 'uuid'),
+               (103, 'V2', 'public.users', 'email', 'text'),
+               (104, 'V2', 'public.users', 'phone', 'text'),
+               (105, 'V2', 'public.users', 'first_name', 'text'),
+               (106, 'V2', 'public.users', 'middle_name', 'text'),
+               (107, 'V2', 'public.users', 'last_name', 'text'),
+               (108, 'V2', 'public.users', 'password_hash', 'text'),
+               (109, 'V2', 'public.users', 'must_reset_password', 'boolean'),
+               (110, 'V2', 'public.users', 'user_type_id', 'integer'),
+               (111, 'V2', 'public.users', 'created_at', 'timestamp with time zone')) AS e (n, side, tab, col, typ)
   LEFT JOIN pg_catalog.pg_attribute AS a
          ON a.attrelid = pg_catalog.to_regclass(e.tab) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
   WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ
@@ -844,26 +897,39 @@ CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public;
 --   One word            -> first_name only ('Cher' -> Cher, NULL, NULL)
 --   Two words           -> first_name + last_name
 --   Three or more words -> first word, the words between joined by one space, last word
---                          ('Juan Carlos de la Cruz' -> Juan, 'Carlos de la', Cruz)
+--                          ('Mary Ann Smith' -> Mary, Ann, Smith)
+--   Particles: the run of particles right before the last word belongs to the last name
+--     ('Juan Carlos de la Cruz' -> Juan, Carlos, 'de la Cruz'; 'Anna van der Berg' -> Anna,
+--     NULL, 'van der Berg'). A particle is one of: de, del, della, der, den, di, da, das, do,
+--     dos, du, la, le, van, von, ten, ter, bin, ibn, al, el (any letter case); the first word is
+--     never one (it is the first name).
 --   NULL, '' or only whitespace -> all three NULL.
---   Heuristic: no knowledge of particles ('de la'), suffixes ('Jr.') or 'Last, First'
---   order; commas and other punctuation stay part of the words.
+--   Heuristic: no knowledge of suffixes ('Jr.') or 'Last, First' order; commas and other
+--   punctuation stay part of the words.
 CREATE OR REPLACE FUNCTION _pgmig.split_name(
   full_name text,
   OUT first_name text, OUT middle_name text, OUT last_name text)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
+  -- k: where the last name starts (the first of the particles right before the last word).
   SELECT w[1],
-         CASE WHEN n > 2 THEN array_to_string(w[2:n - 1], ' ') END,
-         CASE WHEN n > 1 THEN w[n] END
-    FROM (SELECT w, cardinality(w) AS n
-            FROM (SELECT string_to_array(
-                           NULLIF(btrim(regexp_replace(full_name, '[[:space:]\u00a0]+', ' ', 'g'), ' '), ''),
-                           ' ') AS w) AS words) AS counted
+         CASE WHEN k > 2 THEN array_to_string(w[2:k - 1], ' ') END,
+         CASE WHEN n > 1 THEN array_to_string(w[k:n], ' ') END
+    FROM (SELECT w, n,
+                 coalesce((SELECT min(i) FROM generate_series(2, n - 1) AS i
+                            WHERE NOT EXISTS (SELECT 1 FROM generate_series(i, n - 1) AS j
+                                               WHERE lower(w[j]) NOT IN ('de', 'del', 'della', 'der', 'den', 'di', 'da', 'das',
+                                                                         'do', 'dos', 'du', 'la', 'le', 'van', 'von', 'ten',
+                                                                         'ter', 'bin', 'ibn', 'al', 'el'))),
+                          n) AS k
+            FROM (SELECT w, cardinality(w) AS n
+                    FROM (SELECT string_to_array(
+                                   NULLIF(btrim(regexp_replace(full_name, '[[:space:]\u00a0]+', ' ', 'g'), ' '), ''),
+                                   ' ') AS w) AS words) AS counted) AS found
 $fn$;
 COMMENT ON FUNCTION _pgmig.split_name(text) IS
-  'pgmig: full name -> (first_name, middle_name, last_name); 1 word: first only, 2: first+last, 3+: middle words joined; NULL/blank: all NULL';
+  'pgmig: full name -> (first_name, middle_name, last_name); 1 word: first only, 2: first+last, 3+: middle words joined, particles (de, van...) before the last word join it; NULL/blank: all NULL';
 
 -- phone_e164: a phone number as E.164 ('+' and 8 to 15 digits), or NULL when it can't be one.
 --   Formatting is removed: spaces, dots, dashes, slashes, parentheses. Anything else
@@ -958,7 +1024,11 @@ COMMENT ON FUNCTION _pgmig.phone_e164(text, text) IS
 --   ('12 Main St, Springfield, IL 62704, USA' -> 12 Main St | Springfield | IL | 62704 | USA).
 --   With 2 parts: street, then city = the last without its postal code
 --   ('5 Rue X, 75008 Paris, France' -> 5 Rue X | Paris | NULL | 75008 | France).
---   With 1 part: street only. NULL or blank: all NULL. Absent parts are NULL, never ''.
+--   A UK postcode is written after the post town, not after a region: with one, the rest of
+--   its part is the city and every part before it the street ('Flat 2, 10 Downing St,
+--   London SW1A 2AA, UK' -> Flat 2, 10 Downing St | London | NULL | SW1A 2AA | UK).
+--   With 1 part: the street when it has a digit (a house number: '42 Oak Ave'), else the city
+--   ('Springfield'). NULL or blank: all NULL. Absent parts are NULL, never ''.
 --   Known misses: a unit on its own part ('12 Main St, Apt 4, Springfield') is taken for
 --   the city; a region spelled out without postal code or country in a 4-part line is
 --   taken for a country only if the part before it has a digit.
@@ -1001,15 +1071,22 @@ AS $fn$
                                        ' {2,}', ' ', 'g'), ' '), '') AS rest
       FROM tailed
   )
-  SELECT CASE WHEN m >= 3 THEN array_to_string(r[1:m - 2], ', ') ELSE r[1] END,
-         CASE WHEN m >= 3 THEN r[m - 1] WHEN m = 2 THEN rest END,
-         CASE WHEN m >= 3 THEN rest END,
+  SELECT CASE WHEN town THEN array_to_string(r[1:m - 1], ', ')
+              WHEN m >= 3 THEN array_to_string(r[1:m - 2], ', ')
+              WHEN m = 1 AND r[1] !~ '[0-9]' THEN NULL
+              ELSE r[1] END,
+         CASE WHEN town OR m = 2 THEN rest
+              WHEN m >= 3 THEN r[m - 1]
+              WHEN m = 1 AND r[1] !~ '[0-9]' THEN r[1] END,
+         CASE WHEN m >= 3 AND NOT town THEN rest END,
          postal,
          country
-    FROM rest
+    FROM (SELECT x.*,
+                 coalesce(x.rest IS NOT NULL AND x.postal ~* '^[a-z]{1,2}[0-9][a-z0-9]? ?[0-9][a-z]{2}$', false) AS town
+            FROM rest AS x) AS uk
 $fn$;
 COMMENT ON FUNCTION _pgmig.address_parts(text) IS
-  'pgmig: heuristic split of a one-line comma-separated address into (street, city, region, postal_code, country); NULL where absent';
+  'pgmig: heuristic split of a one-line comma-separated address into (street, city, region, postal_code, country); UK postcodes follow the town; NULL where absent';
 
 -- ascii_fold: Latin letters with accents, and the ligatures, spelled in plain ASCII
 -- ('Zoë Ångström' -> 'Zoe Angstrom', 'Straße' -> 'Strasse', 'Æ' -> 'AE', 'Œ' -> 'OE',
@@ -1114,17 +1191,6 @@ COMMENT ON FUNCTION _pgmig.with_counter(text, integer) IS
   'pgmig: value with a counter for uniqueness repair: ana@x.org, 2 -> ana+2@x.org; other text -> value-2';
 RESET client_min_messages;
 
--- A model migrates once; rollback.sql makes it migratable again.
-DO $guard$
-BEGIN
-  IF EXISTS (SELECT 1 FROM _pgmig.log
-             WHERE model = 'school' AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
-    RAISE EXCEPTION 'model school is already migrated in this database'
-      USING HINT = 'run rollback.sql first, or verify.sql to check the result';
-  END IF;
-END
-$guard$;
-
 -- The migration must be this compile's: the scripts of another compile of the model (another
 -- model text, schema or pgmig version) would resume or add to something else.
 DO $fingerprint$
@@ -1135,13 +1201,29 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'eddff191486ff7b44ad8063a078a0988b85dafd6f788707577b0fa5ccde5b9cd';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile eddff191486ff7b44ad8063a078a0988b85dafd6f788707577b0fa5ccde5b9cd; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
 $fingerprint$;
+
+-- Waves ("one user, then everyone"): a migrate after a finished one moves only the V1 rows no
+-- earlier wave migrated (the id maps hold them), as the next wave. Its number goes on every
+-- row it writes to _pgmig (log, id maps, backups, rejects, changes, reference rows), so
+-- rollback.sql -v wave=last can undo it alone; what the first wave recorded (sequence values,
+-- rows before migrate, row digests) stays as it was.
+DO $wave$
+BEGIN
+  PERFORM pg_catalog.set_config('pgmig.wave',
+    (SELECT (coalesce(max(l.wave), 0) + 1)::text FROM _pgmig.log AS l
+     WHERE l.model = 'school' AND l.script = 'migrate' AND l.status = 'done'), false);
+  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
+    RAISE NOTICE 'model school: wave %: the V1 rows earlier waves migrated stay as they are', pg_catalog.current_setting('pgmig.wave');
+  END IF;
+END
+$wave$;
 
 -- The rows each filled table holds before migrate, counted when migrate first runs: verify
 -- fails on a row no id map holds in a table that was empty, and dates migrate's start.
@@ -1154,7 +1236,7 @@ VALUES ('school', 'public.schools', (SELECT count(*) FROM public.schools)),
        ('school', 'public.student_profiles', (SELECT count(*) FROM public.student_profiles))
 ON CONFLICT DO NOTHING;
 
--- Reference data (model.yaml:13): 3 row(s) of public.permission_modules, matched by (code);
+-- Reference data (model.yaml:15): 3 row(s) of public.permission_modules, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.permission_modules_id_seq', last_value, is_called FROM public.permission_modules_id_seq
@@ -1185,7 +1267,43 @@ WITH wanted (code, name) AS (
 INSERT INTO _pgmig.reference (model, table_name, key)
 SELECT 'school', 'public.permission_modules', jsonb_build_object('id', id) FROM inserted;
 
--- Reference data (model.yaml:19): 1 row(s) of public.grade_systems, matched by (code);
+-- Reference data (model.yaml:21): 7 row(s) of public.permissions, matched by (code);
+-- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+SELECT 'school', 'public.permissions_id_seq', last_value, is_called FROM public.permissions_id_seq
+ON CONFLICT DO NOTHING;
+-- Keys drawn below are free even where rows others wrote took keys the sequence had not reached.
+DO $sequences$
+BEGIN
+  -- Move public.permissions_id_seq past every value in public.permissions.id
+  -- (rows others wrote included): the application's next default value is a free key.
+  PERFORM setval('public.permissions_id_seq', max_value)
+  FROM (SELECT greatest(
+               (SELECT max(id) FROM public.permissions)) AS max_value) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM public.permissions_id_seq);
+END
+$sequences$;
+WITH wanted (module_id, code, name) AS (
+  VALUES ('users'::text, 'users.manage'::text, 'Create users and assign roles'::text),
+         ('users'::text, 'users.view'::text, 'See users'::text),
+         ('academics'::text, 'academics.manage'::text, 'Manage classes and subjects'::text),
+         ('academics'::text, 'academics.teach'::text, 'Teach classes and record grades'::text),
+         ('academics'::text, 'academics.view'::text, 'See classes and grades'::text),
+         ('communication'::text, 'communication.send'::text, 'Send messages to parents'::text),
+         ('communication'::text, 'communication.receive'::text, 'Receive messages from the school'::text)
+), inserted AS (
+  INSERT INTO public.permissions (module_id, code, name)
+  SELECT parent_module_id.id, w.code, w.name
+  FROM wanted AS w
+  LEFT JOIN public.permission_modules AS parent_module_id ON parent_module_id.code = w.module_id
+  ON CONFLICT (code) DO NOTHING
+  RETURNING id
+)
+INSERT INTO _pgmig.reference (model, table_name, key)
+SELECT 'school', 'public.permissions', jsonb_build_object('id', id) FROM inserted;
+
+-- Reference data (model.yaml:31): 1 row(s) of public.grade_systems, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.grade_systems_id_seq', last_value, is_called FROM public.grade_systems_id_seq
@@ -1214,7 +1332,7 @@ WITH wanted (code, name) AS (
 INSERT INTO _pgmig.reference (model, table_name, key)
 SELECT 'school', 'public.grade_systems', jsonb_build_object('id', id) FROM inserted;
 
--- Reference data (model.yaml:23): 12 row(s) of public.class_levels, matched by (grade_system_id, code);
+-- Reference data (model.yaml:35): 12 row(s) of public.class_levels, matched by (grade_system_id, code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.class_levels_id_seq', last_value, is_called FROM public.class_levels_id_seq
@@ -1255,7 +1373,7 @@ WITH wanted (grade_system_id, code, name, position) AS (
 INSERT INTO _pgmig.reference (model, table_name, key)
 SELECT 'school', 'public.class_levels', jsonb_build_object('id', id) FROM inserted;
 
--- Reference data (model.yaml:38): 1 row(s) of public.curriculums, matched by (code);
+-- Reference data (model.yaml:50): 1 row(s) of public.curriculums, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.curriculums_id_seq', last_value, is_called FROM public.curriculums_id_seq
@@ -1284,7 +1402,38 @@ WITH wanted (code, name) AS (
 INSERT INTO _pgmig.reference (model, table_name, key)
 SELECT 'school', 'public.curriculums', jsonb_build_object('id', id) FROM inserted;
 
--- Reference data (model.yaml:42): 5 row(s) of public.subjects, matched by (code);
+-- Reference data (model.yaml:54): 3 row(s) of public.subject_categories, matched by (code);
+-- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
+SELECT 'school', 'public.subject_categories_id_seq', last_value, is_called FROM public.subject_categories_id_seq
+ON CONFLICT DO NOTHING;
+-- Keys drawn below are free even where rows others wrote took keys the sequence had not reached.
+DO $sequences$
+BEGIN
+  -- Move public.subject_categories_id_seq past every value in public.subject_categories.id
+  -- (rows others wrote included): the application's next default value is a free key.
+  PERFORM setval('public.subject_categories_id_seq', max_value)
+  FROM (SELECT greatest(
+               (SELECT max(id) FROM public.subject_categories)) AS max_value) AS m
+  WHERE max_value IS NOT NULL
+    AND max_value >= (SELECT last_value FROM public.subject_categories_id_seq);
+END
+$sequences$;
+WITH wanted (code, name) AS (
+  VALUES ('CORE'::text, 'Core subjects'::text),
+         ('HUMANITIES'::text, 'Humanities'::text),
+         ('ARTS'::text, 'Arts'::text)
+), inserted AS (
+  INSERT INTO public.subject_categories (code, name)
+  SELECT w.code, w.name
+  FROM wanted AS w
+  ON CONFLICT (code) DO NOTHING
+  RETURNING id
+)
+INSERT INTO _pgmig.reference (model, table_name, key)
+SELECT 'school', 'public.subject_categories', jsonb_build_object('id', id) FROM inserted;
+
+-- Reference data (model.yaml:60): 5 row(s) of public.subjects, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.subjects_id_seq', last_value, is_called FROM public.subjects_id_seq
@@ -1301,23 +1450,24 @@ BEGIN
     AND max_value >= (SELECT last_value FROM public.subjects_id_seq);
 END
 $sequences$;
-WITH wanted (code, name) AS (
-  VALUES ('MATH'::text, 'Mathematics'::text),
-         ('ENG'::text, 'English'::text),
-         ('SCI'::text, 'Science'::text),
-         ('HIST'::text, 'History'::text),
-         ('ART'::text, 'Art'::text)
+WITH wanted (code, name, category_id) AS (
+  VALUES ('MATH'::text, 'Mathematics'::text, 'CORE'::text),
+         ('ENG'::text, 'English'::text, 'CORE'::text),
+         ('SCI'::text, 'Science'::text, 'CORE'::text),
+         ('HIST'::text, 'History'::text, 'HUMANITIES'::text),
+         ('ART'::text, 'Art'::text, 'ARTS'::text)
 ), inserted AS (
-  INSERT INTO public.subjects (code, name)
-  SELECT w.code, w.name
+  INSERT INTO public.subjects (code, name, category_id)
+  SELECT w.code, w.name, parent_category_id.id
   FROM wanted AS w
+  LEFT JOIN public.subject_categories AS parent_category_id ON parent_category_id.code = w.category_id
   ON CONFLICT (code) DO NOTHING
   RETURNING id
 )
 INSERT INTO _pgmig.reference (model, table_name, key)
 SELECT 'school', 'public.subjects', jsonb_build_object('id', id) FROM inserted;
 
--- Reference data (model.yaml:50): 3 row(s) of public.user_types, matched by (code);
+-- Reference data (model.yaml:68): 4 row(s) of public.user_types, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.user_types_id_seq', last_value, is_called FROM public.user_types_id_seq
@@ -1337,7 +1487,8 @@ $sequences$;
 WITH wanted (code, name) AS (
   VALUES ('staff'::text, 'Staff'::text),
          ('guardian'::text, 'Guardian'::text),
-         ('learner'::text, 'Learner'::text)
+         ('learner'::text, 'Learner'::text),
+         ('administrator'::text, 'Administrator'::text)
 ), inserted AS (
   INSERT INTO public.user_types (code, name)
   SELECT w.code, w.name
@@ -1348,7 +1499,7 @@ WITH wanted (code, name) AS (
 INSERT INTO _pgmig.reference (model, table_name, key)
 SELECT 'school', 'public.user_types', jsonb_build_object('id', id) FROM inserted;
 
--- Reference data (model.yaml:56): 3 row(s) of public.roles, matched by (code);
+-- Reference data (model.yaml:75): 4 row(s) of public.roles, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
 SELECT 'school', 'public.roles_id_seq', last_value, is_called FROM public.roles_id_seq
@@ -1368,7 +1519,8 @@ $sequences$;
 WITH wanted (code, name, user_type_id) AS (
   VALUES ('teacher'::text, 'Teacher'::text, 'staff'::text),
          ('parent'::text, 'Parent'::text, 'guardian'::text),
-         ('student'::text, 'Student'::text, 'learner'::text)
+         ('student'::text, 'Student'::text, 'learner'::text),
+         ('admin'::text, 'School administrator'::text, 'administrator'::text)
 ), inserted AS (
   INSERT INTO public.roles (code, name, user_type_id)
   SELECT w.code, w.name, parent_user_type_id.id
@@ -1380,8 +1532,35 @@ WITH wanted (code, name, user_type_id) AS (
 INSERT INTO _pgmig.reference (model, table_name, key)
 SELECT 'school', 'public.roles', jsonb_build_object('id', id) FROM inserted;
 
+-- Reference data (model.yaml:82): 12 row(s) of public.role_permissions, matched by (role_id, permission_id);
+-- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
+WITH wanted (role_id, permission_id) AS (
+  VALUES ('admin'::text, 'users.manage'::text),
+         ('admin'::text, 'users.view'::text),
+         ('admin'::text, 'academics.manage'::text),
+         ('admin'::text, 'academics.view'::text),
+         ('admin'::text, 'communication.send'::text),
+         ('teacher'::text, 'users.view'::text),
+         ('teacher'::text, 'academics.teach'::text),
+         ('teacher'::text, 'academics.view'::text),
+         ('teacher'::text, 'communication.send'::text),
+         ('parent'::text, 'academics.view'::text),
+         ('parent'::text, 'communication.receive'::text),
+         ('student'::text, 'academics.view'::text)
+), inserted AS (
+  INSERT INTO public.role_permissions (role_id, permission_id)
+  SELECT parent_role_id.id, parent_permission_id.id
+  FROM wanted AS w
+  LEFT JOIN public.roles AS parent_role_id ON parent_role_id.code = w.role_id
+  LEFT JOIN public.permissions AS parent_permission_id ON parent_permission_id.code = w.permission_id
+  ON CONFLICT (role_id, permission_id) DO NOTHING
+  RETURNING role_id, permission_id
+)
+INSERT INTO _pgmig.reference (model, table_name, key)
+SELECT 'school', 'public.role_permissions', jsonb_build_object('role_id', role_id, 'permission_id', permission_id) FROM inserted;
+
 -- ----------------------------------------------------------------------------
--- Step 1/10: public.schools  (model.yaml:70)
+-- Step 1/10: public.schools  (model.yaml:107)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -1393,6 +1572,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'schools', 'running')
@@ -1406,17 +1586,31 @@ BEGIN
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'schools';
 
-  -- Id map (model.yaml:72): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_schools AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:109): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_schools') IS NULL THEN
+    CREATE TABLE _pgmig.map_schools AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT s.id AS source_id
+      FROM v1.schools s
+       CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
+       LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_schools ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_schools (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT s.id AS source_id
+    SELECT s.id AS source_id
     FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
     WHERE true
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_schools
   ) AS keys;
-  ALTER TABLE _pgmig.map_schools ADD PRIMARY KEY (source_id);
   -- -v defer_constraints=on: if public.schools is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.schools');
@@ -1437,7 +1631,8 @@ BEGIN
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
        JOIN _pgmig.map_schools AS key_map ON key_map.source_id = s.id
-  WHERE true;
+  WHERE true
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1454,13 +1649,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step schools (model.yaml:70) failed: %', SQLERRM
+  RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_schools;
 
 -- ----------------------------------------------------------------------------
--- Step 2/10: public.users  (model.yaml:83)
+-- Step 2/10: public.users  (model.yaml:120)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -1474,6 +1669,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'teacher_users', 'running')
@@ -1487,22 +1683,37 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_users';
 
-  -- Id map (model.yaml:86): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_teacher_users AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:123): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_teacher_users') IS NULL THEN
+    CREATE TABLE _pgmig.map_teacher_users AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT t.id AS source_id
+      FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_teacher_users ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_teacher_users (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT t.id AS source_id
+    SELECT t.id AS source_id
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
     WHERE true
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_teacher_users
   ) AS keys;
-  ALTER TABLE _pgmig.map_teacher_users ADD PRIMARY KEY (source_id);
 
-  -- Uniqueness repair of email (model.yaml:100, on_duplicate: suffix): a value
+  -- Uniqueness repair of email (model.yaml:137, on_duplicate: suffix): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
   -- before a changed one, then source key order), gets the smallest free counter
-  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes.
+  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes, every candidate found
+  -- in public.users to _pgmig.repairs_taken.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -1514,9 +1725,16 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
        JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
   WHERE true
+    AND key_map.pgmig_wave = this_wave
     AND (coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
+    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
+    SELECT DISTINCT 'school', 'teacher_users', 'email', md5(r.value)
+    FROM pgmig_repair AS r
+    WHERE r.value IS NOT NULL
+      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+    ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
@@ -1534,9 +1752,10 @@ BEGIN
   n_repaired_all := n_repaired_all + n_repaired;
   DROP TABLE pgmig_repair;
 
-  -- Uniqueness repair of phone (model.yaml:101, on_duplicate: clear): a value
+  -- Uniqueness repair of phone (model.yaml:138, on_duplicate: clear): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
-  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes.
+  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes, every candidate found
+  -- in public.users to _pgmig.repairs_taken.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -1548,9 +1767,16 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
        JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
   WHERE true
+    AND key_map.pgmig_wave = this_wave
     AND (_pgmig.phone_e164(t.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
+    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
+    SELECT DISTINCT 'school', 'teacher_users', 'phone', md5(r.value)
+    FROM pgmig_repair AS r
+    WHERE r.value IS NOT NULL
+      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+    ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
@@ -1588,7 +1814,8 @@ BEGIN
        JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
        LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'teacher_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'teacher_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
-  WHERE true;
+  WHERE true
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1606,13 +1833,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:83) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_teacher_users;
 
 -- ----------------------------------------------------------------------------
--- Step 3/10: public.user_roles  (model.yaml:103)
+-- Step 3/10: public.user_roles  (model.yaml:140)
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after teacher_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
@@ -1626,6 +1853,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'teacher_roles', 'running')
@@ -1640,18 +1868,33 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_roles';
 
-  -- Id map (model.yaml:106): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_teacher_roles AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:143): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_teacher_roles') IS NULL THEN
+    CREATE TABLE _pgmig.map_teacher_roles AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT t.id AS source_id
+      FROM v1.teachers t
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_teacher_roles ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_teacher_roles (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT t.id AS source_id
+    SELECT t.id AS source_id
     FROM v1.teachers t
        LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
     WHERE true
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_teacher_roles
   ) AS keys;
-  ALTER TABLE _pgmig.map_teacher_roles ADD PRIMARY KEY (source_id);
   -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.user_roles');
@@ -1666,7 +1909,8 @@ BEGIN
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
        JOIN _pgmig.map_teacher_roles AS key_map ON key_map.source_id = t.id
-  WHERE true;
+  WHERE true
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1683,12 +1927,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 4/10: public.teacher_profiles  (model.yaml:112)
+-- Step 4/10: public.teacher_profiles  (model.yaml:149)
 --   after schools (foreign key teacher_profiles_school_id_fkey (school_id))
 --   after teacher_users (foreign key teacher_profiles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
@@ -1702,6 +1946,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'teacher_profiles', 'running')
@@ -1717,8 +1962,10 @@ BEGIN
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_profiles';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE _pgmig.map_teacher_profiles (user_id uuid, PRIMARY KEY (user_id));
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_teacher_profiles') IS NULL THEN
+    CREATE TABLE _pgmig.map_teacher_profiles (user_id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id));
+  END IF;
   -- -v defer_constraints=on: if public.teacher_profiles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.teacher_profiles');
@@ -1739,10 +1986,11 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
     WHERE true
+      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS key_map WHERE key_map.user_id = id_teacher_users.id)
     RETURNING user_id
   )
-  INSERT INTO _pgmig.map_teacher_profiles (user_id)
-  SELECT user_id FROM inserted;
+  INSERT INTO _pgmig.map_teacher_profiles (user_id, pgmig_wave)
+  SELECT user_id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1759,12 +2007,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 5/10: public.users  (model.yaml:133)
+-- Step 5/10: public.users  (model.yaml:170)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -1778,6 +2026,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'parent_users', 'running')
@@ -1791,22 +2040,37 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_users';
 
-  -- Id map (model.yaml:136): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_parent_users AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:173): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_parent_users') IS NULL THEN
+    CREATE TABLE _pgmig.map_parent_users AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT p.id AS source_id
+      FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_parent_users ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_parent_users (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT p.id AS source_id
+    SELECT p.id AS source_id
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
     WHERE true
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_parent_users
   ) AS keys;
-  ALTER TABLE _pgmig.map_parent_users ADD PRIMARY KEY (source_id);
 
-  -- Uniqueness repair of email (model.yaml:149, on_duplicate: suffix): a value
+  -- Uniqueness repair of email (model.yaml:186, on_duplicate: suffix): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
   -- before a changed one, then source key order), gets the smallest free counter
-  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes.
+  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes, every candidate found
+  -- in public.users to _pgmig.repairs_taken.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -1818,9 +2082,16 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
        JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
   WHERE true
+    AND key_map.pgmig_wave = this_wave
     AND (coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
+    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
+    SELECT DISTINCT 'school', 'parent_users', 'email', md5(r.value)
+    FROM pgmig_repair AS r
+    WHERE r.value IS NOT NULL
+      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+    ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
@@ -1838,9 +2109,10 @@ BEGIN
   n_repaired_all := n_repaired_all + n_repaired;
   DROP TABLE pgmig_repair;
 
-  -- Uniqueness repair of phone (model.yaml:150, on_duplicate: clear): a value
+  -- Uniqueness repair of phone (model.yaml:187, on_duplicate: clear): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
-  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes.
+  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes, every candidate found
+  -- in public.users to _pgmig.repairs_taken.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -1852,9 +2124,16 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
        JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
   WHERE true
+    AND key_map.pgmig_wave = this_wave
     AND (_pgmig.phone_e164(p.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
+    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
+    SELECT DISTINCT 'school', 'parent_users', 'phone', md5(r.value)
+    FROM pgmig_repair AS r
+    WHERE r.value IS NOT NULL
+      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+    ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
@@ -1892,7 +2171,8 @@ BEGIN
        JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
        LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'parent_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'parent_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
-  WHERE true;
+  WHERE true
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1910,13 +2190,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:133) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_parent_users;
 
 -- ----------------------------------------------------------------------------
--- Step 6/10: public.user_roles  (model.yaml:152)
+-- Step 6/10: public.user_roles  (model.yaml:189)
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after parent_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
@@ -1930,6 +2210,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'parent_roles', 'running')
@@ -1944,18 +2225,33 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_roles';
 
-  -- Id map (model.yaml:155): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_parent_roles AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:192): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_parent_roles') IS NULL THEN
+    CREATE TABLE _pgmig.map_parent_roles AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT p.id AS source_id
+      FROM v1.parents p
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_parent_roles ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_parent_roles (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT p.id AS source_id
+    SELECT p.id AS source_id
     FROM v1.parents p
        LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
     WHERE true
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_parent_roles
   ) AS keys;
-  ALTER TABLE _pgmig.map_parent_roles ADD PRIMARY KEY (source_id);
   -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.user_roles');
@@ -1970,7 +2266,8 @@ BEGIN
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
        JOIN _pgmig.map_parent_roles AS key_map ON key_map.source_id = p.id
-  WHERE true;
+  WHERE true
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1987,12 +2284,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 7/10: public.parent_profiles  (model.yaml:161)
+-- Step 7/10: public.parent_profiles  (model.yaml:198)
 --   after schools (foreign key parent_profiles_school_id_fkey (school_id))
 --   after parent_users (foreign key parent_profiles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
@@ -2006,6 +2303,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'parent_profiles', 'running')
@@ -2020,8 +2318,10 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_profiles';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE _pgmig.map_parent_profiles (user_id uuid, PRIMARY KEY (user_id));
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_parent_profiles') IS NULL THEN
+    CREATE TABLE _pgmig.map_parent_profiles (user_id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id));
+  END IF;
   -- -v defer_constraints=on: if public.parent_profiles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.parent_profiles');
@@ -2040,10 +2340,11 @@ BEGIN
        LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
     WHERE true
+      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS key_map WHERE key_map.user_id = id_parent_users.id)
     RETURNING user_id
   )
-  INSERT INTO _pgmig.map_parent_profiles (user_id)
-  SELECT user_id FROM inserted;
+  INSERT INTO _pgmig.map_parent_profiles (user_id, pgmig_wave)
+  SELECT user_id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -2060,12 +2361,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 8/10: public.users  (model.yaml:173)
+-- Step 8/10: public.users  (model.yaml:210)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -2079,6 +2380,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'student_users', 'running')
@@ -2092,22 +2394,37 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_users';
 
-  -- Id map (model.yaml:176): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_student_users AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:213): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_student_users') IS NULL THEN
+    CREATE TABLE _pgmig.map_student_users AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT s.id AS source_id
+      FROM v1.students s
+       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_student_users ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_student_users (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT s.id AS source_id
+    SELECT s.id AS source_id
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
     WHERE true
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_student_users
   ) AS keys;
-  ALTER TABLE _pgmig.map_student_users ADD PRIMARY KEY (source_id);
 
-  -- Uniqueness repair of email (model.yaml:189, on_duplicate: suffix): a value
+  -- Uniqueness repair of email (model.yaml:226, on_duplicate: suffix): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
   -- before a changed one, then source key order), gets the smallest free counter
-  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes.
+  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes, every candidate found
+  -- in public.users to _pgmig.repairs_taken.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -2119,9 +2436,16 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
        JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
   WHERE true
+    AND key_map.pgmig_wave = this_wave
     AND (coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
+    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
+    SELECT DISTINCT 'school', 'student_users', 'email', md5(r.value)
+    FROM pgmig_repair AS r
+    WHERE r.value IS NOT NULL
+      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+    ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
@@ -2139,9 +2463,10 @@ BEGIN
   n_repaired_all := n_repaired_all + n_repaired;
   DROP TABLE pgmig_repair;
 
-  -- Uniqueness repair of phone (model.yaml:190, on_duplicate: clear): a value
+  -- Uniqueness repair of phone (model.yaml:227, on_duplicate: clear): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
-  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes.
+  -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes, every candidate found
+  -- in public.users to _pgmig.repairs_taken.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
   SELECT jsonb_build_object('id', key_map.id) AS key,
          jsonb_build_object('source_id', key_map.source_id) AS source_order,
@@ -2153,9 +2478,16 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
        JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
   WHERE true
+    AND key_map.pgmig_wave = this_wave
     AND (_pgmig.phone_e164(s.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
+    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
+    SELECT DISTINCT 'school', 'student_users', 'phone', md5(r.value)
+    FROM pgmig_repair AS r
+    WHERE r.value IS NOT NULL
+      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+    ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
@@ -2193,7 +2525,8 @@ BEGIN
        JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
        LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'student_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'student_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
-  WHERE true;
+  WHERE true
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -2211,13 +2544,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:173) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 ANALYZE _pgmig.map_student_users;
 
 -- ----------------------------------------------------------------------------
--- Step 9/10: public.user_roles  (model.yaml:192)
+-- Step 9/10: public.user_roles  (model.yaml:229)
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after student_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
@@ -2231,6 +2564,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'student_roles', 'running')
@@ -2245,18 +2579,33 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_roles';
 
-  -- Id map (model.yaml:195): one new key per distinct (source_id).
-  CREATE TABLE _pgmig.map_student_roles AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:232): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_student_roles') IS NULL THEN
+    CREATE TABLE _pgmig.map_student_roles AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT s.id AS source_id
+      FROM v1.students s
+       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_student_roles ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_student_roles (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT s.id AS source_id
+    SELECT s.id AS source_id
     FROM v1.students s
        LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
     WHERE true
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_student_roles
   ) AS keys;
-  ALTER TABLE _pgmig.map_student_roles ADD PRIMARY KEY (source_id);
   -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.user_roles');
@@ -2271,7 +2620,8 @@ BEGIN
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
        JOIN _pgmig.map_student_roles AS key_map ON key_map.source_id = s.id
-  WHERE true;
+  WHERE true
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -2288,12 +2638,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 10/10: public.student_profiles  (model.yaml:202)
+-- Step 10/10: public.student_profiles  (model.yaml:239)
 --   after parent_users (foreign key student_profiles_parent_user_id_fkey (parent_user_id))
 --   after schools (foreign key student_profiles_school_id_fkey (school_id))
 --   after student_users (foreign key student_profiles_user_id_fkey (user_id))
@@ -2308,6 +2658,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('school', 'migrate', 'student_profiles', 'running')
@@ -2324,8 +2675,10 @@ BEGIN
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$');
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_profiles';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE _pgmig.map_student_profiles (user_id uuid, PRIMARY KEY (user_id));
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_student_profiles') IS NULL THEN
+    CREATE TABLE _pgmig.map_student_profiles (user_id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id));
+  END IF;
   -- -v defer_constraints=on: if public.student_profiles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.student_profiles');
@@ -2344,10 +2697,11 @@ BEGIN
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
     WHERE true
+      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS key_map WHERE key_map.user_id = id_student_users.id)
     RETURNING user_id
   )
-  INSERT INTO _pgmig.map_student_profiles (user_id)
-  SELECT user_id FROM inserted;
+  INSERT INTO _pgmig.map_student_profiles (user_id, pgmig_wave)
+  SELECT user_id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -2364,9 +2718,23 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
+
+-- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):
+-- migrate.sql run twice by mistake. Refused, and rolled back with this transaction.
+DO $guard$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.wave')::integer > 1
+     AND NOT EXISTS (SELECT 1 FROM _pgmig.log AS l
+                     WHERE l.model = 'school' AND l.script = 'migrate' AND l.status = 'done'
+                       AND l.wave = pg_catalog.current_setting('pgmig.wave')::integer AND l.rows_out > 0) THEN
+    RAISE EXCEPTION 'model school is already migrated in this database: wave % finds no V1 row that earlier waves left; nothing was changed', pg_catalog.current_setting('pgmig.wave')
+      USING HINT = 'run rollback.sql first to migrate again, or verify.sql to check the result';
+  END IF;
+END
+$guard$;
 
 -- Fresh statistics for the filled tables: verify's joins and the application's first
 -- queries plan on them.
@@ -2382,56 +2750,58 @@ ANALYZE public.student_profiles;
 -- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
 -- row's xmin no longer says when it was written) and a dump and restore gives every row a
 -- new one, while both keep the row's text.
--- step schools (model.yaml:70)
+SET client_min_messages = warning;
+-- step schools (model.yaml:107)
 ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_schools AS mapped SET row_digest = md5(t::text)
 FROM public.schools AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step teacher_users (model.yaml:83)
+-- step teacher_users (model.yaml:120)
 ALTER TABLE _pgmig.map_teacher_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_teacher_users AS mapped SET row_digest = md5(t::text)
 FROM public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step teacher_roles (model.yaml:103)
+-- step teacher_roles (model.yaml:140)
 ALTER TABLE _pgmig.map_teacher_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_teacher_roles AS mapped SET row_digest = md5(t::text)
 FROM public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step teacher_profiles (model.yaml:112)
+-- step teacher_profiles (model.yaml:149)
 ALTER TABLE _pgmig.map_teacher_profiles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_teacher_profiles AS mapped SET row_digest = md5(t::text)
 FROM public.teacher_profiles AS t
 WHERE t.user_id = mapped.user_id AND mapped.row_digest IS NULL;
--- step parent_users (model.yaml:133)
+-- step parent_users (model.yaml:170)
 ALTER TABLE _pgmig.map_parent_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_parent_users AS mapped SET row_digest = md5(t::text)
 FROM public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step parent_roles (model.yaml:152)
+-- step parent_roles (model.yaml:189)
 ALTER TABLE _pgmig.map_parent_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_parent_roles AS mapped SET row_digest = md5(t::text)
 FROM public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step parent_profiles (model.yaml:161)
+-- step parent_profiles (model.yaml:198)
 ALTER TABLE _pgmig.map_parent_profiles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_parent_profiles AS mapped SET row_digest = md5(t::text)
 FROM public.parent_profiles AS t
 WHERE t.user_id = mapped.user_id AND mapped.row_digest IS NULL;
--- step student_users (model.yaml:173)
+-- step student_users (model.yaml:210)
 ALTER TABLE _pgmig.map_student_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_student_users AS mapped SET row_digest = md5(t::text)
 FROM public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step student_roles (model.yaml:192)
+-- step student_roles (model.yaml:229)
 ALTER TABLE _pgmig.map_student_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_student_roles AS mapped SET row_digest = md5(t::text)
 FROM public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step student_profiles (model.yaml:202)
+-- step student_profiles (model.yaml:239)
 ALTER TABLE _pgmig.map_student_profiles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_student_profiles AS mapped SET row_digest = md5(t::text)
 FROM public.student_profiles AS t
 WHERE t.user_id = mapped.user_id AND mapped.row_digest IS NULL;
+RESET client_min_messages;
 
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.
@@ -2446,6 +2816,10 @@ FROM (
   SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
         FROM _pgmig.changes AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
+        FROM _pgmig.repairs_taken AS b WHERE b.model = 'school') AS x
   UNION ALL
   SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line

@@ -6,8 +6,10 @@
 -- restores the sequences it moved. Rows others wrote since are left alone: rollback refuses,
 -- before deleting anything, while a row of others references a migrated row (deleting it
 -- would fire V2's foreign keys on that row) or a migrated row was changed since migrate.
+-- Migrated in waves (--only, then the rest): every wave is undone, unless -v wave=last says
+-- to undo the last one alone (V2 and _pgmig as that wave found them).
 --   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v cascade=on] [-v modified=delete]
---        [-v lock_timeout=5s] [-v statement_timeout=0]
+--        [-v wave=all|last] [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
 -- own catalog first, so no function, operator or type of a user schema can stand in for a
@@ -70,6 +72,21 @@ BEGIN
   END IF;
 END
 $modified$;
+\if :{?wave}
+\else
+\set wave all
+\endif
+-- -v wave says which waves to undo: all (the default: V2 as it was before the first migrate)
+-- or last (the last migrate run's rows alone). Anything else stops the script here.
+SET pgmig.rollback_wave = :'wave';
+DO $wave$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.rollback_wave') NOT IN ('all', 'last') THEN
+    RAISE EXCEPTION 'wave must be all or last, not "%"', pg_catalog.current_setting('pgmig.rollback_wave')
+      USING HINT = 'psql -v wave=last undoes the last migrate run alone; without it rollback undoes every wave';
+  END IF;
+END
+$wave$;
 
 BEGIN;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
@@ -133,18 +150,23 @@ BEGIN
            ('schema', NULL, 'public', 'USAGE'),
            ('table', 'public', 'permission_modules', 'SELECT, DELETE'),
            ('sequence', 'public', 'permission_modules_id_seq', 'SELECT, UPDATE'),
+           ('table', 'public', 'permissions', 'SELECT, DELETE'),
+           ('sequence', 'public', 'permissions_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'grade_systems', 'SELECT, DELETE'),
            ('sequence', 'public', 'grade_systems_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'class_levels', 'SELECT, DELETE'),
            ('sequence', 'public', 'class_levels_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'curriculums', 'SELECT, DELETE'),
            ('sequence', 'public', 'curriculums_id_seq', 'SELECT, UPDATE'),
+           ('table', 'public', 'subject_categories', 'SELECT, DELETE'),
+           ('sequence', 'public', 'subject_categories_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'subjects', 'SELECT, DELETE'),
            ('sequence', 'public', 'subjects_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'user_types', 'SELECT, DELETE'),
            ('sequence', 'public', 'user_types_id_seq', 'SELECT, UPDATE'),
            ('table', 'public', 'roles', 'SELECT, DELETE'),
            ('sequence', 'public', 'roles_id_seq', 'SELECT, UPDATE'),
+           ('table', 'public', 'role_permissions', 'SELECT, DELETE'),
            ('table', 'public', 'schools', 'SELECT, DELETE'),
            ('table', 'public', 'users', 'SELECT, DELETE'),
            ('table', 'public', 'user_roles', 'SELECT, DELETE'),
@@ -196,7 +218,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79';
+SET pgmig.fingerprint = 'eddff191486ff7b44ad8063a078a0988b85dafd6f788707577b0fa5ccde5b9cd';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -235,12 +257,16 @@ DECLARE
 BEGIN
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.permission_modules_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.permission_modules_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.permissions_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.permissions_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.grade_systems_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.grade_systems_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.class_levels_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.class_levels_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.curriculums_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.curriculums_id_seq'::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.subject_categories_id_seq'::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.subject_categories_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.subjects_id_seq'::pg_catalog.regclass;
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', 'public.subjects_id_seq'::pg_catalog.regclass, increment);
   SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = 'public.user_types_id_seq'::pg_catalog.regclass;
@@ -402,7 +428,7 @@ $guard$;
 DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
-  written_names text[] := ARRAY['public.schools', 'public.users', 'public.user_roles', 'public.teacher_profiles', 'public.parent_profiles', 'public.student_profiles', 'public.permission_modules', 'public.grade_systems', 'public.class_levels', 'public.curriculums', 'public.subjects', 'public.user_types', 'public.roles']::text[];
+  written_names text[] := ARRAY['public.schools', 'public.users', 'public.user_roles', 'public.teacher_profiles', 'public.parent_profiles', 'public.student_profiles', 'public.permission_modules', 'public.permissions', 'public.grade_systems', 'public.class_levels', 'public.curriculums', 'public.subject_categories', 'public.subjects', 'public.user_types', 'public.roles', 'public.role_permissions']::text[];
   read_names text[] := ARRAY['v1.parents', 'v1.schools', 'v1.students', 'v1.teachers']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
@@ -567,13 +593,32 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'eddff191486ff7b44ad8063a078a0988b85dafd6f788707577b0fa5ccde5b9cd';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile eddff191486ff7b44ad8063a078a0988b85dafd6f788707577b0fa5ccde5b9cd; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
+
+-- The first wave undone, for every statement below (pgmig.undo_from): 1 for -v wave=all, the
+-- last wave's number for -v wave=last. to_jsonb: a _pgmig.log of a pgmig without waves has
+-- no wave column (its one migrate is the first wave).
+DO $wave$
+DECLARE
+  last_wave integer;
+BEGIN
+  SELECT coalesce(max(coalesce((pg_catalog.to_jsonb(l) ->> 'wave')::integer, 1)), 1) INTO last_wave
+  FROM _pgmig.log AS l
+  WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done');
+  PERFORM pg_catalog.set_config('pgmig.undo_from',
+    CASE pg_catalog.current_setting('pgmig.rollback_wave') WHEN 'all' THEN '1' ELSE last_wave::text END, true);
+  IF last_wave > 1 THEN
+    RAISE NOTICE 'model school: % waves migrated; undoing %', last_wave,
+      CASE pg_catalog.current_setting('pgmig.rollback_wave') WHEN 'all' THEN 'all of them' ELSE 'wave ' || last_wave END;
+  END IF;
+END
+$wave$;
 
 -- What rollback would do to rows it did not write, found before anything is deleted. The
 -- filled tables are locked against writes until COMMIT (EXCLUSIVE: reads go on), so no row
@@ -588,24 +633,44 @@ LOCK TABLE public.schools, public.users, public.user_roles, public.teacher_profi
 SET client_min_messages = warning;
 CREATE TABLE IF NOT EXISTS _pgmig.map_student_profiles AS SELECT user_id FROM public.student_profiles AS t WHERE false;
 ALTER TABLE _pgmig.map_student_profiles ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_student_profiles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_student_roles AS SELECT id FROM public.user_roles AS t WHERE false;
 ALTER TABLE _pgmig.map_student_roles ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_student_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_student_users AS SELECT id FROM public.users AS t WHERE false;
 ALTER TABLE _pgmig.map_student_users ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_student_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_parent_profiles AS SELECT user_id FROM public.parent_profiles AS t WHERE false;
 ALTER TABLE _pgmig.map_parent_profiles ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_parent_profiles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_parent_roles AS SELECT id FROM public.user_roles AS t WHERE false;
 ALTER TABLE _pgmig.map_parent_roles ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_parent_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_parent_users AS SELECT id FROM public.users AS t WHERE false;
 ALTER TABLE _pgmig.map_parent_users ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_parent_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_teacher_profiles AS SELECT user_id FROM public.teacher_profiles AS t WHERE false;
 ALTER TABLE _pgmig.map_teacher_profiles ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_teacher_profiles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_teacher_roles AS SELECT id FROM public.user_roles AS t WHERE false;
 ALTER TABLE _pgmig.map_teacher_roles ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_teacher_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_teacher_users AS SELECT id FROM public.users AS t WHERE false;
 ALTER TABLE _pgmig.map_teacher_users ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_teacher_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_schools AS SELECT id FROM public.schools AS t WHERE false;
 ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 RESET client_min_messages;
 DO $check$
 DECLARE
@@ -616,20 +681,22 @@ DECLARE
   finding text;
   refusals text[] := '{}';
   allowed text[] := '{}';
+  -- -v wave: the first wave undone (the rows of earlier waves are not this rollback's).
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
-  -- public.student_profiles, step student_profiles (model.yaml:202): migrated rows changed since migrate, or deleted.
+  -- public.student_profiles, step student_profiles (model.yaml:239): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
           FROM public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.student_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_profiles', 'model.yaml:202');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_profiles', 'model.yaml:239');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -638,31 +705,31 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_student_profiles AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.student_profiles AS t WHERE t.user_id = mapped.user_id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.student_profiles AS t WHERE t.user_id = mapped.user_id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.student_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'student_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_student_profiles AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_student_profiles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.student_profiles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'student_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.user_roles, step student_roles (model.yaml:192): migrated rows changed since migrate, or deleted.
+  -- public.user_roles, step student_roles (model.yaml:229): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_roles', 'model.yaml:192');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_roles', 'model.yaml:229');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -671,31 +738,31 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_student_roles AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'student_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_student_roles AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_student_roles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'student_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.users, step student_users (model.yaml:173): migrated rows changed since migrate, or deleted.
+  -- public.users, step student_users (model.yaml:210): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_users', 'model.yaml:173');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_users', 'model.yaml:210');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -704,31 +771,31 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_student_users AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'student_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_student_users AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_student_users AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'student_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.parent_profiles, step parent_profiles (model.yaml:161): migrated rows changed since migrate, or deleted.
+  -- public.parent_profiles, step parent_profiles (model.yaml:198): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
           FROM public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.parent_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_profiles', 'model.yaml:161');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_profiles', 'model.yaml:198');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -737,31 +804,31 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_parent_profiles AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.parent_profiles AS t WHERE t.user_id = mapped.user_id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.parent_profiles AS t WHERE t.user_id = mapped.user_id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.parent_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'parent_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.parent_profiles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'parent_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.user_roles, step parent_roles (model.yaml:152): migrated rows changed since migrate, or deleted.
+  -- public.user_roles, step parent_roles (model.yaml:189): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_roles', 'model.yaml:152');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_roles', 'model.yaml:189');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -770,31 +837,31 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_parent_roles AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'parent_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_parent_roles AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_parent_roles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'parent_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.users, step parent_users (model.yaml:133): migrated rows changed since migrate, or deleted.
+  -- public.users, step parent_users (model.yaml:170): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_users', 'model.yaml:133');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_users', 'model.yaml:170');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -803,31 +870,31 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_parent_users AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'parent_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_parent_users AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_parent_users AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'parent_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.teacher_profiles, step teacher_profiles (model.yaml:112): migrated rows changed since migrate, or deleted.
+  -- public.teacher_profiles, step teacher_profiles (model.yaml:149): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
           FROM public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.teacher_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_profiles', 'model.yaml:112');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_profiles', 'model.yaml:149');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -836,31 +903,31 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_teacher_profiles AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.teacher_profiles AS t WHERE t.user_id = mapped.user_id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.teacher_profiles AS t WHERE t.user_id = mapped.user_id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.teacher_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'teacher_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.teacher_profiles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'teacher_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.user_roles, step teacher_roles (model.yaml:103): migrated rows changed since migrate, or deleted.
+  -- public.user_roles, step teacher_roles (model.yaml:140): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_roles', 'model.yaml:103');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_roles', 'model.yaml:140');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -869,31 +936,31 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_teacher_roles AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'teacher_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'teacher_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.users, step teacher_users (model.yaml:83): migrated rows changed since migrate, or deleted.
+  -- public.users, step teacher_users (model.yaml:120): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_users', 'model.yaml:83');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_users', 'model.yaml:120');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -902,31 +969,31 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_teacher_users AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'teacher_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_teacher_users AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_teacher_users AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'teacher_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.schools, step schools (model.yaml:70): migrated rows changed since migrate, or deleted.
+  -- public.schools, step schools (model.yaml:107): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.schools', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'schools', 'model.yaml:70');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'schools', 'model.yaml:107');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -935,13 +1002,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_schools AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.schools AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.schools AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.schools', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'schools', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_schools AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_schools AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.schools', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -950,114 +1017,114 @@ BEGIN
   -- public.parent_profiles (school_id) → public.schools (parent_profiles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.parent_profiles AS c
-  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
+  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.parent_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.schools', 'parent_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.schools', 'parent_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.parent_profiles (user_id) → public.users (parent_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.parent_profiles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.parent_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'parent_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'parent_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.student_profiles (parent_user_id) → public.users (student_profiles_parent_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.student_profiles AS c
-  WHERE (c.parent_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
+  WHERE (c.parent_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.student_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'student_profiles_parent_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'student_profiles_parent_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.student_profiles (school_id) → public.schools (student_profiles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.student_profiles AS c
-  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
+  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.student_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.schools', 'student_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.schools', 'student_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.student_profiles (user_id) → public.users (student_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.student_profiles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.student_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'student_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'student_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.teacher_profiles (school_id) → public.schools (teacher_profiles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.teacher_profiles AS c
-  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
+  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.teacher_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.schools', 'teacher_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.schools', 'teacher_profiles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.teacher_profiles (user_id) → public.users (teacher_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.teacher_profiles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.teacher_profiles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'teacher_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'teacher_profiles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.user_roles (school_id) → public.schools (user_roles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.user_roles AS c
-  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id)
+  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.schools', 'user_roles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.schools', 'user_roles_school_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.user_roles (user_id) → public.users (user_roles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.user_roles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'user_roles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'user_roles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   IF pg_catalog.cardinality(refusals) > 0 THEN
@@ -1073,11 +1140,12 @@ BEGIN
 END
 $check$;
 
--- Undo step 10/10: public.student_profiles  (model.yaml:202)
+-- Undo step 10/10: public.student_profiles  (model.yaml:239)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -1085,26 +1153,32 @@ BEGIN
   IF to_regclass('_pgmig.map_student_profiles') IS NOT NULL THEN
     DELETE FROM public.student_profiles AS t
     USING _pgmig.map_student_profiles AS mapped
-    WHERE t.user_id = mapped.user_id;
+    WHERE t.user_id = mapped.user_id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_student_profiles;
+    ELSE
+      DELETE FROM _pgmig.map_student_profiles AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'student_profiles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo student_profiles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo student_profiles (model.yaml:202): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo student_profiles (model.yaml:239): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_student_profiles;
 
--- Undo step 9/10: public.user_roles  (model.yaml:192)
+-- Undo step 9/10: public.user_roles  (model.yaml:229)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -1112,26 +1186,32 @@ BEGIN
   IF to_regclass('_pgmig.map_student_roles') IS NOT NULL THEN
     DELETE FROM public.user_roles AS t
     USING _pgmig.map_student_roles AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_student_roles;
+    ELSE
+      DELETE FROM _pgmig.map_student_roles AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'student_roles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo student_roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo student_roles (model.yaml:192): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo student_roles (model.yaml:229): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_student_roles;
 
--- Undo step 8/10: public.users  (model.yaml:173)
+-- Undo step 8/10: public.users  (model.yaml:210)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -1139,26 +1219,32 @@ BEGIN
   IF to_regclass('_pgmig.map_student_users') IS NOT NULL THEN
     DELETE FROM public.users AS t
     USING _pgmig.map_student_users AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_student_users;
+    ELSE
+      DELETE FROM _pgmig.map_student_users AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'student_users', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo student_users: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo student_users (model.yaml:173): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo student_users (model.yaml:210): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_student_users;
 
--- Undo step 7/10: public.parent_profiles  (model.yaml:161)
+-- Undo step 7/10: public.parent_profiles  (model.yaml:198)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -1166,26 +1252,32 @@ BEGIN
   IF to_regclass('_pgmig.map_parent_profiles') IS NOT NULL THEN
     DELETE FROM public.parent_profiles AS t
     USING _pgmig.map_parent_profiles AS mapped
-    WHERE t.user_id = mapped.user_id;
+    WHERE t.user_id = mapped.user_id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_parent_profiles;
+    ELSE
+      DELETE FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'parent_profiles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo parent_profiles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo parent_profiles (model.yaml:161): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo parent_profiles (model.yaml:198): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_parent_profiles;
 
--- Undo step 6/10: public.user_roles  (model.yaml:152)
+-- Undo step 6/10: public.user_roles  (model.yaml:189)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -1193,26 +1285,32 @@ BEGIN
   IF to_regclass('_pgmig.map_parent_roles') IS NOT NULL THEN
     DELETE FROM public.user_roles AS t
     USING _pgmig.map_parent_roles AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_parent_roles;
+    ELSE
+      DELETE FROM _pgmig.map_parent_roles AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'parent_roles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo parent_roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo parent_roles (model.yaml:152): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo parent_roles (model.yaml:189): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_parent_roles;
 
--- Undo step 5/10: public.users  (model.yaml:133)
+-- Undo step 5/10: public.users  (model.yaml:170)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -1220,26 +1318,32 @@ BEGIN
   IF to_regclass('_pgmig.map_parent_users') IS NOT NULL THEN
     DELETE FROM public.users AS t
     USING _pgmig.map_parent_users AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_parent_users;
+    ELSE
+      DELETE FROM _pgmig.map_parent_users AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'parent_users', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo parent_users: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo parent_users (model.yaml:133): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo parent_users (model.yaml:170): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_parent_users;
 
--- Undo step 4/10: public.teacher_profiles  (model.yaml:112)
+-- Undo step 4/10: public.teacher_profiles  (model.yaml:149)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -1247,26 +1351,32 @@ BEGIN
   IF to_regclass('_pgmig.map_teacher_profiles') IS NOT NULL THEN
     DELETE FROM public.teacher_profiles AS t
     USING _pgmig.map_teacher_profiles AS mapped
-    WHERE t.user_id = mapped.user_id;
+    WHERE t.user_id = mapped.user_id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_teacher_profiles;
+    ELSE
+      DELETE FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'teacher_profiles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo teacher_profiles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo teacher_profiles (model.yaml:112): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo teacher_profiles (model.yaml:149): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_teacher_profiles;
 
--- Undo step 3/10: public.user_roles  (model.yaml:103)
+-- Undo step 3/10: public.user_roles  (model.yaml:140)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -1274,26 +1384,32 @@ BEGIN
   IF to_regclass('_pgmig.map_teacher_roles') IS NOT NULL THEN
     DELETE FROM public.user_roles AS t
     USING _pgmig.map_teacher_roles AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_teacher_roles;
+    ELSE
+      DELETE FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'teacher_roles', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo teacher_roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo teacher_roles (model.yaml:103): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo teacher_roles (model.yaml:140): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_teacher_roles;
 
--- Undo step 2/10: public.users  (model.yaml:83)
+-- Undo step 2/10: public.users  (model.yaml:120)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -1301,26 +1417,32 @@ BEGIN
   IF to_regclass('_pgmig.map_teacher_users') IS NOT NULL THEN
     DELETE FROM public.users AS t
     USING _pgmig.map_teacher_users AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_teacher_users;
+    ELSE
+      DELETE FROM _pgmig.map_teacher_users AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'teacher_users', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo teacher_users: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo teacher_users (model.yaml:83): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo teacher_users (model.yaml:120): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_teacher_users;
 
--- Undo step 1/10: public.schools  (model.yaml:70)
+-- Undo step 1/10: public.schools  (model.yaml:107)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -1328,22 +1450,53 @@ BEGIN
   IF to_regclass('_pgmig.map_schools') IS NOT NULL THEN
     DELETE FROM public.schools AS t
     USING _pgmig.map_schools AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_schools;
+    ELSE
+      DELETE FROM _pgmig.map_schools AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('school', 'rollback', 'schools', started, clock_timestamp(), n_deleted, 'done');
   RAISE NOTICE 'undo schools: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo schools (model.yaml:70): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo schools (model.yaml:107): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_schools;
 
--- Undo reference data (model.yaml:56): the rows of public.roles migrate inserted,
+-- Undo reference data (model.yaml:82): the rows of public.role_permissions migrate inserted,
+-- except those a row still uses (written since by others).
+DO $undo$
+DECLARE
+  n_deleted bigint;
+  n_kept bigint;
+BEGIN
+
+  DELETE FROM public.role_permissions AS t
+  USING _pgmig.reference AS r
+  WHERE r.model = 'school' AND r.table_name = 'public.role_permissions'
+    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
+    AND t.role_id = CAST(r.key ->> 'role_id' AS integer) AND t.permission_id = CAST(r.key ->> 'permission_id' AS integer);
+  GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  SELECT count(*) INTO n_kept
+  FROM public.role_permissions AS t
+  JOIN _pgmig.reference AS r ON t.role_id = CAST(r.key ->> 'role_id' AS integer) AND t.permission_id = CAST(r.key ->> 'permission_id' AS integer)
+  WHERE r.model = 'school' AND r.table_name = 'public.role_permissions';
+  -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
+  DELETE FROM _pgmig.reference AS r
+  WHERE r.model = 'school' AND r.table_name = 'public.role_permissions'
+    AND NOT EXISTS (SELECT 1 FROM public.role_permissions AS t WHERE t.role_id = CAST(r.key ->> 'role_id' AS integer) AND t.permission_id = CAST(r.key ->> 'permission_id' AS integer));
+  RAISE NOTICE 'undo reference public.role_permissions: % rows deleted, % kept (still used)', n_deleted, n_kept;
+END
+$undo$;
+
+-- Undo reference data (model.yaml:75): the rows of public.roles migrate inserted,
 -- except those a row still uses (written since by others).
 DO $undo$
 DECLARE
@@ -1354,7 +1507,9 @@ BEGIN
   DELETE FROM public.roles AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.roles'
+    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer)
+    AND NOT EXISTS (SELECT 1 FROM public.role_permissions AS c WHERE c.role_id = t.id)
     AND NOT EXISTS (SELECT 1 FROM public.user_roles AS c WHERE c.role_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
   SELECT count(*) INTO n_kept
@@ -1378,7 +1533,7 @@ BEGIN
 END
 $undo$;
 
--- Undo reference data (model.yaml:50): the rows of public.user_types migrate inserted,
+-- Undo reference data (model.yaml:68): the rows of public.user_types migrate inserted,
 -- except those a row still uses (written since by others).
 DO $undo$
 DECLARE
@@ -1389,6 +1544,7 @@ BEGIN
   DELETE FROM public.user_types AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.user_types'
+    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer)
     AND NOT EXISTS (SELECT 1 FROM public.roles AS c WHERE c.user_type_id = t.id)
     AND NOT EXISTS (SELECT 1 FROM public.users AS c WHERE c.user_type_id = t.id);
@@ -1414,7 +1570,7 @@ BEGIN
 END
 $undo$;
 
--- Undo reference data (model.yaml:42): the rows of public.subjects migrate inserted,
+-- Undo reference data (model.yaml:60): the rows of public.subjects migrate inserted,
 -- except those a row still uses (written since by others).
 DO $undo$
 DECLARE
@@ -1425,6 +1581,7 @@ BEGIN
   DELETE FROM public.subjects AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.subjects'
+    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer)
     AND NOT EXISTS (SELECT 1 FROM public.teacher_profiles AS c WHERE c.subject_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1449,7 +1606,43 @@ BEGIN
 END
 $undo$;
 
--- Undo reference data (model.yaml:38): the rows of public.curriculums migrate inserted,
+-- Undo reference data (model.yaml:54): the rows of public.subject_categories migrate inserted,
+-- except those a row still uses (written since by others).
+DO $undo$
+DECLARE
+  n_deleted bigint;
+  n_kept bigint;
+BEGIN
+
+  DELETE FROM public.subject_categories AS t
+  USING _pgmig.reference AS r
+  WHERE r.model = 'school' AND r.table_name = 'public.subject_categories'
+    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
+    AND t.id = CAST(r.key ->> 'id' AS integer)
+    AND NOT EXISTS (SELECT 1 FROM public.subjects AS c WHERE c.category_id = t.id);
+  GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  SELECT count(*) INTO n_kept
+  FROM public.subject_categories AS t
+  JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
+  WHERE r.model = 'school' AND r.table_name = 'public.subject_categories';
+  -- public.subject_categories_id_seq back to its value before migrate, unless rows written since in
+  -- public.subject_categories.id need it higher.
+  PERFORM setval('public.subject_categories_id_seq',
+                 greatest(saved.last_value, remaining.max_value),
+                 CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
+  FROM _pgmig.sequences AS saved,
+       (SELECT greatest(
+                 (SELECT max(id) FROM public.subject_categories)) AS max_value) AS remaining
+  WHERE saved.model = 'school' AND saved.sequence = 'public.subject_categories_id_seq';
+  -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
+  DELETE FROM _pgmig.reference AS r
+  WHERE r.model = 'school' AND r.table_name = 'public.subject_categories'
+    AND NOT EXISTS (SELECT 1 FROM public.subject_categories AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
+  RAISE NOTICE 'undo reference public.subject_categories: % rows deleted, % kept (still used)', n_deleted, n_kept;
+END
+$undo$;
+
+-- Undo reference data (model.yaml:50): the rows of public.curriculums migrate inserted,
 -- except those a row still uses (written since by others).
 DO $undo$
 DECLARE
@@ -1460,6 +1653,7 @@ BEGIN
   DELETE FROM public.curriculums AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.curriculums'
+    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer)
     AND NOT EXISTS (SELECT 1 FROM public.schools AS c WHERE c.curriculum_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1484,7 +1678,7 @@ BEGIN
 END
 $undo$;
 
--- Undo reference data (model.yaml:23): the rows of public.class_levels migrate inserted,
+-- Undo reference data (model.yaml:35): the rows of public.class_levels migrate inserted,
 -- except those a row still uses (written since by others).
 DO $undo$
 DECLARE
@@ -1495,6 +1689,7 @@ BEGIN
   DELETE FROM public.class_levels AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.class_levels'
+    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer)
     AND NOT EXISTS (SELECT 1 FROM public.student_profiles AS c WHERE c.class_level_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1519,7 +1714,7 @@ BEGIN
 END
 $undo$;
 
--- Undo reference data (model.yaml:19): the rows of public.grade_systems migrate inserted,
+-- Undo reference data (model.yaml:31): the rows of public.grade_systems migrate inserted,
 -- except those a row still uses (written since by others).
 DO $undo$
 DECLARE
@@ -1530,6 +1725,7 @@ BEGIN
   DELETE FROM public.grade_systems AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.grade_systems'
+    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.id = CAST(r.key ->> 'id' AS integer)
     AND NOT EXISTS (SELECT 1 FROM public.class_levels AS c WHERE c.grade_system_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1554,7 +1750,43 @@ BEGIN
 END
 $undo$;
 
--- Undo reference data (model.yaml:13): the rows of public.permission_modules migrate inserted,
+-- Undo reference data (model.yaml:21): the rows of public.permissions migrate inserted,
+-- except those a row still uses (written since by others).
+DO $undo$
+DECLARE
+  n_deleted bigint;
+  n_kept bigint;
+BEGIN
+
+  DELETE FROM public.permissions AS t
+  USING _pgmig.reference AS r
+  WHERE r.model = 'school' AND r.table_name = 'public.permissions'
+    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
+    AND t.id = CAST(r.key ->> 'id' AS integer)
+    AND NOT EXISTS (SELECT 1 FROM public.role_permissions AS c WHERE c.permission_id = t.id);
+  GET DIAGNOSTICS n_deleted = ROW_COUNT;
+  SELECT count(*) INTO n_kept
+  FROM public.permissions AS t
+  JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
+  WHERE r.model = 'school' AND r.table_name = 'public.permissions';
+  -- public.permissions_id_seq back to its value before migrate, unless rows written since in
+  -- public.permissions.id need it higher.
+  PERFORM setval('public.permissions_id_seq',
+                 greatest(saved.last_value, remaining.max_value),
+                 CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
+  FROM _pgmig.sequences AS saved,
+       (SELECT greatest(
+                 (SELECT max(id) FROM public.permissions)) AS max_value) AS remaining
+  WHERE saved.model = 'school' AND saved.sequence = 'public.permissions_id_seq';
+  -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
+  DELETE FROM _pgmig.reference AS r
+  WHERE r.model = 'school' AND r.table_name = 'public.permissions'
+    AND NOT EXISTS (SELECT 1 FROM public.permissions AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
+  RAISE NOTICE 'undo reference public.permissions: % rows deleted, % kept (still used)', n_deleted, n_kept;
+END
+$undo$;
+
+-- Undo reference data (model.yaml:15): the rows of public.permission_modules migrate inserted,
 -- except those a row still uses (written since by others).
 DO $undo$
 DECLARE
@@ -1565,7 +1797,9 @@ BEGIN
   DELETE FROM public.permission_modules AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.permission_modules'
-    AND t.id = CAST(r.key ->> 'id' AS integer);
+    AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
+    AND t.id = CAST(r.key ->> 'id' AS integer)
+    AND NOT EXISTS (SELECT 1 FROM public.permissions AS c WHERE c.module_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
   SELECT count(*) INTO n_kept
   FROM public.permission_modules AS t
@@ -1588,14 +1822,57 @@ BEGIN
 END
 $undo$;
 
-DELETE FROM _pgmig.changes WHERE model = 'school';
-DELETE FROM _pgmig.rejects WHERE model = 'school';
-DELETE FROM _pgmig.batches WHERE model = 'school';
-DELETE FROM _pgmig.sequences WHERE model = 'school';
-DELETE FROM _pgmig.targets WHERE model = 'school';
-DELETE FROM _pgmig.seals WHERE model = 'school';
+-- The undone waves' bookkeeping goes. What the first wave recorded for all of them (sequence
+-- values and row counts before migrate, batches) goes with the first wave only; the seals of
+-- the waves that stay are made anew without the undone ones'.
+DELETE FROM _pgmig.changes WHERE model = 'school' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
+DELETE FROM _pgmig.rejects WHERE model = 'school' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
+-- The values migrate found taken are not recorded by wave: they go with the first wave.
+DELETE FROM _pgmig.repairs_taken WHERE model = 'school' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+-- The rejects of the waves that stay, which an undone wave migrated, are rejects again.
+WITH restored AS (
+  DELETE FROM _pgmig.superseded_rejects AS g
+  WHERE g.model = 'school' AND g.superseded_by >= pg_catalog.current_setting('pgmig.undo_from')::integer
+  RETURNING g.*
+)
+INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+SELECT g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+FROM restored AS g
+WHERE coalesce(g.wave, 1) < pg_catalog.current_setting('pgmig.undo_from')::integer;
+DELETE FROM _pgmig.batches WHERE model = 'school' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.sequences WHERE model = 'school' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.targets WHERE model = 'school' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+-- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
+-- reference rows) against these digests before it trusts them.
+INSERT INTO _pgmig.seals (model, subject, rows, digest)
+SELECT 'school', d.subject, d.rows, d.digest
+FROM (
+  -- (subject, rows, digest) of the bookkeeping.
+  SELECT '_pgmig.rejects' AS subject, count(*) AS rows, md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), '')) AS digest
+  FROM (SELECT ROW(b.step, b.rule, b.reason, b.source_table, b.source_key, b.source_row)::text AS line
+        FROM _pgmig.rejects AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+        FROM _pgmig.changes AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
+        FROM _pgmig.repairs_taken AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+        FROM _pgmig.sequences AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+        FROM _pgmig.reference AS b WHERE b.model = 'school') AS x
+) AS d
+ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+DELETE FROM _pgmig.seals WHERE model = 'school' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 UPDATE _pgmig.log SET status = 'rolled back'
-WHERE model = 'school' AND script = 'migrate' AND status IN ('running', 'done');
+WHERE model = 'school' AND script = 'migrate' AND status IN ('running', 'done')
+  AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('school', 'rollback', '(all)', clock_timestamp(), 'done');
 

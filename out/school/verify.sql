@@ -83,18 +83,23 @@ BEGIN
            ('schema', NULL, 'public', 'USAGE'),
            ('table', 'public', 'permission_modules', 'SELECT'),
            ('sequence', 'public', 'permission_modules_id_seq', 'SELECT'),
+           ('table', 'public', 'permissions', 'SELECT'),
+           ('sequence', 'public', 'permissions_id_seq', 'SELECT'),
            ('table', 'public', 'grade_systems', 'SELECT'),
            ('sequence', 'public', 'grade_systems_id_seq', 'SELECT'),
            ('table', 'public', 'class_levels', 'SELECT'),
            ('sequence', 'public', 'class_levels_id_seq', 'SELECT'),
            ('table', 'public', 'curriculums', 'SELECT'),
            ('sequence', 'public', 'curriculums_id_seq', 'SELECT'),
+           ('table', 'public', 'subject_categories', 'SELECT'),
+           ('sequence', 'public', 'subject_categories_id_seq', 'SELECT'),
            ('table', 'public', 'subjects', 'SELECT'),
            ('sequence', 'public', 'subjects_id_seq', 'SELECT'),
            ('table', 'public', 'user_types', 'SELECT'),
            ('sequence', 'public', 'user_types_id_seq', 'SELECT'),
            ('table', 'public', 'roles', 'SELECT'),
            ('sequence', 'public', 'roles_id_seq', 'SELECT'),
+           ('table', 'public', 'role_permissions', 'SELECT'),
            ('table', 'public', 'schools', 'SELECT'),
            ('table', 'public', 'users', 'SELECT'),
            ('table', 'public', 'user_roles', 'SELECT'),
@@ -458,9 +463,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'eddff191486ff7b44ad8063a078a0988b85dafd6f788707577b0fa5ccde5b9cd';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile aebb2409648d4e505968f744b0e10220f60c0c15f51f3cca78f7108c33bb7d79; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile eddff191486ff7b44ad8063a078a0988b85dafd6f788707577b0fa5ccde5b9cd; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -573,6 +578,10 @@ BEGIN
   FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
         FROM _pgmig.changes AS b WHERE b.model = 'school') AS x
   UNION ALL
+  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
+        FROM _pgmig.repairs_taken AS b WHERE b.model = 'school') AS x
+  UNION ALL
   SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
         FROM _pgmig.sequences AS b WHERE b.model = 'school') AS x
@@ -585,7 +594,7 @@ BEGIN
     ON s.subject = d.subject
   WHERE d.digest IS DISTINCT FROM s.digest;
   IF changed IS NULL THEN
-    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, sequences, reference)';
+    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, repairs_taken, sequences, reference)';
   ELSE
     RAISE NOTICE 'FAIL  bookkeeping changed since migrate: %', changed;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
@@ -593,7 +602,7 @@ BEGIN
 END
 $check$;
 
--- Reference data (model.yaml:13): every row of public.permission_modules the model declares is there;
+-- Reference data (model.yaml:15): every row of public.permission_modules the model declares is there;
 -- the rows migrate inserted have every column the model gives (a row that was there before is
 -- left as it was).
 DO $check$
@@ -628,7 +637,47 @@ BEGIN
 END
 $check$;
 
--- Reference data (model.yaml:19): every row of public.grade_systems the model declares is there;
+-- Reference data (model.yaml:21): every row of public.permissions the model declares is there;
+-- the rows migrate inserted have every column the model gives (a row that was there before is
+-- left as it was).
+DO $check$
+DECLARE
+  n_missing bigint;
+  n_different bigint;
+  n_kept_different bigint;
+BEGIN
+  WITH wanted (module_id, code, name) AS (
+    VALUES ('users'::text, 'users.manage'::text, 'Create users and assign roles'::text),
+         ('users'::text, 'users.view'::text, 'See users'::text),
+         ('academics'::text, 'academics.manage'::text, 'Manage classes and subjects'::text),
+         ('academics'::text, 'academics.teach'::text, 'Teach classes and record grades'::text),
+         ('academics'::text, 'academics.view'::text, 'See classes and grades'::text),
+         ('communication'::text, 'communication.send'::text, 'Send messages to parents'::text),
+         ('communication'::text, 'communication.receive'::text, 'Receive messages from the school'::text)
+  ), found AS (
+    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
+                        WHERE r.model = 'school' AND r.table_name = 'public.permissions' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
+    FROM public.permissions AS t
+  )
+  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.module_id IS NOT DISTINCT FROM parent_module_id.id AND t.name IS NOT DISTINCT FROM w.name))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.module_id IS NOT DISTINCT FROM parent_module_id.id AND t.name IS NOT DISTINCT FROM w.name)))
+  INTO n_missing, n_different, n_kept_different
+  FROM wanted AS w
+  LEFT JOIN public.permission_modules AS parent_module_id ON parent_module_id.code = w.module_id;
+  IF n_missing = 0 AND n_different = 0 THEN
+    RAISE NOTICE 'PASS  reference public.permissions: all 7 rows present, those migrate inserted as declared';
+  ELSE
+    RAISE NOTICE 'FAIL  reference public.permissions: % of 7 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_kept_different > 0 THEN
+    RAISE NOTICE 'INFO  reference public.permissions: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
+  END IF;
+END
+$check$;
+
+-- Reference data (model.yaml:31): every row of public.grade_systems the model declares is there;
 -- the rows migrate inserted have every column the model gives (a row that was there before is
 -- left as it was).
 DO $check$
@@ -661,7 +710,7 @@ BEGIN
 END
 $check$;
 
--- Reference data (model.yaml:23): every row of public.class_levels the model declares is there;
+-- Reference data (model.yaml:35): every row of public.class_levels the model declares is there;
 -- the rows migrate inserted have every column the model gives (a row that was there before is
 -- left as it was).
 DO $check$
@@ -706,7 +755,7 @@ BEGIN
 END
 $check$;
 
--- Reference data (model.yaml:38): every row of public.curriculums the model declares is there;
+-- Reference data (model.yaml:50): every row of public.curriculums the model declares is there;
 -- the rows migrate inserted have every column the model gives (a row that was there before is
 -- left as it was).
 DO $check$
@@ -739,7 +788,7 @@ BEGIN
 END
 $check$;
 
--- Reference data (model.yaml:42): every row of public.subjects the model declares is there;
+-- Reference data (model.yaml:54): every row of public.subject_categories the model declares is there;
 -- the rows migrate inserted have every column the model gives (a row that was there before is
 -- left as it was).
 DO $check$
@@ -749,21 +798,57 @@ DECLARE
   n_kept_different bigint;
 BEGIN
   WITH wanted (code, name) AS (
-    VALUES ('MATH'::text, 'Mathematics'::text),
-         ('ENG'::text, 'English'::text),
-         ('SCI'::text, 'Science'::text),
-         ('HIST'::text, 'History'::text),
-         ('ART'::text, 'Art'::text)
+    VALUES ('CORE'::text, 'Core subjects'::text),
+         ('HUMANITIES'::text, 'Humanities'::text),
+         ('ARTS'::text, 'Arts'::text)
   ), found AS (
     SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
-                        WHERE r.model = 'school' AND r.table_name = 'public.subjects' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
-    FROM public.subjects AS t
+                        WHERE r.model = 'school' AND r.table_name = 'public.subject_categories' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
+    FROM public.subject_categories AS t
   )
   SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
          count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name))),
          count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name)))
   INTO n_missing, n_different, n_kept_different
   FROM wanted AS w;
+  IF n_missing = 0 AND n_different = 0 THEN
+    RAISE NOTICE 'PASS  reference public.subject_categories: all 3 rows present, those migrate inserted as declared';
+  ELSE
+    RAISE NOTICE 'FAIL  reference public.subject_categories: % of 3 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_kept_different > 0 THEN
+    RAISE NOTICE 'INFO  reference public.subject_categories: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
+  END IF;
+END
+$check$;
+
+-- Reference data (model.yaml:60): every row of public.subjects the model declares is there;
+-- the rows migrate inserted have every column the model gives (a row that was there before is
+-- left as it was).
+DO $check$
+DECLARE
+  n_missing bigint;
+  n_different bigint;
+  n_kept_different bigint;
+BEGIN
+  WITH wanted (code, name, category_id) AS (
+    VALUES ('MATH'::text, 'Mathematics'::text, 'CORE'::text),
+         ('ENG'::text, 'English'::text, 'CORE'::text),
+         ('SCI'::text, 'Science'::text, 'CORE'::text),
+         ('HIST'::text, 'History'::text, 'HUMANITIES'::text),
+         ('ART'::text, 'Art'::text, 'ARTS'::text)
+  ), found AS (
+    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
+                        WHERE r.model = 'school' AND r.table_name = 'public.subjects' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
+    FROM public.subjects AS t
+  )
+  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name AND t.category_id IS NOT DISTINCT FROM parent_category_id.id))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND NOT t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name AND t.category_id IS NOT DISTINCT FROM parent_category_id.id)))
+  INTO n_missing, n_different, n_kept_different
+  FROM wanted AS w
+  LEFT JOIN public.subject_categories AS parent_category_id ON parent_category_id.code = w.category_id;
   IF n_missing = 0 AND n_different = 0 THEN
     RAISE NOTICE 'PASS  reference public.subjects: all 5 rows present, those migrate inserted as declared';
   ELSE
@@ -776,7 +861,7 @@ BEGIN
 END
 $check$;
 
--- Reference data (model.yaml:50): every row of public.user_types the model declares is there;
+-- Reference data (model.yaml:68): every row of public.user_types the model declares is there;
 -- the rows migrate inserted have every column the model gives (a row that was there before is
 -- left as it was).
 DO $check$
@@ -788,7 +873,8 @@ BEGIN
   WITH wanted (code, name) AS (
     VALUES ('staff'::text, 'Staff'::text),
          ('guardian'::text, 'Guardian'::text),
-         ('learner'::text, 'Learner'::text)
+         ('learner'::text, 'Learner'::text),
+         ('administrator'::text, 'Administrator'::text)
   ), found AS (
     SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
                         WHERE r.model = 'school' AND r.table_name = 'public.user_types' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
@@ -800,9 +886,9 @@ BEGIN
   INTO n_missing, n_different, n_kept_different
   FROM wanted AS w;
   IF n_missing = 0 AND n_different = 0 THEN
-    RAISE NOTICE 'PASS  reference public.user_types: all 3 rows present, those migrate inserted as declared';
+    RAISE NOTICE 'PASS  reference public.user_types: all 4 rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference public.user_types: % of 3 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
+    RAISE NOTICE 'FAIL  reference public.user_types: % of 4 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
   IF n_kept_different > 0 THEN
@@ -811,7 +897,7 @@ BEGIN
 END
 $check$;
 
--- Reference data (model.yaml:56): every row of public.roles the model declares is there;
+-- Reference data (model.yaml:75): every row of public.roles the model declares is there;
 -- the rows migrate inserted have every column the model gives (a row that was there before is
 -- left as it was).
 DO $check$
@@ -823,7 +909,8 @@ BEGIN
   WITH wanted (code, name, user_type_id) AS (
     VALUES ('teacher'::text, 'Teacher'::text, 'staff'::text),
          ('parent'::text, 'Parent'::text, 'guardian'::text),
-         ('student'::text, 'Student'::text, 'learner'::text)
+         ('student'::text, 'Student'::text, 'learner'::text),
+         ('admin'::text, 'School administrator'::text, 'administrator'::text)
   ), found AS (
     SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
                         WHERE r.model = 'school' AND r.table_name = 'public.roles' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
@@ -836,9 +923,9 @@ BEGIN
   FROM wanted AS w
   LEFT JOIN public.user_types AS parent_user_type_id ON parent_user_type_id.code = w.user_type_id;
   IF n_missing = 0 AND n_different = 0 THEN
-    RAISE NOTICE 'PASS  reference public.roles: all 3 rows present, those migrate inserted as declared';
+    RAISE NOTICE 'PASS  reference public.roles: all 4 rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference public.roles: % of 3 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
+    RAISE NOTICE 'FAIL  reference public.roles: % of 4 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
   IF n_kept_different > 0 THEN
@@ -847,8 +934,54 @@ BEGIN
 END
 $check$;
 
+-- Reference data (model.yaml:82): every row of public.role_permissions the model declares is there;
+-- the rows migrate inserted have every column the model gives (a row that was there before is
+-- left as it was).
+DO $check$
+DECLARE
+  n_missing bigint;
+  n_different bigint;
+  n_kept_different bigint;
+BEGIN
+  WITH wanted (role_id, permission_id) AS (
+    VALUES ('admin'::text, 'users.manage'::text),
+         ('admin'::text, 'users.view'::text),
+         ('admin'::text, 'academics.manage'::text),
+         ('admin'::text, 'academics.view'::text),
+         ('admin'::text, 'communication.send'::text),
+         ('teacher'::text, 'users.view'::text),
+         ('teacher'::text, 'academics.teach'::text),
+         ('teacher'::text, 'academics.view'::text),
+         ('teacher'::text, 'communication.send'::text),
+         ('parent'::text, 'academics.view'::text),
+         ('parent'::text, 'communication.receive'::text),
+         ('student'::text, 'academics.view'::text)
+  ), found AS (
+    SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
+                        WHERE r.model = 'school' AND r.table_name = 'public.role_permissions' AND t.role_id = CAST(r.key ->> 'role_id' AS integer) AND t.permission_id = CAST(r.key ->> 'permission_id' AS integer)) AS _pgmig_inserted
+    FROM public.role_permissions AS t
+  )
+  SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.role_id = parent_role_id.id AND t.permission_id = parent_permission_id.id)),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.role_id = parent_role_id.id AND t.permission_id = parent_permission_id.id AND t._pgmig_inserted AND NOT (true))),
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.role_id = parent_role_id.id AND t.permission_id = parent_permission_id.id AND NOT t._pgmig_inserted AND NOT (true)))
+  INTO n_missing, n_different, n_kept_different
+  FROM wanted AS w
+  LEFT JOIN public.roles AS parent_role_id ON parent_role_id.code = w.role_id
+  LEFT JOIN public.permissions AS parent_permission_id ON parent_permission_id.code = w.permission_id;
+  IF n_missing = 0 AND n_different = 0 THEN
+    RAISE NOTICE 'PASS  reference public.role_permissions: all 12 rows present, those migrate inserted as declared';
+  ELSE
+    RAISE NOTICE 'FAIL  reference public.role_permissions: % of 12 rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_kept_different > 0 THEN
+    RAISE NOTICE 'INFO  reference public.role_permissions: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
+  END IF;
+END
+$check$;
+
 -- ----------------------------------------------------------------------------
--- Step 1/10: public.schools  (model.yaml:70)
+-- Step 1/10: public.schools  (model.yaml:107)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -880,7 +1013,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step schools (model.yaml:70) failed: %', SQLERRM
+  RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -927,7 +1060,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step schools (model.yaml:70) failed: %', SQLERRM
+  RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -951,12 +1084,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step schools (model.yaml:70) failed: %', SQLERRM
+  RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 2/10: public.users  (model.yaml:83)
+-- Step 2/10: public.users  (model.yaml:120)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -988,7 +1121,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:83) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -996,8 +1129,8 @@ $check$;
 -- Compared: id, email, phone, first_name, middle_name, last_name, must_reset_password, user_type_id, created_at
 -- Not compared (not repeatable by design): password_hash
 -- Repaired values are recomputed here as migrate's repair made them (same rounds, same
--- order, same counters), from V1 and the V2 rows that were there when the step ran; what
--- _pgmig.changes records must be the same changes.
+-- order, same counters), from V1 and the values migrate found taken in V2 when the step ran
+-- (_pgmig.repairs_taken, sealed); what _pgmig.changes records must be the same changes.
 DO $check$
 DECLARE
   err_detail text;
@@ -1007,7 +1140,7 @@ DECLARE
   n_repairs_differ bigint;
 BEGIN
   WITH RECURSIVE pgmig_rounds_email (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of email (model.yaml:100): round 0 holds every row's own value.
+    -- Repair of email (model.yaml:137): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) AS text), CAST(coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) AS text), 1, true, 0
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
@@ -1016,7 +1149,7 @@ BEGIN
     WHERE true
       AND (coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT))) IS NOT NULL
     UNION ALL
-    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- Each round moves, all at once, the rows whose value a V2 row held at migrate or a row of
     -- this step that comes first (its own value before a changed one, then source key
     -- order); the rounds end when none moved.
     SELECT r.key, r.source_order, r.original,
@@ -1027,11 +1160,9 @@ BEGIN
                  bool_or(r.moved) OVER () AS going_on,
                  r.value IS NOT NULL
                  AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
-                      OR EXISTS (SELECT 1 FROM public.users AS t
-                                 WHERE t.email = CAST(r.value AS text)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE t.id = mapped.id)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE t.id = mapped.id)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE t.id = mapped.id))) AS moves
+                      OR EXISTS (SELECT 1 FROM _pgmig.repairs_taken AS k
+                                 WHERE k.model = 'school' AND k.step = 'teacher_users'
+                                   AND k.column_name = 'email' AND k.value_md5 = md5(r.value))) AS moves
           FROM pgmig_rounds_email AS r) AS r
     WHERE r.going_on
   ), pgmig_repaired_email AS (
@@ -1040,7 +1171,7 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_email AS x)
       AND r.value IS DISTINCT FROM r.original
   ), pgmig_rounds_phone (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of phone (model.yaml:101): round 0 holds every row's own value.
+    -- Repair of phone (model.yaml:138): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(_pgmig.phone_e164(t.phone) AS text), CAST(_pgmig.phone_e164(t.phone) AS text), 1, true, 0
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
@@ -1049,7 +1180,7 @@ BEGIN
     WHERE true
       AND (_pgmig.phone_e164(t.phone)) IS NOT NULL
     UNION ALL
-    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- Each round moves, all at once, the rows whose value a V2 row held at migrate or a row of
     -- this step that comes first (its own value before a changed one, then source key
     -- order); the rounds end when none moved.
     SELECT r.key, r.source_order, r.original,
@@ -1060,11 +1191,9 @@ BEGIN
                  bool_or(r.moved) OVER () AS going_on,
                  r.value IS NOT NULL
                  AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
-                      OR EXISTS (SELECT 1 FROM public.users AS t
-                                 WHERE t.phone = CAST(r.value AS text)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE t.id = mapped.id)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE t.id = mapped.id)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE t.id = mapped.id))) AS moves
+                      OR EXISTS (SELECT 1 FROM _pgmig.repairs_taken AS k
+                                 WHERE k.model = 'school' AND k.step = 'teacher_users'
+                                   AND k.column_name = 'phone' AND k.value_md5 = md5(r.value))) AS moves
           FROM pgmig_rounds_phone AS r) AS r
     WHERE r.going_on
   ), pgmig_repaired_phone AS (
@@ -1125,13 +1254,13 @@ BEGIN
   IF n_repairs_differ = 0 THEN
     RAISE NOTICE 'PASS  teacher_users: repairs of email, phone recomputed, as _pgmig.changes records them';
   ELSE
-    RAISE NOTICE 'FAIL  teacher_users: repairs of email, phone: % changes differ between the recomputation and _pgmig.changes (a V2 row deleted since migrate also makes them differ)', n_repairs_differ;
+    RAISE NOTICE 'FAIL  teacher_users: repairs of email, phone: % changes differ between the recomputation and _pgmig.changes', n_repairs_differ;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:83) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1155,7 +1284,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:83) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1181,12 +1310,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:83) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 3/10: public.user_roles  (model.yaml:103)
+-- Step 3/10: public.user_roles  (model.yaml:140)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1219,7 +1348,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1260,7 +1389,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1284,7 +1413,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1308,7 +1437,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1332,12 +1461,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:103) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 4/10: public.teacher_profiles  (model.yaml:112)
+-- Step 4/10: public.teacher_profiles  (model.yaml:149)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1371,7 +1500,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1416,7 +1545,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1440,7 +1569,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1464,7 +1593,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1488,12 +1617,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:112) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 5/10: public.users  (model.yaml:133)
+-- Step 5/10: public.users  (model.yaml:170)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1525,7 +1654,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:133) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1533,8 +1662,8 @@ $check$;
 -- Compared: id, email, phone, first_name, middle_name, last_name, must_reset_password, user_type_id, created_at
 -- Not compared (not repeatable by design): password_hash
 -- Repaired values are recomputed here as migrate's repair made them (same rounds, same
--- order, same counters), from V1 and the V2 rows that were there when the step ran; what
--- _pgmig.changes records must be the same changes.
+-- order, same counters), from V1 and the values migrate found taken in V2 when the step ran
+-- (_pgmig.repairs_taken, sealed); what _pgmig.changes records must be the same changes.
 DO $check$
 DECLARE
   err_detail text;
@@ -1544,7 +1673,7 @@ DECLARE
   n_repairs_differ bigint;
 BEGIN
   WITH RECURSIVE pgmig_rounds_email (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of email (model.yaml:149): round 0 holds every row's own value.
+    -- Repair of email (model.yaml:186): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) AS text), CAST(coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) AS text), 1, true, 0
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
@@ -1553,7 +1682,7 @@ BEGIN
     WHERE true
       AND (coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT))) IS NOT NULL
     UNION ALL
-    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- Each round moves, all at once, the rows whose value a V2 row held at migrate or a row of
     -- this step that comes first (its own value before a changed one, then source key
     -- order); the rounds end when none moved.
     SELECT r.key, r.source_order, r.original,
@@ -1564,10 +1693,9 @@ BEGIN
                  bool_or(r.moved) OVER () AS going_on,
                  r.value IS NOT NULL
                  AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
-                      OR EXISTS (SELECT 1 FROM public.users AS t
-                                 WHERE t.email = CAST(r.value AS text)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE t.id = mapped.id)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE t.id = mapped.id))) AS moves
+                      OR EXISTS (SELECT 1 FROM _pgmig.repairs_taken AS k
+                                 WHERE k.model = 'school' AND k.step = 'parent_users'
+                                   AND k.column_name = 'email' AND k.value_md5 = md5(r.value))) AS moves
           FROM pgmig_rounds_email AS r) AS r
     WHERE r.going_on
   ), pgmig_repaired_email AS (
@@ -1576,7 +1704,7 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_email AS x)
       AND r.value IS DISTINCT FROM r.original
   ), pgmig_rounds_phone (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of phone (model.yaml:150): round 0 holds every row's own value.
+    -- Repair of phone (model.yaml:187): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(_pgmig.phone_e164(p.phone) AS text), CAST(_pgmig.phone_e164(p.phone) AS text), 1, true, 0
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
@@ -1585,7 +1713,7 @@ BEGIN
     WHERE true
       AND (_pgmig.phone_e164(p.phone)) IS NOT NULL
     UNION ALL
-    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- Each round moves, all at once, the rows whose value a V2 row held at migrate or a row of
     -- this step that comes first (its own value before a changed one, then source key
     -- order); the rounds end when none moved.
     SELECT r.key, r.source_order, r.original,
@@ -1596,10 +1724,9 @@ BEGIN
                  bool_or(r.moved) OVER () AS going_on,
                  r.value IS NOT NULL
                  AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
-                      OR EXISTS (SELECT 1 FROM public.users AS t
-                                 WHERE t.phone = CAST(r.value AS text)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE t.id = mapped.id)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE t.id = mapped.id))) AS moves
+                      OR EXISTS (SELECT 1 FROM _pgmig.repairs_taken AS k
+                                 WHERE k.model = 'school' AND k.step = 'parent_users'
+                                   AND k.column_name = 'phone' AND k.value_md5 = md5(r.value))) AS moves
           FROM pgmig_rounds_phone AS r) AS r
     WHERE r.going_on
   ), pgmig_repaired_phone AS (
@@ -1660,13 +1787,13 @@ BEGIN
   IF n_repairs_differ = 0 THEN
     RAISE NOTICE 'PASS  parent_users: repairs of email, phone recomputed, as _pgmig.changes records them';
   ELSE
-    RAISE NOTICE 'FAIL  parent_users: repairs of email, phone: % changes differ between the recomputation and _pgmig.changes (a V2 row deleted since migrate also makes them differ)', n_repairs_differ;
+    RAISE NOTICE 'FAIL  parent_users: repairs of email, phone: % changes differ between the recomputation and _pgmig.changes', n_repairs_differ;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:133) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1690,7 +1817,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:133) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1716,12 +1843,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:133) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 6/10: public.user_roles  (model.yaml:152)
+-- Step 6/10: public.user_roles  (model.yaml:189)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1754,7 +1881,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1795,7 +1922,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1819,7 +1946,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1843,7 +1970,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1867,12 +1994,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:152) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 7/10: public.parent_profiles  (model.yaml:161)
+-- Step 7/10: public.parent_profiles  (model.yaml:198)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1905,7 +2032,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1948,7 +2075,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1972,7 +2099,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1996,12 +2123,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:161) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 8/10: public.users  (model.yaml:173)
+-- Step 8/10: public.users  (model.yaml:210)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -2033,7 +2160,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:173) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2041,8 +2168,8 @@ $check$;
 -- Compared: id, email, phone, first_name, middle_name, last_name, must_reset_password, user_type_id, created_at
 -- Not compared (not repeatable by design): password_hash
 -- Repaired values are recomputed here as migrate's repair made them (same rounds, same
--- order, same counters), from V1 and the V2 rows that were there when the step ran; what
--- _pgmig.changes records must be the same changes.
+-- order, same counters), from V1 and the values migrate found taken in V2 when the step ran
+-- (_pgmig.repairs_taken, sealed); what _pgmig.changes records must be the same changes.
 DO $check$
 DECLARE
   err_detail text;
@@ -2052,7 +2179,7 @@ DECLARE
   n_repairs_differ bigint;
 BEGIN
   WITH RECURSIVE pgmig_rounds_email (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of email (model.yaml:189): round 0 holds every row's own value.
+    -- Repair of email (model.yaml:226): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) AS text), CAST(coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) AS text), 1, true, 0
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
@@ -2061,7 +2188,7 @@ BEGIN
     WHERE true
       AND (coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT))) IS NOT NULL
     UNION ALL
-    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- Each round moves, all at once, the rows whose value a V2 row held at migrate or a row of
     -- this step that comes first (its own value before a changed one, then source key
     -- order); the rounds end when none moved.
     SELECT r.key, r.source_order, r.original,
@@ -2072,9 +2199,9 @@ BEGIN
                  bool_or(r.moved) OVER () AS going_on,
                  r.value IS NOT NULL
                  AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
-                      OR EXISTS (SELECT 1 FROM public.users AS t
-                                 WHERE t.email = CAST(r.value AS text)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE t.id = mapped.id))) AS moves
+                      OR EXISTS (SELECT 1 FROM _pgmig.repairs_taken AS k
+                                 WHERE k.model = 'school' AND k.step = 'student_users'
+                                   AND k.column_name = 'email' AND k.value_md5 = md5(r.value))) AS moves
           FROM pgmig_rounds_email AS r) AS r
     WHERE r.going_on
   ), pgmig_repaired_email AS (
@@ -2083,7 +2210,7 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_email AS x)
       AND r.value IS DISTINCT FROM r.original
   ), pgmig_rounds_phone (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of phone (model.yaml:190): round 0 holds every row's own value.
+    -- Repair of phone (model.yaml:227): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(_pgmig.phone_e164(s.phone) AS text), CAST(_pgmig.phone_e164(s.phone) AS text), 1, true, 0
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
@@ -2092,7 +2219,7 @@ BEGIN
     WHERE true
       AND (_pgmig.phone_e164(s.phone)) IS NOT NULL
     UNION ALL
-    -- Each round moves, all at once, the rows whose value a prior V2 row holds or a row of
+    -- Each round moves, all at once, the rows whose value a V2 row held at migrate or a row of
     -- this step that comes first (its own value before a changed one, then source key
     -- order); the rounds end when none moved.
     SELECT r.key, r.source_order, r.original,
@@ -2103,9 +2230,9 @@ BEGIN
                  bool_or(r.moved) OVER () AS going_on,
                  r.value IS NOT NULL
                  AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
-                      OR EXISTS (SELECT 1 FROM public.users AS t
-                                 WHERE t.phone = CAST(r.value AS text)
-                                   AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE t.id = mapped.id))) AS moves
+                      OR EXISTS (SELECT 1 FROM _pgmig.repairs_taken AS k
+                                 WHERE k.model = 'school' AND k.step = 'student_users'
+                                   AND k.column_name = 'phone' AND k.value_md5 = md5(r.value))) AS moves
           FROM pgmig_rounds_phone AS r) AS r
     WHERE r.going_on
   ), pgmig_repaired_phone AS (
@@ -2166,13 +2293,13 @@ BEGIN
   IF n_repairs_differ = 0 THEN
     RAISE NOTICE 'PASS  student_users: repairs of email, phone recomputed, as _pgmig.changes records them';
   ELSE
-    RAISE NOTICE 'FAIL  student_users: repairs of email, phone: % changes differ between the recomputation and _pgmig.changes (a V2 row deleted since migrate also makes them differ)', n_repairs_differ;
+    RAISE NOTICE 'FAIL  student_users: repairs of email, phone: % changes differ between the recomputation and _pgmig.changes', n_repairs_differ;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:173) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2196,7 +2323,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:173) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2222,12 +2349,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:173) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 9/10: public.user_roles  (model.yaml:192)
+-- Step 9/10: public.user_roles  (model.yaml:229)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -2260,7 +2387,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2301,7 +2428,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2325,7 +2452,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2349,7 +2476,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2373,12 +2500,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:192) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 10/10: public.student_profiles  (model.yaml:202)
+-- Step 10/10: public.student_profiles  (model.yaml:239)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -2413,7 +2540,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2456,7 +2583,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2480,7 +2607,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2504,7 +2631,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2528,7 +2655,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2552,7 +2679,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:202) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2708,6 +2835,26 @@ BEGIN
 END
 $check$;
 
+-- public.permissions_id_seq: its next value (last_value, or the one after once called) is above
+-- every value in public.permissions.id.
+DO $check$
+DECLARE
+  n_behind bigint;
+BEGIN
+  SELECT 0
+         + (SELECT count(*) FROM public.permissions AS t
+            WHERE t.id > state.last_value OR (t.id = state.last_value AND NOT state.is_called))
+  INTO n_behind
+  FROM public.permissions_id_seq AS state;
+  IF n_behind = 0 THEN
+    RAISE NOTICE 'PASS  sequence public.permissions_id_seq is ahead of public.permissions.id';
+  ELSE
+    RAISE NOTICE 'FAIL  sequence public.permissions_id_seq is behind % rows of public.permissions.id', n_behind;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
 -- public.grade_systems_id_seq: its next value (last_value, or the one after once called) is above
 -- every value in public.grade_systems.id.
 DO $check$
@@ -2763,6 +2910,26 @@ BEGIN
     RAISE NOTICE 'PASS  sequence public.curriculums_id_seq is ahead of public.curriculums.id';
   ELSE
     RAISE NOTICE 'FAIL  sequence public.curriculums_id_seq is behind % rows of public.curriculums.id', n_behind;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- public.subject_categories_id_seq: its next value (last_value, or the one after once called) is above
+-- every value in public.subject_categories.id.
+DO $check$
+DECLARE
+  n_behind bigint;
+BEGIN
+  SELECT 0
+         + (SELECT count(*) FROM public.subject_categories AS t
+            WHERE t.id > state.last_value OR (t.id = state.last_value AND NOT state.is_called))
+  INTO n_behind
+  FROM public.subject_categories_id_seq AS state;
+  IF n_behind = 0 THEN
+    RAISE NOTICE 'PASS  sequence public.subject_categories_id_seq is ahead of public.subject_categories.id';
+  ELSE
+    RAISE NOTICE 'FAIL  sequence public.subject_categories_id_seq is behind % rows of public.subject_categories.id', n_behind;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -2828,7 +2995,7 @@ BEGIN
 END
 $check$;
 
--- Model assertion (model.yaml:214): every user has exactly one role, of its kind
+-- Model assertion (model.yaml:251): every user has exactly one role, of its kind
 DO $check$
 DECLARE
   err_detail text;
@@ -2847,12 +3014,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'assertion every user has exactly one role, of its kind (model.yaml:214) failed: %', SQLERRM
+  RAISE EXCEPTION 'assertion every user has exactly one role, of its kind (model.yaml:251) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
--- Model assertion (model.yaml:222): every password hash is bcrypt and must be reset
+-- Model assertion (model.yaml:259): every password hash is bcrypt and must be reset
 DO $check$
 DECLARE
   err_detail text;
@@ -2871,7 +3038,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'assertion every password hash is bcrypt and must be reset (model.yaml:222) failed: %', SQLERRM
+  RAISE EXCEPTION 'assertion every password hash is bcrypt and must be reset (model.yaml:259) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;

@@ -199,7 +199,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'de43b964bc4a9bd9c6ab7b8ac75a31c9bb1ad628312c0db6292b6004f0ddad6e';
+SET pgmig.fingerprint = '132f482dc46bd6f6560f51bee68910081ca3543cc95818467dd1ba370eb106a8';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -417,7 +417,21 @@ CREATE TABLE IF NOT EXISTS _pgmig.rejects (
   source_table text,
   source_key jsonb,
   source_row jsonb,
-  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp()
+  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer
+);
+-- Rejects of an earlier wave that a later wave migrated, with that wave's number.
+CREATE TABLE IF NOT EXISTS _pgmig.superseded_rejects (
+  superseded_by integer NOT NULL,
+  model text NOT NULL,
+  step text NOT NULL,
+  rule integer NOT NULL,
+  reason text NOT NULL,
+  source_table text,
+  source_key jsonb,
+  source_row jsonb,
+  rejected_at timestamptz NOT NULL,
+  wave integer
 );
 CREATE TABLE IF NOT EXISTS _pgmig.sequences (
   model text NOT NULL,
@@ -443,12 +457,23 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   old_value text,
   new_value text,
   changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, step, column_name, key)
+);
+-- The candidates a repair found already held in V2 (as md5: the values are others' rows'):
+-- verify recomputes the repair from them, as migrate saw V2, whatever was deleted since.
+CREATE TABLE IF NOT EXISTS _pgmig.repairs_taken (
+  model text NOT NULL,
+  step text NOT NULL,
+  column_name text NOT NULL,
+  value_md5 text NOT NULL,
+  PRIMARY KEY (model, step, column_name, value_md5)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.reference (
   model text NOT NULL,
   table_name text NOT NULL,
   key jsonb NOT NULL,
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, table_name, key)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.targets (
@@ -469,18 +494,27 @@ RESET client_min_messages;
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
 -- records them. Added once, to a _pgmig.log that bookkeeping just made or that an earlier
--- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run.
+-- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run. The wave column
+-- (of the log, rejects, changes and reference rows) numbers the migrate run that wrote a row.
 SET client_min_messages = warning;
 DO $columns$
 BEGIN
   IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute AS a
-      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256')
-        AND NOT a.attisdropped AND a.atthasdef) < 2 THEN
+      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256', 'wave')
+        AND NOT a.attisdropped AND a.atthasdef) < 3 THEN
     ALTER TABLE _pgmig.log
       ADD COLUMN IF NOT EXISTS fingerprint text,
       ADD COLUMN IF NOT EXISTS script_sha256 text,
+      ADD COLUMN IF NOT EXISTS wave integer,
       ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
-      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
+      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), ''),
+      ALTER COLUMN wave SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.rejects
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.changes
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.reference
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
   END IF;
 END
 $columns$;
@@ -728,17 +762,6 @@ BEGIN
 END
 $catalog$;
 
--- A model migrates once; rollback.sql makes it migratable again.
-DO $guard$
-BEGIN
-  IF EXISTS (SELECT 1 FROM _pgmig.log
-             WHERE model = 'thywill' AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
-    RAISE EXCEPTION 'model thywill is already migrated in this database'
-      USING HINT = 'run rollback.sql first, or verify.sql to check the result';
-  END IF;
-END
-$guard$;
-
 -- The migration must be this compile's: the scripts of another compile of the model (another
 -- model text, schema or pgmig version) would resume or add to something else.
 DO $fingerprint$
@@ -749,13 +772,29 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'de43b964bc4a9bd9c6ab7b8ac75a31c9bb1ad628312c0db6292b6004f0ddad6e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '132f482dc46bd6f6560f51bee68910081ca3543cc95818467dd1ba370eb106a8';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile de43b964bc4a9bd9c6ab7b8ac75a31c9bb1ad628312c0db6292b6004f0ddad6e; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 132f482dc46bd6f6560f51bee68910081ca3543cc95818467dd1ba370eb106a8; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
 $fingerprint$;
+
+-- Waves ("one user, then everyone"): a migrate after a finished one moves only the V1 rows no
+-- earlier wave migrated (the id maps hold them), as the next wave. Its number goes on every
+-- row it writes to _pgmig (log, id maps, backups, rejects, changes, reference rows), so
+-- rollback.sql -v wave=last can undo it alone; what the first wave recorded (sequence values,
+-- rows before migrate, row digests) stays as it was.
+DO $wave$
+BEGIN
+  PERFORM pg_catalog.set_config('pgmig.wave',
+    (SELECT (coalesce(max(l.wave), 0) + 1)::text FROM _pgmig.log AS l
+     WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status = 'done'), false);
+  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
+    RAISE NOTICE 'model thywill: wave %: the V1 rows earlier waves migrated stay as they are', pg_catalog.current_setting('pgmig.wave');
+  END IF;
+END
+$wave$;
 
 -- The rows each filled table holds before migrate, counted when migrate first runs: verify
 -- fails on a row no id map holds in a table that was empty, and dates migrate's start.
@@ -781,6 +820,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('thywill', 'migrate', 'users', 'running')
@@ -792,38 +832,118 @@ BEGIN
   FROM v1."user" u;
 
   -- Reject rule 1 (model.yaml:18): v1 cannot fetch the row by its id (its entry in the key's index is missing)
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'thywill' AND earlier.step = 'users' AND earlier.rule = 1
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('id', u.id)
+  FROM v1."user" u
+  WHERE coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'users', 1, 'v1 cannot fetch the row by its id (its entry in the key''s index is missing)', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
   FROM v1."user" u
-  WHERE coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false);
+  WHERE coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'thywill' AND earlier.step = 'users' AND earlier.rule = 1
+                      AND earlier.source_key = jsonb_build_object('id', u.id));
 
   -- Reject rule 2 (model.yaml:20): empty display name
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'thywill' AND earlier.step = 'users' AND earlier.rule = 2
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('id', u.id)
+  FROM v1."user" u
+  WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND coalesce((btrim(u.display_name) = ''), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'users', 2, 'empty display name', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
   FROM v1."user" u
   WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
-    AND coalesce((btrim(u.display_name) = ''), false);
+    AND coalesce((btrim(u.display_name) = ''), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'thywill' AND earlier.step = 'users' AND earlier.rule = 2
+                      AND earlier.source_key = jsonb_build_object('id', u.id));
 
   -- Reject rule 3 (model.yaml:22): known corrupted record (seed)
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'thywill' AND earlier.step = 'users' AND earlier.rule = 3
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('id', u.id)
+  FROM v1."user" u
+  WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
+    AND coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'users', 3, 'known corrupted record (seed)', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
   FROM v1."user" u
   WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
-    AND coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false);
+    AND coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'thywill' AND earlier.step = 'users' AND earlier.rule = 3
+                      AND earlier.source_key = jsonb_build_object('id', u.id));
 
   -- Reject rule 4 (model.yaml:24): id is not a uuid4 hex, v1 cannot fetch the row by its id
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'thywill' AND earlier.step = 'users' AND earlier.rule = 4
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('id', u.id)
+  FROM v1."user" u
+  WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    AND NOT coalesce((btrim(u.display_name) = ''), false)
+    AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
+    AND coalesce((u.id !~ '^[0-9a-f]{32}$'), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'users', 4, 'id is not a uuid4 hex, v1 cannot fetch the row by its id', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
   FROM v1."user" u
   WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
-    AND coalesce((u.id !~ '^[0-9a-f]{32}$'), false);
+    AND coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'thywill' AND earlier.step = 'users' AND earlier.rule = 4
+                      AND earlier.source_key = jsonb_build_object('id', u.id));
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'users';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE _pgmig.map_users (id text, PRIMARY KEY (id));
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_users') IS NULL THEN
+    CREATE TABLE _pgmig.map_users (id text, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+  END IF;
   -- -v defer_constraints=on: if public.users is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.users');
@@ -842,10 +962,11 @@ BEGIN
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
+      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS key_map WHERE key_map.id = u.id)
     RETURNING id
   )
-  INSERT INTO _pgmig.map_users (id)
-  SELECT id FROM inserted;
+  INSERT INTO _pgmig.map_users (id, pgmig_wave)
+  SELECT id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -881,6 +1002,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('thywill', 'migrate', 'prayers', 'running')
@@ -894,25 +1016,68 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id;
 
   -- Reject rule 1 (model.yaml:37): orphan prayer, author_id matches no user
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'thywill' AND earlier.step = 'prayers' AND earlier.rule = 1
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('id', p.id)
+  FROM v1.prayer p
+       LEFT JOIN v1."user" a ON a.id = p.author_id
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
+  WHERE coalesce((a.id IS NULL), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'prayers', 1, 'orphan prayer, author_id matches no user', 'v1.prayer', jsonb_build_object('id', p.id), to_jsonb(p)
   FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-  WHERE coalesce((a.id IS NULL), false);
+  WHERE coalesce((a.id IS NULL), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'thywill' AND earlier.step = 'prayers' AND earlier.rule = 1
+                      AND earlier.source_key = jsonb_build_object('id', p.id));
 
   -- Reject rule 2 (model.yaml:39): author was rejected
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'thywill' AND earlier.step = 'prayers' AND earlier.rule = 2
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('id', p.id)
+  FROM v1.prayer p
+       LEFT JOIN v1."user" a ON a.id = p.author_id
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
+  WHERE NOT coalesce((a.id IS NULL), false)
+    AND coalesce((id_users.id IS NULL), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'prayers', 2, 'author was rejected', 'v1.prayer', jsonb_build_object('id', p.id), to_jsonb(p)
   FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
   WHERE NOT coalesce((a.id IS NULL), false)
-    AND coalesce((id_users.id IS NULL), false);
+    AND coalesce((id_users.id IS NULL), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'thywill' AND earlier.step = 'prayers' AND earlier.rule = 2
+                      AND earlier.source_key = jsonb_build_object('id', p.id));
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'prayers';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE _pgmig.map_prayers (id text, PRIMARY KEY (id));
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_prayers') IS NULL THEN
+    CREATE TABLE _pgmig.map_prayers (id text, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+  END IF;
   -- -v defer_constraints=on: if public.prayers is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.prayers');
@@ -931,10 +1096,11 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
     WHERE NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
+      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS key_map WHERE key_map.id = p.id)
     RETURNING id
   )
-  INSERT INTO _pgmig.map_prayers (id)
-  SELECT id FROM inserted;
+  INSERT INTO _pgmig.map_prayers (id, pgmig_wave)
+  SELECT id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -971,6 +1137,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('thywill', 'migrate', 'prayer_marks', 'running')
@@ -986,6 +1153,25 @@ BEGIN
        LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id;
 
   -- Reject rule 1 (model.yaml:50): orphan mark, prayer_id matches no prayer
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'thywill' AND earlier.step = 'prayer_marks' AND earlier.rule = 1
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('id', m.id)
+  FROM v1.prayermark m
+       LEFT JOIN v1.prayer p ON p.id = m.prayer_id
+       LEFT JOIN v1."user" u ON u.id = m.user_id
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+  WHERE coalesce((p.id IS NULL), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'prayer_marks', 1, 'orphan mark, prayer_id matches no prayer', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
   FROM v1.prayermark m
@@ -993,9 +1179,32 @@ BEGIN
        LEFT JOIN v1."user" u ON u.id = m.user_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
        LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-  WHERE coalesce((p.id IS NULL), false);
+  WHERE coalesce((p.id IS NULL), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'thywill' AND earlier.step = 'prayer_marks' AND earlier.rule = 1
+                      AND earlier.source_key = jsonb_build_object('id', m.id));
 
   -- Reject rule 2 (model.yaml:52): orphan mark, user_id matches no user
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'thywill' AND earlier.step = 'prayer_marks' AND earlier.rule = 2
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('id', m.id)
+  FROM v1.prayermark m
+       LEFT JOIN v1.prayer p ON p.id = m.prayer_id
+       LEFT JOIN v1."user" u ON u.id = m.user_id
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+  WHERE NOT coalesce((p.id IS NULL), false)
+    AND coalesce((u.id IS NULL), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'prayer_marks', 2, 'orphan mark, user_id matches no user', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
   FROM v1.prayermark m
@@ -1004,9 +1213,33 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
        LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
   WHERE NOT coalesce((p.id IS NULL), false)
-    AND coalesce((u.id IS NULL), false);
+    AND coalesce((u.id IS NULL), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'thywill' AND earlier.step = 'prayer_marks' AND earlier.rule = 2
+                      AND earlier.source_key = jsonb_build_object('id', m.id));
 
   -- Reject rule 3 (model.yaml:54): marking user was rejected
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'thywill' AND earlier.step = 'prayer_marks' AND earlier.rule = 3
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('id', m.id)
+  FROM v1.prayermark m
+       LEFT JOIN v1.prayer p ON p.id = m.prayer_id
+       LEFT JOIN v1."user" u ON u.id = m.user_id
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+  WHERE NOT coalesce((p.id IS NULL), false)
+    AND NOT coalesce((u.id IS NULL), false)
+    AND coalesce((id_users.id IS NULL), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'prayer_marks', 3, 'marking user was rejected', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
   FROM v1.prayermark m
@@ -1016,9 +1249,34 @@ BEGIN
        LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
   WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
-    AND coalesce((id_users.id IS NULL), false);
+    AND coalesce((id_users.id IS NULL), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'thywill' AND earlier.step = 'prayer_marks' AND earlier.rule = 3
+                      AND earlier.source_key = jsonb_build_object('id', m.id));
 
   -- Reject rule 4 (model.yaml:56): prayer was rejected
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'thywill' AND earlier.step = 'prayer_marks' AND earlier.rule = 4
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('id', m.id)
+  FROM v1.prayermark m
+       LEFT JOIN v1.prayer p ON p.id = m.prayer_id
+       LEFT JOIN v1."user" u ON u.id = m.user_id
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+  WHERE NOT coalesce((p.id IS NULL), false)
+    AND NOT coalesce((u.id IS NULL), false)
+    AND NOT coalesce((id_users.id IS NULL), false)
+    AND coalesce((id_prayers.id IS NULL), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'prayer_marks', 4, 'prayer was rejected', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
   FROM v1.prayermark m
@@ -1029,11 +1287,16 @@ BEGIN
   WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
-    AND coalesce((id_prayers.id IS NULL), false);
+    AND coalesce((id_prayers.id IS NULL), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'thywill' AND earlier.step = 'prayer_marks' AND earlier.rule = 4
+                      AND earlier.source_key = jsonb_build_object('id', m.id));
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'prayer_marks';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE _pgmig.map_prayer_marks (id text, PRIMARY KEY (id));
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_prayer_marks') IS NULL THEN
+    CREATE TABLE _pgmig.map_prayer_marks (id text, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+  END IF;
   -- -v defer_constraints=on: if public.prayer_marks is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.prayer_marks');
@@ -1053,10 +1316,11 @@ BEGIN
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
+      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS key_map WHERE key_map.id = m.id)
     RETURNING id
   )
-  INSERT INTO _pgmig.map_prayer_marks (id)
-  SELECT id FROM inserted;
+  INSERT INTO _pgmig.map_prayer_marks (id, pgmig_wave)
+  SELECT id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1091,6 +1355,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('thywill', 'migrate', 'invites', 'running')
@@ -1104,16 +1369,38 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id;
 
   -- Reject rule 1 (model.yaml:65): inviting user was rejected
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'thywill' AND earlier.step = 'invites' AND earlier.rule = 1
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('token', i.token)
+  FROM v1.invitetoken i
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+  WHERE coalesce((id_users.id IS NULL), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'invites', 1, 'inviting user was rejected', 'v1.invitetoken', jsonb_build_object('token', i.token), to_jsonb(i)
   FROM v1.invitetoken i
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-  WHERE coalesce((id_users.id IS NULL), false);
+  WHERE coalesce((id_users.id IS NULL), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'thywill' AND earlier.step = 'invites' AND earlier.rule = 1
+                      AND earlier.source_key = jsonb_build_object('token', i.token));
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'invites';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE _pgmig.map_invites (token text, PRIMARY KEY (token));
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_invites') IS NULL THEN
+    CREATE TABLE _pgmig.map_invites (token text, pgmig_wave integer NOT NULL, PRIMARY KEY (token));
+  END IF;
   -- -v defer_constraints=on: if public.invites is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.invites');
@@ -1129,10 +1416,11 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
     WHERE NOT coalesce((id_users.id IS NULL), false)
+      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS key_map WHERE key_map.token = i.token)
     RETURNING token
   )
-  INSERT INTO _pgmig.map_invites (token)
-  SELECT token FROM inserted;
+  INSERT INTO _pgmig.map_invites (token, pgmig_wave)
+  SELECT token, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1166,6 +1454,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('thywill', 'migrate', 'roles', 'running')
@@ -1177,8 +1466,10 @@ BEGIN
   FROM v1.role r;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'roles';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE _pgmig.map_roles (id text, PRIMARY KEY (id));
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_roles') IS NULL THEN
+    CREATE TABLE _pgmig.map_roles (id text, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+  END IF;
   -- -v defer_constraints=on: if public.roles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.roles');
@@ -1189,10 +1480,11 @@ BEGIN
          r.name
     FROM v1.role r
     WHERE true
+      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_roles AS key_map WHERE key_map.id = r.id)
     RETURNING id
   )
-  INSERT INTO _pgmig.map_roles (id)
-  SELECT id FROM inserted;
+  INSERT INTO _pgmig.map_roles (id, pgmig_wave)
+  SELECT id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1228,6 +1520,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('thywill', 'migrate', 'user_roles', 'running')
@@ -1240,15 +1533,36 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id;
 
   -- Reject rule 1 (model.yaml:81): user was rejected
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'thywill' AND earlier.step = 'user_roles' AND earlier.rule = 1
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id)
+  FROM v1.user_role r
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
+  WHERE coalesce((id_users.id IS NULL), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'thywill', 'user_roles', 1, 'user was rejected', 'v1.user_role', jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id), to_jsonb(r)
   FROM v1.user_role r
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-  WHERE coalesce((id_users.id IS NULL), false);
+  WHERE coalesce((id_users.id IS NULL), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'thywill' AND earlier.step = 'user_roles' AND earlier.rule = 1
+                      AND earlier.source_key = jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id));
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'user_roles';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE _pgmig.map_user_roles (user_id text, role_id text, PRIMARY KEY (user_id, role_id));
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_user_roles') IS NULL THEN
+    CREATE TABLE _pgmig.map_user_roles (user_id text, role_id text, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id, role_id));
+  END IF;
   -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.user_roles');
@@ -1261,10 +1575,11 @@ BEGIN
     FROM v1.user_role r
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
     WHERE NOT coalesce((id_users.id IS NULL), false)
+      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS key_map WHERE key_map.user_id = r.user_id AND key_map.role_id = r.role_id)
     RETURNING user_id, role_id
   )
-  INSERT INTO _pgmig.map_user_roles (user_id, role_id)
-  SELECT user_id, role_id FROM inserted;
+  INSERT INTO _pgmig.map_user_roles (user_id, role_id, pgmig_wave)
+  SELECT user_id, role_id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1285,6 +1600,20 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
+-- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):
+-- migrate.sql run twice by mistake. Refused, and rolled back with this transaction.
+DO $guard$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.wave')::integer > 1
+     AND NOT EXISTS (SELECT 1 FROM _pgmig.log AS l
+                     WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status = 'done'
+                       AND l.wave = pg_catalog.current_setting('pgmig.wave')::integer AND l.rows_out > 0) THEN
+    RAISE EXCEPTION 'model thywill is already migrated in this database: wave % finds no V1 row that earlier waves left; nothing was changed', pg_catalog.current_setting('pgmig.wave')
+      USING HINT = 'run rollback.sql first to migrate again, or verify.sql to check the result';
+  END IF;
+END
+$guard$;
+
 -- Fresh statistics for the filled tables: verify's joins and the application's first
 -- queries plan on them.
 ANALYZE public.users;
@@ -1299,6 +1628,7 @@ ANALYZE public.user_roles;
 -- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
 -- row's xmin no longer says when it was written) and a dump and restore gives every row a
 -- new one, while both keep the row's text.
+SET client_min_messages = warning;
 -- step users (model.yaml:13)
 ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_users AS mapped SET row_digest = md5(t::text)
@@ -1329,6 +1659,7 @@ ALTER TABLE _pgmig.map_user_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_user_roles AS mapped SET row_digest = md5(t::text)
 FROM public.user_roles AS t
 WHERE t.user_id = mapped.user_id AND t.role_id = mapped.role_id AND mapped.row_digest IS NULL;
+RESET client_min_messages;
 
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.
@@ -1343,6 +1674,10 @@ FROM (
   SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
         FROM _pgmig.changes AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
+        FROM _pgmig.repairs_taken AS b WHERE b.model = 'thywill') AS x
   UNION ALL
   SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line

@@ -6,8 +6,10 @@
 -- restores the sequences it moved. Rows others wrote since are left alone: rollback refuses,
 -- before deleting anything, while a row of others references a migrated row (deleting it
 -- would fire V2's foreign keys on that row) or a migrated row was changed since migrate.
+-- Migrated in waves (--only, then the rest): every wave is undone, unless -v wave=last says
+-- to undo the last one alone (V2 and _pgmig as that wave found them).
 --   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v cascade=on] [-v modified=delete]
---        [-v lock_timeout=5s] [-v statement_timeout=0]
+--        [-v wave=all|last] [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
 -- own catalog first, so no function, operator or type of a user schema can stand in for a
@@ -70,6 +72,21 @@ BEGIN
   END IF;
 END
 $modified$;
+\if :{?wave}
+\else
+\set wave all
+\endif
+-- -v wave says which waves to undo: all (the default: V2 as it was before the first migrate)
+-- or last (the last migrate run's rows alone). Anything else stops the script here.
+SET pgmig.rollback_wave = :'wave';
+DO $wave$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.rollback_wave') NOT IN ('all', 'last') THEN
+    RAISE EXCEPTION 'wave must be all or last, not "%"', pg_catalog.current_setting('pgmig.rollback_wave')
+      USING HINT = 'psql -v wave=last undoes the last migrate run alone; without it rollback undoes every wave';
+  END IF;
+END
+$wave$;
 
 BEGIN;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
@@ -185,7 +202,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'de43b964bc4a9bd9c6ab7b8ac75a31c9bb1ad628312c0db6292b6004f0ddad6e';
+SET pgmig.fingerprint = '132f482dc46bd6f6560f51bee68910081ca3543cc95818467dd1ba370eb106a8';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -523,13 +540,32 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'de43b964bc4a9bd9c6ab7b8ac75a31c9bb1ad628312c0db6292b6004f0ddad6e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '132f482dc46bd6f6560f51bee68910081ca3543cc95818467dd1ba370eb106a8';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile de43b964bc4a9bd9c6ab7b8ac75a31c9bb1ad628312c0db6292b6004f0ddad6e; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 132f482dc46bd6f6560f51bee68910081ca3543cc95818467dd1ba370eb106a8; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
+
+-- The first wave undone, for every statement below (pgmig.undo_from): 1 for -v wave=all, the
+-- last wave's number for -v wave=last. to_jsonb: a _pgmig.log of a pgmig without waves has
+-- no wave column (its one migrate is the first wave).
+DO $wave$
+DECLARE
+  last_wave integer;
+BEGIN
+  SELECT coalesce(max(coalesce((pg_catalog.to_jsonb(l) ->> 'wave')::integer, 1)), 1) INTO last_wave
+  FROM _pgmig.log AS l
+  WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done');
+  PERFORM pg_catalog.set_config('pgmig.undo_from',
+    CASE pg_catalog.current_setting('pgmig.rollback_wave') WHEN 'all' THEN '1' ELSE last_wave::text END, true);
+  IF last_wave > 1 THEN
+    RAISE NOTICE 'model thywill: % waves migrated; undoing %', last_wave,
+      CASE pg_catalog.current_setting('pgmig.rollback_wave') WHEN 'all' THEN 'all of them' ELSE 'wave ' || last_wave END;
+  END IF;
+END
+$wave$;
 
 -- What rollback would do to rows it did not write, found before anything is deleted. The
 -- filled tables are locked against writes until COMMIT (EXCLUSIVE: reads go on), so no row
@@ -544,16 +580,28 @@ LOCK TABLE public.users, public.prayers, public.prayer_marks, public.invites, pu
 SET client_min_messages = warning;
 CREATE TABLE IF NOT EXISTS _pgmig.map_user_roles AS SELECT user_id, role_id FROM public.user_roles AS t WHERE false;
 ALTER TABLE _pgmig.map_user_roles ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_user_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_roles AS SELECT id FROM public.roles AS t WHERE false;
 ALTER TABLE _pgmig.map_roles ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_invites AS SELECT token FROM public.invites AS t WHERE false;
 ALTER TABLE _pgmig.map_invites ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_invites ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_prayer_marks AS SELECT id FROM public.prayer_marks AS t WHERE false;
 ALTER TABLE _pgmig.map_prayer_marks ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_prayer_marks ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_prayers AS SELECT id FROM public.prayers AS t WHERE false;
 ALTER TABLE _pgmig.map_prayers ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_prayers ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_users AS SELECT id FROM public.users AS t WHERE false;
 ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 RESET client_min_messages;
 DO $check$
 DECLARE
@@ -564,16 +612,18 @@ DECLARE
   finding text;
   refusals text[] := '{}';
   allowed text[] := '{}';
+  -- -v wave: the first wave undone (the rows of earlier waves are not this rollback's).
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   -- public.user_roles, step user_roles (model.yaml:78): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id, 'role_id', t.role_id)::text AS key
           FROM public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -586,13 +636,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_user_roles AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.user_id = mapped.user_id AND t.role_id = mapped.role_id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.user_id = mapped.user_id AND t.role_id = mapped.role_id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'user_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_user_roles AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_user_roles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -601,12 +651,12 @@ BEGIN
   -- public.roles, step roles (model.yaml:74): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -619,13 +669,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_roles AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.roles AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.roles AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_roles AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_roles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -634,12 +684,12 @@ BEGIN
   -- public.invites, step invites (model.yaml:62): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('token', t.token)::text AS key
           FROM public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.invites', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -652,13 +702,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_invites AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.invites AS t WHERE t.token = mapped.token);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.invites AS t WHERE t.token = mapped.token);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.invites', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'invites', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_invites AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_invites AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.invites', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -667,12 +717,12 @@ BEGIN
   -- public.prayer_marks, step prayer_marks (model.yaml:47): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.prayer_marks', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -685,13 +735,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_prayer_marks AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.prayer_marks AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.prayer_marks AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.prayer_marks', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'prayer_marks', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.prayer_marks', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -700,12 +750,12 @@ BEGIN
   -- public.prayers, step prayers (model.yaml:34): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.prayers', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -718,13 +768,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_prayers AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.prayers AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.prayers AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.prayers', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'prayers', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_prayers AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_prayers AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.prayers', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -733,12 +783,12 @@ BEGIN
   -- public.users, step users (model.yaml:13): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -751,13 +801,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_users AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_users AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_users AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -766,78 +816,78 @@ BEGIN
   -- public.invites (created_by_user_id) → public.users (invites_created_by_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.invites AS c
-  WHERE (c.created_by_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+  WHERE (c.created_by_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE c.token = mapped.token);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.invites', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'invites_created_by_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'invites_created_by_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.invites (used_by_user_id) → public.users (invites_used_by_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.invites AS c
-  WHERE (c.used_by_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+  WHERE (c.used_by_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE c.token = mapped.token);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.invites', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'invites_used_by_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'invites_used_by_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.prayer_marks (prayer_id) → public.prayers (prayer_marks_prayer_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.prayer_marks AS c
-  WHERE (c.prayer_id) IN (SELECT t.id FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id)
+  WHERE (c.prayer_id) IN (SELECT t.id FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.prayer_marks', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.prayers', 'prayer_marks_prayer_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.prayers', 'prayer_marks_prayer_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.prayer_marks (user_id) → public.users (prayer_marks_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.prayer_marks AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.prayer_marks', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'prayer_marks_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'prayer_marks_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.prayers (author_id) → public.users (prayers_author_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.prayers AS c
-  WHERE (c.author_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+  WHERE (c.author_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.prayers', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'prayers_author_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'prayers_author_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.user_roles (role_id) → public.roles (user_roles_role_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.user_roles AS c
-  WHERE (c.role_id) IN (SELECT t.id FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id)
+  WHERE (c.role_id) IN (SELECT t.id FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE c.user_id = mapped.user_id AND c.role_id = mapped.role_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.roles', 'user_roles_role_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.roles', 'user_roles_role_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   -- public.user_roles (user_id) → public.users (user_roles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.user_roles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id)
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE c.user_id = mapped.user_id AND c.role_id = mapped.role_id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.users', 'user_roles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
+                                 'a migrated row of public.users', 'user_roles_user_id_fkey', 'NO ACTION', 'rollback cannot delete it');
     refusals := refusals || finding;
   END IF;
   IF pg_catalog.cardinality(refusals) > 0 THEN
@@ -853,11 +903,21 @@ BEGIN
 END
 $check$;
 
+-- Indexes for the deletes below: each migrated parent row deleted is looked up through a
+-- foreign key no index of these tables leads with, a read of the whole table per row without
+-- one (PLAN.md, "Rollback and the rows of others"). The tables are locked above, so the
+-- builds make no one wait; they are dropped CONCURRENTLY after COMMIT.
+CREATE INDEX IF NOT EXISTS pgmig_rollback_invites_created_by_user_id ON public.invites (created_by_user_id); -- for invites_created_by_user_id_fkey
+CREATE INDEX IF NOT EXISTS pgmig_rollback_invites_used_by_user_id ON public.invites (used_by_user_id); -- for invites_used_by_user_id_fkey
+CREATE INDEX IF NOT EXISTS pgmig_rollback_prayer_marks_user_id ON public.prayer_marks (user_id); -- for prayer_marks_user_id_fkey
+CREATE INDEX IF NOT EXISTS pgmig_rollback_user_roles_role_id ON public.user_roles (role_id); -- for user_roles_role_id_fkey
+
 -- Undo step 6/6: public.user_roles  (model.yaml:78)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -865,8 +925,14 @@ BEGIN
   IF to_regclass('_pgmig.map_user_roles') IS NOT NULL THEN
     DELETE FROM public.user_roles AS t
     USING _pgmig.map_user_roles AS mapped
-    WHERE t.user_id = mapped.user_id AND t.role_id = mapped.role_id;
+    WHERE t.user_id = mapped.user_id AND t.role_id = mapped.role_id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_user_roles;
+    ELSE
+      DELETE FROM _pgmig.map_user_roles AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('thywill', 'rollback', 'user_roles', started, clock_timestamp(), n_deleted, 'done');
@@ -878,13 +944,13 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_user_roles;
 
 -- Undo step 5/6: public.roles  (model.yaml:74)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -892,8 +958,14 @@ BEGIN
   IF to_regclass('_pgmig.map_roles') IS NOT NULL THEN
     DELETE FROM public.roles AS t
     USING _pgmig.map_roles AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_roles;
+    ELSE
+      DELETE FROM _pgmig.map_roles AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('thywill', 'rollback', 'roles', started, clock_timestamp(), n_deleted, 'done');
@@ -905,13 +977,13 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_roles;
 
 -- Undo step 4/6: public.invites  (model.yaml:62)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -919,8 +991,14 @@ BEGIN
   IF to_regclass('_pgmig.map_invites') IS NOT NULL THEN
     DELETE FROM public.invites AS t
     USING _pgmig.map_invites AS mapped
-    WHERE t.token = mapped.token;
+    WHERE t.token = mapped.token AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_invites;
+    ELSE
+      DELETE FROM _pgmig.map_invites AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('thywill', 'rollback', 'invites', started, clock_timestamp(), n_deleted, 'done');
@@ -932,13 +1010,13 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_invites;
 
 -- Undo step 3/6: public.prayer_marks  (model.yaml:47)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -946,8 +1024,14 @@ BEGIN
   IF to_regclass('_pgmig.map_prayer_marks') IS NOT NULL THEN
     DELETE FROM public.prayer_marks AS t
     USING _pgmig.map_prayer_marks AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_prayer_marks;
+    ELSE
+      DELETE FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('thywill', 'rollback', 'prayer_marks', started, clock_timestamp(), n_deleted, 'done');
@@ -959,13 +1043,13 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_prayer_marks;
 
 -- Undo step 2/6: public.prayers  (model.yaml:34)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -973,8 +1057,14 @@ BEGIN
   IF to_regclass('_pgmig.map_prayers') IS NOT NULL THEN
     DELETE FROM public.prayers AS t
     USING _pgmig.map_prayers AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_prayers;
+    ELSE
+      DELETE FROM _pgmig.map_prayers AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('thywill', 'rollback', 'prayers', started, clock_timestamp(), n_deleted, 'done');
@@ -986,13 +1076,13 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_prayers;
 
 -- Undo step 1/6: public.users  (model.yaml:13)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -1000,8 +1090,14 @@ BEGIN
   IF to_regclass('_pgmig.map_users') IS NOT NULL THEN
     DELETE FROM public.users AS t
     USING _pgmig.map_users AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_users;
+    ELSE
+      DELETE FROM _pgmig.map_users AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('thywill', 'rollback', 'users', started, clock_timestamp(), n_deleted, 'done');
@@ -1013,16 +1109,58 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_users;
 
-DELETE FROM _pgmig.changes WHERE model = 'thywill';
-DELETE FROM _pgmig.rejects WHERE model = 'thywill';
-DELETE FROM _pgmig.batches WHERE model = 'thywill';
-DELETE FROM _pgmig.sequences WHERE model = 'thywill';
-DELETE FROM _pgmig.targets WHERE model = 'thywill';
-DELETE FROM _pgmig.seals WHERE model = 'thywill';
+-- The undone waves' bookkeeping goes. What the first wave recorded for all of them (sequence
+-- values and row counts before migrate, batches) goes with the first wave only; the seals of
+-- the waves that stay are made anew without the undone ones'.
+DELETE FROM _pgmig.changes WHERE model = 'thywill' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
+DELETE FROM _pgmig.rejects WHERE model = 'thywill' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
+-- The values migrate found taken are not recorded by wave: they go with the first wave.
+DELETE FROM _pgmig.repairs_taken WHERE model = 'thywill' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+-- The rejects of the waves that stay, which an undone wave migrated, are rejects again.
+WITH restored AS (
+  DELETE FROM _pgmig.superseded_rejects AS g
+  WHERE g.model = 'thywill' AND g.superseded_by >= pg_catalog.current_setting('pgmig.undo_from')::integer
+  RETURNING g.*
+)
+INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+SELECT g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+FROM restored AS g
+WHERE coalesce(g.wave, 1) < pg_catalog.current_setting('pgmig.undo_from')::integer;
+DELETE FROM _pgmig.batches WHERE model = 'thywill' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.sequences WHERE model = 'thywill' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.targets WHERE model = 'thywill' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+-- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
+-- reference rows) against these digests before it trusts them.
+INSERT INTO _pgmig.seals (model, subject, rows, digest)
+SELECT 'thywill', d.subject, d.rows, d.digest
+FROM (
+  -- (subject, rows, digest) of the bookkeeping.
+  SELECT '_pgmig.rejects' AS subject, count(*) AS rows, md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), '')) AS digest
+  FROM (SELECT ROW(b.step, b.rule, b.reason, b.source_table, b.source_key, b.source_row)::text AS line
+        FROM _pgmig.rejects AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+        FROM _pgmig.changes AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
+        FROM _pgmig.repairs_taken AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+        FROM _pgmig.sequences AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+        FROM _pgmig.reference AS b WHERE b.model = 'thywill') AS x
+) AS d
+ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+DELETE FROM _pgmig.seals WHERE model = 'thywill' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 UPDATE _pgmig.log SET status = 'rolled back'
-WHERE model = 'thywill' AND script = 'migrate' AND status IN ('running', 'done');
+WHERE model = 'thywill' AND script = 'migrate' AND status IN ('running', 'done')
+  AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('thywill', 'rollback', '(all)', clock_timestamp(), 'done');
 
@@ -1032,3 +1170,8 @@ ROLLBACK;
 \else
 COMMIT;
 \endif
+-- The indexes built for the deletes, dropped without blocking the tables' readers or writers.
+DROP INDEX CONCURRENTLY IF EXISTS public.pgmig_rollback_invites_created_by_user_id;
+DROP INDEX CONCURRENTLY IF EXISTS public.pgmig_rollback_invites_used_by_user_id;
+DROP INDEX CONCURRENTLY IF EXISTS public.pgmig_rollback_prayer_marks_user_id;
+DROP INDEX CONCURRENTLY IF EXISTS public.pgmig_rollback_user_roles_role_id;

@@ -226,7 +226,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '89f3191bbb7ac9a25e8b3ccc4a0c8c38f6feec52010687a7d4d9b75235a81641';
+SET pgmig.fingerprint = 'b467a7dd6ccf4dec4a622052fe82a2d6078c8597be0522f83a41b37fc12ccef8';
 SET pgmig.failures = 0;
 
 DO $check$
@@ -260,13 +260,97 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '89f3191bbb7ac9a25e8b3ccc4a0c8c38f6feec52010687a7d4d9b75235a81641';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b467a7dd6ccf4dec4a622052fe82a2d6078c8597be0522f83a41b37fc12ccef8';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile 89f3191bbb7ac9a25e8b3ccc4a0c8c38f6feec52010687a7d4d9b75235a81641; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile b467a7dd6ccf4dec4a622052fe82a2d6078c8597be0522f83a41b37fc12ccef8; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
+
+-- The backup of public.reminders as migrate sealed it: the checks below compare with it, rollback restores from it.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text INTO n_rows, digest_now
+  FROM _pgmig.backup_uuid_reminders AS bk;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'uuid' AND s.subject = 'backup of public.reminders';
+  IF digest_sealed = digest_now AND n_sealed = n_rows THEN
+    RAISE NOTICE 'PASS  backup of public.reminders as migrate sealed it (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  backup of public.reminders changed since migrate: % rows now, % sealed', n_rows, coalesce(n_sealed::text, 'none');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- The backup of public.users as migrate sealed it: the checks below compare with it, rollback restores from it.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), coalesce(sum(('x' || left(md5(ROW(bk.id)::text), 16))::bit(64)::bigint::numeric), 0)::text INTO n_rows, digest_now
+  FROM _pgmig.backup_uuid_users AS bk;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'uuid' AND s.subject = 'backup of public.users';
+  IF digest_sealed = digest_now AND n_sealed = n_rows THEN
+    RAISE NOTICE 'PASS  backup of public.users as migrate sealed it (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  backup of public.users changed since migrate: % rows now, % sealed', n_rows, coalesce(n_sealed::text, 'none');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- The backup of public.journal_entries as migrate sealed it: the checks below compare with it, rollback restores from it.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text INTO n_rows, digest_now
+  FROM _pgmig.backup_uuid_journal_entries AS bk;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'uuid' AND s.subject = 'backup of public.journal_entries';
+  IF digest_sealed = digest_now AND n_sealed = n_rows THEN
+    RAISE NOTICE 'PASS  backup of public.journal_entries as migrate sealed it (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  backup of public.journal_entries changed since migrate: % rows now, % sealed', n_rows, coalesce(n_sealed::text, 'none');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- The backup of public.tags as migrate sealed it: the checks below compare with it, rollback restores from it.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  SELECT count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text INTO n_rows, digest_now
+  FROM _pgmig.backup_uuid_tags AS bk;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'uuid' AND s.subject = 'backup of public.tags';
+  IF digest_sealed = digest_now AND n_sealed = n_rows THEN
+    RAISE NOTICE 'PASS  backup of public.tags as migrate sealed it (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  backup of public.tags changed since migrate: % rows now, % sealed', n_rows, coalesce(n_sealed::text, 'none');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
 
 -- reminders.user_id: converted values equal the originals in _pgmig.backup_uuid_reminders
 DO $check$
@@ -986,12 +1070,16 @@ END
 $check$;
 DROP TABLE _pgmig.backup_uuid_reminders;
 DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_reminders(bigint);
+DELETE FROM _pgmig.seals WHERE model = 'uuid' AND subject = 'backup of public.reminders';
 DROP TABLE _pgmig.backup_uuid_users;
 DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_users(bigint);
+DELETE FROM _pgmig.seals WHERE model = 'uuid' AND subject = 'backup of public.users';
 DROP TABLE _pgmig.backup_uuid_journal_entries;
 DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_journal_entries(bigint);
+DELETE FROM _pgmig.seals WHERE model = 'uuid' AND subject = 'backup of public.journal_entries';
 DROP TABLE _pgmig.backup_uuid_tags;
 DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_tags(bigint);
+DELETE FROM _pgmig.seals WHERE model = 'uuid' AND subject = 'backup of public.tags';
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('uuid', 'cleanup', '(all)', clock_timestamp(), 'done');
 COMMIT;

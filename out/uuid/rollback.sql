@@ -276,7 +276,21 @@ CREATE TABLE IF NOT EXISTS _pgmig.rejects (
   source_table text,
   source_key jsonb,
   source_row jsonb,
-  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp()
+  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer
+);
+-- Rejects of an earlier wave that a later wave migrated, with that wave's number.
+CREATE TABLE IF NOT EXISTS _pgmig.superseded_rejects (
+  superseded_by integer NOT NULL,
+  model text NOT NULL,
+  step text NOT NULL,
+  rule integer NOT NULL,
+  reason text NOT NULL,
+  source_table text,
+  source_key jsonb,
+  source_row jsonb,
+  rejected_at timestamptz NOT NULL,
+  wave integer
 );
 CREATE TABLE IF NOT EXISTS _pgmig.sequences (
   model text NOT NULL,
@@ -302,12 +316,23 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   old_value text,
   new_value text,
   changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, step, column_name, key)
+);
+-- The candidates a repair found already held in V2 (as md5: the values are others' rows'):
+-- verify recomputes the repair from them, as migrate saw V2, whatever was deleted since.
+CREATE TABLE IF NOT EXISTS _pgmig.repairs_taken (
+  model text NOT NULL,
+  step text NOT NULL,
+  column_name text NOT NULL,
+  value_md5 text NOT NULL,
+  PRIMARY KEY (model, step, column_name, value_md5)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.reference (
   model text NOT NULL,
   table_name text NOT NULL,
   key jsonb NOT NULL,
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, table_name, key)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.targets (
@@ -329,23 +354,32 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '89f3191bbb7ac9a25e8b3ccc4a0c8c38f6feec52010687a7d4d9b75235a81641';
+SET pgmig.fingerprint = 'b467a7dd6ccf4dec4a622052fe82a2d6078c8597be0522f83a41b37fc12ccef8';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
 -- records them. Added once, to a _pgmig.log that bookkeeping just made or that an earlier
--- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run.
+-- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run. The wave column
+-- (of the log, rejects, changes and reference rows) numbers the migrate run that wrote a row.
 SET client_min_messages = warning;
 DO $columns$
 BEGIN
   IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute AS a
-      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256')
-        AND NOT a.attisdropped AND a.atthasdef) < 2 THEN
+      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256', 'wave')
+        AND NOT a.attisdropped AND a.atthasdef) < 3 THEN
     ALTER TABLE _pgmig.log
       ADD COLUMN IF NOT EXISTS fingerprint text,
       ADD COLUMN IF NOT EXISTS script_sha256 text,
+      ADD COLUMN IF NOT EXISTS wave integer,
       ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
-      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
+      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), ''),
+      ALTER COLUMN wave SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.rejects
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.changes
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.reference
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
   END IF;
 END
 $columns$;
@@ -361,9 +395,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '89f3191bbb7ac9a25e8b3ccc4a0c8c38f6feec52010687a7d4d9b75235a81641';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b467a7dd6ccf4dec4a622052fe82a2d6078c8597be0522f83a41b37fc12ccef8';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 89f3191bbb7ac9a25e8b3ccc4a0c8c38f6feec52010687a7d4d9b75235a81641; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile b467a7dd6ccf4dec4a622052fe82a2d6078c8597be0522f83a41b37fc12ccef8; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -527,6 +561,64 @@ BEGIN
   END IF;
 END
 $guard$;
+
+-- The backups as migrate sealed them at the swap, before anything is touched: the originals
+-- are restored from them, and a changed one would restore other values than the application
+-- had. Before the swap a backup has no seal: the triggers still keep it current.
+DO $seals$
+DECLARE
+  changed text := '';
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  IF to_regclass('_pgmig.backup_uuid_reminders') IS NOT NULL
+     AND EXISTS (SELECT 1 FROM _pgmig.log WHERE model = 'uuid' AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
+    SELECT count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text INTO n_rows, digest_now
+    FROM _pgmig.backup_uuid_reminders AS bk;
+    SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+    FROM _pgmig.seals AS s WHERE s.model = 'uuid' AND s.subject = 'backup of public.reminders';
+    IF digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows THEN
+      changed := changed || chr(10) || pg_catalog.format('  backup of public.reminders changed since migrate: %s rows now, %s sealed', n_rows, coalesce(n_sealed::text, 'none'));
+    END IF;
+  END IF;
+  IF to_regclass('_pgmig.backup_uuid_users') IS NOT NULL
+     AND EXISTS (SELECT 1 FROM _pgmig.log WHERE model = 'uuid' AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
+    SELECT count(*), coalesce(sum(('x' || left(md5(ROW(bk.id)::text), 16))::bit(64)::bigint::numeric), 0)::text INTO n_rows, digest_now
+    FROM _pgmig.backup_uuid_users AS bk;
+    SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+    FROM _pgmig.seals AS s WHERE s.model = 'uuid' AND s.subject = 'backup of public.users';
+    IF digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows THEN
+      changed := changed || chr(10) || pg_catalog.format('  backup of public.users changed since migrate: %s rows now, %s sealed', n_rows, coalesce(n_sealed::text, 'none'));
+    END IF;
+  END IF;
+  IF to_regclass('_pgmig.backup_uuid_journal_entries') IS NOT NULL
+     AND EXISTS (SELECT 1 FROM _pgmig.log WHERE model = 'uuid' AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
+    SELECT count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text INTO n_rows, digest_now
+    FROM _pgmig.backup_uuid_journal_entries AS bk;
+    SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+    FROM _pgmig.seals AS s WHERE s.model = 'uuid' AND s.subject = 'backup of public.journal_entries';
+    IF digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows THEN
+      changed := changed || chr(10) || pg_catalog.format('  backup of public.journal_entries changed since migrate: %s rows now, %s sealed', n_rows, coalesce(n_sealed::text, 'none'));
+    END IF;
+  END IF;
+  IF to_regclass('_pgmig.backup_uuid_tags') IS NOT NULL
+     AND EXISTS (SELECT 1 FROM _pgmig.log WHERE model = 'uuid' AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
+    SELECT count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text INTO n_rows, digest_now
+    FROM _pgmig.backup_uuid_tags AS bk;
+    SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+    FROM _pgmig.seals AS s WHERE s.model = 'uuid' AND s.subject = 'backup of public.tags';
+    IF digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows THEN
+      changed := changed || chr(10) || pg_catalog.format('  backup of public.tags changed since migrate: %s rows now, %s sealed', n_rows, coalesce(n_sealed::text, 'none'));
+    END IF;
+  END IF;
+  IF changed <> '' THEN
+    RAISE EXCEPTION 'rollback: refused, nothing was changed:%', changed
+      USING HINT = 'rollback restores the original values from these backups; put each back as migrate made it (from a dump taken after migrate), then run rollback.sql again';
+  END IF;
+END
+$seals$;
 
 DO $undo$
 DECLARE
@@ -724,6 +816,7 @@ DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_tags(bigint);
 DROP FUNCTION IF EXISTS _pgmig.convert_uuid_tags();
 DROP FUNCTION IF EXISTS _pgmig.keep_uuid_tags();
 DELETE FROM _pgmig.batches WHERE model = 'uuid';
+DELETE FROM _pgmig.seals WHERE model = 'uuid';
 UPDATE _pgmig.log SET status = 'rolled back'
 WHERE model = 'uuid' AND script = 'migrate' AND status IN ('running', 'done');
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)

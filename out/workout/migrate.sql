@@ -196,7 +196,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'c84444a449a45ae15fdfd8ea8a1c77cadfbf355cf5f9179a4ad502ab13776f9c';
+SET pgmig.fingerprint = '7199b52c9902e987fdc515e9178f6d2f350288fcf53bb0a55af67c1babaf5e8e';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -414,7 +414,21 @@ CREATE TABLE IF NOT EXISTS _pgmig.rejects (
   source_table text,
   source_key jsonb,
   source_row jsonb,
-  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp()
+  rejected_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer
+);
+-- Rejects of an earlier wave that a later wave migrated, with that wave's number.
+CREATE TABLE IF NOT EXISTS _pgmig.superseded_rejects (
+  superseded_by integer NOT NULL,
+  model text NOT NULL,
+  step text NOT NULL,
+  rule integer NOT NULL,
+  reason text NOT NULL,
+  source_table text,
+  source_key jsonb,
+  source_row jsonb,
+  rejected_at timestamptz NOT NULL,
+  wave integer
 );
 CREATE TABLE IF NOT EXISTS _pgmig.sequences (
   model text NOT NULL,
@@ -440,12 +454,23 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   old_value text,
   new_value text,
   changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, step, column_name, key)
+);
+-- The candidates a repair found already held in V2 (as md5: the values are others' rows'):
+-- verify recomputes the repair from them, as migrate saw V2, whatever was deleted since.
+CREATE TABLE IF NOT EXISTS _pgmig.repairs_taken (
+  model text NOT NULL,
+  step text NOT NULL,
+  column_name text NOT NULL,
+  value_md5 text NOT NULL,
+  PRIMARY KEY (model, step, column_name, value_md5)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.reference (
   model text NOT NULL,
   table_name text NOT NULL,
   key jsonb NOT NULL,
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, table_name, key)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.targets (
@@ -466,18 +491,27 @@ RESET client_min_messages;
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
 -- records them. Added once, to a _pgmig.log that bookkeeping just made or that an earlier
--- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run.
+-- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run. The wave column
+-- (of the log, rejects, changes and reference rows) numbers the migrate run that wrote a row.
 SET client_min_messages = warning;
 DO $columns$
 BEGIN
   IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute AS a
-      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256')
-        AND NOT a.attisdropped AND a.atthasdef) < 2 THEN
+      WHERE a.attrelid = '_pgmig.log'::pg_catalog.regclass AND a.attname IN ('fingerprint', 'script_sha256', 'wave')
+        AND NOT a.attisdropped AND a.atthasdef) < 3 THEN
     ALTER TABLE _pgmig.log
       ADD COLUMN IF NOT EXISTS fingerprint text,
       ADD COLUMN IF NOT EXISTS script_sha256 text,
+      ADD COLUMN IF NOT EXISTS wave integer,
       ALTER COLUMN fingerprint SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.fingerprint', true), ''),
-      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), '');
+      ALTER COLUMN script_sha256 SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.script_sha256', true), ''),
+      ALTER COLUMN wave SET DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.rejects
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.changes
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+    ALTER TABLE IF EXISTS _pgmig.reference
+      ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
   END IF;
 END
 $columns$;
@@ -755,17 +789,6 @@ BEGIN
 END
 $catalog$;
 
--- A model migrates once; rollback.sql makes it migratable again.
-DO $guard$
-BEGIN
-  IF EXISTS (SELECT 1 FROM _pgmig.log
-             WHERE model = 'workout' AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
-    RAISE EXCEPTION 'model workout is already migrated in this database'
-      USING HINT = 'run rollback.sql first, or verify.sql to check the result';
-  END IF;
-END
-$guard$;
-
 -- The migration must be this compile's: the scripts of another compile of the model (another
 -- model text, schema or pgmig version) would resume or add to something else.
 DO $fingerprint$
@@ -776,13 +799,29 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c84444a449a45ae15fdfd8ea8a1c77cadfbf355cf5f9179a4ad502ab13776f9c';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7199b52c9902e987fdc515e9178f6d2f350288fcf53bb0a55af67c1babaf5e8e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile c84444a449a45ae15fdfd8ea8a1c77cadfbf355cf5f9179a4ad502ab13776f9c; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7199b52c9902e987fdc515e9178f6d2f350288fcf53bb0a55af67c1babaf5e8e; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
 $fingerprint$;
+
+-- Waves ("one user, then everyone"): a migrate after a finished one moves only the V1 rows no
+-- earlier wave migrated (the id maps hold them), as the next wave. Its number goes on every
+-- row it writes to _pgmig (log, id maps, backups, rejects, changes, reference rows), so
+-- rollback.sql -v wave=last can undo it alone; what the first wave recorded (sequence values,
+-- rows before migrate, row digests) stays as it was.
+DO $wave$
+BEGIN
+  PERFORM pg_catalog.set_config('pgmig.wave',
+    (SELECT (coalesce(max(l.wave), 0) + 1)::text FROM _pgmig.log AS l
+     WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status = 'done'), false);
+  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
+    RAISE NOTICE 'model workout: wave %: the V1 rows earlier waves migrated stay as they are', pg_catalog.current_setting('pgmig.wave');
+  END IF;
+END
+$wave$;
 
 -- The rows each filled table holds before migrate, counted when migrate first runs: verify
 -- fails on a row no id map holds in a table that was empty, and dates migrate's start.
@@ -808,6 +847,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('workout', 'migrate', 'workout_plans', 'running')
@@ -828,6 +868,30 @@ BEGIN
        ) AS p;
 
   -- Reject rule 1 (model.yaml:22): plan has no user_id
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'workout' AND earlier.step = 'workout_plans' AND earlier.rule = 1
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('id', p.id)
+  FROM (
+         SELECT
+           *,
+           row_number() OVER (
+             PARTITION BY user_id, name
+             ORDER BY created_at, id
+           ) AS dup_rank
+         FROM
+           v1.workout_plans
+       ) AS p
+  WHERE coalesce((p.user_id IS NULL), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'workout', 'workout_plans', 1, 'plan has no user_id', 'v1.workout_plans', jsonb_build_object('id', p.id), to_jsonb(p)
   FROM (
@@ -840,11 +904,16 @@ BEGIN
          FROM
            v1.workout_plans
        ) AS p
-  WHERE coalesce((p.user_id IS NULL), false);
+  WHERE coalesce((p.user_id IS NULL), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'workout' AND earlier.step = 'workout_plans' AND earlier.rule = 1
+                      AND earlier.source_key = jsonb_build_object('id', p.id));
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_plans';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE _pgmig.map_workout_plans (id uuid, PRIMARY KEY (id));
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_workout_plans') IS NULL THEN
+    CREATE TABLE _pgmig.map_workout_plans (id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+  END IF;
   -- -v defer_constraints=on: if public.workout_plans is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.workout_plans');
@@ -872,10 +941,11 @@ BEGIN
            v1.workout_plans
        ) AS p
     WHERE NOT coalesce((p.user_id IS NULL), false)
+      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS key_map WHERE key_map.id = p.id)
     RETURNING id
   )
-  INSERT INTO _pgmig.map_workout_plans (id)
-  SELECT id FROM inserted;
+  INSERT INTO _pgmig.map_workout_plans (id, pgmig_wave)
+  SELECT id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -911,6 +981,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('workout', 'migrate', 'workout_weeks', 'running')
@@ -924,17 +995,31 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_weeks';
 
-  -- Id map (model.yaml:36): one new key per distinct (source_id, n).
-  CREATE TABLE _pgmig.map_workout_weeks AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:36): one new key per distinct (source_id, n) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_workout_weeks') IS NULL THEN
+    CREATE TABLE _pgmig.map_workout_weeks AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT p.id AS source_id, w.n AS n
+      FROM v1.workout_plans p
+       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_workout_weeks ADD PRIMARY KEY (source_id, n);
+  END IF;
+  INSERT INTO _pgmig.map_workout_weeks (source_id, n, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT p.id AS source_id, w.n AS n
+    SELECT p.id AS source_id, w.n AS n
     FROM v1.workout_plans p
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
     WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+    EXCEPT
+    SELECT source_id, n FROM _pgmig.map_workout_weeks
   ) AS keys;
-  ALTER TABLE _pgmig.map_workout_weeks ADD PRIMARY KEY (source_id, n);
   -- -v defer_constraints=on: if public.workout_weeks is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.workout_weeks');
@@ -949,7 +1034,8 @@ BEGIN
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
        JOIN _pgmig.map_workout_weeks AS key_map ON key_map.source_id = p.id AND key_map.n = w.n
-  WHERE coalesce((id_workout_plans.id IS NOT NULL), false);
+  WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -985,6 +1071,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('workout', 'migrate', 'workout_days', 'running')
@@ -1008,11 +1095,34 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_days';
 
-  -- Id map (model.yaml:63): one new key per distinct (plan_id, n, day_label).
-  CREATE TABLE _pgmig.map_workout_days AS
-  SELECT keys.*, gen_random_uuid() AS id
+  -- Id map (model.yaml:63): one new key per distinct (plan_id, n, day_label) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_workout_days') IS NULL THEN
+    CREATE TABLE _pgmig.map_workout_days AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT d.plan_id AS plan_id, w.n AS n, d.day_label AS day_label
+      FROM (
+         SELECT
+           e.plan_id,
+           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
+           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
+         FROM
+           v1.exercises e
+         GROUP BY
+           1, 2
+       ) AS d
+       JOIN v1.workout_plans p ON p.id = d.plan_id
+       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
+       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_workout_days ADD PRIMARY KEY (plan_id, n, day_label);
+  END IF;
+  INSERT INTO _pgmig.map_workout_days (plan_id, n, day_label, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT DISTINCT d.plan_id AS plan_id, w.n AS n, d.day_label AS day_label
+    SELECT d.plan_id AS plan_id, w.n AS n, d.day_label AS day_label
     FROM (
          SELECT
            e.plan_id,
@@ -1027,8 +1137,9 @@ BEGIN
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
     WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+    EXCEPT
+    SELECT plan_id, n, day_label FROM _pgmig.map_workout_days
   ) AS keys;
-  ALTER TABLE _pgmig.map_workout_days ADD PRIMARY KEY (plan_id, n, day_label);
   -- -v defer_constraints=on: if public.workout_days is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.workout_days');
@@ -1052,7 +1163,8 @@ BEGIN
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
        JOIN _pgmig.map_workout_days AS key_map ON key_map.plan_id = d.plan_id AND key_map.n = w.n AND key_map.day_label = d.day_label
-  WHERE coalesce((id_workout_weeks.id IS NOT NULL), false);
+  WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+    AND key_map.pgmig_wave = this_wave;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1089,6 +1201,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('workout', 'migrate', 'exercises', 'running')
@@ -1103,15 +1216,55 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END);
 
   -- Reject rule 1 (model.yaml:71): orphan exercise; plan_id matches no plan
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'workout' AND earlier.step = 'exercises' AND earlier.rule = 1
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('id', e.id)
+  FROM v1.exercises e
+       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+  WHERE coalesce((p.id IS NULL), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'workout', 'exercises', 1, 'orphan exercise; plan_id matches no plan', 'v1.exercises', jsonb_build_object('id', e.id), to_jsonb(e)
   FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-  WHERE coalesce((p.id IS NULL), false);
+  WHERE coalesce((p.id IS NULL), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'workout' AND earlier.step = 'exercises' AND earlier.rule = 1
+                      AND earlier.source_key = jsonb_build_object('id', e.id));
 
   -- Reject rule 2 (model.yaml:73): invalid sets, reps_min or weight
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'workout' AND earlier.step = 'exercises' AND earlier.rule = 2
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('id', e.id)
+  FROM v1.exercises e
+       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+  WHERE NOT coalesce((p.id IS NULL), false)
+    AND coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'workout', 'exercises', 2, 'invalid sets, reps_min or weight', 'v1.exercises', jsonb_build_object('id', e.id), to_jsonb(e)
   FROM v1.exercises e
@@ -1119,9 +1272,32 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
   WHERE NOT coalesce((p.id IS NULL), false)
-    AND coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false);
+    AND coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'workout' AND earlier.step = 'exercises' AND earlier.rule = 2
+                      AND earlier.source_key = jsonb_build_object('id', e.id));
 
   -- Reject rule 3 (model.yaml:75): plan was rejected
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'workout' AND earlier.step = 'exercises' AND earlier.rule = 3
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('id', e.id)
+  FROM v1.exercises e
+       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+  WHERE NOT coalesce((p.id IS NULL), false)
+    AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
+    AND coalesce((id_workout_plans.id IS NULL), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'workout', 'exercises', 3, 'plan was rejected', 'v1.exercises', jsonb_build_object('id', e.id), to_jsonb(e)
   FROM v1.exercises e
@@ -1130,11 +1306,16 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
   WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
-    AND coalesce((id_workout_plans.id IS NULL), false);
+    AND coalesce((id_workout_plans.id IS NULL), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'workout' AND earlier.step = 'exercises' AND earlier.rule = 3
+                      AND earlier.source_key = jsonb_build_object('id', e.id));
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'exercises';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE _pgmig.map_exercises (id uuid, PRIMARY KEY (id));
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_exercises') IS NULL THEN
+    CREATE TABLE _pgmig.map_exercises (id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+  END IF;
   -- -v defer_constraints=on: if public.exercises is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.exercises');
@@ -1159,10 +1340,11 @@ BEGIN
     WHERE NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
+      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS key_map WHERE key_map.id = e.id)
     RETURNING id
   )
-  INSERT INTO _pgmig.map_exercises (id)
-  SELECT id FROM inserted;
+  INSERT INTO _pgmig.map_exercises (id, pgmig_wave)
+  SELECT id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1199,6 +1381,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('workout', 'migrate', 'workout_sessions', 'running')
@@ -1213,17 +1396,40 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label;
 
   -- Reject rule 1 (model.yaml:119): plan was rejected
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'workout' AND earlier.step = 'workout_sessions' AND earlier.rule = 1
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('id', s.id)
+  FROM v1.workout_sessions s
+       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
+  WHERE coalesce((id_workout_plans.id IS NULL), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'workout', 'workout_sessions', 1, 'plan was rejected', 'v1.workout_sessions', jsonb_build_object('id', s.id), to_jsonb(s)
   FROM v1.workout_sessions s
        LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
-  WHERE coalesce((id_workout_plans.id IS NULL), false);
+  WHERE coalesce((id_workout_plans.id IS NULL), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'workout' AND earlier.step = 'workout_sessions' AND earlier.rule = 1
+                      AND earlier.source_key = jsonb_build_object('id', s.id));
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_sessions';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE _pgmig.map_workout_sessions (id uuid, PRIMARY KEY (id));
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_workout_sessions') IS NULL THEN
+    CREATE TABLE _pgmig.map_workout_sessions (id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+  END IF;
   -- -v defer_constraints=on: if public.workout_sessions is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.workout_sessions');
@@ -1243,10 +1449,11 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
     WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
+      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS key_map WHERE key_map.id = s.id)
     RETURNING id
   )
-  INSERT INTO _pgmig.map_workout_sessions (id)
-  SELECT id FROM inserted;
+  INSERT INTO _pgmig.map_workout_sessions (id, pgmig_wave)
+  SELECT id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1283,6 +1490,7 @@ DECLARE
   err_detail text;
   err_hint text;
   deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
   VALUES ('workout', 'migrate', 'exercise_logs', 'running')
@@ -1296,16 +1504,38 @@ BEGIN
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id;
 
   -- Reject rule 1 (model.yaml:139): session was rejected
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'workout' AND earlier.step = 'exercise_logs' AND earlier.rule = 1
+      AND earlier.source_key NOT IN (
+  SELECT jsonb_build_object('id', l.id)
+  FROM v1.exercise_logs l
+       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+  WHERE coalesce((id_workout_sessions.id IS NULL), false))
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
   SELECT 'workout', 'exercise_logs', 1, 'session was rejected', 'v1.exercise_logs', jsonb_build_object('id', l.id), to_jsonb(l)
   FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-  WHERE coalesce((id_workout_sessions.id IS NULL), false);
+  WHERE coalesce((id_workout_sessions.id IS NULL), false)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'workout' AND earlier.step = 'exercise_logs' AND earlier.rule = 1
+                      AND earlier.source_key = jsonb_build_object('id', l.id));
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'exercise_logs';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback.
-  CREATE TABLE _pgmig.map_exercise_logs (id uuid, PRIMARY KEY (id));
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_exercise_logs') IS NULL THEN
+    CREATE TABLE _pgmig.map_exercise_logs (id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+  END IF;
   -- -v defer_constraints=on: if public.exercise_logs is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.exercise_logs');
@@ -1323,10 +1553,11 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
     WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
+      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS key_map WHERE key_map.id = l.id)
     RETURNING id
   )
-  INSERT INTO _pgmig.map_exercise_logs (id)
-  SELECT id FROM inserted;
+  INSERT INTO _pgmig.map_exercise_logs (id, pgmig_wave)
+  SELECT id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
@@ -1347,6 +1578,20 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
 $step$;
 
+-- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):
+-- migrate.sql run twice by mistake. Refused, and rolled back with this transaction.
+DO $guard$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.wave')::integer > 1
+     AND NOT EXISTS (SELECT 1 FROM _pgmig.log AS l
+                     WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status = 'done'
+                       AND l.wave = pg_catalog.current_setting('pgmig.wave')::integer AND l.rows_out > 0) THEN
+    RAISE EXCEPTION 'model workout is already migrated in this database: wave % finds no V1 row that earlier waves left; nothing was changed', pg_catalog.current_setting('pgmig.wave')
+      USING HINT = 'run rollback.sql first to migrate again, or verify.sql to check the result';
+  END IF;
+END
+$guard$;
+
 -- Fresh statistics for the filled tables: verify's joins and the application's first
 -- queries plan on them.
 ANALYZE public.workout_plans;
@@ -1361,6 +1606,7 @@ ANALYZE public.exercise_logs;
 -- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
 -- row's xmin no longer says when it was written) and a dump and restore gives every row a
 -- new one, while both keep the row's text.
+SET client_min_messages = warning;
 -- step workout_plans (model.yaml:15)
 ALTER TABLE _pgmig.map_workout_plans ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_workout_plans AS mapped SET row_digest = md5(t::text)
@@ -1391,6 +1637,7 @@ ALTER TABLE _pgmig.map_exercise_logs ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_exercise_logs AS mapped SET row_digest = md5(t::text)
 FROM public.exercise_logs AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+RESET client_min_messages;
 
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.
@@ -1405,6 +1652,10 @@ FROM (
   SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
         FROM _pgmig.changes AS b WHERE b.model = 'workout') AS x
+  UNION ALL
+  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
+        FROM _pgmig.repairs_taken AS b WHERE b.model = 'workout') AS x
   UNION ALL
   SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line

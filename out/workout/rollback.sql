@@ -6,8 +6,10 @@
 -- restores the sequences it moved. Rows others wrote since are left alone: rollback refuses,
 -- before deleting anything, while a row of others references a migrated row (deleting it
 -- would fire V2's foreign keys on that row) or a migrated row was changed since migrate.
+-- Migrated in waves (--only, then the rest): every wave is undone, unless -v wave=last says
+-- to undo the last one alone (V2 and _pgmig as that wave found them).
 --   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v cascade=on] [-v modified=delete]
---        [-v lock_timeout=5s] [-v statement_timeout=0]
+--        [-v wave=all|last] [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
 -- own catalog first, so no function, operator or type of a user schema can stand in for a
@@ -70,6 +72,21 @@ BEGIN
   END IF;
 END
 $modified$;
+\if :{?wave}
+\else
+\set wave all
+\endif
+-- -v wave says which waves to undo: all (the default: V2 as it was before the first migrate)
+-- or last (the last migrate run's rows alone). Anything else stops the script here.
+SET pgmig.rollback_wave = :'wave';
+DO $wave$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.rollback_wave') NOT IN ('all', 'last') THEN
+    RAISE EXCEPTION 'wave must be all or last, not "%"', pg_catalog.current_setting('pgmig.rollback_wave')
+      USING HINT = 'psql -v wave=last undoes the last migrate run alone; without it rollback undoes every wave';
+  END IF;
+END
+$wave$;
 
 BEGIN;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
@@ -182,7 +199,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'c84444a449a45ae15fdfd8ea8a1c77cadfbf355cf5f9179a4ad502ab13776f9c';
+SET pgmig.fingerprint = '7199b52c9902e987fdc515e9178f6d2f350288fcf53bb0a55af67c1babaf5e8e';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -520,13 +537,32 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c84444a449a45ae15fdfd8ea8a1c77cadfbf355cf5f9179a4ad502ab13776f9c';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7199b52c9902e987fdc515e9178f6d2f350288fcf53bb0a55af67c1babaf5e8e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile c84444a449a45ae15fdfd8ea8a1c77cadfbf355cf5f9179a4ad502ab13776f9c; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7199b52c9902e987fdc515e9178f6d2f350288fcf53bb0a55af67c1babaf5e8e; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
 $fingerprint$;
+
+-- The first wave undone, for every statement below (pgmig.undo_from): 1 for -v wave=all, the
+-- last wave's number for -v wave=last. to_jsonb: a _pgmig.log of a pgmig without waves has
+-- no wave column (its one migrate is the first wave).
+DO $wave$
+DECLARE
+  last_wave integer;
+BEGIN
+  SELECT coalesce(max(coalesce((pg_catalog.to_jsonb(l) ->> 'wave')::integer, 1)), 1) INTO last_wave
+  FROM _pgmig.log AS l
+  WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done');
+  PERFORM pg_catalog.set_config('pgmig.undo_from',
+    CASE pg_catalog.current_setting('pgmig.rollback_wave') WHEN 'all' THEN '1' ELSE last_wave::text END, true);
+  IF last_wave > 1 THEN
+    RAISE NOTICE 'model workout: % waves migrated; undoing %', last_wave,
+      CASE pg_catalog.current_setting('pgmig.rollback_wave') WHEN 'all' THEN 'all of them' ELSE 'wave ' || last_wave END;
+  END IF;
+END
+$wave$;
 
 -- What rollback would do to rows it did not write, found before anything is deleted. The
 -- filled tables are locked against writes until COMMIT (EXCLUSIVE: reads go on), so no row
@@ -541,16 +577,28 @@ LOCK TABLE public.workout_plans, public.workout_weeks, public.workout_days, publ
 SET client_min_messages = warning;
 CREATE TABLE IF NOT EXISTS _pgmig.map_exercise_logs AS SELECT id FROM public.exercise_logs AS t WHERE false;
 ALTER TABLE _pgmig.map_exercise_logs ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_exercise_logs ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_workout_sessions AS SELECT id FROM public.workout_sessions AS t WHERE false;
 ALTER TABLE _pgmig.map_workout_sessions ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_workout_sessions ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_exercises AS SELECT id FROM public.exercises AS t WHERE false;
 ALTER TABLE _pgmig.map_exercises ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_exercises ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_workout_days AS SELECT id FROM public.workout_days AS t WHERE false;
 ALTER TABLE _pgmig.map_workout_days ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_workout_days ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_workout_weeks AS SELECT id FROM public.workout_weeks AS t WHERE false;
 ALTER TABLE _pgmig.map_workout_weeks ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_workout_weeks ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_workout_plans AS SELECT id FROM public.workout_plans AS t WHERE false;
 ALTER TABLE _pgmig.map_workout_plans ADD COLUMN IF NOT EXISTS row_digest text;
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
+ALTER TABLE _pgmig.map_workout_plans ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 RESET client_min_messages;
 DO $check$
 DECLARE
@@ -561,16 +609,18 @@ DECLARE
   finding text;
   refusals text[] := '{}';
   allowed text[] := '{}';
+  -- -v wave: the first wave undone (the rows of earlier waves are not this rollback's).
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
   -- public.exercise_logs, step exercise_logs (model.yaml:136): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.exercise_logs', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -583,13 +633,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_exercise_logs AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.exercise_logs AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.exercise_logs AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.exercise_logs', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'exercise_logs', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.exercise_logs', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -598,12 +648,12 @@ BEGIN
   -- public.workout_sessions, step workout_sessions (model.yaml:99): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.workout_sessions', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -616,13 +666,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_workout_sessions AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.workout_sessions AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.workout_sessions AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.workout_sessions', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'workout_sessions', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.workout_sessions', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -631,12 +681,12 @@ BEGIN
   -- public.exercises, step exercises (model.yaml:68): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.exercises', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -649,13 +699,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_exercises AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.exercises AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.exercises AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.exercises', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'exercises', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_exercises AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_exercises AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.exercises', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -664,12 +714,12 @@ BEGIN
   -- public.workout_days, step workout_days (model.yaml:47): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.workout_days', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -682,13 +732,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_workout_days AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.workout_days AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.workout_days AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.workout_days', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'workout_days', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_workout_days AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_workout_days AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.workout_days', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -697,12 +747,12 @@ BEGIN
   -- public.workout_weeks, step workout_weeks (model.yaml:33): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.workout_weeks', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -715,13 +765,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_workout_weeks AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.workout_weeks AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.workout_weeks AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.workout_weeks', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'workout_weeks', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.workout_weeks', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -730,12 +780,12 @@ BEGIN
   -- public.workout_plans, step workout_plans (model.yaml:15): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text);
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text)
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.workout_plans', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -748,13 +798,13 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_workout_plans AS mapped
-  WHERE NOT EXISTS (SELECT 1 FROM public.workout_plans AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.workout_plans AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.workout_plans', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
                                        'workout_plans', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM _pgmig.map_workout_plans AS mapped WHERE mapped.row_digest IS NULL;
+  SELECT count(*) INTO n FROM _pgmig.map_workout_plans AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
                                        'public.workout_plans', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
@@ -763,12 +813,12 @@ BEGIN
   -- public.exercise_logs (exercise_id) → public.exercises (exercise_logs_exercise_id_fkey, ON DELETE SET NULL): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.exercise_logs AS c
-  WHERE (c.exercise_id) IN (SELECT t.id FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id)
+  WHERE (c.exercise_id) IN (SELECT t.id FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.exercise_logs', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.exercises', 'exercise_logs_exercise_id_fkey', 'SET NULL', 'set to NULL');
+                                 'a migrated row of public.exercises', 'exercise_logs_exercise_id_fkey', 'SET NULL', 'set to NULL');
     IF cascade_on THEN
       allowed := allowed || finding;
     ELSE
@@ -778,12 +828,12 @@ BEGIN
   -- public.exercise_logs (session_id) → public.workout_sessions (exercise_logs_session_id_fkey, ON DELETE CASCADE): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.exercise_logs AS c
-  WHERE (c.session_id) IN (SELECT t.id FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id)
+  WHERE (c.session_id) IN (SELECT t.id FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.exercise_logs', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.workout_sessions', 'exercise_logs_session_id_fkey', 'CASCADE', 'deleted');
+                                 'a migrated row of public.workout_sessions', 'exercise_logs_session_id_fkey', 'CASCADE', 'deleted');
     IF cascade_on THEN
       allowed := allowed || finding;
     ELSE
@@ -793,12 +843,28 @@ BEGIN
   -- public.exercises (day_id) → public.workout_days (exercises_day_id_fkey, ON DELETE CASCADE): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.exercises AS c
-  WHERE (c.day_id) IN (SELECT t.id FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id)
+  WHERE (c.day_id) IN (SELECT t.id FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.exercises', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.workout_days', 'exercises_day_id_fkey', 'CASCADE', 'deleted');
+                                 'a migrated row of public.workout_days', 'exercises_day_id_fkey', 'CASCADE', 'deleted');
+    IF cascade_on THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  -- public.exercise_logs (exercise_id) → public.exercises (exercise_logs_exercise_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_days → public.exercises → public.exercise_logs).
+  SELECT count(*) INTO n
+  FROM public.exercise_logs AS c
+  WHERE (c.exercise_id) IN (SELECT c1.id FROM public.exercises AS c1 WHERE (c1.day_id) IN (SELECT t.id FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+ AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c1.id = mapped.id))
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+                                 'public.exercise_logs', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'a row of public.exercises that ON DELETE CASCADE deletes with a migrated row (public.workout_days → public.exercises → public.exercise_logs)', 'exercise_logs_exercise_id_fkey', 'SET NULL', 'set to NULL');
     IF cascade_on THEN
       allowed := allowed || finding;
     ELSE
@@ -808,12 +874,61 @@ BEGIN
   -- public.workout_days (week_id) → public.workout_weeks (workout_days_week_id_fkey, ON DELETE CASCADE): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.workout_days AS c
-  WHERE (c.week_id) IN (SELECT t.id FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id)
+  WHERE (c.week_id) IN (SELECT t.id FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.workout_days', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.workout_weeks', 'workout_days_week_id_fkey', 'CASCADE', 'deleted');
+                                 'a migrated row of public.workout_weeks', 'workout_days_week_id_fkey', 'CASCADE', 'deleted');
+    IF cascade_on THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  -- public.exercises (day_id) → public.workout_days (exercises_day_id_fkey, ON DELETE CASCADE): rows of others under rows CASCADE deletes with migrated ones (public.workout_weeks → public.workout_days → public.exercises).
+  SELECT count(*) INTO n
+  FROM public.exercises AS c
+  WHERE (c.day_id) IN (SELECT c1.id FROM public.workout_days AS c1 WHERE (c1.week_id) IN (SELECT t.id FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+ AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c1.id = mapped.id))
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+                                 'public.exercises', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'a row of public.workout_days that ON DELETE CASCADE deletes with a migrated row (public.workout_weeks → public.workout_days → public.exercises)', 'exercises_day_id_fkey', 'CASCADE', 'deleted');
+    IF cascade_on THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  -- public.exercise_logs (exercise_id) → public.exercises (exercise_logs_exercise_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_weeks → public.workout_days → public.exercises → public.exercise_logs).
+  SELECT count(*) INTO n
+  FROM public.exercise_logs AS c
+  WHERE (c.exercise_id) IN (SELECT c2.id FROM public.exercises AS c2 WHERE (c2.day_id) IN (SELECT c1.id FROM public.workout_days AS c1 WHERE (c1.week_id) IN (SELECT t.id FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+ AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c1.id = mapped.id))
+ AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c2.id = mapped.id))
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+                                 'public.exercise_logs', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'a row of public.exercises that ON DELETE CASCADE deletes with a migrated row (public.workout_weeks → public.workout_days → public.exercises → public.exercise_logs)', 'exercise_logs_exercise_id_fkey', 'SET NULL', 'set to NULL');
+    IF cascade_on THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  -- public.workout_sessions (day_id) → public.workout_days (workout_sessions_day_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_weeks → public.workout_days → public.workout_sessions).
+  SELECT count(*) INTO n
+  FROM public.workout_sessions AS c
+  WHERE (c.day_id) IN (SELECT c1.id FROM public.workout_days AS c1 WHERE (c1.week_id) IN (SELECT t.id FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+ AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c1.id = mapped.id))
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+                                 'public.workout_sessions', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'a row of public.workout_days that ON DELETE CASCADE deletes with a migrated row (public.workout_weeks → public.workout_days → public.workout_sessions)', 'workout_sessions_day_id_fkey', 'SET NULL', 'set to NULL');
     IF cascade_on THEN
       allowed := allowed || finding;
     ELSE
@@ -823,12 +938,12 @@ BEGIN
   -- public.workout_sessions (day_id) → public.workout_days (workout_sessions_day_id_fkey, ON DELETE SET NULL): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.workout_sessions AS c
-  WHERE (c.day_id) IN (SELECT t.id FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id)
+  WHERE (c.day_id) IN (SELECT t.id FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.workout_sessions', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.workout_days', 'workout_sessions_day_id_fkey', 'SET NULL', 'set to NULL');
+                                 'a migrated row of public.workout_days', 'workout_sessions_day_id_fkey', 'SET NULL', 'set to NULL');
     IF cascade_on THEN
       allowed := allowed || finding;
     ELSE
@@ -838,12 +953,12 @@ BEGIN
   -- public.workout_sessions (plan_id) → public.workout_plans (workout_sessions_plan_id_fkey, ON DELETE SET NULL): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.workout_sessions AS c
-  WHERE (c.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id)
+  WHERE (c.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.workout_sessions', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.workout_plans', 'workout_sessions_plan_id_fkey', 'SET NULL', 'set to NULL');
+                                 'a migrated row of public.workout_plans', 'workout_sessions_plan_id_fkey', 'SET NULL', 'set to NULL');
     IF cascade_on THEN
       allowed := allowed || finding;
     ELSE
@@ -853,12 +968,80 @@ BEGIN
   -- public.workout_weeks (plan_id) → public.workout_plans (workout_weeks_plan_id_fkey, ON DELETE CASCADE): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.workout_weeks AS c
-  WHERE (c.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id)
+  WHERE (c.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
-    finding := pg_catalog.format('%s: %s a migrated row of %s (%s, ON DELETE %s: %s)',
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.workout_weeks', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 'public.workout_plans', 'workout_weeks_plan_id_fkey', 'CASCADE', 'deleted');
+                                 'a migrated row of public.workout_plans', 'workout_weeks_plan_id_fkey', 'CASCADE', 'deleted');
+    IF cascade_on THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  -- public.workout_days (week_id) → public.workout_weeks (workout_days_week_id_fkey, ON DELETE CASCADE): rows of others under rows CASCADE deletes with migrated ones (public.workout_plans → public.workout_weeks → public.workout_days).
+  SELECT count(*) INTO n
+  FROM public.workout_days AS c
+  WHERE (c.week_id) IN (SELECT c1.id FROM public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+ AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c1.id = mapped.id))
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+                                 'public.workout_days', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'a row of public.workout_weeks that ON DELETE CASCADE deletes with a migrated row (public.workout_plans → public.workout_weeks → public.workout_days)', 'workout_days_week_id_fkey', 'CASCADE', 'deleted');
+    IF cascade_on THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  -- public.exercises (day_id) → public.workout_days (exercises_day_id_fkey, ON DELETE CASCADE): rows of others under rows CASCADE deletes with migrated ones (public.workout_plans → public.workout_weeks → public.workout_days → public.exercises).
+  SELECT count(*) INTO n
+  FROM public.exercises AS c
+  WHERE (c.day_id) IN (SELECT c2.id FROM public.workout_days AS c2 WHERE (c2.week_id) IN (SELECT c1.id FROM public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+ AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c1.id = mapped.id))
+ AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c2.id = mapped.id))
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+                                 'public.exercises', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'a row of public.workout_days that ON DELETE CASCADE deletes with a migrated row (public.workout_plans → public.workout_weeks → public.workout_days → public.exercises)', 'exercises_day_id_fkey', 'CASCADE', 'deleted');
+    IF cascade_on THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  -- public.exercise_logs (exercise_id) → public.exercises (exercise_logs_exercise_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_plans → public.workout_weeks → public.workout_days → public.exercises → public.exercise_logs).
+  SELECT count(*) INTO n
+  FROM public.exercise_logs AS c
+  WHERE (c.exercise_id) IN (SELECT c3.id FROM public.exercises AS c3 WHERE (c3.day_id) IN (SELECT c2.id FROM public.workout_days AS c2 WHERE (c2.week_id) IN (SELECT c1.id FROM public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+ AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c1.id = mapped.id))
+ AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c2.id = mapped.id))
+ AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c3.id = mapped.id))
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+                                 'public.exercise_logs', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'a row of public.exercises that ON DELETE CASCADE deletes with a migrated row (public.workout_plans → public.workout_weeks → public.workout_days → public.exercises → public.exercise_logs)', 'exercise_logs_exercise_id_fkey', 'SET NULL', 'set to NULL');
+    IF cascade_on THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  -- public.workout_sessions (day_id) → public.workout_days (workout_sessions_day_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_plans → public.workout_weeks → public.workout_days → public.workout_sessions).
+  SELECT count(*) INTO n
+  FROM public.workout_sessions AS c
+  WHERE (c.day_id) IN (SELECT c2.id FROM public.workout_days AS c2 WHERE (c2.week_id) IN (SELECT c1.id FROM public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+ AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c1.id = mapped.id))
+ AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c2.id = mapped.id))
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE c.id = mapped.id);
+  IF n > 0 THEN
+    finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
+                                 'public.workout_sessions', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 'a row of public.workout_days that ON DELETE CASCADE deletes with a migrated row (public.workout_plans → public.workout_weeks → public.workout_days → public.workout_sessions)', 'workout_sessions_day_id_fkey', 'SET NULL', 'set to NULL');
     IF cascade_on THEN
       allowed := allowed || finding;
     ELSE
@@ -883,6 +1066,7 @@ DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -890,8 +1074,14 @@ BEGIN
   IF to_regclass('_pgmig.map_exercise_logs') IS NOT NULL THEN
     DELETE FROM public.exercise_logs AS t
     USING _pgmig.map_exercise_logs AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_exercise_logs;
+    ELSE
+      DELETE FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('workout', 'rollback', 'exercise_logs', started, clock_timestamp(), n_deleted, 'done');
@@ -903,13 +1093,13 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_exercise_logs;
 
 -- Undo step 5/6: public.workout_sessions  (model.yaml:99)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -917,8 +1107,14 @@ BEGIN
   IF to_regclass('_pgmig.map_workout_sessions') IS NOT NULL THEN
     DELETE FROM public.workout_sessions AS t
     USING _pgmig.map_workout_sessions AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_workout_sessions;
+    ELSE
+      DELETE FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('workout', 'rollback', 'workout_sessions', started, clock_timestamp(), n_deleted, 'done');
@@ -930,13 +1126,13 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_workout_sessions;
 
 -- Undo step 4/6: public.exercises  (model.yaml:68)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -944,8 +1140,14 @@ BEGIN
   IF to_regclass('_pgmig.map_exercises') IS NOT NULL THEN
     DELETE FROM public.exercises AS t
     USING _pgmig.map_exercises AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_exercises;
+    ELSE
+      DELETE FROM _pgmig.map_exercises AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('workout', 'rollback', 'exercises', started, clock_timestamp(), n_deleted, 'done');
@@ -957,13 +1159,13 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_exercises;
 
 -- Undo step 3/6: public.workout_days  (model.yaml:47)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -971,8 +1173,14 @@ BEGIN
   IF to_regclass('_pgmig.map_workout_days') IS NOT NULL THEN
     DELETE FROM public.workout_days AS t
     USING _pgmig.map_workout_days AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_workout_days;
+    ELSE
+      DELETE FROM _pgmig.map_workout_days AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('workout', 'rollback', 'workout_days', started, clock_timestamp(), n_deleted, 'done');
@@ -984,13 +1192,13 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_workout_days;
 
 -- Undo step 2/6: public.workout_weeks  (model.yaml:33)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -998,8 +1206,14 @@ BEGIN
   IF to_regclass('_pgmig.map_workout_weeks') IS NOT NULL THEN
     DELETE FROM public.workout_weeks AS t
     USING _pgmig.map_workout_weeks AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_workout_weeks;
+    ELSE
+      DELETE FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('workout', 'rollback', 'workout_weeks', started, clock_timestamp(), n_deleted, 'done');
@@ -1011,13 +1225,13 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_workout_weeks;
 
 -- Undo step 1/6: public.workout_plans  (model.yaml:15)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
   err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
   -- The log's default start is the insert's own time, after the delete: taken here instead.
   started timestamptz := clock_timestamp();
 BEGIN
@@ -1025,8 +1239,14 @@ BEGIN
   IF to_regclass('_pgmig.map_workout_plans') IS NOT NULL THEN
     DELETE FROM public.workout_plans AS t
     USING _pgmig.map_workout_plans AS mapped
-    WHERE t.id = mapped.id;
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_workout_plans;
+    ELSE
+      DELETE FROM _pgmig.map_workout_plans AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
   END IF;
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
   VALUES ('workout', 'rollback', 'workout_plans', started, clock_timestamp(), n_deleted, 'done');
@@ -1038,16 +1258,58 @@ EXCEPTION WHEN foreign_key_violation THEN
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
-DROP TABLE IF EXISTS _pgmig.map_workout_plans;
 
-DELETE FROM _pgmig.changes WHERE model = 'workout';
-DELETE FROM _pgmig.rejects WHERE model = 'workout';
-DELETE FROM _pgmig.batches WHERE model = 'workout';
-DELETE FROM _pgmig.sequences WHERE model = 'workout';
-DELETE FROM _pgmig.targets WHERE model = 'workout';
-DELETE FROM _pgmig.seals WHERE model = 'workout';
+-- The undone waves' bookkeeping goes. What the first wave recorded for all of them (sequence
+-- values and row counts before migrate, batches) goes with the first wave only; the seals of
+-- the waves that stay are made anew without the undone ones'.
+DELETE FROM _pgmig.changes WHERE model = 'workout' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
+DELETE FROM _pgmig.rejects WHERE model = 'workout' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
+-- The values migrate found taken are not recorded by wave: they go with the first wave.
+DELETE FROM _pgmig.repairs_taken WHERE model = 'workout' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+-- The rejects of the waves that stay, which an undone wave migrated, are rejects again.
+WITH restored AS (
+  DELETE FROM _pgmig.superseded_rejects AS g
+  WHERE g.model = 'workout' AND g.superseded_by >= pg_catalog.current_setting('pgmig.undo_from')::integer
+  RETURNING g.*
+)
+INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+SELECT g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+FROM restored AS g
+WHERE coalesce(g.wave, 1) < pg_catalog.current_setting('pgmig.undo_from')::integer;
+DELETE FROM _pgmig.batches WHERE model = 'workout' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.sequences WHERE model = 'workout' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.targets WHERE model = 'workout' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+-- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
+-- reference rows) against these digests before it trusts them.
+INSERT INTO _pgmig.seals (model, subject, rows, digest)
+SELECT 'workout', d.subject, d.rows, d.digest
+FROM (
+  -- (subject, rows, digest) of the bookkeeping.
+  SELECT '_pgmig.rejects' AS subject, count(*) AS rows, md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), '')) AS digest
+  FROM (SELECT ROW(b.step, b.rule, b.reason, b.source_table, b.source_key, b.source_row)::text AS line
+        FROM _pgmig.rejects AS b WHERE b.model = 'workout') AS x
+  UNION ALL
+  SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+        FROM _pgmig.changes AS b WHERE b.model = 'workout') AS x
+  UNION ALL
+  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
+        FROM _pgmig.repairs_taken AS b WHERE b.model = 'workout') AS x
+  UNION ALL
+  SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+        FROM _pgmig.sequences AS b WHERE b.model = 'workout') AS x
+  UNION ALL
+  SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+        FROM _pgmig.reference AS b WHERE b.model = 'workout') AS x
+) AS d
+ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+DELETE FROM _pgmig.seals WHERE model = 'workout' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 UPDATE _pgmig.log SET status = 'rolled back'
-WHERE model = 'workout' AND script = 'migrate' AND status IN ('running', 'done');
+WHERE model = 'workout' AND script = 'migrate' AND status IN ('running', 'done')
+  AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('workout', 'rollback', '(all)', clock_timestamp(), 'done');
 
