@@ -138,14 +138,7 @@ impl ReferrerView {
             parent: r.parent.to_string(),
             constraint: r.constraint.clone(),
             constraint_lit: lit(&r.constraint),
-            columns: format!(
-                "({})",
-                r.columns
-                    .iter()
-                    .map(|c| quote_ident(c))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            columns: column_list(&r.columns),
             action: r.on_delete.sql(),
             effect,
             blocks,
@@ -196,14 +189,7 @@ impl RollbackIndexView {
                     name: quote_ident(&name),
                     qualified_name: format!("{}.{}", quote_ident(&leaf.schema), quote_ident(&name)),
                     table: leaf.to_string(),
-                    columns: format!(
-                        "({})",
-                        r.columns
-                            .iter()
-                            .map(|c| quote_ident(c))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
+                    columns: column_list(&r.columns),
                     constraint: r.constraint.clone(),
                 }
             })
@@ -217,4 +203,10 @@ fn key_columns(s: &Step) -> Vec<String> {
         Key::Keep { columns } => columns.clone(),
         Key::New { column, .. } => vec![column.clone()],
     }
+}
+
+/// `(plan_id, "Kind")`: columns as a foreign key or an index names them.
+fn column_list(columns: &[String]) -> String {
+    let names: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
+    format!("({})", names.join(", "))
 }
