@@ -147,9 +147,11 @@ END
 -- Indexes for the deletes below: each migrated parent row deleted is looked up through a
 -- foreign key no index of these tables leads with, a read of the whole table per row without
 -- one (PLAN.md, "Rollback and the rows of others"). The tables are locked above, so the
--- builds make no one wait; they are dropped CONCURRENTLY after COMMIT.
+-- builds make no one wait; they are dropped CONCURRENTLY after COMMIT. No IF NOT EXISTS: an
+-- index of that name (another's, or one a stopped DROP left) stops rollback here, changing
+-- nothing, rather than being taken for rollback's own and dropped.
 {%- for i in plan.rollback_indexes %}
-CREATE INDEX IF NOT EXISTS {{ i.name }} ON {{ i.table }} {{ i.columns }}; -- for {{ i.constraint|comment }}
+CREATE INDEX {{ i.name }} ON {{ i.table }} {{ i.columns }}; -- for {{ i.constraint|comment }}
 {%- endfor %}
 {%- endif %}
 {%- for s in steps %}

@@ -202,7 +202,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '132f482dc46bd6f6560f51bee68910081ca3543cc95818467dd1ba370eb106a8';
+SET pgmig.fingerprint = 'acdf8527a676e0e841eca08a7ee0cbe9a885633b53b554677f81bddada23c209';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -540,9 +540,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '132f482dc46bd6f6560f51bee68910081ca3543cc95818467dd1ba370eb106a8';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'acdf8527a676e0e841eca08a7ee0cbe9a885633b53b554677f81bddada23c209';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 132f482dc46bd6f6560f51bee68910081ca3543cc95818467dd1ba370eb106a8; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile acdf8527a676e0e841eca08a7ee0cbe9a885633b53b554677f81bddada23c209; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -906,11 +906,13 @@ $check$;
 -- Indexes for the deletes below: each migrated parent row deleted is looked up through a
 -- foreign key no index of these tables leads with, a read of the whole table per row without
 -- one (PLAN.md, "Rollback and the rows of others"). The tables are locked above, so the
--- builds make no one wait; they are dropped CONCURRENTLY after COMMIT.
-CREATE INDEX IF NOT EXISTS pgmig_rollback_invites_created_by_user_id ON public.invites (created_by_user_id); -- for invites_created_by_user_id_fkey
-CREATE INDEX IF NOT EXISTS pgmig_rollback_invites_used_by_user_id ON public.invites (used_by_user_id); -- for invites_used_by_user_id_fkey
-CREATE INDEX IF NOT EXISTS pgmig_rollback_prayer_marks_user_id ON public.prayer_marks (user_id); -- for prayer_marks_user_id_fkey
-CREATE INDEX IF NOT EXISTS pgmig_rollback_user_roles_role_id ON public.user_roles (role_id); -- for user_roles_role_id_fkey
+-- builds make no one wait; they are dropped CONCURRENTLY after COMMIT. No IF NOT EXISTS: an
+-- index of that name (another's, or one a stopped DROP left) stops rollback here, changing
+-- nothing, rather than being taken for rollback's own and dropped.
+CREATE INDEX pgmig_rollback_invites_created_by_user_id ON public.invites (created_by_user_id); -- for invites_created_by_user_id_fkey
+CREATE INDEX pgmig_rollback_invites_used_by_user_id ON public.invites (used_by_user_id); -- for invites_used_by_user_id_fkey
+CREATE INDEX pgmig_rollback_prayer_marks_user_id ON public.prayer_marks (user_id); -- for prayer_marks_user_id_fkey
+CREATE INDEX pgmig_rollback_user_roles_role_id ON public.user_roles (role_id); -- for user_roles_role_id_fkey
 
 -- Undo step 6/6: public.user_roles  (model.yaml:78)
 DO $undo$
