@@ -16,17 +16,20 @@ fn fixture() -> PathBuf {
     repo_root().join("tests/it/fixtures/models/rollback_lookups")
 }
 
-/// The fixture migrated, its compiled scripts, and V2's tables before migrate.
-fn migrated_db(name: &str) -> (TestDb, tempfile::TempDir, BTreeMap<String, String>) {
+/// The fixture (from `fixture`) migrated, its compiled scripts, and V2's tables before migrate.
+fn migrated_db(
+    name: &str,
+    fixture: &Path,
+) -> (TestDb, tempfile::TempDir, BTreeMap<String, String>) {
     let db = cluster().create_db(name);
     db.execute("CREATE SCHEMA v1");
-    db.load_in_schema(&fixture().join("v1.sql"), "v1");
-    db.load_in_schema(&fixture().join("v2.sql"), "public");
-    db.load_in_schema(&fixture().join("data.sql"), "public");
+    db.load_in_schema(&fixture.join("v1.sql"), "v1");
+    db.load_in_schema(&fixture.join("v2.sql"), "public");
+    db.load_in_schema(&fixture.join("data.sql"), "public");
     let dir = compile_ddl(
-        &fixture().join("model.yaml"),
-        &fixture().join("v1.sql"),
-        &fixture().join("v2.sql"),
+        &fixture.join("model.yaml"),
+        &fixture.join("v1.sql"),
+        &fixture.join("v2.sql"),
     );
     let before = db.table_md5s(&["public"]);
     let out = db.psql_file(dir.path().join("migrate.sql"), &[]);
@@ -81,7 +84,7 @@ fn timed_rollback(db: &TestDb, script: &Path) -> (Duration, i64) {
 
 #[test]
 fn rollback_looks_up_deleted_parents_through_indexes_it_builds_and_drops() {
-    let (db, dir, before) = migrated_db("rb_lookups");
+    let (db, dir, before) = migrated_db("rb_lookups", &fixture());
     let rollback = std::fs::read_to_string(dir.path().join("rollback.sql")).unwrap();
     for leaf in ["order_lines", "order_events_low", "order_events_high"] {
         assert!(
@@ -178,4 +181,47 @@ fn plan_names_the_foreign_keys_without_an_index() {
     assert!(row("order_lines").ends_with("| none: rollback builds one for its deletes (the table is locked already) and drops it after COMMIT |"), "{}", row("order_lines"));
     assert!(row("order_events").contains("none: rollback builds one"));
     assert!(row("order_notes").ends_with("| **none**: rollback reads the table once per migrated row it deletes; create one (`CREATE INDEX CONCURRENTLY`) before a large rollback |"), "{}", row("order_notes"));
+}
+
+/// The lines' table named to end a quote, a quoted name and a dollar quote, with a psql
+/// meta-command after: rollback's index on it is named and dropped as the table is, quoted.
+#[test]
+fn an_index_on_a_hostile_table_name_is_quoted_built_and_dropped() {
+    let hostile = tempfile::tempdir().unwrap();
+    let sql_name = r#""Order's ""lines"" $x$\!""#;
+    for file in ["v1.sql", "v2.sql", "data.sql"] {
+        let text = std::fs::read_to_string(fixture().join(file)).unwrap();
+        std::fs::write(
+            hostile.path().join(file),
+            text.replace("order_lines", sql_name),
+        )
+        .unwrap();
+    }
+    let model = std::fs::read_to_string(fixture().join("model.yaml")).unwrap();
+    let step = "  order_lines:\n    from: order_lines l\n";
+    assert!(model.contains(step));
+    let model = model.replace(
+        step,
+        "  lines:\n    into: 'Order''s \"lines\" $x$\\!'\n    from: '\"Order''s \"\"lines\"\" $x$\\!\" l'\n",
+    );
+    std::fs::write(hostile.path().join("model.yaml"), model).unwrap();
+
+    let (db, dir, before) = migrated_db("rb_lookups_hostile", hostile.path());
+    let rollback = std::fs::read_to_string(dir.path().join("rollback.sql")).unwrap();
+    assert!(
+        rollback.contains(r#"CREATE INDEX "pgmig_rollback_Order's ""lines"" $x$\!_order_id" ON public."Order's ""lines"" $x$\!" (order_id);"#),
+        "{rollback}"
+    );
+    let out = db.psql_file(dir.path().join("rollback.sql"), &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        rollback_indexes(&db).is_empty(),
+        "{:?}",
+        rollback_indexes(&db)
+    );
+    assert_eq!(db.table_md5s(&["public"]), before);
 }
