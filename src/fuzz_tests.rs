@@ -3,12 +3,16 @@
 //! quotes, quotes, backslashes, newlines, NUL, a byte-order mark, invalid UTF-8, psql
 //! variables, YAML document markers, deep nesting) must never panic, and every error must
 //! have a position in the file.
+//!
+//! The seed is fixed so that CI judges every commit on the same mutants and a failure
+//! reproduces; explore with `PGMIG_FUZZ_SEED=random` (or another number) and
+//! `PGMIG_FUZZ_CASES=N`, and fix what it finds with a test in tests/diagnostics.rs.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
+use proptest::test_runner::{Config, FileFailurePersistence, RngSeed, TestRunner};
 
 use crate::catalog::{self, Catalog};
 use crate::diagnostic::{Diagnostic, Level, SourceFile};
@@ -16,6 +20,21 @@ use crate::{check, emit, model};
 
 /// Cases per run: about 10 s in a debug build (a few times that on a busy machine).
 const CASES: u32 = 4000;
+
+/// The seed CI uses.
+const SEED: u64 = 20261206;
+
+/// `PGMIG_FUZZ_SEED` and `PGMIG_FUZZ_CASES`, or the defaults.
+fn seed_and_cases() -> (RngSeed, u32) {
+    let seed = match std::env::var("PGMIG_FUZZ_SEED").as_deref() {
+        Ok("random") => RngSeed::Random,
+        Ok(n) => RngSeed::Fixed(n.parse().expect("PGMIG_FUZZ_SEED: a number or `random`")),
+        Err(_) => RngSeed::Fixed(SEED),
+    };
+    let cases = std::env::var("PGMIG_FUZZ_CASES")
+        .map_or(CASES, |n| n.parse().expect("PGMIG_FUZZ_CASES: a number"));
+    (seed, cases)
+}
 
 /// The models the mutants start from, with their DDL.
 const MODELS: &[&str] = &["workout", "school", "thywill", "drills"];
@@ -206,8 +225,10 @@ fn mutated_models_never_panic_and_every_error_has_a_position() {
         .collect();
     let catalogs: Vec<std::cell::RefCell<CatalogCache>> =
         MODELS.iter().map(|_| Default::default()).collect();
+    let (rng_seed, cases) = seed_and_cases();
     let config = Config {
-        cases: CASES,
+        cases,
+        rng_seed,
         failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
         ..Config::default()
     };
@@ -227,7 +248,7 @@ fn mutated_models_never_panic_and_every_error_has_a_position() {
     });
     let [input, load, checked, compiled] = *outcomes.borrow();
     eprintln!(
-        "fuzz: {CASES} mutants of {} models in {:.1} s: {input} refused as input, {load} by the loader, {checked} by the checker, {compiled} compiled",
+        "fuzz: {cases} mutants of {} models (seed {rng_seed:?}) in {:.1} s: {input} refused as input, {load} by the loader, {checked} by the checker, {compiled} compiled",
         MODELS.len(),
         started.elapsed().as_secs_f64()
     );

@@ -1028,6 +1028,38 @@ fn reference_key_not_unique() {
 }
 
 #[test]
+fn reference_row_empty_points_at_the_key() {
+    // Found by the fuzz test: an empty row has no key of its own, and the error had no position.
+    insta::assert_snapshot!(refused(&edited("tables:\n", "reference:\n  roles:\n    key: [code]\n    rows:\n      - {}\ntables:\n")), @"
+    model.yaml:6:11: error: a reference row of `public.roles` has no value for its key (code)
+       ╭─[model.yaml:6:11]
+     5 │   roles:
+     6 │     key: [code]
+       ·           ──┬─
+       ·             ╰── here
+     7 │     rows:
+       ╰────
+    model.yaml:6:11: error: column `roles.code` is NOT NULL and this reference row gives no value
+       ╭─[model.yaml:6:11]
+     5 │   roles:
+     6 │     key: [code]
+       ·           ──┬─
+       ·             ╰── here
+     7 │     rows:
+       ╰────
+    model.yaml:6:11: error: column `roles.name` is NOT NULL and this reference row gives no value
+       ╭─[model.yaml:6:11]
+     5 │   roles:
+     6 │     key: [code]
+       ·           ──┬─
+       ·             ╰── here
+     7 │     rows:
+       ╰────
+    error: model.yaml has 3 errors; nothing was written
+    ");
+}
+
+#[test]
 fn reference_rows_broken() {
     insta::assert_snapshot!(refused(&edited("tables:\n", "reference:\n  roles:\n    key: [code]\n    rows:\n      - { code: admin, name: Admin }\n      - { code: admin, name: Again }\n      - { name: Keyless }\n      - { code: guest }\n      - { code: owner, name: Owner, colour: red }\ntables:\n")), @"
     model.yaml:9:11: error: two reference rows of `public.roles` have the key (admin)

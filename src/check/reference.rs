@@ -194,7 +194,13 @@ fn reference(
     let mut seen = BTreeSet::new();
     let mut rows = Vec::new();
     for row in &decl.rows {
-        let row_at = row.keys().next().and_then(pos_of);
+        // An empty row (`- {}`) has no key of its own to point at: point at the declaration.
+        let row_at = row
+            .keys()
+            .next()
+            .and_then(pos_of)
+            .or_else(|| decl.key.first().and_then(pos_of))
+            .or_else(|| pos_of(name));
         let key: Vec<String> = decl
             .key
             .iter()
