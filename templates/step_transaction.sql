@@ -148,7 +148,8 @@ BEGIN
     n_overwriting, n_out - n_overwriting;
 {%- endif %}
 {%- let step_hint = "coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints')" %}
-{% include "step_failed.sql" %}END
+{% include "step_failed.sql" %}
+END
 {% endfilter %};
 {%- if s.analyze_map %}
 ANALYZE {{ s.map_table }};

@@ -201,7 +201,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '798f24c73c5a44e33b4e082f9a1ceb34dcfbf0733de8e12983ce7764c213edc5';
+SET pgmig.fingerprint = 'b588c362b39cc5034fd436988cf8d9face22f116fc9889d6236ea45d998226cc';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -792,9 +792,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '798f24c73c5a44e33b4e082f9a1ceb34dcfbf0733de8e12983ce7764c213edc5';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b588c362b39cc5034fd436988cf8d9face22f116fc9889d6236ea45d998226cc';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 798f24c73c5a44e33b4e082f9a1ceb34dcfbf0733de8e12983ce7764c213edc5; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile b588c362b39cc5034fd436988cf8d9face22f116fc9889d6236ea45d998226cc; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -986,7 +986,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step users (model.yaml:19) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 ANALYZE _pgmig.map_users;
 
@@ -1102,7 +1103,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step completed_sessions (model.yaml:24) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -1188,7 +1190,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step session_preferences (model.yaml:35) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -1272,7 +1275,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step drill_groups (model.yaml:42) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 ANALYZE _pgmig.map_drill_groups;
 
@@ -1378,7 +1382,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step drill_group_items (model.yaml:50) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -1507,7 +1512,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step ordered_session_drills (model.yaml:61) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -1599,7 +1605,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step progress_history (model.yaml:80) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 
 -- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):

@@ -252,7 +252,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'eddff191486ff7b44ad8063a078a0988b85dafd6f788707577b0fa5ccde5b9cd';
+SET pgmig.fingerprint = 'e5b33a8bda5c62ff582ee02e92ab5702d412f7405786a5fb346eb4ddf581f72d';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1201,9 +1201,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'eddff191486ff7b44ad8063a078a0988b85dafd6f788707577b0fa5ccde5b9cd';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e5b33a8bda5c62ff582ee02e92ab5702d412f7405786a5fb346eb4ddf581f72d';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile eddff191486ff7b44ad8063a078a0988b85dafd6f788707577b0fa5ccde5b9cd; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile e5b33a8bda5c62ff582ee02e92ab5702d412f7405786a5fb346eb4ddf581f72d; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1650,7 +1650,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 ANALYZE _pgmig.map_schools;
 
@@ -1834,7 +1835,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 ANALYZE _pgmig.map_teacher_users;
 
@@ -1928,7 +1930,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -2008,7 +2011,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -2191,7 +2195,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 ANALYZE _pgmig.map_parent_users;
 
@@ -2285,7 +2290,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -2362,7 +2368,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -2545,7 +2552,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 ANALYZE _pgmig.map_student_users;
 
@@ -2639,7 +2647,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -2719,7 +2728,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 
 -- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):

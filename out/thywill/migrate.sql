@@ -199,7 +199,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'acdf8527a676e0e841eca08a7ee0cbe9a885633b53b554677f81bddada23c209';
+SET pgmig.fingerprint = '696c045a63b0d309872ee4f28c86770994ed3e1dbd9ef388051f647d19a48474';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -772,9 +772,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'acdf8527a676e0e841eca08a7ee0cbe9a885633b53b554677f81bddada23c209';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '696c045a63b0d309872ee4f28c86770994ed3e1dbd9ef388051f647d19a48474';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile acdf8527a676e0e841eca08a7ee0cbe9a885633b53b554677f81bddada23c209; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 696c045a63b0d309872ee4f28c86770994ed3e1dbd9ef388051f647d19a48474; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -984,7 +984,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step users (model.yaml:13) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 ANALYZE _pgmig.map_users;
 
@@ -1118,7 +1119,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step prayers (model.yaml:34) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 ANALYZE _pgmig.map_prayers;
 
@@ -1338,7 +1340,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step prayer_marks (model.yaml:47) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -1438,7 +1441,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step invites (model.yaml:62) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -1502,7 +1506,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step roles (model.yaml:74) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 
 -- ----------------------------------------------------------------------------
@@ -1597,7 +1602,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step user_roles (model.yaml:78) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 
 -- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):

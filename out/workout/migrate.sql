@@ -196,7 +196,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '7199b52c9902e987fdc515e9178f6d2f350288fcf53bb0a55af67c1babaf5e8e';
+SET pgmig.fingerprint = '5d1c70b47b6b0f4b6fb9eb7d6b48cc715284e12f6ad5068b4cc592d40c60739b';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -799,9 +799,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7199b52c9902e987fdc515e9178f6d2f350288fcf53bb0a55af67c1babaf5e8e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5d1c70b47b6b0f4b6fb9eb7d6b48cc715284e12f6ad5068b4cc592d40c60739b';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7199b52c9902e987fdc515e9178f6d2f350288fcf53bb0a55af67c1babaf5e8e; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5d1c70b47b6b0f4b6fb9eb7d6b48cc715284e12f6ad5068b4cc592d40c60739b; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -963,7 +963,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step workout_plans (model.yaml:15) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 ANALYZE _pgmig.map_workout_plans;
 
@@ -1053,7 +1054,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step workout_weeks (model.yaml:33) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 ANALYZE _pgmig.map_workout_weeks;
 
@@ -1182,7 +1184,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step workout_days (model.yaml:47) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 ANALYZE _pgmig.map_workout_days;
 
@@ -1362,7 +1365,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step exercises (model.yaml:68) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 ANALYZE _pgmig.map_exercises;
 
@@ -1471,7 +1475,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step workout_sessions (model.yaml:99) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 ANALYZE _pgmig.map_workout_sessions;
 
@@ -1575,7 +1580,8 @@ EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION 'step exercise_logs (model.yaml:136) failed: %', SQLERRM
-    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');END
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
 $step$;
 
 -- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):
