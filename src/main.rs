@@ -364,6 +364,15 @@ fn compile(args: CompileArgs) -> i32 {
         selection,
         check_db,
     ) {
+        Ok(compiled) if compiled.plan.is_none() && format.is_some() => {
+            // An in-place model's scripts come from the catalogs, not from a step plan: there is
+            // no plan to print, and printing `null` would read as an empty one.
+            eprintln!(
+                "error: --format json prints a copy model's step plan; {} is an in-place model (its plan is PLAN.md); nothing was written",
+                model.display()
+            );
+            2
+        }
         Ok(compiled) => {
             for notes in &compiled.schemas {
                 eprint!("{}", notes.render_warnings(show_all_warnings));

@@ -61,6 +61,39 @@ fn init_creates_the_folder_it_writes_into() {
     );
 }
 
+/// An in-place model has no step plan: `--format json` printed `null` and wrote the scripts.
+#[test]
+fn json_plan_of_an_in_place_model_is_refused_before_anything_is_written() {
+    let root = repo_root();
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let model = |f: &str| root.join("models/uuid").join(f).display().to_string();
+    let out = pgmig_cli(&[
+        "compile",
+        &model("model.yaml"),
+        "--v1",
+        &model("v1.sql"),
+        "--v2",
+        &model("v2.sql"),
+        "--out",
+        &out_dir.display().to_string(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr(&out).contains("is an in-place model (its plan is PLAN.md); nothing was written"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!out_dir.exists(), "nothing is written");
+}
+
 /// `pgmig rejects | head`: the reader is gone before anything is written.
 #[test]
 fn output_cut_short_by_its_reader_is_no_failure() {
