@@ -43,6 +43,17 @@ BEGIN
     FROM pg_catalog.pg_namespace AS n
     WHERE n.nspname = '_pgmig' AND NOT pg_catalog.pg_has_role(n.nspowner, 'USAGE')
     UNION ALL
+{%- if !needs.owned.is_empty() %}
+    -- CREATE INDEX needs the table's owner, which no GRANT replaces.
+    SELECT 0, pg_catalog.format('%I.%I', o.schema_name, o.object_name),
+           pg_catalog.format('-- run this script as %s (or a member of it): it builds a temporary index on %I.%I, which only the owner can',
+                             c.relowner::pg_catalog.regrole::text, o.schema_name, o.object_name)
+    FROM ({{ needs.owned }}) AS o (schema_name, object_name)
+    JOIN pg_catalog.pg_namespace AS s ON s.nspname = o.schema_name
+    JOIN pg_catalog.pg_class AS c ON c.relnamespace = s.oid AND c.relname = o.object_name
+    WHERE NOT pg_catalog.pg_has_role(c.relowner, 'USAGE')
+    UNION ALL
+{%- endif %}
 {%- if needs.fdw %}
     SELECT 2, '', 'CREATE EXTENSION postgres_fdw;  -- by a superuser: it is not a trusted extension'
     FROM pg_catalog.pg_roles AS r

@@ -183,6 +183,17 @@ BEGIN
     FROM pg_catalog.pg_namespace AS n
     WHERE n.nspname = '_pgmig' AND NOT pg_catalog.pg_has_role(n.nspowner, 'USAGE')
     UNION ALL
+    -- CREATE INDEX needs the table's owner, which no GRANT replaces.
+    SELECT 0, pg_catalog.format('%I.%I', o.schema_name, o.object_name),
+           pg_catalog.format('-- run this script as %s (or a member of it): it builds a temporary index on %I.%I, which only the owner can',
+                             c.relowner::pg_catalog.regrole::text, o.schema_name, o.object_name)
+    FROM (VALUES ('public', 'invites'),
+           ('public', 'prayer_marks'),
+           ('public', 'user_roles')) AS o (schema_name, object_name)
+    JOIN pg_catalog.pg_namespace AS s ON s.nspname = o.schema_name
+    JOIN pg_catalog.pg_class AS c ON c.relnamespace = s.oid AND c.relname = o.object_name
+    WHERE NOT pg_catalog.pg_has_role(c.relowner, 'USAGE')
+    UNION ALL
     SELECT CASE l.kind WHEN 'schema' THEN 4 ELSE 5 END, l.object,
            pg_catalog.format('GRANT %s ON %s %s TO %I;', pg_catalog.string_agg(l.privilege, ', ' ORDER BY l.n),
                              pg_catalog.upper(l.kind), l.object, CURRENT_USER)
@@ -202,7 +213,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '696c045a63b0d309872ee4f28c86770994ed3e1dbd9ef388051f647d19a48474';
+SET pgmig.fingerprint = 'f665243dc2e820d4c5301ed69f32009a5e2b31462cf220a004e5791d01f8931e';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -540,9 +551,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '696c045a63b0d309872ee4f28c86770994ed3e1dbd9ef388051f647d19a48474';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'f665243dc2e820d4c5301ed69f32009a5e2b31462cf220a004e5791d01f8931e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 696c045a63b0d309872ee4f28c86770994ed3e1dbd9ef388051f647d19a48474; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile f665243dc2e820d4c5301ed69f32009a5e2b31462cf220a004e5791d01f8931e; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -447,9 +447,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '696c045a63b0d309872ee4f28c86770994ed3e1dbd9ef388051f647d19a48474';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'f665243dc2e820d4c5301ed69f32009a5e2b31462cf220a004e5791d01f8931e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 696c045a63b0d309872ee4f28c86770994ed3e1dbd9ef388051f647d19a48474; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile f665243dc2e820d4c5301ed69f32009a5e2b31462cf220a004e5791d01f8931e; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -199,7 +199,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '5d1c70b47b6b0f4b6fb9eb7d6b48cc715284e12f6ad5068b4cc592d40c60739b';
+SET pgmig.fingerprint = 'cf12b48626e8f8e6da69c92939dd377aa936596d725a5fa8de4f96767086a0a1';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -537,9 +537,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5d1c70b47b6b0f4b6fb9eb7d6b48cc715284e12f6ad5068b4cc592d40c60739b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cf12b48626e8f8e6da69c92939dd377aa936596d725a5fa8de4f96767086a0a1';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5d1c70b47b6b0f4b6fb9eb7d6b48cc715284e12f6ad5068b4cc592d40c60739b; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile cf12b48626e8f8e6da69c92939dd377aa936596d725a5fa8de4f96767086a0a1; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

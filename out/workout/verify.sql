@@ -444,9 +444,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5d1c70b47b6b0f4b6fb9eb7d6b48cc715284e12f6ad5068b4cc592d40c60739b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cf12b48626e8f8e6da69c92939dd377aa936596d725a5fa8de4f96767086a0a1';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5d1c70b47b6b0f4b6fb9eb7d6b48cc715284e12f6ad5068b4cc592d40c60739b; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile cf12b48626e8f8e6da69c92939dd377aa936596d725a5fa8de4f96767086a0a1; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -162,7 +162,17 @@ pub fn render(plan: &Plan, fingerprint: &str) -> Result<Scripts, askama::Error> 
         ),
     ];
     Ok(Scripts {
-        files: files.into_iter().map(|(n, t)| (n, tidy(&t))).collect(),
+        files: files
+            .into_iter()
+            .map(|(n, t)| {
+                let t = if n.ends_with(".sql") {
+                    tidy(&t)
+                } else {
+                    tidy_markdown(&t)
+                };
+                (n, t)
+            })
+            .collect(),
     })
 }
 
@@ -170,12 +180,23 @@ pub fn render(plan: &Plan, fingerprint: &str) -> Result<Scripts, askama::Error> 
 /// templates leave. A line that ends inside a quoted name or literal (a name or a value holding
 /// a line break) is text, kept byte for byte.
 pub(crate) fn tidy(text: &str) -> String {
+    tidy_lines(text, true)
+}
+
+/// [`tidy`] for PLAN.md: its prose has apostrophes (`the tables' owner`) that are no quotes.
+fn tidy_markdown(text: &str) -> String {
+    tidy_lines(text, false)
+}
+
+fn tidy_lines(text: &str, sql: bool) -> String {
     let mut out = String::new();
     let mut blank = 0;
     let mut quote = QuoteState::default();
     for line in text.split('\n') {
         let inside = quote.inside();
-        quote.scan(line);
+        if sql {
+            quote.scan(line);
+        }
         let line = if quote.inside() {
             line
         } else {
@@ -250,5 +271,14 @@ mod tidy_tests {
     fn layout_is_tidied_but_quoted_text_is_kept() {
         let text = "SELECT 1;   \n\n\n\nINSERT INTO public.\"t \n\n\nx\" VALUES ('a \n\n\nb', E'it\\'s \n', 'c');  \n-- it's  \nSELECT 2; \n\n";
         assert_eq!(tidy(text), "SELECT 1;\n\nINSERT INTO public.\"t \n\n\nx\" VALUES ('a \n\n\nb', E'it\\'s \n', 'c');\n-- it's\nSELECT 2;\n");
+    }
+
+    #[test]
+    fn an_apostrophe_in_prose_is_no_quote() {
+        let text = "the tables' owner\n\n\n## Next\n\n\ntext\n";
+        assert_eq!(
+            super::tidy_markdown(text),
+            "the tables' owner\n\n## Next\n\ntext\n"
+        );
     }
 }

@@ -225,3 +225,43 @@ fn an_index_on_a_hostile_table_name_is_quoted_built_and_dropped() {
     );
     assert_eq!(db.table_md5s(&["public"]), before);
 }
+
+/// CREATE INDEX needs the table's owner, which no GRANT gives: a role with every grant but
+/// not the ownership is told, before anything changes, whom to run rollback as.
+#[test]
+fn a_role_that_does_not_own_the_tables_is_told_whom_to_run_rollback_as() {
+    let (db, dir, _) = migrated_db("rb_lookups_owner", &fixture());
+    let role = format!("grantee_{}", db.name());
+    db.execute(&format!(
+        "CREATE ROLE {role} LOGIN;
+         GRANT USAGE ON SCHEMA v1, public, _pgmig TO {role};
+         GRANT SELECT ON ALL TABLES IN SCHEMA v1 TO {role};
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public, _pgmig TO {role};
+         ALTER SCHEMA _pgmig OWNER TO {role};"
+    ));
+    let migrated = db.table_md5s(&["public", "_pgmig"]);
+    let cwd = tempfile::tempdir().unwrap();
+    let out = crate::support::roles::psql_as(
+        &db,
+        &role,
+        &dir.path().join("rollback.sql"),
+        &[],
+        cwd.path(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    for table in ["order_lines", "order_events_low", "order_events_high"] {
+        assert!(
+            stderr.contains(&format!(
+                "-- run this script as postgres (or a member of it): it builds a temporary index on public.{table}, which only the owner can"
+            )),
+            "{stderr}"
+        );
+    }
+    assert!(
+        stderr.contains("lacks privileges it needs; nothing was changed"),
+        "{stderr}"
+    );
+    assert_eq!(db.table_md5s(&["public", "_pgmig"]), migrated);
+    assert!(rollback_indexes(&db).is_empty());
+}

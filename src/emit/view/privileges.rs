@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::lit;
+use super::referrer::rollback_index_tables;
 use crate::catalog::{quote_ident, QualName};
 use crate::plan::Plan;
 
@@ -99,6 +100,9 @@ pub struct ScriptNeeds {
     pub temp: bool,
     /// V1 through postgres_fdw: the extension and USAGE on its wrapper.
     pub fdw: bool,
+    /// The rows of `owned (schema_name, object_name)`: tables the script builds an index on,
+    /// which only their owner (or a member of the owning role) can (empty: none).
+    pub owned: String,
 }
 
 /// The privileges of every script, and the grants that give them all.
@@ -133,6 +137,12 @@ impl PrivilegesView {
                 }
         });
         let fdw = plan.source_server.is_some();
+        let mut indexed: Vec<&QualName> = Vec::new();
+        for (_, leaf) in rollback_index_tables(&plan.referrers, &plan.steps) {
+            if !indexed.contains(&leaf) {
+                indexed.push(leaf);
+            }
+        }
         let mut all: Vec<(&'static str, Needs)> = Vec::new();
         let mut scripts = Vec::new();
         for script in SCRIPTS {
@@ -156,10 +166,23 @@ impl PrivilegesView {
                 temp: (script == "precheck.sql" && (castable || hierarchy))
                     || (script == "migrate.sql" && (transaction || orders_hierarchy)),
                 fdw: creates && fdw,
+                owned: if script == "rollback.sql" {
+                    owned_values(&indexed)
+                } else {
+                    String::new()
+                },
             });
             all.push((script, needs));
         }
-        let grants = grant_lines(&all, &scripts, uses_library, fdw);
+        let mut grants = grant_lines(&all, &scripts, uses_library, fdw);
+        if !indexed.is_empty() {
+            // No GRANT gives what CREATE INDEX needs: ownership of the table.
+            let tables: Vec<String> = indexed.iter().map(|t| t.to_string()).collect();
+            grants.push(format!(
+                "-- rollback builds a temporary index on {} (see \"Rollback and the rows of others\"): only the tables' owner can, so run rollback.sql as that role or a member of it",
+                tables.join(", ")
+            ));
+        }
         PrivilegesView { scripts, grants }
     }
 }
@@ -238,6 +261,18 @@ fn values(needs: &Needs) -> String {
                 lit(&privileges.join(", "))
             )
         })
+        .collect();
+    format!("VALUES {}", rows.join(",\n           "))
+}
+
+/// `VALUES ('public', 't'), …` of the tables a script must own, or empty.
+fn owned_values(tables: &[&QualName]) -> String {
+    if tables.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<String> = tables
+        .iter()
+        .map(|t| format!("({}, {})", lit(&t.schema), lit(&t.name)))
         .collect();
     format!("VALUES {}", rows.join(",\n           "))
 }

@@ -171,15 +171,23 @@ pub struct RollbackIndexView {
     pub constraint: String,
 }
 
+/// The foreign keys rollback.sql builds an index for, with each leaf table the index goes on,
+/// one per leaf table and column list.
+pub fn rollback_index_tables<'a>(
+    referrers: &'a [Referrer],
+    steps: &'a [Step],
+) -> impl Iterator<Item = (&'a Referrer, &'a QualName)> {
+    let mut seen = std::collections::BTreeSet::new();
+    referrers
+        .iter()
+        .filter(|r| !r.indexed && steps.iter().any(|s| s.target == r.table))
+        .flat_map(|r| r.leaf_tables.iter().map(move |leaf| (r, leaf)))
+        .filter(move |(r, leaf)| seen.insert(((*leaf).clone(), r.columns.clone())))
+}
+
 impl RollbackIndexView {
-    /// One per leaf table and column list among the foreign keys without an index.
     pub fn all(referrers: &[Referrer], steps: &[Step]) -> Vec<RollbackIndexView> {
-        let mut seen = std::collections::BTreeSet::new();
-        referrers
-            .iter()
-            .filter(|r| !r.indexed && steps.iter().any(|s| s.target == r.table))
-            .flat_map(|r| r.leaf_tables.iter().map(move |leaf| (r, leaf)))
-            .filter(|(r, leaf)| seen.insert(((*leaf).clone(), r.columns.clone())))
+        rollback_index_tables(referrers, steps)
             .map(|(r, leaf)| {
                 let name = crate::check::names::derived(
                     "pgmig_rollback_",
