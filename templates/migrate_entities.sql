@@ -262,7 +262,7 @@ BEGIN
 END
 {% endfilter %};
 
-CALL _pgmig.{{ plan.entity_driver }}(:entity_batch);
+CALL _pgmig.{{ plan.entity_driver }}(CAST(:'entity_batch' AS bigint));
 
 -- The end, in one transaction: rejects of rows that belong to no entity (their parent was not
 -- migrated), the log of every step, the sequences, statistics.

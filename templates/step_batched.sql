@@ -181,4 +181,4 @@ BEGIN
     {{ s.done_notice_counts.args }};
 END
 {% endfilter %};
-CALL {{ s.procedure }}(:batch_size);
+CALL {{ s.procedure }}(CAST(:'batch_size' AS bigint));

@@ -387,7 +387,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'b467a7dd6ccf4dec4a622052fe82a2d6078c8597be0522f83a41b37fc12ccef8';
+SET pgmig.fingerprint = '1562ad02e7e92c4d93a5138fd6a2e7bfd0f122e1aa476f4d92b69d5660237147';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -428,9 +428,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b467a7dd6ccf4dec4a622052fe82a2d6078c8597be0522f83a41b37fc12ccef8';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1562ad02e7e92c4d93a5138fd6a2e7bfd0f122e1aa476f4d92b69d5660237147';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile b467a7dd6ccf4dec4a622052fe82a2d6078c8597be0522f83a41b37fc12ccef8; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1562ad02e7e92c4d93a5138fd6a2e7bfd0f122e1aa476f4d92b69d5660237147; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1145,7 +1145,7 @@ BEGIN
   RAISE NOTICE 'fill reminders: % rows converted', pgmig_rows;
 END
 $fill$;
-CALL _pgmig.inplace_uuid_reminders(:batch_size);
+CALL _pgmig.inplace_uuid_reminders(CAST(:'batch_size' AS bigint));
 
 -- ----------------------------------------------------------------------------
 -- Phase 1, public.users: new columns kept in step with the application's writes,
@@ -1331,7 +1331,7 @@ BEGIN
   RAISE NOTICE 'fill users: % rows converted', pgmig_rows;
 END
 $fill$;
-CALL _pgmig.inplace_uuid_users(:batch_size);
+CALL _pgmig.inplace_uuid_users(CAST(:'batch_size' AS bigint));
 
 -- ----------------------------------------------------------------------------
 -- Phase 1, public.journal_entries: new columns kept in step with the application's writes,
@@ -1517,7 +1517,7 @@ BEGIN
   RAISE NOTICE 'fill journal_entries: % rows converted', pgmig_rows;
 END
 $fill$;
-CALL _pgmig.inplace_uuid_journal_entries(:batch_size);
+CALL _pgmig.inplace_uuid_journal_entries(CAST(:'batch_size' AS bigint));
 
 -- ----------------------------------------------------------------------------
 -- Phase 1, public.tags: new columns kept in step with the application's writes,
@@ -1703,7 +1703,7 @@ BEGIN
   RAISE NOTICE 'fill tags: % rows converted', pgmig_rows;
 END
 $fill$;
-CALL _pgmig.inplace_uuid_tags(:batch_size);
+CALL _pgmig.inplace_uuid_tags(CAST(:'batch_size' AS bigint));
 
 -- ----------------------------------------------------------------------------
 -- Phase 1b: NOT NULL proven before the swap. Each column the swap makes NOT NULL gets a

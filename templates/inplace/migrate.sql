@@ -281,7 +281,7 @@ BEGIN
   RAISE NOTICE 'fill {{ t.step_notice }}: % rows converted', pgmig_rows;
 END
 {% endfilter %};
-CALL {{ t.procedure }}(:batch_size);
+CALL {{ t.procedure }}(CAST(:'batch_size' AS bigint));
 {%- endif %}
 {%- endfor %}
 {%- if v.has_not_null_checks %}

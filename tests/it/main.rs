@@ -23,6 +23,7 @@ mod names;
 mod per_entity;
 mod precheck;
 mod privileges;
+mod psql_variables;
 mod readme;
 mod real_types;
 mod redact;
