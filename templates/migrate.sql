@@ -80,6 +80,10 @@ BEGIN;
 {%- let implicit_read = plan.implicit_read.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
+{%- if plan.batch_size > 0 %}
+
+{% include "implicit_code_guard_function.sql" %}
+{%- endif %}
 {%- let checking = "migrate.sql" %}
 
 {% include "catalog_check.sql" %}
@@ -126,10 +130,19 @@ END
 {%- endif %}
 
 {% include "targets_count.sql" %}
+{%- if plan.batch_size > 0 && !plan.references.is_empty() %}
+
+-- Reference data in one transaction, behind the check of code attached to the tables.
+BEGIN;
+SELECT _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }});
+{%- endif %}
 {%- for r in plan.references %}
 
 {% include "reference_insert.sql" %}
 {%- endfor %}
+{%- if plan.batch_size > 0 && !plan.references.is_empty() %}
+COMMIT;
+{%- endif %}
 {%- for s in steps %}
 
 {% if plan.batch_size > 0 %}{% include "step_batched.sql" %}{% else %}{% include "step_transaction.sql" %}{% endif %}

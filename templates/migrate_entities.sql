@@ -45,6 +45,8 @@
 {%- let implicit_read = plan.implicit_read.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
+
+{% include "implicit_code_guard_function.sql" %}
 {%- let checking = "migrate.sql" %}
 
 {% include "catalog_check.sql" %}
@@ -65,10 +67,19 @@
 {%- endif %}
 
 {% include "targets_count.sql" %}
+{%- if !plan.references.is_empty() %}
+
+-- Reference data in one transaction, behind the check of code attached to the tables.
+BEGIN;
+SELECT _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }});
+{%- endif %}
 {%- for r in plan.references %}
 
 {% include "reference_insert.sql" %}
 {%- endfor %}
+{%- if !plan.references.is_empty() %}
+COMMIT;
+{%- endif %}
 
 -- The id maps (each row with the entity it belongs to) and the backups of replaced rows: made
 -- empty on the first run, filled entity by entity.
@@ -233,6 +244,8 @@ BEGIN
     GROUP BY todo.n
     ORDER BY todo.n
   LOOP
+    -- Outside the sub-block: its locks must outlast a failed batch's rollback to the one by one.
+    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }});
     BEGIN
       CALL _pgmig.{{ plan.entity_procedure }}(batch);
     EXCEPTION WHEN OTHERS THEN
@@ -267,6 +280,7 @@ CALL _pgmig.{{ plan.entity_driver }}(CAST(:'entity_batch' AS bigint));
 -- The end, in one transaction: rejects of rows that belong to no entity (their parent was not
 -- migrated), the log of every step, the sequences, statistics.
 BEGIN;
+SELECT _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }});
 {%- for s in steps %}
 {%- if !s.is_root %}
 {%- for r in s.rejects %}

@@ -218,7 +218,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'e5b33a8bda5c62ff582ee02e92ab5702d412f7405786a5fb346eb4ddf581f72d';
+SET pgmig.fingerprint = '9980b1331efc61ab765d800e5aa6060e653390949e0a860cade90bd6b16172f7';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -423,8 +423,10 @@ $guard$;
 -- INVOKER between this check and the write (CREATE OR REPLACE FUNCTION waits on no lock).
 -- The written tables stay locked in ROW EXCLUSIVE mode (what their writes take anyway, so
 -- the application's writes go on) until this transaction ends: new triggers, rules,
--- policies, defaults, constraints and indexes wait until then. (A script that commits as it
--- goes holds it for this check only: attach nothing to these tables while it runs.)
+-- policies, defaults, constraints and indexes wait until then. A script that commits as it
+-- goes (batched, per-entity, in place) makes this check a function,
+-- _pgmig.pgmig_implicit_code_guard, and runs it again at the start of every transaction
+-- that writes, so nothing attached between two of them runs.
 DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
@@ -593,9 +595,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e5b33a8bda5c62ff582ee02e92ab5702d412f7405786a5fb346eb4ddf581f72d';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9980b1331efc61ab765d800e5aa6060e653390949e0a860cade90bd6b16172f7';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile e5b33a8bda5c62ff582ee02e92ab5702d412f7405786a5fb346eb4ddf581f72d; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9980b1331efc61ab765d800e5aa6060e653390949e0a860cade90bd6b16172f7; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

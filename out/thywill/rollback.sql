@@ -213,7 +213,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'f665243dc2e820d4c5301ed69f32009a5e2b31462cf220a004e5791d01f8931e';
+SET pgmig.fingerprint = 'd25522f31105984c0090c2364ed55422dab04c83761f1aaffa0e44b29a3a178a';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -381,8 +381,10 @@ $guard$;
 -- INVOKER between this check and the write (CREATE OR REPLACE FUNCTION waits on no lock).
 -- The written tables stay locked in ROW EXCLUSIVE mode (what their writes take anyway, so
 -- the application's writes go on) until this transaction ends: new triggers, rules,
--- policies, defaults, constraints and indexes wait until then. (A script that commits as it
--- goes holds it for this check only: attach nothing to these tables while it runs.)
+-- policies, defaults, constraints and indexes wait until then. A script that commits as it
+-- goes (batched, per-entity, in place) makes this check a function,
+-- _pgmig.pgmig_implicit_code_guard, and runs it again at the start of every transaction
+-- that writes, so nothing attached between two of them runs.
 DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
@@ -551,9 +553,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'f665243dc2e820d4c5301ed69f32009a5e2b31462cf220a004e5791d01f8931e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'd25522f31105984c0090c2364ed55422dab04c83761f1aaffa0e44b29a3a178a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile f665243dc2e820d4c5301ed69f32009a5e2b31462cf220a004e5791d01f8931e; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile d25522f31105984c0090c2364ed55422dab04c83761f1aaffa0e44b29a3a178a; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

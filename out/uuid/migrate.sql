@@ -387,7 +387,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '1562ad02e7e92c4d93a5138fd6a2e7bfd0f122e1aa476f4d92b69d5660237147';
+SET pgmig.fingerprint = '0029843be3e9987b934ae42378a9830ed3697e76dfd699e88f6eeca290e094df';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -428,9 +428,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1562ad02e7e92c4d93a5138fd6a2e7bfd0f122e1aa476f4d92b69d5660237147';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0029843be3e9987b934ae42378a9830ed3697e76dfd699e88f6eeca290e094df';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1562ad02e7e92c4d93a5138fd6a2e7bfd0f122e1aa476f4d92b69d5660237147; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0029843be3e9987b934ae42378a9830ed3697e76dfd699e88f6eeca290e094df; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -449,13 +449,165 @@ $fingerprint$;
 -- INVOKER between this check and the write (CREATE OR REPLACE FUNCTION waits on no lock).
 -- The written tables stay locked in ROW EXCLUSIVE mode (what their writes take anyway, so
 -- the application's writes go on) until this transaction ends: new triggers, rules,
--- policies, defaults, constraints and indexes wait until then. (A script that commits as it
--- goes holds it for this check only: attach nothing to these tables while it runs.)
+-- policies, defaults, constraints and indexes wait until then. A script that commits as it
+-- goes (batched, per-entity, in place) makes this check a function,
+-- _pgmig.pgmig_implicit_code_guard, and runs it again at the start of every transaction
+-- that writes, so nothing attached between two of them runs.
 DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
   written_names text[] := ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[];
   read_names text[] := '{}'::text[];
+  runner text := CURRENT_USER;
+  owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
+  runner_bypasses_rls boolean;
+  written_table regclass;
+  findings text[];
+BEGIN
+  SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
+  FOR written_table IN
+    SELECT c.oid::regclass
+    FROM pg_catalog.unnest(written_names) AS n (name)
+    JOIN pg_catalog.pg_class AS c ON c.oid = pg_catalog.to_regclass(n.name)
+    WHERE c.relkind IN ('r', 'p', 'v')
+  LOOP
+    -- LOCK takes no parameter; the name is regclass's output, quoted by PostgreSQL.
+    EXECUTE pg_catalog.format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', written_table);
+  END LOOP;
+
+  WITH RECURSIVE
+  written (rel) AS (
+    SELECT pg_catalog.to_regclass(n.name)::oid
+    FROM pg_catalog.unnest(written_names) AS n (name)
+    WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
+    UNION
+    SELECT e.reached
+    FROM written AS w
+    JOIN (
+      SELECT i.inhparent, i.inhrelid
+      FROM pg_catalog.pg_inherits AS i
+      UNION ALL
+      SELECT k.confrelid, k.conrelid
+      FROM pg_catalog.pg_constraint AS k
+      WHERE k.contype = 'f' AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd'))
+      UNION ALL
+      SELECT r.ev_class, d.refobjid
+      FROM pg_catalog.pg_rewrite AS r
+      JOIN pg_catalog.pg_depend AS d
+        ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+       AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
+    ) AS e (via, reached) ON e.via = w.rel
+  ),
+  -- A view's rule reads the relations it names, views among them.
+  read (rel) AS (
+    SELECT pg_catalog.to_regclass(n.name)::oid
+    FROM pg_catalog.unnest(read_names) AS n (name)
+    WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
+    UNION
+    SELECT d.refobjid
+    FROM read AS v
+    JOIN pg_catalog.pg_rewrite AS r ON r.ev_class = v.rel AND r.ev_type = '1'
+    JOIN pg_catalog.pg_depend AS d
+      ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+     AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
+  ),
+  -- Column types, through domains to their base types and arrays to their elements.
+  column_type (rel, col, typ) AS (
+    SELECT a.attrelid, a.attname, a.atttypid
+    FROM written AS w
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = w.rel AND a.attnum > 0 AND NOT a.attisdropped
+    UNION
+    SELECT ct.rel, ct.col, CASE WHEN y.typtype = 'd' THEN y.typbasetype ELSE y.typelem END
+    FROM column_type AS ct
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND (y.typtype = 'd' OR y.typelem <> 0)
+  ),
+  -- What runs: (relation, what it is, catalog and oid of the object whose dependencies name
+  -- the functions, and the function itself when the catalog names it directly).
+  attached (rel, kind, classid, objid, fn) AS (
+    SELECT t.tgrelid, pg_catalog.format('trigger %I', t.tgname), 'pg_catalog.pg_trigger'::regclass, t.oid, t.tgfoid
+    FROM written AS w
+    JOIN pg_catalog.pg_trigger AS t ON t.tgrelid = w.rel AND t.tgenabled <> 'D'
+    UNION ALL
+    SELECT d.adrelid,
+           pg_catalog.format(CASE a.attgenerated WHEN '' THEN 'DEFAULT of column %I' ELSE 'generated column %I' END, a.attname),
+           'pg_catalog.pg_attrdef'::regclass, d.oid, 0::oid
+    FROM written AS w
+    JOIN pg_catalog.pg_attrdef AS d ON d.adrelid = w.rel
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+    UNION ALL
+    SELECT k.conrelid, pg_catalog.format('constraint %I', k.conname), 'pg_catalog.pg_constraint'::regclass, k.oid, 0::oid
+    FROM written AS w
+    JOIN pg_catalog.pg_constraint AS k ON k.conrelid = w.rel
+    UNION ALL
+    SELECT i.indrelid, pg_catalog.format('index %I', x.relname), 'pg_catalog.pg_class'::regclass, i.indexrelid, 0::oid
+    FROM written AS w
+    JOIN pg_catalog.pg_index AS i ON i.indrelid = w.rel
+    JOIN pg_catalog.pg_class AS x ON x.oid = i.indexrelid
+    UNION ALL
+    SELECT r.ev_class, pg_catalog.format(CASE r.ev_type WHEN '1' THEN 'view' ELSE 'rule %I' END, r.rulename),
+           'pg_catalog.pg_rewrite'::regclass, r.oid, 0::oid
+    FROM (SELECT w.rel, true AS writes FROM written AS w UNION ALL SELECT v.rel, false FROM read AS v) AS s
+    JOIN pg_catalog.pg_rewrite AS r ON r.ev_class = s.rel AND (s.writes OR r.ev_type = '1')
+    UNION ALL
+    SELECT p.polrelid, pg_catalog.format('row level security policy %I', p.polname), 'pg_catalog.pg_policy'::regclass, p.oid, 0::oid
+    FROM (SELECT w.rel FROM written AS w UNION SELECT v.rel FROM read AS v) AS s
+    JOIN pg_catalog.pg_class AS c ON c.oid = s.rel AND c.relrowsecurity
+    JOIN pg_catalog.pg_policy AS p ON p.polrelid = c.oid
+    WHERE NOT runner_bypasses_rls
+    UNION ALL
+    SELECT ct.rel, pg_catalog.format('DEFAULT of domain %s (column %I)', y.oid::regtype, ct.col),
+           'pg_catalog.pg_type'::regclass, y.oid, 0::oid
+    FROM column_type AS ct
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
+    UNION ALL
+    SELECT ct.rel, pg_catalog.format('constraint %I of domain %s (column %I)', k.conname, k.contypid::regtype, ct.col),
+           'pg_catalog.pg_constraint'::regclass, k.oid, 0::oid
+    FROM column_type AS ct
+    JOIN pg_catalog.pg_constraint AS k ON k.contypid = ct.typ
+  ),
+  -- The functions they call, and those behind the operators they use.
+  called (rel, kind, fn) AS (
+    SELECT a.rel, a.kind, a.fn
+    FROM attached AS a
+    WHERE a.fn <> 0
+    UNION
+    SELECT a.rel, a.kind, coalesce(o.oprcode::oid, d.refobjid)
+    FROM attached AS a
+    JOIN pg_catalog.pg_depend AS d
+      ON d.classid = a.classid AND d.objid = a.objid
+     AND d.refclassid IN ('pg_catalog.pg_proc'::regclass, 'pg_catalog.pg_operator'::regclass)
+    LEFT JOIN pg_catalog.pg_operator AS o ON d.refclassid = 'pg_catalog.pg_operator'::regclass AND o.oid = d.refobjid
+  )
+  SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO findings
+  FROM (
+    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', c.rel::regclass, c.kind, p.oid::regprocedure,
+                                      CASE WHEN p.prosecdef THEN ' (SECURITY DEFINER)' ELSE '' END, p.proowner::regrole) AS what
+    FROM called AS c
+    JOIN pg_catalog.pg_proc AS p ON p.oid = c.fn
+    JOIN pg_catalog.pg_roles AS o ON o.oid = p.proowner
+    WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
+  ) AS f;
+  IF findings IS NOT NULL THEN
+    RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
+      USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
+            HINT = 'that role can change what they do at any moment. Have a superuser review each function and take it '
+                   '(ALTER FUNCTION ... OWNER TO a superuser), or run the scripts as that role (least privilege: it needs '
+                   'CREATE on this database and SELECT on V1), or name it with psql -v pgmig_owner=ROLE if you trust it';
+  END IF;
+END
+$guard$;
+
+-- The check at the top of this script, as a function: this script commits as it goes, and
+-- the locks that keep new code off the written tables end with each COMMIT, so every
+-- transaction that writes (or reads V1) calls it first and holds those locks again until
+-- its own COMMIT. A trigger, rule, policy or default another role attached between two
+-- transactions is refused before it can run with this role's rights.
+CREATE OR REPLACE FUNCTION _pgmig.pgmig_implicit_code_guard(written_names text[], read_names text[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $guard$
+DECLARE
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
@@ -1040,6 +1192,7 @@ BEGIN
     -- triggers. From its COMMIT on, every write of the application reaches the new columns.
     LOOP
       BEGIN
+        PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[]);
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ('uuid', 'migrate', 'reminders', 'running')
         RETURNING id INTO pgmig_log_id;
@@ -1085,6 +1238,7 @@ BEGIN
     pgmig_attempt := 0;
     LOOP
       BEGIN
+        PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[]);
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (
             SELECT s.id FROM public.reminders AS s
@@ -1226,6 +1380,7 @@ BEGIN
     -- triggers. From its COMMIT on, every write of the application reaches the new columns.
     LOOP
       BEGIN
+        PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[]);
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ('uuid', 'migrate', 'users', 'running')
         RETURNING id INTO pgmig_log_id;
@@ -1271,6 +1426,7 @@ BEGIN
     pgmig_attempt := 0;
     LOOP
       BEGIN
+        PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[]);
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (
             SELECT s.id FROM public.users AS s
@@ -1412,6 +1568,7 @@ BEGIN
     -- triggers. From its COMMIT on, every write of the application reaches the new columns.
     LOOP
       BEGIN
+        PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[]);
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ('uuid', 'migrate', 'journal_entries', 'running')
         RETURNING id INTO pgmig_log_id;
@@ -1457,6 +1614,7 @@ BEGIN
     pgmig_attempt := 0;
     LOOP
       BEGIN
+        PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[]);
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (
             SELECT s.id FROM public.journal_entries AS s
@@ -1598,6 +1756,7 @@ BEGIN
     -- triggers. From its COMMIT on, every write of the application reaches the new columns.
     LOOP
       BEGIN
+        PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[]);
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ('uuid', 'migrate', 'tags', 'running')
         RETURNING id INTO pgmig_log_id;
@@ -1643,6 +1802,7 @@ BEGIN
     pgmig_attempt := 0;
     LOOP
       BEGIN
+        PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[]);
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (
             SELECT s.id FROM public.tags AS s
@@ -1787,6 +1947,7 @@ BEGIN
       LOCK TABLE public.reminders IN ACCESS EXCLUSIVE MODE;
       LOCK TABLE public.tags IN ACCESS EXCLUSIVE MODE;
       LOCK TABLE public.users IN ACCESS EXCLUSIVE MODE;
+      PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[]);
 
       -- The application's writes reach the new columns directly from here on.
       DROP TRIGGER pgmig_convert_insert_uuid_reminders ON public.reminders;

@@ -354,7 +354,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '1562ad02e7e92c4d93a5138fd6a2e7bfd0f122e1aa476f4d92b69d5660237147';
+SET pgmig.fingerprint = '0029843be3e9987b934ae42378a9830ed3697e76dfd699e88f6eeca290e094df';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -395,9 +395,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1562ad02e7e92c4d93a5138fd6a2e7bfd0f122e1aa476f4d92b69d5660237147';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0029843be3e9987b934ae42378a9830ed3697e76dfd699e88f6eeca290e094df';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1562ad02e7e92c4d93a5138fd6a2e7bfd0f122e1aa476f4d92b69d5660237147; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0029843be3e9987b934ae42378a9830ed3697e76dfd699e88f6eeca290e094df; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -416,8 +416,10 @@ $fingerprint$;
 -- INVOKER between this check and the write (CREATE OR REPLACE FUNCTION waits on no lock).
 -- The written tables stay locked in ROW EXCLUSIVE mode (what their writes take anyway, so
 -- the application's writes go on) until this transaction ends: new triggers, rules,
--- policies, defaults, constraints and indexes wait until then. (A script that commits as it
--- goes holds it for this check only: attach nothing to these tables while it runs.)
+-- policies, defaults, constraints and indexes wait until then. A script that commits as it
+-- goes (batched, per-entity, in place) makes this check a function,
+-- _pgmig.pgmig_implicit_code_guard, and runs it again at the start of every transaction
+-- that writes, so nothing attached between two of them runs.
 DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.

@@ -199,7 +199,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'cf12b48626e8f8e6da69c92939dd377aa936596d725a5fa8de4f96767086a0a1';
+SET pgmig.fingerprint = '69aa8fb5d4c64b74011ce4c9eedc0b0518933b259663530ebad80fc68d63b442';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -367,8 +367,10 @@ $guard$;
 -- INVOKER between this check and the write (CREATE OR REPLACE FUNCTION waits on no lock).
 -- The written tables stay locked in ROW EXCLUSIVE mode (what their writes take anyway, so
 -- the application's writes go on) until this transaction ends: new triggers, rules,
--- policies, defaults, constraints and indexes wait until then. (A script that commits as it
--- goes holds it for this check only: attach nothing to these tables while it runs.)
+-- policies, defaults, constraints and indexes wait until then. A script that commits as it
+-- goes (batched, per-entity, in place) makes this check a function,
+-- _pgmig.pgmig_implicit_code_guard, and runs it again at the start of every transaction
+-- that writes, so nothing attached between two of them runs.
 DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
@@ -537,9 +539,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cf12b48626e8f8e6da69c92939dd377aa936596d725a5fa8de4f96767086a0a1';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '69aa8fb5d4c64b74011ce4c9eedc0b0518933b259663530ebad80fc68d63b442';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile cf12b48626e8f8e6da69c92939dd377aa936596d725a5fa8de4f96767086a0a1; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 69aa8fb5d4c64b74011ce4c9eedc0b0518933b259663530ebad80fc68d63b442; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

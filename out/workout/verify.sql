@@ -272,8 +272,10 @@ $guard$;
 -- INVOKER between this check and the write (CREATE OR REPLACE FUNCTION waits on no lock).
 -- The written tables stay locked in ROW EXCLUSIVE mode (what their writes take anyway, so
 -- the application's writes go on) until this transaction ends: new triggers, rules,
--- policies, defaults, constraints and indexes wait until then. (A script that commits as it
--- goes holds it for this check only: attach nothing to these tables while it runs.)
+-- policies, defaults, constraints and indexes wait until then. A script that commits as it
+-- goes (batched, per-entity, in place) makes this check a function,
+-- _pgmig.pgmig_implicit_code_guard, and runs it again at the start of every transaction
+-- that writes, so nothing attached between two of them runs.
 DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
@@ -444,9 +446,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cf12b48626e8f8e6da69c92939dd377aa936596d725a5fa8de4f96767086a0a1';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '69aa8fb5d4c64b74011ce4c9eedc0b0518933b259663530ebad80fc68d63b442';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile cf12b48626e8f8e6da69c92939dd377aa936596d725a5fa8de4f96767086a0a1; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 69aa8fb5d4c64b74011ce4c9eedc0b0518933b259663530ebad80fc68d63b442; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

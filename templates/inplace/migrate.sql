@@ -60,6 +60,8 @@ END
 
 {% include "implicit_code_guard.sql" %}
 
+{% include "implicit_code_guard_function.sql" %}
+
 -- A model migrates once; rollback.sql makes it migratable again.
 DO {% filter dollar("guard") %}
 BEGIN
@@ -174,6 +176,7 @@ BEGIN
     -- triggers. From its COMMIT on, every write of the application reaches the new columns.
     LOOP
       BEGIN
+        PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[]);
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ({{ v.model_lit }}, 'migrate', {{ t.step_lit }}, 'running')
         RETURNING id INTO pgmig_log_id;
@@ -221,6 +224,7 @@ BEGIN
     pgmig_attempt := 0;
     LOOP
       BEGIN
+        PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[]);
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (
             SELECT {{ t.sync.key_s }} FROM {{ t.name }} AS s
@@ -361,6 +365,7 @@ BEGIN
 {%- for t in v.locked_list %}
       LOCK TABLE {{ t }} IN ACCESS EXCLUSIVE MODE;
 {%- endfor %}
+      PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[]);
 
       -- The application's writes reach the new columns directly from here on.
 {%- for t in v.tables %}

@@ -438,3 +438,60 @@ fn nothing_can_be_attached_to_the_written_tables_while_migrate_runs() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A script that commits as it goes gives its locks back at every COMMIT: a trigger the tables'
+/// owner attaches between two transactions of a batched migrate must be refused before the
+/// next one writes (the check runs again at the start of each). Before, the check ran once at
+/// the top, and the trigger ran as the superuser on the next batch (found by a hostile review).
+#[test]
+fn a_trigger_attached_between_two_batches_is_refused_before_the_next_batch_writes() {
+    let batched = crate::support::workout_batched("50");
+    let db = workout_db("si_between");
+    let role = application_role(&db);
+    let trace = evidence(&db);
+    // Migrate is held up inside its first step's first transaction (its first read of V1).
+    let mut holder = db.client();
+    holder
+        .batch_execute("BEGIN; LOCK TABLE v1.workout_plans IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let migrate = db
+        .psql_cmd()
+        .env("PGAPPNAME", "si_between_migrate")
+        .args(["-v", "lock_timeout=60s", "-f"])
+        .arg(batched.path().join("migrate.sql"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let waits = |app: &str, done: &dyn Fn() -> bool| {
+        let sql = format!("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = '{app}' AND wait_event_type = 'Lock')");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !done() && !db.client().query_one(&sql, &[]).unwrap().get::<_, bool>(0) {
+            assert!(std::time::Instant::now() < deadline, "{app} never waited");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    waits("si_between_migrate", &|| false);
+    // The owner attaches its trigger as soon as that transaction commits: it queues behind it.
+    let plant = fill(
+        "SET application_name = 'si_between_owner'; SET lock_timeout = '60s'; SET ROLE {role};
+         CREATE FUNCTION public.pwn() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN NEW; END $f$;
+         CREATE TRIGGER pwn BEFORE INSERT ON public.exercise_logs FOR EACH ROW EXECUTE FUNCTION public.pwn();",
+        &role,
+        &trace,
+    );
+    let mut owner = db.client();
+    let planted =
+        std::thread::spawn(move || owner.batch_execute(&plant).map_err(|e| e.to_string()));
+    // It waits for the check's locks (or, with none in its way, is done at once).
+    waits("si_between_owner", &|| planted.is_finished());
+    holder.batch_execute("COMMIT").unwrap();
+    planted.join().unwrap().unwrap();
+    let out = migrate.wait_with_output().unwrap();
+    assert_refused(
+        &out,
+        "batched migrate, trigger attached between two transactions",
+        &format!("public.exercise_logs: trigger pwn runs public.pwn(), owned by {role}"),
+    );
+    assert_not_run(&db, &role, &trace, "batched migrate");
+}
