@@ -6,7 +6,7 @@
 -- and the fill procedures. It runs verify.sql's checks first, in the same transaction, and
 -- refuses (dropping nothing) unless every one passes. After it, rollback.sql and verify.sql
 -- refuse: they read the backups.
---   psql -X -v ON_ERROR_STOP=1 -f cleanup.sql
+--   psql -X -v ON_ERROR_STOP=1 -f cleanup.sql [-v dry_run=1]
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
 -- own catalog first, so no function, operator or type of a user schema can stand in for a
@@ -22,6 +22,22 @@ SET DateStyle = 'ISO, MDY';
 SET IntervalStyle = postgres;
 SET extra_float_digits = 1;
 SET bytea_output = hex;
+\if :{?dry_run}
+\else
+\set dry_run false
+\endif
+-- -v dry_run must be a boolean PostgreSQL and psql's \if read alike (true/false, yes/no,
+-- on/off, 1/0, or a prefix; no blanks): anything else stops the script here, before it writes
+-- (psql's \if alone would warn, take it as false and go on).
+SET pgmig.dry_run = :'dry_run';
+DO $boolean$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.dry_run') !~* '^(t|tr|tru|true|f|fa|fal|fals|false|y|ye|yes|n|no|on|of|off|1|0)$' THEN
+    RAISE EXCEPTION 'dry_run must be a boolean (true/false, yes/no, on/off, 1/0), not "%"', pg_catalog.current_setting('pgmig.dry_run')
+      USING HINT = 'psql -v dry_run=true or -v dry_run=false';
+  END IF;
+END
+$boolean$;
 
 BEGIN;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
@@ -226,7 +242,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '0029843be3e9987b934ae42378a9830ed3697e76dfd699e88f6eeca290e094df';
+SET pgmig.fingerprint = '0be9ba09ca8fbff17b706f0a0a000e9caee5adebf5c44bd19da3acbdf005ca2f';
 SET pgmig.failures = 0;
 
 DO $check$
@@ -260,9 +276,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0029843be3e9987b934ae42378a9830ed3697e76dfd699e88f6eeca290e094df';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0be9ba09ca8fbff17b706f0a0a000e9caee5adebf5c44bd19da3acbdf005ca2f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0029843be3e9987b934ae42378a9830ed3697e76dfd699e88f6eeca290e094df; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0be9ba09ca8fbff17b706f0a0a000e9caee5adebf5c44bd19da3acbdf005ca2f; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1082,4 +1098,10 @@ DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_tags(bigint);
 DELETE FROM _pgmig.seals WHERE model = 'uuid' AND subject = 'backup of public.tags';
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('uuid', 'cleanup', '(all)', clock_timestamp(), 'done');
+
+\if :dry_run
+ROLLBACK;
+\echo 'dry run: cleanup ran and was rolled back; nothing changed'
+\else
 COMMIT;
+\endif

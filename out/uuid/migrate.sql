@@ -387,7 +387,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '0029843be3e9987b934ae42378a9830ed3697e76dfd699e88f6eeca290e094df';
+SET pgmig.fingerprint = '0be9ba09ca8fbff17b706f0a0a000e9caee5adebf5c44bd19da3acbdf005ca2f';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -428,9 +428,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0029843be3e9987b934ae42378a9830ed3697e76dfd699e88f6eeca290e094df';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0be9ba09ca8fbff17b706f0a0a000e9caee5adebf5c44bd19da3acbdf005ca2f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0029843be3e9987b934ae42378a9830ed3697e76dfd699e88f6eeca290e094df; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0be9ba09ca8fbff17b706f0a0a000e9caee5adebf5c44bd19da3acbdf005ca2f; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

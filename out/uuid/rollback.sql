@@ -10,7 +10,7 @@
 --   keep their values, converted back to V1's types (a foreign key's value spelled as its
 --   parent's restored one), and rollback counts them per column.
 -- Then drops the backups and the procedures and marks the log.
---   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v lock_timeout=5s] [-v lock_retries=5] [-v statement_timeout=0]
+--   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v lock_timeout=5s] [-v lock_retries=5] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
 -- own catalog first, so no function, operator or type of a user schema can stand in for a
@@ -26,6 +26,22 @@ SET DateStyle = 'ISO, MDY';
 SET IntervalStyle = postgres;
 SET extra_float_digits = 1;
 SET bytea_output = hex;
+\if :{?dry_run}
+\else
+\set dry_run false
+\endif
+-- -v dry_run must be a boolean PostgreSQL and psql's \if read alike (true/false, yes/no,
+-- on/off, 1/0, or a prefix; no blanks): anything else stops the script here, before it writes
+-- (psql's \if alone would warn, take it as false and go on).
+SET pgmig.dry_run = :'dry_run';
+DO $boolean$
+BEGIN
+  IF pg_catalog.current_setting('pgmig.dry_run') !~* '^(t|tr|tru|true|f|fa|fal|fals|false|y|ye|yes|n|no|on|of|off|1|0)$' THEN
+    RAISE EXCEPTION 'dry_run must be a boolean (true/false, yes/no, on/off, 1/0), not "%"', pg_catalog.current_setting('pgmig.dry_run')
+      USING HINT = 'psql -v dry_run=true or -v dry_run=false';
+  END IF;
+END
+$boolean$;
 
 BEGIN;
 -- Waiting on a lock the application holds makes every later query queue behind us: give up
@@ -354,7 +370,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '0029843be3e9987b934ae42378a9830ed3697e76dfd699e88f6eeca290e094df';
+SET pgmig.fingerprint = '0be9ba09ca8fbff17b706f0a0a000e9caee5adebf5c44bd19da3acbdf005ca2f';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -395,9 +411,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0029843be3e9987b934ae42378a9830ed3697e76dfd699e88f6eeca290e094df';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0be9ba09ca8fbff17b706f0a0a000e9caee5adebf5c44bd19da3acbdf005ca2f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0029843be3e9987b934ae42378a9830ed3697e76dfd699e88f6eeca290e094df; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0be9ba09ca8fbff17b706f0a0a000e9caee5adebf5c44bd19da3acbdf005ca2f; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -823,4 +839,10 @@ UPDATE _pgmig.log SET status = 'rolled back'
 WHERE model = 'uuid' AND script = 'migrate' AND status IN ('running', 'done');
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('uuid', 'rollback', '(all)', clock_timestamp(), 'done');
+
+\if :dry_run
+ROLLBACK;
+\echo 'dry run: rollback ran and was rolled back; nothing changed'
+\else
 COMMIT;
+\endif

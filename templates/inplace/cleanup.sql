@@ -6,9 +6,15 @@
 -- and the fill procedures. It runs verify.sql's checks first, in the same transaction, and
 -- refuses (dropping nothing) unless every one passes. After it, rollback.sql and verify.sql
 -- refuse: they read the backups.
---   psql -X -v ON_ERROR_STOP=1 -f cleanup.sql
+--   psql -X -v ON_ERROR_STOP=1 -f cleanup.sql [-v dry_run=1]
 \set ON_ERROR_STOP on
 {% include "pin.sql" %}
+\if :{?dry_run}
+\else
+\set dry_run false
+\endif
+{%- let boolean_variable = "dry_run" %}
+{% include "boolean_variable.sql" %}
 
 BEGIN;
 {% include "session.sql" %}
@@ -63,4 +69,10 @@ DELETE FROM _pgmig.seals WHERE model = {{ v.model_lit }} AND subject = {{ t.seal
 {%- endfor %}
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ({{ v.model_lit }}, 'cleanup', '(all)', clock_timestamp(), 'done');
+
+\if :dry_run
+ROLLBACK;
+\echo 'dry run: cleanup ran and was rolled back; nothing changed'
+\else
 COMMIT;
+\endif

@@ -10,9 +10,15 @@
 --   keep their values, converted back to V1's types (a foreign key's value spelled as its
 --   parent's restored one), and rollback counts them per column.
 -- Then drops the backups and the procedures and marks the log.
---   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v lock_timeout=5s] [-v lock_retries=5] [-v statement_timeout=0]
+--   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v lock_timeout=5s] [-v lock_retries=5] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 {% include "pin.sql" %}
+\if :{?dry_run}
+\else
+\set dry_run false
+\endif
+{%- let boolean_variable = "dry_run" %}
+{% include "boolean_variable.sql" %}
 
 BEGIN;
 {% include "session.sql" %}
@@ -156,4 +162,10 @@ UPDATE _pgmig.log SET status = 'rolled back'
 WHERE model = {{ v.model_lit }} AND script = 'migrate' AND status IN ('running', 'done');
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ({{ v.model_lit }}, 'rollback', '(all)', clock_timestamp(), 'done');
+
+\if :dry_run
+ROLLBACK;
+\echo 'dry run: rollback ran and was rolled back; nothing changed'
+\else
 COMMIT;
+\endif

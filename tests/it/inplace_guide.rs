@@ -263,6 +263,27 @@ fn cleanup_drops_the_backups_only_when_verify_passes() {
         "UPDATE reminders SET user_id = '{original}' WHERE id = 7"
     ));
     let migrated = md5s(&db);
+    // A dry run of either changes nothing (before, both ignored -v dry_run and ran for real).
+    for script in ["cleanup.sql", "rollback.sql"] {
+        let out = run(&db, dir.path(), script, &[("dry_run", "1")]);
+        assert!(
+            out.status.success(),
+            "{script} -v dry_run=1: {}",
+            stderr(&out)
+        );
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            said.contains("ran and was rolled back; nothing changed"),
+            "{said}"
+        );
+        assert_eq!(md5s(&db), migrated, "{script} -v dry_run=1 changed rows");
+        assert_eq!(traces(&db).0, 4, "{script} -v dry_run=1 kept the backups");
+        assert_eq!(
+            live(&db),
+            ddl("v2.sql"),
+            "{script} -v dry_run=1 kept V2's types"
+        );
+    }
     must_pass(run(&db, dir.path(), "cleanup.sql", &[]), "cleanup");
     assert_eq!(md5s(&db), migrated, "cleanup changes no row");
     assert_eq!(traces(&db).0, 0, "cleanup drops the backups");
