@@ -8,11 +8,11 @@
 LOCK TABLE {% for t in plan.targets %}{{ t }}{% if !loop.last %}, {% endif %}{% endfor %} IN EXCLUSIVE MODE;
 -- Every id map, with its digests' column: a batched run stopped part way has no map for the
 -- steps it did not begin, and none of the digests migrate records when it finishes.
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
 SET client_min_messages = warning;
 {%- for s in steps %}
 CREATE TABLE IF NOT EXISTS {{ s.map_table }} AS SELECT {{ s.key_list }} FROM {{ s.target }} AS t WHERE false;
 ALTER TABLE {{ s.map_table }} ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE {{ s.map_table }} ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 {%- endfor %}
 RESET client_min_messages;
