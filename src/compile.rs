@@ -15,6 +15,8 @@
 
 use std::path::Path;
 
+use askama::Template;
+
 use crate::catalog::Catalog;
 use crate::diagnostic::{Diagnostic, Diagnostics, Pos, SourceFile};
 use crate::emit::{self, Scripts};
@@ -154,7 +156,7 @@ fn compile_in_place(
     if let Some(d) = emit::guard::foreign_meta_command(&scripts) {
         return Err(model_error(Diagnostics(vec![d]), &source));
     }
-    append_lock_table(&mut scripts);
+    append_lock_table(&mut scripts)?;
     Ok(Compiled {
         plan: None,
         name: model.name.as_str().to_string(),
@@ -300,14 +302,13 @@ fn annotate(
 
 /// The emit pass: the scripts, refused if any text would reach psql otherwise than written.
 fn emit(plan: &Plan, fingerprint: &str, source: &SourceFile) -> Result<Scripts, CompileError> {
-    let mut scripts =
+    let scripts =
         emit::render(plan, fingerprint).map_err(|e| CompileError::Render(e.to_string()))?;
     if let Some(d) = emit::guard::uncarried_control_character(&scripts)
         .or_else(|| emit::guard::foreign_meta_command(&scripts))
     {
         return Err(model_error(Diagnostics(vec![d]), source));
     }
-    append_lock_table(&mut scripts);
     Ok(scripts)
 }
 
@@ -331,9 +332,9 @@ fn check_db_needs_files(plan: &Plan, v2: &SchemaInput) -> String {
     }
 }
 
-/// Appends to PLAN.md the lock each statement of migrate.sql takes, read back from the
-/// rendered script by the linter: what the DBA will run is what the table describes.
-fn append_lock_table(scripts: &mut Scripts) {
+/// Appends to an in-place model's PLAN.md the lock each statement of its migrate.sql takes
+/// (the section the other branch's PLAN.md template ends with).
+fn append_lock_table(scripts: &mut Scripts) -> Result<(), CompileError> {
     let migrate = scripts
         .files
         .iter()
@@ -343,14 +344,14 @@ fn append_lock_table(scripts: &mut Scripts) {
         migrate,
         scripts.files.iter_mut().find(|(n, _)| *n == "PLAN.md"),
     ) {
-        let mut rows = crate::lint::lock_table(&migrate);
-        // The scripts' own checks read the system catalogs (ACCESS SHARE): that blocks no
-        // application, and listing it would bury the locks that do.
-        rows.retain(|r| !r.table.starts_with("pg_catalog."));
-        plan.push_str("\n## Locks, statement by statement (migrate.sql)\n\n");
-        plan.push_str("Read from the generated script by `pgmig lint --locks`; `(new)` marks a table the script made.\n\n");
-        plan.push_str(&crate::lint::locks_markdown(&rows));
+        let section = emit::locks::LockSection::of(&migrate)
+            .render()
+            .map_err(|e| CompileError::Render(e.to_string()))?;
+        plan.push('\n');
+        plan.push_str(section.trim_end_matches('\n'));
+        plan.push('\n');
     }
+    Ok(())
 }
 
 /// Writes the scripts into `dir` (created if missing).

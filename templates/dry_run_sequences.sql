@@ -11,8 +11,8 @@ DECLARE
   increment bigint;
 BEGIN
 {%- for name in plan.held_sequences %}
-  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = {{ name }}::pg_catalog.regclass;
-  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', {{ name }}::pg_catalog.regclass, increment);
+  SELECT seqincrement INTO increment FROM pg_catalog.pg_sequence WHERE seqrelid = {{ name|lit }}::pg_catalog.regclass;
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s', {{ name|lit }}::pg_catalog.regclass, increment);
 {%- endfor %}
 EXCEPTION WHEN insufficient_privilege THEN
   RAISE EXCEPTION 'dry_run: %', SQLERRM

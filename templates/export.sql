@@ -16,22 +16,23 @@
 BEGIN ISOLATION LEVEL REPEATABLE READ{% if plan.server.is_none() %} READ ONLY{% endif %};
 {%- let script = "export.sql" %}
 {%- include "reader_guards.sql" %}
-{%- for (s, file) in steps %}
-COPY (SELECT t.* FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }} ORDER BY {{ s.key_order }})
-  TO STDOUT WITH (FORMAT csv, HEADER) \g '{{ file }}'
+{%- for e in steps %}
+{%- let s = e.step %}
+COPY (SELECT t.* FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {{ s.keys.made_here }} ORDER BY {{ s.keys.key_order }})
+  TO STDOUT WITH (FORMAT csv, HEADER) \g '{{ e.file }}'
 {%- endfor %}
 {%- for t in plan.v1_tables %}
-COPY (SELECT {{ t.3 }} FROM {{ t.0 }} AS t ORDER BY {{ t.2 }})
-  TO STDOUT WITH (FORMAT csv, HEADER) \g '{{ t.1 }}'
+COPY (SELECT {{ t.select }} FROM {{ t.table }} AS t ORDER BY {{ t.order }})
+  TO STDOUT WITH (FORMAT csv, HEADER) \g '{{ t.file }}'
 {%- endfor %}
 {%- if let Some(archives) = plan.archives %}
-{%- for (dir, csv, query, line) in archives.files %}
--- pgmig archive: {{ csv }} -> {{ archives.dir }}/{{ dir }}/ (model line {{ line }})
-COPY ({{ query }})
-  TO STDOUT WITH (FORMAT csv, HEADER) \g '{{ csv }}'
+{%- for f in archives.files %}
+-- pgmig archive: {{ f.csv }} -> {{ archives.dir }}/{{ f.dir }}/ (model line {{ f.line }})
+COPY ({{ f.query }})
+  TO STDOUT WITH (FORMAT csv, HEADER) \g '{{ f.csv }}'
 {%- endfor %}
 {%- endif %}
-COPY (SELECT step, rule, reason, source_table, source_key, source_row FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} ORDER BY step, rule, source_key::text)
+COPY (SELECT step, rule, reason, source_table, source_key, source_row FROM _pgmig.rejects WHERE model = {{ plan.model|lit }} ORDER BY step, rule, source_key::text)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'rejects.csv'
 {%- if plan.server.is_some() %}
 ROLLBACK;

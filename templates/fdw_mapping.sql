@@ -10,7 +10,7 @@ dropped at
 \else
 \set v1_user postgres
 \endif
-CREATE USER MAPPING FOR CURRENT_USER SERVER {{ v.server }} OPTIONS (user :'v1_user');
+CREATE USER MAPPING FOR CURRENT_USER SERVER {{ v.server|ident }} OPTIONS (user :'v1_user');
 \if :{?v1_password}
 -- The password is in no DDL statement (log_statement = ddl or mod, an error's STATEMENT line,
 -- pg_dump): one SELECT passes it as a constant (pg_stat_statements keeps `$1`) into a setting
@@ -39,7 +39,7 @@ BEGIN
     PERFORM pg_catalog.set_config('log_min_duration_statement', pg_catalog.current_setting('pgmig.log_min_duration_statement'), true);
   END IF;
   EXECUTE pg_catalog.format('ALTER USER MAPPING FOR CURRENT_USER SERVER %I OPTIONS (ADD password %L)',
-                            {{ v.server_lit }}, pg_catalog.current_setting('pgmig.v1_password'));
+                            {{ v.server|lit }}, pg_catalog.current_setting('pgmig.v1_password'));
   PERFORM pg_catalog.set_config('pgmig.v1_password', '', true);
 EXCEPTION WHEN OTHERS THEN
   -- Raised again without the failed statement's text (its CONTEXT), which holds the password.

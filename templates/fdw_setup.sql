@@ -18,15 +18,15 @@ DO {% filter dollar("need") %} BEGIN RAISE EXCEPTION 'V1 is on another server: g
 CREATE EXTENSION IF NOT EXISTS postgres_fdw;
 -- The server and the staging schema are pgmig's own: made afresh on every run.
 SET client_min_messages = warning;
-DROP SCHEMA IF EXISTS {{ v.staging_schema }} CASCADE;
-DROP SERVER IF EXISTS {{ v.server }} CASCADE;
+DROP SCHEMA IF EXISTS {{ v.staging_schema|ident }} CASCADE;
+DROP SERVER IF EXISTS {{ v.server|ident }} CASCADE;
 RESET client_min_messages;
-CREATE SERVER {{ v.server }} FOREIGN DATA WRAPPER postgres_fdw
+CREATE SERVER {{ v.server|ident }} FOREIGN DATA WRAPPER postgres_fdw
   OPTIONS (host :'v1_host', port :'v1_port', dbname :'v1_dbname');
 {% include "fdw_mapping.sql" %}
-CREATE SCHEMA {{ v.staging_schema }};
-IMPORT FOREIGN SCHEMA {{ v.remote_schema }} LIMIT TO ({{ v.tables }})
-  FROM SERVER {{ v.server }} INTO {{ v.staging_schema }};
+CREATE SCHEMA {{ v.staging_schema|ident }};
+IMPORT FOREIGN SCHEMA {{ v.remote_schema|ident }} LIMIT TO ({{ v.tables }})
+  FROM SERVER {{ v.server|ident }} INTO {{ v.staging_schema|ident }};
 
 {% include "fdw_catalog_check.sql" %}
 {%- endif %}

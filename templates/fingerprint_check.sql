@@ -7,10 +7,10 @@ BEGIN
   -- to_jsonb: a _pgmig.log from before pgmig recorded fingerprints has no such column.
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
-  WHERE l.model = {{ plan.model_lit }} AND l.script = 'migrate' AND l.status IN ('running', 'done')
+  WHERE l.model = {{ plan.model|lit }} AND l.script = 'migrate' AND l.status IN ('running', 'done')
     AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '{{ plan.fingerprint }}';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION '{{ checking }}: model % was migrated by another compile (fingerprint %); this script is from compile {{ plan.fingerprint }}; nothing was changed', {{ plan.model_lit }}, recorded
+    RAISE EXCEPTION '{{ checking }}: model % was migrated by another compile (fingerprint %); this script is from compile {{ plan.fingerprint }}; nothing was changed', {{ plan.model|lit }}, recorded
 {%- if checking == "migrate.sql" %}
       USING HINT = 'finish or roll back that migration with its own scripts first';
 {%- else %}

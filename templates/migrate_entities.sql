@@ -84,23 +84,23 @@ COMMIT;
 -- The id maps (each row with the entity it belongs to) and the backups of replaced rows: made
 -- empty on the first run, filled entity by entity.
 {%- for s in steps %}
-{%- if s.is_new_key %}
+{%- if s.keys.is_new_key %}
 DO {% filter dollar("map") %}
 BEGIN
-  IF to_regclass({{ s.map_table_lit }}) IS NULL THEN
-    CREATE TABLE {{ s.map_table }} AS
-    SELECT keys.*, {{ s.new_expr }} AS {{ s.key_column }}, NULL::jsonb AS entity
+  IF to_regclass({{ s.keys.map_table|lit }}) IS NULL THEN
+    CREATE TABLE {{ s.keys.map_table }} AS
+    SELECT keys.*, {{ s.keys.new_expr }} AS {{ s.keys.key_column }}, NULL::jsonb AS entity
     FROM (
-      SELECT DISTINCT {{ s.by_select }}
+      SELECT DISTINCT {{ s.keys.by_select }}
       {{ s.from }}
       WHERE false
     ) AS keys;
-    ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.by_columns }});
+    ALTER TABLE {{ s.keys.map_table }} ADD PRIMARY KEY ({{ s.keys.by_columns }});
   END IF;
 END
 {% endfilter %};
 {%- else %}
-CREATE TABLE IF NOT EXISTS {{ s.map_table }} ({{ s.map_columns }}, entity jsonb, PRIMARY KEY ({{ s.key_list }}));
+CREATE TABLE IF NOT EXISTS {{ s.keys.map_table }} ({{ s.keys.map_columns }}, entity jsonb, PRIMARY KEY ({{ s.keys.key_list }}));
 {%- endif %}
 {%- if let Some(x) = s.replace %}
 {%- for t in x.tables %}
@@ -109,7 +109,7 @@ CREATE TABLE IF NOT EXISTS {{ t.backup }} AS SELECT t.* FROM {{ t.table }} AS t 
 {%- endif %}
 {%- for q in s.sequences %}
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
-SELECT {{ plan.model_lit }}, {{ q.name_lit }}, last_value, is_called FROM {{ q.name }}
+SELECT {{ plan.model|lit }}, {{ q.name|lit }}, last_value, is_called FROM {{ q.name }}
 ON CONFLICT DO NOTHING;
 {%- endfor %}
 {%- endfor %}
@@ -128,28 +128,28 @@ BEGIN
   -- Step {{ s.number }}/{{ s.total }}: {{ s.name|comment }} -> {{ s.target|comment }} ({{ plan.model_file|comment }}:{{ s.line }})
   -- In a block of its own, so that an error names the step and its model line.
   BEGIN
-{%- for r in s.rejects %}
-  -- Reject rule {{ r.number }} ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.reason_comment|comment }}
+{%- for r in s.rejects.rules %}
+  -- Reject rule {{ r.number }} ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.reason|comment|comment }}
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT {{ plan.model_lit }}, {{ s.name_lit }}, {{ r.number }}, {{ r.reason_lit }}, {{ s.source_table_lit }}, {{ s.source_key }}, {{ s.source_row }}
+  SELECT {{ plan.model|lit }}, {{ s.name|lit }}, {{ r.number }}, {{ r.reason_sql }}, {{ s.rejects.source_table|lit_or_null }}, {{ s.source_key }}, {{ s.source_row }}
   {{ s.from }}
   WHERE {{ r.condition }}
     AND ({{ s.entity }}) = ANY (entities);
 {%- endfor %}
-{%- if s.is_new_key %}
-  INSERT INTO {{ s.map_table }}
-  SELECT {{ s.by_columns }}, {{ s.new_expr }}, keys_entity
+{%- if s.keys.is_new_key %}
+  INSERT INTO {{ s.keys.map_table }}
+  SELECT {{ s.keys.by_columns }}, {{ s.keys.new_expr }}, keys_entity
   FROM (
-    SELECT DISTINCT {{ s.by_select }}, ({{ s.entity }}) AS keys_entity
+    SELECT DISTINCT {{ s.keys.by_select }}, ({{ s.entity }}) AS keys_entity
     {{ s.from }}
-    WHERE {{ s.survivors }}
+    WHERE {{ s.rejects.survivors }}
       AND ({{ s.entity }}) = ANY (entities)
   ) AS keys;
 {%- else %}
-  INSERT INTO {{ s.map_table }}
-  SELECT {{ s.key_select }}, ({{ s.entity }})
+  INSERT INTO {{ s.keys.map_table }}
+  SELECT {{ s.keys.key_select }}, ({{ s.entity }})
   {{ s.from }}
-  WHERE {{ s.survivors }}
+  WHERE {{ s.rejects.survivors }}
     AND ({{ s.entity }}) = ANY (entities);
 {%- endif %}
 {%- if let Some(x) = s.replace %}
@@ -167,8 +167,8 @@ BEGIN
 {%- endif %}
   INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
   SELECT {{ s.select_list }}
-  {{ s.from_batched }}
-  WHERE {{ s.survivors }}
+  {{ s.keys.from_batched }}
+  WHERE {{ s.rejects.survivors }}
     AND key_map.entity = ANY (entities);
 {% include "step_failed.sql" %}  END;
 {%- endfor %}
@@ -209,13 +209,13 @@ BEGIN
     WHERE hierarchy_depth IS NULL
   ) AS found;
   IF n_cycle > 0 THEN
-    RAISE EXCEPTION 'step {{ s.name_notice }}: % rows are their own ancestors through foreign key {{ h.constraint|notice }} (a cycle, or under one), e.g. %; nothing was migrated', n_cycle, cycle_keys
+    RAISE EXCEPTION 'step {{ s.name|notice }}: % rows are their own ancestors through foreign key {{ h.constraint|notice }} (a cycle, or under one), e.g. %; nothing was migrated', n_cycle, cycle_keys
       USING HINT = 'precheck.sql names them; break the cycle in V1 (or filter those rows out with `where`), or use mode: transaction, whose one statement inserts them together';
   END IF;
 {%- endif %}{% endif %}{% endfor %}
-  SELECT coalesce(max(b.batch), 0) INTO n_batch FROM _pgmig.batches AS b WHERE b.model = {{ plan.model_lit }} AND b.step = '(entities)';
-  IF NOT EXISTS (SELECT 1 FROM _pgmig.log WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = '(entities)' AND status = 'running') THEN
-    INSERT INTO _pgmig.log (model, script, step, status) VALUES ({{ plan.model_lit }}, 'migrate', '(entities)', 'running');
+  SELECT coalesce(max(b.batch), 0) INTO n_batch FROM _pgmig.batches AS b WHERE b.model = {{ plan.model|lit }} AND b.step = '(entities)';
+  IF NOT EXISTS (SELECT 1 FROM _pgmig.log WHERE model = {{ plan.model|lit }} AND script = 'migrate' AND step = '(entities)' AND status = 'running') THEN
+    INSERT INTO _pgmig.log (model, script, step, status) VALUES ({{ plan.model|lit }}, 'migrate', '(entities)', 'running');
     COMMIT;
   END IF;
 {%- for s in steps %}{% if s.is_root %}
@@ -234,12 +234,12 @@ BEGIN
       FROM (
         SELECT DISTINCT ({{ s.entity }}) AS entity
         {{ s.from }}
-        WHERE {{ s.kept }}
+        WHERE {{ s.rejects.kept }}
       ) AS e
 {%- endif %}
-      WHERE NOT EXISTS (SELECT 1 FROM {{ s.map_table }} AS m WHERE m.entity = e.entity)
+      WHERE NOT EXISTS (SELECT 1 FROM {{ s.keys.map_table }} AS m WHERE m.entity = e.entity)
         AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS r
-                        WHERE r.model = {{ plan.model_lit }} AND r.step = {{ s.name_lit }} AND r.source_key = e.entity)
+                        WHERE r.model = {{ plan.model|lit }} AND r.step = {{ s.name|lit }} AND r.source_key = e.entity)
     ) AS todo
     GROUP BY todo.n
     ORDER BY todo.n
@@ -257,14 +257,14 @@ BEGIN
           GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
           n_failed := n_failed + 1;
           INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-          SELECT {{ plan.model_lit }}, {{ s.name_lit }}, 0, 'the entity failed and was rolled back: ' || err, {{ s.source_table_lit }}, one,
+          SELECT {{ plan.model|lit }}, {{ s.name|lit }}, 0, 'the entity failed and was rolled back: ' || err, {{ s.rejects.source_table|lit_or_null }}, one,
                  (SELECT {{ s.source_row }} {{ s.from }} WHERE ({{ s.entity }}) = one LIMIT 1);
           RAISE NOTICE 'entity % failed and was rolled back: %', one, err;
         END;
       END LOOP;
     END;
     n_batch := n_batch + 1;
-    INSERT INTO _pgmig.batches (model, step, batch, rows) VALUES ({{ plan.model_lit }}, '(entities)', n_batch, cardinality(batch));
+    INSERT INTO _pgmig.batches (model, step, batch, rows) VALUES ({{ plan.model|lit }}, '(entities)', n_batch, cardinality(batch));
     COMMIT;
   END LOOP;
 {%- if s.hierarchy.is_some() %}
@@ -283,21 +283,21 @@ BEGIN;
 SELECT _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }});
 {%- for s in steps %}
 {%- if !s.is_root %}
-{%- for r in s.rejects %}
+{%- for r in s.rejects.rules %}
 INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-SELECT {{ plan.model_lit }}, {{ s.name_lit }}, {{ r.number }}, {{ r.reason_lit }}, {{ s.source_table_lit }}, {{ s.source_key }}, {{ s.source_row }}
+SELECT {{ plan.model|lit }}, {{ s.name|lit }}, {{ r.number }}, {{ r.reason_sql }}, {{ s.rejects.source_table|lit_or_null }}, {{ s.source_key }}, {{ s.source_row }}
 {{ s.from }}
 WHERE {{ r.condition }}
   AND ({{ s.entity }}) IS NULL;
 {%- endfor %}
 {%- endif %}
 INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_in, rows_filtered, rows_rejected, rows_out, status)
-SELECT {{ plan.model_lit }}, 'migrate', {{ s.name_lit }}, run.started_at, clock_timestamp(), src.n_in, src.n_filtered,
-       (SELECT count(*) FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} AND step = {{ s.name_lit }}),
-       (SELECT count(*) FROM {{ s.map_table }}), 'done'
-FROM (SELECT count(*) AS n_in, {{ s.filtered_count }} AS n_filtered {{ s.from }}) AS src,
+SELECT {{ plan.model|lit }}, 'migrate', {{ s.name|lit }}, run.started_at, clock_timestamp(), src.n_in, src.n_filtered,
+       (SELECT count(*) FROM _pgmig.rejects WHERE model = {{ plan.model|lit }} AND step = {{ s.name|lit }}),
+       (SELECT count(*) FROM {{ s.keys.map_table }}), 'done'
+FROM (SELECT count(*) AS n_in, {{ s.rejects.filtered_count }} AS n_filtered {{ s.from }}) AS src,
      (SELECT started_at FROM _pgmig.log
-      WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = '(entities)' AND status = 'running') AS run;
+      WHERE model = {{ plan.model|lit }} AND script = 'migrate' AND step = '(entities)' AND status = 'running') AS run;
 {%- if let Some(x) = s.replace %}
 DO {% filter dollar("replace") %}
 DECLARE
@@ -305,15 +305,15 @@ DECLARE
   n_overwriting bigint;
 BEGIN
   -- Overwrite or create ({{ plan.model_file|comment }}:{{ x.line }}): how many migrated rows took a V2 row's place.
-  SELECT count(*) INTO n_out FROM {{ s.map_table }};
+  SELECT count(*) INTO n_out FROM {{ s.keys.map_table }};
   SELECT count(*) INTO n_overwriting
-  {{ s.from_unrepaired }}
-  WHERE {{ s.survivors }}
+  {{ s.keys.from_unrepaired }}
+  WHERE {{ s.rejects.survivors }}
     AND {{ x.overwriting }};
   UPDATE _pgmig.log
   SET message = n_overwriting || ' overwritten, ' || (n_out - n_overwriting) || ' created'
-  WHERE id = (SELECT max(id) FROM _pgmig.log WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = {{ s.name_lit }});
-  RAISE NOTICE 'REPLACE  {{ s.name_notice }}: % migrated rows overwrote a V2 row with the same ({{ x.key_list|notice }}), % were created',
+  WHERE id = (SELECT max(id) FROM _pgmig.log WHERE model = {{ plan.model|lit }} AND script = 'migrate' AND step = {{ s.name|lit }});
+  RAISE NOTICE 'REPLACE  {{ s.name|notice }}: % migrated rows overwrote a V2 row with the same ({{ x.key_list|notice }}), % were created',
     n_overwriting, n_out - n_overwriting;
 END
 {% endfilter %};
@@ -329,13 +329,13 @@ END
 {%- endif %}
 {%- endfor %}
 UPDATE _pgmig.log SET status = 'done', finished_at = clock_timestamp()
-WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = '(entities)' AND status = 'running';
+WHERE model = {{ plan.model|lit }} AND script = 'migrate' AND step = '(entities)' AND status = 'running';
 
 {% include "row_digests.sql" %}
 {%- let seal_v1 = true %}
 {% include "seal.sql" %}
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
-VALUES ({{ plan.model_lit }}, 'migrate', '(all)', clock_timestamp(), 'done');
+VALUES ({{ plan.model|lit }}, 'migrate', '(all)', clock_timestamp(), 'done');
 COMMIT;
 {%- for t in plan.targets %}
 ANALYZE {{ t }};

@@ -43,7 +43,7 @@ BEGIN
   -- Two IFs: PL/pgSQL plans a whole condition, and _pgmig.log may not exist yet.
   IF to_regclass('_pgmig.log') IS NOT NULL THEN
     IF EXISTS (SELECT 1 FROM _pgmig.log
-               WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
+               WHERE model = {{ plan.model|lit }} AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
       RAISE EXCEPTION 'model {{ plan.model|notice }} is already migrated in this database'
         USING HINT = 'precheck reads V1 as migrate would; run rollback.sql first';
     END IF;
@@ -53,13 +53,13 @@ END
 {%- endif %}
 {%- for c in plan.castable %}
 
--- Does a text convert to {{ c.1|comment }}? (Precheck's own; rolled back with it.)
-CREATE FUNCTION {{ c.0 }}(value text) RETURNS boolean
+-- Does a text convert to {{ c.type_name|comment }}? (Precheck's own; rolled back with it.)
+CREATE FUNCTION {{ c.function }}(value text) RETURNS boolean
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS {% filter dollar("castable") %}
 BEGIN
-  PERFORM value::{{ c.1 }};
+  PERFORM value::{{ c.type_name }};
   RETURN true;
 EXCEPTION WHEN OTHERS THEN
   RETURN false;
@@ -105,25 +105,25 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-{%- if s.is_new_key %}
-  CREATE TABLE {{ s.map_table }} AS
-  SELECT keys.*, {{ s.precheck_new_expr }} AS {{ s.key_column }}
+{%- if s.keys.is_new_key %}
+  CREATE TABLE {{ s.keys.map_table }} AS
+  SELECT keys.*, {{ s.keys.precheck_new_expr }} AS {{ s.keys.key_column }}
   FROM (
-    SELECT DISTINCT {{ s.by_select }}
+    SELECT DISTINCT {{ s.keys.by_select }}
     {{ s.from }}
-    WHERE {{ s.survivors }}
+    WHERE {{ s.rejects.survivors }}
   ) AS keys;
 {%- else %}
-  CREATE TABLE {{ s.map_table }} AS
-  SELECT {{ s.key_select }}
+  CREATE TABLE {{ s.keys.map_table }} AS
+  SELECT {{ s.keys.key_select }}
   {{ s.from }}
-  WHERE {{ s.survivors }}
-    AND {{ s.cast_guard }};
+  WHERE {{ s.rejects.survivors }}
+    AND {{ s.findings.cast_guard }};
 {%- endif %}
 {% include "step_failed.sql" %}
 END
 {% endfilter %};
-ANALYZE {{ s.map_table }};
+ANALYZE {{ s.keys.map_table }};
 {%- if let Some(x) = s.replace %}
 
 -- Overwrite or create ({{ plan.model_file|comment }}:{{ x.line }}): the V2 rows migrate would replace, copied as
@@ -139,7 +139,7 @@ DECLARE
 BEGIN
 {%- for t in x.tables %}
   SELECT count(*) INTO n FROM {{ t.backup }};
-  RAISE NOTICE 'REPLACE  {{ s.name_notice }}: % rows of {{ t.table_notice }} would be deleted and restored by rollback', n;
+  RAISE NOTICE 'REPLACE  {{ s.name|notice }}: % rows of {{ t.table|notice }} would be deleted and restored by rollback', n;
 {%- endfor %}
 END
 {% endfilter %};
@@ -158,11 +158,11 @@ DECLARE
   hierarchy_level bigint;
 {%- endif %}
 BEGIN
-  SELECT count(*), {{ s.filtered_count }}
+  SELECT count(*), {{ s.rejects.filtered_count }}
   INTO n_in, n_filtered
   {{ s.from }};
-  RAISE NOTICE 'step {{ s.name_notice }}: % source rows, % filtered by `where`', n_in, n_filtered;
-{%- for r in s.rejects %}
+  RAISE NOTICE 'step {{ s.name|notice }}: % source rows, % filtered by `where`', n_in, n_filtered;
+{%- for r in s.rejects.rules %}
 
   -- Reject rule {{ r.number }} ({{ plan.model_file|comment }}:{{ r.line }})
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
@@ -173,10 +173,10 @@ BEGIN
     WHERE {{ r.condition }}
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'REJECT  {{ s.name_notice }} rule {{ r.number }} "{{ r.reason_notice }}": % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'REJECT  {{ s.name|notice }} rule {{ r.number }} "{{ r.reason|notice }}": % rows, e.g. %', n_found, samples;
   END IF;
 {%- endfor %}
-{%- for w in s.warnings %}
+{%- for w in s.rejects.warnings %}
 
   -- Warning {{ w.number }} ({{ plan.model_file|comment }}:{{ w.line }}): rows that migrate, listed for a look first
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
@@ -187,25 +187,25 @@ BEGIN
     WHERE {{ w.condition }}
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'WARN  {{ s.name_notice }} warning {{ w.number }} "{{ w.reason_notice }}": % rows (migrated), e.g. %', n_found, samples;
+    RAISE NOTICE 'WARN  {{ s.name|notice }} warning {{ w.number }} "{{ w.reason|notice }}": % rows (migrated), e.g. %', n_found, samples;
   END IF;
 {%- endfor %}
 {%- for r in s.relinks %}
 
-  -- relink_json ({{ plan.model_file|comment }}:{{ r.0|comment }}): the objects it rewrites; none at all means `object` names nothing.
+  -- relink_json ({{ plan.model_file|comment }}:{{ r.line }}): the objects it rewrites; none at all means `object` names nothing.
   SELECT count(*) INTO n_found
   {{ s.from }}
-       CROSS JOIN LATERAL jsonb_array_elements({{ r.3 }}) AS x (e)
-  WHERE {{ s.survivors }}
-    AND jsonb_typeof(x.e -> {{ r.2 }}) = 'object';
+       CROSS JOIN LATERAL jsonb_array_elements({{ r.source }}) AS x (e)
+  WHERE {{ s.rejects.survivors }}
+    AND jsonb_typeof(x.e -> {{ r.object|lit }}) = 'object';
   IF n_found = 0 AND n_in > n_filtered THEN
-    RAISE NOTICE 'BLOCKING  {{ s.name_notice }}: relink_json {{ r.1 }}: no element holds an object under %; nothing would be relinked', {{ r.2 }};
+    RAISE NOTICE 'BLOCKING  {{ s.name|notice }}: relink_json {{ r.column|notice }}: no element holds an object under %; nothing would be relinked', {{ r.object|lit }};
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   ELSE
-    RAISE NOTICE 'RELINK  {{ s.name_notice }}: relink_json {{ r.1 }}: % objects', n_found;
+    RAISE NOTICE 'RELINK  {{ s.name|notice }}: relink_json {{ r.column|notice }}: % objects', n_found;
   END IF;
 {%- endfor %}
-{%- for f in s.findings %}
+{%- for f in s.findings.tests %}
 
   -- V2: {{ f.label|comment }}
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
@@ -213,15 +213,15 @@ BEGIN
   FROM (
     SELECT ({{ s.source_key }})::text AS k, row_number() OVER (ORDER BY ({{ s.source_key }})::text) AS rn
     {{ s.from }}
-    WHERE {{ s.survivors }}
+    WHERE {{ s.rejects.survivors }}
       AND {{ f.test }}
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  {{ s.name_notice }}: {{ f.label_notice }}: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  {{ s.name|notice }}: {{ f.label|notice }}: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 {%- endfor %}
-{%- for d in s.duplicates %}
+{%- for d in s.findings.duplicates %}
 
   -- V2: {{ d.label|comment }}
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
@@ -231,8 +231,8 @@ BEGIN
     FROM (
       SELECT row({{ d.test }})::text AS k
       {{ s.from }}
-      WHERE {{ s.survivors }}
-        AND {{ s.cast_guard }}
+      WHERE {{ s.rejects.survivors }}
+        AND {{ s.findings.cast_guard }}
       GROUP BY {{ d.test }}
       HAVING count(*) > 1
     ) AS keys
@@ -240,9 +240,9 @@ BEGIN
   IF n_found > 0 THEN
 {%- if d.secret %}
     -- The values are secret (redacted): counted, not shown.
-    RAISE NOTICE 'BLOCKING  {{ s.name_notice }}: {{ d.label_notice }}: % key values (secret: not shown)', n_found;
+    RAISE NOTICE 'BLOCKING  {{ s.name|notice }}: {{ d.label|notice }}: % key values (secret: not shown)', n_found;
 {%- else %}
-    RAISE NOTICE 'BLOCKING  {{ s.name_notice }}: {{ d.label_notice }}: % key values, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  {{ s.name|notice }}: {{ d.label|notice }}: % key values, e.g. %', n_found, samples;
 {%- endif %}
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
@@ -261,15 +261,15 @@ BEGIN
     FROM pg_temp.hierarchy_rows
   ) AS found;
   DROP TABLE pg_temp.hierarchy_rows;
-{%- if plan.batch_size > 0 || (plan.entity_size > 0 && s.is_root) %}
+{%- if plan.mode == MigrateMode::Batched || (plan.mode == MigrateMode::PerEntity && s.is_root) %}
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  {{ s.name_notice }}: foreign key {{ h.constraint|notice }}: % rows are their own ancestors (a cycle, or under one): no order inserts each after its parent, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  {{ s.name|notice }}: foreign key {{ h.constraint|notice }}: % rows are their own ancestors (a cycle, or under one): no order inserts each after its parent, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   ELSE
-    RAISE NOTICE 'HIERARCHY  {{ s.name_notice }}: foreign key {{ h.constraint|notice }}: % levels; {% if plan.batch_size > 0 %}batches{% else %}entities{% endif %} go parents first', n_levels;
+    RAISE NOTICE 'HIERARCHY  {{ s.name|notice }}: foreign key {{ h.constraint|notice }}: % levels; {% if plan.mode == MigrateMode::Batched %}batches{% else %}entities{% endif %} go parents first', n_levels;
   END IF;
 {%- else %}
-  RAISE NOTICE 'HIERARCHY  {{ s.name_notice }}: foreign key {{ h.constraint|notice }}: % levels, % rows in cycles; {% if plan.entity_size > 0 %}one statement inserts the rows of an entity batch{% else %}one statement inserts them all{% endif %}', n_levels, n_found;
+  RAISE NOTICE 'HIERARCHY  {{ s.name|notice }}: foreign key {{ h.constraint|notice }}: % levels, % rows in cycles; {% if plan.mode == MigrateMode::PerEntity %}one statement inserts the rows of an entity batch{% else %}one statement inserts them all{% endif %}', n_levels, n_found;
 {%- endif %}
 {%- endif %}
 {%- include "repair_preview.sql" %}

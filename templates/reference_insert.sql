@@ -2,7 +2,7 @@
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
 {%- for q in r.sequences %}
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
-SELECT {{ plan.model_lit }}, {{ q.name_lit }}, last_value, is_called FROM {{ q.name }}
+SELECT {{ plan.model|lit }}, {{ q.name|lit }}, last_value, is_called FROM {{ q.name }}
 ON CONFLICT DO NOTHING;
 {%- endfor %}
 {%- if !r.sequences.is_empty() %}
@@ -28,7 +28,7 @@ WITH wanted ({{ r.column_list }}) AS (
   RETURNING {{ r.primary_key_list }}
 )
 INSERT INTO _pgmig.reference (model, table_name, key)
-SELECT {{ plan.model_lit }}, {{ r.table_lit }}, {{ r.primary_key_json }} FROM inserted;
+SELECT {{ plan.model|lit }}, {{ r.table|lit }}, {{ r.primary_key_json }} FROM inserted;
 {%- if r.drawn.len() < r.sequences.len() %}
 -- Past the keys the rows give, too: the application's next insert draws a free one.
 DO {% filter dollar("sequences") %}

@@ -1,6 +1,6 @@
-{%- for r in s.repairs %}
+{%- for r in s.repairs.columns %}
 
-  -- Uniqueness repair of {{ r.column|comment }} ({{ plan.model_file|comment }}:{{ r.line }}, on_duplicate: {{ r.strategy|comment }}): a value
+  -- Uniqueness repair of {{ r.column|ident|comment }} ({{ plan.model_file|comment }}:{{ r.line }}, on_duplicate: {{ r.strategy|comment }}): a value
   -- already in {{ s.target|comment }}, or held by a row of this step that comes first (its own value
   -- before a changed one, then source key order), {% if r.strategy == "suffix" %}gets the smallest free counter
   -- (ana@x.org -> ana+2@x.org){% else %}becomes NULL{% endif %}. Every change goes to _pgmig.changes{% if r.secret %}
@@ -12,14 +12,14 @@
          CAST({{ r.original }} AS text) AS original,
          CAST({{ r.original }} AS text) AS value,
          1 AS n
-  {{ s.from_unrepaired }}
-  WHERE {{ s.survivors }}
-    AND {{ s.unmigrated }}
+  {{ s.keys.from_unrepaired }}
+  WHERE {{ s.rejects.survivors }}
+    AND {{ s.keys.unmigrated }}
     AND ({{ r.original }}) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
     INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
-    SELECT DISTINCT {{ plan.model_lit }}, {{ s.name_lit }}, {{ r.column_lit }}, md5(r.value)
+    SELECT DISTINCT {{ plan.model|lit }}, {{ s.name|lit }}, {{ r.column|lit }}, md5(r.value)
     FROM pgmig_repair AS r
     WHERE r.value IS NOT NULL
       AND EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {{ r.taken }})
@@ -34,7 +34,7 @@
     EXIT WHEN NOT FOUND;
   END LOOP;
   INSERT INTO _pgmig.changes (model, step, table_name, key, column_name, old_value, new_value)
-  SELECT {{ plan.model_lit }}, {{ s.name_lit }}, {{ s.target_lit }}, r.key, {{ r.column_lit }}, {% if r.secret %}'[redacted]'{% else %}r.original{% endif %}, r.value
+  SELECT {{ plan.model|lit }}, {{ s.name|lit }}, {{ s.target|lit }}, r.key, {{ r.column|lit }}, {% if r.secret %}'[redacted]'{% else %}r.original{% endif %}, r.value
   FROM pgmig_repair AS r
   WHERE r.value IS DISTINCT FROM r.original;
   GET DIAGNOSTICS n_repaired = ROW_COUNT;

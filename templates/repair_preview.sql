@@ -1,6 +1,6 @@
-{%- for r in s.repairs %}
+{%- for r in s.repairs.columns %}
 
-  -- Preview of the uniqueness repair of {{ r.column|comment }} ({{ plan.model_file|comment }}:{{ r.line }}, on_duplicate: {{ r.strategy|comment }}),
+  -- Preview of the uniqueness repair of {{ r.column|ident|comment }} ({{ plan.model_file|comment }}:{{ r.line }}, on_duplicate: {{ r.strategy|comment }}),
   -- computed as migrate does, with the values earlier steps of this precheck would put in
   -- {{ s.target|comment }} (pgmig_preview) counted as taken: which values change, and to what
   -- (the first five in source key order, named by their V1 key).
@@ -11,8 +11,8 @@
          CAST({{ r.original }} AS text) AS original,
          CAST({{ r.original }} AS text) AS value,
          1 AS n
-  {{ s.from_unrepaired }}
-  WHERE {{ s.survivors }}
+  {{ s.keys.from_unrepaired }}
+  WHERE {{ s.rejects.survivors }}
     AND ({{ r.original }}) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -21,7 +21,7 @@
     WHERE r.value IS NOT NULL
       AND (EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {{ r.taken }})
            OR EXISTS (SELECT 1 FROM pgmig_preview AS p
-                      WHERE p.table_name = {{ s.target_lit }} AND p.column_name = {{ r.column_lit }} AND p.value = r.value)
+                      WHERE p.table_name = {{ s.target|lit }} AND p.column_name = {{ r.column|lit }} AND p.value = r.value)
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
                       WHERE o.value = r.value
                         AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
@@ -35,9 +35,9 @@
           FROM pgmig_repair AS c
          WHERE c.value IS DISTINCT FROM c.original) AS changed;
   IF n_found > 0 THEN
-    RAISE NOTICE 'REPAIR  {{ s.name_notice }}: {{ r.column|notice }}: % values would change (on_duplicate: {{ r.strategy }}), e.g. %', n_found, samples;
+    RAISE NOTICE 'REPAIR  {{ s.name|notice }}: {{ r.column|ident|notice }}: % values would change (on_duplicate: {{ r.strategy }}), e.g. %', n_found, samples;
   END IF;
   INSERT INTO pgmig_preview (table_name, column_name, value)
-  SELECT {{ s.target_lit }}, {{ r.column_lit }}, value FROM pgmig_repair WHERE value IS NOT NULL;
+  SELECT {{ s.target|lit }}, {{ r.column|lit }}, value FROM pgmig_repair WHERE value IS NOT NULL;
   DROP TABLE pgmig_repair;
 {%- endfor %}

@@ -4,7 +4,7 @@
   -- migrated row of this wave, and every row under them, are copied to _pgmig with the wave's
   -- number (rollback restores them) and deleted.
 {%- for t in x.tables %}
-  IF to_regclass({{ t.backup_lit }}) IS NULL THEN
+  IF to_regclass({{ t.backup|lit }}) IS NULL THEN
     CREATE TABLE {{ t.backup }} AS
     SELECT t.*, this_wave AS pgmig_wave FROM {{ t.table }} AS t WHERE false;
   END IF;
@@ -13,9 +13,9 @@
   WHERE {{ t.wave_condition }};
 {%- endfor %}
   SELECT count(*) INTO n_overwriting
-  {{ s.from_unrepaired }}
-  WHERE {{ s.survivors }}
-    AND {{ s.unmigrated }}
+  {{ s.keys.from_unrepaired }}
+  WHERE {{ s.rejects.survivors }}
+    AND {{ s.keys.unmigrated }}
     AND {{ x.overwriting }};
 {%- for t in x.tables_reversed %}
   DELETE FROM {{ t.table }} AS t USING {{ t.backup }} AS b WHERE {{ t.backed_up }} AND b.pgmig_wave = this_wave;

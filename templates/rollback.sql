@@ -86,7 +86,7 @@ BEGIN
   END IF;
   -- A finished migration, or a batched one stopped part way: both are undone.
   IF NOT EXISTS (SELECT 1 FROM _pgmig.log
-                 WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND status IN ('running', 'done')) THEN
+                 WHERE model = {{ plan.model|lit }} AND script = 'migrate' AND status IN ('running', 'done')) THEN
     RAISE EXCEPTION 'nothing to roll back: model {{ plan.model|notice }} has no completed migration in this database';
   END IF;
 END
@@ -104,7 +104,7 @@ DECLARE
 BEGIN
   SELECT coalesce(max(coalesce((pg_catalog.to_jsonb(l) ->> 'wave')::integer, 1)), 1) INTO last_wave
   FROM _pgmig.log AS l
-  WHERE l.model = {{ plan.model_lit }} AND l.script = 'migrate' AND l.status IN ('running', 'done');
+  WHERE l.model = {{ plan.model|lit }} AND l.script = 'migrate' AND l.status IN ('running', 'done');
 {%- if let Some(u) = plan.subset %}
   IF pg_catalog.current_setting('pgmig.rollback_wave') = 'last' AND last_wave > 1 THEN
     RAISE EXCEPTION 'wave=last: this rollback.sql covers --entities {{ u.label|notice }}, while model {{ plan.model|notice }} was migrated in % waves; nothing was rolled back', last_wave
@@ -131,7 +131,7 @@ BEGIN
   SELECT string_agg(s.step, ', ' ORDER BY s.step) INTO still
   FROM (VALUES {{ u.dependents_values }}) AS s (step)
   WHERE EXISTS (SELECT 1 FROM _pgmig.log AS l
-                WHERE l.model = {{ plan.model_lit }} AND l.script = 'migrate' AND l.step = s.step AND l.status = 'done');
+                WHERE l.model = {{ plan.model|lit }} AND l.script = 'migrate' AND l.step = s.step AND l.status = 'done');
   IF still IS NOT NULL THEN
     RAISE EXCEPTION 'model {{ plan.model|notice }}: migrated steps need the rows this rollback would remove: %', still
       USING HINT = 'run the rollback.sql of the entities that include them first';
@@ -166,31 +166,31 @@ DECLARE
   started timestamptz := clock_timestamp();
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
-  IF to_regclass({{ s.map_table_lit }}) IS NOT NULL THEN
+  IF to_regclass({{ s.keys.map_table|lit }}) IS NOT NULL THEN
     DELETE FROM {{ s.target }} AS t
-    USING {{ s.map_table }} AS mapped
-    WHERE {{ s.made_here }} AND mapped.pgmig_wave >= undo_from;
+    USING {{ s.keys.map_table }} AS mapped
+    WHERE {{ s.keys.made_here }} AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
     -- The earlier waves' keys stay mapped: their rows stay migrated.
     IF undo_from = 1 THEN
-      DROP TABLE {{ s.map_table }};
+      DROP TABLE {{ s.keys.map_table }};
     ELSE
-      DELETE FROM {{ s.map_table }} AS mapped WHERE mapped.pgmig_wave >= undo_from;
+      DELETE FROM {{ s.keys.map_table }} AS mapped WHERE mapped.pgmig_wave >= undo_from;
     END IF;
   END IF;
 {%- let sequences = s.sequences.as_slice() %}
 {%- include "sequence_restore.sql" %}
   INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
-  VALUES ({{ plan.model_lit }}, 'rollback', {{ s.name_lit }}, started, clock_timestamp(), n_deleted, 'done');
-  RAISE NOTICE 'undo {{ s.name_notice }}: % rows deleted', n_deleted;
+  VALUES ({{ plan.model|lit }}, 'rollback', {{ s.name|lit }}, started, clock_timestamp(), n_deleted, 'done');
+  RAISE NOTICE 'undo {{ s.name|notice }}: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo {{ s.name_notice }} ({{ plan.model_file }}:{{ s.line }}): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo {{ s.name|notice }} ({{ plan.model_file }}:{{ s.line }}): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 {% endfilter %};
-{%- if plan.batch_size > 0 %}
+{%- if plan.mode == MigrateMode::Batched %}
 DROP TABLE IF EXISTS {{ s.stage_table }};
 {%- endif %}
 {%- endfor %}
@@ -212,7 +212,7 @@ DECLARE
   n_restored bigint := 0;
   undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
-  IF to_regclass({{ t.backup_lit }}) IS NOT NULL THEN
+  IF to_regclass({{ t.backup|lit }}) IS NOT NULL THEN
     CREATE TEMP TABLE pgmig_restore ON COMMIT DROP AS
     SELECT * FROM {{ t.backup }} AS b WHERE b.pgmig_wave >= undo_from;
     ALTER TABLE pgmig_restore DROP COLUMN pgmig_wave;
@@ -226,7 +226,7 @@ BEGIN
       DELETE FROM {{ t.backup }} AS b WHERE b.pgmig_wave >= undo_from;
     END IF;
   END IF;
-  RAISE NOTICE 'restore {{ t.table_notice }}: % replaced rows put back', n_restored;
+  RAISE NOTICE 'restore {{ t.table|notice }}: % replaced rows put back', n_restored;
 END
 {% endfilter %};
 {%- endfor %}
@@ -246,15 +246,15 @@ BEGIN
   -- Reference rows stay while other steps of the model are migrated: they may use them.
   IF EXISTS (SELECT 1 FROM (VALUES {{ u.others_values }}) AS s (step)
              WHERE EXISTS (SELECT 1 FROM _pgmig.log AS l
-                           WHERE l.model = {{ plan.model_lit }} AND l.script = 'migrate' AND l.step = s.step AND l.status = 'done')) THEN
-    RAISE NOTICE 'undo reference {{ r.table_notice }}: kept, other steps of {{ plan.model|notice }} are still migrated';
+                           WHERE l.model = {{ plan.model|lit }} AND l.script = 'migrate' AND l.step = s.step AND l.status = 'done')) THEN
+    RAISE NOTICE 'undo reference {{ r.table|notice }}: kept, other steps of {{ plan.model|notice }} are still migrated';
     RETURN;
   END IF;
 {%- endif %}
 {%- endif %}
   DELETE FROM {{ r.table }} AS t
   USING _pgmig.reference AS r
-  WHERE r.model = {{ plan.model_lit }} AND r.table_name = {{ r.table_lit }}
+  WHERE r.model = {{ plan.model|lit }} AND r.table_name = {{ r.table|lit }}
     AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND {{ r.inserted_here }}
 {%- for u in r.unused %}
@@ -264,30 +264,30 @@ BEGIN
   SELECT count(*) INTO n_kept
   FROM {{ r.table }} AS t
   JOIN _pgmig.reference AS r ON {{ r.inserted_here }}
-  WHERE r.model = {{ plan.model_lit }} AND r.table_name = {{ r.table_lit }};
+  WHERE r.model = {{ plan.model|lit }} AND r.table_name = {{ r.table|lit }};
 {%- let sequences = r.sequences.as_slice() %}
 {%- include "sequence_restore.sql" %}
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
-  WHERE r.model = {{ plan.model_lit }} AND r.table_name = {{ r.table_lit }}
+  WHERE r.model = {{ plan.model|lit }} AND r.table_name = {{ r.table|lit }}
     AND NOT EXISTS (SELECT 1 FROM {{ r.table }} AS t WHERE {{ r.inserted_here }});
-  RAISE NOTICE 'undo reference {{ r.table_notice }}: % rows deleted, % kept (still used)', n_deleted, n_kept;
+  RAISE NOTICE 'undo reference {{ r.table|notice }}: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 {% endfilter %};
 {%- endfor %}
 
 {% if let Some(u) = plan.subset %}
-DELETE FROM _pgmig.changes WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
-DELETE FROM _pgmig.repairs_taken WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
-DELETE FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
-DELETE FROM _pgmig.superseded_rejects WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
-DELETE FROM _pgmig.batches WHERE model = {{ plan.model_lit }} AND step IN ({{ u.steps_list }});
+DELETE FROM _pgmig.changes WHERE model = {{ plan.model|lit }} AND step IN ({{ u.steps_list }});
+DELETE FROM _pgmig.repairs_taken WHERE model = {{ plan.model|lit }} AND step IN ({{ u.steps_list }});
+DELETE FROM _pgmig.rejects WHERE model = {{ plan.model|lit }} AND step IN ({{ u.steps_list }});
+DELETE FROM _pgmig.superseded_rejects WHERE model = {{ plan.model|lit }} AND step IN ({{ u.steps_list }});
+DELETE FROM _pgmig.batches WHERE model = {{ plan.model|lit }} AND step IN ({{ u.steps_list }});
 {%- if !u.sequences_list.is_empty() %}
-DELETE FROM _pgmig.sequences WHERE model = {{ plan.model_lit }} AND sequence IN ({{ u.sequences_list }});
+DELETE FROM _pgmig.sequences WHERE model = {{ plan.model|lit }} AND sequence IN ({{ u.sequences_list }});
 {%- endif %}
 UPDATE _pgmig.log SET status = 'rolled back'
-WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND status IN ('running', 'done')
-  AND step IN ({{ u.steps_list }}, {{ u.marker_lit }}, '(all)');
+WHERE model = {{ plan.model|lit }} AND script = 'migrate' AND status IN ('running', 'done')
+  AND step IN ({{ u.steps_list }}, {{ u.marker|lit }}, '(all)');
 -- The other steps' bookkeeping stays: sealed anew without this subset's.
 {%- let seal_v1 = false %}
 {% include "seal.sql" %}
@@ -295,39 +295,39 @@ WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND status IN ('runnin
 -- The undone waves' bookkeeping goes. What the first wave recorded for all of them (sequence
 -- values and row counts before migrate, batches) goes with the first wave only; the seals of
 -- the waves that stay are made anew without the undone ones'.
-DELETE FROM _pgmig.changes WHERE model = {{ plan.model_lit }} AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
-DELETE FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
+DELETE FROM _pgmig.changes WHERE model = {{ plan.model|lit }} AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
+DELETE FROM _pgmig.rejects WHERE model = {{ plan.model|lit }} AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
 -- The values migrate found taken are not recorded by wave: they go with the first wave.
-DELETE FROM _pgmig.repairs_taken WHERE model = {{ plan.model_lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.repairs_taken WHERE model = {{ plan.model|lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 -- The rejects of the waves that stay, which an undone wave migrated, are rejects again.
 WITH restored AS (
   DELETE FROM _pgmig.superseded_rejects AS g
-  WHERE g.model = {{ plan.model_lit }} AND g.superseded_by >= pg_catalog.current_setting('pgmig.undo_from')::integer
+  WHERE g.model = {{ plan.model|lit }} AND g.superseded_by >= pg_catalog.current_setting('pgmig.undo_from')::integer
   RETURNING g.*
 )
 INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
 SELECT g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
 FROM restored AS g
 WHERE coalesce(g.wave, 1) < pg_catalog.current_setting('pgmig.undo_from')::integer;
-DELETE FROM _pgmig.batches WHERE model = {{ plan.model_lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';
-DELETE FROM _pgmig.sequences WHERE model = {{ plan.model_lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';
-DELETE FROM _pgmig.targets WHERE model = {{ plan.model_lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.batches WHERE model = {{ plan.model|lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.sequences WHERE model = {{ plan.model|lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.targets WHERE model = {{ plan.model|lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 {%- let seal_v1 = false %}
 {% include "seal.sql" %}
-DELETE FROM _pgmig.seals WHERE model = {{ plan.model_lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.seals WHERE model = {{ plan.model|lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 UPDATE _pgmig.log SET status = 'rolled back'
-WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND status IN ('running', 'done')
+WHERE model = {{ plan.model|lit }} AND script = 'migrate' AND status IN ('running', 'done')
   AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
 {%- endif %}
 {%- if let Some(v) = plan.server %}
 -- The postgres_fdw server and staging schema migrate.sql made for V1.
 SET client_min_messages = warning;
-DROP SCHEMA IF EXISTS {{ v.staging_schema }} CASCADE;
-DROP SERVER IF EXISTS {{ v.server }} CASCADE;
+DROP SCHEMA IF EXISTS {{ v.staging_schema|ident }} CASCADE;
+DROP SERVER IF EXISTS {{ v.server|ident }} CASCADE;
 RESET client_min_messages;
 {%- endif %}
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
-VALUES ({{ plan.model_lit }}, 'rollback', {% if let Some(u) = plan.subset %}{{ u.marker_lit }}{% else %}'(all)'{% endif %}, clock_timestamp(), 'done');
+VALUES ({{ plan.model|lit }}, 'rollback', {% if let Some(u) = plan.subset %}{{ u.marker|lit }}{% else %}'(all)'{% endif %}, clock_timestamp(), 'done');
 
 \if :dry_run
 ROLLBACK;

@@ -8,12 +8,12 @@
 LOCK TABLE {% for t in plan.targets %}{{ t }}{% if !loop.last %}, {% endif %}{% endfor %} IN EXCLUSIVE MODE;
 -- Every id map, with its digests' column: a batched run stopped part way has no map for the
 -- steps it did not begin, and none of the digests migrate records when it finishes.
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
 SET client_min_messages = warning;
 {%- for s in steps %}
-CREATE TABLE IF NOT EXISTS {{ s.map_table }} AS SELECT {{ s.key_list }} FROM {{ s.target }} AS t WHERE false;
-ALTER TABLE {{ s.map_table }} ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
-ALTER TABLE {{ s.map_table }} ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
+CREATE TABLE IF NOT EXISTS {{ s.keys.map_table }} AS SELECT {{ s.keys.key_list }} FROM {{ s.target }} AS t WHERE false;
+ALTER TABLE {{ s.keys.map_table }} ADD COLUMN IF NOT EXISTS row_digest text;
+ALTER TABLE {{ s.keys.map_table }} ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 {%- endfor %}
 RESET client_min_messages;
 DO {% filter dollar("check") %}
@@ -29,29 +29,29 @@ DECLARE
   undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
 {%- for s in steps %}
-{%- if s.declared_key_line > 0 %}
-  -- key: ({{ s.key_list|comment }}) ({{ plan.model_file|comment }}:{{ s.declared_key_line }}) is not enforced by V2: a row
+{%- if s.keys.declared_key_line > 0 %}
+  -- key: ({{ s.keys.key_list|comment }}) ({{ plan.model_file|comment }}:{{ s.keys.declared_key_line }}) is not enforced by V2: a row
   -- written since with a migrated row's key can't be told apart from it (nor its digest compared).
-  IF (SELECT count(*) FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }}
+  IF (SELECT count(*) FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {{ s.keys.made_here }}
       WHERE mapped.pgmig_wave >= undo_from)
-     > (SELECT count(*) FROM {{ s.map_table }} AS mapped WHERE mapped.pgmig_wave >= undo_from) THEN
-    RAISE EXCEPTION 'undo {{ s.name_notice }} ({{ plan.model_file|notice }}:{{ s.declared_key_line }}): rows written since the migration share the declared key ({{ s.key_list|notice }}) of rows it made; nothing was rolled back'
+     > (SELECT count(*) FROM {{ s.keys.map_table }} AS mapped WHERE mapped.pgmig_wave >= undo_from) THEN
+    RAISE EXCEPTION 'undo {{ s.name|notice }} ({{ plan.model_file|notice }}:{{ s.keys.declared_key_line }}): rows written since the migration share the declared key ({{ s.keys.key_list|notice }}) of rows it made; nothing was rolled back'
       USING HINT = 'remove or change those rows, then run rollback.sql again';
   END IF;
 {%- endif %}
   -- {{ s.target|comment }}, step {{ s.name|comment }} ({{ plan.model_file|comment }}:{{ s.line }}): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }}
+  FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {{ s.keys.made_here }}
   WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
-    FROM (SELECT {{ s.target_key_json }}::text AS key
-          FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }}
+    FROM (SELECT {{ s.keys.target_key_json }}::text AS key
+          FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {{ s.keys.made_here }}
           WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
-                                 {{ s.target_lit }}, n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, {{ s.name_lit }}, {{ "{}:{}"|format(plan.model_file, s.line)|lit }});
+                                 {{ s.target|lit }}, n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, {{ s.name|lit }}, {{ "{}:{}"|format(plan.model_file, s.line)|lit }});
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -59,18 +59,18 @@ BEGIN
     END IF;
   END IF;
   SELECT count(*) INTO n
-  FROM {{ s.map_table }} AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {{ s.made_here }});
+  FROM {{ s.keys.map_table }} AS mapped
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {{ s.keys.made_here }});
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
-                                       {{ s.target_lit }}, n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                       {{ s.name_lit }}, CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+                                       {{ s.target|lit }}, n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       {{ s.name|lit }}, CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  SELECT count(*) INTO n FROM {{ s.map_table }} AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
+  SELECT count(*) INTO n FROM {{ s.keys.map_table }} AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
-                                       {{ s.target_lit }}, n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
-                                       {{ s.name_lit }}, CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+                                       {{ s.target|lit }}, n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       {{ s.name|lit }}, CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
 {%- endfor %}
 {%- for r in plan.referrers %}
@@ -79,8 +79,8 @@ BEGIN
   {{ r.others }};
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
-                                 {{ r.table_lit }}, n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
-                                 {{ r.reached_lit }}, {{ r.constraint_lit }}, {{ r.action|lit }}, {{ r.effect|lit }});
+                                 {{ r.table|lit }}, n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
+                                 {{ r.reached|lit }}, {{ r.constraint|lit }}, {{ r.action|lit }}, {{ r.effect|lit }});
 {%- if r.blocks %}
     refusals := refusals || finding;
 {%- else %}

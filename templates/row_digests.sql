@@ -6,9 +6,9 @@
 SET client_min_messages = warning;
 {%- for s in steps %}
 -- step {{ s.name|comment }} ({{ plan.model_file|comment }}:{{ s.line }})
-ALTER TABLE {{ s.map_table }} ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE {{ s.map_table }} AS mapped SET row_digest = md5(t::text)
+ALTER TABLE {{ s.keys.map_table }} ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE {{ s.keys.map_table }} AS mapped SET row_digest = md5(t::text)
 FROM {{ s.target }} AS t
-WHERE {{ s.made_here }} AND mapped.row_digest IS NULL;
+WHERE {{ s.keys.made_here }} AND mapped.row_digest IS NULL;
 {%- endfor %}
 RESET client_min_messages;

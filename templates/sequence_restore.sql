@@ -1,13 +1,13 @@
 {%- for q in sequences %}
   -- {{ q.name|comment }} back to its value before migrate, unless rows written since in
   -- {{ q.drawn_by_text|comment }} need it higher.
-  PERFORM setval({{ q.name_lit }},
+  PERFORM setval({{ q.name|lit }},
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
        (SELECT greatest(
-{%- for (table, column) in q.drawn_by %}
-                 (SELECT max({{ column }}) FROM {{ table }}){% if !loop.last %},{% endif %}
+{%- for d in q.drawn_by %}
+                 (SELECT max({{ d.column }}) FROM {{ d.table }}){% if !loop.last %},{% endif %}
 {%- endfor %}) AS max_value) AS remaining
-  WHERE saved.model = {{ plan.model_lit }} AND saved.sequence = {{ q.name_lit }};
+  WHERE saved.model = {{ plan.model|lit }} AND saved.sequence = {{ q.name|lit }};
 {%- endfor %}

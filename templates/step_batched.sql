@@ -34,11 +34,11 @@ BEGIN
   END IF;
   SELECT id, status INTO log_id, log_status
   FROM _pgmig.log
-  WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = {{ s.name_lit }} AND status IN ('running', 'done')
+  WHERE model = {{ plan.model|lit }} AND script = 'migrate' AND step = {{ s.name|lit }} AND status IN ('running', 'done')
   ORDER BY id DESC
   LIMIT 1;
   IF log_status = 'done' THEN
-    RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: already done';
+    RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name|notice }}: already done';
     RETURN;
   END IF;
 
@@ -48,52 +48,52 @@ BEGIN
     BEGIN
     PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }});
     INSERT INTO _pgmig.log (model, script, step, status)
-    VALUES ({{ plan.model_lit }}, 'migrate', {{ s.name_lit }}, 'running')
+    VALUES ({{ plan.model|lit }}, 'migrate', {{ s.name|lit }}, 'running')
     RETURNING id INTO log_id;
 {%- for q in s.sequences %}
 
     -- Remember {{ q.name|comment }} so rollback can put it back.
     INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
-    SELECT {{ plan.model_lit }}, {{ q.name_lit }}, last_value, is_called FROM {{ q.name }}
+    SELECT {{ plan.model|lit }}, {{ q.name|lit }}, last_value, is_called FROM {{ q.name }}
     ON CONFLICT DO NOTHING;
 {%- endfor %}
 
-    -- Source rows{% if s.filter_line > 0 %}; `where` at {{ plan.model_file|comment }}:{{ s.filter_line }}{% endif %}
-    SELECT count(*), {{ s.filtered_count }}
+    -- Source rows{% if s.rejects.filter_line > 0 %}; `where` at {{ plan.model_file|comment }}:{{ s.rejects.filter_line }}{% endif %}
+    SELECT count(*), {{ s.rejects.filtered_count }}
     INTO n_in, n_filtered
     {{ s.from|indent(2) }};
-{%- for r in s.rejects %}
+{%- for r in s.rejects.rules %}
 
-    -- Reject rule {{ r.number }} ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.reason_comment|comment }}
+    -- Reject rule {{ r.number }} ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.reason|comment|comment }}
     INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-    SELECT {{ plan.model_lit }}, {{ s.name_lit }}, {{ r.number }}, {{ r.reason_lit }}, {{ s.source_table_lit }}, {{ s.source_key }}, {{ s.source_row }}
+    SELECT {{ plan.model|lit }}, {{ s.name|lit }}, {{ r.number }}, {{ r.reason_sql }}, {{ s.rejects.source_table|lit_or_null }}, {{ s.source_key }}, {{ s.source_row }}
     {{ s.from|indent(2) }}
     WHERE {{ r.condition|indent(2) }};
 {%- endfor %}
-    SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} AND step = {{ s.name_lit }};
-{% if s.is_new_key %}
-    -- Id map ({{ plan.model_file|comment }}:{{ s.new_line }}): one new key per distinct ({{ s.by_columns|comment }}), numbered in batches.
-    CREATE TABLE {{ s.map_table }} AS
-    SELECT keys.*, {{ s.new_expr }} AS {{ s.key_column }},
-           (row_number() OVER (ORDER BY {{ s.by_columns }}) - 1) / batch_size AS batch
+    SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model|lit }} AND step = {{ s.name|lit }};
+{% if s.keys.is_new_key %}
+    -- Id map ({{ plan.model_file|comment }}:{{ s.keys.new_line }}): one new key per distinct ({{ s.keys.by_columns|comment }}), numbered in batches.
+    CREATE TABLE {{ s.keys.map_table }} AS
+    SELECT keys.*, {{ s.keys.new_expr }} AS {{ s.keys.key_column }},
+           (row_number() OVER (ORDER BY {{ s.keys.by_columns }}) - 1) / batch_size AS batch
     FROM (
-      SELECT DISTINCT {{ s.by_select }}
+      SELECT DISTINCT {{ s.keys.by_select }}
       {{ s.from|indent(4) }}
-      WHERE {{ s.survivors|indent(4) }}
+      WHERE {{ s.rejects.survivors|indent(4) }}
     ) AS keys;
-    ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.by_columns }});
+    ALTER TABLE {{ s.keys.map_table }} ADD PRIMARY KEY ({{ s.keys.by_columns }});
 {%- else if let Some(h) = s.hierarchy %}
     -- Id map: the keys this step copies, numbered in batches in hierarchy order: foreign key
     -- {{ h.constraint|comment }} ({{ h.columns|comment }}) points into this table, so every row comes after its
     -- parent, in an earlier batch or its own. The depth of each row first:
     {{ h.batched|indent(4) }}
     {{ h.levels|indent(4) }}
-    CREATE TABLE {{ s.map_table }} AS
-    SELECT {{ s.key_list }}, hierarchy_depth,
-           (row_number() OVER (ORDER BY hierarchy_depth, {{ s.key_list }}) - 1) / batch_size AS batch
+    CREATE TABLE {{ s.keys.map_table }} AS
+    SELECT {{ s.keys.key_list }}, hierarchy_depth,
+           (row_number() OVER (ORDER BY hierarchy_depth, {{ s.keys.key_list }}) - 1) / batch_size AS batch
     FROM pg_temp.hierarchy_rows;
     DROP TABLE pg_temp.hierarchy_rows;
-    ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.key_list }});
+    ALTER TABLE {{ s.keys.map_table }} ADD PRIMARY KEY ({{ s.keys.key_list }});
 
     -- A row that is its own ancestor (a cycle, or under one) has no place in that order:
     -- refused before any batch of this step is written.
@@ -101,24 +101,24 @@ BEGIN
     INTO n_cycle, cycle_keys
     FROM (
       SELECT k, row_number() OVER (ORDER BY k) AS rn
-      FROM (SELECT (to_jsonb(m) - 'hierarchy_depth' - 'batch')::text AS k FROM {{ s.map_table }} AS m WHERE m.hierarchy_depth IS NULL) AS cycle
+      FROM (SELECT (to_jsonb(m) - 'hierarchy_depth' - 'batch')::text AS k FROM {{ s.keys.map_table }} AS m WHERE m.hierarchy_depth IS NULL) AS cycle
     ) AS found;
     IF n_cycle > 0 THEN
-      RAISE EXCEPTION 'step {{ s.name_notice }}: % rows are their own ancestors through foreign key {{ h.constraint|notice }} (a cycle, or under one), e.g. %; nothing of this step was written', n_cycle, cycle_keys
+      RAISE EXCEPTION 'step {{ s.name|notice }}: % rows are their own ancestors through foreign key {{ h.constraint|notice }} (a cycle, or under one), e.g. %; nothing of this step was written', n_cycle, cycle_keys
         USING HINT = 'precheck.sql names them; break the cycle in V1 (or reject those rows), or use mode: transaction, whose one statement inserts them together';
     END IF;
 {%- else %}
     -- Id map: the keys this step copies, numbered in batches.
-    CREATE TABLE {{ s.map_table }} AS
-    SELECT keys.*, (row_number() OVER (ORDER BY {{ s.key_list }}) - 1) / batch_size AS batch
+    CREATE TABLE {{ s.keys.map_table }} AS
+    SELECT keys.*, (row_number() OVER (ORDER BY {{ s.keys.key_list }}) - 1) / batch_size AS batch
     FROM (
-      SELECT {{ s.key_select }}
+      SELECT {{ s.keys.key_select }}
       {{ s.from|indent(4) }}
-      WHERE {{ s.survivors|indent(4) }}
+      WHERE {{ s.rejects.survivors|indent(4) }}
     ) AS keys;
-    ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.key_list }});
+    ALTER TABLE {{ s.keys.map_table }} ADD PRIMARY KEY ({{ s.keys.key_list }});
 {%- endif %}
-    ANALYZE {{ s.map_table }};
+    ANALYZE {{ s.keys.map_table }};
 
     -- Stage: UNLOGGED (written once, read once). Its columns have the V2 types, so a value
     -- V2 can't take fails here, before any batch is committed.
@@ -134,8 +134,8 @@ BEGIN
   END IF;
 
   SELECT coalesce(max(batch), -1) INTO last_done
-  FROM _pgmig.batches WHERE model = {{ plan.model_lit }} AND step = {{ s.name_lit }};
-  SELECT coalesce(max(batch), -1) INTO last_batch FROM {{ s.map_table }};
+  FROM _pgmig.batches WHERE model = {{ plan.model|lit }} AND step = {{ s.name|lit }};
+  SELECT coalesce(max(batch), -1) INTO last_batch FROM {{ s.keys.map_table }};
 
   -- The step's rows, computed once (one pass over V1, not one per batch). An empty stage
   -- with batches to go: the first run, or a crash emptied the UNLOGGED table; either
@@ -146,9 +146,9 @@ BEGIN
     INSERT INTO {{ s.stage_table }} (batch, {{ s.insert_columns }})
     SELECT key_map.batch,
            {{ s.select_list|indent(2) }}
-    {{ s.from_batched|indent(2) }}
+    {{ s.keys.from_batched|indent(2) }}
     WHERE key_map.batch > last_done
-      AND {{ s.survivors|indent(2) }}
+      AND {{ s.rejects.survivors|indent(2) }}
     ORDER BY key_map.batch;
     ANALYZE {{ s.stage_table }};
     {% include "step_failed.sql" %}
@@ -164,11 +164,11 @@ BEGIN
     FROM {{ s.stage_table }}
     WHERE batch = b;
     GET DIAGNOSTICS n_batch = ROW_COUNT;
-    INSERT INTO _pgmig.batches (model, step, batch, rows) VALUES ({{ plan.model_lit }}, {{ s.name_lit }}, b, n_batch);
+    INSERT INTO _pgmig.batches (model, step, batch, rows) VALUES ({{ plan.model|lit }}, {{ s.name|lit }}, b, n_batch);
     {% include "step_failed.sql" %}
     END;
     COMMIT;
-    RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: batch % of %, % rows', b + 1, last_batch + 1, n_batch;
+    RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name|notice }}: batch % of %, % rows', b + 1, last_batch + 1, n_batch;
   END LOOP;
 {%- for q in s.sequences %}
 
@@ -176,11 +176,11 @@ BEGIN
 {%- endfor %}
 
   DROP TABLE {{ s.stage_table }};
-  SELECT coalesce(sum(rows), 0) INTO n_out FROM _pgmig.batches WHERE model = {{ plan.model_lit }} AND step = {{ s.name_lit }};
+  SELECT coalesce(sum(rows), 0) INTO n_out FROM _pgmig.batches WHERE model = {{ plan.model|lit }} AND step = {{ s.name|lit }};
   UPDATE _pgmig.log SET finished_at = clock_timestamp(), status = 'done', rows_out = n_out WHERE id = log_id;
   SELECT rows_in, rows_filtered, rows_rejected INTO n_in, n_filtered, n_rejected FROM _pgmig.log WHERE id = log_id;
   COMMIT;
-  RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: {{ s.done_notice_counts.format }}',
+  RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name|notice }}: {{ s.done_notice_counts.format }}',
     {{ s.done_notice_counts.args }};
 END
 {% endfilter %};

@@ -11,7 +11,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   n_out bigint;
-{%- if !s.repairs.is_empty() %}
+{%- if !s.repairs.columns.is_empty() %}
   n_repaired bigint;
   n_repaired_all bigint := 0;
 {%- endif %}
@@ -24,29 +24,29 @@ DECLARE
   this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
 BEGIN
   INSERT INTO _pgmig.log (model, script, step, status)
-  VALUES ({{ plan.model_lit }}, 'migrate', {{ s.name_lit }}, 'running')
+  VALUES ({{ plan.model|lit }}, 'migrate', {{ s.name|lit }}, 'running')
   RETURNING id INTO log_id;
 {%- for q in s.sequences %}
 
   -- Remember {{ q.name|comment }} so rollback can put it back.
   INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
-  SELECT {{ plan.model_lit }}, {{ q.name_lit }}, last_value, is_called FROM {{ q.name }}
+  SELECT {{ plan.model|lit }}, {{ q.name|lit }}, last_value, is_called FROM {{ q.name }}
   ON CONFLICT DO NOTHING;
 {%- endfor %}
 
-  -- Source rows{% if s.filter_line > 0 %}; `where` at {{ plan.model_file|comment }}:{{ s.filter_line }}{% endif %}
-  SELECT count(*), {{ s.filtered_count }}
+  -- Source rows{% if s.rejects.filter_line > 0 %}; `where` at {{ plan.model_file|comment }}:{{ s.rejects.filter_line }}{% endif %}
+  SELECT count(*), {{ s.rejects.filtered_count }}
   INTO n_in, n_filtered
   {{ s.from }};
-{%- for r in s.rejects %}
+{%- for r in s.rejects.rules %}
 
-  -- Reject rule {{ r.number }} ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.reason_comment|comment }}
+  -- Reject rule {{ r.number }} ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.reason|comment|comment }}
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
   -- migrated since) is not a reject any more: kept aside with this wave's number, for
   -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
-    WHERE earlier.model = {{ plan.model_lit }} AND earlier.step = {{ s.name_lit }} AND earlier.rule = {{ r.number }}
+    WHERE earlier.model = {{ plan.model|lit }} AND earlier.step = {{ s.name|lit }} AND earlier.rule = {{ r.number }}
       AND earlier.source_key NOT IN (
   SELECT {{ s.source_key }}
   {{ s.from }}
@@ -57,35 +57,35 @@ BEGIN
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT {{ plan.model_lit }}, {{ s.name_lit }}, {{ r.number }}, {{ r.reason_lit }}, {{ s.source_table_lit }}, {{ s.source_key }}, {{ s.source_row }}
+  SELECT {{ plan.model|lit }}, {{ s.name|lit }}, {{ r.number }}, {{ r.reason_sql }}, {{ s.rejects.source_table|lit_or_null }}, {{ s.source_key }}, {{ s.source_row }}
   {{ s.from }}
   WHERE {{ r.condition }}
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
-                    WHERE earlier.model = {{ plan.model_lit }} AND earlier.step = {{ s.name_lit }} AND earlier.rule = {{ r.number }}
+                    WHERE earlier.model = {{ plan.model|lit }} AND earlier.step = {{ s.name|lit }} AND earlier.rule = {{ r.number }}
                       AND earlier.source_key = {{ s.source_key }});
 {%- endfor %}
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} AND step = {{ s.name_lit }};
-{% if s.is_new_key %}
-  -- Id map ({{ plan.model_file|comment }}:{{ s.new_line }}): one new key per distinct ({{ s.by_columns|comment }}) that no earlier
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model|lit }} AND step = {{ s.name|lit }};
+{% if s.keys.is_new_key %}
+  -- Id map ({{ plan.model_file|comment }}:{{ s.keys.new_line }}): one new key per distinct ({{ s.keys.by_columns|comment }}) that no earlier
   -- wave mapped, with this wave's number.
-  IF to_regclass({{ s.map_table_lit }}) IS NULL THEN
-    CREATE TABLE {{ s.map_table }} AS
-    SELECT keys.*, {{ s.new_expr }} AS {{ s.key_column }}, this_wave AS pgmig_wave
+  IF to_regclass({{ s.keys.map_table|lit }}) IS NULL THEN
+    CREATE TABLE {{ s.keys.map_table }} AS
+    SELECT keys.*, {{ s.keys.new_expr }} AS {{ s.keys.key_column }}, this_wave AS pgmig_wave
     FROM (
-      SELECT DISTINCT {{ s.by_select }}
+      SELECT DISTINCT {{ s.keys.by_select }}
       {{ s.from }}
       WHERE false
     ) AS keys;
-    ALTER TABLE {{ s.map_table }} ADD PRIMARY KEY ({{ s.by_columns }});
+    ALTER TABLE {{ s.keys.map_table }} ADD PRIMARY KEY ({{ s.keys.by_columns }});
   END IF;
-  INSERT INTO {{ s.map_table }} ({{ s.by_columns }}, {{ s.key_column }}, pgmig_wave)
-  SELECT keys.*, {{ s.new_expr }}, this_wave
+  INSERT INTO {{ s.keys.map_table }} ({{ s.keys.by_columns }}, {{ s.keys.key_column }}, pgmig_wave)
+  SELECT keys.*, {{ s.keys.new_expr }}, this_wave
   FROM (
-    SELECT {{ s.by_select }}
+    SELECT {{ s.keys.by_select }}
     {{ s.from }}
-    WHERE {{ s.survivors }}
+    WHERE {{ s.rejects.survivors }}
     EXCEPT
-    SELECT {{ s.by_columns }} FROM {{ s.map_table }}
+    SELECT {{ s.keys.by_columns }} FROM {{ s.keys.map_table }}
   ) AS keys;
 {%- include "replace_backup.sql" %}
 {%- include "repair.sql" %}
@@ -93,14 +93,14 @@ BEGIN
 
   INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
   SELECT {{ s.select_list }}
-  {{ s.from_keyed }}
-  WHERE {{ s.survivors }}
-    AND {{ s.unmigrated }};
+  {{ s.repairs.from_keyed }}
+  WHERE {{ s.rejects.survivors }}
+    AND {{ s.keys.unmigrated }};
   GET DIAGNOSTICS n_out = ROW_COUNT;
 {%- else %}
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
-  IF to_regclass({{ s.map_table_lit }}) IS NULL THEN
-    CREATE TABLE {{ s.map_table }} ({{ s.map_columns }}, pgmig_wave integer NOT NULL, PRIMARY KEY ({{ s.key_list }}));
+  IF to_regclass({{ s.keys.map_table|lit }}) IS NULL THEN
+    CREATE TABLE {{ s.keys.map_table }} ({{ s.keys.map_columns }}, pgmig_wave integer NOT NULL, PRIMARY KEY ({{ s.keys.key_list }}));
   END IF;
 {%- include "replace_backup.sql" %}
 {%- include "repair.sql" %}
@@ -109,21 +109,21 @@ BEGIN
   WITH inserted AS (
     INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
     SELECT {{ s.select_list }}
-    {{ s.from_keyed }}
-    WHERE {{ s.survivors }}
-      AND {{ s.unmigrated }}
-    RETURNING {{ s.key_list }}
+    {{ s.repairs.from_keyed }}
+    WHERE {{ s.rejects.survivors }}
+      AND {{ s.keys.unmigrated }}
+    RETURNING {{ s.keys.key_list }}
   )
-  INSERT INTO {{ s.map_table }} ({{ s.key_list }}, pgmig_wave)
-  SELECT {{ s.key_list }}, this_wave FROM inserted;
+  INSERT INTO {{ s.keys.map_table }} ({{ s.keys.key_list }}, pgmig_wave)
+  SELECT {{ s.keys.key_list }}, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
-{%- if s.declared_key_line > 0 %}
+{%- if s.keys.declared_key_line > 0 %}
 
-  -- key: ({{ s.key_list|comment }}) ({{ plan.model_file|comment }}:{{ s.declared_key_line }}) is not enforced by V2: no other row
+  -- key: ({{ s.keys.key_list|comment }}) ({{ plan.model_file|comment }}:{{ s.keys.declared_key_line }}) is not enforced by V2: no other row
   -- may share a migrated row's key, or verify and rollback could not tell them apart.
-  IF (SELECT count(*) FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }}
+  IF (SELECT count(*) FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {{ s.keys.made_here }}
       WHERE mapped.pgmig_wave = this_wave) <> n_out THEN
-    RAISE EXCEPTION 'rows already in {{ s.target|notice }} share the declared key ({{ s.key_list|notice }}) of migrated rows'
+    RAISE EXCEPTION 'rows already in {{ s.target|notice }} share the declared key ({{ s.keys.key_list|notice }}) of migrated rows'
       USING HINT = 'run precheck.sql: it lists them; declare a key that tells the rows apart';
   END IF;
 {%- endif %}
@@ -136,15 +136,15 @@ BEGIN
 
   UPDATE _pgmig.log
   SET finished_at = clock_timestamp(), status = 'done',
-      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out{% if !s.repairs.is_empty() %},
+      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out{% if !s.repairs.columns.is_empty() %},
       message = n_repaired_all || ' values repaired (_pgmig.changes)'{% if s.replace.is_some() %}
                 || '; ' || n_overwriting || ' overwritten, ' || (n_out - n_overwriting) || ' created'{% endif %}{% else if s.replace.is_some() %},
       message = n_overwriting || ' overwritten, ' || (n_out - n_overwriting) || ' created'{% endif %}
   WHERE id = log_id;
-  RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name_notice }}: {{ s.done_notice.format }}',
+  RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name|notice }}: {{ s.done_notice.format }}',
     {{ s.done_notice.args }};
 {%- if let Some(x) = s.replace %}
-  RAISE NOTICE 'REPLACE  {{ s.name_notice }}: % migrated rows overwrote a V2 row with the same ({{ x.key_list|notice }}), % were created',
+  RAISE NOTICE 'REPLACE  {{ s.name|notice }}: % migrated rows overwrote a V2 row with the same ({{ x.key_list|notice }}), % were created',
     n_overwriting, n_out - n_overwriting;
 {%- endif %}
 {%- let step_hint = "coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints')" %}
@@ -152,6 +152,6 @@ BEGIN
 END
 {% endfilter %};
 {%- if s.analyze_map %}
-ANALYZE {{ s.map_table }};
+ANALYZE {{ s.keys.map_table }};
 {%- endif %}
 

@@ -9,15 +9,15 @@ DECLARE
 BEGIN
   -- Two steps: PL/pgSQL plans a whole statement, and _pgmig.log may not exist yet.
   IF to_regclass('_pgmig.log') IS NULL THEN
-    RAISE EXCEPTION 'model {{ plan.model|notice }}: --entities {{ u.label_notice|comment }} needs these steps migrated first: {{ u.prerequisites_notice|comment }}'
+    RAISE EXCEPTION 'model {{ plan.model|notice }}: --entities {{ u.label|notice|comment }} needs these steps migrated first: {{ u.prerequisites|notice|comment }}'
       USING HINT = 'add them to --entities, or run the migrate that includes them first';
   END IF;
   SELECT string_agg(p.step, ', ' ORDER BY p.step) INTO missing
   FROM (VALUES {{ u.prerequisites_values }}) AS p (step)
   WHERE NOT EXISTS (SELECT 1 FROM _pgmig.log AS l
-                    WHERE l.model = {{ plan.model_lit }} AND l.script = 'migrate' AND l.step = p.step AND l.status = 'done');
+                    WHERE l.model = {{ plan.model|lit }} AND l.script = 'migrate' AND l.step = p.step AND l.status = 'done');
   IF missing IS NOT NULL THEN
-    RAISE EXCEPTION 'model {{ plan.model|notice }}: --entities {{ u.label_notice|comment }} needs these steps migrated first: %', missing
+    RAISE EXCEPTION 'model {{ plan.model|notice }}: --entities {{ u.label|notice|comment }} needs these steps migrated first: %', missing
       USING HINT = 'add them to --entities, or run the migrate that includes them first';
   END IF;
 END

@@ -27,7 +27,7 @@ BEGIN
   SELECT string_agg(s.step, ', ' ORDER BY s.step) INTO missing
   FROM (VALUES {{ u.steps_values }}) AS s (step)
   WHERE NOT EXISTS (SELECT 1 FROM _pgmig.log AS l
-                    WHERE l.model = {{ plan.model_lit }} AND l.script = 'migrate' AND l.step = s.step AND l.status = 'done');
+                    WHERE l.model = {{ plan.model|lit }} AND l.script = 'migrate' AND l.step = s.step AND l.status = 'done');
   IF missing IS NOT NULL THEN
     RAISE EXCEPTION 'model {{ plan.model|notice }}: these steps are not migrated: %', missing
       USING HINT = 'run migrate.sql first';
@@ -43,7 +43,7 @@ BEGIN
       USING HINT = 'run migrate.sql first';
   END IF;
   IF NOT EXISTS (SELECT 1 FROM _pgmig.log
-                 WHERE model = {{ plan.model_lit }} AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
+                 WHERE model = {{ plan.model|lit }} AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
     RAISE EXCEPTION 'model {{ plan.model|notice }} has no completed migration in this database'
       USING HINT = 'run migrate.sql first';
   END IF;
@@ -53,7 +53,7 @@ END
 {%- let checking = "verify.sql" %}
 
 {% include "fingerprint_check.sql" %}
-{%- for (table, _, order, _) in plan.v1_tables %}
+{%- for t in plan.v1_tables %}
 
 -- V1 as migrate read it: a V1 row changed since (migrated, filtered or rejected) means the
 -- checks below compare V2 with other data than migrate's.
@@ -64,14 +64,14 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY {{ order }}), '')) INTO n_rows, digest_now
-  FROM {{ table }} AS t;
+  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY {{ t.order }}), '')) INTO n_rows, digest_now
+  FROM {{ t.table }} AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
-  FROM _pgmig.seals AS s WHERE s.model = {{ plan.model_lit }} AND s.subject = {{ "V1 {}"|format(table)|lit }};
+  FROM _pgmig.seals AS s WHERE s.model = {{ plan.model|lit }} AND s.subject = {{ "V1 {}"|format(t.table)|lit }};
   IF digest_sealed = digest_now THEN
-    RAISE NOTICE 'PASS  V1 {{ table|notice }} unchanged since migrate (% rows)', n_rows;
+    RAISE NOTICE 'PASS  V1 {{ t.table|notice }} unchanged since migrate (% rows)', n_rows;
   ELSE
-    RAISE NOTICE 'FAIL  V1 changed since migrate: {{ table|notice }}, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
+    RAISE NOTICE 'FAIL  V1 changed since migrate: {{ t.table|notice }}, % rows now, % when migrate read it', n_rows, coalesce(n_sealed::text, 'unrecorded');
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END
@@ -91,7 +91,7 @@ BEGIN
   FROM (
 {% include "digests.sql" %}
   ) AS d
-  FULL JOIN (SELECT * FROM _pgmig.seals AS b WHERE b.model = {{ plan.model_lit }} AND starts_with(b.subject, '_pgmig.')) AS s
+  FULL JOIN (SELECT * FROM _pgmig.seals AS b WHERE b.model = {{ plan.model|lit }} AND starts_with(b.subject, '_pgmig.')) AS s
     ON s.subject = d.subject
   WHERE d.digest IS DISTINCT FROM s.digest;
   IF changed IS NULL THEN
@@ -117,7 +117,7 @@ BEGIN
     VALUES {{ r.values }}
   ), found AS (
     SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
-                        WHERE r.model = {{ plan.model_lit }} AND r.table_name = {{ r.table_lit }} AND {{ r.inserted_here }}) AS _pgmig_inserted
+                        WHERE r.model = {{ plan.model|lit }} AND r.table_name = {{ r.table|lit }} AND {{ r.inserted_here }}) AS _pgmig_inserted
     FROM {{ r.table }} AS t
   )
   SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE {{ r.present }})),
@@ -129,13 +129,13 @@ BEGIN
   {{ j }}
 {%- endfor %};
   IF n_missing = 0 AND n_different = 0 THEN
-    RAISE NOTICE 'PASS  reference {{ r.table_notice }}: all {{ r.rows }} rows present, those migrate inserted as declared';
+    RAISE NOTICE 'PASS  reference {{ r.table|notice }}: all {{ r.rows }} rows present, those migrate inserted as declared';
   ELSE
-    RAISE NOTICE 'FAIL  reference {{ r.table_notice }}: % of {{ r.rows }} rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
+    RAISE NOTICE 'FAIL  reference {{ r.table|notice }}: % of {{ r.rows }} rows missing, % inserted by migrate now with other values than declared', n_missing, n_different;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
   IF n_kept_different > 0 THEN
-    RAISE NOTICE 'INFO  reference {{ r.table_notice }}: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
+    RAISE NOTICE 'INFO  reference {{ r.table|notice }}: % rows were there before migrate with other values than declared, kept as they were', n_kept_different;
   END IF;
 END
 {% endfilter %};
@@ -158,28 +158,28 @@ DECLARE
   n_out bigint;
   n_mapped bigint;
 BEGIN
-  SELECT count(*), {{ s.filtered_count }}
+  SELECT count(*), {{ s.rejects.filtered_count }}
   INTO n_in, n_filtered
   {{ s.from }};
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model_lit }} AND step = {{ s.name_lit }};
-  SELECT count(*) INTO n_out FROM {{ s.target }} AS t JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }};
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model|lit }} AND step = {{ s.name|lit }};
+  SELECT count(*) INTO n_out FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {{ s.keys.made_here }};
   -- Every key of the id map names a migrated row: rollback deletes by it.
-  SELECT count(*) INTO n_mapped FROM {{ s.map_table }};
+  SELECT count(*) INTO n_mapped FROM {{ s.keys.map_table }};
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
-    RAISE NOTICE 'PASS  {{ s.name_notice }}: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
+    RAISE NOTICE 'PASS  {{ s.name|notice }}: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
   ELSE
-    RAISE NOTICE 'FAIL  {{ s.name_notice }}: row counts: % source, % migrated + % filtered + % rejected; id map {{ s.map_table|notice }}: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
+    RAISE NOTICE 'FAIL  {{ s.name|notice }}: row counts: % source, % migrated + % filtered + % rejected; id map {{ s.keys.map_table|notice }}: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 {% include "step_failed.sql" %}END
 {% endfilter %};
 
 -- Content: the rows recomputed from V1 equal the migrated rows, both ways.
--- Compared: {{ s.compared|comment }}
-{%- if !s.not_compared.is_empty() %}
--- Not compared (not repeatable by design): {% for c in s.not_compared %}{{ c|comment }}{% if !loop.last %}, {% endif %}{% endfor %}
+-- Compared: {{ s.verify.compared|comment }}
+{%- if !s.verify.not_compared.is_empty() %}
+-- Not compared (not repeatable by design): {% for c in s.verify.not_compared %}{{ c|comment }}{% if !loop.last %}, {% endif %}{% endfor %}
 {%- endif %}
-{%- if !s.repairs.is_empty() %}
+{%- if !s.repairs.columns.is_empty() %}
 -- Repaired values are recomputed here as migrate's repair made them (same rounds, same
 -- order, same counters), from V1 and the values migrate found taken in V2 when the step ran
 -- (_pgmig.repairs_taken, sealed); what _pgmig.changes records must be the same changes.
@@ -190,16 +190,16 @@ DECLARE
   err_hint text;
   n_missing bigint;
   n_unexpected bigint;
-{%- if !s.repairs.is_empty() %}
+{%- if !s.repairs.columns.is_empty() %}
   n_repairs_differ bigint;
 {%- endif %}
 BEGIN
-  WITH {% if !s.repairs.is_empty() %}RECURSIVE {% endif %}
-{%- for r in s.repairs %}{{ r.rounds }} (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of {{ r.column|comment }} ({{ plan.model_file|comment }}:{{ r.line }}): round 0 holds every row's own value.
+  WITH {% if !s.repairs.columns.is_empty() %}RECURSIVE {% endif %}
+{%- for r in s.repairs.columns %}{{ r.rounds }} (key, source_order, original, value, n, moved, round) AS (
+    -- Repair of {{ r.column|ident|comment }} ({{ plan.model_file|comment }}:{{ r.line }}): round 0 holds every row's own value.
     SELECT {{ r.key_json }}, {{ r.order_json }}, CAST({{ r.original }} AS text), CAST({{ r.original }} AS text), 1, true, 0
-    {{ s.from_unrepaired }}
-    WHERE {{ s.survivors }}
+    {{ s.keys.from_unrepaired }}
+    WHERE {{ s.rejects.survivors }}
       AND ({{ r.original }}) IS NOT NULL
     UNION ALL
     -- Each round moves, all at once, the rows whose value a V2 row held at migrate or a row of
@@ -214,8 +214,8 @@ BEGIN
                  r.value IS NOT NULL
                  AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
                       OR EXISTS (SELECT 1 FROM _pgmig.repairs_taken AS k
-                                 WHERE k.model = {{ plan.model_lit }} AND k.step = {{ s.name_lit }}
-                                   AND k.column_name = {{ r.column_lit }} AND k.value_md5 = md5(r.value))) AS moves
+                                 WHERE k.model = {{ plan.model|lit }} AND k.step = {{ s.name|lit }}
+                                   AND k.column_name = {{ r.column|lit }} AND k.value_md5 = md5(r.value))) AS moves
           FROM {{ r.rounds }} AS r) AS r
     WHERE r.going_on
   ), {{ r.recomputed }} AS (
@@ -224,48 +224,48 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM {{ r.rounds }} AS x)
       AND r.value IS DISTINCT FROM r.original
   ), {% endfor %}expected AS (
-    SELECT {{ s.expected_list }}
-    {% if s.repairs.is_empty() %}{{ s.from_keyed }}{% else %}{{ s.from_recomputed }}{% endif %}
-    WHERE {{ s.survivors }}
+    SELECT {{ s.verify.expected_list }}
+    {% if s.repairs.columns.is_empty() %}{{ s.repairs.from_keyed }}{% else %}{{ s.repairs.from_recomputed }}{% endif %}
+    WHERE {{ s.rejects.survivors }}
   ), actual AS (
-    SELECT {{ s.actual_list }}
+    SELECT {{ s.verify.actual_list }}
     FROM {{ s.target }} AS t
-    JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }}
+    JOIN {{ s.keys.map_table }} AS mapped ON {{ s.keys.made_here }}
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
          (SELECT count(*) FROM (SELECT * FROM actual EXCEPT ALL SELECT * FROM expected) AS d)
-{%- if !s.repairs.is_empty() %},
+{%- if !s.repairs.columns.is_empty() %},
          0
-{%- for r in s.repairs %}
+{%- for r in s.repairs.columns %}
          + (SELECT count(*) FROM ((SELECT r.key, {% if r.secret %}'[redacted]'{% else %}r.old_value{% endif %}, r.new_value FROM {{ r.recomputed }} AS r
                                    EXCEPT ALL
                                    SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
-                                   WHERE c.model = {{ plan.model_lit }} AND c.step = {{ s.name_lit }} AND c.column_name = {{ r.column_lit }})
+                                   WHERE c.model = {{ plan.model|lit }} AND c.step = {{ s.name|lit }} AND c.column_name = {{ r.column|lit }})
                                   UNION ALL
                                   (SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
-                                   WHERE c.model = {{ plan.model_lit }} AND c.step = {{ s.name_lit }} AND c.column_name = {{ r.column_lit }}
+                                   WHERE c.model = {{ plan.model|lit }} AND c.step = {{ s.name|lit }} AND c.column_name = {{ r.column|lit }}
                                    EXCEPT ALL
                                    SELECT r.key, {% if r.secret %}'[redacted]'{% else %}r.old_value{% endif %}, r.new_value FROM {{ r.recomputed }} AS r)) AS d)
 {%- endfor %}
 {%- endif %}
-  INTO n_missing, n_unexpected{% if !s.repairs.is_empty() %}, n_repairs_differ{% endif %};
+  INTO n_missing, n_unexpected{% if !s.repairs.columns.is_empty() %}, n_repairs_differ{% endif %};
   IF n_missing = 0 AND n_unexpected = 0 THEN
-    RAISE NOTICE 'PASS  {{ s.name_notice }}: content equals V1 recomputed';
+    RAISE NOTICE 'PASS  {{ s.name|notice }}: content equals V1 recomputed';
   ELSE
-    RAISE NOTICE 'FAIL  {{ s.name_notice }}: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
+    RAISE NOTICE 'FAIL  {{ s.name|notice }}: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
-{%- if !s.repairs.is_empty() %}
+{%- if !s.repairs.columns.is_empty() %}
   IF n_repairs_differ = 0 THEN
-    RAISE NOTICE 'PASS  {{ s.name_notice }}: repairs of {% for r in s.repairs %}{{ r.column|notice }}{% if !loop.last %}, {% endif %}{% endfor %} recomputed, as _pgmig.changes records them';
+    RAISE NOTICE 'PASS  {{ s.name|notice }}: repairs of {% for r in s.repairs.columns %}{{ r.column|ident|notice }}{% if !loop.last %}, {% endif %}{% endfor %} recomputed, as _pgmig.changes records them';
   ELSE
-    RAISE NOTICE 'FAIL  {{ s.name_notice }}: repairs of {% for r in s.repairs %}{{ r.column|notice }}{% if !loop.last %}, {% endif %}{% endfor %}: % changes differ between the recomputation and _pgmig.changes', n_repairs_differ;
+    RAISE NOTICE 'FAIL  {{ s.name|notice }}: repairs of {% for r in s.repairs.columns %}{{ r.column|ident|notice }}{% if !loop.last %}, {% endif %}{% endfor %}: % changes differ between the recomputation and _pgmig.changes', n_repairs_differ;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 {%- endif %}
 {% include "step_failed.sql" %}END
 {% endfilter %};
-{%- for o in s.orphans.iter().chain(s.unrepeatable.iter()) %}
+{%- for o in s.verify.orphans.iter().chain(s.verify.unrepeatable.iter()) %}
 
 -- {{ o.label|comment }}
 DO {% filter dollar("check") %}
@@ -276,23 +276,23 @@ DECLARE
 BEGIN
   SELECT count(*) INTO n_orphans
   FROM {{ s.target }} AS t
-  JOIN {{ s.map_table }} AS mapped ON {{ s.made_here }}
+  JOIN {{ s.keys.map_table }} AS mapped ON {{ s.keys.made_here }}
   WHERE {{ o.test }};
   IF n_orphans = 0 THEN
-    RAISE NOTICE 'PASS  {{ s.name_notice }}: {{ o.label_notice }}';
+    RAISE NOTICE 'PASS  {{ s.name|notice }}: {{ o.label|notice }}';
   ELSE
-    RAISE NOTICE 'FAIL  {{ s.name_notice }}: {{ o.label_notice }}: % rows', n_orphans;
+    RAISE NOTICE 'FAIL  {{ s.name|notice }}: {{ o.label|notice }}: % rows', n_orphans;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 {% include "step_failed.sql" %}END
 {% endfilter %};
 {%- endfor %}
-{%- for u in s.unchecked %}
+{%- for u in s.verify.unchecked %}
 
 -- {{ u|comment }}
 DO {% filter dollar("check") %}
 BEGIN
-  RAISE NOTICE 'INFO  {{ s.name_notice }}: {{ u|notice }}';
+  RAISE NOTICE 'INFO  {{ s.name|notice }}: {{ u|notice }}';
 END
 {% endfilter %};
 {%- endfor %}
@@ -306,17 +306,17 @@ DECLARE
   n_extra bigint;
   samples text;
 BEGIN
-  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = {{ plan.model_lit }} AND b.table_name = {{ t.table_lit }};
+  SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = {{ plan.model|lit }} AND b.table_name = {{ t.table|lit }};
   SELECT count(*) INTO n_extra FROM {{ t.table }} AS t WHERE {{ t.unmapped }};
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT {{ t.sample_key }} AS k FROM {{ t.table }} AS t WHERE {{ t.unmapped }} ORDER BY {{ t.key_order }} LIMIT 5) AS x;
   IF n_extra = 0 THEN
-    RAISE NOTICE 'PASS  {{ t.table_notice }}: no rows beyond the migrated ones';
+    RAISE NOTICE 'PASS  {{ t.table|notice }}: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 THEN
-    RAISE NOTICE 'FAIL  {{ t.table_notice }}: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+    RAISE NOTICE 'FAIL  {{ t.table|notice }}: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   ELSE
-    RAISE NOTICE 'INFO  {{ t.table_notice }}: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
+    RAISE NOTICE 'INFO  {{ t.table|notice }}: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
 END
 {% endfilter %};
@@ -330,9 +330,9 @@ DECLARE
   n_behind bigint;
 BEGIN
   SELECT 0
-{%- for (table, column) in q.drawn_by %}
-         + (SELECT count(*) FROM {{ table }} AS t
-            WHERE t.{{ column }} > state.last_value OR (t.{{ column }} = state.last_value AND NOT state.is_called))
+{%- for d in q.drawn_by %}
+         + (SELECT count(*) FROM {{ d.table }} AS t
+            WHERE t.{{ d.column }} > state.last_value OR (t.{{ d.column }} = state.last_value AND NOT state.is_called))
 {%- endfor %}
   INTO n_behind
   FROM {{ q.name }} AS state;
@@ -347,7 +347,7 @@ END
 {%- endfor %}
 {%- for a in plan.assertions %}
 
--- Model assertion ({{ plan.model_file|comment }}:{{ a.line }}): {{ a.name_comment|comment }}
+-- Model assertion ({{ plan.model_file|comment }}:{{ a.line }}): {{ a.name|comment|comment }}
 DO {% filter dollar("check") %}
 DECLARE
   err_detail text;
@@ -358,15 +358,15 @@ BEGIN
     {{ a.query }}
   ) AS offending;
   IF n_rows = 0 THEN
-    RAISE NOTICE 'PASS  assertion: {{ a.name_notice }}';
+    RAISE NOTICE 'PASS  assertion: {{ a.name|notice }}';
   ELSE
-    RAISE NOTICE 'FAIL  assertion: {{ a.name_notice }}: % rows', n_rows;
+    RAISE NOTICE 'FAIL  assertion: {{ a.name|notice }}: % rows', n_rows;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'assertion {{ a.name_notice }} ({{ plan.model_file|notice }}:{{ a.line }}) failed: %', SQLERRM
+  RAISE EXCEPTION 'assertion {{ a.name|notice }} ({{ plan.model_file|notice }}:{{ a.line }}) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 {% endfilter %};

@@ -7,7 +7,7 @@ DO {% filter dollar("wave") %}
 BEGIN
   PERFORM pg_catalog.set_config('pgmig.wave',
     (SELECT (coalesce(max(l.wave), 0) + 1)::text FROM _pgmig.log AS l
-     WHERE l.model = {{ plan.model_lit }} AND l.script = 'migrate' AND l.status = 'done'), false);
+     WHERE l.model = {{ plan.model|lit }} AND l.script = 'migrate' AND l.status = 'done'), false);
   IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
     RAISE NOTICE 'model {{ plan.model|notice }}: wave %: the V1 rows earlier waves migrated stay as they are', pg_catalog.current_setting('pgmig.wave');
   END IF;

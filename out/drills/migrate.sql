@@ -201,7 +201,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '75c00d0d023b40f85e5c3dfaa88a36216a0f8bde23861ae906ac789096ec548b';
+SET pgmig.fingerprint = '9170368e221869389e0d48ec6b4c4720fa25c89046374f998a2b9aa14ef3072a';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -794,9 +794,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '75c00d0d023b40f85e5c3dfaa88a36216a0f8bde23861ae906ac789096ec548b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9170368e221869389e0d48ec6b4c4720fa25c89046374f998a2b9aa14ef3072a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 75c00d0d023b40f85e5c3dfaa88a36216a0f8bde23861ae906ac789096ec548b; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9170368e221869389e0d48ec6b4c4720fa25c89046374f998a2b9aa14ef3072a; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -204,7 +204,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '75c00d0d023b40f85e5c3dfaa88a36216a0f8bde23861ae906ac789096ec548b';
+SET pgmig.fingerprint = '9170368e221869389e0d48ec6b4c4720fa25c89046374f998a2b9aa14ef3072a';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -544,9 +544,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '75c00d0d023b40f85e5c3dfaa88a36216a0f8bde23861ae906ac789096ec548b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9170368e221869389e0d48ec6b4c4720fa25c89046374f998a2b9aa14ef3072a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 75c00d0d023b40f85e5c3dfaa88a36216a0f8bde23861ae906ac789096ec548b; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9170368e221869389e0d48ec6b4c4720fa25c89046374f998a2b9aa14ef3072a; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -581,34 +581,28 @@ $wave$;
 LOCK TABLE public.users, public.completed_sessions, public.session_preferences, public.drill_groups, public.drill_group_items, public.ordered_session_drills, public.progress_history IN EXCLUSIVE MODE;
 -- Every id map, with its digests' column: a batched run stopped part way has no map for the
 -- steps it did not begin, and none of the digests migrate records when it finishes.
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
 SET client_min_messages = warning;
 CREATE TABLE IF NOT EXISTS _pgmig.map_progress_history AS SELECT id FROM public.progress_history AS t WHERE false;
 ALTER TABLE _pgmig.map_progress_history ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_progress_history ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_ordered_session_drills AS SELECT id FROM public.ordered_session_drills AS t WHERE false;
 ALTER TABLE _pgmig.map_ordered_session_drills ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_ordered_session_drills ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_drill_group_items AS SELECT group_id, drill_uuid FROM public.drill_group_items AS t WHERE false;
 ALTER TABLE _pgmig.map_drill_group_items ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_drill_group_items ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_drill_groups AS SELECT id FROM public.drill_groups AS t WHERE false;
 ALTER TABLE _pgmig.map_drill_groups ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_drill_groups ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_session_preferences AS SELECT id FROM public.session_preferences AS t WHERE false;
 ALTER TABLE _pgmig.map_session_preferences ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_session_preferences ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_completed_sessions AS SELECT id FROM public.completed_sessions AS t WHERE false;
 ALTER TABLE _pgmig.map_completed_sessions ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_completed_sessions ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_users AS SELECT id FROM public.users AS t WHERE false;
 ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 RESET client_min_messages;
 DO $check$

@@ -450,9 +450,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '75c00d0d023b40f85e5c3dfaa88a36216a0f8bde23861ae906ac789096ec548b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9170368e221869389e0d48ec6b4c4720fa25c89046374f998a2b9aa14ef3072a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 75c00d0d023b40f85e5c3dfaa88a36216a0f8bde23861ae906ac789096ec548b; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9170368e221869389e0d48ec6b4c4720fa25c89046374f998a2b9aa14ef3072a; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -252,7 +252,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '9980b1331efc61ab765d800e5aa6060e653390949e0a860cade90bd6b16172f7';
+SET pgmig.fingerprint = '06033df77c2995a2732f0a21768395deaf5833c2def8a21db86277bd3b0d8066';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1203,9 +1203,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9980b1331efc61ab765d800e5aa6060e653390949e0a860cade90bd6b16172f7';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '06033df77c2995a2732f0a21768395deaf5833c2def8a21db86277bd3b0d8066';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9980b1331efc61ab765d800e5aa6060e653390949e0a860cade90bd6b16172f7; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 06033df77c2995a2732f0a21768395deaf5833c2def8a21db86277bd3b0d8066; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -218,7 +218,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '9980b1331efc61ab765d800e5aa6060e653390949e0a860cade90bd6b16172f7';
+SET pgmig.fingerprint = '06033df77c2995a2732f0a21768395deaf5833c2def8a21db86277bd3b0d8066';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -595,9 +595,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9980b1331efc61ab765d800e5aa6060e653390949e0a860cade90bd6b16172f7';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '06033df77c2995a2732f0a21768395deaf5833c2def8a21db86277bd3b0d8066';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9980b1331efc61ab765d800e5aa6060e653390949e0a860cade90bd6b16172f7; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 06033df77c2995a2732f0a21768395deaf5833c2def8a21db86277bd3b0d8066; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -632,46 +632,37 @@ $wave$;
 LOCK TABLE public.schools, public.users, public.user_roles, public.teacher_profiles, public.parent_profiles, public.student_profiles IN EXCLUSIVE MODE;
 -- Every id map, with its digests' column: a batched run stopped part way has no map for the
 -- steps it did not begin, and none of the digests migrate records when it finishes.
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
 SET client_min_messages = warning;
 CREATE TABLE IF NOT EXISTS _pgmig.map_student_profiles AS SELECT user_id FROM public.student_profiles AS t WHERE false;
 ALTER TABLE _pgmig.map_student_profiles ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_student_profiles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_student_roles AS SELECT id FROM public.user_roles AS t WHERE false;
 ALTER TABLE _pgmig.map_student_roles ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_student_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_student_users AS SELECT id FROM public.users AS t WHERE false;
 ALTER TABLE _pgmig.map_student_users ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_student_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_parent_profiles AS SELECT user_id FROM public.parent_profiles AS t WHERE false;
 ALTER TABLE _pgmig.map_parent_profiles ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_parent_profiles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_parent_roles AS SELECT id FROM public.user_roles AS t WHERE false;
 ALTER TABLE _pgmig.map_parent_roles ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_parent_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_parent_users AS SELECT id FROM public.users AS t WHERE false;
 ALTER TABLE _pgmig.map_parent_users ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_parent_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_teacher_profiles AS SELECT user_id FROM public.teacher_profiles AS t WHERE false;
 ALTER TABLE _pgmig.map_teacher_profiles ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_teacher_profiles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_teacher_roles AS SELECT id FROM public.user_roles AS t WHERE false;
 ALTER TABLE _pgmig.map_teacher_roles ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_teacher_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_teacher_users AS SELECT id FROM public.users AS t WHERE false;
 ALTER TABLE _pgmig.map_teacher_users ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_teacher_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_schools AS SELECT id FROM public.schools AS t WHERE false;
 ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 RESET client_min_messages;
 DO $check$

@@ -465,9 +465,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9980b1331efc61ab765d800e5aa6060e653390949e0a860cade90bd6b16172f7';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '06033df77c2995a2732f0a21768395deaf5833c2def8a21db86277bd3b0d8066';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9980b1331efc61ab765d800e5aa6060e653390949e0a860cade90bd6b16172f7; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 06033df77c2995a2732f0a21768395deaf5833c2def8a21db86277bd3b0d8066; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -199,7 +199,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'd25522f31105984c0090c2364ed55422dab04c83761f1aaffa0e44b29a3a178a';
+SET pgmig.fingerprint = '1aab170589b73f3d528c521dc2d2b8f50c74314720ccc3ec8455073cde16daab';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -774,9 +774,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'd25522f31105984c0090c2364ed55422dab04c83761f1aaffa0e44b29a3a178a';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1aab170589b73f3d528c521dc2d2b8f50c74314720ccc3ec8455073cde16daab';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile d25522f31105984c0090c2364ed55422dab04c83761f1aaffa0e44b29a3a178a; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1aab170589b73f3d528c521dc2d2b8f50c74314720ccc3ec8455073cde16daab; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -213,7 +213,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'd25522f31105984c0090c2364ed55422dab04c83761f1aaffa0e44b29a3a178a';
+SET pgmig.fingerprint = '1aab170589b73f3d528c521dc2d2b8f50c74314720ccc3ec8455073cde16daab';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -553,9 +553,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'd25522f31105984c0090c2364ed55422dab04c83761f1aaffa0e44b29a3a178a';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1aab170589b73f3d528c521dc2d2b8f50c74314720ccc3ec8455073cde16daab';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile d25522f31105984c0090c2364ed55422dab04c83761f1aaffa0e44b29a3a178a; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1aab170589b73f3d528c521dc2d2b8f50c74314720ccc3ec8455073cde16daab; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -590,30 +590,25 @@ $wave$;
 LOCK TABLE public.users, public.prayers, public.prayer_marks, public.invites, public.roles, public.user_roles IN EXCLUSIVE MODE;
 -- Every id map, with its digests' column: a batched run stopped part way has no map for the
 -- steps it did not begin, and none of the digests migrate records when it finishes.
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
 SET client_min_messages = warning;
 CREATE TABLE IF NOT EXISTS _pgmig.map_user_roles AS SELECT user_id, role_id FROM public.user_roles AS t WHERE false;
 ALTER TABLE _pgmig.map_user_roles ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_user_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_roles AS SELECT id FROM public.roles AS t WHERE false;
 ALTER TABLE _pgmig.map_roles ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_invites AS SELECT token FROM public.invites AS t WHERE false;
 ALTER TABLE _pgmig.map_invites ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_invites ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_prayer_marks AS SELECT id FROM public.prayer_marks AS t WHERE false;
 ALTER TABLE _pgmig.map_prayer_marks ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_prayer_marks ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_prayers AS SELECT id FROM public.prayers AS t WHERE false;
 ALTER TABLE _pgmig.map_prayers ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_prayers ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_users AS SELECT id FROM public.users AS t WHERE false;
 ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 RESET client_min_messages;
 DO $check$

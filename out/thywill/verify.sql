@@ -449,9 +449,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'd25522f31105984c0090c2364ed55422dab04c83761f1aaffa0e44b29a3a178a';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1aab170589b73f3d528c521dc2d2b8f50c74314720ccc3ec8455073cde16daab';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile d25522f31105984c0090c2364ed55422dab04c83761f1aaffa0e44b29a3a178a; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1aab170589b73f3d528c521dc2d2b8f50c74314720ccc3ec8455073cde16daab; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

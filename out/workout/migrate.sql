@@ -196,7 +196,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '69aa8fb5d4c64b74011ce4c9eedc0b0518933b259663530ebad80fc68d63b442';
+SET pgmig.fingerprint = '12ffd14e0206ccb2f6445e8955bd5ad4c18b260575dbc23df045329832f640ea';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -801,9 +801,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '69aa8fb5d4c64b74011ce4c9eedc0b0518933b259663530ebad80fc68d63b442';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '12ffd14e0206ccb2f6445e8955bd5ad4c18b260575dbc23df045329832f640ea';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 69aa8fb5d4c64b74011ce4c9eedc0b0518933b259663530ebad80fc68d63b442; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 12ffd14e0206ccb2f6445e8955bd5ad4c18b260575dbc23df045329832f640ea; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -199,7 +199,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '69aa8fb5d4c64b74011ce4c9eedc0b0518933b259663530ebad80fc68d63b442';
+SET pgmig.fingerprint = '12ffd14e0206ccb2f6445e8955bd5ad4c18b260575dbc23df045329832f640ea';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -539,9 +539,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '69aa8fb5d4c64b74011ce4c9eedc0b0518933b259663530ebad80fc68d63b442';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '12ffd14e0206ccb2f6445e8955bd5ad4c18b260575dbc23df045329832f640ea';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 69aa8fb5d4c64b74011ce4c9eedc0b0518933b259663530ebad80fc68d63b442; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 12ffd14e0206ccb2f6445e8955bd5ad4c18b260575dbc23df045329832f640ea; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -576,30 +576,25 @@ $wave$;
 LOCK TABLE public.workout_plans, public.workout_weeks, public.workout_days, public.exercises, public.workout_sessions, public.exercise_logs IN EXCLUSIVE MODE;
 -- Every id map, with its digests' column: a batched run stopped part way has no map for the
 -- steps it did not begin, and none of the digests migrate records when it finishes.
+-- Batched and per-entity runs migrate in one wave (no wave column: the first).
 SET client_min_messages = warning;
 CREATE TABLE IF NOT EXISTS _pgmig.map_exercise_logs AS SELECT id FROM public.exercise_logs AS t WHERE false;
 ALTER TABLE _pgmig.map_exercise_logs ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_exercise_logs ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_workout_sessions AS SELECT id FROM public.workout_sessions AS t WHERE false;
 ALTER TABLE _pgmig.map_workout_sessions ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_workout_sessions ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_exercises AS SELECT id FROM public.exercises AS t WHERE false;
 ALTER TABLE _pgmig.map_exercises ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_exercises ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_workout_days AS SELECT id FROM public.workout_days AS t WHERE false;
 ALTER TABLE _pgmig.map_workout_days ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_workout_days ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_workout_weeks AS SELECT id FROM public.workout_weeks AS t WHERE false;
 ALTER TABLE _pgmig.map_workout_weeks ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_workout_weeks ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_workout_plans AS SELECT id FROM public.workout_plans AS t WHERE false;
 ALTER TABLE _pgmig.map_workout_plans ADD COLUMN IF NOT EXISTS row_digest text;
--- Batched and per-entity runs migrate in one wave (no wave column: the first).
 ALTER TABLE _pgmig.map_workout_plans ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 RESET client_min_messages;
 DO $check$

@@ -7,12 +7,13 @@ pub mod export_files;
 pub(crate) mod filters;
 pub mod fingerprint;
 pub(crate) mod guard;
+pub mod locks;
 pub(crate) mod view;
 
 use askama::Template;
 
 use crate::plan::Plan;
-use view::{PlanView, StepView};
+use view::{MigrateMode, PlanView, StepView};
 
 /// The rendered files of one compiled model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,10 +70,15 @@ struct Precheck<'a> {
 #[template(path = "export.sql")]
 struct Export<'a> {
     plan: &'a PlanView,
-    /// Each step with the file its rows go to.
-    steps: Vec<(&'a StepView, String)>,
+    steps: Vec<ExportedStep<'a>>,
     /// pin.sql's zone.
     time_zone: &'a str,
+}
+
+/// A step as export.sql writes its rows: to `file`.
+struct ExportedStep<'a> {
+    step: &'a StepView,
+    file: String,
 }
 
 #[derive(Template)]
@@ -81,21 +87,49 @@ struct PlanPage<'a> {
     plan: &'a PlanView,
     steps: &'a [StepView],
     time_zone: &'a str,
+    /// migrate.sql's locks ([`locks::LockSection`]); none in the scripts the fingerprint is
+    /// taken over (the table is read back from migrate.sql and adds nothing to it).
+    lock_table: Option<String>,
 }
 
 /// The fingerprint of a compile of `model` (the whole model's plan, before a selection):
 /// the sha256 of its scripts rendered with an empty fingerprint ([`fingerprint`]).
 pub fn fingerprint_of(model: &Plan) -> Result<String, askama::Error> {
-    Ok(fingerprint::of_scripts(&render(model, "")?))
+    Ok(fingerprint::of_scripts(&render_scripts(model, "", false)?))
 }
 
 /// Renders every script of `plan`, each carrying `fingerprint` ([`fingerprint_of`] the
-/// model's plan). Same plan, same bytes.
+/// model's plan), PLAN.md ending with migrate.sql's locks. Same plan, same bytes.
 pub fn render(plan: &Plan, fingerprint: &str) -> Result<Scripts, askama::Error> {
-    let view = PlanView::new(plan, fingerprint);
+    render_scripts(plan, fingerprint, true)
+}
+
+fn render_scripts(
+    plan: &Plan,
+    fingerprint: &str,
+    with_locks: bool,
+) -> Result<Scripts, askama::Error> {
+    let view = PlanView::new(plan, fingerprint)?;
     let steps = view.steps.as_slice();
     let time_zone = plan.time_zone.as_str();
     let reversed: Vec<StepView> = steps.iter().rev().cloned().collect();
+    let migrate = if view.mode == MigrateMode::PerEntity {
+        MigrateEntities {
+            plan: &view,
+            steps,
+            time_zone,
+        }
+        .render()?
+    } else {
+        Migrate {
+            plan: &view,
+            steps,
+            time_zone,
+        }
+        .render()?
+    };
+    // The linter reads the script as the DBA will run it: tidied.
+    let lock_table = with_locks.then(|| locks::LockSection::of(&tidy(&migrate)).table);
     let files = vec![
         (
             "precheck.sql",
@@ -106,24 +140,7 @@ pub fn render(plan: &Plan, fingerprint: &str) -> Result<Scripts, askama::Error> 
             }
             .render()?,
         ),
-        (
-            "migrate.sql",
-            if view.entity_size > 0 {
-                MigrateEntities {
-                    plan: &view,
-                    steps,
-                    time_zone,
-                }
-                .render()?
-            } else {
-                Migrate {
-                    plan: &view,
-                    steps,
-                    time_zone,
-                }
-                .render()?
-            },
-        ),
+        ("migrate.sql", migrate),
         (
             "verify.sql",
             Verify {
@@ -146,7 +163,11 @@ pub fn render(plan: &Plan, fingerprint: &str) -> Result<Scripts, askama::Error> 
             "export.sql",
             Export {
                 plan: &view,
-                steps: steps.iter().zip(view.step_export_files.clone()).collect(),
+                steps: steps
+                    .iter()
+                    .zip(view.step_export_files.clone())
+                    .map(|(step, file)| ExportedStep { step, file })
+                    .collect(),
                 time_zone,
             }
             .render()?,
@@ -157,6 +178,7 @@ pub fn render(plan: &Plan, fingerprint: &str) -> Result<Scripts, askama::Error> 
                 plan: &view,
                 steps,
                 time_zone,
+                lock_table,
             }
             .render()?,
         ),

@@ -1,4 +1,7 @@
-//! The plan as the templates see it: every piece of SQL ready to print.
+//! The plan as the templates see it: SQL fragments ready to print (expressions, conditions,
+//! qualified names as [`crate::catalog::QualName`] prints them, quoted part by part), and
+//! text as it is (a step's name, a reason, a label, a single column name) that the templates
+//! write through the filters of [`super::filters`] (`lit`, `ident`, `notice`, `comment`).
 
 mod hierarchy;
 mod privileges;
@@ -28,12 +31,11 @@ pub struct OnlyView {
 }
 use target::TargetView;
 
-pub use crate::sql_text::{comment_text, notice_text, quote_literal as lit};
+pub use crate::sql_text::quote_literal as lit;
 
 #[derive(Debug, Clone)]
 pub struct PlanView {
     pub model: String,
-    pub model_lit: String,
     pub model_file: String,
     pub source_schema: String,
     pub target_schema: String,
@@ -58,7 +60,7 @@ pub struct PlanView {
     /// Every sequence a column the scripts write draws from (reference rows', then the
     /// steps'), each once: verify checks each.
     pub sequences: Vec<SequenceView>,
-    /// What a dry run holds, as literals: those, and any the steps' expressions call
+    /// What a dry run holds: those, and any the steps' expressions call
     /// `nextval()` on themselves (`key: {new: nextval('public.batch_seq')}`).
     pub held_sequences: Vec<String>,
     pub assertions: Vec<AssertionView>,
@@ -72,16 +74,17 @@ pub struct PlanView {
     /// V1 on another server: the fdw server, V1's schema there, the staging schema here, and
     /// the tables to import. `None` when V1 is in the target database.
     pub server: Option<ServerView>,
-    /// Precheck's conversion helpers: (function, type).
-    pub castable: Vec<(String, String)>,
-    /// Every V1 table the steps read, as the scripts name it, with its archive's file name,
-    /// its key (for a stable order) and its select list (secret columns as the marker).
-    pub v1_tables: Vec<(String, String, String, String)>,
+    /// Precheck's conversion helpers, one per type.
+    pub castable: Vec<CastableView>,
+    /// Every V1 table the steps read.
+    pub v1_tables: Vec<V1TableView>,
     /// The file export.sql writes each step's rows to, in step order.
     pub step_export_files: Vec<String>,
     /// The model's text archives, if any.
     pub archives: Option<ArchivesView>,
-    /// Batched mode: the default batch size (`-v batch_size=` overrides it); 0 in transaction mode.
+    /// How migrate commits: what the templates branch on.
+    pub mode: MigrateMode,
+    /// Batched mode: the default batch size (`-v batch_size=` overrides it); 0 otherwise.
     pub batch_size: u64,
     /// Per-entity mode: entities per commit (`-v entity_batch=` overrides it); 0 otherwise.
     pub entity_size: u64,
@@ -101,28 +104,65 @@ pub struct PlanView {
     pub implicit_read: String,
 }
 
+/// How migrate commits, as the templates tell the modes apart: one transaction (in waves),
+/// batches of keys per step, or sets of entities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrateMode {
+    Transaction,
+    Batched,
+    PerEntity,
+}
+
 /// One `drop:` entry as PLAN.md lists it.
 #[derive(Debug, Clone)]
 pub struct DroppedView {
     pub what: String,
     pub whole_table: bool,
-    /// The model's reason, on one line.
     pub reason: String,
     pub line: usize,
 }
 
-/// `archives:` as export.sql writes it: per directory (plain words), the CSV of its rows,
-/// the query and its model line.
+/// Precheck's helper telling whether a text converts to a type.
+#[derive(Debug, Clone)]
+pub struct CastableView {
+    /// [`castable_function`] of the type.
+    pub function: String,
+    pub type_name: String,
+}
+
+/// A V1 table the steps read, as export.sql, verify.sql and the seals read it whole.
+#[derive(Debug, Clone)]
+pub struct V1TableView {
+    /// As the scripts name it.
+    pub table: String,
+    /// The CSV file export.sql writes its rows to.
+    pub file: String,
+    /// Its key (the whole row without one): a stable order for digests and exports.
+    pub order: String,
+    /// Its select list, secret columns as the marker.
+    pub select: String,
+}
+
+/// `archives:` as export.sql writes it.
 #[derive(Debug, Clone)]
 pub struct ArchivesView {
     pub dir: String,
-    pub files: Vec<(String, String, String, usize)>,
+    pub files: Vec<ArchiveFileView>,
+}
+
+/// One directory of `archives:`: its name (plain words), the CSV of its rows, the query and
+/// its model line.
+#[derive(Debug, Clone)]
+pub struct ArchiveFileView {
+    pub dir: String,
+    pub csv: String,
+    pub query: String,
+    pub line: usize,
 }
 
 #[derive(Debug, Clone)]
 pub struct AssertionView {
-    pub name_notice: String,
-    pub name_comment: String,
+    pub name: String,
     pub line: usize,
     pub query: String,
 }
@@ -130,9 +170,8 @@ pub struct AssertionView {
 #[derive(Debug, Clone)]
 pub struct ServerView {
     pub name: String,
+    /// The fdw server pgmig makes, named as the staging schema.
     pub server: String,
-    /// The server's name as a literal, for `format('%I')` in a DO block.
-    pub server_lit: String,
     pub remote_schema: String,
     pub staging_schema: String,
     pub tables: String,
@@ -153,7 +192,7 @@ fn compiled_values(rows: impl Iterator<Item = Vec<String>>) -> String {
 }
 
 impl PlanView {
-    pub fn new(plan: &Plan, fingerprint: &str) -> PlanView {
+    pub fn new(plan: &Plan, fingerprint: &str) -> Result<PlanView, askama::Error> {
         let total = plan.steps.len();
         let uses_library = plan.steps.iter().any(|s| s.uses_library);
         let castable = plan.steps.iter().any(|s| !s.casts.is_empty());
@@ -172,7 +211,6 @@ impl PlanView {
             super::export_files::export_files(&step_names, &v1_names, &archive_dirs);
         let mut view = PlanView {
             model: plan.model.clone(),
-            model_lit: lit(&plan.model),
             model_file: plan.model_file.clone(),
             source_schema: plan.source_schema.clone(),
             target_schema: plan.target_schema.clone(),
@@ -182,7 +220,7 @@ impl PlanView {
                     .iter()
                     .enumerate()
                     .map(|(i, s)| StepView::new(s, i + 1, total, &plan.model))
-                    .collect();
+                    .collect::<Result<_, _>>()?;
                 add_sibling_duplicates(plan, &mut steps);
                 steps
             },
@@ -243,15 +281,14 @@ impl PlanView {
                 drawn
                     .chain(called)
                     .filter(|q| seen.insert(q.clone()))
-                    .map(|q| lit(&q.to_string()))
+                    .map(|q| q.to_string())
                     .collect()
             },
             assertions: plan
                 .assertions
                 .iter()
                 .map(|a| AssertionView {
-                    name_notice: notice_text(&a.name),
-                    name_comment: comment_text(&a.name),
+                    name: a.name.clone(),
                     line: a.line,
                     query: a.query.clone(),
                 })
@@ -261,13 +298,12 @@ impl PlanView {
                 .dropped
                 .iter()
                 .map(|d| DroppedView {
-                    // Names from V1's catalog may hold line breaks: one line, like the reason.
-                    what: comment_text(&match &d.column {
+                    what: match &d.column {
                         Some(c) => format!("{}.{}", d.table, crate::catalog::quote_ident(c)),
                         None => d.table.to_string(),
-                    }),
+                    },
                     whole_table: d.column.is_none(),
-                    reason: comment_text(&d.reason),
+                    reason: d.reason.clone(),
                     line: d.line,
                 })
                 .collect(),
@@ -309,7 +345,10 @@ impl PlanView {
                 types.dedup();
                 types
                     .into_iter()
-                    .map(|t| (castable_function(&t), t))
+                    .map(|type_name| CastableView {
+                        function: castable_function(&type_name),
+                        type_name,
+                    })
                     .collect()
             },
             v1_tables: plan
@@ -346,7 +385,12 @@ impl PlanView {
                             .join(", "),
                         None => "t.*".to_string(),
                     };
-                    (printed, file, order, select)
+                    V1TableView {
+                        table: printed,
+                        file,
+                        order,
+                        select,
+                    }
                 })
                 .collect(),
             step_export_files,
@@ -356,7 +400,12 @@ impl PlanView {
                     .files
                     .iter()
                     .zip(archive_export_files)
-                    .map(|(f, csv)| (f.dir.clone(), csv, f.query.clone(), f.line))
+                    .map(|(f, csv)| ArchiveFileView {
+                        dir: f.dir.clone(),
+                        csv,
+                        query: f.query.clone(),
+                        line: f.line,
+                    })
                     .collect(),
             }),
             server: plan.source_server.as_ref().map(|srv| {
@@ -385,13 +434,17 @@ impl PlanView {
                             }),
                     ),
                     name: srv.name.clone(),
-                    server: quote_ident(&srv.staging_schema),
-                    server_lit: lit(&srv.staging_schema),
-                    remote_schema: quote_ident(&srv.remote_schema),
-                    staging_schema: quote_ident(&srv.staging_schema),
+                    server: srv.staging_schema.clone(),
+                    remote_schema: srv.remote_schema.clone(),
+                    staging_schema: srv.staging_schema.clone(),
                     tables: tables.join(", "),
                 }
             }),
+            mode: match plan.mode {
+                crate::plan::Mode::Transaction => MigrateMode::Transaction,
+                crate::plan::Mode::Batched { .. } => MigrateMode::Batched,
+                crate::plan::Mode::PerEntity { .. } => MigrateMode::PerEntity,
+            },
             batch_size: match plan.mode {
                 crate::plan::Mode::Batched { size } => size,
                 crate::plan::Mode::Transaction | crate::plan::Mode::PerEntity { .. } => 0,
@@ -433,9 +486,8 @@ impl PlanView {
             .chain(view.references.iter().map(|r| &r.table))
             .chain(replaced);
         view.implicit_written = crate::sql_text::text_array(written);
-        view.implicit_read =
-            crate::sql_text::text_array(view.v1_tables.iter().map(|(name, _, _, _)| name));
-        view
+        view.implicit_read = crate::sql_text::text_array(view.v1_tables.iter().map(|t| &t.table));
+        Ok(view)
     }
 }
 
@@ -451,15 +503,10 @@ fn add_sibling_duplicates(plan: &Plan, views: &mut [StepView]) {
             .enumerate()
             .filter(|(_, e)| e.target == step.target)
         {
-            let repaired = |u: &&crate::plan::UniqueTest| {
-                step.repairs
-                    .iter()
-                    .any(|r| u.columns == [quote_ident(&r.column)])
-            };
             for u in step
                 .uniques
                 .iter()
-                .filter(|u| !u.columns.is_empty() && !repaired(u))
+                .filter(|u| !u.columns.is_empty() && !step::repaired(step, u))
             {
                 let Some(other) = earlier
                     .uniques
@@ -473,7 +520,7 @@ fn add_sibling_duplicates(plan: &Plan, views: &mut [StepView]) {
                     u.exprs.join(", "),
                     other.exprs.join(", "),
                     views[j].from.replace('\n', &format!("\n{INDENT}      ")),
-                    views[j].survivors.replace('\n', &format!("\n{INDENT}      ")),
+                    views[j].rejects.survivors.replace('\n', &format!("\n{INDENT}      ")),
                 );
                 found.push(Finding::new(
                     format!(
@@ -484,7 +531,7 @@ fn add_sibling_duplicates(plan: &Plan, views: &mut [StepView]) {
                 ));
             }
         }
-        views[i].findings.extend(found);
+        views[i].findings.tests.extend(found);
     }
 }
 

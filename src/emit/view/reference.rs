@@ -1,7 +1,7 @@
 //! Reference rows as migrate inserts them, precheck borrows them, verify finds them and rollback removes them.
 
 use super::step::SequenceView;
-use super::{lit, notice_text, INDENT};
+use super::{lit, INDENT};
 use crate::catalog::quote_ident;
 use crate::plan::Reference;
 
@@ -9,8 +9,6 @@ use crate::plan::Reference;
 #[derive(Debug, Clone)]
 pub struct ReferenceView {
     pub table: String,
-    pub table_lit: String,
-    pub table_notice: String,
     pub line: usize,
     /// `(code)`: the natural key, for comments and ON CONFLICT.
     pub key_list: String,
@@ -64,8 +62,6 @@ impl ReferenceView {
         let pk_names: Vec<String> = r.primary_key.iter().map(|(k, _)| k.clone()).collect();
         ReferenceView {
             table: r.table.to_string(),
-            table_lit: lit(&r.table.to_string()),
-            table_notice: notice_text(&r.table.to_string()),
             line: r.line,
             key_list: list(&r.key),
             column_list: list(&names),

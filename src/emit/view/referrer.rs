@@ -2,7 +2,6 @@
 //! them: how many rows others wrote reference a migrated row through each, and what
 //! deleting that row does to them, and the indexes rollback builds for its deletes.
 
-use super::lit;
 use crate::catalog::{quote_ident, FkAction, QualName};
 use crate::plan::{Key, Referrer, Step};
 
@@ -10,10 +9,8 @@ use crate::plan::{Key, Referrer, Step};
 pub struct ReferrerView {
     /// The referencing table, as SQL names it.
     pub table: String,
-    pub table_lit: String,
     pub parent: String,
     pub constraint: String,
-    pub constraint_lit: String,
     /// `(plan_id)`: the referencing columns, quoted as SQL names them.
     pub columns: String,
     /// `CASCADE`, `SET NULL`, …: the foreign key's ON DELETE action.
@@ -22,9 +19,9 @@ pub struct ReferrerView {
     pub effect: &'static str,
     /// NO ACTION or RESTRICT: the delete fails, no flag makes it go through.
     pub blocks: bool,
-    /// Which rows of `parent` rollback's deletes reach, as a literal for its finding: the
-    /// migrated ones, or down a CASCADE chain, the rows of others it deletes with them.
-    pub reached_lit: String,
+    /// Which rows of `parent` rollback's deletes reach, for its finding: the migrated ones,
+    /// or down a CASCADE chain, the rows of others it deletes with them.
+    pub reached: String,
     /// The chain, from the filled table to `table` (`a → b → c`); empty for a direct key.
     pub chain: String,
     /// `FROM … WHERE …`: the rows of the referencing table that reference a migrated row
@@ -134,15 +131,13 @@ impl ReferrerView {
         };
         ReferrerView {
             table: r.table.to_string(),
-            table_lit: lit(&r.table.to_string()),
             parent: r.parent.to_string(),
             constraint: r.constraint.clone(),
-            constraint_lit: lit(&r.constraint),
             columns: column_list(&r.columns),
             action: r.on_delete.sql(),
             effect,
             blocks,
-            reached_lit: lit(&reached),
+            reached,
             chain,
             others,
             indexed: r.indexed,

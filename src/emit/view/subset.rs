@@ -1,15 +1,14 @@
 //! `--entities`: the subset's names as the scripts' guards and bookkeeping use them.
 
-use super::{comment_text, lit, notice_text};
+use super::lit;
 use crate::plan::Plan;
 
 /// A subset of the model's steps, as the scripts' guards and bookkeeping name them.
 #[derive(Debug, Clone)]
 pub struct SubsetView {
     pub label: String,
-    pub label_notice: String,
-    /// The log row of a migrate of this subset: `'(entities: schools,teachers)'`.
-    pub marker_lit: String,
+    /// The log row of a migrate of this subset: `(entities: schools,teachers)`.
+    pub marker: String,
     /// `('a'), ('b')` rows of: the subset's steps, the steps it needs, the steps that need it,
     /// the model's other steps, and all of them.
     pub steps_values: String,
@@ -21,7 +20,8 @@ pub struct SubsetView {
     pub steps_list: String,
     pub sequences_list: String,
     pub prerequisite_lines: Vec<String>,
-    pub prerequisites_notice: String,
+    /// The steps it needs, `a, b`.
+    pub prerequisites: String,
 }
 
 impl SubsetView {
@@ -35,8 +35,7 @@ impl SubsetView {
         let included: Vec<&String> = plan.steps.iter().map(|s| &s.name).collect();
         let label = u.entities.join(",");
         SubsetView {
-            label_notice: notice_text(&label),
-            marker_lit: lit(&format!("(entities: {label})")),
+            marker: format!("(entities: {label})"),
             steps_values: values(&mut included.iter().copied()),
             prerequisites_values: values(&mut u.prerequisites.iter().map(|d| &d.step)),
             dependents_values: values(&mut u.dependents.iter()),
@@ -56,15 +55,14 @@ impl SubsetView {
             prerequisite_lines: u
                 .prerequisites
                 .iter()
-                .map(|d| comment_text(&format!("{} ({})", d.step, d.reason)))
+                .map(|d| format!("{} ({})", d.step, d.reason))
                 .collect(),
-            prerequisites_notice: notice_text(
-                &u.prerequisites
-                    .iter()
-                    .map(|d| d.step.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
+            prerequisites: u
+                .prerequisites
+                .iter()
+                .map(|d| d.step.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             label,
         }
     }

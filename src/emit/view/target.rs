@@ -1,14 +1,11 @@
 //! A V2 table the steps fill, as migrate counts its rows before and verify finds rows no id map holds.
 
-use super::{lit, notice_text};
 use crate::catalog::{quote_ident, QualName};
 use crate::plan::{Key, Plan, Step};
 
 #[derive(Debug, Clone)]
 pub struct TargetView {
     pub table: String,
-    pub table_lit: String,
-    pub table_notice: String,
     /// A row `t` of the table that no id map of the steps filling it holds.
     pub unmapped: String,
     /// `ROW(t.id)::text`: the key of a row, for samples, and its order.
@@ -63,8 +60,6 @@ impl TargetView {
             .collect();
         TargetView {
             table: table.to_string(),
-            table_lit: lit(&table.to_string()),
-            table_notice: notice_text(&table.to_string()),
             unmapped,
             sample_key: format!("ROW({})::text", keys.join(", ")),
             key_order: keys.join(", "),

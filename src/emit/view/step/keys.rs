@@ -1,0 +1,207 @@
+//! A step's key (check/row_key.rs): copied (`key: [COLUMN, …]`) or made (`key: new`), the id
+//! map that records each migrated row's, and how the scripts tell a migrated row by it.
+
+use super::super::{lit, INDENT};
+use crate::catalog::quote_ident;
+use crate::plan::{Key, RowKey, Step};
+
+#[derive(Debug, Clone)]
+pub struct KeysView {
+    /// The id map: each migrated row's key (and, for `key: new`, its `by` values).
+    pub map_table: String,
+    pub is_new_key: bool,
+    /// Model line of `key: [COLUMN, …]` when V2 does not enforce that key (0 when it does):
+    /// migrate and rollback then check that no other V2 row shares a migrated row's key.
+    pub declared_key_line: usize,
+    /// For PLAN.md: what makes the key columns tell the rows apart, when not the primary key.
+    pub row_key_note: String,
+    /// keep: `id uuid PRIMARY KEY, …` column definitions of the map.
+    pub map_columns: String,
+    /// keep: the key column list, for RETURNING and the map insert.
+    pub key_list: String,
+    /// keep: the key columns' expressions, named as the key columns.
+    pub key_select: String,
+    /// new: `SELECT DISTINCT` list of the by-expressions with their map names.
+    pub by_select: String,
+    pub by_columns: String,
+    pub new_expr: String,
+    /// The key precheck makes instead: same type, no side effect (precheck must not move
+    /// a sequence, which ROLLBACK does not undo).
+    pub precheck_new_expr: String,
+    pub new_line: usize,
+    pub key_column: String,
+    /// `t.k = mapped.k AND …`: a target row that this step made.
+    pub made_here: String,
+    /// Transaction mode's waves: the source row (in the step's keyed FROM) is not one an
+    /// earlier wave migrated. New keys: its id map row is this wave's (`this_wave`, the step's
+    /// variable); copied keys: its key is not in the id map yet.
+    pub unmigrated: String,
+    /// `jsonb_build_object('id', t.id)`: a migrated row's key as rollback names it.
+    pub target_key_json: String,
+    /// `t.k, …`: the key order of this step's target rows.
+    pub key_order: String,
+    /// `from` plus, for `key: new`, the join to this step's id map (`key_map`): the step's
+    /// FROM before the repairs join theirs.
+    pub from_unrepaired: String,
+    /// `from` joined to this step's id map whatever the key strategy (batched mode reads
+    /// each batch's keys from the map).
+    pub from_batched: String,
+    /// The V2 key of a source row (in `from_unrepaired`), as jsonb: what `_pgmig.changes`
+    /// records of a repaired row.
+    pub key_json: String,
+    /// A source row's place in line: its source key (`by` values, or the copied key), as jsonb.
+    pub order_json: String,
+}
+
+impl KeysView {
+    /// `from` is the step's FROM as a DO block body indents it.
+    pub(super) fn new(step: &Step, from: &str) -> KeysView {
+        let key_cols = key_columns(step);
+        let type_of = |c: &str| {
+            step.columns
+                .iter()
+                .find(|m| m.name == c)
+                .map_or(String::new(), |m| m.target_type.clone())
+        };
+        // The copied key's columns, each with the expression that fills it.
+        let key_exprs: Vec<&crate::plan::ColumnMap> = key_cols
+            .iter()
+            .filter_map(|k| step.columns.iter().find(|c| &c.name == k))
+            .collect();
+        let keep_join = key_exprs
+            .iter()
+            .map(|c| format!("key_map.{} = {}", quote_ident(&c.name), c.expr))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let mut view = KeysView {
+            map_table: step.map_table.to_string(),
+            is_new_key: false,
+            declared_key_line: match step.row_key {
+                RowKey::Declared { line } => line,
+                RowKey::Enforced { .. } => 0,
+            },
+            row_key_note: match &step.row_key {
+                RowKey::Enforced { primary: true, .. } => String::new(),
+                RowKey::Enforced { constraint, .. } => format!("UNIQUE `{constraint}` on NOT NULL columns (V2 has no primary key)"),
+                RowKey::Declared { line } => format!(
+                    "declared by `key:` (line {line}); V2 does not enforce it, so migrate refuses when another V2 row shares a migrated row's key, and rollback when one was written since"
+                ),
+            },
+            map_columns: key_cols
+                .iter()
+                .map(|k| format!("{} {}", quote_ident(k), type_of(k)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            key_list: key_cols
+                .iter()
+                .map(|k| quote_ident(k))
+                .collect::<Vec<_>>()
+                .join(", "),
+            key_select: key_exprs
+                .iter()
+                .map(|c| format!("{} AS {}", c.expr, quote_ident(&c.name)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            by_select: String::new(),
+            by_columns: String::new(),
+            new_expr: String::new(),
+            precheck_new_expr: String::new(),
+            new_line: 0,
+            key_column: String::new(),
+            made_here: key_cols
+                .iter()
+                .map(|k| format!("t.{0} = mapped.{0}", quote_ident(k)))
+                .collect::<Vec<_>>()
+                .join(" AND "),
+            unmigrated: format!(
+                "NOT EXISTS (SELECT 1 FROM {} AS key_map WHERE {keep_join})",
+                step.map_table
+            ),
+            target_key_json: format!(
+                "jsonb_build_object({})",
+                key_cols
+                    .iter()
+                    .map(|k| format!("{}, t.{}", lit(k), quote_ident(k)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            key_order: key_cols
+                .iter()
+                .map(|k| format!("t.{}", quote_ident(k)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            from_unrepaired: from.to_string(),
+            from_batched: format!(
+                "{from}\n{INDENT}     JOIN {} AS key_map ON {keep_join}",
+                step.map_table
+            ),
+            key_json: format!(
+                "jsonb_build_object({})",
+                key_exprs
+                    .iter()
+                    .map(|c| format!("{}, {}", lit(&c.name), c.expr))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            order_json: String::new(),
+        };
+        view.order_json = view.key_json.clone();
+        if let Key::New { column, new, by } = &step.key {
+            let on = by
+                .iter()
+                .map(|b| format!("key_map.{} = {}", quote_ident(&b.column), b.expr.sql))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let from_mapped = format!(
+                "{from}\n{INDENT}     JOIN {} AS key_map ON {on}",
+                step.map_table
+            );
+            let ty = type_of(column);
+            view.is_new_key = true;
+            view.by_select = by
+                .iter()
+                .map(|b| format!("{} AS {}", b.expr.sql, quote_ident(&b.column)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            view.by_columns = by
+                .iter()
+                .map(|b| quote_ident(&b.column))
+                .collect::<Vec<_>>()
+                .join(", ");
+            view.new_expr = new.sql.clone();
+            view.precheck_new_expr = match ty.as_str() {
+                "smallint" | "integer" | "bigint" | "numeric" => {
+                    format!("(row_number() OVER ())::{ty}")
+                }
+                "uuid" => "gen_random_uuid()".to_string(),
+                _ => new.sql.clone(),
+            };
+            view.new_line = new.line;
+            view.key_column = quote_ident(column);
+            view.unmigrated = "key_map.pgmig_wave = this_wave".to_string();
+            view.from_unrepaired = from_mapped.clone();
+            view.from_batched = from_mapped;
+            view.key_json = format!(
+                "jsonb_build_object({}, key_map.{})",
+                lit(column),
+                quote_ident(column)
+            );
+            view.order_json = format!(
+                "jsonb_build_object({})",
+                by.iter()
+                    .map(|b| format!("{}, key_map.{}", lit(&b.column), quote_ident(&b.column)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        view
+    }
+}
+
+/// The step's V2 key columns: the copied ones, or the one `key: new` fills.
+pub(super) fn key_columns(step: &Step) -> Vec<String> {
+    match &step.key {
+        Key::Keep { columns } => columns.clone(),
+        Key::New { column, .. } => vec![column.clone()],
+    }
+}

@@ -1,0 +1,305 @@
+//! One step as the templates see it: its SQL pieces for migrate, precheck, verify, rollback
+//! and PLAN.md. What belongs to one feature of a step (its key, rejects, repairs, replace,
+//! relinks, precheck's findings, verify's checks) is that feature's view, in a file of its
+//! own next to this one, as check/ checks the feature in a file of its own.
+
+mod findings;
+mod keys;
+mod rejects;
+mod relink;
+mod repairs;
+mod replace;
+mod verify;
+
+use super::hierarchy::HierarchyView;
+use super::{human_bytes, human_seconds, lit, INDENT};
+use crate::catalog::quote_ident;
+use crate::plan::{KeptWhy, Origin, Redacted, Step, REDACTED};
+use crate::step_notice::{done_notice, DoneNotice};
+use findings::FindingsView;
+pub(super) use findings::{repaired, Finding};
+use keys::KeysView;
+use rejects::RejectsView;
+use relink::RelinkView;
+use repairs::RepairsView;
+use replace::ReplaceView;
+use verify::VerifyView;
+
+#[derive(Debug, Clone)]
+pub struct StepView {
+    pub number: usize,
+    pub total: usize,
+    pub name: String,
+    /// The NOTICE that ends the step in transaction mode (with its repairs, if any) and in
+    /// batched mode (the four counts): what the runner parses back.
+    pub done_notice: DoneNotice,
+    pub done_notice_counts: DoneNotice,
+    pub target: String,
+    pub line: usize,
+    pub after: Vec<String>,
+    /// `FROM …` with joins on their own lines, indented for a DO block body.
+    pub from: String,
+    /// `FROM …` indented for a Markdown list item, for PLAN.md.
+    pub from_block: String,
+    /// Per-entity mode: the entity of a source row (jsonb SQL), and whether the step is the root.
+    pub entity: String,
+    pub is_root: bool,
+    /// A foreign key to the step's own table: the SQL putting its rows in hierarchy order.
+    pub hierarchy: Option<HierarchyView>,
+    /// Batched mode: the table staging the step's rows, and its columns (`batch` and the
+    /// target's columns with their V2 types, so values are converted as the insert would).
+    pub stage_table: String,
+    pub stage_columns: String,
+    /// Batched mode: the procedure running this step.
+    pub procedure: String,
+    /// The V1 row's key as jsonb SQL (the whole row, redacted, when V1 has none).
+    pub source_key: String,
+    /// The V1 row as jsonb, its secret values replaced by the marker.
+    pub source_row: String,
+    /// For PLAN.md: the row's secret columns, each with what happens to it and why.
+    pub secrets: Vec<String>,
+    pub insert_columns: String,
+    pub select_list: String,
+    pub overriding: bool,
+    pub sequences: Vec<SequenceView>,
+    pub analyze_map: bool,
+    pub columns: Vec<ColumnRow>,
+    /// From a live V1: `~N rows, X MB in v1.t; about T s to migrate`; empty from DDL.
+    pub size_line: String,
+    pub keys: KeysView,
+    pub rejects: RejectsView,
+    pub repairs: RepairsView,
+    /// Overwrite or create: the tables whose rows this step replaces, parents first.
+    pub replace: Option<ReplaceView>,
+    pub relinks: Vec<RelinkView>,
+    /// Precheck's tests of the rows.
+    pub findings: FindingsView,
+    pub verify: VerifyView,
+}
+
+impl StepView {
+    pub(super) fn new(
+        step: &Step,
+        number: usize,
+        total: usize,
+        model: &str,
+    ) -> Result<StepView, askama::Error> {
+        let from = {
+            let mut lines = step.from.lines();
+            let mut out = format!("FROM {}", lines.next().unwrap_or_default());
+            for l in lines {
+                out.push_str(&format!("\n{INDENT}     {l}"));
+            }
+            out
+        };
+        let sep = format!("\n{INDENT}  AND ");
+        let keys = KeysView::new(step, &from);
+        let rejects = RejectsView::new(step, &sep);
+        let repairs = RepairsView::new(step, &keys, model);
+        let findings = FindingsView::new(step);
+        // A source without a key is named by its whole row: redacted as the row is.
+        let source_key = if step.source_key == step.source_row {
+            redacted_row(&step.source_key, &step.redacted)
+        } else {
+            step.source_key.clone()
+        };
+        let hierarchy = step
+            .hierarchy
+            .as_ref()
+            .map(|h| {
+                let entity = step.entity.as_deref().unwrap_or("NULL::jsonb");
+                HierarchyView::new(
+                    h,
+                    &from,
+                    &rejects.survivors,
+                    &rejects.kept,
+                    &keys.key_select,
+                    &source_key,
+                    entity,
+                    &findings.cast_guard,
+                )
+            })
+            .transpose()?;
+        Ok(StepView {
+            number,
+            total,
+            name: step.name.clone(),
+            done_notice: done_notice(!step.repairs.is_empty()),
+            done_notice_counts: done_notice(false),
+            target: step.target.to_string(),
+            line: step.line,
+            after: step
+                .after
+                .iter()
+                .map(|d| format!("{} ({})", d.step, d.reason))
+                .collect(),
+            from_block: format!(
+                "FROM {}",
+                step.from.lines().collect::<Vec<_>>().join("\n       ")
+            ),
+            entity: step.entity.clone().unwrap_or_default(),
+            is_root: step.entity.as_deref() == Some(step.source_key.as_str()),
+            hierarchy,
+            stage_table: step.stage_table.to_string(),
+            stage_columns: std::iter::once("batch bigint NOT NULL".to_string())
+                .chain(
+                    step.columns
+                        .iter()
+                        .map(|c| format!("{} {}", quote_ident(&c.name), c.target_type)),
+                )
+                .collect::<Vec<_>>()
+                .join(", "),
+            procedure: format!(
+                "_pgmig.{}",
+                quote_ident(&crate::check::names::derived("migrate_", &step.name))
+            ),
+            source_key,
+            source_row: redacted_row(&step.source_row, &step.redacted),
+            secrets: secret_lines(step),
+            insert_columns: step
+                .columns
+                .iter()
+                .map(|c| quote_ident(&c.name))
+                .collect::<Vec<_>>()
+                .join(", "),
+            select_list: step
+                .columns
+                .iter()
+                .map(|c| repairs::value_of(step, c))
+                .collect::<Vec<_>>()
+                .join(&format!(",\n{INDENT}       ")),
+            overriding: step.overriding_system_value,
+            sequences: step.sequences.iter().map(SequenceView::new).collect(),
+            analyze_map: step.map_read_later,
+            columns: step.columns.iter().map(ColumnRow::new).collect(),
+            size_line: match (&step.source_table, step.source_size) {
+                (Some(t), Some(size)) => format!(
+                    "~{} rows, {} in `{t}`; about {} to migrate at {} rows/s",
+                    size.rows,
+                    human_bytes(size.bytes),
+                    human_seconds(size.rows as f64 / crate::stats::MIGRATE_ROWS_PER_SECOND as f64),
+                    crate::stats::MIGRATE_ROWS_PER_SECOND
+                ),
+                _ => String::new(),
+            },
+            replace: ReplaceView::new(step, &keys, &rejects),
+            relinks: RelinkView::all(step),
+            verify: VerifyView::new(step, model),
+            from,
+            keys,
+            rejects,
+            repairs,
+            findings,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SequenceView {
+    pub name: String,
+    pub column: String,
+    /// Every V2 column drawing from it: migrate moves it past all of them.
+    pub drawn_by: Vec<DrawnByView>,
+    /// The same as text for comments and notices: `public.a.id, public.b.id`.
+    pub drawn_by_text: String,
+}
+
+impl SequenceView {
+    pub fn new(s: &crate::plan::SequenceSync) -> SequenceView {
+        let drawn_by: Vec<DrawnByView> = s
+            .drawn_by
+            .iter()
+            .map(|(t, c)| DrawnByView {
+                table: t.to_string(),
+                column: quote_ident(c),
+            })
+            .collect();
+        SequenceView {
+            name: s.sequence.to_string(),
+            column: quote_ident(&s.column),
+            drawn_by_text: drawn_by
+                .iter()
+                .map(|d| format!("{}.{}", d.table, d.column))
+                .collect::<Vec<_>>()
+                .join(", "),
+            drawn_by,
+        }
+    }
+}
+
+/// A V2 column a sequence fills, both quoted.
+#[derive(Debug, Clone)]
+pub struct DrawnByView {
+    pub table: String,
+    pub column: String,
+}
+
+/// The V1 row as jsonb (`to_jsonb(alias)`), the values of its redacted columns replaced by
+/// the marker where the row has them (a subquery's `SELECT *` may not: nothing is added).
+fn redacted_row(row: &str, redacted: &[Redacted]) -> String {
+    let marker = lit(&format!("\"{REDACTED}\""));
+    redacted.iter().fold(row.to_string(), |row, r| {
+        format!(
+            "pg_catalog.jsonb_set({row}, ARRAY[{}], {marker}, false)",
+            lit(&r.column)
+        )
+    })
+}
+
+/// PLAN.md's words on a step's secret columns: which are redacted and which kept, and why.
+fn secret_lines(step: &Step) -> Vec<String> {
+    let redacted = step.redacted.iter().map(|r| match r.line {
+        0 => format!("`{}` redacted (its name looks secret)", r.column),
+        line => format!("`{}` redacted (line {line})", r.column),
+    });
+    let kept = step.kept_secrets.iter().map(|k| match k.why {
+        KeptWhy::Key => format!(
+            "`{}` kept (the primary key: it names the rejected row)",
+            k.column
+        ),
+        KeptWhy::Listed { line } => format!(
+            "`{}` kept (`redact:` lists the table without it, line {line})",
+            k.column
+        ),
+    });
+    redacted.chain(kept).collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct ColumnRow {
+    pub name: String,
+    pub target_type: String,
+    pub source: String,
+    pub origin: String,
+    /// `integer → bigint` when PostgreSQL casts on assignment; empty when the types match.
+    pub cast: String,
+    pub lossy: String,
+    pub null_into_not_null: bool,
+    pub note: String,
+}
+
+impl ColumnRow {
+    fn new(c: &crate::plan::ColumnMap) -> ColumnRow {
+        ColumnRow {
+            name: c.name.clone(),
+            target_type: c.target_type.clone(),
+            source: c.expr.replace('|', "\\|"),
+            origin: match c.origin {
+                Origin::Model(l) => format!("line {l}"),
+                Origin::Implicit => "same name".into(),
+                Origin::NewKey => "key: new".into(),
+            },
+            cast: match &c.source_type {
+                Some(st) if st != &c.target_type => format!("{st} → {}", c.target_type),
+                _ => String::new(),
+            },
+            lossy: c.lossy.clone().unwrap_or_default(),
+            null_into_not_null: c.null_into_not_null,
+            note: if c.volatile {
+                "not repeatable: verify checks presence only".into()
+            } else {
+                String::new()
+            },
+        }
+    }
+}
