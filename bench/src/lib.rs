@@ -285,7 +285,7 @@ pub fn run(opts: &Options) -> Result<Report, String> {
             .map_err(pg_err("version"))?
             .get(0);
         report.machine.push(("PostgreSQL".into(), version));
-        let (batched_dir, batched_note) = batched_scripts(opts, &cluster.base_dir());
+        let (batched_dir, batched_note) = batched_scripts(opts, cluster.base_dir());
         let bench = Bench {
             opts,
             cluster,
@@ -999,7 +999,7 @@ pub fn render(opts: &Options, report: &Report) -> String {
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "# pgmig bench: workout model{}\n",
+        "# pgmig-bench: workout model{}\n",
         if opts.models.is_empty() {
             String::new()
         } else {
@@ -1011,7 +1011,7 @@ pub fn render(opts: &Options, report: &Report) -> String {
     } else {
         opts.models.join(",")
     };
-    let _ = writeln!(md, "Command: `pgmig bench --scales {} --runs {} --client-max-scale {} --plpgsql-max-scale {} --models {models} --models-max-scale {}`\n",
+    let _ = writeln!(md, "Command: `pgmig-bench --scales {} --runs {} --client-max-scale {} --plpgsql-max-scale {} --models {models} --models-max-scale {}`\n",
         opts.scales.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(","), opts.runs, opts.client_max_scale, opts.plpgsql_max_scale, opts.models_max_scale);
     let _ = writeln!(md, "## Machine\n");
     for (k, v) in &report.machine {

@@ -1,4 +1,4 @@
-//! `pgmig bench --models …`: the other models, pgmig's phases at each scale against a copy
+//! `pgmig-bench --models …`: the other models, pgmig's phases at each scale against a copy
 //! floor.
 //!
 //! V1 comes from the model's own `sample.sql -v scale=N`. The floor is PostgreSQL copying the
