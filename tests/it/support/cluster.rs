@@ -274,6 +274,28 @@ impl TestDb {
         );
     }
 
+    /// Runs a sample data file at `scale` into `schema` (`psql -q -v scale=N -v schema=S -f
+    /// file`); fails the test on an error.
+    pub fn load_sample(&self, file: &Path, scale: i64, schema: &str) {
+        let out = self
+            .psql_cmd()
+            .arg("-q")
+            .arg("-v")
+            .arg(format!("scale={scale}"))
+            .arg("-v")
+            .arg(format!("schema={schema}"))
+            .arg("-f")
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "loading {}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Starts `psql -f file` in the background under `app` (its application_name), for
     /// tests that kill a run part way with [`TestDb::terminate`].
     pub fn spawn_psql_file(&self, file: &Path, app: &str) -> std::process::Child {
