@@ -25,10 +25,10 @@
 //!
 //! Beside the compiler: `run` executes rendered scripts (with `psql`'s scanner and variables),
 //! `lint` reads scripts for locks and risky statements, `init` drafts a model from two
-//! schemas, `stage` loads a SQLite V1 into PostgreSQL, `bench` measures, `sql_text` is the one
-//! SQL-text toolkit and `diagnostic` renders errors.
+//! schemas, `stage` loads a SQLite V1 into PostgreSQL, `sql_text` is the one SQL-text toolkit
+//! and `diagnostic` renders errors. The benchmark is a crate of its own (bench/, `pgmig-bench`),
+//! outside the product.
 
-pub mod bench;
 pub mod catalog;
 pub mod check;
 pub mod compile;

@@ -131,13 +131,6 @@ database could not be reached or read."
         #[arg(long)]
         json: bool,
     },
-    /// Benchmark the workout migration against baselines on a throwaway PostgreSQL cluster.
-    #[command(
-        after_help = "Writes a Markdown report and an SVG chart into --repo's bench/results/.\n\n\
-Exit codes: 0 every contender produced pgmig's V2 content; 1 a contender differs, or the\n\
-benchmark failed; 2 bad options."
-    )]
-    Bench(BenchArgs),
     /// Write a draft model from two schemas: tables and columns matched, TODOs where unsure.
     #[command(after_help = concat!(schemas_help!(), "\n\n\
 Exit codes: 0 draft written (TODOs are listed; the draft fails compilation until they are\n\
@@ -244,47 +237,6 @@ struct InitArgs {
     show_all_warnings: bool,
 }
 
-#[derive(clap::Args)]
-struct BenchArgs {
-    /// Scale factors of models/workout/sample.sql (1 = 200 plans, 5,000 logs), comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,10,100")]
-    scales: Vec<u32>,
-    /// Runs per scale (medians are reported).
-    #[arg(long, default_value_t = 3)]
-    runs: usize,
-    /// Largest scale the row-by-row client runs at; extrapolated above.
-    #[arg(long, default_value_t = 10)]
-    client_max_scale: u32,
-    /// Largest scale the row-by-row PL/pgSQL loop runs at.
-    #[arg(long, default_value_t = 100)]
-    plpgsql_max_scale: u32,
-    /// Generated model for the compile target, TABLESxCOLUMNS; 0 skips it.
-    #[arg(long, default_value = "1000x20")]
-    compile_model: String,
-    /// Log EXPLAIN ANALYZE (auto_explain) of statements slower than MS of one more run per scale.
-    #[arg(long, value_name = "MS")]
-    explain: Option<u32>,
-    /// Server setting over the defaults, e.g. --set work_mem=256MB (repeatable).
-    #[arg(long = "set", value_name = "NAME=VALUE")]
-    settings: Vec<String>,
-    /// Other models to run at the same scales against a copy floor, comma-separated
-    /// (`school`); `none` for the workout model only.
-    #[arg(long, value_delimiter = ',', default_value = "school")]
-    models: Vec<String>,
-    /// Largest scale the other models run at.
-    #[arg(long, default_value_t = 10)]
-    models_max_scale: u32,
-    /// Repository root (models/workout, out/workout, bench/results).
-    #[arg(long, default_value = ".")]
-    repo: PathBuf,
-    /// Where the cluster directory goes.
-    #[arg(long)]
-    work_dir: Option<PathBuf>,
-    /// Keep the cluster and databases (prints where).
-    #[arg(long)]
-    keep: bool,
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
@@ -306,7 +258,6 @@ fn main() -> ExitCode {
             v1_archive,
             v1,
         } => export(&dir, &to, &db, v1_archive.as_deref(), v1.as_deref()),
-        Command::Bench(args) => bench(args),
         Command::Init(args) => init(args),
         Command::Stage {
             source,
@@ -647,78 +598,6 @@ fn status(db: &str, json: bool) -> i32 {
         Err(e) => {
             eprintln!("error: {e}");
             e.exit_code()
-        }
-    }
-}
-
-fn bench(a: BenchArgs) -> i32 {
-    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("pgmig"));
-    let mut opts = pgmig::bench::Options::new(exe, &a.repo);
-    opts.scales = a.scales.into_iter().filter(|&s| s > 0).collect();
-    opts.runs = a.runs.max(1);
-    opts.client_max_scale = a.client_max_scale;
-    opts.plpgsql_max_scale = a.plpgsql_max_scale;
-    opts.explain_ms = a.explain;
-    opts.keep = a.keep;
-    opts.models_max_scale = a.models_max_scale;
-    opts.models = a
-        .models
-        .into_iter()
-        .filter(|m| m != "none" && !m.is_empty())
-        .collect();
-    if let Some(m) = opts
-        .models
-        .iter()
-        .find(|m| !pgmig::bench::models::SCALABLE.contains(&m.as_str()))
-    {
-        eprintln!(
-            "error: --models: `{m}` is not a model the bench scales (it knows: {})",
-            pgmig::bench::models::SCALABLE.join(", ")
-        );
-        return 2;
-    }
-    if let Some(w) = a.work_dir {
-        opts.work_dir = w;
-    }
-    opts.compile_model = match a
-        .compile_model
-        .split_once('x')
-        .map(|(t, c)| (t.parse(), c.parse()))
-    {
-        Some((Ok(t), Ok(c))) => Some((t, c)),
-        None if a.compile_model == "0" => None,
-        _ => {
-            eprintln!("error: --compile-model wants TABLESxCOLUMNS, e.g. 1000x20, or 0 to skip it; not `{}`", a.compile_model);
-            return 2;
-        }
-    };
-    for s in &a.settings {
-        match s.split_once('=') {
-            Some((k, v)) => opts.settings.push((k.to_string(), v.to_string())),
-            None => {
-                eprintln!("error: --set wants NAME=VALUE");
-                return 2;
-            }
-        }
-    }
-    match pgmig::bench::run(&opts) {
-        Ok(report) => {
-            println!("{}", report.markdown);
-            if let Some(p) = &report.written_to {
-                eprintln!("bench: report written to {}", p.display());
-            }
-            if let Some(p) = &report.chart_written_to {
-                eprintln!("bench: chart written to {}", p.display());
-            }
-            if report.all_equal() {
-                0
-            } else {
-                1
-            }
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            1
         }
     }
 }

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Times variants of migrate.sql (variants.py) and server settings on one kept bench database.
 #
-#   pgmig bench --scales 100 --runs 1 --client-max-scale 0 --plpgsql-max-scale 0 --compile-model 0 --keep
+#   pgmig-bench --scales 100 --runs 1 --client-max-scale 0 --plpgsql-max-scale 0 --compile-model 0 --keep
 #   bench/experiments/experiments.sh SOCKET_DIR PORT DB [RUNS]
 #
 # Every timing starts from an empty V2 (TRUNCATE, DROP SCHEMA _pgmig, CHECKPOINT), as in
-# `pgmig bench`. Prints "variant seconds…" lines, median last.
+# `pgmig-bench`. Prints "variant seconds…" lines, median last.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SOCK=$1 PORT=$2 DB=$3 RUNS=${4:-2}

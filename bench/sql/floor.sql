@@ -2,7 +2,7 @@
 -- No id maps, no reject/filter bookkeeping, no counts, no per-step DO blocks: each
 -- child finds its parent through the V2 table just filled (its UNIQUE/PK index).
 -- V2 tables read by a later statement are ANALYZEd first, as a DBA writing this by
--- hand would. `pgmig bench` runs the statements between `-- step:` markers one by one
+-- hand would. `pgmig-bench` runs the statements between `-- step:` markers one by one
 -- inside one transaction and times each.
 
 -- step: workout_plans

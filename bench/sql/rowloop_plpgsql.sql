@@ -1,6 +1,6 @@
 -- Row by row in PL/pgSQL: the workout migration as FOR r IN SELECT … LOOP INSERT …, one
 -- statement per V2 row, lookups of parents and duplicates one row at a time through the
--- V2 tables' indexes, in one transaction (`pgmig bench` wraps it in BEGIN … COMMIT).
+-- V2 tables' indexes, in one transaction (`pgmig-bench` wraps it in BEGIN … COMMIT).
 DO $rowloop$
 DECLARE
   r      record;

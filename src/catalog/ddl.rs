@@ -19,8 +19,8 @@ use sqlparser::tokenizer::{Token, Tokenizer, Word};
 
 use super::normalize::{canon_bound, canon_expr, canon_tokens, split_qualified, type_name};
 use super::{
-    quote_ident, Catalog, Check, Column, Deferrable, Domain, FkAction, ForeignKey, Identity, Index,
-    Key, QualName, ReadWarning, Sequence, Skipped, Table,
+    Catalog, Check, Column, Deferrable, Domain, FkAction, ForeignKey, Identity, Index, Key,
+    QualName, ReadWarning, Sequence, Skipped, Table,
 };
 use crate::psql::scanner::SqlScanner;
 use crate::sql_text::quote_literal;
@@ -1654,11 +1654,6 @@ fn deferrable(c: Option<&sqlparser::ast::ConstraintCharacteristics>) -> Deferrab
         }
         _ => Deferrable::No,
     }
-}
-
-#[allow(dead_code)]
-fn qname_sql(q: &QualName) -> String {
-    format!("{}.{}", quote_ident(&q.schema), quote_ident(&q.name))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! expressions as normalized by [`normalize_expr`], names unquoted.
 
 mod ddl;
+pub mod fk_index;
 mod live;
 mod normalize;
 

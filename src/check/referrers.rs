@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::catalog::{quote_ident, Catalog, FkAction, ForeignKey, QualName, Table};
+use crate::catalog::{fk_index, Catalog, FkAction, ForeignKey, QualName, Table};
 use crate::plan::{Referrer, Step};
 
 /// Every foreign key of V2 whose parent is a step's target, in V2's table order, each
@@ -37,7 +37,7 @@ fn link(v2: &Catalog, t: &Table, fk: &ForeignKey) -> Referrer {
         parent: fk.references.clone(),
         parent_columns: fk.referenced_columns.clone(),
         on_delete: fk.on_delete,
-        indexed: has_index_leading_with(t, &fk.columns),
+        indexed: fk_index::has_index_leading_with(&fk_index::of_table(t), &fk.columns),
         leaf_tables: leaves(v2, t),
         via: Vec::new(),
     }
@@ -89,67 +89,28 @@ fn leaves(v2: &Catalog, table: &Table) -> Vec<QualName> {
         .collect()
 }
 
-/// A primary key, UNIQUE constraint or full (not partial) btree or hash index of `table` whose
-/// first keys are `columns`, in any order: what PostgreSQL's foreign key check can use.
-fn has_index_leading_with(table: &Table, columns: &[String]) -> bool {
-    let wanted: BTreeSet<&str> = columns.iter().map(String::as_str).collect();
-    let leads = |keys: Vec<String>| {
-        keys.len() >= wanted.len()
-            && keys[..wanted.len()]
-                .iter()
-                .all(|k| wanted.iter().any(|c| key_is_column(k, c)))
-    };
-    table
-        .primary_key
-        .iter()
-        .chain(&table.uniques)
-        .any(|k| leads(k.columns.iter().map(|c| quote_ident(c)).collect()))
-        || table.indexes.iter().any(|i| {
-            i.predicate.is_none()
-                && matches!(i.method.as_str(), "btree" | "hash")
-                && leads(i.keys.clone())
-        })
-}
-
-/// An index key as `pg_get_indexdef` prints it (`"Name" DESC`, `email text_pattern_ops`) is
-/// the plain column `column`.
-fn key_is_column(key: &str, column: &str) -> bool {
-    let quoted = quote_ident(column);
-    key == quoted
-        || key
-            .strip_prefix(quoted.as_str())
-            .is_some_and(|rest| rest.starts_with(' '))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn table(ddl: &str) -> Table {
-        let c = crate::catalog::from_ddl(ddl, "public").unwrap().catalog;
-        c.tables
-            .values()
-            .find(|t| t.name.name == "c")
-            .unwrap()
-            .clone()
-    }
-
+    /// The rule itself is tested in `catalog::fk_index`; this is the catalog's part: a
+    /// table's primary key, UNIQUE constraints and indexes all count.
     #[test]
-    fn an_index_counts_when_it_leads_with_the_columns() {
-        let cols = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    fn a_referrer_is_indexed_by_any_of_its_tables_keys_and_indexes() {
         let base = "CREATE TABLE p (id int PRIMARY KEY, k int, UNIQUE (id, k));";
-        for (ddl, columns, indexed) in [
-            ("CREATE TABLE c (id int PRIMARY KEY, p_id int REFERENCES p);", cols(&["p_id"]), false),
-            ("CREATE TABLE c (id int PRIMARY KEY, p_id int REFERENCES p); CREATE INDEX ON c (p_id);", cols(&["p_id"]), true),
-            ("CREATE TABLE c (id int PRIMARY KEY, p_id int REFERENCES p); CREATE INDEX ON c (p_id DESC, id);", cols(&["p_id"]), true),
-            ("CREATE TABLE c (id int PRIMARY KEY, p_id int REFERENCES p); CREATE INDEX ON c (id, p_id);", cols(&["p_id"]), false),
-            ("CREATE TABLE c (id int PRIMARY KEY, p_id int REFERENCES p); CREATE INDEX ON c (p_id) WHERE p_id > 0;", cols(&["p_id"]), false),
-            ("CREATE TABLE c (id int PRIMARY KEY, p_id int REFERENCES p); CREATE INDEX ON c USING gin (p_id);", cols(&["p_id"]), false),
-            ("CREATE TABLE c (p_id int REFERENCES p, n int, PRIMARY KEY (p_id, n));", cols(&["p_id"]), true),
-            ("CREATE TABLE c (\"P\" int, k int, FOREIGN KEY (k, \"P\") REFERENCES p (k, id)); CREATE INDEX ON c (\"P\", k);", cols(&["k", "P"]), true),
+        for (ddl, indexed) in [
+            ("CREATE TABLE c (id int PRIMARY KEY, p_id int REFERENCES p);", false),
+            ("CREATE TABLE c (id int PRIMARY KEY, p_id int REFERENCES p); CREATE INDEX ON c (p_id DESC, id);", true),
+            ("CREATE TABLE c (id int PRIMARY KEY, p_id int REFERENCES p); CREATE INDEX ON c (p_id) WHERE p_id > 0;", false),
+            ("CREATE TABLE c (p_id int REFERENCES p, n int, PRIMARY KEY (p_id, n));", true),
+            ("CREATE TABLE c (p_id int UNIQUE REFERENCES p, n int);", true),
+            ("CREATE TABLE c (\"P\" int, k int, FOREIGN KEY (k, \"P\") REFERENCES p (k, id)); CREATE INDEX ON c (\"P\", k);", true),
         ] {
-            let t = table(&format!("{base}\n{ddl}"));
-            assert_eq!(has_index_leading_with(&t, &columns), indexed, "{ddl}");
+            let catalog = crate::catalog::from_ddl(&format!("{base}\n{ddl}"), "public")
+                .unwrap()
+                .catalog;
+            let c = catalog.tables.values().find(|t| t.name.name == "c").unwrap();
+            assert_eq!(link(&catalog, c, &c.foreign_keys[0]).indexed, indexed, "{ddl}");
         }
     }
 }

@@ -379,12 +379,6 @@ fn derive(
     let mut warnings = Diagnostics::default();
     let at_in_place = m.in_place_pos(&source.text);
     crate::check::check_model_name(&m.name, &mut errors);
-    if !*m.in_place {
-        errors.push(Diagnostic::error(
-            "in_place must be true in an in-place model",
-            at_in_place,
-        ));
-    }
     let batch_size = m.batch_size.as_ref().map_or(1000, |b| **b);
     if batch_size == 0 {
         errors.push(Diagnostic::error(

@@ -684,7 +684,6 @@ mod tests {
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
     struct Inner {
         from: marked_yaml::Spanned<String>,
         #[serde(rename = "where")]
@@ -695,7 +694,6 @@ mod tests {
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
     struct Outer {
         name: marked_yaml::Spanned<String>,
         tables: indexmap::IndexMap<marked_yaml::Spanned<String>, Inner>,
@@ -723,6 +721,23 @@ mod tests {
     #[test]
     fn the_fields_come_from_the_serde_types() {
         assert_eq!(fields_of::<Inner>(), &["from", "where", "list"]);
+    }
+
+    #[test]
+    fn a_well_shaped_document_reads_every_field() {
+        let node = marked_yaml::parse_yaml(
+            0,
+            "name: x\ntables:\n  a:\n    from: t\n    where: w\n    list: [p, q]\n",
+        )
+        .unwrap();
+        let outer = from_node::<Outer>(&node).unwrap();
+        assert_eq!(outer.name.as_str(), "x");
+        let (table, inner) = outer.tables.first().unwrap();
+        assert_eq!(table.as_str(), "a");
+        assert_eq!(inner.from.as_str(), "t");
+        assert_eq!(inner.filter.as_ref().map(|f| f.as_str()), Some("w"));
+        let list: Vec<&str> = inner.list.iter().map(|l| l.as_str()).collect();
+        assert_eq!(list, ["p", "q"]);
     }
 
     #[test]

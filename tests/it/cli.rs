@@ -187,7 +187,7 @@ fn a_model_reading_v1_on_another_server_asks_for_v1_when_it_is_not_given() {
 #[test]
 fn help_texts() {
     for sub in [
-        "compile", "run", "export", "rejects", "status", "bench", "init", "lint", "stage",
+        "compile", "run", "export", "rejects", "status", "init", "lint", "stage",
     ] {
         let out = pgmig_cli(&[sub, "--help"]);
         assert_eq!(out.status.code(), Some(0), "{sub}: {}", stderr(&out));

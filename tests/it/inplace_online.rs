@@ -6,9 +6,29 @@
 
 use std::process::{Child, Command, Stdio};
 
-use crate::support::scripts::{must_pass, run};
+use crate::support::scripts::{must_pass, run, strings};
 use crate::support::uuid::{compiled, md5s, uuid_db};
 use crate::support::TestDb;
+
+/// What each test starts from: the uuid model compiled (batches of 10), the database the
+/// writer writes into while the scripts run, an undisturbed copy, and users the writer uses.
+struct Setup {
+    dir: tempfile::TempDir,
+    online: TestDb,
+    copy: TestDb,
+    sample_users: Vec<String>,
+}
+
+fn setup(name: &str) -> Setup {
+    let online = uuid_db(name, false);
+    let sample_users = strings(&online, "SELECT id FROM users ORDER BY id LIMIT 40");
+    Setup {
+        dir: compiled(10),
+        copy: uuid_db(&format!("{name}_copy"), false),
+        online,
+        sample_users,
+    }
+}
 
 /// A user id the sample does not use, spelled as V1 may spell it (upper case for odd `n`).
 fn fresh_user(n: u64) -> String {
@@ -141,16 +161,12 @@ fn spawn(db: &TestDb, dir: &std::path::Path, script: &str) -> Child {
 
 #[test]
 fn the_application_writes_through_migrate_and_rollback_and_nothing_is_lost() {
-    let dir = compiled(10);
-    let online = uuid_db("ip_online", false);
-    let copy = uuid_db("ip_online_copy", false);
-    let sample_users: Vec<String> = online
-        .client()
-        .query("SELECT id FROM users ORDER BY id LIMIT 40", &[])
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let Setup {
+        dir,
+        online,
+        copy,
+        sample_users,
+    } = setup("ip_online");
 
     let migrate = spawn(&online, dir.path(), "migrate.sql");
     let (during_migrate, before_swap) =
@@ -223,16 +239,12 @@ fn the_application_writes_through_migrate_and_rollback_and_nothing_is_lost() {
 /// go, and the tables hold exactly what the writer made of V1.
 #[test]
 fn rollback_during_the_fill_keeps_the_writes() {
-    let dir = compiled(10);
-    let online = uuid_db("ip_online_fill", false);
-    let copy = uuid_db("ip_online_fill_copy", false);
-    let sample_users: Vec<String> = online
-        .client()
-        .query("SELECT id FROM users ORDER BY id LIMIT 40", &[])
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let Setup {
+        dir,
+        online,
+        copy,
+        sample_users,
+    } = setup("ip_online_fill");
     // A migrate killed mid-fill: its triggers are in place.
     let cut =
         online.migrate_until_batches(&dir.path().join("migrate.sql"), "pgmig-online-kill", 200);

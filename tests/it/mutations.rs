@@ -789,7 +789,7 @@ fn verify_names_every_corruption_of_school() {
 
 #[test]
 fn verify_names_every_corruption_of_drills() {
-    let db = crate::support::drills::drills_db("mut_drills");
+    let db = crate::support::drills::drills_db("mut_drills", 1);
     score(
         subject("drills", "drills", db, |m| m.to_string()),
         catalogue,

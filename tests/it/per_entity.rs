@@ -1,13 +1,13 @@
 //! `mode: {per_entity: …}` on the drills model: one user with everything under it is the unit
 //! of work; a failing user is rolled back alone and the run goes on; a killed run resumes.
 
-use crate::support::drills::{compiled, drills, drills_db};
+use crate::support::drills::{compiled_per_entity, drills, drills_db};
 use crate::support::scripts::{count, must_pass, stderr};
 
 #[test]
 fn a_failing_entity_is_rolled_back_alone_and_the_run_goes_on() {
-    let db = drills_db("per_entity_fail");
-    let dir = compiled(4);
+    let db = drills_db("per_entity_fail", 1);
+    let dir = compiled_per_entity(4);
     let before = db.table_md5s(&["public"]);
     // User 7's first session can't be inserted: the whole of user 7 must be left out.
     db.execute(
@@ -79,8 +79,8 @@ fn a_failing_entity_is_rolled_back_alone_and_the_run_goes_on() {
 
 #[test]
 fn a_killed_per_entity_run_resumes_to_the_same_result() {
-    let db = drills_db("per_entity_kill");
-    let dir = compiled(3);
+    let db = drills_db("per_entity_kill", 1);
+    let dir = compiled_per_entity(3);
     let before = db.table_md5s(&["public"]);
     // Killed once two batches (6 users) are committed, then run again.
     let cut = db.migrate_until_batches(&dir.path().join("migrate.sql"), "pgmig_per_entity_kill", 2);

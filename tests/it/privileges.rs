@@ -435,9 +435,9 @@ fn the_v2_owner_runs_the_school_model_and_installs_pgcrypto() {
 /// owner runs every script too, and rollback puts V2 back as it was.
 #[test]
 fn the_v2_owner_runs_every_script_in_per_entity_mode() {
-    let db = crate::support::drills::drills_db("priv_entity");
+    let db = crate::support::drills::drills_db("priv_entity", 1);
     let role = app_owner(&db);
-    let dir = crate::support::drills::compiled(4);
+    let dir = crate::support::drills::compiled_per_entity(4);
     let cwd = tempfile::tempdir().unwrap();
     let before = db.table_md5s(&["v1", "public"]);
     for script in ["precheck.sql", "migrate.sql", "verify.sql", "export.sql"] {

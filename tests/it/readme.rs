@@ -25,7 +25,7 @@ const NOT_RUN_HERE: &[(&str, &str)] = &[
         "a release build: minutes and a second target/",
     ),
     (
-        "./target/release/pgmig bench",
+        "./target/release/pgmig-bench",
         "a benchmark: minutes to hours, its own cluster",
     ),
 ];

@@ -7,28 +7,11 @@
 //! there before or that the application has used since), and the model's compile errors.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
+use crate::support::compile_errors::{assert_compile_error, compile_variant, location};
 use crate::support::school::{compiled, models, school_db};
-use crate::support::scripts::{count, must_pass, run, stderr};
+use crate::support::scripts::{count, must_pass, run, stderr, strings};
 use crate::support::{cluster, TestDb};
-
-fn strings(db: &TestDb, sql: &str) -> Vec<String> {
-    db.client()
-        .query(sql, &[])
-        .unwrap_or_else(|e| panic!("{sql}: {}", crate::support::pg_error_text(&e)))
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
-}
-
-/// Runs a query that returns one bigint, failing the test with the query on an error.
-fn num(db: &TestDb, sql: &str) -> i64 {
-    match db.client().query_one(sql, &[]) {
-        Ok(r) => r.get(0),
-        Err(e) => panic!("{sql}\n{}", crate::support::pg_error_text(&e)),
-    }
-}
 
 /// Every migrated person: kind, the V2 user type and e-mail domain of its kind, its V1 row's
 /// values, and the V2 user made from it (by the id maps).
@@ -247,7 +230,7 @@ fn rows_with_a_v1_password(db: &TestDb, tables: &[String]) -> BTreeMap<String, i
     tables
         .iter()
         .map(|t| {
-            let n = num(
+            let n = count(
                 db,
                 &format!(
                     "SELECT count(*) FROM {t} x WHERE EXISTS (
@@ -309,15 +292,19 @@ fn end_to_end(scale: u32, precheck: bool) {
         ("student", "learner", students),
     ] {
         let by_type = format!("SELECT count(*) FROM public.users u JOIN public.user_types t ON t.id = u.user_type_id WHERE t.code = '{user_type}'");
-        assert_eq!(num(&db, &by_type), n, "{kind}s: users of type {user_type}");
+        assert_eq!(
+            count(&db, &by_type),
+            n,
+            "{kind}s: users of type {user_type}"
+        );
         let by_role = format!("SELECT count(*) FROM public.user_roles ur JOIN public.roles r ON r.id = ur.role_id WHERE r.code = '{kind}'");
         assert_eq!(
-            num(&db, &by_role),
+            count(&db, &by_role),
             n,
             "{kind}s: user_roles with role {kind}"
         );
         assert_eq!(
-            num(
+            count(
                 &db,
                 &format!("SELECT count(*) FROM _pgmig.map_{kind}_users")
             ),
@@ -325,7 +312,7 @@ fn end_to_end(scale: u32, precheck: bool) {
             "{kind}s: id map"
         );
         assert_eq!(
-            num(
+            count(
                 &db,
                 &format!("SELECT count(DISTINCT id) FROM _pgmig.map_{kind}_users")
             ),
@@ -334,25 +321,25 @@ fn end_to_end(scale: u32, precheck: bool) {
         );
     }
     assert_eq!(
-        num(&db, "SELECT count(*) FROM public.users"),
+        count(&db, "SELECT count(*) FROM public.users"),
         teachers + parents + students
     );
-    assert_eq!(num(&db, "SELECT count(*) FROM public.schools"), 5 * s);
+    assert_eq!(count(&db, "SELECT count(*) FROM public.schools"), 5 * s);
     assert_eq!(
-        num(&db, "SELECT count(*) FROM public.teacher_profiles"),
+        count(&db, "SELECT count(*) FROM public.teacher_profiles"),
         teachers
     );
     assert_eq!(
-        num(&db, "SELECT count(*) FROM public.parent_profiles"),
+        count(&db, "SELECT count(*) FROM public.parent_profiles"),
         parents
     );
     assert_eq!(
-        num(&db, "SELECT count(*) FROM public.student_profiles"),
+        count(&db, "SELECT count(*) FROM public.student_profiles"),
         students
     );
 
     for (what, sql) in oracle_violations() {
-        assert_eq!(num(&db, &sql), 0, "{what}:\n{sql}");
+        assert_eq!(count(&db, &sql), 0, "{what}:\n{sql}");
     }
 
     // The planted collisions (sample.sql's header), found in V1 by value.
@@ -364,7 +351,7 @@ fn end_to_end(scale: u32, precheck: bool) {
                           AND c.old_value = p.v1_norm_email AND c.new_value = p.email)"
     );
     assert_eq!(
-        num(&db, &teacher_shared),
+        count(&db, &teacher_shared),
         3 * s,
         "teacher/parent shared e-mails: the parent's gets +2"
     );
@@ -375,12 +362,12 @@ fn end_to_end(scale: u32, precheck: bool) {
             AND EXISTS (SELECT 1 FROM email_change c WHERE c.step = 'parent_users' AND c.key ->> 'id' = p.user_id::text)"
     );
     assert_eq!(
-        num(&db, &parent_shared),
+        count(&db, &parent_shared),
         2 * s,
         "parent/parent shared e-mails: the later one gets +2"
     );
     assert_eq!(
-        num(&db, &format!("{PEOPLE}SELECT count(*) FROM email_change")),
+        count(&db, &format!("{PEOPLE}SELECT count(*) FROM email_change")),
         5 * s,
         "no other e-mail is changed"
     );
@@ -390,7 +377,7 @@ fn end_to_end(scale: u32, precheck: bool) {
                     WHERE p.id % 75 = 22 AND p.phone <> t.phone
                       AND right(regexp_replace(p.phone, '[^0-9]', '', 'g'), 10) = regexp_replace(t.phone, '[^0-9]', '', 'g')";
     assert_eq!(
-        num(&db, premise),
+        count(&db, premise),
         2 * s,
         "the planted phone pairs are one number, spelled two ways"
     );
@@ -402,12 +389,12 @@ fn end_to_end(scale: u32, precheck: bool) {
                           AND c.old_value = t.phone AND c.new_value IS NULL)"
     );
     assert_eq!(
-        num(&db, &cleared),
+        count(&db, &cleared),
         2 * s,
         "the parent's copy of a teacher's phone is cleared"
     );
     assert_eq!(
-        num(&db, &format!("{PEOPLE}SELECT count(*) FROM phone_change")),
+        count(&db, &format!("{PEOPLE}SELECT count(*) FROM phone_change")),
         2 * s,
         "no other phone is changed"
     );
@@ -451,7 +438,7 @@ fn end_to_end(scale: u32, precheck: bool) {
         let sql = format!(
             "SELECT count(*) FROM (SELECT {column}::text AS col FROM {table}) x WHERE {pw_exists}"
         );
-        assert_eq!(num(&db, &sql), 0, "a V1 password in {table}.{column}");
+        assert_eq!(count(&db, &sql), 0, "a V1 password in {table}.{column}");
     }
     let tables = strings(&db, "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname IN ('public', '_pgmig') ORDER BY 1");
     for t in [
@@ -516,7 +503,7 @@ fn end_to_end(scale: u32, precheck: bool) {
     assert_eq!(refs["permissions"].len(), 7);
     assert_eq!(refs["role_permissions"].len(), 12);
     assert_eq!(
-        num(
+        count(
             &db,
             "SELECT count(*) FROM _pgmig.reference WHERE model = 'school'"
         ),
@@ -550,7 +537,7 @@ fn end_to_end(scale: u32, precheck: bool) {
     assert_eq!(db.table_md5s(&["v1"]), v1_before, "V1 is only read");
     for t in ["changes", "reference", "rejects"] {
         assert_eq!(
-            num(
+            count(
                 &db,
                 &format!("SELECT count(*) FROM _pgmig.{t} WHERE model = 'school'")
             ),
@@ -558,7 +545,7 @@ fn end_to_end(scale: u32, precheck: bool) {
             "_pgmig.{t}"
         );
     }
-    assert_eq!(num(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = '_pgmig' AND tablename LIKE 'map\\_%'"), 0, "id maps dropped");
+    assert_eq!(count(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = '_pgmig' AND tablename LIKE 'map\\_%'"), 0, "id maps dropped");
 }
 
 #[test]
@@ -613,21 +600,21 @@ fn reference_rows_that_were_there_before_are_kept() {
         "the existing rows are left as they were"
     );
     assert_eq!(
-        num(&db, "SELECT count(*) FROM public.user_roles ur JOIN _pgmig.map_teacher_users m ON m.id = ur.user_id WHERE ur.role_id = 200"),
+        count(&db, "SELECT count(*) FROM public.user_roles ur JOIN _pgmig.map_teacher_users m ON m.id = ur.user_id WHERE ur.role_id = 200"),
         40,
         "teachers get the role that was there"
     );
     assert_eq!(
-        num(&db, "SELECT count(*) FROM public.users u JOIN _pgmig.map_teacher_users m ON m.id = u.id WHERE u.user_type_id = 100"),
+        count(&db, "SELECT count(*) FROM public.users u JOIN _pgmig.map_teacher_users m ON m.id = u.id WHERE u.user_type_id = 100"),
         40,
         "teachers get the user type that was there"
     );
     assert_eq!(
-        num(&db, "SELECT count(*) FROM _pgmig.reference WHERE model = 'school' AND table_name IN ('public.roles', 'public.user_types') AND (key ->> 'id')::int IN (100, 200)"),
+        count(&db, "SELECT count(*) FROM _pgmig.reference WHERE model = 'school' AND table_name IN ('public.roles', 'public.user_types') AND (key ->> 'id')::int IN (100, 200)"),
         0,
         "rows that were there are not recorded as inserted"
     );
-    assert_eq!(num(&db, "SELECT count(*) FROM _pgmig.reference WHERE model = 'school' AND table_name IN ('public.roles', 'public.user_types')"), 6);
+    assert_eq!(count(&db, "SELECT count(*) FROM _pgmig.reference WHERE model = 'school' AND table_name IN ('public.roles', 'public.user_types')"), 6);
 
     let undo = must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
     assert!(
@@ -705,8 +692,8 @@ fn reference_rows_used_since_migrate_are_kept_by_rollback() {
     ] {
         assert!(refs[t].is_empty(), "{t}: {:?}", refs[t]);
     }
-    assert_eq!(num(&db, "SELECT count(*) FROM public.users"), 1);
-    assert_eq!(num(&db, "SELECT count(*) FROM public.user_roles"), 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM public.users"), 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM public.user_roles"), 1);
     for t in [
         "schools",
         "teacher_profiles",
@@ -714,13 +701,13 @@ fn reference_rows_used_since_migrate_are_kept_by_rollback() {
         "student_profiles",
     ] {
         assert_eq!(
-            num(&db, &format!("SELECT count(*) FROM public.{t}")),
+            count(&db, &format!("SELECT count(*) FROM public.{t}")),
             0,
             "{t}"
         );
     }
     assert_eq!(
-        num(
+        count(
             &db,
             "SELECT count(*) FROM _pgmig.changes WHERE model = 'school'"
         ),
@@ -738,70 +725,6 @@ fn reference_rows_used_since_migrate_are_kept_by_rollback() {
 
 // ---- compile errors -----------------------------------------------------------------
 
-/// The school model with `old` replaced by `new` (once; it must occur), compiled by the
-/// binary from the model's directory: (exit code, stderr, the edited model text).
-fn compile_variant(old: &str, new: &str) -> (i32, String, String) {
-    let text = std::fs::read_to_string(models().join("model.yaml")).unwrap();
-    assert!(text.contains(old), "the model no longer contains {old:?}");
-    let edited = text.replacen(old, new, 1);
-    let src = tempfile::tempdir().unwrap();
-    std::fs::write(src.path().join("model.yaml"), &edited).unwrap();
-    let out = src.path().join("out");
-    let output = Command::new(env!("CARGO_BIN_EXE_pgmig"))
-        .current_dir(src.path())
-        .args(["compile", "model.yaml", "--v1"])
-        .arg(models().join("v1.sql"))
-        .arg("--v2")
-        .arg(models().join("v2.sql"))
-        .arg("--out")
-        .arg(&out)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert!(
-        !out.exists() || std::fs::read_dir(&out).unwrap().next().is_none(),
-        "nothing is written on error"
-    );
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-        edited,
-    )
-}
-
-/// `model.yaml:LINE:COL` of the `nth` (0-based) occurrence of `needle` in `text`, plus `at`
-/// characters into it.
-fn location(text: &str, needle: &str, nth: usize, at: usize) -> String {
-    let start = text
-        .match_indices(needle)
-        .nth(nth)
-        .unwrap_or_else(|| panic!("{needle:?} #{nth}"))
-        .0
-        + at;
-    let line = text[..start].matches('\n').count() + 1;
-    let col = start - text[..start].rfind('\n').map_or(0, |i| i + 1) + 1;
-    format!("model.yaml:{line}:{col}")
-}
-
-/// Asserts a failed compile (exit 2, no panic) whose first diagnostic is `message` at `loc`;
-/// `alone`: and it is the only one.
-fn assert_compile_error(code: i32, stderr: &str, loc: &str, message: &str, alone: bool) {
-    assert_eq!(code, 2, "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let first = stderr.lines().next().unwrap_or_default();
-    assert_eq!(
-        first,
-        format!("{loc}: error: {message}"),
-        "first diagnostic; all of stderr:\n{stderr}"
-    );
-    if alone {
-        assert!(
-            stderr.contains("error: model.yaml has 1 error; nothing was written"),
-            "{stderr}"
-        );
-    }
-}
-
 const AFTER_TEACHER_REPAIRS: &str =
     "      - { column: phone, on_duplicate: clear }\n\n  teacher_roles:";
 
@@ -809,6 +732,7 @@ const AFTER_TEACHER_REPAIRS: &str =
 fn compile_error_two_repair_rules_on_one_column() {
     let added = "      - { column: email, on_duplicate: clear }\n";
     let (code, err, text) = compile_variant(
+        &models(),
         AFTER_TEACHER_REPAIRS,
         &AFTER_TEACHER_REPAIRS.replacen("\n\n", &format!("\n{added}\n"), 1),
     );
@@ -825,6 +749,7 @@ fn compile_error_two_repair_rules_on_one_column() {
 #[test]
 fn compile_error_transform_on_a_column_of_the_wrong_type() {
     let (code, err, text) = compile_variant(
+        &models(),
         "phone: _pgmig.phone_e164(t.phone)",
         "phone: _pgmig.phone_e164(t.created_at)",
     );
@@ -846,6 +771,7 @@ fn compile_error_transform_on_a_column_of_the_wrong_type() {
 fn compile_error_repair_on_a_column_without_unique_constraint() {
     let added = "      - { column: first_name, on_duplicate: suffix }\n";
     let (code, err, text) = compile_variant(
+        &models(),
         AFTER_TEACHER_REPAIRS,
         &AFTER_TEACHER_REPAIRS.replacen("\n\n", &format!("\n{added}\n"), 1),
     );
@@ -862,6 +788,7 @@ fn compile_error_repair_on_a_column_without_unique_constraint() {
 #[test]
 fn compile_error_ref_to_a_table_without_reference_entry() {
     let (code, err, text) = compile_variant(
+        &models(),
         "role_id: ref(roles, 'teacher')",
         "role_id: ref(schools, 'teacher')",
     );
@@ -878,8 +805,11 @@ fn compile_error_ref_to_a_table_without_reference_entry() {
 
 #[test]
 fn compile_error_reference_key_not_unique_in_v2() {
-    let (code, err, text) =
-        compile_variant("  roles:\n    key: [code]", "  roles:\n    key: [name]");
+    let (code, err, text) = compile_variant(
+        &models(),
+        "  roles:\n    key: [code]",
+        "  roles:\n    key: [name]",
+    );
     let loc = location(
         &text,
         "  roles:\n    key: [name]",
@@ -899,6 +829,7 @@ fn compile_error_reference_key_not_unique_in_v2() {
 #[test]
 fn compile_error_reference_row_names_an_unknown_parent_key() {
     let (code, err, text) = compile_variant(
+        &models(),
         "{ code: teacher, name: Teacher, user_type_id: staff }",
         "{ code: teacher, name: Teacher, user_type_id: nobody }",
     );
@@ -1163,7 +1094,7 @@ fn verify_checks_what_it_can_of_password_hashes() {
         honest.contains("PASS  teacher_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6"),
         "{honest}"
     );
-    let teachers = num(&db, "SELECT count(*) FROM _pgmig.map_teacher_users");
+    let teachers = count(&db, "SELECT count(*) FROM _pgmig.map_teacher_users");
     assert_eq!(teachers, 40);
     db.execute(
         "UPDATE public.users SET password_hash = (SELECT min(password_hash) FROM public.users)
@@ -1286,9 +1217,9 @@ WITH people AS (
         "{with_particle} AND (first_name, middle_name, last_name) IS NOT DISTINCT FROM (m[1], m[2], m[3] || ' ' || m[4])"
     );
     // 2 teachers, 8 parents, 13 students have a four-word name with a particle.
-    assert_eq!(num(&db, &with_particle), 23, "planted particle names");
+    assert_eq!(count(&db, &with_particle), 23, "planted particle names");
     assert_eq!(
-        num(&db, &split_by_the_rule),
+        count(&db, &split_by_the_rule),
         23,
         "split by the particle rule"
     );
@@ -1296,7 +1227,7 @@ WITH people AS (
         "{people}SELECT count(*) FROM people WHERE middle_name ~* '(^| )(de|la|van|von|der|den|da|del|della|di|du|dos|das|le)$'"
     );
     assert_eq!(
-        num(&db, &stranded),
+        count(&db, &stranded),
         0,
         "no middle name ends with a particle"
     );
@@ -1420,7 +1351,7 @@ fn lossy_phones_are_said_in_plan_and_counted_by_precheck() {
         } else {
             "public.users"
         };
-        let lost = num(
+        let lost = count(
             &db,
             &format!(
                 "SELECT count(*) FROM {v1} v JOIN _pgmig.{map} m ON m.source_id = v.id JOIN {target} u ON u.id = m.id
@@ -1455,15 +1386,15 @@ fn the_guides_setup_is_in_v2_after_migrate() {
         ("a subject without a category", "SELECT count(*) FROM public.subjects WHERE category_id IS NULL"),
         ("a role other than admin manages users", "SELECT count(*) FROM public.role_permissions rp JOIN public.roles r ON r.id = rp.role_id JOIN public.permissions p ON p.id = rp.permission_id WHERE p.code = 'users.manage' AND r.code <> 'admin'"),
     ] {
-        assert_eq!(num(&db, sql), 0, "{rule}:\n{sql}");
+        assert_eq!(count(&db, sql), 0, "{rule}:\n{sql}");
     }
     assert_eq!(
         strings(&db, "SELECT r.code || ':' || t.code FROM public.roles r JOIN public.user_types t ON t.id = r.user_type_id WHERE r.code = 'admin'"),
         ["admin:administrator"]
     );
     assert_eq!(
-        num(&db, "SELECT count(*) FROM public.teacher_profiles tp JOIN public.subjects s ON s.id = tp.subject_id JOIN public.subject_categories c ON c.id = s.category_id"),
-        num(&db, "SELECT count(*) FROM public.teacher_profiles WHERE subject_id IS NOT NULL"),
+        count(&db, "SELECT count(*) FROM public.teacher_profiles tp JOIN public.subjects s ON s.id = tp.subject_id JOIN public.subject_categories c ON c.id = s.category_id"),
+        count(&db, "SELECT count(*) FROM public.teacher_profiles WHERE subject_id IS NOT NULL"),
         "every taught subject has its category"
     );
 }

@@ -6,17 +6,63 @@
 //! before the first. An `--only` that matches no V1 row is a precheck finding and a refusal.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
-use crate::drills::{assert_oracle, compiled_only, drills_db, full_migration_oracle, num, strings};
-use crate::support::scripts::{must_pass, run, stderr};
-use crate::support::workout::workout_db;
-use crate::support::{repo_root, TestDb};
+use crate::support::drills::{self, compiled_only, drills_db, full_migration_oracle};
+use crate::support::scripts::{assert_oracle, count, must_pass, run, stderr, strings};
+use crate::support::workout::{guide_checks, workout_db};
+use crate::support::{compile_only, repo_root, TestDb};
 
 /// Every table of _pgmig but the log (whose rows carry timestamps and statuses), by content.
 fn bookkeeping(db: &TestDb) -> BTreeMap<String, String> {
     let mut all = db.table_md5s(&["_pgmig"]);
     all.remove("_pgmig.log");
     all
+}
+
+/// V2 and the bookkeeping as one wave left them.
+#[derive(Debug, PartialEq)]
+struct WaveState {
+    public: BTreeMap<String, String>,
+    bookkeeping: BTreeMap<String, String>,
+}
+
+impl WaveState {
+    fn of(db: &TestDb) -> WaveState {
+        WaveState {
+            public: db.table_md5s(&["public"]),
+            bookkeeping: bookkeeping(db),
+        }
+    }
+}
+
+/// rollback.sql -v wave=last with `scripts`: V2 and the bookkeeping as `first_wave` left them.
+/// Returns rollback's output.
+fn undo_last_wave(db: &TestDb, scripts: &Path, first_wave: &WaveState) -> String {
+    let undo = must_pass(
+        run(db, scripts, "rollback.sql", &[("wave", "last")]),
+        "rollback wave=last",
+    );
+    assert_eq!(
+        &WaveState::of(db),
+        first_wave,
+        "after undoing the last wave"
+    );
+    undo
+}
+
+/// rollback.sql with `scripts` (every wave, the default): V2 as before the first wave, the
+/// bookkeeping empty.
+fn undo_every_wave(db: &TestDb, scripts: &Path, public_before: &BTreeMap<String, String>) {
+    must_pass(run(db, scripts, "rollback.sql", &[]), "rollback all");
+    assert_eq!(
+        &db.table_md5s(&["public"]),
+        public_before,
+        "V2 after rollback"
+    );
+    for (table, rows) in bookkeeping(db) {
+        assert!(rows.starts_with("0:"), "{table} kept {rows}");
+    }
 }
 
 /// `(wave, rows)` of an id map, in wave order.
@@ -31,7 +77,7 @@ fn waves_of(db: &TestDb, map: &str) -> Vec<String> {
 fn drills_one_user_then_everyone_then_back() {
     let db = drills_db("waves_drills", 1);
     let one = compiled_only("users.email = 'apple4@example.com'");
-    let everyone = crate::drills::compiled();
+    let everyone = drills::compiled();
     let apple = "lower(btrim(u.email)) IN (SELECT lower(btrim(email)) FROM v1.users)";
     let stale_ids = strings(
         &db,
@@ -43,8 +89,7 @@ fn drills_one_user_then_everyone_then_back() {
     must_pass(run(&db, one.path(), "migrate.sql", &[]), "wave 1");
     assert_eq!(waves_of(&db, "_pgmig.map_users"), ["1:1"]);
     let first_uuid = strings(&db, "SELECT id::text FROM _pgmig.map_users");
-    let public_wave1 = db.table_md5s(&["public"]);
-    let bookkeeping_wave1 = bookkeeping(&db);
+    let wave1 = WaveState::of(&db);
     let verify = must_pass(run(&db, one.path(), "verify.sql", &[]), "verify wave 1");
     assert!(verify.contains("verify: every check passed"), "{verify}");
 
@@ -72,7 +117,7 @@ fn drills_one_user_then_everyone_then_back() {
         "each run is a wave in _pgmig.log"
     );
     assert_eq!(
-        num(&db, "SELECT count(*) FROM (SELECT 1 FROM _pgmig.rejects GROUP BY step, rule, source_key HAVING count(*) > 1) AS twice"),
+        count(&db, "SELECT count(*) FROM (SELECT 1 FROM _pgmig.rejects GROUP BY step, rule, source_key HAVING count(*) > 1) AS twice"),
         0,
         "a V1 row is rejected once"
     );
@@ -85,21 +130,8 @@ fn drills_one_user_then_everyone_then_back() {
     assert_oracle(&db, &full_migration_oracle(&stale_ids));
 
     // Rollback of the last wave: V2 and the bookkeeping as the first wave left them.
-    let undo = must_pass(
-        run(&db, everyone.path(), "rollback.sql", &[("wave", "last")]),
-        "rollback wave=last",
-    );
+    let undo = undo_last_wave(&db, everyone.path(), &wave1);
     assert!(undo.contains("undoing wave 2"), "{undo}");
-    assert_eq!(
-        db.table_md5s(&["public"]),
-        public_wave1,
-        "V2 after undoing wave 2"
-    );
-    assert_eq!(
-        bookkeeping(&db),
-        bookkeeping_wave1,
-        "_pgmig after undoing wave 2"
-    );
     let verify = must_pass(
         run(&db, one.path(), "verify.sql", &[]),
         "verify after wave=last",
@@ -112,62 +144,35 @@ fn drills_one_user_then_everyone_then_back() {
         "wave 2 again",
     );
     assert_eq!(waves_of(&db, "_pgmig.map_users"), ["1:1", "2:19"]);
-    must_pass(
-        run(&db, everyone.path(), "rollback.sql", &[]),
-        "rollback all",
-    );
-    assert_eq!(
-        db.table_md5s(&["public"]),
-        public_before,
-        "V2 after rollback"
-    );
-    for (table, rows) in bookkeeping(&db) {
-        assert!(rows.starts_with("0:"), "{table} kept {rows}");
-    }
+    undo_every_wave(&db, everyone.path(), &public_before);
 }
 
 #[test]
 fn workout_ten_percent_then_everyone_then_back() {
     let db = workout_db("waves_workout");
     let models = repo_root().join("models/workout");
-    let compile = |only: Option<&str>| {
-        let dir = tempfile::tempdir().unwrap();
-        let c = pgmig::compile::compile_selected(
-            &models.join("model.yaml"),
-            &pgmig::SchemaInput::Ddl(models.join("v1.sql")),
-            &pgmig::SchemaInput::Ddl(models.join("v2.sql")),
-            &pgmig::compile::Selection {
-                entities: vec![],
-                only: only.map(str::to_string),
-            },
-        )
-        .unwrap();
-        pgmig::compile::write(&c.scripts, dir.path()).unwrap();
-        dir
-    };
     // About a tenth of the users: uuids below 1a.
-    let tenth = compile(Some("workout_plans.user_id::text < '1a'"));
-    let everyone = compile(None);
+    let tenth = compile_only(&models, "workout_plans.user_id::text < '1a'");
+    let everyone = crate::support::workout::compiled();
     let public_before = db.table_md5s(&["public"]);
 
     must_pass(run(&db, tenth.path(), "migrate.sql", &[]), "wave 1");
-    let plans_wave1 = num(&db, "SELECT count(*) FROM _pgmig.map_workout_plans");
+    let plans_wave1 = count(&db, "SELECT count(*) FROM _pgmig.map_workout_plans");
     assert!(plans_wave1 > 0, "the tenth has plans");
     // Wave 1 rejects the sessions and logs of plans it leaves for later (their plan is not
     // migrated yet); the next wave migrates them and they are rejects no more.
-    let rejected_wave1 = num(
+    let rejected_wave1 = count(
         &db,
         "SELECT count(*) FROM _pgmig.rejects WHERE step = 'workout_sessions'",
     );
     assert!(rejected_wave1 > 0);
-    let public_wave1 = db.table_md5s(&["public"]);
-    let bookkeeping_wave1 = bookkeeping(&db);
+    let wave1 = WaveState::of(&db);
     let verify = must_pass(run(&db, tenth.path(), "verify.sql", &[]), "verify wave 1");
     assert!(!verify.contains("FAIL"), "{verify}");
 
     must_pass(run(&db, everyone.path(), "migrate.sql", &[]), "wave 2");
     assert_eq!(
-        num(
+        count(
             &db,
             "SELECT count(*) FROM _pgmig.map_workout_plans WHERE pgmig_wave = 1"
         ),
@@ -179,20 +184,7 @@ fn workout_ten_percent_then_everyone_then_back() {
     );
     assert!(!verify.contains("FAIL"), "{verify}");
     // The guide's validation queries, as after a migration in one go.
-    let broken: Vec<String> = crate::workout_guide::guide_checks()
-        .iter()
-        .filter_map(
-            |(what, sql)| match crate::support::scripts::count(&db, sql) {
-                0 => None,
-                n => Some(format!("{n:>5}  {what}")),
-            },
-        )
-        .collect();
-    assert!(
-        broken.is_empty(),
-        "the guide's checks broken:\n{}",
-        broken.join("\n")
-    );
+    assert_oracle(&db, &guide_checks());
     // The rejects are those of a migration in one go: the first wave's for rows of plans it
     // left out went when the second migrated them.
     let one_go = workout_db("waves_workout_one_go");
@@ -202,35 +194,14 @@ fn workout_ten_percent_then_everyone_then_back() {
     assert_eq!(strings(&db, rejects), strings(&one_go, rejects));
     one_go.drop_db();
 
-    must_pass(
-        run(&db, everyone.path(), "rollback.sql", &[("wave", "last")]),
-        "rollback wave=last",
-    );
-    assert_eq!(
-        db.table_md5s(&["public"]),
-        public_wave1,
-        "V2 after undoing wave 2"
-    );
-    assert_eq!(
-        bookkeeping(&db),
-        bookkeeping_wave1,
-        "_pgmig after undoing wave 2"
-    );
+    undo_last_wave(&db, everyone.path(), &wave1);
     let verify = must_pass(
         run(&db, tenth.path(), "verify.sql", &[]),
         "verify after wave=last",
     );
     assert!(!verify.contains("FAIL"), "{verify}");
 
-    must_pass(run(&db, tenth.path(), "rollback.sql", &[]), "rollback all");
-    assert_eq!(
-        db.table_md5s(&["public"]),
-        public_before,
-        "V2 after rollback"
-    );
-    for (table, rows) in bookkeeping(&db) {
-        assert!(rows.starts_with("0:"), "{table} kept {rows}");
-    }
+    undo_every_wave(&db, tenth.path(), &public_before);
 }
 
 /// `--only` on an email V1 does not have: precheck says so (BLOCKING), migrate refuses and
@@ -258,7 +229,7 @@ fn an_only_that_selects_nothing_is_refused() {
     );
     assert_eq!(db.table_md5s(&["public"]), public_before);
     assert_eq!(
-        num(
+        count(
             &db,
             "SELECT count(*) FROM pg_namespace WHERE nspname = '_pgmig'"
         ),

@@ -1,21 +1,24 @@
 //! `foreign-key-without-index`: a FOREIGN KEY whose columns no index of the referencing table
-//! leads with (a primary key, UNIQUE constraint or plain btree/hash index, anywhere in the
-//! script). Deleting a referenced row, or changing its key, makes PostgreSQL look for the rows
+//! leads with (a primary key, UNIQUE constraint or full btree/hash index, anywhere in the
+//! script: [`crate::catalog::fk_index`]'s rule, which the compiler applies to V2's catalog).
+//! Deleting a referenced row, or changing its key, makes PostgreSQL look for the rows
 //! referencing it: without such an index each lookup reads the whole referencing table while
 //! the delete holds its locks, once per row deleted (pgmig's rollback.sql builds indexes for
 //! its own deletes; PLAN.md lists every such key). A warning: a table nobody deletes from can
 //! live without it.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use sqlparser::ast::{
     AlterTableOperation, ColumnOption, Expr, Ident, IndexColumn, Statement, TableConstraint,
 };
 
 use super::{Ctx, Hit, Rule};
+use crate::catalog::fk_index::{has_index_leading_with, IndexKeys};
 use crate::lint::locks::{table_key, table_name};
 use crate::lint::script::Stmt;
 use crate::lint::Severity;
+use crate::sql_text::quote_ident;
 
 pub const RULE: Rule = Rule {
     name: "foreign-key-without-index",
@@ -24,17 +27,17 @@ pub const RULE: Rule = Rule {
     check,
 };
 
-/// The column lists the script's indexes and keys start with, by table.
+/// The script's primary keys, UNIQUE constraints and indexes, by table.
 #[derive(Debug, Default)]
-pub struct Indexes(BTreeSet<(String, Vec<String>)>);
+pub struct Indexes(BTreeMap<String, Vec<IndexKeys>>);
 
 impl Indexes {
-    /// Every primary key, UNIQUE constraint and full btree or hash index of the script.
+    /// Every primary key, UNIQUE constraint and index of the script.
     pub fn of(statements: &[Stmt]) -> Indexes {
-        let mut set = BTreeSet::new();
-        let mut add = |table: &str, columns: Option<Vec<String>>| {
-            if let Some(columns) = columns {
-                set.insert((table_key(table), columns));
+        let mut by_table: BTreeMap<String, Vec<IndexKeys>> = BTreeMap::new();
+        let mut add = |table: &str, index: Option<IndexKeys>| {
+            if let Some(index) = index {
+                by_table.entry(table_key(table)).or_default().push(index);
             }
         };
         for ast in statements.iter().filter_map(|s| s.ast.as_ref()) {
@@ -47,45 +50,39 @@ impl Indexes {
                                 o.option,
                                 ColumnOption::PrimaryKey(_) | ColumnOption::Unique(_)
                             ) {
-                                add(&table, Some(vec![name(&c.name)]));
+                                add(&table, Some(IndexKeys::constraint(&[name(&c.name)])));
                             }
                         }
                     }
                     for k in &ct.constraints {
-                        add(&table, key_columns(k));
+                        add(&table, constraint_keys(k));
                     }
                 }
                 Statement::AlterTable(at) => {
                     let table = table_name(&at.name);
                     for op in &at.operations {
                         if let AlterTableOperation::AddConstraint { constraint, .. } = op {
-                            add(&table, key_columns(constraint));
+                            add(&table, constraint_keys(constraint));
                         }
                     }
                 }
-                Statement::CreateIndex(ci)
-                    if ci.predicate.is_none()
-                        && ci.using.as_ref().is_none_or(|u| {
-                            matches!(u.to_string().to_lowercase().as_str(), "btree" | "hash")
-                        }) =>
-                {
-                    add(&table_name(&ci.table_name), plain_columns(&ci.columns));
+                Statement::CreateIndex(ci) => {
+                    let method = ci.using.as_ref().map_or("btree".into(), |u| u.to_string());
+                    let keys = ci.columns.iter().map(index_key).collect();
+                    let index = IndexKeys::index(&method, ci.predicate.is_some(), keys);
+                    add(&table_name(&ci.table_name), Some(index));
                 }
                 _ => {}
             }
         }
-        Indexes(set)
+        Indexes(by_table)
     }
 
-    /// Some index of `table` starts with `columns`, in any order.
+    /// Some index of `table` serves a foreign key on `columns`.
     fn leads_with(&self, table: &str, columns: &[String]) -> bool {
-        let wanted: BTreeSet<&String> = columns.iter().collect();
-        let table = table_key(table);
-        self.0.iter().any(|(t, keys)| {
-            *t == table
-                && keys.len() >= wanted.len()
-                && keys[..wanted.len()].iter().collect::<BTreeSet<_>>() == wanted
-        })
+        self.0
+            .get(&table_key(table))
+            .is_some_and(|indexes| has_index_leading_with(indexes, columns))
     }
 }
 
@@ -97,24 +94,25 @@ fn name(ident: &Ident) -> String {
     }
 }
 
-fn key_columns(constraint: &TableConstraint) -> Option<Vec<String>> {
-    match constraint {
-        TableConstraint::PrimaryKey(k) => plain_columns(&k.columns),
-        TableConstraint::Unique(k) => plain_columns(&k.columns),
-        _ => None,
-    }
+fn constraint_keys(constraint: &TableConstraint) -> Option<IndexKeys> {
+    let columns = match constraint {
+        TableConstraint::PrimaryKey(k) => &k.columns,
+        TableConstraint::Unique(k) => &k.columns,
+        _ => return None,
+    };
+    Some(IndexKeys {
+        keys: columns.iter().map(index_key).collect(),
+        usable: true,
+    })
 }
 
-/// The index's columns while they are plain columns (an expression ends the usable prefix).
-fn plain_columns(columns: &[IndexColumn]) -> Option<Vec<String>> {
-    let names: Vec<String> = columns
-        .iter()
-        .map_while(|c| match &c.column.expr {
-            Expr::Identifier(i) => Some(name(i)),
-            _ => None,
-        })
-        .collect();
-    (!names.is_empty()).then_some(names)
+/// An index key as PostgreSQL prints it: a plain column quoted where needed, an expression as
+/// written (it names no column).
+fn index_key(key: &IndexColumn) -> String {
+    match &key.column.expr {
+        Expr::Identifier(i) => quote_ident(&name(i)),
+        expr => expr.to_string(),
+    }
 }
 
 fn check(ctx: &Ctx) -> Vec<Hit> {

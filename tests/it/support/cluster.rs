@@ -1,4 +1,5 @@
-//! A throwaway PostgreSQL cluster shared by the whole test binary.
+//! The throwaway PostgreSQL cluster shared by the whole test binary (pgmig-testkit's, with
+//! uniquely named databases).
 //!
 //! Started lazily on first use (`initdb` + `pg_ctl start` into a fresh directory under
 //! /tmp, unix socket only, fsync off), as the `postgres` OS user when the tests run as
@@ -11,23 +12,20 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::ops::Deref;
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+pub use pgmig_testkit::pg_error_text;
+
 /// Directory-name prefix of every cluster this harness creates under /tmp.
 const DIR_PREFIX: &str = "pgmig-it-";
 
+/// The testkit's cluster, with what the tests add: uniquely named databases.
 pub struct Cluster {
-    bin_dir: PathBuf,
-    /// /tmp/pgmig-it-<pid>-<nanos>: holds data/, sock/, server.log, owner.pid
-    base_dir: PathBuf,
-    data_dir: PathBuf,
-    sock_dir: PathBuf,
-    port: u16,
-    /// Run server-side tools through `runuser -u postgres --` (we are root).
-    as_postgres: bool,
+    server: pgmig_testkit::Cluster,
     counter: AtomicUsize,
     admin: Mutex<Option<postgres::Client>>,
 }
@@ -69,188 +67,50 @@ pub fn crashable_cluster() -> &'static Cluster {
     }
 }
 
-fn find_bin_dir() -> Result<PathBuf, String> {
-    if let Ok(dir) = std::env::var("PGMIG_PG_BIN") {
-        return Ok(PathBuf::from(dir));
+impl Deref for Cluster {
+    type Target = pgmig_testkit::Cluster;
+
+    fn deref(&self) -> &pgmig_testkit::Cluster {
+        &self.server
     }
-    for v in ["17", "16", "15", "14", "13"] {
-        let dir = PathBuf::from(format!("/usr/lib/postgresql/{v}/bin"));
-        if dir.join("initdb").exists() && dir.join("pg_ctl").exists() {
-            return Ok(dir);
-        }
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
-            if dir.join("initdb").exists() && dir.join("pg_ctl").exists() {
-                return Ok(dir);
-            }
-        }
-    }
-    Err(
-        "initdb/pg_ctl not found in /usr/lib/postgresql/*/bin nor PATH \
-         (install with `apt-get install -y postgresql postgresql-contrib`, or set PGMIG_PG_BIN)"
-            .into(),
-    )
-}
-
-fn is_root() -> bool {
-    unsafe { libc::geteuid() == 0 }
-}
-
-fn postgres_ids() -> Result<(u32, u32), String> {
-    let name = std::ffi::CString::new("postgres").unwrap();
-    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
-    if pw.is_null() {
-        return Err("running as root but there is no `postgres` OS user to run initdb as".into());
-    }
-    unsafe { Ok(((*pw).pw_uid, (*pw).pw_gid)) }
-}
-
-fn process_alive(pid: i32) -> bool {
-    pid > 0 && unsafe { libc::kill(pid, 0) == 0 || *libc::__errno_location() == libc::EPERM }
-}
-
-fn free_port() -> u16 {
-    // The server listens on a unix socket in our private directory only, so the port
-    // just names the socket file; still, take one nobody uses on TCP to be tidy.
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(54329)
-}
-
-fn output_text(out: &Output) -> String {
-    format!(
-        "exit status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 impl Cluster {
+    /// A fast, disposable server (fsync off), stopped when the test process exits.
     fn start() -> Result<Cluster, String> {
-        let bin_dir = find_bin_dir()?;
-        let as_postgres = is_root();
-        cleanup_leftovers(&bin_dir, as_postgres);
-
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let base_dir =
-            std::env::temp_dir().join(format!("{DIR_PREFIX}{}-{nanos}", std::process::id()));
-        let data_dir = base_dir.join("data");
-        let sock_dir = base_dir.join("sock");
-        std::fs::create_dir_all(&sock_dir)
-            .map_err(|e| format!("create {}: {e}", sock_dir.display()))?;
-        std::fs::write(base_dir.join("owner.pid"), std::process::id().to_string())
-            .map_err(|e| format!("write owner.pid: {e}"))?;
-        if as_postgres {
-            let (uid, gid) = postgres_ids()?;
-            for d in [&base_dir, &sock_dir] {
-                std::os::unix::fs::chown(d, Some(uid), Some(gid))
-                    .map_err(|e| format!("chown {} to postgres: {e}", d.display()))?;
-            }
-        }
-        let port = free_port();
-        let mut cluster = Cluster {
-            bin_dir,
-            base_dir,
-            data_dir,
-            sock_dir,
-            port,
-            as_postgres,
-            counter: AtomicUsize::new(0),
-            admin: Mutex::new(None),
-        };
-        // Register the stop hook before anything is started, so a half-started
-        // cluster is cleaned up too.
-        register_atexit(&cluster);
-        if let Err(e) = cluster.init_and_start() {
-            cluster.stop();
-            return Err(e);
-        }
-        let client = cluster.connect("postgres").map_err(|e| {
+        let mut config = pgmig_testkit::Config::new(DIR_PREFIX);
+        pgmig_testkit::remove_leftovers(&config.parent, DIR_PREFIX)?;
+        config.initdb_no_sync = true;
+        config
+            .set("fsync", "off")
+            .set("synchronous_commit", "off")
+            .set("full_page_writes", "off")
+            .set("max_connections", "200");
+        let server = pgmig_testkit::Cluster::start(config)?;
+        // The cluster lives in a static, which is never dropped.
+        server.stop_at_exit();
+        let client = server.connect("postgres").map_err(|e| {
             format!(
                 "cluster started but connecting failed: {e}\n{}",
-                cluster.log_tail()
+                server.log_tail()
             )
         })?;
-        cluster.admin = Mutex::new(Some(client));
-        Ok(cluster)
-    }
-
-    fn init_and_start(&self) -> Result<(), String> {
-        let out = self
-            .server_cmd("initdb")
-            .arg("-D")
-            .arg(&self.data_dir)
-            .args([
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-sync",
-                "--no-instructions",
-            ])
-            .output()
-            .map_err(|e| format!("cannot run initdb: {e}"))?;
-        if !out.status.success() {
-            return Err(format!("initdb failed\n{}", output_text(&out)));
-        }
-        self.start_server()
-    }
-
-    fn start_server(&self) -> Result<(), String> {
-        let opts = format!(
-            "-k {} -p {} -c listen_addresses='' -c fsync=off -c synchronous_commit=off \
-             -c full_page_writes=off -c max_connections=200 -c unix_socket_permissions=0777",
-            self.sock_dir.display(),
-            self.port
-        );
-        let out = self
-            .server_cmd("pg_ctl")
-            .arg("start")
-            .arg("-w")
-            .args(["-t", "60"])
-            .arg("-D")
-            .arg(&self.data_dir)
-            .arg("-l")
-            .arg(self.base_dir.join("server.log"))
-            .arg("-o")
-            .arg(opts)
-            .output()
-            .map_err(|e| format!("cannot run pg_ctl: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "pg_ctl start failed\n{}\n{}",
-                output_text(&out),
-                self.log_tail()
-            ));
-        }
-        Ok(())
+        Ok(Cluster {
+            server,
+            counter: AtomicUsize::new(0),
+            admin: Mutex::new(Some(client)),
+        })
     }
 
     /// Crashes the server (`pg_ctl stop -m immediate`: no shutdown checkpoint) and starts it
     /// again, so it runs crash recovery, which among other things empties UNLOGGED tables.
     pub fn crash_and_restart(&self) {
-        let out = self
-            .server_cmd("pg_ctl")
-            .args(["stop", "-m", "immediate", "-w", "-D"])
-            .arg(&self.data_dir)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run pg_ctl: {e}"));
-        assert!(
-            out.status.success(),
-            "pg_ctl stop -m immediate failed\n{}",
-            output_text(&out)
-        );
+        self.server
+            .crash()
+            .unwrap_or_else(|e| panic!("crash the server: {e}"));
         *self.admin.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.start_server()
+        self.server
+            .start_server()
             .unwrap_or_else(|e| panic!("restart after the crash: {e}"));
         assert!(
             self.log_tail()
@@ -260,59 +120,16 @@ impl Cluster {
         );
     }
 
-    /// A command for a server-side tool, as `postgres` when we are root.
-    fn server_cmd(&self, tool: &str) -> Command {
-        server_cmd(&self.bin_dir, self.as_postgres, tool)
-    }
-
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.base_dir.join("server.log")).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        let from = lines.len().saturating_sub(30);
-        format!("--- server.log (tail) ---\n{}", lines[from..].join("\n"))
-    }
-
-    fn stop(&self) {
-        stop_and_remove(&self.bin_dir, self.as_postgres, &self.base_dir);
-    }
-
-    /// Conninfo for a database of this cluster.
-    pub fn url(&self, dbname: &str) -> String {
-        format!(
-            "host={} port={} dbname={} user=postgres",
-            self.sock_dir.display(),
-            self.port,
-            dbname
-        )
-    }
-
-    pub fn connect(&self, dbname: &str) -> Result<postgres::Client, postgres::Error> {
-        postgres::Client::connect(&self.url(dbname), postgres::NoTls)
-    }
-
     /// Everything the server has logged so far.
     pub fn server_log(&self) -> String {
-        std::fs::read_to_string(self.base_dir.join("server.log"))
+        std::fs::read_to_string(self.log_path())
             .unwrap_or_else(|e| panic!("read the server log: {e}"))
     }
 
-    pub fn bin_dir(&self) -> &Path {
-        &self.bin_dir
-    }
-
-    pub fn socket_dir(&self) -> &Path {
-        &self.sock_dir
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Creates a fresh, uniquely named, empty database (`<prefix>_<n>`).
     /// Makes `role` log in with a password (scram) over the socket, where everyone else is
     /// trusted: for tests of credentials.
     pub fn require_password_for(&self, role: &str) {
-        let hba = self.data_dir.join("pg_hba.conf");
+        let hba = self.data_dir().join("pg_hba.conf");
         let old = std::fs::read_to_string(&hba).unwrap();
         std::fs::write(&hba, format!("local all {role} scram-sha-256\n{old}")).unwrap();
         self.connect("postgres")
@@ -321,6 +138,7 @@ impl Cluster {
             .unwrap();
     }
 
+    /// Creates a fresh, uniquely named, empty database (`<prefix>_<n>`).
     pub fn create_db(&'static self, name_prefix: &str) -> TestDb {
         let mut prefix: String = name_prefix
             .chars()
@@ -382,92 +200,6 @@ impl Cluster {
     }
 }
 
-fn server_cmd(bin_dir: &Path, as_postgres: bool, tool: &str) -> Command {
-    let exe = bin_dir.join(tool);
-    if as_postgres {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(exe);
-        c.current_dir("/");
-        c
-    } else {
-        Command::new(exe)
-    }
-}
-
-fn stop_and_remove(bin_dir: &Path, as_postgres: bool, base_dir: &Path) {
-    let data_dir = base_dir.join("data");
-    if data_dir.join("postmaster.pid").exists() {
-        let _ = server_cmd(bin_dir, as_postgres, "pg_ctl")
-            .args(["stop", "-m", "immediate", "-w", "-D"])
-            .arg(&data_dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status();
-    }
-    let _ = std::fs::remove_dir_all(base_dir);
-}
-
-/// Stops and removes clusters whose owning test process is gone (a killed run).
-fn cleanup_leftovers(bin_dir: &Path, as_postgres: bool) {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if !name.starts_with(DIR_PREFIX) {
-            continue;
-        }
-        // This process's own clusters (two may start at once) are never leftovers.
-        if name.starts_with(&format!("{DIR_PREFIX}{}-", std::process::id())) {
-            continue;
-        }
-        let dir = entry.path();
-        let owner = std::fs::read_to_string(dir.join("owner.pid"))
-            .ok()
-            .and_then(|s| s.trim().parse::<i32>().ok());
-        match owner {
-            Some(pid) if process_alive(pid) => continue, // another run in progress
-            _ => stop_and_remove(bin_dir, as_postgres, &dir),
-        }
-    }
-}
-
-// ---- stop at exit ----------------------------------------------------------------
-
-struct ExitInfo {
-    bin_dir: PathBuf,
-    as_postgres: bool,
-    base_dir: PathBuf,
-}
-
-static EXIT_INFO: std::sync::Mutex<Vec<ExitInfo>> = std::sync::Mutex::new(Vec::new());
-
-extern "C" fn stop_at_exit() {
-    if let Ok(clusters) = EXIT_INFO.lock() {
-        for info in clusters.iter() {
-            stop_and_remove(&info.bin_dir, info.as_postgres, &info.base_dir);
-        }
-    }
-}
-
-fn register_atexit(c: &Cluster) {
-    let Ok(mut clusters) = EXIT_INFO.lock() else {
-        return;
-    };
-    let first = clusters.is_empty();
-    clusters.push(ExitInfo {
-        bin_dir: c.bin_dir.clone(),
-        as_postgres: c.as_postgres,
-        base_dir: c.base_dir.clone(),
-    });
-    if first {
-        unsafe {
-            libc::atexit(stop_at_exit);
-        }
-    }
-}
-
 // ---- one database ------------------------------------------------------------------
 
 impl TestDb {
@@ -513,9 +245,6 @@ impl TestDb {
     }
 
     /// `psql -X -v ON_ERROR_STOP=1 [-v k=v]... -f path`; returns psql's status and output.
-    ///
-    /// psql runs as the current OS user (it only needs the socket, and trust auth lets
-    /// it log in as `postgres`), so it can read scripts in root-owned 0700 temp dirs.
     pub fn psql_file(&self, path: impl AsRef<OsStr>, vars: &[(&str, &str)]) -> Output {
         let mut cmd = self.psql_cmd();
         for (k, v) in vars {
@@ -533,6 +262,28 @@ impl TestDb {
             .psql_cmd()
             .env("PGOPTIONS", format!("-c search_path={schema}"))
             .arg("-q")
+            .arg("-f")
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "loading {}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Runs a sample data file at `scale` into `schema` (`psql -q -v scale=N -v schema=S -f
+    /// file`); fails the test on an error.
+    pub fn load_sample(&self, file: &Path, scale: i64, schema: &str) {
+        let out = self
+            .psql_cmd()
+            .arg("-q")
+            .arg("-v")
+            .arg(format!("scale={scale}"))
+            .arg("-v")
+            .arg(format!("schema={schema}"))
             .arg("-f")
             .arg(file)
             .output()
@@ -606,19 +357,10 @@ impl TestDb {
             .unwrap();
     }
 
-    /// A psql command connected to this database (`-X -q -v ON_ERROR_STOP=1`), to add
+    /// A psql command connected to this database (`-X -v ON_ERROR_STOP=1`), to add
     /// arguments to.
     pub fn psql_cmd(&self) -> Command {
-        let mut cmd = Command::new(self.cluster.bin_dir.join("psql"));
-        cmd.arg("-X")
-            .arg("-v")
-            .arg("ON_ERROR_STOP=1")
-            .arg("-d")
-            .arg(self.url());
-        cmd.env_remove("PGOPTIONS")
-            .env_remove("PGSERVICE")
-            .env_remove("PGPASSWORD");
-        cmd
+        self.cluster.psql(&self.name)
     }
 
     /// For every table (plain and partitioned parents) of the given schemas, keyed
@@ -651,25 +393,5 @@ impl TestDb {
             out.insert(table, v);
         }
         out
-    }
-}
-
-/// The full text of a PostgreSQL error (message, detail, hint), not just "db error".
-pub fn pg_error_text(e: &postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => {
-            let mut s = format!("{}: {}", db.severity(), db.message());
-            if let Some(d) = db.detail() {
-                s.push_str(&format!("\nDETAIL: {d}"));
-            }
-            if let Some(h) = db.hint() {
-                s.push_str(&format!("\nHINT: {h}"));
-            }
-            if let Some(w) = db.where_() {
-                s.push_str(&format!("\nWHERE: {w}"));
-            }
-            s
-        }
-        None => e.to_string(),
     }
 }

@@ -1,7 +1,7 @@
-//! Test support: the throwaway cluster and helpers.
-#![allow(dead_code)]
+//! Test support: the throwaway cluster and the helpers the test files share.
 
 mod cluster;
+pub mod compile_errors;
 pub mod drills;
 pub mod golden;
 pub mod roles;
@@ -11,7 +11,6 @@ pub mod thywill;
 pub mod uuid;
 pub mod workout;
 
-#[allow(unused_imports)]
 pub use cluster::{cluster, crashable_cluster, pg_error_text, second_cluster, Cluster, TestDb};
 
 /// The repository root (where Cargo.toml is).
@@ -83,6 +82,25 @@ pub fn compile_ddl(
         &pgmig::SchemaInput::Ddl(v2.into()),
     )
     .unwrap_or_else(|e| panic!("{} must compile: {e:?}", model.display()));
+    pgmig::compile::write(&c.scripts, dir.path()).unwrap();
+    dir
+}
+
+/// The scripts of the model in `model_dir` (model.yaml, v1.sql, v2.sql) for the root rows
+/// `--only condition` selects, compiled into a fresh directory.
+pub fn compile_only(model_dir: &std::path::Path, condition: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let selection = pgmig::compile::Selection {
+        entities: vec![],
+        only: Some(condition.to_string()),
+    };
+    let c = pgmig::compile::compile_selected(
+        &model_dir.join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(model_dir.join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(model_dir.join("v2.sql")),
+        &selection,
+    )
+    .unwrap_or_else(|e| panic!("--only {condition:?} must compile: {e:?}"));
     pgmig::compile::write(&c.scripts, dir.path()).unwrap();
     dir
 }

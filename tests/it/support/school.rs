@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use super::scripts::stderr;
 use super::{cluster, repo_root, TestDb};
 
 pub(crate) fn models() -> PathBuf {
@@ -24,19 +23,6 @@ pub(crate) fn school_db(name: &str, scale: u32) -> TestDb {
     db.execute("CREATE SCHEMA v1");
     db.load_in_schema(&models().join("v1.sql"), "v1");
     db.load_in_schema(&models().join("v2.sql"), "public");
-    let out = db
-        .psql_cmd()
-        .args([
-            "-q",
-            "-v",
-            &format!("scale={scale}"),
-            "-v",
-            "schema=v1",
-            "-f",
-        ])
-        .arg(models().join("sample.sql"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "sample.sql: {}", stderr(&out));
+    db.load_sample(&models().join("sample.sql"), scale.into(), "v1");
     db
 }

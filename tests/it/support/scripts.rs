@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
 
-use super::TestDb;
+use super::{pg_error_text, TestDb};
 
 pub(crate) const USER_SCHEMAS: &[&str] = &["v1", "public"];
 
@@ -44,6 +44,37 @@ pub(crate) fn keyed_md5s(db: &TestDb, schemas: &[&str]) -> BTreeMap<String, Stri
     all
 }
 
+/// Runs a query that returns one bigint, failing the test with the query on an error.
 pub(crate) fn count(db: &TestDb, sql: &str) -> i64 {
-    db.client().query_one(sql, &[]).unwrap().get(0)
+    match db.client().query_one(sql, &[]) {
+        Ok(r) => r.get(0),
+        Err(e) => panic!("{sql}\n{}", pg_error_text(&e)),
+    }
+}
+
+/// The first column of every row of a query returning text, failing the test on an error.
+pub(crate) fn strings(db: &TestDb, sql: &str) -> Vec<String> {
+    db.client()
+        .query(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}\n{}", pg_error_text(&e)))
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// Runs every (what, query counting the rows that break it) check of an oracle; fails
+/// listing the broken ones.
+pub(crate) fn assert_oracle(db: &TestDb, checks: &[(&str, String)]) {
+    let broken: Vec<String> = checks
+        .iter()
+        .filter_map(|(what, sql)| match count(db, sql) {
+            0 => None,
+            n => Some(format!("{n:>5}  {what}")),
+        })
+        .collect();
+    assert!(
+        broken.is_empty(),
+        "oracle checks broken (rows that break them):\n{}",
+        broken.join("\n")
+    );
 }

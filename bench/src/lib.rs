@@ -1,4 +1,4 @@
-//! `pgmig bench`: the workout migration against baselines, on a throwaway PostgreSQL cluster.
+//! `pgmig-bench`: the workout migration against baselines, on a throwaway PostgreSQL cluster.
 //!
 //! Per scale factor: V1 sample data (`sample.sql -v scale=N`), then `runs` rounds of
 //! precheck → migrate → verify → rollback (each through `pgmig run`, a child process whose
@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use cluster::BenchCluster;
+use pgmig_testkit::Cluster;
 
 const FLOOR_SQL: &str = include_str!("../../bench/sql/floor.sql");
 const PLPGSQL_SQL: &str = include_str!("../../bench/sql/rowloop_plpgsql.sql");
@@ -255,14 +255,13 @@ fn timed(mut cmd: Command, time_file: &Path) -> Result<(f64, Option<u64>), Strin
 
 struct Bench<'a> {
     opts: &'a Options,
-    cluster: BenchCluster,
+    cluster: Cluster,
     /// Compiled batched-mode scripts, when the compiler has a batched mode.
     batched_dir: Option<PathBuf>,
     batched_note: String,
 }
 
 pub fn run(opts: &Options) -> Result<Report, String> {
-    let bin = cluster::find_bin_dir(opts.pg_bin.as_deref())?;
     let mut report = Report {
         machine: machine_info(),
         ..Report::default()
@@ -276,15 +275,17 @@ pub fn run(opts: &Options) -> Result<Report, String> {
             "bench: starting a PostgreSQL cluster under {}",
             opts.work_dir.display()
         );
-        let cluster = BenchCluster::start(bin, &opts.work_dir, &opts.settings, opts.keep)?;
-        report.settings = cluster.settings.clone();
-        let mut pg = cluster.connect("postgres")?;
+        let cluster = cluster::start(opts)?;
+        report.settings = cluster.settings().to_vec();
+        let mut pg = cluster
+            .connect("postgres")
+            .map_err(pg_err("connect to postgres"))?;
         let version: String = pg
             .query_one("SELECT version()", &[])
             .map_err(pg_err("version"))?
             .get(0);
         report.machine.push(("PostgreSQL".into(), version));
-        let (batched_dir, batched_note) = batched_scripts(opts, &cluster.base_dir);
+        let (batched_dir, batched_note) = batched_scripts(opts, cluster.base_dir());
         let bench = Bench {
             opts,
             cluster,
@@ -413,6 +414,7 @@ impl Bench<'_> {
         vars: &[(&str, String)],
     ) -> Result<f64, String> {
         let mut c = self.cluster.psql(db);
+        c.arg("-q");
         if let Some(s) = schema {
             c.env("PGOPTIONS", format!("-c search_path={s}"));
         }
@@ -450,7 +452,7 @@ impl Bench<'_> {
             c.arg("-v").arg(v);
         }
         c.env_remove("PGOPTIONS");
-        timed(c, &self.cluster.base_dir.join("time.out"))
+        timed(c, &self.cluster.base_dir().join("time.out"))
             .map_err(|e| format!("pgmig run {phase}: {e}"))
     }
 
@@ -464,7 +466,7 @@ impl Bench<'_> {
             .map_err(pg_err("drop db"))?;
         pg.batch_execute(&format!("CREATE DATABASE {db}"))
             .map_err(pg_err("create db"))?;
-        let mut c = self.cluster.connect(&db)?;
+        let mut c = self.cluster.connect(&db).map_err(pg_err("connect"))?;
         c.batch_execute("CREATE SCHEMA v1")
             .map_err(pg_err("schema"))?;
         let md = &self.opts.model_dir;
@@ -614,7 +616,7 @@ impl Bench<'_> {
             if scale <= self.opts.client_max_scale {
                 self.reset(&mut c)?;
                 let before = db_size(&mut c)?;
-                let mut client = self.cluster.connect(&db)?;
+                let mut client = self.cluster.connect(&db).map_err(pg_err("connect"))?;
                 let t = Instant::now();
                 rowloop::run(&mut client).map_err(pg_err("row-by-row client"))?;
                 let s = t.elapsed().as_secs_f64();
@@ -997,7 +999,7 @@ pub fn render(opts: &Options, report: &Report) -> String {
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "# pgmig bench: workout model{}\n",
+        "# pgmig-bench: workout model{}\n",
         if opts.models.is_empty() {
             String::new()
         } else {
@@ -1009,7 +1011,7 @@ pub fn render(opts: &Options, report: &Report) -> String {
     } else {
         opts.models.join(",")
     };
-    let _ = writeln!(md, "Command: `pgmig bench --scales {} --runs {} --client-max-scale {} --plpgsql-max-scale {} --models {models} --models-max-scale {}`\n",
+    let _ = writeln!(md, "Command: `pgmig-bench --scales {} --runs {} --client-max-scale {} --plpgsql-max-scale {} --models {models} --models-max-scale {}`\n",
         opts.scales.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(","), opts.runs, opts.client_max_scale, opts.plpgsql_max_scale, opts.models_max_scale);
     let _ = writeln!(md, "## Machine\n");
     for (k, v) in &report.machine {

@@ -1,4 +1,4 @@
-//! `pgmig bench --models …`: the other models, pgmig's phases at each scale against a copy
+//! `pgmig-bench --models …`: the other models, pgmig's phases at each scale against a copy
 //! floor.
 //!
 //! V1 comes from the model's own `sample.sql -v scale=N`. The floor is PostgreSQL copying the
@@ -101,7 +101,7 @@ impl Bench<'_> {
             .map_err(pg_err("drop db"))?;
         pg.batch_execute(&format!("CREATE DATABASE {db}"))
             .map_err(pg_err("create db"))?;
-        let mut c = self.cluster.connect(&db)?;
+        let mut c = self.cluster.connect(&db).map_err(pg_err("connect"))?;
         c.batch_execute("CREATE SCHEMA v1")
             .map_err(pg_err("schema"))?;
         self.psql_file(&db, &dir.join("v1.sql"), Some("v1"), &[])?;
@@ -126,7 +126,7 @@ impl Bench<'_> {
                 "{model}: V2 holds rows before migrate; the copy floor needs it empty"
             ));
         }
-        let scripts = self.cluster.base_dir.join(format!("{model}-scripts"));
+        let scripts = self.cluster.base_dir().join(format!("{model}-scripts"));
         compile_model(
             &self.opts.pgmig_exe,
             &dir.join("model.yaml"),

@@ -56,7 +56,7 @@ fn draw(
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            "pgmig bench, workout model: median seconds by scale factor",
+            "pgmig-bench, workout model: median seconds by scale factor",
             ("sans-serif", 20),
         )
         .margin(16)
