@@ -40,3 +40,21 @@ pub(crate) fn school_db(name: &str, scale: u32) -> TestDb {
     assert!(out.status.success(), "sample.sql: {}", stderr(&out));
     db
 }
+
+/// The school model's scripts for the root rows `--only` selects.
+pub(crate) fn compiled_only(condition: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let selection = pgmig::compile::Selection {
+        entities: vec![],
+        only: Some(condition.to_string()),
+    };
+    let c = pgmig::compile::compile_selected(
+        &models().join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(models().join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(models().join("v2.sql")),
+        &selection,
+    )
+    .unwrap_or_else(|e| panic!("--only {condition:?} must compile: {e:?}"));
+    pgmig::compile::write(&c.scripts, dir.path()).unwrap();
+    dir
+}
