@@ -1513,3 +1513,139 @@ fn precheck_previews_the_repairs_migrate_makes() {
         "precheck's preview against _pgmig.changes"
     );
 }
+
+/// The guide's phone rule ("standardized format with country codes"), on a V1 phone `v.phone`,
+/// written apart from pgmig's library: a phone loses something in E.164 when it is not blank and
+/// has fewer than 10 digits (no area code, or no digits at all: 'n/a') or ends in an extension.
+const PHONE_LOSES: &str = "nullif(btrim(v.phone), '') IS NOT NULL
+     AND (length(regexp_replace(v.phone, '[^0-9]', '', 'g')) < 10 OR v.phone ~* 'x ?[0-9]+$')";
+
+/// `lossy:` on the school sample: students whose phone would be blanked or cut are rejected
+/// (`on_loss: reject`; their roles and profiles follow by the model's own reject rules), and
+/// teachers and parents migrate with V1's text kept in `users.phone_raw` (`on_loss: keep_raw`;
+/// a column the model names, added to V2 here). The rejects hold exactly the students the
+/// guide's rule says, `phone_raw` holds exactly the original text of each phone the rule says
+/// loses something (NULL elsewhere), verify passes, and rollback gives V2 back.
+#[test]
+fn lossy_phones_rejected_or_kept_raw_as_the_model_says() {
+    let src = crate::support::model_variant(&models().join("model.yaml"), |m| {
+        let keep_raw = |step: &str| {
+            format!("    repair:\n      - {{ column: email, on_duplicate: suffix }}\n      - {{ column: phone, on_duplicate: clear }}\n    lossy:\n      - {{ column: phone, on_loss: keep_raw, raw_column: phone_raw }}\n\n  {step}:")
+        };
+        let student_rejected = "    key: { new: gen_random_uuid(), by: [s.id] }\n    reject:\n      - when: id(student_users, s.id) IS NULL\n        reason: student was rejected\n    columns:\n      user_id: id(student_users, s.id)";
+        m.replacen(
+            "    repair:\n      - { column: email, on_duplicate: suffix }\n      - { column: phone, on_duplicate: clear }\n\n  teacher_roles:",
+            &keep_raw("teacher_roles"),
+            1,
+        )
+        .replacen(
+            "    repair:\n      - { column: email, on_duplicate: suffix }\n      - { column: phone, on_duplicate: clear }\n\n  parent_roles:",
+            &keep_raw("parent_roles"),
+            1,
+        )
+        .replacen(
+            "    repair:\n      - { column: email, on_duplicate: suffix }\n      - { column: phone, on_duplicate: clear }\n\n  student_roles:",
+            "    repair:\n      - { column: email, on_duplicate: suffix }\n      - { column: phone, on_duplicate: clear }\n    lossy:\n      - { column: phone, on_loss: reject }\n\n  student_roles:",
+            1,
+        )
+        .replacen(
+            "    key: { new: gen_random_uuid(), by: [s.id] }\n    columns:\n      user_id: id(student_users, s.id)",
+            student_rejected,
+            1,
+        )
+        .replacen(
+            "  student_profiles:\n    from: students s\n    key: keep\n    columns:",
+            "  student_profiles:\n    from: students s\n    key: keep\n    reject:\n      - when: id(student_users, s.id) IS NULL\n        reason: student was rejected\n    columns:",
+            1,
+        )
+    });
+    let model = std::fs::read_to_string(src.path().join("model.yaml")).unwrap();
+    assert_eq!(model.matches("on_loss: keep_raw").count(), 2, "{model}");
+    assert_eq!(model.matches("student was rejected").count(), 2, "{model}");
+    assert_eq!(model.matches("on_loss: reject").count(), 1, "{model}");
+    let add_raw = "ALTER TABLE users ADD COLUMN phone_raw text;";
+    let v2 = src.path().join("v2.sql");
+    let v2_ddl = std::fs::read_to_string(models().join("v2.sql")).unwrap();
+    let users_phone = "    phone                text        UNIQUE CHECK";
+    assert_eq!(v2_ddl.matches(users_phone).count(), 1);
+    std::fs::write(
+        &v2,
+        v2_ddl.replacen(users_phone, &format!("    phone_raw text,\n{users_phone}"), 1),
+    )
+    .unwrap();
+    let dir = crate::support::compile_ddl(
+        &src.path().join("model.yaml"),
+        &models().join("v1.sql"),
+        &v2,
+    );
+    let plan = std::fs::read_to_string(dir.path().join("PLAN.md")).unwrap();
+    assert!(
+        plan.contains("V1's text is kept in `phone_raw`")
+            && plan.contains("such rows are rejected (on_loss: reject"),
+        "{plan}"
+    );
+
+    let db = school_db("school_lossy_choices", 1);
+    db.execute(&format!("SET search_path = public; {add_raw}"));
+    let public_before = db.table_md5s(&["public"]);
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let verify = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    assert!(
+        verify.contains("verify: every check passed") && !verify.contains("FAIL"),
+        "{verify}"
+    );
+
+    // Rejects: exactly the students the guide's rule says lose their phone.
+    let rule_says = strings(
+        &db,
+        &format!("SELECT v.id::text FROM v1.students v WHERE {PHONE_LOSES} ORDER BY v.id"),
+    );
+    assert!(
+        rule_says.len() > 5,
+        "the sample plants lossy student phones: {rule_says:?}"
+    );
+    let rejected = strings(
+        &db,
+        "SELECT source_key ->> 'id' FROM _pgmig.rejects WHERE step = 'student_users' ORDER BY (source_key ->> 'id')::int",
+    );
+    assert_eq!(rejected, rule_says, "student_users' rejects");
+    assert_eq!(
+        num(&db, "SELECT count(*) FROM _pgmig.map_student_users m JOIN v1.students v ON v.id = m.source_id WHERE v.phone IS NOT NULL AND v.id::text = ANY (SELECT source_key ->> 'id' FROM _pgmig.rejects WHERE step = 'student_users')"),
+        0,
+        "a rejected student is not migrated"
+    );
+    for step in ["student_roles", "student_profiles"] {
+        assert_eq!(
+            strings(&db, &format!("SELECT source_key ->> 'id' FROM _pgmig.rejects WHERE step = '{step}' ORDER BY (source_key ->> 'id')::int")),
+            rule_says,
+            "{step}: the rejected students' rows follow"
+        );
+    }
+
+    // Raw text: the V1 phone of each teacher and parent the rule says loses it, NULL elsewhere.
+    for (v1, map) in [
+        ("v1.teachers", "map_teacher_users"),
+        ("v1.parents", "map_parent_users"),
+    ] {
+        let kept = num(&db, &format!("SELECT count(*) FROM {v1} v JOIN _pgmig.{map} m ON m.source_id = v.id JOIN public.users u ON u.id = m.id WHERE u.phone_raw IS NOT NULL"));
+        let lost = num(
+            &db,
+            &format!("SELECT count(*) FROM {v1} v WHERE {PHONE_LOSES}"),
+        );
+        assert!(lost > 0, "{v1}: the sample plants lossy phones");
+        assert_eq!(kept, lost, "{v1}: raw phones kept");
+        assert_eq!(
+            num(&db, &format!("SELECT count(*) FROM {v1} v JOIN _pgmig.{map} m ON m.source_id = v.id JOIN public.users u ON u.id = m.id
+                                WHERE u.phone_raw IS DISTINCT FROM CASE WHEN {PHONE_LOSES} THEN v.phone END")),
+            0,
+            "{v1}: phone_raw is V1's text exactly where the rule says the phone loses something"
+        );
+    }
+
+    must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
+    assert_eq!(
+        db.table_md5s(&["public"]),
+        public_before,
+        "V2 after rollback"
+    );
+}
