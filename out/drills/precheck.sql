@@ -706,7 +706,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE users_email_key: duplicates among the migrated rows
+  -- V2: UNIQUE users_email_key: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -716,6 +716,7 @@ BEGIN
       FROM v1.users u
       WHERE true
         AND true
+        AND (u.email) IS NOT NULL
       GROUP BY u.email
       HAVING count(*) > 1
     ) AS keys
@@ -725,7 +726,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -735,6 +736,7 @@ BEGIN
       FROM v1.users u
       WHERE true
         AND true
+        AND (u.id) IS NOT NULL
       GROUP BY u.id
       HAVING count(*) > 1
     ) AS keys
@@ -905,7 +907,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -917,6 +919,7 @@ BEGIN
       WHERE coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
         AND true
+        AND (cs.id) IS NOT NULL
       GROUP BY cs.id
       HAVING count(*) > 1
     ) AS keys
@@ -1022,7 +1025,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE session_preferences_user_id_key: duplicates among the migrated rows
+  -- V2: UNIQUE session_preferences_user_id_key: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1033,6 +1036,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
       WHERE coalesce((id_users.id IS NOT NULL), false)
         AND true
+        AND (id_users.id) IS NOT NULL
       GROUP BY id_users.id
       HAVING count(*) > 1
     ) AS keys
@@ -1042,7 +1046,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1053,6 +1057,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
       WHERE coalesce((id_users.id IS NOT NULL), false)
         AND true
+        AND (sp.id) IS NOT NULL
       GROUP BY sp.id
       HAVING count(*) > 1
     ) AS keys
@@ -1173,7 +1178,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1184,6 +1189,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id
       WHERE coalesce((id_users.id IS NOT NULL), false)
         AND true
+        AND (g.id) IS NOT NULL
       GROUP BY g.id
       HAVING count(*) > 1
     ) AS keys
@@ -1372,7 +1378,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE drill_group_items_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE drill_group_items_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1386,6 +1392,7 @@ BEGIN
       WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
         AND true
+        AND (id_drill_groups.id, ref_drills.uuid) IS NOT NULL
       GROUP BY id_drill_groups.id, ref_drills.uuid
       HAVING count(*) > 1
     ) AS keys
@@ -1558,7 +1565,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1572,6 +1579,7 @@ BEGIN
       WHERE coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
         AND true
+        AND (o.id) IS NOT NULL
       GROUP BY o.id
       HAVING count(*) > 1
     ) AS keys
@@ -1767,7 +1775,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE progress_history_user_id_key: duplicates among the migrated rows
+  -- V2: UNIQUE progress_history_user_id_key: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1778,6 +1786,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
       WHERE coalesce((id_users.id IS NOT NULL), false)
         AND true
+        AND (id_users.id) IS NOT NULL
       GROUP BY id_users.id
       HAVING count(*) > 1
     ) AS keys
@@ -1787,7 +1796,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1798,6 +1807,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
       WHERE coalesce((id_users.id IS NOT NULL), false)
         AND true
+        AND (u.id) IS NOT NULL
       GROUP BY u.id
       HAVING count(*) > 1
     ) AS keys

@@ -463,9 +463,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'eddff191486ff7b44ad8063a078a0988b85dafd6f788707577b0fa5ccde5b9cd';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '366f55c0e95b0072238df3d25783aa390c0a9910c16670c979e551d18c4aa1cb';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile eddff191486ff7b44ad8063a078a0988b85dafd6f788707577b0fa5ccde5b9cd; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 366f55c0e95b0072238df3d25783aa390c0a9910c16670c979e551d18c4aa1cb; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -981,7 +981,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 1/10: public.schools  (model.yaml:107)
+-- Step 1/12: public.schools  (model.yaml:108)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1013,7 +1013,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
+  RAISE EXCEPTION 'step schools (model.yaml:108) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1060,7 +1060,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
+  RAISE EXCEPTION 'step schools (model.yaml:108) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1084,12 +1084,345 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
+  RAISE EXCEPTION 'step schools (model.yaml:108) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 2/10: public.users  (model.yaml:120)
+-- Step 2/12: public.users  (model.yaml:124)
+-- ----------------------------------------------------------------------------
+
+-- Row counts reconcile: V1 rows = migrated + filtered + rejected.
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_in bigint;
+  n_filtered bigint;
+  n_rejected bigint;
+  n_out bigint;
+  n_mapped bigint;
+BEGIN
+  SELECT count(*), 0
+  INTO n_in, n_filtered
+  FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator';
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'admin_users';
+  SELECT count(*) INTO n_out FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_admin_users;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  admin_users: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
+  ELSE
+    RAISE NOTICE 'FAIL  admin_users: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_admin_users: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_users (model.yaml:124) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- Content: the rows recomputed from V1 equal the migrated rows, both ways.
+-- Compared: id, email, phone, first_name, last_name, must_reset_password, user_type_id, created_at, middle_name (default)
+-- Not compared (not repeatable by design): password_hash
+-- Repaired values are recomputed here as migrate's repair made them (same rounds, same
+-- order, same counters), from V1 and the values migrate found taken in V2 when the step ran
+-- (_pgmig.repairs_taken, sealed); what _pgmig.changes records must be the same changes.
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_missing bigint;
+  n_unexpected bigint;
+  n_repairs_differ bigint;
+BEGIN
+  WITH RECURSIVE pgmig_rounds_email (key, source_order, original, value, n, moved, round) AS (
+    -- Repair of email (model.yaml:137): round 0 holds every row's own value.
+    SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example') AS text), CAST(coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example') AS text), 1, true, 0
+    FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+       JOIN _pgmig.map_admin_users AS key_map ON key_map.source_id = s.id
+    WHERE true
+      AND (coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example')) IS NOT NULL
+    UNION ALL
+    -- Each round moves, all at once, the rows whose value a V2 row held at migrate or a row of
+    -- this step that comes first (its own value before a changed one, then source key
+    -- order); the rounds end when none moved.
+    SELECT r.key, r.source_order, r.original,
+           CASE WHEN r.moves THEN _pgmig.with_counter(r.original, r.n + 1) ELSE r.value END,
+           CASE WHEN r.moves THEN r.n + 1 ELSE r.n END,
+           r.moves, r.round + 1
+    FROM (SELECT r.key, r.source_order, r.original, r.value, r.n, r.round,
+                 bool_or(r.moved) OVER () AS going_on,
+                 r.value IS NOT NULL
+                 AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
+                      OR EXISTS (SELECT 1 FROM _pgmig.repairs_taken AS k
+                                 WHERE k.model = 'school' AND k.step = 'admin_users'
+                                   AND k.column_name = 'email' AND k.value_md5 = md5(r.value))) AS moves
+          FROM pgmig_rounds_email AS r) AS r
+    WHERE r.going_on
+  ), pgmig_repaired_email AS (
+    SELECT r.key, r.original AS old_value, r.value AS new_value
+    FROM pgmig_rounds_email AS r
+    WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_email AS x)
+      AND r.value IS DISTINCT FROM r.original
+  ), expected AS (
+    SELECT CAST(key_map.id AS uuid),
+           CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example') ELSE CAST(repair_email.new_value AS text) END AS text),
+           CAST(CAST(NULL AS TEXT) AS text),
+           CAST('Administrator' AS text),
+           CAST(s.name AS text),
+           CAST(true AS boolean),
+           CAST(ref_user_types.id AS integer),
+           CAST(s.created_at AS timestamp with time zone),
+           CAST(NULL AS text)
+    FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+       JOIN _pgmig.map_admin_users AS key_map ON key_map.source_id = s.id
+       LEFT JOIN pgmig_repaired_email AS repair_email ON repair_email.key = jsonb_build_object('id', key_map.id)
+    WHERE true
+  ), actual AS (
+    SELECT t.id, t.email, t.phone, t.first_name, t.last_name, t.must_reset_password, t.user_type_id, t.created_at, t.middle_name
+    FROM public.users AS t
+    JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
+  )
+  SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
+         (SELECT count(*) FROM (SELECT * FROM actual EXCEPT ALL SELECT * FROM expected) AS d),
+         0
+         + (SELECT count(*) FROM ((SELECT r.key, r.old_value, r.new_value FROM pgmig_repaired_email AS r
+                                   EXCEPT ALL
+                                   SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
+                                   WHERE c.model = 'school' AND c.step = 'admin_users' AND c.column_name = 'email')
+                                  UNION ALL
+                                  (SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
+                                   WHERE c.model = 'school' AND c.step = 'admin_users' AND c.column_name = 'email'
+                                   EXCEPT ALL
+                                   SELECT r.key, r.old_value, r.new_value FROM pgmig_repaired_email AS r)) AS d)
+  INTO n_missing, n_unexpected, n_repairs_differ;
+  IF n_missing = 0 AND n_unexpected = 0 THEN
+    RAISE NOTICE 'PASS  admin_users: content equals V1 recomputed';
+  ELSE
+    RAISE NOTICE 'FAIL  admin_users: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_repairs_differ = 0 THEN
+    RAISE NOTICE 'PASS  admin_users: repairs of email recomputed, as _pgmig.changes records them';
+  ELSE
+    RAISE NOTICE 'FAIL  admin_users: repairs of email: % changes differ between the recomputation and _pgmig.changes', n_repairs_differ;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_users (model.yaml:124) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- no orphans through users_user_type_id_fkey
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.users AS t
+  JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
+  WHERE t.user_type_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (t.user_type_id));
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  admin_users: no orphans through users_user_type_id_fkey';
+  ELSE
+    RAISE NOTICE 'FAIL  admin_users: no orphans through users_user_type_id_fkey: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_users (model.yaml:124) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.users AS t
+  JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
+  WHERE t.password_hash IS NULL
+       OR EXISTS (SELECT 1 FROM public.users AS other WHERE other.password_hash = t.password_hash AND other.ctid <> t.ctid)
+       OR CAST(t.password_hash AS text) !~ '^\$2[aby]\$06\$[./A-Za-z0-9]{53}$';
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  admin_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6';
+  ELSE
+    RAISE NOTICE 'FAIL  admin_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_users (model.yaml:124) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- ----------------------------------------------------------------------------
+-- Step 3/12: public.user_roles  (model.yaml:139)
+-- ----------------------------------------------------------------------------
+
+-- Row counts reconcile: V1 rows = migrated + filtered + rejected.
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_in bigint;
+  n_filtered bigint;
+  n_rejected bigint;
+  n_out bigint;
+  n_mapped bigint;
+BEGIN
+  SELECT count(*), 0
+  INTO n_in, n_filtered
+  FROM v1.schools s
+       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'admin_roles';
+  SELECT count(*) INTO n_out FROM public.user_roles AS t JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_admin_roles;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  admin_roles: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
+  ELSE
+    RAISE NOTICE 'FAIL  admin_roles: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_admin_roles: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_roles (model.yaml:139) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- Content: the rows recomputed from V1 equal the migrated rows, both ways.
+-- Compared: id, user_id, role_id, school_id
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_missing bigint;
+  n_unexpected bigint;
+BEGIN
+  WITH expected AS (
+    SELECT CAST(key_map.id AS uuid),
+           CAST(id_admin_users.id AS uuid),
+           CAST(ref_roles.id AS integer),
+           CAST(id_schools.id AS uuid)
+    FROM v1.schools s
+       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
+       JOIN _pgmig.map_admin_roles AS key_map ON key_map.source_id = s.id
+    WHERE true
+  ), actual AS (
+    SELECT t.id, t.user_id, t.role_id, t.school_id
+    FROM public.user_roles AS t
+    JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
+  )
+  SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
+         (SELECT count(*) FROM (SELECT * FROM actual EXCEPT ALL SELECT * FROM expected) AS d)
+  INTO n_missing, n_unexpected;
+  IF n_missing = 0 AND n_unexpected = 0 THEN
+    RAISE NOTICE 'PASS  admin_roles: content equals V1 recomputed';
+  ELSE
+    RAISE NOTICE 'FAIL  admin_roles: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_roles (model.yaml:139) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- no orphans through user_roles_role_id_fkey
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.user_roles AS t
+  JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
+  WHERE t.role_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (t.role_id));
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  admin_roles: no orphans through user_roles_role_id_fkey';
+  ELSE
+    RAISE NOTICE 'FAIL  admin_roles: no orphans through user_roles_role_id_fkey: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_roles (model.yaml:139) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- no orphans through user_roles_school_id_fkey
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.user_roles AS t
+  JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
+  WHERE t.school_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (t.school_id));
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  admin_roles: no orphans through user_roles_school_id_fkey';
+  ELSE
+    RAISE NOTICE 'FAIL  admin_roles: no orphans through user_roles_school_id_fkey: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_roles (model.yaml:139) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- no orphans through user_roles_user_id_fkey
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.user_roles AS t
+  JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  admin_roles: no orphans through user_roles_user_id_fkey';
+  ELSE
+    RAISE NOTICE 'FAIL  admin_roles: no orphans through user_roles_user_id_fkey: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_roles (model.yaml:139) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- ----------------------------------------------------------------------------
+-- Step 4/12: public.users  (model.yaml:148)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1121,7 +1454,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:148) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1140,7 +1473,7 @@ DECLARE
   n_repairs_differ bigint;
 BEGIN
   WITH RECURSIVE pgmig_rounds_email (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of email (model.yaml:137): round 0 holds every row's own value.
+    -- Repair of email (model.yaml:165): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) AS text), CAST(coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) AS text), 1, true, 0
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
@@ -1171,7 +1504,7 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_email AS x)
       AND r.value IS DISTINCT FROM r.original
   ), pgmig_rounds_phone (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of phone (model.yaml:138): round 0 holds every row's own value.
+    -- Repair of phone (model.yaml:166): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(_pgmig.phone_e164(t.phone) AS text), CAST(_pgmig.phone_e164(t.phone) AS text), 1, true, 0
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
@@ -1260,7 +1593,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:148) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1284,7 +1617,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:148) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1310,12 +1643,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:148) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 3/10: public.user_roles  (model.yaml:140)
+-- Step 5/12: public.user_roles  (model.yaml:168)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1348,7 +1681,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:168) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1389,7 +1722,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:168) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1413,7 +1746,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:168) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1437,7 +1770,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:168) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1461,12 +1794,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:168) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 4/10: public.teacher_profiles  (model.yaml:149)
+-- Step 6/12: public.teacher_profiles  (model.yaml:177)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1500,7 +1833,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:177) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1545,7 +1878,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:177) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1569,7 +1902,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:177) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1593,7 +1926,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:177) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1617,12 +1950,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:177) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 5/10: public.users  (model.yaml:170)
+-- Step 7/12: public.users  (model.yaml:198)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1654,7 +1987,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:198) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1673,7 +2006,7 @@ DECLARE
   n_repairs_differ bigint;
 BEGIN
   WITH RECURSIVE pgmig_rounds_email (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of email (model.yaml:186): round 0 holds every row's own value.
+    -- Repair of email (model.yaml:214): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) AS text), CAST(coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) AS text), 1, true, 0
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
@@ -1704,7 +2037,7 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_email AS x)
       AND r.value IS DISTINCT FROM r.original
   ), pgmig_rounds_phone (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of phone (model.yaml:187): round 0 holds every row's own value.
+    -- Repair of phone (model.yaml:215): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(_pgmig.phone_e164(p.phone) AS text), CAST(_pgmig.phone_e164(p.phone) AS text), 1, true, 0
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
@@ -1793,7 +2126,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:198) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1817,7 +2150,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:198) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1843,12 +2176,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:198) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 6/10: public.user_roles  (model.yaml:189)
+-- Step 8/12: public.user_roles  (model.yaml:217)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1881,7 +2214,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:217) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1922,7 +2255,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:217) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1946,7 +2279,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:217) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1970,7 +2303,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:217) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1994,12 +2327,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:217) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 7/10: public.parent_profiles  (model.yaml:198)
+-- Step 9/12: public.parent_profiles  (model.yaml:226)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -2032,7 +2365,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:226) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2075,7 +2408,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:226) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2099,7 +2432,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:226) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2123,12 +2456,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:226) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 8/10: public.users  (model.yaml:210)
+-- Step 10/12: public.users  (model.yaml:238)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -2160,7 +2493,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:238) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2179,7 +2512,7 @@ DECLARE
   n_repairs_differ bigint;
 BEGIN
   WITH RECURSIVE pgmig_rounds_email (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of email (model.yaml:226): round 0 holds every row's own value.
+    -- Repair of email (model.yaml:254): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) AS text), CAST(coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) AS text), 1, true, 0
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
@@ -2210,7 +2543,7 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_email AS x)
       AND r.value IS DISTINCT FROM r.original
   ), pgmig_rounds_phone (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of phone (model.yaml:227): round 0 holds every row's own value.
+    -- Repair of phone (model.yaml:255): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(_pgmig.phone_e164(s.phone) AS text), CAST(_pgmig.phone_e164(s.phone) AS text), 1, true, 0
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
@@ -2299,7 +2632,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:238) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2323,7 +2656,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:238) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2349,12 +2682,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:238) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 9/10: public.user_roles  (model.yaml:229)
+-- Step 11/12: public.user_roles  (model.yaml:257)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -2387,7 +2720,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:257) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2428,7 +2761,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:257) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2452,7 +2785,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:257) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2476,7 +2809,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:257) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2500,12 +2833,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:257) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 10/10: public.student_profiles  (model.yaml:239)
+-- Step 12/12: public.student_profiles  (model.yaml:267)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -2540,7 +2873,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:267) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2583,7 +2916,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:267) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2607,7 +2940,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:267) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2631,7 +2964,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:267) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2655,7 +2988,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:267) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2679,7 +3012,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:267) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2713,9 +3046,9 @@ DECLARE
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'school' AND b.table_name = 'public.users';
-  SELECT count(*) INTO n_extra FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.users: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 THEN
@@ -2735,9 +3068,9 @@ DECLARE
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'school' AND b.table_name = 'public.user_roles';
-  SELECT count(*) INTO n_extra FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.user_roles: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 THEN
@@ -2995,7 +3328,7 @@ BEGIN
 END
 $check$;
 
--- Model assertion (model.yaml:251): every user has exactly one role, of its kind
+-- Model assertion (model.yaml:279): every user has exactly one role, of its kind
 DO $check$
 DECLARE
   err_detail text;
@@ -3014,12 +3347,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'assertion every user has exactly one role, of its kind (model.yaml:251) failed: %', SQLERRM
+  RAISE EXCEPTION 'assertion every user has exactly one role, of its kind (model.yaml:279) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
--- Model assertion (model.yaml:259): every password hash is bcrypt and must be reset
+-- Model assertion (model.yaml:287): every password hash is bcrypt and must be reset
 DO $check$
 DECLARE
   err_detail text;
@@ -3038,7 +3371,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'assertion every password hash is bcrypt and must be reset (model.yaml:259) failed: %', SQLERRM
+  RAISE EXCEPTION 'assertion every password hash is bcrypt and must be reset (model.yaml:287) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;

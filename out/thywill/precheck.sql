@@ -814,7 +814,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE users_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE users_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -827,6 +827,7 @@ BEGIN
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
         AND true
+        AND (u.id) IS NOT NULL
       GROUP BY u.id
       HAVING count(*) > 1
     ) AS keys
@@ -1053,7 +1054,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE prayers_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE prayers_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1066,6 +1067,7 @@ BEGIN
       WHERE NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
         AND true
+        AND (p.id) IS NOT NULL
       GROUP BY p.id
       HAVING count(*) > 1
     ) AS keys
@@ -1352,7 +1354,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE prayer_marks_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE prayer_marks_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1369,6 +1371,7 @@ BEGIN
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
         AND true
+        AND (m.id) IS NOT NULL
       GROUP BY m.id
       HAVING count(*) > 1
     ) AS keys
@@ -1557,7 +1560,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE invites_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE invites_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1569,6 +1572,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
       WHERE NOT coalesce((id_users.id IS NULL), false)
         AND true
+        AND (i.token) IS NOT NULL
       GROUP BY i.token
       HAVING count(*) > 1
     ) AS keys
@@ -1679,7 +1683,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE roles_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE roles_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1689,6 +1693,7 @@ BEGIN
       FROM v1.role r
       WHERE true
         AND true
+        AND (r.id) IS NOT NULL
       GROUP BY r.id
       HAVING count(*) > 1
     ) AS keys
@@ -1698,7 +1703,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE roles_name_key: duplicates among the migrated rows
+  -- V2: UNIQUE roles_name_key: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1708,6 +1713,7 @@ BEGIN
       FROM v1.role r
       WHERE true
         AND true
+        AND (r.name) IS NOT NULL
       GROUP BY r.name
       HAVING count(*) > 1
     ) AS keys
@@ -1871,7 +1877,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE user_roles_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE user_roles_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1882,6 +1888,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
       WHERE NOT coalesce((id_users.id IS NULL), false)
         AND true
+        AND (r.user_id, r.role_id) IS NOT NULL
       GROUP BY r.user_id, r.role_id
       HAVING count(*) > 1
     ) AS keys

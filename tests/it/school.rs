@@ -75,7 +75,7 @@ fn oracle_violations() -> Vec<(&'static str, String)> {
     let checks: &[(&str, &str)] = &[
         ("every V1 person is one user", "SELECT count(*) FROM people p WHERE NOT EXISTS (SELECT 1 FROM public.users u WHERE u.id = p.user_id)"),
         ("no user comes from two V1 rows", "SELECT count(*) FROM (SELECT user_id FROM people GROUP BY user_id HAVING count(*) > 1) d"),
-        ("no user without a V1 row", "SELECT count(*) FROM public.users u WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.user_id = u.id)"),
+        ("no user without a V1 row (a person, or the school of an administrator)", "SELECT count(*) FROM public.users u WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.user_id = u.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users a WHERE a.id = u.id)"),
         (
             "the user type is the person's kind",
             "SELECT count(*) FROM people p JOIN public.users u ON u.id = p.user_id JOIN public.user_types ut ON ut.id = u.user_type_id WHERE ut.code <> p.user_type",
@@ -94,7 +94,7 @@ fn oracle_violations() -> Vec<(&'static str, String)> {
                LEFT JOIN _pgmig.map_schools ms ON ms.source_id = p.school_id
               WHERE r.code <> p.kind OR rt.code <> p.user_type OR ur.school_id IS DISTINCT FROM ms.id",
         ),
-        ("no user_role without a migrated user", "SELECT count(*) FROM public.user_roles ur WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.user_id = ur.user_id)"),
+        ("no user_role without a migrated user (a person, or a school's administrator)", "SELECT count(*) FROM public.user_roles ur WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.user_id = ur.user_id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users a WHERE a.id = ur.user_id)"),
         ("no two users share an e-mail", "SELECT count(*) FROM (SELECT email FROM public.users GROUP BY email HAVING count(*) > 1) d"),
         ("no two users share an e-mail up to case", "SELECT count(*) FROM (SELECT lower(email) FROM public.users GROUP BY 1 HAVING count(*) > 1) d"),
         ("no two users share a phone", "SELECT count(*) FROM (SELECT phone FROM public.users WHERE phone IS NOT NULL GROUP BY phone HAVING count(*) > 1) d"),
@@ -295,15 +295,16 @@ fn end_to_end(scale: u32, precheck: bool) {
     }
 
     let notices = must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
-    assert!(notices.contains(&format!("step 5/10 parent_users: {parents} source rows, 0 filtered, 0 rejected, {parents} migrated, {} values repaired", 7 * s)), "{notices}");
+    assert!(notices.contains(&format!("step 7/12 parent_users: {parents} source rows, 0 filtered, 0 rejected, {parents} migrated, {} values repaired", 7 * s)), "{notices}");
     let verify = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
     assert!(
         verify.contains("verify: every check passed") && !verify.contains("FAIL"),
         "{verify}"
     );
 
-    // Counts per kind: by user type, by role, by id map.
+    // Counts per kind: by user type, by role, by id map (an administrator per school).
     for (kind, user_type, n) in [
+        ("admin", "administrator", 5 * s),
         ("teacher", "staff", teachers),
         ("parent", "guardian", parents),
         ("student", "learner", students),
@@ -335,7 +336,34 @@ fn end_to_end(scale: u32, precheck: bool) {
     }
     assert_eq!(
         num(&db, "SELECT count(*) FROM public.users"),
-        teachers + parents + students
+        5 * s + teachers + parents + students
+    );
+    // The guide's SchoolMigrator ("schools and admin users"): every school has exactly one
+    // administrator, of type administrator, with role admin scoped to that school, signing in
+    // with the school's office e-mail (lower case), or admin.s<id>@schools.school.example when
+    // V1 has none; and no other user is an administrator.
+    let admins_broken = "
+      SELECT count(*) FROM v1.schools sc
+       WHERE (SELECT count(*) FROM public.user_roles ur JOIN public.roles r ON r.id = ur.role_id
+                JOIN public.schools s2 ON s2.id = ur.school_id JOIN _pgmig.map_schools ms ON ms.id = s2.id
+               WHERE r.code = 'admin' AND ms.source_id = sc.id) <> 1
+          OR NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users m JOIN public.users u ON u.id = m.id
+                           JOIN public.user_types t ON t.id = u.user_type_id
+                           JOIN public.user_roles ur ON ur.user_id = u.id JOIN public.roles r ON r.id = ur.role_id
+                           JOIN _pgmig.map_schools ms ON ms.id = ur.school_id
+                          WHERE m.source_id = sc.id AND ms.source_id = sc.id AND t.code = 'administrator' AND r.code = 'admin'
+                            AND u.email = coalesce(nullif(lower(btrim(sc.email)), ''), 'admin.s' || sc.id || '@schools.school.example')
+                            AND u.last_name = sc.name AND u.phone IS NULL AND u.must_reset_password)";
+    assert_eq!(num(&db, admins_broken), 0, "the schools' administrators");
+    assert_eq!(
+        num(&db, "SELECT count(*) FROM public.users u JOIN public.user_types t ON t.id = u.user_type_id WHERE t.code = 'administrator'"),
+        5 * s,
+        "one administrator per school, no other"
+    );
+    assert_eq!(
+        num(&db, "SELECT count(*) FROM v1.schools WHERE email IS NULL"),
+        s,
+        "the sample has schools without an e-mail (their administrators' come from the template)"
     );
     assert_eq!(num(&db, "SELECT count(*) FROM public.schools"), 5 * s);
     assert_eq!(
@@ -978,8 +1006,8 @@ fn plan_lists_only_the_v1_columns_no_step_reads() {
     assert_eq!(
         dropped,
         [
-            format!("- `v1.teachers.password`, line 271: {reason}"),
-            format!("- `v1.parents.password`, line 273: {reason}")
+            format!("- `v1.teachers.password`, line 299: {reason}"),
+            format!("- `v1.parents.password`, line 301: {reason}")
         ],
         "{plan}"
     );
@@ -1038,7 +1066,7 @@ fn repairs_db(name: &str) -> TestDb {
     db.load_in_schema(&models().join("v1.sql"), "v1");
     db.load_in_schema(&models().join("v2.sql"), "public");
     db.execute(
-        "INSERT INTO public.user_types (code, name) VALUES ('admin', 'Administrator');
+        "INSERT INTO public.user_types (code, name) VALUES ('administrator', 'Administrator');
          INSERT INTO public.roles (code, name, user_type_id) SELECT 'admin', 'Administrator', id FROM public.user_types;
          INSERT INTO public.users (email, first_name, password_hash, user_type_id, created_at)
            SELECT 'b@x.org', 'Earlier', '$2a$06$' || repeat('a', 53), id, now() FROM public.user_types;
@@ -1315,7 +1343,7 @@ fn the_runner_reads_the_step_notices_of_every_mode() {
             "transaction",
             school_db("school_progress_transaction", 1),
             compiled(),
-            10,
+            12,
         ),
         (
             "batched",
@@ -1570,7 +1598,11 @@ fn lossy_phones_rejected_or_kept_raw_as_the_model_says() {
     assert_eq!(v2_ddl.matches(users_phone).count(), 1);
     std::fs::write(
         &v2,
-        v2_ddl.replacen(users_phone, &format!("    phone_raw text,\n{users_phone}"), 1),
+        v2_ddl.replacen(
+            users_phone,
+            &format!("    phone_raw text,\n{users_phone}"),
+            1,
+        ),
     )
     .unwrap();
     let dir = crate::support::compile_ddl(
