@@ -177,7 +177,8 @@ fn subsets_run_in_dependency_order_and_roll_back_in_reverse() {
         "full verify after the subsets",
     );
     let users = count(&db, "SELECT count(*) FROM users");
-    let sources = count(&db, "SELECT (SELECT count(*) FROM v1.teachers) + (SELECT count(*) FROM v1.parents) + (SELECT count(*) FROM v1.students)");
+    // A user per V1 person, and an administrator per school.
+    let sources = count(&db, "SELECT (SELECT count(*) FROM v1.schools) + (SELECT count(*) FROM v1.teachers) + (SELECT count(*) FROM v1.parents) + (SELECT count(*) FROM v1.students)");
     assert_eq!(users, sources);
 
     // Back in reverse; reference rows stay until the last subset is rolled back.
