@@ -68,12 +68,14 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   PRIMARY KEY (model, step, column_name, key)
 );
 -- The candidates a repair found already held in V2 (as md5: the values are others' rows'):
--- verify recomputes the repair from them, as migrate saw V2, whatever was deleted since.
+-- verify recomputes the repair from them, as migrate saw V2, whatever was deleted since. A
+-- value is recorded by the first wave that found it taken.
 CREATE TABLE IF NOT EXISTS _pgmig.repairs_taken (
   model text NOT NULL,
   step text NOT NULL,
   column_name text NOT NULL,
   value_md5 text NOT NULL,
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, step, column_name, value_md5)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.reference (

@@ -2,7 +2,8 @@
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
 -- records them. Added once, to a _pgmig.log that bookkeeping just made or that an earlier
 -- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run. The wave column
--- (of the log, rejects, changes and reference rows) numbers the migrate run that wrote a row.
+-- (of the log, rejects, changes, reference rows and the values repairs found taken) numbers
+-- the migrate run that wrote a row.
 SET client_min_messages = warning;
 DO {% filter dollar("columns") %}
 BEGIN
@@ -22,6 +23,14 @@ BEGIN
       ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
     ALTER TABLE IF EXISTS _pgmig.reference
       ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+  END IF;
+  -- The values repairs found taken got their wave after the others.
+  IF pg_catalog.to_regclass('_pgmig.repairs_taken') IS NOT NULL
+     AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute AS a
+                     WHERE a.attrelid = '_pgmig.repairs_taken'::pg_catalog.regclass AND a.attname = 'wave'
+                       AND NOT a.attisdropped) THEN
+    ALTER TABLE _pgmig.repairs_taken
+      ADD COLUMN wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
   END IF;
 END
 {% endfilter %};

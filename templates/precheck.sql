@@ -223,7 +223,7 @@ BEGIN
 {%- endfor %}
 {%- for d in s.findings.duplicates %}
 
-  -- V2: {{ d.label|comment }}
+  -- V2: {{ d.label|comment }} (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -233,6 +233,7 @@ BEGIN
       {{ s.from }}
       WHERE {{ s.rejects.survivors }}
         AND {{ s.findings.cast_guard }}
+        AND ({{ d.test }}) IS NOT NULL
       GROUP BY {{ d.test }}
       HAVING count(*) > 1
     ) AS keys

@@ -297,8 +297,7 @@ WHERE model = {{ plan.model|lit }} AND script = 'migrate' AND status IN ('runnin
 -- the waves that stay are made anew without the undone ones'.
 DELETE FROM _pgmig.changes WHERE model = {{ plan.model|lit }} AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
 DELETE FROM _pgmig.rejects WHERE model = {{ plan.model|lit }} AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
--- The values migrate found taken are not recorded by wave: they go with the first wave.
-DELETE FROM _pgmig.repairs_taken WHERE model = {{ plan.model|lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.repairs_taken WHERE model = {{ plan.model|lit }} AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
 -- The rejects of the waves that stay, which an undone wave migrated, are rejects again.
 WITH restored AS (
   DELETE FROM _pgmig.superseded_rejects AS g

@@ -224,7 +224,7 @@ fn unknown_field() {
        ·       ╰── here
      8 │     key: keep
        ╰────
-      help: did you mean `where`? The fields here are: into, from, where, reject, warn, key, columns, repair, replace, relink_json
+      help: did you mean `where`? The fields here are: into, from, where, reject, warn, key, columns, repair, lossy, replace, relink_json
     error: model.yaml has 1 error; nothing was written
     ");
 }
@@ -856,6 +856,111 @@ fn repair_without_unique_constraint() {
      9 │     key: keep
        ╰────
       help: a repair rule resolves collisions on a one-column UNIQUE constraint; remove the rule or add the constraint to V2
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+/// `VALID` with `people.name` mapped through a lossy library call and `rule` under `lossy:`.
+fn lossy_people(rule: &str) -> String {
+    people_with(&format!("    lossy:\n      - {rule}\n")).replacen(
+        "name: m.\"Name\"",
+        "name: _pgmig.phone_e164(m.\"Name\")",
+        1,
+    )
+}
+
+#[test]
+fn lossy_keep_raw_in_an_unknown_column() {
+    insta::assert_snapshot!(refused(&lossy_people("{ column: name, on_loss: keep_raw, raw_column: nicks }")), @"
+    model.yaml:8:56: error: column `nicks` does not exist in V2 table `public.people`
+       ╭─[model.yaml:8:56]
+     7 │     lossy:
+     8 │       - { column: name, on_loss: keep_raw, raw_column: nicks }
+       ·                                                        ──┬──
+       ·                                                          ╰── here
+     9 │     key: keep
+       ╰────
+      help: did you mean `nick`?
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn lossy_keep_raw_in_a_column_that_is_not_text() {
+    insta::assert_snapshot!(refused(&lossy_people("{ column: name, on_loss: keep_raw, raw_column: age }")), @"
+    model.yaml:8:56: error: `people.age` is integer; `raw_column` keeps V1's text, so it must be text
+       ╭─[model.yaml:8:56]
+     7 │     lossy:
+     8 │       - { column: name, on_loss: keep_raw, raw_column: age }
+       ·                                                        ─┬─
+       ·                                                         ╰── here
+     9 │     key: keep
+       ╰────
+      help: use a text (or varchar) column of `public.people`
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn lossy_rule_on_a_transform_that_loses_nothing() {
+    insta::assert_snapshot!(refused(&people_with("    lossy:\n      - { column: name, on_loss: reject }\n")), @"
+    model.yaml:8:19: error: `name` calls no lossy library function: there is no loss to act on
+       ╭─[model.yaml:8:19]
+     7 │     lossy:
+     8 │       - { column: name, on_loss: reject }
+       ·                   ──┬─
+       ·                     ╰── here
+     9 │     key: keep
+       ╰────
+      help: a `lossy` rule goes with a lossy call such as `_pgmig.phone_e164(…)`; remove the rule
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn lossy_unknown_action() {
+    insta::assert_snapshot!(refused(&lossy_people("{ column: name, on_loss: rejct }")), @"
+    model.yaml:8:34: error: unknown `on_loss: rejct`
+       ╭─[model.yaml:8:34]
+     7 │     lossy:
+     8 │       - { column: name, on_loss: rejct }
+       ·                                  ──┬──
+       ·                                    ╰── here
+     9 │     key: keep
+       ╰────
+      help: did you mean `reject`?
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn lossy_rule_on_a_column_not_mapped() {
+    insta::assert_snapshot!(refused(&lossy_people("{ column: nick, on_loss: reject }")), @"
+    model.yaml:8:19: error: `lossy` names `nick`, which this step's `columns` does not map
+       ╭─[model.yaml:8:19]
+     7 │     lossy:
+     8 │       - { column: nick, on_loss: reject }
+       ·                   ──┬─
+       ·                     ╰── here
+     9 │     key: keep
+       ╰────
+      help: a `lossy` rule is about a column mapped with a lossy library call (`_pgmig.phone_e164`)
+    error: model.yaml has 1 error; nothing was written
+    ");
+}
+
+#[test]
+fn lossy_keep_raw_without_raw_column() {
+    insta::assert_snapshot!(refused(&lossy_people("{ column: name, on_loss: keep_raw }")), @"
+    model.yaml:8:34: error: `on_loss: keep_raw` needs `raw_column`: the V2 text column that keeps V1's value
+       ╭─[model.yaml:8:34]
+     7 │     lossy:
+     8 │       - { column: name, on_loss: keep_raw }
+       ·                                  ────┬───
+       ·                                      ╰── here
+     9 │     key: keep
+       ╰────
+      help: e.g. `{ column: name, on_loss: keep_raw, raw_column: name_raw }`
     error: model.yaml has 1 error; nothing was written
     ");
 }

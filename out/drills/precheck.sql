@@ -708,7 +708,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE users_email_key: duplicates among the migrated rows
+  -- V2: UNIQUE users_email_key: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -718,6 +718,7 @@ BEGIN
       FROM v1.users u
       WHERE true
         AND true
+        AND (u.email) IS NOT NULL
       GROUP BY u.email
       HAVING count(*) > 1
     ) AS keys
@@ -727,7 +728,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -737,6 +738,7 @@ BEGIN
       FROM v1.users u
       WHERE true
         AND true
+        AND (u.id) IS NOT NULL
       GROUP BY u.id
       HAVING count(*) > 1
     ) AS keys
@@ -907,7 +909,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -919,6 +921,7 @@ BEGIN
       WHERE coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
         AND true
+        AND (cs.id) IS NOT NULL
       GROUP BY cs.id
       HAVING count(*) > 1
     ) AS keys
@@ -1024,7 +1027,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE session_preferences_user_id_key: duplicates among the migrated rows
+  -- V2: UNIQUE session_preferences_user_id_key: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1035,6 +1038,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
       WHERE coalesce((id_users.id IS NOT NULL), false)
         AND true
+        AND (id_users.id) IS NOT NULL
       GROUP BY id_users.id
       HAVING count(*) > 1
     ) AS keys
@@ -1044,7 +1048,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1055,6 +1059,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
       WHERE coalesce((id_users.id IS NOT NULL), false)
         AND true
+        AND (sp.id) IS NOT NULL
       GROUP BY sp.id
       HAVING count(*) > 1
     ) AS keys
@@ -1175,7 +1180,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1186,6 +1191,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id
       WHERE coalesce((id_users.id IS NOT NULL), false)
         AND true
+        AND (g.id) IS NOT NULL
       GROUP BY g.id
       HAVING count(*) > 1
     ) AS keys
@@ -1374,7 +1380,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE drill_group_items_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE drill_group_items_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1388,6 +1394,7 @@ BEGIN
       WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
         AND true
+        AND (id_drill_groups.id, ref_drills.uuid) IS NOT NULL
       GROUP BY id_drill_groups.id, ref_drills.uuid
       HAVING count(*) > 1
     ) AS keys
@@ -1560,7 +1567,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1574,6 +1581,7 @@ BEGIN
       WHERE coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
         AND true
+        AND (o.id) IS NOT NULL
       GROUP BY o.id
       HAVING count(*) > 1
     ) AS keys
@@ -1769,7 +1777,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE progress_history_user_id_key: duplicates among the migrated rows
+  -- V2: UNIQUE progress_history_user_id_key: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1780,6 +1788,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
       WHERE coalesce((id_users.id IS NOT NULL), false)
         AND true
+        AND (id_users.id) IS NOT NULL
       GROUP BY id_users.id
       HAVING count(*) > 1
     ) AS keys
@@ -1789,7 +1798,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1800,6 +1809,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
       WHERE coalesce((id_users.id IS NOT NULL), false)
         AND true
+        AND (u.id) IS NOT NULL
       GROUP BY u.id
       HAVING count(*) > 1
     ) AS keys

@@ -204,7 +204,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '9170368e221869389e0d48ec6b4c4720fa25c89046374f998a2b9aa14ef3072a';
+SET pgmig.fingerprint = 'f621388d6e3a6a271f29a47da7182359ef2feb3fe5203bdd032689e02616aeb6';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -544,9 +544,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9170368e221869389e0d48ec6b4c4720fa25c89046374f998a2b9aa14ef3072a';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'f621388d6e3a6a271f29a47da7182359ef2feb3fe5203bdd032689e02616aeb6';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9170368e221869389e0d48ec6b4c4720fa25c89046374f998a2b9aa14ef3072a; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile f621388d6e3a6a271f29a47da7182359ef2feb3fe5203bdd032689e02616aeb6; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1363,8 +1363,7 @@ $undo$;
 -- the waves that stay are made anew without the undone ones'.
 DELETE FROM _pgmig.changes WHERE model = 'drills' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
 DELETE FROM _pgmig.rejects WHERE model = 'drills' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
--- The values migrate found taken are not recorded by wave: they go with the first wave.
-DELETE FROM _pgmig.repairs_taken WHERE model = 'drills' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.repairs_taken WHERE model = 'drills' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
 -- The rejects of the waves that stay, which an undone wave migrated, are rejects again.
 WITH restored AS (
   DELETE FROM _pgmig.superseded_rejects AS g

@@ -450,9 +450,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9170368e221869389e0d48ec6b4c4720fa25c89046374f998a2b9aa14ef3072a';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'f621388d6e3a6a271f29a47da7182359ef2feb3fe5203bdd032689e02616aeb6';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9170368e221869389e0d48ec6b4c4720fa25c89046374f998a2b9aa14ef3072a; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile f621388d6e3a6a271f29a47da7182359ef2feb3fe5203bdd032689e02616aeb6; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

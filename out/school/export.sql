@@ -403,6 +403,10 @@ END
 $guard$;
 COPY (SELECT t.* FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'schools.v2.csv'
+COPY (SELECT t.* FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id ORDER BY t.id)
+  TO STDOUT WITH (FORMAT csv, HEADER) \g 'admin_users.v2.csv'
+COPY (SELECT t.* FROM public.user_roles AS t JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id ORDER BY t.id)
+  TO STDOUT WITH (FORMAT csv, HEADER) \g 'admin_roles.v2.csv'
 COPY (SELECT t.* FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'teacher_users.v2.csv'
 COPY (SELECT t.* FROM public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id ORDER BY t.id)

@@ -252,7 +252,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '06033df77c2995a2732f0a21768395deaf5833c2def8a21db86277bd3b0d8066';
+SET pgmig.fingerprint = 'fc7b220204c0fa5955fbcfec97f16979a6bbc29b7bef3dbe37283a75841fb440';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -514,12 +514,14 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   PRIMARY KEY (model, step, column_name, key)
 );
 -- The candidates a repair found already held in V2 (as md5: the values are others' rows'):
--- verify recomputes the repair from them, as migrate saw V2, whatever was deleted since.
+-- verify recomputes the repair from them, as migrate saw V2, whatever was deleted since. A
+-- value is recorded by the first wave that found it taken.
 CREATE TABLE IF NOT EXISTS _pgmig.repairs_taken (
   model text NOT NULL,
   step text NOT NULL,
   column_name text NOT NULL,
   value_md5 text NOT NULL,
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, step, column_name, value_md5)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.reference (
@@ -548,7 +550,8 @@ RESET client_min_messages;
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
 -- records them. Added once, to a _pgmig.log that bookkeeping just made or that an earlier
 -- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run. The wave column
--- (of the log, rejects, changes and reference rows) numbers the migrate run that wrote a row.
+-- (of the log, rejects, changes, reference rows and the values repairs found taken) numbers
+-- the migrate run that wrote a row.
 SET client_min_messages = warning;
 DO $columns$
 BEGIN
@@ -568,6 +571,14 @@ BEGIN
       ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
     ALTER TABLE IF EXISTS _pgmig.reference
       ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+  END IF;
+  -- The values repairs found taken got their wave after the others.
+  IF pg_catalog.to_regclass('_pgmig.repairs_taken') IS NOT NULL
+     AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute AS a
+                     WHERE a.attrelid = '_pgmig.repairs_taken'::pg_catalog.regclass AND a.attname = 'wave'
+                       AND NOT a.attisdropped) THEN
+    ALTER TABLE _pgmig.repairs_taken
+      ADD COLUMN wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
   END IF;
 END
 $columns$;
@@ -1203,9 +1214,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '06033df77c2995a2732f0a21768395deaf5833c2def8a21db86277bd3b0d8066';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'fc7b220204c0fa5955fbcfec97f16979a6bbc29b7bef3dbe37283a75841fb440';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 06033df77c2995a2732f0a21768395deaf5833c2def8a21db86277bd3b0d8066; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile fc7b220204c0fa5955fbcfec97f16979a6bbc29b7bef3dbe37283a75841fb440; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1562,7 +1573,7 @@ INSERT INTO _pgmig.reference (model, table_name, key)
 SELECT 'school', 'public.role_permissions', jsonb_build_object('role_id', role_id, 'permission_id', permission_id) FROM inserted;
 
 -- ----------------------------------------------------------------------------
--- Step 1/10: public.schools  (model.yaml:107)
+-- Step 1/12: public.schools  (model.yaml:108)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -1588,7 +1599,7 @@ BEGIN
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'schools';
 
-  -- Id map (model.yaml:109): one new key per distinct (source_id) that no earlier
+  -- Id map (model.yaml:110): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_schools') IS NULL THEN
     CREATE TABLE _pgmig.map_schools AS
@@ -1646,19 +1657,249 @@ BEGIN
   SET finished_at = clock_timestamp(), status = 'done',
       rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
   WHERE id = log_id;
-  RAISE NOTICE 'step 1/10 schools: % source rows, % filtered, % rejected, % migrated',
+  RAISE NOTICE 'step 1/12 schools: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
+  RAISE EXCEPTION 'step schools (model.yaml:108) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
 ANALYZE _pgmig.map_schools;
 
 -- ----------------------------------------------------------------------------
--- Step 2/10: public.users  (model.yaml:120)
+-- Step 2/12: public.users  (model.yaml:124)
+-- ----------------------------------------------------------------------------
+DO $step$
+DECLARE
+  log_id bigint;
+  n_in bigint;
+  n_filtered bigint;
+  n_rejected bigint;
+  n_out bigint;
+  n_repaired bigint;
+  n_repaired_all bigint := 0;
+  err_detail text;
+  err_hint text;
+  deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
+BEGIN
+  INSERT INTO _pgmig.log (model, script, step, status)
+  VALUES ('school', 'migrate', 'admin_users', 'running')
+  RETURNING id INTO log_id;
+
+  -- Source rows
+  SELECT count(*), 0
+  INTO n_in, n_filtered
+  FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator';
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'admin_users';
+
+  -- Id map (model.yaml:127): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_admin_users') IS NULL THEN
+    CREATE TABLE _pgmig.map_admin_users AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT s.id AS source_id
+      FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_admin_users ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_admin_users (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
+  FROM (
+    SELECT s.id AS source_id
+    FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+    WHERE true
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_admin_users
+  ) AS keys;
+
+  -- Uniqueness repair of email (model.yaml:137, on_duplicate: suffix): a value
+  -- already in public.users, or held by a row of this step that comes first (its own value
+  -- before a changed one, then source key order), gets the smallest free counter
+  -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes, every candidate found
+  -- in public.users to _pgmig.repairs_taken.
+  CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
+  SELECT jsonb_build_object('id', key_map.id) AS key,
+         jsonb_build_object('source_id', key_map.source_id) AS source_order,
+         CAST(coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example') AS text) AS original,
+         CAST(coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example') AS text) AS value,
+         1 AS n
+  FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+       JOIN _pgmig.map_admin_users AS key_map ON key_map.source_id = s.id
+  WHERE true
+    AND key_map.pgmig_wave = this_wave
+    AND (coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example')) IS NOT NULL;
+  CREATE INDEX ON pgmig_repair (value);
+  LOOP
+    INSERT INTO _pgmig.repairs_taken (model, step, column_name, value_md5)
+    SELECT DISTINCT 'school', 'admin_users', 'email', md5(r.value)
+    FROM pgmig_repair AS r
+    WHERE r.value IS NOT NULL
+      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+    ON CONFLICT DO NOTHING;
+    UPDATE pgmig_repair AS r
+    SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
+    WHERE r.value IS NOT NULL
+      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+           OR EXISTS (SELECT 1 FROM pgmig_repair AS o
+                      WHERE o.value = r.value
+                        AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
+    EXIT WHEN NOT FOUND;
+  END LOOP;
+  INSERT INTO _pgmig.changes (model, step, table_name, key, column_name, old_value, new_value)
+  SELECT 'school', 'admin_users', 'public.users', r.key, 'email', r.original, r.value
+  FROM pgmig_repair AS r
+  WHERE r.value IS DISTINCT FROM r.original;
+  GET DIAGNOSTICS n_repaired = ROW_COUNT;
+  n_repaired_all := n_repaired_all + n_repaired;
+  DROP TABLE pgmig_repair;
+  -- -v defer_constraints=on: if public.users is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.users');
+
+  INSERT INTO public.users (id, email, phone, first_name, last_name, password_hash, must_reset_password, user_type_id, created_at)
+  SELECT key_map.id,
+         CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example') ELSE CAST(repair_email.new_value AS text) END,
+         CAST(NULL AS TEXT),
+         'Administrator',
+         s.name,
+         _pgmig.new_password_hash(6),
+         true,
+         ref_user_types.id,
+         s.created_at
+  FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+       JOIN _pgmig.map_admin_users AS key_map ON key_map.source_id = s.id
+       LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'admin_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
+  WHERE true
+    AND key_map.pgmig_wave = this_wave;
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
+    PERFORM pg_temp.pgmig_restore_constraints('public.users');
+  END IF;
+
+  UPDATE _pgmig.log
+  SET finished_at = clock_timestamp(), status = 'done',
+      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out,
+      message = n_repaired_all || ' values repaired (_pgmig.changes)'
+  WHERE id = log_id;
+  RAISE NOTICE 'step 2/12 admin_users: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
+    n_in, n_filtered, n_rejected, n_out, n_repaired_all;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_users (model.yaml:124) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
+$step$;
+ANALYZE _pgmig.map_admin_users;
+
+-- ----------------------------------------------------------------------------
+-- Step 3/12: public.user_roles  (model.yaml:139)
+--   after schools (foreign key user_roles_school_id_fkey (school_id))
+--   after admin_users (foreign key user_roles_user_id_fkey (user_id))
+-- ----------------------------------------------------------------------------
+DO $step$
+DECLARE
+  log_id bigint;
+  n_in bigint;
+  n_filtered bigint;
+  n_rejected bigint;
+  n_out bigint;
+  err_detail text;
+  err_hint text;
+  deferring boolean;
+  this_wave integer := pg_catalog.current_setting('pgmig.wave')::integer;
+BEGIN
+  INSERT INTO _pgmig.log (model, script, step, status)
+  VALUES ('school', 'migrate', 'admin_roles', 'running')
+  RETURNING id INTO log_id;
+
+  -- Source rows
+  SELECT count(*), 0
+  INTO n_in, n_filtered
+  FROM v1.schools s
+       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'admin_roles';
+
+  -- Id map (model.yaml:142): one new key per distinct (source_id) that no earlier
+  -- wave mapped, with this wave's number.
+  IF to_regclass('_pgmig.map_admin_roles') IS NULL THEN
+    CREATE TABLE _pgmig.map_admin_roles AS
+    SELECT keys.*, gen_random_uuid() AS id, this_wave AS pgmig_wave
+    FROM (
+      SELECT DISTINCT s.id AS source_id
+      FROM v1.schools s
+       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
+      WHERE false
+    ) AS keys;
+    ALTER TABLE _pgmig.map_admin_roles ADD PRIMARY KEY (source_id);
+  END IF;
+  INSERT INTO _pgmig.map_admin_roles (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
+  FROM (
+    SELECT s.id AS source_id
+    FROM v1.schools s
+       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE true
+    EXCEPT
+    SELECT source_id FROM _pgmig.map_admin_roles
+  ) AS keys;
+  -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
+  -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
+  deferring := pg_temp.pgmig_defer_constraints('public.user_roles');
+
+  INSERT INTO public.user_roles (id, user_id, role_id, school_id)
+  SELECT key_map.id,
+         id_admin_users.id,
+         ref_roles.id,
+         id_schools.id
+  FROM v1.schools s
+       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
+       JOIN _pgmig.map_admin_roles AS key_map ON key_map.source_id = s.id
+  WHERE true
+    AND key_map.pgmig_wave = this_wave;
+  GET DIAGNOSTICS n_out = ROW_COUNT;
+  -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
+  -- breaks a foreign key fails the step here.
+  IF deferring THEN
+    PERFORM pg_temp.pgmig_restore_constraints('public.user_roles');
+  END IF;
+
+  UPDATE _pgmig.log
+  SET finished_at = clock_timestamp(), status = 'done',
+      rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
+  WHERE id = log_id;
+  RAISE NOTICE 'step 3/12 admin_roles: % source rows, % filtered, % rejected, % migrated',
+    n_in, n_filtered, n_rejected, n_out;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_roles (model.yaml:139) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
+END
+$step$;
+
+-- ----------------------------------------------------------------------------
+-- Step 4/12: public.users  (model.yaml:148)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -1686,7 +1927,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_users';
 
-  -- Id map (model.yaml:123): one new key per distinct (source_id) that no earlier
+  -- Id map (model.yaml:151): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_teacher_users') IS NULL THEN
     CREATE TABLE _pgmig.map_teacher_users AS
@@ -1712,7 +1953,7 @@ BEGIN
     SELECT source_id FROM _pgmig.map_teacher_users
   ) AS keys;
 
-  -- Uniqueness repair of email (model.yaml:137, on_duplicate: suffix): a value
+  -- Uniqueness repair of email (model.yaml:165, on_duplicate: suffix): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
   -- before a changed one, then source key order), gets the smallest free counter
   -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes, every candidate found
@@ -1755,7 +1996,7 @@ BEGIN
   n_repaired_all := n_repaired_all + n_repaired;
   DROP TABLE pgmig_repair;
 
-  -- Uniqueness repair of phone (model.yaml:138, on_duplicate: clear): a value
+  -- Uniqueness repair of phone (model.yaml:166, on_duplicate: clear): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
   -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes, every candidate found
   -- in public.users to _pgmig.repairs_taken.
@@ -1831,19 +2072,19 @@ BEGIN
       rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out,
       message = n_repaired_all || ' values repaired (_pgmig.changes)'
   WHERE id = log_id;
-  RAISE NOTICE 'step 2/10 teacher_users: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
+  RAISE NOTICE 'step 4/12 teacher_users: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
     n_in, n_filtered, n_rejected, n_out, n_repaired_all;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:148) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
 ANALYZE _pgmig.map_teacher_users;
 
 -- ----------------------------------------------------------------------------
--- Step 3/10: public.user_roles  (model.yaml:140)
+-- Step 5/12: public.user_roles  (model.yaml:168)
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after teacher_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
@@ -1872,7 +2113,7 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_roles';
 
-  -- Id map (model.yaml:143): one new key per distinct (source_id) that no earlier
+  -- Id map (model.yaml:171): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_teacher_roles') IS NULL THEN
     CREATE TABLE _pgmig.map_teacher_roles AS
@@ -1926,18 +2167,18 @@ BEGIN
   SET finished_at = clock_timestamp(), status = 'done',
       rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
   WHERE id = log_id;
-  RAISE NOTICE 'step 3/10 teacher_roles: % source rows, % filtered, % rejected, % migrated',
+  RAISE NOTICE 'step 5/12 teacher_roles: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:168) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 4/10: public.teacher_profiles  (model.yaml:149)
+-- Step 6/12: public.teacher_profiles  (model.yaml:177)
 --   after schools (foreign key teacher_profiles_school_id_fkey (school_id))
 --   after teacher_users (foreign key teacher_profiles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
@@ -2007,18 +2248,18 @@ BEGIN
   SET finished_at = clock_timestamp(), status = 'done',
       rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
   WHERE id = log_id;
-  RAISE NOTICE 'step 4/10 teacher_profiles: % source rows, % filtered, % rejected, % migrated',
+  RAISE NOTICE 'step 6/12 teacher_profiles: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:177) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 5/10: public.users  (model.yaml:170)
+-- Step 7/12: public.users  (model.yaml:198)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -2046,7 +2287,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_users';
 
-  -- Id map (model.yaml:173): one new key per distinct (source_id) that no earlier
+  -- Id map (model.yaml:201): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_parent_users') IS NULL THEN
     CREATE TABLE _pgmig.map_parent_users AS
@@ -2072,7 +2313,7 @@ BEGIN
     SELECT source_id FROM _pgmig.map_parent_users
   ) AS keys;
 
-  -- Uniqueness repair of email (model.yaml:186, on_duplicate: suffix): a value
+  -- Uniqueness repair of email (model.yaml:214, on_duplicate: suffix): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
   -- before a changed one, then source key order), gets the smallest free counter
   -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes, every candidate found
@@ -2115,7 +2356,7 @@ BEGIN
   n_repaired_all := n_repaired_all + n_repaired;
   DROP TABLE pgmig_repair;
 
-  -- Uniqueness repair of phone (model.yaml:187, on_duplicate: clear): a value
+  -- Uniqueness repair of phone (model.yaml:215, on_duplicate: clear): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
   -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes, every candidate found
   -- in public.users to _pgmig.repairs_taken.
@@ -2191,19 +2432,19 @@ BEGIN
       rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out,
       message = n_repaired_all || ' values repaired (_pgmig.changes)'
   WHERE id = log_id;
-  RAISE NOTICE 'step 5/10 parent_users: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
+  RAISE NOTICE 'step 7/12 parent_users: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
     n_in, n_filtered, n_rejected, n_out, n_repaired_all;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:198) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
 ANALYZE _pgmig.map_parent_users;
 
 -- ----------------------------------------------------------------------------
--- Step 6/10: public.user_roles  (model.yaml:189)
+-- Step 8/12: public.user_roles  (model.yaml:217)
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after parent_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
@@ -2232,7 +2473,7 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_roles';
 
-  -- Id map (model.yaml:192): one new key per distinct (source_id) that no earlier
+  -- Id map (model.yaml:220): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_parent_roles') IS NULL THEN
     CREATE TABLE _pgmig.map_parent_roles AS
@@ -2286,18 +2527,18 @@ BEGIN
   SET finished_at = clock_timestamp(), status = 'done',
       rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
   WHERE id = log_id;
-  RAISE NOTICE 'step 6/10 parent_roles: % source rows, % filtered, % rejected, % migrated',
+  RAISE NOTICE 'step 8/12 parent_roles: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:217) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 7/10: public.parent_profiles  (model.yaml:198)
+-- Step 9/12: public.parent_profiles  (model.yaml:226)
 --   after schools (foreign key parent_profiles_school_id_fkey (school_id))
 --   after parent_users (foreign key parent_profiles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
@@ -2364,18 +2605,18 @@ BEGIN
   SET finished_at = clock_timestamp(), status = 'done',
       rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
   WHERE id = log_id;
-  RAISE NOTICE 'step 7/10 parent_profiles: % source rows, % filtered, % rejected, % migrated',
+  RAISE NOTICE 'step 9/12 parent_profiles: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:226) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 8/10: public.users  (model.yaml:210)
+-- Step 10/12: public.users  (model.yaml:238)
 -- ----------------------------------------------------------------------------
 DO $step$
 DECLARE
@@ -2403,7 +2644,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_users';
 
-  -- Id map (model.yaml:213): one new key per distinct (source_id) that no earlier
+  -- Id map (model.yaml:241): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_student_users') IS NULL THEN
     CREATE TABLE _pgmig.map_student_users AS
@@ -2429,7 +2670,7 @@ BEGIN
     SELECT source_id FROM _pgmig.map_student_users
   ) AS keys;
 
-  -- Uniqueness repair of email (model.yaml:226, on_duplicate: suffix): a value
+  -- Uniqueness repair of email (model.yaml:254, on_duplicate: suffix): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
   -- before a changed one, then source key order), gets the smallest free counter
   -- (ana@x.org -> ana+2@x.org). Every change goes to _pgmig.changes, every candidate found
@@ -2472,7 +2713,7 @@ BEGIN
   n_repaired_all := n_repaired_all + n_repaired;
   DROP TABLE pgmig_repair;
 
-  -- Uniqueness repair of phone (model.yaml:227, on_duplicate: clear): a value
+  -- Uniqueness repair of phone (model.yaml:255, on_duplicate: clear): a value
   -- already in public.users, or held by a row of this step that comes first (its own value
   -- before a changed one, then source key order), becomes NULL. Every change goes to _pgmig.changes, every candidate found
   -- in public.users to _pgmig.repairs_taken.
@@ -2548,19 +2789,19 @@ BEGIN
       rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out,
       message = n_repaired_all || ' values repaired (_pgmig.changes)'
   WHERE id = log_id;
-  RAISE NOTICE 'step 8/10 student_users: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
+  RAISE NOTICE 'step 10/12 student_users: % source rows, % filtered, % rejected, % migrated, % values repaired (_pgmig.changes)',
     n_in, n_filtered, n_rejected, n_out, n_repaired_all;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:238) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
 ANALYZE _pgmig.map_student_users;
 
 -- ----------------------------------------------------------------------------
--- Step 9/10: public.user_roles  (model.yaml:229)
+-- Step 11/12: public.user_roles  (model.yaml:257)
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after student_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
@@ -2589,7 +2830,7 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_roles';
 
-  -- Id map (model.yaml:232): one new key per distinct (source_id) that no earlier
+  -- Id map (model.yaml:260): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_student_roles') IS NULL THEN
     CREATE TABLE _pgmig.map_student_roles AS
@@ -2643,18 +2884,18 @@ BEGIN
   SET finished_at = clock_timestamp(), status = 'done',
       rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
   WHERE id = log_id;
-  RAISE NOTICE 'step 9/10 student_roles: % source rows, % filtered, % rejected, % migrated',
+  RAISE NOTICE 'step 11/12 student_roles: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:257) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
 
 -- ----------------------------------------------------------------------------
--- Step 10/10: public.student_profiles  (model.yaml:239)
+-- Step 12/12: public.student_profiles  (model.yaml:267)
 --   after parent_users (foreign key student_profiles_parent_user_id_fkey (parent_user_id))
 --   after schools (foreign key student_profiles_school_id_fkey (school_id))
 --   after student_users (foreign key student_profiles_user_id_fkey (user_id))
@@ -2724,12 +2965,12 @@ BEGIN
   SET finished_at = clock_timestamp(), status = 'done',
       rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected, rows_out = n_out
   WHERE id = log_id;
-  RAISE NOTICE 'step 10/10 student_profiles: % source rows, % filtered, % rejected, % migrated',
+  RAISE NOTICE 'step 12/12 student_profiles: % source rows, % filtered, % rejected, % migrated',
     n_in, n_filtered, n_rejected, n_out;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:267) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
@@ -2763,52 +3004,62 @@ ANALYZE public.student_profiles;
 -- row's xmin no longer says when it was written) and a dump and restore gives every row a
 -- new one, while both keep the row's text.
 SET client_min_messages = warning;
--- step schools (model.yaml:107)
+-- step schools (model.yaml:108)
 ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_schools AS mapped SET row_digest = md5(t::text)
 FROM public.schools AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step teacher_users (model.yaml:120)
+-- step admin_users (model.yaml:124)
+ALTER TABLE _pgmig.map_admin_users ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_admin_users AS mapped SET row_digest = md5(t::text)
+FROM public.users AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step admin_roles (model.yaml:139)
+ALTER TABLE _pgmig.map_admin_roles ADD COLUMN IF NOT EXISTS row_digest text;
+UPDATE _pgmig.map_admin_roles AS mapped SET row_digest = md5(t::text)
+FROM public.user_roles AS t
+WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step teacher_users (model.yaml:148)
 ALTER TABLE _pgmig.map_teacher_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_teacher_users AS mapped SET row_digest = md5(t::text)
 FROM public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step teacher_roles (model.yaml:140)
+-- step teacher_roles (model.yaml:168)
 ALTER TABLE _pgmig.map_teacher_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_teacher_roles AS mapped SET row_digest = md5(t::text)
 FROM public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step teacher_profiles (model.yaml:149)
+-- step teacher_profiles (model.yaml:177)
 ALTER TABLE _pgmig.map_teacher_profiles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_teacher_profiles AS mapped SET row_digest = md5(t::text)
 FROM public.teacher_profiles AS t
 WHERE t.user_id = mapped.user_id AND mapped.row_digest IS NULL;
--- step parent_users (model.yaml:170)
+-- step parent_users (model.yaml:198)
 ALTER TABLE _pgmig.map_parent_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_parent_users AS mapped SET row_digest = md5(t::text)
 FROM public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step parent_roles (model.yaml:189)
+-- step parent_roles (model.yaml:217)
 ALTER TABLE _pgmig.map_parent_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_parent_roles AS mapped SET row_digest = md5(t::text)
 FROM public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step parent_profiles (model.yaml:198)
+-- step parent_profiles (model.yaml:226)
 ALTER TABLE _pgmig.map_parent_profiles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_parent_profiles AS mapped SET row_digest = md5(t::text)
 FROM public.parent_profiles AS t
 WHERE t.user_id = mapped.user_id AND mapped.row_digest IS NULL;
--- step student_users (model.yaml:210)
+-- step student_users (model.yaml:238)
 ALTER TABLE _pgmig.map_student_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_student_users AS mapped SET row_digest = md5(t::text)
 FROM public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step student_roles (model.yaml:229)
+-- step student_roles (model.yaml:257)
 ALTER TABLE _pgmig.map_student_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_student_roles AS mapped SET row_digest = md5(t::text)
 FROM public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step student_profiles (model.yaml:239)
+-- step student_profiles (model.yaml:267)
 ALTER TABLE _pgmig.map_student_profiles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_student_profiles AS mapped SET row_digest = md5(t::text)
 FROM public.student_profiles AS t

@@ -1110,7 +1110,7 @@ LEFT JOIN public.permissions AS parent_permission_id ON parent_permission_id.cod
 ON CONFLICT (role_id, permission_id) DO NOTHING;
 
 -- ----------------------------------------------------------------------------
--- Step 1/10: public.schools  (model.yaml:107)
+-- Step 1/12: public.schools  (model.yaml:108)
 -- ----------------------------------------------------------------------------
 -- The id map of schools, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1131,7 +1131,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
+  RAISE EXCEPTION 'step schools (model.yaml:108) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -1153,7 +1153,7 @@ BEGIN
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL';
   RAISE NOTICE 'step schools: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- Warning 1 (model.yaml:112): rows that migrate, listed for a look first
+  -- Warning 1 (model.yaml:113): rows that migrate, listed for a look first
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1233,7 +1233,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1245,6 +1245,7 @@ BEGIN
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
       WHERE true
         AND true
+        AND (s.id) IS NOT NULL
       GROUP BY s.id
       HAVING count(*) > 1
     ) AS keys
@@ -1256,13 +1257,504 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
+  RAISE EXCEPTION 'step schools (model.yaml:108) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 2/10: public.users  (model.yaml:120)
+-- Step 2/12: public.users  (model.yaml:124)
+-- ----------------------------------------------------------------------------
+-- The id map of admin_users, built as migrate would: this step's foreign keys to
+-- itself and later steps' id() lookups read it.
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_admin_users AS
+  SELECT keys.*, gen_random_uuid() AS id
+  FROM (
+    SELECT DISTINCT s.id AS source_id
+    FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+    WHERE true
+  ) AS keys;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_users (model.yaml:124) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
+ANALYZE _pgmig.map_admin_users;
+
+DO $check$
+DECLARE
+  n_in bigint;
+  n_filtered bigint;
+  n_found bigint;
+  samples text;
+  err_detail text;
+  err_hint text;
+BEGIN
+  SELECT count(*), 0
+  INTO n_in, n_filtered
+  FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator';
+  RAISE NOTICE 'step admin_users: % source rows, % filtered by `where`', n_in, n_filtered;
+
+  -- V2: email NOT NULL
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+    WHERE true
+      AND (coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example')) IS NULL
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_users: email NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: first_name NOT NULL
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+    WHERE true
+      AND ('Administrator') IS NULL
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_users: first_name NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: password_hash NOT NULL
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+    WHERE true
+      AND (_pgmig.new_password_hash(6)) IS NULL
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_users: password_hash NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: must_reset_password NOT NULL
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+    WHERE true
+      AND (true) IS NULL
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_users: must_reset_password NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: user_type_id NOT NULL
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+    WHERE true
+      AND (ref_user_types.id) IS NULL
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_users: user_type_id NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: created_at NOT NULL
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+    WHERE true
+      AND (s.created_at) IS NULL
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_users: created_at NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK users_password_hash_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+    WHERE true
+      AND ((_pgmig.new_password_hash(6)) LIKE '$2%') IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_users: CHECK users_password_hash_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: CHECK users_phone_check
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+    WHERE true
+      AND ((CAST(NULL AS TEXT)) ~ '^\+[1-9][0-9]{7,14}$') IS FALSE
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_users: CHECK users_phone_check: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE users_phone_key: the value is already in V2
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+    WHERE true
+      AND EXISTS (SELECT 1 FROM public.users AS _existing WHERE _existing.phone = (CAST(NULL AS TEXT)))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_users: UNIQUE users_phone_key: the value is already in V2: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY users_user_type_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+    WHERE true
+      AND (ref_user_types.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (ref_user_types.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_users: FOREIGN KEY users_user_type_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE users_phone_key: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row(CAST(NULL AS TEXT))::text AS k
+      FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+      WHERE true
+        AND true
+        AND (CAST(NULL AS TEXT)) IS NOT NULL
+      GROUP BY CAST(NULL AS TEXT)
+      HAVING count(*) > 1
+    ) AS keys
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_users: UNIQUE users_phone_key: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row(s.id)::text AS k
+      FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+      WHERE true
+        AND true
+        AND (s.id) IS NOT NULL
+      GROUP BY s.id
+      HAVING count(*) > 1
+    ) AS keys
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_users: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- Preview of the uniqueness repair of email (model.yaml:137, on_duplicate: suffix),
+  -- computed as migrate does, with the values earlier steps of this precheck would put in
+  -- public.users (pgmig_preview) counted as taken: which values change, and to what
+  -- (the first five in source key order, named by their V1 key).
+  CREATE TEMP TABLE IF NOT EXISTS pgmig_preview (table_name text, column_name text, value text);
+  CREATE TEMP TABLE pgmig_repair AS
+  SELECT jsonb_build_object('source_id', key_map.source_id) AS source_order,
+         (jsonb_build_object('id', s.id))::text AS source_key,
+         CAST(coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example') AS text) AS original,
+         CAST(coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example') AS text) AS value,
+         1 AS n
+  FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+       JOIN _pgmig.map_admin_users AS key_map ON key_map.source_id = s.id
+  WHERE true
+    AND (coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example')) IS NOT NULL;
+  CREATE INDEX ON pgmig_repair (value);
+  LOOP
+    UPDATE pgmig_repair AS r
+    SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
+    WHERE r.value IS NOT NULL
+      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+           OR EXISTS (SELECT 1 FROM pgmig_preview AS p
+                      WHERE p.table_name = 'public.users' AND p.column_name = 'email' AND p.value = r.value)
+           OR EXISTS (SELECT 1 FROM pgmig_repair AS o
+                      WHERE o.value = r.value
+                        AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
+    EXIT WHEN NOT FOUND;
+  END LOOP;
+  SELECT count(*),
+         string_agg(source_key || ' ' || quote_nullable(original) || ' -> ' || quote_nullable(value), ', '
+                    ORDER BY source_order) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (SELECT c.*, row_number() OVER (ORDER BY c.source_order) AS rn
+          FROM pgmig_repair AS c
+         WHERE c.value IS DISTINCT FROM c.original) AS changed;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'REPAIR  admin_users: email: % values would change (on_duplicate: suffix), e.g. %', n_found, samples;
+  END IF;
+  INSERT INTO pgmig_preview (table_name, column_name, value)
+  SELECT 'public.users', 'email', value FROM pgmig_repair WHERE value IS NOT NULL;
+  DROP TABLE pgmig_repair;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_users (model.yaml:124) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$check$;
+
+-- ----------------------------------------------------------------------------
+-- Step 3/12: public.user_roles  (model.yaml:139)
+-- ----------------------------------------------------------------------------
+-- The id map of admin_roles, built as migrate would: this step's foreign keys to
+-- itself and later steps' id() lookups read it.
+DO $map$
+DECLARE
+  err_detail text;
+  err_hint text;
+BEGIN
+  CREATE TABLE _pgmig.map_admin_roles AS
+  SELECT keys.*, gen_random_uuid() AS id
+  FROM (
+    SELECT DISTINCT s.id AS source_id
+    FROM v1.schools s
+       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE true
+  ) AS keys;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_roles (model.yaml:139) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$map$;
+ANALYZE _pgmig.map_admin_roles;
+
+DO $check$
+DECLARE
+  n_in bigint;
+  n_filtered bigint;
+  n_found bigint;
+  samples text;
+  err_detail text;
+  err_hint text;
+BEGIN
+  SELECT count(*), 0
+  INTO n_in, n_filtered
+  FROM v1.schools s
+       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id;
+  RAISE NOTICE 'step admin_roles: % source rows, % filtered by `where`', n_in, n_filtered;
+
+  -- V2: user_id NOT NULL
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.schools s
+       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE true
+      AND (id_admin_users.id) IS NULL
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_roles: user_id NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: role_id NOT NULL
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.schools s
+       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE true
+      AND (ref_roles.id) IS NULL
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_roles: role_id NOT NULL: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE user_roles_user_id_role_id_key: the value is already in V2
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.schools s
+       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE true
+      AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (id_admin_users.id) AND _existing.role_id = (ref_roles.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_roles: UNIQUE user_roles_user_id_role_id_key: the value is already in V2: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY user_roles_role_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.schools s
+       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE true
+      AND (ref_roles.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (ref_roles.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_roles: FOREIGN KEY user_roles_role_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY user_roles_school_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.schools s
+       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE true
+      AND (id_schools.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_roles: FOREIGN KEY user_roles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: FOREIGN KEY user_roles_user_id_fkey: no parent row
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.schools s
+       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE true
+      AND (id_admin_users.id) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_admin_users.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_admin_users.id))
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_roles: FOREIGN KEY user_roles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE user_roles_user_id_role_id_key: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row(id_admin_users.id, ref_roles.id)::text AS k
+      FROM v1.schools s
+       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
+      WHERE true
+        AND true
+        AND (id_admin_users.id, ref_roles.id) IS NOT NULL
+      GROUP BY id_admin_users.id, ref_roles.id
+      HAVING count(*) > 1
+    ) AS keys
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_roles: UNIQUE user_roles_user_id_role_id_key: duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+      SELECT row(s.id)::text AS k
+      FROM v1.schools s
+       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
+      WHERE true
+        AND true
+        AND (s.id) IS NOT NULL
+      GROUP BY s.id
+      HAVING count(*) > 1
+    ) AS keys
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  admin_roles: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows: % key values, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_roles (model.yaml:139) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
+END
+$check$;
+
+-- ----------------------------------------------------------------------------
+-- Step 4/12: public.users  (model.yaml:148)
 -- ----------------------------------------------------------------------------
 -- The id map of teacher_users, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1283,7 +1775,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:148) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -1305,7 +1797,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff';
   RAISE NOTICE 'step teacher_users: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- Warning 1 (model.yaml:128): rows that migrate, listed for a look first
+  -- Warning 1 (model.yaml:156): rows that migrate, listed for a look first
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1465,7 +1957,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1477,6 +1969,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
       WHERE true
         AND true
+        AND (t.id) IS NOT NULL
       GROUP BY t.id
       HAVING count(*) > 1
     ) AS keys
@@ -1486,7 +1979,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- Preview of the uniqueness repair of email (model.yaml:137, on_duplicate: suffix),
+  -- Preview of the uniqueness repair of email (model.yaml:165, on_duplicate: suffix),
   -- computed as migrate does, with the values earlier steps of this precheck would put in
   -- public.users (pgmig_preview) counted as taken: which values change, and to what
   -- (the first five in source key order, named by their V1 key).
@@ -1530,7 +2023,7 @@ BEGIN
   SELECT 'public.users', 'email', value FROM pgmig_repair WHERE value IS NOT NULL;
   DROP TABLE pgmig_repair;
 
-  -- Preview of the uniqueness repair of phone (model.yaml:138, on_duplicate: clear),
+  -- Preview of the uniqueness repair of phone (model.yaml:166, on_duplicate: clear),
   -- computed as migrate does, with the values earlier steps of this precheck would put in
   -- public.users (pgmig_preview) counted as taken: which values change, and to what
   -- (the first five in source key order, named by their V1 key).
@@ -1576,13 +2069,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:148) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 3/10: public.user_roles  (model.yaml:140)
+-- Step 5/12: public.user_roles  (model.yaml:168)
 -- ----------------------------------------------------------------------------
 -- The id map of teacher_roles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1604,7 +2097,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:168) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -1727,6 +2220,7 @@ BEGIN
     WHERE true
       AND (id_teacher_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_teacher_users.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
         AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1734,7 +2228,29 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE user_roles_user_id_role_id_key: duplicates among the migrated rows
+  -- V2: UNIQUE user_roles_user_id_role_id_key: step admin_roles makes the same value
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
+    FROM v1.teachers t
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE true
+      AND coalesce((id_teacher_users.id, ref_roles.id) IN (SELECT id_admin_users.id, ref_roles.id
+          FROM v1.schools s
+               LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+               LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+               LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
+          WHERE true), false)
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  teacher_roles: UNIQUE user_roles_user_id_role_id_key: step admin_roles makes the same value: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE user_roles_user_id_role_id_key: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1747,6 +2263,7 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
       WHERE true
         AND true
+        AND (id_teacher_users.id, ref_roles.id) IS NOT NULL
       GROUP BY id_teacher_users.id, ref_roles.id
       HAVING count(*) > 1
     ) AS keys
@@ -1756,7 +2273,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1769,6 +2286,7 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
       WHERE true
         AND true
+        AND (t.id) IS NOT NULL
       GROUP BY t.id
       HAVING count(*) > 1
     ) AS keys
@@ -1780,13 +2298,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:168) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 4/10: public.teacher_profiles  (model.yaml:149)
+-- Step 6/12: public.teacher_profiles  (model.yaml:177)
 -- ----------------------------------------------------------------------------
 -- The id map of teacher_profiles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1807,7 +2325,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:177) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -1937,6 +2455,7 @@ BEGIN
     WHERE true
       AND (id_teacher_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_teacher_users.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
         AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1944,7 +2463,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE teacher_profiles_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE teacher_profiles_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1958,6 +2477,7 @@ BEGIN
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
       WHERE true
         AND true
+        AND (id_teacher_users.id) IS NOT NULL
       GROUP BY id_teacher_users.id
       HAVING count(*) > 1
     ) AS keys
@@ -1969,13 +2489,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:177) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 5/10: public.users  (model.yaml:170)
+-- Step 7/12: public.users  (model.yaml:198)
 -- ----------------------------------------------------------------------------
 -- The id map of parent_users, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -1996,7 +2516,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:198) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -2018,7 +2538,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian';
   RAISE NOTICE 'step parent_users: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- Warning 1 (model.yaml:178): rows that migrate, listed for a look first
+  -- Warning 1 (model.yaml:206): rows that migrate, listed for a look first
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -2178,7 +2698,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -2190,6 +2710,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
       WHERE true
         AND true
+        AND (p.id) IS NOT NULL
       GROUP BY p.id
       HAVING count(*) > 1
     ) AS keys
@@ -2199,7 +2720,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- Preview of the uniqueness repair of email (model.yaml:186, on_duplicate: suffix),
+  -- Preview of the uniqueness repair of email (model.yaml:214, on_duplicate: suffix),
   -- computed as migrate does, with the values earlier steps of this precheck would put in
   -- public.users (pgmig_preview) counted as taken: which values change, and to what
   -- (the first five in source key order, named by their V1 key).
@@ -2243,7 +2764,7 @@ BEGIN
   SELECT 'public.users', 'email', value FROM pgmig_repair WHERE value IS NOT NULL;
   DROP TABLE pgmig_repair;
 
-  -- Preview of the uniqueness repair of phone (model.yaml:187, on_duplicate: clear),
+  -- Preview of the uniqueness repair of phone (model.yaml:215, on_duplicate: clear),
   -- computed as migrate does, with the values earlier steps of this precheck would put in
   -- public.users (pgmig_preview) counted as taken: which values change, and to what
   -- (the first five in source key order, named by their V1 key).
@@ -2289,13 +2810,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:198) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 6/10: public.user_roles  (model.yaml:189)
+-- Step 8/12: public.user_roles  (model.yaml:217)
 -- ----------------------------------------------------------------------------
 -- The id map of parent_roles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -2317,7 +2838,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:217) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -2440,11 +2961,34 @@ BEGIN
     WHERE true
       AND (id_parent_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
         AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
         AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  parent_roles: FOREIGN KEY user_roles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE user_roles_user_id_role_id_key: step admin_roles makes the same value
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
+    FROM v1.parents p
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE true
+      AND coalesce((id_parent_users.id, ref_roles.id) IN (SELECT id_admin_users.id, ref_roles.id
+          FROM v1.schools s
+               LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+               LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+               LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
+          WHERE true), false)
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  parent_roles: UNIQUE user_roles_user_id_role_id_key: step admin_roles makes the same value: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
@@ -2470,7 +3014,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE user_roles_user_id_role_id_key: duplicates among the migrated rows
+  -- V2: UNIQUE user_roles_user_id_role_id_key: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -2483,6 +3027,7 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
       WHERE true
         AND true
+        AND (id_parent_users.id, ref_roles.id) IS NOT NULL
       GROUP BY id_parent_users.id, ref_roles.id
       HAVING count(*) > 1
     ) AS keys
@@ -2492,7 +3037,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -2505,6 +3050,7 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
       WHERE true
         AND true
+        AND (p.id) IS NOT NULL
       GROUP BY p.id
       HAVING count(*) > 1
     ) AS keys
@@ -2516,13 +3062,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:217) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 7/10: public.parent_profiles  (model.yaml:198)
+-- Step 9/12: public.parent_profiles  (model.yaml:226)
 -- ----------------------------------------------------------------------------
 -- The id map of parent_profiles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -2542,7 +3088,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:226) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -2647,6 +3193,7 @@ BEGIN
     WHERE true
       AND (id_parent_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
         AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
         AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
   ) AS found;
@@ -2655,7 +3202,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE parent_profiles_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE parent_profiles_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -2668,6 +3215,7 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
       WHERE true
         AND true
+        AND (id_parent_users.id) IS NOT NULL
       GROUP BY id_parent_users.id
       HAVING count(*) > 1
     ) AS keys
@@ -2679,13 +3227,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:226) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 8/10: public.users  (model.yaml:210)
+-- Step 10/12: public.users  (model.yaml:238)
 -- ----------------------------------------------------------------------------
 -- The id map of student_users, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -2706,7 +3254,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:238) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -2728,7 +3276,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner';
   RAISE NOTICE 'step student_users: % source rows, % filtered by `where`', n_in, n_filtered;
 
-  -- Warning 1 (model.yaml:218): rows that migrate, listed for a look first
+  -- Warning 1 (model.yaml:246): rows that migrate, listed for a look first
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -2888,7 +3436,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -2900,6 +3448,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
       WHERE true
         AND true
+        AND (s.id) IS NOT NULL
       GROUP BY s.id
       HAVING count(*) > 1
     ) AS keys
@@ -2909,7 +3458,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- Preview of the uniqueness repair of email (model.yaml:226, on_duplicate: suffix),
+  -- Preview of the uniqueness repair of email (model.yaml:254, on_duplicate: suffix),
   -- computed as migrate does, with the values earlier steps of this precheck would put in
   -- public.users (pgmig_preview) counted as taken: which values change, and to what
   -- (the first five in source key order, named by their V1 key).
@@ -2953,7 +3502,7 @@ BEGIN
   SELECT 'public.users', 'email', value FROM pgmig_repair WHERE value IS NOT NULL;
   DROP TABLE pgmig_repair;
 
-  -- Preview of the uniqueness repair of phone (model.yaml:227, on_duplicate: clear),
+  -- Preview of the uniqueness repair of phone (model.yaml:255, on_duplicate: clear),
   -- computed as migrate does, with the values earlier steps of this precheck would put in
   -- public.users (pgmig_preview) counted as taken: which values change, and to what
   -- (the first five in source key order, named by their V1 key).
@@ -2999,13 +3548,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:238) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 9/10: public.user_roles  (model.yaml:229)
+-- Step 11/12: public.user_roles  (model.yaml:257)
 -- ----------------------------------------------------------------------------
 -- The id map of student_roles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -3027,7 +3576,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:257) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -3150,12 +3699,35 @@ BEGIN
     WHERE true
       AND (id_student_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
         AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
         AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
         AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_roles: FOREIGN KEY user_roles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+
+  -- V2: UNIQUE user_roles_user_id_role_id_key: step admin_roles makes the same value
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
+    FROM v1.students s
+       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE true
+      AND coalesce((id_student_users.id, ref_roles.id) IN (SELECT id_admin_users.id, ref_roles.id
+          FROM v1.schools s
+               LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+               LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+               LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
+          WHERE true), false)
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  student_roles: UNIQUE user_roles_user_id_role_id_key: step admin_roles makes the same value: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
@@ -3203,7 +3775,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE user_roles_user_id_role_id_key: duplicates among the migrated rows
+  -- V2: UNIQUE user_roles_user_id_role_id_key: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -3216,6 +3788,7 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
       WHERE true
         AND true
+        AND (id_student_users.id, ref_roles.id) IS NOT NULL
       GROUP BY id_student_users.id, ref_roles.id
       HAVING count(*) > 1
     ) AS keys
@@ -3225,7 +3798,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -3238,6 +3811,7 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
       WHERE true
         AND true
+        AND (s.id) IS NOT NULL
       GROUP BY s.id
       HAVING count(*) > 1
     ) AS keys
@@ -3249,13 +3823,13 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:257) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 10/10: public.student_profiles  (model.yaml:239)
+-- Step 12/12: public.student_profiles  (model.yaml:267)
 -- ----------------------------------------------------------------------------
 -- The id map of student_profiles, built as migrate would: this step's foreign keys to
 -- itself and later steps' id() lookups read it.
@@ -3277,7 +3851,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:267) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
@@ -3393,6 +3967,7 @@ BEGIN
     WHERE true
       AND (id_parent_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
         AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
         AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
         AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
@@ -3437,6 +4012,7 @@ BEGIN
     WHERE true
       AND (id_student_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
         AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
         AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
         AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
@@ -3446,7 +4022,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE student_profiles_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE student_profiles_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -3461,6 +4037,7 @@ BEGIN
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
       WHERE true
         AND true
+        AND (id_student_users.id) IS NOT NULL
       GROUP BY id_student_users.id
       HAVING count(*) > 1
     ) AS keys
@@ -3472,7 +4049,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:267) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;

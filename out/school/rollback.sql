@@ -218,7 +218,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '06033df77c2995a2732f0a21768395deaf5833c2def8a21db86277bd3b0d8066';
+SET pgmig.fingerprint = 'fc7b220204c0fa5955fbcfec97f16979a6bbc29b7bef3dbe37283a75841fb440';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -595,9 +595,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '06033df77c2995a2732f0a21768395deaf5833c2def8a21db86277bd3b0d8066';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'fc7b220204c0fa5955fbcfec97f16979a6bbc29b7bef3dbe37283a75841fb440';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 06033df77c2995a2732f0a21768395deaf5833c2def8a21db86277bd3b0d8066; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile fc7b220204c0fa5955fbcfec97f16979a6bbc29b7bef3dbe37283a75841fb440; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -661,6 +661,12 @@ ALTER TABLE _pgmig.map_teacher_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer
 CREATE TABLE IF NOT EXISTS _pgmig.map_teacher_users AS SELECT id FROM public.users AS t WHERE false;
 ALTER TABLE _pgmig.map_teacher_users ADD COLUMN IF NOT EXISTS row_digest text;
 ALTER TABLE _pgmig.map_teacher_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
+CREATE TABLE IF NOT EXISTS _pgmig.map_admin_roles AS SELECT id FROM public.user_roles AS t WHERE false;
+ALTER TABLE _pgmig.map_admin_roles ADD COLUMN IF NOT EXISTS row_digest text;
+ALTER TABLE _pgmig.map_admin_roles ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
+CREATE TABLE IF NOT EXISTS _pgmig.map_admin_users AS SELECT id FROM public.users AS t WHERE false;
+ALTER TABLE _pgmig.map_admin_users ADD COLUMN IF NOT EXISTS row_digest text;
+ALTER TABLE _pgmig.map_admin_users ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS _pgmig.map_schools AS SELECT id FROM public.schools AS t WHERE false;
 ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS row_digest text;
 ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
@@ -677,7 +683,7 @@ DECLARE
   -- -v wave: the first wave undone (the rows of earlier waves are not this rollback's).
   undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
 BEGIN
-  -- public.student_profiles, step student_profiles (model.yaml:239): migrated rows changed since migrate, or deleted.
+  -- public.student_profiles, step student_profiles (model.yaml:267): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
   WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
@@ -689,7 +695,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.student_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_profiles', 'model.yaml:239');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_profiles', 'model.yaml:267');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -710,7 +716,7 @@ BEGIN
                                        'public.student_profiles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'student_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.user_roles, step student_roles (model.yaml:229): migrated rows changed since migrate, or deleted.
+  -- public.user_roles, step student_roles (model.yaml:257): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
@@ -722,7 +728,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_roles', 'model.yaml:229');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_roles', 'model.yaml:257');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -743,7 +749,7 @@ BEGIN
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'student_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.users, step student_users (model.yaml:210): migrated rows changed since migrate, or deleted.
+  -- public.users, step student_users (model.yaml:238): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
@@ -755,7 +761,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_users', 'model.yaml:210');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'student_users', 'model.yaml:238');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -776,7 +782,7 @@ BEGIN
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'student_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.parent_profiles, step parent_profiles (model.yaml:198): migrated rows changed since migrate, or deleted.
+  -- public.parent_profiles, step parent_profiles (model.yaml:226): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
   WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
@@ -788,7 +794,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.parent_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_profiles', 'model.yaml:198');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_profiles', 'model.yaml:226');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -809,7 +815,7 @@ BEGIN
                                        'public.parent_profiles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'parent_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.user_roles, step parent_roles (model.yaml:189): migrated rows changed since migrate, or deleted.
+  -- public.user_roles, step parent_roles (model.yaml:217): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
@@ -821,7 +827,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_roles', 'model.yaml:189');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_roles', 'model.yaml:217');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -842,7 +848,7 @@ BEGIN
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'parent_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.users, step parent_users (model.yaml:170): migrated rows changed since migrate, or deleted.
+  -- public.users, step parent_users (model.yaml:198): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
@@ -854,7 +860,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_users', 'model.yaml:170');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'parent_users', 'model.yaml:198');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -875,7 +881,7 @@ BEGIN
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'parent_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.teacher_profiles, step teacher_profiles (model.yaml:149): migrated rows changed since migrate, or deleted.
+  -- public.teacher_profiles, step teacher_profiles (model.yaml:177): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
   WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
@@ -887,7 +893,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.teacher_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_profiles', 'model.yaml:149');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_profiles', 'model.yaml:177');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -908,7 +914,7 @@ BEGIN
                                        'public.teacher_profiles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'teacher_profiles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.user_roles, step teacher_roles (model.yaml:140): migrated rows changed since migrate, or deleted.
+  -- public.user_roles, step teacher_roles (model.yaml:168): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
@@ -920,7 +926,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_roles', 'model.yaml:140');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_roles', 'model.yaml:168');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -941,7 +947,7 @@ BEGIN
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'teacher_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.users, step teacher_users (model.yaml:120): migrated rows changed since migrate, or deleted.
+  -- public.users, step teacher_users (model.yaml:148): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
@@ -953,7 +959,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_users', 'model.yaml:120');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'teacher_users', 'model.yaml:148');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -974,7 +980,73 @@ BEGIN
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
                                        'teacher_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
   END IF;
-  -- public.schools, step schools (model.yaml:107): migrated rows changed since migrate, or deleted.
+  -- public.user_roles, step admin_roles (model.yaml:139): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.user_roles AS t JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.user_roles AS t JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'admin_roles', 'model.yaml:139');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_admin_roles AS mapped
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'admin_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_admin_roles AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'admin_roles', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.users, step admin_users (model.yaml:124): migrated rows changed since migrate, or deleted.
+  SELECT count(*) INTO n
+  FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
+  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  IF n > 0 THEN
+    SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
+    FROM (SELECT jsonb_build_object('id', t.id)::text AS key
+          FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
+          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          ORDER BY 1 LIMIT 5) AS k;
+    finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
+                                 'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'admin_users', 'model.yaml:124');
+    IF delete_modified THEN
+      allowed := allowed || finding;
+    ELSE
+      refusals := refusals || finding;
+    END IF;
+  END IF;
+  SELECT count(*) INTO n
+  FROM _pgmig.map_admin_users AS mapped
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
+                                       'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
+                                       'admin_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  SELECT count(*) INTO n FROM _pgmig.map_admin_users AS mapped WHERE mapped.row_digest IS NULL AND mapped.pgmig_wave >= undo_from;
+  IF n > 0 THEN
+    RAISE NOTICE '%', pg_catalog.format('%s: %s of step %s no digest (migrate did not finish): a change made to %s since is not seen',
+                                       'public.users', n || CASE n WHEN 1 THEN ' migrated row has' ELSE ' migrated rows have' END,
+                                       'admin_users', CASE n WHEN 1 THEN 'it' ELSE 'them' END);
+  END IF;
+  -- public.schools, step schools (model.yaml:108): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
@@ -986,7 +1058,7 @@ BEGIN
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.schools', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
-                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'schools', 'model.yaml:107');
+                                 sample, CASE WHEN n > 5 THEN ', …' ELSE '' END, 'schools', 'model.yaml:108');
     IF delete_modified THEN
       allowed := allowed || finding;
     ELSE
@@ -1021,7 +1093,8 @@ BEGIN
   -- public.parent_profiles (user_id) → public.users (parent_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.parent_profiles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
       UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
       UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE c.user_id = mapped.user_id);
@@ -1034,7 +1107,8 @@ BEGIN
   -- public.student_profiles (parent_user_id) → public.users (student_profiles_parent_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.student_profiles AS c
-  WHERE (c.parent_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+  WHERE (c.parent_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
       UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
       UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
@@ -1058,7 +1132,8 @@ BEGIN
   -- public.student_profiles (user_id) → public.users (student_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.student_profiles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
       UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
       UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
@@ -1082,7 +1157,8 @@ BEGIN
   -- public.teacher_profiles (user_id) → public.users (teacher_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.teacher_profiles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
       UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
       UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE c.user_id = mapped.user_id);
@@ -1096,6 +1172,7 @@ BEGIN
   SELECT count(*) INTO n
   FROM public.user_roles AS c
   WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE c.id = mapped.id);
@@ -1108,9 +1185,11 @@ BEGIN
   -- public.user_roles (user_id) → public.users (user_roles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
   FROM public.user_roles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
       UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
       UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE c.id = mapped.id);
@@ -1133,7 +1212,7 @@ BEGIN
 END
 $check$;
 
--- Undo step 10/10: public.student_profiles  (model.yaml:239)
+-- Undo step 12/12: public.student_profiles  (model.yaml:267)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1160,13 +1239,13 @@ BEGIN
   RAISE NOTICE 'undo student_profiles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo student_profiles (model.yaml:239): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo student_profiles (model.yaml:267): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 
--- Undo step 9/10: public.user_roles  (model.yaml:229)
+-- Undo step 11/12: public.user_roles  (model.yaml:257)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1193,13 +1272,13 @@ BEGIN
   RAISE NOTICE 'undo student_roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo student_roles (model.yaml:229): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo student_roles (model.yaml:257): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 
--- Undo step 8/10: public.users  (model.yaml:210)
+-- Undo step 10/12: public.users  (model.yaml:238)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1226,13 +1305,13 @@ BEGIN
   RAISE NOTICE 'undo student_users: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo student_users (model.yaml:210): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo student_users (model.yaml:238): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 
--- Undo step 7/10: public.parent_profiles  (model.yaml:198)
+-- Undo step 9/12: public.parent_profiles  (model.yaml:226)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1259,13 +1338,13 @@ BEGIN
   RAISE NOTICE 'undo parent_profiles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo parent_profiles (model.yaml:198): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo parent_profiles (model.yaml:226): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 
--- Undo step 6/10: public.user_roles  (model.yaml:189)
+-- Undo step 8/12: public.user_roles  (model.yaml:217)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1292,13 +1371,13 @@ BEGIN
   RAISE NOTICE 'undo parent_roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo parent_roles (model.yaml:189): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo parent_roles (model.yaml:217): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 
--- Undo step 5/10: public.users  (model.yaml:170)
+-- Undo step 7/12: public.users  (model.yaml:198)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1325,13 +1404,13 @@ BEGIN
   RAISE NOTICE 'undo parent_users: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo parent_users (model.yaml:170): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo parent_users (model.yaml:198): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 
--- Undo step 4/10: public.teacher_profiles  (model.yaml:149)
+-- Undo step 6/12: public.teacher_profiles  (model.yaml:177)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1358,13 +1437,13 @@ BEGIN
   RAISE NOTICE 'undo teacher_profiles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo teacher_profiles (model.yaml:149): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo teacher_profiles (model.yaml:177): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 
--- Undo step 3/10: public.user_roles  (model.yaml:140)
+-- Undo step 5/12: public.user_roles  (model.yaml:168)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1391,13 +1470,13 @@ BEGIN
   RAISE NOTICE 'undo teacher_roles: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo teacher_roles (model.yaml:140): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo teacher_roles (model.yaml:168): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 
--- Undo step 2/10: public.users  (model.yaml:120)
+-- Undo step 4/12: public.users  (model.yaml:148)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1424,13 +1503,79 @@ BEGIN
   RAISE NOTICE 'undo teacher_users: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo teacher_users (model.yaml:120): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo teacher_users (model.yaml:148): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
 $undo$;
 
--- Undo step 1/10: public.schools  (model.yaml:107)
+-- Undo step 3/12: public.user_roles  (model.yaml:139)
+DO $undo$
+DECLARE
+  n_deleted bigint := 0;
+  err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
+BEGIN
+  -- No id map: a batched run stopped before this step began; nothing of it to undo.
+  IF to_regclass('_pgmig.map_admin_roles') IS NOT NULL THEN
+    DELETE FROM public.user_roles AS t
+    USING _pgmig.map_admin_roles AS mapped
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
+    GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_admin_roles;
+    ELSE
+      DELETE FROM _pgmig.map_admin_roles AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
+  END IF;
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'admin_roles', started, clock_timestamp(), n_deleted, 'done');
+  RAISE NOTICE 'undo admin_roles: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo admin_roles (model.yaml:139): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
+END
+$undo$;
+
+-- Undo step 2/12: public.users  (model.yaml:124)
+DO $undo$
+DECLARE
+  n_deleted bigint := 0;
+  err_detail text;
+  undo_from integer := pg_catalog.current_setting('pgmig.undo_from')::integer;
+  -- The log's default start is the insert's own time, after the delete: taken here instead.
+  started timestamptz := clock_timestamp();
+BEGIN
+  -- No id map: a batched run stopped before this step began; nothing of it to undo.
+  IF to_regclass('_pgmig.map_admin_users') IS NOT NULL THEN
+    DELETE FROM public.users AS t
+    USING _pgmig.map_admin_users AS mapped
+    WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
+    GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    -- The earlier waves' keys stay mapped: their rows stay migrated.
+    IF undo_from = 1 THEN
+      DROP TABLE _pgmig.map_admin_users;
+    ELSE
+      DELETE FROM _pgmig.map_admin_users AS mapped WHERE mapped.pgmig_wave >= undo_from;
+    END IF;
+  END IF;
+  INSERT INTO _pgmig.log (model, script, step, started_at, finished_at, rows_out, status)
+  VALUES ('school', 'rollback', 'admin_users', started, clock_timestamp(), n_deleted, 'done');
+  RAISE NOTICE 'undo admin_users: % rows deleted', n_deleted;
+EXCEPTION WHEN foreign_key_violation THEN
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'undo admin_users (model.yaml:124): rows written since the migration still use rows it made: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail,
+          HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
+END
+$undo$;
+
+-- Undo step 1/12: public.schools  (model.yaml:108)
 DO $undo$
 DECLARE
   n_deleted bigint := 0;
@@ -1457,7 +1602,7 @@ BEGIN
   RAISE NOTICE 'undo schools: % rows deleted', n_deleted;
 EXCEPTION WHEN foreign_key_violation THEN
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL;
-  RAISE EXCEPTION 'undo schools (model.yaml:107): rows written since the migration still use rows it made: %', SQLERRM
+  RAISE EXCEPTION 'undo schools (model.yaml:108): rows written since the migration still use rows it made: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail,
           HINT = 'remove or re-point those rows, then run rollback.sql again; nothing was rolled back';
 END
@@ -1820,8 +1965,7 @@ $undo$;
 -- the waves that stay are made anew without the undone ones'.
 DELETE FROM _pgmig.changes WHERE model = 'school' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
 DELETE FROM _pgmig.rejects WHERE model = 'school' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
--- The values migrate found taken are not recorded by wave: they go with the first wave.
-DELETE FROM _pgmig.repairs_taken WHERE model = 'school' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.repairs_taken WHERE model = 'school' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
 -- The rejects of the waves that stay, which an undone wave migrated, are rejects again.
 WITH restored AS (
   DELETE FROM _pgmig.superseded_rejects AS g

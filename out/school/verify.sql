@@ -465,9 +465,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '06033df77c2995a2732f0a21768395deaf5833c2def8a21db86277bd3b0d8066';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'fc7b220204c0fa5955fbcfec97f16979a6bbc29b7bef3dbe37283a75841fb440';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 06033df77c2995a2732f0a21768395deaf5833c2def8a21db86277bd3b0d8066; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile fc7b220204c0fa5955fbcfec97f16979a6bbc29b7bef3dbe37283a75841fb440; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -983,7 +983,7 @@ END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 1/10: public.schools  (model.yaml:107)
+-- Step 1/12: public.schools  (model.yaml:108)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1015,7 +1015,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
+  RAISE EXCEPTION 'step schools (model.yaml:108) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1062,7 +1062,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
+  RAISE EXCEPTION 'step schools (model.yaml:108) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1086,12 +1086,345 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step schools (model.yaml:107) failed: %', SQLERRM
+  RAISE EXCEPTION 'step schools (model.yaml:108) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 2/10: public.users  (model.yaml:120)
+-- Step 2/12: public.users  (model.yaml:124)
+-- ----------------------------------------------------------------------------
+
+-- Row counts reconcile: V1 rows = migrated + filtered + rejected.
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_in bigint;
+  n_filtered bigint;
+  n_rejected bigint;
+  n_out bigint;
+  n_mapped bigint;
+BEGIN
+  SELECT count(*), 0
+  INTO n_in, n_filtered
+  FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator';
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'admin_users';
+  SELECT count(*) INTO n_out FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_admin_users;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  admin_users: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
+  ELSE
+    RAISE NOTICE 'FAIL  admin_users: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_admin_users: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_users (model.yaml:124) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- Content: the rows recomputed from V1 equal the migrated rows, both ways.
+-- Compared: id, email, phone, first_name, last_name, must_reset_password, user_type_id, created_at, middle_name (default)
+-- Not compared (not repeatable by design): password_hash
+-- Repaired values are recomputed here as migrate's repair made them (same rounds, same
+-- order, same counters), from V1 and the values migrate found taken in V2 when the step ran
+-- (_pgmig.repairs_taken, sealed); what _pgmig.changes records must be the same changes.
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_missing bigint;
+  n_unexpected bigint;
+  n_repairs_differ bigint;
+BEGIN
+  WITH RECURSIVE pgmig_rounds_email (key, source_order, original, value, n, moved, round) AS (
+    -- Repair of email (model.yaml:137): round 0 holds every row's own value.
+    SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example') AS text), CAST(coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example') AS text), 1, true, 0
+    FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+       JOIN _pgmig.map_admin_users AS key_map ON key_map.source_id = s.id
+    WHERE true
+      AND (coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example')) IS NOT NULL
+    UNION ALL
+    -- Each round moves, all at once, the rows whose value a V2 row held at migrate or a row of
+    -- this step that comes first (its own value before a changed one, then source key
+    -- order); the rounds end when none moved.
+    SELECT r.key, r.source_order, r.original,
+           CASE WHEN r.moves THEN _pgmig.with_counter(r.original, r.n + 1) ELSE r.value END,
+           CASE WHEN r.moves THEN r.n + 1 ELSE r.n END,
+           r.moves, r.round + 1
+    FROM (SELECT r.key, r.source_order, r.original, r.value, r.n, r.round,
+                 bool_or(r.moved) OVER () AS going_on,
+                 r.value IS NOT NULL
+                 AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
+                      OR EXISTS (SELECT 1 FROM _pgmig.repairs_taken AS k
+                                 WHERE k.model = 'school' AND k.step = 'admin_users'
+                                   AND k.column_name = 'email' AND k.value_md5 = md5(r.value))) AS moves
+          FROM pgmig_rounds_email AS r) AS r
+    WHERE r.going_on
+  ), pgmig_repaired_email AS (
+    SELECT r.key, r.original AS old_value, r.value AS new_value
+    FROM pgmig_rounds_email AS r
+    WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_email AS x)
+      AND r.value IS DISTINCT FROM r.original
+  ), expected AS (
+    SELECT CAST(key_map.id AS uuid),
+           CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example') ELSE CAST(repair_email.new_value AS text) END AS text),
+           CAST(CAST(NULL AS TEXT) AS text),
+           CAST('Administrator' AS text),
+           CAST(s.name AS text),
+           CAST(true AS boolean),
+           CAST(ref_user_types.id AS integer),
+           CAST(s.created_at AS timestamp with time zone),
+           CAST(NULL AS text)
+    FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+       JOIN _pgmig.map_admin_users AS key_map ON key_map.source_id = s.id
+       LEFT JOIN pgmig_repaired_email AS repair_email ON repair_email.key = jsonb_build_object('id', key_map.id)
+    WHERE true
+  ), actual AS (
+    SELECT t.id, t.email, t.phone, t.first_name, t.last_name, t.must_reset_password, t.user_type_id, t.created_at, t.middle_name
+    FROM public.users AS t
+    JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
+  )
+  SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
+         (SELECT count(*) FROM (SELECT * FROM actual EXCEPT ALL SELECT * FROM expected) AS d),
+         0
+         + (SELECT count(*) FROM ((SELECT r.key, r.old_value, r.new_value FROM pgmig_repaired_email AS r
+                                   EXCEPT ALL
+                                   SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
+                                   WHERE c.model = 'school' AND c.step = 'admin_users' AND c.column_name = 'email')
+                                  UNION ALL
+                                  (SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
+                                   WHERE c.model = 'school' AND c.step = 'admin_users' AND c.column_name = 'email'
+                                   EXCEPT ALL
+                                   SELECT r.key, r.old_value, r.new_value FROM pgmig_repaired_email AS r)) AS d)
+  INTO n_missing, n_unexpected, n_repairs_differ;
+  IF n_missing = 0 AND n_unexpected = 0 THEN
+    RAISE NOTICE 'PASS  admin_users: content equals V1 recomputed';
+  ELSE
+    RAISE NOTICE 'FAIL  admin_users: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  IF n_repairs_differ = 0 THEN
+    RAISE NOTICE 'PASS  admin_users: repairs of email recomputed, as _pgmig.changes records them';
+  ELSE
+    RAISE NOTICE 'FAIL  admin_users: repairs of email: % changes differ between the recomputation and _pgmig.changes', n_repairs_differ;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_users (model.yaml:124) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- no orphans through users_user_type_id_fkey
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.users AS t
+  JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
+  WHERE t.user_type_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (t.user_type_id));
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  admin_users: no orphans through users_user_type_id_fkey';
+  ELSE
+    RAISE NOTICE 'FAIL  admin_users: no orphans through users_user_type_id_fkey: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_users (model.yaml:124) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.users AS t
+  JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
+  WHERE t.password_hash IS NULL
+       OR EXISTS (SELECT 1 FROM public.users AS other WHERE other.password_hash = t.password_hash AND other.ctid <> t.ctid)
+       OR CAST(t.password_hash AS text) !~ '^\$2[aby]\$06\$[./A-Za-z0-9]{53}$';
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  admin_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6';
+  ELSE
+    RAISE NOTICE 'FAIL  admin_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_users (model.yaml:124) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- ----------------------------------------------------------------------------
+-- Step 3/12: public.user_roles  (model.yaml:139)
+-- ----------------------------------------------------------------------------
+
+-- Row counts reconcile: V1 rows = migrated + filtered + rejected.
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_in bigint;
+  n_filtered bigint;
+  n_rejected bigint;
+  n_out bigint;
+  n_mapped bigint;
+BEGIN
+  SELECT count(*), 0
+  INTO n_in, n_filtered
+  FROM v1.schools s
+       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'admin_roles';
+  SELECT count(*) INTO n_out FROM public.user_roles AS t JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id;
+  -- Every key of the id map names a migrated row: rollback deletes by it.
+  SELECT count(*) INTO n_mapped FROM _pgmig.map_admin_roles;
+  IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
+    RAISE NOTICE 'PASS  admin_roles: row counts: % source = % migrated + % filtered + % rejected; id map: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
+  ELSE
+    RAISE NOTICE 'FAIL  admin_roles: row counts: % source, % migrated + % filtered + % rejected; id map _pgmig.map_admin_roles: % keys', n_in, n_out, n_filtered, n_rejected, n_mapped;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_roles (model.yaml:139) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- Content: the rows recomputed from V1 equal the migrated rows, both ways.
+-- Compared: id, user_id, role_id, school_id
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_missing bigint;
+  n_unexpected bigint;
+BEGIN
+  WITH expected AS (
+    SELECT CAST(key_map.id AS uuid),
+           CAST(id_admin_users.id AS uuid),
+           CAST(ref_roles.id AS integer),
+           CAST(id_schools.id AS uuid)
+    FROM v1.schools s
+       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
+       JOIN _pgmig.map_admin_roles AS key_map ON key_map.source_id = s.id
+    WHERE true
+  ), actual AS (
+    SELECT t.id, t.user_id, t.role_id, t.school_id
+    FROM public.user_roles AS t
+    JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
+  )
+  SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
+         (SELECT count(*) FROM (SELECT * FROM actual EXCEPT ALL SELECT * FROM expected) AS d)
+  INTO n_missing, n_unexpected;
+  IF n_missing = 0 AND n_unexpected = 0 THEN
+    RAISE NOTICE 'PASS  admin_roles: content equals V1 recomputed';
+  ELSE
+    RAISE NOTICE 'FAIL  admin_roles: content: % expected rows missing or different, % rows not expected', n_missing, n_unexpected;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_roles (model.yaml:139) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- no orphans through user_roles_role_id_fkey
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.user_roles AS t
+  JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
+  WHERE t.role_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (t.role_id));
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  admin_roles: no orphans through user_roles_role_id_fkey';
+  ELSE
+    RAISE NOTICE 'FAIL  admin_roles: no orphans through user_roles_role_id_fkey: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_roles (model.yaml:139) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- no orphans through user_roles_school_id_fkey
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.user_roles AS t
+  JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
+  WHERE t.school_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (t.school_id));
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  admin_roles: no orphans through user_roles_school_id_fkey';
+  ELSE
+    RAISE NOTICE 'FAIL  admin_roles: no orphans through user_roles_school_id_fkey: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_roles (model.yaml:139) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- no orphans through user_roles_user_id_fkey
+DO $check$
+DECLARE
+  err_detail text;
+  err_hint text;
+  n_orphans bigint;
+BEGIN
+  SELECT count(*) INTO n_orphans
+  FROM public.user_roles AS t
+  JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  IF n_orphans = 0 THEN
+    RAISE NOTICE 'PASS  admin_roles: no orphans through user_roles_user_id_fkey';
+  ELSE
+    RAISE NOTICE 'FAIL  admin_roles: no orphans through user_roles_user_id_fkey: % rows', n_orphans;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
+  GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION 'step admin_roles (model.yaml:139) failed: %', SQLERRM
+    USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
+$check$;
+
+-- ----------------------------------------------------------------------------
+-- Step 4/12: public.users  (model.yaml:148)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1123,7 +1456,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:148) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1142,7 +1475,7 @@ DECLARE
   n_repairs_differ bigint;
 BEGIN
   WITH RECURSIVE pgmig_rounds_email (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of email (model.yaml:137): round 0 holds every row's own value.
+    -- Repair of email (model.yaml:165): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) AS text), CAST(coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) AS text), 1, true, 0
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
@@ -1173,7 +1506,7 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_email AS x)
       AND r.value IS DISTINCT FROM r.original
   ), pgmig_rounds_phone (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of phone (model.yaml:138): round 0 holds every row's own value.
+    -- Repair of phone (model.yaml:166): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(_pgmig.phone_e164(t.phone) AS text), CAST(_pgmig.phone_e164(t.phone) AS text), 1, true, 0
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
@@ -1262,7 +1595,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:148) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1286,7 +1619,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:148) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1312,12 +1645,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_users (model.yaml:120) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_users (model.yaml:148) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 3/10: public.user_roles  (model.yaml:140)
+-- Step 5/12: public.user_roles  (model.yaml:168)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1350,7 +1683,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:168) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1391,7 +1724,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:168) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1415,7 +1748,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:168) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1439,7 +1772,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:168) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1463,12 +1796,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_roles (model.yaml:140) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_roles (model.yaml:168) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 4/10: public.teacher_profiles  (model.yaml:149)
+-- Step 6/12: public.teacher_profiles  (model.yaml:177)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1502,7 +1835,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:177) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1547,7 +1880,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:177) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1571,7 +1904,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:177) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1595,7 +1928,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:177) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1619,12 +1952,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step teacher_profiles (model.yaml:149) failed: %', SQLERRM
+  RAISE EXCEPTION 'step teacher_profiles (model.yaml:177) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 5/10: public.users  (model.yaml:170)
+-- Step 7/12: public.users  (model.yaml:198)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1656,7 +1989,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:198) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1675,7 +2008,7 @@ DECLARE
   n_repairs_differ bigint;
 BEGIN
   WITH RECURSIVE pgmig_rounds_email (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of email (model.yaml:186): round 0 holds every row's own value.
+    -- Repair of email (model.yaml:214): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) AS text), CAST(coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) AS text), 1, true, 0
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
@@ -1706,7 +2039,7 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_email AS x)
       AND r.value IS DISTINCT FROM r.original
   ), pgmig_rounds_phone (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of phone (model.yaml:187): round 0 holds every row's own value.
+    -- Repair of phone (model.yaml:215): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(_pgmig.phone_e164(p.phone) AS text), CAST(_pgmig.phone_e164(p.phone) AS text), 1, true, 0
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
@@ -1795,7 +2128,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:198) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1819,7 +2152,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:198) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1845,12 +2178,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_users (model.yaml:170) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_users (model.yaml:198) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 6/10: public.user_roles  (model.yaml:189)
+-- Step 8/12: public.user_roles  (model.yaml:217)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -1883,7 +2216,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:217) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1924,7 +2257,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:217) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1948,7 +2281,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:217) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1972,7 +2305,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:217) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -1996,12 +2329,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_roles (model.yaml:189) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_roles (model.yaml:217) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 7/10: public.parent_profiles  (model.yaml:198)
+-- Step 9/12: public.parent_profiles  (model.yaml:226)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -2034,7 +2367,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:226) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2077,7 +2410,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:226) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2101,7 +2434,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:226) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2125,12 +2458,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step parent_profiles (model.yaml:198) failed: %', SQLERRM
+  RAISE EXCEPTION 'step parent_profiles (model.yaml:226) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 8/10: public.users  (model.yaml:210)
+-- Step 10/12: public.users  (model.yaml:238)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -2162,7 +2495,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:238) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2181,7 +2514,7 @@ DECLARE
   n_repairs_differ bigint;
 BEGIN
   WITH RECURSIVE pgmig_rounds_email (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of email (model.yaml:226): round 0 holds every row's own value.
+    -- Repair of email (model.yaml:254): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) AS text), CAST(coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) AS text), 1, true, 0
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
@@ -2212,7 +2545,7 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_email AS x)
       AND r.value IS DISTINCT FROM r.original
   ), pgmig_rounds_phone (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of phone (model.yaml:227): round 0 holds every row's own value.
+    -- Repair of phone (model.yaml:255): round 0 holds every row's own value.
     SELECT jsonb_build_object('id', key_map.id), jsonb_build_object('source_id', key_map.source_id), CAST(_pgmig.phone_e164(s.phone) AS text), CAST(_pgmig.phone_e164(s.phone) AS text), 1, true, 0
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
@@ -2301,7 +2634,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:238) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2325,7 +2658,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:238) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2351,12 +2684,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_users (model.yaml:210) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_users (model.yaml:238) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 9/10: public.user_roles  (model.yaml:229)
+-- Step 11/12: public.user_roles  (model.yaml:257)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -2389,7 +2722,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:257) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2430,7 +2763,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:257) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2454,7 +2787,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:257) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2478,7 +2811,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:257) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2502,12 +2835,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_roles (model.yaml:229) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_roles (model.yaml:257) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
 -- ----------------------------------------------------------------------------
--- Step 10/10: public.student_profiles  (model.yaml:239)
+-- Step 12/12: public.student_profiles  (model.yaml:267)
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
@@ -2542,7 +2875,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:267) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2585,7 +2918,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:267) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2609,7 +2942,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:267) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2633,7 +2966,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:267) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2657,7 +2990,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:267) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2681,7 +3014,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'step student_profiles (model.yaml:239) failed: %', SQLERRM
+  RAISE EXCEPTION 'step student_profiles (model.yaml:267) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;END
 $check$;
 
@@ -2715,9 +3048,9 @@ DECLARE
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'school' AND b.table_name = 'public.users';
-  SELECT count(*) INTO n_extra FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.users: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 THEN
@@ -2737,9 +3070,9 @@ DECLARE
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'school' AND b.table_name = 'public.user_roles';
-  SELECT count(*) INTO n_extra FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.user_roles: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 THEN
@@ -2997,7 +3330,7 @@ BEGIN
 END
 $check$;
 
--- Model assertion (model.yaml:251): every user has exactly one role, of its kind
+-- Model assertion (model.yaml:279): every user has exactly one role, of its kind
 DO $check$
 DECLARE
   err_detail text;
@@ -3016,12 +3349,12 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'assertion every user has exactly one role, of its kind (model.yaml:251) failed: %', SQLERRM
+  RAISE EXCEPTION 'assertion every user has exactly one role, of its kind (model.yaml:279) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;
 
--- Model assertion (model.yaml:259): every password hash is bcrypt and must be reset
+-- Model assertion (model.yaml:287): every password hash is bcrypt and must be reset
 DO $check$
 DECLARE
   err_detail text;
@@ -3040,7 +3373,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the assertion and its model line; SQLSTATE, detail and hint stay.
   GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION 'assertion every password hash is bcrypt and must be reset (model.yaml:259) failed: %', SQLERRM
+  RAISE EXCEPTION 'assertion every password hash is bcrypt and must be reset (model.yaml:287) failed: %', SQLERRM
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $check$;

@@ -816,7 +816,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE users_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE users_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -829,6 +829,7 @@ BEGIN
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
         AND true
+        AND (u.id) IS NOT NULL
       GROUP BY u.id
       HAVING count(*) > 1
     ) AS keys
@@ -1055,7 +1056,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE prayers_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE prayers_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1068,6 +1069,7 @@ BEGIN
       WHERE NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
         AND true
+        AND (p.id) IS NOT NULL
       GROUP BY p.id
       HAVING count(*) > 1
     ) AS keys
@@ -1354,7 +1356,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE prayer_marks_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE prayer_marks_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1371,6 +1373,7 @@ BEGIN
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
         AND true
+        AND (m.id) IS NOT NULL
       GROUP BY m.id
       HAVING count(*) > 1
     ) AS keys
@@ -1559,7 +1562,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE invites_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE invites_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1571,6 +1574,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
       WHERE NOT coalesce((id_users.id IS NULL), false)
         AND true
+        AND (i.token) IS NOT NULL
       GROUP BY i.token
       HAVING count(*) > 1
     ) AS keys
@@ -1681,7 +1685,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE roles_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE roles_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1691,6 +1695,7 @@ BEGIN
       FROM v1.role r
       WHERE true
         AND true
+        AND (r.id) IS NOT NULL
       GROUP BY r.id
       HAVING count(*) > 1
     ) AS keys
@@ -1700,7 +1705,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE roles_name_key: duplicates among the migrated rows
+  -- V2: UNIQUE roles_name_key: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1710,6 +1715,7 @@ BEGIN
       FROM v1.role r
       WHERE true
         AND true
+        AND (r.name) IS NOT NULL
       GROUP BY r.name
       HAVING count(*) > 1
     ) AS keys
@@ -1873,7 +1879,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE user_roles_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE user_roles_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1884,6 +1890,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
       WHERE NOT coalesce((id_users.id IS NULL), false)
         AND true
+        AND (r.user_id, r.role_id) IS NOT NULL
       GROUP BY r.user_id, r.role_id
       HAVING count(*) > 1
     ) AS keys

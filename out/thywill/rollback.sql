@@ -213,7 +213,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '1aab170589b73f3d528c521dc2d2b8f50c74314720ccc3ec8455073cde16daab';
+SET pgmig.fingerprint = '4727562f4b5f797019a813ad6fdc1dee4597a3ca647ff9db1dfbf9ddb36505b7';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -553,9 +553,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1aab170589b73f3d528c521dc2d2b8f50c74314720ccc3ec8455073cde16daab';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4727562f4b5f797019a813ad6fdc1dee4597a3ca647ff9db1dfbf9ddb36505b7';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1aab170589b73f3d528c521dc2d2b8f50c74314720ccc3ec8455073cde16daab; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4727562f4b5f797019a813ad6fdc1dee4597a3ca647ff9db1dfbf9ddb36505b7; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1125,8 +1125,7 @@ $undo$;
 -- the waves that stay are made anew without the undone ones'.
 DELETE FROM _pgmig.changes WHERE model = 'thywill' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
 DELETE FROM _pgmig.rejects WHERE model = 'thywill' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
--- The values migrate found taken are not recorded by wave: they go with the first wave.
-DELETE FROM _pgmig.repairs_taken WHERE model = 'thywill' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.repairs_taken WHERE model = 'thywill' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
 -- The rejects of the waves that stay, which an undone wave migrated, are rejects again.
 WITH restored AS (
   DELETE FROM _pgmig.superseded_rejects AS g

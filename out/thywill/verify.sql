@@ -449,9 +449,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1aab170589b73f3d528c521dc2d2b8f50c74314720ccc3ec8455073cde16daab';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4727562f4b5f797019a813ad6fdc1dee4597a3ca647ff9db1dfbf9ddb36505b7';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1aab170589b73f3d528c521dc2d2b8f50c74314720ccc3ec8455073cde16daab; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4727562f4b5f797019a813ad6fdc1dee4597a3ca647ff9db1dfbf9ddb36505b7; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -353,12 +353,14 @@ CREATE TABLE IF NOT EXISTS _pgmig.changes (
   PRIMARY KEY (model, step, column_name, key)
 );
 -- The candidates a repair found already held in V2 (as md5: the values are others' rows'):
--- verify recomputes the repair from them, as migrate saw V2, whatever was deleted since.
+-- verify recomputes the repair from them, as migrate saw V2, whatever was deleted since. A
+-- value is recorded by the first wave that found it taken.
 CREATE TABLE IF NOT EXISTS _pgmig.repairs_taken (
   model text NOT NULL,
   step text NOT NULL,
   column_name text NOT NULL,
   value_md5 text NOT NULL,
+  wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, step, column_name, value_md5)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.reference (
@@ -387,13 +389,14 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '0be9ba09ca8fbff17b706f0a0a000e9caee5adebf5c44bd19da3acbdf005ca2f';
+SET pgmig.fingerprint = 'b1c4fb105e8e3a8d21863a10f3d79bad33007d849eae9bed760585a3ee1ead08';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
 -- records them. Added once, to a _pgmig.log that bookkeeping just made or that an earlier
 -- pgmig made: the ALTER's ACCESS EXCLUSIVE lock is not taken on every run. The wave column
--- (of the log, rejects, changes and reference rows) numbers the migrate run that wrote a row.
+-- (of the log, rejects, changes, reference rows and the values repairs found taken) numbers
+-- the migrate run that wrote a row.
 SET client_min_messages = warning;
 DO $columns$
 BEGIN
@@ -414,6 +417,14 @@ BEGIN
     ALTER TABLE IF EXISTS _pgmig.reference
       ADD COLUMN IF NOT EXISTS wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
   END IF;
+  -- The values repairs found taken got their wave after the others.
+  IF pg_catalog.to_regclass('_pgmig.repairs_taken') IS NOT NULL
+     AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute AS a
+                     WHERE a.attrelid = '_pgmig.repairs_taken'::pg_catalog.regclass AND a.attname = 'wave'
+                       AND NOT a.attisdropped) THEN
+    ALTER TABLE _pgmig.repairs_taken
+      ADD COLUMN wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer;
+  END IF;
 END
 $columns$;
 RESET client_min_messages;
@@ -428,9 +439,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0be9ba09ca8fbff17b706f0a0a000e9caee5adebf5c44bd19da3acbdf005ca2f';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b1c4fb105e8e3a8d21863a10f3d79bad33007d849eae9bed760585a3ee1ead08';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0be9ba09ca8fbff17b706f0a0a000e9caee5adebf5c44bd19da3acbdf005ca2f; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile b1c4fb105e8e3a8d21863a10f3d79bad33007d849eae9bed760585a3ee1ead08; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -994,7 +994,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE workout_plans_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE workout_plans_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1013,6 +1013,7 @@ BEGIN
        ) AS p
       WHERE NOT coalesce((p.user_id IS NULL), false)
         AND true
+        AND (p.id) IS NOT NULL
       GROUP BY p.id
       HAVING count(*) > 1
     ) AS keys
@@ -1022,7 +1023,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE workout_plans_user_id_name_key: duplicates among the migrated rows
+  -- V2: UNIQUE workout_plans_user_id_name_key: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1041,6 +1042,7 @@ BEGIN
        ) AS p
       WHERE NOT coalesce((p.user_id IS NULL), false)
         AND true
+        AND (p.user_id, CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END) IS NOT NULL
       GROUP BY p.user_id, CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END
       HAVING count(*) > 1
     ) AS keys
@@ -1199,7 +1201,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE workout_weeks_plan_id_week_number_key: duplicates among the migrated rows
+  -- V2: UNIQUE workout_weeks_plan_id_week_number_key: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1211,6 +1213,7 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
       WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
         AND true
+        AND (p.id, w.n) IS NOT NULL
       GROUP BY p.id, w.n
       HAVING count(*) > 1
     ) AS keys
@@ -1220,7 +1223,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (source_id, n): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (source_id, n): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1232,6 +1235,7 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
       WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
         AND true
+        AND (p.id, w.n) IS NOT NULL
       GROUP BY p.id, w.n
       HAVING count(*) > 1
     ) AS keys
@@ -1470,7 +1474,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE workout_days_week_id_day_label_key: duplicates among the migrated rows
+  -- V2: UNIQUE workout_days_week_id_day_label_key: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1492,6 +1496,7 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
       WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
         AND true
+        AND (id_workout_weeks.id, d.day_label) IS NOT NULL
       GROUP BY id_workout_weeks.id, d.day_label
       HAVING count(*) > 1
     ) AS keys
@@ -1501,7 +1506,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE key: new, one row per (plan_id, n, day_label): duplicates among the migrated rows
+  -- V2: UNIQUE key: new, one row per (plan_id, n, day_label): duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1523,6 +1528,7 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
       WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
         AND true
+        AND (d.plan_id, w.n, d.day_label) IS NOT NULL
       GROUP BY d.plan_id, w.n, d.day_label
       HAVING count(*) > 1
     ) AS keys
@@ -1939,7 +1945,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE exercises_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE exercises_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -1954,6 +1960,7 @@ BEGIN
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
         AND true
+        AND (e.id) IS NOT NULL
       GROUP BY e.id
       HAVING count(*) > 1
     ) AS keys
@@ -2202,7 +2209,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE workout_sessions_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE workout_sessions_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -2215,6 +2222,7 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
       WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
         AND true
+        AND (s.id) IS NOT NULL
       GROUP BY s.id
       HAVING count(*) > 1
     ) AS keys
@@ -2467,7 +2475,7 @@ BEGIN
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   END IF;
 
-  -- V2: UNIQUE exercise_logs_pkey: duplicates among the migrated rows
+  -- V2: UNIQUE exercise_logs_pkey: duplicates among the migrated rows (a key with a NULL in it collides with none: NULLs are distinct)
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
@@ -2479,6 +2487,7 @@ BEGIN
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
       WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
         AND true
+        AND (l.id) IS NOT NULL
       GROUP BY l.id
       HAVING count(*) > 1
     ) AS keys

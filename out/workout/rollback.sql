@@ -199,7 +199,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '12ffd14e0206ccb2f6445e8955bd5ad4c18b260575dbc23df045329832f640ea';
+SET pgmig.fingerprint = '176927eec4ff3eb870dc9f3146c962dd16a88f696db9be7737413bbf187f6bba';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -539,9 +539,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '12ffd14e0206ccb2f6445e8955bd5ad4c18b260575dbc23df045329832f640ea';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '176927eec4ff3eb870dc9f3146c962dd16a88f696db9be7737413bbf187f6bba';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 12ffd14e0206ccb2f6445e8955bd5ad4c18b260575dbc23df045329832f640ea; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 176927eec4ff3eb870dc9f3146c962dd16a88f696db9be7737413bbf187f6bba; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1261,8 +1261,7 @@ $undo$;
 -- the waves that stay are made anew without the undone ones'.
 DELETE FROM _pgmig.changes WHERE model = 'workout' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
 DELETE FROM _pgmig.rejects WHERE model = 'workout' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
--- The values migrate found taken are not recorded by wave: they go with the first wave.
-DELETE FROM _pgmig.repairs_taken WHERE model = 'workout' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DELETE FROM _pgmig.repairs_taken WHERE model = 'workout' AND coalesce(wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer;
 -- The rejects of the waves that stay, which an undone wave migrated, are rejects again.
 WITH restored AS (
   DELETE FROM _pgmig.superseded_rejects AS g

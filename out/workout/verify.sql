@@ -446,9 +446,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '12ffd14e0206ccb2f6445e8955bd5ad4c18b260575dbc23df045329832f640ea';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '176927eec4ff3eb870dc9f3146c962dd16a88f696db9be7737413bbf187f6bba';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 12ffd14e0206ccb2f6445e8955bd5ad4c18b260575dbc23df045329832f640ea; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 176927eec4ff3eb870dc9f3146c962dd16a88f696db9be7737413bbf187f6bba; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -158,6 +158,8 @@ pub struct LossyCall {
     pub function: &'static str,
     pub what: &'static str,
     pub test: String,
+    /// The call's first argument: the value it loses part of.
+    pub input: String,
 }
 
 /// The calls of lossy library functions in `expr`, in order.
@@ -177,6 +179,7 @@ pub fn lossy_calls(expr: &Expr) -> Vec<LossyCall> {
                         .test
                         .replace("{call}", &e.to_string())
                         .replace("{0}", &first.to_string()),
+                    input: first.to_string(),
                 });
             }
         }

@@ -11,6 +11,7 @@ mod ident;
 pub(crate) mod lexical;
 pub mod library;
 mod lookup;
+mod loss;
 pub mod names;
 pub mod only;
 mod order;

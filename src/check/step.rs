@@ -18,6 +18,7 @@ use crate::sql_text::quote_literal;
 use super::head::{map_key_names, StepHead};
 use super::ident::ident_name;
 use super::lookup::{self, IdJoin};
+use super::loss::OnLoss;
 use super::scope::{self, Scope};
 use super::sql::{self, Origin};
 use super::suggest::did_you_mean;
@@ -263,6 +264,10 @@ impl StepContext<'_> {
             plan::Key::New { .. } | plan::Key::Keep { .. } => None,
         };
 
+        let mapped: Vec<&str> = step.columns.keys().map(|k| k.as_str()).collect();
+        let loss_choices = super::loss::check(&step.lossy, table, &mapped, &mut errors);
+        let mut raw_columns: Vec<(String, Expr, usize)> = Vec::new();
+
         // Explicit columns, in model order.
         for (col, value) in &step.columns {
             let Some(target) = table.column(col.as_str()) else {
@@ -338,21 +343,63 @@ impl StepContext<'_> {
             }
             let mut cm = column_map(target, &e, source_type, ColumnOrigin::Model(line_of(value)));
             cm.null_into_not_null = target.not_null && nullable_column(&e, &scope, self.v1);
-            // A lossy library call: PLAN.md says what it loses, precheck lists the rows.
-            for loss in super::library::lossy_calls(&e) {
+            // A lossy library call: PLAN.md says what it loses, precheck lists the rows (as
+            // rejects under `on_loss: reject`).
+            let calls = super::library::lossy_calls(&e);
+            let choice = loss_choices.iter().find(|c| c.column == col.as_str());
+            if let Some(c) = choice.filter(|_| calls.is_empty()) {
+                errors.push(c.nothing_to_lose());
+            }
+            for loss in &calls {
                 let what = format!("`_pgmig.{}` gives {}", loss.function, loss.what);
-                warn_rules.push(Reject {
+                let rule = |line| Reject {
                     when: Sql {
-                        sql: loss.test,
-                        line: line_of(value),
+                        sql: loss.test.clone(),
+                        line,
                     },
                     reason: format!("{}: {what}", target.name),
                     reason_sql: None,
-                });
+                };
+                let what = match choice.map(|c| (&c.on_loss, c.line)) {
+                    Some((OnLoss::Reject, line)) => {
+                        rejects.push(rule(line));
+                        format!("{what}; such rows are rejected (on_loss: reject, line {line})")
+                    }
+                    Some((OnLoss::KeepRaw { raw_column }, _)) => {
+                        warn_rules.push(rule(line_of(value)));
+                        format!("{what}; V1's text is kept in `{raw_column}`")
+                    }
+                    None => {
+                        warn_rules.push(rule(line_of(value)));
+                        what
+                    }
+                };
                 cm.lossy.get_or_insert(what);
+            }
+            if let Some(c) = choice.filter(|_| !calls.is_empty()) {
+                if let OnLoss::KeepRaw { raw_column } = &c.on_loss {
+                    match c.raw_value(&calls) {
+                        Ok(raw) => raw_columns.push((raw_column.clone(), raw, c.line)),
+                        Err(d) => errors.push(d),
+                    }
+                }
             }
             columns.push(cm);
             filled.insert(target.name.clone(), e);
+        }
+
+        // The raw columns of `on_loss: keep_raw` rules: V1's text where the call lost some.
+        for (raw_column, raw, line) in raw_columns {
+            if let Some(target) = table.column(&raw_column) {
+                read.note(&raw);
+                columns.push(column_map(
+                    target,
+                    &raw,
+                    Some("text".into()),
+                    ColumnOrigin::Model(line),
+                ));
+                filled.insert(target.name.clone(), raw);
+            }
         }
 
         // Implicit copies of same-named columns of the first `from` item, in V2 column order.

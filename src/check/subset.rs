@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 
 use super::suggest::did_you_mean;
-use crate::plan::{Dependency, Plan, Subset};
+use crate::plan::{Dependency, Key, OtherMap, Plan, Subset};
 
 /// The plan of `entities` only; an entity that names no step is an error naming the choices.
 pub fn select(mut plan: Plan, entities: &[String]) -> Result<Plan, String> {
@@ -88,6 +88,26 @@ pub fn select(mut plan: Plan, entities: &[String]) -> Result<Plan, String> {
         .filter(|s| chosen.contains(&s.name) || prerequisites.iter().any(|p| p.step == s.name))
         .map(|s| s.map_table.to_string())
         .collect();
+    let chosen_targets: BTreeSet<&crate::catalog::QualName> = plan
+        .steps
+        .iter()
+        .filter(|s| chosen.contains(&s.name))
+        .map(|s| &s.target)
+        .collect();
+    let other_maps: Vec<OtherMap> = plan
+        .steps
+        .iter()
+        .filter(|s| !chosen.contains(&s.name) && chosen_targets.contains(&s.target))
+        .map(|s| OtherMap {
+            table: s.target.clone(),
+            map_table: s.map_table.clone(),
+            key_columns: match &s.key {
+                Key::Keep { columns } => columns.clone(),
+                Key::New { column, .. } => vec![column.clone()],
+            },
+            prerequisite: prerequisites.iter().any(|p| p.step == s.name),
+        })
+        .collect();
     plan.steps.retain(|s| chosen.contains(&s.name));
     // This subset's rollback deletes the rows of its own steps only: the foreign keys into
     // their tables are the ones it checks.
@@ -108,6 +128,7 @@ pub fn select(mut plan: Plan, entities: &[String]) -> Result<Plan, String> {
         prerequisites,
         dependents,
         all_steps,
+        other_maps,
     });
     Ok(plan)
 }

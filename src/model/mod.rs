@@ -185,6 +185,9 @@ pub struct Step {
     /// Rules resolving collisions on V2 UNIQUE columns this step fills.
     #[serde(default)]
     pub repair: Vec<RepairRule>,
+    /// What becomes of a row whose column a lossy library call blanks or cuts.
+    #[serde(default)]
+    pub lossy: Vec<LossRule>,
     /// Overwrite or create: V2 rows with the same values in these columns (a UNIQUE key), and
     /// every V2 row under them, are backed up and deleted before the step inserts its rows.
     pub replace: Option<Vec<Text>>,
@@ -218,6 +221,17 @@ pub struct RelinkJson {
 pub struct RepairRule {
     pub column: Text,
     pub on_duplicate: Text,
+}
+
+/// `{column: phone, on_loss: reject}`: a row whose value the column's lossy library call
+/// blanks or cuts is rejected; `{column: phone, on_loss: keep_raw, raw_column: phone_raw}`: it
+/// migrates, and V1's text is kept in `raw_column` (NULL for the rows that lose nothing).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LossRule {
+    pub column: Text,
+    pub on_loss: Text,
+    pub raw_column: Option<Text>,
 }
 
 /// Reference rows of one V2 table: matched by `key` (a natural key, UNIQUE in V2), inserted

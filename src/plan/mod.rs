@@ -520,6 +520,20 @@ pub struct Subset {
     pub dependents: Vec<String>,
     /// Every step of the model, in load order.
     pub all_steps: Vec<String>,
+    /// The id maps of the steps left out that fill a table the subset fills too: their rows
+    /// are migrated rows for verify, not rows beyond them. A prerequisite's map exists (it is
+    /// done before the subset runs); another's exists once its part of the model is migrated.
+    #[serde(skip)]
+    pub other_maps: Vec<OtherMap>,
+}
+
+/// A left-out step's id map, for the table it fills: the map and the key columns it holds.
+#[derive(Debug, Clone)]
+pub struct OtherMap {
+    pub table: QualName,
+    pub map_table: QualName,
+    pub key_columns: Vec<String>,
+    pub prerequisite: bool,
 }
 
 /// `replace: [email]`: V2 rows of the step's table whose key values a migrated row has are

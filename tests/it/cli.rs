@@ -245,3 +245,65 @@ fn run_against_the_wrong_database_says_so_first() {
         assert_eq!(db.table_md5s(&["public", "v1"]), before, "nothing changed");
     }
 }
+
+/// README's walkthrough layout (V1 in a database of its own, read through `--v1`) with V1's
+/// database given as both `--db` and `--v1`: precheck and migrate stop at the catalog check,
+/// before any step, naming the first V2 difference and asking whether `--db` is the database
+/// to migrate; V1's database is left as it was (no bookkeeping, no foreign server).
+#[test]
+fn v1s_database_given_as_both_db_and_v1_is_refused_first() {
+    let models = repo_root().join("models/workout");
+    let dir = crate::support::compile_workout_variant(|m| {
+        m.replacen(
+            "source: { schema: v1 }",
+            "source: { server: workout_v1, schema: public }",
+            1,
+        )
+    });
+    let v1 = cluster().create_db("cli_v1_as_both");
+    v1.load_in_schema(&models.join("v1.sql"), "public");
+    let sample = v1.psql_file(models.join("sample.sql"), &[("schema", "public")]);
+    assert!(sample.status.success(), "{}", stderr(&sample));
+    let before = v1.table_md5s(&["public"]);
+    for script in ["precheck", "migrate"] {
+        let out = pgmig_cli(&[
+            "run",
+            script,
+            "--dir",
+            &dir.path().display().to_string(),
+            "--db",
+            &v1.url(),
+            "--v1",
+            &v1.url(),
+        ]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{script}: {err}");
+        let first_error = err
+            .lines()
+            .find(|l| l.contains("ERROR") || l.starts_with("error"))
+            .unwrap_or_else(|| panic!("{script}: no error:\n{err}"));
+        assert!(
+            first_error.contains(&format!(
+                "{script}.sql: this database is not the one the script was compiled against: V2 "
+            )),
+            "{script}: {err}"
+        );
+        assert!(err.contains("is this the database to migrate"), "{err}");
+        assert!(!err.contains("BLOCKING"), "{script}: {err}");
+        assert!(
+            !err.contains("step workout_plans"),
+            "{script}: no step ran:\n{err}"
+        );
+        assert_eq!(v1.table_md5s(&["public"]), before, "{script} changed V1");
+        let left: i64 = v1
+            .client()
+            .query_one(
+                "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname LIKE '\\_pgmig%')
+                      + (SELECT count(*) FROM pg_foreign_server)",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(left, 0, "{script} left bookkeeping or a server behind");
+    }
+}

@@ -131,3 +131,89 @@ fn estimates_of_a_v1_never_analyzed_count_small_tables_estimate_big_ones_and_inc
         "150000 rows analyzed, got {big}"
     );
 }
+
+/// Transaction-mode progress when counting before the run is over its budget (2 s in all):
+/// the first step's FROM sleeps 3 s once per scan (at the row with id 1), so its count is cut
+/// short and the second step's is not even tried. Both bars show the planner's estimate,
+/// labelled so (`--json`: `estimate_source` "planner"; a terminal's bar reads `~N source rows
+/// (planner estimate…)`), and each step's real counts still come from its own NOTICE.
+#[test]
+fn progress_falls_back_to_the_planner_estimate_when_counting_is_over_its_budget() {
+    let db = cluster().create_db("estimates_over_budget");
+    db.execute(
+        "CREATE SCHEMA v1;
+         CREATE TABLE v1.events (id integer PRIMARY KEY, note text);
+         INSERT INTO v1.events SELECT i, 'event ' || i FROM generate_series(1, 1234) AS i;
+         CREATE TABLE v1.readings (id integer PRIMARY KEY, value integer);
+         INSERT INTO v1.readings SELECT i, i FROM generate_series(1, 500) AS i;
+         ANALYZE v1.events, v1.readings;
+         CREATE TABLE public.events (id integer PRIMARY KEY, note text);
+         CREATE TABLE public.readings (id integer PRIMARY KEY, value integer);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("model.yaml"),
+        "name: over_budget
+source: { schema: v1 }
+target: { schema: public }
+
+tables:
+  events:
+    from: events e CROSS JOIN LATERAL pg_catalog.pg_sleep(CASE WHEN e.id = 1 THEN 3 ELSE 0 END) AS pause
+    key: keep
+  readings:
+    from: readings r
+    key: keep
+",
+    )
+    .unwrap();
+    let compiled = pgmig::compile(
+        &dir.path().join("model.yaml"),
+        &pgmig::SchemaInput::Database(db.url()),
+        &pgmig::SchemaInput::Database(db.url()),
+    )
+    .unwrap_or_else(|e| panic!("compile: {e:?}"));
+    let out_dir = dir.path().join("out");
+    pgmig::compile::write(&compiled.scripts, &out_dir).unwrap();
+
+    let out = crate::support::pgmig_cli(&[
+        "run",
+        "migrate",
+        "--json",
+        "--dir",
+        &out_dir.display().to_string(),
+        "--db",
+        &db.url(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let started: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["event"] == "step_started")
+        .collect();
+    assert_eq!(started.len(), 2, "{events:#?}");
+    for (s, step, planned) in [(started[0], "events", 1234), (started[1], "readings", 500)] {
+        assert_eq!(s["step"], step);
+        assert_eq!(
+            s["estimate_source"], "planner (EXPLAIN of the step's FROM clause)",
+            "{step}: {s}"
+        );
+        // The planner's own figure for the clause (analyzed tables: their row counts).
+        assert_eq!(s["estimated_rows"].as_i64(), Some(planned), "{step}: {s}");
+    }
+    let done: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["event"] == "step_done")
+        .collect();
+    assert_eq!(
+        done.iter()
+            .map(|d| d["rows_out"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        [1234, 500],
+        "the real counts, from the steps' NOTICEs"
+    );
+}

@@ -37,8 +37,8 @@ fn batch_size_is_data_in_batched_mode() {
 
 #[test]
 fn entity_batch_is_data_in_per_entity_mode() {
-    let db = crate::support::drills::drills_db("vars_entities");
-    let dir = crate::support::drills::compiled(4);
+    let db = crate::support::drills::drills_db("vars_entities", 1);
+    let dir = crate::support::drills::compiled_per_entity(4);
     let out = db.psql_file(dir.path().join("migrate.sql"), &[("entity_batch", HOSTILE)]);
     refused_and_nothing_ran(&db, out, "per-entity migrate");
 }

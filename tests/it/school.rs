@@ -58,7 +58,7 @@ fn oracle_violations() -> Vec<(&'static str, String)> {
     let checks: &[(&str, &str)] = &[
         ("every V1 person is one user", "SELECT count(*) FROM people p WHERE NOT EXISTS (SELECT 1 FROM public.users u WHERE u.id = p.user_id)"),
         ("no user comes from two V1 rows", "SELECT count(*) FROM (SELECT user_id FROM people GROUP BY user_id HAVING count(*) > 1) d"),
-        ("no user without a V1 row", "SELECT count(*) FROM public.users u WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.user_id = u.id)"),
+        ("no user without a V1 row (a person, or the school of an administrator)", "SELECT count(*) FROM public.users u WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.user_id = u.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users a WHERE a.id = u.id)"),
         (
             "the user type is the person's kind",
             "SELECT count(*) FROM people p JOIN public.users u ON u.id = p.user_id JOIN public.user_types ut ON ut.id = u.user_type_id WHERE ut.code <> p.user_type",
@@ -77,7 +77,7 @@ fn oracle_violations() -> Vec<(&'static str, String)> {
                LEFT JOIN _pgmig.map_schools ms ON ms.source_id = p.school_id
               WHERE r.code <> p.kind OR rt.code <> p.user_type OR ur.school_id IS DISTINCT FROM ms.id",
         ),
-        ("no user_role without a migrated user", "SELECT count(*) FROM public.user_roles ur WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.user_id = ur.user_id)"),
+        ("no user_role without a migrated user (a person, or a school's administrator)", "SELECT count(*) FROM public.user_roles ur WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.user_id = ur.user_id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users a WHERE a.id = ur.user_id)"),
         ("no two users share an e-mail", "SELECT count(*) FROM (SELECT email FROM public.users GROUP BY email HAVING count(*) > 1) d"),
         ("no two users share an e-mail up to case", "SELECT count(*) FROM (SELECT lower(email) FROM public.users GROUP BY 1 HAVING count(*) > 1) d"),
         ("no two users share a phone", "SELECT count(*) FROM (SELECT phone FROM public.users WHERE phone IS NOT NULL GROUP BY phone HAVING count(*) > 1) d"),
@@ -278,15 +278,16 @@ fn end_to_end(scale: u32, precheck: bool) {
     }
 
     let notices = must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
-    assert!(notices.contains(&format!("step 5/10 parent_users: {parents} source rows, 0 filtered, 0 rejected, {parents} migrated, {} values repaired", 7 * s)), "{notices}");
+    assert!(notices.contains(&format!("step 7/12 parent_users: {parents} source rows, 0 filtered, 0 rejected, {parents} migrated, {} values repaired", 7 * s)), "{notices}");
     let verify = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
     assert!(
         verify.contains("verify: every check passed") && !verify.contains("FAIL"),
         "{verify}"
     );
 
-    // Counts per kind: by user type, by role, by id map.
+    // Counts per kind: by user type, by role, by id map (an administrator per school).
     for (kind, user_type, n) in [
+        ("admin", "administrator", 5 * s),
         ("teacher", "staff", teachers),
         ("parent", "guardian", parents),
         ("student", "learner", students),
@@ -322,7 +323,34 @@ fn end_to_end(scale: u32, precheck: bool) {
     }
     assert_eq!(
         count(&db, "SELECT count(*) FROM public.users"),
-        teachers + parents + students
+        5 * s + teachers + parents + students
+    );
+    // The guide's SchoolMigrator ("schools and admin users"): every school has exactly one
+    // administrator, of type administrator, with role admin scoped to that school, signing in
+    // with the school's office e-mail (lower case), or admin.s<id>@schools.school.example when
+    // V1 has none; and no other user is an administrator.
+    let admins_broken = "
+      SELECT count(*) FROM v1.schools sc
+       WHERE (SELECT count(*) FROM public.user_roles ur JOIN public.roles r ON r.id = ur.role_id
+                JOIN public.schools s2 ON s2.id = ur.school_id JOIN _pgmig.map_schools ms ON ms.id = s2.id
+               WHERE r.code = 'admin' AND ms.source_id = sc.id) <> 1
+          OR NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users m JOIN public.users u ON u.id = m.id
+                           JOIN public.user_types t ON t.id = u.user_type_id
+                           JOIN public.user_roles ur ON ur.user_id = u.id JOIN public.roles r ON r.id = ur.role_id
+                           JOIN _pgmig.map_schools ms ON ms.id = ur.school_id
+                          WHERE m.source_id = sc.id AND ms.source_id = sc.id AND t.code = 'administrator' AND r.code = 'admin'
+                            AND u.email = coalesce(nullif(lower(btrim(sc.email)), ''), 'admin.s' || sc.id || '@schools.school.example')
+                            AND u.last_name = sc.name AND u.phone IS NULL AND u.must_reset_password)";
+    assert_eq!(count(&db, admins_broken), 0, "the schools' administrators");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM public.users u JOIN public.user_types t ON t.id = u.user_type_id WHERE t.code = 'administrator'"),
+        5 * s,
+        "one administrator per school, no other"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM v1.schools WHERE email IS NULL"),
+        s,
+        "the sample has schools without an e-mail (their administrators' come from the template)"
     );
     assert_eq!(count(&db, "SELECT count(*) FROM public.schools"), 5 * s);
     assert_eq!(
@@ -909,8 +937,8 @@ fn plan_lists_only_the_v1_columns_no_step_reads() {
     assert_eq!(
         dropped,
         [
-            format!("- `v1.teachers.password`, line 271: {reason}"),
-            format!("- `v1.parents.password`, line 273: {reason}")
+            format!("- `v1.teachers.password`, line 299: {reason}"),
+            format!("- `v1.parents.password`, line 301: {reason}")
         ],
         "{plan}"
     );
@@ -969,7 +997,7 @@ fn repairs_db(name: &str) -> TestDb {
     db.load_in_schema(&models().join("v1.sql"), "v1");
     db.load_in_schema(&models().join("v2.sql"), "public");
     db.execute(
-        "INSERT INTO public.user_types (code, name) VALUES ('admin', 'Administrator');
+        "INSERT INTO public.user_types (code, name) VALUES ('administrator', 'Administrator');
          INSERT INTO public.roles (code, name, user_type_id) SELECT 'admin', 'Administrator', id FROM public.user_types;
          INSERT INTO public.users (email, first_name, password_hash, user_type_id, created_at)
            SELECT 'b@x.org', 'Earlier', '$2a$06$' || repeat('a', 53), id, now() FROM public.user_types;
@@ -1246,7 +1274,7 @@ fn the_runner_reads_the_step_notices_of_every_mode() {
             "transaction",
             school_db("school_progress_transaction", 1),
             compiled(),
-            10,
+            12,
         ),
         (
             "batched",
@@ -1442,5 +1470,145 @@ fn precheck_previews_the_repairs_migrate_makes() {
     assert_eq!(
         previewed, expected,
         "precheck's preview against _pgmig.changes"
+    );
+}
+
+/// The guide's phone rule ("standardized format with country codes"), on a V1 phone `v.phone`,
+/// written apart from pgmig's library: a phone loses something in E.164 when it is not blank and
+/// has fewer than 10 digits (no area code, or no digits at all: 'n/a') or ends in an extension.
+const PHONE_LOSES: &str = "nullif(btrim(v.phone), '') IS NOT NULL
+     AND (length(regexp_replace(v.phone, '[^0-9]', '', 'g')) < 10 OR v.phone ~* 'x ?[0-9]+$')";
+
+/// `lossy:` on the school sample: students whose phone would be blanked or cut are rejected
+/// (`on_loss: reject`; their roles and profiles follow by the model's own reject rules), and
+/// teachers and parents migrate with V1's text kept in `users.phone_raw` (`on_loss: keep_raw`;
+/// a column the model names, added to V2 here). The rejects hold exactly the students the
+/// guide's rule says, `phone_raw` holds exactly the original text of each phone the rule says
+/// loses something (NULL elsewhere), verify passes, and rollback gives V2 back.
+#[test]
+fn lossy_phones_rejected_or_kept_raw_as_the_model_says() {
+    let src = crate::support::model_variant(&models().join("model.yaml"), |m| {
+        let keep_raw = |step: &str| {
+            format!("    repair:\n      - {{ column: email, on_duplicate: suffix }}\n      - {{ column: phone, on_duplicate: clear }}\n    lossy:\n      - {{ column: phone, on_loss: keep_raw, raw_column: phone_raw }}\n\n  {step}:")
+        };
+        let student_rejected = "    key: { new: gen_random_uuid(), by: [s.id] }\n    reject:\n      - when: id(student_users, s.id) IS NULL\n        reason: student was rejected\n    columns:\n      user_id: id(student_users, s.id)";
+        m.replacen(
+            "    repair:\n      - { column: email, on_duplicate: suffix }\n      - { column: phone, on_duplicate: clear }\n\n  teacher_roles:",
+            &keep_raw("teacher_roles"),
+            1,
+        )
+        .replacen(
+            "    repair:\n      - { column: email, on_duplicate: suffix }\n      - { column: phone, on_duplicate: clear }\n\n  parent_roles:",
+            &keep_raw("parent_roles"),
+            1,
+        )
+        .replacen(
+            "    repair:\n      - { column: email, on_duplicate: suffix }\n      - { column: phone, on_duplicate: clear }\n\n  student_roles:",
+            "    repair:\n      - { column: email, on_duplicate: suffix }\n      - { column: phone, on_duplicate: clear }\n    lossy:\n      - { column: phone, on_loss: reject }\n\n  student_roles:",
+            1,
+        )
+        .replacen(
+            "    key: { new: gen_random_uuid(), by: [s.id] }\n    columns:\n      user_id: id(student_users, s.id)",
+            student_rejected,
+            1,
+        )
+        .replacen(
+            "  student_profiles:\n    from: students s\n    key: keep\n    columns:",
+            "  student_profiles:\n    from: students s\n    key: keep\n    reject:\n      - when: id(student_users, s.id) IS NULL\n        reason: student was rejected\n    columns:",
+            1,
+        )
+    });
+    let model = std::fs::read_to_string(src.path().join("model.yaml")).unwrap();
+    assert_eq!(model.matches("on_loss: keep_raw").count(), 2, "{model}");
+    assert_eq!(model.matches("student was rejected").count(), 2, "{model}");
+    assert_eq!(model.matches("on_loss: reject").count(), 1, "{model}");
+    let add_raw = "ALTER TABLE users ADD COLUMN phone_raw text;";
+    let v2 = src.path().join("v2.sql");
+    let v2_ddl = std::fs::read_to_string(models().join("v2.sql")).unwrap();
+    let users_phone = "    phone                text        UNIQUE CHECK";
+    assert_eq!(v2_ddl.matches(users_phone).count(), 1);
+    std::fs::write(
+        &v2,
+        v2_ddl.replacen(
+            users_phone,
+            &format!("    phone_raw text,\n{users_phone}"),
+            1,
+        ),
+    )
+    .unwrap();
+    let dir = crate::support::compile_ddl(
+        &src.path().join("model.yaml"),
+        &models().join("v1.sql"),
+        &v2,
+    );
+    let plan = std::fs::read_to_string(dir.path().join("PLAN.md")).unwrap();
+    assert!(
+        plan.contains("V1's text is kept in `phone_raw`")
+            && plan.contains("such rows are rejected (on_loss: reject"),
+        "{plan}"
+    );
+
+    let db = school_db("school_lossy_choices", 1);
+    db.execute(&format!("SET search_path = public; {add_raw}"));
+    let public_before = db.table_md5s(&["public"]);
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let verify = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    assert!(
+        verify.contains("verify: every check passed") && !verify.contains("FAIL"),
+        "{verify}"
+    );
+
+    // Rejects: exactly the students the guide's rule says lose their phone.
+    let rule_says = strings(
+        &db,
+        &format!("SELECT v.id::text FROM v1.students v WHERE {PHONE_LOSES} ORDER BY v.id"),
+    );
+    assert!(
+        rule_says.len() > 5,
+        "the sample plants lossy student phones: {rule_says:?}"
+    );
+    let rejected = strings(
+        &db,
+        "SELECT source_key ->> 'id' FROM _pgmig.rejects WHERE step = 'student_users' ORDER BY (source_key ->> 'id')::int",
+    );
+    assert_eq!(rejected, rule_says, "student_users' rejects");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM _pgmig.map_student_users m JOIN v1.students v ON v.id = m.source_id WHERE v.phone IS NOT NULL AND v.id::text = ANY (SELECT source_key ->> 'id' FROM _pgmig.rejects WHERE step = 'student_users')"),
+        0,
+        "a rejected student is not migrated"
+    );
+    for step in ["student_roles", "student_profiles"] {
+        assert_eq!(
+            strings(&db, &format!("SELECT source_key ->> 'id' FROM _pgmig.rejects WHERE step = '{step}' ORDER BY (source_key ->> 'id')::int")),
+            rule_says,
+            "{step}: the rejected students' rows follow"
+        );
+    }
+
+    // Raw text: the V1 phone of each teacher and parent the rule says loses it, NULL elsewhere.
+    for (v1, map) in [
+        ("v1.teachers", "map_teacher_users"),
+        ("v1.parents", "map_parent_users"),
+    ] {
+        let kept = count(&db, &format!("SELECT count(*) FROM {v1} v JOIN _pgmig.{map} m ON m.source_id = v.id JOIN public.users u ON u.id = m.id WHERE u.phone_raw IS NOT NULL"));
+        let lost = count(
+            &db,
+            &format!("SELECT count(*) FROM {v1} v WHERE {PHONE_LOSES}"),
+        );
+        assert!(lost > 0, "{v1}: the sample plants lossy phones");
+        assert_eq!(kept, lost, "{v1}: raw phones kept");
+        assert_eq!(
+            count(&db, &format!("SELECT count(*) FROM {v1} v JOIN _pgmig.{map} m ON m.source_id = v.id JOIN public.users u ON u.id = m.id
+                                WHERE u.phone_raw IS DISTINCT FROM CASE WHEN {PHONE_LOSES} THEN v.phone END")),
+            0,
+            "{v1}: phone_raw is V1's text exactly where the rule says the phone loses something"
+        );
+    }
+
+    must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
+    assert_eq!(
+        db.table_md5s(&["public"]),
+        public_before,
+        "V2 after rollback"
     );
 }

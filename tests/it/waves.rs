@@ -244,3 +244,148 @@ fn an_only_that_selects_nothing_is_refused() {
         ["4"]
     );
 }
+
+/// Waves and repairs (school: emails made unique by a counter suffix). The first wave migrates
+/// the teachers up to 20 and everyone else; parent 7 then keeps the email it shares with
+/// teacher 29, and the second wave, which migrates teacher 29, finds that email taken (a
+/// repair, and a value recorded in `_pgmig.repairs_taken`). Rollback of the last wave gives
+/// back V2 and every table of `_pgmig` as the first wave left them, the values the second
+/// wave found taken too.
+#[test]
+fn school_repairs_in_two_waves_then_the_last_undone() {
+    let db = crate::support::school::school_db("waves_school", 1);
+    let first = crate::support::school::compiled_only("teachers.id <= 20");
+    let everyone = crate::support::school::compiled();
+    let taken = "SELECT count(*) FROM _pgmig.repairs_taken";
+    let sequences = "SELECT sequencename || ':' || coalesce(last_value::text, 'unused') FROM pg_sequences WHERE schemaname = 'public' ORDER BY 1";
+
+    must_pass(run(&db, first.path(), "migrate.sql", &[]), "wave 1");
+    assert_eq!(waves_of(&db, "_pgmig.map_teacher_users"), ["1:20"]);
+    let public_wave1 = db.table_md5s(&["public"]);
+    let bookkeeping_wave1 = bookkeeping(&db);
+    let taken_wave1 = count(&db, taken);
+    let sequences_wave1 = strings(&db, sequences);
+    let verify = must_pass(run(&db, first.path(), "verify.sql", &[]), "verify wave 1");
+    assert!(verify.contains("verify: every check passed"), "{verify}");
+
+    must_pass(run(&db, everyone.path(), "migrate.sql", &[]), "wave 2");
+    assert_eq!(waves_of(&db, "_pgmig.map_teacher_users"), ["1:20", "2:20"]);
+    assert!(
+        count(&db, taken) > taken_wave1,
+        "the second wave found values taken that the first did not"
+    );
+    // Teacher 29 comes second: its email, already a parent's, gets the counter.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM public.users u JOIN _pgmig.map_teacher_users m ON m.id = u.id
+              WHERE m.source_id = 29 AND u.email LIKE '%+2@%'"
+        ),
+        1
+    );
+    let verify = must_pass(
+        run(&db, everyone.path(), "verify.sql", &[]),
+        "verify wave 2",
+    );
+    assert!(verify.contains("verify: every check passed"), "{verify}");
+
+    let undo = must_pass(
+        run(&db, everyone.path(), "rollback.sql", &[("wave", "last")]),
+        "rollback wave=last",
+    );
+    assert!(undo.contains("undoing wave 2"), "{undo}");
+    assert_eq!(
+        db.table_md5s(&["public"]),
+        public_wave1,
+        "V2 after undoing wave 2"
+    );
+    assert_eq!(
+        bookkeeping(&db),
+        bookkeeping_wave1,
+        "_pgmig after undoing wave 2"
+    );
+    assert_eq!(
+        strings(&db, sequences),
+        sequences_wave1,
+        "V2's sequences (the reference tables')"
+    );
+    let verify = must_pass(
+        run(&db, first.path(), "verify.sql", &[]),
+        "verify after wave=last",
+    );
+    assert!(verify.contains("verify: every check passed"), "{verify}");
+}
+
+/// Sequences and `-v wave=last`: a V2 `serial` key copied from V1 (`key: keep`), ids 1–4 in
+/// the first wave, 5–10 in the second. Each migrate moves the sequence past the ids it copied
+/// (4, then 10); rollback of the last wave sets it back to 4 (the highest id left, as the first
+/// wave left it: the next row gets 5), and rollback of every wave to where it was before.
+#[test]
+fn a_sequence_ends_as_the_first_wave_left_it_after_the_last_is_undone() {
+    let db = crate::support::cluster().create_db("waves_sequences");
+    db.execute(
+        "CREATE SCHEMA v1;
+         CREATE TABLE v1.items (id integer PRIMARY KEY, name text NOT NULL);
+         INSERT INTO v1.items SELECT i, 'item ' || i FROM generate_series(1, 10) AS i;
+         CREATE TABLE public.items (id serial PRIMARY KEY, name text NOT NULL);",
+    );
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(
+        src.path().join("model.yaml"),
+        "name: items\nsource: { schema: v1 }\ntarget: { schema: public }\ntables:\n  items:\n    from: items i\n    key: keep\n",
+    )
+    .unwrap();
+    let compile = |only: Option<&str>| {
+        let dir = tempfile::tempdir().unwrap();
+        let c = pgmig::compile::compile_selected(
+            &src.path().join("model.yaml"),
+            &pgmig::SchemaInput::Database(db.url()),
+            &pgmig::SchemaInput::Database(db.url()),
+            &pgmig::compile::Selection {
+                entities: vec![],
+                only: only.map(str::to_string),
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        pgmig::compile::write(&c.scripts, dir.path()).unwrap();
+        dir
+    };
+    let first = compile(Some("items.id <= 4"));
+    let everyone = compile(None);
+    let sequence = "SELECT last_value || ' ' || is_called FROM public.items_id_seq";
+    let before = strings(&db, sequence);
+    assert_eq!(before, ["1 false"]);
+
+    must_pass(run(&db, first.path(), "migrate.sql", &[]), "wave 1");
+    let after_wave1 = strings(&db, sequence);
+    assert_eq!(
+        after_wave1,
+        ["4 true"],
+        "past the ids the first wave copied"
+    );
+    must_pass(run(&db, everyone.path(), "migrate.sql", &[]), "wave 2");
+    assert_eq!(
+        strings(&db, sequence),
+        ["10 true"],
+        "past the ids the second wave copied"
+    );
+
+    must_pass(
+        run(&db, everyone.path(), "rollback.sql", &[("wave", "last")]),
+        "rollback wave=last",
+    );
+    assert_eq!(
+        strings(&db, sequence),
+        after_wave1,
+        "as the first wave left it"
+    );
+    assert_eq!(
+        strings(
+            &db,
+            "SELECT string_agg(id::text, ',' ORDER BY id) FROM public.items"
+        ),
+        ["1,2,3,4"]
+    );
+    must_pass(run(&db, first.path(), "rollback.sql", &[]), "rollback all");
+    assert_eq!(strings(&db, sequence), before, "as before the first wave");
+}

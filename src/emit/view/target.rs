@@ -1,5 +1,6 @@
 //! A V2 table the steps fill, as migrate counts its rows before and verify finds rows no id map holds.
 
+use super::lit;
 use crate::catalog::{quote_ident, QualName};
 use crate::plan::{Key, Plan, Step};
 
@@ -8,6 +9,12 @@ pub struct TargetView {
     pub table: String,
     /// A row `t` of the table that no id map of the steps filling it holds.
     pub unmapped: String,
+    /// Maps of a subset's left-out steps that may exist: then verify assembles its queries
+    /// (`count_lit`, `samples_lit` … `samples_end_lit`) with a test per map that exists.
+    pub maybe_maps: Vec<MaybeMap>,
+    pub count_lit: String,
+    pub samples_lit: String,
+    pub samples_end_lit: String,
     /// `ROW(t.id)::text`: the key of a row, for samples, and its order.
     pub sample_key: String,
     pub key_order: String,
@@ -18,6 +25,24 @@ fn key_columns(step: &Step) -> Vec<String> {
         Key::Keep { columns } => columns.iter().map(|k| quote_ident(k)).collect(),
         Key::New { column, .. } => vec![quote_ident(column)],
     }
+}
+
+/// The id map of a step left out of a subset that may be migrated already: verify adds its
+/// rows to the migrated ones when the map exists.
+#[derive(Debug, Clone)]
+pub struct MaybeMap {
+    pub map_lit: String,
+    /// `' AND NOT EXISTS (…)'` as a literal, for the query verify assembles.
+    pub unmapped_lit: String,
+}
+
+fn not_in_map(map_table: &QualName, keys: &[String]) -> String {
+    let on = keys
+        .iter()
+        .map(|k| format!("mapped.{k} = t.{k}"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    format!("NOT EXISTS (SELECT 1 FROM {map_table} AS mapped WHERE {on})")
 }
 
 impl TargetView {
@@ -31,26 +56,43 @@ impl TargetView {
         }
         tables
             .into_iter()
-            .map(|t| TargetView::new(t, plan.steps.iter().filter(|s| &s.target == t).collect()))
+            .map(|t| {
+                let steps: Vec<&Step> = plan.steps.iter().filter(|s| &s.target == t).collect();
+                let mut known: Vec<String> = steps
+                    .iter()
+                    .map(|s| not_in_map(&s.map_table, &key_columns(s)))
+                    .collect();
+                let mut maybe = Vec::new();
+                // A subset's left-out steps that fill the table too hold migrated rows of it:
+                // a prerequisite's map exists, another's once its part is migrated.
+                for m in plan
+                    .subset
+                    .iter()
+                    .flat_map(|u| &u.other_maps)
+                    .filter(|m| &m.table == t)
+                {
+                    let keys: Vec<String> = m.key_columns.iter().map(|k| quote_ident(k)).collect();
+                    let test = not_in_map(&m.map_table, &keys);
+                    if m.prerequisite {
+                        known.push(test);
+                    } else {
+                        maybe.push(MaybeMap {
+                            map_lit: lit(&m.map_table.to_string()),
+                            unmapped_lit: lit(&format!(" AND {test}")),
+                        });
+                    }
+                }
+                TargetView::new(t, &steps, known.join(" AND "), maybe)
+            })
             .collect()
     }
 
-    fn new(table: &QualName, steps: Vec<&Step>) -> TargetView {
-        let unmapped = steps
-            .iter()
-            .map(|s| {
-                let on = key_columns(s)
-                    .iter()
-                    .map(|k| format!("mapped.{k} = t.{k}"))
-                    .collect::<Vec<_>>()
-                    .join(" AND ");
-                format!(
-                    "NOT EXISTS (SELECT 1 FROM {} AS mapped WHERE {on})",
-                    s.map_table
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" AND ");
+    fn new(
+        table: &QualName,
+        steps: &[&Step],
+        unmapped: String,
+        maybe_maps: Vec<MaybeMap>,
+    ) -> TargetView {
         let keys: Vec<String> = steps
             .first()
             .map(|s| key_columns(s))
@@ -58,11 +100,19 @@ impl TargetView {
             .iter()
             .map(|k| format!("t.{k}"))
             .collect();
+        let sample_key = format!("ROW({})::text", keys.join(", "));
+        let key_order = keys.join(", ");
         TargetView {
             table: table.to_string(),
+            count_lit: lit(&format!("SELECT count(*) FROM {table} AS t WHERE {unmapped}")),
+            samples_lit: lit(&format!(
+                "SELECT string_agg(x.k, ', ') FROM (SELECT {sample_key} AS k FROM {table} AS t WHERE {unmapped}"
+            )),
+            samples_end_lit: lit(&format!(" ORDER BY {key_order} LIMIT 5) AS x")),
             unmapped,
-            sample_key: format!("ROW({})::text", keys.join(", ")),
-            key_order: keys.join(", "),
+            maybe_maps,
+            sample_key,
+            key_order,
         }
     }
 }

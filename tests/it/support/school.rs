@@ -26,3 +26,21 @@ pub(crate) fn school_db(name: &str, scale: u32) -> TestDb {
     db.load_sample(&models().join("sample.sql"), scale.into(), "v1");
     db
 }
+
+/// The school model's scripts for the root rows `--only` selects.
+pub(crate) fn compiled_only(condition: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let selection = pgmig::compile::Selection {
+        entities: vec![],
+        only: Some(condition.to_string()),
+    };
+    let c = pgmig::compile::compile_selected(
+        &models().join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(models().join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(models().join("v2.sql")),
+        &selection,
+    )
+    .unwrap_or_else(|e| panic!("--only {condition:?} must compile: {e:?}"));
+    pgmig::compile::write(&c.scripts, dir.path()).unwrap();
+    dir
+}
