@@ -264,6 +264,10 @@ struct BenchArgs {
     /// Log EXPLAIN ANALYZE (auto_explain) of statements slower than MS of one more run per scale.
     #[arg(long, value_name = "MS")]
     explain: Option<u32>,
+    /// Scales of the in-place series (models/uuid, 6,000 rows per unit): the swap's lock
+    /// window and the longest wait of a probe query during migrate, comma-separated; none by default.
+    #[arg(long, value_delimiter = ',', value_name = "SCALES")]
+    inplace_series: Vec<u32>,
     /// Server setting over the defaults, e.g. --set work_mem=256MB (repeatable).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     settings: Vec<String>,
@@ -650,6 +654,7 @@ fn bench(a: BenchArgs) -> i32 {
     opts.client_max_scale = a.client_max_scale;
     opts.plpgsql_max_scale = a.plpgsql_max_scale;
     opts.explain_ms = a.explain;
+    opts.inplace_scales = a.inplace_series.into_iter().filter(|&s| s > 0).collect();
     opts.keep = a.keep;
     opts.models_max_scale = a.models_max_scale;
     opts.models = a

@@ -469,3 +469,131 @@ fn a_changed_backup_fails_verify_and_rollback_refuses_naming_it() {
         "a refused rollback changes no table"
     );
 }
+
+/// The server log's statements of `db` (log_statement = all for it alone) from byte
+/// `from` on: what migrate sent, in order.
+fn logged_since(from: usize) -> String {
+    let log = crate::support::cluster().server_log();
+    log.get(from..).unwrap_or_default().to_string()
+}
+
+/// V2's keys and indexes are built with CREATE INDEX CONCURRENTLY before the swap; the swap
+/// only attaches them (its statement builds nothing). A run killed after the swap's COMMIT
+/// runs again without building anything (the \gset of phase 1c sees the swap done);
+/// verify passes; rollback from after the swap gives V1 back exactly.
+#[test]
+fn the_swap_attaches_keys_and_indexes_built_concurrently_before_it() {
+    let db = uuid_db("ip_concurrent", false);
+    let dir = compiled(200);
+    let before = md5s(&db);
+    db.execute(&format!(
+        "ALTER DATABASE {} SET log_statement = 'all'",
+        db.name()
+    ));
+    let from = crate::support::cluster().server_log().len();
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let log = logged_since(from);
+    let swap_at = log
+        .find("statement: DO $swap$")
+        .unwrap_or_else(|| panic!("no swap in the log:\n{log}"));
+    let swap = &log[swap_at..];
+    let swap = &swap[..swap.find("$swap$;").unwrap_or(swap.len())];
+    let builds: Vec<usize> = log
+        .match_indices("INDEX CONCURRENTLY IF NOT EXISTS pgmig_ix_")
+        .map(|(at, _)| at)
+        .collect();
+    // users_pkey, tags_user_id_name_key and five indexes.
+    assert_eq!(builds.len(), 7, "{log}");
+    assert!(
+        builds.iter().all(|&at| at < swap_at),
+        "every build before the swap:\n{log}"
+    );
+    assert!(
+        !swap.contains("CREATE INDEX")
+            && !swap.contains("CREATE UNIQUE INDEX")
+            && !swap.contains("PRIMARY KEY (")
+            && !swap.contains("UNIQUE ("),
+        "the swap builds nothing:\n{swap}"
+    );
+    assert_eq!(swap.matches("USING INDEX pgmig_ix_").count(), 2, "{swap}");
+    assert_eq!(swap.matches("ALTER INDEX public.pgmig_ix_").count(), 5, "{swap}");
+    must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    assert_eq!(live(&db), ddl("v2.sql"));
+    let migrated = md5s(&db);
+
+    // Killed after the swap's COMMIT, before its end (the log's last row not written):
+    // the rerun builds nothing, swaps nothing, validates again and ends.
+    db.execute("DELETE FROM _pgmig.log WHERE model = 'uuid' AND step = '(all)'");
+    let from = crate::support::cluster().server_log().len();
+    let rerun = must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate after the swap");
+    assert!(rerun.contains("swap: already done"), "{rerun}");
+    let log = logged_since(from);
+    assert!(!log.contains("INDEX CONCURRENTLY"), "{log}");
+    assert_eq!(md5s(&db), migrated);
+    must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify after the rerun");
+
+    must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback after the swap");
+    assert_eq!(live(&db), ddl("v1.sql"));
+    assert_eq!(md5s(&db), before);
+}
+
+/// A migrate killed while CREATE INDEX CONCURRENTLY waits (a transaction older than the
+/// build holds a snapshot) leaves an INVALID index: rollback from there gives V1 back
+/// exactly (the index gone too); a rerun drops the invalid index and builds it again, and
+/// ends where an uninterrupted run does.
+#[test]
+fn a_migrate_killed_in_a_concurrent_build_leaves_an_invalid_index_the_rerun_rebuilds() {
+    let dir = compiled(500);
+    let reference = {
+        let db = uuid_db("ip_cic_ref", false);
+        must_pass(run(&db, dir.path(), "migrate.sql", &[]), "uninterrupted migrate");
+        md5s(&db)
+    };
+    let db = uuid_db("ip_cic_kill", false);
+    let before = md5s(&db);
+    let invalid = "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname LIKE 'pgmig_ix_%' AND NOT i.indisvalid";
+    let kill_in_a_build = |app: &str| {
+        let mut blocker = db.client();
+        blocker
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM pg_class")
+            .unwrap();
+        let mut child = db.spawn_psql_file(&dir.path().join("migrate.sql"), app);
+        let mut watcher = db.client();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+        let waiting = loop {
+            let n: i64 = watcher
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = $2 AND query LIKE '%INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'",
+                    &[&app, &db.name()],
+                )
+                .unwrap()
+                .get(0);
+            if n > 0 || std::time::Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+                break n > 0;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        db.terminate(app);
+        let status = child.wait().unwrap();
+        blocker.batch_execute("ROLLBACK").unwrap();
+        assert!(waiting && !status.success(), "migrate was not caught in a build");
+    };
+
+    kill_in_a_build("pgmig-cic-kill-1");
+    assert_eq!(count(&db, invalid), 1, "the interrupted build's index is left INVALID");
+    must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback before the swap");
+    assert_eq!(live(&db), ddl("v1.sql"));
+    assert_eq!(md5s(&db), before);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM pg_class WHERE relname LIKE 'pgmig_ix_%'"),
+        0
+    );
+
+    kill_in_a_build("pgmig-cic-kill-2");
+    assert_eq!(count(&db, invalid), 1);
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate after a killed build");
+    assert_eq!(count(&db, invalid), 0);
+    must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    assert_eq!(live(&db), ddl("v2.sql"));
+    assert_eq!(md5s(&db), reference);
+}
