@@ -19,7 +19,8 @@ use super::cluster::BenchCluster;
 const ROWS_PER_SCALE: u64 = 6_000;
 
 /// The probe's one statement: a read of every table the swap locks.
-const PROBE: &str = "SELECT (SELECT 1 FROM public.users LIMIT 1), (SELECT 1 FROM public.journal_entries LIMIT 1), \
+const PROBE: &str =
+    "SELECT (SELECT 1 FROM public.users LIMIT 1), (SELECT 1 FROM public.journal_entries LIMIT 1), \
                      (SELECT 1 FROM public.tags LIMIT 1), (SELECT 1 FROM public.reminders LIMIT 1)";
 
 /// The lock_timeout migrate runs with (its default).
@@ -98,8 +99,9 @@ pub fn run(
         let out = migrate.output().map_err(|e| format!("psql: {e}"));
         let migrate_secs = t.elapsed().as_secs_f64();
         stop.store(true, Ordering::Relaxed);
-        let (probe_queries, probe_longest_secs) =
-            probe.join().map_err(|_| "the probe panicked".to_string())??;
+        let (probe_queries, probe_longest_secs) = probe
+            .join()
+            .map_err(|_| "the probe panicked".to_string())??;
         let out = out?;
         if !out.status.success() {
             return Err(format!(
@@ -135,7 +137,11 @@ fn psql(
     for (k, v) in vars {
         c.arg("-v").arg(format!("{k}={v}"));
     }
-    let out = c.arg("-f").arg(file).output().map_err(|e| format!("psql: {e}"))?;
+    let out = c
+        .arg("-f")
+        .arg(file)
+        .output()
+        .map_err(|e| format!("psql: {e}"))?;
     if !out.status.success() {
         return Err(format!(
             "psql -f {}: {}",
@@ -217,6 +223,9 @@ mod tests {
                    LOG:  duration: 0.5 ms  statement: SELECT 2\n\
                    LOG:  duration: 8.750 ms  statement: COMMIT;\n";
         assert_eq!(swap_window(log), Some(0.05));
-        assert_eq!(swap_window("LOG:  duration: 1 ms  statement: COMMIT;"), None);
+        assert_eq!(
+            swap_window("LOG:  duration: 1 ms  statement: COMMIT;"),
+            None
+        );
     }
 }

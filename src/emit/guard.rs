@@ -61,7 +61,12 @@ fn gsets_one_pgmig_column(line: &str) -> bool {
     };
     let named = alias
         .strip_prefix(crate::run::meta::GSET_PREFIX)
-        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+        .is_some_and(|rest| {
+            !rest.is_empty()
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        });
     named && select.starts_with("SELECT ") && one_column(select)
 }
 
@@ -90,7 +95,9 @@ mod tests {
     use super::*;
 
     fn script(text: &str) -> Scripts {
-        Scripts { files: vec![("migrate.sql", text.to_string())] }
+        Scripts {
+            files: vec![("migrate.sql", text.to_string())],
+        }
     }
 
     #[test]
@@ -105,8 +112,13 @@ mod tests {
             "SELECT 'off' AS \"ON_ERROR_STOP\", (\nSELECT 't') AS pgmig_x \\gset\n",
             "SELECT f(1, 2) AS y, 'a,b' AS pgmig_x \\gset\n",
         ] {
-            let e = foreign_meta_command(&script(refused)).unwrap_or_else(|| panic!("{refused:?} passed"));
-            assert!(e.message.contains("would run psql's `\\gset`"), "{}", e.message);
+            let e = foreign_meta_command(&script(refused))
+                .unwrap_or_else(|| panic!("{refused:?} passed"));
+            assert!(
+                e.message.contains("would run psql's `\\gset`"),
+                "{}",
+                e.message
+            );
         }
     }
 }

@@ -38,7 +38,12 @@ pub struct Prebuilt {
 pub fn prebuilt(m: &InPlace) -> Vec<Prebuilt> {
     m.creates
         .iter()
-        .filter(|o| matches!(o.kind, ObjKind::PrimaryKey | ObjKind::Unique | ObjKind::Index))
+        .filter(|o| {
+            matches!(
+                o.kind,
+                ObjKind::PrimaryKey | ObjKind::Unique | ObjKind::Index
+            )
+        })
         .filter_map(|o| {
             let t2 = m.v2_tables.iter().find(|t| t.name == o.table)?;
             let renames: Vec<(String, String)> = m
@@ -120,7 +125,10 @@ pub fn prebuilt(m: &InPlace) -> Vec<Prebuilt> {
                 with: if ix.storage_parameters.is_empty() {
                     String::new()
                 } else {
-                    format!(" WITH ({})", super::storage_parameters(&ix.storage_parameters))
+                    format!(
+                        " WITH ({})",
+                        super::storage_parameters(&ix.storage_parameters)
+                    )
                 },
                 predicate: ix.predicate.as_ref().map_or(String::new(), |p| {
                     format!(" WHERE {}", rename_columns(p, &renames))

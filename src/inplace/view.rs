@@ -146,16 +146,37 @@ pub struct NotNullCheck {
 /// quoted, a type or a default as the catalog prints it); inplace/column_step.sql prints it.
 #[derive(Debug, Clone)]
 pub enum ColumnStep {
-    AddColumn { column: String, data_type: String },
-    DropColumn { column: String },
-    RenameColumn { from: String, to: String },
-    SetNotNull { column: String },
-    DropNotNull { column: String },
-    SetDefault { column: String, default: String },
-    DropDefault { column: String },
-    DropConstraint { name: String },
+    AddColumn {
+        column: String,
+        data_type: String,
+    },
+    DropColumn {
+        column: String,
+    },
+    RenameColumn {
+        from: String,
+        to: String,
+    },
+    SetNotNull {
+        column: String,
+    },
+    DropNotNull {
+        column: String,
+    },
+    SetDefault {
+        column: String,
+        default: String,
+    },
+    DropDefault {
+        column: String,
+    },
+    DropConstraint {
+        name: String,
+    },
     /// rollback's UPDATE of the old-typed columns (see [`restore_old_values`]).
-    Restore { update: String },
+    Restore {
+        update: String,
+    },
 }
 
 /// A constraint the swap adds NOT VALID and phase 3 validates.
@@ -281,7 +302,9 @@ impl View {
                     quote_ident(&c.column),
                     quote_ident(&format!("pgmig_new_{}", c.column)),
                 );
-                swap.push(ColumnStep::DropColumn { column: col.clone() });
+                swap.push(ColumnStep::DropColumn {
+                    column: col.clone(),
+                });
                 swap.push(ColumnStep::RenameColumn {
                     from: temp,
                     to: col,
@@ -836,7 +859,12 @@ fn sizes_and_window(m: &InPlace, sizes: &BTreeMap<QualName, TableSize>) -> (Vec<
     let builds: i64 = m
         .creates
         .iter()
-        .filter(|o| matches!(o.kind, ObjKind::PrimaryKey | ObjKind::Unique | ObjKind::Index))
+        .filter(|o| {
+            matches!(
+                o.kind,
+                ObjKind::PrimaryKey | ObjKind::Unique | ObjKind::Index
+            )
+        })
         .map(|o| size(&o.table).rows)
         .sum();
     let window = format!(

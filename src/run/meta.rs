@@ -362,7 +362,14 @@ mod tests {
     #[test]
     fn gset_sets_only_pgmig_variables() {
         assert_eq!(gset_variable("pgmig_swapped"), Ok("pgmig_swapped"));
-        for refused in ["ON_ERROR_STOP", "dry_run", "pgmig", "pgmig_a b", "pgmig_a-b", ""] {
+        for refused in [
+            "ON_ERROR_STOP",
+            "dry_run",
+            "pgmig",
+            "pgmig_a b",
+            "pgmig_a-b",
+            "",
+        ] {
             let e = gset_variable(refused).unwrap_err();
             assert!(e.contains("only variables named pgmig_"), "{refused}: {e}");
         }

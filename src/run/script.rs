@@ -280,11 +280,18 @@ pub fn interpret(
                     return Err(err("pgmig run knows `\\gset` without a prefix only".into()));
                 }
                 let Some(st) = scanner.finish() else {
-                    return Err(err("no query before it: pgmig run does not send the previous query again".into()));
+                    return Err(err(
+                        "no query before it: pgmig run does not send the previous query again"
+                            .into(),
+                    ));
                 };
                 let rows = sink.rows(&st)?;
                 let [row] = rows.as_slice() else {
-                    let what = if rows.is_empty() { "no rows" } else { "more than one row" };
+                    let what = if rows.is_empty() {
+                        "no rows"
+                    } else {
+                        "more than one row"
+                    };
                     return Err(RunError::Query {
                         what: format!("{script}:{}", st.line),
                         message: format!("{what} returned for \\gset"),
@@ -334,12 +341,23 @@ mod tests {
                 return Ok(Vec::new());
             }
             let one = |item: &str| {
-                let (value, column) = item.trim().trim_start_matches("SELECT ").split_once(" AS ").unwrap();
+                let (value, column) = item
+                    .trim()
+                    .trim_start_matches("SELECT ")
+                    .split_once(" AS ")
+                    .unwrap();
                 let value = value.trim_matches('\'');
-                (column.trim_end_matches(';').trim().to_string(), (value != "NULL").then(|| value.to_string()))
+                (
+                    column.trim_end_matches(';').trim().to_string(),
+                    (value != "NULL").then(|| value.to_string()),
+                )
             };
             let row: Row = st.text.split(',').map(one).collect();
-            Ok(if st.text.contains("UNION ALL") { vec![row.clone(), row] } else { vec![row] })
+            Ok(if st.text.contains("UNION ALL") {
+                vec![row.clone(), row]
+            } else {
+                vec![row]
+            })
         }
         fn copy_to(&mut self, copy: &str, file: &str) -> Result<(), RunError> {
             self.log.push(format!("copy {copy} > {file}"));
@@ -514,17 +532,35 @@ INSERT INTO t VALUES (:'who');
         )
         .unwrap();
         assert_eq!(vars.get("pgmig_swapped").map(String::as_str), Some("t"));
-        assert!(!vars.contains_key("pgmig_gone"), "a NULL unsets, as in psql");
-        assert_eq!(log, vec!["rows 1: SELECT 't' AS pgmig_swapped, NULL AS pgmig_gone", "3: SELECT 'skipped';"]);
+        assert!(
+            !vars.contains_key("pgmig_gone"),
+            "a NULL unsets, as in psql"
+        );
+        assert_eq!(
+            log,
+            vec![
+                "rows 1: SELECT 't' AS pgmig_swapped, NULL AS pgmig_gone",
+                "3: SELECT 'skipped';"
+            ]
+        );
         // A column named otherwise (ON_ERROR_STOP off would let a failure pass): refused,
         // and nothing is set.
         let e = run("SELECT 'off' AS ON_ERROR_STOP \\gset", &[]).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("only variables named pgmig_"), "{e}");
         for (text, want) in [
-            ("SELECT 't' AS pgmig_x WHERE false \\gset", "no rows returned for \\gset"),
-            ("SELECT 't' AS pgmig_x UNION ALL SELECT 'f' \\gset", "more than one row returned for \\gset"),
-            ("SELECT 't' AS pgmig_x \\gset pgmig_", "without a prefix only"),
+            (
+                "SELECT 't' AS pgmig_x WHERE false \\gset",
+                "no rows returned for \\gset",
+            ),
+            (
+                "SELECT 't' AS pgmig_x UNION ALL SELECT 'f' \\gset",
+                "more than one row returned for \\gset",
+            ),
+            (
+                "SELECT 't' AS pgmig_x \\gset pgmig_",
+                "without a prefix only",
+            ),
             ("\\gset", "no query before it"),
         ] {
             let e = run(text, &[]).unwrap_err().to_string();

@@ -516,7 +516,11 @@ fn the_swap_attaches_keys_and_indexes_built_concurrently_before_it() {
         "the swap builds nothing:\n{swap}"
     );
     assert_eq!(swap.matches("USING INDEX pgmig_ix_").count(), 2, "{swap}");
-    assert_eq!(swap.matches("ALTER INDEX public.pgmig_ix_").count(), 5, "{swap}");
+    assert_eq!(
+        swap.matches("ALTER INDEX public.pgmig_ix_").count(),
+        5,
+        "{swap}"
+    );
     must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
     assert_eq!(live(&db), ddl("v2.sql"));
     let migrated = md5s(&db);
@@ -525,14 +529,23 @@ fn the_swap_attaches_keys_and_indexes_built_concurrently_before_it() {
     // the rerun builds nothing, swaps nothing, validates again and ends.
     db.execute("DELETE FROM _pgmig.log WHERE model = 'uuid' AND step = '(all)'");
     let from = crate::support::cluster().server_log().len();
-    let rerun = must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate after the swap");
+    let rerun = must_pass(
+        run(&db, dir.path(), "migrate.sql", &[]),
+        "migrate after the swap",
+    );
     assert!(rerun.contains("swap: already done"), "{rerun}");
     let log = logged_since(from);
     assert!(!log.contains("INDEX CONCURRENTLY"), "{log}");
     assert_eq!(md5s(&db), migrated);
-    must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify after the rerun");
+    must_pass(
+        run(&db, dir.path(), "verify.sql", &[]),
+        "verify after the rerun",
+    );
 
-    must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback after the swap");
+    must_pass(
+        run(&db, dir.path(), "rollback.sql", &[]),
+        "rollback after the swap",
+    );
     assert_eq!(live(&db), ddl("v1.sql"));
     assert_eq!(md5s(&db), before);
 }
@@ -546,7 +559,10 @@ fn a_migrate_killed_in_a_concurrent_build_leaves_an_invalid_index_the_rerun_rebu
     let dir = compiled(500);
     let reference = {
         let db = uuid_db("ip_cic_ref", false);
-        must_pass(run(&db, dir.path(), "migrate.sql", &[]), "uninterrupted migrate");
+        must_pass(
+            run(&db, dir.path(), "migrate.sql", &[]),
+            "uninterrupted migrate",
+        );
         md5s(&db)
     };
     let db = uuid_db("ip_cic_kill", false);
@@ -568,7 +584,8 @@ fn a_migrate_killed_in_a_concurrent_build_leaves_an_invalid_index_the_rerun_rebu
                 )
                 .unwrap()
                 .get(0);
-            if n > 0 || std::time::Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            if n > 0 || std::time::Instant::now() > deadline || child.try_wait().unwrap().is_some()
+            {
                 break n > 0;
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
@@ -576,24 +593,66 @@ fn a_migrate_killed_in_a_concurrent_build_leaves_an_invalid_index_the_rerun_rebu
         db.terminate(app);
         let status = child.wait().unwrap();
         blocker.batch_execute("ROLLBACK").unwrap();
-        assert!(waiting && !status.success(), "migrate was not caught in a build");
+        assert!(
+            waiting && !status.success(),
+            "migrate was not caught in a build"
+        );
     };
 
     kill_in_a_build("pgmig-cic-kill-1");
-    assert_eq!(count(&db, invalid), 1, "the interrupted build's index is left INVALID");
-    must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback before the swap");
+    assert_eq!(
+        count(&db, invalid),
+        1,
+        "the interrupted build's index is left INVALID"
+    );
+    must_pass(
+        run(&db, dir.path(), "rollback.sql", &[]),
+        "rollback before the swap",
+    );
     assert_eq!(live(&db), ddl("v1.sql"));
     assert_eq!(md5s(&db), before);
     assert_eq!(
-        count(&db, "SELECT count(*) FROM pg_class WHERE relname LIKE 'pgmig_ix_%'"),
+        count(
+            &db,
+            "SELECT count(*) FROM pg_class WHERE relname LIKE 'pgmig_ix_%'"
+        ),
         0
     );
 
     kill_in_a_build("pgmig-cic-kill-2");
     assert_eq!(count(&db, invalid), 1);
-    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate after a killed build");
+    must_pass(
+        run(&db, dir.path(), "migrate.sql", &[]),
+        "migrate after a killed build",
+    );
     assert_eq!(count(&db, invalid), 0);
     must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
     assert_eq!(live(&db), ddl("v2.sql"));
     assert_eq!(md5s(&db), reference);
+}
+
+/// `pgmig status` of a fill under way (killed part way) counts its batches out of the whole
+/// table's (the rows counted at the fill's start over the batch size), not out of the
+/// batches done so far.
+#[test]
+fn status_of_a_fill_under_way_shows_the_batches_of_the_whole_table() {
+    let dir = compiled(10);
+    let db = uuid_db("ip_status_fill", false);
+    assert!(
+        db.migrate_until_batches(&dir.path().join("migrate.sql"), "pgmig-ip-status", 60),
+        "migrate was not cut short"
+    );
+    let status = crate::support::pgmig_cli(&["status", "--db", &db.url(), "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&status.stdout)));
+    // reminders (1,500 rows) fills first, in batches of 10.
+    let step = json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["step"] == "reminders")
+        .unwrap_or_else(|| panic!("{json}"));
+    let done = step["batches_done"].as_i64().unwrap();
+    assert!((60..150).contains(&done), "{step}");
+    assert_eq!(step["batches_total"].as_i64(), Some(150), "{step}");
 }

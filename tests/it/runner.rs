@@ -1053,10 +1053,16 @@ INSERT INTO seen (what) VALUES ('after an empty gset');
                 "{pairs:?}: psql: {}\nrunner: {result:?}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            assert_eq!(result.is_ok(), !pairs.contains(&("empty", "1")), "{result:?}");
+            assert_eq!(
+                result.is_ok(),
+                !pairs.contains(&("empty", "1")),
+                "{result:?}"
+            );
             if let Err(e) = result {
                 assert!(e.to_string().contains("no rows returned for \\gset"), "{e}");
-                assert!(String::from_utf8_lossy(&out.stderr).contains("no rows returned for \\gset"));
+                assert!(
+                    String::from_utf8_lossy(&out.stderr).contains("no rows returned for \\gset")
+                );
             }
         }
         let a = by_psql.table_md5s(&["public"]);
@@ -1070,7 +1076,11 @@ INSERT INTO seen (what) VALUES ('after an empty gset');
             .collect();
         let who = pairs[0].1.to_string();
         let first = if who == "x" { "x".to_string() } else { who };
-        assert_eq!(seen, vec![first.clone(), "fresh".into(), first], "{pairs:?}");
+        assert_eq!(
+            seen,
+            vec![first.clone(), "fresh".into(), first],
+            "{pairs:?}"
+        );
     }
     assert!(!std::path::Path::new("/tmp/pgmig-pwned").exists());
 }
