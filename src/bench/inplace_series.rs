@@ -54,10 +54,14 @@ pub fn run(
     let mut points = Vec::new();
     for &scale in scales {
         let db = format!("bench_inplace_s{scale}");
-        pg.batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db}"
-        ))
-        .map_err(|e| format!("create {db}: {e}"))?;
+        // Two statements: CREATE DATABASE can't run in the one transaction of a batch.
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {db}"),
+            format!("CREATE DATABASE {db}"),
+        ] {
+            pg.batch_execute(&sql)
+                .map_err(super::pg_err("create the database"))?;
+        }
         eprintln!("bench: in-place series, scale {scale}: loading");
         psql(cluster, &db, &model.join("v1.sql"), &[])?;
         psql(
@@ -67,8 +71,9 @@ pub fn run(
             &[("scale", scale.to_string()), ("traps", "0".into())],
         )?;
         let mut c = cluster.connect(&db)?;
-        c.batch_execute("VACUUM ANALYZE; CHECKPOINT")
-            .map_err(|e| format!("vacuum {db}: {e}"))?;
+        for sql in ["VACUUM ANALYZE", "CHECKPOINT"] {
+            c.batch_execute(sql).map_err(super::pg_err("vacuum"))?;
+        }
         let log_from = std::fs::metadata(cluster.log_path()).map_or(0, |m| m.len() as usize);
 
         let stop = Arc::new(AtomicBool::new(false));
@@ -122,7 +127,7 @@ pub fn run(
         });
         drop(c);
         pg.batch_execute(&format!("DROP DATABASE {db}"))
-            .map_err(|e| format!("drop {db}: {e}"))?;
+            .map_err(super::pg_err("drop the database"))?;
     }
     Ok(points)
 }

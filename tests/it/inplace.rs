@@ -656,3 +656,77 @@ fn status_of_a_fill_under_way_shows_the_batches_of_the_whole_table() {
     assert!((60..150).contains(&done), "{step}");
     assert_eq!(step["batches_total"].as_i64(), Some(150), "{step}");
 }
+
+/// Hostile names (a quote, a doubled double quote, a dollar tag, psql's `\!` and `\gset`, a
+/// `:var`) in the table, the column and the index the concurrent builds and the swap name:
+/// compile passes its meta-command guard, migrate runs under psql and `pgmig run`, verify
+/// passes, rollback gives the rows back, and nothing but the scripts' SQL ran.
+#[test]
+fn hostile_names_reach_the_concurrent_builds_and_the_swap_quoted() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = r#"public."t'x""$b$ \! touch /tmp/pgmig-ip-pwned""#;
+    let ddl = |ty: &str| {
+        format!(
+            "CREATE TABLE {table} (id {ty} PRIMARY KEY, \"us\"\"er :id\" {ty} NOT NULL);\n\
+             CREATE INDEX \"ix'\\gset\" ON {table} (\"us\"\"er :id\");\n"
+        )
+    };
+    std::fs::write(dir.path().join("v1.sql"), ddl("character varying(36)")).unwrap();
+    std::fs::write(dir.path().join("v2.sql"), ddl("uuid")).unwrap();
+    std::fs::write(
+        dir.path().join("model.yaml"),
+        "name: hostile\nin_place: true\ntarget: { schema: public }\nbatch_size: 2\n",
+    )
+    .unwrap();
+    let c = pgmig::compile(
+        &dir.path().join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(dir.path().join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(dir.path().join("v2.sql")),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let out = dir.path().join("out");
+    pgmig::compile::write(&c.scripts, &out).unwrap();
+    let migrate = std::fs::read_to_string(out.join("migrate.sql")).unwrap();
+    assert_eq!(
+        migrate.matches("INDEX CONCURRENTLY IF NOT EXISTS").count(),
+        2,
+        "{migrate}"
+    );
+
+    for (i, through_run) in [false, true].into_iter().enumerate() {
+        let db = crate::support::cluster().create_db(&format!("ip_hostile{i}"));
+        must_pass(db.psql_file(dir.path().join("v1.sql"), &[]), "load V1");
+        db.execute(&format!(
+            "INSERT INTO {table} SELECT md5(n::text)::uuid::text, upper(md5((n * 7)::text)::uuid::text) FROM generate_series(1, 9) AS n"
+        ));
+        let rows = format!(
+            "SELECT string_agg(id || ',' || \"us\"\"er :id\", ';' ORDER BY id) FROM {table}"
+        );
+        let before: String = db.client().query_one(&rows, &[]).unwrap().get(0);
+        if through_run {
+            let run = crate::support::pgmig_cli(&[
+                "run",
+                "migrate",
+                "--dir",
+                &out.display().to_string(),
+                "--db",
+                &db.url(),
+            ]);
+            assert!(run.status.success(), "{}", stderr(&run));
+        } else {
+            must_pass(run(&db, &out, "migrate.sql", &[]), "migrate");
+        }
+        must_pass(run(&db, &out, "verify.sql", &[]), "verify");
+        assert_eq!(
+            count(
+                &db,
+                "SELECT count(*) FROM pg_indexes WHERE indexname = 'ix''\\gset'"
+            ),
+            1
+        );
+        must_pass(run(&db, &out, "rollback.sql", &[]), "rollback");
+        let after: String = db.client().query_one(&rows, &[]).unwrap().get(0);
+        assert_eq!(after, before);
+    }
+    assert!(!std::path::Path::new("/tmp/pgmig-ip-pwned").exists());
+}
