@@ -226,7 +226,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'b467a7dd6ccf4dec4a622052fe82a2d6078c8597be0522f83a41b37fc12ccef8';
+SET pgmig.fingerprint = '12fec2ad5b03708104668b57234461c0f30d9c6fe176e578b9418bd6809d0f00';
 SET pgmig.failures = 0;
 
 DO $check$
@@ -260,9 +260,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b467a7dd6ccf4dec4a622052fe82a2d6078c8597be0522f83a41b37fc12ccef8';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '12fec2ad5b03708104668b57234461c0f30d9c6fe176e578b9418bd6809d0f00';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile b467a7dd6ccf4dec4a622052fe82a2d6078c8597be0522f83a41b37fc12ccef8; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile 12fec2ad5b03708104668b57234461c0f30d9c6fe176e578b9418bd6809d0f00; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

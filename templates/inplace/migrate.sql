@@ -380,17 +380,6 @@ BEGIN
 {%- endif %}
 {%- endfor %}
 
-      -- The backups are final from here on: their seals, which verify and rollback check
-      -- before they trust a backup.
-{%- for t in v.tables %}
-{%- if !t.changes.is_empty() %}
-      INSERT INTO _pgmig.seals (model, subject, rows, digest)
-      SELECT {{ v.model_lit }}, {{ t.seal_subject_lit }}, count(*), {{ t.backup_digest }}
-      FROM {{ t.backup }} AS bk
-      ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
-{%- endif %}
-{%- endfor %}
-
       -- What depends on the old columns (V1's), foreign keys first.
 {%- for o in v.drops %}
       {{ o.drop }};
@@ -423,6 +412,18 @@ BEGIN
 END
 {% endfilter %};
 COMMIT;
+
+-- The backups are final since the swap dropped the triggers: their seals, which verify and
+-- rollback check before they trust a backup. After the swap's COMMIT, outside its lock: each
+-- reads a whole backup. A run stopped before them seals on the next run.
+{%- for t in v.tables %}
+{%- if !t.changes.is_empty() %}
+INSERT INTO _pgmig.seals (model, subject, rows, digest)
+SELECT {{ v.model_lit }}, {{ t.seal_subject_lit }}, count(*), {{ t.backup_digest }}
+FROM {{ t.backup }} AS bk
+ON CONFLICT (model, subject) DO NOTHING;
+{%- endif %}
+{%- endfor %}
 {%- for t in v.tables %}
 {%- if !t.changes.is_empty() %}
 DROP FUNCTION IF EXISTS {{ t.sync.convert_function }}();

@@ -40,7 +40,7 @@ BEGIN;
 
 {% include "implicit_code_guard.sql" %}
 
--- The backups as migrate sealed them at the swap, before anything is touched: the originals
+-- The backups as migrate sealed them after the swap, before anything is touched: the originals
 -- are restored from them, and a changed one would restore other values than the application
 -- had. Before the swap a backup has no seal: the triggers still keep it current.
 DO {% filter dollar("seals") %}
@@ -59,7 +59,9 @@ BEGIN
     FROM {{ t.backup }} AS bk;
     SELECT s.rows, s.digest INTO n_sealed, digest_sealed
     FROM _pgmig.seals AS s WHERE s.model = {{ v.model_lit }} AND s.subject = {{ t.seal_subject_lit }};
-    IF digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows THEN
+    IF n_sealed IS NULL THEN
+      changed := changed || chr(10) || '  {{ t.seal_subject_notice }} is not sealed: migrate stopped after the swap, before its seals; run migrate.sql again (it seals and ends), then rollback.sql';
+    ELSIF digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows THEN
       changed := changed || chr(10) || pg_catalog.format('  {{ t.seal_subject_notice }} changed since migrate: %s rows now, %s sealed', n_rows, coalesce(n_sealed::text, 'none'));
     END IF;
   END IF;
