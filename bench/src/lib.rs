@@ -13,6 +13,7 @@
 pub mod chart;
 pub mod cluster;
 pub mod compile_gen;
+pub mod inplace_series;
 pub mod models;
 pub mod rowloop;
 
@@ -84,6 +85,8 @@ pub struct Options {
     /// Log EXPLAIN ANALYZE of every statement slower than this many ms of one more migrate
     /// and floor run per scale (auto_explain), into the results directory.
     pub explain_ms: Option<u32>,
+    /// Scales of the in-place series ([`inplace_series`]); empty skips it.
+    pub inplace_scales: Vec<u32>,
     pub keep: bool,
 }
 
@@ -107,6 +110,7 @@ impl Options {
             batch_size: 50_000,
             compile_model: Some((1000, 20)),
             explain_ms: None,
+            inplace_scales: Vec::new(),
             keep: false,
         }
     }
@@ -178,6 +182,7 @@ pub struct Report {
     /// The other models, per model and scale.
     pub models: Vec<models::ModelResult>,
     pub compile: Option<CompileResult>,
+    pub inplace: Vec<inplace_series::InPlacePoint>,
     pub markdown: String,
     pub written_to: Option<PathBuf>,
     /// The chart beside the report (when it was written and a contender has a figure).
@@ -270,7 +275,7 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         Some((t, c)) => Some(compile_bench(opts, t, c)?),
         None => None,
     };
-    if !opts.scales.is_empty() {
+    if !opts.scales.is_empty() || !opts.inplace_scales.is_empty() {
         eprintln!(
             "bench: starting a PostgreSQL cluster under {}",
             opts.work_dir.display()
@@ -303,6 +308,12 @@ pub fn run(opts: &Options) -> Result<Report, String> {
                     .push(bench.model_scale(model, scale, &mut pg)?);
             }
         }
+        report.inplace = inplace_series::run(
+            &bench.cluster,
+            &opts.pgmig_exe,
+            &opts.models_dir,
+            &opts.inplace_scales,
+        )?;
     }
     report.compile = compile;
     report.markdown = render(opts, &report);
@@ -315,7 +326,10 @@ pub fn run(opts: &Options) -> Result<Report, String> {
             .ok()
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_default();
-        let name = if scales.is_empty() {
+        let inplace: Vec<String> = opts.inplace_scales.iter().map(|s| s.to_string()).collect();
+        let name = if scales.is_empty() && !inplace.is_empty() {
+            format!("{stamp}-inplace-{}.md", inplace.join("-"))
+        } else if scales.is_empty() {
             format!("{stamp}-compile.md")
         } else {
             format!("{stamp}-scale-{}.md", scales.join("-"))
@@ -1191,6 +1205,9 @@ pub fn render(opts: &Options, report: &Report) -> String {
     }
     for r in &report.models {
         render_model(&mut md, r);
+    }
+    if !report.inplace.is_empty() {
+        md.push_str(&inplace_series::render(&report.inplace));
     }
     if let Some(c) = &report.compile {
         if let Some(m) = median(&c.secs) {

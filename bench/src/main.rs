@@ -33,6 +33,10 @@ struct BenchArgs {
     /// Log EXPLAIN ANALYZE (auto_explain) of statements slower than MS of one more run per scale.
     #[arg(long, value_name = "MS")]
     explain: Option<u32>,
+    /// Scales of the in-place series (models/uuid, 6,000 rows per unit): the swap's lock
+    /// window and the longest wait of a probe query during migrate, comma-separated; none by default.
+    #[arg(long, value_delimiter = ',', value_name = "SCALES")]
+    inplace_series: Vec<u32>,
     /// Server setting over the defaults, e.g. --set work_mem=256MB (repeatable).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     settings: Vec<String>,
@@ -76,6 +80,7 @@ fn options(a: BenchArgs) -> Result<pgmig_bench::Options, String> {
     opts.client_max_scale = a.client_max_scale;
     opts.plpgsql_max_scale = a.plpgsql_max_scale;
     opts.explain_ms = a.explain;
+    opts.inplace_scales = a.inplace_series;
     opts.keep = a.keep;
     opts.models_max_scale = a.models_max_scale;
     opts.models = a

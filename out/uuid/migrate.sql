@@ -6,10 +6,11 @@
 --      application's writes by triggers, and fills it in batches of batch_size rows (default
 --      1000), each committed with its checkpoint in _pgmig.batches and the rows'
 --      keys and old values in a backup in _pgmig; NOT NULL proven by validated CHECKs;
---   2. one short transaction (ACCESS EXCLUSIVE on public.journal_entries, public.reminders, public.tags, public.users):
---      drops what depends on the old columns, swaps the columns, re-creates keys, indexes
---      and constraints (foreign keys NOT VALID);
---   3. validates the foreign keys (SHARE UPDATE EXCLUSIVE: reads and writes go on).
+--      then V2's keys and indexes built CONCURRENTLY on the new columns;
+--   2. one short transaction (ACCESS EXCLUSIVE on public.journal_entries, public.reminders, public.tags, public.users), catalog only:
+--      drops what depends on the old columns, swaps the columns, attaches the keys and
+--      indexes, adds CHECKs and foreign keys NOT VALID;
+--   3. validates the CHECKs and foreign keys (SHARE UPDATE EXCLUSIVE: reads and writes go on).
 -- Killed at any point, run again: it goes on where it stopped. rollback.sql undoes it from
 -- any point. See PLAN.md for the locks. The application goes on reading and writing
 -- throughout; it waits only on the short locks (each at most lock_timeout, retried).
@@ -389,7 +390,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'b1c4fb105e8e3a8d21863a10f3d79bad33007d849eae9bed760585a3ee1ead08';
+SET pgmig.fingerprint = '6f563d06a6a6b689627b9a05d893ce9b531d43ab32053836487bb8da81df9ce7';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -439,9 +440,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b1c4fb105e8e3a8d21863a10f3d79bad33007d849eae9bed760585a3ee1ead08';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6f563d06a6a6b689627b9a05d893ce9b531d43ab32053836487bb8da81df9ce7';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile b1c4fb105e8e3a8d21863a10f3d79bad33007d849eae9bed760585a3ee1ead08; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6f563d06a6a6b689627b9a05d893ce9b531d43ab32053836487bb8da81df9ce7; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1931,11 +1932,61 @@ END
 $not_null$;
 
 -- ----------------------------------------------------------------------------
+-- Phase 1c: V2's keys and indexes built before the swap, on the new columns, each with
+-- CREATE INDEX CONCURRENTLY (SHARE UPDATE EXCLUSIVE: reads and writes go on; it waits for
+-- the transactions older than it, without lock_timeout: nothing of the application's
+-- queues behind that wait) under a name of its own; the swap attaches them. An index
+-- left INVALID by an interrupted build is dropped and built again. Outside a transaction,
+-- so whether the swap is done is asked of psql's \if (through \gset): skipped after it.
+-- ----------------------------------------------------------------------------
+SELECT NOT EXISTS (SELECT 1 FROM _pgmig.log WHERE model = 'uuid' AND script = 'migrate' AND step = '(swap)' AND status = 'done') AS pgmig_before_swap \gset
+\if :pgmig_before_swap
+SET lock_timeout = 0;
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass('public.pgmig_ix_users_pkey') AND NOT indisvalid) AS pgmig_invalid_index \gset
+\if :pgmig_invalid_index
+DROP INDEX CONCURRENTLY public.pgmig_ix_users_pkey;
+\endif
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS pgmig_ix_users_pkey ON public.users (pgmig_new_id);
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass('public.pgmig_ix_tags_user_id_name_key') AND NOT indisvalid) AS pgmig_invalid_index \gset
+\if :pgmig_invalid_index
+DROP INDEX CONCURRENTLY public.pgmig_ix_tags_user_id_name_key;
+\endif
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS pgmig_ix_tags_user_id_name_key ON public.tags (pgmig_new_user_id, name);
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass('public.pgmig_ix_idx_journal_entries_user_created') AND NOT indisvalid) AS pgmig_invalid_index \gset
+\if :pgmig_invalid_index
+DROP INDEX CONCURRENTLY public.pgmig_ix_idx_journal_entries_user_created;
+\endif
+CREATE INDEX CONCURRENTLY IF NOT EXISTS pgmig_ix_idx_journal_entries_user_created ON public.journal_entries (pgmig_new_user_id, created_at DESC);
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass('public.pgmig_ix_idx_journal_entries_user_id') AND NOT indisvalid) AS pgmig_invalid_index \gset
+\if :pgmig_invalid_index
+DROP INDEX CONCURRENTLY public.pgmig_ix_idx_journal_entries_user_id;
+\endif
+CREATE INDEX CONCURRENTLY IF NOT EXISTS pgmig_ix_idx_journal_entries_user_id ON public.journal_entries (pgmig_new_user_id);
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass('public.pgmig_ix_idx_reminders_due') AND NOT indisvalid) AS pgmig_invalid_index \gset
+\if :pgmig_invalid_index
+DROP INDEX CONCURRENTLY public.pgmig_ix_idx_reminders_due;
+\endif
+CREATE INDEX CONCURRENTLY IF NOT EXISTS pgmig_ix_idx_reminders_due ON public.reminders (remind_at) INCLUDE (pgmig_new_user_id) WITH (fillfactor = '80') WHERE NOT done;
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass('public.pgmig_ix_idx_reminders_pending') AND NOT indisvalid) AS pgmig_invalid_index \gset
+\if :pgmig_invalid_index
+DROP INDEX CONCURRENTLY public.pgmig_ix_idx_reminders_pending;
+\endif
+CREATE INDEX CONCURRENTLY IF NOT EXISTS pgmig_ix_idx_reminders_pending ON public.reminders (pgmig_new_user_id, remind_at) WHERE NOT done;
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass('public.pgmig_ix_idx_reminders_user_id') AND NOT indisvalid) AS pgmig_invalid_index \gset
+\if :pgmig_invalid_index
+DROP INDEX CONCURRENTLY public.pgmig_ix_idx_reminders_user_id;
+\endif
+CREATE INDEX CONCURRENTLY IF NOT EXISTS pgmig_ix_idx_reminders_user_id ON public.reminders (pgmig_new_user_id);
+SET lock_timeout = :'lock_timeout';
+\endif
+
+-- ----------------------------------------------------------------------------
 -- Phase 2: the swap, one transaction. ACCESS EXCLUSIVE on every table it changes, held
--- until COMMIT: the triggers go, then drops, column swaps and NOT NULL (proven by the
--- validated CHECKs), then the keys' and indexes' builds. A lock not had within
--- lock_timeout gives back every lock taken so far and is tried again after a pause (the
--- application's queries wait at most lock_timeout behind it), lock_retries times.
+-- until COMMIT, for catalog changes only: the triggers go, then drops, column swaps, NOT
+-- NULL (proven by the validated CHECKs), the keys and indexes built in phase 1c attached,
+-- CHECKs and foreign keys added NOT VALID. A lock not had within lock_timeout gives back
+-- every lock taken so far and is tried again after a pause (the application's queries
+-- wait at most lock_timeout behind it), lock_retries times.
 -- ----------------------------------------------------------------------------
 BEGIN;
 DO $swap$
@@ -1978,25 +2029,6 @@ BEGIN
       DROP TRIGGER pgmig_keep_write_uuid_tags ON public.tags;
       DROP TRIGGER pgmig_keep_update_uuid_tags ON public.tags;
 
-      -- The backups are final from here on: their seals, which verify and rollback check
-      -- before they trust a backup.
-      INSERT INTO _pgmig.seals (model, subject, rows, digest)
-      SELECT 'uuid', 'backup of public.reminders', count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text
-      FROM _pgmig.backup_uuid_reminders AS bk
-      ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
-      INSERT INTO _pgmig.seals (model, subject, rows, digest)
-      SELECT 'uuid', 'backup of public.users', count(*), coalesce(sum(('x' || left(md5(ROW(bk.id)::text), 16))::bit(64)::bigint::numeric), 0)::text
-      FROM _pgmig.backup_uuid_users AS bk
-      ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
-      INSERT INTO _pgmig.seals (model, subject, rows, digest)
-      SELECT 'uuid', 'backup of public.journal_entries', count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text
-      FROM _pgmig.backup_uuid_journal_entries AS bk
-      ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
-      INSERT INTO _pgmig.seals (model, subject, rows, digest)
-      SELECT 'uuid', 'backup of public.tags', count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text
-      FROM _pgmig.backup_uuid_tags AS bk
-      ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
-
       -- What depends on the old columns (V1's), foreign keys first.
       ALTER TABLE public.journal_entries DROP CONSTRAINT journal_entries_user_id_fkey;
       ALTER TABLE public.tags DROP CONSTRAINT tags_user_id_fkey;
@@ -2035,15 +2067,16 @@ BEGIN
       ALTER TABLE public.tags ALTER COLUMN user_id SET NOT NULL;
       ALTER TABLE public.tags DROP CONSTRAINT pgmig_not_null_user_id;
 
-      -- V2's keys, constraints and indexes; foreign keys NOT VALID (validated after COMMIT).
-      ALTER TABLE public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);
-      ALTER TABLE public.tags ADD CONSTRAINT tags_user_id_name_key UNIQUE (user_id, name);
+      -- V2's keys and indexes, built in phase 1c; CHECKs and foreign keys NOT VALID
+      -- (validated after COMMIT).
+      ALTER TABLE public.users ADD CONSTRAINT users_pkey PRIMARY KEY USING INDEX pgmig_ix_users_pkey;
+      ALTER TABLE public.tags ADD CONSTRAINT tags_user_id_name_key UNIQUE USING INDEX pgmig_ix_tags_user_id_name_key;
+      ALTER INDEX public.pgmig_ix_idx_journal_entries_user_created RENAME TO idx_journal_entries_user_created;
+      ALTER INDEX public.pgmig_ix_idx_journal_entries_user_id RENAME TO idx_journal_entries_user_id;
+      ALTER INDEX public.pgmig_ix_idx_reminders_due RENAME TO idx_reminders_due;
+      ALTER INDEX public.pgmig_ix_idx_reminders_pending RENAME TO idx_reminders_pending;
+      ALTER INDEX public.pgmig_ix_idx_reminders_user_id RENAME TO idx_reminders_user_id;
       ALTER TABLE public.reminders ADD CONSTRAINT reminders_user_id_set CHECK (user_id IS NOT NULL) NOT VALID;
-      CREATE INDEX idx_journal_entries_user_created ON public.journal_entries (user_id, created_at DESC);
-      CREATE INDEX idx_journal_entries_user_id ON public.journal_entries (user_id);
-      CREATE INDEX idx_reminders_due ON public.reminders (remind_at) INCLUDE (user_id) WITH (fillfactor = '80') WHERE NOT done;
-      CREATE INDEX idx_reminders_pending ON public.reminders (user_id, remind_at) WHERE NOT done;
-      CREATE INDEX idx_reminders_user_id ON public.reminders (user_id);
       ALTER TABLE public.journal_entries ADD CONSTRAINT journal_entries_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users (id) ON DELETE CASCADE NOT VALID;
       ALTER TABLE public.reminders ADD CONSTRAINT reminders_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users (id) ON DELETE CASCADE NOT VALID;
       ALTER TABLE public.tags ADD CONSTRAINT tags_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users (id) ON UPDATE CASCADE ON DELETE CASCADE NOT VALID;
@@ -2060,6 +2093,26 @@ BEGIN
 END
 $swap$;
 COMMIT;
+
+-- The backups are final since the swap dropped the triggers: their seals, which verify and
+-- rollback check before they trust a backup. After the swap's COMMIT, outside its lock: each
+-- reads a whole backup. A run stopped before them seals on the next run.
+INSERT INTO _pgmig.seals (model, subject, rows, digest)
+SELECT 'uuid', 'backup of public.reminders', count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text
+FROM _pgmig.backup_uuid_reminders AS bk
+ON CONFLICT (model, subject) DO NOTHING;
+INSERT INTO _pgmig.seals (model, subject, rows, digest)
+SELECT 'uuid', 'backup of public.users', count(*), coalesce(sum(('x' || left(md5(ROW(bk.id)::text), 16))::bit(64)::bigint::numeric), 0)::text
+FROM _pgmig.backup_uuid_users AS bk
+ON CONFLICT (model, subject) DO NOTHING;
+INSERT INTO _pgmig.seals (model, subject, rows, digest)
+SELECT 'uuid', 'backup of public.journal_entries', count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text
+FROM _pgmig.backup_uuid_journal_entries AS bk
+ON CONFLICT (model, subject) DO NOTHING;
+INSERT INTO _pgmig.seals (model, subject, rows, digest)
+SELECT 'uuid', 'backup of public.tags', count(*), coalesce(sum(('x' || left(md5(ROW(bk.id, bk.user_id)::text), 16))::bit(64)::bigint::numeric), 0)::text
+FROM _pgmig.backup_uuid_tags AS bk
+ON CONFLICT (model, subject) DO NOTHING;
 DROP FUNCTION IF EXISTS _pgmig.convert_uuid_reminders();
 DROP FUNCTION IF EXISTS _pgmig.keep_uuid_reminders();
 DROP FUNCTION IF EXISTS _pgmig.convert_uuid_users();
@@ -2070,8 +2123,8 @@ DROP FUNCTION IF EXISTS _pgmig.convert_uuid_tags();
 DROP FUNCTION IF EXISTS _pgmig.keep_uuid_tags();
 
 -- ----------------------------------------------------------------------------
--- Phase 3: the foreign keys are checked, each in its own transaction (SHARE UPDATE
--- EXCLUSIVE on the referencing table, ROW SHARE on the referenced one). Idempotent.
+-- Phase 3: the CHECKs and foreign keys are checked, each in its own transaction (SHARE
+-- UPDATE EXCLUSIVE on the table, ROW SHARE on a referenced one). Idempotent.
 -- ----------------------------------------------------------------------------
 ALTER TABLE public.journal_entries VALIDATE CONSTRAINT journal_entries_user_id_fkey;
 ALTER TABLE public.reminders VALIDATE CONSTRAINT reminders_user_id_fkey;

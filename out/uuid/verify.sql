@@ -212,9 +212,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b1c4fb105e8e3a8d21863a10f3d79bad33007d849eae9bed760585a3ee1ead08';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6f563d06a6a6b689627b9a05d893ce9b531d43ab32053836487bb8da81df9ce7';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile b1c4fb105e8e3a8d21863a10f3d79bad33007d849eae9bed760585a3ee1ead08; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6f563d06a6a6b689627b9a05d893ce9b531d43ab32053836487bb8da81df9ce7; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -22,18 +22,21 @@ pub(crate) fn uncarried_control_character(scripts: &Scripts) -> Option<Diagnosti
 
 /// The last line of defence against text that escaped its quotes: each script is read as psql
 /// reads it, and every meta-command must be one the templates write (`\set`, `\if`, `\elif`,
-/// `\else`, `\endif`, `\getenv`, `\echo`, and `\g` to a plain file name). Any other (`\!`,
+/// `\else`, `\endif`, `\getenv`, `\echo`, `\g` to a plain file name, and `\gset` of a
+/// query's last column `AS pgmig_…` on the same line: see [`gsets_one_pgmig_column`]). Any other (`\!`,
 /// `\o`, `\copy`, …) means a name or value from the model or a schema ended its quotes: it is
 /// an error, and nothing is written.
 pub(crate) fn foreign_meta_command(scripts: &Scripts) -> Option<Diagnostic> {
     scripts.files.iter().filter(|(name, _)| name.ends_with(".sql")).find_map(|(name, text)| {
         let mut scanner = crate::psql::scanner::SqlScanner::new();
         text.split('\n').enumerate().find_map(|(n, line)| {
+            let statement_starts_here = scanner.is_idle();
             let meta = scanner.feed_line(line, n + 1, None).meta?;
             let (command, rest) = crate::run::meta::split_name(&meta);
             let allowed = match command {
                 "set" | "if" | "elif" | "else" | "endif" | "getenv" | "echo" => true,
                 "g" => rest.trim().strip_prefix('\'').and_then(|f| f.strip_suffix('\'')).is_some_and(|f| crate::run::meta::plain_file_name(f).is_ok()),
+                "gset" => statement_starts_here && rest.trim().is_empty() && gsets_one_pgmig_column(line),
                 _ => false,
             };
             (!allowed).then(|| {
@@ -42,4 +45,80 @@ pub(crate) fn foreign_meta_command(scripts: &Scripts) -> Option<Diagnostic> {
             })
         })
     })
+}
+
+/// A `\gset` as the templates write it: one statement on one line, `SELECT … AS pgmig_name
+/// \gset`, one column (no comma outside parentheses and quotes), named by the template. The
+/// runner sets only `pgmig_…` variables; psql sets whatever the columns are named, so a
+/// `\gset` the templates did not write could set ON_ERROR_STOP or a variable a later `\if`
+/// reads.
+fn gsets_one_pgmig_column(line: &str) -> bool {
+    let Some(query) = line.trim_end().strip_suffix("\\gset") else {
+        return false;
+    };
+    let Some((select, alias)) = query.trim_end().rsplit_once(" AS ") else {
+        return false;
+    };
+    let named = alias
+        .strip_prefix(crate::run::meta::GSET_PREFIX)
+        .is_some_and(|rest| {
+            !rest.is_empty()
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        });
+    named && select.starts_with("SELECT ") && one_column(select)
+}
+
+/// No comma, `;` or `\\` outside single quotes at parenthesis depth 0, parentheses balanced.
+fn one_column(select: &str) -> bool {
+    let (mut depth, mut quoted) = (0i32, false);
+    for c in select.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            _ if quoted => {}
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => return false,
+            ';' | '\\' | '"' => return false,
+            _ => {}
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    depth == 0 && !quoted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn script(text: &str) -> Scripts {
+        Scripts {
+            files: vec![("migrate.sql", text.to_string())],
+        }
+    }
+
+    #[test]
+    fn gset_only_into_a_pgmig_column_the_template_names() {
+        assert!(foreign_meta_command(&script("SELECT EXISTS (SELECT 1 FROM t WHERE s = '(swap)' AND x IN (1, 2)) AS pgmig_swapped \\gset\n\\if :pgmig_swapped\n\\endif\n")).is_none());
+        for refused in [
+            "SELECT 'off' AS ON_ERROR_STOP \\gset\n",
+            "SELECT 1 AS pgmig_x \\gset pgmig_\n",
+            "SELECT 'off' AS x, 't' AS pgmig_x \\gset\n",
+            "SELECT 't' AS \"pgmig_x\" \\gset\n",
+            "SELECT 't' \\gset\n",
+            "SELECT 'off' AS \"ON_ERROR_STOP\", (\nSELECT 't') AS pgmig_x \\gset\n",
+            "SELECT f(1, 2) AS y, 'a,b' AS pgmig_x \\gset\n",
+        ] {
+            let e = foreign_meta_command(&script(refused))
+                .unwrap_or_else(|| panic!("{refused:?} passed"));
+            assert!(
+                e.message.contains("would run psql's `\\gset`"),
+                "{}",
+                e.message
+            );
+        }
+    }
 }

@@ -703,6 +703,7 @@ fn qualify(expr: &str, column: &str, prefix: &str) -> String {
     e.to_string()
 }
 
+mod prebuild;
 mod view;
 
 /// Renders the scripts twice: first with an empty fingerprint, whose hash is the

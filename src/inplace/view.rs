@@ -2,6 +2,7 @@
 
 use askama::Template;
 
+use super::prebuild::{prebuilt, Prebuilt};
 use super::{InPlace, Obj, ObjKind, TableChange, TypeChange};
 use std::collections::BTreeMap;
 
@@ -43,6 +44,8 @@ pub struct ChangeView {
 #[derive(Debug, Clone)]
 pub struct TableView {
     pub name: String,
+    /// The table's name as it is (the lock retries' notices quote it).
+    pub step: String,
     pub step_lit: String,
     pub step_notice: String,
     pub procedure: String,
@@ -61,8 +64,8 @@ pub struct TableView {
     /// `pgmig_new_user_id = (t.user_id)::uuid, …`
     pub fill_set: String,
     /// Statements of the swap (after the drops), and of the reverse swap in rollback.
-    pub swap: Vec<String>,
-    pub unswap: Vec<String>,
+    pub swap: Vec<ColumnStep>,
+    pub unswap: Vec<ColumnStep>,
     /// rollback: per changed column, the rows the application wrote or changed since migrate
     /// (no backup, or a value other than the backup's converted): counted, then kept.
     pub since: Vec<Check>,
@@ -139,6 +142,50 @@ pub struct NotNullCheck {
     pub column: String,
 }
 
+/// One statement of the swap, or of rollback's reverse swap, on a table's columns (names
+/// quoted, a type or a default as the catalog prints it); inplace/column_step.sql prints it.
+#[derive(Debug, Clone)]
+pub enum ColumnStep {
+    AddColumn {
+        column: String,
+        data_type: String,
+    },
+    DropColumn {
+        column: String,
+    },
+    RenameColumn {
+        from: String,
+        to: String,
+    },
+    SetNotNull {
+        column: String,
+    },
+    DropNotNull {
+        column: String,
+    },
+    SetDefault {
+        column: String,
+        default: String,
+    },
+    DropDefault {
+        column: String,
+    },
+    DropConstraint {
+        name: String,
+    },
+    /// rollback's UPDATE of the old-typed columns (see [`restore_old_values`]).
+    Restore {
+        update: String,
+    },
+}
+
+/// A constraint the swap adds NOT VALID and phase 3 validates.
+#[derive(Debug, Clone)]
+pub struct Validate {
+    pub table: String,
+    pub name: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Check {
     pub label_notice: String,
@@ -158,9 +205,15 @@ pub struct View {
     pub version: &'static str,
     pub tables: Vec<TableView>,
     pub drops: Vec<Obj>,
+    /// Every object V2 re-creates (PLAN.md's table).
     pub creates: Vec<Obj>,
-    /// `ALTER TABLE … VALIDATE CONSTRAINT …` for every foreign key the swap creates NOT VALID.
-    pub validates: Vec<String>,
+    /// V2's keys, UNIQUE constraints and indexes, built before the swap, attached in it.
+    pub prebuilt: Vec<Prebuilt>,
+    /// What the swap creates itself: CHECKs and foreign keys, NOT VALID (catalog only).
+    pub swap_creates: Vec<Obj>,
+    /// Every CHECK and foreign key the swap creates NOT VALID that V2 has valid: phase 3
+    /// validates them.
+    pub validates: Vec<Validate>,
     /// rollback: V2's objects dropped (reverse create order) and V1's re-created.
     pub undrops: Vec<Obj>,
     pub uncreates: Vec<Obj>,
@@ -249,8 +302,13 @@ impl View {
                     quote_ident(&c.column),
                     quote_ident(&format!("pgmig_new_{}", c.column)),
                 );
-                swap.push(format!("ALTER TABLE {name} DROP COLUMN {col}"));
-                swap.push(format!("ALTER TABLE {name} RENAME COLUMN {temp} TO {col}"));
+                swap.push(ColumnStep::DropColumn {
+                    column: col.clone(),
+                });
+                swap.push(ColumnStep::RenameColumn {
+                    from: temp,
+                    to: col,
+                });
             }
             let mut since = Vec::new();
             if !t.types.is_empty() {
@@ -260,18 +318,25 @@ impl View {
                     .map(|c| quote_ident(&format!("pgmig_old_{}", c.column)))
                     .collect();
                 for (c, old) in t.types.iter().zip(&old_cols) {
-                    unswap.push(format!(
-                        "ALTER TABLE {name} ADD COLUMN {old} {}",
-                        c.old_type
-                    ));
+                    unswap.push(ColumnStep::AddColumn {
+                        column: old.clone(),
+                        data_type: c.old_type.clone(),
+                    });
                 }
                 let restore = restore_old_values(m, t, &backup, &old_cols, &rolled_back);
                 since.extend(restore.since);
-                unswap.push(restore.update);
+                unswap.push(ColumnStep::Restore {
+                    update: restore.update,
+                });
                 for (c, old) in t.types.iter().zip(&old_cols) {
                     let col = quote_ident(&c.column);
-                    unswap.push(format!("ALTER TABLE {name} DROP COLUMN {col}"));
-                    unswap.push(format!("ALTER TABLE {name} RENAME COLUMN {old} TO {col}"));
+                    unswap.push(ColumnStep::DropColumn {
+                        column: col.clone(),
+                    });
+                    unswap.push(ColumnStep::RenameColumn {
+                        from: old.clone(),
+                        to: col,
+                    });
                 }
             }
             rolled_back.push(t.name.clone());
@@ -295,28 +360,29 @@ impl View {
                         a1,
                     ),
                 ] {
+                    let column = q.clone();
                     if to.not_null && !from_nn {
-                        list.push(format!("ALTER TABLE {name} ALTER COLUMN {q} SET NOT NULL"));
+                        list.push(ColumnStep::SetNotNull { column });
                     } else if !to.not_null && from_nn {
-                        list.push(format!("ALTER TABLE {name} ALTER COLUMN {q} DROP NOT NULL"));
+                        list.push(ColumnStep::DropNotNull { column });
                     }
                     if to.default != from_def {
-                        match &to.default {
-                            Some(d) => list.push(format!(
-                                "ALTER TABLE {name} ALTER COLUMN {q} SET DEFAULT {d}"
-                            )),
-                            None => list
-                                .push(format!("ALTER TABLE {name} ALTER COLUMN {q} DROP DEFAULT")),
-                        }
+                        let column = q.clone();
+                        list.push(match &to.default {
+                            Some(d) => ColumnStep::SetDefault {
+                                column,
+                                default: d.clone(),
+                            },
+                            None => ColumnStep::DropDefault { column },
+                        });
                     }
                 }
                 if sets_not_null {
                     // The CHECK that proved it (validated before the swap) has done its job.
                     let check = crate::check::names::derived("pgmig_not_null_", col);
-                    swap.push(format!(
-                        "ALTER TABLE {name} DROP CONSTRAINT {}",
-                        quote_ident(&check)
-                    ));
+                    swap.push(ColumnStep::DropConstraint {
+                        name: quote_ident(&check),
+                    });
                     not_null_checks.push(NotNullCheck {
                         name_lit: lit(&check),
                         name: quote_ident(&check),
@@ -435,6 +501,7 @@ impl View {
             let sync = sync_of(t, &model_slug, &changes);
             tables.push(TableView {
                 name: name.clone(),
+                step: t.name.name.clone(),
                 step_lit: lit(&t.name.name),
                 step_notice: notice(&t.name.name),
                 procedure: QualName::new(
@@ -700,16 +767,21 @@ impl View {
         }
 
         let mut validates = Vec::new();
-        let mut creates = m.creates.clone();
-        for o in &mut creates {
-            // A foreign key V2 has NOT VALID stays so: its create says it, nothing validates it.
-            if o.kind == ObjKind::ForeignKey && !o.not_valid {
+        let prebuilt = prebuilt(m);
+        let mut swap_creates: Vec<Obj> = m
+            .creates
+            .iter()
+            .filter(|o| matches!(o.kind, ObjKind::Check | ObjKind::ForeignKey))
+            .cloned()
+            .collect();
+        for o in &mut swap_creates {
+            // A constraint V2 has NOT VALID stays so: its create says it, nothing validates it.
+            if !o.not_valid {
                 o.create.push_str(" NOT VALID");
-                validates.push(format!(
-                    "ALTER TABLE {} VALIDATE CONSTRAINT {}",
-                    o.table,
-                    quote_ident(&o.name)
-                ));
+                validates.push(Validate {
+                    table: o.table.to_string(),
+                    name: quote_ident(&o.name),
+                });
             }
         }
         let mut undrops: Vec<Obj> = m.creates.clone();
@@ -734,7 +806,9 @@ impl View {
             version: env!("CARGO_PKG_VERSION"),
             tables,
             drops: m.drops.clone(),
-            creates,
+            creates: m.creates.clone(),
+            prebuilt,
+            swap_creates,
             validates,
             undrops,
             uncreates,
@@ -751,9 +825,10 @@ impl View {
     }
 }
 
-/// PLAN.md's rows of the locked tables' sizes, and its estimate of the fill and of the swap's
-/// window: the swap passes over a table once per key, index and CHECK it builds and per
-/// SET NOT NULL, at the measured [`crate::stats::SWAP_ROWS_PER_SECOND`].
+/// PLAN.md's rows of the locked tables' sizes, and its estimates: the fill, and the builds
+/// before the swap (one pass over a table per key and index built CONCURRENTLY, at the
+/// measured [`crate::stats::SWAP_ROWS_PER_SECOND`], reads and writes going on). The swap
+/// itself reads no table: its window does not depend on their sizes.
 fn sizes_and_window(m: &InPlace, sizes: &BTreeMap<QualName, TableSize>) -> (Vec<String>, String) {
     use crate::emit::view::{human_bytes, human_seconds};
     use crate::stats::{FILL_ROWS_PER_SECOND, SWAP_ROWS_PER_SECOND};
@@ -784,35 +859,25 @@ fn sizes_and_window(m: &InPlace, sizes: &BTreeMap<QualName, TableSize>) -> (Vec<
     let builds: i64 = m
         .creates
         .iter()
-        // Foreign keys and NOT VALID CHECKs are catalog-only in the swap.
-        .filter(|o| o.kind != ObjKind::ForeignKey && !(o.kind == ObjKind::Check && o.not_valid))
+        .filter(|o| {
+            matches!(
+                o.kind,
+                ObjKind::PrimaryKey | ObjKind::Unique | ObjKind::Index
+            )
+        })
         .map(|o| size(&o.table).rows)
         .sum();
-    // A type-changed column starts nullable: V2's NOT NULL is set on it in the swap.
-    let not_null_scans: i64 = m
-        .tables
-        .iter()
-        .map(|t| {
-            let set = t
-                .attrs
-                .iter()
-                .filter(|(c, a1, a2)| a2.not_null && (!a1.not_null || change_of(t, c).is_some()))
-                .count() as i64;
-            set * size(&t.name).rows
-        })
-        .sum();
-    let passes = builds + not_null_scans;
     let window = format!(
         "Estimated fill: about {} for {} rows at {FILL_ROWS_PER_SECOND} rows/s (reads and writes go on).  \n\
-         Estimated swap window (ACCESS EXCLUSIVE): about {} for {} row passes ({} in key, index and \
-         CHECK builds, {} in SET NOT NULL scans) at {SWAP_ROWS_PER_SECOND} rows/s.  \n\
+         Estimated key and index builds before the swap (CONCURRENTLY: reads and writes go on): about {} \
+         for {} row passes at {SWAP_ROWS_PER_SECOND} rows/s.  \n\
+         The swap's window (ACCESS EXCLUSIVE) reads no table: catalog changes only, whatever the tables' \
+         sizes (README.md has it measured).  \n\
          Rates measured on the uuid model (README.md); the DBA's hardware decides: time a run on a copy.",
         human_seconds(filled as f64 / FILL_ROWS_PER_SECOND as f64),
         thousands(filled),
-        human_seconds(passes as f64 / SWAP_ROWS_PER_SECOND as f64),
-        thousands(passes),
+        human_seconds(builds as f64 / SWAP_ROWS_PER_SECOND as f64),
         thousands(builds),
-        thousands(not_null_scans),
     );
     (rows, window)
 }

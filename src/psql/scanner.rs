@@ -467,6 +467,11 @@ pub fn split_statements(text: &str, vars: Option<&Vars>) -> (Vec<Statement>, Vec
         let out = sc.feed_line(line, n + 1, vars);
         stmts.extend(out.statements);
         if let Some(m) = out.meta {
+            // `\g FILE` and `\gset` send the query buffer, as `;` does.
+            let (name, _) = crate::run::meta::split_name(&m);
+            if matches!(name, "g" | "gset") {
+                stmts.extend(sc.finish());
+            }
             metas.push((n + 1, m));
         }
     }
@@ -504,6 +509,20 @@ mod tests {
                 "SELECT ';' , \"a;b\";",
                 "SELECT (1;\n2);",
                 "SELECT 3"
+            ]
+        );
+    }
+
+    #[test]
+    fn g_and_gset_end_the_statement_before_them() {
+        let sql = "SELECT true AS pgmig_x \\gset\nSET lock_timeout = 0;\nCOPY t TO STDOUT \\g 'f'\nSELECT 2;";
+        assert_eq!(
+            texts(sql, &Vars::new()),
+            vec![
+                "SELECT true AS pgmig_x",
+                "SET lock_timeout = 0;",
+                "COPY t TO STDOUT",
+                "SELECT 2;"
             ]
         );
     }

@@ -163,6 +163,33 @@ impl Sink for DbSink<'_> {
         }
     }
 
+    fn rows(&mut self, st: &Statement) -> Result<Vec<script::Row>, RunError> {
+        self.ui.at(st.line, st.first_line());
+        self.sent += 1;
+        let msgs = match self.client.simple_query(&st.text) {
+            Ok(msgs) => msgs,
+            Err(e) => return Err(self.failure(st, e)),
+        };
+        let mut columns: Vec<String> = Vec::new();
+        let mut rows = Vec::new();
+        for m in &msgs {
+            match m {
+                SimpleQueryMessage::RowDescription(cols) => {
+                    columns = cols.iter().map(|c| c.name().to_string()).collect();
+                }
+                SimpleQueryMessage::Row(r) => rows.push(
+                    columns
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| (c.clone(), r.get(i).map(String::from)))
+                        .collect(),
+                ),
+                _ => {}
+            }
+        }
+        Ok(rows)
+    }
+
     fn echo(&mut self, text: &str, newline: bool) {
         self.ui.out(text, newline);
     }

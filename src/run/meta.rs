@@ -18,6 +18,9 @@ pub enum MetaKind {
     /// `\g FILE` after `COPY … TO STDOUT`: the rows into FILE (psql 15's form of `\copy`,
     /// whose query, unlike `\copy`'s, may span lines).
     SendTo,
+    /// `\gset` after a query of one row: its columns into variables (see
+    /// [`gset_variable`]).
+    Gset,
     Quit,
 }
 
@@ -35,6 +38,7 @@ impl MetaKind {
             "getenv" => MetaKind::Getenv,
             "copy" => MetaKind::Copy,
             "g" => MetaKind::SendTo,
+            "gset" => MetaKind::Gset,
             "q" | "quit" => MetaKind::Quit,
             _ => return None,
         })
@@ -62,7 +66,7 @@ pub fn kind_of(text: &str) -> Result<MetaKind, String> {
     let (name, _) = split_name(text);
     MetaKind::from_name(name).ok_or_else(|| {
         format!(
-            "unsupported meta-command \\{name} (pgmig run knows \\set, \\unset, \\if, \\elif, \\else, \\endif, \\echo, \\getenv, \\copy … TO, \\g FILE after COPY … TO STDOUT, \\q)"
+            "unsupported meta-command \\{name} (pgmig run knows \\set, \\unset, \\if, \\elif, \\else, \\endif, \\echo, \\getenv, \\copy … TO, \\g FILE after COPY … TO STDOUT, \\gset into pgmig_* variables, \\q)"
         )
     })
 }
@@ -214,6 +218,22 @@ fn variable(src: &[char], i: usize, vars: &Vars, arg: &mut String) -> usize {
     i + 1
 }
 
+/// The prefix of every variable `\gset` may set in pgmig's scripts.
+pub const GSET_PREFIX: &str = "pgmig_";
+
+/// A column `\gset` stores, checked: only into a variable named `pgmig_…` (a query's column
+/// names can't reach `ON_ERROR_STOP` or a variable the script reads for something else;
+/// psql ignores `\gset` into its own hooked variables, pgmig refuses every other name).
+pub fn gset_variable(column: &str) -> Result<&str, String> {
+    if column.starts_with(GSET_PREFIX) && crate::psql::vars::is_valid_name(column) {
+        Ok(column)
+    } else {
+        Err(format!(
+            "\\gset into \"{column}\": pgmig run sets only variables named {GSET_PREFIX}…"
+        ))
+    }
+}
+
 /// A file `\copy` or `\g` writes: a plain name in the export directory, never a path.
 pub fn plain_file_name(file: &str) -> Result<String, String> {
     if file.is_empty() || file.starts_with('.') || file.contains(['/', '\\', '\0']) {
@@ -301,8 +321,9 @@ mod tests {
         assert_eq!(kind_of("\\q"), Ok(MetaKind::Quit));
         assert_eq!(kind_of("\\quit"), Ok(MetaKind::Quit));
         assert_eq!(kind_of("\\elif :x"), Ok(MetaKind::Elif));
-        let err = kind_of("\\gset foo").unwrap_err();
-        assert!(err.contains("\\gset"), "{err}");
+        assert_eq!(kind_of("\\gset"), Ok(MetaKind::Gset));
+        let err = kind_of("\\gexec").unwrap_err();
+        assert!(err.contains("\\gexec"), "{err}");
         assert!(kind_of("\\i other.sql").is_err());
     }
 
@@ -336,6 +357,22 @@ mod tests {
     fn escapes_in_single_quotes() {
         let args = parse_args(r"'\t\101\x41\q'", &Vars::new()).unwrap();
         assert_eq!(args, vec!["\tAAq"]);
+    }
+
+    #[test]
+    fn gset_sets_only_pgmig_variables() {
+        assert_eq!(gset_variable("pgmig_swapped"), Ok("pgmig_swapped"));
+        for refused in [
+            "ON_ERROR_STOP",
+            "dry_run",
+            "pgmig",
+            "pgmig_a b",
+            "pgmig_a-b",
+            "",
+        ] {
+            let e = gset_variable(refused).unwrap_err();
+            assert!(e.contains("only variables named pgmig_"), "{refused}: {e}");
+        }
     }
 
     #[test]

@@ -19,7 +19,13 @@ pub trait Sink {
     fn warn(&mut self, text: &str);
     /// `\copy … TO 'file'`: runs `copy` (a `COPY … TO STDOUT`) and writes its output to `file`.
     fn copy_to(&mut self, copy: &str, file: &str) -> Result<(), RunError>;
+    /// `\gset`: runs `statement` and gives back its rows, each as (column, value) pairs
+    /// (`None` for NULL), printing nothing.
+    fn rows(&mut self, statement: &Statement) -> Result<Vec<Row>, RunError>;
 }
+
+/// One row of a query `\gset` sends: (column name, value, `None` for NULL).
+pub type Row = Vec<(String, Option<String>)>;
 
 /// How a script ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,6 +272,41 @@ pub fn interpret(
                 let file = super::meta::plain_file_name(file).map_err(err)?;
                 sink.copy_to(&st.text, &file)?;
             }
+            // As psql: the query's one row into variables named by its columns, a NULL
+            // unsetting one; no row or several is an error. Narrower than psql: no prefix,
+            // and only variables named pgmig_… (see meta::gset_variable).
+            MetaKind::Gset => {
+                if !parse_args(rest, vars).map_err(err)?.is_empty() {
+                    return Err(err("pgmig run knows `\\gset` without a prefix only".into()));
+                }
+                let Some(st) = scanner.finish() else {
+                    return Err(err(
+                        "no query before it: pgmig run does not send the previous query again"
+                            .into(),
+                    ));
+                };
+                let rows = sink.rows(&st)?;
+                let [row] = rows.as_slice() else {
+                    let what = if rows.is_empty() {
+                        "no rows"
+                    } else {
+                        "more than one row"
+                    };
+                    return Err(RunError::Query {
+                        what: format!("{script}:{}", st.line),
+                        message: format!("{what} returned for \\gset"),
+                    });
+                };
+                for (column, _) in row {
+                    super::meta::gset_variable(column).map_err(|m| script_error(script, n, m))?;
+                }
+                for (column, value) in row {
+                    match value {
+                        Some(v) => vars.insert(column.clone(), v.clone()),
+                        None => vars.remove(column),
+                    };
+                }
+            }
             MetaKind::Quit => return Ok(Outcome::Quit),
         }
     }
@@ -293,6 +334,31 @@ mod tests {
     }
 
     impl Sink for Record {
+        fn rows(&mut self, st: &Statement) -> Result<Vec<Row>, RunError> {
+            self.log.push(format!("rows {}: {}", st.line, st.text));
+            // `SELECT <value> AS <column>[, …]`: one row echoing the aliases; `WHERE false` none.
+            if st.text.contains("WHERE false") {
+                return Ok(Vec::new());
+            }
+            let one = |item: &str| {
+                let (value, column) = item
+                    .trim()
+                    .trim_start_matches("SELECT ")
+                    .split_once(" AS ")
+                    .unwrap();
+                let value = value.trim_matches('\'');
+                (
+                    column.trim_end_matches(';').trim().to_string(),
+                    (value != "NULL").then(|| value.to_string()),
+                )
+            };
+            let row: Row = st.text.split(',').map(one).collect();
+            Ok(if st.text.contains("UNION ALL") {
+                vec![row.clone(), row]
+            } else {
+                vec![row]
+            })
+        }
         fn copy_to(&mut self, copy: &str, file: &str) -> Result<(), RunError> {
             self.log.push(format!("copy {copy} > {file}"));
             Ok(())
@@ -431,8 +497,8 @@ INSERT INTO t VALUES (:'who');
                 "t.sql:3: \\else: cannot occur after \\else",
             ),
             (
-                "SELECT 1;\n\\if false\n\\gset\n\\endif\n",
-                "t.sql:3: unsupported meta-command \\gset",
+                "SELECT 1;\n\\if false\n\\gexec\n\\endif\n",
+                "t.sql:3: unsupported meta-command \\gexec",
             ),
         ];
         for (text, want) in cases {
@@ -456,6 +522,50 @@ INSERT INTO t VALUES (:'who');
             .contains("invalid variable name"));
         assert!(run("\\set ON_ERROR_STOP maybe", &[]).is_err());
         assert!(run("\\unset", &[]).is_err());
+    }
+
+    #[test]
+    fn gset_stores_one_row_into_pgmig_variables_only() {
+        let (log, vars, _) = run(
+            "SELECT 't' AS pgmig_swapped, NULL AS pgmig_gone \\gset\n\\if :pgmig_swapped\nSELECT 'skipped';\n\\endif",
+            &[("pgmig_gone", "was set")],
+        )
+        .unwrap();
+        assert_eq!(vars.get("pgmig_swapped").map(String::as_str), Some("t"));
+        assert!(
+            !vars.contains_key("pgmig_gone"),
+            "a NULL unsets, as in psql"
+        );
+        assert_eq!(
+            log,
+            vec![
+                "rows 1: SELECT 't' AS pgmig_swapped, NULL AS pgmig_gone",
+                "3: SELECT 'skipped';"
+            ]
+        );
+        // A column named otherwise (ON_ERROR_STOP off would let a failure pass): refused,
+        // and nothing is set.
+        let e = run("SELECT 'off' AS ON_ERROR_STOP \\gset", &[]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("only variables named pgmig_"), "{e}");
+        for (text, want) in [
+            (
+                "SELECT 't' AS pgmig_x WHERE false \\gset",
+                "no rows returned for \\gset",
+            ),
+            (
+                "SELECT 't' AS pgmig_x UNION ALL SELECT 'f' \\gset",
+                "more than one row returned for \\gset",
+            ),
+            (
+                "SELECT 't' AS pgmig_x \\gset pgmig_",
+                "without a prefix only",
+            ),
+            ("\\gset", "no query before it"),
+        ] {
+            let e = run(text, &[]).unwrap_err().to_string();
+            assert!(e.contains(want), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -390,7 +390,8 @@ pub fn status_rows(conn: &mut Connection) -> Result<Vec<StatusRow>, RunError> {
             ];
             let mut map = String::new();
             let mut batched = false;
-            for name in candidates {
+            let mut in_place = false;
+            for (i, name) in candidates.into_iter().enumerate() {
                 let qualified = format!("_pgmig.{}", quote_ident(&name));
                 let has_batch: bool = client
                     .query_one(
@@ -400,16 +401,28 @@ pub fn status_rows(conn: &mut Connection) -> Result<Vec<StatusRow>, RunError> {
                     .map_err(|e| q("could not look for the id map", e))?
                     .get(0);
                 if has_batch {
-                    (map, batched) = (qualified, true);
+                    (map, batched, in_place) = (qualified, true, i == 1);
                     break;
                 }
             }
             if batched {
-                let total: i64 = client
-                    .query_one(
-                        &format!("SELECT coalesce(max(batch) + 1, 0)::bigint FROM {map}"),
-                        &[],
+                // A copy step's map numbers every key's batch before the first one runs; an
+                // in-place backup gets a batch's rows as it commits: its total is the rows
+                // counted at the fill's start over the first batch's size (the batch size),
+                // at least the batches done.
+                let total_sql = if in_place {
+                    String::from(
+                        "SELECT greatest(
+                                  (SELECT count(*) FROM _pgmig.batches b WHERE b.model = l.model AND b.step = l.step),
+                                  ceil(l.rows_in::numeric / nullif((SELECT b.rows FROM _pgmig.batches b
+                                                                    WHERE b.model = l.model AND b.step = l.step AND b.batch = 0), 0)))::bigint
+                           FROM _pgmig.log l WHERE l.id = $1"
                     )
+                } else {
+                    format!("SELECT coalesce(max(batch) + 1, 0)::bigint FROM {map} WHERE $1::bigint IS NOT NULL")
+                };
+                let total: i64 = client
+                    .query_one(&total_sql, &[&log.id])
                     .map_err(|e| q("could not read the id map", e))?
                     .get(0);
                 let r = client

@@ -6,10 +6,11 @@
 --      application's writes by triggers, and fills it in batches of batch_size rows (default
 --      {{ v.batch_size }}), each committed with its checkpoint in _pgmig.batches and the rows'
 --      keys and old values in a backup in _pgmig; NOT NULL proven by validated CHECKs;
---   2. one short transaction (ACCESS EXCLUSIVE on {{ v.locked|comment }}):
---      drops what depends on the old columns, swaps the columns, re-creates keys, indexes
---      and constraints (foreign keys NOT VALID);
---   3. validates the foreign keys (SHARE UPDATE EXCLUSIVE: reads and writes go on).
+--      then V2's keys and indexes built CONCURRENTLY on the new columns;
+--   2. one short transaction (ACCESS EXCLUSIVE on {{ v.locked|comment }}), catalog only:
+--      drops what depends on the old columns, swaps the columns, attaches the keys and
+--      indexes, adds CHECKs and foreign keys NOT VALID;
+--   3. validates the CHECKs and foreign keys (SHARE UPDATE EXCLUSIVE: reads and writes go on).
 -- Killed at any point, run again: it goes on where it stopped. rollback.sql undoes it from
 -- any point. See PLAN.md for the locks. The application goes on reading and writing
 -- throughout; it waits only on the short locks (each at most lock_timeout, retried).
@@ -18,6 +19,8 @@
 -- -v lock_timeout=5s, -v lock_retries=5, -v statement_timeout=0 and -v work_mem=256MB are
 -- the defaults.
 \set ON_ERROR_STOP on
+{%- import "inplace/retry.sql" as retry %}
+{%- import "inplace/column_step.sql" as steps %}
 {% include "pin.sql" %}
 \if :{?dry_run}
 \else
@@ -174,8 +177,7 @@ BEGIN
     -- One short transaction (ACCESS EXCLUSIVE for the ADD COLUMN, retried on lock_timeout):
     -- the empty backup, the new columns (nullable, no default: nothing is rewritten) and the
     -- triggers. From its COMMIT on, every write of the application reaches the new columns.
-    LOOP
-      BEGIN
+{% call retry::retried("    ", "fill " ~ t.step ~ ": the new columns", false) %}
         PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[]);
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ({{ v.model_lit }}, 'migrate', {{ t.step_lit }}, 'running')
@@ -197,12 +199,7 @@ BEGIN
           FOR EACH ROW EXECUTE FUNCTION {{ t.sync.backup_function }}();
         CREATE TRIGGER {{ t.sync.backup_update }} AFTER UPDATE ON {{ t.name }}
           FOR EACH ROW WHEN ({{ t.sync.backup_row_changed }}) EXECUTE FUNCTION {{ t.sync.backup_function }}();
-        EXIT;
-      EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
-        pgmig_attempt := pgmig_attempt + 1;
-        PERFORM pg_temp.pgmig_lock_wait('fill {{ t.step_notice }}: the new columns', pgmig_attempt);
-      END;
-    END LOOP;
+{%- endcall %}
     COMMIT;
     SELECT count(*) INTO pgmig_rows FROM {{ t.name }};
     UPDATE _pgmig.log SET rows_in = pgmig_rows WHERE id = pgmig_log_id;
@@ -222,8 +219,7 @@ BEGIN
     -- A row the application holds longer than lock_timeout, or a deadlock with its writes:
     -- the batch is given back and tried again.
     pgmig_attempt := 0;
-    LOOP
-      BEGIN
+{% call retry::retried("    ", "fill " ~ t.step ~ ": batch ", true) %}
         PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[]);
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (
@@ -264,12 +260,7 @@ BEGIN
           ON CONFLICT ({{ t.key_cols }}) {{ t.sync.on_conflict_fill }};
         END IF;
         GET DIAGNOSTICS pgmig_rows = ROW_COUNT;
-        EXIT;
-      EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
-        pgmig_attempt := pgmig_attempt + 1;
-        PERFORM pg_temp.pgmig_lock_wait('fill {{ t.step_notice }}: batch ' || (pgmig_batch + 1), pgmig_attempt);
-      END;
-    END LOOP;
+{%- endcall %}
     EXIT WHEN pgmig_rows IS NULL;
     INSERT INTO _pgmig.batches (model, step, batch, rows) VALUES ({{ v.model_lit }}, {{ t.step_lit }}, pgmig_batch, pgmig_rows);
     COMMIT;
@@ -305,8 +296,7 @@ BEGIN
              WHERE model = {{ v.model_lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
     RETURN;
   END IF;
-  LOOP
-    BEGIN
+{% call retry::retried("  ", "NOT NULL checks", false) %}
 {%- for t in v.tables %}
 {%- for c in t.not_null_checks %}
       IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint
@@ -315,12 +305,7 @@ BEGIN
       END IF;
 {%- endfor %}
 {%- endfor %}
-      EXIT;
-    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
-      pgmig_attempt := pgmig_attempt + 1;
-      PERFORM pg_temp.pgmig_lock_wait('NOT NULL checks', pgmig_attempt);
-    END;
-  END LOOP;
+{%- endcall %}
 END
 {% endfilter %};
 DO {% filter dollar("not_null") %}
@@ -337,13 +322,37 @@ BEGIN
 END
 {% endfilter %};
 {%- endif %}
+{%- if !v.prebuilt.is_empty() %}
+
+-- ----------------------------------------------------------------------------
+-- Phase 1c: V2's keys and indexes built before the swap, on the new columns, each with
+-- CREATE INDEX CONCURRENTLY (SHARE UPDATE EXCLUSIVE: reads and writes go on; it waits for
+-- the transactions older than it, without lock_timeout: nothing of the application's
+-- queues behind that wait) under a name of its own; the swap attaches them. An index
+-- left INVALID by an interrupted build is dropped and built again. Outside a transaction,
+-- so whether the swap is done is asked of psql's \if (through \gset): skipped after it.
+-- ----------------------------------------------------------------------------
+SELECT NOT EXISTS (SELECT 1 FROM _pgmig.log WHERE model = {{ v.model_lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') AS pgmig_before_swap \gset
+\if :pgmig_before_swap
+SET lock_timeout = 0;
+{%- for p in v.prebuilt %}
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass({{ p.index_lit }}) AND NOT indisvalid) AS pgmig_invalid_index \gset
+\if :pgmig_invalid_index
+DROP INDEX CONCURRENTLY {{ p.index_qualified }};
+\endif
+CREATE {% if p.unique %}UNIQUE {% endif %}INDEX CONCURRENTLY IF NOT EXISTS {{ p.index }} ON {{ p.table }}{{ p.method }} ({{ p.keys }}){{ p.include }}{{ p.with }}{{ p.predicate }};
+{%- endfor %}
+SET lock_timeout = :'lock_timeout';
+\endif
+{%- endif %}
 
 -- ----------------------------------------------------------------------------
 -- Phase 2: the swap, one transaction. ACCESS EXCLUSIVE on every table it changes, held
--- until COMMIT: the triggers go, then drops, column swaps and NOT NULL (proven by the
--- validated CHECKs), then the keys' and indexes' builds. A lock not had within
--- lock_timeout gives back every lock taken so far and is tried again after a pause (the
--- application's queries wait at most lock_timeout behind it), lock_retries times.
+-- until COMMIT, for catalog changes only: the triggers go, then drops, column swaps, NOT
+-- NULL (proven by the validated CHECKs), the keys and indexes built in phase 1c attached,
+-- CHECKs and foreign keys added NOT VALID. A lock not had within lock_timeout gives back
+-- every lock taken so far and is tried again after a pause (the application's queries
+-- wait at most lock_timeout behind it), lock_retries times.
 -- ----------------------------------------------------------------------------
 BEGIN;
 DO {% filter dollar("swap") %}
@@ -360,8 +369,7 @@ BEGIN
                AND status = 'running') THEN
     RAISE EXCEPTION 'swap: a fill has not finished';
   END IF;
-  LOOP
-    BEGIN
+{% call retry::retried("  ", "swap", false) %}
 {%- for t in v.locked_list %}
       LOCK TABLE {{ t }} IN ACCESS EXCLUSIVE MODE;
 {%- endfor %}
@@ -377,17 +385,6 @@ BEGIN
 {%- endif %}
 {%- endfor %}
 
-      -- The backups are final from here on: their seals, which verify and rollback check
-      -- before they trust a backup.
-{%- for t in v.tables %}
-{%- if !t.changes.is_empty() %}
-      INSERT INTO _pgmig.seals (model, subject, rows, digest)
-      SELECT {{ v.model_lit }}, {{ t.seal_subject_lit }}, count(*), {{ t.backup_digest }}
-      FROM {{ t.backup }} AS bk
-      ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
-{%- endif %}
-{%- endfor %}
-
       -- What depends on the old columns (V1's), foreign keys first.
 {%- for o in v.drops %}
       {{ o.drop }};
@@ -396,20 +393,23 @@ BEGIN
 
       -- {{ t.name|comment }}
 {%- for s in t.swap %}
-      {{ s }};
+      {% call steps::column_step(t.name, s) %}{% endcall %};
 {%- endfor %}
 {%- endfor %}
 
-      -- V2's keys, constraints and indexes; foreign keys NOT VALID (validated after COMMIT).
-{%- for o in v.creates %}
+      -- V2's keys and indexes, built in phase 1c; CHECKs and foreign keys NOT VALID
+      -- (validated after COMMIT).
+{%- for p in v.prebuilt %}
+{%- if p.constraint.is_empty() %}
+      ALTER INDEX {{ p.index_qualified }} RENAME TO {{ p.name }};
+{%- else %}
+      ALTER TABLE {{ p.table }} ADD CONSTRAINT {{ p.name }} {{ p.constraint }} USING INDEX {{ p.index }}{{ p.deferrable }};
+{%- endif %}
+{%- endfor %}
+{%- for o in v.swap_creates %}
       {{ o.create }};
 {%- endfor %}
-      EXIT;
-    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
-      pgmig_attempt := pgmig_attempt + 1;
-      PERFORM pg_temp.pgmig_lock_wait('swap', pgmig_attempt);
-    END;
-  END LOOP;
+{%- endcall %}
 
   INSERT INTO _pgmig.log (model, script, step, finished_at, status)
   VALUES ({{ v.model_lit }}, 'migrate', '(swap)', clock_timestamp(), 'done');
@@ -417,6 +417,18 @@ BEGIN
 END
 {% endfilter %};
 COMMIT;
+
+-- The backups are final since the swap dropped the triggers: their seals, which verify and
+-- rollback check before they trust a backup. After the swap's COMMIT, outside its lock: each
+-- reads a whole backup. A run stopped before them seals on the next run.
+{%- for t in v.tables %}
+{%- if !t.changes.is_empty() %}
+INSERT INTO _pgmig.seals (model, subject, rows, digest)
+SELECT {{ v.model_lit }}, {{ t.seal_subject_lit }}, count(*), {{ t.backup_digest }}
+FROM {{ t.backup }} AS bk
+ON CONFLICT (model, subject) DO NOTHING;
+{%- endif %}
+{%- endfor %}
 {%- for t in v.tables %}
 {%- if !t.changes.is_empty() %}
 DROP FUNCTION IF EXISTS {{ t.sync.convert_function }}();
@@ -425,11 +437,11 @@ DROP FUNCTION IF EXISTS {{ t.sync.backup_function }}();
 {%- endfor %}
 
 -- ----------------------------------------------------------------------------
--- Phase 3: the foreign keys are checked, each in its own transaction (SHARE UPDATE
--- EXCLUSIVE on the referencing table, ROW SHARE on the referenced one). Idempotent.
+-- Phase 3: the CHECKs and foreign keys are checked, each in its own transaction (SHARE
+-- UPDATE EXCLUSIVE on the table, ROW SHARE on a referenced one). Idempotent.
 -- ----------------------------------------------------------------------------
-{%- for s in v.validates %}
-{{ s }};
+{%- for c in v.validates %}
+ALTER TABLE {{ c.table }} VALIDATE CONSTRAINT {{ c.name }};
 {%- endfor %}
 {%- for t in v.locked_list %}
 ANALYZE {{ t }};

@@ -469,3 +469,262 @@ fn a_changed_backup_fails_verify_and_rollback_refuses_naming_it() {
         "a refused rollback changes no table"
     );
 }
+
+/// The server log's statements of `db` (log_statement = all for it alone) from byte
+/// `from` on: what migrate sent, in order.
+fn logged_since(from: usize) -> String {
+    let log = crate::support::cluster().server_log();
+    log.get(from..).unwrap_or_default().to_string()
+}
+
+/// V2's keys and indexes are built with CREATE INDEX CONCURRENTLY before the swap; the swap
+/// only attaches them (its statement builds nothing). A run killed after the swap's COMMIT
+/// runs again without building anything (the \gset of phase 1c sees the swap done);
+/// verify passes; rollback from after the swap gives V1 back exactly.
+#[test]
+fn the_swap_attaches_keys_and_indexes_built_concurrently_before_it() {
+    let db = uuid_db("ip_concurrent", false);
+    let dir = compiled(200);
+    let before = md5s(&db);
+    db.execute(&format!(
+        "ALTER DATABASE {} SET log_statement = 'all'",
+        db.name()
+    ));
+    let from = crate::support::cluster().server_log().len();
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let log = logged_since(from);
+    let swap_at = log
+        .find("statement: DO $swap$")
+        .unwrap_or_else(|| panic!("no swap in the log:\n{log}"));
+    let swap = &log[swap_at..];
+    let swap = &swap[..swap.find("$swap$;").unwrap_or(swap.len())];
+    let builds: Vec<usize> = log
+        .match_indices("INDEX CONCURRENTLY IF NOT EXISTS pgmig_ix_")
+        .map(|(at, _)| at)
+        .collect();
+    // users_pkey, tags_user_id_name_key and five indexes.
+    assert_eq!(builds.len(), 7, "{log}");
+    assert!(
+        builds.iter().all(|&at| at < swap_at),
+        "every build before the swap:\n{log}"
+    );
+    assert!(
+        !swap.contains("CREATE INDEX")
+            && !swap.contains("CREATE UNIQUE INDEX")
+            && !swap.contains("PRIMARY KEY (")
+            && !swap.contains("UNIQUE ("),
+        "the swap builds nothing:\n{swap}"
+    );
+    assert_eq!(swap.matches("USING INDEX pgmig_ix_").count(), 2, "{swap}");
+    assert_eq!(
+        swap.matches("ALTER INDEX public.pgmig_ix_").count(),
+        5,
+        "{swap}"
+    );
+    must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    assert_eq!(live(&db), ddl("v2.sql"));
+    let migrated = md5s(&db);
+
+    // Killed after the swap's COMMIT, before its end (the log's last row not written):
+    // the rerun builds nothing, swaps nothing, validates again and ends.
+    db.execute("DELETE FROM _pgmig.log WHERE model = 'uuid' AND step = '(all)'");
+    let from = crate::support::cluster().server_log().len();
+    let rerun = must_pass(
+        run(&db, dir.path(), "migrate.sql", &[]),
+        "migrate after the swap",
+    );
+    assert!(rerun.contains("swap: already done"), "{rerun}");
+    let log = logged_since(from);
+    assert!(!log.contains("INDEX CONCURRENTLY"), "{log}");
+    assert_eq!(md5s(&db), migrated);
+    must_pass(
+        run(&db, dir.path(), "verify.sql", &[]),
+        "verify after the rerun",
+    );
+
+    must_pass(
+        run(&db, dir.path(), "rollback.sql", &[]),
+        "rollback after the swap",
+    );
+    assert_eq!(live(&db), ddl("v1.sql"));
+    assert_eq!(md5s(&db), before);
+}
+
+/// A migrate killed while CREATE INDEX CONCURRENTLY waits (a transaction older than the
+/// build holds a snapshot) leaves an INVALID index: rollback from there gives V1 back
+/// exactly (the index gone too); a rerun drops the invalid index and builds it again, and
+/// ends where an uninterrupted run does.
+#[test]
+fn a_migrate_killed_in_a_concurrent_build_leaves_an_invalid_index_the_rerun_rebuilds() {
+    let dir = compiled(500);
+    let reference = {
+        let db = uuid_db("ip_cic_ref", false);
+        must_pass(
+            run(&db, dir.path(), "migrate.sql", &[]),
+            "uninterrupted migrate",
+        );
+        md5s(&db)
+    };
+    let db = uuid_db("ip_cic_kill", false);
+    let before = md5s(&db);
+    let invalid = "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname LIKE 'pgmig_ix_%' AND NOT i.indisvalid";
+    let kill_in_a_build = |app: &str| {
+        let mut blocker = db.client();
+        blocker
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM pg_class")
+            .unwrap();
+        let mut child = db.spawn_psql_file(&dir.path().join("migrate.sql"), app);
+        let mut watcher = db.client();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+        let waiting = loop {
+            let n: i64 = watcher
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = $2 AND query LIKE '%INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'",
+                    &[&app, &db.name()],
+                )
+                .unwrap()
+                .get(0);
+            if n > 0 || std::time::Instant::now() > deadline || child.try_wait().unwrap().is_some()
+            {
+                break n > 0;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        db.terminate(app);
+        let status = child.wait().unwrap();
+        blocker.batch_execute("ROLLBACK").unwrap();
+        assert!(
+            waiting && !status.success(),
+            "migrate was not caught in a build"
+        );
+    };
+
+    kill_in_a_build("pgmig-cic-kill-1");
+    assert_eq!(
+        count(&db, invalid),
+        1,
+        "the interrupted build's index is left INVALID"
+    );
+    must_pass(
+        run(&db, dir.path(), "rollback.sql", &[]),
+        "rollback before the swap",
+    );
+    assert_eq!(live(&db), ddl("v1.sql"));
+    assert_eq!(md5s(&db), before);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM pg_class WHERE relname LIKE 'pgmig_ix_%'"
+        ),
+        0
+    );
+
+    kill_in_a_build("pgmig-cic-kill-2");
+    assert_eq!(count(&db, invalid), 1);
+    must_pass(
+        run(&db, dir.path(), "migrate.sql", &[]),
+        "migrate after a killed build",
+    );
+    assert_eq!(count(&db, invalid), 0);
+    must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    assert_eq!(live(&db), ddl("v2.sql"));
+    assert_eq!(md5s(&db), reference);
+}
+
+/// `pgmig status` of a fill under way (killed part way) counts its batches out of the whole
+/// table's (the rows counted at the fill's start over the batch size), not out of the
+/// batches done so far.
+#[test]
+fn status_of_a_fill_under_way_shows_the_batches_of_the_whole_table() {
+    let dir = compiled(10);
+    let db = uuid_db("ip_status_fill", false);
+    assert!(
+        db.migrate_until_batches(&dir.path().join("migrate.sql"), "pgmig-ip-status", 60),
+        "migrate was not cut short"
+    );
+    let status = crate::support::pgmig_cli(&["status", "--db", &db.url(), "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&status.stdout)));
+    // reminders (1,500 rows) fills first, in batches of 10.
+    let step = json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["step"] == "reminders")
+        .unwrap_or_else(|| panic!("{json}"));
+    let done = step["batches_done"].as_i64().unwrap();
+    assert!((60..150).contains(&done), "{step}");
+    assert_eq!(step["batches_total"].as_i64(), Some(150), "{step}");
+}
+
+/// Hostile names (a quote, a doubled double quote, a dollar tag, psql's `\!`, a `:var`) in the table, the column and the index the concurrent builds and the swap name:
+/// compile passes its meta-command guard, migrate runs under psql and `pgmig run`, verify
+/// passes, rollback gives the rows back, and nothing but the scripts' SQL ran.
+#[test]
+fn hostile_names_reach_the_concurrent_builds_and_the_swap_quoted() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = r#"public."t'x""$b$ \! touch /tmp/pgmig-ip-pwned""#;
+    let ddl = |ty: &str| {
+        format!(
+            "CREATE TABLE {table} (id {ty} PRIMARY KEY, \"us'er :id\" {ty} NOT NULL);\n\
+             CREATE INDEX \"ix'$b$ :id\" ON {table} (\"us'er :id\");\n"
+        )
+    };
+    std::fs::write(dir.path().join("v1.sql"), ddl("character varying(36)")).unwrap();
+    std::fs::write(dir.path().join("v2.sql"), ddl("uuid")).unwrap();
+    std::fs::write(
+        dir.path().join("model.yaml"),
+        "name: hostile\nin_place: true\ntarget: { schema: public }\nbatch_size: 2\n",
+    )
+    .unwrap();
+    let c = pgmig::compile(
+        &dir.path().join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(dir.path().join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(dir.path().join("v2.sql")),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let out = dir.path().join("out");
+    pgmig::compile::write(&c.scripts, &out).unwrap();
+    let migrate = std::fs::read_to_string(out.join("migrate.sql")).unwrap();
+    assert_eq!(
+        migrate.matches("INDEX CONCURRENTLY IF NOT EXISTS").count(),
+        2,
+        "{migrate}"
+    );
+
+    for (i, through_run) in [false, true].into_iter().enumerate() {
+        let db = crate::support::cluster().create_db(&format!("ip_hostile{i}"));
+        must_pass(db.psql_file(dir.path().join("v1.sql"), &[]), "load V1");
+        db.execute(&format!(
+            "INSERT INTO {table} SELECT md5(n::text)::uuid::text, upper(md5((n * 7)::text)::uuid::text) FROM generate_series(1, 9) AS n"
+        ));
+        let rows =
+            format!("SELECT string_agg(id || ',' || \"us'er :id\", ';' ORDER BY id) FROM {table}");
+        let before: String = db.client().query_one(&rows, &[]).unwrap().get(0);
+        if through_run {
+            let run = crate::support::pgmig_cli(&[
+                "run",
+                "migrate",
+                "--dir",
+                &out.display().to_string(),
+                "--db",
+                &db.url(),
+            ]);
+            assert!(run.status.success(), "{}", stderr(&run));
+        } else {
+            must_pass(run(&db, &out, "migrate.sql", &[]), "migrate");
+        }
+        must_pass(run(&db, &out, "verify.sql", &[]), "verify");
+        assert_eq!(
+            count(
+                &db,
+                "SELECT count(*) FROM pg_indexes WHERE indexname = 'ix''$b$ :id'"
+            ),
+            1
+        );
+        must_pass(run(&db, &out, "rollback.sql", &[]), "rollback");
+        let after: String = db.client().query_one(&rows, &[]).unwrap().get(0);
+        assert_eq!(after, before);
+    }
+    assert!(!std::path::Path::new("/tmp/pgmig-ip-pwned").exists());
+}

@@ -307,7 +307,7 @@ fn cleanup_drops_the_backups_only_when_verify_passes() {
 }
 
 /// Compiled against the live V1, PLAN.md gives each table's rows and size and an estimate
-/// of the swap's window.
+/// of the fill and of the index builds before the swap (the swap itself reads no table).
 #[test]
 fn plan_from_a_live_database_gives_sizes_and_the_window() {
     let db = uuid_db("ipg_plan", false);
@@ -333,7 +333,11 @@ fn plan_from_a_live_database_gives_sizes_and_the_window() {
     ] {
         assert!(plan.contains(row), "no `{row}` in:\n{plan}");
     }
-    assert!(plan.contains("Estimated swap window"), "{plan}");
+    assert!(
+        plan.contains("Estimated key and index builds before the swap (CONCURRENTLY")
+            && plan.contains("The swap's window (ACCESS EXCLUSIVE) reads no table"),
+        "{plan}"
+    );
     // From DDL files there are no sizes, and PLAN.md says where to get them.
     let from_ddl = pgmig::compile(
         &models().join("model.yaml"),

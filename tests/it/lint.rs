@@ -124,11 +124,12 @@ fn assert_clean(file: &Path) {
 }
 
 /// In-place scripts (first line says `in place`) swap columns in one short transaction that
-/// first takes `LOCK TABLE … IN ACCESS EXCLUSIVE MODE` on purpose; the primary keys, unique
-/// constraints and indexes it re-creates, and the NOT NULL it sets, build and scan under that
-/// lock. Those findings, and only those, are expected: index-without-concurrently and
+/// first takes `LOCK TABLE … IN ACCESS EXCLUSIVE MODE` on purpose; the keys it attaches (built
+/// CONCURRENTLY before it) and the NOT NULL it sets (proven by a validated CHECK) read as
+/// builds and scans to the linter. Those findings, and only those, may be: index-without-concurrently and
 /// constraint-without-not-valid on a table the script explicitly locked ACCESS EXCLUSIVE
-/// before. Never a rewrite (new columns are filled in batches) nor a missing lock_timeout.
+/// before; and foreign-key-without-index where the index was built before (see below).
+/// Never a rewrite (new columns are filled in batches) nor a missing lock_timeout.
 fn assert_only_swap_findings(file: &Path) {
     let text = std::fs::read_to_string(file).unwrap();
     let report = lint::lint(&text);
@@ -139,6 +140,16 @@ fn assert_only_swap_findings(file: &Path) {
         report.skipped
     );
     for f in &report.findings {
+        // A foreign key the swap adds NOT VALID whose index was built CONCURRENTLY before the
+        // swap under a name of its own and renamed in it: the linter does not follow the rename.
+        let table = f.table.as_deref().unwrap_or_default();
+        let index_built_before = text.lines().take(f.line).any(|l| {
+            l.contains("INDEX CONCURRENTLY IF NOT EXISTS pgmig_ix_")
+                && l.contains(&format!(" ON {table} ("))
+        });
+        if f.rule == "foreign-key-without-index" && index_built_before {
+            continue;
+        }
         assert!(
             f.rule == "index-without-concurrently" || f.rule == "constraint-without-not-valid",
             "{}:{}: unexpected {} ({})",

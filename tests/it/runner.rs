@@ -421,8 +421,8 @@ fn a_malformed_script_runs_nothing() {
             "s.sql:2: reached the end",
         ),
         (
-            "CREATE TABLE a ();\n\\gset\n",
-            "s.sql:2: unsupported meta-command \\gset",
+            "CREATE TABLE a ();\n\\gexec\n",
+            "s.sql:2: unsupported meta-command \\gexec",
         ),
     ] {
         let e = run::run_script(&mut conn, "s.sql", script, &BTreeMap::new()).unwrap_err();
@@ -1004,4 +1004,83 @@ mod progress {
             "{rows:#?}"
         );
     }
+}
+
+/// `\gset` as the in-place migrate uses it (a boolean computed in SQL, then `\if`): psql and
+/// pgmig run take the same branches and leave the same tables, whatever the variable it is
+/// computed from holds (quotes, a `\gset`, psql's `\!`: all quoted by `:'who'`). A query
+/// that returns no row stops both.
+#[test]
+fn gset_then_if_behaves_as_in_psql() {
+    const GSET: &str = r#"\set ON_ERROR_STOP on
+CREATE TABLE IF NOT EXISTS seen (n serial PRIMARY KEY, what text);
+SELECT :'who' = 'x' AS pgmig_is_x \gset
+\if :pgmig_is_x
+INSERT INTO seen (what) VALUES ('x');
+\else
+INSERT INTO seen (what) VALUES (:'who');
+\endif
+SELECT NOT EXISTS (SELECT 1 FROM seen WHERE what = 'fresh') AS pgmig_fresh \gset
+\if :pgmig_fresh
+INSERT INTO seen (what) VALUES ('fresh');
+\endif
+\if :{?empty}
+SELECT true AS pgmig_never WHERE false \gset
+INSERT INTO seen (what) VALUES ('after an empty gset');
+\endif
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gset.sql");
+    std::fs::write(&path, GSET).unwrap();
+    let hostile = "x' \\gset \\! touch /tmp/pgmig-pwned ; '";
+    for (i, pairs) in [
+        vec![("who", "x")],
+        vec![("who", hostile)],
+        vec![("who", "y"), ("empty", "1")],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let by_psql = cluster().create_db(&format!("gset{i}_psql"));
+        let by_run = cluster().create_db(&format!("gset{i}_run"));
+        for _ in 0..2 {
+            let out = by_psql.psql_file(&path, &pairs);
+            let mut conn = run::connect_capturing(&by_run.url()).unwrap();
+            let result = run::run_script(&mut conn, "gset.sql", GSET, &vars(&pairs));
+            assert_eq!(
+                out.status.success(),
+                result.is_ok(),
+                "{pairs:?}: psql: {}\nrunner: {result:?}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                result.is_ok(),
+                !pairs.contains(&("empty", "1")),
+                "{result:?}"
+            );
+            if let Err(e) = result {
+                assert!(e.to_string().contains("no rows returned for \\gset"), "{e}");
+                assert!(
+                    String::from_utf8_lossy(&out.stderr).contains("no rows returned for \\gset")
+                );
+            }
+        }
+        let a = by_psql.table_md5s(&["public"]);
+        assert_eq!(a, by_run.table_md5s(&["public"]), "{pairs:?}");
+        let seen: Vec<String> = by_run
+            .client()
+            .query("SELECT what FROM seen ORDER BY n", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let who = pairs[0].1.to_string();
+        let first = if who == "x" { "x".to_string() } else { who };
+        assert_eq!(
+            seen,
+            vec![first.clone(), "fresh".into(), first],
+            "{pairs:?}"
+        );
+    }
+    assert!(!std::path::Path::new("/tmp/pgmig-pwned").exists());
 }
