@@ -277,9 +277,9 @@ $guard$;
 -- The written tables stay locked in ROW EXCLUSIVE mode (what their writes take anyway, so
 -- the application's writes go on) until this transaction ends: new triggers, rules,
 -- policies, defaults, constraints and indexes wait until then. A script that commits as it
--- goes (batched, per-entity, in place) makes this check a function,
--- _pgmig.pgmig_implicit_code_guard, and runs it again at the start of every transaction
--- that writes, so nothing attached between two of them runs.
+-- goes makes this check a function, _pgmig.pgmig_implicit_code_guard, and runs it again at
+-- the start of every transaction that writes (batched, per-entity; in place: before the
+-- triggers and in the swap, not before each fill batch).
 DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
@@ -450,9 +450,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'f621388d6e3a6a271f29a47da7182359ef2feb3fe5203bdd032689e02616aeb6';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '71bff8e1a06fe7d9c9d0826117aab258addb1bc7f730f17e178822cf459c81b0';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile f621388d6e3a6a271f29a47da7182359ef2feb3fe5203bdd032689e02616aeb6; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 71bff8e1a06fe7d9c9d0826117aab258addb1bc7f730f17e178822cf459c81b0; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -252,7 +252,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'fc7b220204c0fa5955fbcfec97f16979a6bbc29b7bef3dbe37283a75841fb440';
+SET pgmig.fingerprint = 'c799b87f564409fa71390dbb021aca5d38fa6e93c47b1085d1cfe5248076f225';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -598,9 +598,9 @@ RESET client_min_messages;
 -- The written tables stay locked in ROW EXCLUSIVE mode (what their writes take anyway, so
 -- the application's writes go on) until this transaction ends: new triggers, rules,
 -- policies, defaults, constraints and indexes wait until then. A script that commits as it
--- goes (batched, per-entity, in place) makes this check a function,
--- _pgmig.pgmig_implicit_code_guard, and runs it again at the start of every transaction
--- that writes, so nothing attached between two of them runs.
+-- goes makes this check a function, _pgmig.pgmig_implicit_code_guard, and runs it again at
+-- the start of every transaction that writes (batched, per-entity; in place: before the
+-- triggers and in the swap, not before each fill batch).
 DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
@@ -1214,9 +1214,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'fc7b220204c0fa5955fbcfec97f16979a6bbc29b7bef3dbe37283a75841fb440';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c799b87f564409fa71390dbb021aca5d38fa6e93c47b1085d1cfe5248076f225';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile fc7b220204c0fa5955fbcfec97f16979a6bbc29b7bef3dbe37283a75841fb440; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile c799b87f564409fa71390dbb021aca5d38fa6e93c47b1085d1cfe5248076f225; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -213,7 +213,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '4727562f4b5f797019a813ad6fdc1dee4597a3ca647ff9db1dfbf9ddb36505b7';
+SET pgmig.fingerprint = '2d9b328a31161e49a4c65e69f6abffbf2c54525cd3a58167d28a28256c9a241c';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -382,9 +382,9 @@ $guard$;
 -- The written tables stay locked in ROW EXCLUSIVE mode (what their writes take anyway, so
 -- the application's writes go on) until this transaction ends: new triggers, rules,
 -- policies, defaults, constraints and indexes wait until then. A script that commits as it
--- goes (batched, per-entity, in place) makes this check a function,
--- _pgmig.pgmig_implicit_code_guard, and runs it again at the start of every transaction
--- that writes, so nothing attached between two of them runs.
+-- goes makes this check a function, _pgmig.pgmig_implicit_code_guard, and runs it again at
+-- the start of every transaction that writes (batched, per-entity; in place: before the
+-- triggers and in the swap, not before each fill batch).
 DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
@@ -553,9 +553,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4727562f4b5f797019a813ad6fdc1dee4597a3ca647ff9db1dfbf9ddb36505b7';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2d9b328a31161e49a4c65e69f6abffbf2c54525cd3a58167d28a28256c9a241c';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4727562f4b5f797019a813ad6fdc1dee4597a3ca647ff9db1dfbf9ddb36505b7; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2d9b328a31161e49a4c65e69f6abffbf2c54525cd3a58167d28a28256c9a241c; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -390,7 +390,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '6f563d06a6a6b689627b9a05d893ce9b531d43ab32053836487bb8da81df9ce7';
+SET pgmig.fingerprint = 'ba067541542894d790ddfcc74488a7c45e6e9ff10b2d63ffe170d29c2c19701b';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -440,9 +440,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6f563d06a6a6b689627b9a05d893ce9b531d43ab32053836487bb8da81df9ce7';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ba067541542894d790ddfcc74488a7c45e6e9ff10b2d63ffe170d29c2c19701b';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6f563d06a6a6b689627b9a05d893ce9b531d43ab32053836487bb8da81df9ce7; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile ba067541542894d790ddfcc74488a7c45e6e9ff10b2d63ffe170d29c2c19701b; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -462,9 +462,9 @@ $fingerprint$;
 -- The written tables stay locked in ROW EXCLUSIVE mode (what their writes take anyway, so
 -- the application's writes go on) until this transaction ends: new triggers, rules,
 -- policies, defaults, constraints and indexes wait until then. A script that commits as it
--- goes (batched, per-entity, in place) makes this check a function,
--- _pgmig.pgmig_implicit_code_guard, and runs it again at the start of every transaction
--- that writes, so nothing attached between two of them runs.
+-- goes makes this check a function, _pgmig.pgmig_implicit_code_guard, and runs it again at
+-- the start of every transaction that writes (batched, per-entity; in place: before the
+-- triggers and in the swap, not before each fill batch).
 DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.
@@ -1250,7 +1250,6 @@ BEGIN
     pgmig_attempt := 0;
     LOOP
       BEGIN
-        PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[]);
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (
             SELECT s.id FROM public.reminders AS s
@@ -1438,7 +1437,6 @@ BEGIN
     pgmig_attempt := 0;
     LOOP
       BEGIN
-        PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[]);
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (
             SELECT s.id FROM public.users AS s
@@ -1626,7 +1624,6 @@ BEGIN
     pgmig_attempt := 0;
     LOOP
       BEGIN
-        PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[]);
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (
             SELECT s.id FROM public.journal_entries AS s
@@ -1814,7 +1811,6 @@ BEGIN
     pgmig_attempt := 0;
     LOOP
       BEGIN
-        PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[]);
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (
             SELECT s.id FROM public.tags AS s

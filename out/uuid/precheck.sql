@@ -223,9 +223,9 @@ $guard$;
 -- The written tables stay locked in ROW EXCLUSIVE mode (what their writes take anyway, so
 -- the application's writes go on) until this transaction ends: new triggers, rules,
 -- policies, defaults, constraints and indexes wait until then. A script that commits as it
--- goes (batched, per-entity, in place) makes this check a function,
--- _pgmig.pgmig_implicit_code_guard, and runs it again at the start of every transaction
--- that writes, so nothing attached between two of them runs.
+-- goes makes this check a function, _pgmig.pgmig_implicit_code_guard, and runs it again at
+-- the start of every transaction that writes (batched, per-entity; in place: before the
+-- triggers and in the swap, not before each fill batch).
 DO $guard$
 DECLARE
   -- The relations this script writes, and the V1 relations it reads.

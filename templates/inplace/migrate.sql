@@ -220,7 +220,6 @@ BEGIN
     -- the batch is given back and tried again.
     pgmig_attempt := 0;
 {% call retry::retried("    ", "fill " ~ t.step ~ ": batch ", true) %}
-        PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[]);
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (
             SELECT {{ t.sync.key_s }} FROM {{ t.name }} AS s
