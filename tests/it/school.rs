@@ -958,22 +958,11 @@ fn precheck_does_not_rewind_a_sequence_the_application_drew_from_meanwhile() {
     lock.batch_execute("LOCK TABLE v1.schools IN ACCESS EXCLUSIVE MODE")
         .unwrap();
     let mut precheck = db.spawn_psql_file(&dir.path().join("precheck.sql"), app);
+    assert!(
+        db.waits_for_lock(app, || precheck.try_wait().unwrap().is_none()),
+        "precheck ended before it waited on the lock"
+    );
     let mut other = db.client();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let waiting: bool = other
-            .query_one("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database() AND wait_event_type = 'Lock')", &[&app])
-            .unwrap()
-            .get(0);
-        if waiting {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline && precheck.try_wait().unwrap().is_none(),
-            "precheck never waited on the lock"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
     let id: i32 = other.query_one("INSERT INTO public.user_types (code, name) VALUES ('admin', 'Administrator') RETURNING id", &[]).unwrap().get(0);
     assert_eq!(
         id, 1,

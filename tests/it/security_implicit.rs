@@ -406,20 +406,10 @@ fn nothing_can_be_attached_to_the_written_tables_while_migrate_runs() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let waiting = "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'si_race_migrate' AND wait_event_type = 'Lock')";
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !db
-        .client()
-        .query_one(waiting, &[])
-        .unwrap()
-        .get::<_, bool>(0)
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "migrate never waited for V1"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    assert!(
+        db.waits_for_lock("si_race_migrate", || true),
+        "migrate never waited for V1"
+    );
     // The tables' owner tries to attach a trigger now: it waits for migrate's ROW EXCLUSIVE.
     let late = db.try_execute(&format!(
         "SET lock_timeout = '300ms'; SET ROLE {role};
@@ -463,15 +453,10 @@ fn a_trigger_attached_between_two_batches_is_refused_before_the_next_batch_write
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let waits = |app: &str, done: &dyn Fn() -> bool| {
-        let sql = format!("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = '{app}' AND wait_event_type = 'Lock')");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while !done() && !db.client().query_one(&sql, &[]).unwrap().get::<_, bool>(0) {
-            assert!(std::time::Instant::now() < deadline, "{app} never waited");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    };
-    waits("si_between_migrate", &|| false);
+    assert!(
+        db.waits_for_lock("si_between_migrate", || true),
+        "migrate never waited for V1"
+    );
     // The owner attaches its trigger as soon as that transaction commits: it queues behind it.
     let plant = fill(
         "SET application_name = 'si_between_owner'; SET lock_timeout = '60s'; SET ROLE {role};
@@ -484,7 +469,7 @@ fn a_trigger_attached_between_two_batches_is_refused_before_the_next_batch_write
     let planted =
         std::thread::spawn(move || owner.batch_execute(&plant).map_err(|e| e.to_string()));
     // It waits for the check's locks (or, with none in its way, is done at once).
-    waits("si_between_owner", &|| planted.is_finished());
+    db.waits_for_lock("si_between_owner", || !planted.is_finished());
     holder.batch_execute("COMMIT").unwrap();
     planted.join().unwrap().unwrap();
     let out = migrate.wait_with_output().unwrap();

@@ -346,6 +346,30 @@ impl TestDb {
         !child.wait().unwrap().success()
     }
 
+    /// Waits until a session of this database named `app` waits for a lock (true), or until
+    /// `still_running` says the session's work ended first (false). Fails the test after 60 s.
+    pub fn waits_for_lock(&self, app: &str, mut still_running: impl FnMut() -> bool) -> bool {
+        let mut watcher = self.client();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let waiting: bool = watcher
+                .query_one("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND datname = $2 AND wait_event_type = 'Lock')", &[&app, &self.name()])
+                .unwrap()
+                .get(0);
+            if waiting {
+                return true;
+            }
+            if !still_running() {
+                return false;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{app} never waited for a lock"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
     /// Terminates the backends of this database's sessions named `app`.
     pub fn terminate(&self, app: &str) {
         let mut client = self.client();
