@@ -47,7 +47,7 @@ pub mod source;
 pub mod sql_text;
 pub mod stage;
 pub mod stats;
-pub mod step_notice;
+pub mod step_contract;
 
 #[cfg(test)]
 mod fuzz_tests;

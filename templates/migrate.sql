@@ -147,6 +147,8 @@ COMMIT;
 
 {% if plan.mode == MigrateMode::Batched %}{% include "step_batched.sql" %}{% else %}{% include "step_transaction.sql" %}{% endif %}
 {%- endfor %}
+
+{{ crate::step_contract::STEPS_END }}
 {%- if plan.mode == MigrateMode::Transaction %}
 
 -- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):

@@ -8,6 +8,7 @@
 -- transaction per batch, each copying its rows from the stage with a checkpoint row in
 -- _pgmig.batches.
 -- ----------------------------------------------------------------------------
+{{ s.marker(plan.model, true) }}
 CREATE OR REPLACE PROCEDURE {{ s.procedure }}(batch_size bigint)
 LANGUAGE plpgsql
 AS {% filter dollar("step") %}

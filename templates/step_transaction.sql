@@ -4,6 +4,7 @@
 --   after {{ a|comment }}
 {%- endfor %}
 -- ----------------------------------------------------------------------------
+{{ s.marker(plan.model, false) }}
 DO {% filter dollar("step") %}
 DECLARE
   log_id bigint;

@@ -199,7 +199,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '2d9b328a31161e49a4c65e69f6abffbf2c54525cd3a58167d28a28256c9a241c';
+SET pgmig.fingerprint = '5f44e93bc0d36b5a8f6a86d6acf8f49a03c7d8fa6936e35f89a1c092249b6dff';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -785,9 +785,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2d9b328a31161e49a4c65e69f6abffbf2c54525cd3a58167d28a28256c9a241c';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5f44e93bc0d36b5a8f6a86d6acf8f49a03c7d8fa6936e35f89a1c092249b6dff';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2d9b328a31161e49a4c65e69f6abffbf2c54525cd3a58167d28a28256c9a241c; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5f44e93bc0d36b5a8f6a86d6acf8f49a03c7d8fa6936e35f89a1c092249b6dff; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -823,6 +823,7 @@ ON CONFLICT DO NOTHING;
 -- ----------------------------------------------------------------------------
 -- Step 1/6: public.users  (model.yaml:13)
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":1,"total":6,"model":"thywill","name":"users","batched":false,"from":"FROM v1.\"user\" u","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1006,6 +1007,7 @@ ANALYZE _pgmig.map_users;
 -- Step 2/6: public.prayers  (model.yaml:34)
 --   after users (foreign key prayers_author_id_fkey (author_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":2,"total":6,"model":"thywill","name":"prayers","batched":false,"from":"FROM v1.prayer p\n       LEFT JOIN v1.\"user\" a ON a.id = p.author_id\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1142,6 +1144,7 @@ ANALYZE _pgmig.map_prayers;
 --   after prayers (foreign key prayer_marks_prayer_id_fkey (prayer_id))
 --   after users (foreign key prayer_marks_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":3,"total":6,"model":"thywill","name":"prayer_marks","batched":false,"from":"FROM v1.prayermark m\n       LEFT JOIN v1.prayer p ON p.id = m.prayer_id\n       LEFT JOIN v1.\"user\" u ON u.id = m.user_id\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id\n       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1361,6 +1364,7 @@ $step$;
 -- Step 4/6: public.invites  (model.yaml:62)
 --   after users (foreign key invites_created_by_user_id_fkey (created_by_user_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":4,"total":6,"model":"thywill","name":"invites","batched":false,"from":"FROM v1.invitetoken i\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user\n       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1461,6 +1465,7 @@ $step$;
 -- ----------------------------------------------------------------------------
 -- Step 5/6: public.roles  (model.yaml:74)
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":5,"total":6,"model":"thywill","name":"roles","batched":false,"from":"FROM v1.role r","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1528,6 +1533,7 @@ $step$;
 --   after roles (foreign key user_roles_role_id_fkey (role_id))
 --   after users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":6,"total":6,"model":"thywill","name":"user_roles","batched":false,"from":"FROM v1.user_role r\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1618,6 +1624,8 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
+
+-- pgmig:steps-end
 
 -- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):
 -- migrate.sql run twice by mistake. Refused, and rolled back with this transaction.

@@ -14,6 +14,9 @@ pub struct Connection {
     pub(crate) ui: Arc<Ui>,
     /// How it was reached: a second connection (the progress monitor) uses it too.
     pub(crate) config: Config,
+    /// The `search_path` the session started with: what a script run as psql runs it
+    /// would see. pgmig's own queries run with [`PINNED_SEARCH_PATH`] instead.
+    pub(crate) script_search_path: String,
 }
 
 impl std::fmt::Debug for Connection {
@@ -136,10 +139,38 @@ fn connect_ui(conninfo: &str, ui: Ui) -> Result<Connection, RunError> {
     let notices = Arc::clone(&ui);
     let mut with_notices = config.clone();
     with_notices.notice_callback(move |n| notices.notice(&n));
-    let client = with_notices.connect(NoTls).map_err(|e| RunError::Connect {
+    let mut client = with_notices.connect(NoTls).map_err(|e| RunError::Connect {
         message: format!("{} ({})", describe_pg_error(&e), describe_target(&config)),
     })?;
-    Ok(Connection { client, ui, config })
+    let script_search_path = client
+        .simple_query("SHOW search_path")
+        .ok()
+        .and_then(|messages| {
+            messages.into_iter().find_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+                _ => None,
+            })
+        })
+        .unwrap_or_default();
+    pin_search_path(&mut client)?;
+    Ok(Connection {
+        client,
+        ui,
+        config,
+        script_search_path,
+    })
+}
+
+/// The path pgmig's own queries run with. They run before a script pins its own, and the
+/// database's or a role's default path may put a schema another role owns before
+/// `pg_catalog`: a `public.pg_try_advisory_lock` planted there must not run in their place.
+pub(crate) const PINNED_SEARCH_PATH: &str = "SET search_path = pg_catalog, pg_temp";
+
+/// Pins the session's `search_path` for pgmig's own queries (a SET calls no function).
+pub(crate) fn pin_search_path(client: &mut Client) -> Result<(), RunError> {
+    client
+        .batch_execute(PINNED_SEARCH_PATH)
+        .map_err(|e| RunError::query("could not pin search_path", e))
 }
 
 /// Where a connection goes, as a DBA would check it: `socket /run/x/.s.PGSQL.5432`,

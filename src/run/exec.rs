@@ -44,7 +44,9 @@ enum TxState {
 /// equal exactly when this probe is the first statement of its transaction, i.e. when no
 /// transaction block is open. In a failed block the probe itself fails with 25P02.
 fn tx_state(client: &mut Client) -> TxState {
-    match client.simple_query("SELECT now() <> statement_timestamp()") {
+    match client.simple_query(
+        "SELECT pg_catalog.now() OPERATOR(pg_catalog.<>) pg_catalog.statement_timestamp()",
+    ) {
         Ok(msgs) => {
             let open = msgs
                 .iter()
@@ -295,7 +297,15 @@ fn run_locked(
         script: script_name,
         sent: 0,
     };
-    let outcome = script::interpret(script_name, text, &mut vars, &mut sink);
+    // The script sees the path psql would give it; pgmig's queries after it, the pinned one.
+    let outcome = sink
+        .client
+        .execute(
+            "SELECT pg_catalog.set_config('search_path', $1, false)",
+            &[&conn.script_search_path],
+        )
+        .map_err(|e| RunError::query("could not set the script's search_path", e))
+        .and_then(|_| script::interpret(script_name, text, &mut vars, &mut sink));
     let sent = sink.sent;
     if let Some(p) = poller {
         p.stop();
@@ -307,11 +317,14 @@ fn run_locked(
             .unwrap_or_else(|p| p.into_inner())
             .finish(&ui, outcome.is_ok());
     }
-    if outcome.is_ok() && rollback_if_open(&mut conn.client) {
+    // Whatever ended the script (its end, a statement, a file \copy writes to), no
+    // transaction stays open: nothing half done, and no transaction-level hold of the lock.
+    if rollback_if_open(&mut conn.client) && outcome.is_ok() {
         ui.err_line(&format!(
             "{script_name}: the script ended inside a transaction; it was rolled back (as psql does when it exits)"
         ));
     }
+    super::conn::pin_search_path(&mut conn.client)?;
     let secs = started.elapsed().as_secs_f64();
     ui.finish(&match &outcome {
         Ok(_) => format!("pgmig: {script_name} done: {sent} statements in {secs:.2}s"),

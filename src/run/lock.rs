@@ -28,7 +28,7 @@ pub const LOCK_OBJID: u32 = (LOCK_KEY as u64 & 0xffff_ffff) as u32;
 /// Takes the lock or fails at once, naming the session that holds it.
 pub(crate) fn acquire(client: &mut Client) -> Result<(), RunError> {
     let got: bool = client
-        .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
+        .query_one("SELECT pg_catalog.pg_try_advisory_lock($1)", &[&LOCK_KEY])
         .map_err(|e| RunError::query("could not take the pgmig advisory lock", e))?
         .get(0);
     if got {
@@ -45,11 +45,17 @@ pub(crate) fn acquire(client: &mut Client) -> Result<(), RunError> {
 pub(crate) fn release(client: &mut Client) -> Result<bool, RunError> {
     let err = |e| RunError::query("could not release the pgmig advisory lock", e);
     let mut released = false;
+    // Each unlock gives back one session-level hold; a transaction-level hold cannot be
+    // given back this way (it ends with its transaction), so stop when nothing is released.
     while held_here(client).map_err(err)? {
-        released |= client
-            .query_one("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
+        let unlocked = client
+            .query_one("SELECT pg_catalog.pg_advisory_unlock($1)", &[&LOCK_KEY])
             .map_err(err)?
             .get::<_, bool>(0);
+        if !unlocked {
+            break;
+        }
+        released = true;
     }
     Ok(released)
 }
@@ -58,7 +64,7 @@ pub(crate) fn release(client: &mut Client) -> Result<bool, RunError> {
 fn held_here(client: &mut Client) -> Result<bool, postgres::Error> {
     Ok(client
         .query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks
                              WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
                                AND classid = $1 AND objid = $2 AND objsubid = 1)",
             &[&LOCK_CLASSID, &LOCK_OBJID],
@@ -71,7 +77,7 @@ pub(crate) fn holder(client: &mut Client) -> String {
     let rows = client.query(
         "SELECT l.pid, a.usename::text, a.application_name, a.client_addr::text,
                 to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')
-           FROM pg_locks l
+           FROM pg_catalog.pg_locks l
            LEFT JOIN pg_stat_activity a ON a.pid = l.pid
           WHERE l.locktype = 'advisory' AND l.granted
             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())

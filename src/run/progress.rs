@@ -30,6 +30,7 @@ use postgres::{Client, Config, NoTls};
 use serde_json::{json, Value};
 
 use super::ui::{Listener, StepRows, Ui};
+use crate::step_contract;
 
 /// One step of a migrate script, as its text shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,109 +45,48 @@ pub struct StepInfo {
     pub end_line: usize,
     pub batched: bool,
     /// The step's FROM clause (the one its source rows are counted over).
-    pub from: Option<String>,
+    pub from: String,
     /// The id map table (batched mode: the batch numbers live there).
     pub map_table: Option<String>,
 }
 
-/// The steps of a script: empty for anything that is not a compiled migrate script.
+/// The steps of a script, from the marker lines emit writes ([`crate::step_contract`]):
+/// empty for anything that is not a compiled migrate script.
 pub fn scan(text: &str) -> Vec<StepInfo> {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut headers: Vec<(usize, usize, usize)> = Vec::new(); // (index, number, total)
-    let mut end = lines.len();
-    for (i, l) in lines.iter().enumerate() {
-        if let Some(rest) = l.strip_prefix("-- Step ") {
-            let Some((nt, _)) = rest.split_once(':') else {
-                continue;
-            };
-            let Some((n, t)) = nt.split_once('/') else {
-                continue;
-            };
-            if let (Ok(n), Ok(t)) = (n.parse(), t.parse()) {
-                headers.push((i, n, t));
+    let mut steps: Vec<StepInfo> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let end = line == step_contract::STEPS_END;
+        let marker = step_contract::parse_marker(line);
+        if end || marker.is_some() {
+            if let Some(last) = steps.last_mut() {
+                last.end_line = i + 1;
             }
-        } else if !headers.is_empty() && l.starts_with("INSERT INTO _pgmig.log ") {
-            // The closing `(all)` row of the script.
-            end = i;
+        }
+        if end {
             break;
         }
-    }
-    let mut steps = Vec::new();
-    for (k, &(i, number, total)) in headers.iter().enumerate() {
-        let stop = headers.get(k + 1).map_or(end, |h| h.0).max(i);
-        let section = &lines[i..stop];
-        let Some((model, name)) = section.iter().find_map(|l| {
-            let lits = literals(l);
-            (lits.len() == 4 && lits[1] == "migrate" && lits[3] == "running")
-                .then(|| (lits[0].clone(), lits[2].clone()))
-        }) else {
-            continue;
-        };
-        let body = section.join("\n");
-        let batched = body.contains("CREATE OR REPLACE PROCEDURE");
-        let from = body.find("INTO n_in, n_filtered").and_then(|p| {
-            let rest = &body[p + "INTO n_in, n_filtered".len()..];
-            let mut clause = String::new();
-            for l in rest.lines().skip(1) {
-                let t = l.trim_end();
-                if let Some(last) = t.strip_suffix(';') {
-                    clause.push_str(last);
-                    return Some(clause.trim().to_string());
-                }
-                clause.push_str(t);
-                clause.push('\n');
-            }
-            None
-        });
-        let map_table = body.find("INTO last_batch FROM ").and_then(|p| {
-            let rest = &body[p + "INTO last_batch FROM ".len()..];
-            rest.split(';').next().map(|s| s.trim().to_string())
-        });
-        steps.push(StepInfo {
-            number,
-            total,
-            name,
-            model,
-            first_line: i + 1,
-            end_line: stop + 1,
-            batched,
-            from: from.filter(|f| f.to_ascii_uppercase().starts_with("FROM")),
-            map_table,
-        });
+        if let Some(m) = marker {
+            steps.push(StepInfo {
+                number: m.number,
+                total: m.total,
+                name: m.name,
+                model: m.model,
+                first_line: i + 1,
+                end_line: i + 1,
+                batched: m.batched,
+                from: m.from,
+                map_table: m.map_table,
+            });
+        }
     }
     steps
-}
-
-/// The single-quoted literals of a line, in order (`''` unescaped).
-fn literals(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\'' {
-            continue;
-        }
-        let mut s = String::new();
-        loop {
-            match chars.next() {
-                None => return out,
-                Some('\'') if chars.peek() == Some(&'\'') => {
-                    chars.next();
-                    s.push('\'');
-                }
-                Some('\'') => break,
-                Some(ch) => s.push(ch),
-            }
-        }
-        out.push(s);
-    }
-    out
 }
 
 /// What a step's closing NOTICE says.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum StepNotice {
     /// `step N/T name: A source rows, B filtered, C rejected, D migrated` (and, for a step
-    /// with repairs, `, E values repaired (_pgmig.changes)`): [`crate::step_notice`].
+    /// with repairs, `, E values repaired (_pgmig.changes)`): [`crate::step_contract`].
     Done {
         number: usize,
         name: String,
@@ -171,7 +111,7 @@ pub(crate) fn parse_notice(text: &str) -> Option<StepNotice> {
     if what.starts_with("batch ") && what.ends_with(" rows") {
         return Some(StepNotice::Batch { number, name });
     }
-    let counts = crate::step_notice::parse_done(what)?;
+    let counts = crate::step_contract::parse_done(what)?;
     Some(StepNotice::Done {
         number,
         name,
@@ -219,6 +159,8 @@ pub(crate) struct Tracker {
     /// A batched step whose closing NOTICE came: (step, counts, already done).
     pending: Option<(usize, Option<Counts>, bool)>,
     pub(crate) monitor: Option<Arc<Mutex<Monitor>>>,
+    /// A transaction-mode run's second connection, until it counts the source rows.
+    counter: Option<Client>,
 }
 
 /// The second connection, reading committed checkpoints.
@@ -251,6 +193,7 @@ impl Tracker {
             current: None,
             pending: None,
             monitor: None,
+            counter: None,
         }
     }
 
@@ -258,28 +201,39 @@ impl Tracker {
         self.steps.iter().any(|s| s.batched)
     }
 
-    /// Opens the monitor connection and counts (or estimates) each transaction-mode step's
-    /// source rows (before the run).
+    /// Opens the second connection: the monitor of a batched run, or the counter of a
+    /// transaction-mode run's source rows.
     pub(crate) fn prepare(&mut self, config: &Config) {
         let Ok(mut client) = config.connect(NoTls) else {
             return;
         };
-        let _ = client.batch_execute("SET application_name = 'pgmig monitor'; SET statement_timeout = '5s'; SET lock_timeout = '200ms'");
+        // The monitor's queries, the counts of the steps' FROM clauses among them, run with the
+        // path the scripts pin, whatever the database's default.
+        if client.batch_execute("SET search_path = pg_catalog, pg_temp; SET application_name = 'pgmig monitor'; SET statement_timeout = '5s'; SET lock_timeout = '200ms'").is_err() {
+            return;
+        }
+        if self.has_batched() {
+            let run_start = client
+                .query_one(
+                    "SELECT pg_catalog.date_part('epoch', pg_catalog.clock_timestamp())::float8",
+                    &[],
+                )
+                .map(|r| r.get::<_, f64>(0))
+                .unwrap_or(0.0);
+            self.monitor = Some(Arc::new(Mutex::new(Monitor { client, run_start })));
+        } else {
+            self.counter = Some(client);
+        }
+    }
+
+    /// Counts (or estimates) each step's source rows. Called when the first step begins:
+    /// counting reads the steps' FROM clauses, views and the functions they call included,
+    /// so it waits until the script's check of that code has passed (before it, a V1 view
+    /// calling its owner's function would run that function as the runner's role).
+    fn count_sources(&mut self, mut client: Client) {
         let counting_ends = Instant::now() + COUNTING_BUDGET;
         for (s, st) in self.steps.iter().zip(self.states.iter_mut()) {
-            if !s.batched {
-                st.source_rows = s
-                    .from
-                    .as_deref()
-                    .and_then(|f| source_rows(&mut client, f, counting_ends));
-            }
-        }
-        let run_start = client
-            .query_one("SELECT extract(epoch FROM clock_timestamp())::float8", &[])
-            .map(|r| r.get::<_, f64>(0))
-            .unwrap_or(0.0);
-        if self.has_batched() {
-            self.monitor = Some(Arc::new(Mutex::new(Monitor { client, run_start })));
+            st.source_rows = source_rows(&mut client, &s.from, counting_ends);
         }
     }
 
@@ -461,6 +415,15 @@ impl Tracker {
 impl Listener for Tracker {
     fn on_statement(&mut self, ui: &Ui, line: usize) {
         self.close_pending(ui);
+        if self
+            .steps
+            .first()
+            .is_some_and(|first| line >= first.first_line)
+        {
+            if let Some(client) = self.counter.take() {
+                self.count_sources(client);
+            }
+        }
         let Some(k) = self
             .steps
             .iter()
@@ -496,7 +459,7 @@ impl Listener for Tracker {
             "estimated_rows": st.source_rows.map(|r| r.rows()),
             "estimate_source": match st.source_rows {
                 _ if s.batched => Value::Null,
-                Some(SourceRows::Counted(_)) => json!("count (the step's source rows, counted before the run)"),
+                Some(SourceRows::Counted(_)) => json!("count (the step's source rows, counted as the first step began)"),
                 Some(SourceRows::Planner(_)) => json!("planner (EXPLAIN of the step's FROM clause)"),
                 None => Value::Null,
             },
@@ -560,7 +523,7 @@ impl Monitor {
             if let Some(map) = &s.map_table {
                 let exists = self
                     .client
-                    .query_one("SELECT to_regclass($1) IS NOT NULL", &[map])
+                    .query_one("SELECT pg_catalog.to_regclass($1) IS NOT NULL", &[map])
                     .map(|r| r.get::<_, bool>(0))
                     .unwrap_or(false);
                 if exists {
@@ -800,7 +763,7 @@ mod tests {
         assert_eq!((steps[5].number, steps[5].total), (6, 6));
         assert!(steps
             .iter()
-            .all(|s| !s.batched && s.from.as_deref().is_some_and(|f| f.starts_with("FROM"))));
+            .all(|s| !s.batched && s.from.starts_with("FROM")));
         assert!(steps.windows(2).all(|w| w[0].end_line == w[1].first_line));
         for other in ["precheck.sql", "verify.sql", "rollback.sql"] {
             let t = std::fs::read_to_string(format!(
@@ -810,13 +773,5 @@ mod tests {
             .unwrap();
             assert!(scan(&t).is_empty(), "{other}");
         }
-    }
-
-    #[test]
-    fn literal_lists() {
-        assert_eq!(
-            literals("VALUES ('w''x', 'migrate', 'a', 'running')"),
-            vec!["w'x", "migrate", "a", "running"]
-        );
     }
 }

@@ -16,7 +16,10 @@ pub fn print_rejects(
     super::trust::check_bookkeeping(&mut conn.client, None)?;
     let exists: bool = conn
         .client
-        .query_one("SELECT to_regclass('_pgmig.rejects') IS NOT NULL", &[])
+        .query_one(
+            "SELECT pg_catalog.to_regclass('_pgmig.rejects') IS NOT NULL",
+            &[],
+        )
         .map_err(|e| RunError::query("looking for _pgmig.rejects", e))?
         .get(0);
     if !exists {
@@ -27,7 +30,7 @@ pub fn print_rejects(
         // COPY can't take parameters: the model filter is bound through a session setting.
         conn.client
             .execute(
-                "SELECT set_config('pgmig.rejects_model', $1, false)",
+                "SELECT pg_catalog.set_config('pgmig.rejects_model', $1, false)",
                 &[&model.unwrap_or("")],
             )
             .map_err(|e| RunError::query("setting the model filter", e))?;

@@ -34,7 +34,10 @@ pub const NO_RUN: &str = "no pgmig run recorded in this database";
 /// The highest log id, or `None` when `_pgmig.log` does not exist.
 pub(crate) fn last_id(client: &mut Client) -> Result<Option<i64>, RunError> {
     let exists: bool = client
-        .query_one("SELECT to_regclass('_pgmig.log') IS NOT NULL", &[])
+        .query_one(
+            "SELECT pg_catalog.to_regclass('_pgmig.log') IS NOT NULL",
+            &[],
+        )
         .map_err(|e| RunError::query("could not look for _pgmig.log", e))?
         .get(0);
     if !exists {
@@ -363,7 +366,10 @@ pub fn status_rows(conn: &mut Connection) -> Result<Vec<StatusRow>, RunError> {
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     let has_batches: bool = client
-        .query_one("SELECT to_regclass('_pgmig.batches') IS NOT NULL", &[])
+        .query_one(
+            "SELECT pg_catalog.to_regclass('_pgmig.batches') IS NOT NULL",
+            &[],
+        )
         .map_err(|e| q("could not look for _pgmig.batches", e))?
         .get(0);
     let mut out = Vec::with_capacity(logs.len());
@@ -395,7 +401,7 @@ pub fn status_rows(conn: &mut Connection) -> Result<Vec<StatusRow>, RunError> {
                 let qualified = format!("_pgmig.{}", quote_ident(&name));
                 let has_batch: bool = client
                     .query_one(
-                        "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'batch' AND NOT attisdropped)",
+                        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass($1) AND attname = 'batch' AND NOT attisdropped)",
                         &[&qualified],
                     )
                     .map_err(|e| q("could not look for the id map", e))?

@@ -38,7 +38,7 @@ struct Bars {
 pub(crate) enum StepRows {
     /// Batched: the id map, once committed, gives rows and batches.
     Batched,
-    /// Transaction: the source rows, counted before the run.
+    /// Transaction: the source rows, counted as the first step began.
     Counted(u64),
     /// Transaction: the planner's estimate (counting was too slow).
     Estimated(u64),
@@ -283,8 +283,8 @@ impl Ui {
             )
         } else if let StepRows::Counted(_) = rows {
             self.style(
-                "  {spinner:.cyan} {prefix:.bold.cyan} {human_len} source rows (counted before the run; one transaction, no rows-done count) {elapsed}",
-                "  {spinner} {prefix} {human_len} source rows (counted before the run; one transaction, no rows-done count) {elapsed}",
+                "  {spinner:.cyan} {prefix:.bold.cyan} {human_len} source rows (counted; one transaction, no rows-done count) {elapsed}",
+                "  {spinner} {prefix} {human_len} source rows (counted; one transaction, no rows-done count) {elapsed}",
             )
         } else if let StepRows::Estimated(_) = rows {
             self.style(

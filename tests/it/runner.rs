@@ -702,10 +702,11 @@ mod progress {
         for ((s, d), (step, rows_in, ..)) in started.iter().zip(&done).zip(&log) {
             assert_eq!(s["step"], d["step"]);
             assert_eq!(s["mode"], "transaction");
-            // Counted before the run, not estimated: workout_weeks' LATERAL generate_series
+            // Counted (as the first step began), not estimated: workout_weeks' LATERAL generate_series
             // had the planner off by hundreds of times.
             assert_eq!(
-                s["estimate_source"], "count (the step's source rows, counted before the run)",
+                s["estimate_source"],
+                "count (the step's source rows, counted as the first step began)",
                 "{s}"
             );
             assert_eq!(s["estimated_rows"].as_i64(), Some(*rows_in), "{step}: {s}");

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::support::scripts::{must_pass, run, stderr, USER_SCHEMAS};
+use crate::support::scripts::{count, must_pass, run, stderr, USER_SCHEMAS};
 use crate::support::workout::workout_db;
 use crate::support::TestDb;
 
@@ -479,4 +479,103 @@ fn a_trigger_attached_between_two_batches_is_refused_before_the_next_batch_write
         &format!("public.exercise_logs: trigger pwn runs public.pwn(), owned by {role}"),
     );
     assert_not_run(&db, &role, &trace, "batched migrate");
+}
+
+/// `pgmig run` counts each step's source rows on a second connection for its progress bars.
+/// It did so before the script started, so before the script's check of the code it reads:
+/// V1's owner made the first step's table a view calling its own function, and the count ran
+/// it as the superuser (found by a hostile review). The count now waits for the first step.
+#[test]
+fn pgmig_run_counts_no_source_row_before_the_scripts_check_of_v1s_views() {
+    let dir = compiled();
+    let db = workout_db("si_runner_view");
+    let role = application_role(&db);
+    let evidence = evidence(&db);
+    give_schema(&db, "v1", &role);
+    db.execute(&format!(
+        "SET ROLE {role};
+         ALTER TABLE v1.workout_plans RENAME TO workout_plans_data;
+         CREATE FUNCTION v1.pwn() RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {} RETURN true; END $f$;
+         CREATE VIEW v1.workout_plans AS SELECT * FROM v1.workout_plans_data WHERE v1.pwn();
+         RESET ROLE;",
+        escalate(&role, &evidence)
+    ));
+    let before = db.table_md5s(USER_SCHEMAS);
+    let dir_arg = dir.path().to_str().unwrap();
+    let out = crate::support::pgmig_cli(&["run", "migrate", "--dir", dir_arg, "--db", &db.url()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "v1.workout_plans: view runs v1.pwn(), owned by {role}"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert_not_run(&db, &role, &evidence, "pgmig run migrate");
+    assert_eq!(
+        db.table_md5s(USER_SCHEMAS),
+        before,
+        "migrate changed V1 or V2"
+    );
+}
+
+/// pgmig's own queries (the advisory lock, status's lookups) run before any script pins
+/// `search_path`. A database owner may set the database's path to put `public` first and
+/// plant `public.pg_try_advisory_lock` and `public.to_regclass`: every session pgmig opens
+/// pins the path itself, so they never run (found by a hostile review: they made the owner
+/// superuser through `pgmig run` and even the read-only `pgmig status`).
+#[test]
+fn functions_a_database_owner_plants_on_the_search_path_do_not_run_in_pgmigs_sessions() {
+    let dir = compiled();
+    let db = workout_db("si_runner_path");
+    let role = application_role(&db);
+    let evidence = evidence(&db);
+    let plant = |name: &str, args: &str, returns: &str, call: &str| {
+        format!(
+            "CREATE FUNCTION public.{name}({args}) RETURNS {returns} LANGUAGE plpgsql AS $f$
+             BEGIN INSERT INTO public.pgmig_calls VALUES ('{name}'); {} RETURN pg_catalog.{call}; END $f$;",
+            escalate(&role, &evidence)
+        )
+    };
+    db.execute(&format!(
+        "ALTER DATABASE {db_name} OWNER TO {role};
+         SET ROLE {role};
+         CREATE TABLE public.pgmig_calls (name text);
+         {lock}
+         {regclass}
+         ALTER DATABASE {db_name} SET search_path = public, pg_catalog;
+         RESET ROLE;",
+        db_name = db.name(),
+        lock = plant(
+            "pg_try_advisory_lock",
+            "bigint",
+            "boolean",
+            "pg_try_advisory_lock($1)"
+        ),
+        regclass = plant("to_regclass", "text", "regclass", "to_regclass($1)"),
+    ));
+    // The plant works: a session that takes the database's path calls it (here as the
+    // owner, so that nothing escalates).
+    let planted = "SELECT count(*) FROM public.pgmig_calls";
+    db.execute(&format!(
+        "SET ROLE {role}; SELECT pg_try_advisory_lock(7); SELECT pg_advisory_unlock(7); SELECT to_regclass('x')"
+    ));
+    assert_eq!(
+        count(&db, planted),
+        2,
+        "the planted functions are on the database's path"
+    );
+    db.execute("TRUNCATE public.pgmig_calls");
+    let dir_arg = dir.path().to_str().unwrap();
+    for args in [
+        vec!["run", "precheck", "--dir", dir_arg, "--db", &db.url()],
+        vec!["run", "migrate", "--dir", dir_arg, "--db", &db.url()],
+        vec!["status", "--db", &db.url()],
+        vec!["run", "verify", "--dir", dir_arg, "--db", &db.url()],
+    ] {
+        let out = crate::support::pgmig_cli(&args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert_eq!(count(&db, planted), 0, "{args:?} called a planted function");
+        assert_not_run(&db, &role, &evidence, &args.join(" "));
+    }
 }

@@ -665,6 +665,51 @@ fn v1_on_another_server_through_postgres_fdw() {
     assert_eq!(db.table_md5s(&["public"]), before);
 }
 
+/// A file export cannot write (here a directory where a CSV goes; a full disk does the same)
+/// ends the run with exit 1 naming the file, and lets go of the database: before, the
+/// export's transaction stayed open and the lock's release looped for ever (hostile review).
+#[test]
+fn an_export_that_cannot_write_a_file_fails_and_lets_go_of_the_database() {
+    let db = workout_db("wk_export_fail");
+    let dir = compiled();
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let to = tempfile::tempdir().unwrap();
+    std::fs::create_dir(to.path().join("workout_plans.v2.csv")).unwrap();
+    let mut export = std::process::Command::new(env!("CARGO_BIN_EXE_pgmig"))
+        .args(["export", "--dir"])
+        .arg(dir.path())
+        .arg("--to")
+        .arg(to.path())
+        .args(["--db", &db.url()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while export.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            export.kill().unwrap();
+            panic!("pgmig export never ended");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = export.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("workout_plans.v2.csv"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+        ),
+        0,
+        "the pgmig lock is still held"
+    );
+}
+
 /// export.sql (psql's `\copy`) and `pgmig run export` write the same CSV archives; the
 /// rejects are data, listed by `pgmig rejects`.
 #[test]

@@ -15,7 +15,7 @@ use super::hierarchy::HierarchyView;
 use super::{human_bytes, human_seconds, lit, INDENT};
 use crate::catalog::quote_ident;
 use crate::plan::{KeptWhy, Origin, Redacted, Step, REDACTED};
-use crate::step_notice::{done_notice, DoneNotice};
+use crate::step_contract::{done_notice, marker_line, DoneNotice, StepMarker};
 use findings::FindingsView;
 pub(super) use findings::{repaired, Finding};
 use keys::KeysView;
@@ -190,6 +190,22 @@ impl StepView {
             rejects,
             repairs,
             findings,
+        })
+    }
+}
+
+impl StepView {
+    /// The step's marker line for the runner (`crate::step_contract`), in `model`'s migrate
+    /// script, batched or in one transaction.
+    pub fn marker(&self, model: &str, batched: bool) -> String {
+        marker_line(&StepMarker {
+            number: self.number,
+            total: self.total,
+            model: model.to_string(),
+            name: self.name.clone(),
+            batched,
+            from: self.from.clone(),
+            map_table: batched.then(|| self.keys.map_table.clone()),
         })
     }
 }

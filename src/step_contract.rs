@@ -1,11 +1,54 @@
-//! The NOTICE that ends a migrate step: the contract between the scripts emit writes and the
-//! runner that reads them back ([`crate::run::progress`]). Both take its wording from here, so
-//! a part one side adds is a part the other parses:
+//! The contract between the migrate scripts emit writes and the runner that reads them back
+//! ([`crate::run::progress`]): a marker line naming each step, and the NOTICE that ends it.
+//! Both sides take the wording from here, so a part one side adds is a part the other parses.
+//!
+//! ```text
+//! -- pgmig:step {"number":1,"total":6,"model":"workout","name":"workout_plans","batched":false,"from":"FROM …","map_table":null}
+//! …the step's statements…
+//! -- pgmig:steps-end
+//! ```
+//!
+//! and, at the end of each step:
 //!
 //! ```text
 //! step N/T name: A source rows, B filtered, C rejected, D migrated
 //! step N/T name: A source rows, B filtered, C rejected, D migrated, E values repaired (_pgmig.changes)
 //! ```
+
+use serde::{Deserialize, Serialize};
+
+/// What the runner needs to know of a step before it runs: written by emit as one JSON line
+/// in an SQL comment (JSON escapes every line break, so no name or clause can end the
+/// comment), read back by [`parse_marker`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepMarker {
+    pub number: usize,
+    pub total: usize,
+    pub model: String,
+    /// The step's name in `_pgmig.log` and in its NOTICEs.
+    pub name: String,
+    pub batched: bool,
+    /// The clause the step's source rows are counted over (`FROM …`).
+    pub from: String,
+    /// Batched mode: the id map table, where the batch numbers live.
+    pub map_table: Option<String>,
+}
+
+const STEP_PREFIX: &str = "-- pgmig:step ";
+
+/// The line after the last step of a migrate script.
+pub const STEPS_END: &str = "-- pgmig:steps-end";
+
+/// The marker line of a step.
+pub fn marker_line(marker: &StepMarker) -> String {
+    let json = serde_json::to_string(marker).expect("a step marker serializes");
+    format!("{STEP_PREFIX}{json}")
+}
+
+/// The step a script line marks, if it is a marker line.
+pub fn parse_marker(line: &str) -> Option<StepMarker> {
+    serde_json::from_str(line.strip_prefix(STEP_PREFIX)?).ok()
+}
 
 /// The counts every finished step reports, in order: the step's PL/pgSQL variable and its label.
 const COUNTS: [(&str, &str); 4] = [
@@ -74,6 +117,25 @@ fn number_before(part: &str, label: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_marker_line_is_one_line_and_reads_back() {
+        let marker = StepMarker {
+            number: 2,
+            total: 3,
+            model: "m'x".into(),
+            name: "a\nstep -- */ $$".into(),
+            batched: true,
+            from: "FROM v1.t\n  LEFT JOIN _pgmig.map_t AS m ON true\r".into(),
+            map_table: Some("_pgmig.\"map t\"".into()),
+        };
+        let line = marker_line(&marker);
+        assert_eq!(line.lines().count(), 1, "{line}");
+        assert!(!line.contains('\r'), "{line}");
+        assert_eq!(parse_marker(&line), Some(marker));
+        assert_eq!(parse_marker("-- Step 1/3: public.t"), None);
+        assert_eq!(parse_marker("-- pgmig:step {not json"), None);
+    }
 
     #[test]
     fn what_emit_writes_the_runner_reads() {
