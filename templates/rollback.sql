@@ -12,12 +12,7 @@
 --        [-v wave=all|last] [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 {% include "pin.sql" %}
-\if :{?dry_run}
-\else
-\set dry_run false
-\endif
-{%- let boolean_variable = "dry_run" %}
-{% include "boolean_variable.sql" %}
+{% include "dry_run.sql" %}
 \if :{?cascade}
 \else
 \set cascade false
