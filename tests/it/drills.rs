@@ -468,6 +468,58 @@ fn only_verify_passes() {
     assert!(verify.contains("verify: every check passed"), "{verify}");
 }
 
+/// `--only` with a literal holding a line break: the replace step's backup and delete read the
+/// same value as the step's own selection. Re-indenting the condition put spaces into the
+/// literal, so the stale copy went unmatched and migrate hit V2's unique email.
+#[test]
+fn only_a_literal_with_a_line_break_selects_what_it_says() {
+    let email = "apple4\nline@example.com";
+    let db = drills_db("drills_only_newline", SCALE);
+    // User 4 and its stale V2 copy, both with the line break in their email.
+    db.execute(
+        "UPDATE v1.users SET email = E'apple4\\nline@example.com' WHERE email = 'apple4@example.com';
+         UPDATE public.users SET email = E'apple4\\nline@example.com' WHERE email = 'apple4@example.com'",
+    );
+    let this = "u.email = E'apple4\\nline@example.com'";
+    let old_id = strings(
+        &db,
+        &format!("SELECT u.id::text FROM public.users u WHERE {this}"),
+    );
+    assert_eq!(old_id.len(), 1, "the stale copy");
+    let public_before = db.table_md5s(&["public"]);
+    let dir = compiled_only(&format!("users.email = '{email}'"));
+
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let verify = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    assert!(verify.contains("verify: every check passed"), "{verify}");
+    // The one user migrated is V1's user 4, under its own email, in place of the stale copy.
+    assert_eq!(
+        strings(&db, "SELECT source_id::text FROM _pgmig.map_users"),
+        ["4"]
+    );
+    let new_id = strings(
+        &db,
+        &format!("SELECT u.id::text FROM public.users u WHERE {this}"),
+    );
+    assert_eq!(
+        new_id,
+        strings(&db, "SELECT id::text FROM _pgmig.map_users")
+    );
+    assert_ne!(new_id, old_id, "the stale copy is replaced");
+    assert_eq!(
+        strings(&db, "SELECT email FROM _pgmig.replaced_users_users"),
+        [email],
+        "the backup holds the stale copy, whose email is the literal's"
+    );
+
+    must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
+    assert_eq!(
+        db.table_md5s(&["public"]),
+        public_before,
+        "V2 after rollback"
+    );
+}
+
 /// progress_history of a migrated user is computed like V2's own rows (the Android ones,
 /// sample_v2.sql's header): drills_per_session averages the elements that hold a drill, and
 /// <skill>_drills_completed counts the completed ones.

@@ -13,6 +13,7 @@ mod target;
 
 use crate::catalog::quote_ident;
 use crate::plan::Plan;
+use crate::sql_text::indent;
 use privileges::PrivilegesView;
 use reference::ReferenceView;
 use referrer::{ReferrerView, RollbackIndexView};
@@ -519,8 +520,8 @@ fn add_sibling_duplicates(plan: &Plan, views: &mut [StepView]) {
                     "coalesce(({}) IN (SELECT {}\n{INDENT}        {}\n{INDENT}        WHERE {}), false)",
                     u.exprs.join(", "),
                     other.exprs.join(", "),
-                    views[j].from.replace('\n', &format!("\n{INDENT}      ")),
-                    views[j].rejects.survivors.replace('\n', &format!("\n{INDENT}      ")),
+                    indent(&views[j].from, &format!("{INDENT}      ")),
+                    indent(&views[j].rejects.survivors, &format!("{INDENT}      ")),
                 );
                 found.push(Finding::new(
                     format!(

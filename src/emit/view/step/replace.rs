@@ -6,6 +6,7 @@ use super::keys::KeysView;
 use super::rejects::RejectsView;
 use crate::catalog::quote_ident;
 use crate::plan::Step;
+use crate::sql_text::indent;
 
 /// Overwrite or create, as migrate backs up and deletes the replaced rows and rollback restores them.
 #[derive(Debug, Clone)]
@@ -57,8 +58,8 @@ impl ReplaceView {
                         "({}) IN (SELECT {}\n{INDENT}                {}\n{INDENT}              WHERE {}{extra})",
                         r.columns.iter().zip(&r.folded).map(|(c, f)| fold(&format!("t.{}", quote_ident(c)), *f)).collect::<Vec<_>>().join(", "),
                         r.exprs.iter().zip(&r.folded).map(|(e, f)| fold(e, *f)).collect::<Vec<_>>().join(", "),
-                        keys.from_unrepaired.replace('\n', &format!("\n{INDENT}          ")),
-                        rejects.survivors.replace('\n', &format!("\n{INDENT}        ")),
+                        indent(&keys.from_unrepaired, &format!("{INDENT}          ")),
+                        indent(&rejects.survivors, &format!("{INDENT}        ")),
                     )
                 };
                 let entity_filter = format!(
