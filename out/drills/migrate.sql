@@ -201,7 +201,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '71bff8e1a06fe7d9c9d0826117aab258addb1bc7f730f17e178822cf459c81b0';
+SET pgmig.fingerprint = 'd8fde029b7e00c69a19a45482db59fcd114811d21183c11f174188ab5925a1c9';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -805,9 +805,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '71bff8e1a06fe7d9c9d0826117aab258addb1bc7f730f17e178822cf459c81b0';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'd8fde029b7e00c69a19a45482db59fcd114811d21183c11f174188ab5925a1c9';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 71bff8e1a06fe7d9c9d0826117aab258addb1bc7f730f17e178822cf459c81b0; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile d8fde029b7e00c69a19a45482db59fcd114811d21183c11f174188ab5925a1c9; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1737,6 +1737,76 @@ FROM (
   FROM v1.users AS t
 ) AS d
 ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+-- The backups of the V2 rows the steps replaced, which rollback puts back: sealed as they are
+-- now (a seal goes once rollback has restored the rows and dropped the backup).
+DO $seal$
+BEGIN
+  IF to_regclass('_pgmig.replaced_users_users') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_users';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_users', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_users AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_completed_sessions') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_completed_sessions';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_completed_sessions', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_completed_sessions AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_drill_groups') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_drill_groups';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_drill_groups', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_drill_groups AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_drill_group_items') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_drill_group_items';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_drill_group_items', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_drill_group_items AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_drill_group_item_notes') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_drill_group_item_notes';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_drill_group_item_notes', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_drill_group_item_notes AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_ordered_session_drills') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_ordered_session_drills';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_ordered_session_drills', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_ordered_session_drills AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_progress_history') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_progress_history';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_progress_history', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_progress_history AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_session_preferences') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_session_preferences';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_session_preferences', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_session_preferences AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+END
+$seal$;
 
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('drills', 'migrate', '(all)', clock_timestamp(), 'done');

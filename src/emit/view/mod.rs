@@ -18,6 +18,7 @@ use privileges::PrivilegesView;
 use reference::ReferenceView;
 use referrer::{ReferrerView, RollbackIndexView};
 use step::Finding;
+use step::SealedBackupView;
 use step::SequenceView;
 pub use step::StepView;
 use subset::SubsetView;
@@ -103,6 +104,8 @@ pub struct PlanView {
     /// reference tables, replaced tables) and of the V1 relations they read.
     pub implicit_written: String,
     pub implicit_read: String,
+    /// The backups of the rows replaced steps overwrite: sealed with the bookkeeping.
+    pub replace_backups: Vec<SealedBackupView>,
 }
 
 /// How migrate commits, as the templates tell the modes apart: one transaction (in waves),
@@ -475,7 +478,9 @@ impl PlanView {
             privileges: PrivilegesView::new(plan, uses_library, castable),
             implicit_written: String::new(),
             implicit_read: String::new(),
+            replace_backups: Vec::new(),
         };
+        view.replace_backups = SealedBackupView::all(&view.steps);
         let replaced = view.steps.iter().flat_map(|s| {
             s.replace
                 .iter()

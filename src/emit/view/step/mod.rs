@@ -24,6 +24,7 @@ use rejects::RejectsView;
 use relink::RelinkView;
 use repairs::RepairsView;
 use replace::ReplaceView;
+pub use replace::SealedBackupView;
 use verify::VerifyView;
 
 #[derive(Debug, Clone)]

@@ -37,6 +37,32 @@ pub struct ReplacedView {
     pub overriding: bool,
 }
 
+/// A backup of replaced rows as the seals see it (templates/seal.sql): migrate seals it, verify
+/// checks it, rollback refuses to restore from it once changed.
+#[derive(Debug, Clone)]
+pub struct SealedBackupView {
+    pub backup: String,
+    /// Its subject in `_pgmig.seals`.
+    pub subject: String,
+    /// The digest of its rows (alias `b`), the same expression wherever it is taken.
+    pub digest: &'static str,
+}
+
+impl SealedBackupView {
+    /// Every backup of `steps`' replaced rows, in step order, parents first.
+    pub fn all(steps: &[super::StepView]) -> Vec<SealedBackupView> {
+        steps
+            .iter()
+            .flat_map(|s| s.replace.iter().flat_map(|x| &x.tables))
+            .map(|t| SealedBackupView {
+                backup: t.backup.clone(),
+                subject: format!("backup {}", t.backup),
+                digest: "md5(coalesce(string_agg(b::text, E'\\n' ORDER BY b::text), ''))",
+            })
+            .collect()
+    }
+}
+
 impl ReplaceView {
     pub(super) fn new(step: &Step, keys: &KeysView, rejects: &RejectsView) -> Option<ReplaceView> {
         let r = step.replace.as_ref()?;
