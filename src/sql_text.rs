@@ -99,6 +99,153 @@ pub fn dollar_quote(body: &str, hint: &str) -> String {
     format!("{tag}{body}{tag}")
 }
 
+/// `text` with `prefix` after each line break that SQL reads as layout: not one inside a
+/// literal (`'…'`, `E'…'`), a quoted name, a dollar quote or a block comment, which is part of
+/// the value or name and must reach PostgreSQL as written. A blank line stays empty.
+pub fn indent(text: &str, prefix: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quote = QuoteState::reading_dollar_quotes_as_text();
+    let mut lines = text.split_inclusive('\n').peekable();
+    while let Some(line) = lines.next() {
+        quote.scan(line);
+        out.push_str(line);
+        let next_has_text = lines.peek().is_some_and(|next| !next.starts_with('\n'));
+        if line.ends_with('\n') && next_has_text && !quote.inside() {
+            out.push_str(prefix);
+        }
+    }
+    out
+}
+
+/// Where a reading of SQL text, fed piece by piece, stands: in code, or inside a literal
+/// (`'…'`, or `E'…'` with backslash escapes), a quoted name (`"…"`), a dollar quote or a
+/// comment (`--` to the line's end, `/* … */` nested). The scripts' own templates read
+/// their dollar-quoted bodies (`DO $step$ … $step$`) as the code they hold; text from a
+/// model reads a dollar quote as the literal it is.
+#[derive(Debug, Clone, Default)]
+pub struct QuoteState {
+    open: Option<Quoted>,
+    dollar_quotes_are_text: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Quoted {
+    Literal {
+        escapes: bool,
+    },
+    Name,
+    /// The tag between the dollars.
+    Dollar(String),
+    LineComment,
+    /// Nesting depth.
+    BlockComment(usize),
+}
+
+impl QuoteState {
+    /// A reader of the scripts' templates: dollar-quoted bodies are code.
+    pub fn reading_dollar_bodies_as_code() -> QuoteState {
+        QuoteState::default()
+    }
+
+    /// A reader of SQL text from a model: a dollar quote is a literal.
+    pub fn reading_dollar_quotes_as_text() -> QuoteState {
+        QuoteState {
+            open: None,
+            dollar_quotes_are_text: true,
+        }
+    }
+
+    /// Whether the text so far ends inside something kept byte for byte: a literal, a quoted
+    /// name, a dollar quote or a block comment (a `--` comment ends at its line).
+    pub fn inside(&self) -> bool {
+        !matches!(self.open, None | Some(Quoted::LineComment))
+    }
+
+    /// Reads `piece`, which goes on where the last piece stopped (pieces split at line breaks
+    /// or anywhere no token spans).
+    pub fn scan(&mut self, piece: &str) {
+        let chars: Vec<char> = piece.chars().collect();
+        let at = |i: usize| chars.get(i).copied();
+        let starts = |i: usize, s: &str| s.chars().enumerate().all(|(k, c)| at(i + k) == Some(c));
+        let word_char = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            match &mut self.open {
+                Some(Quoted::Literal { escapes }) => {
+                    if *escapes && c == '\\' {
+                        i += 1;
+                    } else if c == '\'' {
+                        if at(i + 1) == Some('\'') {
+                            i += 1;
+                        } else {
+                            self.open = None;
+                        }
+                    }
+                }
+                Some(Quoted::Name) if c == '"' => {
+                    if at(i + 1) == Some('"') {
+                        i += 1;
+                    } else {
+                        self.open = None;
+                    }
+                }
+                Some(Quoted::Name) => {}
+                Some(Quoted::Dollar(tag)) => {
+                    let closing = format!("${tag}$");
+                    if starts(i, &closing) {
+                        i += closing.chars().count() - 1;
+                        self.open = None;
+                    }
+                }
+                Some(Quoted::LineComment) if c == '\n' => self.open = None,
+                Some(Quoted::LineComment) => {}
+                Some(Quoted::BlockComment(depth)) => {
+                    if starts(i, "/*") {
+                        *depth += 1;
+                        i += 1;
+                    } else if starts(i, "*/") {
+                        *depth -= 1;
+                        i += 1;
+                        if *depth == 0 {
+                            self.open = None;
+                        }
+                    }
+                }
+                None if starts(i, "--") => self.open = Some(Quoted::LineComment),
+                None if starts(i, "/*") => {
+                    self.open = Some(Quoted::BlockComment(1));
+                    i += 1;
+                }
+                None if c == '"' => self.open = Some(Quoted::Name),
+                None if c == '\'' => {
+                    // E'…' when the E starts a token (not the end of a name like `type'`).
+                    let escapes = i > 0
+                        && matches!(chars[i - 1], 'E' | 'e')
+                        && (i < 2 || !word_char(chars[i - 2]));
+                    self.open = Some(Quoted::Literal { escapes });
+                }
+                None if c == '$'
+                    && self.dollar_quotes_are_text
+                    && (i == 0 || !word_char(chars[i - 1])) =>
+                {
+                    let tag: String = chars[i + 1..]
+                        .iter()
+                        .take_while(|t| t.is_alphanumeric() || **t == '_')
+                        .collect();
+                    let tag_starts_well = tag.chars().next().is_none_or(|t| !t.is_ascii_digit());
+                    if tag_starts_well && at(i + 1 + tag.chars().count()) == Some('$') {
+                        i += tag.chars().count() + 1;
+                        self.open = Some(Quoted::Dollar(tag));
+                    }
+                }
+                None => {}
+            }
+            i += 1;
+        }
+    }
+}
+
 /// PostgreSQL's reserved keywords (those `quote_ident` quotes).
 fn is_reserved_keyword(word: &str) -> bool {
     const RESERVED: &[&str] = &[
@@ -267,5 +414,62 @@ mod tests {
         );
         // The body's tail and the closing tag must not make an earlier closing tag.
         assert_eq!(dollar_quote("x $step", "step"), "$step_1$x $step$step_1$");
+    }
+
+    #[test]
+    fn indent_leaves_quoted_line_breaks_alone() {
+        let prefix = "    ";
+        assert_eq!(indent("a\nb\n\nc\n", prefix), "a\n    b\n\n    c\n");
+        assert_eq!(
+            indent("x = 'one\ntwo'\nAND y", prefix),
+            "x = 'one\ntwo'\n    AND y"
+        );
+        assert_eq!(
+            indent("x = 'it''s\nok'\nAND y", prefix),
+            "x = 'it''s\nok'\n    AND y"
+        );
+        assert_eq!(
+            indent("x = E'it\\'s\n'\nAND y", prefix),
+            "x = E'it\\'s\n'\n    AND y"
+        );
+        // A plain literal: its backslash is a character, the quote after it ends it.
+        assert_eq!(indent("x = 'a\\'\nAND y", prefix), "x = 'a\\'\n    AND y");
+        assert_eq!(
+            indent("\"ident\nwith newline\"\nAND y", prefix),
+            "\"ident\nwith newline\"\n    AND y"
+        );
+        assert_eq!(
+            indent("x = $$a\n'b$$\nAND y", prefix),
+            "x = $$a\n'b$$\n    AND y"
+        );
+        assert_eq!(
+            indent("x = $tag$a\n$$ $t$\n$tag$\nAND y", prefix),
+            "x = $tag$a\n$$ $t$\n$tag$\n    AND y"
+        );
+        // `$1` is a parameter, `a$b$` a name: no dollar quote.
+        assert_eq!(
+            indent("x = $1\nAND a$b$\nAND y", prefix),
+            "x = $1\n    AND a$b$\n    AND y"
+        );
+        assert_eq!(
+            indent("x -- it's\nAND 'y\nz'\nAND w", prefix),
+            "x -- it's\n    AND 'y\nz'\n    AND w"
+        );
+        assert_eq!(
+            indent("x /* a /* it's\n */\n*/\nAND y", prefix),
+            "x /* a /* it's\n */\n*/\n    AND y"
+        );
+    }
+
+    #[test]
+    fn template_readers_take_dollar_bodies_for_code() {
+        let mut quote = QuoteState::reading_dollar_bodies_as_code();
+        quote.scan("DO $step$ BEGIN x := 'a");
+        assert!(quote.inside());
+        quote.scan("\nb'; END $step$;");
+        assert!(!quote.inside());
+        let mut text = QuoteState::reading_dollar_quotes_as_text();
+        text.scan("SELECT $step$ BEGIN\n");
+        assert!(text.inside());
     }
 }

@@ -11,16 +11,11 @@
 -- Bookkeeping (log, batches, id maps, rejects, sequence values) lives in schema _pgmig.
 \set ON_ERROR_STOP on
 {% include "pin.sql" %}
-\if :{?dry_run}
-\else
-\set dry_run false
-\endif
+{% include "dry_run.sql" %}
 \if :{?batch_size}
 \else
 \set batch_size {{ plan.batch_size }}
 \endif
-{%- let boolean_variable = "dry_run" %}
-{% include "boolean_variable.sql" %}
 {%- let commits_as_it_goes = "batched" %}
 {% include "refuse_dry_run.sql" %}
 {%- else %}
@@ -31,12 +26,7 @@
 -- Bookkeeping (log, id maps, rejects, sequence values) lives in schema _pgmig.
 \set ON_ERROR_STOP on
 {% include "pin.sql" %}
-\if :{?dry_run}
-\else
-\set dry_run false
-\endif
-{%- let boolean_variable = "dry_run" %}
-{% include "boolean_variable.sql" %}
+{% include "dry_run.sql" %}
 \if :{?defer_constraints}
 \else
 \set defer_constraints off

@@ -199,8 +199,8 @@ BEGIN
   -- Foreign key {{ h.constraint|comment }} ({{ h.columns|comment }}) points into the root's own table: each entity
   -- is migrated after the entity of its parent row (hierarchy order). One that is its own
   -- ancestor (a cycle, or under one) has no place in that order: refused before anything.
-  {{ h.entities|indent(2) }}
-  {{ h.levels|indent(2) }}
+  {{ h.entities|sql_indent(2) }}
+  {{ h.levels|sql_indent(2) }}
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_cycle, cycle_keys
   FROM (

@@ -251,8 +251,8 @@ BEGIN
 {%- if let Some(h) = s.hierarchy %}
 
   -- Foreign key {{ h.constraint|comment }} ({{ h.columns|comment }}) points into this table: each row's depth under it.
-  {{ h.precheck|indent(2) }}
-  {{ h.levels|indent(2) }}
+  {{ h.precheck|sql_indent(2) }}
+  {{ h.levels|sql_indent(2) }}
   SELECT count(*) FILTER (WHERE hierarchy_depth IS NULL), coalesce(max(hierarchy_depth) + 1, 0),
          string_agg(hierarchy_source_key, ', ' ORDER BY hierarchy_source_key) FILTER (WHERE hierarchy_depth IS NULL AND rn <= 5)
   INTO n_found, n_levels, samples

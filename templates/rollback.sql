@@ -12,12 +12,7 @@
 --        [-v wave=all|last] [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
 {% include "pin.sql" %}
-\if :{?dry_run}
-\else
-\set dry_run false
-\endif
-{%- let boolean_variable = "dry_run" %}
-{% include "boolean_variable.sql" %}
+{% include "dry_run.sql" %}
 \if :{?cascade}
 \else
 \set cascade false
@@ -139,6 +134,41 @@ BEGIN
 END
 {% endfilter %};
 {%- endif %}
+{%- endif %}
+{%- if !plan.replace_backups.is_empty() %}
+
+-- The backups of the V2 rows the steps replaced, as migrate sealed them, before anything is
+-- touched: rollback puts those rows back from them, and a changed backup would put back other
+-- rows than V2 had. Each is locked against writes until COMMIT. A backup with no seal is one
+-- a per-entity run stopped part way wrote (its seal comes at the run's end).
+DO {% filter dollar("seals") %}
+DECLARE
+  changed text := '';
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+{%- for b in plan.replace_backups %}
+  n_rows := NULL;
+  digest_now := NULL;
+  IF to_regclass({{ b.backup|lit }}) IS NOT NULL THEN
+    LOCK TABLE {{ b.backup }} IN SHARE MODE;
+    SELECT count(*), {{ b.digest }} INTO n_rows, digest_now
+    FROM {{ b.backup }} AS b;
+  END IF;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = {{ plan.model|lit }} AND s.subject = {{ b.subject|lit }};
+  IF n_sealed IS NOT NULL AND (digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows) THEN
+    changed := changed || chr(10) || pg_catalog.format('  {{ b.backup|notice }} changed since migrate: %s rows now, %s sealed', coalesce(n_rows::text, 'no table'), n_sealed);
+  END IF;
+{%- endfor %}
+  IF changed <> '' THEN
+    RAISE EXCEPTION 'rollback: refused, nothing was changed:%', changed
+      USING HINT = 'rollback puts the replaced V2 rows back from these backups; put each back as migrate left it (from a dump taken after migrate), then run rollback.sql again';
+  END IF;
+END
+{% endfilter %};
 {%- endif %}
 
 {% include "rollback_others.sql" %}

@@ -6,3 +6,21 @@ FROM (
 {% include "digests.sql" %}
 ) AS d
 ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+{%- if !plan.replace_backups.is_empty() %}
+-- The backups of the V2 rows the steps replaced, which rollback puts back: sealed as they are
+-- now (a seal goes once rollback has restored the rows and dropped the backup).
+DO {% filter dollar("seal") %}
+BEGIN
+{%- for b in plan.replace_backups %}
+  IF to_regclass({{ b.backup|lit }}) IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = {{ plan.model|lit }} AND subject = {{ b.subject|lit }};
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT {{ plan.model|lit }}, {{ b.subject|lit }}, count(*), {{ b.digest }}
+    FROM {{ b.backup }} AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+{%- endfor %}
+END
+{% endfilter %};
+{%- endif %}

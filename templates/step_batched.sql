@@ -62,14 +62,14 @@ BEGIN
     -- Source rows{% if s.rejects.filter_line > 0 %}; `where` at {{ plan.model_file|comment }}:{{ s.rejects.filter_line }}{% endif %}
     SELECT count(*), {{ s.rejects.filtered_count }}
     INTO n_in, n_filtered
-    {{ s.from|indent(2) }};
+    {{ s.from|sql_indent(2) }};
 {%- for r in s.rejects.rules %}
 
     -- Reject rule {{ r.number }} ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.reason|comment|comment }}
     INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
     SELECT {{ plan.model|lit }}, {{ s.name|lit }}, {{ r.number }}, {{ r.reason_sql }}, {{ s.rejects.source_table|lit_or_null }}, {{ s.source_key }}, {{ s.source_row }}
-    {{ s.from|indent(2) }}
-    WHERE {{ r.condition|indent(2) }};
+    {{ s.from|sql_indent(2) }}
+    WHERE {{ r.condition|sql_indent(2) }};
 {%- endfor %}
     SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model|lit }} AND step = {{ s.name|lit }};
 {% if s.keys.is_new_key %}
@@ -79,16 +79,16 @@ BEGIN
            (row_number() OVER (ORDER BY {{ s.keys.by_columns }}) - 1) / batch_size AS batch
     FROM (
       SELECT DISTINCT {{ s.keys.by_select }}
-      {{ s.from|indent(4) }}
-      WHERE {{ s.rejects.survivors|indent(4) }}
+      {{ s.from|sql_indent(4) }}
+      WHERE {{ s.rejects.survivors|sql_indent(4) }}
     ) AS keys;
     ALTER TABLE {{ s.keys.map_table }} ADD PRIMARY KEY ({{ s.keys.by_columns }});
 {%- else if let Some(h) = s.hierarchy %}
     -- Id map: the keys this step copies, numbered in batches in hierarchy order: foreign key
     -- {{ h.constraint|comment }} ({{ h.columns|comment }}) points into this table, so every row comes after its
     -- parent, in an earlier batch or its own. The depth of each row first:
-    {{ h.batched|indent(4) }}
-    {{ h.levels|indent(4) }}
+    {{ h.batched|sql_indent(4) }}
+    {{ h.levels|sql_indent(4) }}
     CREATE TABLE {{ s.keys.map_table }} AS
     SELECT {{ s.keys.key_list }}, hierarchy_depth,
            (row_number() OVER (ORDER BY hierarchy_depth, {{ s.keys.key_list }}) - 1) / batch_size AS batch
@@ -114,8 +114,8 @@ BEGIN
     SELECT keys.*, (row_number() OVER (ORDER BY {{ s.keys.key_list }}) - 1) / batch_size AS batch
     FROM (
       SELECT {{ s.keys.key_select }}
-      {{ s.from|indent(4) }}
-      WHERE {{ s.rejects.survivors|indent(4) }}
+      {{ s.from|sql_indent(4) }}
+      WHERE {{ s.rejects.survivors|sql_indent(4) }}
     ) AS keys;
     ALTER TABLE {{ s.keys.map_table }} ADD PRIMARY KEY ({{ s.keys.key_list }});
 {%- endif %}
@@ -146,10 +146,10 @@ BEGIN
     PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }});
     INSERT INTO {{ s.stage_table }} (batch, {{ s.insert_columns }})
     SELECT key_map.batch,
-           {{ s.select_list|indent(2) }}
-    {{ s.keys.from_batched|indent(2) }}
+           {{ s.select_list|sql_indent(2) }}
+    {{ s.keys.from_batched|sql_indent(2) }}
     WHERE key_map.batch > last_done
-      AND {{ s.rejects.survivors|indent(2) }}
+      AND {{ s.rejects.survivors|sql_indent(2) }}
     ORDER BY key_map.batch;
     ANALYZE {{ s.stage_table }};
     {% include "step_failed.sql" %}

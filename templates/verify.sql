@@ -102,6 +102,36 @@ BEGIN
   END IF;
 END
 {% endfilter %};
+{%- if !plan.replace_backups.is_empty() %}
+
+-- The backups of the V2 rows the steps replaced, as migrate sealed them: rollback puts these
+-- rows back.
+DO {% filter dollar("check") %}
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+{%- for b in plan.replace_backups %}
+  n_rows := NULL;
+  digest_now := NULL;
+  IF to_regclass({{ b.backup|lit }}) IS NOT NULL THEN
+    SELECT count(*), {{ b.digest }} INTO n_rows, digest_now
+    FROM {{ b.backup }} AS b;
+  END IF;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = {{ plan.model|lit }} AND s.subject = {{ b.subject|lit }};
+  IF digest_sealed = digest_now AND n_sealed = n_rows THEN
+    RAISE NOTICE 'PASS  replace backup {{ b.backup|notice }} as migrate sealed it (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  replace backup {{ b.backup|notice }} changed since migrate: % rows now, % sealed', coalesce(n_rows::text, 'no table'), coalesce(n_sealed::text, 'none');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+{%- endfor %}
+END
+{% endfilter %};
+{%- endif %}
 {%- for r in plan.references %}
 
 -- Reference data ({{ plan.model_file|comment }}:{{ r.line }}): every row of {{ r.table|comment }} the model declares is there;

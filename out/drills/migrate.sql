@@ -201,7 +201,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '29844e68e13807941b0c06bfaa736ecda3666a5a6157c0597e452d8445bd154b';
+SET pgmig.fingerprint = 'd8fde029b7e00c69a19a45482db59fcd114811d21183c11f174188ab5925a1c9';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -805,9 +805,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '29844e68e13807941b0c06bfaa736ecda3666a5a6157c0597e452d8445bd154b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'd8fde029b7e00c69a19a45482db59fcd114811d21183c11f174188ab5925a1c9';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 29844e68e13807941b0c06bfaa736ecda3666a5a6157c0597e452d8445bd154b; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile d8fde029b7e00c69a19a45482db59fcd114811d21183c11f174188ab5925a1c9; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -844,7 +844,6 @@ ON CONFLICT DO NOTHING;
 -- ----------------------------------------------------------------------------
 -- Step 1/7: public.users  (model.yaml:19)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":1,"total":7,"model":"drills","name":"users","batched":false,"from":"FROM v1.users u","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1009,7 +1008,6 @@ ANALYZE _pgmig.map_users;
 -- Step 2/7: public.completed_sessions  (model.yaml:24)
 --   after users (foreign key completed_sessions_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":2,"total":7,"model":"drills","name":"completed_sessions","batched":false,"from":"FROM v1.completed_sessions cs\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1126,7 +1124,6 @@ $step$;
 -- Step 3/7: public.session_preferences  (model.yaml:35)
 --   after users (foreign key session_preferences_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":3,"total":7,"model":"drills","name":"session_preferences","batched":false,"from":"FROM v1.session_preferences sp\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1214,7 +1211,6 @@ $step$;
 -- Step 4/7: public.drill_groups  (model.yaml:42)
 --   after users (foreign key drill_groups_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":4,"total":7,"model":"drills","name":"drill_groups","batched":false,"from":"FROM v1.drill_groups g\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1301,7 +1297,6 @@ ANALYZE _pgmig.map_drill_groups;
 -- Step 5/7: public.drill_group_items  (model.yaml:50)
 --   after drill_groups (foreign key drill_group_items_group_id_fkey (group_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":5,"total":7,"model":"drills","name":"drill_group_items","batched":false,"from":"FROM v1.drill_group_items gi\n       JOIN v1.drills d ON d.id = gi.drill_id\n       LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id\n       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1408,7 +1403,6 @@ $step$;
 -- Step 6/7: public.ordered_session_drills  (model.yaml:61)
 --   after users (foreign key ordered_session_drills_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":6,"total":7,"model":"drills","name":"ordered_session_drills","batched":false,"from":"FROM v1.ordered_session_drills o\n       JOIN v1.drills d ON d.id = o.drill_id\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id\n       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1540,7 +1534,6 @@ $step$;
 --   after users (foreign key progress_history_user_id_fkey (user_id))
 --   after completed_sessions (reads the migrated rows of public.completed_sessions)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":7,"total":7,"model":"drills","name":"progress_history","batched":false,"from":"FROM v1.users u\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1628,8 +1621,6 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
-
--- pgmig:steps-end
 
 -- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):
 -- migrate.sql run twice by mistake. Refused, and rolled back with this transaction.
@@ -1746,6 +1737,76 @@ FROM (
   FROM v1.users AS t
 ) AS d
 ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+-- The backups of the V2 rows the steps replaced, which rollback puts back: sealed as they are
+-- now (a seal goes once rollback has restored the rows and dropped the backup).
+DO $seal$
+BEGIN
+  IF to_regclass('_pgmig.replaced_users_users') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_users';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_users', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_users AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_completed_sessions') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_completed_sessions';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_completed_sessions', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_completed_sessions AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_drill_groups') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_drill_groups';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_drill_groups', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_drill_groups AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_drill_group_items') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_drill_group_items';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_drill_group_items', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_drill_group_items AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_drill_group_item_notes') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_drill_group_item_notes';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_drill_group_item_notes', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_drill_group_item_notes AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_ordered_session_drills') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_ordered_session_drills';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_ordered_session_drills', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_ordered_session_drills AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_progress_history') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_progress_history';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_progress_history', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_progress_history AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_session_preferences') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_session_preferences';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_session_preferences', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_session_preferences AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+END
+$seal$;
 
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('drills', 'migrate', '(all)', clock_timestamp(), 'done');

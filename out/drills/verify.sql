@@ -450,9 +450,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '29844e68e13807941b0c06bfaa736ecda3666a5a6157c0597e452d8445bd154b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'd8fde029b7e00c69a19a45482db59fcd114811d21183c11f174188ab5925a1c9';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 29844e68e13807941b0c06bfaa736ecda3666a5a6157c0597e452d8445bd154b; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile d8fde029b7e00c69a19a45482db59fcd114811d21183c11f174188ab5925a1c9; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -650,6 +650,130 @@ BEGIN
     RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, repairs_taken, sequences, reference)';
   ELSE
     RAISE NOTICE 'FAIL  bookkeeping changed since migrate: %', changed;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
+-- The backups of the V2 rows the steps replaced, as migrate sealed them: rollback puts these
+-- rows back.
+DO $check$
+DECLARE
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  n_rows := NULL;
+  digest_now := NULL;
+  IF to_regclass('_pgmig.replaced_users_users') IS NOT NULL THEN
+    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
+    FROM _pgmig.replaced_users_users AS b;
+  END IF;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_users';
+  IF digest_sealed = digest_now AND n_sealed = n_rows THEN
+    RAISE NOTICE 'PASS  replace backup _pgmig.replaced_users_users as migrate sealed it (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  replace backup _pgmig.replaced_users_users changed since migrate: % rows now, % sealed', coalesce(n_rows::text, 'no table'), coalesce(n_sealed::text, 'none');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  n_rows := NULL;
+  digest_now := NULL;
+  IF to_regclass('_pgmig.replaced_users_completed_sessions') IS NOT NULL THEN
+    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
+    FROM _pgmig.replaced_users_completed_sessions AS b;
+  END IF;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_completed_sessions';
+  IF digest_sealed = digest_now AND n_sealed = n_rows THEN
+    RAISE NOTICE 'PASS  replace backup _pgmig.replaced_users_completed_sessions as migrate sealed it (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  replace backup _pgmig.replaced_users_completed_sessions changed since migrate: % rows now, % sealed', coalesce(n_rows::text, 'no table'), coalesce(n_sealed::text, 'none');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  n_rows := NULL;
+  digest_now := NULL;
+  IF to_regclass('_pgmig.replaced_users_drill_groups') IS NOT NULL THEN
+    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
+    FROM _pgmig.replaced_users_drill_groups AS b;
+  END IF;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_drill_groups';
+  IF digest_sealed = digest_now AND n_sealed = n_rows THEN
+    RAISE NOTICE 'PASS  replace backup _pgmig.replaced_users_drill_groups as migrate sealed it (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  replace backup _pgmig.replaced_users_drill_groups changed since migrate: % rows now, % sealed', coalesce(n_rows::text, 'no table'), coalesce(n_sealed::text, 'none');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  n_rows := NULL;
+  digest_now := NULL;
+  IF to_regclass('_pgmig.replaced_users_drill_group_items') IS NOT NULL THEN
+    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
+    FROM _pgmig.replaced_users_drill_group_items AS b;
+  END IF;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_drill_group_items';
+  IF digest_sealed = digest_now AND n_sealed = n_rows THEN
+    RAISE NOTICE 'PASS  replace backup _pgmig.replaced_users_drill_group_items as migrate sealed it (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  replace backup _pgmig.replaced_users_drill_group_items changed since migrate: % rows now, % sealed', coalesce(n_rows::text, 'no table'), coalesce(n_sealed::text, 'none');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  n_rows := NULL;
+  digest_now := NULL;
+  IF to_regclass('_pgmig.replaced_users_drill_group_item_notes') IS NOT NULL THEN
+    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
+    FROM _pgmig.replaced_users_drill_group_item_notes AS b;
+  END IF;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_drill_group_item_notes';
+  IF digest_sealed = digest_now AND n_sealed = n_rows THEN
+    RAISE NOTICE 'PASS  replace backup _pgmig.replaced_users_drill_group_item_notes as migrate sealed it (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  replace backup _pgmig.replaced_users_drill_group_item_notes changed since migrate: % rows now, % sealed', coalesce(n_rows::text, 'no table'), coalesce(n_sealed::text, 'none');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  n_rows := NULL;
+  digest_now := NULL;
+  IF to_regclass('_pgmig.replaced_users_ordered_session_drills') IS NOT NULL THEN
+    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
+    FROM _pgmig.replaced_users_ordered_session_drills AS b;
+  END IF;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_ordered_session_drills';
+  IF digest_sealed = digest_now AND n_sealed = n_rows THEN
+    RAISE NOTICE 'PASS  replace backup _pgmig.replaced_users_ordered_session_drills as migrate sealed it (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  replace backup _pgmig.replaced_users_ordered_session_drills changed since migrate: % rows now, % sealed', coalesce(n_rows::text, 'no table'), coalesce(n_sealed::text, 'none');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  n_rows := NULL;
+  digest_now := NULL;
+  IF to_regclass('_pgmig.replaced_users_progress_history') IS NOT NULL THEN
+    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
+    FROM _pgmig.replaced_users_progress_history AS b;
+  END IF;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_progress_history';
+  IF digest_sealed = digest_now AND n_sealed = n_rows THEN
+    RAISE NOTICE 'PASS  replace backup _pgmig.replaced_users_progress_history as migrate sealed it (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  replace backup _pgmig.replaced_users_progress_history changed since migrate: % rows now, % sealed', coalesce(n_rows::text, 'no table'), coalesce(n_sealed::text, 'none');
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+  n_rows := NULL;
+  digest_now := NULL;
+  IF to_regclass('_pgmig.replaced_users_session_preferences') IS NOT NULL THEN
+    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
+    FROM _pgmig.replaced_users_session_preferences AS b;
+  END IF;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_session_preferences';
+  IF digest_sealed = digest_now AND n_sealed = n_rows THEN
+    RAISE NOTICE 'PASS  replace backup _pgmig.replaced_users_session_preferences as migrate sealed it (% rows)', n_rows;
+  ELSE
+    RAISE NOTICE 'FAIL  replace backup _pgmig.replaced_users_session_preferences changed since migrate: % rows now, % sealed', coalesce(n_rows::text, 'no table'), coalesce(n_sealed::text, 'none');
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
   END IF;
 END

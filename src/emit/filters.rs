@@ -1,7 +1,8 @@
 //! The templates' filters, thin wrappers over [`crate::sql_text`] for text the views hand
 //! over as it is: `{{ x|ident }}` a name (quoted when it must be), `{{ x|lit }}` a literal,
 //! `{{ x|lit_or_null }}` an optional one (`NULL` for none), `{{ x|comment }}` text in a `--`
-//! comment, `{{ x|notice }}` text inside a `RAISE` format literal, and
+//! comment, `{{ x|notice }}` text inside a `RAISE` format literal, `{{ x|sql_indent(2) }}` SQL text laid
+//! out deeper (its quoted line breaks kept), and
 //! `{% filter dollar("step") %}…{% endfilter %}` a block body between dollar quotes of its
 //! own. Qualified names come from the views printed by [`crate::catalog::QualName`] (each
 //! part quoted by the same toolkit), and SQL expressions as the check pass wrote them.
@@ -37,6 +38,13 @@ pub fn comment<T: Display>(text: T, _: &dyn Values) -> Result<String> {
 #[askama::filter_fn]
 pub fn notice<T: Display>(text: T, _: &dyn Values) -> Result<String> {
     Ok(sql_text::notice_text(&text.to_string()))
+}
+
+/// SQL text laid out `width` spaces deeper: a line break inside a literal, a quoted name or a
+/// dollar quote is part of it and gets none (askama's own `indent` would change the value).
+#[askama::filter_fn]
+pub fn sql_indent<T: Display>(text: T, _: &dyn Values, width: usize) -> Result<String> {
+    Ok(sql_text::indent(&text.to_string(), &" ".repeat(width)))
 }
 
 #[askama::filter_fn]

@@ -13,6 +13,7 @@ pub(crate) mod view;
 use askama::Template;
 
 use crate::plan::Plan;
+use crate::sql_text::QuoteState;
 use view::{MigrateMode, PlanView, StepView};
 
 /// The rendered files of one compiled model.
@@ -213,7 +214,7 @@ fn tidy_markdown(text: &str) -> String {
 fn tidy_lines(text: &str, sql: bool) -> String {
     let mut out = String::new();
     let mut blank = 0;
-    let mut quote = QuoteState::default();
+    let mut quote = QuoteState::reading_dollar_bodies_as_code();
     for line in text.split('\n') {
         let inside = quote.inside();
         if sql {
@@ -233,56 +234,15 @@ fn tidy_lines(text: &str, sql: bool) -> String {
             out.push_str(line);
             out.push('\n');
         }
+        if sql {
+            // The line break ends a `--` comment.
+            quote.scan("\n");
+        }
     }
     while out.ends_with("\n\n") {
         out.pop();
     }
     out
-}
-
-/// Whether the text so far ends inside a quoted name (`"…"`) or literal (`'…'`, `E'…'`
-/// with backslash escapes), across lines; `--` comments end at their line. Dollar-quoted
-/// bodies are read as the code they hold.
-#[derive(Default)]
-struct QuoteState {
-    open: Option<(char, bool)>,
-}
-
-impl QuoteState {
-    fn inside(&self) -> bool {
-        self.open.is_some()
-    }
-
-    fn scan(&mut self, line: &str) {
-        let chars: Vec<char> = line.chars().collect();
-        let mut i = 0;
-        while i < chars.len() {
-            let c = chars[i];
-            match self.open {
-                Some((q, escapes)) => {
-                    if escapes && c == '\\' {
-                        i += 1;
-                    } else if c == q {
-                        if chars.get(i + 1) == Some(&q) {
-                            i += 1;
-                        } else {
-                            self.open = None;
-                        }
-                    }
-                }
-                None if c == '-' && chars.get(i + 1) == Some(&'-') => return,
-                None if c == '\'' || c == '"' => {
-                    let escape_string = c == '\''
-                        && i > 0
-                        && matches!(chars[i - 1], 'E' | 'e')
-                        && (i < 2 || !(chars[i - 2].is_alphanumeric() || chars[i - 2] == '_'));
-                    self.open = Some((c, escape_string));
-                }
-                None => {}
-            }
-            i += 1;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -9,12 +9,7 @@
 --   psql -X -v ON_ERROR_STOP=1 -f cleanup.sql [-v dry_run=1]
 \set ON_ERROR_STOP on
 {% include "pin.sql" %}
-\if :{?dry_run}
-\else
-\set dry_run false
-\endif
-{%- let boolean_variable = "dry_run" %}
-{% include "boolean_variable.sql" %}
+{% include "dry_run.sql" %}
 
 BEGIN;
 {% include "session.sql" %}

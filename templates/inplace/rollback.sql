@@ -16,12 +16,7 @@
 {%- import "inplace/retry.sql" as retry %}
 {%- import "inplace/column_step.sql" as steps %}
 {% include "pin.sql" %}
-\if :{?dry_run}
-\else
-\set dry_run false
-\endif
-{%- let boolean_variable = "dry_run" %}
-{% include "boolean_variable.sql" %}
+{% include "dry_run.sql" %}
 
 BEGIN;
 {% include "session.sql" %}

@@ -468,6 +468,142 @@ fn only_verify_passes() {
     assert!(verify.contains("verify: every check passed"), "{verify}");
 }
 
+/// `--only` with a literal holding a line break: the replace step's backup and delete read the
+/// same value as the step's own selection. Re-indenting the condition put spaces into the
+/// literal, so the stale copy went unmatched and migrate hit V2's unique email.
+#[test]
+fn only_a_literal_with_a_line_break_selects_what_it_says() {
+    let email = "apple4\nline@example.com";
+    let db = drills_db("drills_only_newline", SCALE);
+    // User 4 and its stale V2 copy, both with the line break in their email.
+    db.execute(
+        "UPDATE v1.users SET email = E'apple4\\nline@example.com' WHERE email = 'apple4@example.com';
+         UPDATE public.users SET email = E'apple4\\nline@example.com' WHERE email = 'apple4@example.com'",
+    );
+    let this = "u.email = E'apple4\\nline@example.com'";
+    let old_id = strings(
+        &db,
+        &format!("SELECT u.id::text FROM public.users u WHERE {this}"),
+    );
+    assert_eq!(old_id.len(), 1, "the stale copy");
+    let public_before = db.table_md5s(&["public"]);
+    let dir = compiled_only(&format!("users.email = '{email}'"));
+
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let verify = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    assert!(verify.contains("verify: every check passed"), "{verify}");
+    // The one user migrated is V1's user 4, under its own email, in place of the stale copy.
+    assert_eq!(
+        strings(&db, "SELECT source_id::text FROM _pgmig.map_users"),
+        ["4"]
+    );
+    let new_id = strings(
+        &db,
+        &format!("SELECT u.id::text FROM public.users u WHERE {this}"),
+    );
+    assert_eq!(
+        new_id,
+        strings(&db, "SELECT id::text FROM _pgmig.map_users")
+    );
+    assert_ne!(new_id, old_id, "the stale copy is replaced");
+    assert_eq!(
+        strings(&db, "SELECT email FROM _pgmig.replaced_users_users"),
+        [email],
+        "the backup holds the stale copy, whose email is the literal's"
+    );
+
+    must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
+    assert_eq!(
+        db.table_md5s(&["public"]),
+        public_before,
+        "V2 after rollback"
+    );
+}
+
+/// The backups of the replaced V2 rows are sealed at migrate: a backup row changed since is a
+/// verify FAIL naming the backup, and rollback (which puts V2's rows back from the backups)
+/// refuses before it changes anything, naming it. Put back as migrate left it, verify passes
+/// and rollback gives V2 back exactly.
+#[test]
+fn a_changed_replace_backup_fails_verify_and_rollback_refuses_naming_it() {
+    let db = drills_db("drills_backup_seal", SCALE);
+    let dir = compiled();
+    let v2_before = db.table_md5s(&["public"]);
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let verify = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    assert!(
+        verify.contains(
+            "PASS  replace backup _pgmig.replaced_users_users as migrate sealed it (5 rows)"
+        ),
+        "{verify}"
+    );
+
+    // A backed-up V2 row changed (the tables' owner can write _pgmig's copies of its rows).
+    let original = strings(&db, "SELECT min(email) FROM _pgmig.replaced_users_users").remove(0);
+    db.execute(&format!(
+        "UPDATE _pgmig.replaced_users_users SET email = 'attacker@example.com' WHERE email = '{original}'"
+    ));
+    let changed = run(&db, dir.path(), "verify.sql", &[]);
+    assert!(
+        !changed.status.success()
+            && stderr(&changed).contains(
+                "FAIL  replace backup _pgmig.replaced_users_users changed since migrate: 5 rows now, 5 sealed"
+            ),
+        "{}",
+        stderr(&changed)
+    );
+    let after_migrate = db.table_md5s(&["public", "_pgmig"]);
+    let rollback = run(&db, dir.path(), "rollback.sql", &[]);
+    assert!(
+        !rollback.status.success()
+            && stderr(&rollback).contains("rollback: refused, nothing was changed")
+            && stderr(&rollback).contains("_pgmig.replaced_users_users changed since migrate"),
+        "{}",
+        stderr(&rollback)
+    );
+    assert_eq!(
+        db.table_md5s(&["public", "_pgmig"]),
+        after_migrate,
+        "a refused rollback changes no row"
+    );
+
+    // A backup row deleted: the count tells.
+    db.execute(
+        "CREATE SCHEMA kept;
+         CREATE TABLE kept.sessions AS SELECT * FROM _pgmig.replaced_users_completed_sessions;
+         DELETE FROM _pgmig.replaced_users_completed_sessions WHERE id = (SELECT max(id::text)::uuid FROM kept.sessions)",
+    );
+    let sessions = count(&db, "SELECT count(*) FROM kept.sessions");
+    let deleted = stderr(&run(&db, dir.path(), "verify.sql", &[]));
+    assert!(
+        deleted.contains(&format!(
+            "FAIL  replace backup _pgmig.replaced_users_completed_sessions changed since migrate: {} rows now, {sessions} sealed",
+            sessions - 1
+        )),
+        "{deleted}"
+    );
+
+    // Both put back as migrate left them: verify passes, rollback gives V2 back exactly.
+    db.execute(&format!(
+        "UPDATE _pgmig.replaced_users_users SET email = '{original}' WHERE email = 'attacker@example.com';
+         INSERT INTO _pgmig.replaced_users_completed_sessions
+         SELECT * FROM kept.sessions WHERE id NOT IN (SELECT id FROM _pgmig.replaced_users_completed_sessions);
+         DROP SCHEMA kept CASCADE"
+    ));
+    let verify = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify put back");
+    assert!(verify.contains("verify: every check passed"), "{verify}");
+    must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
+    assert_eq!(db.table_md5s(&["public"]), v2_before, "V2 after rollback");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM _pgmig.seals WHERE subject LIKE 'backup %'"
+        ),
+        0,
+        "the backups' seals go with them"
+    );
+}
+
 /// progress_history of a migrated user is computed like V2's own rows (the Android ones,
 /// sample_v2.sql's header): drills_per_session averages the elements that hold a drill, and
 /// <skill>_drills_completed counts the completed ones.

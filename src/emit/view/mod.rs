@@ -13,10 +13,12 @@ mod target;
 
 use crate::catalog::quote_ident;
 use crate::plan::Plan;
+use crate::sql_text::indent;
 use privileges::PrivilegesView;
 use reference::ReferenceView;
 use referrer::{ReferrerView, RollbackIndexView};
 use step::Finding;
+use step::SealedBackupView;
 use step::SequenceView;
 pub use step::StepView;
 use subset::SubsetView;
@@ -102,6 +104,8 @@ pub struct PlanView {
     /// reference tables, replaced tables) and of the V1 relations they read.
     pub implicit_written: String,
     pub implicit_read: String,
+    /// The backups of the rows replaced steps overwrite: sealed with the bookkeeping.
+    pub replace_backups: Vec<SealedBackupView>,
 }
 
 /// How migrate commits, as the templates tell the modes apart: one transaction (in waves),
@@ -474,7 +478,9 @@ impl PlanView {
             privileges: PrivilegesView::new(plan, uses_library, castable),
             implicit_written: String::new(),
             implicit_read: String::new(),
+            replace_backups: Vec::new(),
         };
+        view.replace_backups = SealedBackupView::all(&view.steps);
         let replaced = view.steps.iter().flat_map(|s| {
             s.replace
                 .iter()
@@ -519,8 +525,8 @@ fn add_sibling_duplicates(plan: &Plan, views: &mut [StepView]) {
                     "coalesce(({}) IN (SELECT {}\n{INDENT}        {}\n{INDENT}        WHERE {}), false)",
                     u.exprs.join(", "),
                     other.exprs.join(", "),
-                    views[j].from.replace('\n', &format!("\n{INDENT}      ")),
-                    views[j].rejects.survivors.replace('\n', &format!("\n{INDENT}      ")),
+                    indent(&views[j].from, &format!("{INDENT}      ")),
+                    indent(&views[j].rejects.survivors, &format!("{INDENT}      ")),
                 );
                 found.push(Finding::new(
                     format!(

@@ -15,6 +15,7 @@ use super::hierarchy::HierarchyView;
 use super::{human_bytes, human_seconds, lit, INDENT};
 use crate::catalog::quote_ident;
 use crate::plan::{KeptWhy, Origin, Redacted, Step, REDACTED};
+use crate::sql_text::indent;
 use crate::step_contract::{done_notice, marker_line, DoneNotice, StepMarker};
 use findings::FindingsView;
 pub(super) use findings::{repaired, Finding};
@@ -23,6 +24,7 @@ use rejects::RejectsView;
 use relink::RelinkView;
 use repairs::RepairsView;
 use replace::ReplaceView;
+pub use replace::SealedBackupView;
 use verify::VerifyView;
 
 #[derive(Debug, Clone)]
@@ -84,14 +86,7 @@ impl StepView {
         total: usize,
         model: &str,
     ) -> Result<StepView, askama::Error> {
-        let from = {
-            let mut lines = step.from.lines();
-            let mut out = format!("FROM {}", lines.next().unwrap_or_default());
-            for l in lines {
-                out.push_str(&format!("\n{INDENT}     {l}"));
-            }
-            out
-        };
+        let from = format!("FROM {}", indent(&step.from, &format!("{INDENT}     ")));
         let sep = format!("\n{INDENT}  AND ");
         let keys = KeysView::new(step, &from);
         let rejects = RejectsView::new(step, &sep);
@@ -133,10 +128,7 @@ impl StepView {
                 .iter()
                 .map(|d| format!("{} ({})", d.step, d.reason))
                 .collect(),
-            from_block: format!(
-                "FROM {}",
-                step.from.lines().collect::<Vec<_>>().join("\n       ")
-            ),
+            from_block: format!("FROM {}", indent(&step.from, "       ")),
             entity: step.entity.clone().unwrap_or_default(),
             is_root: step.entity.as_deref() == Some(step.source_key.as_str()),
             hierarchy,

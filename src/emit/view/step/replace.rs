@@ -6,6 +6,7 @@ use super::keys::KeysView;
 use super::rejects::RejectsView;
 use crate::catalog::quote_ident;
 use crate::plan::Step;
+use crate::sql_text::indent;
 
 /// Overwrite or create, as migrate backs up and deletes the replaced rows and rollback restores them.
 #[derive(Debug, Clone)]
@@ -36,6 +37,32 @@ pub struct ReplacedView {
     pub overriding: bool,
 }
 
+/// A backup of replaced rows as the seals see it (templates/seal.sql): migrate seals it, verify
+/// checks it, rollback refuses to restore from it once changed.
+#[derive(Debug, Clone)]
+pub struct SealedBackupView {
+    pub backup: String,
+    /// Its subject in `_pgmig.seals`.
+    pub subject: String,
+    /// The digest of its rows (alias `b`), the same expression wherever it is taken.
+    pub digest: &'static str,
+}
+
+impl SealedBackupView {
+    /// Every backup of `steps`' replaced rows, in step order, parents first.
+    pub fn all(steps: &[super::StepView]) -> Vec<SealedBackupView> {
+        steps
+            .iter()
+            .flat_map(|s| s.replace.iter().flat_map(|x| &x.tables))
+            .map(|t| SealedBackupView {
+                backup: t.backup.clone(),
+                subject: format!("backup {}", t.backup),
+                digest: "md5(coalesce(string_agg(b::text, E'\\n' ORDER BY b::text), ''))",
+            })
+            .collect()
+    }
+}
+
 impl ReplaceView {
     pub(super) fn new(step: &Step, keys: &KeysView, rejects: &RejectsView) -> Option<ReplaceView> {
         let r = step.replace.as_ref()?;
@@ -57,8 +84,8 @@ impl ReplaceView {
                         "({}) IN (SELECT {}\n{INDENT}                {}\n{INDENT}              WHERE {}{extra})",
                         r.columns.iter().zip(&r.folded).map(|(c, f)| fold(&format!("t.{}", quote_ident(c)), *f)).collect::<Vec<_>>().join(", "),
                         r.exprs.iter().zip(&r.folded).map(|(e, f)| fold(e, *f)).collect::<Vec<_>>().join(", "),
-                        keys.from_unrepaired.replace('\n', &format!("\n{INDENT}          ")),
-                        rejects.survivors.replace('\n', &format!("\n{INDENT}        ")),
+                        indent(&keys.from_unrepaired, &format!("{INDENT}          ")),
+                        indent(&rejects.survivors, &format!("{INDENT}        ")),
                     )
                 };
                 let entity_filter = format!(
