@@ -728,3 +728,76 @@ fn hostile_names_reach_the_concurrent_builds_and_the_swap_quoted() {
     }
     assert!(!std::path::Path::new("/tmp/pgmig-ip-pwned").exists());
 }
+
+/// A converted column whose name holds a doubled double quote (`"us""er"`), read by a CHECK
+/// and by an expression index: both read the converted column, so the swap re-creates them
+/// on it; after migrate and after rollback each is there and still refuses what it refused.
+#[test]
+fn a_check_and_an_index_on_a_column_named_with_a_doubled_quote_survive_the_swap() {
+    let dir = tempfile::tempdir().unwrap();
+    let ddl = |ty: &str| {
+        format!(
+            "CREATE TABLE public.t (id integer PRIMARY KEY, \"us\"\"er\" {ty} NOT NULL,\n\
+             CONSTRAINT us_er_not_zero CHECK (\"us\"\"er\" <> '00000000-0000-0000-0000-000000000000'));\n\
+             CREATE INDEX us_er_null ON public.t ((\"us\"\"er\" IS NULL));\n"
+        )
+    };
+    std::fs::write(dir.path().join("v1.sql"), ddl("character varying(36)")).unwrap();
+    std::fs::write(dir.path().join("v2.sql"), ddl("uuid")).unwrap();
+    std::fs::write(
+        dir.path().join("model.yaml"),
+        "name: quoted\nin_place: true\ntarget: { schema: public }\nbatch_size: 3\n",
+    )
+    .unwrap();
+    let c = pgmig::compile(
+        &dir.path().join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(dir.path().join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(dir.path().join("v2.sql")),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let out = dir.path().join("out");
+    pgmig::compile::write(&c.scripts, &out).unwrap();
+
+    let db = crate::support::cluster().create_db("ip_doubled_quote");
+    must_pass(db.psql_file(dir.path().join("v1.sql"), &[]), "load V1");
+    db.execute(
+        "INSERT INTO public.t SELECT n, md5(n::text)::uuid::text FROM generate_series(1, 7) AS n",
+    );
+    let rows = "SELECT string_agg(id || ',' || \"us\"\"er\", ';' ORDER BY id) FROM public.t";
+    let before: String = db.client().query_one(rows, &[]).unwrap().get(0);
+    // What the CHECK and the index read, as PostgreSQL prints it for each.
+    let objects = "SELECT (SELECT string_agg(pg_get_constraintdef(oid), ';') FROM pg_constraint \
+                   WHERE conrelid = 'public.t'::regclass AND contype = 'c') || ' / ' || \
+                   (SELECT string_agg(pg_get_indexdef(indexrelid), ';') FROM pg_index \
+                   WHERE indrelid = 'public.t'::regclass AND NOT indisprimary)";
+    let zero = "INSERT INTO public.t VALUES (100, '00000000-0000-0000-0000-000000000000')";
+    let refused = |db: &crate::support::TestDb| {
+        let err = db.client().execute(zero, &[]).unwrap_err();
+        assert!(
+            err.as_db_error()
+                .is_some_and(|e| e.constraint() == Some("us_er_not_zero")),
+            "{err}"
+        );
+    };
+
+    must_pass(run(&db, &out, "migrate.sql", &[]), "migrate");
+    must_pass(run(&db, &out, "verify.sql", &[]), "verify");
+    let v2: String = db.client().query_one(objects, &[]).unwrap().get(0);
+    assert_eq!(
+        v2,
+        "CHECK ((\"us\"\"er\" <> '00000000-0000-0000-0000-000000000000'::uuid)) / \
+         CREATE INDEX us_er_null ON public.t USING btree (((\"us\"\"er\" IS NULL)))"
+    );
+    refused(&db);
+
+    must_pass(run(&db, &out, "rollback.sql", &[]), "rollback");
+    let v1: String = db.client().query_one(objects, &[]).unwrap().get(0);
+    assert_eq!(
+        v1,
+        "CHECK (((\"us\"\"er\")::text <> '00000000-0000-0000-0000-000000000000'::text)) / \
+         CREATE INDEX us_er_null ON public.t USING btree (((\"us\"\"er\" IS NULL)))"
+    );
+    refused(&db);
+    let after: String = db.client().query_one(rows, &[]).unwrap().get(0);
+    assert_eq!(after, before);
+}
