@@ -698,6 +698,15 @@ fn render(m: &InPlace) -> Result<Scripts, askama::Error> {
 
 fn render_with(m: &InPlace, fingerprint: &str) -> Result<Scripts, askama::Error> {
     let v = view::View::new(m, fingerprint);
+    let migrate = crate::emit::tidy(
+        &view::Migrate {
+            v: &v,
+            time_zone: &m.time_zone,
+        }
+        .render()?,
+    );
+    // The linter reads migrate.sql as the DBA will run it: tidied.
+    let lock_table = crate::emit::locks::LockSection::of(&migrate).table;
     let files = vec![
         (
             "precheck.sql",
@@ -707,14 +716,7 @@ fn render_with(m: &InPlace, fingerprint: &str) -> Result<Scripts, askama::Error>
             }
             .render()?,
         ),
-        (
-            "migrate.sql",
-            view::Migrate {
-                v: &v,
-                time_zone: &m.time_zone,
-            }
-            .render()?,
-        ),
+        ("migrate.sql", migrate),
         (
             "verify.sql",
             view::Verify {
@@ -739,7 +741,14 @@ fn render_with(m: &InPlace, fingerprint: &str) -> Result<Scripts, askama::Error>
             }
             .render()?,
         ),
-        ("PLAN.md", view::PlanPage { v: &v }.render()?),
+        (
+            "PLAN.md",
+            view::PlanPage {
+                v: &v,
+                table: &lock_table,
+            }
+            .render()?,
+        ),
     ];
     Ok(Scripts {
         files: files
