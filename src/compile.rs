@@ -15,8 +15,6 @@
 
 use std::path::Path;
 
-use askama::Template;
-
 use crate::catalog::Catalog;
 use crate::diagnostic::{Diagnostic, Diagnostics, Pos, SourceFile};
 use crate::emit::{self, Scripts};
