@@ -631,6 +631,67 @@ fn a_migrate_killed_in_a_concurrent_build_leaves_an_invalid_index_the_rerun_rebu
     assert_eq!(md5s(&db), reference);
 }
 
+/// A transaction open since before migrate (a snapshot held, as a report or a session left
+/// idle in a transaction holds one) would keep a concurrent index build waiting without
+/// limit: the build waits lock_timeout, pauses and retries like the swap, then stops migrate
+/// with an error naming the index and the blocking pid; once that transaction ends, the
+/// rerun builds and swaps, and verify passes. (A watchdog ends the blocker after a minute,
+/// so a build that waits without limit shows as a migrate that succeeded late.)
+#[test]
+fn a_concurrent_build_behind_a_long_transaction_gives_up_naming_the_index_and_the_pid() {
+    let dir = compiled(500);
+    let db = uuid_db("ip_cic_wait", false);
+    let mut blocker = db.client();
+    blocker
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM pg_class")
+        .unwrap();
+    let pid: i32 = blocker
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    let watchdog = {
+        let mut client = db.client();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(60));
+            // The test may be over (its database dropped): nothing to end then.
+            let _ = client.execute("SELECT pg_terminate_backend($1)", &[&pid]);
+        })
+    };
+    let started = std::time::Instant::now();
+    let out = run(
+        &db,
+        dir.path(),
+        "migrate.sql",
+        &[("lock_timeout", "300ms"), ("lock_retries", "2")],
+    );
+    let text = stderr(&out);
+    assert!(!out.status.success(), "migrate must give up:\n{text}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(50),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "build of index public.pgmig_ix_users_pkey on public.users waits for pid {pid}: no lock within lock_timeout 300ms in 3 attempts"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "waits for pid {pid}: no lock within lock_timeout 300ms, attempt 2 of 3: trying again in"
+        )),
+        "{text}"
+    );
+    blocker.batch_execute("ROLLBACK").unwrap();
+    must_pass(
+        run(&db, dir.path(), "migrate.sql", &[]),
+        "migrate once it ended",
+    );
+    must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    assert_eq!(live(&db), ddl("v2.sql"));
+    drop(watchdog);
+}
+
 /// `pgmig status` of a fill under way (killed part way) counts its batches out of the whole
 /// table's (the rows counted at the fill's start over the batch size), not out of the
 /// batches done so far.
