@@ -15,8 +15,6 @@
 
 use std::path::Path;
 
-use askama::Template;
-
 use crate::catalog::Catalog;
 use crate::diagnostic::{Diagnostic, Diagnostics, Pos, SourceFile};
 use crate::emit::{self, Scripts};
@@ -152,11 +150,10 @@ fn compile_in_place(
         check_db.map(|url| (url, v1_ddl)),
         sizes,
     )?;
-    let mut scripts = output.scripts;
+    let scripts = output.scripts;
     if let Some(d) = emit::guard::foreign_meta_command(&scripts) {
         return Err(model_error(Diagnostics(vec![d]), &source));
     }
-    append_lock_table(&mut scripts)?;
     Ok(Compiled {
         plan: None,
         name: model.name.as_str().to_string(),
@@ -330,28 +327,6 @@ fn check_db_needs_files(plan: &Plan, v2: &SchemaInput) -> String {
         ),
         _ => format!("--check-db loads V1 and V2 from DDL files into the scratch database: give --v1 and --v2 as .sql files; {dump}"),
     }
-}
-
-/// Appends to an in-place model's PLAN.md the lock each statement of its migrate.sql takes
-/// (the section the other branch's PLAN.md template ends with).
-fn append_lock_table(scripts: &mut Scripts) -> Result<(), CompileError> {
-    let migrate = scripts
-        .files
-        .iter()
-        .find(|(n, _)| *n == "migrate.sql")
-        .map(|(_, t)| t.clone());
-    if let (Some(migrate), Some((_, plan))) = (
-        migrate,
-        scripts.files.iter_mut().find(|(n, _)| *n == "PLAN.md"),
-    ) {
-        let section = emit::locks::LockSection::of(&migrate)
-            .render()
-            .map_err(|e| CompileError::Render(e.to_string()))?;
-        plan.push('\n');
-        plan.push_str(section.trim_end_matches('\n'));
-        plan.push('\n');
-    }
-    Ok(())
 }
 
 /// Writes the scripts into `dir` (created if missing).

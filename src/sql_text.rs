@@ -368,9 +368,101 @@ pub fn text_array<'a>(names: impl Iterator<Item = &'a String>) -> String {
     }
 }
 
+/// Whether `sql` mentions the identifier `name` (a column, a table): read as PostgreSQL reads
+/// it, a quoted identifier (`"us""er"`) compares exactly, an unquoted one folded to lower
+/// case, and nothing inside a string literal, a dollar-quoted body or a comment counts, nor
+/// a longer name containing it. Text the tokenizer cannot read counts as mentioning every
+/// name: the callers ask whether an expression may read a column or a secret, where a wrong
+/// "no" is the unsafe answer.
+pub fn mentions(sql: &str, name: &str) -> bool {
+    mentions_qualified(sql, &[name])
+}
+
+/// Whether `sql` names `path` (`["_pgmig", "map_a"]` is `_pgmig.map_a`, however quoted, with
+/// or without spaces around the dot), as [`mentions`] reads identifiers.
+pub fn mentions_qualified(sql: &str, path: &[&str]) -> bool {
+    let Some(words) = identifier_tokens(sql) else {
+        return true;
+    };
+    words.windows(2 * path.len() - 1).any(|window| {
+        window
+            .iter()
+            .enumerate()
+            .all(|(at, token)| match (at % 2, token) {
+                (0, Some(word)) => word == path[at / 2],
+                (1, None) => true,
+                _ => false,
+            })
+    })
+}
+
+/// The significant tokens of `sql`: an identifier as PostgreSQL resolves it, or `None` for a
+/// `.`; any other token (a literal, an operator, a keyword-less symbol) as an empty name that
+/// matches nothing. `None` overall when the text cannot be tokenized.
+fn identifier_tokens(sql: &str) -> Option<Vec<Option<String>>> {
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    Some(
+        tokens
+            .into_iter()
+            .filter(|t| !matches!(t, Token::Whitespace(_)))
+            .map(|t| match t {
+                Token::Word(w) if w.quote_style == Some('"') => Some(w.value),
+                Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_lowercase()),
+                Token::Period => None,
+                _ => Some(String::new()),
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mentions_reads_identifiers_as_postgresql_does() {
+        // Doubled quotes inside a quoted name.
+        assert!(mentions("(\"us\"\"er\" > 1)", "us\"er"));
+        assert!(!mentions("(\"us\"\"er\" > 1)", "us"));
+        assert!(!mentions("(\"us\"\"er\" > 1)", "er"));
+        // A string literal, an escape string, a dollar-quoted body, comments.
+        assert!(!mentions("x = 'user_id'", "user_id"));
+        assert!(!mentions("x = E'it''s user_id\\''", "user_id"));
+        assert!(!mentions("x = $q$ user_id $q$", "user_id"));
+        assert!(!mentions("x -- user_id\n > 1 /* user_id */", "user_id"));
+        // A longer name containing it, either side.
+        assert!(!mentions("(user_ids <> '')", "user_id"));
+        assert!(!mentions("t.old_user_id", "user_id"));
+        assert!(mentions("(user_id)::text <> ''::text", "user_id"));
+        assert!(mentions("lower(t.user_id)", "user_id"));
+        // Case: unquoted folded, quoted exact.
+        assert!(mentions("USER_ID > 0", "user_id"));
+        assert!(!mentions("USER_ID > 0", "USER_ID"));
+        assert!(mentions("\"User\" > 1", "User"));
+        assert!(!mentions("\"User\" > 1", "user"));
+        assert!(!mentions("\"user_id\"", "User_id"));
+        // A qualified name, however written.
+        assert!(mentions_qualified(
+            "JOIN _pgmig.map_a m",
+            &["_pgmig", "map_a"]
+        ));
+        assert!(mentions_qualified(
+            "JOIN \"_pgmig\" . \"map_a\"",
+            &["_pgmig", "map_a"]
+        ));
+        assert!(!mentions_qualified(
+            "JOIN _pgmig.map_ab",
+            &["_pgmig", "map_a"]
+        ));
+        assert!(!mentions_qualified(
+            "JOIN other.map_a",
+            &["_pgmig", "map_a"]
+        ));
+        // Unreadable text (an open quote) is taken as mentioning.
+        assert!(mentions("'open", "user_id"));
+    }
 
     #[test]
     fn identifiers_are_quoted_only_when_needed() {

@@ -390,7 +390,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'ba067541542894d790ddfcc74488a7c45e6e9ff10b2d63ffe170d29c2c19701b';
+SET pgmig.fingerprint = '0e39d6062ca597b4360cefb7433db38cf8b076c8d491a74a4cb90dc154600721';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -440,9 +440,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ba067541542894d790ddfcc74488a7c45e6e9ff10b2d63ffe170d29c2c19701b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0e39d6062ca597b4360cefb7433db38cf8b076c8d491a74a4cb90dc154600721';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile ba067541542894d790ddfcc74488a7c45e6e9ff10b2d63ffe170d29c2c19701b; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0e39d6062ca597b4360cefb7433db38cf8b076c8d491a74a4cb90dc154600721; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1929,51 +1929,236 @@ $not_null$;
 
 -- ----------------------------------------------------------------------------
 -- Phase 1c: V2's keys and indexes built before the swap, on the new columns, each with
--- CREATE INDEX CONCURRENTLY (SHARE UPDATE EXCLUSIVE: reads and writes go on; it waits for
--- the transactions older than it, without lock_timeout: nothing of the application's
--- queues behind that wait) under a name of its own; the swap attaches them. An index
--- left INVALID by an interrupted build is dropped and built again. Outside a transaction,
--- so whether the swap is done is asked of psql's \if (through \gset): skipped after it.
+-- CREATE INDEX CONCURRENTLY (SHARE UPDATE EXCLUSIVE: reads and writes go on; nothing of
+-- the application's queues behind its waits) under a name of its own; the swap attaches
+-- them. A build waits for the transactions that write the table and for every transaction
+-- with a snapshot older than its own: first, while a transaction open longer than
+-- lock_timeout is one of those, a pause and a retry as for the swap's locks, then an error
+-- naming the index and the pid (a role without pg_read_all_stats sees only its own
+-- sessions' transactions); the build itself (and the drop of an index left INVALID by an
+-- interrupted build, which is built again) waits at most lock_timeout per lock. Outside a
+-- transaction, so whether the swap is done is asked of psql's \if (through \gset): skipped
+-- after it.
 -- ----------------------------------------------------------------------------
 SELECT NOT EXISTS (SELECT 1 FROM _pgmig.log WHERE model = 'uuid' AND script = 'migrate' AND step = '(swap)' AND status = 'done') AS pgmig_before_swap \gset
 \if :pgmig_before_swap
-SET lock_timeout = 0;
+DO $build_wait$
+DECLARE
+  pgmig_attempt integer := 0;
+  pgmig_holders text;
+BEGIN
+  LOOP
+    BEGIN
+      SELECT pg_catalog.string_agg(a.pid::text, ', ' ORDER BY a.pid) INTO pgmig_holders
+      FROM pg_catalog.pg_stat_activity AS a
+      WHERE a.datname = pg_catalog.current_database() AND a.pid <> pg_catalog.pg_backend_pid()
+        AND a.xact_start < pg_catalog.clock_timestamp() - pg_catalog.current_setting('lock_timeout')::interval
+        AND (a.backend_xmin IS NOT NULL
+             OR EXISTS (SELECT 1 FROM pg_catalog.pg_locks AS l
+                        WHERE l.pid = a.pid AND l.granted AND l.relation = 'public.users'::pg_catalog.regclass
+                          AND l.mode NOT IN ('AccessShareLock', 'RowShareLock')));
+      IF pgmig_holders IS NOT NULL THEN
+        RAISE EXCEPTION 'a transaction the build would wait for' USING ERRCODE = 'lock_not_available';
+      END IF;
+      EXIT;
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+      pgmig_attempt := pgmig_attempt + 1;
+      PERFORM pg_temp.pgmig_lock_wait('build of index public.pgmig_ix_users_pkey on public.users' || ' waits for pid ' || pgmig_holders, pgmig_attempt);
+    END;
+  END LOOP;
+END
+$build_wait$;
 SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass('public.pgmig_ix_users_pkey') AND NOT indisvalid) AS pgmig_invalid_index \gset
 \if :pgmig_invalid_index
 DROP INDEX CONCURRENTLY public.pgmig_ix_users_pkey;
 \endif
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS pgmig_ix_users_pkey ON public.users (pgmig_new_id);
+DO $build_wait$
+DECLARE
+  pgmig_attempt integer := 0;
+  pgmig_holders text;
+BEGIN
+  LOOP
+    BEGIN
+      SELECT pg_catalog.string_agg(a.pid::text, ', ' ORDER BY a.pid) INTO pgmig_holders
+      FROM pg_catalog.pg_stat_activity AS a
+      WHERE a.datname = pg_catalog.current_database() AND a.pid <> pg_catalog.pg_backend_pid()
+        AND a.xact_start < pg_catalog.clock_timestamp() - pg_catalog.current_setting('lock_timeout')::interval
+        AND (a.backend_xmin IS NOT NULL
+             OR EXISTS (SELECT 1 FROM pg_catalog.pg_locks AS l
+                        WHERE l.pid = a.pid AND l.granted AND l.relation = 'public.tags'::pg_catalog.regclass
+                          AND l.mode NOT IN ('AccessShareLock', 'RowShareLock')));
+      IF pgmig_holders IS NOT NULL THEN
+        RAISE EXCEPTION 'a transaction the build would wait for' USING ERRCODE = 'lock_not_available';
+      END IF;
+      EXIT;
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+      pgmig_attempt := pgmig_attempt + 1;
+      PERFORM pg_temp.pgmig_lock_wait('build of index public.pgmig_ix_tags_user_id_name_key on public.tags' || ' waits for pid ' || pgmig_holders, pgmig_attempt);
+    END;
+  END LOOP;
+END
+$build_wait$;
 SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass('public.pgmig_ix_tags_user_id_name_key') AND NOT indisvalid) AS pgmig_invalid_index \gset
 \if :pgmig_invalid_index
 DROP INDEX CONCURRENTLY public.pgmig_ix_tags_user_id_name_key;
 \endif
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS pgmig_ix_tags_user_id_name_key ON public.tags (pgmig_new_user_id, name);
+DO $build_wait$
+DECLARE
+  pgmig_attempt integer := 0;
+  pgmig_holders text;
+BEGIN
+  LOOP
+    BEGIN
+      SELECT pg_catalog.string_agg(a.pid::text, ', ' ORDER BY a.pid) INTO pgmig_holders
+      FROM pg_catalog.pg_stat_activity AS a
+      WHERE a.datname = pg_catalog.current_database() AND a.pid <> pg_catalog.pg_backend_pid()
+        AND a.xact_start < pg_catalog.clock_timestamp() - pg_catalog.current_setting('lock_timeout')::interval
+        AND (a.backend_xmin IS NOT NULL
+             OR EXISTS (SELECT 1 FROM pg_catalog.pg_locks AS l
+                        WHERE l.pid = a.pid AND l.granted AND l.relation = 'public.journal_entries'::pg_catalog.regclass
+                          AND l.mode NOT IN ('AccessShareLock', 'RowShareLock')));
+      IF pgmig_holders IS NOT NULL THEN
+        RAISE EXCEPTION 'a transaction the build would wait for' USING ERRCODE = 'lock_not_available';
+      END IF;
+      EXIT;
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+      pgmig_attempt := pgmig_attempt + 1;
+      PERFORM pg_temp.pgmig_lock_wait('build of index public.pgmig_ix_idx_journal_entries_user_created on public.journal_entries' || ' waits for pid ' || pgmig_holders, pgmig_attempt);
+    END;
+  END LOOP;
+END
+$build_wait$;
 SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass('public.pgmig_ix_idx_journal_entries_user_created') AND NOT indisvalid) AS pgmig_invalid_index \gset
 \if :pgmig_invalid_index
 DROP INDEX CONCURRENTLY public.pgmig_ix_idx_journal_entries_user_created;
 \endif
 CREATE INDEX CONCURRENTLY IF NOT EXISTS pgmig_ix_idx_journal_entries_user_created ON public.journal_entries (pgmig_new_user_id, created_at DESC);
+DO $build_wait$
+DECLARE
+  pgmig_attempt integer := 0;
+  pgmig_holders text;
+BEGIN
+  LOOP
+    BEGIN
+      SELECT pg_catalog.string_agg(a.pid::text, ', ' ORDER BY a.pid) INTO pgmig_holders
+      FROM pg_catalog.pg_stat_activity AS a
+      WHERE a.datname = pg_catalog.current_database() AND a.pid <> pg_catalog.pg_backend_pid()
+        AND a.xact_start < pg_catalog.clock_timestamp() - pg_catalog.current_setting('lock_timeout')::interval
+        AND (a.backend_xmin IS NOT NULL
+             OR EXISTS (SELECT 1 FROM pg_catalog.pg_locks AS l
+                        WHERE l.pid = a.pid AND l.granted AND l.relation = 'public.journal_entries'::pg_catalog.regclass
+                          AND l.mode NOT IN ('AccessShareLock', 'RowShareLock')));
+      IF pgmig_holders IS NOT NULL THEN
+        RAISE EXCEPTION 'a transaction the build would wait for' USING ERRCODE = 'lock_not_available';
+      END IF;
+      EXIT;
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+      pgmig_attempt := pgmig_attempt + 1;
+      PERFORM pg_temp.pgmig_lock_wait('build of index public.pgmig_ix_idx_journal_entries_user_id on public.journal_entries' || ' waits for pid ' || pgmig_holders, pgmig_attempt);
+    END;
+  END LOOP;
+END
+$build_wait$;
 SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass('public.pgmig_ix_idx_journal_entries_user_id') AND NOT indisvalid) AS pgmig_invalid_index \gset
 \if :pgmig_invalid_index
 DROP INDEX CONCURRENTLY public.pgmig_ix_idx_journal_entries_user_id;
 \endif
 CREATE INDEX CONCURRENTLY IF NOT EXISTS pgmig_ix_idx_journal_entries_user_id ON public.journal_entries (pgmig_new_user_id);
+DO $build_wait$
+DECLARE
+  pgmig_attempt integer := 0;
+  pgmig_holders text;
+BEGIN
+  LOOP
+    BEGIN
+      SELECT pg_catalog.string_agg(a.pid::text, ', ' ORDER BY a.pid) INTO pgmig_holders
+      FROM pg_catalog.pg_stat_activity AS a
+      WHERE a.datname = pg_catalog.current_database() AND a.pid <> pg_catalog.pg_backend_pid()
+        AND a.xact_start < pg_catalog.clock_timestamp() - pg_catalog.current_setting('lock_timeout')::interval
+        AND (a.backend_xmin IS NOT NULL
+             OR EXISTS (SELECT 1 FROM pg_catalog.pg_locks AS l
+                        WHERE l.pid = a.pid AND l.granted AND l.relation = 'public.reminders'::pg_catalog.regclass
+                          AND l.mode NOT IN ('AccessShareLock', 'RowShareLock')));
+      IF pgmig_holders IS NOT NULL THEN
+        RAISE EXCEPTION 'a transaction the build would wait for' USING ERRCODE = 'lock_not_available';
+      END IF;
+      EXIT;
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+      pgmig_attempt := pgmig_attempt + 1;
+      PERFORM pg_temp.pgmig_lock_wait('build of index public.pgmig_ix_idx_reminders_due on public.reminders' || ' waits for pid ' || pgmig_holders, pgmig_attempt);
+    END;
+  END LOOP;
+END
+$build_wait$;
 SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass('public.pgmig_ix_idx_reminders_due') AND NOT indisvalid) AS pgmig_invalid_index \gset
 \if :pgmig_invalid_index
 DROP INDEX CONCURRENTLY public.pgmig_ix_idx_reminders_due;
 \endif
 CREATE INDEX CONCURRENTLY IF NOT EXISTS pgmig_ix_idx_reminders_due ON public.reminders (remind_at) INCLUDE (pgmig_new_user_id) WITH (fillfactor = '80') WHERE NOT done;
+DO $build_wait$
+DECLARE
+  pgmig_attempt integer := 0;
+  pgmig_holders text;
+BEGIN
+  LOOP
+    BEGIN
+      SELECT pg_catalog.string_agg(a.pid::text, ', ' ORDER BY a.pid) INTO pgmig_holders
+      FROM pg_catalog.pg_stat_activity AS a
+      WHERE a.datname = pg_catalog.current_database() AND a.pid <> pg_catalog.pg_backend_pid()
+        AND a.xact_start < pg_catalog.clock_timestamp() - pg_catalog.current_setting('lock_timeout')::interval
+        AND (a.backend_xmin IS NOT NULL
+             OR EXISTS (SELECT 1 FROM pg_catalog.pg_locks AS l
+                        WHERE l.pid = a.pid AND l.granted AND l.relation = 'public.reminders'::pg_catalog.regclass
+                          AND l.mode NOT IN ('AccessShareLock', 'RowShareLock')));
+      IF pgmig_holders IS NOT NULL THEN
+        RAISE EXCEPTION 'a transaction the build would wait for' USING ERRCODE = 'lock_not_available';
+      END IF;
+      EXIT;
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+      pgmig_attempt := pgmig_attempt + 1;
+      PERFORM pg_temp.pgmig_lock_wait('build of index public.pgmig_ix_idx_reminders_pending on public.reminders' || ' waits for pid ' || pgmig_holders, pgmig_attempt);
+    END;
+  END LOOP;
+END
+$build_wait$;
 SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass('public.pgmig_ix_idx_reminders_pending') AND NOT indisvalid) AS pgmig_invalid_index \gset
 \if :pgmig_invalid_index
 DROP INDEX CONCURRENTLY public.pgmig_ix_idx_reminders_pending;
 \endif
 CREATE INDEX CONCURRENTLY IF NOT EXISTS pgmig_ix_idx_reminders_pending ON public.reminders (pgmig_new_user_id, remind_at) WHERE NOT done;
+DO $build_wait$
+DECLARE
+  pgmig_attempt integer := 0;
+  pgmig_holders text;
+BEGIN
+  LOOP
+    BEGIN
+      SELECT pg_catalog.string_agg(a.pid::text, ', ' ORDER BY a.pid) INTO pgmig_holders
+      FROM pg_catalog.pg_stat_activity AS a
+      WHERE a.datname = pg_catalog.current_database() AND a.pid <> pg_catalog.pg_backend_pid()
+        AND a.xact_start < pg_catalog.clock_timestamp() - pg_catalog.current_setting('lock_timeout')::interval
+        AND (a.backend_xmin IS NOT NULL
+             OR EXISTS (SELECT 1 FROM pg_catalog.pg_locks AS l
+                        WHERE l.pid = a.pid AND l.granted AND l.relation = 'public.reminders'::pg_catalog.regclass
+                          AND l.mode NOT IN ('AccessShareLock', 'RowShareLock')));
+      IF pgmig_holders IS NOT NULL THEN
+        RAISE EXCEPTION 'a transaction the build would wait for' USING ERRCODE = 'lock_not_available';
+      END IF;
+      EXIT;
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+      pgmig_attempt := pgmig_attempt + 1;
+      PERFORM pg_temp.pgmig_lock_wait('build of index public.pgmig_ix_idx_reminders_user_id on public.reminders' || ' waits for pid ' || pgmig_holders, pgmig_attempt);
+    END;
+  END LOOP;
+END
+$build_wait$;
 SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass('public.pgmig_ix_idx_reminders_user_id') AND NOT indisvalid) AS pgmig_invalid_index \gset
 \if :pgmig_invalid_index
 DROP INDEX CONCURRENTLY public.pgmig_ix_idx_reminders_user_id;
 \endif
 CREATE INDEX CONCURRENTLY IF NOT EXISTS pgmig_ix_idx_reminders_user_id ON public.reminders (pgmig_new_user_id);
-SET lock_timeout = :'lock_timeout';
 \endif
 
 -- ----------------------------------------------------------------------------

@@ -676,7 +676,7 @@ impl StepContext<'_> {
                 self.redactions.mentioned_in(e)
                     || redacted
                         .iter()
-                        .any(|r| super::redact::mentions(e, &r.column))
+                        .any(|r| crate::sql_text::mentions(e, &r.column))
             });
         }
         let defaulted = table

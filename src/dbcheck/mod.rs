@@ -20,10 +20,12 @@ mod probes;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use crate::catalog::QualName;
 use crate::diagnostic::{Diagnostic, Diagnostics, Pos, SourceFile};
 use crate::error::CompileError;
 use crate::model::{pos_of, Model, Text};
 use crate::plan::Plan;
+use crate::sql_text::mentions_qualified;
 
 pub use in_place::check_in_place;
 
@@ -196,7 +198,7 @@ fn run(
     // statements that join it, which are left out, not reported as errors of their own.
     let mut errors = Diagnostics::default();
     let mut failed_steps: BTreeSet<String> = BTreeSet::new();
-    let mut unmade_maps: Vec<(String, String)> = Vec::new();
+    let mut unmade_maps: Vec<(QualName, String)> = Vec::new();
     let mut unchecked: Vec<(String, String)> = Vec::new();
     for probe in probes::of(plan) {
         if probe.whole && failed_steps.contains(&probe.step) {
@@ -204,7 +206,7 @@ fn run(
         }
         if let Some((_, maker)) = unmade_maps
             .iter()
-            .find(|(map, _)| probes::mentions(&probe.sql, map))
+            .find(|(map, _)| mentions_qualified(&probe.sql, &[&map.schema, &map.name]))
         {
             // The step's own statements joining its map: its error is already reported.
             let skipped = (probe.step.clone(), maker.clone());
@@ -215,7 +217,10 @@ fn run(
         }
         if let Some(map) = &probe.defines {
             let exists: bool = tx
-                .query_one("SELECT pg_catalog.to_regclass($1) IS NOT NULL", &[map])
+                .query_one(
+                    "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
+                    &[&map.to_string()],
+                )
                 .map_err(pg)?
                 .get(0);
             if exists {

@@ -18,7 +18,7 @@ pub struct Probe {
     /// the check's transaction only: a table of the key columns, or (`key: {new: …}`) a view,
     /// whose query is analyzed, never planned nor run. The map's name: one that already
     /// exists (a live V2 migrated before) is used as it is.
-    pub defines: Option<String>,
+    pub defines: Option<QualName>,
     /// The step's whole INSERT: checked only when each of its values passed, since an error
     /// in a value would only be repeated here.
     pub whole: bool,
@@ -75,7 +75,7 @@ pub fn of(plan: &Plan) -> Vec<Probe> {
                     ident(column)
                 );
                 probes.push(Probe {
-                    defines: Some(s.map_table.to_string()),
+                    defines: Some(s.map_table.clone()),
                     ..probe("key `new`".into(), new.line, map)
                 });
                 let on = by
@@ -98,7 +98,7 @@ pub fn of(plan: &Plan) -> Vec<Probe> {
                     .collect::<Vec<_>>()
                     .join(", ");
                 probes.push(Probe {
-                    defines: Some(s.map_table.to_string()),
+                    defines: Some(s.map_table.clone()),
                     ..probe(
                         "id map".into(),
                         s.line,
@@ -177,17 +177,6 @@ fn survivors(s: &crate::plan::Step) -> String {
 
 fn ident(name: &str) -> String {
     crate::catalog::quote_ident(name)
-}
-
-/// Whether `sql` names the relation `name` (as the probes print it, qualified): not only
-/// as the start of a longer name (`_pgmig.map_a` is not in `_pgmig.map_ab`).
-pub fn mentions(sql: &str, name: &str) -> bool {
-    sql.match_indices(name).any(|(at, _)| {
-        !sql[at + name.len()..]
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$' || c == '"')
-    })
 }
 
 /// The V1 tables the plan reads, as the scripts name them (where they must exist for a

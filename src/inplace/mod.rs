@@ -19,6 +19,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile};
 use crate::emit::Scripts;
 use crate::error::CompileError;
 use crate::plan::TableSize;
+use crate::sql_text::mentions;
 
 pub use model::{is_in_place, load, InPlaceModel};
 
@@ -157,28 +158,6 @@ pub fn known_cast(from: &str, to: &str) -> bool {
     // An array into a plain string column: its text form would be kept, not converted.
     let array_to_scalar = from.ends_with("[]") && !to.ends_with("[]");
     (assignable(from, to) && !array_to_scalar) || (is_string(from) && base_type(to) == "uuid")
-}
-
-/// Identifiers an expression mentions (a word match, quotes removed): enough to tell whether
-/// a CHECK, an index key or a predicate reads a column.
-fn mentions(expr: &str, column: &str) -> bool {
-    let mut word = String::new();
-    let mut quoted = false;
-    let mut words = Vec::new();
-    for c in expr.chars() {
-        if c == '"' {
-            if quoted {
-                words.push(std::mem::take(&mut word));
-            }
-            quoted = !quoted;
-        } else if quoted || c.is_alphanumeric() || c == '_' {
-            word.push(if quoted { c } else { c.to_ascii_lowercase() });
-        } else if !word.is_empty() {
-            words.push(std::mem::take(&mut word));
-        }
-    }
-    words.push(word);
-    words.iter().any(|w| w == column)
 }
 
 fn cols(list: &[String]) -> String {
@@ -719,6 +698,15 @@ fn render(m: &InPlace) -> Result<Scripts, askama::Error> {
 
 fn render_with(m: &InPlace, fingerprint: &str) -> Result<Scripts, askama::Error> {
     let v = view::View::new(m, fingerprint);
+    let migrate = crate::emit::tidy(
+        &view::Migrate {
+            v: &v,
+            time_zone: &m.time_zone,
+        }
+        .render()?,
+    );
+    // The linter reads migrate.sql as the DBA will run it: tidied.
+    let lock_table = crate::emit::locks::LockSection::of(&migrate).table;
     let files = vec![
         (
             "precheck.sql",
@@ -728,14 +716,7 @@ fn render_with(m: &InPlace, fingerprint: &str) -> Result<Scripts, askama::Error>
             }
             .render()?,
         ),
-        (
-            "migrate.sql",
-            view::Migrate {
-                v: &v,
-                time_zone: &m.time_zone,
-            }
-            .render()?,
-        ),
+        ("migrate.sql", migrate),
         (
             "verify.sql",
             view::Verify {
@@ -760,7 +741,14 @@ fn render_with(m: &InPlace, fingerprint: &str) -> Result<Scripts, askama::Error>
             }
             .render()?,
         ),
-        ("PLAN.md", view::PlanPage { v: &v }.render()?),
+        (
+            "PLAN.md",
+            view::PlanPage {
+                v: &v,
+                table: &lock_table,
+            }
+            .render()?,
+        ),
     ];
     Ok(Scripts {
         files: files
@@ -800,13 +788,6 @@ mod tests {
         assert!(parse_using(&vec!["1"; 6000].join("+"))
             .unwrap_err()
             .contains("tokens, at most 10000"));
-    }
-
-    #[test]
-    fn mentions_words() {
-        assert!(mentions("(user_id)::text <> ''::text", "user_id"));
-        assert!(!mentions("(user_ids <> '')", "user_id"));
-        assert!(mentions("\"User\" > 1", "User"));
     }
 
     #[test]

@@ -1335,4 +1335,7 @@ pub struct Cleanup<'a> {
 #[template(path = "inplace/PLAN.md")]
 pub struct PlanPage<'a> {
     pub v: &'a View,
+    /// migrate.sql's locks, statement by statement ([`crate::emit::locks::LockSection`]),
+    /// for templates/locks.md, which the page ends with.
+    pub table: &'a str,
 }

@@ -177,7 +177,7 @@ BEGIN
     -- One short transaction (ACCESS EXCLUSIVE for the ADD COLUMN, retried on lock_timeout):
     -- the empty backup, the new columns (nullable, no default: nothing is rewritten) and the
     -- triggers. From its COMMIT on, every write of the application reaches the new columns.
-{% call retry::retried("    ", "fill " ~ t.step ~ ": the new columns", false) %}
+{% call retry::retried("    ", "fill " ~ t.step ~ ": the new columns", false, "") %}
         PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[]);
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ({{ v.model_lit }}, 'migrate', {{ t.step_lit }}, 'running')
@@ -219,7 +219,7 @@ BEGIN
     -- A row the application holds longer than lock_timeout, or a deadlock with its writes:
     -- the batch is given back and tried again.
     pgmig_attempt := 0;
-{% call retry::retried("    ", "fill " ~ t.step ~ ": batch ", true) %}
+{% call retry::retried("    ", "fill " ~ t.step ~ ": batch ", true, "") %}
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (
             SELECT {{ t.sync.key_s }} FROM {{ t.name }} AS s
@@ -295,7 +295,7 @@ BEGIN
              WHERE model = {{ v.model_lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
     RETURN;
   END IF;
-{% call retry::retried("  ", "NOT NULL checks", false) %}
+{% call retry::retried("  ", "NOT NULL checks", false, "") %}
 {%- for t in v.tables %}
 {%- for c in t.not_null_checks %}
       IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint
@@ -325,23 +325,46 @@ END
 
 -- ----------------------------------------------------------------------------
 -- Phase 1c: V2's keys and indexes built before the swap, on the new columns, each with
--- CREATE INDEX CONCURRENTLY (SHARE UPDATE EXCLUSIVE: reads and writes go on; it waits for
--- the transactions older than it, without lock_timeout: nothing of the application's
--- queues behind that wait) under a name of its own; the swap attaches them. An index
--- left INVALID by an interrupted build is dropped and built again. Outside a transaction,
--- so whether the swap is done is asked of psql's \if (through \gset): skipped after it.
+-- CREATE INDEX CONCURRENTLY (SHARE UPDATE EXCLUSIVE: reads and writes go on; nothing of
+-- the application's queues behind its waits) under a name of its own; the swap attaches
+-- them. A build waits for the transactions that write the table and for every transaction
+-- with a snapshot older than its own: first, while a transaction open longer than
+-- lock_timeout is one of those, a pause and a retry as for the swap's locks, then an error
+-- naming the index and the pid (a role without pg_read_all_stats sees only its own
+-- sessions' transactions); the build itself (and the drop of an index left INVALID by an
+-- interrupted build, which is built again) waits at most lock_timeout per lock. Outside a
+-- transaction, so whether the swap is done is asked of psql's \if (through \gset): skipped
+-- after it.
 -- ----------------------------------------------------------------------------
 SELECT NOT EXISTS (SELECT 1 FROM _pgmig.log WHERE model = {{ v.model_lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') AS pgmig_before_swap \gset
 \if :pgmig_before_swap
-SET lock_timeout = 0;
 {%- for p in v.prebuilt %}
+DO {% filter dollar("build_wait") %}
+DECLARE
+  pgmig_attempt integer := 0;
+  pgmig_holders text;
+BEGIN
+{% call retry::retried("  ", "build of index " ~ p.index_qualified ~ " on " ~ p.table, false, "' waits for pid ' || pgmig_holders") %}
+      SELECT pg_catalog.string_agg(a.pid::text, ', ' ORDER BY a.pid) INTO pgmig_holders
+      FROM pg_catalog.pg_stat_activity AS a
+      WHERE a.datname = pg_catalog.current_database() AND a.pid <> pg_catalog.pg_backend_pid()
+        AND a.xact_start < pg_catalog.clock_timestamp() - pg_catalog.current_setting('lock_timeout')::interval
+        AND (a.backend_xmin IS NOT NULL
+             OR EXISTS (SELECT 1 FROM pg_catalog.pg_locks AS l
+                        WHERE l.pid = a.pid AND l.granted AND l.relation = {{ p.table|lit }}::pg_catalog.regclass
+                          AND l.mode NOT IN ('AccessShareLock', 'RowShareLock')));
+      IF pgmig_holders IS NOT NULL THEN
+        RAISE EXCEPTION 'a transaction the build would wait for' USING ERRCODE = 'lock_not_available';
+      END IF;
+{%- endcall %}
+END
+{% endfilter %};
 SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass({{ p.index_lit }}) AND NOT indisvalid) AS pgmig_invalid_index \gset
 \if :pgmig_invalid_index
 DROP INDEX CONCURRENTLY {{ p.index_qualified }};
 \endif
 CREATE {% if p.unique %}UNIQUE {% endif %}INDEX CONCURRENTLY IF NOT EXISTS {{ p.index }} ON {{ p.table }}{{ p.method }} ({{ p.keys }}){{ p.include }}{{ p.with }}{{ p.predicate }};
 {%- endfor %}
-SET lock_timeout = :'lock_timeout';
 \endif
 {%- endif %}
 
@@ -368,7 +391,7 @@ BEGIN
                AND status = 'running') THEN
     RAISE EXCEPTION 'swap: a fill has not finished';
   END IF;
-{% call retry::retried("  ", "swap", false) %}
+{% call retry::retried("  ", "swap", false, "") %}
 {%- for t in v.locked_list %}
       LOCK TABLE {{ t }} IN ACCESS EXCLUSIVE MODE;
 {%- endfor %}

@@ -88,7 +88,7 @@ BEGIN
   -- The application may hold these tables in another order (a cascade, a foreign key's
   -- check): a lock not had within lock_timeout, or a deadlock, gives back those taken and
   -- tries again after a pause.
-{% call retry::retried("  ", "rollback", false) %}
+{% call retry::retried("  ", "rollback", false, "") %}
 {%- for t in v.locked_list %}
       LOCK TABLE {{ t }} IN ACCESS EXCLUSIVE MODE;
 {%- endfor %}

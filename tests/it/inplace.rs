@@ -631,6 +631,67 @@ fn a_migrate_killed_in_a_concurrent_build_leaves_an_invalid_index_the_rerun_rebu
     assert_eq!(md5s(&db), reference);
 }
 
+/// A transaction open since before migrate (a snapshot held, as a report or a session left
+/// idle in a transaction holds one) would keep a concurrent index build waiting without
+/// limit: the build waits lock_timeout, pauses and retries like the swap, then stops migrate
+/// with an error naming the index and the blocking pid; once that transaction ends, the
+/// rerun builds and swaps, and verify passes. (A watchdog ends the blocker after a minute,
+/// so a build that waits without limit shows as a migrate that succeeded late.)
+#[test]
+fn a_concurrent_build_behind_a_long_transaction_gives_up_naming_the_index_and_the_pid() {
+    let dir = compiled(500);
+    let db = uuid_db("ip_cic_wait", false);
+    let mut blocker = db.client();
+    blocker
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM pg_class")
+        .unwrap();
+    let pid: i32 = blocker
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    let watchdog = {
+        let mut client = db.client();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(60));
+            // The test may be over (its database dropped): nothing to end then.
+            let _ = client.execute("SELECT pg_terminate_backend($1)", &[&pid]);
+        })
+    };
+    let started = std::time::Instant::now();
+    let out = run(
+        &db,
+        dir.path(),
+        "migrate.sql",
+        &[("lock_timeout", "300ms"), ("lock_retries", "2")],
+    );
+    let text = stderr(&out);
+    assert!(!out.status.success(), "migrate must give up:\n{text}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(50),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "build of index public.pgmig_ix_users_pkey on public.users waits for pid {pid}: no lock within lock_timeout 300ms in 3 attempts"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "waits for pid {pid}: no lock within lock_timeout 300ms, attempt 2 of 3: trying again in"
+        )),
+        "{text}"
+    );
+    blocker.batch_execute("ROLLBACK").unwrap();
+    must_pass(
+        run(&db, dir.path(), "migrate.sql", &[]),
+        "migrate once it ended",
+    );
+    must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    assert_eq!(live(&db), ddl("v2.sql"));
+    drop(watchdog);
+}
+
 /// `pgmig status` of a fill under way (killed part way) counts its batches out of the whole
 /// table's (the rows counted at the fill's start over the batch size), not out of the
 /// batches done so far.
@@ -727,4 +788,77 @@ fn hostile_names_reach_the_concurrent_builds_and_the_swap_quoted() {
         assert_eq!(after, before);
     }
     assert!(!std::path::Path::new("/tmp/pgmig-ip-pwned").exists());
+}
+
+/// A converted column whose name holds a doubled double quote (`"us""er"`), read by a CHECK
+/// and by an expression index: both read the converted column, so the swap re-creates them
+/// on it; after migrate and after rollback each is there and still refuses what it refused.
+#[test]
+fn a_check_and_an_index_on_a_column_named_with_a_doubled_quote_survive_the_swap() {
+    let dir = tempfile::tempdir().unwrap();
+    let ddl = |ty: &str| {
+        format!(
+            "CREATE TABLE public.t (id integer PRIMARY KEY, \"us\"\"er\" {ty} NOT NULL,\n\
+             CONSTRAINT us_er_not_zero CHECK (\"us\"\"er\" <> '00000000-0000-0000-0000-000000000000'));\n\
+             CREATE INDEX us_er_null ON public.t ((\"us\"\"er\" IS NULL));\n"
+        )
+    };
+    std::fs::write(dir.path().join("v1.sql"), ddl("character varying(36)")).unwrap();
+    std::fs::write(dir.path().join("v2.sql"), ddl("uuid")).unwrap();
+    std::fs::write(
+        dir.path().join("model.yaml"),
+        "name: quoted\nin_place: true\ntarget: { schema: public }\nbatch_size: 3\n",
+    )
+    .unwrap();
+    let c = pgmig::compile(
+        &dir.path().join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(dir.path().join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(dir.path().join("v2.sql")),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let out = dir.path().join("out");
+    pgmig::compile::write(&c.scripts, &out).unwrap();
+
+    let db = crate::support::cluster().create_db("ip_doubled_quote");
+    must_pass(db.psql_file(dir.path().join("v1.sql"), &[]), "load V1");
+    db.execute(
+        "INSERT INTO public.t SELECT n, md5(n::text)::uuid::text FROM generate_series(1, 7) AS n",
+    );
+    let rows = "SELECT string_agg(id || ',' || \"us\"\"er\", ';' ORDER BY id) FROM public.t";
+    let before: String = db.client().query_one(rows, &[]).unwrap().get(0);
+    // What the CHECK and the index read, as PostgreSQL prints it for each.
+    let objects = "SELECT (SELECT string_agg(pg_get_constraintdef(oid), ';') FROM pg_constraint \
+                   WHERE conrelid = 'public.t'::regclass AND contype = 'c') || ' / ' || \
+                   (SELECT string_agg(pg_get_indexdef(indexrelid), ';') FROM pg_index \
+                   WHERE indrelid = 'public.t'::regclass AND NOT indisprimary)";
+    let zero = "INSERT INTO public.t VALUES (100, '00000000-0000-0000-0000-000000000000')";
+    let refused = |db: &crate::support::TestDb| {
+        let err = db.client().execute(zero, &[]).unwrap_err();
+        assert!(
+            err.as_db_error()
+                .is_some_and(|e| e.constraint() == Some("us_er_not_zero")),
+            "{err}"
+        );
+    };
+
+    must_pass(run(&db, &out, "migrate.sql", &[]), "migrate");
+    must_pass(run(&db, &out, "verify.sql", &[]), "verify");
+    let v2: String = db.client().query_one(objects, &[]).unwrap().get(0);
+    assert_eq!(
+        v2,
+        "CHECK ((\"us\"\"er\" <> '00000000-0000-0000-0000-000000000000'::uuid)) / \
+         CREATE INDEX us_er_null ON public.t USING btree (((\"us\"\"er\" IS NULL)))"
+    );
+    refused(&db);
+
+    must_pass(run(&db, &out, "rollback.sql", &[]), "rollback");
+    let v1: String = db.client().query_one(objects, &[]).unwrap().get(0);
+    assert_eq!(
+        v1,
+        "CHECK (((\"us\"\"er\")::text <> '00000000-0000-0000-0000-000000000000'::text)) / \
+         CREATE INDEX us_er_null ON public.t USING btree (((\"us\"\"er\" IS NULL)))"
+    );
+    refused(&db);
+    let after: String = db.client().query_one(rows, &[]).unwrap().get(0);
+    assert_eq!(after, before);
 }
