@@ -465,9 +465,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c799b87f564409fa71390dbb021aca5d38fa6e93c47b1085d1cfe5248076f225';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b1fbd2bfa33de2b2e2ce0120b0deaf09caa3d810a19e0305be6a7caf19543c09';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile c799b87f564409fa71390dbb021aca5d38fa6e93c47b1085d1cfe5248076f225; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile b1fbd2bfa33de2b2e2ce0120b0deaf09caa3d810a19e0305be6a7caf19543c09; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -3022,18 +3022,28 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
+  n_others bigint;
+  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'school' AND b.table_name = 'public.schools';
+  -- Migrated in waves: the rows others wrote before the last one began are theirs.
+  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
+    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
+    WHERE w.model = 'school' AND w.table_name = 'public.schools'
+    ORDER BY w.wave DESC LIMIT 1;
+  END IF;
   SELECT count(*) INTO n_extra FROM public.schools AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.id)::text AS k FROM public.schools AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.schools: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 THEN
-    RAISE NOTICE 'FAIL  public.schools: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
+    RAISE NOTICE 'FAIL  public.schools: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSIF n_others IS NOT NULL THEN
+    RAISE NOTICE 'INFO  public.schools: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.schools: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -3044,18 +3054,28 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
+  n_others bigint;
+  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'school' AND b.table_name = 'public.users';
+  -- Migrated in waves: the rows others wrote before the last one began are theirs.
+  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
+    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
+    WHERE w.model = 'school' AND w.table_name = 'public.users'
+    ORDER BY w.wave DESC LIMIT 1;
+  END IF;
   SELECT count(*) INTO n_extra FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.id)::text AS k FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.users: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 THEN
-    RAISE NOTICE 'FAIL  public.users: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
+    RAISE NOTICE 'FAIL  public.users: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSIF n_others IS NOT NULL THEN
+    RAISE NOTICE 'INFO  public.users: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.users: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -3066,18 +3086,28 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
+  n_others bigint;
+  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'school' AND b.table_name = 'public.user_roles';
+  -- Migrated in waves: the rows others wrote before the last one began are theirs.
+  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
+    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
+    WHERE w.model = 'school' AND w.table_name = 'public.user_roles'
+    ORDER BY w.wave DESC LIMIT 1;
+  END IF;
   SELECT count(*) INTO n_extra FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.id)::text AS k FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.user_roles: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 THEN
-    RAISE NOTICE 'FAIL  public.user_roles: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
+    RAISE NOTICE 'FAIL  public.user_roles: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSIF n_others IS NOT NULL THEN
+    RAISE NOTICE 'INFO  public.user_roles: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.user_roles: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -3088,18 +3118,28 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
+  n_others bigint;
+  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'school' AND b.table_name = 'public.teacher_profiles';
+  -- Migrated in waves: the rows others wrote before the last one began are theirs.
+  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
+    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
+    WHERE w.model = 'school' AND w.table_name = 'public.teacher_profiles'
+    ORDER BY w.wave DESC LIMIT 1;
+  END IF;
   SELECT count(*) INTO n_extra FROM public.teacher_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.user_id = t.user_id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.user_id)::text AS k FROM public.teacher_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.user_id = t.user_id) ORDER BY t.user_id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.teacher_profiles: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 THEN
-    RAISE NOTICE 'FAIL  public.teacher_profiles: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
+    RAISE NOTICE 'FAIL  public.teacher_profiles: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSIF n_others IS NOT NULL THEN
+    RAISE NOTICE 'INFO  public.teacher_profiles: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.teacher_profiles: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -3110,18 +3150,28 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
+  n_others bigint;
+  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'school' AND b.table_name = 'public.parent_profiles';
+  -- Migrated in waves: the rows others wrote before the last one began are theirs.
+  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
+    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
+    WHERE w.model = 'school' AND w.table_name = 'public.parent_profiles'
+    ORDER BY w.wave DESC LIMIT 1;
+  END IF;
   SELECT count(*) INTO n_extra FROM public.parent_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.user_id = t.user_id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.user_id)::text AS k FROM public.parent_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.user_id = t.user_id) ORDER BY t.user_id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.parent_profiles: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 THEN
-    RAISE NOTICE 'FAIL  public.parent_profiles: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
+    RAISE NOTICE 'FAIL  public.parent_profiles: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSIF n_others IS NOT NULL THEN
+    RAISE NOTICE 'INFO  public.parent_profiles: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.parent_profiles: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -3132,18 +3182,28 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
+  n_others bigint;
+  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'school' AND b.table_name = 'public.student_profiles';
+  -- Migrated in waves: the rows others wrote before the last one began are theirs.
+  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
+    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
+    WHERE w.model = 'school' AND w.table_name = 'public.student_profiles'
+    ORDER BY w.wave DESC LIMIT 1;
+  END IF;
   SELECT count(*) INTO n_extra FROM public.student_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE mapped.user_id = t.user_id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.user_id)::text AS k FROM public.student_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE mapped.user_id = t.user_id) ORDER BY t.user_id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.student_profiles: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 THEN
-    RAISE NOTICE 'FAIL  public.student_profiles: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
+  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
+    RAISE NOTICE 'FAIL  public.student_profiles: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  ELSIF n_others IS NOT NULL THEN
+    RAISE NOTICE 'INFO  public.student_profiles: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.student_profiles: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
