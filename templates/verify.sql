@@ -195,9 +195,11 @@ DECLARE
 {%- endif %}
 BEGIN
   WITH {% if !s.repairs.columns.is_empty() %}RECURSIVE {% endif %}
-{%- for r in s.repairs.columns %}{{ r.rounds }} (key, source_order, original, value, n, moved, round) AS (
-    -- Repair of {{ r.column|ident|comment }} ({{ plan.model_file|comment }}:{{ r.line }}): round 0 holds every row's own value.
-    SELECT {{ r.key_json }}, {{ r.order_json }}, CAST({{ r.original }} AS text), CAST({{ r.original }} AS text), 1, true, 0
+{%- for r in s.repairs.columns %}{{ r.rounds }} (key, source_order, original, value, n, moved, round, wave) AS (
+    -- Repair of {{ r.column|ident|comment }} ({{ plan.model_file|comment }}:{{ r.line }}): round 0 holds every row's own value,
+    -- with the wave that migrated the row: each wave repaired its own rows among themselves,
+    -- against the values it found taken.
+    SELECT {{ r.key_json }}, {{ r.order_json }}, CAST({{ r.original }} AS text), CAST({{ r.original }} AS text), 1, true, 0, {{ s.keys.row_wave }}
     {{ s.keys.from_unrepaired }}
     WHERE {{ s.rejects.survivors }}
       AND ({{ r.original }}) IS NOT NULL
@@ -208,14 +210,15 @@ BEGIN
     SELECT r.key, r.source_order, r.original,
            CASE WHEN r.moves THEN {{ r.next_value }} ELSE r.value END,
            CASE WHEN r.moves THEN r.n + 1 ELSE r.n END,
-           r.moves, r.round + 1
-    FROM (SELECT r.key, r.source_order, r.original, r.value, r.n, r.round,
+           r.moves, r.round + 1, r.wave
+    FROM (SELECT r.key, r.source_order, r.original, r.value, r.n, r.round, r.wave,
                  bool_or(r.moved) OVER () AS going_on,
                  r.value IS NOT NULL
-                 AND (row_number() OVER (PARTITION BY r.value ORDER BY r.n > 1, r.source_order) > 1
+                 AND (row_number() OVER (PARTITION BY r.wave, r.value ORDER BY r.n > 1, r.source_order) > 1
                       OR EXISTS (SELECT 1 FROM _pgmig.repairs_taken AS k
                                  WHERE k.model = {{ plan.model|lit }} AND k.step = {{ s.name|lit }}
-                                   AND k.column_name = {{ r.column|lit }} AND k.value_md5 = md5(r.value))) AS moves
+                                   AND k.column_name = {{ r.column|lit }} AND k.value_md5 = md5(r.value)
+                                   AND coalesce(k.wave, 1) = r.wave)) AS moves
           FROM {{ r.rounds }} AS r) AS r
     WHERE r.going_on
   ), {{ r.recomputed }} AS (

@@ -252,7 +252,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'b1fbd2bfa33de2b2e2ce0120b0deaf09caa3d810a19e0305be6a7caf19543c09';
+SET pgmig.fingerprint = '6cde1226a30b90321c979b83bde6cef2e3d064a9a74d46873a5dc2c9981c95c4';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1214,9 +1214,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b1fbd2bfa33de2b2e2ce0120b0deaf09caa3d810a19e0305be6a7caf19543c09';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6cde1226a30b90321c979b83bde6cef2e3d064a9a74d46873a5dc2c9981c95c4';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile b1fbd2bfa33de2b2e2ce0120b0deaf09caa3d810a19e0305be6a7caf19543c09; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6cde1226a30b90321c979b83bde6cef2e3d064a9a74d46873a5dc2c9981c95c4; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

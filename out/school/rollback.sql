@@ -218,7 +218,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'b1fbd2bfa33de2b2e2ce0120b0deaf09caa3d810a19e0305be6a7caf19543c09';
+SET pgmig.fingerprint = '6cde1226a30b90321c979b83bde6cef2e3d064a9a74d46873a5dc2c9981c95c4';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -595,9 +595,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b1fbd2bfa33de2b2e2ce0120b0deaf09caa3d810a19e0305be6a7caf19543c09';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6cde1226a30b90321c979b83bde6cef2e3d064a9a74d46873a5dc2c9981c95c4';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile b1fbd2bfa33de2b2e2ce0120b0deaf09caa3d810a19e0305be6a7caf19543c09; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6cde1226a30b90321c979b83bde6cef2e3d064a9a74d46873a5dc2c9981c95c4; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -470,3 +470,50 @@ fn a_sequence_goes_back_only_when_every_wave_is_undone() {
         "as before the first wave"
     );
 }
+
+/// Verify with repairs across waves (school): two V1 teachers share an email; the first wave
+/// migrates teacher 2 alone (its email as it is), the second everyone else, teacher 3 finding
+/// that email taken (`+2`). verify.sql recomputes the repairs over every wave's taken values:
+/// it passes as the scripts left V2, and fails once the repaired value is tampered with.
+#[test]
+fn verify_recomputes_repairs_over_every_wave() {
+    let db = crate::support::school::school_db("waves_school_verify", 1);
+    db.execute(
+        "UPDATE v1.teachers SET email = (SELECT email FROM v1.teachers WHERE id = 2) WHERE id = 3",
+    );
+    let first = crate::support::school::compiled_only("teachers.id = 2");
+    let everyone = crate::support::school::compiled();
+
+    must_pass(run(&db, first.path(), "migrate.sql", &[]), "wave 1");
+    must_pass(run(&db, everyone.path(), "migrate.sql", &[]), "wave 2");
+    let email_of = |teacher: i64| {
+        strings(
+            &db,
+            &format!(
+                "SELECT u.email FROM public.users u JOIN _pgmig.map_teacher_users m ON m.id = u.id
+                  WHERE m.source_id = {teacher}"
+            ),
+        )
+    };
+    let shared = strings(
+        &db,
+        "SELECT lower(btrim(email)) FROM v1.teachers WHERE id = 2",
+    );
+    assert_eq!(email_of(2), shared, "the first wave's teacher keeps it");
+    let repaired = email_of(3);
+    assert!(repaired[0].contains("+2@"), "{repaired:?}");
+    let verify = must_pass(
+        run(&db, everyone.path(), "verify.sql", &[]),
+        "verify after two waves",
+    );
+    assert!(verify.contains("verify: every check passed"), "{verify}");
+
+    db.execute(&format!(
+        "UPDATE public.users SET email = 'tampered+9@school.example' WHERE email = '{}'",
+        repaired[0]
+    ));
+    let tampered = run(&db, everyone.path(), "verify.sql", &[]);
+    assert!(!tampered.status.success(), "verify must fail");
+    let out = String::from_utf8_lossy(&tampered.stdout).to_string() + &stderr(&tampered);
+    assert!(out.contains("FAIL  teacher_users"), "{out}");
+}
