@@ -341,6 +341,15 @@ WHERE coalesce(g.wave, 1) < pg_catalog.current_setting('pgmig.undo_from')::integ
 DELETE FROM _pgmig.batches WHERE model = {{ plan.model|lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 DELETE FROM _pgmig.sequences WHERE model = {{ plan.model|lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 DELETE FROM _pgmig.targets WHERE model = {{ plan.model|lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DO {% filter dollar("undo") %}
+BEGIN
+  -- The rows of others counted as the undone waves began (none before the second).
+  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
+    DELETE FROM _pgmig.wave_targets
+    WHERE model = {{ plan.model|lit }} AND wave >= pg_catalog.current_setting('pgmig.undo_from')::integer;
+  END IF;
+END
+{% endfilter %};
 {%- let seal_v1 = false %}
 {% include "seal.sql" %}
 DELETE FROM _pgmig.seals WHERE model = {{ plan.model|lit }} AND pg_catalog.current_setting('pgmig.undo_from') = '1';

@@ -5,4 +5,36 @@ INSERT INTO _pgmig.targets (model, table_name, rows_before)
 VALUES {% for t in plan.target_checks %}({{ plan.model|lit }}, {{ t.table|lit }}, (SELECT count(*) FROM {{ t.table }})){% if !loop.last %},
        {% endif %}{% endfor %}
 ON CONFLICT DO NOTHING;
+{%- if plan.mode == MigrateMode::Transaction %}
+-- Waves: the application writes between them. A later wave counts, in each filled table, the
+-- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
+-- that came from nowhere; rollback.sql removes the counts of the waves it undoes.
+CREATE TABLE IF NOT EXISTS _pgmig.wave_targets (
+  model text NOT NULL,
+  table_name text NOT NULL,
+  wave integer NOT NULL,
+  rows_of_others bigint NOT NULL,
+  PRIMARY KEY (model, table_name, wave)
+);
+DO {% filter dollar("wave") %}
+DECLARE
+  unmapped text;
+  n_others bigint;
+BEGIN
+  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
+{%- for t in plan.target_checks %}
+    unmapped := '';
+{%- for m in t.every_map %}
+    IF pg_catalog.to_regclass({{ m.map_lit }}) IS NOT NULL THEN
+      unmapped := unmapped || {{ m.unmapped_lit }};
+    END IF;
+{%- endfor %}
+    EXECUTE {{ t.count_all_lit }} || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ({{ plan.model|lit }}, {{ t.table|lit }}, pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+{%- endfor %}
+  END IF;
+END
+{% endfilter %};
+{%- endif %}
 {%- endif %}

@@ -204,7 +204,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'd8fde029b7e00c69a19a45482db59fcd114811d21183c11f174188ab5925a1c9';
+SET pgmig.fingerprint = 'e9517699e7d54b9164dc5fc5e01c7e176efe2db46e00d99b66b557dafaf9159e';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -544,9 +544,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'd8fde029b7e00c69a19a45482db59fcd114811d21183c11f174188ab5925a1c9';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e9517699e7d54b9164dc5fc5e01c7e176efe2db46e00d99b66b557dafaf9159e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile d8fde029b7e00c69a19a45482db59fcd114811d21183c11f174188ab5925a1c9; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile e9517699e7d54b9164dc5fc5e01c7e176efe2db46e00d99b66b557dafaf9159e; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -570,121 +570,6 @@ BEGIN
   END IF;
 END
 $wave$;
-
--- The backups of the V2 rows the steps replaced, as migrate sealed them, before anything is
--- touched: rollback puts those rows back from them, and a changed backup would put back other
--- rows than V2 had. Each is locked against writes until COMMIT. A backup with no seal is one
--- a per-entity run stopped part way wrote (its seal comes at the run's end).
-DO $seals$
-DECLARE
-  changed text := '';
-  n_rows bigint;
-  digest_now text;
-  n_sealed bigint;
-  digest_sealed text;
-BEGIN
-  n_rows := NULL;
-  digest_now := NULL;
-  IF to_regclass('_pgmig.replaced_users_users') IS NOT NULL THEN
-    LOCK TABLE _pgmig.replaced_users_users IN SHARE MODE;
-    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
-    FROM _pgmig.replaced_users_users AS b;
-  END IF;
-  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
-  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_users';
-  IF n_sealed IS NOT NULL AND (digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows) THEN
-    changed := changed || chr(10) || pg_catalog.format('  _pgmig.replaced_users_users changed since migrate: %s rows now, %s sealed', coalesce(n_rows::text, 'no table'), n_sealed);
-  END IF;
-  n_rows := NULL;
-  digest_now := NULL;
-  IF to_regclass('_pgmig.replaced_users_completed_sessions') IS NOT NULL THEN
-    LOCK TABLE _pgmig.replaced_users_completed_sessions IN SHARE MODE;
-    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
-    FROM _pgmig.replaced_users_completed_sessions AS b;
-  END IF;
-  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
-  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_completed_sessions';
-  IF n_sealed IS NOT NULL AND (digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows) THEN
-    changed := changed || chr(10) || pg_catalog.format('  _pgmig.replaced_users_completed_sessions changed since migrate: %s rows now, %s sealed', coalesce(n_rows::text, 'no table'), n_sealed);
-  END IF;
-  n_rows := NULL;
-  digest_now := NULL;
-  IF to_regclass('_pgmig.replaced_users_drill_groups') IS NOT NULL THEN
-    LOCK TABLE _pgmig.replaced_users_drill_groups IN SHARE MODE;
-    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
-    FROM _pgmig.replaced_users_drill_groups AS b;
-  END IF;
-  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
-  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_drill_groups';
-  IF n_sealed IS NOT NULL AND (digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows) THEN
-    changed := changed || chr(10) || pg_catalog.format('  _pgmig.replaced_users_drill_groups changed since migrate: %s rows now, %s sealed', coalesce(n_rows::text, 'no table'), n_sealed);
-  END IF;
-  n_rows := NULL;
-  digest_now := NULL;
-  IF to_regclass('_pgmig.replaced_users_drill_group_items') IS NOT NULL THEN
-    LOCK TABLE _pgmig.replaced_users_drill_group_items IN SHARE MODE;
-    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
-    FROM _pgmig.replaced_users_drill_group_items AS b;
-  END IF;
-  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
-  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_drill_group_items';
-  IF n_sealed IS NOT NULL AND (digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows) THEN
-    changed := changed || chr(10) || pg_catalog.format('  _pgmig.replaced_users_drill_group_items changed since migrate: %s rows now, %s sealed', coalesce(n_rows::text, 'no table'), n_sealed);
-  END IF;
-  n_rows := NULL;
-  digest_now := NULL;
-  IF to_regclass('_pgmig.replaced_users_drill_group_item_notes') IS NOT NULL THEN
-    LOCK TABLE _pgmig.replaced_users_drill_group_item_notes IN SHARE MODE;
-    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
-    FROM _pgmig.replaced_users_drill_group_item_notes AS b;
-  END IF;
-  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
-  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_drill_group_item_notes';
-  IF n_sealed IS NOT NULL AND (digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows) THEN
-    changed := changed || chr(10) || pg_catalog.format('  _pgmig.replaced_users_drill_group_item_notes changed since migrate: %s rows now, %s sealed', coalesce(n_rows::text, 'no table'), n_sealed);
-  END IF;
-  n_rows := NULL;
-  digest_now := NULL;
-  IF to_regclass('_pgmig.replaced_users_ordered_session_drills') IS NOT NULL THEN
-    LOCK TABLE _pgmig.replaced_users_ordered_session_drills IN SHARE MODE;
-    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
-    FROM _pgmig.replaced_users_ordered_session_drills AS b;
-  END IF;
-  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
-  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_ordered_session_drills';
-  IF n_sealed IS NOT NULL AND (digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows) THEN
-    changed := changed || chr(10) || pg_catalog.format('  _pgmig.replaced_users_ordered_session_drills changed since migrate: %s rows now, %s sealed', coalesce(n_rows::text, 'no table'), n_sealed);
-  END IF;
-  n_rows := NULL;
-  digest_now := NULL;
-  IF to_regclass('_pgmig.replaced_users_progress_history') IS NOT NULL THEN
-    LOCK TABLE _pgmig.replaced_users_progress_history IN SHARE MODE;
-    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
-    FROM _pgmig.replaced_users_progress_history AS b;
-  END IF;
-  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
-  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_progress_history';
-  IF n_sealed IS NOT NULL AND (digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows) THEN
-    changed := changed || chr(10) || pg_catalog.format('  _pgmig.replaced_users_progress_history changed since migrate: %s rows now, %s sealed', coalesce(n_rows::text, 'no table'), n_sealed);
-  END IF;
-  n_rows := NULL;
-  digest_now := NULL;
-  IF to_regclass('_pgmig.replaced_users_session_preferences') IS NOT NULL THEN
-    LOCK TABLE _pgmig.replaced_users_session_preferences IN SHARE MODE;
-    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
-    FROM _pgmig.replaced_users_session_preferences AS b;
-  END IF;
-  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
-  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_session_preferences';
-  IF n_sealed IS NOT NULL AND (digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows) THEN
-    changed := changed || chr(10) || pg_catalog.format('  _pgmig.replaced_users_session_preferences changed since migrate: %s rows now, %s sealed', coalesce(n_rows::text, 'no table'), n_sealed);
-  END IF;
-  IF changed <> '' THEN
-    RAISE EXCEPTION 'rollback: refused, nothing was changed:%', changed
-      USING HINT = 'rollback puts the replaced V2 rows back from these backups; put each back as migrate left it (from a dump taken after migrate), then run rollback.sql again';
-  END IF;
-END
-$seals$;
 
 -- What rollback would do to rows it did not write, found before anything is deleted. The
 -- filled tables are locked against writes until COMMIT (EXCLUSIVE: reads go on), so no row
@@ -1492,6 +1377,15 @@ WHERE coalesce(g.wave, 1) < pg_catalog.current_setting('pgmig.undo_from')::integ
 DELETE FROM _pgmig.batches WHERE model = 'drills' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 DELETE FROM _pgmig.sequences WHERE model = 'drills' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 DELETE FROM _pgmig.targets WHERE model = 'drills' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DO $undo$
+BEGIN
+  -- The rows of others counted as the undone waves began (none before the second).
+  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
+    DELETE FROM _pgmig.wave_targets
+    WHERE model = 'drills' AND wave >= pg_catalog.current_setting('pgmig.undo_from')::integer;
+  END IF;
+END
+$undo$;
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.
 INSERT INTO _pgmig.seals (model, subject, rows, digest)
@@ -1519,76 +1413,6 @@ FROM (
         FROM _pgmig.reference AS b WHERE b.model = 'drills') AS x
 ) AS d
 ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
--- The backups of the V2 rows the steps replaced, which rollback puts back: sealed as they are
--- now (a seal goes once rollback has restored the rows and dropped the backup).
-DO $seal$
-BEGIN
-  IF to_regclass('_pgmig.replaced_users_users') IS NULL THEN
-    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_users';
-  ELSE
-    INSERT INTO _pgmig.seals (model, subject, rows, digest)
-    SELECT 'drills', 'backup _pgmig.replaced_users_users', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
-    FROM _pgmig.replaced_users_users AS b
-    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
-  END IF;
-  IF to_regclass('_pgmig.replaced_users_completed_sessions') IS NULL THEN
-    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_completed_sessions';
-  ELSE
-    INSERT INTO _pgmig.seals (model, subject, rows, digest)
-    SELECT 'drills', 'backup _pgmig.replaced_users_completed_sessions', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
-    FROM _pgmig.replaced_users_completed_sessions AS b
-    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
-  END IF;
-  IF to_regclass('_pgmig.replaced_users_drill_groups') IS NULL THEN
-    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_drill_groups';
-  ELSE
-    INSERT INTO _pgmig.seals (model, subject, rows, digest)
-    SELECT 'drills', 'backup _pgmig.replaced_users_drill_groups', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
-    FROM _pgmig.replaced_users_drill_groups AS b
-    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
-  END IF;
-  IF to_regclass('_pgmig.replaced_users_drill_group_items') IS NULL THEN
-    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_drill_group_items';
-  ELSE
-    INSERT INTO _pgmig.seals (model, subject, rows, digest)
-    SELECT 'drills', 'backup _pgmig.replaced_users_drill_group_items', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
-    FROM _pgmig.replaced_users_drill_group_items AS b
-    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
-  END IF;
-  IF to_regclass('_pgmig.replaced_users_drill_group_item_notes') IS NULL THEN
-    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_drill_group_item_notes';
-  ELSE
-    INSERT INTO _pgmig.seals (model, subject, rows, digest)
-    SELECT 'drills', 'backup _pgmig.replaced_users_drill_group_item_notes', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
-    FROM _pgmig.replaced_users_drill_group_item_notes AS b
-    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
-  END IF;
-  IF to_regclass('_pgmig.replaced_users_ordered_session_drills') IS NULL THEN
-    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_ordered_session_drills';
-  ELSE
-    INSERT INTO _pgmig.seals (model, subject, rows, digest)
-    SELECT 'drills', 'backup _pgmig.replaced_users_ordered_session_drills', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
-    FROM _pgmig.replaced_users_ordered_session_drills AS b
-    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
-  END IF;
-  IF to_regclass('_pgmig.replaced_users_progress_history') IS NULL THEN
-    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_progress_history';
-  ELSE
-    INSERT INTO _pgmig.seals (model, subject, rows, digest)
-    SELECT 'drills', 'backup _pgmig.replaced_users_progress_history', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
-    FROM _pgmig.replaced_users_progress_history AS b
-    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
-  END IF;
-  IF to_regclass('_pgmig.replaced_users_session_preferences') IS NULL THEN
-    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_session_preferences';
-  ELSE
-    INSERT INTO _pgmig.seals (model, subject, rows, digest)
-    SELECT 'drills', 'backup _pgmig.replaced_users_session_preferences', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
-    FROM _pgmig.replaced_users_session_preferences AS b
-    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
-  END IF;
-END
-$seal$;
 DELETE FROM _pgmig.seals WHERE model = 'drills' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 UPDATE _pgmig.log SET status = 'rolled back'
 WHERE model = 'drills' AND script = 'migrate' AND status IN ('running', 'done')

@@ -252,7 +252,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'c6ebdec40937bc4c06763f7c7cb24c06b9240f1d57520b806e5967e0713ab07c';
+SET pgmig.fingerprint = '6cde1226a30b90321c979b83bde6cef2e3d064a9a74d46873a5dc2c9981c95c4';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1214,9 +1214,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c6ebdec40937bc4c06763f7c7cb24c06b9240f1d57520b806e5967e0713ab07c';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6cde1226a30b90321c979b83bde6cef2e3d064a9a74d46873a5dc2c9981c95c4';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile c6ebdec40937bc4c06763f7c7cb24c06b9240f1d57520b806e5967e0713ab07c; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6cde1226a30b90321c979b83bde6cef2e3d064a9a74d46873a5dc2c9981c95c4; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1248,6 +1248,85 @@ VALUES ('school', 'public.schools', (SELECT count(*) FROM public.schools)),
        ('school', 'public.parent_profiles', (SELECT count(*) FROM public.parent_profiles)),
        ('school', 'public.student_profiles', (SELECT count(*) FROM public.student_profiles))
 ON CONFLICT DO NOTHING;
+-- Waves: the application writes between them. A later wave counts, in each filled table, the
+-- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
+-- that came from nowhere; rollback.sql removes the counts of the waves it undoes.
+CREATE TABLE IF NOT EXISTS _pgmig.wave_targets (
+  model text NOT NULL,
+  table_name text NOT NULL,
+  wave integer NOT NULL,
+  rows_of_others bigint NOT NULL,
+  PRIMARY KEY (model, table_name, wave)
+);
+DO $wave$
+DECLARE
+  unmapped text;
+  n_others bigint;
+BEGIN
+  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_schools') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.schools AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('school', 'public.schools', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_admin_users') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    IF pg_catalog.to_regclass('_pgmig.map_teacher_users') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    IF pg_catalog.to_regclass('_pgmig.map_parent_users') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    IF pg_catalog.to_regclass('_pgmig.map_student_users') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.users AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('school', 'public.users', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_admin_roles') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_roles AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    IF pg_catalog.to_regclass('_pgmig.map_teacher_roles') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    IF pg_catalog.to_regclass('_pgmig.map_parent_roles') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    IF pg_catalog.to_regclass('_pgmig.map_student_roles') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.user_roles AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('school', 'public.user_roles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_teacher_profiles') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.user_id = t.user_id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.teacher_profiles AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('school', 'public.teacher_profiles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_parent_profiles') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.user_id = t.user_id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.parent_profiles AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('school', 'public.parent_profiles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_student_profiles') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE mapped.user_id = t.user_id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.student_profiles AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('school', 'public.student_profiles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+  END IF;
+END
+$wave$;
 
 -- Reference data (model.yaml:15): 3 row(s) of public.permission_modules, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
@@ -1575,7 +1654,6 @@ SELECT 'school', 'public.role_permissions', jsonb_build_object('role_id', role_i
 -- ----------------------------------------------------------------------------
 -- Step 1/12: public.schools  (model.yaml:108)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":1,"total":12,"model":"school","name":"schools","batched":false,"from":"FROM v1.schools s\n       CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a\n       LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1672,7 +1750,6 @@ ANALYZE _pgmig.map_schools;
 -- ----------------------------------------------------------------------------
 -- Step 2/12: public.users  (model.yaml:124)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":2,"total":12,"model":"school","name":"admin_users","batched":false,"from":"FROM v1.schools s\n       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1811,7 +1888,6 @@ ANALYZE _pgmig.map_admin_users;
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after admin_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":3,"total":12,"model":"school","name":"admin_roles","batched":false,"from":"FROM v1.schools s\n       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id\n       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1904,7 +1980,6 @@ $step$;
 -- ----------------------------------------------------------------------------
 -- Step 4/12: public.users  (model.yaml:148)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":4,"total":12,"model":"school","name":"teacher_users","batched":false,"from":"FROM v1.teachers t\n       CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n\n       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2092,7 +2167,6 @@ ANALYZE _pgmig.map_teacher_users;
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after teacher_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":5,"total":12,"model":"school","name":"teacher_roles","batched":false,"from":"FROM v1.teachers t\n       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id\n       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2187,7 +2261,6 @@ $step$;
 --   after schools (foreign key teacher_profiles_school_id_fkey (school_id))
 --   after teacher_users (foreign key teacher_profiles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":6,"total":12,"model":"school","name":"teacher_profiles","batched":false,"from":"FROM v1.teachers t\n       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a\n       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id\n       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2267,7 +2340,6 @@ $step$;
 -- ----------------------------------------------------------------------------
 -- Step 7/12: public.users  (model.yaml:198)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":7,"total":12,"model":"school","name":"parent_users","batched":false,"from":"FROM v1.parents p\n       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n\n       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2455,7 +2527,6 @@ ANALYZE _pgmig.map_parent_users;
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after parent_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":8,"total":12,"model":"school","name":"parent_roles","batched":false,"from":"FROM v1.parents p\n       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id\n       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2550,7 +2621,6 @@ $step$;
 --   after schools (foreign key parent_profiles_school_id_fkey (school_id))
 --   after parent_users (foreign key parent_profiles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":9,"total":12,"model":"school","name":"parent_profiles","batched":false,"from":"FROM v1.parents p\n       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a\n       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2627,7 +2697,6 @@ $step$;
 -- ----------------------------------------------------------------------------
 -- Step 10/12: public.users  (model.yaml:238)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":10,"total":12,"model":"school","name":"student_users","batched":false,"from":"FROM v1.students s\n       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n\n       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2815,7 +2884,6 @@ ANALYZE _pgmig.map_student_users;
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after student_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":11,"total":12,"model":"school","name":"student_roles","batched":false,"from":"FROM v1.students s\n       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id\n       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2911,7 +2979,6 @@ $step$;
 --   after schools (foreign key student_profiles_school_id_fkey (school_id))
 --   after student_users (foreign key student_profiles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":12,"total":12,"model":"school","name":"student_profiles","batched":false,"from":"FROM v1.students s\n       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id\n       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id\n       LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'\n       LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2986,8 +3053,6 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
-
--- pgmig:steps-end
 
 -- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):
 -- migrate.sql run twice by mistake. Refused, and rolled back with this transaction.

@@ -199,7 +199,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '5f44e93bc0d36b5a8f6a86d6acf8f49a03c7d8fa6936e35f89a1c092249b6dff';
+SET pgmig.fingerprint = 'f4d543210825498fa1377665f728a5952c2da4fdb95f68a08c22f29be1792903';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -785,9 +785,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5f44e93bc0d36b5a8f6a86d6acf8f49a03c7d8fa6936e35f89a1c092249b6dff';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'f4d543210825498fa1377665f728a5952c2da4fdb95f68a08c22f29be1792903';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5f44e93bc0d36b5a8f6a86d6acf8f49a03c7d8fa6936e35f89a1c092249b6dff; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile f4d543210825498fa1377665f728a5952c2da4fdb95f68a08c22f29be1792903; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -819,11 +819,71 @@ VALUES ('thywill', 'public.users', (SELECT count(*) FROM public.users)),
        ('thywill', 'public.roles', (SELECT count(*) FROM public.roles)),
        ('thywill', 'public.user_roles', (SELECT count(*) FROM public.user_roles))
 ON CONFLICT DO NOTHING;
+-- Waves: the application writes between them. A later wave counts, in each filled table, the
+-- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
+-- that came from nowhere; rollback.sql removes the counts of the waves it undoes.
+CREATE TABLE IF NOT EXISTS _pgmig.wave_targets (
+  model text NOT NULL,
+  table_name text NOT NULL,
+  wave integer NOT NULL,
+  rows_of_others bigint NOT NULL,
+  PRIMARY KEY (model, table_name, wave)
+);
+DO $wave$
+DECLARE
+  unmapped text;
+  n_others bigint;
+BEGIN
+  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_users') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.users AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('thywill', 'public.users', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_prayers') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.prayers AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('thywill', 'public.prayers', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_prayer_marks') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.prayer_marks AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('thywill', 'public.prayer_marks', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_invites') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE mapped.token = t.token)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.invites AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('thywill', 'public.invites', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_roles') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_roles AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.roles AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('thywill', 'public.roles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_user_roles') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE mapped.user_id = t.user_id AND mapped.role_id = t.role_id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.user_roles AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('thywill', 'public.user_roles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+  END IF;
+END
+$wave$;
 
 -- ----------------------------------------------------------------------------
 -- Step 1/6: public.users  (model.yaml:13)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":1,"total":6,"model":"thywill","name":"users","batched":false,"from":"FROM v1.\"user\" u","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1007,7 +1067,6 @@ ANALYZE _pgmig.map_users;
 -- Step 2/6: public.prayers  (model.yaml:34)
 --   after users (foreign key prayers_author_id_fkey (author_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":2,"total":6,"model":"thywill","name":"prayers","batched":false,"from":"FROM v1.prayer p\n       LEFT JOIN v1.\"user\" a ON a.id = p.author_id\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1144,7 +1203,6 @@ ANALYZE _pgmig.map_prayers;
 --   after prayers (foreign key prayer_marks_prayer_id_fkey (prayer_id))
 --   after users (foreign key prayer_marks_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":3,"total":6,"model":"thywill","name":"prayer_marks","batched":false,"from":"FROM v1.prayermark m\n       LEFT JOIN v1.prayer p ON p.id = m.prayer_id\n       LEFT JOIN v1.\"user\" u ON u.id = m.user_id\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id\n       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1364,7 +1422,6 @@ $step$;
 -- Step 4/6: public.invites  (model.yaml:62)
 --   after users (foreign key invites_created_by_user_id_fkey (created_by_user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":4,"total":6,"model":"thywill","name":"invites","batched":false,"from":"FROM v1.invitetoken i\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user\n       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1465,7 +1522,6 @@ $step$;
 -- ----------------------------------------------------------------------------
 -- Step 5/6: public.roles  (model.yaml:74)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":5,"total":6,"model":"thywill","name":"roles","batched":false,"from":"FROM v1.role r","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1533,7 +1589,6 @@ $step$;
 --   after roles (foreign key user_roles_role_id_fkey (role_id))
 --   after users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":6,"total":6,"model":"thywill","name":"user_roles","batched":false,"from":"FROM v1.user_role r\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1624,8 +1679,6 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
-
--- pgmig:steps-end
 
 -- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):
 -- migrate.sql run twice by mistake. Refused, and rolled back with this transaction.

@@ -264,12 +264,12 @@ fn school_repairs_in_two_waves_then_the_last_undone() {
     let public_wave1 = db.table_md5s(&["public"]);
     let bookkeeping_wave1 = bookkeeping(&db);
     let taken_wave1 = count(&db, taken);
-    let sequences_wave1 = strings(&db, sequences);
     let verify = must_pass(run(&db, first.path(), "verify.sql", &[]), "verify wave 1");
     assert!(verify.contains("verify: every check passed"), "{verify}");
 
     must_pass(run(&db, everyone.path(), "migrate.sql", &[]), "wave 2");
     assert_eq!(waves_of(&db, "_pgmig.map_teacher_users"), ["1:20", "2:20"]);
+    let sequences_wave2 = strings(&db, sequences);
     assert!(
         count(&db, taken) > taken_wave1,
         "the second wave found values taken that the first did not"
@@ -304,11 +304,9 @@ fn school_repairs_in_two_waves_then_the_last_undone() {
         bookkeeping_wave1,
         "_pgmig after undoing wave 2"
     );
-    assert_eq!(
-        strings(&db, sequences),
-        sequences_wave1,
-        "V2's sequences (the reference tables')"
-    );
+    // V2's sequences (the reference tables') stay where the second wave left them: values
+    // drawn since the first may be in use, and setval() cannot be undone.
+    assert_eq!(strings(&db, sequences), sequences_wave2);
     let verify = must_pass(
         run(&db, first.path(), "verify.sql", &[]),
         "verify after wave=last",
@@ -316,13 +314,16 @@ fn school_repairs_in_two_waves_then_the_last_undone() {
     assert!(verify.contains("verify: every check passed"), "{verify}");
 }
 
-/// Sequences and `-v wave=last`: a V2 `serial` key copied from V1 (`key: keep`), ids 1–4 in
-/// the first wave, 5–10 in the second. Each migrate moves the sequence past the ids it copied
-/// (4, then 10); rollback of the last wave sets it back to 4 (the highest id left, as the first
-/// wave left it: the next row gets 5), and rollback of every wave to where it was before.
-#[test]
-fn a_sequence_ends_as_the_first_wave_left_it_after_the_last_is_undone() {
-    let db = crate::support::cluster().create_db("waves_sequences");
+/// An items model whose V2 `serial` key is copied from V1 (`key: keep`), ids 1–10, compiled
+/// for the whole model and for `only` (the first wave).
+struct KeptIds {
+    db: TestDb,
+    first: tempfile::TempDir,
+    everyone: tempfile::TempDir,
+}
+
+fn kept_ids(name: &str, only: &str) -> KeptIds {
+    let db = crate::support::cluster().create_db(name);
     db.execute(
         "CREATE SCHEMA v1;
          CREATE TABLE v1.items (id integer PRIMARY KEY, name text NOT NULL);
@@ -350,34 +351,110 @@ fn a_sequence_ends_as_the_first_wave_left_it_after_the_last_is_undone() {
         pgmig::compile::write(&c.scripts, dir.path()).unwrap();
         dir
     };
-    let first = compile(Some("items.id <= 4"));
-    let everyone = compile(None);
-    let sequence = "SELECT last_value || ' ' || is_called FROM public.items_id_seq";
-    let before = strings(&db, sequence);
+    KeptIds {
+        first: compile(Some(only)),
+        everyone: compile(None),
+        db,
+    }
+}
+
+const ITEMS_SEQUENCE: &str = "SELECT last_value || ' ' || is_called FROM public.items_id_seq";
+
+/// Waves and a kept serial key: the first wave already moves the sequence past every V1 id
+/// of the step (10), not only past the ids it copied (4), so a row the application inserts
+/// between the waves takes 11, and the second wave copies 5–10 without a collision. Rollback
+/// of the last wave leaves the sequence where it is: values drawn since may be in use.
+#[test]
+fn a_row_the_application_inserts_between_waves_keeps_its_id() {
+    let KeptIds {
+        db,
+        first,
+        everyone,
+    } = kept_ids("waves_sequence_app", "items.id = 4");
+    let before = strings(&db, ITEMS_SEQUENCE);
     assert_eq!(before, ["1 false"]);
 
     must_pass(run(&db, first.path(), "migrate.sql", &[]), "wave 1");
-    let after_wave1 = strings(&db, sequence);
     assert_eq!(
-        after_wave1,
-        ["4 true"],
-        "past the ids the first wave copied"
-    );
-    must_pass(run(&db, everyone.path(), "migrate.sql", &[]), "wave 2");
-    assert_eq!(
-        strings(&db, sequence),
+        strings(&db, ITEMS_SEQUENCE),
         ["10 true"],
-        "past the ids the second wave copied"
+        "past every V1 id of the step, at the first wave already"
     );
+    let plan = std::fs::read_to_string(first.path().join("PLAN.md")).unwrap();
+    assert!(
+        plan.contains("every V1 id the step reads"),
+        "PLAN.md says so:\n{plan}"
+    );
+
+    // The application, between the waves.
+    db.execute("INSERT INTO public.items (name) VALUES ('written by the application')");
+    let app_row =
+        "SELECT id || ' ' || name FROM public.items WHERE name = 'written by the application'";
+    assert_eq!(strings(&db, app_row), ["11 written by the application"]);
+
+    must_pass(run(&db, everyone.path(), "migrate.sql", &[]), "wave 2");
+    let verify = must_pass(
+        run(&db, everyone.path(), "verify.sql", &[]),
+        "verify wave 2",
+    );
+    assert!(verify.contains("verify: every check passed"), "{verify}");
+    assert_eq!(strings(&db, app_row), ["11 written by the application"]);
+    assert_eq!(
+        strings(
+            &db,
+            "SELECT string_agg(id::text, ',' ORDER BY id) FROM public.items"
+        ),
+        ["1,2,3,4,5,6,7,8,9,10,11"]
+    );
+    let after_wave2 = strings(&db, ITEMS_SEQUENCE);
+    assert_eq!(after_wave2, ["11 true"]);
+
+    // Undoing the second wave does not move the sequence back.
+    must_pass(
+        run(&db, everyone.path(), "rollback.sql", &[("wave", "last")]),
+        "rollback wave=last",
+    );
+    assert_eq!(strings(&db, ITEMS_SEQUENCE), after_wave2);
+    db.execute("INSERT INTO public.items (name) VALUES ('written after the rollback')");
+    must_pass(
+        run(&db, everyone.path(), "migrate.sql", &[]),
+        "wave 2 again",
+    );
+    assert_eq!(
+        strings(
+            &db,
+            "SELECT string_agg(id::text, ',' ORDER BY id) FROM public.items"
+        ),
+        ["1,2,3,4,5,6,7,8,9,10,11,12"]
+    );
+}
+
+/// Sequences and rollback: the first wave (ids 1–4) moves the sequence past every V1 id (10);
+/// rollback of the last wave leaves it there, and rollback of every wave puts it back where it
+/// was before the first (no row above remains).
+#[test]
+fn a_sequence_goes_back_only_when_every_wave_is_undone() {
+    let KeptIds {
+        db,
+        first,
+        everyone,
+    } = kept_ids("waves_sequences", "items.id <= 4");
+    let before = strings(&db, ITEMS_SEQUENCE);
+    assert_eq!(before, ["1 false"]);
+
+    must_pass(run(&db, first.path(), "migrate.sql", &[]), "wave 1");
+    assert_eq!(strings(&db, ITEMS_SEQUENCE), ["10 true"]);
+    must_pass(run(&db, everyone.path(), "migrate.sql", &[]), "wave 2");
+    assert_eq!(strings(&db, ITEMS_SEQUENCE), ["10 true"]);
 
     must_pass(
         run(&db, everyone.path(), "rollback.sql", &[("wave", "last")]),
         "rollback wave=last",
     );
     assert_eq!(
-        strings(&db, sequence),
-        after_wave1,
-        "as the first wave left it"
+        strings(&db, ITEMS_SEQUENCE),
+        ["10 true"],
+        "not moved back: the second wave's ids may come again"
     );
     assert_eq!(
         strings(
@@ -387,5 +464,56 @@ fn a_sequence_ends_as_the_first_wave_left_it_after_the_last_is_undone() {
         ["1,2,3,4"]
     );
     must_pass(run(&db, first.path(), "rollback.sql", &[]), "rollback all");
-    assert_eq!(strings(&db, sequence), before, "as before the first wave");
+    assert_eq!(
+        strings(&db, ITEMS_SEQUENCE),
+        before,
+        "as before the first wave"
+    );
+}
+
+/// Verify with repairs across waves (school): two V1 teachers share an email; the first wave
+/// migrates teacher 2 alone (its email as it is), the second everyone else, teacher 3 finding
+/// that email taken (`+2`). verify.sql recomputes the repairs over every wave's taken values:
+/// it passes as the scripts left V2, and fails once the repaired value is tampered with.
+#[test]
+fn verify_recomputes_repairs_over_every_wave() {
+    let db = crate::support::school::school_db("waves_school_verify", 1);
+    db.execute(
+        "UPDATE v1.teachers SET email = (SELECT email FROM v1.teachers WHERE id = 2) WHERE id = 3",
+    );
+    let first = crate::support::school::compiled_only("teachers.id = 2");
+    let everyone = crate::support::school::compiled();
+
+    must_pass(run(&db, first.path(), "migrate.sql", &[]), "wave 1");
+    must_pass(run(&db, everyone.path(), "migrate.sql", &[]), "wave 2");
+    let email_of = |teacher: i64| {
+        strings(
+            &db,
+            &format!(
+                "SELECT u.email FROM public.users u JOIN _pgmig.map_teacher_users m ON m.id = u.id
+                  WHERE m.source_id = {teacher}"
+            ),
+        )
+    };
+    let shared = strings(
+        &db,
+        "SELECT lower(btrim(email)) FROM v1.teachers WHERE id = 2",
+    );
+    assert_eq!(email_of(2), shared, "the first wave's teacher keeps it");
+    let repaired = email_of(3);
+    assert!(repaired[0].contains("+2@"), "{repaired:?}");
+    let verify = must_pass(
+        run(&db, everyone.path(), "verify.sql", &[]),
+        "verify after two waves",
+    );
+    assert!(verify.contains("verify: every check passed"), "{verify}");
+
+    db.execute(&format!(
+        "UPDATE public.users SET email = 'tampered+9@school.example' WHERE email = '{}'",
+        repaired[0]
+    ));
+    let tampered = run(&db, everyone.path(), "verify.sql", &[]);
+    assert!(!tampered.status.success(), "verify must fail");
+    let out = String::from_utf8_lossy(&tampered.stdout).to_string() + &stderr(&tampered);
+    assert!(out.contains("FAIL  teacher_users"), "{out}");
 }

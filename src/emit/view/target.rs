@@ -12,6 +12,11 @@ pub struct TargetView {
     /// Maps of a subset's left-out steps that may exist: then verify assembles its queries
     /// (`count_lit`, `samples_lit` … `samples_end_lit`) with a test per map that exists.
     pub maybe_maps: Vec<MaybeMap>,
+    /// Every id map of a step filling the table (this plan's and a subset's others): a later
+    /// wave counts the rows none of those that exist hold, the rows others wrote.
+    pub every_map: Vec<MaybeMap>,
+    /// `SELECT count(*) FROM <table> AS t WHERE true` as a literal, for that count.
+    pub count_all_lit: String,
     pub count_lit: String,
     pub samples_lit: String,
     pub samples_end_lit: String,
@@ -45,6 +50,15 @@ fn not_in_map(map_table: &QualName, keys: &[String]) -> String {
     format!("NOT EXISTS (SELECT 1 FROM {map_table} AS mapped WHERE {on})")
 }
 
+impl MaybeMap {
+    fn of(map_table: &QualName, keys: &[String]) -> MaybeMap {
+        MaybeMap {
+            map_lit: lit(&map_table.to_string()),
+            unmapped_lit: lit(&format!(" AND {}", not_in_map(map_table, keys))),
+        }
+    }
+}
+
 impl TargetView {
     /// One per filled table, in load order.
     pub(super) fn all(plan: &Plan) -> Vec<TargetView> {
@@ -63,6 +77,10 @@ impl TargetView {
                     .map(|s| not_in_map(&s.map_table, &key_columns(s)))
                     .collect();
                 let mut maybe = Vec::new();
+                let mut every: Vec<MaybeMap> = steps
+                    .iter()
+                    .map(|s| MaybeMap::of(&s.map_table, &key_columns(s)))
+                    .collect();
                 // A subset's left-out steps that fill the table too hold migrated rows of it:
                 // a prerequisite's map exists, another's once its part is migrated.
                 for m in plan
@@ -73,6 +91,7 @@ impl TargetView {
                 {
                     let keys: Vec<String> = m.key_columns.iter().map(|k| quote_ident(k)).collect();
                     let test = not_in_map(&m.map_table, &keys);
+                    every.push(MaybeMap::of(&m.map_table, &keys));
                     if m.prerequisite {
                         known.push(test);
                     } else {
@@ -82,7 +101,9 @@ impl TargetView {
                         });
                     }
                 }
-                TargetView::new(t, &steps, known.join(" AND "), maybe)
+                let mut view = TargetView::new(t, &steps, known.join(" AND "), maybe);
+                view.every_map = every;
+                view
             })
             .collect()
     }
@@ -109,6 +130,8 @@ impl TargetView {
                 "SELECT string_agg(x.k, ', ') FROM (SELECT {sample_key} AS k FROM {table} AS t WHERE {unmapped}"
             )),
             samples_end_lit: lit(&format!(" ORDER BY {key_order} LIMIT 5) AS x")),
+            count_all_lit: lit(&format!("SELECT count(*) FROM {table} AS t WHERE true")),
+            every_map: Vec::new(),
             unmapped,
             maybe_maps,
             sample_key,

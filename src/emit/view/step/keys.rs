@@ -51,6 +51,9 @@ pub struct KeysView {
     pub key_json: String,
     /// A source row's place in line: its source key (`by` values, or the copied key), as jsonb.
     pub order_json: String,
+    /// The wave that migrated a source row (in `from_unrepaired`; NULL when none did): verify
+    /// recomputes a repair wave by wave, as migrate made it.
+    pub row_wave: String,
 }
 
 impl KeysView {
@@ -144,6 +147,10 @@ impl KeysView {
                     .join(", ")
             ),
             order_json: String::new(),
+            row_wave: format!(
+                "(SELECT key_map.pgmig_wave FROM {} AS key_map WHERE {keep_join})",
+                step.map_table
+            ),
         };
         view.order_json = view.key_json.clone();
         if let Key::New { column, new, by } = &step.key {
@@ -179,6 +186,7 @@ impl KeysView {
             view.new_line = new.line;
             view.key_column = quote_ident(column);
             view.unmigrated = "key_map.pgmig_wave = this_wave".to_string();
+            view.row_wave = "key_map.pgmig_wave".to_string();
             view.from_unrepaired = from_mapped.clone();
             view.from_batched = from_mapped;
             view.key_json = format!(

@@ -14,7 +14,7 @@ mod verify;
 use super::hierarchy::HierarchyView;
 use super::{human_bytes, human_seconds, lit, INDENT};
 use crate::catalog::quote_ident;
-use crate::plan::{KeptWhy, Origin, Redacted, Step, REDACTED};
+use crate::plan::{KeptWhy, Key, Origin, Redacted, Step, REDACTED};
 use crate::sql_text::indent;
 use crate::step_contract::{done_notice, marker_line, DoneNotice, StepMarker};
 use findings::FindingsView;
@@ -161,7 +161,11 @@ impl StepView {
                 .collect::<Vec<_>>()
                 .join(&format!(",\n{INDENT}       ")),
             overriding: step.overriding_system_value,
-            sequences: step.sequences.iter().map(SequenceView::new).collect(),
+            sequences: step
+                .sequences
+                .iter()
+                .map(|q| SequenceView::new(q).with_copied_ids(step, &from))
+                .collect(),
             analyze_map: step.map_read_later,
             columns: step.columns.iter().map(ColumnRow::new).collect(),
             size_line: match (&step.source_table, step.source_size) {
@@ -206,10 +210,17 @@ impl StepView {
 pub struct SequenceView {
     pub name: String,
     pub column: String,
+    /// The column's name, unquoted.
+    pub column_name: String,
     /// Every V2 column drawing from it: migrate moves it past all of them.
     pub drawn_by: Vec<DrawnByView>,
     /// The same as text for comments and notices: `public.a.id, public.b.id`.
     pub drawn_by_text: String,
+    /// A step that copies V1's ids into the column (`key: keep`): the largest V1 id it reads,
+    /// as a subquery over its FROM with no `where`, so that neither `--only` nor a wave
+    /// narrows it. migrate moves the sequence past it at the first wave already: a row the
+    /// application inserts between waves then never takes an id a later wave copies.
+    pub copied_ids: Option<String>,
 }
 
 impl SequenceView {
@@ -225,13 +236,37 @@ impl SequenceView {
         SequenceView {
             name: s.sequence.to_string(),
             column: quote_ident(&s.column),
+            column_name: s.column.clone(),
             drawn_by_text: drawn_by
                 .iter()
                 .map(|d| format!("{}.{}", d.table, d.column))
                 .collect::<Vec<_>>()
                 .join(", "),
             drawn_by,
+            copied_ids: None,
         }
+    }
+
+    /// With the largest V1 id `step` copies into the sequence's column, if it keeps V1's
+    /// key there (a volatile expression is left out: evaluating it could draw values).
+    /// `from` is the step's FROM as a DO block body indents it.
+    fn with_copied_ids(mut self, step: &Step, from: &str) -> SequenceView {
+        let Key::Keep { columns } = &step.key else {
+            return self;
+        };
+        self.copied_ids = step
+            .columns
+            .iter()
+            .find(|c| c.name == self.column_name && columns.contains(&c.name) && !c.volatile)
+            .map(|c| {
+                format!(
+                    "(SELECT max(CAST(({}) AS {}))\n{INDENT}                {})",
+                    c.expr,
+                    c.target_type,
+                    from.replace('\n', &format!("\n{INDENT}              "))
+                )
+            });
+        self
     }
 }
 
