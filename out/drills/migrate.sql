@@ -201,7 +201,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '798f24c73c5a44e33b4e082f9a1ceb34dcfbf0733de8e12983ce7764c213edc5';
+SET pgmig.fingerprint = '70b1b466e5b143b63f0650018956d857a20a3970deca8fbcba8868102ba04ddd';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -792,9 +792,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '798f24c73c5a44e33b4e082f9a1ceb34dcfbf0733de8e12983ce7764c213edc5';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '70b1b466e5b143b63f0650018956d857a20a3970deca8fbcba8868102ba04ddd';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 798f24c73c5a44e33b4e082f9a1ceb34dcfbf0733de8e12983ce7764c213edc5; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 70b1b466e5b143b63f0650018956d857a20a3970deca8fbcba8868102ba04ddd; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -204,7 +204,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '798f24c73c5a44e33b4e082f9a1ceb34dcfbf0733de8e12983ce7764c213edc5';
+SET pgmig.fingerprint = '70b1b466e5b143b63f0650018956d857a20a3970deca8fbcba8868102ba04ddd';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -542,9 +542,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '798f24c73c5a44e33b4e082f9a1ceb34dcfbf0733de8e12983ce7764c213edc5';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '70b1b466e5b143b63f0650018956d857a20a3970deca8fbcba8868102ba04ddd';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 798f24c73c5a44e33b4e082f9a1ceb34dcfbf0733de8e12983ce7764c213edc5; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 70b1b466e5b143b63f0650018956d857a20a3970deca8fbcba8868102ba04ddd; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -448,9 +448,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '798f24c73c5a44e33b4e082f9a1ceb34dcfbf0733de8e12983ce7764c213edc5';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '70b1b466e5b143b63f0650018956d857a20a3970deca8fbcba8868102ba04ddd';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 798f24c73c5a44e33b4e082f9a1ceb34dcfbf0733de8e12983ce7764c213edc5; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 70b1b466e5b143b63f0650018956d857a20a3970deca8fbcba8868102ba04ddd; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -218,7 +218,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'eddff191486ff7b44ad8063a078a0988b85dafd6f788707577b0fa5ccde5b9cd';
+SET pgmig.fingerprint = '01482f608914560a98a739d139255710a9ffe5d91116a04056eb7a999376cdda';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -593,9 +593,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'eddff191486ff7b44ad8063a078a0988b85dafd6f788707577b0fa5ccde5b9cd';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '01482f608914560a98a739d139255710a9ffe5d91116a04056eb7a999376cdda';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile eddff191486ff7b44ad8063a078a0988b85dafd6f788707577b0fa5ccde5b9cd; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 01482f608914560a98a739d139255710a9ffe5d91116a04056eb7a999376cdda; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -199,7 +199,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'acdf8527a676e0e841eca08a7ee0cbe9a885633b53b554677f81bddada23c209';
+SET pgmig.fingerprint = '1590a635d1d9a0957e429790aed9f0bb2d20f8b96fd7db5976be578b66179cdb';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -772,9 +772,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'acdf8527a676e0e841eca08a7ee0cbe9a885633b53b554677f81bddada23c209';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1590a635d1d9a0957e429790aed9f0bb2d20f8b96fd7db5976be578b66179cdb';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile acdf8527a676e0e841eca08a7ee0cbe9a885633b53b554677f81bddada23c209; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1590a635d1d9a0957e429790aed9f0bb2d20f8b96fd7db5976be578b66179cdb; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -202,7 +202,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'acdf8527a676e0e841eca08a7ee0cbe9a885633b53b554677f81bddada23c209';
+SET pgmig.fingerprint = '1590a635d1d9a0957e429790aed9f0bb2d20f8b96fd7db5976be578b66179cdb';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -540,9 +540,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'acdf8527a676e0e841eca08a7ee0cbe9a885633b53b554677f81bddada23c209';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1590a635d1d9a0957e429790aed9f0bb2d20f8b96fd7db5976be578b66179cdb';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile acdf8527a676e0e841eca08a7ee0cbe9a885633b53b554677f81bddada23c209; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1590a635d1d9a0957e429790aed9f0bb2d20f8b96fd7db5976be578b66179cdb; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

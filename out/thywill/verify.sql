@@ -447,9 +447,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'acdf8527a676e0e841eca08a7ee0cbe9a885633b53b554677f81bddada23c209';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1590a635d1d9a0957e429790aed9f0bb2d20f8b96fd7db5976be578b66179cdb';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile acdf8527a676e0e841eca08a7ee0cbe9a885633b53b554677f81bddada23c209; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1590a635d1d9a0957e429790aed9f0bb2d20f8b96fd7db5976be578b66179cdb; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

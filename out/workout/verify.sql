@@ -444,9 +444,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7199b52c9902e987fdc515e9178f6d2f350288fcf53bb0a55af67c1babaf5e8e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'f3e8bd62a354d2c53756706969134611c98c8091299bc3668c21bc925b6ff5a3';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7199b52c9902e987fdc515e9178f6d2f350288fcf53bb0a55af67c1babaf5e8e; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile f3e8bd62a354d2c53756706969134611c98c8091299bc3668c21bc925b6ff5a3; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

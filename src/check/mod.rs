@@ -483,6 +483,7 @@ pub fn check(
         steps: ordered,
         assertions,
         archives,
+        window: None,
     };
     Ok((plan, diags))
 }

@@ -1,9 +1,7 @@
 //! One step as the templates see it: its SQL pieces for migrate, precheck, verify, rollback and PLAN.md.
 
 use super::hierarchy::HierarchyView;
-use super::{
-    castable_function, comment_text, human_bytes, human_seconds, lit, notice_text, INDENT,
-};
+use super::{castable_function, comment_text, human_bytes, lit, notice_text, INDENT};
 use crate::catalog::quote_ident;
 use crate::plan::{KeptWhy, Key, Origin, Redacted, RepairStrategy, RowKey, Step, REDACTED};
 use crate::step_notice::{done_notice, DoneNotice};
@@ -997,13 +995,12 @@ impl StepView {
             cast_guard,
             orphans,
             columns,
-            size_line: match (&step.source_table, step.source_size) {
-                (Some(t), Some(size)) => format!(
-                    "~{} rows, {} in `{t}`; about {} to migrate at {} rows/s",
+            size_line: match (&step.source_table, step.source_size, &step.estimate) {
+                (Some(t), Some(size), Some(estimate)) => format!(
+                    "~{} rows, {} in `{t}`; migrate about {} (window estimate above)",
                     size.rows,
                     human_bytes(size.bytes),
-                    human_seconds(size.rows as f64 / crate::stats::MIGRATE_ROWS_PER_SECOND as f64),
-                    crate::stats::MIGRATE_ROWS_PER_SECOND
+                    crate::estimate::approx(estimate.seconds.migrate),
                 ),
                 _ => String::new(),
             },
