@@ -37,6 +37,10 @@ struct BenchArgs {
     /// window and the longest wait of a probe query during migrate, comma-separated; none by default.
     #[arg(long, value_delimiter = ',', value_name = "SCALES")]
     inplace_series: Vec<u32>,
+    /// PLAN.md's window estimate against real runs: workout at scales 10 and 100 and school
+    /// at 10, each compiled against the live database, its four scripts run and timed.
+    #[arg(long)]
+    estimate: bool,
     /// Server setting over the defaults, e.g. --set work_mem=256MB (repeatable).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     settings: Vec<String>,
@@ -81,6 +85,7 @@ fn options(a: BenchArgs) -> Result<pgmig_bench::Options, String> {
     opts.plpgsql_max_scale = a.plpgsql_max_scale;
     opts.explain_ms = a.explain;
     opts.inplace_scales = a.inplace_series;
+    opts.estimate = a.estimate;
     opts.keep = a.keep;
     opts.models_max_scale = a.models_max_scale;
     opts.models = a

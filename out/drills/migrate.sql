@@ -201,7 +201,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '71bff8e1a06fe7d9c9d0826117aab258addb1bc7f730f17e178822cf459c81b0';
+SET pgmig.fingerprint = '2a39414459b57cbd872661da61dad55d75546ede37c448ee175517750b5473ff';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -805,9 +805,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '71bff8e1a06fe7d9c9d0826117aab258addb1bc7f730f17e178822cf459c81b0';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2a39414459b57cbd872661da61dad55d75546ede37c448ee175517750b5473ff';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 71bff8e1a06fe7d9c9d0826117aab258addb1bc7f730f17e178822cf459c81b0; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2a39414459b57cbd872661da61dad55d75546ede37c448ee175517750b5473ff; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -199,7 +199,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '2d9b328a31161e49a4c65e69f6abffbf2c54525cd3a58167d28a28256c9a241c';
+SET pgmig.fingerprint = '21ec969c784d76b69f9bc3711e6d5a83f7ecd2779b07276a57e2e759a46a9030';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -785,9 +785,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2d9b328a31161e49a4c65e69f6abffbf2c54525cd3a58167d28a28256c9a241c';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '21ec969c784d76b69f9bc3711e6d5a83f7ecd2779b07276a57e2e759a46a9030';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2d9b328a31161e49a4c65e69f6abffbf2c54525cd3a58167d28a28256c9a241c; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 21ec969c784d76b69f9bc3711e6d5a83f7ecd2779b07276a57e2e759a46a9030; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -449,9 +449,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2d9b328a31161e49a4c65e69f6abffbf2c54525cd3a58167d28a28256c9a241c';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '21ec969c784d76b69f9bc3711e6d5a83f7ecd2779b07276a57e2e759a46a9030';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2d9b328a31161e49a4c65e69f6abffbf2c54525cd3a58167d28a28256c9a241c; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 21ec969c784d76b69f9bc3711e6d5a83f7ecd2779b07276a57e2e759a46a9030; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -196,7 +196,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'a25d230f57e8f3b460de3874fd1cbfac11389045fb3a5a167972ebff3592c7b1';
+SET pgmig.fingerprint = '7a6506165690fa40952b62acebc6f6fa7e786a21b2d88f7f18f402a833c847b3';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -812,9 +812,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'a25d230f57e8f3b460de3874fd1cbfac11389045fb3a5a167972ebff3592c7b1';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7a6506165690fa40952b62acebc6f6fa7e786a21b2d88f7f18f402a833c847b3';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile a25d230f57e8f3b460de3874fd1cbfac11389045fb3a5a167972ebff3592c7b1; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7a6506165690fa40952b62acebc6f6fa7e786a21b2d88f7f18f402a833c847b3; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
