@@ -79,7 +79,7 @@ pub struct Window {
 /// Per written row, seconds each script spends on a step (its statements over that row,
 /// the id map, the checks): fitted to the workout model's runs at scales 10 and 100 (106,000
 /// and 820,000 V1 rows) and school's at 10, on 2 cores shared with other builds (load about
-/// 13), PostgreSQL 15, fsync off (tests/it/window_estimate.rs prints each run's figures).
+/// 13), PostgreSQL 15, fsync off (`pgmig-bench --estimate` puts the estimate beside real runs).
 const WRITE_SECONDS_PER_ROW: ScriptSeconds = ScriptSeconds {
     precheck: 16.0e-6,
     migrate: 80.0e-6,

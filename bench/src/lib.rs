@@ -88,8 +88,9 @@ pub struct Options {
     pub explain_ms: Option<u32>,
     /// Scales of the in-place series ([`inplace_series`]); empty skips it.
     pub inplace_scales: Vec<u32>,
-    /// PLAN.md's window estimate against real runs ([`estimate_check::CASES`]).
-    pub estimate: bool,
+    /// PLAN.md's window estimate against real runs ([`estimate_check`]): model and scale of
+    /// each case; empty skips it.
+    pub estimate: Vec<(String, u32)>,
     pub keep: bool,
 }
 
@@ -114,7 +115,7 @@ impl Options {
             compile_model: Some((1000, 20)),
             explain_ms: None,
             inplace_scales: Vec::new(),
-            estimate: false,
+            estimate: Vec::new(),
             keep: false,
         }
     }
@@ -281,7 +282,7 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         Some((t, c)) => Some(compile_bench(opts, t, c)?),
         None => None,
     };
-    if !opts.scales.is_empty() || !opts.inplace_scales.is_empty() || opts.estimate {
+    if !opts.scales.is_empty() || !opts.inplace_scales.is_empty() || !opts.estimate.is_empty() {
         eprintln!(
             "bench: starting a PostgreSQL cluster under {}",
             opts.work_dir.display()
@@ -314,12 +315,10 @@ pub fn run(opts: &Options) -> Result<Report, String> {
                     .push(bench.model_scale(model, scale, &mut pg)?);
             }
         }
-        if opts.estimate {
-            for &(model, scale) in estimate_check::CASES {
-                report
-                    .estimates
-                    .push(bench.estimate_case(model, scale, &mut pg)?);
-            }
+        for (model, scale) in &opts.estimate {
+            report
+                .estimates
+                .push(bench.estimate_case(model, *scale, &mut pg)?);
         }
         report.inplace = inplace_series::run(
             &bench.cluster,
@@ -340,7 +339,7 @@ pub fn run(opts: &Options) -> Result<Report, String> {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_default();
         let inplace: Vec<String> = opts.inplace_scales.iter().map(|s| s.to_string()).collect();
-        let name = if scales.is_empty() && inplace.is_empty() && opts.estimate {
+        let name = if scales.is_empty() && inplace.is_empty() && !opts.estimate.is_empty() {
             format!("{stamp}-estimate.md")
         } else if scales.is_empty() && !inplace.is_empty() {
             format!("{stamp}-inplace-{}.md", inplace.join("-"))
