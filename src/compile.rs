@@ -6,7 +6,7 @@
 //! load        SourceFile + 2 SchemaInputs         -> Model + Schemas (both catalogs)
 //! check       Model + Schemas                     -> Plan + warnings (PostgreSQL too, when asked)
 //! select      Plan + Selection                    -> Plan (the steps and rows chosen)
-//! annotate    Plan + live V1                      -> Plan with V1's sizes + warnings
+//! annotate    Plan + live V1                      -> Plan with V1's sizes, window + warnings
 //! emit        Plan + fingerprint                  -> Scripts
 //! ```
 //!
@@ -23,7 +23,7 @@ use crate::inplace::{self, InPlaceModel};
 use crate::model::Model;
 use crate::plan::Plan;
 use crate::source::{connect, database_error, load_schema, one_database, SchemaInput, SchemaNotes};
-use crate::{check, model, stats};
+use crate::{check, estimate, model, stats};
 
 /// The result of a successful compile.
 #[derive(Debug)]
@@ -263,8 +263,8 @@ fn select(plan: Plan, selection: &Selection, v1: &Catalog) -> Result<Plan, Compi
     }
 }
 
-/// The annotate pass: with V1 live, each step's size by V1's statistics, and a warning for a
-/// `where` that keeps no row.
+/// The annotate pass: with V1 live, each step's size by V1's statistics, the window estimate
+/// (timed on V1's server: [`estimate`]), and a warning for a `where` that keeps no row.
 fn annotate(
     plan: &mut Plan,
     v1: &SchemaInput,
@@ -278,6 +278,8 @@ fn annotate(
     let sizes = stats::table_sizes(&mut client, &plan.source_schema)
         .map_err(|e| database_error("V1", e))?;
     stats::annotate(plan, &sizes);
+    let measured = estimate::measure(&mut client, plan).map_err(|e| database_error("V1", e))?;
+    estimate::annotate(plan, |t| sizes.get(t).map(|s| s.rows), measured);
     for (step, line, rows) in stats::empty_filters(&mut client, plan) {
         let at = source
             .text

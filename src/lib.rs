@@ -36,6 +36,7 @@ pub mod dbcheck;
 pub mod diagnostic;
 pub mod emit;
 pub mod error;
+pub mod estimate;
 pub mod init;
 pub mod inplace;
 pub mod lint;

@@ -7,11 +7,6 @@ use std::collections::BTreeMap;
 use crate::catalog::QualName;
 use crate::plan::{Plan, TableSize};
 
-/// V2 rows per second of a generated migrate as the benchmark measured it (workout model,
-/// scale 100, 2 cores: 49,059; bench/results/20261123-1930-scale-1-10-100.md), used to
-/// estimate the window. A rough figure: the DBA's hardware and V2's indexes decide.
-pub const MIGRATE_ROWS_PER_SECOND: i64 = 50_000;
-
 /// Rows per second an in-place swap scans or indexes (each re-created key, index and validated
 /// CHECK, and each SET NOT NULL, passes over its table once): measured on the uuid model at
 /// scale 20 (120,000 rows), 360,000 row passes in 0.32 s on 2 shared cores (README.md). A

@@ -13,6 +13,7 @@
 pub mod chart;
 pub mod cluster;
 pub mod compile_gen;
+pub mod estimate_check;
 pub mod inplace_series;
 pub mod models;
 pub mod rowloop;
@@ -87,6 +88,9 @@ pub struct Options {
     pub explain_ms: Option<u32>,
     /// Scales of the in-place series ([`inplace_series`]); empty skips it.
     pub inplace_scales: Vec<u32>,
+    /// PLAN.md's window estimate against real runs ([`estimate_check`]): model and scale of
+    /// each case; empty skips it.
+    pub estimate: Vec<(String, u32)>,
     pub keep: bool,
 }
 
@@ -111,6 +115,7 @@ impl Options {
             compile_model: Some((1000, 20)),
             explain_ms: None,
             inplace_scales: Vec::new(),
+            estimate: Vec::new(),
             keep: false,
         }
     }
@@ -183,6 +188,8 @@ pub struct Report {
     pub models: Vec<models::ModelResult>,
     pub compile: Option<CompileResult>,
     pub inplace: Vec<inplace_series::InPlacePoint>,
+    /// PLAN.md's estimate beside real runs, when asked for.
+    pub estimates: Vec<estimate_check::EstimateCase>,
     pub markdown: String,
     pub written_to: Option<PathBuf>,
     /// The chart beside the report (when it was written and a contender has a figure).
@@ -275,7 +282,7 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         Some((t, c)) => Some(compile_bench(opts, t, c)?),
         None => None,
     };
-    if !opts.scales.is_empty() || !opts.inplace_scales.is_empty() {
+    if !opts.scales.is_empty() || !opts.inplace_scales.is_empty() || !opts.estimate.is_empty() {
         eprintln!(
             "bench: starting a PostgreSQL cluster under {}",
             opts.work_dir.display()
@@ -308,6 +315,11 @@ pub fn run(opts: &Options) -> Result<Report, String> {
                     .push(bench.model_scale(model, scale, &mut pg)?);
             }
         }
+        for (model, scale) in &opts.estimate {
+            report
+                .estimates
+                .push(bench.estimate_case(model, *scale, &mut pg)?);
+        }
         report.inplace = inplace_series::run(
             &bench.cluster,
             &opts.pgmig_exe,
@@ -327,7 +339,9 @@ pub fn run(opts: &Options) -> Result<Report, String> {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_default();
         let inplace: Vec<String> = opts.inplace_scales.iter().map(|s| s.to_string()).collect();
-        let name = if scales.is_empty() && !inplace.is_empty() {
+        let name = if scales.is_empty() && inplace.is_empty() && !opts.estimate.is_empty() {
+            format!("{stamp}-estimate.md")
+        } else if scales.is_empty() && !inplace.is_empty() {
             format!("{stamp}-inplace-{}.md", inplace.join("-"))
         } else if scales.is_empty() {
             format!("{stamp}-compile.md")
@@ -1205,6 +1219,9 @@ pub fn render(opts: &Options, report: &Report) -> String {
     }
     for r in &report.models {
         render_model(&mut md, r);
+    }
+    if !report.estimates.is_empty() {
+        md.push_str(&estimate_check::render(&report.estimates));
     }
     if !report.inplace.is_empty() {
         md.push_str(&inplace_series::render(&report.inplace));

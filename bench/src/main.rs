@@ -37,6 +37,10 @@ struct BenchArgs {
     /// window and the longest wait of a probe query during migrate, comma-separated; none by default.
     #[arg(long, value_delimiter = ',', value_name = "SCALES")]
     inplace_series: Vec<u32>,
+    /// PLAN.md's window estimate against real runs: each MODEL:SCALE (default workout:10,
+    /// workout:100, school:10) compiled against the live database, its four scripts run and timed.
+    #[arg(long, value_name = "MODEL:SCALE", value_delimiter = ',', num_args = 0.., default_missing_value = "workout:10,workout:100,school:10")]
+    estimate: Option<Vec<String>>,
     /// Server setting over the defaults, e.g. --set work_mem=256MB (repeatable).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     settings: Vec<String>,
@@ -81,6 +85,19 @@ fn options(a: BenchArgs) -> Result<pgmig_bench::Options, String> {
     opts.plpgsql_max_scale = a.plpgsql_max_scale;
     opts.explain_ms = a.explain;
     opts.inplace_scales = a.inplace_series;
+    for case in a.estimate.unwrap_or_default() {
+        match case.split_once(':').map(|(m, s)| (m, s.parse::<u32>())) {
+            Some((m, Ok(scale))) if pgmig_bench::estimate_check::MODELS.contains(&m) && scale > 0 => {
+                opts.estimate.push((m.to_string(), scale))
+            }
+            _ => {
+                return Err(format!(
+                    "--estimate wants MODEL:SCALE with a model among {} and a scale above 0, not `{case}`",
+                    pgmig_bench::estimate_check::MODELS.join(", ")
+                ))
+            }
+        }
+    }
     opts.keep = a.keep;
     opts.models_max_scale = a.models_max_scale;
     opts.models = a

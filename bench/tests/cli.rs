@@ -25,6 +25,14 @@ fn bench_refuses_unknown_models_and_bad_flags() {
         ),
         (&["--set", "work_mem"][..], "--set wants NAME=VALUE"),
         (
+            &["--estimate", "uuid:10"][..],
+            "--estimate wants MODEL:SCALE with a model among workout, school",
+        ),
+        (
+            &["--estimate", "workout:0"][..],
+            "and a scale above 0, not `workout:0`",
+        ),
+        (
             &["--pgmig", "/nonexistent/pgmig", "--scales", "x"][..],
             "invalid value 'x' for '--scales",
         ),

@@ -201,7 +201,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'e9517699e7d54b9164dc5fc5e01c7e176efe2db46e00d99b66b557dafaf9159e';
+SET pgmig.fingerprint = '2a39414459b57cbd872661da61dad55d75546ede37c448ee175517750b5473ff';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -805,9 +805,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e9517699e7d54b9164dc5fc5e01c7e176efe2db46e00d99b66b557dafaf9159e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2a39414459b57cbd872661da61dad55d75546ede37c448ee175517750b5473ff';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile e9517699e7d54b9164dc5fc5e01c7e176efe2db46e00d99b66b557dafaf9159e; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2a39414459b57cbd872661da61dad55d75546ede37c448ee175517750b5473ff; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -840,74 +840,6 @@ VALUES ('drills', 'public.users', (SELECT count(*) FROM public.users)),
        ('drills', 'public.ordered_session_drills', (SELECT count(*) FROM public.ordered_session_drills)),
        ('drills', 'public.progress_history', (SELECT count(*) FROM public.progress_history))
 ON CONFLICT DO NOTHING;
--- Waves: the application writes between them. A later wave counts, in each filled table, the
--- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
--- that came from nowhere; rollback.sql removes the counts of the waves it undoes.
-CREATE TABLE IF NOT EXISTS _pgmig.wave_targets (
-  model text NOT NULL,
-  table_name text NOT NULL,
-  wave integer NOT NULL,
-  rows_of_others bigint NOT NULL,
-  PRIMARY KEY (model, table_name, wave)
-);
-DO $wave$
-DECLARE
-  unmapped text;
-  n_others bigint;
-BEGIN
-  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_users') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.users AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('drills', 'public.users', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_completed_sessions') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.completed_sessions AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('drills', 'public.completed_sessions', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_session_preferences') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.session_preferences AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('drills', 'public.session_preferences', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_drill_groups') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.drill_groups AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('drills', 'public.drill_groups', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_drill_group_items') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.group_id = t.group_id AND mapped.drill_uuid = t.drill_uuid)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.drill_group_items AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('drills', 'public.drill_group_items', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_ordered_session_drills') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.ordered_session_drills AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('drills', 'public.ordered_session_drills', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_progress_history') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.progress_history AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('drills', 'public.progress_history', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-  END IF;
-END
-$wave$;
 
 -- ----------------------------------------------------------------------------
 -- Step 1/7: public.users  (model.yaml:19)

@@ -204,7 +204,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'e9517699e7d54b9164dc5fc5e01c7e176efe2db46e00d99b66b557dafaf9159e';
+SET pgmig.fingerprint = '2a39414459b57cbd872661da61dad55d75546ede37c448ee175517750b5473ff';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -544,9 +544,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e9517699e7d54b9164dc5fc5e01c7e176efe2db46e00d99b66b557dafaf9159e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2a39414459b57cbd872661da61dad55d75546ede37c448ee175517750b5473ff';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile e9517699e7d54b9164dc5fc5e01c7e176efe2db46e00d99b66b557dafaf9159e; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2a39414459b57cbd872661da61dad55d75546ede37c448ee175517750b5473ff; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1377,15 +1377,6 @@ WHERE coalesce(g.wave, 1) < pg_catalog.current_setting('pgmig.undo_from')::integ
 DELETE FROM _pgmig.batches WHERE model = 'drills' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 DELETE FROM _pgmig.sequences WHERE model = 'drills' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 DELETE FROM _pgmig.targets WHERE model = 'drills' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
-DO $undo$
-BEGIN
-  -- The rows of others counted as the undone waves began (none before the second).
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    DELETE FROM _pgmig.wave_targets
-    WHERE model = 'drills' AND wave >= pg_catalog.current_setting('pgmig.undo_from')::integer;
-  END IF;
-END
-$undo$;
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.
 INSERT INTO _pgmig.seals (model, subject, rows, digest)

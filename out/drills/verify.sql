@@ -450,9 +450,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e9517699e7d54b9164dc5fc5e01c7e176efe2db46e00d99b66b557dafaf9159e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2a39414459b57cbd872661da61dad55d75546ede37c448ee175517750b5473ff';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile e9517699e7d54b9164dc5fc5e01c7e176efe2db46e00d99b66b557dafaf9159e; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2a39414459b57cbd872661da61dad55d75546ede37c448ee175517750b5473ff; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1396,28 +1396,18 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
-  n_others bigint;
-  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'drills' AND b.table_name = 'public.users';
-  -- Migrated in waves: the rows others wrote before the last one began are theirs.
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
-    WHERE w.model = 'drills' AND w.table_name = 'public.users'
-    ORDER BY w.wave DESC LIMIT 1;
-  END IF;
   SELECT count(*) INTO n_extra FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.id)::text AS k FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.users: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
-    RAISE NOTICE 'FAIL  public.users: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.users: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  ELSIF n_others IS NOT NULL THEN
-    RAISE NOTICE 'INFO  public.users: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.users: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -1428,28 +1418,18 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
-  n_others bigint;
-  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'drills' AND b.table_name = 'public.completed_sessions';
-  -- Migrated in waves: the rows others wrote before the last one began are theirs.
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
-    WHERE w.model = 'drills' AND w.table_name = 'public.completed_sessions'
-    ORDER BY w.wave DESC LIMIT 1;
-  END IF;
   SELECT count(*) INTO n_extra FROM public.completed_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.id)::text AS k FROM public.completed_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.completed_sessions: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
-    RAISE NOTICE 'FAIL  public.completed_sessions: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.completed_sessions: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  ELSIF n_others IS NOT NULL THEN
-    RAISE NOTICE 'INFO  public.completed_sessions: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.completed_sessions: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -1460,28 +1440,18 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
-  n_others bigint;
-  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'drills' AND b.table_name = 'public.session_preferences';
-  -- Migrated in waves: the rows others wrote before the last one began are theirs.
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
-    WHERE w.model = 'drills' AND w.table_name = 'public.session_preferences'
-    ORDER BY w.wave DESC LIMIT 1;
-  END IF;
   SELECT count(*) INTO n_extra FROM public.session_preferences AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.id)::text AS k FROM public.session_preferences AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.session_preferences: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
-    RAISE NOTICE 'FAIL  public.session_preferences: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.session_preferences: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  ELSIF n_others IS NOT NULL THEN
-    RAISE NOTICE 'INFO  public.session_preferences: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.session_preferences: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -1492,28 +1462,18 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
-  n_others bigint;
-  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'drills' AND b.table_name = 'public.drill_groups';
-  -- Migrated in waves: the rows others wrote before the last one began are theirs.
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
-    WHERE w.model = 'drills' AND w.table_name = 'public.drill_groups'
-    ORDER BY w.wave DESC LIMIT 1;
-  END IF;
   SELECT count(*) INTO n_extra FROM public.drill_groups AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.id)::text AS k FROM public.drill_groups AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.drill_groups: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
-    RAISE NOTICE 'FAIL  public.drill_groups: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.drill_groups: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  ELSIF n_others IS NOT NULL THEN
-    RAISE NOTICE 'INFO  public.drill_groups: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.drill_groups: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -1524,28 +1484,18 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
-  n_others bigint;
-  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'drills' AND b.table_name = 'public.drill_group_items';
-  -- Migrated in waves: the rows others wrote before the last one began are theirs.
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
-    WHERE w.model = 'drills' AND w.table_name = 'public.drill_group_items'
-    ORDER BY w.wave DESC LIMIT 1;
-  END IF;
   SELECT count(*) INTO n_extra FROM public.drill_group_items AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.group_id = t.group_id AND mapped.drill_uuid = t.drill_uuid);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.group_id, t.drill_uuid)::text AS k FROM public.drill_group_items AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.group_id = t.group_id AND mapped.drill_uuid = t.drill_uuid) ORDER BY t.group_id, t.drill_uuid LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.drill_group_items: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
-    RAISE NOTICE 'FAIL  public.drill_group_items: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.drill_group_items: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  ELSIF n_others IS NOT NULL THEN
-    RAISE NOTICE 'INFO  public.drill_group_items: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.drill_group_items: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -1556,28 +1506,18 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
-  n_others bigint;
-  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'drills' AND b.table_name = 'public.ordered_session_drills';
-  -- Migrated in waves: the rows others wrote before the last one began are theirs.
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
-    WHERE w.model = 'drills' AND w.table_name = 'public.ordered_session_drills'
-    ORDER BY w.wave DESC LIMIT 1;
-  END IF;
   SELECT count(*) INTO n_extra FROM public.ordered_session_drills AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.id)::text AS k FROM public.ordered_session_drills AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.ordered_session_drills: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
-    RAISE NOTICE 'FAIL  public.ordered_session_drills: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.ordered_session_drills: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  ELSIF n_others IS NOT NULL THEN
-    RAISE NOTICE 'INFO  public.ordered_session_drills: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.ordered_session_drills: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -1588,28 +1528,18 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
-  n_others bigint;
-  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'drills' AND b.table_name = 'public.progress_history';
-  -- Migrated in waves: the rows others wrote before the last one began are theirs.
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
-    WHERE w.model = 'drills' AND w.table_name = 'public.progress_history'
-    ORDER BY w.wave DESC LIMIT 1;
-  END IF;
   SELECT count(*) INTO n_extra FROM public.progress_history AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.id)::text AS k FROM public.progress_history AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.progress_history: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
-    RAISE NOTICE 'FAIL  public.progress_history: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.progress_history: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  ELSIF n_others IS NOT NULL THEN
-    RAISE NOTICE 'INFO  public.progress_history: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.progress_history: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;

@@ -252,7 +252,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '6cde1226a30b90321c979b83bde6cef2e3d064a9a74d46873a5dc2c9981c95c4';
+SET pgmig.fingerprint = 'f064e1a5a80e75c6249c02a183a07580293202ca470137d7d74d4b84aa9b8ebe';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1214,9 +1214,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6cde1226a30b90321c979b83bde6cef2e3d064a9a74d46873a5dc2c9981c95c4';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'f064e1a5a80e75c6249c02a183a07580293202ca470137d7d74d4b84aa9b8ebe';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6cde1226a30b90321c979b83bde6cef2e3d064a9a74d46873a5dc2c9981c95c4; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile f064e1a5a80e75c6249c02a183a07580293202ca470137d7d74d4b84aa9b8ebe; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1248,85 +1248,6 @@ VALUES ('school', 'public.schools', (SELECT count(*) FROM public.schools)),
        ('school', 'public.parent_profiles', (SELECT count(*) FROM public.parent_profiles)),
        ('school', 'public.student_profiles', (SELECT count(*) FROM public.student_profiles))
 ON CONFLICT DO NOTHING;
--- Waves: the application writes between them. A later wave counts, in each filled table, the
--- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
--- that came from nowhere; rollback.sql removes the counts of the waves it undoes.
-CREATE TABLE IF NOT EXISTS _pgmig.wave_targets (
-  model text NOT NULL,
-  table_name text NOT NULL,
-  wave integer NOT NULL,
-  rows_of_others bigint NOT NULL,
-  PRIMARY KEY (model, table_name, wave)
-);
-DO $wave$
-DECLARE
-  unmapped text;
-  n_others bigint;
-BEGIN
-  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_schools') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.schools AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('school', 'public.schools', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_admin_users') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    IF pg_catalog.to_regclass('_pgmig.map_teacher_users') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    IF pg_catalog.to_regclass('_pgmig.map_parent_users') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    IF pg_catalog.to_regclass('_pgmig.map_student_users') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.users AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('school', 'public.users', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_admin_roles') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_roles AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    IF pg_catalog.to_regclass('_pgmig.map_teacher_roles') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    IF pg_catalog.to_regclass('_pgmig.map_parent_roles') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    IF pg_catalog.to_regclass('_pgmig.map_student_roles') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.user_roles AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('school', 'public.user_roles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_teacher_profiles') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.user_id = t.user_id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.teacher_profiles AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('school', 'public.teacher_profiles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_parent_profiles') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.user_id = t.user_id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.parent_profiles AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('school', 'public.parent_profiles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_student_profiles') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE mapped.user_id = t.user_id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.student_profiles AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('school', 'public.student_profiles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-  END IF;
-END
-$wave$;
 
 -- Reference data (model.yaml:15): 3 row(s) of public.permission_modules, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.

@@ -218,7 +218,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '6cde1226a30b90321c979b83bde6cef2e3d064a9a74d46873a5dc2c9981c95c4';
+SET pgmig.fingerprint = 'f064e1a5a80e75c6249c02a183a07580293202ca470137d7d74d4b84aa9b8ebe';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -595,9 +595,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6cde1226a30b90321c979b83bde6cef2e3d064a9a74d46873a5dc2c9981c95c4';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'f064e1a5a80e75c6249c02a183a07580293202ca470137d7d74d4b84aa9b8ebe';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6cde1226a30b90321c979b83bde6cef2e3d064a9a74d46873a5dc2c9981c95c4; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile f064e1a5a80e75c6249c02a183a07580293202ca470137d7d74d4b84aa9b8ebe; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1655,17 +1655,14 @@ BEGIN
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.roles';
   -- public.roles_id_seq back to its value before migrate, unless rows written since in
-  -- public.roles.id need it higher. Only when every wave is undone: setval() is not
-  -- transactional, and values drawn since the first wave (the application's, a later
-  -- wave's) may be in use where rollback cannot see them.
+  -- public.roles.id need it higher.
   PERFORM setval('public.roles_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
        (SELECT greatest(
                  (SELECT max(id) FROM public.roles)) AS max_value) AS remaining
-  WHERE saved.model = 'school' AND saved.sequence = 'public.roles_id_seq'
-    AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+  WHERE saved.model = 'school' AND saved.sequence = 'public.roles_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.roles'
@@ -1695,17 +1692,14 @@ BEGIN
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.user_types';
   -- public.user_types_id_seq back to its value before migrate, unless rows written since in
-  -- public.user_types.id need it higher. Only when every wave is undone: setval() is not
-  -- transactional, and values drawn since the first wave (the application's, a later
-  -- wave's) may be in use where rollback cannot see them.
+  -- public.user_types.id need it higher.
   PERFORM setval('public.user_types_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
        (SELECT greatest(
                  (SELECT max(id) FROM public.user_types)) AS max_value) AS remaining
-  WHERE saved.model = 'school' AND saved.sequence = 'public.user_types_id_seq'
-    AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+  WHERE saved.model = 'school' AND saved.sequence = 'public.user_types_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.user_types'
@@ -1734,17 +1728,14 @@ BEGIN
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.subjects';
   -- public.subjects_id_seq back to its value before migrate, unless rows written since in
-  -- public.subjects.id need it higher. Only when every wave is undone: setval() is not
-  -- transactional, and values drawn since the first wave (the application's, a later
-  -- wave's) may be in use where rollback cannot see them.
+  -- public.subjects.id need it higher.
   PERFORM setval('public.subjects_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
        (SELECT greatest(
                  (SELECT max(id) FROM public.subjects)) AS max_value) AS remaining
-  WHERE saved.model = 'school' AND saved.sequence = 'public.subjects_id_seq'
-    AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+  WHERE saved.model = 'school' AND saved.sequence = 'public.subjects_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.subjects'
@@ -1773,17 +1764,14 @@ BEGIN
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.subject_categories';
   -- public.subject_categories_id_seq back to its value before migrate, unless rows written since in
-  -- public.subject_categories.id need it higher. Only when every wave is undone: setval() is not
-  -- transactional, and values drawn since the first wave (the application's, a later
-  -- wave's) may be in use where rollback cannot see them.
+  -- public.subject_categories.id need it higher.
   PERFORM setval('public.subject_categories_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
        (SELECT greatest(
                  (SELECT max(id) FROM public.subject_categories)) AS max_value) AS remaining
-  WHERE saved.model = 'school' AND saved.sequence = 'public.subject_categories_id_seq'
-    AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+  WHERE saved.model = 'school' AND saved.sequence = 'public.subject_categories_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.subject_categories'
@@ -1812,17 +1800,14 @@ BEGIN
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.curriculums';
   -- public.curriculums_id_seq back to its value before migrate, unless rows written since in
-  -- public.curriculums.id need it higher. Only when every wave is undone: setval() is not
-  -- transactional, and values drawn since the first wave (the application's, a later
-  -- wave's) may be in use where rollback cannot see them.
+  -- public.curriculums.id need it higher.
   PERFORM setval('public.curriculums_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
        (SELECT greatest(
                  (SELECT max(id) FROM public.curriculums)) AS max_value) AS remaining
-  WHERE saved.model = 'school' AND saved.sequence = 'public.curriculums_id_seq'
-    AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+  WHERE saved.model = 'school' AND saved.sequence = 'public.curriculums_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.curriculums'
@@ -1851,17 +1836,14 @@ BEGIN
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.class_levels';
   -- public.class_levels_id_seq back to its value before migrate, unless rows written since in
-  -- public.class_levels.id need it higher. Only when every wave is undone: setval() is not
-  -- transactional, and values drawn since the first wave (the application's, a later
-  -- wave's) may be in use where rollback cannot see them.
+  -- public.class_levels.id need it higher.
   PERFORM setval('public.class_levels_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
        (SELECT greatest(
                  (SELECT max(id) FROM public.class_levels)) AS max_value) AS remaining
-  WHERE saved.model = 'school' AND saved.sequence = 'public.class_levels_id_seq'
-    AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+  WHERE saved.model = 'school' AND saved.sequence = 'public.class_levels_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.class_levels'
@@ -1890,17 +1872,14 @@ BEGIN
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.grade_systems';
   -- public.grade_systems_id_seq back to its value before migrate, unless rows written since in
-  -- public.grade_systems.id need it higher. Only when every wave is undone: setval() is not
-  -- transactional, and values drawn since the first wave (the application's, a later
-  -- wave's) may be in use where rollback cannot see them.
+  -- public.grade_systems.id need it higher.
   PERFORM setval('public.grade_systems_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
        (SELECT greatest(
                  (SELECT max(id) FROM public.grade_systems)) AS max_value) AS remaining
-  WHERE saved.model = 'school' AND saved.sequence = 'public.grade_systems_id_seq'
-    AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+  WHERE saved.model = 'school' AND saved.sequence = 'public.grade_systems_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.grade_systems'
@@ -1929,17 +1908,14 @@ BEGIN
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.permissions';
   -- public.permissions_id_seq back to its value before migrate, unless rows written since in
-  -- public.permissions.id need it higher. Only when every wave is undone: setval() is not
-  -- transactional, and values drawn since the first wave (the application's, a later
-  -- wave's) may be in use where rollback cannot see them.
+  -- public.permissions.id need it higher.
   PERFORM setval('public.permissions_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
        (SELECT greatest(
                  (SELECT max(id) FROM public.permissions)) AS max_value) AS remaining
-  WHERE saved.model = 'school' AND saved.sequence = 'public.permissions_id_seq'
-    AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+  WHERE saved.model = 'school' AND saved.sequence = 'public.permissions_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.permissions'
@@ -1968,17 +1944,14 @@ BEGIN
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.permission_modules';
   -- public.permission_modules_id_seq back to its value before migrate, unless rows written since in
-  -- public.permission_modules.id need it higher. Only when every wave is undone: setval() is not
-  -- transactional, and values drawn since the first wave (the application's, a later
-  -- wave's) may be in use where rollback cannot see them.
+  -- public.permission_modules.id need it higher.
   PERFORM setval('public.permission_modules_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
        (SELECT greatest(
                  (SELECT max(id) FROM public.permission_modules)) AS max_value) AS remaining
-  WHERE saved.model = 'school' AND saved.sequence = 'public.permission_modules_id_seq'
-    AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+  WHERE saved.model = 'school' AND saved.sequence = 'public.permission_modules_id_seq';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.permission_modules'
@@ -2006,15 +1979,6 @@ WHERE coalesce(g.wave, 1) < pg_catalog.current_setting('pgmig.undo_from')::integ
 DELETE FROM _pgmig.batches WHERE model = 'school' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 DELETE FROM _pgmig.sequences WHERE model = 'school' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 DELETE FROM _pgmig.targets WHERE model = 'school' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
-DO $undo$
-BEGIN
-  -- The rows of others counted as the undone waves began (none before the second).
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    DELETE FROM _pgmig.wave_targets
-    WHERE model = 'school' AND wave >= pg_catalog.current_setting('pgmig.undo_from')::integer;
-  END IF;
-END
-$undo$;
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.
 INSERT INTO _pgmig.seals (model, subject, rows, digest)

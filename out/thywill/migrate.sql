@@ -199,7 +199,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'f4d543210825498fa1377665f728a5952c2da4fdb95f68a08c22f29be1792903';
+SET pgmig.fingerprint = '21ec969c784d76b69f9bc3711e6d5a83f7ecd2779b07276a57e2e759a46a9030';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -785,9 +785,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'f4d543210825498fa1377665f728a5952c2da4fdb95f68a08c22f29be1792903';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '21ec969c784d76b69f9bc3711e6d5a83f7ecd2779b07276a57e2e759a46a9030';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile f4d543210825498fa1377665f728a5952c2da4fdb95f68a08c22f29be1792903; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 21ec969c784d76b69f9bc3711e6d5a83f7ecd2779b07276a57e2e759a46a9030; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -819,67 +819,6 @@ VALUES ('thywill', 'public.users', (SELECT count(*) FROM public.users)),
        ('thywill', 'public.roles', (SELECT count(*) FROM public.roles)),
        ('thywill', 'public.user_roles', (SELECT count(*) FROM public.user_roles))
 ON CONFLICT DO NOTHING;
--- Waves: the application writes between them. A later wave counts, in each filled table, the
--- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
--- that came from nowhere; rollback.sql removes the counts of the waves it undoes.
-CREATE TABLE IF NOT EXISTS _pgmig.wave_targets (
-  model text NOT NULL,
-  table_name text NOT NULL,
-  wave integer NOT NULL,
-  rows_of_others bigint NOT NULL,
-  PRIMARY KEY (model, table_name, wave)
-);
-DO $wave$
-DECLARE
-  unmapped text;
-  n_others bigint;
-BEGIN
-  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_users') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.users AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('thywill', 'public.users', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_prayers') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.prayers AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('thywill', 'public.prayers', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_prayer_marks') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.prayer_marks AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('thywill', 'public.prayer_marks', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_invites') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE mapped.token = t.token)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.invites AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('thywill', 'public.invites', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_roles') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_roles AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.roles AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('thywill', 'public.roles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_user_roles') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE mapped.user_id = t.user_id AND mapped.role_id = t.role_id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.user_roles AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('thywill', 'public.user_roles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-  END IF;
-END
-$wave$;
 
 -- ----------------------------------------------------------------------------
 -- Step 1/6: public.users  (model.yaml:13)

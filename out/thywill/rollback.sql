@@ -213,7 +213,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'f4d543210825498fa1377665f728a5952c2da4fdb95f68a08c22f29be1792903';
+SET pgmig.fingerprint = '21ec969c784d76b69f9bc3711e6d5a83f7ecd2779b07276a57e2e759a46a9030';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -553,9 +553,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'f4d543210825498fa1377665f728a5952c2da4fdb95f68a08c22f29be1792903';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '21ec969c784d76b69f9bc3711e6d5a83f7ecd2779b07276a57e2e759a46a9030';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile f4d543210825498fa1377665f728a5952c2da4fdb95f68a08c22f29be1792903; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 21ec969c784d76b69f9bc3711e6d5a83f7ecd2779b07276a57e2e759a46a9030; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1139,15 +1139,6 @@ WHERE coalesce(g.wave, 1) < pg_catalog.current_setting('pgmig.undo_from')::integ
 DELETE FROM _pgmig.batches WHERE model = 'thywill' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 DELETE FROM _pgmig.sequences WHERE model = 'thywill' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 DELETE FROM _pgmig.targets WHERE model = 'thywill' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
-DO $undo$
-BEGIN
-  -- The rows of others counted as the undone waves began (none before the second).
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    DELETE FROM _pgmig.wave_targets
-    WHERE model = 'thywill' AND wave >= pg_catalog.current_setting('pgmig.undo_from')::integer;
-  END IF;
-END
-$undo$;
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.
 INSERT INTO _pgmig.seals (model, subject, rows, digest)

@@ -449,9 +449,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'f4d543210825498fa1377665f728a5952c2da4fdb95f68a08c22f29be1792903';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '21ec969c784d76b69f9bc3711e6d5a83f7ecd2779b07276a57e2e759a46a9030';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile f4d543210825498fa1377665f728a5952c2da4fdb95f68a08c22f29be1792903; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 21ec969c784d76b69f9bc3711e6d5a83f7ecd2779b07276a57e2e759a46a9030; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1288,28 +1288,18 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
-  n_others bigint;
-  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'thywill' AND b.table_name = 'public.users';
-  -- Migrated in waves: the rows others wrote before the last one began are theirs.
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
-    WHERE w.model = 'thywill' AND w.table_name = 'public.users'
-    ORDER BY w.wave DESC LIMIT 1;
-  END IF;
   SELECT count(*) INTO n_extra FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.id)::text AS k FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.users: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
-    RAISE NOTICE 'FAIL  public.users: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.users: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  ELSIF n_others IS NOT NULL THEN
-    RAISE NOTICE 'INFO  public.users: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.users: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -1320,28 +1310,18 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
-  n_others bigint;
-  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'thywill' AND b.table_name = 'public.prayers';
-  -- Migrated in waves: the rows others wrote before the last one began are theirs.
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
-    WHERE w.model = 'thywill' AND w.table_name = 'public.prayers'
-    ORDER BY w.wave DESC LIMIT 1;
-  END IF;
   SELECT count(*) INTO n_extra FROM public.prayers AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.id)::text AS k FROM public.prayers AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.prayers: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
-    RAISE NOTICE 'FAIL  public.prayers: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.prayers: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  ELSIF n_others IS NOT NULL THEN
-    RAISE NOTICE 'INFO  public.prayers: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.prayers: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -1352,28 +1332,18 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
-  n_others bigint;
-  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'thywill' AND b.table_name = 'public.prayer_marks';
-  -- Migrated in waves: the rows others wrote before the last one began are theirs.
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
-    WHERE w.model = 'thywill' AND w.table_name = 'public.prayer_marks'
-    ORDER BY w.wave DESC LIMIT 1;
-  END IF;
   SELECT count(*) INTO n_extra FROM public.prayer_marks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.id)::text AS k FROM public.prayer_marks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.prayer_marks: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
-    RAISE NOTICE 'FAIL  public.prayer_marks: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.prayer_marks: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  ELSIF n_others IS NOT NULL THEN
-    RAISE NOTICE 'INFO  public.prayer_marks: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.prayer_marks: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -1384,28 +1354,18 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
-  n_others bigint;
-  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'thywill' AND b.table_name = 'public.invites';
-  -- Migrated in waves: the rows others wrote before the last one began are theirs.
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
-    WHERE w.model = 'thywill' AND w.table_name = 'public.invites'
-    ORDER BY w.wave DESC LIMIT 1;
-  END IF;
   SELECT count(*) INTO n_extra FROM public.invites AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE mapped.token = t.token);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.token)::text AS k FROM public.invites AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE mapped.token = t.token) ORDER BY t.token LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.invites: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
-    RAISE NOTICE 'FAIL  public.invites: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.invites: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  ELSIF n_others IS NOT NULL THEN
-    RAISE NOTICE 'INFO  public.invites: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.invites: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -1416,28 +1376,18 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
-  n_others bigint;
-  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'thywill' AND b.table_name = 'public.roles';
-  -- Migrated in waves: the rows others wrote before the last one began are theirs.
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
-    WHERE w.model = 'thywill' AND w.table_name = 'public.roles'
-    ORDER BY w.wave DESC LIMIT 1;
-  END IF;
   SELECT count(*) INTO n_extra FROM public.roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_roles AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.id)::text AS k FROM public.roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_roles AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.roles: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
-    RAISE NOTICE 'FAIL  public.roles: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.roles: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  ELSIF n_others IS NOT NULL THEN
-    RAISE NOTICE 'INFO  public.roles: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.roles: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -1448,28 +1398,18 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
-  n_others bigint;
-  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'thywill' AND b.table_name = 'public.user_roles';
-  -- Migrated in waves: the rows others wrote before the last one began are theirs.
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
-    WHERE w.model = 'thywill' AND w.table_name = 'public.user_roles'
-    ORDER BY w.wave DESC LIMIT 1;
-  END IF;
   SELECT count(*) INTO n_extra FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE mapped.user_id = t.user_id AND mapped.role_id = t.role_id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.user_id, t.role_id)::text AS k FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE mapped.user_id = t.user_id AND mapped.role_id = t.role_id) ORDER BY t.user_id, t.role_id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.user_roles: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
-    RAISE NOTICE 'FAIL  public.user_roles: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.user_roles: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  ELSIF n_others IS NOT NULL THEN
-    RAISE NOTICE 'INFO  public.user_roles: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.user_roles: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;

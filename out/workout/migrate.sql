@@ -196,7 +196,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '6f985f2017cb1c19d3dd6843b941a4f6bee59dfa7bcb032c3726390f176e2716';
+SET pgmig.fingerprint = '7a6506165690fa40952b62acebc6f6fa7e786a21b2d88f7f18f402a833c847b3';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -812,9 +812,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6f985f2017cb1c19d3dd6843b941a4f6bee59dfa7bcb032c3726390f176e2716';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7a6506165690fa40952b62acebc6f6fa7e786a21b2d88f7f18f402a833c847b3';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6f985f2017cb1c19d3dd6843b941a4f6bee59dfa7bcb032c3726390f176e2716; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7a6506165690fa40952b62acebc6f6fa7e786a21b2d88f7f18f402a833c847b3; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -846,67 +846,6 @@ VALUES ('workout', 'public.workout_plans', (SELECT count(*) FROM public.workout_
        ('workout', 'public.workout_sessions', (SELECT count(*) FROM public.workout_sessions)),
        ('workout', 'public.exercise_logs', (SELECT count(*) FROM public.exercise_logs))
 ON CONFLICT DO NOTHING;
--- Waves: the application writes between them. A later wave counts, in each filled table, the
--- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
--- that came from nowhere; rollback.sql removes the counts of the waves it undoes.
-CREATE TABLE IF NOT EXISTS _pgmig.wave_targets (
-  model text NOT NULL,
-  table_name text NOT NULL,
-  wave integer NOT NULL,
-  rows_of_others bigint NOT NULL,
-  PRIMARY KEY (model, table_name, wave)
-);
-DO $wave$
-DECLARE
-  unmapped text;
-  n_others bigint;
-BEGIN
-  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_workout_plans') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.workout_plans AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('workout', 'public.workout_plans', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_workout_weeks') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.workout_weeks AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('workout', 'public.workout_weeks', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_workout_days') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.workout_days AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('workout', 'public.workout_days', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_exercises') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.exercises AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('workout', 'public.exercises', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_workout_sessions') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.workout_sessions AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('workout', 'public.workout_sessions', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-    unmapped := '';
-    IF pg_catalog.to_regclass('_pgmig.map_exercise_logs') IS NOT NULL THEN
-      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.id = t.id)';
-    END IF;
-    EXECUTE 'SELECT count(*) FROM public.exercise_logs AS t WHERE true' || unmapped INTO n_others;
-    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
-    VALUES ('workout', 'public.exercise_logs', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
-  END IF;
-END
-$wave$;
 
 -- ----------------------------------------------------------------------------
 -- Step 1/6: public.workout_plans  (model.yaml:15)

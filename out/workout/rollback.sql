@@ -199,7 +199,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '6f985f2017cb1c19d3dd6843b941a4f6bee59dfa7bcb032c3726390f176e2716';
+SET pgmig.fingerprint = '7a6506165690fa40952b62acebc6f6fa7e786a21b2d88f7f18f402a833c847b3';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -539,9 +539,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6f985f2017cb1c19d3dd6843b941a4f6bee59dfa7bcb032c3726390f176e2716';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7a6506165690fa40952b62acebc6f6fa7e786a21b2d88f7f18f402a833c847b3';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6f985f2017cb1c19d3dd6843b941a4f6bee59dfa7bcb032c3726390f176e2716; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7a6506165690fa40952b62acebc6f6fa7e786a21b2d88f7f18f402a833c847b3; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1275,15 +1275,6 @@ WHERE coalesce(g.wave, 1) < pg_catalog.current_setting('pgmig.undo_from')::integ
 DELETE FROM _pgmig.batches WHERE model = 'workout' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 DELETE FROM _pgmig.sequences WHERE model = 'workout' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 DELETE FROM _pgmig.targets WHERE model = 'workout' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
-DO $undo$
-BEGIN
-  -- The rows of others counted as the undone waves began (none before the second).
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    DELETE FROM _pgmig.wave_targets
-    WHERE model = 'workout' AND wave >= pg_catalog.current_setting('pgmig.undo_from')::integer;
-  END IF;
-END
-$undo$;
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.
 INSERT INTO _pgmig.seals (model, subject, rows, digest)

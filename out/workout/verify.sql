@@ -446,9 +446,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6f985f2017cb1c19d3dd6843b941a4f6bee59dfa7bcb032c3726390f176e2716';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7a6506165690fa40952b62acebc6f6fa7e786a21b2d88f7f18f402a833c847b3';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6f985f2017cb1c19d3dd6843b941a4f6bee59dfa7bcb032c3726390f176e2716; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7a6506165690fa40952b62acebc6f6fa7e786a21b2d88f7f18f402a833c847b3; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1309,28 +1309,18 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
-  n_others bigint;
-  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'workout' AND b.table_name = 'public.workout_plans';
-  -- Migrated in waves: the rows others wrote before the last one began are theirs.
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
-    WHERE w.model = 'workout' AND w.table_name = 'public.workout_plans'
-    ORDER BY w.wave DESC LIMIT 1;
-  END IF;
   SELECT count(*) INTO n_extra FROM public.workout_plans AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.id)::text AS k FROM public.workout_plans AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.workout_plans: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
-    RAISE NOTICE 'FAIL  public.workout_plans: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.workout_plans: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  ELSIF n_others IS NOT NULL THEN
-    RAISE NOTICE 'INFO  public.workout_plans: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.workout_plans: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -1341,28 +1331,18 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
-  n_others bigint;
-  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'workout' AND b.table_name = 'public.workout_weeks';
-  -- Migrated in waves: the rows others wrote before the last one began are theirs.
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
-    WHERE w.model = 'workout' AND w.table_name = 'public.workout_weeks'
-    ORDER BY w.wave DESC LIMIT 1;
-  END IF;
   SELECT count(*) INTO n_extra FROM public.workout_weeks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.id)::text AS k FROM public.workout_weeks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.workout_weeks: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
-    RAISE NOTICE 'FAIL  public.workout_weeks: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.workout_weeks: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  ELSIF n_others IS NOT NULL THEN
-    RAISE NOTICE 'INFO  public.workout_weeks: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.workout_weeks: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -1373,28 +1353,18 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
-  n_others bigint;
-  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'workout' AND b.table_name = 'public.workout_days';
-  -- Migrated in waves: the rows others wrote before the last one began are theirs.
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
-    WHERE w.model = 'workout' AND w.table_name = 'public.workout_days'
-    ORDER BY w.wave DESC LIMIT 1;
-  END IF;
   SELECT count(*) INTO n_extra FROM public.workout_days AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.id)::text AS k FROM public.workout_days AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.workout_days: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
-    RAISE NOTICE 'FAIL  public.workout_days: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.workout_days: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  ELSIF n_others IS NOT NULL THEN
-    RAISE NOTICE 'INFO  public.workout_days: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.workout_days: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -1405,28 +1375,18 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
-  n_others bigint;
-  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'workout' AND b.table_name = 'public.exercises';
-  -- Migrated in waves: the rows others wrote before the last one began are theirs.
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
-    WHERE w.model = 'workout' AND w.table_name = 'public.exercises'
-    ORDER BY w.wave DESC LIMIT 1;
-  END IF;
   SELECT count(*) INTO n_extra FROM public.exercises AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.id)::text AS k FROM public.exercises AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.exercises: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
-    RAISE NOTICE 'FAIL  public.exercises: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.exercises: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  ELSIF n_others IS NOT NULL THEN
-    RAISE NOTICE 'INFO  public.exercises: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.exercises: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -1437,28 +1397,18 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
-  n_others bigint;
-  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'workout' AND b.table_name = 'public.workout_sessions';
-  -- Migrated in waves: the rows others wrote before the last one began are theirs.
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
-    WHERE w.model = 'workout' AND w.table_name = 'public.workout_sessions'
-    ORDER BY w.wave DESC LIMIT 1;
-  END IF;
   SELECT count(*) INTO n_extra FROM public.workout_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.id)::text AS k FROM public.workout_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.workout_sessions: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
-    RAISE NOTICE 'FAIL  public.workout_sessions: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.workout_sessions: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  ELSIF n_others IS NOT NULL THEN
-    RAISE NOTICE 'INFO  public.workout_sessions: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.workout_sessions: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;
@@ -1469,28 +1419,18 @@ $check$;
 DO $check$
 DECLARE
   n_before bigint;
-  n_others bigint;
-  last_wave integer;
   n_extra bigint;
   samples text;
 BEGIN
   SELECT b.rows_before INTO n_before FROM _pgmig.targets AS b WHERE b.model = 'workout' AND b.table_name = 'public.exercise_logs';
-  -- Migrated in waves: the rows others wrote before the last one began are theirs.
-  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
-    SELECT w.rows_of_others, w.wave INTO n_others, last_wave FROM _pgmig.wave_targets AS w
-    WHERE w.model = 'workout' AND w.table_name = 'public.exercise_logs'
-    ORDER BY w.wave DESC LIMIT 1;
-  END IF;
   SELECT count(*) INTO n_extra FROM public.exercise_logs AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
   FROM (SELECT ROW(t.id)::text AS k FROM public.exercise_logs AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.exercise_logs: no rows beyond the migrated ones';
-  ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
-    RAISE NOTICE 'FAIL  public.exercise_logs: % rows no id map holds, and the table was empty before migrate (% when the last wave began) (keys %)', n_extra, coalesce(n_others, 0), samples;
+  ELSIF coalesce(n_before, 0) = 0 THEN
+    RAISE NOTICE 'FAIL  public.exercise_logs: % rows no id map holds, and the table was empty before migrate (keys %)', n_extra, samples;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
-  ELSIF n_others IS NOT NULL THEN
-    RAISE NOTICE 'INFO  public.exercise_logs: % rows beyond the migrated ones (% before migrate, % when wave % began; keys %)', n_extra, n_before, n_others, last_wave, samples;
   ELSE
     RAISE NOTICE 'INFO  public.exercise_logs: % rows beyond the migrated ones (% before migrate; keys %)', n_extra, n_before, samples;
   END IF;

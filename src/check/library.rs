@@ -142,6 +142,7 @@ pub fn fresh_value(e: &Expr) -> Option<FreshValue> {
             call,
             pattern: Some(format!(r"^\$2[aby]\${cost_pattern}\$[./A-Za-z0-9]{{53}}$")),
             form,
+            bcrypt_cost: cost,
         });
     }
     let name = f.name.0.last().map(|p| p.to_string().to_lowercase());
@@ -149,6 +150,7 @@ pub fn fresh_value(e: &Expr) -> Option<FreshValue> {
         call,
         pattern: None,
         form: "a uuid".into(),
+        bcrypt_cost: None,
     })
 }
 

@@ -484,6 +484,7 @@ pub fn check(
         steps: ordered,
         assertions,
         archives,
+        window: None,
     };
     Ok((plan, diags))
 }

@@ -748,6 +748,7 @@ impl StepContext<'_> {
             reads: scope.reads.iter().cloned().collect(),
             v2_reads: scope.v2_reads.iter().cloned().collect(),
             source_size: None,
+            estimate: None,
             entity: None,
             hierarchy: None,
             // The suffix repair calls the library's with_counter().

@@ -44,6 +44,8 @@ pub struct Plan {
     /// Every V2 foreign key into a table the steps fill: what deleting a migrated row does
     /// to the rows others wrote under it (rollback checks them first; PLAN.md lists them).
     pub referrers: Vec<Referrer>,
+    /// How long each script takes, when compiled against a live V1.
+    pub window: Option<crate::estimate::Window>,
 }
 
 /// A V2 foreign key whose parent is a table the steps fill, or a table whose rows an ON DELETE
@@ -212,6 +214,8 @@ pub struct Step {
     pub source_alias: Option<String>,
     /// Row count and size of `source_table`, when compiled against a live V1.
     pub source_size: Option<TableSize>,
+    /// Its share of the window, when compiled against a live V1.
+    pub estimate: Option<crate::estimate::StepEstimate>,
     /// An expression calls pgmig's transform library (`_pgmig.split_name(…)` …).
     pub uses_library: bool,
     /// Per-entity mode: the entity a source row belongs to, as jsonb (the root's source key,
@@ -394,6 +398,8 @@ pub struct FreshValue {
     pub pattern: Option<String>,
     /// The form, for the reader: `bcrypt, cost 6`.
     pub form: String,
+    /// A bcrypt hash's cost, when the call fixes it: what makes each row cost 2^cost work.
+    pub bcrypt_cost: Option<u32>,
 }
 
 /// A V2 column a step does not write: its rows get the column's default, or NULL.

@@ -41,5 +41,6 @@ mod thywill;
 mod transforms;
 mod v1_password;
 mod waves;
+mod window_estimate;
 mod workout;
 mod workout_guide;

@@ -10,6 +10,7 @@ mod referrer;
 mod step;
 mod subset;
 mod target;
+mod window;
 
 use crate::catalog::quote_ident;
 use crate::plan::Plan;
@@ -32,6 +33,7 @@ pub struct OnlyView {
     pub text: String,
 }
 use target::TargetView;
+use window::WindowView;
 
 pub use crate::sql_text::quote_literal as lit;
 
@@ -71,8 +73,8 @@ pub struct PlanView {
     /// through a lossy cast.
     pub dropped: Vec<DroppedView>,
     pub lossy: Vec<String>,
-    /// From a live V1: the estimated window for all steps; empty from DDL.
-    pub window: String,
+    /// From a live V1: each script's time, step by step; `None` from DDL.
+    pub window: Option<WindowView>,
     /// V1 on another server: the fdw server, V1's schema there, the staging schema here, and
     /// the tables to import. `None` when V1 is in the target database.
     pub server: Option<ServerView>,
@@ -322,23 +324,7 @@ impl PlanView {
                     })
                 })
                 .collect(),
-            window: {
-                let rows: Vec<i64> = plan
-                    .steps
-                    .iter()
-                    .filter_map(|s| s.source_size.map(|z| z.rows))
-                    .collect();
-                if rows.is_empty() {
-                    String::new()
-                } else {
-                    let total: i64 = rows.iter().sum();
-                    format!(
-                        "~{total} source rows in all; migrate takes about {} at {} rows/s (the benchmark's rate; verify about as long again)",
-                        human_seconds(total as f64 / crate::stats::MIGRATE_ROWS_PER_SECOND as f64),
-                        crate::stats::MIGRATE_ROWS_PER_SECOND
-                    )
-                }
-            },
+            window: WindowView::of(plan),
             castable: {
                 let mut types: Vec<String> = plan
                     .steps

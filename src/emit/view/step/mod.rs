@@ -12,7 +12,7 @@ mod replace;
 mod verify;
 
 use super::hierarchy::HierarchyView;
-use super::{human_bytes, human_seconds, lit, INDENT};
+use super::{human_bytes, lit, INDENT};
 use crate::catalog::quote_ident;
 use crate::plan::{KeptWhy, Key, Origin, Redacted, Step, REDACTED};
 use crate::sql_text::indent;
@@ -168,13 +168,12 @@ impl StepView {
                 .collect(),
             analyze_map: step.map_read_later,
             columns: step.columns.iter().map(ColumnRow::new).collect(),
-            size_line: match (&step.source_table, step.source_size) {
-                (Some(t), Some(size)) => format!(
-                    "~{} rows, {} in `{t}`; about {} to migrate at {} rows/s",
+            size_line: match (&step.source_table, step.source_size, &step.estimate) {
+                (Some(t), Some(size), Some(estimate)) => format!(
+                    "~{} rows, {} in `{t}`; migrate: {} (window estimate above)",
                     size.rows,
                     human_bytes(size.bytes),
-                    human_seconds(size.rows as f64 / crate::stats::MIGRATE_ROWS_PER_SECOND as f64),
-                    crate::stats::MIGRATE_ROWS_PER_SECOND
+                    crate::estimate::approx(estimate.seconds.migrate),
                 ),
                 _ => String::new(),
             },

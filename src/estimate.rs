@@ -1,0 +1,301 @@
+//! PLAN.md's window estimate: how long precheck, migrate, verify and rollback each take, step
+//! by step, against the live V1 the model is compiled against.
+//!
+//! A step's time in a script is what its rows cost there plus what its expensive calls cost:
+//!
+//! - rows: the rows it writes (its first `from` table's, by V1's statistics; without one, the
+//!   rows of every V1 table it reads) at a per-row cost of each script, and the rows of
+//!   every V1 table it reads at a per-row cost of reading them. Both were calibrated on real
+//!   runs (the figures below) and are scaled by how fast this server runs a fixed probe
+//!   query now, against how fast the calibration's server ran it;
+//! - the transform library's calls, at a calibrated cost per call site and row;
+//! - bcrypt (`_pgmig.new_password_hash(cost)`), whose cost no statistics tell: timed on the
+//!   server itself, on a few hashes of a constant at cost 6, doubled for each step of cost
+//!   above it (bcrypt's work is 2^cost). Migrate hashes once per row and column, precheck
+//!   once in each constraint test of the column; verify and rollback never hash.
+//!
+//! What compile runs on V1 for this (PLAN.md says it): one `READ ONLY` transaction under a
+//! `statement_timeout`, holding the probe and the hashes of a constant. Never the model's
+//! expressions (a volatile one may write or call out: it is not run), never a row of V1.
+
+use serde::Serialize;
+
+use crate::plan::{Plan, Step};
+
+/// Seconds one script spends, for each of the four.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct ScriptSeconds {
+    pub precheck: f64,
+    pub migrate: f64,
+    pub verify: f64,
+    pub rollback: f64,
+}
+
+impl ScriptSeconds {
+    fn scaled(self, factor: f64) -> Self {
+        Self {
+            precheck: self.precheck * factor,
+            migrate: self.migrate * factor,
+            verify: self.verify * factor,
+            rollback: self.rollback * factor,
+        }
+    }
+
+    fn plus(self, other: Self) -> Self {
+        Self {
+            precheck: self.precheck + other.precheck,
+            migrate: self.migrate + other.migrate,
+            verify: self.verify + other.verify,
+            rollback: self.rollback + other.rollback,
+        }
+    }
+}
+
+/// One step's share of the window.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepEstimate {
+    /// The rows it writes, by V1's statistics.
+    pub rows: i64,
+    /// The rows of the V1 tables it reads.
+    pub rows_read: i64,
+    /// Bcrypt hashes migrate computes for it (rows times its hashing columns).
+    pub hashes: i64,
+    pub seconds: ScriptSeconds,
+}
+
+/// The whole window, and what it was measured from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Window {
+    pub total: ScriptSeconds,
+    /// This server's speed now against the calibration's (2: it ran the probe twice as fast).
+    pub speed: f64,
+    /// One bcrypt hash at cost 6 on this server, in seconds: `None` when no step hashes, or
+    /// pgcrypto is not installed in V1's database (then the calibration's figure is used).
+    pub bcrypt_measured: Option<f64>,
+    /// Whether any step hashes.
+    pub hashes: bool,
+}
+
+/// Per written row, seconds each script spends on a step (its statements over that row,
+/// the id map, the checks): fitted to the workout model's runs at scales 10 and 100 (106,000
+/// and 820,000 V1 rows) and school's at 10, on 2 cores shared with other builds (load about
+/// 13), PostgreSQL 15, fsync off (`pgmig-bench --estimate` puts the estimate beside real runs).
+const WRITE_SECONDS_PER_ROW: ScriptSeconds = ScriptSeconds {
+    precheck: 16.0e-6,
+    migrate: 80.0e-6,
+    verify: 32.0e-6,
+    rollback: 40.0e-6,
+};
+
+/// Per row of every V1 table a step reads (joins, groups), seconds each script spends.
+const READ_SECONDS_PER_ROW: ScriptSeconds = ScriptSeconds {
+    precheck: 4.0e-6,
+    migrate: 8.0e-6,
+    verify: 8.0e-6,
+    rollback: 0.0,
+};
+
+/// What a script costs whatever the rows: its session setup, the library and bookkeeping
+/// schema, the catalog and privilege checks (the same runs).
+const FIXED_SECONDS: ScriptSeconds = ScriptSeconds {
+    precheck: 1.0,
+    migrate: 1.5,
+    verify: 1.0,
+    rollback: 1.0,
+};
+
+/// Per row and call site of a transform library function (`_pgmig.split_name(…)`, …: plain
+/// SQL and PL/pgSQL over regular expressions, far dearer than a column copy), seconds each
+/// script spends: measured on the school model at scale 10 (15,200 calls a script), where
+/// verify recomputes each call once, precheck about twice (its tests of V2's constraints and
+/// uniques recompute the columns) and migrate once plus its repairs.
+const LIBRARY_CALL_SECONDS: ScriptSeconds = ScriptSeconds {
+    precheck: 5.8e-3,
+    migrate: 3.0e-3,
+    verify: 2.9e-3,
+    rollback: 0.0,
+};
+
+/// One bcrypt hash at cost 6 on the calibration's server, used when pgcrypto can't be timed.
+const BCRYPT_COST_6_SECONDS: f64 = 13.0e-3;
+
+/// The probe: a fixed amount of hashing and aggregation, no table read. The calibration's
+/// server ran it in [`PROBE_SECONDS`] (median of three).
+const PROBE: &str =
+    "SELECT count(DISTINCT pg_catalog.md5(i::text)) FROM pg_catalog.generate_series(1, 5000) AS i";
+const PROBE_SECONDS: f64 = 0.043;
+
+/// Hashes of a constant timed at cost 6 (about 30 ms in all), once per compile whatever the
+/// number of hashing steps and columns.
+pub const BCRYPT_SAMPLE: i32 = 8;
+
+/// Every statement compile runs on V1 for the estimate is stopped past this (PLAN.md names it).
+pub const STATEMENT_TIMEOUT_MS: u32 = 2000;
+
+/// What compile measures on V1: the server's speed, and bcrypt's cost when a step hashes.
+#[derive(Debug, Clone, Copy)]
+pub struct Measurements {
+    pub speed: f64,
+    pub bcrypt_cost_6: Option<f64>,
+}
+
+/// Times the probe (three runs, the median) and, when a step hashes and pgcrypto is
+/// installed, a few bcrypt hashes of a constant: in one read-only transaction, each
+/// statement bounded by [`STATEMENT_TIMEOUT_MS`].
+pub fn measure(
+    client: &mut postgres::Client,
+    plan: &Plan,
+) -> Result<Measurements, postgres::Error> {
+    let mut tx = client.build_transaction().read_only(true).start()?;
+    tx.batch_execute(&format!(
+        "SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"
+    ))?;
+    let mut probes = Vec::new();
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        tx.query_one(PROBE, &[])?;
+        probes.push(started.elapsed().as_secs_f64());
+    }
+    probes.sort_by(f64::total_cmp);
+    let speed = PROBE_SECONDS / probes[1].max(1e-4);
+    let bcrypt_cost_6 = if plan.steps.iter().any(|s| hashing_columns(s) > 0) {
+        // pgcrypto's schema, as the server quotes it: no name reaches the query unquoted.
+        let schema: Option<String> = tx
+            .query_opt(
+                "SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_extension e
+                   JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+                  WHERE e.extname = 'pgcrypto'",
+                &[],
+            )?
+            .map(|r| r.get(0));
+        match schema {
+            Some(schema) => {
+                let started = std::time::Instant::now();
+                let hashes = format!(
+                    "SELECT count({schema}.crypt('pgmig'::pg_catalog.text, {schema}.gen_salt('bf'::pg_catalog.text, 6))) FROM pg_catalog.generate_series(1, $1)"
+                );
+                tx.query_one(hashes.as_str(), &[&BCRYPT_SAMPLE])?;
+                Some(started.elapsed().as_secs_f64() / f64::from(BCRYPT_SAMPLE))
+            }
+            None => None,
+        }
+    } else {
+        None
+    };
+    tx.rollback()?;
+    Ok(Measurements {
+        speed,
+        bcrypt_cost_6,
+    })
+}
+
+/// Puts each step's estimate, and the window's, into the plan: from its sizes (set by
+/// [`crate::stats::annotate`]) and what [`measure`] found.
+pub fn annotate(
+    plan: &mut Plan,
+    table_rows: impl Fn(&crate::catalog::QualName) -> Option<i64>,
+    measured: Measurements,
+) {
+    let slower = 1.0 / measured.speed;
+    let mut total = FIXED_SECONDS.scaled(slower);
+    let mut hashes_any = false;
+    for step in &mut plan.steps {
+        let rows_read: i64 = step.reads.iter().filter_map(&table_rows).sum();
+        let rows = step.source_size.map_or(rows_read, |s| s.rows);
+        let hashes = rows * hashing_columns(step);
+        hashes_any |= hashes > 0;
+        let per_hash = match measured.bcrypt_cost_6 {
+            Some(s) => s,
+            None => BCRYPT_COST_6_SECONDS * slower,
+        };
+        let hashing: f64 = bcrypt_costs(step)
+            .map(|cost| rows as f64 * per_hash * 2f64.powi(cost as i32 - 6))
+            .sum();
+        let seconds = WRITE_SECONDS_PER_ROW
+            .scaled(rows as f64 * slower)
+            .plus(READ_SECONDS_PER_ROW.scaled(rows_read as f64 * slower))
+            .plus(LIBRARY_CALL_SECONDS.scaled((rows * library_calls(step)) as f64 * slower))
+            .plus(ScriptSeconds {
+                migrate: hashing,
+                precheck: hashing * precheck_hashes(step) as f64,
+                ..ScriptSeconds::default()
+            });
+        total = total.plus(seconds);
+        step.estimate = Some(StepEstimate {
+            rows,
+            rows_read,
+            hashes,
+            seconds,
+        });
+    }
+    plan.window = Some(Window {
+        total,
+        speed: measured.speed,
+        bcrypt_measured: measured.bcrypt_cost_6.filter(|_| hashes_any),
+        hashes: hashes_any,
+    });
+}
+
+/// The bcrypt cost of each column the step fills with a fresh hash.
+fn bcrypt_costs(step: &Step) -> impl Iterator<Item = u32> + '_ {
+    step.columns
+        .iter()
+        .filter_map(|c| c.fresh.as_ref()?.bcrypt_cost)
+}
+
+/// How many times precheck hashes a row of each hashing column: once in each test of V2's
+/// constraints that recomputes the column (its NOT NULL, its CHECKs).
+fn precheck_hashes(step: &Step) -> i64 {
+    step.columns
+        .iter()
+        .filter_map(|c| Some((c, c.fresh.as_ref()?)))
+        .filter(|(_, f)| f.bcrypt_cost.is_some())
+        .map(|(c, f)| {
+            i64::from(c.not_null)
+                + step
+                    .checks
+                    .iter()
+                    .filter(|t| t.test.contains(&f.call))
+                    .count() as i64
+        })
+        .sum::<i64>()
+        .max(1)
+}
+
+/// The call sites of the transform library in a step's `from` and columns (bcrypt's apart):
+/// `_pgmig.` and a name called (the id maps are `_pgmig.map_<step>`, never called).
+fn library_calls(step: &Step) -> i64 {
+    std::iter::once(step.from.as_str())
+        .chain(step.columns.iter().map(|c| c.expr.as_str()))
+        .flat_map(|sql| {
+            sql.match_indices("_pgmig.")
+                .map(move |(at, _)| &sql[at + 7..])
+        })
+        .filter(|after| {
+            let name: String = after
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            after[name.len()..].starts_with('(') && name != "new_password_hash"
+        })
+        .count() as i64
+}
+
+fn hashing_columns(step: &Step) -> i64 {
+    bcrypt_costs(step).count() as i64
+}
+
+/// Seconds as PLAN.md shows an estimate: two significant figures, in s, min or h.
+pub fn approx(secs: f64) -> String {
+    if secs < 0.1 {
+        "< 0.1 s".into()
+    } else if secs < 10.0 {
+        format!("{secs:.1} s")
+    } else if secs < 60.0 {
+        format!("{secs:.0} s")
+    } else if secs < 3600.0 {
+        format!("{:.1} min", secs / 60.0)
+    } else {
+        format!("{:.1} h", secs / 3600.0)
+    }
+}
