@@ -17,8 +17,10 @@
 -- triggers and in the swap, not before each fill batch).
 DO {% filter dollar("guard") %}
 DECLARE
-  -- The relations this script writes, and the V1 relations it reads.
+  -- The relations this script writes, the V1 relations it reads, and the types the model's
+  -- expressions cast to.
   written_names text[] := {{ implicit_written }};
   read_names text[] := {{ implicit_read }};
+  cast_type_names text[] := {{ implicit_cast_types }};
 {% include "implicit_code_guard_body.sql" %}
 {% endfilter %};

@@ -102,6 +102,8 @@ pub struct PlanView {
     /// reference tables, replaced tables) and of the V1 relations they read.
     pub implicit_written: String,
     pub implicit_read: String,
+    /// The guard's `text[]` of the types the model's expressions cast to.
+    pub implicit_cast_types: String,
 }
 
 /// How migrate commits, as the templates tell the modes apart: one transaction (in waves),
@@ -474,6 +476,7 @@ impl PlanView {
             privileges: PrivilegesView::new(plan, uses_library, castable),
             implicit_written: String::new(),
             implicit_read: String::new(),
+            implicit_cast_types: crate::sql_text::text_array(plan.cast_types.iter()),
         };
         let replaced = view.steps.iter().flat_map(|s| {
             s.replace
