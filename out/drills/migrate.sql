@@ -201,7 +201,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '4596287e740f9ee7f9283a12c74357b4e23516fd7a6cd222b5a3e158815a0b47';
+SET pgmig.fingerprint = 'e69dc018fa9f46c890573f621e86eef75c062831d2304b5fb79a717b9cf68d44';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -539,6 +539,9 @@ RESET client_min_messages;
 -- row level security policies; and the same on the partitions and inheritance children the
 -- write reaches, on the tables its foreign keys' ON DELETE/UPDATE actions reach, and on what
 -- its rules write. Reading a view runs the functions it calls, also with this role's rights.
+-- Found by type, whatever the search_path: the casts from or to the types of the columns
+-- written or read and of the model's casts, those types' own functions and transforms, and
+-- the operator classes of the written tables' indexes and partition keys.
 -- A function another role owns there is that role's code run as this one (the role can
 -- rewrite it at any moment): refused, unless its owner is a superuser, this role, or the
 -- role named by -v pgmig_owner. SECURITY DEFINER functions run as their owner, which is no
@@ -881,9 +884,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4596287e740f9ee7f9283a12c74357b4e23516fd7a6cd222b5a3e158815a0b47';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e69dc018fa9f46c890573f621e86eef75c062831d2304b5fb79a717b9cf68d44';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4596287e740f9ee7f9283a12c74357b4e23516fd7a6cd222b5a3e158815a0b47; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile e69dc018fa9f46c890573f621e86eef75c062831d2304b5fb79a717b9cf68d44; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

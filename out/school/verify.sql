@@ -284,6 +284,9 @@ $guard$;
 -- row level security policies; and the same on the partitions and inheritance children the
 -- write reaches, on the tables its foreign keys' ON DELETE/UPDATE actions reach, and on what
 -- its rules write. Reading a view runs the functions it calls, also with this role's rights.
+-- Found by type, whatever the search_path: the casts from or to the types of the columns
+-- written or read and of the model's casts, those types' own functions and transforms, and
+-- the operator classes of the written tables' indexes and partition keys.
 -- A function another role owns there is that role's code run as this one (the role can
 -- rewrite it at any moment): refused, unless its owner is a superuser, this role, or the
 -- role named by -v pgmig_owner. SECURITY DEFINER functions run as their owner, which is no
@@ -541,9 +544,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0253165df1312f0a5bedc91f5bcddfce47e5c0b10383ad1c75587806a274e314';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '82911f75d956f070371be43427447e270106e9111968231e6def96c00db572f7';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0253165df1312f0a5bedc91f5bcddfce47e5c0b10383ad1c75587806a274e314; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 82911f75d956f070371be43427447e270106e9111968231e6def96c00db572f7; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

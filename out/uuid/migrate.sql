@@ -390,7 +390,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'ee590bf2799cf4e7ed841044eb625ef8836570706129f4e41a0c93546c0d51ac';
+SET pgmig.fingerprint = '88c7d144fd6eae4c0ef07a49557aaa4c9561c6658b78fe867ac619cab96ce174';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -440,9 +440,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ee590bf2799cf4e7ed841044eb625ef8836570706129f4e41a0c93546c0d51ac';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '88c7d144fd6eae4c0ef07a49557aaa4c9561c6658b78fe867ac619cab96ce174';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile ee590bf2799cf4e7ed841044eb625ef8836570706129f4e41a0c93546c0d51ac; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 88c7d144fd6eae4c0ef07a49557aaa4c9561c6658b78fe867ac619cab96ce174; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -454,6 +454,9 @@ $fingerprint$;
 -- row level security policies; and the same on the partitions and inheritance children the
 -- write reaches, on the tables its foreign keys' ON DELETE/UPDATE actions reach, and on what
 -- its rules write. Reading a view runs the functions it calls, also with this role's rights.
+-- Found by type, whatever the search_path: the casts from or to the types of the columns
+-- written or read and of the model's casts, those types' own functions and transforms, and
+-- the operator classes of the written tables' indexes and partition keys.
 -- A function another role owns there is that role's code run as this one (the role can
 -- rewrite it at any moment): refused, unless its owner is a superuser, this role, or the
 -- role named by -v pgmig_owner. SECURITY DEFINER functions run as their owner, which is no

@@ -196,7 +196,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'e6216b68897187b3f239e019f572d35856b1e3a1d7e8e13aa1d06fa0d32f6ee8';
+SET pgmig.fingerprint = '7656a80fa6b6598c63e488cadc1dca1141ba942389c01e07b5cd40d7dea184b3';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -534,6 +534,9 @@ RESET client_min_messages;
 -- row level security policies; and the same on the partitions and inheritance children the
 -- write reaches, on the tables its foreign keys' ON DELETE/UPDATE actions reach, and on what
 -- its rules write. Reading a view runs the functions it calls, also with this role's rights.
+-- Found by type, whatever the search_path: the casts from or to the types of the columns
+-- written or read and of the model's casts, those types' own functions and transforms, and
+-- the operator classes of the written tables' indexes and partition keys.
 -- A function another role owns there is that role's code run as this one (the role can
 -- rewrite it at any moment): refused, unless its owner is a superuser, this role, or the
 -- role named by -v pgmig_owner. SECURITY DEFINER functions run as their owner, which is no
@@ -888,9 +891,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e6216b68897187b3f239e019f572d35856b1e3a1d7e8e13aa1d06fa0d32f6ee8';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7656a80fa6b6598c63e488cadc1dca1141ba942389c01e07b5cd40d7dea184b3';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile e6216b68897187b3f239e019f572d35856b1e3a1d7e8e13aa1d06fa0d32f6ee8; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7656a80fa6b6598c63e488cadc1dca1141ba942389c01e07b5cd40d7dea184b3; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

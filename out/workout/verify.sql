@@ -265,6 +265,9 @@ $guard$;
 -- row level security policies; and the same on the partitions and inheritance children the
 -- write reaches, on the tables its foreign keys' ON DELETE/UPDATE actions reach, and on what
 -- its rules write. Reading a view runs the functions it calls, also with this role's rights.
+-- Found by type, whatever the search_path: the casts from or to the types of the columns
+-- written or read and of the model's casts, those types' own functions and transforms, and
+-- the operator classes of the written tables' indexes and partition keys.
 -- A function another role owns there is that role's code run as this one (the role can
 -- rewrite it at any moment): refused, unless its owner is a superuser, this role, or the
 -- role named by -v pgmig_owner. SECURITY DEFINER functions run as their owner, which is no
@@ -522,9 +525,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e6216b68897187b3f239e019f572d35856b1e3a1d7e8e13aa1d06fa0d32f6ee8';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7656a80fa6b6598c63e488cadc1dca1141ba942389c01e07b5cd40d7dea184b3';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile e6216b68897187b3f239e019f572d35856b1e3a1d7e8e13aa1d06fa0d32f6ee8; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7656a80fa6b6598c63e488cadc1dca1141ba942389c01e07b5cd40d7dea184b3; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -503,26 +503,17 @@ fn a_trigger_attached_between_two_batches_is_refused_before_the_next_batch_write
     assert_not_run(&db, &role, &trace, "batched migrate");
 }
 
-/// The casts fixture's scripts: `mode` (a `mode:` value, or none for one transaction).
+/// The casts fixture's scripts in `mode` (a `mode:` value; none: one transaction).
 fn casts_compiled(mode: Option<&str>) -> tempfile::TempDir {
     let models = crate::support::repo_root().join("tests/it/fixtures/models/casts");
-    let model = match mode {
-        None => tempfile::tempdir().map(|d| {
-            std::fs::copy(models.join("model.yaml"), d.path().join("model.yaml")).unwrap();
-            d
-        }),
-        Some(mode) => Ok(crate::support::model_variant(
-            &models.join("model.yaml"),
-            |m| {
-                m.replacen(
-                    "\nname: casts\n",
-                    &format!("\nname: casts\nmode: {mode}\n"),
-                    1,
-                )
-            },
-        )),
-    }
-    .unwrap();
+    let mode = mode.unwrap_or("transaction");
+    let model = crate::support::model_variant(&models.join("model.yaml"), |m| {
+        m.replacen(
+            "\nname: casts\n",
+            &format!("\nname: casts\nmode: {mode}\n"),
+            1,
+        )
+    });
     crate::support::compile_ddl(
         &model.path().join("model.yaml"),
         &models.join("v1.sql"),
