@@ -4,6 +4,9 @@
 -- row level security policies; and the same on the partitions and inheritance children the
 -- write reaches, on the tables its foreign keys' ON DELETE/UPDATE actions reach, and on what
 -- its rules write. Reading a view runs the functions it calls, also with this role's rights.
+-- Found by type, whatever the search_path: the casts from or to the types of the columns
+-- written or read and of the model's casts, those types' own functions and transforms, and
+-- the operator classes of the written tables' indexes and partition keys.
 -- A function another role owns there is that role's code run as this one (the role can
 -- rewrite it at any moment): refused, unless its owner is a superuser, this role, or the
 -- role named by -v pgmig_owner. SECURITY DEFINER functions run as their owner, which is no
@@ -17,8 +20,10 @@
 -- triggers and in the swap, not before each fill batch).
 DO {% filter dollar("guard") %}
 DECLARE
-  -- The relations this script writes, and the V1 relations it reads.
+  -- The relations this script writes, the V1 relations it reads, and the types the model's
+  -- expressions cast to.
   written_names text[] := {{ implicit_written }};
   read_names text[] := {{ implicit_read }};
+  cast_type_names text[] := {{ implicit_cast_types }};
 {% include "implicit_code_guard_body.sql" %}
 {% endfilter %};

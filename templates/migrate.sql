@@ -68,6 +68,7 @@ BEGIN;
 {%- let script_transaction = plan.mode == MigrateMode::Transaction %}
 {%- let implicit_written = plan.implicit_written.as_str() %}
 {%- let implicit_read = plan.implicit_read.as_str() %}
+{%- let implicit_cast_types = plan.implicit_cast_types.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
 {%- if plan.batch_size > 0 %}
@@ -124,7 +125,7 @@ END
 
 -- Reference data in one transaction, behind the check of code attached to the tables.
 BEGIN;
-SELECT _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }});
+SELECT _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
 {%- endif %}
 {%- for r in plan.references %}
 

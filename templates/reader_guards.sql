@@ -10,6 +10,7 @@
 {% include "bookkeeping_guard.sql" %}
 {%- let implicit_written = "'{}'::text[]" %}
 {%- let implicit_read = plan.implicit_read.as_str() %}
+{%- let implicit_cast_types = plan.implicit_cast_types.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
 {%- include "fdw_reader.sql" %}

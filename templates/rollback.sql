@@ -70,6 +70,7 @@ BEGIN;
 {% include "bookkeeping_guard.sql" %}
 {%- let implicit_written = plan.implicit_written.as_str() %}
 {%- let implicit_read = plan.implicit_read.as_str() %}
+{%- let implicit_cast_types = plan.implicit_cast_types.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
 

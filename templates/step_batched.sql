@@ -47,7 +47,7 @@ BEGIN
   IF log_id IS NULL THEN
     -- A sub-block per transaction (a COMMIT can't be inside one): an error names the step.
     BEGIN
-    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }});
+    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
     INSERT INTO _pgmig.log (model, script, step, status)
     VALUES ({{ plan.model|lit }}, 'migrate', {{ s.name|lit }}, 'running')
     RETURNING id INTO log_id;
@@ -143,7 +143,7 @@ BEGIN
   -- way, stage the batches not done.
   IF last_done < last_batch AND NOT EXISTS (SELECT 1 FROM {{ s.stage_table }}) THEN
     BEGIN
-    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }});
+    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
     INSERT INTO {{ s.stage_table }} (batch, {{ s.insert_columns }})
     SELECT key_map.batch,
            {{ s.select_list|sql_indent(2) }}
@@ -159,7 +159,7 @@ BEGIN
 
   FOR b IN last_done + 1 .. last_batch LOOP
     BEGIN
-    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }});
+    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
     INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
     SELECT {{ s.insert_columns }}
     FROM {{ s.stage_table }}

@@ -242,7 +242,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '0e39d6062ca597b4360cefb7433db38cf8b076c8d491a74a4cb90dc154600721';
+SET pgmig.fingerprint = '33487a121cb6ec5649c845ae37551e2dd54e727274910ca7eea4d43043552575';
 SET pgmig.failures = 0;
 
 DO $check$
@@ -276,9 +276,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0e39d6062ca597b4360cefb7433db38cf8b076c8d491a74a4cb90dc154600721';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '33487a121cb6ec5649c845ae37551e2dd54e727274910ca7eea4d43043552575';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0e39d6062ca597b4360cefb7433db38cf8b076c8d491a74a4cb90dc154600721; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile 33487a121cb6ec5649c845ae37551e2dd54e727274910ca7eea4d43043552575; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

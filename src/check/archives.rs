@@ -32,6 +32,7 @@ pub fn check(
     target_schema: &str,
     maps: &BTreeSet<QualName>,
     lines: &[&str],
+    cast_types: &mut BTreeSet<String>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<plan::Archives> {
     let word = |name: &Text, what: &str, diags: &mut Vec<Diagnostic>| {
@@ -94,6 +95,7 @@ pub fn check(
         }
         scope::qualify_tables(&mut q, v2, target_schema, target_schema);
         scope::qualify_types(&mut q, v2, target_schema);
+        cast_types.extend(scope::cast_types(&q));
         match scope::printable_literals(&mut q) {
             Ok(()) => files.push(plan::ArchiveFiles {
                 dir: name.to_string(),

@@ -22,7 +22,7 @@ mod relink;
 mod repair;
 mod replace;
 mod row_key;
-mod scope;
+pub(crate) mod scope;
 mod self_read;
 pub(crate) mod sql;
 mod step;
@@ -176,6 +176,7 @@ pub fn check(
     };
 
     let zone_conversions = std::cell::RefCell::new(Vec::new());
+    let cast_types = std::cell::RefCell::new(BTreeSet::new());
     let v2_tables: std::rc::Rc<BTreeSet<QualName>> = std::rc::Rc::new(
         v2.tables_in(&target_schema)
             .map(|t| t.name.clone())
@@ -203,6 +204,7 @@ pub fn check(
             v2_tables: v2_tables.clone(),
             redactions: &redactions,
             zone_conversions: &zone_conversions,
+            cast_types: &cast_types,
         };
         match ctx.step(name, step, head) {
             Ok((s, joins, warnings)) => {
@@ -324,6 +326,7 @@ pub fn check(
                 if errors.is_empty() {
                     scope::qualify_tables(&mut q, v2, &target_schema, &target_schema);
                     scope::qualify_types(&mut q, v2, &target_schema);
+                    cast_types.borrow_mut().extend(scope::cast_types(&q));
                     match scope::printable_literals(&mut q) {
                         Ok(()) => assertions.push(plan::Assertion {
                             name: a.name.to_string(),
@@ -340,10 +343,17 @@ pub fn check(
     }
     self_read::check(model, &steps, &read_schema, &target_schema, &mut diags);
     let mut archive_errors = Vec::new();
-    let archives = model
-        .archives
-        .as_ref()
-        .and_then(|a| archives::check(a, v2, &target_schema, &maps, &lines, &mut archive_errors));
+    let archives = model.archives.as_ref().and_then(|a| {
+        archives::check(
+            a,
+            v2,
+            &target_schema,
+            &maps,
+            &lines,
+            &mut cast_types.borrow_mut(),
+            &mut archive_errors,
+        )
+    });
     archive_errors.into_iter().for_each(|e| diags.push(e));
     if diags.has_errors() {
         return Err(diags);
@@ -472,6 +482,7 @@ pub fn check(
         source_server,
         read_schema,
         target_schema,
+        cast_types: cast_types.into_inner(),
         mode,
         time_zone,
         subset: None,

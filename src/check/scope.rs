@@ -529,6 +529,27 @@ pub fn qualify_types<V: VisitMut>(node: &mut V, v2: &Catalog, schema: &str) {
     });
 }
 
+/// The types an expression or query casts to (`x::t`, `CAST(x AS t)`, `t 'literal'`), as the
+/// scripts print them once [`qualify_types`] ran: the implicit-code guard checks the casts
+/// PostgreSQL finds in pg_cast for them, which no search_path keeps out.
+pub fn cast_types<V: sqlparser::ast::Visit>(node: &V) -> BTreeSet<String> {
+    struct CastTypes(BTreeSet<String>);
+    impl Visitor for CastTypes {
+        type Break = ();
+        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+            if let Expr::Cast { data_type, .. }
+            | Expr::TypedString(sqlparser::ast::TypedString { data_type, .. }) = expr
+            {
+                self.0.insert(data_type.to_string());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut found = CastTypes(BTreeSet::new());
+    let _ = node.visit(&mut found);
+    found.0
+}
+
 /// Rewrites the string literals sqlparser would print wrongly as `E'…'`: it prints a value
 /// holding two quotes in a row as they are (`'a''x'`, read back as `a'x`), a quote after a
 /// backslash as it is (`'x\''` for `x\'`: the literal ends there and what follows is SQL),

@@ -58,6 +58,8 @@ pub struct StepContext<'a> {
     pub v2_tables: std::rc::Rc<BTreeSet<QualName>>,
     /// Every zone-dependent conversion of the model's steps, for `timezone:`.
     pub zone_conversions: &'a std::cell::RefCell<Vec<super::zone::ZoneConversion>>,
+    /// The types the model's expressions cast to ([`scope::cast_types`]).
+    pub cast_types: &'a std::cell::RefCell<BTreeSet<String>>,
     /// Set when an expression of the step calls the transform library.
     pub uses_library: std::cell::Cell<bool>,
     /// V1's secret columns: rejects copy V1 rows without their values.
@@ -117,6 +119,9 @@ impl StepContext<'_> {
         scope.note_reads(&expr, self.v1, self.source_schema);
         scope::qualify_tables(&mut expr, self.v1, self.source_schema, self.read_schema);
         scope::qualify_types(&mut expr, self.v2, &scope.default_schema);
+        self.cast_types
+            .borrow_mut()
+            .extend(scope::cast_types(&expr));
         if let Err(message) = scope::printable_literals(&mut expr) {
             found.push(Diagnostic::error(message, origin.whole()));
         }

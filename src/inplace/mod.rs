@@ -36,6 +36,22 @@ pub struct TypeChange {
 }
 
 impl TypeChange {
+    /// The types its conversions cast to: the new type, those its `using` casts to, and the
+    /// old type rollback restores (the implicit-code guard checks pg_cast's casts for them).
+    pub fn cast_types(&self) -> BTreeSet<String> {
+        use sqlparser::dialect::PostgreSqlDialect;
+        use sqlparser::parser::Parser;
+        let mut types = BTreeSet::from([self.old_type.clone(), self.new_type.clone()]);
+        if let Some(Ok(e)) = self.using.as_deref().map(|u| {
+            Parser::new(&PostgreSqlDialect {})
+                .try_with_sql(u)
+                .and_then(|mut p| p.parse_expr())
+        }) {
+            types.extend(crate::check::scope::cast_types(&e));
+        }
+        types
+    }
+
     /// `prefix.column` converted to the new type (the `using`, or a cast).
     pub fn conversion(&self, prefix: &str) -> String {
         match &self.using {

@@ -4,7 +4,7 @@ use askama::Template;
 
 use super::prebuild::{prebuilt, Prebuilt};
 use super::{InPlace, Obj, ObjKind, TableChange, TypeChange};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catalog::{quote_ident, Deferrable, FkAction, QualName, Table};
 use crate::plan::TableSize;
@@ -223,8 +223,10 @@ pub struct View {
     pub checks: Vec<Check>,
     /// PLAN.md: one line per column change.
     pub plan_changes: Vec<String>,
-    /// The implicit-code guard's `text[]` of the tables this migration writes or alters.
+    /// The implicit-code guard's `text[]` of the tables this migration writes or alters, and
+    /// of the types its conversions cast to.
     pub implicit_written: String,
+    pub implicit_cast_types: String,
     /// PLAN.md, compiled against a live V1: a table row per locked table (rows, size), and
     /// the estimate of the fill and of the swap's window. Empty from DDL files.
     pub plan_sizes: Vec<String>,
@@ -796,6 +798,13 @@ impl View {
         let has_not_null_checks = tables.iter().any(|t| !t.not_null_checks.is_empty());
         let implicit_written =
             crate::sql_text::text_array(tables.iter().map(|t| &t.name).chain(locked_list.iter()));
+        let cast_types: BTreeSet<String> = m
+            .tables
+            .iter()
+            .flat_map(|t| &t.types)
+            .flat_map(TypeChange::cast_types)
+            .collect();
+        let implicit_cast_types = crate::sql_text::text_array(cast_types.iter());
         View {
             model: m.model.clone(),
             model_lit: lit(&m.model),
@@ -818,6 +827,7 @@ impl View {
             checks,
             plan_changes,
             implicit_written,
+            implicit_cast_types,
             plan_sizes,
             window,
             has_not_null_checks,

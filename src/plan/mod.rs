@@ -18,6 +18,9 @@ pub struct Plan {
     /// Where the scripts read V1's tables: `source_schema`, or the server's staging schema.
     pub read_schema: String,
     pub target_schema: String,
+    /// The types the model's expressions, assertions and archive queries cast to, as printed
+    /// in the scripts: the implicit-code guard checks the casts pg_cast holds for them.
+    pub cast_types: std::collections::BTreeSet<String>,
     pub mode: Mode,
     /// The TimeZone every script sets: the model's `timezone:`, UTC without one.
     pub time_zone: String,

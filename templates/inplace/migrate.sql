@@ -60,6 +60,7 @@ END
 {% include "fingerprint_check.sql" %}
 {%- let implicit_written = v.implicit_written.as_str() %}
 {%- let implicit_read = "'{}'::text[]" %}
+{%- let implicit_cast_types = v.implicit_cast_types.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
 
@@ -178,7 +179,7 @@ BEGIN
     -- the empty backup, the new columns (nullable, no default: nothing is rewritten) and the
     -- triggers. From its COMMIT on, every write of the application reaches the new columns.
 {% call retry::retried("    ", "fill " ~ t.step ~ ": the new columns", false, "") %}
-        PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[]);
+        PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[], {{ v.implicit_cast_types }});
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ({{ v.model_lit }}, 'migrate', {{ t.step_lit }}, 'running')
         RETURNING id INTO pgmig_log_id;
@@ -395,7 +396,7 @@ BEGIN
 {%- for t in v.locked_list %}
       LOCK TABLE {{ t }} IN ACCESS EXCLUSIVE MODE;
 {%- endfor %}
-      PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[]);
+      PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[], {{ v.implicit_cast_types }});
 
       -- The application's writes reach the new columns directly from here on.
 {%- for t in v.tables %}

@@ -38,6 +38,7 @@ BEGIN;
 {% include "fingerprint_check.sql" %}
 {%- let implicit_written = v.implicit_written.as_str() %}
 {%- let implicit_read = "'{}'::text[]" %}
+{%- let implicit_cast_types = v.implicit_cast_types.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
 

@@ -139,6 +139,28 @@ const INSERT_TRAPS: &[Trap] = &[
                 CREATE RULE pwn AS ON INSERT TO public.workout_days DO ALSO INSERT INTO public.pwn_log VALUES (public.pwn());",
         finding: "public.workout_days: rule pwn runs public.pwn(), owned by {role}",
     },
+    // Only a superuser creates operator classes, but the function it gives one may be the
+    // owner's: a B-tree calls its comparison on every INSERT.
+    Trap {
+        name: "operator class of an index",
+        plant: "CREATE FUNCTION public.pwn_inner() RETURNS void LANGUAGE plpgsql AS $f$ BEGIN {escalate} END $f$;
+                CREATE FUNCTION public.pwn(text, text) RETURNS integer LANGUAGE plpgsql IMMUTABLE AS $f$ BEGIN PERFORM public.pwn_inner(); RETURN pg_catalog.bttextcmp($1, $2); END $f$;
+                RESET ROLE;
+                CREATE OPERATOR CLASS public.pwn_ops FOR TYPE text USING btree AS
+                  OPERATOR 1 pg_catalog.<, OPERATOR 2 pg_catalog.<=, OPERATOR 3 pg_catalog.=,
+                  OPERATOR 4 pg_catalog.>=, OPERATOR 5 pg_catalog.>, FUNCTION 1 public.pwn(text, text);
+                SET ROLE {role};
+                CREATE INDEX pwn ON public.exercises (name public.pwn_ops);",
+        finding: "public.exercises: index pwn (operator class pwn_ops) runs public.pwn(text,text), owned by {role}",
+    },
+    // A range type's subtype_diff runs in GiST indexes and ANALYZE of its columns.
+    Trap {
+        name: "range type's subtype_diff",
+        plant: "CREATE FUNCTION public.pwn(float8, float8) RETURNS float8 LANGUAGE plpgsql IMMUTABLE AS $f$ BEGIN RETURN $1 - $2; END $f$;
+                CREATE TYPE public.span AS RANGE (SUBTYPE = float8, SUBTYPE_DIFF = public.pwn);
+                ALTER TABLE public.workout_plans ADD COLUMN pwned public.span;",
+        finding: "public.workout_plans: type public.span runs public.pwn(double precision,double precision), owned by {role}",
+    },
 ];
 
 fn fill(text: &str, role: &str, evidence: &Path) -> String {
@@ -577,5 +599,221 @@ fn functions_a_database_owner_plants_on_the_search_path_do_not_run_in_pgmigs_ses
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
         assert_eq!(count(&db, planted), 0, "{args:?} called a planted function");
         assert_not_run(&db, &role, &evidence, &args.join(" "));
+    }
+}
+
+/// The casts fixture's scripts in `mode` (a `mode:` value; none: one transaction).
+fn casts_compiled(mode: Option<&str>) -> tempfile::TempDir {
+    let models = crate::support::repo_root().join("tests/it/fixtures/models/casts");
+    let mode = mode.unwrap_or("transaction");
+    let model = crate::support::model_variant(&models.join("model.yaml"), |m| {
+        m.replacen(
+            "\nname: casts\n",
+            &format!("\nname: casts\nmode: {mode}\n"),
+            1,
+        )
+    });
+    crate::support::compile_ddl(
+        &model.path().join("model.yaml"),
+        &models.join("v1.sql"),
+        &models.join("v2.sql"),
+    )
+}
+
+/// A database with the casts fixture's V1 (schema v1, with its rows) and V2 (public).
+fn casts_db(name: &str) -> TestDb {
+    let models = crate::support::repo_root().join("tests/it/fixtures/models/casts");
+    let db = crate::support::cluster().create_db(name);
+    db.execute("CREATE SCHEMA v1");
+    db.load_in_schema(&models.join("v1.sql"), "v1");
+    db.load_in_schema(&models.join("v2.sql"), "public");
+    db.load_in_schema(&models.join("data.sql"), "public");
+    db
+}
+
+/// Casts are found in pg_cast by their types, whatever the search_path. V2's owner makes its
+/// function the cast from text to its enum, the one the model's `m.mood::mood` runs; V1's
+/// owner makes its function the assignment cast from its enum to text, the one the INSERT
+/// runs to copy `feeling` into V2's text column (no cast written in the model). Each made
+/// its owner superuser when a superuser ran precheck, migrate (every mode), verify, export or
+/// rollback (cast_escalation.sh and cast_escalation_v1.sh of the hostile review).
+struct CastTrap {
+    name: &'static str,
+    /// The schema whose owner plants the cast, and the type it owns.
+    schema: &'static str,
+    owned_type: &'static str,
+    plant: &'static str,
+    finding: &'static str,
+}
+
+const CAST_TRAPS: &[CastTrap] = &[
+    CastTrap {
+        name: "V2 owner's cast to its enum",
+        schema: "public",
+        owned_type: "public.mood",
+        plant: "CREATE FUNCTION public.to_mood(text) RETURNS public.mood LANGUAGE plpgsql AS $f$
+                BEGIN {escalate} RETURN pg_catalog.enum_in(pg_catalog.textout($1), 'public.mood'::regtype); END $f$;
+                CREATE CAST (text AS public.mood) WITH FUNCTION public.to_mood(text);",
+        finding: "cast from text to public.mood runs public.to_mood(text), owned by {role}",
+    },
+    CastTrap {
+        name: "V1 owner's assignment cast from its enum",
+        schema: "v1",
+        owned_type: "v1.feeling",
+        plant: "CREATE FUNCTION v1.feeling_text(v1.feeling) RETURNS text LANGUAGE plpgsql AS $f$
+                BEGIN {escalate} RETURN pg_catalog.textin(pg_catalog.enum_out($1)); END $f$;
+                CREATE CAST (v1.feeling AS text) WITH FUNCTION v1.feeling_text(v1.feeling) AS ASSIGNMENT;",
+        finding: "v1.moods: cast from v1.feeling to text runs v1.feeling_text(v1.feeling), owned by {role}",
+    },
+];
+
+/// `trap`'s schema, its tables and its type now belong to a new role, which plants the cast.
+fn plant_cast(db: &TestDb, trap: &CastTrap, evidence: &Path) -> String {
+    let role = format!("caster_of_{}", db.name());
+    db.execute(&format!("CREATE ROLE {role} NOSUPERUSER"));
+    give_schema(db, trap.schema, &role);
+    db.execute(&format!(
+        "ALTER TYPE {} OWNER TO {role}; SET ROLE {role}; {} RESET ROLE;",
+        trap.owned_type,
+        fill(trap.plant, &role, evidence)
+    ));
+    role
+}
+
+#[test]
+fn casts_another_role_owns_do_not_run_as_the_superuser_running_any_script() {
+    let transaction = casts_compiled(None);
+    let batched = casts_compiled(Some("{ batched: { size: 2 } }"));
+    let per_entity = casts_compiled(Some("{ per_entity: { root: moods, size: 2 } }"));
+    for (i, trap) in CAST_TRAPS.iter().enumerate() {
+        // Before the migration: precheck and migrate, in all three modes.
+        let db = casts_db(&format!("si_cast_{i}"));
+        let trace = evidence(&db);
+        let role = plant_cast(&db, trap, &trace);
+        let finding = fill(trap.finding, &role, &trace);
+        let before = db.table_md5s(USER_SCHEMAS);
+        for (dir, script) in [
+            (&transaction, "precheck.sql"),
+            (&transaction, "migrate.sql"),
+            (&batched, "precheck.sql"),
+            (&batched, "migrate.sql"),
+            (&per_entity, "migrate.sql"),
+        ] {
+            let out = run(&db, dir.path(), script, &[]);
+            let what = format!("{script} ({}) with the {}", dir.path().display(), trap.name);
+            assert_refused(&out, &what, &finding);
+            assert_not_run(&db, &role, &trace, &what);
+            assert_eq!(
+                db.table_md5s(USER_SCHEMAS),
+                before,
+                "{what} changed V1 or V2"
+            );
+        }
+
+        // After it: the scripts that read what migrate wrote, and rollback.
+        let db = casts_db(&format!("si_cast_after_{i}"));
+        must_pass(
+            run(&db, transaction.path(), "migrate.sql", &[]),
+            "migrate before the cast",
+        );
+        let trace = evidence(&db);
+        let role = plant_cast(&db, trap, &trace);
+        let finding = fill(trap.finding, &role, &trace);
+        let migrated = db.table_md5s(USER_SCHEMAS);
+        // psql writes export's files into its current directory.
+        let exports = tempfile::tempdir().unwrap();
+        for script in ["verify.sql", "export.sql", "rollback.sql"] {
+            let out = db
+                .psql_cmd()
+                .current_dir(exports.path())
+                .arg("-f")
+                .arg(transaction.path().join(script))
+                .output()
+                .unwrap();
+            let what = format!("{script} with the {}", trap.name);
+            assert_refused(&out, &what, &finding);
+            assert_not_run(&db, &role, &trace, &what);
+            assert_eq!(
+                db.table_md5s(USER_SCHEMAS),
+                migrated,
+                "{what} changed V1 or V2"
+            );
+        }
+        assert_eq!(
+            std::fs::read_dir(exports.path()).unwrap().count(),
+            0,
+            "export wrote files"
+        );
+    }
+}
+
+/// The same cast, its function taken by a superuser after review: every script runs it.
+#[test]
+fn a_cast_whose_function_a_superuser_owns_passes() {
+    let dir = casts_compiled(None);
+    let db = casts_db("si_cast_reviewed");
+    let evidence = evidence(&db);
+    let role = plant_cast(&db, &CAST_TRAPS[0], &evidence);
+    db.execute(
+        "CREATE OR REPLACE FUNCTION public.to_mood(text) RETURNS public.mood LANGUAGE plpgsql AS $f$
+           BEGIN RETURN pg_catalog.enum_in(pg_catalog.textout($1), 'public.mood'::regtype); END $f$;
+         ALTER FUNCTION public.to_mood(text) OWNER TO postgres;",
+    );
+    must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck");
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let verified = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    assert!(verified.contains("PASS"), "verify: {verified}");
+    must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
+    assert!(!is_superuser(&db, &role));
+}
+
+/// In place, a cast from or to a type of a changed table's columns another role owns.
+#[test]
+fn in_place_scripts_refuse_a_cast_another_role_owns() {
+    let models = crate::support::repo_root().join("models/uuid");
+    let in_place = crate::support::compile_ddl(
+        &models.join("model.yaml"),
+        &models.join("v1.sql"),
+        &models.join("v2.sql"),
+    );
+    let db = crate::support::cluster().create_db("si_cast_in_place");
+    for file in ["v1.sql", "sample.sql"] {
+        let out = db
+            .psql_cmd()
+            .arg("-q")
+            .arg("-f")
+            .arg(models.join(file))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let role = application_role(&db);
+    let trace = evidence(&db);
+    // Any role may create a type and a cast from text to it: text is tags.name's type.
+    db.execute(&format!(
+        "SET ROLE {role}; {} RESET ROLE;",
+        fill(
+            "CREATE TYPE public.label AS ENUM ('x');
+             CREATE FUNCTION public.pwn(text) RETURNS public.label LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN 'x'; END $f$;
+             CREATE CAST (text AS public.label) WITH FUNCTION public.pwn(text);",
+            &role,
+            &trace
+        )
+    ));
+    let before = db.table_md5s(&["public"]);
+    for script in ["precheck.sql", "migrate.sql", "rollback.sql"] {
+        let out = run(&db, in_place.path(), script, &[]);
+        let what = format!("in-place {script}");
+        assert_refused(
+            &out,
+            &what,
+            &format!("public.tags: cast from text to public.label runs public.pwn(text), owned by {role}"),
+        );
+        assert_not_run(&db, &role, &trace, &what);
+        assert_eq!(
+            db.table_md5s(&["public"]),
+            before,
+            "{what} changed the tables"
+        );
     }
 }

@@ -108,6 +108,8 @@ pub struct PlanView {
     pub implicit_read: String,
     /// The backups of the rows replaced steps overwrite: sealed with the bookkeeping.
     pub replace_backups: Vec<SealedBackupView>,
+    /// The guard's `text[]` of the types the model's expressions cast to.
+    pub implicit_cast_types: String,
 }
 
 /// How migrate commits, as the templates tell the modes apart: one transaction (in waves),
@@ -465,6 +467,7 @@ impl PlanView {
             implicit_written: String::new(),
             implicit_read: String::new(),
             replace_backups: Vec::new(),
+            implicit_cast_types: crate::sql_text::text_array(plan.cast_types.iter()),
         };
         view.replace_backups = SealedBackupView::all(&view.steps);
         let replaced = view.steps.iter().flat_map(|s| {
