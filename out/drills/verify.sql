@@ -450,9 +450,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '71bff8e1a06fe7d9c9d0826117aab258addb1bc7f730f17e178822cf459c81b0';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '30d25e8ffdeaed2018be52ac5db0b6ce30e590396a2f6188788cae28db69ecb1';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 71bff8e1a06fe7d9c9d0826117aab258addb1bc7f730f17e178822cf459c81b0; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 30d25e8ffdeaed2018be52ac5db0b6ce30e590396a2f6188788cae28db69ecb1; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -700,15 +700,15 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(u.email AS text),
-           CAST(u.name AS text),
-           CAST(u.created_at AS timestamp with time zone)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(u.email AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(u.name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(u.created_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM v1.users u
        JOIN _pgmig.map_users AS key_map ON key_map.source_id = u.id
     WHERE true
   ), actual AS (
-    SELECT t.id, t.email, t.name, t.created_at
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
     FROM public.users AS t
     JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
   )
@@ -774,18 +774,18 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_users.id AS uuid),
-           CAST(cs.date AS date),
-           (CAST(CASE WHEN (cs.drills)::jsonb IS NULL THEN NULL ELSE (SELECT coalesce(json_agg(CASE WHEN jsonb_typeof(x.e -> 'drill') = 'object' THEN ('{"drill": ' || '{"uuid": ' || to_json(r.uuid)::text || CASE WHEN ((x.e -> 'drill') - 'uuid' - 'id') = '{}'::jsonb THEN '}' ELSE ', ' || substr(((x.e -> 'drill') - 'uuid' - 'id')::text, 2) END || CASE WHEN (x.e - 'drill') = '{}'::jsonb THEN '}' ELSE ', ' || substr((x.e - 'drill')::text, 2) END)::json ELSE x.e::json END ORDER BY x.i), '[]'::json) FROM jsonb_array_elements((cs.drills)::jsonb) WITH ORDINALITY AS x (e, i) LEFT JOIN public.drills AS r ON r.title = x.e -> 'drill' ->> 'title') END AS json))::text,
-           CAST(cs.total_minutes AS integer)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(cs.date AS date)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN (cs.drills)::jsonb IS NULL THEN NULL ELSE (SELECT coalesce(json_agg(CASE WHEN jsonb_typeof(x.e -> 'drill') = 'object' THEN ('{"drill": ' || '{"uuid": ' || to_json(r.uuid)::text || CASE WHEN ((x.e -> 'drill') - 'uuid' - 'id') = '{}'::jsonb THEN '}' ELSE ', ' || substr(((x.e -> 'drill') - 'uuid' - 'id')::text, 2) END || CASE WHEN (x.e - 'drill') = '{}'::jsonb THEN '}' ELSE ', ' || substr((x.e - 'drill')::text, 2) END)::json ELSE x.e::json END ORDER BY x.i), '[]'::json) FROM jsonb_array_elements((cs.drills)::jsonb) WITH ORDINALITY AS x (e, i) LEFT JOIN public.drills AS r ON r.title = x.e -> 'drill' ->> 'title') END AS json)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(cs.total_minutes AS integer)) AS text) COLLATE pg_catalog."C"
     FROM v1.completed_sessions cs
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
        JOIN _pgmig.map_completed_sessions AS key_map ON key_map.source_id = cs.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
   ), actual AS (
-    SELECT t.id, t.user_id, t.date, (t.drills)::text, t.total_minutes
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.date) AS text) COLLATE pg_catalog."C", CAST((t.drills) AS text) COLLATE pg_catalog."C", CAST((t.total_minutes) AS text) COLLATE pg_catalog."C"
     FROM public.completed_sessions AS t
     JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
   )
@@ -875,18 +875,18 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_users.id AS uuid),
-           CAST(sp.duration_minutes AS integer),
-           CAST(sp.training_style AS text),
-           CAST(sp.difficulty AS text),
-           CAST(sp.available_equipment AS text[])
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(sp.duration_minutes AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(sp.training_style AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(sp.difficulty AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(sp.available_equipment AS text[])) AS text) COLLATE pg_catalog."C"
     FROM v1.session_preferences sp
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
        JOIN _pgmig.map_session_preferences AS key_map ON key_map.source_id = sp.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
   ), actual AS (
-    SELECT t.id, t.user_id, t.duration_minutes, t.training_style, t.difficulty, t.available_equipment
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.duration_minutes) AS text) COLLATE pg_catalog."C", CAST((t.training_style) AS text) COLLATE pg_catalog."C", CAST((t.difficulty) AS text) COLLATE pg_catalog."C", CAST((t.available_equipment) AS text) COLLATE pg_catalog."C"
     FROM public.session_preferences AS t
     JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
   )
@@ -976,16 +976,16 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_users.id AS uuid),
-           CAST(g.name AS text),
-           CAST(g.is_liked_group AS boolean)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(g.name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(g.is_liked_group AS boolean)) AS text) COLLATE pg_catalog."C"
     FROM v1.drill_groups g
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id
        JOIN _pgmig.map_drill_groups AS key_map ON key_map.source_id = g.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
   ), actual AS (
-    SELECT t.id, t.user_id, t.name, t.is_liked_group
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C", CAST((t.is_liked_group) AS text) COLLATE pg_catalog."C"
     FROM public.drill_groups AS t
     JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
   )
@@ -1077,9 +1077,9 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(id_drill_groups.id AS uuid),
-           CAST(ref_drills.uuid AS uuid),
-           CAST(gi.position AS integer)
+    SELECT CAST((CAST(id_drill_groups.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_drills.uuid AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(gi.position AS integer)) AS text) COLLATE pg_catalog."C"
     FROM v1.drill_group_items gi
        JOIN v1.drills d ON d.id = gi.drill_id
        LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
@@ -1087,7 +1087,7 @@ BEGIN
     WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
   ), actual AS (
-    SELECT t.group_id, t.drill_uuid, t.position
+    SELECT CAST((t.group_id) AS text) COLLATE pg_catalog."C", CAST((t.drill_uuid) AS text) COLLATE pg_catalog."C", CAST((t.position) AS text) COLLATE pg_catalog."C"
     FROM public.drill_group_items AS t
     JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
   )
@@ -1203,13 +1203,13 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_users.id AS uuid),
-           CAST(ref_drills.uuid AS uuid),
-           CAST(o.position AS integer),
-           CAST(o.sets AS integer),
-           CAST(o.reps AS integer),
-           CAST(o.duration AS integer)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_drills.uuid AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(o.position AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(o.sets AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(o.reps AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(o.duration AS integer)) AS text) COLLATE pg_catalog."C"
     FROM v1.ordered_session_drills o
        JOIN v1.drills d ON d.id = o.drill_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
@@ -1218,7 +1218,7 @@ BEGIN
     WHERE coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
   ), actual AS (
-    SELECT t.id, t.user_id, t.drill_uuid, t.position, t.sets, t.reps, t.duration
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.drill_uuid) AS text) COLLATE pg_catalog."C", CAST((t.position) AS text) COLLATE pg_catalog."C", CAST((t.sets) AS text) COLLATE pg_catalog."C", CAST((t.reps) AS text) COLLATE pg_catalog."C", CAST((t.duration) AS text) COLLATE pg_catalog."C"
     FROM public.ordered_session_drills AS t
     JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
   )
@@ -1332,23 +1332,23 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_users.id AS uuid),
-           CAST(coalesce((SELECT count(*) FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run ORDER BY r.run DESC LIMIT 1), 0) AS integer),
-           CAST(coalesce((SELECT max(runs.n) FROM (SELECT count(*) AS n FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run) AS runs), 0) AS integer),
-           CAST((SELECT count(*) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS integer),
-           CAST((SELECT round(avg((SELECT count(*) FROM json_array_elements(s.drills) e WHERE json_typeof(e -> 'drill') = 'object')), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS numeric(6,2)),
-           CAST((SELECT round(avg(s.total_minutes), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS numeric(6,2)),
-           CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'dribbling') AS integer),
-           CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'passing') AS integer),
-           CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'shooting') AS integer),
-           CAST((SELECT e -> 'drill' ->> 'title' FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND json_typeof(e -> 'drill') = 'object' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1) AS text)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(coalesce((SELECT count(*) FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run ORDER BY r.run DESC LIMIT 1), 0) AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(coalesce((SELECT max(runs.n) FROM (SELECT count(*) AS n FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run) AS runs), 0) AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST((SELECT count(*) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST((SELECT round(avg((SELECT count(*) FROM json_array_elements(s.drills) e WHERE json_typeof(e -> 'drill') = 'object')), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS numeric(6,2))) AS text) COLLATE pg_catalog."C",
+           CAST((CAST((SELECT round(avg(s.total_minutes), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS numeric(6,2))) AS text) COLLATE pg_catalog."C",
+           CAST((CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'dribbling') AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'passing') AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'shooting') AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST((SELECT e -> 'drill' ->> 'title' FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND json_typeof(e -> 'drill') = 'object' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1) AS text)) AS text) COLLATE pg_catalog."C"
     FROM v1.users u
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
        JOIN _pgmig.map_progress_history AS key_map ON key_map.source_id = u.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
   ), actual AS (
-    SELECT t.id, t.user_id, t.current_streak, t.highest_streak, t.total_sessions, t.drills_per_session, t.minutes_per_session, t.dribbling_drills_completed, t.passing_drills_completed, t.shooting_drills_completed, t.favorite_drill
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.current_streak) AS text) COLLATE pg_catalog."C", CAST((t.highest_streak) AS text) COLLATE pg_catalog."C", CAST((t.total_sessions) AS text) COLLATE pg_catalog."C", CAST((t.drills_per_session) AS text) COLLATE pg_catalog."C", CAST((t.minutes_per_session) AS text) COLLATE pg_catalog."C", CAST((t.dribbling_drills_completed) AS text) COLLATE pg_catalog."C", CAST((t.passing_drills_completed) AS text) COLLATE pg_catalog."C", CAST((t.shooting_drills_completed) AS text) COLLATE pg_catalog."C", CAST((t.favorite_drill) AS text) COLLATE pg_catalog."C"
     FROM public.progress_history AS t
     JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
   )

@@ -465,9 +465,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c799b87f564409fa71390dbb021aca5d38fa6e93c47b1085d1cfe5248076f225';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5dcc71ca5c685b0731e941c340e9ed38393901904f5a4a74bf90e1e6888f7167';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile c799b87f564409fa71390dbb021aca5d38fa6e93c47b1085d1cfe5248076f225; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5dcc71ca5c685b0731e941c340e9ed38393901904f5a4a74bf90e1e6888f7167; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1029,24 +1029,24 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(s.name AS text),
-           CAST(nullif(lower(btrim(s.email)), '') AS text),
-           CAST(_pgmig.phone_e164(s.phone) AS text),
-           CAST(a.street AS text),
-           CAST(a.city AS text),
-           CAST(a.region AS text),
-           CAST(a.postal_code AS text),
-           CAST(a.country AS text),
-           CAST(ref_curriculums.id AS integer),
-           CAST(s.created_at AS timestamp with time zone)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(nullif(lower(btrim(s.email)), '') AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(_pgmig.phone_e164(s.phone) AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.street AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.city AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.region AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.postal_code AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.country AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_curriculums.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.created_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
        JOIN _pgmig.map_schools AS key_map ON key_map.source_id = s.id
     WHERE true
   ), actual AS (
-    SELECT t.id, t.name, t.email, t.phone, t.street, t.city, t.region, t.postal_code, t.country, t.curriculum_id, t.created_at
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C", CAST((t.phone) AS text) COLLATE pg_catalog."C", CAST((t.street) AS text) COLLATE pg_catalog."C", CAST((t.city) AS text) COLLATE pg_catalog."C", CAST((t.region) AS text) COLLATE pg_catalog."C", CAST((t.postal_code) AS text) COLLATE pg_catalog."C", CAST((t.country) AS text) COLLATE pg_catalog."C", CAST((t.curriculum_id) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
     FROM public.schools AS t
     JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
   )
@@ -1171,22 +1171,22 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_email AS x)
       AND r.value IS DISTINCT FROM r.original
   ), expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example') ELSE CAST(repair_email.new_value AS text) END AS text),
-           CAST(CAST(NULL AS TEXT) AS text),
-           CAST('Administrator' AS text),
-           CAST(s.name AS text),
-           CAST(true AS boolean),
-           CAST(ref_user_types.id AS integer),
-           CAST(s.created_at AS timestamp with time zone),
-           CAST(NULL AS text)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example') ELSE CAST(repair_email.new_value AS text) END AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CAST(NULL AS TEXT) AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST('Administrator' AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(true AS boolean)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_user_types.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.created_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS text)) AS text) COLLATE pg_catalog."C"
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
        JOIN _pgmig.map_admin_users AS key_map ON key_map.source_id = s.id
        LEFT JOIN pgmig_repaired_email AS repair_email ON repair_email.key = jsonb_build_object('id', key_map.id)
     WHERE true
   ), actual AS (
-    SELECT t.id, t.email, t.phone, t.first_name, t.last_name, t.must_reset_password, t.user_type_id, t.created_at, t.middle_name
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C", CAST((t.phone) AS text) COLLATE pg_catalog."C", CAST((t.first_name) AS text) COLLATE pg_catalog."C", CAST((t.last_name) AS text) COLLATE pg_catalog."C", CAST((t.must_reset_password) AS text) COLLATE pg_catalog."C", CAST((t.user_type_id) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C", CAST((t.middle_name) AS text) COLLATE pg_catalog."C"
     FROM public.users AS t
     JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
   )
@@ -1320,10 +1320,10 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_admin_users.id AS uuid),
-           CAST(ref_roles.id AS integer),
-           CAST(id_schools.id AS uuid)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_admin_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_roles.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_schools.id AS uuid)) AS text) COLLATE pg_catalog."C"
     FROM v1.schools s
        LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
@@ -1331,7 +1331,7 @@ BEGIN
        JOIN _pgmig.map_admin_roles AS key_map ON key_map.source_id = s.id
     WHERE true
   ), actual AS (
-    SELECT t.id, t.user_id, t.role_id, t.school_id
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.role_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C"
     FROM public.user_roles AS t
     JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
   )
@@ -1537,15 +1537,15 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_phone AS x)
       AND r.value IS DISTINCT FROM r.original
   ), expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END AS text),
-           CAST(CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(t.phone) ELSE CAST(repair_phone.new_value AS text) END AS text),
-           CAST(n.first_name AS text),
-           CAST(n.middle_name AS text),
-           CAST(n.last_name AS text),
-           CAST(true AS boolean),
-           CAST(ref_user_types.id AS integer),
-           CAST(t.created_at AS timestamp with time zone)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(t.phone) ELSE CAST(repair_phone.new_value AS text) END AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(n.first_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(n.middle_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(n.last_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(true AS boolean)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_user_types.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(t.created_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
@@ -1554,7 +1554,7 @@ BEGIN
        LEFT JOIN pgmig_repaired_phone AS repair_phone ON repair_phone.key = jsonb_build_object('id', key_map.id)
     WHERE true
   ), actual AS (
-    SELECT t.id, t.email, t.phone, t.first_name, t.middle_name, t.last_name, t.must_reset_password, t.user_type_id, t.created_at
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C", CAST((t.phone) AS text) COLLATE pg_catalog."C", CAST((t.first_name) AS text) COLLATE pg_catalog."C", CAST((t.middle_name) AS text) COLLATE pg_catalog."C", CAST((t.last_name) AS text) COLLATE pg_catalog."C", CAST((t.must_reset_password) AS text) COLLATE pg_catalog."C", CAST((t.user_type_id) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
     FROM public.users AS t
     JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
   )
@@ -1697,10 +1697,10 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_teacher_users.id AS uuid),
-           CAST(ref_roles.id AS integer),
-           CAST(id_schools.id AS uuid)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_teacher_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_roles.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_schools.id AS uuid)) AS text) COLLATE pg_catalog."C"
     FROM v1.teachers t
        LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
@@ -1708,7 +1708,7 @@ BEGIN
        JOIN _pgmig.map_teacher_roles AS key_map ON key_map.source_id = t.id
     WHERE true
   ), actual AS (
-    SELECT t.id, t.user_id, t.role_id, t.school_id
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.role_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C"
     FROM public.user_roles AS t
     JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
   )
@@ -1849,14 +1849,14 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(id_teacher_users.id AS uuid),
-           CAST(id_schools.id AS uuid),
-           CAST(ref_subjects.id AS integer),
-           CAST(a.street AS text),
-           CAST(a.city AS text),
-           CAST(a.region AS text),
-           CAST(a.postal_code AS text),
-           CAST(a.country AS text)
+    SELECT CAST((CAST(id_teacher_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_schools.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_subjects.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.street AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.city AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.region AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.postal_code AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.country AS text)) AS text) COLLATE pg_catalog."C"
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
        LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
@@ -1864,7 +1864,7 @@ BEGIN
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
     WHERE true
   ), actual AS (
-    SELECT t.user_id, t.school_id, t.subject_id, t.street, t.city, t.region, t.postal_code, t.country
+    SELECT CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C", CAST((t.subject_id) AS text) COLLATE pg_catalog."C", CAST((t.street) AS text) COLLATE pg_catalog."C", CAST((t.city) AS text) COLLATE pg_catalog."C", CAST((t.region) AS text) COLLATE pg_catalog."C", CAST((t.postal_code) AS text) COLLATE pg_catalog."C", CAST((t.country) AS text) COLLATE pg_catalog."C"
     FROM public.teacher_profiles AS t
     JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
   )
@@ -2070,15 +2070,15 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_phone AS x)
       AND r.value IS DISTINCT FROM r.original
   ), expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END AS text),
-           CAST(CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(p.phone) ELSE CAST(repair_phone.new_value AS text) END AS text),
-           CAST(n.first_name AS text),
-           CAST(n.middle_name AS text),
-           CAST(n.last_name AS text),
-           CAST(true AS boolean),
-           CAST(ref_user_types.id AS integer),
-           CAST(p.created_at AS timestamp with time zone)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(p.phone) ELSE CAST(repair_phone.new_value AS text) END AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(n.first_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(n.middle_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(n.last_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(true AS boolean)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_user_types.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.created_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
@@ -2087,7 +2087,7 @@ BEGIN
        LEFT JOIN pgmig_repaired_phone AS repair_phone ON repair_phone.key = jsonb_build_object('id', key_map.id)
     WHERE true
   ), actual AS (
-    SELECT t.id, t.email, t.phone, t.first_name, t.middle_name, t.last_name, t.must_reset_password, t.user_type_id, t.created_at
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C", CAST((t.phone) AS text) COLLATE pg_catalog."C", CAST((t.first_name) AS text) COLLATE pg_catalog."C", CAST((t.middle_name) AS text) COLLATE pg_catalog."C", CAST((t.last_name) AS text) COLLATE pg_catalog."C", CAST((t.must_reset_password) AS text) COLLATE pg_catalog."C", CAST((t.user_type_id) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
     FROM public.users AS t
     JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
   )
@@ -2230,10 +2230,10 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_parent_users.id AS uuid),
-           CAST(ref_roles.id AS integer),
-           CAST(id_schools.id AS uuid)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_parent_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_roles.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_schools.id AS uuid)) AS text) COLLATE pg_catalog."C"
     FROM v1.parents p
        LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
@@ -2241,7 +2241,7 @@ BEGIN
        JOIN _pgmig.map_parent_roles AS key_map ON key_map.source_id = p.id
     WHERE true
   ), actual AS (
-    SELECT t.id, t.user_id, t.role_id, t.school_id
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.role_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C"
     FROM public.user_roles AS t
     JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
   )
@@ -2381,20 +2381,20 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(id_parent_users.id AS uuid),
-           CAST(id_schools.id AS uuid),
-           CAST(a.street AS text),
-           CAST(a.city AS text),
-           CAST(a.region AS text),
-           CAST(a.postal_code AS text),
-           CAST(a.country AS text)
+    SELECT CAST((CAST(id_parent_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_schools.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.street AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.city AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.region AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.postal_code AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.country AS text)) AS text) COLLATE pg_catalog."C"
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
        LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
     WHERE true
   ), actual AS (
-    SELECT t.user_id, t.school_id, t.street, t.city, t.region, t.postal_code, t.country
+    SELECT CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C", CAST((t.street) AS text) COLLATE pg_catalog."C", CAST((t.city) AS text) COLLATE pg_catalog."C", CAST((t.region) AS text) COLLATE pg_catalog."C", CAST((t.postal_code) AS text) COLLATE pg_catalog."C", CAST((t.country) AS text) COLLATE pg_catalog."C"
     FROM public.parent_profiles AS t
     JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
   )
@@ -2576,15 +2576,15 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_phone AS x)
       AND r.value IS DISTINCT FROM r.original
   ), expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END AS text),
-           CAST(CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(s.phone) ELSE CAST(repair_phone.new_value AS text) END AS text),
-           CAST(n.first_name AS text),
-           CAST(n.middle_name AS text),
-           CAST(n.last_name AS text),
-           CAST(true AS boolean),
-           CAST(ref_user_types.id AS integer),
-           CAST(s.created_at AS timestamp with time zone)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(s.phone) ELSE CAST(repair_phone.new_value AS text) END AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(n.first_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(n.middle_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(n.last_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(true AS boolean)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_user_types.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.created_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
@@ -2593,7 +2593,7 @@ BEGIN
        LEFT JOIN pgmig_repaired_phone AS repair_phone ON repair_phone.key = jsonb_build_object('id', key_map.id)
     WHERE true
   ), actual AS (
-    SELECT t.id, t.email, t.phone, t.first_name, t.middle_name, t.last_name, t.must_reset_password, t.user_type_id, t.created_at
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C", CAST((t.phone) AS text) COLLATE pg_catalog."C", CAST((t.first_name) AS text) COLLATE pg_catalog."C", CAST((t.middle_name) AS text) COLLATE pg_catalog."C", CAST((t.last_name) AS text) COLLATE pg_catalog."C", CAST((t.must_reset_password) AS text) COLLATE pg_catalog."C", CAST((t.user_type_id) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
     FROM public.users AS t
     JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
   )
@@ -2736,10 +2736,10 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_student_users.id AS uuid),
-           CAST(ref_roles.id AS integer),
-           CAST(id_schools.id AS uuid)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_student_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_roles.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_schools.id AS uuid)) AS text) COLLATE pg_catalog."C"
     FROM v1.students s
        LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
@@ -2747,7 +2747,7 @@ BEGIN
        JOIN _pgmig.map_student_roles AS key_map ON key_map.source_id = s.id
     WHERE true
   ), actual AS (
-    SELECT t.id, t.user_id, t.role_id, t.school_id
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.role_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C"
     FROM public.user_roles AS t
     JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
   )
@@ -2889,11 +2889,11 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(id_student_users.id AS uuid),
-           CAST(id_schools.id AS uuid),
-           CAST(id_parent_users.id AS uuid),
-           CAST(ref_class_levels.id AS integer),
-           CAST(s.date_of_birth AS date)
+    SELECT CAST((CAST(id_student_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_schools.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_parent_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_class_levels.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.date_of_birth AS date)) AS text) COLLATE pg_catalog."C"
     FROM v1.students s
        LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
@@ -2902,7 +2902,7 @@ BEGIN
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
     WHERE true
   ), actual AS (
-    SELECT t.user_id, t.school_id, t.parent_user_id, t.class_level_id, t.date_of_birth
+    SELECT CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C", CAST((t.parent_user_id) AS text) COLLATE pg_catalog."C", CAST((t.class_level_id) AS text) COLLATE pg_catalog."C", CAST((t.date_of_birth) AS text) COLLATE pg_catalog."C"
     FROM public.student_profiles AS t
     JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
   )

@@ -449,9 +449,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2d9b328a31161e49a4c65e69f6abffbf2c54525cd3a58167d28a28256c9a241c';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '381dce35db06ce940650c7250a2caa502617f58f9408ce68eb01de0ef187750a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2d9b328a31161e49a4c65e69f6abffbf2c54525cd3a58167d28a28256c9a241c; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 381dce35db06ce940650c7250a2caa502617f58f9408ce68eb01de0ef187750a; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -699,21 +699,21 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(u.id AS text),
-           CAST(u.display_name AS text),
-           CAST(coalesce(nullif(u.religious_preference, ''), 'unspecified') AS text),
-           CAST(u.prayer_style AS text),
-           CAST(u.created_at AT TIME ZONE 'UTC' AS timestamp with time zone),
-           CAST(u.created_at AT TIME ZONE 'UTC' AS timestamp with time zone),
-           CAST(true AS boolean),
-           CAST(NULL AS text)
+    SELECT CAST((CAST(u.id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(u.display_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(coalesce(nullif(u.religious_preference, ''), 'unspecified') AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(u.prayer_style AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(u.created_at AT TIME ZONE 'UTC' AS timestamp with time zone)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(u.created_at AT TIME ZONE 'UTC' AS timestamp with time zone)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(true AS boolean)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS text)) AS text) COLLATE pg_catalog."C"
     FROM v1."user" u
     WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
   ), actual AS (
-    SELECT t.id, t.display_name, t.religious_preference, t.prayer_style, t.created_at, t.updated_at, t.is_active, t.email
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.display_name) AS text) COLLATE pg_catalog."C", CAST((t.religious_preference) AS text) COLLATE pg_catalog."C", CAST((t.prayer_style) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C", CAST((t.updated_at) AS text) COLLATE pg_catalog."C", CAST((t.is_active) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C"
     FROM public.users AS t
     JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
   )
@@ -780,20 +780,20 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(p.id AS text),
-           CAST(p.author_id AS text),
-           CAST(p.text AS text),
-           CAST(p.generated_prayer AS text),
-           CAST(coalesce(p.target_audience, 'all') AS text),
-           CAST(p.flagged AS boolean),
-           CAST(p.created_at AT TIME ZONE 'UTC' AS timestamp with time zone)
+    SELECT CAST((CAST(p.id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.author_id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.text AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.generated_prayer AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(coalesce(p.target_audience, 'all') AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.flagged AS boolean)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.created_at AT TIME ZONE 'UTC' AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
     WHERE NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
   ), actual AS (
-    SELECT t.id, t.author_id, t.text, t.generated_prayer, t.target_audience, t.is_flagged, t.created_at
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.author_id) AS text) COLLATE pg_catalog."C", CAST((t.text) AS text) COLLATE pg_catalog."C", CAST((t.generated_prayer) AS text) COLLATE pg_catalog."C", CAST((t.target_audience) AS text) COLLATE pg_catalog."C", CAST((t.is_flagged) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
     FROM public.prayers AS t
     JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
   )
@@ -886,10 +886,10 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(m.id AS text),
-           CAST(m.prayer_id AS text),
-           CAST(m.user_id AS text),
-           CAST(m.created_at AT TIME ZONE 'UTC' AS timestamp with time zone)
+    SELECT CAST((CAST(m.id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(m.prayer_id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(m.user_id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(m.created_at AT TIME ZONE 'UTC' AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
@@ -900,7 +900,7 @@ BEGIN
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
   ), actual AS (
-    SELECT t.id, t.prayer_id, t.user_id, t.marked_at
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.prayer_id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.marked_at) AS text) COLLATE pg_catalog."C"
     FROM public.prayer_marks AS t
     JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
   )
@@ -1015,17 +1015,17 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(i.token AS text),
-           CAST(i.created_by_user AS text),
-           CAST(id_users_2.id AS text),
-           CAST(i.used AS boolean),
-           CAST(i.expires_at AT TIME ZONE 'UTC' AS timestamp with time zone)
+    SELECT CAST((CAST(i.token AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(i.created_by_user AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_users_2.id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(i.used AS boolean)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(i.expires_at AT TIME ZONE 'UTC' AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM v1.invitetoken i
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
     WHERE NOT coalesce((id_users.id IS NULL), false)
   ), actual AS (
-    SELECT t.token, t.created_by_user_id, t.used_by_user_id, t.used, t.expires_at
+    SELECT CAST((t.token) AS text) COLLATE pg_catalog."C", CAST((t.created_by_user_id) AS text) COLLATE pg_catalog."C", CAST((t.used_by_user_id) AS text) COLLATE pg_catalog."C", CAST((t.used) AS text) COLLATE pg_catalog."C", CAST((t.expires_at) AS text) COLLATE pg_catalog."C"
     FROM public.invites AS t
     JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
   )
@@ -1138,12 +1138,12 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(r.id AS text),
-           CAST(r.name AS text)
+    SELECT CAST((CAST(r.id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(r.name AS text)) AS text) COLLATE pg_catalog."C"
     FROM v1.role r
     WHERE true
   ), actual AS (
-    SELECT t.id, t.name
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C"
     FROM public.roles AS t
     JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id
   )
@@ -1209,14 +1209,14 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(r.user_id AS text),
-           CAST(r.role_id AS text),
-           CAST(r.granted_at AT TIME ZONE 'UTC' AS timestamp with time zone)
+    SELECT CAST((CAST(r.user_id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(r.role_id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(r.granted_at AT TIME ZONE 'UTC' AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM v1.user_role r
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
     WHERE NOT coalesce((id_users.id IS NULL), false)
   ), actual AS (
-    SELECT t.user_id, t.role_id, t.granted_at
+    SELECT CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.role_id) AS text) COLLATE pg_catalog."C", CAST((t.granted_at) AS text) COLLATE pg_catalog."C"
     FROM public.user_roles AS t
     JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
   )

@@ -373,7 +373,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'ba067541542894d790ddfcc74488a7c45e6e9ff10b2d63ffe170d29c2c19701b';
+SET pgmig.fingerprint = '4da9c21ef2e2c778a1b29412bf8c65047b1761f388f45114b8c4d679d20a62b9';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -423,9 +423,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ba067541542894d790ddfcc74488a7c45e6e9ff10b2d63ffe170d29c2c19701b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4da9c21ef2e2c778a1b29412bf8c65047b1761f388f45114b8c4d679d20a62b9';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile ba067541542894d790ddfcc74488a7c45e6e9ff10b2d63ffe170d29c2c19701b; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4da9c21ef2e2c778a1b29412bf8c65047b1761f388f45114b8c4d679d20a62b9; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

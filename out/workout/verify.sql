@@ -446,9 +446,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'a25d230f57e8f3b460de3874fd1cbfac11389045fb3a5a167972ebff3592c7b1';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0a87cb6d63c83a5c7d05b766ff26cddaeb036637ea15651d76040ab9afa6c46c';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile a25d230f57e8f3b460de3874fd1cbfac11389045fb3a5a167972ebff3592c7b1; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0a87cb6d63c83a5c7d05b766ff26cddaeb036637ea15651d76040ab9afa6c46c; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -639,16 +639,16 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(p.id AS uuid),
-           CAST(p.user_id AS uuid),
-           CAST(CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END AS text),
-           CAST(p.description AS text),
-           CAST(coalesce(p.goal, 'general_fitness') AS text),
-           CAST(coalesce(p.duration_weeks, 4) AS integer),
-           CAST(1 AS integer),
-           CAST(CASE WHEN p.is_active THEN 'active' ELSE 'completed' END AS text),
-           CAST(p.created_at AS timestamp with time zone),
-           CAST(p.updated_at AS timestamp with time zone)
+    SELECT CAST((CAST(p.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.user_id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.description AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(coalesce(p.goal, 'general_fitness') AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(coalesce(p.duration_weeks, 4) AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(1 AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN p.is_active THEN 'active' ELSE 'completed' END AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.created_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.updated_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM (
          SELECT
            *,
@@ -661,7 +661,7 @@ BEGIN
        ) AS p
     WHERE NOT coalesce((p.user_id IS NULL), false)
   ), actual AS (
-    SELECT t.id, t.user_id, t.name, t.description, t.goal, t.total_weeks, t.current_week, t.status, t.created_at, t.updated_at
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C", CAST((t.description) AS text) COLLATE pg_catalog."C", CAST((t.goal) AS text) COLLATE pg_catalog."C", CAST((t.total_weeks) AS text) COLLATE pg_catalog."C", CAST((t.current_week) AS text) COLLATE pg_catalog."C", CAST((t.status) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C", CAST((t.updated_at) AS text) COLLATE pg_catalog."C"
     FROM public.workout_plans AS t
     JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
   )
@@ -728,19 +728,19 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(p.id AS uuid),
-           CAST(w.n AS integer),
-           CAST(p.start_date + (w.n - 1) * 7 AS date),
-           CAST(p.start_date + w.n * 7 - 1 AS date),
-           CAST(NULL AS text)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(w.n AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.start_date + (w.n - 1) * 7 AS date)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.start_date + w.n * 7 - 1 AS date)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS text)) AS text) COLLATE pg_catalog."C"
     FROM v1.workout_plans p
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
        JOIN _pgmig.map_workout_weeks AS key_map ON key_map.source_id = p.id AND key_map.n = w.n
     WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
   ), actual AS (
-    SELECT t.id, t.plan_id, t.week_number, t.start_date, t.end_date, t.notes
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.plan_id) AS text) COLLATE pg_catalog."C", CAST((t.week_number) AS text) COLLATE pg_catalog."C", CAST((t.start_date) AS text) COLLATE pg_catalog."C", CAST((t.end_date) AS text) COLLATE pg_catalog."C", CAST((t.notes) AS text) COLLATE pg_catalog."C"
     FROM public.workout_weeks AS t
     JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
   )
@@ -841,12 +841,12 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_workout_weeks.id AS uuid),
-           CAST(d.day_label AS text),
-           CAST(d.muscle_groups AS text[]),
-           CAST(NULL AS text),
-           CAST(NULL AS integer)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_workout_weeks.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(d.day_label AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(d.muscle_groups AS text[])) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS integer)) AS text) COLLATE pg_catalog."C"
     FROM (
          SELECT
            e.plan_id,
@@ -863,7 +863,7 @@ BEGIN
        JOIN _pgmig.map_workout_days AS key_map ON key_map.plan_id = d.plan_id AND key_map.n = w.n AND key_map.day_label = d.day_label
     WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
   ), actual AS (
-    SELECT t.id, t.week_id, t.day_label, t.muscle_groups, t.notes, t.estimated_duration
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.week_id) AS text) COLLATE pg_catalog."C", CAST((t.day_label) AS text) COLLATE pg_catalog."C", CAST((t.muscle_groups) AS text) COLLATE pg_catalog."C", CAST((t.notes) AS text) COLLATE pg_catalog."C", CAST((t.estimated_duration) AS text) COLLATE pg_catalog."C"
     FROM public.workout_days AS t
     JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
   )
@@ -955,21 +955,21 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(e.id AS uuid),
-           CAST(id_workout_days.id AS uuid),
-           CAST(e.name AS text),
-           CAST(e.muscle_group AS text),
-           CAST(e.sets AS integer),
-           CAST(e.reps_min AS integer),
-           CAST(e.reps_max AS integer),
-           CAST(e.weight AS numeric(6,2)),
-           CAST(coalesce(e.rest_seconds, 90) AS integer),
-           CAST(e.notes AS text),
-           CAST(e.order_index AS integer),
-           CAST(NULL AS numeric(3,1)),
-           CAST(NULL AS numeric(3,1)),
-           CAST(NULL AS text),
-           CAST(NULL AS text)
+    SELECT CAST((CAST(e.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_workout_days.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(e.name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(e.muscle_group AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(e.sets AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(e.reps_min AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(e.reps_max AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(e.weight AS numeric(6,2))) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(coalesce(e.rest_seconds, 90) AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(e.notes AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(e.order_index AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS numeric(3,1))) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS numeric(3,1))) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS text)) AS text) COLLATE pg_catalog."C"
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
@@ -978,7 +978,7 @@ BEGIN
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
   ), actual AS (
-    SELECT t.id, t.day_id, t.name, t.muscle_group, t.sets, t.target_reps_min, t.target_reps_max, t.target_weight, t.rest_seconds, t.notes, t.order_index, t.target_rpe_min, t.target_rpe_max, t.tempo, t.video_url
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.day_id) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C", CAST((t.muscle_group) AS text) COLLATE pg_catalog."C", CAST((t.sets) AS text) COLLATE pg_catalog."C", CAST((t.target_reps_min) AS text) COLLATE pg_catalog."C", CAST((t.target_reps_max) AS text) COLLATE pg_catalog."C", CAST((t.target_weight) AS text) COLLATE pg_catalog."C", CAST((t.rest_seconds) AS text) COLLATE pg_catalog."C", CAST((t.notes) AS text) COLLATE pg_catalog."C", CAST((t.order_index) AS text) COLLATE pg_catalog."C", CAST((t.target_rpe_min) AS text) COLLATE pg_catalog."C", CAST((t.target_rpe_max) AS text) COLLATE pg_catalog."C", CAST((t.tempo) AS text) COLLATE pg_catalog."C", CAST((t.video_url) AS text) COLLATE pg_catalog."C"
     FROM public.exercises AS t
     JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
   )
@@ -1071,20 +1071,20 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(s.id AS uuid),
-           CAST(s.user_id AS uuid),
-           CAST(s.plan_id AS uuid),
-           CAST(id_workout_days.id AS uuid),
-           CAST(s.started_at AS timestamp with time zone),
-           CAST(s.completed_at AS timestamp with time zone),
-           CAST(s.notes AS text)
+    SELECT CAST((CAST(s.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.user_id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.plan_id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_workout_days.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.started_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.completed_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.notes AS text)) AS text) COLLATE pg_catalog."C"
     FROM v1.workout_sessions s
        LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
     WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
   ), actual AS (
-    SELECT t.id, t.user_id, t.plan_id, t.day_id, t.started_at, t.completed_at, t.notes
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.plan_id) AS text) COLLATE pg_catalog."C", CAST((t.day_id) AS text) COLLATE pg_catalog."C", CAST((t.started_at) AS text) COLLATE pg_catalog."C", CAST((t.completed_at) AS text) COLLATE pg_catalog."C", CAST((t.notes) AS text) COLLATE pg_catalog."C"
     FROM public.workout_sessions AS t
     JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
   )
@@ -1223,21 +1223,21 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(l.id AS uuid),
-           CAST(l.session_id AS uuid),
-           CAST(id_exercises.id AS uuid),
-           CAST(l.set_number AS integer),
-           CAST(l.reps AS integer),
-           CAST(l.weight AS numeric(6,2)),
-           CAST(l.completed_at AS timestamp with time zone),
-           CAST(NULL AS numeric(3,1)),
-           CAST(false AS boolean)
+    SELECT CAST((CAST(l.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(l.session_id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_exercises.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(l.set_number AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(l.reps AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(l.weight AS numeric(6,2))) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(l.completed_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS numeric(3,1))) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(false AS boolean)) AS text) COLLATE pg_catalog."C"
     FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
     WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
   ), actual AS (
-    SELECT t.id, t.session_id, t.exercise_id, t.set_number, t.reps, t.weight, t.completed_at, t.rpe, t.is_warmup
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.session_id) AS text) COLLATE pg_catalog."C", CAST((t.exercise_id) AS text) COLLATE pg_catalog."C", CAST((t.set_number) AS text) COLLATE pg_catalog."C", CAST((t.reps) AS text) COLLATE pg_catalog."C", CAST((t.weight) AS text) COLLATE pg_catalog."C", CAST((t.completed_at) AS text) COLLATE pg_catalog."C", CAST((t.rpe) AS text) COLLATE pg_catalog."C", CAST((t.is_warmup) AS text) COLLATE pg_catalog."C"
     FROM public.exercise_logs AS t
     JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
   )
