@@ -82,11 +82,14 @@ const STABLE_UNDER_PINNED_SETTINGS: &[&str] = &[
     "to_timestamp",
 ];
 
-/// Arity ranges of the not-immutable overloads, by name.
-fn not_immutable() -> &'static BTreeMap<String, Vec<(usize, Option<usize>)>> {
-    static TABLE: OnceLock<BTreeMap<String, Vec<(usize, Option<usize>)>>> = OnceLock::new();
+/// A function's overloads that are not immutable, each as its fewest and most arguments
+/// (None: variadic), by name.
+type Overloads = BTreeMap<String, Vec<(usize, Option<usize>)>>;
+
+fn not_immutable() -> &'static Overloads {
+    static TABLE: OnceLock<Overloads> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut table: BTreeMap<String, Vec<(usize, Option<usize>)>> = BTreeMap::new();
+        let mut table = Overloads::new();
         for line in NOT_IMMUTABLE.lines().filter(|l| !l.starts_with('#')) {
             let fields: Vec<&str> = line.split('\t').collect();
             if let [name, fewest, most, _volatility] = fields[..] {
