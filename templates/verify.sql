@@ -178,6 +178,10 @@ END
 -- ----------------------------------------------------------------------------
 
 -- Row counts reconcile: V1 rows = migrated + filtered + rejected.
+{%- if let Some(call) = s.verify.filter_non_repeatable %}
+-- `where` calls {{ call|comment }}, which gives another value on each call: the rows it filtered
+-- are counted as the rows migrate did not choose (the id map), less the rejected ones.
+{%- endif %}
 DO {% filter dollar("check") %}
 DECLARE
   err_detail text;
@@ -188,7 +192,7 @@ DECLARE
   n_out bigint;
   n_mapped bigint;
 BEGIN
-  SELECT count(*), {{ s.rejects.filtered_count }}
+  SELECT count(*), {{ s.verify.filtered_count }}
   INTO n_in, n_filtered
   {{ s.from }};
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model|lit }} AND step = {{ s.name|lit }};
@@ -231,7 +235,7 @@ BEGIN
     -- against the values it found taken.
     SELECT {{ r.key_json }}, {{ r.order_json }}, CAST({{ r.original }} AS text), CAST({{ r.original }} AS text), 1, true, 0, {{ s.keys.row_wave }}
     {{ s.keys.from_unrepaired }}
-    WHERE {{ s.rejects.survivors }}
+    WHERE {{ s.verify.survivors }}
       AND ({{ r.original }}) IS NOT NULL
     UNION ALL
     -- Each round moves, all at once, the rows whose value a V2 row held at migrate or a row of
@@ -259,7 +263,7 @@ BEGIN
   ), {% endfor %}expected AS (
     SELECT {{ s.verify.expected_list }}
     {% if s.repairs.columns.is_empty() %}{{ s.repairs.from_keyed }}{% else %}{{ s.repairs.from_recomputed }}{% endif %}
-    WHERE {{ s.rejects.survivors }}
+    WHERE {{ s.verify.survivors }}
   ), actual AS (
     SELECT {{ s.verify.actual_list }}
     FROM {{ s.target }} AS t

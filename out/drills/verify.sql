@@ -269,9 +269,6 @@ $guard$;
 -- row level security policies; and the same on the partitions and inheritance children the
 -- write reaches, on the tables its foreign keys' ON DELETE/UPDATE actions reach, and on what
 -- its rules write. Reading a view runs the functions it calls, also with this role's rights.
--- Found by type, whatever the search_path: the casts from or to the types of the columns
--- written or read and of the model's casts, those types' own functions and transforms, and
--- the operator classes of the written tables' indexes and partition keys.
 -- A function another role owns there is that role's code run as this one (the role can
 -- rewrite it at any moment): refused, unless its owner is a superuser, this role, or the
 -- role named by -v pgmig_owner. SECURITY DEFINER functions run as their owner, which is no
@@ -285,17 +282,14 @@ $guard$;
 -- triggers and in the swap, not before each fill batch).
 DO $guard$
 DECLARE
-  -- The relations this script writes, the V1 relations it reads, and the types the model's
-  -- expressions cast to.
+  -- The relations this script writes, and the V1 relations it reads.
   written_names text[] := '{}'::text[];
   read_names text[] := ARRAY['v1.completed_sessions', 'v1.drill_group_items', 'v1.drill_groups', 'v1.drills', 'v1.ordered_session_drills', 'v1.session_preferences', 'v1.users']::text[];
-  cast_type_names text[] := ARRAY['BOOLEAN', 'INTEGER', 'TEXT']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
   written_table regclass;
   findings text[];
-  jit_before text := pg_catalog.current_setting('jit');
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
   FOR written_table IN
@@ -308,9 +302,6 @@ BEGIN
     EXECUTE pg_catalog.format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', written_table);
   END LOOP;
 
-  -- The catalogs' row estimates put this query's cost past jit_above_cost: compiling it took
-  -- 16 s, running it milliseconds (workout at scale 10). Off for it alone, then as it was.
-  PERFORM pg_catalog.set_config('jit', 'off', true);
   WITH RECURSIVE
   written (rel) AS (
     SELECT pg_catalog.to_regclass(n.name)::oid
@@ -347,40 +338,15 @@ BEGIN
       ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
      AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
   ),
-  -- The types the script's values take: the columns' of the written and read relations, and
-  -- those the model's expressions cast to; through domains to their base types, arrays to
-  -- their elements, composite types to their attributes' and ranges to their subtypes.
-  -- (`use` says how: a written column's domain runs its DEFAULT and CHECKs, a cast to one its
-  -- CHECKs.)
-  column_type (rel, col, typ, use) AS (
-    SELECT a.attrelid, a.attname, a.atttypid, s.use
-    FROM (SELECT w.rel, 'written' FROM written AS w UNION ALL SELECT v.rel, 'read' FROM read AS v) AS s (rel, use)
-    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = s.rel AND a.attnum > 0 AND NOT a.attisdropped
-    UNION ALL
-    SELECT NULL::oid, NULL::name, pg_catalog.to_regtype(n.name)::oid, 'cast'
-    FROM pg_catalog.unnest(cast_type_names) AS n (name)
-    WHERE pg_catalog.to_regtype(n.name) IS NOT NULL
+  -- Column types, through domains to their base types and arrays to their elements.
+  column_type (rel, col, typ) AS (
+    SELECT a.attrelid, a.attname, a.atttypid
+    FROM written AS w
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = w.rel AND a.attnum > 0 AND NOT a.attisdropped
     UNION
-    SELECT ct.rel, ct.col, part.typ, ct.use
+    SELECT ct.rel, ct.col, CASE WHEN y.typtype = 'd' THEN y.typbasetype ELSE y.typelem END
     FROM column_type AS ct
-    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
-    CROSS JOIN LATERAL (
-      SELECT y.typbasetype WHERE y.typtype = 'd'
-      UNION ALL
-      SELECT y.typelem WHERE y.typelem <> 0
-      UNION ALL
-      SELECT a.atttypid
-      FROM pg_catalog.pg_attribute AS a
-      WHERE y.typtype = 'c' AND a.attrelid = y.typrelid AND a.attnum > 0 AND NOT a.attisdropped
-      UNION ALL
-      SELECT r.rngsubtype FROM pg_catalog.pg_range AS r WHERE r.rngtypid = y.oid
-      UNION ALL
-      SELECT r.rngtypid FROM pg_catalog.pg_range AS r WHERE r.rngmultitypid = y.oid
-    ) AS part (typ)
-  ),
-  -- Each type once, with where it was met (a relation; none for the model's casts).
-  used_type (rel, typ) AS (
-    SELECT DISTINCT ct.rel, ct.typ FROM column_type AS ct
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND (y.typtype = 'd' OR y.typelem <> 0)
   ),
   -- What runs: (relation, what it is, catalog and oid of the object whose dependencies name
   -- the functions, and the function itself when the catalog names it directly).
@@ -420,60 +386,11 @@ BEGIN
            'pg_catalog.pg_type'::regclass, y.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
-    WHERE ct.use = 'written'
     UNION ALL
     SELECT ct.rel, pg_catalog.format('constraint %I of domain %s (column %I)', k.conname, k.contypid::regtype, ct.col),
            'pg_catalog.pg_constraint'::regclass, k.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_constraint AS k ON k.contypid = ct.typ
-    WHERE ct.use IN ('written', 'cast')
-    UNION ALL
-    -- Casts are found in pg_cast by type, whatever the search_path: one from or to a type the
-    -- script's values take may run (an assignment to a column, a comparison, the model's `::`).
-    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
-           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
-    FROM used_type AS t
-    JOIN pg_catalog.pg_cast AS k ON k.castsource = t.typ AND k.castmethod = 'f'
-    UNION ALL
-    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
-           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
-    FROM used_type AS t
-    JOIN pg_catalog.pg_cast AS k ON k.casttarget = t.typ AND k.castmethod = 'f'
-    UNION ALL
-    -- A type's own functions (input, output, a range's canonical and subtype_diff ...), which
-    -- its pg_depend entries name; a domain's are PostgreSQL's.
-    SELECT t.rel, pg_catalog.format('type %s', y.oid::regtype), 'pg_catalog.pg_type'::regclass, y.oid, 0::oid
-    FROM used_type AS t
-    JOIN pg_catalog.pg_type AS y ON y.oid = t.typ AND y.typtype <> 'd'
-    UNION ALL
-    SELECT t.rel, pg_catalog.format('transform for type %s', x.trftype::regtype),
-           'pg_catalog.pg_transform'::regclass, x.oid, 0::oid
-    FROM used_type AS t
-    JOIN pg_catalog.pg_transform AS x ON x.trftype = t.typ
-    UNION ALL
-    -- The support functions of the operator classes its indexes and its partition key use:
-    -- a B-tree's comparison, a hash function, a GiST's penalty run on every INSERT.
-    SELECT i.indrelid, pg_catalog.format('index %I (operator class %s)', x.relname, oc.opcname),
-           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
-    FROM written AS w
-    JOIN pg_catalog.pg_index AS i ON i.indrelid = w.rel
-    JOIN pg_catalog.pg_class AS x ON x.oid = i.indexrelid
-    CROSS JOIN LATERAL pg_catalog.unnest(i.indclass::oid[]) AS ic (opclass)
-    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = ic.opclass
-    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
-    UNION ALL
-    SELECT p.partrelid, pg_catalog.format('partition key (operator class %s)', oc.opcname),
-           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
-    FROM written AS w
-    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
-    CROSS JOIN LATERAL pg_catalog.unnest(p.partclass::oid[]) AS pc (opclass)
-    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = pc.opclass
-    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
-    UNION ALL
-    -- A partition key's expressions are dependencies of the table itself.
-    SELECT p.partrelid, 'partition key', 'pg_catalog.pg_class'::regclass, p.partrelid, 0::oid
-    FROM written AS w
-    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
   ),
   -- The functions they call, and those behind the operators they use.
   called (rel, kind, fn) AS (
@@ -490,14 +407,13 @@ BEGIN
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO findings
   FROM (
-    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', coalesce(c.rel::regclass::text, 'the model''s casts'), c.kind, p.oid::regprocedure,
+    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', c.rel::regclass, c.kind, p.oid::regprocedure,
                                       CASE WHEN p.prosecdef THEN ' (SECURITY DEFINER)' ELSE '' END, p.proowner::regrole) AS what
     FROM called AS c
     JOIN pg_catalog.pg_proc AS p ON p.oid = c.fn
     JOIN pg_catalog.pg_roles AS o ON o.oid = p.proowner
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
-  PERFORM pg_catalog.set_config('jit', jit_before, true);
   IF findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
@@ -534,9 +450,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '864dd954ae58ff3ea59002693965356af1db1c3aae126b015832e093ad36e72f';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '30d25e8ffdeaed2018be52ac5db0b6ce30e590396a2f6188788cae28db69ecb1';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 864dd954ae58ff3ea59002693965356af1db1c3aae126b015832e093ad36e72f; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 30d25e8ffdeaed2018be52ac5db0b6ce30e590396a2f6188788cae28db69ecb1; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -784,15 +700,15 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(u.email AS text),
-           CAST(u.name AS text),
-           CAST(u.created_at AS timestamp with time zone)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(u.email AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(u.name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(u.created_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM v1.users u
        JOIN _pgmig.map_users AS key_map ON key_map.source_id = u.id
     WHERE true
   ), actual AS (
-    SELECT t.id, t.email, t.name, t.created_at
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
     FROM public.users AS t
     JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
   )
@@ -858,18 +774,18 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_users.id AS uuid),
-           CAST(cs.date AS date),
-           (CAST(CASE WHEN (cs.drills)::jsonb IS NULL THEN NULL ELSE (SELECT coalesce(json_agg(CASE WHEN jsonb_typeof(x.e -> 'drill') = 'object' THEN ('{"drill": ' || '{"uuid": ' || to_json(r.uuid)::text || CASE WHEN ((x.e -> 'drill') - 'uuid' - 'id') = '{}'::jsonb THEN '}' ELSE ', ' || substr(((x.e -> 'drill') - 'uuid' - 'id')::text, 2) END || CASE WHEN (x.e - 'drill') = '{}'::jsonb THEN '}' ELSE ', ' || substr((x.e - 'drill')::text, 2) END)::json ELSE x.e::json END ORDER BY x.i), '[]'::json) FROM jsonb_array_elements((cs.drills)::jsonb) WITH ORDINALITY AS x (e, i) LEFT JOIN public.drills AS r ON r.title = x.e -> 'drill' ->> 'title') END AS json))::text,
-           CAST(cs.total_minutes AS integer)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(cs.date AS date)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN (cs.drills)::jsonb IS NULL THEN NULL ELSE (SELECT coalesce(json_agg(CASE WHEN jsonb_typeof(x.e -> 'drill') = 'object' THEN ('{"drill": ' || '{"uuid": ' || to_json(r.uuid)::text || CASE WHEN ((x.e -> 'drill') - 'uuid' - 'id') = '{}'::jsonb THEN '}' ELSE ', ' || substr(((x.e -> 'drill') - 'uuid' - 'id')::text, 2) END || CASE WHEN (x.e - 'drill') = '{}'::jsonb THEN '}' ELSE ', ' || substr((x.e - 'drill')::text, 2) END)::json ELSE x.e::json END ORDER BY x.i), '[]'::json) FROM jsonb_array_elements((cs.drills)::jsonb) WITH ORDINALITY AS x (e, i) LEFT JOIN public.drills AS r ON r.title = x.e -> 'drill' ->> 'title') END AS json)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(cs.total_minutes AS integer)) AS text) COLLATE pg_catalog."C"
     FROM v1.completed_sessions cs
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
        JOIN _pgmig.map_completed_sessions AS key_map ON key_map.source_id = cs.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
   ), actual AS (
-    SELECT t.id, t.user_id, t.date, (t.drills)::text, t.total_minutes
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.date) AS text) COLLATE pg_catalog."C", CAST((t.drills) AS text) COLLATE pg_catalog."C", CAST((t.total_minutes) AS text) COLLATE pg_catalog."C"
     FROM public.completed_sessions AS t
     JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
   )
@@ -959,18 +875,18 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_users.id AS uuid),
-           CAST(sp.duration_minutes AS integer),
-           CAST(sp.training_style AS text),
-           CAST(sp.difficulty AS text),
-           CAST(sp.available_equipment AS text[])
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(sp.duration_minutes AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(sp.training_style AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(sp.difficulty AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(sp.available_equipment AS text[])) AS text) COLLATE pg_catalog."C"
     FROM v1.session_preferences sp
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
        JOIN _pgmig.map_session_preferences AS key_map ON key_map.source_id = sp.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
   ), actual AS (
-    SELECT t.id, t.user_id, t.duration_minutes, t.training_style, t.difficulty, t.available_equipment
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.duration_minutes) AS text) COLLATE pg_catalog."C", CAST((t.training_style) AS text) COLLATE pg_catalog."C", CAST((t.difficulty) AS text) COLLATE pg_catalog."C", CAST((t.available_equipment) AS text) COLLATE pg_catalog."C"
     FROM public.session_preferences AS t
     JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
   )
@@ -1060,16 +976,16 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_users.id AS uuid),
-           CAST(g.name AS text),
-           CAST(g.is_liked_group AS boolean)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(g.name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(g.is_liked_group AS boolean)) AS text) COLLATE pg_catalog."C"
     FROM v1.drill_groups g
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id
        JOIN _pgmig.map_drill_groups AS key_map ON key_map.source_id = g.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
   ), actual AS (
-    SELECT t.id, t.user_id, t.name, t.is_liked_group
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C", CAST((t.is_liked_group) AS text) COLLATE pg_catalog."C"
     FROM public.drill_groups AS t
     JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
   )
@@ -1161,9 +1077,9 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(id_drill_groups.id AS uuid),
-           CAST(ref_drills.uuid AS uuid),
-           CAST(gi.position AS integer)
+    SELECT CAST((CAST(id_drill_groups.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_drills.uuid AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(gi.position AS integer)) AS text) COLLATE pg_catalog."C"
     FROM v1.drill_group_items gi
        JOIN v1.drills d ON d.id = gi.drill_id
        LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
@@ -1171,7 +1087,7 @@ BEGIN
     WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
   ), actual AS (
-    SELECT t.group_id, t.drill_uuid, t.position
+    SELECT CAST((t.group_id) AS text) COLLATE pg_catalog."C", CAST((t.drill_uuid) AS text) COLLATE pg_catalog."C", CAST((t.position) AS text) COLLATE pg_catalog."C"
     FROM public.drill_group_items AS t
     JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
   )
@@ -1287,13 +1203,13 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_users.id AS uuid),
-           CAST(ref_drills.uuid AS uuid),
-           CAST(o.position AS integer),
-           CAST(o.sets AS integer),
-           CAST(o.reps AS integer),
-           CAST(o.duration AS integer)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_drills.uuid AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(o.position AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(o.sets AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(o.reps AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(o.duration AS integer)) AS text) COLLATE pg_catalog."C"
     FROM v1.ordered_session_drills o
        JOIN v1.drills d ON d.id = o.drill_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
@@ -1302,7 +1218,7 @@ BEGIN
     WHERE coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
   ), actual AS (
-    SELECT t.id, t.user_id, t.drill_uuid, t.position, t.sets, t.reps, t.duration
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.drill_uuid) AS text) COLLATE pg_catalog."C", CAST((t.position) AS text) COLLATE pg_catalog."C", CAST((t.sets) AS text) COLLATE pg_catalog."C", CAST((t.reps) AS text) COLLATE pg_catalog."C", CAST((t.duration) AS text) COLLATE pg_catalog."C"
     FROM public.ordered_session_drills AS t
     JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
   )
@@ -1416,23 +1332,23 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_users.id AS uuid),
-           CAST(coalesce((SELECT count(*) FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run ORDER BY r.run DESC LIMIT 1), 0) AS integer),
-           CAST(coalesce((SELECT max(runs.n) FROM (SELECT count(*) AS n FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run) AS runs), 0) AS integer),
-           CAST((SELECT count(*) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS integer),
-           CAST((SELECT round(avg((SELECT count(*) FROM json_array_elements(s.drills) e WHERE json_typeof(e -> 'drill') = 'object')), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS numeric(6,2)),
-           CAST((SELECT round(avg(s.total_minutes), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS numeric(6,2)),
-           CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'dribbling') AS integer),
-           CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'passing') AS integer),
-           CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'shooting') AS integer),
-           CAST((SELECT e -> 'drill' ->> 'title' FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND json_typeof(e -> 'drill') = 'object' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1) AS text)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(coalesce((SELECT count(*) FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run ORDER BY r.run DESC LIMIT 1), 0) AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(coalesce((SELECT max(runs.n) FROM (SELECT count(*) AS n FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run) AS runs), 0) AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST((SELECT count(*) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST((SELECT round(avg((SELECT count(*) FROM json_array_elements(s.drills) e WHERE json_typeof(e -> 'drill') = 'object')), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS numeric(6,2))) AS text) COLLATE pg_catalog."C",
+           CAST((CAST((SELECT round(avg(s.total_minutes), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS numeric(6,2))) AS text) COLLATE pg_catalog."C",
+           CAST((CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'dribbling') AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'passing') AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'shooting') AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST((SELECT e -> 'drill' ->> 'title' FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND json_typeof(e -> 'drill') = 'object' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1) AS text)) AS text) COLLATE pg_catalog."C"
     FROM v1.users u
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
        JOIN _pgmig.map_progress_history AS key_map ON key_map.source_id = u.id
     WHERE coalesce((id_users.id IS NOT NULL), false)
   ), actual AS (
-    SELECT t.id, t.user_id, t.current_streak, t.highest_streak, t.total_sessions, t.drills_per_session, t.minutes_per_session, t.dribbling_drills_completed, t.passing_drills_completed, t.shooting_drills_completed, t.favorite_drill
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.current_streak) AS text) COLLATE pg_catalog."C", CAST((t.highest_streak) AS text) COLLATE pg_catalog."C", CAST((t.total_sessions) AS text) COLLATE pg_catalog."C", CAST((t.drills_per_session) AS text) COLLATE pg_catalog."C", CAST((t.minutes_per_session) AS text) COLLATE pg_catalog."C", CAST((t.dribbling_drills_completed) AS text) COLLATE pg_catalog."C", CAST((t.passing_drills_completed) AS text) COLLATE pg_catalog."C", CAST((t.shooting_drills_completed) AS text) COLLATE pg_catalog."C", CAST((t.favorite_drill) AS text) COLLATE pg_catalog."C"
     FROM public.progress_history AS t
     JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
   )

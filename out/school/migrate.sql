@@ -252,14 +252,16 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '1a588e44c2cdca7594bcf7e499704546eaf54c7f80f31a01809fbc9e8349cfac';
+SET pgmig.fingerprint = '5dcc71ca5c685b0731e941c340e9ed38393901904f5a4a74bf90e1e6888f7167';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
 -- one build over all rows instead of one per row. Faster on big loads; holds ACCESS EXCLUSIVE
 -- on that table and SHARE ROW EXCLUSIVE on the tables it references until COMMIT. The
 -- definitions are read from the catalog (pg_get_constraintdef, pg_get_indexdef), so they come
--- back exactly as they were. Session-only helpers (pg_temp): nothing of them stays.
+-- back exactly as they were, with what pg_get_indexdef leaves out of an index: its
+-- tablespace, REPLICA IDENTITY USING INDEX, CLUSTER ON, COMMENT and per-column statistics
+-- targets. Session-only helpers (pg_temp): nothing of them stays.
 -- pgmig.defer_constraints holds -v defer_constraints, checked to be a boolean before BEGIN.
 CREATE FUNCTION pg_temp.pgmig_defer_constraints(target regclass) RETURNS boolean
 LANGUAGE plpgsql
@@ -277,14 +279,29 @@ BEGIN
   IF NOT empty THEN
     RETURN false;
   END IF;
-  CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (target regclass, kind text, name text, definition text) ON COMMIT DROP;
+  -- tablespace and restore_after: what pg_get_indexdef omits, put back once the index is built.
+  CREATE TEMP TABLE IF NOT EXISTS pgmig_deferred (target regclass, kind text, name text, definition text,
+                                                  tablespace text, restore_after text[]) ON COMMIT DROP;
   INSERT INTO pgmig_deferred
-  SELECT target, 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+  SELECT target, 'foreign key', c.conname, pg_get_constraintdef(c.oid), NULL, '{}'
   FROM pg_constraint AS c
   WHERE c.conrelid = target AND c.contype = 'f'
   UNION ALL
-  SELECT target, 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+  SELECT target, 'index', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid),
+         (SELECT s.spcname FROM pg_tablespace AS s WHERE s.oid = ic.reltablespace),
+         array_remove(ARRAY[
+           CASE WHEN i.indisreplident THEN format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I', target, ic.relname) END,
+           CASE WHEN i.indisclustered THEN format('ALTER TABLE %s CLUSTER ON %I', target, ic.relname) END,
+           (SELECT format('COMMENT ON INDEX %s IS %L', i.indexrelid::regclass, d.description)
+            FROM pg_description AS d
+            WHERE d.classoid = 'pg_class'::regclass AND d.objoid = i.indexrelid AND d.objsubid = 0)
+         ], NULL)
+         || ARRAY(SELECT format('ALTER INDEX %s ALTER COLUMN %s SET STATISTICS %s', i.indexrelid::regclass, a.attnum, a.attstattarget)
+                  FROM pg_attribute AS a
+                  WHERE a.attrelid = i.indexrelid AND a.attnum > 0 AND a.attstattarget >= 0
+                  ORDER BY a.attnum)
   FROM pg_index AS i
+  JOIN pg_class AS ic ON ic.oid = i.indexrelid
   WHERE i.indrelid = target
     AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid);
   FOR item IN SELECT * FROM pgmig_deferred AS d WHERE d.target = pgmig_defer_constraints.target LOOP
@@ -303,13 +320,21 @@ SET search_path = pg_catalog, pg_temp
 AS $restore$
 DECLARE
   item record;
+  restore_statement text;
+  session_tablespace text := current_setting('default_tablespace');
 BEGIN
   -- In the same transaction: a row that breaks a foreign key fails the step here.
   FOR item IN SELECT * FROM pgmig_deferred AS d WHERE d.target = pgmig_restore_constraints.target ORDER BY d.kind DESC LOOP
     IF item.kind = 'foreign key' THEN
       EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', target, item.name, item.definition);
     ELSE
+      -- Built where it was (default_tablespace: not built elsewhere and moved).
+      PERFORM set_config('default_tablespace', coalesce(item.tablespace, ''), true);
       EXECUTE item.definition;
+      PERFORM set_config('default_tablespace', session_tablespace, true);
+      FOREACH restore_statement IN ARRAY item.restore_after LOOP
+        EXECUTE restore_statement;
+      END LOOP;
     END IF;
   END LOOP;
   DELETE FROM pgmig_deferred AS d WHERE d.target = pgmig_restore_constraints.target;
@@ -590,9 +615,6 @@ RESET client_min_messages;
 -- row level security policies; and the same on the partitions and inheritance children the
 -- write reaches, on the tables its foreign keys' ON DELETE/UPDATE actions reach, and on what
 -- its rules write. Reading a view runs the functions it calls, also with this role's rights.
--- Found by type, whatever the search_path: the casts from or to the types of the columns
--- written or read and of the model's casts, those types' own functions and transforms, and
--- the operator classes of the written tables' indexes and partition keys.
 -- A function another role owns there is that role's code run as this one (the role can
 -- rewrite it at any moment): refused, unless its owner is a superuser, this role, or the
 -- role named by -v pgmig_owner. SECURITY DEFINER functions run as their owner, which is no
@@ -606,17 +628,14 @@ RESET client_min_messages;
 -- triggers and in the swap, not before each fill batch).
 DO $guard$
 DECLARE
-  -- The relations this script writes, the V1 relations it reads, and the types the model's
-  -- expressions cast to.
+  -- The relations this script writes, and the V1 relations it reads.
   written_names text[] := ARRAY['public.schools', 'public.users', 'public.user_roles', 'public.teacher_profiles', 'public.parent_profiles', 'public.student_profiles', 'public.permission_modules', 'public.permissions', 'public.grade_systems', 'public.class_levels', 'public.curriculums', 'public.subject_categories', 'public.subjects', 'public.user_types', 'public.roles', 'public.role_permissions']::text[];
   read_names text[] := ARRAY['v1.parents', 'v1.schools', 'v1.students', 'v1.teachers']::text[];
-  cast_type_names text[] := ARRAY['TEXT']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
   written_table regclass;
   findings text[];
-  jit_before text := pg_catalog.current_setting('jit');
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
   FOR written_table IN
@@ -629,9 +648,6 @@ BEGIN
     EXECUTE pg_catalog.format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', written_table);
   END LOOP;
 
-  -- The catalogs' row estimates put this query's cost past jit_above_cost: compiling it took
-  -- 16 s, running it milliseconds (workout at scale 10). Off for it alone, then as it was.
-  PERFORM pg_catalog.set_config('jit', 'off', true);
   WITH RECURSIVE
   written (rel) AS (
     SELECT pg_catalog.to_regclass(n.name)::oid
@@ -668,40 +684,15 @@ BEGIN
       ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
      AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
   ),
-  -- The types the script's values take: the columns' of the written and read relations, and
-  -- those the model's expressions cast to; through domains to their base types, arrays to
-  -- their elements, composite types to their attributes' and ranges to their subtypes.
-  -- (`use` says how: a written column's domain runs its DEFAULT and CHECKs, a cast to one its
-  -- CHECKs.)
-  column_type (rel, col, typ, use) AS (
-    SELECT a.attrelid, a.attname, a.atttypid, s.use
-    FROM (SELECT w.rel, 'written' FROM written AS w UNION ALL SELECT v.rel, 'read' FROM read AS v) AS s (rel, use)
-    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = s.rel AND a.attnum > 0 AND NOT a.attisdropped
-    UNION ALL
-    SELECT NULL::oid, NULL::name, pg_catalog.to_regtype(n.name)::oid, 'cast'
-    FROM pg_catalog.unnest(cast_type_names) AS n (name)
-    WHERE pg_catalog.to_regtype(n.name) IS NOT NULL
+  -- Column types, through domains to their base types and arrays to their elements.
+  column_type (rel, col, typ) AS (
+    SELECT a.attrelid, a.attname, a.atttypid
+    FROM written AS w
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = w.rel AND a.attnum > 0 AND NOT a.attisdropped
     UNION
-    SELECT ct.rel, ct.col, part.typ, ct.use
+    SELECT ct.rel, ct.col, CASE WHEN y.typtype = 'd' THEN y.typbasetype ELSE y.typelem END
     FROM column_type AS ct
-    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
-    CROSS JOIN LATERAL (
-      SELECT y.typbasetype WHERE y.typtype = 'd'
-      UNION ALL
-      SELECT y.typelem WHERE y.typelem <> 0
-      UNION ALL
-      SELECT a.atttypid
-      FROM pg_catalog.pg_attribute AS a
-      WHERE y.typtype = 'c' AND a.attrelid = y.typrelid AND a.attnum > 0 AND NOT a.attisdropped
-      UNION ALL
-      SELECT r.rngsubtype FROM pg_catalog.pg_range AS r WHERE r.rngtypid = y.oid
-      UNION ALL
-      SELECT r.rngtypid FROM pg_catalog.pg_range AS r WHERE r.rngmultitypid = y.oid
-    ) AS part (typ)
-  ),
-  -- Each type once, with where it was met (a relation; none for the model's casts).
-  used_type (rel, typ) AS (
-    SELECT DISTINCT ct.rel, ct.typ FROM column_type AS ct
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND (y.typtype = 'd' OR y.typelem <> 0)
   ),
   -- What runs: (relation, what it is, catalog and oid of the object whose dependencies name
   -- the functions, and the function itself when the catalog names it directly).
@@ -741,60 +732,11 @@ BEGIN
            'pg_catalog.pg_type'::regclass, y.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
-    WHERE ct.use = 'written'
     UNION ALL
     SELECT ct.rel, pg_catalog.format('constraint %I of domain %s (column %I)', k.conname, k.contypid::regtype, ct.col),
            'pg_catalog.pg_constraint'::regclass, k.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_constraint AS k ON k.contypid = ct.typ
-    WHERE ct.use IN ('written', 'cast')
-    UNION ALL
-    -- Casts are found in pg_cast by type, whatever the search_path: one from or to a type the
-    -- script's values take may run (an assignment to a column, a comparison, the model's `::`).
-    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
-           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
-    FROM used_type AS t
-    JOIN pg_catalog.pg_cast AS k ON k.castsource = t.typ AND k.castmethod = 'f'
-    UNION ALL
-    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
-           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
-    FROM used_type AS t
-    JOIN pg_catalog.pg_cast AS k ON k.casttarget = t.typ AND k.castmethod = 'f'
-    UNION ALL
-    -- A type's own functions (input, output, a range's canonical and subtype_diff ...), which
-    -- its pg_depend entries name; a domain's are PostgreSQL's.
-    SELECT t.rel, pg_catalog.format('type %s', y.oid::regtype), 'pg_catalog.pg_type'::regclass, y.oid, 0::oid
-    FROM used_type AS t
-    JOIN pg_catalog.pg_type AS y ON y.oid = t.typ AND y.typtype <> 'd'
-    UNION ALL
-    SELECT t.rel, pg_catalog.format('transform for type %s', x.trftype::regtype),
-           'pg_catalog.pg_transform'::regclass, x.oid, 0::oid
-    FROM used_type AS t
-    JOIN pg_catalog.pg_transform AS x ON x.trftype = t.typ
-    UNION ALL
-    -- The support functions of the operator classes its indexes and its partition key use:
-    -- a B-tree's comparison, a hash function, a GiST's penalty run on every INSERT.
-    SELECT i.indrelid, pg_catalog.format('index %I (operator class %s)', x.relname, oc.opcname),
-           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
-    FROM written AS w
-    JOIN pg_catalog.pg_index AS i ON i.indrelid = w.rel
-    JOIN pg_catalog.pg_class AS x ON x.oid = i.indexrelid
-    CROSS JOIN LATERAL pg_catalog.unnest(i.indclass::oid[]) AS ic (opclass)
-    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = ic.opclass
-    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
-    UNION ALL
-    SELECT p.partrelid, pg_catalog.format('partition key (operator class %s)', oc.opcname),
-           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
-    FROM written AS w
-    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
-    CROSS JOIN LATERAL pg_catalog.unnest(p.partclass::oid[]) AS pc (opclass)
-    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = pc.opclass
-    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
-    UNION ALL
-    -- A partition key's expressions are dependencies of the table itself.
-    SELECT p.partrelid, 'partition key', 'pg_catalog.pg_class'::regclass, p.partrelid, 0::oid
-    FROM written AS w
-    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
   ),
   -- The functions they call, and those behind the operators they use.
   called (rel, kind, fn) AS (
@@ -811,14 +753,13 @@ BEGIN
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO findings
   FROM (
-    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', coalesce(c.rel::regclass::text, 'the model''s casts'), c.kind, p.oid::regprocedure,
+    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', c.rel::regclass, c.kind, p.oid::regprocedure,
                                       CASE WHEN p.prosecdef THEN ' (SECURITY DEFINER)' ELSE '' END, p.proowner::regrole) AS what
     FROM called AS c
     JOIN pg_catalog.pg_proc AS p ON p.oid = c.fn
     JOIN pg_catalog.pg_roles AS o ON o.oid = p.proowner
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
-  PERFORM pg_catalog.set_config('jit', jit_before, true);
   IF findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
@@ -1298,9 +1239,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1a588e44c2cdca7594bcf7e499704546eaf54c7f80f31a01809fbc9e8349cfac';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5dcc71ca5c685b0731e941c340e9ed38393901904f5a4a74bf90e1e6888f7167';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1a588e44c2cdca7594bcf7e499704546eaf54c7f80f31a01809fbc9e8349cfac; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5dcc71ca5c685b0731e941c340e9ed38393901904f5a4a74bf90e1e6888f7167; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -284,9 +284,6 @@ $guard$;
 -- row level security policies; and the same on the partitions and inheritance children the
 -- write reaches, on the tables its foreign keys' ON DELETE/UPDATE actions reach, and on what
 -- its rules write. Reading a view runs the functions it calls, also with this role's rights.
--- Found by type, whatever the search_path: the casts from or to the types of the columns
--- written or read and of the model's casts, those types' own functions and transforms, and
--- the operator classes of the written tables' indexes and partition keys.
 -- A function another role owns there is that role's code run as this one (the role can
 -- rewrite it at any moment): refused, unless its owner is a superuser, this role, or the
 -- role named by -v pgmig_owner. SECURITY DEFINER functions run as their owner, which is no
@@ -300,17 +297,14 @@ $guard$;
 -- triggers and in the swap, not before each fill batch).
 DO $guard$
 DECLARE
-  -- The relations this script writes, the V1 relations it reads, and the types the model's
-  -- expressions cast to.
+  -- The relations this script writes, and the V1 relations it reads.
   written_names text[] := '{}'::text[];
   read_names text[] := ARRAY['v1.parents', 'v1.schools', 'v1.students', 'v1.teachers']::text[];
-  cast_type_names text[] := ARRAY['TEXT']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
   written_table regclass;
   findings text[];
-  jit_before text := pg_catalog.current_setting('jit');
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
   FOR written_table IN
@@ -323,9 +317,6 @@ BEGIN
     EXECUTE pg_catalog.format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', written_table);
   END LOOP;
 
-  -- The catalogs' row estimates put this query's cost past jit_above_cost: compiling it took
-  -- 16 s, running it milliseconds (workout at scale 10). Off for it alone, then as it was.
-  PERFORM pg_catalog.set_config('jit', 'off', true);
   WITH RECURSIVE
   written (rel) AS (
     SELECT pg_catalog.to_regclass(n.name)::oid
@@ -362,40 +353,15 @@ BEGIN
       ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
      AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
   ),
-  -- The types the script's values take: the columns' of the written and read relations, and
-  -- those the model's expressions cast to; through domains to their base types, arrays to
-  -- their elements, composite types to their attributes' and ranges to their subtypes.
-  -- (`use` says how: a written column's domain runs its DEFAULT and CHECKs, a cast to one its
-  -- CHECKs.)
-  column_type (rel, col, typ, use) AS (
-    SELECT a.attrelid, a.attname, a.atttypid, s.use
-    FROM (SELECT w.rel, 'written' FROM written AS w UNION ALL SELECT v.rel, 'read' FROM read AS v) AS s (rel, use)
-    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = s.rel AND a.attnum > 0 AND NOT a.attisdropped
-    UNION ALL
-    SELECT NULL::oid, NULL::name, pg_catalog.to_regtype(n.name)::oid, 'cast'
-    FROM pg_catalog.unnest(cast_type_names) AS n (name)
-    WHERE pg_catalog.to_regtype(n.name) IS NOT NULL
+  -- Column types, through domains to their base types and arrays to their elements.
+  column_type (rel, col, typ) AS (
+    SELECT a.attrelid, a.attname, a.atttypid
+    FROM written AS w
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = w.rel AND a.attnum > 0 AND NOT a.attisdropped
     UNION
-    SELECT ct.rel, ct.col, part.typ, ct.use
+    SELECT ct.rel, ct.col, CASE WHEN y.typtype = 'd' THEN y.typbasetype ELSE y.typelem END
     FROM column_type AS ct
-    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
-    CROSS JOIN LATERAL (
-      SELECT y.typbasetype WHERE y.typtype = 'd'
-      UNION ALL
-      SELECT y.typelem WHERE y.typelem <> 0
-      UNION ALL
-      SELECT a.atttypid
-      FROM pg_catalog.pg_attribute AS a
-      WHERE y.typtype = 'c' AND a.attrelid = y.typrelid AND a.attnum > 0 AND NOT a.attisdropped
-      UNION ALL
-      SELECT r.rngsubtype FROM pg_catalog.pg_range AS r WHERE r.rngtypid = y.oid
-      UNION ALL
-      SELECT r.rngtypid FROM pg_catalog.pg_range AS r WHERE r.rngmultitypid = y.oid
-    ) AS part (typ)
-  ),
-  -- Each type once, with where it was met (a relation; none for the model's casts).
-  used_type (rel, typ) AS (
-    SELECT DISTINCT ct.rel, ct.typ FROM column_type AS ct
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND (y.typtype = 'd' OR y.typelem <> 0)
   ),
   -- What runs: (relation, what it is, catalog and oid of the object whose dependencies name
   -- the functions, and the function itself when the catalog names it directly).
@@ -435,60 +401,11 @@ BEGIN
            'pg_catalog.pg_type'::regclass, y.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
-    WHERE ct.use = 'written'
     UNION ALL
     SELECT ct.rel, pg_catalog.format('constraint %I of domain %s (column %I)', k.conname, k.contypid::regtype, ct.col),
            'pg_catalog.pg_constraint'::regclass, k.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_constraint AS k ON k.contypid = ct.typ
-    WHERE ct.use IN ('written', 'cast')
-    UNION ALL
-    -- Casts are found in pg_cast by type, whatever the search_path: one from or to a type the
-    -- script's values take may run (an assignment to a column, a comparison, the model's `::`).
-    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
-           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
-    FROM used_type AS t
-    JOIN pg_catalog.pg_cast AS k ON k.castsource = t.typ AND k.castmethod = 'f'
-    UNION ALL
-    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
-           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
-    FROM used_type AS t
-    JOIN pg_catalog.pg_cast AS k ON k.casttarget = t.typ AND k.castmethod = 'f'
-    UNION ALL
-    -- A type's own functions (input, output, a range's canonical and subtype_diff ...), which
-    -- its pg_depend entries name; a domain's are PostgreSQL's.
-    SELECT t.rel, pg_catalog.format('type %s', y.oid::regtype), 'pg_catalog.pg_type'::regclass, y.oid, 0::oid
-    FROM used_type AS t
-    JOIN pg_catalog.pg_type AS y ON y.oid = t.typ AND y.typtype <> 'd'
-    UNION ALL
-    SELECT t.rel, pg_catalog.format('transform for type %s', x.trftype::regtype),
-           'pg_catalog.pg_transform'::regclass, x.oid, 0::oid
-    FROM used_type AS t
-    JOIN pg_catalog.pg_transform AS x ON x.trftype = t.typ
-    UNION ALL
-    -- The support functions of the operator classes its indexes and its partition key use:
-    -- a B-tree's comparison, a hash function, a GiST's penalty run on every INSERT.
-    SELECT i.indrelid, pg_catalog.format('index %I (operator class %s)', x.relname, oc.opcname),
-           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
-    FROM written AS w
-    JOIN pg_catalog.pg_index AS i ON i.indrelid = w.rel
-    JOIN pg_catalog.pg_class AS x ON x.oid = i.indexrelid
-    CROSS JOIN LATERAL pg_catalog.unnest(i.indclass::oid[]) AS ic (opclass)
-    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = ic.opclass
-    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
-    UNION ALL
-    SELECT p.partrelid, pg_catalog.format('partition key (operator class %s)', oc.opcname),
-           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
-    FROM written AS w
-    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
-    CROSS JOIN LATERAL pg_catalog.unnest(p.partclass::oid[]) AS pc (opclass)
-    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = pc.opclass
-    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
-    UNION ALL
-    -- A partition key's expressions are dependencies of the table itself.
-    SELECT p.partrelid, 'partition key', 'pg_catalog.pg_class'::regclass, p.partrelid, 0::oid
-    FROM written AS w
-    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
   ),
   -- The functions they call, and those behind the operators they use.
   called (rel, kind, fn) AS (
@@ -505,14 +422,13 @@ BEGIN
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO findings
   FROM (
-    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', coalesce(c.rel::regclass::text, 'the model''s casts'), c.kind, p.oid::regprocedure,
+    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', c.rel::regclass, c.kind, p.oid::regprocedure,
                                       CASE WHEN p.prosecdef THEN ' (SECURITY DEFINER)' ELSE '' END, p.proowner::regrole) AS what
     FROM called AS c
     JOIN pg_catalog.pg_proc AS p ON p.oid = c.fn
     JOIN pg_catalog.pg_roles AS o ON o.oid = p.proowner
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
-  PERFORM pg_catalog.set_config('jit', jit_before, true);
   IF findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
@@ -549,9 +465,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1a588e44c2cdca7594bcf7e499704546eaf54c7f80f31a01809fbc9e8349cfac';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5dcc71ca5c685b0731e941c340e9ed38393901904f5a4a74bf90e1e6888f7167';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1a588e44c2cdca7594bcf7e499704546eaf54c7f80f31a01809fbc9e8349cfac; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5dcc71ca5c685b0731e941c340e9ed38393901904f5a4a74bf90e1e6888f7167; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1113,24 +1029,24 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(s.name AS text),
-           CAST(nullif(lower(btrim(s.email)), '') AS text),
-           CAST(_pgmig.phone_e164(s.phone) AS text),
-           CAST(a.street AS text),
-           CAST(a.city AS text),
-           CAST(a.region AS text),
-           CAST(a.postal_code AS text),
-           CAST(a.country AS text),
-           CAST(ref_curriculums.id AS integer),
-           CAST(s.created_at AS timestamp with time zone)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(nullif(lower(btrim(s.email)), '') AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(_pgmig.phone_e164(s.phone) AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.street AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.city AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.region AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.postal_code AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.country AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_curriculums.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.created_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
        JOIN _pgmig.map_schools AS key_map ON key_map.source_id = s.id
     WHERE true
   ), actual AS (
-    SELECT t.id, t.name, t.email, t.phone, t.street, t.city, t.region, t.postal_code, t.country, t.curriculum_id, t.created_at
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C", CAST((t.phone) AS text) COLLATE pg_catalog."C", CAST((t.street) AS text) COLLATE pg_catalog."C", CAST((t.city) AS text) COLLATE pg_catalog."C", CAST((t.region) AS text) COLLATE pg_catalog."C", CAST((t.postal_code) AS text) COLLATE pg_catalog."C", CAST((t.country) AS text) COLLATE pg_catalog."C", CAST((t.curriculum_id) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
     FROM public.schools AS t
     JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
   )
@@ -1255,22 +1171,22 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_email AS x)
       AND r.value IS DISTINCT FROM r.original
   ), expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example') ELSE CAST(repair_email.new_value AS text) END AS text),
-           CAST(CAST(NULL AS TEXT) AS text),
-           CAST('Administrator' AS text),
-           CAST(s.name AS text),
-           CAST(true AS boolean),
-           CAST(ref_user_types.id AS integer),
-           CAST(s.created_at AS timestamp with time zone),
-           CAST(NULL AS text)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example') ELSE CAST(repair_email.new_value AS text) END AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CAST(NULL AS TEXT) AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST('Administrator' AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(true AS boolean)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_user_types.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.created_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS text)) AS text) COLLATE pg_catalog."C"
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
        JOIN _pgmig.map_admin_users AS key_map ON key_map.source_id = s.id
        LEFT JOIN pgmig_repaired_email AS repair_email ON repair_email.key = jsonb_build_object('id', key_map.id)
     WHERE true
   ), actual AS (
-    SELECT t.id, t.email, t.phone, t.first_name, t.last_name, t.must_reset_password, t.user_type_id, t.created_at, t.middle_name
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C", CAST((t.phone) AS text) COLLATE pg_catalog."C", CAST((t.first_name) AS text) COLLATE pg_catalog."C", CAST((t.last_name) AS text) COLLATE pg_catalog."C", CAST((t.must_reset_password) AS text) COLLATE pg_catalog."C", CAST((t.user_type_id) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C", CAST((t.middle_name) AS text) COLLATE pg_catalog."C"
     FROM public.users AS t
     JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
   )
@@ -1404,10 +1320,10 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_admin_users.id AS uuid),
-           CAST(ref_roles.id AS integer),
-           CAST(id_schools.id AS uuid)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_admin_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_roles.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_schools.id AS uuid)) AS text) COLLATE pg_catalog."C"
     FROM v1.schools s
        LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
@@ -1415,7 +1331,7 @@ BEGIN
        JOIN _pgmig.map_admin_roles AS key_map ON key_map.source_id = s.id
     WHERE true
   ), actual AS (
-    SELECT t.id, t.user_id, t.role_id, t.school_id
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.role_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C"
     FROM public.user_roles AS t
     JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
   )
@@ -1621,15 +1537,15 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_phone AS x)
       AND r.value IS DISTINCT FROM r.original
   ), expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END AS text),
-           CAST(CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(t.phone) ELSE CAST(repair_phone.new_value AS text) END AS text),
-           CAST(n.first_name AS text),
-           CAST(n.middle_name AS text),
-           CAST(n.last_name AS text),
-           CAST(true AS boolean),
-           CAST(ref_user_types.id AS integer),
-           CAST(t.created_at AS timestamp with time zone)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(t.phone) ELSE CAST(repair_phone.new_value AS text) END AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(n.first_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(n.middle_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(n.last_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(true AS boolean)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_user_types.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(t.created_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
@@ -1638,7 +1554,7 @@ BEGIN
        LEFT JOIN pgmig_repaired_phone AS repair_phone ON repair_phone.key = jsonb_build_object('id', key_map.id)
     WHERE true
   ), actual AS (
-    SELECT t.id, t.email, t.phone, t.first_name, t.middle_name, t.last_name, t.must_reset_password, t.user_type_id, t.created_at
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C", CAST((t.phone) AS text) COLLATE pg_catalog."C", CAST((t.first_name) AS text) COLLATE pg_catalog."C", CAST((t.middle_name) AS text) COLLATE pg_catalog."C", CAST((t.last_name) AS text) COLLATE pg_catalog."C", CAST((t.must_reset_password) AS text) COLLATE pg_catalog."C", CAST((t.user_type_id) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
     FROM public.users AS t
     JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
   )
@@ -1781,10 +1697,10 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_teacher_users.id AS uuid),
-           CAST(ref_roles.id AS integer),
-           CAST(id_schools.id AS uuid)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_teacher_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_roles.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_schools.id AS uuid)) AS text) COLLATE pg_catalog."C"
     FROM v1.teachers t
        LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
@@ -1792,7 +1708,7 @@ BEGIN
        JOIN _pgmig.map_teacher_roles AS key_map ON key_map.source_id = t.id
     WHERE true
   ), actual AS (
-    SELECT t.id, t.user_id, t.role_id, t.school_id
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.role_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C"
     FROM public.user_roles AS t
     JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
   )
@@ -1933,14 +1849,14 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(id_teacher_users.id AS uuid),
-           CAST(id_schools.id AS uuid),
-           CAST(ref_subjects.id AS integer),
-           CAST(a.street AS text),
-           CAST(a.city AS text),
-           CAST(a.region AS text),
-           CAST(a.postal_code AS text),
-           CAST(a.country AS text)
+    SELECT CAST((CAST(id_teacher_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_schools.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_subjects.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.street AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.city AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.region AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.postal_code AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.country AS text)) AS text) COLLATE pg_catalog."C"
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
        LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
@@ -1948,7 +1864,7 @@ BEGIN
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
     WHERE true
   ), actual AS (
-    SELECT t.user_id, t.school_id, t.subject_id, t.street, t.city, t.region, t.postal_code, t.country
+    SELECT CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C", CAST((t.subject_id) AS text) COLLATE pg_catalog."C", CAST((t.street) AS text) COLLATE pg_catalog."C", CAST((t.city) AS text) COLLATE pg_catalog."C", CAST((t.region) AS text) COLLATE pg_catalog."C", CAST((t.postal_code) AS text) COLLATE pg_catalog."C", CAST((t.country) AS text) COLLATE pg_catalog."C"
     FROM public.teacher_profiles AS t
     JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
   )
@@ -2154,15 +2070,15 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_phone AS x)
       AND r.value IS DISTINCT FROM r.original
   ), expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END AS text),
-           CAST(CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(p.phone) ELSE CAST(repair_phone.new_value AS text) END AS text),
-           CAST(n.first_name AS text),
-           CAST(n.middle_name AS text),
-           CAST(n.last_name AS text),
-           CAST(true AS boolean),
-           CAST(ref_user_types.id AS integer),
-           CAST(p.created_at AS timestamp with time zone)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(p.phone) ELSE CAST(repair_phone.new_value AS text) END AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(n.first_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(n.middle_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(n.last_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(true AS boolean)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_user_types.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.created_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
@@ -2171,7 +2087,7 @@ BEGIN
        LEFT JOIN pgmig_repaired_phone AS repair_phone ON repair_phone.key = jsonb_build_object('id', key_map.id)
     WHERE true
   ), actual AS (
-    SELECT t.id, t.email, t.phone, t.first_name, t.middle_name, t.last_name, t.must_reset_password, t.user_type_id, t.created_at
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C", CAST((t.phone) AS text) COLLATE pg_catalog."C", CAST((t.first_name) AS text) COLLATE pg_catalog."C", CAST((t.middle_name) AS text) COLLATE pg_catalog."C", CAST((t.last_name) AS text) COLLATE pg_catalog."C", CAST((t.must_reset_password) AS text) COLLATE pg_catalog."C", CAST((t.user_type_id) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
     FROM public.users AS t
     JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
   )
@@ -2314,10 +2230,10 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_parent_users.id AS uuid),
-           CAST(ref_roles.id AS integer),
-           CAST(id_schools.id AS uuid)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_parent_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_roles.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_schools.id AS uuid)) AS text) COLLATE pg_catalog."C"
     FROM v1.parents p
        LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
@@ -2325,7 +2241,7 @@ BEGIN
        JOIN _pgmig.map_parent_roles AS key_map ON key_map.source_id = p.id
     WHERE true
   ), actual AS (
-    SELECT t.id, t.user_id, t.role_id, t.school_id
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.role_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C"
     FROM public.user_roles AS t
     JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
   )
@@ -2465,20 +2381,20 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(id_parent_users.id AS uuid),
-           CAST(id_schools.id AS uuid),
-           CAST(a.street AS text),
-           CAST(a.city AS text),
-           CAST(a.region AS text),
-           CAST(a.postal_code AS text),
-           CAST(a.country AS text)
+    SELECT CAST((CAST(id_parent_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_schools.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.street AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.city AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.region AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.postal_code AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(a.country AS text)) AS text) COLLATE pg_catalog."C"
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
        LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
     WHERE true
   ), actual AS (
-    SELECT t.user_id, t.school_id, t.street, t.city, t.region, t.postal_code, t.country
+    SELECT CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C", CAST((t.street) AS text) COLLATE pg_catalog."C", CAST((t.city) AS text) COLLATE pg_catalog."C", CAST((t.region) AS text) COLLATE pg_catalog."C", CAST((t.postal_code) AS text) COLLATE pg_catalog."C", CAST((t.country) AS text) COLLATE pg_catalog."C"
     FROM public.parent_profiles AS t
     JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
   )
@@ -2660,15 +2576,15 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM pgmig_rounds_phone AS x)
       AND r.value IS DISTINCT FROM r.original
   ), expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END AS text),
-           CAST(CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(s.phone) ELSE CAST(repair_phone.new_value AS text) END AS text),
-           CAST(n.first_name AS text),
-           CAST(n.middle_name AS text),
-           CAST(n.last_name AS text),
-           CAST(true AS boolean),
-           CAST(ref_user_types.id AS integer),
-           CAST(s.created_at AS timestamp with time zone)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(s.phone) ELSE CAST(repair_phone.new_value AS text) END AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(n.first_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(n.middle_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(n.last_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(true AS boolean)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_user_types.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.created_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
@@ -2677,7 +2593,7 @@ BEGIN
        LEFT JOIN pgmig_repaired_phone AS repair_phone ON repair_phone.key = jsonb_build_object('id', key_map.id)
     WHERE true
   ), actual AS (
-    SELECT t.id, t.email, t.phone, t.first_name, t.middle_name, t.last_name, t.must_reset_password, t.user_type_id, t.created_at
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C", CAST((t.phone) AS text) COLLATE pg_catalog."C", CAST((t.first_name) AS text) COLLATE pg_catalog."C", CAST((t.middle_name) AS text) COLLATE pg_catalog."C", CAST((t.last_name) AS text) COLLATE pg_catalog."C", CAST((t.must_reset_password) AS text) COLLATE pg_catalog."C", CAST((t.user_type_id) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
     FROM public.users AS t
     JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
   )
@@ -2820,10 +2736,10 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_student_users.id AS uuid),
-           CAST(ref_roles.id AS integer),
-           CAST(id_schools.id AS uuid)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_student_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_roles.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_schools.id AS uuid)) AS text) COLLATE pg_catalog."C"
     FROM v1.students s
        LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
@@ -2831,7 +2747,7 @@ BEGIN
        JOIN _pgmig.map_student_roles AS key_map ON key_map.source_id = s.id
     WHERE true
   ), actual AS (
-    SELECT t.id, t.user_id, t.role_id, t.school_id
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.role_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C"
     FROM public.user_roles AS t
     JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
   )
@@ -2973,11 +2889,11 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(id_student_users.id AS uuid),
-           CAST(id_schools.id AS uuid),
-           CAST(id_parent_users.id AS uuid),
-           CAST(ref_class_levels.id AS integer),
-           CAST(s.date_of_birth AS date)
+    SELECT CAST((CAST(id_student_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_schools.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_parent_users.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(ref_class_levels.id AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.date_of_birth AS date)) AS text) COLLATE pg_catalog."C"
     FROM v1.students s
        LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
@@ -2986,7 +2902,7 @@ BEGIN
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
     WHERE true
   ), actual AS (
-    SELECT t.user_id, t.school_id, t.parent_user_id, t.class_level_id, t.date_of_birth
+    SELECT CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C", CAST((t.parent_user_id) AS text) COLLATE pg_catalog."C", CAST((t.class_level_id) AS text) COLLATE pg_catalog."C", CAST((t.date_of_birth) AS text) COLLATE pg_catalog."C"
     FROM public.student_profiles AS t
     JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
   )

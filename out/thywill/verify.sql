@@ -268,9 +268,6 @@ $guard$;
 -- row level security policies; and the same on the partitions and inheritance children the
 -- write reaches, on the tables its foreign keys' ON DELETE/UPDATE actions reach, and on what
 -- its rules write. Reading a view runs the functions it calls, also with this role's rights.
--- Found by type, whatever the search_path: the casts from or to the types of the columns
--- written or read and of the model's casts, those types' own functions and transforms, and
--- the operator classes of the written tables' indexes and partition keys.
 -- A function another role owns there is that role's code run as this one (the role can
 -- rewrite it at any moment): refused, unless its owner is a superuser, this role, or the
 -- role named by -v pgmig_owner. SECURITY DEFINER functions run as their owner, which is no
@@ -284,17 +281,14 @@ $guard$;
 -- triggers and in the swap, not before each fill batch).
 DO $guard$
 DECLARE
-  -- The relations this script writes, the V1 relations it reads, and the types the model's
-  -- expressions cast to.
+  -- The relations this script writes, and the V1 relations it reads.
   written_names text[] := '{}'::text[];
   read_names text[] := ARRAY['v1.invitetoken', 'v1.prayer', 'v1.prayermark', 'v1.role', 'v1.sqlite_missing_index_entries', 'v1."user"', 'v1.user_role']::text[];
-  cast_type_names text[] := '{}'::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
   written_table regclass;
   findings text[];
-  jit_before text := pg_catalog.current_setting('jit');
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
   FOR written_table IN
@@ -307,9 +301,6 @@ BEGIN
     EXECUTE pg_catalog.format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', written_table);
   END LOOP;
 
-  -- The catalogs' row estimates put this query's cost past jit_above_cost: compiling it took
-  -- 16 s, running it milliseconds (workout at scale 10). Off for it alone, then as it was.
-  PERFORM pg_catalog.set_config('jit', 'off', true);
   WITH RECURSIVE
   written (rel) AS (
     SELECT pg_catalog.to_regclass(n.name)::oid
@@ -346,40 +337,15 @@ BEGIN
       ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
      AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
   ),
-  -- The types the script's values take: the columns' of the written and read relations, and
-  -- those the model's expressions cast to; through domains to their base types, arrays to
-  -- their elements, composite types to their attributes' and ranges to their subtypes.
-  -- (`use` says how: a written column's domain runs its DEFAULT and CHECKs, a cast to one its
-  -- CHECKs.)
-  column_type (rel, col, typ, use) AS (
-    SELECT a.attrelid, a.attname, a.atttypid, s.use
-    FROM (SELECT w.rel, 'written' FROM written AS w UNION ALL SELECT v.rel, 'read' FROM read AS v) AS s (rel, use)
-    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = s.rel AND a.attnum > 0 AND NOT a.attisdropped
-    UNION ALL
-    SELECT NULL::oid, NULL::name, pg_catalog.to_regtype(n.name)::oid, 'cast'
-    FROM pg_catalog.unnest(cast_type_names) AS n (name)
-    WHERE pg_catalog.to_regtype(n.name) IS NOT NULL
+  -- Column types, through domains to their base types and arrays to their elements.
+  column_type (rel, col, typ) AS (
+    SELECT a.attrelid, a.attname, a.atttypid
+    FROM written AS w
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = w.rel AND a.attnum > 0 AND NOT a.attisdropped
     UNION
-    SELECT ct.rel, ct.col, part.typ, ct.use
+    SELECT ct.rel, ct.col, CASE WHEN y.typtype = 'd' THEN y.typbasetype ELSE y.typelem END
     FROM column_type AS ct
-    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
-    CROSS JOIN LATERAL (
-      SELECT y.typbasetype WHERE y.typtype = 'd'
-      UNION ALL
-      SELECT y.typelem WHERE y.typelem <> 0
-      UNION ALL
-      SELECT a.atttypid
-      FROM pg_catalog.pg_attribute AS a
-      WHERE y.typtype = 'c' AND a.attrelid = y.typrelid AND a.attnum > 0 AND NOT a.attisdropped
-      UNION ALL
-      SELECT r.rngsubtype FROM pg_catalog.pg_range AS r WHERE r.rngtypid = y.oid
-      UNION ALL
-      SELECT r.rngtypid FROM pg_catalog.pg_range AS r WHERE r.rngmultitypid = y.oid
-    ) AS part (typ)
-  ),
-  -- Each type once, with where it was met (a relation; none for the model's casts).
-  used_type (rel, typ) AS (
-    SELECT DISTINCT ct.rel, ct.typ FROM column_type AS ct
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND (y.typtype = 'd' OR y.typelem <> 0)
   ),
   -- What runs: (relation, what it is, catalog and oid of the object whose dependencies name
   -- the functions, and the function itself when the catalog names it directly).
@@ -419,60 +385,11 @@ BEGIN
            'pg_catalog.pg_type'::regclass, y.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
-    WHERE ct.use = 'written'
     UNION ALL
     SELECT ct.rel, pg_catalog.format('constraint %I of domain %s (column %I)', k.conname, k.contypid::regtype, ct.col),
            'pg_catalog.pg_constraint'::regclass, k.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_constraint AS k ON k.contypid = ct.typ
-    WHERE ct.use IN ('written', 'cast')
-    UNION ALL
-    -- Casts are found in pg_cast by type, whatever the search_path: one from or to a type the
-    -- script's values take may run (an assignment to a column, a comparison, the model's `::`).
-    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
-           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
-    FROM used_type AS t
-    JOIN pg_catalog.pg_cast AS k ON k.castsource = t.typ AND k.castmethod = 'f'
-    UNION ALL
-    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
-           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
-    FROM used_type AS t
-    JOIN pg_catalog.pg_cast AS k ON k.casttarget = t.typ AND k.castmethod = 'f'
-    UNION ALL
-    -- A type's own functions (input, output, a range's canonical and subtype_diff ...), which
-    -- its pg_depend entries name; a domain's are PostgreSQL's.
-    SELECT t.rel, pg_catalog.format('type %s', y.oid::regtype), 'pg_catalog.pg_type'::regclass, y.oid, 0::oid
-    FROM used_type AS t
-    JOIN pg_catalog.pg_type AS y ON y.oid = t.typ AND y.typtype <> 'd'
-    UNION ALL
-    SELECT t.rel, pg_catalog.format('transform for type %s', x.trftype::regtype),
-           'pg_catalog.pg_transform'::regclass, x.oid, 0::oid
-    FROM used_type AS t
-    JOIN pg_catalog.pg_transform AS x ON x.trftype = t.typ
-    UNION ALL
-    -- The support functions of the operator classes its indexes and its partition key use:
-    -- a B-tree's comparison, a hash function, a GiST's penalty run on every INSERT.
-    SELECT i.indrelid, pg_catalog.format('index %I (operator class %s)', x.relname, oc.opcname),
-           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
-    FROM written AS w
-    JOIN pg_catalog.pg_index AS i ON i.indrelid = w.rel
-    JOIN pg_catalog.pg_class AS x ON x.oid = i.indexrelid
-    CROSS JOIN LATERAL pg_catalog.unnest(i.indclass::oid[]) AS ic (opclass)
-    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = ic.opclass
-    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
-    UNION ALL
-    SELECT p.partrelid, pg_catalog.format('partition key (operator class %s)', oc.opcname),
-           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
-    FROM written AS w
-    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
-    CROSS JOIN LATERAL pg_catalog.unnest(p.partclass::oid[]) AS pc (opclass)
-    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = pc.opclass
-    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
-    UNION ALL
-    -- A partition key's expressions are dependencies of the table itself.
-    SELECT p.partrelid, 'partition key', 'pg_catalog.pg_class'::regclass, p.partrelid, 0::oid
-    FROM written AS w
-    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
   ),
   -- The functions they call, and those behind the operators they use.
   called (rel, kind, fn) AS (
@@ -489,14 +406,13 @@ BEGIN
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO findings
   FROM (
-    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', coalesce(c.rel::regclass::text, 'the model''s casts'), c.kind, p.oid::regprocedure,
+    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', c.rel::regclass, c.kind, p.oid::regprocedure,
                                       CASE WHEN p.prosecdef THEN ' (SECURITY DEFINER)' ELSE '' END, p.proowner::regrole) AS what
     FROM called AS c
     JOIN pg_catalog.pg_proc AS p ON p.oid = c.fn
     JOIN pg_catalog.pg_roles AS o ON o.oid = p.proowner
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
-  PERFORM pg_catalog.set_config('jit', jit_before, true);
   IF findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
@@ -533,9 +449,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '340e547b9377acbb335df40a45529192b126bfb372d158fc97808df0378e8458';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '381dce35db06ce940650c7250a2caa502617f58f9408ce68eb01de0ef187750a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 340e547b9377acbb335df40a45529192b126bfb372d158fc97808df0378e8458; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 381dce35db06ce940650c7250a2caa502617f58f9408ce68eb01de0ef187750a; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -783,21 +699,21 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(u.id AS text),
-           CAST(u.display_name AS text),
-           CAST(coalesce(nullif(u.religious_preference, ''), 'unspecified') AS text),
-           CAST(u.prayer_style AS text),
-           CAST(u.created_at AT TIME ZONE 'UTC' AS timestamp with time zone),
-           CAST(u.created_at AT TIME ZONE 'UTC' AS timestamp with time zone),
-           CAST(true AS boolean),
-           CAST(NULL AS text)
+    SELECT CAST((CAST(u.id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(u.display_name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(coalesce(nullif(u.religious_preference, ''), 'unspecified') AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(u.prayer_style AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(u.created_at AT TIME ZONE 'UTC' AS timestamp with time zone)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(u.created_at AT TIME ZONE 'UTC' AS timestamp with time zone)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(true AS boolean)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS text)) AS text) COLLATE pg_catalog."C"
     FROM v1."user" u
     WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
   ), actual AS (
-    SELECT t.id, t.display_name, t.religious_preference, t.prayer_style, t.created_at, t.updated_at, t.is_active, t.email
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.display_name) AS text) COLLATE pg_catalog."C", CAST((t.religious_preference) AS text) COLLATE pg_catalog."C", CAST((t.prayer_style) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C", CAST((t.updated_at) AS text) COLLATE pg_catalog."C", CAST((t.is_active) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C"
     FROM public.users AS t
     JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
   )
@@ -864,20 +780,20 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(p.id AS text),
-           CAST(p.author_id AS text),
-           CAST(p.text AS text),
-           CAST(p.generated_prayer AS text),
-           CAST(coalesce(p.target_audience, 'all') AS text),
-           CAST(p.flagged AS boolean),
-           CAST(p.created_at AT TIME ZONE 'UTC' AS timestamp with time zone)
+    SELECT CAST((CAST(p.id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.author_id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.text AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.generated_prayer AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(coalesce(p.target_audience, 'all') AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.flagged AS boolean)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.created_at AT TIME ZONE 'UTC' AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
     WHERE NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
   ), actual AS (
-    SELECT t.id, t.author_id, t.text, t.generated_prayer, t.target_audience, t.is_flagged, t.created_at
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.author_id) AS text) COLLATE pg_catalog."C", CAST((t.text) AS text) COLLATE pg_catalog."C", CAST((t.generated_prayer) AS text) COLLATE pg_catalog."C", CAST((t.target_audience) AS text) COLLATE pg_catalog."C", CAST((t.is_flagged) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
     FROM public.prayers AS t
     JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
   )
@@ -970,10 +886,10 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(m.id AS text),
-           CAST(m.prayer_id AS text),
-           CAST(m.user_id AS text),
-           CAST(m.created_at AT TIME ZONE 'UTC' AS timestamp with time zone)
+    SELECT CAST((CAST(m.id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(m.prayer_id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(m.user_id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(m.created_at AT TIME ZONE 'UTC' AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
@@ -984,7 +900,7 @@ BEGIN
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
   ), actual AS (
-    SELECT t.id, t.prayer_id, t.user_id, t.marked_at
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.prayer_id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.marked_at) AS text) COLLATE pg_catalog."C"
     FROM public.prayer_marks AS t
     JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
   )
@@ -1099,17 +1015,17 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(i.token AS text),
-           CAST(i.created_by_user AS text),
-           CAST(id_users_2.id AS text),
-           CAST(i.used AS boolean),
-           CAST(i.expires_at AT TIME ZONE 'UTC' AS timestamp with time zone)
+    SELECT CAST((CAST(i.token AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(i.created_by_user AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_users_2.id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(i.used AS boolean)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(i.expires_at AT TIME ZONE 'UTC' AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM v1.invitetoken i
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
     WHERE NOT coalesce((id_users.id IS NULL), false)
   ), actual AS (
-    SELECT t.token, t.created_by_user_id, t.used_by_user_id, t.used, t.expires_at
+    SELECT CAST((t.token) AS text) COLLATE pg_catalog."C", CAST((t.created_by_user_id) AS text) COLLATE pg_catalog."C", CAST((t.used_by_user_id) AS text) COLLATE pg_catalog."C", CAST((t.used) AS text) COLLATE pg_catalog."C", CAST((t.expires_at) AS text) COLLATE pg_catalog."C"
     FROM public.invites AS t
     JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
   )
@@ -1222,12 +1138,12 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(r.id AS text),
-           CAST(r.name AS text)
+    SELECT CAST((CAST(r.id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(r.name AS text)) AS text) COLLATE pg_catalog."C"
     FROM v1.role r
     WHERE true
   ), actual AS (
-    SELECT t.id, t.name
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C"
     FROM public.roles AS t
     JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id
   )
@@ -1293,14 +1209,14 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(r.user_id AS text),
-           CAST(r.role_id AS text),
-           CAST(r.granted_at AT TIME ZONE 'UTC' AS timestamp with time zone)
+    SELECT CAST((CAST(r.user_id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(r.role_id AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(r.granted_at AT TIME ZONE 'UTC' AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM v1.user_role r
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
     WHERE NOT coalesce((id_users.id IS NULL), false)
   ), actual AS (
-    SELECT t.user_id, t.role_id, t.granted_at
+    SELECT CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.role_id) AS text) COLLATE pg_catalog."C", CAST((t.granted_at) AS text) COLLATE pg_catalog."C"
     FROM public.user_roles AS t
     JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
   )

@@ -212,9 +212,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '33487a121cb6ec5649c845ae37551e2dd54e727274910ca7eea4d43043552575';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4da9c21ef2e2c778a1b29412bf8c65047b1761f388f45114b8c4d679d20a62b9';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 33487a121cb6ec5649c845ae37551e2dd54e727274910ca7eea4d43043552575; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4da9c21ef2e2c778a1b29412bf8c65047b1761f388f45114b8c4d679d20a62b9; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -314,7 +314,7 @@ BEGIN
     FROM _pgmig.backup_uuid_reminders AS bk
     LEFT JOIN public.reminders AS t ON t.id = bk.id
     WHERE t.id IS NULL
-       OR NOT (t.user_id IS NOT DISTINCT FROM (bk.user_id)::uuid)
+       OR NOT (CAST(t.user_id AS text) COLLATE pg_catalog."C" IS NOT DISTINCT FROM CAST(CAST((bk.user_id)::uuid AS uuid) AS text) COLLATE pg_catalog."C")
   ) AS offending;
   IF n_rows = 0 THEN
     RAISE NOTICE 'PASS  reminders.user_id: every value equals its backed-up original';
@@ -335,7 +335,7 @@ BEGIN
     FROM _pgmig.backup_uuid_users AS bk
     LEFT JOIN public.users AS t ON t.id = (bk.id)::uuid
     WHERE t.id IS NULL
-       OR NOT (t.id IS NOT DISTINCT FROM (bk.id)::uuid)
+       OR NOT (CAST(t.id AS text) COLLATE pg_catalog."C" IS NOT DISTINCT FROM CAST(CAST((bk.id)::uuid AS uuid) AS text) COLLATE pg_catalog."C")
   ) AS offending;
   IF n_rows = 0 THEN
     RAISE NOTICE 'PASS  users.id: every value equals its backed-up original';
@@ -356,7 +356,7 @@ BEGIN
     FROM _pgmig.backup_uuid_journal_entries AS bk
     LEFT JOIN public.journal_entries AS t ON t.id = bk.id
     WHERE t.id IS NULL
-       OR NOT (t.user_id IS NOT DISTINCT FROM (bk.user_id)::uuid)
+       OR NOT (CAST(t.user_id AS text) COLLATE pg_catalog."C" IS NOT DISTINCT FROM CAST(CAST((bk.user_id)::uuid AS uuid) AS text) COLLATE pg_catalog."C")
   ) AS offending;
   IF n_rows = 0 THEN
     RAISE NOTICE 'PASS  journal_entries.user_id: every value equals its backed-up original';
@@ -377,7 +377,7 @@ BEGIN
     FROM _pgmig.backup_uuid_tags AS bk
     LEFT JOIN public.tags AS t ON t.id = bk.id
     WHERE t.id IS NULL
-       OR NOT (t.user_id IS NOT DISTINCT FROM (bk.user_id)::uuid)
+       OR NOT (CAST(t.user_id AS text) COLLATE pg_catalog."C" IS NOT DISTINCT FROM CAST(CAST((bk.user_id)::uuid AS uuid) AS text) COLLATE pg_catalog."C")
   ) AS offending;
   IF n_rows = 0 THEN
     RAISE NOTICE 'PASS  tags.user_id: every value equals its backed-up original';

@@ -265,9 +265,6 @@ $guard$;
 -- row level security policies; and the same on the partitions and inheritance children the
 -- write reaches, on the tables its foreign keys' ON DELETE/UPDATE actions reach, and on what
 -- its rules write. Reading a view runs the functions it calls, also with this role's rights.
--- Found by type, whatever the search_path: the casts from or to the types of the columns
--- written or read and of the model's casts, those types' own functions and transforms, and
--- the operator classes of the written tables' indexes and partition keys.
 -- A function another role owns there is that role's code run as this one (the role can
 -- rewrite it at any moment): refused, unless its owner is a superuser, this role, or the
 -- role named by -v pgmig_owner. SECURITY DEFINER functions run as their owner, which is no
@@ -281,17 +278,14 @@ $guard$;
 -- triggers and in the swap, not before each fill batch).
 DO $guard$
 DECLARE
-  -- The relations this script writes, the V1 relations it reads, and the types the model's
-  -- expressions cast to.
+  -- The relations this script writes, and the V1 relations it reads.
   written_names text[] := '{}'::text[];
   read_names text[] := ARRAY['v1.exercise_logs', 'v1.exercises', 'v1.workout_plans', 'v1.workout_sessions']::text[];
-  cast_type_names text[] := '{}'::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
   written_table regclass;
   findings text[];
-  jit_before text := pg_catalog.current_setting('jit');
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
   FOR written_table IN
@@ -304,9 +298,6 @@ BEGIN
     EXECUTE pg_catalog.format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', written_table);
   END LOOP;
 
-  -- The catalogs' row estimates put this query's cost past jit_above_cost: compiling it took
-  -- 16 s, running it milliseconds (workout at scale 10). Off for it alone, then as it was.
-  PERFORM pg_catalog.set_config('jit', 'off', true);
   WITH RECURSIVE
   written (rel) AS (
     SELECT pg_catalog.to_regclass(n.name)::oid
@@ -343,40 +334,15 @@ BEGIN
       ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
      AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
   ),
-  -- The types the script's values take: the columns' of the written and read relations, and
-  -- those the model's expressions cast to; through domains to their base types, arrays to
-  -- their elements, composite types to their attributes' and ranges to their subtypes.
-  -- (`use` says how: a written column's domain runs its DEFAULT and CHECKs, a cast to one its
-  -- CHECKs.)
-  column_type (rel, col, typ, use) AS (
-    SELECT a.attrelid, a.attname, a.atttypid, s.use
-    FROM (SELECT w.rel, 'written' FROM written AS w UNION ALL SELECT v.rel, 'read' FROM read AS v) AS s (rel, use)
-    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = s.rel AND a.attnum > 0 AND NOT a.attisdropped
-    UNION ALL
-    SELECT NULL::oid, NULL::name, pg_catalog.to_regtype(n.name)::oid, 'cast'
-    FROM pg_catalog.unnest(cast_type_names) AS n (name)
-    WHERE pg_catalog.to_regtype(n.name) IS NOT NULL
+  -- Column types, through domains to their base types and arrays to their elements.
+  column_type (rel, col, typ) AS (
+    SELECT a.attrelid, a.attname, a.atttypid
+    FROM written AS w
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = w.rel AND a.attnum > 0 AND NOT a.attisdropped
     UNION
-    SELECT ct.rel, ct.col, part.typ, ct.use
+    SELECT ct.rel, ct.col, CASE WHEN y.typtype = 'd' THEN y.typbasetype ELSE y.typelem END
     FROM column_type AS ct
-    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
-    CROSS JOIN LATERAL (
-      SELECT y.typbasetype WHERE y.typtype = 'd'
-      UNION ALL
-      SELECT y.typelem WHERE y.typelem <> 0
-      UNION ALL
-      SELECT a.atttypid
-      FROM pg_catalog.pg_attribute AS a
-      WHERE y.typtype = 'c' AND a.attrelid = y.typrelid AND a.attnum > 0 AND NOT a.attisdropped
-      UNION ALL
-      SELECT r.rngsubtype FROM pg_catalog.pg_range AS r WHERE r.rngtypid = y.oid
-      UNION ALL
-      SELECT r.rngtypid FROM pg_catalog.pg_range AS r WHERE r.rngmultitypid = y.oid
-    ) AS part (typ)
-  ),
-  -- Each type once, with where it was met (a relation; none for the model's casts).
-  used_type (rel, typ) AS (
-    SELECT DISTINCT ct.rel, ct.typ FROM column_type AS ct
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND (y.typtype = 'd' OR y.typelem <> 0)
   ),
   -- What runs: (relation, what it is, catalog and oid of the object whose dependencies name
   -- the functions, and the function itself when the catalog names it directly).
@@ -416,60 +382,11 @@ BEGIN
            'pg_catalog.pg_type'::regclass, y.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
-    WHERE ct.use = 'written'
     UNION ALL
     SELECT ct.rel, pg_catalog.format('constraint %I of domain %s (column %I)', k.conname, k.contypid::regtype, ct.col),
            'pg_catalog.pg_constraint'::regclass, k.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_constraint AS k ON k.contypid = ct.typ
-    WHERE ct.use IN ('written', 'cast')
-    UNION ALL
-    -- Casts are found in pg_cast by type, whatever the search_path: one from or to a type the
-    -- script's values take may run (an assignment to a column, a comparison, the model's `::`).
-    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
-           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
-    FROM used_type AS t
-    JOIN pg_catalog.pg_cast AS k ON k.castsource = t.typ AND k.castmethod = 'f'
-    UNION ALL
-    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
-           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
-    FROM used_type AS t
-    JOIN pg_catalog.pg_cast AS k ON k.casttarget = t.typ AND k.castmethod = 'f'
-    UNION ALL
-    -- A type's own functions (input, output, a range's canonical and subtype_diff ...), which
-    -- its pg_depend entries name; a domain's are PostgreSQL's.
-    SELECT t.rel, pg_catalog.format('type %s', y.oid::regtype), 'pg_catalog.pg_type'::regclass, y.oid, 0::oid
-    FROM used_type AS t
-    JOIN pg_catalog.pg_type AS y ON y.oid = t.typ AND y.typtype <> 'd'
-    UNION ALL
-    SELECT t.rel, pg_catalog.format('transform for type %s', x.trftype::regtype),
-           'pg_catalog.pg_transform'::regclass, x.oid, 0::oid
-    FROM used_type AS t
-    JOIN pg_catalog.pg_transform AS x ON x.trftype = t.typ
-    UNION ALL
-    -- The support functions of the operator classes its indexes and its partition key use:
-    -- a B-tree's comparison, a hash function, a GiST's penalty run on every INSERT.
-    SELECT i.indrelid, pg_catalog.format('index %I (operator class %s)', x.relname, oc.opcname),
-           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
-    FROM written AS w
-    JOIN pg_catalog.pg_index AS i ON i.indrelid = w.rel
-    JOIN pg_catalog.pg_class AS x ON x.oid = i.indexrelid
-    CROSS JOIN LATERAL pg_catalog.unnest(i.indclass::oid[]) AS ic (opclass)
-    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = ic.opclass
-    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
-    UNION ALL
-    SELECT p.partrelid, pg_catalog.format('partition key (operator class %s)', oc.opcname),
-           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
-    FROM written AS w
-    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
-    CROSS JOIN LATERAL pg_catalog.unnest(p.partclass::oid[]) AS pc (opclass)
-    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = pc.opclass
-    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
-    UNION ALL
-    -- A partition key's expressions are dependencies of the table itself.
-    SELECT p.partrelid, 'partition key', 'pg_catalog.pg_class'::regclass, p.partrelid, 0::oid
-    FROM written AS w
-    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
   ),
   -- The functions they call, and those behind the operators they use.
   called (rel, kind, fn) AS (
@@ -486,14 +403,13 @@ BEGIN
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO findings
   FROM (
-    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', coalesce(c.rel::regclass::text, 'the model''s casts'), c.kind, p.oid::regprocedure,
+    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', c.rel::regclass, c.kind, p.oid::regprocedure,
                                       CASE WHEN p.prosecdef THEN ' (SECURITY DEFINER)' ELSE '' END, p.proowner::regrole) AS what
     FROM called AS c
     JOIN pg_catalog.pg_proc AS p ON p.oid = c.fn
     JOIN pg_catalog.pg_roles AS o ON o.oid = p.proowner
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
-  PERFORM pg_catalog.set_config('jit', jit_before, true);
   IF findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
@@ -530,9 +446,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '36681d16d7727c4507a76afd196388ac7fab962a06af84215732e9aa66eb1fd5';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0a87cb6d63c83a5c7d05b766ff26cddaeb036637ea15651d76040ab9afa6c46c';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 36681d16d7727c4507a76afd196388ac7fab962a06af84215732e9aa66eb1fd5; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0a87cb6d63c83a5c7d05b766ff26cddaeb036637ea15651d76040ab9afa6c46c; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -723,16 +639,16 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(p.id AS uuid),
-           CAST(p.user_id AS uuid),
-           CAST(CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END AS text),
-           CAST(p.description AS text),
-           CAST(coalesce(p.goal, 'general_fitness') AS text),
-           CAST(coalesce(p.duration_weeks, 4) AS integer),
-           CAST(1 AS integer),
-           CAST(CASE WHEN p.is_active THEN 'active' ELSE 'completed' END AS text),
-           CAST(p.created_at AS timestamp with time zone),
-           CAST(p.updated_at AS timestamp with time zone)
+    SELECT CAST((CAST(p.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.user_id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.description AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(coalesce(p.goal, 'general_fitness') AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(coalesce(p.duration_weeks, 4) AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(1 AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(CASE WHEN p.is_active THEN 'active' ELSE 'completed' END AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.created_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.updated_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C"
     FROM (
          SELECT
            *,
@@ -745,7 +661,7 @@ BEGIN
        ) AS p
     WHERE NOT coalesce((p.user_id IS NULL), false)
   ), actual AS (
-    SELECT t.id, t.user_id, t.name, t.description, t.goal, t.total_weeks, t.current_week, t.status, t.created_at, t.updated_at
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C", CAST((t.description) AS text) COLLATE pg_catalog."C", CAST((t.goal) AS text) COLLATE pg_catalog."C", CAST((t.total_weeks) AS text) COLLATE pg_catalog."C", CAST((t.current_week) AS text) COLLATE pg_catalog."C", CAST((t.status) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C", CAST((t.updated_at) AS text) COLLATE pg_catalog."C"
     FROM public.workout_plans AS t
     JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
   )
@@ -812,19 +728,19 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(p.id AS uuid),
-           CAST(w.n AS integer),
-           CAST(p.start_date + (w.n - 1) * 7 AS date),
-           CAST(p.start_date + w.n * 7 - 1 AS date),
-           CAST(NULL AS text)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(w.n AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.start_date + (w.n - 1) * 7 AS date)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(p.start_date + w.n * 7 - 1 AS date)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS text)) AS text) COLLATE pg_catalog."C"
     FROM v1.workout_plans p
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
        JOIN _pgmig.map_workout_weeks AS key_map ON key_map.source_id = p.id AND key_map.n = w.n
     WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
   ), actual AS (
-    SELECT t.id, t.plan_id, t.week_number, t.start_date, t.end_date, t.notes
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.plan_id) AS text) COLLATE pg_catalog."C", CAST((t.week_number) AS text) COLLATE pg_catalog."C", CAST((t.start_date) AS text) COLLATE pg_catalog."C", CAST((t.end_date) AS text) COLLATE pg_catalog."C", CAST((t.notes) AS text) COLLATE pg_catalog."C"
     FROM public.workout_weeks AS t
     JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
   )
@@ -925,12 +841,12 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(key_map.id AS uuid),
-           CAST(id_workout_weeks.id AS uuid),
-           CAST(d.day_label AS text),
-           CAST(d.muscle_groups AS text[]),
-           CAST(NULL AS text),
-           CAST(NULL AS integer)
+    SELECT CAST((CAST(key_map.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_workout_weeks.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(d.day_label AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(d.muscle_groups AS text[])) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS integer)) AS text) COLLATE pg_catalog."C"
     FROM (
          SELECT
            e.plan_id,
@@ -947,7 +863,7 @@ BEGIN
        JOIN _pgmig.map_workout_days AS key_map ON key_map.plan_id = d.plan_id AND key_map.n = w.n AND key_map.day_label = d.day_label
     WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
   ), actual AS (
-    SELECT t.id, t.week_id, t.day_label, t.muscle_groups, t.notes, t.estimated_duration
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.week_id) AS text) COLLATE pg_catalog."C", CAST((t.day_label) AS text) COLLATE pg_catalog."C", CAST((t.muscle_groups) AS text) COLLATE pg_catalog."C", CAST((t.notes) AS text) COLLATE pg_catalog."C", CAST((t.estimated_duration) AS text) COLLATE pg_catalog."C"
     FROM public.workout_days AS t
     JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
   )
@@ -1039,21 +955,21 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(e.id AS uuid),
-           CAST(id_workout_days.id AS uuid),
-           CAST(e.name AS text),
-           CAST(e.muscle_group AS text),
-           CAST(e.sets AS integer),
-           CAST(e.reps_min AS integer),
-           CAST(e.reps_max AS integer),
-           CAST(e.weight AS numeric(6,2)),
-           CAST(coalesce(e.rest_seconds, 90) AS integer),
-           CAST(e.notes AS text),
-           CAST(e.order_index AS integer),
-           CAST(NULL AS numeric(3,1)),
-           CAST(NULL AS numeric(3,1)),
-           CAST(NULL AS text),
-           CAST(NULL AS text)
+    SELECT CAST((CAST(e.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_workout_days.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(e.name AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(e.muscle_group AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(e.sets AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(e.reps_min AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(e.reps_max AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(e.weight AS numeric(6,2))) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(coalesce(e.rest_seconds, 90) AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(e.notes AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(e.order_index AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS numeric(3,1))) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS numeric(3,1))) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS text)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS text)) AS text) COLLATE pg_catalog."C"
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
@@ -1062,7 +978,7 @@ BEGIN
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
   ), actual AS (
-    SELECT t.id, t.day_id, t.name, t.muscle_group, t.sets, t.target_reps_min, t.target_reps_max, t.target_weight, t.rest_seconds, t.notes, t.order_index, t.target_rpe_min, t.target_rpe_max, t.tempo, t.video_url
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.day_id) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C", CAST((t.muscle_group) AS text) COLLATE pg_catalog."C", CAST((t.sets) AS text) COLLATE pg_catalog."C", CAST((t.target_reps_min) AS text) COLLATE pg_catalog."C", CAST((t.target_reps_max) AS text) COLLATE pg_catalog."C", CAST((t.target_weight) AS text) COLLATE pg_catalog."C", CAST((t.rest_seconds) AS text) COLLATE pg_catalog."C", CAST((t.notes) AS text) COLLATE pg_catalog."C", CAST((t.order_index) AS text) COLLATE pg_catalog."C", CAST((t.target_rpe_min) AS text) COLLATE pg_catalog."C", CAST((t.target_rpe_max) AS text) COLLATE pg_catalog."C", CAST((t.tempo) AS text) COLLATE pg_catalog."C", CAST((t.video_url) AS text) COLLATE pg_catalog."C"
     FROM public.exercises AS t
     JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
   )
@@ -1155,20 +1071,20 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(s.id AS uuid),
-           CAST(s.user_id AS uuid),
-           CAST(s.plan_id AS uuid),
-           CAST(id_workout_days.id AS uuid),
-           CAST(s.started_at AS timestamp with time zone),
-           CAST(s.completed_at AS timestamp with time zone),
-           CAST(s.notes AS text)
+    SELECT CAST((CAST(s.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.user_id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.plan_id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_workout_days.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.started_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.completed_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(s.notes AS text)) AS text) COLLATE pg_catalog."C"
     FROM v1.workout_sessions s
        LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
     WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
   ), actual AS (
-    SELECT t.id, t.user_id, t.plan_id, t.day_id, t.started_at, t.completed_at, t.notes
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.plan_id) AS text) COLLATE pg_catalog."C", CAST((t.day_id) AS text) COLLATE pg_catalog."C", CAST((t.started_at) AS text) COLLATE pg_catalog."C", CAST((t.completed_at) AS text) COLLATE pg_catalog."C", CAST((t.notes) AS text) COLLATE pg_catalog."C"
     FROM public.workout_sessions AS t
     JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
   )
@@ -1307,21 +1223,21 @@ DECLARE
   n_unexpected bigint;
 BEGIN
   WITH expected AS (
-    SELECT CAST(l.id AS uuid),
-           CAST(l.session_id AS uuid),
-           CAST(id_exercises.id AS uuid),
-           CAST(l.set_number AS integer),
-           CAST(l.reps AS integer),
-           CAST(l.weight AS numeric(6,2)),
-           CAST(l.completed_at AS timestamp with time zone),
-           CAST(NULL AS numeric(3,1)),
-           CAST(false AS boolean)
+    SELECT CAST((CAST(l.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(l.session_id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(id_exercises.id AS uuid)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(l.set_number AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(l.reps AS integer)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(l.weight AS numeric(6,2))) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(l.completed_at AS timestamp with time zone)) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(NULL AS numeric(3,1))) AS text) COLLATE pg_catalog."C",
+           CAST((CAST(false AS boolean)) AS text) COLLATE pg_catalog."C"
     FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
     WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
   ), actual AS (
-    SELECT t.id, t.session_id, t.exercise_id, t.set_number, t.reps, t.weight, t.completed_at, t.rpe, t.is_warmup
+    SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.session_id) AS text) COLLATE pg_catalog."C", CAST((t.exercise_id) AS text) COLLATE pg_catalog."C", CAST((t.set_number) AS text) COLLATE pg_catalog."C", CAST((t.reps) AS text) COLLATE pg_catalog."C", CAST((t.weight) AS text) COLLATE pg_catalog."C", CAST((t.completed_at) AS text) COLLATE pg_catalog."C", CAST((t.rpe) AS text) COLLATE pg_catalog."C", CAST((t.is_warmup) AS text) COLLATE pg_catalog."C"
     FROM public.exercise_logs AS t
     JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
   )

@@ -20,6 +20,7 @@ mod reference;
 mod referrers;
 mod relink;
 mod repair;
+mod repeatable;
 mod replace;
 mod row_key;
 pub(crate) mod scope;

@@ -24,27 +24,6 @@ use super::sql::{self, Origin};
 use super::suggest::did_you_mean;
 use super::{constraints, types, BOOKKEEPING_SCHEMA};
 
-/// Functions whose result differs between migrate and a later verify.
-const NON_REPEATABLE: &[&str] = &[
-    "random",
-    "gen_random_uuid",
-    "uuid_generate_v4",
-    "uuid_generate_v1",
-    "clock_timestamp",
-    "now",
-    "statement_timestamp",
-    "transaction_timestamp",
-    "timeofday",
-    "nextval",
-    "gen_salt",
-    "crypt",
-    "current_timestamp",
-    "current_date",
-    "current_time",
-    "localtimestamp",
-    "localtime",
-];
-
 pub struct StepContext<'a> {
     /// The model file's lines, for positions.
     pub lines: &'a [&'a str],
@@ -187,11 +166,18 @@ impl StepContext<'_> {
 
         let filter = step.filter.as_ref().and_then(|w| {
             let e = self.expr(w, "`where`", &mut scope, &mut joins, &mut errors)?;
-            Some(Sql {
-                sql: e.to_string(),
-                line: line_of(w),
-            })
+            Some((
+                Sql {
+                    sql: e.to_string(),
+                    line: line_of(w),
+                },
+                super::repeatable::non_repeatable_call(&e),
+            ))
         });
+        let (filter, filter_non_repeatable) = match filter {
+            Some((f, call)) => (Some(f), call),
+            None => (None, None),
+        };
         let mut rejects = Vec::new();
         for r in &step.reject {
             if let Some(e) = self.expr(
@@ -721,6 +707,7 @@ impl StepContext<'_> {
             kept_secrets,
             source_key,
             filter,
+            filter_non_repeatable,
             rejects,
             warnings: warn_rules,
             key,
@@ -810,23 +797,7 @@ fn nullable_column(e: &Expr, scope: &Scope, v1: &Catalog) -> bool {
 }
 
 fn calls_non_repeatable(e: &Expr) -> bool {
-    let mut found = false;
-    let _ = sqlparser::ast::visit_expressions(e, |x| {
-        if let Expr::Function(f) = x {
-            let name = f
-                .name
-                .0
-                .last()
-                .map(|p| p.to_string().to_lowercase())
-                .unwrap_or_default();
-            found |= NON_REPEATABLE.contains(&name.as_str()) || super::library::is_volatile(&name);
-        }
-        if let Expr::Identifier(i) = x {
-            found |= NON_REPEATABLE.contains(&ident_name(i).as_str());
-        }
-        ControlFlow::<()>::Continue(())
-    });
-    found
+    super::repeatable::non_repeatable_call(e).is_some()
 }
 
 /// The `from` items as one join tree (commas become CROSS JOIN, which means the same

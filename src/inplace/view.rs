@@ -467,11 +467,16 @@ impl View {
                 });
                 let tc = change_of(t, &unq(&c.column)).unwrap();
                 // verify: every backed-up value converted, through the backup. Compared as
-                // values of the new type: a UUID spelled in braces, without hyphens or in
-                // upper case equals its canonical form as a uuid, not as text.
+                // the text of values of the new type: a UUID spelled in braces, without
+                // hyphens or in upper case has its canonical form's text as a uuid; and
+                // values the type's equality calls equal but the application tells apart
+                // (numeric 2.50 and 2.5000, interval '1 mon' and '30 days', float8 0 and -0,
+                // text under a nondeterministic collation) differ (pin.sql pins the settings
+                // text output depends on; COLLATE "C" compares bytes).
                 let same = format!(
-                    "t.{col} IS NOT DISTINCT FROM {}",
+                    "CAST(t.{col} AS text) COLLATE pg_catalog.\"C\" IS NOT DISTINCT FROM CAST(CAST({} AS {}) AS text) COLLATE pg_catalog.\"C\"",
                     tc.conversion("bk"),
+                    tc.new_type,
                     col = c.column
                 );
                 let first_key = quote_ident(&t.key[0]);

@@ -178,6 +178,9 @@ pub struct Step {
     /// The V1 source key as jsonb (for reject and precheck samples).
     pub source_key: String,
     pub filter: Option<Sql>,
+    /// The call in `where` that gives another value on each call (`clock_timestamp()`): verify
+    /// cannot recount the rows it filtered and checks the rows the id map holds instead.
+    pub filter_non_repeatable: Option<String>,
     pub rejects: Vec<Reject>,
     /// `warn:` rules: rows migrated as the others, listed by precheck.
     pub warnings: Vec<Reject>,

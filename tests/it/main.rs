@@ -40,6 +40,7 @@ mod support;
 mod thywill;
 mod transforms;
 mod v1_password;
+mod verify_exact;
 mod waves;
 mod window_estimate;
 mod workout;

@@ -36,6 +36,8 @@ pub struct KeysView {
     /// earlier wave migrated. New keys: its id map row is this wave's (`this_wave`, the step's
     /// variable); copied keys: its key is not in the id map yet.
     pub unmigrated: String,
+    /// The source row (in the step's plain FROM) has a row in the id map: migrate chose it.
+    pub migrated: String,
     /// `jsonb_build_object('id', t.id)`: a migrated row's key as rollback names it.
     pub target_key_json: String,
     /// `t.k, …`: the key order of this step's target rows.
@@ -120,6 +122,10 @@ impl KeysView {
                 "NOT EXISTS (SELECT 1 FROM {} AS key_map WHERE {keep_join})",
                 step.map_table
             ),
+            migrated: format!(
+                "EXISTS (SELECT 1 FROM {} AS key_map WHERE {keep_join})",
+                step.map_table
+            ),
             target_key_json: format!(
                 "jsonb_build_object({})",
                 key_cols
@@ -187,6 +193,10 @@ impl KeysView {
             view.key_column = quote_ident(column);
             view.unmigrated = "key_map.pgmig_wave = this_wave".to_string();
             view.row_wave = "key_map.pgmig_wave".to_string();
+            view.migrated = format!(
+                "EXISTS (SELECT 1 FROM {} AS key_map WHERE {on})",
+                step.map_table
+            );
             view.from_unrepaired = from_mapped.clone();
             view.from_batched = from_mapped;
             view.key_json = format!(

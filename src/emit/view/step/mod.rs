@@ -179,7 +179,7 @@ impl StepView {
             },
             replace: ReplaceView::new(step, &keys, &rejects),
             relinks: RelinkView::all(step),
-            verify: VerifyView::new(step, model),
+            verify: VerifyView::new(step, model, &keys.migrated, &rejects, &sep),
             from,
             keys,
             rejects,

@@ -4,6 +4,7 @@
 
 use super::super::{lit, INDENT};
 use super::findings::{equal_all, Finding};
+use super::rejects::RejectsView;
 use super::repairs::value_of;
 use crate::catalog::quote_ident;
 use crate::plan::Step;
@@ -22,50 +23,81 @@ pub struct VerifyView {
     /// Columns no one can recompute (over alias `t`): what can be checked of them (set; a
     /// time inside migrate's window; a fresh value's form).
     pub unrepeatable: Vec<Finding>,
-    /// Columns of which nothing can be checked (a nullable value of a volatile rule), each
-    /// said in a notice, without a query.
+    /// Columns of which nothing can be checked (a nullable value of a volatile rule), and a
+    /// `where` verify cannot recount, each said in a notice, without a query.
     pub unchecked: Vec<String>,
+    /// The call that makes `where` give other rows on each run (`clock_timestamp()`).
+    pub filter_non_repeatable: Option<String>,
+    /// SQL counting, over the step's FROM, the rows `where` filtered out: recounted, or, when
+    /// `where` is not repeatable, the rows migrate did not choose (the id map) less the rejected.
+    pub filtered_count: String,
+    /// The rows that migrated: recomputed (`where` kept them, no `reject` caught them), or,
+    /// when `where` is not repeatable, chosen by migrate (the id map) and caught by no `reject`.
+    pub survivors: String,
 }
 
 impl VerifyView {
-    pub(super) fn new(step: &Step, model: &str) -> VerifyView {
-        let compared: Vec<_> = step.columns.iter().filter(|c| !c.volatile).collect();
-        let comparable = |ty: &str, e: String| {
-            if matches!(ty, "json" | "xml" | "point") {
-                format!("({e})::text")
-            } else {
-                e
-            }
+    /// `migrated`: the test that the id map holds a source row; `sep` joins conditions.
+    pub(super) fn new(
+        step: &Step,
+        model: &str,
+        migrated: &str,
+        rejects: &RejectsView,
+        sep: &str,
+    ) -> VerifyView {
+        let (filtered_count, survivors) = match &step.filter_non_repeatable {
+            None => (rejects.filtered_count.clone(), rejects.survivors.clone()),
+            Some(_) => (
+                format!(
+                    "count(*) FILTER (WHERE NOT {migrated})\n{INDENT}         - (SELECT count(*) FROM _pgmig.rejects WHERE model = {} AND step = {})",
+                    lit(model),
+                    lit(&step.name)
+                ),
+                std::iter::once(migrated.to_string())
+                    .chain(
+                        step.rejects
+                            .iter()
+                            .map(|r| format!("NOT coalesce(({}), false)", r.when.sql)),
+                    )
+                    .collect::<Vec<_>>()
+                    .join(sep),
+            ),
         };
+        let filter_note = step.filter_non_repeatable.as_ref().map(|call| {
+            format!(
+                "`where` (model line {}) calls {call}, which gives another value on each call: verify cannot recount the rows it filtered; it checks the rows migrate chose (the id map) instead",
+                step.filter.as_ref().map_or(0, |f| f.line)
+            )
+        });
+        let compared: Vec<_> = step.columns.iter().filter(|c| !c.volatile).collect();
+        // Compared as text, not with each type's equality: values a type calls equal can
+        // still differ to the application (interval '1 mon' and '30 days', numeric 2.50 and
+        // 2.5000, float8 0 and -0, jsonb 1.0 and 1, text under a nondeterministic
+        // collation); their text tells them apart. pin.sql pins the settings text output
+        // depends on (DateStyle, IntervalStyle, TimeZone, extra_float_digits, bytea_output),
+        // and COLLATE "C" compares the text byte by byte.
+        let comparable = |e: String| format!("CAST(({e}) AS text) COLLATE pg_catalog.\"C\"");
         // Columns left to a repeatable default are part of the expected row: the default, or NULL.
         let defaults: Vec<_> = step.defaulted.iter().filter(|d| !d.volatile).collect();
         let expected_list = compared
             .iter()
-            .map(|c| {
-                comparable(
-                    &c.target_type,
-                    format!("CAST({} AS {})", value_of(step, c), c.target_type),
-                )
-            })
+            .map(|c| comparable(format!("CAST({} AS {})", value_of(step, c), c.target_type)))
             .chain(defaults.iter().map(|d| {
-                comparable(
-                    &d.target_type,
-                    format!(
-                        "CAST({} AS {})",
-                        d.default.as_deref().unwrap_or("NULL"),
-                        d.target_type
-                    ),
-                )
+                comparable(format!(
+                    "CAST({} AS {})",
+                    d.default.as_deref().unwrap_or("NULL"),
+                    d.target_type
+                ))
             }))
             .collect::<Vec<_>>()
             .join(&format!(",\n{INDENT}         "));
         let actual_list = compared
             .iter()
-            .map(|c| comparable(&c.target_type, format!("t.{}", quote_ident(&c.name))))
+            .map(|c| comparable(format!("t.{}", quote_ident(&c.name))))
             .chain(
                 defaults
                     .iter()
-                    .map(|d| comparable(&d.target_type, format!("t.{}", quote_ident(&d.name)))),
+                    .map(|d| comparable(format!("t.{}", quote_ident(&d.name)))),
             )
             .collect::<Vec<_>>()
             .join(", ");
@@ -126,7 +158,13 @@ impl VerifyView {
                 .collect(),
             orphans,
             unrepeatable,
-            unchecked: unchecked.into_iter().filter_map(Result::err).collect(),
+            unchecked: filter_note
+                .into_iter()
+                .chain(unchecked.into_iter().filter_map(Result::err))
+                .collect(),
+            filter_non_repeatable: step.filter_non_repeatable.clone(),
+            filtered_count,
+            survivors,
         }
     }
 }
