@@ -201,7 +201,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '30d25e8ffdeaed2018be52ac5db0b6ce30e590396a2f6188788cae28db69ecb1';
+SET pgmig.fingerprint = '98a466902a72915285f591d70a74de892021771e8801b4538b6fbd4c4cccb44f';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -564,6 +564,9 @@ RESET client_min_messages;
 -- row level security policies; and the same on the partitions and inheritance children the
 -- write reaches, on the tables its foreign keys' ON DELETE/UPDATE actions reach, and on what
 -- its rules write. Reading a view runs the functions it calls, also with this role's rights.
+-- Found by type, whatever the search_path: the casts from or to the types of the columns
+-- written or read and of the model's casts, those types' own functions and transforms, and
+-- the operator classes of the written tables' indexes and partition keys.
 -- A function another role owns there is that role's code run as this one (the role can
 -- rewrite it at any moment): refused, unless its owner is a superuser, this role, or the
 -- role named by -v pgmig_owner. SECURITY DEFINER functions run as their owner, which is no
@@ -577,14 +580,17 @@ RESET client_min_messages;
 -- triggers and in the swap, not before each fill batch).
 DO $guard$
 DECLARE
-  -- The relations this script writes, and the V1 relations it reads.
+  -- The relations this script writes, the V1 relations it reads, and the types the model's
+  -- expressions cast to.
   written_names text[] := ARRAY['public.users', 'public.completed_sessions', 'public.session_preferences', 'public.drill_groups', 'public.drill_group_items', 'public.ordered_session_drills', 'public.progress_history', 'public.drill_group_item_notes']::text[];
   read_names text[] := ARRAY['v1.completed_sessions', 'v1.drill_group_items', 'v1.drill_groups', 'v1.drills', 'v1.ordered_session_drills', 'v1.session_preferences', 'v1.users']::text[];
+  cast_type_names text[] := ARRAY['BOOLEAN', 'INTEGER', 'TEXT']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
   written_table regclass;
   findings text[];
+  jit_before text := pg_catalog.current_setting('jit');
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
   FOR written_table IN
@@ -597,6 +603,9 @@ BEGIN
     EXECUTE pg_catalog.format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', written_table);
   END LOOP;
 
+  -- The catalogs' row estimates put this query's cost past jit_above_cost: compiling it took
+  -- 16 s, running it milliseconds (workout at scale 10). Off for it alone, then as it was.
+  PERFORM pg_catalog.set_config('jit', 'off', true);
   WITH RECURSIVE
   written (rel) AS (
     SELECT pg_catalog.to_regclass(n.name)::oid
@@ -633,15 +642,40 @@ BEGIN
       ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
      AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
   ),
-  -- Column types, through domains to their base types and arrays to their elements.
-  column_type (rel, col, typ) AS (
-    SELECT a.attrelid, a.attname, a.atttypid
-    FROM written AS w
-    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = w.rel AND a.attnum > 0 AND NOT a.attisdropped
+  -- The types the script's values take: the columns' of the written and read relations, and
+  -- those the model's expressions cast to; through domains to their base types, arrays to
+  -- their elements, composite types to their attributes' and ranges to their subtypes.
+  -- (`use` says how: a written column's domain runs its DEFAULT and CHECKs, a cast to one its
+  -- CHECKs.)
+  column_type (rel, col, typ, use) AS (
+    SELECT a.attrelid, a.attname, a.atttypid, s.use
+    FROM (SELECT w.rel, 'written' FROM written AS w UNION ALL SELECT v.rel, 'read' FROM read AS v) AS s (rel, use)
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = s.rel AND a.attnum > 0 AND NOT a.attisdropped
+    UNION ALL
+    SELECT NULL::oid, NULL::name, pg_catalog.to_regtype(n.name)::oid, 'cast'
+    FROM pg_catalog.unnest(cast_type_names) AS n (name)
+    WHERE pg_catalog.to_regtype(n.name) IS NOT NULL
     UNION
-    SELECT ct.rel, ct.col, CASE WHEN y.typtype = 'd' THEN y.typbasetype ELSE y.typelem END
+    SELECT ct.rel, ct.col, part.typ, ct.use
     FROM column_type AS ct
-    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND (y.typtype = 'd' OR y.typelem <> 0)
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
+    CROSS JOIN LATERAL (
+      SELECT y.typbasetype WHERE y.typtype = 'd'
+      UNION ALL
+      SELECT y.typelem WHERE y.typelem <> 0
+      UNION ALL
+      SELECT a.atttypid
+      FROM pg_catalog.pg_attribute AS a
+      WHERE y.typtype = 'c' AND a.attrelid = y.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+      UNION ALL
+      SELECT r.rngsubtype FROM pg_catalog.pg_range AS r WHERE r.rngtypid = y.oid
+      UNION ALL
+      SELECT r.rngtypid FROM pg_catalog.pg_range AS r WHERE r.rngmultitypid = y.oid
+    ) AS part (typ)
+  ),
+  -- Each type once, with where it was met (a relation; none for the model's casts).
+  used_type (rel, typ) AS (
+    SELECT DISTINCT ct.rel, ct.typ FROM column_type AS ct
   ),
   -- What runs: (relation, what it is, catalog and oid of the object whose dependencies name
   -- the functions, and the function itself when the catalog names it directly).
@@ -681,11 +715,60 @@ BEGIN
            'pg_catalog.pg_type'::regclass, y.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
+    WHERE ct.use = 'written'
     UNION ALL
     SELECT ct.rel, pg_catalog.format('constraint %I of domain %s (column %I)', k.conname, k.contypid::regtype, ct.col),
            'pg_catalog.pg_constraint'::regclass, k.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_constraint AS k ON k.contypid = ct.typ
+    WHERE ct.use IN ('written', 'cast')
+    UNION ALL
+    -- Casts are found in pg_cast by type, whatever the search_path: one from or to a type the
+    -- script's values take may run (an assignment to a column, a comparison, the model's `::`).
+    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
+           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
+    FROM used_type AS t
+    JOIN pg_catalog.pg_cast AS k ON k.castsource = t.typ AND k.castmethod = 'f'
+    UNION ALL
+    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
+           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
+    FROM used_type AS t
+    JOIN pg_catalog.pg_cast AS k ON k.casttarget = t.typ AND k.castmethod = 'f'
+    UNION ALL
+    -- A type's own functions (input, output, a range's canonical and subtype_diff ...), which
+    -- its pg_depend entries name; a domain's are PostgreSQL's.
+    SELECT t.rel, pg_catalog.format('type %s', y.oid::regtype), 'pg_catalog.pg_type'::regclass, y.oid, 0::oid
+    FROM used_type AS t
+    JOIN pg_catalog.pg_type AS y ON y.oid = t.typ AND y.typtype <> 'd'
+    UNION ALL
+    SELECT t.rel, pg_catalog.format('transform for type %s', x.trftype::regtype),
+           'pg_catalog.pg_transform'::regclass, x.oid, 0::oid
+    FROM used_type AS t
+    JOIN pg_catalog.pg_transform AS x ON x.trftype = t.typ
+    UNION ALL
+    -- The support functions of the operator classes its indexes and its partition key use:
+    -- a B-tree's comparison, a hash function, a GiST's penalty run on every INSERT.
+    SELECT i.indrelid, pg_catalog.format('index %I (operator class %s)', x.relname, oc.opcname),
+           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
+    FROM written AS w
+    JOIN pg_catalog.pg_index AS i ON i.indrelid = w.rel
+    JOIN pg_catalog.pg_class AS x ON x.oid = i.indexrelid
+    CROSS JOIN LATERAL pg_catalog.unnest(i.indclass::oid[]) AS ic (opclass)
+    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = ic.opclass
+    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
+    UNION ALL
+    SELECT p.partrelid, pg_catalog.format('partition key (operator class %s)', oc.opcname),
+           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
+    FROM written AS w
+    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
+    CROSS JOIN LATERAL pg_catalog.unnest(p.partclass::oid[]) AS pc (opclass)
+    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = pc.opclass
+    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
+    UNION ALL
+    -- A partition key's expressions are dependencies of the table itself.
+    SELECT p.partrelid, 'partition key', 'pg_catalog.pg_class'::regclass, p.partrelid, 0::oid
+    FROM written AS w
+    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
   ),
   -- The functions they call, and those behind the operators they use.
   called (rel, kind, fn) AS (
@@ -702,13 +785,14 @@ BEGIN
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO findings
   FROM (
-    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', c.rel::regclass, c.kind, p.oid::regprocedure,
+    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', coalesce(c.rel::regclass::text, 'the model''s casts'), c.kind, p.oid::regprocedure,
                                       CASE WHEN p.prosecdef THEN ' (SECURITY DEFINER)' ELSE '' END, p.proowner::regrole) AS what
     FROM called AS c
     JOIN pg_catalog.pg_proc AS p ON p.oid = c.fn
     JOIN pg_catalog.pg_roles AS o ON o.oid = p.proowner
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
+  PERFORM pg_catalog.set_config('jit', jit_before, true);
   IF findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
@@ -830,9 +914,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '30d25e8ffdeaed2018be52ac5db0b6ce30e590396a2f6188788cae28db69ecb1';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '98a466902a72915285f591d70a74de892021771e8801b4538b6fbd4c4cccb44f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 30d25e8ffdeaed2018be52ac5db0b6ce30e590396a2f6188788cae28db69ecb1; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 98a466902a72915285f591d70a74de892021771e8801b4538b6fbd4c4cccb44f; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -865,10 +949,79 @@ VALUES ('drills', 'public.users', (SELECT count(*) FROM public.users)),
        ('drills', 'public.ordered_session_drills', (SELECT count(*) FROM public.ordered_session_drills)),
        ('drills', 'public.progress_history', (SELECT count(*) FROM public.progress_history))
 ON CONFLICT DO NOTHING;
+-- Waves: the application writes between them. A later wave counts, in each filled table, the
+-- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
+-- that came from nowhere; rollback.sql removes the counts of the waves it undoes.
+CREATE TABLE IF NOT EXISTS _pgmig.wave_targets (
+  model text NOT NULL,
+  table_name text NOT NULL,
+  wave integer NOT NULL,
+  rows_of_others bigint NOT NULL,
+  PRIMARY KEY (model, table_name, wave)
+);
+DO $wave$
+DECLARE
+  unmapped text;
+  n_others bigint;
+BEGIN
+  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_users') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.users AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('drills', 'public.users', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_completed_sessions') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.completed_sessions AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('drills', 'public.completed_sessions', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_session_preferences') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.session_preferences AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('drills', 'public.session_preferences', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_drill_groups') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.drill_groups AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('drills', 'public.drill_groups', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_drill_group_items') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.group_id = t.group_id AND mapped.drill_uuid = t.drill_uuid)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.drill_group_items AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('drills', 'public.drill_group_items', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_ordered_session_drills') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.ordered_session_drills AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('drills', 'public.ordered_session_drills', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_progress_history') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.progress_history AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('drills', 'public.progress_history', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+  END IF;
+END
+$wave$;
 
 -- ----------------------------------------------------------------------------
 -- Step 1/7: public.users  (model.yaml:19)
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":1,"total":7,"model":"drills","name":"users","batched":false,"from":"FROM v1.users u","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1033,6 +1186,7 @@ ANALYZE _pgmig.map_users;
 -- Step 2/7: public.completed_sessions  (model.yaml:24)
 --   after users (foreign key completed_sessions_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":2,"total":7,"model":"drills","name":"completed_sessions","batched":false,"from":"FROM v1.completed_sessions cs\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1149,6 +1303,7 @@ $step$;
 -- Step 3/7: public.session_preferences  (model.yaml:35)
 --   after users (foreign key session_preferences_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":3,"total":7,"model":"drills","name":"session_preferences","batched":false,"from":"FROM v1.session_preferences sp\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1236,6 +1391,7 @@ $step$;
 -- Step 4/7: public.drill_groups  (model.yaml:42)
 --   after users (foreign key drill_groups_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":4,"total":7,"model":"drills","name":"drill_groups","batched":false,"from":"FROM v1.drill_groups g\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1322,6 +1478,7 @@ ANALYZE _pgmig.map_drill_groups;
 -- Step 5/7: public.drill_group_items  (model.yaml:50)
 --   after drill_groups (foreign key drill_group_items_group_id_fkey (group_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":5,"total":7,"model":"drills","name":"drill_group_items","batched":false,"from":"FROM v1.drill_group_items gi\n       JOIN v1.drills d ON d.id = gi.drill_id\n       LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id\n       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1428,6 +1585,7 @@ $step$;
 -- Step 6/7: public.ordered_session_drills  (model.yaml:61)
 --   after users (foreign key ordered_session_drills_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":6,"total":7,"model":"drills","name":"ordered_session_drills","batched":false,"from":"FROM v1.ordered_session_drills o\n       JOIN v1.drills d ON d.id = o.drill_id\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id\n       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1559,6 +1717,7 @@ $step$;
 --   after users (foreign key progress_history_user_id_fkey (user_id))
 --   after completed_sessions (reads the migrated rows of public.completed_sessions)
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":7,"total":7,"model":"drills","name":"progress_history","batched":false,"from":"FROM v1.users u\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1646,6 +1805,8 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
+
+-- pgmig:steps-end
 
 -- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):
 -- migrate.sql run twice by mistake. Refused, and rolled back with this transaction.
@@ -1762,6 +1923,76 @@ FROM (
   FROM v1.users AS t
 ) AS d
 ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+-- The backups of the V2 rows the steps replaced, which rollback puts back: sealed as they are
+-- now (a seal goes once rollback has restored the rows and dropped the backup).
+DO $seal$
+BEGIN
+  IF to_regclass('_pgmig.replaced_users_users') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_users';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_users', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_users AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_completed_sessions') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_completed_sessions';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_completed_sessions', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_completed_sessions AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_drill_groups') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_drill_groups';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_drill_groups', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_drill_groups AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_drill_group_items') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_drill_group_items';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_drill_group_items', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_drill_group_items AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_drill_group_item_notes') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_drill_group_item_notes';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_drill_group_item_notes', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_drill_group_item_notes AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_ordered_session_drills') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_ordered_session_drills';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_ordered_session_drills', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_ordered_session_drills AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_progress_history') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_progress_history';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_progress_history', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_progress_history AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_session_preferences') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_session_preferences';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_session_preferences', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_session_preferences AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+END
+$seal$;
 
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('drills', 'migrate', '(all)', clock_timestamp(), 'done');

@@ -204,7 +204,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '30d25e8ffdeaed2018be52ac5db0b6ce30e590396a2f6188788cae28db69ecb1';
+SET pgmig.fingerprint = '98a466902a72915285f591d70a74de892021771e8801b4538b6fbd4c4cccb44f';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -365,6 +365,9 @@ $guard$;
 -- row level security policies; and the same on the partitions and inheritance children the
 -- write reaches, on the tables its foreign keys' ON DELETE/UPDATE actions reach, and on what
 -- its rules write. Reading a view runs the functions it calls, also with this role's rights.
+-- Found by type, whatever the search_path: the casts from or to the types of the columns
+-- written or read and of the model's casts, those types' own functions and transforms, and
+-- the operator classes of the written tables' indexes and partition keys.
 -- A function another role owns there is that role's code run as this one (the role can
 -- rewrite it at any moment): refused, unless its owner is a superuser, this role, or the
 -- role named by -v pgmig_owner. SECURITY DEFINER functions run as their owner, which is no
@@ -378,14 +381,17 @@ $guard$;
 -- triggers and in the swap, not before each fill batch).
 DO $guard$
 DECLARE
-  -- The relations this script writes, and the V1 relations it reads.
+  -- The relations this script writes, the V1 relations it reads, and the types the model's
+  -- expressions cast to.
   written_names text[] := ARRAY['public.users', 'public.completed_sessions', 'public.session_preferences', 'public.drill_groups', 'public.drill_group_items', 'public.ordered_session_drills', 'public.progress_history', 'public.drill_group_item_notes']::text[];
   read_names text[] := ARRAY['v1.completed_sessions', 'v1.drill_group_items', 'v1.drill_groups', 'v1.drills', 'v1.ordered_session_drills', 'v1.session_preferences', 'v1.users']::text[];
+  cast_type_names text[] := ARRAY['BOOLEAN', 'INTEGER', 'TEXT']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
   written_table regclass;
   findings text[];
+  jit_before text := pg_catalog.current_setting('jit');
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
   FOR written_table IN
@@ -398,6 +404,9 @@ BEGIN
     EXECUTE pg_catalog.format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', written_table);
   END LOOP;
 
+  -- The catalogs' row estimates put this query's cost past jit_above_cost: compiling it took
+  -- 16 s, running it milliseconds (workout at scale 10). Off for it alone, then as it was.
+  PERFORM pg_catalog.set_config('jit', 'off', true);
   WITH RECURSIVE
   written (rel) AS (
     SELECT pg_catalog.to_regclass(n.name)::oid
@@ -434,15 +443,40 @@ BEGIN
       ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
      AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
   ),
-  -- Column types, through domains to their base types and arrays to their elements.
-  column_type (rel, col, typ) AS (
-    SELECT a.attrelid, a.attname, a.atttypid
-    FROM written AS w
-    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = w.rel AND a.attnum > 0 AND NOT a.attisdropped
+  -- The types the script's values take: the columns' of the written and read relations, and
+  -- those the model's expressions cast to; through domains to their base types, arrays to
+  -- their elements, composite types to their attributes' and ranges to their subtypes.
+  -- (`use` says how: a written column's domain runs its DEFAULT and CHECKs, a cast to one its
+  -- CHECKs.)
+  column_type (rel, col, typ, use) AS (
+    SELECT a.attrelid, a.attname, a.atttypid, s.use
+    FROM (SELECT w.rel, 'written' FROM written AS w UNION ALL SELECT v.rel, 'read' FROM read AS v) AS s (rel, use)
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = s.rel AND a.attnum > 0 AND NOT a.attisdropped
+    UNION ALL
+    SELECT NULL::oid, NULL::name, pg_catalog.to_regtype(n.name)::oid, 'cast'
+    FROM pg_catalog.unnest(cast_type_names) AS n (name)
+    WHERE pg_catalog.to_regtype(n.name) IS NOT NULL
     UNION
-    SELECT ct.rel, ct.col, CASE WHEN y.typtype = 'd' THEN y.typbasetype ELSE y.typelem END
+    SELECT ct.rel, ct.col, part.typ, ct.use
     FROM column_type AS ct
-    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND (y.typtype = 'd' OR y.typelem <> 0)
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
+    CROSS JOIN LATERAL (
+      SELECT y.typbasetype WHERE y.typtype = 'd'
+      UNION ALL
+      SELECT y.typelem WHERE y.typelem <> 0
+      UNION ALL
+      SELECT a.atttypid
+      FROM pg_catalog.pg_attribute AS a
+      WHERE y.typtype = 'c' AND a.attrelid = y.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+      UNION ALL
+      SELECT r.rngsubtype FROM pg_catalog.pg_range AS r WHERE r.rngtypid = y.oid
+      UNION ALL
+      SELECT r.rngtypid FROM pg_catalog.pg_range AS r WHERE r.rngmultitypid = y.oid
+    ) AS part (typ)
+  ),
+  -- Each type once, with where it was met (a relation; none for the model's casts).
+  used_type (rel, typ) AS (
+    SELECT DISTINCT ct.rel, ct.typ FROM column_type AS ct
   ),
   -- What runs: (relation, what it is, catalog and oid of the object whose dependencies name
   -- the functions, and the function itself when the catalog names it directly).
@@ -482,11 +516,60 @@ BEGIN
            'pg_catalog.pg_type'::regclass, y.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
+    WHERE ct.use = 'written'
     UNION ALL
     SELECT ct.rel, pg_catalog.format('constraint %I of domain %s (column %I)', k.conname, k.contypid::regtype, ct.col),
            'pg_catalog.pg_constraint'::regclass, k.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_constraint AS k ON k.contypid = ct.typ
+    WHERE ct.use IN ('written', 'cast')
+    UNION ALL
+    -- Casts are found in pg_cast by type, whatever the search_path: one from or to a type the
+    -- script's values take may run (an assignment to a column, a comparison, the model's `::`).
+    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
+           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
+    FROM used_type AS t
+    JOIN pg_catalog.pg_cast AS k ON k.castsource = t.typ AND k.castmethod = 'f'
+    UNION ALL
+    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
+           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
+    FROM used_type AS t
+    JOIN pg_catalog.pg_cast AS k ON k.casttarget = t.typ AND k.castmethod = 'f'
+    UNION ALL
+    -- A type's own functions (input, output, a range's canonical and subtype_diff ...), which
+    -- its pg_depend entries name; a domain's are PostgreSQL's.
+    SELECT t.rel, pg_catalog.format('type %s', y.oid::regtype), 'pg_catalog.pg_type'::regclass, y.oid, 0::oid
+    FROM used_type AS t
+    JOIN pg_catalog.pg_type AS y ON y.oid = t.typ AND y.typtype <> 'd'
+    UNION ALL
+    SELECT t.rel, pg_catalog.format('transform for type %s', x.trftype::regtype),
+           'pg_catalog.pg_transform'::regclass, x.oid, 0::oid
+    FROM used_type AS t
+    JOIN pg_catalog.pg_transform AS x ON x.trftype = t.typ
+    UNION ALL
+    -- The support functions of the operator classes its indexes and its partition key use:
+    -- a B-tree's comparison, a hash function, a GiST's penalty run on every INSERT.
+    SELECT i.indrelid, pg_catalog.format('index %I (operator class %s)', x.relname, oc.opcname),
+           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
+    FROM written AS w
+    JOIN pg_catalog.pg_index AS i ON i.indrelid = w.rel
+    JOIN pg_catalog.pg_class AS x ON x.oid = i.indexrelid
+    CROSS JOIN LATERAL pg_catalog.unnest(i.indclass::oid[]) AS ic (opclass)
+    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = ic.opclass
+    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
+    UNION ALL
+    SELECT p.partrelid, pg_catalog.format('partition key (operator class %s)', oc.opcname),
+           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
+    FROM written AS w
+    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
+    CROSS JOIN LATERAL pg_catalog.unnest(p.partclass::oid[]) AS pc (opclass)
+    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = pc.opclass
+    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
+    UNION ALL
+    -- A partition key's expressions are dependencies of the table itself.
+    SELECT p.partrelid, 'partition key', 'pg_catalog.pg_class'::regclass, p.partrelid, 0::oid
+    FROM written AS w
+    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
   ),
   -- The functions they call, and those behind the operators they use.
   called (rel, kind, fn) AS (
@@ -503,13 +586,14 @@ BEGIN
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO findings
   FROM (
-    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', c.rel::regclass, c.kind, p.oid::regprocedure,
+    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', coalesce(c.rel::regclass::text, 'the model''s casts'), c.kind, p.oid::regprocedure,
                                       CASE WHEN p.prosecdef THEN ' (SECURITY DEFINER)' ELSE '' END, p.proowner::regrole) AS what
     FROM called AS c
     JOIN pg_catalog.pg_proc AS p ON p.oid = c.fn
     JOIN pg_catalog.pg_roles AS o ON o.oid = p.proowner
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
+  PERFORM pg_catalog.set_config('jit', jit_before, true);
   IF findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
@@ -544,9 +628,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '30d25e8ffdeaed2018be52ac5db0b6ce30e590396a2f6188788cae28db69ecb1';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '98a466902a72915285f591d70a74de892021771e8801b4538b6fbd4c4cccb44f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 30d25e8ffdeaed2018be52ac5db0b6ce30e590396a2f6188788cae28db69ecb1; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 98a466902a72915285f591d70a74de892021771e8801b4538b6fbd4c4cccb44f; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -570,6 +654,121 @@ BEGIN
   END IF;
 END
 $wave$;
+
+-- The backups of the V2 rows the steps replaced, as migrate sealed them, before anything is
+-- touched: rollback puts those rows back from them, and a changed backup would put back other
+-- rows than V2 had. Each is locked against writes until COMMIT. A backup with no seal is one
+-- a per-entity run stopped part way wrote (its seal comes at the run's end).
+DO $seals$
+DECLARE
+  changed text := '';
+  n_rows bigint;
+  digest_now text;
+  n_sealed bigint;
+  digest_sealed text;
+BEGIN
+  n_rows := NULL;
+  digest_now := NULL;
+  IF to_regclass('_pgmig.replaced_users_users') IS NOT NULL THEN
+    LOCK TABLE _pgmig.replaced_users_users IN SHARE MODE;
+    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
+    FROM _pgmig.replaced_users_users AS b;
+  END IF;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_users';
+  IF n_sealed IS NOT NULL AND (digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows) THEN
+    changed := changed || chr(10) || pg_catalog.format('  _pgmig.replaced_users_users changed since migrate: %s rows now, %s sealed', coalesce(n_rows::text, 'no table'), n_sealed);
+  END IF;
+  n_rows := NULL;
+  digest_now := NULL;
+  IF to_regclass('_pgmig.replaced_users_completed_sessions') IS NOT NULL THEN
+    LOCK TABLE _pgmig.replaced_users_completed_sessions IN SHARE MODE;
+    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
+    FROM _pgmig.replaced_users_completed_sessions AS b;
+  END IF;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_completed_sessions';
+  IF n_sealed IS NOT NULL AND (digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows) THEN
+    changed := changed || chr(10) || pg_catalog.format('  _pgmig.replaced_users_completed_sessions changed since migrate: %s rows now, %s sealed', coalesce(n_rows::text, 'no table'), n_sealed);
+  END IF;
+  n_rows := NULL;
+  digest_now := NULL;
+  IF to_regclass('_pgmig.replaced_users_drill_groups') IS NOT NULL THEN
+    LOCK TABLE _pgmig.replaced_users_drill_groups IN SHARE MODE;
+    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
+    FROM _pgmig.replaced_users_drill_groups AS b;
+  END IF;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_drill_groups';
+  IF n_sealed IS NOT NULL AND (digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows) THEN
+    changed := changed || chr(10) || pg_catalog.format('  _pgmig.replaced_users_drill_groups changed since migrate: %s rows now, %s sealed', coalesce(n_rows::text, 'no table'), n_sealed);
+  END IF;
+  n_rows := NULL;
+  digest_now := NULL;
+  IF to_regclass('_pgmig.replaced_users_drill_group_items') IS NOT NULL THEN
+    LOCK TABLE _pgmig.replaced_users_drill_group_items IN SHARE MODE;
+    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
+    FROM _pgmig.replaced_users_drill_group_items AS b;
+  END IF;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_drill_group_items';
+  IF n_sealed IS NOT NULL AND (digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows) THEN
+    changed := changed || chr(10) || pg_catalog.format('  _pgmig.replaced_users_drill_group_items changed since migrate: %s rows now, %s sealed', coalesce(n_rows::text, 'no table'), n_sealed);
+  END IF;
+  n_rows := NULL;
+  digest_now := NULL;
+  IF to_regclass('_pgmig.replaced_users_drill_group_item_notes') IS NOT NULL THEN
+    LOCK TABLE _pgmig.replaced_users_drill_group_item_notes IN SHARE MODE;
+    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
+    FROM _pgmig.replaced_users_drill_group_item_notes AS b;
+  END IF;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_drill_group_item_notes';
+  IF n_sealed IS NOT NULL AND (digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows) THEN
+    changed := changed || chr(10) || pg_catalog.format('  _pgmig.replaced_users_drill_group_item_notes changed since migrate: %s rows now, %s sealed', coalesce(n_rows::text, 'no table'), n_sealed);
+  END IF;
+  n_rows := NULL;
+  digest_now := NULL;
+  IF to_regclass('_pgmig.replaced_users_ordered_session_drills') IS NOT NULL THEN
+    LOCK TABLE _pgmig.replaced_users_ordered_session_drills IN SHARE MODE;
+    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
+    FROM _pgmig.replaced_users_ordered_session_drills AS b;
+  END IF;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_ordered_session_drills';
+  IF n_sealed IS NOT NULL AND (digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows) THEN
+    changed := changed || chr(10) || pg_catalog.format('  _pgmig.replaced_users_ordered_session_drills changed since migrate: %s rows now, %s sealed', coalesce(n_rows::text, 'no table'), n_sealed);
+  END IF;
+  n_rows := NULL;
+  digest_now := NULL;
+  IF to_regclass('_pgmig.replaced_users_progress_history') IS NOT NULL THEN
+    LOCK TABLE _pgmig.replaced_users_progress_history IN SHARE MODE;
+    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
+    FROM _pgmig.replaced_users_progress_history AS b;
+  END IF;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_progress_history';
+  IF n_sealed IS NOT NULL AND (digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows) THEN
+    changed := changed || chr(10) || pg_catalog.format('  _pgmig.replaced_users_progress_history changed since migrate: %s rows now, %s sealed', coalesce(n_rows::text, 'no table'), n_sealed);
+  END IF;
+  n_rows := NULL;
+  digest_now := NULL;
+  IF to_regclass('_pgmig.replaced_users_session_preferences') IS NOT NULL THEN
+    LOCK TABLE _pgmig.replaced_users_session_preferences IN SHARE MODE;
+    SELECT count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), '')) INTO n_rows, digest_now
+    FROM _pgmig.replaced_users_session_preferences AS b;
+  END IF;
+  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
+  FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'backup _pgmig.replaced_users_session_preferences';
+  IF n_sealed IS NOT NULL AND (digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows) THEN
+    changed := changed || chr(10) || pg_catalog.format('  _pgmig.replaced_users_session_preferences changed since migrate: %s rows now, %s sealed', coalesce(n_rows::text, 'no table'), n_sealed);
+  END IF;
+  IF changed <> '' THEN
+    RAISE EXCEPTION 'rollback: refused, nothing was changed:%', changed
+      USING HINT = 'rollback puts the replaced V2 rows back from these backups; put each back as migrate left it (from a dump taken after migrate), then run rollback.sql again';
+  END IF;
+END
+$seals$;
 
 -- What rollback would do to rows it did not write, found before anything is deleted. The
 -- filled tables are locked against writes until COMMIT (EXCLUSIVE: reads go on), so no row
@@ -1377,6 +1576,15 @@ WHERE coalesce(g.wave, 1) < pg_catalog.current_setting('pgmig.undo_from')::integ
 DELETE FROM _pgmig.batches WHERE model = 'drills' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 DELETE FROM _pgmig.sequences WHERE model = 'drills' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 DELETE FROM _pgmig.targets WHERE model = 'drills' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+DO $undo$
+BEGIN
+  -- The rows of others counted as the undone waves began (none before the second).
+  IF pg_catalog.to_regclass('_pgmig.wave_targets') IS NOT NULL THEN
+    DELETE FROM _pgmig.wave_targets
+    WHERE model = 'drills' AND wave >= pg_catalog.current_setting('pgmig.undo_from')::integer;
+  END IF;
+END
+$undo$;
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.
 INSERT INTO _pgmig.seals (model, subject, rows, digest)
@@ -1404,6 +1612,76 @@ FROM (
         FROM _pgmig.reference AS b WHERE b.model = 'drills') AS x
 ) AS d
 ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+-- The backups of the V2 rows the steps replaced, which rollback puts back: sealed as they are
+-- now (a seal goes once rollback has restored the rows and dropped the backup).
+DO $seal$
+BEGIN
+  IF to_regclass('_pgmig.replaced_users_users') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_users';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_users', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_users AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_completed_sessions') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_completed_sessions';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_completed_sessions', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_completed_sessions AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_drill_groups') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_drill_groups';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_drill_groups', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_drill_groups AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_drill_group_items') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_drill_group_items';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_drill_group_items', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_drill_group_items AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_drill_group_item_notes') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_drill_group_item_notes';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_drill_group_item_notes', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_drill_group_item_notes AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_ordered_session_drills') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_ordered_session_drills';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_ordered_session_drills', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_ordered_session_drills AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_progress_history') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_progress_history';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_progress_history', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_progress_history AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+  IF to_regclass('_pgmig.replaced_users_session_preferences') IS NULL THEN
+    DELETE FROM _pgmig.seals WHERE model = 'drills' AND subject = 'backup _pgmig.replaced_users_session_preferences';
+  ELSE
+    INSERT INTO _pgmig.seals (model, subject, rows, digest)
+    SELECT 'drills', 'backup _pgmig.replaced_users_session_preferences', count(*), md5(coalesce(string_agg(b::text, E'\n' ORDER BY b::text), ''))
+    FROM _pgmig.replaced_users_session_preferences AS b
+    ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
+  END IF;
+END
+$seal$;
 DELETE FROM _pgmig.seals WHERE model = 'drills' AND pg_catalog.current_setting('pgmig.undo_from') = '1';
 UPDATE _pgmig.log SET status = 'rolled back'
 WHERE model = 'drills' AND script = 'migrate' AND status IN ('running', 'done')

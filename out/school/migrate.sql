@@ -252,7 +252,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '5dcc71ca5c685b0731e941c340e9ed38393901904f5a4a74bf90e1e6888f7167';
+SET pgmig.fingerprint = 'de2416922bad79b24963c55dcfa478ce5850818d55ffc1d4d1883a582c2f7421';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -615,6 +615,9 @@ RESET client_min_messages;
 -- row level security policies; and the same on the partitions and inheritance children the
 -- write reaches, on the tables its foreign keys' ON DELETE/UPDATE actions reach, and on what
 -- its rules write. Reading a view runs the functions it calls, also with this role's rights.
+-- Found by type, whatever the search_path: the casts from or to the types of the columns
+-- written or read and of the model's casts, those types' own functions and transforms, and
+-- the operator classes of the written tables' indexes and partition keys.
 -- A function another role owns there is that role's code run as this one (the role can
 -- rewrite it at any moment): refused, unless its owner is a superuser, this role, or the
 -- role named by -v pgmig_owner. SECURITY DEFINER functions run as their owner, which is no
@@ -628,14 +631,17 @@ RESET client_min_messages;
 -- triggers and in the swap, not before each fill batch).
 DO $guard$
 DECLARE
-  -- The relations this script writes, and the V1 relations it reads.
+  -- The relations this script writes, the V1 relations it reads, and the types the model's
+  -- expressions cast to.
   written_names text[] := ARRAY['public.schools', 'public.users', 'public.user_roles', 'public.teacher_profiles', 'public.parent_profiles', 'public.student_profiles', 'public.permission_modules', 'public.permissions', 'public.grade_systems', 'public.class_levels', 'public.curriculums', 'public.subject_categories', 'public.subjects', 'public.user_types', 'public.roles', 'public.role_permissions']::text[];
   read_names text[] := ARRAY['v1.parents', 'v1.schools', 'v1.students', 'v1.teachers']::text[];
+  cast_type_names text[] := ARRAY['TEXT']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
   written_table regclass;
   findings text[];
+  jit_before text := pg_catalog.current_setting('jit');
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
   FOR written_table IN
@@ -648,6 +654,9 @@ BEGIN
     EXECUTE pg_catalog.format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', written_table);
   END LOOP;
 
+  -- The catalogs' row estimates put this query's cost past jit_above_cost: compiling it took
+  -- 16 s, running it milliseconds (workout at scale 10). Off for it alone, then as it was.
+  PERFORM pg_catalog.set_config('jit', 'off', true);
   WITH RECURSIVE
   written (rel) AS (
     SELECT pg_catalog.to_regclass(n.name)::oid
@@ -684,15 +693,40 @@ BEGIN
       ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
      AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
   ),
-  -- Column types, through domains to their base types and arrays to their elements.
-  column_type (rel, col, typ) AS (
-    SELECT a.attrelid, a.attname, a.atttypid
-    FROM written AS w
-    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = w.rel AND a.attnum > 0 AND NOT a.attisdropped
+  -- The types the script's values take: the columns' of the written and read relations, and
+  -- those the model's expressions cast to; through domains to their base types, arrays to
+  -- their elements, composite types to their attributes' and ranges to their subtypes.
+  -- (`use` says how: a written column's domain runs its DEFAULT and CHECKs, a cast to one its
+  -- CHECKs.)
+  column_type (rel, col, typ, use) AS (
+    SELECT a.attrelid, a.attname, a.atttypid, s.use
+    FROM (SELECT w.rel, 'written' FROM written AS w UNION ALL SELECT v.rel, 'read' FROM read AS v) AS s (rel, use)
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = s.rel AND a.attnum > 0 AND NOT a.attisdropped
+    UNION ALL
+    SELECT NULL::oid, NULL::name, pg_catalog.to_regtype(n.name)::oid, 'cast'
+    FROM pg_catalog.unnest(cast_type_names) AS n (name)
+    WHERE pg_catalog.to_regtype(n.name) IS NOT NULL
     UNION
-    SELECT ct.rel, ct.col, CASE WHEN y.typtype = 'd' THEN y.typbasetype ELSE y.typelem END
+    SELECT ct.rel, ct.col, part.typ, ct.use
     FROM column_type AS ct
-    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND (y.typtype = 'd' OR y.typelem <> 0)
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
+    CROSS JOIN LATERAL (
+      SELECT y.typbasetype WHERE y.typtype = 'd'
+      UNION ALL
+      SELECT y.typelem WHERE y.typelem <> 0
+      UNION ALL
+      SELECT a.atttypid
+      FROM pg_catalog.pg_attribute AS a
+      WHERE y.typtype = 'c' AND a.attrelid = y.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+      UNION ALL
+      SELECT r.rngsubtype FROM pg_catalog.pg_range AS r WHERE r.rngtypid = y.oid
+      UNION ALL
+      SELECT r.rngtypid FROM pg_catalog.pg_range AS r WHERE r.rngmultitypid = y.oid
+    ) AS part (typ)
+  ),
+  -- Each type once, with where it was met (a relation; none for the model's casts).
+  used_type (rel, typ) AS (
+    SELECT DISTINCT ct.rel, ct.typ FROM column_type AS ct
   ),
   -- What runs: (relation, what it is, catalog and oid of the object whose dependencies name
   -- the functions, and the function itself when the catalog names it directly).
@@ -732,11 +766,60 @@ BEGIN
            'pg_catalog.pg_type'::regclass, y.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
+    WHERE ct.use = 'written'
     UNION ALL
     SELECT ct.rel, pg_catalog.format('constraint %I of domain %s (column %I)', k.conname, k.contypid::regtype, ct.col),
            'pg_catalog.pg_constraint'::regclass, k.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_constraint AS k ON k.contypid = ct.typ
+    WHERE ct.use IN ('written', 'cast')
+    UNION ALL
+    -- Casts are found in pg_cast by type, whatever the search_path: one from or to a type the
+    -- script's values take may run (an assignment to a column, a comparison, the model's `::`).
+    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
+           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
+    FROM used_type AS t
+    JOIN pg_catalog.pg_cast AS k ON k.castsource = t.typ AND k.castmethod = 'f'
+    UNION ALL
+    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
+           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
+    FROM used_type AS t
+    JOIN pg_catalog.pg_cast AS k ON k.casttarget = t.typ AND k.castmethod = 'f'
+    UNION ALL
+    -- A type's own functions (input, output, a range's canonical and subtype_diff ...), which
+    -- its pg_depend entries name; a domain's are PostgreSQL's.
+    SELECT t.rel, pg_catalog.format('type %s', y.oid::regtype), 'pg_catalog.pg_type'::regclass, y.oid, 0::oid
+    FROM used_type AS t
+    JOIN pg_catalog.pg_type AS y ON y.oid = t.typ AND y.typtype <> 'd'
+    UNION ALL
+    SELECT t.rel, pg_catalog.format('transform for type %s', x.trftype::regtype),
+           'pg_catalog.pg_transform'::regclass, x.oid, 0::oid
+    FROM used_type AS t
+    JOIN pg_catalog.pg_transform AS x ON x.trftype = t.typ
+    UNION ALL
+    -- The support functions of the operator classes its indexes and its partition key use:
+    -- a B-tree's comparison, a hash function, a GiST's penalty run on every INSERT.
+    SELECT i.indrelid, pg_catalog.format('index %I (operator class %s)', x.relname, oc.opcname),
+           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
+    FROM written AS w
+    JOIN pg_catalog.pg_index AS i ON i.indrelid = w.rel
+    JOIN pg_catalog.pg_class AS x ON x.oid = i.indexrelid
+    CROSS JOIN LATERAL pg_catalog.unnest(i.indclass::oid[]) AS ic (opclass)
+    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = ic.opclass
+    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
+    UNION ALL
+    SELECT p.partrelid, pg_catalog.format('partition key (operator class %s)', oc.opcname),
+           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
+    FROM written AS w
+    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
+    CROSS JOIN LATERAL pg_catalog.unnest(p.partclass::oid[]) AS pc (opclass)
+    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = pc.opclass
+    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
+    UNION ALL
+    -- A partition key's expressions are dependencies of the table itself.
+    SELECT p.partrelid, 'partition key', 'pg_catalog.pg_class'::regclass, p.partrelid, 0::oid
+    FROM written AS w
+    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
   ),
   -- The functions they call, and those behind the operators they use.
   called (rel, kind, fn) AS (
@@ -753,13 +836,14 @@ BEGIN
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO findings
   FROM (
-    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', c.rel::regclass, c.kind, p.oid::regprocedure,
+    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', coalesce(c.rel::regclass::text, 'the model''s casts'), c.kind, p.oid::regprocedure,
                                       CASE WHEN p.prosecdef THEN ' (SECURITY DEFINER)' ELSE '' END, p.proowner::regrole) AS what
     FROM called AS c
     JOIN pg_catalog.pg_proc AS p ON p.oid = c.fn
     JOIN pg_catalog.pg_roles AS o ON o.oid = p.proowner
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
+  PERFORM pg_catalog.set_config('jit', jit_before, true);
   IF findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
@@ -1239,9 +1323,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5dcc71ca5c685b0731e941c340e9ed38393901904f5a4a74bf90e1e6888f7167';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'de2416922bad79b24963c55dcfa478ce5850818d55ffc1d4d1883a582c2f7421';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5dcc71ca5c685b0731e941c340e9ed38393901904f5a4a74bf90e1e6888f7167; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile de2416922bad79b24963c55dcfa478ce5850818d55ffc1d4d1883a582c2f7421; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1273,6 +1357,85 @@ VALUES ('school', 'public.schools', (SELECT count(*) FROM public.schools)),
        ('school', 'public.parent_profiles', (SELECT count(*) FROM public.parent_profiles)),
        ('school', 'public.student_profiles', (SELECT count(*) FROM public.student_profiles))
 ON CONFLICT DO NOTHING;
+-- Waves: the application writes between them. A later wave counts, in each filled table, the
+-- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
+-- that came from nowhere; rollback.sql removes the counts of the waves it undoes.
+CREATE TABLE IF NOT EXISTS _pgmig.wave_targets (
+  model text NOT NULL,
+  table_name text NOT NULL,
+  wave integer NOT NULL,
+  rows_of_others bigint NOT NULL,
+  PRIMARY KEY (model, table_name, wave)
+);
+DO $wave$
+DECLARE
+  unmapped text;
+  n_others bigint;
+BEGIN
+  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_schools') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.schools AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('school', 'public.schools', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_admin_users') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    IF pg_catalog.to_regclass('_pgmig.map_teacher_users') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    IF pg_catalog.to_regclass('_pgmig.map_parent_users') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    IF pg_catalog.to_regclass('_pgmig.map_student_users') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.users AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('school', 'public.users', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_admin_roles') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_roles AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    IF pg_catalog.to_regclass('_pgmig.map_teacher_roles') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    IF pg_catalog.to_regclass('_pgmig.map_parent_roles') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    IF pg_catalog.to_regclass('_pgmig.map_student_roles') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.user_roles AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('school', 'public.user_roles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_teacher_profiles') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.user_id = t.user_id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.teacher_profiles AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('school', 'public.teacher_profiles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_parent_profiles') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.user_id = t.user_id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.parent_profiles AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('school', 'public.parent_profiles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_student_profiles') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE mapped.user_id = t.user_id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.student_profiles AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('school', 'public.student_profiles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+  END IF;
+END
+$wave$;
 
 -- Reference data (model.yaml:15): 3 row(s) of public.permission_modules, matched by (code);
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
@@ -1600,6 +1763,7 @@ SELECT 'school', 'public.role_permissions', jsonb_build_object('role_id', role_i
 -- ----------------------------------------------------------------------------
 -- Step 1/12: public.schools  (model.yaml:108)
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":1,"total":12,"model":"school","name":"schools","batched":false,"from":"FROM v1.schools s\n       CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a\n       LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1696,6 +1860,7 @@ ANALYZE _pgmig.map_schools;
 -- ----------------------------------------------------------------------------
 -- Step 2/12: public.users  (model.yaml:124)
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":2,"total":12,"model":"school","name":"admin_users","batched":false,"from":"FROM v1.schools s\n       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1834,6 +1999,7 @@ ANALYZE _pgmig.map_admin_users;
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after admin_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":3,"total":12,"model":"school","name":"admin_roles","batched":false,"from":"FROM v1.schools s\n       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id\n       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1926,6 +2092,7 @@ $step$;
 -- ----------------------------------------------------------------------------
 -- Step 4/12: public.users  (model.yaml:148)
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":4,"total":12,"model":"school","name":"teacher_users","batched":false,"from":"FROM v1.teachers t\n       CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n\n       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2113,6 +2280,7 @@ ANALYZE _pgmig.map_teacher_users;
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after teacher_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":5,"total":12,"model":"school","name":"teacher_roles","batched":false,"from":"FROM v1.teachers t\n       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id\n       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2207,6 +2375,7 @@ $step$;
 --   after schools (foreign key teacher_profiles_school_id_fkey (school_id))
 --   after teacher_users (foreign key teacher_profiles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":6,"total":12,"model":"school","name":"teacher_profiles","batched":false,"from":"FROM v1.teachers t\n       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a\n       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id\n       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2286,6 +2455,7 @@ $step$;
 -- ----------------------------------------------------------------------------
 -- Step 7/12: public.users  (model.yaml:198)
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":7,"total":12,"model":"school","name":"parent_users","batched":false,"from":"FROM v1.parents p\n       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n\n       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2473,6 +2643,7 @@ ANALYZE _pgmig.map_parent_users;
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after parent_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":8,"total":12,"model":"school","name":"parent_roles","batched":false,"from":"FROM v1.parents p\n       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id\n       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2567,6 +2738,7 @@ $step$;
 --   after schools (foreign key parent_profiles_school_id_fkey (school_id))
 --   after parent_users (foreign key parent_profiles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":9,"total":12,"model":"school","name":"parent_profiles","batched":false,"from":"FROM v1.parents p\n       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a\n       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2643,6 +2815,7 @@ $step$;
 -- ----------------------------------------------------------------------------
 -- Step 10/12: public.users  (model.yaml:238)
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":10,"total":12,"model":"school","name":"student_users","batched":false,"from":"FROM v1.students s\n       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n\n       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2830,6 +3003,7 @@ ANALYZE _pgmig.map_student_users;
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after student_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":11,"total":12,"model":"school","name":"student_roles","batched":false,"from":"FROM v1.students s\n       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id\n       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2925,6 +3099,7 @@ $step$;
 --   after schools (foreign key student_profiles_school_id_fkey (school_id))
 --   after student_users (foreign key student_profiles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":12,"total":12,"model":"school","name":"student_profiles","batched":false,"from":"FROM v1.students s\n       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id\n       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id\n       LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'\n       LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2999,6 +3174,8 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
+
+-- pgmig:steps-end
 
 -- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):
 -- migrate.sql run twice by mistake. Refused, and rolled back with this transaction.

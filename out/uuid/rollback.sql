@@ -373,7 +373,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '4da9c21ef2e2c778a1b29412bf8c65047b1761f388f45114b8c4d679d20a62b9';
+SET pgmig.fingerprint = '481ab6298d51d4178f0152cf4ae2b419e6dc0a02a52e71a2776a87cac95245f5';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -423,9 +423,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4da9c21ef2e2c778a1b29412bf8c65047b1761f388f45114b8c4d679d20a62b9';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '481ab6298d51d4178f0152cf4ae2b419e6dc0a02a52e71a2776a87cac95245f5';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4da9c21ef2e2c778a1b29412bf8c65047b1761f388f45114b8c4d679d20a62b9; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 481ab6298d51d4178f0152cf4ae2b419e6dc0a02a52e71a2776a87cac95245f5; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -437,6 +437,9 @@ $fingerprint$;
 -- row level security policies; and the same on the partitions and inheritance children the
 -- write reaches, on the tables its foreign keys' ON DELETE/UPDATE actions reach, and on what
 -- its rules write. Reading a view runs the functions it calls, also with this role's rights.
+-- Found by type, whatever the search_path: the casts from or to the types of the columns
+-- written or read and of the model's casts, those types' own functions and transforms, and
+-- the operator classes of the written tables' indexes and partition keys.
 -- A function another role owns there is that role's code run as this one (the role can
 -- rewrite it at any moment): refused, unless its owner is a superuser, this role, or the
 -- role named by -v pgmig_owner. SECURITY DEFINER functions run as their owner, which is no
@@ -450,14 +453,17 @@ $fingerprint$;
 -- triggers and in the swap, not before each fill batch).
 DO $guard$
 DECLARE
-  -- The relations this script writes, and the V1 relations it reads.
+  -- The relations this script writes, the V1 relations it reads, and the types the model's
+  -- expressions cast to.
   written_names text[] := ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[];
   read_names text[] := '{}'::text[];
+  cast_type_names text[] := ARRAY['character varying(36)', 'uuid']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
   written_table regclass;
   findings text[];
+  jit_before text := pg_catalog.current_setting('jit');
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
   FOR written_table IN
@@ -470,6 +476,9 @@ BEGIN
     EXECUTE pg_catalog.format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', written_table);
   END LOOP;
 
+  -- The catalogs' row estimates put this query's cost past jit_above_cost: compiling it took
+  -- 16 s, running it milliseconds (workout at scale 10). Off for it alone, then as it was.
+  PERFORM pg_catalog.set_config('jit', 'off', true);
   WITH RECURSIVE
   written (rel) AS (
     SELECT pg_catalog.to_regclass(n.name)::oid
@@ -506,15 +515,40 @@ BEGIN
       ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
      AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
   ),
-  -- Column types, through domains to their base types and arrays to their elements.
-  column_type (rel, col, typ) AS (
-    SELECT a.attrelid, a.attname, a.atttypid
-    FROM written AS w
-    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = w.rel AND a.attnum > 0 AND NOT a.attisdropped
+  -- The types the script's values take: the columns' of the written and read relations, and
+  -- those the model's expressions cast to; through domains to their base types, arrays to
+  -- their elements, composite types to their attributes' and ranges to their subtypes.
+  -- (`use` says how: a written column's domain runs its DEFAULT and CHECKs, a cast to one its
+  -- CHECKs.)
+  column_type (rel, col, typ, use) AS (
+    SELECT a.attrelid, a.attname, a.atttypid, s.use
+    FROM (SELECT w.rel, 'written' FROM written AS w UNION ALL SELECT v.rel, 'read' FROM read AS v) AS s (rel, use)
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = s.rel AND a.attnum > 0 AND NOT a.attisdropped
+    UNION ALL
+    SELECT NULL::oid, NULL::name, pg_catalog.to_regtype(n.name)::oid, 'cast'
+    FROM pg_catalog.unnest(cast_type_names) AS n (name)
+    WHERE pg_catalog.to_regtype(n.name) IS NOT NULL
     UNION
-    SELECT ct.rel, ct.col, CASE WHEN y.typtype = 'd' THEN y.typbasetype ELSE y.typelem END
+    SELECT ct.rel, ct.col, part.typ, ct.use
     FROM column_type AS ct
-    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND (y.typtype = 'd' OR y.typelem <> 0)
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
+    CROSS JOIN LATERAL (
+      SELECT y.typbasetype WHERE y.typtype = 'd'
+      UNION ALL
+      SELECT y.typelem WHERE y.typelem <> 0
+      UNION ALL
+      SELECT a.atttypid
+      FROM pg_catalog.pg_attribute AS a
+      WHERE y.typtype = 'c' AND a.attrelid = y.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+      UNION ALL
+      SELECT r.rngsubtype FROM pg_catalog.pg_range AS r WHERE r.rngtypid = y.oid
+      UNION ALL
+      SELECT r.rngtypid FROM pg_catalog.pg_range AS r WHERE r.rngmultitypid = y.oid
+    ) AS part (typ)
+  ),
+  -- Each type once, with where it was met (a relation; none for the model's casts).
+  used_type (rel, typ) AS (
+    SELECT DISTINCT ct.rel, ct.typ FROM column_type AS ct
   ),
   -- What runs: (relation, what it is, catalog and oid of the object whose dependencies name
   -- the functions, and the function itself when the catalog names it directly).
@@ -554,11 +588,60 @@ BEGIN
            'pg_catalog.pg_type'::regclass, y.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
+    WHERE ct.use = 'written'
     UNION ALL
     SELECT ct.rel, pg_catalog.format('constraint %I of domain %s (column %I)', k.conname, k.contypid::regtype, ct.col),
            'pg_catalog.pg_constraint'::regclass, k.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_constraint AS k ON k.contypid = ct.typ
+    WHERE ct.use IN ('written', 'cast')
+    UNION ALL
+    -- Casts are found in pg_cast by type, whatever the search_path: one from or to a type the
+    -- script's values take may run (an assignment to a column, a comparison, the model's `::`).
+    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
+           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
+    FROM used_type AS t
+    JOIN pg_catalog.pg_cast AS k ON k.castsource = t.typ AND k.castmethod = 'f'
+    UNION ALL
+    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
+           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
+    FROM used_type AS t
+    JOIN pg_catalog.pg_cast AS k ON k.casttarget = t.typ AND k.castmethod = 'f'
+    UNION ALL
+    -- A type's own functions (input, output, a range's canonical and subtype_diff ...), which
+    -- its pg_depend entries name; a domain's are PostgreSQL's.
+    SELECT t.rel, pg_catalog.format('type %s', y.oid::regtype), 'pg_catalog.pg_type'::regclass, y.oid, 0::oid
+    FROM used_type AS t
+    JOIN pg_catalog.pg_type AS y ON y.oid = t.typ AND y.typtype <> 'd'
+    UNION ALL
+    SELECT t.rel, pg_catalog.format('transform for type %s', x.trftype::regtype),
+           'pg_catalog.pg_transform'::regclass, x.oid, 0::oid
+    FROM used_type AS t
+    JOIN pg_catalog.pg_transform AS x ON x.trftype = t.typ
+    UNION ALL
+    -- The support functions of the operator classes its indexes and its partition key use:
+    -- a B-tree's comparison, a hash function, a GiST's penalty run on every INSERT.
+    SELECT i.indrelid, pg_catalog.format('index %I (operator class %s)', x.relname, oc.opcname),
+           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
+    FROM written AS w
+    JOIN pg_catalog.pg_index AS i ON i.indrelid = w.rel
+    JOIN pg_catalog.pg_class AS x ON x.oid = i.indexrelid
+    CROSS JOIN LATERAL pg_catalog.unnest(i.indclass::oid[]) AS ic (opclass)
+    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = ic.opclass
+    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
+    UNION ALL
+    SELECT p.partrelid, pg_catalog.format('partition key (operator class %s)', oc.opcname),
+           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
+    FROM written AS w
+    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
+    CROSS JOIN LATERAL pg_catalog.unnest(p.partclass::oid[]) AS pc (opclass)
+    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = pc.opclass
+    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
+    UNION ALL
+    -- A partition key's expressions are dependencies of the table itself.
+    SELECT p.partrelid, 'partition key', 'pg_catalog.pg_class'::regclass, p.partrelid, 0::oid
+    FROM written AS w
+    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
   ),
   -- The functions they call, and those behind the operators they use.
   called (rel, kind, fn) AS (
@@ -575,13 +658,14 @@ BEGIN
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO findings
   FROM (
-    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', c.rel::regclass, c.kind, p.oid::regprocedure,
+    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', coalesce(c.rel::regclass::text, 'the model''s casts'), c.kind, p.oid::regprocedure,
                                       CASE WHEN p.prosecdef THEN ' (SECURITY DEFINER)' ELSE '' END, p.proowner::regrole) AS what
     FROM called AS c
     JOIN pg_catalog.pg_proc AS p ON p.oid = c.fn
     JOIN pg_catalog.pg_roles AS o ON o.oid = p.proowner
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
+  PERFORM pg_catalog.set_config('jit', jit_before, true);
   IF findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),

@@ -212,9 +212,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4da9c21ef2e2c778a1b29412bf8c65047b1761f388f45114b8c4d679d20a62b9';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '481ab6298d51d4178f0152cf4ae2b419e6dc0a02a52e71a2776a87cac95245f5';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4da9c21ef2e2c778a1b29412bf8c65047b1761f388f45114b8c4d679d20a62b9; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 481ab6298d51d4178f0152cf4ae2b419e6dc0a02a52e71a2776a87cac95245f5; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

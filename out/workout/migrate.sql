@@ -196,7 +196,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '0a87cb6d63c83a5c7d05b766ff26cddaeb036637ea15651d76040ab9afa6c46c';
+SET pgmig.fingerprint = '718496ea8b4a4f56309e04790cca9ec62f576f007ec8bfe7610ad5eec06c5544';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -559,6 +559,9 @@ RESET client_min_messages;
 -- row level security policies; and the same on the partitions and inheritance children the
 -- write reaches, on the tables its foreign keys' ON DELETE/UPDATE actions reach, and on what
 -- its rules write. Reading a view runs the functions it calls, also with this role's rights.
+-- Found by type, whatever the search_path: the casts from or to the types of the columns
+-- written or read and of the model's casts, those types' own functions and transforms, and
+-- the operator classes of the written tables' indexes and partition keys.
 -- A function another role owns there is that role's code run as this one (the role can
 -- rewrite it at any moment): refused, unless its owner is a superuser, this role, or the
 -- role named by -v pgmig_owner. SECURITY DEFINER functions run as their owner, which is no
@@ -572,14 +575,17 @@ RESET client_min_messages;
 -- triggers and in the swap, not before each fill batch).
 DO $guard$
 DECLARE
-  -- The relations this script writes, and the V1 relations it reads.
+  -- The relations this script writes, the V1 relations it reads, and the types the model's
+  -- expressions cast to.
   written_names text[] := ARRAY['public.workout_plans', 'public.workout_weeks', 'public.workout_days', 'public.exercises', 'public.workout_sessions', 'public.exercise_logs']::text[];
   read_names text[] := ARRAY['v1.exercise_logs', 'v1.exercises', 'v1.workout_plans', 'v1.workout_sessions']::text[];
+  cast_type_names text[] := '{}'::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
   written_table regclass;
   findings text[];
+  jit_before text := pg_catalog.current_setting('jit');
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
   FOR written_table IN
@@ -592,6 +598,9 @@ BEGIN
     EXECUTE pg_catalog.format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', written_table);
   END LOOP;
 
+  -- The catalogs' row estimates put this query's cost past jit_above_cost: compiling it took
+  -- 16 s, running it milliseconds (workout at scale 10). Off for it alone, then as it was.
+  PERFORM pg_catalog.set_config('jit', 'off', true);
   WITH RECURSIVE
   written (rel) AS (
     SELECT pg_catalog.to_regclass(n.name)::oid
@@ -628,15 +637,40 @@ BEGIN
       ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
      AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
   ),
-  -- Column types, through domains to their base types and arrays to their elements.
-  column_type (rel, col, typ) AS (
-    SELECT a.attrelid, a.attname, a.atttypid
-    FROM written AS w
-    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = w.rel AND a.attnum > 0 AND NOT a.attisdropped
+  -- The types the script's values take: the columns' of the written and read relations, and
+  -- those the model's expressions cast to; through domains to their base types, arrays to
+  -- their elements, composite types to their attributes' and ranges to their subtypes.
+  -- (`use` says how: a written column's domain runs its DEFAULT and CHECKs, a cast to one its
+  -- CHECKs.)
+  column_type (rel, col, typ, use) AS (
+    SELECT a.attrelid, a.attname, a.atttypid, s.use
+    FROM (SELECT w.rel, 'written' FROM written AS w UNION ALL SELECT v.rel, 'read' FROM read AS v) AS s (rel, use)
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = s.rel AND a.attnum > 0 AND NOT a.attisdropped
+    UNION ALL
+    SELECT NULL::oid, NULL::name, pg_catalog.to_regtype(n.name)::oid, 'cast'
+    FROM pg_catalog.unnest(cast_type_names) AS n (name)
+    WHERE pg_catalog.to_regtype(n.name) IS NOT NULL
     UNION
-    SELECT ct.rel, ct.col, CASE WHEN y.typtype = 'd' THEN y.typbasetype ELSE y.typelem END
+    SELECT ct.rel, ct.col, part.typ, ct.use
     FROM column_type AS ct
-    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND (y.typtype = 'd' OR y.typelem <> 0)
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
+    CROSS JOIN LATERAL (
+      SELECT y.typbasetype WHERE y.typtype = 'd'
+      UNION ALL
+      SELECT y.typelem WHERE y.typelem <> 0
+      UNION ALL
+      SELECT a.atttypid
+      FROM pg_catalog.pg_attribute AS a
+      WHERE y.typtype = 'c' AND a.attrelid = y.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+      UNION ALL
+      SELECT r.rngsubtype FROM pg_catalog.pg_range AS r WHERE r.rngtypid = y.oid
+      UNION ALL
+      SELECT r.rngtypid FROM pg_catalog.pg_range AS r WHERE r.rngmultitypid = y.oid
+    ) AS part (typ)
+  ),
+  -- Each type once, with where it was met (a relation; none for the model's casts).
+  used_type (rel, typ) AS (
+    SELECT DISTINCT ct.rel, ct.typ FROM column_type AS ct
   ),
   -- What runs: (relation, what it is, catalog and oid of the object whose dependencies name
   -- the functions, and the function itself when the catalog names it directly).
@@ -676,11 +710,60 @@ BEGIN
            'pg_catalog.pg_type'::regclass, y.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
+    WHERE ct.use = 'written'
     UNION ALL
     SELECT ct.rel, pg_catalog.format('constraint %I of domain %s (column %I)', k.conname, k.contypid::regtype, ct.col),
            'pg_catalog.pg_constraint'::regclass, k.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_constraint AS k ON k.contypid = ct.typ
+    WHERE ct.use IN ('written', 'cast')
+    UNION ALL
+    -- Casts are found in pg_cast by type, whatever the search_path: one from or to a type the
+    -- script's values take may run (an assignment to a column, a comparison, the model's `::`).
+    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
+           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
+    FROM used_type AS t
+    JOIN pg_catalog.pg_cast AS k ON k.castsource = t.typ AND k.castmethod = 'f'
+    UNION ALL
+    SELECT t.rel, pg_catalog.format('cast from %s to %s', k.castsource::regtype, k.casttarget::regtype),
+           'pg_catalog.pg_cast'::regclass, k.oid, k.castfunc
+    FROM used_type AS t
+    JOIN pg_catalog.pg_cast AS k ON k.casttarget = t.typ AND k.castmethod = 'f'
+    UNION ALL
+    -- A type's own functions (input, output, a range's canonical and subtype_diff ...), which
+    -- its pg_depend entries name; a domain's are PostgreSQL's.
+    SELECT t.rel, pg_catalog.format('type %s', y.oid::regtype), 'pg_catalog.pg_type'::regclass, y.oid, 0::oid
+    FROM used_type AS t
+    JOIN pg_catalog.pg_type AS y ON y.oid = t.typ AND y.typtype <> 'd'
+    UNION ALL
+    SELECT t.rel, pg_catalog.format('transform for type %s', x.trftype::regtype),
+           'pg_catalog.pg_transform'::regclass, x.oid, 0::oid
+    FROM used_type AS t
+    JOIN pg_catalog.pg_transform AS x ON x.trftype = t.typ
+    UNION ALL
+    -- The support functions of the operator classes its indexes and its partition key use:
+    -- a B-tree's comparison, a hash function, a GiST's penalty run on every INSERT.
+    SELECT i.indrelid, pg_catalog.format('index %I (operator class %s)', x.relname, oc.opcname),
+           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
+    FROM written AS w
+    JOIN pg_catalog.pg_index AS i ON i.indrelid = w.rel
+    JOIN pg_catalog.pg_class AS x ON x.oid = i.indexrelid
+    CROSS JOIN LATERAL pg_catalog.unnest(i.indclass::oid[]) AS ic (opclass)
+    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = ic.opclass
+    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
+    UNION ALL
+    SELECT p.partrelid, pg_catalog.format('partition key (operator class %s)', oc.opcname),
+           'pg_catalog.pg_amproc'::regclass, ap.oid, ap.amproc
+    FROM written AS w
+    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
+    CROSS JOIN LATERAL pg_catalog.unnest(p.partclass::oid[]) AS pc (opclass)
+    JOIN pg_catalog.pg_opclass AS oc ON oc.oid = pc.opclass
+    JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
+    UNION ALL
+    -- A partition key's expressions are dependencies of the table itself.
+    SELECT p.partrelid, 'partition key', 'pg_catalog.pg_class'::regclass, p.partrelid, 0::oid
+    FROM written AS w
+    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
   ),
   -- The functions they call, and those behind the operators they use.
   called (rel, kind, fn) AS (
@@ -697,13 +780,14 @@ BEGIN
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO findings
   FROM (
-    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', c.rel::regclass, c.kind, p.oid::regprocedure,
+    SELECT DISTINCT pg_catalog.format('%s: %s runs %s%s, owned by %s', coalesce(c.rel::regclass::text, 'the model''s casts'), c.kind, p.oid::regprocedure,
                                       CASE WHEN p.prosecdef THEN ' (SECURITY DEFINER)' ELSE '' END, p.proowner::regrole) AS what
     FROM called AS c
     JOIN pg_catalog.pg_proc AS p ON p.oid = c.fn
     JOIN pg_catalog.pg_roles AS o ON o.oid = p.proowner
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
+  PERFORM pg_catalog.set_config('jit', jit_before, true);
   IF findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
@@ -837,9 +921,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0a87cb6d63c83a5c7d05b766ff26cddaeb036637ea15651d76040ab9afa6c46c';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '718496ea8b4a4f56309e04790cca9ec62f576f007ec8bfe7610ad5eec06c5544';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0a87cb6d63c83a5c7d05b766ff26cddaeb036637ea15651d76040ab9afa6c46c; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 718496ea8b4a4f56309e04790cca9ec62f576f007ec8bfe7610ad5eec06c5544; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -871,10 +955,72 @@ VALUES ('workout', 'public.workout_plans', (SELECT count(*) FROM public.workout_
        ('workout', 'public.workout_sessions', (SELECT count(*) FROM public.workout_sessions)),
        ('workout', 'public.exercise_logs', (SELECT count(*) FROM public.exercise_logs))
 ON CONFLICT DO NOTHING;
+-- Waves: the application writes between them. A later wave counts, in each filled table, the
+-- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
+-- that came from nowhere; rollback.sql removes the counts of the waves it undoes.
+CREATE TABLE IF NOT EXISTS _pgmig.wave_targets (
+  model text NOT NULL,
+  table_name text NOT NULL,
+  wave integer NOT NULL,
+  rows_of_others bigint NOT NULL,
+  PRIMARY KEY (model, table_name, wave)
+);
+DO $wave$
+DECLARE
+  unmapped text;
+  n_others bigint;
+BEGIN
+  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_workout_plans') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.workout_plans AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('workout', 'public.workout_plans', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_workout_weeks') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.workout_weeks AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('workout', 'public.workout_weeks', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_workout_days') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.workout_days AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('workout', 'public.workout_days', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_exercises') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.exercises AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('workout', 'public.exercises', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_workout_sessions') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.workout_sessions AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('workout', 'public.workout_sessions', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+    unmapped := '';
+    IF pg_catalog.to_regclass('_pgmig.map_exercise_logs') IS NOT NULL THEN
+      unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.id = t.id)';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM public.exercise_logs AS t WHERE true' || unmapped INTO n_others;
+    INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
+    VALUES ('workout', 'public.exercise_logs', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
+  END IF;
+END
+$wave$;
 
 -- ----------------------------------------------------------------------------
 -- Step 1/6: public.workout_plans  (model.yaml:15)
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":1,"total":6,"model":"workout","name":"workout_plans","batched":false,"from":"FROM (\n         SELECT\n           *,\n           row_number() OVER (\n             PARTITION BY user_id, name\n             ORDER BY created_at, id\n           ) AS dup_rank\n         FROM\n           v1.workout_plans\n       ) AS p","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1010,6 +1156,7 @@ ANALYZE _pgmig.map_workout_plans;
 -- Step 2/6: public.workout_weeks  (model.yaml:33)
 --   after workout_plans (foreign key workout_weeks_plan_id_fkey (plan_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":2,"total":6,"model":"workout","name":"workout_weeks","batched":false,"from":"FROM v1.workout_plans p\n       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)\n       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1101,6 +1248,7 @@ ANALYZE _pgmig.map_workout_weeks;
 -- Step 3/6: public.workout_days  (model.yaml:47)
 --   after workout_weeks (foreign key workout_days_week_id_fkey (week_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":3,"total":6,"model":"workout","name":"workout_days","batched":false,"from":"FROM (\n         SELECT\n           e.plan_id,\n           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,\n           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups\n         FROM\n           v1.exercises e\n         GROUP BY\n           1, 2\n       ) AS d\n       JOIN v1.workout_plans p ON p.id = d.plan_id\n       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)\n       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1232,6 +1380,7 @@ ANALYZE _pgmig.map_workout_days;
 --   after workout_days (foreign key exercises_day_id_fkey (day_id))
 --   after workout_plans (id(workout_plans, …) at line 75)
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":4,"total":6,"model":"workout","name":"exercises","batched":false,"from":"FROM v1.exercises e\n       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id\n       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id\n       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1413,6 +1562,7 @@ ANALYZE _pgmig.map_exercises;
 --   after workout_days (foreign key workout_sessions_day_id_fkey (day_id))
 --   after workout_plans (foreign key workout_sessions_plan_id_fkey (plan_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":5,"total":6,"model":"workout","name":"workout_sessions","batched":false,"from":"FROM v1.workout_sessions s\n       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id\n       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id\n       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1523,6 +1673,7 @@ ANALYZE _pgmig.map_workout_sessions;
 --   after exercises (foreign key exercise_logs_exercise_id_fkey (exercise_id))
 --   after workout_sessions (foreign key exercise_logs_session_id_fkey (session_id))
 -- ----------------------------------------------------------------------------
+-- pgmig:step {"number":6,"total":6,"model":"workout","name":"exercise_logs","batched":false,"from":"FROM v1.exercise_logs l\n       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id\n       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id","map_table":null}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1621,6 +1772,8 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints');
 END
 $step$;
+
+-- pgmig:steps-end
 
 -- A later wave that migrates no row (every V1 row is migrated, filtered or rejected already):
 -- migrate.sql run twice by mistake. Refused, and rolled back with this transaction.
