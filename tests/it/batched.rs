@@ -16,6 +16,11 @@ const KEPT: &[&str] = &[
     "public.exercise_logs",
 ];
 
+/// Batches of the kill tests: small enough for hundreds of batches (322: 5 of plans, 26 of
+/// weeks, 96 of days, 47 of exercises, 25 of sessions, 123 of logs), few enough that the
+/// guard each batch runs first does not make the test minutes long.
+const SMALL_BATCHES: &str = "40";
+
 /// The workout model in batched mode, compiled into a fresh directory.
 fn compiled_batched(size: &str) -> tempfile::TempDir {
     crate::support::workout_batched(size)
@@ -93,7 +98,7 @@ const STAGES_LEFT: &str =
 #[test]
 fn a_stage_emptied_by_a_crash_is_staged_again_on_resume() {
     let expected = reference();
-    let dir = compiled_batched("10");
+    let dir = compiled_batched(SMALL_BATCHES);
     let cluster = crashable_cluster();
     let stage_of = |db: &TestDb| -> Vec<String> {
         let sql = "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = '_pgmig' AND tablename LIKE 'stage\\_%'";
@@ -105,7 +110,7 @@ fn a_stage_emptied_by_a_crash_is_staged_again_on_resume() {
             .collect()
     };
     // A kill can fall between two steps, or before a stage is filled: try other points.
-    let (db, stage) = [400i64, 60, 1000]
+    let (db, stage) = [100i64, 15, 250]
         .into_iter()
         .enumerate()
         .map(|(i, batches)| {
@@ -168,11 +173,11 @@ fn a_bad_batch_size_is_refused() {
 #[test]
 fn a_killed_batched_run_resumes_to_exactly_the_uninterrupted_state() {
     let expected = reference();
-    let dir = compiled_batched("10");
+    let dir = compiled_batched(SMALL_BATCHES);
     let mut cut = 0;
-    // Kill points by committed batches (about 1,280 in all with batches of 10): before the
-    // first, in the plans, in the days, in the logs.
-    for (i, batches) in [0i64, 10, 400, 1000].into_iter().enumerate() {
+    // Kill points by committed batches: before the first, in the plans, in the days, in the
+    // logs.
+    for (i, batches) in [0i64, 2, 100, 250].into_iter().enumerate() {
         let db = workout_db(&format!("batch_kill{i}"));
         let was_cut =
             db.migrate_until_batches(&dir.path().join("migrate.sql"), "pgmig-kill-test", batches);
@@ -203,10 +208,10 @@ fn a_killed_batched_run_resumes_to_exactly_the_uninterrupted_state() {
 #[test]
 fn rollback_undoes_a_batched_run_stopped_part_way() {
     let db = workout_db("batch_partial");
-    let dir = compiled_batched("10");
+    let dir = compiled_batched(SMALL_BATCHES);
     let before = db.table_md5s(USER_SCHEMAS);
     assert!(
-        db.migrate_until_batches(&dir.path().join("migrate.sql"), "pgmig-kill-test", 300),
+        db.migrate_until_batches(&dir.path().join("migrate.sql"), "pgmig-kill-test", 75),
         "the run must be cut short"
     );
     assert!(
@@ -241,7 +246,7 @@ fn rollback_undoes_a_batched_run_stopped_part_way() {
 #[test]
 fn a_sigkilled_runner_resumes_to_the_uninterrupted_state() {
     let expected = reference();
-    let dir = compiled_batched("10");
+    let dir = compiled_batched(SMALL_BATCHES);
     let db = workout_db("batch_sigkill");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pgmig"))
         .args([
