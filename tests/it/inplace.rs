@@ -723,7 +723,6 @@ fn status_of_a_fill_under_way_shows_the_batches_of_the_whole_table() {
 /// passes, rollback gives the rows back, and nothing but the scripts' SQL ran.
 #[test]
 fn hostile_names_reach_the_concurrent_builds_and_the_swap_quoted() {
-    let dir = tempfile::tempdir().unwrap();
     let table = r#"public."t'x""$b$ \! touch /tmp/pgmig-ip-pwned""#;
     let ddl = |ty: &str| {
         format!(
@@ -731,21 +730,11 @@ fn hostile_names_reach_the_concurrent_builds_and_the_swap_quoted() {
              CREATE INDEX \"ix'$b$ :id\" ON {table} (\"us'er :id\");\n"
         )
     };
-    std::fs::write(dir.path().join("v1.sql"), ddl("character varying(36)")).unwrap();
-    std::fs::write(dir.path().join("v2.sql"), ddl("uuid")).unwrap();
-    std::fs::write(
-        dir.path().join("model.yaml"),
+    let (dir, out) = crate::support::compile_texts(
+        &ddl("character varying(36)"),
+        &ddl("uuid"),
         "name: hostile\nin_place: true\ntarget: { schema: public }\nbatch_size: 2\n",
-    )
-    .unwrap();
-    let c = pgmig::compile(
-        &dir.path().join("model.yaml"),
-        &pgmig::SchemaInput::Ddl(dir.path().join("v1.sql")),
-        &pgmig::SchemaInput::Ddl(dir.path().join("v2.sql")),
-    )
-    .unwrap_or_else(|e| panic!("{e:?}"));
-    let out = dir.path().join("out");
-    pgmig::compile::write(&c.scripts, &out).unwrap();
+    );
     let migrate = std::fs::read_to_string(out.join("migrate.sql")).unwrap();
     assert_eq!(
         migrate.matches("INDEX CONCURRENTLY IF NOT EXISTS").count(),
@@ -795,7 +784,6 @@ fn hostile_names_reach_the_concurrent_builds_and_the_swap_quoted() {
 /// on it; after migrate and after rollback each is there and still refuses what it refused.
 #[test]
 fn a_check_and_an_index_on_a_column_named_with_a_doubled_quote_survive_the_swap() {
-    let dir = tempfile::tempdir().unwrap();
     let ddl = |ty: &str| {
         format!(
             "CREATE TABLE public.t (id integer PRIMARY KEY, \"us\"\"er\" {ty} NOT NULL,\n\
@@ -803,21 +791,11 @@ fn a_check_and_an_index_on_a_column_named_with_a_doubled_quote_survive_the_swap(
              CREATE INDEX us_er_null ON public.t ((\"us\"\"er\" IS NULL));\n"
         )
     };
-    std::fs::write(dir.path().join("v1.sql"), ddl("character varying(36)")).unwrap();
-    std::fs::write(dir.path().join("v2.sql"), ddl("uuid")).unwrap();
-    std::fs::write(
-        dir.path().join("model.yaml"),
+    let (dir, out) = crate::support::compile_texts(
+        &ddl("character varying(36)"),
+        &ddl("uuid"),
         "name: quoted\nin_place: true\ntarget: { schema: public }\nbatch_size: 3\n",
-    )
-    .unwrap();
-    let c = pgmig::compile(
-        &dir.path().join("model.yaml"),
-        &pgmig::SchemaInput::Ddl(dir.path().join("v1.sql")),
-        &pgmig::SchemaInput::Ddl(dir.path().join("v2.sql")),
-    )
-    .unwrap_or_else(|e| panic!("{e:?}"));
-    let out = dir.path().join("out");
-    pgmig::compile::write(&c.scripts, &out).unwrap();
+    );
 
     let db = crate::support::cluster().create_db("ip_doubled_quote");
     must_pass(db.psql_file(dir.path().join("v1.sql"), &[]), "load V1");

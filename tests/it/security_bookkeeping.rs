@@ -483,23 +483,8 @@ fn the_runner_runs_scripts_that_lock_and_leaves_no_hold() {
 /// The in-place scripts (models/uuid) check the same: the boolean, the lock, `_pgmig`.
 #[test]
 fn in_place_scripts_refuse_a_bad_boolean_a_held_lock_and_a_planted_bookkeeping_schema() {
-    let models = crate::support::repo_root().join("models/uuid");
-    let db = crate::support::cluster().create_db("sb_inplace");
-    for file in ["v1.sql", "sample.sql"] {
-        let out = db
-            .psql_cmd()
-            .arg("-q")
-            .arg("-f")
-            .arg(models.join(file))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
-    }
-    let dir = crate::support::compile_ddl(
-        &models.join("model.yaml"),
-        &models.join("v1.sql"),
-        &models.join("v2.sql"),
-    );
+    let db = crate::support::uuid::uuid_db("sb_inplace", true);
+    let dir = crate::support::uuid::compiled(1000);
     let before = db.table_md5s(&["public"]);
 
     let out = run(&db, dir.path(), "migrate.sql", &[("dry_run", "2")]);

@@ -303,23 +303,8 @@ fn batched_and_in_place_scripts_refuse_too() {
     }
 
     // In place: V1's tables are changed where they are, by UPDATE and ALTER TABLE.
-    let models = crate::support::repo_root().join("models/uuid");
-    let in_place = crate::support::compile_ddl(
-        &models.join("model.yaml"),
-        &models.join("v1.sql"),
-        &models.join("v2.sql"),
-    );
-    let db = crate::support::cluster().create_db("si_in_place");
-    for file in ["v1.sql", "sample.sql"] {
-        let out = db
-            .psql_cmd()
-            .arg("-q")
-            .arg("-f")
-            .arg(models.join(file))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
-    }
+    let in_place = crate::support::uuid::compiled(1000);
+    let db = crate::support::uuid::uuid_db("si_in_place", true);
     let role = application_role(&db);
     let trace = evidence(&db);
     db.execute(&format!(
@@ -770,23 +755,8 @@ fn a_cast_whose_function_a_superuser_owns_passes() {
 /// In place, a cast from or to a type of a changed table's columns another role owns.
 #[test]
 fn in_place_scripts_refuse_a_cast_another_role_owns() {
-    let models = crate::support::repo_root().join("models/uuid");
-    let in_place = crate::support::compile_ddl(
-        &models.join("model.yaml"),
-        &models.join("v1.sql"),
-        &models.join("v2.sql"),
-    );
-    let db = crate::support::cluster().create_db("si_cast_in_place");
-    for file in ["v1.sql", "sample.sql"] {
-        let out = db
-            .psql_cmd()
-            .arg("-q")
-            .arg("-f")
-            .arg(models.join(file))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
-    }
+    let in_place = crate::support::uuid::compiled(1000);
+    let db = crate::support::uuid::uuid_db("si_cast_in_place", true);
     let role = application_role(&db);
     let trace = evidence(&db);
     // Any role may create a type and a cast from text to it: text is tags.name's type.

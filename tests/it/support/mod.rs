@@ -86,6 +86,24 @@ pub fn compile_ddl(
     dir
 }
 
+/// V1's and V2's DDL and a model, given as text, written into a fresh directory and compiled:
+/// the scripts are in its `out/`.
+pub fn compile_texts(v1: &str, v2: &str, model: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, text) in [("v1.sql", v1), ("v2.sql", v2), ("model.yaml", model)] {
+        std::fs::write(dir.path().join(file), text).unwrap();
+    }
+    let c = pgmig::compile(
+        &dir.path().join("model.yaml"),
+        &pgmig::SchemaInput::Ddl(dir.path().join("v1.sql")),
+        &pgmig::SchemaInput::Ddl(dir.path().join("v2.sql")),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let out = dir.path().join("out");
+    pgmig::compile::write(&c.scripts, &out).unwrap();
+    (dir, out)
+}
+
 /// The scripts of the model in `model_dir` (model.yaml, v1.sql, v2.sql) for the root rows
 /// `--only condition` selects, compiled into a fresh directory.
 pub fn compile_only(model_dir: &std::path::Path, condition: &str) -> tempfile::TempDir {
