@@ -71,7 +71,7 @@ BEGIN;
 {%- let implicit_cast_types = plan.implicit_cast_types.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
-{%- if plan.batch_size > 0 %}
+{%- if plan.mode == MigrateMode::Batched %}
 
 {% include "implicit_code_guard_function.sql" %}
 {%- endif %}
@@ -121,7 +121,7 @@ END
 {%- endif %}
 
 {% include "targets_count.sql" %}
-{%- if plan.batch_size > 0 && !plan.references.is_empty() %}
+{%- if plan.mode == MigrateMode::Batched && !plan.references.is_empty() %}
 
 -- Reference data in one transaction, behind the check of code attached to the tables.
 BEGIN;
@@ -131,7 +131,7 @@ SELECT _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.imp
 
 {% include "reference_insert.sql" %}
 {%- endfor %}
-{%- if plan.batch_size > 0 && !plan.references.is_empty() %}
+{%- if plan.mode == MigrateMode::Batched && !plan.references.is_empty() %}
 COMMIT;
 {%- endif %}
 {%- for s in steps %}

@@ -11,6 +11,7 @@
 --   psql -X -v ON_ERROR_STOP=1 -f rollback.sql [-v dry_run=1] [-v cascade=on] [-v modified=delete]
 --        [-v wave=all|last] [-v lock_timeout=5s] [-v statement_timeout=0]
 \set ON_ERROR_STOP on
+{%- import "seal_check.sql" as seal %}
 {% include "pin.sql" %}
 {% include "dry_run.sql" %}
 \if :{?cascade}
@@ -145,21 +146,10 @@ END
 DO {% filter dollar("seals") %}
 DECLARE
   changed text := '';
-  n_rows bigint;
-  digest_now text;
-  n_sealed bigint;
-  digest_sealed text;
+{% call seal::variables() %}{% endcall %}
 BEGIN
 {%- for b in plan.replace_backups %}
-  n_rows := NULL;
-  digest_now := NULL;
-  IF to_regclass({{ b.backup|lit }}) IS NOT NULL THEN
-    LOCK TABLE {{ b.backup }} IN SHARE MODE;
-    SELECT count(*), {{ b.digest }} INTO n_rows, digest_now
-    FROM {{ b.backup }} AS b;
-  END IF;
-  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
-  FROM _pgmig.seals AS s WHERE s.model = {{ plan.model|lit }} AND s.subject = {{ b.subject|lit }};
+{% call seal::replace_backup(plan.model, b, true) %}{% endcall %}
   IF n_sealed IS NOT NULL AND (digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows) THEN
     changed := changed || chr(10) || pg_catalog.format('  {{ b.backup|notice }} changed since migrate: %s rows now, %s sealed', coalesce(n_rows::text, 'no table'), n_sealed);
   END IF;

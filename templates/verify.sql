@@ -5,6 +5,7 @@
 -- and the script fails (psql exits non-zero) if any check fails.
 --   psql -X -v ON_ERROR_STOP=1 -f verify.sql
 \set ON_ERROR_STOP on
+{%- import "seal_check.sql" as seal %}
 {% include "pin.sql" %}
 
 -- One snapshot: every check sees the same database, whatever commits meanwhile.
@@ -59,15 +60,11 @@ END
 -- checks below compare V2 with other data than migrate's.
 DO {% filter dollar("check") %}
 DECLARE
-  n_rows bigint;
-  digest_now text;
-  n_sealed bigint;
-  digest_sealed text;
+{% call seal::variables() %}{% endcall %}
 BEGIN
   SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY {{ t.order }}), '')) INTO n_rows, digest_now
   FROM {{ t.table }} AS t;
-  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
-  FROM _pgmig.seals AS s WHERE s.model = {{ plan.model|lit }} AND s.subject = {{ "V1 {}"|format(t.table)|lit }};
+{% call seal::sealed("  ", plan.model, "V1 {}"|format(t.table)) %}{% endcall %}
   IF digest_sealed = digest_now THEN
     RAISE NOTICE 'PASS  V1 {{ t.table|notice }} unchanged since migrate (% rows)', n_rows;
   ELSE
@@ -108,20 +105,10 @@ END
 -- rows back.
 DO {% filter dollar("check") %}
 DECLARE
-  n_rows bigint;
-  digest_now text;
-  n_sealed bigint;
-  digest_sealed text;
+{% call seal::variables() %}{% endcall %}
 BEGIN
 {%- for b in plan.replace_backups %}
-  n_rows := NULL;
-  digest_now := NULL;
-  IF to_regclass({{ b.backup|lit }}) IS NOT NULL THEN
-    SELECT count(*), {{ b.digest }} INTO n_rows, digest_now
-    FROM {{ b.backup }} AS b;
-  END IF;
-  SELECT s.rows, s.digest INTO n_sealed, digest_sealed
-  FROM _pgmig.seals AS s WHERE s.model = {{ plan.model|lit }} AND s.subject = {{ b.subject|lit }};
+{% call seal::replace_backup(plan.model, b, false) %}{% endcall %}
   IF digest_sealed = digest_now AND n_sealed = n_rows THEN
     RAISE NOTICE 'PASS  replace backup {{ b.backup|notice }} as migrate sealed it (% rows)', n_rows;
   ELSE

@@ -137,6 +137,17 @@ pub enum Deferrable {
     InitiallyDeferred,
 }
 
+impl Deferrable {
+    /// The clause after a constraint's definition, with its leading space (empty for `No`).
+    pub fn clause(self) -> &'static str {
+        match self {
+            Deferrable::No => "",
+            Deferrable::InitiallyImmediate => " DEFERRABLE",
+            Deferrable::InitiallyDeferred => " DEFERRABLE INITIALLY DEFERRED",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ForeignKey {
     pub name: String,

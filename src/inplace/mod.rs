@@ -91,18 +91,72 @@ pub enum ObjKind {
     ForeignKey,
 }
 
-/// A constraint or index dropped (V1's) or created (V2's) around the swap.
+/// A constraint or index dropped (V1's) or created (V2's) around the swap;
+/// templates/inplace/ddl.sql prints its statements.
 #[derive(Debug, Clone)]
 pub struct Obj {
     pub kind: ObjKind,
     pub table: QualName,
     pub name: String,
-    pub create: String,
-    pub drop: String,
+    pub definition: Definition,
     /// What it is, for PLAN.md: `PRIMARY KEY (id)`.
     pub what: String,
-    /// A constraint the schema has `NOT VALID`: `create` says so, and nothing validates it.
+    /// A constraint the schema has `NOT VALID`: its create says so, and nothing validates it.
     pub not_valid: bool,
+}
+
+/// A constraint's or an index's definition as the catalog has it (column names as they are;
+/// keys, expressions and predicates as the catalog prints them).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Definition {
+    Key {
+        primary: bool,
+        columns: Vec<String>,
+        include: Vec<String>,
+        deferrable: Deferrable,
+    },
+    Check {
+        expression: String,
+    },
+    ForeignKey {
+        columns: Vec<String>,
+        references: QualName,
+        referenced_columns: Vec<String>,
+        on_update: FkAction,
+        on_delete: FkAction,
+        deferrable: Deferrable,
+    },
+    Index {
+        unique: bool,
+        method: String,
+        keys: Vec<String>,
+        include: Vec<String>,
+        storage_parameters: Vec<StorageParameter>,
+        predicate: Option<String>,
+    },
+}
+
+/// An index's storage parameter, `fillfactor=70` as the catalog prints it: the name (an
+/// identifier) and the value (a literal).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorageParameter {
+    pub name: String,
+    pub value: Option<String>,
+}
+
+impl StorageParameter {
+    fn parse(parameter: &str) -> StorageParameter {
+        match parameter.split_once('=') {
+            Some((name, value)) => StorageParameter {
+                name: name.to_string(),
+                value: Some(value.to_string()),
+            },
+            None => StorageParameter {
+                name: parameter.to_string(),
+                value: None,
+            },
+        }
+    }
 }
 
 /// The whole in-place migration, derived from the two catalogs.
@@ -183,7 +237,7 @@ fn cols(list: &[String]) -> String {
         .join(", ")
 }
 
-/// ` INCLUDE (a, b)` when a key or an index carries columns; empty otherwise.
+/// ` INCLUDE (a, b)` when a key or an index carries columns; empty otherwise (PLAN.md's text).
 fn include(columns: &[String]) -> String {
     if columns.is_empty() {
         String::new()
@@ -192,111 +246,105 @@ fn include(columns: &[String]) -> String {
     }
 }
 
-/// ` NOT VALID` for a constraint added so: re-created so, rows it never checked stay unchecked.
-fn not_valid(flag: bool) -> &'static str {
-    if flag {
-        " NOT VALID"
-    } else {
-        ""
-    }
-}
-
-fn deferrable(d: Deferrable) -> &'static str {
-    match d {
-        Deferrable::No => "",
-        Deferrable::InitiallyImmediate => " DEFERRABLE",
-        Deferrable::InitiallyDeferred => " DEFERRABLE INITIALLY DEFERRED",
-    }
-}
-
 /// An object, the columns of its table it reads, and the columns it references elsewhere.
-type Dependent = (Obj, Vec<String>, Option<(QualName, Vec<String>)>);
+struct Dependent {
+    obj: Obj,
+    reads: Vec<String>,
+    references: Option<(QualName, Vec<String>)>,
+}
 
 /// Every constraint and index of a table, as objects pgmig can drop and create.
 fn objects(t: &Table) -> Vec<Dependent> {
     let mut out = Vec::new();
     let name = &t.name;
-    let con = |kind, cname: &str, body: String, what: String| Obj {
+    let obj = |kind, cname: &str, definition: Definition, what: String| Obj {
         kind,
         table: name.clone(),
         name: cname.to_string(),
-        create: format!(
-            "ALTER TABLE {name} ADD CONSTRAINT {} {body}",
-            quote_ident(cname)
-        ),
-        drop: format!("ALTER TABLE {name} DROP CONSTRAINT {}", quote_ident(cname)),
+        definition,
         what,
         not_valid: false,
     };
-    if let Some(pk) = &t.primary_key {
-        let body = format!(
-            "PRIMARY KEY ({}){}{}",
-            cols(&pk.columns),
-            include(&pk.include),
-            deferrable(pk.deferrable)
+    let keys = t
+        .primary_key
+        .iter()
+        .map(|k| (true, k))
+        .chain(t.uniques.iter().map(|k| (false, k)));
+    for (primary, k) in keys {
+        let what = format!(
+            "{} ({}){}{}",
+            if primary { "PRIMARY KEY" } else { "UNIQUE" },
+            cols(&k.columns),
+            include(&k.include),
+            k.deferrable.clause()
         );
-        let read = pk.columns.iter().chain(&pk.include).cloned().collect();
-        out.push((
-            con(ObjKind::PrimaryKey, &pk.name, body.clone(), body),
-            read,
-            None,
-        ));
-    }
-    for u in &t.uniques {
-        let body = format!(
-            "UNIQUE ({}){}{}",
-            cols(&u.columns),
-            include(&u.include),
-            deferrable(u.deferrable)
-        );
-        let read = u.columns.iter().chain(&u.include).cloned().collect();
-        out.push((
-            con(ObjKind::Unique, &u.name, body.clone(), body),
-            read,
-            None,
-        ));
+        let definition = Definition::Key {
+            primary,
+            columns: k.columns.clone(),
+            include: k.include.clone(),
+            deferrable: k.deferrable,
+        };
+        let kind = if primary {
+            ObjKind::PrimaryKey
+        } else {
+            ObjKind::Unique
+        };
+        out.push(Dependent {
+            obj: obj(kind, &k.name, definition, what),
+            reads: k.columns.iter().chain(&k.include).cloned().collect(),
+            references: None,
+        });
     }
     for c in &t.checks {
-        let body = format!("CHECK ({}){}", c.expression, not_valid(c.not_valid));
-        let mentioned = t
-            .columns
-            .iter()
-            .filter(|col| mentions(&c.expression, &col.name))
-            .map(|col| col.name.clone())
-            .collect();
-        out.push((
-            Obj {
+        let what = format!("CHECK ({}){}", c.expression, not_valid(c.not_valid));
+        let definition = Definition::Check {
+            expression: c.expression.clone(),
+        };
+        out.push(Dependent {
+            obj: Obj {
                 not_valid: c.not_valid,
-                ..con(ObjKind::Check, &c.name, body.clone(), body)
+                ..obj(ObjKind::Check, &c.name, definition, what)
             },
-            mentioned,
-            None,
-        ));
+            reads: t
+                .columns
+                .iter()
+                .filter(|col| mentions(&c.expression, &col.name))
+                .map(|col| col.name.clone())
+                .collect(),
+            references: None,
+        });
     }
     for fk in &t.foreign_keys {
-        let mut body = format!(
+        let mut what = format!(
             "FOREIGN KEY ({}) REFERENCES {} ({})",
             cols(&fk.columns),
             fk.references,
             cols(&fk.referenced_columns)
         );
         if fk.on_update != FkAction::NoAction {
-            body.push_str(&format!(" ON UPDATE {}", fk.on_update.sql()));
+            what.push_str(&format!(" ON UPDATE {}", fk.on_update.sql()));
         }
         if fk.on_delete != FkAction::NoAction {
-            body.push_str(&format!(" ON DELETE {}", fk.on_delete.sql()));
+            what.push_str(&format!(" ON DELETE {}", fk.on_delete.sql()));
         }
-        body.push_str(deferrable(fk.deferrable));
-        body.push_str(not_valid(fk.not_valid));
-        let obj = Obj {
-            not_valid: fk.not_valid,
-            ..con(ObjKind::ForeignKey, &fk.name, body.clone(), body)
+        what.push_str(fk.deferrable.clause());
+        what.push_str(not_valid(fk.not_valid));
+        let definition = Definition::ForeignKey {
+            columns: fk.columns.clone(),
+            references: fk.references.clone(),
+            referenced_columns: fk.referenced_columns.clone(),
+            on_update: fk.on_update,
+            on_delete: fk.on_delete,
+            deferrable: fk.deferrable,
         };
-        out.push((
-            obj,
-            fk.columns.clone(),
-            Some((fk.references.clone(), fk.referenced_columns.clone())),
-        ));
+        out.push(Dependent {
+            obj: Obj {
+                not_valid: fk.not_valid,
+                ..obj(ObjKind::ForeignKey, &fk.name, definition, what)
+            },
+            reads: fk.columns.clone(),
+            references: Some((fk.references.clone(), fk.referenced_columns.clone())),
+        });
     }
     for ix in &t.indexes {
         let using = if ix.method == "btree" {
@@ -304,27 +352,33 @@ fn objects(t: &Table) -> Vec<Dependent> {
         } else {
             format!(" USING {}", ix.method)
         };
-        let pred = ix
-            .predicate
-            .as_ref()
-            .map_or(String::new(), |p| format!(" WHERE {p}"));
-        let unique = if ix.unique { "UNIQUE " } else { "" };
-        let covering = include(&ix.include);
         let with = if ix.storage_parameters.is_empty() {
             String::new()
         } else {
             format!(" WITH ({})", storage_parameters(&ix.storage_parameters))
         };
         let what = format!(
-            "{unique}INDEX{using} ({}){covering}{with}{pred}",
-            ix.keys.join(", ")
+            "{}INDEX{using} ({}){}{with}{}",
+            if ix.unique { "UNIQUE " } else { "" },
+            ix.keys.join(", "),
+            include(&ix.include),
+            ix.predicate
+                .as_ref()
+                .map_or(String::new(), |p| format!(" WHERE {p}"))
         );
-        let create = format!(
-            "CREATE {unique}INDEX {} ON {name}{using} ({}){covering}{with}{pred}",
-            quote_ident(&ix.name),
-            ix.keys.join(", ")
-        );
-        let mentioned = t
+        let definition = Definition::Index {
+            unique: ix.unique,
+            method: ix.method.clone(),
+            keys: ix.keys.clone(),
+            include: ix.include.clone(),
+            storage_parameters: ix
+                .storage_parameters
+                .iter()
+                .map(|p| StorageParameter::parse(p))
+                .collect(),
+            predicate: ix.predicate.clone(),
+        };
+        let reads = t
             .columns
             .iter()
             .filter(|col| {
@@ -336,18 +390,22 @@ fn objects(t: &Table) -> Vec<Dependent> {
             })
             .map(|col| col.name.clone())
             .collect();
-        let obj = Obj {
-            kind: ObjKind::Index,
-            table: name.clone(),
-            name: ix.name.clone(),
-            create,
-            drop: format!("DROP INDEX {}", QualName::new(&name.schema, &ix.name)),
-            what,
-            not_valid: false,
-        };
-        out.push((obj, mentioned, None));
+        out.push(Dependent {
+            obj: obj(ObjKind::Index, &ix.name, definition, what),
+            reads,
+            references: None,
+        });
     }
     out
+}
+
+/// ` NOT VALID` for a constraint added so (PLAN.md's text).
+fn not_valid(flag: bool) -> &'static str {
+    if flag {
+        " NOT VALID"
+    } else {
+        ""
+    }
 }
 
 /// `fillfactor=70` → `fillfactor = '70'`: the name as an identifier, the value as a literal.
@@ -552,18 +610,21 @@ fn derive(
         };
         let (o1, o2) = (objects(t1), objects(t2));
         let same = |a: &Obj, others: &[Dependent]| {
-            others
-                .iter()
-                .any(|(b, _, _)| b.kind == a.kind && b.name == a.name && b.create == a.create)
+            others.iter().any(|b| {
+                b.obj.kind == a.kind
+                    && b.obj.name == a.name
+                    && b.obj.definition == a.definition
+                    && b.obj.not_valid == a.not_valid
+            })
         };
-        for (o, c, r) in &o1 {
-            if touches(&t1.name, c, r) || !same(o, &o2) {
-                drops.push(o.clone());
+        for d in &o1 {
+            if touches(&t1.name, &d.reads, &d.references) || !same(&d.obj, &o2) {
+                drops.push(d.obj.clone());
             }
         }
-        for (o, c, r) in &o2 {
-            if touches(&t2.name, c, r) || !same(o, &o1) {
-                creates.push(o.clone());
+        for d in &o2 {
+            if touches(&t2.name, &d.reads, &d.references) || !same(&d.obj, &o1) {
+                creates.push(d.obj.clone());
             }
         }
     }
@@ -699,6 +760,7 @@ fn qualify(expr: &str, column: &str, prefix: &str) -> String {
 }
 
 mod prebuild;
+mod query;
 mod view;
 
 /// Renders the scripts twice: first with an empty fingerprint, whose hash is the

@@ -4,18 +4,16 @@
 //! INDEX … RENAME`), so its ACCESS EXCLUSIVE window does not grow with the table.
 
 use super::{InPlace, ObjKind};
-use crate::catalog::{quote_ident, Deferrable, QualName};
-use crate::sql_text::quote_literal as lit;
+use crate::catalog::{quote_ident, QualName};
 
 /// One index built before the swap; the templates print its statements.
 #[derive(Debug, Clone)]
 pub struct Prebuilt {
     pub table: String,
     /// Its name while it is built (`pgmig_ix_…`, unqualified: CREATE INDEX puts it in the
-    /// table's schema), qualified, and as a literal of the qualified name.
+    /// table's schema), and qualified.
     pub index: String,
     pub index_qualified: String,
-    pub index_lit: String,
     /// V2's name: the constraint's or the index's.
     pub name: String,
     pub unique: bool,
@@ -73,7 +71,6 @@ pub fn prebuilt(m: &InPlace) -> Vec<Prebuilt> {
             let base = Prebuilt {
                 table: o.table.to_string(),
                 index_qualified: QualName::new(&o.table.schema, &index).to_string(),
-                index_lit: lit(&QualName::new(&o.table.schema, &index).to_string()),
                 index: quote_ident(&index),
                 name: quote_ident(&o.name),
                 unique: true,
@@ -99,11 +96,7 @@ pub fn prebuilt(m: &InPlace) -> Vec<Prebuilt> {
                     } else {
                         "UNIQUE"
                     },
-                    deferrable: match key.deferrable {
-                        Deferrable::No => "",
-                        Deferrable::InitiallyImmediate => " DEFERRABLE",
-                        Deferrable::InitiallyDeferred => " DEFERRABLE INITIALLY DEFERRED",
-                    },
+                    deferrable: key.deferrable.clause(),
                     ..base
                 });
             }

@@ -33,7 +33,7 @@ BEGIN
       USING HINT = 'run migrate.sql and verify.sql first';
   END IF;
   IF NOT EXISTS (SELECT 1 FROM _pgmig.log
-                 WHERE model = {{ v.model_lit }} AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
+                 WHERE model = {{ v.model|lit }} AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
     RAISE EXCEPTION 'cleanup: model {{ v.model|notice }} has no completed migration in this database'
       USING HINT = 'run migrate.sql and verify.sql first';
   END IF;
@@ -59,11 +59,11 @@ END
 {%- if !t.changes.is_empty() %}
 DROP TABLE {{ t.backup }};
 DROP PROCEDURE IF EXISTS {{ t.procedure }}(bigint);
-DELETE FROM _pgmig.seals WHERE model = {{ v.model_lit }} AND subject = {{ t.seal_subject_lit }};
+DELETE FROM _pgmig.seals WHERE model = {{ v.model|lit }} AND subject = {{ t.seal_subject|lit }};
 {%- endif %}
 {%- endfor %}
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
-VALUES ({{ v.model_lit }}, 'cleanup', '(all)', clock_timestamp(), 'done');
+VALUES ({{ v.model|lit }}, 'cleanup', '(all)', clock_timestamp(), 'done');
 
 \if :dry_run
 ROLLBACK;

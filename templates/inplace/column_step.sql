@@ -1,6 +1,7 @@
 {#- One statement of the swap or of rollback's reverse swap on `table`'s columns (see
     ColumnStep in src/inplace/view.rs: names come quoted, types and defaults as the catalog
     prints them). -#}
+{%- import "inplace/query.sql" as q -%}
 {%- macro column_step(table, step) -%}
 {%- match step -%}
 {%- when ColumnStep::AddColumn { column, data_type } -%}
@@ -19,7 +20,7 @@ ALTER TABLE {{ table }} ALTER COLUMN {{ column }} SET DEFAULT {{ default }}
 ALTER TABLE {{ table }} ALTER COLUMN {{ column }} DROP DEFAULT
 {%- when ColumnStep::DropConstraint { name } -%}
 ALTER TABLE {{ table }} DROP CONSTRAINT {{ name }}
-{%- when ColumnStep::Restore { update } -%}
-{{ update }}
+{%- when ColumnStep::Restore(restore) -%}
+{% call q::restore(restore) %}{% endcall %}
 {%- endmatch -%}
 {%- endmacro -%}

@@ -1,5 +1,6 @@
 {#- What would stop migrate, shared by precheck.sql and migrate.sql (which runs it before it
     writes): per finding a count and five samples, BLOCKING ones counted in pgmig.blocking. #}
+{%- import "inplace/query.sql" as q %}
 {%- for t in v.tables %}
 {%- for c in t.changes %}
 
@@ -28,26 +29,26 @@ BEGIN
   -- After the swap the V1 columns these checks read are gone (and were checked).
   IF to_regclass('_pgmig.log') IS NOT NULL THEN
     IF EXISTS (SELECT 1 FROM _pgmig.log
-               WHERE model = {{ v.model_lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
+               WHERE model = {{ v.model|lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
       RETURN;
     END IF;
   END IF;
 {%- for f in v.findings %}
 
-  -- {{ f.label_comment|comment }}
+  -- {{ f.comment|comment }}
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
     SELECT k, row_number() OVER (ORDER BY k) AS rn
     FROM (
-    {{ f.query }}
+    {% call q::query(f.query) %}{% endcall %}
     ) AS findings
   ) AS found;
   IF n_found > 0 THEN
-    RAISE NOTICE 'BLOCKING  {{ f.label_notice }}: % rows, e.g. %', n_found, samples;
+    RAISE NOTICE 'BLOCKING  {{ f.notice|notice }}: % rows, e.g. %', n_found, samples;
     PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
   ELSE
-    RAISE NOTICE 'ok  {{ f.label_notice }}: none';
+    RAISE NOTICE 'ok  {{ f.notice|notice }}: none';
   END IF;
 {%- endfor %}
 END

@@ -21,6 +21,8 @@
 \set ON_ERROR_STOP on
 {%- import "inplace/retry.sql" as retry %}
 {%- import "inplace/column_step.sql" as steps %}
+{%- import "inplace/query.sql" as q %}
+{%- import "inplace/ddl.sql" as ddl %}
 {% include "pin.sql" %}
 \if :{?dry_run}
 \else
@@ -70,7 +72,7 @@ END
 DO {% filter dollar("guard") %}
 BEGIN
   IF EXISTS (SELECT 1 FROM _pgmig.log
-             WHERE model = {{ v.model_lit }} AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
+             WHERE model = {{ v.model|lit }} AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
     RAISE EXCEPTION 'model {{ v.model|notice }} is already migrated in this database'
       USING HINT = 'run rollback.sql first, or verify.sql to check the result';
   END IF;
@@ -118,7 +120,7 @@ BEGIN
   BEGIN
     NEW.{{ c.temp }} := {{ c.conv_new }};
   EXCEPTION WHEN OTHERS THEN
-    RAISE EXCEPTION '{{ c.label_notice }}: % does not convert to {{ c.new_type_notice }} ({{ c.how_notice }}): %', pg_catalog.quote_literal(NEW.{{ c.column }}), SQLERRM
+    RAISE EXCEPTION '{{ c.label|notice }}: % does not convert to {{ c.new_type|notice }} ({{ c.how|notice }}): %', pg_catalog.quote_literal(NEW.{{ c.column }}), SQLERRM
       USING ERRCODE = SQLSTATE,
             HINT = 'pgmig is converting this column in place (model {{ v.model|notice }}): write a value that converts, or roll the migration back';
   END;
@@ -166,11 +168,11 @@ BEGIN
   END IF;
   SELECT id, status INTO pgmig_log_id, pgmig_status
   FROM _pgmig.log
-  WHERE model = {{ v.model_lit }} AND script = 'migrate' AND step = {{ t.step_lit }} AND status IN ('running', 'done')
+  WHERE model = {{ v.model|lit }} AND script = 'migrate' AND step = {{ t.step|lit }} AND status IN ('running', 'done')
   ORDER BY id DESC
   LIMIT 1;
   IF pgmig_status = 'done' THEN
-    RAISE NOTICE 'fill {{ t.step_notice }}: already done';
+    RAISE NOTICE 'fill {{ t.step|notice }}: already done';
     RETURN;
   END IF;
 
@@ -181,7 +183,7 @@ BEGIN
 {% call retry::retried("    ", "fill " ~ t.step ~ ": the new columns", false, "") %}
         PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[], {{ v.implicit_cast_types }});
         INSERT INTO _pgmig.log (model, script, step, status)
-        VALUES ({{ v.model_lit }}, 'migrate', {{ t.step_lit }}, 'running')
+        VALUES ({{ v.model|lit }}, 'migrate', {{ t.step|lit }}, 'running')
         RETURNING id INTO pgmig_log_id;
         CREATE TABLE {{ t.backup }} AS
         SELECT {{ t.backup_select }}, NULL::bigint AS batch
@@ -210,7 +212,7 @@ BEGIN
   -- Batches in key order (keyset: each finds its rows through the primary key), each one
   -- UPDATE that converts and copies the rows' old values into the backup, committed with
   -- its checkpoint. A resumed fill goes on after the last key a committed batch reached.
-  SELECT count(*) INTO pgmig_batch FROM _pgmig.batches WHERE model = {{ v.model_lit }} AND step = {{ t.step_lit }};
+  SELECT count(*) INTO pgmig_batch FROM _pgmig.batches WHERE model = {{ v.model|lit }} AND step = {{ t.step|lit }};
   SELECT rows_in INTO pgmig_rows FROM _pgmig.log WHERE id = pgmig_log_id;
   pgmig_total := ceil(coalesce(pgmig_rows, 0)::numeric / batch_size);
   SELECT {{ t.sync.key_bk }} INTO pgmig_from FROM {{ t.backup }} AS bk
@@ -262,18 +264,18 @@ BEGIN
         GET DIAGNOSTICS pgmig_rows = ROW_COUNT;
 {%- endcall %}
     EXIT WHEN pgmig_rows IS NULL;
-    INSERT INTO _pgmig.batches (model, step, batch, rows) VALUES ({{ v.model_lit }}, {{ t.step_lit }}, pgmig_batch, pgmig_rows);
+    INSERT INTO _pgmig.batches (model, step, batch, rows) VALUES ({{ v.model|lit }}, {{ t.step|lit }}, pgmig_batch, pgmig_rows);
     COMMIT;
-    RAISE NOTICE 'fill {{ t.step_notice }}: batch % of %, % rows', pgmig_batch + 1, greatest(pgmig_total, pgmig_batch + 1), pgmig_rows;
+    RAISE NOTICE 'fill {{ t.step|notice }}: batch % of %, % rows', pgmig_batch + 1, greatest(pgmig_total, pgmig_batch + 1), pgmig_rows;
     pgmig_from := pgmig_to;
     pgmig_started := true;
     pgmig_batch := pgmig_batch + 1;
   END LOOP;
 
-  SELECT coalesce(sum(rows), 0) INTO pgmig_rows FROM _pgmig.batches WHERE model = {{ v.model_lit }} AND step = {{ t.step_lit }};
+  SELECT coalesce(sum(rows), 0) INTO pgmig_rows FROM _pgmig.batches WHERE model = {{ v.model|lit }} AND step = {{ t.step|lit }};
   UPDATE _pgmig.log SET finished_at = clock_timestamp(), status = 'done', rows_out = pgmig_rows WHERE id = pgmig_log_id;
   COMMIT;
-  RAISE NOTICE 'fill {{ t.step_notice }}: % rows converted', pgmig_rows;
+  RAISE NOTICE 'fill {{ t.step|notice }}: % rows converted', pgmig_rows;
 END
 {% endfilter %};
 CALL {{ t.procedure }}(CAST(:'batch_size' AS bigint));
@@ -293,15 +295,15 @@ DECLARE
   pgmig_attempt integer := 0;
 BEGIN
   IF EXISTS (SELECT 1 FROM _pgmig.log
-             WHERE model = {{ v.model_lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
+             WHERE model = {{ v.model|lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
     RETURN;
   END IF;
 {% call retry::retried("  ", "NOT NULL checks", false, "") %}
 {%- for t in v.tables %}
 {%- for c in t.not_null_checks %}
       IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint
-                     WHERE conrelid = {{ t.name|lit }}::pg_catalog.regclass AND conname = {{ c.name_lit }}) THEN
-        ALTER TABLE {{ t.name }} ADD CONSTRAINT {{ c.name }} CHECK ({{ c.column }} IS NOT NULL) NOT VALID;
+                     WHERE conrelid = {{ t.name|lit }}::pg_catalog.regclass AND conname = {{ c.name|lit }}) THEN
+        ALTER TABLE {{ t.name }} ADD CONSTRAINT {{ c.name|ident }} CHECK ({{ c.column }} IS NOT NULL) NOT VALID;
       END IF;
 {%- endfor %}
 {%- endfor %}
@@ -311,12 +313,12 @@ END
 DO {% filter dollar("not_null") %}
 BEGIN
   IF EXISTS (SELECT 1 FROM _pgmig.log
-             WHERE model = {{ v.model_lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
+             WHERE model = {{ v.model|lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
     RETURN;
   END IF;
 {%- for t in v.tables %}
 {%- for c in t.not_null_checks %}
-  ALTER TABLE {{ t.name }} VALIDATE CONSTRAINT {{ c.name }};
+  ALTER TABLE {{ t.name }} VALIDATE CONSTRAINT {{ c.name|ident }};
 {%- endfor %}
 {%- endfor %}
 END
@@ -337,7 +339,7 @@ END
 -- transaction, so whether the swap is done is asked of psql's \if (through \gset): skipped
 -- after it.
 -- ----------------------------------------------------------------------------
-SELECT NOT EXISTS (SELECT 1 FROM _pgmig.log WHERE model = {{ v.model_lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') AS pgmig_before_swap \gset
+SELECT NOT EXISTS (SELECT 1 FROM _pgmig.log WHERE model = {{ v.model|lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') AS pgmig_before_swap \gset
 \if :pgmig_before_swap
 {%- for p in v.prebuilt %}
 DO {% filter dollar("build_wait") %}
@@ -360,7 +362,7 @@ BEGIN
 {%- endcall %}
 END
 {% endfilter %};
-SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass({{ p.index_lit }}) AND NOT indisvalid) AS pgmig_invalid_index \gset
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass({{ p.index_qualified|lit }}) AND NOT indisvalid) AS pgmig_invalid_index \gset
 \if :pgmig_invalid_index
 DROP INDEX CONCURRENTLY {{ p.index_qualified }};
 \endif
@@ -383,12 +385,12 @@ DECLARE
   pgmig_attempt integer := 0;
 BEGIN
   IF EXISTS (SELECT 1 FROM _pgmig.log
-             WHERE model = {{ v.model_lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
+             WHERE model = {{ v.model|lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
     RAISE NOTICE 'swap: already done';
     RETURN;
   END IF;
   IF EXISTS (SELECT 1 FROM _pgmig.log
-             WHERE model = {{ v.model_lit }} AND script = 'migrate' AND step IN ({% for t in v.tables %}{% if !t.changes.is_empty() %}{% if !loop.first %}, {% endif %}{{ t.step_lit }}{% endif %}{% endfor %})
+             WHERE model = {{ v.model|lit }} AND script = 'migrate' AND step IN ({% for t in v.tables %}{% if !t.changes.is_empty() %}{% if !loop.first %}, {% endif %}{{ t.step|lit }}{% endif %}{% endfor %})
                AND status = 'running') THEN
     RAISE EXCEPTION 'swap: a fill has not finished';
   END IF;
@@ -410,7 +412,7 @@ BEGIN
 
       -- What depends on the old columns (V1's), foreign keys first.
 {%- for o in v.drops %}
-      {{ o.drop }};
+      {% call ddl::drop(o) %}{% endcall %};
 {%- endfor %}
 {%- for t in v.tables %}
 
@@ -430,12 +432,12 @@ BEGIN
 {%- endif %}
 {%- endfor %}
 {%- for o in v.swap_creates %}
-      {{ o.create }};
+      {% call ddl::create(o, true) %}{% endcall %};
 {%- endfor %}
 {%- endcall %}
 
   INSERT INTO _pgmig.log (model, script, step, finished_at, status)
-  VALUES ({{ v.model_lit }}, 'migrate', '(swap)', clock_timestamp(), 'done');
+  VALUES ({{ v.model|lit }}, 'migrate', '(swap)', clock_timestamp(), 'done');
   RAISE NOTICE 'swap: done';
 END
 {% endfilter %};
@@ -447,7 +449,7 @@ COMMIT;
 {%- for t in v.tables %}
 {%- if !t.changes.is_empty() %}
 INSERT INTO _pgmig.seals (model, subject, rows, digest)
-SELECT {{ v.model_lit }}, {{ t.seal_subject_lit }}, count(*), {{ t.backup_digest }}
+SELECT {{ v.model|lit }}, {{ t.seal_subject|lit }}, count(*), {% call q::backup_digest(t.backup_columns) %}{% endcall %}
 FROM {{ t.backup }} AS bk
 ON CONFLICT (model, subject) DO NOTHING;
 {%- endif %}
@@ -471,6 +473,6 @@ ANALYZE {{ t }};
 {%- endfor %}
 
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
-VALUES ({{ v.model_lit }}, 'migrate', '(all)', clock_timestamp(), 'done');
+VALUES ({{ v.model|lit }}, 'migrate', '(all)', clock_timestamp(), 'done');
 
 {% include "advisory_unlock.sql" %}

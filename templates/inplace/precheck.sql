@@ -38,7 +38,7 @@ BEGIN
   -- Two IFs: PL/pgSQL plans a whole condition, and _pgmig.log may not exist yet.
   IF to_regclass('_pgmig.log') IS NOT NULL THEN
     IF EXISTS (SELECT 1 FROM _pgmig.log
-               WHERE model = {{ v.model_lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
+               WHERE model = {{ v.model|lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
       RAISE EXCEPTION 'model {{ v.model|notice }} is already migrated in this database'
         USING HINT = 'precheck reads the V1 columns; run rollback.sql first';
     END IF;
@@ -46,7 +46,7 @@ BEGIN
     SELECT string_agg(step || CASE status WHEN 'done' THEN ' filled' ELSE ' being filled' END, ', ' ORDER BY id)
     INTO progress
     FROM _pgmig.log
-    WHERE model = {{ v.model_lit }} AND script = 'migrate' AND status IN ('running', 'done');
+    WHERE model = {{ v.model|lit }} AND script = 'migrate' AND status IN ('running', 'done');
     IF progress IS NOT NULL THEN
       RAISE NOTICE 'NOTE  migrate is half done (%): run migrate.sql to resume it, or rollback.sql to undo it', progress;
     END IF;

@@ -15,6 +15,9 @@
 \set ON_ERROR_STOP on
 {%- import "inplace/retry.sql" as retry %}
 {%- import "inplace/column_step.sql" as steps %}
+{%- import "inplace/query.sql" as q %}
+{%- import "inplace/ddl.sql" as ddl %}
+{%- import "seal_check.sql" as seal %}
 {% include "pin.sql" %}
 {% include "dry_run.sql" %}
 
@@ -48,23 +51,19 @@ BEGIN;
 DO {% filter dollar("seals") %}
 DECLARE
   changed text := '';
-  n_rows bigint;
-  digest_now text;
-  n_sealed bigint;
-  digest_sealed text;
+{% call seal::variables() %}{% endcall %}
 BEGIN
 {%- for t in v.tables %}
 {%- if !t.changes.is_empty() %}
   IF to_regclass({{ t.backup|lit }}) IS NOT NULL
-     AND EXISTS (SELECT 1 FROM _pgmig.log WHERE model = {{ v.model_lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
-    SELECT count(*), {{ t.backup_digest }} INTO n_rows, digest_now
+     AND EXISTS (SELECT 1 FROM _pgmig.log WHERE model = {{ v.model|lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
+    SELECT count(*), {% call q::backup_digest(t.backup_columns) %}{% endcall %} INTO n_rows, digest_now
     FROM {{ t.backup }} AS bk;
-    SELECT s.rows, s.digest INTO n_sealed, digest_sealed
-    FROM _pgmig.seals AS s WHERE s.model = {{ v.model_lit }} AND s.subject = {{ t.seal_subject_lit }};
+{% call seal::sealed("    ", v.model, t.seal_subject) %}{% endcall %}
     IF n_sealed IS NULL THEN
-      changed := changed || chr(10) || '  {{ t.seal_subject_notice }} is not sealed: migrate stopped after the swap, before its seals; run migrate.sql again (it seals and ends), then rollback.sql';
+      changed := changed || chr(10) || '  {{ t.seal_subject|notice }} is not sealed: migrate stopped after the swap, before its seals; run migrate.sql again (it seals and ends), then rollback.sql';
     ELSIF digest_sealed IS DISTINCT FROM digest_now OR n_sealed IS DISTINCT FROM n_rows THEN
-      changed := changed || chr(10) || pg_catalog.format('  {{ t.seal_subject_notice }} changed since migrate: %s rows now, %s sealed', n_rows, coalesce(n_sealed::text, 'none'));
+      changed := changed || chr(10) || pg_catalog.format('  {{ t.seal_subject|notice }} changed since migrate: %s rows now, %s sealed', n_rows, coalesce(n_sealed::text, 'none'));
     END IF;
   END IF;
 {%- endif %}
@@ -82,7 +81,7 @@ DECLARE
   pgmig_attempt integer := 0;
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM _pgmig.log
-                 WHERE model = {{ v.model_lit }} AND script = 'migrate' AND status IN ('running', 'done')) THEN
+                 WHERE model = {{ v.model|lit }} AND script = 'migrate' AND status IN ('running', 'done')) THEN
     RAISE EXCEPTION 'nothing to roll back: model {{ v.model|notice }} has no migration in this database';
   END IF;
   {% include "inplace/cleaned_up.sql" %}
@@ -96,21 +95,21 @@ BEGIN
 {%- endcall %}
 
   IF EXISTS (SELECT 1 FROM _pgmig.log
-             WHERE model = {{ v.model_lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
+             WHERE model = {{ v.model|lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
     -- After the swap: V2's objects go, the columns are swapped back, V1's objects return.
 {%- for o in v.undrops %}
-    {{ o.drop }};
+    {% call ddl::drop(o) %}{% endcall %};
 {%- endfor %}
 {%- for t in v.tables %}
 
     -- {{ t.name|comment }}
 {%- for c in t.since %}
-    -- {{ c.label_comment|comment }}: kept as they are, converted back
+    -- {{ c.comment|comment }}: kept as they are, converted back
     SELECT count(*) INTO pgmig_changed FROM (
-      {{ c.query }}
+      {% call q::query(c.query) %}{% endcall %}
     ) AS written;
     IF pgmig_changed > 0 THEN
-      RAISE NOTICE 'rollback: {{ c.label_notice }}: % rows written or changed since migrate: kept, converted back', pgmig_changed;
+      RAISE NOTICE 'rollback: {{ c.notice|notice }}: % rows written or changed since migrate: kept, converted back', pgmig_changed;
     END IF;
 {%- endfor %}
 {%- for s in t.unswap %}
@@ -119,7 +118,7 @@ BEGIN
 {%- endfor %}
 
 {%- for o in v.uncreates %}
-    {{ o.create }};
+    {% call ddl::create(o, false) %}{% endcall %};
 {%- endfor %}
     RAISE NOTICE 'rollback: columns swapped back to V1''s types';
   ELSE
@@ -133,7 +132,7 @@ BEGIN
     DROP TRIGGER IF EXISTS {{ t.sync.backup_update }} ON {{ t.name }};
 {%- endif %}
 {%- for c in t.not_null_checks %}
-    ALTER TABLE {{ t.name }} DROP CONSTRAINT IF EXISTS {{ c.name }};
+    ALTER TABLE {{ t.name }} DROP CONSTRAINT IF EXISTS {{ c.name|ident }};
 {%- endfor %}
 {%- for c in t.changes %}
     ALTER TABLE {{ t.name }} DROP COLUMN IF EXISTS {{ c.temp }};
@@ -155,12 +154,12 @@ DROP FUNCTION IF EXISTS {{ t.sync.convert_function }}();
 DROP FUNCTION IF EXISTS {{ t.sync.backup_function }}();
 {%- endif %}
 {%- endfor %}
-DELETE FROM _pgmig.batches WHERE model = {{ v.model_lit }};
-DELETE FROM _pgmig.seals WHERE model = {{ v.model_lit }};
+DELETE FROM _pgmig.batches WHERE model = {{ v.model|lit }};
+DELETE FROM _pgmig.seals WHERE model = {{ v.model|lit }};
 UPDATE _pgmig.log SET status = 'rolled back'
-WHERE model = {{ v.model_lit }} AND script = 'migrate' AND status IN ('running', 'done');
+WHERE model = {{ v.model|lit }} AND script = 'migrate' AND status IN ('running', 'done');
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
-VALUES ({{ v.model_lit }}, 'rollback', '(all)', clock_timestamp(), 'done');
+VALUES ({{ v.model|lit }}, 'rollback', '(all)', clock_timestamp(), 'done');
 
 \if :dry_run
 ROLLBACK;

@@ -25,7 +25,7 @@ BEGIN
       USING HINT = 'run migrate.sql first';
   END IF;
   IF NOT EXISTS (SELECT 1 FROM _pgmig.log
-                 WHERE model = {{ v.model_lit }} AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
+                 WHERE model = {{ v.model|lit }} AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
     RAISE EXCEPTION 'model {{ v.model|notice }} has no completed migration in this database'
       USING HINT = 'run migrate.sql first';
   END IF;
