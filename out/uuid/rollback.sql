@@ -373,7 +373,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '481ab6298d51d4178f0152cf4ae2b419e6dc0a02a52e71a2776a87cac95245f5';
+SET pgmig.fingerprint = '1efdf60edeca8fcffd9a6104ff29b8aa93072809285fdbe4d6b2eb9d3218769f';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -423,9 +423,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '481ab6298d51d4178f0152cf4ae2b419e6dc0a02a52e71a2776a87cac95245f5';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1efdf60edeca8fcffd9a6104ff29b8aa93072809285fdbe4d6b2eb9d3218769f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 481ab6298d51d4178f0152cf4ae2b419e6dc0a02a52e71a2776a87cac95245f5; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1efdf60edeca8fcffd9a6104ff29b8aa93072809285fdbe4d6b2eb9d3218769f; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
