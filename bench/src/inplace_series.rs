@@ -1,10 +1,13 @@
 //! The in-place series: models/uuid migrated in place at several scales while a probe
 //! connection queries every changed table every 10 ms, as an application would. Per scale:
-//! the swap's ACCESS EXCLUSIVE window (the server's duration of the swap's statement and of
-//! its COMMIT, logged for the migrate session only: from before the first LOCK to COMMIT)
-//! and the longest a probe query took (what an application statement waited behind
-//! migrate's locks), with the whole migrate's time. The window must not grow with the
-//! table; the probe's longest wait must stay under lock_timeout.
+//! the swap's ACCESS EXCLUSIVE window, as a watcher connection sees it in pg_locks (sampled
+//! every few ms, from the last sample before the lock was granted to the first after its
+//! release); the server's durations of the swap's statement and of its COMMIT (logged for the
+//! migrate session only), which say more than the lock: PostgreSQL lets the locks go once the
+//! commit record is flushed and only then drops the files of the dropped indexes; and the
+//! longest a probe query took (what an application statement waited behind migrate's locks),
+//! with the whole migrate's time. The window must not grow with the table; the probe's
+//! longest wait must stay under lock_timeout.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -23,6 +26,12 @@ const PROBE: &str =
     "SELECT (SELECT 1 FROM public.users LIMIT 1), (SELECT 1 FROM public.journal_entries LIMIT 1), \
                      (SELECT 1 FROM public.tags LIMIT 1), (SELECT 1 FROM public.reminders LIMIT 1)";
 
+/// The watcher's one statement: the server's clock, and whether another session holds ACCESS
+/// EXCLUSIVE on one of the tables the swap locks (`{oids}`: theirs, numbers from the server).
+const WATCH: &str = "SELECT pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()), \
+     EXISTS (SELECT 1 FROM pg_catalog.pg_locks WHERE locktype = 'relation' AND granted \
+     AND mode = 'AccessExclusiveLock' AND pid <> pg_catalog.pg_backend_pid() AND relation IN ({oids}))";
+
 /// The lock_timeout migrate runs with (its default).
 const LOCK_TIMEOUT_SECS: f64 = 5.0;
 
@@ -31,8 +40,13 @@ pub struct InPlacePoint {
     pub scale: u32,
     pub rows: u64,
     pub migrate_secs: f64,
-    /// The swap's statement and its COMMIT, by the server's clock.
+    /// The swap's ACCESS EXCLUSIVE, as the watcher saw it held (the last time it was).
     pub window_secs: f64,
+    /// The longest any ACCESS EXCLUSIVE of migrate's on the tables was held (the fill's
+    /// short transactions that add the new columns take it too).
+    pub longest_hold_secs: f64,
+    /// The swap's statement and its COMMIT, by the server's clock.
+    pub statement_secs: f64,
     pub probe_queries: u64,
     pub probe_longest_secs: f64,
 }
@@ -94,6 +108,41 @@ pub fn run(
                 Ok((n, longest))
             })
         };
+        let watcher = {
+            let stop = stop.clone();
+            let mut client = cluster.connect(&db).map_err(|e| pg_error_text(&e))?;
+            let oids: String = client
+                .query_one(
+                    "SELECT pg_catalog.string_agg(c.oid::text, ', ') FROM pg_catalog.pg_class AS c \
+                     WHERE c.oid IN ('public.users'::regclass, 'public.journal_entries'::regclass, \
+                                     'public.tags'::regclass, 'public.reminders'::regclass)",
+                    &[],
+                )
+                .map_err(super::pg_err("the tables' oids"))?
+                .get(0);
+            let watch = WATCH.replace("{oids}", &oids);
+            std::thread::spawn(move || -> Result<Vec<f64>, String> {
+                let mut holds = Vec::new();
+                let (mut free_at, mut held) = (None::<f64>, false);
+                while !stop.load(Ordering::Relaxed) {
+                    let row = client
+                        .query_one(watch.as_str(), &[])
+                        .map_err(|e| format!("watcher: {}", pg_error_text(&e)))?;
+                    let (now, locked): (f64, bool) = (row.get(0), row.get(1));
+                    if locked && !held {
+                        held = true;
+                    } else if !locked {
+                        if let (true, Some(free)) = (held, free_at) {
+                            holds.push(now - free);
+                        }
+                        held = false;
+                        free_at = Some(now);
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Ok(holds)
+            })
+        };
         eprintln!("bench: in-place series, scale {scale}: migrate");
         let mut migrate = cluster.psql(&db);
         migrate
@@ -107,6 +156,9 @@ pub fn run(
         let (probe_queries, probe_longest_secs) = probe
             .join()
             .map_err(|_| "the probe panicked".to_string())??;
+        let holds = watcher
+            .join()
+            .map_err(|_| "the watcher panicked".to_string())??;
         let out = out?;
         if !out.status.success() {
             return Err(format!(
@@ -115,13 +167,18 @@ pub fn run(
             ));
         }
         let log = std::fs::read_to_string(cluster.log_path()).unwrap_or_default();
-        let window_secs = swap_window(log.get(log_from..).unwrap_or_default())
+        let statement_secs = swap_window(log.get(log_from..).unwrap_or_default())
             .ok_or_else(|| format!("scale {scale}: no swap statement in the server log"))?;
+        let window_secs = *holds
+            .last()
+            .ok_or_else(|| format!("scale {scale}: the watcher never saw the swap's lock"))?;
         points.push(InPlacePoint {
             scale,
             rows: ROWS_PER_SCALE * u64::from(scale),
             migrate_secs,
             window_secs,
+            longest_hold_secs: holds.iter().cloned().fold(0.0, f64::max),
+            statement_secs,
             probe_queries,
             probe_longest_secs,
         });
@@ -172,24 +229,34 @@ pub fn render(points: &[InPlacePoint]) -> String {
     let _ = writeln!(
         md,
         "migrate.sql through psql while a probe connection reads every changed table every \
-         10 ms. Window: the server's durations of the swap's statement (from before its first \
-         LOCK) and its COMMIT (`log_min_duration_statement = 0` for the migrate session). \
-         Longest probe: the slowest probe query, i.e. the longest an application statement \
-         waited (lock_timeout {LOCK_TIMEOUT_SECS} s).\n"
+         10 ms. Window: how long migrate's ACCESS EXCLUSIVE on the tables was held at the swap, \
+         seen in pg_locks by a watcher connection every few ms (from its last sample before the \
+         grant to its first after the release); longest hold: the same for any of migrate's \
+         ACCESS EXCLUSIVE (the fill's first transactions add the new columns under it). \
+         Statement + COMMIT: the server's durations of the swap's statement and its COMMIT \
+         (`log_min_duration_statement = 0` for the migrate session); the COMMIT goes on after \
+         the locks are let go, dropping the files of V1's dropped indexes. Longest probe: the \
+         slowest probe query, i.e. the longest an application statement waited (lock_timeout \
+         {LOCK_TIMEOUT_SECS} s).\n"
     );
     let _ = writeln!(
         md,
-        "| scale | rows | migrate | ACCESS EXCLUSIVE window | probe queries | longest probe |"
+        "| scale | rows | migrate | ACCESS EXCLUSIVE window | longest hold | statement + COMMIT | probe queries | longest probe |"
     );
-    let _ = writeln!(md, "| ---: | ---: | ---: | ---: | ---: | ---: |");
+    let _ = writeln!(
+        md,
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
     for p in points {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {:.3} s | {} | {:.3} s |",
+            "| {} | {} | {} | {:.3} s | {:.3} s | {:.3} s | {} | {:.3} s |",
             p.scale,
             super::thousands(p.rows as f64),
             super::secs(p.migrate_secs),
             p.window_secs,
+            p.longest_hold_secs,
+            p.statement_secs,
             p.probe_queries,
             p.probe_longest_secs
         );

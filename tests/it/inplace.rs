@@ -478,7 +478,9 @@ fn logged_since(from: usize) -> String {
 }
 
 /// V2's keys and indexes are built with CREATE INDEX CONCURRENTLY before the swap; the swap
-/// only attaches them (its statement builds nothing). A run killed after the swap's COMMIT
+/// only attaches them (its statement builds nothing). The check of attached code runs in the
+/// swap's transaction before its statement (ROW EXCLUSIVE), not under its ACCESS EXCLUSIVE
+/// locks, where its catalog query was most of the window. A run killed after the swap's COMMIT
 /// runs again without building anything (the \gset of phase 1c sees the swap done);
 /// verify passes; rollback from after the swap gives V1 back exactly.
 #[test]
@@ -514,6 +516,21 @@ fn the_swap_attaches_keys_and_indexes_built_concurrently_before_it() {
             && !swap.contains("PRIMARY KEY (")
             && !swap.contains("UNIQUE ("),
         "the swap builds nothing:\n{swap}"
+    );
+    assert!(
+        !swap.contains("pgmig_implicit_code_guard"),
+        "no catalog check under the swap's locks:\n{swap}"
+    );
+    let swap_transaction = &log[log[..swap_at]
+        .rfind("statement: BEGIN")
+        .unwrap_or_else(|| panic!("the swap's BEGIN:\n{log}"))
+        ..swap_at];
+    assert_eq!(
+        swap_transaction
+            .matches("statement: SELECT _pgmig.pgmig_implicit_code_guard(")
+            .count(),
+        1,
+        "the check in the swap's transaction, before its locks:\n{swap_transaction}"
     );
     assert_eq!(swap.matches("USING INDEX pgmig_ix_").count(), 2, "{swap}");
     assert_eq!(

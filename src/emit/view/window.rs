@@ -1,6 +1,8 @@
 //! PLAN.md's window estimate: each script's time, step by step, as [`crate::estimate`] made it.
 
-use crate::estimate::{approx, ScriptSeconds, Window, BCRYPT_SAMPLE, STATEMENT_TIMEOUT_MS};
+use crate::estimate::{
+    approx, ScriptSeconds, Window, BCRYPT_SAMPLE, PROBE_RUNS, STATEMENT_TIMEOUT_MS,
+};
 use crate::plan::Plan;
 
 #[derive(Debug, Clone)]
@@ -12,6 +14,8 @@ pub struct WindowView {
     pub timeout_ms: u32,
     /// Hashes of a constant compile times bcrypt on.
     pub bcrypt_sample: i32,
+    /// Runs of the probe compile times the server's speed on.
+    pub probe_runs: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +71,7 @@ impl WindowView {
             measured: measured(window),
             timeout_ms: STATEMENT_TIMEOUT_MS,
             bcrypt_sample: BCRYPT_SAMPLE,
+            probe_runs: PROBE_RUNS,
         })
     }
 }
@@ -79,7 +84,7 @@ fn measured(w: &Window) -> String {
     let bcrypt = match (w.hashes, w.bcrypt_measured) {
         (false, _) => String::new(),
         (true, Some(s)) => format!(
-            "; a bcrypt hash (`_pgmig.new_password_hash`) took {:.1} ms at cost 6 on this server ({BCRYPT_SAMPLE} hashes of a constant), doubled per cost step above 6, once per migrated row and hashing column",
+            "; a bcrypt hash (`_pgmig.new_password_hash`) took {:.1} ms at cost 6 on this server (the median of {BCRYPT_SAMPLE} hashes of a constant, each timed alone), doubled per cost step above 6, once per migrated row and hashing column",
             s * 1000.0
         ),
         (true, None) => "; bcrypt could not be timed (pgcrypto is not installed in V1's database yet): its cost is the calibration's, scaled like the rest".into(),
