@@ -776,6 +776,7 @@ fn column_map(
         name: target.name.clone(),
         target_type: target.data_type.clone(),
         expr: e.to_string(),
+        literal: matches!(e, Expr::Value(_)),
         lossy: source_type
             .as_deref()
             .and_then(|st| types::lossy(st, &target.data_type)),

@@ -368,6 +368,10 @@ pub struct ColumnMap {
     pub target_type: String,
     /// The expression inserted, already cast to the target type where needed.
     pub expr: String,
+    /// The expression is a bare literal (`'active'`, `1`, `NULL`): the same for every row,
+    /// and, when a string, of no type until the insert gives it the column's.
+    #[serde(skip)]
+    pub literal: bool,
     /// Known type of the source expression, when the checker could infer it.
     pub source_type: Option<String>,
     pub origin: Origin,

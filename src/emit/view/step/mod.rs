@@ -9,6 +9,7 @@ mod rejects;
 mod relink;
 mod repairs;
 mod replace;
+mod stage;
 mod verify;
 
 use super::hierarchy::HierarchyView;
@@ -23,6 +24,7 @@ use rejects::RejectsView;
 use relink::RelinkView;
 use repairs::RepairsView;
 use replace::ReplaceView;
+use stage::StageView;
 use verify::VerifyView;
 
 #[derive(Debug, Clone)]
@@ -72,6 +74,8 @@ pub struct StepView {
     /// Overwrite or create: the tables whose rows this step replaces, parents first.
     pub replace: Option<ReplaceView>,
     pub relinks: Vec<RelinkView>,
+    /// Transaction mode's one read of the source.
+    pub stage: StageView,
     /// Precheck's tests of the rows.
     pub findings: FindingsView,
     pub verify: VerifyView,
@@ -120,6 +124,8 @@ impl StepView {
                 )
             })
             .transpose()?;
+        let source_row = redacted_row(&step.source_row, &step.redacted);
+        let stage = StageView::new(step, model, &from, &keys, &source_key, &source_row);
         Ok(StepView {
             number,
             total,
@@ -154,7 +160,8 @@ impl StepView {
                 quote_ident(&crate::check::names::derived("migrate_", &step.name))
             ),
             source_key,
-            source_row: redacted_row(&step.source_row, &step.redacted),
+            source_row,
+            stage,
             secrets: secret_lines(step),
             insert_columns: step
                 .columns
