@@ -465,9 +465,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c799b87f564409fa71390dbb021aca5d38fa6e93c47b1085d1cfe5248076f225';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '921912278427582aaf59ea6dc3bbf05df36457741ce2c68a6d32161a41dda706';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile c799b87f564409fa71390dbb021aca5d38fa6e93c47b1085d1cfe5248076f225; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 921912278427582aaf59ea6dc3bbf05df36457741ce2c68a6d32161a41dda706; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
