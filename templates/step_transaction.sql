@@ -60,7 +60,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT {{ s.stage.select }}
   {{ s.stage.from }};
   SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
@@ -116,8 +116,8 @@ BEGIN
 
   WITH inserted AS (
     INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
-    SELECT {{ s.stage.select_list|indent(2) }}
-    {{ s.stage.from_keyed|indent(2) }}
+    SELECT {{ s.stage.select_list }}
+    {{ s.stage.from_keyed }}
     WHERE stage.pgmig_class = 0
     RETURNING {{ s.keys.key_list }}
   )

@@ -201,7 +201,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '51510633ac984143b7527b151b9403a790437a3f2f2ad32dfe33323de64a3291';
+SET pgmig.fingerprint = '603f1252e3c807e60bc5568d910e92d361f40183ce253e3416e29291deabe20f';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -805,9 +805,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '51510633ac984143b7527b151b9403a790437a3f2f2ad32dfe33323de64a3291';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '603f1252e3c807e60bc5568d910e92d361f40183ce253e3416e29291deabe20f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 51510633ac984143b7527b151b9403a790437a3f2f2ad32dfe33323de64a3291; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 603f1252e3c807e60bc5568d910e92d361f40183ce253e3416e29291deabe20f; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -878,7 +878,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN u.id END AS pgmig_by_source_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN u.email END AS email,
@@ -1056,7 +1056,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', cs.id) END AS pgmig_source_key,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(cs) END AS pgmig_source_row,
@@ -1182,7 +1182,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN sp.id END AS pgmig_by_source_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN id_users.id END AS user_id,
@@ -1284,7 +1284,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN g.id END AS pgmig_by_source_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN id_users.id END AS user_id,
@@ -1374,7 +1374,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id) END AS pgmig_source_key,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(gi) END AS pgmig_source_row,
@@ -1426,8 +1426,8 @@ BEGIN
   WITH inserted AS (
     INSERT INTO public.drill_group_items (group_id, drill_uuid, position)
     SELECT stage.group_id,
-           stage.drill_uuid,
-           stage.position
+         stage.drill_uuid,
+         stage.position
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
     RETURNING group_id, drill_uuid
@@ -1496,7 +1496,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', o.id) END AS pgmig_source_key,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(o) END AS pgmig_source_row,
@@ -1629,7 +1629,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN u.id END AS pgmig_by_source_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN id_users.id END AS user_id,

@@ -204,7 +204,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '51510633ac984143b7527b151b9403a790437a3f2f2ad32dfe33323de64a3291';
+SET pgmig.fingerprint = '603f1252e3c807e60bc5568d910e92d361f40183ce253e3416e29291deabe20f';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -544,9 +544,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '51510633ac984143b7527b151b9403a790437a3f2f2ad32dfe33323de64a3291';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '603f1252e3c807e60bc5568d910e92d361f40183ce253e3416e29291deabe20f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 51510633ac984143b7527b151b9403a790437a3f2f2ad32dfe33323de64a3291; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 603f1252e3c807e60bc5568d910e92d361f40183ce253e3416e29291deabe20f; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

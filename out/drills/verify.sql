@@ -450,9 +450,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '51510633ac984143b7527b151b9403a790437a3f2f2ad32dfe33323de64a3291';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '603f1252e3c807e60bc5568d910e92d361f40183ce253e3416e29291deabe20f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 51510633ac984143b7527b151b9403a790437a3f2f2ad32dfe33323de64a3291; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 603f1252e3c807e60bc5568d910e92d361f40183ce253e3416e29291deabe20f; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -252,7 +252,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '921912278427582aaf59ea6dc3bbf05df36457741ce2c68a6d32161a41dda706';
+SET pgmig.fingerprint = '660d3412cc25d14692bd4f0e8b8e049d481abf224d2b244fb1a05e65d29fc563';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1214,9 +1214,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '921912278427582aaf59ea6dc3bbf05df36457741ce2c68a6d32161a41dda706';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '660d3412cc25d14692bd4f0e8b8e049d481abf224d2b244fb1a05e65d29fc563';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 921912278427582aaf59ea6dc3bbf05df36457741ce2c68a6d32161a41dda706; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 660d3412cc25d14692bd4f0e8b8e049d481abf224d2b244fb1a05e65d29fc563; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1610,7 +1610,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN s.id END AS pgmig_by_source_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN s.name END AS name,
@@ -1724,7 +1724,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN s.id END AS pgmig_by_source_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example') END AS email,
@@ -1877,7 +1877,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN s.id END AS pgmig_by_source_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN id_admin_users.id END AS user_id,
@@ -1978,7 +1978,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN t.id END AS pgmig_by_source_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) END AS email,
@@ -2179,7 +2179,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN t.id END AS pgmig_by_source_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN id_teacher_users.id END AS user_id,
@@ -2270,7 +2270,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN id_teacher_users.id END AS user_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN id_schools.id END AS school_id,
@@ -2301,13 +2301,13 @@ BEGIN
   WITH inserted AS (
     INSERT INTO public.teacher_profiles (user_id, school_id, subject_id, street, city, region, postal_code, country)
     SELECT stage.user_id,
-           stage.school_id,
-           stage.subject_id,
-           stage.street,
-           stage.city,
-           stage.region,
-           stage.postal_code,
-           stage.country
+         stage.school_id,
+         stage.subject_id,
+         stage.street,
+         stage.city,
+         stage.region,
+         stage.postal_code,
+         stage.country
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
     RETURNING user_id
@@ -2376,7 +2376,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN p.id END AS pgmig_by_source_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) END AS email,
@@ -2577,7 +2577,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN p.id END AS pgmig_by_source_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN id_parent_users.id END AS user_id,
@@ -2668,7 +2668,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN id_parent_users.id END AS user_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN id_schools.id END AS school_id,
@@ -2697,12 +2697,12 @@ BEGIN
   WITH inserted AS (
     INSERT INTO public.parent_profiles (user_id, school_id, street, city, region, postal_code, country)
     SELECT stage.user_id,
-           stage.school_id,
-           stage.street,
-           stage.city,
-           stage.region,
-           stage.postal_code,
-           stage.country
+         stage.school_id,
+         stage.street,
+         stage.city,
+         stage.region,
+         stage.postal_code,
+         stage.country
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
     RETURNING user_id
@@ -2771,7 +2771,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN s.id END AS pgmig_by_source_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) END AS email,
@@ -2972,7 +2972,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN s.id END AS pgmig_by_source_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN id_student_users.id END AS user_id,
@@ -3064,7 +3064,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN id_student_users.id END AS user_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN id_schools.id END AS school_id,
@@ -3093,10 +3093,10 @@ BEGIN
   WITH inserted AS (
     INSERT INTO public.student_profiles (user_id, school_id, parent_user_id, class_level_id, date_of_birth)
     SELECT stage.user_id,
-           stage.school_id,
-           stage.parent_user_id,
-           stage.class_level_id,
-           stage.date_of_birth
+         stage.school_id,
+         stage.parent_user_id,
+         stage.class_level_id,
+         stage.date_of_birth
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
     RETURNING user_id

@@ -218,7 +218,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '921912278427582aaf59ea6dc3bbf05df36457741ce2c68a6d32161a41dda706';
+SET pgmig.fingerprint = '660d3412cc25d14692bd4f0e8b8e049d481abf224d2b244fb1a05e65d29fc563';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -595,9 +595,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '921912278427582aaf59ea6dc3bbf05df36457741ce2c68a6d32161a41dda706';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '660d3412cc25d14692bd4f0e8b8e049d481abf224d2b244fb1a05e65d29fc563';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 921912278427582aaf59ea6dc3bbf05df36457741ce2c68a6d32161a41dda706; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 660d3412cc25d14692bd4f0e8b8e049d481abf224d2b244fb1a05e65d29fc563; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

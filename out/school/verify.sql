@@ -465,9 +465,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '921912278427582aaf59ea6dc3bbf05df36457741ce2c68a6d32161a41dda706';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '660d3412cc25d14692bd4f0e8b8e049d481abf224d2b244fb1a05e65d29fc563';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 921912278427582aaf59ea6dc3bbf05df36457741ce2c68a6d32161a41dda706; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 660d3412cc25d14692bd4f0e8b8e049d481abf224d2b244fb1a05e65d29fc563; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -199,7 +199,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '7ea4ba44d8930655ec8c17d71c30674b42a5ae597431f0d162715e5beaaf9c76';
+SET pgmig.fingerprint = 'ed587e1c34ca453748f54605066b4d6882e83973b9a058389646a9e71bc93e12';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -785,9 +785,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7ea4ba44d8930655ec8c17d71c30674b42a5ae597431f0d162715e5beaaf9c76';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ed587e1c34ca453748f54605066b4d6882e83973b9a058389646a9e71bc93e12';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7ea4ba44d8930655ec8c17d71c30674b42a5ae597431f0d162715e5beaaf9c76; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile ed587e1c34ca453748f54605066b4d6882e83973b9a058389646a9e71bc93e12; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -848,7 +848,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', u.id) END AS pgmig_source_key,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(u) END AS pgmig_source_row,
@@ -968,12 +968,12 @@ BEGIN
   WITH inserted AS (
     INSERT INTO public.users (id, display_name, religious_preference, prayer_style, created_at, updated_at, is_active)
     SELECT stage.id,
-           stage.display_name,
-           stage.religious_preference,
-           stage.prayer_style,
-           stage.created_at,
-           stage.updated_at,
-           true
+         stage.display_name,
+         stage.religious_preference,
+         stage.prayer_style,
+         stage.created_at,
+         stage.updated_at,
+         true
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
     RETURNING id
@@ -1032,7 +1032,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', p.id) END AS pgmig_source_key,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(p) END AS pgmig_source_row,
@@ -1109,12 +1109,12 @@ BEGIN
   WITH inserted AS (
     INSERT INTO public.prayers (id, author_id, text, generated_prayer, target_audience, is_flagged, created_at)
     SELECT stage.id,
-           stage.author_id,
-           stage.text,
-           stage.generated_prayer,
-           stage.target_audience,
-           stage.is_flagged,
-           stage.created_at
+         stage.author_id,
+         stage.text,
+         stage.generated_prayer,
+         stage.target_audience,
+         stage.is_flagged,
+         stage.created_at
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
     RETURNING id
@@ -1174,7 +1174,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', m.id) END AS pgmig_source_key,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(m) END AS pgmig_source_row,
@@ -1296,9 +1296,9 @@ BEGIN
   WITH inserted AS (
     INSERT INTO public.prayer_marks (id, prayer_id, user_id, marked_at)
     SELECT stage.id,
-           stage.prayer_id,
-           stage.user_id,
-           stage.marked_at
+         stage.prayer_id,
+         stage.user_id,
+         stage.marked_at
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
     RETURNING id
@@ -1356,7 +1356,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('token', i.token) END AS pgmig_source_key,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(i) END AS pgmig_source_row,
@@ -1408,10 +1408,10 @@ BEGIN
   WITH inserted AS (
     INSERT INTO public.invites (token, created_by_user_id, used_by_user_id, used, expires_at)
     SELECT stage.token,
-           stage.created_by_user_id,
-           stage.used_by_user_id,
-           stage.used,
-           stage.expires_at
+         stage.created_by_user_id,
+         stage.used_by_user_id,
+         stage.used,
+         stage.expires_at
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
     RETURNING token
@@ -1468,7 +1468,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN r.id END AS id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN r.name END AS name
@@ -1489,7 +1489,7 @@ BEGIN
   WITH inserted AS (
     INSERT INTO public.roles (id, name)
     SELECT stage.id,
-           stage.name
+         stage.name
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
     RETURNING id
@@ -1548,7 +1548,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id) END AS pgmig_source_key,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(r) END AS pgmig_source_row,
@@ -1597,8 +1597,8 @@ BEGIN
   WITH inserted AS (
     INSERT INTO public.user_roles (user_id, role_id, granted_at)
     SELECT stage.user_id,
-           stage.role_id,
-           stage.granted_at
+         stage.role_id,
+         stage.granted_at
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
     RETURNING user_id, role_id

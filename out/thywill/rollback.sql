@@ -213,7 +213,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '7ea4ba44d8930655ec8c17d71c30674b42a5ae597431f0d162715e5beaaf9c76';
+SET pgmig.fingerprint = 'ed587e1c34ca453748f54605066b4d6882e83973b9a058389646a9e71bc93e12';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -553,9 +553,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7ea4ba44d8930655ec8c17d71c30674b42a5ae597431f0d162715e5beaaf9c76';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ed587e1c34ca453748f54605066b4d6882e83973b9a058389646a9e71bc93e12';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7ea4ba44d8930655ec8c17d71c30674b42a5ae597431f0d162715e5beaaf9c76; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile ed587e1c34ca453748f54605066b4d6882e83973b9a058389646a9e71bc93e12; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

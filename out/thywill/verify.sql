@@ -449,9 +449,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7ea4ba44d8930655ec8c17d71c30674b42a5ae597431f0d162715e5beaaf9c76';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ed587e1c34ca453748f54605066b4d6882e83973b9a058389646a9e71bc93e12';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7ea4ba44d8930655ec8c17d71c30674b42a5ae597431f0d162715e5beaaf9c76; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile ed587e1c34ca453748f54605066b4d6882e83973b9a058389646a9e71bc93e12; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -196,7 +196,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'd398964779e5ccff0673efd52fd9daad14f5d81716b579e877fc83c3119a30c0';
+SET pgmig.fingerprint = '06790991bcd81be8d07aa80553713cbda7feabefcc37860108102fd7595af54c';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -812,9 +812,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'd398964779e5ccff0673efd52fd9daad14f5d81716b579e877fc83c3119a30c0';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '06790991bcd81be8d07aa80553713cbda7feabefcc37860108102fd7595af54c';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile d398964779e5ccff0673efd52fd9daad14f5d81716b579e877fc83c3119a30c0; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 06790991bcd81be8d07aa80553713cbda7feabefcc37860108102fd7595af54c; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -875,7 +875,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', p.id) END AS pgmig_source_key,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(p) END AS pgmig_source_row,
@@ -938,15 +938,15 @@ BEGIN
   WITH inserted AS (
     INSERT INTO public.workout_plans (id, user_id, name, description, goal, total_weeks, current_week, status, created_at, updated_at)
     SELECT stage.id,
-           stage.user_id,
-           stage.name,
-           stage.description,
-           stage.goal,
-           stage.total_weeks,
-           1,
-           stage.status,
-           stage.created_at,
-           stage.updated_at
+         stage.user_id,
+         stage.name,
+         stage.description,
+         stage.goal,
+         stage.total_weeks,
+         1,
+         stage.status,
+         stage.created_at,
+         stage.updated_at
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
     RETURNING id
@@ -1015,7 +1015,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN p.id END AS pgmig_by_source_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN w.n END AS pgmig_by_n,
@@ -1129,7 +1129,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN d.plan_id END AS pgmig_by_plan_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN w.n END AS pgmig_by_n,
@@ -1233,7 +1233,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', e.id) END AS pgmig_source_key,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(e) END AS pgmig_source_row,
@@ -1338,16 +1338,16 @@ BEGIN
   WITH inserted AS (
     INSERT INTO public.exercises (id, day_id, name, muscle_group, sets, target_reps_min, target_reps_max, target_weight, rest_seconds, notes, order_index)
     SELECT stage.id,
-           stage.day_id,
-           stage.name,
-           stage.muscle_group,
-           stage.sets,
-           stage.target_reps_min,
-           stage.target_reps_max,
-           stage.target_weight,
-           stage.rest_seconds,
-           stage.notes,
-           stage.order_index
+         stage.day_id,
+         stage.name,
+         stage.muscle_group,
+         stage.sets,
+         stage.target_reps_min,
+         stage.target_reps_max,
+         stage.target_weight,
+         stage.rest_seconds,
+         stage.notes,
+         stage.order_index
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
     RETURNING id
@@ -1407,7 +1407,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', s.id) END AS pgmig_source_key,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(s) END AS pgmig_source_row,
@@ -1463,13 +1463,13 @@ BEGIN
   WITH inserted AS (
     INSERT INTO public.workout_sessions (id, user_id, plan_id, day_id, started_at, completed_at, status, notes)
     SELECT stage.id,
-           stage.user_id,
-           stage.plan_id,
-           stage.day_id,
-           stage.started_at,
-           stage.completed_at,
-           stage.status,
-           stage.notes
+         stage.user_id,
+         stage.plan_id,
+         stage.day_id,
+         stage.started_at,
+         stage.completed_at,
+         stage.status,
+         stage.notes
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
     RETURNING id
@@ -1529,7 +1529,7 @@ BEGIN
   -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
-  CREATE TEMP TABLE pgmig_stage AS
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', l.id) END AS pgmig_source_key,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(l) END AS pgmig_source_row,
@@ -1583,12 +1583,12 @@ BEGIN
   WITH inserted AS (
     INSERT INTO public.exercise_logs (id, session_id, exercise_id, set_number, reps, weight, completed_at)
     SELECT stage.id,
-           stage.session_id,
-           stage.exercise_id,
-           stage.set_number,
-           stage.reps,
-           stage.weight,
-           stage.completed_at
+         stage.session_id,
+         stage.exercise_id,
+         stage.set_number,
+         stage.reps,
+         stage.weight,
+         stage.completed_at
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
     RETURNING id

@@ -199,7 +199,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'd398964779e5ccff0673efd52fd9daad14f5d81716b579e877fc83c3119a30c0';
+SET pgmig.fingerprint = '06790991bcd81be8d07aa80553713cbda7feabefcc37860108102fd7595af54c';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -539,9 +539,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'd398964779e5ccff0673efd52fd9daad14f5d81716b579e877fc83c3119a30c0';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '06790991bcd81be8d07aa80553713cbda7feabefcc37860108102fd7595af54c';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile d398964779e5ccff0673efd52fd9daad14f5d81716b579e877fc83c3119a30c0; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 06790991bcd81be8d07aa80553713cbda7feabefcc37860108102fd7595af54c; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
