@@ -534,9 +534,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '98a466902a72915285f591d70a74de892021771e8801b4538b6fbd4c4cccb44f';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '306a0bd8fec5aa6f05d634f86ec15b21bc55ac5a4d805e0ed3595134fe2da66c';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 98a466902a72915285f591d70a74de892021771e8801b4538b6fbd4c4cccb44f; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 306a0bd8fec5aa6f05d634f86ec15b21bc55ac5a4d805e0ed3595134fe2da66c; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -533,9 +533,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e3b51eb530178d8c2c543d800090f98175bced0d323d4f88545f0bdd95720561';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'fd3167ff24a02e3e42ac91e8ab92c37d01c86cb29fd11316d226ca2cb1bd47b5';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile e3b51eb530178d8c2c543d800090f98175bced0d323d4f88545f0bdd95720561; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile fd3167ff24a02e3e42ac91e8ab92c37d01c86cb29fd11316d226ca2cb1bd47b5; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
