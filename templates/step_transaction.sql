@@ -35,38 +35,8 @@ BEGIN
   ON CONFLICT DO NOTHING;
 {%- endfor %}
 
-  -- Source rows{% if s.rejects.filter_line > 0 %}; `where` at {{ plan.model_file|comment }}:{{ s.rejects.filter_line }}{% endif %}
-  SELECT count(*), {{ s.rejects.filtered_count }}
-  INTO n_in, n_filtered
-  {{ s.from }};
-{%- for r in s.rejects.rules %}
+{%- if s.keys.is_new_key %}
 
-  -- Reject rule {{ r.number }} ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.reason|comment|comment }}
-  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
-  -- migrated since) is not a reject any more: kept aside with this wave's number, for
-  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
-  WITH superseded AS (
-    DELETE FROM _pgmig.rejects AS earlier
-    WHERE earlier.model = {{ plan.model|lit }} AND earlier.step = {{ s.name|lit }} AND earlier.rule = {{ r.number }}
-      AND earlier.source_key NOT IN (
-  SELECT {{ s.source_key }}
-  {{ s.from }}
-  WHERE {{ r.condition }})
-    RETURNING earlier.*
-  )
-  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
-  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
-  FROM superseded AS g;
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT {{ plan.model|lit }}, {{ s.name|lit }}, {{ r.number }}, {{ r.reason_sql }}, {{ s.rejects.source_table|lit_or_null }}, {{ s.source_key }}, {{ s.source_row }}
-  {{ s.from }}
-  WHERE {{ r.condition }}
-    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
-                    WHERE earlier.model = {{ plan.model|lit }} AND earlier.step = {{ s.name|lit }} AND earlier.rule = {{ r.number }}
-                      AND earlier.source_key = {{ s.source_key }});
-{%- endfor %}
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model|lit }} AND step = {{ s.name|lit }};
-{% if s.keys.is_new_key %}
   -- Id map ({{ plan.model_file|comment }}:{{ s.keys.new_line }}): one new key per distinct ({{ s.keys.by_columns|comment }}) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass({{ s.keys.map_table|lit }}) IS NULL THEN
@@ -74,11 +44,16 @@ BEGIN
     SELECT keys.*, {{ s.keys.new_expr }} AS {{ s.keys.key_column }}, this_wave AS pgmig_wave
     FROM (
       SELECT DISTINCT {{ s.keys.by_select }}
-      {{ s.from }}
+      {{ s.from_without_own_map }}
       WHERE false
     ) AS keys;
     ALTER TABLE {{ s.keys.map_table }} ADD PRIMARY KEY ({{ s.keys.by_columns }});
   END IF;
+{%- if s.stage.own_lookup %}
+
+  -- Id map ({{ plan.model_file|comment }}:{{ s.keys.new_line }}): a new key for each distinct ({{ s.keys.by_columns|comment }}) of the rows that migrate
+  -- now, made before the stage reads the source: the step's columns look up its own keys
+  -- (id({{ s.name|comment }}, …)), this run's included. The one step kind reading its source twice.
   INSERT INTO {{ s.keys.map_table }} ({{ s.keys.by_columns }}, {{ s.keys.key_column }}, pgmig_wave)
   SELECT keys.*, {{ s.keys.new_expr }}, this_wave
   FROM (
@@ -88,31 +63,80 @@ BEGIN
     EXCEPT
     SELECT {{ s.keys.by_columns }} FROM {{ s.keys.map_table }}
   ) AS keys;
+{%- endif %}
+{%- else %}
+
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass({{ s.keys.map_table|lit }}) IS NULL THEN
+    CREATE TABLE {{ s.keys.map_table }} ({{ s.keys.map_columns }}, pgmig_wave integer NOT NULL, PRIMARY KEY ({{ s.keys.key_list }}));
+  END IF;
+{%- endif %}
+
+  -- Source rows, read once{% if s.rejects.filter_line > 0 %}; `where` at {{ plan.model_file|comment }}:{{ s.rejects.filter_line }}{% endif %}: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT {{ s.stage.select }}
+  {{ s.stage.from }};
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+{%- for r in s.rejects.rules %}
+
+  -- Reject rule {{ r.number }} ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.reason|comment|comment }}
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = {{ plan.model|lit }} AND earlier.step = {{ s.name|lit }} AND earlier.rule = {{ r.number }}
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = {{ r.number }} AND stage.pgmig_source_key = earlier.source_key)
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT {{ plan.model|lit }}, {{ s.name|lit }}, {{ r.number }}, stage.pgmig_reason, {{ s.rejects.source_table|lit_or_null }}, stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = {{ r.number }}
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = {{ plan.model|lit }} AND earlier.step = {{ s.name|lit }} AND earlier.rule = {{ r.number }}
+                      AND earlier.source_key = stage.pgmig_source_key);
+{%- endfor %}
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model|lit }} AND step = {{ s.name|lit }};
+{% if s.keys.is_new_key %}
+{%- if !s.stage.own_lookup %}
+  -- Id map ({{ plan.model_file|comment }}:{{ s.keys.new_line }}): a new key for each distinct ({{ s.keys.by_columns|comment }}) of the rows that migrate now.
+  INSERT INTO {{ s.keys.map_table }} ({{ s.keys.by_columns }}, {{ s.keys.key_column }}, pgmig_wave)
+  SELECT keys.*, {{ s.keys.new_expr }}, this_wave
+  FROM (
+    SELECT DISTINCT {{ s.stage.by_select }}
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
+  ) AS keys;
+{%- endif %}
 {%- include "replace_backup.sql" %}
 {%- include "repair.sql" %}
 {%- include "defer_drop.sql" %}
 
   INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
-  SELECT {{ s.select_list }}
-  {{ s.repairs.from_keyed }}
-  WHERE {{ s.rejects.survivors }}
-    AND {{ s.keys.unmigrated }};
+  SELECT {{ s.stage.select_list }}
+  {{ s.stage.from_keyed }}
+  WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
 {%- else %}
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
-  IF to_regclass({{ s.keys.map_table|lit }}) IS NULL THEN
-    CREATE TABLE {{ s.keys.map_table }} ({{ s.keys.map_columns }}, pgmig_wave integer NOT NULL, PRIMARY KEY ({{ s.keys.key_list }}));
-  END IF;
 {%- include "replace_backup.sql" %}
 {%- include "repair.sql" %}
 {%- include "defer_drop.sql" %}
 
   WITH inserted AS (
     INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
-    SELECT {{ s.select_list }}
-    {{ s.repairs.from_keyed }}
-    WHERE {{ s.rejects.survivors }}
-      AND {{ s.keys.unmigrated }}
+    SELECT {{ s.stage.select_list }}
+    {{ s.stage.from_keyed }}
+    WHERE stage.pgmig_class = 0
     RETURNING {{ s.keys.key_list }}
   )
   INSERT INTO {{ s.keys.map_table }} ({{ s.keys.key_list }}, pgmig_wave)
@@ -129,6 +153,7 @@ BEGIN
   END IF;
 {%- endif %}
 {%- endif %}
+  DROP TABLE pg_temp.pgmig_stage;
 {%- include "defer_restore.sql" %}
 {%- for q in s.sequences %}
 

@@ -201,7 +201,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'b66b560cb9050ace8691188026be278395c2a784d47c182de33dd3407f70cd9b';
+SET pgmig.fingerprint = '306a0bd8fec5aa6f05d634f86ec15b21bc55ac5a4d805e0ed3595134fe2da66c';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -591,8 +591,6 @@ DECLARE
   written_table regclass;
   findings text[];
   jit_before text := pg_catalog.current_setting('jit');
-  work_mem_before text := pg_catalog.current_setting('work_mem');
-  plan_cache_mode_before text := pg_catalog.current_setting('plan_cache_mode');
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
   FOR written_table IN
@@ -607,13 +605,7 @@ BEGIN
 
   -- The catalogs' row estimates put this query's cost past jit_above_cost: compiling it took
   -- 16 s, running it milliseconds (workout at scale 10). Off for it alone, then as it was.
-  -- The same estimates (millions of rows where there are hundreds) size its hash tables by
-  -- work_mem: under the scripts' 256MB one call took 0.8 s, under the default 4MB 0.05 s,
-  -- and batched mode calls it at every batch. For the same reason its plan is made once per
-  -- session (generic), not again at every call for the same arrays.
   PERFORM pg_catalog.set_config('jit', 'off', true);
-  PERFORM pg_catalog.set_config('work_mem', '4MB', true);
-  PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   WITH RECURSIVE
   written (rel) AS (
     SELECT pg_catalog.to_regclass(n.name)::oid
@@ -801,8 +793,6 @@ BEGIN
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
   PERFORM pg_catalog.set_config('jit', jit_before, true);
-  PERFORM pg_catalog.set_config('work_mem', work_mem_before, true);
-  PERFORM pg_catalog.set_config('plan_cache_mode', plan_cache_mode_before, true);
   IF findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
@@ -924,9 +914,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b66b560cb9050ace8691188026be278395c2a784d47c182de33dd3407f70cd9b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '306a0bd8fec5aa6f05d634f86ec15b21bc55ac5a4d805e0ed3595134fe2da66c';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile b66b560cb9050ace8691188026be278395c2a784d47c182de33dd3407f70cd9b; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 306a0bd8fec5aa6f05d634f86ec15b21bc55ac5a4d805e0ed3595134fe2da66c; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1049,12 +1039,6 @@ BEGIN
   VALUES ('drills', 'migrate', 'users', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.users u;
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'users';
-
   -- Id map (model.yaml:21): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_users') IS NULL THEN
@@ -1067,14 +1051,34 @@ BEGIN
     ) AS keys;
     ALTER TABLE _pgmig.map_users ADD PRIMARY KEY (source_id);
   END IF;
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN u.id END AS pgmig_by_source_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN u.email END AS email,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN u.name END AS name,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN u.created_at END AS created_at
+  FROM v1.users u
+       LEFT JOIN _pgmig.map_users AS key_map ON key_map.source_id = u.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN key_map.source_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'users';
+
+  -- Id map (model.yaml:21): a new key for each distinct (source_id) of the rows that migrate now.
   INSERT INTO _pgmig.map_users (source_id, id, pgmig_wave)
   SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT u.id AS source_id
-    FROM v1.users u
-    WHERE true
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_users
+    SELECT DISTINCT stage.pgmig_by_source_id AS source_id
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
   ) AS keys;
 
   -- Overwrite or create (model.yaml:22): V2 rows of public.users with the (email) of a
@@ -1160,14 +1164,14 @@ BEGIN
 
   INSERT INTO public.users (id, email, name, created_at)
   SELECT key_map.id,
-         u.email,
-         u.name,
-         u.created_at
-  FROM v1.users u
-       JOIN _pgmig.map_users AS key_map ON key_map.source_id = u.id
-  WHERE true
-    AND key_map.pgmig_wave = this_wave;
+         stage.email,
+         stage.name,
+         stage.created_at
+  FROM pg_temp.pgmig_stage AS stage
+       JOIN _pgmig.map_users AS key_map ON key_map.source_id = stage.pgmig_by_source_id
+  WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -1213,41 +1217,6 @@ BEGIN
   VALUES ('drills', 'migrate', 'completed_sessions', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows; `where` at model.yaml:26
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
-  INTO n_in, n_filtered
-  FROM v1.completed_sessions cs
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id;
-
-  -- Reject rule 1 (model.yaml:33): relink_json drills: an object names no public.drills row by title
-  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
-  -- migrated since) is not a reject any more: kept aside with this wave's number, for
-  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
-  WITH superseded AS (
-    DELETE FROM _pgmig.rejects AS earlier
-    WHERE earlier.model = 'drills' AND earlier.step = 'completed_sessions' AND earlier.rule = 1
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('id', cs.id)
-  FROM v1.completed_sessions cs
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
-  WHERE coalesce((id_users.id IS NOT NULL), false)
-    AND coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false))
-    RETURNING earlier.*
-  )
-  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
-  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
-  FROM superseded AS g;
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'drills', 'completed_sessions', 1, 'relink_json drills: no public.drills row has title = ' || (SELECT string_agg(DISTINCT coalesce(quote_literal(x.e -> 'drill' ->> 'title'), 'NULL'), ', ') FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title')), 'v1.completed_sessions', jsonb_build_object('id', cs.id), to_jsonb(cs)
-  FROM v1.completed_sessions cs
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
-  WHERE coalesce((id_users.id IS NOT NULL), false)
-    AND coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
-    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
-                    WHERE earlier.model = 'drills' AND earlier.step = 'completed_sessions' AND earlier.rule = 1
-                      AND earlier.source_key = jsonb_build_object('id', cs.id));
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'completed_sessions';
-
   -- Id map (model.yaml:27): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_completed_sessions') IS NULL THEN
@@ -1261,16 +1230,63 @@ BEGIN
     ) AS keys;
     ALTER TABLE _pgmig.map_completed_sessions ADD PRIMARY KEY (source_id);
   END IF;
+
+  -- Source rows, read once; `where` at model.yaml:26: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', cs.id) END AS pgmig_source_key,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(cs) END AS pgmig_source_row,
+         CASE pgmig_row.pgmig_class WHEN 1 THEN 'relink_json drills: no public.drills row has title = ' || (SELECT string_agg(DISTINCT coalesce(quote_literal(x.e -> 'drill' ->> 'title'), 'NULL'), ', ') FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title')) END AS pgmig_reason,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN cs.id END AS pgmig_by_source_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_users.id END AS user_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN cs.date END AS date,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN CASE WHEN (cs.drills)::jsonb IS NULL THEN NULL ELSE (SELECT coalesce(json_agg(CASE WHEN jsonb_typeof(x.e -> 'drill') = 'object' THEN ('{"drill": ' || '{"uuid": ' || to_json(r.uuid)::text || CASE WHEN ((x.e -> 'drill') - 'uuid' - 'id') = '{}'::jsonb THEN '}' ELSE ', ' || substr(((x.e -> 'drill') - 'uuid' - 'id')::text, 2) END || CASE WHEN (x.e - 'drill') = '{}'::jsonb THEN '}' ELSE ', ' || substr((x.e - 'drill')::text, 2) END)::json ELSE x.e::json END ORDER BY x.i), '[]'::json) FROM jsonb_array_elements((cs.drills)::jsonb) WITH ORDINALITY AS x (e, i) LEFT JOIN public.drills AS r ON r.title = x.e -> 'drill' ->> 'title') END END AS drills,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN cs.total_minutes END AS total_minutes
+  FROM v1.completed_sessions cs
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
+       LEFT JOIN _pgmig.map_completed_sessions AS key_map ON key_map.source_id = cs.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN NOT coalesce((id_users.id IS NOT NULL), false) THEN -1
+                                   WHEN coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false) THEN 1
+                                   WHEN key_map.source_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+
+  -- Reject rule 1 (model.yaml:33): relink_json drills: an object names no public.drills row by title
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'drills' AND earlier.step = 'completed_sessions' AND earlier.rule = 1
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 1 AND stage.pgmig_source_key = earlier.source_key)
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'drills', 'completed_sessions', 1, stage.pgmig_reason, 'v1.completed_sessions', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 1
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'drills' AND earlier.step = 'completed_sessions' AND earlier.rule = 1
+                      AND earlier.source_key = stage.pgmig_source_key);
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'completed_sessions';
+
+  -- Id map (model.yaml:27): a new key for each distinct (source_id) of the rows that migrate now.
   INSERT INTO _pgmig.map_completed_sessions (source_id, id, pgmig_wave)
   SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT cs.id AS source_id
-    FROM v1.completed_sessions cs
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
-    AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_completed_sessions
+    SELECT DISTINCT stage.pgmig_by_source_id AS source_id
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
   ) AS keys;
   -- -v defer_constraints=on: if public.completed_sessions is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
@@ -1278,17 +1294,15 @@ BEGIN
 
   INSERT INTO public.completed_sessions (id, user_id, date, drills, total_minutes)
   SELECT key_map.id,
-         id_users.id,
-         cs.date,
-         CASE WHEN (cs.drills)::jsonb IS NULL THEN NULL ELSE (SELECT coalesce(json_agg(CASE WHEN jsonb_typeof(x.e -> 'drill') = 'object' THEN ('{"drill": ' || '{"uuid": ' || to_json(r.uuid)::text || CASE WHEN ((x.e -> 'drill') - 'uuid' - 'id') = '{}'::jsonb THEN '}' ELSE ', ' || substr(((x.e -> 'drill') - 'uuid' - 'id')::text, 2) END || CASE WHEN (x.e - 'drill') = '{}'::jsonb THEN '}' ELSE ', ' || substr((x.e - 'drill')::text, 2) END)::json ELSE x.e::json END ORDER BY x.i), '[]'::json) FROM jsonb_array_elements((cs.drills)::jsonb) WITH ORDINALITY AS x (e, i) LEFT JOIN public.drills AS r ON r.title = x.e -> 'drill' ->> 'title') END,
-         cs.total_minutes
-  FROM v1.completed_sessions cs
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
-       JOIN _pgmig.map_completed_sessions AS key_map ON key_map.source_id = cs.id
-  WHERE coalesce((id_users.id IS NOT NULL), false)
-    AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
-    AND key_map.pgmig_wave = this_wave;
+         stage.user_id,
+         stage.date,
+         stage.drills,
+         stage.total_minutes
+  FROM pg_temp.pgmig_stage AS stage
+       JOIN _pgmig.map_completed_sessions AS key_map ON key_map.source_id = stage.pgmig_by_source_id
+  WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -1330,13 +1344,6 @@ BEGIN
   VALUES ('drills', 'migrate', 'session_preferences', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows; `where` at model.yaml:37
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
-  INTO n_in, n_filtered
-  FROM v1.session_preferences sp
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id;
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'session_preferences';
-
   -- Id map (model.yaml:38): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_session_preferences') IS NULL THEN
@@ -1350,15 +1357,38 @@ BEGIN
     ) AS keys;
     ALTER TABLE _pgmig.map_session_preferences ADD PRIMARY KEY (source_id);
   END IF;
+
+  -- Source rows, read once; `where` at model.yaml:37: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN sp.id END AS pgmig_by_source_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_users.id END AS user_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN sp.duration_minutes END AS duration_minutes,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN sp.training_style END AS training_style,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN sp.difficulty END AS difficulty,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN sp.available_equipment END AS available_equipment
+  FROM v1.session_preferences sp
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
+       LEFT JOIN _pgmig.map_session_preferences AS key_map ON key_map.source_id = sp.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN NOT coalesce((id_users.id IS NOT NULL), false) THEN -1
+                                   WHEN key_map.source_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'session_preferences';
+
+  -- Id map (model.yaml:38): a new key for each distinct (source_id) of the rows that migrate now.
   INSERT INTO _pgmig.map_session_preferences (source_id, id, pgmig_wave)
   SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT sp.id AS source_id
-    FROM v1.session_preferences sp
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_session_preferences
+    SELECT DISTINCT stage.pgmig_by_source_id AS source_id
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
   ) AS keys;
   -- -v defer_constraints=on: if public.session_preferences is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
@@ -1366,17 +1396,16 @@ BEGIN
 
   INSERT INTO public.session_preferences (id, user_id, duration_minutes, training_style, difficulty, available_equipment)
   SELECT key_map.id,
-         id_users.id,
-         sp.duration_minutes,
-         sp.training_style,
-         sp.difficulty,
-         sp.available_equipment
-  FROM v1.session_preferences sp
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
-       JOIN _pgmig.map_session_preferences AS key_map ON key_map.source_id = sp.id
-  WHERE coalesce((id_users.id IS NOT NULL), false)
-    AND key_map.pgmig_wave = this_wave;
+         stage.user_id,
+         stage.duration_minutes,
+         stage.training_style,
+         stage.difficulty,
+         stage.available_equipment
+  FROM pg_temp.pgmig_stage AS stage
+       JOIN _pgmig.map_session_preferences AS key_map ON key_map.source_id = stage.pgmig_by_source_id
+  WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -1418,13 +1447,6 @@ BEGIN
   VALUES ('drills', 'migrate', 'drill_groups', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows; `where` at model.yaml:44
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
-  INTO n_in, n_filtered
-  FROM v1.drill_groups g
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id;
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'drill_groups';
-
   -- Id map (model.yaml:45): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_drill_groups') IS NULL THEN
@@ -1438,15 +1460,36 @@ BEGIN
     ) AS keys;
     ALTER TABLE _pgmig.map_drill_groups ADD PRIMARY KEY (source_id);
   END IF;
+
+  -- Source rows, read once; `where` at model.yaml:44: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN g.id END AS pgmig_by_source_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_users.id END AS user_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN g.name END AS name,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN g.is_liked_group END AS is_liked_group
+  FROM v1.drill_groups g
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id
+       LEFT JOIN _pgmig.map_drill_groups AS key_map ON key_map.source_id = g.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN NOT coalesce((id_users.id IS NOT NULL), false) THEN -1
+                                   WHEN key_map.source_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'drill_groups';
+
+  -- Id map (model.yaml:45): a new key for each distinct (source_id) of the rows that migrate now.
   INSERT INTO _pgmig.map_drill_groups (source_id, id, pgmig_wave)
   SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT g.id AS source_id
-    FROM v1.drill_groups g
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_drill_groups
+    SELECT DISTINCT stage.pgmig_by_source_id AS source_id
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
   ) AS keys;
   -- -v defer_constraints=on: if public.drill_groups is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
@@ -1454,15 +1497,14 @@ BEGIN
 
   INSERT INTO public.drill_groups (id, user_id, name, is_liked_group)
   SELECT key_map.id,
-         id_users.id,
-         g.name,
-         g.is_liked_group
-  FROM v1.drill_groups g
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id
-       JOIN _pgmig.map_drill_groups AS key_map ON key_map.source_id = g.id
-  WHERE coalesce((id_users.id IS NOT NULL), false)
-    AND key_map.pgmig_wave = this_wave;
+         stage.user_id,
+         stage.name,
+         stage.is_liked_group
+  FROM pg_temp.pgmig_stage AS stage
+       JOIN _pgmig.map_drill_groups AS key_map ON key_map.source_id = stage.pgmig_by_source_id
+  WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -1505,13 +1547,36 @@ BEGIN
   VALUES ('drills', 'migrate', 'drill_group_items', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows; `where` at model.yaml:52
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_drill_groups.id IS NOT NULL), false))
-  INTO n_in, n_filtered
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_drill_group_items') IS NULL THEN
+    CREATE TABLE _pgmig.map_drill_group_items (group_id uuid, drill_uuid uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (group_id, drill_uuid));
+  END IF;
+
+  -- Source rows, read once; `where` at model.yaml:52: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id) END AS pgmig_source_key,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(gi) END AS pgmig_source_row,
+         CASE pgmig_row.pgmig_class WHEN 1 THEN 'the drill has no V2 drill with its title' END AS pgmig_reason,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_drill_groups.id END AS group_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN ref_drills.uuid END AS drill_uuid,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN gi.position END AS position
   FROM v1.drill_group_items gi
        JOIN v1.drills d ON d.id = gi.drill_id
        LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
-       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title;
+       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
+       LEFT JOIN _pgmig.map_drill_group_items AS key_map ON key_map.group_id = id_drill_groups.id AND key_map.drill_uuid = ref_drills.uuid
+       CROSS JOIN LATERAL (SELECT CASE WHEN NOT coalesce((id_drill_groups.id IS NOT NULL), false) THEN -1
+                                   WHEN coalesce((ref_drills.uuid IS NULL), false) THEN 1
+                                   WHEN key_map.group_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
 
   -- Reject rule 1 (model.yaml:54): the drill has no V2 drill with its title
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
@@ -1520,57 +1585,39 @@ BEGIN
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
     WHERE earlier.model = 'drills' AND earlier.step = 'drill_group_items' AND earlier.rule = 1
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id)
-  FROM v1.drill_group_items gi
-       JOIN v1.drills d ON d.id = gi.drill_id
-       LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
-       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-  WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
-    AND coalesce((ref_drills.uuid IS NULL), false))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 1 AND stage.pgmig_source_key = earlier.source_key)
     RETURNING earlier.*
   )
   INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'drills', 'drill_group_items', 1, 'the drill has no V2 drill with its title', 'v1.drill_group_items', jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id), to_jsonb(gi)
-  FROM v1.drill_group_items gi
-       JOIN v1.drills d ON d.id = gi.drill_id
-       LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
-       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-  WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
-    AND coalesce((ref_drills.uuid IS NULL), false)
+  SELECT 'drills', 'drill_group_items', 1, stage.pgmig_reason, 'v1.drill_group_items', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 1
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
                     WHERE earlier.model = 'drills' AND earlier.step = 'drill_group_items' AND earlier.rule = 1
-                      AND earlier.source_key = jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id));
+                      AND earlier.source_key = stage.pgmig_source_key);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'drill_group_items';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
-  IF to_regclass('_pgmig.map_drill_group_items') IS NULL THEN
-    CREATE TABLE _pgmig.map_drill_group_items (group_id uuid, drill_uuid uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (group_id, drill_uuid));
-  END IF;
   -- -v defer_constraints=on: if public.drill_group_items is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.drill_group_items');
 
   WITH inserted AS (
     INSERT INTO public.drill_group_items (group_id, drill_uuid, position)
-    SELECT id_drill_groups.id,
-         ref_drills.uuid,
-         gi.position
-    FROM v1.drill_group_items gi
-       JOIN v1.drills d ON d.id = gi.drill_id
-       LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
-       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-    WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
-    AND NOT coalesce((ref_drills.uuid IS NULL), false)
-      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS key_map WHERE key_map.group_id = id_drill_groups.id AND key_map.drill_uuid = ref_drills.uuid)
+    SELECT stage.group_id,
+         stage.drill_uuid,
+         stage.position
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
     RETURNING group_id, drill_uuid
   )
   INSERT INTO _pgmig.map_drill_group_items (group_id, drill_uuid, pgmig_wave)
   SELECT group_id, drill_uuid, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -1612,47 +1659,6 @@ BEGIN
   VALUES ('drills', 'migrate', 'ordered_session_drills', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows; `where` at model.yaml:63
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
-  INTO n_in, n_filtered
-  FROM v1.ordered_session_drills o
-       JOIN v1.drills d ON d.id = o.drill_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
-       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title;
-
-  -- Reject rule 1 (model.yaml:65): the drill has no V2 drill with its title
-  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
-  -- migrated since) is not a reject any more: kept aside with this wave's number, for
-  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
-  WITH superseded AS (
-    DELETE FROM _pgmig.rejects AS earlier
-    WHERE earlier.model = 'drills' AND earlier.step = 'ordered_session_drills' AND earlier.rule = 1
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('id', o.id)
-  FROM v1.ordered_session_drills o
-       JOIN v1.drills d ON d.id = o.drill_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
-       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-  WHERE coalesce((id_users.id IS NOT NULL), false)
-    AND coalesce((ref_drills.uuid IS NULL), false))
-    RETURNING earlier.*
-  )
-  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
-  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
-  FROM superseded AS g;
-  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'drills', 'ordered_session_drills', 1, 'the drill has no V2 drill with its title', 'v1.ordered_session_drills', jsonb_build_object('id', o.id), to_jsonb(o)
-  FROM v1.ordered_session_drills o
-       JOIN v1.drills d ON d.id = o.drill_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
-       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-  WHERE coalesce((id_users.id IS NOT NULL), false)
-    AND coalesce((ref_drills.uuid IS NULL), false)
-    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
-                    WHERE earlier.model = 'drills' AND earlier.step = 'ordered_session_drills' AND earlier.rule = 1
-                      AND earlier.source_key = jsonb_build_object('id', o.id));
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'ordered_session_drills';
-
   -- Id map (model.yaml:67): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_ordered_session_drills') IS NULL THEN
@@ -1668,18 +1674,67 @@ BEGIN
     ) AS keys;
     ALTER TABLE _pgmig.map_ordered_session_drills ADD PRIMARY KEY (source_id);
   END IF;
-  INSERT INTO _pgmig.map_ordered_session_drills (source_id, id, pgmig_wave)
-  SELECT keys.*, gen_random_uuid(), this_wave
-  FROM (
-    SELECT o.id AS source_id
-    FROM v1.ordered_session_drills o
+
+  -- Source rows, read once; `where` at model.yaml:63: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', o.id) END AS pgmig_source_key,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(o) END AS pgmig_source_row,
+         CASE pgmig_row.pgmig_class WHEN 1 THEN 'the drill has no V2 drill with its title' END AS pgmig_reason,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN o.id END AS pgmig_by_source_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_users.id END AS user_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN ref_drills.uuid END AS drill_uuid,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN o.position END AS position,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN o.sets END AS sets,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN o.reps END AS reps,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN o.duration END AS duration
+  FROM v1.ordered_session_drills o
        JOIN v1.drills d ON d.id = o.drill_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-    WHERE coalesce((id_users.id IS NOT NULL), false)
-    AND NOT coalesce((ref_drills.uuid IS NULL), false)
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_ordered_session_drills
+       LEFT JOIN _pgmig.map_ordered_session_drills AS key_map ON key_map.source_id = o.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN NOT coalesce((id_users.id IS NOT NULL), false) THEN -1
+                                   WHEN coalesce((ref_drills.uuid IS NULL), false) THEN 1
+                                   WHEN key_map.source_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+
+  -- Reject rule 1 (model.yaml:65): the drill has no V2 drill with its title
+  -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
+  -- migrated since) is not a reject any more: kept aside with this wave's number, for
+  -- rollback.sql -v wave=last to put back. A row still rejected keeps its first reject row.
+  WITH superseded AS (
+    DELETE FROM _pgmig.rejects AS earlier
+    WHERE earlier.model = 'drills' AND earlier.step = 'ordered_session_drills' AND earlier.rule = 1
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 1 AND stage.pgmig_source_key = earlier.source_key)
+    RETURNING earlier.*
+  )
+  INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
+  SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
+  FROM superseded AS g;
+  INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+  SELECT 'drills', 'ordered_session_drills', 1, stage.pgmig_reason, 'v1.ordered_session_drills', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 1
+    AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
+                    WHERE earlier.model = 'drills' AND earlier.step = 'ordered_session_drills' AND earlier.rule = 1
+                      AND earlier.source_key = stage.pgmig_source_key);
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'ordered_session_drills';
+
+  -- Id map (model.yaml:67): a new key for each distinct (source_id) of the rows that migrate now.
+  INSERT INTO _pgmig.map_ordered_session_drills (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
+  FROM (
+    SELECT DISTINCT stage.pgmig_by_source_id AS source_id
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
   ) AS keys;
   -- -v defer_constraints=on: if public.ordered_session_drills is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
@@ -1687,21 +1742,17 @@ BEGIN
 
   INSERT INTO public.ordered_session_drills (id, user_id, drill_uuid, position, sets, reps, duration)
   SELECT key_map.id,
-         id_users.id,
-         ref_drills.uuid,
-         o.position,
-         o.sets,
-         o.reps,
-         o.duration
-  FROM v1.ordered_session_drills o
-       JOIN v1.drills d ON d.id = o.drill_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
-       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-       JOIN _pgmig.map_ordered_session_drills AS key_map ON key_map.source_id = o.id
-  WHERE coalesce((id_users.id IS NOT NULL), false)
-    AND NOT coalesce((ref_drills.uuid IS NULL), false)
-    AND key_map.pgmig_wave = this_wave;
+         stage.user_id,
+         stage.drill_uuid,
+         stage.position,
+         stage.sets,
+         stage.reps,
+         stage.duration
+  FROM pg_temp.pgmig_stage AS stage
+       JOIN _pgmig.map_ordered_session_drills AS key_map ON key_map.source_id = stage.pgmig_by_source_id
+  WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -1744,13 +1795,6 @@ BEGIN
   VALUES ('drills', 'migrate', 'progress_history', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows; `where` at model.yaml:82
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
-  INTO n_in, n_filtered
-  FROM v1.users u
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id;
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'progress_history';
-
   -- Id map (model.yaml:83): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_progress_history') IS NULL THEN
@@ -1764,15 +1808,43 @@ BEGIN
     ) AS keys;
     ALTER TABLE _pgmig.map_progress_history ADD PRIMARY KEY (source_id);
   END IF;
+
+  -- Source rows, read once; `where` at model.yaml:82: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN u.id END AS pgmig_by_source_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_users.id END AS user_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN coalesce((SELECT count(*) FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run ORDER BY r.run DESC LIMIT 1), 0) END AS current_streak,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN coalesce((SELECT max(runs.n) FROM (SELECT count(*) AS n FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run) AS runs), 0) END AS highest_streak,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN (SELECT count(*) FROM public.completed_sessions s WHERE s.user_id = id_users.id) END AS total_sessions,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN (SELECT round(avg((SELECT count(*) FROM json_array_elements(s.drills) e WHERE json_typeof(e -> 'drill') = 'object')), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id) END AS drills_per_session,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN (SELECT round(avg(s.total_minutes), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id) END AS minutes_per_session,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN (SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'dribbling') END AS dribbling_drills_completed,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN (SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'passing') END AS passing_drills_completed,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN (SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'shooting') END AS shooting_drills_completed,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN (SELECT e -> 'drill' ->> 'title' FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND json_typeof(e -> 'drill') = 'object' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1) END AS favorite_drill
+  FROM v1.users u
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
+       LEFT JOIN _pgmig.map_progress_history AS key_map ON key_map.source_id = u.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN NOT coalesce((id_users.id IS NOT NULL), false) THEN -1
+                                   WHEN key_map.source_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'progress_history';
+
+  -- Id map (model.yaml:83): a new key for each distinct (source_id) of the rows that migrate now.
   INSERT INTO _pgmig.map_progress_history (source_id, id, pgmig_wave)
   SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT u.id AS source_id
-    FROM v1.users u
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_progress_history
+    SELECT DISTINCT stage.pgmig_by_source_id AS source_id
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
   ) AS keys;
   -- -v defer_constraints=on: if public.progress_history is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
@@ -1780,22 +1852,21 @@ BEGIN
 
   INSERT INTO public.progress_history (id, user_id, current_streak, highest_streak, total_sessions, drills_per_session, minutes_per_session, dribbling_drills_completed, passing_drills_completed, shooting_drills_completed, favorite_drill)
   SELECT key_map.id,
-         id_users.id,
-         coalesce((SELECT count(*) FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run ORDER BY r.run DESC LIMIT 1), 0),
-         coalesce((SELECT max(runs.n) FROM (SELECT count(*) AS n FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run) AS runs), 0),
-         (SELECT count(*) FROM public.completed_sessions s WHERE s.user_id = id_users.id),
-         (SELECT round(avg((SELECT count(*) FROM json_array_elements(s.drills) e WHERE json_typeof(e -> 'drill') = 'object')), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id),
-         (SELECT round(avg(s.total_minutes), 2) FROM public.completed_sessions s WHERE s.user_id = id_users.id),
-         (SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'dribbling'),
-         (SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'passing'),
-         (SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'shooting'),
-         (SELECT e -> 'drill' ->> 'title' FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND json_typeof(e -> 'drill') = 'object' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1)
-  FROM v1.users u
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
-       JOIN _pgmig.map_progress_history AS key_map ON key_map.source_id = u.id
-  WHERE coalesce((id_users.id IS NOT NULL), false)
-    AND key_map.pgmig_wave = this_wave;
+         stage.user_id,
+         stage.current_streak,
+         stage.highest_streak,
+         stage.total_sessions,
+         stage.drills_per_session,
+         stage.minutes_per_session,
+         stage.dribbling_drills_completed,
+         stage.passing_drills_completed,
+         stage.shooting_drills_completed,
+         stage.favorite_drill
+  FROM pg_temp.pgmig_stage AS stage
+       JOIN _pgmig.map_progress_history AS key_map ON key_map.source_id = stage.pgmig_by_source_id
+  WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN

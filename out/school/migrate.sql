@@ -252,7 +252,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '0b6db7cb9cd588ea43f8f9997c65894fb14df1ee60c04aed123e467167481cac';
+SET pgmig.fingerprint = 'c2a277035a542c5ad4fea0b2438d672f56f42b0206d7789aaf1c776f2c9e7945';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -642,8 +642,6 @@ DECLARE
   written_table regclass;
   findings text[];
   jit_before text := pg_catalog.current_setting('jit');
-  work_mem_before text := pg_catalog.current_setting('work_mem');
-  plan_cache_mode_before text := pg_catalog.current_setting('plan_cache_mode');
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
   FOR written_table IN
@@ -658,13 +656,7 @@ BEGIN
 
   -- The catalogs' row estimates put this query's cost past jit_above_cost: compiling it took
   -- 16 s, running it milliseconds (workout at scale 10). Off for it alone, then as it was.
-  -- The same estimates (millions of rows where there are hundreds) size its hash tables by
-  -- work_mem: under the scripts' 256MB one call took 0.8 s, under the default 4MB 0.05 s,
-  -- and batched mode calls it at every batch. For the same reason its plan is made once per
-  -- session (generic), not again at every call for the same arrays.
   PERFORM pg_catalog.set_config('jit', 'off', true);
-  PERFORM pg_catalog.set_config('work_mem', '4MB', true);
-  PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   WITH RECURSIVE
   written (rel) AS (
     SELECT pg_catalog.to_regclass(n.name)::oid
@@ -852,8 +844,6 @@ BEGIN
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
   PERFORM pg_catalog.set_config('jit', jit_before, true);
-  PERFORM pg_catalog.set_config('work_mem', work_mem_before, true);
-  PERFORM pg_catalog.set_config('plan_cache_mode', plan_cache_mode_before, true);
   IF findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
@@ -1333,9 +1323,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0b6db7cb9cd588ea43f8f9997c65894fb14df1ee60c04aed123e467167481cac';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c2a277035a542c5ad4fea0b2438d672f56f42b0206d7789aaf1c776f2c9e7945';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0b6db7cb9cd588ea43f8f9997c65894fb14df1ee60c04aed123e467167481cac; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile c2a277035a542c5ad4fea0b2438d672f56f42b0206d7789aaf1c776f2c9e7945; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1790,14 +1780,6 @@ BEGIN
   VALUES ('school', 'migrate', 'schools', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.schools s
-       CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
-       LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL';
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'schools';
-
   -- Id map (model.yaml:110): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_schools') IS NULL THEN
@@ -1812,16 +1794,43 @@ BEGIN
     ) AS keys;
     ALTER TABLE _pgmig.map_schools ADD PRIMARY KEY (source_id);
   END IF;
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN s.id END AS pgmig_by_source_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN s.name END AS name,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN nullif(lower(btrim(s.email)), '') END AS email,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN _pgmig.phone_e164(s.phone) END AS phone,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN a.street END AS street,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN a.city END AS city,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN a.region END AS region,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN a.postal_code END AS postal_code,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN a.country END AS country,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN ref_curriculums.id END AS curriculum_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN s.created_at END AS created_at
+  FROM v1.schools s
+       CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
+       LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
+       LEFT JOIN _pgmig.map_schools AS key_map ON key_map.source_id = s.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN key_map.source_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'schools';
+
+  -- Id map (model.yaml:110): a new key for each distinct (source_id) of the rows that migrate now.
   INSERT INTO _pgmig.map_schools (source_id, id, pgmig_wave)
   SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT s.id AS source_id
-    FROM v1.schools s
-       CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
-       LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
-    WHERE true
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_schools
+    SELECT DISTINCT stage.pgmig_by_source_id AS source_id
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
   ) AS keys;
   -- -v defer_constraints=on: if public.schools is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
@@ -1829,23 +1838,21 @@ BEGIN
 
   INSERT INTO public.schools (id, name, email, phone, street, city, region, postal_code, country, curriculum_id, created_at)
   SELECT key_map.id,
-         s.name,
-         nullif(lower(btrim(s.email)), ''),
-         _pgmig.phone_e164(s.phone),
-         a.street,
-         a.city,
-         a.region,
-         a.postal_code,
-         a.country,
-         ref_curriculums.id,
-         s.created_at
-  FROM v1.schools s
-       CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
-       LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
-       JOIN _pgmig.map_schools AS key_map ON key_map.source_id = s.id
-  WHERE true
-    AND key_map.pgmig_wave = this_wave;
+         stage.name,
+         stage.email,
+         stage.phone,
+         stage.street,
+         stage.city,
+         stage.region,
+         stage.postal_code,
+         stage.country,
+         stage.curriculum_id,
+         stage.created_at
+  FROM pg_temp.pgmig_stage AS stage
+       JOIN _pgmig.map_schools AS key_map ON key_map.source_id = stage.pgmig_by_source_id
+  WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -1889,13 +1896,6 @@ BEGIN
   VALUES ('school', 'migrate', 'admin_users', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.schools s
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator';
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'admin_users';
-
   -- Id map (model.yaml:127): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_admin_users') IS NULL THEN
@@ -1909,15 +1909,38 @@ BEGIN
     ) AS keys;
     ALTER TABLE _pgmig.map_admin_users ADD PRIMARY KEY (source_id);
   END IF;
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN s.id END AS pgmig_by_source_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example') END AS email,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN CAST(NULL AS TEXT) END AS phone,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN s.name END AS last_name,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN _pgmig.new_password_hash(6) END AS password_hash,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN ref_user_types.id END AS user_type_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN s.created_at END AS created_at
+  FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+       LEFT JOIN _pgmig.map_admin_users AS key_map ON key_map.source_id = s.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN key_map.source_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'admin_users';
+
+  -- Id map (model.yaml:127): a new key for each distinct (source_id) of the rows that migrate now.
   INSERT INTO _pgmig.map_admin_users (source_id, id, pgmig_wave)
   SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT s.id AS source_id
-    FROM v1.schools s
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_admin_users
+    SELECT DISTINCT stage.pgmig_by_source_id AS source_id
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
   ) AS keys;
 
   -- Uniqueness repair of email (model.yaml:137, on_duplicate: suffix): a value
@@ -1967,21 +1990,20 @@ BEGIN
 
   INSERT INTO public.users (id, email, phone, first_name, last_name, password_hash, must_reset_password, user_type_id, created_at)
   SELECT key_map.id,
-         CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example') ELSE CAST(repair_email.new_value AS text) END,
-         CAST(NULL AS TEXT),
+         CASE WHEN repair_email.key IS NULL THEN stage.email ELSE CAST(repair_email.new_value AS text) END,
+         stage.phone,
          'Administrator',
-         s.name,
-         _pgmig.new_password_hash(6),
+         stage.last_name,
+         stage.password_hash,
          true,
-         ref_user_types.id,
-         s.created_at
-  FROM v1.schools s
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-       JOIN _pgmig.map_admin_users AS key_map ON key_map.source_id = s.id
+         stage.user_type_id,
+         stage.created_at
+  FROM pg_temp.pgmig_stage AS stage
+       JOIN _pgmig.map_admin_users AS key_map ON key_map.source_id = stage.pgmig_by_source_id
        LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'admin_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
-  WHERE true
-    AND key_map.pgmig_wave = this_wave;
+  WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -2026,15 +2048,6 @@ BEGIN
   VALUES ('school', 'migrate', 'admin_roles', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id;
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'admin_roles';
-
   -- Id map (model.yaml:142): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_admin_roles') IS NULL THEN
@@ -2050,17 +2063,37 @@ BEGIN
     ) AS keys;
     ALTER TABLE _pgmig.map_admin_roles ADD PRIMARY KEY (source_id);
   END IF;
-  INSERT INTO _pgmig.map_admin_roles (source_id, id, pgmig_wave)
-  SELECT keys.*, gen_random_uuid(), this_wave
-  FROM (
-    SELECT s.id AS source_id
-    FROM v1.schools s
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN s.id END AS pgmig_by_source_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_admin_users.id END AS user_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN ref_roles.id END AS role_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_schools.id END AS school_id
+  FROM v1.schools s
        LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-    WHERE true
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_admin_roles
+       LEFT JOIN _pgmig.map_admin_roles AS key_map ON key_map.source_id = s.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN key_map.source_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'admin_roles';
+
+  -- Id map (model.yaml:142): a new key for each distinct (source_id) of the rows that migrate now.
+  INSERT INTO _pgmig.map_admin_roles (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
+  FROM (
+    SELECT DISTINCT stage.pgmig_by_source_id AS source_id
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
   ) AS keys;
   -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
@@ -2068,17 +2101,14 @@ BEGIN
 
   INSERT INTO public.user_roles (id, user_id, role_id, school_id)
   SELECT key_map.id,
-         id_admin_users.id,
-         ref_roles.id,
-         id_schools.id
-  FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-       JOIN _pgmig.map_admin_roles AS key_map ON key_map.source_id = s.id
-  WHERE true
-    AND key_map.pgmig_wave = this_wave;
+         stage.user_id,
+         stage.role_id,
+         stage.school_id
+  FROM pg_temp.pgmig_stage AS stage
+       JOIN _pgmig.map_admin_roles AS key_map ON key_map.source_id = stage.pgmig_by_source_id
+  WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -2121,14 +2151,6 @@ BEGIN
   VALUES ('school', 'migrate', 'teacher_users', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.teachers t
-       CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff';
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_users';
-
   -- Id map (model.yaml:151): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_teacher_users') IS NULL THEN
@@ -2143,16 +2165,41 @@ BEGIN
     ) AS keys;
     ALTER TABLE _pgmig.map_teacher_users ADD PRIMARY KEY (source_id);
   END IF;
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN t.id END AS pgmig_by_source_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) END AS email,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN _pgmig.phone_e164(t.phone) END AS phone,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN n.first_name END AS first_name,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN n.middle_name END AS middle_name,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN n.last_name END AS last_name,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN _pgmig.new_password_hash(6) END AS password_hash,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN ref_user_types.id END AS user_type_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN t.created_at END AS created_at
+  FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
+       LEFT JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN key_map.source_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_users';
+
+  -- Id map (model.yaml:151): a new key for each distinct (source_id) of the rows that migrate now.
   INSERT INTO _pgmig.map_teacher_users (source_id, id, pgmig_wave)
   SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT t.id AS source_id
-    FROM v1.teachers t
-       CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_teacher_users
+    SELECT DISTINCT stage.pgmig_by_source_id AS source_id
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
   ) AS keys;
 
   -- Uniqueness repair of email (model.yaml:165, on_duplicate: suffix): a value
@@ -2245,24 +2292,22 @@ BEGIN
 
   INSERT INTO public.users (id, email, phone, first_name, middle_name, last_name, password_hash, must_reset_password, user_type_id, created_at)
   SELECT key_map.id,
-         CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END,
-         CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(t.phone) ELSE CAST(repair_phone.new_value AS text) END,
-         n.first_name,
-         n.middle_name,
-         n.last_name,
-         _pgmig.new_password_hash(6),
+         CASE WHEN repair_email.key IS NULL THEN stage.email ELSE CAST(repair_email.new_value AS text) END,
+         CASE WHEN repair_phone.key IS NULL THEN stage.phone ELSE CAST(repair_phone.new_value AS text) END,
+         stage.first_name,
+         stage.middle_name,
+         stage.last_name,
+         stage.password_hash,
          true,
-         ref_user_types.id,
-         t.created_at
-  FROM v1.teachers t
-       CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-       JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
+         stage.user_type_id,
+         stage.created_at
+  FROM pg_temp.pgmig_stage AS stage
+       JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = stage.pgmig_by_source_id
        LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'teacher_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'teacher_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
-  WHERE true
-    AND key_map.pgmig_wave = this_wave;
+  WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -2307,15 +2352,6 @@ BEGIN
   VALUES ('school', 'migrate', 'teacher_roles', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id;
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_roles';
-
   -- Id map (model.yaml:171): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_teacher_roles') IS NULL THEN
@@ -2331,17 +2367,37 @@ BEGIN
     ) AS keys;
     ALTER TABLE _pgmig.map_teacher_roles ADD PRIMARY KEY (source_id);
   END IF;
-  INSERT INTO _pgmig.map_teacher_roles (source_id, id, pgmig_wave)
-  SELECT keys.*, gen_random_uuid(), this_wave
-  FROM (
-    SELECT t.id AS source_id
-    FROM v1.teachers t
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN t.id END AS pgmig_by_source_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_teacher_users.id END AS user_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN ref_roles.id END AS role_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_schools.id END AS school_id
+  FROM v1.teachers t
        LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_teacher_roles
+       LEFT JOIN _pgmig.map_teacher_roles AS key_map ON key_map.source_id = t.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN key_map.source_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_roles';
+
+  -- Id map (model.yaml:171): a new key for each distinct (source_id) of the rows that migrate now.
+  INSERT INTO _pgmig.map_teacher_roles (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
+  FROM (
+    SELECT DISTINCT stage.pgmig_by_source_id AS source_id
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
   ) AS keys;
   -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
@@ -2349,17 +2405,14 @@ BEGIN
 
   INSERT INTO public.user_roles (id, user_id, role_id, school_id)
   SELECT key_map.id,
-         id_teacher_users.id,
-         ref_roles.id,
-         id_schools.id
-  FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-       JOIN _pgmig.map_teacher_roles AS key_map ON key_map.source_id = t.id
-  WHERE true
-    AND key_map.pgmig_wave = this_wave;
+         stage.user_id,
+         stage.role_id,
+         stage.school_id
+  FROM pg_temp.pgmig_stage AS stage
+       JOIN _pgmig.map_teacher_roles AS key_map ON key_map.source_id = stage.pgmig_by_source_id
+  WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -2402,46 +2455,61 @@ BEGIN
   VALUES ('school', 'migrate', 'teacher_profiles', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.teachers t
-       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END;
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_profiles';
-
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
   IF to_regclass('_pgmig.map_teacher_profiles') IS NULL THEN
     CREATE TABLE _pgmig.map_teacher_profiles (user_id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id));
   END IF;
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_teacher_users.id END AS user_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_schools.id END AS school_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN ref_subjects.id END AS subject_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN a.street END AS street,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN a.city END AS city,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN a.region END AS region,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN a.postal_code END AS postal_code,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN a.country END AS country
+  FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
+       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
+       LEFT JOIN _pgmig.map_teacher_profiles AS key_map ON key_map.user_id = id_teacher_users.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN key_map.user_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_profiles';
+
   -- -v defer_constraints=on: if public.teacher_profiles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.teacher_profiles');
 
   WITH inserted AS (
     INSERT INTO public.teacher_profiles (user_id, school_id, subject_id, street, city, region, postal_code, country)
-    SELECT id_teacher_users.id,
-         id_schools.id,
-         ref_subjects.id,
-         a.street,
-         a.city,
-         a.region,
-         a.postal_code,
-         a.country
-    FROM v1.teachers t
-       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
-      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS key_map WHERE key_map.user_id = id_teacher_users.id)
+    SELECT stage.user_id,
+         stage.school_id,
+         stage.subject_id,
+         stage.street,
+         stage.city,
+         stage.region,
+         stage.postal_code,
+         stage.country
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
     RETURNING user_id
   )
   INSERT INTO _pgmig.map_teacher_profiles (user_id, pgmig_wave)
   SELECT user_id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -2484,14 +2552,6 @@ BEGIN
   VALUES ('school', 'migrate', 'parent_users', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.parents p
-       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian';
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_users';
-
   -- Id map (model.yaml:201): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_parent_users') IS NULL THEN
@@ -2506,16 +2566,41 @@ BEGIN
     ) AS keys;
     ALTER TABLE _pgmig.map_parent_users ADD PRIMARY KEY (source_id);
   END IF;
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN p.id END AS pgmig_by_source_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) END AS email,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN _pgmig.phone_e164(p.phone) END AS phone,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN n.first_name END AS first_name,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN n.middle_name END AS middle_name,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN n.last_name END AS last_name,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN _pgmig.new_password_hash(6) END AS password_hash,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN ref_user_types.id END AS user_type_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN p.created_at END AS created_at
+  FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
+       LEFT JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN key_map.source_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_users';
+
+  -- Id map (model.yaml:201): a new key for each distinct (source_id) of the rows that migrate now.
   INSERT INTO _pgmig.map_parent_users (source_id, id, pgmig_wave)
   SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT p.id AS source_id
-    FROM v1.parents p
-       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_parent_users
+    SELECT DISTINCT stage.pgmig_by_source_id AS source_id
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
   ) AS keys;
 
   -- Uniqueness repair of email (model.yaml:214, on_duplicate: suffix): a value
@@ -2608,24 +2693,22 @@ BEGIN
 
   INSERT INTO public.users (id, email, phone, first_name, middle_name, last_name, password_hash, must_reset_password, user_type_id, created_at)
   SELECT key_map.id,
-         CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END,
-         CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(p.phone) ELSE CAST(repair_phone.new_value AS text) END,
-         n.first_name,
-         n.middle_name,
-         n.last_name,
-         _pgmig.new_password_hash(6),
+         CASE WHEN repair_email.key IS NULL THEN stage.email ELSE CAST(repair_email.new_value AS text) END,
+         CASE WHEN repair_phone.key IS NULL THEN stage.phone ELSE CAST(repair_phone.new_value AS text) END,
+         stage.first_name,
+         stage.middle_name,
+         stage.last_name,
+         stage.password_hash,
          true,
-         ref_user_types.id,
-         p.created_at
-  FROM v1.parents p
-       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-       JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
+         stage.user_type_id,
+         stage.created_at
+  FROM pg_temp.pgmig_stage AS stage
+       JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = stage.pgmig_by_source_id
        LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'parent_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'parent_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
-  WHERE true
-    AND key_map.pgmig_wave = this_wave;
+  WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -2670,15 +2753,6 @@ BEGIN
   VALUES ('school', 'migrate', 'parent_roles', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_roles';
-
   -- Id map (model.yaml:220): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_parent_roles') IS NULL THEN
@@ -2694,17 +2768,37 @@ BEGIN
     ) AS keys;
     ALTER TABLE _pgmig.map_parent_roles ADD PRIMARY KEY (source_id);
   END IF;
-  INSERT INTO _pgmig.map_parent_roles (source_id, id, pgmig_wave)
-  SELECT keys.*, gen_random_uuid(), this_wave
-  FROM (
-    SELECT p.id AS source_id
-    FROM v1.parents p
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN p.id END AS pgmig_by_source_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_parent_users.id END AS user_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN ref_roles.id END AS role_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_schools.id END AS school_id
+  FROM v1.parents p
        LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_parent_roles
+       LEFT JOIN _pgmig.map_parent_roles AS key_map ON key_map.source_id = p.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN key_map.source_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_roles';
+
+  -- Id map (model.yaml:220): a new key for each distinct (source_id) of the rows that migrate now.
+  INSERT INTO _pgmig.map_parent_roles (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
+  FROM (
+    SELECT DISTINCT stage.pgmig_by_source_id AS source_id
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
   ) AS keys;
   -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
@@ -2712,17 +2806,14 @@ BEGIN
 
   INSERT INTO public.user_roles (id, user_id, role_id, school_id)
   SELECT key_map.id,
-         id_parent_users.id,
-         ref_roles.id,
-         id_schools.id
-  FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-       JOIN _pgmig.map_parent_roles AS key_map ON key_map.source_id = p.id
-  WHERE true
-    AND key_map.pgmig_wave = this_wave;
+         stage.user_id,
+         stage.role_id,
+         stage.school_id
+  FROM pg_temp.pgmig_stage AS stage
+       JOIN _pgmig.map_parent_roles AS key_map ON key_map.source_id = stage.pgmig_by_source_id
+  WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -2765,43 +2856,58 @@ BEGIN
   VALUES ('school', 'migrate', 'parent_profiles', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.parents p
-       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_profiles';
-
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
   IF to_regclass('_pgmig.map_parent_profiles') IS NULL THEN
     CREATE TABLE _pgmig.map_parent_profiles (user_id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id));
   END IF;
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_parent_users.id END AS user_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_schools.id END AS school_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN a.street END AS street,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN a.city END AS city,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN a.region END AS region,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN a.postal_code END AS postal_code,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN a.country END AS country
+  FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
+       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
+       LEFT JOIN _pgmig.map_parent_profiles AS key_map ON key_map.user_id = id_parent_users.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN key_map.user_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_profiles';
+
   -- -v defer_constraints=on: if public.parent_profiles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.parent_profiles');
 
   WITH inserted AS (
     INSERT INTO public.parent_profiles (user_id, school_id, street, city, region, postal_code, country)
-    SELECT id_parent_users.id,
-         id_schools.id,
-         a.street,
-         a.city,
-         a.region,
-         a.postal_code,
-         a.country
-    FROM v1.parents p
-       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
-      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS key_map WHERE key_map.user_id = id_parent_users.id)
+    SELECT stage.user_id,
+         stage.school_id,
+         stage.street,
+         stage.city,
+         stage.region,
+         stage.postal_code,
+         stage.country
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
     RETURNING user_id
   )
   INSERT INTO _pgmig.map_parent_profiles (user_id, pgmig_wave)
   SELECT user_id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -2844,14 +2950,6 @@ BEGIN
   VALUES ('school', 'migrate', 'student_users', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.students s
-       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner';
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_users';
-
   -- Id map (model.yaml:241): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_student_users') IS NULL THEN
@@ -2866,16 +2964,41 @@ BEGIN
     ) AS keys;
     ALTER TABLE _pgmig.map_student_users ADD PRIMARY KEY (source_id);
   END IF;
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN s.id END AS pgmig_by_source_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) END AS email,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN _pgmig.phone_e164(s.phone) END AS phone,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN n.first_name END AS first_name,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN n.middle_name END AS middle_name,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN n.last_name END AS last_name,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN _pgmig.new_password_hash(6) END AS password_hash,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN ref_user_types.id END AS user_type_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN s.created_at END AS created_at
+  FROM v1.students s
+       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
+       LEFT JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN key_map.source_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_users';
+
+  -- Id map (model.yaml:241): a new key for each distinct (source_id) of the rows that migrate now.
   INSERT INTO _pgmig.map_student_users (source_id, id, pgmig_wave)
   SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT s.id AS source_id
-    FROM v1.students s
-       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_student_users
+    SELECT DISTINCT stage.pgmig_by_source_id AS source_id
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
   ) AS keys;
 
   -- Uniqueness repair of email (model.yaml:254, on_duplicate: suffix): a value
@@ -2968,24 +3091,22 @@ BEGIN
 
   INSERT INTO public.users (id, email, phone, first_name, middle_name, last_name, password_hash, must_reset_password, user_type_id, created_at)
   SELECT key_map.id,
-         CASE WHEN repair_email.key IS NULL THEN coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT)) ELSE CAST(repair_email.new_value AS text) END,
-         CASE WHEN repair_phone.key IS NULL THEN _pgmig.phone_e164(s.phone) ELSE CAST(repair_phone.new_value AS text) END,
-         n.first_name,
-         n.middle_name,
-         n.last_name,
-         _pgmig.new_password_hash(6),
+         CASE WHEN repair_email.key IS NULL THEN stage.email ELSE CAST(repair_email.new_value AS text) END,
+         CASE WHEN repair_phone.key IS NULL THEN stage.phone ELSE CAST(repair_phone.new_value AS text) END,
+         stage.first_name,
+         stage.middle_name,
+         stage.last_name,
+         stage.password_hash,
          true,
-         ref_user_types.id,
-         s.created_at
-  FROM v1.students s
-       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-       JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
+         stage.user_type_id,
+         stage.created_at
+  FROM pg_temp.pgmig_stage AS stage
+       JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = stage.pgmig_by_source_id
        LEFT JOIN _pgmig.changes AS repair_email ON repair_email.model = 'school' AND repair_email.step = 'student_users' AND repair_email.column_name = 'email' AND repair_email.key = jsonb_build_object('id', key_map.id)
        LEFT JOIN _pgmig.changes AS repair_phone ON repair_phone.model = 'school' AND repair_phone.step = 'student_users' AND repair_phone.column_name = 'phone' AND repair_phone.key = jsonb_build_object('id', key_map.id)
-  WHERE true
-    AND key_map.pgmig_wave = this_wave;
+  WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -3030,15 +3151,6 @@ BEGIN
   VALUES ('school', 'migrate', 'student_roles', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id;
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_roles';
-
   -- Id map (model.yaml:260): one new key per distinct (source_id) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_student_roles') IS NULL THEN
@@ -3054,17 +3166,37 @@ BEGIN
     ) AS keys;
     ALTER TABLE _pgmig.map_student_roles ADD PRIMARY KEY (source_id);
   END IF;
-  INSERT INTO _pgmig.map_student_roles (source_id, id, pgmig_wave)
-  SELECT keys.*, gen_random_uuid(), this_wave
-  FROM (
-    SELECT s.id AS source_id
-    FROM v1.students s
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN s.id END AS pgmig_by_source_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_student_users.id END AS user_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN ref_roles.id END AS role_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_schools.id END AS school_id
+  FROM v1.students s
        LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
-    EXCEPT
-    SELECT source_id FROM _pgmig.map_student_roles
+       LEFT JOIN _pgmig.map_student_roles AS key_map ON key_map.source_id = s.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN key_map.source_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_roles';
+
+  -- Id map (model.yaml:260): a new key for each distinct (source_id) of the rows that migrate now.
+  INSERT INTO _pgmig.map_student_roles (source_id, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
+  FROM (
+    SELECT DISTINCT stage.pgmig_by_source_id AS source_id
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
   ) AS keys;
   -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
@@ -3072,17 +3204,14 @@ BEGIN
 
   INSERT INTO public.user_roles (id, user_id, role_id, school_id)
   SELECT key_map.id,
-         id_student_users.id,
-         ref_roles.id,
-         id_schools.id
-  FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       JOIN _pgmig.map_student_roles AS key_map ON key_map.source_id = s.id
-  WHERE true
-    AND key_map.pgmig_wave = this_wave;
+         stage.user_id,
+         stage.role_id,
+         stage.school_id
+  FROM pg_temp.pgmig_stage AS stage
+       JOIN _pgmig.map_student_roles AS key_map ON key_map.source_id = stage.pgmig_by_source_id
+  WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -3126,45 +3255,56 @@ BEGIN
   VALUES ('school', 'migrate', 'student_profiles', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_student_profiles') IS NULL THEN
+    CREATE TABLE _pgmig.map_student_profiles (user_id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id));
+  END IF;
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_student_users.id END AS user_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_schools.id END AS school_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_parent_users.id END AS parent_user_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN ref_class_levels.id END AS class_level_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN s.date_of_birth END AS date_of_birth
   FROM v1.students s
        LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
        LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
-       LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$');
+       LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
+       LEFT JOIN _pgmig.map_student_profiles AS key_map ON key_map.user_id = id_student_users.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN key_map.user_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_profiles';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
-  IF to_regclass('_pgmig.map_student_profiles') IS NULL THEN
-    CREATE TABLE _pgmig.map_student_profiles (user_id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id));
-  END IF;
   -- -v defer_constraints=on: if public.student_profiles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.student_profiles');
 
   WITH inserted AS (
     INSERT INTO public.student_profiles (user_id, school_id, parent_user_id, class_level_id, date_of_birth)
-    SELECT id_student_users.id,
-         id_schools.id,
-         id_parent_users.id,
-         ref_class_levels.id,
-         s.date_of_birth
-    FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
-       LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
-       LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-    WHERE true
-      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS key_map WHERE key_map.user_id = id_student_users.id)
+    SELECT stage.user_id,
+         stage.school_id,
+         stage.parent_user_id,
+         stage.class_level_id,
+         stage.date_of_birth
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
     RETURNING user_id
   )
   INSERT INTO _pgmig.map_student_profiles (user_id, pgmig_wave)
   SELECT user_id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN

@@ -199,7 +199,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '5bd07c3b2b97bbe1f1b21e11c31ec8eb014708e65f77b498b1ab5f92e173a91d';
+SET pgmig.fingerprint = 'fd3167ff24a02e3e42ac91e8ab92c37d01c86cb29fd11316d226ca2cb1bd47b5';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -589,8 +589,6 @@ DECLARE
   written_table regclass;
   findings text[];
   jit_before text := pg_catalog.current_setting('jit');
-  work_mem_before text := pg_catalog.current_setting('work_mem');
-  plan_cache_mode_before text := pg_catalog.current_setting('plan_cache_mode');
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
   FOR written_table IN
@@ -605,13 +603,7 @@ BEGIN
 
   -- The catalogs' row estimates put this query's cost past jit_above_cost: compiling it took
   -- 16 s, running it milliseconds (workout at scale 10). Off for it alone, then as it was.
-  -- The same estimates (millions of rows where there are hundreds) size its hash tables by
-  -- work_mem: under the scripts' 256MB one call took 0.8 s, under the default 4MB 0.05 s,
-  -- and batched mode calls it at every batch. For the same reason its plan is made once per
-  -- session (generic), not again at every call for the same arrays.
   PERFORM pg_catalog.set_config('jit', 'off', true);
-  PERFORM pg_catalog.set_config('work_mem', '4MB', true);
-  PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   WITH RECURSIVE
   written (rel) AS (
     SELECT pg_catalog.to_regclass(n.name)::oid
@@ -799,8 +791,6 @@ BEGIN
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
   PERFORM pg_catalog.set_config('jit', jit_before, true);
-  PERFORM pg_catalog.set_config('work_mem', work_mem_before, true);
-  PERFORM pg_catalog.set_config('plan_cache_mode', plan_cache_mode_before, true);
   IF findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
@@ -904,9 +894,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5bd07c3b2b97bbe1f1b21e11c31ec8eb014708e65f77b498b1ab5f92e173a91d';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'fd3167ff24a02e3e42ac91e8ab92c37d01c86cb29fd11316d226ca2cb1bd47b5';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5bd07c3b2b97bbe1f1b21e11c31ec8eb014708e65f77b498b1ab5f92e173a91d; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile fd3167ff24a02e3e42ac91e8ab92c37d01c86cb29fd11316d226ca2cb1bd47b5; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1020,10 +1010,38 @@ BEGIN
   VALUES ('thywill', 'migrate', 'users', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_users') IS NULL THEN
+    CREATE TABLE _pgmig.map_users (id text, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+  END IF;
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', u.id) END AS pgmig_source_key,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(u) END AS pgmig_source_row,
+         CASE pgmig_row.pgmig_class WHEN 1 THEN 'v1 cannot fetch the row by its id (its entry in the key''s index is missing)' WHEN 2 THEN 'empty display name' WHEN 3 THEN 'known corrupted record (seed)' WHEN 4 THEN 'id is not a uuid4 hex, v1 cannot fetch the row by its id' END AS pgmig_reason,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN u.id END AS id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN u.display_name END AS display_name,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN coalesce(nullif(u.religious_preference, ''), 'unspecified') END AS religious_preference,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN u.prayer_style END AS prayer_style,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN u.created_at AT TIME ZONE 'UTC' END AS created_at,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN u.created_at AT TIME ZONE 'UTC' END AS updated_at
+  FROM v1."user" u
+       LEFT JOIN _pgmig.map_users AS key_map ON key_map.id = u.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false) THEN 1
+                                   WHEN coalesce((btrim(u.display_name) = ''), false) THEN 2
+                                   WHEN coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false) THEN 3
+                                   WHEN coalesce((u.id !~ '^[0-9a-f]{32}$'), false) THEN 4
+                                   WHEN key_map.id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
   INTO n_in, n_filtered
-  FROM v1."user" u;
+  FROM pg_temp.pgmig_stage AS stage;
 
   -- Reject rule 1 (model.yaml:18): v1 cannot fetch the row by its id (its entry in the key's index is missing)
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
@@ -1032,22 +1050,20 @@ BEGIN
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
     WHERE earlier.model = 'thywill' AND earlier.step = 'users' AND earlier.rule = 1
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('id', u.id)
-  FROM v1."user" u
-  WHERE coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 1 AND stage.pgmig_source_key = earlier.source_key)
     RETURNING earlier.*
   )
   INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'thywill', 'users', 1, 'v1 cannot fetch the row by its id (its entry in the key''s index is missing)', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
-  FROM v1."user" u
-  WHERE coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+  SELECT 'thywill', 'users', 1, stage.pgmig_reason, 'v1."user"', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 1
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
                     WHERE earlier.model = 'thywill' AND earlier.step = 'users' AND earlier.rule = 1
-                      AND earlier.source_key = jsonb_build_object('id', u.id));
+                      AND earlier.source_key = stage.pgmig_source_key);
 
   -- Reject rule 2 (model.yaml:20): empty display name
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
@@ -1056,24 +1072,20 @@ BEGIN
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
     WHERE earlier.model = 'thywill' AND earlier.step = 'users' AND earlier.rule = 2
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('id', u.id)
-  FROM v1."user" u
-  WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
-    AND coalesce((btrim(u.display_name) = ''), false))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 2 AND stage.pgmig_source_key = earlier.source_key)
     RETURNING earlier.*
   )
   INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'thywill', 'users', 2, 'empty display name', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
-  FROM v1."user" u
-  WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
-    AND coalesce((btrim(u.display_name) = ''), false)
+  SELECT 'thywill', 'users', 2, stage.pgmig_reason, 'v1."user"', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 2
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
                     WHERE earlier.model = 'thywill' AND earlier.step = 'users' AND earlier.rule = 2
-                      AND earlier.source_key = jsonb_build_object('id', u.id));
+                      AND earlier.source_key = stage.pgmig_source_key);
 
   -- Reject rule 3 (model.yaml:22): known corrupted record (seed)
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
@@ -1082,26 +1094,20 @@ BEGIN
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
     WHERE earlier.model = 'thywill' AND earlier.step = 'users' AND earlier.rule = 3
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('id', u.id)
-  FROM v1."user" u
-  WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
-    AND NOT coalesce((btrim(u.display_name) = ''), false)
-    AND coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 3 AND stage.pgmig_source_key = earlier.source_key)
     RETURNING earlier.*
   )
   INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'thywill', 'users', 3, 'known corrupted record (seed)', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
-  FROM v1."user" u
-  WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
-    AND NOT coalesce((btrim(u.display_name) = ''), false)
-    AND coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
+  SELECT 'thywill', 'users', 3, stage.pgmig_reason, 'v1."user"', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 3
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
                     WHERE earlier.model = 'thywill' AND earlier.step = 'users' AND earlier.rule = 3
-                      AND earlier.source_key = jsonb_build_object('id', u.id));
+                      AND earlier.source_key = stage.pgmig_source_key);
 
   -- Reject rule 4 (model.yaml:24): id is not a uuid4 hex, v1 cannot fetch the row by its id
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
@@ -1110,58 +1116,43 @@ BEGIN
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
     WHERE earlier.model = 'thywill' AND earlier.step = 'users' AND earlier.rule = 4
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('id', u.id)
-  FROM v1."user" u
-  WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
-    AND NOT coalesce((btrim(u.display_name) = ''), false)
-    AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
-    AND coalesce((u.id !~ '^[0-9a-f]{32}$'), false))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 4 AND stage.pgmig_source_key = earlier.source_key)
     RETURNING earlier.*
   )
   INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'thywill', 'users', 4, 'id is not a uuid4 hex, v1 cannot fetch the row by its id', 'v1."user"', jsonb_build_object('id', u.id), to_jsonb(u)
-  FROM v1."user" u
-  WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
-    AND NOT coalesce((btrim(u.display_name) = ''), false)
-    AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
-    AND coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
+  SELECT 'thywill', 'users', 4, stage.pgmig_reason, 'v1."user"', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 4
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
                     WHERE earlier.model = 'thywill' AND earlier.step = 'users' AND earlier.rule = 4
-                      AND earlier.source_key = jsonb_build_object('id', u.id));
+                      AND earlier.source_key = stage.pgmig_source_key);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'users';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
-  IF to_regclass('_pgmig.map_users') IS NULL THEN
-    CREATE TABLE _pgmig.map_users (id text, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
-  END IF;
   -- -v defer_constraints=on: if public.users is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.users');
 
   WITH inserted AS (
     INSERT INTO public.users (id, display_name, religious_preference, prayer_style, created_at, updated_at, is_active)
-    SELECT u.id,
-         u.display_name,
-         coalesce(nullif(u.religious_preference, ''), 'unspecified'),
-         u.prayer_style,
-         u.created_at AT TIME ZONE 'UTC',
-         u.created_at AT TIME ZONE 'UTC',
+    SELECT stage.id,
+         stage.display_name,
+         stage.religious_preference,
+         stage.prayer_style,
+         stage.created_at,
+         stage.updated_at,
          true
-    FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
-    AND NOT coalesce((btrim(u.display_name) = ''), false)
-    AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
-    AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
-      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS key_map WHERE key_map.id = u.id)
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
     RETURNING id
   )
   INSERT INTO _pgmig.map_users (id, pgmig_wave)
   SELECT id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -1204,12 +1195,39 @@ BEGIN
   VALUES ('thywill', 'migrate', 'prayers', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_prayers') IS NULL THEN
+    CREATE TABLE _pgmig.map_prayers (id text, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+  END IF;
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', p.id) END AS pgmig_source_key,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(p) END AS pgmig_source_row,
+         CASE pgmig_row.pgmig_class WHEN 1 THEN 'orphan prayer, author_id matches no user' WHEN 2 THEN 'author was rejected' END AS pgmig_reason,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN p.id END AS id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN p.author_id END AS author_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN p.text END AS text,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN p.generated_prayer END AS generated_prayer,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN coalesce(p.target_audience, 'all') END AS target_audience,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN p.flagged END AS is_flagged,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN p.created_at AT TIME ZONE 'UTC' END AS created_at
   FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id;
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
+       LEFT JOIN _pgmig.map_prayers AS key_map ON key_map.id = p.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN coalesce((a.id IS NULL), false) THEN 1
+                                   WHEN coalesce((id_users.id IS NULL), false) THEN 2
+                                   WHEN key_map.id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
 
   -- Reject rule 1 (model.yaml:37): orphan prayer, author_id matches no user
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
@@ -1218,26 +1236,20 @@ BEGIN
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
     WHERE earlier.model = 'thywill' AND earlier.step = 'prayers' AND earlier.rule = 1
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('id', p.id)
-  FROM v1.prayer p
-       LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-  WHERE coalesce((a.id IS NULL), false))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 1 AND stage.pgmig_source_key = earlier.source_key)
     RETURNING earlier.*
   )
   INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'thywill', 'prayers', 1, 'orphan prayer, author_id matches no user', 'v1.prayer', jsonb_build_object('id', p.id), to_jsonb(p)
-  FROM v1.prayer p
-       LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-  WHERE coalesce((a.id IS NULL), false)
+  SELECT 'thywill', 'prayers', 1, stage.pgmig_reason, 'v1.prayer', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 1
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
                     WHERE earlier.model = 'thywill' AND earlier.step = 'prayers' AND earlier.rule = 1
-                      AND earlier.source_key = jsonb_build_object('id', p.id));
+                      AND earlier.source_key = stage.pgmig_source_key);
 
   -- Reject rule 2 (model.yaml:39): author was rejected
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
@@ -1246,58 +1258,43 @@ BEGIN
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
     WHERE earlier.model = 'thywill' AND earlier.step = 'prayers' AND earlier.rule = 2
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('id', p.id)
-  FROM v1.prayer p
-       LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-  WHERE NOT coalesce((a.id IS NULL), false)
-    AND coalesce((id_users.id IS NULL), false))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 2 AND stage.pgmig_source_key = earlier.source_key)
     RETURNING earlier.*
   )
   INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'thywill', 'prayers', 2, 'author was rejected', 'v1.prayer', jsonb_build_object('id', p.id), to_jsonb(p)
-  FROM v1.prayer p
-       LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-  WHERE NOT coalesce((a.id IS NULL), false)
-    AND coalesce((id_users.id IS NULL), false)
+  SELECT 'thywill', 'prayers', 2, stage.pgmig_reason, 'v1.prayer', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 2
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
                     WHERE earlier.model = 'thywill' AND earlier.step = 'prayers' AND earlier.rule = 2
-                      AND earlier.source_key = jsonb_build_object('id', p.id));
+                      AND earlier.source_key = stage.pgmig_source_key);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'prayers';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
-  IF to_regclass('_pgmig.map_prayers') IS NULL THEN
-    CREATE TABLE _pgmig.map_prayers (id text, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
-  END IF;
   -- -v defer_constraints=on: if public.prayers is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.prayers');
 
   WITH inserted AS (
     INSERT INTO public.prayers (id, author_id, text, generated_prayer, target_audience, is_flagged, created_at)
-    SELECT p.id,
-         p.author_id,
-         p.text,
-         p.generated_prayer,
-         coalesce(p.target_audience, 'all'),
-         p.flagged,
-         p.created_at AT TIME ZONE 'UTC'
-    FROM v1.prayer p
-       LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE NOT coalesce((a.id IS NULL), false)
-    AND NOT coalesce((id_users.id IS NULL), false)
-      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS key_map WHERE key_map.id = p.id)
+    SELECT stage.id,
+         stage.author_id,
+         stage.text,
+         stage.generated_prayer,
+         stage.target_audience,
+         stage.is_flagged,
+         stage.created_at
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
     RETURNING id
   )
   INSERT INTO _pgmig.map_prayers (id, pgmig_wave)
   SELECT id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -1341,14 +1338,40 @@ BEGIN
   VALUES ('thywill', 'migrate', 'prayer_marks', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_prayer_marks') IS NULL THEN
+    CREATE TABLE _pgmig.map_prayer_marks (id text, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+  END IF;
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', m.id) END AS pgmig_source_key,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(m) END AS pgmig_source_row,
+         CASE pgmig_row.pgmig_class WHEN 1 THEN 'orphan mark, prayer_id matches no prayer' WHEN 2 THEN 'orphan mark, user_id matches no user' WHEN 3 THEN 'marking user was rejected' WHEN 4 THEN 'prayer was rejected' END AS pgmig_reason,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN m.id END AS id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN m.prayer_id END AS prayer_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN m.user_id END AS user_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN m.created_at AT TIME ZONE 'UTC' END AS marked_at
   FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id;
+       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+       LEFT JOIN _pgmig.map_prayer_marks AS key_map ON key_map.id = m.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN coalesce((p.id IS NULL), false) THEN 1
+                                   WHEN coalesce((u.id IS NULL), false) THEN 2
+                                   WHEN coalesce((id_users.id IS NULL), false) THEN 3
+                                   WHEN coalesce((id_prayers.id IS NULL), false) THEN 4
+                                   WHEN key_map.id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
 
   -- Reject rule 1 (model.yaml:50): orphan mark, prayer_id matches no prayer
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
@@ -1357,30 +1380,20 @@ BEGIN
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
     WHERE earlier.model = 'thywill' AND earlier.step = 'prayer_marks' AND earlier.rule = 1
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('id', m.id)
-  FROM v1.prayermark m
-       LEFT JOIN v1.prayer p ON p.id = m.prayer_id
-       LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-  WHERE coalesce((p.id IS NULL), false))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 1 AND stage.pgmig_source_key = earlier.source_key)
     RETURNING earlier.*
   )
   INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'thywill', 'prayer_marks', 1, 'orphan mark, prayer_id matches no prayer', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
-  FROM v1.prayermark m
-       LEFT JOIN v1.prayer p ON p.id = m.prayer_id
-       LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-  WHERE coalesce((p.id IS NULL), false)
+  SELECT 'thywill', 'prayer_marks', 1, stage.pgmig_reason, 'v1.prayermark', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 1
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
                     WHERE earlier.model = 'thywill' AND earlier.step = 'prayer_marks' AND earlier.rule = 1
-                      AND earlier.source_key = jsonb_build_object('id', m.id));
+                      AND earlier.source_key = stage.pgmig_source_key);
 
   -- Reject rule 2 (model.yaml:52): orphan mark, user_id matches no user
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
@@ -1389,32 +1402,20 @@ BEGIN
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
     WHERE earlier.model = 'thywill' AND earlier.step = 'prayer_marks' AND earlier.rule = 2
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('id', m.id)
-  FROM v1.prayermark m
-       LEFT JOIN v1.prayer p ON p.id = m.prayer_id
-       LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-  WHERE NOT coalesce((p.id IS NULL), false)
-    AND coalesce((u.id IS NULL), false))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 2 AND stage.pgmig_source_key = earlier.source_key)
     RETURNING earlier.*
   )
   INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'thywill', 'prayer_marks', 2, 'orphan mark, user_id matches no user', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
-  FROM v1.prayermark m
-       LEFT JOIN v1.prayer p ON p.id = m.prayer_id
-       LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-  WHERE NOT coalesce((p.id IS NULL), false)
-    AND coalesce((u.id IS NULL), false)
+  SELECT 'thywill', 'prayer_marks', 2, stage.pgmig_reason, 'v1.prayermark', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 2
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
                     WHERE earlier.model = 'thywill' AND earlier.step = 'prayer_marks' AND earlier.rule = 2
-                      AND earlier.source_key = jsonb_build_object('id', m.id));
+                      AND earlier.source_key = stage.pgmig_source_key);
 
   -- Reject rule 3 (model.yaml:54): marking user was rejected
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
@@ -1423,34 +1424,20 @@ BEGIN
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
     WHERE earlier.model = 'thywill' AND earlier.step = 'prayer_marks' AND earlier.rule = 3
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('id', m.id)
-  FROM v1.prayermark m
-       LEFT JOIN v1.prayer p ON p.id = m.prayer_id
-       LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-  WHERE NOT coalesce((p.id IS NULL), false)
-    AND NOT coalesce((u.id IS NULL), false)
-    AND coalesce((id_users.id IS NULL), false))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 3 AND stage.pgmig_source_key = earlier.source_key)
     RETURNING earlier.*
   )
   INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'thywill', 'prayer_marks', 3, 'marking user was rejected', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
-  FROM v1.prayermark m
-       LEFT JOIN v1.prayer p ON p.id = m.prayer_id
-       LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-  WHERE NOT coalesce((p.id IS NULL), false)
-    AND NOT coalesce((u.id IS NULL), false)
-    AND coalesce((id_users.id IS NULL), false)
+  SELECT 'thywill', 'prayer_marks', 3, stage.pgmig_reason, 'v1.prayermark', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 3
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
                     WHERE earlier.model = 'thywill' AND earlier.step = 'prayer_marks' AND earlier.rule = 3
-                      AND earlier.source_key = jsonb_build_object('id', m.id));
+                      AND earlier.source_key = stage.pgmig_source_key);
 
   -- Reject rule 4 (model.yaml:56): prayer was rejected
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
@@ -1459,67 +1446,40 @@ BEGIN
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
     WHERE earlier.model = 'thywill' AND earlier.step = 'prayer_marks' AND earlier.rule = 4
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('id', m.id)
-  FROM v1.prayermark m
-       LEFT JOIN v1.prayer p ON p.id = m.prayer_id
-       LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-  WHERE NOT coalesce((p.id IS NULL), false)
-    AND NOT coalesce((u.id IS NULL), false)
-    AND NOT coalesce((id_users.id IS NULL), false)
-    AND coalesce((id_prayers.id IS NULL), false))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 4 AND stage.pgmig_source_key = earlier.source_key)
     RETURNING earlier.*
   )
   INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'thywill', 'prayer_marks', 4, 'prayer was rejected', 'v1.prayermark', jsonb_build_object('id', m.id), to_jsonb(m)
-  FROM v1.prayermark m
-       LEFT JOIN v1.prayer p ON p.id = m.prayer_id
-       LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-  WHERE NOT coalesce((p.id IS NULL), false)
-    AND NOT coalesce((u.id IS NULL), false)
-    AND NOT coalesce((id_users.id IS NULL), false)
-    AND coalesce((id_prayers.id IS NULL), false)
+  SELECT 'thywill', 'prayer_marks', 4, stage.pgmig_reason, 'v1.prayermark', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 4
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
                     WHERE earlier.model = 'thywill' AND earlier.step = 'prayer_marks' AND earlier.rule = 4
-                      AND earlier.source_key = jsonb_build_object('id', m.id));
+                      AND earlier.source_key = stage.pgmig_source_key);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'prayer_marks';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
-  IF to_regclass('_pgmig.map_prayer_marks') IS NULL THEN
-    CREATE TABLE _pgmig.map_prayer_marks (id text, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
-  END IF;
   -- -v defer_constraints=on: if public.prayer_marks is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.prayer_marks');
 
   WITH inserted AS (
     INSERT INTO public.prayer_marks (id, prayer_id, user_id, marked_at)
-    SELECT m.id,
-         m.prayer_id,
-         m.user_id,
-         m.created_at AT TIME ZONE 'UTC'
-    FROM v1.prayermark m
-       LEFT JOIN v1.prayer p ON p.id = m.prayer_id
-       LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
-    AND NOT coalesce((u.id IS NULL), false)
-    AND NOT coalesce((id_users.id IS NULL), false)
-    AND NOT coalesce((id_prayers.id IS NULL), false)
-      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS key_map WHERE key_map.id = m.id)
+    SELECT stage.id,
+         stage.prayer_id,
+         stage.user_id,
+         stage.marked_at
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
     RETURNING id
   )
   INSERT INTO _pgmig.map_prayer_marks (id, pgmig_wave)
   SELECT id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -1561,12 +1521,36 @@ BEGIN
   VALUES ('thywill', 'migrate', 'invites', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_invites') IS NULL THEN
+    CREATE TABLE _pgmig.map_invites (token text, pgmig_wave integer NOT NULL, PRIMARY KEY (token));
+  END IF;
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('token', i.token) END AS pgmig_source_key,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(i) END AS pgmig_source_row,
+         CASE pgmig_row.pgmig_class WHEN 1 THEN 'inviting user was rejected' END AS pgmig_reason,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN i.token END AS token,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN i.created_by_user END AS created_by_user_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_users_2.id END AS used_by_user_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN i.used END AS used,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN i.expires_at AT TIME ZONE 'UTC' END AS expires_at
   FROM v1.invitetoken i
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id;
+       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+       LEFT JOIN _pgmig.map_invites AS key_map ON key_map.token = i.token
+       CROSS JOIN LATERAL (SELECT CASE WHEN coalesce((id_users.id IS NULL), false) THEN 1
+                                   WHEN key_map.token IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
 
   -- Reject rule 1 (model.yaml:65): inviting user was rejected
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
@@ -1575,53 +1559,41 @@ BEGIN
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
     WHERE earlier.model = 'thywill' AND earlier.step = 'invites' AND earlier.rule = 1
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('token', i.token)
-  FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-  WHERE coalesce((id_users.id IS NULL), false))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 1 AND stage.pgmig_source_key = earlier.source_key)
     RETURNING earlier.*
   )
   INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'thywill', 'invites', 1, 'inviting user was rejected', 'v1.invitetoken', jsonb_build_object('token', i.token), to_jsonb(i)
-  FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-  WHERE coalesce((id_users.id IS NULL), false)
+  SELECT 'thywill', 'invites', 1, stage.pgmig_reason, 'v1.invitetoken', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 1
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
                     WHERE earlier.model = 'thywill' AND earlier.step = 'invites' AND earlier.rule = 1
-                      AND earlier.source_key = jsonb_build_object('token', i.token));
+                      AND earlier.source_key = stage.pgmig_source_key);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'invites';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
-  IF to_regclass('_pgmig.map_invites') IS NULL THEN
-    CREATE TABLE _pgmig.map_invites (token text, pgmig_wave integer NOT NULL, PRIMARY KEY (token));
-  END IF;
   -- -v defer_constraints=on: if public.invites is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.invites');
 
   WITH inserted AS (
     INSERT INTO public.invites (token, created_by_user_id, used_by_user_id, used, expires_at)
-    SELECT i.token,
-         i.created_by_user,
-         id_users_2.id,
-         i.used,
-         i.expires_at AT TIME ZONE 'UTC'
-    FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
-      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS key_map WHERE key_map.token = i.token)
+    SELECT stage.token,
+         stage.created_by_user_id,
+         stage.used_by_user_id,
+         stage.used,
+         stage.expires_at
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
     RETURNING token
   )
   INSERT INTO _pgmig.map_invites (token, pgmig_wave)
   SELECT token, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -1662,32 +1634,45 @@ BEGIN
   VALUES ('thywill', 'migrate', 'roles', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
-  FROM v1.role r;
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'roles';
-
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
   IF to_regclass('_pgmig.map_roles') IS NULL THEN
     CREATE TABLE _pgmig.map_roles (id text, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
   END IF;
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN r.id END AS id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN r.name END AS name
+  FROM v1.role r
+       LEFT JOIN _pgmig.map_roles AS key_map ON key_map.id = r.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN key_map.id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'roles';
+
   -- -v defer_constraints=on: if public.roles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.roles');
 
   WITH inserted AS (
     INSERT INTO public.roles (id, name)
-    SELECT r.id,
-         r.name
-    FROM v1.role r
-    WHERE true
-      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_roles AS key_map WHERE key_map.id = r.id)
+    SELECT stage.id,
+         stage.name
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
     RETURNING id
   )
   INSERT INTO _pgmig.map_roles (id, pgmig_wave)
   SELECT id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -1730,11 +1715,33 @@ BEGIN
   VALUES ('thywill', 'migrate', 'user_roles', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_user_roles') IS NULL THEN
+    CREATE TABLE _pgmig.map_user_roles (user_id text, role_id text, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id, role_id));
+  END IF;
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id) END AS pgmig_source_key,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(r) END AS pgmig_source_row,
+         CASE pgmig_row.pgmig_class WHEN 1 THEN 'user was rejected' END AS pgmig_reason,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN r.user_id END AS user_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN r.role_id END AS role_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN r.granted_at AT TIME ZONE 'UTC' END AS granted_at
   FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id;
+       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
+       LEFT JOIN _pgmig.map_user_roles AS key_map ON key_map.user_id = r.user_id AND key_map.role_id = r.role_id
+       CROSS JOIN LATERAL (SELECT CASE WHEN coalesce((id_users.id IS NULL), false) THEN 1
+                                   WHEN key_map.user_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
 
   -- Reject rule 1 (model.yaml:81): user was rejected
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
@@ -1743,48 +1750,39 @@ BEGIN
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
     WHERE earlier.model = 'thywill' AND earlier.step = 'user_roles' AND earlier.rule = 1
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id)
-  FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-  WHERE coalesce((id_users.id IS NULL), false))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 1 AND stage.pgmig_source_key = earlier.source_key)
     RETURNING earlier.*
   )
   INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'thywill', 'user_roles', 1, 'user was rejected', 'v1.user_role', jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id), to_jsonb(r)
-  FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-  WHERE coalesce((id_users.id IS NULL), false)
+  SELECT 'thywill', 'user_roles', 1, stage.pgmig_reason, 'v1.user_role', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 1
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
                     WHERE earlier.model = 'thywill' AND earlier.step = 'user_roles' AND earlier.rule = 1
-                      AND earlier.source_key = jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id));
+                      AND earlier.source_key = stage.pgmig_source_key);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'user_roles';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
-  IF to_regclass('_pgmig.map_user_roles') IS NULL THEN
-    CREATE TABLE _pgmig.map_user_roles (user_id text, role_id text, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id, role_id));
-  END IF;
   -- -v defer_constraints=on: if public.user_roles is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.user_roles');
 
   WITH inserted AS (
     INSERT INTO public.user_roles (user_id, role_id, granted_at)
-    SELECT r.user_id,
-         r.role_id,
-         r.granted_at AT TIME ZONE 'UTC'
-    FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
-      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS key_map WHERE key_map.user_id = r.user_id AND key_map.role_id = r.role_id)
+    SELECT stage.user_id,
+         stage.role_id,
+         stage.granted_at
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
     RETURNING user_id, role_id
   )
   INSERT INTO _pgmig.map_user_roles (user_id, role_id, pgmig_wave)
   SELECT user_id, role_id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN

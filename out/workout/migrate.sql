@@ -196,7 +196,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '7e627d998134b7b1e1bbdb45e3c4d113b89b435d1ee24386a57736b13aee5450';
+SET pgmig.fingerprint = '989c2f74a2e97db6bad16017f43971a243aad2b1bce2df87ab3b5956a0c5935a';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -586,8 +586,6 @@ DECLARE
   written_table regclass;
   findings text[];
   jit_before text := pg_catalog.current_setting('jit');
-  work_mem_before text := pg_catalog.current_setting('work_mem');
-  plan_cache_mode_before text := pg_catalog.current_setting('plan_cache_mode');
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
   FOR written_table IN
@@ -602,13 +600,7 @@ BEGIN
 
   -- The catalogs' row estimates put this query's cost past jit_above_cost: compiling it took
   -- 16 s, running it milliseconds (workout at scale 10). Off for it alone, then as it was.
-  -- The same estimates (millions of rows where there are hundreds) size its hash tables by
-  -- work_mem: under the scripts' 256MB one call took 0.8 s, under the default 4MB 0.05 s,
-  -- and batched mode calls it at every batch. For the same reason its plan is made once per
-  -- session (generic), not again at every call for the same arrays.
   PERFORM pg_catalog.set_config('jit', 'off', true);
-  PERFORM pg_catalog.set_config('work_mem', '4MB', true);
-  PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   WITH RECURSIVE
   written (rel) AS (
     SELECT pg_catalog.to_regclass(n.name)::oid
@@ -796,8 +788,6 @@ BEGIN
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
   PERFORM pg_catalog.set_config('jit', jit_before, true);
-  PERFORM pg_catalog.set_config('work_mem', work_mem_before, true);
-  PERFORM pg_catalog.set_config('plan_cache_mode', plan_cache_mode_before, true);
   IF findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
@@ -931,9 +921,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7e627d998134b7b1e1bbdb45e3c4d113b89b435d1ee24386a57736b13aee5450';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '989c2f74a2e97db6bad16017f43971a243aad2b1bce2df87ab3b5956a0c5935a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7e627d998134b7b1e1bbdb45e3c4d113b89b435d1ee24386a57736b13aee5450; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 989c2f74a2e97db6bad16017f43971a243aad2b1bce2df87ab3b5956a0c5935a; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1047,9 +1037,29 @@ BEGIN
   VALUES ('workout', 'migrate', 'workout_plans', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_workout_plans') IS NULL THEN
+    CREATE TABLE _pgmig.map_workout_plans (id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+  END IF;
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', p.id) END AS pgmig_source_key,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(p) END AS pgmig_source_row,
+         CASE pgmig_row.pgmig_class WHEN 1 THEN 'plan has no user_id' END AS pgmig_reason,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN p.id END AS id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN p.user_id END AS user_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END END AS name,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN p.description END AS description,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN coalesce(p.goal, 'general_fitness') END AS goal,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN coalesce(p.duration_weeks, 4) END AS total_weeks,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN CASE WHEN p.is_active THEN 'active' ELSE 'completed' END END AS status,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN p.created_at END AS created_at,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN p.updated_at END AS updated_at
   FROM (
          SELECT
            *,
@@ -1059,7 +1069,15 @@ BEGIN
            ) AS dup_rank
          FROM
            v1.workout_plans
-       ) AS p;
+       ) AS p
+       LEFT JOIN _pgmig.map_workout_plans AS key_map ON key_map.id = p.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN coalesce((p.user_id IS NULL), false) THEN 1
+                                   WHEN key_map.id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
 
   -- Reject rule 1 (model.yaml:22): plan has no user_id
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
@@ -1068,79 +1086,46 @@ BEGIN
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
     WHERE earlier.model = 'workout' AND earlier.step = 'workout_plans' AND earlier.rule = 1
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('id', p.id)
-  FROM (
-         SELECT
-           *,
-           row_number() OVER (
-             PARTITION BY user_id, name
-             ORDER BY created_at, id
-           ) AS dup_rank
-         FROM
-           v1.workout_plans
-       ) AS p
-  WHERE coalesce((p.user_id IS NULL), false))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 1 AND stage.pgmig_source_key = earlier.source_key)
     RETURNING earlier.*
   )
   INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'workout', 'workout_plans', 1, 'plan has no user_id', 'v1.workout_plans', jsonb_build_object('id', p.id), to_jsonb(p)
-  FROM (
-         SELECT
-           *,
-           row_number() OVER (
-             PARTITION BY user_id, name
-             ORDER BY created_at, id
-           ) AS dup_rank
-         FROM
-           v1.workout_plans
-       ) AS p
-  WHERE coalesce((p.user_id IS NULL), false)
+  SELECT 'workout', 'workout_plans', 1, stage.pgmig_reason, 'v1.workout_plans', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 1
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
                     WHERE earlier.model = 'workout' AND earlier.step = 'workout_plans' AND earlier.rule = 1
-                      AND earlier.source_key = jsonb_build_object('id', p.id));
+                      AND earlier.source_key = stage.pgmig_source_key);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_plans';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
-  IF to_regclass('_pgmig.map_workout_plans') IS NULL THEN
-    CREATE TABLE _pgmig.map_workout_plans (id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
-  END IF;
   -- -v defer_constraints=on: if public.workout_plans is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.workout_plans');
 
   WITH inserted AS (
     INSERT INTO public.workout_plans (id, user_id, name, description, goal, total_weeks, current_week, status, created_at, updated_at)
-    SELECT p.id,
-         p.user_id,
-         CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END,
-         p.description,
-         coalesce(p.goal, 'general_fitness'),
-         coalesce(p.duration_weeks, 4),
+    SELECT stage.id,
+         stage.user_id,
+         stage.name,
+         stage.description,
+         stage.goal,
+         stage.total_weeks,
          1,
-         CASE WHEN p.is_active THEN 'active' ELSE 'completed' END,
-         p.created_at,
-         p.updated_at
-    FROM (
-         SELECT
-           *,
-           row_number() OVER (
-             PARTITION BY user_id, name
-             ORDER BY created_at, id
-           ) AS dup_rank
-         FROM
-           v1.workout_plans
-       ) AS p
-    WHERE NOT coalesce((p.user_id IS NULL), false)
-      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS key_map WHERE key_map.id = p.id)
+         stage.status,
+         stage.created_at,
+         stage.updated_at
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
     RETURNING id
   )
   INSERT INTO _pgmig.map_workout_plans (id, pgmig_wave)
   SELECT id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -1183,14 +1168,6 @@ BEGIN
   VALUES ('workout', 'migrate', 'workout_weeks', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows; `where` at model.yaml:35
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_workout_plans.id IS NOT NULL), false))
-  INTO n_in, n_filtered
-  FROM v1.workout_plans p
-       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id;
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_weeks';
-
   -- Id map (model.yaml:36): one new key per distinct (source_id, n) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_workout_weeks') IS NULL THEN
@@ -1205,16 +1182,39 @@ BEGIN
     ) AS keys;
     ALTER TABLE _pgmig.map_workout_weeks ADD PRIMARY KEY (source_id, n);
   END IF;
+
+  -- Source rows, read once; `where` at model.yaml:35: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN p.id END AS pgmig_by_source_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN w.n END AS pgmig_by_n,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN p.id END AS plan_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN w.n END AS week_number,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN p.start_date + (w.n - 1) * 7 END AS start_date,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN p.start_date + w.n * 7 - 1 END AS end_date
+  FROM v1.workout_plans p
+       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
+       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+       LEFT JOIN _pgmig.map_workout_weeks AS key_map ON key_map.source_id = p.id AND key_map.n = w.n
+       CROSS JOIN LATERAL (SELECT CASE WHEN NOT coalesce((id_workout_plans.id IS NOT NULL), false) THEN -1
+                                   WHEN key_map.source_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_weeks';
+
+  -- Id map (model.yaml:36): a new key for each distinct (source_id, n) of the rows that migrate now.
   INSERT INTO _pgmig.map_workout_weeks (source_id, n, id, pgmig_wave)
   SELECT keys.*, gen_random_uuid(), this_wave
   FROM (
-    SELECT p.id AS source_id, w.n AS n
-    FROM v1.workout_plans p
-       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
-    WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
-    EXCEPT
-    SELECT source_id, n FROM _pgmig.map_workout_weeks
+    SELECT DISTINCT stage.pgmig_by_source_id AS source_id, stage.pgmig_by_n AS n
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
   ) AS keys;
   -- -v defer_constraints=on: if public.workout_weeks is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
@@ -1222,17 +1222,15 @@ BEGIN
 
   INSERT INTO public.workout_weeks (id, plan_id, week_number, start_date, end_date)
   SELECT key_map.id,
-         p.id,
-         w.n,
-         p.start_date + (w.n - 1) * 7,
-         p.start_date + w.n * 7 - 1
-  FROM v1.workout_plans p
-       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
-       JOIN _pgmig.map_workout_weeks AS key_map ON key_map.source_id = p.id AND key_map.n = w.n
-  WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
-    AND key_map.pgmig_wave = this_wave;
+         stage.plan_id,
+         stage.week_number,
+         stage.start_date,
+         stage.end_date
+  FROM pg_temp.pgmig_stage AS stage
+       JOIN _pgmig.map_workout_weeks AS key_map ON key_map.source_id = stage.pgmig_by_source_id AND key_map.n = stage.pgmig_by_n
+  WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -1275,24 +1273,6 @@ BEGIN
   VALUES ('workout', 'migrate', 'workout_days', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows; `where` at model.yaml:62
-  SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_workout_weeks.id IS NOT NULL), false))
-  INTO n_in, n_filtered
-  FROM (
-         SELECT
-           e.plan_id,
-           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
-           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
-         FROM
-           v1.exercises e
-         GROUP BY
-           1, 2
-       ) AS d
-       JOIN v1.workout_plans p ON p.id = d.plan_id
-       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n;
-  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_days';
-
   -- Id map (model.yaml:63): one new key per distinct (plan_id, n, day_label) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass('_pgmig.map_workout_days') IS NULL THEN
@@ -1317,11 +1297,20 @@ BEGIN
     ) AS keys;
     ALTER TABLE _pgmig.map_workout_days ADD PRIMARY KEY (plan_id, n, day_label);
   END IF;
-  INSERT INTO _pgmig.map_workout_days (plan_id, n, day_label, id, pgmig_wave)
-  SELECT keys.*, gen_random_uuid(), this_wave
+
+  -- Source rows, read once; `where` at model.yaml:62: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN d.plan_id END AS pgmig_by_plan_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN w.n END AS pgmig_by_n,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN d.day_label END AS pgmig_by_day_label,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_workout_weeks.id END AS week_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN d.day_label END AS day_label,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN d.muscle_groups END AS muscle_groups
   FROM (
-    SELECT d.plan_id AS plan_id, w.n AS n, d.day_label AS day_label
-    FROM (
          SELECT
            e.plan_id,
            coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
@@ -1334,9 +1323,23 @@ BEGIN
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
-    WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
-    EXCEPT
-    SELECT plan_id, n, day_label FROM _pgmig.map_workout_days
+       LEFT JOIN _pgmig.map_workout_days AS key_map ON key_map.plan_id = d.plan_id AND key_map.n = w.n AND key_map.day_label = d.day_label
+       CROSS JOIN LATERAL (SELECT CASE WHEN NOT coalesce((id_workout_weeks.id IS NOT NULL), false) THEN -1
+                                   WHEN key_map.plan_id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
+  SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_days';
+
+  -- Id map (model.yaml:63): a new key for each distinct (plan_id, n, day_label) of the rows that migrate now.
+  INSERT INTO _pgmig.map_workout_days (plan_id, n, day_label, id, pgmig_wave)
+  SELECT keys.*, gen_random_uuid(), this_wave
+  FROM (
+    SELECT DISTINCT stage.pgmig_by_plan_id AS plan_id, stage.pgmig_by_n AS n, stage.pgmig_by_day_label AS day_label
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
   ) AS keys;
   -- -v defer_constraints=on: if public.workout_days is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
@@ -1344,26 +1347,14 @@ BEGIN
 
   INSERT INTO public.workout_days (id, week_id, day_label, muscle_groups)
   SELECT key_map.id,
-         id_workout_weeks.id,
-         d.day_label,
-         d.muscle_groups
-  FROM (
-         SELECT
-           e.plan_id,
-           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
-           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
-         FROM
-           v1.exercises e
-         GROUP BY
-           1, 2
-       ) AS d
-       JOIN v1.workout_plans p ON p.id = d.plan_id
-       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
-       JOIN _pgmig.map_workout_days AS key_map ON key_map.plan_id = d.plan_id AND key_map.n = w.n AND key_map.day_label = d.day_label
-  WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
-    AND key_map.pgmig_wave = this_wave;
+         stage.week_id,
+         stage.day_label,
+         stage.muscle_groups
+  FROM pg_temp.pgmig_stage AS stage
+       JOIN _pgmig.map_workout_days AS key_map ON key_map.plan_id = stage.pgmig_by_plan_id AND key_map.n = stage.pgmig_by_n AND key_map.day_label = stage.pgmig_by_day_label
+  WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -1407,13 +1398,45 @@ BEGIN
   VALUES ('workout', 'migrate', 'exercises', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_exercises') IS NULL THEN
+    CREATE TABLE _pgmig.map_exercises (id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+  END IF;
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', e.id) END AS pgmig_source_key,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(e) END AS pgmig_source_row,
+         CASE pgmig_row.pgmig_class WHEN 1 THEN 'orphan exercise; plan_id matches no plan' WHEN 2 THEN 'invalid sets, reps_min or weight' WHEN 3 THEN 'plan was rejected' END AS pgmig_reason,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN e.id END AS id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_workout_days.id END AS day_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN e.name END AS name,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN e.muscle_group END AS muscle_group,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN e.sets END AS sets,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN e.reps_min END AS target_reps_min,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN e.reps_max END AS target_reps_max,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN e.weight END AS target_weight,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN coalesce(e.rest_seconds, 90) END AS rest_seconds,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN e.notes END AS notes,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN e.order_index END AS order_index
   FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END);
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+       LEFT JOIN _pgmig.map_exercises AS key_map ON key_map.id = e.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN coalesce((p.id IS NULL), false) THEN 1
+                                   WHEN coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false) THEN 2
+                                   WHEN coalesce((id_workout_plans.id IS NULL), false) THEN 3
+                                   WHEN key_map.id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
 
   -- Reject rule 1 (model.yaml:71): orphan exercise; plan_id matches no plan
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
@@ -1422,28 +1445,20 @@ BEGIN
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
     WHERE earlier.model = 'workout' AND earlier.step = 'exercises' AND earlier.rule = 1
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('id', e.id)
-  FROM v1.exercises e
-       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-  WHERE coalesce((p.id IS NULL), false))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 1 AND stage.pgmig_source_key = earlier.source_key)
     RETURNING earlier.*
   )
   INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'workout', 'exercises', 1, 'orphan exercise; plan_id matches no plan', 'v1.exercises', jsonb_build_object('id', e.id), to_jsonb(e)
-  FROM v1.exercises e
-       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-  WHERE coalesce((p.id IS NULL), false)
+  SELECT 'workout', 'exercises', 1, stage.pgmig_reason, 'v1.exercises', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 1
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
                     WHERE earlier.model = 'workout' AND earlier.step = 'exercises' AND earlier.rule = 1
-                      AND earlier.source_key = jsonb_build_object('id', e.id));
+                      AND earlier.source_key = stage.pgmig_source_key);
 
   -- Reject rule 2 (model.yaml:73): invalid sets, reps_min or weight
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
@@ -1452,30 +1467,20 @@ BEGIN
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
     WHERE earlier.model = 'workout' AND earlier.step = 'exercises' AND earlier.rule = 2
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('id', e.id)
-  FROM v1.exercises e
-       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-  WHERE NOT coalesce((p.id IS NULL), false)
-    AND coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 2 AND stage.pgmig_source_key = earlier.source_key)
     RETURNING earlier.*
   )
   INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'workout', 'exercises', 2, 'invalid sets, reps_min or weight', 'v1.exercises', jsonb_build_object('id', e.id), to_jsonb(e)
-  FROM v1.exercises e
-       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-  WHERE NOT coalesce((p.id IS NULL), false)
-    AND coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
+  SELECT 'workout', 'exercises', 2, stage.pgmig_reason, 'v1.exercises', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 2
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
                     WHERE earlier.model = 'workout' AND earlier.step = 'exercises' AND earlier.rule = 2
-                      AND earlier.source_key = jsonb_build_object('id', e.id));
+                      AND earlier.source_key = stage.pgmig_source_key);
 
   -- Reject rule 3 (model.yaml:75): plan was rejected
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
@@ -1484,68 +1489,47 @@ BEGIN
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
     WHERE earlier.model = 'workout' AND earlier.step = 'exercises' AND earlier.rule = 3
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('id', e.id)
-  FROM v1.exercises e
-       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-  WHERE NOT coalesce((p.id IS NULL), false)
-    AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
-    AND coalesce((id_workout_plans.id IS NULL), false))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 3 AND stage.pgmig_source_key = earlier.source_key)
     RETURNING earlier.*
   )
   INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'workout', 'exercises', 3, 'plan was rejected', 'v1.exercises', jsonb_build_object('id', e.id), to_jsonb(e)
-  FROM v1.exercises e
-       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-  WHERE NOT coalesce((p.id IS NULL), false)
-    AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
-    AND coalesce((id_workout_plans.id IS NULL), false)
+  SELECT 'workout', 'exercises', 3, stage.pgmig_reason, 'v1.exercises', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 3
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
                     WHERE earlier.model = 'workout' AND earlier.step = 'exercises' AND earlier.rule = 3
-                      AND earlier.source_key = jsonb_build_object('id', e.id));
+                      AND earlier.source_key = stage.pgmig_source_key);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'exercises';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
-  IF to_regclass('_pgmig.map_exercises') IS NULL THEN
-    CREATE TABLE _pgmig.map_exercises (id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
-  END IF;
   -- -v defer_constraints=on: if public.exercises is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.exercises');
 
   WITH inserted AS (
     INSERT INTO public.exercises (id, day_id, name, muscle_group, sets, target_reps_min, target_reps_max, target_weight, rest_seconds, notes, order_index)
-    SELECT e.id,
-         id_workout_days.id,
-         e.name,
-         e.muscle_group,
-         e.sets,
-         e.reps_min,
-         e.reps_max,
-         e.weight,
-         coalesce(e.rest_seconds, 90),
-         e.notes,
-         e.order_index
-    FROM v1.exercises e
-       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE NOT coalesce((p.id IS NULL), false)
-    AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
-    AND NOT coalesce((id_workout_plans.id IS NULL), false)
-      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS key_map WHERE key_map.id = e.id)
+    SELECT stage.id,
+         stage.day_id,
+         stage.name,
+         stage.muscle_group,
+         stage.sets,
+         stage.target_reps_min,
+         stage.target_reps_max,
+         stage.target_weight,
+         stage.rest_seconds,
+         stage.notes,
+         stage.order_index
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
     RETURNING id
   )
   INSERT INTO _pgmig.map_exercises (id, pgmig_wave)
   SELECT id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -1589,13 +1573,40 @@ BEGIN
   VALUES ('workout', 'migrate', 'workout_sessions', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_workout_sessions') IS NULL THEN
+    CREATE TABLE _pgmig.map_workout_sessions (id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+  END IF;
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', s.id) END AS pgmig_source_key,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(s) END AS pgmig_source_row,
+         CASE pgmig_row.pgmig_class WHEN 1 THEN 'plan was rejected' END AS pgmig_reason,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN s.id END AS id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN s.user_id END AS user_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN s.plan_id END AS plan_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_workout_days.id END AS day_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN s.started_at END AS started_at,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN s.completed_at END AS completed_at,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN CASE WHEN s.completed_at IS NOT NULL THEN 'completed' WHEN s.started_at < now() - INTERVAL '24 hours' THEN 'abandoned' ELSE 'in_progress' END END AS status,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN s.notes END AS notes
   FROM v1.workout_sessions s
        LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label;
+       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
+       LEFT JOIN _pgmig.map_workout_sessions AS key_map ON key_map.id = s.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN coalesce((id_workout_plans.id IS NULL), false) THEN 1
+                                   WHEN key_map.id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
 
   -- Reject rule 1 (model.yaml:119): plan was rejected
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
@@ -1604,59 +1615,44 @@ BEGIN
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
     WHERE earlier.model = 'workout' AND earlier.step = 'workout_sessions' AND earlier.rule = 1
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('id', s.id)
-  FROM v1.workout_sessions s
-       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
-  WHERE coalesce((id_workout_plans.id IS NULL), false))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 1 AND stage.pgmig_source_key = earlier.source_key)
     RETURNING earlier.*
   )
   INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'workout', 'workout_sessions', 1, 'plan was rejected', 'v1.workout_sessions', jsonb_build_object('id', s.id), to_jsonb(s)
-  FROM v1.workout_sessions s
-       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
-  WHERE coalesce((id_workout_plans.id IS NULL), false)
+  SELECT 'workout', 'workout_sessions', 1, stage.pgmig_reason, 'v1.workout_sessions', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 1
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
                     WHERE earlier.model = 'workout' AND earlier.step = 'workout_sessions' AND earlier.rule = 1
-                      AND earlier.source_key = jsonb_build_object('id', s.id));
+                      AND earlier.source_key = stage.pgmig_source_key);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_sessions';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
-  IF to_regclass('_pgmig.map_workout_sessions') IS NULL THEN
-    CREATE TABLE _pgmig.map_workout_sessions (id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
-  END IF;
   -- -v defer_constraints=on: if public.workout_sessions is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.workout_sessions');
 
   WITH inserted AS (
     INSERT INTO public.workout_sessions (id, user_id, plan_id, day_id, started_at, completed_at, status, notes)
-    SELECT s.id,
-         s.user_id,
-         s.plan_id,
-         id_workout_days.id,
-         s.started_at,
-         s.completed_at,
-         CASE WHEN s.completed_at IS NOT NULL THEN 'completed' WHEN s.started_at < now() - INTERVAL '24 hours' THEN 'abandoned' ELSE 'in_progress' END,
-         s.notes
-    FROM v1.workout_sessions s
-       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
-    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
-      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS key_map WHERE key_map.id = s.id)
+    SELECT stage.id,
+         stage.user_id,
+         stage.plan_id,
+         stage.day_id,
+         stage.started_at,
+         stage.completed_at,
+         stage.status,
+         stage.notes
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
     RETURNING id
   )
   INSERT INTO _pgmig.map_workout_sessions (id, pgmig_wave)
   SELECT id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN
@@ -1700,12 +1696,38 @@ BEGIN
   VALUES ('workout', 'migrate', 'exercise_logs', 'running')
   RETURNING id INTO log_id;
 
-  -- Source rows
-  SELECT count(*), 0
-  INTO n_in, n_filtered
+  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
+  IF to_regclass('_pgmig.map_exercise_logs') IS NULL THEN
+    CREATE TABLE _pgmig.map_exercise_logs (id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+  END IF;
+
+  -- Source rows, read once: each with its class
+  -- (pgmig_class: -1 filtered out, N caught by reject rule N, -2 migrated by an earlier
+  -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
+  -- counts, the rejects, the id map and the insert read this stage, not V1.
+  CREATE TEMP TABLE pg_temp.pgmig_stage AS
+  SELECT pgmig_row.pgmig_class,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', l.id) END AS pgmig_source_key,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(l) END AS pgmig_source_row,
+         CASE pgmig_row.pgmig_class WHEN 1 THEN 'session was rejected' END AS pgmig_reason,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN l.id END AS id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN l.session_id END AS session_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN id_exercises.id END AS exercise_id,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN l.set_number END AS set_number,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN l.reps END AS reps,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN l.weight END AS weight,
+         CASE WHEN pgmig_row.pgmig_class = 0 THEN l.completed_at END AS completed_at
   FROM v1.exercise_logs l
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id;
+       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+       LEFT JOIN _pgmig.map_exercise_logs AS key_map ON key_map.id = l.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN coalesce((id_workout_sessions.id IS NULL), false) THEN 1
+                                   WHEN key_map.id IS NOT NULL THEN -2
+                                   ELSE 0 END AS pgmig_class
+                           OFFSET 0) AS pgmig_row;
+  SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
+  INTO n_in, n_filtered
+  FROM pg_temp.pgmig_stage AS stage;
 
   -- Reject rule 1 (model.yaml:139): session was rejected
   -- A row an earlier wave rejected that the rule no longer rejects (the parent it looked up
@@ -1714,55 +1736,43 @@ BEGIN
   WITH superseded AS (
     DELETE FROM _pgmig.rejects AS earlier
     WHERE earlier.model = 'workout' AND earlier.step = 'exercise_logs' AND earlier.rule = 1
-      AND earlier.source_key NOT IN (
-  SELECT jsonb_build_object('id', l.id)
-  FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-  WHERE coalesce((id_workout_sessions.id IS NULL), false))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.pgmig_stage AS stage
+                      WHERE stage.pgmig_class = 1 AND stage.pgmig_source_key = earlier.source_key)
     RETURNING earlier.*
   )
   INSERT INTO _pgmig.superseded_rejects (superseded_by, model, step, rule, reason, source_table, source_key, source_row, rejected_at, wave)
   SELECT this_wave, g.model, g.step, g.rule, g.reason, g.source_table, g.source_key, g.source_row, g.rejected_at, g.wave
   FROM superseded AS g;
   INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-  SELECT 'workout', 'exercise_logs', 1, 'session was rejected', 'v1.exercise_logs', jsonb_build_object('id', l.id), to_jsonb(l)
-  FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-  WHERE coalesce((id_workout_sessions.id IS NULL), false)
+  SELECT 'workout', 'exercise_logs', 1, stage.pgmig_reason, 'v1.exercise_logs', stage.pgmig_source_key, stage.pgmig_source_row
+  FROM pg_temp.pgmig_stage AS stage
+  WHERE stage.pgmig_class = 1
     AND NOT EXISTS (SELECT 1 FROM _pgmig.rejects AS earlier
                     WHERE earlier.model = 'workout' AND earlier.step = 'exercise_logs' AND earlier.rule = 1
-                      AND earlier.source_key = jsonb_build_object('id', l.id));
+                      AND earlier.source_key = stage.pgmig_source_key);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'exercise_logs';
 
-  -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
-  IF to_regclass('_pgmig.map_exercise_logs') IS NULL THEN
-    CREATE TABLE _pgmig.map_exercise_logs (id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
-  END IF;
   -- -v defer_constraints=on: if public.exercise_logs is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.exercise_logs');
 
   WITH inserted AS (
     INSERT INTO public.exercise_logs (id, session_id, exercise_id, set_number, reps, weight, completed_at)
-    SELECT l.id,
-         l.session_id,
-         id_exercises.id,
-         l.set_number,
-         l.reps,
-         l.weight,
-         l.completed_at
-    FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
-      AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS key_map WHERE key_map.id = l.id)
+    SELECT stage.id,
+         stage.session_id,
+         stage.exercise_id,
+         stage.set_number,
+         stage.reps,
+         stage.weight,
+         stage.completed_at
+    FROM pg_temp.pgmig_stage AS stage
+    WHERE stage.pgmig_class = 0
     RETURNING id
   )
   INSERT INTO _pgmig.map_exercise_logs (id, pgmig_wave)
   SELECT id, this_wave FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
+  DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
   -- breaks a foreign key fails the step here.
   IF deferring THEN

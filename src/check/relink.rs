@@ -132,6 +132,7 @@ pub fn apply(
         column.expr = format!(
             "CASE WHEN {source} IS NULL THEN NULL ELSE (SELECT coalesce({agg}(CASE WHEN {holds} THEN {element} ELSE {plain} END ORDER BY x.i), {empty}) FROM jsonb_array_elements({source}) WITH ORDINALITY AS x (e, i) LEFT JOIN {join}) END"
         );
+        column.literal = false;
         column.origin = crate::plan::Origin::Model(line);
         let unmatched = format!(
             "FROM jsonb_array_elements({source}) AS x (e) WHERE {holds} AND NOT EXISTS (SELECT 1 FROM {target_name} AS r WHERE r.{} = x.e -> {obj} ->> {field})",

@@ -702,6 +702,14 @@ impl StepContext<'_> {
             target: table.name.clone(),
             line: line_of(name),
             from: from_sql(&from, &joins),
+            from_without_own_map: from_sql(
+                &from,
+                &joins
+                    .iter()
+                    .filter(|j| !(j.kind == "id" && j.step == name.as_str()))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            ),
             source_row,
             redacted,
             kept_secrets,
@@ -769,6 +777,7 @@ fn column_map(
         name: target.name.clone(),
         target_type: target.data_type.clone(),
         expr: e.to_string(),
+        literal: matches!(e, Expr::Value(_)),
         lossy: source_type
             .as_deref()
             .and_then(|st| types::lossy(st, &target.data_type)),

@@ -170,6 +170,9 @@ pub struct Step {
     pub line: usize,
     /// `FROM` items with the id-map joins appended, ready to print after `FROM`.
     pub from: String,
+    /// `from` without the joins of the step's own id map (`id(self, …)`, a row looking up
+    /// another row of its step): equal to `from` when there are none.
+    pub from_without_own_map: String,
     /// The expression giving the V1 row as jsonb, its secret columns redacted (for rejects).
     pub source_row: String,
     /// The columns `source_row` redacts, and the secret-looking ones it keeps.
@@ -378,6 +381,10 @@ pub struct ColumnMap {
     pub target_type: String,
     /// The expression inserted, already cast to the target type where needed.
     pub expr: String,
+    /// The expression is a bare literal (`'active'`, `1`, `NULL`): the same for every row,
+    /// and, when a string, of no type until the insert gives it the column's.
+    #[serde(skip)]
+    pub literal: bool,
     /// Known type of the source expression, when the checker could infer it.
     pub source_type: Option<String>,
     pub origin: Origin,

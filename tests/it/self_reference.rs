@@ -230,3 +230,44 @@ fn what_batches_cannot_order_is_a_compile_error() {
     )
     .unwrap();
 }
+
+/// The employees made new keys (`key: new`), each looking up its manager's new key with
+/// `id(employees, …)`, in transaction mode: every manager is found, whichever row of the same
+/// run made it (with the source read once into a stage, the lookup saw only earlier waves'
+/// keys and every manager_id was NULL).
+#[test]
+fn a_new_key_step_looks_up_its_own_rows_of_the_same_run() {
+    let text = std::fs::read_to_string(fixture().join("model.yaml")).unwrap();
+    let edited = text.replacen(
+        "    key: keep\n    columns:\n      full_name: e.name\n",
+        "    key: { new: nextval('public.employee_ids'), by: [e.id] }\n    columns:\n      full_name: e.name\n      manager_id: id(employees, e.manager_id)\n",
+        1,
+    );
+    assert_ne!(edited, text);
+    let model = tempfile::tempdir().unwrap();
+    std::fs::write(model.path().join("model.yaml"), edited).unwrap();
+    let v2 = std::fs::read_to_string(fixture().join("v2.sql")).unwrap();
+    let keys = "CREATE SEQUENCE employee_ids START 1000;\n";
+    std::fs::write(model.path().join("v2.sql"), format!("{keys}{v2}")).unwrap();
+    let dir = crate::support::compile_ddl(
+        &model.path().join("model.yaml"),
+        &fixture().join("v1.sql"),
+        &model.path().join("v2.sql"),
+    );
+    let db = org_db("selfref_new_key");
+    db.execute(&format!("SET search_path = public; {keys}"));
+    let before = db.table_md5s(USER_SCHEMAS);
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let pairs = |schema: &str, name: &str| {
+        let sql = format!(
+            "SELECT string_agg(e.{name} || ' <- ' || coalesce(m.{name}, '-'), ', ' ORDER BY e.{name}) \
+             FROM {schema}.employees AS e LEFT JOIN {schema}.employees AS m ON m.id = e.manager_id"
+        );
+        let row = db.client().query_one(sql.as_str(), &[]).unwrap();
+        row.get::<_, String>(0)
+    };
+    assert_eq!(pairs("public", "full_name"), pairs("v1", "name"));
+    must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    must_pass(run(&db, dir.path(), "rollback.sql", &[]), "rollback");
+    assert_eq!(db.table_md5s(USER_SCHEMAS), before, "rollback is exact");
+}

@@ -56,6 +56,11 @@ pub struct KeysView {
     /// The wave that migrated a source row (in `from_unrepaired`; NULL when none did): verify
     /// recomputes a repair wave by wave, as migrate made it.
     pub row_wave: String,
+    /// `key_map.k = expr AND …`: the id map row of a source row (in `from`), by its copied key
+    /// or its `by` values.
+    pub map_join_on: String,
+    /// A map column that is never NULL in a map row: a LEFT JOIN to the map found one.
+    pub map_found_column: String,
 }
 
 impl KeysView {
@@ -157,6 +162,8 @@ impl KeysView {
                 "(SELECT key_map.pgmig_wave FROM {} AS key_map WHERE {keep_join})",
                 step.map_table
             ),
+            map_join_on: keep_join.clone(),
+            map_found_column: key_cols.first().map_or(String::new(), |k| quote_ident(k)),
         };
         view.order_json = view.key_json.clone();
         if let Key::New { column, new, by } = &step.key {
@@ -171,6 +178,8 @@ impl KeysView {
             );
             let ty = type_of(column);
             view.is_new_key = true;
+            view.map_join_on = on.clone();
+            view.map_found_column = by.first().map_or(String::new(), |b| quote_ident(&b.column));
             view.by_select = by
                 .iter()
                 .map(|b| format!("{} AS {}", b.expr.sql, quote_ident(&b.column)))

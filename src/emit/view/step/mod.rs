@@ -9,6 +9,7 @@ mod rejects;
 mod relink;
 mod repairs;
 mod replace;
+mod stage;
 mod verify;
 
 use super::hierarchy::HierarchyView;
@@ -25,6 +26,7 @@ use relink::RelinkView;
 use repairs::RepairsView;
 use replace::ReplaceView;
 pub use replace::SealedBackupView;
+use stage::StageView;
 use verify::VerifyView;
 
 #[derive(Debug, Clone)]
@@ -41,6 +43,9 @@ pub struct StepView {
     pub after: Vec<String>,
     /// `FROM …` with joins on their own lines, indented for a DO block body.
     pub from: String,
+    /// `from` without the joins of the step's own id map (`id(self, …)`), for the id map's
+    /// creation: before the map exists, a join to it would fail.
+    pub from_without_own_map: String,
     /// `FROM …` indented for a Markdown list item, for PLAN.md.
     pub from_block: String,
     /// Per-entity mode: the entity of a source row (jsonb SQL), and whether the step is the root.
@@ -74,6 +79,8 @@ pub struct StepView {
     /// Overwrite or create: the tables whose rows this step replaces, parents first.
     pub replace: Option<ReplaceView>,
     pub relinks: Vec<RelinkView>,
+    /// Transaction mode's one read of the source.
+    pub stage: StageView,
     /// Precheck's tests of the rows.
     pub findings: FindingsView,
     pub verify: VerifyView,
@@ -115,6 +122,8 @@ impl StepView {
                 )
             })
             .transpose()?;
+        let source_row = redacted_row(&step.source_row, &step.redacted);
+        let stage = StageView::new(step, model, &from, &keys, &source_key, &source_row);
         Ok(StepView {
             number,
             total,
@@ -128,6 +137,10 @@ impl StepView {
                 .iter()
                 .map(|d| format!("{} ({})", d.step, d.reason))
                 .collect(),
+            from_without_own_map: format!(
+                "FROM {}",
+                indent(&step.from_without_own_map, &format!("{INDENT}     "))
+            ),
             from_block: format!("FROM {}", indent(&step.from, "       ")),
             entity: step.entity.clone().unwrap_or_default(),
             is_root: step.entity.as_deref() == Some(step.source_key.as_str()),
@@ -146,7 +159,8 @@ impl StepView {
                 quote_ident(&crate::check::names::derived("migrate_", &step.name))
             ),
             source_key,
-            source_row: redacted_row(&step.source_row, &step.redacted),
+            source_row,
+            stage,
             secrets: secret_lines(step),
             insert_columns: step
                 .columns

@@ -71,16 +71,14 @@ impl RepairsView {
             })
             .collect();
         let key_json = &keys.key_json;
-        let mut from_keyed = keys.from_unrepaired.clone();
+        let from_keyed = format!(
+            "{}{}",
+            keys.from_unrepaired,
+            recorded_repairs(step, model, key_json)
+        );
         let mut from_recomputed = keys.from_unrepaired.clone();
         for view in &columns {
             let alias = repair_alias(&view.column);
-            from_keyed.push_str(&format!(
-                "\n{INDENT}     LEFT JOIN _pgmig.changes AS {alias} ON {alias}.model = {} AND {alias}.step = {} AND {alias}.column_name = {} AND {alias}.key = {key_json}",
-                lit(model),
-                lit(&step.name),
-                lit(&view.column)
-            ));
             from_recomputed.push_str(&format!(
                 "\n{INDENT}     LEFT JOIN {} AS {alias} ON {alias}.key = {key_json}",
                 view.recomputed
@@ -94,17 +92,39 @@ impl RepairsView {
     }
 }
 
+/// The joins to the values `_pgmig.changes` records of a source row's repaired columns, the
+/// row's V2 key being `key_json`: one `LEFT JOIN` a line, each line starting with a newline.
+pub(super) fn recorded_repairs(step: &Step, model: &str, key_json: &str) -> String {
+    step.repairs
+        .iter()
+        .map(|r| {
+            let alias = repair_alias(&r.column);
+            format!(
+                "\n{INDENT}     LEFT JOIN _pgmig.changes AS {alias} ON {alias}.model = {} AND {alias}.step = {} AND {alias}.column_name = {} AND {alias}.key = {key_json}",
+                lit(model),
+                lit(&step.name),
+                lit(&r.column)
+            )
+        })
+        .collect()
+}
+
 /// A column's value as the step inserts it: for a repaired column, the recorded new value
 /// where there is one (the repair's join in `from_keyed`, or `from_recomputed`).
 pub(super) fn value_of(step: &Step, c: &ColumnMap) -> String {
+    repaired_value(step, c, &c.expr)
+}
+
+/// `value` (the column's value as computed) or, for a repaired column, the recorded new value
+/// where there is one.
+pub(super) fn repaired_value(step: &Step, c: &ColumnMap, value: &str) -> String {
     match step.repairs.iter().find(|r| r.column == c.name) {
         Some(r) => format!(
-            "CASE WHEN {0}.key IS NULL THEN {1} ELSE CAST({0}.new_value AS {2}) END",
+            "CASE WHEN {0}.key IS NULL THEN {value} ELSE CAST({0}.new_value AS {1}) END",
             repair_alias(&r.column),
-            c.expr,
             c.target_type
         ),
-        None => c.expr.clone(),
+        None => value.to_string(),
     }
 }
 

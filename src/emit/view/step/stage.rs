@@ -1,0 +1,187 @@
+//! Transaction mode reads a step's source once: every row the step's FROM yields goes into a
+//! temporary stage with its class (filtered out, caught by reject rule N, migrated by an
+//! earlier wave, or to migrate now) and what the later statements need of it: the rejected
+//! rows' keys, rows and reasons, the `by` values of `key: new`, and the values of the V2
+//! columns. The counts, the rejects, the id map and the insert all read the stage.
+
+use super::super::INDENT;
+use super::keys::KeysView;
+use super::repairs::{recorded_repairs, repaired_value};
+use crate::catalog::quote_ident;
+use crate::plan::{Key, Origin, Step};
+
+/// The class of a row `where` filters out; a rule's catch is the rule's number.
+const FILTERED: i32 = -1;
+/// The class of a row an earlier wave migrated.
+const MIGRATED_BEFORE: i32 = -2;
+/// The class of a row that migrates now.
+pub const MIGRATES: i32 = 0;
+
+#[derive(Debug, Clone)]
+pub struct StageView {
+    /// The stage's column list: the class, what the rejects need, the `by` values, the V2
+    /// columns' values (computed for the rows that migrate only: a rejected row's value may
+    /// be one the rule is there to keep out).
+    pub select: String,
+    /// The step's FROM, its id map (`key_map`) left joined, and the class of each row.
+    pub from: String,
+    /// `key: new`: the distinct `by` values of the rows that migrate, named as the map's columns.
+    pub by_select: String,
+    /// The stage, joined to the id map for `key: new` and to the recorded repairs.
+    pub from_keyed: String,
+    /// The insert's values, from the stage.
+    pub select_list: String,
+    /// A `key: new` step whose columns look up its own keys (`id(self, …)`): its id map is
+    /// filled from the source before the stage (a second read), so that a row finds the key
+    /// of another row of the same run; the stage then tells this run's map rows from earlier
+    /// waves' by their wave.
+    pub own_lookup: bool,
+}
+
+impl StageView {
+    pub(super) fn new(
+        step: &Step,
+        model: &str,
+        from: &str,
+        keys: &KeysView,
+        source_key: &str,
+        source_row: &str,
+    ) -> StageView {
+        let sep = format!(",\n{INDENT}       ");
+        let class = "pgmig_row.pgmig_class";
+        let mut select = vec![class.to_string()];
+        if !step.rejects.is_empty() {
+            select.push(format!(
+                "CASE WHEN {class} > 0 THEN {source_key} END AS pgmig_source_key"
+            ));
+            select.push(format!(
+                "CASE WHEN {class} > 0 THEN {source_row} END AS pgmig_source_row"
+            ));
+            let reasons: String = step
+                .rejects
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let reason = r
+                        .reason_sql
+                        .clone()
+                        .unwrap_or_else(|| super::super::lit(&r.reason));
+                    format!(" WHEN {} THEN {reason}", i + 1)
+                })
+                .collect();
+            select.push(format!("CASE {class}{reasons} END AS pgmig_reason"));
+        }
+        let mut by_select = String::new();
+        let mut by_join = String::new();
+        if let Key::New { by, .. } = &step.key {
+            for b in by {
+                select.push(format!(
+                    "CASE WHEN {class} = {MIGRATES} THEN {} END AS {}",
+                    b.expr.sql,
+                    by_column(&b.column)
+                ));
+            }
+            by_select = by
+                .iter()
+                .map(|b| {
+                    format!(
+                        "stage.{} AS {}",
+                        by_column(&b.column),
+                        quote_ident(&b.column)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            by_join = format!(
+                "\n{INDENT}     JOIN {} AS key_map ON {}",
+                step.map_table,
+                by.iter()
+                    .map(|b| format!(
+                        "key_map.{} = stage.{}",
+                        quote_ident(&b.column),
+                        by_column(&b.column)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(" AND ")
+            );
+        }
+        // A bare literal is the same for every row and has no type until the insert gives it
+        // the column's: it stays in the insert. The new key comes from the map.
+        let staged = |c: &crate::plan::ColumnMap| !c.literal && c.origin != Origin::NewKey;
+        for c in step.columns.iter().filter(|c| staged(c)) {
+            select.push(format!(
+                "CASE WHEN {class} = {MIGRATES} THEN {} END AS {}",
+                c.expr,
+                quote_ident(&c.name)
+            ));
+        }
+        let value = |c: &crate::plan::ColumnMap| {
+            if staged(c) {
+                format!("stage.{}", quote_ident(&c.name))
+            } else {
+                c.expr.clone()
+            }
+        };
+        let key_json = match &step.key {
+            Key::New { .. } => keys.key_json.clone(),
+            Key::Keep { columns } => format!(
+                "jsonb_build_object({})",
+                columns
+                    .iter()
+                    .filter_map(|k| step.columns.iter().find(|c| &c.name == k))
+                    .map(|c| format!("{}, {}", super::super::lit(&c.name), value(c)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let mut rules: Vec<String> = step
+            .filter
+            .iter()
+            .map(|f| format!("WHEN NOT coalesce(({}), false) THEN {FILTERED}", f.sql))
+            .collect();
+        rules.extend(
+            step.rejects
+                .iter()
+                .enumerate()
+                .map(|(i, r)| format!("WHEN coalesce(({}), false) THEN {}", r.when.sql, i + 1)),
+        );
+        let own_lookup =
+            matches!(step.key, Key::New { .. }) && step.from != step.from_without_own_map;
+        rules.push(format!(
+            "WHEN key_map.{} IS NOT NULL{} THEN {MIGRATED_BEFORE}",
+            keys.map_found_column,
+            if own_lookup {
+                " AND key_map.pgmig_wave <> this_wave"
+            } else {
+                ""
+            }
+        ));
+        let case_sep = format!("\n{INDENT}                                 ");
+        StageView {
+            select: select.join(&sep),
+            from: format!(
+                "{from}\n{INDENT}     LEFT JOIN {} AS key_map ON {}\n{INDENT}     CROSS JOIN LATERAL (SELECT CASE {}{case_sep}ELSE {MIGRATES} END AS pgmig_class\n{INDENT}                         OFFSET 0) AS pgmig_row",
+                step.map_table,
+                keys.map_join_on,
+                rules.join(&case_sep)
+            ),
+            by_select,
+            from_keyed: format!(
+                "FROM pg_temp.pgmig_stage AS stage{by_join}{}",
+                recorded_repairs(step, model, &key_json)
+            ),
+            select_list: step
+                .columns
+                .iter()
+                .map(|c| repaired_value(step, c, &value(c)))
+                .collect::<Vec<_>>()
+                .join(&sep),
+            own_lookup,
+        }
+    }
+}
+
+/// The stage's column of a `by` value (apart from the V2 columns of the same name).
+fn by_column(column: &str) -> String {
+    quote_ident(&format!("pgmig_by_{column}"))
+}
