@@ -534,9 +534,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '98a466902a72915285f591d70a74de892021771e8801b4538b6fbd4c4cccb44f';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'dd4da73b11faecfeb1f64dc7293f478dbf94064acb3e4e0c486410f571553ae3';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 98a466902a72915285f591d70a74de892021771e8801b4538b6fbd4c4cccb44f; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile dd4da73b11faecfeb1f64dc7293f478dbf94064acb3e4e0c486410f571553ae3; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -696,8 +696,8 @@ BEGIN
 END
 $check$;
 
--- The bookkeeping as migrate sealed it: rejects, repairs, saved sequence values and the
--- reference rows rollback removes.
+-- The bookkeeping as migrate sealed it: rejects, repairs, saved sequence values, the
+-- reference rows rollback removes and the rows of others counted as each later wave began.
 DO $check$
 DECLARE
   changed text;
@@ -726,12 +726,16 @@ BEGIN
   SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.table_name, b.key)::text AS line
         FROM _pgmig.reference AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.wave_targets', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
+        FROM _pgmig.wave_targets AS b WHERE b.model = 'drills') AS x
   ) AS d
   FULL JOIN (SELECT * FROM _pgmig.seals AS b WHERE b.model = 'drills' AND starts_with(b.subject, '_pgmig.')) AS s
     ON s.subject = d.subject
   WHERE d.digest IS DISTINCT FROM s.digest;
   IF changed IS NULL THEN
-    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, repairs_taken, sequences, reference)';
+    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, repairs_taken, sequences, reference, wave_targets)';
   ELSE
     RAISE NOTICE 'FAIL  bookkeeping changed since migrate: %', changed;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);

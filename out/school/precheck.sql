@@ -4,7 +4,9 @@
 -- What migrate.sql would do to the V1 rows, before anything is written: per step, the rows
 -- each `where` filters and each `reject` rule quarantines (counts and sample keys), and every
 -- value that would break a V2 constraint (blocking: migrate would fail on it).
--- It builds the id maps as migrate would, inside a transaction that it always rolls back.
+-- It builds the id maps as migrate would, in pg_temp, inside a transaction that it always
+-- rolls back. Between waves it reads migrate's id maps and reports on the V1 rows no wave
+-- migrated yet, the ones the next wave would read.
 --   psql -X -v ON_ERROR_STOP=1 -f precheck.sql      exits non-zero if a finding would stop migrate
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
@@ -122,6 +124,9 @@ BEGIN
     WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')
       AND (pg_catalog.to_regnamespace('_pgmig') IS NULL OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension AS e WHERE e.extname = 'pgcrypto'))
     UNION ALL
+    SELECT 1, '', pg_catalog.format('GRANT TEMPORARY ON DATABASE %I TO %I;', pg_catalog.current_database(), CURRENT_USER)
+    WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'TEMPORARY')
+    UNION ALL
     -- _pgmig is pgmig's bookkeeping: the role that made it runs the scripts.
     SELECT 0, '', pg_catalog.format('-- run this script as %s instead: that role owns schema _pgmig (pgmig''s bookkeeping), which no GRANT replaces',
                                     n.nspowner::pg_catalog.regrole::text)
@@ -167,7 +172,8 @@ BEGIN
 END
 $guard$;
 
--- Precheck's own id maps live in _pgmig too (rolled back with it).
+-- The transform library lives in _pgmig (rolled back with precheck); its id maps and backups
+-- are its own, in pg_temp.
 CREATE SCHEMA IF NOT EXISTS _pgmig;
 -- pgmig's bookkeeping must be pgmig's own. Schema _pgmig and everything in it belong to the
 -- role running this script (or to the role named by -v pgmig_owner=ROLE), and nothing is
@@ -698,18 +704,22 @@ END
 $check$;
 SET pgmig.blocking = 0;
 
-DO $check$
+-- Waves: the next migrate is the wave after the last one done. What earlier waves migrated
+-- (migrate's id maps, read here, never written) stays out of every count below.
+DO $wave$
 BEGIN
+  PERFORM pg_catalog.set_config('pgmig.wave', '1', false);
   -- Two IFs: PL/pgSQL plans a whole condition, and _pgmig.log may not exist yet.
   IF to_regclass('_pgmig.log') IS NOT NULL THEN
-    IF EXISTS (SELECT 1 FROM _pgmig.log
-               WHERE model = 'school' AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
-      RAISE EXCEPTION 'model school is already migrated in this database'
-        USING HINT = 'precheck reads V1 as migrate would; run rollback.sql first';
-    END IF;
+    PERFORM pg_catalog.set_config('pgmig.wave',
+      (SELECT (coalesce(max(l.wave), 0) + 1)::text FROM _pgmig.log AS l
+       WHERE l.model = 'school' AND l.script = 'migrate' AND l.status = 'done'), false);
+  END IF;
+  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
+    RAISE NOTICE 'precheck: model school: wave %: the V1 rows earlier waves migrated are left out of every count below', pg_catalog.current_setting('pgmig.wave');
   END IF;
 END
-$check$;
+$wave$;
 
 -- pgmig's transform library (sql/transforms.sql in pgmig's source), used by the steps below.
 SET client_min_messages = warning;
@@ -1203,14 +1213,29 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_schools AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_schools AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT s.id AS source_id
     FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
-    WHERE true
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_schools') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_schools (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_schools;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_schools (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT s.id AS source_id
+    FROM v1.schools s
+       CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
+       LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -1219,7 +1244,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_schools;
+ANALYZE pg_temp.map_schools;
 
 DO $check$
 DECLARE
@@ -1234,7 +1259,8 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
-       LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL';
+       LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step schools: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Warning 1 (model.yaml:113): rows that migrate, listed for a look first
@@ -1245,7 +1271,7 @@ BEGIN
     FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
     AND coalesce((nullif(btrim(s.phone), '') IS NOT NULL AND (_pgmig.phone_e164(s.phone) IS NULL OR btrim(s.phone) ~* '(x|ext\.?|extension|#) ?[0-9]{1,6}$')), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -1260,7 +1286,7 @@ BEGIN
     FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (s.name) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1276,7 +1302,7 @@ BEGIN
     FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (s.created_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1292,7 +1318,7 @@ BEGIN
     FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND ((_pgmig.phone_e164(s.phone)) ~ '^\+[1-9][0-9]{7,14}$') IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -1308,7 +1334,7 @@ BEGIN
     FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_curriculums.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.curriculums AS _parent WHERE _parent.id = (ref_curriculums.id))
   ) AS found;
@@ -1327,7 +1353,7 @@ BEGIN
       FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (s.id) IS NOT NULL
       GROUP BY s.id
@@ -1356,13 +1382,27 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_admin_users AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_admin_users AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT s.id AS source_id
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_admin_users') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_admin_users (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_admin_users;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_admin_users (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT s.id AS source_id
+    FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -1371,7 +1411,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_admin_users;
+ANALYZE pg_temp.map_admin_users;
 
 DO $check$
 DECLARE
@@ -1385,7 +1425,8 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.schools s
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator';
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step admin_users: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: email NOT NULL
@@ -1395,7 +1436,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example')) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1410,7 +1451,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND ('Administrator') IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1425,7 +1466,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (_pgmig.new_password_hash(6)) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1440,7 +1481,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (true) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1455,7 +1496,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1470,7 +1511,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (s.created_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1485,7 +1526,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND ((_pgmig.new_password_hash(6)) LIKE '$2%') IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -1500,7 +1541,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND ((CAST(NULL AS TEXT)) ~ '^\+[1-9][0-9]{7,14}$') IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -1515,7 +1556,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.users AS _existing WHERE _existing.phone = (CAST(NULL AS TEXT)))
   ) AS found;
   IF n_found > 0 THEN
@@ -1530,7 +1571,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (ref_user_types.id))
   ) AS found;
@@ -1548,7 +1589,7 @@ BEGIN
       SELECT row(CAST(NULL AS TEXT))::text AS k
       FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (CAST(NULL AS TEXT)) IS NOT NULL
       GROUP BY CAST(NULL AS TEXT)
@@ -1569,7 +1610,7 @@ BEGIN
       SELECT row(s.id)::text AS k
       FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (s.id) IS NOT NULL
       GROUP BY s.id
@@ -1594,8 +1635,8 @@ BEGIN
          1 AS n
   FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-       JOIN _pgmig.map_admin_users AS key_map ON key_map.source_id = s.id
-  WHERE true
+       JOIN pg_temp.map_admin_users AS key_map ON key_map.source_id = s.id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
     AND (coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example')) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -1641,15 +1682,31 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_admin_roles AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_admin_roles AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT s.id AS source_id
     FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_admin_roles') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_admin_roles (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_admin_roles;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_admin_roles (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT s.id AS source_id
+    FROM v1.schools s
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -1658,7 +1715,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_admin_roles;
+ANALYZE pg_temp.map_admin_roles;
 
 DO $check$
 DECLARE
@@ -1672,9 +1729,10 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id;
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step admin_roles: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: user_id NOT NULL
@@ -1683,10 +1741,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_admin_users.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1700,10 +1758,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1717,10 +1775,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (id_admin_users.id) AND _existing.role_id = (ref_roles.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1734,10 +1792,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (ref_roles.id))
   ) AS found;
@@ -1752,13 +1810,13 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  admin_roles: FOREIGN KEY user_roles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1771,13 +1829,13 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_admin_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_admin_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_admin_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_admin_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  admin_roles: FOREIGN KEY user_roles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1792,10 +1850,10 @@ BEGIN
     FROM (
       SELECT row(id_admin_users.id, ref_roles.id)::text AS k
       FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-      WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (id_admin_users.id, ref_roles.id) IS NOT NULL
       GROUP BY id_admin_users.id, ref_roles.id
@@ -1815,10 +1873,10 @@ BEGIN
     FROM (
       SELECT row(s.id)::text AS k
       FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-      WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (s.id) IS NOT NULL
       GROUP BY s.id
@@ -1847,14 +1905,29 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_teacher_users AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_teacher_users AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT t.id AS source_id
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_teacher_users') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_teacher_users (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_teacher_users;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_teacher_users (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT t.id AS source_id
+    FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -1863,7 +1936,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_teacher_users;
+ANALYZE pg_temp.map_teacher_users;
 
 DO $check$
 DECLARE
@@ -1878,7 +1951,8 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff';
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step teacher_users: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Warning 1 (model.yaml:156): rows that migrate, listed for a look first
@@ -1889,7 +1963,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
     AND coalesce((nullif(btrim(t.phone), '') IS NOT NULL AND (_pgmig.phone_e164(t.phone) IS NULL OR btrim(t.phone) ~* '(x|ext\.?|extension|#) ?[0-9]{1,6}$')), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -1904,7 +1978,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT))) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1920,7 +1994,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (n.first_name) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1936,7 +2010,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (_pgmig.new_password_hash(6)) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1952,7 +2026,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (true) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1968,7 +2042,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1984,7 +2058,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (t.created_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2000,7 +2074,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND ((_pgmig.new_password_hash(6)) LIKE '$2%') IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -2016,7 +2090,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND ((_pgmig.phone_e164(t.phone)) ~ '^\+[1-9][0-9]{7,14}$') IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -2032,7 +2106,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (ref_user_types.id))
   ) AS found;
@@ -2051,7 +2125,7 @@ BEGIN
       FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (t.id) IS NOT NULL
       GROUP BY t.id
@@ -2077,8 +2151,8 @@ BEGIN
   FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-       JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
-  WHERE true
+       JOIN pg_temp.map_teacher_users AS key_map ON key_map.source_id = t.id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
     AND (coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -2121,8 +2195,8 @@ BEGIN
   FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-       JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
-  WHERE true
+       JOIN pg_temp.map_teacher_users AS key_map ON key_map.source_id = t.id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
     AND (_pgmig.phone_e164(t.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -2168,15 +2242,31 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_teacher_roles AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_teacher_roles AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT t.id AS source_id
     FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_teacher_roles') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_teacher_roles (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_teacher_roles;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_teacher_roles (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT t.id AS source_id
+    FROM v1.teachers t
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -2185,7 +2275,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_teacher_roles;
+ANALYZE pg_temp.map_teacher_roles;
 
 DO $check$
 DECLARE
@@ -2199,9 +2289,10 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id;
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step teacher_roles: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: user_id NOT NULL
@@ -2210,10 +2301,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_teacher_users.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2227,10 +2318,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2244,10 +2335,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (id_teacher_users.id) AND _existing.role_id = (ref_roles.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -2261,10 +2352,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (ref_roles.id))
   ) AS found;
@@ -2279,13 +2370,13 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  teacher_roles: FOREIGN KEY user_roles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -2298,14 +2389,14 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_teacher_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_teacher_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  teacher_roles: FOREIGN KEY user_roles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -2318,16 +2409,16 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND coalesce((id_teacher_users.id, ref_roles.id) IN (SELECT id_admin_users.id, ref_roles.id
           FROM v1.schools s
-               LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+               LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
                LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-               LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-          WHERE true), false)
+               LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+          WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  teacher_roles: UNIQUE user_roles_user_id_role_id_key: step admin_roles makes the same value: % rows, e.g. %', n_found, samples;
@@ -2342,10 +2433,10 @@ BEGIN
     FROM (
       SELECT row(id_teacher_users.id, ref_roles.id)::text AS k
       FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-      WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (id_teacher_users.id, ref_roles.id) IS NOT NULL
       GROUP BY id_teacher_users.id, ref_roles.id
@@ -2365,10 +2456,10 @@ BEGIN
     FROM (
       SELECT row(t.id)::text AS k
       FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-      WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (t.id) IS NOT NULL
       GROUP BY t.id
@@ -2397,14 +2488,21 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_teacher_profiles AS
+  CREATE TABLE pg_temp.map_teacher_profiles (user_id uuid, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_teacher_profiles') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_teacher_profiles (user_id, pgmig_wave)
+    SELECT user_id, pgmig_wave FROM _pgmig.map_teacher_profiles;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_teacher_profiles (user_id)
   SELECT id_teacher_users.id AS user_id
   FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-  WHERE true
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
     AND true;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -2413,7 +2511,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_teacher_profiles;
+ANALYZE pg_temp.map_teacher_profiles;
 
 DO $check$
 DECLARE
@@ -2428,9 +2526,10 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END;
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step teacher_profiles: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: user_id NOT NULL
@@ -2440,10 +2539,10 @@ BEGIN
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_teacher_users.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2458,10 +2557,10 @@ BEGIN
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2476,10 +2575,10 @@ BEGIN
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.teacher_profiles AS _existing WHERE _existing.user_id = (id_teacher_users.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -2494,13 +2593,13 @@ BEGIN
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  teacher_profiles: FOREIGN KEY teacher_profiles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -2514,10 +2613,10 @@ BEGIN
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_subjects.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.subjects AS _parent WHERE _parent.id = (ref_subjects.id))
   ) AS found;
@@ -2533,14 +2632,14 @@ BEGIN
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_teacher_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_teacher_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  teacher_profiles: FOREIGN KEY teacher_profiles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -2556,10 +2655,10 @@ BEGIN
       SELECT row(id_teacher_users.id)::text AS k
       FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (id_teacher_users.id) IS NOT NULL
       GROUP BY id_teacher_users.id
@@ -2588,14 +2687,29 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_parent_users AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_parent_users AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT p.id AS source_id
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_parent_users') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_parent_users (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_parent_users;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_parent_users (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT p.id AS source_id
+    FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -2604,7 +2718,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_parent_users;
+ANALYZE pg_temp.map_parent_users;
 
 DO $check$
 DECLARE
@@ -2619,7 +2733,8 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian';
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step parent_users: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Warning 1 (model.yaml:206): rows that migrate, listed for a look first
@@ -2630,7 +2745,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
     AND coalesce((nullif(btrim(p.phone), '') IS NOT NULL AND (_pgmig.phone_e164(p.phone) IS NULL OR btrim(p.phone) ~* '(x|ext\.?|extension|#) ?[0-9]{1,6}$')), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -2645,7 +2760,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT))) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2661,7 +2776,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (n.first_name) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2677,7 +2792,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (_pgmig.new_password_hash(6)) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2693,7 +2808,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (true) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2709,7 +2824,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2725,7 +2840,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (p.created_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2741,7 +2856,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND ((_pgmig.new_password_hash(6)) LIKE '$2%') IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -2757,7 +2872,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND ((_pgmig.phone_e164(p.phone)) ~ '^\+[1-9][0-9]{7,14}$') IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -2773,7 +2888,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (ref_user_types.id))
   ) AS found;
@@ -2792,7 +2907,7 @@ BEGIN
       FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (p.id) IS NOT NULL
       GROUP BY p.id
@@ -2818,8 +2933,8 @@ BEGIN
   FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-       JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
-  WHERE true
+       JOIN pg_temp.map_parent_users AS key_map ON key_map.source_id = p.id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
     AND (coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -2862,8 +2977,8 @@ BEGIN
   FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-       JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
-  WHERE true
+       JOIN pg_temp.map_parent_users AS key_map ON key_map.source_id = p.id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
     AND (_pgmig.phone_e164(p.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -2909,15 +3024,31 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_parent_roles AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_parent_roles AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT p.id AS source_id
     FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_parent_roles') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_parent_roles (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_parent_roles;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_parent_roles (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT p.id AS source_id
+    FROM v1.parents p
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -2926,7 +3057,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_parent_roles;
+ANALYZE pg_temp.map_parent_roles;
 
 DO $check$
 DECLARE
@@ -2940,9 +3071,10 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step parent_roles: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: user_id NOT NULL
@@ -2951,10 +3083,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_parent_users.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2968,10 +3100,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2985,10 +3117,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (id_parent_users.id) AND _existing.role_id = (ref_roles.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -3002,10 +3134,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (ref_roles.id))
   ) AS found;
@@ -3020,13 +3152,13 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  parent_roles: FOREIGN KEY user_roles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -3039,15 +3171,15 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_parent_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  parent_roles: FOREIGN KEY user_roles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -3060,16 +3192,16 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND coalesce((id_parent_users.id, ref_roles.id) IN (SELECT id_admin_users.id, ref_roles.id
           FROM v1.schools s
-               LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+               LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
                LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-               LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-          WHERE true), false)
+               LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+          WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  parent_roles: UNIQUE user_roles_user_id_role_id_key: step admin_roles makes the same value: % rows, e.g. %', n_found, samples;
@@ -3082,16 +3214,16 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND coalesce((id_parent_users.id, ref_roles.id) IN (SELECT id_teacher_users.id, ref_roles.id
           FROM v1.teachers t
-               LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+               LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
                LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-               LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-          WHERE true), false)
+               LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+          WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  parent_roles: UNIQUE user_roles_user_id_role_id_key: step teacher_roles makes the same value: % rows, e.g. %', n_found, samples;
@@ -3106,10 +3238,10 @@ BEGIN
     FROM (
       SELECT row(id_parent_users.id, ref_roles.id)::text AS k
       FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-      WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (id_parent_users.id, ref_roles.id) IS NOT NULL
       GROUP BY id_parent_users.id, ref_roles.id
@@ -3129,10 +3261,10 @@ BEGIN
     FROM (
       SELECT row(p.id)::text AS k
       FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-      WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (p.id) IS NOT NULL
       GROUP BY p.id
@@ -3161,13 +3293,20 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_parent_profiles AS
+  CREATE TABLE pg_temp.map_parent_profiles (user_id uuid, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_parent_profiles') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_parent_profiles (user_id, pgmig_wave)
+    SELECT user_id, pgmig_wave FROM _pgmig.map_parent_profiles;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_parent_profiles (user_id)
   SELECT id_parent_users.id AS user_id
   FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-  WHERE true
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS earlier WHERE earlier.user_id = id_parent_users.id AND earlier.pgmig_wave IS NOT NULL)
     AND true;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -3176,7 +3315,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_parent_profiles;
+ANALYZE pg_temp.map_parent_profiles;
 
 DO $check$
 DECLARE
@@ -3191,8 +3330,9 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS earlier WHERE earlier.user_id = id_parent_users.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step parent_profiles: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: user_id NOT NULL
@@ -3202,9 +3342,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS earlier WHERE earlier.user_id = id_parent_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_parent_users.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3219,9 +3359,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS earlier WHERE earlier.user_id = id_parent_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3236,9 +3376,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS earlier WHERE earlier.user_id = id_parent_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.parent_profiles AS _existing WHERE _existing.user_id = (id_parent_users.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -3253,12 +3393,12 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS earlier WHERE earlier.user_id = id_parent_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  parent_profiles: FOREIGN KEY parent_profiles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -3272,14 +3412,14 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS earlier WHERE earlier.user_id = id_parent_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_parent_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  parent_profiles: FOREIGN KEY parent_profiles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -3295,9 +3435,9 @@ BEGIN
       SELECT row(id_parent_users.id)::text AS k
       FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-      WHERE true
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS earlier WHERE earlier.user_id = id_parent_users.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (id_parent_users.id) IS NOT NULL
       GROUP BY id_parent_users.id
@@ -3326,14 +3466,29 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_student_users AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_student_users AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT s.id AS source_id
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_student_users') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_student_users (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_student_users;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_student_users (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT s.id AS source_id
+    FROM v1.students s
+       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -3342,7 +3497,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_student_users;
+ANALYZE pg_temp.map_student_users;
 
 DO $check$
 DECLARE
@@ -3357,7 +3512,8 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner';
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step student_users: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Warning 1 (model.yaml:246): rows that migrate, listed for a look first
@@ -3368,7 +3524,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
     AND coalesce((nullif(btrim(s.phone), '') IS NOT NULL AND (_pgmig.phone_e164(s.phone) IS NULL OR btrim(s.phone) ~* '(x|ext\.?|extension|#) ?[0-9]{1,6}$')), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -3383,7 +3539,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT))) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3399,7 +3555,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (n.first_name) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3415,7 +3571,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (_pgmig.new_password_hash(6)) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3431,7 +3587,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (true) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3447,7 +3603,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3463,7 +3619,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (s.created_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3479,7 +3635,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND ((_pgmig.new_password_hash(6)) LIKE '$2%') IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -3495,7 +3651,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND ((_pgmig.phone_e164(s.phone)) ~ '^\+[1-9][0-9]{7,14}$') IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -3511,7 +3667,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (ref_user_types.id))
   ) AS found;
@@ -3530,7 +3686,7 @@ BEGIN
       FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (s.id) IS NOT NULL
       GROUP BY s.id
@@ -3556,8 +3712,8 @@ BEGIN
   FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-       JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
-  WHERE true
+       JOIN pg_temp.map_student_users AS key_map ON key_map.source_id = s.id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
     AND (coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -3600,8 +3756,8 @@ BEGIN
   FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-       JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
-  WHERE true
+       JOIN pg_temp.map_student_users AS key_map ON key_map.source_id = s.id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
     AND (_pgmig.phone_e164(s.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -3647,15 +3803,31 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_student_roles AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_student_roles AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT s.id AS source_id
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_student_roles') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_student_roles (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_student_roles;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_student_roles (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT s.id AS source_id
+    FROM v1.students s
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -3664,7 +3836,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_student_roles;
+ANALYZE pg_temp.map_student_roles;
 
 DO $check$
 DECLARE
@@ -3678,9 +3850,10 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id;
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step student_roles: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: user_id NOT NULL
@@ -3689,10 +3862,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_student_users.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3706,10 +3879,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3723,10 +3896,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (id_student_users.id) AND _existing.role_id = (ref_roles.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -3740,10 +3913,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (ref_roles.id))
   ) AS found;
@@ -3758,13 +3931,13 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_roles: FOREIGN KEY user_roles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -3777,16 +3950,16 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_student_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_student_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_roles: FOREIGN KEY user_roles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -3799,16 +3972,16 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND coalesce((id_student_users.id, ref_roles.id) IN (SELECT id_admin_users.id, ref_roles.id
           FROM v1.schools s
-               LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+               LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
                LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-               LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-          WHERE true), false)
+               LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+          WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_roles: UNIQUE user_roles_user_id_role_id_key: step admin_roles makes the same value: % rows, e.g. %', n_found, samples;
@@ -3821,16 +3994,16 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND coalesce((id_student_users.id, ref_roles.id) IN (SELECT id_teacher_users.id, ref_roles.id
           FROM v1.teachers t
-               LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+               LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
                LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-               LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-          WHERE true), false)
+               LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+          WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_roles: UNIQUE user_roles_user_id_role_id_key: step teacher_roles makes the same value: % rows, e.g. %', n_found, samples;
@@ -3843,16 +4016,16 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND coalesce((id_student_users.id, ref_roles.id) IN (SELECT id_parent_users.id, ref_roles.id
           FROM v1.parents p
-               LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+               LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
                LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-               LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-          WHERE true), false)
+               LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+          WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_roles: UNIQUE user_roles_user_id_role_id_key: step parent_roles makes the same value: % rows, e.g. %', n_found, samples;
@@ -3867,10 +4040,10 @@ BEGIN
     FROM (
       SELECT row(id_student_users.id, ref_roles.id)::text AS k
       FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-      WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (id_student_users.id, ref_roles.id) IS NOT NULL
       GROUP BY id_student_users.id, ref_roles.id
@@ -3890,10 +4063,10 @@ BEGIN
     FROM (
       SELECT row(s.id)::text AS k
       FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-      WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (s.id) IS NOT NULL
       GROUP BY s.id
@@ -3922,15 +4095,22 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_student_profiles AS
+  CREATE TABLE pg_temp.map_student_profiles (user_id uuid, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_student_profiles') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_student_profiles (user_id, pgmig_wave)
+    SELECT user_id, pgmig_wave FROM _pgmig.map_student_profiles;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_student_profiles (user_id)
   SELECT id_student_users.id AS user_id
   FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-  WHERE true
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
     AND true;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -3939,7 +4119,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_student_profiles;
+ANALYZE pg_temp.map_student_profiles;
 
 DO $check$
 DECLARE
@@ -3953,11 +4133,12 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
-       LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$');
+       LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step student_profiles: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: user_id NOT NULL
@@ -3966,12 +4147,12 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_student_users.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3985,12 +4166,12 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -4004,12 +4185,12 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.student_profiles AS _existing WHERE _existing.user_id = (id_student_users.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -4023,12 +4204,12 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_class_levels.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.class_levels AS _parent WHERE _parent.id = (ref_class_levels.id))
   ) AS found;
@@ -4043,18 +4224,18 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_parent_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_profiles: FOREIGN KEY student_profiles_parent_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -4067,15 +4248,15 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_profiles: FOREIGN KEY student_profiles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -4088,18 +4269,18 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_student_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_student_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_profiles: FOREIGN KEY student_profiles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -4114,12 +4295,12 @@ BEGIN
     FROM (
       SELECT row(id_student_users.id)::text AS k
       FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (id_student_users.id) IS NOT NULL
       GROUP BY id_student_users.id
@@ -4140,6 +4321,23 @@ $check$;
 
 DO $check$
 BEGIN
+  -- As migrate refuses a wave that would migrate no row.
+  IF pg_catalog.current_setting('pgmig.wave')::integer > 1
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS m WHERE m.pgmig_wave IS NULL) THEN
+    RAISE NOTICE 'BLOCKING  model school: nothing left to migrate: every V1 row is migrated (% waves so far), filtered or rejected; migrate would refuse', pg_catalog.current_setting('pgmig.wave')::integer - 1;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
   IF current_setting('pgmig.blocking')::int > 0 THEN
     RAISE EXCEPTION 'precheck: % blocking finding(s); migrate would fail', current_setting('pgmig.blocking');
   END IF;

@@ -549,9 +549,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'de2416922bad79b24963c55dcfa478ce5850818d55ffc1d4d1883a582c2f7421';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e78756019707f6bdd9145a2e8c8b9916dfa3eaaf3b97f3b062aad5c9cdbaa336';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile de2416922bad79b24963c55dcfa478ce5850818d55ffc1d4d1883a582c2f7421; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile e78756019707f6bdd9145a2e8c8b9916dfa3eaaf3b97f3b062aad5c9cdbaa336; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -645,8 +645,8 @@ BEGIN
 END
 $check$;
 
--- The bookkeeping as migrate sealed it: rejects, repairs, saved sequence values and the
--- reference rows rollback removes.
+-- The bookkeeping as migrate sealed it: rejects, repairs, saved sequence values, the
+-- reference rows rollback removes and the rows of others counted as each later wave began.
 DO $check$
 DECLARE
   changed text;
@@ -675,12 +675,16 @@ BEGIN
   SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.table_name, b.key)::text AS line
         FROM _pgmig.reference AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.wave_targets', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
+        FROM _pgmig.wave_targets AS b WHERE b.model = 'school') AS x
   ) AS d
   FULL JOIN (SELECT * FROM _pgmig.seals AS b WHERE b.model = 'school' AND starts_with(b.subject, '_pgmig.')) AS s
     ON s.subject = d.subject
   WHERE d.digest IS DISTINCT FROM s.digest;
   IF changed IS NULL THEN
-    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, repairs_taken, sequences, reference)';
+    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, repairs_taken, sequences, reference, wave_targets)';
   ELSE
     RAISE NOTICE 'FAIL  bookkeeping changed since migrate: %', changed;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);

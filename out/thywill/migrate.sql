@@ -199,7 +199,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'e3b51eb530178d8c2c543d800090f98175bced0d323d4f88545f0bdd95720561';
+SET pgmig.fingerprint = 'd0743f49a8c985520ca8b8a4467f4ff5936a7f32dc8a065faecb646432dae8fc';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -509,6 +509,14 @@ CREATE TABLE IF NOT EXISTS _pgmig.targets (
   rows_before bigint NOT NULL,
   counted_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (model, table_name)
+);
+-- Waves: the rows of others each filled table holds as a later wave begins (targets_count.sql).
+CREATE TABLE IF NOT EXISTS _pgmig.wave_targets (
+  model text NOT NULL,
+  table_name text NOT NULL,
+  wave integer NOT NULL,
+  rows_of_others bigint NOT NULL,
+  PRIMARY KEY (model, table_name, wave)
 );
 CREATE TABLE IF NOT EXISTS _pgmig.seals (
   model text NOT NULL,
@@ -894,9 +902,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e3b51eb530178d8c2c543d800090f98175bced0d323d4f88545f0bdd95720561';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'd0743f49a8c985520ca8b8a4467f4ff5936a7f32dc8a065faecb646432dae8fc';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile e3b51eb530178d8c2c543d800090f98175bced0d323d4f88545f0bdd95720561; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile d0743f49a8c985520ca8b8a4467f4ff5936a7f32dc8a065faecb646432dae8fc; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -918,6 +926,50 @@ BEGIN
 END
 $wave$;
 
+-- The bookkeeping as the last script sealed it (seal.sql), before anything is changed: this
+-- wave adds to it and seals it anew, which would take a change made since for its own. Transaction mode seals in the same
+-- transaction that writes, so a difference is a change made since.
+DO $seals$
+DECLARE
+  changed text;
+BEGIN
+  SELECT string_agg(pg_catalog.format('%s (%s rows now, %s sealed)', d.subject, d.rows, s.rows), ', ' ORDER BY d.subject)
+  INTO changed
+  FROM (
+  -- (subject, rows, digest) of the bookkeeping.
+  SELECT '_pgmig.rejects' AS subject, count(*) AS rows, md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), '')) AS digest
+  FROM (SELECT ROW(b.step, b.rule, b.reason, b.source_table, b.source_key, b.source_row)::text AS line
+        FROM _pgmig.rejects AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+        FROM _pgmig.changes AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
+        FROM _pgmig.repairs_taken AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+        FROM _pgmig.sequences AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+        FROM _pgmig.reference AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT '_pgmig.wave_targets', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
+        FROM _pgmig.wave_targets AS b WHERE b.model = 'thywill') AS x
+  ) AS d
+  JOIN _pgmig.seals AS s ON s.model = 'thywill' AND s.subject = d.subject
+  WHERE d.digest IS DISTINCT FROM s.digest;
+  IF changed IS NOT NULL THEN
+    RAISE EXCEPTION 'migrate.sql: refused, nothing was changed: the bookkeeping changed since it was sealed: %', changed
+      USING HINT = 'put it back as the last migrate or rollback left it (from a dump taken then), then run migrate.sql again; verify.sql names what changed';
+  END IF;
+END
+$seals$;
+
 -- The rows each filled table holds before migrate, counted when migrate first runs: verify
 -- fails on a row no id map holds in a table that was empty, and dates migrate's start.
 INSERT INTO _pgmig.targets (model, table_name, rows_before)
@@ -930,14 +982,8 @@ VALUES ('thywill', 'public.users', (SELECT count(*) FROM public.users)),
 ON CONFLICT DO NOTHING;
 -- Waves: the application writes between them. A later wave counts, in each filled table, the
 -- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
--- that came from nowhere; rollback.sql removes the counts of the waves it undoes.
-CREATE TABLE IF NOT EXISTS _pgmig.wave_targets (
-  model text NOT NULL,
-  table_name text NOT NULL,
-  wave integer NOT NULL,
-  rows_of_others bigint NOT NULL,
-  PRIMARY KEY (model, table_name, wave)
-);
+-- that came from nowhere; rollback.sql removes the counts of the waves it undoes. Sealed
+-- with the bookkeeping (seal.sql).
 DO $wave$
 DECLARE
   unmapped text;
@@ -1883,6 +1929,10 @@ FROM (
   SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.table_name, b.key)::text AS line
         FROM _pgmig.reference AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT '_pgmig.wave_targets', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
+        FROM _pgmig.wave_targets AS b WHERE b.model = 'thywill') AS x
   UNION ALL
   SELECT 'V1 v1.invitetoken', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.token), ''))
   FROM v1.invitetoken AS t

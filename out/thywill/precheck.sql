@@ -4,7 +4,9 @@
 -- What migrate.sql would do to the V1 rows, before anything is written: per step, the rows
 -- each `where` filters and each `reject` rule quarantines (counts and sample keys), and every
 -- value that would break a V2 constraint (blocking: migrate would fail on it).
--- It builds the id maps as migrate would, inside a transaction that it always rolls back.
+-- It builds the id maps as migrate would, in pg_temp, inside a transaction that it always
+-- rolls back. Between waves it reads migrate's id maps and reports on the V1 rows no wave
+-- migrated yet, the ones the next wave would read.
 --   psql -X -v ON_ERROR_STOP=1 -f precheck.sql      exits non-zero if a finding would stop migrate
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
@@ -115,6 +117,9 @@ BEGIN
     WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')
       AND (pg_catalog.to_regnamespace('_pgmig') IS NULL)
     UNION ALL
+    SELECT 1, '', pg_catalog.format('GRANT TEMPORARY ON DATABASE %I TO %I;', pg_catalog.current_database(), CURRENT_USER)
+    WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'TEMPORARY')
+    UNION ALL
     -- _pgmig is pgmig's bookkeeping: the role that made it runs the scripts.
     SELECT 0, '', pg_catalog.format('-- run this script as %s instead: that role owns schema _pgmig (pgmig''s bookkeeping), which no GRANT replaces',
                                     n.nspowner::pg_catalog.regrole::text)
@@ -160,7 +165,8 @@ BEGIN
 END
 $guard$;
 
--- Precheck's own id maps live in _pgmig too (rolled back with it).
+-- The transform library lives in _pgmig (rolled back with precheck); its id maps and backups
+-- are its own, in pg_temp.
 CREATE SCHEMA IF NOT EXISTS _pgmig;
 -- pgmig's bookkeeping must be pgmig's own. Schema _pgmig and everything in it belong to the
 -- role running this script (or to the role named by -v pgmig_owner=ROLE), and nothing is
@@ -639,18 +645,22 @@ END
 $check$;
 SET pgmig.blocking = 0;
 
-DO $check$
+-- Waves: the next migrate is the wave after the last one done. What earlier waves migrated
+-- (migrate's id maps, read here, never written) stays out of every count below.
+DO $wave$
 BEGIN
+  PERFORM pg_catalog.set_config('pgmig.wave', '1', false);
   -- Two IFs: PL/pgSQL plans a whole condition, and _pgmig.log may not exist yet.
   IF to_regclass('_pgmig.log') IS NOT NULL THEN
-    IF EXISTS (SELECT 1 FROM _pgmig.log
-               WHERE model = 'thywill' AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
-      RAISE EXCEPTION 'model thywill is already migrated in this database'
-        USING HINT = 'precheck reads V1 as migrate would; run rollback.sql first';
-    END IF;
+    PERFORM pg_catalog.set_config('pgmig.wave',
+      (SELECT (coalesce(max(l.wave), 0) + 1)::text FROM _pgmig.log AS l
+       WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status = 'done'), false);
+  END IF;
+  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
+    RAISE NOTICE 'precheck: model thywill: wave %: the V1 rows earlier waves migrated are left out of every count below', pg_catalog.current_setting('pgmig.wave');
   END IF;
 END
-$check$;
+$wave$;
 
 -- ----------------------------------------------------------------------------
 -- Step 1/6: public.users  (model.yaml:13)
@@ -662,10 +672,18 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_users AS
+  CREATE TABLE pg_temp.map_users (id text, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_users') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_users (id, pgmig_wave)
+    SELECT id, pgmig_wave FROM _pgmig.map_users;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_users (id)
   SELECT u.id AS id
   FROM v1."user" u
-  WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -677,7 +695,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_users;
+ANALYZE pg_temp.map_users;
 
 DO $check$
 DECLARE
@@ -690,7 +708,8 @@ DECLARE
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
-  FROM v1."user" u;
+  FROM v1."user" u
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step users: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Reject rule 1 (model.yaml:18)
@@ -699,7 +718,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  users rule 1 "v1 cannot fetch the row by its id (its entry in the key''s index is missing)": % rows, e.g. %', n_found, samples;
@@ -711,7 +731,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND coalesce((btrim(u.display_name) = ''), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -724,7 +745,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
   ) AS found;
@@ -738,7 +760,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -753,7 +776,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -770,7 +794,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -787,7 +812,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -804,7 +830,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -821,7 +848,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -838,7 +866,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -855,7 +884,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -872,7 +902,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -889,7 +920,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -908,7 +940,8 @@ BEGIN
     FROM (
       SELECT row(u.id)::text AS k
       FROM v1."user" u
-      WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -940,12 +973,20 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_prayers AS
+  CREATE TABLE pg_temp.map_prayers (id text, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_prayers') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_prayers (id, pgmig_wave)
+    SELECT id, pgmig_wave FROM _pgmig.map_prayers;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_prayers (id)
   SELECT p.id AS id
   FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-  WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND true;
 EXCEPTION WHEN OTHERS THEN
@@ -955,7 +996,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_prayers;
+ANALYZE pg_temp.map_prayers;
 
 DO $check$
 DECLARE
@@ -970,7 +1011,8 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id;
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step prayers: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Reject rule 1 (model.yaml:37)
@@ -980,8 +1022,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((a.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  prayers rule 1 "orphan prayer, author_id matches no user": % rows, e.g. %', n_found, samples;
@@ -994,8 +1037,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND coalesce((id_users.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -1009,8 +1053,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND (p.id) IS NULL
   ) AS found;
@@ -1026,8 +1071,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND (p.author_id) IS NULL
   ) AS found;
@@ -1043,8 +1089,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND (p.text) IS NULL
   ) AS found;
@@ -1060,8 +1107,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND (coalesce(p.target_audience, 'all')) IS NULL
   ) AS found;
@@ -1077,8 +1125,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND (p.flagged) IS NULL
   ) AS found;
@@ -1094,8 +1143,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND (p.created_at AT TIME ZONE 'UTC') IS NULL
   ) AS found;
@@ -1111,8 +1161,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND EXISTS (SELECT 1 FROM public.prayers AS _existing WHERE _existing.id = (p.id))
   ) AS found;
@@ -1128,12 +1179,13 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND (p.author_id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (p.author_id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS _parent_map WHERE _parent_map.id = (p.author_id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (p.author_id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  prayers: FOREIGN KEY prayers_author_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1149,8 +1201,9 @@ BEGIN
       SELECT row(p.id)::text AS k
       FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-      WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
         AND true
         AND (p.id) IS NOT NULL
@@ -1180,14 +1233,22 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_prayer_marks AS
+  CREATE TABLE pg_temp.map_prayer_marks (id text, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_prayer_marks') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_prayer_marks (id, pgmig_wave)
+    SELECT id, pgmig_wave FROM _pgmig.map_prayer_marks;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_prayer_marks (id)
   SELECT m.id AS id
   FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-  WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
@@ -1199,7 +1260,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_prayer_marks;
+ANALYZE pg_temp.map_prayer_marks;
 
 DO $check$
 DECLARE
@@ -1215,8 +1276,9 @@ BEGIN
   FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id;
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step prayer_marks: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Reject rule 1 (model.yaml:50)
@@ -1227,9 +1289,10 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((p.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  prayer_marks rule 1 "orphan mark, prayer_id matches no prayer": % rows, e.g. %', n_found, samples;
@@ -1243,9 +1306,10 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND coalesce((u.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -1260,9 +1324,10 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND coalesce((id_users.id IS NULL), false)
   ) AS found;
@@ -1278,9 +1343,10 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND coalesce((id_prayers.id IS NULL), false)
@@ -1297,9 +1363,10 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
@@ -1318,9 +1385,10 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
@@ -1339,9 +1407,10 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
@@ -1360,9 +1429,10 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
@@ -1381,9 +1451,10 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
@@ -1402,15 +1473,16 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
       AND (m.prayer_id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.prayers AS _parent WHERE _parent.id = (m.prayer_id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS _parent_map WHERE _parent_map.id = (m.prayer_id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS _parent_map WHERE _parent_map.id = (m.prayer_id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  prayer_marks: FOREIGN KEY prayer_marks_prayer_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1425,15 +1497,16 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
       AND (m.user_id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (m.user_id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS _parent_map WHERE _parent_map.id = (m.user_id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (m.user_id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  prayer_marks: FOREIGN KEY prayer_marks_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1450,9 +1523,10 @@ BEGIN
       FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-      WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
@@ -1484,12 +1558,20 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_invites AS
+  CREATE TABLE pg_temp.map_invites (token text, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_invites') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_invites (token, pgmig_wave)
+    SELECT token, pgmig_wave FROM _pgmig.map_invites;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_invites (token)
   SELECT i.token AS token
   FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-  WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
     AND true;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -1498,7 +1580,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_invites;
+ANALYZE pg_temp.map_invites;
 
 DO $check$
 DECLARE
@@ -1512,8 +1594,9 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id;
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step invites: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Reject rule 1 (model.yaml:65)
@@ -1522,9 +1605,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('token', i.token))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('token', i.token))::text) AS rn
     FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-    WHERE coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  invites rule 1 "inviting user was rejected": % rows, e.g. %', n_found, samples;
@@ -1536,9 +1620,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('token', i.token))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('token', i.token))::text) AS rn
     FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (i.token) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1552,9 +1637,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('token', i.token))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('token', i.token))::text) AS rn
     FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (i.created_by_user) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1568,9 +1654,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('token', i.token))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('token', i.token))::text) AS rn
     FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (i.used) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1584,9 +1671,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('token', i.token))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('token', i.token))::text) AS rn
     FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (i.expires_at AT TIME ZONE 'UTC') IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1600,9 +1688,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('token', i.token))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('token', i.token))::text) AS rn
     FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND EXISTS (SELECT 1 FROM public.invites AS _existing WHERE _existing.token = (i.token))
   ) AS found;
   IF n_found > 0 THEN
@@ -1616,12 +1705,13 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('token', i.token))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('token', i.token))::text) AS rn
     FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (i.created_by_user) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (i.created_by_user))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS _parent_map WHERE _parent_map.id = (i.created_by_user))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (i.created_by_user))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  invites: FOREIGN KEY invites_created_by_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1634,12 +1724,13 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('token', i.token))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('token', i.token))::text) AS rn
     FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (id_users_2.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_users_2.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS _parent_map WHERE _parent_map.id = (id_users_2.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (id_users_2.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  invites: FOREIGN KEY invites_used_by_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1654,9 +1745,10 @@ BEGIN
     FROM (
       SELECT row(i.token)::text AS k
       FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-      WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
         AND true
         AND (i.token) IS NOT NULL
       GROUP BY i.token
@@ -1685,10 +1777,17 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_roles AS
+  CREATE TABLE pg_temp.map_roles (id text, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_roles') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_roles (id, pgmig_wave)
+    SELECT id, pgmig_wave FROM _pgmig.map_roles;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_roles (id)
   SELECT r.id AS id
   FROM v1.role r
-  WHERE true
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS earlier WHERE earlier.id = r.id AND earlier.pgmig_wave IS NOT NULL)
     AND true;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -1697,7 +1796,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_roles;
+ANALYZE pg_temp.map_roles;
 
 DO $check$
 DECLARE
@@ -1710,7 +1809,8 @@ DECLARE
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
-  FROM v1.role r;
+  FROM v1.role r
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS earlier WHERE earlier.id = r.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step roles: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: id NOT NULL
@@ -1719,7 +1819,7 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', r.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', r.id))::text) AS rn
     FROM v1.role r
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS earlier WHERE earlier.id = r.id AND earlier.pgmig_wave IS NOT NULL)
       AND (r.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1733,7 +1833,7 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', r.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', r.id))::text) AS rn
     FROM v1.role r
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS earlier WHERE earlier.id = r.id AND earlier.pgmig_wave IS NOT NULL)
       AND (r.name) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1747,7 +1847,7 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', r.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', r.id))::text) AS rn
     FROM v1.role r
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS earlier WHERE earlier.id = r.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.roles AS _existing WHERE _existing.id = (r.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1761,7 +1861,7 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', r.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', r.id))::text) AS rn
     FROM v1.role r
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS earlier WHERE earlier.id = r.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.roles AS _existing WHERE _existing.name = (r.name))
   ) AS found;
   IF n_found > 0 THEN
@@ -1777,7 +1877,7 @@ BEGIN
     FROM (
       SELECT row(r.id)::text AS k
       FROM v1.role r
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS earlier WHERE earlier.id = r.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (r.id) IS NOT NULL
       GROUP BY r.id
@@ -1797,7 +1897,7 @@ BEGIN
     FROM (
       SELECT row(r.name)::text AS k
       FROM v1.role r
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS earlier WHERE earlier.id = r.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (r.name) IS NOT NULL
       GROUP BY r.name
@@ -1826,11 +1926,19 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_user_roles AS
+  CREATE TABLE pg_temp.map_user_roles (user_id text, role_id text, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_user_roles') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_user_roles (user_id, role_id, pgmig_wave)
+    SELECT user_id, role_id, pgmig_wave FROM _pgmig.map_user_roles;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_user_roles (user_id, role_id)
   SELECT r.user_id AS user_id, r.role_id AS role_id
   FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-  WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
     AND true;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -1839,7 +1947,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_user_roles;
+ANALYZE pg_temp.map_user_roles;
 
 DO $check$
 DECLARE
@@ -1853,7 +1961,8 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id;
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step user_roles: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Reject rule 1 (model.yaml:81)
@@ -1862,8 +1971,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text) AS rn
     FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-    WHERE coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  user_roles rule 1 "user was rejected": % rows, e.g. %', n_found, samples;
@@ -1875,8 +1985,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text) AS rn
     FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (r.user_id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1890,8 +2001,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text) AS rn
     FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (r.role_id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1905,8 +2017,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text) AS rn
     FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (r.granted_at AT TIME ZONE 'UTC') IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1920,8 +2033,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text) AS rn
     FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (r.user_id) AND _existing.role_id = (r.role_id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1935,11 +2049,12 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text) AS rn
     FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (r.role_id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (r.role_id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_roles AS _parent_map WHERE _parent_map.id = (r.role_id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS _parent_map WHERE _parent_map.id = (r.role_id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  user_roles: FOREIGN KEY user_roles_role_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1952,11 +2067,12 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text) AS rn
     FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (r.user_id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (r.user_id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS _parent_map WHERE _parent_map.id = (r.user_id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (r.user_id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  user_roles: FOREIGN KEY user_roles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1971,8 +2087,9 @@ BEGIN
     FROM (
       SELECT row(r.user_id, r.role_id)::text AS k
       FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-      WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
         AND true
         AND (r.user_id, r.role_id) IS NOT NULL
       GROUP BY r.user_id, r.role_id
@@ -1993,6 +2110,17 @@ $check$;
 
 DO $check$
 BEGIN
+  -- As migrate refuses a wave that would migrate no row.
+  IF pg_catalog.current_setting('pgmig.wave')::integer > 1
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS m WHERE m.pgmig_wave IS NULL) THEN
+    RAISE NOTICE 'BLOCKING  model thywill: nothing left to migrate: every V1 row is migrated (% waves so far), filtered or rejected; migrate would refuse', pg_catalog.current_setting('pgmig.wave')::integer - 1;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
   IF current_setting('pgmig.blocking')::int > 0 THEN
     RAISE EXCEPTION 'precheck: % blocking finding(s); migrate would fail', current_setting('pgmig.blocking');
   END IF;

@@ -533,9 +533,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e3b51eb530178d8c2c543d800090f98175bced0d323d4f88545f0bdd95720561';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'd0743f49a8c985520ca8b8a4467f4ff5936a7f32dc8a065faecb646432dae8fc';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile e3b51eb530178d8c2c543d800090f98175bced0d323d4f88545f0bdd95720561; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile d0743f49a8c985520ca8b8a4467f4ff5936a7f32dc8a065faecb646432dae8fc; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -695,8 +695,8 @@ BEGIN
 END
 $check$;
 
--- The bookkeeping as migrate sealed it: rejects, repairs, saved sequence values and the
--- reference rows rollback removes.
+-- The bookkeeping as migrate sealed it: rejects, repairs, saved sequence values, the
+-- reference rows rollback removes and the rows of others counted as each later wave began.
 DO $check$
 DECLARE
   changed text;
@@ -725,12 +725,16 @@ BEGIN
   SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.table_name, b.key)::text AS line
         FROM _pgmig.reference AS b WHERE b.model = 'thywill') AS x
+  UNION ALL
+  SELECT '_pgmig.wave_targets', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
+        FROM _pgmig.wave_targets AS b WHERE b.model = 'thywill') AS x
   ) AS d
   FULL JOIN (SELECT * FROM _pgmig.seals AS b WHERE b.model = 'thywill' AND starts_with(b.subject, '_pgmig.')) AS s
     ON s.subject = d.subject
   WHERE d.digest IS DISTINCT FROM s.digest;
   IF changed IS NULL THEN
-    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, repairs_taken, sequences, reference)';
+    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, repairs_taken, sequences, reference, wave_targets)';
   ELSE
     RAISE NOTICE 'FAIL  bookkeeping changed since migrate: %', changed;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);

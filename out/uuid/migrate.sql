@@ -378,6 +378,14 @@ CREATE TABLE IF NOT EXISTS _pgmig.targets (
   counted_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (model, table_name)
 );
+-- Waves: the rows of others each filled table holds as a later wave begins (targets_count.sql).
+CREATE TABLE IF NOT EXISTS _pgmig.wave_targets (
+  model text NOT NULL,
+  table_name text NOT NULL,
+  wave integer NOT NULL,
+  rows_of_others bigint NOT NULL,
+  PRIMARY KEY (model, table_name, wave)
+);
 CREATE TABLE IF NOT EXISTS _pgmig.seals (
   model text NOT NULL,
   subject text NOT NULL,
@@ -390,7 +398,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '481ab6298d51d4178f0152cf4ae2b419e6dc0a02a52e71a2776a87cac95245f5';
+SET pgmig.fingerprint = 'a1f60028732c761a6f6d8c3368491eea1057c718c81818c31f0e71581ecbc3fe';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -440,9 +448,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '481ab6298d51d4178f0152cf4ae2b419e6dc0a02a52e71a2776a87cac95245f5';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'a1f60028732c761a6f6d8c3368491eea1057c718c81818c31f0e71581ecbc3fe';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 481ab6298d51d4178f0152cf4ae2b419e6dc0a02a52e71a2776a87cac95245f5; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile a1f60028732c761a6f6d8c3368491eea1057c718c81818c31f0e71581ecbc3fe; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

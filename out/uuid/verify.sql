@@ -212,9 +212,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '481ab6298d51d4178f0152cf4ae2b419e6dc0a02a52e71a2776a87cac95245f5';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'a1f60028732c761a6f6d8c3368491eea1057c718c81818c31f0e71581ecbc3fe';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 481ab6298d51d4178f0152cf4ae2b419e6dc0a02a52e71a2776a87cac95245f5; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile a1f60028732c761a6f6d8c3368491eea1057c718c81818c31f0e71581ecbc3fe; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -530,9 +530,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '718496ea8b4a4f56309e04790cca9ec62f576f007ec8bfe7610ad5eec06c5544';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6821a989524a4787afc785718a7f255c46e3aae9855a3fc1d64c3a9508589465';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 718496ea8b4a4f56309e04790cca9ec62f576f007ec8bfe7610ad5eec06c5544; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6821a989524a4787afc785718a7f255c46e3aae9855a3fc1d64c3a9508589465; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -626,8 +626,8 @@ BEGIN
 END
 $check$;
 
--- The bookkeeping as migrate sealed it: rejects, repairs, saved sequence values and the
--- reference rows rollback removes.
+-- The bookkeeping as migrate sealed it: rejects, repairs, saved sequence values, the
+-- reference rows rollback removes and the rows of others counted as each later wave began.
 DO $check$
 DECLARE
   changed text;
@@ -656,12 +656,16 @@ BEGIN
   SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.table_name, b.key)::text AS line
         FROM _pgmig.reference AS b WHERE b.model = 'workout') AS x
+  UNION ALL
+  SELECT '_pgmig.wave_targets', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
+        FROM _pgmig.wave_targets AS b WHERE b.model = 'workout') AS x
   ) AS d
   FULL JOIN (SELECT * FROM _pgmig.seals AS b WHERE b.model = 'workout' AND starts_with(b.subject, '_pgmig.')) AS s
     ON s.subject = d.subject
   WHERE d.digest IS DISTINCT FROM s.digest;
   IF changed IS NULL THEN
-    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, repairs_taken, sequences, reference)';
+    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, repairs_taken, sequences, reference, wave_targets)';
   ELSE
     RAISE NOTICE 'FAIL  bookkeeping changed since migrate: %', changed;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);

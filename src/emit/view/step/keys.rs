@@ -2,7 +2,8 @@
 //! map that records each migrated row's, and how the scripts tell a migrated row by it.
 
 use super::super::{lit, INDENT};
-use crate::catalog::quote_ident;
+use crate::catalog::{quote_ident, QualName};
+use crate::check::BOOKKEEPING_SCHEMA;
 use crate::plan::{Key, RowKey, Step};
 
 #[derive(Debug, Clone)]
@@ -56,6 +57,11 @@ pub struct KeysView {
     /// The wave that migrated a source row (in `from_unrepaired`; NULL when none did): verify
     /// recomputes a repair wave by wave, as migrate made it.
     pub row_wave: String,
+    /// Precheck: migrate's id map of the step, whose rows (an earlier wave's) seed precheck's.
+    pub seed_table: String,
+    /// Precheck: the source row (in the step's plain FROM) is not one an earlier wave
+    /// migrated: its key is in precheck's id map with no wave, or not at all.
+    pub not_migrated: String,
 }
 
 impl KeysView {
@@ -73,11 +79,21 @@ impl KeysView {
             .iter()
             .filter_map(|k| step.columns.iter().find(|c| &c.name == k))
             .collect();
-        let keep_join = key_exprs
-            .iter()
-            .map(|c| format!("key_map.{} = {}", quote_ident(&c.name), c.expr))
-            .collect::<Vec<_>>()
-            .join(" AND ");
+        // The copied key of a source row equals the one of map row `alias`.
+        let keep_join_as = |alias: &str| {
+            key_exprs
+                .iter()
+                .map(|c| format!("{alias}.{} = {}", quote_ident(&c.name), c.expr))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
+        let keep_join = keep_join_as("key_map");
+        let migrated_before = |join: String| {
+            format!(
+                "NOT EXISTS (SELECT 1 FROM {} AS earlier WHERE {join} AND earlier.pgmig_wave IS NOT NULL)",
+                step.map_table
+            )
+        };
         let mut view = KeysView {
             map_table: step.map_table.to_string(),
             is_new_key: false,
@@ -157,14 +173,18 @@ impl KeysView {
                 "(SELECT key_map.pgmig_wave FROM {} AS key_map WHERE {keep_join})",
                 step.map_table
             ),
+            seed_table: QualName::new(BOOKKEEPING_SCHEMA, &step.map_table.name).to_string(),
+            not_migrated: migrated_before(keep_join_as("earlier")),
         };
         view.order_json = view.key_json.clone();
         if let Key::New { column, new, by } = &step.key {
-            let on = by
-                .iter()
-                .map(|b| format!("key_map.{} = {}", quote_ident(&b.column), b.expr.sql))
-                .collect::<Vec<_>>()
-                .join(" AND ");
+            let on_as = |alias: &str| {
+                by.iter()
+                    .map(|b| format!("{alias}.{} = {}", quote_ident(&b.column), b.expr.sql))
+                    .collect::<Vec<_>>()
+                    .join(" AND ")
+            };
+            let on = on_as("key_map");
             let from_mapped = format!(
                 "{from}\n{INDENT}     JOIN {} AS key_map ON {on}",
                 step.map_table
@@ -183,9 +203,12 @@ impl KeysView {
                 .join(", ");
             view.new_expr = new.sql.clone();
             view.precheck_new_expr = match ty.as_str() {
-                "smallint" | "integer" | "bigint" | "numeric" => {
-                    format!("(row_number() OVER ())::{ty}")
-                }
+                // Above the keys an earlier wave gave (seeded into precheck's map).
+                "smallint" | "integer" | "bigint" | "numeric" => format!(
+                    "(coalesce((SELECT max(earlier.{}) FROM {} AS earlier), 0) + row_number() OVER ())::{ty}",
+                    quote_ident(column),
+                    step.map_table
+                ),
                 "uuid" => "gen_random_uuid()".to_string(),
                 _ => new.sql.clone(),
             };
@@ -193,6 +216,7 @@ impl KeysView {
             view.key_column = quote_ident(column);
             view.unmigrated = "key_map.pgmig_wave = this_wave".to_string();
             view.row_wave = "key_map.pgmig_wave".to_string();
+            view.not_migrated = migrated_before(on_as("earlier"));
             view.migrated = format!(
                 "EXISTS (SELECT 1 FROM {} AS key_map WHERE {on})",
                 step.map_table
