@@ -153,7 +153,7 @@ BEGIN
   -- The keys the next wave would give (no wave yet).
 {%- if s.keys.is_new_key %}
   INSERT INTO {{ s.keys.map_table }} ({{ s.keys.by_columns }}, {{ s.keys.key_column }})
-  SELECT keys.*, {{ s.keys.precheck_new_expr }}
+  SELECT keys.*, {{ s.keys.precheck_next_expr }}
   FROM (
     SELECT DISTINCT {{ s.keys.by_select }}
     {{ s.from }}

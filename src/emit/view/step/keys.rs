@@ -29,6 +29,8 @@ pub struct KeysView {
     /// The key precheck makes instead: same type, no side effect (precheck must not move
     /// a sequence, which ROLLBACK does not undo).
     pub precheck_new_expr: String,
+    /// The same for the keys of the next wave, once precheck's map holds the earlier waves'.
+    pub precheck_next_expr: String,
     pub new_line: usize,
     pub key_column: String,
     /// `t.k = mapped.k AND …`: a target row that this step made.
@@ -127,6 +129,7 @@ impl KeysView {
             by_columns: String::new(),
             new_expr: String::new(),
             precheck_new_expr: String::new(),
+            precheck_next_expr: String::new(),
             new_line: 0,
             key_column: String::new(),
             made_here: key_cols
@@ -203,14 +206,20 @@ impl KeysView {
                 .join(", ");
             view.new_expr = new.sql.clone();
             view.precheck_new_expr = match ty.as_str() {
+                "smallint" | "integer" | "bigint" | "numeric" => {
+                    format!("(row_number() OVER ())::{ty}")
+                }
+                "uuid" => "gen_random_uuid()".to_string(),
+                _ => new.sql.clone(),
+            };
+            view.precheck_next_expr = match ty.as_str() {
                 // Above the keys an earlier wave gave (seeded into precheck's map).
                 "smallint" | "integer" | "bigint" | "numeric" => format!(
                     "(coalesce((SELECT max(earlier.{}) FROM {} AS earlier), 0) + row_number() OVER ())::{ty}",
                     quote_ident(column),
                     step.map_table
                 ),
-                "uuid" => "gen_random_uuid()".to_string(),
-                _ => new.sql.clone(),
+                _ => view.precheck_new_expr.clone(),
             };
             view.new_line = new.line;
             view.key_column = quote_ident(column);
