@@ -253,14 +253,22 @@ fn check(
 }
 
 /// The select pass: the steps `--entities` names, then the root rows `--only` keeps.
-fn select(plan: Plan, selection: &Selection, v1: &Catalog) -> Result<Plan, CompileError> {
+/// Precheck's plan is selected alike.
+fn select(mut plan: Plan, selection: &Selection, v1: &Catalog) -> Result<Plan, CompileError> {
+    let precheck = plan
+        .precheck
+        .take()
+        .map(|p| select(*p, selection, v1))
+        .transpose()?;
     let plan = check::subset::select(plan, &selection.entities).map_err(CompileError::Selection)?;
-    match &selection.only {
+    let mut plan = match &selection.only {
         Some(condition) => {
-            check::only::restrict(plan, condition, v1).map_err(CompileError::Selection)
+            check::only::restrict(plan, condition, v1).map_err(CompileError::Selection)?
         }
-        None => Ok(plan),
-    }
+        None => plan,
+    };
+    plan.precheck = precheck.map(Box::new);
+    Ok(plan)
 }
 
 /// The annotate pass: with V1 live, each step's size by V1's statistics, the window estimate

@@ -92,6 +92,14 @@ CREATE TABLE IF NOT EXISTS _pgmig.targets (
   counted_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (model, table_name)
 );
+-- Waves: the rows of others each filled table holds as a later wave begins (targets_count.sql).
+CREATE TABLE IF NOT EXISTS _pgmig.wave_targets (
+  model text NOT NULL,
+  table_name text NOT NULL,
+  wave integer NOT NULL,
+  rows_of_others bigint NOT NULL,
+  PRIMARY KEY (model, table_name, wave)
+);
 CREATE TABLE IF NOT EXISTS _pgmig.seals (
   model text NOT NULL,
   subject text NOT NULL,

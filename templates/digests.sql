@@ -18,6 +18,10 @@
   SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.table_name, b.key)::text AS line
         FROM _pgmig.reference AS b WHERE b.model = {{ plan.model|lit }}) AS x
+  UNION ALL
+  SELECT '_pgmig.wave_targets', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
+        FROM _pgmig.wave_targets AS b WHERE b.model = {{ plan.model|lit }}) AS x
 {%- if seal_v1 %}
 {%- for t in plan.v1_tables %}
   UNION ALL

@@ -114,6 +114,9 @@ END
 {%- if plan.mode == MigrateMode::Transaction %}
 
 {% include "wave.sql" %}
+{%- let seal_v1 = false %}
+
+{% include "bookkeeping_seal_check.sql" %}
 {%- endif %}
 {%- if plan.only.is_some() %}
 

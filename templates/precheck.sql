@@ -4,7 +4,9 @@
 -- What migrate.sql would do to the V1 rows, before anything is written: per step, the rows
 -- each `where` filters and each `reject` rule quarantines (counts and sample keys), and every
 -- value that would break a V2 constraint (blocking: migrate would fail on it).
--- It builds the id maps as migrate would, inside a transaction that it always rolls back.
+-- It builds the id maps as migrate would, in pg_temp, inside a transaction that it always
+-- rolls back. Between waves it reads migrate's id maps and reports on the V1 rows no wave
+-- migrated yet, the ones the next wave would read.
 --   psql -X -v ON_ERROR_STOP=1 -f precheck.sql      exits non-zero if a finding would stop migrate
 \set ON_ERROR_STOP on
 {% include "pin.sql" %}
@@ -20,7 +22,8 @@ BEGIN;
 
 {% include "event_trigger_guard.sql" %}
 
--- Precheck's own id maps live in _pgmig too (rolled back with it).
+-- The transform library lives in _pgmig (rolled back with precheck); its id maps and backups
+-- are its own, in pg_temp.
 CREATE SCHEMA IF NOT EXISTS _pgmig;
 {% include "bookkeeping_guard.sql" %}
 {%- let implicit_written = plan.implicit_written.as_str() %}
@@ -37,8 +40,33 @@ SET pgmig.blocking = 0;
 {% if let Some(u) = plan.subset %}
 {%- if !u.prerequisites_values.is_empty() %}
 {% include "subset_prerequisites.sql" %}
+
+-- The id maps of the steps this subset needs, copied from migrate's (read only): its steps'
+-- id() lookups and foreign key checks read them.
+{%- for m in u.prerequisite_maps %}
+CREATE TABLE {{ m.map }} AS SELECT * FROM {{ m.from }};
+{%- endfor %}
 {%- endif %}
-{%- else %}
+{%- endif %}
+{%- if plan.mode == MigrateMode::Transaction %}
+
+-- Waves: the next migrate is the wave after the last one done. What earlier waves migrated
+-- (migrate's id maps, read here, never written) stays out of every count below.
+DO {% filter dollar("wave") %}
+BEGIN
+  PERFORM pg_catalog.set_config('pgmig.wave', '1', false);
+  -- Two IFs: PL/pgSQL plans a whole condition, and _pgmig.log may not exist yet.
+  IF to_regclass('_pgmig.log') IS NOT NULL THEN
+    PERFORM pg_catalog.set_config('pgmig.wave',
+      (SELECT (coalesce(max(l.wave), 0) + 1)::text FROM _pgmig.log AS l
+       WHERE l.model = {{ plan.model|lit }} AND l.script = 'migrate' AND l.status = 'done'), false);
+  END IF;
+  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
+    RAISE NOTICE 'precheck: model {{ plan.model|notice }}: wave %: the V1 rows earlier waves migrated are left out of every count below', pg_catalog.current_setting('pgmig.wave');
+  END IF;
+END
+{% endfilter %};
+{%- else if plan.subset.is_none() %}
 DO {% filter dollar("check") %}
 BEGIN
   -- Two IFs: PL/pgSQL plans a whole condition, and _pgmig.log may not exist yet.
@@ -108,14 +136,31 @@ DECLARE
 BEGIN
 {%- if s.keys.is_new_key %}
   CREATE TABLE {{ s.keys.map_table }} AS
-  SELECT keys.*, {{ s.keys.precheck_new_expr }} AS {{ s.keys.key_column }}
+  SELECT keys.*, {{ s.keys.precheck_new_expr }} AS {{ s.keys.key_column }}, NULL::integer AS pgmig_wave
+  FROM (
+    SELECT DISTINCT {{ s.keys.by_select }}
+    {{ s.from }}
+    WHERE false
+  ) AS keys;
+{%- else %}
+  CREATE TABLE {{ s.keys.map_table }} ({{ s.keys.map_columns }}, pgmig_wave integer);
+{%- endif %}
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass({{ s.keys.seed_table|lit }}) IS NOT NULL THEN
+    INSERT INTO {{ s.keys.map_table }} ({% if s.keys.is_new_key %}{{ s.keys.by_columns }}, {{ s.keys.key_column }}{% else %}{{ s.keys.key_list }}{% endif %}, pgmig_wave)
+    SELECT {% if s.keys.is_new_key %}{{ s.keys.by_columns }}, {{ s.keys.key_column }}{% else %}{{ s.keys.key_list }}{% endif %}, pgmig_wave FROM {{ s.keys.seed_table }};
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+{%- if s.keys.is_new_key %}
+  INSERT INTO {{ s.keys.map_table }} ({{ s.keys.by_columns }}, {{ s.keys.key_column }})
+  SELECT keys.*, {{ s.keys.precheck_next_expr }}
   FROM (
     SELECT DISTINCT {{ s.keys.by_select }}
     {{ s.from }}
     WHERE {{ s.rejects.survivors }}
   ) AS keys;
 {%- else %}
-  CREATE TABLE {{ s.keys.map_table }} AS
+  INSERT INTO {{ s.keys.map_table }} ({{ s.keys.key_list }})
   SELECT {{ s.keys.key_select }}
   {{ s.from }}
   WHERE {{ s.rejects.survivors }}
@@ -161,7 +206,8 @@ DECLARE
 BEGIN
   SELECT count(*), {{ s.rejects.filtered_count }}
   INTO n_in, n_filtered
-  {{ s.from }};
+  {{ s.from }}
+  WHERE {{ s.keys.not_migrated }};
   RAISE NOTICE 'step {{ s.name|notice }}: % source rows, % filtered by `where`', n_in, n_filtered;
 {%- for r in s.rejects.rules %}
 
@@ -284,6 +330,16 @@ END
 
 DO {% filter dollar("check") %}
 BEGIN
+{%- if plan.mode == MigrateMode::Transaction %}
+  -- As migrate refuses a wave that would migrate no row.
+  IF pg_catalog.current_setting('pgmig.wave')::integer > 1
+{%- for s in steps %}
+     AND NOT EXISTS (SELECT 1 FROM {{ s.keys.map_table }} AS m WHERE m.pgmig_wave IS NULL)
+{%- endfor %} THEN
+    RAISE NOTICE 'BLOCKING  model {{ plan.model|notice }}: nothing left to migrate: every V1 row is migrated (% waves so far), filtered or rejected; migrate would refuse', pg_catalog.current_setting('pgmig.wave')::integer - 1;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
+{%- endif %}
   IF current_setting('pgmig.blocking')::int > 0 THEN
     RAISE EXCEPTION 'precheck: % blocking finding(s); migrate would fail', current_setting('pgmig.blocking');
   END IF;

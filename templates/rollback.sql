@@ -161,6 +161,11 @@ BEGIN
 END
 {% endfilter %};
 {%- endif %}
+{%- if plan.mode == MigrateMode::Transaction %}
+{%- let seal_v1 = false %}
+
+{% include "bookkeeping_seal_check.sql" %}
+{%- endif %}
 
 {% include "rollback_others.sql" %}
 {%- if !plan.rollback_indexes.is_empty() %}

@@ -8,14 +8,8 @@ ON CONFLICT DO NOTHING;
 {%- if plan.mode == MigrateMode::Transaction %}
 -- Waves: the application writes between them. A later wave counts, in each filled table, the
 -- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
--- that came from nowhere; rollback.sql removes the counts of the waves it undoes.
-CREATE TABLE IF NOT EXISTS _pgmig.wave_targets (
-  model text NOT NULL,
-  table_name text NOT NULL,
-  wave integer NOT NULL,
-  rows_of_others bigint NOT NULL,
-  PRIMARY KEY (model, table_name, wave)
-);
+-- that came from nowhere; rollback.sql removes the counts of the waves it undoes. Sealed
+-- with the bookkeeping (seal.sql).
 DO {% filter dollar("wave") %}
 DECLARE
   unmapped text;

@@ -76,8 +76,8 @@ END
 {%- endfor %}
 {%- let seal_v1 = false %}
 
--- The bookkeeping as migrate sealed it: rejects, repairs, saved sequence values and the
--- reference rows rollback removes.
+-- The bookkeeping as migrate sealed it: rejects, repairs, saved sequence values, the
+-- reference rows rollback removes and the rows of others counted as each later wave began.
 DO {% filter dollar("check") %}
 DECLARE
   changed text;
@@ -92,7 +92,7 @@ BEGIN
     ON s.subject = d.subject
   WHERE d.digest IS DISTINCT FROM s.digest;
   IF changed IS NULL THEN
-    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, repairs_taken, sequences, reference)';
+    RAISE NOTICE 'PASS  bookkeeping as migrate sealed it (rejects, changes, repairs_taken, sequences, reference, wave_targets)';
   ELSE
     RAISE NOTICE 'FAIL  bookkeeping changed since migrate: %', changed;
     PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);

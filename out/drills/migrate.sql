@@ -201,7 +201,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '306a0bd8fec5aa6f05d634f86ec15b21bc55ac5a4d805e0ed3595134fe2da66c';
+SET pgmig.fingerprint = '699e39e2714dd69780f794258ddf58dc1d907be00b697d663b7e891cb57a9d0b';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -512,6 +512,14 @@ CREATE TABLE IF NOT EXISTS _pgmig.targets (
   counted_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (model, table_name)
 );
+-- Waves: the rows of others each filled table holds as a later wave begins (targets_count.sql).
+CREATE TABLE IF NOT EXISTS _pgmig.wave_targets (
+  model text NOT NULL,
+  table_name text NOT NULL,
+  wave integer NOT NULL,
+  rows_of_others bigint NOT NULL,
+  PRIMARY KEY (model, table_name, wave)
+);
 CREATE TABLE IF NOT EXISTS _pgmig.seals (
   model text NOT NULL,
   subject text NOT NULL,
@@ -591,6 +599,8 @@ DECLARE
   written_table regclass;
   findings text[];
   jit_before text := pg_catalog.current_setting('jit');
+  work_mem_before text := pg_catalog.current_setting('work_mem');
+  plan_cache_mode_before text := pg_catalog.current_setting('plan_cache_mode');
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
   FOR written_table IN
@@ -605,7 +615,13 @@ BEGIN
 
   -- The catalogs' row estimates put this query's cost past jit_above_cost: compiling it took
   -- 16 s, running it milliseconds (workout at scale 10). Off for it alone, then as it was.
+  -- The same estimates (millions of rows where there are hundreds) size its hash tables by
+  -- work_mem: under the scripts' 256MB one call took 0.8 s, under the default 4MB 0.05 s,
+  -- and batched mode calls it at every batch. For the same reason its plan is made once per
+  -- session (generic), not again at every call for the same arrays.
   PERFORM pg_catalog.set_config('jit', 'off', true);
+  PERFORM pg_catalog.set_config('work_mem', '4MB', true);
+  PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   WITH RECURSIVE
   written (rel) AS (
     SELECT pg_catalog.to_regclass(n.name)::oid
@@ -793,6 +809,8 @@ BEGIN
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
   PERFORM pg_catalog.set_config('jit', jit_before, true);
+  PERFORM pg_catalog.set_config('work_mem', work_mem_before, true);
+  PERFORM pg_catalog.set_config('plan_cache_mode', plan_cache_mode_before, true);
   IF findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
@@ -914,9 +932,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '306a0bd8fec5aa6f05d634f86ec15b21bc55ac5a4d805e0ed3595134fe2da66c';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '699e39e2714dd69780f794258ddf58dc1d907be00b697d663b7e891cb57a9d0b';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 306a0bd8fec5aa6f05d634f86ec15b21bc55ac5a4d805e0ed3595134fe2da66c; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 699e39e2714dd69780f794258ddf58dc1d907be00b697d663b7e891cb57a9d0b; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -938,6 +956,50 @@ BEGIN
 END
 $wave$;
 
+-- The bookkeeping as the last script sealed it (seal.sql), before anything is changed: this
+-- wave adds to it and seals it anew, which would take a change made since for its own. Transaction mode seals in the same
+-- transaction that writes, so a difference is a change made since.
+DO $seals$
+DECLARE
+  changed text;
+BEGIN
+  SELECT string_agg(pg_catalog.format('%s (%s rows now, %s sealed)', d.subject, d.rows, s.rows), ', ' ORDER BY d.subject)
+  INTO changed
+  FROM (
+  -- (subject, rows, digest) of the bookkeeping.
+  SELECT '_pgmig.rejects' AS subject, count(*) AS rows, md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), '')) AS digest
+  FROM (SELECT ROW(b.step, b.rule, b.reason, b.source_table, b.source_key, b.source_row)::text AS line
+        FROM _pgmig.rejects AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+        FROM _pgmig.changes AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
+        FROM _pgmig.repairs_taken AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+        FROM _pgmig.sequences AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+        FROM _pgmig.reference AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.wave_targets', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
+        FROM _pgmig.wave_targets AS b WHERE b.model = 'drills') AS x
+  ) AS d
+  JOIN _pgmig.seals AS s ON s.model = 'drills' AND s.subject = d.subject
+  WHERE d.digest IS DISTINCT FROM s.digest;
+  IF changed IS NOT NULL THEN
+    RAISE EXCEPTION 'migrate.sql: refused, nothing was changed: the bookkeeping changed since it was sealed: %', changed
+      USING HINT = 'put it back as the last migrate or rollback left it (from a dump taken then), then run migrate.sql again; verify.sql names what changed';
+  END IF;
+END
+$seals$;
+
 -- The rows each filled table holds before migrate, counted when migrate first runs: verify
 -- fails on a row no id map holds in a table that was empty, and dates migrate's start.
 INSERT INTO _pgmig.targets (model, table_name, rows_before)
@@ -951,14 +1013,8 @@ VALUES ('drills', 'public.users', (SELECT count(*) FROM public.users)),
 ON CONFLICT DO NOTHING;
 -- Waves: the application writes between them. A later wave counts, in each filled table, the
 -- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
--- that came from nowhere; rollback.sql removes the counts of the waves it undoes.
-CREATE TABLE IF NOT EXISTS _pgmig.wave_targets (
-  model text NOT NULL,
-  table_name text NOT NULL,
-  wave integer NOT NULL,
-  rows_of_others bigint NOT NULL,
-  PRIMARY KEY (model, table_name, wave)
-);
+-- that came from nowhere; rollback.sql removes the counts of the waves it undoes. Sealed
+-- with the bookkeeping (seal.sql).
 DO $wave$
 DECLARE
   unmapped text;
@@ -1981,6 +2037,10 @@ FROM (
   SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.table_name, b.key)::text AS line
         FROM _pgmig.reference AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.wave_targets', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
+        FROM _pgmig.wave_targets AS b WHERE b.model = 'drills') AS x
   UNION ALL
   SELECT 'V1 v1.completed_sessions', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
   FROM v1.completed_sessions AS t

@@ -4,7 +4,9 @@
 -- What migrate.sql would do to the V1 rows, before anything is written: per step, the rows
 -- each `where` filters and each `reject` rule quarantines (counts and sample keys), and every
 -- value that would break a V2 constraint (blocking: migrate would fail on it).
--- It builds the id maps as migrate would, inside a transaction that it always rolls back.
+-- It builds the id maps as migrate would, in pg_temp, inside a transaction that it always
+-- rolls back. Between waves it reads migrate's id maps and reports on the V1 rows no wave
+-- migrated yet, the ones the next wave would read.
 --   psql -X -v ON_ERROR_STOP=1 -f precheck.sql      exits non-zero if a finding would stop migrate
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
@@ -117,6 +119,9 @@ BEGIN
     WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')
       AND (pg_catalog.to_regnamespace('_pgmig') IS NULL)
     UNION ALL
+    SELECT 1, '', pg_catalog.format('GRANT TEMPORARY ON DATABASE %I TO %I;', pg_catalog.current_database(), CURRENT_USER)
+    WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'TEMPORARY')
+    UNION ALL
     -- _pgmig is pgmig's bookkeeping: the role that made it runs the scripts.
     SELECT 0, '', pg_catalog.format('-- run this script as %s instead: that role owns schema _pgmig (pgmig''s bookkeeping), which no GRANT replaces',
                                     n.nspowner::pg_catalog.regrole::text)
@@ -162,7 +167,8 @@ BEGIN
 END
 $guard$;
 
--- Precheck's own id maps live in _pgmig too (rolled back with it).
+-- The transform library lives in _pgmig (rolled back with precheck); its id maps and backups
+-- are its own, in pg_temp.
 CREATE SCHEMA IF NOT EXISTS _pgmig;
 -- pgmig's bookkeeping must be pgmig's own. Schema _pgmig and everything in it belong to the
 -- role running this script (or to the role named by -v pgmig_owner=ROLE), and nothing is
@@ -669,18 +675,22 @@ END
 $check$;
 SET pgmig.blocking = 0;
 
-DO $check$
+-- Waves: the next migrate is the wave after the last one done. What earlier waves migrated
+-- (migrate's id maps, read here, never written) stays out of every count below.
+DO $wave$
 BEGIN
+  PERFORM pg_catalog.set_config('pgmig.wave', '1', false);
   -- Two IFs: PL/pgSQL plans a whole condition, and _pgmig.log may not exist yet.
   IF to_regclass('_pgmig.log') IS NOT NULL THEN
-    IF EXISTS (SELECT 1 FROM _pgmig.log
-               WHERE model = 'drills' AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
-      RAISE EXCEPTION 'model drills is already migrated in this database'
-        USING HINT = 'precheck reads V1 as migrate would; run rollback.sql first';
-    END IF;
+    PERFORM pg_catalog.set_config('pgmig.wave',
+      (SELECT (coalesce(max(l.wave), 0) + 1)::text FROM _pgmig.log AS l
+       WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status = 'done'), false);
+  END IF;
+  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
+    RAISE NOTICE 'precheck: model drills: wave %: the V1 rows earlier waves migrated are left out of every count below', pg_catalog.current_setting('pgmig.wave');
   END IF;
 END
-$check$;
+$wave$;
 
 -- ----------------------------------------------------------------------------
 -- Step 1/7: public.users  (model.yaml:19)
@@ -692,12 +702,25 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_users AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_users AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT u.id AS source_id
     FROM v1.users u
-    WHERE true
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_users') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_users (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_users;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_users (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT u.id AS source_id
+    FROM v1.users u
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -706,56 +729,56 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_users;
+ANALYZE pg_temp.map_users;
 
 -- Overwrite or create (model.yaml:22): the V2 rows migrate would replace, copied as
 -- migrate would (precheck deletes nothing; its transaction is rolled back).
-CREATE TABLE _pgmig.replaced_users_users AS
+CREATE TABLE pg_temp.replaced_users_users AS
 SELECT t.* FROM public.users AS t
 WHERE (lower(btrim(t.email))) IN (SELECT lower(btrim(u.email))
                   FROM v1.users u
-                   JOIN _pgmig.map_users AS key_map ON key_map.source_id = u.id
-                WHERE true);
-CREATE TABLE _pgmig.replaced_users_completed_sessions AS
+                   JOIN pg_temp.map_users AS key_map ON key_map.source_id = u.id
+                WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL));
+CREATE TABLE pg_temp.replaced_users_completed_sessions AS
 SELECT t.* FROM public.completed_sessions AS t
-WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id);
-CREATE TABLE _pgmig.replaced_users_drill_groups AS
+WHERE EXISTS (SELECT 1 FROM pg_temp.replaced_users_users AS p WHERE t.user_id = p.id);
+CREATE TABLE pg_temp.replaced_users_drill_groups AS
 SELECT t.* FROM public.drill_groups AS t
-WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id);
-CREATE TABLE _pgmig.replaced_users_drill_group_items AS
+WHERE EXISTS (SELECT 1 FROM pg_temp.replaced_users_users AS p WHERE t.user_id = p.id);
+CREATE TABLE pg_temp.replaced_users_drill_group_items AS
 SELECT t.* FROM public.drill_group_items AS t
-WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_drill_groups AS p WHERE t.group_id = p.id);
-CREATE TABLE _pgmig.replaced_users_drill_group_item_notes AS
+WHERE EXISTS (SELECT 1 FROM pg_temp.replaced_users_drill_groups AS p WHERE t.group_id = p.id);
+CREATE TABLE pg_temp.replaced_users_drill_group_item_notes AS
 SELECT t.* FROM public.drill_group_item_notes AS t
-WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_drill_group_items AS p WHERE t.group_id = p.group_id AND t.drill_uuid = p.drill_uuid);
-CREATE TABLE _pgmig.replaced_users_ordered_session_drills AS
+WHERE EXISTS (SELECT 1 FROM pg_temp.replaced_users_drill_group_items AS p WHERE t.group_id = p.group_id AND t.drill_uuid = p.drill_uuid);
+CREATE TABLE pg_temp.replaced_users_ordered_session_drills AS
 SELECT t.* FROM public.ordered_session_drills AS t
-WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id);
-CREATE TABLE _pgmig.replaced_users_progress_history AS
+WHERE EXISTS (SELECT 1 FROM pg_temp.replaced_users_users AS p WHERE t.user_id = p.id);
+CREATE TABLE pg_temp.replaced_users_progress_history AS
 SELECT t.* FROM public.progress_history AS t
-WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id);
-CREATE TABLE _pgmig.replaced_users_session_preferences AS
+WHERE EXISTS (SELECT 1 FROM pg_temp.replaced_users_users AS p WHERE t.user_id = p.id);
+CREATE TABLE pg_temp.replaced_users_session_preferences AS
 SELECT t.* FROM public.session_preferences AS t
-WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id);
+WHERE EXISTS (SELECT 1 FROM pg_temp.replaced_users_users AS p WHERE t.user_id = p.id);
 DO $check$
 DECLARE
   n bigint;
 BEGIN
-  SELECT count(*) INTO n FROM _pgmig.replaced_users_users;
+  SELECT count(*) INTO n FROM pg_temp.replaced_users_users;
   RAISE NOTICE 'REPLACE  users: % rows of public.users would be deleted and restored by rollback', n;
-  SELECT count(*) INTO n FROM _pgmig.replaced_users_completed_sessions;
+  SELECT count(*) INTO n FROM pg_temp.replaced_users_completed_sessions;
   RAISE NOTICE 'REPLACE  users: % rows of public.completed_sessions would be deleted and restored by rollback', n;
-  SELECT count(*) INTO n FROM _pgmig.replaced_users_drill_groups;
+  SELECT count(*) INTO n FROM pg_temp.replaced_users_drill_groups;
   RAISE NOTICE 'REPLACE  users: % rows of public.drill_groups would be deleted and restored by rollback', n;
-  SELECT count(*) INTO n FROM _pgmig.replaced_users_drill_group_items;
+  SELECT count(*) INTO n FROM pg_temp.replaced_users_drill_group_items;
   RAISE NOTICE 'REPLACE  users: % rows of public.drill_group_items would be deleted and restored by rollback', n;
-  SELECT count(*) INTO n FROM _pgmig.replaced_users_drill_group_item_notes;
+  SELECT count(*) INTO n FROM pg_temp.replaced_users_drill_group_item_notes;
   RAISE NOTICE 'REPLACE  users: % rows of public.drill_group_item_notes would be deleted and restored by rollback', n;
-  SELECT count(*) INTO n FROM _pgmig.replaced_users_ordered_session_drills;
+  SELECT count(*) INTO n FROM pg_temp.replaced_users_ordered_session_drills;
   RAISE NOTICE 'REPLACE  users: % rows of public.ordered_session_drills would be deleted and restored by rollback', n;
-  SELECT count(*) INTO n FROM _pgmig.replaced_users_progress_history;
+  SELECT count(*) INTO n FROM pg_temp.replaced_users_progress_history;
   RAISE NOTICE 'REPLACE  users: % rows of public.progress_history would be deleted and restored by rollback', n;
-  SELECT count(*) INTO n FROM _pgmig.replaced_users_session_preferences;
+  SELECT count(*) INTO n FROM pg_temp.replaced_users_session_preferences;
   RAISE NOTICE 'REPLACE  users: % rows of public.session_preferences would be deleted and restored by rollback', n;
 END
 $check$;
@@ -771,7 +794,8 @@ DECLARE
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
-  FROM v1.users u;
+  FROM v1.users u
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step users: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: email NOT NULL
@@ -780,7 +804,7 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL)
       AND (u.email) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -794,7 +818,7 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL)
       AND (u.created_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -810,7 +834,7 @@ BEGIN
     FROM (
       SELECT row(u.email)::text AS k
       FROM v1.users u
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (u.email) IS NOT NULL
       GROUP BY u.email
@@ -830,7 +854,7 @@ BEGIN
     FROM (
       SELECT row(u.id)::text AS k
       FROM v1.users u
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (u.id) IS NOT NULL
       GROUP BY u.id
@@ -859,13 +883,28 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_completed_sessions AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_completed_sessions AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT cs.id AS source_id
     FROM v1.completed_sessions cs
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = cs.user_id
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_completed_sessions') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_completed_sessions (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_completed_sessions;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_completed_sessions (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT cs.id AS source_id
+    FROM v1.completed_sessions cs
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = cs.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_completed_sessions AS earlier WHERE earlier.source_id = cs.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
@@ -875,7 +914,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_completed_sessions;
+ANALYZE pg_temp.map_completed_sessions;
 
 DO $check$
 DECLARE
@@ -889,7 +928,8 @@ BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
   INTO n_in, n_filtered
   FROM v1.completed_sessions cs
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id;
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = cs.user_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_completed_sessions AS earlier WHERE earlier.source_id = cs.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step completed_sessions: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Reject rule 1 (model.yaml:33)
@@ -898,8 +938,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', cs.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', cs.id))::text) AS rn
     FROM v1.completed_sessions cs
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = cs.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_completed_sessions AS earlier WHERE earlier.source_id = cs.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
     AND coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -909,9 +950,10 @@ BEGIN
   -- relink_json (model.yaml:33): the objects it rewrites; none at all means `object` names nothing.
   SELECT count(*) INTO n_found
   FROM v1.completed_sessions cs
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = cs.user_id
        CROSS JOIN LATERAL jsonb_array_elements((cs.drills)::jsonb) AS x (e)
-  WHERE coalesce((id_users.id IS NOT NULL), false)
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_completed_sessions AS earlier WHERE earlier.source_id = cs.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
     AND jsonb_typeof(x.e -> 'drill') = 'object';
   IF n_found = 0 AND n_in > n_filtered THEN
@@ -927,8 +969,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', cs.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', cs.id))::text) AS rn
     FROM v1.completed_sessions cs
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = cs.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_completed_sessions AS earlier WHERE earlier.source_id = cs.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
       AND (id_users.id) IS NULL
   ) AS found;
@@ -943,8 +986,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', cs.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', cs.id))::text) AS rn
     FROM v1.completed_sessions cs
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = cs.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_completed_sessions AS earlier WHERE earlier.source_id = cs.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
       AND (cs.date) IS NULL
   ) AS found;
@@ -959,8 +1003,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', cs.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', cs.id))::text) AS rn
     FROM v1.completed_sessions cs
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = cs.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_completed_sessions AS earlier WHERE earlier.source_id = cs.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
       AND (CASE WHEN (cs.drills)::jsonb IS NULL THEN NULL ELSE (SELECT coalesce(json_agg(CASE WHEN jsonb_typeof(x.e -> 'drill') = 'object' THEN ('{"drill": ' || '{"uuid": ' || to_json(r.uuid)::text || CASE WHEN ((x.e -> 'drill') - 'uuid' - 'id') = '{}'::jsonb THEN '}' ELSE ', ' || substr(((x.e -> 'drill') - 'uuid' - 'id')::text, 2) END || CASE WHEN (x.e - 'drill') = '{}'::jsonb THEN '}' ELSE ', ' || substr((x.e - 'drill')::text, 2) END)::json ELSE x.e::json END ORDER BY x.i), '[]'::json) FROM jsonb_array_elements((cs.drills)::jsonb) WITH ORDINALITY AS x (e, i) LEFT JOIN public.drills AS r ON r.title = x.e -> 'drill' ->> 'title') END) IS NULL
   ) AS found;
@@ -975,8 +1020,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', cs.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', cs.id))::text) AS rn
     FROM v1.completed_sessions cs
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = cs.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_completed_sessions AS earlier WHERE earlier.source_id = cs.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
       AND (cs.total_minutes) IS NULL
   ) AS found;
@@ -991,12 +1037,13 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', cs.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', cs.id))::text) AS rn
     FROM v1.completed_sessions cs
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = cs.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_completed_sessions AS earlier WHERE earlier.source_id = cs.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
       AND (id_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS _parent_map WHERE _parent_map.id = (id_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (id_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  completed_sessions: FOREIGN KEY completed_sessions_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1011,8 +1058,9 @@ BEGIN
     FROM (
       SELECT row(cs.id)::text AS k
       FROM v1.completed_sessions cs
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id
-      WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = cs.user_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_completed_sessions AS earlier WHERE earlier.source_id = cs.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
         AND true
         AND (cs.id) IS NOT NULL
@@ -1042,13 +1090,28 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_session_preferences AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_session_preferences AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT sp.id AS source_id
     FROM v1.session_preferences sp
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = sp.user_id
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_session_preferences') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_session_preferences (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_session_preferences;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_session_preferences (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT sp.id AS source_id
+    FROM v1.session_preferences sp
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = sp.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_session_preferences AS earlier WHERE earlier.source_id = sp.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -1057,7 +1120,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_session_preferences;
+ANALYZE pg_temp.map_session_preferences;
 
 DO $check$
 DECLARE
@@ -1071,7 +1134,8 @@ BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
   INTO n_in, n_filtered
   FROM v1.session_preferences sp
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id;
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = sp.user_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_session_preferences AS earlier WHERE earlier.source_id = sp.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step session_preferences: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: user_id NOT NULL
@@ -1080,8 +1144,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', sp.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', sp.id))::text) AS rn
     FROM v1.session_preferences sp
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = sp.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_session_preferences AS earlier WHERE earlier.source_id = sp.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
       AND (id_users.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1095,8 +1160,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', sp.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', sp.id))::text) AS rn
     FROM v1.session_preferences sp
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = sp.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_session_preferences AS earlier WHERE earlier.source_id = sp.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
       AND EXISTS (SELECT 1 FROM public.session_preferences AS _existing WHERE _existing.user_id = (id_users.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1110,11 +1176,12 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', sp.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', sp.id))::text) AS rn
     FROM v1.session_preferences sp
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = sp.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_session_preferences AS earlier WHERE earlier.source_id = sp.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
       AND (id_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS _parent_map WHERE _parent_map.id = (id_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (id_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  session_preferences: FOREIGN KEY session_preferences_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1129,8 +1196,9 @@ BEGIN
     FROM (
       SELECT row(id_users.id)::text AS k
       FROM v1.session_preferences sp
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
-      WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = sp.user_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_session_preferences AS earlier WHERE earlier.source_id = sp.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
         AND true
         AND (id_users.id) IS NOT NULL
       GROUP BY id_users.id
@@ -1150,8 +1218,9 @@ BEGIN
     FROM (
       SELECT row(sp.id)::text AS k
       FROM v1.session_preferences sp
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id
-      WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = sp.user_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_session_preferences AS earlier WHERE earlier.source_id = sp.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
         AND true
         AND (sp.id) IS NOT NULL
       GROUP BY sp.id
@@ -1180,13 +1249,28 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_drill_groups AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_drill_groups AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT g.id AS source_id
     FROM v1.drill_groups g
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = g.user_id
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_drill_groups') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_drill_groups (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_drill_groups;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_drill_groups (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT g.id AS source_id
+    FROM v1.drill_groups g
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = g.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_groups AS earlier WHERE earlier.source_id = g.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -1195,7 +1279,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_drill_groups;
+ANALYZE pg_temp.map_drill_groups;
 
 DO $check$
 DECLARE
@@ -1209,7 +1293,8 @@ BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
   INTO n_in, n_filtered
   FROM v1.drill_groups g
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id;
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = g.user_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_groups AS earlier WHERE earlier.source_id = g.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step drill_groups: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: user_id NOT NULL
@@ -1218,8 +1303,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', g.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', g.id))::text) AS rn
     FROM v1.drill_groups g
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = g.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_groups AS earlier WHERE earlier.source_id = g.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
       AND (id_users.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1233,8 +1319,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', g.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', g.id))::text) AS rn
     FROM v1.drill_groups g
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = g.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_groups AS earlier WHERE earlier.source_id = g.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
       AND (g.name) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1248,8 +1335,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', g.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', g.id))::text) AS rn
     FROM v1.drill_groups g
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = g.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_groups AS earlier WHERE earlier.source_id = g.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
       AND (g.is_liked_group) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1263,11 +1351,12 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', g.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', g.id))::text) AS rn
     FROM v1.drill_groups g
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = g.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_groups AS earlier WHERE earlier.source_id = g.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
       AND (id_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS _parent_map WHERE _parent_map.id = (id_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (id_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  drill_groups: FOREIGN KEY drill_groups_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1282,8 +1371,9 @@ BEGIN
     FROM (
       SELECT row(g.id)::text AS k
       FROM v1.drill_groups g
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id
-      WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = g.user_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_groups AS earlier WHERE earlier.source_id = g.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
         AND true
         AND (g.id) IS NOT NULL
       GROUP BY g.id
@@ -1312,13 +1402,21 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_drill_group_items AS
+  CREATE TABLE pg_temp.map_drill_group_items (group_id uuid, drill_uuid uuid, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_drill_group_items') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_drill_group_items (group_id, drill_uuid, pgmig_wave)
+    SELECT group_id, drill_uuid, pgmig_wave FROM _pgmig.map_drill_group_items;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_drill_group_items (group_id, drill_uuid)
   SELECT id_drill_groups.id AS group_id, ref_drills.uuid AS drill_uuid
   FROM v1.drill_group_items gi
        JOIN v1.drills d ON d.id = gi.drill_id
-       LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
+       LEFT JOIN pg_temp.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-  WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_group_items AS earlier WHERE earlier.group_id = id_drill_groups.id AND earlier.drill_uuid = ref_drills.uuid AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_drill_groups.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
     AND true;
 EXCEPTION WHEN OTHERS THEN
@@ -1328,7 +1426,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_drill_group_items;
+ANALYZE pg_temp.map_drill_group_items;
 
 DO $check$
 DECLARE
@@ -1343,8 +1441,9 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.drill_group_items gi
        JOIN v1.drills d ON d.id = gi.drill_id
-       LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
-       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title;
+       LEFT JOIN pg_temp.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
+       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_group_items AS earlier WHERE earlier.group_id = id_drill_groups.id AND earlier.drill_uuid = ref_drills.uuid AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step drill_group_items: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Reject rule 1 (model.yaml:54)
@@ -1354,9 +1453,10 @@ BEGIN
     SELECT (jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id))::text) AS rn
     FROM v1.drill_group_items gi
        JOIN v1.drills d ON d.id = gi.drill_id
-       LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
+       LEFT JOIN pg_temp.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-    WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_group_items AS earlier WHERE earlier.group_id = id_drill_groups.id AND earlier.drill_uuid = ref_drills.uuid AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_drill_groups.id IS NOT NULL), false)
     AND coalesce((ref_drills.uuid IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -1370,9 +1470,10 @@ BEGIN
     SELECT (jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id))::text) AS rn
     FROM v1.drill_group_items gi
        JOIN v1.drills d ON d.id = gi.drill_id
-       LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
+       LEFT JOIN pg_temp.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-    WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_group_items AS earlier WHERE earlier.group_id = id_drill_groups.id AND earlier.drill_uuid = ref_drills.uuid AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_drill_groups.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
       AND (id_drill_groups.id) IS NULL
   ) AS found;
@@ -1388,9 +1489,10 @@ BEGIN
     SELECT (jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id))::text) AS rn
     FROM v1.drill_group_items gi
        JOIN v1.drills d ON d.id = gi.drill_id
-       LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
+       LEFT JOIN pg_temp.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-    WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_group_items AS earlier WHERE earlier.group_id = id_drill_groups.id AND earlier.drill_uuid = ref_drills.uuid AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_drill_groups.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
       AND (ref_drills.uuid) IS NULL
   ) AS found;
@@ -1406,9 +1508,10 @@ BEGIN
     SELECT (jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id))::text) AS rn
     FROM v1.drill_group_items gi
        JOIN v1.drills d ON d.id = gi.drill_id
-       LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
+       LEFT JOIN pg_temp.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-    WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_group_items AS earlier WHERE earlier.group_id = id_drill_groups.id AND earlier.drill_uuid = ref_drills.uuid AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_drill_groups.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
       AND (gi.position) IS NULL
   ) AS found;
@@ -1424,9 +1527,10 @@ BEGIN
     SELECT (jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id))::text) AS rn
     FROM v1.drill_group_items gi
        JOIN v1.drills d ON d.id = gi.drill_id
-       LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
+       LEFT JOIN pg_temp.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-    WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_group_items AS earlier WHERE earlier.group_id = id_drill_groups.id AND earlier.drill_uuid = ref_drills.uuid AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_drill_groups.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
       AND EXISTS (SELECT 1 FROM public.drill_group_items AS _existing WHERE _existing.group_id = (id_drill_groups.id) AND _existing.drill_uuid = (ref_drills.uuid))
   ) AS found;
@@ -1442,9 +1546,10 @@ BEGIN
     SELECT (jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id))::text) AS rn
     FROM v1.drill_group_items gi
        JOIN v1.drills d ON d.id = gi.drill_id
-       LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
+       LEFT JOIN pg_temp.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-    WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_group_items AS earlier WHERE earlier.group_id = id_drill_groups.id AND earlier.drill_uuid = ref_drills.uuid AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_drill_groups.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
       AND (ref_drills.uuid) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.drills AS _parent WHERE _parent.uuid = (ref_drills.uuid))
@@ -1461,13 +1566,14 @@ BEGIN
     SELECT (jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id))::text) AS rn
     FROM v1.drill_group_items gi
        JOIN v1.drills d ON d.id = gi.drill_id
-       LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
+       LEFT JOIN pg_temp.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-    WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_group_items AS earlier WHERE earlier.group_id = id_drill_groups.id AND earlier.drill_uuid = ref_drills.uuid AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_drill_groups.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
       AND (id_drill_groups.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.drill_groups AS _parent WHERE _parent.id = (id_drill_groups.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS _parent_map WHERE _parent_map.id = (id_drill_groups.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_groups AS _parent_map WHERE _parent_map.id = (id_drill_groups.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  drill_group_items: FOREIGN KEY drill_group_items_group_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1483,9 +1589,10 @@ BEGIN
       SELECT row(id_drill_groups.id, ref_drills.uuid)::text AS k
       FROM v1.drill_group_items gi
        JOIN v1.drills d ON d.id = gi.drill_id
-       LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
+       LEFT JOIN pg_temp.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-      WHERE coalesce((id_drill_groups.id IS NOT NULL), false)
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_group_items AS earlier WHERE earlier.group_id = id_drill_groups.id AND earlier.drill_uuid = ref_drills.uuid AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_drill_groups.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
         AND true
         AND (id_drill_groups.id, ref_drills.uuid) IS NOT NULL
@@ -1515,15 +1622,32 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_ordered_session_drills AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_ordered_session_drills AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT o.id AS source_id
     FROM v1.ordered_session_drills o
        JOIN v1.drills d ON d.id = o.drill_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = o.user_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_ordered_session_drills') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_ordered_session_drills (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_ordered_session_drills;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_ordered_session_drills (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT o.id AS source_id
+    FROM v1.ordered_session_drills o
+       JOIN v1.drills d ON d.id = o.drill_id
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = o.user_id
+       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_ordered_session_drills AS earlier WHERE earlier.source_id = o.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
@@ -1533,7 +1657,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_ordered_session_drills;
+ANALYZE pg_temp.map_ordered_session_drills;
 
 DO $check$
 DECLARE
@@ -1548,8 +1672,9 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.ordered_session_drills o
        JOIN v1.drills d ON d.id = o.drill_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
-       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title;
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = o.user_id
+       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_ordered_session_drills AS earlier WHERE earlier.source_id = o.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step ordered_session_drills: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Reject rule 1 (model.yaml:65)
@@ -1559,9 +1684,10 @@ BEGIN
     SELECT (jsonb_build_object('id', o.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', o.id))::text) AS rn
     FROM v1.ordered_session_drills o
        JOIN v1.drills d ON d.id = o.drill_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = o.user_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_ordered_session_drills AS earlier WHERE earlier.source_id = o.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
     AND coalesce((ref_drills.uuid IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -1575,9 +1701,10 @@ BEGIN
     SELECT (jsonb_build_object('id', o.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', o.id))::text) AS rn
     FROM v1.ordered_session_drills o
        JOIN v1.drills d ON d.id = o.drill_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = o.user_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_ordered_session_drills AS earlier WHERE earlier.source_id = o.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
       AND (id_users.id) IS NULL
   ) AS found;
@@ -1593,9 +1720,10 @@ BEGIN
     SELECT (jsonb_build_object('id', o.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', o.id))::text) AS rn
     FROM v1.ordered_session_drills o
        JOIN v1.drills d ON d.id = o.drill_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = o.user_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_ordered_session_drills AS earlier WHERE earlier.source_id = o.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
       AND (ref_drills.uuid) IS NULL
   ) AS found;
@@ -1611,9 +1739,10 @@ BEGIN
     SELECT (jsonb_build_object('id', o.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', o.id))::text) AS rn
     FROM v1.ordered_session_drills o
        JOIN v1.drills d ON d.id = o.drill_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = o.user_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_ordered_session_drills AS earlier WHERE earlier.source_id = o.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
       AND (o.position) IS NULL
   ) AS found;
@@ -1629,9 +1758,10 @@ BEGIN
     SELECT (jsonb_build_object('id', o.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', o.id))::text) AS rn
     FROM v1.ordered_session_drills o
        JOIN v1.drills d ON d.id = o.drill_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = o.user_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_ordered_session_drills AS earlier WHERE earlier.source_id = o.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
       AND (ref_drills.uuid) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.drills AS _parent WHERE _parent.uuid = (ref_drills.uuid))
@@ -1648,13 +1778,14 @@ BEGIN
     SELECT (jsonb_build_object('id', o.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', o.id))::text) AS rn
     FROM v1.ordered_session_drills o
        JOIN v1.drills d ON d.id = o.drill_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = o.user_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_ordered_session_drills AS earlier WHERE earlier.source_id = o.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
       AND (id_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS _parent_map WHERE _parent_map.id = (id_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (id_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  ordered_session_drills: FOREIGN KEY ordered_session_drills_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1670,9 +1801,10 @@ BEGIN
       SELECT row(o.id)::text AS k
       FROM v1.ordered_session_drills o
        JOIN v1.drills d ON d.id = o.drill_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = o.user_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title
-      WHERE coalesce((id_users.id IS NOT NULL), false)
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_ordered_session_drills AS earlier WHERE earlier.source_id = o.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
         AND true
         AND (o.id) IS NOT NULL
@@ -1702,13 +1834,28 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_progress_history AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_progress_history AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT u.id AS source_id
     FROM v1.users u
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = u.id
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_progress_history') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_progress_history (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_progress_history;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_progress_history (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT u.id AS source_id
+    FROM v1.users u
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = u.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_progress_history AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -1717,7 +1864,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_progress_history;
+ANALYZE pg_temp.map_progress_history;
 
 DO $check$
 DECLARE
@@ -1731,7 +1878,8 @@ BEGIN
   SELECT count(*), count(*) FILTER (WHERE NOT coalesce((id_users.id IS NOT NULL), false))
   INTO n_in, n_filtered
   FROM v1.users u
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id;
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = u.id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_progress_history AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step progress_history: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: user_id NOT NULL
@@ -1740,8 +1888,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = u.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_progress_history AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
       AND (id_users.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1755,8 +1904,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = u.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_progress_history AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
       AND (coalesce((SELECT count(*) FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run ORDER BY r.run DESC LIMIT 1), 0)) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1770,8 +1920,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = u.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_progress_history AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
       AND (coalesce((SELECT max(runs.n) FROM (SELECT count(*) AS n FROM (SELECT d.date - (row_number() OVER (ORDER BY d.date))::INTEGER AS run FROM (SELECT DISTINCT s.date FROM public.completed_sessions s WHERE s.user_id = id_users.id) AS d) AS r GROUP BY r.run) AS runs), 0)) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1785,8 +1936,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = u.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_progress_history AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
       AND ((SELECT count(*) FROM public.completed_sessions s WHERE s.user_id = id_users.id)) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1800,8 +1952,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = u.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_progress_history AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
       AND ((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'dribbling')) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1815,8 +1968,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = u.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_progress_history AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
       AND ((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'passing')) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1830,8 +1984,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = u.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_progress_history AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
       AND ((SELECT count(*) FROM public.completed_sessions s, json_array_elements(s.drills) e WHERE s.user_id = id_users.id AND (e ->> 'isCompleted')::BOOLEAN AND e -> 'drill' ->> 'skill' = 'shooting')) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1845,8 +2000,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = u.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_progress_history AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
       AND EXISTS (SELECT 1 FROM public.progress_history AS _existing WHERE _existing.user_id = (id_users.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1860,11 +2016,12 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1.users u
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
-    WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = u.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_progress_history AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
       AND (id_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS _parent_map WHERE _parent_map.id = (id_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (id_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  progress_history: FOREIGN KEY progress_history_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1879,8 +2036,9 @@ BEGIN
     FROM (
       SELECT row(id_users.id)::text AS k
       FROM v1.users u
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
-      WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = u.id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_progress_history AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
         AND true
         AND (id_users.id) IS NOT NULL
       GROUP BY id_users.id
@@ -1900,8 +2058,9 @@ BEGIN
     FROM (
       SELECT row(u.id)::text AS k
       FROM v1.users u
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id
-      WHERE coalesce((id_users.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = u.id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_progress_history AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NOT NULL), false)
         AND true
         AND (u.id) IS NOT NULL
       GROUP BY u.id
@@ -1922,6 +2081,18 @@ $check$;
 
 DO $check$
 BEGIN
+  -- As migrate refuses a wave that would migrate no row.
+  IF pg_catalog.current_setting('pgmig.wave')::integer > 1
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_completed_sessions AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_session_preferences AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_groups AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_group_items AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_ordered_session_drills AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_progress_history AS m WHERE m.pgmig_wave IS NULL) THEN
+    RAISE NOTICE 'BLOCKING  model drills: nothing left to migrate: every V1 row is migrated (% waves so far), filtered or rejected; migrate would refuse', pg_catalog.current_setting('pgmig.wave')::integer - 1;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
   IF current_setting('pgmig.blocking')::int > 0 THEN
     RAISE EXCEPTION 'precheck: % blocking finding(s); migrate would fail', current_setting('pgmig.blocking');
   END IF;

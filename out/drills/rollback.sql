@@ -204,7 +204,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '306a0bd8fec5aa6f05d634f86ec15b21bc55ac5a4d805e0ed3595134fe2da66c';
+SET pgmig.fingerprint = '699e39e2714dd69780f794258ddf58dc1d907be00b697d663b7e891cb57a9d0b';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -392,6 +392,8 @@ DECLARE
   written_table regclass;
   findings text[];
   jit_before text := pg_catalog.current_setting('jit');
+  work_mem_before text := pg_catalog.current_setting('work_mem');
+  plan_cache_mode_before text := pg_catalog.current_setting('plan_cache_mode');
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
   FOR written_table IN
@@ -406,7 +408,13 @@ BEGIN
 
   -- The catalogs' row estimates put this query's cost past jit_above_cost: compiling it took
   -- 16 s, running it milliseconds (workout at scale 10). Off for it alone, then as it was.
+  -- The same estimates (millions of rows where there are hundreds) size its hash tables by
+  -- work_mem: under the scripts' 256MB one call took 0.8 s, under the default 4MB 0.05 s,
+  -- and batched mode calls it at every batch. For the same reason its plan is made once per
+  -- session (generic), not again at every call for the same arrays.
   PERFORM pg_catalog.set_config('jit', 'off', true);
+  PERFORM pg_catalog.set_config('work_mem', '4MB', true);
+  PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   WITH RECURSIVE
   written (rel) AS (
     SELECT pg_catalog.to_regclass(n.name)::oid
@@ -594,6 +602,8 @@ BEGIN
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
   PERFORM pg_catalog.set_config('jit', jit_before, true);
+  PERFORM pg_catalog.set_config('work_mem', work_mem_before, true);
+  PERFORM pg_catalog.set_config('plan_cache_mode', plan_cache_mode_before, true);
   IF findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
@@ -628,9 +638,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '306a0bd8fec5aa6f05d634f86ec15b21bc55ac5a4d805e0ed3595134fe2da66c';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '699e39e2714dd69780f794258ddf58dc1d907be00b697d663b7e891cb57a9d0b';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 306a0bd8fec5aa6f05d634f86ec15b21bc55ac5a4d805e0ed3595134fe2da66c; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 699e39e2714dd69780f794258ddf58dc1d907be00b697d663b7e891cb57a9d0b; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -766,6 +776,50 @@ BEGIN
   IF changed <> '' THEN
     RAISE EXCEPTION 'rollback: refused, nothing was changed:%', changed
       USING HINT = 'rollback puts the replaced V2 rows back from these backups; put each back as migrate left it (from a dump taken after migrate), then run rollback.sql again';
+  END IF;
+END
+$seals$;
+
+-- The bookkeeping as the last script sealed it (seal.sql), before anything is changed: rollback
+-- puts back the rejects, sequences and counts it records. Transaction mode seals in the same
+-- transaction that writes, so a difference is a change made since.
+DO $seals$
+DECLARE
+  changed text;
+BEGIN
+  SELECT string_agg(pg_catalog.format('%s (%s rows now, %s sealed)', d.subject, d.rows, s.rows), ', ' ORDER BY d.subject)
+  INTO changed
+  FROM (
+  -- (subject, rows, digest) of the bookkeeping.
+  SELECT '_pgmig.rejects' AS subject, count(*) AS rows, md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), '')) AS digest
+  FROM (SELECT ROW(b.step, b.rule, b.reason, b.source_table, b.source_key, b.source_row)::text AS line
+        FROM _pgmig.rejects AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+        FROM _pgmig.changes AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
+        FROM _pgmig.repairs_taken AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+        FROM _pgmig.sequences AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+        FROM _pgmig.reference AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.wave_targets', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
+        FROM _pgmig.wave_targets AS b WHERE b.model = 'drills') AS x
+  ) AS d
+  JOIN _pgmig.seals AS s ON s.model = 'drills' AND s.subject = d.subject
+  WHERE d.digest IS DISTINCT FROM s.digest;
+  IF changed IS NOT NULL THEN
+    RAISE EXCEPTION 'rollback.sql: refused, nothing was changed: the bookkeeping changed since it was sealed: %', changed
+      USING HINT = 'put it back as the last migrate or rollback left it (from a dump taken then), then run rollback.sql again; verify.sql names what changed';
   END IF;
 END
 $seals$;
@@ -1610,6 +1664,10 @@ FROM (
   SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.table_name, b.key)::text AS line
         FROM _pgmig.reference AS b WHERE b.model = 'drills') AS x
+  UNION ALL
+  SELECT '_pgmig.wave_targets', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
+        FROM _pgmig.wave_targets AS b WHERE b.model = 'drills') AS x
 ) AS d
 ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
 -- The backups of the V2 rows the steps replaced, which rollback puts back: sealed as they are

@@ -4,7 +4,9 @@
 -- What migrate.sql would do to the V1 rows, before anything is written: per step, the rows
 -- each `where` filters and each `reject` rule quarantines (counts and sample keys), and every
 -- value that would break a V2 constraint (blocking: migrate would fail on it).
--- It builds the id maps as migrate would, inside a transaction that it always rolls back.
+-- It builds the id maps as migrate would, in pg_temp, inside a transaction that it always
+-- rolls back. Between waves it reads migrate's id maps and reports on the V1 rows no wave
+-- migrated yet, the ones the next wave would read.
 --   psql -X -v ON_ERROR_STOP=1 -f precheck.sql      exits non-zero if a finding would stop migrate
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
@@ -122,6 +124,9 @@ BEGIN
     WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')
       AND (pg_catalog.to_regnamespace('_pgmig') IS NULL OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension AS e WHERE e.extname = 'pgcrypto'))
     UNION ALL
+    SELECT 1, '', pg_catalog.format('GRANT TEMPORARY ON DATABASE %I TO %I;', pg_catalog.current_database(), CURRENT_USER)
+    WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'TEMPORARY')
+    UNION ALL
     -- _pgmig is pgmig's bookkeeping: the role that made it runs the scripts.
     SELECT 0, '', pg_catalog.format('-- run this script as %s instead: that role owns schema _pgmig (pgmig''s bookkeeping), which no GRANT replaces',
                                     n.nspowner::pg_catalog.regrole::text)
@@ -167,7 +172,8 @@ BEGIN
 END
 $guard$;
 
--- Precheck's own id maps live in _pgmig too (rolled back with it).
+-- The transform library lives in _pgmig (rolled back with precheck); its id maps and backups
+-- are its own, in pg_temp.
 CREATE SCHEMA IF NOT EXISTS _pgmig;
 -- pgmig's bookkeeping must be pgmig's own. Schema _pgmig and everything in it belong to the
 -- role running this script (or to the role named by -v pgmig_owner=ROLE), and nothing is
@@ -708,18 +714,22 @@ END
 $check$;
 SET pgmig.blocking = 0;
 
-DO $check$
+-- Waves: the next migrate is the wave after the last one done. What earlier waves migrated
+-- (migrate's id maps, read here, never written) stays out of every count below.
+DO $wave$
 BEGIN
+  PERFORM pg_catalog.set_config('pgmig.wave', '1', false);
   -- Two IFs: PL/pgSQL plans a whole condition, and _pgmig.log may not exist yet.
   IF to_regclass('_pgmig.log') IS NOT NULL THEN
-    IF EXISTS (SELECT 1 FROM _pgmig.log
-               WHERE model = 'school' AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
-      RAISE EXCEPTION 'model school is already migrated in this database'
-        USING HINT = 'precheck reads V1 as migrate would; run rollback.sql first';
-    END IF;
+    PERFORM pg_catalog.set_config('pgmig.wave',
+      (SELECT (coalesce(max(l.wave), 0) + 1)::text FROM _pgmig.log AS l
+       WHERE l.model = 'school' AND l.script = 'migrate' AND l.status = 'done'), false);
+  END IF;
+  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
+    RAISE NOTICE 'precheck: model school: wave %: the V1 rows earlier waves migrated are left out of every count below', pg_catalog.current_setting('pgmig.wave');
   END IF;
 END
-$check$;
+$wave$;
 
 -- pgmig's transform library (sql/transforms.sql in pgmig's source), used by the steps below.
 SET client_min_messages = warning;
@@ -1213,14 +1223,29 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_schools AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_schools AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT s.id AS source_id
     FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
-    WHERE true
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_schools') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_schools (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_schools;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_schools (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT s.id AS source_id
+    FROM v1.schools s
+       CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
+       LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -1229,7 +1254,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_schools;
+ANALYZE pg_temp.map_schools;
 
 DO $check$
 DECLARE
@@ -1244,7 +1269,8 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
-       LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL';
+       LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step schools: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Warning 1 (model.yaml:113): rows that migrate, listed for a look first
@@ -1255,7 +1281,7 @@ BEGIN
     FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
     AND coalesce((nullif(btrim(s.phone), '') IS NOT NULL AND (_pgmig.phone_e164(s.phone) IS NULL OR btrim(s.phone) ~* '(x|ext\.?|extension|#) ?[0-9]{1,6}$')), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -1270,7 +1296,7 @@ BEGIN
     FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (s.name) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1286,7 +1312,7 @@ BEGIN
     FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (s.created_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1302,7 +1328,7 @@ BEGIN
     FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND ((_pgmig.phone_e164(s.phone)) ~ '^\+[1-9][0-9]{7,14}$') IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -1318,7 +1344,7 @@ BEGIN
     FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_curriculums.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.curriculums AS _parent WHERE _parent.id = (ref_curriculums.id))
   ) AS found;
@@ -1337,7 +1363,7 @@ BEGIN
       FROM v1.schools s
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (s.id) IS NOT NULL
       GROUP BY s.id
@@ -1366,13 +1392,27 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_admin_users AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_admin_users AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT s.id AS source_id
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_admin_users') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_admin_users (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_admin_users;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_admin_users (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT s.id AS source_id
+    FROM v1.schools s
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -1381,7 +1421,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_admin_users;
+ANALYZE pg_temp.map_admin_users;
 
 DO $check$
 DECLARE
@@ -1395,7 +1435,8 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.schools s
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator';
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step admin_users: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: email NOT NULL
@@ -1405,7 +1446,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example')) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1420,7 +1461,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND ('Administrator') IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1435,7 +1476,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (_pgmig.new_password_hash(6)) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1450,7 +1491,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (true) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1465,7 +1506,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1480,7 +1521,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (s.created_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1495,7 +1536,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND ((_pgmig.new_password_hash(6)) LIKE '$2%') IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -1510,7 +1551,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND ((CAST(NULL AS TEXT)) ~ '^\+[1-9][0-9]{7,14}$') IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -1525,7 +1566,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.users AS _existing WHERE _existing.phone = (CAST(NULL AS TEXT)))
   ) AS found;
   IF n_found > 0 THEN
@@ -1540,7 +1581,7 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (ref_user_types.id))
   ) AS found;
@@ -1558,7 +1599,7 @@ BEGIN
       SELECT row(CAST(NULL AS TEXT))::text AS k
       FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (CAST(NULL AS TEXT)) IS NOT NULL
       GROUP BY CAST(NULL AS TEXT)
@@ -1579,7 +1620,7 @@ BEGIN
       SELECT row(s.id)::text AS k
       FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (s.id) IS NOT NULL
       GROUP BY s.id
@@ -1604,8 +1645,8 @@ BEGIN
          1 AS n
   FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
-       JOIN _pgmig.map_admin_users AS key_map ON key_map.source_id = s.id
-  WHERE true
+       JOIN pg_temp.map_admin_users AS key_map ON key_map.source_id = s.id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
     AND (coalesce(nullif(lower(btrim(s.email)), ''), 'admin.s' || s.id || '@schools.school.example')) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -1651,15 +1692,31 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_admin_roles AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_admin_roles AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT s.id AS source_id
     FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_admin_roles') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_admin_roles (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_admin_roles;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_admin_roles (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT s.id AS source_id
+    FROM v1.schools s
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -1668,7 +1725,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_admin_roles;
+ANALYZE pg_temp.map_admin_roles;
 
 DO $check$
 DECLARE
@@ -1682,9 +1739,10 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id;
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step admin_roles: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: user_id NOT NULL
@@ -1693,10 +1751,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_admin_users.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1710,10 +1768,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1727,10 +1785,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (id_admin_users.id) AND _existing.role_id = (ref_roles.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1744,10 +1802,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (ref_roles.id))
   ) AS found;
@@ -1762,13 +1820,13 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  admin_roles: FOREIGN KEY user_roles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1781,13 +1839,13 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_admin_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_admin_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_admin_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_admin_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  admin_roles: FOREIGN KEY user_roles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1802,10 +1860,10 @@ BEGIN
     FROM (
       SELECT row(id_admin_users.id, ref_roles.id)::text AS k
       FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-      WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (id_admin_users.id, ref_roles.id) IS NOT NULL
       GROUP BY id_admin_users.id, ref_roles.id
@@ -1825,10 +1883,10 @@ BEGIN
     FROM (
       SELECT row(s.id)::text AS k
       FROM v1.schools s
-       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+       LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-      WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (s.id) IS NOT NULL
       GROUP BY s.id
@@ -1857,14 +1915,29 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_teacher_users AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_teacher_users AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT t.id AS source_id
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_teacher_users') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_teacher_users (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_teacher_users;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_teacher_users (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT t.id AS source_id
+    FROM v1.teachers t
+       CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -1873,7 +1946,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_teacher_users;
+ANALYZE pg_temp.map_teacher_users;
 
 DO $check$
 DECLARE
@@ -1888,7 +1961,8 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff';
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step teacher_users: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Warning 1 (model.yaml:156): rows that migrate, listed for a look first
@@ -1899,7 +1973,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
     AND coalesce((nullif(btrim(t.phone), '') IS NOT NULL AND (_pgmig.phone_e164(t.phone) IS NULL OR btrim(t.phone) ~* '(x|ext\.?|extension|#) ?[0-9]{1,6}$')), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -1914,7 +1988,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT))) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1930,7 +2004,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (n.first_name) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1946,7 +2020,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (_pgmig.new_password_hash(6)) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1962,7 +2036,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (true) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1978,7 +2052,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1994,7 +2068,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (t.created_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2010,7 +2084,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND ((_pgmig.new_password_hash(6)) LIKE '$2%') IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -2026,7 +2100,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND ((_pgmig.phone_e164(t.phone)) ~ '^\+[1-9][0-9]{7,14}$') IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -2042,7 +2116,7 @@ BEGIN
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (ref_user_types.id))
   ) AS found;
@@ -2061,7 +2135,7 @@ BEGIN
       FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (t.id) IS NOT NULL
       GROUP BY t.id
@@ -2087,8 +2161,8 @@ BEGIN
   FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-       JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
-  WHERE true
+       JOIN pg_temp.map_teacher_users AS key_map ON key_map.source_id = t.id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
     AND (coalesce(nullif(lower(btrim(t.email)), ''), _pgmig.email_from_template('{first}.{last}.t{id}@staff.school.example', n.first_name, n.last_name, t.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -2131,8 +2205,8 @@ BEGIN
   FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
-       JOIN _pgmig.map_teacher_users AS key_map ON key_map.source_id = t.id
-  WHERE true
+       JOIN pg_temp.map_teacher_users AS key_map ON key_map.source_id = t.id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
     AND (_pgmig.phone_e164(t.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -2178,15 +2252,31 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_teacher_roles AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_teacher_roles AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT t.id AS source_id
     FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_teacher_roles') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_teacher_roles (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_teacher_roles;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_teacher_roles (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT t.id AS source_id
+    FROM v1.teachers t
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -2195,7 +2285,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_teacher_roles;
+ANALYZE pg_temp.map_teacher_roles;
 
 DO $check$
 DECLARE
@@ -2209,9 +2299,10 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id;
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step teacher_roles: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: user_id NOT NULL
@@ -2220,10 +2311,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_teacher_users.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2237,10 +2328,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2254,10 +2345,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (id_teacher_users.id) AND _existing.role_id = (ref_roles.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -2271,10 +2362,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (ref_roles.id))
   ) AS found;
@@ -2289,13 +2380,13 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  teacher_roles: FOREIGN KEY user_roles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -2308,14 +2399,14 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_teacher_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_teacher_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  teacher_roles: FOREIGN KEY user_roles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -2328,16 +2419,16 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND coalesce((id_teacher_users.id, ref_roles.id) IN (SELECT id_admin_users.id, ref_roles.id
           FROM v1.schools s
-               LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+               LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
                LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-               LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-          WHERE true), false)
+               LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+          WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  teacher_roles: UNIQUE user_roles_user_id_role_id_key: step admin_roles makes the same value: % rows, e.g. %', n_found, samples;
@@ -2352,10 +2443,10 @@ BEGIN
     FROM (
       SELECT row(id_teacher_users.id, ref_roles.id)::text AS k
       FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-      WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (id_teacher_users.id, ref_roles.id) IS NOT NULL
       GROUP BY id_teacher_users.id, ref_roles.id
@@ -2375,10 +2466,10 @@ BEGIN
     FROM (
       SELECT row(t.id)::text AS k
       FROM v1.teachers t
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-      WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (t.id) IS NOT NULL
       GROUP BY t.id
@@ -2407,14 +2498,21 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_teacher_profiles AS
+  CREATE TABLE pg_temp.map_teacher_profiles (user_id uuid, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_teacher_profiles') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_teacher_profiles (user_id, pgmig_wave)
+    SELECT user_id, pgmig_wave FROM _pgmig.map_teacher_profiles;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_teacher_profiles (user_id)
   SELECT id_teacher_users.id AS user_id
   FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-  WHERE true
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
     AND true;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -2423,7 +2521,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_teacher_profiles;
+ANALYZE pg_temp.map_teacher_profiles;
 
 DO $check$
 DECLARE
@@ -2438,9 +2536,10 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END;
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step teacher_profiles: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: user_id NOT NULL
@@ -2450,10 +2549,10 @@ BEGIN
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_teacher_users.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2468,10 +2567,10 @@ BEGIN
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2486,10 +2585,10 @@ BEGIN
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.teacher_profiles AS _existing WHERE _existing.user_id = (id_teacher_users.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -2504,13 +2603,13 @@ BEGIN
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  teacher_profiles: FOREIGN KEY teacher_profiles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -2524,10 +2623,10 @@ BEGIN
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_subjects.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.subjects AS _parent WHERE _parent.id = (ref_subjects.id))
   ) AS found;
@@ -2543,14 +2642,14 @@ BEGIN
     SELECT (jsonb_build_object('id', t.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', t.id))::text) AS rn
     FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_teacher_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_teacher_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  teacher_profiles: FOREIGN KEY teacher_profiles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -2566,10 +2665,10 @@ BEGIN
       SELECT row(id_teacher_users.id)::text AS k
       FROM v1.teachers t
        CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a
-       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
+       LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (id_teacher_users.id) IS NOT NULL
       GROUP BY id_teacher_users.id
@@ -2598,14 +2697,29 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_parent_users AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_parent_users AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT p.id AS source_id
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_parent_users') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_parent_users (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_parent_users;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_parent_users (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT p.id AS source_id
+    FROM v1.parents p
+       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -2614,7 +2728,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_parent_users;
+ANALYZE pg_temp.map_parent_users;
 
 DO $check$
 DECLARE
@@ -2629,7 +2743,8 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian';
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step parent_users: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Warning 1 (model.yaml:206): rows that migrate, listed for a look first
@@ -2640,7 +2755,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
     AND coalesce((nullif(btrim(p.phone), '') IS NOT NULL AND (_pgmig.phone_e164(p.phone) IS NULL OR btrim(p.phone) ~* '(x|ext\.?|extension|#) ?[0-9]{1,6}$')), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -2655,7 +2770,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT))) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2671,7 +2786,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (n.first_name) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2687,7 +2802,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (_pgmig.new_password_hash(6)) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2703,7 +2818,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (true) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2719,7 +2834,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2735,7 +2850,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (p.created_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2751,7 +2866,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND ((_pgmig.new_password_hash(6)) LIKE '$2%') IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -2767,7 +2882,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND ((_pgmig.phone_e164(p.phone)) ~ '^\+[1-9][0-9]{7,14}$') IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -2783,7 +2898,7 @@ BEGIN
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (ref_user_types.id))
   ) AS found;
@@ -2802,7 +2917,7 @@ BEGIN
       FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (p.id) IS NOT NULL
       GROUP BY p.id
@@ -2828,8 +2943,8 @@ BEGIN
   FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-       JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
-  WHERE true
+       JOIN pg_temp.map_parent_users AS key_map ON key_map.source_id = p.id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
     AND (coalesce(nullif(lower(btrim(p.email)), ''), _pgmig.email_from_template('{first}.{last}.p{id}@family.school.example', n.first_name, n.last_name, p.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -2872,8 +2987,8 @@ BEGIN
   FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
-       JOIN _pgmig.map_parent_users AS key_map ON key_map.source_id = p.id
-  WHERE true
+       JOIN pg_temp.map_parent_users AS key_map ON key_map.source_id = p.id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
     AND (_pgmig.phone_e164(p.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -2919,15 +3034,31 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_parent_roles AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_parent_roles AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT p.id AS source_id
     FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_parent_roles') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_parent_roles (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_parent_roles;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_parent_roles (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT p.id AS source_id
+    FROM v1.parents p
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -2936,7 +3067,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_parent_roles;
+ANALYZE pg_temp.map_parent_roles;
 
 DO $check$
 DECLARE
@@ -2950,9 +3081,10 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step parent_roles: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: user_id NOT NULL
@@ -2961,10 +3093,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_parent_users.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2978,10 +3110,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2995,10 +3127,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (id_parent_users.id) AND _existing.role_id = (ref_roles.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -3012,10 +3144,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (ref_roles.id))
   ) AS found;
@@ -3030,13 +3162,13 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  parent_roles: FOREIGN KEY user_roles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -3049,15 +3181,15 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_parent_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  parent_roles: FOREIGN KEY user_roles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -3070,16 +3202,16 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND coalesce((id_parent_users.id, ref_roles.id) IN (SELECT id_admin_users.id, ref_roles.id
           FROM v1.schools s
-               LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+               LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
                LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-               LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-          WHERE true), false)
+               LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+          WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  parent_roles: UNIQUE user_roles_user_id_role_id_key: step admin_roles makes the same value: % rows, e.g. %', n_found, samples;
@@ -3092,16 +3224,16 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND coalesce((id_parent_users.id, ref_roles.id) IN (SELECT id_teacher_users.id, ref_roles.id
           FROM v1.teachers t
-               LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+               LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
                LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-               LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-          WHERE true), false)
+               LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+          WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  parent_roles: UNIQUE user_roles_user_id_role_id_key: step teacher_roles makes the same value: % rows, e.g. %', n_found, samples;
@@ -3116,10 +3248,10 @@ BEGIN
     FROM (
       SELECT row(id_parent_users.id, ref_roles.id)::text AS k
       FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-      WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (id_parent_users.id, ref_roles.id) IS NOT NULL
       GROUP BY id_parent_users.id, ref_roles.id
@@ -3139,10 +3271,10 @@ BEGIN
     FROM (
       SELECT row(p.id)::text AS k
       FROM v1.parents p
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-      WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (p.id) IS NOT NULL
       GROUP BY p.id
@@ -3171,13 +3303,20 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_parent_profiles AS
+  CREATE TABLE pg_temp.map_parent_profiles (user_id uuid, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_parent_profiles') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_parent_profiles (user_id, pgmig_wave)
+    SELECT user_id, pgmig_wave FROM _pgmig.map_parent_profiles;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_parent_profiles (user_id)
   SELECT id_parent_users.id AS user_id
   FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-  WHERE true
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS earlier WHERE earlier.user_id = id_parent_users.id AND earlier.pgmig_wave IS NOT NULL)
     AND true;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -3186,7 +3325,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_parent_profiles;
+ANALYZE pg_temp.map_parent_profiles;
 
 DO $check$
 DECLARE
@@ -3201,8 +3340,9 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS earlier WHERE earlier.user_id = id_parent_users.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step parent_profiles: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: user_id NOT NULL
@@ -3212,9 +3352,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS earlier WHERE earlier.user_id = id_parent_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_parent_users.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3229,9 +3369,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS earlier WHERE earlier.user_id = id_parent_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3246,9 +3386,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS earlier WHERE earlier.user_id = id_parent_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.parent_profiles AS _existing WHERE _existing.user_id = (id_parent_users.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -3263,12 +3403,12 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS earlier WHERE earlier.user_id = id_parent_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  parent_profiles: FOREIGN KEY parent_profiles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -3282,14 +3422,14 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS earlier WHERE earlier.user_id = id_parent_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_parent_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  parent_profiles: FOREIGN KEY parent_profiles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -3305,9 +3445,9 @@ BEGIN
       SELECT row(id_parent_users.id)::text AS k
       FROM v1.parents p
        CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-      WHERE true
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS earlier WHERE earlier.user_id = id_parent_users.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (id_parent_users.id) IS NOT NULL
       GROUP BY id_parent_users.id
@@ -3336,14 +3476,29 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_student_users AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_student_users AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT s.id AS source_id
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_student_users') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_student_users (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_student_users;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_student_users (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT s.id AS source_id
+    FROM v1.students s
+       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -3352,7 +3507,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_student_users;
+ANALYZE pg_temp.map_student_users;
 
 DO $check$
 DECLARE
@@ -3367,7 +3522,8 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
-       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner';
+       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step student_users: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Warning 1 (model.yaml:246): rows that migrate, listed for a look first
@@ -3378,7 +3534,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
     AND coalesce((nullif(btrim(s.phone), '') IS NOT NULL AND (_pgmig.phone_e164(s.phone) IS NULL OR btrim(s.phone) ~* '(x|ext\.?|extension|#) ?[0-9]{1,6}$')), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -3393,7 +3549,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT))) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3409,7 +3565,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (n.first_name) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3425,7 +3581,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (_pgmig.new_password_hash(6)) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3441,7 +3597,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (true) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3457,7 +3613,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3473,7 +3629,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (s.created_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3489,7 +3645,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND ((_pgmig.new_password_hash(6)) LIKE '$2%') IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -3505,7 +3661,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND ((_pgmig.phone_e164(s.phone)) ~ '^\+[1-9][0-9]{7,14}$') IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -3521,7 +3677,7 @@ BEGIN
     FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (ref_user_types.id))
   ) AS found;
@@ -3540,7 +3696,7 @@ BEGIN
       FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (s.id) IS NOT NULL
       GROUP BY s.id
@@ -3566,8 +3722,8 @@ BEGIN
   FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-       JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
-  WHERE true
+       JOIN pg_temp.map_student_users AS key_map ON key_map.source_id = s.id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
     AND (coalesce(nullif(lower(btrim(s.email)), ''), _pgmig.email_from_template('{first}.{last}.s{id}@students.school.example', n.first_name, n.last_name, s.id::TEXT))) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -3610,8 +3766,8 @@ BEGIN
   FROM v1.students s
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
-       JOIN _pgmig.map_student_users AS key_map ON key_map.source_id = s.id
-  WHERE true
+       JOIN pg_temp.map_student_users AS key_map ON key_map.source_id = s.id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
     AND (_pgmig.phone_e164(s.phone)) IS NOT NULL;
   CREATE INDEX ON pgmig_repair (value);
   LOOP
@@ -3657,15 +3813,31 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_student_roles AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_student_roles AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT s.id AS source_id
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_student_roles') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_student_roles (source_id, id, pgmig_wave)
+    SELECT source_id, id, pgmig_wave FROM _pgmig.map_student_roles;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_student_roles (source_id, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT s.id AS source_id
+    FROM v1.students s
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -3674,7 +3846,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_student_roles;
+ANALYZE pg_temp.map_student_roles;
 
 DO $check$
 DECLARE
@@ -3688,9 +3860,10 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id;
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step student_roles: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: user_id NOT NULL
@@ -3699,10 +3872,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_student_users.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3716,10 +3889,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3733,10 +3906,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (id_student_users.id) AND _existing.role_id = (ref_roles.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -3750,10 +3923,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (ref_roles.id))
   ) AS found;
@@ -3768,13 +3941,13 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_roles: FOREIGN KEY user_roles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -3787,16 +3960,16 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_student_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_student_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_roles: FOREIGN KEY user_roles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -3809,16 +3982,16 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND coalesce((id_student_users.id, ref_roles.id) IN (SELECT id_admin_users.id, ref_roles.id
           FROM v1.schools s
-               LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
+               LEFT JOIN pg_temp.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id
                LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
-               LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id
-          WHERE true), false)
+               LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
+          WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_roles: UNIQUE user_roles_user_id_role_id_key: step admin_roles makes the same value: % rows, e.g. %', n_found, samples;
@@ -3831,16 +4004,16 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND coalesce((id_student_users.id, ref_roles.id) IN (SELECT id_teacher_users.id, ref_roles.id
           FROM v1.teachers t
-               LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
+               LEFT JOIN pg_temp.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id
                LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
-               LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
-          WHERE true), false)
+               LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
+          WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_roles: UNIQUE user_roles_user_id_role_id_key: step teacher_roles makes the same value: % rows, e.g. %', n_found, samples;
@@ -3853,16 +4026,16 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-    WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND coalesce((id_student_users.id, ref_roles.id) IN (SELECT id_parent_users.id, ref_roles.id
           FROM v1.parents p
-               LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
+               LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
                LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
-               LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id
-          WHERE true), false)
+               LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
+          WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_roles: UNIQUE user_roles_user_id_role_id_key: step parent_roles makes the same value: % rows, e.g. %', n_found, samples;
@@ -3877,10 +4050,10 @@ BEGIN
     FROM (
       SELECT row(id_student_users.id, ref_roles.id)::text AS k
       FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-      WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (id_student_users.id, ref_roles.id) IS NOT NULL
       GROUP BY id_student_users.id, ref_roles.id
@@ -3900,10 +4073,10 @@ BEGIN
     FROM (
       SELECT row(s.id)::text AS k
       FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-      WHERE true
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (s.id) IS NOT NULL
       GROUP BY s.id
@@ -3932,15 +4105,22 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_student_profiles AS
+  CREATE TABLE pg_temp.map_student_profiles (user_id uuid, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_student_profiles') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_student_profiles (user_id, pgmig_wave)
+    SELECT user_id, pgmig_wave FROM _pgmig.map_student_profiles;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_student_profiles (user_id)
   SELECT id_student_users.id AS user_id
   FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-  WHERE true
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
     AND true;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -3949,7 +4129,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_student_profiles;
+ANALYZE pg_temp.map_student_profiles;
 
 DO $check$
 DECLARE
@@ -3963,11 +4143,12 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
-       LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$');
+       LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step student_profiles: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: user_id NOT NULL
@@ -3976,12 +4157,12 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_student_users.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -3995,12 +4176,12 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -4014,12 +4195,12 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.student_profiles AS _existing WHERE _existing.user_id = (id_student_users.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -4033,12 +4214,12 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_class_levels.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.class_levels AS _parent WHERE _parent.id = (ref_class_levels.id))
   ) AS found;
@@ -4053,18 +4234,18 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_parent_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_profiles: FOREIGN KEY student_profiles_parent_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -4077,15 +4258,15 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_profiles: FOREIGN KEY student_profiles_school_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -4098,18 +4279,18 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_student_users.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_student_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_profiles: FOREIGN KEY student_profiles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -4124,12 +4305,12 @@ BEGIN
     FROM (
       SELECT row(id_student_users.id)::text AS k
       FROM v1.students s
-       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id
-       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id
-       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
+       LEFT JOIN pg_temp.map_student_users AS id_student_users ON id_student_users.source_id = s.id
+       LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
+       LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (id_student_users.id) IS NOT NULL
       GROUP BY id_student_users.id
@@ -4150,6 +4331,23 @@ $check$;
 
 DO $check$
 BEGIN
+  -- As migrate refuses a wave that would migrate no row.
+  IF pg_catalog.current_setting('pgmig.wave')::integer > 1
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS m WHERE m.pgmig_wave IS NULL) THEN
+    RAISE NOTICE 'BLOCKING  model school: nothing left to migrate: every V1 row is migrated (% waves so far), filtered or rejected; migrate would refuse', pg_catalog.current_setting('pgmig.wave')::integer - 1;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
   IF current_setting('pgmig.blocking')::int > 0 THEN
     RAISE EXCEPTION 'precheck: % blocking finding(s); migrate would fail', current_setting('pgmig.blocking');
   END IF;

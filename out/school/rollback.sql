@@ -218,7 +218,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'c2a277035a542c5ad4fea0b2438d672f56f42b0206d7789aaf1c776f2c9e7945';
+SET pgmig.fingerprint = '96c5f40ff2f55437f8bf9bda726542495028454f8866e087b67adc87d04aa653';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -443,6 +443,8 @@ DECLARE
   written_table regclass;
   findings text[];
   jit_before text := pg_catalog.current_setting('jit');
+  work_mem_before text := pg_catalog.current_setting('work_mem');
+  plan_cache_mode_before text := pg_catalog.current_setting('plan_cache_mode');
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
   FOR written_table IN
@@ -457,7 +459,13 @@ BEGIN
 
   -- The catalogs' row estimates put this query's cost past jit_above_cost: compiling it took
   -- 16 s, running it milliseconds (workout at scale 10). Off for it alone, then as it was.
+  -- The same estimates (millions of rows where there are hundreds) size its hash tables by
+  -- work_mem: under the scripts' 256MB one call took 0.8 s, under the default 4MB 0.05 s,
+  -- and batched mode calls it at every batch. For the same reason its plan is made once per
+  -- session (generic), not again at every call for the same arrays.
   PERFORM pg_catalog.set_config('jit', 'off', true);
+  PERFORM pg_catalog.set_config('work_mem', '4MB', true);
+  PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   WITH RECURSIVE
   written (rel) AS (
     SELECT pg_catalog.to_regclass(n.name)::oid
@@ -645,6 +653,8 @@ BEGIN
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
   PERFORM pg_catalog.set_config('jit', jit_before, true);
+  PERFORM pg_catalog.set_config('work_mem', work_mem_before, true);
+  PERFORM pg_catalog.set_config('plan_cache_mode', plan_cache_mode_before, true);
   IF findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
@@ -679,9 +689,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c2a277035a542c5ad4fea0b2438d672f56f42b0206d7789aaf1c776f2c9e7945';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '96c5f40ff2f55437f8bf9bda726542495028454f8866e087b67adc87d04aa653';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile c2a277035a542c5ad4fea0b2438d672f56f42b0206d7789aaf1c776f2c9e7945; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 96c5f40ff2f55437f8bf9bda726542495028454f8866e087b67adc87d04aa653; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -705,6 +715,50 @@ BEGIN
   END IF;
 END
 $wave$;
+
+-- The bookkeeping as the last script sealed it (seal.sql), before anything is changed: rollback
+-- puts back the rejects, sequences and counts it records. Transaction mode seals in the same
+-- transaction that writes, so a difference is a change made since.
+DO $seals$
+DECLARE
+  changed text;
+BEGIN
+  SELECT string_agg(pg_catalog.format('%s (%s rows now, %s sealed)', d.subject, d.rows, s.rows), ', ' ORDER BY d.subject)
+  INTO changed
+  FROM (
+  -- (subject, rows, digest) of the bookkeeping.
+  SELECT '_pgmig.rejects' AS subject, count(*) AS rows, md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), '')) AS digest
+  FROM (SELECT ROW(b.step, b.rule, b.reason, b.source_table, b.source_key, b.source_row)::text AS line
+        FROM _pgmig.rejects AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.changes', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.table_name, b.key, b.column_name, b.old_value, b.new_value)::text AS line
+        FROM _pgmig.changes AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.repairs_taken', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.step, b.column_name, b.value_md5)::text AS line
+        FROM _pgmig.repairs_taken AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+        FROM _pgmig.sequences AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+        FROM _pgmig.reference AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.wave_targets', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
+        FROM _pgmig.wave_targets AS b WHERE b.model = 'school') AS x
+  ) AS d
+  JOIN _pgmig.seals AS s ON s.model = 'school' AND s.subject = d.subject
+  WHERE d.digest IS DISTINCT FROM s.digest;
+  IF changed IS NOT NULL THEN
+    RAISE EXCEPTION 'rollback.sql: refused, nothing was changed: the bookkeeping changed since it was sealed: %', changed
+      USING HINT = 'put it back as the last migrate or rollback left it (from a dump taken then), then run rollback.sql again; verify.sql names what changed';
+  END IF;
+END
+$seals$;
 
 -- What rollback would do to rows it did not write, found before anything is deleted. The
 -- filled tables are locked against writes until COMMIT (EXCLUSIVE: reads go on), so no row
@@ -2124,6 +2178,10 @@ FROM (
   SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.table_name, b.key)::text AS line
         FROM _pgmig.reference AS b WHERE b.model = 'school') AS x
+  UNION ALL
+  SELECT '_pgmig.wave_targets', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
+  FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
+        FROM _pgmig.wave_targets AS b WHERE b.model = 'school') AS x
 ) AS d
 ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
 DELETE FROM _pgmig.seals WHERE model = 'school' AND pg_catalog.current_setting('pgmig.undo_from') = '1';

@@ -4,7 +4,9 @@
 -- What migrate.sql would do to the V1 rows, before anything is written: per step, the rows
 -- each `where` filters and each `reject` rule quarantines (counts and sample keys), and every
 -- value that would break a V2 constraint (blocking: migrate would fail on it).
--- It builds the id maps as migrate would, inside a transaction that it always rolls back.
+-- It builds the id maps as migrate would, in pg_temp, inside a transaction that it always
+-- rolls back. Between waves it reads migrate's id maps and reports on the V1 rows no wave
+-- migrated yet, the ones the next wave would read.
 --   psql -X -v ON_ERROR_STOP=1 -f precheck.sql      exits non-zero if a finding would stop migrate
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
@@ -115,6 +117,9 @@ BEGIN
     WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')
       AND (pg_catalog.to_regnamespace('_pgmig') IS NULL)
     UNION ALL
+    SELECT 1, '', pg_catalog.format('GRANT TEMPORARY ON DATABASE %I TO %I;', pg_catalog.current_database(), CURRENT_USER)
+    WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'TEMPORARY')
+    UNION ALL
     -- _pgmig is pgmig's bookkeeping: the role that made it runs the scripts.
     SELECT 0, '', pg_catalog.format('-- run this script as %s instead: that role owns schema _pgmig (pgmig''s bookkeeping), which no GRANT replaces',
                                     n.nspowner::pg_catalog.regrole::text)
@@ -160,7 +165,8 @@ BEGIN
 END
 $guard$;
 
--- Precheck's own id maps live in _pgmig too (rolled back with it).
+-- The transform library lives in _pgmig (rolled back with precheck); its id maps and backups
+-- are its own, in pg_temp.
 CREATE SCHEMA IF NOT EXISTS _pgmig;
 -- pgmig's bookkeeping must be pgmig's own. Schema _pgmig and everything in it belong to the
 -- role running this script (or to the role named by -v pgmig_owner=ROLE), and nothing is
@@ -649,18 +655,22 @@ END
 $check$;
 SET pgmig.blocking = 0;
 
-DO $check$
+-- Waves: the next migrate is the wave after the last one done. What earlier waves migrated
+-- (migrate's id maps, read here, never written) stays out of every count below.
+DO $wave$
 BEGIN
+  PERFORM pg_catalog.set_config('pgmig.wave', '1', false);
   -- Two IFs: PL/pgSQL plans a whole condition, and _pgmig.log may not exist yet.
   IF to_regclass('_pgmig.log') IS NOT NULL THEN
-    IF EXISTS (SELECT 1 FROM _pgmig.log
-               WHERE model = 'thywill' AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
-      RAISE EXCEPTION 'model thywill is already migrated in this database'
-        USING HINT = 'precheck reads V1 as migrate would; run rollback.sql first';
-    END IF;
+    PERFORM pg_catalog.set_config('pgmig.wave',
+      (SELECT (coalesce(max(l.wave), 0) + 1)::text FROM _pgmig.log AS l
+       WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status = 'done'), false);
+  END IF;
+  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
+    RAISE NOTICE 'precheck: model thywill: wave %: the V1 rows earlier waves migrated are left out of every count below', pg_catalog.current_setting('pgmig.wave');
   END IF;
 END
-$check$;
+$wave$;
 
 -- ----------------------------------------------------------------------------
 -- Step 1/6: public.users  (model.yaml:13)
@@ -672,10 +682,18 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_users AS
+  CREATE TABLE pg_temp.map_users (id text, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_users') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_users (id, pgmig_wave)
+    SELECT id, pgmig_wave FROM _pgmig.map_users;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_users (id)
   SELECT u.id AS id
   FROM v1."user" u
-  WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -687,7 +705,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_users;
+ANALYZE pg_temp.map_users;
 
 DO $check$
 DECLARE
@@ -700,7 +718,8 @@ DECLARE
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
-  FROM v1."user" u;
+  FROM v1."user" u
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step users: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Reject rule 1 (model.yaml:18)
@@ -709,7 +728,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  users rule 1 "v1 cannot fetch the row by its id (its entry in the key''s index is missing)": % rows, e.g. %', n_found, samples;
@@ -721,7 +741,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND coalesce((btrim(u.display_name) = ''), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -734,7 +755,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
   ) AS found;
@@ -748,7 +770,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -763,7 +786,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -780,7 +804,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -797,7 +822,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -814,7 +840,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -831,7 +858,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -848,7 +876,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -865,7 +894,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -882,7 +912,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -899,7 +930,8 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', u.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', u.id))::text) AS rn
     FROM v1."user" u
-    WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -918,7 +950,8 @@ BEGIN
     FROM (
       SELECT row(u.id)::text AS k
       FROM v1."user" u
-      WHERE NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.id = u.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((EXISTS (SELECT 1 FROM v1.sqlite_missing_index_entries d WHERE d.table_name = 'user' AND d.key ->> 'id' = u.id)), false)
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
@@ -950,12 +983,20 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_prayers AS
+  CREATE TABLE pg_temp.map_prayers (id text, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_prayers') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_prayers (id, pgmig_wave)
+    SELECT id, pgmig_wave FROM _pgmig.map_prayers;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_prayers (id)
   SELECT p.id AS id
   FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-  WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND true;
 EXCEPTION WHEN OTHERS THEN
@@ -965,7 +1006,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_prayers;
+ANALYZE pg_temp.map_prayers;
 
 DO $check$
 DECLARE
@@ -980,7 +1021,8 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id;
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step prayers: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Reject rule 1 (model.yaml:37)
@@ -990,8 +1032,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((a.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  prayers rule 1 "orphan prayer, author_id matches no user": % rows, e.g. %', n_found, samples;
@@ -1004,8 +1047,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND coalesce((id_users.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -1019,8 +1063,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND (p.id) IS NULL
   ) AS found;
@@ -1036,8 +1081,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND (p.author_id) IS NULL
   ) AS found;
@@ -1053,8 +1099,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND (p.text) IS NULL
   ) AS found;
@@ -1070,8 +1117,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND (coalesce(p.target_audience, 'all')) IS NULL
   ) AS found;
@@ -1087,8 +1135,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND (p.flagged) IS NULL
   ) AS found;
@@ -1104,8 +1153,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND (p.created_at AT TIME ZONE 'UTC') IS NULL
   ) AS found;
@@ -1121,8 +1171,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND EXISTS (SELECT 1 FROM public.prayers AS _existing WHERE _existing.id = (p.id))
   ) AS found;
@@ -1138,12 +1189,13 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-    WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND (p.author_id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (p.author_id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS _parent_map WHERE _parent_map.id = (p.author_id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (p.author_id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  prayers: FOREIGN KEY prayers_author_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1159,8 +1211,9 @@ BEGIN
       SELECT row(p.id)::text AS k
       FROM v1.prayer p
        LEFT JOIN v1."user" a ON a.id = p.author_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id
-      WHERE NOT coalesce((a.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = p.author_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
         AND true
         AND (p.id) IS NOT NULL
@@ -1190,14 +1243,22 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_prayer_marks AS
+  CREATE TABLE pg_temp.map_prayer_marks (id text, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_prayer_marks') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_prayer_marks (id, pgmig_wave)
+    SELECT id, pgmig_wave FROM _pgmig.map_prayer_marks;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_prayer_marks (id)
   SELECT m.id AS id
   FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-  WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
@@ -1209,7 +1270,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_prayer_marks;
+ANALYZE pg_temp.map_prayer_marks;
 
 DO $check$
 DECLARE
@@ -1225,8 +1286,9 @@ BEGIN
   FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id;
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step prayer_marks: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Reject rule 1 (model.yaml:50)
@@ -1237,9 +1299,10 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((p.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  prayer_marks rule 1 "orphan mark, prayer_id matches no prayer": % rows, e.g. %', n_found, samples;
@@ -1253,9 +1316,10 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND coalesce((u.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -1270,9 +1334,10 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND coalesce((id_users.id IS NULL), false)
   ) AS found;
@@ -1288,9 +1353,10 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND coalesce((id_prayers.id IS NULL), false)
@@ -1307,9 +1373,10 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
@@ -1328,9 +1395,10 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
@@ -1349,9 +1417,10 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
@@ -1370,9 +1439,10 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
@@ -1391,9 +1461,10 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
@@ -1412,15 +1483,16 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
       AND (m.prayer_id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.prayers AS _parent WHERE _parent.id = (m.prayer_id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS _parent_map WHERE _parent_map.id = (m.prayer_id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS _parent_map WHERE _parent_map.id = (m.prayer_id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  prayer_marks: FOREIGN KEY prayer_marks_prayer_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1435,15 +1507,16 @@ BEGIN
     FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
       AND (m.user_id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (m.user_id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS _parent_map WHERE _parent_map.id = (m.user_id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (m.user_id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  prayer_marks: FOREIGN KEY prayer_marks_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1460,9 +1533,10 @@ BEGIN
       FROM v1.prayermark m
        LEFT JOIN v1.prayer p ON p.id = m.prayer_id
        LEFT JOIN v1."user" u ON u.id = m.user_id
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
-       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
-      WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = m.user_id
+       LEFT JOIN pg_temp.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS earlier WHERE earlier.id = m.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
@@ -1494,12 +1568,20 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_invites AS
+  CREATE TABLE pg_temp.map_invites (token text, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_invites') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_invites (token, pgmig_wave)
+    SELECT token, pgmig_wave FROM _pgmig.map_invites;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_invites (token)
   SELECT i.token AS token
   FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-  WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
     AND true;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -1508,7 +1590,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_invites;
+ANALYZE pg_temp.map_invites;
 
 DO $check$
 DECLARE
@@ -1522,8 +1604,9 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id;
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step invites: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Reject rule 1 (model.yaml:65)
@@ -1532,9 +1615,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('token', i.token))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('token', i.token))::text) AS rn
     FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-    WHERE coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  invites rule 1 "inviting user was rejected": % rows, e.g. %', n_found, samples;
@@ -1546,9 +1630,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('token', i.token))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('token', i.token))::text) AS rn
     FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (i.token) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1562,9 +1647,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('token', i.token))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('token', i.token))::text) AS rn
     FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (i.created_by_user) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1578,9 +1664,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('token', i.token))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('token', i.token))::text) AS rn
     FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (i.used) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1594,9 +1681,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('token', i.token))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('token', i.token))::text) AS rn
     FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (i.expires_at AT TIME ZONE 'UTC') IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1610,9 +1698,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('token', i.token))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('token', i.token))::text) AS rn
     FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND EXISTS (SELECT 1 FROM public.invites AS _existing WHERE _existing.token = (i.token))
   ) AS found;
   IF n_found > 0 THEN
@@ -1626,12 +1715,13 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('token', i.token))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('token', i.token))::text) AS rn
     FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (i.created_by_user) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (i.created_by_user))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS _parent_map WHERE _parent_map.id = (i.created_by_user))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (i.created_by_user))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  invites: FOREIGN KEY invites_created_by_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1644,12 +1734,13 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('token', i.token))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('token', i.token))::text) AS rn
     FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (id_users_2.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_users_2.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS _parent_map WHERE _parent_map.id = (id_users_2.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (id_users_2.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  invites: FOREIGN KEY invites_used_by_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1664,9 +1755,10 @@ BEGIN
     FROM (
       SELECT row(i.token)::text AS k
       FROM v1.invitetoken i
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
-       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
-      WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = i.created_by_user
+       LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
         AND true
         AND (i.token) IS NOT NULL
       GROUP BY i.token
@@ -1695,10 +1787,17 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_roles AS
+  CREATE TABLE pg_temp.map_roles (id text, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_roles') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_roles (id, pgmig_wave)
+    SELECT id, pgmig_wave FROM _pgmig.map_roles;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_roles (id)
   SELECT r.id AS id
   FROM v1.role r
-  WHERE true
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS earlier WHERE earlier.id = r.id AND earlier.pgmig_wave IS NOT NULL)
     AND true;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -1707,7 +1806,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_roles;
+ANALYZE pg_temp.map_roles;
 
 DO $check$
 DECLARE
@@ -1720,7 +1819,8 @@ DECLARE
 BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
-  FROM v1.role r;
+  FROM v1.role r
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS earlier WHERE earlier.id = r.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step roles: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: id NOT NULL
@@ -1729,7 +1829,7 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', r.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', r.id))::text) AS rn
     FROM v1.role r
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS earlier WHERE earlier.id = r.id AND earlier.pgmig_wave IS NOT NULL)
       AND (r.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1743,7 +1843,7 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', r.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', r.id))::text) AS rn
     FROM v1.role r
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS earlier WHERE earlier.id = r.id AND earlier.pgmig_wave IS NOT NULL)
       AND (r.name) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1757,7 +1857,7 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', r.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', r.id))::text) AS rn
     FROM v1.role r
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS earlier WHERE earlier.id = r.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.roles AS _existing WHERE _existing.id = (r.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1771,7 +1871,7 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', r.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', r.id))::text) AS rn
     FROM v1.role r
-    WHERE true
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS earlier WHERE earlier.id = r.id AND earlier.pgmig_wave IS NOT NULL)
       AND EXISTS (SELECT 1 FROM public.roles AS _existing WHERE _existing.name = (r.name))
   ) AS found;
   IF n_found > 0 THEN
@@ -1787,7 +1887,7 @@ BEGIN
     FROM (
       SELECT row(r.id)::text AS k
       FROM v1.role r
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS earlier WHERE earlier.id = r.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (r.id) IS NOT NULL
       GROUP BY r.id
@@ -1807,7 +1907,7 @@ BEGIN
     FROM (
       SELECT row(r.name)::text AS k
       FROM v1.role r
-      WHERE true
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS earlier WHERE earlier.id = r.id AND earlier.pgmig_wave IS NOT NULL)
         AND true
         AND (r.name) IS NOT NULL
       GROUP BY r.name
@@ -1836,11 +1936,19 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_user_roles AS
+  CREATE TABLE pg_temp.map_user_roles (user_id text, role_id text, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_user_roles') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_user_roles (user_id, role_id, pgmig_wave)
+    SELECT user_id, role_id, pgmig_wave FROM _pgmig.map_user_roles;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_user_roles (user_id, role_id)
   SELECT r.user_id AS user_id, r.role_id AS role_id
   FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-  WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
     AND true;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -1849,7 +1957,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_user_roles;
+ANALYZE pg_temp.map_user_roles;
 
 DO $check$
 DECLARE
@@ -1863,7 +1971,8 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id;
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step user_roles: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Reject rule 1 (model.yaml:81)
@@ -1872,8 +1981,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text) AS rn
     FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-    WHERE coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_users.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  user_roles rule 1 "user was rejected": % rows, e.g. %', n_found, samples;
@@ -1885,8 +1995,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text) AS rn
     FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (r.user_id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1900,8 +2011,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text) AS rn
     FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (r.role_id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1915,8 +2027,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text) AS rn
     FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (r.granted_at AT TIME ZONE 'UTC') IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1930,8 +2043,9 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text) AS rn
     FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (r.user_id) AND _existing.role_id = (r.role_id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1945,11 +2059,12 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text) AS rn
     FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (r.role_id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (r.role_id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_roles AS _parent_map WHERE _parent_map.id = (r.role_id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS _parent_map WHERE _parent_map.id = (r.role_id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  user_roles: FOREIGN KEY user_roles_role_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1962,11 +2077,12 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id))::text) AS rn
     FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-    WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
       AND (r.user_id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (r.user_id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS _parent_map WHERE _parent_map.id = (r.user_id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (r.user_id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  user_roles: FOREIGN KEY user_roles_user_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1981,8 +2097,9 @@ BEGIN
     FROM (
       SELECT row(r.user_id, r.role_id)::text AS k
       FROM v1.user_role r
-       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id
-      WHERE NOT coalesce((id_users.id IS NULL), false)
+       LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_users.id IS NULL), false)
         AND true
         AND (r.user_id, r.role_id) IS NOT NULL
       GROUP BY r.user_id, r.role_id
@@ -2003,6 +2120,17 @@ $check$;
 
 DO $check$
 BEGIN
+  -- As migrate refuses a wave that would migrate no row.
+  IF pg_catalog.current_setting('pgmig.wave')::integer > 1
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_prayer_marks AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS m WHERE m.pgmig_wave IS NULL) THEN
+    RAISE NOTICE 'BLOCKING  model thywill: nothing left to migrate: every V1 row is migrated (% waves so far), filtered or rejected; migrate would refuse', pg_catalog.current_setting('pgmig.wave')::integer - 1;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
   IF current_setting('pgmig.blocking')::int > 0 THEN
     RAISE EXCEPTION 'precheck: % blocking finding(s); migrate would fail', current_setting('pgmig.blocking');
   END IF;

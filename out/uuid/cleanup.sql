@@ -242,7 +242,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '1efdf60edeca8fcffd9a6104ff29b8aa93072809285fdbe4d6b2eb9d3218769f';
+SET pgmig.fingerprint = '981f7297962e1367808a9a0b11b8cb9b357535b278859a6e16b1bb10062fa684';
 SET pgmig.failures = 0;
 
 DO $check$
@@ -276,9 +276,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '1efdf60edeca8fcffd9a6104ff29b8aa93072809285fdbe4d6b2eb9d3218769f';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '981f7297962e1367808a9a0b11b8cb9b357535b278859a6e16b1bb10062fa684';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile 1efdf60edeca8fcffd9a6104ff29b8aa93072809285fdbe4d6b2eb9d3218769f; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile 981f7297962e1367808a9a0b11b8cb9b357535b278859a6e16b1bb10062fa684; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -4,7 +4,9 @@
 -- What migrate.sql would do to the V1 rows, before anything is written: per step, the rows
 -- each `where` filters and each `reject` rule quarantines (counts and sample keys), and every
 -- value that would break a V2 constraint (blocking: migrate would fail on it).
--- It builds the id maps as migrate would, inside a transaction that it always rolls back.
+-- It builds the id maps as migrate would, in pg_temp, inside a transaction that it always
+-- rolls back. Between waves it reads migrate's id maps and reports on the V1 rows no wave
+-- migrated yet, the ones the next wave would read.
 --   psql -X -v ON_ERROR_STOP=1 -f precheck.sql      exits non-zero if a finding would stop migrate
 \set ON_ERROR_STOP on
 -- Pinned for the whole session before anything else is read: names resolve in PostgreSQL's
@@ -112,6 +114,9 @@ BEGIN
     WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')
       AND (pg_catalog.to_regnamespace('_pgmig') IS NULL)
     UNION ALL
+    SELECT 1, '', pg_catalog.format('GRANT TEMPORARY ON DATABASE %I TO %I;', pg_catalog.current_database(), CURRENT_USER)
+    WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'TEMPORARY')
+    UNION ALL
     -- _pgmig is pgmig's bookkeeping: the role that made it runs the scripts.
     SELECT 0, '', pg_catalog.format('-- run this script as %s instead: that role owns schema _pgmig (pgmig''s bookkeeping), which no GRANT replaces',
                                     n.nspowner::pg_catalog.regrole::text)
@@ -157,7 +162,8 @@ BEGIN
 END
 $guard$;
 
--- Precheck's own id maps live in _pgmig too (rolled back with it).
+-- The transform library lives in _pgmig (rolled back with precheck); its id maps and backups
+-- are its own, in pg_temp.
 CREATE SCHEMA IF NOT EXISTS _pgmig;
 -- pgmig's bookkeeping must be pgmig's own. Schema _pgmig and everything in it belong to the
 -- role running this script (or to the role named by -v pgmig_owner=ROLE), and nothing is
@@ -676,18 +682,22 @@ END
 $check$;
 SET pgmig.blocking = 0;
 
-DO $check$
+-- Waves: the next migrate is the wave after the last one done. What earlier waves migrated
+-- (migrate's id maps, read here, never written) stays out of every count below.
+DO $wave$
 BEGIN
+  PERFORM pg_catalog.set_config('pgmig.wave', '1', false);
   -- Two IFs: PL/pgSQL plans a whole condition, and _pgmig.log may not exist yet.
   IF to_regclass('_pgmig.log') IS NOT NULL THEN
-    IF EXISTS (SELECT 1 FROM _pgmig.log
-               WHERE model = 'workout' AND script = 'migrate' AND step = '(all)' AND status = 'done') THEN
-      RAISE EXCEPTION 'model workout is already migrated in this database'
-        USING HINT = 'precheck reads V1 as migrate would; run rollback.sql first';
-    END IF;
+    PERFORM pg_catalog.set_config('pgmig.wave',
+      (SELECT (coalesce(max(l.wave), 0) + 1)::text FROM _pgmig.log AS l
+       WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status = 'done'), false);
+  END IF;
+  IF pg_catalog.current_setting('pgmig.wave') <> '1' THEN
+    RAISE NOTICE 'precheck: model workout: wave %: the V1 rows earlier waves migrated are left out of every count below', pg_catalog.current_setting('pgmig.wave');
   END IF;
 END
-$check$;
+$wave$;
 
 -- ----------------------------------------------------------------------------
 -- Step 1/6: public.workout_plans  (model.yaml:15)
@@ -699,7 +709,14 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_workout_plans AS
+  CREATE TABLE pg_temp.map_workout_plans (id uuid, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_workout_plans') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_workout_plans (id, pgmig_wave)
+    SELECT id, pgmig_wave FROM _pgmig.map_workout_plans;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_workout_plans (id)
   SELECT p.id AS id
   FROM (
          SELECT
@@ -711,7 +728,8 @@ BEGIN
          FROM
            v1.workout_plans
        ) AS p
-  WHERE NOT coalesce((p.user_id IS NULL), false)
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.user_id IS NULL), false)
     AND true;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -720,7 +738,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_workout_plans;
+ANALYZE pg_temp.map_workout_plans;
 
 DO $check$
 DECLARE
@@ -742,7 +760,8 @@ BEGIN
            ) AS dup_rank
          FROM
            v1.workout_plans
-       ) AS p;
+       ) AS p
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step workout_plans: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Reject rule 1 (model.yaml:22)
@@ -760,7 +779,8 @@ BEGIN
          FROM
            v1.workout_plans
        ) AS p
-    WHERE coalesce((p.user_id IS NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((p.user_id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  workout_plans rule 1 "plan has no user_id": % rows, e.g. %', n_found, samples;
@@ -781,7 +801,8 @@ BEGIN
          FROM
            v1.workout_plans
        ) AS p
-    WHERE NOT coalesce((p.user_id IS NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.user_id IS NULL), false)
       AND (p.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -804,7 +825,8 @@ BEGIN
          FROM
            v1.workout_plans
        ) AS p
-    WHERE NOT coalesce((p.user_id IS NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.user_id IS NULL), false)
       AND (p.user_id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -827,7 +849,8 @@ BEGIN
          FROM
            v1.workout_plans
        ) AS p
-    WHERE NOT coalesce((p.user_id IS NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.user_id IS NULL), false)
       AND (CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -850,7 +873,8 @@ BEGIN
          FROM
            v1.workout_plans
        ) AS p
-    WHERE NOT coalesce((p.user_id IS NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.user_id IS NULL), false)
       AND (coalesce(p.goal, 'general_fitness')) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -873,7 +897,8 @@ BEGIN
          FROM
            v1.workout_plans
        ) AS p
-    WHERE NOT coalesce((p.user_id IS NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.user_id IS NULL), false)
       AND (coalesce(p.duration_weeks, 4)) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -896,7 +921,8 @@ BEGIN
          FROM
            v1.workout_plans
        ) AS p
-    WHERE NOT coalesce((p.user_id IS NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.user_id IS NULL), false)
       AND (1) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -919,7 +945,8 @@ BEGIN
          FROM
            v1.workout_plans
        ) AS p
-    WHERE NOT coalesce((p.user_id IS NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.user_id IS NULL), false)
       AND (CASE WHEN p.is_active THEN 'active' ELSE 'completed' END) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -942,7 +969,8 @@ BEGIN
          FROM
            v1.workout_plans
        ) AS p
-    WHERE NOT coalesce((p.user_id IS NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.user_id IS NULL), false)
       AND (p.created_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -965,7 +993,8 @@ BEGIN
          FROM
            v1.workout_plans
        ) AS p
-    WHERE NOT coalesce((p.user_id IS NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.user_id IS NULL), false)
       AND (p.updated_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -988,7 +1017,8 @@ BEGIN
          FROM
            v1.workout_plans
        ) AS p
-    WHERE NOT coalesce((p.user_id IS NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.user_id IS NULL), false)
       AND (((1) >= 1) AND ((1) <= (coalesce(p.duration_weeks, 4)))) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -1011,7 +1041,8 @@ BEGIN
          FROM
            v1.workout_plans
        ) AS p
-    WHERE NOT coalesce((p.user_id IS NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.user_id IS NULL), false)
       AND ((CASE WHEN p.is_active THEN 'active' ELSE 'completed' END) IN ('active', 'completed', 'paused')) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -1034,7 +1065,8 @@ BEGIN
          FROM
            v1.workout_plans
        ) AS p
-    WHERE NOT coalesce((p.user_id IS NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.user_id IS NULL), false)
       AND ((coalesce(p.duration_weeks, 4)) > 0) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -1057,7 +1089,8 @@ BEGIN
          FROM
            v1.workout_plans
        ) AS p
-    WHERE NOT coalesce((p.user_id IS NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.user_id IS NULL), false)
       AND EXISTS (SELECT 1 FROM public.workout_plans AS _existing WHERE _existing.id = (p.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1080,7 +1113,8 @@ BEGIN
          FROM
            v1.workout_plans
        ) AS p
-    WHERE NOT coalesce((p.user_id IS NULL), false)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.user_id IS NULL), false)
       AND EXISTS (SELECT 1 FROM public.workout_plans AS _existing WHERE _existing.user_id = (p.user_id) AND _existing.name = (CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END))
   ) AS found;
   IF n_found > 0 THEN
@@ -1105,7 +1139,8 @@ BEGIN
          FROM
            v1.workout_plans
        ) AS p
-      WHERE NOT coalesce((p.user_id IS NULL), false)
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.user_id IS NULL), false)
         AND true
         AND (p.id) IS NOT NULL
       GROUP BY p.id
@@ -1134,7 +1169,8 @@ BEGIN
          FROM
            v1.workout_plans
        ) AS p
-      WHERE NOT coalesce((p.user_id IS NULL), false)
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.user_id IS NULL), false)
         AND true
         AND (p.user_id, CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END) IS NOT NULL
       GROUP BY p.user_id, CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END
@@ -1163,14 +1199,30 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_workout_weeks AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_workout_weeks AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT p.id AS source_id, w.n AS n
     FROM v1.workout_plans p
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
-    WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_workout_weeks') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_workout_weeks (source_id, n, id, pgmig_wave)
+    SELECT source_id, n, id, pgmig_wave FROM _pgmig.map_workout_weeks;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_workout_weeks (source_id, n, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT p.id AS source_id, w.n AS n
+    FROM v1.workout_plans p
+       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_weeks AS earlier WHERE earlier.source_id = p.id AND earlier.n = w.n AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_plans.id IS NOT NULL), false)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -1179,7 +1231,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_workout_weeks;
+ANALYZE pg_temp.map_workout_weeks;
 
 DO $check$
 DECLARE
@@ -1194,7 +1246,8 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.workout_plans p
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id;
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_weeks AS earlier WHERE earlier.source_id = p.id AND earlier.n = w.n AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step workout_weeks: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: plan_id NOT NULL
@@ -1204,8 +1257,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.workout_plans p
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
-    WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_weeks AS earlier WHERE earlier.source_id = p.id AND earlier.n = w.n AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_plans.id IS NOT NULL), false)
       AND (p.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1220,8 +1274,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.workout_plans p
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
-    WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_weeks AS earlier WHERE earlier.source_id = p.id AND earlier.n = w.n AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_plans.id IS NOT NULL), false)
       AND (w.n) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1236,8 +1291,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.workout_plans p
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
-    WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_weeks AS earlier WHERE earlier.source_id = p.id AND earlier.n = w.n AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_plans.id IS NOT NULL), false)
       AND ((p.start_date + w.n * 7 - 1) >= (p.start_date + (w.n - 1) * 7)) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -1252,8 +1308,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.workout_plans p
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
-    WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_weeks AS earlier WHERE earlier.source_id = p.id AND earlier.n = w.n AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_plans.id IS NOT NULL), false)
       AND ((w.n) > 0) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -1268,8 +1325,9 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.workout_plans p
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
-    WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_weeks AS earlier WHERE earlier.source_id = p.id AND earlier.n = w.n AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_plans.id IS NOT NULL), false)
       AND EXISTS (SELECT 1 FROM public.workout_weeks AS _existing WHERE _existing.plan_id = (p.id) AND _existing.week_number = (w.n))
   ) AS found;
   IF n_found > 0 THEN
@@ -1284,11 +1342,12 @@ BEGIN
     SELECT (jsonb_build_object('id', p.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', p.id))::text) AS rn
     FROM v1.workout_plans p
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
-    WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_weeks AS earlier WHERE earlier.source_id = p.id AND earlier.n = w.n AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_plans.id IS NOT NULL), false)
       AND (p.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.workout_plans AS _parent WHERE _parent.id = (p.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS _parent_map WHERE _parent_map.id = (p.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS _parent_map WHERE _parent_map.id = (p.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  workout_weeks: FOREIGN KEY workout_weeks_plan_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1304,8 +1363,9 @@ BEGIN
       SELECT row(p.id, w.n)::text AS k
       FROM v1.workout_plans p
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
-      WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_weeks AS earlier WHERE earlier.source_id = p.id AND earlier.n = w.n AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_plans.id IS NOT NULL), false)
         AND true
         AND (p.id, w.n) IS NOT NULL
       GROUP BY p.id, w.n
@@ -1326,8 +1386,9 @@ BEGIN
       SELECT row(p.id, w.n)::text AS k
       FROM v1.workout_plans p
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
-      WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_weeks AS earlier WHERE earlier.source_id = p.id AND earlier.n = w.n AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_plans.id IS NOT NULL), false)
         AND true
         AND (p.id, w.n) IS NOT NULL
       GROUP BY p.id, w.n
@@ -1356,8 +1417,8 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_workout_days AS
-  SELECT keys.*, gen_random_uuid() AS id
+  CREATE TABLE pg_temp.map_workout_days AS
+  SELECT keys.*, gen_random_uuid() AS id, NULL::integer AS pgmig_wave
   FROM (
     SELECT DISTINCT d.plan_id AS plan_id, w.n AS n, d.day_label AS day_label
     FROM (
@@ -1372,8 +1433,34 @@ BEGIN
        ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
-    WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
+    WHERE false
+  ) AS keys;
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_workout_days') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_workout_days (plan_id, n, day_label, id, pgmig_wave)
+    SELECT plan_id, n, day_label, id, pgmig_wave FROM _pgmig.map_workout_days;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_workout_days (plan_id, n, day_label, id)
+  SELECT keys.*, gen_random_uuid()
+  FROM (
+    SELECT DISTINCT d.plan_id AS plan_id, w.n AS n, d.day_label AS day_label
+    FROM (
+         SELECT
+           e.plan_id,
+           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,
+           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups
+         FROM
+           v1.exercises e
+         GROUP BY
+           1, 2
+       ) AS d
+       JOIN v1.workout_plans p ON p.id = d.plan_id
+       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
+       LEFT JOIN pg_temp.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_days AS earlier WHERE earlier.plan_id = d.plan_id AND earlier.n = w.n AND earlier.day_label = d.day_label AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_weeks.id IS NOT NULL), false)
   ) AS keys;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -1382,7 +1469,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_workout_days;
+ANALYZE pg_temp.map_workout_days;
 
 DO $check$
 DECLARE
@@ -1407,7 +1494,8 @@ BEGIN
        ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n;
+       LEFT JOIN pg_temp.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_days AS earlier WHERE earlier.plan_id = d.plan_id AND earlier.n = w.n AND earlier.day_label = d.day_label AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step workout_days: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- V2: week_id NOT NULL
@@ -1427,8 +1515,9 @@ BEGIN
        ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
-    WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_days AS earlier WHERE earlier.plan_id = d.plan_id AND earlier.n = w.n AND earlier.day_label = d.day_label AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_weeks.id IS NOT NULL), false)
       AND (id_workout_weeks.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1453,8 +1542,9 @@ BEGIN
        ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
-    WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_days AS earlier WHERE earlier.plan_id = d.plan_id AND earlier.n = w.n AND earlier.day_label = d.day_label AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_weeks.id IS NOT NULL), false)
       AND (d.day_label) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1479,8 +1569,9 @@ BEGIN
        ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
-    WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_days AS earlier WHERE earlier.plan_id = d.plan_id AND earlier.n = w.n AND earlier.day_label = d.day_label AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_weeks.id IS NOT NULL), false)
       AND (d.muscle_groups) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -1505,8 +1596,9 @@ BEGIN
        ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
-    WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_days AS earlier WHERE earlier.plan_id = d.plan_id AND earlier.n = w.n AND earlier.day_label = d.day_label AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_weeks.id IS NOT NULL), false)
       AND (NULL > 0) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -1531,8 +1623,9 @@ BEGIN
        ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
-    WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_days AS earlier WHERE earlier.plan_id = d.plan_id AND earlier.n = w.n AND earlier.day_label = d.day_label AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_weeks.id IS NOT NULL), false)
       AND EXISTS (SELECT 1 FROM public.workout_days AS _existing WHERE _existing.week_id = (id_workout_weeks.id) AND _existing.day_label = (d.day_label))
   ) AS found;
   IF n_found > 0 THEN
@@ -1557,11 +1650,12 @@ BEGIN
        ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
-    WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_days AS earlier WHERE earlier.plan_id = d.plan_id AND earlier.n = w.n AND earlier.day_label = d.day_label AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_weeks.id IS NOT NULL), false)
       AND (id_workout_weeks.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.workout_weeks AS _parent WHERE _parent.id = (id_workout_weeks.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS _parent_map WHERE _parent_map.id = (id_workout_weeks.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_weeks AS _parent_map WHERE _parent_map.id = (id_workout_weeks.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  workout_days: FOREIGN KEY workout_days_week_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1587,8 +1681,9 @@ BEGIN
        ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
-      WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_days AS earlier WHERE earlier.plan_id = d.plan_id AND earlier.n = w.n AND earlier.day_label = d.day_label AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_weeks.id IS NOT NULL), false)
         AND true
         AND (id_workout_weeks.id, d.day_label) IS NOT NULL
       GROUP BY id_workout_weeks.id, d.day_label
@@ -1619,8 +1714,9 @@ BEGIN
        ) AS d
        JOIN v1.workout_plans p ON p.id = d.plan_id
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
-       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
-      WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
+       LEFT JOIN pg_temp.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_days AS earlier WHERE earlier.plan_id = d.plan_id AND earlier.n = w.n AND earlier.day_label = d.day_label AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_weeks.id IS NOT NULL), false)
         AND true
         AND (d.plan_id, w.n, d.day_label) IS NOT NULL
       GROUP BY d.plan_id, w.n, d.day_label
@@ -1649,13 +1745,21 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_exercises AS
+  CREATE TABLE pg_temp.map_exercises (id uuid, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_exercises') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_exercises (id, pgmig_wave)
+    SELECT id, pgmig_wave FROM _pgmig.map_exercises;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_exercises (id)
   SELECT e.id AS id
   FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-  WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
     AND true;
@@ -1666,7 +1770,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_exercises;
+ANALYZE pg_temp.map_exercises;
 
 DO $check$
 DECLARE
@@ -1681,8 +1785,9 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END);
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step exercises: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Reject rule 1 (model.yaml:71)
@@ -1692,9 +1797,10 @@ BEGIN
     SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((p.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  exercises rule 1 "orphan exercise; plan_id matches no plan": % rows, e.g. %', n_found, samples;
@@ -1707,9 +1813,10 @@ BEGIN
     SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -1723,9 +1830,10 @@ BEGIN
     SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND coalesce((id_workout_plans.id IS NULL), false)
   ) AS found;
@@ -1740,9 +1848,10 @@ BEGIN
     SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (e.id) IS NULL
@@ -1759,9 +1868,10 @@ BEGIN
     SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (id_workout_days.id) IS NULL
@@ -1778,9 +1888,10 @@ BEGIN
     SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (e.name) IS NULL
@@ -1797,9 +1908,10 @@ BEGIN
     SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (e.sets) IS NULL
@@ -1816,9 +1928,10 @@ BEGIN
     SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (coalesce(e.rest_seconds, 90)) IS NULL
@@ -1835,9 +1948,10 @@ BEGIN
     SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (e.order_index) IS NULL
@@ -1854,9 +1968,10 @@ BEGIN
     SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((e.reps_max) >= (e.reps_min)) IS FALSE
@@ -1873,9 +1988,10 @@ BEGIN
     SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((coalesce(e.rest_seconds, 90)) >= 0) IS FALSE
@@ -1892,9 +2008,10 @@ BEGIN
     SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((e.sets) > 0) IS FALSE
@@ -1911,9 +2028,10 @@ BEGIN
     SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((e.reps_max) > 0) IS FALSE
@@ -1930,9 +2048,10 @@ BEGIN
     SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((e.reps_min) > 0) IS FALSE
@@ -1949,9 +2068,10 @@ BEGIN
     SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((NULL >= 1) AND (NULL <= 10)) IS FALSE
@@ -1968,9 +2088,10 @@ BEGIN
     SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((NULL >= 1) AND (NULL <= 10)) IS FALSE
@@ -1987,9 +2108,10 @@ BEGIN
     SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((e.weight) >= 0) IS FALSE
@@ -2006,9 +2128,10 @@ BEGIN
     SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND EXISTS (SELECT 1 FROM public.exercises AS _existing WHERE _existing.id = (e.id))
@@ -2025,14 +2148,15 @@ BEGIN
     SELECT (jsonb_build_object('id', e.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', e.id))::text) AS rn
     FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-    WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (id_workout_days.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.workout_days AS _parent WHERE _parent.id = (id_workout_days.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS _parent_map WHERE _parent_map.id = (id_workout_days.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_days AS _parent_map WHERE _parent_map.id = (id_workout_days.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  exercises: FOREIGN KEY exercises_day_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -2048,9 +2172,10 @@ BEGIN
       SELECT row(e.id)::text AS k
       FROM v1.exercises e
        LEFT JOIN v1.workout_plans p ON p.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
-      WHERE NOT coalesce((p.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS earlier WHERE earlier.id = e.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
         AND true
@@ -2081,13 +2206,21 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_workout_sessions AS
+  CREATE TABLE pg_temp.map_workout_sessions (id uuid, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_workout_sessions') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_workout_sessions (id, pgmig_wave)
+    SELECT id, pgmig_wave FROM _pgmig.map_workout_sessions;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_workout_sessions (id)
   SELECT s.id AS id
   FROM v1.workout_sessions s
        LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
-  WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS earlier WHERE earlier.id = s.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
     AND true;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -2096,7 +2229,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_workout_sessions;
+ANALYZE pg_temp.map_workout_sessions;
 
 DO $check$
 DECLARE
@@ -2111,8 +2244,9 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.workout_sessions s
        LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label;
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS earlier WHERE earlier.id = s.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step workout_sessions: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Reject rule 1 (model.yaml:119)
@@ -2122,9 +2256,10 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
-    WHERE coalesce((id_workout_plans.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS earlier WHERE earlier.id = s.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_plans.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  workout_sessions rule 1 "plan was rejected": % rows, e.g. %', n_found, samples;
@@ -2137,9 +2272,10 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
-    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS earlier WHERE earlier.id = s.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
     AND coalesce((s.completed_at IS NULL AND s.started_at < now() - INTERVAL '24 hours'), false)
   ) AS found;
   IF n_found > 0 THEN
@@ -2153,9 +2289,10 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
-    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS earlier WHERE earlier.id = s.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (s.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2170,9 +2307,10 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
-    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS earlier WHERE earlier.id = s.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (s.user_id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2187,9 +2325,10 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
-    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS earlier WHERE earlier.id = s.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (s.started_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2204,9 +2343,10 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
-    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS earlier WHERE earlier.id = s.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (CASE WHEN s.completed_at IS NOT NULL THEN 'completed' WHEN s.started_at < now() - INTERVAL '24 hours' THEN 'abandoned' ELSE 'in_progress' END) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2221,9 +2361,10 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
-    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS earlier WHERE earlier.id = s.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((s.completed_at) >= (s.started_at)) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -2238,9 +2379,10 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
-    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS earlier WHERE earlier.id = s.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND ((CASE WHEN s.completed_at IS NOT NULL THEN 'completed' WHEN s.started_at < now() - INTERVAL '24 hours' THEN 'abandoned' ELSE 'in_progress' END) IN ('in_progress', 'completed', 'abandoned')) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -2255,9 +2397,10 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
-    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS earlier WHERE earlier.id = s.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND EXISTS (SELECT 1 FROM public.workout_sessions AS _existing WHERE _existing.id = (s.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -2272,12 +2415,13 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
-    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS earlier WHERE earlier.id = s.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (id_workout_days.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.workout_days AS _parent WHERE _parent.id = (id_workout_days.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS _parent_map WHERE _parent_map.id = (id_workout_days.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_days AS _parent_map WHERE _parent_map.id = (id_workout_days.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  workout_sessions: FOREIGN KEY workout_sessions_day_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -2291,12 +2435,13 @@ BEGIN
     SELECT (jsonb_build_object('id', s.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', s.id))::text) AS rn
     FROM v1.workout_sessions s
        LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
-    WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS earlier WHERE earlier.id = s.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (s.plan_id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.workout_plans AS _parent WHERE _parent.id = (s.plan_id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS _parent_map WHERE _parent_map.id = (s.plan_id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS _parent_map WHERE _parent_map.id = (s.plan_id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  workout_sessions: FOREIGN KEY workout_sessions_plan_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -2312,9 +2457,10 @@ BEGIN
       SELECT row(s.id)::text AS k
       FROM v1.workout_sessions s
        LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id
-       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
-       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
-      WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
+       LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS earlier WHERE earlier.id = s.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_plans.id IS NULL), false)
         AND true
         AND (s.id) IS NOT NULL
       GROUP BY s.id
@@ -2343,12 +2489,20 @@ DECLARE
   err_detail text;
   err_hint text;
 BEGIN
-  CREATE TABLE _pgmig.map_exercise_logs AS
+  CREATE TABLE pg_temp.map_exercise_logs (id uuid, pgmig_wave integer);
+  -- The keys earlier waves gave, with their waves: migrate's id map, read only.
+  IF to_regclass('_pgmig.map_exercise_logs') IS NOT NULL THEN
+    INSERT INTO pg_temp.map_exercise_logs (id, pgmig_wave)
+    SELECT id, pgmig_wave FROM _pgmig.map_exercise_logs;
+  END IF;
+  -- The keys the next wave would give (no wave yet).
+  INSERT INTO pg_temp.map_exercise_logs (id)
   SELECT l.id AS id
   FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-  WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN pg_temp.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercise_logs AS earlier WHERE earlier.id = l.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
     AND true;
 EXCEPTION WHEN OTHERS THEN
   -- Whatever failed, psql shows the step and its model line; SQLSTATE, detail and hint stay.
@@ -2357,7 +2511,7 @@ EXCEPTION WHEN OTHERS THEN
     USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = err_hint;
 END
 $map$;
-ANALYZE _pgmig.map_exercise_logs;
+ANALYZE pg_temp.map_exercise_logs;
 
 DO $check$
 DECLARE
@@ -2371,8 +2525,9 @@ BEGIN
   SELECT count(*), 0
   INTO n_in, n_filtered
   FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id;
+       LEFT JOIN pg_temp.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN pg_temp.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+  WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercise_logs AS earlier WHERE earlier.id = l.id AND earlier.pgmig_wave IS NOT NULL);
   RAISE NOTICE 'step exercise_logs: % source rows, % filtered by `where`', n_in, n_filtered;
 
   -- Reject rule 1 (model.yaml:139)
@@ -2381,9 +2536,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
     FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE coalesce((id_workout_sessions.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN pg_temp.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercise_logs AS earlier WHERE earlier.id = l.id AND earlier.pgmig_wave IS NOT NULL)
+    AND coalesce((id_workout_sessions.id IS NULL), false)
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'REJECT  exercise_logs rule 1 "session was rejected": % rows, e.g. %', n_found, samples;
@@ -2395,9 +2551,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
     FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN pg_temp.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercise_logs AS earlier WHERE earlier.id = l.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
       AND (l.id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2411,9 +2568,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
     FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN pg_temp.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercise_logs AS earlier WHERE earlier.id = l.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
       AND (l.session_id) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2427,9 +2585,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
     FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN pg_temp.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercise_logs AS earlier WHERE earlier.id = l.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
       AND (l.set_number) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2443,9 +2602,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
     FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN pg_temp.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercise_logs AS earlier WHERE earlier.id = l.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
       AND (l.completed_at) IS NULL
   ) AS found;
   IF n_found > 0 THEN
@@ -2459,9 +2619,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
     FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN pg_temp.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercise_logs AS earlier WHERE earlier.id = l.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
       AND ((l.reps) >= 0) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -2475,9 +2636,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
     FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN pg_temp.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercise_logs AS earlier WHERE earlier.id = l.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
       AND ((NULL >= 1) AND (NULL <= 10)) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -2491,9 +2653,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
     FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN pg_temp.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercise_logs AS earlier WHERE earlier.id = l.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
       AND ((l.set_number) > 0) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -2507,9 +2670,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
     FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN pg_temp.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercise_logs AS earlier WHERE earlier.id = l.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
       AND ((l.weight) >= 0) IS FALSE
   ) AS found;
   IF n_found > 0 THEN
@@ -2523,9 +2687,10 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
     FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN pg_temp.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercise_logs AS earlier WHERE earlier.id = l.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
       AND EXISTS (SELECT 1 FROM public.exercise_logs AS _existing WHERE _existing.id = (l.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -2539,12 +2704,13 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
     FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN pg_temp.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercise_logs AS earlier WHERE earlier.id = l.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
       AND (id_exercises.id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.exercises AS _parent WHERE _parent.id = (id_exercises.id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS _parent_map WHERE _parent_map.id = (id_exercises.id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS _parent_map WHERE _parent_map.id = (id_exercises.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  exercise_logs: FOREIGN KEY exercise_logs_exercise_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -2557,12 +2723,13 @@ BEGIN
   FROM (
     SELECT (jsonb_build_object('id', l.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', l.id))::text) AS rn
     FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-    WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN pg_temp.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercise_logs AS earlier WHERE earlier.id = l.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
       AND (l.session_id) IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM public.workout_sessions AS _parent WHERE _parent.id = (l.session_id))
-        AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS _parent_map WHERE _parent_map.id = (l.session_id))
+        AND NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS _parent_map WHERE _parent_map.id = (l.session_id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  exercise_logs: FOREIGN KEY exercise_logs_session_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -2577,9 +2744,10 @@ BEGIN
     FROM (
       SELECT row(l.id)::text AS k
       FROM v1.exercise_logs l
-       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
-       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
-      WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
+       LEFT JOIN pg_temp.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
+       LEFT JOIN pg_temp.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercise_logs AS earlier WHERE earlier.id = l.id AND earlier.pgmig_wave IS NOT NULL)
+    AND NOT coalesce((id_workout_sessions.id IS NULL), false)
         AND true
         AND (l.id) IS NOT NULL
       GROUP BY l.id
@@ -2600,6 +2768,17 @@ $check$;
 
 DO $check$
 BEGIN
+  -- As migrate refuses a wave that would migrate no row.
+  IF pg_catalog.current_setting('pgmig.wave')::integer > 1
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_weeks AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_days AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS m WHERE m.pgmig_wave IS NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_temp.map_exercise_logs AS m WHERE m.pgmig_wave IS NULL) THEN
+    RAISE NOTICE 'BLOCKING  model workout: nothing left to migrate: every V1 row is migrated (% waves so far), filtered or rejected; migrate would refuse', pg_catalog.current_setting('pgmig.wave')::integer - 1;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  END IF;
   IF current_setting('pgmig.blocking')::int > 0 THEN
     RAISE EXCEPTION 'precheck: % blocking finding(s); migrate would fail', current_setting('pgmig.blocking');
   END IF;

@@ -5,7 +5,6 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::{pos_at, pos_of, KeyDecl, Text};
 
 use super::lookup::MapShape;
-use super::BOOKKEEPING_SCHEMA;
 use crate::plan::RowKey;
 
 /// What the first pass learns of a step.
@@ -21,13 +20,14 @@ impl StepHead {
         name: &Text,
         step: &crate::model::Step,
         table: &Table,
+        tables_in: &str,
         diags: &mut Diagnostics,
     ) -> StepHead {
         let (pk, row_key) = super::row_key::resolve(name, step, table, diags)
             .unwrap_or((Vec::new(), RowKey::Declared { line: 0 }));
         let map_table = format!(
             "{}.{}",
-            BOOKKEEPING_SCHEMA,
+            tables_in,
             quote_ident(&super::names::derived("map_", name.as_str()))
         );
         let type_of = |c: &str| {

@@ -48,6 +48,10 @@ use suggest::did_you_mean;
 /// Schema holding pgmig's bookkeeping (log, id maps, rejects).
 pub const BOOKKEEPING_SCHEMA: &str = "_pgmig";
 
+/// Where precheck keeps the id maps and backups it builds: its session's own schema, so that
+/// between two waves it reads migrate's maps in [`BOOKKEEPING_SCHEMA`] and writes nothing there.
+pub const PRECHECK_SCHEMA: &str = "pg_temp";
+
 /// Checks `model` against the catalogs; on success returns the plan and any warnings.
 /// The model's name is written into every script (the log's `model` column, messages,
 /// procedure names) and is the default output folder: a plain word, so it reads the same
@@ -69,11 +73,28 @@ pub(crate) fn check_model_name(name: &Text, diags: &mut Diagnostics) {
     }
 }
 
+/// The plan carries precheck's own ([`Plan::precheck`]): the same model checked again with its
+/// id maps and backups in [`PRECHECK_SCHEMA`].
 pub fn check(
     model: &Model,
     file: &SourceFile,
     v1: &Catalog,
     v2: &Catalog,
+) -> Result<(Plan, Diagnostics), Diagnostics> {
+    let (mut plan, warnings) = check_with_tables_in(model, file, v1, v2, BOOKKEEPING_SCHEMA)?;
+    // The same checks on the same input: what passed once passes again, with the same warnings.
+    let (precheck, _) = check_with_tables_in(model, file, v1, v2, PRECHECK_SCHEMA)?;
+    plan.precheck = Some(Box::new(precheck));
+    Ok((plan, warnings))
+}
+
+/// [`check`], the id maps, staging tables and backups of the steps in schema `tables_in`.
+fn check_with_tables_in(
+    model: &Model,
+    file: &SourceFile,
+    v1: &Catalog,
+    v2: &Catalog,
+    tables_in: &str,
 ) -> Result<(Plan, Diagnostics), Diagnostics> {
     let mut diags = Diagnostics::default();
     check_model_name(&model.name, &mut diags);
@@ -128,7 +149,9 @@ pub fn check(
         let table_name = step.into.as_ref().unwrap_or(name);
         let qn = QualName::new(&target_schema, table_name.as_str());
         match v2.table(&qn) {
-            Some(table) => heads.push(Some(StepHead::new(name, step, table, &mut diags))),
+            Some(table) => heads.push(Some(StepHead::new(
+                name, step, table, tables_in, &mut diags,
+            ))),
             None => {
                 let candidates: Vec<String> = v2
                     .tables_in(&target_schema)
@@ -206,6 +229,7 @@ pub fn check(
             redactions: &redactions,
             zone_conversions: &zone_conversions,
             cast_types: &cast_types,
+            tables_in,
         };
         match ctx.step(name, step, head) {
             Ok((s, joins, warnings)) => {
@@ -497,6 +521,7 @@ pub fn check(
         assertions,
         archives,
         window: None,
+        precheck: None,
     };
     Ok((plan, diags))
 }

@@ -13,14 +13,13 @@ use crate::diagnostic::Diagnostic;
 use crate::model::{pos_of, Text};
 use crate::plan::{ColumnMap, Replace, ReplacedTable};
 
-use super::BOOKKEEPING_SCHEMA;
-
 pub fn check(
     step_name: &str,
     columns_decl: &[Text],
     table: &Table,
     columns: &[ColumnMap],
     v2: &Catalog,
+    tables_in: &str,
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Replace> {
     let at = columns_decl.first().and_then(pos_of);
@@ -60,7 +59,7 @@ pub fn check(
     }
     let backup = |t: &QualName| {
         QualName::new(
-            BOOKKEEPING_SCHEMA,
+            tables_in,
             super::names::derived(&format!("replaced_{step_name}_"), &t.name),
         )
     };

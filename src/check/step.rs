@@ -22,7 +22,7 @@ use super::loss::OnLoss;
 use super::scope::{self, Scope};
 use super::sql::{self, Origin};
 use super::suggest::did_you_mean;
-use super::{constraints, types, BOOKKEEPING_SCHEMA};
+use super::{constraints, types};
 
 pub struct StepContext<'a> {
     /// The model file's lines, for positions.
@@ -43,6 +43,9 @@ pub struct StepContext<'a> {
     pub uses_library: std::cell::Cell<bool>,
     /// V1's secret columns: rejects copy V1 rows without their values.
     pub redactions: &'a super::redact::Redactions,
+    /// The schema of the step's id map, staging table and backups (`_pgmig`, or precheck's
+    /// `pg_temp`).
+    pub tables_in: &'a str,
 }
 
 pub type StepResult = Result<(plan::Step, Vec<IdJoin>, Vec<Diagnostic>), Vec<Diagnostic>>;
@@ -532,7 +535,15 @@ impl StepContext<'_> {
         );
         rejects.extend(relink_rejects);
         let replace = step.replace.as_ref().and_then(|cols| {
-            super::replace::check(name.as_str(), cols, table, &columns, self.v2, &mut errors)
+            super::replace::check(
+                name.as_str(),
+                cols,
+                table,
+                &columns,
+                self.v2,
+                self.tables_in,
+                &mut errors,
+            )
         });
         let mut repairs = super::repair::check(
             &step.repair,
@@ -725,12 +736,9 @@ impl StepContext<'_> {
             repairs,
             replace,
             relinks,
-            map_table: QualName::new(
-                BOOKKEEPING_SCHEMA,
-                super::names::derived("map_", name.as_str()),
-            ),
+            map_table: QualName::new(self.tables_in, super::names::derived("map_", name.as_str())),
             stage_table: QualName::new(
-                BOOKKEEPING_SCHEMA,
+                self.tables_in,
                 super::names::derived("stage_", name.as_str()),
             ),
             after: Vec::new(),

@@ -111,6 +111,8 @@ fn render_scripts(
     with_locks: bool,
 ) -> Result<Scripts, askama::Error> {
     let view = PlanView::new(plan, fingerprint)?;
+    // Precheck reads the model as its own plan has it: id maps and backups in pg_temp.
+    let precheck = PlanView::new(plan.precheck.as_deref().unwrap_or(plan), fingerprint)?;
     let steps = view.steps.as_slice();
     let time_zone = plan.time_zone.as_str();
     let reversed: Vec<StepView> = steps.iter().rev().cloned().collect();
@@ -135,8 +137,8 @@ fn render_scripts(
         (
             "precheck.sql",
             Precheck {
-                plan: &view,
-                steps,
+                plan: &precheck,
+                steps: &precheck.steps,
                 time_zone,
             }
             .render()?,

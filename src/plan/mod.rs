@@ -49,6 +49,10 @@ pub struct Plan {
     pub referrers: Vec<Referrer>,
     /// How long each script takes, when compiled against a live V1.
     pub window: Option<crate::estimate::Window>,
+    /// The same model as precheck.sql reads it: its id maps and backups are precheck's own, in
+    /// `pg_temp` (`check::PRECHECK_SCHEMA`), seeded from migrate's between waves.
+    #[serde(skip)]
+    pub precheck: Option<Box<Plan>>,
 }
 
 /// A V2 foreign key whose parent is a table the steps fill, or a table whose rows an ON DELETE

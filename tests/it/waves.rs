@@ -320,6 +320,8 @@ struct KeptIds {
     db: TestDb,
     first: tempfile::TempDir,
     everyone: tempfile::TempDir,
+    /// The model's directory, for other selections ([`compile_items`]).
+    model: tempfile::TempDir,
 }
 
 fn kept_ids(name: &str, only: &str) -> KeptIds {
@@ -330,32 +332,36 @@ fn kept_ids(name: &str, only: &str) -> KeptIds {
          INSERT INTO v1.items SELECT i, 'item ' || i FROM generate_series(1, 10) AS i;
          CREATE TABLE public.items (id serial PRIMARY KEY, name text NOT NULL);",
     );
-    let src = tempfile::tempdir().unwrap();
+    let model = tempfile::tempdir().unwrap();
     std::fs::write(
-        src.path().join("model.yaml"),
+        model.path().join("model.yaml"),
         "name: items\nsource: { schema: v1 }\ntarget: { schema: public }\ntables:\n  items:\n    from: items i\n    key: keep\n",
     )
     .unwrap();
-    let compile = |only: Option<&str>| {
-        let dir = tempfile::tempdir().unwrap();
-        let c = pgmig::compile::compile_selected(
-            &src.path().join("model.yaml"),
-            &pgmig::SchemaInput::Database(db.url()),
-            &pgmig::SchemaInput::Database(db.url()),
-            &pgmig::compile::Selection {
-                entities: vec![],
-                only: only.map(str::to_string),
-            },
-        )
-        .unwrap_or_else(|e| panic!("{e:?}"));
-        pgmig::compile::write(&c.scripts, dir.path()).unwrap();
-        dir
-    };
     KeptIds {
-        first: compile(Some(only)),
-        everyone: compile(None),
+        first: compile_items(&db, model.path(), Some(only)),
+        everyone: compile_items(&db, model.path(), None),
         db,
+        model,
     }
+}
+
+/// The items model in `model` compiled against `db` for the root rows `only` selects (all
+/// without one).
+fn compile_items(db: &TestDb, model: &Path, only: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let c = pgmig::compile::compile_selected(
+        &model.join("model.yaml"),
+        &pgmig::SchemaInput::Database(db.url()),
+        &pgmig::SchemaInput::Database(db.url()),
+        &pgmig::compile::Selection {
+            entities: vec![],
+            only: only.map(str::to_string),
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    pgmig::compile::write(&c.scripts, dir.path()).unwrap();
+    dir
 }
 
 const ITEMS_SEQUENCE: &str = "SELECT last_value || ' ' || is_called FROM public.items_id_seq";
@@ -370,6 +376,7 @@ fn a_row_the_application_inserts_between_waves_keeps_its_id() {
         db,
         first,
         everyone,
+        ..
     } = kept_ids("waves_sequence_app", "items.id = 4");
     let before = strings(&db, ITEMS_SEQUENCE);
     assert_eq!(before, ["1 false"]);
@@ -438,6 +445,7 @@ fn a_sequence_goes_back_only_when_every_wave_is_undone() {
         db,
         first,
         everyone,
+        ..
     } = kept_ids("waves_sequences", "items.id <= 4");
     let before = strings(&db, ITEMS_SEQUENCE);
     assert_eq!(before, ["1 false"]);
@@ -516,4 +524,218 @@ fn verify_recomputes_repairs_over_every_wave() {
     assert!(!tampered.status.success(), "verify must fail");
     let out = String::from_utf8_lossy(&tampered.stdout).to_string() + &stderr(&tampered);
     assert!(out.contains("FAIL  teacher_users"), "{out}");
+}
+
+/// Per step, the rows precheck says the next wave would migrate: its source rows less those
+/// `where` filters and the reject rules catch (`step NAME: N source rows, M filtered by
+/// `where`` and `REJECT  NAME rule K "…": R rows`).
+fn rows_to_migrate(precheck: &str) -> BTreeMap<String, i64> {
+    let mut rows = BTreeMap::new();
+    for line in precheck.lines() {
+        let notice = line.split("NOTICE:  ").nth(1).unwrap_or("");
+        if let Some(rest) = notice.strip_prefix("step ") {
+            let (step, counts) = rest.split_once(": ").unwrap();
+            let n: Vec<i64> = counts.split(' ').filter_map(|w| w.parse().ok()).collect();
+            rows.insert(step.to_string(), n[0] - n[1]);
+        } else if let Some(rest) = notice.strip_prefix("REJECT  ") {
+            let step = rest.split(' ').next().unwrap();
+            let caught: i64 = rest
+                .split_once("\": ")
+                .and_then(|(_, n)| n.split(' ').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap();
+            *rows.get_mut(step).unwrap() -= caught;
+        }
+    }
+    rows
+}
+
+/// Every table of V1, V2 and the bookkeeping, by content.
+fn everything(db: &TestDb) -> BTreeMap<String, String> {
+    db.table_md5s(&["v1", "public", "_pgmig"])
+}
+
+/// "Test one user, then migrate everyone", with precheck between the waves: it reads
+/// migrate's id maps, leaves the first wave's rows out of its counts, which are what the
+/// second wave then migrates, and changes nothing. After the last wave it says that nothing is
+/// left to migrate, as migrate would refuse.
+#[test]
+fn precheck_between_waves_counts_what_the_next_wave_migrates() {
+    let db = drills_db("waves_precheck", 1);
+    let one = compiled_only("users.email = 'apple4@example.com'");
+    let everyone = drills::compiled();
+    let before_any = rows_to_migrate(&must_pass(
+        run(&db, everyone.path(), "precheck.sql", &[]),
+        "precheck before the first wave",
+    ));
+
+    must_pass(run(&db, one.path(), "migrate.sql", &[]), "wave 1");
+    let after_wave1 = everything(&db);
+    let between = must_pass(
+        run(&db, everyone.path(), "precheck.sql", &[]),
+        "precheck between the waves",
+    );
+    assert_eq!(everything(&db), after_wave1, "precheck changed nothing");
+    assert!(
+        between.contains("precheck: model drills: wave 2: the V1 rows earlier waves migrated are left out of every count below"),
+        "{between}"
+    );
+    let left = rows_to_migrate(&between);
+    assert_eq!(left["users"], before_any["users"] - 1, "{between}");
+
+    must_pass(run(&db, everyone.path(), "migrate.sql", &[]), "wave 2");
+    let migrated: BTreeMap<String, i64> = strings(
+        &db,
+        "SELECT step || ' ' || rows_out FROM _pgmig.log
+          WHERE script = 'migrate' AND wave = 2 AND step <> '(all)' ORDER BY step",
+    )
+    .iter()
+    .map(|l| {
+        let (step, n) = l.split_once(' ').unwrap();
+        (step.to_string(), n.parse().unwrap())
+    })
+    .collect();
+    assert_eq!(left, migrated, "precheck's counts are the second wave's");
+    assert_ne!(left, before_any);
+
+    let after = run(&db, everyone.path(), "precheck.sql", &[]);
+    assert!(!after.status.success(), "{}", stderr(&after));
+    assert!(
+        stderr(&after).contains("BLOCKING  model drills: nothing left to migrate: every V1 row is migrated (2 waves so far), filtered or rejected; migrate would refuse"),
+        "{}",
+        stderr(&after)
+    );
+}
+
+/// A V1 row made unmigratable before the second wave (two drills of a group left for it now
+/// share a title, so the group's items would share their V2 key) is found by precheck between
+/// the waves, and refused with the same finding as precheck refuses it before the first.
+#[test]
+fn precheck_between_waves_refuses_what_it_refuses_before_the_first() {
+    let db = drills_db("waves_precheck_finding", 1);
+    let one = compiled_only("users.email = 'apple4@example.com'");
+    let everyone = drills::compiled();
+    // Two drills together in a group of another user than the first wave's (4), in none of
+    // its groups, both in V2's catalog.
+    let pair = strings(
+        &db,
+        "SELECT a.drill_id || ' ' || b.drill_id
+           FROM v1.drill_group_items a
+           JOIN v1.drill_group_items b ON b.group_id = a.group_id AND b.drill_id > a.drill_id
+           JOIN v1.drill_groups g ON g.id = a.group_id
+           JOIN v1.drills da ON da.id = a.drill_id
+           JOIN v1.drills db ON db.id = b.drill_id
+          WHERE g.user_id <> 4
+            AND da.title IN (SELECT title FROM public.drills) AND db.title IN (SELECT title FROM public.drills)
+            AND NOT EXISTS (SELECT 1 FROM v1.drill_group_items x JOIN v1.drill_group_items y ON y.group_id = x.group_id
+                              JOIN v1.drill_groups h ON h.id = x.group_id
+                             WHERE h.user_id = 4 AND x.drill_id = a.drill_id AND y.drill_id = b.drill_id)
+          ORDER BY a.drill_id, b.drill_id LIMIT 1",
+    );
+    let (first, second) = pair[0].split_once(' ').unwrap();
+    db.execute(&format!(
+        "UPDATE v1.drills SET title = (SELECT title FROM v1.drills WHERE id = {second}) WHERE id = {first}"
+    ));
+    let finding = |out: &std::process::Output| {
+        assert!(!out.status.success(), "precheck must refuse");
+        stderr(out)
+            .lines()
+            .find(|l| l.contains("BLOCKING  drill_group_items: UNIQUE drill_group_items_pkey"))
+            // The samples name the groups by uuids each run draws anew.
+            .map(|l| {
+                l.split("NOTICE:  ")
+                    .nth(1)
+                    .unwrap()
+                    .split(", e.g.")
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .unwrap_or_else(|| panic!("{}", stderr(out)))
+    };
+    let before = finding(&run(&db, everyone.path(), "precheck.sql", &[]));
+
+    must_pass(run(&db, one.path(), "migrate.sql", &[]), "wave 1");
+    let after_wave1 = everything(&db);
+    let between = finding(&run(&db, everyone.path(), "precheck.sql", &[]));
+    assert_eq!(between, before);
+    assert_eq!(everything(&db), after_wave1, "precheck changed nothing");
+}
+
+/// The rows of others counted as a later wave begins (`_pgmig.wave_targets`) are sealed with
+/// the bookkeeping: changed after the second of three waves, verify FAILs naming them, and
+/// rollback and the third wave refuse before they change anything (the third wave would seal
+/// the change as its own); put back, all three go through.
+#[test]
+fn the_rows_of_others_counted_between_waves_are_sealed() {
+    let KeptIds {
+        db,
+        first,
+        everyone,
+        model,
+    } = kept_ids("waves_targets_sealed", "items.id = 4");
+    let second = compile_items(&db, model.path(), Some("items.id <= 6"));
+    must_pass(run(&db, first.path(), "migrate.sql", &[]), "wave 1");
+    db.execute("INSERT INTO public.items (name) VALUES ('written by the application')");
+    must_pass(run(&db, second.path(), "migrate.sql", &[]), "wave 2");
+    let counted = "SELECT wave || ' ' || rows_of_others FROM _pgmig.wave_targets";
+    assert_eq!(strings(&db, counted), ["2 1"]);
+    let verify = must_pass(run(&db, second.path(), "verify.sql", &[]), "verify");
+    assert!(verify.contains("verify: every check passed"), "{verify}");
+
+    // A row from nowhere, hidden as one more row of others.
+    db.execute(
+        "INSERT INTO public.items (id, name) VALUES (100, 'from nowhere');
+         UPDATE _pgmig.wave_targets SET rows_of_others = 2",
+    );
+    let tampered = everything(&db);
+    let verify = run(&db, second.path(), "verify.sql", &[]);
+    assert!(
+        !verify.status.success(),
+        "verify must fail:\n{}",
+        stderr(&verify)
+    );
+    assert!(
+        stderr(&verify).contains(
+            "FAIL  bookkeeping changed since migrate: _pgmig.wave_targets (1 rows now, 1 sealed)"
+        ),
+        "{}",
+        stderr(&verify)
+    );
+    for (script, vars) in [
+        ("rollback.sql", &[("wave", "last")][..]),
+        ("migrate.sql", &[][..]),
+    ] {
+        let refused = run(&db, everyone.path(), script, vars);
+        assert!(!refused.status.success(), "{script} must refuse");
+        assert!(
+            stderr(&refused).contains(&format!("{script}: refused, nothing was changed: the bookkeeping changed since it was sealed: _pgmig.wave_targets (1 rows now, 1 sealed)")),
+            "{}",
+            stderr(&refused)
+        );
+        assert_eq!(
+            everything(&db),
+            tampered,
+            "the refused {script} changed nothing"
+        );
+    }
+
+    db.execute(
+        "UPDATE _pgmig.wave_targets SET rows_of_others = 1; DELETE FROM public.items WHERE id = 100",
+    );
+    must_pass(run(&db, everyone.path(), "migrate.sql", &[]), "wave 3");
+    assert_eq!(
+        strings(&db, &format!("{counted} ORDER BY wave")),
+        ["2 1", "3 1"]
+    );
+    let verify = must_pass(
+        run(&db, everyone.path(), "verify.sql", &[]),
+        "verify wave 3",
+    );
+    assert!(verify.contains("verify: every check passed"), "{verify}");
+    must_pass(
+        run(&db, everyone.path(), "rollback.sql", &[("wave", "last")]),
+        "rollback wave=last",
+    );
+    assert_eq!(strings(&db, counted), ["2 1"]);
 }

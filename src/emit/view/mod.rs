@@ -203,7 +203,6 @@ impl PlanView {
     pub fn new(plan: &Plan, fingerprint: &str) -> Result<PlanView, askama::Error> {
         let total = plan.steps.len();
         let uses_library = plan.steps.iter().any(|s| s.uses_library);
-        let castable = plan.steps.iter().any(|s| !s.casts.is_empty());
         let step_names: Vec<&str> = plan.steps.iter().map(|s| s.name.as_str()).collect();
         let v1_names: Vec<(&str, &str)> = plan
             .v1_tables
@@ -463,7 +462,7 @@ impl PlanView {
                         ]
                     }),
             ),
-            privileges: PrivilegesView::new(plan, uses_library, castable),
+            privileges: PrivilegesView::new(plan, uses_library),
             implicit_written: String::new(),
             implicit_read: String::new(),
             replace_backups: Vec::new(),

@@ -123,11 +123,11 @@ impl PrivilegesView {
             .expect("a template names one of the five scripts")
     }
 
-    pub(super) fn new(plan: &Plan, uses_library: bool, castable: bool) -> PrivilegesView {
+    pub(super) fn new(plan: &Plan, uses_library: bool) -> PrivilegesView {
         let transaction = matches!(plan.mode, crate::plan::Mode::Transaction);
-        // A self-referencing step's rows are put in hierarchy order in pg_temp: by precheck
-        // always, by migrate where it commits in parts (batched, or the per-entity root).
-        let hierarchy = plan.steps.iter().any(|s| s.hierarchy.is_some());
+        // Precheck builds its id maps in pg_temp (and its casts tests and hierarchy orders).
+        // A self-referencing step's rows are put in hierarchy order in pg_temp by migrate
+        // where it commits in parts (batched, or the per-entity root).
         let orders_hierarchy = plan.steps.iter().any(|s| {
             s.hierarchy.is_some()
                 && match &plan.mode {
@@ -163,7 +163,7 @@ impl PrivilegesView {
                 script,
                 needed,
                 create_when: create_when.join(" OR "),
-                temp: (script == "precheck.sql" && (castable || hierarchy))
+                temp: (script == "precheck.sql" && !plan.steps.is_empty())
                     || (script == "migrate.sql" && (transaction || orders_hierarchy)),
                 fdw: creates && fdw,
                 owned: if script == "rollback.sql" {

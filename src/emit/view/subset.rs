@@ -1,6 +1,8 @@
 //! `--entities`: the subset's names as the scripts' guards and bookkeeping use them.
 
 use super::lit;
+use crate::catalog::QualName;
+use crate::check::{names, BOOKKEEPING_SCHEMA, PRECHECK_SCHEMA};
 use crate::plan::Plan;
 
 /// A subset of the model's steps, as the scripts' guards and bookkeeping name them.
@@ -22,6 +24,16 @@ pub struct SubsetView {
     pub prerequisite_lines: Vec<String>,
     /// The steps it needs, `a, b`.
     pub prerequisites: String,
+    /// Precheck: the id maps of the steps it needs, as its steps' lookups name them (in
+    /// pg_temp), each with migrate's it is copied from.
+    pub prerequisite_maps: Vec<CopiedMap>,
+}
+
+/// An id map precheck copies from migrate's.
+#[derive(Debug, Clone)]
+pub struct CopiedMap {
+    pub map: String,
+    pub from: String,
 }
 
 impl SubsetView {
@@ -63,6 +75,17 @@ impl SubsetView {
                 .map(|d| d.step.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
+            prerequisite_maps: u
+                .prerequisites
+                .iter()
+                .map(|d| {
+                    let name = names::derived("map_", &d.step);
+                    CopiedMap {
+                        map: QualName::new(PRECHECK_SCHEMA, &name).to_string(),
+                        from: QualName::new(BOOKKEEPING_SCHEMA, &name).to_string(),
+                    }
+                })
+                .collect(),
             label,
         }
     }

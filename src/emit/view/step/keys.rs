@@ -2,7 +2,8 @@
 //! map that records each migrated row's, and how the scripts tell a migrated row by it.
 
 use super::super::{lit, INDENT};
-use crate::catalog::quote_ident;
+use crate::catalog::{quote_ident, QualName};
+use crate::check::BOOKKEEPING_SCHEMA;
 use crate::plan::{Key, RowKey, Step};
 
 #[derive(Debug, Clone)]
@@ -28,6 +29,8 @@ pub struct KeysView {
     /// The key precheck makes instead: same type, no side effect (precheck must not move
     /// a sequence, which ROLLBACK does not undo).
     pub precheck_new_expr: String,
+    /// The same for the keys of the next wave, once precheck's map holds the earlier waves'.
+    pub precheck_next_expr: String,
     pub new_line: usize,
     pub key_column: String,
     /// `t.k = mapped.k AND …`: a target row that this step made.
@@ -61,6 +64,11 @@ pub struct KeysView {
     pub map_join_on: String,
     /// A map column that is never NULL in a map row: a LEFT JOIN to the map found one.
     pub map_found_column: String,
+    /// Precheck: migrate's id map of the step, whose rows (an earlier wave's) seed precheck's.
+    pub seed_table: String,
+    /// Precheck: the source row (in the step's plain FROM) is not one an earlier wave
+    /// migrated: its key is in precheck's id map with no wave, or not at all.
+    pub not_migrated: String,
 }
 
 impl KeysView {
@@ -78,11 +86,21 @@ impl KeysView {
             .iter()
             .filter_map(|k| step.columns.iter().find(|c| &c.name == k))
             .collect();
-        let keep_join = key_exprs
-            .iter()
-            .map(|c| format!("key_map.{} = {}", quote_ident(&c.name), c.expr))
-            .collect::<Vec<_>>()
-            .join(" AND ");
+        // The copied key of a source row equals the one of map row `alias`.
+        let keep_join_as = |alias: &str| {
+            key_exprs
+                .iter()
+                .map(|c| format!("{alias}.{} = {}", quote_ident(&c.name), c.expr))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
+        let keep_join = keep_join_as("key_map");
+        let migrated_before = |join: String| {
+            format!(
+                "NOT EXISTS (SELECT 1 FROM {} AS earlier WHERE {join} AND earlier.pgmig_wave IS NOT NULL)",
+                step.map_table
+            )
+        };
         let mut view = KeysView {
             map_table: step.map_table.to_string(),
             is_new_key: false,
@@ -116,6 +134,7 @@ impl KeysView {
             by_columns: String::new(),
             new_expr: String::new(),
             precheck_new_expr: String::new(),
+            precheck_next_expr: String::new(),
             new_line: 0,
             key_column: String::new(),
             made_here: key_cols
@@ -164,14 +183,18 @@ impl KeysView {
             ),
             map_join_on: keep_join.clone(),
             map_found_column: key_cols.first().map_or(String::new(), |k| quote_ident(k)),
+            seed_table: QualName::new(BOOKKEEPING_SCHEMA, &step.map_table.name).to_string(),
+            not_migrated: migrated_before(keep_join_as("earlier")),
         };
         view.order_json = view.key_json.clone();
         if let Key::New { column, new, by } = &step.key {
-            let on = by
-                .iter()
-                .map(|b| format!("key_map.{} = {}", quote_ident(&b.column), b.expr.sql))
-                .collect::<Vec<_>>()
-                .join(" AND ");
+            let on_as = |alias: &str| {
+                by.iter()
+                    .map(|b| format!("{alias}.{} = {}", quote_ident(&b.column), b.expr.sql))
+                    .collect::<Vec<_>>()
+                    .join(" AND ")
+            };
+            let on = on_as("key_map");
             let from_mapped = format!(
                 "{from}\n{INDENT}     JOIN {} AS key_map ON {on}",
                 step.map_table
@@ -198,10 +221,20 @@ impl KeysView {
                 "uuid" => "gen_random_uuid()".to_string(),
                 _ => new.sql.clone(),
             };
+            view.precheck_next_expr = match ty.as_str() {
+                // Above the keys an earlier wave gave (seeded into precheck's map).
+                "smallint" | "integer" | "bigint" | "numeric" => format!(
+                    "(coalesce((SELECT max(earlier.{}) FROM {} AS earlier), 0) + row_number() OVER ())::{ty}",
+                    quote_ident(column),
+                    step.map_table
+                ),
+                _ => view.precheck_new_expr.clone(),
+            };
             view.new_line = new.line;
             view.key_column = quote_ident(column);
             view.unmigrated = "key_map.pgmig_wave = this_wave".to_string();
             view.row_wave = "key_map.pgmig_wave".to_string();
+            view.not_migrated = migrated_before(on_as("earlier"));
             view.migrated = format!(
                 "EXISTS (SELECT 1 FROM {} AS key_map WHERE {on})",
                 step.map_table

@@ -15,6 +15,7 @@ mod verify;
 use super::hierarchy::HierarchyView;
 use super::{human_bytes, lit, INDENT};
 use crate::catalog::quote_ident;
+use crate::check::PRECHECK_SCHEMA;
 use crate::plan::{KeptWhy, Key, Origin, Redacted, Step, REDACTED};
 use crate::sql_text::indent;
 use crate::step_contract::{done_notice, marker_line, DoneNotice, StepMarker};
@@ -96,7 +97,10 @@ impl StepView {
         let from = format!("FROM {}", indent(&step.from, &format!("{INDENT}     ")));
         let sep = format!("\n{INDENT}  AND ");
         let keys = KeysView::new(step, &from);
-        let rejects = RejectsView::new(step, &sep);
+        // A plan checked for precheck (its id maps in pg_temp) reads only the rows no wave
+        // migrated yet.
+        let precheck = step.map_table.schema == PRECHECK_SCHEMA;
+        let rejects = RejectsView::new(step, &sep, precheck.then_some(keys.not_migrated.as_str()));
         let repairs = RepairsView::new(step, &keys, model);
         let findings = FindingsView::new(step);
         // A source without a key is named by its whole row: redacted as the row is.

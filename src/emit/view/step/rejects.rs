@@ -37,13 +37,19 @@ pub struct RejectView {
 }
 
 impl RejectsView {
-    /// `sep` joins the conditions: one a line, indented for a DO block body.
-    pub(super) fn new(step: &Step, sep: &str) -> RejectsView {
+    /// `sep` joins the conditions: one a line, indented for a DO block body. `not_migrated`
+    /// (precheck's) leaves out first the rows an earlier wave migrated: precheck reports on
+    /// the rows the next wave would read, and only on them.
+    pub(super) fn new(step: &Step, sep: &str, not_migrated: Option<&str>) -> RejectsView {
         // Rows `where` keeps; nothing to say when there is no `where`.
-        let kept: Vec<String> = step
-            .filter
-            .iter()
-            .map(|f| format!("coalesce(({}), false)", f.sql))
+        let kept: Vec<String> = not_migrated
+            .map(str::to_string)
+            .into_iter()
+            .chain(
+                step.filter
+                    .iter()
+                    .map(|f| format!("coalesce(({}), false)", f.sql)),
+            )
             .collect();
         let mut rules = Vec::new();
         let mut earlier: Vec<String> = Vec::new();
