@@ -192,6 +192,7 @@ END
 {% endfilter %};
 {%- if plan.batch_size > 0 %}
 DROP TABLE IF EXISTS {{ s.stage_table }};
+DROP TABLE IF EXISTS {{ s.queue_table }};
 {%- endif %}
 {%- endfor %}
 

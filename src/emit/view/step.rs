@@ -54,8 +54,14 @@ pub struct StepView {
     /// target's columns with their V2 types, so values are converted as the insert would).
     pub stage_table: String,
     pub stage_columns: String,
-    /// Batched mode: the procedure running this step.
+    /// Batched mode: the procedure running this step's first part (counts, rejects, id map,
+    /// stage).
     pub procedure: String,
+    /// Batched mode: the procedure copying the staged batches; several sessions may run it
+    /// at once (`pgmig run --jobs N`), each claiming batches from `queue_table`.
+    pub batches_procedure: String,
+    /// Batched mode: `_pgmig.queue_<step>`, one row per batch not yet committed.
+    pub queue_table: String,
     /// The `where` condition, or `true`.
     pub filter: String,
     /// SQL counting the rows `where` filters out (`0` without a `where`).
@@ -925,6 +931,8 @@ impl StepView {
                 .collect::<Vec<_>>()
                 .join(", "),
             procedure: format!("_pgmig.{}", quote_ident(&crate::check::names::derived("migrate_", &step.name))),
+            batches_procedure: format!("_pgmig.{}", quote_ident(&crate::check::names::derived("batches_", &step.name))),
+            queue_table: format!("_pgmig.{}", quote_ident(&crate::check::names::derived("queue_", &step.name))),
             filtered_count: step
                 .filter
                 .as_ref()
