@@ -154,7 +154,7 @@ pub(crate) enum StepNotice {
     },
     /// `step N/T name: already done`
     AlreadyDone { number: usize, name: String },
-    /// `step N/T name: batch B of K, R rows`
+    /// `step N/T name: batch B of K, R rows`, or `step N/T name: K batches staged`
     Batch { number: usize, name: String },
 }
 
@@ -168,7 +168,8 @@ pub(crate) fn parse_notice(text: &str) -> Option<StepNotice> {
     if what == "already done" {
         return Some(StepNotice::AlreadyDone { number, name });
     }
-    if what.starts_with("batch ") && what.ends_with(" rows") {
+    if (what.starts_with("batch ") && what.ends_with(" rows")) || what.ends_with(" batches staged")
+    {
         return Some(StepNotice::Batch { number, name });
     }
     let counts = crate::step_notice::parse_done(what)?;
@@ -200,7 +201,10 @@ struct StepState {
     rows_done: i64,
     /// Rows of batches committed during this run (the rate's numerator).
     rows_this_run: i64,
-    last_batch: i64,
+    /// Every batch up to this one is counted; with several workers (`--jobs`) batches
+    /// commit out of order, and those counted beyond it are in `counted_beyond`.
+    counted_through: i64,
+    counted_beyond: std::collections::BTreeSet<i64>,
 }
 
 /// A committed batch, as the monitor read it.
@@ -241,7 +245,7 @@ impl Tracker {
         let states = steps
             .iter()
             .map(|_| StepState {
-                last_batch: -1,
+                counted_through: -1,
                 ..StepState::default()
             })
             .collect();
@@ -310,10 +314,12 @@ impl Tracker {
         }
         let s = &self.steps[k];
         for b in batches {
-            if b.batch <= st.last_batch {
+            if b.batch <= st.counted_through || !st.counted_beyond.insert(b.batch) {
                 continue;
             }
-            st.last_batch = b.batch;
+            while st.counted_beyond.remove(&(st.counted_through + 1)) {
+                st.counted_through += 1;
+            }
             st.batches_done += 1;
             st.rows_done += b.rows;
             if b.this_run {
@@ -373,7 +379,7 @@ impl Tracker {
                 let (totals, batches) = m.read(
                     &s,
                     self.states[k].rows_total.is_none(),
-                    self.states[k].last_batch,
+                    self.states[k].counted_through,
                 );
                 self.apply(ui, k, totals, batches);
                 if counts.is_none() {
@@ -454,7 +460,7 @@ impl Tracker {
         let s = &self.steps[k];
         let st = &self.states[k];
         (s.batched && !st.done && self.pending.is_none())
-            .then(|| (k, s.clone(), st.rows_total.is_none(), st.last_batch))
+            .then(|| (k, s.clone(), st.rows_total.is_none(), st.counted_through))
     }
 }
 

@@ -4,6 +4,7 @@
 //! own next to this one, as check/ checks the feature in a file of its own.
 
 mod findings;
+mod jobs;
 mod keys;
 mod rejects;
 mod relink;
@@ -18,6 +19,7 @@ use crate::plan::{KeptWhy, Origin, Redacted, Step, REDACTED};
 use crate::step_notice::{done_notice, DoneNotice};
 use findings::FindingsView;
 pub(super) use findings::{repaired, Finding};
+use jobs::JobsView;
 use keys::KeysView;
 use rejects::RejectsView;
 use relink::RelinkView;
@@ -50,8 +52,11 @@ pub struct StepView {
     /// target's columns with their V2 types, so values are converted as the insert would).
     pub stage_table: String,
     pub stage_columns: String,
-    /// Batched mode: the procedure running this step.
+    /// Batched mode: the procedure running this step's first part (counts, rejects, id map,
+    /// stage).
     pub procedure: String,
+    /// Batched mode: the queue of its batches and the procedure copying them.
+    pub jobs: JobsView,
     /// The V1 row's key as jsonb SQL (the whole row, redacted, when V1 has none).
     pub source_key: String,
     /// The V1 row as jsonb, its secret values replaced by the marker.
@@ -153,6 +158,7 @@ impl StepView {
                 "_pgmig.{}",
                 quote_ident(&crate::check::names::derived("migrate_", &step.name))
             ),
+            jobs: JobsView::new(step),
             source_key,
             source_row: redacted_row(&step.source_row, &step.redacted),
             secrets: secret_lines(step),
