@@ -218,7 +218,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'de2416922bad79b24963c55dcfa478ce5850818d55ffc1d4d1883a582c2f7421';
+SET pgmig.fingerprint = 'e461723cfa2c1d88d4783794269205370372201a516f66f209ea5ea59868bd59';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -679,9 +679,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'de2416922bad79b24963c55dcfa478ce5850818d55ffc1d4d1883a582c2f7421';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e461723cfa2c1d88d4783794269205370372201a516f66f209ea5ea59868bd59';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile de2416922bad79b24963c55dcfa478ce5850818d55ffc1d4d1883a582c2f7421; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile e461723cfa2c1d88d4783794269205370372201a516f66f209ea5ea59868bd59; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -549,9 +549,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'de2416922bad79b24963c55dcfa478ce5850818d55ffc1d4d1883a582c2f7421';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e461723cfa2c1d88d4783794269205370372201a516f66f209ea5ea59868bd59';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile de2416922bad79b24963c55dcfa478ce5850818d55ffc1d4d1883a582c2f7421; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile e461723cfa2c1d88d4783794269205370372201a516f66f209ea5ea59868bd59; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

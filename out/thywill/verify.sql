@@ -533,9 +533,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e3b51eb530178d8c2c543d800090f98175bced0d323d4f88545f0bdd95720561';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b8911909effbbb0289d5f1d9b6fa11bdd7a770102100c28967c19aed467eca4a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile e3b51eb530178d8c2c543d800090f98175bced0d323d4f88545f0bdd95720561; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile b8911909effbbb0289d5f1d9b6fa11bdd7a770102100c28967c19aed467eca4a; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -530,9 +530,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '718496ea8b4a4f56309e04790cca9ec62f576f007ec8bfe7610ad5eec06c5544';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'bfc4509441f84e9a5d93622b79cbec52de194e528dbd258b347064796491ef95';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 718496ea8b4a4f56309e04790cca9ec62f576f007ec8bfe7610ad5eec06c5544; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile bfc4509441f84e9a5d93622b79cbec52de194e528dbd258b347064796491ef95; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
