@@ -76,6 +76,10 @@ database could not be reached; 2 bad input.")]
         /// Progress as JSON lines on stdout (step started, batch done, step done, run done/failed).
         #[arg(long)]
         json: bool,
+        /// Batched migrate only: N sessions copy each step's batches (each claims the next
+        /// batch no other holds and commits it); steps still run one after another.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+        jobs: Option<u16>,
     },
     /// Write the archives of a migration (CSV: created V2 rows, V1 rows read, rejects) into a
     /// directory, by running the compiled export.sql.
@@ -248,7 +252,8 @@ fn main() -> ExitCode {
             vars,
             v1,
             json,
-        } => run_script(&script, &dir, &db, &vars, v1.as_deref(), json),
+            jobs,
+        } => run_script(&script, &dir, &db, &vars, v1.as_deref(), json, jobs),
         Command::Status { db, json } => status(&db, json),
         Command::Rejects { db, model, csv } => rejects(&db, model.as_deref(), csv),
         Command::Export {
@@ -394,6 +399,7 @@ fn run_script(
     vars: &[String],
     v1: Option<&str>,
     json: bool,
+    jobs: Option<u16>,
 ) -> i32 {
     let path = if SCRIPTS.contains(&script) {
         dir.join(format!("{script}.sql"))
@@ -448,13 +454,22 @@ fn run_script(
     let name = path
         .file_name()
         .map_or(script.to_string(), |n| n.to_string_lossy().into_owned());
+    if jobs.is_some() && !run::copies_batches(&text) {
+        eprintln!(
+            "error: --jobs: {name} copies no batches: --jobs is for the migrate.sql of a batched model \
+(mode: {{batched: {{size: N}}}}); transaction, per-entity and in-place scripts run in one session"
+        );
+        return 2;
+    }
     let format = if json {
         run::Format::Json
     } else {
         run::Format::Human
     };
-    let result = run::connect_as(db, format)
-        .and_then(|mut conn| run::run_script(&mut conn, &name, &text, &variables));
+    let result = run::connect_as(db, format).and_then(|mut conn| {
+        let jobs = usize::from(jobs.unwrap_or(1));
+        run::run_script_with_jobs(&mut conn, &name, &text, &variables, jobs)
+    });
     match result {
         Ok(_) => 0,
         Err(e) => {
@@ -544,6 +559,7 @@ fn export(
         &[],
         v1,
         false,
+        None,
     );
     if code != 0 {
         return code;

@@ -3,7 +3,7 @@
 //! Both sides take the wording from here, so a part one side adds is a part the other parses.
 //!
 //! ```text
-//! -- pgmig:step {"number":1,"total":6,"model":"workout","name":"workout_plans","batched":false,"from":"FROM …","map_table":null}
+//! -- pgmig:step {"number":2,"total":6,"model":"workout","name":"workout_weeks","batched":true,"from":"FROM …","map_table":"_pgmig.map_workout_weeks","batches_procedure":"_pgmig.batches_workout_weeks","prerequisites":["workout_plans"]}
 //! …the step's statements…
 //! -- pgmig:steps-end
 //! ```
@@ -32,12 +32,27 @@ pub struct StepMarker {
     pub from: String,
     /// Batched mode: the id map table, where the batch numbers live.
     pub map_table: Option<String>,
+    /// Batched mode: the procedure copying the step's staged batches; the script calls it
+    /// as [`batches_call`] `(…, true)` and other sessions may join with `(…, false)`.
+    #[serde(default)]
+    pub batches_procedure: Option<String>,
+    /// The earlier steps whose committed rows this step needs (its id-map joins, foreign
+    /// keys, V2 reads, shared target or sequence): the others could run beside it.
+    #[serde(default)]
+    pub prerequisites: Vec<String>,
 }
 
 const STEP_PREFIX: &str = "-- pgmig:step ";
 
 /// The line after the last step of a migrate script.
 pub const STEPS_END: &str = "-- pgmig:steps-end";
+
+/// The statement calling a step's batch-copying procedure: `finish` in migrate.sql's own
+/// session (it waits for the batches others hold, then closes the step), not in a session
+/// that joins it.
+pub fn batches_call(procedure: &str, finish: bool) -> String {
+    format!("CALL {procedure}(finish => {finish});")
+}
 
 /// The marker line of a step.
 pub fn marker_line(marker: &StepMarker) -> String {
@@ -128,6 +143,8 @@ mod tests {
             batched: true,
             from: "FROM v1.t\n  LEFT JOIN _pgmig.map_t AS m ON true\r".into(),
             map_table: Some("_pgmig.\"map t\"".into()),
+            batches_procedure: Some("_pgmig.\"batches t\"".into()),
+            prerequisites: vec!["a\nstep".into()],
         };
         let line = marker_line(&marker);
         assert_eq!(line.lines().count(), 1, "{line}");

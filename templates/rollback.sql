@@ -218,6 +218,7 @@ END
 {% endfilter %};
 {%- if plan.mode == MigrateMode::Batched %}
 DROP TABLE IF EXISTS {{ s.stage_table }};
+DROP TABLE IF EXISTS {{ s.jobs.queue_table }};
 {%- endif %}
 {%- endfor %}
 

@@ -6,7 +6,8 @@
 -- First run: counts, rejects and the id map (keys numbered in batches) in one transaction;
 -- then the step's rows, computed once into a staging table in batch order; then one
 -- transaction per batch, each copying its rows from the stage with a checkpoint row in
--- _pgmig.batches.
+-- _pgmig.batches. The batches are claimed from a queue, so other sessions may copy them
+-- too (`pgmig run --jobs N`; under psql, see {{ s.jobs.batches_procedure|comment }} below).
 -- ----------------------------------------------------------------------------
 {{ s.marker(plan.model, true) }}
 CREATE OR REPLACE PROCEDURE {{ s.procedure }}(batch_size bigint)
@@ -18,9 +19,6 @@ DECLARE
   n_in bigint;
   n_filtered bigint;
   n_rejected bigint;
-  n_out bigint;
-  n_batch bigint;
-  last_done bigint;
   last_batch bigint;
   err_detail text;
   err_hint text;
@@ -126,6 +124,11 @@ BEGIN
     CREATE UNLOGGED TABLE {{ s.stage_table }} ({{ s.stage_columns }});
     CREATE INDEX ON {{ s.stage_table }} (batch);
 
+    -- The batches to copy, one row each: a session claims a batch by locking its row, and
+    -- the transaction that commits the batch deletes it.
+    CREATE TABLE {{ s.jobs.queue_table }} AS SELECT DISTINCT batch FROM {{ s.keys.map_table }};
+    ALTER TABLE {{ s.jobs.queue_table }} ADD PRIMARY KEY (batch);
+
     UPDATE _pgmig.log
     SET rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected
     WHERE id = log_id;
@@ -134,21 +137,20 @@ BEGIN
     COMMIT;
   END IF;
 
-  SELECT coalesce(max(batch), -1) INTO last_done
-  FROM _pgmig.batches WHERE model = {{ plan.model|lit }} AND step = {{ s.name|lit }};
   SELECT coalesce(max(batch), -1) INTO last_batch FROM {{ s.keys.map_table }};
 
-  -- The step's rows, computed once (one pass over V1, not one per batch). An empty stage
-  -- with batches to go: the first run, or a crash emptied the UNLOGGED table; either
-  -- way, stage the batches not done.
-  IF last_done < last_batch AND NOT EXISTS (SELECT 1 FROM {{ s.stage_table }}) THEN
+  -- The step's rows, computed once (one pass over V1, not one per batch), for the batches
+  -- still queued: all on the first run; on a rerun, those not committed, computed again
+  -- (a crash may have emptied the UNLOGGED stage; V1 fixed after a failed batch is read anew).
+  IF EXISTS (SELECT 1 FROM {{ s.jobs.queue_table }}) THEN
     BEGIN
     PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
+    TRUNCATE {{ s.stage_table }};
     INSERT INTO {{ s.stage_table }} (batch, {{ s.insert_columns }})
     SELECT key_map.batch,
            {{ s.select_list|sql_indent(2) }}
     {{ s.keys.from_batched|sql_indent(2) }}
-    WHERE key_map.batch > last_done
+    WHERE key_map.batch IN (SELECT queue.batch FROM {{ s.jobs.queue_table }} AS queue)
       AND {{ s.rejects.survivors|sql_indent(2) }}
     ORDER BY key_map.batch;
     ANALYZE {{ s.stage_table }};
@@ -156,27 +158,107 @@ BEGIN
     END;
     COMMIT;
   END IF;
+  RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name|notice }}: % batches staged', last_batch + 1;
+END
+{% endfilter %};
 
-  FOR b IN last_done + 1 .. last_batch LOOP
+-- Copies the staged batches of step {{ s.name|comment }}, one transaction each, until none is left.
+-- Safe to run from several sessions at once while migrate.sql runs (it holds pgmig's
+-- lock): each session claims the first batch no other holds (FOR UPDATE SKIP LOCKED).
+-- Under psql, after the NOTICE '… batches staged', in other sessions:
+--   CALL {{ s.jobs.batches_procedure|comment }}(finish => false);
+-- migrate.sql's own call (finish => true) then waits for the batches others hold, copies
+-- any a failed session left, and closes the step.
+CREATE OR REPLACE PROCEDURE {{ s.jobs.batches_procedure }}(finish boolean)
+LANGUAGE plpgsql
+AS {% filter dollar("batches") %}
+DECLARE
+  log_id bigint;
+  n_in bigint;
+  n_filtered bigint;
+  n_rejected bigint;
+  n_out bigint;
+  n_batch bigint;
+  last_batch bigint;
+  claimed bigint;
+  err_detail text;
+  err_hint text;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks AS l
+                 WHERE l.locktype = 'advisory' AND l.granted
+                   AND l.database = (SELECT d.oid FROM pg_catalog.pg_database AS d WHERE d.datname = pg_catalog.current_database())
+                   AND l.classid = {{ crate::run::lock::LOCK_CLASSID }} AND l.objid = {{ crate::run::lock::LOCK_OBJID }} AND l.objsubid = 1) THEN
+    RAISE EXCEPTION 'step {{ s.name|notice }}: no pgmig run holds the lock on this database; nothing was copied'
+      USING HINT = 'run migrate.sql (or pgmig run migrate) first; other sessions may join it while it copies batches';
+  END IF;
+  SELECT id INTO log_id
+  FROM _pgmig.log
+  WHERE model = {{ plan.model|lit }} AND script = 'migrate' AND step = {{ s.name|lit }} AND status = 'running'
+  ORDER BY id DESC
+  LIMIT 1;
+  IF log_id IS NULL OR pg_catalog.to_regclass({{ s.jobs.queue_table|lit }}) IS NULL THEN
+    -- Done already (the step's first call said so), or not begun: nothing to copy.
+    RETURN;
+  END IF;
+  SELECT coalesce(max(batch), -1) INTO last_batch FROM {{ s.keys.map_table }};
+{%- let step_hint = "coalesce(nullif(err_hint, ''), 'run precheck.sql: it lists the V1 rows that break V2 constraints')" %}
+
+  LOOP
     BEGIN
+    BEGIN
+{%- if s.hierarchy.is_some() %}
+      -- One batch at a time, in order: a row's parent is in an earlier batch (or its own),
+      -- committed before this one is claimed. Another session waits here for it.
+      PERFORM pg_catalog.set_config('lock_timeout', '0', true);
+      SELECT queue.batch INTO claimed FROM {{ s.jobs.queue_table }} AS queue ORDER BY queue.batch LIMIT 1 FOR UPDATE;
+{%- else %}
+      SELECT queue.batch INTO claimed FROM {{ s.jobs.queue_table }} AS queue ORDER BY queue.batch LIMIT 1 FOR UPDATE SKIP LOCKED;
+      IF claimed IS NULL AND finish THEN
+        -- The batches other sessions hold: wait for their commits (a batch whose session
+        -- failed stays in the queue and is claimed here).
+        PERFORM pg_catalog.set_config('lock_timeout', '0', true);
+        SELECT queue.batch INTO claimed FROM {{ s.jobs.queue_table }} AS queue ORDER BY queue.batch LIMIT 1 FOR UPDATE;
+      END IF;
+{%- endif %}
+    EXCEPTION WHEN undefined_table THEN
+      -- The step's closing session dropped the queue after this session's last batch.
+      claimed := NULL;
+    END;
+    EXIT WHEN claimed IS NULL;
     PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
     INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
     SELECT {{ s.insert_columns }}
     FROM {{ s.stage_table }}
-    WHERE batch = b;
+    WHERE batch = claimed;
     GET DIAGNOSTICS n_batch = ROW_COUNT;
-    INSERT INTO _pgmig.batches (model, step, batch, rows) VALUES ({{ plan.model|lit }}, {{ s.name|lit }}, b, n_batch);
-    {% include "step_failed.sql" %}
+    IF n_batch = 0 THEN
+      -- Every batch has keys in the id map, each with its staged rows.
+      RAISE EXCEPTION 'no staged rows (a crash emptied the stage?)'
+        USING HINT = 'run migrate.sql again: it stages the batches not done';
+    END IF;
+    INSERT INTO _pgmig.batches (model, step, batch, rows) VALUES ({{ plan.model|lit }}, {{ s.name|lit }}, claimed, n_batch);
+    DELETE FROM {{ s.jobs.queue_table }} WHERE batch = claimed;
+    EXCEPTION WHEN OTHERS THEN
+      -- As step_failed.sql, naming the batch too (with --jobs, any session may have claimed it).
+      GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+      RAISE EXCEPTION 'step {{ s.name|notice }} ({{ plan.model_file|notice }}:{{ s.line }}) failed%: %',
+        coalesce(' in batch ' || (claimed + 1) || ' of ' || (last_batch + 1), ''), SQLERRM
+        USING ERRCODE = SQLSTATE, DETAIL = err_detail, HINT = {{ step_hint }};
     END;
     COMMIT;
-    RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name|notice }}: batch % of %, % rows', b + 1, last_batch + 1, n_batch;
+    RAISE NOTICE 'step {{ s.number }}/{{ s.total }} {{ s.name|notice }}: batch % of %, % rows', claimed + 1, last_batch + 1, n_batch;
   END LOOP;
+  COMMIT;
+  IF NOT finish THEN
+    RETURN;
+  END IF;
 {%- for q in s.sequences %}
 
 {% include "sequence_advance.sql" %}
 {%- endfor %}
 
   DROP TABLE {{ s.stage_table }};
+  DROP TABLE {{ s.jobs.queue_table }};
   SELECT coalesce(sum(rows), 0) INTO n_out FROM _pgmig.batches WHERE model = {{ plan.model|lit }} AND step = {{ s.name|lit }};
   UPDATE _pgmig.log SET finished_at = clock_timestamp(), status = 'done', rows_out = n_out WHERE id = log_id;
   SELECT rows_in, rows_filtered, rows_rejected INTO n_in, n_filtered, n_rejected FROM _pgmig.log WHERE id = log_id;
@@ -186,3 +268,4 @@ BEGIN
 END
 {% endfilter %};
 CALL {{ s.procedure }}(CAST(:'batch_size' AS bigint));
+{{ s.jobs.finish_call }}

@@ -42,6 +42,7 @@ const V1_TABLES: &[&str] = &[
 pub const PRECHECK: &str = "pgmig precheck";
 pub const MIGRATE: &str = "pgmig migrate (transaction)";
 pub const BATCHED: &str = "pgmig migrate (batched)";
+pub const BATCHED_JOBS2: &str = "pgmig migrate (batched, --jobs 2)";
 pub const DEFERRED: &str = "pgmig migrate (transaction, -v defer_constraints=on)";
 pub const VERIFY: &str = "pgmig verify";
 pub const ROLLBACK: &str = "pgmig rollback";
@@ -49,7 +50,16 @@ pub const FLOOR: &str = "floor: INSERT … SELECT";
 pub const PLPGSQL: &str = "row-by-row PL/pgSQL";
 pub const CLIENT: &str = "row-by-row client";
 pub const ORDER: &[&str] = &[
-    PRECHECK, MIGRATE, DEFERRED, BATCHED, VERIFY, ROLLBACK, FLOOR, PLPGSQL, CLIENT,
+    PRECHECK,
+    MIGRATE,
+    DEFERRED,
+    BATCHED,
+    BATCHED_JOBS2,
+    VERIFY,
+    ROLLBACK,
+    FLOOR,
+    PLPGSQL,
+    CLIENT,
 ];
 
 #[derive(Debug, Clone)]
@@ -469,9 +479,22 @@ impl Bench<'_> {
         phase: &str,
         vars: &[String],
     ) -> Result<(f64, Option<u64>), String> {
+        self.pgmig_run_with(db, dir, phase, vars, &[])
+    }
+
+    /// `pgmig run PHASE` with `flags` of the command's own (`--jobs 2`).
+    fn pgmig_run_with(
+        &self,
+        db: &str,
+        dir: &Path,
+        phase: &str,
+        vars: &[String],
+        flags: &[&str],
+    ) -> Result<(f64, Option<u64>), String> {
         let mut c = Command::new(&self.opts.pgmig_exe);
         c.arg("run")
             .arg(phase)
+            .args(flags)
             .arg("--dir")
             .arg(dir)
             .arg("--db")
@@ -533,7 +556,9 @@ impl Bench<'_> {
             .map(|n| (n.to_string(), Series::default()))
             .collect();
         if self.batched_dir.is_none() {
-            series.get_mut(BATCHED).unwrap().note = Some(self.batched_note.clone());
+            for name in [BATCHED, BATCHED_JOBS2] {
+                series.get_mut(name).unwrap().note = Some(self.batched_note.clone());
+            }
         }
         if scale > self.opts.plpgsql_max_scale {
             series.get_mut(PLPGSQL).unwrap().note = Some(format!(
@@ -589,17 +614,21 @@ impl Bench<'_> {
                 r.fingerprints.insert(DEFERRED.into(), fingerprint(&mut c)?);
             }
 
-            // ---- batched migrate, when the compiler has it
+            // ---- batched migrate, when the compiler has it, in one session and in two
+            // (--jobs 2: two sessions copy each step's batches)
             // (still being written: a failure is reported in its row, not fatal)
-            if let (Some(bdir), None) = (&self.batched_dir, &series[BATCHED].note) {
+            for (name, flags) in [(BATCHED, &[][..]), (BATCHED_JOBS2, &["--jobs", "2"][..])] {
+                let (Some(bdir), None) = (&self.batched_dir, &series[name].note) else {
+                    continue;
+                };
                 self.reset(&mut c)?;
                 let before = db_size(&mut c)?;
-                match self.pgmig_run(&db, bdir, "migrate", &[]) {
+                match self.pgmig_run_with(&db, bdir, "migrate", &[], flags) {
                     Ok((s, p)) => {
                         let growth = db_size(&mut c)? - before;
-                        push(&mut series, BATCHED, s, p, Some(growth));
+                        push(&mut series, name, s, p, Some(growth));
                         if first {
-                            r.fingerprints.insert(BATCHED.into(), fingerprint(&mut c)?);
+                            r.fingerprints.insert(name.into(), fingerprint(&mut c)?);
                         }
                     }
                     Err(e) => {
@@ -607,8 +636,8 @@ impl Bench<'_> {
                             .lines()
                             .find(|l| l.contains("panicked") || l.starts_with("error"))
                             .unwrap_or("");
-                        eprintln!("bench: batched migrate failed: {e}");
-                        series.get_mut(BATCHED).unwrap().note =
+                        eprintln!("bench: {name} failed: {e}");
+                        series.get_mut(name).unwrap().note =
                             Some(format!("failed: {}", line.trim()));
                     }
                 }
@@ -1093,12 +1122,21 @@ pub fn render(opts: &Options, report: &Report) -> String {
                 Some(m) => {
                     let lo = s.secs.iter().cloned().fold(f64::INFINITY, f64::min);
                     let hi = s.secs.iter().cloned().fold(0.0, f64::max);
-                    let rate =
-                        if [MIGRATE, DEFERRED, BATCHED, FLOOR, PLPGSQL, CLIENT].contains(name) {
-                            thousands(r.v2_rows as f64 / m)
-                        } else {
-                            "".into()
-                        };
+                    let rate = if [
+                        MIGRATE,
+                        DEFERRED,
+                        BATCHED,
+                        BATCHED_JOBS2,
+                        FLOOR,
+                        PLPGSQL,
+                        CLIENT,
+                    ]
+                    .contains(name)
+                    {
+                        thousands(r.v2_rows as f64 / m)
+                    } else {
+                        "".into()
+                    };
                     let vs = floor.map(|f| format!("{:.2}", m / f)).unwrap_or_default();
                     let peak = med_u(&s.peak_kb)
                         .map(|k| format!("{:.0} MB", k / 1024.0))
@@ -1179,6 +1217,16 @@ pub fn render(opts: &Options, report: &Report) -> String {
                 "- batched migrate ≤ 2 × floor: {:.2} × — {}",
                 b / f,
                 met(b / f <= 2.0)
+            );
+        }
+        let batched = |name| r.series.get(name).and_then(|s: &Series| s.median());
+        if let (Some(one), Some(two)) = (batched(BATCHED), batched(BATCHED_JOBS2)) {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let _ = writeln!(
+                md,
+                "- (for reference) batched --jobs 2 / one session: {:.2} × the speed, {:.2} × per session ({cores} cores here)",
+                one / two,
+                one / two / 2.0
             );
         }
         if let (Some(m), Some((c, from))) = (migrate, client_secs(report, r)) {

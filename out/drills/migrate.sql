@@ -201,7 +201,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '699e39e2714dd69780f794258ddf58dc1d907be00b697d663b7e891cb57a9d0b';
+SET pgmig.fingerprint = '7e10379599b235419b18fa937e7f2982c6739299034a75e54d0ea375a69ea69d';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -932,9 +932,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '699e39e2714dd69780f794258ddf58dc1d907be00b697d663b7e891cb57a9d0b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7e10379599b235419b18fa937e7f2982c6739299034a75e54d0ea375a69ea69d';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 699e39e2714dd69780f794258ddf58dc1d907be00b697d663b7e891cb57a9d0b; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7e10379599b235419b18fa937e7f2982c6739299034a75e54d0ea375a69ea69d; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1077,7 +1077,7 @@ $wave$;
 -- ----------------------------------------------------------------------------
 -- Step 1/7: public.users  (model.yaml:19)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":1,"total":7,"model":"drills","name":"users","batched":false,"from":"FROM v1.users u","map_table":null}
+-- pgmig:step {"number":1,"total":7,"model":"drills","name":"users","batched":false,"from":"FROM v1.users u","map_table":null,"batches_procedure":null,"prerequisites":[]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1256,7 +1256,7 @@ ANALYZE _pgmig.map_users;
 -- Step 2/7: public.completed_sessions  (model.yaml:24)
 --   after users (foreign key completed_sessions_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":2,"total":7,"model":"drills","name":"completed_sessions","batched":false,"from":"FROM v1.completed_sessions cs\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id","map_table":null}
+-- pgmig:step {"number":2,"total":7,"model":"drills","name":"completed_sessions","batched":false,"from":"FROM v1.completed_sessions cs\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id","map_table":null,"batches_procedure":null,"prerequisites":["users"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1383,7 +1383,7 @@ $step$;
 -- Step 3/7: public.session_preferences  (model.yaml:35)
 --   after users (foreign key session_preferences_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":3,"total":7,"model":"drills","name":"session_preferences","batched":false,"from":"FROM v1.session_preferences sp\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id","map_table":null}
+-- pgmig:step {"number":3,"total":7,"model":"drills","name":"session_preferences","batched":false,"from":"FROM v1.session_preferences sp\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id","map_table":null,"batches_procedure":null,"prerequisites":["users","completed_sessions"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1486,7 +1486,7 @@ $step$;
 -- Step 4/7: public.drill_groups  (model.yaml:42)
 --   after users (foreign key drill_groups_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":4,"total":7,"model":"drills","name":"drill_groups","batched":false,"from":"FROM v1.drill_groups g\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id","map_table":null}
+-- pgmig:step {"number":4,"total":7,"model":"drills","name":"drill_groups","batched":false,"from":"FROM v1.drill_groups g\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id","map_table":null,"batches_procedure":null,"prerequisites":["users","completed_sessions"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1586,7 +1586,7 @@ ANALYZE _pgmig.map_drill_groups;
 -- Step 5/7: public.drill_group_items  (model.yaml:50)
 --   after drill_groups (foreign key drill_group_items_group_id_fkey (group_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":5,"total":7,"model":"drills","name":"drill_group_items","batched":false,"from":"FROM v1.drill_group_items gi\n       JOIN v1.drills d ON d.id = gi.drill_id\n       LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id\n       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title","map_table":null}
+-- pgmig:step {"number":5,"total":7,"model":"drills","name":"drill_group_items","batched":false,"from":"FROM v1.drill_group_items gi\n       JOIN v1.drills d ON d.id = gi.drill_id\n       LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id\n       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title","map_table":null,"batches_procedure":null,"prerequisites":["users","completed_sessions","drill_groups"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1698,7 +1698,7 @@ $step$;
 -- Step 6/7: public.ordered_session_drills  (model.yaml:61)
 --   after users (foreign key ordered_session_drills_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":6,"total":7,"model":"drills","name":"ordered_session_drills","batched":false,"from":"FROM v1.ordered_session_drills o\n       JOIN v1.drills d ON d.id = o.drill_id\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id\n       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title","map_table":null}
+-- pgmig:step {"number":6,"total":7,"model":"drills","name":"ordered_session_drills","batched":false,"from":"FROM v1.ordered_session_drills o\n       JOIN v1.drills d ON d.id = o.drill_id\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id\n       LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title","map_table":null,"batches_procedure":null,"prerequisites":["users","completed_sessions"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1834,7 +1834,7 @@ $step$;
 --   after users (foreign key progress_history_user_id_fkey (user_id))
 --   after completed_sessions (reads the migrated rows of public.completed_sessions)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":7,"total":7,"model":"drills","name":"progress_history","batched":false,"from":"FROM v1.users u\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id","map_table":null}
+-- pgmig:step {"number":7,"total":7,"model":"drills","name":"progress_history","batched":false,"from":"FROM v1.users u\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id","map_table":null,"batches_procedure":null,"prerequisites":["users","completed_sessions"]}
 DO $step$
 DECLARE
   log_id bigint;

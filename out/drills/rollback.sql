@@ -204,7 +204,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '699e39e2714dd69780f794258ddf58dc1d907be00b697d663b7e891cb57a9d0b';
+SET pgmig.fingerprint = '7e10379599b235419b18fa937e7f2982c6739299034a75e54d0ea375a69ea69d';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -638,9 +638,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '699e39e2714dd69780f794258ddf58dc1d907be00b697d663b7e891cb57a9d0b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7e10379599b235419b18fa937e7f2982c6739299034a75e54d0ea375a69ea69d';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 699e39e2714dd69780f794258ddf58dc1d907be00b697d663b7e891cb57a9d0b; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7e10379599b235419b18fa937e7f2982c6739299034a75e54d0ea375a69ea69d; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

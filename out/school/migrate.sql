@@ -252,7 +252,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '96c5f40ff2f55437f8bf9bda726542495028454f8866e087b67adc87d04aa653';
+SET pgmig.fingerprint = '455161fe012edc92e53941399619fbc551e9d629d44475af9697539b5c56ec71';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1341,9 +1341,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '96c5f40ff2f55437f8bf9bda726542495028454f8866e087b67adc87d04aa653';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '455161fe012edc92e53941399619fbc551e9d629d44475af9697539b5c56ec71';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 96c5f40ff2f55437f8bf9bda726542495028454f8866e087b67adc87d04aa653; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 455161fe012edc92e53941399619fbc551e9d629d44475af9697539b5c56ec71; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1819,7 +1819,7 @@ SELECT 'school', 'public.role_permissions', jsonb_build_object('role_id', role_i
 -- ----------------------------------------------------------------------------
 -- Step 1/12: public.schools  (model.yaml:108)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":1,"total":12,"model":"school","name":"schools","batched":false,"from":"FROM v1.schools s\n       CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a\n       LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'","map_table":null}
+-- pgmig:step {"number":1,"total":12,"model":"school","name":"schools","batched":false,"from":"FROM v1.schools s\n       CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a\n       LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'","map_table":null,"batches_procedure":null,"prerequisites":[]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1933,7 +1933,7 @@ ANALYZE _pgmig.map_schools;
 -- ----------------------------------------------------------------------------
 -- Step 2/12: public.users  (model.yaml:124)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":2,"total":12,"model":"school","name":"admin_users","batched":false,"from":"FROM v1.schools s\n       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'","map_table":null}
+-- pgmig:step {"number":2,"total":12,"model":"school","name":"admin_users","batched":false,"from":"FROM v1.schools s\n       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'","map_table":null,"batches_procedure":null,"prerequisites":[]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2087,7 +2087,7 @@ ANALYZE _pgmig.map_admin_users;
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after admin_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":3,"total":12,"model":"school","name":"admin_roles","batched":false,"from":"FROM v1.schools s\n       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id\n       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id","map_table":null}
+-- pgmig:step {"number":3,"total":12,"model":"school","name":"admin_roles","batched":false,"from":"FROM v1.schools s\n       LEFT JOIN _pgmig.map_admin_users AS id_admin_users ON id_admin_users.source_id = s.id\n       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id","map_table":null,"batches_procedure":null,"prerequisites":["schools","admin_users"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2188,7 +2188,7 @@ $step$;
 -- ----------------------------------------------------------------------------
 -- Step 4/12: public.users  (model.yaml:148)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":4,"total":12,"model":"school","name":"teacher_users","batched":false,"from":"FROM v1.teachers t\n       CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n\n       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'","map_table":null}
+-- pgmig:step {"number":4,"total":12,"model":"school","name":"teacher_users","batched":false,"from":"FROM v1.teachers t\n       CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n\n       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'","map_table":null,"batches_procedure":null,"prerequisites":["admin_users"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2391,7 +2391,7 @@ ANALYZE _pgmig.map_teacher_users;
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after teacher_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":5,"total":12,"model":"school","name":"teacher_roles","batched":false,"from":"FROM v1.teachers t\n       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id\n       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id","map_table":null}
+-- pgmig:step {"number":5,"total":12,"model":"school","name":"teacher_roles","batched":false,"from":"FROM v1.teachers t\n       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id\n       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id","map_table":null,"batches_procedure":null,"prerequisites":["schools","admin_roles","teacher_users"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2494,7 +2494,7 @@ $step$;
 --   after schools (foreign key teacher_profiles_school_id_fkey (school_id))
 --   after teacher_users (foreign key teacher_profiles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":6,"total":12,"model":"school","name":"teacher_profiles","batched":false,"from":"FROM v1.teachers t\n       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a\n       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id\n       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END","map_table":null}
+-- pgmig:step {"number":6,"total":12,"model":"school","name":"teacher_profiles","batched":false,"from":"FROM v1.teachers t\n       CROSS JOIN LATERAL _pgmig.address_parts(t.address) AS a\n       LEFT JOIN _pgmig.map_teacher_users AS id_teacher_users ON id_teacher_users.source_id = t.id\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id\n       LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END","map_table":null,"batches_procedure":null,"prerequisites":["schools","teacher_users"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2589,7 +2589,7 @@ $step$;
 -- ----------------------------------------------------------------------------
 -- Step 7/12: public.users  (model.yaml:198)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":7,"total":12,"model":"school","name":"parent_users","batched":false,"from":"FROM v1.parents p\n       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n\n       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'","map_table":null}
+-- pgmig:step {"number":7,"total":12,"model":"school","name":"parent_users","batched":false,"from":"FROM v1.parents p\n       CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n\n       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'","map_table":null,"batches_procedure":null,"prerequisites":["admin_users","teacher_users"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2792,7 +2792,7 @@ ANALYZE _pgmig.map_parent_users;
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after parent_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":8,"total":12,"model":"school","name":"parent_roles","batched":false,"from":"FROM v1.parents p\n       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id\n       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id","map_table":null}
+-- pgmig:step {"number":8,"total":12,"model":"school","name":"parent_roles","batched":false,"from":"FROM v1.parents p\n       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id\n       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id","map_table":null,"batches_procedure":null,"prerequisites":["schools","admin_roles","teacher_roles","parent_users"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2895,7 +2895,7 @@ $step$;
 --   after schools (foreign key parent_profiles_school_id_fkey (school_id))
 --   after parent_users (foreign key parent_profiles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":9,"total":12,"model":"school","name":"parent_profiles","batched":false,"from":"FROM v1.parents p\n       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a\n       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id","map_table":null}
+-- pgmig:step {"number":9,"total":12,"model":"school","name":"parent_profiles","batched":false,"from":"FROM v1.parents p\n       CROSS JOIN LATERAL _pgmig.address_parts(p.address) AS a\n       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id","map_table":null,"batches_procedure":null,"prerequisites":["schools","parent_users"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -2987,7 +2987,7 @@ $step$;
 -- ----------------------------------------------------------------------------
 -- Step 10/12: public.users  (model.yaml:238)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":10,"total":12,"model":"school","name":"student_users","batched":false,"from":"FROM v1.students s\n       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n\n       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'","map_table":null}
+-- pgmig:step {"number":10,"total":12,"model":"school","name":"student_users","batched":false,"from":"FROM v1.students s\n       CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n\n       LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'","map_table":null,"batches_procedure":null,"prerequisites":["admin_users","teacher_users","parent_users"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -3190,7 +3190,7 @@ ANALYZE _pgmig.map_student_users;
 --   after schools (foreign key user_roles_school_id_fkey (school_id))
 --   after student_users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":11,"total":12,"model":"school","name":"student_roles","batched":false,"from":"FROM v1.students s\n       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id\n       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id","map_table":null}
+-- pgmig:step {"number":11,"total":12,"model":"school","name":"student_roles","batched":false,"from":"FROM v1.students s\n       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id\n       LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id","map_table":null,"batches_procedure":null,"prerequisites":["schools","admin_roles","teacher_roles","parent_roles","student_users"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -3294,7 +3294,7 @@ $step$;
 --   after schools (foreign key student_profiles_school_id_fkey (school_id))
 --   after student_users (foreign key student_profiles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":12,"total":12,"model":"school","name":"student_profiles","batched":false,"from":"FROM v1.students s\n       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id\n       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id\n       LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'\n       LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')","map_table":null}
+-- pgmig:step {"number":12,"total":12,"model":"school","name":"student_profiles","batched":false,"from":"FROM v1.students s\n       LEFT JOIN _pgmig.map_student_users AS id_student_users ON id_student_users.source_id = s.id\n       LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id\n       LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = s.parent_id\n       LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'\n       LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')","map_table":null,"batches_procedure":null,"prerequisites":["schools","parent_users","student_users"]}
 DO $step$
 DECLARE
   log_id bigint;

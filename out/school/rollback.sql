@@ -218,7 +218,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '96c5f40ff2f55437f8bf9bda726542495028454f8866e087b67adc87d04aa653';
+SET pgmig.fingerprint = '455161fe012edc92e53941399619fbc551e9d629d44475af9697539b5c56ec71';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -689,9 +689,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '96c5f40ff2f55437f8bf9bda726542495028454f8866e087b67adc87d04aa653';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '455161fe012edc92e53941399619fbc551e9d629d44475af9697539b5c56ec71';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 96c5f40ff2f55437f8bf9bda726542495028454f8866e087b67adc87d04aa653; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 455161fe012edc92e53941399619fbc551e9d629d44475af9697539b5c56ec71; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -559,9 +559,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '96c5f40ff2f55437f8bf9bda726542495028454f8866e087b67adc87d04aa653';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '455161fe012edc92e53941399619fbc551e9d629d44475af9697539b5c56ec71';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 96c5f40ff2f55437f8bf9bda726542495028454f8866e087b67adc87d04aa653; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 455161fe012edc92e53941399619fbc551e9d629d44475af9697539b5c56ec71; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

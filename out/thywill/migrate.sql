@@ -199,7 +199,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'bbfb3e874db32e4b32071012b4760beb817efa26cb220d96de7b84033c6f739c';
+SET pgmig.fingerprint = '20a5dc0eace39d692b41d2f0998128d2314e1f4d7c7fced911fa4b6e054f9b70';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -912,9 +912,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'bbfb3e874db32e4b32071012b4760beb817efa26cb220d96de7b84033c6f739c';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '20a5dc0eace39d692b41d2f0998128d2314e1f4d7c7fced911fa4b6e054f9b70';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile bbfb3e874db32e4b32071012b4760beb817efa26cb220d96de7b84033c6f739c; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 20a5dc0eace39d692b41d2f0998128d2314e1f4d7c7fced911fa4b6e054f9b70; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1049,7 +1049,7 @@ $wave$;
 -- ----------------------------------------------------------------------------
 -- Step 1/6: public.users  (model.yaml:13)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":1,"total":6,"model":"thywill","name":"users","batched":false,"from":"FROM v1.\"user\" u","map_table":null}
+-- pgmig:step {"number":1,"total":6,"model":"thywill","name":"users","batched":false,"from":"FROM v1.\"user\" u","map_table":null,"batches_procedure":null,"prerequisites":[]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1234,7 +1234,7 @@ ANALYZE _pgmig.map_users;
 -- Step 2/6: public.prayers  (model.yaml:34)
 --   after users (foreign key prayers_author_id_fkey (author_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":2,"total":6,"model":"thywill","name":"prayers","batched":false,"from":"FROM v1.prayer p\n       LEFT JOIN v1.\"user\" a ON a.id = p.author_id\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id","map_table":null}
+-- pgmig:step {"number":2,"total":6,"model":"thywill","name":"prayers","batched":false,"from":"FROM v1.prayer p\n       LEFT JOIN v1.\"user\" a ON a.id = p.author_id\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id","map_table":null,"batches_procedure":null,"prerequisites":["users"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1377,7 +1377,7 @@ ANALYZE _pgmig.map_prayers;
 --   after prayers (foreign key prayer_marks_prayer_id_fkey (prayer_id))
 --   after users (foreign key prayer_marks_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":3,"total":6,"model":"thywill","name":"prayer_marks","batched":false,"from":"FROM v1.prayermark m\n       LEFT JOIN v1.prayer p ON p.id = m.prayer_id\n       LEFT JOIN v1.\"user\" u ON u.id = m.user_id\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id\n       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id","map_table":null}
+-- pgmig:step {"number":3,"total":6,"model":"thywill","name":"prayer_marks","batched":false,"from":"FROM v1.prayermark m\n       LEFT JOIN v1.prayer p ON p.id = m.prayer_id\n       LEFT JOIN v1.\"user\" u ON u.id = m.user_id\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id\n       LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id","map_table":null,"batches_procedure":null,"prerequisites":["users","prayers"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1560,7 +1560,7 @@ $step$;
 -- Step 4/6: public.invites  (model.yaml:62)
 --   after users (foreign key invites_created_by_user_id_fkey (created_by_user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":4,"total":6,"model":"thywill","name":"invites","batched":false,"from":"FROM v1.invitetoken i\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user\n       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id","map_table":null}
+-- pgmig:step {"number":4,"total":6,"model":"thywill","name":"invites","batched":false,"from":"FROM v1.invitetoken i\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user\n       LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id","map_table":null,"batches_procedure":null,"prerequisites":["users"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1673,7 +1673,7 @@ $step$;
 -- ----------------------------------------------------------------------------
 -- Step 5/6: public.roles  (model.yaml:74)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":5,"total":6,"model":"thywill","name":"roles","batched":false,"from":"FROM v1.role r","map_table":null}
+-- pgmig:step {"number":5,"total":6,"model":"thywill","name":"roles","batched":false,"from":"FROM v1.role r","map_table":null,"batches_procedure":null,"prerequisites":[]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1754,7 +1754,7 @@ $step$;
 --   after roles (foreign key user_roles_role_id_fkey (role_id))
 --   after users (foreign key user_roles_user_id_fkey (user_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":6,"total":6,"model":"thywill","name":"user_roles","batched":false,"from":"FROM v1.user_role r\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id","map_table":null}
+-- pgmig:step {"number":6,"total":6,"model":"thywill","name":"user_roles","batched":false,"from":"FROM v1.user_role r\n       LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id","map_table":null,"batches_procedure":null,"prerequisites":["users","roles"]}
 DO $step$
 DECLARE
   log_id bigint;

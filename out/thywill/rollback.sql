@@ -213,7 +213,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'bbfb3e874db32e4b32071012b4760beb817efa26cb220d96de7b84033c6f739c';
+SET pgmig.fingerprint = '20a5dc0eace39d692b41d2f0998128d2314e1f4d7c7fced911fa4b6e054f9b70';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -647,9 +647,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'bbfb3e874db32e4b32071012b4760beb817efa26cb220d96de7b84033c6f739c';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '20a5dc0eace39d692b41d2f0998128d2314e1f4d7c7fced911fa4b6e054f9b70';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile bbfb3e874db32e4b32071012b4760beb817efa26cb220d96de7b84033c6f739c; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 20a5dc0eace39d692b41d2f0998128d2314e1f4d7c7fced911fa4b6e054f9b70; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -543,9 +543,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'bbfb3e874db32e4b32071012b4760beb817efa26cb220d96de7b84033c6f739c';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '20a5dc0eace39d692b41d2f0998128d2314e1f4d7c7fced911fa4b6e054f9b70';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile bbfb3e874db32e4b32071012b4760beb817efa26cb220d96de7b84033c6f739c; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 20a5dc0eace39d692b41d2f0998128d2314e1f4d7c7fced911fa4b6e054f9b70; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

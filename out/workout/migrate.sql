@@ -196,7 +196,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '5058fb9438daa5647341f8d9a18e843cb29ab1e031d8e1d7763f2b7ad0e1f807';
+SET pgmig.fingerprint = 'cf663611b432a1d6af66cb5cf1d484100293e54f0d6e58bd2b608b9c5df2f920';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -939,9 +939,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5058fb9438daa5647341f8d9a18e843cb29ab1e031d8e1d7763f2b7ad0e1f807';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cf663611b432a1d6af66cb5cf1d484100293e54f0d6e58bd2b608b9c5df2f920';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5058fb9438daa5647341f8d9a18e843cb29ab1e031d8e1d7763f2b7ad0e1f807; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile cf663611b432a1d6af66cb5cf1d484100293e54f0d6e58bd2b608b9c5df2f920; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1076,7 +1076,7 @@ $wave$;
 -- ----------------------------------------------------------------------------
 -- Step 1/6: public.workout_plans  (model.yaml:15)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":1,"total":6,"model":"workout","name":"workout_plans","batched":false,"from":"FROM (\n         SELECT\n           *,\n           row_number() OVER (\n             PARTITION BY user_id, name\n             ORDER BY created_at, id\n           ) AS dup_rank\n         FROM\n           v1.workout_plans\n       ) AS p","map_table":null}
+-- pgmig:step {"number":1,"total":6,"model":"workout","name":"workout_plans","batched":false,"from":"FROM (\n         SELECT\n           *,\n           row_number() OVER (\n             PARTITION BY user_id, name\n             ORDER BY created_at, id\n           ) AS dup_rank\n         FROM\n           v1.workout_plans\n       ) AS p","map_table":null,"batches_procedure":null,"prerequisites":[]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1207,7 +1207,7 @@ ANALYZE _pgmig.map_workout_plans;
 -- Step 2/6: public.workout_weeks  (model.yaml:33)
 --   after workout_plans (foreign key workout_weeks_plan_id_fkey (plan_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":2,"total":6,"model":"workout","name":"workout_weeks","batched":false,"from":"FROM v1.workout_plans p\n       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)\n       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id","map_table":null}
+-- pgmig:step {"number":2,"total":6,"model":"workout","name":"workout_weeks","batched":false,"from":"FROM v1.workout_plans p\n       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)\n       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id","map_table":null,"batches_procedure":null,"prerequisites":["workout_plans"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1312,7 +1312,7 @@ ANALYZE _pgmig.map_workout_weeks;
 -- Step 3/6: public.workout_days  (model.yaml:47)
 --   after workout_weeks (foreign key workout_days_week_id_fkey (week_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":3,"total":6,"model":"workout","name":"workout_days","batched":false,"from":"FROM (\n         SELECT\n           e.plan_id,\n           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,\n           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups\n         FROM\n           v1.exercises e\n         GROUP BY\n           1, 2\n       ) AS d\n       JOIN v1.workout_plans p ON p.id = d.plan_id\n       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)\n       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n","map_table":null}
+-- pgmig:step {"number":3,"total":6,"model":"workout","name":"workout_days","batched":false,"from":"FROM (\n         SELECT\n           e.plan_id,\n           coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label,\n           array_agg(DISTINCT e.muscle_group ORDER BY e.muscle_group) AS muscle_groups\n         FROM\n           v1.exercises e\n         GROUP BY\n           1, 2\n       ) AS d\n       JOIN v1.workout_plans p ON p.id = d.plan_id\n       CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)\n       LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n","map_table":null,"batches_procedure":null,"prerequisites":["workout_weeks"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1437,7 +1437,7 @@ ANALYZE _pgmig.map_workout_days;
 --   after workout_days (foreign key exercises_day_id_fkey (day_id))
 --   after workout_plans (id(workout_plans, …) at line 75)
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":4,"total":6,"model":"workout","name":"exercises","batched":false,"from":"FROM v1.exercises e\n       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id\n       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id\n       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)","map_table":null}
+-- pgmig:step {"number":4,"total":6,"model":"workout","name":"exercises","batched":false,"from":"FROM v1.exercises e\n       LEFT JOIN v1.workout_plans p ON p.id = e.plan_id\n       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id\n       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END)","map_table":null,"batches_procedure":null,"prerequisites":["workout_plans","workout_days"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1612,7 +1612,7 @@ ANALYZE _pgmig.map_exercises;
 --   after workout_days (foreign key workout_sessions_day_id_fkey (day_id))
 --   after workout_plans (foreign key workout_sessions_plan_id_fkey (plan_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":5,"total":6,"model":"workout","name":"workout_sessions","batched":false,"from":"FROM v1.workout_sessions s\n       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id\n       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id\n       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label","map_table":null}
+-- pgmig:step {"number":5,"total":6,"model":"workout","name":"workout_sessions","batched":false,"from":"FROM v1.workout_sessions s\n       LEFT JOIN (SELECT DISTINCT ON (x.session_id) x.session_id, x.day_label FROM (SELECT l.session_id, coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END) AS day_label, count(*) AS sets FROM v1.exercise_logs l JOIN v1.exercises e ON e.id = l.exercise_id JOIN v1.workout_sessions ls ON ls.id = l.session_id AND ls.plan_id = e.plan_id GROUP BY 1, 2) AS x ORDER BY x.session_id, x.sets DESC, x.day_label) AS trained ON trained.session_id = s.id\n       LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id\n       LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label","map_table":null,"batches_procedure":null,"prerequisites":["workout_plans","workout_days"]}
 DO $step$
 DECLARE
   log_id bigint;
@@ -1735,7 +1735,7 @@ ANALYZE _pgmig.map_workout_sessions;
 --   after exercises (foreign key exercise_logs_exercise_id_fkey (exercise_id))
 --   after workout_sessions (foreign key exercise_logs_session_id_fkey (session_id))
 -- ----------------------------------------------------------------------------
--- pgmig:step {"number":6,"total":6,"model":"workout","name":"exercise_logs","batched":false,"from":"FROM v1.exercise_logs l\n       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id\n       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id","map_table":null}
+-- pgmig:step {"number":6,"total":6,"model":"workout","name":"exercise_logs","batched":false,"from":"FROM v1.exercise_logs l\n       LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id\n       LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id","map_table":null,"batches_procedure":null,"prerequisites":["exercises","workout_sessions"]}
 DO $step$
 DECLARE
   log_id bigint;

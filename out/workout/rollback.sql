@@ -199,7 +199,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '5058fb9438daa5647341f8d9a18e843cb29ab1e031d8e1d7763f2b7ad0e1f807';
+SET pgmig.fingerprint = 'cf663611b432a1d6af66cb5cf1d484100293e54f0d6e58bd2b608b9c5df2f920';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -633,9 +633,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5058fb9438daa5647341f8d9a18e843cb29ab1e031d8e1d7763f2b7ad0e1f807';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cf663611b432a1d6af66cb5cf1d484100293e54f0d6e58bd2b608b9c5df2f920';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5058fb9438daa5647341f8d9a18e843cb29ab1e031d8e1d7763f2b7ad0e1f807; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile cf663611b432a1d6af66cb5cf1d484100293e54f0d6e58bd2b608b9c5df2f920; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -540,9 +540,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5058fb9438daa5647341f8d9a18e843cb29ab1e031d8e1d7763f2b7ad0e1f807';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cf663611b432a1d6af66cb5cf1d484100293e54f0d6e58bd2b608b9c5df2f920';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5058fb9438daa5647341f8d9a18e843cb29ab1e031d8e1d7763f2b7ad0e1f807; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile cf663611b432a1d6af66cb5cf1d484100293e54f0d6e58bd2b608b9c5df2f920; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -596,7 +596,7 @@ fn assign_entities(
 fn check_bookkeeping_names(model: &Model, diags: &mut Diagnostics) {
     let mut seen: std::collections::BTreeMap<String, &Text> = std::collections::BTreeMap::new();
     for name in model.tables.keys() {
-        for prefix in ["map_", "stage_"] {
+        for prefix in ["map_", "stage_", "queue_"] {
             let table = names::derived(prefix, name.as_str());
             if let Some(other) = seen.insert(table.clone(), name) {
                 diags.push(

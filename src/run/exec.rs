@@ -16,6 +16,7 @@ use super::script::{self, Outcome, Sink};
 use super::status;
 use super::table::Table;
 use super::ui::Ui;
+use super::workers::Workers;
 use crate::emit::fingerprint::sha256_hex;
 use crate::psql::scanner::Statement;
 
@@ -75,6 +76,8 @@ struct DbSink<'a> {
     ui: &'a Ui,
     script: &'a str,
     sent: usize,
+    /// The helper sessions that copy a batched step's batches beside `client` (`--jobs`).
+    workers: &'a Workers,
 }
 
 impl DbSink<'_> {
@@ -156,7 +159,11 @@ impl Sink for DbSink<'_> {
     fn execute(&mut self, st: &Statement) -> Result<(), RunError> {
         self.ui.at(st.line, st.first_line());
         self.sent += 1;
-        match self.client.simple_query(&st.text) {
+        let (result, helper_problems) = self.workers.run(self.client, &st.text);
+        for problem in helper_problems {
+            self.ui.err_line(&format!("{}: {problem}", self.script));
+        }
+        match result {
             Ok(msgs) => {
                 self.print_results(&msgs);
                 Ok(())
@@ -237,9 +244,22 @@ pub fn run_script(
     text: &str,
     vars: &BTreeMap<String, String>,
 ) -> Result<RunSummary, RunError> {
+    run_script_with_jobs(conn, script_name, text, vars, 1)
+}
+
+/// [`run_script`] with `jobs` sessions copying each batched step's batches (the runner's
+/// own and `jobs - 1` helpers, see [`super::workers`]); other statements run in the
+/// runner's session alone.
+pub fn run_script_with_jobs(
+    conn: &mut Connection,
+    script_name: &str,
+    text: &str,
+    vars: &BTreeMap<String, String>,
+    jobs: usize,
+) -> Result<RunSummary, RunError> {
     script::check(script_name, text)?;
     lock::acquire(&mut conn.client)?;
-    let result = run_locked(conn, script_name, text, vars);
+    let result = run_locked(conn, script_name, text, vars, jobs);
     let released = lock::release(&mut conn.client);
     let summary = result?;
     released?;
@@ -251,6 +271,7 @@ fn run_locked(
     script_name: &str,
     text: &str,
     vars: &BTreeMap<String, String>,
+    jobs: usize,
 ) -> Result<RunSummary, RunError> {
     let ui = conn.ui.clone();
     super::trust::check_bookkeeping(
@@ -269,6 +290,7 @@ fn run_locked(
         .map_err(|e| RunError::query("could not set pgmig.script_sha256", e))?;
     let started = Instant::now();
     let steps = progress::scan(text);
+    let workers = Workers::new(&steps, jobs, &conn.config);
     ui.event(serde_json::json!({
         "event": "run_started",
         "script": script_name,
@@ -296,6 +318,7 @@ fn run_locked(
         ui: &ui,
         script: script_name,
         sent: 0,
+        workers: &workers,
     };
     // The script sees the path psql would give it; pgmig's queries after it, the pinned one.
     let outcome = sink

@@ -30,14 +30,16 @@ pub mod status;
 mod table;
 mod trust;
 pub mod ui;
+pub mod workers;
 
 pub use crate::psql::vars::{parse_assignment, Vars};
 pub use conn::{
     connect, connect_as, connect_capturing, connect_capturing_as, parse_conninfo, Connection,
 };
 pub use error::RunError;
-pub use exec::{run_script, RunSummary};
+pub use exec::{run_script, run_script_with_jobs, RunSummary};
 pub use lock::LOCK_KEY;
 pub use rejects::print_rejects;
 pub use status::{print_status, print_status_json, status_rows, LogRow, StatusRow, NO_RUN};
 pub use ui::{Format, OutputLine};
+pub use workers::copies_batches;

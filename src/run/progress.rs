@@ -48,6 +48,10 @@ pub struct StepInfo {
     pub from: String,
     /// The id map table (batched mode: the batch numbers live there).
     pub map_table: Option<String>,
+    /// Batched mode: the procedure other sessions may run to copy the step's batches.
+    pub batches_procedure: Option<String>,
+    /// The earlier steps this one needs committed.
+    pub prerequisites: Vec<String>,
 }
 
 /// The steps of a script, from the marker lines emit writes ([`crate::step_contract`]):
@@ -76,6 +80,8 @@ pub fn scan(text: &str) -> Vec<StepInfo> {
                 batched: m.batched,
                 from: m.from,
                 map_table: m.map_table,
+                batches_procedure: m.batches_procedure,
+                prerequisites: m.prerequisites,
             });
         }
     }
@@ -94,7 +100,7 @@ pub(crate) enum StepNotice {
     },
     /// `step N/T name: already done`
     AlreadyDone { number: usize, name: String },
-    /// `step N/T name: batch B of K, R rows`
+    /// `step N/T name: batch B of K, R rows`, or `step N/T name: K batches staged`
     Batch { number: usize, name: String },
 }
 
@@ -108,7 +114,8 @@ pub(crate) fn parse_notice(text: &str) -> Option<StepNotice> {
     if what == "already done" {
         return Some(StepNotice::AlreadyDone { number, name });
     }
-    if what.starts_with("batch ") && what.ends_with(" rows") {
+    if (what.starts_with("batch ") && what.ends_with(" rows")) || what.ends_with(" batches staged")
+    {
         return Some(StepNotice::Batch { number, name });
     }
     let counts = crate::step_contract::parse_done(what)?;
@@ -140,7 +147,10 @@ struct StepState {
     rows_done: i64,
     /// Rows of batches committed during this run (the rate's numerator).
     rows_this_run: i64,
-    last_batch: i64,
+    /// Every batch up to this one is counted; with several workers (`--jobs`) batches
+    /// commit out of order, and those counted beyond it are in `counted_beyond`.
+    counted_through: i64,
+    counted_beyond: std::collections::BTreeSet<i64>,
 }
 
 /// A committed batch, as the monitor read it.
@@ -183,7 +193,7 @@ impl Tracker {
         let states = steps
             .iter()
             .map(|_| StepState {
-                last_batch: -1,
+                counted_through: -1,
                 ..StepState::default()
             })
             .collect();
@@ -264,10 +274,12 @@ impl Tracker {
         }
         let s = &self.steps[k];
         for b in batches {
-            if b.batch <= st.last_batch {
+            if b.batch <= st.counted_through || !st.counted_beyond.insert(b.batch) {
                 continue;
             }
-            st.last_batch = b.batch;
+            while st.counted_beyond.remove(&(st.counted_through + 1)) {
+                st.counted_through += 1;
+            }
             st.batches_done += 1;
             st.rows_done += b.rows;
             if b.this_run {
@@ -327,7 +339,7 @@ impl Tracker {
                 let (totals, batches) = m.read(
                     &s,
                     self.states[k].rows_total.is_none(),
-                    self.states[k].last_batch,
+                    self.states[k].counted_through,
                 );
                 self.apply(ui, k, totals, batches);
                 if counts.is_none() {
@@ -408,7 +420,7 @@ impl Tracker {
         let s = &self.steps[k];
         let st = &self.states[k];
         (s.batched && !st.done && self.pending.is_none())
-            .then(|| (k, s.clone(), st.rows_total.is_none(), st.last_batch))
+            .then(|| (k, s.clone(), st.rows_total.is_none(), st.counted_through))
     }
 }
 
@@ -765,6 +777,10 @@ mod tests {
             .iter()
             .all(|s| !s.batched && s.from.starts_with("FROM")));
         assert!(steps.windows(2).all(|w| w[0].end_line == w[1].first_line));
+        // exercises and workout_sessions both need plans and days, not each other.
+        assert_eq!(steps[3].prerequisites, ["workout_plans", "workout_days"]);
+        assert_eq!(steps[4].prerequisites, ["workout_plans", "workout_days"]);
+        assert!(steps.iter().all(|s| s.batches_procedure.is_none()));
         for other in ["precheck.sql", "verify.sql", "rollback.sql"] {
             let t = std::fs::read_to_string(format!(
                 "{}/out/workout/{other}",

@@ -248,6 +248,8 @@ fn a_sigkilled_runner_resumes_to_the_uninterrupted_state() {
     let expected = reference();
     let dir = compiled_batched(SMALL_BATCHES);
     let db = workout_db("batch_sigkill");
+    let app = "pgmig-sigkill";
+    let url = format!("{} application_name={app}", db.url());
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pgmig"))
         .args([
             "run",
@@ -255,7 +257,7 @@ fn a_sigkilled_runner_resumes_to_the_uninterrupted_state() {
             "--dir",
             &dir.path().display().to_string(),
             "--db",
-            &db.url(),
+            &url,
         ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -284,8 +286,8 @@ fn a_sigkilled_runner_resumes_to_the_uninterrupted_state() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    // The orphaned backend ends its open batch at its next notice; give it a moment, then resume.
-    std::thread::sleep(Duration::from_millis(500));
+    // The orphaned backend ends (its open batch rolled back) at its next notice: resume after.
+    db.waits_until_gone(app);
     let done: i64 = watcher
         .query_one("SELECT count(*) FROM _pgmig.log WHERE step = '(all)'", &[])
         .unwrap()

@@ -51,6 +51,7 @@ fn bench_smallest_scale_all_contenders_agree() {
         bench::PLPGSQL,
         bench::CLIENT,
         bench::BATCHED,
+        bench::BATCHED_JOBS2,
         bench::DEFERRED,
     ] {
         assert!(scale.fingerprints.contains_key(who), "{who} did not run");

@@ -17,6 +17,7 @@ mod init;
 mod inplace;
 mod inplace_guide;
 mod inplace_online;
+mod jobs;
 mod lint;
 mod mutations;
 mod names;

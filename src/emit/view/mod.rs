@@ -201,7 +201,6 @@ fn compiled_values(rows: impl Iterator<Item = Vec<String>>) -> String {
 
 impl PlanView {
     pub fn new(plan: &Plan, fingerprint: &str) -> Result<PlanView, askama::Error> {
-        let total = plan.steps.len();
         let uses_library = plan.steps.iter().any(|s| s.uses_library);
         let step_names: Vec<&str> = plan.steps.iter().map(|s| s.name.as_str()).collect();
         let v1_names: Vec<(&str, &str)> = plan
@@ -226,7 +225,7 @@ impl PlanView {
                     .steps
                     .iter()
                     .enumerate()
-                    .map(|(i, s)| StepView::new(s, i + 1, total, &plan.model))
+                    .map(|(i, _)| StepView::new(plan, i))
                     .collect::<Result<_, _>>()?;
                 add_sibling_duplicates(plan, &mut steps);
                 steps

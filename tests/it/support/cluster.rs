@@ -370,6 +370,27 @@ impl TestDb {
         }
     }
 
+    /// Waits until no session of this database is named `app` (a killed client's backend
+    /// ends at its next write to the client). Fails the test after 60 s.
+    pub fn waits_until_gone(&self, app: &str) {
+        let mut watcher = self.client();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let left: i64 = watcher
+                .query_one("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = $2", &[&app, &self.name()])
+                .unwrap()
+                .get(0);
+            if left == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{left} sessions named {app} still there after 60 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
     /// Terminates the backends of this database's sessions named `app`.
     pub fn terminate(&self, app: &str) {
         let mut client = self.client();

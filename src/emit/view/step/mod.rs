@@ -4,6 +4,7 @@
 //! own next to this one, as check/ checks the feature in a file of its own.
 
 mod findings;
+mod jobs;
 mod keys;
 mod rejects;
 mod relink;
@@ -16,11 +17,12 @@ use super::hierarchy::HierarchyView;
 use super::{human_bytes, lit, INDENT};
 use crate::catalog::quote_ident;
 use crate::check::PRECHECK_SCHEMA;
-use crate::plan::{KeptWhy, Key, Origin, Redacted, Step, REDACTED};
+use crate::plan::{KeptWhy, Key, Origin, Plan, Redacted, Step, REDACTED};
 use crate::sql_text::indent;
 use crate::step_contract::{done_notice, marker_line, DoneNotice, StepMarker};
 use findings::FindingsView;
 pub(super) use findings::{repaired, Finding};
+use jobs::JobsView;
 use keys::KeysView;
 use rejects::RejectsView;
 use relink::RelinkView;
@@ -58,8 +60,11 @@ pub struct StepView {
     /// target's columns with their V2 types, so values are converted as the insert would).
     pub stage_table: String,
     pub stage_columns: String,
-    /// Batched mode: the procedure running this step.
+    /// Batched mode: the procedure running this step's first part (counts, rejects, id map,
+    /// stage).
     pub procedure: String,
+    /// Batched mode: the queue of its batches and the procedure copying them.
+    pub jobs: JobsView,
     /// The V1 row's key as jsonb SQL (the whole row, redacted, when V1 has none).
     pub source_key: String,
     /// The V1 row as jsonb, its secret values replaced by the marker.
@@ -88,12 +93,10 @@ pub struct StepView {
 }
 
 impl StepView {
-    pub(super) fn new(
-        step: &Step,
-        number: usize,
-        total: usize,
-        model: &str,
-    ) -> Result<StepView, askama::Error> {
+    /// The view of the step at `index` in `plan`.
+    pub(super) fn new(plan: &Plan, index: usize) -> Result<StepView, askama::Error> {
+        let step = &plan.steps[index];
+        let (number, total, model) = (index + 1, plan.steps.len(), plan.model.as_str());
         let from = format!("FROM {}", indent(&step.from, &format!("{INDENT}     ")));
         let sep = format!("\n{INDENT}  AND ");
         let keys = KeysView::new(step, &from);
@@ -162,6 +165,7 @@ impl StepView {
                 "_pgmig.{}",
                 quote_ident(&crate::check::names::derived("migrate_", &step.name))
             ),
+            jobs: JobsView::new(plan, index),
             source_key,
             source_row,
             stage,
@@ -219,6 +223,8 @@ impl StepView {
             batched,
             from: self.from.clone(),
             map_table: batched.then(|| self.keys.map_table.clone()),
+            batches_procedure: batched.then(|| self.jobs.batches_procedure.clone()),
+            prerequisites: self.jobs.prerequisites.clone(),
         })
     }
 }
