@@ -3,6 +3,8 @@
 //! Names are resolved and types known; SQL fragments are printed from parsed
 //! ASTs (never glued from model text), and nothing here is parsed again.
 
+pub mod estimate;
+
 use serde::Serialize;
 
 use crate::catalog::QualName;
@@ -48,7 +50,7 @@ pub struct Plan {
     /// to the rows others wrote under it (rollback checks them first; PLAN.md lists them).
     pub referrers: Vec<Referrer>,
     /// How long each script takes, when compiled against a live V1.
-    pub window: Option<crate::estimate::Window>,
+    pub window: Option<estimate::Window>,
     /// The same model as precheck.sql reads it: its id maps and backups are precheck's own, in
     /// `pg_temp` (`check::PRECHECK_SCHEMA`), seeded from migrate's between waves.
     #[serde(skip)]
@@ -228,7 +230,7 @@ pub struct Step {
     /// Row count and size of `source_table`, when compiled against a live V1.
     pub source_size: Option<TableSize>,
     /// Its share of the window, when compiled against a live V1.
-    pub estimate: Option<crate::estimate::StepEstimate>,
+    pub estimate: Option<estimate::StepEstimate>,
     /// An expression calls pgmig's transform library (`_pgmig.split_name(…)` …).
     pub uses_library: bool,
     /// Per-entity mode: the entity a source row belongs to, as jsonb (the root's source key,

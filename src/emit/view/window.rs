@@ -1,8 +1,7 @@
 //! PLAN.md's window estimate: each script's time, step by step, as [`crate::estimate`] made it.
 
-use crate::estimate::{
-    approx, ScriptSeconds, Window, BCRYPT_SAMPLE, PROBE_RUNS, STATEMENT_TIMEOUT_MS,
-};
+use crate::estimate::{approx, BCRYPT_SAMPLE, PROBE_RUNS, STATEMENT_TIMEOUT_MS};
+use crate::plan::estimate::{ScriptSeconds, Window};
 use crate::plan::Plan;
 
 #[derive(Debug, Clone)]
