@@ -398,7 +398,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '981f7297962e1367808a9a0b11b8cb9b357535b278859a6e16b1bb10062fa684';
+SET pgmig.fingerprint = 'e187de1a091f8750671c207bba67518b019e9e2a82499994e72ac6dada83d58b';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -448,9 +448,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '981f7297962e1367808a9a0b11b8cb9b357535b278859a6e16b1bb10062fa684';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e187de1a091f8750671c207bba67518b019e9e2a82499994e72ac6dada83d58b';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 981f7297962e1367808a9a0b11b8cb9b357535b278859a6e16b1bb10062fa684; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile e187de1a091f8750671c207bba67518b019e9e2a82499994e72ac6dada83d58b; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -2365,7 +2365,11 @@ BEGIN;
 -- on them (the application reads and writes on) until COMMIT, so nothing can be attached
 -- after it; its catalog query (tens of ms, more under load) stays out of the ACCESS
 -- EXCLUSIVE window, where it was most of it (bench/results).
-SELECT _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[]);
+DO $guard$
+BEGIN
+  PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[]);
+END
+$guard$;
 DO $swap$
 DECLARE
   pgmig_attempt integer := 0;

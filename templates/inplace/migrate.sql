@@ -384,7 +384,11 @@ BEGIN;
 -- on them (the application reads and writes on) until COMMIT, so nothing can be attached
 -- after it; its catalog query (tens of ms, more under load) stays out of the ACCESS
 -- EXCLUSIVE window, where it was most of it (bench/results).
-SELECT _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[], {{ v.implicit_cast_types }});
+DO {% filter dollar("guard") %}
+BEGIN
+  PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[], {{ v.implicit_cast_types }});
+END
+{% endfilter %};
 DO {% filter dollar("swap") %}
 DECLARE
   pgmig_attempt integer := 0;

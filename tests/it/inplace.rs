@@ -527,7 +527,7 @@ fn the_swap_attaches_keys_and_indexes_built_concurrently_before_it() {
         ..swap_at];
     assert_eq!(
         swap_transaction
-            .matches("statement: SELECT _pgmig.pgmig_implicit_code_guard(")
+            .matches("PERFORM _pgmig.pgmig_implicit_code_guard(")
             .count(),
         1,
         "the check in the swap's transaction, before its locks:\n{swap_transaction}"
@@ -666,6 +666,20 @@ fn a_concurrent_build_behind_a_long_transaction_gives_up_naming_the_index_and_th
         .query_one("SELECT pg_backend_pid()", &[])
         .unwrap()
         .get(0);
+    // migrate names a transaction open longer than lock_timeout (a younger one is waited
+    // for, up to lock_timeout, as any lock): on a quiet machine the fills can reach the build
+    // within 300 ms, so the blocker must be older than that first.
+    let mut watcher = db.client();
+    while !watcher
+        .query_one(
+            "SELECT clock_timestamp() - xact_start > interval '1 second' FROM pg_stat_activity WHERE pid = $1",
+            &[&pid],
+        )
+        .unwrap()
+        .get::<_, bool>(0)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let watchdog = {
         let mut client = db.client();
         std::thread::spawn(move || {

@@ -706,7 +706,7 @@ fn an_export_that_cannot_write_a_file_fails_and_lets_go_of_the_database() {
     assert_eq!(
         count(
             &db,
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+            "SELECT count(*) FROM pg_locks AS l JOIN pg_database AS d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = current_database()"
         ),
         0,
         "the pgmig lock is still held"
