@@ -31,22 +31,30 @@ BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
 DO $lock$
 DECLARE
   holder text;
+  holder_gone boolean;
 BEGIN
-  IF NOT pg_catalog.pg_try_advisory_xact_lock(914912935825033295) THEN
+  -- A run that just failed holds the lock until its server process has exited, a moment
+  -- after psql: while the holder has no session left, the lock is asked for again (2 s).
+  FOR attempt IN 1..20 LOOP
+    EXIT WHEN pg_catalog.pg_try_advisory_xact_lock(914912935825033295);
     SELECT pg_catalog.format('pid %s (user %s, application %s, from %s, connected since %s)',
                              l.pid, a.usename, pg_catalog.quote_literal(a.application_name),
                              coalesce(a.client_addr::text, 'the local socket'),
-                             pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ'))
-    INTO holder
+                             pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')),
+           a.pid IS NULL
+    INTO holder, holder_gone
     FROM pg_catalog.pg_locks AS l
     LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
     WHERE l.locktype = 'advisory' AND l.granted
       AND l.database = (SELECT d.oid FROM pg_catalog.pg_database AS d WHERE d.datname = pg_catalog.current_database())
       AND l.classid = 213019767 AND l.objid = 3158493263 AND l.objsubid = 1
     LIMIT 1;
-    RAISE EXCEPTION 'another pgmig run holds the lock on this database: %', coalesce(holder, 'it may just have finished')
-      USING HINT = 'wait for it to end and run this script again (to end it: SELECT pg_terminate_backend(pid))';
-  END IF;
+    IF NOT coalesce(holder_gone, true) OR attempt = 20 THEN
+      RAISE EXCEPTION 'another pgmig run holds the lock on this database: %', coalesce(holder, 'it may just have finished')
+        USING HINT = 'wait for it to end and run this script again (to end it: SELECT pg_terminate_backend(pid))';
+    END IF;
+    PERFORM pg_catalog.pg_sleep(0.1);
+  END LOOP;
 END
 $lock$;
 

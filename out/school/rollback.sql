@@ -116,22 +116,30 @@ SET work_mem = :'work_mem';
 DO $lock$
 DECLARE
   holder text;
+  holder_gone boolean;
 BEGIN
-  IF NOT pg_catalog.pg_try_advisory_xact_lock(914912935825033295) THEN
+  -- A run that just failed holds the lock until its server process has exited, a moment
+  -- after psql: while the holder has no session left, the lock is asked for again (2 s).
+  FOR attempt IN 1..20 LOOP
+    EXIT WHEN pg_catalog.pg_try_advisory_xact_lock(914912935825033295);
     SELECT pg_catalog.format('pid %s (user %s, application %s, from %s, connected since %s)',
                              l.pid, a.usename, pg_catalog.quote_literal(a.application_name),
                              coalesce(a.client_addr::text, 'the local socket'),
-                             pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ'))
-    INTO holder
+                             pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')),
+           a.pid IS NULL
+    INTO holder, holder_gone
     FROM pg_catalog.pg_locks AS l
     LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
     WHERE l.locktype = 'advisory' AND l.granted
       AND l.database = (SELECT d.oid FROM pg_catalog.pg_database AS d WHERE d.datname = pg_catalog.current_database())
       AND l.classid = 213019767 AND l.objid = 3158493263 AND l.objsubid = 1
     LIMIT 1;
-    RAISE EXCEPTION 'another pgmig run holds the lock on this database: %', coalesce(holder, 'it may just have finished')
-      USING HINT = 'wait for it to end and run this script again (to end it: SELECT pg_terminate_backend(pid))';
-  END IF;
+    IF NOT coalesce(holder_gone, true) OR attempt = 20 THEN
+      RAISE EXCEPTION 'another pgmig run holds the lock on this database: %', coalesce(holder, 'it may just have finished')
+        USING HINT = 'wait for it to end and run this script again (to end it: SELECT pg_terminate_backend(pid))';
+    END IF;
+    PERFORM pg_catalog.pg_sleep(0.1);
+  END LOOP;
 END
 $lock$;
 
@@ -218,7 +226,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '455161fe012edc92e53941399619fbc551e9d629d44475af9697539b5c56ec71';
+SET pgmig.fingerprint = '45e6dc64ca37143bf316542c410f541769a5916a60035c40e1d42ec531ce351b';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -689,9 +697,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '455161fe012edc92e53941399619fbc551e9d629d44475af9697539b5c56ec71';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '45e6dc64ca37143bf316542c410f541769a5916a60035c40e1d42ec531ce351b';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 455161fe012edc92e53941399619fbc551e9d629d44475af9697539b5c56ec71; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 45e6dc64ca37143bf316542c410f541769a5916a60035c40e1d42ec531ce351b; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -83,22 +83,30 @@ SET work_mem = :'work_mem';
 DO $lock$
 DECLARE
   holder text;
+  holder_gone boolean;
 BEGIN
-  IF NOT pg_catalog.pg_try_advisory_xact_lock(914912935825033295) THEN
+  -- A run that just failed holds the lock until its server process has exited, a moment
+  -- after psql: while the holder has no session left, the lock is asked for again (2 s).
+  FOR attempt IN 1..20 LOOP
+    EXIT WHEN pg_catalog.pg_try_advisory_xact_lock(914912935825033295);
     SELECT pg_catalog.format('pid %s (user %s, application %s, from %s, connected since %s)',
                              l.pid, a.usename, pg_catalog.quote_literal(a.application_name),
                              coalesce(a.client_addr::text, 'the local socket'),
-                             pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ'))
-    INTO holder
+                             pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')),
+           a.pid IS NULL
+    INTO holder, holder_gone
     FROM pg_catalog.pg_locks AS l
     LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
     WHERE l.locktype = 'advisory' AND l.granted
       AND l.database = (SELECT d.oid FROM pg_catalog.pg_database AS d WHERE d.datname = pg_catalog.current_database())
       AND l.classid = 213019767 AND l.objid = 3158493263 AND l.objsubid = 1
     LIMIT 1;
-    RAISE EXCEPTION 'another pgmig run holds the lock on this database: %', coalesce(holder, 'it may just have finished')
-      USING HINT = 'wait for it to end and run this script again (to end it: SELECT pg_terminate_backend(pid))';
-  END IF;
+    IF NOT coalesce(holder_gone, true) OR attempt = 20 THEN
+      RAISE EXCEPTION 'another pgmig run holds the lock on this database: %', coalesce(holder, 'it may just have finished')
+        USING HINT = 'wait for it to end and run this script again (to end it: SELECT pg_terminate_backend(pid))';
+    END IF;
+    PERFORM pg_catalog.pg_sleep(0.1);
+  END LOOP;
 END
 $lock$;
 
@@ -199,7 +207,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '20a5dc0eace39d692b41d2f0998128d2314e1f4d7c7fced911fa4b6e054f9b70';
+SET pgmig.fingerprint = 'c9327fab8a4a5a0a7305e2b9efe3f23cad2a083631d5c6560c78d34093994cba';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -912,9 +920,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '20a5dc0eace39d692b41d2f0998128d2314e1f4d7c7fced911fa4b6e054f9b70';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c9327fab8a4a5a0a7305e2b9efe3f23cad2a083631d5c6560c78d34093994cba';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 20a5dc0eace39d692b41d2f0998128d2314e1f4d7c7fced911fa4b6e054f9b70; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile c9327fab8a4a5a0a7305e2b9efe3f23cad2a083631d5c6560c78d34093994cba; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

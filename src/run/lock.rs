@@ -25,19 +25,41 @@ pub const LOCK_KEY: i64 = fnv1a64(b"pgmig") as i64;
 pub const LOCK_CLASSID: u32 = ((LOCK_KEY as u64) >> 32) as u32;
 pub const LOCK_OBJID: u32 = (LOCK_KEY as u64 & 0xffff_ffff) as u32;
 
-/// Takes the lock or fails at once, naming the session that holds it.
+/// Takes the lock or fails at once, naming the session that holds it. A run that just ended
+/// holds the lock until its server process has exited, a moment after its client: while the
+/// holder has no session left, the lock is asked for again (for up to 2 s).
 pub(crate) fn acquire(client: &mut Client) -> Result<(), RunError> {
-    let got: bool = client
-        .query_one("SELECT pg_catalog.pg_try_advisory_lock($1)", &[&LOCK_KEY])
-        .map_err(|e| RunError::query("could not take the pgmig advisory lock", e))?
-        .get(0);
-    if got {
-        Ok(())
-    } else {
-        Err(RunError::LockHeld {
-            holder: holder(client),
-        })
+    let err = |e| RunError::query("could not take the pgmig advisory lock", e);
+    for attempt in 1..=20 {
+        let got: bool = client
+            .query_one("SELECT pg_catalog.pg_try_advisory_lock($1)", &[&LOCK_KEY])
+            .map_err(err)?
+            .get(0);
+        if got {
+            return Ok(());
+        }
+        if attempt == 20 || holder_has_a_session(client).map_err(err)? {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    Err(RunError::LockHeld {
+        holder: holder(client),
+    })
+}
+
+/// Whether the lock's holder still has a session (`pg_stat_activity` drops an exiting one).
+fn holder_has_a_session(client: &mut Client) -> Result<bool, postgres::Error> {
+    Ok(client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
+                              JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+                             WHERE l.locktype = 'advisory' AND l.granted
+                               AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
+                               AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1)",
+            &[&LOCK_CLASSID, &LOCK_OBJID],
+        )?
+        .get(0))
 }
 
 /// Releases the lock (true when it was held), and the holds a script took on top of it in

@@ -670,6 +670,7 @@ fn a_concurrent_build_behind_a_long_transaction_gives_up_naming_the_index_and_th
     // for, up to lock_timeout, as any lock): on a quiet machine the fills can reach the build
     // within 300 ms, so the blocker must be older than that first.
     let mut watcher = db.client();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !watcher
         .query_one(
             "SELECT clock_timestamp() - xact_start > interval '1 second' FROM pg_stat_activity WHERE pid = $1",
@@ -678,6 +679,7 @@ fn a_concurrent_build_behind_a_long_transaction_gives_up_naming_the_index_and_th
         .unwrap()
         .get::<_, bool>(0)
     {
+        assert!(std::time::Instant::now() < deadline, "the blocker never aged");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let watchdog = {

@@ -100,15 +100,27 @@ fn write_while(
     let mut before_swap = 0;
     let mut swapped = false;
     let mut n = from;
+    // psql's NOTICEs (one per batch: ~55 KB for migrate) are read as they come: a pipe
+    // left unread fills at 64 KB and stops psql mid-script, and the writer with it.
+    let mut pipe = child.stderr.take().unwrap();
+    let notices = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut pipe, &mut text).unwrap();
+        text
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            let out = child.wait_with_output().unwrap();
+            let notices = notices.join().unwrap();
             assert!(
                 status.success(),
-                "{what} failed under the writer:\n{}",
-                String::from_utf8_lossy(&out.stderr)
+                "{what} failed under the writer:\n{notices}"
             );
             break;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what} did not end within 600 s under the writer");
         }
         let kind = if swapped && inserts_after_swap {
             INSERTS[n as usize % INSERTS.len()]

@@ -346,8 +346,13 @@ fn psql_sessions_join_a_running_migrate() {
         std::thread::sleep(Duration::from_millis(5));
     }
     watcher.batch_execute("COMMIT").unwrap();
-    for h in helpers {
-        let out = h.wait_with_output().unwrap();
+    // Each helper's NOTICEs are read while it runs: an unread pipe fills and stops it.
+    let outputs: Vec<_> = helpers
+        .into_iter()
+        .map(|h| std::thread::spawn(move || h.wait_with_output().unwrap()))
+        .collect();
+    for h in outputs {
+        let out = h.join().unwrap();
         let err = stderr(&out);
         assert!(out.status.success(), "{err}");
         assert!(
