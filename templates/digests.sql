@@ -25,7 +25,7 @@
 {%- if seal_v1 %}
 {%- for t in plan.v1_tables %}
   UNION ALL
-  SELECT {{ "V1 {}"|format(t.table)|lit }}, count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY {{ t.order }}), ''))
+  SELECT {{ "V1 {}"|format(t.table)|lit }}, count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY {{ t.order }}), ''))
   FROM {{ t.table }} AS t
 {%- endfor %}
 {%- endif %}

@@ -42,12 +42,12 @@ BEGIN
   -- {{ s.target|comment }}, step {{ s.name|comment }} ({{ plan.model_file|comment }}:{{ s.line }}): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {{ s.keys.made_here }}
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT {{ s.keys.target_key_json }}::text AS key
           FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {{ s.keys.made_here }}
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  {{ s.target|lit }}, n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,

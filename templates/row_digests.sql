@@ -2,12 +2,13 @@
 -- tells a row the application changed since from the row migrate made. The md5 of the row's
 -- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
 -- row's xmin no longer says when it was written) and a dump and restore gives every row a
--- new one, while both keep the row's text.
+-- new one, while both keep the row's text. `(t.*)`, not `t`: a column named t would stand
+-- for the whole row.
 SET client_min_messages = warning;
 {%- for s in steps %}
 -- step {{ s.name|comment }} ({{ plan.model_file|comment }}:{{ s.line }})
 ALTER TABLE {{ s.keys.map_table }} ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE {{ s.keys.map_table }} AS mapped SET row_digest = md5(t::text)
+UPDATE {{ s.keys.map_table }} AS mapped SET row_digest = md5((t.*)::text)
 FROM {{ s.target }} AS t
 WHERE {{ s.keys.made_here }} AND mapped.row_digest IS NULL;
 {%- endfor %}

@@ -62,7 +62,7 @@ DO {% filter dollar("check") %}
 DECLARE
 {% call seal::variables() %}{% endcall %}
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY {{ t.order }}), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY {{ t.order }}), '')) INTO n_rows, digest_now
   FROM {{ t.table }} AS t;
 {% call seal::sealed("  ", plan.model, "V1 {}"|format(t.table)) %}{% endcall %}
   IF digest_sealed = digest_now THEN

@@ -209,7 +209,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '5209f3e8f90576fbc03c31866b61e5159c836f5c7daed54099be866109f0fda0';
+SET pgmig.fingerprint = 'e07fe8060d329f7de2b99ea8b51a9fdfc0b60678218cc78821dcb6cc7de29274';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -940,9 +940,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5209f3e8f90576fbc03c31866b61e5159c836f5c7daed54099be866109f0fda0';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e07fe8060d329f7de2b99ea8b51a9fdfc0b60678218cc78821dcb6cc7de29274';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5209f3e8f90576fbc03c31866b61e5159c836f5c7daed54099be866109f0fda0; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile e07fe8060d329f7de2b99ea8b51a9fdfc0b60678218cc78821dcb6cc7de29274; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1302,7 +1302,7 @@ BEGIN
   CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', cs.id) END AS pgmig_source_key,
-         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(cs) END AS pgmig_source_row,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(cs.*) END AS pgmig_source_row,
          CASE pgmig_row.pgmig_class WHEN 1 THEN 'relink_json drills: no public.drills row has title = ' || (SELECT string_agg(DISTINCT coalesce(quote_literal(x.e -> 'drill' ->> 'title'), 'NULL'), ', ') FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title')) END AS pgmig_reason,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN cs.id END AS pgmig_by_source_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN id_users.id END AS user_id,
@@ -1623,7 +1623,7 @@ BEGIN
   CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('group_id', gi.group_id, 'drill_id', gi.drill_id) END AS pgmig_source_key,
-         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(gi) END AS pgmig_source_row,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(gi.*) END AS pgmig_source_row,
          CASE pgmig_row.pgmig_class WHEN 1 THEN 'the drill has no V2 drill with its title' END AS pgmig_reason,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN id_drill_groups.id END AS group_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN ref_drills.uuid END AS drill_uuid,
@@ -1746,7 +1746,7 @@ BEGIN
   CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', o.id) END AS pgmig_source_key,
-         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(o) END AS pgmig_source_row,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(o.*) END AS pgmig_source_row,
          CASE pgmig_row.pgmig_class WHEN 1 THEN 'the drill has no V2 drill with its title' END AS pgmig_reason,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN o.id END AS pgmig_by_source_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN id_users.id END AS user_id,
@@ -1981,41 +1981,42 @@ ANALYZE public.progress_history;
 -- tells a row the application changed since from the row migrate made. The md5 of the row's
 -- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
 -- row's xmin no longer says when it was written) and a dump and restore gives every row a
--- new one, while both keep the row's text.
+-- new one, while both keep the row's text. `(t.*)`, not `t`: a column named t would stand
+-- for the whole row.
 SET client_min_messages = warning;
 -- step users (model.yaml:19)
 ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_users AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_users AS mapped SET row_digest = md5((t.*)::text)
 FROM public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step completed_sessions (model.yaml:24)
 ALTER TABLE _pgmig.map_completed_sessions ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_completed_sessions AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_completed_sessions AS mapped SET row_digest = md5((t.*)::text)
 FROM public.completed_sessions AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step session_preferences (model.yaml:35)
 ALTER TABLE _pgmig.map_session_preferences ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_session_preferences AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_session_preferences AS mapped SET row_digest = md5((t.*)::text)
 FROM public.session_preferences AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step drill_groups (model.yaml:42)
 ALTER TABLE _pgmig.map_drill_groups ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_drill_groups AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_drill_groups AS mapped SET row_digest = md5((t.*)::text)
 FROM public.drill_groups AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step drill_group_items (model.yaml:50)
 ALTER TABLE _pgmig.map_drill_group_items ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_drill_group_items AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_drill_group_items AS mapped SET row_digest = md5((t.*)::text)
 FROM public.drill_group_items AS t
 WHERE t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid AND mapped.row_digest IS NULL;
 -- step ordered_session_drills (model.yaml:61)
 ALTER TABLE _pgmig.map_ordered_session_drills ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_ordered_session_drills AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_ordered_session_drills AS mapped SET row_digest = md5((t.*)::text)
 FROM public.ordered_session_drills AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step progress_history (model.yaml:80)
 ALTER TABLE _pgmig.map_progress_history ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_progress_history AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_progress_history AS mapped SET row_digest = md5((t.*)::text)
 FROM public.progress_history AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 RESET client_min_messages;
@@ -2050,25 +2051,25 @@ FROM (
   FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
         FROM _pgmig.wave_targets AS b WHERE b.model = 'drills') AS x
   UNION ALL
-  SELECT 'V1 v1.completed_sessions', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.completed_sessions', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
   FROM v1.completed_sessions AS t
   UNION ALL
-  SELECT 'V1 v1.drill_group_items', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.group_id, t.drill_id), ''))
+  SELECT 'V1 v1.drill_group_items', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.group_id, t.drill_id), ''))
   FROM v1.drill_group_items AS t
   UNION ALL
-  SELECT 'V1 v1.drill_groups', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.drill_groups', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
   FROM v1.drill_groups AS t
   UNION ALL
-  SELECT 'V1 v1.drills', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.drills', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
   FROM v1.drills AS t
   UNION ALL
-  SELECT 'V1 v1.ordered_session_drills', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.ordered_session_drills', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
   FROM v1.ordered_session_drills AS t
   UNION ALL
-  SELECT 'V1 v1.session_preferences', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.session_preferences', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
   FROM v1.session_preferences AS t
   UNION ALL
-  SELECT 'V1 v1.users', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.users', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
   FROM v1.users AS t
 ) AS d
 ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;

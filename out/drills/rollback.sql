@@ -212,7 +212,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '5209f3e8f90576fbc03c31866b61e5159c836f5c7daed54099be866109f0fda0';
+SET pgmig.fingerprint = 'e07fe8060d329f7de2b99ea8b51a9fdfc0b60678218cc78821dcb6cc7de29274';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -646,9 +646,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5209f3e8f90576fbc03c31866b61e5159c836f5c7daed54099be866109f0fda0';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e07fe8060d329f7de2b99ea8b51a9fdfc0b60678218cc78821dcb6cc7de29274';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5209f3e8f90576fbc03c31866b61e5159c836f5c7daed54099be866109f0fda0; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile e07fe8060d329f7de2b99ea8b51a9fdfc0b60678218cc78821dcb6cc7de29274; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -881,12 +881,12 @@ BEGIN
   -- public.progress_history, step progress_history (model.yaml:80): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.progress_history', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -914,12 +914,12 @@ BEGIN
   -- public.ordered_session_drills, step ordered_session_drills (model.yaml:61): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.ordered_session_drills', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -947,12 +947,12 @@ BEGIN
   -- public.drill_group_items, step drill_group_items (model.yaml:50): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('group_id', t.group_id, 'drill_uuid', t.drill_uuid)::text AS key
           FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.drill_group_items', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -980,12 +980,12 @@ BEGIN
   -- public.drill_groups, step drill_groups (model.yaml:42): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.drill_groups', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1013,12 +1013,12 @@ BEGIN
   -- public.session_preferences, step session_preferences (model.yaml:35): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.session_preferences', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1046,12 +1046,12 @@ BEGIN
   -- public.completed_sessions, step completed_sessions (model.yaml:24): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.completed_sessions', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1079,12 +1079,12 @@ BEGIN
   -- public.users, step users (model.yaml:19): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,

@@ -552,9 +552,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5209f3e8f90576fbc03c31866b61e5159c836f5c7daed54099be866109f0fda0';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e07fe8060d329f7de2b99ea8b51a9fdfc0b60678218cc78821dcb6cc7de29274';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5209f3e8f90576fbc03c31866b61e5159c836f5c7daed54099be866109f0fda0; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile e07fe8060d329f7de2b99ea8b51a9fdfc0b60678218cc78821dcb6cc7de29274; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -569,7 +569,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.completed_sessions AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'V1 v1.completed_sessions';
@@ -591,7 +591,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.group_id, t.drill_id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.group_id, t.drill_id), '')) INTO n_rows, digest_now
   FROM v1.drill_group_items AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'V1 v1.drill_group_items';
@@ -613,7 +613,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.drill_groups AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'V1 v1.drill_groups';
@@ -635,7 +635,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.drills AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'V1 v1.drills';
@@ -657,7 +657,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.ordered_session_drills AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'V1 v1.ordered_session_drills';
@@ -679,7 +679,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.session_preferences AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'V1 v1.session_preferences';
@@ -701,7 +701,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.users AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'drills' AND s.subject = 'V1 v1.users';

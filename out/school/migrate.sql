@@ -260,7 +260,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '45e6dc64ca37143bf316542c410f541769a5916a60035c40e1d42ec531ce351b';
+SET pgmig.fingerprint = '9920df51662ea230352e277218ea462abbe76af64af000e1b065574c6b90a0c0';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1349,9 +1349,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '45e6dc64ca37143bf316542c410f541769a5916a60035c40e1d42ec531ce351b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9920df51662ea230352e277218ea462abbe76af64af000e1b065574c6b90a0c0';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 45e6dc64ca37143bf316542c410f541769a5916a60035c40e1d42ec531ce351b; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9920df51662ea230352e277218ea462abbe76af64af000e1b065574c6b90a0c0; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -3418,66 +3418,67 @@ ANALYZE public.student_profiles;
 -- tells a row the application changed since from the row migrate made. The md5 of the row's
 -- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
 -- row's xmin no longer says when it was written) and a dump and restore gives every row a
--- new one, while both keep the row's text.
+-- new one, while both keep the row's text. `(t.*)`, not `t`: a column named t would stand
+-- for the whole row.
 SET client_min_messages = warning;
 -- step schools (model.yaml:108)
 ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_schools AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_schools AS mapped SET row_digest = md5((t.*)::text)
 FROM public.schools AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step admin_users (model.yaml:124)
 ALTER TABLE _pgmig.map_admin_users ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_admin_users AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_admin_users AS mapped SET row_digest = md5((t.*)::text)
 FROM public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step admin_roles (model.yaml:139)
 ALTER TABLE _pgmig.map_admin_roles ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_admin_roles AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_admin_roles AS mapped SET row_digest = md5((t.*)::text)
 FROM public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step teacher_users (model.yaml:148)
 ALTER TABLE _pgmig.map_teacher_users ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_teacher_users AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_teacher_users AS mapped SET row_digest = md5((t.*)::text)
 FROM public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step teacher_roles (model.yaml:168)
 ALTER TABLE _pgmig.map_teacher_roles ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_teacher_roles AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_teacher_roles AS mapped SET row_digest = md5((t.*)::text)
 FROM public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step teacher_profiles (model.yaml:177)
 ALTER TABLE _pgmig.map_teacher_profiles ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_teacher_profiles AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_teacher_profiles AS mapped SET row_digest = md5((t.*)::text)
 FROM public.teacher_profiles AS t
 WHERE t.user_id = mapped.user_id AND mapped.row_digest IS NULL;
 -- step parent_users (model.yaml:198)
 ALTER TABLE _pgmig.map_parent_users ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_parent_users AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_parent_users AS mapped SET row_digest = md5((t.*)::text)
 FROM public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step parent_roles (model.yaml:217)
 ALTER TABLE _pgmig.map_parent_roles ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_parent_roles AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_parent_roles AS mapped SET row_digest = md5((t.*)::text)
 FROM public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step parent_profiles (model.yaml:226)
 ALTER TABLE _pgmig.map_parent_profiles ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_parent_profiles AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_parent_profiles AS mapped SET row_digest = md5((t.*)::text)
 FROM public.parent_profiles AS t
 WHERE t.user_id = mapped.user_id AND mapped.row_digest IS NULL;
 -- step student_users (model.yaml:238)
 ALTER TABLE _pgmig.map_student_users ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_student_users AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_student_users AS mapped SET row_digest = md5((t.*)::text)
 FROM public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step student_roles (model.yaml:257)
 ALTER TABLE _pgmig.map_student_roles ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_student_roles AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_student_roles AS mapped SET row_digest = md5((t.*)::text)
 FROM public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step student_profiles (model.yaml:267)
 ALTER TABLE _pgmig.map_student_profiles ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_student_profiles AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_student_profiles AS mapped SET row_digest = md5((t.*)::text)
 FROM public.student_profiles AS t
 WHERE t.user_id = mapped.user_id AND mapped.row_digest IS NULL;
 RESET client_min_messages;
@@ -3512,16 +3513,16 @@ FROM (
   FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
         FROM _pgmig.wave_targets AS b WHERE b.model = 'school') AS x
   UNION ALL
-  SELECT 'V1 v1.parents', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.parents', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
   FROM v1.parents AS t
   UNION ALL
-  SELECT 'V1 v1.schools', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.schools', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
   FROM v1.schools AS t
   UNION ALL
-  SELECT 'V1 v1.students', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.students', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
   FROM v1.students AS t
   UNION ALL
-  SELECT 'V1 v1.teachers', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.teachers', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
   FROM v1.teachers AS t
 ) AS d
 ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;

@@ -226,7 +226,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '45e6dc64ca37143bf316542c410f541769a5916a60035c40e1d42ec531ce351b';
+SET pgmig.fingerprint = '9920df51662ea230352e277218ea462abbe76af64af000e1b065574c6b90a0c0';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -697,9 +697,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '45e6dc64ca37143bf316542c410f541769a5916a60035c40e1d42ec531ce351b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9920df51662ea230352e277218ea462abbe76af64af000e1b065574c6b90a0c0';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 45e6dc64ca37143bf316542c410f541769a5916a60035c40e1d42ec531ce351b; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9920df51662ea230352e277218ea462abbe76af64af000e1b065574c6b90a0c0; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -832,12 +832,12 @@ BEGIN
   -- public.student_profiles, step student_profiles (model.yaml:267): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
           FROM public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.student_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -865,12 +865,12 @@ BEGIN
   -- public.user_roles, step student_roles (model.yaml:257): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -898,12 +898,12 @@ BEGIN
   -- public.users, step student_users (model.yaml:238): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -931,12 +931,12 @@ BEGIN
   -- public.parent_profiles, step parent_profiles (model.yaml:226): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
           FROM public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.parent_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -964,12 +964,12 @@ BEGIN
   -- public.user_roles, step parent_roles (model.yaml:217): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -997,12 +997,12 @@ BEGIN
   -- public.users, step parent_users (model.yaml:198): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1030,12 +1030,12 @@ BEGIN
   -- public.teacher_profiles, step teacher_profiles (model.yaml:177): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
           FROM public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.teacher_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1063,12 +1063,12 @@ BEGIN
   -- public.user_roles, step teacher_roles (model.yaml:168): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1096,12 +1096,12 @@ BEGIN
   -- public.users, step teacher_users (model.yaml:148): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1129,12 +1129,12 @@ BEGIN
   -- public.user_roles, step admin_roles (model.yaml:139): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.user_roles AS t JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1162,12 +1162,12 @@ BEGIN
   -- public.users, step admin_users (model.yaml:124): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1195,12 +1195,12 @@ BEGIN
   -- public.schools, step schools (model.yaml:108): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.schools', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,

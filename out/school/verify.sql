@@ -567,9 +567,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '45e6dc64ca37143bf316542c410f541769a5916a60035c40e1d42ec531ce351b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9920df51662ea230352e277218ea462abbe76af64af000e1b065574c6b90a0c0';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 45e6dc64ca37143bf316542c410f541769a5916a60035c40e1d42ec531ce351b; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9920df51662ea230352e277218ea462abbe76af64af000e1b065574c6b90a0c0; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -584,7 +584,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.parents AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'school' AND s.subject = 'V1 v1.parents';
@@ -606,7 +606,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.schools AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'school' AND s.subject = 'V1 v1.schools';
@@ -628,7 +628,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.students AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'school' AND s.subject = 'V1 v1.students';
@@ -650,7 +650,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.teachers AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'school' AND s.subject = 'V1 v1.teachers';

@@ -207,7 +207,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'c9327fab8a4a5a0a7305e2b9efe3f23cad2a083631d5c6560c78d34093994cba';
+SET pgmig.fingerprint = '4bc8aa8437d71da5a1d3a58ba08f5c56200f8dfd52b9bac9de19052ee622124a';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -920,9 +920,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c9327fab8a4a5a0a7305e2b9efe3f23cad2a083631d5c6560c78d34093994cba';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4bc8aa8437d71da5a1d3a58ba08f5c56200f8dfd52b9bac9de19052ee622124a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile c9327fab8a4a5a0a7305e2b9efe3f23cad2a083631d5c6560c78d34093994cba; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4bc8aa8437d71da5a1d3a58ba08f5c56200f8dfd52b9bac9de19052ee622124a; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1086,7 +1086,7 @@ BEGIN
   CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', u.id) END AS pgmig_source_key,
-         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(u) END AS pgmig_source_row,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(u.*) END AS pgmig_source_row,
          CASE pgmig_row.pgmig_class WHEN 1 THEN 'v1 cannot fetch the row by its id (its entry in the key''s index is missing)' WHEN 2 THEN 'empty display name' WHEN 3 THEN 'known corrupted record (seed)' WHEN 4 THEN 'id is not a uuid4 hex, v1 cannot fetch the row by its id' END AS pgmig_reason,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN u.id END AS id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN u.display_name END AS display_name,
@@ -1271,7 +1271,7 @@ BEGIN
   CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', p.id) END AS pgmig_source_key,
-         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(p) END AS pgmig_source_row,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(p.*) END AS pgmig_source_row,
          CASE pgmig_row.pgmig_class WHEN 1 THEN 'orphan prayer, author_id matches no user' WHEN 2 THEN 'author was rejected' END AS pgmig_reason,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN p.id END AS id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN p.author_id END AS author_id,
@@ -1414,7 +1414,7 @@ BEGIN
   CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', m.id) END AS pgmig_source_key,
-         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(m) END AS pgmig_source_row,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(m.*) END AS pgmig_source_row,
          CASE pgmig_row.pgmig_class WHEN 1 THEN 'orphan mark, prayer_id matches no prayer' WHEN 2 THEN 'orphan mark, user_id matches no user' WHEN 3 THEN 'marking user was rejected' WHEN 4 THEN 'prayer was rejected' END AS pgmig_reason,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN m.id END AS id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN m.prayer_id END AS prayer_id,
@@ -1597,7 +1597,7 @@ BEGIN
   CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('token', i.token) END AS pgmig_source_key,
-         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(i) END AS pgmig_source_row,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(i.*) END AS pgmig_source_row,
          CASE pgmig_row.pgmig_class WHEN 1 THEN 'inviting user was rejected' END AS pgmig_reason,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN i.token END AS token,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN i.created_by_user END AS created_by_user_id,
@@ -1791,7 +1791,7 @@ BEGIN
   CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('user_id', r.user_id, 'role_id', r.role_id) END AS pgmig_source_key,
-         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(r) END AS pgmig_source_row,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(r.*) END AS pgmig_source_row,
          CASE pgmig_row.pgmig_class WHEN 1 THEN 'user was rejected' END AS pgmig_reason,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN r.user_id END AS user_id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN r.role_id END AS role_id,
@@ -1896,36 +1896,37 @@ ANALYZE public.user_roles;
 -- tells a row the application changed since from the row migrate made. The md5 of the row's
 -- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
 -- row's xmin no longer says when it was written) and a dump and restore gives every row a
--- new one, while both keep the row's text.
+-- new one, while both keep the row's text. `(t.*)`, not `t`: a column named t would stand
+-- for the whole row.
 SET client_min_messages = warning;
 -- step users (model.yaml:13)
 ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_users AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_users AS mapped SET row_digest = md5((t.*)::text)
 FROM public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step prayers (model.yaml:34)
 ALTER TABLE _pgmig.map_prayers ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_prayers AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_prayers AS mapped SET row_digest = md5((t.*)::text)
 FROM public.prayers AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step prayer_marks (model.yaml:47)
 ALTER TABLE _pgmig.map_prayer_marks ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_prayer_marks AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_prayer_marks AS mapped SET row_digest = md5((t.*)::text)
 FROM public.prayer_marks AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step invites (model.yaml:62)
 ALTER TABLE _pgmig.map_invites ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_invites AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_invites AS mapped SET row_digest = md5((t.*)::text)
 FROM public.invites AS t
 WHERE t.token = mapped.token AND mapped.row_digest IS NULL;
 -- step roles (model.yaml:74)
 ALTER TABLE _pgmig.map_roles ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_roles AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_roles AS mapped SET row_digest = md5((t.*)::text)
 FROM public.roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step user_roles (model.yaml:78)
 ALTER TABLE _pgmig.map_user_roles ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_user_roles AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_user_roles AS mapped SET row_digest = md5((t.*)::text)
 FROM public.user_roles AS t
 WHERE t.user_id = mapped.user_id AND t.role_id = mapped.role_id AND mapped.row_digest IS NULL;
 RESET client_min_messages;
@@ -1960,25 +1961,25 @@ FROM (
   FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
         FROM _pgmig.wave_targets AS b WHERE b.model = 'thywill') AS x
   UNION ALL
-  SELECT 'V1 v1.invitetoken', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.token), ''))
+  SELECT 'V1 v1.invitetoken', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.token), ''))
   FROM v1.invitetoken AS t
   UNION ALL
-  SELECT 'V1 v1.prayer', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.prayer', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
   FROM v1.prayer AS t
   UNION ALL
-  SELECT 'V1 v1.prayermark', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.prayermark', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
   FROM v1.prayermark AS t
   UNION ALL
-  SELECT 'V1 v1.role', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.role', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
   FROM v1.role AS t
   UNION ALL
-  SELECT 'V1 v1.sqlite_missing_index_entries', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.index_name, t.sqlite_rowid), ''))
+  SELECT 'V1 v1.sqlite_missing_index_entries', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.index_name, t.sqlite_rowid), ''))
   FROM v1.sqlite_missing_index_entries AS t
   UNION ALL
-  SELECT 'V1 v1."user"', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1."user"', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
   FROM v1."user" AS t
   UNION ALL
-  SELECT 'V1 v1.user_role', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.user_id, t.role_id), ''))
+  SELECT 'V1 v1.user_role', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.user_id, t.role_id), ''))
   FROM v1.user_role AS t
 ) AS d
 ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;

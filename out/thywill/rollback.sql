@@ -221,7 +221,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'c9327fab8a4a5a0a7305e2b9efe3f23cad2a083631d5c6560c78d34093994cba';
+SET pgmig.fingerprint = '4bc8aa8437d71da5a1d3a58ba08f5c56200f8dfd52b9bac9de19052ee622124a';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -655,9 +655,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c9327fab8a4a5a0a7305e2b9efe3f23cad2a083631d5c6560c78d34093994cba';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4bc8aa8437d71da5a1d3a58ba08f5c56200f8dfd52b9bac9de19052ee622124a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile c9327fab8a4a5a0a7305e2b9efe3f23cad2a083631d5c6560c78d34093994cba; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4bc8aa8437d71da5a1d3a58ba08f5c56200f8dfd52b9bac9de19052ee622124a; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -772,12 +772,12 @@ BEGIN
   -- public.user_roles, step user_roles (model.yaml:78): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id, 'role_id', t.role_id)::text AS key
           FROM public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -805,12 +805,12 @@ BEGIN
   -- public.roles, step roles (model.yaml:74): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -838,12 +838,12 @@ BEGIN
   -- public.invites, step invites (model.yaml:62): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('token', t.token)::text AS key
           FROM public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.invites', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -871,12 +871,12 @@ BEGIN
   -- public.prayer_marks, step prayer_marks (model.yaml:47): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.prayer_marks', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -904,12 +904,12 @@ BEGIN
   -- public.prayers, step prayers (model.yaml:34): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.prayers', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -937,12 +937,12 @@ BEGIN
   -- public.users, step users (model.yaml:13): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,

@@ -551,9 +551,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c9327fab8a4a5a0a7305e2b9efe3f23cad2a083631d5c6560c78d34093994cba';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4bc8aa8437d71da5a1d3a58ba08f5c56200f8dfd52b9bac9de19052ee622124a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile c9327fab8a4a5a0a7305e2b9efe3f23cad2a083631d5c6560c78d34093994cba; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4bc8aa8437d71da5a1d3a58ba08f5c56200f8dfd52b9bac9de19052ee622124a; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -568,7 +568,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.token), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.token), '')) INTO n_rows, digest_now
   FROM v1.invitetoken AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1.invitetoken';
@@ -590,7 +590,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.prayer AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1.prayer';
@@ -612,7 +612,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.prayermark AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1.prayermark';
@@ -634,7 +634,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.role AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1.role';
@@ -656,7 +656,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.index_name, t.sqlite_rowid), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.index_name, t.sqlite_rowid), '')) INTO n_rows, digest_now
   FROM v1.sqlite_missing_index_entries AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1.sqlite_missing_index_entries';
@@ -678,7 +678,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1."user" AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1."user"';
@@ -700,7 +700,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.user_id, t.role_id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.user_id, t.role_id), '')) INTO n_rows, digest_now
   FROM v1.user_role AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1.user_role';

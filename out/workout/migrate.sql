@@ -204,7 +204,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'f3f1410c227e7becb71c697d1ca22b95131b5123edd67ac360ff4979403c76e9';
+SET pgmig.fingerprint = '3973eb71944a9b2ae67b0d75a6931e430f1a1ec1807617b96e8108eeeb6a92ee';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -947,9 +947,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'f3f1410c227e7becb71c697d1ca22b95131b5123edd67ac360ff4979403c76e9';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '3973eb71944a9b2ae67b0d75a6931e430f1a1ec1807617b96e8108eeeb6a92ee';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile f3f1410c227e7becb71c697d1ca22b95131b5123edd67ac360ff4979403c76e9; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 3973eb71944a9b2ae67b0d75a6931e430f1a1ec1807617b96e8108eeeb6a92ee; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1113,7 +1113,7 @@ BEGIN
   CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', p.id) END AS pgmig_source_key,
-         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(p) END AS pgmig_source_row,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(p.*) END AS pgmig_source_row,
          CASE pgmig_row.pgmig_class WHEN 1 THEN 'plan has no user_id' END AS pgmig_reason,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN p.id END AS id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN p.user_id END AS user_id,
@@ -1474,7 +1474,7 @@ BEGIN
   CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', e.id) END AS pgmig_source_key,
-         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(e) END AS pgmig_source_row,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(e.*) END AS pgmig_source_row,
          CASE pgmig_row.pgmig_class WHEN 1 THEN 'orphan exercise; plan_id matches no plan' WHEN 2 THEN 'invalid sets, reps_min or weight' WHEN 3 THEN 'plan was rejected' END AS pgmig_reason,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN e.id END AS id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN id_workout_days.id END AS day_id,
@@ -1649,7 +1649,7 @@ BEGIN
   CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', s.id) END AS pgmig_source_key,
-         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(s) END AS pgmig_source_row,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(s.*) END AS pgmig_source_row,
          CASE pgmig_row.pgmig_class WHEN 1 THEN 'plan was rejected' END AS pgmig_reason,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN s.id END AS id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN s.user_id END AS user_id,
@@ -1772,7 +1772,7 @@ BEGIN
   CREATE TEMP TABLE pg_temp.pgmig_stage AS
   SELECT pgmig_row.pgmig_class,
          CASE WHEN pgmig_row.pgmig_class > 0 THEN jsonb_build_object('id', l.id) END AS pgmig_source_key,
-         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(l) END AS pgmig_source_row,
+         CASE WHEN pgmig_row.pgmig_class > 0 THEN to_jsonb(l.*) END AS pgmig_source_row,
          CASE pgmig_row.pgmig_class WHEN 1 THEN 'session was rejected' END AS pgmig_reason,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN l.id END AS id,
          CASE WHEN pgmig_row.pgmig_class = 0 THEN l.session_id END AS session_id,
@@ -1886,36 +1886,37 @@ ANALYZE public.exercise_logs;
 -- tells a row the application changed since from the row migrate made. The md5 of the row's
 -- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
 -- row's xmin no longer says when it was written) and a dump and restore gives every row a
--- new one, while both keep the row's text.
+-- new one, while both keep the row's text. `(t.*)`, not `t`: a column named t would stand
+-- for the whole row.
 SET client_min_messages = warning;
 -- step workout_plans (model.yaml:15)
 ALTER TABLE _pgmig.map_workout_plans ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_workout_plans AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_workout_plans AS mapped SET row_digest = md5((t.*)::text)
 FROM public.workout_plans AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step workout_weeks (model.yaml:33)
 ALTER TABLE _pgmig.map_workout_weeks ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_workout_weeks AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_workout_weeks AS mapped SET row_digest = md5((t.*)::text)
 FROM public.workout_weeks AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step workout_days (model.yaml:47)
 ALTER TABLE _pgmig.map_workout_days ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_workout_days AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_workout_days AS mapped SET row_digest = md5((t.*)::text)
 FROM public.workout_days AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step exercises (model.yaml:68)
 ALTER TABLE _pgmig.map_exercises ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_exercises AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_exercises AS mapped SET row_digest = md5((t.*)::text)
 FROM public.exercises AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step workout_sessions (model.yaml:99)
 ALTER TABLE _pgmig.map_workout_sessions ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_workout_sessions AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_workout_sessions AS mapped SET row_digest = md5((t.*)::text)
 FROM public.workout_sessions AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step exercise_logs (model.yaml:136)
 ALTER TABLE _pgmig.map_exercise_logs ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_exercise_logs AS mapped SET row_digest = md5(t::text)
+UPDATE _pgmig.map_exercise_logs AS mapped SET row_digest = md5((t.*)::text)
 FROM public.exercise_logs AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 RESET client_min_messages;
@@ -1950,16 +1951,16 @@ FROM (
   FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
         FROM _pgmig.wave_targets AS b WHERE b.model = 'workout') AS x
   UNION ALL
-  SELECT 'V1 v1.exercise_logs', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.exercise_logs', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
   FROM v1.exercise_logs AS t
   UNION ALL
-  SELECT 'V1 v1.exercises', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.exercises', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
   FROM v1.exercises AS t
   UNION ALL
-  SELECT 'V1 v1.workout_plans', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.workout_plans', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
   FROM v1.workout_plans AS t
   UNION ALL
-  SELECT 'V1 v1.workout_sessions', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.workout_sessions', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
   FROM v1.workout_sessions AS t
 ) AS d
 ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;

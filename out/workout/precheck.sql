@@ -1510,7 +1510,7 @@ BEGIN
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
-    SELECT (to_jsonb(d))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d))::text) AS rn
+    SELECT (to_jsonb(d.*))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d.*))::text) AS rn
     FROM (
          SELECT
            e.plan_id,
@@ -1537,7 +1537,7 @@ BEGIN
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
-    SELECT (to_jsonb(d))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d))::text) AS rn
+    SELECT (to_jsonb(d.*))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d.*))::text) AS rn
     FROM (
          SELECT
            e.plan_id,
@@ -1564,7 +1564,7 @@ BEGIN
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
-    SELECT (to_jsonb(d))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d))::text) AS rn
+    SELECT (to_jsonb(d.*))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d.*))::text) AS rn
     FROM (
          SELECT
            e.plan_id,
@@ -1591,7 +1591,7 @@ BEGIN
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
-    SELECT (to_jsonb(d))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d))::text) AS rn
+    SELECT (to_jsonb(d.*))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d.*))::text) AS rn
     FROM (
          SELECT
            e.plan_id,
@@ -1618,7 +1618,7 @@ BEGIN
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
-    SELECT (to_jsonb(d))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d))::text) AS rn
+    SELECT (to_jsonb(d.*))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d.*))::text) AS rn
     FROM (
          SELECT
            e.plan_id,
@@ -1645,7 +1645,7 @@ BEGIN
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
   INTO n_found, samples
   FROM (
-    SELECT (to_jsonb(d))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d))::text) AS rn
+    SELECT (to_jsonb(d.*))::text AS k, row_number() OVER (ORDER BY (to_jsonb(d.*))::text) AS rn
     FROM (
          SELECT
            e.plan_id,

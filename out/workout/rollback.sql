@@ -207,7 +207,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'f3f1410c227e7becb71c697d1ca22b95131b5123edd67ac360ff4979403c76e9';
+SET pgmig.fingerprint = '3973eb71944a9b2ae67b0d75a6931e430f1a1ec1807617b96e8108eeeb6a92ee';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -641,9 +641,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'f3f1410c227e7becb71c697d1ca22b95131b5123edd67ac360ff4979403c76e9';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '3973eb71944a9b2ae67b0d75a6931e430f1a1ec1807617b96e8108eeeb6a92ee';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile f3f1410c227e7becb71c697d1ca22b95131b5123edd67ac360ff4979403c76e9; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 3973eb71944a9b2ae67b0d75a6931e430f1a1ec1807617b96e8108eeeb6a92ee; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -758,12 +758,12 @@ BEGIN
   -- public.exercise_logs, step exercise_logs (model.yaml:136): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.exercise_logs', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -791,12 +791,12 @@ BEGIN
   -- public.workout_sessions, step workout_sessions (model.yaml:99): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.workout_sessions', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -824,12 +824,12 @@ BEGIN
   -- public.exercises, step exercises (model.yaml:68): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.exercises', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -857,12 +857,12 @@ BEGIN
   -- public.workout_days, step workout_days (model.yaml:47): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.workout_days', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -890,12 +890,12 @@ BEGIN
   -- public.workout_weeks, step workout_weeks (model.yaml:33): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.workout_weeks', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -923,12 +923,12 @@ BEGIN
   -- public.workout_plans, step workout_plans (model.yaml:15): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5(t::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.workout_plans', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,

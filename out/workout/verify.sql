@@ -548,9 +548,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'f3f1410c227e7becb71c697d1ca22b95131b5123edd67ac360ff4979403c76e9';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '3973eb71944a9b2ae67b0d75a6931e430f1a1ec1807617b96e8108eeeb6a92ee';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile f3f1410c227e7becb71c697d1ca22b95131b5123edd67ac360ff4979403c76e9; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 3973eb71944a9b2ae67b0d75a6931e430f1a1ec1807617b96e8108eeeb6a92ee; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -565,7 +565,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.exercise_logs AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'workout' AND s.subject = 'V1 v1.exercise_logs';
@@ -587,7 +587,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.exercises AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'workout' AND s.subject = 'V1 v1.exercises';
@@ -609,7 +609,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.workout_plans AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'workout' AND s.subject = 'V1 v1.workout_plans';
@@ -631,7 +631,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.workout_sessions AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'workout' AND s.subject = 'V1 v1.workout_sessions';

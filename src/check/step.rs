@@ -595,8 +595,9 @@ impl StepContext<'_> {
                         let has_id = r.columns.as_ref()?.iter().any(|(c, _)| c == "id");
                         has_id.then(|| format!("jsonb_build_object('id', {alias}.id)"))
                     })
-                    .unwrap_or_else(|| format!("to_jsonb({alias})"));
-                (format!("to_jsonb({alias})"), key)
+                    .unwrap_or_else(|| format!("to_jsonb({alias}.*)"));
+                // `alias.*`, not `alias`: a column named like the alias would stand for the row.
+                (format!("to_jsonb({alias}.*)"), key)
             }
             None => ("NULL::jsonb".into(), "NULL::jsonb".into()),
         };

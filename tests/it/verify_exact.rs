@@ -265,3 +265,50 @@ fn deferred_indexes_come_back_with_what_indexdef_omits() {
         .batch_execute(&format!("DROP TABLESPACE {tablespace}"))
         .unwrap();
 }
+
+/// The scripts read a whole row through its alias (`t` in verify's V1 digest and rollback's
+/// row digests, the model's alias in a reject's archived row). A column named like the alias
+/// took its place: the digests covered that column alone, so a V1 row changed in another
+/// column passed verify, rollback deleted a row the application had changed, and the reject
+/// archive kept one value instead of the row. Whole rows are read as `alias.*` now.
+#[test]
+fn a_column_named_like_a_row_alias_does_not_stand_for_the_row() {
+    let ddl = "CREATE TABLE notes (id integer PRIMARY KEY, t text, body text);\n";
+    let model = "name: alias\nsource: { schema: v1 }\ntables:\n  notes:\n    from: notes t\n    reject:\n      - when: t.body = 'reject me'\n        reason: rejected on purpose\n    key: keep\n";
+    let (_dir, out) = crate::support::compile_texts(ddl, ddl, model);
+    let db = cluster().create_db("alias_column");
+    db.execute(&format!(
+        "CREATE SCHEMA v1; SET search_path = v1; {ddl} RESET search_path; {ddl}"
+    ));
+    db.execute(
+        "INSERT INTO v1.notes VALUES (1, 'a', 'one'), (2, 'b', 'two'), (3, 'c', 'reject me')",
+    );
+    must_pass(run(&db, &out, "migrate.sql", &[]), "migrate");
+    let archived: String = db
+        .client()
+        .query_one("SELECT source_row::text FROM _pgmig.rejects", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(archived, r#"{"t": "c", "id": 3, "body": "reject me"}"#);
+    assert!(verify(&db, &out).0, "verify of an untouched migration");
+
+    db.execute("UPDATE v1.notes SET body = 'changed' WHERE id = 1");
+    let (passed, text) = verify(&db, &out);
+    assert!(
+        !passed && text.contains("FAIL  V1 changed since migrate: v1.notes"),
+        "{text}"
+    );
+    db.execute("UPDATE v1.notes SET body = 'one' WHERE id = 1");
+    assert!(verify(&db, &out).0, "V1 as it was");
+
+    db.execute("UPDATE public.notes SET body = 'the application' WHERE id = 2");
+    let out_rollback = run(&db, &out, "rollback.sql", &[]);
+    let text = stderr(&out_rollback);
+    assert!(
+        !out_rollback.status.success()
+            && text.contains(
+                "public.notes: 1 migrated row modified since migrate (keys: {\"id\": 2})"
+            ),
+        "{text}"
+    );
+}

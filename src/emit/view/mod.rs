@@ -349,7 +349,7 @@ impl PlanView {
                     let printed =
                         crate::catalog::QualName::new(&plan.read_schema, &name.name).to_string();
                     let order = if key.is_empty() {
-                        "t::text".to_string()
+                        "(t.*)::text".to_string()
                     } else {
                         key.iter()
                             .map(|k| format!("t.{}", quote_ident(k)))

@@ -300,7 +300,7 @@ pub struct DrawnByView {
     pub column: String,
 }
 
-/// The V1 row as jsonb (`to_jsonb(alias)`), the values of its redacted columns replaced by
+/// The V1 row as jsonb (`to_jsonb(alias.*)`), the values of its redacted columns replaced by
 /// the marker where the row has them (a subquery's `SELECT *` may not: nothing is added).
 fn redacted_row(row: &str, redacted: &[Redacted]) -> String {
     let marker = lit(&format!("\"{REDACTED}\""));
