@@ -102,8 +102,8 @@ pub fn check(
                 query: q.to_string(),
                 line: origin.line(),
             }),
-            Err(message) => {
-                diags.push(Diagnostic::error(message, origin.whole()));
+            Err(unprintable) => {
+                diags.push(unprintable.diagnostic(origin));
                 ok = false;
             }
         }

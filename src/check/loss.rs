@@ -195,6 +195,10 @@ impl LossChoice {
             "CASE WHEN {} THEN CAST({} AS text) END",
             call.test, call.input
         );
+        // Not reached by a model: `call.input` is printed from a column's expression after
+        // `scope::printable_literals` (its literals and names read back as they were parsed),
+        // and `call.test` is the library's template around it; the error stays for a template
+        // that would not parse.
         Parser::new(&PostgreSqlDialect {})
             .try_with_sql(&sql)
             .and_then(|mut p| p.parse_expr())

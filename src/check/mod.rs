@@ -358,7 +358,7 @@ fn check_with_tables_in(
                             query: q.to_string(),
                             line: origin.line(),
                         }),
-                        Err(message) => diags.push(Diagnostic::error(message, origin.whole())),
+                        Err(unprintable) => diags.push(unprintable.diagnostic(origin)),
                     }
                 }
                 errors.into_iter().for_each(|e| diags.push(e));

@@ -115,7 +115,7 @@ pub fn restrict(mut plan: Plan, condition: &str, v1: &Catalog) -> Result<Plan, S
         }
         ControlFlow::<()>::Continue(())
     });
-    super::scope::printable_literals(&mut on_t).map_err(|m| format!("--only: {m}"))?;
+    super::scope::printable_literals(&mut on_t).map_err(|u| format!("--only: {}", u.message))?;
     plan.only = Some(crate::plan::OnlyRoots {
         text: condition.to_string(),
         table: QualName::new(plan.read_schema.clone(), source.name.clone()),
@@ -131,7 +131,8 @@ pub fn restrict(mut plan: Plan, condition: &str, v1: &Catalog) -> Result<Plan, S
             }
             ControlFlow::<()>::Continue(())
         });
-        super::scope::printable_literals(&mut on_alias).map_err(|m| format!("--only: {m}"))?;
+        super::scope::printable_literals(&mut on_alias)
+            .map_err(|u| format!("--only: {}", u.message))?;
         step.filter = Some(match &step.filter {
             Some(f) => Sql {
                 sql: format!("({}) AND ({on_alias})", f.sql),

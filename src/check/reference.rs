@@ -94,14 +94,19 @@ fn check_key(name: &Text, decl: &ReferenceDecl, table: &Table, diags: &mut Diagn
     }
     for k in &decl.key {
         if table.column(k.as_str()).is_none() {
-            diags.push(Diagnostic::error(
+            let d = Diagnostic::error(
                 format!(
                     "column `{}` does not exist in V2 table `{}`",
                     k.as_str(),
                     table.name
                 ),
                 pos_of(k),
-            ));
+            );
+            let candidates: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+            diags.push(match did_you_mean(k.as_str(), &candidates) {
+                Some(s) => d.with_hint(format!("did you mean `{s}`?")),
+                None => d,
+            });
             ok = false;
         }
     }

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 
+use super::suggest::did_you_mean;
 use crate::catalog::{Catalog, Identity, QualName, Table};
 use crate::diagnostic::Diagnostic;
 use crate::model::{pos_of, Text};
@@ -28,7 +29,12 @@ pub fn check(
         match columns.iter().find(|m| m.name == c.as_str()) {
             Some(m) => exprs.push(m.expr.clone()),
             None if table.column(c.as_str()).is_none() => {
-                errors.push(Diagnostic::error(format!("column `{}` does not exist in V2 table `{}`", c.as_str(), table.name), pos_of(c)));
+                let d = Diagnostic::error(format!("column `{}` does not exist in V2 table `{}`", c.as_str(), table.name), pos_of(c));
+                let candidates: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+                errors.push(match did_you_mean(c.as_str(), &candidates) {
+                    Some(s) => d.with_hint(format!("did you mean `{s}`?")),
+                    None => d,
+                });
             }
             None => errors.push(
                 Diagnostic::error(format!("`replace` matches on `{}`, which this step does not fill", c.as_str()), pos_of(c))

@@ -107,8 +107,8 @@ impl Scope {
         }
         // Names resolve against V1's catalog first; then they are printed where the scripts read them.
         qualify_tables(from, v1, schema, read_schema);
-        if let Err(message) = printable_literals(from) {
-            errors.push(Diagnostic::error(message, origin.whole()));
+        if let Err(unprintable) = printable_literals(from) {
+            errors.push(unprintable.diagnostic(origin));
         }
         if errors.is_empty() {
             Ok(scope)
@@ -557,15 +557,15 @@ pub fn cast_types<V: sqlparser::ast::Visit>(node: &V) -> BTreeSet<String> {
 /// `E'…'` printer escapes quotes, backslashes and control characters, so the value reads back
 /// unchanged. Names are handled alike. The last rewrite
 /// before printing: names read by the checker are the parsed ones.
-pub fn printable_literals<V: VisitMut>(node: &mut V) -> Result<(), String> {
+pub fn printable_literals<V: VisitMut>(node: &mut V) -> Result<(), Unprintable> {
     use sqlparser::ast::{DataType, Value};
     struct Printable;
     impl VisitorMut for Printable {
-        type Break = String;
+        type Break = Unprintable;
         fn pre_visit_value(
             &mut self,
             v: &mut sqlparser::ast::ValueWithSpan,
-        ) -> ControlFlow<String> {
+        ) -> ControlFlow<Unprintable> {
             let bits =
                 |s: &str, digits: &str| s.chars().all(|c| digits.contains(c.to_ascii_lowercase()));
             match &v.value {
@@ -591,20 +591,27 @@ pub fn printable_literals<V: VisitMut>(node: &mut V) -> Result<(), String> {
                 Value::HexStringLiteral(s) if bits(s, "0123456789abcdef") => {}
                 Value::SingleQuotedByteStringLiteral(s) if bits(s, "01") => {}
                 other => {
-                    return ControlFlow::Break(format!(
-                        "the literal {other} can't be written into a script as it is"
-                    ))
+                    // PostgreSQL would refuse these when the script runs; said here, at the literal.
+                    let message = match other {
+                        Value::HexStringLiteral(_) => format!("{other} is not a hexadecimal string: X'…' holds the digits 0-9 and a-f only"),
+                        Value::SingleQuotedByteStringLiteral(_) => format!("{other} is not a bit string: B'…' holds 0 and 1 only"),
+                        Value::Placeholder(_) => format!("{other} is a parameter, and psql runs the scripts without parameters: write the value"),
+                        _ => format!("the literal {other} can't be written into a script as it is"),
+                    };
+                    let at = (v.span.start.line > 0)
+                        .then(|| (v.span.start, other.to_string().chars().count()));
+                    return ControlFlow::Break(Unprintable { message, at });
                 }
             }
             ControlFlow::Continue(())
         }
         // Every name of the tree: columns, tables, aliases, functions, types.
-        fn pre_visit_ident(&mut self, id: &mut Ident) -> ControlFlow<String> {
+        fn pre_visit_ident(&mut self, id: &mut Ident) -> ControlFlow<Unprintable> {
             printable_name(id);
             ControlFlow::Continue(())
         }
         // A type's modifiers are printed as the parser kept them: only numbers and words.
-        fn pre_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<String> {
+        fn pre_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<Unprintable> {
             let data_type = match e {
                 Expr::Cast { data_type, .. } => Some(&*data_type),
                 Expr::TypedString(ts) => Some(&ts.data_type),
@@ -617,9 +624,10 @@ pub fn printable_literals<V: VisitMut>(node: &mut V) -> Result<(), String> {
                             .all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c))
                 };
                 if !modifiers.iter().all(plain) {
-                    return ControlFlow::Break(format!(
-                        "the type modifiers of {name} must be numbers or words"
-                    ));
+                    return ControlFlow::Break(Unprintable {
+                        message: format!("the type modifiers of {name} must be numbers or words"),
+                        at: None,
+                    });
                 }
             }
             ControlFlow::Continue(())
@@ -628,6 +636,24 @@ pub fn printable_literals<V: VisitMut>(node: &mut V) -> Result<(), String> {
     match node.visit(&mut Printable) {
         ControlFlow::Break(message) => Err(message),
         ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+/// What [`printable_literals`] can't print, and where the parser saw it (the literal and its
+/// length), when it kept a place.
+#[derive(Debug)]
+pub struct Unprintable {
+    pub message: String,
+    pub at: Option<(sqlparser::tokenizer::Location, usize)>,
+}
+
+impl Unprintable {
+    /// The error at the literal in the model, or at the whole value.
+    pub fn diagnostic(&self, origin: Origin) -> Diagnostic {
+        match self.at {
+            Some((loc, len)) => origin.error(self.message.clone(), loc, len),
+            None => Diagnostic::error(self.message.clone(), origin.whole()),
+        }
     }
 }
 

@@ -104,8 +104,8 @@ impl StepContext<'_> {
         self.cast_types
             .borrow_mut()
             .extend(scope::cast_types(&expr));
-        if let Err(message) = scope::printable_literals(&mut expr) {
-            found.push(Diagnostic::error(message, origin.whole()));
+        if let Err(unprintable) = scope::printable_literals(&mut expr) {
+            found.push(unprintable.diagnostic(origin));
         }
         let ok = found.is_empty();
         errors.extend(found);

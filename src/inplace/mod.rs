@@ -433,11 +433,14 @@ fn derive(
     let at_in_place = m.in_place_pos(&source.text);
     crate::check::check_model_name(&m.name, &mut errors);
     let batch_size = m.batch_size.as_ref().map_or(1000, |b| **b);
-    if batch_size == 0 {
-        errors.push(Diagnostic::error(
-            "batch_size must be a positive whole number",
-            at_in_place,
-        ));
+    if let Some(zero) = m.batch_size.as_ref().filter(|b| ***b == 0) {
+        errors.push(
+            Diagnostic::error(
+                "batch_size must be a positive whole number",
+                crate::model::pos_at(zero, 1),
+            )
+            .with_hint("the rows each batch updates and commits; without `batch_size`, 1000"),
+        );
     }
     let v1: Vec<&Table> = c1.tables_in(&schema).collect();
     let v2: Vec<&Table> = c2.tables_in(&schema).collect();

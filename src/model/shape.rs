@@ -57,7 +57,10 @@ pub fn from_node<T: DeserializeOwned>(root: &Node) -> Result<T, Vec<Diagnostic>>
                 }
             }
             Err(ShapeError::Missing(field)) => {
-                // Only a top-level struct can end here without its name being learned.
+                // No model reaches this: a missing field comes back through a reader, which
+                // makes it a restart (`struct_fields`) or its node's error (`own`). Only a
+                // top-level type whose own code returned it outside any reader would end here,
+                // and `Model` and `InPlaceModel` are derived structs.
                 ctx.unrecovered.borrow_mut().push(Diagnostic::error(
                     format!("missing field `{field}`"),
                     pos(root.span()),
@@ -181,13 +184,20 @@ impl de::Error for ShapeError {
 
 impl From<marked_yaml::Error> for ShapeError {
     fn from(e: marked_yaml::Error) -> Self {
+        use marked_yaml::spanned_serde::Error;
         let at = e.start_mark().map(|m| Pos {
             line: m.line(),
             column: m.column(),
             len: 1,
         });
+        // marked_yaml's own words ("Value was not a boolean") name no value the model takes.
+        let message = match &e {
+            Error::NotBoolean(_) => "expected true or false".to_string(),
+            Error::IntegerParseFailure(why, _) => format!("expected a whole number ({why})"),
+            _ => e.to_string(),
+        };
         ShapeError::Failed {
-            message: e.to_string(),
+            message,
             at,
             node: None,
         }
@@ -283,7 +293,14 @@ impl<'de> Reader<'de> {
                 &self.ctx.empty.0
             }
         };
-        read(node, visitor).map_err(|e| self.own(e.into()))
+        read(node, visitor).map_err(|e| {
+            let mut e = ShapeError::from(e);
+            // The whole value is underlined, not its first character.
+            if let (ShapeError::Failed { at: Some(at), .. }, Node::Scalar(value)) = (&mut e, node) {
+                at.len = value.as_str().chars().count().max(1);
+            }
+            self.own(e)
+        })
     }
 
     fn struct_fields<V: Visitor<'de>>(
