@@ -6,10 +6,11 @@
 -- for the whole row.
 SET client_min_messages = warning;
 {%- for s in steps %}
--- step {{ s.name|comment }} ({{ plan.model_file|comment }}:{{ s.line }})
+-- step {{ s.name|comment }} ({{ plan.model_file|comment }}:{{ s.line }}){% if s.digest_at_insert %}: taken at its insert{% else %}
 ALTER TABLE {{ s.keys.map_table }} ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE {{ s.keys.map_table }} AS mapped SET row_digest = md5((t.*)::text)
 FROM {{ s.target }} AS t
 WHERE {{ s.keys.made_here }} AND mapped.row_digest IS NULL;
+{%- endif %}
 {%- endfor %}
 RESET client_min_messages;

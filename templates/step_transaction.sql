@@ -68,7 +68,7 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
   IF to_regclass({{ s.keys.map_table|lit }}) IS NULL THEN
-    CREATE TABLE {{ s.keys.map_table }} ({{ s.keys.map_columns }}, pgmig_wave integer NOT NULL, PRIMARY KEY ({{ s.keys.key_list }}));
+    CREATE TABLE {{ s.keys.map_table }} ({{ s.keys.map_columns }}, pgmig_wave integer NOT NULL,{% if s.digest_at_insert %} row_digest text,{% endif %} PRIMARY KEY ({{ s.keys.key_list }}));
   END IF;
 {%- endif %}
 
@@ -132,15 +132,20 @@ BEGIN
 {%- include "repair.sql" %}
 {%- include "defer_drop.sql" %}
 
+{%- if s.digest_at_insert %}
+
+  -- Each row's digest (see row_digests.sql) as inserted: no later statement of this
+  -- script writes {{ s.target|comment }}, so it is the row migrate leaves.
+{%- endif %}
   WITH inserted AS (
-    INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
+    INSERT INTO {{ s.target }}{% if s.digest_at_insert %} AS pgmig_new{% endif %} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
     SELECT {{ s.stage.select_list }}
     {{ s.stage.from_keyed }}
     WHERE stage.pgmig_class = 0
-    RETURNING {{ s.keys.key_list }}
+    RETURNING {{ s.keys.key_list }}{% if s.digest_at_insert %}, md5((pgmig_new.*)::text) AS pgmig_row_digest{% endif %}
   )
-  INSERT INTO {{ s.keys.map_table }} ({{ s.keys.key_list }}, pgmig_wave)
-  SELECT {{ s.keys.key_list }}, this_wave FROM inserted;
+  INSERT INTO {{ s.keys.map_table }} ({{ s.keys.key_list }}, pgmig_wave{% if s.digest_at_insert %}, row_digest{% endif %})
+  SELECT {{ s.keys.key_list }}, this_wave{% if s.digest_at_insert %}, pgmig_row_digest{% endif %} FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
 {%- if s.keys.declared_key_line > 0 %}
 

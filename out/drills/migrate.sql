@@ -209,7 +209,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'e07fe8060d329f7de2b99ea8b51a9fdfc0b60678218cc78821dcb6cc7de29274';
+SET pgmig.fingerprint = '770b41d35435fdbb3e65723146ea389f4a44f73e5bf57d48ae24a0138f931ccd';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -940,9 +940,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e07fe8060d329f7de2b99ea8b51a9fdfc0b60678218cc78821dcb6cc7de29274';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '770b41d35435fdbb3e65723146ea389f4a44f73e5bf57d48ae24a0138f931ccd';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile e07fe8060d329f7de2b99ea8b51a9fdfc0b60678218cc78821dcb6cc7de29274; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 770b41d35435fdbb3e65723146ea389f4a44f73e5bf57d48ae24a0138f931ccd; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1613,7 +1613,7 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
   IF to_regclass('_pgmig.map_drill_group_items') IS NULL THEN
-    CREATE TABLE _pgmig.map_drill_group_items (group_id uuid, drill_uuid uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (group_id, drill_uuid));
+    CREATE TABLE _pgmig.map_drill_group_items (group_id uuid, drill_uuid uuid, pgmig_wave integer NOT NULL, row_digest text, PRIMARY KEY (group_id, drill_uuid));
   END IF;
 
   -- Source rows, read once; `where` at model.yaml:52: each with its class
@@ -1669,17 +1669,19 @@ BEGIN
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.drill_group_items');
 
+  -- Each row's digest (see row_digests.sql) as inserted: no later statement of this
+  -- script writes public.drill_group_items, so it is the row migrate leaves.
   WITH inserted AS (
-    INSERT INTO public.drill_group_items (group_id, drill_uuid, position)
+    INSERT INTO public.drill_group_items AS pgmig_new (group_id, drill_uuid, position)
     SELECT stage.group_id,
          stage.drill_uuid,
          stage.position
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING group_id, drill_uuid
+    RETURNING group_id, drill_uuid, md5((pgmig_new.*)::text) AS pgmig_row_digest
   )
-  INSERT INTO _pgmig.map_drill_group_items (group_id, drill_uuid, pgmig_wave)
-  SELECT group_id, drill_uuid, this_wave FROM inserted;
+  INSERT INTO _pgmig.map_drill_group_items (group_id, drill_uuid, pgmig_wave, row_digest)
+  SELECT group_id, drill_uuid, this_wave, pgmig_row_digest FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
@@ -2004,11 +2006,7 @@ ALTER TABLE _pgmig.map_drill_groups ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_drill_groups AS mapped SET row_digest = md5((t.*)::text)
 FROM public.drill_groups AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step drill_group_items (model.yaml:50)
-ALTER TABLE _pgmig.map_drill_group_items ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_drill_group_items AS mapped SET row_digest = md5((t.*)::text)
-FROM public.drill_group_items AS t
-WHERE t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid AND mapped.row_digest IS NULL;
+-- step drill_group_items (model.yaml:50): taken at its insert
 -- step ordered_session_drills (model.yaml:61)
 ALTER TABLE _pgmig.map_ordered_session_drills ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_ordered_session_drills AS mapped SET row_digest = md5((t.*)::text)

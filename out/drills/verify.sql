@@ -552,9 +552,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e07fe8060d329f7de2b99ea8b51a9fdfc0b60678218cc78821dcb6cc7de29274';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '770b41d35435fdbb3e65723146ea389f4a44f73e5bf57d48ae24a0138f931ccd';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile e07fe8060d329f7de2b99ea8b51a9fdfc0b60678218cc78821dcb6cc7de29274; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 770b41d35435fdbb3e65723146ea389f4a44f73e5bf57d48ae24a0138f931ccd; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -260,7 +260,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '9920df51662ea230352e277218ea462abbe76af64af000e1b065574c6b90a0c0';
+SET pgmig.fingerprint = '6aca410da78bab5ff04b8f525df69d0871e928a5e8a9e0cfbe6fb615c6ae0f08';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1349,9 +1349,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9920df51662ea230352e277218ea462abbe76af64af000e1b065574c6b90a0c0';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6aca410da78bab5ff04b8f525df69d0871e928a5e8a9e0cfbe6fb615c6ae0f08';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9920df51662ea230352e277218ea462abbe76af64af000e1b065574c6b90a0c0; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6aca410da78bab5ff04b8f525df69d0871e928a5e8a9e0cfbe6fb615c6ae0f08; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -2521,7 +2521,7 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
   IF to_regclass('_pgmig.map_teacher_profiles') IS NULL THEN
-    CREATE TABLE _pgmig.map_teacher_profiles (user_id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id));
+    CREATE TABLE _pgmig.map_teacher_profiles (user_id uuid, pgmig_wave integer NOT NULL, row_digest text, PRIMARY KEY (user_id));
   END IF;
 
   -- Source rows, read once: each with its class
@@ -2556,8 +2556,10 @@ BEGIN
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.teacher_profiles');
 
+  -- Each row's digest (see row_digests.sql) as inserted: no later statement of this
+  -- script writes public.teacher_profiles, so it is the row migrate leaves.
   WITH inserted AS (
-    INSERT INTO public.teacher_profiles (user_id, school_id, subject_id, street, city, region, postal_code, country)
+    INSERT INTO public.teacher_profiles AS pgmig_new (user_id, school_id, subject_id, street, city, region, postal_code, country)
     SELECT stage.user_id,
          stage.school_id,
          stage.subject_id,
@@ -2568,10 +2570,10 @@ BEGIN
          stage.country
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING user_id
+    RETURNING user_id, md5((pgmig_new.*)::text) AS pgmig_row_digest
   )
-  INSERT INTO _pgmig.map_teacher_profiles (user_id, pgmig_wave)
-  SELECT user_id, this_wave FROM inserted;
+  INSERT INTO _pgmig.map_teacher_profiles (user_id, pgmig_wave, row_digest)
+  SELECT user_id, this_wave, pgmig_row_digest FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
@@ -2922,7 +2924,7 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
   IF to_regclass('_pgmig.map_parent_profiles') IS NULL THEN
-    CREATE TABLE _pgmig.map_parent_profiles (user_id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id));
+    CREATE TABLE _pgmig.map_parent_profiles (user_id uuid, pgmig_wave integer NOT NULL, row_digest text, PRIMARY KEY (user_id));
   END IF;
 
   -- Source rows, read once: each with its class
@@ -2955,8 +2957,10 @@ BEGIN
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.parent_profiles');
 
+  -- Each row's digest (see row_digests.sql) as inserted: no later statement of this
+  -- script writes public.parent_profiles, so it is the row migrate leaves.
   WITH inserted AS (
-    INSERT INTO public.parent_profiles (user_id, school_id, street, city, region, postal_code, country)
+    INSERT INTO public.parent_profiles AS pgmig_new (user_id, school_id, street, city, region, postal_code, country)
     SELECT stage.user_id,
          stage.school_id,
          stage.street,
@@ -2966,10 +2970,10 @@ BEGIN
          stage.country
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING user_id
+    RETURNING user_id, md5((pgmig_new.*)::text) AS pgmig_row_digest
   )
-  INSERT INTO _pgmig.map_parent_profiles (user_id, pgmig_wave)
-  SELECT user_id, this_wave FROM inserted;
+  INSERT INTO _pgmig.map_parent_profiles (user_id, pgmig_wave, row_digest)
+  SELECT user_id, this_wave, pgmig_row_digest FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
@@ -3321,7 +3325,7 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
   IF to_regclass('_pgmig.map_student_profiles') IS NULL THEN
-    CREATE TABLE _pgmig.map_student_profiles (user_id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id));
+    CREATE TABLE _pgmig.map_student_profiles (user_id uuid, pgmig_wave integer NOT NULL, row_digest text, PRIMARY KEY (user_id));
   END IF;
 
   -- Source rows, read once: each with its class
@@ -3354,8 +3358,10 @@ BEGIN
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.student_profiles');
 
+  -- Each row's digest (see row_digests.sql) as inserted: no later statement of this
+  -- script writes public.student_profiles, so it is the row migrate leaves.
   WITH inserted AS (
-    INSERT INTO public.student_profiles (user_id, school_id, parent_user_id, class_level_id, date_of_birth)
+    INSERT INTO public.student_profiles AS pgmig_new (user_id, school_id, parent_user_id, class_level_id, date_of_birth)
     SELECT stage.user_id,
          stage.school_id,
          stage.parent_user_id,
@@ -3363,10 +3369,10 @@ BEGIN
          stage.date_of_birth
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING user_id
+    RETURNING user_id, md5((pgmig_new.*)::text) AS pgmig_row_digest
   )
-  INSERT INTO _pgmig.map_student_profiles (user_id, pgmig_wave)
-  SELECT user_id, this_wave FROM inserted;
+  INSERT INTO _pgmig.map_student_profiles (user_id, pgmig_wave, row_digest)
+  SELECT user_id, this_wave, pgmig_row_digest FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
@@ -3446,11 +3452,7 @@ ALTER TABLE _pgmig.map_teacher_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_teacher_roles AS mapped SET row_digest = md5((t.*)::text)
 FROM public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step teacher_profiles (model.yaml:177)
-ALTER TABLE _pgmig.map_teacher_profiles ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_teacher_profiles AS mapped SET row_digest = md5((t.*)::text)
-FROM public.teacher_profiles AS t
-WHERE t.user_id = mapped.user_id AND mapped.row_digest IS NULL;
+-- step teacher_profiles (model.yaml:177): taken at its insert
 -- step parent_users (model.yaml:198)
 ALTER TABLE _pgmig.map_parent_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_parent_users AS mapped SET row_digest = md5((t.*)::text)
@@ -3461,11 +3463,7 @@ ALTER TABLE _pgmig.map_parent_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_parent_roles AS mapped SET row_digest = md5((t.*)::text)
 FROM public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step parent_profiles (model.yaml:226)
-ALTER TABLE _pgmig.map_parent_profiles ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_parent_profiles AS mapped SET row_digest = md5((t.*)::text)
-FROM public.parent_profiles AS t
-WHERE t.user_id = mapped.user_id AND mapped.row_digest IS NULL;
+-- step parent_profiles (model.yaml:226): taken at its insert
 -- step student_users (model.yaml:238)
 ALTER TABLE _pgmig.map_student_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_student_users AS mapped SET row_digest = md5((t.*)::text)
@@ -3476,11 +3474,7 @@ ALTER TABLE _pgmig.map_student_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_student_roles AS mapped SET row_digest = md5((t.*)::text)
 FROM public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step student_profiles (model.yaml:267)
-ALTER TABLE _pgmig.map_student_profiles ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_student_profiles AS mapped SET row_digest = md5((t.*)::text)
-FROM public.student_profiles AS t
-WHERE t.user_id = mapped.user_id AND mapped.row_digest IS NULL;
+-- step student_profiles (model.yaml:267): taken at its insert
 RESET client_min_messages;
 
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,

@@ -567,9 +567,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9920df51662ea230352e277218ea462abbe76af64af000e1b065574c6b90a0c0';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6aca410da78bab5ff04b8f525df69d0871e928a5e8a9e0cfbe6fb615c6ae0f08';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9920df51662ea230352e277218ea462abbe76af64af000e1b065574c6b90a0c0; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6aca410da78bab5ff04b8f525df69d0871e928a5e8a9e0cfbe6fb615c6ae0f08; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -207,7 +207,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '4bc8aa8437d71da5a1d3a58ba08f5c56200f8dfd52b9bac9de19052ee622124a';
+SET pgmig.fingerprint = '8aad3cb75bf44c0529252f612455865b9b2a3d1c7f9c93f655391ecf48d9ac2a';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -920,9 +920,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4bc8aa8437d71da5a1d3a58ba08f5c56200f8dfd52b9bac9de19052ee622124a';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '8aad3cb75bf44c0529252f612455865b9b2a3d1c7f9c93f655391ecf48d9ac2a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4bc8aa8437d71da5a1d3a58ba08f5c56200f8dfd52b9bac9de19052ee622124a; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 8aad3cb75bf44c0529252f612455865b9b2a3d1c7f9c93f655391ecf48d9ac2a; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1076,7 +1076,7 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
   IF to_regclass('_pgmig.map_users') IS NULL THEN
-    CREATE TABLE _pgmig.map_users (id text, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+    CREATE TABLE _pgmig.map_users (id text, pgmig_wave integer NOT NULL, row_digest text, PRIMARY KEY (id));
   END IF;
 
   -- Source rows, read once: each with its class
@@ -1200,8 +1200,10 @@ BEGIN
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.users');
 
+  -- Each row's digest (see row_digests.sql) as inserted: no later statement of this
+  -- script writes public.users, so it is the row migrate leaves.
   WITH inserted AS (
-    INSERT INTO public.users (id, display_name, religious_preference, prayer_style, created_at, updated_at, is_active)
+    INSERT INTO public.users AS pgmig_new (id, display_name, religious_preference, prayer_style, created_at, updated_at, is_active)
     SELECT stage.id,
          stage.display_name,
          stage.religious_preference,
@@ -1211,10 +1213,10 @@ BEGIN
          true
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING id
+    RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
   )
-  INSERT INTO _pgmig.map_users (id, pgmig_wave)
-  SELECT id, this_wave FROM inserted;
+  INSERT INTO _pgmig.map_users (id, pgmig_wave, row_digest)
+  SELECT id, this_wave, pgmig_row_digest FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
@@ -1261,7 +1263,7 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
   IF to_regclass('_pgmig.map_prayers') IS NULL THEN
-    CREATE TABLE _pgmig.map_prayers (id text, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+    CREATE TABLE _pgmig.map_prayers (id text, pgmig_wave integer NOT NULL, row_digest text, PRIMARY KEY (id));
   END IF;
 
   -- Source rows, read once: each with its class
@@ -1342,8 +1344,10 @@ BEGIN
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.prayers');
 
+  -- Each row's digest (see row_digests.sql) as inserted: no later statement of this
+  -- script writes public.prayers, so it is the row migrate leaves.
   WITH inserted AS (
-    INSERT INTO public.prayers (id, author_id, text, generated_prayer, target_audience, is_flagged, created_at)
+    INSERT INTO public.prayers AS pgmig_new (id, author_id, text, generated_prayer, target_audience, is_flagged, created_at)
     SELECT stage.id,
          stage.author_id,
          stage.text,
@@ -1353,10 +1357,10 @@ BEGIN
          stage.created_at
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING id
+    RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
   )
-  INSERT INTO _pgmig.map_prayers (id, pgmig_wave)
-  SELECT id, this_wave FROM inserted;
+  INSERT INTO _pgmig.map_prayers (id, pgmig_wave, row_digest)
+  SELECT id, this_wave, pgmig_row_digest FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
@@ -1404,7 +1408,7 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
   IF to_regclass('_pgmig.map_prayer_marks') IS NULL THEN
-    CREATE TABLE _pgmig.map_prayer_marks (id text, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+    CREATE TABLE _pgmig.map_prayer_marks (id text, pgmig_wave integer NOT NULL, row_digest text, PRIMARY KEY (id));
   END IF;
 
   -- Source rows, read once: each with its class
@@ -1530,18 +1534,20 @@ BEGIN
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.prayer_marks');
 
+  -- Each row's digest (see row_digests.sql) as inserted: no later statement of this
+  -- script writes public.prayer_marks, so it is the row migrate leaves.
   WITH inserted AS (
-    INSERT INTO public.prayer_marks (id, prayer_id, user_id, marked_at)
+    INSERT INTO public.prayer_marks AS pgmig_new (id, prayer_id, user_id, marked_at)
     SELECT stage.id,
          stage.prayer_id,
          stage.user_id,
          stage.marked_at
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING id
+    RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
   )
-  INSERT INTO _pgmig.map_prayer_marks (id, pgmig_wave)
-  SELECT id, this_wave FROM inserted;
+  INSERT INTO _pgmig.map_prayer_marks (id, pgmig_wave, row_digest)
+  SELECT id, this_wave, pgmig_row_digest FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
@@ -1587,7 +1593,7 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
   IF to_regclass('_pgmig.map_invites') IS NULL THEN
-    CREATE TABLE _pgmig.map_invites (token text, pgmig_wave integer NOT NULL, PRIMARY KEY (token));
+    CREATE TABLE _pgmig.map_invites (token text, pgmig_wave integer NOT NULL, row_digest text, PRIMARY KEY (token));
   END IF;
 
   -- Source rows, read once: each with its class
@@ -1643,8 +1649,10 @@ BEGIN
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.invites');
 
+  -- Each row's digest (see row_digests.sql) as inserted: no later statement of this
+  -- script writes public.invites, so it is the row migrate leaves.
   WITH inserted AS (
-    INSERT INTO public.invites (token, created_by_user_id, used_by_user_id, used, expires_at)
+    INSERT INTO public.invites AS pgmig_new (token, created_by_user_id, used_by_user_id, used, expires_at)
     SELECT stage.token,
          stage.created_by_user_id,
          stage.used_by_user_id,
@@ -1652,10 +1660,10 @@ BEGIN
          stage.expires_at
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING token
+    RETURNING token, md5((pgmig_new.*)::text) AS pgmig_row_digest
   )
-  INSERT INTO _pgmig.map_invites (token, pgmig_wave)
-  SELECT token, this_wave FROM inserted;
+  INSERT INTO _pgmig.map_invites (token, pgmig_wave, row_digest)
+  SELECT token, this_wave, pgmig_row_digest FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
@@ -1700,7 +1708,7 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
   IF to_regclass('_pgmig.map_roles') IS NULL THEN
-    CREATE TABLE _pgmig.map_roles (id text, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+    CREATE TABLE _pgmig.map_roles (id text, pgmig_wave integer NOT NULL, row_digest text, PRIMARY KEY (id));
   END IF;
 
   -- Source rows, read once: each with its class
@@ -1725,16 +1733,18 @@ BEGIN
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.roles');
 
+  -- Each row's digest (see row_digests.sql) as inserted: no later statement of this
+  -- script writes public.roles, so it is the row migrate leaves.
   WITH inserted AS (
-    INSERT INTO public.roles (id, name)
+    INSERT INTO public.roles AS pgmig_new (id, name)
     SELECT stage.id,
          stage.name
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING id
+    RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
   )
-  INSERT INTO _pgmig.map_roles (id, pgmig_wave)
-  SELECT id, this_wave FROM inserted;
+  INSERT INTO _pgmig.map_roles (id, pgmig_wave, row_digest)
+  SELECT id, this_wave, pgmig_row_digest FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
@@ -1781,7 +1791,7 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
   IF to_regclass('_pgmig.map_user_roles') IS NULL THEN
-    CREATE TABLE _pgmig.map_user_roles (user_id text, role_id text, pgmig_wave integer NOT NULL, PRIMARY KEY (user_id, role_id));
+    CREATE TABLE _pgmig.map_user_roles (user_id text, role_id text, pgmig_wave integer NOT NULL, row_digest text, PRIMARY KEY (user_id, role_id));
   END IF;
 
   -- Source rows, read once: each with its class
@@ -1834,17 +1844,19 @@ BEGIN
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.user_roles');
 
+  -- Each row's digest (see row_digests.sql) as inserted: no later statement of this
+  -- script writes public.user_roles, so it is the row migrate leaves.
   WITH inserted AS (
-    INSERT INTO public.user_roles (user_id, role_id, granted_at)
+    INSERT INTO public.user_roles AS pgmig_new (user_id, role_id, granted_at)
     SELECT stage.user_id,
          stage.role_id,
          stage.granted_at
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING user_id, role_id
+    RETURNING user_id, role_id, md5((pgmig_new.*)::text) AS pgmig_row_digest
   )
-  INSERT INTO _pgmig.map_user_roles (user_id, role_id, pgmig_wave)
-  SELECT user_id, role_id, this_wave FROM inserted;
+  INSERT INTO _pgmig.map_user_roles (user_id, role_id, pgmig_wave, row_digest)
+  SELECT user_id, role_id, this_wave, pgmig_row_digest FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
@@ -1899,36 +1911,12 @@ ANALYZE public.user_roles;
 -- new one, while both keep the row's text. `(t.*)`, not `t`: a column named t would stand
 -- for the whole row.
 SET client_min_messages = warning;
--- step users (model.yaml:13)
-ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_users AS mapped SET row_digest = md5((t.*)::text)
-FROM public.users AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step prayers (model.yaml:34)
-ALTER TABLE _pgmig.map_prayers ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_prayers AS mapped SET row_digest = md5((t.*)::text)
-FROM public.prayers AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step prayer_marks (model.yaml:47)
-ALTER TABLE _pgmig.map_prayer_marks ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_prayer_marks AS mapped SET row_digest = md5((t.*)::text)
-FROM public.prayer_marks AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step invites (model.yaml:62)
-ALTER TABLE _pgmig.map_invites ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_invites AS mapped SET row_digest = md5((t.*)::text)
-FROM public.invites AS t
-WHERE t.token = mapped.token AND mapped.row_digest IS NULL;
--- step roles (model.yaml:74)
-ALTER TABLE _pgmig.map_roles ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_roles AS mapped SET row_digest = md5((t.*)::text)
-FROM public.roles AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step user_roles (model.yaml:78)
-ALTER TABLE _pgmig.map_user_roles ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_user_roles AS mapped SET row_digest = md5((t.*)::text)
-FROM public.user_roles AS t
-WHERE t.user_id = mapped.user_id AND t.role_id = mapped.role_id AND mapped.row_digest IS NULL;
+-- step users (model.yaml:13): taken at its insert
+-- step prayers (model.yaml:34): taken at its insert
+-- step prayer_marks (model.yaml:47): taken at its insert
+-- step invites (model.yaml:62): taken at its insert
+-- step roles (model.yaml:74): taken at its insert
+-- step user_roles (model.yaml:78): taken at its insert
 RESET client_min_messages;
 
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,

@@ -551,9 +551,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4bc8aa8437d71da5a1d3a58ba08f5c56200f8dfd52b9bac9de19052ee622124a';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '8aad3cb75bf44c0529252f612455865b9b2a3d1c7f9c93f655391ecf48d9ac2a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4bc8aa8437d71da5a1d3a58ba08f5c56200f8dfd52b9bac9de19052ee622124a; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 8aad3cb75bf44c0529252f612455865b9b2a3d1c7f9c93f655391ecf48d9ac2a; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -204,7 +204,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '3973eb71944a9b2ae67b0d75a6931e430f1a1ec1807617b96e8108eeeb6a92ee';
+SET pgmig.fingerprint = 'c25fbe3f8902fe3bc45882c8d6fc16e09a2818ec05f2746308efee2a040997a3';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -947,9 +947,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '3973eb71944a9b2ae67b0d75a6931e430f1a1ec1807617b96e8108eeeb6a92ee';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c25fbe3f8902fe3bc45882c8d6fc16e09a2818ec05f2746308efee2a040997a3';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 3973eb71944a9b2ae67b0d75a6931e430f1a1ec1807617b96e8108eeeb6a92ee; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile c25fbe3f8902fe3bc45882c8d6fc16e09a2818ec05f2746308efee2a040997a3; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1103,7 +1103,7 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
   IF to_regclass('_pgmig.map_workout_plans') IS NULL THEN
-    CREATE TABLE _pgmig.map_workout_plans (id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+    CREATE TABLE _pgmig.map_workout_plans (id uuid, pgmig_wave integer NOT NULL, row_digest text, PRIMARY KEY (id));
   END IF;
 
   -- Source rows, read once: each with its class
@@ -1170,8 +1170,10 @@ BEGIN
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.workout_plans');
 
+  -- Each row's digest (see row_digests.sql) as inserted: no later statement of this
+  -- script writes public.workout_plans, so it is the row migrate leaves.
   WITH inserted AS (
-    INSERT INTO public.workout_plans (id, user_id, name, description, goal, total_weeks, current_week, status, created_at, updated_at)
+    INSERT INTO public.workout_plans AS pgmig_new (id, user_id, name, description, goal, total_weeks, current_week, status, created_at, updated_at)
     SELECT stage.id,
          stage.user_id,
          stage.name,
@@ -1184,10 +1186,10 @@ BEGIN
          stage.updated_at
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING id
+    RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
   )
-  INSERT INTO _pgmig.map_workout_plans (id, pgmig_wave)
-  SELECT id, this_wave FROM inserted;
+  INSERT INTO _pgmig.map_workout_plans (id, pgmig_wave, row_digest)
+  SELECT id, this_wave, pgmig_row_digest FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
@@ -1464,7 +1466,7 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
   IF to_regclass('_pgmig.map_exercises') IS NULL THEN
-    CREATE TABLE _pgmig.map_exercises (id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+    CREATE TABLE _pgmig.map_exercises (id uuid, pgmig_wave integer NOT NULL, row_digest text, PRIMARY KEY (id));
   END IF;
 
   -- Source rows, read once: each with its class
@@ -1573,8 +1575,10 @@ BEGIN
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.exercises');
 
+  -- Each row's digest (see row_digests.sql) as inserted: no later statement of this
+  -- script writes public.exercises, so it is the row migrate leaves.
   WITH inserted AS (
-    INSERT INTO public.exercises (id, day_id, name, muscle_group, sets, target_reps_min, target_reps_max, target_weight, rest_seconds, notes, order_index)
+    INSERT INTO public.exercises AS pgmig_new (id, day_id, name, muscle_group, sets, target_reps_min, target_reps_max, target_weight, rest_seconds, notes, order_index)
     SELECT stage.id,
          stage.day_id,
          stage.name,
@@ -1588,10 +1592,10 @@ BEGIN
          stage.order_index
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING id
+    RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
   )
-  INSERT INTO _pgmig.map_exercises (id, pgmig_wave)
-  SELECT id, this_wave FROM inserted;
+  INSERT INTO _pgmig.map_exercises (id, pgmig_wave, row_digest)
+  SELECT id, this_wave, pgmig_row_digest FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
@@ -1639,7 +1643,7 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
   IF to_regclass('_pgmig.map_workout_sessions') IS NULL THEN
-    CREATE TABLE _pgmig.map_workout_sessions (id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+    CREATE TABLE _pgmig.map_workout_sessions (id uuid, pgmig_wave integer NOT NULL, row_digest text, PRIMARY KEY (id));
   END IF;
 
   -- Source rows, read once: each with its class
@@ -1699,8 +1703,10 @@ BEGIN
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.workout_sessions');
 
+  -- Each row's digest (see row_digests.sql) as inserted: no later statement of this
+  -- script writes public.workout_sessions, so it is the row migrate leaves.
   WITH inserted AS (
-    INSERT INTO public.workout_sessions (id, user_id, plan_id, day_id, started_at, completed_at, status, notes)
+    INSERT INTO public.workout_sessions AS pgmig_new (id, user_id, plan_id, day_id, started_at, completed_at, status, notes)
     SELECT stage.id,
          stage.user_id,
          stage.plan_id,
@@ -1711,10 +1717,10 @@ BEGIN
          stage.notes
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING id
+    RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
   )
-  INSERT INTO _pgmig.map_workout_sessions (id, pgmig_wave)
-  SELECT id, this_wave FROM inserted;
+  INSERT INTO _pgmig.map_workout_sessions (id, pgmig_wave, row_digest)
+  SELECT id, this_wave, pgmig_row_digest FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
@@ -1762,7 +1768,7 @@ BEGIN
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
   IF to_regclass('_pgmig.map_exercise_logs') IS NULL THEN
-    CREATE TABLE _pgmig.map_exercise_logs (id uuid, pgmig_wave integer NOT NULL, PRIMARY KEY (id));
+    CREATE TABLE _pgmig.map_exercise_logs (id uuid, pgmig_wave integer NOT NULL, row_digest text, PRIMARY KEY (id));
   END IF;
 
   -- Source rows, read once: each with its class
@@ -1820,8 +1826,10 @@ BEGIN
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.exercise_logs');
 
+  -- Each row's digest (see row_digests.sql) as inserted: no later statement of this
+  -- script writes public.exercise_logs, so it is the row migrate leaves.
   WITH inserted AS (
-    INSERT INTO public.exercise_logs (id, session_id, exercise_id, set_number, reps, weight, completed_at)
+    INSERT INTO public.exercise_logs AS pgmig_new (id, session_id, exercise_id, set_number, reps, weight, completed_at)
     SELECT stage.id,
          stage.session_id,
          stage.exercise_id,
@@ -1831,10 +1839,10 @@ BEGIN
          stage.completed_at
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING id
+    RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
   )
-  INSERT INTO _pgmig.map_exercise_logs (id, pgmig_wave)
-  SELECT id, this_wave FROM inserted;
+  INSERT INTO _pgmig.map_exercise_logs (id, pgmig_wave, row_digest)
+  SELECT id, this_wave, pgmig_row_digest FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
   DROP TABLE pg_temp.pgmig_stage;
   -- -v defer_constraints=on: what was deferred above comes back, validated: a row that
@@ -1889,11 +1897,7 @@ ANALYZE public.exercise_logs;
 -- new one, while both keep the row's text. `(t.*)`, not `t`: a column named t would stand
 -- for the whole row.
 SET client_min_messages = warning;
--- step workout_plans (model.yaml:15)
-ALTER TABLE _pgmig.map_workout_plans ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_workout_plans AS mapped SET row_digest = md5((t.*)::text)
-FROM public.workout_plans AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step workout_plans (model.yaml:15): taken at its insert
 -- step workout_weeks (model.yaml:33)
 ALTER TABLE _pgmig.map_workout_weeks ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_workout_weeks AS mapped SET row_digest = md5((t.*)::text)
@@ -1904,21 +1908,9 @@ ALTER TABLE _pgmig.map_workout_days ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_workout_days AS mapped SET row_digest = md5((t.*)::text)
 FROM public.workout_days AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step exercises (model.yaml:68)
-ALTER TABLE _pgmig.map_exercises ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_exercises AS mapped SET row_digest = md5((t.*)::text)
-FROM public.exercises AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step workout_sessions (model.yaml:99)
-ALTER TABLE _pgmig.map_workout_sessions ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_workout_sessions AS mapped SET row_digest = md5((t.*)::text)
-FROM public.workout_sessions AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
--- step exercise_logs (model.yaml:136)
-ALTER TABLE _pgmig.map_exercise_logs ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_exercise_logs AS mapped SET row_digest = md5((t.*)::text)
-FROM public.exercise_logs AS t
-WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
+-- step exercises (model.yaml:68): taken at its insert
+-- step workout_sessions (model.yaml:99): taken at its insert
+-- step exercise_logs (model.yaml:136): taken at its insert
 RESET client_min_messages;
 
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,

@@ -548,9 +548,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '3973eb71944a9b2ae67b0d75a6931e430f1a1ec1807617b96e8108eeeb6a92ee';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c25fbe3f8902fe3bc45882c8d6fc16e09a2818ec05f2746308efee2a040997a3';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 3973eb71944a9b2ae67b0d75a6931e430f1a1ec1807617b96e8108eeeb6a92ee; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile c25fbe3f8902fe3bc45882c8d6fc16e09a2818ec05f2746308efee2a040997a3; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -87,6 +87,10 @@ pub struct StepView {
     pub relinks: Vec<RelinkView>,
     /// Transaction mode's one read of the source.
     pub stage: StageView,
+    /// The digest of each row rollback compares is taken from the insert's RETURNING, not by
+    /// a second pass over the id map: transaction mode, a copied key, and no later step that
+    /// writes this table or overwrites rows (the row as inserted is the row migrate leaves).
+    pub digest_at_insert: bool,
     /// Precheck's tests of the rows.
     pub findings: FindingsView,
     pub verify: VerifyView,
@@ -200,6 +204,11 @@ impl StepView {
                 _ => String::new(),
             },
             replace: ReplaceView::new(step, &keys, &rejects),
+            digest_at_insert: matches!(plan.mode, crate::plan::Mode::Transaction)
+                && matches!(step.key, crate::plan::Key::Keep { .. })
+                && plan.steps[index..].iter().enumerate().all(|(later, s)| {
+                    s.replace.is_none() && (later == 0 || s.target != step.target)
+                }),
             relinks: RelinkView::all(step),
             verify: VerifyView::new(step, model, &keys.migrated, &rejects, &sep),
             from,
