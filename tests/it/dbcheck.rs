@@ -600,3 +600,42 @@ fn a_step_joining_an_unmade_id_map_is_left_out_with_a_warning() {
     );
     assert!(e.contains("model.yaml has 1 error"), "{e}");
 }
+
+/// A live V2 the check cannot run in: the compile goes on with a warning saying why and what
+/// to do, whether V1's tables are not in V2's database or the role may not make the id maps.
+#[test]
+fn a_live_v2_the_check_cannot_use_is_a_warning_saying_why() {
+    let v2_only = cluster().create_db("dbcheck_v2_only");
+    v2_only.load_in_schema(&fixture().join("v2.sql"), "public");
+    let (out, _) = compile(&fixture(), &ddl("v1.sql"), &v2_only.url(), &[]);
+    let e = shown(&out);
+    assert!(out.status.success(), "{e}");
+    assert!(
+        e.contains("warning: PostgreSQL did not check the model's SQL: V1's tables are not in V2's database (v1.")
+            && e.contains("help: compile with --check-db URL"),
+        "{e}"
+    );
+
+    let db = members_db("dbcheck_no_create");
+    let role = format!("{}_reader", db.name());
+    db.execute(&format!(
+        "CREATE ROLE {role} LOGIN; REVOKE CREATE ON DATABASE {name} FROM PUBLIC;
+         GRANT USAGE ON SCHEMA v1, public TO {role};
+         GRANT SELECT ON ALL TABLES IN SCHEMA v1, public TO {role};",
+        name = db.name()
+    ));
+    let c = cluster();
+    let url = format!(
+        "user={role} dbname={} port={} host={}",
+        db.name(),
+        c.port(),
+        c.socket_dir().display()
+    );
+    let (out, _) = compile(&fixture(), &url, &url, &[]);
+    let e = shown(&out);
+    assert!(out.status.success(), "{e}");
+    assert!(
+        e.contains("warning: PostgreSQL did not check the model's SQL: the id maps can't be made in V2's database: permission denied"),
+        "{e}"
+    );
+}
