@@ -15,6 +15,8 @@
 //! select     check::subset::select,          Plan + --entities / --only      -> plan::Plan (the steps and
 //!            check::only::restrict                                              root rows chosen)
 //! annotate   stats::annotate                 Plan + a live V1                -> Plan with V1's sizes + warnings
+//!            estimate::measure,              Plan + a live V1                -> Plan with each step's window
+//!            estimate::annotate                                                 estimate (PLAN.md)
 //! emit       emit::render, emit::guard       Plan + fingerprint              -> emit::Scripts (precheck, migrate,
 //!                                                                               verify, rollback, export, PLAN.md)
 //! ```
