@@ -6,6 +6,7 @@
 --   psql -X -v ON_ERROR_STOP=1 -f verify.sql
 \set ON_ERROR_STOP on
 {%- import "seal_check.sql" as seal %}
+{%- import "unmapped.sql" as rows %}
 {% include "pin.sql" %}
 
 -- One snapshot: every check sees the same database, whatever commits meanwhile.
@@ -343,19 +344,19 @@ BEGIN
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
 {%- if t.maybe_maps.is_empty() %}
-  SELECT count(*) INTO n_extra FROM {{ t.table }} AS t WHERE {{ t.unmapped }};
+  SELECT count(*) INTO n_extra FROM {{ t.table }} AS t WHERE {% call rows::unmapped(t) %}{% endcall %};
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT {{ t.sample_key }} AS k FROM {{ t.table }} AS t WHERE {{ t.unmapped }} ORDER BY {{ t.key_order }} LIMIT 5) AS x;
+  FROM (SELECT {% call rows::sample_key(t) %}{% endcall %} AS k FROM {{ t.table }} AS t WHERE {% call rows::unmapped(t) %}{% endcall %} ORDER BY {% call rows::key_order(t) %}{% endcall %} LIMIT 5) AS x;
 {%- else %}
   -- Other parts of the model fill the table too: the rows their id maps hold (the maps
   -- that exist: the parts migrated) are migrated rows, not rows beyond them.
 {%- for m in t.maybe_maps %}
-  IF pg_catalog.to_regclass({{ m.map_lit }}) IS NOT NULL THEN
-    other_maps := other_maps || {{ m.unmapped_lit }};
+  IF pg_catalog.to_regclass({{ m.table|lit }}) IS NOT NULL THEN
+    other_maps := other_maps || {% filter lit %} AND {% call rows::not_in_map(m) %}{% endcall %}{% endfilter %};
   END IF;
 {%- endfor %}
-  EXECUTE {{ t.count_lit }} || other_maps INTO n_extra;
-  EXECUTE {{ t.samples_lit }} || other_maps || {{ t.samples_end_lit }} INTO samples;
+  EXECUTE {% filter lit %}SELECT count(*) FROM {{ t.table }} AS t WHERE {% call rows::unmapped(t) %}{% endcall %}{% endfilter %} || other_maps INTO n_extra;
+  EXECUTE {% filter lit %}SELECT string_agg(x.k, ', ') FROM (SELECT {% call rows::sample_key(t) %}{% endcall %} AS k FROM {{ t.table }} AS t WHERE {% call rows::unmapped(t) %}{% endcall %}{% endfilter %} || other_maps || {% filter lit %} ORDER BY {% call rows::key_order(t) %}{% endcall %} LIMIT 5) AS x{% endfilter %} INTO samples;
 {%- endif %}
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  {{ t.table|notice }}: no rows beyond the migrated ones';
