@@ -145,7 +145,7 @@ pub struct StorageParameter {
 }
 
 impl StorageParameter {
-    fn parse(parameter: &str) -> StorageParameter {
+    pub(super) fn parse(parameter: &str) -> StorageParameter {
         match parameter.split_once('=') {
             Some((name, value)) => StorageParameter {
                 name: name.to_string(),

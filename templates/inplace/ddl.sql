@@ -11,6 +11,11 @@
 {%- if !list.is_empty() %} INCLUDE ({% call columns(list) %}{% endcall %}){% endif -%}
 {%- endmacro -%}
 
+{#- An index's storage parameters: each name an identifier, each value a literal. -#}
+{%- macro with(parameters) -%}
+{%- if !parameters.is_empty() %} WITH ({% for p in parameters.iter() %}{% if !loop.first %}, {% endif %}{% if let Some(v) = p.value %}{{ p.name|ident }} = {{ v|lit }}{% else %}{{ p.name|ident }}{% endif %}{% endfor %}){% endif -%}
+{%- endmacro -%}
+
 {%- macro create(o, not_valid) -%}
 {%- match o.definition -%}
 {%- when Definition::Key { primary, columns, include, deferrable } -%}
@@ -23,7 +28,7 @@ ALTER TABLE {{ o.table }} ADD CONSTRAINT {{ o.name|ident }} FOREIGN KEY ({% call
 {%- match on_delete %}{% when FkAction::NoAction %}{% when _ %} ON DELETE {{ on_delete.sql() }}{% endmatch %}{{ deferrable.clause() }}{% if o.not_valid || not_valid %} NOT VALID{% endif %}
 {%- when Definition::Index { unique, method, keys, include, storage_parameters, predicate } -%}
 CREATE {% if unique %}UNIQUE {% endif %}INDEX {{ o.name|ident }} ON {{ o.table }}{% if method != "btree" %} USING {{ method }}{% endif %} ({{ keys|join(", ") }}){% call include(include) %}{% endcall %}
-{%- if !storage_parameters.is_empty() %} WITH ({% for p in storage_parameters.iter() %}{% if !loop.first %}, {% endif %}{% if let Some(v) = p.value %}{{ p.name|ident }} = {{ v|lit }}{% else %}{{ p.name|ident }}{% endif %}{% endfor %}){% endif %}
+{%- call with(storage_parameters) %}{% endcall %}
 {%- if let Some(p) = predicate %} WHERE {{ p }}{% endif %}
 {%- endmatch -%}
 {%- endmacro -%}
