@@ -21,8 +21,9 @@ BEGIN ISOLATION LEVEL REPEATABLE READ{% if plan.server.is_none() %} READ ONLY{% 
 COPY (SELECT t.* FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {{ s.keys.made_here }} ORDER BY {{ s.keys.key_order }})
   TO STDOUT WITH (FORMAT csv, HEADER) \g '{{ e.file }}'
 {%- endfor %}
+{%- import "v1_table.sql" as v1 %}
 {%- for t in plan.v1_tables %}
-COPY (SELECT {{ t.select }} FROM {{ t.table }} AS t ORDER BY {{ t.order }})
+COPY (SELECT {% call v1::select(t) %}{% endcall %} FROM {{ t.table }} AS t ORDER BY {% call v1::order(t) %}{% endcall %})
   TO STDOUT WITH (FORMAT csv, HEADER) \g '{{ t.file }}'
 {%- endfor %}
 {%- if let Some(archives) = plan.archives %}

@@ -38,7 +38,7 @@ CREATE SCHEMA IF NOT EXISTS _pgmig;
 SET pgmig.blocking = 0;
 
 {% if let Some(u) = plan.subset %}
-{%- if !u.prerequisites_values.is_empty() %}
+{%- if !u.prerequisite_steps.is_empty() %}
 {% include "subset_prerequisites.sql" %}
 
 -- The id maps of the steps this subset needs, copied from migrate's (read only): its steps'
