@@ -178,7 +178,7 @@ END
 -- index of that name (another's, or one a stopped DROP left) stops rollback here, changing
 -- nothing, rather than being taken for rollback's own and dropped.
 {%- for i in plan.rollback_indexes %}
-CREATE INDEX {{ i.name }} ON {{ i.table }} {{ i.columns }}; -- for {{ i.constraint|comment }}
+CREATE INDEX {{ i.name|ident }} ON {{ i.table }} ({% for c in i.columns %}{% if !loop.first %}, {% endif %}{{ c|ident }}{% endfor %}); -- for {{ i.constraint|comment }}
 {%- endfor %}
 {%- endif %}
 {%- for s in steps %}
@@ -374,6 +374,6 @@ COMMIT;
 {%- if !plan.rollback_indexes.is_empty() %}
 -- The indexes built for the deletes, dropped without blocking the tables' readers or writers.
 {%- for i in plan.rollback_indexes %}
-DROP INDEX CONCURRENTLY IF EXISTS {{ i.qualified_name }};
+DROP INDEX CONCURRENTLY IF EXISTS {{ i.schema|ident }}.{{ i.name|ident }};
 {%- endfor %}
 {%- endif %}

@@ -75,7 +75,7 @@ BEGIN
   END IF;
 {%- endfor %}
 {%- for r in plan.referrers %}
-  -- {{ r.table|comment }} {{ r.columns|comment }} → {{ r.parent|comment }} ({{ r.constraint|comment }}, ON DELETE {{ r.action }}): rows of others under {% if r.chain.is_empty() %}migrated rows{% else %}rows CASCADE deletes with migrated ones ({{ r.chain|comment }}){% endif %}.
+  -- {{ r.table|comment }} {% filter comment %}({% for c in r.columns %}{% if !loop.first %}, {% endif %}{{ c|ident }}{% endfor %}){% endfilter %} → {{ r.parent|comment }} ({{ r.constraint|comment }}, ON DELETE {{ r.action }}): rows of others under {% if r.chain.is_empty() %}migrated rows{% else %}rows CASCADE deletes with migrated ones ({{ r.chain|comment }}){% endif %}.
   SELECT count(*) INTO n
   {{ r.others }};
   IF n > 0 THEN
