@@ -22,10 +22,11 @@
   SELECT '_pgmig.wave_targets', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
   FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
         FROM _pgmig.wave_targets AS b WHERE b.model = {{ plan.model|lit }}) AS x
+{%- import "v1_table.sql" as sealed_v1 %}
 {%- if seal_v1 %}
 {%- for t in plan.v1_tables %}
   UNION ALL
-  SELECT {{ "V1 {}"|format(t.table)|lit }}, count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY {{ t.order }}), ''))
+  SELECT {{ "V1 {}"|format(t.table)|lit }}, count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY {% call sealed_v1::order(t) %}{% endcall %}), ''))
   FROM {{ t.table }} AS t
 {%- endfor %}
 {%- endif %}

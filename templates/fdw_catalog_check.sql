@@ -10,7 +10,8 @@ BEGIN
               ELSE pg_catalog.format('V1 column %s.%I is %s, compiled as %s', e.tab, e.col,
                                      pg_catalog.format_type(a.atttypid, a.atttypmod), e.typ) END
   INTO difference
-  FROM (VALUES {{ v.compiled_columns }}) AS e (n, tab, imported, col, typ)
+  FROM (VALUES {% for c in v.compiled_columns %}{% if !loop.first %},
+               {% endif %}({{ loop.index }}, {{ c.table|lit }}, {{ c.imported|lit }}, {{ c.column|lit }}, {{ c.data_type|lit }}){% endfor %}) AS e (n, tab, imported, col, typ)
   LEFT JOIN pg_catalog.pg_attribute AS a
          ON a.attrelid = pg_catalog.to_regclass(e.imported) AND a.attname = e.col AND a.attnum > 0 AND NOT a.attisdropped
   WHERE a.attname IS NULL OR pg_catalog.format_type(a.atttypid, a.atttypmod) <> e.typ

@@ -5,7 +5,8 @@ DECLARE
   missing text;
 BEGIN
   WITH needed (kind, schema_name, object_name, privileges) AS (
-    {{ needs.needed }}
+    VALUES {% for o in needs.needed %}{% if !loop.first %},
+           {% endif %}({{ o.kind|lit }}, {{ o.schema|lit_or_null }}, {{ o.name|lit }}, {{ o.privileges|lit }}){% endfor %}
   ), found AS (
     SELECT o.kind, o.schema_name, o.object_name, p.privilege, p.n,
            CASE o.kind
@@ -48,7 +49,8 @@ BEGIN
     SELECT 0, pg_catalog.format('%I.%I', o.schema_name, o.object_name),
            pg_catalog.format('-- run this script as %s (or a member of it): it builds a temporary index on %I.%I, which only the owner can',
                              c.relowner::pg_catalog.regrole::text, o.schema_name, o.object_name)
-    FROM ({{ needs.owned }}) AS o (schema_name, object_name)
+    FROM (VALUES {% for t in needs.owned %}{% if !loop.first %},
+           {% endif %}({{ t.schema|lit }}, {{ t.name|lit }}){% endfor %}) AS o (schema_name, object_name)
     JOIN pg_catalog.pg_namespace AS s ON s.nspname = o.schema_name
     JOIN pg_catalog.pg_class AS c ON c.relnamespace = s.oid AND c.relname = o.object_name
     WHERE NOT pg_catalog.pg_has_role(c.relowner, 'USAGE')

@@ -1,4 +1,5 @@
--- Reference data ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.rows }} row(s) of {{ r.table|comment }}, matched by ({{ r.key_list|comment }});
+{%- import "reference.sql" as refs -%}
+-- Reference data ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.rows }} row(s) of {{ r.table|comment }}, matched by ({% filter comment %}{% call refs::names(r.key) %}{% endcall %}{% endfilter %});
 -- a row whose key is already there is left as it is. Rollback removes only the rows inserted here.
 {%- for q in r.sequences %}
 INSERT INTO _pgmig.sequences (model, sequence, last_value, is_called)
@@ -15,20 +16,20 @@ BEGIN
 END
 {% endfilter %};
 {%- endif %}
-WITH wanted ({{ r.column_list }}) AS (
-  VALUES {{ r.values }}
+WITH wanted ({% call refs::column_list(r) %}{% endcall %}) AS (
+  VALUES {% call refs::values(r) %}{% endcall %}
 ), inserted AS (
-  INSERT INTO {{ r.table }} ({{ r.column_list }})
-  SELECT {{ r.select_list }}
+  INSERT INTO {{ r.table }} ({% call refs::column_list(r) %}{% endcall %})
+  SELECT {% call refs::select_list(r) %}{% endcall %}
   FROM wanted AS w
-{%- for j in r.parent_joins %}
-  {{ j }}
-{%- endfor %}
-  ON CONFLICT ({{ r.key_list }}) DO NOTHING
-  RETURNING {{ r.primary_key_list }}
+{%- for c in r.columns %}{% if let Some(p) = c.parent %}
+  {% call refs::parent_join(c, p) %}{% endcall %}
+{%- endif %}{% endfor %}
+  ON CONFLICT ({% call refs::names(r.key) %}{% endcall %}) DO NOTHING
+  RETURNING {% for k in r.primary_key %}{% if !loop.first %}, {% endif %}{{ k.name|ident }}{% endfor %}
 )
 INSERT INTO _pgmig.reference (model, table_name, key)
-SELECT {{ plan.model|lit }}, {{ r.table|lit }}, {{ r.primary_key_json }} FROM inserted;
+SELECT {{ plan.model|lit }}, {{ r.table|lit }}, {% call refs::primary_key_json(r) %}{% endcall %} FROM inserted;
 {%- if r.drawn.len() < r.sequences.len() %}
 -- Past the keys the rows give, too: the application's next insert draws a free one.
 DO {% filter dollar("sequences") %}

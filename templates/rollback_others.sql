@@ -1,3 +1,4 @@
+{%- import "step_keys.sql" as keys -%}
 -- What rollback would do to rows it did not write, found before anything is deleted. The
 -- filled tables are locked against writes until COMMIT (EXCLUSIVE: reads go on), so no row
 -- can be written under a migrated row, or a migrated row changed, between this check and the
@@ -11,7 +12,7 @@ LOCK TABLE {% for t in plan.targets %}{{ t }}{% if !loop.last %}, {% endif %}{% 
 -- Batched and per-entity runs migrate in one wave (no wave column: the first).
 SET client_min_messages = warning;
 {%- for s in steps %}
-CREATE TABLE IF NOT EXISTS {{ s.keys.map_table }} AS SELECT {{ s.keys.key_list }} FROM {{ s.target }} AS t WHERE false;
+CREATE TABLE IF NOT EXISTS {{ s.keys.map_table }} AS SELECT {% call keys::names(s.keys.key) %}{% endcall %} FROM {{ s.target }} AS t WHERE false;
 ALTER TABLE {{ s.keys.map_table }} ADD COLUMN IF NOT EXISTS row_digest text;
 ALTER TABLE {{ s.keys.map_table }} ADD COLUMN IF NOT EXISTS pgmig_wave integer NOT NULL DEFAULT 1;
 {%- endfor %}
@@ -30,23 +31,23 @@ DECLARE
 BEGIN
 {%- for s in steps %}
 {%- if s.keys.declared_key_line > 0 %}
-  -- key: ({{ s.keys.key_list|comment }}) ({{ plan.model_file|comment }}:{{ s.keys.declared_key_line }}) is not enforced by V2: a row
+  -- key: ({% filter comment %}{% call keys::names(s.keys.key) %}{% endcall %}{% endfilter %}) ({{ plan.model_file|comment }}:{{ s.keys.declared_key_line }}) is not enforced by V2: a row
   -- written since with a migrated row's key can't be told apart from it (nor its digest compared).
-  IF (SELECT count(*) FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {{ s.keys.made_here }}
+  IF (SELECT count(*) FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %}
       WHERE mapped.pgmig_wave >= undo_from)
      > (SELECT count(*) FROM {{ s.keys.map_table }} AS mapped WHERE mapped.pgmig_wave >= undo_from) THEN
-    RAISE EXCEPTION 'undo {{ s.name|notice }} ({{ plan.model_file|notice }}:{{ s.keys.declared_key_line }}): rows written since the migration share the declared key ({{ s.keys.key_list|notice }}) of rows it made; nothing was rolled back'
+    RAISE EXCEPTION 'undo {{ s.name|notice }} ({{ plan.model_file|notice }}:{{ s.keys.declared_key_line }}): rows written since the migration share the declared key ({% filter notice %}{% call keys::names(s.keys.key) %}{% endcall %}{% endfilter %}) of rows it made; nothing was rolled back'
       USING HINT = 'remove or change those rows, then run rollback.sql again';
   END IF;
 {%- endif %}
   -- {{ s.target|comment }}, step {{ s.name|comment }} ({{ plan.model_file|comment }}:{{ s.line }}): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {{ s.keys.made_here }}
+  FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %}
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
-    FROM (SELECT {{ s.keys.target_key_json }}::text AS key
-          FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {{ s.keys.made_here }}
+    FROM (SELECT {% call keys::target_key_json(s.keys.key) %}{% endcall %}::text AS key
+          FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %}
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -60,7 +61,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM {{ s.keys.map_table }} AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {{ s.keys.made_here }});
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {% call keys::made_here(s.keys.key) %}{% endcall %});
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        {{ s.target|lit }}, n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -74,7 +75,7 @@ BEGIN
   END IF;
 {%- endfor %}
 {%- for r in plan.referrers %}
-  -- {{ r.table|comment }} {{ r.columns|comment }} → {{ r.parent|comment }} ({{ r.constraint|comment }}, ON DELETE {{ r.action }}): rows of others under {% if r.chain.is_empty() %}migrated rows{% else %}rows CASCADE deletes with migrated ones ({{ r.chain|comment }}){% endif %}.
+  -- {{ r.table|comment }} {% filter comment %}({% for c in r.columns %}{% if !loop.first %}, {% endif %}{{ c|ident }}{% endfor %}){% endfilter %} → {{ r.parent|comment }} ({{ r.constraint|comment }}, ON DELETE {{ r.action }}): rows of others under {% if r.chain.is_empty() %}migrated rows{% else %}rows CASCADE deletes with migrated ones ({{ r.chain|comment }}){% endif %}.
   SELECT count(*) INTO n
   {{ r.others }};
   IF n > 0 THEN

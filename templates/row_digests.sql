@@ -1,3 +1,4 @@
+{%- import "step_keys.sql" as keys -%}
 -- Each migrated row's digest as migrate leaves it, beside its key in the id map: rollback
 -- tells a row the application changed since from the row migrate made. The md5 of the row's
 -- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
@@ -10,7 +11,7 @@ SET client_min_messages = warning;
 ALTER TABLE {{ s.keys.map_table }} ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE {{ s.keys.map_table }} AS mapped SET row_digest = md5((t.*)::text)
 FROM {{ s.target }} AS t
-WHERE {{ s.keys.made_here }} AND mapped.row_digest IS NULL;
+WHERE {% call keys::made_here(s.keys.key) %}{% endcall %} AND mapped.row_digest IS NULL;
 {%- endif %}
 {%- endfor %}
 RESET client_min_messages;

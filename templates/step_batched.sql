@@ -1,3 +1,4 @@
+{%- import "step_keys.sql" as keys -%}
 -- ----------------------------------------------------------------------------
 -- Step {{ s.number }}/{{ s.total }}: {{ s.target|comment }}  ({{ plan.model_file|comment }}:{{ s.line }})
 {%- for a in s.after %}
@@ -71,16 +72,16 @@ BEGIN
 {%- endfor %}
     SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model|lit }} AND step = {{ s.name|lit }};
 {% if s.keys.is_new_key %}
-    -- Id map ({{ plan.model_file|comment }}:{{ s.keys.new_line }}): one new key per distinct ({{ s.keys.by_columns|comment }}), numbered in batches.
+    -- Id map ({{ plan.model_file|comment }}:{{ s.keys.new_line }}): one new key per distinct ({% filter comment %}{% call keys::names(s.keys.by) %}{% endcall %}{% endfilter %}), numbered in batches.
     CREATE TABLE {{ s.keys.map_table }} AS
-    SELECT keys.*, {{ s.keys.new_expr }} AS {{ s.keys.key_column }},
-           (row_number() OVER (ORDER BY {{ s.keys.by_columns }}) - 1) / batch_size AS batch
+    SELECT keys.*, {{ s.keys.new_expr }} AS {{ s.keys.new_key|ident }},
+           (row_number() OVER (ORDER BY {% call keys::names(s.keys.by) %}{% endcall %}) - 1) / batch_size AS batch
     FROM (
       SELECT DISTINCT {{ s.keys.by_select }}
       {{ s.from|sql_indent(4) }}
       WHERE {{ s.rejects.survivors|sql_indent(4) }}
     ) AS keys;
-    ALTER TABLE {{ s.keys.map_table }} ADD PRIMARY KEY ({{ s.keys.by_columns }});
+    ALTER TABLE {{ s.keys.map_table }} ADD PRIMARY KEY ({% call keys::names(s.keys.by) %}{% endcall %});
 {%- else if let Some(h) = s.hierarchy %}
     -- Id map: the keys this step copies, numbered in batches in hierarchy order: foreign key
     -- {{ h.constraint|comment }} ({{ h.columns|comment }}) points into this table, so every row comes after its
@@ -88,11 +89,11 @@ BEGIN
     {{ h.batched|sql_indent(4) }}
     {{ h.levels|sql_indent(4) }}
     CREATE TABLE {{ s.keys.map_table }} AS
-    SELECT {{ s.keys.key_list }}, hierarchy_depth,
-           (row_number() OVER (ORDER BY hierarchy_depth, {{ s.keys.key_list }}) - 1) / batch_size AS batch
+    SELECT {% call keys::names(s.keys.key) %}{% endcall %}, hierarchy_depth,
+           (row_number() OVER (ORDER BY hierarchy_depth, {% call keys::names(s.keys.key) %}{% endcall %}) - 1) / batch_size AS batch
     FROM pg_temp.hierarchy_rows;
     DROP TABLE pg_temp.hierarchy_rows;
-    ALTER TABLE {{ s.keys.map_table }} ADD PRIMARY KEY ({{ s.keys.key_list }});
+    ALTER TABLE {{ s.keys.map_table }} ADD PRIMARY KEY ({% call keys::names(s.keys.key) %}{% endcall %});
 
     -- A row that is its own ancestor (a cycle, or under one) has no place in that order:
     -- refused before any batch of this step is written.
@@ -109,13 +110,13 @@ BEGIN
 {%- else %}
     -- Id map: the keys this step copies, numbered in batches.
     CREATE TABLE {{ s.keys.map_table }} AS
-    SELECT keys.*, (row_number() OVER (ORDER BY {{ s.keys.key_list }}) - 1) / batch_size AS batch
+    SELECT keys.*, (row_number() OVER (ORDER BY {% call keys::names(s.keys.key) %}{% endcall %}) - 1) / batch_size AS batch
     FROM (
       SELECT {{ s.keys.key_select }}
       {{ s.from|sql_indent(4) }}
       WHERE {{ s.rejects.survivors|sql_indent(4) }}
     ) AS keys;
-    ALTER TABLE {{ s.keys.map_table }} ADD PRIMARY KEY ({{ s.keys.key_list }});
+    ALTER TABLE {{ s.keys.map_table }} ADD PRIMARY KEY ({% call keys::names(s.keys.key) %}{% endcall %});
 {%- endif %}
     ANALYZE {{ s.keys.map_table }};
 

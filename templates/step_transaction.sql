@@ -1,3 +1,4 @@
+{%- import "step_keys.sql" as keys -%}
 -- ----------------------------------------------------------------------------
 -- Step {{ s.number }}/{{ s.total }}: {{ s.target|comment }}  ({{ plan.model_file|comment }}:{{ s.line }})
 {%- for a in s.after %}
@@ -37,38 +38,38 @@ BEGIN
 
 {%- if s.keys.is_new_key %}
 
-  -- Id map ({{ plan.model_file|comment }}:{{ s.keys.new_line }}): one new key per distinct ({{ s.keys.by_columns|comment }}) that no earlier
+  -- Id map ({{ plan.model_file|comment }}:{{ s.keys.new_line }}): one new key per distinct ({% filter comment %}{% call keys::names(s.keys.by) %}{% endcall %}{% endfilter %}) that no earlier
   -- wave mapped, with this wave's number.
   IF to_regclass({{ s.keys.map_table|lit }}) IS NULL THEN
     CREATE TABLE {{ s.keys.map_table }} AS
-    SELECT keys.*, {{ s.keys.new_expr }} AS {{ s.keys.key_column }}, this_wave AS pgmig_wave
+    SELECT keys.*, {{ s.keys.new_expr }} AS {{ s.keys.new_key|ident }}, this_wave AS pgmig_wave
     FROM (
       SELECT DISTINCT {{ s.keys.by_select }}
       {{ s.from_without_own_map }}
       WHERE false
     ) AS keys;
-    ALTER TABLE {{ s.keys.map_table }} ADD PRIMARY KEY ({{ s.keys.by_columns }});
+    ALTER TABLE {{ s.keys.map_table }} ADD PRIMARY KEY ({% call keys::names(s.keys.by) %}{% endcall %});
   END IF;
 {%- if s.stage.own_lookup %}
 
-  -- Id map ({{ plan.model_file|comment }}:{{ s.keys.new_line }}): a new key for each distinct ({{ s.keys.by_columns|comment }}) of the rows that migrate
+  -- Id map ({{ plan.model_file|comment }}:{{ s.keys.new_line }}): a new key for each distinct ({% filter comment %}{% call keys::names(s.keys.by) %}{% endcall %}{% endfilter %}) of the rows that migrate
   -- now, made before the stage reads the source: the step's columns look up its own keys
   -- (id({{ s.name|comment }}, …)), this run's included. The one step kind reading its source twice.
-  INSERT INTO {{ s.keys.map_table }} ({{ s.keys.by_columns }}, {{ s.keys.key_column }}, pgmig_wave)
+  INSERT INTO {{ s.keys.map_table }} ({% call keys::names(s.keys.by) %}{% endcall %}, {{ s.keys.new_key|ident }}, pgmig_wave)
   SELECT keys.*, {{ s.keys.new_expr }}, this_wave
   FROM (
     SELECT {{ s.keys.by_select }}
     {{ s.from }}
     WHERE {{ s.rejects.survivors }}
     EXCEPT
-    SELECT {{ s.keys.by_columns }} FROM {{ s.keys.map_table }}
+    SELECT {% call keys::names(s.keys.by) %}{% endcall %} FROM {{ s.keys.map_table }}
   ) AS keys;
 {%- endif %}
 {%- else %}
 
   -- Id map: the keys this step copies, for id() lookups, verify and rollback, each with its wave.
   IF to_regclass({{ s.keys.map_table|lit }}) IS NULL THEN
-    CREATE TABLE {{ s.keys.map_table }} ({{ s.keys.map_columns }}, pgmig_wave integer NOT NULL,{% if s.digest_at_insert %} row_digest text,{% endif %} PRIMARY KEY ({{ s.keys.key_list }}));
+    CREATE TABLE {{ s.keys.map_table }} ({% call keys::map_columns(s.keys.map_columns) %}{% endcall %}, pgmig_wave integer NOT NULL,{% if s.digest_at_insert %} row_digest text,{% endif %} PRIMARY KEY ({% call keys::names(s.keys.key) %}{% endcall %}));
   END IF;
 {%- endif %}
 
@@ -109,8 +110,8 @@ BEGIN
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model|lit }} AND step = {{ s.name|lit }};
 {% if s.keys.is_new_key %}
 {%- if !s.stage.own_lookup %}
-  -- Id map ({{ plan.model_file|comment }}:{{ s.keys.new_line }}): a new key for each distinct ({{ s.keys.by_columns|comment }}) of the rows that migrate now.
-  INSERT INTO {{ s.keys.map_table }} ({{ s.keys.by_columns }}, {{ s.keys.key_column }}, pgmig_wave)
+  -- Id map ({{ plan.model_file|comment }}:{{ s.keys.new_line }}): a new key for each distinct ({% filter comment %}{% call keys::names(s.keys.by) %}{% endcall %}{% endfilter %}) of the rows that migrate now.
+  INSERT INTO {{ s.keys.map_table }} ({% call keys::names(s.keys.by) %}{% endcall %}, {{ s.keys.new_key|ident }}, pgmig_wave)
   SELECT keys.*, {{ s.keys.new_expr }}, this_wave
   FROM (
     SELECT DISTINCT {{ s.stage.by_select }}
@@ -142,18 +143,18 @@ BEGIN
     SELECT {{ s.stage.select_list }}
     {{ s.stage.from_keyed }}
     WHERE stage.pgmig_class = 0
-    RETURNING {{ s.keys.key_list }}{% if s.digest_at_insert %}, md5((pgmig_new.*)::text) AS pgmig_row_digest{% endif %}
+    RETURNING {% call keys::names(s.keys.key) %}{% endcall %}{% if s.digest_at_insert %}, md5((pgmig_new.*)::text) AS pgmig_row_digest{% endif %}
   )
-  INSERT INTO {{ s.keys.map_table }} ({{ s.keys.key_list }}, pgmig_wave{% if s.digest_at_insert %}, row_digest{% endif %})
-  SELECT {{ s.keys.key_list }}, this_wave{% if s.digest_at_insert %}, pgmig_row_digest{% endif %} FROM inserted;
+  INSERT INTO {{ s.keys.map_table }} ({% call keys::names(s.keys.key) %}{% endcall %}, pgmig_wave{% if s.digest_at_insert %}, row_digest{% endif %})
+  SELECT {% call keys::names(s.keys.key) %}{% endcall %}, this_wave{% if s.digest_at_insert %}, pgmig_row_digest{% endif %} FROM inserted;
   GET DIAGNOSTICS n_out = ROW_COUNT;
 {%- if s.keys.declared_key_line > 0 %}
 
-  -- key: ({{ s.keys.key_list|comment }}) ({{ plan.model_file|comment }}:{{ s.keys.declared_key_line }}) is not enforced by V2: no other row
+  -- key: ({% filter comment %}{% call keys::names(s.keys.key) %}{% endcall %}{% endfilter %}) ({{ plan.model_file|comment }}:{{ s.keys.declared_key_line }}) is not enforced by V2: no other row
   -- may share a migrated row's key, or verify and rollback could not tell them apart.
-  IF (SELECT count(*) FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {{ s.keys.made_here }}
+  IF (SELECT count(*) FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %}
       WHERE mapped.pgmig_wave = this_wave) <> n_out THEN
-    RAISE EXCEPTION 'rows already in {{ s.target|notice }} share the declared key ({{ s.keys.key_list|notice }}) of migrated rows'
+    RAISE EXCEPTION 'rows already in {{ s.target|notice }} share the declared key ({% filter notice %}{% call keys::names(s.keys.key) %}{% endcall %}{% endfilter %}) of migrated rows'
       USING HINT = 'run precheck.sql: it lists them; declare a key that tells the rows apart';
   END IF;
 {%- endif %}

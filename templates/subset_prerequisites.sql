@@ -1,3 +1,4 @@
+{%- import "literal_lists.sql" as lists -%}
 -- This script covers a subset of model {{ plan.model|comment }} (--entities {{ u.label|comment }}). The steps it
 -- needs and leaves out must already be migrated, by a migrate that included them:
 {%- for p in u.prerequisite_lines %}
@@ -13,7 +14,7 @@ BEGIN
       USING HINT = 'add them to --entities, or run the migrate that includes them first';
   END IF;
   SELECT string_agg(p.step, ', ' ORDER BY p.step) INTO missing
-  FROM (VALUES {{ u.prerequisites_values }}) AS p (step)
+  FROM (VALUES {% call lists::rows(u.prerequisite_steps) %}{% endcall %}) AS p (step)
   WHERE NOT EXISTS (SELECT 1 FROM _pgmig.log AS l
                     WHERE l.model = {{ plan.model|lit }} AND l.script = 'migrate' AND l.step = p.step AND l.status = 'done');
   IF missing IS NOT NULL THEN

@@ -1,3 +1,4 @@
+{%- import "unmapped.sql" as rows %}
 {%- if !plan.target_checks.is_empty() %}
 -- The rows each filled table holds before migrate, counted when migrate first runs: verify
 -- fails on a row no id map holds in a table that was empty, and dates migrate's start.
@@ -19,11 +20,11 @@ BEGIN
 {%- for t in plan.target_checks %}
     unmapped := '';
 {%- for m in t.every_map %}
-    IF pg_catalog.to_regclass({{ m.map_lit }}) IS NOT NULL THEN
-      unmapped := unmapped || {{ m.unmapped_lit }};
+    IF pg_catalog.to_regclass({{ m.table|lit }}) IS NOT NULL THEN
+      unmapped := unmapped || {% filter lit %} AND {% call rows::not_in_map(m) %}{% endcall %}{% endfilter %};
     END IF;
 {%- endfor %}
-    EXECUTE {{ t.count_all_lit }} || unmapped INTO n_others;
+    EXECUTE {% filter lit %}SELECT count(*) FROM {{ t.table }} AS t WHERE true{% endfilter %} || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ({{ plan.model|lit }}, {{ t.table|lit }}, pg_catalog.current_setting('pgmig.wave')::integer, n_others);
 {%- endfor %}

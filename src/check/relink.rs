@@ -107,13 +107,13 @@ pub fn apply(
         let element = if json {
             // json keeps key order: the object is spelled with the key first.
             let object = format!(
-                "'{{{}: ' || to_json({key})::text || {}",
-                serde_json_string(write),
+                "{} || to_json({key})::text || {}",
+                lit(&json_object_start(write)),
                 rest_of(&format!("(x.e -> {obj}){removed}"))
             );
             format!(
-                "('{{{}: ' || {object} || {})::json",
-                serde_json_string(rule.object.as_str()),
+                "({} || {object} || {})::json",
+                lit(&json_object_start(rule.object.as_str())),
                 rest_of(&format!("x.e - {obj}"))
             )
         } else {
@@ -156,15 +156,9 @@ pub fn apply(
     (rejects, relinks)
 }
 
-/// A JSON string, as it appears in JSON text (and inside a SQL literal: quotes doubled).
-fn serde_json_string(s: &str) -> String {
-    let escaped: String = s
-        .chars()
-        .flat_map(|c| match c {
-            '"' => vec!['\\', '"'],
-            '\\' => vec!['\\', '\\'],
-            c => vec![c],
-        })
-        .collect();
-    format!("\"{escaped}\"").replace('\'', "''")
+/// `{"key": `, the start of a JSON object whose first member is `key`, as JSON text: the key
+/// is a JSON string (serde_json escapes it in JSON's language); the SQL literal around it is
+/// the toolkit's ([`lit`]).
+fn json_object_start(key: &str) -> String {
+    format!("{{{}: ", serde_json::Value::from(key))
 }

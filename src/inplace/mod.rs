@@ -99,8 +99,6 @@ pub struct Obj {
     pub table: QualName,
     pub name: String,
     pub definition: Definition,
-    /// What it is, for PLAN.md: `PRIMARY KEY (id)`.
-    pub what: String,
     /// A constraint the schema has `NOT VALID`: its create says so, and nothing validates it.
     pub not_valid: bool,
 }
@@ -145,7 +143,7 @@ pub struct StorageParameter {
 }
 
 impl StorageParameter {
-    fn parse(parameter: &str) -> StorageParameter {
+    pub(super) fn parse(parameter: &str) -> StorageParameter {
         match parameter.split_once('=') {
             Some((name, value)) => StorageParameter {
                 name: name.to_string(),
@@ -230,22 +228,6 @@ pub fn known_cast(from: &str, to: &str) -> bool {
     (assignable(from, to) && !array_to_scalar) || (is_string(from) && base_type(to) == "uuid")
 }
 
-fn cols(list: &[String]) -> String {
-    list.iter()
-        .map(|c| quote_ident(c))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// ` INCLUDE (a, b)` when a key or an index carries columns; empty otherwise (PLAN.md's text).
-fn include(columns: &[String]) -> String {
-    if columns.is_empty() {
-        String::new()
-    } else {
-        format!(" INCLUDE ({})", cols(columns))
-    }
-}
-
 /// An object, the columns of its table it reads, and the columns it references elsewhere.
 struct Dependent {
     obj: Obj,
@@ -257,12 +239,11 @@ struct Dependent {
 fn objects(t: &Table) -> Vec<Dependent> {
     let mut out = Vec::new();
     let name = &t.name;
-    let obj = |kind, cname: &str, definition: Definition, what: String| Obj {
+    let obj = |kind, cname: &str, definition: Definition| Obj {
         kind,
         table: name.clone(),
         name: cname.to_string(),
         definition,
-        what,
         not_valid: false,
     };
     let keys = t
@@ -271,13 +252,6 @@ fn objects(t: &Table) -> Vec<Dependent> {
         .map(|k| (true, k))
         .chain(t.uniques.iter().map(|k| (false, k)));
     for (primary, k) in keys {
-        let what = format!(
-            "{} ({}){}{}",
-            if primary { "PRIMARY KEY" } else { "UNIQUE" },
-            cols(&k.columns),
-            include(&k.include),
-            k.deferrable.clause()
-        );
         let definition = Definition::Key {
             primary,
             columns: k.columns.clone(),
@@ -290,20 +264,19 @@ fn objects(t: &Table) -> Vec<Dependent> {
             ObjKind::Unique
         };
         out.push(Dependent {
-            obj: obj(kind, &k.name, definition, what),
+            obj: obj(kind, &k.name, definition),
             reads: k.columns.iter().chain(&k.include).cloned().collect(),
             references: None,
         });
     }
     for c in &t.checks {
-        let what = format!("CHECK ({}){}", c.expression, not_valid(c.not_valid));
         let definition = Definition::Check {
             expression: c.expression.clone(),
         };
         out.push(Dependent {
             obj: Obj {
                 not_valid: c.not_valid,
-                ..obj(ObjKind::Check, &c.name, definition, what)
+                ..obj(ObjKind::Check, &c.name, definition)
             },
             reads: t
                 .columns
@@ -315,20 +288,6 @@ fn objects(t: &Table) -> Vec<Dependent> {
         });
     }
     for fk in &t.foreign_keys {
-        let mut what = format!(
-            "FOREIGN KEY ({}) REFERENCES {} ({})",
-            cols(&fk.columns),
-            fk.references,
-            cols(&fk.referenced_columns)
-        );
-        if fk.on_update != FkAction::NoAction {
-            what.push_str(&format!(" ON UPDATE {}", fk.on_update.sql()));
-        }
-        if fk.on_delete != FkAction::NoAction {
-            what.push_str(&format!(" ON DELETE {}", fk.on_delete.sql()));
-        }
-        what.push_str(fk.deferrable.clause());
-        what.push_str(not_valid(fk.not_valid));
         let definition = Definition::ForeignKey {
             columns: fk.columns.clone(),
             references: fk.references.clone(),
@@ -340,32 +299,13 @@ fn objects(t: &Table) -> Vec<Dependent> {
         out.push(Dependent {
             obj: Obj {
                 not_valid: fk.not_valid,
-                ..obj(ObjKind::ForeignKey, &fk.name, definition, what)
+                ..obj(ObjKind::ForeignKey, &fk.name, definition)
             },
             reads: fk.columns.clone(),
             references: Some((fk.references.clone(), fk.referenced_columns.clone())),
         });
     }
     for ix in &t.indexes {
-        let using = if ix.method == "btree" {
-            String::new()
-        } else {
-            format!(" USING {}", ix.method)
-        };
-        let with = if ix.storage_parameters.is_empty() {
-            String::new()
-        } else {
-            format!(" WITH ({})", storage_parameters(&ix.storage_parameters))
-        };
-        let what = format!(
-            "{}INDEX{using} ({}){}{with}{}",
-            if ix.unique { "UNIQUE " } else { "" },
-            ix.keys.join(", "),
-            include(&ix.include),
-            ix.predicate
-                .as_ref()
-                .map_or(String::new(), |p| format!(" WHERE {p}"))
-        );
         let definition = Definition::Index {
             unique: ix.unique,
             method: ix.method.clone(),
@@ -391,34 +331,12 @@ fn objects(t: &Table) -> Vec<Dependent> {
             .map(|col| col.name.clone())
             .collect();
         out.push(Dependent {
-            obj: obj(ObjKind::Index, &ix.name, definition, what),
+            obj: obj(ObjKind::Index, &ix.name, definition),
             reads,
             references: None,
         });
     }
     out
-}
-
-/// ` NOT VALID` for a constraint added so (PLAN.md's text).
-fn not_valid(flag: bool) -> &'static str {
-    if flag {
-        " NOT VALID"
-    } else {
-        ""
-    }
-}
-
-/// `fillfactor=70` → `fillfactor = '70'`: the name as an identifier, the value as a literal.
-fn storage_parameters(parameters: &[String]) -> String {
-    let one = |p: &String| match p.split_once('=') {
-        Some((name, value)) => format!(
-            "{} = {}",
-            quote_ident(name),
-            crate::sql_text::quote_literal(value)
-        ),
-        None => quote_ident(p),
-    };
-    parameters.iter().map(one).collect::<Vec<_>>().join(", ")
 }
 
 fn derive(

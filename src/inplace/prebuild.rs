@@ -3,33 +3,35 @@
 //! name of their own; the swap only attaches them (`ADD CONSTRAINT … USING INDEX`, `ALTER
 //! INDEX … RENAME`), so its ACCESS EXCLUSIVE window does not grow with the table.
 
-use super::{InPlace, ObjKind};
-use crate::catalog::{quote_ident, QualName};
+use super::{InPlace, ObjKind, StorageParameter};
+use crate::catalog::{quote_ident, Deferrable, QualName};
 
-/// One index built before the swap; the templates print its statements.
+/// One index built before the swap; the templates print its statements (names as they are,
+/// quoted there).
 #[derive(Debug, Clone)]
 pub struct Prebuilt {
     pub table: String,
-    /// Its name while it is built (`pgmig_ix_…`, unqualified: CREATE INDEX puts it in the
-    /// table's schema), and qualified.
+    /// Its name while it is built (`pgmig_ix_…`: CREATE INDEX puts it in the table's
+    /// schema), and qualified.
     pub index: String,
     pub index_qualified: String,
     /// V2's name: the constraint's or the index's.
     pub name: String,
     pub unique: bool,
-    /// ` USING gin`, empty for btree.
     pub method: String,
-    /// The keys over the new columns (`pgmig_new_user_id, created_at DESC`).
-    pub keys: String,
-    /// ` INCLUDE (…)`, ` WITH (…)`, ` WHERE …`: each empty when V2 has none.
-    pub include: String,
-    pub with: String,
-    pub predicate: String,
+    /// A key's columns, the new ones for those whose type changes; or an index's keys as
+    /// the catalog prints them (expressions: PostgreSQL's own text, the renamed columns'
+    /// mentions rewritten by [`rename_columns`]).
+    pub columns: Vec<String>,
+    pub expressions: Vec<String>,
+    pub include: Vec<String>,
+    pub storage_parameters: Vec<StorageParameter>,
+    /// The index's predicate as the catalog prints it, renamed like its keys.
+    pub predicate: Option<String>,
     /// `PRIMARY KEY` or `UNIQUE` when a constraint takes the index in the swap; empty for
     /// an index of its own.
     pub constraint: &'static str,
-    /// ` DEFERRABLE …` of the constraint.
-    pub deferrable: &'static str,
+    pub deferrable: Deferrable,
 }
 
 /// The keys, UNIQUE constraints and indexes V2 re-creates, in `m.creates`' order.
@@ -51,36 +53,32 @@ pub fn prebuilt(m: &InPlace) -> Vec<Prebuilt> {
                 .flat_map(|t| &t.types)
                 .map(|c| (c.column.clone(), format!("pgmig_new_{}", c.column)))
                 .collect();
-            let column = |c: &String| {
-                quote_ident(
-                    renames
-                        .iter()
-                        .find(|(from, _)| from == c)
-                        .map_or(c, |(_, to)| to),
-                )
-            };
-            let list = |cs: &[String]| cs.iter().map(column).collect::<Vec<_>>().join(", ");
-            let include = |cs: &[String]| {
-                if cs.is_empty() {
-                    String::new()
-                } else {
-                    format!(" INCLUDE ({})", list(cs))
-                }
+            let renamed = |cs: &[String]| {
+                cs.iter()
+                    .map(|c| {
+                        renames
+                            .iter()
+                            .find(|(from, _)| from == c)
+                            .map_or(c, |(_, to)| to)
+                            .clone()
+                    })
+                    .collect::<Vec<_>>()
             };
             let index = crate::check::names::derived("pgmig_ix_", &o.name);
             let base = Prebuilt {
                 table: o.table.to_string(),
                 index_qualified: QualName::new(&o.table.schema, &index).to_string(),
-                index: quote_ident(&index),
-                name: quote_ident(&o.name),
+                index,
+                name: o.name.clone(),
                 unique: true,
-                method: String::new(),
-                keys: String::new(),
-                include: String::new(),
-                with: String::new(),
-                predicate: String::new(),
+                method: "btree".to_string(),
+                columns: Vec::new(),
+                expressions: Vec::new(),
+                include: Vec::new(),
+                storage_parameters: Vec::new(),
+                predicate: None,
                 constraint: "",
-                deferrable: "",
+                deferrable: Deferrable::No,
             };
             let key = match o.kind {
                 ObjKind::PrimaryKey => t2.primary_key.as_ref(),
@@ -89,43 +87,33 @@ pub fn prebuilt(m: &InPlace) -> Vec<Prebuilt> {
             };
             if let Some(key) = key {
                 return Some(Prebuilt {
-                    keys: list(&key.columns),
-                    include: include(&key.include),
+                    columns: renamed(&key.columns),
+                    include: renamed(&key.include),
                     constraint: if o.kind == ObjKind::PrimaryKey {
                         "PRIMARY KEY"
                     } else {
                         "UNIQUE"
                     },
-                    deferrable: key.deferrable.clause(),
+                    deferrable: key.deferrable,
                     ..base
                 });
             }
             let ix = t2.indexes.iter().find(|i| i.name == o.name)?;
             Some(Prebuilt {
                 unique: ix.unique,
-                method: if ix.method == "btree" {
-                    String::new()
-                } else {
-                    format!(" USING {}", ix.method)
-                },
-                keys: ix
+                method: ix.method.clone(),
+                expressions: ix
                     .keys
                     .iter()
                     .map(|k| rename_columns(k, &renames))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                include: include(&ix.include),
-                with: if ix.storage_parameters.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        " WITH ({})",
-                        super::storage_parameters(&ix.storage_parameters)
-                    )
-                },
-                predicate: ix.predicate.as_ref().map_or(String::new(), |p| {
-                    format!(" WHERE {}", rename_columns(p, &renames))
-                }),
+                    .collect(),
+                include: renamed(&ix.include),
+                storage_parameters: ix
+                    .storage_parameters
+                    .iter()
+                    .map(|p| StorageParameter::parse(p))
+                    .collect(),
+                predicate: ix.predicate.as_ref().map(|p| rename_columns(p, &renames)),
                 ..base
             })
         })

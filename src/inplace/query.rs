@@ -37,11 +37,28 @@ pub struct TableObject {
     pub name: String,
 }
 
+/// A column read through an alias as the swap would hold it: converted when its type
+/// changes, NULL when its value does not convert (precheck counts those apart).
+#[derive(Debug, Clone)]
+pub struct ConvertedValue {
+    pub alias: &'static str,
+    pub column: String,
+    pub conversion: Option<Conversion>,
+}
+
+/// A type change's conversion of a column read through its alias, and precheck's helper
+/// telling whether its value converts.
+#[derive(Debug, Clone)]
+pub struct Conversion {
+    pub helper: String,
+    pub expression: String,
+}
+
 /// A child's value and its parent's, both converted, for an orphan check.
 #[derive(Debug, Clone)]
 pub struct ValueMatch {
-    pub parent: String,
-    pub child: String,
+    pub parent: ConvertedValue,
+    pub child: ConvertedValue,
 }
 
 /// A foreign key column and the parent column it references.
@@ -67,14 +84,17 @@ pub enum Query {
         helper: String,
     },
     /// precheck: duplicates of a key V2 re-creates, over the converted values.
-    DuplicateKeys { table: String, values: Vec<String> },
+    DuplicateKeys {
+        table: String,
+        values: Vec<ConvertedValue>,
+    },
     /// precheck: rows of a foreign key V2 re-creates whose converted value has no parent
     /// (by their key, or their values when the table has none).
     OrphansAfterConversion {
         table: String,
         key: Vec<String>,
         columns: Vec<String>,
-        converted: Vec<String>,
+        converted: Vec<ConvertedValue>,
         parent: String,
         matches: Vec<ValueMatch>,
     },
@@ -116,7 +136,48 @@ pub enum Query {
         table: String,
         declared: Vec<String>,
     },
-    /// verify's shape checks: the differences between V2's rows (already printed by
-    /// [`super::view`]'s catalog readers) and pg_catalog's.
-    Differences { expected: String, actual: String },
+    /// verify's shape checks: the differences between V2's rows of `table` and pg_catalog's
+    /// (templates/inplace/shape.sql reads these).
+    Differences { table: String, shape: Shape },
+}
+
+/// V2's columns, constraints or indexes of a table, as verify expects pg_catalog to show
+/// them.
+#[derive(Debug, Clone)]
+pub enum Shape {
+    Columns(Vec<ExpectedColumn>),
+    Constraints(Vec<ExpectedConstraint>),
+    Indexes(Vec<ExpectedIndex>),
+}
+
+/// A column: its type and default as format_type and pg_get_expr print them.
+#[derive(Debug, Clone)]
+pub struct ExpectedColumn {
+    pub name: String,
+    pub data_type: String,
+    pub not_null: bool,
+    pub default: Option<String>,
+}
+
+/// A constraint as pg_constraint has it: `kind` its contype (`p`, `u`, `c`, `f`), its
+/// columns (none for a CHECK), and a foreign key's parent, parent columns and actions
+/// (confdeltype, confupdtype).
+#[derive(Debug, Clone)]
+pub struct ExpectedConstraint {
+    pub name: String,
+    pub kind: &'static str,
+    pub columns: Vec<String>,
+    pub references: Option<String>,
+    pub referenced_columns: Vec<String>,
+    pub on_delete: Option<&'static str>,
+    pub on_update: Option<&'static str>,
+    pub deferrable: bool,
+}
+
+/// An index other than a constraint's: UNIQUE or not, and its access method.
+#[derive(Debug, Clone)]
+pub struct ExpectedIndex {
+    pub name: String,
+    pub unique: bool,
+    pub method: String,
 }

@@ -3,15 +3,17 @@
 use askama::Template;
 
 use super::prebuild::{prebuilt, Prebuilt};
-use super::query::{Check, ColumnPair, KeyMatch, Query, TableColumn, TableObject, ValueMatch};
+use super::query::{
+    Check, ColumnPair, Conversion, ConvertedValue, ExpectedColumn, ExpectedConstraint,
+    ExpectedIndex, KeyMatch, Query, Shape, TableColumn, TableObject, ValueMatch,
+};
 use super::{Definition, InPlace, Obj, ObjKind, TableChange, TypeChange};
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::catalog::{quote_ident, Deferrable, FkAction, QualName, Table};
+use crate::catalog::{Deferrable, FkAction, QualName, Table};
 use crate::plan::TableSize;
 
 use crate::emit::filters;
-use crate::sql_text::quote_literal as lit;
 
 fn slug(s: &str) -> String {
     s.chars()
@@ -27,17 +29,17 @@ fn slug(s: &str) -> String {
 
 #[derive(Debug, Clone)]
 pub struct ChangeView {
+    /// The column, and the new column the fill writes (`pgmig_new_…`), as they are.
     pub column: String,
     pub temp: String,
     pub old_type: String,
     pub new_type: String,
     /// The conversion of `t.column`.
     pub conv_t: String,
-    /// Precheck's helper telling whether a value converts.
+    /// Precheck's helper telling whether a value converts (its parameter is named like the
+    /// column); its body is the model's `using`, or a cast to the new type.
     pub helper: String,
-    /// Its body: the conversion of the parameter (named like the column).
-    pub helper_body: String,
-    pub param: String,
+    pub using: Option<String>,
     /// "cast" or "using (model.yaml:N)".
     pub how: String,
 }
@@ -49,17 +51,14 @@ pub struct TableView {
     pub step: String,
     pub procedure: String,
     pub backup: String,
-    /// `t.id, t.user_id`: the key and the old values, as the backup copies them.
-    pub backup_select: String,
-    /// The backup's seal in `_pgmig.seals`: its subject, and the backup's columns (the key
-    /// and the originals) its digest reads (templates/inplace/query.sql's `backup_digest`).
+    /// The backup's seal in `_pgmig.seals`: its subject.
     pub seal_subject: String,
+    /// The backup's columns, the key and the old values (what the fill copies, the sync
+    /// triggers keep and the seal's digest reads), and the key alone: names as they are
+    /// (templates/inplace/sync.sql prints the lists).
     pub backup_columns: Vec<String>,
-    pub key_cols: String,
-    pub key_t: String,
+    pub key: Vec<String>,
     pub changes: Vec<ChangeView>,
-    /// `pgmig_new_user_id = (t.user_id)::uuid, …`
-    pub fill_set: String,
     /// Statements of the swap (after the drops), and of the reverse swap in rollback.
     pub swap: Vec<ColumnStep>,
     pub unswap: Vec<ColumnStep>,
@@ -82,43 +81,24 @@ pub struct TableView {
 pub struct Sync {
     pub convert_function: String,
     pub backup_function: String,
-    /// Trigger names: (BEFORE INSERT, BEFORE UPDATE, AFTER INSERT OR DELETE, AFTER UPDATE).
+    /// Trigger names as they are: (BEFORE INSERT, BEFORE UPDATE, AFTER INSERT OR DELETE,
+    /// AFTER UPDATE).
     pub convert_insert: String,
     pub convert_update: String,
     pub backup_write: String,
     pub backup_update: String,
-    /// `OLD.user_id IS DISTINCT FROM NEW.user_id OR …`: an UPDATE that changes an old value
-    /// (the fill's own UPDATE changes none, so it converts once, not twice).
-    pub old_value_changed: String,
-    /// The same over the key and the old values: what the backup holds of a row.
-    pub backup_row_changed: String,
-    /// `(OLD.id) IS DISTINCT FROM (NEW.id)`.
-    pub key_changed: String,
-    /// `bk.id = OLD.id`
-    pub backup_row_of_old: String,
-    /// The backup's columns, and NEW's values of them.
-    pub backup_columns: String,
-    pub new_values: String,
-    /// `DO UPDATE SET user_id = EXCLUDED.user_id` (or `DO NOTHING` when the backup holds
-    /// only the key).
-    pub on_conflict: String,
-    /// The fill's: the same, the batch number included.
-    pub on_conflict_fill: String,
+    /// The columns whose type changes: an UPDATE that changes one of their old values
+    /// converts (the fill's own UPDATE changes none, so it converts once, not twice).
+    pub typed: Vec<String>,
+    /// The backup's columns but the key: what its ON CONFLICT updates (none when the
+    /// backup holds only the key).
+    pub old_values: Vec<String>,
     pub conversions: Vec<SyncConversion>,
-    /// Keyset pagination of the fill: the key of `s` (a scan of the table), of `k` (a
-    /// subquery's row) in descending order, of the backup `bk`, and of the batch bounds.
-    pub key_s: String,
-    pub key_k_desc: String,
-    pub key_bk: String,
-    pub key_bk_desc: String,
-    pub key_from: String,
-    pub key_to: String,
-    /// `f.id, f.user_id`: the rows an UPDATE … RETURNING gave.
-    pub key_and_old_f: String,
 }
 
 #[derive(Debug, Clone)]
 pub struct SyncConversion {
+    /// The new column and the column, as they are.
     pub temp: String,
     /// The conversion of `NEW.column`.
     pub conv_new: String,
@@ -134,12 +114,13 @@ pub struct SyncConversion {
 #[derive(Debug, Clone)]
 pub struct NotNullCheck {
     pub name: String,
-    /// The column as it is named before the swap (the new column of a type change).
+    /// The column as it is named before the swap (the new column of a type change), as it
+    /// is.
     pub column: String,
 }
 
-/// One statement of the swap, or of rollback's reverse swap, on a table's columns (names
-/// quoted, a type or a default as the catalog prints it); inplace/column_step.sql prints it.
+/// One statement of the swap, or of rollback's reverse swap, on a table's columns (names as
+/// they are, a type or a default as the catalog prints it); inplace/column_step.sql prints it.
 #[derive(Debug, Clone)]
 pub enum ColumnStep {
     AddColumn {
@@ -177,6 +158,7 @@ pub enum ColumnStep {
 #[derive(Debug, Clone)]
 pub struct Validate {
     pub table: String,
+    /// The constraint's name, as it is.
     pub name: String,
 }
 
@@ -249,8 +231,8 @@ impl View {
                 .types
                 .iter()
                 .map(|c| ChangeView {
-                    column: quote_ident(&c.column),
-                    temp: quote_ident(&format!("pgmig_new_{}", c.column)),
+                    column: c.column.clone(),
+                    temp: format!("pgmig_new_{}", c.column),
                     old_type: c.old_type.clone(),
                     new_type: c.new_type.clone(),
                     conv_t: c.conversion("t"),
@@ -259,11 +241,7 @@ impl View {
                         slug(&t.name.name),
                         slug(&c.column)
                     ),
-                    helper_body: match &c.using {
-                        Some(u) => u.clone(),
-                        None => format!("{}::{}", quote_ident(&c.column), c.new_type),
-                    },
-                    param: quote_ident(&c.column),
+                    using: c.using.clone(),
                     how: if c.using.is_some() {
                         format!("using ({}:{})", m.model_file, c.using_line)
                     } else {
@@ -274,10 +252,7 @@ impl View {
             let mut swap = Vec::new();
             let mut unswap = Vec::new();
             for c in &t.types {
-                let (col, temp) = (
-                    quote_ident(&c.column),
-                    quote_ident(&format!("pgmig_new_{}", c.column)),
-                );
+                let (col, temp) = (c.column.clone(), format!("pgmig_new_{}", c.column));
                 swap.push(ColumnStep::DropColumn {
                     column: col.clone(),
                 });
@@ -291,7 +266,7 @@ impl View {
                 let old_cols: Vec<String> = t
                     .types
                     .iter()
-                    .map(|c| quote_ident(&format!("pgmig_old_{}", c.column)))
+                    .map(|c| format!("pgmig_old_{}", c.column))
                     .collect();
                 for (c, old) in t.types.iter().zip(&old_cols) {
                     unswap.push(ColumnStep::AddColumn {
@@ -303,7 +278,7 @@ impl View {
                 since.extend(restored.since);
                 unswap.push(ColumnStep::Restore(restored.statement));
                 for (c, old) in t.types.iter().zip(&old_cols) {
-                    let col = quote_ident(&c.column);
+                    let col = c.column.clone();
                     unswap.push(ColumnStep::DropColumn {
                         column: col.clone(),
                     });
@@ -317,7 +292,6 @@ impl View {
             let mut not_null_checks = Vec::new();
             for (col, a1, a2) in &t.attrs {
                 let typed = change_of(t, col).is_some();
-                let q = quote_ident(col);
                 let sets_not_null = a2.not_null && (typed || !a1.not_null);
                 // (from, to): the new column starts nullable and without a default.
                 for (list, from_nn, from_def, to) in [
@@ -334,14 +308,14 @@ impl View {
                         a1,
                     ),
                 ] {
-                    let column = q.clone();
+                    let column = col.clone();
                     if to.not_null && !from_nn {
                         list.push(ColumnStep::SetNotNull { column });
                     } else if !to.not_null && from_nn {
                         list.push(ColumnStep::DropNotNull { column });
                     }
                     if to.default != from_def {
-                        let column = q.clone();
+                        let column = col.clone();
                         list.push(match &to.default {
                             Some(d) => ColumnStep::SetDefault {
                                 column,
@@ -355,15 +329,15 @@ impl View {
                     // The CHECK that proved it (validated before the swap) has done its job.
                     let check = crate::check::names::derived("pgmig_not_null_", col);
                     swap.push(ColumnStep::DropConstraint {
-                        name: quote_ident(&check),
+                        name: check.clone(),
                     });
                     not_null_checks.push(NotNullCheck {
                         name: check,
-                        column: quote_ident(&if typed {
+                        column: if typed {
                             format!("pgmig_new_{col}")
                         } else {
                             col.clone()
-                        }),
+                        },
                     });
                 }
                 let what = match change_of(t, col) {
@@ -468,24 +442,7 @@ impl View {
                     },
                 });
             }
-            let key_cols = t
-                .key
-                .iter()
-                .map(|k| quote_ident(k))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let key_t = t
-                .key
-                .iter()
-                .map(|k| format!("t.{}", quote_ident(k)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let fill_set = changes
-                .iter()
-                .map(|c| format!("{} = {}", c.temp, c.conv_t))
-                .collect::<Vec<_>>()
-                .join(",\n        ");
-            let sync = sync_of(t, &model_slug, &changes);
+            let sync = sync_of(t, &model_slug, &changes, &backup_cols);
             tables.push(TableView {
                 name: name.clone(),
                 step: t.name.name.clone(),
@@ -495,17 +452,10 @@ impl View {
                 )
                 .to_string(),
                 backup: backup.to_string(),
-                backup_select: backup_cols
-                    .iter()
-                    .map(|c| format!("t.{}", quote_ident(c)))
-                    .collect::<Vec<_>>()
-                    .join(", "),
                 seal_subject: format!("backup of {name}"),
                 backup_columns: backup_cols,
-                key_cols,
-                key_t,
+                key: t.key.clone(),
                 changes,
-                fill_set,
                 swap,
                 unswap,
                 since,
@@ -515,20 +465,18 @@ impl View {
         }
 
         // Precheck: keys and foreign keys V2 re-creates, on the converted values.
-        let converted = |table: &QualName, col: &str, alias: &str| -> String {
-            let q = quote_ident(col);
-            let tc = m.tables.iter().find(|t| &t.name == table);
-            match tc.and_then(|t| change_of(t, col)) {
-                Some(c) => {
-                    let helper =
-                        format!("pg_temp.pgmig_converts_{}_{}", slug(&table.name), slug(col));
-                    format!(
-                        "CASE WHEN {helper}({alias}.{q}) THEN {} END",
-                        c.conversion(alias)
-                    )
-                }
-                None => format!("{alias}.{q}"),
-            }
+        let converted = |table: &QualName, col: &str, alias: &'static str| ConvertedValue {
+            alias,
+            column: col.to_string(),
+            conversion: m
+                .tables
+                .iter()
+                .find(|t| &t.name == table)
+                .and_then(|t| change_of(t, col))
+                .map(|c| Conversion {
+                    helper: format!("pg_temp.pgmig_converts_{}_{}", slug(&table.name), slug(col)),
+                    expression: c.conversion(alias),
+                }),
         };
         let v2 = |n: &QualName| m.v2_tables.iter().find(|t| &t.name == n);
         for o in &m.creates {
@@ -542,7 +490,7 @@ impl View {
                         .chain(&t2.uniques)
                         .find(|k| k.name == o.name)
                         .unwrap();
-                    let exprs: Vec<String> = key
+                    let exprs: Vec<ConvertedValue> = key
                         .columns
                         .iter()
                         .map(|c| converted(&o.table, c, "t"))
@@ -702,7 +650,7 @@ impl View {
             if !o.not_valid {
                 validates.push(Validate {
                     table: o.table.to_string(),
-                    name: quote_ident(&o.name),
+                    name: o.name.clone(),
                 });
             }
         }
@@ -841,78 +789,23 @@ const SYNC_TRIGGERS: [&str; 4] = [
     "pgmig_keep_update_",
 ];
 
-/// The triggers' and the fill's SQL of one table (see [`Sync`]).
-fn sync_of(t: &TableChange, model_slug: &str, changes: &[ChangeView]) -> Sync {
+/// The triggers' names and the conversions of one table (see [`Sync`]); `backed` is the
+/// backup's columns, the key first.
+fn sync_of(t: &TableChange, model_slug: &str, changes: &[ChangeView], backed: &[String]) -> Sync {
     let named = |prefix: &str| sync_name(prefix, model_slug, &t.name);
-    let key: Vec<String> = t.key.iter().map(|k| quote_ident(k)).collect();
-    let mut backed: Vec<String> = key.clone();
-    for c in &t.types {
-        let q = quote_ident(&c.column);
-        if !backed.contains(&q) {
-            backed.push(q);
-        }
-    }
-    let old_values: Vec<&String> = backed.iter().filter(|c| !key.contains(c)).collect();
-    let of = |alias: &str, list: &[String]| {
-        list.iter()
-            .map(|c| format!("{alias}.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let desc = |alias: &str| {
-        key.iter()
-            .map(|c| format!("{alias}.{c} DESC"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let changed = |list: &[String]| {
-        list.iter()
-            .map(|c| format!("OLD.{c} IS DISTINCT FROM NEW.{c}"))
-            .collect::<Vec<_>>()
-            .join(" OR ")
-    };
-    let typed: Vec<String> = t.types.iter().map(|c| quote_ident(&c.column)).collect();
-    let set_old = old_values
-        .iter()
-        .map(|c| format!("{c} = EXCLUDED.{c}"))
-        .collect::<Vec<_>>();
-    let on_conflict = if set_old.is_empty() {
-        "DO NOTHING".to_string()
-    } else {
-        format!("DO UPDATE SET {}", set_old.join(", "))
-    };
-    let on_conflict_fill = format!(
-        "DO UPDATE SET {}",
-        set_old
-            .iter()
-            .cloned()
-            .chain(std::iter::once("batch = EXCLUDED.batch".to_string()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
     Sync {
         convert_function: QualName::new("_pgmig", named("convert_")).to_string(),
         backup_function: QualName::new("_pgmig", named("keep_")).to_string(),
-        convert_insert: quote_ident(&named(SYNC_TRIGGERS[0])),
-        convert_update: quote_ident(&named(SYNC_TRIGGERS[1])),
-        backup_write: quote_ident(&named(SYNC_TRIGGERS[2])),
-        backup_update: quote_ident(&named(SYNC_TRIGGERS[3])),
-        old_value_changed: changed(&typed),
-        backup_row_changed: changed(&backed),
-        key_changed: format!(
-            "({}) IS DISTINCT FROM ({})",
-            of("OLD", &key),
-            of("NEW", &key)
-        ),
-        backup_row_of_old: key
+        convert_insert: named(SYNC_TRIGGERS[0]),
+        convert_update: named(SYNC_TRIGGERS[1]),
+        backup_write: named(SYNC_TRIGGERS[2]),
+        backup_update: named(SYNC_TRIGGERS[3]),
+        typed: t.types.iter().map(|c| c.column.clone()).collect(),
+        old_values: backed
             .iter()
-            .map(|c| format!("bk.{c} = OLD.{c}"))
-            .collect::<Vec<_>>()
-            .join(" AND "),
-        backup_columns: backed.join(", "),
-        new_values: of("NEW", &backed),
-        on_conflict,
-        on_conflict_fill,
+            .filter(|c| !t.key.contains(c))
+            .cloned()
+            .collect(),
         conversions: t
             .types
             .iter()
@@ -926,13 +819,6 @@ fn sync_of(t: &TableChange, model_slug: &str, changes: &[ChangeView]) -> Sync {
                 how: v.how.clone(),
             })
             .collect(),
-        key_s: of("s", &key),
-        key_k_desc: desc("k"),
-        key_bk: of("bk", &key),
-        key_bk_desc: desc("bk"),
-        key_from: of("pgmig_from", &key),
-        key_to: of("pgmig_to", &key),
-        key_and_old_f: of("f", &backed),
     }
 }
 
@@ -1069,17 +955,6 @@ fn kind_word(k: ObjKind) -> &'static str {
     }
 }
 
-fn text_array(items: &[String]) -> String {
-    if items.is_empty() {
-        "NULL::text[]".into()
-    } else {
-        format!(
-            "ARRAY[{}]::text[]",
-            items.iter().map(|s| lit(s)).collect::<Vec<_>>().join(", ")
-        )
-    }
-}
-
 fn action(a: FkAction) -> &'static str {
     match a {
         FkAction::NoAction => "a",
@@ -1128,101 +1003,71 @@ fn validated_check(t: &Table, name: &str) -> Check {
 /// verify's checks that a table has V2's columns, constraints and indexes (as pg_catalog
 /// shows them), each a query whose rows are the differences.
 fn shape_checks(t: &Table) -> Vec<Check> {
-    let rel = lit(&t.name.to_string());
+    let d = |x: Deferrable| x != Deferrable::No;
+    let key = |name: &str, kind, columns: &[String], deferrable| ExpectedConstraint {
+        name: name.to_string(),
+        kind,
+        columns: columns.to_vec(),
+        references: None,
+        referenced_columns: Vec::new(),
+        on_delete: None,
+        on_update: None,
+        deferrable,
+    };
+    let constraints = (t.primary_key.iter())
+        .map(|pk| key(&pk.name, "p", &pk.columns, d(pk.deferrable)))
+        .chain(
+            t.uniques
+                .iter()
+                .map(|u| key(&u.name, "u", &u.columns, d(u.deferrable))),
+        )
+        .chain(t.checks.iter().map(|c| key(&c.name, "c", &[], false)))
+        .chain(t.foreign_keys.iter().map(|f| ExpectedConstraint {
+            references: Some(f.references.to_string()),
+            referenced_columns: f.referenced_columns.clone(),
+            on_delete: Some(action(f.on_delete)),
+            on_update: Some(action(f.on_update)),
+            ..key(&f.name, "f", &f.columns, d(f.deferrable))
+        }))
+        .collect();
     let columns = t
         .columns
         .iter()
-        .map(|c| {
-            format!(
-                "({}, {}, {}, {})",
-                lit(&c.name),
-                lit(&c.data_type),
-                c.not_null,
-                c.default.as_ref().map_or("NULL".into(), |d| lit(d))
-            )
+        .map(|c| ExpectedColumn {
+            name: c.name.clone(),
+            data_type: c.data_type.clone(),
+            not_null: c.not_null,
+            default: c.default.clone(),
         })
-        .collect::<Vec<_>>()
-        .join(",\n      ");
-    let actual_columns = format!(
-        "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid)\n      FROM pg_attribute AS a\n      LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum\n      WHERE a.attrelid = {rel}::regclass AND a.attnum > 0 AND NOT a.attisdropped"
-    );
-    let mut cons = Vec::new();
-    let d = |x: Deferrable| x != Deferrable::No;
-    if let Some(pk) = &t.primary_key {
-        cons.push(format!(
-            "({}, 'p', {}, NULL, NULL::text[], NULL, NULL, {})",
-            lit(&pk.name),
-            text_array(&pk.columns),
-            d(pk.deferrable)
-        ));
-    }
-    for u in &t.uniques {
-        cons.push(format!(
-            "({}, 'u', {}, NULL, NULL::text[], NULL, NULL, {})",
-            lit(&u.name),
-            text_array(&u.columns),
-            d(u.deferrable)
-        ));
-    }
-    for c in &t.checks {
-        cons.push(format!(
-            "({}, 'c', NULL::text[], NULL, NULL::text[], NULL, NULL, false)",
-            lit(&c.name)
-        ));
-    }
-    for f in &t.foreign_keys {
-        cons.push(format!(
-            "({}, 'f', {}, {}, {}, '{}', '{}', {})",
-            lit(&f.name),
-            text_array(&f.columns),
-            lit(&f.references.to_string()),
-            text_array(&f.referenced_columns),
-            action(f.on_delete),
-            action(f.on_update),
-            d(f.deferrable)
-        ));
-    }
-    let names = "SELECT array_agg(a.attname::text ORDER BY k.o) FROM unnest({keys}) WITH ORDINALITY AS k(n, o) JOIN pg_attribute AS a ON a.attrelid = {rel} AND a.attnum = k.n";
-    let conkey = names
-        .replace("{keys}", "c.conkey")
-        .replace("{rel}", "c.conrelid");
-    let confkey = names
-        .replace("{keys}", "c.confkey")
-        .replace("{rel}", "c.confrelid");
-    let actual_cons = format!(
-        "SELECT c.conname::text, c.contype::text,\n             CASE WHEN c.contype <> 'c' THEN ({conkey}) END,\n             CASE WHEN c.contype = 'f' THEN (SELECT format('%I.%I', n.nspname, r.relname) FROM pg_class AS r JOIN pg_namespace AS n ON n.oid = r.relnamespace WHERE r.oid = c.confrelid) END,\n             CASE WHEN c.contype = 'f' THEN ({confkey}) END,\n             CASE WHEN c.contype = 'f' THEN c.confdeltype::text END,\n             CASE WHEN c.contype = 'f' THEN c.confupdtype::text END,\n             c.condeferrable\n      FROM pg_constraint AS c\n      WHERE c.conrelid = {rel}::regclass AND c.contype IN ('p', 'u', 'c', 'f')"
-    );
+        .collect();
     let indexes = t
         .indexes
         .iter()
-        .map(|i| format!("({}, {}, {})", lit(&i.name), i.unique, lit(&i.method)))
-        .collect::<Vec<_>>();
-    let actual_indexes = format!(
-        "SELECT ic.relname::text, i.indisunique, am.amname::text\n      FROM pg_index AS i\n      JOIN pg_class AS ic ON ic.oid = i.indexrelid\n      JOIN pg_am AS am ON am.oid = ic.relam\n      WHERE i.indrelid = {rel}::regclass\n        AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)"
-    );
-    let values = |rows: &[String], empty: &str| {
-        if rows.is_empty() {
-            empty.to_string()
-        } else {
-            format!("VALUES\n      {}", rows.join(",\n      "))
-        }
-    };
+        .map(|i| ExpectedIndex {
+            name: i.name.clone(),
+            unique: i.unique,
+            method: i.method.clone(),
+        })
+        .collect();
+    let table = t.name.to_string();
     let name = &t.name.name;
     vec![
         Check {
             notice: format!("{name}: columns, types, NOT NULL and defaults are V2's"),
             comment: format!("{name}: columns (name, type, NOT NULL, default) as in V2"),
             query: Query::Differences {
-                expected: values(&[columns], ""),
-                actual: actual_columns,
+                table: table.clone(),
+                shape: Shape::Columns(columns),
             },
         },
         Check {
             notice: format!("{name}: constraints are V2's"),
-            comment: format!("{name}: PRIMARY KEY, UNIQUE, CHECK and FOREIGN KEY constraints as in V2"),
+            comment: format!(
+                "{name}: PRIMARY KEY, UNIQUE, CHECK and FOREIGN KEY constraints as in V2"
+            ),
             query: Query::Differences {
-                expected: values(&cons, "SELECT NULL::text, NULL::text, NULL::text[], NULL::text, NULL::text[], NULL::text, NULL::text, NULL::boolean WHERE false"),
-                actual: actual_cons,
+                table: table.clone(),
+                shape: Shape::Constraints(constraints),
             },
         },
         validated_check(t, name),
@@ -1230,8 +1075,8 @@ fn shape_checks(t: &Table) -> Vec<Check> {
             notice: format!("{name}: indexes are V2's"),
             comment: format!("{name}: indexes (other than the constraints') as in V2"),
             query: Query::Differences {
-                expected: values(&indexes, "SELECT NULL::text, NULL::boolean, NULL::text WHERE false"),
-                actual: actual_indexes,
+                table,
+                shape: Shape::Indexes(indexes),
             },
         },
     ]

@@ -398,6 +398,8 @@ fn quoted_value_hint(text: &str, line: usize) -> Option<String> {
 }
 
 /// `key: "Quoted" rest` as `key: '"Quoted" rest'`, or None when the line is not of that kind.
+/// The quoting is YAML's (a single-quoted scalar, a quote inside doubled), not SQL's: the
+/// hint is a line of the model for the DBA to paste, so the SQL toolkit does not apply.
 fn requote(line: &str) -> Option<String> {
     let (key, value) = line.split_once(": ")?;
     let value = value.trim();

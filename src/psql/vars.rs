@@ -48,6 +48,10 @@ pub fn parse_bool(value: &str) -> Option<bool> {
 /// psql's `:'name'`, libpq's `PQescapeLiteral`: quotes doubled; a value holding a backslash
 /// is written ` E'…'` (leading space, backslashes doubled) so it reads the same whatever
 /// `standard_conforming_strings` is. Other characters stay as they are, as in psql.
+/// This is psql's interpolation of a variable, which `pgmig run` reproduces byte for byte
+/// (the server must read what psql would send), not pgmig's quoting of the text it
+/// generates: [`crate::sql_text::quote_literal`] writes control characters as `\xHH` and no
+/// leading space, so it does not apply here.
 pub fn quote_literal(value: &str) -> String {
     let quoted = format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"));
     if value.contains('\\') {

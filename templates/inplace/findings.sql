@@ -4,15 +4,15 @@
 {%- for t in v.tables %}
 {%- for c in t.changes %}
 
--- Does a {{ c.old_type|comment }} value of {{ t.name|comment }}.{{ c.column|comment }} convert to {{ c.new_type|comment }} ({{ c.how|comment }})?
+-- Does a {{ c.old_type|comment }} value of {{ t.name|comment }}.{{ c.column|ident|comment }} convert to {{ c.new_type|comment }} ({{ c.how|comment }})?
 -- STABLE: a VOLATILE function in the orphan checks' NOT EXISTS would keep PostgreSQL from
 -- planning it as a hash anti-join (a nested loop: rows × parent rows calls).
-CREATE FUNCTION {{ c.helper }}({{ c.param }} {{ c.old_type }}) RETURNS boolean
+CREATE FUNCTION {{ c.helper }}({{ c.column|ident }} {{ c.old_type }}) RETURNS boolean
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS {% filter dollar("converts") %}
 BEGIN
-  PERFORM {{ c.helper_body }};
+  PERFORM {% if let Some(u) = c.using %}{{ u }}{% else %}{{ c.column|ident }}::{{ c.new_type }}{% endif %};
   RETURN true;
 EXCEPTION WHEN OTHERS THEN
   RETURN false;

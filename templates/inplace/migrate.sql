@@ -23,6 +23,7 @@
 {%- import "inplace/column_step.sql" as steps %}
 {%- import "inplace/query.sql" as q %}
 {%- import "inplace/ddl.sql" as ddl %}
+{%- import "inplace/sync.sql" as sync %}
 {% include "pin.sql" %}
 \if :{?dry_run}
 \else
@@ -103,7 +104,7 @@ END
 -- Phase 1, {{ t.name|comment }}: new columns kept in step with the application's writes,
 -- backup, filled in batches
 {%- for c in t.changes %}
---   {{ c.column|comment }}: {{ c.old_type|comment }} -> {{ c.new_type|comment }} into {{ c.temp|comment }} ({{ c.how|comment }})
+--   {{ c.column|ident|comment }}: {{ c.old_type|comment }} -> {{ c.new_type|comment }} into {{ c.temp|ident|comment }} ({{ c.how|comment }})
 {%- endfor %}
 -- ----------------------------------------------------------------------------
 -- While the fill runs the application goes on writing: every INSERT, and every UPDATE of
@@ -118,9 +119,9 @@ AS {% filter dollar("convert") %}
 BEGIN
 {%- for c in t.sync.conversions %}
   BEGIN
-    NEW.{{ c.temp }} := {{ c.conv_new }};
+    NEW.{{ c.temp|ident }} := {{ c.conv_new }};
   EXCEPTION WHEN OTHERS THEN
-    RAISE EXCEPTION '{{ c.label|notice }}: % does not convert to {{ c.new_type|notice }} ({{ c.how|notice }}): %', pg_catalog.quote_literal(NEW.{{ c.column }}), SQLERRM
+    RAISE EXCEPTION '{{ c.label|notice }}: % does not convert to {{ c.new_type|notice }} ({{ c.how|notice }}): %', pg_catalog.quote_literal(NEW.{{ c.column|ident }}), SQLERRM
       USING ERRCODE = SQLSTATE,
             HINT = 'pgmig is converting this column in place (model {{ v.model|notice }}): write a value that converts, or roll the migration back';
   END;
@@ -135,17 +136,17 @@ SET search_path = pg_catalog, pg_temp
 AS {% filter dollar("keep") %}
 BEGIN
   IF TG_OP = 'DELETE' THEN
-    DELETE FROM {{ t.backup }} AS bk WHERE {{ t.sync.backup_row_of_old }};
+    DELETE FROM {{ t.backup }} AS bk WHERE {% call sync::backup_row_of_old(t.key) %}{% endcall %};
     RETURN NULL;
   END IF;
   IF TG_OP = 'UPDATE' THEN
-    IF {{ t.sync.key_changed }} THEN
-      DELETE FROM {{ t.backup }} AS bk WHERE {{ t.sync.backup_row_of_old }};
+    IF {% call sync::key_changed(t.key) %}{% endcall %} THEN
+      DELETE FROM {{ t.backup }} AS bk WHERE {% call sync::backup_row_of_old(t.key) %}{% endcall %};
     END IF;
   END IF;
-  INSERT INTO {{ t.backup }} ({{ t.sync.backup_columns }})
-  VALUES ({{ t.sync.new_values }})
-  ON CONFLICT ({{ t.key_cols }}) {{ t.sync.on_conflict }};
+  INSERT INTO {{ t.backup }} ({% call sync::names(t.backup_columns) %}{% endcall %})
+  VALUES ({% call sync::of("NEW", t.backup_columns) %}{% endcall %})
+  ON CONFLICT ({% call sync::names(t.key) %}{% endcall %}) {% call sync::on_conflict(t.sync.old_values) %}{% endcall %};
   RETURN NULL;
 END
 {% endfilter %};
@@ -186,22 +187,22 @@ BEGIN
         VALUES ({{ v.model|lit }}, 'migrate', {{ t.step|lit }}, 'running')
         RETURNING id INTO pgmig_log_id;
         CREATE TABLE {{ t.backup }} AS
-        SELECT {{ t.backup_select }}, NULL::bigint AS batch
+        SELECT {% call sync::of("t", t.backup_columns) %}{% endcall %}, NULL::bigint AS batch
         FROM {{ t.name }} AS t
         WITH NO DATA;
-        ALTER TABLE {{ t.backup }} ADD PRIMARY KEY ({{ t.key_cols }});
+        ALTER TABLE {{ t.backup }} ADD PRIMARY KEY ({% call sync::names(t.key) %}{% endcall %});
         CREATE INDEX ON {{ t.backup }} (batch);
 {%- for c in t.changes %}
-        ALTER TABLE {{ t.name }} ADD COLUMN {{ c.temp }} {{ c.new_type }};
+        ALTER TABLE {{ t.name }} ADD COLUMN {{ c.temp|ident }} {{ c.new_type }};
 {%- endfor %}
-        CREATE TRIGGER {{ t.sync.convert_insert }} BEFORE INSERT ON {{ t.name }}
+        CREATE TRIGGER {{ t.sync.convert_insert|ident }} BEFORE INSERT ON {{ t.name }}
           FOR EACH ROW EXECUTE FUNCTION {{ t.sync.convert_function }}();
-        CREATE TRIGGER {{ t.sync.convert_update }} BEFORE UPDATE ON {{ t.name }}
-          FOR EACH ROW WHEN ({{ t.sync.old_value_changed }}) EXECUTE FUNCTION {{ t.sync.convert_function }}();
-        CREATE TRIGGER {{ t.sync.backup_write }} AFTER INSERT OR DELETE ON {{ t.name }}
+        CREATE TRIGGER {{ t.sync.convert_update|ident }} BEFORE UPDATE ON {{ t.name }}
+          FOR EACH ROW WHEN ({% call sync::changed(t.sync.typed) %}{% endcall %}) EXECUTE FUNCTION {{ t.sync.convert_function }}();
+        CREATE TRIGGER {{ t.sync.backup_write|ident }} AFTER INSERT OR DELETE ON {{ t.name }}
           FOR EACH ROW EXECUTE FUNCTION {{ t.sync.backup_function }}();
-        CREATE TRIGGER {{ t.sync.backup_update }} AFTER UPDATE ON {{ t.name }}
-          FOR EACH ROW WHEN ({{ t.sync.backup_row_changed }}) EXECUTE FUNCTION {{ t.sync.backup_function }}();
+        CREATE TRIGGER {{ t.sync.backup_update|ident }} AFTER UPDATE ON {{ t.name }}
+          FOR EACH ROW WHEN ({% call sync::changed(t.backup_columns) %}{% endcall %}) EXECUTE FUNCTION {{ t.sync.backup_function }}();
 {%- endcall %}
     COMMIT;
     SELECT count(*) INTO pgmig_rows FROM {{ t.name }};
@@ -215,8 +216,8 @@ BEGIN
   SELECT count(*) INTO pgmig_batch FROM _pgmig.batches WHERE model = {{ v.model|lit }} AND step = {{ t.step|lit }};
   SELECT rows_in INTO pgmig_rows FROM _pgmig.log WHERE id = pgmig_log_id;
   pgmig_total := ceil(coalesce(pgmig_rows, 0)::numeric / batch_size);
-  SELECT {{ t.sync.key_bk }} INTO pgmig_from FROM {{ t.backup }} AS bk
-  WHERE bk.batch IS NOT NULL ORDER BY {{ t.sync.key_bk_desc }} LIMIT 1;
+  SELECT {% call sync::of("bk", t.key) %}{% endcall %} INTO pgmig_from FROM {{ t.backup }} AS bk
+  WHERE bk.batch IS NOT NULL ORDER BY {% call sync::descending("bk", t.key) %}{% endcall %} LIMIT 1;
   pgmig_started := FOUND;
   LOOP
     -- A row the application holds longer than lock_timeout, or a deadlock with its writes:
@@ -225,41 +226,41 @@ BEGIN
 {% call retry::retried("    ", "fill " ~ t.step ~ ": batch ", true, "") %}
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (
-            SELECT {{ t.sync.key_s }} FROM {{ t.name }} AS s
-            WHERE ({{ t.sync.key_s }}) > ({{ t.sync.key_from }})
-            ORDER BY {{ t.sync.key_s }} LIMIT batch_size
-          ) AS k ORDER BY {{ t.sync.key_k_desc }} LIMIT 1;
+            SELECT {% call sync::of("s", t.key) %}{% endcall %} FROM {{ t.name }} AS s
+            WHERE ({% call sync::of("s", t.key) %}{% endcall %}) > ({% call sync::of("pgmig_from", t.key) %}{% endcall %})
+            ORDER BY {% call sync::of("s", t.key) %}{% endcall %} LIMIT batch_size
+          ) AS k ORDER BY {% call sync::descending("k", t.key) %}{% endcall %} LIMIT 1;
           IF NOT FOUND THEN
             pgmig_rows := NULL;
             EXIT;
           END IF;
           WITH f AS (
             UPDATE {{ t.name }} AS t
-            SET {{ t.fill_set }}
-            WHERE ({{ t.key_t }}) > ({{ t.sync.key_from }}) AND ({{ t.key_t }}) <= ({{ t.sync.key_to }})
-            RETURNING {{ t.backup_select }}
+            SET {% call sync::fill_set(t.changes) %}{% endcall %}
+            WHERE ({% call sync::of("t", t.key) %}{% endcall %}) > ({% call sync::of("pgmig_from", t.key) %}{% endcall %}) AND ({% call sync::of("t", t.key) %}{% endcall %}) <= ({% call sync::of("pgmig_to", t.key) %}{% endcall %})
+            RETURNING {% call sync::of("t", t.backup_columns) %}{% endcall %}
           )
-          INSERT INTO {{ t.backup }} AS bk ({{ t.sync.backup_columns }}, batch)
-          SELECT {{ t.sync.key_and_old_f }}, pgmig_batch FROM f
-          ON CONFLICT ({{ t.key_cols }}) {{ t.sync.on_conflict_fill }};
+          INSERT INTO {{ t.backup }} AS bk ({% call sync::names(t.backup_columns) %}{% endcall %}, batch)
+          SELECT {% call sync::of("f", t.backup_columns) %}{% endcall %}, pgmig_batch FROM f
+          ON CONFLICT ({% call sync::names(t.key) %}{% endcall %}) {% call sync::on_conflict_fill(t.sync.old_values) %}{% endcall %};
         ELSE
           SELECT k.* INTO pgmig_to FROM (
-            SELECT {{ t.sync.key_s }} FROM {{ t.name }} AS s
-            ORDER BY {{ t.sync.key_s }} LIMIT batch_size
-          ) AS k ORDER BY {{ t.sync.key_k_desc }} LIMIT 1;
+            SELECT {% call sync::of("s", t.key) %}{% endcall %} FROM {{ t.name }} AS s
+            ORDER BY {% call sync::of("s", t.key) %}{% endcall %} LIMIT batch_size
+          ) AS k ORDER BY {% call sync::descending("k", t.key) %}{% endcall %} LIMIT 1;
           IF NOT FOUND THEN
             pgmig_rows := NULL;
             EXIT;
           END IF;
           WITH f AS (
             UPDATE {{ t.name }} AS t
-            SET {{ t.fill_set }}
-            WHERE ({{ t.key_t }}) <= ({{ t.sync.key_to }})
-            RETURNING {{ t.backup_select }}
+            SET {% call sync::fill_set(t.changes) %}{% endcall %}
+            WHERE ({% call sync::of("t", t.key) %}{% endcall %}) <= ({% call sync::of("pgmig_to", t.key) %}{% endcall %})
+            RETURNING {% call sync::of("t", t.backup_columns) %}{% endcall %}
           )
-          INSERT INTO {{ t.backup }} AS bk ({{ t.sync.backup_columns }}, batch)
-          SELECT {{ t.sync.key_and_old_f }}, pgmig_batch FROM f
-          ON CONFLICT ({{ t.key_cols }}) {{ t.sync.on_conflict_fill }};
+          INSERT INTO {{ t.backup }} AS bk ({% call sync::names(t.backup_columns) %}{% endcall %}, batch)
+          SELECT {% call sync::of("f", t.backup_columns) %}{% endcall %}, pgmig_batch FROM f
+          ON CONFLICT ({% call sync::names(t.key) %}{% endcall %}) {% call sync::on_conflict_fill(t.sync.old_values) %}{% endcall %};
         END IF;
         GET DIAGNOSTICS pgmig_rows = ROW_COUNT;
 {%- endcall %}
@@ -303,7 +304,7 @@ BEGIN
 {%- for c in t.not_null_checks %}
       IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint
                      WHERE conrelid = {{ t.name|lit }}::pg_catalog.regclass AND conname = {{ c.name|lit }}) THEN
-        ALTER TABLE {{ t.name }} ADD CONSTRAINT {{ c.name|ident }} CHECK ({{ c.column }} IS NOT NULL) NOT VALID;
+        ALTER TABLE {{ t.name }} ADD CONSTRAINT {{ c.name|ident }} CHECK ({{ c.column|ident }} IS NOT NULL) NOT VALID;
       END IF;
 {%- endfor %}
 {%- endfor %}
@@ -366,7 +367,7 @@ SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.t
 \if :pgmig_invalid_index
 DROP INDEX CONCURRENTLY {{ p.index_qualified }};
 \endif
-CREATE {% if p.unique %}UNIQUE {% endif %}INDEX CONCURRENTLY IF NOT EXISTS {{ p.index }} ON {{ p.table }}{{ p.method }} ({{ p.keys }}){{ p.include }}{{ p.with }}{{ p.predicate }};
+CREATE {% if p.unique %}UNIQUE {% endif %}INDEX CONCURRENTLY IF NOT EXISTS {{ p.index|ident }} ON {{ p.table }}{% if p.method != "btree" %} USING {{ p.method }}{% endif %} ({% if p.expressions.is_empty() %}{% call ddl::columns(p.columns) %}{% endcall %}{% else %}{{ p.expressions|join(", ") }}{% endif %}){% call ddl::include(p.include) %}{% endcall %}{% call ddl::with(p.storage_parameters) %}{% endcall %}{% if let Some(w) = p.predicate %} WHERE {{ w }}{% endif %};
 {%- endfor %}
 \endif
 {%- endif %}
@@ -411,10 +412,10 @@ BEGIN
       -- The application's writes reach the new columns directly from here on.
 {%- for t in v.tables %}
 {%- if !t.changes.is_empty() %}
-      DROP TRIGGER {{ t.sync.convert_insert }} ON {{ t.name }};
-      DROP TRIGGER {{ t.sync.convert_update }} ON {{ t.name }};
-      DROP TRIGGER {{ t.sync.backup_write }} ON {{ t.name }};
-      DROP TRIGGER {{ t.sync.backup_update }} ON {{ t.name }};
+      DROP TRIGGER {{ t.sync.convert_insert|ident }} ON {{ t.name }};
+      DROP TRIGGER {{ t.sync.convert_update|ident }} ON {{ t.name }};
+      DROP TRIGGER {{ t.sync.backup_write|ident }} ON {{ t.name }};
+      DROP TRIGGER {{ t.sync.backup_update|ident }} ON {{ t.name }};
 {%- endif %}
 {%- endfor %}
 
@@ -434,9 +435,9 @@ BEGIN
       -- (validated after COMMIT).
 {%- for p in v.prebuilt %}
 {%- if p.constraint.is_empty() %}
-      ALTER INDEX {{ p.index_qualified }} RENAME TO {{ p.name }};
+      ALTER INDEX {{ p.index_qualified }} RENAME TO {{ p.name|ident }};
 {%- else %}
-      ALTER TABLE {{ p.table }} ADD CONSTRAINT {{ p.name }} {{ p.constraint }} USING INDEX {{ p.index }}{{ p.deferrable }};
+      ALTER TABLE {{ p.table }} ADD CONSTRAINT {{ p.name|ident }} {{ p.constraint }} USING INDEX {{ p.index|ident }}{{ p.deferrable.clause() }};
 {%- endif %}
 {%- endfor %}
 {%- for o in v.swap_creates %}
@@ -474,7 +475,7 @@ DROP FUNCTION IF EXISTS {{ t.sync.backup_function }}();
 -- UPDATE EXCLUSIVE on the table, ROW SHARE on a referenced one). Idempotent.
 -- ----------------------------------------------------------------------------
 {%- for c in v.validates %}
-ALTER TABLE {{ c.table }} VALIDATE CONSTRAINT {{ c.name }};
+ALTER TABLE {{ c.table }} VALIDATE CONSTRAINT {{ c.name|ident }};
 {%- endfor %}
 {%- for t in v.locked_list %}
 ANALYZE {{ t }};

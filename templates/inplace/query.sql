@@ -2,7 +2,9 @@
     src/inplace/query.rs), each laid out for the place its caller prints it; and the
     statements built from the same parts: rollback's restore of the old values and the
     backups' digest. Names come as they are and are quoted here; conversions come as SQL
-    expressions over their alias. -#}
+    expressions over their alias (the model's `using` rewritten token by token, see
+    TypeChange::conversion in src/inplace/mod.rs: built in Rust). -#}
+{%- import "inplace/shape.sql" as shape -%}
 {%- macro key_text(alias, key) -%}
 {%- for k in key.iter() %}{% if !loop.first %} || ', ' || {% endif %}{{ "{}="|format(k)|lit }} || {{ alias }}.{{ k|ident }}{% endfor -%}
 {%- endmacro -%}
@@ -13,6 +15,18 @@
 
 {%- macro key_join(alias, key) -%}
 {%- for k in key.iter() %}{% if !loop.first %} AND {% endif %}{{ alias }}.{{ k.column|ident }} = {% if let Some(c) = k.converted %}{{ c }}{% else %}bk.{{ k.column|ident }}{% endif %}{% endfor -%}
+{%- endmacro -%}
+
+{%- macro converted(v) -%}
+{%- if let Some(c) = v.conversion %}CASE WHEN {{ c.helper }}({{ v.alias }}.{{ v.column|ident }}) THEN {{ c.expression }} END{% else %}{{ v.alias }}.{{ v.column|ident }}{% endif -%}
+{%- endmacro -%}
+
+{%- macro converted_list(values) -%}
+{%- for v in values.iter() %}{% if !loop.first %}, {% endif %}{% call converted(v) %}{% endcall %}{% endfor -%}
+{%- endmacro -%}
+
+{%- macro all_converted(values) -%}
+{%- for v in values.iter() %}{% if !loop.first %} AND {% endif %}({% call converted(v) %}{% endcall %}) IS NOT NULL{% endfor -%}
 {%- endmacro -%}
 
 {%- macro changed_values(changed) -%}
@@ -55,17 +69,17 @@ SELECT {% call key_text("t", key) %}{% endcall %} || ': ' || quote_literal(t.{{ 
     WHERE t.{{ column|ident }} IS NOT NULL
       AND NOT {{ helper }}(t.{{ column|ident }})
 {%- when Query::DuplicateKeys { table, values } -%}
-SELECT row({{ values|join(", ") }})::text AS k
+SELECT row({% call converted_list(values) %}{% endcall %})::text AS k
     FROM {{ table }} AS t
-    WHERE {% for e in values.iter() %}{% if !loop.first %} AND {% endif %}({{ e }}) IS NOT NULL{% endfor %}
-    GROUP BY {{ values|join(", ") }}
+    WHERE {% call all_converted(values) %}{% endcall %}
+    GROUP BY {% call converted_list(values) %}{% endcall %}
     HAVING count(*) > 1
 {%- when Query::OrphansAfterConversion { table, key, columns, converted, parent, matches } -%}
 SELECT {% if key.is_empty() %}row({% call columns_of("c", columns) %}{% endcall %})::text{% else %}{% call key_text("c", key) %}{% endcall %}{% endif %} || ': ' || row({% call columns_of("c", columns) %}{% endcall %})::text AS k
     FROM {{ table }} AS c
     WHERE {% for c in columns.iter() %}{% if !loop.first %} AND {% endif %}c.{{ c|ident }} IS NOT NULL{% endfor %}
-      AND {% for e in converted.iter() %}{% if !loop.first %} AND {% endif %}({{ e }}) IS NOT NULL{% endfor %}
-      AND NOT EXISTS (SELECT 1 FROM {{ parent }} AS p WHERE {% for m in matches.iter() %}{% if !loop.first %} AND {% endif %}{{ m.parent }} = {{ m.child }}{% endfor %})
+      AND {% call all_converted(converted) %}{% endcall %}
+      AND NOT EXISTS (SELECT 1 FROM {{ parent }} AS p WHERE {% for m in matches.iter() %}{% if !loop.first %} AND {% endif %}{% call converted(m.parent) %}{% endcall %} = {% call converted(m.child) %}{% endcall %}{% endfor %})
 {%- when Query::ViewsOnChanged { changed } -%}
 SELECT DISTINCT v.oid::regclass::text || ' reads ' || changed.tbl || '.' || changed.col AS k
     FROM (VALUES {% call changed_values(changed) %}{% endcall %}) AS changed(tbl, col)
@@ -128,15 +142,15 @@ SELECT 1 FROM pg_constraint AS c WHERE c.conrelid = {{ table|lit }}::regclass AN
 {%- if !declared.is_empty() %}
       AND c.conname::text <> ALL (ARRAY[{% for d in declared.iter() %}{% if !loop.first %}, {% endif %}{{ d|lit }}{% endfor %}])
 {%- endif %}
-{%- when Query::Differences { expected, actual } -%}
+{%- when Query::Differences { table, shape } -%}
 SELECT 1 FROM (
-    (({{ expected }})
+    (({% call shape::expected(shape) %}{% endcall %})
      EXCEPT ALL
-     ({{ actual }}))
+     ({% call shape::actual(table, shape) %}{% endcall %}))
     UNION ALL
-    (({{ actual }})
+    (({% call shape::actual(table, shape) %}{% endcall %})
      EXCEPT ALL
-     ({{ expected }}))
+     ({% call shape::expected(shape) %}{% endcall %}))
     ) AS differences
 {%- endmatch -%}
 {%- endmacro -%}

@@ -126,16 +126,16 @@ BEGIN
     -- included); the triggers, the NOT NULL checks and the new columns go.
 {%- for t in v.tables %}
 {%- if !t.changes.is_empty() %}
-    DROP TRIGGER IF EXISTS {{ t.sync.convert_insert }} ON {{ t.name }};
-    DROP TRIGGER IF EXISTS {{ t.sync.convert_update }} ON {{ t.name }};
-    DROP TRIGGER IF EXISTS {{ t.sync.backup_write }} ON {{ t.name }};
-    DROP TRIGGER IF EXISTS {{ t.sync.backup_update }} ON {{ t.name }};
+    DROP TRIGGER IF EXISTS {{ t.sync.convert_insert|ident }} ON {{ t.name }};
+    DROP TRIGGER IF EXISTS {{ t.sync.convert_update|ident }} ON {{ t.name }};
+    DROP TRIGGER IF EXISTS {{ t.sync.backup_write|ident }} ON {{ t.name }};
+    DROP TRIGGER IF EXISTS {{ t.sync.backup_update|ident }} ON {{ t.name }};
 {%- endif %}
 {%- for c in t.not_null_checks %}
     ALTER TABLE {{ t.name }} DROP CONSTRAINT IF EXISTS {{ c.name|ident }};
 {%- endfor %}
 {%- for c in t.changes %}
-    ALTER TABLE {{ t.name }} DROP COLUMN IF EXISTS {{ c.temp }};
+    ALTER TABLE {{ t.name }} DROP COLUMN IF EXISTS {{ c.temp|ident }};
 {%- endfor %}
 {%- endfor %}
     -- The keys and indexes built for the swap (those on a new column went with it).

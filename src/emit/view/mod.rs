@@ -97,9 +97,9 @@ pub struct PlanView {
     pub entity_driver: String,
     /// The compile's fingerprint ([`crate::emit::fingerprint`]); empty while it is computed.
     pub fingerprint: String,
-    /// `(n, side, table, column, type)` rows of the columns compiled against, as literals,
-    /// for the catalog check's VALUES list.
-    pub compiled_columns: String,
+    /// The columns compiled against, for the catalog check's VALUES list
+    /// (templates/catalog_check.sql numbers them and makes them literals).
+    pub compiled_columns: Vec<crate::plan::CompiledColumn>,
     /// What each script needs of the role running it.
     pub privileges: PrivilegesView,
     /// The implicit-code guard's `text[]` of the relations the scripts write (targets,
@@ -145,10 +145,18 @@ pub struct V1TableView {
     pub table: String,
     /// The CSV file export.sql writes its rows to.
     pub file: String,
-    /// Its key (the whole row without one): a stable order for digests and exports.
-    pub order: String,
-    /// Its select list, secret columns as the marker.
-    pub select: String,
+    /// Its key (templates/v1_table.sql orders by it), as it is.
+    pub key: Vec<String>,
+    /// Its columns when some are secret (the export writes the marker instead); empty
+    /// otherwise (the export selects `t.*`).
+    pub columns: Vec<ExportedColumn>,
+}
+
+/// A column of a V1 table export.sql writes: `marker` instead of a secret one's values.
+#[derive(Debug, Clone)]
+pub struct ExportedColumn {
+    pub name: String,
+    pub marker: Option<&'static str>,
 }
 
 /// `archives:` as export.sql writes it.
@@ -183,21 +191,22 @@ pub struct ServerView {
     pub remote_schema: String,
     pub staging_schema: String,
     pub tables: String,
-    /// `(n, table, imported, column, type)` rows of V1's columns compiled against, as
-    /// literals: the V1 table, its foreign table in the staging schema, the column and type.
-    pub compiled_columns: String,
+    /// V1's columns compiled against, for the check of the imported tables
+    /// (templates/fdw_catalog_check.sql).
+    pub compiled_columns: Vec<ImportedColumn>,
+}
+
+/// A V1 column compiled against: its table, the foreign table importing it into the staging
+/// schema, and its type.
+#[derive(Debug, Clone)]
+pub struct ImportedColumn {
+    pub table: crate::catalog::QualName,
+    pub imported: crate::catalog::QualName,
+    pub column: String,
+    pub data_type: String,
 }
 
 const INDENT: &str = "  ";
-
-/// The rows of a catalog check's VALUES list: each numbered (the first difference is the
-/// lowest), one a line.
-fn compiled_values(rows: impl Iterator<Item = Vec<String>>) -> String {
-    rows.enumerate()
-        .map(|(i, fields)| format!("({}, {})", i + 1, fields.join(", ")))
-        .collect::<Vec<_>>()
-        .join(&format!(",\n{}", " ".repeat(15)))
-}
 
 impl PlanView {
     pub fn new(plan: &Plan, fingerprint: &str) -> Result<PlanView, askama::Error> {
@@ -348,15 +357,7 @@ impl PlanView {
                 .map(|((name, key), file)| {
                     let printed =
                         crate::catalog::QualName::new(&plan.read_schema, &name.name).to_string();
-                    let order = if key.is_empty() {
-                        "(t.*)::text".to_string()
-                    } else {
-                        key.iter()
-                            .map(|k| format!("t.{}", quote_ident(k)))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    };
-                    let select = match plan
+                    let columns = match plan
                         .secrets
                         .iter()
                         .find(|t| &t.table == name)
@@ -365,21 +366,19 @@ impl PlanView {
                         Some(t) => t
                             .columns
                             .iter()
-                            .map(|c| match t.redacted.iter().any(|r| &r.column == c) {
-                                true => {
-                                    format!("{} AS {}", lit(crate::plan::REDACTED), quote_ident(c))
-                                }
-                                false => format!("t.{}", quote_ident(c)),
+                            .map(|c| ExportedColumn {
+                                name: c.clone(),
+                                marker: (t.redacted.iter().any(|r| &r.column == c))
+                                    .then_some(crate::plan::REDACTED),
                             })
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        None => "t.*".to_string(),
+                            .collect(),
+                        None => Vec::new(),
                     };
                     V1TableView {
                         table: printed,
                         file,
-                        order,
-                        select,
+                        key: key.clone(),
+                        columns,
                     }
                 })
                 .collect(),
@@ -410,19 +409,17 @@ impl PlanView {
                     crate::catalog::QualName::new(&srv.staging_schema, &t.name)
                 };
                 ServerView {
-                    compiled_columns: compiled_values(
-                        plan.compiled_columns
-                            .iter()
-                            .filter(|c| c.side == "V1")
-                            .map(|c| {
-                                vec![
-                                    lit(&c.table.to_string()),
-                                    lit(&staged(&c.table).to_string()),
-                                    lit(&c.column),
-                                    lit(&c.data_type),
-                                ]
-                            }),
-                    ),
+                    compiled_columns: plan
+                        .compiled_columns
+                        .iter()
+                        .filter(|c| c.side == "V1")
+                        .map(|c| ImportedColumn {
+                            table: c.table.clone(),
+                            imported: staged(&c.table),
+                            column: c.column.clone(),
+                            data_type: c.data_type.clone(),
+                        })
+                        .collect(),
                     name: srv.name.clone(),
                     server: srv.staging_schema.clone(),
                     remote_schema: srv.remote_schema.clone(),
@@ -448,19 +445,12 @@ impl PlanView {
             fingerprint: fingerprint.to_string(),
             // V1's columns are checked here when V1 is in this database; on another server,
             // once its tables are imported (fdw_setup.sql).
-            compiled_columns: compiled_values(
-                plan.compiled_columns
-                    .iter()
-                    .filter(|c| plan.source_server.is_none() || c.side != "V1")
-                    .map(|c| {
-                        vec![
-                            lit(c.side),
-                            lit(&c.table.to_string()),
-                            lit(&c.column),
-                            lit(&c.data_type),
-                        ]
-                    }),
-            ),
+            compiled_columns: plan
+                .compiled_columns
+                .iter()
+                .filter(|c| plan.source_server.is_none() || c.side != "V1")
+                .cloned()
+                .collect(),
             privileges: PrivilegesView::new(plan, uses_library),
             implicit_written: String::new(),
             implicit_read: String::new(),

@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 
-use super::lit;
 use super::referrer::rollback_index_tables;
 use crate::catalog::{quote_ident, QualName};
 use crate::plan::Plan;
@@ -93,7 +92,7 @@ impl Needs {
 pub struct ScriptNeeds {
     pub script: &'static str,
     /// The rows of `needed (kind, schema_name, object_name, privileges)`.
-    pub needed: String,
+    pub needed: Vec<NeededObject>,
     /// SQL condition: CREATE on the database is needed (empty: never).
     pub create_when: String,
     /// Session-only helpers in pg_temp: TEMPORARY on the database.
@@ -102,7 +101,18 @@ pub struct ScriptNeeds {
     pub fdw: bool,
     /// The rows of `owned (schema_name, object_name)`: tables the script builds an index on,
     /// which only their owner (or a member of the owning role) can (empty: none).
-    pub owned: String,
+    pub owned: Vec<QualName>,
+}
+
+/// An object a script needs privileges on (templates/privileges.sql makes the fields
+/// literals): `kind` is `schema`, `table` or `sequence`; a schema has no `schema`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NeededObject {
+    pub kind: &'static str,
+    pub schema: Option<String>,
+    pub name: String,
+    /// `SELECT, INSERT`: in the order a GRANT lists them.
+    pub privileges: String,
 }
 
 /// The privileges of every script, and the grants that give them all.
@@ -158,7 +168,7 @@ impl PrivilegesView {
                     create_when.push("NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension AS e WHERE e.extname = 'pgcrypto')");
                 }
             }
-            let needed = values(&needs);
+            let needed = needed_objects(&needs);
             scripts.push(ScriptNeeds {
                 script,
                 needed,
@@ -167,9 +177,9 @@ impl PrivilegesView {
                     || (script == "migrate.sql" && (transaction || orders_hierarchy)),
                 fdw: creates && fdw,
                 owned: if script == "rollback.sql" {
-                    owned_values(&indexed)
+                    indexed.iter().map(|t| (*t).clone()).collect()
                 } else {
-                    String::new()
+                    Vec::new()
                 },
             });
             all.push((script, needs));
@@ -243,38 +253,18 @@ fn needs_of(plan: &Plan, script: &str) -> Needs {
     needs
 }
 
-/// `VALUES ('table', 'v1', 'users', 'SELECT'), …`, one row a line.
-fn values(needs: &Needs) -> String {
-    let rows: Vec<String> = needs
+/// The objects `needs` names, each with its privileges.
+fn needed_objects(needs: &Needs) -> Vec<NeededObject> {
+    needs
         .objects
         .iter()
-        .map(|((kind, schema, name), privileges)| {
-            let schema = if *kind == Kind::Schema {
-                "NULL".to_string()
-            } else {
-                lit(schema)
-            };
-            format!(
-                "({}, {schema}, {}, {})",
-                lit(kind.sql()),
-                lit(name),
-                lit(&privileges.join(", "))
-            )
+        .map(|((kind, schema, name), privileges)| NeededObject {
+            kind: kind.sql(),
+            schema: (*kind != Kind::Schema).then(|| schema.clone()),
+            name: name.clone(),
+            privileges: privileges.join(", "),
         })
-        .collect();
-    format!("VALUES {}", rows.join(",\n           "))
-}
-
-/// `VALUES ('public', 't'), …` of the tables a script must own, or empty.
-fn owned_values(tables: &[&QualName]) -> String {
-    if tables.is_empty() {
-        return String::new();
-    }
-    let rows: Vec<String> = tables
-        .iter()
-        .map(|t| format!("({}, {})", lit(&t.schema), lit(&t.name)))
-        .collect();
-    format!("VALUES {}", rows.join(",\n           "))
+        .collect()
 }
 
 /// PLAN.md's grants for running every script: the objects that need the same privileges
@@ -381,6 +371,18 @@ mod tests {
         let mut needs = Needs::default();
         needs.add_table(&QualName::new("public", "t"), &["INSERT"]);
         needs.add_table(&QualName::new("public", "t"), &["SELECT", "INSERT"]);
-        assert_eq!(values(&needs), "VALUES ('schema', NULL, 'public', 'USAGE'),\n           ('table', 'public', 't', 'SELECT, INSERT')");
+        let row = |kind, schema: Option<&str>, name: &str, privileges: &str| NeededObject {
+            kind,
+            schema: schema.map(str::to_string),
+            name: name.to_string(),
+            privileges: privileges.to_string(),
+        };
+        assert_eq!(
+            needed_objects(&needs),
+            [
+                row("schema", None, "public", "USAGE"),
+                row("table", Some("public"), "t", "SELECT, INSERT")
+            ]
+        );
     }
 }

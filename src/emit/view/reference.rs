@@ -1,35 +1,28 @@
 //! Reference rows as migrate inserts them, precheck borrows them, verify finds them and rollback removes them.
 
 use super::step::SequenceView;
-use super::{lit, INDENT};
-use crate::catalog::quote_ident;
 use crate::plan::Reference;
 
-/// One reference table's rows, as migrate inserts them, verify finds them and rollback removes them.
+/// One reference table's rows, as migrate inserts them, verify finds them and rollback
+/// removes them; templates/reference.sql prints its SQL (names as they are, quoted there).
 #[derive(Debug, Clone)]
 pub struct ReferenceView {
     pub table: String,
     pub line: usize,
-    /// `(code)`: the natural key, for comments and ON CONFLICT.
-    pub key_list: String,
-    /// `code, name, user_type_id`: the columns the rows give.
-    pub column_list: String,
-    /// `VALUES` rows, one per line.
-    pub values: String,
-    /// The insert's select list and parent joins (a parent named by its natural key).
-    pub select_list: String,
-    pub parent_joins: Vec<String>,
-    pub primary_key_list: String,
-    /// `jsonb_build_object('id', id)` over the inserted rows.
-    pub primary_key_json: String,
-    /// `t.id = (r.key ->> 'id')::integer AND …`: a row migrate inserted.
-    pub inserted_here: String,
-    /// `t.code = w.code AND …`: a wanted row is there (parents named by natural key resolved).
-    pub present: String,
-    /// `t.name IS NOT DISTINCT FROM w.name AND …`: the row has every other column as declared.
-    pub same_values: String,
-    /// One `NOT EXISTS (…)` per V2 foreign key pointing here: nothing uses the row.
-    pub unused: Vec<String>,
+    /// The natural key: for comments and ON CONFLICT.
+    pub key: Vec<String>,
+    /// The columns the rows give, in V2's order; those of the natural key (in its order),
+    /// and the others.
+    pub columns: Vec<ReferenceColumnView>,
+    pub key_columns: Vec<ReferenceColumnView>,
+    pub other_columns: Vec<ReferenceColumnView>,
+    /// The `VALUES` rows: one SQL literal per column, cast to its type (the check pass
+    /// wrote them).
+    pub values: Vec<Vec<String>>,
+    /// The primary key, recorded for the rows inserted so rollback removes exactly those.
+    pub primary_key: Vec<KeyColumn>,
+    /// The V2 foreign keys pointing here: rollback keeps a row one of them uses.
+    pub referenced_by: Vec<ReferencingKey>,
     pub rows: usize,
     pub sequences: Vec<SequenceView>,
     /// The sequences of the key columns the rows leave out: migrate draws those keys,
@@ -37,96 +30,87 @@ pub struct ReferenceView {
     pub drawn: Vec<SequenceView>,
 }
 
+/// A column the rows give: its value, or a parent's natural key looked up in `parent`.
+#[derive(Debug, Clone)]
+pub struct ReferenceColumnView {
+    pub name: String,
+    pub parent: Option<ParentLookup>,
+}
+
+/// A parent reference table joined by its natural key column, giving its referenced column.
+#[derive(Debug, Clone)]
+pub struct ParentLookup {
+    pub table: String,
+    pub key_column: String,
+    pub referenced: String,
+}
+
+/// A primary key column and its type (as the catalog prints it).
+#[derive(Debug, Clone)]
+pub struct KeyColumn {
+    pub name: String,
+    pub data_type: String,
+}
+
+/// A child table's foreign key into the reference table: its columns, each with the column
+/// it references.
+#[derive(Debug, Clone)]
+pub struct ReferencingKey {
+    pub child: String,
+    pub columns: Vec<ReferencingColumn>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReferencingColumn {
+    pub column: String,
+    pub referenced: String,
+}
+
 impl ReferenceView {
     pub(super) fn new(r: &Reference) -> ReferenceView {
-        let q = |c: &String| quote_ident(c);
-        let list = |cols: &[String]| cols.iter().map(q).collect::<Vec<_>>().join(", ");
-        let names: Vec<String> = r.columns.iter().map(|c| c.name.clone()).collect();
-        let mut parent_joins = Vec::new();
-        let select: Vec<String> = r
+        let columns: Vec<ReferenceColumnView> = r
             .columns
             .iter()
-            .map(|c| match &c.parent {
-                Some((table, key_col, referenced)) => {
-                    let alias = quote_ident(&format!("parent_{}", c.name));
-                    parent_joins.push(format!(
-                        "LEFT JOIN {table} AS {alias} ON {alias}.{} = w.{}",
-                        q(key_col),
-                        q(&c.name)
-                    ));
-                    format!("{alias}.{}", q(referenced))
-                }
-                None => format!("w.{}", q(&c.name)),
+            .map(|c| ReferenceColumnView {
+                name: c.name.clone(),
+                parent: c
+                    .parent
+                    .as_ref()
+                    .map(|(table, key_column, referenced)| ParentLookup {
+                        table: table.to_string(),
+                        key_column: key_column.clone(),
+                        referenced: referenced.clone(),
+                    }),
             })
             .collect();
-        let pk_names: Vec<String> = r.primary_key.iter().map(|(k, _)| k.clone()).collect();
         ReferenceView {
             table: r.table.to_string(),
             line: r.line,
-            key_list: list(&r.key),
-            column_list: list(&names),
-            values: r
-                .rows
-                .iter()
-                .map(|row| format!("({})", row.join(", ")))
-                .collect::<Vec<_>>()
-                .join(&format!(",\n{INDENT}       ")),
-            select_list: select.join(", "),
-            parent_joins,
-            primary_key_list: list(&pk_names),
-            primary_key_json: format!(
-                "jsonb_build_object({})",
-                pk_names
-                    .iter()
-                    .map(|k| format!("{}, {}", lit(k), q(k)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            inserted_here: r
-                .primary_key
-                .iter()
-                .map(|(k, ty)| format!("t.{} = CAST(r.key ->> {} AS {ty})", q(k), lit(k)))
-                .collect::<Vec<_>>()
-                .join(" AND "),
-            present: r
-                .key
-                .iter()
-                .map(|k| {
-                    format!(
-                        "t.{} = {}",
-                        q(k),
-                        names
-                            .iter()
-                            .position(|n| n == k)
-                            .map_or(String::new(), |i| select[i].clone())
-                    )
+            key: r.key.clone(),
+            key_columns: (r.key.iter())
+                .filter_map(|k| columns.iter().find(|c| &c.name == k).cloned())
+                .collect(),
+            other_columns: (columns.iter())
+                .filter(|c| !r.key.contains(&c.name))
+                .cloned()
+                .collect(),
+            columns,
+            values: r.rows.clone(),
+            primary_key: (r.primary_key.iter())
+                .map(|(name, data_type)| KeyColumn {
+                    name: name.clone(),
+                    data_type: data_type.clone(),
                 })
-                .collect::<Vec<_>>()
-                .join(" AND "),
-            same_values: {
-                let same: Vec<String> = names
-                    .iter()
-                    .zip(&select)
-                    .filter(|(n, _)| !r.key.contains(n))
-                    .map(|(n, v)| format!("t.{} IS NOT DISTINCT FROM {v}", q(n)))
-                    .collect();
-                if same.is_empty() {
-                    "true".to_string()
-                } else {
-                    same.join(" AND ")
-                }
-            },
-            unused: r
-                .referenced_by
-                .iter()
-                .map(|(child, cols, refd)| {
-                    let on = cols
-                        .iter()
-                        .zip(refd)
-                        .map(|(c, p)| format!("c.{} = t.{}", q(c), q(p)))
-                        .collect::<Vec<_>>()
-                        .join(" AND ");
-                    format!("NOT EXISTS (SELECT 1 FROM {child} AS c WHERE {on})")
+                .collect(),
+            referenced_by: (r.referenced_by.iter())
+                .map(|(child, cols, referenced)| ReferencingKey {
+                    child: child.to_string(),
+                    columns: (cols.iter().zip(referenced))
+                        .map(|(c, p)| ReferencingColumn {
+                            column: c.clone(),
+                            referenced: p.clone(),
+                        })
+                        .collect(),
                 })
                 .collect(),
             rows: r.rows.len(),

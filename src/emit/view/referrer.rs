@@ -11,8 +11,9 @@ pub struct ReferrerView {
     pub table: String,
     pub parent: String,
     pub constraint: String,
-    /// `(plan_id)`: the referencing columns, quoted as SQL names them.
-    pub columns: String,
+    /// The referencing columns, as they are (the templates print them quoted, in
+    /// parentheses).
+    pub columns: Vec<String>,
     /// `CASCADE`, `SET NULL`, …: the foreign key's ON DELETE action.
     pub action: &'static str,
     /// What deleting a migrated row does to a row of others under it.
@@ -133,7 +134,7 @@ impl ReferrerView {
             table: r.table.to_string(),
             parent: r.parent.to_string(),
             constraint: r.constraint.clone(),
-            columns: column_list(&r.columns),
+            columns: r.columns.clone(),
             action: r.on_delete.sql(),
             effect,
             blocks,
@@ -155,13 +156,12 @@ impl ReferrerView {
 /// do not fill gets none, as its writers would wait for the build: PLAN.md names it instead.
 #[derive(Debug, Clone)]
 pub struct RollbackIndexView {
-    /// The index's name, as CREATE INDEX writes it.
+    /// The index's name and its table's schema (DROP INDEX qualifies it), and its columns:
+    /// names as they are.
     pub name: String,
-    /// `schema.name`, as DROP INDEX writes it.
-    pub qualified_name: String,
+    pub schema: String,
     pub table: String,
-    /// `(plan_id)`.
-    pub columns: String,
+    pub columns: Vec<String>,
     /// The foreign key it serves, for the comment.
     pub constraint: String,
 }
@@ -189,10 +189,10 @@ impl RollbackIndexView {
                     &format!("{}_{}", leaf.name, r.columns.join("_")),
                 );
                 RollbackIndexView {
-                    name: quote_ident(&name),
-                    qualified_name: format!("{}.{}", quote_ident(&leaf.schema), quote_ident(&name)),
+                    name,
+                    schema: leaf.schema.clone(),
                     table: leaf.to_string(),
-                    columns: column_list(&r.columns),
+                    columns: r.columns.clone(),
                     constraint: r.constraint.clone(),
                 }
             })
@@ -206,10 +206,4 @@ fn key_columns(s: &Step) -> Vec<String> {
         Key::Keep { columns } => columns.clone(),
         Key::New { column, .. } => vec![column.clone()],
     }
-}
-
-/// `(plan_id, "Kind")`: columns as a foreign key or an index names them.
-fn column_list(columns: &[String]) -> String {
-    let names: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
-    format!("({})", names.join(", "))
 }

@@ -1,6 +1,5 @@
 //! `--entities`: the subset's names as the scripts' guards and bookkeeping use them.
 
-use super::lit;
 use crate::catalog::QualName;
 use crate::check::{names, BOOKKEEPING_SCHEMA, PRECHECK_SCHEMA};
 use crate::plan::Plan;
@@ -11,16 +10,15 @@ pub struct SubsetView {
     pub label: String,
     /// The log row of a migrate of this subset: `(entities: schools,teachers)`.
     pub marker: String,
-    /// `('a'), ('b')` rows of: the subset's steps, the steps it needs, the steps that need it,
-    /// the model's other steps, and all of them.
-    pub steps_values: String,
-    pub prerequisites_values: String,
-    pub dependents_values: String,
-    pub others_values: String,
-    pub all_values: String,
-    /// `'a', 'b'`: the subset's steps, and the sequences they move.
-    pub steps_list: String,
-    pub sequences_list: String,
+    /// Step names: the subset's, those it needs, those that need it, the model's others, and
+    /// all of them; and the sequences its steps move (templates/literal_lists.sql makes them
+    /// literals).
+    pub steps: Vec<String>,
+    pub prerequisite_steps: Vec<String>,
+    pub dependents: Vec<String>,
+    pub others: Vec<String>,
+    pub all_steps: Vec<String>,
+    pub sequences: Vec<String>,
     pub prerequisite_lines: Vec<String>,
     /// The steps it needs, `a, b`.
     pub prerequisites: String,
@@ -38,32 +36,21 @@ pub struct CopiedMap {
 
 impl SubsetView {
     pub(super) fn new(u: &crate::plan::Subset, plan: &Plan) -> SubsetView {
-        let values = |names: &mut dyn Iterator<Item = &String>| {
-            names
-                .map(|n| format!("({})", lit(n)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let included: Vec<&String> = plan.steps.iter().map(|s| &s.name).collect();
+        let included: Vec<String> = plan.steps.iter().map(|s| s.name.clone()).collect();
         let label = u.entities.join(",");
         SubsetView {
             marker: format!("(entities: {label})"),
-            steps_values: values(&mut included.iter().copied()),
-            prerequisites_values: values(&mut u.prerequisites.iter().map(|d| &d.step)),
-            dependents_values: values(&mut u.dependents.iter()),
-            others_values: values(&mut u.all_steps.iter().filter(|s| !included.contains(s))),
-            all_values: values(&mut u.all_steps.iter()),
-            steps_list: included
-                .iter()
-                .map(|n| lit(n))
-                .collect::<Vec<_>>()
-                .join(", "),
-            sequences_list: plan
-                .steps
-                .iter()
-                .flat_map(|s| s.sequences.iter().map(|q| lit(&q.sequence.to_string())))
-                .collect::<Vec<_>>()
-                .join(", "),
+            prerequisite_steps: u.prerequisites.iter().map(|d| d.step.clone()).collect(),
+            dependents: u.dependents.clone(),
+            others: (u.all_steps.iter())
+                .filter(|s| !included.contains(s))
+                .cloned()
+                .collect(),
+            all_steps: u.all_steps.clone(),
+            sequences: (plan.steps.iter())
+                .flat_map(|s| s.sequences.iter().map(|q| q.sequence.to_string()))
+                .collect(),
+            steps: included,
             prerequisite_lines: u
                 .prerequisites
                 .iter()

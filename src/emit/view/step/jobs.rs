@@ -2,8 +2,9 @@
 //! that copies a step's staged batches, the table its sessions claim them from, and the
 //! earlier steps it must wait for before it may run beside others.
 
-use crate::catalog::quote_ident;
+use crate::catalog::QualName;
 use crate::check::names::derived;
+use crate::check::BOOKKEEPING_SCHEMA;
 use crate::plan::Plan;
 use crate::step_contract::batches_call;
 
@@ -24,11 +25,14 @@ impl JobsView {
     /// The view of the step at `index` in `plan`.
     pub(super) fn new(plan: &Plan, index: usize) -> JobsView {
         let step = &plan.steps[index];
-        let batches_procedure = format!("_pgmig.{}", quote_ident(&derived("batches_", &step.name)));
+        let bookkept = |prefix: &str| {
+            QualName::new(BOOKKEEPING_SCHEMA, derived(prefix, &step.name)).to_string()
+        };
+        let batches_procedure = bookkept("batches_");
         JobsView {
             finish_call: batches_call(&batches_procedure, true),
             batches_procedure,
-            queue_table: format!("_pgmig.{}", quote_ident(&derived("queue_", &step.name))),
+            queue_table: bookkept("queue_"),
             prerequisites: prerequisites(plan, index),
         }
     }

@@ -16,15 +16,18 @@ pub struct KeysView {
     pub declared_key_line: usize,
     /// For PLAN.md: what makes the key columns tell the rows apart, when not the primary key.
     pub row_key_note: String,
-    /// keep: `id uuid PRIMARY KEY, …` column definitions of the map.
-    pub map_columns: String,
-    /// keep: the key column list, for RETURNING and the map insert.
-    pub key_list: String,
+    /// keep: the map's key columns with their types (templates/step_keys.sql prints these
+    /// lists; names as they are).
+    pub map_columns: Vec<MapColumn>,
+    /// The V2 key columns: RETURNING, the map insert, a target row this step made (`t`
+    /// with its id map row `mapped`) and their order.
+    pub key: Vec<String>,
     /// keep: the key columns' expressions, named as the key columns.
     pub key_select: String,
     /// new: `SELECT DISTINCT` list of the by-expressions with their map names.
     pub by_select: String,
-    pub by_columns: String,
+    /// new: the map's columns of the `by` values.
+    pub by: Vec<String>,
     pub new_expr: String,
     /// The key precheck makes instead: same type, no side effect (precheck must not move
     /// a sequence, which ROLLBACK does not undo).
@@ -32,19 +35,14 @@ pub struct KeysView {
     /// The same for the keys of the next wave, once precheck's map holds the earlier waves'.
     pub precheck_next_expr: String,
     pub new_line: usize,
-    pub key_column: String,
-    /// `t.k = mapped.k AND …`: a target row that this step made.
-    pub made_here: String,
+    /// new: the key column it fills.
+    pub new_key: String,
     /// Transaction mode's waves: the source row (in the step's keyed FROM) is not one an
     /// earlier wave migrated. New keys: its id map row is this wave's (`this_wave`, the step's
     /// variable); copied keys: its key is not in the id map yet.
     pub unmigrated: String,
     /// The source row (in the step's plain FROM) has a row in the id map: migrate chose it.
     pub migrated: String,
-    /// `jsonb_build_object('id', t.id)`: a migrated row's key as rollback names it.
-    pub target_key_json: String,
-    /// `t.k, …`: the key order of this step's target rows.
-    pub key_order: String,
     /// `from` plus, for `key: new`, the join to this step's id map (`key_map`): the step's
     /// FROM before the repairs join theirs.
     pub from_unrepaired: String,
@@ -69,6 +67,13 @@ pub struct KeysView {
     /// Precheck: the source row (in the step's plain FROM) is not one an earlier wave
     /// migrated: its key is in precheck's id map with no wave, or not at all.
     pub not_migrated: String,
+}
+
+/// A column of an id map's key, with its V2 type.
+#[derive(Debug, Clone)]
+pub struct MapColumn {
+    pub name: String,
+    pub data_type: String,
 }
 
 impl KeysView {
@@ -117,31 +122,23 @@ impl KeysView {
             },
             map_columns: key_cols
                 .iter()
-                .map(|k| format!("{} {}", quote_ident(k), type_of(k)))
-                .collect::<Vec<_>>()
-                .join(", "),
-            key_list: key_cols
-                .iter()
-                .map(|k| quote_ident(k))
-                .collect::<Vec<_>>()
-                .join(", "),
+                .map(|k| MapColumn {
+                    name: k.clone(),
+                    data_type: type_of(k),
+                })
+                .collect(),
             key_select: key_exprs
                 .iter()
                 .map(|c| format!("{} AS {}", c.expr, quote_ident(&c.name)))
                 .collect::<Vec<_>>()
                 .join(", "),
             by_select: String::new(),
-            by_columns: String::new(),
+            by: Vec::new(),
             new_expr: String::new(),
             precheck_new_expr: String::new(),
             precheck_next_expr: String::new(),
             new_line: 0,
-            key_column: String::new(),
-            made_here: key_cols
-                .iter()
-                .map(|k| format!("t.{0} = mapped.{0}", quote_ident(k)))
-                .collect::<Vec<_>>()
-                .join(" AND "),
+            new_key: String::new(),
             unmigrated: format!(
                 "NOT EXISTS (SELECT 1 FROM {} AS key_map WHERE {keep_join})",
                 step.map_table
@@ -150,19 +147,6 @@ impl KeysView {
                 "EXISTS (SELECT 1 FROM {} AS key_map WHERE {keep_join})",
                 step.map_table
             ),
-            target_key_json: format!(
-                "jsonb_build_object({})",
-                key_cols
-                    .iter()
-                    .map(|k| format!("{}, t.{}", lit(k), quote_ident(k)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            key_order: key_cols
-                .iter()
-                .map(|k| format!("t.{}", quote_ident(k)))
-                .collect::<Vec<_>>()
-                .join(", "),
             from_unrepaired: from.to_string(),
             from_batched: format!(
                 "{from}\n{INDENT}     JOIN {} AS key_map ON {keep_join}",
@@ -185,6 +169,7 @@ impl KeysView {
             map_found_column: key_cols.first().map_or(String::new(), |k| quote_ident(k)),
             seed_table: QualName::new(BOOKKEEPING_SCHEMA, &step.map_table.name).to_string(),
             not_migrated: migrated_before(keep_join_as("earlier")),
+            key: key_cols,
         };
         view.order_json = view.key_json.clone();
         if let Key::New { column, new, by } = &step.key {
@@ -208,11 +193,7 @@ impl KeysView {
                 .map(|b| format!("{} AS {}", b.expr.sql, quote_ident(&b.column)))
                 .collect::<Vec<_>>()
                 .join(", ");
-            view.by_columns = by
-                .iter()
-                .map(|b| quote_ident(&b.column))
-                .collect::<Vec<_>>()
-                .join(", ");
+            view.by = by.iter().map(|b| b.column.clone()).collect();
             view.new_expr = new.sql.clone();
             view.precheck_new_expr = match ty.as_str() {
                 "smallint" | "integer" | "bigint" | "numeric" => {
@@ -231,7 +212,7 @@ impl KeysView {
                 _ => view.precheck_new_expr.clone(),
             };
             view.new_line = new.line;
-            view.key_column = quote_ident(column);
+            view.new_key = column.clone();
             view.unmigrated = "key_map.pgmig_wave = this_wave".to_string();
             view.row_wave = "key_map.pgmig_wave".to_string();
             view.not_migrated = migrated_before(on_as("earlier"));
