@@ -2,7 +2,8 @@
 //! temporary stage with its class (filtered out, caught by reject rule N, migrated by an
 //! earlier wave, or to migrate now) and what the later statements need of it: the rejected
 //! rows' keys, rows and reasons, the `by` values of `key: new`, and the values of the V2
-//! columns. The counts, the rejects, the id map and the insert all read the stage.
+//! columns. The counts, the rejects, the id map and the insert all read the stage. Batched
+//! mode's stage (batch_stage.rs) classifies and stages a row with the same pieces.
 
 use super::super::INDENT;
 use super::keys::KeysView;
