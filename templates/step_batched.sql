@@ -4,8 +4,8 @@
 {%- for a in s.after %}
 --   after {{ a|comment }}
 {%- endfor %}
--- First run: counts, rejects and the id map (keys numbered in batches) in one transaction;
--- then the step's rows, computed once into a staging table in batch order; then one
+-- First run, one transaction: the step's source read once into a staging table (each row's
+-- class, batch and V2 values), then the counts, the rejects and the id map from it; then one
 -- transaction per batch, each copying its rows from the stage with a checkpoint row in
 -- _pgmig.batches. The batches are claimed from a queue, so other sessions may copy them
 -- too (`pgmig run --jobs N`; under psql, see {{ s.jobs.batches_procedure|comment }} below).
@@ -21,6 +21,7 @@ DECLARE
   n_filtered bigint;
   n_rejected bigint;
   last_batch bigint;
+  staged_now boolean := false;
   err_detail text;
   err_hint text;
 {%- if s.hierarchy.is_some() %}
@@ -58,35 +59,57 @@ BEGIN
     ON CONFLICT DO NOTHING;
 {%- endfor %}
 
-    -- Source rows{% if s.rejects.filter_line > 0 %}; `where` at {{ plan.model_file|comment }}:{{ s.rejects.filter_line }}{% endif %}
-    SELECT count(*), {{ s.rejects.filtered_count }}
+    -- Source rows, read once{% if s.rejects.filter_line > 0 %}; `where` at {{ plan.model_file|comment }}:{{ s.rejects.filter_line }}{% endif %}: each with its class
+    -- (pgmig_class: -1 filtered out, N caught by reject rule N, 0 migrates) and, for the rows
+    -- that migrate, {% if s.hierarchy.is_some() %}the V2 columns' values (their batches are numbered below, in
+    -- hierarchy order){% else %}their batch (in key order, the rows sorted so) and the V2 columns' values{% endif %}.
+    -- The counts, the rejects, the id map and every batch read this stage, not V1. UNLOGGED:
+    -- written once, read once per batch, and a crash only empties it (the batches still queued
+    -- are staged again). Its columns have V2's types: a value V2 can't take fails here, before
+    -- any batch is committed.
+    CREATE UNLOGGED TABLE {{ s.stage_table }} AS
+    SELECT {{ s.batch_stage.typed_columns|sql_indent(2) }}
+{%- if !s.batch_stage.types_from.is_empty() %}
+    {{ s.batch_stage.types_from|sql_indent(2) }}
+{%- endif %}
+    WITH NO DATA;
+    INSERT INTO {{ s.stage_table }} ({{ s.batch_stage.columns }})
+    SELECT {{ s.batch_stage.select|sql_indent(2) }}
+    {{ s.batch_stage.from|sql_indent(2) }}
+{%- if !s.batch_stage.order.is_empty() %}
+    ORDER BY {{ s.batch_stage.order|sql_indent(2) }}
+{%- endif %};
+    SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
     INTO n_in, n_filtered
-    {{ s.from|sql_indent(2) }};
-{%- for r in s.rejects.rules %}
+    FROM {{ s.stage_table }} AS stage;
+{%- if !s.rejects.rules.is_empty() %}
 
-    -- Reject rule {{ r.number }} ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.reason|comment|comment }}
-    INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
-    SELECT {{ plan.model|lit }}, {{ s.name|lit }}, {{ r.number }}, {{ r.reason_sql }}, {{ s.rejects.source_table|lit_or_null }}, {{ s.source_key }}, {{ s.source_row }}
-    {{ s.from|sql_indent(2) }}
-    WHERE {{ r.condition|sql_indent(2) }};
+    -- Reject rules, each row under the first that catches it:
+{%- for r in s.rejects.rules %}
+    --   {{ r.number }} ({{ plan.model_file|comment }}:{{ r.line }}): {{ r.reason|comment|comment }}
 {%- endfor %}
+    INSERT INTO _pgmig.rejects (model, step, rule, reason, source_table, source_key, source_row)
+    SELECT {{ plan.model|lit }}, {{ s.name|lit }}, stage.pgmig_class, stage.pgmig_reason, {{ s.rejects.source_table|lit_or_null }}, stage.pgmig_source_key, stage.pgmig_source_row
+    FROM {{ s.stage_table }} AS stage
+    WHERE stage.pgmig_class > 0;
+{%- endif %}
     SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model|lit }} AND step = {{ s.name|lit }};
 {% if s.keys.is_new_key %}
-    -- Id map ({{ plan.model_file|comment }}:{{ s.keys.new_line }}): one new key per distinct ({% filter comment %}{% call keys::names(s.keys.by) %}{% endcall %}{% endfilter %}), numbered in batches.
+    -- Id map ({{ plan.model_file|comment }}:{{ s.keys.new_line }}): one new key per distinct ({% filter comment %}{% call keys::names(s.keys.by) %}{% endcall %}{% endfilter %}) of the rows that
+    -- migrate, with its batch.
     CREATE TABLE {{ s.keys.map_table }} AS
-    SELECT keys.*, {{ s.keys.new_expr }} AS {{ s.keys.new_key|ident }},
-           (row_number() OVER (ORDER BY {% call keys::names(s.keys.by) %}{% endcall %}) - 1) / batch_size AS batch
+    SELECT {{ s.batch_stage.map_by_columns }}, {{ s.keys.new_expr }} AS {{ s.keys.new_key|ident }}, keys.batch
     FROM (
-      SELECT DISTINCT {{ s.keys.by_select }}
-      {{ s.from|sql_indent(4) }}
-      WHERE {{ s.rejects.survivors|sql_indent(4) }}
+      SELECT DISTINCT {{ s.batch_stage.map_keys }}, stage.batch
+      FROM {{ s.stage_table }} AS stage
+      WHERE stage.pgmig_class = 0
     ) AS keys;
     ALTER TABLE {{ s.keys.map_table }} ADD PRIMARY KEY ({% call keys::names(s.keys.by) %}{% endcall %});
 {%- else if let Some(h) = s.hierarchy %}
     -- Id map: the keys this step copies, numbered in batches in hierarchy order: foreign key
     -- {{ h.constraint|comment }} ({{ h.columns|comment }}) points into this table, so every row comes after its
     -- parent, in an earlier batch or its own. The depth of each row first:
-    {{ h.batched|sql_indent(4) }}
+    {{ s.batch_stage.hierarchy_rows|sql_indent(4) }}
     {{ h.levels|sql_indent(4) }}
     CREATE TABLE {{ s.keys.map_table }} AS
     SELECT {% call keys::names(s.keys.key) %}{% endcall %}, hierarchy_depth,
@@ -107,23 +130,23 @@ BEGIN
       RAISE EXCEPTION 'step {{ s.name|notice }}: % rows are their own ancestors through foreign key {{ h.constraint|notice }} (a cycle, or under one), e.g. %; nothing of this step was written', n_cycle, cycle_keys
         USING HINT = 'precheck.sql names them; break the cycle in V1 (or reject those rows), or use mode: transaction, whose one statement inserts them together';
     END IF;
+
+    -- Each staged row's batch, from the id map (a second write of the rows that migrate,
+    -- in the stage only: their depth needed the whole step first).
+    UPDATE {{ s.stage_table }} AS stage SET batch = key_map.batch
+    FROM {{ s.keys.map_table }} AS key_map
+    WHERE {{ s.batch_stage.hierarchy_batch_on }} AND stage.pgmig_class = 0;
 {%- else %}
-    -- Id map: the keys this step copies, numbered in batches.
+    -- Id map: the keys this step copies, with their batches.
     CREATE TABLE {{ s.keys.map_table }} AS
-    SELECT keys.*, (row_number() OVER (ORDER BY {% call keys::names(s.keys.key) %}{% endcall %}) - 1) / batch_size AS batch
-    FROM (
-      SELECT {{ s.keys.key_select }}
-      {{ s.from|sql_indent(4) }}
-      WHERE {{ s.rejects.survivors|sql_indent(4) }}
-    ) AS keys;
+    SELECT {{ s.batch_stage.map_keys }}, stage.batch
+    FROM {{ s.stage_table }} AS stage
+    WHERE stage.pgmig_class = 0;
     ALTER TABLE {{ s.keys.map_table }} ADD PRIMARY KEY ({% call keys::names(s.keys.key) %}{% endcall %});
 {%- endif %}
     ANALYZE {{ s.keys.map_table }};
-
-    -- Stage: UNLOGGED (written once, read once). Its columns have the V2 types, so a value
-    -- V2 can't take fails here, before any batch is committed.
-    CREATE UNLOGGED TABLE {{ s.stage_table }} ({{ s.stage_columns }});
     CREATE INDEX ON {{ s.stage_table }} (batch);
+    ANALYZE {{ s.stage_table }};
 
     -- The batches to copy, one row each: a session claims a batch by locking its row, and
     -- the transaction that commits the batch deletes it.
@@ -133,6 +156,7 @@ BEGIN
     UPDATE _pgmig.log
     SET rows_in = n_in, rows_filtered = n_filtered, rows_rejected = n_rejected
     WHERE id = log_id;
+    staged_now := true;
     {% include "step_failed.sql" %}
     END;
     COMMIT;
@@ -140,16 +164,14 @@ BEGIN
 
   SELECT coalesce(max(batch), -1) INTO last_batch FROM {{ s.keys.map_table }};
 
-  -- The step's rows, computed once (one pass over V1, not one per batch), for the batches
-  -- still queued: all on the first run; on a rerun, those not committed, computed again
-  -- (a crash may have emptied the UNLOGGED stage; V1 fixed after a failed batch is read anew).
-  IF EXISTS (SELECT 1 FROM {{ s.jobs.queue_table }}) THEN
+  -- A rerun stages again the rows of the batches still queued, in one pass over V1: a crash
+  -- may have emptied the UNLOGGED stage, and V1 fixed after a failed batch is read anew.
+  IF NOT staged_now AND EXISTS (SELECT 1 FROM {{ s.jobs.queue_table }}) THEN
     BEGIN
     PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
     TRUNCATE {{ s.stage_table }};
-    INSERT INTO {{ s.stage_table }} (batch, {{ s.insert_columns }})
-    SELECT key_map.batch,
-           {{ s.select_list|sql_indent(2) }}
+    INSERT INTO {{ s.stage_table }} ({{ s.batch_stage.migrating_columns }})
+    SELECT {{ s.batch_stage.migrating_select|sql_indent(2) }}
     {{ s.keys.from_batched|sql_indent(2) }}
     WHERE key_map.batch IN (SELECT queue.batch FROM {{ s.jobs.queue_table }} AS queue)
       AND {{ s.rejects.survivors|sql_indent(2) }}
@@ -228,9 +250,9 @@ BEGIN
     EXIT WHEN claimed IS NULL;
     PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
     INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
-    SELECT {{ s.insert_columns }}
-    FROM {{ s.stage_table }}
-    WHERE batch = claimed;
+    SELECT {{ s.batch_stage.copy_select|sql_indent(2) }}
+    {{ s.batch_stage.copy_from|sql_indent(2) }}
+    WHERE stage.batch = claimed;
     GET DIAGNOSTICS n_batch = ROW_COUNT;
     IF n_batch = 0 THEN
       -- Every batch has keys in the id map, each with its staged rows.

@@ -174,6 +174,9 @@ pub struct ScaleResult {
     pub series: BTreeMap<String, Series>,
     /// Per migrate step (first run): step, rows out, pgmig seconds (from _pgmig.log).
     pub pgmig_steps: Vec<(String, i64, f64)>,
+    /// Per batched migrate step (first run, one session): step, rows out, seconds (from
+    /// _pgmig.log: the step's first call to its last batch's commit).
+    pub batched_steps: Vec<(String, i64, f64)>,
     /// Per floor step (first run): step, seconds.
     pub floor_steps: Vec<(String, f64)>,
     pub fingerprints: BTreeMap<String, Fingerprint>,
@@ -629,6 +632,9 @@ impl Bench<'_> {
                         push(&mut series, name, s, p, Some(growth));
                         if first {
                             r.fingerprints.insert(name.into(), fingerprint(&mut c)?);
+                            if name == BATCHED {
+                                r.batched_steps = pgmig_steps(&mut c)?;
+                            }
                         }
                     }
                     Err(e) => {
@@ -1185,18 +1191,29 @@ pub fn render(opts: &Options, report: &Report) -> String {
             let _ = writeln!(md);
         }
         if !r.pgmig_steps.is_empty() {
-            let _ = writeln!(md, "Per step, first run (pgmig: `_pgmig.log` finished − started; floor: its statement and ANALYZE):\n");
-            let _ = writeln!(md, "| step | rows | pgmig s | floor s | × floor |");
-            let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: |");
+            let _ = writeln!(md, "Per step, first run (pgmig, transaction and batched in one session: `_pgmig.log` finished − started; floor: its statement and ANALYZE):\n");
+            let _ = writeln!(
+                md,
+                "| step | rows | pgmig s | floor s | × floor | batched s | × floor |"
+            );
+            let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
             for (step, rows, s) in &r.pgmig_steps {
                 let f = r.floor_steps.iter().find(|(n, _)| n == step).map(|x| x.1);
+                let b = r
+                    .batched_steps
+                    .iter()
+                    .find(|(n, _, _)| n == step)
+                    .map(|x| x.2);
+                let ratio = |x: f64| f.map(|f| format!("{:.2}", x / f)).unwrap_or_default();
                 let _ = writeln!(
                     md,
-                    "| {step} | {} | {} | {} | {} |",
+                    "| {step} | {} | {} | {} | {} | {} | {} |",
                     thousands(*rows as f64),
                     secs(*s),
                     f.map(secs).unwrap_or_default(),
-                    f.map(|f| format!("{:.2}", s / f)).unwrap_or_default()
+                    ratio(*s),
+                    b.map(secs).unwrap_or_default(),
+                    b.map(ratio).unwrap_or_default()
                 );
             }
             let _ = writeln!(md);

@@ -207,8 +207,9 @@ pub struct Step {
     pub relinks: Vec<Relink>,
     /// `_pgmig.map_<step>`: the keys this step made, for `id()` and rollback.
     pub map_table: QualName,
-    /// Batched mode: `_pgmig.stage_<step>`, the step's rows computed once and numbered in
-    /// batches, which each batch then copies; dropped when the step is done.
+    /// Batched mode: `_pgmig.stage_<step>`, the step's source read once (every row's class;
+    /// the batch and V2 values of the rows that migrate), which each batch then copies from;
+    /// dropped when the step is done.
     pub stage_table: QualName,
     /// Steps that must run before this one, with why.
     pub after: Vec<Dependency>,

@@ -308,3 +308,53 @@ fn a_sigkilled_runner_resumes_to_the_uninterrupted_state() {
     );
     assert_eq!(kept(&db), expected);
 }
+
+/// Issue 17: a batched step reads its source once, into its stage, which the counts, the
+/// reject rule, the id map and the batches read. Before, the counts, the rule, the id map and
+/// the stage each read V1: migrate scanned `v1.items` 9 times here, the seal's included (4
+/// sequential scans, 5 by index).
+#[test]
+fn a_batched_step_reads_its_source_once() {
+    let v1 = "CREATE TABLE items (id integer PRIMARY KEY, name text, broken boolean NOT NULL);\n";
+    let v2 = "CREATE TABLE items (id integer PRIMARY KEY, name text, broken boolean NOT NULL);\n";
+    let model = "name: reads\nsource: { schema: v1 }\ntarget: { schema: public }\nmode: { batched: { size: 2 } }\ntables:\n  items:\n    from: items i\n    where: i.id > 1\n    reject:\n      - when: i.broken\n        reason: broken\n    key: keep\n";
+    let (_dir, out) = crate::support::compile_texts(v1, v2, model);
+    let db = crate::support::cluster().create_db("batch_reads");
+    db.execute(&format!(
+        "CREATE SCHEMA v1; SET search_path = v1; {v1} \
+         INSERT INTO v1.items SELECT n, 'item ' || n, n = 3 FROM generate_series(1, 7) AS n; \
+         SET search_path = public; {v2}"
+    ));
+    // A backend's statistics reach pg_stat_user_tables when it exits: each count waits for
+    // every other session of the database to have ended.
+    let others = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+        db.name()
+    );
+    let scans = || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while count(&db, &others) > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a session never ended"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        count(
+            &db,
+            "SELECT seq_scan + coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relid = 'v1.items'::regclass",
+        )
+    };
+    let before = scans();
+    let notices = must_pass(run(&db, &out, "migrate.sql", &[]), "batched migrate");
+    assert!(
+        notices.contains("step 1/1 items: 7 source rows, 1 filtered, 1 rejected, 5 migrated")
+            && notices.contains("batch 3 of 3"),
+        "{notices}"
+    );
+    assert_eq!(
+        scans() - before,
+        2,
+        "the step's source is read once, and once more for the seal verify checks V1 against"
+    );
+}

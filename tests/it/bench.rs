@@ -73,6 +73,7 @@ fn bench_smallest_scale_all_contenders_agree() {
         assert_eq!(scale.series[who].secs.len(), 1, "{who} ran once");
     }
     assert_eq!(scale.pgmig_steps.len(), 6);
+    assert_eq!(scale.batched_steps.len(), 6);
     assert_eq!(scale.floor_steps.len(), 6);
     // The other models: school at scale 1 against its copy floor.
     let school = report

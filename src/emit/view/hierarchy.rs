@@ -1,6 +1,7 @@
 //! A self-referencing step's rows in hierarchy order, as SQL: each row with its depth under
 //! the foreign key to its own table (0: no parent among the step's rows; NULL: the row is its
-//! own ancestor, in a cycle or under one). Batched migrate numbers its batches by depth,
+//! own ancestor, in a cycle or under one). Batched migrate numbers its batches by depth (the
+//! rows of its stage, `staged_rows`),
 //! per-entity migrate orders its entities by it, precheck counts the rows without one.
 //! (A recursive CTE over the rows rescanned them at every level: 105,000 rows with a chain
 //! 5,000 deep took minutes; one indexed UPDATE per level takes seconds.)
@@ -18,9 +19,7 @@ pub struct HierarchyView {
     pub columns: String,
     /// `CREATE TEMPORARY TABLE pg_temp.hierarchy_rows AS …`: the rows `WHERE condition` with
     /// the carried columns, their key and parent, and `hierarchy_depth` (NULL until `levels`
-    /// sets it): the step's keys (batched migrate's id map), its source keys (precheck), its
-    /// entities (per-entity migrate).
-    pub batched: String,
+    /// sets it): the step's source keys (precheck), its entities (per-entity migrate).
     pub precheck: String,
     pub entities: String,
     /// PL/pgSQL statements setting `hierarchy_depth`, one set-based UPDATE per level (variable
@@ -53,16 +52,13 @@ struct Levels {
 }
 
 impl HierarchyView {
-    /// `key_select` names the step's key columns; `survivors` are the rows migrate inserts,
-    /// `kept` the root's candidate entities (rejected ones included: their rule is recorded
-    /// entity by entity).
-    #[allow(clippy::too_many_arguments)]
+    /// `survivors` are the rows migrate inserts, `kept` the root's candidate entities
+    /// (rejected ones included: their rule is recorded entity by entity).
     pub(super) fn new(
         h: &Hierarchy,
         from: &str,
         survivors: &str,
         kept: &str,
-        key_select: &str,
         source_key: &str,
         entity: &str,
         cast_guard: &str,
@@ -80,7 +76,6 @@ impl HierarchyView {
         Ok(HierarchyView {
             constraint: h.constraint.clone(),
             columns: h.columns.join(", "),
-            batched: rows(key_select, survivors)?,
             precheck: rows(
                 &format!("({source_key})::text AS hierarchy_source_key"),
                 &format!("{survivors}\n{INDENT}  AND {cast_guard}"),
@@ -94,9 +89,29 @@ impl HierarchyView {
     }
 }
 
+/// Batched migrate's rows in hierarchy order come from its stage (step/batch_stage.rs), whose
+/// values are already V2's: `carry` names the step's keys, `key_exprs` and `parent_exprs` are
+/// the stage's values of the referenced columns and of the foreign key's.
+pub(super) fn staged_rows(
+    carry: &str,
+    key_exprs: &[String],
+    parent_exprs: &[String],
+    from: &str,
+    condition: &str,
+) -> Result<String, askama::Error> {
+    Rows {
+        carry,
+        key_exprs,
+        parent_exprs,
+        from,
+        condition,
+    }
+    .render()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::HierarchyView;
+    use super::{staged_rows, HierarchyView};
     use crate::plan::Hierarchy;
 
     /// The statements as the templates write them, byte for byte as they were built in Rust
@@ -114,14 +129,20 @@ mod tests {
             "FROM v1.t AS s\n       JOIN v1.u AS u ON true",
             "true",
             "kept",
-            "s.a AS a",
             "src",
             "ent",
             "guard",
         )
         .unwrap();
         assert_eq!(
-            view.batched,
+            staged_rows(
+                "s.a AS a",
+                &h.key_exprs,
+                &h.parent_exprs,
+                "FROM v1.t AS s\n       JOIN v1.u AS u ON true",
+                "true"
+            )
+            .unwrap(),
             "CREATE TEMPORARY TABLE pg_temp.hierarchy_rows AS
 SELECT s.a AS a,
        (s.a) AS hierarchy_key_1,

@@ -3,6 +3,7 @@
 //! relinks, precheck's findings, verify's checks) is that feature's view, in a file of its
 //! own next to this one, as check/ checks the feature in a file of its own.
 
+mod batch_stage;
 mod findings;
 mod jobs;
 mod keys;
@@ -20,6 +21,7 @@ use crate::check::PRECHECK_SCHEMA;
 use crate::plan::{KeptWhy, Key, Origin, Plan, Redacted, Step, REDACTED};
 use crate::sql_text::indent;
 use crate::step_contract::{done_notice, marker_line, DoneNotice, StepMarker};
+use batch_stage::BatchStageView;
 use findings::FindingsView;
 pub(super) use findings::{repaired, Finding};
 use jobs::JobsView;
@@ -56,10 +58,10 @@ pub struct StepView {
     pub is_root: bool,
     /// A foreign key to the step's own table: the SQL putting its rows in hierarchy order.
     pub hierarchy: Option<HierarchyView>,
-    /// Batched mode: the table staging the step's rows, and its columns (`batch` and the
-    /// target's columns with their V2 types, so values are converted as the insert would).
+    /// Batched mode: the table staging the step's rows (`_pgmig.stage_<step>`), and how its
+    /// one read of the source fills it and what reads it.
     pub stage_table: String,
-    pub stage_columns: String,
+    pub batch_stage: BatchStageView,
     /// Batched mode: the procedure running this step's first part (counts, rejects, id map,
     /// stage).
     pub procedure: String,
@@ -126,7 +128,6 @@ impl StepView {
                     &from,
                     &rejects.survivors,
                     &rejects.kept,
-                    &keys.key_select,
                     &source_key,
                     entity,
                     &findings.cast_guard,
@@ -157,14 +158,7 @@ impl StepView {
             is_root: step.entity.as_deref() == Some(step.source_key.as_str()),
             hierarchy,
             stage_table: step.stage_table.to_string(),
-            stage_columns: std::iter::once("batch bigint NOT NULL".to_string())
-                .chain(
-                    step.columns
-                        .iter()
-                        .map(|c| format!("{} {}", quote_ident(&c.name), c.target_type)),
-                )
-                .collect::<Vec<_>>()
-                .join(", "),
+            batch_stage: BatchStageView::new(step, &from, &source_key, &source_row)?,
             procedure: format!(
                 "_pgmig.{}",
                 quote_ident(&crate::check::names::derived("migrate_", &step.name))

@@ -2,13 +2,14 @@
 //! temporary stage with its class (filtered out, caught by reject rule N, migrated by an
 //! earlier wave, or to migrate now) and what the later statements need of it: the rejected
 //! rows' keys, rows and reasons, the `by` values of `key: new`, and the values of the V2
-//! columns. The counts, the rejects, the id map and the insert all read the stage.
+//! columns. The counts, the rejects, the id map and the insert all read the stage. Batched
+//! mode's stage (batch_stage.rs) classifies and stages a row with the same pieces.
 
 use super::super::INDENT;
 use super::keys::KeysView;
 use super::repairs::{recorded_repairs, repaired_value};
 use crate::catalog::quote_ident;
-use crate::plan::{Key, Origin, Step};
+use crate::plan::{ColumnMap, Key, Origin, Step};
 
 /// The class of a row `where` filters out; a rule's catch is the rule's number.
 const FILTERED: i32 = -1;
@@ -48,36 +49,14 @@ impl StageView {
         source_row: &str,
     ) -> StageView {
         let sep = format!(",\n{INDENT}       ");
-        let class = "pgmig_row.pgmig_class";
-        let mut select = vec![class.to_string()];
-        if !step.rejects.is_empty() {
-            select.push(format!(
-                "CASE WHEN {class} > 0 THEN {source_key} END AS pgmig_source_key"
-            ));
-            select.push(format!(
-                "CASE WHEN {class} > 0 THEN {source_row} END AS pgmig_source_row"
-            ));
-            let reasons: String = step
-                .rejects
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    let reason = r
-                        .reason_sql
-                        .clone()
-                        .unwrap_or_else(|| super::super::lit(&r.reason));
-                    format!(" WHEN {} THEN {reason}", i + 1)
-                })
-                .collect();
-            select.push(format!("CASE {class}{reasons} END AS pgmig_reason"));
-        }
+        let mut select = vec![CLASS.to_string()];
+        select.extend(reject_columns(step, source_key, source_row));
         let mut by_select = String::new();
-        let mut by_join = String::new();
         if let Key::New { by, .. } = &step.key {
             for b in by {
                 select.push(format!(
-                    "CASE WHEN {class} = {MIGRATES} THEN {} END AS {}",
-                    b.expr.sql,
+                    "{} AS {}",
+                    when_migrating(&b.expr.sql),
                     by_column(&b.column)
                 ));
             }
@@ -92,36 +71,14 @@ impl StageView {
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
-            by_join = format!(
-                "\n{INDENT}     JOIN {} AS key_map ON {}",
-                step.map_table,
-                by.iter()
-                    .map(|b| format!(
-                        "key_map.{} = stage.{}",
-                        quote_ident(&b.column),
-                        by_column(&b.column)
-                    ))
-                    .collect::<Vec<_>>()
-                    .join(" AND ")
-            );
         }
-        // A bare literal is the same for every row and has no type until the insert gives it
-        // the column's: it stays in the insert. The new key comes from the map.
-        let staged = |c: &crate::plan::ColumnMap| !c.literal && c.origin != Origin::NewKey;
         for c in step.columns.iter().filter(|c| staged(c)) {
             select.push(format!(
-                "CASE WHEN {class} = {MIGRATES} THEN {} END AS {}",
-                c.expr,
+                "{} AS {}",
+                when_migrating(&c.expr),
                 quote_ident(&c.name)
             ));
         }
-        let value = |c: &crate::plan::ColumnMap| {
-            if staged(c) {
-                format!("stage.{}", quote_ident(&c.name))
-            } else {
-                c.expr.clone()
-            }
-        };
         let key_json = match &step.key {
             Key::New { .. } => keys.key_json.clone(),
             Key::Keep { columns } => format!(
@@ -129,22 +86,12 @@ impl StageView {
                 columns
                     .iter()
                     .filter_map(|k| step.columns.iter().find(|c| &c.name == k))
-                    .map(|c| format!("{}, {}", super::super::lit(&c.name), value(c)))
+                    .map(|c| format!("{}, {}", super::super::lit(&c.name), stage_value(c)))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
         };
-        let mut rules: Vec<String> = step
-            .filter
-            .iter()
-            .map(|f| format!("WHEN NOT coalesce(({}), false) THEN {FILTERED}", f.sql))
-            .collect();
-        rules.extend(
-            step.rejects
-                .iter()
-                .enumerate()
-                .map(|(i, r)| format!("WHEN coalesce(({}), false) THEN {}", r.when.sql, i + 1)),
-        );
+        let mut rules = class_rules(step);
         let own_lookup =
             matches!(step.key, Key::New { .. }) && step.from != step.from_without_own_map;
         rules.push(format!(
@@ -156,24 +103,25 @@ impl StageView {
                 ""
             }
         ));
-        let case_sep = format!("\n{INDENT}                                 ");
         StageView {
             select: select.join(&sep),
-            from: format!(
-                "{from}\n{INDENT}     LEFT JOIN {} AS key_map ON {}\n{INDENT}     CROSS JOIN LATERAL (SELECT CASE {}{case_sep}ELSE {MIGRATES} END AS pgmig_class\n{INDENT}                         OFFSET 0) AS pgmig_row",
-                step.map_table,
-                keys.map_join_on,
-                rules.join(&case_sep)
+            from: classified(
+                &format!(
+                    "{from}\n{INDENT}     LEFT JOIN {} AS key_map ON {}",
+                    step.map_table, keys.map_join_on
+                ),
+                &rules,
             ),
             by_select,
             from_keyed: format!(
-                "FROM pg_temp.pgmig_stage AS stage{by_join}{}",
+                "FROM pg_temp.pgmig_stage AS stage{}{}",
+                new_key_join(step),
                 recorded_repairs(step, model, &key_json)
             ),
             select_list: step
                 .columns
                 .iter()
-                .map(|c| repaired_value(step, c, &value(c)))
+                .map(|c| repaired_value(step, c, &stage_value(c)))
                 .collect::<Vec<_>>()
                 .join(&sep),
             own_lookup,
@@ -181,7 +129,111 @@ impl StageView {
     }
 }
 
+/// A source row's class, as the classified FROM (`classified`) names it.
+pub(super) const CLASS: &str = "pgmig_row.pgmig_class";
+
+/// `expr` for the rows that migrate, NULL for the others: a rejected row's value may be one
+/// the rule is there to keep out (a cast that fails, a lookup that finds nothing).
+pub(super) fn when_migrating(expr: &str) -> String {
+    format!("CASE WHEN {CLASS} = {MIGRATES} THEN {expr} END")
+}
+
 /// The stage's column of a `by` value (apart from the V2 columns of the same name).
-fn by_column(column: &str) -> String {
+pub(super) fn by_column(column: &str) -> String {
     quote_ident(&format!("pgmig_by_{column}"))
+}
+
+/// A V2 column whose value the stage holds. A bare literal is the same for every row and has
+/// no type until the insert gives it the column's: it stays in the insert. The new key comes
+/// from the id map.
+pub(super) fn staged(c: &ColumnMap) -> bool {
+    !c.literal && c.origin != Origin::NewKey
+}
+
+/// A V2 column's value in the insert from a stage (`stage`): the staged value, or the literal.
+pub(super) fn stage_value(c: &ColumnMap) -> String {
+    if staged(c) {
+        format!("stage.{}", quote_ident(&c.name))
+    } else {
+        c.expr.clone()
+    }
+}
+
+/// `key: new`: the join of a stage (`stage`) to the step's id map (`key_map`), where each
+/// row finds its new key by its `by` values; nothing for copied keys.
+pub(super) fn new_key_join(step: &Step) -> String {
+    let Key::New { by, .. } = &step.key else {
+        return String::new();
+    };
+    format!(
+        "\n{INDENT}     JOIN {} AS key_map ON {}",
+        step.map_table,
+        by.iter()
+            .map(|b| format!(
+                "key_map.{} = stage.{}",
+                quote_ident(&b.column),
+                by_column(&b.column)
+            ))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    )
+}
+
+/// What the rejects table records of a row a rule catches (its key, its row, the rule's
+/// reason), NULL for the other rows; nothing when the step has no rule.
+pub(super) fn reject_columns(step: &Step, source_key: &str, source_row: &str) -> Vec<String> {
+    if step.rejects.is_empty() {
+        return Vec::new();
+    }
+    let reasons: String = step
+        .rejects
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let reason = r
+                .reason_sql
+                .clone()
+                .unwrap_or_else(|| super::super::lit(&r.reason));
+            format!(" WHEN {} THEN {reason}", i + 1)
+        })
+        .collect();
+    vec![
+        format!("CASE WHEN {CLASS} > 0 THEN {source_key} END AS pgmig_source_key"),
+        format!("CASE WHEN {CLASS} > 0 THEN {source_row} END AS pgmig_source_row"),
+        format!("CASE {CLASS}{reasons} END AS pgmig_reason"),
+    ]
+}
+
+/// The classes `where` and the reject rules give, in the order they apply: a row `where`
+/// leaves out is filtered whatever the rules say, and the first rule that catches a row is
+/// its rule.
+pub(super) fn class_rules(step: &Step) -> Vec<String> {
+    let filtered = step
+        .filter
+        .iter()
+        .map(|f| format!("WHEN NOT coalesce(({}), false) THEN {FILTERED}", f.sql));
+    let caught = step
+        .rejects
+        .iter()
+        .enumerate()
+        .map(|(i, r)| format!("WHEN coalesce(({}), false) THEN {}", r.when.sql, i + 1));
+    filtered.chain(caught).collect()
+}
+
+/// `from` (the step's FROM and what is joined to it) with each row's class (`CLASS`): the
+/// first of `rules` that matches, else `MIGRATES` (every row, when there is no rule). OFFSET 0
+/// keeps the class computed once per row, not inlined into every reference.
+pub(super) fn classified(from: &str, rules: &[String]) -> String {
+    let case_sep = format!("\n{INDENT}                                 ");
+    let class = if rules.is_empty() {
+        MIGRATES.to_string()
+    } else {
+        format!(
+            "CASE {}{case_sep}ELSE {MIGRATES} END",
+            rules.join(&case_sep)
+        )
+    };
+    format!(
+        "{from}\n{INDENT}     CROSS JOIN LATERAL (SELECT {class} AS pgmig_class\n{INDENT}                         OFFSET 0) AS pgmig_row"
+    )
 }
