@@ -11,7 +11,7 @@ use super::super::INDENT;
 use super::keys::key_columns;
 use super::stage::{
     by_column, class_rules, classified, new_key_join, reject_columns, stage_value, staged,
-    when_migrating, CLASS, MIGRATES,
+    staged_by_values, when_migrating, CLASS, MIGRATES,
 };
 use crate::catalog::quote_ident;
 use crate::plan::{Key, Step};
@@ -186,17 +186,7 @@ impl BatchStageView {
             migrating_columns: migrating_columns.join(", "),
             migrating_select: migrating_select.join(&sep),
             map_keys: match &step.key {
-                Key::New { .. } => by
-                    .iter()
-                    .map(|b| {
-                        format!(
-                            "stage.{} AS {}",
-                            by_column(&b.column),
-                            quote_ident(&b.column)
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                Key::New { .. } => staged_by_values(by),
                 Key::Keep { .. } => keys
                     .iter()
                     .map(|k| format!("{} AS {}", stage_key(k), quote_ident(k)))

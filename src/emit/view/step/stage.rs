@@ -9,7 +9,7 @@ use super::super::INDENT;
 use super::keys::KeysView;
 use super::repairs::{recorded_repairs, repaired_value};
 use crate::catalog::quote_ident;
-use crate::plan::{ColumnMap, Key, Origin, Step};
+use crate::plan::{ColumnMap, Key, MapKey, Origin, Step};
 
 /// The class of a row `where` filters out; a rule's catch is the rule's number.
 const FILTERED: i32 = -1;
@@ -60,17 +60,7 @@ impl StageView {
                     by_column(&b.column)
                 ));
             }
-            by_select = by
-                .iter()
-                .map(|b| {
-                    format!(
-                        "stage.{} AS {}",
-                        by_column(&b.column),
-                        quote_ident(&b.column)
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
+            by_select = staged_by_values(by);
         }
         for c in step.columns.iter().filter(|c| staged(c)) {
             select.push(format!(
@@ -141,6 +131,20 @@ pub(super) fn when_migrating(expr: &str) -> String {
 /// The stage's column of a `by` value (apart from the V2 columns of the same name).
 pub(super) fn by_column(column: &str) -> String {
     quote_ident(&format!("pgmig_by_{column}"))
+}
+
+/// The `by` values as the stage holds them, named as the id map's columns.
+pub(super) fn staged_by_values(by: &[MapKey]) -> String {
+    by.iter()
+        .map(|b| {
+            format!(
+                "stage.{} AS {}",
+                by_column(&b.column),
+                quote_ident(&b.column)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A V2 column whose value the stage holds. A bare literal is the same for every row and has
