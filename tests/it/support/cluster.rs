@@ -128,10 +128,17 @@ impl Cluster {
 
     /// Makes `role` log in with a password (scram) over the socket, where everyone else is
     /// trusted: for tests of credentials.
+    /// Tests edit the file side by side: one at a time, and the new file is renamed into
+    /// place, so a reload never reads a half-written file (it did once: every login of the
+    /// cluster was refused, "no pg_hba.conf entry", until the next reload).
     pub fn require_password_for(&self, role: &str) {
+        static EDITING: Mutex<()> = Mutex::new(());
+        let _one_at_a_time = EDITING.lock().unwrap_or_else(|p| p.into_inner());
         let hba = self.data_dir().join("pg_hba.conf");
         let old = std::fs::read_to_string(&hba).unwrap();
-        std::fs::write(&hba, format!("local all {role} scram-sha-256\n{old}")).unwrap();
+        let new = self.data_dir().join("pg_hba.conf.new");
+        std::fs::write(&new, format!("local all {role} scram-sha-256\n{old}")).unwrap();
+        std::fs::rename(&new, &hba).unwrap();
         self.connect("postgres")
             .unwrap()
             .execute("SELECT pg_reload_conf()", &[])
