@@ -47,6 +47,10 @@ CREATE TABLE IF NOT EXISTS _pgmig.sequences (
   is_called boolean NOT NULL,
   PRIMARY KEY (model, sequence)
 );
+-- Where migrate left each sequence (sequences_left.sql): rollback puts a sequence back only
+-- while it is still there, when nobody has drawn from it since.
+ALTER TABLE _pgmig.sequences ADD COLUMN IF NOT EXISTS left_value bigint,
+                             ADD COLUMN IF NOT EXISTS left_is_called boolean;
 CREATE TABLE IF NOT EXISTS _pgmig.batches (
   model text NOT NULL,
   step text NOT NULL,
@@ -85,6 +89,8 @@ CREATE TABLE IF NOT EXISTS _pgmig.reference (
   wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, table_name, key)
 );
+-- Each reference row's digest as inserted: rollback refuses to delete one changed since.
+ALTER TABLE _pgmig.reference ADD COLUMN IF NOT EXISTS row_digest text;
 CREATE TABLE IF NOT EXISTS _pgmig.targets (
   model text NOT NULL,
   table_name text NOT NULL,

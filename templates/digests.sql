@@ -12,11 +12,11 @@
         FROM _pgmig.repairs_taken AS b WHERE b.model = {{ plan.model|lit }}) AS x
   UNION ALL
   SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
-  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called, b.left_value, b.left_is_called)::text AS line
         FROM _pgmig.sequences AS b WHERE b.model = {{ plan.model|lit }}) AS x
   UNION ALL
   SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
-  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+  FROM (SELECT ROW(b.table_name, b.key, b.row_digest)::text AS line
         FROM _pgmig.reference AS b WHERE b.model = {{ plan.model|lit }}) AS x
   UNION ALL
   SELECT '_pgmig.wave_targets', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))

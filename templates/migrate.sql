@@ -169,6 +169,8 @@ ANALYZE {{ t }};
 
 
 {% include "row_digests.sql" %}
+
+{% include "sequences_left.sql" %}
 {%- let seal_v1 = true %}
 
 {% include "seal.sql" %}

@@ -334,6 +334,8 @@ UPDATE _pgmig.log SET status = 'done', finished_at = clock_timestamp()
 WHERE model = {{ plan.model|lit }} AND script = 'migrate' AND step = '(entities)' AND status = 'running';
 
 {% include "row_digests.sql" %}
+
+{% include "sequences_left.sql" %}
 {%- let seal_v1 = true %}
 {% include "seal.sql" %}
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)

@@ -36,6 +36,8 @@ CREATE SCHEMA IF NOT EXISTS _pgmig;
 
 {% include "catalog_check.sql" %}
 {% include "event_triggers.sql" %}
+
+{% include "table_triggers.sql" %}
 SET pgmig.blocking = 0;
 
 {% if let Some(u) = plan.subset %}

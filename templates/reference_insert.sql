@@ -19,17 +19,17 @@ END
 WITH wanted ({% call refs::column_list(r) %}{% endcall %}) AS (
   VALUES {% call refs::values(r) %}{% endcall %}
 ), inserted AS (
-  INSERT INTO {{ r.table }} ({% call refs::column_list(r) %}{% endcall %})
+  INSERT INTO {{ r.table }} AS pgmig_new ({% call refs::column_list(r) %}{% endcall %})
   SELECT {% call refs::select_list(r) %}{% endcall %}
   FROM wanted AS w
 {%- for c in r.columns %}{% if let Some(p) = c.parent %}
   {% call refs::parent_join(c, p) %}{% endcall %}
 {%- endif %}{% endfor %}
   ON CONFLICT ({% call refs::names(r.key) %}{% endcall %}) DO NOTHING
-  RETURNING {% for k in r.primary_key %}{% if !loop.first %}, {% endif %}{{ k.name|ident }}{% endfor %}
+  RETURNING {% for k in r.primary_key %}{{ k.name|ident }}, {% endfor %}md5((pgmig_new.*)::text) AS pgmig_row_digest
 )
-INSERT INTO _pgmig.reference (model, table_name, key)
-SELECT {{ plan.model|lit }}, {{ r.table|lit }}, {% call refs::primary_key_json(r) %}{% endcall %} FROM inserted;
+INSERT INTO _pgmig.reference (model, table_name, key, row_digest)
+SELECT {{ plan.model|lit }}, {{ r.table|lit }}, {% call refs::primary_key_json(r) %}{% endcall %}, pgmig_row_digest FROM inserted;
 {%- if r.drawn.len() < r.sequences.len() %}
 -- Past the keys the rows give, too: the application's next insert draws a free one.
 DO {% filter dollar("sequences") %}

@@ -268,6 +268,8 @@ DO {% filter dollar("undo") %}
 DECLARE
   n_deleted bigint;
   n_kept bigint;
+  n_changed bigint;
+  sample text;
 BEGIN
 {% if let Some(u) = plan.subset %}
 {%- if !u.others.is_empty() %}
@@ -280,6 +282,27 @@ BEGIN
   END IF;
 {%- endif %}
 {%- endif %}
+  -- A row migrate inserted and the application changed since is the application's now, as a
+  -- migrated row is: refused unless -v modified=delete (rows from before pgmig recorded
+  -- digests have none, and are not compared).
+  SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
+  FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
+        FROM {{ r.table }} AS t
+        JOIN _pgmig.reference AS r ON {% call refs::inserted_here(r) %}{% endcall %}
+        WHERE r.model = {{ plan.model|lit }} AND r.table_name = {{ r.table|lit }}
+          AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
+          AND r.row_digest <> md5((t.*)::text)
+{%- for k in r.referenced_by %}
+          AND {% call refs::unused(k) %}{% endcall %}
+{%- endfor %}) AS k;
+  IF n_changed > 0 THEN
+    IF pg_catalog.current_setting('pgmig.modified') = 'delete' THEN
+      RAISE NOTICE 'undo reference {{ r.table|notice }}: % rows changed since migrate (keys: %): deleted as -v modified says', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END;
+    ELSE
+      RAISE EXCEPTION 'undo reference {{ r.table|notice }} ({{ plan.model_file|notice }}:{{ r.line }}): % rows migrate inserted were changed since (keys: %); nothing was rolled back', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END
+        USING HINT = '-v modified=delete deletes them as they are now';
+    END IF;
+  END IF;
   DELETE FROM {{ r.table }} AS t
   USING _pgmig.reference AS r
   WHERE r.model = {{ plan.model|lit }} AND r.table_name = {{ r.table|lit }}

@@ -95,3 +95,31 @@ fn precheck_finds_one_planted_violation_of_each_kind() {
     must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
     must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
 }
+
+/// A trigger on a table migrate writes, whose function a superuser owns (the guard lets it
+/// run): precheck names it, and says that what it does beyond the row is neither verified nor
+/// undone. (Before 2026-12-07 nothing mentioned it: a welcome-mail queue filled by migrate
+/// stayed full after rollback.)
+#[test]
+fn precheck_names_each_trigger_that_fires_as_migrate_writes() {
+    let db = crate::support::workout::workout_db("precheck_triggers");
+    let dir = crate::support::workout::compiled();
+    db.execute(
+        "CREATE TABLE public.plan_events (plan_id uuid);
+         CREATE FUNCTION public.note_plan() RETURNS trigger LANGUAGE plpgsql AS $f$
+         BEGIN INSERT INTO public.plan_events VALUES (NEW.id); RETURN NEW; END $f$;
+         CREATE TRIGGER note_plan AFTER INSERT ON public.workout_plans FOR EACH ROW EXECUTE FUNCTION public.note_plan();
+         CREATE TRIGGER switched_off AFTER INSERT ON public.workout_plans FOR EACH ROW EXECUTE FUNCTION public.note_plan();
+         ALTER TABLE public.workout_plans DISABLE TRIGGER switched_off;",
+    );
+    let notices = must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck");
+    let listed: Vec<&str> = notices
+        .lines()
+        .filter(|l| l.contains("TRIGGER  "))
+        .collect();
+    assert_eq!(listed.len(), 1, "the enabled trigger only:\n{notices}");
+    assert!(
+        listed[0].contains("TRIGGER  public.workout_plans: CREATE TRIGGER note_plan AFTER INSERT ON public.workout_plans FOR EACH ROW EXECUTE FUNCTION public.note_plan() (function owned by postgres) fires as migrate writes and as rollback deletes; what it does beyond the row is neither verified nor undone"),
+        "{notices}"
+    );
+}

@@ -751,6 +751,50 @@ fn reference_rows_used_since_migrate_are_kept_by_rollback() {
     );
 }
 
+/// A reference row migrate inserted and the application edited since is the application's
+/// now, as a migrated row is: rollback refuses (nothing changes) unless -v modified=delete.
+/// (Before 2026-12-07 rollback deleted it without a word.)
+#[test]
+fn a_reference_row_the_application_changed_since_migrate_stops_rollback() {
+    let db = school_db("school_ref_changed", 1);
+    let dir = compiled();
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    db.execute(
+        "UPDATE public.subjects SET name = 'Maths (renamed by the app)' WHERE code = 'MATH'",
+    );
+    let after_edit = db.table_md5s(&["public", "_pgmig"]);
+
+    let refused = run(&db, dir.path(), "rollback.sql", &[]);
+    assert!(
+        !refused.status.success(),
+        "rollback passed:\n{}",
+        stderr(&refused)
+    );
+    let why = stderr(&refused);
+    assert!(
+        why.contains("undo reference public.subjects (model.yaml:60): 1 rows migrate inserted were changed since (keys: {\"id\":")
+            && why.contains("nothing was rolled back"),
+        "{why}"
+    );
+    assert_eq!(
+        db.table_md5s(&["public", "_pgmig"]),
+        after_edit,
+        "nothing changed"
+    );
+
+    let undo = must_pass(
+        run(&db, dir.path(), "rollback.sql", &[("modified", "delete")]),
+        "rollback -v modified=delete",
+    );
+    assert!(
+        undo.contains(
+            "undo reference public.subjects: 1 rows changed since migrate (keys: {\"id\":"
+        ) && undo.contains("undo reference public.subjects: 5 rows deleted, 0 kept (still used)"),
+        "{undo}"
+    );
+    assert!(reference_codes(&db)["subjects"].is_empty());
+}
+
 // ---- compile errors -----------------------------------------------------------------
 
 const AFTER_TEACHER_REPAIRS: &str =

@@ -145,7 +145,6 @@ fn every_sequence_v2_draws_from_moves_past_the_copied_keys_and_rollback_restores
     let db = fixture_db("seq_pgdump");
     let dir = compiled();
     let before_tables = db.table_md5s(USER_SCHEMAS);
-    let before = sequence_states(&db);
 
     run(&db, dir.path(), "migrate.sql", &[]);
     let verify = run(&db, dir.path(), "verify.sql", &[]);
@@ -176,18 +175,81 @@ fn every_sequence_v2_draws_from_moves_past_the_copied_keys_and_rollback_restores
         );
     }
 
-    run(&db, dir.path(), "rollback.sql", &[]);
+    // app_insert drew from every sequence after migrate (its rows are gone, rolled back):
+    // a value drawn may be held where rollback cannot see it (a mail sent with the id, a
+    // row deleted since), so rollback leaves those sequences where the application left
+    // them rather than issue the values again, and says so.
+    let drawn_since = sequence_states(&db);
+    let notices = run(&db, dir.path(), "rollback.sql", &[]);
     assert_eq!(
         db.table_md5s(USER_SCHEMAS),
         before_tables,
         "rollback restores every table"
     );
-    // app_insert moved the sequences after migrate; rollback puts back what migrate found.
+    assert_eq!(sequence_states(&db), drawn_since, "no sequence goes back");
+    for q in SEQUENCES {
+        assert!(
+            notices.contains(&format!("{q}: left at "))
+                && notices.contains("values were drawn from it since migrate"),
+            "{q}:\n{notices}"
+        );
+    }
+}
+
+/// Nobody drew from the sequences since migrate: rollback puts every one back exactly, the
+/// one two steps share (party_seq: customers and suppliers) included.
+#[test]
+fn rollback_puts_back_each_sequence_nobody_drew_from_since_migrate() {
+    let db = fixture_db("seq_put_back");
+    let dir = compiled();
+    let before = sequence_states(&db);
+    run(&db, dir.path(), "migrate.sql", &[]);
+    assert_ne!(sequence_states(&db), before, "migrate moves the sequences");
+    let notices = run(&db, dir.path(), "rollback.sql", &[]);
     assert_eq!(
         sequence_states(&db),
         before,
         "rollback restores (last_value, is_called) of every sequence"
     );
+    assert!(!notices.contains("values were drawn"), "{notices}");
+}
+
+/// The reviewer's case: the application takes ids after migrate, the rows are gone by the
+/// time of rollback (cancelled, archived elsewhere), the ids are in customers' hands.
+/// Rollback must not issue them again.
+#[test]
+fn rollback_never_issues_again_an_id_the_application_drew_after_migrate() {
+    let db = fixture_db("seq_no_reissue");
+    let dir = compiled();
+    run(&db, dir.path(), "migrate.sql", &[]);
+    let mut c = db.client();
+    let taken: Vec<i64> = c
+        .query(
+            "INSERT INTO public.accounts (name) VALUES ('app a'), ('app b') RETURNING id::bigint",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    c.execute("DELETE FROM public.accounts WHERE name LIKE 'app %'", &[])
+        .unwrap();
+    run(&db, dir.path(), "rollback.sql", &[]);
+    let next: Vec<i64> = c
+        .query(
+            "INSERT INTO public.accounts (name) SELECT 'after ' || g FROM generate_series(1, 200) AS g RETURNING id::bigint",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for id in &taken {
+        assert!(
+            !next.contains(id),
+            "id {id}, drawn after migrate, issued again after rollback"
+        );
+    }
 }
 
 /// Rows another writer put in a table that shares the sequence, with keys of its own
