@@ -172,7 +172,7 @@ BEGIN
     TRUNCATE {{ s.stage_table }};
     INSERT INTO {{ s.stage_table }} ({{ s.batch_stage.migrating_columns }})
     SELECT {{ s.batch_stage.migrating_select|sql_indent(2) }}
-    {{ s.keys.from_batched|sql_indent(2) }}
+    {% filter sql_indent(2) %}{% call keys::joined_to_map(s.keys, s.from) %}{% endcall %}{% endfilter %}
     WHERE key_map.batch IN (SELECT queue.batch FROM {{ s.jobs.queue_table }} AS queue)
       AND {{ s.rejects.survivors|sql_indent(2) }}
     ORDER BY key_map.batch;

@@ -44,7 +44,7 @@ BEGIN
     CREATE TABLE {{ s.keys.map_table }} AS
     SELECT keys.*, {{ s.keys.new_expr }} AS {{ s.keys.new_key|ident }}, this_wave AS pgmig_wave
     FROM (
-      SELECT DISTINCT {{ s.keys.by_select }}
+      SELECT DISTINCT {% call keys::select_as(s.keys.map_match) %}{% endcall %}
       {{ s.from_without_own_map }}
       WHERE false
     ) AS keys;
@@ -58,7 +58,7 @@ BEGIN
   INSERT INTO {{ s.keys.map_table }} ({% call keys::names(s.keys.by) %}{% endcall %}, {{ s.keys.new_key|ident }}, pgmig_wave)
   SELECT keys.*, {{ s.keys.new_expr }}, this_wave
   FROM (
-    SELECT {{ s.keys.by_select }}
+    SELECT {% call keys::select_as(s.keys.map_match) %}{% endcall %}
     {{ s.from }}
     WHERE {{ s.rejects.survivors }}
     EXCEPT

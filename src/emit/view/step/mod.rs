@@ -105,7 +105,7 @@ impl StepView {
         let (number, total, model) = (index + 1, plan.steps.len(), plan.model.as_str());
         let from = format!("FROM {}", indent(&step.from, &format!("{INDENT}     ")));
         let sep = format!("\n{INDENT}  AND ");
-        let keys = KeysView::new(step, &from);
+        let keys = KeysView::new(step, &from)?;
         // A plan checked for precheck (its id maps in pg_temp) reads only the rows no wave
         // migrated yet.
         let precheck = step.map_table.schema == PRECHECK_SCHEMA;

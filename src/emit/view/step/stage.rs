@@ -84,9 +84,17 @@ impl StageView {
         let mut rules = class_rules(step);
         let own_lookup =
             matches!(step.key, Key::New { .. }) && step.from != step.from_without_own_map;
+        let map_join_on = keys
+            .map_match
+            .iter()
+            .map(|c| format!("key_map.{} = {}", quote_ident(&c.name), c.expr))
+            .collect::<Vec<_>>()
+            .join(" AND ");
         rules.push(format!(
             "WHEN key_map.{} IS NOT NULL{} THEN {MIGRATED_BEFORE}",
-            keys.map_found_column,
+            keys.map_match
+                .first()
+                .map_or(String::new(), |c| quote_ident(&c.name)),
             if own_lookup {
                 " AND key_map.pgmig_wave <> this_wave"
             } else {
@@ -98,7 +106,7 @@ impl StageView {
             from: classified(
                 &format!(
                     "{from}\n{INDENT}     LEFT JOIN {} AS key_map ON {}",
-                    step.map_table, keys.map_join_on
+                    step.map_table, map_join_on
                 ),
                 &rules,
             ),
