@@ -135,7 +135,7 @@ impl StepView {
             })
             .transpose()?;
         let source_row = redacted_row(&step.source_row, &step.redacted);
-        let stage = StageView::new(step, model, &from, &keys, &source_key, &source_row);
+        let stage = StageView::new(step, model, &keys, &source_key, &source_row)?;
         Ok(StepView {
             number,
             total,
@@ -158,7 +158,7 @@ impl StepView {
             is_root: step.entity.as_deref() == Some(step.source_key.as_str()),
             hierarchy,
             stage_table: step.stage_table.to_string(),
-            batch_stage: BatchStageView::new(step, &from, &source_key, &source_row)?,
+            batch_stage: BatchStageView::new(step, &source_key, &source_row)?,
             procedure: format!(
                 "_pgmig.{}",
                 quote_ident(&crate::check::names::derived("migrate_", &step.name))
