@@ -167,7 +167,7 @@ BEGIN
   DELETE FROM {{ t.table }} AS t USING {{ t.backup }} AS b WHERE {{ t.backed_up }};
 {%- endfor %}
 {%- endif %}
-  INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
+  INSERT INTO {{ s.target }} ({% call keys::names(s.insert_columns) %}{% endcall %}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
   SELECT {{ s.select_list }}
   {% call keys::joined_to_map(s.keys, s.from) %}{% endcall %}
   WHERE {{ s.rejects.survivors }}

@@ -8,7 +8,8 @@
                (SELECT max({{ d.column }}) FROM {{ d.table }}){% if !loop.last || q.copied_ids.is_some() %},{% endif %}
 {%- endfor %}
 {%- if let Some(ids) = q.copied_ids %}
-               {{ ids }}
+               (SELECT max(CAST(({{ ids.expr }}) AS {{ ids.data_type }}))
+                  {{ ids.from|sql_indent(16) }})
 {%- endif %}) AS max_value) AS m
   WHERE max_value IS NOT NULL
     AND max_value >= (SELECT last_value FROM {{ q.name }});

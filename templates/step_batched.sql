@@ -249,7 +249,7 @@ BEGIN
     END;
     EXIT WHEN claimed IS NULL;
     PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
-    INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
+    INSERT INTO {{ s.target }} ({% call keys::names(s.insert_columns) %}{% endcall %}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
     SELECT {% filter sql_indent(2) %}{% call bstage::copy_select(s.batch_stage) %}{% endcall %}{% endfilter %}
     {% filter sql_indent(2) %}{% call bstage::copy_from(s.keys, s.stage_table, s.batch_stage) %}{% endcall %}{% endfilter %}
     WHERE stage.batch = claimed;

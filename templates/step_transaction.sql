@@ -123,7 +123,7 @@ BEGIN
 {%- include "repair.sql" %}
 {%- include "defer_drop.sql" %}
 
-  INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
+  INSERT INTO {{ s.target }} ({% call keys::names(s.insert_columns) %}{% endcall %}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
   SELECT {{ s.stage.select_list }}
   {% call stage::from_keyed(s.keys, s.stage) %}{% endcall %}
   WHERE stage.pgmig_class = 0;
@@ -139,7 +139,7 @@ BEGIN
   -- script writes {{ s.target|comment }}, so it is the row migrate leaves.
 {%- endif %}
   WITH inserted AS (
-    INSERT INTO {{ s.target }}{% if s.digest_at_insert %} AS pgmig_new{% endif %} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
+    INSERT INTO {{ s.target }}{% if s.digest_at_insert %} AS pgmig_new{% endif %} ({% call keys::names(s.insert_columns) %}{% endcall %}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
     SELECT {{ s.stage.select_list }}
     {% call stage::from_keyed(s.keys, s.stage) %}{% endcall %}
     WHERE stage.pgmig_class = 0

@@ -16,8 +16,8 @@ mod verify;
 
 use super::hierarchy::HierarchyView;
 use super::{human_bytes, lit, INDENT};
-use crate::catalog::quote_ident;
-use crate::check::PRECHECK_SCHEMA;
+use crate::catalog::{quote_ident, QualName};
+use crate::check::{BOOKKEEPING_SCHEMA, PRECHECK_SCHEMA};
 use crate::plan::{KeptWhy, Key, Origin, Plan, Redacted, Step, REDACTED};
 use crate::sql_text::indent;
 use crate::step_contract::{done_notice, marker_line, DoneNotice, StepMarker};
@@ -64,7 +64,7 @@ pub struct StepView {
     pub batch_stage: BatchStageView,
     /// Batched mode: the procedure running this step's first part (counts, rejects, id map,
     /// stage).
-    pub procedure: String,
+    pub procedure: QualName,
     /// Batched mode: the queue of its batches and the procedure copying them.
     pub jobs: JobsView,
     /// The V1 row's key as jsonb SQL (the whole row, redacted, when V1 has none).
@@ -73,7 +73,8 @@ pub struct StepView {
     pub source_row: String,
     /// For PLAN.md: the row's secret columns, each with what happens to it and why.
     pub secrets: Vec<String>,
-    pub insert_columns: String,
+    /// The V2 columns the insert fills (names as they are).
+    pub insert_columns: Vec<String>,
     pub select_list: String,
     pub overriding: bool,
     pub sequences: Vec<SequenceView>,
@@ -159,21 +160,16 @@ impl StepView {
             hierarchy,
             stage_table: step.stage_table.to_string(),
             batch_stage: BatchStageView::new(step, &source_key, &source_row)?,
-            procedure: format!(
-                "_pgmig.{}",
-                quote_ident(&crate::check::names::derived("migrate_", &step.name))
+            procedure: QualName::new(
+                BOOKKEEPING_SCHEMA,
+                &crate::check::names::derived("migrate_", &step.name),
             ),
             jobs: JobsView::new(plan, index),
             source_key,
             source_row,
             stage,
             secrets: secret_lines(step),
-            insert_columns: step
-                .columns
-                .iter()
-                .map(|c| quote_ident(&c.name))
-                .collect::<Vec<_>>()
-                .join(", "),
+            insert_columns: step.columns.iter().map(|c| c.name.clone()).collect(),
             select_list: step
                 .columns
                 .iter()
@@ -242,11 +238,12 @@ pub struct SequenceView {
     pub drawn_by: Vec<DrawnByView>,
     /// The same as text for comments and notices: `public.a.id, public.b.id`.
     pub drawn_by_text: String,
-    /// A step that copies V1's ids into the column (`key: keep`): the largest V1 id it reads,
-    /// as a subquery over its FROM with no `where`, so that neither `--only` nor a wave
-    /// narrows it. migrate moves the sequence past it at the first wave already: a row the
-    /// application inserts between waves then never takes an id a later wave copies.
-    pub copied_ids: Option<String>,
+    /// A step that copies V1's ids into the column (`key: keep`): the largest V1 id it reads
+    /// (sequence_advance.sql's subquery over its FROM with no `where`, so that neither
+    /// `--only` nor a wave narrows it). migrate moves the sequence past it at the first wave
+    /// already: a row the application inserts between waves then never takes an id a later
+    /// wave copies.
+    pub copied_ids: Option<CopiedIds>,
 }
 
 impl SequenceView {
@@ -284,16 +281,22 @@ impl SequenceView {
             .columns
             .iter()
             .find(|c| c.name == self.column_name && columns.contains(&c.name) && !c.volatile)
-            .map(|c| {
-                format!(
-                    "(SELECT max(CAST(({}) AS {}))\n{INDENT}                {})",
-                    c.expr,
-                    c.target_type,
-                    from.replace('\n', &format!("\n{INDENT}              "))
-                )
+            .map(|c| CopiedIds {
+                expr: c.expr.clone(),
+                data_type: c.target_type.clone(),
+                from: from.to_string(),
             });
         self
     }
+}
+
+/// The V1 ids a step copies into a sequence's column: the column's expression and V2 type,
+/// and the step's FROM as a DO block body indents it.
+#[derive(Debug, Clone)]
+pub struct CopiedIds {
+    pub expr: String,
+    pub data_type: String,
+    pub from: String,
 }
 
 /// A V2 column a sequence fills, both quoted.

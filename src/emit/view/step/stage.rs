@@ -114,7 +114,10 @@ impl ClassRules {
 
 /// The V2 key of a staged row as jsonb, for the joins to its recorded repairs.
 #[derive(Template)]
-#[template(ext = "sql", source = r#"{% import "step_stage.sql" as stage %}{% call stage::key_json(k, key) %}{% endcall %}"#)]
+#[template(
+    ext = "sql",
+    source = r#"{% import "step_stage.sql" as stage %}{% call stage::key_json(k, key) %}{% endcall %}"#
+)]
 struct StagedKeyJson<'a> {
     k: &'a KeysView,
     key: &'a [StageColumn],
@@ -160,7 +163,11 @@ impl StageView {
 }
 
 /// What the rejects need of a caught row; nothing when the step has no rule.
-pub(super) fn staged_rejects(step: &Step, source_key: &str, source_row: &str) -> Option<StagedRejects> {
+pub(super) fn staged_rejects(
+    step: &Step,
+    source_key: &str,
+    source_row: &str,
+) -> Option<StagedRejects> {
     (!step.rejects.is_empty()).then(|| StagedRejects {
         source_key: source_key.to_string(),
         source_row: source_row.to_string(),
