@@ -383,7 +383,7 @@ BEGIN
   SELECT 0
 {%- for d in q.drawn_by %}
          + (SELECT count(*) FROM {{ d.table }} AS t
-            WHERE t.{{ d.column }} > state.last_value OR (t.{{ d.column }} = state.last_value AND NOT state.is_called))
+            WHERE t.{{ d.column|ident }} > state.last_value OR (t.{{ d.column|ident }} = state.last_value AND NOT state.is_called))
 {%- endfor %}
   INTO n_behind
   FROM {{ q.name }} AS state;

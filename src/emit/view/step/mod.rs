@@ -15,9 +15,12 @@ mod stage;
 mod verify;
 
 use super::hierarchy::HierarchyView;
-use super::{human_bytes, lit, INDENT};
+use askama::Template;
+
+use super::{human_bytes, INDENT};
 use crate::catalog::{quote_ident, QualName};
 use crate::check::{BOOKKEEPING_SCHEMA, PRECHECK_SCHEMA};
+use crate::emit::filters;
 use crate::plan::{KeptWhy, Key, Origin, Plan, Redacted, Step, REDACTED};
 use crate::sql_text::indent;
 use crate::step_contract::{done_notice, marker_line, DoneNotice, StepMarker};
@@ -115,7 +118,7 @@ impl StepView {
         let findings = FindingsView::new(step);
         // A source without a key is named by its whole row: redacted as the row is.
         let source_key = if step.source_key == step.source_row {
-            redacted_row(&step.source_key, &step.redacted)
+            redacted_row(&step.source_key, &step.redacted)?
         } else {
             step.source_key.clone()
         };
@@ -135,7 +138,7 @@ impl StepView {
                 )
             })
             .transpose()?;
-        let source_row = redacted_row(&step.source_row, &step.redacted);
+        let source_row = redacted_row(&step.source_row, &step.redacted)?;
         let stage = StageView::new(step, model, &keys, &source_key, &source_row)?;
         Ok(StepView {
             number,
@@ -231,9 +234,8 @@ impl StepView {
 #[derive(Debug, Clone)]
 pub struct SequenceView {
     pub name: String,
+    /// The column's name, as it is.
     pub column: String,
-    /// The column's name, unquoted.
-    pub column_name: String,
     /// Every V2 column drawing from it: migrate moves it past all of them.
     pub drawn_by: Vec<DrawnByView>,
     /// The same as text for comments and notices: `public.a.id, public.b.id`.
@@ -253,16 +255,15 @@ impl SequenceView {
             .iter()
             .map(|(t, c)| DrawnByView {
                 table: t.to_string(),
-                column: quote_ident(c),
+                column: c.clone(),
             })
             .collect();
         SequenceView {
             name: s.sequence.to_string(),
-            column: quote_ident(&s.column),
-            column_name: s.column.clone(),
+            column: s.column.clone(),
             drawn_by_text: drawn_by
                 .iter()
-                .map(|d| format!("{}.{}", d.table, d.column))
+                .map(|d| format!("{}.{}", d.table, quote_ident(&d.column)))
                 .collect::<Vec<_>>()
                 .join(", "),
             drawn_by,
@@ -280,7 +281,7 @@ impl SequenceView {
         self.copied_ids = step
             .columns
             .iter()
-            .find(|c| c.name == self.column_name && columns.contains(&c.name) && !c.volatile)
+            .find(|c| c.name == self.column && columns.contains(&c.name) && !c.volatile)
             .map(|c| CopiedIds {
                 expr: c.expr.clone(),
                 data_type: c.target_type.clone(),
@@ -299,7 +300,7 @@ pub struct CopiedIds {
     pub from: String,
 }
 
-/// A V2 column a sequence fills, both quoted.
+/// A V2 column a sequence fills: the table (quoted) and the column (as it is).
 #[derive(Debug, Clone)]
 pub struct DrawnByView {
     pub table: String,
@@ -307,15 +308,25 @@ pub struct DrawnByView {
 }
 
 /// The V1 row as jsonb (`to_jsonb(alias.*)`), the values of its redacted columns replaced by
-/// the marker where the row has them (a subquery's `SELECT *` may not: nothing is added).
-fn redacted_row(row: &str, redacted: &[Redacted]) -> String {
-    let marker = lit(&format!("\"{REDACTED}\""));
-    redacted.iter().fold(row.to_string(), |row, r| {
-        format!(
-            "pg_catalog.jsonb_set({row}, ARRAY[{}], {marker}, false)",
-            lit(&r.column)
-        )
-    })
+/// the marker (step_source_row.sql): text for the views that splice it into theirs.
+fn redacted_row(row: &str, redacted: &[Redacted]) -> Result<String, askama::Error> {
+    RedactedRow {
+        row,
+        columns: redacted.iter().map(|r| r.column.as_str()).collect(),
+        marker: format!("\"{REDACTED}\""),
+    }
+    .render()
+}
+
+#[derive(Template)]
+#[template(
+    ext = "sql",
+    source = r#"{% import "step_source_row.sql" as source %}{% call source::redacted(row, columns, marker) %}{% endcall %}"#
+)]
+struct RedactedRow<'a> {
+    row: &'a str,
+    columns: Vec<&'a str>,
+    marker: String,
 }
 
 /// PLAN.md's words on a step's secret columns: which are redacted and which kept, and why.
