@@ -12,10 +12,11 @@ use super::keys::KeysView;
 use super::repairs::{recorded_repairs, repaired_value};
 use crate::catalog::quote_ident;
 use crate::emit::filters;
-use crate::plan::{ColumnMap, Key, MapKey, Origin, Step};
+use crate::plan::{ColumnMap, Key, Origin, Step};
 
-/// The class of a row that migrates now.
-pub const MIGRATES: i32 = 0;
+/// The class of a row that migrates now (hierarchy.rs's statement, which takes its
+/// condition as text, reads the stage's migrating rows by it).
+pub(super) const MIGRATES: i32 = 0;
 
 /// The pieces of the stage templates/step_stage.sql's macros lay out.
 #[derive(Debug, Clone)]
@@ -34,7 +35,7 @@ pub struct StageView {
     /// (repairs.rs builds them).
     pub recorded_repairs: String,
     /// The insert's values, from the stage: each a staged value as repairs.rs wraps a
-    /// repaired column's.
+    /// repaired column's (its wrapper is SQL text, so the list stays text here).
     pub select_list: String,
     /// A `key: new` step whose columns look up its own keys (`id(self, …)`): its id map is
     /// filled from the source before the stage (a second read), so that a row finds the key
@@ -188,7 +189,7 @@ pub(super) fn staged_by(step: &Step) -> Vec<StagedBy> {
         return Vec::new();
     };
     by.iter()
-        .map(|b: &MapKey| StagedBy {
+        .map(|b| StagedBy {
             column: b.column.clone(),
             stage_column: format!("pgmig_by_{}", b.column),
             expr: b.expr.sql.clone(),
@@ -196,6 +197,7 @@ pub(super) fn staged_by(step: &Step) -> Vec<StagedBy> {
         .collect()
 }
 
+/// A V2 column of the step, as the stage templates read it.
 pub(super) fn stage_column(c: &ColumnMap) -> StageColumn {
     StageColumn {
         name: c.name.clone(),
