@@ -93,7 +93,7 @@ BEGIN
     CREATE TABLE {{ s.keys.map_table }} AS
     SELECT keys.*, {{ s.keys.new_expr }} AS {{ s.keys.new_key|ident }}, NULL::jsonb AS entity
     FROM (
-      SELECT DISTINCT {{ s.keys.by_select }}
+      SELECT DISTINCT {% call keys::select_as(s.keys.map_match) %}{% endcall %}
       {{ s.from }}
       WHERE false
     ) AS keys;
@@ -142,14 +142,14 @@ BEGIN
   INSERT INTO {{ s.keys.map_table }}
   SELECT {% call keys::names(s.keys.by) %}{% endcall %}, {{ s.keys.new_expr }}, keys_entity
   FROM (
-    SELECT DISTINCT {{ s.keys.by_select }}, ({{ s.entity }}) AS keys_entity
+    SELECT DISTINCT {% call keys::select_as(s.keys.map_match) %}{% endcall %}, ({{ s.entity }}) AS keys_entity
     {{ s.from }}
     WHERE {{ s.rejects.survivors }}
       AND ({{ s.entity }}) = ANY (entities)
   ) AS keys;
 {%- else %}
   INSERT INTO {{ s.keys.map_table }}
-  SELECT {{ s.keys.key_select }}, ({{ s.entity }})
+  SELECT {% call keys::select_as(s.keys.map_match) %}{% endcall %}, ({{ s.entity }})
   {{ s.from }}
   WHERE {{ s.rejects.survivors }}
     AND ({{ s.entity }}) = ANY (entities);
@@ -167,9 +167,9 @@ BEGIN
   DELETE FROM {{ t.table }} AS t USING {{ t.backup }} AS b WHERE {{ t.backed_up }};
 {%- endfor %}
 {%- endif %}
-  INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
+  INSERT INTO {{ s.target }} ({% call keys::names(s.insert_columns) %}{% endcall %}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
   SELECT {{ s.select_list }}
-  {{ s.keys.from_batched }}
+  {% call keys::joined_to_map(s.keys, s.from) %}{% endcall %}
   WHERE {{ s.rejects.survivors }}
     AND key_map.entity = ANY (entities);
 {% include "step_failed.sql" %}  END;

@@ -139,9 +139,9 @@ DECLARE
 BEGIN
 {%- if s.keys.is_new_key %}
   CREATE TABLE {{ s.keys.map_table }} AS
-  SELECT keys.*, {{ s.keys.precheck_new_expr }} AS {{ s.keys.new_key|ident }}, NULL::integer AS pgmig_wave
+  SELECT keys.*, {% call keys::precheck_new(s.keys) %}{% endcall %} AS {{ s.keys.new_key|ident }}, NULL::integer AS pgmig_wave
   FROM (
-    SELECT DISTINCT {{ s.keys.by_select }}
+    SELECT DISTINCT {% call keys::select_as(s.keys.map_match) %}{% endcall %}
     {{ s.from }}
     WHERE false
   ) AS keys;
@@ -156,15 +156,15 @@ BEGIN
   -- The keys the next wave would give (no wave yet).
 {%- if s.keys.is_new_key %}
   INSERT INTO {{ s.keys.map_table }} ({% call keys::names(s.keys.by) %}{% endcall %}, {{ s.keys.new_key|ident }})
-  SELECT keys.*, {{ s.keys.precheck_next_expr }}
+  SELECT keys.*, {% call keys::precheck_next(s.keys) %}{% endcall %}
   FROM (
-    SELECT DISTINCT {{ s.keys.by_select }}
+    SELECT DISTINCT {% call keys::select_as(s.keys.map_match) %}{% endcall %}
     {{ s.from }}
     WHERE {{ s.rejects.survivors }}
   ) AS keys;
 {%- else %}
   INSERT INTO {{ s.keys.map_table }} ({% call keys::names(s.keys.key) %}{% endcall %})
-  SELECT {{ s.keys.key_select }}
+  SELECT {% call keys::select_as(s.keys.map_match) %}{% endcall %}
   {{ s.from }}
   WHERE {{ s.rejects.survivors }}
     AND {{ s.findings.cast_guard }};

@@ -4,9 +4,9 @@
 WITH wanted ({% call refs::column_list(r) %}{% endcall %}) AS (
   VALUES {% call refs::values(r) %}{% endcall %}
 )
-INSERT INTO {{ r.table }} ({% call refs::column_list(r) %}{% endcall %}{% for q in r.drawn %}, {{ q.column }}{% endfor %}){% if !r.drawn.is_empty() %} OVERRIDING SYSTEM VALUE{% endif %}
+INSERT INTO {{ r.table }} ({% call refs::column_list(r) %}{% endcall %}{% for q in r.drawn %}, {{ q.column|ident }}{% endfor %}){% if !r.drawn.is_empty() %} OVERRIDING SYSTEM VALUE{% endif %}
 SELECT {% call refs::select_list(r) %}{% endcall %}{% for q in r.drawn %},
-       (SELECT coalesce(min(t.{{ q.column }}), 0) FROM {{ r.table }} AS t) - row_number() OVER (){% endfor %}
+       (SELECT coalesce(min(t.{{ q.column|ident }}), 0) FROM {{ r.table }} AS t) - row_number() OVER (){% endfor %}
 FROM wanted AS w
 {%- for c in r.columns %}{% if let Some(p) = c.parent %}
 {% call refs::parent_join(c, p) %}{% endcall %}

@@ -12,7 +12,7 @@
        {{ q.name }} AS now_at,
        (SELECT greatest(
 {%- for d in q.drawn_by %}
-                 (SELECT max({{ d.column }}) FROM {{ d.table }}){% if !loop.last %},{% endif %}
+                 (SELECT max({{ d.column|ident }}) FROM {{ d.table }}){% if !loop.last %},{% endif %}
 {%- endfor %}) AS max_value) AS remaining
   WHERE saved.model = {{ plan.model|lit }} AND saved.sequence = {{ q.name|lit }}
     AND pg_catalog.current_setting('pgmig.undo_from') = '1'

@@ -1,4 +1,4 @@
-{%- import "step_keys.sql" as keys -%}
+{%- import "step_keys.sql" as keys -%}{%- import "step_stage.sql" as stage -%}{%- import "step_batch_stage.sql" as bstage -%}
 -- ----------------------------------------------------------------------------
 -- Step {{ s.number }}/{{ s.total }}: {{ s.target|comment }}  ({{ plan.model_file|comment }}:{{ s.line }})
 {%- for a in s.after %}
@@ -68,16 +68,16 @@ BEGIN
     -- are staged again). Its columns have V2's types: a value V2 can't take fails here, before
     -- any batch is committed.
     CREATE UNLOGGED TABLE {{ s.stage_table }} AS
-    SELECT {{ s.batch_stage.typed_columns|sql_indent(2) }}
-{%- if !s.batch_stage.types_from.is_empty() %}
-    {{ s.batch_stage.types_from|sql_indent(2) }}
+    SELECT {% filter sql_indent(2) %}{% call bstage::typed_columns(s.batch_stage) %}{% endcall %}{% endfilter %}
+{%- if !s.batch_stage.by.is_empty() %}
+    {{ s.from|sql_indent(2) }}
 {%- endif %}
     WITH NO DATA;
-    INSERT INTO {{ s.stage_table }} ({{ s.batch_stage.columns }})
-    SELECT {{ s.batch_stage.select|sql_indent(2) }}
-    {{ s.batch_stage.from|sql_indent(2) }}
-{%- if !s.batch_stage.order.is_empty() %}
-    ORDER BY {{ s.batch_stage.order|sql_indent(2) }}
+    INSERT INTO {{ s.stage_table }} ({% call bstage::columns(s.batch_stage) %}{% endcall %})
+    SELECT {% filter sql_indent(2) %}{% call bstage::select(s.keys, s.batch_stage) %}{% endcall %}{% endfilter %}
+    {% filter sql_indent(2) %}{% call stage::classified(s.from, s.keys, s.batch_stage.rules) %}{% endcall %}{% endfilter %}
+{%- if s.batch_stage.numbered %}
+    ORDER BY {% filter sql_indent(2) %}{% call bstage::order(s.batch_stage) %}{% endcall %}{% endfilter %}
 {%- endif %};
     SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
     INTO n_in, n_filtered
@@ -98,9 +98,9 @@ BEGIN
     -- Id map ({{ plan.model_file|comment }}:{{ s.keys.new_line }}): one new key per distinct ({% filter comment %}{% call keys::names(s.keys.by) %}{% endcall %}{% endfilter %}) of the rows that
     -- migrate, with its batch.
     CREATE TABLE {{ s.keys.map_table }} AS
-    SELECT {{ s.batch_stage.map_by_columns }}, {{ s.keys.new_expr }} AS {{ s.keys.new_key|ident }}, keys.batch
+    SELECT {% call bstage::map_by_columns(s.batch_stage) %}{% endcall %}, {{ s.keys.new_expr }} AS {{ s.keys.new_key|ident }}, keys.batch
     FROM (
-      SELECT DISTINCT {{ s.batch_stage.map_keys }}, stage.batch
+      SELECT DISTINCT {% call bstage::map_keys(s.keys, s.batch_stage) %}{% endcall %}, stage.batch
       FROM {{ s.stage_table }} AS stage
       WHERE stage.pgmig_class = 0
     ) AS keys;
@@ -135,11 +135,11 @@ BEGIN
     -- in the stage only: their depth needed the whole step first).
     UPDATE {{ s.stage_table }} AS stage SET batch = key_map.batch
     FROM {{ s.keys.map_table }} AS key_map
-    WHERE {{ s.batch_stage.hierarchy_batch_on }} AND stage.pgmig_class = 0;
+    WHERE {% call bstage::hierarchy_batch_on(s.batch_stage) %}{% endcall %} AND stage.pgmig_class = 0;
 {%- else %}
     -- Id map: the keys this step copies, with their batches.
     CREATE TABLE {{ s.keys.map_table }} AS
-    SELECT {{ s.batch_stage.map_keys }}, stage.batch
+    SELECT {% call bstage::map_keys(s.keys, s.batch_stage) %}{% endcall %}, stage.batch
     FROM {{ s.stage_table }} AS stage
     WHERE stage.pgmig_class = 0;
     ALTER TABLE {{ s.keys.map_table }} ADD PRIMARY KEY ({% call keys::names(s.keys.key) %}{% endcall %});
@@ -170,9 +170,9 @@ BEGIN
     BEGIN
     PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
     TRUNCATE {{ s.stage_table }};
-    INSERT INTO {{ s.stage_table }} ({{ s.batch_stage.migrating_columns }})
-    SELECT {{ s.batch_stage.migrating_select|sql_indent(2) }}
-    {{ s.keys.from_batched|sql_indent(2) }}
+    INSERT INTO {{ s.stage_table }} ({% call bstage::migrating_columns(s.batch_stage) %}{% endcall %})
+    SELECT {% filter sql_indent(2) %}{% call bstage::migrating_select(s.batch_stage) %}{% endcall %}{% endfilter %}
+    {% filter sql_indent(2) %}{% call keys::joined_to_map(s.keys, s.from) %}{% endcall %}{% endfilter %}
     WHERE key_map.batch IN (SELECT queue.batch FROM {{ s.jobs.queue_table }} AS queue)
       AND {{ s.rejects.survivors|sql_indent(2) }}
     ORDER BY key_map.batch;
@@ -249,9 +249,9 @@ BEGIN
     END;
     EXIT WHEN claimed IS NULL;
     PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
-    INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
-    SELECT {{ s.batch_stage.copy_select|sql_indent(2) }}
-    {{ s.batch_stage.copy_from|sql_indent(2) }}
+    INSERT INTO {{ s.target }} ({% call keys::names(s.insert_columns) %}{% endcall %}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
+    SELECT {% filter sql_indent(2) %}{% call bstage::copy_select(s.batch_stage) %}{% endcall %}{% endfilter %}
+    {% filter sql_indent(2) %}{% call bstage::copy_from(s.keys, s.stage_table, s.batch_stage) %}{% endcall %}{% endfilter %}
     WHERE stage.batch = claimed;
     GET DIAGNOSTICS n_batch = ROW_COUNT;
     IF n_batch = 0 THEN

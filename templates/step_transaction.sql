@@ -1,4 +1,4 @@
-{%- import "step_keys.sql" as keys -%}
+{%- import "step_keys.sql" as keys -%}{%- import "step_stage.sql" as stage -%}
 -- ----------------------------------------------------------------------------
 -- Step {{ s.number }}/{{ s.total }}: {{ s.target|comment }}  ({{ plan.model_file|comment }}:{{ s.line }})
 {%- for a in s.after %}
@@ -44,7 +44,7 @@ BEGIN
     CREATE TABLE {{ s.keys.map_table }} AS
     SELECT keys.*, {{ s.keys.new_expr }} AS {{ s.keys.new_key|ident }}, this_wave AS pgmig_wave
     FROM (
-      SELECT DISTINCT {{ s.keys.by_select }}
+      SELECT DISTINCT {% call keys::select_as(s.keys.map_match) %}{% endcall %}
       {{ s.from_without_own_map }}
       WHERE false
     ) AS keys;
@@ -58,7 +58,7 @@ BEGIN
   INSERT INTO {{ s.keys.map_table }} ({% call keys::names(s.keys.by) %}{% endcall %}, {{ s.keys.new_key|ident }}, pgmig_wave)
   SELECT keys.*, {{ s.keys.new_expr }}, this_wave
   FROM (
-    SELECT {{ s.keys.by_select }}
+    SELECT {% call keys::select_as(s.keys.map_match) %}{% endcall %}
     {{ s.from }}
     WHERE {{ s.rejects.survivors }}
     EXCEPT
@@ -78,8 +78,8 @@ BEGIN
   -- wave, 0 migrates now) and, for the rows that migrate, the V2 columns' values. The
   -- counts, the rejects, the id map and the insert read this stage, not V1.
   CREATE TEMP TABLE pg_temp.pgmig_stage AS
-  SELECT {{ s.stage.select }}
-  {{ s.stage.from }};
+  SELECT {% call stage::select(s.stage) %}{% endcall %}
+  {% call stage::classified(s.from, s.keys, s.stage.rules) %}{% endcall %};
   SELECT count(*), count(*) FILTER (WHERE stage.pgmig_class = -1)
   INTO n_in, n_filtered
   FROM pg_temp.pgmig_stage AS stage;
@@ -114,7 +114,7 @@ BEGIN
   INSERT INTO {{ s.keys.map_table }} ({% call keys::names(s.keys.by) %}{% endcall %}, {{ s.keys.new_key|ident }}, pgmig_wave)
   SELECT keys.*, {{ s.keys.new_expr }}, this_wave
   FROM (
-    SELECT DISTINCT {{ s.stage.by_select }}
+    SELECT DISTINCT {% call stage::by_values(s.stage.by) %}{% endcall %}
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
   ) AS keys;
@@ -123,9 +123,9 @@ BEGIN
 {%- include "repair.sql" %}
 {%- include "defer_drop.sql" %}
 
-  INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
+  INSERT INTO {{ s.target }} ({% call keys::names(s.insert_columns) %}{% endcall %}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
   SELECT {{ s.stage.select_list }}
-  {{ s.stage.from_keyed }}
+  {% call stage::from_keyed(s.keys, s.stage) %}{% endcall %}
   WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
 {%- else %}
@@ -139,9 +139,9 @@ BEGIN
   -- script writes {{ s.target|comment }}, so it is the row migrate leaves.
 {%- endif %}
   WITH inserted AS (
-    INSERT INTO {{ s.target }}{% if s.digest_at_insert %} AS pgmig_new{% endif %} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
+    INSERT INTO {{ s.target }}{% if s.digest_at_insert %} AS pgmig_new{% endif %} ({% call keys::names(s.insert_columns) %}{% endcall %}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
     SELECT {{ s.stage.select_list }}
-    {{ s.stage.from_keyed }}
+    {% call stage::from_keyed(s.keys, s.stage) %}{% endcall %}
     WHERE stage.pgmig_class = 0
     RETURNING {% call keys::names(s.keys.key) %}{% endcall %}{% if s.digest_at_insert %}, md5((pgmig_new.*)::text) AS pgmig_row_digest{% endif %}
   )

@@ -222,7 +222,7 @@ BEGIN
     -- Repair of {{ r.column|ident|comment }} ({{ plan.model_file|comment }}:{{ r.line }}): round 0 holds every row's own value,
     -- with the wave that migrated the row: each wave repaired its own rows among themselves,
     -- against the values it found taken.
-    SELECT {{ r.key_json }}, {{ r.order_json }}, CAST({{ r.original }} AS text), CAST({{ r.original }} AS text), 1, true, 0, {{ s.keys.row_wave }}
+    SELECT {{ r.key_json }}, {{ r.order_json }}, CAST({{ r.original }} AS text), CAST({{ r.original }} AS text), 1, true, 0, {% call keys::row_wave(s.keys) %}{% endcall %}
     {{ s.keys.from_unrepaired }}
     WHERE {{ s.verify.survivors }}
       AND ({{ r.original }}) IS NOT NULL
@@ -383,7 +383,7 @@ BEGIN
   SELECT 0
 {%- for d in q.drawn_by %}
          + (SELECT count(*) FROM {{ d.table }} AS t
-            WHERE t.{{ d.column }} > state.last_value OR (t.{{ d.column }} = state.last_value AND NOT state.is_called))
+            WHERE t.{{ d.column|ident }} > state.last_value OR (t.{{ d.column|ident }} = state.last_value AND NOT state.is_called))
 {%- endfor %}
   INTO n_behind
   FROM {{ q.name }} AS state;

@@ -1,8 +1,13 @@
 //! A step's key (check/row_key.rs): copied (`key: [COLUMN, …]`) or made (`key: new`), the id
-//! map that records each migrated row's, and how the scripts tell a migrated row by it.
+//! map that records each migrated row's, and how the scripts tell a migrated row by it. The
+//! clauses are templates/step_keys.sql's macros; this view holds the names and expressions
+//! they are made of.
 
-use super::super::{lit, INDENT};
-use crate::catalog::{quote_ident, QualName};
+use askama::Template;
+
+use crate::emit::filters;
+
+use crate::catalog::QualName;
 use crate::check::BOOKKEEPING_SCHEMA;
 use crate::plan::{Key, RowKey, Step};
 
@@ -22,51 +27,42 @@ pub struct KeysView {
     /// The V2 key columns: RETURNING, the map insert, a target row this step made (`t`
     /// with its id map row `mapped`) and their order.
     pub key: Vec<String>,
-    /// keep: the key columns' expressions, named as the key columns.
-    pub key_select: String,
-    /// new: `SELECT DISTINCT` list of the by-expressions with their map names.
-    pub by_select: String,
+    /// The id map's columns a source row's map row is found by, each with the source's
+    /// expression it holds: the copied key's columns (keep), the `by` values (new).
+    pub map_match: Vec<ColumnExpr>,
     /// new: the map's columns of the `by` values.
     pub by: Vec<String>,
     pub new_expr: String,
-    /// The key precheck makes instead: same type, no side effect (precheck must not move
-    /// a sequence, which ROLLBACK does not undo).
-    pub precheck_new_expr: String,
-    /// The same for the keys of the next wave, once precheck's map holds the earlier waves'.
-    pub precheck_next_expr: String,
+    /// new: the V2 type of the key column it fills. Precheck makes keys of that type with
+    /// no side effect (it must not move a sequence, which ROLLBACK does not undo): numbers
+    /// (above those an earlier wave gave) or random uuids; any other type by the model's
+    /// expression.
+    pub new_key_type: String,
     pub new_line: usize,
     /// new: the key column it fills.
     pub new_key: String,
+    /// Precheck: migrate's id map of the step, whose rows (an earlier wave's) seed precheck's.
+    pub seed_table: String,
+    /// The clauses the other step views build theirs from (repairs, replace, verify,
+    /// rejects), rendered by step_keys.sql's macros.
+    ///
     /// Transaction mode's waves: the source row (in the step's keyed FROM) is not one an
     /// earlier wave migrated. New keys: its id map row is this wave's (`this_wave`, the step's
     /// variable); copied keys: its key is not in the id map yet.
     pub unmigrated: String,
     /// The source row (in the step's plain FROM) has a row in the id map: migrate chose it.
     pub migrated: String,
-    /// `from` plus, for `key: new`, the join to this step's id map (`key_map`): the step's
-    /// FROM before the repairs join theirs.
+    /// Precheck: the source row (in the step's plain FROM) is not one an earlier wave
+    /// migrated: its key is in precheck's id map with no wave, or not at all.
+    pub not_migrated: String,
+    /// The step's FROM plus, for `key: new`, the join to this step's id map (`key_map`): the
+    /// step's FROM before the repairs join theirs.
     pub from_unrepaired: String,
-    /// `from` joined to this step's id map whatever the key strategy (batched mode reads
-    /// each batch's keys from the map).
-    pub from_batched: String,
     /// The V2 key of a source row (in `from_unrepaired`), as jsonb: what `_pgmig.changes`
     /// records of a repaired row.
     pub key_json: String,
     /// A source row's place in line: its source key (`by` values, or the copied key), as jsonb.
     pub order_json: String,
-    /// The wave that migrated a source row (in `from_unrepaired`; NULL when none did): verify
-    /// recomputes a repair wave by wave, as migrate made it.
-    pub row_wave: String,
-    /// `key_map.k = expr AND …`: the id map row of a source row (in `from`), by its copied key
-    /// or its `by` values.
-    pub map_join_on: String,
-    /// A map column that is never NULL in a map row: a LEFT JOIN to the map found one.
-    pub map_found_column: String,
-    /// Precheck: migrate's id map of the step, whose rows (an earlier wave's) seed precheck's.
-    pub seed_table: String,
-    /// Precheck: the source row (in the step's plain FROM) is not one an earlier wave
-    /// migrated: its key is in precheck's id map with no wave, or not at all.
-    pub not_migrated: String,
 }
 
 /// A column of an id map's key, with its V2 type.
@@ -76,35 +72,22 @@ pub struct MapColumn {
     pub data_type: String,
 }
 
+/// A column with the expression (SQL as checked) that fills it.
+#[derive(Debug, Clone)]
+pub struct ColumnExpr {
+    pub name: String,
+    pub expr: String,
+}
+
 impl KeysView {
     /// `from` is the step's FROM as a DO block body indents it.
-    pub(super) fn new(step: &Step, from: &str) -> KeysView {
+    pub(super) fn new(step: &Step, from: &str) -> Result<KeysView, askama::Error> {
         let key_cols = key_columns(step);
         let type_of = |c: &str| {
             step.columns
                 .iter()
                 .find(|m| m.name == c)
                 .map_or(String::new(), |m| m.target_type.clone())
-        };
-        // The copied key's columns, each with the expression that fills it.
-        let key_exprs: Vec<&crate::plan::ColumnMap> = key_cols
-            .iter()
-            .filter_map(|k| step.columns.iter().find(|c| &c.name == k))
-            .collect();
-        // The copied key of a source row equals the one of map row `alias`.
-        let keep_join_as = |alias: &str| {
-            key_exprs
-                .iter()
-                .map(|c| format!("{alias}.{} = {}", quote_ident(&c.name), c.expr))
-                .collect::<Vec<_>>()
-                .join(" AND ")
-        };
-        let keep_join = keep_join_as("key_map");
-        let migrated_before = |join: String| {
-            format!(
-                "NOT EXISTS (SELECT 1 FROM {} AS earlier WHERE {join} AND earlier.pgmig_wave IS NOT NULL)",
-                step.map_table
-            )
         };
         let mut view = KeysView {
             map_table: step.map_table.to_string(),
@@ -127,116 +110,116 @@ impl KeysView {
                     data_type: type_of(k),
                 })
                 .collect(),
-            key_select: key_exprs
+            map_match: key_cols
                 .iter()
-                .map(|c| format!("{} AS {}", c.expr, quote_ident(&c.name)))
-                .collect::<Vec<_>>()
-                .join(", "),
-            by_select: String::new(),
+                .filter_map(|k| step.columns.iter().find(|c| &c.name == k))
+                .map(|c| ColumnExpr {
+                    name: c.name.clone(),
+                    expr: c.expr.clone(),
+                })
+                .collect(),
             by: Vec::new(),
             new_expr: String::new(),
-            precheck_new_expr: String::new(),
-            precheck_next_expr: String::new(),
+            new_key_type: String::new(),
             new_line: 0,
             new_key: String::new(),
-            unmigrated: format!(
-                "NOT EXISTS (SELECT 1 FROM {} AS key_map WHERE {keep_join})",
-                step.map_table
-            ),
-            migrated: format!(
-                "EXISTS (SELECT 1 FROM {} AS key_map WHERE {keep_join})",
-                step.map_table
-            ),
-            from_unrepaired: from.to_string(),
-            from_batched: format!(
-                "{from}\n{INDENT}     JOIN {} AS key_map ON {keep_join}",
-                step.map_table
-            ),
-            key_json: format!(
-                "jsonb_build_object({})",
-                key_exprs
-                    .iter()
-                    .map(|c| format!("{}, {}", lit(&c.name), c.expr))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            order_json: String::new(),
-            row_wave: format!(
-                "(SELECT key_map.pgmig_wave FROM {} AS key_map WHERE {keep_join})",
-                step.map_table
-            ),
-            map_join_on: keep_join.clone(),
-            map_found_column: key_cols.first().map_or(String::new(), |k| quote_ident(k)),
             seed_table: QualName::new(BOOKKEEPING_SCHEMA, &step.map_table.name).to_string(),
-            not_migrated: migrated_before(keep_join_as("earlier")),
+            unmigrated: String::new(),
+            migrated: String::new(),
+            not_migrated: String::new(),
+            from_unrepaired: String::new(),
+            key_json: String::new(),
+            order_json: String::new(),
             key: key_cols,
         };
-        view.order_json = view.key_json.clone();
         if let Key::New { column, new, by } = &step.key {
-            let on_as = |alias: &str| {
-                by.iter()
-                    .map(|b| format!("{alias}.{} = {}", quote_ident(&b.column), b.expr.sql))
-                    .collect::<Vec<_>>()
-                    .join(" AND ")
-            };
-            let on = on_as("key_map");
-            let from_mapped = format!(
-                "{from}\n{INDENT}     JOIN {} AS key_map ON {on}",
-                step.map_table
-            );
-            let ty = type_of(column);
             view.is_new_key = true;
-            view.map_join_on = on.clone();
-            view.map_found_column = by.first().map_or(String::new(), |b| quote_ident(&b.column));
-            view.by_select = by
+            view.map_match = by
                 .iter()
-                .map(|b| format!("{} AS {}", b.expr.sql, quote_ident(&b.column)))
-                .collect::<Vec<_>>()
-                .join(", ");
+                .map(|b| ColumnExpr {
+                    name: b.column.clone(),
+                    expr: b.expr.sql.clone(),
+                })
+                .collect();
             view.by = by.iter().map(|b| b.column.clone()).collect();
             view.new_expr = new.sql.clone();
-            view.precheck_new_expr = match ty.as_str() {
-                "smallint" | "integer" | "bigint" | "numeric" => {
-                    format!("(row_number() OVER ())::{ty}")
-                }
-                "uuid" => "gen_random_uuid()".to_string(),
-                _ => new.sql.clone(),
-            };
-            view.precheck_next_expr = match ty.as_str() {
-                // Above the keys an earlier wave gave (seeded into precheck's map).
-                "smallint" | "integer" | "bigint" | "numeric" => format!(
-                    "(coalesce((SELECT max(earlier.{}) FROM {} AS earlier), 0) + row_number() OVER ())::{ty}",
-                    quote_ident(column),
-                    step.map_table
-                ),
-                _ => view.precheck_new_expr.clone(),
-            };
+            view.new_key_type = type_of(column);
             view.new_line = new.line;
             view.new_key = column.clone();
-            view.unmigrated = "key_map.pgmig_wave = this_wave".to_string();
-            view.row_wave = "key_map.pgmig_wave".to_string();
-            view.not_migrated = migrated_before(on_as("earlier"));
-            view.migrated = format!(
-                "EXISTS (SELECT 1 FROM {} AS key_map WHERE {on})",
-                step.map_table
-            );
-            view.from_unrepaired = from_mapped.clone();
-            view.from_batched = from_mapped;
-            view.key_json = format!(
-                "jsonb_build_object({}, key_map.{})",
-                lit(column),
-                quote_ident(column)
-            );
-            view.order_json = format!(
-                "jsonb_build_object({})",
-                by.iter()
-                    .map(|b| format!("{}, key_map.{}", lit(&b.column), quote_ident(&b.column)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
         }
-        view
+        let k = &view;
+        let (unmigrated, migrated, not_migrated) = (
+            Unmigrated { k }.render()?,
+            Migrated { k }.render()?,
+            NotMigrated { k }.render()?,
+        );
+        let from_unrepaired = FromUnrepaired { k, from }.render()?;
+        let (key_json, order_json) = (KeyJson { k }.render()?, OrderJson { k }.render()?);
+        view.unmigrated = unmigrated;
+        view.migrated = migrated;
+        view.not_migrated = not_migrated;
+        view.from_unrepaired = from_unrepaired;
+        view.key_json = key_json;
+        view.order_json = order_json;
+        Ok(view)
     }
+}
+
+// The clauses rendered for the other step views (see KeysView::unmigrated and what follows).
+
+#[derive(Template)]
+#[template(
+    ext = "sql",
+    source = r#"{% import "step_keys.sql" as keys %}{% call keys::unmigrated(k) %}{% endcall %}"#
+)]
+struct Unmigrated<'a> {
+    k: &'a KeysView,
+}
+
+#[derive(Template)]
+#[template(
+    ext = "sql",
+    source = r#"{% import "step_keys.sql" as keys %}{% call keys::migrated(k) %}{% endcall %}"#
+)]
+struct Migrated<'a> {
+    k: &'a KeysView,
+}
+
+#[derive(Template)]
+#[template(
+    ext = "sql",
+    source = r#"{% import "step_keys.sql" as keys %}{% call keys::not_migrated(k) %}{% endcall %}"#
+)]
+struct NotMigrated<'a> {
+    k: &'a KeysView,
+}
+
+#[derive(Template)]
+#[template(
+    ext = "sql",
+    source = r#"{% import "step_keys.sql" as keys %}{% call keys::from_unrepaired(k, from) %}{% endcall %}"#
+)]
+struct FromUnrepaired<'a> {
+    k: &'a KeysView,
+    from: &'a str,
+}
+
+#[derive(Template)]
+#[template(
+    ext = "sql",
+    source = r#"{% import "step_keys.sql" as keys %}{% call keys::key_json(k) %}{% endcall %}"#
+)]
+struct KeyJson<'a> {
+    k: &'a KeysView,
+}
+
+#[derive(Template)]
+#[template(
+    ext = "sql",
+    source = r#"{% import "step_keys.sql" as keys %}{% call keys::order_json(k) %}{% endcall %}"#
+)]
+struct OrderJson<'a> {
+    k: &'a KeysView,
 }
 
 /// The step's V2 key columns: the copied ones, or the one `key: new` fills.

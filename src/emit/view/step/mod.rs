@@ -15,9 +15,12 @@ mod stage;
 mod verify;
 
 use super::hierarchy::HierarchyView;
-use super::{human_bytes, lit, INDENT};
-use crate::catalog::quote_ident;
-use crate::check::PRECHECK_SCHEMA;
+use askama::Template;
+
+use super::{human_bytes, INDENT};
+use crate::catalog::{quote_ident, QualName};
+use crate::check::{BOOKKEEPING_SCHEMA, PRECHECK_SCHEMA};
+use crate::emit::filters;
 use crate::plan::{KeptWhy, Key, Origin, Plan, Redacted, Step, REDACTED};
 use crate::sql_text::indent;
 use crate::step_contract::{done_notice, marker_line, DoneNotice, StepMarker};
@@ -64,7 +67,7 @@ pub struct StepView {
     pub batch_stage: BatchStageView,
     /// Batched mode: the procedure running this step's first part (counts, rejects, id map,
     /// stage).
-    pub procedure: String,
+    pub procedure: QualName,
     /// Batched mode: the queue of its batches and the procedure copying them.
     pub jobs: JobsView,
     /// The V1 row's key as jsonb SQL (the whole row, redacted, when V1 has none).
@@ -73,7 +76,8 @@ pub struct StepView {
     pub source_row: String,
     /// For PLAN.md: the row's secret columns, each with what happens to it and why.
     pub secrets: Vec<String>,
-    pub insert_columns: String,
+    /// The V2 columns the insert fills (names as they are).
+    pub insert_columns: Vec<String>,
     pub select_list: String,
     pub overriding: bool,
     pub sequences: Vec<SequenceView>,
@@ -105,7 +109,7 @@ impl StepView {
         let (number, total, model) = (index + 1, plan.steps.len(), plan.model.as_str());
         let from = format!("FROM {}", indent(&step.from, &format!("{INDENT}     ")));
         let sep = format!("\n{INDENT}  AND ");
-        let keys = KeysView::new(step, &from);
+        let keys = KeysView::new(step, &from)?;
         // A plan checked for precheck (its id maps in pg_temp) reads only the rows no wave
         // migrated yet.
         let precheck = step.map_table.schema == PRECHECK_SCHEMA;
@@ -114,7 +118,7 @@ impl StepView {
         let findings = FindingsView::new(step);
         // A source without a key is named by its whole row: redacted as the row is.
         let source_key = if step.source_key == step.source_row {
-            redacted_row(&step.source_key, &step.redacted)
+            redacted_row(&step.source_key, &step.redacted)?
         } else {
             step.source_key.clone()
         };
@@ -134,8 +138,8 @@ impl StepView {
                 )
             })
             .transpose()?;
-        let source_row = redacted_row(&step.source_row, &step.redacted);
-        let stage = StageView::new(step, model, &from, &keys, &source_key, &source_row);
+        let source_row = redacted_row(&step.source_row, &step.redacted)?;
+        let stage = StageView::new(step, model, &keys, &source_key, &source_row)?;
         Ok(StepView {
             number,
             total,
@@ -158,22 +162,17 @@ impl StepView {
             is_root: step.entity.as_deref() == Some(step.source_key.as_str()),
             hierarchy,
             stage_table: step.stage_table.to_string(),
-            batch_stage: BatchStageView::new(step, &from, &source_key, &source_row)?,
-            procedure: format!(
-                "_pgmig.{}",
-                quote_ident(&crate::check::names::derived("migrate_", &step.name))
+            batch_stage: BatchStageView::new(step, &source_key, &source_row)?,
+            procedure: QualName::new(
+                BOOKKEEPING_SCHEMA,
+                &crate::check::names::derived("migrate_", &step.name),
             ),
             jobs: JobsView::new(plan, index),
             source_key,
             source_row,
             stage,
             secrets: secret_lines(step),
-            insert_columns: step
-                .columns
-                .iter()
-                .map(|c| quote_ident(&c.name))
-                .collect::<Vec<_>>()
-                .join(", "),
+            insert_columns: step.columns.iter().map(|c| c.name.clone()).collect(),
             select_list: step
                 .columns
                 .iter()
@@ -235,18 +234,18 @@ impl StepView {
 #[derive(Debug, Clone)]
 pub struct SequenceView {
     pub name: String,
+    /// The column's name, as it is.
     pub column: String,
-    /// The column's name, unquoted.
-    pub column_name: String,
     /// Every V2 column drawing from it: migrate moves it past all of them.
     pub drawn_by: Vec<DrawnByView>,
     /// The same as text for comments and notices: `public.a.id, public.b.id`.
     pub drawn_by_text: String,
-    /// A step that copies V1's ids into the column (`key: keep`): the largest V1 id it reads,
-    /// as a subquery over its FROM with no `where`, so that neither `--only` nor a wave
-    /// narrows it. migrate moves the sequence past it at the first wave already: a row the
-    /// application inserts between waves then never takes an id a later wave copies.
-    pub copied_ids: Option<String>,
+    /// A step that copies V1's ids into the column (`key: keep`): the largest V1 id it reads
+    /// (sequence_advance.sql's subquery over its FROM with no `where`, so that neither
+    /// `--only` nor a wave narrows it). migrate moves the sequence past it at the first wave
+    /// already: a row the application inserts between waves then never takes an id a later
+    /// wave copies.
+    pub copied_ids: Option<CopiedIds>,
 }
 
 impl SequenceView {
@@ -256,16 +255,15 @@ impl SequenceView {
             .iter()
             .map(|(t, c)| DrawnByView {
                 table: t.to_string(),
-                column: quote_ident(c),
+                column: c.clone(),
             })
             .collect();
         SequenceView {
             name: s.sequence.to_string(),
-            column: quote_ident(&s.column),
-            column_name: s.column.clone(),
+            column: s.column.clone(),
             drawn_by_text: drawn_by
                 .iter()
-                .map(|d| format!("{}.{}", d.table, d.column))
+                .map(|d| format!("{}.{}", d.table, quote_ident(&d.column)))
                 .collect::<Vec<_>>()
                 .join(", "),
             drawn_by,
@@ -283,20 +281,26 @@ impl SequenceView {
         self.copied_ids = step
             .columns
             .iter()
-            .find(|c| c.name == self.column_name && columns.contains(&c.name) && !c.volatile)
-            .map(|c| {
-                format!(
-                    "(SELECT max(CAST(({}) AS {}))\n{INDENT}                {})",
-                    c.expr,
-                    c.target_type,
-                    from.replace('\n', &format!("\n{INDENT}              "))
-                )
+            .find(|c| c.name == self.column && columns.contains(&c.name) && !c.volatile)
+            .map(|c| CopiedIds {
+                expr: c.expr.clone(),
+                data_type: c.target_type.clone(),
+                from: from.to_string(),
             });
         self
     }
 }
 
-/// A V2 column a sequence fills, both quoted.
+/// The V1 ids a step copies into a sequence's column: the column's expression and V2 type,
+/// and the step's FROM as a DO block body indents it.
+#[derive(Debug, Clone)]
+pub struct CopiedIds {
+    pub expr: String,
+    pub data_type: String,
+    pub from: String,
+}
+
+/// A V2 column a sequence fills: the table (quoted) and the column (as it is).
 #[derive(Debug, Clone)]
 pub struct DrawnByView {
     pub table: String,
@@ -304,15 +308,25 @@ pub struct DrawnByView {
 }
 
 /// The V1 row as jsonb (`to_jsonb(alias.*)`), the values of its redacted columns replaced by
-/// the marker where the row has them (a subquery's `SELECT *` may not: nothing is added).
-fn redacted_row(row: &str, redacted: &[Redacted]) -> String {
-    let marker = lit(&format!("\"{REDACTED}\""));
-    redacted.iter().fold(row.to_string(), |row, r| {
-        format!(
-            "pg_catalog.jsonb_set({row}, ARRAY[{}], {marker}, false)",
-            lit(&r.column)
-        )
-    })
+/// the marker (step_source_row.sql): text for the views that splice it into theirs.
+fn redacted_row(row: &str, redacted: &[Redacted]) -> Result<String, askama::Error> {
+    RedactedRow {
+        row,
+        columns: redacted.iter().map(|r| r.column.as_str()).collect(),
+        marker: format!("\"{REDACTED}\""),
+    }
+    .render()
+}
+
+#[derive(Template)]
+#[template(
+    ext = "sql",
+    source = r#"{% import "step_source_row.sql" as source %}{% call source::redacted(row, columns, marker) %}{% endcall %}"#
+)]
+struct RedactedRow<'a> {
+    row: &'a str,
+    columns: Vec<&'a str>,
+    marker: String,
 }
 
 /// PLAN.md's words on a step's secret columns: which are redacted and which kept, and why.

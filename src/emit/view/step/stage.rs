@@ -5,32 +5,37 @@
 //! columns. The counts, the rejects, the id map and the insert all read the stage. Batched
 //! mode's stage (batch_stage.rs) classifies and stages a row with the same pieces.
 
+use askama::Template;
+
 use super::super::INDENT;
 use super::keys::KeysView;
 use super::repairs::{recorded_repairs, repaired_value};
 use crate::catalog::quote_ident;
-use crate::plan::{ColumnMap, Key, MapKey, Origin, Step};
+use crate::emit::filters;
+use crate::plan::{ColumnMap, Key, Origin, Step};
 
-/// The class of a row `where` filters out; a rule's catch is the rule's number.
-const FILTERED: i32 = -1;
-/// The class of a row an earlier wave migrated.
-const MIGRATED_BEFORE: i32 = -2;
-/// The class of a row that migrates now.
-pub const MIGRATES: i32 = 0;
+/// The class of a row that migrates now (hierarchy.rs's statement, which takes its
+/// condition as text, reads the stage's migrating rows by it).
+pub(super) const MIGRATES: i32 = 0;
 
+/// The pieces of the stage templates/step_stage.sql's macros lay out.
 #[derive(Debug, Clone)]
 pub struct StageView {
-    /// The stage's column list: the class, what the rejects need, the `by` values, the V2
-    /// columns' values (computed for the rows that migrate only: a rejected row's value may
-    /// be one the rule is there to keep out).
-    pub select: String,
-    /// The step's FROM, its id map (`key_map`) left joined, and the class of each row.
-    pub from: String,
-    /// `key: new`: the distinct `by` values of the rows that migrate, named as the map's columns.
-    pub by_select: String,
-    /// The stage, joined to the id map for `key: new` and to the recorded repairs.
-    pub from_keyed: String,
-    /// The insert's values, from the stage.
+    /// What the rejects need of a caught row, when the step has reject rules.
+    pub rejects: Option<StagedRejects>,
+    /// `key: new`: the `by` values the stage holds, for the rows that migrate.
+    pub by: Vec<StagedBy>,
+    /// The step's V2 columns: the stage holds the values of those it stages (computed for
+    /// the rows that migrate only: a rejected row's value may be one the rule is there to
+    /// keep out).
+    pub columns: Vec<StageColumn>,
+    /// What gives each row its class: `where`, the reject rules, the id map.
+    pub rules: ClassRules,
+    /// The joins to the values `_pgmig.changes` records of a staged row's repaired columns
+    /// (repairs.rs builds them).
+    pub recorded_repairs: String,
+    /// The insert's values, from the stage: each a staged value as repairs.rs wraps a
+    /// repaired column's (its wrapper is SQL text, so the list stays text here).
     pub select_list: String,
     /// A `key: new` step whose columns look up its own keys (`id(self, …)`): its id map is
     /// filled from the source before the stage (a second read), so that a row finds the key
@@ -39,205 +44,182 @@ pub struct StageView {
     pub own_lookup: bool,
 }
 
-impl StageView {
-    pub(super) fn new(
-        step: &Step,
-        model: &str,
-        from: &str,
-        keys: &KeysView,
-        source_key: &str,
-        source_row: &str,
-    ) -> StageView {
-        let sep = format!(",\n{INDENT}       ");
-        let mut select = vec![CLASS.to_string()];
-        select.extend(reject_columns(step, source_key, source_row));
-        let mut by_select = String::new();
-        if let Key::New { by, .. } = &step.key {
-            for b in by {
-                select.push(format!(
-                    "{} AS {}",
-                    when_migrating(&b.expr.sql),
-                    by_column(&b.column)
-                ));
-            }
-            by_select = staged_by_values(by);
-        }
-        for c in step.columns.iter().filter(|c| staged(c)) {
-            select.push(format!(
-                "{} AS {}",
-                when_migrating(&c.expr),
-                quote_ident(&c.name)
-            ));
-        }
-        let key_json = match &step.key {
-            Key::New { .. } => keys.key_json.clone(),
-            Key::Keep { columns } => format!(
-                "jsonb_build_object({})",
-                columns
-                    .iter()
-                    .filter_map(|k| step.columns.iter().find(|c| &c.name == k))
-                    .map(|c| format!("{}, {}", super::super::lit(&c.name), stage_value(c)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
-        let mut rules = class_rules(step);
-        let own_lookup =
-            matches!(step.key, Key::New { .. }) && step.from != step.from_without_own_map;
-        rules.push(format!(
-            "WHEN key_map.{} IS NOT NULL{} THEN {MIGRATED_BEFORE}",
-            keys.map_found_column,
-            if own_lookup {
-                " AND key_map.pgmig_wave <> this_wave"
-            } else {
-                ""
-            }
-        ));
-        StageView {
-            select: select.join(&sep),
-            from: classified(
-                &format!(
-                    "{from}\n{INDENT}     LEFT JOIN {} AS key_map ON {}",
-                    step.map_table, keys.map_join_on
-                ),
-                &rules,
-            ),
-            by_select,
-            from_keyed: format!(
-                "FROM pg_temp.pgmig_stage AS stage{}{}",
-                new_key_join(step),
-                recorded_repairs(step, model, &key_json)
-            ),
-            select_list: step
-                .columns
-                .iter()
-                .map(|c| repaired_value(step, c, &stage_value(c)))
-                .collect::<Vec<_>>()
-                .join(&sep),
-            own_lookup,
+/// What the rejects table records of a row a rule catches.
+#[derive(Debug, Clone)]
+pub struct StagedRejects {
+    /// The V1 row's key and the row as jsonb SQL.
+    pub source_key: String,
+    pub source_row: String,
+    /// Each rule's reason, in rule order.
+    pub reasons: Vec<RejectReason>,
+}
+
+/// A reject rule's reason: its SQL expression, or its text.
+#[derive(Debug, Clone)]
+pub struct RejectReason {
+    pub sql: Option<String>,
+    pub text: String,
+}
+
+/// A `by` value of `key: new`: the id map's column, the stage's (apart from the V2 columns
+/// of the same name), and its expression.
+#[derive(Debug, Clone)]
+pub struct StagedBy {
+    pub column: String,
+    pub stage_column: String,
+    pub expr: String,
+}
+
+/// A V2 column with the expression that fills it, and whether the stage holds its value.
+#[derive(Debug, Clone)]
+pub struct StageColumn {
+    pub name: String,
+    pub expr: String,
+    pub data_type: String,
+    pub staged: bool,
+}
+
+impl StageColumn {
+    /// Its value in a statement reading a stage (`stage`), as step_stage.sql's `value`
+    /// writes it: for the views that still take SQL text (repairs.rs, hierarchy.rs).
+    pub(super) fn value(&self) -> String {
+        if self.staged {
+            format!("stage.{}", quote_ident(&self.name))
+        } else {
+            self.expr.clone()
         }
     }
 }
 
-/// A source row's class, as the classified FROM (`classified`) names it.
-pub(super) const CLASS: &str = "pgmig_row.pgmig_class";
-
-/// `expr` for the rows that migrate, NULL for the others: a rejected row's value may be one
-/// the rule is there to keep out (a cast that fails, a lookup that finds nothing).
-pub(super) fn when_migrating(expr: &str) -> String {
-    format!("CASE WHEN {CLASS} = {MIGRATES} THEN {expr} END")
+/// The tests giving a row its class, in the order they apply: a row `where` leaves out is
+/// filtered whatever the rules say, and the first rule that catches a row is its rule.
+#[derive(Debug, Clone)]
+pub struct ClassRules {
+    /// `where`'s conditions.
+    pub filters: Vec<String>,
+    /// Each reject rule's `when`.
+    pub rejects: Vec<String>,
+    /// Transaction mode: a map column never NULL in a map row, in the id map left joined:
+    /// a row found there was migrated by an earlier wave.
+    pub map_found_column: Option<String>,
+    /// The id map is filled before the stage (`StageView::own_lookup`): a row found there
+    /// was migrated earlier only when its map row is an earlier wave's.
+    pub own_lookup: bool,
 }
 
-/// The stage's column of a `by` value (apart from the V2 columns of the same name).
-pub(super) fn by_column(column: &str) -> String {
-    quote_ident(&format!("pgmig_by_{column}"))
+impl ClassRules {
+    pub fn is_empty(&self) -> bool {
+        self.filters.is_empty() && self.rejects.is_empty() && self.map_found_column.is_none()
+    }
 }
 
-/// The `by` values as the stage holds them, named as the id map's columns.
-pub(super) fn staged_by_values(by: &[MapKey]) -> String {
-    by.iter()
-        .map(|b| {
-            format!(
-                "stage.{} AS {}",
-                by_column(&b.column),
-                quote_ident(&b.column)
-            )
+/// The V2 key of a staged row as jsonb, for the joins to its recorded repairs.
+#[derive(Template)]
+#[template(
+    ext = "sql",
+    source = r#"{% import "step_stage.sql" as stage %}{% call stage::key_json(k, key) %}{% endcall %}"#
+)]
+struct StagedKeyJson<'a> {
+    k: &'a KeysView,
+    key: &'a [StageColumn],
+}
+
+impl StageView {
+    pub(super) fn new(
+        step: &Step,
+        model: &str,
+        keys: &KeysView,
+        source_key: &str,
+        source_row: &str,
+    ) -> Result<StageView, askama::Error> {
+        let columns: Vec<StageColumn> = step.columns.iter().map(stage_column).collect();
+        let key: Vec<StageColumn> = keys
+            .key
+            .iter()
+            .filter_map(|k| columns.iter().find(|c| &c.name == k).cloned())
+            .collect();
+        let own_lookup =
+            matches!(step.key, Key::New { .. }) && step.from != step.from_without_own_map;
+        let key_json = StagedKeyJson { k: keys, key: &key }.render()?;
+        Ok(StageView {
+            rejects: staged_rejects(step, source_key, source_row),
+            by: staged_by(step),
+            rules: ClassRules {
+                map_found_column: keys.map_match.first().map(|c| c.name.clone()),
+                own_lookup,
+                ..class_rules(step)
+            },
+            recorded_repairs: recorded_repairs(step, model, &key_json),
+            select_list: step
+                .columns
+                .iter()
+                .zip(&columns)
+                .map(|(c, staged)| repaired_value(step, c, &staged.value()))
+                .collect::<Vec<_>>()
+                .join(&format!(",\n{INDENT}       ")),
+            columns,
+            own_lookup,
         })
-        .collect::<Vec<_>>()
-        .join(", ")
+    }
+}
+
+/// What the rejects need of a caught row; nothing when the step has no rule.
+pub(super) fn staged_rejects(
+    step: &Step,
+    source_key: &str,
+    source_row: &str,
+) -> Option<StagedRejects> {
+    (!step.rejects.is_empty()).then(|| StagedRejects {
+        source_key: source_key.to_string(),
+        source_row: source_row.to_string(),
+        reasons: step
+            .rejects
+            .iter()
+            .map(|r| RejectReason {
+                sql: r.reason_sql.clone(),
+                text: r.reason.clone(),
+            })
+            .collect(),
+    })
+}
+
+/// `key: new`: the `by` values, each with the stage's column holding it.
+pub(super) fn staged_by(step: &Step) -> Vec<StagedBy> {
+    let Key::New { by, .. } = &step.key else {
+        return Vec::new();
+    };
+    by.iter()
+        .map(|b| StagedBy {
+            column: b.column.clone(),
+            stage_column: format!("pgmig_by_{}", b.column),
+            expr: b.expr.sql.clone(),
+        })
+        .collect()
+}
+
+/// A V2 column of the step, as the stage templates read it.
+pub(super) fn stage_column(c: &ColumnMap) -> StageColumn {
+    StageColumn {
+        name: c.name.clone(),
+        expr: c.expr.clone(),
+        data_type: c.target_type.clone(),
+        staged: staged(c),
+    }
 }
 
 /// A V2 column whose value the stage holds. A bare literal is the same for every row and has
 /// no type until the insert gives it the column's: it stays in the insert. The new key comes
 /// from the id map.
-pub(super) fn staged(c: &ColumnMap) -> bool {
+fn staged(c: &ColumnMap) -> bool {
     !c.literal && c.origin != Origin::NewKey
 }
 
-/// A V2 column's value in the insert from a stage (`stage`): the staged value, or the literal.
-pub(super) fn stage_value(c: &ColumnMap) -> String {
-    if staged(c) {
-        format!("stage.{}", quote_ident(&c.name))
-    } else {
-        c.expr.clone()
+/// The tests of `where` and the reject rules (the id map's is transaction mode's own).
+pub(super) fn class_rules(step: &Step) -> ClassRules {
+    ClassRules {
+        filters: step.filter.iter().map(|f| f.sql.clone()).collect(),
+        rejects: step.rejects.iter().map(|r| r.when.sql.clone()).collect(),
+        map_found_column: None,
+        own_lookup: false,
     }
-}
-
-/// `key: new`: the join of a stage (`stage`) to the step's id map (`key_map`), where each
-/// row finds its new key by its `by` values; nothing for copied keys.
-pub(super) fn new_key_join(step: &Step) -> String {
-    let Key::New { by, .. } = &step.key else {
-        return String::new();
-    };
-    format!(
-        "\n{INDENT}     JOIN {} AS key_map ON {}",
-        step.map_table,
-        by.iter()
-            .map(|b| format!(
-                "key_map.{} = stage.{}",
-                quote_ident(&b.column),
-                by_column(&b.column)
-            ))
-            .collect::<Vec<_>>()
-            .join(" AND ")
-    )
-}
-
-/// What the rejects table records of a row a rule catches (its key, its row, the rule's
-/// reason), NULL for the other rows; nothing when the step has no rule.
-pub(super) fn reject_columns(step: &Step, source_key: &str, source_row: &str) -> Vec<String> {
-    if step.rejects.is_empty() {
-        return Vec::new();
-    }
-    let reasons: String = step
-        .rejects
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let reason = r
-                .reason_sql
-                .clone()
-                .unwrap_or_else(|| super::super::lit(&r.reason));
-            format!(" WHEN {} THEN {reason}", i + 1)
-        })
-        .collect();
-    vec![
-        format!("CASE WHEN {CLASS} > 0 THEN {source_key} END AS pgmig_source_key"),
-        format!("CASE WHEN {CLASS} > 0 THEN {source_row} END AS pgmig_source_row"),
-        format!("CASE {CLASS}{reasons} END AS pgmig_reason"),
-    ]
-}
-
-/// The classes `where` and the reject rules give, in the order they apply: a row `where`
-/// leaves out is filtered whatever the rules say, and the first rule that catches a row is
-/// its rule.
-pub(super) fn class_rules(step: &Step) -> Vec<String> {
-    let filtered = step
-        .filter
-        .iter()
-        .map(|f| format!("WHEN NOT coalesce(({}), false) THEN {FILTERED}", f.sql));
-    let caught = step
-        .rejects
-        .iter()
-        .enumerate()
-        .map(|(i, r)| format!("WHEN coalesce(({}), false) THEN {}", r.when.sql, i + 1));
-    filtered.chain(caught).collect()
-}
-
-/// `from` (the step's FROM and what is joined to it) with each row's class (`CLASS`): the
-/// first of `rules` that matches, else `MIGRATES` (every row, when there is no rule). OFFSET 0
-/// keeps the class computed once per row, not inlined into every reference.
-pub(super) fn classified(from: &str, rules: &[String]) -> String {
-    let case_sep = format!("\n{INDENT}                                 ");
-    let class = if rules.is_empty() {
-        MIGRATES.to_string()
-    } else {
-        format!(
-            "CASE {}{case_sep}ELSE {MIGRATES} END",
-            rules.join(&case_sep)
-        )
-    };
-    format!(
-        "{from}\n{INDENT}     CROSS JOIN LATERAL (SELECT {class} AS pgmig_class\n{INDENT}                         OFFSET 0) AS pgmig_row"
-    )
 }
