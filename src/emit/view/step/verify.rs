@@ -4,7 +4,7 @@
 
 use super::super::{lit, INDENT};
 use super::findings::{equal_all, Finding};
-use super::rejects::RejectsView;
+use super::rejects::{all_of, Condition, RejectsView};
 use super::repairs::value_of;
 use crate::catalog::quote_ident;
 use crate::plan::Step;
@@ -28,9 +28,6 @@ pub struct VerifyView {
     pub unchecked: Vec<String>,
     /// The call that makes `where` give other rows on each run (`clock_timestamp()`).
     pub filter_non_repeatable: Option<String>,
-    /// SQL counting, over the step's FROM, the rows `where` filtered out: recounted, or, when
-    /// `where` is not repeatable, the rows migrate did not choose (the id map) less the rejected.
-    pub filtered_count: String,
     /// The rows that migrated: recomputed (`where` kept them, no `reject` caught them), or,
     /// when `where` is not repeatable, chosen by migrate (the id map) and caught by no `reject`.
     pub survivors: String,
@@ -45,22 +42,13 @@ impl VerifyView {
         rejects: &RejectsView,
         sep: &str,
     ) -> VerifyView {
-        let (filtered_count, survivors) = match &step.filter_non_repeatable {
-            None => (rejects.filtered_count.clone(), rejects.survivors.clone()),
-            Some(_) => (
-                format!(
-                    "count(*) FILTER (WHERE NOT {migrated})\n{INDENT}         - (SELECT count(*) FROM _pgmig.rejects WHERE model = {} AND step = {})",
-                    lit(model),
-                    lit(&step.name)
-                ),
-                std::iter::once(migrated.to_string())
-                    .chain(
-                        step.rejects
-                            .iter()
-                            .map(|r| format!("NOT coalesce(({}), false)", r.when.sql)),
-                    )
-                    .collect::<Vec<_>>()
-                    .join(sep),
+        let survivors = match &step.filter_non_repeatable {
+            None => rejects.survivors.clone(),
+            Some(_) => all_of(
+                &std::iter::once(Condition::test(migrated))
+                    .chain(step.rejects.iter().map(|r| Condition::fails(&r.when.sql)))
+                    .collect::<Vec<_>>(),
+                sep,
             ),
         };
         let filter_note = step.filter_non_repeatable.as_ref().map(|call| {
@@ -163,7 +151,6 @@ impl VerifyView {
                 .chain(unchecked.into_iter().filter_map(Result::err))
                 .collect(),
             filter_non_repeatable: step.filter_non_repeatable.clone(),
-            filtered_count,
             survivors,
         }
     }
