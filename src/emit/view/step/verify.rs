@@ -3,7 +3,7 @@
 //! can be checked.
 
 use super::super::{lit, INDENT};
-use super::findings::{equal_all, Finding};
+use super::findings::Finding;
 use super::rejects::{all_of, Condition, RejectsView};
 use super::repairs::value_of;
 use crate::catalog::quote_ident;
@@ -257,4 +257,14 @@ fn unrepeatable_default(d: &crate::plan::DefaultedColumn, model: &str) -> Findin
         format!("{name} ({what}) not comparable; checked: {checked}"),
         test,
     )
+}
+
+/// `a = (x) AND b = (y)` over two aliases' columns.
+fn equal_all(alias: &str, columns: &[String], exprs: &[String]) -> String {
+    columns
+        .iter()
+        .zip(exprs)
+        .map(|(c, e)| format!("{alias}.{c} = ({e})"))
+        .collect::<Vec<_>>()
+        .join(" AND ")
 }
