@@ -250,11 +250,11 @@ BEGIN
     WHERE r.round = (SELECT max(x.round) FROM {{ r.rounds }} AS x)
       AND r.value IS DISTINCT FROM r.original
   ), {% endfor %}expected AS (
-    SELECT {{ s.verify.expected_list }}
+    SELECT {% call verify::expected(s.verify.expected) %}{% endcall %}
     {% if s.repairs.columns.is_empty() %}{{ s.repairs.from_keyed }}{% else %}{{ s.repairs.from_recomputed }}{% endif %}
     WHERE {{ s.verify.survivors }}
   ), actual AS (
-    SELECT {{ s.verify.actual_list }}
+    SELECT {% call verify::actual(s.verify.actual) %}{% endcall %}
     FROM {{ s.target }} AS t
     JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %}
   )
