@@ -16,7 +16,7 @@ count(*) FILTER (WHERE NOT {{ s.keys.migrated }})
     byte (COLLATE "C"), one a line. -#}
 {%- macro expected(values) -%}
 {%- for v in values.iter() %}{% if !loop.first %},
-           {% endif %}CAST((CAST({{ v.value }} AS {{ v.target_type }})) AS text) COLLATE pg_catalog."C"{% endfor -%}
+           {% endif %}CAST((CAST({% if let Some(value) = v.value %}{{ value }}{% else %}NULL{% endif %} AS {{ v.target_type }})) AS text) COLLATE pg_catalog."C"{% endfor -%}
 {%- endmacro -%}
 
 {#- The migrated row `t`'s values, compared as the expected ones. -#}

@@ -34,10 +34,11 @@ pub struct VerifyView {
     pub survivors: String,
 }
 
-/// A value of the expected row: the SQL recomputing it, and the V2 type it is cast to.
+/// A value of the expected row: the SQL recomputing it (none: NULL, a column left to no
+/// default), and the V2 type it is cast to.
 #[derive(Debug, Clone)]
 pub struct ExpectedValue {
-    pub value: String,
+    pub value: Option<String>,
     pub target_type: String,
 }
 
@@ -116,11 +117,11 @@ impl VerifyView {
         let expected = compared
             .iter()
             .map(|c| ExpectedValue {
-                value: value_of(step, c),
+                value: Some(value_of(step, c)),
                 target_type: c.target_type.clone(),
             })
             .chain(defaults.iter().map(|d| ExpectedValue {
-                value: d.default.clone().unwrap_or_else(|| "NULL".to_string()),
+                value: d.default.clone(),
                 target_type: d.target_type.clone(),
             }))
             .collect();
