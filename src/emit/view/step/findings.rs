@@ -1,18 +1,22 @@
 //! What precheck finds of a step's rows before anything is written (check/constraints.rs):
-//! values that would break V2's constraints, keys made twice, conversions that fail.
+//! values that would break V2's constraints, keys made twice, conversions that fail. The
+//! tests are written by templates/step_findings.sql.
 
-use super::super::{castable_function, INDENT};
+use askama::Template;
+
+use super::super::castable_function;
 use crate::catalog::quote_ident;
-use crate::plan::{Origin, Step, UniqueTest};
+use crate::plan::{ForeignKeyTest, Origin, Step, UniqueTest};
 
 #[derive(Debug, Clone)]
 pub struct FindingsView {
     /// Row-level tests of V2 constraints (true: the row would break it).
     pub tests: Vec<Finding>,
     /// Keys that must be unique among the migrated rows.
-    pub duplicates: Vec<Finding>,
+    pub duplicates: Vec<Duplicates>,
     /// The row's conversions all succeed (so evaluating its other expressions can't fail on a
-    /// bad value: each cast is found once, by its own finding). `true` without casts.
+    /// bad value: each cast is found once, by its own finding). `true` without casts. Text:
+    /// the hierarchy view splices it too.
     pub cast_guard: String,
 }
 
@@ -21,18 +25,62 @@ pub struct FindingsView {
 pub struct Finding {
     pub label: String,
     pub test: String,
-    /// The offending values are secret: precheck counts them and prints none.
-    pub secret: bool,
 }
 
 impl Finding {
     pub(in crate::emit::view) fn new(label: String, test: String) -> Finding {
-        Finding {
-            label,
-            test,
-            secret: false,
-        }
+        Finding { label, test }
     }
+}
+
+/// A unique key: the expressions whose values must not repeat among the migrated rows.
+#[derive(Debug, Clone)]
+pub struct Duplicates {
+    pub label: String,
+    pub exprs: Vec<String>,
+    /// The offending values are secret: precheck counts them and prints none.
+    pub secret: bool,
+}
+
+/// A conversion a row's values go through, and the precheck helper telling it succeeds.
+struct Conversion<'a> {
+    value: &'a str,
+    function: String,
+}
+
+/// One test's SQL, as templates/step_findings.sql writes it.
+enum Test<'a> {
+    IsNull(&'a str),
+    LongerThan(&'a str, &'a str),
+    AlreadyInV2(&'a str, &'a UniqueTest),
+    NoParent(&'a ForeignKeyTest),
+    CastGuard(&'a [Conversion<'a>]),
+    DoesNotConvert(&'a Conversion<'a>),
+    Guarded(&'a str, &'a str),
+}
+
+#[derive(Template)]
+#[template(
+    source = r#"{%- import "step_findings.sql" as findings -%}
+{%- match test -%}
+{%- when Test::IsNull with (expr) -%}{% call findings::is_null(expr) %}{% endcall -%}
+{%- when Test::LongerThan with (expr, length) -%}{% call findings::longer_than(expr, length) %}{% endcall -%}
+{%- when Test::AlreadyInV2 with (table, key) -%}{% call findings::already_in_v2(table, key) %}{% endcall -%}
+{%- when Test::NoParent with (fk) -%}{% call findings::no_parent(fk) %}{% endcall -%}
+{%- when Test::CastGuard with (casts) -%}{% call findings::cast_guard(casts) %}{% endcall -%}
+{%- when Test::DoesNotConvert with (cast) -%}{% call findings::does_not_convert(cast) %}{% endcall -%}
+{%- when Test::Guarded with (guard, test) -%}{% call findings::guarded(guard, test) %}{% endcall -%}
+{%- endmatch -%}"#,
+    ext = "sql"
+)]
+struct TestText<'a> {
+    test: Test<'a>,
+}
+
+/// The test as text: a finding's test is text, since view/mod.rs adds findings of its own.
+/// Rendering only splices text (no filter that can fail), so it cannot fail.
+fn text(test: Test) -> String {
+    TestText { test }.to_string()
 }
 
 impl FindingsView {
@@ -45,7 +93,7 @@ impl FindingsView {
         {
             tests.push(Finding::new(
                 format!("{} NOT NULL", c.name),
-                format!("({}) IS NULL", c.expr),
+                text(Test::IsNull(&c.expr)),
             ));
         }
         for c in &step.columns {
@@ -58,7 +106,7 @@ impl FindingsView {
             };
             tests.push(Finding::new(
                 format!("{} longer than {n} characters", c.name),
-                format!("length(({})::text) > {n}", c.expr),
+                text(Test::LongerThan(&c.expr, n)),
             ));
         }
         for c in &step.checks {
@@ -77,89 +125,55 @@ impl FindingsView {
                 a == b
             })
         };
+        let target = step.target.to_string();
         for u in step
             .uniques
             .iter()
             .filter(|u| !u.columns.is_empty() && !repaired(step, u) && !replaced(u))
         {
-            let test = format!(
-                "EXISTS (SELECT 1 FROM {} AS _existing WHERE {})",
-                step.target,
-                equal_all("_existing", &u.columns, &u.exprs)
-            );
             tests.push(Finding::new(
                 format!("UNIQUE {}: the value is already in V2", u.constraint),
-                test,
+                text(Test::AlreadyInV2(&target, u)),
             ));
         }
         for fk in &step.foreign_keys {
-            let mut parts: Vec<String> = fk
-                .exprs
-                .iter()
-                .map(|e| format!("({e}) IS NOT NULL"))
-                .collect();
-            parts.push(format!(
-                "NOT EXISTS (SELECT 1 FROM {} AS _parent WHERE {})",
-                fk.parent,
-                equal_all("_parent", &fk.parent_columns, &fk.exprs)
-            ));
-            for map in &fk.parent_maps {
-                parts.push(format!(
-                    "NOT EXISTS (SELECT 1 FROM {map} AS _parent_map WHERE {})",
-                    equal_all("_parent_map", &fk.parent_columns, &fk.exprs)
-                ));
-            }
             tests.push(Finding::new(
                 format!("FOREIGN KEY {}: no parent row", fk.constraint),
-                parts.join(&format!("\n{INDENT}      AND ")),
+                text(Test::NoParent(fk)),
             ));
         }
-        let cast_guard = if step.casts.is_empty() {
-            "true".to_string()
-        } else {
-            step.casts
-                .iter()
-                .map(|c| {
-                    format!(
-                        "(({}) IS NULL OR {}(({})::text))",
-                        c.value,
-                        castable_function(&c.type_name),
-                        c.value
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(" AND ")
-        };
-        // Other tests run only on rows whose conversions succeed: CASE fixes the order.
-        if !step.casts.is_empty() {
+        let conversions: Vec<Conversion> = step
+            .casts
+            .iter()
+            .map(|c| Conversion {
+                value: &c.value,
+                function: castable_function(&c.type_name),
+            })
+            .collect();
+        let cast_guard = text(Test::CastGuard(&conversions));
+        // Other tests run only on rows whose conversions succeed.
+        if !conversions.is_empty() {
             for f in &mut tests {
-                f.test = format!("CASE WHEN {cast_guard} THEN {} ELSE false END", f.test);
+                f.test = text(Test::Guarded(&cast_guard, &f.test));
             }
         }
-        for c in &step.casts {
+        for (c, conversion) in step.casts.iter().zip(&conversions) {
             tests.push(Finding::new(
                 format!("{}: {}", c.column, c.what),
-                format!(
-                    "({}) IS NOT NULL AND NOT {}(({})::text)",
-                    c.value,
-                    castable_function(&c.type_name),
-                    c.value
-                ),
+                text(Test::DoesNotConvert(conversion)),
             ));
         }
         let duplicates = step
             .uniques
             .iter()
             .filter(|u| !repaired(step, u))
-            .map(|u| Finding {
+            .map(|u| Duplicates {
+                label: format!(
+                    "UNIQUE {}: duplicates among the migrated rows",
+                    u.constraint
+                ),
+                exprs: u.exprs.clone(),
                 secret: u.secret,
-                ..Finding::new(
-                    format!(
-                        "UNIQUE {}: duplicates among the migrated rows",
-                        u.constraint
-                    ),
-                    u.exprs.join(", "),
-                )
             })
             .collect();
         FindingsView {
@@ -175,14 +189,4 @@ pub(in crate::emit::view) fn repaired(step: &Step, u: &UniqueTest) -> bool {
     step.repairs
         .iter()
         .any(|r| u.columns == [quote_ident(&r.column)])
-}
-
-/// `a = (x) AND b = (y)` over two aliases' columns.
-pub(super) fn equal_all(alias: &str, columns: &[String], exprs: &[String]) -> String {
-    columns
-        .iter()
-        .zip(exprs)
-        .map(|(c, e)| format!("{alias}.{c} = ({e})"))
-        .collect::<Vec<_>>()
-        .join(" AND ")
 }

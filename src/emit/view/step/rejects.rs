@@ -1,23 +1,25 @@
 //! A step's `where`, `reject:` and `warn:` rules (check/step.rs): the rows each catches, the
-//! rows that migrate, and where the rejects table says a rejected row came from.
+//! rows that migrate, and where the rejects table says a rejected row came from. The
+//! conditions are written by templates/step_rejects.sql.
 
-use super::super::lit;
+use askama::Template;
+
 use crate::plan::Step;
 
 #[derive(Debug, Clone)]
 pub struct RejectsView {
-    /// The `where` condition, or `true`.
-    pub filter: String,
-    /// SQL counting the rows `where` filters out (`0` without a `where`).
-    pub filtered_count: String,
+    /// The `where` condition.
+    pub filter: Option<String>,
     pub filter_line: usize,
+    /// Between two conditions: one a line, indented for a DO block body.
+    pub sep: String,
     /// Rows `where` keeps (rejected ones included): the root's candidate entities.
     pub kept: String,
     /// Rows that are neither filtered nor rejected.
     pub survivors: String,
     /// `reject:` rules, in order.
     pub rules: Vec<RejectView>,
-    /// `warn:` rules; `condition` is the rows that migrate and match the rule.
+    /// `warn:` rules; `conditions` are the rows that migrate and match the rule.
     pub warnings: Vec<RejectView>,
     /// The V1 table of the rejected rows (none when not one table).
     pub source_table: Option<String>,
@@ -27,13 +29,66 @@ pub struct RejectsView {
 pub struct RejectView {
     pub number: usize,
     pub reason: String,
-    /// The reason as the rejects table records it: the reason as a literal, or the model's
-    /// SQL for it.
-    pub reason_sql: String,
+    /// The model's SQL for the reason the rejects table records (none: the reason as it is).
+    pub reason_sql: Option<String>,
     pub line: usize,
     pub when: String,
     /// Filtered in, not caught by an earlier rule, caught by this one.
-    pub condition: String,
+    pub conditions: Vec<Condition>,
+}
+
+/// One condition of a row (templates/step_rejects.sql writes it).
+#[derive(Debug, Clone)]
+pub struct Condition {
+    pub sql: String,
+    /// A model's condition: NULL counts as false.
+    pub from_model: bool,
+    pub negated: bool,
+}
+
+impl Condition {
+    /// A test the scripts make themselves, as it is.
+    pub(super) fn test(sql: &str) -> Condition {
+        Condition {
+            sql: sql.to_string(),
+            from_model: false,
+            negated: false,
+        }
+    }
+
+    /// The model's condition holds.
+    pub(super) fn holds(sql: &str) -> Condition {
+        Condition {
+            from_model: true,
+            ..Condition::test(sql)
+        }
+    }
+
+    /// The model's condition does not hold (NULL: it does not).
+    pub(super) fn fails(sql: &str) -> Condition {
+        Condition {
+            negated: true,
+            ..Condition::holds(sql)
+        }
+    }
+}
+
+/// Conditions as one text, for the views that splice it into SQL they write (hierarchy,
+/// replace, sibling duplicates) and for the templates.
+#[derive(Template)]
+#[template(
+    source = r#"{%- import "step_rejects.sql" as rejects -%}{% call rejects::all(conditions, sep) %}{% endcall %}"#,
+    ext = "sql"
+)]
+struct AllOf<'a> {
+    conditions: &'a [Condition],
+    sep: &'a str,
+}
+
+/// `conditions` joined by `sep` (`true` for none). Rendering only splices text (no filter
+/// that can fail), so it cannot fail.
+pub(super) fn all_of(conditions: &[Condition], sep: &str) -> String {
+    AllOf { conditions, sep }.to_string()
 }
 
 impl RejectsView {
@@ -42,75 +97,55 @@ impl RejectsView {
     /// the rows the next wave would read, and only on them.
     pub(super) fn new(step: &Step, sep: &str, not_migrated: Option<&str>) -> RejectsView {
         // Rows `where` keeps; nothing to say when there is no `where`.
-        let kept: Vec<String> = not_migrated
-            .map(str::to_string)
+        let kept: Vec<Condition> = not_migrated
+            .map(Condition::test)
             .into_iter()
-            .chain(
-                step.filter
-                    .iter()
-                    .map(|f| format!("coalesce(({}), false)", f.sql)),
-            )
+            .chain(step.filter.iter().map(|f| Condition::holds(&f.sql)))
             .collect();
         let mut rules = Vec::new();
-        let mut earlier: Vec<String> = Vec::new();
+        let mut earlier: Vec<Condition> = Vec::new();
         for (i, r) in step.rejects.iter().enumerate() {
-            let mut parts = kept.clone();
-            parts.extend(earlier.iter().map(|e| not_coalesce(e)));
-            parts.push(format!("coalesce(({}), false)", r.when.sql));
+            let mut conditions = kept.clone();
+            conditions.extend(earlier.iter().cloned());
+            conditions.push(Condition::holds(&r.when.sql));
             rules.push(RejectView {
                 number: i + 1,
                 reason: r.reason.clone(),
-                reason_sql: r.reason_sql.clone().unwrap_or_else(|| lit(&r.reason)),
+                reason_sql: r.reason_sql.clone(),
                 line: r.when.line,
                 when: r.when.sql.clone(),
-                condition: parts.join(sep),
+                conditions,
             });
-            earlier.push(r.when.sql.clone());
+            earlier.push(Condition::fails(&r.when.sql));
         }
         let mut survivors = kept.clone();
-        survivors.extend(step.rejects.iter().map(|r| not_coalesce(&r.when.sql)));
-        if survivors.is_empty() {
-            survivors.push("true".into());
-        }
+        survivors.extend(earlier);
         let warnings = step
             .warnings
             .iter()
             .enumerate()
             .map(|(i, w)| {
-                let mut parts = survivors.clone();
-                parts.push(format!("coalesce(({}), false)", w.when.sql));
+                let mut conditions = survivors.clone();
+                conditions.push(Condition::holds(&w.when.sql));
                 RejectView {
                     number: i + 1,
                     reason: w.reason.clone(),
-                    reason_sql: lit(&w.reason),
+                    reason_sql: None,
                     line: w.when.line,
                     when: w.when.sql.clone(),
-                    condition: parts.join(sep),
+                    conditions,
                 }
             })
             .collect();
         RejectsView {
-            filter: step
-                .filter
-                .as_ref()
-                .map_or("true".to_string(), |f| f.sql.clone()),
-            filtered_count: step.filter.as_ref().map_or("0".into(), |f| {
-                format!("count(*) FILTER (WHERE NOT coalesce(({}), false))", f.sql)
-            }),
+            filter: step.filter.as_ref().map(|f| f.sql.clone()),
             filter_line: step.filter.as_ref().map_or(0, |f| f.line),
-            kept: if kept.is_empty() {
-                "true".into()
-            } else {
-                kept.join(sep)
-            },
-            survivors: survivors.join(sep),
+            sep: sep.to_string(),
+            kept: all_of(&kept, sep),
+            survivors: all_of(&survivors, sep),
             rules,
             warnings,
             source_table: step.source_table.as_ref().map(|t| t.to_string()),
         }
     }
-}
-
-fn not_coalesce(cond: &str) -> String {
-    format!("NOT coalesce(({cond}), false)")
 }

@@ -1,20 +1,21 @@
 //! What verify checks of a step's rows (templates/verify.sql): each migrated row equals its
 //! V1 row recomputed (both ways), no orphans, and of the values no one can recompute what
-//! can be checked.
+//! can be checked. The checks are written by templates/step_verify.sql.
 
-use super::super::{lit, INDENT};
-use super::findings::{equal_all, Finding};
-use super::rejects::RejectsView;
+use askama::Template;
+
+use super::findings::Finding;
+use super::rejects::{all_of, Condition, RejectsView};
 use super::repairs::value_of;
-use crate::catalog::quote_ident;
-use crate::plan::Step;
+use crate::emit::filters;
+use crate::plan::{ForeignKeyTest, Step};
 
 #[derive(Debug, Clone)]
 pub struct VerifyView {
-    /// The expected row (V1 recomputed, repairs as recorded), one value a line.
-    pub expected_list: String,
-    /// The V2 row's values, in the same order.
-    pub actual_list: String,
+    /// The expected row (V1 recomputed, repairs as recorded), each value with its V2 type.
+    pub expected: Vec<ExpectedValue>,
+    /// The V2 row's columns, in the same order.
+    pub actual: Vec<String>,
     /// For the reader: the columns compared, and those not.
     pub compared: String,
     pub not_compared: Vec<String>,
@@ -28,12 +29,56 @@ pub struct VerifyView {
     pub unchecked: Vec<String>,
     /// The call that makes `where` give other rows on each run (`clock_timestamp()`).
     pub filter_non_repeatable: Option<String>,
-    /// SQL counting, over the step's FROM, the rows `where` filtered out: recounted, or, when
-    /// `where` is not repeatable, the rows migrate did not choose (the id map) less the rejected.
-    pub filtered_count: String,
     /// The rows that migrated: recomputed (`where` kept them, no `reject` caught them), or,
     /// when `where` is not repeatable, chosen by migrate (the id map) and caught by no `reject`.
     pub survivors: String,
+}
+
+/// A value of the expected row: the SQL recomputing it (none: NULL, a column left to no
+/// default), and the V2 type it is cast to.
+#[derive(Debug, Clone)]
+pub struct ExpectedValue {
+    pub value: Option<String>,
+    pub target_type: String,
+}
+
+/// What can be wrong with a migrated row `t`'s value that no one can recompute.
+enum Wrong<'a> {
+    Unset(&'a str),
+    /// The column, and the model whose migrate's window it is.
+    OutsideMigrateWindow(&'a str, &'a str),
+    /// The table, and the column another of its rows has the same value in.
+    TakenTwice(&'a str, &'a str),
+    /// The column, and the pattern its text must match.
+    Malformed(&'a str, &'a str),
+}
+
+/// A verify test over a migrated row `t`, as templates/step_verify.sql writes it.
+enum Test<'a> {
+    Orphan(&'a ForeignKeyTest),
+    /// Any is wrong (none: nothing to check).
+    AnyOf(Vec<Wrong<'a>>),
+}
+
+#[derive(Template)]
+#[template(
+    source = r#"{%- import "step_verify.sql" as verify -%}
+{%- match test -%}
+{%- when Test::Orphan with (fk) -%}{% call verify::orphan(fk) %}{% endcall -%}
+{%- when Test::AnyOf with (wrongs) -%}
+{%- for wrong in wrongs.iter() %}{% if !loop.first %}
+       OR {% endif %}{% match wrong %}{% when Wrong::Unset with (column) %}{% call verify::unset(column) %}{% endcall %}{% when Wrong::OutsideMigrateWindow with (column, model) %}{% call verify::outside_migrate_window(column, model) %}{% endcall %}{% when Wrong::TakenTwice with (table, column) %}{% call verify::taken_twice(table, column) %}{% endcall %}{% when Wrong::Malformed with (column, pattern) %}{% call verify::malformed(column, pattern) %}{% endcall %}{% endmatch %}{% endfor -%}
+{%- endmatch -%}"#,
+    ext = "sql"
+)]
+struct TestText<'a> {
+    test: Test<'a>,
+}
+
+/// The test as text, as precheck's findings are (they share verify.sql's loop). Rendering
+/// only splices text and quotes, with no filter that can fail, so it cannot fail.
+fn text(test: Test) -> String {
+    TestText { test }.to_string()
 }
 
 impl VerifyView {
@@ -45,22 +90,13 @@ impl VerifyView {
         rejects: &RejectsView,
         sep: &str,
     ) -> VerifyView {
-        let (filtered_count, survivors) = match &step.filter_non_repeatable {
-            None => (rejects.filtered_count.clone(), rejects.survivors.clone()),
-            Some(_) => (
-                format!(
-                    "count(*) FILTER (WHERE NOT {migrated})\n{INDENT}         - (SELECT count(*) FROM _pgmig.rejects WHERE model = {} AND step = {})",
-                    lit(model),
-                    lit(&step.name)
-                ),
-                std::iter::once(migrated.to_string())
-                    .chain(
-                        step.rejects
-                            .iter()
-                            .map(|r| format!("NOT coalesce(({}), false)", r.when.sql)),
-                    )
-                    .collect::<Vec<_>>()
-                    .join(sep),
+        let survivors = match &step.filter_non_repeatable {
+            None => rejects.survivors.clone(),
+            Some(_) => all_of(
+                &std::iter::once(Condition::test(migrated))
+                    .chain(step.rejects.iter().map(|r| Condition::fails(&r.when.sql)))
+                    .collect::<Vec<_>>(),
+                sep,
             ),
         };
         let filter_note = step.filter_non_repeatable.as_ref().map(|call| {
@@ -75,37 +111,31 @@ impl VerifyView {
         // 2.5000, float8 0 and -0, jsonb 1.0 and 1, text under a nondeterministic
         // collation); their text tells them apart. pin.sql pins the settings text output
         // depends on (DateStyle, IntervalStyle, TimeZone, extra_float_digits, bytea_output),
-        // and COLLATE "C" compares the text byte by byte.
-        let comparable = |e: String| format!("CAST(({e}) AS text) COLLATE pg_catalog.\"C\"");
+        // and COLLATE "C" compares the text byte by byte (templates/step_verify.sql).
         // Columns left to a repeatable default are part of the expected row: the default, or NULL.
         let defaults: Vec<_> = step.defaulted.iter().filter(|d| !d.volatile).collect();
-        let expected_list = compared
+        let expected = compared
             .iter()
-            .map(|c| comparable(format!("CAST({} AS {})", value_of(step, c), c.target_type)))
-            .chain(defaults.iter().map(|d| {
-                comparable(format!(
-                    "CAST({} AS {})",
-                    d.default.as_deref().unwrap_or("NULL"),
-                    d.target_type
-                ))
+            .map(|c| ExpectedValue {
+                value: Some(value_of(step, c)),
+                target_type: c.target_type.clone(),
+            })
+            .chain(defaults.iter().map(|d| ExpectedValue {
+                value: d.default.clone(),
+                target_type: d.target_type.clone(),
             }))
-            .collect::<Vec<_>>()
-            .join(&format!(",\n{INDENT}         "));
-        let actual_list = compared
+            .collect();
+        let actual = compared
             .iter()
-            .map(|c| comparable(format!("t.{}", quote_ident(&c.name))))
-            .chain(
-                defaults
-                    .iter()
-                    .map(|d| comparable(format!("t.{}", quote_ident(&d.name)))),
-            )
-            .collect::<Vec<_>>()
-            .join(", ");
+            .map(|c| c.name.clone())
+            .chain(defaults.iter().map(|d| d.name.clone()))
+            .collect();
+        let table = step.target.to_string();
         let (checkable, unchecked): (Vec<_>, Vec<_>) = step
             .columns
             .iter()
             .filter(|c| c.volatile)
-            .map(|c| unrepeatable_value(c, &step.target.to_string(), model))
+            .map(|c| unrepeatable_value(c, &table, model))
             .partition(Result::is_ok);
         let unrepeatable = checkable
             .into_iter()
@@ -121,23 +151,15 @@ impl VerifyView {
             .foreign_keys
             .iter()
             .map(|fk| {
-                let t_cols: Vec<String> = fk.columns.iter().map(|c| format!("t.{c}")).collect();
-                let mut parts: Vec<String> =
-                    t_cols.iter().map(|c| format!("{c} IS NOT NULL")).collect();
-                parts.push(format!(
-                    "NOT EXISTS (SELECT 1 FROM {} AS _parent WHERE {})",
-                    fk.parent,
-                    equal_all("_parent", &fk.parent_columns, &t_cols)
-                ));
                 Finding::new(
                     format!("no orphans through {}", fk.constraint),
-                    parts.join(" AND "),
+                    text(Test::Orphan(fk)),
                 )
             })
             .collect();
         VerifyView {
-            expected_list,
-            actual_list,
+            expected,
+            actual,
             compared: compared
                 .iter()
                 .map(|c| c.name.clone())
@@ -163,7 +185,6 @@ impl VerifyView {
                 .chain(unchecked.into_iter().filter_map(Result::err))
                 .collect(),
             filter_non_repeatable: step.filter_non_repeatable.clone(),
-            filtered_count,
             survivors,
         }
     }
@@ -180,42 +201,36 @@ fn unrepeatable_value(
     model: &str,
 ) -> Result<Finding, String> {
     let name = &c.name;
-    let column = quote_ident(name);
     let Some(fresh) = &c.fresh else {
         const NOT_REPEATABLE: &str =
             "not comparable (not repeatable: a function gives another value on each call)";
-        let mut test = Vec::new();
+        let mut wrongs = Vec::new();
         let mut checked = Vec::new();
         if c.not_null {
-            test.push(format!("t.{column} IS NULL"));
+            wrongs.push(Wrong::Unset(name));
             checked.push("set");
         }
         if c.target_type.starts_with("timestamp") && is_current_time(&c.expr) {
-            test.push(inside_migrate_window(&format!("t.{column}"), model));
+            wrongs.push(Wrong::OutsideMigrateWindow(name, model));
             checked.push("inside migrate's time window");
         }
-        if test.is_empty() {
+        if wrongs.is_empty() {
             return Err(format!("{name} {NOT_REPEATABLE}; nothing else to check"));
         }
         return Ok(Finding::new(
             format!("{name} {NOT_REPEATABLE}; checked: {}", checked.join(", ")),
-            test.join(&format!("\n{INDENT}     OR ")),
+            text(Test::AnyOf(wrongs)),
         ));
     };
-    let mut test = format!(
-        "t.{column} IS NULL\n{INDENT}     OR EXISTS (SELECT 1 FROM {table} AS other WHERE other.{column} = t.{column} AND other.ctid <> t.ctid)"
-    );
+    let mut wrongs = vec![Wrong::Unset(name), Wrong::TakenTwice(table, name)];
     let mut checked = "set, no other row has it".to_string();
     if let Some(pattern) = &fresh.pattern {
-        test.push_str(&format!(
-            "\n{INDENT}     OR CAST(t.{column} AS text) !~ {}",
-            lit(pattern)
-        ));
+        wrongs.push(Wrong::Malformed(name, pattern));
         checked.push_str(&format!(", {}", fresh.form));
     }
     Ok(Finding::new(
         format!("{name} ({}) not comparable; checked: {checked}", fresh.call),
-        test,
+        text(Test::AnyOf(wrongs)),
     ))
 }
 
@@ -238,15 +253,6 @@ fn is_current_time(expr: &str) -> bool {
     .contains(&e)
 }
 
-/// The test (over a time `column`) that it lies outside migrate's window: after the start of
-/// migrate (`_pgmig.targets.counted_at`), before its end.
-fn inside_migrate_window(column: &str, model: &str) -> String {
-    let model = lit(model);
-    format!(
-        "CAST({column} AS timestamptz) < (SELECT min(b.counted_at) FROM _pgmig.targets AS b WHERE b.model = {model})\n{INDENT}     OR CAST({column} AS timestamptz) > (SELECT max(l.finished_at) FROM _pgmig.log AS l WHERE l.model = {model} AND l.script = 'migrate' AND l.status = 'done')"
-    )
-}
-
 /// What verify checks of a column left to a non-repeatable default: it is set (a default
 /// always sets it), and a time lies between the start of migrate (`_pgmig.targets.counted_at`)
 /// and its end.
@@ -256,18 +262,14 @@ fn unrepeatable_default(d: &crate::plan::DefaultedColumn, model: &str) -> Findin
         .default
         .as_deref()
         .map_or("identity".to_string(), |x| format!("default {x}"));
-    let column = format!("t.{}", quote_ident(name));
-    let mut test = format!("{column} IS NULL");
+    let mut wrongs = vec![Wrong::Unset(name)];
     let mut checked = "set";
     if target_type.starts_with("timestamp") {
-        test.push_str(&format!(
-            "\n{INDENT}     OR {}",
-            inside_migrate_window(&column, model)
-        ));
+        wrongs.push(Wrong::OutsideMigrateWindow(name, model));
         checked = "set, inside migrate's time window";
     }
     Finding::new(
         format!("{name} ({what}) not comparable; checked: {checked}"),
-        test,
+        text(Test::AnyOf(wrongs)),
     )
 }
