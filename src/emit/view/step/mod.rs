@@ -197,7 +197,7 @@ impl StepView {
                 ),
                 _ => String::new(),
             },
-            replace: ReplaceView::new(step, &keys, &rejects),
+            replace: ReplaceView::new(step),
             digest_at_insert: matches!(plan.mode, crate::plan::Mode::Transaction)
                 && matches!(step.key, crate::plan::Key::Keep { .. })
                 && plan.steps[index..].iter().enumerate().all(|(later, s)| {
