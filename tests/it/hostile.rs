@@ -457,7 +457,9 @@ fn type_modifiers_and_national_literals_stay_data() {
     let m = marker().display().to_string();
     let v2 = format!("CREATE TABLE kinds (id integer PRIMARY KEY, code text NOT NULL UNIQUE, label foo('x \\! touch {m} #'));\n");
     let model = "name: kinds\ntarget: { schema: public }\nreference:\n  kinds:\n    key: [code]\n    rows:\n      - { id: 1, code: a, label: hello }\ntables: {}\ndrop:\n  people: only the reference rows are under test\n";
-    let e = try_compile_texts(PEOPLE, &v2, model).map(|_| ()).unwrap_err();
+    let e = try_compile_texts(PEOPLE, &v2, model)
+        .map(|_| ())
+        .unwrap_err();
     assert!(
         e.contains("would run psql's `\\!`") || e.contains("type"),
         "{e}"
