@@ -27,10 +27,12 @@ BEGIN
                           WHEN 'sequence' THEN pg_catalog.has_sequence_privilege(f.object_id, f.privilege)
                           ELSE pg_catalog.has_table_privilege(f.object_id, f.privilege) END
   ), grants (rank, object, statement) AS (
-{%- if !needs.create_when.is_empty() %}
+{%- if needs.creates %}
+    {#- With V1 on another server, the staging schema of its foreign tables is made afresh on
+        every run. #}
     SELECT 1, '', pg_catalog.format('GRANT CREATE ON DATABASE %I TO %I;', pg_catalog.current_database(), CURRENT_USER)
     WHERE NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')
-      AND ({{ needs.create_when }})
+      AND ({% if needs.fdw %}true{% else %}pg_catalog.to_regnamespace('_pgmig') IS NULL{% if needs.installs_pgcrypto %} OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension AS e WHERE e.extname = 'pgcrypto'){% endif %}{% endif %})
     UNION ALL
 {%- endif %}
 {%- if needs.temp %}

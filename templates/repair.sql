@@ -1,3 +1,4 @@
+{%- import "step_repairs.sql" as repairs -%}
 {%- for r in s.repairs.columns %}
 
   -- Uniqueness repair of {{ r.column|ident|comment }} ({{ plan.model_file|comment }}:{{ r.line }}, on_duplicate: {{ r.strategy|comment }}): a value
@@ -7,8 +8,8 @@
   -- (the old value as '[redacted]': the column holds a secret){% endif %}, every candidate found
   -- in {{ s.target|comment }} to _pgmig.repairs_taken.
   CREATE TEMP TABLE pgmig_repair ON COMMIT DROP AS
-  SELECT {{ r.key_json }} AS key,
-         {{ r.order_json }} AS source_order,
+  SELECT {{ s.keys.key_json }} AS key,
+         {{ s.keys.order_json }} AS source_order,
          CAST({{ r.original }} AS text) AS original,
          CAST({{ r.original }} AS text) AS value,
          1 AS n
@@ -22,12 +23,12 @@
     SELECT DISTINCT {{ plan.model|lit }}, {{ s.name|lit }}, {{ r.column|lit }}, md5(r.value)
     FROM pgmig_repair AS r
     WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {{ r.taken }})
+      AND EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {% call repairs::taken(r) %}{% endcall %})
     ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
-    SET n = r.n + 1, value = {{ r.next_value }}
+    SET n = r.n + 1, value = {% call repairs::next_value(r) %}{% endcall %}
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {{ r.taken }})
+      AND (EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {% call repairs::taken(r) %}{% endcall %})
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
                       WHERE o.value = r.value
                         AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));

@@ -1,3 +1,4 @@
+{%- import "step_repairs.sql" as repairs -%}
 {%- for r in s.repairs.columns %}
 
   -- Preview of the uniqueness repair of {{ r.column|ident|comment }} ({{ plan.model_file|comment }}:{{ r.line }}, on_duplicate: {{ r.strategy|comment }}),
@@ -6,7 +7,7 @@
   -- (the first five in source key order, named by their V1 key).
   CREATE TEMP TABLE IF NOT EXISTS pgmig_preview (table_name text, column_name text, value text);
   CREATE TEMP TABLE pgmig_repair AS
-  SELECT {{ r.order_json }} AS source_order,
+  SELECT {{ s.keys.order_json }} AS source_order,
          ({{ s.source_key }})::text AS source_key,
          CAST({{ r.original }} AS text) AS original,
          CAST({{ r.original }} AS text) AS value,
@@ -17,9 +18,9 @@
   CREATE INDEX ON pgmig_repair (value);
   LOOP
     UPDATE pgmig_repair AS r
-    SET n = r.n + 1, value = {{ r.next_value }}
+    SET n = r.n + 1, value = {% call repairs::next_value(r) %}{% endcall %}
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {{ r.taken }})
+      AND (EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {% call repairs::taken(r) %}{% endcall %})
            OR EXISTS (SELECT 1 FROM pgmig_preview AS p
                       WHERE p.table_name = {{ s.target|lit }} AND p.column_name = {{ r.column|lit }} AND p.value = r.value)
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o

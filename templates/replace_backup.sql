@@ -1,3 +1,4 @@
+{%- import "step_replace.sql" as replace -%}
 {%- if let Some(x) = s.replace %}
 
   -- Overwrite or create ({{ plan.model_file|comment }}:{{ x.line }}): V2 rows of {{ s.target|comment }} with the ({{ x.key_list|comment }}) of a
@@ -10,14 +11,14 @@
   END IF;
   INSERT INTO {{ t.backup }}
   SELECT t.*, this_wave FROM {{ t.table }} AS t
-  WHERE {{ t.wave_condition }};
+  WHERE {% call replace::rows(s, x, t, "wave") %}{% endcall %};
 {%- endfor %}
   SELECT count(*) INTO n_overwriting
   {{ s.keys.from_unrepaired }}
   WHERE {{ s.rejects.survivors }}
     AND {{ s.keys.unmigrated }}
-    AND {{ x.overwriting }};
+    AND {% call replace::overwriting(x) %}{% endcall %};
 {%- for t in x.tables_reversed %}
-  DELETE FROM {{ t.table }} AS t USING {{ t.backup }} AS b WHERE {{ t.backed_up }} AND b.pgmig_wave = this_wave;
+  DELETE FROM {{ t.table }} AS t USING {{ t.backup }} AS b WHERE {% call replace::backed_up(t) %}{% endcall %} AND b.pgmig_wave = this_wave;
 {%- endfor %}
 {%- endif %}

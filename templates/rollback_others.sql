@@ -1,4 +1,4 @@
-{%- import "step_keys.sql" as keys -%}
+{%- import "step_keys.sql" as keys -%}{%- import "referrer.sql" as referrer -%}
 -- What rollback would do to rows it did not write, found before anything is deleted. The
 -- filled tables are locked against writes until COMMIT (EXCLUSIVE: reads go on), so no row
 -- can be written under a migrated row, or a migrated row changed, between this check and the
@@ -77,7 +77,7 @@ BEGIN
 {%- for r in plan.referrers %}
   -- {{ r.table|comment }} {% filter comment %}({% for c in r.columns %}{% if !loop.first %}, {% endif %}{{ c|ident }}{% endfor %}){% endfilter %} → {{ r.parent|comment }} ({{ r.constraint|comment }}, ON DELETE {{ r.action }}): rows of others under {% if r.chain.is_empty() %}migrated rows{% else %}rows CASCADE deletes with migrated ones ({{ r.chain|comment }}){% endif %}.
   SELECT count(*) INTO n
-  {{ r.others }};
+  {% call referrer::others(r) %}{% endcall %};
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  {{ r.table|lit }}, n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,

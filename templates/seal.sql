@@ -1,3 +1,4 @@
+{% import "step_replace.sql" as replace -%}
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.
 INSERT INTO _pgmig.seals (model, subject, rows, digest)
@@ -16,7 +17,7 @@ BEGIN
     DELETE FROM _pgmig.seals WHERE model = {{ plan.model|lit }} AND subject = {{ b.subject|lit }};
   ELSE
     INSERT INTO _pgmig.seals (model, subject, rows, digest)
-    SELECT {{ plan.model|lit }}, {{ b.subject|lit }}, count(*), {{ b.digest }}
+    SELECT {{ plan.model|lit }}, {{ b.subject|lit }}, count(*), {% call replace::digest() %}{% endcall %}
     FROM {{ b.backup }} AS b
     ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;
   END IF;

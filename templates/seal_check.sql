@@ -1,3 +1,4 @@
+{%- import "step_replace.sql" as replace -%}
 {#- The reading side of a seal check, shared by verify.sql, rollback.sql and the in-place
     scripts: the block's variables, a backup's rows and digest as they are now, and its seal
     as migrate wrote it (`model` and `subject` as they are; quoted here). Each caller decides
@@ -21,7 +22,7 @@
 {%- if lock %}
     LOCK TABLE {{ b.backup }} IN SHARE MODE;
 {%- endif %}
-    SELECT count(*), {{ b.digest }} INTO n_rows, digest_now
+    SELECT count(*), {% call replace::digest() %}{% endcall %} INTO n_rows, digest_now
     FROM {{ b.backup }} AS b;
   END IF;
 {% call sealed("  ", model, b.subject) %}{% endcall %}

@@ -8,6 +8,7 @@
 \set ON_ERROR_STOP on
 {%- import "seal_check.sql" as seal %}
 {%- import "unmapped.sql" as rows %}
+{%- import "step_repairs.sql" as repairs %}
 {% include "pin.sql" %}
 
 -- One snapshot: every check sees the same database, whatever commits meanwhile.
@@ -218,11 +219,11 @@ DECLARE
 {%- endif %}
 BEGIN
   WITH {% if !s.repairs.columns.is_empty() %}RECURSIVE {% endif %}
-{%- for r in s.repairs.columns %}{{ r.rounds }} (key, source_order, original, value, n, moved, round, wave) AS (
+{%- for r in s.repairs.columns %}{{ r.rounds|ident }} (key, source_order, original, value, n, moved, round, wave) AS (
     -- Repair of {{ r.column|ident|comment }} ({{ plan.model_file|comment }}:{{ r.line }}): round 0 holds every row's own value,
     -- with the wave that migrated the row: each wave repaired its own rows among themselves,
     -- against the values it found taken.
-    SELECT {{ r.key_json }}, {{ r.order_json }}, CAST({{ r.original }} AS text), CAST({{ r.original }} AS text), 1, true, 0, {% call keys::row_wave(s.keys) %}{% endcall %}
+    SELECT {% call keys::key_json(s.keys) %}{% endcall %}, {% call keys::order_json(s.keys) %}{% endcall %}, CAST({{ r.original }} AS text), CAST({{ r.original }} AS text), 1, true, 0, {% call keys::row_wave(s.keys) %}{% endcall %}
     {{ s.keys.from_unrepaired }}
     WHERE {{ s.verify.survivors }}
       AND ({{ r.original }}) IS NOT NULL
@@ -231,7 +232,7 @@ BEGIN
     -- this step that comes first (its own value before a changed one, then source key
     -- order); the rounds end when none moved.
     SELECT r.key, r.source_order, r.original,
-           CASE WHEN r.moves THEN {{ r.next_value }} ELSE r.value END,
+           CASE WHEN r.moves THEN {% call repairs::next_value(r) %}{% endcall %} ELSE r.value END,
            CASE WHEN r.moves THEN r.n + 1 ELSE r.n END,
            r.moves, r.round + 1, r.wave
     FROM (SELECT r.key, r.source_order, r.original, r.value, r.n, r.round, r.wave,
@@ -242,16 +243,16 @@ BEGIN
                                  WHERE k.model = {{ plan.model|lit }} AND k.step = {{ s.name|lit }}
                                    AND k.column_name = {{ r.column|lit }} AND k.value_md5 = md5(r.value)
                                    AND coalesce(k.wave, 1) = r.wave)) AS moves
-          FROM {{ r.rounds }} AS r) AS r
+          FROM {{ r.rounds|ident }} AS r) AS r
     WHERE r.going_on
-  ), {{ r.recomputed }} AS (
+  ), {{ r.recomputed|ident }} AS (
     SELECT r.key, r.original AS old_value, r.value AS new_value
-    FROM {{ r.rounds }} AS r
-    WHERE r.round = (SELECT max(x.round) FROM {{ r.rounds }} AS x)
+    FROM {{ r.rounds|ident }} AS r
+    WHERE r.round = (SELECT max(x.round) FROM {{ r.rounds|ident }} AS x)
       AND r.value IS DISTINCT FROM r.original
   ), {% endfor %}expected AS (
     SELECT {% call verify::expected(s.verify.expected) %}{% endcall %}
-    {% if s.repairs.columns.is_empty() %}{{ s.repairs.from_keyed }}{% else %}{{ s.repairs.from_recomputed }}{% endif %}
+    {{ s.keys.from_unrepaired }}{% call repairs::recomputed_joins(s) %}{% endcall %}
     WHERE {{ s.verify.survivors }}
   ), actual AS (
     SELECT {% call verify::actual(s.verify.actual) %}{% endcall %}
@@ -263,7 +264,7 @@ BEGIN
 {%- if !s.repairs.columns.is_empty() %},
          0
 {%- for r in s.repairs.columns %}
-         + (SELECT count(*) FROM ((SELECT r.key, {% if r.secret %}'[redacted]'{% else %}r.old_value{% endif %}, r.new_value FROM {{ r.recomputed }} AS r
+         + (SELECT count(*) FROM ((SELECT r.key, {% if r.secret %}'[redacted]'{% else %}r.old_value{% endif %}, r.new_value FROM {{ r.recomputed|ident }} AS r
                                    EXCEPT ALL
                                    SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
                                    WHERE c.model = {{ plan.model|lit }} AND c.step = {{ s.name|lit }} AND c.column_name = {{ r.column|lit }})
@@ -271,7 +272,7 @@ BEGIN
                                   (SELECT c.key, c.old_value, c.new_value FROM _pgmig.changes AS c
                                    WHERE c.model = {{ plan.model|lit }} AND c.step = {{ s.name|lit }} AND c.column_name = {{ r.column|lit }}
                                    EXCEPT ALL
-                                   SELECT r.key, {% if r.secret %}'[redacted]'{% else %}r.old_value{% endif %}, r.new_value FROM {{ r.recomputed }} AS r)) AS d)
+                                   SELECT r.key, {% if r.secret %}'[redacted]'{% else %}r.old_value{% endif %}, r.new_value FROM {{ r.recomputed|ident }} AS r)) AS d)
 {%- endfor %}
 {%- endif %}
   INTO n_missing, n_unexpected{% if !s.repairs.columns.is_empty() %}, n_repairs_differ{% endif %};

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 
-use crate::support::{cluster, TestDb};
+use crate::support::{cluster, compile_texts, try_compile_texts, TestDb};
 
 /// Pieces of hostile text; `{marker}` is a file the attack would create.
 const TOKENS: &[&str] = &[
@@ -445,26 +445,6 @@ fn shared_client() -> std::sync::MutexGuard<'static, postgres::Client> {
         .unwrap()
 }
 
-/// Compiles `model` against the two DDL texts in a fresh directory: the compile's error text,
-/// or the directory with the scripts in out/.
-fn compile_texts(model: &str, v1: &str, v2: &str) -> Result<tempfile::TempDir, String> {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in [("v1.sql", v1), ("v2.sql", v2), ("model.yaml", model)] {
-        std::fs::write(dir.path().join(name), text).unwrap();
-    }
-    let compiled = pgmig::compile(
-        &dir.path().join("model.yaml"),
-        &pgmig::SchemaInput::Ddl(dir.path().join("v1.sql")),
-        &pgmig::SchemaInput::Ddl(dir.path().join("v2.sql")),
-    )
-    .map_err(|e| match e {
-        pgmig::CompileError::Model { diagnostics, file } => diagnostics.render(&file, false),
-        e => e.to_string(),
-    })?;
-    pgmig::compile::write(&compiled.scripts, &dir.path().join("out")).unwrap();
-    Ok(dir)
-}
-
 const PEOPLE: &str = "CREATE TABLE people (id integer PRIMARY KEY, name text NOT NULL);\n";
 
 /// Found by a hostile review: sqlparser keeps a type's modifiers as written and prints them
@@ -477,7 +457,9 @@ fn type_modifiers_and_national_literals_stay_data() {
     let m = marker().display().to_string();
     let v2 = format!("CREATE TABLE kinds (id integer PRIMARY KEY, code text NOT NULL UNIQUE, label foo('x \\! touch {m} #'));\n");
     let model = "name: kinds\ntarget: { schema: public }\nreference:\n  kinds:\n    key: [code]\n    rows:\n      - { id: 1, code: a, label: hello }\ntables: {}\ndrop:\n  people: only the reference rows are under test\n";
-    let e = compile_texts(model, PEOPLE, &v2).map(|_| ()).unwrap_err();
+    let e = try_compile_texts(PEOPLE, &v2, model)
+        .map(|_| ())
+        .unwrap_err();
     assert!(
         e.contains("would run psql's `\\!`") || e.contains("type"),
         "{e}"
@@ -485,15 +467,15 @@ fn type_modifiers_and_national_literals_stay_data() {
 
     let v2 = "CREATE TABLE t (id integer PRIMARY KEY, note text NOT NULL);\n";
     let cast = "name: cast\nsource: { schema: v1 }\ntables:\n  t:\n    from: people p\n    key: keep\n    columns:\n      note: \"CAST(p.name AS pg_catalog.varchar('1)) || (SELECT 1) || CAST(p.name AS pg_catalog.varchar(5'))\"\n";
-    let e = compile_texts(cast, PEOPLE, v2).map(|_| ()).unwrap_err();
+    let e = try_compile_texts(PEOPLE, v2, cast).map(|_| ()).unwrap_err();
     assert!(e.contains("type modifiers"), "{e}");
 
     let national = "name: national\nsource: { schema: v1 }\ntables:\n  t:\n    from: people p\n    key: keep\n    columns:\n      note: \"N'x\\\\''' || ' || current_user --'\"\ndrop:\n  people:\n    name: only the literal is under test\n";
-    let dir = compile_texts(national, PEOPLE, v2).unwrap_or_else(|e| panic!("{e}"));
+    let (_dir, out) = compile_texts(PEOPLE, v2, national);
     let db = cluster().create_db("hostile_national");
     db.execute("CREATE SCHEMA v1; CREATE TABLE v1.people (id integer PRIMARY KEY, name text NOT NULL); INSERT INTO v1.people VALUES (1, 'a');");
     db.execute(v2);
-    let o = db.psql_file(dir.path().join("out/migrate.sql"), &[]);
+    let o = db.psql_file(out.join("migrate.sql"), &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let note: String = db
         .client()

@@ -93,8 +93,10 @@ pub struct ScriptNeeds {
     pub script: &'static str,
     /// The rows of `needed (kind, schema_name, object_name, privileges)`.
     pub needed: Vec<NeededObject>,
-    /// SQL condition: CREATE on the database is needed (empty: never).
-    pub create_when: String,
+    /// The script makes schema `_pgmig` (when it is missing), and `installs_pgcrypto` when it
+    /// is missing: CREATE on the database is needed then (with `fdw`, on every run).
+    pub creates: bool,
+    pub installs_pgcrypto: bool,
     /// Session-only helpers in pg_temp: TEMPORARY on the database.
     pub temp: bool,
     /// V1 through postgres_fdw: the extension and USAGE on its wrapper.
@@ -157,22 +159,16 @@ impl PrivilegesView {
         let mut scripts = Vec::new();
         for script in SCRIPTS {
             let needs = needs_of(plan, script);
+            // Precheck and migrate make `_pgmig` (and install pgcrypto, or make the staging
+            // schema of V1's foreign tables): templates/privileges.sql says when that needs
+            // CREATE on the database.
             let creates = matches!(script, "precheck.sql" | "migrate.sql");
-            let mut create_when = Vec::new();
-            if creates && fdw {
-                // The staging schema of V1's foreign tables is made afresh on every run.
-                create_when.push("true");
-            } else if creates {
-                create_when.push("pg_catalog.to_regnamespace('_pgmig') IS NULL");
-                if uses_library {
-                    create_when.push("NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension AS e WHERE e.extname = 'pgcrypto')");
-                }
-            }
             let needed = needed_objects(&needs);
             scripts.push(ScriptNeeds {
                 script,
                 needed,
-                create_when: create_when.join(" OR "),
+                creates,
+                installs_pgcrypto: creates && uses_library,
                 temp: (script == "precheck.sql" && !plan.steps.is_empty())
                     || (script == "migrate.sql" && (transaction || orders_hierarchy)),
                 fdw: creates && fdw,

@@ -2,7 +2,7 @@
 //! them: how many rows others wrote reference a migrated row through each, and what
 //! deleting that row does to them, and the indexes rollback builds for its deletes.
 
-use crate::catalog::{quote_ident, FkAction, QualName};
+use crate::catalog::{FkAction, QualName};
 use crate::plan::{Key, Referrer, Step};
 
 #[derive(Debug, Clone)]
@@ -25,9 +25,16 @@ pub struct ReferrerView {
     pub reached: String,
     /// The chain, from the filled table to `table` (`a → b → c`); empty for a direct key.
     pub chain: String,
-    /// `FROM … WHERE …`: the rows of the referencing table that reference a migrated row
-    /// and that no step of this model wrote.
-    pub others: String,
+    /// The rows rollback deletes in the chain's first table (`root`, its migrated rows, found
+    /// through the id maps of the steps filling it), as the columns the next foreign key
+    /// references; then down the chain, hop by hop, the rows of others CASCADE deletes with
+    /// them. templates/referrer.sql nests them into the count of the rows of others under them.
+    pub root: String,
+    pub root_columns: Vec<String>,
+    pub root_maps: Vec<IdMapView>,
+    pub hops: Vec<HopView>,
+    /// The id maps of the steps filling the referencing table: their rows are rollback's own.
+    pub maps: Vec<IdMapView>,
     /// An index of the referencing table leads with the columns.
     pub indexed: bool,
     /// The referencing table is one the steps fill (rollback holds it locked).
@@ -42,76 +49,32 @@ impl ReferrerView {
             FkAction::SetDefault => ("set to the column default", false),
             FkAction::NoAction | FkAction::Restrict => ("rollback cannot delete it", true),
         };
-        let list = |alias: &str, columns: &[String]| {
-            columns
-                .iter()
-                .map(|c| format!("{alias}.{}", quote_ident(c)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let made_here = |s: &Step, alias: &str| {
-            key_columns(s)
-                .iter()
-                .map(|k| format!("{alias}.{0} = mapped.{0}", quote_ident(k)))
-                .collect::<Vec<_>>()
-                .join(" AND ")
-        };
-        // Rows of `table` no step wrote (over `alias`): a migrated row is rollback's own.
-        let not_migrated = |table: &QualName, alias: &str, indent: &str| {
+        let maps = |table: &QualName| -> Vec<IdMapView> {
             steps
                 .iter()
                 .filter(|s| &s.target == table)
-                .map(|s| {
-                    format!(
-                        "\n{indent}AND NOT EXISTS (SELECT 1 FROM {} AS mapped WHERE {})",
-                        s.map_table,
-                        made_here(s, alias)
-                    )
+                .map(|s| IdMapView {
+                    map_table: s.map_table.to_string(),
+                    key: key_columns(s),
                 })
-                .collect::<String>()
+                .collect()
         };
-        // The rows rollback deletes in the chain's first table (its migrated rows), then in
-        // each table down the chain (the rows of others CASCADE deletes with them), as the
-        // columns the next foreign key references.
-        let root = r.root();
-        let first_columns = r
+        let hops = r
             .via
-            .first()
-            .map_or(&r.parent_columns, |h| &h.parent_columns);
-        let mut deleted = steps
             .iter()
-            .filter(|s| &s.target == root)
-            .map(|s| {
-                format!(
-                    "SELECT {} FROM {} AS t JOIN {} AS mapped ON {} WHERE mapped.pgmig_wave >= undo_from",
-                    list("t", first_columns),
-                    root,
-                    s.map_table,
-                    made_here(s, "t")
-                )
+            .enumerate()
+            .map(|(i, hop)| HopView {
+                table: hop.table.to_string(),
+                alias: format!("c{}", i + 1),
+                columns: hop.columns.clone(),
+                referenced: r
+                    .via
+                    .get(i + 1)
+                    .map_or(&r.parent_columns, |h| &h.parent_columns)
+                    .clone(),
+                maps: maps(&hop.table),
             })
-            .collect::<Vec<_>>()
-            .join("\n      UNION ALL ");
-        for (i, hop) in r.via.iter().enumerate() {
-            let referenced = r
-                .via
-                .get(i + 1)
-                .map_or(&r.parent_columns, |h| &h.parent_columns);
-            let alias = format!("c{}", i + 1);
-            deleted = format!(
-                "SELECT {} FROM {} AS {alias} WHERE ({}) IN ({deleted}){}",
-                list(&alias, referenced),
-                hop.table,
-                list(&alias, &hop.columns),
-                not_migrated(&hop.table, &alias, " ")
-            );
-        }
-        let others = format!(
-            "FROM {} AS c\n  WHERE ({}) IN ({deleted}){}",
-            r.table,
-            list("c", &r.columns),
-            not_migrated(&r.table, "c", "    ")
-        );
+            .collect();
         let chain = if r.via.is_empty() {
             String::new()
         } else {
@@ -140,11 +103,37 @@ impl ReferrerView {
             blocks,
             reached,
             chain,
-            others,
+            root: r.root().to_string(),
+            root_columns: r
+                .via
+                .first()
+                .map_or(&r.parent_columns, |h| &h.parent_columns)
+                .clone(),
+            root_maps: maps(r.root()),
+            hops,
+            maps: maps(&r.table),
             indexed: r.indexed,
             filled: steps.iter().any(|s| s.target == r.table),
         }
     }
+}
+
+/// A step's id map as rollback finds its migrated rows: the map and its key columns, as they are.
+#[derive(Debug, Clone)]
+pub struct IdMapView {
+    pub map_table: String,
+    pub key: Vec<String>,
+}
+
+/// A CASCADE foreign key down the chain: the rows of its table (over `alias`) under the rows
+/// deleted before, as the columns the next key references; its steps' id maps.
+#[derive(Debug, Clone)]
+pub struct HopView {
+    pub table: String,
+    pub alias: String,
+    pub columns: Vec<String>,
+    pub referenced: Vec<String>,
+    pub maps: Vec<IdMapView>,
 }
 
 /// An index rollback.sql builds on a filled table (each leaf partition of a partitioned one)

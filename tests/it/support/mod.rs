@@ -89,6 +89,16 @@ pub fn compile_ddl(
 /// V1's and V2's DDL and a model, given as text, written into a fresh directory and compiled:
 /// the scripts are in its `out/`.
 pub fn compile_texts(v1: &str, v2: &str, model: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    try_compile_texts(v1, v2, model).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`compile_texts`], or the compile's error as the DBA reads it (diagnostics with their
+/// `model.yaml:line:col`).
+pub fn try_compile_texts(
+    v1: &str,
+    v2: &str,
+    model: &str,
+) -> Result<(tempfile::TempDir, std::path::PathBuf), String> {
     let dir = tempfile::tempdir().unwrap();
     for (file, text) in [("v1.sql", v1), ("v2.sql", v2), ("model.yaml", model)] {
         std::fs::write(dir.path().join(file), text).unwrap();
@@ -98,10 +108,13 @@ pub fn compile_texts(v1: &str, v2: &str, model: &str) -> (tempfile::TempDir, std
         &pgmig::SchemaInput::Ddl(dir.path().join("v1.sql")),
         &pgmig::SchemaInput::Ddl(dir.path().join("v2.sql")),
     )
-    .unwrap_or_else(|e| panic!("{e:?}"));
+    .map_err(|e| match e {
+        pgmig::CompileError::Model { diagnostics, file } => diagnostics.render(&file, false),
+        e => e.to_string(),
+    })?;
     let out = dir.path().join("out");
     pgmig::compile::write(&c.scripts, &out).unwrap();
-    (dir, out)
+    Ok((dir, out))
 }
 
 /// The scripts of the model in `model_dir` (model.yaml, v1.sql, v2.sql) for the root rows

@@ -114,7 +114,7 @@ impl StepView {
         // migrated yet.
         let precheck = step.map_table.schema == PRECHECK_SCHEMA;
         let rejects = RejectsView::new(step, &sep, precheck.then_some(keys.not_migrated.as_str()));
-        let repairs = RepairsView::new(step, &keys, model);
+        let repairs = RepairsView::new(step);
         let findings = FindingsView::new(step);
         // A source without a key is named by its whole row: redacted as the row is.
         let source_key = if step.source_key == step.source_row {
@@ -196,7 +196,7 @@ impl StepView {
                 ),
                 _ => String::new(),
             },
-            replace: ReplaceView::new(step, &keys, &rejects),
+            replace: ReplaceView::new(step),
             digest_at_insert: matches!(plan.mode, crate::plan::Mode::Transaction)
                 && matches!(step.key, crate::plan::Key::Keep { .. })
                 && plan.steps[index..].iter().enumerate().all(|(later, s)| {
