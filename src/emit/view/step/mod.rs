@@ -165,7 +165,7 @@ impl StepView {
             batch_stage: BatchStageView::new(step, &source_key, &source_row)?,
             procedure: QualName::new(
                 BOOKKEEPING_SCHEMA,
-                &crate::check::names::derived("migrate_", &step.name),
+                crate::check::names::derived("migrate_", &step.name),
             ),
             jobs: JobsView::new(plan, index),
             source_key,
