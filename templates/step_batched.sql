@@ -47,7 +47,7 @@ BEGIN
   IF log_id IS NULL THEN
     -- A sub-block per transaction (a COMMIT can't be inside one): an error names the step.
     BEGIN
-    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
+    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }}, {{ plan.implicit_called_functions }});
     INSERT INTO _pgmig.log (model, script, step, status)
     VALUES ({{ plan.model|lit }}, 'migrate', {{ s.name|lit }}, 'running')
     RETURNING id INTO log_id;
@@ -168,7 +168,7 @@ BEGIN
   -- may have emptied the UNLOGGED stage, and V1 fixed after a failed batch is read anew.
   IF NOT staged_now AND EXISTS (SELECT 1 FROM {{ s.jobs.queue_table }}) THEN
     BEGIN
-    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
+    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }}, {{ plan.implicit_called_functions }});
     TRUNCATE {{ s.stage_table }};
     INSERT INTO {{ s.stage_table }} ({{ s.batch_stage.migrating_columns }})
     SELECT {{ s.batch_stage.migrating_select|sql_indent(2) }}
@@ -248,7 +248,7 @@ BEGIN
       claimed := NULL;
     END;
     EXIT WHEN claimed IS NULL;
-    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
+    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }}, {{ plan.implicit_called_functions }});
     INSERT INTO {{ s.target }} ({{ s.insert_columns }}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
     SELECT {{ s.batch_stage.copy_select|sql_indent(2) }}
     {{ s.batch_stage.copy_from|sql_indent(2) }}

@@ -33,6 +33,7 @@ pub fn check(
     maps: &BTreeSet<QualName>,
     lines: &[&str],
     cast_types: &mut BTreeSet<String>,
+    called_functions: &mut BTreeSet<String>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<plan::Archives> {
     let word = |name: &Text, what: &str, diags: &mut Vec<Diagnostic>| {
@@ -96,6 +97,13 @@ pub fn check(
         scope::qualify_tables(&mut q, v2, target_schema, target_schema);
         scope::qualify_types(&mut q, v2, target_schema);
         cast_types.extend(scope::cast_types(&q));
+        called_functions.extend(super::calls::called_functions(&q));
+        let refused = super::calls::refused_calls(&q, origin);
+        if !refused.is_empty() {
+            diags.extend(refused);
+            ok = false;
+            continue;
+        }
         match scope::printable_literals(&mut q) {
             Ok(()) => files.push(plan::ArchiveFiles {
                 dir: name.to_string(),
