@@ -384,8 +384,10 @@ fn check_with_tables_in(
             &target_schema,
             &maps,
             &lines,
-            &mut cast_types.borrow_mut(),
-            &mut called_functions.borrow_mut(),
+            archives::GuardedNames {
+                cast_types: &mut cast_types.borrow_mut(),
+                called_functions: &mut called_functions.borrow_mut(),
+            },
             &mut archive_errors,
         )
     });
