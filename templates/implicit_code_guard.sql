@@ -18,12 +18,16 @@
 -- goes makes this check a function, _pgmig.pgmig_implicit_code_guard, and runs it again at
 -- the start of every transaction that writes (batched, per-entity; in place: before the
 -- triggers and in the swap, not before each fill batch).
+-- Last, the functions the model's expressions call by name run with this role's rights on
+-- the model author's word: each must be one no other role owns or can replace, and a
+-- built-in must be one PUBLIC may execute that computes a value and does nothing else.
 DO {% filter dollar("guard") %}
 DECLARE
-  -- The relations this script writes, the V1 relations it reads, and the types the model's
-  -- expressions cast to.
+  -- The relations this script writes, the V1 relations it reads, the types the model's
+  -- expressions cast to and the functions they call.
   written_names text[] := {{ implicit_written }};
   read_names text[] := {{ implicit_read }};
   cast_type_names text[] := {{ implicit_cast_types }};
+  called_function_names text[] := {{ implicit_called_functions }};
 {% include "implicit_code_guard_body.sql" %}
 {% endfilter %};

@@ -70,6 +70,7 @@ BEGIN;
 {%- let implicit_written = plan.implicit_written.as_str() %}
 {%- let implicit_read = plan.implicit_read.as_str() %}
 {%- let implicit_cast_types = plan.implicit_cast_types.as_str() %}
+{%- let implicit_called_functions = plan.implicit_called_functions.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
 {%- if plan.mode == MigrateMode::Batched %}
@@ -129,7 +130,7 @@ END
 
 -- Reference data in one transaction, behind the check of code attached to the tables.
 BEGIN;
-SELECT _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
+SELECT _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }}, {{ plan.implicit_called_functions }});
 {%- endif %}
 {%- for r in plan.references %}
 

@@ -45,6 +45,7 @@
 {%- let implicit_written = plan.implicit_written.as_str() %}
 {%- let implicit_read = plan.implicit_read.as_str() %}
 {%- let implicit_cast_types = plan.implicit_cast_types.as_str() %}
+{%- let implicit_called_functions = plan.implicit_called_functions.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
 
@@ -73,7 +74,7 @@
 
 -- Reference data in one transaction, behind the check of code attached to the tables.
 BEGIN;
-SELECT _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
+SELECT _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }}, {{ plan.implicit_called_functions }});
 {%- endif %}
 {%- for r in plan.references %}
 
@@ -247,7 +248,7 @@ BEGIN
     ORDER BY todo.n
   LOOP
     -- Outside the sub-block: its locks must outlast a failed batch's rollback to the one by one.
-    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
+    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }}, {{ plan.implicit_called_functions }});
     BEGIN
       CALL _pgmig.{{ plan.entity_procedure }}(batch);
     EXCEPTION WHEN OTHERS THEN
@@ -282,7 +283,7 @@ CALL _pgmig.{{ plan.entity_driver }}(CAST(:'entity_batch' AS bigint));
 -- The end, in one transaction: rejects of rows that belong to no entity (their parent was not
 -- migrated), the log of every step, the sequences, statistics.
 BEGIN;
-SELECT _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
+SELECT _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }}, {{ plan.implicit_called_functions }});
 {%- for s in steps %}
 {%- if !s.is_root %}
 {%- for r in s.rejects.rules %}

@@ -30,6 +30,7 @@ CREATE SCHEMA IF NOT EXISTS _pgmig;
 {%- let implicit_written = plan.implicit_written.as_str() %}
 {%- let implicit_read = plan.implicit_read.as_str() %}
 {%- let implicit_cast_types = plan.implicit_cast_types.as_str() %}
+{%- let implicit_called_functions = plan.implicit_called_functions.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
 {%- let checking = "precheck.sql" %}

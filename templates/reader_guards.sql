@@ -11,6 +11,7 @@
 {%- let implicit_written = "'{}'::text[]" %}
 {%- let implicit_read = plan.implicit_read.as_str() %}
 {%- let implicit_cast_types = plan.implicit_cast_types.as_str() %}
+{%- let implicit_called_functions = plan.implicit_called_functions.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
 {%- include "fdw_reader.sql" %}

@@ -47,7 +47,7 @@ BEGIN
   IF log_id IS NULL THEN
     -- A sub-block per transaction (a COMMIT can't be inside one): an error names the step.
     BEGIN
-    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
+    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }}, {{ plan.implicit_called_functions }});
     INSERT INTO _pgmig.log (model, script, step, status)
     VALUES ({{ plan.model|lit }}, 'migrate', {{ s.name|lit }}, 'running')
     RETURNING id INTO log_id;
@@ -168,7 +168,7 @@ BEGIN
   -- may have emptied the UNLOGGED stage, and V1 fixed after a failed batch is read anew.
   IF NOT staged_now AND EXISTS (SELECT 1 FROM {{ s.jobs.queue_table }}) THEN
     BEGIN
-    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
+    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }}, {{ plan.implicit_called_functions }});
     TRUNCATE {{ s.stage_table }};
     INSERT INTO {{ s.stage_table }} ({% call bstage::migrating_columns(s.batch_stage) %}{% endcall %})
     SELECT {% filter sql_indent(2) %}{% call bstage::migrating_select(s.batch_stage) %}{% endcall %}{% endfilter %}
@@ -248,7 +248,7 @@ BEGIN
       claimed := NULL;
     END;
     EXIT WHEN claimed IS NULL;
-    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }});
+    PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }}, {{ plan.implicit_called_functions }});
     INSERT INTO {{ s.target }} ({% call keys::names(s.insert_columns) %}{% endcall %}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
     SELECT {% filter sql_indent(2) %}{% call bstage::copy_select(s.batch_stage) %}{% endcall %}{% endfilter %}
     {% filter sql_indent(2) %}{% call bstage::copy_from(s.keys, s.stage_table, s.batch_stage) %}{% endcall %}{% endfilter %}

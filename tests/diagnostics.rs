@@ -2052,7 +2052,7 @@ fn in_place_column_named_like_pgmig() {
 fn name_with_a_carriage_return() {
     let v2 = v2_edited("  body text\n", "  body text,\n  \"no\rte\" text\n");
     insta::assert_snapshot!(refused_against(VALID.as_bytes(), V1_DDL, &v2), @r#"
-    model.yaml: error: a name holds a carriage return or another control character: verify.sql:797 would be `SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.person_id) AS text) COLLATE pg_catalog."C", CAST((t.title) AS text) COLLATE pg_catalog."C", CAST((t.body) AS text) COLLATE pg_catalog."C", CAST((t."no␍te") AS text) COLLATE pg_catalog."C"`
+    model.yaml: error: a name holds a carriage return or another control character: verify.sql:882 would be `SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.person_id) AS text) COLLATE pg_catalog."C", CAST((t.title) AS text) COLLATE pg_catalog."C", CAST((t.body) AS text) COLLATE pg_catalog."C", CAST((t."no␍te") AS text) COLLATE pg_catalog."C"`
       help: rename the object: psql drops a carriage return before a line feed, so the script would name another one; line feeds and tabs in names are fine
     error: model.yaml has 1 error; nothing was written
     "#);
@@ -2170,6 +2170,37 @@ fn v2_ddl_without_tables() {
         ╰────
     error: model.yaml has 3 errors; nothing was written
     "#);
+}
+
+/// The model's expressions run with the DBA's rights: a built-in that reads files, runs SQL
+/// or reads whole tables (every password hash of `pg_authid`) is refused at the call.
+#[test]
+fn calls_a_built_in_that_reads_beyond_its_arguments() {
+    let model = edited(
+        "title: coalesce(p.title, 'untitled')",
+        "title: coalesce(p.title, pg_catalog.pg_read_file('/etc/hostname'))\n      body: query_to_xml('SELECT * FROM pg_authid', true, false, '')::text",
+    );
+    insta::assert_snapshot!(refused(&model), @"
+    model.yaml:15:43: error: a model may not call `pg_catalog.pg_read_file`: it reads or writes files or large objects on the database server
+        ╭─[model.yaml:15:43]
+     14 │       person_id: p.member_id
+     15 │       title: coalesce(p.title, pg_catalog.pg_read_file('/etc/hostname'))
+        ·                                           ──────┬─────
+        ·                                                 ╰── here
+     16 │       body: query_to_xml('SELECT * FROM pg_authid', true, false, '')::text
+        ╰────
+      help: the scripts run the model's expressions with the rights of the role running them, often a superuser: compute the value in V1 (a view or a column its owner fills) or after the migration
+    model.yaml:16:13: error: a model may not call `query_to_xml`: it runs SQL or reads whole tables with the rights of the role running the scripts
+        ╭─[model.yaml:16:13]
+     15 │       title: coalesce(p.title, pg_catalog.pg_read_file('/etc/hostname'))
+     16 │       body: query_to_xml('SELECT * FROM pg_authid', true, false, '')::text
+        ·             ──────┬─────
+        ·                   ╰── here
+     17 │ drop:
+        ╰────
+      help: the scripts run the model's expressions with the rights of the role running them, often a superuser: compute the value in V1 (a view or a column its owner fills) or after the migration
+    error: model.yaml has 2 errors; nothing was written
+    ");
 }
 
 // Diagnostics without a case here, and where they are tested instead:

@@ -328,18 +328,23 @@ $guard$;
 -- goes makes this check a function, _pgmig.pgmig_implicit_code_guard, and runs it again at
 -- the start of every transaction that writes (batched, per-entity; in place: before the
 -- triggers and in the swap, not before each fill batch).
+-- Last, the functions the model's expressions call by name run with this role's rights on
+-- the model author's word: each must be one no other role owns or can replace, and a
+-- built-in must be one PUBLIC may execute that computes a value and does nothing else.
 DO $guard$
 DECLARE
-  -- The relations this script writes, the V1 relations it reads, and the types the model's
-  -- expressions cast to.
+  -- The relations this script writes, the V1 relations it reads, the types the model's
+  -- expressions cast to and the functions they call.
   written_names text[] := ARRAY['public.users', 'public.completed_sessions', 'public.session_preferences', 'public.drill_groups', 'public.drill_group_items', 'public.ordered_session_drills', 'public.progress_history', 'public.drill_group_item_notes']::text[];
   read_names text[] := ARRAY['v1.completed_sessions', 'v1.drill_group_items', 'v1.drill_groups', 'v1.drills', 'v1.ordered_session_drills', 'v1.session_preferences', 'v1.users']::text[];
   cast_type_names text[] := ARRAY['BOOLEAN', 'INTEGER', 'TEXT']::text[];
+  called_function_names text[] := ARRAY['avg', 'coalesce', 'count', 'gen_random_uuid', 'json_array_elements', 'json_typeof', 'max', 'round', 'row_number']::text[];
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
   written_table regclass;
   findings text[];
+  call_findings text[];
   jit_before text := pg_catalog.current_setting('jit');
   work_mem_before text := pg_catalog.current_setting('work_mem');
   plan_cache_mode_before text := pg_catalog.current_setting('plan_cache_mode');
@@ -559,6 +564,86 @@ BEGIN
             HINT = 'that role can change what they do at any moment. Have a superuser review each function and take it '
                    '(ALTER FUNCTION ... OWNER TO a superuser), or run the scripts as that role (least privilege: it needs '
                    'CREATE on this database and SELECT on V1), or name it with psql -v pgmig_owner=ROLE if you trust it';
+  END IF;
+
+  -- The functions the model's expressions call (src/check/calls.rs collects their names as the
+  -- scripts print them). An unqualified name is pg_catalog's: search_path is pg_catalog,
+  -- pg_temp, and PostgreSQL never looks functions up in pg_temp. Every overload of the name
+  -- in its schema is checked, since the arguments' types pick among them. Each must be owned
+  -- by a trusted role (the rule above); a built-in must be one PUBLIC may execute (those
+  -- revoked from PUBLIC read files or administer the server); and none may be volatile, which
+  -- is how PostgreSQL marks a function that acts beyond computing a value, but for the few
+  -- that only draw a new value (random, uuids, sequences, salts, the clock). In another
+  -- schema, no untrusted role may own it or CREATE in it: an overload that matches the
+  -- arguments better, created there after this check, would be called instead.
+  WITH
+  trusted (role) AS (
+    SELECT r.oid FROM pg_catalog.pg_roles AS r
+    WHERE r.rolsuper OR r.rolname = runner OR r.rolname = owner_named
+    UNION ALL
+    -- pg_database_owner (public's owner since PostgreSQL 15) acts as this database's owner.
+    SELECT dbo.oid
+    FROM pg_catalog.pg_roles AS dbo
+    JOIN pg_catalog.pg_database AS d ON d.datname = pg_catalog.current_database()
+    JOIN pg_catalog.pg_roles AS dba ON dba.oid = d.datdba
+    WHERE dbo.rolname = 'pg_database_owner'
+      AND (dba.rolsuper OR dba.rolname = runner OR dba.rolname = owner_named)
+  ),
+  named (called, schema_name, function_name) AS (
+    SELECT n.name,
+           CASE WHEN pg_catalog.cardinality(i.parts) = 1 THEN 'pg_catalog' ELSE i.parts[pg_catalog.cardinality(i.parts) - 1] END,
+           i.parts[pg_catalog.cardinality(i.parts)]
+    FROM pg_catalog.unnest(called_function_names) AS n (name)
+    CROSS JOIN LATERAL pg_catalog.parse_ident(n.name) AS i (parts)
+  ),
+  candidate (called, fn, why) AS (
+    SELECT c.called, p.oid, w.why
+    FROM named AS c
+    JOIN pg_catalog.pg_namespace AS s ON s.nspname = c.schema_name
+    JOIN pg_catalog.pg_proc AS p ON p.pronamespace = s.oid AND p.proname = c.function_name
+    CROSS JOIN LATERAL (
+      SELECT pg_catalog.format('owned by %s, another role', p.proowner::regrole)
+      WHERE p.proowner NOT IN (SELECT t.role FROM trusted AS t)
+      UNION ALL
+      SELECT 'a built-in PUBLIC may not execute (it reads files or administers the server)'
+      WHERE s.nspname = 'pg_catalog' AND NOT pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')
+      UNION ALL
+      SELECT 'volatile: it may act beyond computing a value'
+      WHERE p.provolatile = 'v'
+        AND p.proname NOT IN ('random', 'gen_random_uuid', 'clock_timestamp', 'timeofday', 'nextval', 'currval',
+                              'uuid_generate_v1', 'uuid_generate_v1mc', 'uuid_generate_v4',
+                              'gen_random_bytes', 'gen_salt', 'new_password_hash')
+    ) AS w (why)
+  ),
+  replaceable (called, why) AS (
+    SELECT c.called, pg_catalog.format('schema %I is owned by %s, another role', s.nspname, s.nspowner::regrole)
+    FROM named AS c
+    JOIN pg_catalog.pg_namespace AS s ON s.nspname = c.schema_name
+    WHERE s.nspname <> 'pg_catalog' AND s.nspowner NOT IN (SELECT t.role FROM trusted AS t)
+    UNION ALL
+    SELECT c.called, pg_catalog.format('%s may create functions in schema %I',
+                                       CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END, s.nspname)
+    FROM named AS c
+    JOIN pg_catalog.pg_namespace AS s ON s.nspname = c.schema_name
+    CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(s.nspacl, pg_catalog.acldefault('n', s.nspowner))) AS a
+    WHERE s.nspname <> 'pg_catalog' AND a.privilege_type = 'CREATE' AND a.grantee <> s.nspowner
+      AND a.grantee NOT IN (SELECT t.role FROM trusted AS t)
+  )
+  SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO call_findings
+  FROM (
+    SELECT pg_catalog.format('the model calls %s: %s is %s', c.called, c.fn::regprocedure, c.why)
+    FROM candidate AS c
+    UNION
+    SELECT pg_catalog.format('the model calls %s: %s', r.called, r.why)
+    FROM replaceable AS r
+  ) AS f (what);
+  IF call_findings IS NOT NULL THEN
+    RAISE EXCEPTION 'pgmig will not run: the model calls functions that are not safe to run with the rights of %', runner
+      USING DETAIL = pg_catalog.array_to_string(call_findings, E'\n'),
+            HINT = 'a function another role owns, or can replace by a better-matching overload, is that role''s code: have a superuser '
+                   'review it and take it (ALTER FUNCTION ... OWNER TO a superuser; REVOKE CREATE ON SCHEMA from other roles), or name the '
+                   'role with psql -v pgmig_owner=ROLE if you trust it. A privileged or volatile built-in acts beyond computing a value: '
+                   'compute the value in V1 instead (a view or a column)';
   END IF;
 END
 $guard$;

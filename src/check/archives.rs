@@ -26,13 +26,20 @@ pub fn plain_word(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
+/// Where the archive queries' names for the implicit-code guard go: the types they cast to
+/// and the functions they call.
+pub struct GuardedNames<'a> {
+    pub cast_types: &'a mut BTreeSet<String>,
+    pub called_functions: &'a mut BTreeSet<String>,
+}
+
 pub fn check(
     decl: &ArchivesDecl,
     v2: &Catalog,
     target_schema: &str,
     maps: &BTreeSet<QualName>,
     lines: &[&str],
-    cast_types: &mut BTreeSet<String>,
+    guarded: GuardedNames,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<plan::Archives> {
     let word = |name: &Text, what: &str, diags: &mut Vec<Diagnostic>| {
@@ -95,7 +102,16 @@ pub fn check(
         }
         scope::qualify_tables(&mut q, v2, target_schema, target_schema);
         scope::qualify_types(&mut q, v2, target_schema);
-        cast_types.extend(scope::cast_types(&q));
+        guarded.cast_types.extend(scope::cast_types(&q));
+        guarded
+            .called_functions
+            .extend(super::calls::called_functions(&q));
+        let refused = super::calls::refused_calls(&q, origin);
+        if !refused.is_empty() {
+            diags.extend(refused);
+            ok = false;
+            continue;
+        }
         match scope::printable_literals(&mut q) {
             Ok(()) => files.push(plan::ArchiveFiles {
                 dir: name.to_string(),

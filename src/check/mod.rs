@@ -4,6 +4,7 @@
 
 mod accounting;
 pub mod archives;
+pub(crate) mod calls;
 mod constraints;
 mod head;
 mod hierarchy;
@@ -201,6 +202,7 @@ fn check_with_tables_in(
 
     let zone_conversions = std::cell::RefCell::new(Vec::new());
     let cast_types = std::cell::RefCell::new(BTreeSet::new());
+    let called_functions = std::cell::RefCell::new(BTreeSet::new());
     let v2_tables: std::rc::Rc<BTreeSet<QualName>> = std::rc::Rc::new(
         v2.tables_in(&target_schema)
             .map(|t| t.name.clone())
@@ -229,6 +231,7 @@ fn check_with_tables_in(
             redactions: &redactions,
             zone_conversions: &zone_conversions,
             cast_types: &cast_types,
+            called_functions: &called_functions,
             tables_in,
         };
         match ctx.step(name, step, head) {
@@ -352,6 +355,12 @@ fn check_with_tables_in(
                     scope::qualify_tables(&mut q, v2, &target_schema, &target_schema);
                     scope::qualify_types(&mut q, v2, &target_schema);
                     cast_types.borrow_mut().extend(scope::cast_types(&q));
+                    called_functions
+                        .borrow_mut()
+                        .extend(calls::called_functions(&q));
+                    calls::refused_calls(&q, origin)
+                        .into_iter()
+                        .for_each(|e| diags.push(e));
                     match scope::printable_literals(&mut q) {
                         Ok(()) => assertions.push(plan::Assertion {
                             name: a.name.to_string(),
@@ -375,7 +384,10 @@ fn check_with_tables_in(
             &target_schema,
             &maps,
             &lines,
-            &mut cast_types.borrow_mut(),
+            archives::GuardedNames {
+                cast_types: &mut cast_types.borrow_mut(),
+                called_functions: &mut called_functions.borrow_mut(),
+            },
             &mut archive_errors,
         )
     });
@@ -508,6 +520,7 @@ fn check_with_tables_in(
         read_schema,
         target_schema,
         cast_types: cast_types.into_inner(),
+        called_functions: called_functions.into_inner(),
         mode,
         time_zone,
         subset: None,

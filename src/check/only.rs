@@ -27,6 +27,14 @@ pub fn restrict(mut plan: Plan, condition: &str, v1: &Catalog) -> Result<Plan, S
             "--only: one condition expected, found more after `{expr}`"
         ));
     }
+    if let Some((name, _, why)) = super::calls::refusals(&expr).into_iter().next() {
+        return Err(format!(
+            "--only: {}",
+            super::calls::refusal_message(&name, why)
+        ));
+    }
+    plan.called_functions
+        .extend(super::calls::called_functions(&expr));
     let mut tables: BTreeSet<String> = BTreeSet::new();
     let mut problem: Option<String> = None;
     let _ = sqlparser::ast::visit_expressions(&expr, |e| {

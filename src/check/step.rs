@@ -39,6 +39,8 @@ pub struct StepContext<'a> {
     pub zone_conversions: &'a std::cell::RefCell<Vec<super::zone::ZoneConversion>>,
     /// The types the model's expressions cast to ([`scope::cast_types`]).
     pub cast_types: &'a std::cell::RefCell<BTreeSet<String>>,
+    /// The functions the model's expressions call ([`super::calls::called_functions`]).
+    pub called_functions: &'a std::cell::RefCell<BTreeSet<String>>,
     /// Set when an expression of the step calls the transform library.
     pub uses_library: std::cell::Cell<bool>,
     /// V1's secret columns: rejects copy V1 rows without their values.
@@ -107,6 +109,10 @@ impl StepContext<'_> {
         if let Err(unprintable) = scope::printable_literals(&mut expr) {
             found.push(unprintable.diagnostic(origin));
         }
+        self.called_functions
+            .borrow_mut()
+            .extend(super::calls::called_functions(&expr));
+        found.extend(super::calls::refused_calls(&expr, origin));
         let ok = found.is_empty();
         errors.extend(found);
         ok.then_some(expr)
@@ -156,6 +162,10 @@ impl StepContext<'_> {
             self.read_schema,
             from_origin,
         )?;
+        self.called_functions
+            .borrow_mut()
+            .extend(super::calls::called_functions(&from));
+        errors.extend(super::calls::refused_calls(&from, from_origin));
         // An unqualified type in a cast (`x::plan`) is V2's: that is where the value goes, and
         // the scripts run with the default search_path, where the target schema is `public`.
         scope.default_schema = head.table.name.schema.clone();

@@ -52,6 +52,20 @@ impl TypeChange {
         types
     }
 
+    /// The functions its `using` calls (the implicit-code guard checks them).
+    pub fn called_functions(&self) -> BTreeSet<String> {
+        use sqlparser::dialect::PostgreSqlDialect;
+        use sqlparser::parser::Parser;
+        match self.using.as_deref().map(|u| {
+            Parser::new(&PostgreSqlDialect {})
+                .try_with_sql(u)
+                .and_then(|mut p| p.parse_expr())
+        }) {
+            Some(Ok(e)) => crate::check::calls::called_functions(&e),
+            _ => BTreeSet::new(),
+        }
+    }
+
     /// `prefix.column` converted to the new type (the `using`, or a cast).
     pub fn conversion(&self, prefix: &str) -> String {
         match &self.using {
@@ -648,6 +662,9 @@ fn parse_using(expr: &str) -> Result<String, String> {
     let e = p.parse_expr().map_err(|e| e.to_string())?;
     if p.peek_token().token != sqlparser::tokenizer::Token::EOF {
         return Err("text after the expression".into());
+    }
+    if let Some((name, _, why)) = crate::check::calls::refusals(&e).into_iter().next() {
+        return Err(crate::check::calls::refusal_message(&name, why));
     }
     Ok(e.to_string())
 }

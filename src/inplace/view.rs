@@ -194,6 +194,8 @@ pub struct View {
     /// of the types its conversions cast to.
     pub implicit_written: String,
     pub implicit_cast_types: String,
+    /// The guard's `text[]` of the functions the `using` expressions call.
+    pub implicit_called_functions: String,
     /// PLAN.md, compiled against a live V1: a table row per locked table (rows, size), and
     /// the estimate of the fill and of the swap's window. Empty from DDL files.
     pub plan_sizes: Vec<String>,
@@ -673,6 +675,13 @@ impl View {
             .flat_map(TypeChange::cast_types)
             .collect();
         let implicit_cast_types = crate::sql_text::text_array(cast_types.iter());
+        let called_functions: BTreeSet<String> = m
+            .tables
+            .iter()
+            .flat_map(|t| &t.types)
+            .flat_map(TypeChange::called_functions)
+            .collect();
+        let implicit_called_functions = crate::sql_text::text_array(called_functions.iter());
         View {
             model: m.model.clone(),
             fingerprint: fingerprint.to_string(),
@@ -695,6 +704,7 @@ impl View {
             plan_changes,
             implicit_written,
             implicit_cast_types,
+            implicit_called_functions,
             plan_sizes,
             window,
             has_not_null_checks,

@@ -23,6 +23,10 @@ pub struct Plan {
     /// The types the model's expressions, assertions and archive queries cast to, as printed
     /// in the scripts: the implicit-code guard checks the casts pg_cast holds for them.
     pub cast_types: std::collections::BTreeSet<String>,
+    /// The functions the model's expressions, assertions, archive queries and `--only` call,
+    /// as printed in the scripts ([`crate::check::calls::called_functions`]): the
+    /// implicit-code guard checks who owns them and what they are.
+    pub called_functions: std::collections::BTreeSet<String>,
     pub mode: Mode,
     /// The TimeZone every script sets: the model's `timezone:`, UTC without one.
     pub time_zone: String,

@@ -64,6 +64,7 @@ END
 {%- let implicit_written = v.implicit_written.as_str() %}
 {%- let implicit_read = "'{}'::text[]" %}
 {%- let implicit_cast_types = v.implicit_cast_types.as_str() %}
+{%- let implicit_called_functions = v.implicit_called_functions.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
 
@@ -182,7 +183,7 @@ BEGIN
     -- the empty backup, the new columns (nullable, no default: nothing is rewritten) and the
     -- triggers. From its COMMIT on, every write of the application reaches the new columns.
 {% call retry::retried("    ", "fill " ~ t.step ~ ": the new columns", false, "") %}
-        PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[], {{ v.implicit_cast_types }});
+        PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ({{ v.model|lit }}, 'migrate', {{ t.step|lit }}, 'running')
         RETURNING id INTO pgmig_log_id;
@@ -387,7 +388,7 @@ BEGIN;
 -- EXCLUSIVE window, where it was most of it (bench/results).
 DO {% filter dollar("guard") %}
 BEGIN
-  PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[], {{ v.implicit_cast_types }});
+  PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
 END
 {% endfilter %};
 DO {% filter dollar("swap") %}

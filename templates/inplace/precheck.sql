@@ -26,6 +26,7 @@ CREATE SCHEMA IF NOT EXISTS _pgmig;
 {%- let implicit_written = v.implicit_written.as_str() %}
 {%- let implicit_read = "'{}'::text[]" %}
 {%- let implicit_cast_types = v.implicit_cast_types.as_str() %}
+{%- let implicit_called_functions = v.implicit_called_functions.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
 {% include "event_triggers.sql" %}

@@ -787,3 +787,278 @@ fn in_place_scripts_refuse_a_cast_another_role_owns() {
         );
     }
 }
+
+/// A small migration whose one column is computed by `expression`: V1 `v1.members` (schema
+/// v1, created by the superuser), V2 `public.members`. Compiled from DDL, as a reviewer would.
+fn calling_model(expression: &str) -> (tempfile::TempDir, tempfile::TempDir) {
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(
+        src.path().join("model.yaml"),
+        format!(
+            "name: calls
+source: {{ schema: v1 }}
+target: {{ schema: public }}
+tables:
+  members:
+    from: members m
+    key: keep
+    columns:
+      email: {expression}
+"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        src.path().join("v1.sql"),
+        "CREATE TABLE members (id integer PRIMARY KEY, email text NOT NULL);",
+    )
+    .unwrap();
+    std::fs::write(
+        src.path().join("v2.sql"),
+        "CREATE TABLE members (id integer PRIMARY KEY, email text NOT NULL);",
+    )
+    .unwrap();
+    let dir = crate::support::compile_ddl(
+        &src.path().join("model.yaml"),
+        &src.path().join("v1.sql"),
+        &src.path().join("v2.sql"),
+    );
+    (src, dir)
+}
+
+fn calling_db(name: &str) -> TestDb {
+    let db = crate::support::cluster().create_db(name);
+    db.execute(
+        "CREATE SCHEMA v1;
+         CREATE TABLE v1.members (id integer PRIMARY KEY, email text NOT NULL);
+         INSERT INTO v1.members VALUES (1, ' Ana@Example.org ');
+         CREATE TABLE public.members (id integer PRIMARY KEY, email text NOT NULL);",
+    );
+    db
+}
+
+fn assert_call_refused(out: &Output, what: &str, finding: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{what} must stop under ON_ERROR_STOP:\n{}",
+        stderr(out)
+    );
+    for expected in [
+        "pgmig will not run: the model calls functions that are not safe to run with the rights of postgres",
+        finding,
+    ] {
+        assert!(
+            stderr(out).contains(expected),
+            "{what}: no {expected:?} in:\n{}",
+            stderr(out)
+        );
+    }
+}
+
+/// Review r1: the model calls `v1.normalize_email(m.email)`, an innocent function when the
+/// model was reviewed and compiled. A role that is not superuser owns it (and its schema) and
+/// rewrites it afterwards to make itself superuser and write a file, or may create functions
+/// in its schema (an overload matching the arguments better would be called instead):
+/// precheck and migrate (transaction and batched), and verify and export after a migrate,
+/// refuse before anything runs. Once a superuser owns the function and the schema, every
+/// script runs it. Before the guard, precheck ran the rewritten function as the superuser (a
+/// `COPY … TO PROGRAM` outlived its rolled-back transaction) and migrate made its owner
+/// superuser.
+#[test]
+fn a_function_the_model_calls_that_another_role_can_rewrite_is_refused() {
+    let (src, dir) = calling_model("v1.normalize_email(m.email)");
+    let batched_model = crate::support::model_variant(&src.path().join("model.yaml"), |m| {
+        m.replacen(
+            "name: calls\n",
+            "name: calls\nmode: { batched: { size: 1 } }\n",
+            1,
+        )
+    });
+    let batched = crate::support::compile_ddl(
+        &batched_model.path().join("model.yaml"),
+        &src.path().join("v1.sql"),
+        &src.path().join("v2.sql"),
+    );
+    let innocent = "CREATE FUNCTION v1.normalize_email(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $f$ SELECT lower(btrim(t)) $f$;";
+    // Run as the role that was given the function.
+    let rewrite = "CREATE OR REPLACE FUNCTION v1.normalize_email(t text) RETURNS text LANGUAGE plpgsql VOLATILE AS $f$
+                   BEGIN {escalate} RETURN lower(btrim(t)); END $f$;";
+    let give =
+        "ALTER SCHEMA v1 OWNER TO {role}; ALTER FUNCTION v1.normalize_email(text) OWNER TO {role};";
+    let owned = "the model calls v1.normalize_email: v1.normalize_email(text) is owned by {role}, another role";
+    // (what the role holds, granted by the superuser; run as the role; the finding)
+    let holds = [
+        ("the function and its schema", give, rewrite, owned),
+        (
+            "CREATE on the function's schema",
+            "GRANT USAGE, CREATE ON SCHEMA v1 TO {role};",
+            "",
+            "the model calls v1.normalize_email: {role} may create functions in schema v1",
+        ),
+    ];
+    for (i, (hold, grant, as_role, finding)) in holds.iter().enumerate() {
+        let db = calling_db(&format!("si_calls_{i}"));
+        let role = format!("fn_owner_of_{}", db.name());
+        let trace = evidence(&db);
+        db.execute(&format!(
+            "CREATE ROLE {role} NOSUPERUSER; {innocent} {} SET ROLE {role}; {} RESET ROLE;",
+            fill(grant, &role, &trace),
+            fill(as_role, &role, &trace)
+        ));
+        let finding = fill(finding, &role, &trace);
+        let before = db.table_md5s(USER_SCHEMAS);
+        for (dir, script) in [
+            (&dir, "precheck.sql"),
+            (&dir, "migrate.sql"),
+            (&batched, "precheck.sql"),
+            (&batched, "migrate.sql"),
+        ] {
+            let out = run(&db, dir.path(), script, &[]);
+            let what = format!(
+                "{script} ({}) when a role holds {hold}",
+                dir.path().display()
+            );
+            assert_call_refused(&out, &what, &finding);
+            assert_not_run(&db, &role, &trace, &what);
+            assert_eq!(
+                db.table_md5s(USER_SCHEMAS),
+                before,
+                "{what} changed V1 or V2"
+            );
+        }
+    }
+
+    // Migrated while a superuser owned it; then given away and rewritten.
+    let db = calling_db("si_calls_after");
+    let role = format!("fn_owner_of_{}", db.name());
+    let trace = evidence(&db);
+    db.execute(&format!("CREATE ROLE {role} NOSUPERUSER; {innocent}"));
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    db.execute(&format!(
+        "{} SET ROLE {role}; {} RESET ROLE;",
+        fill(give, &role, &trace),
+        fill(rewrite, &role, &trace)
+    ));
+    let migrated = db.table_md5s(USER_SCHEMAS);
+    for script in ["verify.sql", "export.sql"] {
+        // psql writes export's files into its current directory.
+        let exports = tempfile::tempdir().unwrap();
+        let out = db
+            .psql_cmd()
+            .current_dir(exports.path())
+            .arg("-f")
+            .arg(dir.path().join(script))
+            .output()
+            .unwrap();
+        let what = format!("{script} after the function was rewritten");
+        assert_call_refused(&out, &what, &fill(owned, &role, &trace));
+        assert_not_run(&db, &role, &trace, &what);
+        assert_eq!(
+            db.table_md5s(USER_SCHEMAS),
+            migrated,
+            "{what} changed V1 or V2"
+        );
+    }
+
+    // A superuser owns the function and its schema, and no other role may create there.
+    let db = calling_db("si_calls_trusted");
+    db.execute(innocent);
+    must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck");
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let verified = must_pass(run(&db, dir.path(), "verify.sql", &[]), "verify");
+    assert!(verified.contains("PASS"), "verify: {verified}");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM public.members WHERE email = 'ana@example.org'"
+        ),
+        1
+    );
+}
+
+/// Review r2: the model's author, who needs no right on the database, calls built-ins that
+/// read what only a superuser may (`table_to_xml` of pg_authid: every password hash; a server
+/// file) into a V2 column the application reads. Compile refuses, at the call.
+#[test]
+fn a_model_calling_built_ins_that_read_beyond_their_arguments_does_not_compile() {
+    for (expression, name, column) in [
+        (
+            "pg_catalog.table_to_xml('pg_catalog.pg_authid'::regclass, true, false, '')::text",
+            "pg_catalog.table_to_xml",
+            25,
+        ),
+        (
+            "m.email || pg_read_file('/etc/hostname')",
+            "pg_read_file",
+            25,
+        ),
+        ("(SELECT lo_import('/etc/passwd'))::text", "lo_import", 22),
+    ] {
+        let src = tempfile::tempdir().unwrap();
+        std::fs::write(
+            src.path().join("model.yaml"),
+            format!(
+                "name: author
+source: {{ schema: v1 }}
+target: {{ schema: public }}
+tables:
+  members:
+    from: members m
+    key: keep
+    columns:
+      email: {expression}
+"
+            ),
+        )
+        .unwrap();
+        let ddl = "CREATE TABLE members (id integer PRIMARY KEY, email text NOT NULL);";
+        std::fs::write(src.path().join("v1.sql"), ddl).unwrap();
+        std::fs::write(src.path().join("v2.sql"), ddl).unwrap();
+        let p = |f: &str| src.path().join(f).display().to_string();
+        let out = crate::support::pgmig_cli(&[
+            "compile",
+            &p("model.yaml"),
+            "--v1",
+            &p("v1.sql"),
+            "--v2",
+            &p("v2.sql"),
+            "--out",
+            &p("out"),
+        ]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{expression}: {err}");
+        assert!(
+            err.contains(&format!(
+                "model.yaml:9:{column}: error: a model may not call `{name}`"
+            )),
+            "{expression}: {err}"
+        );
+        assert!(
+            !src.path().join("out").exists(),
+            "{expression}: scripts were written"
+        );
+    }
+}
+
+/// A denylist is never complete: a volatile built-in off the allowlist (`pg_sleep`, called
+/// unqualified, so pg_catalog's) passes compile and is refused when the scripts run.
+#[test]
+fn a_volatile_built_in_the_model_calls_is_refused_at_run_time() {
+    let (_src, dir) = calling_model("m.email || pg_sleep(0)::text");
+    let db = calling_db("si_calls_volatile");
+    let before = db.table_md5s(USER_SCHEMAS);
+    for script in ["precheck.sql", "migrate.sql"] {
+        let out = run(&db, dir.path(), script, &[]);
+        assert_call_refused(
+            &out,
+            script,
+            "the model calls pg_sleep: pg_sleep(double precision) is volatile: it may act beyond computing a value",
+        );
+        assert_eq!(
+            db.table_md5s(USER_SCHEMAS),
+            before,
+            "{script} changed V1 or V2"
+        );
+    }
+}

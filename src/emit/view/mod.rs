@@ -110,6 +110,8 @@ pub struct PlanView {
     pub replace_backups: Vec<SealedBackupView>,
     /// The guard's `text[]` of the types the model's expressions cast to.
     pub implicit_cast_types: String,
+    /// The guard's `text[]` of the functions the model's expressions call.
+    pub implicit_called_functions: String,
 }
 
 /// How migrate commits, as the templates tell the modes apart: one transaction (in waves),
@@ -456,6 +458,7 @@ impl PlanView {
             implicit_read: String::new(),
             replace_backups: Vec::new(),
             implicit_cast_types: crate::sql_text::text_array(plan.cast_types.iter()),
+            implicit_called_functions: crate::sql_text::text_array(plan.called_functions.iter()),
         };
         view.replace_backups = SealedBackupView::all(&view.steps);
         let replaced = view.steps.iter().flat_map(|s| {

@@ -1,0 +1,233 @@
+//! The functions a model's expressions call by name. The scripts run them with the rights of
+//! the role running the scripts (often a superuser), on the model author's word: a built-in
+//! that reads or acts beyond its arguments is refused here, at the call; every name called is
+//! handed to the implicit-code guard, which refuses at run time a function another role owns
+//! or could replace, a privileged or volatile built-in ([`called_functions`]).
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{Expr, Ident, ObjectName, ObjectNamePart, TableFactor, Visit, Visitor};
+
+use super::ident::ident_name;
+use super::sql::Origin;
+use crate::diagnostic::Diagnostic;
+use crate::sql_text::quote_ident;
+
+/// Built-ins (and common extensions' functions) a model may not call, by group: what they do
+/// beyond computing a value from their arguments. A name ending in `*` stands for every name
+/// it starts. Matched on the function's name in any schema: a model has no use for its own
+/// function of such a name either. The guard's run-time rules (owner, EXECUTE by PUBLIC for
+/// built-ins, volatility) catch what this list misses.
+const REFUSED: &[(&[&str], &str)] = &[
+    // They run the SQL text they are given, or read whole tables, schemas or the database,
+    // with the runner's rights: `table_to_xml('pg_authid'::regclass, …)` is every password hash.
+    (
+        &[
+            "query_to_xml*",
+            "table_to_xml*",
+            "cursor_to_xml*",
+            "schema_to_xml*",
+            "database_to_xml*",
+            "ts_stat",
+        ],
+        "runs SQL or reads whole tables with the rights of the role running the scripts",
+    ),
+    // The server's files and large objects: the DBA's file system, not the model's data.
+    (
+        &[
+            "pg_read_file",
+            "pg_read_binary_file",
+            "pg_ls_*",
+            "pg_stat_file",
+            "pg_file_*",
+            "pg_current_logfile",
+            "lo_*",
+            "loread",
+            "lowrite",
+        ],
+        "reads or writes files or large objects on the database server",
+    ),
+    // Settings and the server's administration: they outlive the value computed.
+    (
+        &[
+            "set_config",
+            "pg_terminate_backend",
+            "pg_cancel_backend",
+            "pg_reload_conf",
+            "pg_rotate_logfile",
+            "pg_promote",
+            "pg_switch_wal",
+            "pg_create_restore_point",
+            "pg_backup_*",
+            "pg_start_backup",
+            "pg_stop_backup",
+            "pg_wal_replay_*",
+            "pg_stat_reset*",
+            "pg_log_backend_memory_contexts",
+            "pg_import_system_collations",
+        ],
+        "changes settings or administers the server",
+    ),
+    // Advisory locks: pg_advisory_unlock_all could release the lock that keeps two runs of
+    // the scripts apart; any other could hold up the application.
+    (
+        &["pg_advisory_*", "pg_try_advisory_*"],
+        "takes or releases advisory locks, among them the scripts' own",
+    ),
+    // Messages to other sessions, and replication: effects outside the migrated rows.
+    (
+        &[
+            "pg_notify",
+            "pg_logical_*",
+            "pg_replication_*",
+            "pg_create_logical_replication_slot",
+            "pg_create_physical_replication_slot",
+            "pg_copy_logical_replication_slot",
+            "pg_copy_physical_replication_slot",
+            "pg_drop_replication_slot",
+        ],
+        "sends messages to other sessions or acts on replication",
+    ),
+    // Connections to other databases, with credentials the server holds.
+    (&["dblink*"], "connects to another database from the server"),
+];
+
+/// Why a function of this (unqualified, folded) name is refused, if it is.
+fn refused(name: &str) -> Option<&'static str> {
+    REFUSED.iter().find_map(|(names, why)| {
+        names
+            .iter()
+            .any(|n| match n.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => name == *n,
+            })
+            .then_some(*why)
+    })
+}
+
+/// Every call of a refused built-in in `node`: the function's name as written, its last
+/// part (where an error points) and why it is refused.
+pub fn refusals<V: Visit>(node: &V) -> Vec<(String, Ident, &'static str)> {
+    let mut found = Vec::new();
+    let _ = node.visit(&mut Calls(|name: &ObjectName| {
+        if let Some(ObjectNamePart::Identifier(last)) = name.0.last() {
+            if let Some(why) = refused(&ident_name(last)) {
+                found.push((name.to_string(), last.clone(), why));
+            }
+        }
+    }));
+    found
+}
+
+/// The message for a refused call.
+pub fn refusal_message(name: &str, why: &str) -> String {
+    format!("a model may not call `{name}`: it {why}")
+}
+
+/// Every call of a refused built-in in `node`, as an error at the function's name.
+pub fn refused_calls<V: Visit>(node: &V, origin: Origin) -> Vec<Diagnostic> {
+    refusals(node)
+        .into_iter()
+        .map(|(name, last, why)| {
+            origin
+                .error(refusal_message(&name, why), last.span.start, last.value.chars().count())
+                .with_hint("the scripts run the model's expressions with the rights of the role running them, often a superuser: compute the value in V1 (a view or a column its owner fills) or after the migration")
+        })
+        .collect()
+}
+
+/// The functions `node` calls, as the scripts print them (qualified or not), each part
+/// quoted as needed: the guard reads them with `parse_ident`. A table function in FROM
+/// (`generate_series(1, 3) AS g`) is a call too.
+pub fn called_functions<V: Visit>(node: &V) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let _ = node.visit(&mut Calls(|name: &ObjectName| {
+        let parts: Option<Vec<String>> = name
+            .0
+            .iter()
+            .map(|p| match p {
+                ObjectNamePart::Identifier(i) => Some(quote_ident(&ident_name(i))),
+                _ => None,
+            })
+            .collect();
+        if let Some(parts) = parts {
+            names.insert(parts.join("."));
+        }
+    }));
+    names
+}
+
+/// Calls `F` with the name of every function called in an expression or in FROM.
+struct Calls<F>(F);
+
+impl<F: FnMut(&ObjectName)> Visitor for Calls<F> {
+    type Break = ();
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        if let Expr::Function(f) = expr {
+            (self.0)(&f.name);
+        }
+        ControlFlow::Continue(())
+    }
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+        match factor {
+            TableFactor::Table {
+                name,
+                args: Some(_),
+                ..
+            }
+            | TableFactor::Function { name, .. } => (self.0)(name),
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(sql: &str) -> sqlparser::ast::Statement {
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, sql)
+            .unwrap()
+            .remove(0)
+    }
+
+    #[test]
+    fn every_call_is_collected_as_written_and_quoted_as_needed() {
+        let names = called_functions(&from(
+            r#"SELECT Lower(v1."Norm"(x)), pg_catalog.btrim(y), count(*) FROM t CROSS JOIN LATERAL generate_series(1, 2) AS g, LATERAL v1.rows_of(t.id) AS r WHERE v1.ok(t.id)"#,
+        ));
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            [
+                "count",
+                "generate_series",
+                "lower",
+                "pg_catalog.btrim",
+                "v1.\"Norm\"",
+                "v1.ok",
+                "v1.rows_of"
+            ]
+        );
+    }
+
+    #[test]
+    fn refused_names_by_group_and_prefix() {
+        for name in [
+            "table_to_xml_and_xmlschema",
+            "pg_read_file",
+            "pg_ls_waldir",
+            "lo_import",
+            "set_config",
+            "pg_advisory_unlock_all",
+            "dblink_exec",
+            "pg_logical_emit_message",
+        ] {
+            assert!(refused(name).is_some(), "{name} passed");
+        }
+        for name in ["lower", "format", "pg_sleep", "log", "now", "xmlelement"] {
+            assert_eq!(refused(name), None, "{name} refused");
+        }
+    }
+}
