@@ -920,7 +920,7 @@ fn a_trigger_added_where_rollbacks_cascade_reaches_while_rollback_waits_is_refus
 /// database) renamed the schema while migrate waited and made a new one of the same name, its
 /// last table a view calling the owner's function; the scripts' qualified names then meant
 /// the new objects, and migrate read the view as the superuser (run against main's scripts).
-/// The guard now holds the pg_namespace rows of the schemas the scripts name FOR KEY SHARE:
+/// The guard now holds the pg_namespace rows of the schemas the scripts name FOR SHARE:
 /// the rename waits for migrate, which waits for the owner's table, and PostgreSQL ends one
 /// of the two as a deadlock. Either way nothing of the owner's runs.
 #[test]
