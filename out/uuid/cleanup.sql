@@ -250,7 +250,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'b915b2c970f267908f23d549fcc92507e7ba1c79ae0dcc5cb3968d9febb7e24c';
+SET pgmig.fingerprint = '2f3d756a16eb77225640babe2b8df1a2cba2f7ce907af56674a71b6a90e302dc';
 SET pgmig.failures = 0;
 
 DO $check$
@@ -284,9 +284,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b915b2c970f267908f23d549fcc92507e7ba1c79ae0dcc5cb3968d9febb7e24c';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2f3d756a16eb77225640babe2b8df1a2cba2f7ce907af56674a71b6a90e302dc';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile b915b2c970f267908f23d549fcc92507e7ba1c79ae0dcc5cb3968d9febb7e24c; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2f3d756a16eb77225640babe2b8df1a2cba2f7ce907af56674a71b6a90e302dc; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

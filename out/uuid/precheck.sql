@@ -270,9 +270,11 @@ BEGIN
   PERFORM pg_catalog.set_config('work_mem', '4MB', true);
   PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   -- Lock first, then look: what is checked below cannot change until this transaction ends.
-  -- The schemas this script names objects in: a FOR KEY SHARE lock on their pg_namespace rows
-  -- makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait, so that no schema of the same name,
-  -- with other objects in it, takes their place and their names. Row locks on a catalog take
+  -- The schemas this script names objects in: a FOR SHARE lock on their pg_namespace rows
+  -- makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the schema and ALTER SCHEMA
+  -- ... OWNER too), so that no schema of the same name, with other objects in it, takes their
+  -- place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
+  -- does not read it, and every statement must have known locks.) Row locks on a catalog take
   -- UPDATE on it, which only a superuser has, and a transaction that may write (verify and
   -- export read only): others go without (see README).
   IF runner_is_superuser AND pg_catalog.current_setting('transaction_read_only') = 'off' THEN
@@ -284,7 +286,7 @@ BEGIN
                         UNION ALL
                         SELECT '_pgmig')
     ORDER BY s.oid
-    FOR KEY SHARE OF s;
+    FOR SHARE OF s;
   END IF;
   -- Then the relations: the tables written and what the writes reach (partitions,
   -- inheritance children, tables an ON DELETE/UPDATE action reaches, what rules write) in ROW
