@@ -29,4 +29,11 @@ IMPORT FOREIGN SCHEMA {{ v.remote_schema|ident }} LIMIT TO ({{ v.tables }})
   FROM SERVER {{ v.server|ident }} INTO {{ v.staging_schema|ident }};
 
 {% include "fdw_catalog_check.sql" %}
+
+-- The guard above ran before these foreign tables existed. Each of their columns has the
+-- local type its V1 type's name resolves to here (a domain of the same name, another role's),
+-- and postgres_fdw converts every fetched value to it: their types are checked now.
+{%- let implicit_written = "'{}'::text[]" %}
+
+{% include "implicit_code_guard.sql" %}
 {%- endif %}

@@ -557,13 +557,14 @@ fn compiled_columns(
     let v1_tables = read_tables.iter().copied().map(|t| ("V1", v1, t));
     v1_tables
         .chain(v2_tables.into_iter().map(|t| ("V2", v2, t)))
-        .filter_map(|(side, catalog, name)| catalog.table(name).map(|t| (side, t)))
-        .flat_map(|(side, t)| {
+        .filter_map(|(side, catalog, name)| catalog.table(name).map(|t| (side, catalog, t)))
+        .flat_map(|(side, catalog, t)| {
             t.columns.iter().map(move |c| plan::CompiledColumn {
                 side,
                 table: t.name.clone(),
                 column: c.name.clone(),
                 data_type: c.data_type.clone(),
+                base_type: catalog.base_type(&c.data_type).to_string(),
             })
         })
         .collect()

@@ -97,6 +97,8 @@ pub struct CompiledColumn {
     pub column: String,
     /// `format_type()` spelling.
     pub data_type: String,
+    /// A domain's base type (`format_type()` spelling); any other type as `data_type`.
+    pub base_type: String,
 }
 
 /// V1 data the migration does not carry over, as the model's `drop:` says.

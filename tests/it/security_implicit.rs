@@ -1060,5 +1060,251 @@ fn a_volatile_built_in_the_model_calls_is_refused_at_run_time() {
             before,
             "{script} changed V1 or V2"
         );
+
+/// `script` started under psql with `application_name` `app` (for [`TestDb::waits_for_lock`]),
+/// waiting up to a minute for any lock.
+fn spawn_script(
+    db: &TestDb,
+    dir: &Path,
+    script: &str,
+    app: &str,
+    vars: &[(&str, &str)],
+) -> std::process::Child {
+    let mut psql = db.psql_cmd();
+    psql.env("PGAPPNAME", app).args(["-v", "lock_timeout=60s"]);
+    for (name, value) in vars {
+        psql.arg("-v").arg(format!("{name}={value}"));
+    }
+    psql.arg("-f")
+        .arg(dir.join(script))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The guard checked V1's relations once and locked none: V1's owner held the first table
+/// migrate reads, waited until migrate queued behind it (past the guard), put a view calling
+/// its function in the place of a table a later step reads, and let go; migrate read the
+/// view as the superuser (found by a hostile review). The guard now locks what it checks
+/// before it checks it, and computes again what a lock it waited for may have changed.
+#[test]
+fn a_v1_table_swapped_for_a_view_while_migrate_waits_is_checked_before_it_is_read() {
+    let dir = compiled();
+    let db = workout_db("si_swap");
+    let role = application_role(&db);
+    let evidence = evidence(&db);
+    give_schema(&db, "v1", &role);
+    db.execute(&format!(
+        "SET ROLE {role};
+         CREATE FUNCTION v1.pwn() RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {} RETURN true; END $f$;
+         RESET ROLE;",
+        escalate(&role, &evidence)
+    ));
+    let v2_before = db.table_md5s(&["public"]);
+    let mut owner = db.client();
+    owner
+        .batch_execute(&format!(
+            "SET ROLE {role}; BEGIN; LOCK TABLE v1.workout_plans IN ACCESS EXCLUSIVE MODE"
+        ))
+        .unwrap();
+    let migrate = spawn_script(&db, dir.path(), "migrate.sql", "si_swap_migrate", &[]);
+    assert!(
+        db.waits_for_lock("si_swap_migrate", || true),
+        "migrate never waited for V1"
+    );
+    owner
+        .batch_execute(
+            "ALTER TABLE v1.exercise_logs RENAME TO exercise_logs_data;
+             CREATE VIEW v1.exercise_logs AS SELECT * FROM v1.exercise_logs_data WHERE v1.pwn();
+             COMMIT",
+        )
+        .unwrap();
+    let out = migrate.wait_with_output().unwrap();
+    assert_refused(
+        &out,
+        "migrate, V1 table swapped for a view while it waited",
+        &format!("v1.exercise_logs: view runs v1.pwn(), owned by {role}"),
+    );
+    assert_not_run(&db, &role, &evidence, "migrate");
+    assert_eq!(db.table_md5s(&["public"]), v2_before, "migrate changed V2");
+}
+
+/// The same on the write side: a table an ON DELETE CASCADE from a migrated table reaches was
+/// checked, not locked; its owner held it while `rollback -v cascade=on` queued, attached a
+/// trigger and let go; the cascade fired the trigger as the superuser (found by a hostile
+/// review). Every table the writes reach is now held in ROW EXCLUSIVE mode before the check.
+#[test]
+fn a_trigger_added_where_rollbacks_cascade_reaches_while_rollback_waits_is_refused() {
+    let dir = compiled();
+    let db = workout_db("si_cascade");
+    let role = application_role(&db);
+    let evidence = evidence(&db);
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    // An application table under the plans: its rows go with them.
+    db.execute(&fill(
+        "SET ROLE {role};
+         CREATE TABLE public.plan_notes (plan_id uuid REFERENCES public.workout_plans ON DELETE CASCADE);
+         INSERT INTO public.plan_notes SELECT id FROM public.workout_plans;
+         CREATE FUNCTION public.pwn() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN OLD; END $f$;
+         RESET ROLE;",
+        &role,
+        &evidence,
+    ));
+    let migrated = db.table_md5s(USER_SCHEMAS);
+    let mut owner = db.client();
+    owner
+        .batch_execute(&format!(
+            "SET ROLE {role}; BEGIN; LOCK TABLE public.plan_notes IN ACCESS EXCLUSIVE MODE"
+        ))
+        .unwrap();
+    let rollback = spawn_script(
+        &db,
+        dir.path(),
+        "rollback.sql",
+        "si_cascade_rollback",
+        &[("cascade", "on")],
+    );
+    assert!(
+        db.waits_for_lock("si_cascade_rollback", || true),
+        "rollback never waited for plan_notes"
+    );
+    owner
+        .batch_execute(
+            "CREATE TRIGGER pwn AFTER DELETE ON public.plan_notes FOR EACH ROW EXECUTE FUNCTION public.pwn();
+             COMMIT",
+        )
+        .unwrap();
+    let out = rollback.wait_with_output().unwrap();
+    assert_refused(
+        &out,
+        "rollback -v cascade=on, trigger added while it waited",
+        &format!("public.plan_notes: trigger pwn runs public.pwn(), owned by {role}"),
+    );
+    assert_not_run(&db, &role, &evidence, "rollback");
+    assert_eq!(
+        db.table_md5s(USER_SCHEMAS),
+        migrated,
+        "rollback changed V1 or V2"
+    );
+}
+
+/// Locks on tables do not stop `ALTER SCHEMA … RENAME`: V1's schema owner (with CREATE on the
+/// database) renamed the schema while migrate waited and made a new one of the same name, its
+/// last table a view calling the owner's function; the scripts' qualified names then meant
+/// the new objects, and migrate read the view as the superuser (run against main's scripts).
+/// The guard now holds the pg_namespace rows of the schemas the scripts name FOR SHARE:
+/// the rename waits for migrate, which waits for the owner's table, and PostgreSQL ends one
+/// of the two as a deadlock. Either way nothing of the owner's runs.
+#[test]
+fn a_v1_schema_renamed_while_migrate_waits_puts_no_other_schema_in_its_place() {
+    let dir = compiled();
+    let db = workout_db("si_rename");
+    let role = application_role(&db);
+    let evidence = evidence(&db);
+    give_schema(&db, "v1", &role);
+    db.execute(&format!(
+        "GRANT CREATE ON DATABASE {db_name} TO {role};
+         SET ROLE {role};
+         CREATE FUNCTION public.pwn() RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {} RETURN true; END $f$;
+         RESET ROLE;",
+        escalate(&role, &evidence),
+        db_name = db.name()
+    ));
+    let mut owner = db.client();
+    owner
+        .batch_execute(&format!(
+            "SET ROLE {role}; BEGIN; LOCK TABLE v1.workout_plans IN ACCESS EXCLUSIVE MODE"
+        ))
+        .unwrap();
+    let migrate = spawn_script(&db, dir.path(), "migrate.sql", "si_rename_migrate", &[]);
+    assert!(
+        db.waits_for_lock("si_rename_migrate", || true),
+        "migrate never waited for V1"
+    );
+    let swapped = owner.batch_execute(
+        "ALTER SCHEMA v1 RENAME TO v1_old;
+         CREATE SCHEMA v1;
+         CREATE TABLE v1.workout_plans AS SELECT * FROM v1_old.workout_plans;
+         CREATE TABLE v1.exercises AS SELECT * FROM v1_old.exercises;
+         CREATE TABLE v1.workout_sessions AS SELECT * FROM v1_old.workout_sessions;
+         CREATE VIEW v1.exercise_logs AS SELECT * FROM v1_old.exercise_logs WHERE public.pwn();
+         COMMIT",
+    );
+    let out = migrate.wait_with_output().unwrap();
+    let deadlock = |text: &str| text.contains("deadlock detected");
+    match &swapped {
+        Ok(()) => assert!(
+            deadlock(&stderr(&out)),
+            "the schema was renamed while migrate held it; migrate: {}",
+            stderr(&out)
+        ),
+        Err(e) => assert!(
+            deadlock(&crate::support::pg_error_text(e)),
+            "the rename failed otherwise: {e:?}"
+        ),
+    }
+    assert_not_run(&db, &role, &evidence, "migrate");
+}
+
+/// V1 through postgres_fdw: IMPORT FOREIGN SCHEMA declares each column with its V1 type's
+/// name, which here resolves to a local domain another role made, its CHECK calling that
+/// role's function; postgres_fdw converts every fetched value to it, running the CHECK as the
+/// superuser (found by a hostile review: the guard ran before the import and checked the
+/// domains of written and cast-to types only). The guard now runs again over the imported
+/// tables and checks the domains of the columns read.
+#[test]
+fn a_local_domain_a_foreign_v1_columns_type_names_is_checked_before_v1_is_read() {
+    let v1_ddl = "CREATE SCHEMA app;
+                  CREATE DOMAIN app.email_t AS text;
+                  CREATE TABLE members (id integer PRIMARY KEY, email app.email_t NOT NULL);";
+    let v2_ddl = "CREATE TABLE members (id integer PRIMARY KEY, email text NOT NULL);";
+    let model = "name: fdwdomain
+source: { server: legacy, schema: public }
+target: { schema: public }
+tables:
+  members:
+    from: members m
+    key: keep
+";
+    let (_src, dir) = crate::support::compile_texts(v1_ddl, v2_ddl, model);
+    let second = crate::support::second_cluster();
+    let v1 = second.create_db("si_fdw_domain_v1");
+    v1.execute(&format!(
+        "{v1_ddl} INSERT INTO public.members VALUES (1, 'ana@example.org'), (2, 'bo@example.org');"
+    ));
+    let db = crate::support::cluster().create_db("si_fdw_domain");
+    db.execute(v2_ddl);
+    let role = format!("app_of_{}", db.name());
+    let evidence = evidence(&db);
+    db.execute(&format!(
+        "CREATE ROLE {role} NOSUPERUSER;
+         CREATE SCHEMA app AUTHORIZATION {role};
+         SET ROLE {role};
+         CREATE FUNCTION app.pwn(text) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {} RETURN true; END $f$;
+         CREATE DOMAIN app.email_t AS text CHECK (app.pwn(VALUE));
+         RESET ROLE;",
+        escalate(&role, &evidence)
+    ));
+    let (host, port) = (
+        second.socket_dir().display().to_string(),
+        second.port().to_string(),
+    );
+    let vars = [
+        ("v1_host", host.as_str()),
+        ("v1_port", port.as_str()),
+        ("v1_dbname", v1.name()),
+        ("v1_user", "postgres"),
+    ];
+    let before = db.table_md5s(&["public"]);
+    for script in ["precheck.sql", "migrate.sql"] {
+        let out = run(&db, &dir, script, &vars);
+        assert_refused(
+            &out,
+            script,
+            &format!("_pgmig_legacy.members: constraint email_t_check of domain app.email_t (column email) runs app.pwn(text), owned by {role}"),
+        );
+        assert_not_run(&db, &role, &evidence, script);
+        assert_eq!(db.table_md5s(&["public"]), before, "{script} changed V2");
     }
 }

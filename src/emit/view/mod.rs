@@ -199,13 +199,14 @@ pub struct ServerView {
 }
 
 /// A V1 column compiled against: its table, the foreign table importing it into the staging
-/// schema, and its type.
+/// schema, its type, and a domain's base type (its own type for any other).
 #[derive(Debug, Clone)]
 pub struct ImportedColumn {
     pub table: crate::catalog::QualName,
     pub imported: crate::catalog::QualName,
     pub column: String,
     pub data_type: String,
+    pub base_type: String,
 }
 
 const INDENT: &str = "  ";
@@ -420,6 +421,7 @@ impl PlanView {
                             imported: staged(&c.table),
                             column: c.column.clone(),
                             data_type: c.data_type.clone(),
+                            base_type: c.base_type.clone(),
                         })
                         .collect(),
                     name: srv.name.clone(),
