@@ -226,7 +226,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '85f7ce1633866f2be29b2ff3ed0e6c2f2ba74fff3cbb921035089381ea9027ae';
+SET pgmig.fingerprint = '2ad6b7f99072231fadff4b7da4792c366219164f02e95933ee8021c662a95216';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -452,74 +452,134 @@ DECLARE
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
-  written_table regclass;
+  runner_is_superuser boolean;
+  -- What the writes reach and the reads read, each relation locked before it is checked.
+  written_rels oid[] := '{}';
+  read_rels oid[] := '{}';
+  newly_locked integer;
+  to_lock record;
   findings text[];
   call_findings text[];
   jit_before text := pg_catalog.current_setting('jit');
   work_mem_before text := pg_catalog.current_setting('work_mem');
   plan_cache_mode_before text := pg_catalog.current_setting('plan_cache_mode');
 BEGIN
-  SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
-  FOR written_table IN
-    SELECT c.oid::regclass
-    FROM pg_catalog.unnest(written_names) AS n (name)
-    JOIN pg_catalog.pg_class AS c ON c.oid = pg_catalog.to_regclass(n.name)
-    WHERE c.relkind IN ('r', 'p', 'v')
-  LOOP
-    -- LOCK takes no parameter; the name is regclass's output, quoted by PostgreSQL.
-    EXECUTE pg_catalog.format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', written_table);
-  END LOOP;
-
-  -- The catalogs' row estimates put this query's cost past jit_above_cost: compiling it took
-  -- 16 s, running it milliseconds (workout at scale 10). Off for it alone, then as it was.
-  -- The same estimates (millions of rows where there are hundreds) size its hash tables by
+  SELECT r.rolsuper OR r.rolbypassrls, r.rolsuper INTO runner_bypasses_rls, runner_is_superuser
+  FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
+  -- The catalogs' row estimates put these queries' cost past jit_above_cost: compiling them took
+  -- 16 s, running it milliseconds (workout at scale 10). Off for them alone, then as it was.
+  -- The same estimates (millions of rows where there are hundreds) size their hash tables by
   -- work_mem: under the scripts' 256MB one call took 0.8 s, under the default 4MB 0.05 s,
-  -- and batched mode calls it at every batch. For the same reason its plan is made once per
+  -- and batched mode calls it at every batch. For the same reason their plans are made once per
   -- session (generic), not again at every call for the same arrays.
   PERFORM pg_catalog.set_config('jit', 'off', true);
   PERFORM pg_catalog.set_config('work_mem', '4MB', true);
   PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
+  -- Lock first, then look: what is checked below cannot change until this transaction ends.
+  -- The schemas this script names objects in: a FOR SHARE lock on their pg_namespace rows
+  -- makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the schema and ALTER SCHEMA
+  -- ... OWNER too), so that no schema of the same name, with other objects in it, takes their
+  -- place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
+  -- does not read it, and every statement must have known locks.) Row locks on a catalog take
+  -- UPDATE on it, which only a superuser has, and a transaction that may write (verify and
+  -- export read only): others go without (see README).
+  IF runner_is_superuser AND pg_catalog.current_setting('transaction_read_only') = 'off' THEN
+    PERFORM 1
+    FROM pg_catalog.pg_namespace AS s
+    WHERE s.nspname IN (SELECT (pg_catalog.parse_ident(n.name, false))[1]
+                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names) AS n (name)
+                        WHERE pg_catalog.cardinality(pg_catalog.parse_ident(n.name, false)) > 1
+                        UNION ALL
+                        SELECT '_pgmig')
+    ORDER BY s.oid
+    FOR SHARE OF s;
+  END IF;
+  -- Then the relations: the tables written and what the writes reach (partitions,
+  -- inheritance children, tables an ON DELETE/UPDATE action reaches, what rules write) in ROW
+  -- EXCLUSIVE mode, which the writes take anyway: no trigger, rule, policy, default,
+  -- constraint or index can be added to them until this transaction ends. The V1 relations
+  -- read, and the relations the views among them read, in ACCESS SHARE mode, which only
+  -- ACCESS EXCLUSIVE waits for (and the reads take anyway): no view is replaced and no table
+  -- renamed to make room for one. Locking one can change what the others reach (a view
+  -- replaced while this waited for it), so the closures are computed again until a pass
+  -- finds nothing new to lock. (Foreign tables and materialized views run no code when
+  -- read, and LOCK refuses them.)
+  LOOP
+    newly_locked := 0;
+    FOR to_lock IN
+      WITH RECURSIVE
+      written (rel) AS (
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(written_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
+        UNION
+        SELECT e.reached
+        FROM written AS w
+        JOIN (
+          SELECT i.inhparent, i.inhrelid
+          FROM pg_catalog.pg_inherits AS i
+          UNION ALL
+          SELECT k.confrelid, k.conrelid
+          FROM pg_catalog.pg_constraint AS k
+          WHERE k.contype = 'f' AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd'))
+          UNION ALL
+          SELECT r.ev_class, d.refobjid
+          FROM pg_catalog.pg_rewrite AS r
+          JOIN pg_catalog.pg_depend AS d
+            ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+           AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
+        ) AS e (via, reached) ON e.via = w.rel
+      ),
+      -- A view's rule reads the relations it names, views among them.
+      read (rel) AS (
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(read_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
+        UNION
+        SELECT d.refobjid
+        FROM read AS v
+        JOIN pg_catalog.pg_rewrite AS r ON r.ev_class = v.rel AND r.ev_type = '1'
+        JOIN pg_catalog.pg_depend AS d
+          ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+         AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
+      )
+      SELECT c.oid, s.writes, c.relkind IN ('r', 'p', 'v') AS lockable
+      FROM (SELECT w.rel, true FROM written AS w
+            UNION ALL
+            SELECT v.rel, false FROM read AS v WHERE v.rel NOT IN (SELECT w.rel FROM written AS w)) AS s (rel, writes)
+      JOIN pg_catalog.pg_class AS c ON c.oid = s.rel
+      WHERE NOT c.oid = ANY (CASE WHEN s.writes THEN written_rels ELSE written_rels || read_rels END)
+      ORDER BY s.writes DESC, c.oid
+    LOOP
+      IF to_lock.lockable THEN
+        -- LOCK takes no parameter; the name is regclass's output, quoted by PostgreSQL.
+        EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
+                                  CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
+      END IF;
+      IF to_lock.writes THEN
+        written_rels := written_rels || to_lock.oid;
+      ELSE
+        read_rels := read_rels || to_lock.oid;
+      END IF;
+      newly_locked := newly_locked + 1;
+    END LOOP;
+    EXIT WHEN newly_locked = 0;
+  END LOOP;
+
   WITH RECURSIVE
   written (rel) AS (
-    SELECT pg_catalog.to_regclass(n.name)::oid
-    FROM pg_catalog.unnest(written_names) AS n (name)
-    WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
-    UNION
-    SELECT e.reached
-    FROM written AS w
-    JOIN (
-      SELECT i.inhparent, i.inhrelid
-      FROM pg_catalog.pg_inherits AS i
-      UNION ALL
-      SELECT k.confrelid, k.conrelid
-      FROM pg_catalog.pg_constraint AS k
-      WHERE k.contype = 'f' AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd'))
-      UNION ALL
-      SELECT r.ev_class, d.refobjid
-      FROM pg_catalog.pg_rewrite AS r
-      JOIN pg_catalog.pg_depend AS d
-        ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
-       AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
-    ) AS e (via, reached) ON e.via = w.rel
+    SELECT w.rel FROM pg_catalog.unnest(written_rels) AS w (rel)
   ),
-  -- A view's rule reads the relations it names, views among them.
   read (rel) AS (
-    SELECT pg_catalog.to_regclass(n.name)::oid
-    FROM pg_catalog.unnest(read_names) AS n (name)
-    WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
-    UNION
-    SELECT d.refobjid
-    FROM read AS v
-    JOIN pg_catalog.pg_rewrite AS r ON r.ev_class = v.rel AND r.ev_type = '1'
-    JOIN pg_catalog.pg_depend AS d
-      ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
-     AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
+    SELECT v.rel FROM pg_catalog.unnest(read_rels) AS v (rel)
   ),
   -- The types the script's values take: the columns' of the written and read relations, and
   -- those the model's expressions cast to; through domains to their base types, arrays to
   -- their elements, composite types to their attributes' and ranges to their subtypes.
-  -- (`use` says how: a written column's domain runs its DEFAULT and CHECKs, a cast to one its
-  -- CHECKs.)
+  -- (`use` says how: a written column's domain runs its DEFAULT. A domain's CHECKs run
+  -- wherever a value becomes the domain: a written column, the model's cast, a value a foreign
+  -- table fetches (postgres_fdw converts it with the local type of the column's name), a view's
+  -- cast; so they are checked for every use.)
   column_type (rel, col, typ, use) AS (
     SELECT a.attrelid, a.attname, a.atttypid, s.use
     FROM (SELECT w.rel, 'written' FROM written AS w UNION ALL SELECT v.rel, 'read' FROM read AS v) AS s (rel, use)
@@ -594,7 +654,6 @@ BEGIN
            'pg_catalog.pg_constraint'::regclass, k.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_constraint AS k ON k.contypid = ct.typ
-    WHERE ct.use IN ('written', 'cast')
     UNION ALL
     -- Casts are found in pg_cast by type, whatever the search_path: one from or to a type the
     -- script's values take may run (an assignment to a column, a comparison, the model's `::`).
@@ -782,9 +841,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '85f7ce1633866f2be29b2ff3ed0e6c2f2ba74fff3cbb921035089381ea9027ae';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2ad6b7f99072231fadff4b7da4792c366219164f02e95933ee8021c662a95216';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 85f7ce1633866f2be29b2ff3ed0e6c2f2ba74fff3cbb921035089381ea9027ae; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2ad6b7f99072231fadff4b7da4792c366219164f02e95933ee8021c662a95216; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -833,11 +892,11 @@ BEGIN
         FROM _pgmig.repairs_taken AS b WHERE b.model = 'school') AS x
   UNION ALL
   SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
-  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called, b.left_value, b.left_is_called)::text AS line
         FROM _pgmig.sequences AS b WHERE b.model = 'school') AS x
   UNION ALL
   SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
-  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+  FROM (SELECT ROW(b.table_name, b.key, b.row_digest)::text AS line
         FROM _pgmig.reference AS b WHERE b.model = 'school') AS x
   UNION ALL
   SELECT '_pgmig.wave_targets', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
@@ -1845,8 +1904,28 @@ DO $undo$
 DECLARE
   n_deleted bigint;
   n_kept bigint;
+  n_changed bigint;
+  sample text;
 BEGIN
 
+  -- A row migrate inserted and the application changed since is the application's now, as a
+  -- migrated row is: refused unless -v modified=delete (rows from before pgmig recorded
+  -- digests have none, and are not compared).
+  SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
+  FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
+        FROM public.role_permissions AS t
+        JOIN _pgmig.reference AS r ON t.role_id = CAST(r.key ->> 'role_id' AS integer) AND t.permission_id = CAST(r.key ->> 'permission_id' AS integer)
+        WHERE r.model = 'school' AND r.table_name = 'public.role_permissions'
+          AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
+          AND r.row_digest <> md5((t.*)::text)) AS k;
+  IF n_changed > 0 THEN
+    IF pg_catalog.current_setting('pgmig.modified') = 'delete' THEN
+      RAISE NOTICE 'undo reference public.role_permissions: % rows changed since migrate (keys: %): deleted as -v modified says', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END;
+    ELSE
+      RAISE EXCEPTION 'undo reference public.role_permissions (model.yaml:82): % rows migrate inserted were changed since (keys: %); nothing was rolled back', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END
+        USING HINT = '-v modified=delete deletes them as they are now';
+    END IF;
+  END IF;
   DELETE FROM public.role_permissions AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.role_permissions'
@@ -1871,8 +1950,30 @@ DO $undo$
 DECLARE
   n_deleted bigint;
   n_kept bigint;
+  n_changed bigint;
+  sample text;
 BEGIN
 
+  -- A row migrate inserted and the application changed since is the application's now, as a
+  -- migrated row is: refused unless -v modified=delete (rows from before pgmig recorded
+  -- digests have none, and are not compared).
+  SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
+  FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
+        FROM public.roles AS t
+        JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
+        WHERE r.model = 'school' AND r.table_name = 'public.roles'
+          AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
+          AND r.row_digest <> md5((t.*)::text)
+          AND NOT EXISTS (SELECT 1 FROM public.role_permissions AS c WHERE c.role_id = t.id)
+          AND NOT EXISTS (SELECT 1 FROM public.user_roles AS c WHERE c.role_id = t.id)) AS k;
+  IF n_changed > 0 THEN
+    IF pg_catalog.current_setting('pgmig.modified') = 'delete' THEN
+      RAISE NOTICE 'undo reference public.roles: % rows changed since migrate (keys: %): deleted as -v modified says', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END;
+    ELSE
+      RAISE EXCEPTION 'undo reference public.roles (model.yaml:75): % rows migrate inserted were changed since (keys: %); nothing was rolled back', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END
+        USING HINT = '-v modified=delete deletes them as they are now';
+    END IF;
+  END IF;
   DELETE FROM public.roles AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.roles'
@@ -1886,17 +1987,36 @@ BEGIN
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.roles';
   -- public.roles_id_seq back to its value before migrate, unless rows written since in
-  -- public.roles.id need it higher. Only when every wave is undone: setval() is not
+  -- public.roles.id need it higher. Only when every wave is undone (setval() is not
   -- transactional, and values drawn since the first wave (the application's, a later
-  -- wave's) may be in use where rollback cannot see them.
+  -- wave's) may be in use where rollback cannot see them), and only while it is where migrate
+  -- (or an undo above) left it: a value drawn since may be held where rollback cannot see it
+  -- (a row deleted since, an id handed out), and a sequence put back would issue it again.
   PERFORM setval('public.roles_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
+       public.roles_id_seq AS now_at,
        (SELECT greatest(
                  (SELECT max(id) FROM public.roles)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.roles_id_seq'
-    AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+    AND pg_catalog.current_setting('pgmig.undo_from') = '1'
+    AND now_at.last_value = saved.left_value AND now_at.is_called = saved.left_is_called;
+  IF FOUND THEN
+    UPDATE _pgmig.sequences AS saved SET (left_value, left_is_called) = (SELECT now_at.last_value, now_at.is_called FROM public.roles_id_seq AS now_at)
+    WHERE saved.model = 'school' AND saved.sequence = 'public.roles_id_seq';
+  ELSIF pg_catalog.current_setting('pgmig.undo_from') = '1'
+        -- Said once (marked NULL, false below): an undo further down leaves it without a word.
+        AND EXISTS (SELECT 1 FROM _pgmig.sequences AS saved
+                    WHERE saved.model = 'school' AND saved.sequence = 'public.roles_id_seq'
+                      AND (saved.left_value IS NOT NULL OR saved.left_is_called IS NULL)) THEN
+    RAISE NOTICE '%', (SELECT pg_catalog.format('%s: left at %s, not put back to %s: values were drawn from it since migrate left it at %s',
+                                                 saved.sequence, now_at.last_value, saved.last_value, coalesce(saved.left_value::text, '(unknown: migrate did not finish)'))
+                       FROM _pgmig.sequences AS saved, public.roles_id_seq AS now_at
+                       WHERE saved.model = 'school' AND saved.sequence = 'public.roles_id_seq');
+    UPDATE _pgmig.sequences AS saved SET left_value = NULL, left_is_called = false
+    WHERE saved.model = 'school' AND saved.sequence = 'public.roles_id_seq';
+  END IF;
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.roles'
@@ -1911,8 +2031,30 @@ DO $undo$
 DECLARE
   n_deleted bigint;
   n_kept bigint;
+  n_changed bigint;
+  sample text;
 BEGIN
 
+  -- A row migrate inserted and the application changed since is the application's now, as a
+  -- migrated row is: refused unless -v modified=delete (rows from before pgmig recorded
+  -- digests have none, and are not compared).
+  SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
+  FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
+        FROM public.user_types AS t
+        JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
+        WHERE r.model = 'school' AND r.table_name = 'public.user_types'
+          AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
+          AND r.row_digest <> md5((t.*)::text)
+          AND NOT EXISTS (SELECT 1 FROM public.roles AS c WHERE c.user_type_id = t.id)
+          AND NOT EXISTS (SELECT 1 FROM public.users AS c WHERE c.user_type_id = t.id)) AS k;
+  IF n_changed > 0 THEN
+    IF pg_catalog.current_setting('pgmig.modified') = 'delete' THEN
+      RAISE NOTICE 'undo reference public.user_types: % rows changed since migrate (keys: %): deleted as -v modified says', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END;
+    ELSE
+      RAISE EXCEPTION 'undo reference public.user_types (model.yaml:68): % rows migrate inserted were changed since (keys: %); nothing was rolled back', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END
+        USING HINT = '-v modified=delete deletes them as they are now';
+    END IF;
+  END IF;
   DELETE FROM public.user_types AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.user_types'
@@ -1926,17 +2068,36 @@ BEGIN
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.user_types';
   -- public.user_types_id_seq back to its value before migrate, unless rows written since in
-  -- public.user_types.id need it higher. Only when every wave is undone: setval() is not
+  -- public.user_types.id need it higher. Only when every wave is undone (setval() is not
   -- transactional, and values drawn since the first wave (the application's, a later
-  -- wave's) may be in use where rollback cannot see them.
+  -- wave's) may be in use where rollback cannot see them), and only while it is where migrate
+  -- (or an undo above) left it: a value drawn since may be held where rollback cannot see it
+  -- (a row deleted since, an id handed out), and a sequence put back would issue it again.
   PERFORM setval('public.user_types_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
+       public.user_types_id_seq AS now_at,
        (SELECT greatest(
                  (SELECT max(id) FROM public.user_types)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.user_types_id_seq'
-    AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+    AND pg_catalog.current_setting('pgmig.undo_from') = '1'
+    AND now_at.last_value = saved.left_value AND now_at.is_called = saved.left_is_called;
+  IF FOUND THEN
+    UPDATE _pgmig.sequences AS saved SET (left_value, left_is_called) = (SELECT now_at.last_value, now_at.is_called FROM public.user_types_id_seq AS now_at)
+    WHERE saved.model = 'school' AND saved.sequence = 'public.user_types_id_seq';
+  ELSIF pg_catalog.current_setting('pgmig.undo_from') = '1'
+        -- Said once (marked NULL, false below): an undo further down leaves it without a word.
+        AND EXISTS (SELECT 1 FROM _pgmig.sequences AS saved
+                    WHERE saved.model = 'school' AND saved.sequence = 'public.user_types_id_seq'
+                      AND (saved.left_value IS NOT NULL OR saved.left_is_called IS NULL)) THEN
+    RAISE NOTICE '%', (SELECT pg_catalog.format('%s: left at %s, not put back to %s: values were drawn from it since migrate left it at %s',
+                                                 saved.sequence, now_at.last_value, saved.last_value, coalesce(saved.left_value::text, '(unknown: migrate did not finish)'))
+                       FROM _pgmig.sequences AS saved, public.user_types_id_seq AS now_at
+                       WHERE saved.model = 'school' AND saved.sequence = 'public.user_types_id_seq');
+    UPDATE _pgmig.sequences AS saved SET left_value = NULL, left_is_called = false
+    WHERE saved.model = 'school' AND saved.sequence = 'public.user_types_id_seq';
+  END IF;
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.user_types'
@@ -1951,8 +2112,29 @@ DO $undo$
 DECLARE
   n_deleted bigint;
   n_kept bigint;
+  n_changed bigint;
+  sample text;
 BEGIN
 
+  -- A row migrate inserted and the application changed since is the application's now, as a
+  -- migrated row is: refused unless -v modified=delete (rows from before pgmig recorded
+  -- digests have none, and are not compared).
+  SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
+  FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
+        FROM public.subjects AS t
+        JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
+        WHERE r.model = 'school' AND r.table_name = 'public.subjects'
+          AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
+          AND r.row_digest <> md5((t.*)::text)
+          AND NOT EXISTS (SELECT 1 FROM public.teacher_profiles AS c WHERE c.subject_id = t.id)) AS k;
+  IF n_changed > 0 THEN
+    IF pg_catalog.current_setting('pgmig.modified') = 'delete' THEN
+      RAISE NOTICE 'undo reference public.subjects: % rows changed since migrate (keys: %): deleted as -v modified says', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END;
+    ELSE
+      RAISE EXCEPTION 'undo reference public.subjects (model.yaml:60): % rows migrate inserted were changed since (keys: %); nothing was rolled back', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END
+        USING HINT = '-v modified=delete deletes them as they are now';
+    END IF;
+  END IF;
   DELETE FROM public.subjects AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.subjects'
@@ -1965,17 +2147,36 @@ BEGIN
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.subjects';
   -- public.subjects_id_seq back to its value before migrate, unless rows written since in
-  -- public.subjects.id need it higher. Only when every wave is undone: setval() is not
+  -- public.subjects.id need it higher. Only when every wave is undone (setval() is not
   -- transactional, and values drawn since the first wave (the application's, a later
-  -- wave's) may be in use where rollback cannot see them.
+  -- wave's) may be in use where rollback cannot see them), and only while it is where migrate
+  -- (or an undo above) left it: a value drawn since may be held where rollback cannot see it
+  -- (a row deleted since, an id handed out), and a sequence put back would issue it again.
   PERFORM setval('public.subjects_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
+       public.subjects_id_seq AS now_at,
        (SELECT greatest(
                  (SELECT max(id) FROM public.subjects)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.subjects_id_seq'
-    AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+    AND pg_catalog.current_setting('pgmig.undo_from') = '1'
+    AND now_at.last_value = saved.left_value AND now_at.is_called = saved.left_is_called;
+  IF FOUND THEN
+    UPDATE _pgmig.sequences AS saved SET (left_value, left_is_called) = (SELECT now_at.last_value, now_at.is_called FROM public.subjects_id_seq AS now_at)
+    WHERE saved.model = 'school' AND saved.sequence = 'public.subjects_id_seq';
+  ELSIF pg_catalog.current_setting('pgmig.undo_from') = '1'
+        -- Said once (marked NULL, false below): an undo further down leaves it without a word.
+        AND EXISTS (SELECT 1 FROM _pgmig.sequences AS saved
+                    WHERE saved.model = 'school' AND saved.sequence = 'public.subjects_id_seq'
+                      AND (saved.left_value IS NOT NULL OR saved.left_is_called IS NULL)) THEN
+    RAISE NOTICE '%', (SELECT pg_catalog.format('%s: left at %s, not put back to %s: values were drawn from it since migrate left it at %s',
+                                                 saved.sequence, now_at.last_value, saved.last_value, coalesce(saved.left_value::text, '(unknown: migrate did not finish)'))
+                       FROM _pgmig.sequences AS saved, public.subjects_id_seq AS now_at
+                       WHERE saved.model = 'school' AND saved.sequence = 'public.subjects_id_seq');
+    UPDATE _pgmig.sequences AS saved SET left_value = NULL, left_is_called = false
+    WHERE saved.model = 'school' AND saved.sequence = 'public.subjects_id_seq';
+  END IF;
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.subjects'
@@ -1990,8 +2191,29 @@ DO $undo$
 DECLARE
   n_deleted bigint;
   n_kept bigint;
+  n_changed bigint;
+  sample text;
 BEGIN
 
+  -- A row migrate inserted and the application changed since is the application's now, as a
+  -- migrated row is: refused unless -v modified=delete (rows from before pgmig recorded
+  -- digests have none, and are not compared).
+  SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
+  FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
+        FROM public.subject_categories AS t
+        JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
+        WHERE r.model = 'school' AND r.table_name = 'public.subject_categories'
+          AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
+          AND r.row_digest <> md5((t.*)::text)
+          AND NOT EXISTS (SELECT 1 FROM public.subjects AS c WHERE c.category_id = t.id)) AS k;
+  IF n_changed > 0 THEN
+    IF pg_catalog.current_setting('pgmig.modified') = 'delete' THEN
+      RAISE NOTICE 'undo reference public.subject_categories: % rows changed since migrate (keys: %): deleted as -v modified says', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END;
+    ELSE
+      RAISE EXCEPTION 'undo reference public.subject_categories (model.yaml:54): % rows migrate inserted were changed since (keys: %); nothing was rolled back', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END
+        USING HINT = '-v modified=delete deletes them as they are now';
+    END IF;
+  END IF;
   DELETE FROM public.subject_categories AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.subject_categories'
@@ -2004,17 +2226,36 @@ BEGIN
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.subject_categories';
   -- public.subject_categories_id_seq back to its value before migrate, unless rows written since in
-  -- public.subject_categories.id need it higher. Only when every wave is undone: setval() is not
+  -- public.subject_categories.id need it higher. Only when every wave is undone (setval() is not
   -- transactional, and values drawn since the first wave (the application's, a later
-  -- wave's) may be in use where rollback cannot see them.
+  -- wave's) may be in use where rollback cannot see them), and only while it is where migrate
+  -- (or an undo above) left it: a value drawn since may be held where rollback cannot see it
+  -- (a row deleted since, an id handed out), and a sequence put back would issue it again.
   PERFORM setval('public.subject_categories_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
+       public.subject_categories_id_seq AS now_at,
        (SELECT greatest(
                  (SELECT max(id) FROM public.subject_categories)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.subject_categories_id_seq'
-    AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+    AND pg_catalog.current_setting('pgmig.undo_from') = '1'
+    AND now_at.last_value = saved.left_value AND now_at.is_called = saved.left_is_called;
+  IF FOUND THEN
+    UPDATE _pgmig.sequences AS saved SET (left_value, left_is_called) = (SELECT now_at.last_value, now_at.is_called FROM public.subject_categories_id_seq AS now_at)
+    WHERE saved.model = 'school' AND saved.sequence = 'public.subject_categories_id_seq';
+  ELSIF pg_catalog.current_setting('pgmig.undo_from') = '1'
+        -- Said once (marked NULL, false below): an undo further down leaves it without a word.
+        AND EXISTS (SELECT 1 FROM _pgmig.sequences AS saved
+                    WHERE saved.model = 'school' AND saved.sequence = 'public.subject_categories_id_seq'
+                      AND (saved.left_value IS NOT NULL OR saved.left_is_called IS NULL)) THEN
+    RAISE NOTICE '%', (SELECT pg_catalog.format('%s: left at %s, not put back to %s: values were drawn from it since migrate left it at %s',
+                                                 saved.sequence, now_at.last_value, saved.last_value, coalesce(saved.left_value::text, '(unknown: migrate did not finish)'))
+                       FROM _pgmig.sequences AS saved, public.subject_categories_id_seq AS now_at
+                       WHERE saved.model = 'school' AND saved.sequence = 'public.subject_categories_id_seq');
+    UPDATE _pgmig.sequences AS saved SET left_value = NULL, left_is_called = false
+    WHERE saved.model = 'school' AND saved.sequence = 'public.subject_categories_id_seq';
+  END IF;
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.subject_categories'
@@ -2029,8 +2270,29 @@ DO $undo$
 DECLARE
   n_deleted bigint;
   n_kept bigint;
+  n_changed bigint;
+  sample text;
 BEGIN
 
+  -- A row migrate inserted and the application changed since is the application's now, as a
+  -- migrated row is: refused unless -v modified=delete (rows from before pgmig recorded
+  -- digests have none, and are not compared).
+  SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
+  FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
+        FROM public.curriculums AS t
+        JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
+        WHERE r.model = 'school' AND r.table_name = 'public.curriculums'
+          AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
+          AND r.row_digest <> md5((t.*)::text)
+          AND NOT EXISTS (SELECT 1 FROM public.schools AS c WHERE c.curriculum_id = t.id)) AS k;
+  IF n_changed > 0 THEN
+    IF pg_catalog.current_setting('pgmig.modified') = 'delete' THEN
+      RAISE NOTICE 'undo reference public.curriculums: % rows changed since migrate (keys: %): deleted as -v modified says', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END;
+    ELSE
+      RAISE EXCEPTION 'undo reference public.curriculums (model.yaml:50): % rows migrate inserted were changed since (keys: %); nothing was rolled back', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END
+        USING HINT = '-v modified=delete deletes them as they are now';
+    END IF;
+  END IF;
   DELETE FROM public.curriculums AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.curriculums'
@@ -2043,17 +2305,36 @@ BEGIN
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.curriculums';
   -- public.curriculums_id_seq back to its value before migrate, unless rows written since in
-  -- public.curriculums.id need it higher. Only when every wave is undone: setval() is not
+  -- public.curriculums.id need it higher. Only when every wave is undone (setval() is not
   -- transactional, and values drawn since the first wave (the application's, a later
-  -- wave's) may be in use where rollback cannot see them.
+  -- wave's) may be in use where rollback cannot see them), and only while it is where migrate
+  -- (or an undo above) left it: a value drawn since may be held where rollback cannot see it
+  -- (a row deleted since, an id handed out), and a sequence put back would issue it again.
   PERFORM setval('public.curriculums_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
+       public.curriculums_id_seq AS now_at,
        (SELECT greatest(
                  (SELECT max(id) FROM public.curriculums)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.curriculums_id_seq'
-    AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+    AND pg_catalog.current_setting('pgmig.undo_from') = '1'
+    AND now_at.last_value = saved.left_value AND now_at.is_called = saved.left_is_called;
+  IF FOUND THEN
+    UPDATE _pgmig.sequences AS saved SET (left_value, left_is_called) = (SELECT now_at.last_value, now_at.is_called FROM public.curriculums_id_seq AS now_at)
+    WHERE saved.model = 'school' AND saved.sequence = 'public.curriculums_id_seq';
+  ELSIF pg_catalog.current_setting('pgmig.undo_from') = '1'
+        -- Said once (marked NULL, false below): an undo further down leaves it without a word.
+        AND EXISTS (SELECT 1 FROM _pgmig.sequences AS saved
+                    WHERE saved.model = 'school' AND saved.sequence = 'public.curriculums_id_seq'
+                      AND (saved.left_value IS NOT NULL OR saved.left_is_called IS NULL)) THEN
+    RAISE NOTICE '%', (SELECT pg_catalog.format('%s: left at %s, not put back to %s: values were drawn from it since migrate left it at %s',
+                                                 saved.sequence, now_at.last_value, saved.last_value, coalesce(saved.left_value::text, '(unknown: migrate did not finish)'))
+                       FROM _pgmig.sequences AS saved, public.curriculums_id_seq AS now_at
+                       WHERE saved.model = 'school' AND saved.sequence = 'public.curriculums_id_seq');
+    UPDATE _pgmig.sequences AS saved SET left_value = NULL, left_is_called = false
+    WHERE saved.model = 'school' AND saved.sequence = 'public.curriculums_id_seq';
+  END IF;
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.curriculums'
@@ -2068,8 +2349,29 @@ DO $undo$
 DECLARE
   n_deleted bigint;
   n_kept bigint;
+  n_changed bigint;
+  sample text;
 BEGIN
 
+  -- A row migrate inserted and the application changed since is the application's now, as a
+  -- migrated row is: refused unless -v modified=delete (rows from before pgmig recorded
+  -- digests have none, and are not compared).
+  SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
+  FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
+        FROM public.class_levels AS t
+        JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
+        WHERE r.model = 'school' AND r.table_name = 'public.class_levels'
+          AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
+          AND r.row_digest <> md5((t.*)::text)
+          AND NOT EXISTS (SELECT 1 FROM public.student_profiles AS c WHERE c.class_level_id = t.id)) AS k;
+  IF n_changed > 0 THEN
+    IF pg_catalog.current_setting('pgmig.modified') = 'delete' THEN
+      RAISE NOTICE 'undo reference public.class_levels: % rows changed since migrate (keys: %): deleted as -v modified says', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END;
+    ELSE
+      RAISE EXCEPTION 'undo reference public.class_levels (model.yaml:35): % rows migrate inserted were changed since (keys: %); nothing was rolled back', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END
+        USING HINT = '-v modified=delete deletes them as they are now';
+    END IF;
+  END IF;
   DELETE FROM public.class_levels AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.class_levels'
@@ -2082,17 +2384,36 @@ BEGIN
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.class_levels';
   -- public.class_levels_id_seq back to its value before migrate, unless rows written since in
-  -- public.class_levels.id need it higher. Only when every wave is undone: setval() is not
+  -- public.class_levels.id need it higher. Only when every wave is undone (setval() is not
   -- transactional, and values drawn since the first wave (the application's, a later
-  -- wave's) may be in use where rollback cannot see them.
+  -- wave's) may be in use where rollback cannot see them), and only while it is where migrate
+  -- (or an undo above) left it: a value drawn since may be held where rollback cannot see it
+  -- (a row deleted since, an id handed out), and a sequence put back would issue it again.
   PERFORM setval('public.class_levels_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
+       public.class_levels_id_seq AS now_at,
        (SELECT greatest(
                  (SELECT max(id) FROM public.class_levels)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.class_levels_id_seq'
-    AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+    AND pg_catalog.current_setting('pgmig.undo_from') = '1'
+    AND now_at.last_value = saved.left_value AND now_at.is_called = saved.left_is_called;
+  IF FOUND THEN
+    UPDATE _pgmig.sequences AS saved SET (left_value, left_is_called) = (SELECT now_at.last_value, now_at.is_called FROM public.class_levels_id_seq AS now_at)
+    WHERE saved.model = 'school' AND saved.sequence = 'public.class_levels_id_seq';
+  ELSIF pg_catalog.current_setting('pgmig.undo_from') = '1'
+        -- Said once (marked NULL, false below): an undo further down leaves it without a word.
+        AND EXISTS (SELECT 1 FROM _pgmig.sequences AS saved
+                    WHERE saved.model = 'school' AND saved.sequence = 'public.class_levels_id_seq'
+                      AND (saved.left_value IS NOT NULL OR saved.left_is_called IS NULL)) THEN
+    RAISE NOTICE '%', (SELECT pg_catalog.format('%s: left at %s, not put back to %s: values were drawn from it since migrate left it at %s',
+                                                 saved.sequence, now_at.last_value, saved.last_value, coalesce(saved.left_value::text, '(unknown: migrate did not finish)'))
+                       FROM _pgmig.sequences AS saved, public.class_levels_id_seq AS now_at
+                       WHERE saved.model = 'school' AND saved.sequence = 'public.class_levels_id_seq');
+    UPDATE _pgmig.sequences AS saved SET left_value = NULL, left_is_called = false
+    WHERE saved.model = 'school' AND saved.sequence = 'public.class_levels_id_seq';
+  END IF;
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.class_levels'
@@ -2107,8 +2428,29 @@ DO $undo$
 DECLARE
   n_deleted bigint;
   n_kept bigint;
+  n_changed bigint;
+  sample text;
 BEGIN
 
+  -- A row migrate inserted and the application changed since is the application's now, as a
+  -- migrated row is: refused unless -v modified=delete (rows from before pgmig recorded
+  -- digests have none, and are not compared).
+  SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
+  FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
+        FROM public.grade_systems AS t
+        JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
+        WHERE r.model = 'school' AND r.table_name = 'public.grade_systems'
+          AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
+          AND r.row_digest <> md5((t.*)::text)
+          AND NOT EXISTS (SELECT 1 FROM public.class_levels AS c WHERE c.grade_system_id = t.id)) AS k;
+  IF n_changed > 0 THEN
+    IF pg_catalog.current_setting('pgmig.modified') = 'delete' THEN
+      RAISE NOTICE 'undo reference public.grade_systems: % rows changed since migrate (keys: %): deleted as -v modified says', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END;
+    ELSE
+      RAISE EXCEPTION 'undo reference public.grade_systems (model.yaml:31): % rows migrate inserted were changed since (keys: %); nothing was rolled back', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END
+        USING HINT = '-v modified=delete deletes them as they are now';
+    END IF;
+  END IF;
   DELETE FROM public.grade_systems AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.grade_systems'
@@ -2121,17 +2463,36 @@ BEGIN
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.grade_systems';
   -- public.grade_systems_id_seq back to its value before migrate, unless rows written since in
-  -- public.grade_systems.id need it higher. Only when every wave is undone: setval() is not
+  -- public.grade_systems.id need it higher. Only when every wave is undone (setval() is not
   -- transactional, and values drawn since the first wave (the application's, a later
-  -- wave's) may be in use where rollback cannot see them.
+  -- wave's) may be in use where rollback cannot see them), and only while it is where migrate
+  -- (or an undo above) left it: a value drawn since may be held where rollback cannot see it
+  -- (a row deleted since, an id handed out), and a sequence put back would issue it again.
   PERFORM setval('public.grade_systems_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
+       public.grade_systems_id_seq AS now_at,
        (SELECT greatest(
                  (SELECT max(id) FROM public.grade_systems)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.grade_systems_id_seq'
-    AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+    AND pg_catalog.current_setting('pgmig.undo_from') = '1'
+    AND now_at.last_value = saved.left_value AND now_at.is_called = saved.left_is_called;
+  IF FOUND THEN
+    UPDATE _pgmig.sequences AS saved SET (left_value, left_is_called) = (SELECT now_at.last_value, now_at.is_called FROM public.grade_systems_id_seq AS now_at)
+    WHERE saved.model = 'school' AND saved.sequence = 'public.grade_systems_id_seq';
+  ELSIF pg_catalog.current_setting('pgmig.undo_from') = '1'
+        -- Said once (marked NULL, false below): an undo further down leaves it without a word.
+        AND EXISTS (SELECT 1 FROM _pgmig.sequences AS saved
+                    WHERE saved.model = 'school' AND saved.sequence = 'public.grade_systems_id_seq'
+                      AND (saved.left_value IS NOT NULL OR saved.left_is_called IS NULL)) THEN
+    RAISE NOTICE '%', (SELECT pg_catalog.format('%s: left at %s, not put back to %s: values were drawn from it since migrate left it at %s',
+                                                 saved.sequence, now_at.last_value, saved.last_value, coalesce(saved.left_value::text, '(unknown: migrate did not finish)'))
+                       FROM _pgmig.sequences AS saved, public.grade_systems_id_seq AS now_at
+                       WHERE saved.model = 'school' AND saved.sequence = 'public.grade_systems_id_seq');
+    UPDATE _pgmig.sequences AS saved SET left_value = NULL, left_is_called = false
+    WHERE saved.model = 'school' AND saved.sequence = 'public.grade_systems_id_seq';
+  END IF;
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.grade_systems'
@@ -2146,8 +2507,29 @@ DO $undo$
 DECLARE
   n_deleted bigint;
   n_kept bigint;
+  n_changed bigint;
+  sample text;
 BEGIN
 
+  -- A row migrate inserted and the application changed since is the application's now, as a
+  -- migrated row is: refused unless -v modified=delete (rows from before pgmig recorded
+  -- digests have none, and are not compared).
+  SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
+  FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
+        FROM public.permissions AS t
+        JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
+        WHERE r.model = 'school' AND r.table_name = 'public.permissions'
+          AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
+          AND r.row_digest <> md5((t.*)::text)
+          AND NOT EXISTS (SELECT 1 FROM public.role_permissions AS c WHERE c.permission_id = t.id)) AS k;
+  IF n_changed > 0 THEN
+    IF pg_catalog.current_setting('pgmig.modified') = 'delete' THEN
+      RAISE NOTICE 'undo reference public.permissions: % rows changed since migrate (keys: %): deleted as -v modified says', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END;
+    ELSE
+      RAISE EXCEPTION 'undo reference public.permissions (model.yaml:21): % rows migrate inserted were changed since (keys: %); nothing was rolled back', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END
+        USING HINT = '-v modified=delete deletes them as they are now';
+    END IF;
+  END IF;
   DELETE FROM public.permissions AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.permissions'
@@ -2160,17 +2542,36 @@ BEGIN
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.permissions';
   -- public.permissions_id_seq back to its value before migrate, unless rows written since in
-  -- public.permissions.id need it higher. Only when every wave is undone: setval() is not
+  -- public.permissions.id need it higher. Only when every wave is undone (setval() is not
   -- transactional, and values drawn since the first wave (the application's, a later
-  -- wave's) may be in use where rollback cannot see them.
+  -- wave's) may be in use where rollback cannot see them), and only while it is where migrate
+  -- (or an undo above) left it: a value drawn since may be held where rollback cannot see it
+  -- (a row deleted since, an id handed out), and a sequence put back would issue it again.
   PERFORM setval('public.permissions_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
+       public.permissions_id_seq AS now_at,
        (SELECT greatest(
                  (SELECT max(id) FROM public.permissions)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.permissions_id_seq'
-    AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+    AND pg_catalog.current_setting('pgmig.undo_from') = '1'
+    AND now_at.last_value = saved.left_value AND now_at.is_called = saved.left_is_called;
+  IF FOUND THEN
+    UPDATE _pgmig.sequences AS saved SET (left_value, left_is_called) = (SELECT now_at.last_value, now_at.is_called FROM public.permissions_id_seq AS now_at)
+    WHERE saved.model = 'school' AND saved.sequence = 'public.permissions_id_seq';
+  ELSIF pg_catalog.current_setting('pgmig.undo_from') = '1'
+        -- Said once (marked NULL, false below): an undo further down leaves it without a word.
+        AND EXISTS (SELECT 1 FROM _pgmig.sequences AS saved
+                    WHERE saved.model = 'school' AND saved.sequence = 'public.permissions_id_seq'
+                      AND (saved.left_value IS NOT NULL OR saved.left_is_called IS NULL)) THEN
+    RAISE NOTICE '%', (SELECT pg_catalog.format('%s: left at %s, not put back to %s: values were drawn from it since migrate left it at %s',
+                                                 saved.sequence, now_at.last_value, saved.last_value, coalesce(saved.left_value::text, '(unknown: migrate did not finish)'))
+                       FROM _pgmig.sequences AS saved, public.permissions_id_seq AS now_at
+                       WHERE saved.model = 'school' AND saved.sequence = 'public.permissions_id_seq');
+    UPDATE _pgmig.sequences AS saved SET left_value = NULL, left_is_called = false
+    WHERE saved.model = 'school' AND saved.sequence = 'public.permissions_id_seq';
+  END IF;
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.permissions'
@@ -2185,8 +2586,29 @@ DO $undo$
 DECLARE
   n_deleted bigint;
   n_kept bigint;
+  n_changed bigint;
+  sample text;
 BEGIN
 
+  -- A row migrate inserted and the application changed since is the application's now, as a
+  -- migrated row is: refused unless -v modified=delete (rows from before pgmig recorded
+  -- digests have none, and are not compared).
+  SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
+  FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
+        FROM public.permission_modules AS t
+        JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
+        WHERE r.model = 'school' AND r.table_name = 'public.permission_modules'
+          AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
+          AND r.row_digest <> md5((t.*)::text)
+          AND NOT EXISTS (SELECT 1 FROM public.permissions AS c WHERE c.module_id = t.id)) AS k;
+  IF n_changed > 0 THEN
+    IF pg_catalog.current_setting('pgmig.modified') = 'delete' THEN
+      RAISE NOTICE 'undo reference public.permission_modules: % rows changed since migrate (keys: %): deleted as -v modified says', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END;
+    ELSE
+      RAISE EXCEPTION 'undo reference public.permission_modules (model.yaml:15): % rows migrate inserted were changed since (keys: %); nothing was rolled back', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END
+        USING HINT = '-v modified=delete deletes them as they are now';
+    END IF;
+  END IF;
   DELETE FROM public.permission_modules AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.permission_modules'
@@ -2199,17 +2621,36 @@ BEGIN
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.permission_modules';
   -- public.permission_modules_id_seq back to its value before migrate, unless rows written since in
-  -- public.permission_modules.id need it higher. Only when every wave is undone: setval() is not
+  -- public.permission_modules.id need it higher. Only when every wave is undone (setval() is not
   -- transactional, and values drawn since the first wave (the application's, a later
-  -- wave's) may be in use where rollback cannot see them.
+  -- wave's) may be in use where rollback cannot see them), and only while it is where migrate
+  -- (or an undo above) left it: a value drawn since may be held where rollback cannot see it
+  -- (a row deleted since, an id handed out), and a sequence put back would issue it again.
   PERFORM setval('public.permission_modules_id_seq',
                  greatest(saved.last_value, remaining.max_value),
                  CASE WHEN remaining.max_value >= saved.last_value THEN true ELSE saved.is_called END)
   FROM _pgmig.sequences AS saved,
+       public.permission_modules_id_seq AS now_at,
        (SELECT greatest(
                  (SELECT max(id) FROM public.permission_modules)) AS max_value) AS remaining
   WHERE saved.model = 'school' AND saved.sequence = 'public.permission_modules_id_seq'
-    AND pg_catalog.current_setting('pgmig.undo_from') = '1';
+    AND pg_catalog.current_setting('pgmig.undo_from') = '1'
+    AND now_at.last_value = saved.left_value AND now_at.is_called = saved.left_is_called;
+  IF FOUND THEN
+    UPDATE _pgmig.sequences AS saved SET (left_value, left_is_called) = (SELECT now_at.last_value, now_at.is_called FROM public.permission_modules_id_seq AS now_at)
+    WHERE saved.model = 'school' AND saved.sequence = 'public.permission_modules_id_seq';
+  ELSIF pg_catalog.current_setting('pgmig.undo_from') = '1'
+        -- Said once (marked NULL, false below): an undo further down leaves it without a word.
+        AND EXISTS (SELECT 1 FROM _pgmig.sequences AS saved
+                    WHERE saved.model = 'school' AND saved.sequence = 'public.permission_modules_id_seq'
+                      AND (saved.left_value IS NOT NULL OR saved.left_is_called IS NULL)) THEN
+    RAISE NOTICE '%', (SELECT pg_catalog.format('%s: left at %s, not put back to %s: values were drawn from it since migrate left it at %s',
+                                                 saved.sequence, now_at.last_value, saved.last_value, coalesce(saved.left_value::text, '(unknown: migrate did not finish)'))
+                       FROM _pgmig.sequences AS saved, public.permission_modules_id_seq AS now_at
+                       WHERE saved.model = 'school' AND saved.sequence = 'public.permission_modules_id_seq');
+    UPDATE _pgmig.sequences AS saved SET left_value = NULL, left_is_called = false
+    WHERE saved.model = 'school' AND saved.sequence = 'public.permission_modules_id_seq';
+  END IF;
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.permission_modules'
@@ -2265,11 +2706,11 @@ FROM (
         FROM _pgmig.repairs_taken AS b WHERE b.model = 'school') AS x
   UNION ALL
   SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
-  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called, b.left_value, b.left_is_called)::text AS line
         FROM _pgmig.sequences AS b WHERE b.model = 'school') AS x
   UNION ALL
   SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
-  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+  FROM (SELECT ROW(b.table_name, b.key, b.row_digest)::text AS line
         FROM _pgmig.reference AS b WHERE b.model = 'school') AS x
   UNION ALL
   SELECT '_pgmig.wave_targets', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))

@@ -220,9 +220,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9d0bc9e9514c3ed0c31c0a13dbebc62d61cc56d2b2f841e3c9ea41aee7f0b98e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9d6e223a92c70110e8b1d05da17bfc6465c539f311f8c342567ac1ce9408453b';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9d0bc9e9514c3ed0c31c0a13dbebc62d61cc56d2b2f841e3c9ea41aee7f0b98e; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9d6e223a92c70110e8b1d05da17bfc6465c539f311f8c342567ac1ce9408453b; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -204,7 +204,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '8a8647886d01435a10a682dba487841aad81ae314b3d3d9f8d326b2552af6b06';
+SET pgmig.fingerprint = 'c93579a70f2c4134084489b243f2169d157392eb86dbf357d5bcaf7c99e87a79';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -470,6 +470,10 @@ CREATE TABLE IF NOT EXISTS _pgmig.sequences (
   is_called boolean NOT NULL,
   PRIMARY KEY (model, sequence)
 );
+-- Where migrate left each sequence (sequences_left.sql): rollback puts a sequence back only
+-- while it is still there, when nobody has drawn from it since.
+ALTER TABLE _pgmig.sequences ADD COLUMN IF NOT EXISTS left_value bigint,
+                             ADD COLUMN IF NOT EXISTS left_is_called boolean;
 CREATE TABLE IF NOT EXISTS _pgmig.batches (
   model text NOT NULL,
   step text NOT NULL,
@@ -508,6 +512,8 @@ CREATE TABLE IF NOT EXISTS _pgmig.reference (
   wave integer DEFAULT NULLIF(pg_catalog.current_setting('pgmig.wave', true), '')::integer,
   PRIMARY KEY (model, table_name, key)
 );
+-- Each reference row's digest as inserted: rollback refuses to delete one changed since.
+ALTER TABLE _pgmig.reference ADD COLUMN IF NOT EXISTS row_digest text;
 CREATE TABLE IF NOT EXISTS _pgmig.targets (
   model text NOT NULL,
   table_name text NOT NULL,
@@ -603,74 +609,134 @@ DECLARE
   runner text := CURRENT_USER;
   owner_named text := coalesce(pg_catalog.current_setting('pgmig.owner', true), '');
   runner_bypasses_rls boolean;
-  written_table regclass;
+  runner_is_superuser boolean;
+  -- What the writes reach and the reads read, each relation locked before it is checked.
+  written_rels oid[] := '{}';
+  read_rels oid[] := '{}';
+  newly_locked integer;
+  to_lock record;
   findings text[];
   call_findings text[];
   jit_before text := pg_catalog.current_setting('jit');
   work_mem_before text := pg_catalog.current_setting('work_mem');
   plan_cache_mode_before text := pg_catalog.current_setting('plan_cache_mode');
 BEGIN
-  SELECT r.rolsuper OR r.rolbypassrls INTO runner_bypasses_rls FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
-  FOR written_table IN
-    SELECT c.oid::regclass
-    FROM pg_catalog.unnest(written_names) AS n (name)
-    JOIN pg_catalog.pg_class AS c ON c.oid = pg_catalog.to_regclass(n.name)
-    WHERE c.relkind IN ('r', 'p', 'v')
-  LOOP
-    -- LOCK takes no parameter; the name is regclass's output, quoted by PostgreSQL.
-    EXECUTE pg_catalog.format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', written_table);
-  END LOOP;
-
-  -- The catalogs' row estimates put this query's cost past jit_above_cost: compiling it took
-  -- 16 s, running it milliseconds (workout at scale 10). Off for it alone, then as it was.
-  -- The same estimates (millions of rows where there are hundreds) size its hash tables by
+  SELECT r.rolsuper OR r.rolbypassrls, r.rolsuper INTO runner_bypasses_rls, runner_is_superuser
+  FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
+  -- The catalogs' row estimates put these queries' cost past jit_above_cost: compiling them took
+  -- 16 s, running it milliseconds (workout at scale 10). Off for them alone, then as it was.
+  -- The same estimates (millions of rows where there are hundreds) size their hash tables by
   -- work_mem: under the scripts' 256MB one call took 0.8 s, under the default 4MB 0.05 s,
-  -- and batched mode calls it at every batch. For the same reason its plan is made once per
+  -- and batched mode calls it at every batch. For the same reason their plans are made once per
   -- session (generic), not again at every call for the same arrays.
   PERFORM pg_catalog.set_config('jit', 'off', true);
   PERFORM pg_catalog.set_config('work_mem', '4MB', true);
   PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
+  -- Lock first, then look: what is checked below cannot change until this transaction ends.
+  -- The schemas this script names objects in: a FOR SHARE lock on their pg_namespace rows
+  -- makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the schema and ALTER SCHEMA
+  -- ... OWNER too), so that no schema of the same name, with other objects in it, takes their
+  -- place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
+  -- does not read it, and every statement must have known locks.) Row locks on a catalog take
+  -- UPDATE on it, which only a superuser has, and a transaction that may write (verify and
+  -- export read only): others go without (see README).
+  IF runner_is_superuser AND pg_catalog.current_setting('transaction_read_only') = 'off' THEN
+    PERFORM 1
+    FROM pg_catalog.pg_namespace AS s
+    WHERE s.nspname IN (SELECT (pg_catalog.parse_ident(n.name, false))[1]
+                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names) AS n (name)
+                        WHERE pg_catalog.cardinality(pg_catalog.parse_ident(n.name, false)) > 1
+                        UNION ALL
+                        SELECT '_pgmig')
+    ORDER BY s.oid
+    FOR SHARE OF s;
+  END IF;
+  -- Then the relations: the tables written and what the writes reach (partitions,
+  -- inheritance children, tables an ON DELETE/UPDATE action reaches, what rules write) in ROW
+  -- EXCLUSIVE mode, which the writes take anyway: no trigger, rule, policy, default,
+  -- constraint or index can be added to them until this transaction ends. The V1 relations
+  -- read, and the relations the views among them read, in ACCESS SHARE mode, which only
+  -- ACCESS EXCLUSIVE waits for (and the reads take anyway): no view is replaced and no table
+  -- renamed to make room for one. Locking one can change what the others reach (a view
+  -- replaced while this waited for it), so the closures are computed again until a pass
+  -- finds nothing new to lock. (Foreign tables and materialized views run no code when
+  -- read, and LOCK refuses them.)
+  LOOP
+    newly_locked := 0;
+    FOR to_lock IN
+      WITH RECURSIVE
+      written (rel) AS (
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(written_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
+        UNION
+        SELECT e.reached
+        FROM written AS w
+        JOIN (
+          SELECT i.inhparent, i.inhrelid
+          FROM pg_catalog.pg_inherits AS i
+          UNION ALL
+          SELECT k.confrelid, k.conrelid
+          FROM pg_catalog.pg_constraint AS k
+          WHERE k.contype = 'f' AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd'))
+          UNION ALL
+          SELECT r.ev_class, d.refobjid
+          FROM pg_catalog.pg_rewrite AS r
+          JOIN pg_catalog.pg_depend AS d
+            ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+           AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
+        ) AS e (via, reached) ON e.via = w.rel
+      ),
+      -- A view's rule reads the relations it names, views among them.
+      read (rel) AS (
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(read_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
+        UNION
+        SELECT d.refobjid
+        FROM read AS v
+        JOIN pg_catalog.pg_rewrite AS r ON r.ev_class = v.rel AND r.ev_type = '1'
+        JOIN pg_catalog.pg_depend AS d
+          ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+         AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
+      )
+      SELECT c.oid, s.writes, c.relkind IN ('r', 'p', 'v') AS lockable
+      FROM (SELECT w.rel, true FROM written AS w
+            UNION ALL
+            SELECT v.rel, false FROM read AS v WHERE v.rel NOT IN (SELECT w.rel FROM written AS w)) AS s (rel, writes)
+      JOIN pg_catalog.pg_class AS c ON c.oid = s.rel
+      WHERE NOT c.oid = ANY (CASE WHEN s.writes THEN written_rels ELSE written_rels || read_rels END)
+      ORDER BY s.writes DESC, c.oid
+    LOOP
+      IF to_lock.lockable THEN
+        -- LOCK takes no parameter; the name is regclass's output, quoted by PostgreSQL.
+        EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
+                                  CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
+      END IF;
+      IF to_lock.writes THEN
+        written_rels := written_rels || to_lock.oid;
+      ELSE
+        read_rels := read_rels || to_lock.oid;
+      END IF;
+      newly_locked := newly_locked + 1;
+    END LOOP;
+    EXIT WHEN newly_locked = 0;
+  END LOOP;
+
   WITH RECURSIVE
   written (rel) AS (
-    SELECT pg_catalog.to_regclass(n.name)::oid
-    FROM pg_catalog.unnest(written_names) AS n (name)
-    WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
-    UNION
-    SELECT e.reached
-    FROM written AS w
-    JOIN (
-      SELECT i.inhparent, i.inhrelid
-      FROM pg_catalog.pg_inherits AS i
-      UNION ALL
-      SELECT k.confrelid, k.conrelid
-      FROM pg_catalog.pg_constraint AS k
-      WHERE k.contype = 'f' AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd'))
-      UNION ALL
-      SELECT r.ev_class, d.refobjid
-      FROM pg_catalog.pg_rewrite AS r
-      JOIN pg_catalog.pg_depend AS d
-        ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
-       AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
-    ) AS e (via, reached) ON e.via = w.rel
+    SELECT w.rel FROM pg_catalog.unnest(written_rels) AS w (rel)
   ),
-  -- A view's rule reads the relations it names, views among them.
   read (rel) AS (
-    SELECT pg_catalog.to_regclass(n.name)::oid
-    FROM pg_catalog.unnest(read_names) AS n (name)
-    WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
-    UNION
-    SELECT d.refobjid
-    FROM read AS v
-    JOIN pg_catalog.pg_rewrite AS r ON r.ev_class = v.rel AND r.ev_type = '1'
-    JOIN pg_catalog.pg_depend AS d
-      ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
-     AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
+    SELECT v.rel FROM pg_catalog.unnest(read_rels) AS v (rel)
   ),
   -- The types the script's values take: the columns' of the written and read relations, and
   -- those the model's expressions cast to; through domains to their base types, arrays to
   -- their elements, composite types to their attributes' and ranges to their subtypes.
-  -- (`use` says how: a written column's domain runs its DEFAULT and CHECKs, a cast to one its
-  -- CHECKs.)
+  -- (`use` says how: a written column's domain runs its DEFAULT. A domain's CHECKs run
+  -- wherever a value becomes the domain: a written column, the model's cast, a value a foreign
+  -- table fetches (postgres_fdw converts it with the local type of the column's name), a view's
+  -- cast; so they are checked for every use.)
   column_type (rel, col, typ, use) AS (
     SELECT a.attrelid, a.attname, a.atttypid, s.use
     FROM (SELECT w.rel, 'written' FROM written AS w UNION ALL SELECT v.rel, 'read' FROM read AS v) AS s (rel, use)
@@ -745,7 +811,6 @@ BEGIN
            'pg_catalog.pg_constraint'::regclass, k.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_constraint AS k ON k.contypid = ct.typ
-    WHERE ct.use IN ('written', 'cast')
     UNION ALL
     -- Casts are found in pg_cast by type, whatever the search_path: one from or to a type the
     -- script's values take may run (an assignment to a column, a comparison, the model's `::`).
@@ -1032,9 +1097,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '8a8647886d01435a10a682dba487841aad81ae314b3d3d9f8d326b2552af6b06';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c93579a70f2c4134084489b243f2169d157392eb86dbf357d5bcaf7c99e87a79';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 8a8647886d01435a10a682dba487841aad81ae314b3d3d9f8d326b2552af6b06; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile c93579a70f2c4134084489b243f2169d157392eb86dbf357d5bcaf7c99e87a79; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1080,11 +1145,11 @@ BEGIN
         FROM _pgmig.repairs_taken AS b WHERE b.model = 'workout') AS x
   UNION ALL
   SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
-  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called, b.left_value, b.left_is_called)::text AS line
         FROM _pgmig.sequences AS b WHERE b.model = 'workout') AS x
   UNION ALL
   SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
-  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+  FROM (SELECT ROW(b.table_name, b.key, b.row_digest)::text AS line
         FROM _pgmig.reference AS b WHERE b.model = 'workout') AS x
   UNION ALL
   SELECT '_pgmig.wave_targets', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
@@ -2017,11 +2082,11 @@ FROM (
         FROM _pgmig.repairs_taken AS b WHERE b.model = 'workout') AS x
   UNION ALL
   SELECT '_pgmig.sequences', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
-  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called)::text AS line
+  FROM (SELECT ROW(b.sequence, b.last_value, b.is_called, b.left_value, b.left_is_called)::text AS line
         FROM _pgmig.sequences AS b WHERE b.model = 'workout') AS x
   UNION ALL
   SELECT '_pgmig.reference', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))
-  FROM (SELECT ROW(b.table_name, b.key)::text AS line
+  FROM (SELECT ROW(b.table_name, b.key, b.row_digest)::text AS line
         FROM _pgmig.reference AS b WHERE b.model = 'workout') AS x
   UNION ALL
   SELECT '_pgmig.wave_targets', count(*), md5(coalesce(string_agg(x.line, E'\n' ORDER BY x.line), ''))

@@ -1060,6 +1060,8 @@ fn a_volatile_built_in_the_model_calls_is_refused_at_run_time() {
             before,
             "{script} changed V1 or V2"
         );
+    }
+}
 
 /// `script` started under psql with `application_name` `app` (for [`TestDb::waits_for_lock`]),
 /// waiting up to a minute for any lock.
