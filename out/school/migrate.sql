@@ -260,7 +260,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '2ad6b7f99072231fadff4b7da4792c366219164f02e95933ee8021c662a95216';
+SET pgmig.fingerprint = 'be016ff2f5e9cab5fbd5d61eebe7864d9677f48e6c7f371ac1c2e0544f404d87';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1499,9 +1499,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2ad6b7f99072231fadff4b7da4792c366219164f02e95933ee8021c662a95216';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'be016ff2f5e9cab5fbd5d61eebe7864d9677f48e6c7f371ac1c2e0544f404d87';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2ad6b7f99072231fadff4b7da4792c366219164f02e95933ee8021c662a95216; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile be016ff2f5e9cab5fbd5d61eebe7864d9677f48e6c7f371ac1c2e0544f404d87; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -3627,26 +3627,36 @@ WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step student_profiles (model.yaml:267): taken at its insert
 RESET client_min_messages;
 
--- Where migrate leaves each sequence: rollback puts one back to its value before migrate only
--- while it is still there (nobody drew from it since).
+-- Where the first wave leaves each sequence: rollback puts one back to its value before migrate
+-- only while it is still there (nobody drew from it since, a later wave included: undoing a
+-- later wave leaves the sequences alone, and so does undoing all after a later wave drew).
 UPDATE _pgmig.sequences AS saved SET (left_value, left_is_called) = (SELECT now_at.last_value, now_at.is_called FROM public.permission_modules_id_seq AS now_at)
-WHERE saved.model = 'school' AND saved.sequence = 'public.permission_modules_id_seq';
+WHERE saved.model = 'school' AND saved.sequence = 'public.permission_modules_id_seq'
+  AND coalesce(NULLIF(pg_catalog.current_setting('pgmig.wave', true), ''), '1') = '1';
 UPDATE _pgmig.sequences AS saved SET (left_value, left_is_called) = (SELECT now_at.last_value, now_at.is_called FROM public.permissions_id_seq AS now_at)
-WHERE saved.model = 'school' AND saved.sequence = 'public.permissions_id_seq';
+WHERE saved.model = 'school' AND saved.sequence = 'public.permissions_id_seq'
+  AND coalesce(NULLIF(pg_catalog.current_setting('pgmig.wave', true), ''), '1') = '1';
 UPDATE _pgmig.sequences AS saved SET (left_value, left_is_called) = (SELECT now_at.last_value, now_at.is_called FROM public.grade_systems_id_seq AS now_at)
-WHERE saved.model = 'school' AND saved.sequence = 'public.grade_systems_id_seq';
+WHERE saved.model = 'school' AND saved.sequence = 'public.grade_systems_id_seq'
+  AND coalesce(NULLIF(pg_catalog.current_setting('pgmig.wave', true), ''), '1') = '1';
 UPDATE _pgmig.sequences AS saved SET (left_value, left_is_called) = (SELECT now_at.last_value, now_at.is_called FROM public.class_levels_id_seq AS now_at)
-WHERE saved.model = 'school' AND saved.sequence = 'public.class_levels_id_seq';
+WHERE saved.model = 'school' AND saved.sequence = 'public.class_levels_id_seq'
+  AND coalesce(NULLIF(pg_catalog.current_setting('pgmig.wave', true), ''), '1') = '1';
 UPDATE _pgmig.sequences AS saved SET (left_value, left_is_called) = (SELECT now_at.last_value, now_at.is_called FROM public.curriculums_id_seq AS now_at)
-WHERE saved.model = 'school' AND saved.sequence = 'public.curriculums_id_seq';
+WHERE saved.model = 'school' AND saved.sequence = 'public.curriculums_id_seq'
+  AND coalesce(NULLIF(pg_catalog.current_setting('pgmig.wave', true), ''), '1') = '1';
 UPDATE _pgmig.sequences AS saved SET (left_value, left_is_called) = (SELECT now_at.last_value, now_at.is_called FROM public.subject_categories_id_seq AS now_at)
-WHERE saved.model = 'school' AND saved.sequence = 'public.subject_categories_id_seq';
+WHERE saved.model = 'school' AND saved.sequence = 'public.subject_categories_id_seq'
+  AND coalesce(NULLIF(pg_catalog.current_setting('pgmig.wave', true), ''), '1') = '1';
 UPDATE _pgmig.sequences AS saved SET (left_value, left_is_called) = (SELECT now_at.last_value, now_at.is_called FROM public.subjects_id_seq AS now_at)
-WHERE saved.model = 'school' AND saved.sequence = 'public.subjects_id_seq';
+WHERE saved.model = 'school' AND saved.sequence = 'public.subjects_id_seq'
+  AND coalesce(NULLIF(pg_catalog.current_setting('pgmig.wave', true), ''), '1') = '1';
 UPDATE _pgmig.sequences AS saved SET (left_value, left_is_called) = (SELECT now_at.last_value, now_at.is_called FROM public.user_types_id_seq AS now_at)
-WHERE saved.model = 'school' AND saved.sequence = 'public.user_types_id_seq';
+WHERE saved.model = 'school' AND saved.sequence = 'public.user_types_id_seq'
+  AND coalesce(NULLIF(pg_catalog.current_setting('pgmig.wave', true), ''), '1') = '1';
 UPDATE _pgmig.sequences AS saved SET (left_value, left_is_called) = (SELECT now_at.last_value, now_at.is_called FROM public.roles_id_seq AS now_at)
-WHERE saved.model = 'school' AND saved.sequence = 'public.roles_id_seq';
+WHERE saved.model = 'school' AND saved.sequence = 'public.roles_id_seq'
+  AND coalesce(NULLIF(pg_catalog.current_setting('pgmig.wave', true), ''), '1') = '1';
 
 -- Seals: verify checks V1 and the bookkeeping (rejects, repairs, saved sequence values,
 -- reference rows) against these digests before it trusts them.

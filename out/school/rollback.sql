@@ -226,7 +226,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '2ad6b7f99072231fadff4b7da4792c366219164f02e95933ee8021c662a95216';
+SET pgmig.fingerprint = 'be016ff2f5e9cab5fbd5d61eebe7864d9677f48e6c7f371ac1c2e0544f404d87';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -841,9 +841,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2ad6b7f99072231fadff4b7da4792c366219164f02e95933ee8021c662a95216';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'be016ff2f5e9cab5fbd5d61eebe7864d9677f48e6c7f371ac1c2e0544f404d87';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2ad6b7f99072231fadff4b7da4792c366219164f02e95933ee8021c662a95216; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile be016ff2f5e9cab5fbd5d61eebe7864d9677f48e6c7f371ac1c2e0544f404d87; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
